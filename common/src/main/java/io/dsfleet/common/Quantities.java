@@ -1,0 +1,74 @@
+package io.dsfleet.common;
+
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Kubernetes resource quantities ("100m", "1.5", "256Mi", "1e3", "2G"). */
+public final class Quantities {
+  private static final Pattern FORMAT =
+      Pattern.compile("^([+-]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+))(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?$");
+
+  private static final Map<String, BigDecimal> SUFFIX =
+      Map.ofEntries(
+          Map.entry("Ki", BigDecimal.valueOf(1L << 10)),
+          Map.entry("Mi", BigDecimal.valueOf(1L << 20)),
+          Map.entry("Gi", BigDecimal.valueOf(1L << 30)),
+          Map.entry("Ti", BigDecimal.valueOf(1L << 40)),
+          Map.entry("Pi", BigDecimal.valueOf(1L << 50)),
+          Map.entry("Ei", BigDecimal.valueOf(1L << 60)),
+          Map.entry("n", new BigDecimal("1e-9")),
+          Map.entry("u", new BigDecimal("1e-6")),
+          Map.entry("m", new BigDecimal("1e-3")),
+          Map.entry("k", new BigDecimal("1e3")),
+          Map.entry("M", new BigDecimal("1e6")),
+          Map.entry("G", new BigDecimal("1e9")),
+          Map.entry("T", new BigDecimal("1e12")),
+          Map.entry("P", new BigDecimal("1e15")),
+          Map.entry("E", new BigDecimal("1e18")));
+
+  private Quantities() {}
+
+  /**
+   * The value of a quantity in base units.
+   *
+   * @throws IllegalArgumentException when the text is not a quantity
+   */
+  public static BigDecimal parse(String text) {
+    Matcher m = FORMAT.matcher(text == null ? "" : text.trim());
+    if (!m.matches()) {
+      throw new IllegalArgumentException("quantities must match the regular expression "
+          + "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+    }
+    BigDecimal number = new BigDecimal(m.group(1));
+    String suffix = m.group(2);
+    if (suffix == null) {
+      return number;
+    }
+    if (suffix.startsWith("e") || suffix.startsWith("E")) {
+      return number.scaleByPowerOfTen(Integer.parseInt(suffix.substring(1)));
+    }
+    return number.multiply(SUFFIX.get(suffix));
+  }
+
+  public static boolean isValid(String text) {
+    try {
+      parse(text);
+      return true;
+    } catch (IllegalArgumentException e) {
+      return false;
+    }
+  }
+
+  /** CPU in millicores, rounded up as Kubernetes does. */
+  public static long cpuMillis(String text) {
+    return parse(text).movePointRight(3).setScale(0, RoundingMode.CEILING).longValueExact();
+  }
+
+  /** Memory in bytes, rounded up. */
+  public static long bytes(String text) {
+    return parse(text).setScale(0, RoundingMode.CEILING).longValueExact();
+  }
+}

@@ -1,0 +1,30 @@
+package io.dsfleet.common;
+
+import io.dsfleet.common.model.PodTemplateSpec;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/**
+ * The revision hash of a pod template: SHA-256 of its canonical JSON (record components in
+ * declaration order, map keys sorted, nulls left out), first 10 hex digits. YAML key order and
+ * serialization round trips do not change it; a new optional field added to the model in a later
+ * release does not change the hash of templates that leave it unset.
+ */
+public final class TemplateHash {
+  private TemplateHash() {}
+
+  public static String of(PodTemplateSpec template) {
+    return digest(Json.canonical(template));
+  }
+
+  static String digest(String canonicalJson) {
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(canonicalJson.getBytes(StandardCharsets.UTF_8));
+      return HexFormat.of().formatHex(d, 0, 5);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JVM", e);
+    }
+  }
+}

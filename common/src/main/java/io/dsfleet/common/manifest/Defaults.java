@@ -1,0 +1,104 @@
+package io.dsfleet.common.manifest;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * Kubernetes defaulting, applied to a schema-checked tree before it is bound to records, so the
+ * stored object, the template hash and validation all see the defaulted form (as the API server
+ * does). Values: maxUnavailable 1, maxSurge 0, revisionHistoryLimit 10, minReadySeconds 0,
+ * restartPolicy Always, terminationGracePeriodSeconds 30, imagePullPolicy Always for :latest or
+ * untagged images and IfNotPresent otherwise, port protocol TCP, probe period 10 s, timeout 1 s,
+ * success 1, failure 3, httpGet path "/" and scheme HTTP, volume defaultMode 0644.
+ */
+final class Defaults {
+  static final int DEFAULT_MODE = 0644;
+
+  private Defaults() {}
+
+  static void daemonSet(ObjectNode ds) {
+    ObjectNode meta = obj(ds, "metadata");
+    meta.putIfAbsent("namespace", meta.textNode("default"));
+    ObjectNode spec = obj(ds, "spec");
+    spec.putIfAbsent("revisionHistoryLimit", spec.numberNode(10));
+    spec.putIfAbsent("minReadySeconds", spec.numberNode(0));
+    ObjectNode strategy = obj(spec, "updateStrategy");
+    strategy.putIfAbsent("type", strategy.textNode("RollingUpdate"));
+    if ("RollingUpdate".equals(strategy.path("type").asText())) {
+      ObjectNode ru = obj(strategy, "rollingUpdate");
+      ru.putIfAbsent("maxUnavailable", ru.numberNode(1));
+      ru.putIfAbsent("maxSurge", ru.numberNode(0));
+    }
+    ObjectNode template = obj(spec, "template");
+    obj(template, "metadata");
+    podSpec(obj(template, "spec"));
+  }
+
+  static void configObject(ObjectNode o) {
+    obj(o, "metadata").putIfAbsent("namespace", o.textNode("default"));
+  }
+
+  private static void podSpec(ObjectNode pod) {
+    pod.putIfAbsent("restartPolicy", pod.textNode("Always"));
+    pod.putIfAbsent("terminationGracePeriodSeconds", pod.numberNode(30L));
+    for (String list : new String[] {"initContainers", "containers"}) {
+      for (JsonNode c : pod.path(list)) {
+        if (c instanceof ObjectNode container) {
+          container(container);
+        }
+      }
+    }
+    for (JsonNode v : pod.path("volumes")) {
+      for (String source : new String[] {"configMap", "secret", "downwardAPI", "projected"}) {
+        if (v.get(source) instanceof ObjectNode s) {
+          s.putIfAbsent("defaultMode", s.numberNode(DEFAULT_MODE));
+        }
+      }
+    }
+  }
+
+  private static void container(ObjectNode c) {
+    if (c.path("image").isTextual()) {
+      c.putIfAbsent("imagePullPolicy", c.textNode(defaultPullPolicy(c.path("image").asText())));
+    }
+    for (JsonNode p : c.path("ports")) {
+      if (p instanceof ObjectNode port) {
+        port.putIfAbsent("protocol", port.textNode("TCP"));
+      }
+    }
+    for (String probe : new String[] {"livenessProbe", "readinessProbe", "startupProbe"}) {
+      if (c.get(probe) instanceof ObjectNode p) {
+        p.putIfAbsent("initialDelaySeconds", p.numberNode(0));
+        p.putIfAbsent("timeoutSeconds", p.numberNode(1));
+        p.putIfAbsent("periodSeconds", p.numberNode(10));
+        p.putIfAbsent("successThreshold", p.numberNode(1));
+        p.putIfAbsent("failureThreshold", p.numberNode(3));
+        if (p.get("httpGet") instanceof ObjectNode h) {
+          h.putIfAbsent("path", h.textNode("/"));
+          h.putIfAbsent("scheme", h.textNode("HTTP"));
+        }
+      }
+    }
+  }
+
+  /** Kubernetes: Always when the tag is latest or missing (and no digest), else IfNotPresent. */
+  static String defaultPullPolicy(String image) {
+    if (image.contains("@")) {
+      return "IfNotPresent";
+    }
+    int slash = image.lastIndexOf('/');
+    int colon = image.lastIndexOf(':');
+    if (colon <= slash) {
+      return "Always";
+    }
+    return image.substring(colon + 1).equals("latest") ? "Always" : "IfNotPresent";
+  }
+
+  private static ObjectNode obj(ObjectNode parent, String field) {
+    JsonNode existing = parent.get(field);
+    if (existing instanceof ObjectNode o) {
+      return o;
+    }
+    return parent.putObject(field);
+  }
+}

@@ -1,0 +1,256 @@
+package io.dsfleet.common.manifest;
+
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dsfleet.common.Json;
+import io.dsfleet.common.match.LabelSelectors;
+import io.dsfleet.common.model.ConfigMap;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.common.model.KubeObject;
+import io.dsfleet.common.model.LabelSelector;
+import io.dsfleet.common.model.Secret;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads multi-document YAML (or JSON) into validated, defaulted objects.
+ *
+ * <p>Per document: kinds other than apps/v1 DaemonSet, v1 ConfigMap and v1 Secret are skipped with
+ * a note; the rest are schema-checked against the model records (unsupported fields are errors,
+ * fields with no meaning off Kubernetes are warnings), defaulted, bound and validated. One bad
+ * document does not hide the others' results.
+ */
+public final class ManifestParser {
+  /** Kinds that real install bundles carry next to a DaemonSet; skipped without complaint. */
+  private static final String SKIP_NOTE = "skipped: dsfleet applies only DaemonSet, ConfigMap and Secret";
+
+  private ManifestParser() {}
+
+  public static List<ParsedDocument> parse(String text, String source) {
+    List<ParsedDocument> out = new ArrayList<>();
+    int index = 0;
+    try (JsonParser parser = Json.yamlMapper().getFactory().createParser(text)) {
+      MappingIterator<JsonNode> docs = Json.yamlMapper().readValues(parser, JsonNode.class);
+      while (true) {
+        JsonNode doc;
+        try {
+          if (!docs.hasNextValue()) {
+            break;
+          }
+          doc = docs.nextValue();
+        } catch (IOException | RuntimeException e) {
+          index++;
+          out.add(syntaxError(source, index, e));
+          break;
+        }
+        if (doc == null || doc.isNull() || doc.isMissingNode() || (doc.isObject() && doc.isEmpty())) {
+          continue; // empty document, e.g. a leading "---"
+        }
+        index++;
+        if (doc.isArray() || (doc.isObject() && "List".equals(doc.path("kind").asText()))) {
+          ArrayNode items = doc.isArray() ? (ArrayNode) doc : (ArrayNode) doc.path("items");
+          for (JsonNode item : items) {
+            out.add(document(item, source, index));
+            index++;
+          }
+          index--;
+          continue;
+        }
+        out.add(document(doc, source, index));
+      }
+    } catch (IOException e) {
+      out.add(syntaxError(source, index + 1, e));
+    }
+    return out;
+  }
+
+  /** Parses a single object already known to be one of the applied kinds (e.g. from a store). */
+  public static KubeObject parseOne(String text) {
+    List<ParsedDocument> docs = parse(text, "stored");
+    if (docs.size() != 1 || !docs.get(0).valid() || docs.get(0).object() == null) {
+      throw new IllegalArgumentException("not a single valid object: "
+          + (docs.isEmpty() ? "empty" : docs.get(0).errors()));
+    }
+    return docs.get(0).object();
+  }
+
+  private static ParsedDocument syntaxError(String source, int index, Exception e) {
+    String where = "";
+    if (e instanceof JsonProcessingException jpe && jpe.getLocation() != null) {
+      JsonLocation loc = jpe.getLocation();
+      where = " at line " + loc.getLineNr() + ", column " + loc.getColumnNr();
+    }
+    String msg = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
+    return new ParsedDocument(source, index, "", "", null, List.of(),
+        List.of(new Problem("(document)", "YAML syntax error" + where + ": " + firstLine(msg))), null);
+  }
+
+  private static ParsedDocument document(JsonNode doc, String source, int index) {
+    if (!doc.isObject()) {
+      return new ParsedDocument(source, index, "", "", null, List.of(),
+          List.of(new Problem("(document)", "Invalid value: expected an object with apiVersion and kind")), null);
+    }
+    ObjectNode obj = (ObjectNode) doc.deepCopy();
+    String kind = obj.path("kind").asText("");
+    String apiVersion = obj.path("apiVersion").asText("");
+    String name = obj.path("metadata").path("name").asText("");
+    List<Problem> errors = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
+    if (kind.isEmpty()) {
+      errors.add(Problem.required("kind"));
+    }
+    if (apiVersion.isEmpty()) {
+      errors.add(Problem.required("apiVersion"));
+    }
+    if (!errors.isEmpty()) {
+      return new ParsedDocument(source, index, kind, name, null, warnings, errors, null);
+    }
+    Class<? extends KubeObject> type;
+    switch (kind) {
+      case "DaemonSet" -> {
+        type = DaemonSet.class;
+        if (!apiVersion.equals("apps/v1")) {
+          errors.add(Problem.unsupportedValue("apiVersion", apiVersion, List.of("apps/v1")));
+        }
+      }
+      case "ConfigMap" -> {
+        type = ConfigMap.class;
+        if (!apiVersion.equals("v1")) {
+          errors.add(Problem.unsupportedValue("apiVersion", apiVersion, List.of("v1")));
+        }
+      }
+      case "Secret" -> {
+        type = Secret.class;
+        if (!apiVersion.equals("v1")) {
+          errors.add(Problem.unsupportedValue("apiVersion", apiVersion, List.of("v1")));
+        }
+      }
+      default -> {
+        return new ParsedDocument(source, index, kind, name, null, warnings, errors, SKIP_NOTE);
+      }
+    }
+    if (type == DaemonSet.class) {
+      prePassDaemonSet(obj, warnings);
+    }
+    SchemaWalker walker = new SchemaWalker();
+    walker.walk(obj, type, "");
+    errors.addAll(walker.errors());
+    warnings.addAll(walker.warnings());
+    if (!errors.isEmpty()) {
+      return new ParsedDocument(source, index, kind, name, null, warnings, errors, null);
+    }
+    if (type == DaemonSet.class) {
+      Defaults.daemonSet(obj);
+    } else {
+      Defaults.configObject(obj);
+    }
+    if (type == Secret.class) {
+      foldStringData(obj);
+    }
+    KubeObject object;
+    try {
+      object = Json.mapper().treeToValue(obj, type);
+    } catch (JsonProcessingException | IllegalArgumentException e) {
+      String msg = e instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
+      errors.add(new Problem("(document)", "Invalid value: " + firstLine(msg)));
+      return new ParsedDocument(source, index, kind, name, null, warnings, errors, null);
+    }
+    errors.addAll(Validator.validate(object));
+    return new ParsedDocument(source, index, kind, name, errors.isEmpty() ? object : null, warnings, errors, null);
+  }
+
+  /**
+   * Two Kubernetes constructs with no meaning for a DaemonSet off Kubernetes, removed with a
+   * warning before the schema check: a required pod anti-affinity against the DaemonSet's own
+   * pods per host (a DaemonSet already runs one pod per host), and projected service account
+   * tokens (there is no Kubernetes API to present them to). Anything else under podAntiAffinity or
+   * podAffinity stays and is refused by the schema check.
+   */
+  private static void prePassDaemonSet(ObjectNode ds, List<String> warnings) {
+    JsonNode podSpec = ds.path("spec").path("template").path("spec");
+    JsonNode templateLabels = ds.path("spec").path("template").path("metadata").path("labels");
+    if (podSpec.path("affinity") instanceof ObjectNode affinity && affinity.has("podAntiAffinity")
+        && isSelfAntiAffinityPerHost(affinity.get("podAntiAffinity"), templateLabels)) {
+      affinity.remove("podAntiAffinity");
+      warnings.add("spec.template.spec.affinity.podAntiAffinity: ignored (a DaemonSet already runs at most one pod per host)");
+    }
+    JsonNode volumes = podSpec.path("volumes");
+    for (int i = 0; i < volumes.size(); i++) {
+      JsonNode sources = volumes.get(i).path("projected").path("sources");
+      if (!(sources instanceof ArrayNode array)) {
+        continue;
+      }
+      for (int j = array.size() - 1; j >= 0; j--) {
+        if (array.get(j) instanceof ObjectNode src && src.has("serviceAccountToken")) {
+          src.remove("serviceAccountToken");
+          warnings.add("spec.template.spec.volumes[" + i + "].projected.sources[" + j
+              + "].serviceAccountToken: ignored (no Kubernetes API to present a token to)");
+          if (src.isEmpty()) {
+            array.remove(j);
+          }
+        }
+      }
+    }
+  }
+
+  private static boolean isSelfAntiAffinityPerHost(JsonNode anti, JsonNode templateLabels) {
+    if (!anti.isObject()) {
+      return false;
+    }
+    Map<String, String> labels = new LinkedHashMap<>();
+    templateLabels.fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    Iterator<Map.Entry<String, JsonNode>> it = anti.fields();
+    while (it.hasNext()) {
+      Map.Entry<String, JsonNode> e = it.next();
+      boolean preferred = e.getKey().equals("preferredDuringSchedulingIgnoredDuringExecution");
+      if (!preferred && !e.getKey().equals("requiredDuringSchedulingIgnoredDuringExecution")) {
+        return false;
+      }
+      for (JsonNode entry : e.getValue()) {
+        JsonNode term = preferred ? entry.path("podAffinityTerm") : entry;
+        if (!"kubernetes.io/hostname".equals(term.path("topologyKey").asText())) {
+          return false;
+        }
+        try {
+          LabelSelector sel = Json.mapper().treeToValue(term.path("labelSelector"), LabelSelector.class);
+          if (sel == null || !LabelSelectors.matches(sel, labels)) {
+            return false;
+          }
+        } catch (JsonProcessingException | IllegalArgumentException ex) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** stringData is merged into data (base64), values from stringData winning, as Kubernetes does. */
+  private static void foldStringData(ObjectNode secret) {
+    secret.putIfAbsent("type", secret.textNode("Opaque"));
+    if (secret.get("stringData") instanceof ObjectNode sd) {
+      ObjectNode data = secret.get("data") instanceof ObjectNode d ? d : secret.putObject("data");
+      sd.fields().forEachRemaining(e -> data.put(e.getKey(),
+          Base64.getEncoder().encodeToString(e.getValue().asText().getBytes(StandardCharsets.UTF_8))));
+      secret.remove("stringData");
+    }
+  }
+
+  private static String firstLine(String s) {
+    if (s == null) {
+      return "";
+    }
+    int nl = s.indexOf('\n');
+    return nl < 0 ? s : s.substring(0, nl);
+  }
+}

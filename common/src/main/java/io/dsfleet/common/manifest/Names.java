@@ -1,0 +1,120 @@
+package io.dsfleet.common.manifest;
+
+import java.util.regex.Pattern;
+
+/** Kubernetes name and label rules (apimachinery validation), each returning an error or null. */
+public final class Names {
+  private static final Pattern DNS1123_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
+  private static final Pattern DNS1123_SUBDOMAIN =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+  private static final Pattern QUALIFIED_NAME = Pattern.compile("([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]");
+  private static final Pattern LABEL_VALUE = Pattern.compile("(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?");
+  private static final Pattern IANA_SVC_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]*[a-z0-9])?");
+  private static final Pattern CONFIG_KEY = Pattern.compile("[-._a-zA-Z0-9]+");
+
+  private Names() {}
+
+  public static String dns1123Label(String value) {
+    if (value.length() > 63) {
+      return "must be no more than 63 characters";
+    }
+    if (!DNS1123_LABEL.matcher(value).matches()) {
+      return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
+          + "and must start and end with an alphanumeric character"
+          + (value.contains("${") ? " (an unexpanded ${...} placeholder?)" : "");
+    }
+    return null;
+  }
+
+  public static String dns1123Subdomain(String value) {
+    if (value.length() > 253) {
+      return "must be no more than 253 characters";
+    }
+    if (!DNS1123_SUBDOMAIN.matcher(value).matches()) {
+      return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+          + "or '.', and must start and end with an alphanumeric character"
+          + (value.contains("${") ? " (an unexpanded ${...} placeholder?)" : "");
+    }
+    return null;
+  }
+
+  /** A label or annotation key: an optional DNS subdomain prefix and '/', then a name. */
+  public static String qualifiedName(String value) {
+    String name = value;
+    int slash = value.indexOf('/');
+    if (slash >= 0) {
+      String prefix = value.substring(0, slash);
+      name = value.substring(slash + 1);
+      if (prefix.isEmpty()) {
+        return "prefix part must be non-empty";
+      }
+      String p = dns1123Subdomain(prefix);
+      if (p != null) {
+        return "prefix part " + p;
+      }
+    }
+    if (name.isEmpty()) {
+      return "name part must be non-empty";
+    }
+    if (name.length() > 63) {
+      return "name part must be no more than 63 characters";
+    }
+    if (!QUALIFIED_NAME.matcher(name).matches()) {
+      return "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+          + "end with an alphanumeric character";
+    }
+    return null;
+  }
+
+  public static String labelValue(String value) {
+    if (value.length() > 63) {
+      return "must be no more than 63 characters";
+    }
+    if (!LABEL_VALUE.matcher(value).matches()) {
+      return "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+          + "or '.', and must start and end with an alphanumeric character";
+    }
+    return null;
+  }
+
+  public static String portName(String value) {
+    if (value.length() > 15) {
+      return "must be no more than 15 characters";
+    }
+    if (!IANA_SVC_NAME.matcher(value).matches()) {
+      return "must contain only lowercase alphanumeric characters or '-', and start and end with one";
+    }
+    if (value.contains("--")) {
+      return "must not contain consecutive hyphens";
+    }
+    if (value.chars().noneMatch(Character::isLetter)) {
+      return "must contain at least one letter";
+    }
+    return null;
+  }
+
+  public static String configKey(String value) {
+    if (value.length() > 253) {
+      return "must be no more than 253 characters";
+    }
+    if (value.equals(".") || value.equals("..")) {
+      return "must not be '.' or '..'";
+    }
+    if (!CONFIG_KEY.matcher(value).matches()) {
+      return "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
+    }
+    return null;
+  }
+
+  public static String envVarName(String value) {
+    if (value.isEmpty()) {
+      return "must not be empty";
+    }
+    for (char c : value.toCharArray()) {
+      if (c < 32 || c > 126 || c == '=') {
+        return "must consist of printable ASCII characters other than '='";
+      }
+    }
+    return null;
+  }
+}

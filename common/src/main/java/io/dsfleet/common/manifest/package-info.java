@@ -1,0 +1,2 @@
+/** Kubernetes manifests in: YAML parsing, schema check, defaults, validation with field paths. */
+package io.dsfleet.common.manifest;

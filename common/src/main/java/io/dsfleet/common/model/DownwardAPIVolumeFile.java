@@ -1,0 +1,4 @@
+package io.dsfleet.common.model;
+
+/** One pod field as a file. */
+public record DownwardAPIVolumeFile(String path, ObjectFieldSelector fieldRef, Integer mode) {}

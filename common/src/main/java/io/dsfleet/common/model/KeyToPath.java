@@ -1,0 +1,4 @@
+package io.dsfleet.common.model;
+
+/** One key projected to a file path. */
+public record KeyToPath(String key, String path, Integer mode) {}

@@ -1,0 +1,136 @@
+package io.dsfleet.common.manifest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.model.ConfigMap;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.common.model.Secret;
+import java.util.Base64;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ManifestParserTest {
+  @Test
+  void multiDocumentStreamWithSkippedKinds() {
+    String text = """
+        ---
+        apiVersion: v1
+        kind: ServiceAccount
+        metadata: {name: agent}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: cfg}
+        data: {a.conf: "x=1"}
+        ---
+        """ + Fixtures.BASE;
+    List<ParsedDocument> docs = ManifestParser.parse(text, "bundle.yaml");
+    assertThat(docs).hasSize(3);
+    assertThat(docs.get(0).skipped()).isTrue();
+    assertThat(docs.get(0).valid()).isTrue();
+    assertThat(docs.get(0).label()).isEqualTo("bundle.yaml#1 ServiceAccount/agent");
+    assertThat(docs.get(1).object()).isInstanceOf(ConfigMap.class);
+    assertThat(docs.get(1).object().namespace()).isEqualTo("default");
+    assertThat(docs.get(2).object()).isInstanceOf(DaemonSet.class);
+  }
+
+  @Test
+  void kubernetesDefaultsAreApplied() {
+    DaemonSet ds = Fixtures.baseDaemonSet();
+    assertThat(ds.spec().updateStrategy().type()).isEqualTo("RollingUpdate");
+    assertThat(ds.spec().updateStrategy().rollingUpdate().maxUnavailable().intValue()).isEqualTo(1);
+    assertThat(ds.spec().updateStrategy().rollingUpdate().maxSurge().intValue()).isEqualTo(0);
+    assertThat(ds.spec().revisionHistoryLimit()).isEqualTo(10);
+    assertThat(ds.spec().minReadySeconds()).isEqualTo(0);
+    var pod = ds.spec().template().spec();
+    assertThat(pod.restartPolicy()).isEqualTo("Always");
+    assertThat(pod.terminationGracePeriodSeconds()).isEqualTo(30L);
+    var c = pod.containers().get(0);
+    assertThat(c.imagePullPolicy()).isEqualTo("IfNotPresent");
+    assertThat(c.ports().get(0).protocol()).isEqualTo("TCP");
+    var probe = c.readinessProbe();
+    assertThat(List.of(probe.periodSeconds(), probe.timeoutSeconds(), probe.successThreshold(), probe.failureThreshold()))
+        .containsExactly(10, 1, 1, 3);
+    assertThat(probe.httpGet().path()).isEqualTo("/");
+  }
+
+  @Test
+  void latestOrUntaggedImagesAreAlwaysPulled() {
+    assertThat(Defaults.defaultPullPolicy("nginx")).isEqualTo("Always");
+    assertThat(Defaults.defaultPullPolicy("nginx:latest")).isEqualTo("Always");
+    assertThat(Defaults.defaultPullPolicy("registry:5000/nginx")).isEqualTo("Always");
+    assertThat(Defaults.defaultPullPolicy("registry:5000/nginx:1.25")).isEqualTo("IfNotPresent");
+    assertThat(Defaults.defaultPullPolicy("nginx@sha256:abc")).isEqualTo("IfNotPresent");
+  }
+
+  @Test
+  void secretStringDataIsFoldedIntoData() {
+    String text = """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds, namespace: ops}
+        data: {user: YWRtaW4=}
+        stringData: {password: s3cret}
+        """;
+    Secret s = (Secret) ManifestParser.parse(text, "s").get(0).object();
+    assertThat(s.stringData()).isNull();
+    assertThat(s.type()).isEqualTo("Opaque");
+    assertThat(new String(Base64.getDecoder().decode(s.data().get("password")))).isEqualTo("s3cret");
+    assertThat(s.data()).containsKey("user");
+    assertThat(s.toString()).doesNotContain("s3cret").doesNotContain("YWRtaW4=");
+  }
+
+  @Test
+  void secretWithBadBase64IsRefusedWithoutEchoingIt() {
+    String text = """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds}
+        data: {token: "not base64!"}
+        """;
+    ParsedDocument doc = ManifestParser.parse(text, "s").get(0);
+    assertThat(doc.errors()).map(Problem::toString)
+        .containsExactly("data[token]: Invalid value: \"<secret>\": must be base64-encoded");
+  }
+
+  @Test
+  void yamlSyntaxErrorNamesTheLine() {
+    List<ParsedDocument> docs = ManifestParser.parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [\n", "broken.yaml");
+    assertThat(docs).hasSize(1);
+    assertThat(docs.get(0).errors().get(0).message()).startsWith("YAML syntax error at line");
+  }
+
+  @Test
+  void documentWithoutKindIsAnError() {
+    ParsedDocument doc = ManifestParser.parse("metadata: {name: x}\n", "x").get(0);
+    assertThat(doc.errors()).map(Problem::toString).contains("kind: Required value", "apiVersion: Required value");
+  }
+
+  @Test
+  void serviceAccountTokenProjectionIsDroppedWithAWarning() {
+    var tree = Fixtures.with(Fixtures.baseTree(), "spec.template.spec.volumes[1]",
+        "{name: p, projected: {sources: [{serviceAccountToken: {path: token}}, {configMap: {name: c}}]}}");
+    ParsedDocument doc = Fixtures.parse(tree).get(0);
+    assertThat(doc.errors()).isEmpty();
+    assertThat(doc.warnings()).anyMatch(w -> w.startsWith("spec.template.spec.volumes[1].projected.sources[0].serviceAccountToken: ignored"));
+    var projected = ((DaemonSet) doc.object()).spec().template().spec().volumes().get(1).projected();
+    assertThat(projected.sources()).hasSize(1);
+    assertThat(projected.sources().get(0).configMap().name()).isEqualTo("c");
+  }
+
+  @Test
+  void antiAffinityAgainstOtherPodsIsRefused() {
+    var tree = Fixtures.with(Fixtures.baseTree(), "spec.template.spec.affinity",
+        "{podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: {matchLabels: {app: db}}, topologyKey: kubernetes.io/hostname}]}}");
+    assertThat(Fixtures.parse(tree).get(0).errors()).map(Problem::toString)
+        .containsExactly("spec.template.spec.affinity.podAntiAffinity: not supported");
+  }
+
+  @Test
+  void emptyValueMeansUnset() {
+    String text = Fixtures.BASE.replace("        readinessProbe:", "        securityContext:\n        readinessProbe:");
+    ParsedDocument doc = ManifestParser.parse(text, "t").get(0);
+    assertThat(doc.errors()).isEmpty();
+    assertThat(((DaemonSet) doc.object()).spec().template().spec().containers().get(0).securityContext()).isNull();
+  }
+}

@@ -1,0 +1,156 @@
+package io.dsfleet.common.manifest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** One named row per Kubernetes validation rule: change one field of a valid DaemonSet, expect one error. */
+class ValidatorTest {
+  private static final String C0 = "spec.template.spec.containers[0]";
+  private static final String POD = "spec.template.spec";
+
+  static Stream<Arguments> rules() {
+    return Stream.of(
+        row("name required", "metadata.name", null, "metadata.name: Required value"),
+        row("name is a DNS-1123 subdomain", "metadata.name", "Agent_1", "metadata.name: Invalid value: \"Agent_1\""),
+        row("namespace is a DNS-1123 label", "metadata.namespace", "a.b", "metadata.namespace: Invalid value: \"a.b\""),
+        row("placeholder namespace named as such", "metadata.namespace", "'${NS}'", "unexpanded ${...} placeholder"),
+        row("label key is a qualified name", "metadata.labels", "{'bad key': x}", "metadata.labels: Invalid value: \"bad key\""),
+        row("label value at most 63 chars", "metadata.labels", "{k: " + "v".repeat(64) + "}", "must be no more than 63 characters"),
+        row("annotation key is a qualified name", "metadata.annotations", "{'/x': y}", "metadata.annotations: Invalid value: \"/x\": prefix part must be non-empty"),
+        row("selector required", "spec.selector", null, "spec.selector: Required value"),
+        row("selector not empty", "spec.selector", "{}", "spec.selector: Invalid value: \"{}\": empty selector is invalid for daemonset"),
+        row("selector matches template labels", "spec.selector.matchLabels", "{app: other}", "spec.template.metadata.labels: Invalid value"),
+        row("selector In needs values", "spec.selector.matchExpressions", "[{key: app, operator: In}]", "spec.selector.matchExpressions[0].values: Required value"),
+        row("selector Exists takes no values", "spec.selector.matchExpressions", "[{key: app, operator: Exists, values: [a]}]", "spec.selector.matchExpressions[0].values: Forbidden"),
+        row("selector operator known", "spec.selector.matchExpressions", "[{key: app, operator: Gt, values: ['1']}]", "spec.selector.matchExpressions[0].operator: Unsupported value: \"Gt\""),
+        row("restartPolicy Always only", POD + ".restartPolicy", "OnFailure", POD + ".restartPolicy: Unsupported value: \"OnFailure\": supported values: \"Always\""),
+        row("grace period >= 0", POD + ".terminationGracePeriodSeconds", "-1", POD + ".terminationGracePeriodSeconds: Invalid value: -1"),
+        row("containers required", POD + ".containers", "[]", POD + ".containers: Required value"),
+        row("container name required", C0 + ".name", null, C0 + ".name: Required value"),
+        row("container name is a DNS-1123 label", C0 + ".name", "Main", C0 + ".name: Invalid value: \"Main\""),
+        row("container names unique across init and main", POD + ".initContainers", "[{name: main, image: x:1}]", C0 + ".name: Duplicate value: \"main\""),
+        row("image required", C0 + ".image", null, C0 + ".image: Required value"),
+        row("imagePullPolicy known", C0 + ".imagePullPolicy", "Sometimes", C0 + ".imagePullPolicy: Unsupported value: \"Sometimes\""),
+        row("containerPort in range", C0 + ".ports[0].containerPort", "70000", C0 + ".ports[0].containerPort: Invalid value: 70000"),
+        row("containerPort required", C0 + ".ports[0]", "{name: http}", C0 + ".ports[0].containerPort: Required value"),
+        row("hostPort in range", C0 + ".ports[0].hostPort", "-2", C0 + ".ports[0].hostPort: Invalid value: -2"),
+        row("port names unique", C0 + ".ports[1]", "{name: http, containerPort: 9090}", C0 + ".ports[1].name: Duplicate value: \"http\""),
+        row("port name is an IANA service name", C0 + ".ports[0].name", "HTTP_PORT", C0 + ".ports[0].name: Invalid value: \"HTTP_PORT\""),
+        row("protocol known", C0 + ".ports[0].protocol", "ICMP", C0 + ".ports[0].protocol: Unsupported value: \"ICMP\""),
+        rows("hostNetwork needs hostPort == containerPort", C0 + ".ports[0].containerPort: Invalid value: 8080: must match `hostPort` when `hostNetwork` is true",
+            POD + ".hostNetwork", "true", C0 + ".ports[0].hostPort", "9999"),
+        rows("hostPort unique across containers", POD + ".containers[1].ports[0].hostPort: Duplicate value: \"80/TCP\"",
+            C0 + ".ports[0].hostPort", "80", POD + ".containers[1]", "{name: side, image: x:1, ports: [{containerPort: 1, hostPort: 80}]}"),
+        row("env name has no '='", C0 + ".env[0].name", "'A=B'", C0 + ".env[0].name: Invalid value: \"A=B\""),
+        row("env value and valueFrom exclusive", C0 + ".env[0].value", "x", C0 + ".env[0].valueFrom: Invalid value"),
+        row("env fieldRef path supported", C0 + ".env[0].valueFrom.fieldRef.fieldPath", "spec.serviceAccountName", C0 + ".env[0].valueFrom.fieldRef.fieldPath: Unsupported value: \"spec.serviceAccountName\""),
+        row("env configMapKeyRef needs key", C0 + ".env[1]", "{name: X, valueFrom: {configMapKeyRef: {name: cm}}}", C0 + ".env[1].valueFrom.configMapKeyRef.key: Required value"),
+        row("env valueFrom exactly one source", C0 + ".env[1]", "{name: X, valueFrom: {configMapKeyRef: {name: a, key: b}, secretKeyRef: {name: a, key: b}}}", C0 + ".env[1].valueFrom: Invalid value: \"\": must specify exactly one"),
+        row("envFrom one source", C0 + ".envFrom", "[{prefix: X_}]", C0 + ".envFrom[0]: Invalid value: \"\": must specify one of"),
+        row("cpu is a quantity", C0 + ".resources", "{limits: {cpu: lots}}", C0 + ".resources.limits[cpu]: Invalid value: \"lots\""),
+        row("request <= limit", C0 + ".resources", "{limits: {memory: 64Mi}, requests: {memory: 128Mi}}", C0 + ".resources.requests[memory]: Invalid value: \"128Mi\": must be less than or equal to memory limit"),
+        row("only cpu and memory resources", C0 + ".resources", "{limits: {nvidia.com/gpu: 1}}", C0 + ".resources.limits[nvidia.com/gpu]: not supported"),
+        row("volumeMount names a volume", C0 + ".volumeMounts[0].name", "nope", C0 + ".volumeMounts[0].name: Not found: \"nope\""),
+        row("mountPath required", C0 + ".volumeMounts[0].mountPath", null, C0 + ".volumeMounts[0].mountPath: Required value"),
+        row("mountPaths unique", C0 + ".volumeMounts[1]", "{name: logs, mountPath: /var/log/host}", C0 + ".volumeMounts[1].mountPath: Invalid value: \"/var/log/host\": must be unique"),
+        row("subPath is relative", C0 + ".volumeMounts[0].subPath", "/abs", C0 + ".volumeMounts[0].subPath: Invalid value: \"/abs\": must be a relative path"),
+        row("subPath has no ..", C0 + ".volumeMounts[0].subPath", "a/../b", C0 + ".volumeMounts[0].subPath: Invalid value: \"a/../b\": must not contain '..'"),
+        row("mountPropagation known", C0 + ".volumeMounts[0].mountPropagation", "Shared", C0 + ".volumeMounts[0].mountPropagation: Unsupported value: \"Shared\""),
+        row("Bidirectional needs privileged", C0 + ".volumeMounts[0].mountPropagation", "Bidirectional", C0 + ".volumeMounts[0].mountPropagation: Forbidden"),
+        row("volume names unique", POD + ".volumes[1]", "{name: logs, emptyDir: {}}", POD + ".volumes[1].name: Duplicate value: \"logs\""),
+        row("volume needs a source", POD + ".volumes[1]", "{name: other}", POD + ".volumes[1]: Required value: must specify a volume type"),
+        row("volume has one source", POD + ".volumes[0].emptyDir", "{}", POD + ".volumes[0]: Forbidden: may not specify more than 1 volume type"),
+        row("hostPath is absolute", POD + ".volumes[0].hostPath.path", "var/log", POD + ".volumes[0].hostPath.path: Invalid value: \"var/log\": must be an absolute path"),
+        row("hostPath type known", POD + ".volumes[0].hostPath.type", "Folder", POD + ".volumes[0].hostPath.type: Unsupported value: \"Folder\""),
+        row("configMap volume needs a name", POD + ".volumes[1]", "{name: cfg, configMap: {}}", POD + ".volumes[1].configMap.name: Required value"),
+        row("secret volume defaultMode <= 0777", POD + ".volumes[1]", "{name: s, secret: {secretName: s, defaultMode: 1000}}", POD + ".volumes[1].secret.defaultMode: Invalid value: 1000"),
+        row("item path relative", POD + ".volumes[1]", "{name: cfg, configMap: {name: c, items: [{key: a, path: /etc/a}]}}", POD + ".volumes[1].configMap.items[0].path: Invalid value: \"/etc/a\""),
+        row("emptyDir medium known", POD + ".volumes[1]", "{name: e, emptyDir: {medium: HugePages}}", POD + ".volumes[1].emptyDir.medium: Unsupported value: \"HugePages\""),
+        row("downwardAPI fieldPath supported", POD + ".volumes[1]", "{name: d, downwardAPI: {items: [{path: x, fieldRef: {fieldPath: status.podIP}}]}}", POD + ".volumes[1].downwardAPI.items[0].fieldRef.fieldPath: Unsupported value: \"status.podIP\""),
+        row("probe has one handler", C0 + ".livenessProbe", "{periodSeconds: 5}", C0 + ".livenessProbe: Required value: must specify exactly one handler type"),
+        row("probe period >= 1", C0 + ".readinessProbe.periodSeconds", "0", C0 + ".readinessProbe.periodSeconds: Invalid value: 0: must be greater than or equal to 1"),
+        row("probe initialDelay >= 0", C0 + ".readinessProbe.initialDelaySeconds", "-1", C0 + ".readinessProbe.initialDelaySeconds: Invalid value: -1"),
+        row("liveness successThreshold is 1", C0 + ".livenessProbe", "{exec: {command: [ok]}, successThreshold: 2}", C0 + ".livenessProbe.successThreshold: Invalid value: 2: must be 1"),
+        row("probe named port exists", C0 + ".readinessProbe.httpGet.port", "metrics", C0 + ".readinessProbe.httpGet.port: Invalid value: \"metrics\""),
+        row("probe port in range", C0 + ".readinessProbe.httpGet.port", "0", C0 + ".readinessProbe.httpGet.port: Invalid value: 0"),
+        row("init containers have no probes", POD + ".initContainers", "[{name: init, image: x:1, readinessProbe: {exec: {command: [ok]}}}]", POD + ".initContainers[0].readinessProbe: Forbidden"),
+        row("preStop needs a command", C0 + ".lifecycle", "{preStop: {exec: {command: []}}}", C0 + ".lifecycle.preStop.exec.command: Required value"),
+        row("privileged with allowPrivilegeEscalation false", C0 + ".securityContext", "{privileged: true, allowPrivilegeEscalation: false}", C0 + ".securityContext: Invalid value: \"\": cannot set `allowPrivilegeEscalation` to false and `privileged` to true"),
+        row("runAsUser >= 0", C0 + ".securityContext", "{runAsUser: -1}", C0 + ".securityContext.runAsUser: Invalid value: -1"),
+        row("runAsNonRoot with user 0", C0 + ".securityContext", "{runAsNonRoot: true, runAsUser: 0}", C0 + ".securityContext.runAsNonRoot: Invalid value: true"),
+        row("capability names", C0 + ".securityContext", "{capabilities: {add: [net-admin]}}", C0 + ".securityContext.capabilities.add[0]: Invalid value: \"net-admin\""),
+        row("seccomp Localhost needs a profile", C0 + ".securityContext", "{seccompProfile: {type: Localhost}}", C0 + ".securityContext.seccompProfile.localhostProfile: Required value"),
+        row("seccomp type known", POD + ".securityContext", "{seccompProfile: {type: Strict}}", POD + ".securityContext.seccompProfile.type: Unsupported value: \"Strict\""),
+        row("nodeSelector keys are label keys", POD + ".nodeSelector", "{'-bad': x}", POD + ".nodeSelector: Invalid value: \"-bad\""),
+        row("affinity needs a term", POD + ".affinity", "{nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: []}}}", POD + ".affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms: Required value"),
+        row("affinity Gt takes one integer", POD + ".affinity", "{nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: cores, operator: Gt, values: [many]}]}]}}}", "matchExpressions[0].values[0]: Invalid value: \"many\": must be an integer"),
+        row("affinity matchFields only metadata.name", POD + ".affinity", "{nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchFields: [{key: spec.unschedulable, operator: In, values: ['true']}]}]}}}", "matchFields[0].key: Unsupported value: \"spec.unschedulable\""),
+        row("toleration Exists takes no value", POD + ".tolerations", "[{key: a, operator: Exists, value: b}]", POD + ".tolerations[0].operator: Invalid value: \"Exists\": value must be empty"),
+        row("toleration empty key needs Exists", POD + ".tolerations", "[{operator: Equal, value: b}]", POD + ".tolerations[0].operator: Invalid value: \"Equal\": operator must be Exists when `key` is empty"),
+        row("toleration effect known", POD + ".tolerations", "[{key: a, effect: NoRun}]", POD + ".tolerations[0].effect: Unsupported value: \"NoRun\""),
+        row("tolerationSeconds needs NoExecute", POD + ".tolerations", "[{key: a, effect: NoSchedule, tolerationSeconds: 5}]", POD + ".tolerations[0].effect: Invalid value: \"NoSchedule\": effect must be 'NoExecute'"),
+        row("imagePullSecrets need names", POD + ".imagePullSecrets", "[{}]", POD + ".imagePullSecrets[0].name: Required value"),
+        row("update strategy type known", "spec.updateStrategy.type", "Recreate", "spec.updateStrategy.type: Unsupported value: \"Recreate\""),
+        row("OnDelete takes no rollingUpdate", "spec.updateStrategy", "{type: OnDelete, rollingUpdate: {maxUnavailable: 1}}", "spec.updateStrategy.rollingUpdate: Forbidden"),
+        row("maxUnavailable and maxSurge not both non-zero", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}", "spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: 1: may not be set when maxUnavailable is non-zero"),
+        row("maxUnavailable and maxSurge not both zero", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Required value: cannot be 0 when maxSurge is 0"),
+        row("percent at most 100", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 120%}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: \"120%\": must not be greater than 100%"),
+        row("percent string well-formed", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: half}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: \"half\": a valid percent string"),
+        row("maxUnavailable >= 0", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: -1}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: -1"),
+        row("minReadySeconds >= 0", "spec.minReadySeconds", "-5", "spec.minReadySeconds: Invalid value: -5"),
+        row("revisionHistoryLimit >= 0", "spec.revisionHistoryLimit", "-1", "spec.revisionHistoryLimit: Invalid value: -1"),
+        row("integer field wants an integer", C0 + ".ports[0].containerPort", "'8080'", C0 + ".ports[0].containerPort: Invalid value: \"8080\": expected an integer"),
+        row("string field wants a string", "metadata.labels", "{app: 1}", "metadata.labels.app: Invalid value: 1: expected a string"),
+        row("unsupported volume type named", POD + ".volumes[1]", "{name: c, csi: {driver: x}}", POD + ".volumes[1].csi: not supported"),
+        row("unsupported pod field named", POD + ".shareProcessNamespace", "true", POD + ".shareProcessNamespace: not supported"),
+        row("nodeName refused with advice", POD + ".nodeName", "n1", POD + ".nodeName: not supported: the coordinator places DaemonSet pods"),
+        row("httpGet lifecycle hook refused", C0 + ".lifecycle", "{preStop: {httpGet: {port: 80}}}", C0 + ".lifecycle.preStop.httpGet: not supported: only exec lifecycle hooks"),
+        row("podAffinity refused", POD + ".affinity", "{podAffinity: {}}", POD + ".affinity.podAffinity: not supported"),
+        row("apiVersion apps/v1 only", "apiVersion", "extensions/v1beta1", "apiVersion: Unsupported value: \"extensions/v1beta1\""));
+  }
+
+  private static Arguments row(String name, String path, String yamlValue, String expected) {
+    return rows(name, expected, path, yamlValue);
+  }
+
+  /** A row that changes several fields: path, value, path, value, ... (a null value removes). */
+  private static Arguments rows(String name, String expected, String... pathsAndValues) {
+    return Arguments.of(name, expected, pathsAndValues);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rules")
+  void rule(String name, String expected, String[] pathsAndValues) {
+    var tree = Fixtures.baseTree();
+    for (int i = 0; i < pathsAndValues.length; i += 2) {
+      Fixtures.with(tree, pathsAndValues[i], pathsAndValues[i + 1]);
+    }
+    List<ParsedDocument> docs = Fixtures.parse(tree);
+    assertThat(docs).hasSize(1);
+    assertThat(docs.get(0).valid()).as("document should be invalid").isFalse();
+    assertThat(docs.get(0).errors()).map(Problem::toString).anySatisfy(e -> assertThat(e).contains(expected));
+    assertThat(docs.get(0).object()).as("an invalid document yields no object").isNull();
+  }
+
+  @Test
+  void baseFixtureIsValid() {
+    List<ParsedDocument> docs = ManifestParser.parse(Fixtures.BASE, "base");
+    assertThat(docs.get(0).errors()).isEmpty();
+    assertThat(docs.get(0).warnings()).isEmpty();
+  }
+
+  @Test
+  void everyErrorIsReportedNotJustTheFirst() {
+    var tree = Fixtures.with(Fixtures.baseTree(), "metadata.name", null);
+    Fixtures.with(tree, C0 + ".image", null);
+    Fixtures.with(tree, "spec.minReadySeconds", "-1");
+    assertThat(Fixtures.parse(tree).get(0).errors()).map(Problem::path)
+        .contains("metadata.name", C0 + ".image", "spec.minReadySeconds");
+  }
+}

@@ -1,0 +1,33 @@
+package io.dsfleet.coordinator.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** dsctl: the fleet from an operator's terminal, in kubectl's habits. */
+@Command(name = "dsctl", mixinStandardHelpOptions = true, versionProvider = Dsctl.Version.class,
+    description = "Manage dsfleet DaemonSets, nodes and rollouts.",
+    subcommands = {ValidateCommand.class, CommandLine.HelpCommand.class})
+public final class Dsctl {
+  /** A request the coordinator (or the validator) refused. */
+  public static final int EXIT_REFUSED = 1;
+  /** Bad usage or unreadable input. */
+  public static final int EXIT_USAGE = 2;
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  public static int run(String... args) {
+    CommandLine cl = new CommandLine(new Dsctl());
+    return cl.execute(args);
+  }
+
+  /** The version from the jar manifest. */
+  public static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      String v = Dsctl.class.getPackage().getImplementationVersion();
+      return new String[] {"dsctl " + (v == null ? "dev" : v)};
+    }
+  }
+}
