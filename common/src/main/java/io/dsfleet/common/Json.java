@@ -23,6 +23,8 @@ public final class Json {
           .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true)
           .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
           .serializationInclusion(JsonInclude.Include.NON_NULL)
+          .addModule(new com.fasterxml.jackson.datatype.jsr310.JavaTimeModule())
+          .configure(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS, false)
           .build();
 
   private static final ObjectMapper PRETTY =
@@ -75,6 +77,14 @@ public final class Json {
   }
 
   public static <T> T read(String json, Class<T> type) {
+    try {
+      return CANONICAL.readValue(json, type);
+    } catch (JsonProcessingException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  public static <T> T read(String json, com.fasterxml.jackson.core.type.TypeReference<T> type) {
     try {
       return CANONICAL.readValue(json, type);
     } catch (JsonProcessingException e) {

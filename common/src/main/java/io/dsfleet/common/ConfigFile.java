@@ -1,0 +1,49 @@
+package io.dsfleet.common;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * A flat YAML config file of scalar keys, checked against the keys a component knows: an unknown
+ * key or a non-scalar value is refused at start with a message naming it.
+ */
+public final class ConfigFile {
+  private ConfigFile() {}
+
+  /**
+   * @throws IllegalArgumentException naming the file and the bad key
+   */
+  public static Map<String, JsonNode> read(Path path, Set<String> known) {
+    JsonNode root;
+    try {
+      root = Json.yamlMapper().readTree(Files.readString(path));
+    } catch (IOException e) {
+      throw new IllegalArgumentException("cannot read config file " + path + ": " + e.getMessage());
+    }
+    Map<String, JsonNode> out = new TreeMap<>();
+    if (root == null || root.isNull() || root.isMissingNode()) {
+      return out;
+    }
+    if (!root.isObject()) {
+      throw new IllegalArgumentException("config file " + path + ": expected a map of keys");
+    }
+    Iterator<Map.Entry<String, JsonNode>> it = root.fields();
+    while (it.hasNext()) {
+      var e = it.next();
+      if (!known.contains(e.getKey())) {
+        throw new IllegalArgumentException("config file " + path + ": unknown key \"" + e.getKey()
+            + "\" (known: " + String.join(", ", new java.util.TreeSet<>(known)) + ")");
+      }
+      if (!e.getValue().isNull()) {
+        out.put(e.getKey(), e.getValue());
+      }
+    }
+    return out;
+  }
+}

@@ -1,0 +1,974 @@
+package io.dsfleet.coordinator.fleet;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.dsfleet.common.Json;
+import io.dsfleet.common.ProtoMapping;
+import io.dsfleet.common.TemplateHash;
+import io.dsfleet.common.TemplateRefs;
+import io.dsfleet.common.manifest.ManifestParser;
+import io.dsfleet.common.manifest.ParsedDocument;
+import io.dsfleet.common.manifest.Problem;
+import io.dsfleet.common.model.ConfigMap;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.common.model.KubeObject;
+import io.dsfleet.common.model.ObjectMeta;
+import io.dsfleet.common.model.PodTemplateSpec;
+import io.dsfleet.common.model.Secret;
+import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.plan.DsInfo;
+import io.dsfleet.coordinator.plan.DsStatus;
+import io.dsfleet.coordinator.plan.NodePlan;
+import io.dsfleet.coordinator.plan.ObservedPod;
+import io.dsfleet.coordinator.plan.Planner;
+import io.dsfleet.coordinator.plan.PodAssignment;
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.coordinator.store.Store.ObjectWrite;
+import io.dsfleet.coordinator.store.Store.StoredNode;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.dsfleet.proto.v1.ConfigObject;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.DesiredPod;
+import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.NodeInfo;
+import io.dsfleet.proto.v1.PodStatus;
+import io.dsfleet.proto.v1.PodStatusReport;
+import io.dsfleet.proto.v1.Removed;
+import io.grpc.Status;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's state and the rules that change it: DaemonSets with their revisions,
+ * ConfigMaps and Secrets, node membership, and every node's desired pod set.
+ *
+ * <p>Invariants: (1) a write is in the store before the request that made it is acknowledged;
+ * (2) a node is sent a DesiredState only when its content (pods, their templates, the configs
+ * they use) changed, or when its session opens; (3) heartbeats touch memory only, never the
+ * store, and never re-plan a node unless it was NotReady; (4) leases are issued and expired on
+ * the injected clock. All state is guarded by one lock; every public method takes it.
+ */
+public final class Fleet {
+  private static final Logger log = LoggerFactory.getLogger(Fleet.class);
+  private static final String CHANGE_CAUSE = "kubernetes.io/change-cause";
+
+  private final Store store;
+  private final Clock clock;
+  private final FleetOptions options;
+  private final Random random;
+  private final Events events;
+  private final Object lock = new Object();
+
+  private final TreeMap<String, DsEntry> daemonSets = new TreeMap<>();
+  private final Map<String, StoredObject> configs = new HashMap<>();
+  private final Map<String, NodeEntry> nodes = new TreeMap<>();
+  private List<DsInfo> dsInfos = List.of();
+  private long resourceVersion;
+  private final long versionSeed;
+  private final List<Consumer<String>> changeListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** A DaemonSet with its revisions, newest last. */
+  static final class DsEntry {
+    StoredObject stored;
+    DaemonSet ds;
+    final TreeMap<Long, StoredRevision> revisions = new TreeMap<>();
+    final Map<String, TemplateRefs.Refs> refsByHash = new HashMap<>();
+
+    StoredRevision current() {
+      return revisions.lastEntry().getValue();
+    }
+  }
+
+  public Fleet(Store store, Clock clock, FleetOptions options, Random random) {
+    this.store = store;
+    this.clock = clock;
+    this.options = options;
+    this.random = random;
+    this.events = new Events(clock, options.eventsKept());
+    // Versions sent to agents start above anything an earlier coordinator process sent.
+    this.versionSeed = clock.millis() * 1000;
+    load();
+  }
+
+  private void load() {
+    Instant now = clock.instant();
+    for (StoredObject o : store.objects()) {
+      resourceVersion = Math.max(resourceVersion, o.resourceVersion());
+      if (o.kind().equals("DaemonSet")) {
+        DsEntry e = new DsEntry();
+        e.stored = o;
+        e.ds = (DaemonSet) ManifestParser.parseOne(o.json());
+        daemonSets.put(key(o.namespace(), o.name()), e);
+      } else {
+        configs.put(configKey(o.kind(), o.namespace(), o.name()), o);
+      }
+    }
+    for (StoredRevision r : store.revisions()) {
+      DsEntry e = daemonSets.get(key(r.namespace(), r.name()));
+      if (e != null) {
+        addRevision(e, r);
+      }
+    }
+    for (StoredNode n : store.nodes()) {
+      NodeEntry node = new NodeEntry(n.name(), parseInfo(n.infoJson()), Instant.ofEpochMilli(n.joinedAtMillis()));
+      node.adminLabels.putAll(Json.read(n.adminLabelsJson(), new TypeReference<Map<String, String>>() {}));
+      Json.read(n.adminTaintsJson(), new TypeReference<Map<String, Taint>>() {}).forEach(node.adminTaints::put);
+      node.unschedulable = n.unschedulable();
+      // A restarted coordinator gives every known node a full grace period to reconnect before
+      // calling it NotReady, so a coordinator restart never turns the fleet NotReady.
+      node.lastHeartbeat = now;
+      node.leaseExpiry = lease(now);
+      nodes.put(n.name(), node);
+    }
+    refreshDsInfos();
+    for (NodeEntry n : nodes.values()) {
+      replan(n, now);
+    }
+    log.info("loaded {} DaemonSets, {} ConfigMaps/Secrets, {} nodes (schema version {})",
+        daemonSets.size(), configs.size(), nodes.size(), store.schemaVersion());
+  }
+
+  // ------------------------------------------------------------------ membership
+
+  /** Registers or re-registers a node. Idempotent. */
+  public void join(NodeInfo info) {
+    requireName(info.getName());
+    synchronized (lock) {
+      Instant now = clock.instant();
+      NodeEntry n = nodes.get(info.getName());
+      boolean isNew = n == null;
+      if (isNew) {
+        n = new NodeEntry(info.getName(), info, now);
+        NodeEntry fresh = n;
+        persist(fresh, () -> { });
+        nodes.put(n.name, n);
+      } else if (!n.info.equals(info)) {
+        NodeEntry existing = n;
+        persist(existing, () -> existing.info = info);
+      }
+      n.lastHeartbeat = now;
+      n.leaseExpiry = lease(now);
+      if (!n.ready) {
+        markReady(n);
+      }
+      events.record(Events.nodeKey(n.name), "Normal", isNew ? "Joined" : "Rejoined",
+          "node joined with agent " + info.getAgentVersion());
+      replanAndPush(n, now);
+    }
+  }
+
+  /**
+   * Opens a node's session: attaches the sink, marks the node alive, sends its full desired set.
+   *
+   * @throws ControlException NOT_FOUND when the node is unknown (the agent must join again)
+   */
+  public void openSession(String nodeName, AgentSink sink) {
+    synchronized (lock) {
+      NodeEntry n = nodes.get(nodeName);
+      if (n == null) {
+        throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member; join first");
+      }
+      if (n.session != null && n.session != sink) {
+        n.session.close();
+      }
+      n.session = sink;
+      Instant now = clock.instant();
+      n.lastHeartbeat = now;
+      n.leaseExpiry = lease(now);
+      if (!n.ready) {
+        markReady(n);
+      }
+      n.sentFingerprint = null; // always send the full set on open
+      replanAndPush(n, now);
+    }
+  }
+
+  /** Detaches a session that ended; the node stays Ready until its lease runs out. */
+  public void sessionClosed(String nodeName, AgentSink sink) {
+    synchronized (lock) {
+      NodeEntry n = nodes.get(nodeName);
+      if (n != null && n.session == sink) {
+        n.session = null;
+      }
+    }
+  }
+
+  /** A heartbeat: memory only. Returns false when the node is unknown. */
+  public boolean heartbeat(String nodeName) {
+    synchronized (lock) {
+      NodeEntry n = nodes.get(nodeName);
+      if (n == null) {
+        return false;
+      }
+      Instant now = clock.instant();
+      n.lastHeartbeat = now;
+      n.leaseExpiry = lease(now);
+      if (!n.ready) {
+        markReady(n);
+        replanAndPush(n, now);
+      }
+      return true;
+    }
+  }
+
+  public void reportPods(String nodeName, PodStatusReport report) {
+    synchronized (lock) {
+      NodeEntry n = nodes.get(nodeName);
+      if (n == null) {
+        throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member; join first");
+      }
+      if (report.getFull()) {
+        n.reported.clear();
+      }
+      for (String gone : report.getRemovedPodNamesList()) {
+        n.reported.remove(gone);
+      }
+      for (PodStatus p : report.getPodsList()) {
+        n.reported.put(p.getPodName(), p);
+      }
+      n.observed.clear();
+      for (PodStatus p : n.reported.values()) {
+        String dsKey = key(p.getNamespace(), p.getDaemonSet());
+        n.observed.put(dsKey, new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(), p.getPhase(), p.getReady(),
+            p.getReadySinceMillis() == 0 ? null : Instant.ofEpochMilli(p.getReadySinceMillis()), restarts(p)));
+      }
+      replanAndPush(n, clock.instant());
+      notifyChange(nodeName);
+    }
+  }
+
+  public void leave(String nodeName) {
+    synchronized (lock) {
+      if (!nodes.containsKey(nodeName)) {
+        throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member");
+      }
+      remove(nodeName, "the agent left");
+    }
+  }
+
+  public void removeNode(String nodeName) {
+    synchronized (lock) {
+      if (!nodes.containsKey(nodeName)) {
+        throw new ControlException(Status.Code.NOT_FOUND, "node \"" + nodeName + "\" not found");
+      }
+      remove(nodeName, "removed with dsctl node rm");
+    }
+  }
+
+  private void remove(String nodeName, String reason) {
+    NodeEntry n = nodes.remove(nodeName);
+    store.deleteNode(nodeName);
+    if (n.session != null) {
+      n.session.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason(reason)).build());
+      n.session.close();
+    }
+    for (PodAssignment p : n.plan == null ? List.<PodAssignment>of() : n.plan.desired()) {
+      events.record("ds/" + p.dsKey(), "Normal", "PodRemoved", "pod " + p.podName() + " removed: node " + nodeName + " " + reason);
+    }
+    events.forget(Events.nodeKey(nodeName));
+    log.info("node {} removed: {}", nodeName, reason);
+    notifyChange(nodeName);
+  }
+
+  /**
+   * Expires leases and collects dead nodes; called periodically by the server's scheduler. At
+   * most {@code maxChanges} nodes turn NotReady in one pass (the rest next pass), so one slow
+   * pass of the coordinator cannot declare a whole fleet lost at once.
+   */
+  public void tick() {
+    synchronized (lock) {
+      Instant now = clock.instant();
+      List<String> collect = new ArrayList<>();
+      for (NodeEntry n : nodes.values()) {
+        if (n.ready && now.isAfter(n.leaseExpiry)) {
+          n.ready = false;
+          n.notReadySince = now;
+          events.record(Events.nodeKey(n.name), "Warning", "NodeNotReady",
+              "no heartbeat since " + n.lastHeartbeat + "; tainted " + io.dsfleet.common.match.DaemonTolerations.UNREACHABLE);
+          log.warn("node {} NotReady: no heartbeat since {}", n.name, n.lastHeartbeat);
+          replanAndPush(n, now);
+          notifyChange(n.name);
+        } else if (!n.ready && !now.isBefore(n.notReadySince.plus(options.nodeGcAfter()))) {
+          collect.add(n.name);
+        } else if (n.nextEvaluation != null && !now.isBefore(n.nextEvaluation)) {
+          replanAndPush(n, now);
+        }
+      }
+      for (String name : collect) {
+        remove(name, "NotReady for longer than " + options.nodeGcAfter());
+      }
+    }
+  }
+
+  private void markReady(NodeEntry n) {
+    n.ready = true;
+    n.notReadySince = null;
+    events.record(Events.nodeKey(n.name), "Normal", "NodeReady", "heartbeats resumed");
+    log.info("node {} Ready", n.name);
+    notifyChange(n.name);
+  }
+
+  private Instant lease(Instant now) {
+    long graceMillis = options.heartbeatGrace().toMillis();
+    long jitter = (long) (graceMillis * options.leaseJitter() * random.nextDouble());
+    return now.plusMillis(graceMillis + jitter);
+  }
+
+  // ------------------------------------------------------------------ planning and pushing
+
+  private void refreshDsInfos() {
+    List<DsInfo> infos = new ArrayList<>();
+    for (var e : daemonSets.entrySet()) {
+      StoredRevision r = e.getValue().current();
+      infos.add(new DsInfo(e.getKey(), e.getValue().ds, r.revision(), r.hash()));
+    }
+    dsInfos = List.copyOf(infos);
+  }
+
+  private void replan(NodeEntry n, Instant now) {
+    n.plan = Planner.planNode(dsInfos, n.toNode(), n.observed, now);
+    Instant next = null;
+    for (var v : n.plan.verdicts().values()) {
+      if (v.evictAt() != null && (next == null || v.evictAt().isBefore(next))) {
+        next = v.evictAt();
+      }
+    }
+    n.nextEvaluation = next;
+  }
+
+  private void replanAndPush(NodeEntry n, Instant now) {
+    NodePlan before = n.plan;
+    replan(n, now);
+    if (before != null) {
+      recordPlacementChanges(n, before, n.plan);
+    }
+    push(n);
+  }
+
+  private void replanAll() {
+    refreshDsInfos();
+    Instant now = clock.instant();
+    for (NodeEntry n : nodes.values()) {
+      replanAndPush(n, now);
+    }
+    notifyChange("*");
+  }
+
+  private void recordPlacementChanges(NodeEntry n, NodePlan before, NodePlan after) {
+    Map<String, PodAssignment> was = new HashMap<>();
+    before.desired().forEach(p -> was.put(p.dsKey(), p));
+    for (PodAssignment p : after.desired()) {
+      PodAssignment old = was.remove(p.dsKey());
+      if (old == null) {
+        events.record("ds/" + p.dsKey(), "Normal", "PodScheduled", "pod " + p.podName() + " scheduled on " + n.name);
+        events.record(Events.nodeKey(n.name), "Normal", "PodScheduled", "pod " + p.podName() + " of " + p.dsKey());
+      } else if (!old.hash().equals(p.hash())) {
+        events.record("ds/" + p.dsKey(), "Normal", "PodUpdated", "pod on " + n.name + " moved to revision " + p.revision());
+      }
+    }
+    for (PodAssignment p : was.values()) {
+      var v = after.verdicts().get(p.dsKey());
+      String why = v == null ? "DaemonSet deleted" : v.reason();
+      events.record("ds/" + p.dsKey(), "Normal", "PodRemoved", "pod " + p.podName() + " removed from " + n.name + ": " + why);
+      events.record(Events.nodeKey(n.name), "Normal", "PodRemoved", "pod " + p.podName() + ": " + why);
+    }
+  }
+
+  /** Sends the node its desired set if it changed since the last send. */
+  private void push(NodeEntry n) {
+    List<Object> fingerprint = new ArrayList<>(n.plan.desired());
+    List<ConfigObject> used = new ArrayList<>();
+    List<DesiredPod> pods = new ArrayList<>();
+    for (PodAssignment p : n.plan.desired()) {
+      DsEntry e = daemonSets.get(p.dsKey());
+      StoredRevision rev = e == null ? null : revisionByHash(e, p.hash());
+      DesiredPod.Builder b = DesiredPod.newBuilder().setNamespace(e == null ? "" : e.ds.namespace())
+          .setDaemonSet(e == null ? "" : e.ds.name()).setPodName(p.podName()).setTemplateHash(p.hash())
+          .setRevision(rev == null ? 0 : rev.revision());
+      if (rev != null) {
+        b.setTemplateJson(ByteString.copyFromUtf8(rev.templateJson()));
+        TemplateRefs.Refs refs = e.refsByHash.get(rev.hash());
+        for (String cm : refs.configMaps()) {
+          StoredObject o = configs.get(configKey("ConfigMap", e.ds.namespace(), cm));
+          if (o != null) {
+            used.add(configObject(o));
+            fingerprint.add(o.resourceVersion());
+          }
+        }
+        for (String s : refs.secrets()) {
+          StoredObject o = configs.get(configKey("Secret", e.ds.namespace(), s));
+          if (o != null) {
+            used.add(configObject(o));
+            fingerprint.add(o.resourceVersion());
+          }
+        }
+      }
+      pods.add(b.build());
+    }
+    if (fingerprint.equals(n.sentFingerprint) || n.session == null) {
+      return;
+    }
+    n.version = Math.max(n.version + 1, versionSeed);
+    n.session.send(CoordinatorMessage.newBuilder().setDesired(
+        DesiredState.newBuilder().setVersion(n.version).addAllPods(pods).addAllConfigs(dedupe(used))).build());
+    n.sentFingerprint = fingerprint;
+  }
+
+  private static List<ConfigObject> dedupe(List<ConfigObject> configs) {
+    Map<String, ConfigObject> byKey = new TreeMap<>();
+    configs.forEach(c -> byKey.put(c.getKind() + "/" + c.getNamespace() + "/" + c.getName(), c));
+    return List.copyOf(byKey.values());
+  }
+
+  private static ConfigObject configObject(StoredObject o) {
+    KubeObject obj = ManifestParser.parseOne(o.json());
+    ConfigObject.Builder b = ConfigObject.newBuilder().setNamespace(o.namespace()).setName(o.name());
+    if (obj instanceof ConfigMap cm) {
+      b.setKind(ConfigObject.Kind.CONFIG_MAP);
+      if (cm.data() != null) {
+        cm.data().forEach((k, v) -> b.putData(k, ByteString.copyFromUtf8(v)));
+      }
+      if (cm.binaryData() != null) {
+        cm.binaryData().forEach((k, v) -> b.putData(k, ByteString.copyFrom(Base64.getMimeDecoder().decode(v))));
+      }
+    } else if (obj instanceof Secret s) {
+      b.setKind(ConfigObject.Kind.SECRET).setType(s.type() == null ? "Opaque" : s.type());
+      if (s.data() != null) {
+        s.data().forEach((k, v) -> b.putData(k, ByteString.copyFrom(Base64.getMimeDecoder().decode(v))));
+      }
+    }
+    return b.build();
+  }
+
+  // ------------------------------------------------------------------ apply and delete
+
+  /** The outcome of one object of an apply. */
+  public record ApplyResult(String kind, String namespace, String name, String action, String note) {}
+
+  public record ApplyOutcome(List<ApplyResult> results, List<String> warnings) {}
+
+  /**
+   * Applies manifests all or nothing: every document is parsed and validated, every change
+   * checked (selector immutability, resource version), then all writes go to the store in one
+   * transaction, and only then to memory and the agents.
+   */
+  public ApplyOutcome apply(String text, String source, boolean dryRun) {
+    List<ParsedDocument> docs = ManifestParser.parse(text, source);
+    List<String> errors = new ArrayList<>();
+    List<String> warnings = new ArrayList<>();
+    for (ParsedDocument d : docs) {
+      for (Problem p : d.errors()) {
+        errors.add(d.label() + ": " + p);
+      }
+      for (String w : d.warnings()) {
+        warnings.add(d.label() + ": " + w);
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "invalid manifest, nothing applied:\n" + String.join("\n", errors));
+    }
+    List<ParsedDocument> objects = docs.stream().filter(d -> d.object() != null).toList();
+    if (objects.size() > options.maxObjectsPerApply()) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "too many objects in one apply: " + objects.size()
+          + " (at most " + options.maxObjectsPerApply() + ")");
+    }
+    if (objects.isEmpty() && docs.stream().noneMatch(ParsedDocument::skipped)) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "no objects to apply in " + source);
+    }
+    synchronized (lock) {
+      long now = clock.millis();
+      long rv = resourceVersion;
+      List<ObjectWrite> writes = new ArrayList<>();
+      List<ApplyResult> results = new ArrayList<>();
+      java.util.Set<String> seen = new java.util.HashSet<>();
+      for (ParsedDocument d : docs) {
+        if (d.skipped()) {
+          results.add(new ApplyResult(d.kind(), "", d.name(), "skipped", d.skipNote()));
+          continue;
+        }
+        KubeObject o = d.object();
+        if (!seen.add(o.kind() + "/" + o.namespace() + "/" + o.name())) {
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": the same object appears twice in one apply");
+        }
+        String requestedRv = o.metadata().resourceVersion();
+        KubeObject clean = withoutResourceVersion(o);
+        String json = Json.canonical(clean);
+        StoredObject existing = o instanceof DaemonSet
+            ? java.util.Optional.ofNullable(daemonSets.get(key(o.namespace(), o.name()))).map(e -> e.stored).orElse(null)
+            : configs.get(configKey(o.kind(), o.namespace(), o.name()));
+        if (requestedRv != null && !requestedRv.isEmpty()
+            && (existing == null || !requestedRv.equals(String.valueOf(existing.resourceVersion())))) {
+          throw new ControlException(Status.Code.FAILED_PRECONDITION, d.label() + ": metadata.resourceVersion " + requestedRv
+              + " is stale (current: " + (existing == null ? "none, the object does not exist" : existing.resourceVersion())
+              + "); read the object again and retry");
+        }
+        if (existing != null && existing.json().equals(json)) {
+          results.add(new ApplyResult(o.kind(), o.namespace(), o.name(), "unchanged", null));
+          continue;
+        }
+        rv++;
+        if (o instanceof DaemonSet ds) {
+          writes.add(daemonSetWrite(ds, json, existing, rv, now, d.label()));
+        } else {
+          if (existing != null && Boolean.TRUE.equals(immutable(existing))) {
+            throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": field is immutable when `immutable` is set");
+          }
+          writes.add(new ObjectWrite(new StoredObject(o.kind(), o.namespace(), o.name(), json, 1, rv,
+              existing == null ? now : existing.createdAtMillis()), null, List.of()));
+        }
+        results.add(new ApplyResult(o.kind(), o.namespace(), o.name(), existing == null ? "created" : "configured", null));
+      }
+      if (dryRun || writes.isEmpty()) {
+        return new ApplyOutcome(results, warnings);
+      }
+      store.putObjects(writes);
+      resourceVersion = rv;
+      for (ObjectWrite w : writes) {
+        StoredObject so = w.object();
+        if (so.kind().equals("DaemonSet")) {
+          String k = key(so.namespace(), so.name());
+          DsEntry e = daemonSets.computeIfAbsent(k, x -> new DsEntry());
+          e.stored = so;
+          e.ds = (DaemonSet) ManifestParser.parseOne(so.json());
+          if (w.newRevision() != null) {
+            addRevision(e, w.newRevision());
+            events.record("ds/" + k, "Normal", "RevisionCreated", "revision " + w.newRevision().revision()
+                + " (" + w.newRevision().hash() + ")" + (w.newRevision().changeCause() == null ? "" : ": " + w.newRevision().changeCause()));
+          }
+          w.pruneRevisions().forEach(e.revisions::remove);
+        } else {
+          configs.put(configKey(so.kind(), so.namespace(), so.name()), so);
+        }
+      }
+      replanAll();
+      return new ApplyOutcome(results, warnings);
+    }
+  }
+
+  private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long rv, long now, String label) {
+    String k = key(ds.namespace(), ds.name());
+    DsEntry e = daemonSets.get(k);
+    String hash = TemplateHash.of(ds.spec().template());
+    if (e != null && !Json.canonical(e.ds.spec().selector()).equals(Json.canonical(ds.spec().selector()))) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, label + ": spec.selector: Invalid value: "
+          + Json.canonical(ds.spec().selector()) + ": field is immutable");
+    }
+    long generation = existing == null ? 1
+        : existing.generation() + (Json.canonical(e.ds.spec()).equals(Json.canonical(ds.spec())) ? 0 : 1);
+    StoredObject so = new StoredObject("DaemonSet", ds.namespace(), ds.name(), json, generation, rv,
+        existing == null ? now : existing.createdAtMillis());
+    if (e != null && e.current().hash().equals(hash)) {
+      return new ObjectWrite(so, null, List.of());
+    }
+    long nextRevision = e == null ? 1 : e.revisions.lastKey() + 1;
+    String cause = ds.metadata().annotations() == null ? null : ds.metadata().annotations().get(CHANGE_CAUSE);
+    StoredRevision rev = new StoredRevision(ds.namespace(), ds.name(), nextRevision, hash,
+        Json.canonical(ds.spec().template()), cause, now);
+    List<Long> prune = new ArrayList<>();
+    if (e != null) {
+      // an old revision with the same template is superseded by the new number (as Kubernetes renumbers it)
+      e.revisions.values().stream().filter(r -> r.hash().equals(hash)).forEach(r -> prune.add(r.revision()));
+      int limit = ds.spec().revisionHistoryLimit() == null ? 10 : ds.spec().revisionHistoryLimit();
+      List<Long> olderKept = e.revisions.keySet().stream().filter(r -> !prune.contains(r)).sorted().toList();
+      // keep `limit` old revisions besides the new current one
+      for (int i = 0; i < olderKept.size() - limit; i++) {
+        prune.add(olderKept.get(i));
+      }
+    }
+    return new ObjectWrite(so, rev, prune);
+  }
+
+  private void addRevision(DsEntry e, StoredRevision r) {
+    e.revisions.put(r.revision(), r);
+    PodTemplateSpec t = Json.read(r.templateJson(), PodTemplateSpec.class);
+    e.refsByHash.put(r.hash(), TemplateRefs.of(t.spec()));
+  }
+
+  private static StoredRevision revisionByHash(DsEntry e, String hash) {
+    for (StoredRevision r : e.revisions.descendingMap().values()) {
+      if (r.hash().equals(hash)) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  private static Boolean immutable(StoredObject o) {
+    KubeObject obj = ManifestParser.parseOne(o.json());
+    return obj instanceof ConfigMap cm ? cm.immutable() : obj instanceof Secret s ? s.immutable() : null;
+  }
+
+  private static KubeObject withoutResourceVersion(KubeObject o) {
+    ObjectMeta m = o.metadata();
+    ObjectMeta clean = new ObjectMeta(m.name(), m.namespace(), m.labels(), m.annotations(), null);
+    if (o instanceof DaemonSet ds) {
+      return new DaemonSet(ds.apiVersion(), ds.kind(), clean, ds.spec());
+    }
+    if (o instanceof ConfigMap cm) {
+      return new ConfigMap(cm.apiVersion(), cm.kind(), clean, cm.data(), cm.binaryData(), cm.immutable());
+    }
+    Secret s = (Secret) o;
+    return new Secret(s.apiVersion(), s.kind(), clean, s.data(), s.stringData(), s.type(), s.immutable());
+  }
+
+  /**
+   * Rolls back to an earlier revision's template (0: the one before the current), which becomes a
+   * new revision, as `kubectl rollout undo` does.
+   */
+  public ApplyOutcome undo(String namespace, String name, long toRevision) {
+    String text;
+    synchronized (lock) {
+      DsEntry e = daemonSets.get(key(namespace, name));
+      if (e == null) {
+        throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
+      }
+      StoredRevision target;
+      if (toRevision == 0) {
+        var previous = e.revisions.lowerEntry(e.revisions.lastKey());
+        if (previous == null) {
+          throw new ControlException(Status.Code.FAILED_PRECONDITION, "no rollout history found for daemonset \"" + name + "\"");
+        }
+        target = previous.getValue();
+      } else {
+        target = e.revisions.get(toRevision);
+        if (target == null) {
+          throw new ControlException(Status.Code.NOT_FOUND, "unable to find the specified revision " + toRevision
+              + " (revisions: " + e.revisions.keySet() + ")");
+        }
+      }
+      PodTemplateSpec template = Json.read(target.templateJson(), PodTemplateSpec.class);
+      var spec = e.ds.spec();
+      var newSpec = new io.dsfleet.common.model.DaemonSetSpec(spec.selector(), template, spec.updateStrategy(),
+          spec.minReadySeconds(), spec.revisionHistoryLimit());
+      text = Json.canonical(new DaemonSet(e.ds.apiVersion(), e.ds.kind(), e.ds.metadata(), newSpec));
+    }
+    return apply(text, "rollout undo", false);
+  }
+
+  /**
+   * Deletes a DaemonSet. With cascade, every node's pod of it is removed; with orphan, the
+   * DaemonSet's record goes but agents are told to leave its containers running unmanaged.
+   */
+  public void deleteDaemonSet(String namespace, String name, boolean cascade) {
+    synchronized (lock) {
+      String k = key(namespace, name);
+      if (!daemonSets.containsKey(k)) {
+        throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
+      }
+      if (!cascade) {
+        throw new ControlException(Status.Code.UNIMPLEMENTED,
+            "--cascade=orphan is not available yet: the agent cannot yet release containers; nothing was deleted");
+      }
+      store.deleteObject("DaemonSet", namespace, name);
+      daemonSets.remove(k);
+      events.forget(Events.dsKey(namespace, name));
+      replanAll();
+    }
+  }
+
+  public void deleteConfig(String kind, String namespace, String name) {
+    synchronized (lock) {
+      String ck = configKey(kind, namespace, name);
+      if (!configs.containsKey(ck)) {
+        throw new ControlException(Status.Code.NOT_FOUND, kind.toLowerCase() + "s \"" + name + "\" not found in namespace " + namespace);
+      }
+      store.deleteObject(kind, namespace, name);
+      configs.remove(ck);
+      replanAll();
+    }
+  }
+
+  // ------------------------------------------------------------------ node administration
+
+  /** Sets and removes dsctl labels; see docs/coordinator.md for how they combine with the agent's. */
+  public void labelNode(String nodeName, Map<String, String> set, List<String> remove, boolean overwrite) {
+    synchronized (lock) {
+      NodeEntry n = node(nodeName);
+      Map<String, String> effective = n.effectiveLabels();
+      for (var e : set.entrySet()) {
+        String bad = io.dsfleet.common.manifest.Names.qualifiedName(e.getKey());
+        if (bad == null) {
+          bad = io.dsfleet.common.manifest.Names.labelValue(e.getValue());
+        }
+        if (bad != null) {
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, "invalid label " + e.getKey() + "=" + e.getValue() + ": " + bad);
+        }
+        String current = effective.get(e.getKey());
+        if (current != null && !current.equals(e.getValue()) && !overwrite) {
+          throw new ControlException(Status.Code.FAILED_PRECONDITION, "node " + nodeName + " already has a value (" + current
+              + ") for label " + e.getKey() + " and --overwrite is false");
+        }
+      }
+      for (String k : remove) {
+        if (!effective.containsKey(k)) {
+          throw new ControlException(Status.Code.NOT_FOUND, "label \"" + k + "\" not found on node " + nodeName);
+        }
+      }
+      persist(n, () -> {
+        n.adminLabels.putAll(set);
+        for (String k : remove) {
+          if (n.info.getLabelsMap().containsKey(k)) {
+            n.adminLabels.put(k, null);
+          } else {
+            n.adminLabels.remove(k);
+          }
+        }
+      });
+      events.record(Events.nodeKey(nodeName), "Normal", "Labeled", "set " + set + (remove.isEmpty() ? "" : ", removed " + remove));
+      replanAndPush(n, clock.instant());
+      notifyChange(nodeName);
+    }
+  }
+
+  /** A taint to remove: its key, and its effect or "" for every effect of the key (kubectl's {@code key-}). */
+  public record TaintRemoval(String key, String effect) {
+    @Override
+    public String toString() {
+      return key + (effect.isEmpty() ? "" : ":" + effect) + "-";
+    }
+  }
+
+  public void taintNode(String nodeName, List<Taint> add, List<TaintRemoval> remove, boolean overwrite) {
+    synchronized (lock) {
+      NodeEntry n = node(nodeName);
+      List<Taint> effective = n.effectiveTaints();
+      for (Taint t : add) {
+        for (Taint have : effective) {
+          if (have.key().equals(t.key()) && have.effect().equals(t.effect()) && !have.value().equals(t.value()) && !overwrite) {
+            throw new ControlException(Status.Code.FAILED_PRECONDITION, "node " + nodeName + " already has taint " + have
+                + " and --overwrite is false");
+          }
+        }
+      }
+      for (TaintRemoval t : remove) {
+        boolean found = effective.stream().anyMatch(h -> h.key().equals(t.key()) && (t.effect().isEmpty() || h.effect().equals(t.effect())));
+        if (!found) {
+          throw new ControlException(Status.Code.NOT_FOUND, "taint \"" + t.key() + (t.effect().isEmpty() ? "" : ":" + t.effect())
+              + "\" not found on node " + nodeName);
+        }
+      }
+      Instant now = clock.instant();
+      persist(n, () -> {
+        for (Taint t : add) {
+          n.adminTaints.put(t.key() + ":" + t.effect(), new Taint(t.key(), t.value(), t.effect(), now));
+        }
+        for (TaintRemoval t : remove) {
+          for (String effect : t.effect().isEmpty() ? Taint.EFFECTS : java.util.Set.of(t.effect())) {
+            String k = t.key() + ":" + effect;
+            boolean agentHas = n.info.getTaintsList().stream().anyMatch(a -> a.getKey().equals(t.key()) && a.getEffect().equals(effect));
+            if (agentHas) {
+              n.adminTaints.put(k, null);
+            } else {
+              n.adminTaints.remove(k);
+            }
+          }
+        }
+      });
+      events.record(Events.nodeKey(nodeName), "Normal", "Tainted", "added " + add + (remove.isEmpty() ? "" : ", removed " + remove));
+      replanAndPush(n, now);
+      notifyChange(nodeName);
+    }
+  }
+
+  public void cordon(String nodeName, boolean unschedulable) {
+    synchronized (lock) {
+      NodeEntry n = node(nodeName);
+      persist(n, () -> n.unschedulable = unschedulable);
+      events.record(Events.nodeKey(nodeName), "Normal", unschedulable ? "Cordoned" : "Uncordoned", "");
+      replanAndPush(n, clock.instant());
+      notifyChange(nodeName);
+    }
+  }
+
+  private NodeEntry node(String nodeName) {
+    NodeEntry n = nodes.get(nodeName);
+    if (n == null) {
+      throw new ControlException(Status.Code.NOT_FOUND, "nodes \"" + nodeName + "\" not found");
+    }
+    return n;
+  }
+
+  /**
+   * Applies a change to a node's durable fields and writes them; when the write fails the change
+   * is undone in memory too, so a refused request changes nothing.
+   */
+  private void persist(NodeEntry n, Runnable change) {
+    NodeInfo info = n.info;
+    Map<String, String> labels = new TreeMap<>(n.adminLabels);
+    Map<String, Taint> taints = new TreeMap<>(n.adminTaints);
+    boolean unschedulable = n.unschedulable;
+    change.run();
+    try {
+      store.putNode(new StoredNode(n.name, printInfo(n.info), Json.canonical(n.adminLabels),
+          Json.canonical(n.adminTaints), n.unschedulable, n.joinedAt.toEpochMilli()));
+    } catch (RuntimeException e) {
+      n.info = info;
+      n.adminLabels.clear();
+      n.adminLabels.putAll(labels);
+      n.adminTaints.clear();
+      n.adminTaints.putAll(taints);
+      n.unschedulable = unschedulable;
+      throw new ControlException(Status.Code.UNAVAILABLE, "the store refused the write, nothing changed: " + e.getMessage());
+    }
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /** A consistent copy of one node, for views. */
+  public record NodeSnapshot(String name, NodeInfo info, Map<String, String> labels, List<Taint> taints,
+      Map<String, String> adminLabels, List<Taint> adminTaints, boolean ready, boolean unschedulable, Instant joinedAt,
+      Instant lastHeartbeat, List<PodStatus> pods, List<PodAssignment> desired, Map<String, io.dsfleet.common.match.Placement.Verdict> verdicts) {}
+
+  public record DsSnapshot(String namespace, String name, DaemonSet ds, long generation, long resourceVersion,
+      long createdAtMillis, long revision, String hash, DsStatus status, List<StoredRevision> revisions) {}
+
+  public List<NodeSnapshot> nodes() {
+    synchronized (lock) {
+      return nodes.values().stream().map(this::snapshot).toList();
+    }
+  }
+
+  public NodeSnapshot node(String name, boolean mustExist) {
+    synchronized (lock) {
+      NodeEntry n = mustExist ? node(name) : nodes.get(name);
+      return n == null ? null : snapshot(n);
+    }
+  }
+
+  private NodeSnapshot snapshot(NodeEntry n) {
+    List<Taint> admin = new ArrayList<>();
+    n.adminTaints.values().stream().filter(Objects::nonNull).forEach(admin::add);
+    Map<String, String> adminLabels = new TreeMap<>();
+    n.adminLabels.forEach((k, v) -> {
+      if (v != null) {
+        adminLabels.put(k, v);
+      }
+    });
+    return new NodeSnapshot(n.name, n.info, n.effectiveLabels(), n.effectiveTaints(), adminLabels, admin, n.ready,
+        n.unschedulable, n.joinedAt, n.lastHeartbeat, List.copyOf(n.reported.values()),
+        n.plan == null ? List.of() : n.plan.desired(), n.plan == null ? Map.of() : n.plan.verdicts());
+  }
+
+  public List<DsSnapshot> daemonSets() {
+    synchronized (lock) {
+      Instant now = clock.instant();
+      return daemonSets.keySet().stream().map(k -> dsSnapshot(k, now)).toList();
+    }
+  }
+
+  public DsSnapshot daemonSet(String namespace, String name) {
+    synchronized (lock) {
+      String k = key(namespace, name);
+      if (!daemonSets.containsKey(k)) {
+        throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
+      }
+      return dsSnapshot(k, clock.instant());
+    }
+  }
+
+  private DsSnapshot dsSnapshot(String k, Instant now) {
+    DsEntry e = daemonSets.get(k);
+    StoredRevision cur = e.current();
+    DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
+    List<Planner.NodeFacts> facts = new ArrayList<>(nodes.size());
+    for (NodeEntry n : nodes.values()) {
+      facts.add(new Planner.NodeFacts(n.plan == null ? null : n.plan.verdicts().get(k), n.observed.get(k)));
+    }
+    return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), e.stored.resourceVersion(),
+        e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),
+        List.copyOf(e.revisions.values()));
+  }
+
+  public List<StoredObject> configs(String kind) {
+    synchronized (lock) {
+      return configs.values().stream().filter(o -> o.kind().equals(kind))
+          .sorted(java.util.Comparator.comparing(StoredObject::namespace).thenComparing(StoredObject::name)).toList();
+    }
+  }
+
+  public List<Events.Event> events(String objectKey) {
+    return events.of(objectKey);
+  }
+
+  /** The session of a node, for log requests; null when not connected. */
+  public AgentSink session(String nodeName) {
+    synchronized (lock) {
+      NodeEntry n = nodes.get(nodeName);
+      return n == null ? null : n.session;
+    }
+  }
+
+  /** Called (outside no particular lock order) whenever status may have changed: rollout watchers poll on it. */
+  public void addChangeListener(Consumer<String> listener) {
+    changeListeners.add(listener);
+  }
+
+  private void notifyChange(String what) {
+    for (Consumer<String> l : changeListeners) {
+      l.accept(what);
+    }
+  }
+
+  public Clock clock() {
+    return clock;
+  }
+
+  public FleetOptions options() {
+    return options;
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  public static String key(String namespace, String name) {
+    return namespace + "/" + name;
+  }
+
+  private static String configKey(String kind, String namespace, String name) {
+    return kind + "/" + namespace + "/" + name;
+  }
+
+  private static void requireName(String name) {
+    String bad = io.dsfleet.common.manifest.Names.dns1123Subdomain(name == null ? "" : name);
+    if (name == null || name.isEmpty() || bad != null) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node name \"" + name + "\" is invalid: "
+          + (bad == null ? "Required value" : bad));
+    }
+  }
+
+  private static int restarts(PodStatus p) {
+    return p.getContainersList().stream().mapToInt(c -> c.getRestartCount()).sum();
+  }
+
+  private static String printInfo(NodeInfo info) {
+    try {
+      return JsonFormat.printer().omittingInsignificantWhitespace().print(info);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static NodeInfo parseInfo(String json) {
+    try {
+      NodeInfo.Builder b = NodeInfo.newBuilder();
+      JsonFormat.parser().merge(json, b);
+      return b.build();
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("stored node info is not valid: " + e.getMessage(), e);
+    }
+  }
+}

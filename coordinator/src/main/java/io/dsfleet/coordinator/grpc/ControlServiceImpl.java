@@ -1,0 +1,374 @@
+package io.dsfleet.coordinator.grpc;
+
+import io.dsfleet.common.Json;
+import io.dsfleet.common.ProtoMapping;
+import io.dsfleet.common.manifest.ManifestParser;
+import io.dsfleet.common.model.ConfigMap;
+import io.dsfleet.common.model.KubeObject;
+import io.dsfleet.common.model.Secret;
+import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.fleet.AgentSink;
+import io.dsfleet.coordinator.fleet.ControlException;
+import io.dsfleet.coordinator.fleet.Events;
+import io.dsfleet.coordinator.fleet.Fleet;
+import io.dsfleet.coordinator.fleet.Fleet.DsSnapshot;
+import io.dsfleet.coordinator.fleet.Fleet.NodeSnapshot;
+import io.dsfleet.coordinator.plan.PodAssignment;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import io.dsfleet.proto.v1.*;
+import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import com.google.protobuf.ByteString;
+
+/** The operator's API, used by dsctl. Every refusal is a status code with a description; nothing is changed. */
+public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceImplBase {
+  private final Fleet fleet;
+  private final LogRelay logs;
+  private final ScheduledExecutorService scheduler;
+  private final String version;
+
+  public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version) {
+    this.fleet = fleet;
+    this.logs = logs;
+    this.scheduler = scheduler;
+    this.version = version;
+  }
+
+  private static <T> void unary(StreamObserver<T> out, Supplier<T> body) {
+    T result;
+    try {
+      result = body.get();
+    } catch (ControlException e) {
+      out.onError(e.toStatus());
+      return;
+    }
+    out.onNext(result);
+    out.onCompleted();
+  }
+
+  @Override
+  public void apply(ApplyRequest req, StreamObserver<ApplyResponse> out) {
+    unary(out, () -> {
+      Fleet.ApplyOutcome o = fleet.apply(req.getManifests(), req.getSource().isEmpty() ? "-" : req.getSource(), req.getDryRun());
+      ApplyResponse.Builder b = ApplyResponse.newBuilder().addAllWarnings(o.warnings());
+      for (Fleet.ApplyResult r : o.results()) {
+        b.addResults(ApplyResult.newBuilder().setKind(r.kind()).setNamespace(r.namespace()).setName(r.name())
+            .setAction(r.action()).setNote(r.note() == null ? "" : r.note()));
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void get(GetRequest req, StreamObserver<GetResponse> out) {
+    unary(out, () -> {
+      GetResponse.Builder b = GetResponse.newBuilder();
+      switch (req.getKind()) {
+        case DAEMON_SET -> {
+          if (!req.getName().isEmpty()) {
+            b.addDaemonSets(dsView(fleet.daemonSet(ns(req.getNamespace()), req.getName())));
+          } else {
+            fleet.daemonSets().stream().filter(d -> req.getAllNamespaces() || d.namespace().equals(ns(req.getNamespace())))
+                .forEach(d -> b.addDaemonSets(dsView(d)));
+          }
+        }
+        case NODE -> {
+          if (!req.getName().isEmpty()) {
+            b.addNodes(nodeView(fleet.node(req.getName(), true)));
+          } else {
+            fleet.nodes().forEach(n -> b.addNodes(nodeView(n)));
+          }
+        }
+        case POD -> b.addAllPods(pods(req.getAllNamespaces() ? null : ns(req.getNamespace()), req.getName(), null));
+        case CONFIG_MAP, SECRET -> {
+          String kind = req.getKind() == ObjectKind.CONFIG_MAP ? "ConfigMap" : "Secret";
+          List<StoredObject> found = fleet.configs(kind).stream()
+              .filter(o -> req.getAllNamespaces() || o.namespace().equals(ns(req.getNamespace())))
+              .filter(o -> req.getName().isEmpty() || o.name().equals(req.getName())).toList();
+          if (!req.getName().isEmpty() && found.isEmpty()) {
+            throw new ControlException(Status.Code.NOT_FOUND, kind.toLowerCase() + "s \"" + req.getName() + "\" not found in namespace " + ns(req.getNamespace()));
+          }
+          found.forEach(o -> b.addConfigs(configView(o, req.getShowSecrets())));
+        }
+        default -> throw new ControlException(Status.Code.INVALID_ARGUMENT, "kind is required");
+      }
+      return b.build();
+    });
+  }
+
+  @Override
+  public void describe(DescribeRequest req, StreamObserver<DescribeResponse> out) {
+    unary(out, () -> {
+      DescribeResponse.Builder b = DescribeResponse.newBuilder();
+      if (req.getKind() == ObjectKind.DAEMON_SET) {
+        DsSnapshot d = fleet.daemonSet(ns(req.getNamespace()), req.getName());
+        b.setDaemonSet(dsView(d));
+        String key = Fleet.key(d.namespace(), d.name());
+        for (NodeSnapshot n : fleet.nodes()) {
+          var v = n.verdicts().get(key);
+          boolean placed = v != null && v.shouldRun();
+          b.addPlacements(Placement.newBuilder().setNodeName(n.name()).setPlaced(placed)
+              .setReason(v == null || v.reason() == null ? "" : v.reason()
+                  + (v.shouldContinueRunning() && n.desired().stream().anyMatch(p -> p.dsKey().equals(key)) ? " (misscheduled: existing pod kept)" : "")));
+        }
+        b.addAllPods(pods(d.namespace(), null, d.name()));
+        events(Events.dsKey(d.namespace(), d.name()), b);
+      } else if (req.getKind() == ObjectKind.NODE) {
+        NodeSnapshot n = fleet.node(req.getName(), true);
+        b.setNode(nodeView(n));
+        b.addAllPods(pods(null, null, null).stream().filter(p -> p.getNodeName().equals(n.name())).toList());
+        events(Events.nodeKey(n.name()), b);
+      } else {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "describe takes ds or node");
+      }
+      return b.build();
+    });
+  }
+
+  private void events(String key, DescribeResponse.Builder b) {
+    for (Events.Event e : fleet.events(key)) {
+      b.addEvents(Event.newBuilder().setAtMillis(e.atMillis()).setType(e.type()).setReason(e.reason()).setMessage(e.message()));
+    }
+  }
+
+  @Override
+  public void delete(DeleteRequest req, StreamObserver<DeleteResponse> out) {
+    unary(out, () -> {
+      String ns = ns(req.getNamespace());
+      switch (req.getKind()) {
+        case DAEMON_SET -> fleet.deleteDaemonSet(ns, req.getName(), req.getCascade());
+        case CONFIG_MAP -> fleet.deleteConfig("ConfigMap", ns, req.getName());
+        case SECRET -> fleet.deleteConfig("Secret", ns, req.getName());
+        default -> throw new ControlException(Status.Code.INVALID_ARGUMENT, "delete takes ds, configmap or secret");
+      }
+      return DeleteResponse.newBuilder().setMessage(req.getName() + " deleted").build();
+    });
+  }
+
+  @Override
+  public void labelNode(LabelNodeRequest req, StreamObserver<NodeView> out) {
+    unary(out, () -> {
+      fleet.labelNode(req.getNodeName(), req.getSetMap(), req.getRemoveList(), req.getOverwrite());
+      return nodeView(fleet.node(req.getNodeName(), true));
+    });
+  }
+
+  @Override
+  public void taintNode(TaintNodeRequest req, StreamObserver<NodeView> out) {
+    unary(out, () -> {
+      List<Taint> add = new ArrayList<>();
+      for (var t : req.getAddList()) {
+        try {
+          add.add(Taint.parse(t.getKey() + (t.getValue().isEmpty() ? "" : "=" + t.getValue()) + ":" + t.getEffect()));
+        } catch (IllegalArgumentException e) {
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, e.getMessage());
+        }
+      }
+      fleet.taintNode(req.getNodeName(), add, removals(req.getRemoveList()), req.getOverwrite());
+      return nodeView(fleet.node(req.getNodeName(), true));
+    });
+  }
+
+  /** Removal requests keep an empty effect to mean "every effect of this key". */
+  private static List<Fleet.TaintRemoval> removals(List<io.dsfleet.proto.v1.Taint> remove) {
+    return remove.stream().map(t -> new Fleet.TaintRemoval(t.getKey(), t.getEffect())).toList();
+  }
+
+  @Override
+  public void cordonNode(CordonNodeRequest req, StreamObserver<NodeView> out) {
+    unary(out, () -> {
+      fleet.cordon(req.getNodeName(), req.getUnschedulable());
+      return nodeView(fleet.node(req.getNodeName(), true));
+    });
+  }
+
+  @Override
+  public void removeNode(RemoveNodeRequest req, StreamObserver<RemoveNodeResponse> out) {
+    unary(out, () -> {
+      fleet.removeNode(req.getNodeName());
+      return RemoveNodeResponse.getDefaultInstance();
+    });
+  }
+
+  @Override
+  public void rolloutHistory(RolloutHistoryRequest req, StreamObserver<RolloutHistoryResponse> out) {
+    unary(out, () -> {
+      DsSnapshot d = fleet.daemonSet(ns(req.getNamespace()), req.getName());
+      RolloutHistoryResponse.Builder b = RolloutHistoryResponse.newBuilder();
+      d.revisions().forEach(r -> b.addRevisions(RevisionView.newBuilder().setRevision(r.revision()).setTemplateHash(r.hash())
+          .setChangeCause(r.changeCause() == null ? "" : r.changeCause()).setCreatedAtMillis(r.createdAtMillis())));
+      return b.build();
+    });
+  }
+
+  @Override
+  public void rolloutUndo(RolloutUndoRequest req, StreamObserver<ApplyResponse> out) {
+    unary(out, () -> {
+      Fleet.ApplyOutcome o = fleet.undo(ns(req.getNamespace()), req.getName(), req.getToRevision());
+      ApplyResponse.Builder b = ApplyResponse.newBuilder();
+      o.results().forEach(r -> b.addResults(ApplyResult.newBuilder().setKind(r.kind()).setNamespace(r.namespace())
+          .setName(r.name()).setAction(r.action().equals("unchanged") ? "skipped rollback (current template already matches)" : "rolled back")));
+      return b.build();
+    });
+  }
+
+  @Override
+  public void rolloutStatus(RolloutStatusRequest req, StreamObserver<RolloutStatusEvent> out) {
+    ServerCallStreamObserver<RolloutStatusEvent> call = (ServerCallStreamObserver<RolloutStatusEvent>) out;
+    String ns = ns(req.getNamespace());
+    try {
+      fleet.daemonSet(ns, req.getName());
+    } catch (ControlException e) {
+      out.onError(e.toStatus());
+      return;
+    }
+    RolloutWatch watch = new RolloutWatch(fleet, ns, req.getName(), req.getWatch(), call);
+    ScheduledFuture<?> poll = scheduler.scheduleWithFixedDelay(watch::check, 0, 200, TimeUnit.MILLISECONDS);
+    watch.onDone(() -> poll.cancel(false));
+    call.setOnCancelHandler(() -> poll.cancel(false));
+  }
+
+  @Override
+  public void logs(LogsRequest req, StreamObserver<LogLine> out) {
+    String ns = ns(req.getNamespace());
+    String key = Fleet.key(ns, req.getDaemonSet());
+    try {
+      fleet.daemonSet(ns, req.getDaemonSet());
+    } catch (ControlException e) {
+      out.onError(e.toStatus());
+      return;
+    }
+    Map<String, AgentSink> sinks = new TreeMap<>();
+    Map<String, String> podByNode = new HashMap<>();
+    List<String> unreachable = new ArrayList<>();
+    for (NodeSnapshot n : fleet.nodes()) {
+      if (!req.getNodeName().isEmpty() && !n.name().equals(req.getNodeName())) {
+        continue;
+      }
+      String pod = n.pods().stream().filter(p -> Fleet.key(p.getNamespace(), p.getDaemonSet()).equals(key))
+          .map(PodStatus::getPodName).findFirst().orElse(null);
+      if (pod == null) {
+        continue;
+      }
+      AgentSink sink = fleet.session(n.name());
+      if (sink == null) {
+        unreachable.add(n.name());
+      } else {
+        sinks.put(n.name(), sink);
+        podByNode.put(n.name(), pod);
+      }
+    }
+    if (sinks.isEmpty()) {
+      out.onError(Status.NOT_FOUND.withDescription("no running pod of " + req.getDaemonSet()
+          + (req.getNodeName().isEmpty() ? "" : " on node " + req.getNodeName())
+          + (unreachable.isEmpty() ? "" : " on a connected node (not connected: " + unreachable + ")")).asRuntimeException());
+      return;
+    }
+    for (String n : unreachable) {
+      out.onNext(LogLine.newBuilder().setNodeName(n).setLine("error: node not connected; no logs").build());
+    }
+    Runnable cancel = logs.start(sinks, podByNode, LogRequest.newBuilder().setNamespace(ns).setContainer(req.getContainer())
+        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).build(), out);
+    ((ServerCallStreamObserver<LogLine>) out).setOnCancelHandler(cancel::run);
+  }
+
+  @Override
+  public void version(VersionRequest req, StreamObserver<VersionResponse> out) {
+    unary(out, () -> VersionResponse.newBuilder().setVersion(version).build());
+  }
+
+  // ---------------------------------------------------------------- views
+
+  static String ns(String namespace) {
+    return namespace == null || namespace.isEmpty() ? "default" : namespace;
+  }
+
+  static DaemonSetView dsView(DsSnapshot d) {
+    var s = d.status();
+    var pod = d.ds().spec().template().spec();
+    return DaemonSetView.newBuilder().setNamespace(d.namespace()).setName(d.name()).setGeneration(d.generation())
+        .setRevision(d.revision()).setTemplateHash(d.hash()).setManifestJson(Json.canonical(d.ds()))
+        .setCreatedAtMillis(d.createdAtMillis())
+        .setNodeSelector(pod.nodeSelector() == null ? "" : String.join(",", pod.nodeSelector().entrySet().stream()
+            .map(e -> e.getKey() + "=" + e.getValue()).sorted().toList()))
+        .setImages(String.join(",", pod.containers().stream().map(c -> c.image()).toList()))
+        .setStatus(DaemonSetStatus.newBuilder().setDesired(s.desired()).setCurrent(s.current()).setReady(s.ready())
+            .setUpdated(s.updated()).setAvailable(s.available()).setMisscheduled(s.misscheduled())
+            .setUnavailable(s.unavailable()).setObservedGeneration(d.generation()))
+        .build();
+  }
+
+  static NodeView nodeView(NodeSnapshot n) {
+    return NodeView.newBuilder().setInfo(n.info()).setReady(n.ready()).setUnschedulable(n.unschedulable())
+        .setJoinedAtMillis(n.joinedAt().toEpochMilli())
+        .setLastHeartbeatMillis(n.lastHeartbeat() == null ? 0 : n.lastHeartbeat().toEpochMilli())
+        .putAllAdminLabels(n.adminLabels()).addAllAdminTaints(ProtoMapping.toProto(n.adminTaints()))
+        .putAllLabels(n.labels()).addAllTaints(ProtoMapping.toProto(n.taints())).build();
+  }
+
+  /** Pods per node: what agents reported, plus desired pods not yet reported (pending). */
+  private List<PodView> pods(String namespace, String podName, String dsName) {
+    Map<String, Long> revisionByHash = new HashMap<>();
+    for (DsSnapshot d : fleet.daemonSets()) {
+      for (var r : d.revisions()) {
+        revisionByHash.put(Fleet.key(d.namespace(), d.name()) + "@" + r.hash(), r.revision());
+      }
+    }
+    List<PodView> out = new ArrayList<>();
+    for (NodeSnapshot n : fleet.nodes()) {
+      java.util.Set<String> reported = new java.util.HashSet<>();
+      for (PodStatus p : n.pods()) {
+        reported.add(p.getPodName());
+        if (matches(p.getNamespace(), p.getPodName(), p.getDaemonSet(), namespace, podName, dsName)) {
+          out.add(PodView.newBuilder().setNodeName(n.name()).setStatus(p)
+              .setRevision(revisionByHash.getOrDefault(Fleet.key(p.getNamespace(), p.getDaemonSet()) + "@" + p.getTemplateHash(), 0L)).build());
+        }
+      }
+      for (PodAssignment a : n.desired()) {
+        String[] k = a.dsKey().split("/", 2);
+        if (!reported.contains(a.podName()) && matches(k[0], a.podName(), k[1], namespace, podName, dsName)) {
+          out.add(PodView.newBuilder().setNodeName(n.name()).setRevision(a.revision()).setPending(true)
+              .setStatus(PodStatus.newBuilder().setNamespace(k[0]).setDaemonSet(k[1]).setPodName(a.podName())
+                  .setTemplateHash(a.hash()).setPhase("Pending")).build());
+        }
+      }
+    }
+    return out;
+  }
+
+  private static boolean matches(String ns, String pod, String ds, String wantNs, String wantPod, String wantDs) {
+    return (wantNs == null || wantNs.equals(ns)) && (wantPod == null || wantPod.isEmpty() || wantPod.equals(pod))
+        && (wantDs == null || wantDs.equals(ds));
+  }
+
+  static ConfigView configView(StoredObject o, boolean showSecrets) {
+    KubeObject obj = ManifestParser.parseOne(o.json());
+    ConfigObject.Builder b = ConfigObject.newBuilder().setNamespace(o.namespace()).setName(o.name());
+    if (obj instanceof ConfigMap cm) {
+      b.setKind(ConfigObject.Kind.CONFIG_MAP);
+      if (cm.data() != null) {
+        cm.data().forEach((k, v) -> b.putData(k, ByteString.copyFromUtf8(v)));
+      }
+      if (cm.binaryData() != null) {
+        cm.binaryData().forEach((k, v) -> b.putData(k, ByteString.copyFrom(java.util.Base64.getMimeDecoder().decode(v))));
+      }
+    } else if (obj instanceof Secret s) {
+      b.setKind(ConfigObject.Kind.SECRET).setType(s.type());
+      if (s.data() != null) {
+        // keys always; values only when asked for
+        s.data().forEach((k, v) -> b.putData(k, showSecrets ? ByteString.copyFrom(java.util.Base64.getMimeDecoder().decode(v)) : ByteString.EMPTY));
+      }
+    }
+    return ConfigView.newBuilder().setObject(b).setCreatedAtMillis(o.createdAtMillis()).build();
+  }
+}

@@ -1,0 +1,77 @@
+package io.dsfleet.coordinator.grpc;
+
+import io.dsfleet.coordinator.fleet.ControlException;
+import io.dsfleet.coordinator.fleet.Fleet;
+import io.dsfleet.coordinator.fleet.Fleet.DsSnapshot;
+import io.dsfleet.proto.v1.RolloutStatusEvent;
+import io.grpc.stub.ServerCallStreamObserver;
+
+/**
+ * Follows one DaemonSet's rollout for `dsctl rollout status`: emits an event whenever progress
+ * changes and completes when every desired node runs an available pod of the current revision
+ * (Kubernetes: updatedNumberScheduled and numberAvailable reach desiredNumberScheduled).
+ */
+final class RolloutWatch {
+  private final Fleet fleet;
+  private final String namespace;
+  private final String name;
+  private final boolean follow;
+  private final ServerCallStreamObserver<RolloutStatusEvent> out;
+  private RolloutStatusEvent last;
+  private boolean done;
+  private Runnable onDone = () -> { };
+
+  RolloutWatch(Fleet fleet, String namespace, String name, boolean follow, ServerCallStreamObserver<RolloutStatusEvent> out) {
+    this.fleet = fleet;
+    this.namespace = namespace;
+    this.name = name;
+    this.follow = follow;
+    this.out = out;
+  }
+
+  synchronized void onDone(Runnable r) {
+    onDone = r;
+    if (done) {
+      r.run();
+    }
+  }
+
+  synchronized void check() {
+    if (done || out.isCancelled()) {
+      finish();
+      return;
+    }
+    DsSnapshot d;
+    try {
+      d = fleet.daemonSet(namespace, name);
+    } catch (ControlException e) {
+      out.onError(e.toStatus());
+      finish();
+      return;
+    }
+    var s = d.status();
+    boolean complete = s.updated() >= s.desired() && s.available() >= s.desired();
+    RolloutStatusEvent e = RolloutStatusEvent.newBuilder().setRevision(d.revision()).setDesired(s.desired())
+        .setUpdated(s.updated()).setAvailable(s.available()).setComplete(complete)
+        .setMessage(complete
+            ? "daemon set \"" + name + "\" successfully rolled out"
+            : "Waiting for daemon set \"" + name + "\" rollout to finish: " + s.updated() + " of " + s.desired()
+                + " updated pods are available (" + s.available() + " available)")
+        .build();
+    if (!e.equals(last)) {
+      out.onNext(e);
+      last = e;
+    }
+    if (complete || !follow) {
+      out.onCompleted();
+      finish();
+    }
+  }
+
+  private void finish() {
+    if (!done) {
+      done = true;
+      onDone.run();
+    }
+  }
+}

@@ -1,0 +1,282 @@
+package io.dsfleet.coordinator.store;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The embedded store: one SQLite file, {@code <data-dir>/dsfleet.db}, in WAL mode with
+ * {@code synchronous=FULL} so a committed transaction is on disk before the call returns. The
+ * schema carries a version ({@code PRAGMA user_version}); {@link #MIGRATIONS} are applied in order
+ * on open, so a newer coordinator upgrades an older file forward and never the other way.
+ */
+public final class SqliteStore implements Store {
+  /** Migration i takes the schema from version i to i+1. Append only. */
+  private static final List<List<String>> MIGRATIONS = List.of(
+      List.of(
+        "CREATE TABLE objects (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
+            + " generation INTEGER NOT NULL, resource_version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+            + " PRIMARY KEY (kind, namespace, name))",
+        "CREATE TABLE revisions (namespace TEXT NOT NULL, name TEXT NOT NULL, revision INTEGER NOT NULL,"
+            + " hash TEXT NOT NULL, template_json TEXT NOT NULL, change_cause TEXT, created_at INTEGER NOT NULL,"
+            + " PRIMARY KEY (namespace, name, revision))",
+        "CREATE TABLE nodes (name TEXT PRIMARY KEY, info_json TEXT NOT NULL, admin_labels_json TEXT NOT NULL,"
+            + " admin_taints_json TEXT NOT NULL, unschedulable INTEGER NOT NULL, joined_at INTEGER NOT NULL)",
+        "CREATE TABLE rollouts (namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
+            + " PRIMARY KEY (namespace, name))"));
+
+  private final Connection db;
+
+  public SqliteStore(Path dataDir) {
+    try {
+      Files.createDirectories(dataDir);
+      db = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("dsfleet.db"));
+      try (Statement s = db.createStatement()) {
+        s.execute("PRAGMA journal_mode=WAL");
+        s.execute("PRAGMA synchronous=FULL");
+        s.execute("PRAGMA foreign_keys=ON");
+      }
+      migrate();
+    } catch (Exception e) {
+      throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void migrate() throws SQLException {
+    int version = schemaVersion();
+    if (version > MIGRATIONS.size()) {
+      throw new SQLException("the data directory has schema version " + version
+          + ", newer than this coordinator knows (" + MIGRATIONS.size() + "); run a newer coordinator");
+    }
+    for (int v = version; v < MIGRATIONS.size(); v++) {
+      final int target = v + 1;
+      tx(() -> {
+        try (Statement s = db.createStatement()) {
+          for (String sql : MIGRATIONS.get(target - 1)) {
+            s.execute(sql);
+          }
+          s.execute("PRAGMA user_version=" + target);
+        }
+      });
+    }
+  }
+
+  @Override
+  public synchronized int schemaVersion() {
+    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+      return rs.next() ? rs.getInt(1) : 0;
+    } catch (SQLException e) {
+      throw new StoreException("reading the schema version", e);
+    }
+  }
+
+  public static int latestSchemaVersion() {
+    return MIGRATIONS.size();
+  }
+
+  @FunctionalInterface
+  private interface SqlWork {
+    void run() throws SQLException;
+  }
+
+  private synchronized void tx(SqlWork work) {
+    try {
+      db.setAutoCommit(false);
+      try {
+        work.run();
+        db.commit();
+      } catch (SQLException | RuntimeException e) {
+        db.rollback();
+        throw e;
+      } finally {
+        db.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      throw new StoreException("store write failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public synchronized List<StoredObject> objects() {
+    List<StoredObject> out = new ArrayList<>();
+    try (Statement s = db.createStatement();
+        ResultSet rs = s.executeQuery("SELECT kind, namespace, name, json, generation, resource_version, created_at FROM objects")) {
+      while (rs.next()) {
+        out.add(new StoredObject(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
+            rs.getLong(6), rs.getLong(7)));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading objects", e);
+    }
+    return out;
+  }
+
+  @Override
+  public void putObjects(List<ObjectWrite> writes) {
+    tx(() -> {
+      for (ObjectWrite w : writes) {
+        write(w.object(), w.newRevision(), w.pruneRevisions());
+      }
+    });
+  }
+
+  private void write(StoredObject o, StoredRevision rev, List<Long> prune) throws SQLException {
+    {
+      try (PreparedStatement ps = db.prepareStatement(
+          "INSERT OR REPLACE INTO objects (kind, namespace, name, json, generation, resource_version, created_at) VALUES (?,?,?,?,?,?,?)")) {
+        ps.setString(1, o.kind());
+        ps.setString(2, o.namespace());
+        ps.setString(3, o.name());
+        ps.setString(4, o.json());
+        ps.setLong(5, o.generation());
+        ps.setLong(6, o.resourceVersion());
+        ps.setLong(7, o.createdAtMillis());
+        ps.executeUpdate();
+      }
+      if (rev != null) {
+        try (PreparedStatement ps = db.prepareStatement(
+            "INSERT OR REPLACE INTO revisions (namespace, name, revision, hash, template_json, change_cause, created_at) VALUES (?,?,?,?,?,?,?)")) {
+          ps.setString(1, rev.namespace());
+          ps.setString(2, rev.name());
+          ps.setLong(3, rev.revision());
+          ps.setString(4, rev.hash());
+          ps.setString(5, rev.templateJson());
+          ps.setString(6, rev.changeCause());
+          ps.setLong(7, rev.createdAtMillis());
+          ps.executeUpdate();
+        }
+      }
+      for (long r : prune) {
+        try (PreparedStatement ps = db.prepareStatement("DELETE FROM revisions WHERE namespace=? AND name=? AND revision=?")) {
+          ps.setString(1, o.namespace());
+          ps.setString(2, o.name());
+          ps.setLong(3, r);
+          ps.executeUpdate();
+        }
+      }
+    }
+  }
+
+  @Override
+  public void deleteObject(String kind, String namespace, String name) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement("DELETE FROM objects WHERE kind=? AND namespace=? AND name=?")) {
+        ps.setString(1, kind);
+        ps.setString(2, namespace);
+        ps.setString(3, name);
+        ps.executeUpdate();
+      }
+      if (kind.equals("DaemonSet")) {
+        for (String table : new String[] {"revisions", "rollouts"}) {
+          try (PreparedStatement ps = db.prepareStatement("DELETE FROM " + table + " WHERE namespace=? AND name=?")) {
+            ps.setString(1, namespace);
+            ps.setString(2, name);
+            ps.executeUpdate();
+          }
+        }
+      }
+    });
+  }
+
+  @Override
+  public synchronized List<StoredRevision> revisions() {
+    List<StoredRevision> out = new ArrayList<>();
+    try (Statement s = db.createStatement();
+        ResultSet rs = s.executeQuery("SELECT namespace, name, revision, hash, template_json, change_cause, created_at FROM revisions ORDER BY revision")) {
+      while (rs.next()) {
+        out.add(new StoredRevision(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
+            rs.getString(6), rs.getLong(7)));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading revisions", e);
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized List<StoredNode> nodes() {
+    List<StoredNode> out = new ArrayList<>();
+    try (Statement s = db.createStatement();
+        ResultSet rs = s.executeQuery("SELECT name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at FROM nodes")) {
+      while (rs.next()) {
+        out.add(new StoredNode(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getInt(5) != 0, rs.getLong(6)));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading nodes", e);
+    }
+    return out;
+  }
+
+  @Override
+  public void putNode(StoredNode n) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement(
+          "INSERT OR REPLACE INTO nodes (name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at) VALUES (?,?,?,?,?,?)")) {
+        ps.setString(1, n.name());
+        ps.setString(2, n.infoJson());
+        ps.setString(3, n.adminLabelsJson());
+        ps.setString(4, n.adminTaintsJson());
+        ps.setInt(5, n.unschedulable() ? 1 : 0);
+        ps.setLong(6, n.joinedAtMillis());
+        ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public void deleteNode(String name) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement("DELETE FROM nodes WHERE name=?")) {
+        ps.setString(1, name);
+        ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public void putRollout(String namespace, String name, String json) {
+    tx(() -> {
+      String sql = json == null ? "DELETE FROM rollouts WHERE namespace=? AND name=?"
+          : "INSERT OR REPLACE INTO rollouts (namespace, name, json) VALUES (?,?,?)";
+      try (PreparedStatement ps = db.prepareStatement(sql)) {
+        ps.setString(1, namespace);
+        ps.setString(2, name);
+        if (json != null) {
+          ps.setString(3, json);
+        }
+        ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public synchronized Map<String, String> rollouts() {
+    Map<String, String> out = new HashMap<>();
+    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT namespace, name, json FROM rollouts")) {
+      while (rs.next()) {
+        out.put(rs.getString(1) + "/" + rs.getString(2), rs.getString(3));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading rollouts", e);
+    }
+    return out;
+  }
+
+  @Override
+  public synchronized void close() {
+    try {
+      db.close();
+    } catch (SQLException e) {
+      throw new StoreException("closing the store", e);
+    }
+  }
+}

@@ -1,0 +1,8 @@
+package io.dsfleet.coordinator.store;
+
+/** A store operation failed; nothing of it was written. */
+public final class StoreException extends RuntimeException {
+  public StoreException(String message, Throwable cause) {
+    super(message, cause);
+  }
+}

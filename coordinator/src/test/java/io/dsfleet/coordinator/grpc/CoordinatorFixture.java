@@ -1,0 +1,70 @@
+package io.dsfleet.coordinator.grpc;
+
+import io.dsfleet.common.testing.FakeClock;
+import io.dsfleet.coordinator.CoordinatorOptions;
+import io.dsfleet.coordinator.CoordinatorServer;
+import io.dsfleet.coordinator.fleet.FleetOptions;
+import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** A real coordinator on a loopback port with a fake clock (leases move only when a test says so). */
+public final class CoordinatorFixture implements AutoCloseable {
+  public static final FleetOptions OPTIONS = new FleetOptions(Duration.ofSeconds(5), Duration.ofSeconds(20), 0.1,
+      Duration.ofMinutes(10), 500, 50);
+  public final FakeClock clock = new FakeClock();
+  public final Path dataDir;
+  public CoordinatorServer server;
+  private ManagedChannel channel;
+  public ControlServiceGrpc.ControlServiceBlockingStub control;
+  private final List<FakeAgent> agents = new ArrayList<>();
+
+  public CoordinatorFixture(Path dataDir) throws Exception {
+    this.dataDir = dataDir;
+    start();
+  }
+
+  public void start() throws Exception {
+    server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
+        new CoordinatorOptions("127.0.0.1", 0, dataDir, OPTIONS, Duration.ofSeconds(1), 4 * 1024 * 1024), clock, false).start();
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+    control = ControlServiceGrpc.newBlockingStub(channel);
+  }
+
+  public ControlServiceGrpc.ControlServiceBlockingStub control() {
+    return control.withDeadlineAfter(10, TimeUnit.SECONDS);
+  }
+
+  public ControlServiceGrpc.ControlServiceStub asyncControl() {
+    return ControlServiceGrpc.newStub(channel);
+  }
+
+  public FakeAgent agent(String name, java.util.Map<String, String> labels) {
+    FakeAgent a = new FakeAgent(server.port(), name).join(labels).open();
+    agents.add(a);
+    return a;
+  }
+
+  /** Stops the server (as a crash would, without telling agents) and starts it again on the same data. */
+  public void restart() throws Exception {
+    agents.forEach(FakeAgent::close);
+    agents.clear();
+    channel.shutdownNow();
+    server.close();
+    start();
+  }
+
+  @Override
+  public void close() {
+    agents.forEach(FakeAgent::close);
+    channel.shutdownNow();
+    server.close();
+  }
+}

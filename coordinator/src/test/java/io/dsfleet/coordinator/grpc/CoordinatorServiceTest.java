@@ -1,0 +1,272 @@
+package io.dsfleet.coordinator.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.proto.v1.*;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The coordinator's services over real gRPC with fake agents and a fake clock. */
+class CoordinatorServiceTest {
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  @TempDir Path dir;
+  CoordinatorFixture c;
+
+  @BeforeEach
+  void start() throws Exception {
+    c = new CoordinatorFixture(dir);
+  }
+
+  @AfterEach
+  void stop() {
+    c.close();
+  }
+
+  private ApplyResponse apply(String yaml) {
+    return c.control().apply(ApplyRequest.newBuilder().setManifests(yaml).setSource("test.yaml").build());
+  }
+
+  private NodeView node(String name) {
+    return c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).setName(name).build()).getNodes(0);
+  }
+
+  private static String selectorDs(String name, String label) {
+    return Fixtures.BASE.replace("name: agent\n", "name: " + name + "\n")
+        .replace("      containers:", "      nodeSelector: {" + label + "}\n      containers:");
+  }
+
+  @Test
+  void joinedAgentReceivesItsPodsAndALaterAgentToo() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    assertThat(a.nextDesired(WAIT).getPodsCount()).as("empty set on open").isZero();
+    ApplyResponse r = apply(Fixtures.BASE);
+    assertThat(r.getResults(0).getAction()).isEqualTo("created");
+    DesiredState s = a.nextDesired(WAIT);
+    assertThat(s.getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("agent");
+    assertThat(s.getPods(0).getTemplateJson().toStringUtf8()).contains("local/busybox:1");
+    assertThat(s.getPods(0).getRevision()).isEqualTo(1);
+
+    FakeAgent b = c.agent("node-b", Map.of());
+    DesiredState sb = b.nextDesired(WAIT);
+    assertThat(sb.getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("agent");
+    assertThat(sb.getPods(0).getPodName()).isNotEqualTo(s.getPods(0).getPodName());
+    assertThat(apply(Fixtures.BASE).getResults(0).getAction()).isEqualTo("unchanged");
+  }
+
+  @Test
+  void missedHeartbeatsMakeANodeNotReadyWithUnreachableTaintsAndAHeartbeatLiftsThem() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    apply(Fixtures.BASE);
+    c.clock.advance(Duration.ofSeconds(19));
+    c.server.fleet().tick();
+    assertThat(node("node-a").getReady()).as("within the grace").isTrue();
+    c.clock.advance(Duration.ofSeconds(4)); // past 20 s + at most 10 % jitter
+    c.server.fleet().tick();
+    NodeView v = node("node-a");
+    assertThat(v.getReady()).isFalse();
+    assertThat(v.getTaintsList()).extracting(t -> t.getKey() + ":" + t.getEffect())
+        .contains("node.kubernetes.io/unreachable:NoSchedule", "node.kubernetes.io/unreachable:NoExecute");
+    // the DaemonSet tolerates unreachable:NoExecute, so the pod stays desired (misscheduled, not removed)
+    var ds = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").build()).getDaemonSets(0);
+    assertThat(ds.getStatus().getDesired()).isZero();
+
+    a.drainDesired();
+    a.heartbeat();
+    await().atMost(WAIT).until(() -> node("node-a").getReady());
+    assertThat(node("node-a").getTaintsList()).isEmpty();
+  }
+
+  @Test
+  void aNodeNotReadyPastTheGcPeriodIsRemovedWithItsPods() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    apply(Fixtures.BASE);
+    c.clock.advance(Duration.ofSeconds(23));
+    c.server.fleet().tick();
+    c.clock.advance(Duration.ofMinutes(10));
+    c.server.fleet().tick();
+    assertThatThrownBy(() -> node("node-a")).isInstanceOfSatisfying(StatusRuntimeException.class,
+        e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+    await().atMost(WAIT).until(() -> a.received.stream().anyMatch(CoordinatorMessage::hasRemoved));
+    var pods = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build());
+    assertThat(pods.getPodsList()).isEmpty();
+  }
+
+  @Test
+  void onlyNodesWhoseSetChangedAreSentOne() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    FakeAgent b = c.agent("node-b", Map.of());
+    a.nextDesired(WAIT);
+    b.nextDesired(WAIT);
+    apply(selectorDs("ssd-only", "disktype: ssd"));
+    c.control().labelNode(LabelNodeRequest.newBuilder().setNodeName("node-a").putSet("disktype", "ssd").build());
+    DesiredState sa = a.nextDesired(WAIT);
+    assertThat(sa.getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("ssd-only");
+    // node-b's set did not change: it was sent nothing, neither for the apply nor for node-a's label
+    assertThat(b.drainDesired()).isEmpty();
+    // heartbeats change nothing either
+    a.heartbeat();
+    b.heartbeat();
+    await().atMost(WAIT).until(() -> a.received.stream().anyMatch(CoordinatorMessage::hasHeartbeatAck));
+    assertThat(a.drainDesired()).isEmpty();
+  }
+
+  @Test
+  void anUnknownNodeOpeningASessionIsToldNotFound() {
+    FakeAgent ghost = new FakeAgent(c.server.port(), "ghost").open();
+    try {
+      await().atMost(WAIT).until(() -> ghost.sessionError != null);
+      assertThat(Status.fromThrowable(ghost.sessionError).getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    } finally {
+      ghost.close();
+    }
+  }
+
+  @Test
+  void leaveRemovesTheNode() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.leave();
+    assertThat(c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList()).isEmpty();
+  }
+
+  @Test
+  void invalidManifestIsRefusedWithItsPathsAndNothingIsStored() {
+    String bad = Fixtures.BASE.replace("image: local/busybox:1", "image: local/busybox:1\n        restartPolicy: Never");
+    assertThatThrownBy(() -> apply(Fixtures.BASE.replace("name: agent\n", "name: other\n") + "---\n" + bad))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+          assertThat(e.getStatus().getDescription()).contains("test.yaml#2 DaemonSet/agent: spec.template.spec.containers[0].restartPolicy: not supported");
+        });
+    assertThat(c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setAllNamespaces(true).build())
+        .getDaemonSetsList()).as("the valid first document was not stored either").isEmpty();
+  }
+
+  @Test
+  void selectorChangeStaleVersionAndUnknownNamesAreRefusedWithFittingCodes() {
+    apply(Fixtures.BASE);
+    String changed = Fixtures.BASE.replace("matchLabels: {app: agent}", "matchLabels: {app: agent, tier: node}");
+    assertThatThrownBy(() -> apply(changed)).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(e.getStatus().getDescription()).contains("spec.selector: Invalid value").contains("field is immutable");
+    });
+    String stale = Fixtures.BASE.replace("  namespace: ops\n", "  namespace: ops\n  resourceVersion: \"999\"\n");
+    assertThatThrownBy(() -> apply(stale)).isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+      assertThat(e.getStatus().getDescription()).contains("metadata.resourceVersion 999 is stale");
+    });
+    assertThatThrownBy(() -> c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("nope").build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> {
+          assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+          assertThat(e.getStatus().getDescription()).isEqualTo("daemonsets \"nope\" not found in namespace ops");
+        });
+    assertThatThrownBy(() -> c.control().labelNode(LabelNodeRequest.newBuilder().setNodeName("nope").putSet("a", "b").build()))
+        .isInstanceOfSatisfying(StatusRuntimeException.class, e -> assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND));
+  }
+
+  @Test
+  void templateChangesMakeRevisionsAndTheHistoryLimitIsHonoured() {
+    String limited = Fixtures.BASE.replace("spec:\n  selector:", "spec:\n  revisionHistoryLimit: 2\n  selector:");
+    for (int i = 1; i <= 5; i++) {
+      apply(limited.replace("busybox:1", "busybox:" + i).replace("  labels: {app: agent}\n",
+          "  labels: {app: agent}\n  annotations: {kubernetes.io/change-cause: \"image " + i + "\"}\n"));
+    }
+    var history = c.control().rolloutHistory(RolloutHistoryRequest.newBuilder().setNamespace("ops").setName("agent").build());
+    assertThat(history.getRevisionsList()).extracting(RevisionView::getRevision).containsExactly(3L, 4L, 5L);
+    assertThat(history.getRevisions(2).getChangeCause()).isEqualTo("image 5");
+    // undo makes the previous template a new revision
+    c.control().rolloutUndo(RolloutUndoRequest.newBuilder().setNamespace("ops").setName("agent").build());
+    var ds = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").build()).getDaemonSets(0);
+    assertThat(ds.getRevision()).isEqualTo(6);
+    assertThat(ds.getImages()).isEqualTo("local/busybox:4");
+    assertThat(ds.getGeneration()).isEqualTo(6);
+  }
+
+  @Test
+  void secretValuesAreShownOnlyWhenAsked() throws Exception {
+    apply("""
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds}
+        stringData: {token: s3cret}
+        """);
+    var hidden = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.SECRET).build()).getConfigs(0).getObject();
+    assertThat(hidden.getDataMap()).containsKey("token");
+    assertThat(hidden.getDataMap().get("token").isEmpty()).isTrue();
+    var shown = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.SECRET).setShowSecrets(true).build()).getConfigs(0).getObject();
+    assertThat(shown.getDataMap().get("token").toStringUtf8()).isEqualTo("s3cret");
+  }
+
+  @Test
+  void configsTravelOnlyToNodesWhosePodsUseThem() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of("role", "db"));
+    FakeAgent b = c.agent("node-b", Map.of());
+    a.nextDesired(WAIT);
+    b.nextDesired(WAIT);
+    apply("""
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds, namespace: ops}
+        stringData: {token: s3cret}
+        ---
+        """ + selectorDs("agent", "role: db").replace("valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}",
+        "valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}\n        - {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}"));
+    DesiredState sa = a.nextDesired(WAIT);
+    assertThat(sa.getConfigsList()).extracting(ConfigObject::getName).containsExactly("creds");
+    assertThat(sa.getConfigs(0).getDataMap().get("token").toStringUtf8()).isEqualTo("s3cret");
+    assertThat(b.drainDesired()).isEmpty();
+    // changing the secret re-sends node-a its set, with the new value
+    apply("""
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds, namespace: ops}
+        stringData: {token: rotated}
+        """);
+    assertThat(a.nextDesired(WAIT).getConfigs(0).getDataMap().get("token").toStringUtf8()).isEqualTo("rotated");
+  }
+
+  @Test
+  void aRestartedCoordinatorGivesKnownNodesAGraceToReconnect() throws Exception {
+    c.agent("node-a", Map.of());
+    c.agent("node-b", Map.of());
+    apply(Fixtures.BASE);
+    c.clock.advance(Duration.ofSeconds(15));
+    c.restart();
+    c.clock.advance(Duration.ofSeconds(15)); // 30 s since the last heartbeat, but only 15 s since the restart
+    c.server.fleet().tick();
+    List<NodeView> nodes = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList();
+    assertThat(nodes).hasSize(2).allMatch(NodeView::getReady);
+    FakeAgent back = c.agent("node-a", Map.of());
+    assertThat(back.nextDesired(WAIT).getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("agent");
+    c.clock.advance(Duration.ofSeconds(10));
+    c.server.fleet().tick();
+    assertThat(node("node-a").getReady()).isTrue();
+    assertThat(node("node-b").getReady()).as("node-b never came back").isFalse();
+  }
+
+  @Test
+  void taintsFollowKubectlSyntaxAndNoExecuteRemovesThePod() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    apply(Fixtures.BASE);
+    assertThat(a.nextDesired(WAIT).getPodsCount()).isEqualTo(1);
+    c.control().taintNode(TaintNodeRequest.newBuilder().setNodeName("node-a")
+        .addAdd(io.dsfleet.proto.v1.Taint.newBuilder().setKey("maint").setEffect("NoExecute")).build());
+    assertThat(a.nextDesired(WAIT).getPodsCount()).isZero();
+    var described = c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").build());
+    assertThat(described.getPlacementsList()).extracting(Placement::getReason).containsExactly("taint maint:NoExecute not tolerated");
+    assertThat(described.getEventsList()).extracting(Event::getReason).contains("PodScheduled", "PodRemoved");
+    c.control().taintNode(TaintNodeRequest.newBuilder().setNodeName("node-a")
+        .addRemove(io.dsfleet.proto.v1.Taint.newBuilder().setKey("maint")).build());
+    assertThat(a.nextDesired(WAIT).getPodsCount()).isEqualTo(1);
+  }
+}

@@ -1,0 +1,124 @@
+package io.dsfleet.coordinator.grpc;
+
+import io.dsfleet.proto.v1.*;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A fake agent over real gRPC: joins, opens its session, records what the coordinator sends, and
+ * sends heartbeats and pod status when told to. Records instead of acting, so tests can assert
+ * exactly what a node was sent.
+ */
+public final class FakeAgent implements AutoCloseable {
+  public final String name;
+  private final ManagedChannel channel;
+  private final AgentServiceGrpc.AgentServiceBlockingStub blocking;
+  private final AgentServiceGrpc.AgentServiceStub async;
+  public final BlockingQueue<CoordinatorMessage> received = new LinkedBlockingQueue<>();
+  public volatile Throwable sessionError;
+  public volatile boolean sessionCompleted;
+  private StreamObserver<AgentMessage> session;
+  private long seq;
+
+  public FakeAgent(int port, String name) {
+    this.name = name;
+    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    this.blocking = AgentServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+    this.async = AgentServiceGrpc.newStub(channel);
+  }
+
+  public static NodeInfo info(String name, java.util.Map<String, String> labels) {
+    return NodeInfo.newBuilder().setName(name).addAddresses("127.0.0.1").putAllLabels(labels).setOs("linux")
+        .setArch("amd64").setAgentVersion("test").setCpuMillis(2000).setMemoryBytes(1L << 30).build();
+  }
+
+  public FakeAgent join(java.util.Map<String, String> labels) {
+    blocking.join(JoinRequest.newBuilder().setNode(info(name, labels)).build());
+    return this;
+  }
+
+  public FakeAgent open() {
+    session = async.session(new StreamObserver<>() {
+      @Override
+      public void onNext(CoordinatorMessage m) {
+        received.add(m);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        sessionError = t;
+      }
+
+      @Override
+      public void onCompleted() {
+        sessionCompleted = true;
+      }
+    });
+    synchronized (this) {
+      session.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(name)).build());
+    }
+    return this;
+  }
+
+  public synchronized void heartbeat() {
+    session.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq)).build());
+  }
+
+  public synchronized void report(PodStatus... pods) {
+    session.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(List.of(pods))).build());
+  }
+
+  public void leave() {
+    blocking.leave(LeaveRequest.newBuilder().setNodeName(name).build());
+  }
+
+  /** The next DesiredState, skipping other messages; fails after the timeout. */
+  public DesiredState nextDesired(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      CoordinatorMessage m = received.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      if (m == null) {
+        throw new AssertionError(name + ": no DesiredState within " + timeout);
+      }
+      if (m.hasDesired()) {
+        return m.getDesired();
+      }
+    }
+  }
+
+  /** DesiredStates received so far (drains the queue). */
+  public List<DesiredState> drainDesired() {
+    List<CoordinatorMessage> all = new ArrayList<>();
+    received.drainTo(all);
+    return all.stream().filter(CoordinatorMessage::hasDesired).map(CoordinatorMessage::getDesired).toList();
+  }
+
+  public StatusRuntimeException joinExpectingError(NodeInfo info) {
+    try {
+      blocking.join(JoinRequest.newBuilder().setNode(info).build());
+      return null;
+    } catch (StatusRuntimeException e) {
+      return e;
+    }
+  }
+
+  @Override
+  public void close() {
+    if (session != null) {
+      try {
+        session.onCompleted();
+      } catch (RuntimeException ignored) {
+        // already closed by the coordinator
+      }
+    }
+    channel.shutdownNow();
+  }
+}

@@ -1,0 +1,90 @@
+package io.dsfleet.coordinator.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.TemplateHash;
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.common.model.Node;
+import io.dsfleet.common.model.Taint;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** One named row per planner rule. */
+class PlannerTest {
+  static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
+  static final String POD = "spec.template.spec";
+
+  static DsInfo ds(String name, String path, String value) {
+    var tree = Fixtures.with(Fixtures.baseTree(), "metadata.name", name);
+    if (path != null) {
+      Fixtures.with(tree, path, value);
+    }
+    DaemonSet d = (DaemonSet) Fixtures.parse(tree).get(0).object();
+    return new DsInfo("ops/" + name, d, 1, TemplateHash.of(d.spec().template()));
+  }
+
+  static Node node(Map<String, String> labels, String... taints) {
+    return new Node("n1", labels, Stream.of(taints).map(Taint::parse).toList(), false);
+  }
+
+  static ObservedPod running(DsInfo ds, String hash) {
+    return new ObservedPod(ds.key(), Planner.podName(ds.name(), "n1"), hash, "Running", true, NOW.minusSeconds(60), 0);
+  }
+
+  static Stream<Arguments> rows() {
+    DsInfo plain = ds("plain", null, null);
+    DsInfo ssd = ds("ssd", POD + ".nodeSelector", "{disktype: ssd}");
+    return Stream.of(
+        Arguments.of("matching node gets the pod", plain, node(Map.of()), null, true, plain.hash()),
+        Arguments.of("nodeSelector mismatch: nothing", ssd, node(Map.of()), null, false, null),
+        Arguments.of("nodeSelector mismatch removes an existing pod", ssd, node(Map.of()), running(ssd, ssd.hash()), false, null),
+        Arguments.of("untolerated NoSchedule: no new pod", plain, node(Map.of(), "gpu:NoSchedule"), null, false, null),
+        Arguments.of("untolerated NoSchedule: existing pod kept (misscheduled)", plain, node(Map.of(), "gpu:NoSchedule"),
+            running(plain, "oldhash000"), true, "oldhash000"),
+        Arguments.of("untolerated NoExecute: existing pod removed", plain, node(Map.of(), "gpu:NoExecute"), running(plain, plain.hash()), false, null),
+        Arguments.of("unreachable node keeps its pod (automatic toleration)", plain,
+            node(Map.of(), "node.kubernetes.io/unreachable:NoExecute", "node.kubernetes.io/unreachable:NoSchedule"),
+            running(plain, plain.hash()), true, plain.hash()),
+        Arguments.of("template change moves the node to the new hash", plain, node(Map.of()), running(plain, "oldhash000"), true, plain.hash()));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rows")
+  void rule(String name, DsInfo ds, Node node, ObservedPod observed, boolean hasPod, String hash) {
+    NodePlan plan = Planner.planNode(List.of(ds), node, observed == null ? Map.of() : Map.of(ds.key(), observed), NOW);
+    assertThat(plan.desired()).hasSize(hasPod ? 1 : 0);
+    if (hasPod) {
+      assertThat(plan.desired().get(0).hash()).isEqualTo(hash);
+      assertThat(plan.desired().get(0).podName()).isEqualTo(Planner.podName(ds.name(), "n1"));
+    }
+    assertThat(plan.verdicts()).containsKey(ds.key());
+  }
+
+  @Test
+  void statusCountersFollowKubernetes() {
+    DsInfo d = ds("agent", "spec.minReadySeconds", "30");
+    var should = new io.dsfleet.common.match.Placement.Verdict(true, true, null, null);
+    var misplaced = new io.dsfleet.common.match.Placement.Verdict(false, true, "taint", null);
+    List<Planner.NodeFacts> facts = List.of(
+        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p1", d.hash(), "Running", true, NOW.minusSeconds(60), 0)),
+        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p2", d.hash(), "Running", true, NOW.minusSeconds(5), 0)),
+        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p3", "old", "Running", false, null, 0)),
+        new Planner.NodeFacts(should, null),
+        new Planner.NodeFacts(misplaced, new ObservedPod(d.key(), "p5", "old", "Running", true, NOW.minusSeconds(99), 0)));
+    DsStatus s = Planner.status(d, facts, NOW);
+    assertThat(s).isEqualTo(new DsStatus(4, 3, 2, 2, 1, 1, 3));
+  }
+
+  @Test
+  void podNamesAreStablePerNodeAndDistinctAcrossNodes() {
+    assertThat(Planner.podName("agent", "host-1")).isEqualTo(Planner.podName("agent", "host-1"));
+    assertThat(Planner.podName("agent", "host-1")).isNotEqualTo(Planner.podName("agent", "host-2")).matches("agent-[0-9a-f]{5}");
+  }
+}
