@@ -7,7 +7,7 @@ DOCKER_HOST_ARG=${1:-}
 
 have_image() { docker $DOCKER_HOST_ARG image inspect "$1" >/dev/null 2>&1; }
 
-if have_image local/busybox:1 && have_image local/busybox:2; then
+if have_image local/busybox:1 && have_image local/busybox:2 && have_image local/busybox-health:1; then
   exit 0
 fi
 if [ ! -x /bin/busybox ]; then
@@ -31,4 +31,8 @@ echo "ok" > "$root/www/index.html"
 tar -C "$root" -c . | docker $DOCKER_HOST_ARG import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' - local/busybox:1 >/dev/null
 echo "v2" > "$root/www/version"
 tar -C "$root" -c . | docker $DOCKER_HOST_ARG import --change 'CMD ["/bin/sh"]' --change 'ENV PATH=/bin' - local/busybox:2 >/dev/null
-echo "build-test-images: local/busybox:1 and local/busybox:2 ready" >&2
+# an image with a Docker HEALTHCHECK (healthy once /tmp/healthy exists), built from the local base
+mkdir -p "$root/health"
+printf 'FROM local/busybox:1\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD test -f /tmp/healthy\n' > "$root/health/Dockerfile"
+DOCKER_BUILDKIT=0 docker $DOCKER_HOST_ARG build -q -t local/busybox-health:1 "$root/health" >/dev/null
+echo "build-test-images: local/busybox:1, local/busybox:2 and local/busybox-health:1 ready" >&2

@@ -1,0 +1,334 @@
+package io.dsfleet.agent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.runtime.DockerRuntime;
+import io.dsfleet.agent.session.CoordinatorSession;
+import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.common.ConfigFile;
+import io.dsfleet.common.Durations;
+import io.dsfleet.common.ProtoMapping;
+import io.dsfleet.common.model.Taint;
+import io.dsfleet.proto.v1.NodeInfo;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** ds-agent: runs this node's DaemonSet pods on the local Docker daemon. */
+@Command(name = "ds-agent", mixinStandardHelpOptions = true, versionProvider = AgentMain.Version.class,
+    description = "The dsfleet node agent.", subcommands = {AgentMain.Run.class, AgentMain.Leave.class})
+public final class AgentMain {
+  private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
+  static final String VERSION = String.valueOf(AgentMain.class.getPackage().getImplementationVersion());
+  static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
+      "address", "heartbeatInterval", "leaveOnShutdown");
+
+  public static void main(String[] args) {
+    org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
+    org.slf4j.bridge.SLF4JBridgeHandler.install();
+    System.exit(new CommandLine(new AgentMain()).execute(args));
+  }
+
+  /** The version from the jar manifest. */
+  public static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"ds-agent " + VERSION};
+    }
+  }
+
+  /** Options shared by run and leave; flags win over the environment, which wins over the config file. */
+  static final class Common {
+    @Option(names = "--config", paramLabel = "FILE", defaultValue = "/etc/dsfleet/agent.yaml",
+        description = "YAML config file, read when it exists (default ${DEFAULT-VALUE}).")
+    Path config;
+
+    @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Coordinator address; repeat for several.")
+    List<String> coordinators;
+
+    @Option(names = "--node-name", description = "Node name (default: the hostname).")
+    String nodeName;
+
+    @Option(names = "--state-dir", paramLabel = "DIR", description = "State directory (default /var/lib/ds-agent).")
+    Path stateDir;
+
+    @Option(names = "--docker-host", paramLabel = "URI", description = "Docker endpoint (default unix:///var/run/docker.sock).")
+    String dockerHost;
+
+    @Option(names = "--label", paramLabel = "K=V", description = "Node label; repeatable.")
+    List<String> labels;
+
+    @Option(names = "--taint", paramLabel = "K=V:EFFECT", description = "Node taint; repeatable.")
+    List<String> taints;
+
+    @Option(names = "--address", description = "The node's address, reported as status.hostIP.")
+    String address;
+
+    @Option(names = "--heartbeat-interval", paramLabel = "DURATION", description = "Override the coordinator's heartbeat interval.")
+    String heartbeatInterval;
+
+    @Option(names = "--leave-on-shutdown", description = "Leave the fleet (removing every owned container) when stopped.")
+    Boolean leaveOnShutdown;
+
+    AgentOptions resolve(Map<String, String> env) {
+      Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
+      List<String> coords = coordinators != null ? coordinators
+          : env.containsKey("DS_AGENT_COORDINATOR") ? List.of(env.get("DS_AGENT_COORDINATOR").split(","))
+          : file.containsKey("coordinator") ? list(file.get("coordinator")) : List.of("127.0.0.1:7443");
+      String name = first(nodeName, env.get("DS_AGENT_NODE_NAME"), text(file, "nodeName"), hostname());
+      Path state = stateDir != null ? stateDir : Path.of(first(null, env.get("DS_AGENT_STATE_DIR"), text(file, "stateDir"), "/var/lib/ds-agent"));
+      String docker = first(dockerHost, env.get("DS_AGENT_DOCKER_HOST"), text(file, "dockerHost"), "unix:///var/run/docker.sock");
+      Map<String, String> lbls = new LinkedHashMap<>();
+      if (file.containsKey("labels")) {
+        JsonNode l = file.get("labels");
+        if (!l.isObject()) {
+          throw new IllegalArgumentException("config file " + config + ": key \"labels\" must be a map");
+        }
+        l.fields().forEachRemaining(e -> lbls.put(e.getKey(), e.getValue().asText()));
+      }
+      List<String> labelArgs = labels != null ? labels
+          : env.containsKey("DS_AGENT_LABELS") ? List.of(env.get("DS_AGENT_LABELS").split(",")) : List.of();
+      if (labels != null || env.containsKey("DS_AGENT_LABELS")) {
+        lbls.clear();
+      }
+      for (String kv : labelArgs) {
+        int eq = kv.indexOf('=');
+        if (eq <= 0) {
+          throw new IllegalArgumentException("label \"" + kv + "\" must be KEY=VALUE");
+        }
+        lbls.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+      for (var e : lbls.entrySet()) {
+        String bad = io.dsfleet.common.manifest.Names.qualifiedName(e.getKey());
+        if (bad == null) {
+          bad = io.dsfleet.common.manifest.Names.labelValue(e.getValue());
+        }
+        if (bad != null) {
+          throw new IllegalArgumentException("label " + e.getKey() + "=" + e.getValue() + ": " + bad);
+        }
+      }
+      List<String> taintArgs = taints != null ? taints
+          : env.containsKey("DS_AGENT_TAINTS") ? List.of(env.get("DS_AGENT_TAINTS").split(","))
+          : file.containsKey("taints") ? list(file.get("taints")) : List.of();
+      List<Taint> parsed = new ArrayList<>();
+      for (String t : taintArgs) {
+        parsed.add(Taint.parse(t));
+      }
+      String addr = first(address, env.get("DS_AGENT_ADDRESS"), text(file, "address"), null);
+      String hb = first(heartbeatInterval, env.get("DS_AGENT_HEARTBEAT_INTERVAL"), text(file, "heartbeatInterval"), null);
+      boolean leave = leaveOnShutdown != null ? leaveOnShutdown
+          : env.containsKey("DS_AGENT_LEAVE_ON_SHUTDOWN") ? Boolean.parseBoolean(env.get("DS_AGENT_LEAVE_ON_SHUTDOWN"))
+          : file.containsKey("leaveOnShutdown") && file.get("leaveOnShutdown").asBoolean();
+      String bad = io.dsfleet.common.manifest.Names.dns1123Subdomain(name);
+      if (bad != null) {
+        throw new IllegalArgumentException("node name \"" + name + "\": " + bad);
+      }
+      return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? defaultAddress() : addr,
+          hb == null ? null : Durations.parse(hb), leave);
+    }
+
+    private static List<String> list(JsonNode n) {
+      List<String> out = new ArrayList<>();
+      if (n.isArray()) {
+        n.forEach(x -> out.add(x.asText()));
+      } else {
+        out.addAll(List.of(n.asText().split(",")));
+      }
+      return out;
+    }
+
+    private static String text(Map<String, JsonNode> file, String key) {
+      JsonNode n = file.get(key);
+      return n == null ? null : n.asText();
+    }
+
+    private static String first(String... values) {
+      for (String v : values) {
+        if (v != null && !v.isEmpty()) {
+          return v;
+        }
+      }
+      return null;
+    }
+  }
+
+  static String hostname() {
+    try {
+      return InetAddress.getLocalHost().getHostName().toLowerCase();
+    } catch (Exception e) {
+      return "localhost";
+    }
+  }
+
+  static String defaultAddress() {
+    try {
+      for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+        if (!nic.isUp() || nic.isLoopback()) {
+          continue;
+        }
+        for (InetAddress a : Collections.list(nic.getInetAddresses())) {
+          if (a instanceof Inet4Address) {
+            return a.getHostAddress();
+          }
+        }
+      }
+    } catch (Exception e) {
+      // fall through
+    }
+    return "127.0.0.1";
+  }
+
+  static NodeInfo nodeInfo(AgentOptions o) {
+    return NodeInfo.newBuilder().setName(o.nodeName()).addAddresses(o.address()).putAllLabels(o.labels())
+        .addAllTaints(ProtoMapping.toProto(o.taints())).setCpuMillis(Runtime.getRuntime().availableProcessors() * 1000L)
+        .setMemoryBytes(physicalMemory()).setOs(System.getProperty("os.name").toLowerCase())
+        .setArch(arch()).setAgentVersion(VERSION).build();
+  }
+
+  static String arch() {
+    String a = System.getProperty("os.arch");
+    return a.equals("x86_64") ? "amd64" : a.equals("aarch64") ? "arm64" : a;
+  }
+
+  static long physicalMemory() {
+    var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+    return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 0;
+  }
+
+  @Command(name = "run", mixinStandardHelpOptions = true, description = "Join the fleet and run this node's pods.")
+  static final class Run implements java.util.concurrent.Callable<Integer> {
+    @Mixin Common common;
+
+    @Override
+    public Integer call() throws Exception {
+      AgentOptions o;
+      try {
+        o = common.resolve(System.getenv());
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-agent: " + e.getMessage());
+        return 2;
+      }
+      log.warn("talking PLAINTEXT gRPC to {}: TLS and join tokens are not implemented yet", o.coordinators());
+      Clock clock = Clock.systemUTC();
+      ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, daemon("agent-scheduler"));
+      ExecutorService workers = Executors.newFixedThreadPool(4, daemon("pod-worker"));
+      ExecutorService probes = Executors.newFixedThreadPool(4, daemon("prober"));
+      DockerRuntime docker = new DockerRuntime(o.dockerHost());
+      LocalState state = new LocalState(o.stateDir());
+      CountDownLatch stop = new CountDownLatch(1);
+      CoordinatorSession[] session = new CoordinatorSession[1];
+      Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, clock, o.stateDir(), workers, probes,
+          report -> {
+            if (session[0] != null) {
+              session[0].sendReport(report);
+            }
+          });
+      // static stability: run the last desired set before (and whether or not) the coordinator answers
+      state.loadDesired().ifPresent(d -> {
+        log.info("resuming the last desired set (version {}, {} pods) from {}", d.getVersion(), d.getPodsCount(), o.stateDir());
+        reconciler.setDesired(d);
+      });
+      session[0] = new CoordinatorSession(o.coordinators(), nodeInfo(o), reconciler, docker, state, scheduler, clock, new Random(),
+          o.heartbeatInterval(), stop::countDown);
+      scheduler.scheduleWithFixedDelay(() -> {
+        try {
+          reconciler.tick();
+        } catch (RuntimeException e) {
+          log.error("reconcile pass failed", e);
+        }
+      }, 0, 1, TimeUnit.SECONDS);
+      session[0].start();
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        if (o.leaveOnShutdown()) {
+          try {
+            session[0].leave();
+            reconciler.removeAll();
+            state.clear();
+          } catch (RuntimeException e) {
+            log.error("leave on shutdown failed: {}", e.getMessage());
+          }
+        }
+        // otherwise the containers belong to dockerd and keep running; the next agent adopts them
+        session[0].close();
+        scheduler.shutdownNow();
+      }, "shutdown"));
+      log.info("ds-agent {} running as node {} ({}), docker {}, state {}", VERSION, o.nodeName(), o.address(), o.dockerHost(), o.stateDir());
+      stop.await();
+      log.info("node removed from the fleet; exiting");
+      return 0;
+    }
+  }
+
+  @Command(name = "leave", mixinStandardHelpOptions = true,
+      description = "Leave the fleet: the coordinator removes this node, and every container the agent owns here is stopped and removed.")
+  static final class Leave implements java.util.concurrent.Callable<Integer> {
+    @Mixin Common common;
+
+    @Override
+    public Integer call() throws Exception {
+      AgentOptions o;
+      try {
+        o = common.resolve(System.getenv());
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-agent: " + e.getMessage());
+        return 2;
+      }
+      ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, daemon("leave"));
+      DockerRuntime docker = new DockerRuntime(o.dockerHost());
+      LocalState state = new LocalState(o.stateDir());
+      ExecutorService direct = Executors.newSingleThreadExecutor(daemon("leave-worker"));
+      Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, Clock.systemUTC(), o.stateDir(), direct, direct, r -> { });
+      CoordinatorSession session = new CoordinatorSession(o.coordinators(), nodeInfo(o), reconciler, docker, state, scheduler,
+          Clock.systemUTC(), new Random(), null, () -> { });
+      int code = 0;
+      try {
+        session.leave();
+        System.out.println("node " + o.nodeName() + " left the fleet");
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND) {
+          System.err.println("ds-agent: leave failed at " + o.coordinators() + ": " + e.getStatus().getCode() + " "
+              + e.getStatus().getDescription() + "; removing local containers anyway");
+          code = 1;
+        }
+      } finally {
+        session.close();
+      }
+      reconciler.removeAll();
+      state.clear();
+      System.out.println("removed every container owned by node " + o.nodeName());
+      direct.shutdown();
+      scheduler.shutdownNow();
+      return code;
+    }
+  }
+
+  static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

@@ -1,0 +1,128 @@
+package io.dsfleet.agent.pod;
+
+import io.dsfleet.common.model.Container;
+import io.dsfleet.common.model.EnvFromSource;
+import io.dsfleet.common.model.EnvVar;
+import io.dsfleet.common.model.KeySelector;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A container's environment as the kubelet builds it: envFrom first, then env (later wins);
+ * {@code $(VAR)} in values, command and args expands to a variable defined before it, and
+ * {@code $$(VAR)} is a literal {@code $(VAR)}.
+ */
+public final class Env {
+  private static final Pattern REF = Pattern.compile("\\$\\$|\\$\\(([A-Za-z_][A-Za-z0-9_.-]*)\\)");
+
+  private Env() {}
+
+  public static Map<String, String> build(PodContext ctx, Container c, String podIp) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (EnvFromSource from : list(c.envFrom())) {
+      boolean secret = from.secretRef() != null;
+      var ref = secret ? from.secretRef() : from.configMapRef();
+      Map<String, byte[]> data = (secret ? ctx.secrets() : ctx.configMaps()).get(ref.name());
+      if (data == null) {
+        if (Boolean.TRUE.equals(ref.optional())) {
+          continue;
+        }
+        throw new PodConfigError("CreateContainerConfigError", (secret ? "secret" : "configmap") + " \"" + ref.name() + "\" not found");
+      }
+      String prefix = from.prefix() == null ? "" : from.prefix();
+      data.forEach((k, v) -> env.put(prefix + k, new String(v, StandardCharsets.UTF_8)));
+    }
+    for (EnvVar e : list(c.env())) {
+      String value;
+      if (e.valueFrom() == null) {
+        value = expand(e.value() == null ? "" : e.value(), env);
+      } else if (e.valueFrom().fieldRef() != null) {
+        value = fieldValue(ctx, e.valueFrom().fieldRef().fieldPath(), podIp);
+      } else if (e.valueFrom().configMapKeyRef() != null) {
+        value = key(ctx.configMaps(), "configmap", e.valueFrom().configMapKeyRef());
+      } else {
+        value = key(ctx.secrets(), "secret", e.valueFrom().secretKeyRef());
+      }
+      if (value != null) {
+        env.put(e.name(), value);
+      }
+    }
+    return env;
+  }
+
+  private static String key(Map<String, Map<String, byte[]>> all, String kind, KeySelector ref) {
+    Map<String, byte[]> data = all.get(ref.name());
+    byte[] v = data == null ? null : data.get(ref.key());
+    if (v == null) {
+      if (Boolean.TRUE.equals(ref.optional())) {
+        return null;
+      }
+      throw new PodConfigError("CreateContainerConfigError", data == null
+          ? kind + " \"" + ref.name() + "\" not found"
+          : "couldn't find key " + ref.key() + " in " + kind + " " + ref.name());
+    }
+    return new String(v, StandardCharsets.UTF_8);
+  }
+
+  /** The value of a downward API field of this pod. */
+  static String fieldValue(PodContext ctx, String path, String podIp) {
+    Matcher m = Pattern.compile("metadata\\.(labels|annotations)\\['([^']+)'\\]").matcher(path);
+    if (m.matches()) {
+      Map<String, String> map = m.group(1).equals("labels") ? ctx.template().metadata().labels() : ctx.template().metadata().annotations();
+      return map == null ? "" : map.getOrDefault(m.group(2), "");
+    }
+    return switch (path) {
+      case "metadata.name" -> ctx.podName();
+      case "metadata.namespace" -> ctx.namespace();
+      case "spec.nodeName" -> ctx.node();
+      case "status.hostIP" -> ctx.hostIp();
+      case "status.podIP" -> podIp == null ? "" : podIp;
+      case "metadata.labels" -> format(ctx.template().metadata().labels());
+      case "metadata.annotations" -> format(ctx.template().metadata().annotations());
+      default -> throw new PodConfigError("CreateContainerConfigError", "unsupported fieldPath " + path);
+    };
+  }
+
+  private static String format(Map<String, String> map) {
+    StringBuilder b = new StringBuilder();
+    if (map != null) {
+      new java.util.TreeMap<>(map).forEach((k, v) -> b.append(k).append("=\"").append(v.replace("\"", "\\\"")).append("\"\n"));
+    }
+    return b.toString();
+  }
+
+  public static String expand(String text, Map<String, String> env) {
+    Matcher m = REF.matcher(text);
+    StringBuilder out = new StringBuilder();
+    while (m.find()) {
+      String replacement;
+      if (m.group().equals("$$")) {
+        replacement = "$";
+      } else {
+        String v = env.get(m.group(1));
+        replacement = v == null ? m.group() : v;
+      }
+      m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+    }
+    m.appendTail(out);
+    return out.toString();
+  }
+
+  public static List<String> expand(List<String> args, Map<String, String> env) {
+    if (args == null) {
+      return null;
+    }
+    List<String> out = new ArrayList<>();
+    args.forEach(a -> out.add(expand(a, env)));
+    return out;
+  }
+
+  private static <T> List<T> list(List<T> l) {
+    return l == null ? List.of() : l;
+  }
+}

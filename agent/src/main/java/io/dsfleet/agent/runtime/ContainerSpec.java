@@ -1,0 +1,51 @@
+package io.dsfleet.agent.runtime;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything needed to create one container, in runtime terms (already resolved from the pod
+ * spec: env values, mount sources, user, ...).
+ *
+ * @param networkMode "host", "bridge", or "container:ID"
+ * @param ipcMode "host", "shareable", "private" or "container:ID"
+ * @param pidMode "host" or null
+ * @param user "uid", "uid:gid" or null for the image's
+ * @param nanoCpus cpu limit in 1e-9 CPUs, 0 for none
+ * @param memoryBytes memory limit, 0 for none
+ * @param cpuShares relative cpu weight from the cpu request, 0 for the default
+ * @param securityOpts Docker security options (no-new-privileges, seccomp=..., label=...)
+ */
+public record ContainerSpec(
+    String name,
+    String image,
+    List<String> entrypoint,
+    List<String> cmd,
+    String workingDir,
+    Map<String, String> env,
+    Map<String, String> labels,
+    List<Mount> mounts,
+    List<PortBinding> ports,
+    String networkMode,
+    String ipcMode,
+    String pidMode,
+    boolean privileged,
+    List<String> capAdd,
+    List<String> capDrop,
+    String user,
+    List<String> groupAdd,
+    boolean readOnlyRootfs,
+    List<String> securityOpts,
+    long nanoCpus,
+    long memoryBytes,
+    long cpuShares,
+    Map<String, String> tmpfs,
+    boolean tty,
+    boolean stdin,
+    String hostname) {
+
+  /** A bind mount. propagation: "rprivate", "rslave" or "rshared". */
+  public record Mount(String source, String target, boolean readOnly, String propagation) {}
+
+  public record PortBinding(int containerPort, int hostPort, String protocol, String hostIp) {}
+}

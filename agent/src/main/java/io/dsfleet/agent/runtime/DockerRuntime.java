@@ -1,0 +1,365 @@
+package io.dsfleet.agent.runtime;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.BindOptions;
+import com.github.dockerjava.api.model.BindPropagation;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.ContainerNetwork;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.InternetProtocol;
+import com.github.dockerjava.api.model.Mount;
+import com.github.dockerjava.api.model.MountType;
+import com.github.dockerjava.api.model.Ports;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/** {@link ContainerRuntime} over the Docker Engine API (docker-java; API version negotiated, 1.41 here). */
+public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
+  private final DockerClient docker;
+  private final String host;
+
+  public DockerRuntime(String dockerHost) {
+    this.host = dockerHost;
+    DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost).build();
+    ZerodepDockerHttpClient http = new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
+        .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofMinutes(10)).build();
+    this.docker = DockerClientImpl.getInstance(config, http);
+  }
+
+  /** Runs a call; a runtime that cannot be reached becomes {@link RuntimeUnavailableException}. */
+  private <T> T call(String what, Supplier<T> body) {
+    try {
+      return body.get();
+    } catch (DockerException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof IOException) {
+          throw new RuntimeUnavailableException("docker at " + host + " unreachable (" + what + "): " + t.getMessage(), e);
+        }
+      }
+      throw e;
+    }
+  }
+
+  public void ping() {
+    call("ping", () -> docker.pingCmd().exec());
+  }
+
+  @Override
+  public List<ContainerInfo> listOwned(String node) {
+    List<Container> list = call("list", () -> docker.listContainersCmd().withShowAll(true)
+        .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec());
+    List<ContainerInfo> out = new ArrayList<>();
+    for (Container c : list) {
+      try {
+        out.add(inspect(c.getId()));
+      } catch (NotFoundException gone) {
+        // removed between list and inspect
+      }
+    }
+    return out;
+  }
+
+  @Override
+  public ContainerInfo inspect(String id) {
+    InspectContainerResponse r = call("inspect", () -> docker.inspectContainerCmd(id).exec());
+    var s = r.getState();
+    String ip = null;
+    if (r.getNetworkSettings() != null && r.getNetworkSettings().getNetworks() != null) {
+      for (ContainerNetwork n : r.getNetworkSettings().getNetworks().values()) {
+        if (n.getIpAddress() != null && !n.getIpAddress().isEmpty()) {
+          ip = n.getIpAddress();
+        }
+      }
+    }
+    return new ContainerInfo(r.getId(), r.getName() == null ? "" : r.getName().replaceFirst("^/", ""),
+        r.getConfig().getLabels() == null ? Map.of() : r.getConfig().getLabels(), s.getStatus(),
+        s.getExitCodeLong() == null ? 0 : s.getExitCodeLong().intValue(), time(s.getStartedAt()), time(s.getFinishedAt()),
+        s.getHealth() == null ? null : s.getHealth().getStatus(), ip, s.getError());
+  }
+
+  private static Instant time(String t) {
+    if (t == null || t.isEmpty() || t.startsWith("0001-")) {
+      return null;
+    }
+    return Instant.parse(t);
+  }
+
+  @Override
+  public boolean imagePresent(String image) {
+    try {
+      call("inspect image", () -> docker.inspectImageCmd(image).exec());
+      return true;
+    } catch (NotFoundException e) {
+      return false;
+    }
+  }
+
+  @Override
+  public String imageUser(String image) {
+    var config = call("inspect image", () -> docker.inspectImageCmd(image).exec()).getConfig();
+    return config == null || config.getUser() == null ? "" : config.getUser();
+  }
+
+  @Override
+  public void pull(String image, Map<String, String> auth) {
+    call("pull", () -> {
+      var cmd = docker.pullImageCmd(image);
+      if (auth != null) {
+        cmd.withAuthConfig(new AuthConfig().withUsername(auth.get("username")).withPassword(auth.get("password"))
+            .withRegistryAddress(auth.get("serveraddress")).withAuth(auth.get("auth")));
+      }
+      try {
+        cmd.start().awaitCompletion(10, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while pulling " + image);
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public String create(ContainerSpec spec) {
+    HostConfig host = HostConfig.newHostConfig()
+        .withNetworkMode(spec.networkMode())
+        .withIpcMode(spec.ipcMode())
+        .withPrivileged(spec.privileged())
+        .withReadonlyRootfs(spec.readOnlyRootfs())
+        .withSecurityOpts(spec.securityOpts())
+        .withMounts(mounts(spec.mounts()));
+    if (spec.pidMode() != null) {
+      host.withPidMode(spec.pidMode());
+    }
+    if (!spec.capAdd().isEmpty()) {
+      host.withCapAdd(capabilities(spec.capAdd()));
+    }
+    if (!spec.capDrop().isEmpty()) {
+      host.withCapDrop(capabilities(spec.capDrop()));
+    }
+    if (!spec.groupAdd().isEmpty()) {
+      host.withGroupAdd(spec.groupAdd());
+    }
+    if (spec.nanoCpus() > 0) {
+      host.withNanoCPUs(spec.nanoCpus());
+    }
+    if (spec.memoryBytes() > 0) {
+      host.withMemory(spec.memoryBytes());
+    }
+    if (spec.cpuShares() > 0) {
+      host.withCpuShares((int) spec.cpuShares());
+    }
+    if (!spec.tmpfs().isEmpty()) {
+      host.withTmpFs(spec.tmpfs());
+    }
+    List<ExposedPort> exposed = new ArrayList<>();
+    Ports bindings = new Ports();
+    for (ContainerSpec.PortBinding p : spec.ports()) {
+      ExposedPort e = new ExposedPort(p.containerPort(), InternetProtocol.parse(p.protocol().toLowerCase()));
+      exposed.add(e);
+      if (p.hostPort() > 0) {
+        bindings.bind(e, p.hostIp() == null ? Ports.Binding.bindPort(p.hostPort()) : Ports.Binding.bindIpAndPort(p.hostIp(), p.hostPort()));
+      }
+    }
+    host.withPortBindings(bindings);
+    return call("create", () -> {
+      CreateContainerCmd cmd = docker.createContainerCmd(spec.image()).withName(spec.name()).withLabels(spec.labels())
+          .withEnv(spec.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
+          .withTty(spec.tty()).withStdinOpen(spec.stdin()).withExposedPorts(exposed).withHostConfig(host);
+      if (spec.entrypoint() != null) {
+        cmd.withEntrypoint(spec.entrypoint());
+      }
+      if (spec.cmd() != null) {
+        cmd.withCmd(spec.cmd());
+      }
+      if (spec.workingDir() != null) {
+        cmd.withWorkingDir(spec.workingDir());
+      }
+      if (spec.user() != null) {
+        cmd.withUser(spec.user());
+      }
+      if (spec.hostname() != null) {
+        cmd.withHostName(spec.hostname());
+      }
+      try {
+        return cmd.exec().getId();
+      } catch (ConflictException e) {
+        // a container of that name is left over (e.g. from a crash between create and record): replace it
+        docker.removeContainerCmd(spec.name()).withForce(true).exec();
+        return cmd.exec().getId();
+      }
+    });
+  }
+
+  private static List<Mount> mounts(List<ContainerSpec.Mount> mounts) {
+    List<Mount> out = new ArrayList<>();
+    for (ContainerSpec.Mount m : mounts) {
+      BindPropagation p = switch (m.propagation()) {
+        case "rslave" -> BindPropagation.R_SLAVE;
+        case "rshared" -> BindPropagation.R_SHARED;
+        default -> BindPropagation.R_PRIVATE;
+      };
+      out.add(new Mount().withType(MountType.BIND).withSource(m.source()).withTarget(m.target())
+          .withReadOnly(m.readOnly()).withBindOptions(new BindOptions().withPropagation(p)));
+    }
+    return out;
+  }
+
+  private static Capability[] capabilities(List<String> names) {
+    return names.stream().map(n -> {
+      String bare = n.toUpperCase().startsWith("CAP_") ? n.substring(4).toUpperCase() : n.toUpperCase();
+      try {
+        return Capability.valueOf(bare);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("capability " + n + " is not known to this agent's Docker client");
+      }
+    }).toArray(Capability[]::new);
+  }
+
+  @Override
+  public void start(String id) {
+    call("start", () -> {
+      try {
+        docker.startContainerCmd(id).exec();
+      } catch (NotModifiedException alreadyRunning) {
+        // started already
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public void stop(String id, Duration grace) {
+    call("stop", () -> {
+      try {
+        docker.stopContainerCmd(id).withTimeout((int) Math.max(0, grace.toSeconds())).exec();
+      } catch (NotFoundException | NotModifiedException gone) {
+        // already stopped or gone
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public void remove(String id) {
+    call("remove", () -> {
+      try {
+        docker.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+      } catch (NotFoundException gone) {
+        // already gone
+      } catch (ConflictException inProgress) {
+        // removal already in progress
+      }
+      return null;
+    });
+  }
+
+  @Override
+  public ExecResult exec(String id, List<String> command, Duration timeout) {
+    return call("exec", () -> {
+      String execId = docker.execCreateCmd(id).withCmd(command.toArray(String[]::new)).withAttachStdout(true)
+          .withAttachStderr(true).exec().getId();
+      StringBuilder output = new StringBuilder();
+      ResultCallback.Adapter<Frame> cb = docker.execStartCmd(execId).exec(new ResultCallback.Adapter<>() {
+        @Override
+        public void onNext(Frame f) {
+          if (output.length() < 10_000) {
+            output.append(new String(f.getPayload(), StandardCharsets.UTF_8));
+          }
+        }
+      });
+      try {
+        if (!cb.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+          cb.close();
+          return new ExecResult(-1, "timed out after " + timeout);
+        }
+      } catch (InterruptedException | IOException e) {
+        Thread.currentThread().interrupt();
+        return new ExecResult(-1, "interrupted");
+      }
+      Long code = docker.inspectExecCmd(execId).exec().getExitCodeLong();
+      return new ExecResult(code == null ? -1 : code.intValue(), output.toString());
+    });
+  }
+
+  @Override
+  public AutoCloseable logs(String id, int tail, boolean follow, Consumer<String> line, Runnable done) {
+    return call("logs", () -> {
+      var cmd = docker.logContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(follow);
+      if (tail >= 0) {
+        cmd.withTail(tail);
+      } else {
+        cmd.withTailAll();
+      }
+      return cmd.exec(new ResultCallback.Adapter<Frame>() {
+        private final StringBuilder partial = new StringBuilder();
+
+        @Override
+        public void onNext(Frame f) {
+          partial.append(new String(f.getPayload(), StandardCharsets.UTF_8));
+          int nl;
+          while ((nl = partial.indexOf("\n")) >= 0) {
+            line.accept(partial.substring(0, nl));
+            partial.delete(0, nl + 1);
+          }
+        }
+
+        @Override
+        public void onComplete() {
+          if (partial.length() > 0) {
+            line.accept(partial.toString());
+          }
+          done.run();
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          done.run();
+        }
+      });
+    });
+  }
+
+  @Override
+  public String ensureSandboxImage() {
+    if (!imagePresent(PauseImage.NAME)) {
+      if (!PauseImage.supported()) {
+        throw new IllegalStateException("the built-in pod sandbox image is x86-64 only; this host is " + System.getProperty("os.arch"));
+      }
+      call("load sandbox image", () -> {
+        docker.loadImageCmd(new ByteArrayInputStream(PauseImage.imageTar())).exec();
+        return null;
+      });
+    }
+    return PauseImage.NAME;
+  }
+
+  @Override
+  public void close() throws IOException {
+    docker.close();
+  }
+}

@@ -1,0 +1,311 @@
+package io.dsfleet.agent.session;
+
+import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.ContainerRuntime;
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.proto.v1.*;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Joins the coordinator and keeps one session: heartbeats and pod status up; desired sets and log
+ * requests down. When the session breaks it reconnects with jittered exponential back-off (trying
+ * the configured coordinators in turn); when the coordinator answers NOT_FOUND (status code, not
+ * message text) it joins again. Nothing here waits on a thread: every retry is scheduled.
+ */
+public final class CoordinatorSession implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(CoordinatorSession.class);
+  private final List<String> coordinators;
+  private final NodeInfo info;
+  private final Reconciler reconciler;
+  private final ContainerRuntime runtime;
+  private final LocalState state;
+  private final ScheduledExecutorService scheduler;
+  private final Clock clock;
+  private final Reconnect reconnect;
+  private final Runnable onRemoved;
+  private final Duration heartbeatOverride;
+
+  private ManagedChannel channel;
+  private int coordinatorIndex;
+  private volatile boolean joined;
+  private volatile boolean closed;
+  private StreamObserver<AgentMessage> stream;
+  private ScheduledFuture<?> heartbeats;
+  private Instant openedAt;
+  private long seq;
+  private final Map<String, AutoCloseable> logFollows = new ConcurrentHashMap<>();
+
+  public CoordinatorSession(List<String> coordinators, NodeInfo info, Reconciler reconciler, ContainerRuntime runtime,
+      LocalState state, ScheduledExecutorService scheduler, Clock clock, Random random, Duration heartbeatOverride, Runnable onRemoved) {
+    if (coordinators.isEmpty()) {
+      throw new IllegalArgumentException("no coordinator address configured");
+    }
+    this.coordinators = List.copyOf(coordinators);
+    this.info = info;
+    this.reconciler = reconciler;
+    this.runtime = runtime;
+    this.state = state;
+    this.scheduler = scheduler;
+    this.clock = clock;
+    this.reconnect = new Reconnect(random);
+    this.heartbeatOverride = heartbeatOverride;
+    this.onRemoved = onRemoved;
+  }
+
+  public void start() {
+    scheduler.execute(this::connect);
+  }
+
+  public synchronized boolean connected() {
+    return stream != null;
+  }
+
+  private synchronized ManagedChannel channel() {
+    if (channel == null) {
+      String target = coordinators.get(coordinatorIndex % coordinators.size());
+      channel = NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(64 * 1024 * 1024).build();
+    }
+    return channel;
+  }
+
+  private synchronized void nextCoordinator() {
+    if (coordinators.size() > 1) {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+      channel = null;
+      coordinatorIndex++;
+    }
+  }
+
+  private void connect() {
+    if (closed) {
+      return;
+    }
+    try {
+      Duration interval = Duration.ofSeconds(5);
+      if (!joined) {
+        JoinResponse r = AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+            .join(JoinRequest.newBuilder().setNode(info).build());
+        joined = true;
+        interval = Duration.ofMillis(r.getHeartbeatIntervalMillis());
+        log.info("joined the fleet as {} via {}", info.getName(), coordinators.get(coordinatorIndex % coordinators.size()));
+      }
+      openStream(heartbeatOverride != null ? heartbeatOverride : interval);
+    } catch (StatusRuntimeException e) {
+      retry("join failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription(), e.getStatus().getCode());
+    } catch (RuntimeException e) {
+      retry("join failed: " + e, Status.Code.UNKNOWN);
+    }
+  }
+
+  private void retry(String why, Status.Code code) {
+    if (closed) {
+      return;
+    }
+    if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
+      nextCoordinator();
+    }
+    Duration delay = reconnect.next();
+    log.warn("{}; retrying in {} ms (pods keep running)", why, delay.toMillis());
+    scheduler.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void openStream(Duration interval) {
+    StreamObserver<AgentMessage> out = AgentServiceGrpc.newStub(channel()).session(new StreamObserver<>() {
+      @Override
+      public void onNext(CoordinatorMessage m) {
+        handle(m);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        ended(Status.fromThrowable(t));
+      }
+
+      @Override
+      public void onCompleted() {
+        ended(Status.UNAVAILABLE.withDescription("the coordinator ended the session"));
+      }
+    });
+    synchronized (this) {
+      stream = out;
+      openedAt = clock.instant();
+      out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
+      // re-report everything on (re)connect: the coordinator keeps pod status in memory only
+      sendReport(reconciler.lastReport());
+      heartbeats = scheduler.scheduleAtFixedRate(this::heartbeat, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private synchronized void heartbeat() {
+    if (stream != null) {
+      stream.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq)).build());
+    }
+  }
+
+  private void ended(Status status) {
+    synchronized (this) {
+      if (heartbeats != null) {
+        heartbeats.cancel(false);
+      }
+      stream = null;
+      if (openedAt != null && Duration.between(openedAt, clock.instant()).toSeconds() > 10) {
+        reconnect.reset();
+      }
+    }
+    logFollows.values().forEach(h -> {
+      try {
+        h.close();
+      } catch (Exception ignored) {
+        // already ended
+      }
+    });
+    logFollows.clear();
+    if (status.getCode() == Status.Code.NOT_FOUND) {
+      joined = false;
+      log.warn("the coordinator does not know this node ({}); joining again", status.getDescription());
+    }
+    retry("session ended: " + status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription()), status.getCode());
+  }
+
+  /** Sends the full pod status of the node, when connected. */
+  public synchronized void sendReport(List<PodStatus> pods) {
+    if (stream != null) {
+      stream.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(pods)).build());
+    }
+  }
+
+  private synchronized void send(AgentMessage m) {
+    if (stream != null) {
+      stream.onNext(m);
+    }
+  }
+
+  private void handle(CoordinatorMessage m) {
+    switch (m.getMsgCase()) {
+      case DESIRED -> {
+        DesiredState d = m.getDesired();
+        state.saveDesired(d);
+        reconciler.setDesired(d);
+        send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
+        log.info("desired set version {}: {} pods", d.getVersion(), d.getPodsCount());
+      }
+      case LOG_REQUEST -> logs(m.getLogRequest());
+      case LOG_CANCEL -> {
+        AutoCloseable h = logFollows.remove(m.getLogCancel().getRequestId());
+        if (h != null) {
+          try {
+            h.close();
+          } catch (Exception ignored) {
+            // already ended
+          }
+        }
+      }
+      case REMOVED -> {
+        log.warn("this node was removed from the fleet: {}; stopping and removing every owned container", m.getRemoved().getReason());
+        closed = true;
+        scheduler.execute(() -> {
+          reconciler.removeAll();
+          state.clear();
+          onRemoved.run();
+        });
+      }
+      default -> { }
+    }
+  }
+
+  private void logs(LogRequest r) {
+    scheduler.execute(() -> {
+      List<ContainerInfo> mine = runtime.listOwned(info.getName()).stream()
+          .filter(c -> r.getPodName().equals(c.label(Labels.POD)) && Labels.APP.equals(c.label(Labels.ROLE)))
+          .filter(c -> r.getContainer().isEmpty() || r.getContainer().equals(c.label(Labels.CONTAINER)))
+          .sorted(java.util.Comparator.comparingInt(c -> -Integer.parseInt(c.labels().getOrDefault(Labels.RESTARTS, "0"))))
+          .toList();
+      if (mine.isEmpty()) {
+        send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
+            .setError("no container " + (r.getContainer().isEmpty() ? "" : r.getContainer() + " ") + "in pod " + r.getPodName()).setEof(true)).build());
+        return;
+      }
+      List<String> batch = new ArrayList<>();
+      ScheduledFuture<?> flusher = !r.getFollow() ? null : scheduler.scheduleWithFixedDelay(() -> {
+        synchronized (batch) {
+          if (!batch.isEmpty()) {
+            flush(r.getRequestId(), batch, false);
+          }
+        }
+      }, 200, 200, TimeUnit.MILLISECONDS);
+      AutoCloseable h = runtime.logs(mine.get(0).id(), r.getTailLines(), r.getFollow(), line -> {
+        synchronized (batch) {
+          batch.add(line);
+          if (batch.size() >= 100) {
+            flush(r.getRequestId(), batch, false);
+          }
+        }
+      }, () -> {
+        if (flusher != null) {
+          flusher.cancel(false);
+        }
+        synchronized (batch) {
+          flush(r.getRequestId(), batch, true);
+        }
+        logFollows.remove(r.getRequestId());
+      });
+      if (r.getFollow()) {
+        logFollows.put(r.getRequestId(), () -> {
+          flusher.cancel(false);
+          h.close();
+        });
+      }
+    });
+  }
+
+  private void flush(String id, List<String> batch, boolean eof) {
+    send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(id).addAllLines(batch).setEof(eof)).build());
+    batch.clear();
+  }
+
+  /** Leaves the fleet: the coordinator removes the node. */
+  public void leave() {
+    AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+        .leave(LeaveRequest.newBuilder().setNodeName(info.getName()).build());
+  }
+
+  @Override
+  public synchronized void close() {
+    closed = true;
+    if (heartbeats != null) {
+      heartbeats.cancel(false);
+    }
+    if (stream != null) {
+      try {
+        stream.onCompleted();
+      } catch (RuntimeException ignored) {
+        // already closed
+      }
+      stream = null;
+    }
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** The agent's one long-lived session with the coordinator. */
+package io.dsfleet.agent.session;

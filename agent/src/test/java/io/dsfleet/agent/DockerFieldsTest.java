@@ -1,0 +1,298 @@
+package io.dsfleet.agent;
+
+import static io.dsfleet.agent.DockerHarness.config;
+import static io.dsfleet.agent.DockerHarness.ds;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.proto.v1.ConfigObject.Kind;
+import io.dsfleet.proto.v1.PodStatus;
+import java.io.IOException;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every field of the supported PodSpec subset on the real Docker daemon, each test asserting the
+ * effect from inside the container or from what Docker reports about it.
+ */
+class DockerFieldsTest {
+  static final String C0 = "spec.template.spec.containers[0]";
+  static final String POD = "spec.template.spec";
+  @TempDir Path tmp;
+  DockerHarness h;
+
+  @BeforeEach
+  void start() {
+    h = new DockerHarness(tmp.resolve("state"));
+  }
+
+  @AfterEach
+  void stop() {
+    h.close();
+  }
+
+  @Test
+  void envFromFieldRefsConfigMapsAndSecrets() {
+    h.run(ds(C0 + ".env", """
+        [{name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}},
+         {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}},
+         {name: NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}},
+         {name: HOST_IP, valueFrom: {fieldRef: {fieldPath: status.hostIP}}},
+         {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}},
+         {name: TIER, valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}},
+         {name: GREETING, valueFrom: {configMapKeyRef: {name: cfg, key: greeting}}},
+         {name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}},
+         {name: MISSING_OK, valueFrom: {configMapKeyRef: {name: cfg, key: nope, optional: true}}},
+         {name: MSG, value: "$(GREETING) from $(NODE)"}]""",
+        C0 + ".envFrom", "[{configMapRef: {name: cfg}, prefix: CFG_}]"),
+        config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "hello")), config(Kind.SECRET, "creds", Map.of("token", "s3cret")));
+    String env = h.sh("main", "env");
+    assertThat(env).contains("NODE=" + h.node, "POD=agent-pod01", "NS=ops", "HOST_IP=127.0.0.1", "TIER=node",
+        "GREETING=hello", "TOKEN=s3cret", "CFG_greeting=hello", "MSG=hello from " + h.node).doesNotContain("MISSING_OK");
+    String podIp = h.docker.listOwned(h.node).stream().filter(c -> Labels.SANDBOX.equals(c.label(Labels.ROLE))).findFirst().orElseThrow().ip();
+    assertThat(env).contains("POD_IP=" + podIp);
+    assertThat(podIp).matches("\\d+\\.\\d+\\.\\d+\\.\\d+");
+  }
+
+  @Test
+  void commandArgsAndWorkingDir() {
+    h.run(ds(C0 + ".command", "[sh, -c]", C0 + ".args", "['cd . && pwd > /tmp/wd && sleep 3600']", C0 + ".workingDir", "/www"));
+    assertThat(h.sh("main", "cat /tmp/wd")).isEqualTo("/www");
+  }
+
+  @Test
+  void configMapAndSecretVolumesWithModesItemsAndSubPath() throws IOException {
+    h.run(ds(C0 + ".volumeMounts", """
+        [{name: cfg, mountPath: /etc/cfg}, {name: one, mountPath: /etc/one}, {name: sec, mountPath: /etc/sec, readOnly: true},
+         {name: cfg, mountPath: /etc/greeting.txt, subPath: greeting}]""",
+        POD + ".volumes", """
+        [{name: cfg, configMap: {name: cfg}},
+         {name: one, configMap: {name: cfg, items: [{key: greeting, path: nested/hi.txt, mode: 0600}]}},
+         {name: sec, secret: {secretName: creds, defaultMode: 0400}}]"""),
+        config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "hello", "other", "x")), config(Kind.SECRET, "creds", Map.of("token", "s3cret")));
+    assertThat(h.sh("main", "cat /etc/cfg/greeting; echo; stat -c %a /etc/cfg/greeting")).isEqualTo("hello\n644");
+    assertThat(h.sh("main", "ls /etc/one; cat /etc/one/nested/hi.txt; echo; stat -c %a /etc/one/nested/hi.txt")).isEqualTo("nested\nhello\n600");
+    assertThat(h.sh("main", "cat /etc/sec/token; echo; stat -c %a /etc/sec/token")).isEqualTo("s3cret\n400");
+    assertThat(h.sh("main", "touch /etc/sec/x 2>&1 || echo read-only")).contains("read-only");
+    assertThat(h.sh("main", "cat /etc/greeting.txt")).isEqualTo("hello");
+    // on the host the secret lives under the owner-only state directory
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(h.stateDir))).isEqualTo("rwx------");
+  }
+
+  @Test
+  void downwardApiAndProjectedVolumes() {
+    h.run(ds(C0 + ".volumeMounts", "[{name: info, mountPath: /etc/info}, {name: all, mountPath: /etc/all}]",
+        POD + ".volumes", """
+        [{name: info, downwardAPI: {items: [{path: labels, fieldRef: {fieldPath: metadata.labels}}, {path: name, fieldRef: {fieldPath: metadata.name}}]}},
+         {name: all, projected: {sources: [{configMap: {name: cfg}}, {downwardAPI: {items: [{path: ns, fieldRef: {fieldPath: metadata.namespace}}]}}]}}]"""),
+        config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "hello")));
+    assertThat(h.sh("main", "cat /etc/info/labels")).isEqualTo("app=\"agent\"\ntier=\"node\"");
+    assertThat(h.sh("main", "cat /etc/info/name")).isEqualTo("agent-pod01");
+    assertThat(h.sh("main", "cat /etc/all/greeting; echo; cat /etc/all/ns")).isEqualTo("hello\nops");
+  }
+
+  @Test
+  void emptyDirIsSharedByThePodsContainersAndMemoryMediumIsTmpfs() {
+    h.run(ds(C0 + ".volumeMounts", "[{name: shared, mountPath: /shared}, {name: mem, mountPath: /cache}]",
+        POD + ".containers[1]", "{name: side, image: local/busybox:1, command: [sh, -c, 'echo from-side > /shared/x; sleep 3600'], volumeMounts: [{name: shared, mountPath: /shared}]}",
+        POD + ".volumes", "[{name: shared, emptyDir: {}}, {name: mem, emptyDir: {medium: Memory, sizeLimit: 16Mi}}]"));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "cat /shared/x").equals("from-side"));
+    assertThat(h.sh("main", "grep ' /cache ' /proc/mounts")).startsWith("tmpfs /cache tmpfs").contains("size=16384k");
+  }
+
+  @Test
+  void hostPathTypesReadOnlyAndPropagation() throws Exception {
+    // HostToContainer needs a shared host mount, as in Kubernetes (systemd makes / shared; this sandbox's / is private)
+    Path shared = Files.createDirectories(tmp.resolve("shared"));
+    assertThat(new ProcessBuilder("sh", "-c", "mount --bind " + shared + " " + shared + " && mount --make-shared " + shared)
+        .inheritIO().start().waitFor()).isZero();
+    Path made = tmp.resolve("made/here");
+    Path file = Files.writeString(tmp.resolve("host.txt"), "from-host");
+    h.run(ds(C0 + ".volumeMounts", """
+        [{name: made, mountPath: /made}, {name: file, mountPath: /host.txt, readOnly: true},
+         {name: root, mountPath: /hostroot, readOnly: true, mountPropagation: HostToContainer}]""",
+        POD + ".volumes", "[{name: made, hostPath: {path: " + made + ", type: DirectoryOrCreate}}, {name: file, hostPath: {path: " + file
+            + ", type: File}}, {name: root, hostPath: {path: " + shared + ", type: Directory}}]",
+        POD + ".terminationGracePeriodSeconds", "1"));
+    assertThat(Files.isDirectory(made)).isTrue();
+    h.sh("main", "echo written > /made/f");
+    assertThat(Files.readString(made.resolve("f")).strip()).isEqualTo("written");
+    assertThat(h.sh("main", "cat /host.txt")).isEqualTo("from-host");
+    assertThat(h.sh("main", "echo x > /host.txt 2>&1 || echo denied")).contains("denied");
+    assertThat(h.sh("main", "grep ' /hostroot ' /proc/self/mountinfo")).contains("master:");
+    h.clear();
+    new ProcessBuilder("umount", shared.toString()).inheritIO().start().waitFor();
+  }
+
+  @Test
+  void hostPathOfTheWrongTypeIsRefusedWithItsReason() throws IOException {
+    Path file = Files.writeString(tmp.resolve("not-a-dir"), "x");
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".volumeMounts", "[{name: d, mountPath: /d}]",
+        POD + ".volumes", "[{name: d, hostPath: {path: " + file + ", type: Directory}}]")));
+    PodStatus s = h.awaitStatus(p -> p.getMessage().startsWith("HostPathTypeMismatch"), Duration.ofSeconds(30));
+    assertThat(s.getMessage()).contains(file + " is not an existing directory");
+  }
+
+  @Test
+  void resourcesBecomeDockerLimits() {
+    h.run(ds(C0 + ".resources", "{limits: {cpu: 500m, memory: 64Mi}, requests: {cpu: 250m, memory: 32Mi}}"));
+    assertThat(h.sh("main", "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")).isEqualTo("67108864");
+    String cpu = h.sh("main", "cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)");
+    String[] quota = cpu.split(" ");
+    assertThat(Double.parseDouble(quota[0]) / Double.parseDouble(quota[1])).isEqualTo(0.5);
+  }
+
+  @Test
+  void userGroupsAndCapabilities() {
+    h.run(ds(C0 + ".securityContext", "{runAsUser: 1234, runAsGroup: 2345, capabilities: {add: [NET_ADMIN], drop: [ALL]}, allowPrivilegeEscalation: false}",
+        POD + ".securityContext", "{fsGroup: 3456, supplementalGroups: [4567]}"));
+    assertThat(h.sh("main", "id -u; id -g")).isEqualTo("1234\n2345");
+    assertThat(h.sh("main", "id -G")).contains("3456", "4567");
+    // a non-root user has no effective capabilities (no ambient ones), as in Kubernetes: the bounding set shows what was granted
+    long capBnd = Long.parseLong(h.sh("main", "grep CapBnd /proc/self/status | cut -f2"), 16);
+    assertThat(capBnd).as("only NET_ADMIN (bit 12)").isEqualTo(1L << 12);
+    assertThat(h.sh("main", "grep NoNewPrivs /proc/self/status | cut -f2")).isEqualTo("1");
+  }
+
+  @Test
+  void readOnlyRootAndSeccomp() {
+    h.run(ds(C0 + ".securityContext", "{readOnlyRootFilesystem: true}",
+        POD + ".containers[1]", "{name: unconfined, image: local/busybox:1, command: [sleep, '3600'], securityContext: {seccompProfile: {type: Unconfined}}}",
+        POD + ".containers[2]", "{name: confined, image: local/busybox:1, command: [sleep, '3600'], securityContext: {seccompProfile: {type: RuntimeDefault}}}"));
+    assertThat(h.sh("main", "touch /x 2>&1 || echo read-only")).contains("read-only");
+    assertThat(h.sh("unconfined", "grep Seccomp: /proc/self/status | cut -f2")).isEqualTo("0");
+    assertThat(h.sh("confined", "grep Seccomp: /proc/self/status | cut -f2")).isEqualTo("2");
+  }
+
+  /**
+   * A privileged container gets every capability of the host. Where the host itself lacks some
+   * (this CI sandbox has no CAP_SYS_RESOURCE, so even `docker run --privileged` fails), the test
+   * checks what the agent controls: Docker was asked for a privileged container.
+   */
+  @Test
+  void privilegedContainers() throws Exception {
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".securityContext", "{privileged: true}")));
+    PodStatus s = h.awaitStatus(p -> p.getContainers(0).getState().equals("running")
+        || p.getContainers(0).getReason().equals("CreateContainerError"), Duration.ofSeconds(30));
+    String name = "dsf_agent-pod01_ops_main_0";
+    Process inspect = new ProcessBuilder("docker", "inspect", "-f", "{{.HostConfig.Privileged}}", name).redirectErrorStream(true).start();
+    assertThat(new String(inspect.getInputStream().readAllBytes()).strip()).isEqualTo("true");
+    if (s.getContainers(0).getState().equals("running")) {
+      long capEff = Long.parseLong(h.sh("main", "grep CapEff /proc/self/status | cut -f2"), 16);
+      long hostBnd = Long.parseLong(Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("CapBnd"))
+          .findFirst().orElseThrow().split("\\s+")[1], 16);
+      assertThat(capEff).isEqualTo(hostBnd);
+    } else {
+      assertThat(s.getContainers(0).getMessage()).as("only this host's own limit may stop it").contains("unable to apply caps");
+    }
+  }
+
+  @Test
+  void runAsNonRootRefusesARootImage() {
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".securityContext", "{runAsNonRoot: true}")));
+    PodStatus s = h.awaitStatus(p -> p.getContainersCount() > 0 && p.getContainers(0).getReason().equals("CreateContainerConfigError"), Duration.ofSeconds(30));
+    assertThat(s.getContainers(0).getMessage()).isEqualTo("container has runAsNonRoot and image will run as root");
+  }
+
+  @Test
+  void containersOfAPodShareNetworkAndIpcAndTheSandboxHoldsTheHostname() {
+    h.run(ds(C0 + ".command", "[sh, -c, 'echo pong | nc -l -p 7777; sleep 3600']",
+        POD + ".containers[1]", "{name: side, image: local/busybox:1, command: [sleep, '3600']}"));
+    assertThat(h.sh("side", "nc localhost 7777 </dev/null")).isEqualTo("pong");
+    assertThat(h.sh("side", "readlink /proc/self/ns/ipc")).isEqualTo(h.sh("main", "readlink /proc/self/ns/ipc"));
+    assertThat(h.sh("main", "hostname")).isEqualTo("agent-pod01");
+  }
+
+  @Test
+  void hostNetworkHostPidAndHostIpc() throws IOException {
+    h.run(ds(POD + ".hostNetwork", "true", POD + ".hostPID", "true", POD + ".hostIPC", "true"));
+    assertThat(h.sh("main", "readlink /proc/self/ns/net")).isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString());
+    assertThat(h.sh("main", "readlink /proc/self/ns/ipc")).isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/ipc")).toString());
+    assertThat(h.sh("main", "readlink /proc/self/ns/pid")).isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString());
+  }
+
+  @Test
+  void hostPortIsPublished() throws Exception {
+    h.run(ds(C0 + ".command", "[sh, -c, 'httpd -f -p 8080 -h /www']", C0 + ".ports", "[{containerPort: 8080, hostPort: 18181}]"));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+      try (Socket s = new Socket("127.0.0.1", 18181)) {
+        s.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes());
+        return new String(s.getInputStream().readAllBytes()).contains("ok");
+      }
+    });
+  }
+
+  @Test
+  void initContainersRunInOrderToCompletionBeforeTheApp() {
+    h.run(ds(POD + ".initContainers", """
+        [{name: first, image: local/busybox:1, command: [sh, -c, 'echo first >> /work/order'], volumeMounts: [{name: work, mountPath: /work}]},
+         {name: second, image: local/busybox:1, command: [sh, -c, 'sleep 1; echo second >> /work/order'], volumeMounts: [{name: work, mountPath: /work}]}]""",
+        C0 + ".command", "[sh, -c, 'echo main >> /work/order; sleep 3600']", C0 + ".volumeMounts", "[{name: work, mountPath: /work}]",
+        POD + ".volumes", "[{name: work, emptyDir: {}}]"));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> h.sh("main", "cat /work/order").equals("first\nsecond\nmain"));
+    assertThat(h.last.get(0).getContainersList()).filteredOn(c -> c.getInit()).allSatisfy(c -> assertThat(c.getReason()).isEqualTo("Completed"));
+  }
+
+  @Test
+  void postStartAndPreStopHooksAndGracefulStop() throws IOException {
+    Path out = Files.createDirectories(tmp.resolve("out"));
+    h.run(ds(C0 + ".command", "[sh, -c, 'trap \"echo term >> /out/log; exit 0\" TERM; while true; do sleep 1; done']",
+        C0 + ".lifecycle", "{postStart: {exec: {command: [sh, -c, 'echo post-start >> /out/log']}}, preStop: {exec: {command: [sh, -c, 'echo pre-stop >> /out/log']}}}",
+        C0 + ".volumeMounts", "[{name: out, mountPath: /out}]", POD + ".volumes", "[{name: out, hostPath: {path: " + out + "}}]",
+        POD + ".terminationGracePeriodSeconds", "5"));
+    h.clear();
+    assertThat(Files.readAllLines(out.resolve("log"))).containsExactly("post-start", "pre-stop", "term");
+  }
+
+  @Test
+  void probesDecideReadinessAndLivenessRestarts() {
+    h.run(ds(C0 + ".command", "[sh, -c, 'httpd -p 8080 -h /www; sleep 3600']",
+        C0 + ".ports", "[{name: http, containerPort: 8080}]",
+        C0 + ".readinessProbe", "{httpGet: {port: http, path: /index.html}, periodSeconds: 1}",
+        C0 + ".startupProbe", "{tcpSocket: {port: 8080}, periodSeconds: 1}",
+        POD + ".containers[1]", "{name: flaky, image: local/busybox:1, command: [sleep, '3600'], livenessProbe: {exec: {command: [test, -f, /tmp/alive]}, periodSeconds: 1, failureThreshold: 2}}",
+        POD + ".terminationGracePeriodSeconds", "1"));
+    PodStatus s = h.awaitStatus(p -> p.getContainers(0).getReady(), Duration.ofSeconds(20));
+    assertThat(s.getReady()).as("flaky has no readiness probe: ready while running").isTrue();
+    String firstId = h.container("flaky").id();
+    h.awaitStatus(p -> p.getContainers(1).getRestartCount() >= 1, Duration.ofSeconds(30));
+    ContainerInfo restarted = h.container("flaky");
+    assertThat(restarted.id()).isNotEqualTo(firstId);
+    h.sh("main", "rm /www/index.html");
+    h.awaitStatus(p -> !p.getContainers(0).getReady() && !p.getReady(), Duration.ofSeconds(20));
+  }
+
+  @Test
+  void dockerHealthcheckDecidesReadinessWithoutAProbe() {
+    h.run(ds(C0 + ".image", "local/busybox-health:1"));
+    org.awaitility.Awaitility.await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> true);
+    assertThat(h.last.get(0).getReady()).as("unhealthy until /tmp/healthy exists").isFalse();
+    h.sh("main", "touch /tmp/healthy");
+    h.awaitStatus(PodStatus::getReady, Duration.ofSeconds(20));
+  }
+
+  @Test
+  void imagePullPolicies() {
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", "local/absent:1", C0 + ".imagePullPolicy", "Never")));
+    PodStatus s = h.awaitStatus(p -> p.getContainers(0).getReason().equals("ErrImageNeverPull"), Duration.ofSeconds(30));
+    assertThat(s.getContainers(0).getMessage()).contains("local/absent:1");
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", "127.0.0.1:1/absent:1")));
+    s = h.awaitStatus(p -> p.getContainers(0).getReason().equals("ErrImagePull"), Duration.ofSeconds(30));
+    assertThat(s.getContainers(0).getMessage()).contains("127.0.0.1:1/absent:1");
+  }
+
+  @Test
+  void ttyAndStdin() {
+    h.run(ds(C0 + ".tty", "true", C0 + ".stdin", "true"));
+    assertThat(h.sh("main", "readlink /proc/1/fd/0")).startsWith("/dev/pts/");
+  }
+}

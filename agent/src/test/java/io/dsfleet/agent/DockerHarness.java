@@ -1,0 +1,135 @@
+package io.dsfleet.agent;
+
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.ByteString;
+import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.DockerRuntime;
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.common.Json;
+import io.dsfleet.common.TemplateHash;
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.manifest.ParsedDocument;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.proto.v1.ConfigObject;
+import io.dsfleet.proto.v1.DesiredPod;
+import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.PodStatus;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * Runs pods on the real Docker daemon through the real reconciler, under a node name of its own
+ * (so tests never touch each other's containers), and removes everything it made on close.
+ */
+public final class DockerHarness implements AutoCloseable {
+  public static final String DOCKER_HOST = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
+  public final String node = "test-" + UUID.randomUUID().toString().substring(0, 8);
+  public final DockerRuntime docker = new DockerRuntime(DOCKER_HOST);
+  public final Path stateDir;
+  private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
+  private final ExecutorService workers = Executors.newFixedThreadPool(4);
+  private final ExecutorService probes = Executors.newFixedThreadPool(4);
+  public volatile List<PodStatus> last = List.of();
+  public final Reconciler reconciler;
+
+  public DockerHarness(Path stateDir) {
+    try {
+      docker.ping();
+    } catch (RuntimeException e) {
+      Assumptions.abort("skipped: no Docker daemon at " + DOCKER_HOST + " (.ci/run installs and starts one): " + e.getMessage());
+    }
+    Assumptions.assumeTrue(docker.imagePresent("local/busybox:1"),
+        "skipped: test image local/busybox:1 missing; build it with scripts/build-test-images.sh");
+    this.stateDir = new io.dsfleet.agent.state.LocalState(stateDir).dir();
+    this.reconciler = new Reconciler(node, "127.0.0.1", docker, Clock.systemUTC(), stateDir, workers, probes, r -> last = r);
+    ticker.scheduleWithFixedDelay(reconciler::tick, 0, 200, TimeUnit.MILLISECONDS);
+  }
+
+  /** The base fixture with changes (path, YAML value, ...), as a DaemonSet. */
+  public static DaemonSet ds(String... pathsAndValues) {
+    ObjectNode tree = Fixtures.baseTree();
+    Fixtures.with(tree, "spec.template.spec.containers[0].readinessProbe", null);
+    Fixtures.with(tree, "spec.template.spec.containers[0].ports", null);
+    Fixtures.with(tree, "spec.template.spec.containers[0].volumeMounts", null);
+    Fixtures.with(tree, "spec.template.spec.volumes", null);
+    Fixtures.with(tree, "spec.template.spec.containers[0].command", "[sh, -c, 'sleep 3600']");
+    for (int i = 0; i < pathsAndValues.length; i += 2) {
+      Fixtures.with(tree, pathsAndValues[i], pathsAndValues[i + 1]);
+    }
+    ParsedDocument d = Fixtures.parse(tree).get(0);
+    if (!d.valid()) {
+      throw new IllegalArgumentException(d.errors().toString());
+    }
+    return (DaemonSet) d.object();
+  }
+
+  public static DesiredState state(DaemonSet ds, ConfigObject... configs) {
+    return DesiredState.newBuilder().setVersion(1).addPods(DesiredPod.newBuilder().setNamespace(ds.namespace())
+        .setDaemonSet(ds.name()).setPodName("agent-pod01").setTemplateHash(TemplateHash.of(ds.spec().template()))
+        .setRevision(1).setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template())))).addAllConfigs(List.of(configs)).build();
+  }
+
+  public static ConfigObject config(ConfigObject.Kind kind, String name, Map<String, String> data) {
+    ConfigObject.Builder b = ConfigObject.newBuilder().setKind(kind).setNamespace("ops").setName(name);
+    data.forEach((k, v) -> b.putData(k, ByteString.copyFrom(v, StandardCharsets.UTF_8)));
+    return b.build();
+  }
+
+  /** Runs the pod and waits until it reports Running with every container running (ready or not). */
+  public PodStatus run(DaemonSet ds, ConfigObject... configs) {
+    reconciler.setDesired(state(ds, configs));
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> !last.isEmpty()
+        && last.get(0).getContainersList().stream().filter(c -> !c.getInit()).allMatch(c -> c.getState().equals("running")));
+    return last.get(0);
+  }
+
+  public PodStatus awaitStatus(java.util.function.Predicate<PodStatus> p, Duration within) {
+    await().atMost(within).pollInterval(Duration.ofMillis(100)).until(() -> !last.isEmpty() && p.test(last.get(0)));
+    return last.get(0);
+  }
+
+  public ContainerInfo container(String name) {
+    return docker.listOwned(node).stream().filter(c -> name.equals(c.label(Labels.CONTAINER)) && !Labels.SANDBOX.equals(c.label(Labels.ROLE)))
+        .filter(ContainerInfo::running).findFirst().orElseThrow(() -> new AssertionError("no running container " + name));
+  }
+
+  /** Runs a shell command in a container; its output, trimmed. */
+  public String sh(String container, String command) {
+    var r = docker.exec(container(container).id(), List.of("sh", "-c", command), Duration.ofSeconds(10));
+    return r.output().strip();
+  }
+
+  public void clear() {
+    reconciler.setDesired(DesiredState.getDefaultInstance());
+    await().atMost(Duration.ofSeconds(60)).until(() -> docker.listOwned(node).isEmpty());
+  }
+
+  @Override
+  public void close() {
+    ticker.shutdownNow();
+    try {
+      ticker.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (ContainerInfo c : docker.listOwned(node)) {
+      docker.remove(c.id());
+    }
+    workers.shutdownNow();
+    probes.shutdownNow();
+  }
+
+}

@@ -1,0 +1,49 @@
+package io.dsfleet.coordinator.cli;
+
+import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.dsfleet.proto.v1.LogLine;
+import io.dsfleet.proto.v1.LogsRequest;
+import java.util.Iterator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** `dsctl logs ds/NAME [--node N] [-c C] [-f] [--tail N]`: every node's pod log, each line prefixed by its node. */
+@Command(name = "logs", description = "Print the logs of a DaemonSet's pods, fetched from the agents; lines prefixed by node.")
+public final class LogsCommand extends ClientCommand {
+  @Parameters(paramLabel = "ds/NAME")
+  String ref;
+
+  @Option(names = {"-n", "--namespace"}, defaultValue = "default")
+  String namespace;
+
+  @Option(names = "--node", paramLabel = "NODE", description = "Only this node's pod.")
+  String node;
+
+  @Option(names = {"-c", "--container"}, paramLabel = "NAME", description = "Container (default: the pod's first).")
+  String container;
+
+  @Option(names = {"-f", "--follow"}, description = "Keep streaming new lines.")
+  boolean follow;
+
+  @Option(names = "--tail", defaultValue = "-1", paramLabel = "N", description = "Only the last N lines of each pod (default: all).")
+  int tail;
+
+  @Override
+  protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+    String name = Kinds.dsRef(ref);
+    var stub = ControlServiceGrpc.newBlockingStub(channel());
+    if (!follow) {
+      stub = stub.withDeadlineAfter(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
+    }
+    Iterator<LogLine> lines = stub.logs(LogsRequest.newBuilder().setNamespace(namespace).setDaemonSet(name)
+        .setNodeName(node == null ? "" : node).setContainer(container == null ? "" : container).setFollow(follow)
+        .setTailLines(tail < 0 ? 0 : tail).build());
+    while (lines.hasNext()) {
+      LogLine l = lines.next();
+      out().println("[" + l.getNodeName() + "] " + l.getLine());
+      out().flush();
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,101 @@
+package io.dsfleet.coordinator.cli;
+
+import io.dsfleet.proto.v1.*;
+import java.util.Iterator;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** `dsctl rollout status|history|undo ds/NAME`. */
+@Command(name = "rollout", description = "Follow, list and undo DaemonSet rollouts.",
+    subcommands = {RolloutCommand.Status.class, RolloutCommand.History.class, RolloutCommand.Undo.class})
+public final class RolloutCommand {
+  @Command(name = "status", description = "Follow a rollout until it completes (exit 0), fails or times out (exit 1).")
+  public static final class Status extends ClientCommand {
+    @Parameters(paramLabel = "ds/NAME")
+    String ref;
+
+    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
+    String namespace;
+
+    @Option(names = {"-w", "--watch"}, defaultValue = "true", negatable = true, fallbackValue = "true",
+        description = "Follow until done (default); --no-watch prints the current state once.")
+    boolean watch;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Give up after this long (default ${DEFAULT-VALUE}); exit 1.")
+    long timeout;
+
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+      String name = Kinds.dsRef(ref);
+      Iterator<RolloutStatusEvent> events = ControlServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(timeout, TimeUnit.SECONDS)
+          .rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace(namespace).setName(name).setWatch(watch).build());
+      RolloutStatusEvent last = null;
+      try {
+        while (events.hasNext()) {
+          last = events.next();
+          out().println(last.getMessage());
+          out().flush();
+        }
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (e.getStatus().getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
+          err().println("error: timed out waiting for the rollout of daemon set \"" + name + "\" after " + timeout + " s");
+          return Dsctl.EXIT_REFUSED;
+        }
+        throw e;
+      }
+      if (last == null) {
+        return Dsctl.EXIT_REFUSED;
+      }
+      if (last.getFailed()) {
+        return Dsctl.EXIT_REFUSED;
+      }
+      return last.getComplete() || !watch ? 0 : Dsctl.EXIT_REFUSED;
+    }
+  }
+
+  @Command(name = "history", description = "List a DaemonSet's revisions.")
+  public static final class History extends ClientCommand {
+    @Parameters(paramLabel = "ds/NAME")
+    String ref;
+
+    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
+    String namespace;
+
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+      String name = Kinds.dsRef(ref);
+      RolloutHistoryResponse r = control.rolloutHistory(RolloutHistoryRequest.newBuilder().setNamespace(namespace).setName(name).build());
+      out().println("daemonset.apps/" + name);
+      Table t = new Table("REVISION", "CHANGE-CAUSE", "TEMPLATE", "CREATED");
+      for (RevisionView v : r.getRevisionsList()) {
+        t.row(v.getRevision(), v.getChangeCause().isEmpty() ? "<none>" : v.getChangeCause(), v.getTemplateHash(),
+            DescribeCommand.time(v.getCreatedAtMillis()));
+      }
+      t.print(out());
+      return 0;
+    }
+  }
+
+  @Command(name = "undo", description = "Roll back to the previous revision (or --to-revision N), as a new revision.")
+  public static final class Undo extends ClientCommand {
+    @Parameters(paramLabel = "ds/NAME")
+    String ref;
+
+    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
+    String namespace;
+
+    @Option(names = "--to-revision", defaultValue = "0", paramLabel = "N")
+    long toRevision;
+
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+      String name = Kinds.dsRef(ref);
+      ApplyResponse r = control.rolloutUndo(RolloutUndoRequest.newBuilder().setNamespace(namespace).setName(name).setToRevision(toRevision).build());
+      out().println("daemonset.apps/" + name + " " + (r.getResultsCount() == 0 ? "rolled back" : r.getResults(0).getAction()));
+      return 0;
+    }
+  }
+
+}
