@@ -41,7 +41,7 @@ import picocli.CommandLine.Option;
     description = "The dsfleet node agent.", subcommands = {AgentMain.Run.class, AgentMain.Leave.class})
 public final class AgentMain {
   private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
-  static final String VERSION = String.valueOf(AgentMain.class.getPackage().getImplementationVersion());
+  static final String VERSION = java.util.Objects.requireNonNullElse(AgentMain.class.getPackage().getImplementationVersion(), "dev");
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
       "address", "heartbeatInterval", "leaveOnShutdown");
 

@@ -46,6 +46,11 @@ public final class DockerHarness implements AutoCloseable {
   public final Reconciler reconciler;
 
   public DockerHarness(Path stateDir) {
+    this(stateDir, true);
+  }
+
+  /** @param reconcile false: Docker access only, for tests where an agent process owns the node */
+  public DockerHarness(Path stateDir, boolean reconcile) {
     try {
       docker.ping();
     } catch (RuntimeException e) {
@@ -55,7 +60,9 @@ public final class DockerHarness implements AutoCloseable {
         "skipped: test image local/busybox:1 missing; build it with scripts/build-test-images.sh");
     this.stateDir = new io.dsfleet.agent.state.LocalState(stateDir).dir();
     this.reconciler = new Reconciler(node, "127.0.0.1", docker, Clock.systemUTC(), stateDir, workers, probes, r -> last = r);
-    ticker.scheduleWithFixedDelay(reconciler::tick, 0, 200, TimeUnit.MILLISECONDS);
+    if (reconcile) {
+      ticker.scheduleWithFixedDelay(reconciler::tick, 0, 200, TimeUnit.MILLISECONDS);
+    }
   }
 
   /** The base fixture with changes (path, YAML value, ...), as a DaemonSet. */

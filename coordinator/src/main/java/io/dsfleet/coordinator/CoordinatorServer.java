@@ -38,7 +38,7 @@ public final class CoordinatorServer implements AutoCloseable {
       return t;
     });
     LogRelay logs = new LogRelay();
-    String version = String.valueOf(CoordinatorServer.class.getPackage().getImplementationVersion());
+    String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
     this.server = builder
         .maxInboundMessageSize(options.maxMessageBytes())
         .addService(new AgentServiceImpl(fleet, logs))

@@ -1,0 +1,83 @@
+package io.dsfleet.agent;
+
+import io.dsfleet.proto.v1.*;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A coordinator that serves one fixed desired set over real gRPC and records what agents send. */
+public final class FakeCoordinator implements AutoCloseable {
+  private final DesiredState desired;
+  private Server server;
+  public final AtomicInteger sessionsOpened = new AtomicInteger();
+  public final AtomicInteger joins = new AtomicInteger();
+  public final List<PodStatusReport> reports = new CopyOnWriteArrayList<>();
+
+  public FakeCoordinator(DesiredState desired) {
+    this.desired = desired;
+  }
+
+  public FakeCoordinator start(int port) throws IOException {
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).addService(new AgentServiceGrpc.AgentServiceImplBase() {
+      @Override
+      public void join(JoinRequest request, StreamObserver<JoinResponse> response) {
+        joins.incrementAndGet();
+        response.onNext(JoinResponse.newBuilder().setNodeName(request.getNode().getName()).setHeartbeatIntervalMillis(1000).build());
+        response.onCompleted();
+      }
+
+      @Override
+      public StreamObserver<AgentMessage> session(StreamObserver<CoordinatorMessage> response) {
+        return new StreamObserver<>() {
+          @Override
+          public void onNext(AgentMessage m) {
+            if (m.hasOpen()) {
+              sessionsOpened.incrementAndGet();
+              synchronized (response) {
+                response.onNext(CoordinatorMessage.newBuilder().setDesired(desired).build());
+              }
+            } else if (m.hasPodStatus()) {
+              reports.add(m.getPodStatus());
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {}
+        };
+      }
+    }).build().start();
+    return this;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  public PodStatusReport lastReport() {
+    return reports.isEmpty() ? null : reports.get(reports.size() - 1);
+  }
+
+  public boolean podReady() {
+    PodStatusReport r = lastReport();
+    return r != null && r.getPodsCount() > 0 && r.getPods(0).getReady();
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
