@@ -15,7 +15,9 @@ if [ ! -x /bin/busybox ]; then
     echo "build-test-images: /bin/busybox missing: apt-get install busybox-static" >&2
     exit 1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq busybox-static >/dev/null
 fi
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
@@ -34,5 +36,5 @@ tar -C "$root" -c . | docker $DOCKER_HOST_ARG import --change 'CMD ["/bin/sh"]' 
 # an image with a Docker HEALTHCHECK (healthy once /tmp/healthy exists), built from the local base
 mkdir -p "$root/health"
 printf 'FROM local/busybox:1\nHEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD test -f /tmp/healthy\n' > "$root/health/Dockerfile"
-DOCKER_BUILDKIT=0 docker $DOCKER_HOST_ARG build -q -t local/busybox-health:1 "$root/health" >/dev/null
+DOCKER_BUILDKIT=0 docker $DOCKER_HOST_ARG build -q -t local/busybox-health:1 "$root/health" >/dev/null 2>&1
 echo "build-test-images: local/busybox:1, local/busybox:2 and local/busybox-health:1 ready" >&2

@@ -31,7 +31,13 @@ public final class DeleteCommand extends ClientCommand {
     }
     boolean orphan = cascade.equals("orphan") || cascade.equals("false");
     control.delete(DeleteRequest.newBuilder().setKind(kind).setNamespace(namespace).setName(name).setCascade(!orphan).build());
-    out().println(type.toLowerCase().replaceAll("s$", "") + " \"" + name + "\" deleted" + (orphan ? " (pods orphaned)" : ""));
+    String what = switch (kind) {
+      case DAEMON_SET -> "daemonset.apps";
+      case CONFIG_MAP -> "configmap";
+      case SECRET -> "secret";
+      default -> kind.name().toLowerCase();
+    };
+    out().println(what + " \"" + name + "\" deleted" + (orphan ? " (pods orphaned)" : ""));
     return 0;
   }
 }

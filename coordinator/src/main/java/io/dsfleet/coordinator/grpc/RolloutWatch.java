@@ -53,10 +53,7 @@ final class RolloutWatch {
     boolean complete = s.updated() >= s.desired() && s.available() >= s.desired();
     RolloutStatusEvent e = RolloutStatusEvent.newBuilder().setRevision(d.revision()).setDesired(s.desired())
         .setUpdated(s.updated()).setAvailable(s.available()).setComplete(complete)
-        .setMessage(complete
-            ? "daemon set \"" + name + "\" successfully rolled out"
-            : "Waiting for daemon set \"" + name + "\" rollout to finish: " + s.updated() + " of " + s.desired()
-                + " updated pods are available (" + s.available() + " available)")
+        .setMessage(message(name, s, complete))
         .build();
     if (!e.equals(last)) {
       out.onNext(e);
@@ -66,6 +63,19 @@ final class RolloutWatch {
       out.onCompleted();
       finish();
     }
+  }
+
+  /** kubectl's wording for DaemonSet rollouts. */
+  static String message(String name, io.dsfleet.coordinator.plan.DsStatus s, boolean complete) {
+    if (complete) {
+      return "daemon set \"" + name + "\" successfully rolled out";
+    }
+    if (s.updated() < s.desired()) {
+      return "Waiting for daemon set \"" + name + "\" rollout to finish: " + s.updated() + " out of " + s.desired()
+          + " new pods have been updated...";
+    }
+    return "Waiting for daemon set \"" + name + "\" rollout to finish: " + s.available() + " of " + s.desired()
+        + " updated pods are available...";
   }
 
   private void finish() {

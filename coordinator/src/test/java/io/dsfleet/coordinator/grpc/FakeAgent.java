@@ -50,6 +50,12 @@ public final class FakeAgent implements AutoCloseable {
       @Override
       public void onNext(CoordinatorMessage m) {
         received.add(m);
+        if (m.hasLogRequest()) {
+          synchronized (FakeAgent.this) {
+            session.onNext(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(m.getLogRequest().getRequestId())
+                .addLines("log of " + m.getLogRequest().getPodName()).addLines("second line").setEof(true)).build());
+          }
+        }
       }
 
       @Override
@@ -70,6 +76,17 @@ public final class FakeAgent implements AutoCloseable {
 
   public synchronized void heartbeat() {
     session.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq)).build());
+  }
+
+  /** Reports every pod of the last desired set Running and Ready (as a healthy agent would). */
+  public synchronized void reportAllReady(DesiredState s, long readySinceMillis) {
+    List<PodStatus> pods = new ArrayList<>();
+    for (DesiredPod p : s.getPodsList()) {
+      pods.add(PodStatus.newBuilder().setNamespace(p.getNamespace()).setDaemonSet(p.getDaemonSet()).setPodName(p.getPodName())
+          .setTemplateHash(p.getTemplateHash()).setPhase("Running").setReady(true).setReadySinceMillis(readySinceMillis)
+          .setStartedAtMillis(readySinceMillis).addContainers(ContainerStatus.newBuilder().setName("main").setState("running").setReady(true)).build());
+    }
+    report(pods.toArray(PodStatus[]::new));
   }
 
   public synchronized void report(PodStatus... pods) {
