@@ -435,7 +435,8 @@ public final class Fleet {
     return List.copyOf(byKey.values());
   }
 
-  private static ConfigObject configObject(StoredObject o) {
+  /** A stored ConfigMap or Secret as it travels on the wire (values decoded from base64). */
+  public static ConfigObject configObject(StoredObject o) {
     KubeObject obj = ManifestParser.parseOne(o.json());
     ConfigObject.Builder b = ConfigObject.newBuilder().setNamespace(o.namespace()).setName(o.name());
     if (obj instanceof ConfigMap cm) {

@@ -2,10 +2,6 @@ package io.dsfleet.coordinator.grpc;
 
 import io.dsfleet.common.Json;
 import io.dsfleet.common.ProtoMapping;
-import io.dsfleet.common.manifest.ManifestParser;
-import io.dsfleet.common.model.ConfigMap;
-import io.dsfleet.common.model.KubeObject;
-import io.dsfleet.common.model.Secret;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.AgentSink;
 import io.dsfleet.coordinator.fleet.ControlException;
@@ -352,23 +348,14 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   }
 
   static ConfigView configView(StoredObject o, boolean showSecrets) {
-    KubeObject obj = ManifestParser.parseOne(o.json());
-    ConfigObject.Builder b = ConfigObject.newBuilder().setNamespace(o.namespace()).setName(o.name());
-    if (obj instanceof ConfigMap cm) {
-      b.setKind(ConfigObject.Kind.CONFIG_MAP);
-      if (cm.data() != null) {
-        cm.data().forEach((k, v) -> b.putData(k, ByteString.copyFromUtf8(v)));
-      }
-      if (cm.binaryData() != null) {
-        cm.binaryData().forEach((k, v) -> b.putData(k, ByteString.copyFrom(java.util.Base64.getMimeDecoder().decode(v))));
-      }
-    } else if (obj instanceof Secret s) {
-      b.setKind(ConfigObject.Kind.SECRET).setType(s.type());
-      if (s.data() != null) {
-        // keys always; values only when asked for
-        s.data().forEach((k, v) -> b.putData(k, showSecrets ? ByteString.copyFrom(java.util.Base64.getMimeDecoder().decode(v)) : ByteString.EMPTY));
-      }
+    ConfigObject object = Fleet.configObject(o);
+    if (object.getKind() == ConfigObject.Kind.SECRET && !showSecrets) {
+      // keys always; values only when asked for
+      ConfigObject.Builder hidden = object.toBuilder().clearData();
+      object.getDataMap().keySet().forEach(k -> hidden.putData(k, ByteString.EMPTY));
+      object = hidden.build();
     }
-    return ConfigView.newBuilder().setObject(b).setCreatedAtMillis(o.createdAtMillis()).build();
+    return ConfigView.newBuilder().setObject(object).setCreatedAtMillis(o.createdAtMillis()).build();
   }
+
 }
