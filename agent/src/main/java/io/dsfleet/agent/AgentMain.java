@@ -245,6 +245,7 @@ public final class AgentMain {
               session[0].sendReport(report);
             }
           });
+      reconciler.setOrphans(state.loadOrphans());
       // static stability: run the last desired set before (and whether or not) the coordinator answers
       state.loadDesired().ifPresent(d -> {
         log.info("resuming the last desired set (version {}, {} pods) from {}", d.getVersion(), d.getPodsCount(), o.stateDir());
@@ -300,6 +301,7 @@ public final class AgentMain {
       LocalState state = new LocalState(o.stateDir());
       ExecutorService direct = Executors.newSingleThreadExecutor(daemon("leave-worker"));
       Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, Clock.systemUTC(), o.stateDir(), direct, direct, r -> { });
+      reconciler.setOrphans(state.loadOrphans());
       CoordinatorSession session = new CoordinatorSession(o.coordinators(), nodeInfo(o), reconciler, docker, state, scheduler,
           Clock.systemUTC(), new Random(), null, () -> { });
       int code = 0;

@@ -63,6 +63,8 @@ public final class Reconciler {
   private final Consumer<List<PodStatus>> reporter;
 
   private volatile Map<String, Entry> desired = Map.of();
+  /** Pods released by an orphan delete: never touched, never reported (unless desired again). */
+  private volatile Set<String> orphans = Set.of();
   private final Set<String> busy = ConcurrentHashMap.newKeySet();
   private final Map<String, Map<String, ProbeState>> probes = new ConcurrentHashMap<>();
   private final Set<String> probing = ConcurrentHashMap.newKeySet();
@@ -128,6 +130,10 @@ public final class Reconciler {
     desired = Map.copyOf(next);
   }
 
+  public void setOrphans(Set<String> pods) {
+    orphans = Set.copyOf(pods);
+  }
+
   public Set<String> desiredPods() {
     return desired.keySet();
   }
@@ -153,11 +159,15 @@ public final class Reconciler {
       return;
     }
     Map<String, List<ContainerInfo>> byPod = new HashMap<>();
+    Map<String, Entry> want = desired;
+    Set<String> released = orphans;
     for (ContainerInfo c : all) {
-      byPod.computeIfAbsent(c.label(Labels.POD), k -> new ArrayList<>()).add(c);
+      String pod = c.label(Labels.POD);
+      if (!released.contains(pod) || want.containsKey(pod)) {
+        byPod.computeIfAbsent(pod, k -> new ArrayList<>()).add(c);
+      }
     }
     Instant now = clock.instant();
-    Map<String, Entry> want = desired;
     for (Entry e : want.values()) {
       List<ContainerInfo> observed = byPod.getOrDefault(e.pod().getPodName(), List.of());
       runProbes(e, observed, now);
@@ -576,7 +586,8 @@ public final class Reconciler {
   /** Stops and removes every owned container (the node left the fleet). */
   public void removeAll() {
     desired = Map.of();
-    List<ContainerInfo> all = runtime.listOwned(node);
+    Set<String> released = orphans;
+    List<ContainerInfo> all = runtime.listOwned(node).stream().filter(c -> !released.contains(c.label(Labels.POD))).toList();
     execute(null, PodActions.teardown(all, Duration.ofSeconds(30), "node left the fleet"));
     try (var walk = Files.exists(podsDir) ? Files.walk(podsDir) : java.util.stream.Stream.<Path>empty()) {
       walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -205,6 +205,14 @@ public final class CoordinatorSession implements AutoCloseable {
     switch (m.getMsgCase()) {
       case DESIRED -> {
         DesiredState d = m.getDesired();
+        if (d.getOrphanedPodsCount() > 0) {
+          java.util.Set<String> orphans = state.loadOrphans();
+          if (orphans.addAll(d.getOrphanedPodsList())) {
+            state.saveOrphans(orphans);
+            reconciler.setOrphans(orphans);
+            log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
+          }
+        }
         state.saveDesired(d);
         reconciler.setDesired(d);
         send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());

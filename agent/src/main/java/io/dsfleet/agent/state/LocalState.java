@@ -61,6 +61,30 @@ public final class LocalState {
     }
   }
 
+  /** Pods released by an orphan delete: their containers run on, unmanaged. */
+  public java.util.Set<String> loadOrphans() {
+    Path f = dir.resolve("orphans");
+    try {
+      return Files.exists(f) ? new java.util.TreeSet<>(Files.readAllLines(f)) : new java.util.TreeSet<>();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  public void saveOrphans(java.util.Set<String> pods) {
+    Path f = dir.resolve("orphans");
+    Path tmp = dir.resolve("orphans.tmp");
+    try {
+      Files.write(tmp, pods);
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+        ch.force(true);
+      }
+      Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
+    }
+  }
+
   public void clear() {
     try {
       Files.deleteIfExists(dir.resolve("desired.pb"));

@@ -200,4 +200,19 @@ class ReconcilerTest {
     r.tick();
     assertThat(app("main").running()).isTrue();
   }
+
+  @Test
+  void orphanedPodsAreLeftRunningAndUnreported() {
+    r.setDesired(desired(null, null));
+    r.tick();
+    String id = app("main").id();
+    r.setOrphans(java.util.Set.of("agent-abcde"));
+    r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    r.tick();
+    assertThat(runtime.inspect(id).running()).isTrue();
+    assertThat(owned()).hasSize(2);
+    assertThat(reports.get(reports.size() - 1)).isEmpty();
+    r.removeAll();
+    assertThat(runtime.inspect(id).running()).as("leaving the fleet does not touch released pods either").isTrue();
+  }
 }

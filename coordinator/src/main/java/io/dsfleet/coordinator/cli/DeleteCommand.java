@@ -20,7 +20,7 @@ public final class DeleteCommand extends ClientCommand {
   String namespace;
 
   @Option(names = "--cascade", defaultValue = "background", paramLabel = "background|orphan",
-      description = "background (default): remove the DaemonSet's pods everywhere; orphan: leave them running.")
+      description = "background (default): remove the DaemonSet's pods everywhere; orphan: leave their containers running, unmanaged.")
   String cascade;
 
   @Override

@@ -135,6 +135,12 @@ public final class Fleet {
       node.leaseExpiry = lease(now);
       nodes.put(n.name(), node);
     }
+    for (Store.Orphan o : store.orphans()) {
+      NodeEntry n = nodes.get(o.node());
+      if (n != null) {
+        n.orphans.add(o.pod());
+      }
+    }
     refreshDsInfos();
     for (NodeEntry n : nodes.values()) {
       replan(n, now);
@@ -223,6 +229,18 @@ public final class Fleet {
         replanAndPush(n, now);
       }
       return true;
+    }
+  }
+
+  /** The node applied a desired set: orphans it carried are now the node's to keep, and forgotten here. */
+  public void acked(String nodeName, long version) {
+    synchronized (lock) {
+      NodeEntry n = nodes.get(nodeName);
+      if (n != null && !n.orphans.isEmpty() && n.orphansSentInVersion > 0 && version >= n.orphansSentInVersion) {
+        store.deleteOrphans(n.name, List.copyOf(n.orphans));
+        n.orphans.clear();
+        n.orphansSentInVersion = 0;
+      }
     }
   }
 
@@ -420,12 +438,16 @@ public final class Fleet {
       }
       pods.add(b.build());
     }
+    fingerprint.add(List.copyOf(n.orphans));
     if (fingerprint.equals(n.sentFingerprint) || n.session == null) {
       return;
     }
     n.version = Math.max(n.version + 1, versionSeed);
-    n.session.send(CoordinatorMessage.newBuilder().setDesired(
-        DesiredState.newBuilder().setVersion(n.version).addAllPods(pods).addAllConfigs(dedupe(used))).build());
+    n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version)
+        .addAllPods(pods).addAllConfigs(dedupe(used)).addAllOrphanedPods(n.orphans)).build());
+    if (!n.orphans.isEmpty()) {
+      n.orphansSentInVersion = n.version;
+    }
     n.sentFingerprint = fingerprint;
   }
 
@@ -671,11 +693,25 @@ public final class Fleet {
       if (!daemonSets.containsKey(k)) {
         throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
       }
-      if (!cascade) {
-        throw new ControlException(Status.Code.UNIMPLEMENTED,
-            "--cascade=orphan is not available yet: the agent cannot yet release containers; nothing was deleted");
+      if (cascade) {
+        store.deleteObject("DaemonSet", namespace, name);
+      } else {
+        // every pod of it that a node runs or should run is released there: left running, unmanaged
+        List<Store.Orphan> orphans = new ArrayList<>();
+        for (NodeEntry n : nodes.values()) {
+          java.util.Set<String> pods = new java.util.TreeSet<>();
+          if (n.plan != null) {
+            n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> pods.add(p.podName()));
+          }
+          ObservedPod observed = n.observed.get(k);
+          if (observed != null) {
+            pods.add(observed.podName());
+          }
+          pods.forEach(p -> orphans.add(new Store.Orphan(n.name, p)));
+        }
+        store.deleteDaemonSetOrphaning(namespace, name, orphans);
+        orphans.forEach(o -> nodes.get(o.node()).orphans.add(o.pod()));
       }
-      store.deleteObject("DaemonSet", namespace, name);
       daemonSets.remove(k);
       events.forget(Events.dsKey(namespace, name));
       replanAll();

@@ -43,6 +43,9 @@ final class NodeEntry {
   /** What was last sent, to send only changes. */
   Object sentFingerprint;
   long version;
+  /** Pods this node must release (orphan delete), until it acknowledges a version carrying them. */
+  final java.util.Set<String> orphans = new java.util.TreeSet<>();
+  long orphansSentInVersion;
   /** When a tolerationSeconds runs out here; the node is planned again then. */
   Instant nextEvaluation;
 

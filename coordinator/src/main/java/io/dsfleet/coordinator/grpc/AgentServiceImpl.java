@@ -112,7 +112,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
           }
           case POD_STATUS -> fleet.reportPods(node, m.getPodStatus());
           case LOG_CHUNK -> logs.deliver(node, m.getLogChunk());
-          case ACK -> { }
+          case ACK -> fleet.acked(node, m.getAck().getVersion());
           case OPEN -> fail(Status.FAILED_PRECONDITION.withDescription("session already open for " + node));
           default -> fail(Status.INVALID_ARGUMENT.withDescription("unknown session message"));
         }

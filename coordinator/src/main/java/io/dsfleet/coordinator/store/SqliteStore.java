@@ -32,7 +32,9 @@ public final class SqliteStore implements Store {
         "CREATE TABLE nodes (name TEXT PRIMARY KEY, info_json TEXT NOT NULL, admin_labels_json TEXT NOT NULL,"
             + " admin_taints_json TEXT NOT NULL, unschedulable INTEGER NOT NULL, joined_at INTEGER NOT NULL)",
         "CREATE TABLE rollouts (namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
-            + " PRIMARY KEY (namespace, name))"));
+            + " PRIMARY KEY (namespace, name))"),
+      // 2: pods orphaned by `delete --cascade=orphan`, until their node acknowledges them
+      List.of("CREATE TABLE orphans (node TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (node, pod))"));
 
   private final Connection db;
 
@@ -167,8 +169,52 @@ public final class SqliteStore implements Store {
   }
 
   @Override
-  public void deleteObject(String kind, String namespace, String name) {
+  public void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans) {
     tx(() -> {
+      deleteRows("DaemonSet", namespace, name);
+      try (PreparedStatement ps = db.prepareStatement("INSERT OR REPLACE INTO orphans (node, pod) VALUES (?,?)")) {
+        for (Orphan o : orphans) {
+          ps.setString(1, o.node());
+          ps.setString(2, o.pod());
+          ps.executeUpdate();
+        }
+      }
+    });
+  }
+
+  @Override
+  public synchronized List<Orphan> orphans() {
+    List<Orphan> out = new ArrayList<>();
+    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT node, pod FROM orphans")) {
+      while (rs.next()) {
+        out.add(new Orphan(rs.getString(1), rs.getString(2)));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading orphans", e);
+    }
+    return out;
+  }
+
+  @Override
+  public void deleteOrphans(String node, List<String> pods) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement("DELETE FROM orphans WHERE node=? AND pod=?")) {
+        for (String pod : pods) {
+          ps.setString(1, node);
+          ps.setString(2, pod);
+          ps.executeUpdate();
+        }
+      }
+    });
+  }
+
+  @Override
+  public void deleteObject(String kind, String namespace, String name) {
+    tx(() -> deleteRows(kind, namespace, name));
+  }
+
+  private void deleteRows(String kind, String namespace, String name) throws SQLException {
+    {
       try (PreparedStatement ps = db.prepareStatement("DELETE FROM objects WHERE kind=? AND namespace=? AND name=?")) {
         ps.setString(1, kind);
         ps.setString(2, namespace);
@@ -184,7 +230,7 @@ public final class SqliteStore implements Store {
           }
         }
       }
-    });
+    }
   }
 
   @Override

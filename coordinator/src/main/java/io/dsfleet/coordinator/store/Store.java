@@ -30,6 +30,17 @@ public interface Store extends AutoCloseable {
 
   void deleteObject(String kind, String namespace, String name);
 
+  /** A pod a node must stop managing and leave running (its DaemonSet was deleted with orphan). */
+  record Orphan(String node, String pod) {}
+
+  /** Deletes a DaemonSet and records its pods as orphans, in one transaction. */
+  void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans);
+
+  List<Orphan> orphans();
+
+  /** The node acknowledged these orphans. */
+  void deleteOrphans(String node, List<String> pods);
+
   List<StoredRevision> revisions();
 
   List<StoredNode> nodes();

@@ -170,7 +170,7 @@ class DsctlCliTest {
     assertThat(dsctl("rollout", "undo", "ds/agent", "-n", "ops", "--to-revision", "99").exit()).isEqualTo(1);
     assertThat(dsctl("rollout", "status", "agent").exit()).as("not TYPE/NAME").isEqualTo(2);
 
-    assertThat(dsctl("delete", "ds", "agent", "-n", "ops", "--cascade=orphan").exit()).isEqualTo(1);
+    assertThat(dsctl("delete", "ds", "agent", "-n", "ops", "--cascade=sometimes").exit()).isEqualTo(2);
     assertThat(dsctl("delete", "ds", "agent", "-n", "ops").out()).isEqualTo("daemonset.apps \"agent\" deleted\n");
     assertThat(dsctl("delete", "ds", "agent", "-n", "ops")).isEqualTo(new Result(1, "", "error: daemonsets \"agent\" not found in namespace ops\n"));
 
@@ -190,6 +190,8 @@ class DsctlCliTest {
     assertThat(dsctl("get", "secrets", "-o", "yaml", "--show-secrets").out()).contains("czNjcmV0");
     assertThat(dsctl("get", "configmaps").out()).contains("cfg    1");
     assertThat(dsctl("delete", "configmap", "cfg").exit()).isZero();
+    dsctl("apply", "-f", file("c.yaml", Fixtures.BASE).toString());
+    assertThat(dsctl("delete", "ds", "agent", "-n", "ops", "--cascade=orphan").out()).isEqualTo("daemonset.apps \"agent\" deleted (pods orphaned)\n");
   }
 
   @Test

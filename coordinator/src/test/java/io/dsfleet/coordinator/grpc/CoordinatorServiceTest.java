@@ -269,4 +269,25 @@ class CoordinatorServiceTest {
         .addRemove(io.dsfleet.proto.v1.Taint.newBuilder().setKey("maint")).build());
     assertThat(a.nextDesired(WAIT).getPodsCount()).isEqualTo(1);
   }
+
+  @Test
+  void anOrphanDeleteReleasesPodsUntilTheNodeAcknowledgesEvenAcrossARestart() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    apply(Fixtures.BASE);
+    String pod = a.nextDesired(WAIT).getPods(0).getPodName();
+    a.close(); // the node is away when the DaemonSet is deleted
+    c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").setCascade(false).build());
+    c.restart();
+    FakeAgent back = c.agent("node-a", Map.of());
+    DesiredState s = back.nextDesired(WAIT);
+    assertThat(s.getPodsList()).isEmpty();
+    assertThat(s.getOrphanedPodsList()).containsExactly(pod);
+    back.ack(s.getVersion());
+    // once acknowledged, the coordinator forgets the orphans: the next set no longer carries them
+    apply(Fixtures.BASE.replace("name: agent\n", "name: other\n").replace("app: agent", "app: other"));
+    DesiredState next = back.nextDesired(WAIT);
+    assertThat(next.getOrphanedPodsList()).isEmpty();
+    assertThat(next.getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("other");
+  }
 }

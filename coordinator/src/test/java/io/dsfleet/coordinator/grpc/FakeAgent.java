@@ -74,6 +74,10 @@ public final class FakeAgent implements AutoCloseable {
     return this;
   }
 
+  public synchronized void ack(long version) {
+    session.onNext(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(version)).build());
+  }
+
   public synchronized void heartbeat() {
     session.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq)).build());
   }

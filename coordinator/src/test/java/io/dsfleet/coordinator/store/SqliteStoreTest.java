@@ -43,4 +43,22 @@ class SqliteStoreTest {
     assertThatThrownBy(() -> new SqliteStore(dir)).isInstanceOf(StoreException.class)
         .hasMessageContaining("newer than this coordinator knows");
   }
+
+  @Test
+  void aVersionOneFileMigratesForwardKeepingItsData() throws Exception {
+    try (SqliteStore s = new SqliteStore(dir)) {
+      s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 3, 0), null, List.of())));
+    }
+    // what a coordinator of schema version 1 left: no orphans table
+    try (var c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("dsfleet.db")); Statement st = c.createStatement()) {
+      st.execute("DROP TABLE orphans");
+      st.execute("PRAGMA user_version=1");
+    }
+    try (SqliteStore s = new SqliteStore(dir)) {
+      assertThat(s.schemaVersion()).isEqualTo(2);
+      assertThat(s.objects()).extracting(Store.StoredObject::name).containsExactly("a");
+      s.deleteDaemonSetOrphaning("ns", "gone", List.of(new Store.Orphan("n1", "gone-abcde")));
+      assertThat(s.orphans()).containsExactly(new Store.Orphan("n1", "gone-abcde"));
+    }
+  }
 }

@@ -1,0 +1,179 @@
+package io.dsfleet.e2e;
+
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+
+/**
+ * A fleet of test hosts on this machine: a bridge with the coordinator's address in the root
+ * namespace, a coordinator process on it, and hosts in network namespaces. Traffic stays on this
+ * machine: loopback, the bridge and the hosts' addresses (10.213.0.0/24).
+ *
+ * <p>Everything lives under {@link #ROOT} and is named with {@link #PREFIX}, so {@link #cleanup()}
+ * finds what any earlier run left (a failed or interrupted one included) and removes it before
+ * starting and after finishing.
+ */
+final class TestFleet implements AutoCloseable {
+  static final String PREFIX = "dsfe-";
+  static final String BRIDGE = PREFIX + "br";
+  static final String SUBNET = "10.213.0.";
+  static final String COORDINATOR_IP = SUBNET + "1";
+  static final int COORDINATOR_PORT = 17443;
+  static final Path ROOT = Path.of("/tmp/dsfleet-e2e");
+
+  final Path root = ROOT;
+  final Path coordinatorJar;
+  final Path agentJar;
+  final Path imagesTar;
+  final Map<Integer, TestHost> hosts = new TreeMap<>();
+  Process coordinator;
+  private final List<Process> processes = new ArrayList<>();
+  private ManagedChannel channel;
+
+  TestFleet() throws IOException {
+    assumeTrue(System.getProperty("user.name").equals("root"),
+        "skipped: multi-host tests need root (network namespaces, one dockerd per host)");
+    assumeTrue(Sh.run(List.of("docker", "info")).exit() == 0,
+        "skipped: no Docker daemon to take the test images from (scripts/test starts one)");
+    Path repo = Path.of(System.getProperty("dsfleet.jars", ".."));
+    coordinatorJar = repo.resolve("coordinator/target/ds-coordinator.jar").toAbsolutePath();
+    agentJar = repo.resolve("agent/target/ds-agent.jar").toAbsolutePath();
+    assumeTrue(Files.exists(coordinatorJar) && Files.exists(agentJar), "skipped: build the jars first (mvn package)");
+    cleanup();
+    Files.createDirectories(root);
+    Runtime.getRuntime().addShutdownHook(new Thread(TestFleet::cleanup, "e2e-cleanup"));
+    Sh.ok("ip", "link", "add", BRIDGE, "type", "bridge");
+    Sh.ok("ip", "addr", "add", COORDINATOR_IP + "/24", "dev", BRIDGE);
+    Sh.ok("ip", "link", "set", BRIDGE, "up");
+    imagesTar = root.resolve("images.tar");
+    Sh.ok("docker", "save", "-o", imagesTar.toString(), "local/busybox:1", "local/busybox:2");
+  }
+
+  /** Removes everything a run (this one or an earlier, failed one) made: processes, namespaces, links, mounts, files. */
+  static void cleanup() {
+    Sh.quiet("for p in " + ROOT + "/*.pid " + ROOT + "/*/dockerd.pid; do [ -f \"$p\" ] && kill -9 $(cat \"$p\") 2>/dev/null; done; true");
+    Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns pids $ns | xargs -r kill -9; done; true");
+    Sh.quiet("pkill -9 -f 'dsfleet-e2e/' ; true");
+    Sh.quiet("sleep 0.5; grep ' " + ROOT + "/' /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l; true");
+    Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns del $ns; done; true");
+    Sh.quiet("for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^" + PREFIX + "'); do ip link del $l; done; true");
+    Sh.quiet("rm -rf " + ROOT);
+  }
+
+  String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  String coordinatorAddress() {
+    return COORDINATOR_IP + ":" + COORDINATOR_PORT;
+  }
+
+  Process spawn(String name, Path log, List<String> cmd) throws IOException {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    Files.writeString(root.resolve(name + ".pid"), String.valueOf(p.pid()));
+    processes.add(p);
+    return p;
+  }
+
+  void startCoordinator() throws IOException {
+    coordinator = spawn("coordinator", root.resolve("coordinator.log"), List.of(java(), "-XX:+UseSerialGC", "-jar",
+        coordinatorJar.toString(), "serve", "--listen", coordinatorAddress(), "--data-dir", root.resolve("coordinator").toString(),
+        "--config", root.resolve("none.yaml").toString(), "--heartbeat-interval", "1s", "--heartbeat-grace", "4s"));
+    await("coordinator serving", 60, () -> dsctl("version").exit() == 0);
+  }
+
+  void killCoordinator() throws InterruptedException {
+    coordinator.destroyForcibly().waitFor();
+  }
+
+  TestHost addHost(int index) throws IOException {
+    TestHost h = new TestHost(this, index);
+    hosts.put(index, h);
+    h.create();
+    h.startAgent();
+    return h;
+  }
+
+  TestHost host(int index) {
+    return hosts.get(index);
+  }
+
+  /** dsctl as a real process. */
+  Sh.Result dsctl(String... args) {
+    List<String> cmd = new ArrayList<>(List.of(java(), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", coordinatorJar.toString(),
+        "io.dsfleet.coordinator.cli.Dsctl"));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("DSCTL_COORDINATOR", coordinatorAddress());
+    try {
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes());
+      p.waitFor(60, TimeUnit.SECONDS);
+      return new Sh.Result(p.exitValue(), out);
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** dsctl that must succeed. */
+  String dsctlOk(String... args) {
+    Sh.Result r = dsctl(args);
+    if (r.exit() != 0) {
+      throw new IllegalStateException("dsctl " + String.join(" ", args) + " exited " + r.exit() + ": " + r.out());
+    }
+    return r.out();
+  }
+
+  /** A gRPC client for polling state fast (assertions on what dsctl would show). */
+  ControlServiceGrpc.ControlServiceBlockingStub control() {
+    if (channel == null) {
+      channel = NettyChannelBuilder.forTarget(coordinatorAddress()).usePlaintext().build();
+    }
+    return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+  }
+
+  Path manifest(String name, String yaml) throws IOException {
+    return Files.writeString(root.resolve(name), yaml);
+  }
+
+  static void await(String what, int seconds, Callable<Boolean> condition) {
+    Awaitility.await(what).atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(condition);
+  }
+
+  String logs() {
+    StringBuilder b = new StringBuilder();
+    hosts.values().forEach(h -> b.append(h.logTail(40)));
+    try {
+      List<String> all = Files.readAllLines(root.resolve("coordinator.log"));
+      b.append("---- coordinator.log (last 40 lines)\n");
+      all.subList(Math.max(0, all.size() - 40), all.size()).forEach(l -> b.append(l).append('\n'));
+    } catch (IOException e) {
+      b.append("(no coordinator log)\n");
+    }
+    return b.toString();
+  }
+
+  @Override
+  public void close() {
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+    for (Process p : processes) {
+      p.destroyForcibly();
+    }
+    cleanup();
+  }
+}

@@ -1,0 +1,126 @@
+package io.dsfleet.e2e;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One test host: a network namespace on the test bridge with its own address, its own dockerd
+ * (own data root, exec root, socket; started with nsenter, not `ip netns exec`, which remounts
+ * /sys and breaks dockerd) and its own ds-agent process running the built jar.
+ */
+final class TestHost {
+  final int index;
+  final String name;
+  final String netns;
+  final String ip;
+  final Path dir;
+  final Path socket;
+  Process dockerd;
+  Process agent;
+  private final TestFleet fleet;
+
+  TestHost(TestFleet fleet, int index) {
+    this.fleet = fleet;
+    this.index = index;
+    this.name = "host" + index;
+    this.netns = TestFleet.PREFIX + "h" + index;
+    this.ip = TestFleet.SUBNET + (10 + index);
+    this.dir = fleet.root.resolve(name);
+    this.socket = dir.resolve("docker.sock");
+  }
+
+  String vethRoot() {
+    return TestFleet.PREFIX + "h" + index + "r";
+  }
+
+  void create() throws IOException {
+    Files.createDirectories(dir);
+    Sh.ok("ip", "netns", "add", netns);
+    Sh.ok("ip", "link", "add", vethRoot(), "type", "veth", "peer", "name", TestFleet.PREFIX + "h" + index + "n");
+    Sh.ok("ip", "link", "set", vethRoot(), "master", TestFleet.BRIDGE, "up");
+    Sh.ok("ip", "link", "set", TestFleet.PREFIX + "h" + index + "n", "netns", netns);
+    Sh.ok("ip", "-n", netns, "addr", "add", ip + "/24", "dev", TestFleet.PREFIX + "h" + index + "n");
+    Sh.ok("ip", "-n", netns, "link", "set", TestFleet.PREFIX + "h" + index + "n", "up");
+    Sh.ok("ip", "-n", netns, "link", "set", "lo", "up");
+    startDockerd();
+    Sh.ok("docker", "-H", "unix://" + socket, "load", "-i", fleet.imagesTar.toString());
+  }
+
+  void startDockerd() throws IOException {
+    dockerd = fleet.spawn("dockerd-" + name, dir.resolve("dockerd.log"), List.of("nsenter", "--net=/var/run/netns/" + netns,
+        "dockerd", "--data-root", dir.resolve("data").toString(), "--exec-root", dir.resolve("exec").toString(),
+        "-H", "unix://" + socket, "--pidfile", dir.resolve("dockerd.pid").toString(), "--bip", "172.31." + index + ".1/24",
+        "--iptables=false"));
+    TestFleet.await("dockerd on " + name, 60, () -> Sh.run(List.of("docker", "-H", "unix://" + socket, "info")).exit() == 0);
+  }
+
+  /** SIGTERM to dockerd and wait for it to exit (it stops its containers), then start it again. */
+  void restartDockerd() throws IOException, InterruptedException {
+    dockerd.destroy();
+    dockerd.waitFor();
+    startDockerd();
+  }
+
+  void startAgent() throws IOException {
+    agent = fleet.spawn("agent-" + name, dir.resolve("agent.log"), agentCommand("run"));
+  }
+
+  List<String> agentCommand(String verb, String... extra) {
+    List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns, fleet.java(),
+        "-XX:+UseSerialGC", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-jar", fleet.agentJar.toString(), verb,
+        "--coordinator", fleet.coordinatorAddress(), "--node-name", name, "--state-dir", dir.resolve("state").toString(),
+        "--docker-host", "unix://" + socket, "--address", ip, "--config", dir.resolve("none.yaml").toString()));
+    cmd.addAll(Arrays.asList(extra));
+    return cmd;
+  }
+
+  void killAgent() throws InterruptedException {
+    agent.destroyForcibly().waitFor();
+  }
+
+  /** Cuts the host off the network: its link on the bridge goes down. */
+  void cut() {
+    Sh.ok("ip", "link", "set", vethRoot(), "down");
+  }
+
+  void heal() {
+    Sh.ok("ip", "link", "set", vethRoot(), "up");
+  }
+
+  /** `docker ps` of this host: running dsfleet containers by name, with their id and start time. */
+  Map<String, String> dockerPs() {
+    String out = Sh.ok("docker", "-H", "unix://" + socket, "ps", "--filter", "label=io.dsfleet.managed=true",
+        "--format", "{{.Names}} {{.ID}}");
+    Map<String, String> byName = new TreeMap<>();
+    for (String line : out.strip().split("\n")) {
+      if (!line.isBlank()) {
+        String[] f = line.split(" ");
+        byName.put(f[0], f[1] + "@" + Sh.ok("docker", "-H", "unix://" + socket, "inspect", "-f", "{{.State.StartedAt}}", f[1]).strip());
+      }
+    }
+    return byName;
+  }
+
+  String logTail(int lines) {
+    StringBuilder b = new StringBuilder();
+    for (String f : List.of("agent.log", "dockerd.log")) {
+      Path p = dir.resolve(f);
+      try {
+        if (Files.exists(p)) {
+          List<String> all = Files.readAllLines(p);
+          b.append("---- ").append(name).append(' ').append(f).append(" (last ").append(lines).append(" lines)\n");
+          all.subList(Math.max(0, all.size() - lines), all.size()).forEach(l -> b.append(l).append('\n'));
+        }
+      } catch (IOException e) {
+        b.append("(cannot read ").append(p).append(")\n");
+      }
+    }
+    return b.toString();
+  }
+}
