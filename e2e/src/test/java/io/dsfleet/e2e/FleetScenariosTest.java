@@ -80,31 +80,27 @@ class FleetScenariosTest {
   }
 
   static Map<String, NodeView> nodes() {
-    return fleet.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList().stream()
-        .collect(Collectors.toMap(n -> n.getInfo().getName(), n -> n));
+    return fleet.nodes();
   }
 
   static List<PodView> pods(String ds) {
-    return fleet.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build()).getPodsList().stream()
-        .filter(p -> p.getStatus().getDaemonSet().equals(ds)).toList();
+    return fleet.pods(ds);
   }
 
   static Optional<PodView> podOn(String ds, TestHost h) {
-    return pods(ds).stream().filter(p -> p.getNodeName().equals(h.name)).findFirst();
+    return fleet.podOn(ds, h);
   }
 
   static boolean readyOn(String ds, TestHost h) {
-    return podOn(ds, h).map(p -> p.getStatus().getReady() && !p.getPending()).orElse(false);
+    return fleet.readyOn(ds, h);
   }
 
-  /** The host's running containers of a DaemonSet's pods (docker ps on that host). */
   static Map<String, String> containers(String ds, TestHost h) {
-    return h.dockerPs().entrySet().stream().filter(e -> e.getKey().startsWith("dsf_" + ds + "-"))
-        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+    return fleet.containers(ds, h);
   }
 
   static DaemonSetView daemonSet(String name) {
-    return fleet.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setName(name).build()).getDaemonSets(0);
+    return fleet.daemonSet(name);
   }
 
   static void delete(String ds) {

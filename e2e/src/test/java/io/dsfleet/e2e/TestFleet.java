@@ -12,6 +12,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import io.dsfleet.proto.v1.DaemonSetView;
+import io.dsfleet.proto.v1.GetRequest;
+import io.dsfleet.proto.v1.NodeView;
+import io.dsfleet.proto.v1.ObjectKind;
+import io.dsfleet.proto.v1.PodView;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -143,6 +150,34 @@ final class TestFleet implements AutoCloseable {
       channel = NettyChannelBuilder.forTarget(coordinatorAddress()).usePlaintext().build();
     }
     return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+  }
+
+Map<String, NodeView> nodes() {
+    return control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList().stream()
+        .collect(Collectors.toMap(n -> n.getInfo().getName(), n -> n));
+  }
+
+  List<PodView> pods(String ds) {
+    return control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build()).getPodsList().stream()
+        .filter(p -> p.getStatus().getDaemonSet().equals(ds)).toList();
+  }
+
+  Optional<PodView> podOn(String ds, TestHost h) {
+    return pods(ds).stream().filter(p -> p.getNodeName().equals(h.name)).findFirst();
+  }
+
+  boolean readyOn(String ds, TestHost h) {
+    return podOn(ds, h).map(p -> p.getStatus().getReady() && !p.getPending()).orElse(false);
+  }
+
+  /** The host's running containers of a DaemonSet's pods (docker ps on that host). */
+  Map<String, String> containers(String ds, TestHost h) {
+    return h.dockerPs().entrySet().stream().filter(e -> e.getKey().startsWith("dsf_" + ds + "-"))
+        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+  }
+
+  DaemonSetView daemonSet(String name) {
+    return control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setName(name).build()).getDaemonSets(0);
   }
 
   Path manifest(String name, String yaml) throws IOException {

@@ -54,6 +54,15 @@ public final class Validator {
 
   private void daemonSet(DaemonSet ds) {
     objectMeta(ds.metadata(), "metadata");
+    Map<String, String> a = ds.metadata() == null || ds.metadata().annotations() == null ? Map.of() : ds.metadata().annotations();
+    String deadline = a.get("dsfleet.io/progress-deadline-seconds");
+    if (deadline != null && !deadline.matches("[1-9][0-9]{0,8}")) {
+      errors.add(Problem.invalid("metadata.annotations[dsfleet.io/progress-deadline-seconds]", deadline, "must be a positive number of seconds"));
+    }
+    String onFailure = a.get("dsfleet.io/on-failure");
+    if (onFailure != null && !onFailure.equals("pause") && !onFailure.equals("rollback")) {
+      errors.add(Problem.unsupportedValue("metadata.annotations[dsfleet.io/on-failure]", onFailure, List.of("pause", "rollback")));
+    }
     DaemonSetSpec spec = ds.spec();
     if (spec == null) {
       errors.add(Problem.required("spec"));
@@ -275,7 +284,10 @@ public final class Validator {
     if (unavailable == null || surge == null) {
       return;
     }
-    if (unavailable != 0 && surge != 0) {
+    if (surge != 0 && unavailable == 0) {
+      errors.add(Problem.notSupported(path + ".rollingUpdate.maxSurge",
+          "surge updates are not implemented yet; set maxUnavailable instead (the default is 1)"));
+    } else if (unavailable != 0 && surge != 0) {
       errors.add(Problem.invalid(path + ".rollingUpdate.maxSurge", ru.maxSurge().json(),
           "may not be set when maxUnavailable is non-zero"));
     } else if (unavailable == 0 && surge == 0) {

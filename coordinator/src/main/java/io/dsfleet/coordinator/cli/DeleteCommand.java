@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** `dsctl delete ds|configmap|secret NAME [--cascade=background|orphan]`. */
-@Command(name = "delete", description = "Delete a DaemonSet (its pods on every node too), a ConfigMap or a Secret.")
+@Command(name = "delete", description = "Delete a DaemonSet (its pods on every node too), a pod (replaced at the current revision), a ConfigMap or a Secret.")
 public final class DeleteCommand extends ClientCommand {
   @Parameters(index = "0", paramLabel = "TYPE")
   String type;
@@ -30,6 +30,10 @@ public final class DeleteCommand extends ClientCommand {
       throw new UsageException("--cascade must be background, foreground or orphan");
     }
     boolean orphan = cascade.equals("orphan") || cascade.equals("false");
+    if (kind == ObjectKind.POD) {
+      out().println(control.delete(DeleteRequest.newBuilder().setKind(kind).setNamespace(namespace).setName(name).build()).getMessage());
+      return 0;
+    }
     control.delete(DeleteRequest.newBuilder().setKind(kind).setNamespace(namespace).setName(name).setCascade(!orphan).build());
     String what = switch (kind) {
       case DAEMON_SET -> "daemonset.apps";

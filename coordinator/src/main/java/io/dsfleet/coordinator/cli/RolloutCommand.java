@@ -9,7 +9,8 @@ import picocli.CommandLine.Parameters;
 
 /** `dsctl rollout status|history|undo ds/NAME`. */
 @Command(name = "rollout", description = "Follow, list and undo DaemonSet rollouts.",
-    subcommands = {RolloutCommand.Status.class, RolloutCommand.History.class, RolloutCommand.Undo.class})
+    subcommands = {RolloutCommand.Status.class, RolloutCommand.History.class, RolloutCommand.Undo.class,
+        RolloutCommand.Pause.class, RolloutCommand.Resume.class})
 public final class RolloutCommand {
   @Command(name = "status", description = "Follow a rollout until it completes (exit 0), fails or times out (exit 1).")
   public static final class Status extends ClientCommand {
@@ -98,4 +99,39 @@ public final class RolloutCommand {
     }
   }
 
+
+  static int pause(ClientCommand cmd, ControlServiceGrpc.ControlServiceBlockingStub control, String ref, String namespace, boolean paused) {
+    String name = Kinds.dsRef(ref);
+    control.rolloutPause(RolloutPauseRequest.newBuilder().setNamespace(namespace).setName(name).setPaused(paused).build());
+    cmd.out().println("daemonset.apps/" + name + (paused ? " paused" : " resumed"));
+    return 0;
+  }
+
+  @Command(name = "pause", description = "Stop moving nodes to the new revision.")
+  public static final class Pause extends ClientCommand {
+    @Parameters(paramLabel = "ds/NAME")
+    String ref;
+
+    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
+    String namespace;
+
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+      return pause(this, control, ref, namespace, true);
+    }
+  }
+
+  @Command(name = "resume", description = "Resume a paused (or failed) rollout.")
+  public static final class Resume extends ClientCommand {
+    @Parameters(paramLabel = "ds/NAME")
+    String ref;
+
+    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
+    String namespace;
+
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+      return pause(this, control, ref, namespace, false);
+    }
+  }
 }

@@ -86,6 +86,14 @@ public final class Fleet {
   static final class DsEntry {
     StoredObject stored;
     DaemonSet ds;
+    /** Nodes told to move to {@link #movingHash} (in memory; recomputed after a restart). */
+    final java.util.Set<String> moving = new java.util.HashSet<>();
+    String movingHash;
+    /** Durable: paused by dsctl or by a failure, and why it failed. */
+    RolloutState rollout = RolloutState.NONE;
+    int progress = -1;
+    Instant lastProgressAt;
+    io.dsfleet.coordinator.plan.RollingUpdate.Decision decision;
     final TreeMap<Long, StoredRevision> revisions = new TreeMap<>();
     final Map<String, TemplateRefs.Refs> refsByHash = new HashMap<>();
 
@@ -135,6 +143,12 @@ public final class Fleet {
       node.leaseExpiry = lease(now);
       nodes.put(n.name(), node);
     }
+    store.rollouts().forEach((k, json) -> {
+      DsEntry e = daemonSets.get(k);
+      if (e != null) {
+        e.rollout = Json.read(json, RolloutState.class);
+      }
+    });
     for (Store.Orphan o : store.orphans()) {
       NodeEntry n = nodes.get(o.node());
       if (n != null) {
@@ -199,8 +213,8 @@ public final class Fleet {
       if (!n.ready) {
         markReady(n);
       }
-      n.sentFingerprint = null; // always send the full set on open
-      replanAndPush(n, now);
+      n.sentFingerprint = null; // always send the full set on open, once the node has said what it runs
+      n.awaitingReport = true;
     }
   }
 
@@ -265,7 +279,10 @@ public final class Fleet {
         n.observed.put(dsKey, new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(), p.getPhase(), p.getReady(),
             p.getReadySinceMillis() == 0 ? null : Instant.ofEpochMilli(p.getReadySinceMillis()), restarts(p)));
       }
-      replanAndPush(n, clock.instant());
+      n.awaitingReport = false;
+      Instant now = clock.instant();
+      replanAndPush(n, now);
+      updateRollouts(now);
       notifyChange(nodeName);
     }
   }
@@ -330,6 +347,7 @@ public final class Fleet {
       for (String name : collect) {
         remove(name, "NotReady for longer than " + options.nodeGcAfter());
       }
+      updateRollouts(now);
     }
   }
 
@@ -359,7 +377,11 @@ public final class Fleet {
   }
 
   private void replan(NodeEntry n, Instant now) {
-    n.plan = Planner.planNode(dsInfos, n.toNode(), n.observed, now);
+    n.plan = Planner.planNode(dsInfos, n.toNode(), n.observed, now, dsKey -> {
+      DsEntry e = daemonSets.get(dsKey);
+      // a moving set decided for an earlier revision says nothing about this one
+      return e == null || (e.current().hash().equals(e.movingHash) && e.moving.contains(n.name));
+    });
     Instant next = null;
     for (var v : n.plan.verdicts().values()) {
       if (v.evictAt() != null && (next == null || v.evictAt().isBefore(next))) {
@@ -384,7 +406,159 @@ public final class Fleet {
     for (NodeEntry n : nodes.values()) {
       replanAndPush(n, now);
     }
+    updateRollouts(now);
     notifyChange("*");
+  }
+
+  // ------------------------------------------------------------------ rolling updates
+
+  private boolean inRolloutPass;
+
+  /**
+   * One rolling-update pass over every DaemonSet: which nodes may move to the current revision
+   * now ({@link io.dsfleet.coordinator.plan.RollingUpdate}), progress, and failure (no progress
+   * within {@code dsfleet.io/progress-deadline-seconds}: pause, or with
+   * {@code dsfleet.io/on-failure: rollback} roll the previous revision out again).
+   */
+  private void updateRollouts(Instant now) {
+    if (inRolloutPass) {
+      return;
+    }
+    inRolloutPass = true;
+    try {
+      for (var entry : List.copyOf(daemonSets.entrySet())) {
+        rollout(entry.getKey(), entry.getValue(), now);
+      }
+    } finally {
+      inRolloutPass = false;
+    }
+  }
+
+  private void rollout(String k, DsEntry e, Instant now) {
+    StoredRevision cur = e.current();
+    if (!cur.hash().equals(e.movingHash)) {
+      e.moving.clear();
+      e.movingHash = cur.hash();
+      e.progress = -1;
+      e.lastProgressAt = now;
+    }
+    DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
+    List<io.dsfleet.coordinator.plan.RollingUpdate.NodeState> states = new ArrayList<>();
+    for (NodeEntry n : nodes.values()) {
+      var v = n.plan == null ? null : n.plan.verdicts().get(k);
+      if (v != null && v.shouldRun()) {
+        states.add(new io.dsfleet.coordinator.plan.RollingUpdate.NodeState(n.name, n.ready && !n.awaitingReport, n.observed.get(k)));
+      }
+    }
+    var d = io.dsfleet.coordinator.plan.RollingUpdate.decide(info, states, e.moving, e.rollout.paused(), now);
+    e.decision = d;
+    for (String node : d.moving()) {
+      if (e.moving.add(node)) {
+        NodeEntry n = nodes.get(node);
+        ObservedPod old = n.observed.get(k);
+        if (old != null && !old.hash().equals(cur.hash())) {
+          events.record("ds/" + k, "Normal", "RolloutStep", "node " + node + " moves to revision " + cur.revision()
+              + " (" + d.unavailable() + " of at most " + d.maxUnavailable() + " nodes unavailable)");
+        }
+        replanAndPush(n, now);
+      }
+    }
+    int done = 0;
+    boolean complete = true;
+    for (var st : states) {
+      boolean ok = st.pod() != null && st.pod().hash().equals(cur.hash()) && st.pod().available(info.minReadySeconds(), now);
+      if (ok) {
+        done++;
+      } else if (st.nodeReady()) {
+        complete = false;
+      }
+    }
+    if (done > e.progress) {
+      e.progress = done;
+      e.lastProgressAt = now;
+    }
+    if (complete || e.rollout.paused()) {
+      return;
+    }
+    Long deadline = annotationSeconds(e.ds, PROGRESS_DEADLINE);
+    if (deadline != null && now.isAfter(e.lastProgressAt.plusSeconds(deadline))) {
+      fail(k, e, "no progress for " + deadline + " s: " + done + " of " + states.size() + " nodes run revision "
+          + cur.revision() + " available", now);
+    }
+  }
+
+  static final String PROGRESS_DEADLINE = "dsfleet.io/progress-deadline-seconds";
+  static final String ON_FAILURE = "dsfleet.io/on-failure";
+
+  private static Long annotationSeconds(DaemonSet ds, String key) {
+    var a = ds.metadata().annotations();
+    return a == null || !a.containsKey(key) ? null : Long.parseLong(a.get(key));
+  }
+
+  private void fail(String k, DsEntry e, String reason, Instant now) {
+    var a = e.ds.metadata().annotations();
+    boolean rollback = a != null && "rollback".equals(a.get(ON_FAILURE)) && e.revisions.size() > 1 && e.rollout.rolledBackFrom() == 0;
+    long failedRevision = e.current().revision();
+    log.warn("rollout of {} to revision {} failed: {}", k, failedRevision, reason);
+    if (rollback) {
+      events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason + "; rolling back");
+      String[] ns = k.split("/", 2);
+      undo(ns[0], ns[1], 0);
+      DsEntry after = daemonSets.get(k);
+      setRollout(k, after, new RolloutState(false, "rolled back from revision " + failedRevision + " to revision "
+          + after.current().revision() + " (the previous template) after: " + reason, failedRevision));
+    } else {
+      events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason + "; rollout paused");
+      setRollout(k, e, new RolloutState(true, "rollout to revision " + failedRevision + " failed and is paused: " + reason, 0));
+    }
+    notifyChange(k);
+  }
+
+  private void setRollout(String k, DsEntry e, RolloutState state) {
+    String[] ns = k.split("/", 2);
+    store.putRollout(ns[0], ns[1], state.equals(RolloutState.NONE) ? null : Json.canonical(state));
+    e.rollout = state;
+  }
+
+  /** Pauses or resumes a DaemonSet's rollout; resuming also clears a failure. */
+  public void pause(String namespace, String name, boolean paused) {
+    synchronized (lock) {
+      String k = key(namespace, name);
+      DsEntry e = daemonSets.get(k);
+      if (e == null) {
+        throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
+      }
+      setRollout(k, e, paused ? new RolloutState(true, "paused with dsctl rollout pause", 0) : RolloutState.NONE);
+      e.lastProgressAt = clock.instant();
+      events.record("ds/" + k, "Normal", paused ? "RolloutPaused" : "RolloutResumed", "");
+      updateRollouts(clock.instant());
+      notifyChange(k);
+    }
+  }
+
+  /**
+   * Deletes a DaemonSet's pod on its node: the node then gets the DaemonSet's current revision
+   * (how OnDelete updates move on). A pod that already runs the current revision is refused.
+   */
+  public String deletePod(String namespace, String podName) {
+    synchronized (lock) {
+      for (NodeEntry n : nodes.values()) {
+        for (PodAssignment p : n.plan == null ? List.<PodAssignment>of() : n.plan.desired()) {
+          if (p.podName().equals(podName) && p.dsKey().startsWith(namespace + "/")) {
+            DsEntry e = daemonSets.get(p.dsKey());
+            if (p.hash().equals(e.current().hash())) {
+              throw new ControlException(Status.Code.FAILED_PRECONDITION, "pod " + podName + " on " + n.name
+                  + " already runs the current revision " + e.current().revision() + "; nothing to replace");
+            }
+            e.moving.add(n.name);
+            events.record("ds/" + p.dsKey(), "Normal", "PodDeleted", "pod " + podName + " on " + n.name + " deleted with dsctl: moves to revision " + e.current().revision());
+            replanAndPush(n, clock.instant());
+            return n.name;
+          }
+        }
+      }
+      throw new ControlException(Status.Code.NOT_FOUND, "pods \"" + podName + "\" not found in namespace " + namespace);
+    }
   }
 
   private void recordPlacementChanges(NodeEntry n, NodePlan before, NodePlan after) {
@@ -409,7 +583,12 @@ public final class Fleet {
 
   /** Sends the node its desired set if it changed since the last send. */
   private void push(NodeEntry n) {
-    List<Object> fingerprint = new ArrayList<>(n.plan.desired());
+    if (n.awaitingReport) {
+      return;
+    }
+    // what the agent acts on: pods and their templates (by hash), the configs they use, orphans
+    List<Object> fingerprint = new ArrayList<>();
+    n.plan.desired().forEach(p -> fingerprint.add(p.dsKey() + "/" + p.podName() + "@" + p.hash()));
     List<ConfigObject> used = new ArrayList<>();
     List<DesiredPod> pods = new ArrayList<>();
     for (PodAssignment p : n.plan.desired()) {
@@ -570,6 +749,9 @@ public final class Fleet {
           e.ds = (DaemonSet) ManifestParser.parseOne(so.json());
           if (w.newRevision() != null) {
             addRevision(e, w.newRevision());
+            if (!e.rollout.equals(RolloutState.NONE) && !e.rollout.message().startsWith("paused with dsctl")) {
+              setRollout(k, e, RolloutState.NONE); // a new template starts a new rollout; a failure is history
+            }
             events.record("ds/" + k, "Normal", "RevisionCreated", "revision " + w.newRevision().revision()
                 + " (" + w.newRevision().hash() + ")" + (w.newRevision().changeCause() == null ? "" : ": " + w.newRevision().changeCause()));
           }
@@ -872,7 +1054,8 @@ public final class Fleet {
       Instant lastHeartbeat, List<PodStatus> pods, List<PodAssignment> desired, Map<String, io.dsfleet.common.match.Placement.Verdict> verdicts) {}
 
   public record DsSnapshot(String namespace, String name, DaemonSet ds, long generation, long resourceVersion,
-      long createdAtMillis, long revision, String hash, DsStatus status, List<StoredRevision> revisions) {}
+      long createdAtMillis, long revision, String hash, DsStatus status, List<StoredRevision> revisions,
+      RolloutState rollout, int maxUnavailable, List<String> waitingNotReady) {}
 
   public List<NodeSnapshot> nodes() {
     synchronized (lock) {
@@ -928,7 +1111,8 @@ public final class Fleet {
     }
     return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), e.stored.resourceVersion(),
         e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),
-        List.copyOf(e.revisions.values()));
+        List.copyOf(e.revisions.values()), e.rollout, e.decision == null ? 0 : e.decision.maxUnavailable(),
+        e.decision == null ? List.of() : e.decision.waitingNotReady());
   }
 
   public List<StoredObject> configs(String kind) {

@@ -30,6 +30,12 @@ final class NodeEntry {
   final Instant joinedAt;
 
   boolean ready = true;
+  /**
+   * Set when a session opens, cleared by the node's first pod report: until the coordinator knows
+   * what runs there it sends nothing, so it never plans away a pod it simply has not heard of
+   * (after a coordinator restart, a misscheduled pod or an old revision mid-rollout).
+   */
+  boolean awaitingReport;
   Instant lastHeartbeat;
   Instant leaseExpiry;
   Instant notReadySince;

@@ -145,7 +145,11 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
         case DAEMON_SET -> fleet.deleteDaemonSet(ns, req.getName(), req.getCascade());
         case CONFIG_MAP -> fleet.deleteConfig("ConfigMap", ns, req.getName());
         case SECRET -> fleet.deleteConfig("Secret", ns, req.getName());
-        default -> throw new ControlException(Status.Code.INVALID_ARGUMENT, "delete takes ds, configmap or secret");
+        case POD -> {
+          String node = fleet.deletePod(ns, req.getName());
+          return DeleteResponse.newBuilder().setMessage("pod \"" + req.getName() + "\" deleted on " + node + "; it is replaced at the current revision").build();
+        }
+        default -> throw new ControlException(Status.Code.INVALID_ARGUMENT, "delete takes ds, pod, configmap or secret");
       }
       return DeleteResponse.newBuilder().setMessage(req.getName() + " deleted").build();
     });
@@ -215,6 +219,14 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       o.results().forEach(r -> b.addResults(ApplyResult.newBuilder().setKind(r.kind()).setNamespace(r.namespace())
           .setName(r.name()).setAction(r.action().equals("unchanged") ? "skipped rollback (current template already matches)" : "rolled back")));
       return b.build();
+    });
+  }
+
+  @Override
+  public void rolloutPause(RolloutPauseRequest req, StreamObserver<RolloutPauseResponse> out) {
+    unary(out, () -> {
+      fleet.pause(ns(req.getNamespace()), req.getName(), req.getPaused());
+      return RolloutPauseResponse.getDefaultInstance();
     });
   }
 

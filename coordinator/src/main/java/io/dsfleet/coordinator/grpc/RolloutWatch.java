@@ -51,15 +51,21 @@ final class RolloutWatch {
     }
     var s = d.status();
     boolean complete = s.updated() >= s.desired() && s.available() >= s.desired();
+    var r = d.rollout();
+    boolean failed = r.rolledBackFrom() != 0 || r.message().startsWith("rollout to revision");
+    String message = failed ? "error: " + r.message()
+        : r.paused() ? "daemon set \"" + name + "\" rollout is paused (" + r.message() + "): " + message(name, s, complete)
+        : message(name, s, complete);
     RolloutStatusEvent e = RolloutStatusEvent.newBuilder().setRevision(d.revision()).setDesired(s.desired())
-        .setUpdated(s.updated()).setAvailable(s.available()).setComplete(complete)
-        .setMessage(message(name, s, complete))
+        .setUpdated(s.updated()).setAvailable(s.available()).setComplete(complete && !failed).setFailed(failed)
+        .setPaused(r.paused()).setMessage(message + (d.waitingNotReady().isEmpty() ? ""
+            : " (NotReady, updated when back: " + String.join(", ", d.waitingNotReady()) + ")"))
         .build();
     if (!e.equals(last)) {
       out.onNext(e);
       last = e;
     }
-    if (complete || !follow) {
+    if (complete || failed || !follow) {
       out.onCompleted();
       finish();
     }

@@ -22,7 +22,8 @@ import java.util.zip.CRC32;
  * added later), stays at the revision it runs: it is "misscheduled". Everything else is not
  * desired, so the agent removes it.
  *
- * <p>Until rolling updates land, a template change moves every node to the new revision at once.
+ * <p>A template change moves a node to the new revision only when the rolling update allows it
+ * ({@link RollingUpdate}); until then the node keeps the revision it runs.
  */
 public final class Planner {
   private Planner() {}
@@ -32,6 +33,15 @@ public final class Planner {
    * @param observed the node's reported pods by DaemonSet key
    */
   public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, ObservedPod> observed, Instant now) {
+    return planNode(daemonSets, node, observed, now, ds -> true);
+  }
+
+  /**
+   * @param moving whether this node may move to a DaemonSet's current revision now (the rolling
+   *     update's decision, {@link RollingUpdate}); a node that may not keeps the revision it runs
+   */
+  public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, ObservedPod> observed, Instant now,
+      java.util.function.Predicate<String> moving) {
     List<PodAssignment> desired = new ArrayList<>();
     Map<String, Verdict> verdicts = new HashMap<>();
     for (DsInfo ds : daemonSets) {
@@ -39,7 +49,9 @@ public final class Planner {
       verdicts.put(ds.key(), v);
       ObservedPod pod = observed.get(ds.key());
       if (v.shouldRun()) {
-        desired.add(new PodAssignment(ds.key(), podName(ds.name(), node.name()), ds.hash(), ds.revision()));
+        boolean move = pod == null || pod.hash().equals(ds.hash()) || moving.test(ds.key());
+        desired.add(move ? new PodAssignment(ds.key(), podName(ds.name(), node.name()), ds.hash(), ds.revision())
+            : new PodAssignment(ds.key(), pod.podName(), pod.hash(), 0));
       } else if (v.shouldContinueRunning() && pod != null) {
         desired.add(new PodAssignment(ds.key(), pod.podName(), pod.hash(),
             pod.hash().equals(ds.hash()) ? ds.revision() : 0));

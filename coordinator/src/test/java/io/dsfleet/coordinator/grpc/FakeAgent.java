@@ -24,6 +24,8 @@ public final class FakeAgent implements AutoCloseable {
   private final AgentServiceGrpc.AgentServiceStub async;
   public final BlockingQueue<CoordinatorMessage> received = new LinkedBlockingQueue<>();
   public volatile Throwable sessionError;
+  /** The last desired set a test took from {@link #received}. */
+  public DesiredState last = DesiredState.getDefaultInstance();
   public volatile boolean sessionCompleted;
   private StreamObserver<AgentMessage> session;
   private long seq;
@@ -70,6 +72,8 @@ public final class FakeAgent implements AutoCloseable {
     });
     synchronized (this) {
       session.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(name)).build());
+      // as the real agent: a full report right after open (the coordinator sends nothing before it)
+      session.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true)).build());
     }
     return this;
   }

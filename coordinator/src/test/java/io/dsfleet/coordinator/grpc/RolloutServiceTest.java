@@ -1,0 +1,196 @@
+package io.dsfleet.coordinator.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.proto.v1.*;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Rolling updates through the coordinator's services, with fake agents that report their pods, on a fake clock. */
+class RolloutServiceTest {
+  static final Duration WAIT = Duration.ofSeconds(10);
+  @TempDir Path dir;
+  CoordinatorFixture c;
+  List<FakeAgent> agents = new ArrayList<>();
+
+  @BeforeEach
+  void start() throws Exception {
+    c = new CoordinatorFixture(dir);
+    for (int i = 0; i < 3; i++) {
+      FakeAgent a = c.agent("node-" + i, Map.of());
+      a.nextDesired(WAIT);
+      agents.add(a);
+    }
+  }
+
+  @AfterEach
+  void stop() {
+    c.close();
+  }
+
+  static String ds(String image, String annotations, String strategy) {
+    return Fixtures.BASE.replace("busybox:1", image)
+        .replace("  labels: {app: agent}\n", "  labels: {app: agent}\n" + annotations)
+        .replace("spec:\n  selector:", "spec:\n" + strategy + "  selector:");
+  }
+
+  void apply(String yaml) {
+    c.control().apply(ApplyRequest.newBuilder().setManifests(yaml).build());
+  }
+
+  /** Every agent runs what it was last sent, Ready (or not) since now. */
+  Map<String, String> settle(boolean ready) throws Exception {
+    Map<String, String> hashes = new java.util.TreeMap<>();
+    for (FakeAgent a : agents) {
+      List<DesiredState> got = a.drainDesired();
+      DesiredState s = got.isEmpty() ? a.last : got.get(got.size() - 1);
+      a.last = s;
+      if (s.getPodsCount() > 0) {
+        if (ready) {
+          a.reportAllReady(s, c.clock.millis());
+        } else {
+          a.report(PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent").setPodName(s.getPods(0).getPodName())
+              .setTemplateHash(s.getPods(0).getTemplateHash()).setPhase("Running").build());
+        }
+        hashes.put(a.name, s.getPods(0).getTemplateHash());
+      }
+    }
+    return hashes;
+  }
+
+  Map<String, String> awaitSent(int expectChanged) throws Exception {
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().filter(a -> !a.received.isEmpty()
+        && a.received.stream().anyMatch(CoordinatorMessage::hasDesired)).count() >= expectChanged);
+    Map<String, String> hashes = settle(true);
+    // the reports travel asynchronously: wait until the coordinator has seen them
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> view().getStatus().getAvailable() == 3
+        || view().getStatus().getUpdated() >= expectChanged);
+    return hashes;
+  }
+
+  /** Time passes; the agents keep heartbeating, so their nodes stay Ready. */
+  void advance(Duration d) {
+    c.clock.advance(d);
+    agents.forEach(FakeAgent::heartbeat);
+    long now = c.clock.millis();
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build())
+        .getNodesList().stream().allMatch(n -> n.getLastHeartbeatMillis() == now));
+    c.server.fleet().tick();
+  }
+
+  void awaitReports(java.util.function.Predicate<DaemonSetView> p) {
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> p.test(view()));
+  }
+
+  DaemonSetView view() {
+    return c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").build()).getDaemonSets(0);
+  }
+
+  @Test
+  void anImageChangeRollsOneNodeAtATimeEachAvailableBeforeTheNext() throws Exception {
+    apply(ds("busybox:1", "", ""));
+    Map<String, String> v1 = awaitSent(3);
+    String oldHash = v1.get("node-0");
+    apply(ds("busybox:2", "", ""));
+    String newHash = view().getTemplateHash();
+    for (int step = 1; step <= 3; step++) {
+      final int expected = step;
+      org.awaitility.Awaitility.await().atMost(WAIT).until(() -> {
+        settle(true);
+        return agents.stream().filter(a -> a.last.getPods(0).getTemplateHash().equals(newHash)).count() >= expected;
+      });
+      awaitReports(v -> v.getStatus().getUpdated() == expected && v.getStatus().getAvailable() == 3);
+      long onNew = agents.stream().filter(a -> a.last.getPods(0).getTemplateHash().equals(newHash)).count();
+      assertThat(onNew).as("step %d: one more node at a time", step).isEqualTo(step);
+      assertThat(agents.stream().filter(a -> a.last.getPods(0).getTemplateHash().equals(oldHash)).count()).isEqualTo(3 - step);
+    }
+    Iterator<RolloutStatusEvent> status = c.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops").setName("agent").setWatch(false).build());
+    assertThat(status.next().getComplete()).isTrue();
+  }
+
+  @Test
+  void aPausedRolloutMovesNothingUntilResumed() throws Exception {
+    apply(ds("busybox:1", "", ""));
+    awaitSent(3);
+    c.control().rolloutPause(RolloutPauseRequest.newBuilder().setNamespace("ops").setName("agent").setPaused(true).build());
+    apply(ds("busybox:2", "", ""));
+    c.server.fleet().tick();
+    List<DesiredState> sent = new ArrayList<>();
+    agents.forEach(a -> sent.addAll(a.drainDesired()));
+    assertThat(sent).as("nobody moves while paused").isEmpty();
+    RolloutStatusEvent e = c.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops").setName("agent").build()).next();
+    assertThat(e.getPaused()).isTrue();
+    c.control().rolloutPause(RolloutPauseRequest.newBuilder().setNamespace("ops").setName("agent").setPaused(false).build());
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().filter(a -> a.received.stream().anyMatch(CoordinatorMessage::hasDesired)).count() == 1);
+    settle(true);
+    awaitReports(v -> v.getStatus().getUpdated() == 1);
+  }
+
+  @Test
+  void aRolloutWithoutProgressPastItsDeadlineIsRolledBack() throws Exception {
+    String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\", dsfleet.io/on-failure: rollback}\n";
+    apply(ds("busybox:1", annotations, ""));
+    Map<String, String> v1 = awaitSent(3);
+    apply(ds("busybox:broken", annotations, ""));
+    // the first node gets the broken revision, which never becomes ready
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().anyMatch(a -> a.received.stream().anyMatch(CoordinatorMessage::hasDesired)));
+    settle(false);
+    awaitReports(v -> v.getStatus().getUpdated() == 1);
+    advance(Duration.ofSeconds(31));
+    DaemonSetView after = view();
+    assertThat(after.getRevision()).as("the previous template came back as a new revision").isEqualTo(3);
+    assertThat(after.getImages()).isEqualTo("local/busybox:1");
+    assertThat(after.getTemplateHash()).isEqualTo(v1.get("node-0"));
+    RolloutStatusEvent e = c.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops").setName("agent").build()).next();
+    assertThat(e.getFailed()).isTrue();
+    assertThat(e.getMessage()).contains("rolled back from revision 2 to revision 3").contains("no progress for 30 s");
+    var events = c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").build()).getEventsList();
+    assertThat(events).extracting(Event::getReason).contains("RolloutFailed");
+  }
+
+  @Test
+  void withoutRollbackAFailedRolloutPauses() throws Exception {
+    String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\"}\n";
+    apply(ds("busybox:1", annotations, ""));
+    awaitSent(3);
+    apply(ds("busybox:broken", annotations, ""));
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().anyMatch(a -> a.received.stream().anyMatch(CoordinatorMessage::hasDesired)));
+    settle(false);
+    awaitReports(v -> v.getStatus().getUpdated() == 1);
+    advance(Duration.ofSeconds(31));
+    RolloutStatusEvent e = c.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops").setName("agent").build()).next();
+    assertThat(e.getFailed()).isTrue();
+    assertThat(e.getPaused()).isTrue();
+    assertThat(e.getMessage()).contains("rollout to revision 2 failed and is paused");
+    assertThat(view().getRevision()).isEqualTo(2);
+  }
+
+  @Test
+  void onDeleteMovesANodeOnlyWhenItsPodIsDeleted() throws Exception {
+    String strategy = "  updateStrategy: {type: OnDelete}\n";
+    apply(ds("busybox:1", "", strategy));
+    Map<String, String> v1 = awaitSent(3);
+    apply(ds("busybox:2", "", strategy));
+    c.server.fleet().tick();
+    assertThat(agents.stream().allMatch(a -> a.drainDesired().isEmpty())).as("OnDelete moves nobody by itself").isTrue();
+    assertThat(view().getStatus().getUpdated()).isZero();
+    String pod = agents.get(1).last.getPods(0).getPodName();
+    var r = c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.POD).setNamespace("ops").setName(pod).build());
+    assertThat(r.getMessage()).contains("deleted on node-1");
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> {
+      settle(true);
+      return view().getStatus().getUpdated() == 1;
+    });
+    assertThat(agents.get(1).last.getPods(0).getTemplateHash()).isNotEqualTo(v1.get("node-1"));
+    assertThat(agents.get(0).last.getPods(0).getTemplateHash()).isEqualTo(v1.get("node-0"));
+  }
+}

@@ -1,0 +1,95 @@
+package io.dsfleet.coordinator.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.coordinator.plan.RollingUpdate.NodeState;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * The rolling update's safety over random fleets, failures and timings: every pass, the update
+ * takes down an available pod only while fewer than maxUnavailable Ready nodes lack an available
+ * pod (counting replacements in flight), so the update itself never pushes the fleet past its
+ * budget; and without failures every rollout completes. Each seed is one case; a failure names it.
+ */
+class RollingUpdatePropertiesTest {
+  static final Instant NOW = Instant.parse("2026-01-01T00:10:00Z");
+
+  static Stream<Long> seeds() {
+    return LongStream.range(0, 300).boxed();
+  }
+
+  @ParameterizedTest(name = "seed {0}")
+  @MethodSource("seeds")
+  void theUpdateNeverExceedsItsBudget(long seed) {
+    Random r = new Random(seed);
+    int n = 1 + r.nextInt(30);
+    String budget = r.nextBoolean() ? String.valueOf(1 + r.nextInt(4)) : (1 + r.nextInt(50)) + "%";
+    DsInfo ds = RollingUpdateTest.ds("spec.updateStrategy", "{rollingUpdate: {maxUnavailable: " + budget + "}}");
+    boolean failures = r.nextBoolean();
+    // per node: hash (old/new), available, node Ready
+    String[] hash = new String[n];
+    boolean[] available = new boolean[n];
+    boolean[] ready = new boolean[n];
+    for (int i = 0; i < n; i++) {
+      hash[i] = "old";
+      available[i] = !failures || r.nextInt(10) > 0;
+      ready[i] = !failures || r.nextInt(10) > 0;
+    }
+    Set<String> moving = new HashSet<>();
+    int max = RollingUpdate.maxUnavailable(ds, n);
+    for (int step = 0; step < 200; step++) {
+      List<NodeState> states = new ArrayList<>();
+      int unavailableBefore = 0;
+      for (int i = 0; i < n; i++) {
+        states.add(new NodeState("n" + i, ready[i], new ObservedPod("ops/agent", "p" + i, hash[i].equals("new") ? ds.hash() : "old",
+            "Running", available[i], available[i] ? NOW.minusSeconds(60) : null, 0)));
+        boolean inFlight = moving.contains("n" + i) && hash[i].equals("old");
+        if (ready[i] && (!available[i] || inFlight)) {
+          unavailableBefore++;
+        }
+      }
+      var d = RollingUpdate.decide(ds, states, moving, false, NOW);
+      int takenDown = 0;
+      for (int i = 0; i < n; i++) {
+        if (d.moving().contains("n" + i) && !moving.contains("n" + i) && hash[i].equals("old") && available[i]) {
+          takenDown++;
+          assertThat(ready[i]).as("seed %d: a NotReady node was moved", seed).isTrue();
+        }
+      }
+      assertThat(unavailableBefore + takenDown).as("seed %d step %d: the update exceeded maxUnavailable %d", seed, step, max)
+          .isLessThanOrEqualTo(Math.max(max, unavailableBefore));
+      assertThat(d.moving()).as("seed %d: once moving, always moving", seed).containsAll(moving);
+      moving = d.moving();
+      // the world moves on: agents replace moved pods (sometimes later), new pods become available (sometimes later),
+      // and with failures, pods and nodes fail and recover at random
+      for (int i = 0; i < n; i++) {
+        if (moving.contains("n" + i) && hash[i].equals("old") && ready[i] && r.nextInt(3) > 0) {
+          hash[i] = "new";
+          available[i] = false;
+        } else if (hash[i].equals("new") && !available[i] && r.nextInt(3) > 0) {
+          available[i] = true;
+        }
+        if (failures && r.nextInt(20) == 0) {
+          available[i] = !available[i];
+        }
+        if (failures && r.nextInt(30) == 0) {
+          ready[i] = !ready[i];
+        }
+      }
+    }
+    if (!failures) {
+      for (int i = 0; i < n; i++) {
+        assertThat(hash[i]).as("seed %d: without failures the rollout completes (node %d)", seed, i).isEqualTo("new");
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+package io.dsfleet.coordinator.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.coordinator.plan.RollingUpdate.NodeState;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The rolling update's rules, one test each, on a fixed clock. */
+class RollingUpdateTest {
+  static final Instant NOW = Instant.parse("2026-01-01T00:10:00Z");
+
+  static DsInfo ds(String... pathsAndValues) {
+    var tree = io.dsfleet.common.manifest.Fixtures.baseTree();
+    for (int i = 0; i < pathsAndValues.length; i += 2) {
+      io.dsfleet.common.manifest.Fixtures.with(tree, pathsAndValues[i], pathsAndValues[i + 1]);
+    }
+    var d = (io.dsfleet.common.model.DaemonSet) io.dsfleet.common.manifest.Fixtures.parse(tree).get(0).object();
+    return new DsInfo("ops/agent", d, 2, "newhash000");
+  }
+
+  static ObservedPod pod(String hash, boolean ready, long readyForSeconds) {
+    return new ObservedPod("ops/agent", "p", hash, "Running", ready, ready ? NOW.minusSeconds(readyForSeconds) : null, 0);
+  }
+
+  static List<NodeState> nodes(int n, ObservedPod pod) {
+    List<NodeState> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      out.add(new NodeState("n" + i, true, pod));
+    }
+    return out;
+  }
+
+  @Test
+  void nodesWithoutAPodGetTheNewRevisionAtOnce() {
+    var d = RollingUpdate.decide(ds(), nodes(5, null), Set.of(), false, NOW);
+    assertThat(d.moving()).hasSize(5);
+  }
+
+  @Test
+  void availableOldPodsMoveOneAtATimeWithTheDefaultBudget() {
+    var d = RollingUpdate.decide(ds(), nodes(5, pod("old", true, 60)), Set.of(), false, NOW);
+    assertThat(d.maxUnavailable()).isEqualTo(1);
+    assertThat(d.moving()).containsExactly("n0");
+  }
+
+  @Test
+  void aNodeInFlightHoldsTheBudgetUntilItsNewPodIsAvailable() {
+    var states = nodes(5, pod("old", true, 60));
+    var d = RollingUpdate.decide(ds(), states, Set.of("n0"), false, NOW);
+    assertThat(d.moving()).containsExactly("n0");
+    states.set(0, new NodeState("n0", true, pod("newhash000", false, 0)));
+    assertThat(RollingUpdate.decide(ds(), states, Set.of("n0"), false, NOW).moving()).containsExactly("n0");
+    states.set(0, new NodeState("n0", true, pod("newhash000", true, 1)));
+    assertThat(RollingUpdate.decide(ds(), states, Set.of("n0"), false, NOW).moving()).containsExactly("n0", "n1");
+  }
+
+  @Test
+  void percentagesOfTheDesiredNodesRoundUp() {
+    var d = RollingUpdate.decide(ds("spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 10%}}"), nodes(25, pod("old", true, 60)), Set.of(), false, NOW);
+    assertThat(d.maxUnavailable()).isEqualTo(3);
+    assertThat(d.moving()).hasSize(3);
+    assertThat(RollingUpdate.maxUnavailable(ds("spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 1%}}"), 10)).isEqualTo(1);
+  }
+
+  @Test
+  void unavailableOldPodsAreReplacedFirstAndDoNotWaitForTheBudget() {
+    var states = nodes(4, pod("old", true, 60));
+    states.set(2, new NodeState("n2", true, pod("old", false, 0)));
+    states.set(3, new NodeState("n3", true, pod("old", false, 0)));
+    var d = RollingUpdate.decide(ds(), states, Set.of(), false, NOW);
+    assertThat(d.moving()).as("both broken nodes move; the budget is already spent, no healthy one does").containsExactly("n2", "n3");
+  }
+
+  @Test
+  void notReadyNodesAreSkippedNotCountedAndReported() {
+    var states = nodes(3, pod("old", true, 60));
+    states.set(0, new NodeState("n0", false, pod("old", true, 60)));
+    var d = RollingUpdate.decide(ds(), states, Set.of(), false, NOW);
+    assertThat(d.moving()).containsExactly("n1");
+    assertThat(d.waitingNotReady()).containsExactly("n0");
+  }
+
+  @Test
+  void aNewPodIsAvailableOnlyAfterMinReadySeconds() {
+    var states = nodes(2, pod("old", true, 60));
+    states.set(0, new NodeState("n0", true, pod("newhash000", true, 5)));
+    var d = RollingUpdate.decide(ds("spec.minReadySeconds", "10"), states, Set.of("n0"), false, NOW);
+    assertThat(d.moving()).as("ready 5 s of 10: not yet available").containsExactly("n0");
+    assertThat(RollingUpdate.decide(ds("spec.minReadySeconds", "5"), states, Set.of("n0"), false, NOW).moving()).containsExactly("n0", "n1");
+  }
+
+  @Test
+  void pausedAndOnDeleteMoveOnlyNodesWithoutAPod() {
+    var states = nodes(3, pod("old", true, 60));
+    states.set(2, new NodeState("n2", true, null));
+    assertThat(RollingUpdate.decide(ds(), states, Set.of(), true, NOW).moving()).containsExactly("n2");
+    assertThat(RollingUpdate.decide(ds("spec.updateStrategy", "{type: OnDelete}"), states, Set.of(), false, NOW).moving()).containsExactly("n2");
+  }
+}

@@ -1,0 +1,155 @@
+package io.dsfleet.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.proto.v1.PodView;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+/** Rolling updates on five real hosts: one host at a time, a broken version rolled back, undo. */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RolloutScenariosTest {
+  static TestFleet fleet;
+
+  @RegisterExtension
+  static final TestWatcher LOGS_ON_FAILURE = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      if (fleet != null) {
+        System.out.println("==== " + context.getDisplayName() + " failed: " + cause + "\n" + fleet.logs());
+      }
+    }
+  };
+
+  @BeforeAll
+  static void up() throws Exception {
+    fleet = new TestFleet();
+    fleet.startCoordinator();
+    for (int i = 1; i <= 5; i++) {
+      fleet.addHost(i);
+    }
+    TestFleet.await("5 nodes Ready", 120, () -> fleet.nodes().values().stream().filter(n -> n.getReady()).count() == 5);
+  }
+
+  @AfterAll
+  static void down() {
+    if (fleet != null) {
+      fleet.close();
+    }
+  }
+
+  /** Ready 2 s after start (readiness probe), so each host's update takes visible time. */
+  static String app(String image, String readyFile, String annotations) {
+    return """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata:
+          name: app
+        %s
+        spec:
+          selector: {matchLabels: {app: app}}
+          template:
+            metadata: {labels: {app: app}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: main
+                image: %s
+                command: [sh, -c, "trap 'exit 0' TERM; sleep 2; touch /tmp/started; while true; do sleep 1; done"]
+                readinessProbe:
+                  exec: {command: [test, -f, %s]}
+                  periodSeconds: 1
+        """.formatted(annotations, image, readyFile);
+  }
+
+  static void apply(String yaml) throws Exception {
+    fleet.dsctlOk("apply", "-f", fleet.manifest("app.yaml", yaml).toString());
+  }
+
+  /** Per host: the pod's revision and whether it is Ready ("-" when none). */
+  static List<String> snapshot() {
+    List<String> out = new ArrayList<>();
+    for (TestHost h : fleet.hosts.values()) {
+      out.add(fleet.podOn("app", h).map(p -> p.getRevision() + (p.getStatus().getReady() ? "R" : "u")).orElse("-"));
+    }
+    return out;
+  }
+
+  @Test
+  @Order(1)
+  void anImageChangeRollsAcrossFiveHostsOneAtATime() throws Exception {
+    apply(app("local/busybox:1", "/tmp/started", ""));
+    TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot().stream().allMatch(s -> s.equals("1R")));
+    apply(app("local/busybox:2", "/tmp/started", ""));
+    List<List<String>> seen = new ArrayList<>();
+    TestFleet.await("revision 2 Ready everywhere", 180, () -> {
+      List<String> s = snapshot();
+      if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s)) {
+        seen.add(s);
+      }
+      return s.stream().allMatch(x -> x.equals("2R"));
+    });
+    System.out.println("rollout as seen by dsctl, one line per change (revision, R = Ready, u = unready):");
+    seen.forEach(s -> System.out.println("  " + s));
+    for (List<String> s : seen) {
+      long unavailable = s.stream().filter(x -> !x.endsWith("R")).count();
+      assertThat(unavailable).as("at most one host without a Ready pod at any time: %s", s).isLessThanOrEqualTo(1);
+    }
+    // each host moved only after the previous one's new pod was Ready: hosts on revision 2 only ever grew one by one
+    long maxJump = 0;
+    for (int i = 1; i < seen.size(); i++) {
+      long before = seen.get(i - 1).stream().filter(x -> x.startsWith("2")).count();
+      long after = seen.get(i).stream().filter(x -> x.startsWith("2")).count();
+      maxJump = Math.max(maxJump, after - before);
+    }
+    assertThat(maxJump).isLessThanOrEqualTo(1);
+    assertThat(fleet.dsctlOk("rollout", "status", "ds/app", "--timeout", "10")).contains("successfully rolled out");
+  }
+
+  @Test
+  @Order(2)
+  void aBrokenVersionStopsAfterTheFirstHostAndIsRolledBack() throws Exception {
+    String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"15\", dsfleet.io/on-failure: rollback}";
+    apply(app("local/busybox:2", "/tmp/started", annotations));
+    TestFleet.await("annotations applied, still revision 2 everywhere", 60, () -> snapshot().stream().allMatch(s -> s.equals("2R")));
+    apply(app("local/busybox:2", "/tmp/never-there", annotations));
+    List<List<String>> seen = new ArrayList<>();
+    TestFleet.await("rolled back: every host Ready on the old template", 180, () -> {
+      List<String> s = snapshot();
+      if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s)) {
+        seen.add(s);
+      }
+      return fleet.daemonSet("app").getRevision() >= 4 && s.stream().allMatch(x -> x.equals("4R"));
+    });
+    seen.forEach(s -> System.out.println("  " + s));
+    long hostsThatGotTheBrokenVersion = seen.stream().flatMap(List::stream).filter(x -> x.startsWith("3")).distinct().count();
+    assertThat(seen.stream().mapToLong(s -> s.stream().filter(x -> x.startsWith("3")).count()).max().orElse(0))
+        .as("the broken revision 3 never ran on more than one host at once").isLessThanOrEqualTo(1);
+    assertThat(hostsThatGotTheBrokenVersion).isPositive();
+    var status = fleet.dsctl("rollout", "status", "ds/app", "--timeout", "10");
+    assertThat(status.exit()).isEqualTo(1);
+    assertThat(status.out()).contains("rolled back from revision 3 to revision 4");
+  }
+
+  @Test
+  @Order(3)
+  void undoRestoresThePreviousTemplateAsANewRevision() throws Exception {
+    fleet.dsctlOk("rollout", "undo", "ds/app", "--to-revision", "1");
+    TestFleet.await("revision 5 (template of 1) Ready everywhere", 180, () -> snapshot().stream().allMatch(s -> s.equals("5R")));
+    assertThat(fleet.daemonSet("app").getImages()).isEqualTo("local/busybox:1");
+    String history = fleet.dsctlOk("rollout", "history", "ds/app");
+    assertThat(history).contains("5 ");
+    for (PodView p : fleet.pods("app")) {
+      assertThat(p.getStatus().getReady()).isTrue();
+    }
+  }
+}
