@@ -174,6 +174,18 @@ public final class AgentMain {
     }
   }
 
+  /** The parts `run` and `leave` share: Docker, the state directory, the reconciler (with its released pods). */
+  record Parts(DockerRuntime docker, LocalState state, Reconciler reconciler) {}
+
+  static Parts parts(AgentOptions o, ExecutorService workers, ExecutorService probes,
+      java.util.function.Consumer<java.util.List<io.dsfleet.proto.v1.PodStatus>> reporter) {
+    DockerRuntime docker = new DockerRuntime(o.dockerHost());
+    LocalState state = new LocalState(o.stateDir());
+    Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, Clock.systemUTC(), o.stateDir(), workers, probes, reporter);
+    reconciler.setOrphans(state.loadOrphans());
+    return new Parts(docker, state, reconciler);
+  }
+
   static String hostname() {
     try {
       return InetAddress.getLocalHost().getHostName().toLowerCase();
@@ -235,17 +247,16 @@ public final class AgentMain {
       ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, daemon("agent-scheduler"));
       ExecutorService workers = Executors.newFixedThreadPool(4, daemon("pod-worker"));
       ExecutorService probes = Executors.newFixedThreadPool(4, daemon("prober"));
-      DockerRuntime docker = new DockerRuntime(o.dockerHost());
-      LocalState state = new LocalState(o.stateDir());
       CountDownLatch stop = new CountDownLatch(1);
       CoordinatorSession[] session = new CoordinatorSession[1];
-      Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, clock, o.stateDir(), workers, probes,
-          report -> {
-            if (session[0] != null) {
-              session[0].sendReport(report);
-            }
-          });
-      reconciler.setOrphans(state.loadOrphans());
+      Parts parts = parts(o, workers, probes, report -> {
+        if (session[0] != null) {
+          session[0].sendReport(report);
+        }
+      });
+      DockerRuntime docker = parts.docker();
+      LocalState state = parts.state();
+      Reconciler reconciler = parts.reconciler();
       // static stability: run the last desired set before (and whether or not) the coordinator answers
       state.loadDesired().ifPresent(d -> {
         log.info("resuming the last desired set (version {}, {} pods) from {}", d.getVersion(), d.getPodsCount(), o.stateDir());
@@ -297,11 +308,11 @@ public final class AgentMain {
         return 2;
       }
       ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, daemon("leave"));
-      DockerRuntime docker = new DockerRuntime(o.dockerHost());
-      LocalState state = new LocalState(o.stateDir());
       ExecutorService direct = Executors.newSingleThreadExecutor(daemon("leave-worker"));
-      Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, Clock.systemUTC(), o.stateDir(), direct, direct, r -> { });
-      reconciler.setOrphans(state.loadOrphans());
+      Parts parts = parts(o, direct, direct, r -> { });
+      DockerRuntime docker = parts.docker();
+      LocalState state = parts.state();
+      Reconciler reconciler = parts.reconciler();
       CoordinatorSession session = new CoordinatorSession(o.coordinators(), nodeInfo(o), reconciler, docker, state, scheduler,
           Clock.systemUTC(), new Random(), null, () -> { });
       int code = 0;
