@@ -17,7 +17,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -31,14 +30,7 @@ class FleetScenariosTest {
   static TestFleet fleet;
 
   @RegisterExtension
-  static final TestWatcher LOGS_ON_FAILURE = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      if (fleet != null) {
-        System.out.println("==== " + context.getDisplayName() + " failed: " + cause + "\n" + fleet.logs());
-      }
-    }
-  };
+  static final TestWatcher LOGS_ON_FAILURE = TestFleet.logsOnFailure(() -> fleet);
 
   @BeforeAll
   static void up() throws Exception {

@@ -98,7 +98,7 @@ final class TestFleet implements AutoCloseable {
   void startCoordinator() throws IOException {
     coordinator = spawn("coordinator", root.resolve("coordinator.log"), List.of(java(), "-XX:+UseSerialGC", "-jar",
         coordinatorJar.toString(), "serve", "--listen", coordinatorAddress(), "--data-dir", root.resolve("coordinator").toString(),
-        "--config", root.resolve("none.yaml").toString(), "--heartbeat-interval", "1s", "--heartbeat-grace", "4s"));
+        "--config", root.resolve("none.yaml").toString(), "--heartbeat-interval", "1s", "--heartbeat-grace", "6s"));
     await("coordinator serving", 60, () -> dsctl("version").exit() == 0);
   }
 
@@ -182,6 +182,18 @@ Map<String, NodeView> nodes() {
 
   Path manifest(String name, String yaml) throws IOException {
     return Files.writeString(root.resolve(name), yaml);
+  }
+
+  /** Prints every host's and the coordinator's recent logs when a scenario fails. */
+  static org.junit.jupiter.api.extension.TestWatcher logsOnFailure(java.util.function.Supplier<TestFleet> fleet) {
+    return new org.junit.jupiter.api.extension.TestWatcher() {
+      @Override
+      public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
+        if (fleet.get() != null) {
+          System.out.println("==== " + context.getDisplayName() + " failed: " + cause + "\n" + fleet.get().logs());
+        }
+      }
+    };
   }
 
   static void await(String what, int seconds, Callable<Boolean> condition) {
