@@ -93,34 +93,22 @@ class RolloutScenariosTest {
     });
     System.out.println("rollout as seen by dsctl, one line per change (revision, R = Ready, u = unready):");
     seen.forEach(s -> System.out.println("  " + s));
-    // one host at a time: a host starts its update only once no other host's new pod is still
-    // unready, unless its own old pod had already turned unready (those are replaced at once,
-    // by design: docs/rollouts.md)
+    // one host at a time: in every sampled state at most one host runs the new revision unready,
+    // not counting hosts that moved from an old pod that had already turned unready (those are
+    // replaced at once, by design: docs/rollouts.md)
+    java.util.Set<Integer> movedFromUnready = new java.util.HashSet<>();
     for (int i = 1; i < seen.size(); i++) {
       List<String> prev = seen.get(i - 1);
       List<String> cur = seen.get(i);
       for (int hst = 0; hst < cur.size(); hst++) {
-        boolean started = prev.get(hst).startsWith("1") && cur.get(hst).startsWith("2");
-        if (!started) {
-          continue;
-        }
-        final int me = hst;
-        boolean othersInFlight = java.util.stream.IntStream.range(0, prev.size())
-            .anyMatch(o -> o != me && prev.get(o).equals("2u"));
-        if (othersInFlight) {
-          assertThat(prev.get(hst)).as("host%d started while another host's new pod was unready: %s -> %s", hst + 1, prev, cur)
-              .isEqualTo("1u");
+        if (prev.get(hst).equals("1u") && cur.get(hst).startsWith("2")) {
+          movedFromUnready.add(hst);
         }
       }
+      long inFlight = java.util.stream.IntStream.range(0, cur.size())
+          .filter(hst -> cur.get(hst).equals("2u") && !movedFromUnready.contains(hst)).count();
+      assertThat(inFlight).as("hosts updating at once in %s", cur).isLessThanOrEqualTo(1);
     }
-    // each host moved only after the previous one's new pod was Ready: hosts on revision 2 only ever grew one by one
-    long maxJump = 0;
-    for (int i = 1; i < seen.size(); i++) {
-      long before = seen.get(i - 1).stream().filter(x -> x.startsWith("2")).count();
-      long after = seen.get(i).stream().filter(x -> x.startsWith("2")).count();
-      maxJump = Math.max(maxJump, after - before);
-    }
-    assertThat(maxJump).isLessThanOrEqualTo(1);
     assertThat(fleet.dsctlOk("rollout", "status", "ds/app", "--timeout", "10")).contains("successfully rolled out");
   }
 
