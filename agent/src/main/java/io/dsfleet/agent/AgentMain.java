@@ -92,6 +92,16 @@ public final class AgentMain {
     @Option(names = "--leave-on-shutdown", description = "Leave the fleet (removing every owned container) when stopped.")
     Boolean leaveOnShutdown;
 
+    /** The options from flags, environment and file; null after printing why they are bad. */
+    AgentOptions resolveOrReport() {
+      try {
+        return resolve(System.getenv());
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-agent: " + e.getMessage());
+        return null;
+      }
+    }
+
     AgentOptions resolve(Map<String, String> env) {
       Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
       List<String> coords = coordinators != null ? coordinators
@@ -235,11 +245,8 @@ public final class AgentMain {
 
     @Override
     public Integer call() throws Exception {
-      AgentOptions o;
-      try {
-        o = common.resolve(System.getenv());
-      } catch (IllegalArgumentException e) {
-        System.err.println("ds-agent: " + e.getMessage());
+      AgentOptions o = common.resolveOrReport();
+      if (o == null) {
         return 2;
       }
       log.warn("talking PLAINTEXT gRPC to {}: TLS and join tokens are not implemented yet", o.coordinators());
@@ -300,11 +307,8 @@ public final class AgentMain {
 
     @Override
     public Integer call() throws Exception {
-      AgentOptions o;
-      try {
-        o = common.resolve(System.getenv());
-      } catch (IllegalArgumentException e) {
-        System.err.println("ds-agent: " + e.getMessage());
+      AgentOptions o = common.resolveOrReport();
+      if (o == null) {
         return 2;
       }
       ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, daemon("leave"));

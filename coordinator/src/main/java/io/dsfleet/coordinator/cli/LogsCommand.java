@@ -6,16 +6,12 @@ import io.dsfleet.proto.v1.LogsRequest;
 import java.util.Iterator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Mixin;
 
 /** `dsctl logs ds/NAME [--node N] [-c C] [-f] [--tail N]`: every node's pod log, each line prefixed by its node. */
 @Command(name = "logs", description = "Print the logs of a DaemonSet's pods, fetched from the agents; lines prefixed by node.")
 public final class LogsCommand extends ClientCommand {
-  @Parameters(paramLabel = "ds/NAME")
-  String ref;
-
-  @Option(names = {"-n", "--namespace"}, defaultValue = "default")
-  String namespace;
+  @Mixin DsTarget ds;
 
   @Option(names = "--node", paramLabel = "NODE", description = "Only this node's pod.")
   String node;
@@ -31,12 +27,12 @@ public final class LogsCommand extends ClientCommand {
 
   @Override
   protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-    String name = Kinds.dsRef(ref);
+    String name = ds.name();
     var stub = ControlServiceGrpc.newBlockingStub(channel());
     if (!follow) {
       stub = stub.withDeadlineAfter(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
     }
-    Iterator<LogLine> lines = stub.logs(LogsRequest.newBuilder().setNamespace(namespace).setDaemonSet(name)
+    Iterator<LogLine> lines = stub.logs(LogsRequest.newBuilder().setNamespace(ds.namespace).setDaemonSet(name)
         .setNodeName(node == null ? "" : node).setContainer(container == null ? "" : container).setFollow(follow)
         .setTailLines(tail < 0 ? 0 : tail).build());
     while (lines.hasNext()) {

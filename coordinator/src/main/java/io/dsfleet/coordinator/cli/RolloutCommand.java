@@ -4,8 +4,8 @@ import io.dsfleet.proto.v1.*;
 import java.util.Iterator;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /** `dsctl rollout status|history|undo ds/NAME`. */
 @Command(name = "rollout", description = "Follow, list and undo DaemonSet rollouts.",
@@ -14,11 +14,7 @@ import picocli.CommandLine.Parameters;
 public final class RolloutCommand {
   @Command(name = "status", description = "Follow a rollout until it completes (exit 0), fails or times out (exit 1).")
   public static final class Status extends ClientCommand {
-    @Parameters(paramLabel = "ds/NAME")
-    String ref;
-
-    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
-    String namespace;
+    @Mixin DsTarget ds;
 
     @Option(names = {"-w", "--watch"}, defaultValue = "true", negatable = true, fallbackValue = "true",
         description = "Follow until done (default); --no-watch prints the current state once.")
@@ -29,9 +25,9 @@ public final class RolloutCommand {
 
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-      String name = Kinds.dsRef(ref);
+      String name = ds.name();
       Iterator<RolloutStatusEvent> events = ControlServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(timeout, TimeUnit.SECONDS)
-          .rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace(namespace).setName(name).setWatch(watch).build());
+          .rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace(ds.namespace).setName(name).setWatch(watch).build());
       RolloutStatusEvent last = null;
       try {
         while (events.hasNext()) {
@@ -58,16 +54,12 @@ public final class RolloutCommand {
 
   @Command(name = "history", description = "List a DaemonSet's revisions.")
   public static final class History extends ClientCommand {
-    @Parameters(paramLabel = "ds/NAME")
-    String ref;
-
-    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
-    String namespace;
+    @Mixin DsTarget ds;
 
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-      String name = Kinds.dsRef(ref);
-      RolloutHistoryResponse r = control.rolloutHistory(RolloutHistoryRequest.newBuilder().setNamespace(namespace).setName(name).build());
+      String name = ds.name();
+      RolloutHistoryResponse r = control.rolloutHistory(RolloutHistoryRequest.newBuilder().setNamespace(ds.namespace).setName(name).build());
       out().println("daemonset.apps/" + name);
       Table t = new Table("REVISION", "CHANGE-CAUSE", "TEMPLATE", "CREATED");
       for (RevisionView v : r.getRevisionsList()) {
@@ -81,57 +73,45 @@ public final class RolloutCommand {
 
   @Command(name = "undo", description = "Roll back to the previous revision (or --to-revision N), as a new revision.")
   public static final class Undo extends ClientCommand {
-    @Parameters(paramLabel = "ds/NAME")
-    String ref;
-
-    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
-    String namespace;
+    @Mixin DsTarget ds;
 
     @Option(names = "--to-revision", defaultValue = "0", paramLabel = "N")
     long toRevision;
 
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-      String name = Kinds.dsRef(ref);
-      ApplyResponse r = control.rolloutUndo(RolloutUndoRequest.newBuilder().setNamespace(namespace).setName(name).setToRevision(toRevision).build());
+      String name = ds.name();
+      ApplyResponse r = control.rolloutUndo(RolloutUndoRequest.newBuilder().setNamespace(ds.namespace).setName(name).setToRevision(toRevision).build());
       out().println("daemonset.apps/" + name + " " + (r.getResultsCount() == 0 ? "rolled back" : r.getResults(0).getAction()));
       return 0;
     }
   }
 
 
-  static int pause(ClientCommand cmd, ControlServiceGrpc.ControlServiceBlockingStub control, String ref, String namespace, boolean paused) {
-    String name = Kinds.dsRef(ref);
-    control.rolloutPause(RolloutPauseRequest.newBuilder().setNamespace(namespace).setName(name).setPaused(paused).build());
+  static int pause(ClientCommand cmd, ControlServiceGrpc.ControlServiceBlockingStub control, DsTarget ds, boolean paused) {
+    String name = ds.name();
+    control.rolloutPause(RolloutPauseRequest.newBuilder().setNamespace(ds.namespace).setName(name).setPaused(paused).build());
     cmd.out().println("daemonset.apps/" + name + (paused ? " paused" : " resumed"));
     return 0;
   }
 
   @Command(name = "pause", description = "Stop moving nodes to the new revision.")
   public static final class Pause extends ClientCommand {
-    @Parameters(paramLabel = "ds/NAME")
-    String ref;
-
-    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
-    String namespace;
+    @Mixin DsTarget ds;
 
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-      return pause(this, control, ref, namespace, true);
+      return pause(this, control, ds, true);
     }
   }
 
   @Command(name = "resume", description = "Resume a paused (or failed) rollout.")
   public static final class Resume extends ClientCommand {
-    @Parameters(paramLabel = "ds/NAME")
-    String ref;
-
-    @Option(names = {"-n", "--namespace"}, defaultValue = "default")
-    String namespace;
+    @Mixin DsTarget ds;
 
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-      return pause(this, control, ref, namespace, false);
+      return pause(this, control, ds, false);
     }
   }
 }
