@@ -14,7 +14,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
-/** Rolling updates on five real hosts: one host at a time, a broken version rolled back, undo. */
+/** Rolling updates on five real hosts: one host at a time, a broken version rolled back, undo, a surge. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RolloutScenariosTest {
   static TestFleet fleet;
@@ -148,5 +148,47 @@ class RolloutScenariosTest {
     for (PodView p : fleet.pods("app")) {
       assertThat(p.getStatus().getReady()).isTrue();
     }
+  }
+
+  /** Per host: its pods of the DaemonSet, each as revision and R (Ready) or u, joined with "+". */
+  static List<String> podsPerHost() {
+    List<PodView> pods = fleet.pods("app");
+    List<String> out = new ArrayList<>();
+    for (TestHost h : fleet.hosts.values()) {
+      out.add(pods.stream().filter(p -> p.getNodeName().equals(h.name)).filter(p -> !p.getPending())
+          .map(p -> p.getRevision() + (p.getStatus().getReady() ? "R" : "u")).sorted()
+          .collect(java.util.stream.Collectors.joining("+")));
+    }
+    return out;
+  }
+
+  @Test
+  @Order(4)
+  void aSurgeRunsTheNewPodNextToTheOldOneOnOneHostAtATime() throws Exception {
+    String surge = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}\n  selector:";
+    apply(app("local/busybox:1", "/tmp/started", "").replace("spec:\n  selector:", surge));
+    long before = fleet.daemonSet("app").getRevision();
+    apply(app("local/busybox:2", "/tmp/started", "").replace("spec:\n  selector:", surge));
+    String next = String.valueOf(before + 1);
+    List<List<String>> seen = new ArrayList<>();
+    TestFleet.await("revision " + next + " alone and Ready everywhere", 180, () -> {
+      List<String> s = podsPerHost();
+      if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s)) {
+        seen.add(s);
+      }
+      return s.stream().allMatch(x -> x.equals(next + "R"));
+    });
+    System.out.println("surge as seen by dsctl, one line per change (pods per host: revision, R = Ready, u = unready):");
+    seen.forEach(s -> System.out.println("  " + s));
+    for (List<String> s : seen) {
+      // maxSurge 1: one host at a time waits for its new pod next to the old one (a host whose new pod is Ready
+      // may still be stopping its old one: that is the end of its step, not a second surge)
+      assertThat(s.stream().filter(x -> x.contains("+" + next + "u")).count())
+          .as("hosts with an unready new pod next to the old one in %s", s).isLessThanOrEqualTo(1);
+      assertThat(s).as("never more than one extra pod per host in %s", s).allMatch(x -> x.split("\\+").length <= 2);
+      assertThat(s).as("no host is left without a Ready pod by the update in %s", s).allMatch(x -> x.contains("R"));
+    }
+    assertThat(seen.stream().flatMap(List::stream).filter(x -> x.contains("+")).distinct())
+        .as("the new pod ran next to the old one").isNotEmpty();
   }
 }

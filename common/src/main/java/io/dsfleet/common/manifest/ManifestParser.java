@@ -167,7 +167,33 @@ public final class ManifestParser {
       return new ParsedDocument(source, index, kind, name, null, warnings, errors, null);
     }
     errors.addAll(Validator.validate(object));
+    if (object instanceof DaemonSet ds && errors.isEmpty()) {
+      surgeWarning(ds).ifPresent(warnings::add);
+    }
     return new ParsedDocument(source, index, kind, name, errors.isEmpty() ? object : null, warnings, errors, null);
+  }
+
+  /**
+   * A surge update starts the new pod next to the old one on the same host: host ports and the
+   * host's network are shared, so the new pod may not be able to bind what the old one holds.
+   */
+  private static java.util.Optional<String> surgeWarning(DaemonSet ds) {
+    var strategy = ds.spec().updateStrategy();
+    var surge = strategy == null || strategy.rollingUpdate() == null ? null : strategy.rollingUpdate().maxSurge();
+    if (surge == null || surge.scaled(100, true) == 0) {
+      return java.util.Optional.empty();
+    }
+    var spec = ds.spec().template().spec();
+    boolean hostPort = spec.containers().stream().anyMatch(c -> c.ports() != null
+        && c.ports().stream().anyMatch(p -> p.hostPort() != null && p.hostPort() != 0));
+    boolean hostNetwork = Boolean.TRUE.equals(spec.hostNetwork());
+    if (!hostPort && !hostNetwork) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of("spec.updateStrategy.rollingUpdate.maxSurge: the new pod starts next to the old one on"
+        + " the same host, and this pod uses " + (hostPort ? "a hostPort" : "the host network") + ": if the old pod"
+        + " holds the port, the new one cannot start, the old one keeps running and the rollout makes no progress"
+        + " (it fails at dsfleet.io/progress-deadline-seconds when set; docs/rollouts.md)");
   }
 
   /**

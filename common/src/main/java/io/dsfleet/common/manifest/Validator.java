@@ -284,10 +284,7 @@ public final class Validator {
     if (unavailable == null || surge == null) {
       return;
     }
-    if (surge != 0 && unavailable == 0) {
-      errors.add(Problem.notSupported(path + ".rollingUpdate.maxSurge",
-          "surge updates are not implemented yet; set maxUnavailable instead (the default is 1)"));
-    } else if (unavailable != 0 && surge != 0) {
+    if (unavailable != 0 && surge != 0) {
       errors.add(Problem.invalid(path + ".rollingUpdate.maxSurge", ru.maxSurge().json(),
           "may not be set when maxUnavailable is non-zero"));
     } else if (unavailable == 0 && surge == 0) {

@@ -146,6 +146,20 @@ class ValidatorTest {
   }
 
   @Test
+  void aSurgeUpdateIsValidAndWarnsWhenThePodHoldsHostPortsOrTheHostNetwork() {
+    var surge = Fixtures.with(Fixtures.baseTree(), "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0, maxSurge: 10%}}");
+    var plain = Fixtures.parse(surge).get(0);
+    assertThat(plain.errors()).isEmpty();
+    assertThat(plain.warnings()).isEmpty();
+    Fixtures.with(surge, "spec.template.spec.hostNetwork", "true");
+    var hostNet = Fixtures.parse(surge).get(0);
+    assertThat(hostNet.errors()).isEmpty();
+    assertThat(hostNet.warnings()).singleElement().asString()
+        .startsWith("spec.updateStrategy.rollingUpdate.maxSurge: the new pod starts next to the old one")
+        .contains("uses the host network");
+  }
+
+  @Test
   void everyErrorIsReportedNotJustTheFirst() {
     var tree = Fixtures.with(Fixtures.baseTree(), "metadata.name", null);
     Fixtures.with(tree, C0 + ".image", null);

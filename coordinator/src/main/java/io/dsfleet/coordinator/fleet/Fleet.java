@@ -276,7 +276,7 @@ public final class Fleet {
       n.observed.clear();
       for (PodStatus p : n.reported.values()) {
         String dsKey = key(p.getNamespace(), p.getDaemonSet());
-        n.observed.put(dsKey, new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(), p.getPhase(), p.getReady(),
+        n.observed.computeIfAbsent(dsKey, x -> new ArrayList<>()).add(new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(), p.getPhase(), p.getReady(),
             p.getReadySinceMillis() == 0 ? null : Instant.ofEpochMilli(p.getReadySinceMillis()), restarts(p)));
       }
       n.awaitingReport = false;
@@ -447,7 +447,8 @@ public final class Fleet {
     for (NodeEntry n : nodes.values()) {
       var v = n.plan == null ? null : n.plan.verdicts().get(k);
       if (v != null && v.shouldRun()) {
-        states.add(new io.dsfleet.coordinator.plan.RollingUpdate.NodeState(n.name, n.ready && !n.awaitingReport, n.observed.get(k)));
+        states.add(new io.dsfleet.coordinator.plan.RollingUpdate.NodeState(n.name, n.ready && !n.awaitingReport,
+            n.observed.getOrDefault(k, List.of())));
       }
     }
     var d = io.dsfleet.coordinator.plan.RollingUpdate.decide(info, states, e.moving, e.rollout.paused(), now);
@@ -455,10 +456,11 @@ public final class Fleet {
     for (String node : d.moving()) {
       if (e.moving.add(node)) {
         NodeEntry n = nodes.get(node);
-        ObservedPod old = n.observed.get(k);
-        if (old != null && !old.hash().equals(cur.hash())) {
+        List<ObservedPod> pods = n.observed.getOrDefault(k, List.of());
+        if (ObservedPod.current(pods, cur.hash()) == null && ObservedPod.bestOld(pods, cur.hash()) != null) {
           events.record("ds/" + k, "Normal", "RolloutStep", "node " + node + " moves to revision " + cur.revision()
-              + " (" + d.unavailable() + " of at most " + d.maxUnavailable() + " nodes unavailable)");
+              + (d.maxSurge() > 0 ? " (new pod next to the old one; at most " + d.maxSurge() + " nodes surging)"
+                  : " (" + d.unavailable() + " of at most " + d.maxUnavailable() + " nodes unavailable)"));
         }
         replanAndPush(n, now);
       }
@@ -466,7 +468,8 @@ public final class Fleet {
     int done = 0;
     boolean complete = true;
     for (var st : states) {
-      boolean ok = st.pod() != null && st.pod().hash().equals(cur.hash()) && st.pod().available(info.minReadySeconds(), now);
+      ObservedPod pod = st.current(cur.hash());
+      boolean ok = pod != null && pod.available(info.minReadySeconds(), now);
       if (ok) {
         done++;
       } else if (st.nodeReady()) {
@@ -563,9 +566,11 @@ public final class Fleet {
 
   private void recordPlacementChanges(NodeEntry n, NodePlan before, NodePlan after) {
     Map<String, PodAssignment> was = new HashMap<>();
-    before.desired().forEach(p -> was.put(p.dsKey(), p));
+    before.desired().forEach(p -> was.put(p.podName(), p));
+    Map<String, PodAssignment> successor = new HashMap<>();
     for (PodAssignment p : after.desired()) {
-      PodAssignment old = was.remove(p.dsKey());
+      PodAssignment old = was.remove(p.podName());
+      successor.put(p.dsKey(), p);
       if (old == null) {
         events.record("ds/" + p.dsKey(), "Normal", "PodScheduled", "pod " + p.podName() + " scheduled on " + n.name);
         events.record(Events.nodeKey(n.name), "Normal", "PodScheduled", "pod " + p.podName() + " of " + p.dsKey());
@@ -575,7 +580,9 @@ public final class Fleet {
     }
     for (PodAssignment p : was.values()) {
       var v = after.verdicts().get(p.dsKey());
-      String why = v == null ? "DaemonSet deleted" : v.reason();
+      PodAssignment next = successor.get(p.dsKey());
+      String why = v == null ? "DaemonSet deleted"
+          : next != null ? "replaced by pod " + next.podName() + " (revision " + next.revision() + ")" : v.reason();
       events.record("ds/" + p.dsKey(), "Normal", "PodRemoved", "pod " + p.podName() + " removed from " + n.name + ": " + why);
       events.record(Events.nodeKey(n.name), "Normal", "PodRemoved", "pod " + p.podName() + ": " + why);
     }
@@ -885,10 +892,7 @@ public final class Fleet {
           if (n.plan != null) {
             n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> pods.add(p.podName()));
           }
-          ObservedPod observed = n.observed.get(k);
-          if (observed != null) {
-            pods.add(observed.podName());
-          }
+          n.observed.getOrDefault(k, List.of()).forEach(o -> pods.add(o.podName()));
           pods.forEach(p -> orphans.add(new Store.Orphan(n.name, p)));
         }
         store.deleteDaemonSetOrphaning(namespace, name, orphans);

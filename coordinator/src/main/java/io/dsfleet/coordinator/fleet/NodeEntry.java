@@ -41,9 +41,9 @@ final class NodeEntry {
   Instant notReadySince;
   AgentSink session;
 
-  /** Reported pods by pod name, and the same by DaemonSet key for the planner. */
+  /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */
   final Map<String, PodStatus> reported = new LinkedHashMap<>();
-  final Map<String, ObservedPod> observed = new HashMap<>();
+  final Map<String, List<ObservedPod>> observed = new HashMap<>();
 
   NodePlan plan;
   /** What was last sent, to send only changes. */

@@ -26,22 +26,70 @@ import java.util.TreeSet;
  * </ol>
  * Once a node runs the current revision it stays there, so the budget holds over any sequence of
  * passes (tested as a property over random fleets and failures).
+ *
+ * <p>With {@code maxSurge} (Kubernetes allows it only with {@code maxUnavailable: 0}) a moving
+ * node starts the new pod next to the old one, and the {@link Planner} stops the old pod once the
+ * new one is available; nothing available is ever taken down. Rules 1, 4 and 5 hold as above;
+ * rule 2 becomes: a node whose old pod is unavailable gets its new pod at once; rule 3 becomes: at
+ * most {@code maxSurge} Ready nodes (a percentage rounds up) run a new pod that is not available
+ * yet next to an old one, and healthy nodes surge only within that.
  */
 public final class RollingUpdate {
   private RollingUpdate() {}
 
-  /** One desired node's situation for one DaemonSet. */
-  public record NodeState(String node, boolean nodeReady, ObservedPod pod) {}
+  /**
+   * One desired node's situation for one DaemonSet.
+   *
+   * @param pods the DaemonSet's pods the node reports: one, or two while a surge is in flight
+   */
+  public record NodeState(String node, boolean nodeReady, List<ObservedPod> pods) {
+    public NodeState {
+      pods = List.copyOf(pods);
+    }
+
+    public NodeState(String node, boolean nodeReady, ObservedPod pod) {
+      this(node, nodeReady, pod == null ? List.of() : List.of(pod));
+    }
+
+    /** The pod at {@code hash}, or null. */
+    public ObservedPod current(String hash) {
+      return ObservedPod.current(pods, hash);
+    }
+
+    /** The old pod worth keeping (see {@link ObservedPod#bestOld}), or null. */
+    public ObservedPod old(String hash) {
+      return ObservedPod.bestOld(pods, hash);
+    }
+  }
 
   /**
    * @param moving nodes that may run the current revision (their pod is current, or may be replaced now)
-   * @param maxUnavailable the budget in nodes
+   * @param maxUnavailable the budget in nodes (0 with maxSurge)
+   * @param maxSurge nodes that may run an extra pod not yet available (0 without maxSurge)
    * @param unavailable Ready desired nodes without an available pod, after this pass
    * @param waitingNotReady NotReady nodes still on an old revision (updated when they come back)
    */
-  public record Decision(Set<String> moving, int maxUnavailable, int unavailable, List<String> waitingNotReady) {}
+  public record Decision(Set<String> moving, int maxUnavailable, int maxSurge, int unavailable,
+      List<String> waitingNotReady) {}
+
+  /** The surge budget in nodes: 0 unless the strategy sets maxSurge (a percentage rounds up, as Kubernetes does). */
+  public static int maxSurge(DsInfo ds, int desired) {
+    var strategy = ds.ds().spec().updateStrategy();
+    if (strategy == null || strategy.rollingUpdate() == null || strategy.rollingUpdate().maxSurge() == null) {
+      return 0;
+    }
+    return Math.max(0, strategy.rollingUpdate().maxSurge().scaled(desired, true));
+  }
+
+  /** Whether the strategy surges: maxSurge is non-zero (then maxUnavailable is 0, as validation requires). */
+  public static boolean surges(DsInfo ds) {
+    return maxSurge(ds, 100) > 0;
+  }
 
   public static int maxUnavailable(DsInfo ds, int desired) {
+    if (surges(ds)) {
+      return 0;
+    }
     var strategy = ds.ds().spec().updateStrategy();
     if (strategy == null || strategy.rollingUpdate() == null || strategy.rollingUpdate().maxUnavailable() == null) {
       return 1;
@@ -55,6 +103,9 @@ public final class RollingUpdate {
    *     old pod still runs the replacement is in flight, so they count against the budget
    */
   public static Decision decide(DsInfo ds, List<NodeState> nodes, Set<String> alreadyMoving, boolean paused, Instant now) {
+    if (surges(ds)) {
+      return decideSurge(ds, nodes, alreadyMoving, paused, now);
+    }
     boolean onDelete = ds.ds().spec().updateStrategy() != null && "OnDelete".equals(ds.ds().spec().updateStrategy().type());
     int budget = maxUnavailable(ds, nodes.size());
     Set<String> moving = new TreeSet<>();
@@ -62,9 +113,9 @@ public final class RollingUpdate {
     List<NodeState> oldAvailable = new ArrayList<>();
     int unavailable = 0;
     for (NodeState n : nodes) {
-      ObservedPod pod = n.pod();
-      boolean current = pod != null && pod.hash().equals(ds.hash());
-      if (pod == null || current) {
+      ObservedPod cur = n.current(ds.hash());
+      ObservedPod pod = cur != null ? cur : n.old(ds.hash());
+      if (pod == null || cur != null) {
         moving.add(n.node());
         if (n.nodeReady() && (pod == null || !pod.available(ds.minReadySeconds(), now))) {
           unavailable++;
@@ -100,6 +151,58 @@ public final class RollingUpdate {
         unavailable++;
       }
     }
-    return new Decision(moving, budget, unavailable, waiting);
+    return new Decision(moving, budget, 0, unavailable, waiting);
+  }
+
+  private static Decision decideSurge(DsInfo ds, List<NodeState> nodes, Set<String> alreadyMoving, boolean paused,
+      Instant now) {
+    int budget = maxSurge(ds, nodes.size());
+    int minReady = ds.minReadySeconds();
+    Set<String> moving = new TreeSet<>();
+    List<String> waiting = new ArrayList<>();
+    List<String> candidates = new ArrayList<>();
+    int surging = 0;
+    int unavailable = 0;
+    for (NodeState n : nodes) {
+      ObservedPod cur = n.current(ds.hash());
+      ObservedPod old = n.old(ds.hash());
+      boolean curAvailable = cur != null && cur.available(minReady, now);
+      boolean oldAvailable = old != null && old.available(minReady, now);
+      if (n.nodeReady() && !curAvailable && !oldAvailable) {
+        unavailable++;
+      }
+      if (old == null) {
+        moving.add(n.node());
+        continue;
+      }
+      if (cur != null || alreadyMoving.contains(n.node())) {
+        // a surge in flight: the new pod runs (or is starting) next to the old one
+        moving.add(n.node());
+        if (n.nodeReady() && !curAvailable) {
+          surging++;
+        }
+        continue;
+      }
+      if (!n.nodeReady()) {
+        waiting.add(n.node());
+      } else if (!oldAvailable) {
+        if (!paused) {
+          moving.add(n.node());
+          surging++;
+        }
+      } else {
+        candidates.add(n.node());
+      }
+    }
+    if (!paused) {
+      for (String node : candidates) {
+        if (surging >= budget) {
+          break;
+        }
+        moving.add(node);
+        surging++;
+      }
+    }
+    return new Decision(moving, 0, budget, unavailable, waiting);
   }
 }

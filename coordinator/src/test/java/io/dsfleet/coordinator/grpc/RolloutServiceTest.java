@@ -118,6 +118,38 @@ class RolloutServiceTest {
   }
 
   @Test
+  void aSurgeStartsTheNewPodNextToTheOldOneOnOneNodeAtATime() throws Exception {
+    String surge = "  updateStrategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}\n";
+    apply(ds("busybox:1", "", surge));
+    String oldHash = awaitSent(3).get("node-0");
+    Map<String, String> oldNames = new java.util.HashMap<>();
+    agents.forEach(a -> oldNames.put(a.name, a.last.getPods(0).getPodName()));
+    apply(ds("busybox:2", "", surge));
+    String newHash = view().getTemplateHash();
+    var mostSurging = new java.util.concurrent.atomic.AtomicLong();
+    var surgedOn = new java.util.TreeSet<String>();
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> {
+      settle(true);
+      long surging = 0;
+      for (FakeAgent a : agents) {
+        List<String> pods = a.last.getPodsList().stream().map(p -> p.getPodName() + "@" + p.getTemplateHash()).toList();
+        if (pods.size() == 2) {
+          surging++;
+          surgedOn.add(a.name);
+          String old = oldNames.get(a.name);
+          assertThat(pods).as("the old pod keeps running next to the new one").containsExactly(
+              old + "@" + oldHash, old + "-s@" + newHash);
+        }
+      }
+      mostSurging.accumulateAndGet(surging, Math::max);
+      return agents.stream().allMatch(a -> a.last.getPodsCount() == 1 && a.last.getPods(0).getTemplateHash().equals(newHash));
+    });
+    assertThat(mostSurging.get()).as("maxSurge 1: one node at a time runs two pods").isEqualTo(1);
+    assertThat(surgedOn).as("every node surged").hasSize(3);
+    awaitReports(v -> v.getStatus().getUpdated() == 3 && v.getStatus().getAvailable() == 3);
+  }
+
+  @Test
   void aPausedRolloutMovesNothingUntilResumed() throws Exception {
     apply(ds("busybox:1", "", ""));
     awaitSent(3);

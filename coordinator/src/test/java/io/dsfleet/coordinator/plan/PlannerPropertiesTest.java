@@ -87,11 +87,11 @@ class PlannerPropertiesTest {
     }
     for (int i = 0; i < 20; i++) {
       Node node = randomNode(r, i);
-      Map<String, ObservedPod> observed = new HashMap<>();
+      Map<String, List<ObservedPod>> observed = new HashMap<>();
       for (DsInfo d : dss) {
         if (r.nextBoolean()) {
-          observed.put(d.key(), new ObservedPod(d.key(), Planner.podName(d.name(), node.name()),
-              r.nextBoolean() ? d.hash() : "old0000000", "Running", true, NOW, 0));
+          observed.put(d.key(), List.of(new ObservedPod(d.key(), Planner.podName(d.name(), node.name()),
+              r.nextBoolean() ? d.hash() : "old0000000", "Running", true, NOW, 0)));
         }
       }
       NodePlan plan = Planner.planNode(dss, node, observed, NOW);

@@ -58,7 +58,7 @@ class PlannerTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("rows")
   void rule(String name, DsInfo ds, Node node, ObservedPod observed, boolean hasPod, String hash) {
-    NodePlan plan = Planner.planNode(List.of(ds), node, observed == null ? Map.of() : Map.of(ds.key(), observed), NOW);
+    NodePlan plan = Planner.planNode(List.of(ds), node, observed == null ? Map.of() : Map.of(ds.key(), List.of(observed)), NOW);
     assertThat(plan.desired()).hasSize(hasPod ? 1 : 0);
     if (hasPod) {
       assertThat(plan.desired().get(0).hash()).isEqualTo(hash);
@@ -76,7 +76,7 @@ class PlannerTest {
         new Planner.NodeFacts(should, new ObservedPod(d.key(), "p1", d.hash(), "Running", true, NOW.minusSeconds(60), 0)),
         new Planner.NodeFacts(should, new ObservedPod(d.key(), "p2", d.hash(), "Running", true, NOW.minusSeconds(5), 0)),
         new Planner.NodeFacts(should, new ObservedPod(d.key(), "p3", "old", "Running", false, null, 0)),
-        new Planner.NodeFacts(should, null),
+        new Planner.NodeFacts(should, List.of()),
         new Planner.NodeFacts(misplaced, new ObservedPod(d.key(), "p5", "old", "Running", true, NOW.minusSeconds(99), 0)));
     DsStatus s = Planner.status(d, facts, NOW);
     assertThat(s).isEqualTo(new DsStatus(4, 3, 2, 2, 1, 1, 3));
@@ -86,5 +86,49 @@ class PlannerTest {
   void podNamesAreStablePerNodeAndDistinctAcrossNodes() {
     assertThat(Planner.podName("agent", "host-1")).isEqualTo(Planner.podName("agent", "host-1"));
     assertThat(Planner.podName("agent", "host-1")).isNotEqualTo(Planner.podName("agent", "host-2")).matches("agent-[0-9a-f]{5}");
+  }
+
+  static final String SURGE = "{rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}";
+
+  static ObservedPod pod(DsInfo ds, String name, String hash, boolean ready) {
+    return new ObservedPod(ds.key(), name, hash, "Running", ready, ready ? NOW.minusSeconds(60) : null, 0);
+  }
+
+  static List<String> plan(DsInfo ds, boolean moving, ObservedPod... pods) {
+    return Planner.planNode(List.of(ds), node(Map.of()), Map.of(ds.key(), List.of(pods)), NOW, k -> moving).desired()
+        .stream().map(p -> p.podName() + "@" + (p.hash().equals(ds.hash()) ? "new" : p.hash())).toList();
+  }
+
+  @Test
+  void aSurgingNodeRunsTheNewPodNextToTheOldOneUntilItIsAvailable() {
+    DsInfo ds = ds("surge", "spec.updateStrategy", SURGE);
+    String base = Planner.podName("surge", "n1");
+    String second = Planner.surgeName(base);
+    assertThat(plan(ds, false, pod(ds, base, "old", true))).as("not moving: kept").containsExactly(base + "@old");
+    assertThat(plan(ds, true, pod(ds, base, "old", true))).as("moving: new pod under the other name")
+        .containsExactly(base + "@old", second + "@new");
+    assertThat(plan(ds, true, pod(ds, base, "old", true), pod(ds, second, ds.hash(), false)))
+        .as("new pod not available yet: the old one stays").containsExactly(base + "@old", second + "@new");
+    assertThat(plan(ds, true, pod(ds, base, "old", true), pod(ds, second, ds.hash(), true)))
+        .as("new pod available: the old one goes").containsExactly(second + "@new");
+    assertThat(plan(ds, true, pod(ds, second, "old", true))).as("the next surge takes the first name again")
+        .containsExactly(base + "@new", second + "@old");
+  }
+
+  @Test
+  void aTemplateChangeDuringASurgeKeepsTheAvailableOldPodAndDropsTheUnfinishedOne() {
+    DsInfo ds = ds("surge", "spec.updateStrategy", SURGE);
+    String base = Planner.podName("surge", "n1");
+    String second = Planner.surgeName(base);
+    assertThat(plan(ds, true, pod(ds, base, "rev1", true), pod(ds, second, "rev2", false)))
+        .containsExactly(base + "@rev1", second + "@new");
+  }
+
+  @Test
+  void withoutSurgeAMovingNodeReplacesItsPodInPlaceAndALeftoverOldPodGoes() {
+    DsInfo ds = ds("plain", null, null);
+    String second = Planner.surgeName(Planner.podName("plain", "n1"));
+    assertThat(plan(ds, true, pod(ds, second, "old", true))).containsExactly(second + "@new");
+    assertThat(plan(ds, false, pod(ds, "x", "old", true), pod(ds, second, ds.hash(), false))).containsExactly(second + "@new");
   }
 }

@@ -96,8 +96,60 @@ class RollingUpdateTest {
   @Test
   void pausedAndOnDeleteMoveOnlyNodesWithoutAPod() {
     var states = nodes(3, pod("old", true, 60));
-    states.set(2, new NodeState("n2", true, null));
+    states.set(2, new NodeState("n2", true, List.<ObservedPod>of()));
     assertThat(RollingUpdate.decide(ds(), states, Set.of(), true, NOW).moving()).containsExactly("n2");
     assertThat(RollingUpdate.decide(ds("spec.updateStrategy", "{type: OnDelete}"), states, Set.of(), false, NOW).moving()).containsExactly("n2");
+  }
+
+  static final String[] SURGE = {"spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0, maxSurge: 2}}"};
+
+  static ObservedPod pod(String name, String hash, boolean ready, long readyForSeconds) {
+    return new ObservedPod("ops/agent", name, hash, "Running", ready, ready ? NOW.minusSeconds(readyForSeconds) : null, 0);
+  }
+
+  @Test
+  void surgeMovesAtMostMaxSurgeHealthyNodesAndTakesNothingDown() {
+    var d = RollingUpdate.decide(ds(SURGE), nodes(5, pod("old", true, 60)), Set.of(), false, NOW);
+    assertThat(d.maxUnavailable()).isZero();
+    assertThat(d.maxSurge()).isEqualTo(2);
+    assertThat(d.moving()).containsExactly("n0", "n1");
+    assertThat(d.unavailable()).as("old pods keep running next to the new ones").isZero();
+  }
+
+  @Test
+  void aSurgeInFlightHoldsItsShareUntilTheNewPodIsAvailable() {
+    var states = nodes(4, pod("old", true, 60));
+    states.set(0, new NodeState("n0", true, List.of(pod("a", "old", true, 60), pod("a-s", "newhash000", false, 0))));
+    states.set(1, new NodeState("n1", true, List.of(pod("b", "old", true, 60), pod("b-s", "newhash000", true, 1))));
+    var d = RollingUpdate.decide(ds(SURGE), states, Set.of("n0", "n1"), false, NOW);
+    assertThat(d.moving()).as("n0 surges, n1's new pod is available: one more node may surge").containsExactly("n0", "n1", "n2");
+  }
+
+  @Test
+  void surgePercentagesRoundUp() {
+    var ds = ds("spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0, maxSurge: 10%}}");
+    var d = RollingUpdate.decide(ds, nodes(25, pod("old", true, 60)), Set.of(), false, NOW);
+    assertThat(d.maxSurge()).isEqualTo(3);
+    assertThat(d.moving()).hasSize(3);
+  }
+
+  @Test
+  void withSurgeUnavailableOldPodsGetTheirNewPodAtOnceAndNotReadyNodesWait() {
+    var states = nodes(5, pod("old", true, 60));
+    states.set(1, new NodeState("n1", true, pod("old", false, 0)));
+    states.set(2, new NodeState("n2", true, pod("old", false, 0)));
+    states.set(3, new NodeState("n3", true, pod("old", false, 0)));
+    states.set(4, new NodeState("n4", false, pod("old", true, 60)));
+    var d = RollingUpdate.decide(ds(SURGE), states, Set.of(), false, NOW);
+    assertThat(d.moving()).as("every broken node surges; no surge is left for the healthy n0").containsExactly("n1", "n2", "n3");
+    assertThat(d.waitingNotReady()).containsExactly("n4");
+    assertThat(d.unavailable()).isEqualTo(3);
+  }
+
+  @Test
+  void aPausedSurgeStartsNothingNew() {
+    var states = nodes(3, pod("old", true, 60));
+    states.set(2, new NodeState("n2", true, List.<ObservedPod>of()));
+    assertThat(RollingUpdate.decide(ds(SURGE), states, Set.of(), true, NOW).moving()).containsExactly("n2");
   }
 }
