@@ -19,14 +19,14 @@ bindir="$DESTDIR$PREFIX/bin"
 unitdir="$DESTDIR/lib/systemd/system"
 etc="$DESTDIR/etc"
 
-config() { # config SRC DEST: install a config unless an edited one is there
-  local src=$1 dest=$2
+config() { # config SRC DEST [MODE]: install a config unless an edited one is there
+  local src=$1 dest=$2 mode=${3:-0644}
   mkdir -p "$(dirname "$dest")"
   if [ -e "$dest" ] && ! cmp -s "$src" "$dest"; then
-    install -m 0644 "$src" "$dest.dist"
+    install -m "$mode" "$src" "$dest.dist"
     echo "kept edited $dest (new default in $dest.dist)"
   else
-    install -m 0644 "$src" "$dest"
+    install -m "$mode" "$src" "$dest"
   fi
 }
 
@@ -50,9 +50,9 @@ case "${1:-install}" in
     install -m 0644 "$repo/coordinator/target/ds-coordinator.jar" "$repo/agent/target/ds-agent.jar" "$lib/"
     for b in dsctl ds-agent ds-coordinator; do launcher "$b"; done
     install -m 0644 "$here/ds-agent.service" "$here/ds-coordinator.service" "$unitdir/"
-    config "$here/agent.yaml" "$etc/dsfleet/agent.yaml"
+    config "$here/agent.yaml" "$etc/dsfleet/agent.yaml" 0600 # it holds the join token
     config "$here/coordinator.yaml" "$etc/dsfleet/coordinator.yaml"
-    config "$here/ds-agent.default" "$etc/default/ds-agent"
+    config "$here/ds-agent.default" "$etc/default/ds-agent" 0600 # DS_AGENT_JOIN_TOKEN may be set here
     config "$here/ds-coordinator.default" "$etc/default/ds-coordinator"
     reload
     echo "installed into ${DESTDIR:-/}; start with: systemctl enable --now ds-agent (or ds-coordinator)"

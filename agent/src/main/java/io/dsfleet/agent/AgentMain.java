@@ -43,7 +43,7 @@ public final class AgentMain {
   private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
   static final String VERSION = java.util.Objects.requireNonNullElse(AgentMain.class.getPackage().getImplementationVersion(), "dev");
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
-      "address", "heartbeatInterval", "leaveOnShutdown");
+      "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure");
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -91,6 +91,12 @@ public final class AgentMain {
 
     @Option(names = "--leave-on-shutdown", description = "Leave the fleet (removing every owned container) when stopped.")
     Boolean leaveOnShutdown;
+
+    @Option(names = "--join-token", paramLabel = "TOKEN", description = "Join token (from ds-coordinator init or dsctl token create); needed until the node has its certificate.")
+    String joinToken;
+
+    @Option(names = "--insecure", description = "Plaintext gRPC without credentials (the coordinator must run --insecure too).")
+    Boolean insecure;
 
     /** The options from flags, environment and file; null after printing why they are bad. */
     AgentOptions resolveOrReport() {
@@ -155,8 +161,15 @@ public final class AgentMain {
       if (bad != null) {
         throw new IllegalArgumentException("node name \"" + name + "\": " + bad);
       }
+      String token = first(joinToken, env.get("DS_AGENT_JOIN_TOKEN"), text(file, "joinToken"), null);
+      if (token != null) {
+        io.dsfleet.common.tls.JoinToken.parse(token); // a malformed token is refused at start, naming the problem
+      }
+      boolean plain = insecure != null ? insecure
+          : env.containsKey("DS_AGENT_INSECURE") ? Boolean.parseBoolean(env.get("DS_AGENT_INSECURE"))
+          : file.containsKey("insecure") && file.get("insecure").asBoolean();
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? defaultAddress() : addr,
-          hb == null ? null : Durations.parse(hb), leave);
+          hb == null ? null : Durations.parse(hb), leave, token, plain);
     }
 
     private static List<String> list(JsonNode n) {
@@ -249,7 +262,10 @@ public final class AgentMain {
       if (o == null) {
         return 2;
       }
-      log.warn("talking PLAINTEXT gRPC to {}: TLS and join tokens are not implemented yet", o.coordinators());
+      if (o.insecure()) {
+        log.warn("INSECURE: talking plaintext gRPC to {} without credentials (--insecure): anyone on the path can"
+            + " impersonate the coordinator and run containers as root here", o.coordinators());
+      }
       Clock clock = Clock.systemUTC();
       ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, daemon("agent-scheduler"));
       ExecutorService workers = Executors.newFixedThreadPool(4, daemon("pod-worker"));
@@ -269,15 +285,27 @@ public final class AgentMain {
         log.info("resuming the last desired set (version {}, {} pods) from {}", d.getVersion(), d.getPodsCount(), o.stateDir());
         reconciler.setDesired(d);
       });
-      session[0] = new CoordinatorSession(o.coordinators(), nodeInfo(o), reconciler, docker, state, scheduler, clock, new Random(),
+      session[0] = new CoordinatorSession(o.coordinators(), o.credentials(), nodeInfo(o), reconciler, docker, state, scheduler, clock, new Random(),
           o.heartbeatInterval(), stop::countDown);
-      scheduler.scheduleWithFixedDelay(() -> {
+      // one thread runs every pass: each second, and at once when a desired set arrives or a pod's work ends
+      ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(daemon("reconcile"));
+      Runnable pass = () -> {
         try {
           reconciler.tick();
         } catch (RuntimeException e) {
           log.error("reconcile pass failed", e);
         }
-      }, 0, 1, TimeUnit.SECONDS);
+      };
+      java.util.concurrent.atomic.AtomicBoolean queued = new java.util.concurrent.atomic.AtomicBoolean();
+      reconciler.wakeWith(() -> {
+        if (queued.compareAndSet(false, true)) { // wakes in a burst make one pass
+          loop.execute(() -> {
+            queued.set(false);
+            pass.run();
+          });
+        }
+      });
+      loop.scheduleWithFixedDelay(pass, 0, 1, TimeUnit.SECONDS);
       session[0].start();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         if (o.leaveOnShutdown()) {
@@ -291,6 +319,7 @@ public final class AgentMain {
         }
         // otherwise the containers belong to dockerd and keep running; the next agent adopts them
         session[0].close();
+        loop.shutdownNow();
         scheduler.shutdownNow();
       }, "shutdown"));
       log.info("ds-agent {} running as node {} ({}), docker {}, state {}", VERSION, o.nodeName(), o.address(), o.dockerHost(), o.stateDir());
@@ -317,7 +346,7 @@ public final class AgentMain {
       DockerRuntime docker = parts.docker();
       LocalState state = parts.state();
       Reconciler reconciler = parts.reconciler();
-      CoordinatorSession session = new CoordinatorSession(o.coordinators(), nodeInfo(o), reconciler, docker, state, scheduler,
+      CoordinatorSession session = new CoordinatorSession(o.coordinators(), o.credentials(), nodeInfo(o), reconciler, docker, state, scheduler,
           Clock.systemUTC(), new Random(), null, () -> { });
       int code = 0;
       try {

@@ -15,6 +15,21 @@ import java.util.Map;
  *     non-loopback IPv4 address of the host
  * @param heartbeatInterval null: the coordinator's
  * @param leaveOnShutdown leave the fleet (removing every owned container) when stopped
+ * @param joinToken the join token for a node without its certificate yet; null when none
+ * @param insecure plaintext gRPC without credentials (the coordinator must run --insecure too)
  */
 public record AgentOptions(List<String> coordinators, String nodeName, Path stateDir, String dockerHost,
-    Map<String, String> labels, List<Taint> taints, String address, Duration heartbeatInterval, boolean leaveOnShutdown) {}
+    Map<String, String> labels, List<Taint> taints, String address, Duration heartbeatInterval, boolean leaveOnShutdown,
+    String joinToken, boolean insecure) {
+
+  /** The node's credentials: plaintext when insecure, else its certificate or join token under the state directory. */
+  public io.dsfleet.agent.session.NodeCredentials credentials() {
+    return insecure ? io.dsfleet.agent.session.NodeCredentials.insecure()
+        : io.dsfleet.agent.session.NodeCredentials.tls(stateDir, nodeName, joinToken);
+  }
+
+  @Override
+  public String toString() {
+    return "AgentOptions[node=" + nodeName + ", coordinators=" + coordinators + ", insecure=" + insecure + "]";
+  }
+}

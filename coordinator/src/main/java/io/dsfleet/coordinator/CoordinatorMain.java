@@ -4,12 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.dsfleet.common.ConfigFile;
 import io.dsfleet.common.Durations;
 import io.dsfleet.coordinator.fleet.FleetOptions;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -21,11 +20,11 @@ import picocli.CommandLine.Option;
 
 /** ds-coordinator: serves the agent and control services of dsfleet.v1. */
 @Command(name = "ds-coordinator", mixinStandardHelpOptions = true, versionProvider = io.dsfleet.coordinator.cli.Dsctl.Version.class,
-    description = "The dsfleet coordinator.", subcommands = {CoordinatorMain.Serve.class})
+    description = "The dsfleet coordinator.", subcommands = {CoordinatorMain.Serve.class, CoordinatorMain.Init.class})
 public final class CoordinatorMain {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorMain.class);
   static final Set<String> CONFIG_KEYS = Set.of("listen", "dataDir", "heartbeatInterval", "heartbeatGrace",
-      "nodeGcAfter", "maxObjectsPerApply", "maxMessageBytes");
+      "nodeGcAfter", "maxObjectsPerApply", "maxMessageBytes", "insecure", "tlsNames", "nodeCertTtl");
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -33,8 +32,50 @@ public final class CoordinatorMain {
     System.exit(new CommandLine(new CoordinatorMain()).execute(args));
   }
 
-  @Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve the fleet.")
-  static final class Serve implements Callable<Integer> {
+  /**
+   * Makes the fleet's keys and first credentials without serving (serve does the same on its
+   * first start): the CA, the serving certificate, dsctl's admin and viewer credentials and a
+   * join token, owner-only in the data directory's pki/. Prints where they are, and the token.
+   */
+  @Command(name = "init", mixinStandardHelpOptions = true, description = "Create the fleet CA, credentials and a join token.")
+  static final class Init implements Callable<Integer> {
+    @CommandLine.Mixin
+    Settings settings;
+
+    @Override
+    public Integer call() {
+      CoordinatorOptions options;
+      try {
+        options = settings.options();
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-coordinator: " + e.getMessage());
+        return 2;
+      }
+      if (options.insecure()) {
+        System.err.println("ds-coordinator: init makes credentials; it has nothing to do with --insecure");
+        return 2;
+      }
+      Path pki = options.dataDir().resolve("pki");
+      if (Files.exists(pki.resolve("ca.crt"))) {
+        System.out.println("already initialised: " + pki + " (dsctl token create makes more join tokens)");
+        return 0;
+      }
+      try (var store = new io.dsfleet.coordinator.store.SqliteStore(options.dataDir())) {
+        var authority = new io.dsfleet.coordinator.security.Authority(
+            io.dsfleet.coordinator.security.CoordinatorPki.loadOrCreate(options.dataDir(), options.tlsNames()),
+            store, Clock.systemUTC(), options.nodeCertTtl());
+        authority.writeFirstCredentials();
+        System.out.println("fleet CA:          " + pki.resolve("ca.crt") + " (sha256 " + authority.pki().caHash() + ")");
+        System.out.println("admin credential:  " + pki.resolve("admin.pem"));
+        System.out.println("viewer credential: " + pki.resolve("viewer.pem") + " (read-only)");
+        System.out.println("join token (24 h): " + io.dsfleet.common.OwnerOnlyFiles.read(pki.resolve("join-token")).strip());
+      }
+      return 0;
+    }
+  }
+
+  /** The options serve and init share. */
+  static final class Settings {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML config file; flags win over its keys (${DEFAULT-VALUE} when it exists).",
         defaultValue = "/etc/dsfleet/coordinator.yaml")
     Path config;
@@ -54,25 +95,14 @@ public final class CoordinatorMain {
     @Option(names = "--node-gc-after", paramLabel = "DURATION", description = "NotReady this long: node removed (default 24h).")
     String nodeGcAfter;
 
-    @Override
-    public Integer call() throws Exception {
-      CoordinatorOptions options;
-      try {
-        options = options();
-      } catch (IllegalArgumentException e) {
-        System.err.println("ds-coordinator: " + e.getMessage());
-        return 2;
-      }
-      log.warn("serving PLAINTEXT gRPC on {}:{}: TLS and credentials are not implemented yet; keep it on a trusted network",
-          options.host(), options.port());
-      CoordinatorServer server = new CoordinatorServer(
-          NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port())), options, Clock.systemUTC(), true);
-      server.start();
-      log.info("ds-coordinator serving on {}:{}, data in {}", options.host(), server.port(), options.dataDir());
-      Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
-      server.awaitTermination();
-      return 0;
-    }
+    @Option(names = "--insecure", description = "Serve plaintext gRPC without credentials: anyone who can connect controls the fleet.")
+    Boolean insecure;
+
+    @Option(names = "--tls-name", paramLabel = "NAME|IP", description = "Extra name or address for the serving certificate; repeatable.")
+    List<String> tlsNames;
+
+    @Option(names = "--node-cert-ttl", paramLabel = "DURATION", description = "Validity of node certificates (default 720h); agents renew at a third left.")
+    String nodeCertTtl;
 
     CoordinatorOptions options() {
       Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
@@ -97,7 +127,30 @@ public final class CoordinatorMain {
           d.eventsKept());
       Path dir = dataDir != null ? dataDir : Path.of(pick(null, file, "dataDir", "/var/lib/ds-coordinator"));
       int maxBytes = Integer.parseInt(pick(null, file, "maxMessageBytes", String.valueOf(4 * 1024 * 1024)));
-      return new CoordinatorOptions(listenValue.substring(0, colon), port, dir, fleet, Duration.ofSeconds(1), maxBytes);
+      boolean plain = insecure != null ? insecure : file.containsKey("insecure") && bool(file.get("insecure"), "insecure");
+      List<String> names = tlsNames != null ? tlsNames : file.containsKey("tlsNames") ? strings(file.get("tlsNames"), "tlsNames") : List.of();
+      Duration ttl = duration(pick(nodeCertTtl, file, "nodeCertTtl", Durations.format(CoordinatorOptions.DEFAULT_NODE_CERT_TTL)), "nodeCertTtl");
+      if (ttl.compareTo(Duration.ofMinutes(1)) < 0) {
+        throw new IllegalArgumentException("nodeCertTtl must be at least 1m, got " + Durations.format(ttl));
+      }
+      return new CoordinatorOptions(listenValue.substring(0, colon), port, dir, fleet, Duration.ofSeconds(1), maxBytes,
+          plain, names, ttl);
+    }
+
+    private static boolean bool(JsonNode v, String key) {
+      if (!v.isBoolean()) {
+        throw new IllegalArgumentException("config key \"" + key + "\" must be true or false, got " + v);
+      }
+      return v.asBoolean();
+    }
+
+    private static List<String> strings(JsonNode v, String key) {
+      if (!v.isArray()) {
+        throw new IllegalArgumentException("config key \"" + key + "\" must be a list");
+      }
+      List<String> out = new java.util.ArrayList<>();
+      v.forEach(x -> out.add(x.asText()));
+      return out;
     }
 
     private static String pick(String flag, Map<String, JsonNode> file, String key, String fallback) {
@@ -114,6 +167,34 @@ public final class CoordinatorMain {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(name + ": " + e.getMessage());
       }
+    }
+  }
+
+  @Command(name = "serve", mixinStandardHelpOptions = true, description = "Serve the fleet.")
+  static final class Serve implements Callable<Integer> {
+    @CommandLine.Mixin
+    Settings settings;
+
+    @Override
+    public Integer call() throws Exception {
+      CoordinatorOptions options;
+      try {
+        options = settings.options();
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-coordinator: " + e.getMessage());
+        return 2;
+      }
+      if (options.insecure()) {
+        log.warn("INSECURE: serving plaintext gRPC on {}:{} without credentials (--insecure): anyone who can reach"
+            + " this port can read Secrets and run containers as root on every node", options.host(), options.port());
+      }
+      CoordinatorServer server = new CoordinatorServer(options, Clock.systemUTC(), true);
+      server.start();
+      log.info("ds-coordinator serving {} on {}:{}, data in {}", options.insecure() ? "plaintext" : "TLS", options.host(),
+          server.port(), options.dataDir());
+      Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
+      server.awaitTermination();
+      return 0;
     }
   }
 }

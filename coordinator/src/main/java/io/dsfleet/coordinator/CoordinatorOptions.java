@@ -3,14 +3,24 @@ package io.dsfleet.coordinator;
 import io.dsfleet.coordinator.fleet.FleetOptions;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * ds-coordinator's options: flags, or keys of the config file (same names, camelCase), flags winning.
  *
- * @param listen host:port to serve on (default 127.0.0.1:7443)
- * @param dataDir the embedded store's directory (default /var/lib/ds-coordinator)
+ * @param host host to serve on; with port from {@code listen} (default 127.0.0.1:7443)
+ * @param dataDir the embedded store's directory, with the fleet's keys in {@code pki/} (default /var/lib/ds-coordinator)
  * @param tickInterval how often leases are checked (default 1 s)
  * @param maxMessageBytes largest message accepted from any client (default 4 MiB)
+ * @param insecure plaintext, no credentials: anyone who can connect may do anything (default false)
+ * @param tlsNames extra DNS names and IP addresses for the serving certificate
+ * @param nodeCertTtl how long a node certificate is valid; agents renew it when a third is left (default 30 days)
  */
 public record CoordinatorOptions(String host, int port, Path dataDir, FleetOptions fleet, Duration tickInterval,
-    int maxMessageBytes) {}
+    int maxMessageBytes, boolean insecure, List<String> tlsNames, Duration nodeCertTtl) {
+  public CoordinatorOptions {
+    tlsNames = List.copyOf(tlsNames);
+  }
+
+  public static final Duration DEFAULT_NODE_CERT_TTL = Duration.ofDays(30);
+}

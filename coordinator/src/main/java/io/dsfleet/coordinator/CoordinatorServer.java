@@ -6,9 +6,16 @@ import io.dsfleet.coordinator.grpc.ControlServiceImpl;
 import io.dsfleet.coordinator.grpc.LogRelay;
 import io.dsfleet.coordinator.store.SqliteStore;
 import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.common.tls.Tls;
+import io.dsfleet.coordinator.security.AuthInterceptor;
+import io.dsfleet.coordinator.security.Authority;
+import io.dsfleet.coordinator.security.CoordinatorPki;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
-import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.Random;
 import java.util.concurrent.Executors;
@@ -17,21 +24,41 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Wires the store, the fleet and the gRPC services on a server builder (tests pass their own). */
+/** Wires the store, the fleet, the fleet CA and the gRPC services, and serves them. */
 public final class CoordinatorServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
   private final Store store;
   private final Fleet fleet;
   private final Server server;
   private final ScheduledExecutorService scheduler;
+  private final Authority authority;
 
   /**
-   * @param tick whether to run the lease sweeper on the real scheduler; tests with a fake clock
-   *     call {@link Fleet#tick()} themselves
+   * Serves on the options' address: TLS with the fleet's keys (made on the first start), or
+   * plaintext with {@code insecure}.
+   *
+   * @param tick whether to run the lease sweeper and the rollout passes on the real scheduler;
+   *     tests with a fake clock call {@link Fleet#tick()} themselves and get a rollout pass per report
    */
-  public CoordinatorServer(ServerBuilder<?> builder, CoordinatorOptions options, Clock clock, boolean tick) {
+  public CoordinatorServer(CoordinatorOptions options, Clock clock, boolean tick) {
     this.store = new SqliteStore(options.dataDir());
     this.fleet = new Fleet(store, clock, options.fleet(), new Random());
+    ServerCredentials credentials;
+    if (options.insecure()) {
+      this.authority = null;
+      credentials = InsecureServerCredentials.create();
+    } else {
+      CoordinatorPki pki = CoordinatorPki.loadOrCreate(options.dataDir(), options.tlsNames());
+      this.authority = new Authority(pki, store, clock, options.nodeCertTtl());
+      if (pki.created()) {
+        authority.writeFirstCredentials();
+      }
+      credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
+    }
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)
+        .handshakeTimeout(10, TimeUnit.SECONDS)
+        .maxInboundMetadataSize(16 * 1024)
+        .intercept(new AuthInterceptor(authority));
     this.scheduler = Executors.newScheduledThreadPool(1, r -> {
       Thread t = new Thread(r, "coordinator-scheduler");
       t.setDaemon(true);
@@ -41,10 +68,18 @@ public final class CoordinatorServer implements AutoCloseable {
     String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
     this.server = builder
         .maxInboundMessageSize(options.maxMessageBytes())
-        .addService(new AgentServiceImpl(fleet, logs))
-        .addService(new ControlServiceImpl(fleet, logs, scheduler, version))
+        .addService(new AgentServiceImpl(fleet, logs, authority))
+        .addService(new ControlServiceImpl(fleet, logs, scheduler, version, authority))
         .build();
     if (tick) {
+      fleet.deferRolloutPasses();
+      scheduler.scheduleWithFixedDelay(() -> {
+        try {
+          fleet.rolloutPass();
+        } catch (RuntimeException e) {
+          log.error("rollout pass failed", e);
+        }
+      }, 20, 20, TimeUnit.MILLISECONDS);
       long ms = options.tickInterval().toMillis();
       scheduler.scheduleWithFixedDelay(() -> {
         try {
@@ -67,6 +102,11 @@ public final class CoordinatorServer implements AutoCloseable {
 
   public Fleet fleet() {
     return fleet;
+  }
+
+  /** The fleet CA at work; null on an insecure coordinator. */
+  public Authority authority() {
+    return authority;
   }
 
   public void awaitTermination() throws InterruptedException {

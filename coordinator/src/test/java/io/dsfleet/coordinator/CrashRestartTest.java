@@ -35,7 +35,8 @@ class CrashRestartTest {
   Process start(int port, Path log) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName(), "serve",
-        "--listen", "127.0.0.1:" + port, "--data-dir", dir.resolve("data").toString(), "--config", dir.resolve("none.yaml").toString());
+        "--listen", "127.0.0.1:" + port, "--data-dir", dir.resolve("data").toString(), "--config", dir.resolve("none.yaml").toString(),
+        "--insecure");
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     return pb.start();
   }

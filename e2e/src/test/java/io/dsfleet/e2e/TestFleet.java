@@ -2,14 +2,18 @@ package io.dsfleet.e2e;
 
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.common.tls.Tls;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -44,6 +48,7 @@ final class TestFleet implements AutoCloseable {
   final Path root = ROOT;
   final Path coordinatorJar;
   final Path agentJar;
+  final Path repo;
   final Path imagesTar;
   final Map<Integer, TestHost> hosts = new TreeMap<>();
   Process coordinator;
@@ -55,7 +60,7 @@ final class TestFleet implements AutoCloseable {
         "skipped: multi-host tests need root (network namespaces, one dockerd per host)");
     assumeTrue(Sh.run(List.of("docker", "info")).exit() == 0,
         "skipped: no Docker daemon to take the test images from (scripts/test starts one)");
-    Path repo = Path.of(System.getProperty("dsfleet.jars", ".."));
+    repo = Path.of(System.getProperty("dsfleet.jars", "..")).toAbsolutePath();
     coordinatorJar = repo.resolve("coordinator/target/ds-coordinator.jar").toAbsolutePath();
     agentJar = repo.resolve("agent/target/ds-agent.jar").toAbsolutePath();
     assumeTrue(Files.exists(coordinatorJar) && Files.exists(agentJar), "skipped: build the jars first (mvn package)");
@@ -84,6 +89,26 @@ final class TestFleet implements AutoCloseable {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
+  /** The JVM flags a systemd unit of the repository starts its program with (its Environment= default). */
+  static List<String> unitJvmFlags(Path repo, String unit, String variable) {
+    Path file = repo.resolve("systemd").resolve(unit);
+    String prefix = "Environment=\"" + variable + "=";
+    try {
+      for (String line : Files.readAllLines(file)) {
+        if (line.startsWith(prefix)) {
+          return List.of(line.substring(prefix.length(), line.length() - 1).split(" "));
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    throw new IllegalStateException(file + " sets no " + variable);
+  }
+
+  List<String> agentJvmFlags() {
+    return unitJvmFlags(repo, "ds-agent.service", "DS_AGENT_JAVA_OPTS");
+  }
+
   String coordinatorAddress() {
     return COORDINATOR_IP + ":" + COORDINATOR_PORT;
   }
@@ -95,11 +120,27 @@ final class TestFleet implements AutoCloseable {
     return p;
   }
 
-  void startCoordinator() throws IOException {
-    coordinator = spawn("coordinator", root.resolve("coordinator.log"), List.of(java(), "-XX:+UseSerialGC", "-jar",
+  /** Starts the coordinator with TLS (its first start makes the CA, dsctl's credentials and a join token). */
+  void startCoordinator(String... extra) throws IOException {
+    List<String> cmd = new ArrayList<>(List.of(java(), "-XX:+UseSerialGC", "-jar",
         coordinatorJar.toString(), "serve", "--listen", coordinatorAddress(), "--data-dir", root.resolve("coordinator").toString(),
         "--config", root.resolve("none.yaml").toString(), "--heartbeat-interval", "1s", "--heartbeat-grace", "6s"));
+    cmd.addAll(Arrays.asList(extra));
+    coordinator = spawn("coordinator", root.resolve("coordinator.log"), cmd);
     await("coordinator serving", 60, () -> dsctl("version").exit() == 0);
+  }
+
+  Path pki() {
+    return root.resolve("coordinator").resolve("pki");
+  }
+
+  /** The join token the coordinator wrote on its first start. */
+  String joinToken() {
+    try {
+      return Files.readString(pki().resolve("join-token")).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   void killCoordinator() throws InterruptedException {
@@ -125,6 +166,7 @@ final class TestFleet implements AutoCloseable {
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("DSCTL_COORDINATOR", coordinatorAddress());
+    pb.environment().put("DSCTL_CREDENTIALS", pki().resolve("admin.pem").toString());
     try {
       Process p = pb.start();
       String out = new String(p.getInputStream().readAllBytes());
@@ -147,7 +189,15 @@ final class TestFleet implements AutoCloseable {
   /** A gRPC client for polling state fast (assertions on what dsctl would show). */
   ControlServiceGrpc.ControlServiceBlockingStub control() {
     if (channel == null) {
-      channel = NettyChannelBuilder.forTarget(coordinatorAddress()).usePlaintext().build();
+      String pem;
+      try {
+        pem = Files.readString(pki().resolve("admin.pem"));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      var certs = Pki.certificates(pem);
+      channel = NettyChannelBuilder.forTarget(coordinatorAddress(), Tls.client(certs.get(certs.size() - 1), certs.get(0),
+          Pki.privateKey(pem))).overrideAuthority(Pki.SERVER_NAME).build();
     }
     return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
   }

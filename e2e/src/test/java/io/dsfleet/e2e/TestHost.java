@@ -67,15 +67,22 @@ final class TestHost {
     startDockerd();
   }
 
+  /** Whether the agent is started with the fleet's join token (without it, it has only the certificate in its state). */
+  boolean withJoinToken = true;
+
   void startAgent() throws IOException {
     agent = fleet.spawn("agent-" + name, dir.resolve("agent.log"), agentCommand("run"));
   }
 
   List<String> agentCommand(String verb, String... extra) {
-    List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns, fleet.java(),
-        "-XX:+UseSerialGC", "-Xmx64m", "-XX:TieredStopAtLevel=1", "-jar", fleet.agentJar.toString(), verb,
+    List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns, fleet.java()));
+    cmd.addAll(fleet.agentJvmFlags()); // as the systemd unit starts it
+    cmd.addAll(List.of("-jar", fleet.agentJar.toString(), verb,
         "--coordinator", fleet.coordinatorAddress(), "--node-name", name, "--state-dir", dir.resolve("state").toString(),
         "--docker-host", "unix://" + socket, "--address", ip, "--config", dir.resolve("none.yaml").toString()));
+    if (withJoinToken) {
+      cmd.addAll(List.of("--join-token", fleet.joinToken()));
+    }
     cmd.addAll(Arrays.asList(extra));
     return cmd;
   }

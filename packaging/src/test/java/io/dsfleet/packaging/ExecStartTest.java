@@ -68,7 +68,8 @@ class ExecStartTest {
     List<String> cmd = new ArrayList<>(List.of("java", "-cp", ROOT.resolve("coordinator/target/ds-coordinator.jar").toString(),
         "io.dsfleet.coordinator.cli.Dsctl"));
     cmd.addAll(List.of(args));
-    return PackagingTest.run(Map.of(), cmd.toArray(String[]::new)).out();
+    return PackagingTest.run(Map.of("DSCTL_CREDENTIALS", tmp.resolve("coordinator/pki/admin.pem").toString()),
+        cmd.toArray(String[]::new)).out();
   }
 
   Map<String, String> containers() throws Exception {
@@ -95,13 +96,14 @@ class ExecStartTest {
         "--data-dir", tmp.resolve("coordinator").toString(), "--config", tmp.resolve("none.yaml").toString()), "coordinator.log");
     await().atMost(Duration.ofSeconds(60)).until(() -> dsctl("version", "--coordinator", address).contains("Coordinator Version"));
 
+    String token = Files.readString(tmp.resolve("coordinator/pki/join-token")).strip();
     Path config = Files.writeString(tmp.resolve("agent.yaml"), "coordinator: " + address + "\nnodeName: " + node + "\nstateDir: "
-        + tmp.resolve("state") + "\naddress: 127.0.0.1\n");
+        + tmp.resolve("state") + "\naddress: 127.0.0.1\njoinToken: " + token + "\n");
     List<String> cmd = execStart(ROOT.resolve("systemd/ds-agent.service"), Map.of(
         "/usr/bin/java", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "/usr/share/dsfleet/ds-agent.jar", ROOT.resolve("agent/target/ds-agent.jar").toString(),
         "/etc/dsfleet/agent.yaml", config.toString()));
-    assertThat(cmd).contains("-XX:+UseSerialGC", "-Xmx64m", "-jar", "run", "--config");
+    assertThat(cmd).contains("-XX:+UseSerialGC", "-Xmx48m", "-jar", "run", "--config");
     Process agent = spawn(cmd, "agent.log");
 
     Path ds = Files.writeString(tmp.resolve("ds.yaml"), """

@@ -57,7 +57,8 @@ class PackagingTest {
     assertThat(mode(dest.resolve("usr/bin/ds-agent"))).isEqualTo("rwxr-xr-x");
     assertThat(mode(dest.resolve("usr/share/dsfleet/ds-agent.jar"))).isEqualTo("rw-r--r--");
     assertThat(mode(dest.resolve("lib/systemd/system/ds-agent.service"))).isEqualTo("rw-r--r--");
-    assertThat(mode(dest.resolve("etc/dsfleet/agent.yaml"))).isEqualTo("rw-r--r--");
+    assertThat(mode(dest.resolve("etc/dsfleet/agent.yaml"))).as("it may hold the join token").isEqualTo("rw-------");
+    assertThat(mode(dest.resolve("etc/dsfleet/coordinator.yaml"))).isEqualTo("rw-r--r--");
     assertThat(Files.readString(dest.resolve("usr/bin/dsctl"))).contains("${DSFLEET_LIB:-/usr/share/dsfleet}");
     List<String> tree;
     try (Stream<Path> s = Files.walk(dest)) {

@@ -75,6 +75,7 @@ public final class Reconciler {
   /** Templates seen, by hash: a pod removed because it is no longer desired still gets its preStop hooks and grace. */
   private final Map<String, PodTemplateSpec> templatesByHash = new ConcurrentHashMap<>();
   private volatile boolean runtimeDown;
+  private volatile Runnable wake = () -> { };
 
   /** A desired pod, parsed. */
   record Entry(DesiredPod pod, PodTemplateSpec template, PodContext ctx) {}
@@ -91,6 +92,14 @@ public final class Reconciler {
     this.probeWorkers = probeWorkers;
     this.prober = new Prober(runtime);
     this.reporter = reporter;
+  }
+
+  /**
+   * Called when a pass is worth running at once rather than at the next tick: a new desired set
+   * arrived, or a pod's work finished (so its new state is reported without waiting).
+   */
+  public void wakeWith(Runnable wake) {
+    this.wake = wake;
   }
 
   /** Replaces the desired set (level-triggered: the whole set, every time). */
@@ -128,6 +137,7 @@ public final class Reconciler {
       next.put(p.getPodName(), new Entry(p, template, ctx));
     }
     desired = Map.copyOf(next);
+    wake.run();
   }
 
   public void setOrphans(Set<String> pods) {
@@ -217,14 +227,19 @@ public final class Reconciler {
       return;
     }
     workers.execute(() -> {
+      boolean done = false;
       try {
         work.run();
+        done = true;
       } catch (RuntimeUnavailableException ex) {
         log.warn("pod {}: runtime unreachable: {}", pod, ex.getMessage());
       } catch (RuntimeException ex) {
         log.error("pod {}: {}", pod, ex.toString(), ex);
       } finally {
         busy.remove(pod);
+      }
+      if (done) {
+        wake.run(); // report the new state now; after a failure the next tick retries, never a tight loop
       }
     });
   }

@@ -24,6 +24,7 @@ public final class FakeRuntime implements ContainerRuntime {
   private final AtomicLong ids = new AtomicLong();
   private final Set<String> images = new HashSet<>();
   public final List<String> calls = new ArrayList<>();
+  private final boolean recordCalls;
   private volatile Function<List<String>, ExecResult> execRule = cmd -> new ExecResult(0, "");
   private volatile boolean down;
 
@@ -37,7 +38,19 @@ public final class FakeRuntime implements ContainerRuntime {
   }
 
   public FakeRuntime(Clock clock) {
+    this(clock, true);
+  }
+
+  /** @param recordCalls false for long simulations, where {@link #calls} would only grow */
+  public FakeRuntime(Clock clock, boolean recordCalls) {
     this.clock = clock;
+    this.recordCalls = recordCalls;
+  }
+
+  private void record(String call) {
+    if (recordCalls) {
+      calls.add(call);
+    }
   }
 
   public synchronized void addImage(String image) {
@@ -108,14 +121,14 @@ public final class FakeRuntime implements ContainerRuntime {
   @Override
   public synchronized void pull(String image, Map<String, String> auth) {
     check();
-    calls.add("pull " + image);
+    record("pull " + image);
     images.add(image);
   }
 
   @Override
   public synchronized String create(ContainerSpec spec) {
     check();
-    calls.add("create " + spec.name());
+    record("create " + spec.name());
     containers.values().removeIf(f -> f.spec.name().equals(spec.name()));
     Fake f = new Fake();
     f.spec = spec;
@@ -127,7 +140,7 @@ public final class FakeRuntime implements ContainerRuntime {
   @Override
   public synchronized void start(String id) {
     check();
-    calls.add("start " + containers.get(id).spec.name());
+    record("start " + containers.get(id).spec.name());
     Fake f = containers.get(id);
     f.state = "running";
     f.started = clock.instant();
@@ -139,7 +152,7 @@ public final class FakeRuntime implements ContainerRuntime {
     check();
     Fake f = containers.get(id);
     if (f != null && f.state.equals("running")) {
-      calls.add("stop " + f.spec.name());
+      record("stop " + f.spec.name());
       f.state = "exited";
       f.exitCode = 143;
       f.finished = clock.instant();
@@ -151,7 +164,7 @@ public final class FakeRuntime implements ContainerRuntime {
     check();
     Fake f = containers.remove(id);
     if (f != null) {
-      calls.add("remove " + f.spec.name());
+      record("remove " + f.spec.name());
     }
   }
 
@@ -159,7 +172,7 @@ public final class FakeRuntime implements ContainerRuntime {
   public ExecResult exec(String id, List<String> command, Duration timeout) {
     check();
     synchronized (this) {
-      calls.add("exec " + String.join(" ", command));
+      record("exec " + String.join(" ", command));
     }
     return execRule.apply(command);
   }

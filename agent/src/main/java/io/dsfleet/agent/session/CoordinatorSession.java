@@ -6,6 +6,8 @@ import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.*;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.proto.v1.RenewCertificateRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -43,6 +45,8 @@ public final class CoordinatorSession implements AutoCloseable {
   private final Reconnect reconnect;
   private final Runnable onRemoved;
   private final Duration heartbeatOverride;
+  private final NodeCredentials credentials;
+  private volatile boolean renewing;
 
   private ManagedChannel channel;
   private int coordinatorIndex;
@@ -54,12 +58,14 @@ public final class CoordinatorSession implements AutoCloseable {
   private long seq;
   private final Map<String, AutoCloseable> logFollows = new ConcurrentHashMap<>();
 
-  public CoordinatorSession(List<String> coordinators, NodeInfo info, Reconciler reconciler, ContainerRuntime runtime,
-      LocalState state, ScheduledExecutorService scheduler, Clock clock, Random random, Duration heartbeatOverride, Runnable onRemoved) {
+  public CoordinatorSession(List<String> coordinators, NodeCredentials credentials, NodeInfo info, Reconciler reconciler,
+      ContainerRuntime runtime, LocalState state, ScheduledExecutorService scheduler, Clock clock, Random random,
+      Duration heartbeatOverride, Runnable onRemoved) {
     if (coordinators.isEmpty()) {
       throw new IllegalArgumentException("no coordinator address configured");
     }
     this.coordinators = List.copyOf(coordinators);
+    this.credentials = credentials;
     this.info = info;
     this.reconciler = reconciler;
     this.runtime = runtime;
@@ -82,9 +88,22 @@ public final class CoordinatorSession implements AutoCloseable {
   private synchronized ManagedChannel channel() {
     if (channel == null) {
       String target = coordinators.get(coordinatorIndex % coordinators.size());
-      channel = NettyChannelBuilder.forTarget(target).usePlaintext().maxInboundMessageSize(64 * 1024 * 1024).build();
+      NettyChannelBuilder b = NettyChannelBuilder.forTarget(target, credentials.channelCredentials())
+          .maxInboundMessageSize(64 * 1024 * 1024);
+      if (!credentials.isInsecure()) {
+        b.overrideAuthority(Pki.SERVER_NAME);
+      }
+      channel = b.build();
     }
     return channel;
+  }
+
+  /** Drops the channel so the next call connects with the current credentials. */
+  private synchronized void resetChannel() {
+    if (channel != null) {
+      channel.shutdownNow();
+      channel = null;
+    }
   }
 
   private synchronized void nextCoordinator() {
@@ -104,18 +123,42 @@ public final class CoordinatorSession implements AutoCloseable {
     try {
       Duration interval = Duration.ofSeconds(5);
       if (!joined) {
-        JoinResponse r = AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
-            .join(JoinRequest.newBuilder().setNode(info).build());
+        boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
+        JoinRequest.Builder req = JoinRequest.newBuilder().setNode(info);
+        ManagedChannel ch = channel();
+        if (bootstrap) {
+          req.setJoinToken(credentials.joinToken()).setCsrPem(credentials.newRequest());
+        }
+        JoinResponse r = AgentServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS).join(req.build());
+        if (bootstrap) {
+          credentials.accept(r.getCertificatePem(), r.getCaPem());
+          resetChannel();
+          log.info("joined with the join token; node certificate stored (valid until {}); mutual TLS from now on",
+              credentials.certificate().getNotAfter().toInstant());
+        }
         joined = true;
         interval = Duration.ofMillis(r.getHeartbeatIntervalMillis());
         log.info("joined the fleet as {} via {}", info.getName(), coordinators.get(coordinatorIndex % coordinators.size()));
       }
       openStream(heartbeatOverride != null ? heartbeatOverride : interval);
     } catch (StatusRuntimeException e) {
-      retry("join failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription(), e.getStatus().getCode());
+      refusedCertificate(e.getStatus());
+      retry("join failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription() + rootCause(e), e.getStatus().getCode());
+    } catch (IllegalStateException e) {
+      resetChannel();
+      retry("cannot join: " + e.getMessage(), Status.Code.FAILED_PRECONDITION);
     } catch (RuntimeException e) {
       retry("join failed: " + e, Status.Code.UNKNOWN);
     }
+  }
+
+  /** The innermost cause (a TLS refusal, e.g. the coordinator's CA is not the pinned one), or nothing. */
+  private static String rootCause(Throwable e) {
+    Throwable c = e;
+    while (c.getCause() != null) {
+      c = c.getCause();
+    }
+    return c == e || c.getMessage() == null ? "" : " (" + c.getMessage() + ")";
   }
 
   private void retry(String why, Status.Code code) {
@@ -160,6 +203,46 @@ public final class CoordinatorSession implements AutoCloseable {
   private synchronized void heartbeat() {
     if (stream != null) {
       stream.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq)).build());
+      if (!renewing && credentials.dueForRenewal(clock.instant())) {
+        renewing = true;
+        scheduler.execute(this::renew);
+      }
+    }
+  }
+
+  /**
+   * Renews the node certificate (a third of its life left) with a new key, then reconnects with
+   * it: the session reopens, the pods are not touched.
+   */
+  private void renew() {
+    try {
+      String certPem = AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+          .renewCertificate(RenewCertificateRequest.newBuilder().setCsrPem(credentials.newRequest()).build())
+          .getCertificatePem();
+      credentials.accept(certPem, null);
+      log.info("node certificate renewed (valid until {}); reconnecting with it, pods keep running",
+          credentials.certificate().getNotAfter().toInstant());
+      resetChannel();
+    } catch (RuntimeException e) {
+      log.warn("node certificate renewal failed, retrying at the next heartbeat: {}", e.getMessage());
+    } finally {
+      renewing = false;
+    }
+  }
+
+  /** A refused certificate (revoked: the node was removed): with a join token, join afresh; without, say what to do. */
+  private void refusedCertificate(Status status) {
+    if (status.getCode() != Status.Code.UNAUTHENTICATED || credentials.isInsecure() || !credentials.hasCertificate()) {
+      return;
+    }
+    joined = false;
+    if (credentials.hasToken()) {
+      log.warn("the coordinator refused this node's certificate ({}); joining again with the join token", status.getDescription());
+      credentials.forget();
+      resetChannel();
+    } else {
+      log.error("the coordinator refused this node's certificate ({}); configure a join token to join again",
+          status.getDescription());
     }
   }
 
@@ -185,6 +268,7 @@ public final class CoordinatorSession implements AutoCloseable {
       joined = false;
       log.warn("the coordinator does not know this node ({}); joining again", status.getDescription());
     }
+    refusedCertificate(status);
     retry("session ended: " + status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription()), status.getCode());
   }
 
@@ -235,6 +319,7 @@ public final class CoordinatorSession implements AutoCloseable {
         scheduler.execute(() -> {
           reconciler.removeAll();
           state.clear();
+          credentials.forget();
           onRemoved.run();
         });
       }
@@ -292,10 +377,11 @@ public final class CoordinatorSession implements AutoCloseable {
     batch.clear();
   }
 
-  /** Leaves the fleet: the coordinator removes the node. */
+  /** Leaves the fleet: the coordinator removes the node and revokes its certificate, which is forgotten here. */
   public void leave() {
     AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
         .leave(LeaveRequest.newBuilder().setNodeName(info.getName()).build());
+    credentials.forget();
   }
 
   @Override

@@ -1,14 +1,11 @@
 package io.dsfleet.agent.state;
 
+import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.proto.v1.DesiredState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 
 /**
@@ -20,13 +17,7 @@ public final class LocalState {
   private final Path dir;
 
   public LocalState(Path dir) {
-    this.dir = dir;
-    try {
-      Files.createDirectories(dir);
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot use state directory " + dir + ": " + e.getMessage(), e);
-    }
+    this.dir = OwnerOnlyFiles.directory(dir);
   }
 
   public Path dir() {
@@ -46,19 +37,7 @@ public final class LocalState {
   }
 
   public void saveDesired(DesiredState state) {
-    Path f = dir.resolve("desired.pb");
-    Path tmp = dir.resolve("desired.pb.tmp");
-    try {
-      Files.deleteIfExists(tmp);
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        ch.write(java.nio.ByteBuffer.wrap(state.toByteArray()));
-        ch.force(true);
-      }
-      Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
-    }
+    OwnerOnlyFiles.write(dir.resolve("desired.pb"), state.toByteArray());
   }
 
   /** Pods released by an orphan delete: their containers run on, unmanaged. */
@@ -72,17 +51,7 @@ public final class LocalState {
   }
 
   public void saveOrphans(java.util.Set<String> pods) {
-    Path f = dir.resolve("orphans");
-    Path tmp = dir.resolve("orphans.tmp");
-    try {
-      Files.write(tmp, pods);
-      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-        ch.force(true);
-      }
-      Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
-    }
+    OwnerOnlyFiles.write(dir.resolve("orphans"), pods.stream().map(p -> p + "\n").collect(java.util.stream.Collectors.joining()));
   }
 
   public void clear() {

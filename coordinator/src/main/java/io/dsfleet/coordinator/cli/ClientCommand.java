@@ -2,6 +2,8 @@ package io.dsfleet.coordinator.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dsfleet.common.ConfigFile;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.common.tls.Tls;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -20,14 +22,24 @@ import picocli.CommandLine.Spec;
 
 /**
  * What every dsctl command that talks to the coordinator shares: where to connect (flag, then
- * DSCTL_COORDINATOR, then the config file, then 127.0.0.1:7443), and turning a refusal into one
- * line and exit code 1 (a stack trace only with -v).
+ * DSCTL_COORDINATOR, then the config file, then 127.0.0.1:7443), with which credential (flag,
+ * DSCTL_CREDENTIALS, the config file, ~/.config/dsfleet/credentials.pem, then the coordinator
+ * host's own /var/lib/ds-coordinator/pki/admin.pem when readable), or plaintext with --insecure;
+ * and turning a refusal into one line and exit code 1 (a stack trace only with -v).
  */
 public abstract class ClientCommand implements Callable<Integer> {
   @Spec protected CommandSpec spec;
 
   @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Coordinator address (env DSCTL_COORDINATOR; config file key coordinator).")
   String coordinator;
+
+  @Option(names = "--credentials", paramLabel = "FILE", description = "Credential file: certificate, key and CA in PEM"
+      + " (env DSCTL_CREDENTIALS; config file key credentials).")
+  Path credentials;
+
+  @Option(names = "--insecure", description = "Plaintext, no credential (only for a coordinator started with --insecure;"
+      + " env DSCTL_INSECURE=true; config file key insecure).")
+  boolean insecure;
 
   @Option(names = {"-v", "--verbose"}, description = "Print stack traces of errors.")
   boolean verbose;
@@ -37,6 +49,7 @@ public abstract class ClientCommand implements Callable<Integer> {
 
   private ManagedChannel channel;
   private String address;
+  private boolean plaintext;
 
   protected abstract int run(ControlServiceGrpc.ControlServiceBlockingStub control) throws Exception;
 
@@ -62,6 +75,14 @@ public abstract class ClientCommand implements Callable<Integer> {
     return env.containsKey("DSCTL_CONFIG") ? Path.of(env.get("DSCTL_CONFIG")) : base.resolve("dsfleet").resolve("dsctl.yaml");
   }
 
+  static final Set<String> CONFIG_KEYS = Set.of("coordinator", "credentials", "insecure");
+  static final Path COORDINATOR_ADMIN = Path.of("/var/lib/ds-coordinator/pki/admin.pem");
+
+  private static Map<String, JsonNode> config(Map<String, String> env) {
+    Path file = configFile(env);
+    return Files.exists(file) ? ConfigFile.read(file, CONFIG_KEYS) : Map.of();
+  }
+
   String resolveAddress(Map<String, String> env) {
     if (coordinator != null) {
       return coordinator;
@@ -69,25 +90,71 @@ public abstract class ClientCommand implements Callable<Integer> {
     if (env.get("DSCTL_COORDINATOR") != null && !env.get("DSCTL_COORDINATOR").isEmpty()) {
       return env.get("DSCTL_COORDINATOR");
     }
-    Path file = configFile(env);
-    if (Files.exists(file)) {
-      Map<String, JsonNode> cfg = ConfigFile.read(file, Set.of("coordinator"));
-      if (cfg.containsKey("coordinator")) {
-        return cfg.get("coordinator").asText();
-      }
+    JsonNode v = config(env).get("coordinator");
+    return v != null ? v.asText() : "127.0.0.1:7443";
+  }
+
+  boolean resolveInsecure(Map<String, String> env) {
+    if (insecure || "true".equalsIgnoreCase(env.get("DSCTL_INSECURE"))) {
+      return true;
     }
-    return "127.0.0.1:7443";
+    JsonNode v = config(env).get("insecure");
+    return v != null && v.asBoolean();
+  }
+
+  /** The credential file to use; the error says where dsctl looked. */
+  Path resolveCredentials(Map<String, String> env) {
+    if (credentials != null) {
+      return credentials;
+    }
+    if (env.get("DSCTL_CREDENTIALS") != null && !env.get("DSCTL_CREDENTIALS").isEmpty()) {
+      return Path.of(env.get("DSCTL_CREDENTIALS"));
+    }
+    JsonNode v = config(env).get("credentials");
+    if (v != null) {
+      return Path.of(v.asText());
+    }
+    Path mine = configFile(env).resolveSibling("credentials.pem");
+    if (Files.isReadable(mine)) {
+      return mine;
+    }
+    if (Files.isReadable(COORDINATOR_ADMIN)) {
+      return COORDINATOR_ADMIN;
+    }
+    throw new IllegalArgumentException("no credential: pass --credentials FILE, set DSCTL_CREDENTIALS or the config file's"
+        + " credentials key, or put one in " + mine + " (ds-coordinator init writes admin.pem and viewer.pem into"
+        + " its data directory's pki/); --insecure only for a coordinator started with --insecure");
+  }
+
+  ManagedChannel openChannel(Map<String, String> env) {
+    plaintext = resolveInsecure(env);
+    if (plaintext) {
+      return NettyChannelBuilder.forTarget(address).usePlaintext().build();
+    }
+    Path file = resolveCredentials(env);
+    String pem;
+    try {
+      pem = Files.readString(file);
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot read the credential " + file + ": " + e.getMessage());
+    }
+    var certs = Pki.certificates(pem);
+    if (certs.size() < 2) {
+      throw new IllegalArgumentException(file + " is not a credential: it must hold the client certificate, its key and the CA");
+    }
+    return NettyChannelBuilder.forTarget(address, Tls.client(certs.get(certs.size() - 1), certs.get(0), Pki.privateKey(pem)))
+        .overrideAuthority(Pki.SERVER_NAME).build();
   }
 
   @Override
   public Integer call() {
     try {
       address = resolveAddress(System.getenv());
+      channel = openChannel(System.getenv());
     } catch (IllegalArgumentException e) {
       err().println("error: " + e.getMessage());
       return Dsctl.EXIT_USAGE;
     }
-    channel = NettyChannelBuilder.forTarget(address).usePlaintext().build();
     try {
       return run(ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS));
     } catch (StatusRuntimeException e) {
@@ -109,7 +176,16 @@ public abstract class ClientCommand implements Callable<Integer> {
   protected int refused(StatusRuntimeException e) {
     Status s = e.getStatus();
     if (s.getCode() == Status.Code.UNAVAILABLE) {
-      err().println("error: cannot reach the coordinator at " + address + " (" + (s.getDescription() == null ? "unavailable" : s.getDescription()) + ")");
+      Throwable root = e;
+      while (root.getCause() != null) {
+        root = root.getCause();
+      }
+      String why = root != e && root.getMessage() != null ? root.getMessage()
+          : s.getDescription() == null ? "unavailable" : s.getDescription();
+      String hint = root instanceof java.net.ConnectException ? ""
+          : plaintext ? "; unless it runs --insecure, the coordinator serves TLS only: drop --insecure"
+          : root instanceof javax.net.ssl.SSLException ? "; a coordinator run --insecure needs dsctl --insecure" : "";
+      err().println("error: cannot reach the coordinator at " + address + " (" + why + ")" + hint);
     } else if (s.getCode() == Status.Code.DEADLINE_EXCEEDED) {
       err().println("error: the coordinator at " + address + " did not answer within " + timeoutSeconds + " s");
     } else {

@@ -96,6 +96,8 @@ public final class Fleet {
     io.dsfleet.coordinator.plan.RollingUpdate.Decision decision;
     final TreeMap<Long, StoredRevision> revisions = new TreeMap<>();
     final Map<String, TemplateRefs.Refs> refsByHash = new HashMap<>();
+    /** Each revision's template as sent, encoded once and shared by every node's message. */
+    final Map<String, ByteString> templateBytes = new HashMap<>();
 
     StoredRevision current() {
       return revisions.lastEntry().getValue();
@@ -218,6 +220,14 @@ public final class Fleet {
     }
   }
 
+  /** Whether the node is a member with a session open right now. */
+  public boolean connected(String nodeName) {
+    synchronized (lock) {
+      NodeEntry n = nodes.get(nodeName);
+      return n != null && n.session != null;
+    }
+  }
+
   /** Detaches a session that ended; the node stays Ready until its lease runs out. */
   public void sessionClosed(String nodeName, AgentSink sink) {
     synchronized (lock) {
@@ -282,7 +292,11 @@ public final class Fleet {
       n.awaitingReport = false;
       Instant now = clock.instant();
       replanAndPush(n, now);
-      updateRollouts(now);
+      if (deferRolloutPasses) {
+        rolloutsDirty = true;
+      } else {
+        updateRollouts(now);
+      }
       notifyChange(nodeName);
     }
   }
@@ -413,6 +427,30 @@ public final class Fleet {
   // ------------------------------------------------------------------ rolling updates
 
   private boolean inRolloutPass;
+  private boolean deferRolloutPasses;
+  private boolean rolloutsDirty;
+
+  /**
+   * From now on a pod report only marks the rollouts for the next {@link #rolloutPass()} (which
+   * the serving coordinator runs every few milliseconds) instead of running a pass itself: a pass
+   * looks at every node, so one per report would cost nodes x reports when a fleet reports at
+   * once. Tests on a fake clock leave it off and get one pass per report.
+   */
+  public void deferRolloutPasses() {
+    synchronized (lock) {
+      deferRolloutPasses = true;
+    }
+  }
+
+  /** Runs a rolling-update pass if a pod report came in since the last one. */
+  public void rolloutPass() {
+    synchronized (lock) {
+      if (rolloutsDirty) {
+        rolloutsDirty = false;
+        updateRollouts(clock.instant());
+      }
+    }
+  }
 
   /**
    * One rolling-update pass over every DaemonSet: which nodes may move to the current revision
@@ -605,7 +643,7 @@ public final class Fleet {
           .setDaemonSet(e == null ? "" : e.ds.name()).setPodName(p.podName()).setTemplateHash(p.hash())
           .setRevision(rev == null ? 0 : rev.revision());
       if (rev != null) {
-        b.setTemplateJson(ByteString.copyFromUtf8(rev.templateJson()));
+        b.setTemplateJson(e.templateBytes.computeIfAbsent(rev.hash(), h -> ByteString.copyFromUtf8(rev.templateJson())));
         TemplateRefs.Refs refs = e.refsByHash.get(rev.hash());
         for (String cm : refs.configMaps()) {
           StoredObject o = configs.get(configKey("ConfigMap", e.ds.namespace(), cm));
@@ -763,6 +801,9 @@ public final class Fleet {
                 + " (" + w.newRevision().hash() + ")" + (w.newRevision().changeCause() == null ? "" : ": " + w.newRevision().changeCause()));
           }
           w.pruneRevisions().forEach(e.revisions::remove);
+          var kept = e.revisions.values().stream().map(StoredRevision::hash).collect(java.util.stream.Collectors.toSet());
+          e.templateBytes.keySet().retainAll(kept);
+          e.refsByHash.keySet().retainAll(kept);
         } else {
           configs.put(configKey(so.kind(), so.namespace(), so.name()), so);
         }
@@ -1167,7 +1208,8 @@ public final class Fleet {
     return kind + "/" + namespace + "/" + name;
   }
 
-  private static void requireName(String name) {
+  /** @throws ControlException INVALID_ARGUMENT unless the name is a valid node name (an RFC 1123 subdomain) */
+  public static void requireName(String name) {
     String bad = io.dsfleet.common.manifest.Names.dns1123Subdomain(name == null ? "" : name);
     if (name == null || name.isEmpty() || bad != null) {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "node name \"" + name + "\" is invalid: "

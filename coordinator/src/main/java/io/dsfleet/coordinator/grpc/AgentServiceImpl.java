@@ -11,6 +11,11 @@ import io.dsfleet.proto.v1.JoinRequest;
 import io.dsfleet.proto.v1.JoinResponse;
 import io.dsfleet.proto.v1.LeaveRequest;
 import io.dsfleet.proto.v1.LeaveResponse;
+import io.dsfleet.proto.v1.RenewCertificateRequest;
+import io.dsfleet.proto.v1.RenewCertificateResponse;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.coordinator.security.Authority;
+import io.dsfleet.coordinator.security.Caller;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -22,19 +27,44 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   private static final Logger log = LoggerFactory.getLogger(AgentServiceImpl.class);
   private final Fleet fleet;
   private final LogRelay logs;
+  private final Authority authority;
 
-  public AgentServiceImpl(Fleet fleet, LogRelay logs) {
+  /** @param authority null on an insecure coordinator */
+  public AgentServiceImpl(Fleet fleet, LogRelay logs, Authority authority) {
     this.fleet = fleet;
     this.logs = logs;
+    this.authority = authority;
   }
 
+  /**
+   * A node with its certificate re-joins as itself. A node without one joins with a join token
+   * and a certificate request for its own name, and gets its certificate; a token cannot take
+   * over a node that is connected right now.
+   */
   @Override
   public void join(JoinRequest request, StreamObserver<JoinResponse> response) {
     try {
-      fleet.join(request.getNode());
-      response.onNext(JoinResponse.newBuilder().setNodeName(request.getNode().getName())
+      String name = request.getNode().getName();
+      Caller caller = Caller.current();
+      JoinResponse.Builder out = JoinResponse.newBuilder().setNodeName(name)
           .setHeartbeatIntervalMillis(fleet.options().heartbeatInterval().toMillis())
-          .setLeaseMillis(fleet.options().heartbeatGrace().toMillis()).build());
+          .setLeaseMillis(fleet.options().heartbeatGrace().toMillis());
+      if (caller.kind() == Caller.Kind.ANONYMOUS) {
+        if (request.getJoinToken().isEmpty() || request.getCsrPem().isEmpty()) {
+          throw new ControlException(Status.Code.UNAUTHENTICATED, "joining needs a join token and a certificate request");
+        }
+        Fleet.requireName(name);
+        if (fleet.connected(name)) {
+          throw new ControlException(Status.Code.ALREADY_EXISTS, "node " + name
+              + " is connected with its certificate; a join token cannot take it over");
+        }
+        var cert = authority.admit(request.getJoinToken(), name, request.getCsrPem());
+        out.setCertificatePem(Pki.pem(cert)).setCaPem(Pki.pem(authority.pki().ca()));
+      } else if (!caller.speaksFor(name)) {
+        throw new ControlException(Status.Code.PERMISSION_DENIED, caller + " cannot join as node " + name);
+      }
+      fleet.join(request.getNode());
+      response.onNext(out.build());
       response.onCompleted();
     } catch (ControlException e) {
       response.onError(e.toStatus());
@@ -44,11 +74,37 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   @Override
   public void leave(LeaveRequest request, StreamObserver<LeaveResponse> response) {
     try {
+      requireSelf(request.getNodeName());
       fleet.leave(request.getNodeName());
+      if (authority != null) {
+        authority.revokeNode(request.getNodeName());
+      }
       response.onNext(LeaveResponse.getDefaultInstance());
       response.onCompleted();
     } catch (ControlException e) {
       response.onError(e.toStatus());
+    }
+  }
+
+  @Override
+  public void renewCertificate(RenewCertificateRequest request, StreamObserver<RenewCertificateResponse> response) {
+    try {
+      Caller caller = Caller.current();
+      if (authority == null || caller.kind() != Caller.Kind.NODE) {
+        throw new ControlException(Status.Code.FAILED_PRECONDITION, "certificates are renewed over mutual TLS only");
+      }
+      var cert = authority.renew(caller.name(), request.getCsrPem());
+      response.onNext(RenewCertificateResponse.newBuilder().setCertificatePem(Pki.pem(cert)).build());
+      response.onCompleted();
+    } catch (ControlException e) {
+      response.onError(e.toStatus());
+    }
+  }
+
+  private static void requireSelf(String node) {
+    Caller caller = Caller.current();
+    if (!caller.speaksFor(node)) {
+      throw new ControlException(Status.Code.PERMISSION_DENIED, caller + " cannot act for node " + node);
     }
   }
 
@@ -97,6 +153,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
             fail(Status.FAILED_PRECONDITION.withDescription("the first session message must be open"));
             return;
           }
+          requireSelf(m.getOpen().getNodeName());
           node = m.getOpen().getNodeName();
           fleet.openSession(node, this);
           return;

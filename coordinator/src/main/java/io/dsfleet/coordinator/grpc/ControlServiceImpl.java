@@ -10,7 +10,11 @@ import io.dsfleet.coordinator.fleet.Fleet;
 import io.dsfleet.coordinator.fleet.Fleet.DsSnapshot;
 import io.dsfleet.coordinator.fleet.Fleet.NodeSnapshot;
 import io.dsfleet.coordinator.plan.PodAssignment;
+import io.dsfleet.coordinator.security.Authority;
+import io.dsfleet.coordinator.security.Caller;
+import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.coordinator.store.Store.StoredObject;
+import java.time.Duration;
 import io.dsfleet.proto.v1.*;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -32,12 +36,16 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   private final LogRelay logs;
   private final ScheduledExecutorService scheduler;
   private final String version;
+  private final Authority authority;
 
-  public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version) {
+  /** @param authority null on an insecure coordinator (no tokens, no certificates) */
+  public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version,
+      Authority authority) {
     this.fleet = fleet;
     this.logs = logs;
     this.scheduler = scheduler;
     this.version = version;
+    this.authority = authority;
   }
 
   private static <T> void unary(StreamObserver<T> out, Supplier<T> body) {
@@ -93,6 +101,9 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
               .filter(o -> req.getName().isEmpty() || o.name().equals(req.getName())).toList();
           if (!req.getName().isEmpty() && found.isEmpty()) {
             throw new ControlException(Status.Code.NOT_FOUND, kind.toLowerCase() + "s \"" + req.getName() + "\" not found in namespace " + ns(req.getNamespace()));
+          }
+          if (req.getShowSecrets() && Caller.current().kind() == Caller.Kind.VIEWER) {
+            throw new ControlException(Status.Code.PERMISSION_DENIED, "a read-only credential cannot show secret values");
           }
           found.forEach(o -> b.addConfigs(configView(o, req.getShowSecrets())));
         }
@@ -196,6 +207,9 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   public void removeNode(RemoveNodeRequest req, StreamObserver<RemoveNodeResponse> out) {
     unary(out, () -> {
       fleet.removeNode(req.getNodeName());
+      if (authority != null) {
+        authority.revokeNode(req.getNodeName());
+      }
       return RemoveNodeResponse.getDefaultInstance();
     });
   }
@@ -293,6 +307,81 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void version(VersionRequest req, StreamObserver<VersionResponse> out) {
     unary(out, () -> VersionResponse.newBuilder().setVersion(version).build());
+  }
+
+  @Override
+  public void createJoinToken(CreateJoinTokenRequest req, StreamObserver<CreateJoinTokenResponse> out) {
+    unary(out, () -> {
+      Duration ttl = req.getTtlSeconds() == 0 ? Authority.DEFAULT_TOKEN_TTL : Duration.ofSeconds(req.getTtlSeconds());
+      var token = tls().createToken(ttl, req.getDescription());
+      var view = tls().tokens().stream().filter(t -> t.id().equals(token.id())).findFirst().orElseThrow();
+      return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(tokenView(view)).build();
+    });
+  }
+
+  @Override
+  public void listJoinTokens(ListJoinTokensRequest req, StreamObserver<ListJoinTokensResponse> out) {
+    unary(out, () -> {
+      var b = ListJoinTokensResponse.newBuilder();
+      tls().tokens().forEach(t -> b.addTokens(tokenView(t)));
+      return b.build();
+    });
+  }
+
+  @Override
+  public void revokeJoinToken(RevokeJoinTokenRequest req, StreamObserver<JoinTokenView> out) {
+    unary(out, () -> tokenView(tls().revokeToken(req.getId())));
+  }
+
+  @Override
+  public void issueCredential(IssueCredentialRequest req, StreamObserver<IssueCredentialResponse> out) {
+    unary(out, () -> {
+      String role = credentialRole(req.getRole(), false);
+      String bad = io.dsfleet.common.manifest.Names.dns1123Subdomain(req.getName());
+      if (req.getName().isEmpty() || bad != null) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "credential name \"" + req.getName() + "\" is invalid: "
+            + (bad == null ? "Required value" : bad));
+      }
+      return IssueCredentialResponse.newBuilder().setPemBundle(tls().credential(req.getName(), role)).build();
+    });
+  }
+
+  @Override
+  public void revokeCredential(RevokeCredentialRequest req, StreamObserver<RevokeCredentialResponse> out) {
+    unary(out, () -> {
+      int n = tls().revoke(req.getName(), credentialRole(req.getRole(), true));
+      if (n == 0) {
+        throw new ControlException(Status.Code.NOT_FOUND, "no valid " + req.getRole() + " certificate named \"" + req.getName() + "\"");
+      }
+      return RevokeCredentialResponse.newBuilder().setRevoked(n).build();
+    });
+  }
+
+  private static String credentialRole(String role, boolean nodeToo) {
+    return switch (role) {
+      case "admin" -> io.dsfleet.common.tls.Pki.ADMINS;
+      case "viewer" -> io.dsfleet.common.tls.Pki.VIEWERS;
+      case "node" -> {
+        if (!nodeToo) {
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, "node certificates come from joining, not from dsctl");
+        }
+        yield io.dsfleet.common.tls.Pki.NODES;
+      }
+      default -> throw new ControlException(Status.Code.INVALID_ARGUMENT, "role must be admin or viewer" + (nodeToo ? " or node" : "")
+          + ", got \"" + role + "\"");
+    };
+  }
+
+  private Authority tls() {
+    if (authority == null) {
+      throw new ControlException(Status.Code.FAILED_PRECONDITION, "this coordinator runs --insecure: there are no join tokens");
+    }
+    return authority;
+  }
+
+  static JoinTokenView tokenView(Store.StoredToken t) {
+    return JoinTokenView.newBuilder().setId(t.id()).setDescription(t.description()).setCreatedMillis(t.createdMillis())
+        .setExpiresMillis(t.expiresMillis()).setRevokedMillis(t.revokedMillis()).setUses(t.uses()).build();
   }
 
   // ---------------------------------------------------------------- views

@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.store;
 
+import io.dsfleet.common.OwnerOnlyFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -34,13 +35,18 @@ public final class SqliteStore implements Store {
         "CREATE TABLE rollouts (namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
             + " PRIMARY KEY (namespace, name))"),
       // 2: pods orphaned by `delete --cascade=orphan`, until their node acknowledges them
-      List.of("CREATE TABLE orphans (node TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (node, pod))"));
+      List.of("CREATE TABLE orphans (node TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (node, pod))"),
+      // 3: join tokens (a hash of the secret only) and the certificates the CA issued, for revocation
+      List.of("CREATE TABLE join_tokens (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, description TEXT NOT NULL,"
+              + " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, uses INTEGER NOT NULL)",
+          "CREATE TABLE certificates (serial TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+              + " not_after INTEGER NOT NULL, revoked_at INTEGER NOT NULL)"));
 
   private final Connection db;
 
   public SqliteStore(Path dataDir) {
     try {
-      Files.createDirectories(dataDir);
+      OwnerOnlyFiles.directory(dataDir);
       db = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("dsfleet.db"));
       try (Statement s = db.createStatement()) {
         s.execute("PRAGMA journal_mode=WAL");
@@ -313,6 +319,77 @@ public final class SqliteStore implements Store {
       }
     } catch (SQLException e) {
       throw new StoreException("reading rollouts", e);
+    }
+    return out;
+  }
+
+  @Override
+  public void putToken(StoredToken t) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement("INSERT OR REPLACE INTO join_tokens"
+          + " (id, secret_hash, description, created_at, expires_at, revoked_at, uses) VALUES (?,?,?,?,?,?,?)")) {
+        ps.setString(1, t.id());
+        ps.setString(2, t.secretHash());
+        ps.setString(3, t.description());
+        ps.setLong(4, t.createdMillis());
+        ps.setLong(5, t.expiresMillis());
+        ps.setLong(6, t.revokedMillis());
+        ps.setInt(7, t.uses());
+        ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public synchronized List<StoredToken> tokens() {
+    List<StoredToken> out = new ArrayList<>();
+    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT id, secret_hash, description, created_at, expires_at, revoked_at, uses FROM join_tokens ORDER BY created_at")) {
+      while (rs.next()) {
+        out.add(new StoredToken(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
+            rs.getLong(6), rs.getInt(7)));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading join tokens", e);
+    }
+    return out;
+  }
+
+  @Override
+  public void putCertificate(IssuedCertificate c) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement(
+          "INSERT OR REPLACE INTO certificates (serial, name, role, not_after, revoked_at) VALUES (?,?,?,?,?)")) {
+        ps.setString(1, c.serial());
+        ps.setString(2, c.name());
+        ps.setString(3, c.role());
+        ps.setLong(4, c.notAfterMillis());
+        ps.setLong(5, c.revokedMillis());
+        ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public void deleteCertificatesExpiredBefore(long millis) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement("DELETE FROM certificates WHERE not_after < ?")) {
+        ps.setLong(1, millis);
+        ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public synchronized List<IssuedCertificate> certificates() {
+    List<IssuedCertificate> out = new ArrayList<>();
+    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT serial, name, role, not_after, revoked_at FROM certificates")) {
+      while (rs.next()) {
+        out.add(new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5)));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading certificates", e);
     }
     return out;
   }

@@ -54,6 +54,23 @@ public interface Store extends AutoCloseable {
 
   java.util.Map<String, String> rollouts();
 
+  /** A join token: only a hash of its secret is kept; 0 = not revoked. */
+  record StoredToken(String id, String secretHash, String description, long createdMillis, long expiresMillis,
+      long revokedMillis, int uses) {}
+
+  void putToken(StoredToken token);
+
+  List<StoredToken> tokens();
+
+  /** A certificate the fleet CA issued (nodes, admins, viewers), kept until it expires so it can be revoked. */
+  record IssuedCertificate(String serial, String name, String role, long notAfterMillis, long revokedMillis) {}
+
+  void putCertificate(IssuedCertificate certificate);
+
+  List<IssuedCertificate> certificates();
+
+  void deleteCertificatesExpiredBefore(long millis);
+
   int schemaVersion();
 
   @Override

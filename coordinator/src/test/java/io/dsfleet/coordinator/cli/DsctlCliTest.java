@@ -48,12 +48,13 @@ class DsctlCliTest {
     cl.setErr(new PrintWriter(err, true));
     String[] withAddr = args;
     if (args.length > 0 && !args[0].equals("validate") && !args[0].equals("completion")) {
-      withAddr = new String[args.length + 2];
+      withAddr = new String[args.length + 3];
       int at = args[0].equals("rollout") || args[0].equals("node") ? 2 : 1;
       System.arraycopy(args, 0, withAddr, 0, at);
       withAddr[at] = "--coordinator";
       withAddr[at + 1] = addr;
-      System.arraycopy(args, at, withAddr, at + 2, args.length - at);
+      withAddr[at + 2] = "--insecure";
+      System.arraycopy(args, at, withAddr, at + 3, args.length - at);
     }
     int exit = cl.execute(withAddr);
     return new Result(exit, out.toString(), err.toString());
@@ -199,7 +200,7 @@ class DsctlCliTest {
     StringWriter err = new StringWriter();
     CommandLine cl = new CommandLine(new Dsctl());
     cl.setErr(new PrintWriter(err, true));
-    int exit = cl.execute("get", "nodes", "--coordinator", "127.0.0.1:1");
+    int exit = cl.execute("get", "nodes", "--coordinator", "127.0.0.1:1", "--insecure");
     assertThat(exit).isEqualTo(1);
     assertThat(err.toString()).startsWith("error: cannot reach the coordinator at 127.0.0.1:1").hasLineCount(1);
   }

@@ -7,8 +7,6 @@ import io.dsfleet.coordinator.fleet.FleetOptions;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,14 +24,19 @@ public final class CoordinatorFixture implements AutoCloseable {
   public ControlServiceGrpc.ControlServiceBlockingStub control;
   private final List<FakeAgent> agents = new ArrayList<>();
 
+  /** An insecure coordinator (plaintext, no credentials): for tests of everything but security. */
   public CoordinatorFixture(Path dataDir) throws Exception {
     this.dataDir = dataDir;
     start();
   }
 
+  public static CoordinatorOptions options(Path dataDir, boolean insecure) {
+    return new CoordinatorOptions("127.0.0.1", 0, dataDir, OPTIONS, Duration.ofSeconds(1), 4 * 1024 * 1024, insecure,
+        java.util.List.of(), Duration.ofDays(30));
+  }
+
   public void start() throws Exception {
-    server = new CoordinatorServer(NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0)),
-        new CoordinatorOptions("127.0.0.1", 0, dataDir, OPTIONS, Duration.ofSeconds(1), 4 * 1024 * 1024), clock, false).start();
+    server = new CoordinatorServer(options(dataDir, true), clock, false).start();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     control = ControlServiceGrpc.newBlockingStub(channel);
   }
@@ -46,9 +49,12 @@ public final class CoordinatorFixture implements AutoCloseable {
     return ControlServiceGrpc.newStub(channel);
   }
 
+  /** A fake agent that has joined and whose session the coordinator has opened (so later clock moves count from now). */
   public FakeAgent agent(String name, java.util.Map<String, String> labels) {
     FakeAgent a = new FakeAgent(server.port(), name).join(labels).open();
     agents.add(a);
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> server.fleet().connected(name) || a.sessionError != null);
     return a;
   }
 

@@ -31,8 +31,13 @@ public final class FakeAgent implements AutoCloseable {
   private long seq;
 
   public FakeAgent(int port, String name) {
+    this(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build(), name);
+  }
+
+  /** Over a channel of the test's making (TLS with a node certificate). */
+  public FakeAgent(ManagedChannel channel, String name) {
     this.name = name;
-    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    this.channel = channel;
     this.blocking = AgentServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
     this.async = AgentServiceGrpc.newStub(channel);
   }

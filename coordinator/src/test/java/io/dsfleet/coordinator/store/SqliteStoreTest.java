@@ -49,16 +49,23 @@ class SqliteStoreTest {
     try (SqliteStore s = new SqliteStore(dir)) {
       s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 3, 0), null, List.of())));
     }
-    // what a coordinator of schema version 1 left: no orphans table
+    // what a coordinator of schema version 1 left: no orphans, join tokens or certificates tables
     try (var c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("dsfleet.db")); Statement st = c.createStatement()) {
       st.execute("DROP TABLE orphans");
+      st.execute("DROP TABLE join_tokens");
+      st.execute("DROP TABLE certificates");
       st.execute("PRAGMA user_version=1");
     }
     try (SqliteStore s = new SqliteStore(dir)) {
-      assertThat(s.schemaVersion()).isEqualTo(2);
+      assertThat(s.schemaVersion()).isEqualTo(3);
       assertThat(s.objects()).extracting(Store.StoredObject::name).containsExactly("a");
       s.deleteDaemonSetOrphaning("ns", "gone", List.of(new Store.Orphan("n1", "gone-abcde")));
       assertThat(s.orphans()).containsExactly(new Store.Orphan("n1", "gone-abcde"));
+      s.putToken(new Store.StoredToken("abc123", "hash", "d", 1, 2, 0, 0));
+      assertThat(s.tokens()).extracting(Store.StoredToken::id).containsExactly("abc123");
+      s.putCertificate(new Store.IssuedCertificate("ff", "n1", "dsfleet:nodes", 5, 0));
+      s.deleteCertificatesExpiredBefore(6);
+      assertThat(s.certificates()).isEmpty();
     }
   }
 }

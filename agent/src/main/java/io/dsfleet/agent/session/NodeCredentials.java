@@ -1,0 +1,149 @@
+package io.dsfleet.agent.session;
+
+import io.dsfleet.common.OwnerOnlyFiles;
+import io.dsfleet.common.tls.JoinToken;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.common.tls.Tls;
+import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+
+/**
+ * The node's identity towards the coordinator, in {@code <state-dir>/pki/} (0700; files 0600):
+ * its key ({@code node.key}, made here and never sent anywhere), its certificate
+ * ({@code node.crt}) and the fleet CA ({@code ca.crt}).
+ *
+ * <p>Without a certificate the agent holds a join token: it connects trusting only a coordinator
+ * whose chain carries the CA the token pins, so a fake coordinator is refused before the token
+ * is sent, and trades the token and a certificate request for its certificate. From then on every
+ * connection is mutual TLS against the CA. {@link #insecure()} is plaintext, chosen explicitly.
+ */
+public final class NodeCredentials {
+  private final Path dir;
+  private final String nodeName;
+  private final JoinToken token;
+  private X509Certificate cert;
+  private PrivateKey key;
+  private X509Certificate ca;
+  private KeyPair pending;
+
+  private NodeCredentials(Path dir, String nodeName, JoinToken token) {
+    this.dir = dir;
+    this.nodeName = nodeName;
+    this.token = token;
+    if (dir != null && Files.exists(dir.resolve("node.crt"))) {
+      cert = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("node.crt")));
+      key = Pki.privateKey(OwnerOnlyFiles.read(dir.resolve("node.key")));
+      ca = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("ca.crt")));
+    }
+  }
+
+  public static NodeCredentials insecure() {
+    return new NodeCredentials(null, null, null);
+  }
+
+  /**
+   * @param joinToken null when the node already has its certificate
+   * @throws IllegalArgumentException for a malformed token
+   */
+  public static NodeCredentials tls(Path stateDir, String nodeName, String joinToken) {
+    return new NodeCredentials(OwnerOnlyFiles.directory(stateDir.resolve("pki")), nodeName,
+        joinToken == null || joinToken.isBlank() ? null : JoinToken.parse(joinToken));
+  }
+
+  public boolean isInsecure() {
+    return dir == null;
+  }
+
+  /** Whether the node has a certificate that has not expired. */
+  public synchronized boolean hasCertificate() {
+    return cert != null && cert.getNotAfter().toInstant().isAfter(Instant.now());
+  }
+
+  public synchronized boolean hasToken() {
+    return token != null;
+  }
+
+  public synchronized X509Certificate certificate() {
+    return cert;
+  }
+
+  /** What to connect with now: plaintext, mutual TLS with the certificate, or the token's pinned CA. */
+  public synchronized ChannelCredentials channelCredentials() {
+    if (isInsecure()) {
+      return InsecureChannelCredentials.create();
+    }
+    if (hasCertificate()) {
+      return Tls.client(ca, cert, key);
+    }
+    if (token == null) {
+      throw new IllegalStateException("no node certificate in " + dir + " and no join token: set joinToken"
+          + " (--join-token, DS_AGENT_JOIN_TOKEN or the config file) to join the fleet");
+    }
+    return Tls.pinned(token.caHash());
+  }
+
+  public synchronized String joinToken() {
+    return token.text();
+  }
+
+  /** A new key (kept here until its certificate arrives) and a request for a certificate of this node's name. */
+  public synchronized String newRequest() {
+    pending = Pki.newKeyPair();
+    return Pki.csr(pending, nodeName, Pki.NODES);
+  }
+
+  /**
+   * Takes the certificate issued for the last request and stores it with its key.
+   *
+   * @param caPem the CA from the join answer (checked against the token's pin); null when renewing
+   * @throws IllegalStateException when the certificate is not for the pending key or the CA is not the pinned one
+   */
+  public synchronized void accept(String certPem, String caPem) {
+    X509Certificate issued = Pki.certificate(certPem);
+    if (pending == null || !issued.getPublicKey().equals(pending.getPublic())) {
+      throw new IllegalStateException("the coordinator answered with a certificate for another key");
+    }
+    X509Certificate newCa = ca;
+    if (caPem != null && !caPem.isEmpty()) {
+      newCa = Pki.certificate(caPem);
+      if (token != null && !Pki.fingerprint(newCa).equals(token.caHash())) {
+        throw new IllegalStateException("the coordinator sent a CA that is not the one the join token pins");
+      }
+    }
+    OwnerOnlyFiles.write(dir.resolve("node.key"), Pki.pem(pending.getPrivate()));
+    OwnerOnlyFiles.write(dir.resolve("ca.crt"), Pki.pem(newCa));
+    OwnerOnlyFiles.write(dir.resolve("node.crt"), certPem);
+    cert = issued;
+    key = pending.getPrivate();
+    ca = newCa;
+    pending = null;
+  }
+
+  /** Whether a third or less of the certificate's life is left. */
+  public synchronized boolean dueForRenewal(Instant now) {
+    return cert != null && Pki.dueForRenewal(cert, now);
+  }
+
+  /** Forgets the certificate (revoked, or the node left): the next join needs a token again. */
+  public synchronized void forget() {
+    if (isInsecure()) {
+      return;
+    }
+    cert = null;
+    key = null;
+    try {
+      Files.deleteIfExists(dir.resolve("node.crt"));
+      Files.deleteIfExists(dir.resolve("node.key"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

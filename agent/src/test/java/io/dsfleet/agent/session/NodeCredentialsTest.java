@@ -1,0 +1,83 @@
+package io.dsfleet.agent.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dsfleet.common.tls.JoinToken;
+import io.dsfleet.common.tls.Pki;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The node's key, certificate and CA on disk: what the agent accepts, keeps and forgets. */
+class NodeCredentialsTest {
+  @TempDir Path state;
+  final KeyPair caKeys = Pki.newKeyPair();
+  final X509Certificate ca = Pki.newCa(caKeys, "test CA", Duration.ofDays(1));
+  final String token = JoinToken.create(Pki.fingerprint(ca)).text();
+
+  String sign(String csr, Duration validity) {
+    Pki.Request req = Pki.parseCsr(csr);
+    return Pki.pem(Pki.issue(ca, caKeys.getPrivate(), req.key(), req.subject(), Pki.Purpose.CLIENT, List.of(), validity));
+  }
+
+  @Test
+  void withoutCertificateOrTokenItSaysWhatToConfigure() {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", null);
+    assertThat(c.hasCertificate()).isFalse();
+    assertThatThrownBy(c::channelCredentials).isInstanceOf(IllegalStateException.class).hasMessageContaining("joinToken");
+  }
+
+  @Test
+  void aMalformedTokenIsRefusedAtOnce() {
+    assertThatThrownBy(() -> NodeCredentials.tls(state, "n1", "dsf1.abc")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("dsf1.<ca-sha256>.<id>.<secret>");
+  }
+
+  @Test
+  void theIssuedCertificateIsKeptOwnerOnlyAndSurvivesARestart() throws Exception {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token);
+    c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
+    for (String f : List.of("node.key", "node.crt", "ca.crt")) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("pki").resolve(f)))).isEqualTo("rw-------");
+    }
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("pki")))).isEqualTo("rwx------");
+    NodeCredentials restarted = NodeCredentials.tls(state, "n1", null);
+    assertThat(restarted.hasCertificate()).isTrue();
+    assertThat(Pki.subject(restarted.certificate())).isEqualTo(new Pki.Subject("n1", Pki.NODES));
+    assertThat(restarted.channelCredentials()).isNotNull();
+    restarted.forget();
+    assertThat(state.resolve("pki/node.key")).doesNotExist();
+    assertThat(NodeCredentials.tls(state, "n1", null).hasCertificate()).isFalse();
+  }
+
+  @Test
+  void aCertificateForAnotherKeyOrACaOtherThanThePinnedOneIsRefused() {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token);
+    c.newRequest();
+    String otherKeys = sign(Pki.csr(Pki.newKeyPair(), "n1", Pki.NODES), Duration.ofDays(1));
+    assertThatThrownBy(() -> c.accept(otherKeys, Pki.pem(ca))).hasMessageContaining("another key");
+
+    String good = sign(c.newRequest(), Duration.ofDays(1));
+    X509Certificate otherCa = Pki.newCa(Pki.newKeyPair(), "other", Duration.ofDays(1));
+    assertThatThrownBy(() -> c.accept(good, Pki.pem(otherCa))).hasMessageContaining("not the one the join token pins");
+    assertThat(c.hasCertificate()).isFalse();
+  }
+
+  @Test
+  void renewalIsDueWhenAThirdOfTheLifeIsLeft() {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token);
+    c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
+    Instant end = c.certificate().getNotAfter().toInstant();
+    assertThat(c.dueForRenewal(Instant.now())).isFalse();
+    assertThat(c.dueForRenewal(end.minus(Duration.ofDays(11)))).isFalse();
+    assertThat(c.dueForRenewal(end.minus(Duration.ofDays(9)))).isTrue();
+  }
+}

@@ -1,0 +1,103 @@
+package io.dsfleet.common.tls;
+
+import io.grpc.ChannelCredentials;
+import io.grpc.ServerCredentials;
+import io.grpc.TlsChannelCredentials;
+import io.grpc.TlsServerCredentials;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import javax.net.ssl.X509TrustManager;
+
+/** gRPC credentials for the fleet's TLS: mutual TLS against the fleet CA, and the pinned bootstrap. */
+public final class Tls {
+  private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+
+  private Tls() {}
+
+  /**
+   * The coordinator's side: its certificate chain (serving certificate then CA, so a joining
+   * agent can check the CA against its token), and client certificates verified against the CA
+   * when presented (a joining agent has none yet; the interceptor decides what each caller may do).
+   */
+  public static ServerCredentials server(X509Certificate cert, PrivateKey key, X509Certificate ca) {
+    try {
+      return TlsServerCredentials.newBuilder()
+          .keyManager(stream(Pki.pem(cert) + Pki.pem(ca)), stream(Pki.pem(key)))
+          .trustManager(stream(Pki.pem(ca)))
+          .clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL)
+          .build();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A client with a certificate (node, admin or viewer), trusting only the fleet CA. */
+  public static ChannelCredentials client(X509Certificate ca, X509Certificate cert, PrivateKey key) {
+    try {
+      return TlsChannelCredentials.newBuilder()
+          .keyManager(stream(Pki.pem(cert)), stream(Pki.pem(key)))
+          .trustManager(stream(Pki.pem(ca)))
+          .build();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A client without a certificate that trusts a coordinator only if its chain holds the CA with this hash. */
+  public static ChannelCredentials pinned(String caHash) {
+    return TlsChannelCredentials.newBuilder().trustManager(new PinnedTrust(caHash)).build();
+  }
+
+  /** Trusts a server whose chain carries the pinned CA and whose certificate that CA signed for serving. */
+  static final class PinnedTrust implements X509TrustManager {
+    private final String pin;
+
+    PinnedTrust(String pin) {
+      this.pin = pin;
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      X509Certificate ca = null;
+      for (X509Certificate c : chain) {
+        if (Pki.fingerprint(c).equals(pin)) {
+          ca = c;
+        }
+      }
+      if (ca == null) {
+        throw new CertificateException("the coordinator's CA is not the one the join token pins (sha256 " + pin + ")");
+      }
+      try {
+        chain[0].verify(ca.getPublicKey());
+      } catch (GeneralSecurityException e) {
+        throw new CertificateException("the coordinator's certificate is not signed by the pinned CA", e);
+      }
+      chain[0].checkValidity();
+      List<String> usage = chain[0].getExtendedKeyUsage();
+      if (usage == null || !usage.contains(SERVER_AUTH)) {
+        throw new CertificateException("the coordinator's certificate is not a serving certificate");
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      throw new CertificateException("not a server trust manager");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return new X509Certificate[0];
+    }
+  }
+
+  private static ByteArrayInputStream stream(String text) {
+    return new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
+  }
+}

@@ -1,0 +1,75 @@
+package io.dsfleet.coordinator.cli;
+
+import io.dsfleet.common.Durations;
+import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.dsfleet.proto.v1.CreateJoinTokenRequest;
+import io.dsfleet.proto.v1.JoinTokenView;
+import io.dsfleet.proto.v1.ListJoinTokensRequest;
+import io.dsfleet.proto.v1.RevokeJoinTokenRequest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** `dsctl token create|list|revoke`: join tokens (admin credential). */
+@Command(name = "token", description = "Join tokens: create (shown once), list, revoke.",
+    subcommands = {TokenCommand.Create.class, TokenCommand.ListTokens.class, TokenCommand.Revoke.class})
+public final class TokenCommand {
+  @Command(name = "create", description = "Create a join token; it is printed once, the coordinator keeps only a hash.")
+  public static final class Create extends ClientCommand {
+    @Option(names = "--ttl", paramLabel = "DURATION", defaultValue = "24h", description = "Valid for (default ${DEFAULT-VALUE}).")
+    String ttl;
+
+    @Option(names = "--description", defaultValue = "", description = "What the token is for.")
+    String description;
+
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+      Duration d;
+      try {
+        d = Durations.parse(ttl);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException("--ttl: " + e.getMessage());
+      }
+      var r = control.createJoinToken(CreateJoinTokenRequest.newBuilder().setTtlSeconds(d.toSeconds())
+          .setDescription(description).build());
+      out().println(r.getToken());
+      err().println("token " + r.getView().getId() + " expires " + Instant.ofEpochMilli(r.getView().getExpiresMillis()));
+      return 0;
+    }
+  }
+
+  @Command(name = "list", description = "List join tokens (never their secrets).")
+  public static final class ListTokens extends ClientCommand {
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+      Table t = new Table("ID", "STATE", "USES", "EXPIRES", "DESCRIPTION");
+      long now = System.currentTimeMillis();
+      for (JoinTokenView v : control.listJoinTokens(ListJoinTokensRequest.getDefaultInstance()).getTokensList()) {
+        String state = v.getRevokedMillis() != 0 ? "revoked" : v.getExpiresMillis() <= now ? "expired" : "valid";
+        t.row(v.getId(), state, String.valueOf(v.getUses()), Instant.ofEpochMilli(v.getExpiresMillis()).toString(), v.getDescription());
+      }
+      t.print(out());
+      return 0;
+    }
+  }
+
+  @Command(name = "revoke", description = "Revoke a join token: nobody joins with it any more (joined nodes keep their certificates).")
+  public static final class Revoke extends ClientCommand {
+    @Parameters(paramLabel = "ID")
+    List<String> ids;
+
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
+      for (String id : ids) {
+        control.revokeJoinToken(RevokeJoinTokenRequest.newBuilder().setId(id).build());
+        out().println("token " + id + " revoked");
+      }
+      return 0;
+    }
+  }
+
+  private TokenCommand() {}
+}

@@ -1,0 +1,118 @@
+package io.dsfleet.coordinator.security;
+
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.proto.v1.AgentServiceGrpc;
+import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.grpc.Context;
+import io.grpc.Contexts;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.Status;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Set;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+
+/**
+ * Authentication and the coarse authorization of every call. The TLS handshake has already
+ * verified any client certificate against the fleet CA; here a revoked one is refused, the caller
+ * is put in the call's context, and each method's rule applies:
+ * <ul>
+ *   <li>control service: admins; viewers for the read-only methods; never nodes;
+ *   <li>agent service: join is open (it needs a join token or the node's own certificate, checked
+ *       by the service); everything else needs a node certificate, and the service checks the
+ *       node is the one the certificate names.
+ * </ul>
+ */
+public final class AuthInterceptor implements ServerInterceptor {
+  static final Set<String> READ_ONLY = Set.of(
+      ControlServiceGrpc.getGetMethod().getFullMethodName(),
+      ControlServiceGrpc.getDescribeMethod().getFullMethodName(),
+      ControlServiceGrpc.getRolloutStatusMethod().getFullMethodName(),
+      ControlServiceGrpc.getRolloutHistoryMethod().getFullMethodName(),
+      ControlServiceGrpc.getLogsMethod().getFullMethodName(),
+      ControlServiceGrpc.getVersionMethod().getFullMethodName());
+  static final String JOIN = AgentServiceGrpc.getJoinMethod().getFullMethodName();
+
+  private final Authority authority;
+
+  /** @param authority null on an insecure coordinator: every caller may do everything */
+  public AuthInterceptor(Authority authority) {
+    this.authority = authority;
+  }
+
+  @Override
+  public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+    Caller caller;
+    try {
+      caller = authority == null ? Caller.INSECURE : caller(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+    } catch (Refused r) {
+      call.close(r.status, new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
+    String method = call.getMethodDescriptor().getFullMethodName();
+    Status refusal = refusal(caller, method, call.getMethodDescriptor().getServiceName());
+    if (refusal != null) {
+      call.close(refusal, new Metadata());
+      return new ServerCall.Listener<>() {};
+    }
+    return Contexts.interceptCall(Context.current().withValue(Caller.KEY, caller), call, headers, next);
+  }
+
+  private Caller caller(SSLSession session) throws Refused {
+    if (session == null) {
+      throw new Refused(Status.UNAUTHENTICATED.withDescription("TLS required"));
+    }
+    Certificate[] chain;
+    try {
+      chain = session.getPeerCertificates();
+    } catch (SSLPeerUnverifiedException e) {
+      return Caller.ANONYMOUS;
+    }
+    X509Certificate cert = (X509Certificate) chain[0];
+    Pki.Subject subject = Pki.subject(cert);
+    if (authority.revoked(Pki.serialHex(cert), subject.role(), subject.name())) {
+      throw new Refused(Status.UNAUTHENTICATED.withDescription("the certificate of " + subject.name()
+          + " was revoked (a removed node needs a new join token)"));
+    }
+    return Caller.of(subject);
+  }
+
+  static Status refusal(Caller caller, String method, String service) {
+    Caller.Kind k = caller.kind();
+    if (k == Caller.Kind.INSECURE) {
+      return null;
+    }
+    if (service.equals(ControlServiceGrpc.SERVICE_NAME)) {
+      return switch (k) {
+        case ADMIN -> null;
+        case VIEWER -> READ_ONLY.contains(method) ? null
+            : Status.PERMISSION_DENIED.withDescription("the credential of viewer " + caller.name() + " is read-only");
+        case NODE -> Status.PERMISSION_DENIED.withDescription("a node certificate cannot use the control service");
+        default -> Status.UNAUTHENTICATED.withDescription("no credential: dsctl needs an admin or viewer credential"
+            + " (--credentials, DSCTL_CREDENTIALS, or the config file; docs/security.md)");
+      };
+    }
+    if (method.equals(JOIN)) {
+      return null;
+    }
+    return switch (k) {
+      case NODE -> null;
+      case ANONYMOUS -> Status.UNAUTHENTICATED.withDescription("a node certificate is needed for " + method + "; join first");
+      default -> Status.PERMISSION_DENIED.withDescription("only a node certificate may use " + method);
+    };
+  }
+
+  private static final class Refused extends Exception {
+    final Status status;
+
+    Refused(Status status) {
+      super(status.getDescription(), null, false, false);
+      this.status = status;
+    }
+  }
+}

@@ -1,0 +1,147 @@
+package io.dsfleet.coordinator.security;
+
+import io.dsfleet.common.OwnerOnlyFiles;
+import io.dsfleet.common.tls.Pki;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's key material in {@code <data-dir>/pki/} (directory 0700, files 0600): the fleet
+ * CA ({@code ca.crt}, {@code ca.key}) and the serving certificate ({@code server.crt},
+ * {@code server.key}). Made on first use; the serving certificate is made again at start when a
+ * third of its life is left, or when the names it must carry changed.
+ */
+public final class CoordinatorPki {
+  private static final Logger log = LoggerFactory.getLogger(CoordinatorPki.class);
+  static final Duration CA_VALIDITY = Duration.ofDays(3650);
+  static final Duration SERVER_VALIDITY = Duration.ofDays(365);
+
+  private final Path dir;
+  private final X509Certificate ca;
+  private final PrivateKey caKey;
+  private final X509Certificate serverCert;
+  private final PrivateKey serverKey;
+  private final boolean created;
+
+  private CoordinatorPki(Path dir, X509Certificate ca, PrivateKey caKey, X509Certificate serverCert, PrivateKey serverKey,
+      boolean created) {
+    this.dir = dir;
+    this.ca = ca;
+    this.caKey = caKey;
+    this.serverCert = serverCert;
+    this.serverKey = serverKey;
+    this.created = created;
+  }
+
+  /**
+   * @param sans extra names and addresses for the serving certificate (clients verify the fixed
+   *     name {@link Pki#SERVER_NAME}, so these only matter to other TLS clients)
+   */
+  public static CoordinatorPki loadOrCreate(Path dataDir, List<String> sans) {
+    Path dir = OwnerOnlyFiles.directory(dataDir.resolve("pki"));
+    boolean created = false;
+    X509Certificate ca;
+    PrivateKey caKey;
+    if (Files.exists(dir.resolve("ca.crt"))) {
+      ca = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("ca.crt")));
+      caKey = Pki.privateKey(OwnerOnlyFiles.read(dir.resolve("ca.key")));
+    } else {
+      KeyPair keys = Pki.newKeyPair();
+      ca = Pki.newCa(keys, "dsfleet CA", CA_VALIDITY);
+      caKey = keys.getPrivate();
+      OwnerOnlyFiles.write(dir.resolve("ca.key"), Pki.pem(caKey));
+      OwnerOnlyFiles.write(dir.resolve("ca.crt"), Pki.pem(ca));
+      log.info("created the fleet CA in {} (sha256 {})", dir, Pki.fingerprint(ca));
+      created = true;
+    }
+    Set<String> names = new LinkedHashSet<>(List.of(Pki.SERVER_NAME, "localhost", "127.0.0.1"));
+    names.addAll(sans);
+    X509Certificate server = null;
+    PrivateKey serverKey = null;
+    if (Files.exists(dir.resolve("server.crt"))) {
+      server = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("server.crt")));
+      serverKey = Pki.privateKey(OwnerOnlyFiles.read(dir.resolve("server.key")));
+      if (Pki.dueForRenewal(server, Instant.now()) || !sans(server).containsAll(names) || !signedBy(server, ca)) {
+        log.info("renewing the serving certificate (due, names changed, or another CA)");
+        server = null;
+      }
+    }
+    if (server == null) {
+      KeyPair keys = Pki.newKeyPair();
+      server = Pki.issue(ca, caKey, keys.getPublic(), new Pki.Subject(Pki.SERVER_NAME, "dsfleet"), Pki.Purpose.SERVER,
+          List.copyOf(names), SERVER_VALIDITY);
+      serverKey = keys.getPrivate();
+      OwnerOnlyFiles.write(dir.resolve("server.key"), Pki.pem(serverKey));
+      OwnerOnlyFiles.write(dir.resolve("server.crt"), Pki.pem(server));
+    }
+    return new CoordinatorPki(dir, ca, caKey, server, serverKey, created);
+  }
+
+  private static Set<String> sans(X509Certificate cert) {
+    Set<String> out = new LinkedHashSet<>();
+    try {
+      var all = cert.getSubjectAlternativeNames();
+      if (all != null) {
+        all.forEach(l -> out.add(String.valueOf(l.get(1))));
+      }
+    } catch (java.security.cert.CertificateParsingException e) {
+      return Set.of();
+    }
+    return out;
+  }
+
+  private static boolean signedBy(X509Certificate cert, X509Certificate ca) {
+    try {
+      cert.verify(ca.getPublicKey());
+      return true;
+    } catch (java.security.GeneralSecurityException e) {
+      return false;
+    }
+  }
+
+  /** Whether this start made the CA (a new fleet). */
+  public boolean created() {
+    return created;
+  }
+
+  public Path dir() {
+    return dir;
+  }
+
+  public X509Certificate ca() {
+    return ca;
+  }
+
+  PrivateKey caKey() {
+    return caKey;
+  }
+
+  public X509Certificate serverCert() {
+    return serverCert;
+  }
+
+  public PrivateKey serverKey() {
+    return serverKey;
+  }
+
+  public String caHash() {
+    return Pki.fingerprint(ca);
+  }
+
+  /** A credential file: the client certificate, its key and the CA, in one PEM bundle (what dsctl reads). */
+  public static String bundle(X509Certificate cert, PrivateKey key, X509Certificate ca) {
+    List<String> parts = new ArrayList<>(List.of(Pki.pem(cert), Pki.pem(key), Pki.pem(ca)));
+    return String.join("", parts);
+  }
+}

@@ -1,0 +1,107 @@
+package io.dsfleet.coordinator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.tls.JoinToken;
+import io.dsfleet.coordinator.CoordinatorServer;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** dsctl over TLS: join tokens and credentials as an operator handles them. */
+class CredentialsCliTest {
+  @TempDir Path dir;
+  CoordinatorServer server;
+  String addr;
+
+  record Result(int exit, String out, String err) {}
+
+  @BeforeEach
+  void start() throws Exception {
+    server = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("data"), false), java.time.Clock.systemUTC(), false).start();
+    addr = "127.0.0.1:" + server.port();
+  }
+
+  @AfterEach
+  void stop() {
+    server.close();
+  }
+
+  Result dsctl(String credential, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(new Dsctl());
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--coordinator", addr, "--credentials", credential));
+    int exit = cl.execute(all.toArray(String[]::new));
+    return new Result(exit, out.toString(), err.toString());
+  }
+
+  String admin() {
+    return dir.resolve("data/pki/admin.pem").toString();
+  }
+
+  @Test
+  void tokensAreCreatedShownOnceListedWithoutSecretAndRevoked() {
+    Result created = dsctl(admin(), "token", "create", "--ttl", "2h", "--description", "rack 12");
+    assertThat(created.exit()).as(created.err()).isZero();
+    JoinToken token = JoinToken.parse(created.out().strip());
+    assertThat(token.caHash()).isEqualTo(server.authority().pki().caHash());
+
+    Result list = dsctl(admin(), "token", "list");
+    assertThat(list.out()).contains(token.id() + "   valid").contains("rack 12").doesNotContain(token.secret());
+    assertThat(dsctl(admin(), "token", "revoke", token.id()).exit()).isZero();
+    assertThat(dsctl(admin(), "token", "list").out()).contains(token.id() + "   revoked");
+    Result bad = dsctl(admin(), "token", "create", "--ttl", "soon");
+    assertThat(bad.exit()).isEqualTo(2);
+    assertThat(bad.err()).contains("--ttl");
+  }
+
+  @Test
+  void aViewerCredentialReadsCannotWriteAndStopsWorkingWhenRevoked() throws Exception {
+    Path bob = dir.resolve("bob.pem");
+    Result made = dsctl(admin(), "credential", "create", "bob", "--role", "viewer", "-o", bob.toString());
+    assertThat(made.exit()).as(made.err()).isZero();
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(bob))).isEqualTo("rw-------");
+
+    assertThat(dsctl(bob.toString(), "get", "nodes").exit()).isZero();
+    Path ds = Files.writeString(dir.resolve("ds.yaml"), Fixtures.BASE);
+    Result write = dsctl(bob.toString(), "apply", "-f", ds.toString());
+    assertThat(write.exit()).isEqualTo(1);
+    assertThat(write.err()).contains("read-only");
+
+    assertThat(dsctl(admin(), "credential", "revoke", "bob", "--role", "viewer").out()).contains("1 certificate(s)");
+    Result after = dsctl(bob.toString(), "get", "nodes");
+    assertThat(after.exit()).isEqualTo(1);
+    assertThat(after.err()).contains("revoked");
+  }
+
+  @Test
+  void withoutACredentialDsctlSaysWhereItLooked() {
+    assumeFalse(Files.exists(ClientCommand.COORDINATOR_ADMIN), "skipped: this host has a coordinator's admin.pem dsctl would use");
+    ClientCommand c = new ClientCommand() {
+      @Override
+      protected int run(io.dsfleet.proto.v1.ControlServiceGrpc.ControlServiceBlockingStub control) {
+        return 0;
+      }
+    };
+    var e = org.assertj.core.api.Assertions.catchThrowable(() -> c.resolveCredentials(Map.of("XDG_CONFIG_HOME", dir.toString())));
+    assertThat(e).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no credential")
+        .hasMessageContaining(dir.resolve("dsfleet/credentials.pem").toString()).hasMessageContaining("--insecure");
+  }
+}

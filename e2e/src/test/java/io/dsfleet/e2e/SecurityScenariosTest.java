@@ -1,0 +1,122 @@
+package io.dsfleet.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.proto.v1.NodeView;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+/**
+ * Credentials on a real host: the agent joins with the join token (its key made and kept on the
+ * host), renews its short-lived certificate without restarting its pods, and a removed node's
+ * certificate stops working. The coordinator issues one-minute node certificates here so a
+ * renewal happens within the test.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SecurityScenariosTest {
+  static TestFleet fleet;
+  static TestHost host;
+
+  @RegisterExtension
+  static final TestWatcher LOGS_ON_FAILURE = TestFleet.logsOnFailure(() -> fleet);
+
+  @BeforeAll
+  static void up() throws Exception {
+    fleet = new TestFleet();
+    fleet.startCoordinator("--node-cert-ttl", "1m");
+    host = fleet.addHost(1);
+    TestFleet.await("node Ready", 90, () -> fleet.nodes().values().stream().anyMatch(NodeView::getReady));
+  }
+
+  @AfterAll
+  static void down() {
+    if (fleet != null) {
+      fleet.close();
+    }
+  }
+
+  static Path statePki() {
+    return host.dir.resolve("state").resolve("pki");
+  }
+
+  static String agentLog() throws Exception {
+    return Files.readString(host.dir.resolve("agent.log"));
+  }
+
+  @Test
+  @Order(1)
+  void theAgentJoinsWithTheTokenAndKeepsItsKeyOwnerOnly() throws Exception {
+    TestFleet.await("the agent's join logged", 30, () -> agentLog().contains("joined with the join token")
+        && Files.exists(statePki().resolve("node.crt")));
+    for (String f : new String[] {"node.key", "node.crt", "ca.crt"}) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(statePki().resolve(f)))).as(f).isEqualTo("rw-------");
+    }
+    var cert = Pki.certificate(Files.readString(statePki().resolve("node.crt")));
+    assertThat(Pki.subject(cert)).isEqualTo(new Pki.Subject(host.name, Pki.NODES));
+    assertThat(fleet.dsctl("get", "nodes", "--credentials", fleet.pki().resolve("viewer.pem").toString()).out()).contains(host.name);
+    var write = fleet.dsctl("cordon", host.name, "--credentials", fleet.pki().resolve("viewer.pem").toString());
+    assertThat(write.exit()).isEqualTo(1);
+    assertThat(write.out()).contains("read-only");
+  }
+
+  @Test
+  @Order(2)
+  void theCertificateIsRenewedBeforeItExpiresAndNoPodRestarts() throws Exception {
+    fleet.dsctlOk("apply", "-f", fleet.manifest("steady.yaml", """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: steady}
+        spec:
+          selector: {matchLabels: {app: steady}}
+          template:
+            metadata: {labels: {app: steady}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: main
+                image: local/busybox:1
+                command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+        """).toString());
+    TestFleet.await("steady Ready", 90, () -> fleet.readyOn("steady", host));
+    Map<String, String> before = fleet.containers("steady", host);
+    String serial = Pki.serialHex(Pki.certificate(Files.readString(statePki().resolve("node.crt"))));
+    int renewalsBefore = agentLog().split("node certificate renewed", -1).length - 1;
+    TestFleet.await("a renewal", 90, () -> agentLog().split("node certificate renewed", -1).length - 1 > renewalsBefore);
+    TestFleet.await("session back and the pod Ready", 60, () -> fleet.nodes().get(host.name).getReady() && fleet.readyOn("steady", host));
+    assertThat(Pki.serialHex(Pki.certificate(Files.readString(statePki().resolve("node.crt"))))).isNotEqualTo(serial);
+    assertThat(fleet.containers("steady", host)).as("same containers, same start times").isEqualTo(before);
+  }
+
+  @Test
+  @Order(3)
+  void aRemovedNodesCertificateStopsWorking() throws Exception {
+    Path saved = fleet.root.resolve("stolen-pki");
+    Files.createDirectories(saved);
+    for (String f : new String[] {"node.key", "node.crt", "ca.crt"}) {
+      Files.copy(statePki().resolve(f), saved.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+    }
+    fleet.dsctlOk("node", "rm", host.name);
+    TestFleet.await("the agent exits, told it was removed", 60, () -> !host.agent.isAlive());
+    // the removed node's key and certificate, put back, without a join token: refused
+    for (String f : new String[] {"node.key", "node.crt", "ca.crt"}) {
+      Files.copy(saved.resolve(f), statePki().resolve(f), StandardCopyOption.REPLACE_EXISTING);
+    }
+    host.withJoinToken = false;
+    host.startAgent();
+    TestFleet.await("the certificate refused", 60, () -> agentLog().contains("refused this node's certificate"));
+    assertThat(agentLog()).contains("revoked");
+    assertThat(fleet.nodes()).doesNotContainKey(host.name);
+  }
+}
