@@ -44,11 +44,8 @@ public final class CoordinatorMain {
 
     @Override
     public Integer call() {
-      CoordinatorOptions options;
-      try {
-        options = settings.options();
-      } catch (IllegalArgumentException e) {
-        System.err.println("ds-coordinator: " + e.getMessage());
+      CoordinatorOptions options = settings.optionsOrReport();
+      if (options == null) {
         return 2;
       }
       if (options.insecure()) {
@@ -103,6 +100,16 @@ public final class CoordinatorMain {
 
     @Option(names = "--node-cert-ttl", paramLabel = "DURATION", description = "Validity of node certificates (default 720h); agents renew at a third left.")
     String nodeCertTtl;
+
+    /** The options; null after printing what is wrong with them. */
+    CoordinatorOptions optionsOrReport() {
+      try {
+        return options();
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-coordinator: " + e.getMessage());
+        return null;
+      }
+    }
 
     CoordinatorOptions options() {
       Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
@@ -177,11 +184,8 @@ public final class CoordinatorMain {
 
     @Override
     public Integer call() throws Exception {
-      CoordinatorOptions options;
-      try {
-        options = settings.options();
-      } catch (IllegalArgumentException e) {
-        System.err.println("ds-coordinator: " + e.getMessage());
+      CoordinatorOptions options = settings.optionsOrReport();
+      if (options == null) {
         return 2;
       }
       if (options.insecure()) {

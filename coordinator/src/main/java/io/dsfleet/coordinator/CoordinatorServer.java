@@ -57,6 +57,9 @@ public final class CoordinatorServer implements AutoCloseable {
     }
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)
         .handshakeTimeout(10, TimeUnit.SECONDS)
+        // handlers are short and never wait on the network, so they run on the transport threads:
+        // no thread hand-off per message (heartbeats are most of the traffic; docs/benchmarks.md)
+        .directExecutor()
         .maxInboundMetadataSize(16 * 1024)
         .intercept(new AuthInterceptor(authority));
     this.scheduler = Executors.newScheduledThreadPool(1, r -> {
