@@ -78,7 +78,7 @@ final class TestFleet implements AutoCloseable {
   static void cleanup() {
     Sh.quiet("for p in " + ROOT + "/*.pid " + ROOT + "/*/dockerd.pid; do [ -f \"$p\" ] && kill -9 $(cat \"$p\") 2>/dev/null; done; true");
     Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns pids $ns | xargs -r kill -9; done; true");
-    Sh.quiet("pkill -9 -f 'dsfleet-e2e/' ; true");
+    Sh.quiet("pkill -9 -f '" + ROOT + "/' ; true"); // the run's own paths, not a classpath that names the e2e jar
     Sh.quiet("sleep 0.5; grep ' " + ROOT + "/' /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l; true");
     Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns del $ns; done; true");
     Sh.quiet("for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^" + PREFIX + "'); do ip link del $l; done; true");

@@ -1,0 +1,236 @@
+package io.dsfleet.bench;
+
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.common.tls.Tls;
+import io.dsfleet.proto.v1.ApplyRequest;
+import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.dsfleet.proto.v1.DaemonSetView;
+import io.dsfleet.proto.v1.GetRequest;
+import io.dsfleet.proto.v1.NodeView;
+import io.dsfleet.proto.v1.ObjectKind;
+import io.dsfleet.proto.v1.PodView;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * A coordinator and (optionally) one agent for this host's Docker daemon, as processes of the
+ * built jars with the JVM flags of the systemd units, over TLS as in production; the bench talks
+ * to the coordinator over the control API with the admin credential (no dsctl JVM start in the
+ * timings).
+ */
+final class LocalFleet implements AutoCloseable {
+  static final List<String> AGENT_JVM = unitJvmFlags("ds-agent.service", "DS_AGENT_JAVA_OPTS");
+  static final List<String> COORDINATOR_JVM = unitJvmFlags("ds-coordinator.service", "DS_COORDINATOR_JAVA_OPTS");
+
+  static List<String> unitJvmFlags(String unit, String variable) {
+    return io.dsfleet.e2e.BenchHosts.unitJvmFlags(Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath(), unit, variable);
+  }
+
+  final Path dir;
+  final Path repo;
+  final String addr;
+  final String node;
+  private Path adminPem;
+  Process coordinator;
+  Process agent;
+  private ManagedChannel channel;
+
+  LocalFleet(Path dir) {
+    this.dir = dir;
+    this.repo = Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath();
+    this.addr = "127.0.0.1:" + freePort();
+    this.node = "bench-" + ProcessHandle.current().pid();
+    this.adminPem = dir.resolve("coordinator/pki/admin.pem");
+    try {
+      Files.createDirectories(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** A fleet someone else started (the multi-host harness): only its control API. */
+  LocalFleet(Path dir, String addr, Path adminPem) {
+    this.dir = dir;
+    this.repo = Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath();
+    this.addr = addr;
+    this.node = "";
+    this.adminPem = adminPem;
+  }
+
+  static int freePort() {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  Path coordinatorJar() {
+    return repo.resolve("coordinator/target/ds-coordinator.jar");
+  }
+
+  Path agentJar() {
+    return repo.resolve("agent/target/ds-agent.jar");
+  }
+
+  LocalFleet startCoordinator(String... extra) {
+    List<String> cmd = new ArrayList<>(List.of(Procs.java()));
+    cmd.addAll(COORDINATOR_JVM);
+    cmd.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", addr, "--data-dir",
+        dir.resolve("coordinator").toString(), "--config", dir.resolve("none.yaml").toString()));
+    cmd.addAll(List.of(extra));
+    coordinator = Procs.spawn(cmd, dir.resolve("coordinator.log"));
+    await("the coordinator serving", 300, () -> {
+      if (!Files.exists(adminPem)) {
+        return false;
+      }
+      try {
+        control().version(io.dsfleet.proto.v1.VersionRequest.getDefaultInstance());
+        return true;
+      } catch (RuntimeException e) {
+        return false;
+      }
+    });
+    return this;
+  }
+
+  String joinToken() {
+    try {
+      return Files.readString(dir.resolve("coordinator/pki/join-token")).strip();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Starts the agent for this host with the unit's JVM flags; returns when the process is started. */
+  LocalFleet startAgent() {
+    List<String> cmd = new ArrayList<>(List.of(Procs.java()));
+    cmd.addAll(AGENT_JVM);
+    cmd.addAll(List.of("-jar", agentJar().toString(), "run", "--coordinator", addr, "--node-name", node,
+        "--state-dir", dir.resolve("agent").toString(), "--config", dir.resolve("none.yaml").toString(),
+        "--address", "127.0.0.1", "--join-token", joinToken()));
+    agent = Procs.spawn(cmd, dir.resolve("agent.log"), java.util.Map.of("MALLOC_ARENA_MAX", "2")); // as the unit sets it
+    return this;
+  }
+
+  boolean nodeReady() {
+    return nodes().stream().anyMatch(n -> n.getInfo().getName().equals(node) && n.getReady());
+  }
+
+  ControlServiceGrpc.ControlServiceBlockingStub control() {
+    if (channel == null) {
+      String pem;
+      try {
+        pem = Files.readString(adminPem);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      var certs = Pki.certificates(pem);
+      channel = NettyChannelBuilder.forTarget(addr, Tls.client(certs.get(certs.size() - 1), certs.get(0), Pki.privateKey(pem)))
+          .overrideAuthority(Pki.SERVER_NAME).maxInboundMessageSize(512 * 1024 * 1024).build();
+    }
+    return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
+  }
+
+  void apply(String yaml) {
+    control().apply(ApplyRequest.newBuilder().setManifests(yaml).setSource("bench").build());
+  }
+
+  List<NodeView> nodes() {
+    return control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList();
+  }
+
+  List<PodView> pods(String ds) {
+    return control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build()).getPodsList().stream()
+        .filter(p -> p.getStatus().getDaemonSet().equals(ds)).toList();
+  }
+
+  DaemonSetView daemonSet(String name) {
+    return control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("default").setName(name).build())
+        .getDaemonSets(0);
+  }
+
+  /** Every desired node runs the DaemonSet's current revision, available. */
+  boolean converged(String ds) {
+    var v = daemonSet(ds);
+    var st = v.getStatus();
+    return st.getDesired() > 0 && st.getUpdated() == st.getDesired() && st.getAvailable() == st.getDesired()
+        && st.getCurrent() == st.getDesired();
+  }
+
+  /** A pod of the DaemonSet runs at this revision (0: any) and is Ready. */
+  boolean running(String ds, long revision) {
+    return pods(ds).stream().anyMatch(p -> !p.getPending() && p.getStatus().getPhase().equals("Running")
+        && p.getStatus().getReady() && (revision == 0 || p.getRevision() == revision));
+  }
+
+  /** Polls every 5 ms: for timings of a few hosts, where a poll costs the coordinator next to nothing. */
+  static void await(String what, int seconds, BooleanSupplier condition) {
+    await(what, seconds, 5, condition);
+  }
+
+  /** Polls every {@code everyMillis}: at fleet scale a status poll walks every node, so it must not be the load measured. */
+  static void await(String what, int seconds, long everyMillis, BooleanSupplier condition) {
+    long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("timed out after " + seconds + " s waiting for " + what);
+      }
+      try {
+        Thread.sleep(everyMillis);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  /** A DaemonSet of one container that sleeps, on the locally built test image (no registry). */
+  static String daemonSet(String name, String image, String strategy) {
+    return """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: %s}
+        spec:
+          selector: {matchLabels: {app: %s}}
+        %s  template:
+            metadata: {labels: {app: %s}}
+            spec:
+              terminationGracePeriodSeconds: 0
+              containers:
+              - name: main
+                image: %s
+                command: [sleep, "3600"]
+        """.formatted(name, name, strategy, name, image);
+  }
+
+  @Override
+  public void close() {
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+    for (Process p : new Process[] {agent, coordinator}) {
+      if (p != null) {
+        p.destroyForcibly();
+        try {
+          p.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    }
+    if (!node.isEmpty()) {
+      Procs.run(List.of("sh", "-c", "docker ps -aq --filter label=io.dsfleet.node=" + node + " | xargs -r docker rm -f"));
+    }
+  }
+}

@@ -1,0 +1,114 @@
+package io.dsfleet.bench;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** Processes: run one to completion, start one in the background, and read a process's CPU time and memory from /proc. */
+final class Procs {
+  private Procs() {}
+
+  record Result(int exit, String out) {}
+
+  static Result run(List<String> cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes());
+      if (!p.waitFor(120, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        return new Result(-1, out);
+      }
+      return new Result(p.exitValue(), out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static String ok(String... cmd) {
+    Result r = run(List.of(cmd));
+    if (r.exit() != 0) {
+      throw new IllegalStateException(String.join(" ", cmd) + " exited " + r.exit() + ": " + r.out());
+    }
+    return r.out();
+  }
+
+  static Process spawn(List<String> cmd, Path log) {
+    return spawn(cmd, log, java.util.Map.of());
+  }
+
+  static Process spawn(List<String> cmd, Path log, java.util.Map<String, String> env) {
+    try {
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+      pb.environment().putAll(env);
+      return pb.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static String java() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  /** user + system CPU time of a process, in milliseconds (from /proc/PID/stat; clock ticks of 10 ms). */
+  static long cpuMillis(long pid) {
+    try {
+      String stat = Files.readString(Path.of("/proc", String.valueOf(pid), "stat"));
+      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]);
+      return ticks * 10;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Resident set size in MiB (VmRSS). */
+  static double rssMib(long pid) {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc", String.valueOf(pid), "status"))) {
+        if (line.startsWith("VmRSS:")) {
+          return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return Double.NaN;
+  }
+
+  /** Java heap in use after a full GC, in MiB (jcmd GC.run, then GC.heap_info). */
+  static double heapAfterGcMib(long pid) {
+    String jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+    run(List.of(jcmd, String.valueOf(pid), "GC.run"));
+    String info = run(List.of(jcmd, String.valueOf(pid), "GC.heap_info")).out();
+    long usedKb = 0;
+    for (String line : info.split("\n")) {
+      var m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(line);
+      if (m.find() && (line.contains("generation") || line.contains("heap"))) {
+        usedKb += Long.parseLong(m.group(1));
+      }
+    }
+    return usedKb / 1024.0;
+  }
+
+  /** CPU used by a process over a window, as a percentage of one core. */
+  static double cpuPercent(long pid, long windowMillis) throws InterruptedException {
+    long c0 = cpuMillis(pid);
+    long t0 = System.nanoTime();
+    Thread.sleep(windowMillis);
+    long c1 = cpuMillis(pid);
+    double wall = (System.nanoTime() - t0) / 1e6;
+    return 100.0 * (c1 - c0) / wall;
+  }
+
+  static List<String> list(String... items) {
+    return new ArrayList<>(List.of(items));
+  }
+}

@@ -1,0 +1,123 @@
+package io.dsfleet.bench;
+
+import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.runtime.FakeRuntime;
+import io.dsfleet.agent.session.CoordinatorSession;
+import io.dsfleet.agent.session.NodeCredentials;
+import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.proto.v1.NodeInfo;
+import io.dsfleet.proto.v1.PodStatus;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Thousands of agents in one JVM: each is the agent's real session code ({@link CoordinatorSession}:
+ * join with the token over pinned TLS, its own node certificate, mutual TLS, heartbeats,
+ * reconnects) and real reconciler, over the in-memory runtime (containers start instantly). Prints
+ * {@code RUNNING <daemonset> <hash> <node> <epoch-ms>} when a node first reports a pod of a
+ * revision Running and Ready, for the latency figures.
+ *
+ * <p>Usage: {@code SimulatedAgents COORDINATOR TOKEN PREFIX FROM COUNT STATE_DIR}
+ */
+public final class SimulatedAgents {
+  private SimulatedAgents() {}
+
+  /** One simulated node: its reconciler, ticked by one thread at a time. */
+  static final class Node {
+    final String name;
+    Reconciler reconciler;
+    CoordinatorSession session;
+    final AtomicBoolean queued = new AtomicBoolean();
+    final Set<String> seen = ConcurrentHashMap.newKeySet();
+
+    Node(String name) {
+      this.name = name;
+    }
+
+    void kick(ExecutorService ticks) {
+      if (queued.compareAndSet(false, true)) {
+        ticks.execute(() -> {
+          queued.set(false);
+          synchronized (this) {
+            try {
+              reconciler.tick();
+            } catch (RuntimeException e) {
+              // a simulated node's failure must not stop the others; the next tick retries
+            }
+          }
+        });
+      }
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    String coordinator = args[0];
+    String token = args[1];
+    String prefix = args[2];
+    int from = Integer.parseInt(args[3]);
+    int count = Integer.parseInt(args[4]);
+    Path state = Path.of(args[5]);
+    PrintStream out = System.out;
+    Clock clock = Clock.systemUTC();
+    // joins block a thread each (TLS handshakes, certificate requests): enough threads that heartbeats never wait behind them
+    ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(64, daemon("sessions"));
+    ExecutorService workers = Executors.newFixedThreadPool(4, daemon("pod-workers"));
+    ExecutorService probes = Executors.newFixedThreadPool(2, daemon("probes"));
+    ExecutorService ticks = Executors.newFixedThreadPool(4, daemon("ticks"));
+    List<Node> nodes = new ArrayList<>();
+    Random random = new Random(from);
+    for (int i = from; i < from + count; i++) {
+      String name = prefix + i;
+      Node n = new Node(name);
+      Path dir = state.resolve(name);
+      FakeRuntime runtime = new FakeRuntime(clock, false);
+      n.reconciler = new Reconciler(name, "10.0.0.1", runtime, clock, dir, workers, probes, report -> {
+        CoordinatorSession s = n.session;
+        if (s != null) {
+          s.sendReport(report);
+        }
+        long now = System.currentTimeMillis();
+        for (PodStatus p : report) {
+          if (p.getPhase().equals("Running") && p.getReady() && n.seen.add(p.getDaemonSet() + "@" + p.getTemplateHash())) {
+            synchronized (out) {
+              out.println("RUNNING " + p.getDaemonSet() + " " + p.getTemplateHash() + " " + name + " " + now);
+            }
+          }
+        }
+      });
+      n.reconciler.wakeWith(() -> n.kick(ticks));
+      NodeInfo info = NodeInfo.newBuilder().setName(name).addAddresses("10.0.0.1").setOs("linux").setArch("amd64")
+          .setAgentVersion("simulated").setCpuMillis(2000).setMemoryBytes(1L << 30).build();
+      n.session = new CoordinatorSession(List.of(coordinator), NodeCredentials.tls(dir, name, token), info, n.reconciler,
+          runtime, new LocalState(dir), scheduler, clock, random, null, () -> { });
+      nodes.add(n);
+    }
+    scheduler.scheduleWithFixedDelay(() -> nodes.forEach(n -> n.kick(ticks)), 1, 1, TimeUnit.SECONDS);
+    for (Node n : nodes) {
+      n.session.start();
+    }
+    out.println("STARTED " + count);
+    out.flush();
+    new CountDownLatch(1).await(); // until killed
+  }
+
+  static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

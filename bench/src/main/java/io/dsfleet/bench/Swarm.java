@@ -1,0 +1,129 @@
+package io.dsfleet.bench;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.ContainerSpec;
+import com.github.dockerjava.api.model.Service;
+import com.github.dockerjava.api.model.ServiceGlobalModeOptions;
+import com.github.dockerjava.api.model.ServiceModeConfig;
+import com.github.dockerjava.api.model.ServiceSpec;
+import com.github.dockerjava.api.model.ServiceUpdateState;
+import com.github.dockerjava.api.model.Task;
+import com.github.dockerjava.api.model.TaskSpec;
+import com.github.dockerjava.api.model.TaskState;
+import com.github.dockerjava.api.model.UpdateConfig;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Docker Swarm global services, the peer, driven through the Engine API (the same client library
+ * the agent uses), so no CLI start-up is in any timing. Setting the swarm up and down uses the
+ * docker CLI and is never timed.
+ */
+final class Swarm {
+  final String host;
+  final DockerClient docker;
+
+  Swarm(String host) {
+    this.host = host;
+    this.docker = client(host);
+  }
+
+  static DockerClient client(String host) {
+    DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(host).build();
+    return DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
+        .connectionTimeout(Duration.ofSeconds(10)).responseTimeout(Duration.ofSeconds(60)).build());
+  }
+
+  String cli(String... args) {
+    List<String> cmd = Procs.list("docker", "-H", host);
+    cmd.addAll(List.of(args));
+    Procs.Result r = Procs.run(cmd);
+    if (r.exit() != 0) {
+      throw new IllegalStateException(String.join(" ", cmd) + ": " + r.out());
+    }
+    return r.out().strip();
+  }
+
+  boolean active() {
+    return "active".equals(cli("info", "--format", "{{.Swarm.LocalNodeState}}"));
+  }
+
+  /** Makes this daemon a one-node swarm (leaving any swarm it was in). */
+  void init(String advertise) {
+    if (active()) {
+      cli("swarm", "leave", "--force");
+    }
+    cli("swarm", "init", "--advertise-addr", advertise);
+  }
+
+  void join(Swarm manager, String advertise, String managerAddr) {
+    if (active()) {
+      cli("swarm", "leave", "--force");
+    }
+    String token = manager.cli("swarm", "join-token", "-q", "worker");
+    List<String> cmd = Procs.list("docker", "-H", host, "swarm", "join", "--advertise-addr", advertise, "--token", token,
+        managerAddr + ":2377");
+    Procs.Result r = Procs.run(cmd);
+    if (r.exit() != 0 && !r.out().contains("will continue in the background")) {
+      throw new IllegalStateException(String.join(" ", cmd) + ": " + r.out());
+    }
+    LocalFleet.await("the daemon at " + host + " in the swarm", 120, 500, this::active);
+  }
+
+  void leave() {
+    if (active()) {
+      cli("swarm", "leave", "--force");
+    }
+  }
+
+  int nodes() {
+    return docker.listSwarmNodesCmd().exec().size();
+  }
+
+  /** Creates a global service of one sleeping container; returns its id. */
+  String createGlobal(String name, String image) {
+    ServiceSpec spec = new ServiceSpec().withName(name)
+        .withMode(new ServiceModeConfig().withGlobal(new ServiceGlobalModeOptions()))
+        .withTaskTemplate(new TaskSpec().withContainerSpec(new ContainerSpec().withImage(image)
+            .withCommand(List.of("sleep", "3600")).withStopGracePeriod(0L)))
+        // monitor 0 means "the default, 5 s" to Swarm: 1 ms is the shortest it takes
+        .withUpdateConfig(new UpdateConfig().withParallelism(1L).withDelay(0L).withMonitor(1_000_000L));
+    return docker.createServiceCmd(spec).exec().getId();
+  }
+
+  /** Tasks of the service running with this image (Running state, desired Running). */
+  long running(String serviceId, String image) {
+    return tasks(serviceId).stream().filter(t -> t.getStatus() != null && t.getStatus().getState() == TaskState.RUNNING
+        && t.getDesiredState() == TaskState.RUNNING && t.getSpec().getContainerSpec().getImage().startsWith(image)).count();
+  }
+
+  List<Task> tasks(String serviceId) {
+    return docker.listTasksCmd().withServiceFilter(serviceId).exec();
+  }
+
+  /** `docker service update --image`: parallelism 1, no delay, no monitor period (as created). */
+  void updateImage(String serviceId, String image) {
+    Service s = docker.inspectServiceCmd(serviceId).exec();
+    ServiceSpec spec = s.getSpec();
+    spec.getTaskTemplate().getContainerSpec().withImage(image);
+    docker.updateServiceCmd(serviceId, spec).withVersion(s.getVersion().getIndex()).exec();
+  }
+
+  boolean updateCompleted(String serviceId) {
+    var status = docker.inspectServiceCmd(serviceId).exec().getUpdateStatus();
+    return status != null && status.getState() == ServiceUpdateState.COMPLETED;
+  }
+
+  void remove(String serviceId) {
+    docker.removeServiceCmd(serviceId).exec();
+  }
+
+  /** Waits until no container of the service is left on this daemon (so the next timing starts clean). */
+  void awaitGone(String serviceId) {
+    LocalFleet.await("service containers removed", 60, () -> docker.listContainersCmd().withShowAll(true)
+        .withLabelFilter(java.util.Map.of("com.docker.swarm.service.id", serviceId)).exec().isEmpty());
+  }
+}

@@ -1,0 +1,73 @@
+package io.dsfleet.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Each benchmark, run small (seconds, not minutes), so the harness cannot rot: it ran and printed
+ * its figures. Nothing here says anything about speed; docs/benchmarks.md has the real runs.
+ */
+class BenchSmokeTest {
+  @TempDir Path work;
+  final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+  final PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+
+  @BeforeEach
+  void needsDocker() {
+    assumeTrue(Procs.run(List.of("docker", "info")).exit() == 0, "skipped: no Docker daemon (scripts/test starts one)");
+  }
+
+  String printed() {
+    return bytes.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void applyToRunning() throws Exception {
+    ApplyBench.Result r = ApplyBench.run(1, work, out);
+    for (Stats s : List.of(r.floor(), r.peer(), r.dsfleet())) {
+      assertThat(s.count()).isEqualTo(1);
+      assertThat(s.median()).isPositive();
+    }
+    assertThat(printed()).contains("| (c)/(a) |").contains("| (c)/(b) |");
+  }
+
+  @Test
+  void rollingUpdateOnOneHost() {
+    RollingBench.Result r = RollingBench.oneHost(1, work, out);
+    assertThat(r.dsfleet().count()).isEqualTo(1);
+    assertThat(r.swarm().count()).isEqualTo(1);
+    RollingBench.print(List.of(r), 1, out);
+    assertThat(printed()).contains("| 1 | ");
+  }
+
+  @Test
+  void fleetScaleWithSimulatedAgents() throws Exception {
+    ScaleBench.Result r = ScaleBench.run(30, 30, 2000, work, out);
+    assertThat(r.applyLatency().count()).isEqualTo(30);
+    assertThat(r.joinMs()).isPositive();
+    assertThat(r.heapMib()).isPositive();
+    assertThat(r.rollingMs()).isPositive();
+    assertThat(r.reconnectMs()).isPositive();
+    ScaleBench.print(List.of(r), out);
+    assertThat(printed()).contains("| 30 | ");
+  }
+
+  @Test
+  void agentFootprint() throws Exception {
+    AgentBench.Result r = AgentBench.run(2000, 2, work, out);
+    assertThat(r.idleRssMib()).isPositive();
+    assertThat(r.podsRssMib()).isPositive();
+    assertThat(r.startToReadyMs()).isPositive();
+    AgentBench.print(r, 2000, out);
+    assertThat(printed()).contains("RSS idle");
+  }
+}
