@@ -285,7 +285,7 @@ public final class AgentMain {
         log.info("resuming the last desired set (version {}, {} pods) from {}", d.getVersion(), d.getPodsCount(), o.stateDir());
         reconciler.setDesired(d);
       });
-      session[0] = new CoordinatorSession(o.coordinators(), o.credentials(), nodeInfo(o), reconciler, docker, state, scheduler, clock, new Random(),
+      session[0] = new CoordinatorSession(o.coordinators(), o.credentials(clock), nodeInfo(o), reconciler, docker, state, scheduler, clock, new Random(),
           o.heartbeatInterval(), stop::countDown);
       // one thread runs every pass: each second, and at once when a desired set arrives or a pod's work ends
       ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(daemon("reconcile"));
@@ -346,8 +346,9 @@ public final class AgentMain {
       DockerRuntime docker = parts.docker();
       LocalState state = parts.state();
       Reconciler reconciler = parts.reconciler();
-      CoordinatorSession session = new CoordinatorSession(o.coordinators(), o.credentials(), nodeInfo(o), reconciler, docker, state, scheduler,
-          Clock.systemUTC(), new Random(), null, () -> { });
+      Clock clock = Clock.systemUTC();
+      CoordinatorSession session = new CoordinatorSession(o.coordinators(), o.credentials(clock), nodeInfo(o), reconciler, docker,
+          state, scheduler, clock, new Random(), null, () -> { });
       int code = 0;
       try {
         session.leave();

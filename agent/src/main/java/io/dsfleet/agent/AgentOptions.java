@@ -23,9 +23,9 @@ public record AgentOptions(List<String> coordinators, String nodeName, Path stat
     String joinToken, boolean insecure) {
 
   /** The node's credentials: plaintext when insecure, else its certificate or join token under the state directory. */
-  public io.dsfleet.agent.session.NodeCredentials credentials() {
+  public io.dsfleet.agent.session.NodeCredentials credentials(java.time.Clock clock) {
     return insecure ? io.dsfleet.agent.session.NodeCredentials.insecure()
-        : io.dsfleet.agent.session.NodeCredentials.tls(stateDir, nodeName, joinToken);
+        : io.dsfleet.agent.session.NodeCredentials.tls(stateDir, nodeName, joinToken, clock);
   }
 
   @Override

@@ -135,8 +135,7 @@ final class LocalFleet implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      var certs = Pki.certificates(pem);
-      channel = NettyChannelBuilder.forTarget(addr, Tls.client(certs.get(certs.size() - 1), certs.get(0), Pki.privateKey(pem)))
+      channel = NettyChannelBuilder.forTarget(addr, Tls.client(pem))
           .overrideAuthority(Pki.SERVER_NAME).maxInboundMessageSize(512 * 1024 * 1024).build();
     }
     return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);

@@ -58,10 +58,8 @@ public final class CoordinatorMain {
         return 0;
       }
       try (var store = new io.dsfleet.coordinator.store.SqliteStore(options.dataDir())) {
-        var authority = new io.dsfleet.coordinator.security.Authority(
-            io.dsfleet.coordinator.security.CoordinatorPki.loadOrCreate(options.dataDir(), options.tlsNames()),
-            store, Clock.systemUTC(), options.nodeCertTtl());
-        authority.writeFirstCredentials();
+        var authority = io.dsfleet.coordinator.security.Authority.open(options.dataDir(), options.tlsNames(), store,
+            Clock.systemUTC(), options.nodeCertTtl());
         System.out.println("fleet CA:          " + pki.resolve("ca.crt") + " (sha256 " + authority.pki().caHash() + ")");
         System.out.println("admin credential:  " + pki.resolve("admin.pem"));
         System.out.println("viewer credential: " + pki.resolve("viewer.pem") + " (read-only)");

@@ -48,11 +48,8 @@ public final class CoordinatorServer implements AutoCloseable {
       this.authority = null;
       credentials = InsecureServerCredentials.create();
     } else {
-      CoordinatorPki pki = CoordinatorPki.loadOrCreate(options.dataDir(), options.tlsNames());
-      this.authority = new Authority(pki, store, clock, options.nodeCertTtl());
-      if (pki.created()) {
-        authority.writeFirstCredentials();
-      }
+      this.authority = Authority.open(options.dataDir(), options.tlsNames(), store, clock, options.nodeCertTtl());
+      CoordinatorPki pki = authority.pki();
       credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
     }
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)

@@ -195,9 +195,7 @@ final class TestFleet implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      var certs = Pki.certificates(pem);
-      channel = NettyChannelBuilder.forTarget(coordinatorAddress(), Tls.client(certs.get(certs.size() - 1), certs.get(0),
-          Pki.privateKey(pem))).overrideAuthority(Pki.SERVER_NAME).build();
+      channel = NettyChannelBuilder.forTarget(coordinatorAddress(), Tls.client(pem)).overrideAuthority(Pki.SERVER_NAME).build();
     }
     return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
   }

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.time.Instant;
 
 /**
@@ -29,13 +30,15 @@ public final class NodeCredentials {
   private final Path dir;
   private final String nodeName;
   private final JoinToken token;
+  private final Clock clock;
   private X509Certificate cert;
   private PrivateKey key;
   private X509Certificate ca;
   private KeyPair pending;
 
-  private NodeCredentials(Path dir, String nodeName, JoinToken token) {
+  private NodeCredentials(Path dir, String nodeName, JoinToken token, Clock clock) {
     this.dir = dir;
+    this.clock = clock;
     this.nodeName = nodeName;
     this.token = token;
     if (dir != null && Files.exists(dir.resolve("node.crt"))) {
@@ -46,16 +49,16 @@ public final class NodeCredentials {
   }
 
   public static NodeCredentials insecure() {
-    return new NodeCredentials(null, null, null);
+    return new NodeCredentials(null, null, null, Clock.systemUTC());
   }
 
   /**
    * @param joinToken null when the node already has its certificate
    * @throws IllegalArgumentException for a malformed token
    */
-  public static NodeCredentials tls(Path stateDir, String nodeName, String joinToken) {
+  public static NodeCredentials tls(Path stateDir, String nodeName, String joinToken, Clock clock) {
     return new NodeCredentials(OwnerOnlyFiles.directory(stateDir.resolve("pki")), nodeName,
-        joinToken == null || joinToken.isBlank() ? null : JoinToken.parse(joinToken));
+        joinToken == null || joinToken.isBlank() ? null : JoinToken.parse(joinToken), clock);
   }
 
   public boolean isInsecure() {
@@ -64,7 +67,7 @@ public final class NodeCredentials {
 
   /** Whether the node has a certificate that has not expired. */
   public synchronized boolean hasCertificate() {
-    return cert != null && cert.getNotAfter().toInstant().isAfter(Instant.now());
+    return cert != null && cert.getNotAfter().toInstant().isAfter(clock.instant());
   }
 
   public synchronized boolean hasToken() {

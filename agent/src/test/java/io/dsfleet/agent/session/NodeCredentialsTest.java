@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -30,37 +31,37 @@ class NodeCredentialsTest {
 
   @Test
   void withoutCertificateOrTokenItSaysWhatToConfigure() {
-    NodeCredentials c = NodeCredentials.tls(state, "n1", null);
+    NodeCredentials c = NodeCredentials.tls(state, "n1", null, Clock.systemUTC());
     assertThat(c.hasCertificate()).isFalse();
     assertThatThrownBy(c::channelCredentials).isInstanceOf(IllegalStateException.class).hasMessageContaining("joinToken");
   }
 
   @Test
   void aMalformedTokenIsRefusedAtOnce() {
-    assertThatThrownBy(() -> NodeCredentials.tls(state, "n1", "dsf1.abc")).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> NodeCredentials.tls(state, "n1", "dsf1.abc", Clock.systemUTC())).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("dsf1.<ca-sha256>.<id>.<secret>");
   }
 
   @Test
   void theIssuedCertificateIsKeptOwnerOnlyAndSurvivesARestart() throws Exception {
-    NodeCredentials c = NodeCredentials.tls(state, "n1", token);
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
     c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
     for (String f : List.of("node.key", "node.crt", "ca.crt")) {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("pki").resolve(f)))).isEqualTo("rw-------");
     }
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("pki")))).isEqualTo("rwx------");
-    NodeCredentials restarted = NodeCredentials.tls(state, "n1", null);
+    NodeCredentials restarted = NodeCredentials.tls(state, "n1", null, Clock.systemUTC());
     assertThat(restarted.hasCertificate()).isTrue();
     assertThat(Pki.subject(restarted.certificate())).isEqualTo(new Pki.Subject("n1", Pki.NODES));
     assertThat(restarted.channelCredentials()).isNotNull();
     restarted.forget();
     assertThat(state.resolve("pki/node.key")).doesNotExist();
-    assertThat(NodeCredentials.tls(state, "n1", null).hasCertificate()).isFalse();
+    assertThat(NodeCredentials.tls(state, "n1", null, Clock.systemUTC()).hasCertificate()).isFalse();
   }
 
   @Test
   void aCertificateForAnotherKeyOrACaOtherThanThePinnedOneIsRefused() {
-    NodeCredentials c = NodeCredentials.tls(state, "n1", token);
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
     c.newRequest();
     String otherKeys = sign(Pki.csr(Pki.newKeyPair(), "n1", Pki.NODES), Duration.ofDays(1));
     assertThatThrownBy(() -> c.accept(otherKeys, Pki.pem(ca))).hasMessageContaining("another key");
@@ -73,7 +74,7 @@ class NodeCredentialsTest {
 
   @Test
   void renewalIsDueWhenAThirdOfTheLifeIsLeft() {
-    NodeCredentials c = NodeCredentials.tls(state, "n1", token);
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
     c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
     Instant end = c.certificate().getNotAfter().toInstant();
     assertThat(c.dueForRenewal(Instant.now())).isFalse();

@@ -50,6 +50,20 @@ public final class Tls {
     }
   }
 
+  /**
+   * A client from a credential bundle (what dsctl reads): the client certificate first, its key,
+   * and the fleet CA last, in one PEM text.
+   *
+   * @throws IllegalArgumentException when the text is not such a bundle
+   */
+  public static ChannelCredentials client(String bundlePem) {
+    List<X509Certificate> certs = Pki.certificates(bundlePem);
+    if (certs.size() < 2) {
+      throw new IllegalArgumentException("not a credential: it must hold the client certificate, its key and the CA");
+    }
+    return client(certs.get(certs.size() - 1), certs.get(0), Pki.privateKey(bundlePem));
+  }
+
   /** A client without a certificate that trusts a coordinator only if its chain holds the CA with this hash. */
   public static ChannelCredentials pinned(String caHash) {
     return TlsChannelCredentials.newBuilder().trustManager(new PinnedTrust(caHash)).build();

@@ -78,9 +78,15 @@ public abstract class ClientCommand implements Callable<Integer> {
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "credentials", "insecure");
   static final Path COORDINATOR_ADMIN = Path.of("/var/lib/ds-coordinator/pki/admin.pem");
 
-  private static Map<String, JsonNode> config(Map<String, String> env) {
-    Path file = configFile(env);
-    return Files.exists(file) ? ConfigFile.read(file, CONFIG_KEYS) : Map.of();
+  private Map<String, JsonNode> config;
+
+  /** The config file's keys, read once per command. */
+  private Map<String, JsonNode> config(Map<String, String> env) {
+    if (config == null) {
+      Path file = configFile(env);
+      config = Files.exists(file) ? ConfigFile.read(file, CONFIG_KEYS) : Map.of();
+    }
+    return config;
   }
 
   String resolveAddress(Map<String, String> env) {
@@ -138,12 +144,13 @@ public abstract class ClientCommand implements Callable<Integer> {
     } catch (java.io.IOException e) {
       throw new IllegalArgumentException("cannot read the credential " + file + ": " + e.getMessage());
     }
-    var certs = Pki.certificates(pem);
-    if (certs.size() < 2) {
-      throw new IllegalArgumentException(file + " is not a credential: it must hold the client certificate, its key and the CA");
+    io.grpc.ChannelCredentials creds;
+    try {
+      creds = Tls.client(pem);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
-    return NettyChannelBuilder.forTarget(address, Tls.client(certs.get(certs.size() - 1), certs.get(0), Pki.privateKey(pem)))
-        .overrideAuthority(Pki.SERVER_NAME).build();
+    return NettyChannelBuilder.forTarget(address, creds).overrideAuthority(Pki.SERVER_NAME).build();
   }
 
   @Override

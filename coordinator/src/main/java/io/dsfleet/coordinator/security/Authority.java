@@ -62,6 +62,19 @@ public final class Authority {
     }
   }
 
+  /**
+   * The fleet CA of a data directory: made on first use (by `serve` or `init`, the one path for
+   * both), together with the first credentials ({@link #writeFirstCredentials()}).
+   */
+  public static Authority open(Path dataDir, List<String> tlsNames, Store store, Clock clock, Duration nodeCertTtl) {
+    CoordinatorPki pki = CoordinatorPki.loadOrCreate(dataDir, tlsNames);
+    Authority authority = new Authority(pki, store, clock, nodeCertTtl);
+    if (pki.created()) {
+      authority.writeFirstCredentials();
+    }
+    return authority;
+  }
+
   public CoordinatorPki pki() {
     return pki;
   }
@@ -71,7 +84,7 @@ public final class Authority {
    * a join token in {@code join-token}, all owner-only in the pki directory. Nothing is logged but
    * the paths.
    */
-  public synchronized void writeFirstCredentials() {
+  private synchronized void writeFirstCredentials() {
     Path dir = pki.dir();
     OwnerOnlyFiles.write(dir.resolve("admin.pem"), credential("admin", Pki.ADMINS));
     OwnerOnlyFiles.write(dir.resolve("viewer.pem"), credential("viewer", Pki.VIEWERS));

@@ -9,7 +9,6 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -141,7 +140,6 @@ public final class CoordinatorPki {
 
   /** A credential file: the client certificate, its key and the CA, in one PEM bundle (what dsctl reads). */
   public static String bundle(X509Certificate cert, PrivateKey key, X509Certificate ca) {
-    List<String> parts = new ArrayList<>(List.of(Pki.pem(cert), Pki.pem(key), Pki.pem(ca)));
-    return String.join("", parts);
+    return Pki.pem(cert) + Pki.pem(key) + Pki.pem(ca);
   }
 }

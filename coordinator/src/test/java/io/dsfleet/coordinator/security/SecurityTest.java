@@ -69,9 +69,7 @@ class SecurityTest {
   }
 
   ManagedChannel credentialFile(String file) throws Exception {
-    String pem = Files.readString(pki().resolve(file));
-    List<X509Certificate> certs = Pki.certificates(pem);
-    return channel(Tls.client(certs.get(certs.size() - 1), certs.get(0), Pki.privateKey(pem)));
+    return channel(Tls.client(Files.readString(pki().resolve(file))));
   }
 
   ControlServiceGrpc.ControlServiceBlockingStub control(ManagedChannel ch) {
