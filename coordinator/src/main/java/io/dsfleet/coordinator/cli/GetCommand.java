@@ -82,7 +82,7 @@ public final class GetCommand extends ClientCommand {
           long total = s.getContainersList().stream().filter(c -> !c.getInit()).count();
           int restarts = s.getContainersList().stream().mapToInt(ContainerStatus::getRestartCount).sum();
           t.row(cells(all, s.getNamespace(), s.getPodName(), readyCount + "/" + total, podStatus(p), restarts,
-              Table.age(s.getStartedAtMillis(), now), p.getNodeName(), p.getRevision() == 0 ? "?" : p.getRevision(),
+              Table.age(s.getCreatedAtMillis() != 0 ? s.getCreatedAtMillis() : s.getStartedAtMillis(), now), p.getNodeName(), p.getRevision() == 0 ? "?" : p.getRevision(),
               wide ? s.getDaemonSet() : null));
         }
       }

@@ -245,8 +245,13 @@ public final class Fleet {
     }
   }
 
-  /** A heartbeat: memory only. Returns false when the node is unknown. */
-  public boolean heartbeat(String nodeName) {
+  /**
+   * A heartbeat: memory only. Returns false when the node is unknown.
+   *
+   * @param runtimeDown the agent says its container runtime does not answer: the node is NotReady
+   *     and tainted {@code node.kubernetes.io/not-ready} until it says otherwise
+   */
+  public boolean heartbeat(String nodeName, boolean runtimeDown, String runtimeMessage) {
     synchronized (lock) {
       NodeEntry n = nodes.get(nodeName);
       if (n == null) {
@@ -255,9 +260,27 @@ public final class Fleet {
       Instant now = clock.instant();
       n.lastHeartbeat = now;
       n.leaseExpiry = lease(now);
+      boolean changed = false;
       if (!n.ready) {
         markReady(n);
+        changed = true;
+      }
+      if (runtimeDown != (n.runtimeDownSince != null)) {
+        n.runtimeDownSince = runtimeDown ? now : null;
+        n.runtimeMessage = runtimeDown ? runtimeMessage : "";
+        if (runtimeDown) {
+          events.record(Events.nodeKey(n.name), "Warning", "NodeNotReady", "container runtime unavailable: " + runtimeMessage
+              + "; tainted " + io.dsfleet.common.match.DaemonTolerations.NOT_READY);
+          log.warn("node {} NotReady: its container runtime is unavailable: {}", n.name, runtimeMessage);
+        } else {
+          events.record(Events.nodeKey(n.name), "Normal", "NodeReady", "container runtime available again");
+          log.info("node {} Ready: its container runtime is back", n.name);
+        }
+        changed = true;
+      }
+      if (changed) {
         replanAndPush(n, now);
+        notifyChange(n.name);
       }
       return true;
     }
@@ -501,7 +524,7 @@ public final class Fleet {
     for (NodeEntry n : nodes.values()) {
       var v = n.plan == null ? null : n.plan.verdicts().get(k);
       if (v != null && v.shouldRun()) {
-        states.add(new io.dsfleet.coordinator.plan.RollingUpdate.NodeState(n.name, n.ready && !n.awaitingReport,
+        states.add(new io.dsfleet.coordinator.plan.RollingUpdate.NodeState(n.name, n.readyForPods() && !n.awaitingReport,
             n.observed.getOrDefault(k, List.of())));
       }
     }
@@ -1111,7 +1134,7 @@ public final class Fleet {
 
   /** A consistent copy of one node, for views. */
   public record NodeSnapshot(String name, NodeInfo info, Map<String, String> labels, List<Taint> taints,
-      Map<String, String> adminLabels, List<Taint> adminTaints, boolean ready, boolean unschedulable, Instant joinedAt,
+      Map<String, String> adminLabels, List<Taint> adminTaints, boolean ready, String notReadyReason, boolean unschedulable, Instant joinedAt,
       Instant lastHeartbeat, List<PodStatus> pods, List<PodAssignment> desired, Map<String, io.dsfleet.common.match.Placement.Verdict> verdicts) {}
 
   public record DsSnapshot(String namespace, String name, DaemonSet ds, long generation, long resourceVersion,
@@ -1140,8 +1163,8 @@ public final class Fleet {
         adminLabels.put(k, v);
       }
     });
-    return new NodeSnapshot(n.name, n.info, n.effectiveLabels(), n.effectiveTaints(), adminLabels, admin, n.ready,
-        n.unschedulable, n.joinedAt, n.lastHeartbeat, List.copyOf(n.reported.values()),
+    return new NodeSnapshot(n.name, n.info, n.effectiveLabels(), n.effectiveTaints(), adminLabels, admin, n.readyForPods(),
+        n.notReadyReason(), n.unschedulable, n.joinedAt, n.lastHeartbeat, List.copyOf(n.reported.values()),
         n.plan == null ? List.of() : n.plan.desired(), n.plan == null ? Map.of() : n.plan.verdicts());
   }
 

@@ -30,6 +30,9 @@ final class NodeEntry {
   final Instant joinedAt;
 
   boolean ready = true;
+  /** Set while the agent reports that its container runtime does not answer (the node cannot run pods). */
+  Instant runtimeDownSince;
+  String runtimeMessage = "";
   /**
    * Set when a session opens, cleared by the node's first pod report: until the coordinator knows
    * what runs there it sends nothing, so it never plans away a pod it simply has not heard of
@@ -81,7 +84,7 @@ final class NodeEntry {
     return labels;
   }
 
-  /** Agent taints, dsctl's (which win for the same key and effect), cordon and unreachable. */
+  /** Agent taints, dsctl's (which win for the same key and effect), cordon, unreachable and not-ready. */
   List<Taint> effectiveTaints() {
     Map<String, Taint> byKey = new LinkedHashMap<>();
     for (var t : info.getTaintsList()) {
@@ -102,8 +105,24 @@ final class NodeEntry {
     if (!ready) {
       taints.add(new Taint(DaemonTolerations.UNREACHABLE, "", Taint.NO_SCHEDULE, notReadySince));
       taints.add(new Taint(DaemonTolerations.UNREACHABLE, "", Taint.NO_EXECUTE, notReadySince));
+    } else if (runtimeDownSince != null) {
+      taints.add(new Taint(DaemonTolerations.NOT_READY, "", Taint.NO_SCHEDULE, runtimeDownSince));
+      taints.add(new Taint(DaemonTolerations.NOT_READY, "", Taint.NO_EXECUTE, runtimeDownSince));
     }
     return taints;
+  }
+
+  /** Ready as Kubernetes means it: heartbeats arrive and the node can run pods. */
+  boolean readyForPods() {
+    return ready && runtimeDownSince == null;
+  }
+
+  /** Why the node is NotReady, or "". */
+  String notReadyReason() {
+    if (!ready) {
+      return "no heartbeat since " + lastHeartbeat;
+    }
+    return runtimeDownSince == null ? "" : "container runtime unavailable since " + runtimeDownSince + ": " + runtimeMessage;
   }
 
   Node toNode() {

@@ -6,6 +6,7 @@ import io.dsfleet.coordinator.fleet.Fleet;
 import io.dsfleet.proto.v1.AgentMessage;
 import io.dsfleet.proto.v1.AgentServiceGrpc;
 import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.Heartbeat;
 import io.dsfleet.proto.v1.HeartbeatAck;
 import io.dsfleet.proto.v1.JoinRequest;
 import io.dsfleet.proto.v1.JoinResponse;
@@ -160,7 +161,8 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         }
         switch (m.getMsgCase()) {
           case HEARTBEAT -> {
-            if (!fleet.heartbeat(node)) {
+            Heartbeat hb = m.getHeartbeat();
+            if (!fleet.heartbeat(node, hb.getRuntimeUnavailable(), hb.getRuntimeMessage())) {
               fail(Status.NOT_FOUND.withDescription("node " + node + " is not a member; join again"));
               return;
             }

@@ -406,7 +406,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   }
 
   static NodeView nodeView(NodeSnapshot n) {
-    return NodeView.newBuilder().setInfo(n.info()).setReady(n.ready()).setUnschedulable(n.unschedulable())
+    return NodeView.newBuilder().setInfo(n.info()).setReady(n.ready()).setNotReadyReason(n.notReadyReason()).setUnschedulable(n.unschedulable())
         .setJoinedAtMillis(n.joinedAt().toEpochMilli())
         .setLastHeartbeatMillis(n.lastHeartbeat() == null ? 0 : n.lastHeartbeat().toEpochMilli())
         .putAllAdminLabels(n.adminLabels()).addAllAdminTaints(ProtoMapping.toProto(n.adminTaints()))

@@ -131,6 +131,38 @@ class DsctlCliTest {
     assertThat(describe.out()).contains("Status:             Ready").contains("rack=r1").contains(s.getPods(0).getPodName());
   }
 
+  /** Every failure an agent reports reaches get pods and describe pod with its reason and message, and the pod has an age. */
+  @Test
+  void aPodsFailureShowsInGetAndDescribe() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    DesiredState s = a.nextDesired(Duration.ofSeconds(10));
+    String pod = s.getPods(0).getPodName();
+    long created = c.clock.millis() - 125_000;
+    a.report(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent").setPodName(pod)
+        .setTemplateHash(s.getPods(0).getTemplateHash()).setPhase("Pending").setCreatedAtMillis(created)
+        .setReason("CreatePodSandboxError").setMessage("CreatePodSandboxError: port 8080 is already allocated")
+        .addContainers(io.dsfleet.proto.v1.ContainerStatus.newBuilder().setName("main").setImage("local/busybox:1").setState("waiting")
+            .setReason("ContainerCreating")).build());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("ContainerCreating"));
+    assertThat(dsctl("get", "pods", "-n", "ops").out().lines().toList()).containsExactly(
+        "NAME          READY   STATUS              RESTARTS   AGE   NODE     REVISION",
+        pod + "   0/1     ContainerCreating   0          2m    node-a   1");
+    Result d = dsctl("describe", "pod", pod, "-n", "ops");
+    assertThat(d.out()).contains("Reason:       CreatePodSandboxError").contains("Message:      CreatePodSandboxError: port 8080 is already allocated")
+        .contains("State:          waiting (ContainerCreating)").contains("Node:         node-a");
+
+    a.report(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent").setPodName(pod)
+        .setTemplateHash(s.getPods(0).getTemplateHash()).setPhase("Pending").setCreatedAtMillis(created)
+        .addContainers(io.dsfleet.proto.v1.ContainerStatus.newBuilder().setName("main").setImage("local/nope:1").setState("waiting")
+            .setReason("ImagePullBackOff").setMessage("pulling local/nope:1: not found")).build());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("ImagePullBackOff"));
+    assertThat(dsctl("describe", "pod", pod, "-n", "ops").out()).contains("State:          waiting (ImagePullBackOff)")
+        .contains("Message:        pulling local/nope:1: not found");
+    assertThat(dsctl("describe", "pod", "nope", "-n", "ops").exit()).isEqualTo(1);
+  }
+
   @Test
   void labelTaintCordonAndNodeRm() throws Exception {
     c.agent("node-a", Map.of());

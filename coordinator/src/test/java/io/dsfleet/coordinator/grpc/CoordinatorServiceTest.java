@@ -88,6 +88,35 @@ class CoordinatorServiceTest {
   }
 
   @Test
+  void aNodeWhoseContainerRuntimeIsDownIsNotReadyWithNotReadyTaintsAndKeepsItsPods() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    apply(Fixtures.BASE);
+    DesiredState s = a.nextDesired(WAIT);
+    a.reportAllReady(s, c.clock.millis());
+    await().atMost(WAIT).until(() -> c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build())
+        .getPodsList().stream().anyMatch(p -> p.getStatus().getReady()));
+    a.heartbeat(true, "docker at unix:///var/run/docker.sock unreachable");
+    await().atMost(WAIT).until(() -> !node("node-a").getReady());
+    NodeView v = node("node-a");
+    assertThat(v.getNotReadyReason()).contains("container runtime unavailable").contains("docker at unix:///var/run/docker.sock unreachable");
+    assertThat(v.getTaintsList()).extracting(t -> t.getKey() + ":" + t.getEffect())
+        .containsExactlyInAnyOrder("node.kubernetes.io/not-ready:NoSchedule", "node.kubernetes.io/not-ready:NoExecute");
+    assertThat(v.getTaintsList()).allMatch(t -> t.getTimeAddedMillis() == c.clock.millis());
+    var described = c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.NODE).setName("node-a").build());
+    assertThat(described.getEventsList()).anyMatch(e -> e.getReason().equals("NodeNotReady") && e.getMessage().contains("container runtime"));
+    // a DaemonSet pod tolerates not-ready:NoExecute: the running pod stays on the node, nothing is sent to remove it
+    a.heartbeat(true, "still down");
+    await().atMost(WAIT).until(() -> a.received.stream().filter(CoordinatorMessage::hasHeartbeatAck).count() >= 2);
+    assertThat(a.drainDesired()).allSatisfy(d -> assertThat(d.getPodsList()).isEqualTo(s.getPodsList()));
+
+    a.heartbeat(false, "");
+    await().atMost(WAIT).until(() -> node("node-a").getReady());
+    assertThat(node("node-a").getTaintsList()).isEmpty();
+    assertThat(node("node-a").getNotReadyReason()).isEmpty();
+  }
+
+  @Test
   void aNodeNotReadyPastTheGcPeriodIsRemovedWithItsPods() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
     apply(Fixtures.BASE);

@@ -88,7 +88,13 @@ public final class FakeAgent implements AutoCloseable {
   }
 
   public synchronized void heartbeat() {
-    session.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq)).build());
+    heartbeat(false, "");
+  }
+
+  /** A heartbeat saying whether the node's container runtime answers. */
+  public synchronized void heartbeat(boolean runtimeUnavailable, String message) {
+    session.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(runtimeUnavailable)
+        .setRuntimeMessage(message)).build());
   }
 
   /** Reports every pod of the last desired set Running and Ready (as a healthy agent would). */
