@@ -26,7 +26,7 @@ public final class OwnerOnlyFiles {
     }
   }
 
-  /** Replaces the file's content in one step: readers see the old or the new content, never part. */
+  /** Replaces the file's content in one step, synced (file and directory): readers see the old or the new content, never part. */
   public static void write(Path f, byte[] content) {
     Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
     try {
@@ -37,6 +37,10 @@ public final class OwnerOnlyFiles {
         ch.force(true);
       }
       Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      // the rename itself must reach the disk too, or a crash can bring back the old file
+      try (FileChannel dir = FileChannel.open(f.toAbsolutePath().getParent(), StandardOpenOption.READ)) {
+        dir.force(true);
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
     }

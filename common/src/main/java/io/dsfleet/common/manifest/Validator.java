@@ -747,6 +747,8 @@ public final class Validator {
       errors.add(Problem.required(p + ".localhostProfile", "must be set when seccomp type is Localhost"));
     } else if (!profile.type().equals("Localhost") && profile.localhostProfile() != null) {
       errors.add(Problem.invalid(p + ".localhostProfile", profile.localhostProfile(), "can only be set when seccomp type is Localhost"));
+    } else if (profile.localhostProfile() != null) {
+      relativePath(profile.localhostProfile(), p + ".localhostProfile"); // Kubernetes' validateLocalDescendingPath
     }
   }
 
