@@ -1,6 +1,7 @@
 package io.dsfleet.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.DockerRuntime;
 import io.dsfleet.agent.session.CoordinatorSession;
@@ -10,15 +11,12 @@ import io.dsfleet.common.Durations;
 import io.dsfleet.common.ProtoMapping;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.proto.v1.NodeInfo;
-import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.net.NetworkInterface;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -168,7 +166,7 @@ public final class AgentMain {
       boolean plain = insecure != null ? insecure
           : env.containsKey("DS_AGENT_INSECURE") ? Boolean.parseBoolean(env.get("DS_AGENT_INSECURE"))
           : file.containsKey("insecure") && file.get("insecure").asBoolean();
-      return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? defaultAddress() : addr,
+      return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
           hb == null ? null : Durations.parse(hb), leave, token, plain);
     }
 
@@ -200,12 +198,14 @@ public final class AgentMain {
   /** The parts `run` and `leave` share: Docker, the state directory, the reconciler (with its released pods). */
   record Parts(DockerRuntime docker, LocalState state, Reconciler reconciler) {}
 
-  static Parts parts(AgentOptions o, ExecutorService workers, ExecutorService probes,
+  static Parts parts(AgentOptions o, Reconciler.Threads threads,
       java.util.function.Consumer<java.util.List<io.dsfleet.proto.v1.PodStatus>> reporter) {
     DockerRuntime docker = new DockerRuntime(o.dockerHost());
     LocalState state = new LocalState(o.stateDir());
-    Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, Clock.systemUTC(), o.stateDir(), workers, probes, reporter);
+    Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, new Mounts(), Clock.systemUTC(), o.stateDir(), VERSION,
+        threads, reporter);
     reconciler.setOrphans(state.loadOrphans());
+    reconciler.onOrphansChanged(state::saveOrphans);
     return new Parts(docker, state, reconciler);
   }
 
@@ -215,24 +215,6 @@ public final class AgentMain {
     } catch (Exception e) {
       return "localhost";
     }
-  }
-
-  static String defaultAddress() {
-    try {
-      for (NetworkInterface nic : Collections.list(NetworkInterface.getNetworkInterfaces())) {
-        if (!nic.isUp() || nic.isLoopback()) {
-          continue;
-        }
-        for (InetAddress a : Collections.list(nic.getInetAddresses())) {
-          if (a instanceof Inet4Address) {
-            return a.getHostAddress();
-          }
-        }
-      }
-    } catch (Exception e) {
-      // fall through
-    }
-    return "127.0.0.1";
   }
 
   static NodeInfo nodeInfo(AgentOptions o) {
@@ -268,11 +250,9 @@ public final class AgentMain {
       }
       Clock clock = Clock.systemUTC();
       ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, daemon("agent-scheduler"));
-      ExecutorService workers = Executors.newFixedThreadPool(4, daemon("pod-worker"));
-      ExecutorService probes = Executors.newFixedThreadPool(4, daemon("prober"));
       CountDownLatch stop = new CountDownLatch(1);
       CoordinatorSession[] session = new CoordinatorSession[1];
-      Parts parts = parts(o, workers, probes, report -> {
+      Parts parts = parts(o, Reconciler.Threads.standard(), report -> {
         if (session[0] != null) {
           session[0].sendReport(report);
         }
@@ -280,11 +260,13 @@ public final class AgentMain {
       DockerRuntime docker = parts.docker();
       LocalState state = parts.state();
       Reconciler reconciler = parts.reconciler();
-      // static stability: run the last desired set before (and whether or not) the coordinator answers
-      state.loadDesired().ifPresent(d -> {
+      state.joining();
+      // static stability: run the last desired set before (and whether or not) the coordinator answers;
+      // without one, nothing owned is touched until a coordinator sends the node's desired set
+      state.loadDesired().ifPresentOrElse(d -> {
         log.info("resuming the last desired set (version {}, {} pods) from {}", d.getVersion(), d.getPodsCount(), o.stateDir());
         reconciler.setDesired(d);
-      });
+      }, () -> log.info("no desired set in {}: running containers are left alone until a coordinator sends one", o.stateDir()));
       session[0] = new CoordinatorSession(o.coordinators(), o.credentials(clock), nodeInfo(o), reconciler, docker, state, scheduler, clock, new Random(),
           o.heartbeatInterval(), stop::countDown);
       // one thread runs every pass: each second, and at once when a desired set arrives or a pod's work ends
@@ -296,6 +278,7 @@ public final class AgentMain {
           log.error("reconcile pass failed", e);
         }
       };
+      reconciler.onRuntimeCondition(() -> session[0].heartbeat());
       java.util.concurrent.atomic.AtomicBoolean queued = new java.util.concurrent.atomic.AtomicBoolean();
       reconciler.wakeWith(() -> {
         if (queued.compareAndSet(false, true)) { // wakes in a burst make one pass
@@ -306,12 +289,13 @@ public final class AgentMain {
         }
       });
       loop.scheduleWithFixedDelay(pass, 0, 1, TimeUnit.SECONDS);
+      reconciler.watch(scheduler);
       session[0].start();
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         if (o.leaveOnShutdown()) {
           try {
             session[0].leave();
-            reconciler.removeAll();
+            reconciler.removeAll(Duration.ofSeconds(30), log::info);
             state.clear();
           } catch (RuntimeException e) {
             log.error("leave on shutdown failed: {}", e.getMessage());
@@ -322,7 +306,8 @@ public final class AgentMain {
         loop.shutdownNow();
         scheduler.shutdownNow();
       }, "shutdown"));
-      log.info("ds-agent {} running as node {} ({}), docker {}, state {}", VERSION, o.nodeName(), o.address(), o.dockerHost(), o.stateDir());
+      log.info("ds-agent {} running as node {} (address {}: {}), docker {}, state {}", VERSION, o.nodeName(), o.address(),
+          common.address != null ? "--address" : HostAddress.detect().why(), o.dockerHost(), o.stateDir());
       stop.await();
       log.info("node removed from the fleet; exiting");
       return 0;
@@ -330,9 +315,14 @@ public final class AgentMain {
   }
 
   @Command(name = "leave", mixinStandardHelpOptions = true,
-      description = "Leave the fleet: the coordinator removes this node, and every container the agent owns here is stopped and removed.")
+      description = "Leave the fleet: the coordinator removes this node, and every container the agent owns here is stopped (in"
+          + " parallel, each within its grace period) and removed.")
   static final class Leave implements java.util.concurrent.Callable<Integer> {
     @Mixin Common common;
+
+    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "60s",
+        description = "Stop every pod within this (default ${DEFAULT-VALUE}); a pod's grace period is cut to it.")
+    String timeout;
 
     @Override
     public Integer call() throws Exception {
@@ -340,32 +330,50 @@ public final class AgentMain {
       if (o == null) {
         return 2;
       }
+      Duration deadline;
+      try {
+        deadline = Durations.parse(timeout);
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-agent: --timeout: " + e.getMessage());
+        return 2;
+      }
       ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, daemon("leave"));
-      ExecutorService direct = Executors.newSingleThreadExecutor(daemon("leave-worker"));
-      Parts parts = parts(o, direct, direct, r -> { });
-      DockerRuntime docker = parts.docker();
+      Parts parts = parts(o, Reconciler.Threads.standard(), r -> { });
       LocalState state = parts.state();
       Reconciler reconciler = parts.reconciler();
       Clock clock = Clock.systemUTC();
-      CoordinatorSession session = new CoordinatorSession(o.coordinators(), o.credentials(clock), nodeInfo(o), reconciler, docker,
-          state, scheduler, clock, new Random(), null, () -> { });
+      var credentials = o.credentials(clock);
+      boolean member = !state.left() && (state.loadDesired().isPresent() || credentials.isInsecure() || credentials.hasCertificate());
       int code = 0;
-      try {
-        session.leave();
-        System.out.println("node " + o.nodeName() + " left the fleet");
-      } catch (io.grpc.StatusRuntimeException e) {
-        if (e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND) {
-          System.err.println("ds-agent: leave failed at " + o.coordinators() + ": " + e.getStatus().getCode() + " "
-              + e.getStatus().getDescription() + "; removing local containers anyway");
+      if (!member) {
+        System.out.println("node " + o.nodeName() + " is not a member of a fleet (" + (state.left() ? "it left" : "no certificate and no"
+            + " desired set") + " according to " + o.stateDir() + "); nothing to leave");
+      } else {
+        CoordinatorSession session = new CoordinatorSession(o.coordinators(), credentials, nodeInfo(o), reconciler, parts.docker(),
+            state, scheduler, clock, new Random(), null, () -> { });
+        try {
+          session.leave();
+          System.out.println("node " + o.nodeName() + " left the fleet");
+        } catch (io.grpc.StatusRuntimeException e) {
+          if (e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND) {
+            System.out.println("node " + o.nodeName() + " was not a member of the fleet at " + o.coordinators());
+          } else {
+            System.err.println("ds-agent: leave failed at " + o.coordinators() + ": " + e.getStatus().getCode() + " "
+                + e.getStatus().getDescription() + "; removing local containers anyway");
+            code = 1;
+          }
+        } catch (IllegalStateException e) {
+          System.err.println("ds-agent: cannot reach the fleet: " + e.getMessage() + "; removing local containers anyway");
           code = 1;
+        } finally {
+          session.close();
         }
-      } finally {
-        session.close();
       }
-      reconciler.removeAll();
+      int pods = reconciler.removeAll(deadline, line -> System.out.println(line));
       state.clear();
-      System.out.println("removed every container owned by node " + o.nodeName());
-      direct.shutdown();
+      System.out.println(pods == 0 ? "no pods of node " + o.nodeName() + " were running here"
+          : "removed every container owned by node " + o.nodeName());
+      reconciler.close();
       scheduler.shutdownNow();
       return code;
     }

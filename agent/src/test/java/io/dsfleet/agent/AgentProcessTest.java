@@ -50,18 +50,98 @@ class AgentProcessTest {
   }
 
   Process startAgent() throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), "run",
+    ProcessBuilder pb = new ProcessBuilder(agentCommand("run"));
+    pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    return pb.start();
+  }
+
+  List<String> agentCommand(String verb) {
+    return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), verb,
         "--coordinator", "127.0.0.1:" + port, "--node-name", docker.node, "--state-dir", tmp.resolve("state").toString(),
         "--config", tmp.resolve("none.yaml").toString(), "--address", "127.0.0.1", "--docker-host", DockerHarness.DOCKER_HOST,
         "--insecure");
-    pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
-    return pb.start();
+  }
+
+  /** Runs `ds-agent leave` to its end; its exit code and output. */
+  Docker.Result leave() throws Exception {
+    Process p = new ProcessBuilder(agentCommand("leave")).redirectErrorStream(true).start();
+    var out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return new String(p.getInputStream().readAllBytes());
+      } catch (java.io.IOException e) {
+        return "";
+      }
+    });
+    assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).as("leave ends").isTrue();
+    return new Docker.Result(p.exitValue(), out.get(10, java.util.concurrent.TimeUnit.SECONDS));
+  }
+
+  static DesiredState threePods() {
+    DesiredState one = DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
+        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; while true; do sleep 1; done']"));
+    DesiredState.Builder b = one.toBuilder().clearPods();
+    for (String name : List.of("first-aaaaa", "second-bbbbb", "third-ccccc")) {
+      b.addPods(one.getPods(0).toBuilder().setPodName(name).setDaemonSet(name.split("-")[0]));
+    }
+    return b.build();
   }
 
   Map<String, ContainerInfo> running() {
     return docker.docker.listOwned(docker.node).stream().filter(ContainerInfo::running)
         .collect(Collectors.toMap(c -> c.label(Labels.CONTAINER), Function.identity()));
+  }
+
+  /**
+   * The kubelet's "sources ready": an agent that lost its state directory, started while the
+   * coordinator is unreachable, has no desired set and so removes nothing.
+   */
+  @Test
+  void anAgentWithAnEmptyStateDirectoryAndNoCoordinatorLeavesEveryRunningPodAlone() throws Exception {
+    coordinator.close();
+    coordinator = new FakeCoordinator(threePods()).start(port);
+    agent = startAgent();
+    await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
+    Map<String, String> before = runningIds();
+    assertThat(before).hasSize(6); // three pods: a sandbox and an app container each
+
+    agent.destroyForcibly().waitFor();
+    coordinator.close();
+    io.dsfleet.agent.hostfs.NoFollow.deleteTree(tmp.resolve("state"));
+    Files.createDirectories(tmp.resolve("state"));
+    agent = startAgent();
+    await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("no desired set in"));
+    // for a minute, every pod keeps running in the very same containers
+    await().during(Duration.ofSeconds(60)).atMost(Duration.ofSeconds(70)).pollInterval(Duration.ofSeconds(1))
+        .until(() -> runningIds().equals(before));
+    assertThat(agent.isAlive()).isTrue();
+  }
+
+  /** `ds-agent leave` stops the pods (in parallel, with progress) and removes them; a second leave is a clear no-op. */
+  @Test
+  void leaveStopsEveryPodAndASecondLeaveIsANoOp() throws Exception {
+    coordinator.close();
+    coordinator = new FakeCoordinator(threePods()).start(port);
+    agent = startAgent();
+    await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
+    agent.destroyForcibly().waitFor();
+    long start = System.nanoTime();
+    Docker.Result first = leave();
+    assertThat(first.exit()).as(first.out()).isZero();
+    assertThat(first.out()).contains("node " + docker.node + " left the fleet", "stopping 3 pods", "(3/3)",
+        "removed every container owned by node " + docker.node);
+    assertThat(docker.docker.listOwned(docker.node)).isEmpty();
+    assertThat(coordinator.leaves.get()).isEqualTo(1);
+    Docker.Result second = leave();
+    assertThat(second.exit()).as(second.out()).isZero();
+    assertThat(second.out()).contains("is not a member of a fleet").contains("nothing to leave").doesNotContain("Exception");
+    assertThat(coordinator.leaves.get()).as("nothing asked of the coordinator").isEqualTo(1);
+    System.out.printf("leave of three pods: %.1f s%n", (System.nanoTime() - start) / 1e9);
+  }
+
+  Map<String, String> runningIds() {
+    return docker.docker.listOwned(docker.node).stream().filter(ContainerInfo::running)
+        .collect(Collectors.toMap(ContainerInfo::name, ContainerInfo::id));
   }
 
   @Test

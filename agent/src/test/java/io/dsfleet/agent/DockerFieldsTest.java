@@ -79,13 +79,21 @@ class DockerFieldsTest {
          {name: one, configMap: {name: cfg, items: [{key: greeting, path: nested/hi.txt, mode: 0600}]}},
          {name: sec, secret: {secretName: creds, defaultMode: 0400}}]"""),
         config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "hello", "other", "x")), config(Kind.SECRET, "creds", Map.of("token", "s3cret")));
-    assertThat(h.sh("main", "cat /etc/cfg/greeting; echo; stat -c %a /etc/cfg/greeting")).isEqualTo("hello\n644");
-    assertThat(h.sh("main", "ls /etc/one; cat /etc/one/nested/hi.txt; echo; stat -c %a /etc/one/nested/hi.txt")).isEqualTo("nested\nhello\n600");
-    assertThat(h.sh("main", "cat /etc/sec/token; echo; stat -c %a /etc/sec/token")).isEqualTo("s3cret\n400");
+    assertThat(h.sh("main", "cat /etc/cfg/greeting; echo; stat -L -c %a /etc/cfg/greeting")).isEqualTo("hello\n644");
+    assertThat(h.sh("main", "ls /etc/one; cat /etc/one/nested/hi.txt; echo; stat -L -c %a /etc/one/nested/hi.txt")).isEqualTo("nested\nhello\n600");
+    assertThat(h.sh("main", "cat /etc/sec/token; echo; stat -L -c %a /etc/sec/token")).isEqualTo("s3cret\n400");
     assertThat(h.sh("main", "touch /etc/sec/x 2>&1 || echo read-only")).contains("read-only");
     assertThat(h.sh("main", "cat /etc/greeting.txt")).isEqualTo("hello");
-    // on the host the secret lives under the owner-only state directory
+    assertThat(h.sh("main", "touch /etc/cfg/x 2>&1 || echo read-only")).as("read-only although readOnly is not set").contains("read-only");
+    // as the kubelet: a timestamped directory, ..data swapped to it, one link per key
+    assertThat(h.sh("main", "readlink /etc/cfg/greeting; readlink /etc/cfg/..data")).matches("\\.\\.data/greeting\n\\.\\.\\d{4}_\\d\\d_.*");
+    // the secret is on a tmpfs of its own (never on the host's disk), under the owner-only state directory
+    assertThat(h.sh("main", "grep ' /etc/sec ' /proc/mounts")).contains(" /etc/sec tmpfs ro,");
+    Path secretDir = h.stateDir.resolve("pods/ops_agent-pod01/volumes/sec");
+    assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).anyMatch(l -> l.split(" ")[4].equals(secretDir.toString()) && l.contains(" - tmpfs "));
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(h.stateDir))).isEqualTo("rwx------");
+    h.clear();
+    assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).as("unmounted with the pod").noneMatch(l -> l.contains(secretDir.toString()));
   }
 
   @Test
@@ -101,12 +109,16 @@ class DockerFieldsTest {
   }
 
   @Test
-  void emptyDirIsSharedByThePodsContainersAndMemoryMediumIsTmpfs() {
+  void emptyDirIsSharedByThePodsContainersAndMemoryMediumIsOneTmpfsForThemAll() {
     h.run(ds(C0 + ".volumeMounts", "[{name: shared, mountPath: /shared}, {name: mem, mountPath: /cache}]",
-        POD + ".containers[1]", "{name: side, image: local/busybox:1, command: [sh, -c, 'echo from-side > /shared/x; sleep 3600'], volumeMounts: [{name: shared, mountPath: /shared}]}",
+        POD + ".containers[1]", "{name: side, image: local/busybox:1, command: [sh, -c, 'echo from-side > /shared/x; echo in-memory > /cache/y;"
+            + " sleep 3600'], volumeMounts: [{name: shared, mountPath: /shared}, {name: mem, mountPath: /cache}]}",
         POD + ".volumes", "[{name: shared, emptyDir: {}}, {name: mem, emptyDir: {medium: Memory, sizeLimit: 16Mi}}]"));
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "cat /shared/x").equals("from-side"));
-    assertThat(h.sh("main", "grep ' /cache ' /proc/mounts")).startsWith("tmpfs /cache tmpfs").contains("size=16384k");
+    assertThat(h.sh("main", "grep ' /cache ' /proc/mounts")).contains(" /cache tmpfs ").contains("size=16384k");
+    assertThat(h.sh("main", "cat /cache/y")).as("one tmpfs, shared").isEqualTo("in-memory");
+    assertThat(h.sh("main", "dd if=/dev/zero of=/cache/big bs=1M count=32 2>&1; ls -l /cache/big")).as("sizeLimit holds")
+        .contains("No space left on device");
   }
 
   @Test
@@ -143,9 +155,12 @@ class DockerFieldsTest {
   }
 
   @Test
-  void resourcesBecomeDockerLimits() {
+  void resourcesBecomeDockerLimitsAndLogsAreRotated() {
     h.run(ds(C0 + ".resources", "{limits: {cpu: 500m, memory: 64Mi}, requests: {cpu: 250m, memory: 32Mi}}"));
     assertThat(h.sh("main", "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes")).isEqualTo("67108864");
+    String id = h.container("main").id();
+    assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.HostConfig.MemorySwap}} {{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}", id)
+        .out().strip()).as("no swap beyond the limit; the kubelet's log rotation").isEqualTo("67108864 json-file {\"max-file\":\"5\",\"max-size\":\"10m\"}");
     String cpu = h.sh("main", "cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)");
     String[] quota = cpu.split(" ");
     assertThat(Double.parseDouble(quota[0]) / Double.parseDouble(quota[1])).isEqualTo(0.5);
@@ -182,10 +197,9 @@ class DockerFieldsTest {
   void privilegedContainers() throws Exception {
     h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".securityContext", "{privileged: true}")));
     PodStatus s = h.awaitStatus(p -> p.getContainers(0).getState().equals("running")
-        || p.getContainers(0).getReason().equals("CreateContainerError"), Duration.ofSeconds(30));
-    String name = "dsf_agent-pod01_ops_main_0";
-    Process inspect = new ProcessBuilder("docker", "inspect", "-f", "{{.HostConfig.Privileged}}", name).redirectErrorStream(true).start();
-    assertThat(new String(inspect.getInputStream().readAllBytes()).strip()).isEqualTo("true");
+        || p.getContainers(0).getReason().equals("RunContainerError"), Duration.ofSeconds(30));
+    String id = h.docker.listOwned(h.node).stream().filter(c -> "main".equals(c.label(Labels.CONTAINER))).findFirst().orElseThrow().id();
+    assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.HostConfig.Privileged}}", id).out().strip()).isEqualTo("true");
     if (s.getContainers(0).getState().equals("running")) {
       long capEff = Long.parseLong(h.sh("main", "grep CapEff /proc/self/status | cut -f2"), 16);
       long hostBnd = Long.parseLong(Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("CapBnd"))
@@ -229,6 +243,19 @@ class DockerFieldsTest {
         return new String(s.getInputStream().readAllBytes()).contains("ok");
       }
     });
+  }
+
+  /** A sandbox that cannot start (its hostPort is taken) says why, and the pod has an age. */
+  @Test
+  void aSandboxThatCannotStartSaysWhy() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket()) {
+      taken.bind(new java.net.InetSocketAddress("0.0.0.0", 0));
+      h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".ports", "[{containerPort: 8080, hostPort: " + taken.getLocalPort() + "}]")));
+      PodStatus s = h.awaitStatus(p -> p.getReason().equals("CreatePodSandboxError"), Duration.ofSeconds(30));
+      assertThat(s.getMessage()).startsWith("CreatePodSandboxError: ").contains(String.valueOf(taken.getLocalPort()));
+      assertThat(s.getContainers(0).getReason()).isEqualTo("ContainerCreating");
+      assertThat(s.getCreatedAtMillis()).isPositive();
+    }
   }
 
   @Test

@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
+import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.DockerRuntime;
@@ -40,8 +41,6 @@ public final class DockerHarness implements AutoCloseable {
   public final DockerRuntime docker = new DockerRuntime(DOCKER_HOST);
   public final Path stateDir;
   private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
-  private final ExecutorService workers = Executors.newFixedThreadPool(4);
-  private final ExecutorService probes = Executors.newFixedThreadPool(4);
   public volatile List<PodStatus> last = List.of();
   public final Reconciler reconciler;
 
@@ -56,12 +55,19 @@ public final class DockerHarness implements AutoCloseable {
     } catch (RuntimeException e) {
       Assumptions.abort("skipped: no Docker daemon at " + DOCKER_HOST + " (.ci/run installs and starts one): " + e.getMessage());
     }
-    Assumptions.assumeTrue(docker.imagePresent("local/busybox:1"),
+    Assumptions.assumeTrue(docker.inspectImage("local/busybox:1").isPresent(),
         "skipped: test image local/busybox:1 missing; build it with scripts/build-test-images.sh");
     this.stateDir = new io.dsfleet.agent.state.LocalState(stateDir).dir();
-    this.reconciler = new Reconciler(node, "127.0.0.1", docker, Clock.systemUTC(), stateDir, workers, probes, r -> last = r);
+    this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), stateDir, "test",
+        Reconciler.Threads.standard(), r -> last = r);
     if (reconcile) {
-      ticker.scheduleWithFixedDelay(reconciler::tick, 0, 200, TimeUnit.MILLISECONDS);
+      ticker.scheduleWithFixedDelay(() -> {
+        try {
+          reconciler.tick();
+        } catch (RuntimeException e) {
+          e.printStackTrace(); // a failed pass must not end the ticking (scheduleWithFixedDelay stops on a throw)
+        }
+      }, 0, 200, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -113,6 +119,12 @@ public final class DockerHarness implements AutoCloseable {
         .filter(ContainerInfo::running).findFirst().orElseThrow(() -> new AssertionError("no running container " + name));
   }
 
+  /** Waits until the reconciler has finished {@code n} more passes with no pod work in flight: "the agent has looked, and acted". */
+  public void settle(int n) {
+    long from = reconciler.passes();
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(50)).until(() -> reconciler.passes() >= from + n && reconciler.idle());
+  }
+
   /** Runs a shell command in a container; its output, trimmed. */
   public String sh(String container, String command) {
     var r = docker.exec(container(container).id(), List.of("sh", "-c", command), Duration.ofSeconds(10));
@@ -126,6 +138,7 @@ public final class DockerHarness implements AutoCloseable {
 
   @Override
   public void close() {
+    reconciler.close();
     ticker.shutdownNow();
     try {
       ticker.awaitTermination(5, TimeUnit.SECONDS);
@@ -133,10 +146,17 @@ public final class DockerHarness implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     for (ContainerInfo c : docker.listOwned(node)) {
-      docker.remove(c.id());
+      try {
+        docker.remove(c.id(), true);
+      } catch (RuntimeException e) {
+        System.err.println("cannot remove " + c.name() + ": " + e.getMessage());
+      }
     }
-    workers.shutdownNow();
-    probes.shutdownNow();
+    try {
+      new io.dsfleet.agent.hostfs.Mounts().unmountAll(stateDir);
+    } catch (java.io.IOException e) {
+      System.err.println("cannot unmount under " + stateDir + ": " + e.getMessage());
+    }
   }
 
 }

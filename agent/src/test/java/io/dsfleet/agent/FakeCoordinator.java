@@ -17,6 +17,7 @@ public final class FakeCoordinator implements AutoCloseable {
   private Server server;
   public final AtomicInteger sessionsOpened = new AtomicInteger();
   public final AtomicInteger joins = new AtomicInteger();
+  public final AtomicInteger leaves = new AtomicInteger();
   public final List<PodStatusReport> reports = new CopyOnWriteArrayList<>();
 
   public FakeCoordinator(DesiredState desired) {
@@ -29,6 +30,13 @@ public final class FakeCoordinator implements AutoCloseable {
       public void join(JoinRequest request, StreamObserver<JoinResponse> response) {
         joins.incrementAndGet();
         response.onNext(JoinResponse.newBuilder().setNodeName(request.getNode().getName()).setHeartbeatIntervalMillis(1000).build());
+        response.onCompleted();
+      }
+
+      @Override
+      public void leave(LeaveRequest request, StreamObserver<LeaveResponse> response) {
+        leaves.incrementAndGet();
+        response.onNext(LeaveResponse.getDefaultInstance());
         response.onCompleted();
       }
 
@@ -69,6 +77,12 @@ public final class FakeCoordinator implements AutoCloseable {
   public boolean podReady() {
     PodStatusReport r = lastReport();
     return r != null && r.getPodsCount() > 0 && r.getPods(0).getReady();
+  }
+
+  /** Every desired pod reported Ready. */
+  public boolean allReady() {
+    PodStatusReport r = lastReport();
+    return r != null && r.getPodsCount() == desired.getPodsCount() && r.getPodsList().stream().allMatch(PodStatus::getReady);
   }
 
   @Override

@@ -73,8 +73,10 @@ public final class SimulatedAgents {
     Clock clock = Clock.systemUTC();
     // joins block a thread each (TLS handshakes, certificate requests): enough threads that heartbeats never wait behind them
     ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(64, daemon("sessions"));
-    ExecutorService workers = Executors.newFixedThreadPool(4, daemon("pod-workers"));
-    ExecutorService probes = Executors.newFixedThreadPool(2, daemon("probes"));
+    // shared by every simulated agent: pod workers, probes, stops, garbage collection
+    Reconciler.Threads threads = new Reconciler.Threads(Executors.newFixedThreadPool(4, daemon("pod-workers")),
+        Executors.newFixedThreadPool(2, daemon("probes")), Executors.newCachedThreadPool(daemon("stops")),
+        Executors.newSingleThreadExecutor(daemon("gc")));
     ExecutorService ticks = Executors.newFixedThreadPool(4, daemon("ticks"));
     List<Node> nodes = new ArrayList<>();
     Random random = new Random(from);
@@ -83,7 +85,7 @@ public final class SimulatedAgents {
       Node n = new Node(name);
       Path dir = state.resolve(name);
       FakeRuntime runtime = new FakeRuntime(clock, false);
-      n.reconciler = new Reconciler(name, "10.0.0.1", runtime, clock, dir, workers, probes, report -> {
+      n.reconciler = new Reconciler(name, "10.0.0.1", runtime, new io.dsfleet.agent.hostfs.Mounts(), clock, dir, "bench", threads, report -> {
         CoordinatorSession s = n.session;
         if (s != null) {
           s.sendReport(report);

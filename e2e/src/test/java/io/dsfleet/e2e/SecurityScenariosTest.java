@@ -59,11 +59,11 @@ class SecurityScenariosTest {
   @Order(1)
   void theAgentJoinsWithTheTokenAndKeepsItsKeyOwnerOnly() throws Exception {
     TestFleet.await("the agent's join logged", 30, () -> agentLog().contains("joined with the join token")
-        && Files.exists(statePki().resolve("node.crt")));
-    for (String f : new String[] {"node.key", "node.crt", "ca.crt"}) {
+        && Files.exists(statePki().resolve("node.pem")));
+    for (String f : new String[] {"node.pem", "ca.crt"}) {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(statePki().resolve(f)))).as(f).isEqualTo("rw-------");
     }
-    var cert = Pki.certificate(Files.readString(statePki().resolve("node.crt")));
+    var cert = Pki.certificate(Files.readString(statePki().resolve("node.pem")));
     assertThat(Pki.subject(cert)).isEqualTo(new Pki.Subject(host.name, Pki.NODES));
     assertThat(fleet.dsctl("get", "nodes", "--credentials", fleet.pki().resolve("viewer.pem").toString()).out()).contains(host.name);
     var write = fleet.dsctl("cordon", host.name, "--credentials", fleet.pki().resolve("viewer.pem").toString());
@@ -91,11 +91,11 @@ class SecurityScenariosTest {
         """).toString());
     TestFleet.await("steady Ready", 90, () -> fleet.readyOn("steady", host));
     Map<String, String> before = fleet.containers("steady", host);
-    String serial = Pki.serialHex(Pki.certificate(Files.readString(statePki().resolve("node.crt"))));
+    String serial = Pki.serialHex(Pki.certificate(Files.readString(statePki().resolve("node.pem"))));
     int renewalsBefore = agentLog().split("node certificate renewed", -1).length - 1;
     TestFleet.await("a renewal", 90, () -> agentLog().split("node certificate renewed", -1).length - 1 > renewalsBefore);
     TestFleet.await("session back and the pod Ready", 60, () -> fleet.nodes().get(host.name).getReady() && fleet.readyOn("steady", host));
-    assertThat(Pki.serialHex(Pki.certificate(Files.readString(statePki().resolve("node.crt"))))).isNotEqualTo(serial);
+    assertThat(Pki.serialHex(Pki.certificate(Files.readString(statePki().resolve("node.pem"))))).isNotEqualTo(serial);
     assertThat(fleet.containers("steady", host)).as("same containers, same start times").isEqualTo(before);
   }
 
@@ -104,13 +104,13 @@ class SecurityScenariosTest {
   void aRemovedNodesCertificateStopsWorking() throws Exception {
     Path saved = fleet.root.resolve("stolen-pki");
     Files.createDirectories(saved);
-    for (String f : new String[] {"node.key", "node.crt", "ca.crt"}) {
+    for (String f : new String[] {"node.pem", "ca.crt"}) {
       Files.copy(statePki().resolve(f), saved.resolve(f), StandardCopyOption.REPLACE_EXISTING);
     }
     fleet.dsctlOk("node", "rm", host.name);
     TestFleet.await("the agent exits, told it was removed", 60, () -> !host.agent.isAlive());
     // the removed node's key and certificate, put back, without a join token: refused
-    for (String f : new String[] {"node.key", "node.crt", "ca.crt"}) {
+    for (String f : new String[] {"node.pem", "ca.crt"}) {
       Files.copy(saved.resolve(f), statePki().resolve(f), StandardCopyOption.REPLACE_EXISTING);
     }
     host.withJoinToken = false;

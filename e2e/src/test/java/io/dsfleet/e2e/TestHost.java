@@ -114,6 +114,20 @@ final class TestHost {
     return byName;
   }
 
+  /** Every dsfleet container of this host, running or not (docker ps -a): name and state. */
+  Map<String, String> dockerPsAll() {
+    String out = Sh.ok("docker", "-H", "unix://" + socket, "ps", "-a", "--filter", "label=io.dsfleet.managed=true",
+        "--format", "{{.Names}} {{.State}}");
+    Map<String, String> byName = new TreeMap<>();
+    for (String line : out.strip().split("\n")) {
+      if (!line.isBlank()) {
+        String[] f = line.split(" ");
+        byName.put(f[0], f[1]);
+      }
+    }
+    return byName;
+  }
+
   String logTail(int lines) {
     StringBuilder b = new StringBuilder();
     for (String f : List.of("agent.log", "dockerd.log")) {

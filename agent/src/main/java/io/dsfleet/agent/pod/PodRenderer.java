@@ -11,32 +11,30 @@ import io.dsfleet.common.model.SELinuxOptions;
 import io.dsfleet.common.model.SeccompProfile;
 import io.dsfleet.common.model.SecurityContext;
 import io.dsfleet.common.model.VolumeMount;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Renders a pod into Docker terms. A pod is a sandbox container (the pause image) holding the
+ * Renders a pod into Docker terms, pure: volumes, subPaths and profiles are resolved before. A pod is a sandbox container (the pause image) holding the
  * pod's network and IPC namespaces, its hostname and its published ports, plus one container per
  * init and app container joined to it, as the kubelet does with its pause container.
  */
 public final class PodRenderer {
   private PodRenderer() {}
 
-  public static String sandboxName(PodContext ctx) {
-    return "dsf_" + ctx.podName() + "_" + ctx.namespace() + "_POD";
+  /**
+   * A container's name: {@code dsf_POD_NAMESPACE_CONTAINER_RUN_SUFFIX}. The random suffix makes every
+   * container a fresh name, so a dead container the runtime cannot remove, or a container someone
+   * else created under a name the agent would use, never stands in the way. The agent finds its
+   * containers by their labels, never by name.
+   */
+  public static String name(PodContext ctx, String container, int run, String suffix) {
+    return "dsf_" + ctx.podName() + "_" + ctx.namespace() + "_" + container + "_" + run + "_" + suffix;
   }
 
-  public static String containerName(PodContext ctx, String container, int restarts) {
-    return "dsf_" + ctx.podName() + "_" + ctx.namespace() + "_" + container + "_" + restarts;
-  }
-
-  public static Map<String, String> labels(PodContext ctx, String container, String role, int restarts) {
+  public static Map<String, String> labels(PodContext ctx, String container, String role, int restarts, int attempt, int streak) {
     Map<String, String> l = new LinkedHashMap<>();
     l.put(Labels.MANAGED, "true");
     l.put(Labels.NODE, ctx.node());
@@ -47,10 +45,17 @@ public final class PodRenderer {
     l.put(Labels.HASH, ctx.hash());
     l.put(Labels.ROLE, role);
     l.put(Labels.RESTARTS, String.valueOf(restarts));
+    l.put(Labels.ATTEMPT, String.valueOf(attempt));
+    if (!Labels.SANDBOX.equals(role)) {
+      l.put(Labels.STREAK, String.valueOf(streak));
+    }
+    Long grace = ctx.template().spec().terminationGracePeriodSeconds();
+    l.put(Labels.GRACE, String.valueOf(grace == null ? 30 : grace));
     return l;
   }
 
-  public static ContainerSpec sandbox(PodContext ctx, String image) {
+  /** The pod's sandbox number {@code attempt}. */
+  public static ContainerSpec sandbox(PodContext ctx, String image, int attempt, String suffix) {
     PodSpec pod = ctx.template().spec();
     boolean hostNetwork = Boolean.TRUE.equals(pod.hostNetwork());
     List<ContainerSpec.PortBinding> ports = new ArrayList<>();
@@ -64,56 +69,29 @@ public final class PodRenderer {
         }
       }
     }
-    return new ContainerSpec(sandboxName(ctx), image, List.of("/pause"), List.of(), null, Map.of(),
-        labels(ctx, "POD", Labels.SANDBOX, 0), List.of(), ports, hostNetwork ? "host" : "bridge",
+    return new ContainerSpec(name(ctx, "POD", attempt, suffix), image, List.of("/pause"), List.of(), null, Map.of(),
+        labels(ctx, "POD", Labels.SANDBOX, 0, attempt, 0), List.of(), ports, hostNetwork ? "host" : "bridge",
         Boolean.TRUE.equals(pod.hostIPC()) ? "host" : "shareable", Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
-        false, List.of(), List.of(), null, List.of(), true, List.of("no-new-privileges"), 0, 0, 0, Map.of(), false, false,
+        false, List.of(), List.of(), null, List.of(), true, List.of("no-new-privileges"), 0, 0, 0, false, false,
         hostNetwork ? null : ctx.podName());
   }
 
   /**
-   * @param sandboxId the running sandbox to join
+   * @param restarts the run number of this container (0 for the first)
+   * @param streak crashes in a row before this run
+   * @param image the image to create it from: its id, as checked (a tag could move between check and create)
+   * @param sandbox the running sandbox to join: its id and attempt
    * @param podIp the sandbox's IP (the host's with hostNetwork)
+   * @param mounts the container's bind mounts, resolved by {@link Volumes#mounts}
    * @param imageUser the image's configured user, for runAsNonRoot
-   * @param seccompDir where Localhost seccomp profiles live
+   * @param seccompProfile the content of a Localhost seccomp profile, or null
    */
-  public static ContainerSpec container(PodContext ctx, Container c, String role, int restarts, String sandboxId,
-      String podIp, Map<String, Volumes.Source> volumes, String imageUser, Path seccompDir) {
+  public static ContainerSpec container(PodContext ctx, Container c, String role, int restarts, int streak, String sandboxId, int attempt,
+      String image, String podIp, List<ContainerSpec.Mount> mounts, String imageUser, String seccompProfile, String suffix) {
     PodSpec pod = ctx.template().spec();
     Map<String, String> env = Env.build(ctx, c, podIp);
     SecurityContext sc = c.securityContext();
     PodSecurityContext psc = pod.securityContext();
-
-    List<ContainerSpec.Mount> mounts = new ArrayList<>();
-    Map<String, String> tmpfs = new HashMap<>();
-    for (VolumeMount m : list(c.volumeMounts())) {
-      Volumes.Source src = volumes.get(m.name());
-      boolean ro = Boolean.TRUE.equals(m.readOnly());
-      if (src.tmpfs()) {
-        tmpfs.put(m.mountPath(), src.tmpfsOptions() + (ro ? ",ro" : ""));
-        continue;
-      }
-      Path source = src.path();
-      if (m.subPath() != null && !m.subPath().isEmpty()) {
-        source = source.resolve(m.subPath()).normalize();
-        if (!source.startsWith(src.path())) {
-          throw new PodConfigError("CreateContainerConfigError", "subPath " + m.subPath() + " escapes its volume");
-        }
-        if (!Files.exists(source)) {
-          try {
-            Files.createDirectories(source);
-          } catch (IOException e) {
-            throw new PodConfigError("CreateContainerConfigError", "cannot create subPath " + source + ": " + e.getMessage());
-          }
-        }
-      }
-      String propagation = switch (m.mountPropagation() == null ? "None" : m.mountPropagation()) {
-        case "HostToContainer" -> "rslave";
-        case "Bidirectional" -> "rshared";
-        default -> "rprivate";
-      };
-      mounts.add(new ContainerSpec.Mount(source.toString(), m.mountPath(), ro, propagation));
-    }
 
     Long uid = sc != null && sc.runAsUser() != null ? sc.runAsUser() : psc == null ? null : psc.runAsUser();
     Long gid = sc != null && sc.runAsGroup() != null ? sc.runAsGroup() : psc == null ? null : psc.runAsGroup();
@@ -148,14 +126,7 @@ public final class PodRenderer {
     if (seccomp != null && !privileged) {
       switch (seccomp.type()) {
         case "Unconfined" -> securityOpts.add("seccomp=unconfined");
-        case "Localhost" -> {
-          Path profile = seccompDir.resolve(seccomp.localhostProfile()).normalize();
-          try {
-            securityOpts.add("seccomp=" + Files.readString(profile));
-          } catch (IOException e) {
-            throw new PodConfigError("CreateContainerConfigError", "seccomp profile " + profile + " cannot be read: " + e.getMessage());
-          }
-        }
+        case "Localhost" -> securityOpts.add("seccomp=" + seccompProfile);
         default -> { } // RuntimeDefault: Docker's default profile
       }
     }
@@ -200,12 +171,12 @@ public final class PodRenderer {
       cmd = List.of();
     }
     String joined = "container:" + sandboxId;
-    return new ContainerSpec(containerName(ctx, c.name(), restarts), c.image(), entrypoint, cmd, c.workingDir(), env,
-        labels(ctx, c.name(), role, restarts), mounts, List.of(), joined,
+    return new ContainerSpec(name(ctx, c.name(), restarts, suffix), image, entrypoint, cmd, c.workingDir(), env,
+        labels(ctx, c.name(), role, restarts, attempt, streak), mounts, List.of(), joined,
         Boolean.TRUE.equals(pod.hostIPC()) ? "host" : joined, Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
         privileged, sc != null && sc.capabilities() != null ? list(sc.capabilities().add()) : List.of(),
         sc != null && sc.capabilities() != null ? list(sc.capabilities().drop()) : List.of(), user, groups,
-        sc != null && Boolean.TRUE.equals(sc.readOnlyRootFilesystem()), securityOpts, nanoCpus, memory, shares, tmpfs,
+        sc != null && Boolean.TRUE.equals(sc.readOnlyRootFilesystem()), securityOpts, nanoCpus, memory, shares,
         Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), null);
   }
 

@@ -1,134 +1,272 @@
 package io.dsfleet.agent.pod;
 
+import io.dsfleet.agent.hostfs.AtomicWriter;
+import io.dsfleet.agent.hostfs.Mounts;
+import io.dsfleet.agent.hostfs.NoFollow;
+import io.dsfleet.agent.hostfs.SubPaths;
+import io.dsfleet.agent.runtime.ContainerSpec;
+import io.dsfleet.common.Quantities;
 import io.dsfleet.common.model.*;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Puts a pod's volumes on disk under {@code podDir/volumes/NAME} and says where each one is.
- * ConfigMap, Secret, downward API and projected volumes are files written with their modes
- * (replaced atomically, file by file, when their source changes); emptyDir is a directory (or a
- * tmpfs per container for medium Memory); hostPath is checked against its type, and created
- * for DirectoryOrCreate and FileOrCreate, as the kubelet does.
+ * A pod's volumes on the host, under {@code podDir/volumes/NAME}, and the mounts of a container.
+ *
+ * <ul>
+ *   <li>configMap, secret, downwardAPI, projected: written by {@link AtomicWriter}, always mounted
+ *       read-only whatever {@code readOnly} says (as Kubernetes since 1.10); secret volumes and
+ *       projected volumes with a secret live on a tmpfs of their own, never on the host's disk.
+ *   <li>emptyDir: a directory shared by the pod's containers; {@code medium: Memory} is one tmpfs
+ *       (with {@code sizeLimit}) shared by them.
+ *   <li>hostPath: type checks as the kubelet; a missing path without a type is created as a
+ *       directory (what Kubernetes' runtimes do), {@code DirectoryOrCreate}/{@code FileOrCreate} too.
+ *   <li>subPath: resolved inside the volume's real path ({@link SubPaths}); for volumes a container
+ *       can write (emptyDir, hostPath) the resolved path is pinned with a bind mount under
+ *       {@code podDir/volume-subpaths}, so a link swapped in later cannot redirect it.
+ *   <li>A mount inside another read-only mount of the container (MetalLB's speaker mounts
+ *       {@code /etc/metallb/memberlist} inside {@code /etc/metallb}) gets its mount point created in
+ *       the outer volume on the host, as the kubelet does: the runtime cannot create it in a
+ *       read-only mount.
+ * </ul>
  */
 public final class Volumes {
-  /** Where a volume is: a host path to bind, or a tmpfs. */
-  public record Source(Path path, boolean tmpfs, String tmpfsOptions) {}
+  private static final Logger log = LoggerFactory.getLogger(Volumes.class);
 
-  private Volumes() {}
+  /** What kind of thing a volume is on the host. */
+  public enum Kind {
+    /** configMap, secret, downwardAPI, projected: written by the agent, mounted read-only. */
+    PROJECTED,
+    EMPTY_DIR,
+    HOST_PATH
+  }
 
-  public static Map<String, Source> prepare(PodContext ctx, PodSpec pod) {
+  /** Where a volume is on the host. */
+  public record Source(Path path, Kind kind) {}
+
+  private final Mounts mounts;
+  private final Clock clock;
+
+  public Volumes(Mounts mounts, Clock clock) {
+    this.mounts = mounts;
+    this.clock = clock;
+  }
+
+  /** Makes every volume of the pod exist on the host with its current content; says where each is. */
+  public Map<String, Source> prepare(PodContext ctx, PodSpec pod) {
     Map<String, Source> out = new HashMap<>();
     Long fsGroup = pod.securityContext() == null ? null : pod.securityContext().fsGroup();
     for (Volume v : list(pod.volumes())) {
-      Path dir = ctx.podDir().resolve("volumes").resolve(v.name());
-      if (v.hostPath() != null) {
-        out.put(v.name(), new Source(hostPath(v.name(), v.hostPath()), false, null));
-        continue;
+      try {
+        out.put(v.name(), prepare(ctx, v, fsGroup));
+      } catch (PodConfigError e) {
+        throw e;
+      } catch (IOException | RuntimeException e) {
+        throw new PodConfigError("FailedMount", "volume \"" + v.name() + "\": " + e.getMessage());
       }
-      if (v.emptyDir() != null && "Memory".equals(v.emptyDir().medium())) {
-        String size = v.emptyDir().sizeLimit() == null ? "" : ",size=" + io.dsfleet.common.Quantities.bytes(v.emptyDir().sizeLimit());
-        out.put(v.name(), new Source(null, true, "rw,nosuid,nodev" + size));
-        continue;
-      }
-      mkdirs(dir, "rwxrwxrwx");
-      if (v.configMap() != null) {
-        ConfigMapVolumeSource s = v.configMap();
-        write(dir, keys(ctx.configMaps(), "ConfigMap", s.name(), s.items(), s.optional()), mode(s.defaultMode()), fsGroup);
-      } else if (v.secret() != null) {
-        SecretVolumeSource s = v.secret();
-        write(dir, keys(ctx.secrets(), "Secret", s.secretName(), s.items(), s.optional()), mode(s.defaultMode()), fsGroup);
-      } else if (v.downwardAPI() != null) {
-        write(dir, downward(ctx, v.downwardAPI().items()), mode(v.downwardAPI().defaultMode()), fsGroup);
-      } else if (v.projected() != null) {
-        Map<String, FileContent> files = new TreeMap<>();
-        for (VolumeProjection p : list(v.projected().sources())) {
-          if (p.configMap() != null) {
-            files.putAll(keys(ctx.configMaps(), "ConfigMap", p.configMap().name(), p.configMap().items(), p.configMap().optional()));
-          } else if (p.secret() != null) {
-            files.putAll(keys(ctx.secrets(), "Secret", p.secret().name(), p.secret().items(), p.secret().optional()));
-          } else if (p.downwardAPI() != null) {
-            files.putAll(downward(ctx, p.downwardAPI().items()));
-          }
-        }
-        write(dir, files, mode(v.projected().defaultMode()), fsGroup);
-      } else if (fsGroup != null) {
-        chgrp(dir, fsGroup);
-      }
-      out.put(v.name(), new Source(dir, false, null));
     }
     return out;
   }
 
-  private record FileContent(byte[] data, Integer mode) {}
+  private Source prepare(PodContext ctx, Volume v, Long fsGroup) throws IOException {
+    if (v.hostPath() != null) {
+      return new Source(hostPath(v.name(), v.hostPath()), Kind.HOST_PATH);
+    }
+    Path volumes = NoFollow.mkdirs(ctx.podDir().getParent(), Path.of(ctx.podDir().getFileName().toString(), "volumes"),
+        PosixFilePermissions.fromString("rwxr-x---"));
+    Path dir = volumes.resolve(v.name());
+    NoFollow.mkdirs(volumes, Path.of(v.name()), PosixFilePermissions.fromString("rwxr-xr-x"));
+    if (v.emptyDir() != null) {
+      if ("Memory".equals(v.emptyDir().medium()) && !mounts.isMountPoint(dir)) {
+        String size = v.emptyDir().sizeLimit() == null ? "" : ",size=" + Quantities.bytes(v.emptyDir().sizeLimit());
+        mounts.tmpfs(dir, "mode=0777" + size);
+      }
+      NoFollow.chmod(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
+      if (fsGroup != null) {
+        NoFollow.chgrp(dir, fsGroup);
+      }
+      return new Source(dir, Kind.EMPTY_DIR);
+    }
+    boolean secret = v.secret() != null || v.projected() != null && list(v.projected().sources()).stream().anyMatch(p -> p.secret() != null);
+    if (secret && !mounts.isMountPoint(dir)) {
+      boolean empty;
+      try (var entries = Files.list(dir)) {
+        empty = entries.findAny().isEmpty();
+      }
+      if (empty) { // new, or its tmpfs went with a reboot
+        mounts.tmpfs(dir, "mode=0755");
+      } else {
+        log.warn("secret volume {} of pod {} was written to disk by an earlier agent; it stays there until the pod is recreated",
+            v.name(), ctx.podName());
+      }
+    }
+    new AtomicWriter(dir, clock).write(payload(ctx, v), fsGroup);
+    return new Source(dir, Kind.PROJECTED);
+  }
 
-  private static Map<String, FileContent> keys(Map<String, Map<String, byte[]>> all, String kind, String name,
-      List<KeyToPath> items, Boolean optional) {
+  /** Writes the projected volumes (configMap, secret, downwardAPI, projected) again, for updates while the pod runs. */
+  public void refresh(PodContext ctx, PodSpec pod) {
+    Long fsGroup = pod.securityContext() == null ? null : pod.securityContext().fsGroup();
+    for (Volume v : list(pod.volumes())) {
+      if (v.hostPath() == null && v.emptyDir() == null) {
+        try {
+          prepare(ctx, v, fsGroup);
+        } catch (PodConfigError e) {
+          throw e;
+        } catch (IOException | RuntimeException e) {
+          throw new PodConfigError("FailedMount", "volume \"" + v.name() + "\": " + e.getMessage());
+        }
+      }
+    }
+  }
+
+  /**
+   * The bind mounts of one container: subPaths resolved (and pinned for writable volumes), the
+   * agent's volumes read-only, mount points nested in read-only mounts created.
+   */
+  public List<ContainerSpec.Mount> mounts(PodContext ctx, Container c, Map<String, Source> sources) {
+    List<ContainerSpec.Mount> out = new ArrayList<>();
+    List<VolumeMount> vms = list(c.volumeMounts());
+    for (int i = 0; i < vms.size(); i++) {
+      VolumeMount m = vms.get(i);
+      Source src = sources.get(m.name());
+      if (src == null) {
+        throw new PodConfigError("CreateContainerConfigError", "volumeMount \"" + m.name() + "\": no such volume");
+      }
+      boolean ro = Boolean.TRUE.equals(m.readOnly()) || src.kind() == Kind.PROJECTED;
+      Path source = src.path();
+      if (m.subPath() != null && !m.subPath().isEmpty()) {
+        source = subPath(ctx, m, src, c.name(), i);
+      }
+      String propagation = switch (m.mountPropagation() == null ? "None" : m.mountPropagation()) {
+        case "HostToContainer" -> "rslave";
+        case "Bidirectional" -> "rshared";
+        default -> null;
+      };
+      out.add(new ContainerSpec.Mount(source.toString(), m.mountPath(), ro, propagation));
+    }
+    nestedMountPoints(out);
+    return out;
+  }
+
+  private Path subPath(PodContext ctx, VolumeMount m, Source src, String container, int index) {
+    try {
+      if (src.kind() == Kind.PROJECTED) {
+        return SubPaths.resolve(src.path(), m.subPath()); // written by the agent, read-only to containers: nothing can swap it
+      }
+      // one stage per container and mount, reused by its next run (the earlier bind is unmounted first)
+      Path stage = NoFollow.mkdirs(ctx.podDir(), Path.of("volume-subpaths", m.name(), container), PosixFilePermissions.fromString("rwxr-x---"))
+          .resolve(String.valueOf(index));
+      return SubPaths.pin(mounts, src.path(), m.subPath(), stage);
+    } catch (NoFollow.NotInsideException e) {
+      throw new PodConfigError("CreateContainerConfigError", "volumeMount \"" + m.name() + "\": " + e.getMessage() + "; refused");
+    } catch (IOException e) {
+      throw new PodConfigError("CreateContainerConfigError", "volumeMount \"" + m.name() + "\" subPath \"" + m.subPath() + "\": " + e.getMessage());
+    }
+  }
+
+  /**
+   * For each mount inside another read-only mount, its mount point in the outer mount's host
+   * source, made through directory handles (the outer volume may be one a container can write).
+   */
+  private static void nestedMountPoints(List<ContainerSpec.Mount> mounts) {
+    for (ContainerSpec.Mount inner : mounts) {
+      ContainerSpec.Mount outer = null;
+      for (ContainerSpec.Mount o : mounts) {
+        if (o != inner && Path.of(inner.target()).startsWith(Path.of(o.target())) && !o.target().equals(inner.target())
+            && (outer == null || Path.of(o.target()).getNameCount() > Path.of(outer.target()).getNameCount())) {
+          outer = o;
+        }
+      }
+      if (outer == null || !outer.readOnly()) {
+        continue;
+      }
+      Path rel = Path.of(outer.target()).relativize(Path.of(inner.target()));
+      try {
+        SubPaths.mountPoint(Path.of(outer.source()), rel, Files.isDirectory(Path.of(inner.source())));
+      } catch (IOException e) {
+        throw new PodConfigError("CreateContainerConfigError", "cannot make the mount point of " + inner.target() + " inside the read-only "
+            + outer.target() + ": " + e.getMessage());
+      }
+    }
+  }
+
+  /** Unmounts and removes a pod's directory; false when something stays mounted there (it is then left alone). */
+  public boolean remove(Path podDir) throws IOException {
+    if (!mounts.unmountAll(podDir)) {
+      log.warn("{} still has mounts; not removing it: {}", podDir, mounts.under(podDir));
+      return false;
+    }
+    NoFollow.deleteTree(podDir);
+    return true;
+  }
+
+  private static Map<String, AtomicWriter.FileData> payload(PodContext ctx, Volume v) {
+    Map<String, AtomicWriter.FileData> files = new TreeMap<>();
+    if (v.configMap() != null) {
+      ConfigMapVolumeSource s = v.configMap();
+      keys(files, ctx.configMaps(), "ConfigMap", s.name(), s.items(), s.optional(), mode(s.defaultMode()));
+    } else if (v.secret() != null) {
+      SecretVolumeSource s = v.secret();
+      keys(files, ctx.secrets(), "Secret", s.secretName(), s.items(), s.optional(), mode(s.defaultMode()));
+    } else if (v.downwardAPI() != null) {
+      downward(files, ctx, v.downwardAPI().items(), mode(v.downwardAPI().defaultMode()));
+    } else if (v.projected() != null) {
+      int mode = mode(v.projected().defaultMode());
+      for (VolumeProjection p : list(v.projected().sources())) {
+        if (p.configMap() != null) {
+          keys(files, ctx.configMaps(), "ConfigMap", p.configMap().name(), p.configMap().items(), p.configMap().optional(), mode);
+        } else if (p.secret() != null) {
+          keys(files, ctx.secrets(), "Secret", p.secret().name(), p.secret().items(), p.secret().optional(), mode);
+        } else if (p.downwardAPI() != null) {
+          downward(files, ctx, p.downwardAPI().items(), mode);
+        }
+      }
+    }
+    return files;
+  }
+
+  private static void keys(Map<String, AtomicWriter.FileData> files, Map<String, Map<String, byte[]>> all, String kind, String name,
+      List<KeyToPath> items, Boolean optional, int defaultMode) {
     Map<String, byte[]> data = all.get(name);
-    Map<String, FileContent> files = new TreeMap<>();
     if (data == null) {
       if (Boolean.TRUE.equals(optional)) {
-        return files;
+        return;
       }
       throw new PodConfigError("CreateContainerConfigError", kind.toLowerCase() + " \"" + name + "\" not found");
     }
     if (items == null || items.isEmpty()) {
-      data.forEach((k, v) -> files.put(k, new FileContent(v, null)));
-    } else {
-      for (KeyToPath item : items) {
-        byte[] v = data.get(item.key());
-        if (v == null) {
-          if (Boolean.TRUE.equals(optional)) {
-            continue;
-          }
-          throw new PodConfigError("CreateContainerConfigError", "key \"" + item.key() + "\" not found in " + kind.toLowerCase() + " \"" + name + "\"");
-        }
-        files.put(item.path(), new FileContent(v, item.mode()));
-      }
+      data.forEach((k, v) -> files.put(k, new AtomicWriter.FileData(v, defaultMode)));
+      return;
     }
-    return files;
+    for (KeyToPath item : items) {
+      byte[] v = data.get(item.key());
+      if (v == null) {
+        if (Boolean.TRUE.equals(optional)) {
+          continue;
+        }
+        throw new PodConfigError("CreateContainerConfigError", "key \"" + item.key() + "\" not found in " + kind.toLowerCase() + " \"" + name + "\"");
+      }
+      files.put(item.path(), new AtomicWriter.FileData(v, item.mode() == null ? defaultMode : item.mode()));
+    }
   }
 
-  private static Map<String, FileContent> downward(PodContext ctx, List<DownwardAPIVolumeFile> items) {
-    Map<String, FileContent> files = new TreeMap<>();
+  private static void downward(Map<String, AtomicWriter.FileData> files, PodContext ctx, List<DownwardAPIVolumeFile> items, int defaultMode) {
     for (DownwardAPIVolumeFile f : list(items)) {
       String value = Env.fieldValue(ctx, f.fieldRef().fieldPath(), null);
-      files.put(f.path(), new FileContent(value.getBytes(StandardCharsets.UTF_8), f.mode()));
-    }
-    return files;
-  }
-
-  private static void write(Path dir, Map<String, FileContent> files, int defaultMode, Long fsGroup) {
-    try {
-      for (var e : files.entrySet()) {
-        Path target = dir.resolve(e.getKey()).normalize();
-        if (!target.startsWith(dir)) {
-          throw new PodConfigError("CreateContainerConfigError", "volume path escapes its volume: " + e.getKey());
-        }
-        Files.createDirectories(target.getParent());
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        Files.write(tmp, e.getValue().data());
-        int mode = e.getValue().mode() == null ? defaultMode : e.getValue().mode();
-        Files.setPosixFilePermissions(tmp, perms(mode));
-        if (fsGroup != null) {
-          chgrp(tmp, fsGroup);
-        }
-        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      files.put(f.path(), new AtomicWriter.FileData(value.getBytes(StandardCharsets.UTF_8), f.mode() == null ? defaultMode : f.mode()));
     }
   }
 
@@ -137,11 +275,12 @@ public final class Volumes {
     String type = h.type() == null ? "" : h.type();
     try {
       switch (type) {
-        case "DirectoryOrCreate" -> {
-          if (!Files.exists(p)) {
+        case "", "DirectoryOrCreate" -> {
+          // untyped: no check, but a missing path is made a directory, as Docker's binds and containerd do for the kubelet
+          if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.exists(p)) {
             Files.createDirectories(p);
-            Files.setPosixFilePermissions(p, perms(0755));
-          } else if (!Files.isDirectory(p)) {
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+          } else if (type.equals("DirectoryOrCreate") && !Files.isDirectory(p)) {
             throw mismatch(volume, p, "a directory");
           }
         }
@@ -152,8 +291,9 @@ public final class Volumes {
         }
         case "FileOrCreate" -> {
           if (!Files.exists(p)) {
+            Files.createDirectories(p.getParent()); // as the kubelet: the missing parents too
             Files.createFile(p);
-            Files.setPosixFilePermissions(p, perms(0644));
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
           } else if (!Files.isRegularFile(p)) {
             throw mismatch(volume, p, "a file");
           }
@@ -173,7 +313,7 @@ public final class Volumes {
             throw mismatch(volume, p, "an existing " + want);
           }
         }
-        default -> { } // "": no check, as Kubernetes
+        default -> throw new PodConfigError("HostPathTypeMismatch", "hostPath volume \"" + volume + "\": unknown type " + type);
       }
     } catch (IOException e) {
       throw new PodConfigError("HostPathError", "hostPath volume \"" + volume + "\": " + e.getMessage());
@@ -182,8 +322,7 @@ public final class Volumes {
   }
 
   private static String fileType(Path p) throws IOException {
-    Object mode = Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-    int m = (Integer) mode & 0170000;
+    int m = (Integer) Files.getAttribute(p, "unix:mode") & 0170000;
     return switch (m) {
       case 0140000 -> "socket";
       case 0020000 -> "character special file";
@@ -194,32 +333,6 @@ public final class Volumes {
 
   private static PodConfigError mismatch(String volume, Path p, String want) {
     return new PodConfigError("HostPathTypeMismatch", "hostPath volume \"" + volume + "\": " + p + " is not " + want);
-  }
-
-  static void mkdirs(Path dir, String perms) {
-    try {
-      Files.createDirectories(dir);
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString(perms));
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void chgrp(Path p, long gid) {
-    try {
-      Files.setAttribute(p, "unix:gid", (int) gid, LinkOption.NOFOLLOW_LINKS);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  static Set<PosixFilePermission> perms(int mode) {
-    StringBuilder b = new StringBuilder();
-    String rwx = "rwxrwxrwx";
-    for (int i = 0; i < 9; i++) {
-      b.append((mode & (1 << (8 - i))) != 0 ? rwx.charAt(i) : '-');
-    }
-    return PosixFilePermissions.fromString(b.toString());
   }
 
   private static int mode(Integer m) {

@@ -8,7 +8,7 @@ import java.time.Instant;
  * The timing and thresholds of one probe of one container run: due after initialDelaySeconds from
  * the container's start, then every periodSeconds; the result flips to failure after
  * failureThreshold failures in a row and to success after successThreshold successes in a row.
- * Pure (the clock is passed in).
+ * The clock is passed in; thread-safe (probe workers record, the reconcile pass reads).
  */
 public final class ProbeState {
   private final Probe probe;
@@ -17,6 +17,7 @@ public final class ProbeState {
   private int successes;
   private int failures;
   private Boolean result;
+  private Instant since;
   private String lastMessage = "";
 
   public ProbeState(Probe probe, Instant containerStarted) {
@@ -24,7 +25,7 @@ public final class ProbeState {
     this.containerStarted = containerStarted;
   }
 
-  public boolean due(Instant now) {
+  public synchronized boolean due(Instant now) {
     Instant first = containerStarted.plusSeconds(probe.initialDelaySeconds());
     if (now.isBefore(first)) {
       return false;
@@ -32,41 +33,48 @@ public final class ProbeState {
     return lastRun == null || !now.isBefore(lastRun.plus(Duration.ofSeconds(probe.periodSeconds())));
   }
 
-  public void started(Instant now) {
+  public synchronized void started(Instant now) {
     lastRun = now;
   }
 
-  public void record(boolean ok, String message) {
+  public synchronized void record(boolean ok, String message, Instant now) {
     lastMessage = message;
     if (ok) {
       successes++;
       failures = 0;
-      if (successes >= probe.successThreshold()) {
+      if (successes >= probe.successThreshold() && !Boolean.TRUE.equals(result)) {
         result = true;
+        since = now;
       }
     } else {
       failures++;
       successes = 0;
-      if (failures >= probe.failureThreshold()) {
+      if (failures >= probe.failureThreshold() && !Boolean.FALSE.equals(result)) {
         result = false;
+        since = now;
       }
     }
   }
 
+  /** When the result last changed (null before the first threshold). */
+  public synchronized Instant since() {
+    return since;
+  }
+
   /** null until the first threshold is reached. */
-  public Boolean result() {
+  public synchronized Boolean result() {
     return result;
   }
 
-  public boolean succeeded() {
+  public synchronized boolean succeeded() {
     return Boolean.TRUE.equals(result);
   }
 
-  public boolean failed() {
+  public synchronized boolean failed() {
     return Boolean.FALSE.equals(result);
   }
 
-  public String lastMessage() {
+  public synchronized String lastMessage() {
     return lastMessage;
   }
 

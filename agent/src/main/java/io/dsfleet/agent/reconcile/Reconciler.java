@@ -1,97 +1,123 @@
 package io.dsfleet.agent.reconcile;
 
-import io.dsfleet.agent.pod.PodConfigError;
-import io.dsfleet.agent.pod.PodContext;
-import io.dsfleet.agent.pod.PodRenderer;
+import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.pod.Volumes;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.ContainerRuntime;
-import io.dsfleet.agent.runtime.ContainerSpec;
 import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.agent.runtime.RuntimeUnavailableException;
-import io.dsfleet.common.Json;
-import io.dsfleet.common.model.Container;
+import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.common.model.PodTemplateSpec;
-import io.dsfleet.common.model.Probe;
-import io.dsfleet.proto.v1.ConfigObject;
-import io.dsfleet.proto.v1.ContainerStatus;
-import io.dsfleet.proto.v1.DesiredPod;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes the node's containers match its desired pods.
- *
- * <p>Each {@link #tick()} lists the owned containers once, then per desired pod hands the pod to a
- * worker unless one is already busy with it (so a slow stop or pull of one pod never blocks
- * another, and no action is done twice), runs due probes, removes owned pods nobody wants, and
- * reports pod status when it changed. A worker repeats decide-and-act for its pod until only
- * waiting is left. Containers without the agent's ownership labels are never listed, so never
- * touched.
+ * Makes the node's containers match its desired pods. Each {@link #tick()} lists the owned
+ * containers once, checks their labels ({@link OwnedContainer}), asks the pure {@link NodePlanner}
+ * what to do, hands each pod's work to a pod worker (never two at once for a pod, so nothing is done
+ * twice and a slow pod never blocks another), hands stopped containers and unused pod directories
+ * to the garbage collector, starts due probes ({@link ProbeManager}) and reports pod status
+ * ({@link StatusBuilder}) when it changed. Only the {@link Executor} touches Docker and the disk.
  */
 public final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
   private static final int MAX_STEPS = 20;
+  private static final Pattern POD_DIR = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
+
+  /** Whether the container runtime answers, as the node reports it. */
+  public record RuntimeCondition(boolean down, String message) {}
+
+  /**
+   * The reconciler's threads.
+   *
+   * @param pods pod workers (one pod's work at a time each)
+   * @param probes probe runs
+   * @param stoppers the stops of one pod, in parallel
+   * @param gc garbage collection (one at a time)
+   */
+  public record Threads(ExecutorService pods, ExecutorService probes, ExecutorService stoppers, ExecutorService gc) {
+    /** Daemon threads of the sizes the agent uses. */
+    public static Threads standard() {
+      return new Threads(Executors.newFixedThreadPool(4, daemon("pod-worker")), Executors.newFixedThreadPool(4, daemon("prober")),
+          Executors.newCachedThreadPool(daemon("container-stop")), Executors.newSingleThreadExecutor(daemon("container-gc")));
+    }
+
+    void shutdown() {
+      pods.shutdownNow();
+      probes.shutdownNow();
+      stoppers.shutdownNow();
+      gc.shutdownNow();
+    }
+  }
 
   private final String node;
   private final String hostIp;
   private final ContainerRuntime runtime;
   private final Clock clock;
   private final Path podsDir;
-  private final Path seccompDir;
-  private final ExecutorService workers;
-  private final ExecutorService probeWorkers;
-  private final Prober prober;
+  private final String agentVersion;
+  private final Threads threads;
   private final Consumer<List<PodStatus>> reporter;
+  private final Failures failures = new Failures();
+  private final ProbeManager probes;
+  private final Executor executor;
 
-  private volatile Map<String, Entry> desired = Map.of();
+  private volatile Map<String, DesiredPod> desired = Map.of();
+  /** The kubelet's "sources ready": a desired set came from the state directory or a coordinator. */
+  private volatile boolean sourcesReady;
   /** Pods released by an orphan delete: never touched, never reported (unless desired again). */
   private volatile Set<String> orphans = Set.of();
   private final Set<String> busy = ConcurrentHashMap.newKeySet();
-  private final Map<String, Map<String, ProbeState>> probes = new ConcurrentHashMap<>();
-  private final Set<String> probing = ConcurrentHashMap.newKeySet();
-  /** Why a container is waiting (config error, pull error), by "pod/container". */
-  private final Map<String, String[]> waiting = new ConcurrentHashMap<>();
-  private final Map<String, Instant> readySince = new ConcurrentHashMap<>();
-  private volatile List<PodStatus> lastReport;
-  /** Templates seen, by hash: a pod removed because it is no longer desired still gets its preStop hooks and grace. */
+  private final Set<String> collecting = ConcurrentHashMap.newKeySet();
+  private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
+  /** Templates seen, by hash: a pod replaced or no longer desired still gets its preStop hooks. */
   private final Map<String, PodTemplateSpec> templatesByHash = new ConcurrentHashMap<>();
-  private volatile boolean runtimeDown;
+  private final Set<String> foreignSeen = ConcurrentHashMap.newKeySet();
+  private final AtomicLong passes = new AtomicLong();
+  private volatile List<PodStatus> lastReport;
+  private volatile RuntimeCondition condition = new RuntimeCondition(false, "");
   private volatile Runnable wake = () -> { };
+  private volatile Runnable onCondition = () -> { };
+  private volatile Consumer<Set<String>> onOrphans = x -> { };
 
-  /** A desired pod, parsed. */
-  record Entry(DesiredPod pod, PodTemplateSpec template, PodContext ctx) {}
-
-  public Reconciler(String node, String hostIp, ContainerRuntime runtime, Clock clock, Path stateDir,
-      ExecutorService workers, ExecutorService probeWorkers, Consumer<List<PodStatus>> reporter) {
+  public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Path stateDir, String agentVersion,
+      Threads threads, Consumer<List<PodStatus>> reporter) {
     this.node = node;
     this.hostIp = hostIp;
     this.runtime = runtime;
     this.clock = clock;
-    this.podsDir = stateDir.resolve("pods");
-    this.seccompDir = stateDir.resolve("seccomp");
-    this.workers = workers;
-    this.probeWorkers = probeWorkers;
-    this.prober = new Prober(runtime);
+    this.podsDir = realPath(OwnerOnlyFiles.directory(stateDir.resolve("pods"))); // as /proc/self/mountinfo names it
+    this.agentVersion = agentVersion;
+    this.threads = threads;
     this.reporter = reporter;
+    this.probes = new ProbeManager(runtime, threads.probes(), clock);
+    this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
+        templatesByHash::get, new Random());
   }
 
   /**
@@ -102,41 +128,39 @@ public final class Reconciler {
     this.wake = wake;
   }
 
-  /** Replaces the desired set (level-triggered: the whole set, every time). */
+  /** Called when the runtime goes away or comes back (the node reports it at once). */
+  public void onRuntimeCondition(Runnable listener) {
+    this.onCondition = listener;
+  }
+
+  /** Replaces the desired set (level-triggered: the whole set, every time). From here on, pods not in it are removed. */
   public void setDesired(DesiredState state) {
-    Map<String, Map<String, Map<String, byte[]>>> cms = new HashMap<>();
-    Map<String, Map<String, Map<String, byte[]>>> secrets = new HashMap<>();
-    Map<String, Map<String, String>> secretTypes = new HashMap<>();
-    for (ConfigObject c : state.getConfigsList()) {
-      Map<String, byte[]> data = new HashMap<>();
-      c.getDataMap().forEach((k, v) -> data.put(k, v.toByteArray()));
-      if (c.getKind() == ConfigObject.Kind.SECRET) {
-        secrets.computeIfAbsent(c.getNamespace(), x -> new HashMap<>()).put(c.getName(), data);
-        secretTypes.computeIfAbsent(c.getNamespace(), x -> new HashMap<>()).put(c.getName(), c.getType());
+    Map<String, DesiredPod> was = desired;
+    Map<String, DesiredPod> next = DesiredPod.parse(state, was, node, hostIp, podsDir, agentVersion);
+    Instant now = clock.instant();
+    for (DesiredPod d : next.values()) {
+      firstSeen.putIfAbsent(d.key(), now);
+      if (was.containsKey(d.key()) && !was.get(d.key()).hash().equals(d.hash())) {
+        failures.forgetPod(d.key()); // a new template starts without the old one's back-off
+      }
+      if (d.valid()) {
+        templatesByHash.put(d.hash(), d.template());
       } else {
-        cms.computeIfAbsent(c.getNamespace(), x -> new HashMap<>()).put(c.getName(), data);
+        log.warn("pod {}: {}", d.key(), d.problem());
       }
     }
-    Map<String, Entry> next = new HashMap<>();
-    for (DesiredPod p : state.getPodsList()) {
-      Entry old = desired.get(p.getPodName());
-      PodTemplateSpec template;
-      if (!p.getTemplateJson().isEmpty()) {
-        template = old != null && old.pod().getTemplateHash().equals(p.getTemplateHash())
-            ? old.template() : Json.read(p.getTemplateJson().toStringUtf8(), PodTemplateSpec.class);
-      } else if (old != null) {
-        template = old.template(); // keep running what runs (misscheduled pod of a pruned revision)
-      } else {
-        log.warn("pod {} sent without a template and not running here; skipped", p.getPodName());
-        continue;
-      }
-      templatesByHash.put(p.getTemplateHash(), template);
-      PodContext ctx = new PodContext(node, hostIp, p.getNamespace(), p.getDaemonSet(), p.getPodName(), p.getTemplateHash(),
-          template, cms.getOrDefault(p.getNamespace(), Map.of()), secrets.getOrDefault(p.getNamespace(), Map.of()),
-          secretTypes.getOrDefault(p.getNamespace(), Map.of()), podsDir.resolve(p.getNamespace() + "_" + p.getPodName()));
-      next.put(p.getPodName(), new Entry(p, template, ctx));
+    firstSeen.keySet().retainAll(next.keySet());
+    Set<String> adopted = next.values().stream().map(DesiredPod::name).filter(orphans::contains).collect(Collectors.toSet());
+    if (!adopted.isEmpty()) {
+      // desired again: the DaemonSet adopts what it released (as Kubernetes adopts orphans); the release is over
+      Set<String> still = new TreeSet<>(orphans);
+      still.removeAll(adopted);
+      orphans = Set.copyOf(still);
+      onOrphans.accept(orphans);
+      log.info("pods {} are desired again: no longer released", adopted);
     }
     desired = Map.copyOf(next);
+    sourcesReady = true;
     wake.run();
   }
 
@@ -144,95 +168,187 @@ public final class Reconciler {
     orphans = Set.copyOf(pods);
   }
 
+  /** Called with the released pods when that set changes here (a released pod desired again is adopted): to persist it. */
+  public void onOrphansChanged(Consumer<Set<String>> listener) {
+    this.onOrphans = listener;
+  }
+
+  public Set<String> orphans() {
+    return orphans;
+  }
+
+  /** Pod keys ("namespace/name") of the desired set. */
   public Set<String> desiredPods() {
     return desired.keySet();
   }
 
-  public boolean runtimeDown() {
-    return runtimeDown;
+  public boolean sourcesReady() {
+    return sourcesReady;
+  }
+
+  public RuntimeCondition runtimeCondition() {
+    return condition;
+  }
+
+  /** Completed passes: a test barrier ("the agent has looked since"). */
+  public long passes() {
+    return passes.get();
+  }
+
+  /** No pod work and no garbage collection in flight. */
+  public boolean idle() {
+    return busy.isEmpty() && collecting.isEmpty();
   }
 
   /** One reconcile pass. Not reentrant: call from one thread. */
   public void tick() {
-    List<ContainerInfo> all;
+    List<OwnedContainer> owned;
     try {
-      all = runtime.listOwned(node);
-      if (runtimeDown) {
-        log.info("container runtime reachable again; reconciling");
-      }
-      runtimeDown = false;
+      owned = owned(runtime.listOwned(node));
+      runtimeReachable();
     } catch (RuntimeUnavailableException e) {
-      if (!runtimeDown) {
-        log.warn("container runtime unreachable, pods keep running; retrying: {}", e.getMessage());
-      }
-      runtimeDown = true;
+      runtimeUnreachable(e);
+      passes.incrementAndGet();
       return;
     }
-    Map<String, List<ContainerInfo>> byPod = new HashMap<>();
-    Map<String, Entry> want = desired;
-    Set<String> released = orphans;
-    for (ContainerInfo c : all) {
-      String pod = c.label(Labels.POD);
-      if (!released.contains(pod) || want.containsKey(pod)) {
-        byPod.computeIfAbsent(pod, k -> new ArrayList<>()).add(c);
-      }
-    }
     Instant now = clock.instant();
-    for (Entry e : want.values()) {
-      List<ContainerInfo> observed = byPod.getOrDefault(e.pod().getPodName(), List.of());
-      runProbes(e, observed, now);
-      if (needsWork(e, observed, now)) {
-        dispatch(e.pod().getPodName(), () -> sync(e));
+    Map<String, DesiredPod> want = desired;
+    Set<String> released = orphans;
+    probes.sync(want, owned, now);
+    Map<String, ProbeVerdict> verdicts = probes.verdicts();
+    NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(sourcesReady, want, owned, released, verdicts, failures,
+        Map.copyOf(executor.volumesWritten), podDirs(), now));
+    for (var e : plan.pods().entrySet()) {
+      if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
+        DesiredPod d = want.get(e.getKey());
+        dispatch(e.getKey(), threads.pods(), () -> sync(d));
       }
     }
-    for (var p : byPod.entrySet()) {
-      if (!want.containsKey(p.getKey())) {
-        List<ContainerInfo> unwanted = p.getValue();
-        dispatch(p.getKey(), () -> {
-          Entry last = lastKnown(unwanted);
-          Duration grace = last == null ? Duration.ofSeconds(30) : grace(last);
-          log.info("removing pod {}: no longer desired on this node", p.getKey());
-          execute(last, PodActions.teardown(unwanted, grace, "no longer desired"));
-          cleanupPodDir(unwanted);
-        });
-      }
+    for (var e : plan.teardown().entrySet()) {
+      // on the stoppers, not the pod workers: every pod stops at once, each within its own grace period
+      dispatch(e.getKey(), threads.stoppers(), () -> {
+        log.info("removing pod {}: no longer desired on this node", e.getKey());
+        executor.kill(kills(e.getValue()));
+        failures.forgetPod(e.getKey());
+      });
     }
-    forgetGone(all);
-    List<PodStatus> report = statuses(want, byPod, now);
+    for (OwnedContainer c : plan.garbage()) {
+      // not while the pod's worker may be between creating and starting this very container
+      if (busy.contains(c.podKey()) || failures.get("gc/" + c.id()).map(f -> f.active(now)).orElse(false) || !collecting.add(c.id())) {
+        continue;
+      }
+      threads.gc().execute(() -> {
+        try {
+          executor.remove(c, false);
+        } catch (RuntimeUnavailableException e) {
+          runtimeUnreachable(e);
+        } catch (RuntimeException e) {
+          log.warn("garbage collection of {}: {}", c.info().name(), e.getMessage());
+        } finally {
+          collecting.remove(c.id());
+        }
+      });
+    }
+    for (String dir : plan.removeDirs()) {
+      String key = dir.replaceFirst("_", "/");
+      // under the pod's own key: never while a pod worker prepares the same pod's volumes
+      dispatch(key, threads.gc(), () -> {
+        if (!desired.containsKey(key)) {
+          executor.removePodDir(podsDir, dir);
+        }
+      });
+    }
+    List<OwnedContainer> reported = owned.stream().filter(c -> !released.contains(c.pod()) || want.containsKey(c.podKey())).toList();
+    List<PodStatus> report = StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now);
     if (!report.equals(lastReport)) {
       lastReport = report;
       reporter.accept(report);
     }
+    passes.incrementAndGet();
   }
 
-  /** The pod as it was last desired, for its hooks and grace period; null when this agent never saw its template. */
-  private Entry lastKnown(List<ContainerInfo> containers) {
-    ContainerInfo any = containers.get(0);
-    PodTemplateSpec t = templatesByHash.get(any.label(Labels.HASH));
-    if (t == null) {
-      return null;
+  /** The containers whose labels pass the ownership checks; the others are logged once and never touched. */
+  private List<OwnedContainer> owned(List<ContainerInfo> all) {
+    List<OwnedContainer> out = new ArrayList<>();
+    for (ContainerInfo c : all) {
+      StringBuilder why = new StringBuilder();
+      OwnedContainer.of(c, node, why).ifPresentOrElse(out::add, () -> {
+        if (foreignSeen.add(c.id())) {
+          log.warn("container {} ({}) carries dsfleet's labels but is not this agent's ({}); it is left alone", c.name(), c.id(), why);
+        }
+      });
     }
-    DesiredPod pod = DesiredPod.newBuilder().setNamespace(any.label(Labels.NAMESPACE)).setDaemonSet(any.label(Labels.DAEMON_SET))
-        .setPodName(any.label(Labels.POD)).setTemplateHash(any.label(Labels.HASH)).build();
-    return new Entry(pod, t, null);
+    return out;
   }
 
-  private boolean needsWork(Entry e, List<ContainerInfo> observed, Instant now) {
-    List<PodActions.Action> actions = PodActions.decide(e.pod().getTemplateHash(), e.template().spec(), observed, livenessFailed(observed), now);
-    return actions.stream().anyMatch(a -> !(a instanceof PodActions.Wait));
+  private void runtimeReachable() {
+    if (condition.down()) {
+      log.info("container runtime reachable again; reconciling");
+      condition = new RuntimeCondition(false, "");
+      onCondition.run();
+    }
   }
 
-  private void dispatch(String pod, Runnable work) {
+  /** Any call that found the runtime gone says so at once (a dockerd restart can be over between two passes). */
+  private void runtimeUnreachable(RuntimeException e) {
+    if (!condition.down()) {
+      log.warn("container runtime unreachable, pods keep running; retrying: {}", e.getMessage());
+      condition = new RuntimeCondition(true, e.getMessage());
+      onCondition.run();
+    }
+  }
+
+  /**
+   * Follows the runtime's events for this node: each one wakes a pass (a container that died is
+   * restarted and reported now, not at the next tick), and the stream ending means the runtime
+   * went away: the node says so at once and the watch is taken up again with back-off. The
+   * periodic pass stays, as the kubelet's relist does, for anything an event stream misses.
+   */
+  public void watch(java.util.concurrent.ScheduledExecutorService scheduler) {
+    watch(scheduler, 0);
+  }
+
+  private void watch(java.util.concurrent.ScheduledExecutorService scheduler, int failures) {
+    if (scheduler.isShutdown()) {
+      return;
+    }
+    try {
+      runtime.watch(node, () -> wake.run(), t -> {
+        runtimeUnreachable(new RuntimeUnavailableException("the container runtime's event stream ended: " + t.getMessage(), t));
+        wake.run();
+        scheduler.schedule(() -> watch(scheduler, 0), 1, TimeUnit.SECONDS);
+      });
+      wake.run(); // a pass now: it finds out whether the runtime is back
+    } catch (RuntimeException e) {
+      runtimeUnreachable(e);
+      long delay = Math.min(30, 1L << Math.min(failures, 5));
+      scheduler.schedule(() -> watch(scheduler, failures + 1), delay, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Directories of the agent's pods directory that name a pod (its own records; anything else is left alone). */
+  private Set<String> podDirs() {
+    Set<String> out = new TreeSet<>();
+    try (var list = Files.list(podsDir)) {
+      list.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).map(p -> p.getFileName().toString())
+          .filter(n -> POD_DIR.matcher(n).matches()).forEach(out::add);
+    } catch (IOException e) {
+      log.warn("cannot list {}: {}", podsDir, e.getMessage());
+    }
+    return out;
+  }
+
+  private void dispatch(String pod, ExecutorService on, Runnable work) {
     if (!busy.add(pod)) {
       return;
     }
-    workers.execute(() -> {
+    on.execute(() -> {
       boolean done = false;
       try {
         work.run();
         done = true;
       } catch (RuntimeUnavailableException ex) {
-        log.warn("pod {}: runtime unreachable: {}", pod, ex.getMessage());
+        runtimeUnreachable(ex);
       } catch (RuntimeException ex) {
         log.error("pod {}: {}", pod, ex.toString(), ex);
       } finally {
@@ -245,369 +361,106 @@ public final class Reconciler {
   }
 
   /** Decide and act for one pod until only waiting is left. */
-  private void sync(Entry e) {
+  private void sync(DesiredPod d) {
+    boolean sandboxStarted = false;
     for (int step = 0; step < MAX_STEPS; step++) {
-      Instant now = clock.instant();
-      List<ContainerInfo> observed = runtime.listOwned(node).stream()
-          .filter(c -> e.pod().getPodName().equals(c.label(Labels.POD))).toList();
-      List<PodActions.Action> actions = PodActions.decide(e.pod().getTemplateHash(), e.template().spec(), observed,
-          livenessFailed(observed), now);
-      if (actions.stream().allMatch(a -> a instanceof PodActions.Wait)) {
+      List<OwnedContainer> observed = owned(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream()
+          .filter(c -> c.podKey().equals(d.key())).toList();
+      boolean current = d.configs().equals(executor.volumesWritten.get(d.key()));
+      List<PodPlanner.Action> actions = PodPlanner.decide(d, observed,
+          new PodPlanner.Facts(probes.verdicts(), failures, current, clock.instant()));
+      boolean startsSandbox = actions.stream().anyMatch(a -> a instanceof PodPlanner.StartSandbox);
+      if (startsSandbox && sandboxStarted) {
+        // it started, yet it is not seen running: never a tight loop of new sandboxes
+        failures.failed(Failures.key(d.key(), "POD"), "CreatePodSandboxError", "the pod sandbox started but stopped at once", clock.instant());
         return;
       }
-      if (!execute(e, actions)) {
+      sandboxStarted |= startsSandbox;
+      if (actions.stream().allMatch(a -> a instanceof PodPlanner.Wait) || !executor.run(d, observed, actions)) {
         return;
       }
     }
   }
 
-  /** Runs actions in order; false when one failed in a way to retry at the next tick. */
-  private boolean execute(Entry e, List<PodActions.Action> actions) {
-    for (PodActions.Action a : actions) {
-      if (a instanceof PodActions.Remove r) {
-        stopWithHooks(e, r.container(), r.grace(), r.why());
-        runtime.remove(r.container().id());
-        probes.remove(r.container().id());
-      } else if (a instanceof PodActions.Stop s) {
-        log.info("pod {}: stopping {}: {}", s.container().label(Labels.POD), s.container().name(), s.why());
-        stopWithHooks(e, s.container(), s.grace(), s.why());
-        probes.remove(s.container().id());
-      } else if (a instanceof PodActions.RunSandbox) {
-        if (!runSandbox(e)) {
-          return false;
-        }
-      } else if (a instanceof PodActions.Run run) {
-        if (!run(e, run)) {
-          return false;
-        }
-      }
-    }
-    return true;
+  private static List<PodPlanner.Kill> kills(List<PodPlanner.Action> actions) {
+    return actions.stream().filter(a -> a instanceof PodPlanner.Kill).map(a -> (PodPlanner.Kill) a).collect(Collectors.toList());
   }
-
-  private boolean runSandbox(Entry e) {
-    String key = e.pod().getPodName() + "/POD";
-    try {
-      Volumes.prepare(e.ctx(), e.template().spec());
-      String image = runtime.ensureSandboxImage();
-      ContainerSpec spec = PodRenderer.sandbox(e.ctx(), image);
-      String id = runtime.create(spec);
-      runtime.start(id);
-      waiting.remove(key);
-      log.info("pod {}: sandbox started", e.pod().getPodName());
-      return true;
-    } catch (PodConfigError err) {
-      fail(e, "POD", err.reason(), err.getMessage());
-      return false;
-    } catch (RuntimeUnavailableException err) {
-      throw err;
-    } catch (RuntimeException err) {
-      fail(e, "POD", "CreatePodSandboxError", err.getMessage());
-      return false;
-    }
-  }
-
-  private boolean run(Entry e, PodActions.Run run) {
-    Container c = container(e, run.name(), run.role());
-    String key = e.pod().getPodName() + "/" + c.name();
-    try {
-      if (!ensureImage(e, c)) {
-        return false;
-      }
-      ContainerInfo sandbox = runtime.listOwned(node).stream()
-          .filter(x -> e.pod().getPodName().equals(x.label(Labels.POD)) && Labels.SANDBOX.equals(x.label(Labels.ROLE)))
-          .findFirst().orElseThrow(() -> new PodConfigError("ContainerCreating", "pod sandbox is gone"));
-      String podIp = Boolean.TRUE.equals(e.template().spec().hostNetwork()) ? hostIp : sandbox.ip();
-      Map<String, Volumes.Source> volumes = Volumes.prepare(e.ctx(), e.template().spec());
-      ContainerSpec spec = PodRenderer.container(e.ctx(), c, run.role(), run.restarts(), sandbox.id(), podIp, volumes,
-          runtime.imageUser(c.image()), seccompDir);
-      String id = runtime.create(spec);
-      runtime.start(id);
-      waiting.remove(key);
-      log.info("pod {}: started {} (run {})", e.pod().getPodName(), c.name(), run.restarts());
-      if (c.lifecycle() != null && c.lifecycle().postStart() != null) {
-        var r = runtime.exec(id, c.lifecycle().postStart().exec().command(), Duration.ofSeconds(30));
-        if (r.exitCode() != 0) {
-          log.warn("pod {}: postStart hook of {} failed (exit {}); killing the container", e.pod().getPodName(), c.name(), r.exitCode());
-          fail(e, c.name(), "FailedPostStartHook", "postStart hook exited " + r.exitCode() + ": " + r.output().strip());
-          runtime.stop(id, grace(e));
-        }
-      }
-      return true;
-    } catch (PodConfigError err) {
-      fail(e, c.name(), err.reason(), err.getMessage());
-      return false;
-    } catch (RuntimeUnavailableException err) {
-      throw err;
-    } catch (RuntimeException err) {
-      fail(e, c.name(), "CreateContainerError", err.getMessage());
-      return false;
-    }
-  }
-
-  private boolean ensureImage(Entry e, Container c) {
-    String policy = c.imagePullPolicy() == null ? "IfNotPresent" : c.imagePullPolicy();
-    boolean present = runtime.imagePresent(c.image());
-    if (policy.equals("Never") && !present) {
-      fail(e, c.name(), "ErrImageNeverPull", "image " + c.image() + " is not present and imagePullPolicy is Never");
-      return false;
-    }
-    if (policy.equals("Always") || !present) {
-      try {
-        runtime.pull(c.image(), PullSecrets.auth(e.ctx(), e.template().spec(), c.image()));
-      } catch (RuntimeUnavailableException err) {
-        throw err;
-      } catch (RuntimeException err) {
-        if (!present) {
-          fail(e, c.name(), "ErrImagePull", "pulling " + c.image() + ": " + err.getMessage());
-          return false;
-        }
-        log.warn("pod {}: pull of {} failed, using the local image: {}", e.pod().getPodName(), c.image(), err.getMessage());
-      }
-    }
-    return true;
-  }
-
-  private void fail(Entry e, String container, String reason, String message) {
-    String key = e.pod().getPodName() + "/" + container;
-    String[] was = waiting.put(key, new String[] {reason, message});
-    if (was == null || !was[1].equals(message)) {
-      log.warn("pod {}: {} {}: {}", e.pod().getPodName(), container, reason, message);
-    }
-  }
-
-  /** preStop hook, then SIGTERM, the rest of the grace period, SIGKILL. */
-  private void stopWithHooks(Entry e, ContainerInfo c, Duration grace, String why) {
-    if (!c.running()) {
-      return;
-    }
-    Instant start = clock.instant();
-    Container spec = e == null || !Labels.APP.equals(c.label(Labels.ROLE)) ? null : container(e, c.label(Labels.CONTAINER), Labels.APP);
-    if (spec != null && spec.lifecycle() != null && spec.lifecycle().preStop() != null && !grace.isZero()) {
-      var r = runtime.exec(c.id(), spec.lifecycle().preStop().exec().command(), grace);
-      if (r.exitCode() != 0) {
-        log.warn("preStop hook of {} exited {}", c.name(), r.exitCode());
-      }
-    }
-    Duration left = grace.minus(Duration.between(start, clock.instant()));
-    runtime.stop(c.id(), left.isNegative() ? Duration.ZERO : left);
-  }
-
-  private Duration grace(Entry e) {
-    Long g = e.template().spec().terminationGracePeriodSeconds();
-    return Duration.ofSeconds(g == null ? 30 : g);
-  }
-
-  private static Container container(Entry e, String name, String role) {
-    List<Container> list = Labels.INIT.equals(role) ? e.template().spec().initContainers() : e.template().spec().containers();
-    return list.stream().filter(c -> c.name().equals(name)).findFirst()
-        .orElseThrow(() -> new IllegalStateException("no container " + name + " in pod " + e.pod().getPodName()));
-  }
-
-  // ---------------------------------------------------------------- probes
-
-  private Set<String> livenessFailed(List<ContainerInfo> observed) {
-    Set<String> failed = new HashSet<>();
-    for (ContainerInfo c : observed) {
-      Map<String, ProbeState> p = probes.get(c.id());
-      if (c.running() && p != null && p.containsKey("liveness") && p.get("liveness").failed()) {
-        failed.add(c.label(Labels.CONTAINER));
-      }
-    }
-    return failed;
-  }
-
-  private void runProbes(Entry e, List<ContainerInfo> observed, Instant now) {
-    for (ContainerInfo c : observed) {
-      if (!c.running() || !Labels.APP.equals(c.label(Labels.ROLE)) || c.startedAt() == null) {
-        continue;
-      }
-      Container spec = e.template().spec().containers().stream().filter(x -> x.name().equals(c.label(Labels.CONTAINER))).findFirst().orElse(null);
-      if (spec == null) {
-        continue;
-      }
-      Map<String, ProbeState> states = probes.computeIfAbsent(c.id(), id -> {
-        Map<String, ProbeState> m = new ConcurrentHashMap<>();
-        add(m, "startup", spec.startupProbe(), c.startedAt());
-        add(m, "liveness", spec.livenessProbe(), c.startedAt());
-        add(m, "readiness", spec.readinessProbe(), c.startedAt());
-        return m;
-      });
-      ProbeState startup = states.get("startup");
-      boolean started = startup == null || startup.succeeded();
-      for (var s : states.entrySet()) {
-        boolean gated = !s.getKey().equals("startup") && !started;
-        boolean done = s.getKey().equals("startup") && started;
-        if (gated || done || !s.getValue().due(now)) {
-          continue;
-        }
-        String probeKey = c.id() + "/" + s.getKey();
-        if (!probing.add(probeKey)) {
-          continue;
-        }
-        s.getValue().started(now);
-        // containers join the sandbox's network namespace, so the pod's address is the sandbox's
-        String host = Boolean.TRUE.equals(e.template().spec().hostNetwork()) ? "127.0.0.1" : podIp(observed);
-        probeWorkers.execute(() -> {
-          try {
-            Prober.Result r = prober.run(s.getValue().probe(), spec, c.id(), host);
-            synchronized (s.getValue()) {
-              s.getValue().record(r.ok(), r.message());
-            }
-            if (!r.ok()) {
-              log.debug("{} probe of {} failed: {}", s.getKey(), c.name(), r.message());
-            }
-          } finally {
-            probing.remove(probeKey);
-          }
-        });
-      }
-    }
-  }
-
-  private static String podIp(List<ContainerInfo> observed) {
-    return observed.stream().filter(c -> Labels.SANDBOX.equals(c.label(Labels.ROLE)) && c.ip() != null)
-        .map(ContainerInfo::ip).findFirst().orElse("127.0.0.1");
-  }
-
-  private static void add(Map<String, ProbeState> m, String kind, Probe p, Instant started) {
-    if (p != null) {
-      m.put(kind, new ProbeState(p, started));
-    }
-  }
-
-  private void forgetGone(List<ContainerInfo> all) {
-    Set<String> ids = new HashSet<>();
-    all.forEach(c -> ids.add(c.id()));
-    probes.keySet().removeIf(id -> !ids.contains(id));
-  }
-
-  private void cleanupPodDir(List<ContainerInfo> containers) {
-    if (containers.isEmpty()) {
-      return;
-    }
-    ContainerInfo any = containers.get(0);
-    Path dir = podsDir.resolve(any.label(Labels.NAMESPACE) + "_" + any.label(Labels.POD));
-    if (!dir.startsWith(podsDir) || !Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      log.warn("could not remove {}: {}", dir, e.getMessage());
-    }
-  }
-
-  // ---------------------------------------------------------------- status
 
   public List<PodStatus> lastReport() {
     List<PodStatus> r = lastReport;
     return r == null ? List.of() : r;
   }
 
-  private List<PodStatus> statuses(Map<String, Entry> want, Map<String, List<ContainerInfo>> byPod, Instant now) {
-    List<PodStatus> out = new ArrayList<>();
-    for (Entry e : want.values()) {
-      out.add(status(e, byPod.getOrDefault(e.pod().getPodName(), List.of()), now));
-    }
-    out.sort(Comparator.comparing(PodStatus::getPodName));
-    return out;
-  }
-
-  private PodStatus status(Entry e, List<ContainerInfo> observed, Instant now) {
-    String pod = e.pod().getPodName();
-    List<ContainerInfo> current = observed.stream().filter(c -> e.pod().getTemplateHash().equals(c.label(Labels.HASH))).toList();
-    ContainerInfo sandbox = current.stream().filter(c -> Labels.SANDBOX.equals(c.label(Labels.ROLE)) && c.running()).findFirst().orElse(null);
-    PodStatus.Builder b = PodStatus.newBuilder().setNamespace(e.pod().getNamespace()).setDaemonSet(e.pod().getDaemonSet())
-        .setPodName(pod).setTemplateHash(e.pod().getTemplateHash());
-    boolean allReady = true;
-    boolean anyRunning = false;
-    List<Container> inits = e.template().spec().initContainers() == null ? List.of() : e.template().spec().initContainers();
-    for (Container c : inits) {
-      ContainerStatus cs = containerStatus(e, c, PodActions.latest(current, c.name(), Labels.INIT), sandbox, now, true);
-      b.addContainers(cs);
-    }
-    for (Container c : e.template().spec().containers()) {
-      ContainerInfo run = PodActions.latest(current, c.name(), Labels.APP);
-      ContainerStatus cs = containerStatus(e, c, run, sandbox, now, false);
-      b.addContainers(cs);
-      allReady &= cs.getReady();
-      anyRunning |= cs.getState().equals("running");
-    }
-    boolean ready = sandbox != null && allReady;
-    if (ready) {
-      Instant since = readySince.computeIfAbsent(pod, k -> current.stream().filter(c -> Labels.APP.equals(c.label(Labels.ROLE)))
-          .map(ContainerInfo::startedAt).filter(java.util.Objects::nonNull).max(Comparator.naturalOrder()).orElse(now));
-      b.setReadySinceMillis(since.toEpochMilli());
-    } else {
-      readySince.remove(pod);
-    }
-    b.setReady(ready).setPhase(sandbox != null && anyRunning ? "Running" : "Pending");
-    if (sandbox != null && sandbox.startedAt() != null) {
-      b.setStartedAtMillis(sandbox.startedAt().toEpochMilli());
-    }
-    String[] sandboxWait = waiting.get(pod + "/POD");
-    if (sandboxWait != null && sandbox == null) {
-      b.setMessage(sandboxWait[0] + ": " + sandboxWait[1]);
-    }
-    return b.build();
-  }
-
-  private ContainerStatus containerStatus(Entry e, Container c, ContainerInfo run, ContainerInfo sandbox, Instant now, boolean init) {
-    ContainerStatus.Builder cs = ContainerStatus.newBuilder().setName(c.name()).setImage(c.image()).setInit(init);
-    String[] wait = waiting.get(e.pod().getPodName() + "/" + c.name());
-    if (run == null) {
-      cs.setState("waiting").setReason(wait != null ? wait[0] : sandbox == null ? "ContainerCreating" : init ? "PodInitializing" : "ContainerCreating");
-      if (wait != null) {
-        cs.setMessage(wait[1]);
-      }
-      return cs.build();
-    }
-    cs.setContainerId(run.id()).setRestartCount(PodActions.restarts(run));
-    if (run.startedAt() != null) {
-      cs.setStartedAtMillis(run.startedAt().toEpochMilli());
-    }
-    if (run.running()) {
-      Map<String, ProbeState> p = probes.getOrDefault(run.id(), Map.of());
-      boolean started = !p.containsKey("startup") || p.get("startup").succeeded();
-      boolean ready;
-      if (p.containsKey("readiness")) {
-        ready = started && p.get("readiness").succeeded();
-      } else {
-        ready = started && (run.health() == null || run.health().equals("healthy"));
-      }
-      cs.setState("running").setReady(!init && ready);
-      return cs.build();
-    }
-    if (wait != null) {
-      cs.setState("waiting").setReason(wait[0]).setMessage(wait[1]);
-      return cs.build();
-    }
-    cs.setExitCode(run.exitCode());
-    if (run.finishedAt() != null) {
-      cs.setFinishedAtMillis(run.finishedAt().toEpochMilli());
-    }
-    Instant next = Backoff.nextStart(PodActions.restarts(run), run.startedAt(), run.finishedAt());
-    boolean completedInit = init && run.exitCode() == 0;
-    if (!completedInit && now.isBefore(next)) {
-      cs.setState("waiting").setReason("CrashLoopBackOff").setMessage("back-off restarting failed container " + c.name()
-          + " (last exit code " + run.exitCode() + ")");
-    } else {
-      cs.setState("terminated").setReason(run.exitCode() == 0 ? "Completed" : "Error");
-    }
-    return cs.build();
-  }
-
-  /** Stops and removes every owned container (the node left the fleet). */
-  public void removeAll() {
+  /**
+   * Stops every owned pod in parallel, each container within its grace period but all within
+   * {@code deadline}, then removes the containers and the pod directories (the node left the fleet).
+   *
+   * @return how many pods were stopped
+   */
+  public int removeAll(Duration deadline, Consumer<String> progress) {
     desired = Map.of();
+    sourcesReady = true;
     Set<String> released = orphans;
-    List<ContainerInfo> all = runtime.listOwned(node).stream().filter(c -> !released.contains(c.label(Labels.POD))).toList();
-    execute(null, PodActions.teardown(all, Duration.ofSeconds(30), "node left the fleet"));
-    try (var walk = Files.exists(podsDir) ? Files.walk(podsDir) : java.util.stream.Stream.<Path>empty()) {
-      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      log.warn("could not remove {}: {}", podsDir, e.getMessage());
+    List<OwnedContainer> all = owned(runtime.listOwned(node)).stream().filter(c -> !released.contains(c.pod())).toList();
+    Map<String, List<OwnedContainer>> byPod = all.stream().collect(Collectors.groupingBy(OwnedContainer::podKey, HashMap::new, Collectors.toList()));
+    long running = byPod.values().stream().filter(l -> l.stream().anyMatch(OwnedContainer::running)).count();
+    progress.accept("stopping " + running + " pod" + (running == 1 ? "" : "s") + " (each within its grace period, at most " + deadline.toSeconds() + " s)");
+    AtomicLong stopped = new AtomicLong();
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(byPod.size(), 16)), daemon("leave"));
+    try {
+      for (var e : byPod.entrySet()) {
+        List<OwnedContainer> run = e.getValue().stream().filter(OwnedContainer::running).toList();
+        if (run.isEmpty()) {
+          continue;
+        }
+        pool.execute(() -> {
+          List<PodPlanner.Kill> kills = new ArrayList<>();
+          for (PodPlanner.Action a : PodPlanner.kill(run, Duration.ofSeconds(30), "node left the fleet")) {
+            PodPlanner.Kill k = (PodPlanner.Kill) a;
+            kills.add(new PodPlanner.Kill(k.container(), k.grace().compareTo(deadline) > 0 ? deadline : k.grace(), k.why()));
+          }
+          executor.kill(kills);
+          progress.accept("stopped " + e.getKey() + " (" + stopped.incrementAndGet() + "/" + running + ")");
+        });
+      }
+      pool.shutdown();
+      if (!pool.awaitTermination(deadline.toSeconds() + 15, TimeUnit.SECONDS)) {
+        progress.accept("some pods did not stop within " + deadline.toSeconds() + " s; removing them anyway");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      pool.shutdownNow();
     }
+    for (OwnedContainer c : all) {
+      executor.remove(c, true);
+    }
+    for (String dir : podDirs()) {
+      if (!released.contains(dir.substring(dir.indexOf('_') + 1))) { // released pods run on with their volumes
+        executor.removePodDir(podsDir, dir);
+      }
+    }
+    return (int) running;
+  }
+
+  /** Stops the reconciler's threads. */
+  public void close() {
+    threads.shutdown();
+  }
+
+  private static Path realPath(Path p) {
+    try {
+      return p.toRealPath();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  static java.util.concurrent.ThreadFactory daemon(String name) {
+    return r -> {
+      Thread t = new Thread(r, name);
+      t.setDaemon(true);
+      return t;
+    };
   }
 }

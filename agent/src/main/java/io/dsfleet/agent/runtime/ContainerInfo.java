@@ -4,14 +4,18 @@ import java.time.Instant;
 import java.util.Map;
 
 /**
- * What the runtime reports of one owned container.
+ * What the runtime reports of one container carrying the agent's ownership labels. Nothing here
+ * is trusted until {@link OwnedContainer#of} has checked it.
  *
  * @param state "created", "running", "exited", "dead", ...
  * @param health the image HEALTHCHECK status ("healthy", "unhealthy", "starting") or null
  * @param ip the container's IP on its network, null when none (host network or joined)
+ * @param error why the runtime could not start it ("" or null when it could)
+ * @param imageHasOwnershipLabels its image carries {@code io.dsfleet.*} labels: the agent never
+ *     creates a container from such an image, so this container is not the agent's
  */
 public record ContainerInfo(String id, String name, Map<String, String> labels, String state, int exitCode,
-    Instant startedAt, Instant finishedAt, String health, String ip, String error) {
+    Instant created, Instant startedAt, Instant finishedAt, String health, String ip, String error, boolean imageHasOwnershipLabels) {
 
   public boolean running() {
     return "running".equals(state);

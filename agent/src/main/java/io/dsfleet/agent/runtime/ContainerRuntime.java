@@ -3,23 +3,28 @@ package io.dsfleet.agent.runtime;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * The container runtime the reconciler acts through. Removing something already gone is success.
- * Every method may throw {@link RuntimeUnavailableException} when the runtime cannot be reached;
- * the reconciler then waits and tries again.
+ * The container runtime the agent acts through; only the executor and the session call it.
+ * Removing or stopping something already gone is success. Every method may throw
+ * {@link RuntimeUnavailableException} when the runtime cannot be reached.
  */
 public interface ContainerRuntime {
-  /** Every container carrying {@link Labels#MANAGED} and this node's {@link Labels#NODE} label, running or not. */
-  List<ContainerInfo> listOwned(String node);
+  /**
+   * Every container labelled {@link Labels#MANAGED} for this node ({@link Labels#NODE}), running or
+   * not, plus {@code more} labels when given. Labels are as Docker reports them: check them with
+   * {@link OwnedContainer#of} before use.
+   */
+  List<ContainerInfo> listOwned(String node, Map<String, String> more);
 
-  ContainerInfo inspect(String id);
+  default List<ContainerInfo> listOwned(String node) {
+    return listOwned(node, Map.of());
+  }
 
-  boolean imagePresent(String image);
-
-  /** The user an image runs as ("" for root by default), for runAsNonRoot. */
-  String imageUser(String image);
+  /** The local image, or empty when it is not here. */
+  Optional<ImageInfo> inspectImage(String image);
 
   /**
    * Pulls an image.
@@ -28,7 +33,11 @@ public interface ContainerRuntime {
    */
   void pull(String image, Map<String, String> auth);
 
-  /** Creates a container; returns its id. */
+  /**
+   * Creates a container; returns its id.
+   *
+   * @throws NameConflictException when the name is taken (the holder is left alone)
+   */
   String create(ContainerSpec spec);
 
   void start(String id);
@@ -36,13 +45,25 @@ public interface ContainerRuntime {
   /** Sends SIGTERM, waits up to {@code grace}, then SIGKILL. */
   void stop(String id, Duration grace);
 
-  void remove(String id);
+  /**
+   * Removes a container; throws when the runtime cannot (the caller retries later).
+   *
+   * @param force also a running one (else the runtime refuses it)
+   */
+  void remove(String id, boolean force);
 
   /** Runs a command inside a running container; returns its exit code, or -1 on timeout. */
   ExecResult exec(String id, List<String> command, Duration timeout);
 
   /** Log lines of a container: the last {@code tail} (negative: all), then new ones while {@code follow}. Returns a handle that stops following. */
   AutoCloseable logs(String id, int tail, boolean follow, Consumer<String> line, Runnable done);
+
+  /**
+   * Follows the runtime's container events for this node's containers: {@code onEvent} for each
+   * one, {@code onEnd} once when the stream ends (the runtime went away). Returns a handle that
+   * stops following.
+   */
+  AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd);
 
   /** Makes sure the pod sandbox image exists locally; returns its name. */
   String ensureSandboxImage();

@@ -12,7 +12,7 @@ import java.util.Map;
  * @param pidMode "host" or null
  * @param user "uid", "uid:gid" or null for the image's
  * @param nanoCpus cpu limit in 1e-9 CPUs, 0 for none
- * @param memoryBytes memory limit, 0 for none
+ * @param memoryBytes memory limit, 0 for none (the same limit caps memory plus swap: no swap)
  * @param cpuShares relative cpu weight from the cpu request, 0 for the default
  * @param securityOpts Docker security options (no-new-privileges, seccomp=..., label=...)
  */
@@ -39,12 +39,11 @@ public record ContainerSpec(
     long nanoCpus,
     long memoryBytes,
     long cpuShares,
-    Map<String, String> tmpfs,
     boolean tty,
     boolean stdin,
     String hostname) {
 
-  /** A bind mount. propagation: "rprivate", "rslave" or "rshared". */
+  /** A bind mount. propagation: "rslave", "rshared" or null for the runtime's default (private; slave inside Docker's data root). */
   public record Mount(String source, String target, boolean readOnly, String propagation) {}
 
   public record PortBinding(int containerPort, int hostPort, String protocol, String hostIp) {}

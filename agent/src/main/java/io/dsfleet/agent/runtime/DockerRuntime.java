@@ -18,6 +18,7 @@ import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
+import com.github.dockerjava.api.model.LogConfig;
 import com.github.dockerjava.api.model.Mount;
 import com.github.dockerjava.api.model.MountType;
 import com.github.dockerjava.api.model.Ports;
@@ -32,6 +33,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -40,6 +42,7 @@ import java.util.function.Supplier;
 public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final DockerClient docker;
   private final String host;
+  private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
 
   public DockerRuntime(String dockerHost) {
     this.host = dockerHost;
@@ -70,9 +73,11 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   }
 
   @Override
-  public List<ContainerInfo> listOwned(String node) {
-    List<Container> list = call("list", () -> docker.listContainersCmd().withShowAll(true)
-        .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec());
+  public List<ContainerInfo> listOwned(String node, Map<String, String> more) {
+    Map<String, String> filter = new java.util.HashMap<>(more);
+    filter.put(Labels.MANAGED, "true");
+    filter.put(Labels.NODE, node);
+    List<Container> list = call("list", () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
     List<ContainerInfo> out = new ArrayList<>();
     for (Container c : list) {
       try {
@@ -84,8 +89,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     return out;
   }
 
-  @Override
-  public ContainerInfo inspect(String id) {
+  private ContainerInfo inspect(String id) {
     InspectContainerResponse r = call("inspect", () -> docker.inspectContainerCmd(id).exec());
     var s = r.getState();
     String ip = null;
@@ -98,8 +102,22 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     }
     return new ContainerInfo(r.getId(), r.getName() == null ? "" : r.getName().replaceFirst("^/", ""),
         r.getConfig().getLabels() == null ? Map.of() : r.getConfig().getLabels(), s.getStatus(),
-        s.getExitCodeLong() == null ? 0 : s.getExitCodeLong().intValue(), time(s.getStartedAt()), time(s.getFinishedAt()),
-        s.getHealth() == null ? null : s.getHealth().getStatus(), ip, s.getError());
+        s.getExitCodeLong() == null ? 0 : s.getExitCodeLong().intValue(), time(r.getCreated()), time(s.getStartedAt()),
+        time(s.getFinishedAt()), s.getHealth() == null ? null : s.getHealth().getStatus(), ip, s.getError(),
+        imageLabelled(r.getImageId()));
+  }
+
+  /** Whether the image (by id) carries ownership labels; image ids are content hashes, so the answer never changes. */
+  private boolean imageLabelled(String imageId) {
+    if (imageId == null) {
+      return false;
+    }
+    Boolean known = ownershipByImage.get(imageId);
+    if (known == null) {
+      known = inspectImage(imageId).map(ImageInfo::hasOwnershipLabels).orElse(false);
+      ownershipByImage.put(imageId, known);
+    }
+    return known;
   }
 
   private static Instant time(String t) {
@@ -110,19 +128,15 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   }
 
   @Override
-  public boolean imagePresent(String image) {
+  public Optional<ImageInfo> inspectImage(String image) {
     try {
-      call("inspect image", () -> docker.inspectImageCmd(image).exec());
-      return true;
+      var r = call("inspect image", () -> docker.inspectImageCmd(image).exec());
+      var config = r.getConfig();
+      return Optional.of(new ImageInfo(r.getId(), config == null || config.getUser() == null ? "" : config.getUser(),
+          config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels())));
     } catch (NotFoundException e) {
-      return false;
+      return Optional.empty();
     }
-  }
-
-  @Override
-  public String imageUser(String image) {
-    var config = call("inspect image", () -> docker.inspectImageCmd(image).exec()).getConfig();
-    return config == null || config.getUser() == null ? "" : config.getUser();
   }
 
   @Override
@@ -134,7 +148,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
             .withRegistryAddress(auth.get("serveraddress")).withAuth(auth.get("auth")));
       }
       try {
-        cmd.start().awaitCompletion(10, TimeUnit.MINUTES);
+        if (!cmd.start().awaitCompletion(10, TimeUnit.MINUTES)) {
+          throw new IllegalStateException("pulling " + image + " did not finish within 10 minutes");
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while pulling " + image);
@@ -168,14 +184,13 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       host.withNanoCPUs(spec.nanoCpus());
     }
     if (spec.memoryBytes() > 0) {
-      host.withMemory(spec.memoryBytes());
+      host.withMemory(spec.memoryBytes()).withMemorySwap(spec.memoryBytes()); // memory + swap = memory: no swap, as the kubelet
     }
     if (spec.cpuShares() > 0) {
       host.withCpuShares((int) spec.cpuShares());
     }
-    if (!spec.tmpfs().isEmpty()) {
-      host.withTmpFs(spec.tmpfs());
-    }
+    // the kubelet's container log rotation defaults (containerLogMaxSize 10Mi, containerLogMaxFiles 5)
+    host.withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE, Map.of("max-size", "10m", "max-file", "5")));
     List<ExposedPort> exposed = new ArrayList<>();
     Ports bindings = new Ports();
     for (ContainerSpec.PortBinding p : spec.ports()) {
@@ -208,9 +223,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       try {
         return cmd.exec().getId();
       } catch (ConflictException e) {
-        // a container of that name is left over (e.g. from a crash between create and record): replace it
-        docker.removeContainerCmd(spec.name()).withForce(true).exec();
-        return cmd.exec().getId();
+        throw new NameConflictException(spec.name(), e); // never remove the holder: it may not be ours
       }
     });
   }
@@ -218,13 +231,13 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private static List<Mount> mounts(List<ContainerSpec.Mount> mounts) {
     List<Mount> out = new ArrayList<>();
     for (ContainerSpec.Mount m : mounts) {
-      BindPropagation p = switch (m.propagation()) {
-        case "rslave" -> BindPropagation.R_SLAVE;
-        case "rshared" -> BindPropagation.R_SHARED;
-        default -> BindPropagation.R_PRIVATE;
-      };
-      out.add(new Mount().withType(MountType.BIND).withSource(m.source()).withTarget(m.target())
-          .withReadOnly(m.readOnly()).withBindOptions(new BindOptions().withPropagation(p)));
+      Mount mount = new Mount().withType(MountType.BIND).withSource(m.source()).withTarget(m.target()).withReadOnly(m.readOnly());
+      // no propagation given: Docker's default, rprivate, or rslave for a source inside its data root
+      // (where an explicit rprivate is refused: the fluentd manifests mount /var/lib/docker/containers)
+      if (m.propagation() != null) {
+        mount.withBindOptions(new BindOptions().withPropagation(m.propagation().equals("rshared") ? BindPropagation.R_SHARED : BindPropagation.R_SLAVE));
+      }
+      out.add(mount);
     }
     return out;
   }
@@ -265,14 +278,12 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   }
 
   @Override
-  public void remove(String id) {
+  public void remove(String id, boolean force) {
     call("remove", () -> {
       try {
-        docker.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+        docker.removeContainerCmd(id).withForce(force).withRemoveVolumes(true).exec();
       } catch (NotFoundException gone) {
         // already gone
-      } catch (ConflictException inProgress) {
-        // removal already in progress
       }
       return null;
     });
@@ -345,8 +356,35 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   }
 
   @Override
+  public AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd) {
+    java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+    Consumer<Throwable> once = t -> {
+      if (ended.compareAndSet(false, true)) {
+        onEnd.accept(t);
+      }
+    };
+    return call("events", () -> docker.eventsCmd().withEventTypeFilter("container")
+        .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec(new ResultCallback.Adapter<com.github.dockerjava.api.model.Event>() {
+          @Override
+          public void onNext(com.github.dockerjava.api.model.Event e) {
+            onEvent.run();
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            once.accept(t);
+          }
+
+          @Override
+          public void onComplete() {
+            once.accept(new IOException("the event stream of docker at " + host + " ended"));
+          }
+        }));
+  }
+
+  @Override
   public String ensureSandboxImage() {
-    if (!imagePresent(PauseImage.NAME)) {
+    if (inspectImage(PauseImage.NAME).isEmpty()) {
       if (!PauseImage.supported()) {
         throw new IllegalStateException("the built-in pod sandbox image is x86-64 only; this host is " + System.getProperty("os.arch"));
       }

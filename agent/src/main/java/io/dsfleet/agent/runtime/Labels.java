@@ -1,7 +1,11 @@
 package io.dsfleet.agent.runtime;
 
-/** The ownership labels every container the agent creates carries. The agent never touches a container without them. */
+/**
+ * The ownership labels every container the agent creates carries. The agent never touches a
+ * container without them, and never trusts them unchecked ({@link OwnedContainer#of}).
+ */
 public final class Labels {
+  public static final String PREFIX = "io.dsfleet.";
   public static final String MANAGED = "io.dsfleet.managed";
   public static final String NODE = "io.dsfleet.node";
   public static final String NAMESPACE = "io.dsfleet.namespace";
@@ -12,6 +16,15 @@ public final class Labels {
   public static final String RESTARTS = "io.dsfleet.restarts";
   /** "init" for init containers, "sandbox" for the pod's namespace holder, "app" otherwise. */
   public static final String ROLE = "io.dsfleet.role";
+  /** Which sandbox of the pod: the sandbox's own number, or the one a container joined. Absent: 0. */
+  public static final String ATTEMPT = "io.dsfleet.sandbox-attempt";
+  /**
+   * Crashes in a row before this run: the restart back-off grows with it and starts over after a
+   * run of 10 minutes (a run count alone cannot tell). Absent: the run number.
+   */
+  public static final String STREAK = "io.dsfleet.crash-streak";
+  /** terminationGracePeriodSeconds of the pod, so a pod no longer desired stops as it would have. */
+  public static final String GRACE = "io.dsfleet.grace-seconds";
 
   public static final String SANDBOX = "sandbox";
   public static final String INIT = "init";

@@ -1,7 +1,7 @@
 package io.dsfleet.agent.session;
 
 import io.dsfleet.agent.reconcile.Reconciler;
-import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.state.LocalState;
@@ -196,13 +196,17 @@ public final class CoordinatorSession implements AutoCloseable {
       out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
       // re-report everything on (re)connect: the coordinator keeps pod status in memory only
       sendReport(reconciler.lastReport());
+      heartbeat(); // at once: it carries whether this node can run pods now
       heartbeats = scheduler.scheduleAtFixedRate(this::heartbeat, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 
-  private synchronized void heartbeat() {
+  /** Sends a heartbeat now (the runtime condition changed, say), when connected. */
+  public synchronized void heartbeat() {
     if (stream != null) {
-      stream.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq)).build());
+      Reconciler.RuntimeCondition c = reconciler.runtimeCondition();
+      stream.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(c.down())
+          .setRuntimeMessage(c.message() == null ? "" : c.message())).build());
       if (!renewing && credentials.dueForRenewal(clock.instant())) {
         renewing = true;
         scheduler.execute(this::renew);
@@ -317,7 +321,7 @@ public final class CoordinatorSession implements AutoCloseable {
         log.warn("this node was removed from the fleet: {}; stopping and removing every owned container", m.getRemoved().getReason());
         closed = true;
         scheduler.execute(() -> {
-          reconciler.removeAll();
+          reconciler.removeAll(Duration.ofSeconds(30), log::info);
           state.clear();
           credentials.forget();
           onRemoved.run();
@@ -329,10 +333,11 @@ public final class CoordinatorSession implements AutoCloseable {
 
   private void logs(LogRequest r) {
     scheduler.execute(() -> {
-      List<ContainerInfo> mine = runtime.listOwned(info.getName()).stream()
-          .filter(c -> r.getPodName().equals(c.label(Labels.POD)) && Labels.APP.equals(c.label(Labels.ROLE)))
-          .filter(c -> r.getContainer().isEmpty() || r.getContainer().equals(c.label(Labels.CONTAINER)))
-          .sorted(java.util.Comparator.comparingInt(c -> -Integer.parseInt(c.labels().getOrDefault(Labels.RESTARTS, "0"))))
+      List<OwnedContainer> mine = runtime.listOwned(info.getName(), Map.of(Labels.POD, r.getPodName())).stream()
+          .flatMap(c -> OwnedContainer.of(c, info.getName(), new StringBuilder()).stream())
+          .filter(c -> (r.getNamespace().isEmpty() || r.getNamespace().equals(c.namespace())) && Labels.APP.equals(c.role()))
+          .filter(c -> r.getContainer().isEmpty() || r.getContainer().equals(c.container()))
+          .sorted(java.util.Comparator.comparingInt(OwnedContainer::restarts).reversed())
           .toList();
       if (mine.isEmpty()) {
         send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())

@@ -18,8 +18,8 @@ import java.time.Instant;
 
 /**
  * The node's identity towards the coordinator, in {@code <state-dir>/pki/} (0700; files 0600):
- * its key ({@code node.key}, made here and never sent anywhere), its certificate
- * ({@code node.crt}) and the fleet CA ({@code ca.crt}).
+ * its certificate and key ({@code node.pem}; the key is made here and never sent anywhere) and
+ * the fleet CA ({@code ca.crt}).
  *
  * <p>Without a certificate the agent holds a join token: it connects trusting only a coordinator
  * whose chain carries the CA the token pins, so a fake coordinator is refused before the token
@@ -27,6 +27,8 @@ import java.time.Instant;
  * connection is mutual TLS against the CA. {@link #insecure()} is plaintext, chosen explicitly.
  */
 public final class NodeCredentials {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NodeCredentials.class);
+  static final String BUNDLE = "node.pem";
   private final Path dir;
   private final String nodeName;
   private final JoinToken token;
@@ -41,10 +43,53 @@ public final class NodeCredentials {
     this.clock = clock;
     this.nodeName = nodeName;
     this.token = token;
-    if (dir != null && Files.exists(dir.resolve("node.crt"))) {
-      cert = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("node.crt")));
-      key = Pki.privateKey(OwnerOnlyFiles.read(dir.resolve("node.key")));
+    if (dir != null) {
+      load();
+    }
+  }
+
+  /**
+   * Reads {@code node.pem} (certificate and key in one file, replaced in one rename), or the
+   * {@code node.crt}/{@code node.key} pair of older agents. A key that does not match its
+   * certificate counts as no certificate: the node joins again with its token.
+   */
+  private void load() {
+    Path bundle = dir.resolve(BUNDLE);
+    Path legacy = dir.resolve("node.crt");
+    if (!Files.exists(dir.resolve("ca.crt")) || !Files.exists(bundle) && !Files.exists(legacy)) {
+      return;
+    }
+    try {
+      String certPem = OwnerOnlyFiles.read(Files.exists(bundle) ? bundle : legacy);
+      String keyPem = Files.exists(bundle) ? certPem : OwnerOnlyFiles.read(dir.resolve("node.key"));
+      X509Certificate c = Pki.certificate(certPem);
+      PrivateKey k = Pki.privateKey(keyPem);
+      if (!matches(k, c)) {
+        log.error("the node key in {} does not match its certificate; ignoring both (a join token is needed to join again)", dir);
+        return;
+      }
+      cert = c;
+      key = k;
       ca = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("ca.crt")));
+    } catch (RuntimeException e) {
+      log.error("cannot read the node certificate in {} ({}); a join token is needed to join again", dir, e.getMessage());
+    }
+  }
+
+  /** Whether the private key belongs to the certificate: a signature made with one verifies with the other. */
+  static boolean matches(PrivateKey k, X509Certificate c) {
+    try {
+      String alg = k.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256with" + k.getAlgorithm();
+      byte[] probe = "dsfleet node key check".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      java.security.Signature s = java.security.Signature.getInstance(alg);
+      s.initSign(k);
+      s.update(probe);
+      byte[] sig = s.sign();
+      s.initVerify(c.getPublicKey());
+      s.update(probe);
+      return s.verify(sig);
+    } catch (java.security.GeneralSecurityException e) {
+      return false;
     }
   }
 
@@ -121,9 +166,10 @@ public final class NodeCredentials {
         throw new IllegalStateException("the coordinator sent a CA that is not the one the join token pins");
       }
     }
-    OwnerOnlyFiles.write(dir.resolve("node.key"), Pki.pem(pending.getPrivate()));
     OwnerOnlyFiles.write(dir.resolve("ca.crt"), Pki.pem(newCa));
-    OwnerOnlyFiles.write(dir.resolve("node.crt"), certPem);
+    // certificate and key in one file, replaced in one rename: a crash leaves the old pair or the new, never a mix
+    OwnerOnlyFiles.write(dir.resolve(BUNDLE), certPem.strip() + "\n" + Pki.pem(pending.getPrivate()));
+    deleteLegacy();
     cert = issued;
     key = pending.getPrivate();
     ca = newCa;
@@ -142,6 +188,15 @@ public final class NodeCredentials {
     }
     cert = null;
     key = null;
+    try {
+      Files.deleteIfExists(dir.resolve(BUNDLE));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    deleteLegacy();
+  }
+
+  private void deleteLegacy() {
     try {
       Files.deleteIfExists(dir.resolve("node.crt"));
       Files.deleteIfExists(dir.resolve("node.key"));

@@ -1,19 +1,31 @@
 package io.dsfleet.agent.state;
 
 import io.dsfleet.common.OwnerOnlyFiles;
+import io.dsfleet.common.manifest.Names;
 import io.dsfleet.proto.v1.DesiredState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The agent's state directory (owner-only, 0700): the last desired set the coordinator sent
  * ({@code desired.pb}, 0600 since it carries Secrets), written atomically and synced, so the
  * agent keeps running its pods while the coordinator is unreachable and across its own restarts.
+ *
+ * <p>A state file that cannot be read never stops the agent (no crash loop): it is moved aside
+ * to {@code desired.pb.corrupt}, and the agent starts as if it had none, which leaves every
+ * running pod alone until a coordinator sends the node's desired set.
  */
 public final class LocalState {
+  private static final Logger log = LoggerFactory.getLogger(LocalState.class);
   private final Path dir;
 
   public LocalState(Path dir) {
@@ -32,7 +44,15 @@ public final class LocalState {
     try {
       return Optional.of(DesiredState.parseFrom(Files.readAllBytes(f)));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+      Path aside = dir.resolve("desired.pb.corrupt");
+      log.error("cannot read the last desired set {} ({}); moved it to {}; running pods are left alone until a coordinator answers",
+          f, e.getMessage(), aside);
+      try {
+        Files.move(f, aside, StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException moveFailed) {
+        log.error("cannot move {} aside: {}", f, moveFailed.getMessage());
+      }
+      return Optional.empty();
     }
   }
 
@@ -40,23 +60,44 @@ public final class LocalState {
     OwnerOnlyFiles.write(dir.resolve("desired.pb"), state.toByteArray());
   }
 
-  /** Pods released by an orphan delete: their containers run on, unmanaged. */
-  public java.util.Set<String> loadOrphans() {
+  /** Pods released by an orphan delete: their containers run on, unmanaged. Lines that are not pod names are dropped. */
+  public Set<String> loadOrphans() {
     Path f = dir.resolve("orphans");
     try {
-      return Files.exists(f) ? new java.util.TreeSet<>(Files.readAllLines(f)) : new java.util.TreeSet<>();
+      if (!Files.exists(f)) {
+        return new TreeSet<>();
+      }
+      return Files.readAllLines(f).stream().filter(l -> !l.isEmpty() && Names.dns1123Subdomain(l) == null)
+          .collect(Collectors.toCollection(TreeSet::new));
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+      log.error("cannot read {}: {}", f, e.getMessage());
+      return new TreeSet<>();
     }
   }
 
-  public void saveOrphans(java.util.Set<String> pods) {
-    OwnerOnlyFiles.write(dir.resolve("orphans"), pods.stream().map(p -> p + "\n").collect(java.util.stream.Collectors.joining()));
+  public void saveOrphans(Set<String> pods) {
+    OwnerOnlyFiles.write(dir.resolve("orphans"), pods.stream().map(p -> p + "\n").collect(Collectors.joining()));
   }
 
+  /** Forgets the desired set and records that the node left the fleet (a second leave is then a no-op). */
   public void clear() {
     try {
       Files.deleteIfExists(dir.resolve("desired.pb"));
+      OwnerOnlyFiles.write(dir.resolve("left"), "");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Whether the node left the fleet from here (and has not run since). */
+  public boolean left() {
+    return Files.exists(dir.resolve("left"));
+  }
+
+  /** The agent runs again: it joins, so it has not left. */
+  public void joining() {
+    try {
+      Files.deleteIfExists(dir.resolve("left"));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -2,20 +2,17 @@ package io.dsfleet.agent.reconcile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.protobuf.ByteString;
+import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.ContainerRuntime;
-import io.dsfleet.agent.runtime.ContainerSpec;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.runtime.Labels;
-import io.dsfleet.common.Json;
-import io.dsfleet.common.TemplateHash;
-import io.dsfleet.common.manifest.Fixtures;
-import io.dsfleet.common.model.DaemonSet;
 import io.dsfleet.common.testing.FakeClock;
-import io.dsfleet.proto.v1.DesiredPod;
+import io.dsfleet.proto.v1.ConfigObject;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,7 +24,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The reconciler over the in-memory runtime: deterministic (direct executors, fake clock). */
+/** The reconciler over the in-memory runtime: deterministic (work runs on the calling thread, the clock is fake). */
 class ReconcilerTest {
   @TempDir Path dir;
   FakeClock clock = new FakeClock();
@@ -66,24 +63,23 @@ class ReconcilerTest {
     }
   }
 
+  /** Host mounts that only record (the unit tests use no Secret or memory volume). */
+  static final class NoMounts extends Mounts {
+    @Override
+    public List<Path> under(Path d) {
+      return List.of();
+    }
+  }
+
   @BeforeEach
   void setUp() {
     runtime.addImage("local/busybox:1");
-    r = new Reconciler("n1", "10.1.1.1", runtime, clock, dir, new Direct(), new Direct(), reports::add);
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, dir, "test",
+        new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
   }
 
-  static DesiredState desired(String yamlTweakPath, String value) {
-    var tree = Fixtures.baseTree();
-    Fixtures.with(tree, "spec.template.spec.containers[0].readinessProbe", null);
-    Fixtures.with(tree, "spec.template.spec.volumes", null);
-    Fixtures.with(tree, "spec.template.spec.containers[0].volumeMounts", null);
-    if (yamlTweakPath != null) {
-      Fixtures.with(tree, yamlTweakPath, value);
-    }
-    DaemonSet ds = (DaemonSet) Fixtures.parse(tree).get(0).object();
-    return DesiredState.newBuilder().setVersion(1).addPods(DesiredPod.newBuilder().setNamespace("ops").setDaemonSet("agent")
-        .setPodName("agent-abcde").setTemplateHash(TemplateHash.of(ds.spec().template())).setRevision(1)
-        .setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template())))).build();
+  static DesiredState desired(String... pathsAndValues) {
+    return Pods.state(Pods.ds(pathsAndValues));
   }
 
   List<ContainerInfo> owned() {
@@ -95,35 +91,46 @@ class ReconcilerTest {
         .reduce((a, b) -> b).orElse(null);
   }
 
+  PodStatus last() {
+    return reports.get(reports.size() - 1).get(0);
+  }
+
+  /** Ticks every {@code step} for {@code total}, fake time. */
+  void run(Duration total, Duration step) {
+    for (Duration t = Duration.ZERO; t.compareTo(total) < 0; t = t.plus(step)) {
+      clock.advance(step);
+      r.tick();
+    }
+  }
+
   @Test
   void startsSandboxThenInitThenAppAndReportsReady() {
     r.setDesired(desired("spec.template.spec.initContainers", "[{name: setup, image: local/busybox:1}]"));
     r.tick();
-    assertThat(runtime.calls).containsSubsequence("create dsf_agent-abcde_ops_POD", "start dsf_agent-abcde_ops_POD",
-        "create dsf_agent-abcde_ops_setup_0", "start dsf_agent-abcde_ops_setup_0");
+    assertThat(String.join(",", runtime.calls)).matches("create dsf_agent-abcde_ops_POD_0_[0-9a-f]{6},start dsf_agent-abcde_ops_POD_0_\\w+,"
+        + "create dsf_agent-abcde_ops_setup_0_\\w+,start dsf_agent-abcde_ops_setup_0_\\w+");
     assertThat(app("main")).as("app waits for init").isNull();
     ContainerInfo init = owned().stream().filter(c -> Labels.INIT.equals(c.label(Labels.ROLE))).findFirst().orElseThrow();
     runtime.crash(init.id(), 0);
     r.tick();
     assertThat(app("main").running()).isTrue();
     r.tick();
-    PodStatus s = reports.get(reports.size() - 1).get(0);
-    assertThat(s.getReady()).isTrue();
-    assertThat(s.getPhase()).isEqualTo("Running");
-    // every container carries the ownership labels
+    assertThat(last().getReady()).isTrue();
+    assertThat(last().getPhase()).isEqualTo("Running");
+    assertThat(last().getCreatedAtMillis()).isEqualTo(clock.millis());
     assertThat(runtime.specs()).allSatisfy(spec -> assertThat(spec.labels()).containsEntry(Labels.MANAGED, "true")
         .containsEntry(Labels.NODE, "n1").containsEntry(Labels.NAMESPACE, "ops").containsEntry(Labels.DAEMON_SET, "agent")
-        .containsEntry(Labels.POD, "agent-abcde").containsKeys(Labels.CONTAINER, Labels.HASH));
+        .containsEntry(Labels.POD, "agent-abcde").containsEntry(Labels.ATTEMPT, "0").containsKeys(Labels.CONTAINER, Labels.HASH, Labels.GRACE));
   }
 
   @Test
-  void aCrashedContainerComesBackAfterItsBackoff() {
-    r.setDesired(desired(null, null));
+  void aCrashedContainerComesBackAfterItsBackoffAndTheOldRunIsCollected() {
+    r.setDesired(desired());
     r.tick();
     runtime.crash(app("main").id(), 1);
     r.tick();
     assertThat(app("main").running()).isFalse();
-    assertThat(reports.get(reports.size() - 1).get(0).getContainers(0).getReason()).isEqualTo("CrashLoopBackOff");
+    assertThat(last().getContainers(0).getReason()).isEqualTo("CrashLoopBackOff");
     clock.advance(Duration.ofSeconds(9));
     r.tick();
     assertThat(app("main").running()).as("still backing off at 9 s").isFalse();
@@ -131,7 +138,8 @@ class ReconcilerTest {
     r.tick();
     assertThat(app("main").running()).isTrue();
     assertThat(app("main").label(Labels.RESTARTS)).isEqualTo("1");
-    assertThat(owned().stream().filter(c -> Labels.APP.equals(c.label(Labels.ROLE))).count()).as("old run removed").isEqualTo(1);
+    r.tick();
+    assertThat(owned().stream().filter(c -> Labels.APP.equals(c.label(Labels.ROLE))).count()).as("old run collected").isEqualTo(1);
   }
 
   @Test
@@ -140,79 +148,202 @@ class ReconcilerTest {
     runtime.setExecRule(cmd -> new ContainerRuntime.ExecResult(1, "unhealthy"));
     r.tick();
     String first = app("main").id();
-    for (int i = 0; i < 3; i++) {
-      clock.advance(Duration.ofSeconds(1));
-      r.tick();
-    }
-    assertThat(runtime.calls).contains("stop dsf_agent-abcde_ops_main_0");
-    clock.advance(Duration.ofSeconds(10));
-    r.tick();
+    run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+    assertThat(runtime.calls).anyMatch(c -> c.startsWith("stop dsf_agent-abcde_ops_main_0_"));
+    run(Duration.ofSeconds(10), Duration.ofSeconds(10));
     assertThat(app("main").id()).isNotEqualTo(first);
     assertThat(app("main").running()).isTrue();
   }
 
   @Test
-  void aTemplateChangeRemovesTheOldPodBeforeStartingTheNew() {
-    r.setDesired(desired(null, null));
+  void aTemplateChangeStopsTheOldPodBeforeStartingTheNew() {
+    r.setDesired(desired());
     r.tick();
     runtime.calls.clear();
-    r.setDesired(desired("spec.template.spec.containers[0].image", "local/busybox:2"));
     runtime.addImage("local/busybox:2");
+    r.setDesired(desired("spec.template.spec.containers[0].image", "local/busybox:2"));
     r.tick();
-    assertThat(runtime.calls).containsSubsequence("remove dsf_agent-abcde_ops_main_0", "remove dsf_agent-abcde_ops_POD",
-        "create dsf_agent-abcde_ops_POD", "create dsf_agent-abcde_ops_main_0");
+    assertThat(runtime.calls.stream().map(c -> c.replaceAll("_[0-9a-f]{6}$", "")).toList()).containsSubsequence(
+        "stop dsf_agent-abcde_ops_main_0", "stop dsf_agent-abcde_ops_POD_0", "create dsf_agent-abcde_ops_POD_1", "create dsf_agent-abcde_ops_main_0");
     assertThat(app("main").label(Labels.HASH)).isEqualTo(desired("spec.template.spec.containers[0].image", "local/busybox:2").getPods(0).getTemplateHash());
   }
 
   @Test
-  void podsNobodyWantsAreRemovedAndUnownedContainersNeverTouched() {
-    String stranger = runtime.create(new ContainerSpec("someone-elses", "x", null, null, null, Map.of(), Map.of("app", "db"),
-        List.of(), List.of(), "bridge", "private", null, false, List.of(), List.of(), null, List.of(), false, List.of(), 0, 0, 0,
-        Map.of(), false, false, null));
-    runtime.start(stranger);
-    r.setDesired(desired(null, null));
+  void podsNobodyWantsAreRemovedAndContainersThatAreNotTheAgentsAreNeverTouched() {
+    String stranger = runtime.addForeign("someone-elses", Map.of("app", "db"), false);
+    // an image that carries the agent's labels (someone ran it with docker run): it is not the agent's
+    String forged = runtime.addForeign("forged", Map.of(Labels.MANAGED, "true", Labels.NODE, "n1", Labels.NAMESPACE, "ops",
+        Labels.DAEMON_SET, "x", Labels.POD, "x", Labels.CONTAINER, "c", Labels.HASH, "h", Labels.ROLE, "app", Labels.RESTARTS, "0"), true);
+    // labels that are not names: not the agent's either
+    String bad = runtime.addForeign("bad-labels", Map.of(Labels.MANAGED, "true", Labels.NODE, "n1", Labels.NAMESPACE, "../../etc",
+        Labels.DAEMON_SET, "x", Labels.POD, "x", Labels.CONTAINER, "c", Labels.HASH, "h", Labels.ROLE, "app", Labels.RESTARTS, "0"), false);
+    r.setDesired(desired());
     r.tick();
-    assertThat(owned()).hasSize(2);
+    assertThat(owned().stream().filter(c -> c.name().startsWith("dsf_"))).hasSize(2);
     r.setDesired(DesiredState.newBuilder().setVersion(2).build());
     r.tick();
-    assertThat(owned()).isEmpty();
-    assertThat(runtime.inspect(stranger).running()).isTrue();
-    assertThat(runtime.calls).noneMatch(c -> c.contains("someone-elses") && !c.startsWith("create") && !c.startsWith("start"));
+    r.tick();
+    assertThat(owned().stream().filter(c -> c.name().startsWith("dsf_"))).isEmpty();
+    for (String id : List.of(stranger, forged, bad)) {
+      assertThat(runtime.exists(id)).isTrue();
+      assertThat(runtime.calls).noneMatch(c -> (c.startsWith("stop") || c.startsWith("remove")) && !c.contains("dsf_"));
+    }
   }
 
   @Test
-  void aMissingConfigMapKeyIsReportedAndNothingStarts() {
+  void withoutADesiredSetNothingOwnedIsTouched() {
+    r.setDesired(desired());
+    r.tick();
+    List<String> before = owned().stream().map(ContainerInfo::id).toList();
+    // a new agent on the same node with no state and no coordinator: sources are not ready
+    Reconciler fresh = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, dir.resolve("other"), "test",
+        new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), x -> { });
+    runtime.calls.clear();
+    for (int i = 0; i < 100; i++) {
+      clock.advance(Duration.ofSeconds(1));
+      fresh.tick();
+    }
+    assertThat(fresh.sourcesReady()).isFalse();
+    assertThat(runtime.calls).isEmpty();
+    assertThat(owned().stream().map(ContainerInfo::id).toList()).isEqualTo(before);
+  }
+
+  @Test
+  void aMissingConfigMapKeyIsReportedAndRetriedOnlyAfterItsBackoff() {
     r.setDesired(desired("spec.template.spec.containers[0].env[1]", "{name: X, valueFrom: {configMapKeyRef: {name: nope, key: k}}}"));
     r.tick();
     assertThat(app("main")).isNull();
-    var c = reports.get(reports.size() - 1).get(0).getContainers(0);
+    var c = last().getContainers(0);
     assertThat(c.getReason()).isEqualTo("CreateContainerConfigError");
     assertThat(c.getMessage()).isEqualTo("configmap \"nope\" not found");
   }
 
+  /**
+   * Image pulls, container creation and container starts that keep failing are retried on
+   * Kubernetes' schedule (10 s, 20 s, 40 s, ... 5 min), never every pass, each with its reason.
+   */
   @Test
-  void anUnreachableRuntimeChangesNothingAndIsRetried() {
-    r.setDesired(desired(null, null));
+  void everyKindOfFailureBacksOff() {
+    List<String> reasons = new ArrayList<>();
+    for (String failing : List.of("pull 127.0.0.1:1/nope:1", "create dsf_agent-abcde_ops_main", "start dsf_agent-abcde_ops_main")) {
+      runtime = new FakeRuntime(clock);
+      setUp();
+      runtime.failing.put(failing, "refused: " + failing);
+      String image = failing.startsWith("pull") ? "127.0.0.1:1/nope:1" : "local/busybox:1";
+      r.setDesired(desired("spec.template.spec.containers[0].image", image));
+      for (int s = 0; s < 600; s++) { // ten minutes, one pass a second
+        r.tick();
+        clock.advance(Duration.ofSeconds(1));
+      }
+      long tries = runtime.calls.stream().filter(c -> c.startsWith(failing)).count();
+      // 0, 10, 30, 70, 150, 310 s: six tries in ten minutes, not 600
+      assertThat(tries).as(failing).isEqualTo(6);
+      reasons.add(last().getContainers(0).getReason());
+      runtime.calls.clear();
+    }
+    assertThat(reasons).containsExactly("ImagePullBackOff", "CreateContainerError", "RunContainerError");
+  }
+
+  @Test
+  void aContainerTheRuntimeCannotRemoveNeverBlocksItsPod() {
+    r.setDesired(desired());
+    r.tick();
+    ContainerInfo sandbox = owned().stream().filter(c -> Labels.SANDBOX.equals(c.label(Labels.ROLE))).findFirst().orElseThrow();
+    // the runtime restarted: everything died, and it refuses to remove the dead sandbox ("device or resource busy")
+    owned().forEach(c -> runtime.crash(c.id(), 0));
+    runtime.failing.put("remove " + sandbox.id(), "driver overlay2 failed to remove root filesystem: device or resource busy");
+    r.tick();
+    r.tick();
+    assertThat(app("main").running()).as("the pod runs again, in a new sandbox").isTrue();
+    assertThat(owned().stream().filter(c -> Labels.SANDBOX.equals(c.label(Labels.ROLE)) && c.running()).findFirst().orElseThrow()
+        .label(Labels.ATTEMPT)).isEqualTo("1");
+    assertThat(runtime.exists(sandbox.id())).as("still there").isTrue();
+    long tries = runtime.calls.stream().filter(c -> c.equals("remove " + sandbox.name())).count();
+    run(Duration.ofSeconds(60), Duration.ofSeconds(1));
+    long later = runtime.calls.stream().filter(c -> c.equals("remove " + sandbox.name())).count();
+    assertThat(later - tries).as("removal retried with back-off (10, 20 s), not every pass").isBetween(1L, 3L);
+    runtime.failing.clear();
+    run(Duration.ofSeconds(60), Duration.ofSeconds(1));
+    assertThat(runtime.exists(sandbox.id())).as("removed once the runtime lets it").isFalse();
+  }
+
+  @Test
+  void anUnreachableRuntimeChangesNothingReportsItAndIsRetried() {
+    List<Boolean> conditions = new ArrayList<>();
+    r.onRuntimeCondition(() -> conditions.add(r.runtimeCondition().down()));
+    r.setDesired(desired());
     runtime.setDown(true);
     r.tick();
-    assertThat(r.runtimeDown()).isTrue();
+    r.tick();
+    assertThat(r.runtimeCondition().down()).isTrue();
+    assertThat(r.runtimeCondition().message()).contains("fake runtime is down");
     runtime.setDown(false);
     r.tick();
     assertThat(app("main").running()).isTrue();
+    assertThat(conditions).containsExactly(true, false);
+  }
+
+  @Test
+  void aPodThisAgentCannotReadFailsAloneWithAReason() {
+    r.setDesired(desired());
+    r.tick();
+    String running = app("main").id();
+    DesiredState withNewer = desired().toBuilder().addPods(Pods.state(Pods.ds()).getPods(0).toBuilder().setPodName("newer-abcde")
+        .setTemplateJson(com.google.protobuf.ByteString.copyFromUtf8("{\"spec\":{\"containers\":[],\"fromTheFuture\":1}}"))).build();
+    r.setDesired(withNewer);
+    r.tick();
+    PodStatus newer = reports.get(reports.size() - 1).stream().filter(p -> p.getPodName().equals("newer-abcde")).findFirst().orElseThrow();
+    assertThat(newer.getReason()).isEqualTo("UnsupportedPodSpec");
+    assertThat(newer.getMessage()).contains("fromTheFuture");
+    assertThat(app("main").id()).as("the other pod goes on").isEqualTo(running);
+  }
+
+  @Test
+  void configMapVolumesFollowUpdatesWhileThePodRuns() throws IOException {
+    var ds = Pods.ds("spec.template.spec.containers[0].volumeMounts", "[{name: cfg, mountPath: /etc/cfg}]",
+        "spec.template.spec.volumes", "[{name: cfg, configMap: {name: cfg}}]");
+    r.setDesired(Pods.state(ds).toBuilder().addConfigs(config(Map.of("a", "1", "b", "2"))).build());
+    r.tick();
+    String id = app("main").id();
+    Path vol = dir.resolve("pods/ops_agent-abcde/volumes/cfg");
+    assertThat(Files.readString(vol.resolve("a"))).isEqualTo("1");
+    r.setDesired(Pods.state(ds).toBuilder().addConfigs(config(Map.of("a", "changed", "c", "3"))).build());
+    r.tick();
+    assertThat(Files.readString(vol.resolve("a"))).isEqualTo("changed");
+    assertThat(Files.readString(vol.resolve("c"))).isEqualTo("3");
+    assertThat(vol.resolve("b")).as("a deleted key goes").doesNotExist();
+    assertThat(app("main").id()).as("no restart").isEqualTo(id);
+  }
+
+  static ConfigObject config(Map<String, String> data) {
+    ConfigObject.Builder b = ConfigObject.newBuilder().setKind(ConfigObject.Kind.CONFIG_MAP).setNamespace("ops").setName("cfg");
+    data.forEach((k, v) -> b.putData(k, com.google.protobuf.ByteString.copyFromUtf8(v)));
+    return b.build();
   }
 
   @Test
   void orphanedPodsAreLeftRunningAndUnreported() {
-    r.setDesired(desired(null, null));
+    r.setDesired(desired());
     r.tick();
     String id = app("main").id();
     r.setOrphans(java.util.Set.of("agent-abcde"));
     r.setDesired(DesiredState.newBuilder().setVersion(2).build());
     r.tick();
-    assertThat(runtime.inspect(id).running()).isTrue();
-    assertThat(owned()).hasSize(2);
+    assertThat(runtime.exists(id)).isTrue();
+    assertThat(owned()).hasSize(2).allMatch(ContainerInfo::running);
     assertThat(reports.get(reports.size() - 1)).isEmpty();
-    r.removeAll();
-    assertThat(runtime.inspect(id).running()).as("leaving the fleet does not touch released pods either").isTrue();
+    r.removeAll(Duration.ofSeconds(30), x -> { });
+    assertThat(owned()).as("leaving the fleet does not touch released pods either").hasSize(2).allMatch(ContainerInfo::running);
+  }
+
+  @Test
+  void leavingStopsEveryPodAndSaysSo() {
+    r.setDesired(desired());
+    r.tick();
+    List<String> progress = new ArrayList<>();
+    assertThat(r.removeAll(Duration.ofSeconds(30), progress::add)).isEqualTo(1);
+    assertThat(owned()).isEmpty();
+    assertThat(progress).containsExactly("stopping 1 pod (each within its grace period, at most 30 s)", "stopped ops/agent-abcde (1/1)");
+    assertThat(r.removeAll(Duration.ofSeconds(30), progress::add)).as("a second leave has nothing to stop").isZero();
   }
 }

@@ -49,17 +49,17 @@ class TimingTest {
   void failureThresholdAndSuccessThresholdAreConsecutive() {
     ProbeState s = new ProbeState(probe(0, 1, 2, 3), T0);
     assertThat(s.result()).isNull();
-    s.record(false, "");
-    s.record(false, "");
-    s.record(true, "");
-    s.record(false, "");
-    s.record(false, "");
+    s.record(false, "", T0);
+    s.record(false, "", T0);
+    s.record(true, "", T0);
+    s.record(false, "", T0);
+    s.record(false, "", T0);
     assertThat(s.failed()).as("only two in a row").isFalse();
-    s.record(false, "");
+    s.record(false, "", T0);
     assertThat(s.failed()).isTrue();
-    s.record(true, "");
+    s.record(true, "", T0);
     assertThat(s.failed()).as("one success is below successThreshold 2").isTrue();
-    s.record(true, "");
+    s.record(true, "", T0);
     assertThat(s.succeeded()).isTrue();
   }
 

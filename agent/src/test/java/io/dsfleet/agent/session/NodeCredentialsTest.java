@@ -46,7 +46,7 @@ class NodeCredentialsTest {
   void theIssuedCertificateIsKeptOwnerOnlyAndSurvivesARestart() throws Exception {
     NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
     c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
-    for (String f : List.of("node.key", "node.crt", "ca.crt")) {
+    for (String f : List.of("node.pem", "ca.crt")) {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("pki").resolve(f)))).isEqualTo("rw-------");
     }
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("pki")))).isEqualTo("rwx------");
@@ -55,7 +55,7 @@ class NodeCredentialsTest {
     assertThat(Pki.subject(restarted.certificate())).isEqualTo(new Pki.Subject("n1", Pki.NODES));
     assertThat(restarted.channelCredentials()).isNotNull();
     restarted.forget();
-    assertThat(state.resolve("pki/node.key")).doesNotExist();
+    assertThat(state.resolve("pki/node.pem")).doesNotExist();
     assertThat(NodeCredentials.tls(state, "n1", null, Clock.systemUTC()).hasCertificate()).isFalse();
   }
 
@@ -70,6 +70,34 @@ class NodeCredentialsTest {
     X509Certificate otherCa = Pki.newCa(Pki.newKeyPair(), "other", Duration.ofDays(1));
     assertThatThrownBy(() -> c.accept(good, Pki.pem(otherCa))).hasMessageContaining("not the one the join token pins");
     assertThat(c.hasCertificate()).isFalse();
+  }
+
+  /**
+   * Key and certificate are one file, replaced in one rename: a crash mid-renewal leaves the old
+   * pair or the new one. A pair that does not match anyway (an older agent's two files, half
+   * written) is ignored, never used: the node joins again with its token.
+   */
+  @Test
+  void aRenewalReplacesKeyAndCertificateTogetherAndAMismatchedPairIsNeverUsed() throws Exception {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
+    c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
+    String first = Files.readString(state.resolve("pki/node.pem"));
+    c.accept(sign(c.newRequest(), Duration.ofDays(30)), null);
+    String second = Files.readString(state.resolve("pki/node.pem"));
+    assertThat(second).isNotEqualTo(first);
+    assertThat(NodeCredentials.matches(Pki.privateKey(second), Pki.certificate(second))).isTrue();
+    try (var files = Files.list(state.resolve("pki"))) {
+      assertThat(files.map(p -> p.getFileName().toString()).sorted().toList()).containsExactly("ca.crt", "node.pem");
+    }
+    // an older agent's layout, torn by a crash between its two writes: the new key beside the old certificate
+    Files.delete(state.resolve("pki/node.pem"));
+    Files.writeString(state.resolve("pki/node.crt"), Pki.pem(Pki.certificate(first)));
+    Files.writeString(state.resolve("pki/node.key"), Pki.pem(Pki.privateKey(second)));
+    NodeCredentials torn = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
+    assertThat(torn.hasCertificate()).isFalse();
+    // the same layout, not torn, is read
+    Files.writeString(state.resolve("pki/node.key"), Pki.pem(Pki.privateKey(first)));
+    assertThat(NodeCredentials.tls(state, "n1", null, Clock.systemUTC()).hasCertificate()).isTrue();
   }
 
   @Test

@@ -4,37 +4,42 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
  * An in-memory {@link ContainerRuntime}: containers start and stop instantly, exec answers from a
- * rule a test sets. For unit tests of the reconciler and for simulating thousands of nodes.
- * Records every call, so tests assert what was asked of it.
+ * rule a test sets, and failures can be injected per call. For unit tests of the agent and for
+ * simulating thousands of nodes. Records every call, so tests assert what was asked of it.
  */
 public final class FakeRuntime implements ContainerRuntime {
   private final Clock clock;
   private final Map<String, Fake> containers = new LinkedHashMap<>();
   private final AtomicLong ids = new AtomicLong();
-  private final Set<String> images = new HashSet<>();
+  private final Map<String, ImageInfo> images = new HashMap<>();
   public final List<String> calls = new ArrayList<>();
   private final boolean recordCalls;
   private volatile Function<List<String>, ExecResult> execRule = cmd -> new ExecResult(0, "");
   private volatile boolean down;
+  /** Failures to inject, by call ("pull IMAGE", "create NAME-PREFIX", "start NAME-PREFIX", "remove ID"): the message to fail with. */
+  public final Map<String, String> failing = new java.util.concurrent.ConcurrentHashMap<>();
 
   private static final class Fake {
     ContainerSpec spec;
     String id;
     String state = "created";
     int exitCode;
+    Instant created;
     Instant started;
     Instant finished;
+    String error = "";
+    boolean foreignImage;
   }
 
   public FakeRuntime(Clock clock) {
@@ -53,8 +58,20 @@ public final class FakeRuntime implements ContainerRuntime {
     }
   }
 
+  private void maybeFail(String call) {
+    for (var e : failing.entrySet()) {
+      if (call.startsWith(e.getKey())) {
+        throw new IllegalStateException(e.getValue());
+      }
+    }
+  }
+
   public synchronized void addImage(String image) {
-    images.add(image);
+    addImage(image, Map.of());
+  }
+
+  public synchronized void addImage(String image, Map<String, String> labels) {
+    images.put(image, new ImageInfo("sha256:" + Integer.toHexString(image.hashCode()), "", labels));
   }
 
   public void setExecRule(Function<List<String>, ExecResult> rule) {
@@ -80,59 +97,68 @@ public final class FakeRuntime implements ContainerRuntime {
     f.finished = clock.instant();
   }
 
+  /** A container someone else created, with any labels (e.g. the agent's, from an image that carries them). */
+  public synchronized String addForeign(String name, Map<String, String> labels, boolean labelsFromImage) {
+    Fake f = new Fake();
+    f.spec = new ContainerSpec(name, "foreign", null, null, null, Map.of(), labels, List.of(), List.of(), "bridge", "private", null,
+        false, List.of(), List.of(), null, List.of(), false, List.of(), 0, 0, 0, false, false, null);
+    f.id = "c" + ids.incrementAndGet();
+    f.created = clock.instant();
+    f.state = "running";
+    f.started = clock.instant();
+    f.foreignImage = labelsFromImage;
+    containers.put(f.id, f);
+    return f.id;
+  }
+
   public synchronized List<ContainerSpec> specs() {
     return containers.values().stream().map(f -> f.spec).toList();
   }
 
+  public synchronized boolean exists(String id) {
+    return containers.containsKey(id);
+  }
+
   @Override
-  public synchronized List<ContainerInfo> listOwned(String node) {
+  public synchronized List<ContainerInfo> listOwned(String node, Map<String, String> more) {
     check();
     return containers.values().stream()
         .filter(f -> "true".equals(f.spec.labels().get(Labels.MANAGED)) && node.equals(f.spec.labels().get(Labels.NODE)))
+        .filter(f -> more.entrySet().stream().allMatch(e -> e.getValue().equals(f.spec.labels().get(e.getKey()))))
         .map(this::info).toList();
   }
 
   private ContainerInfo info(Fake f) {
-    return new ContainerInfo(f.id, f.spec.name(), f.spec.labels(), f.state, f.exitCode, f.started, f.finished, null,
-        "host".equals(f.spec.networkMode()) ? null : "10.0.0." + (Long.parseLong(f.id.substring(1)) % 250 + 1), null);
+    return new ContainerInfo(f.id, f.spec.name(), f.spec.labels(), f.state, f.exitCode, f.created, f.started, f.finished, null,
+        "host".equals(f.spec.networkMode()) ? null : "10.0.0." + (Long.parseLong(f.id.substring(1)) % 250 + 1), f.error, f.foreignImage);
   }
 
   @Override
-  public synchronized ContainerInfo inspect(String id) {
+  public synchronized Optional<ImageInfo> inspectImage(String image) {
     check();
-    Fake f = containers.get(id);
-    if (f == null) {
-      throw new IllegalArgumentException("no such container " + id);
-    }
-    return info(f);
-  }
-
-  @Override
-  public synchronized boolean imagePresent(String image) {
-    check();
-    return images.contains(image);
-  }
-
-  @Override
-  public String imageUser(String image) {
-    return "";
+    return Optional.ofNullable(images.get(image));
   }
 
   @Override
   public synchronized void pull(String image, Map<String, String> auth) {
     check();
     record("pull " + image);
-    images.add(image);
+    maybeFail("pull " + image);
+    addImage(image);
   }
 
   @Override
   public synchronized String create(ContainerSpec spec) {
     check();
     record("create " + spec.name());
-    containers.values().removeIf(f -> f.spec.name().equals(spec.name()));
+    maybeFail("create " + spec.name());
+    if (containers.values().stream().anyMatch(f -> f.spec.name().equals(spec.name()))) {
+      throw new NameConflictException(spec.name(), null);
+    }
     Fake f = new Fake();
     f.spec = spec;
     f.id = "c" + ids.incrementAndGet();
+    f.created = clock.instant();
     containers.put(f.id, f);
     return f.id;
   }
@@ -140,8 +166,15 @@ public final class FakeRuntime implements ContainerRuntime {
   @Override
   public synchronized void start(String id) {
     check();
-    record("start " + containers.get(id).spec.name());
     Fake f = containers.get(id);
+    record("start " + f.spec.name());
+    try {
+      maybeFail("start " + f.spec.name());
+    } catch (IllegalStateException e) {
+      f.exitCode = 127;
+      f.error = e.getMessage();
+      throw e;
+    }
     f.state = "running";
     f.started = clock.instant();
     f.finished = null;
@@ -160,11 +193,16 @@ public final class FakeRuntime implements ContainerRuntime {
   }
 
   @Override
-  public synchronized void remove(String id) {
+  public synchronized void remove(String id, boolean force) {
     check();
-    Fake f = containers.remove(id);
+    Fake f = containers.get(id);
+    if (f != null && f.state.equals("running") && !force) {
+      throw new IllegalStateException("cannot remove running container " + f.spec.name() + " without force");
+    }
     if (f != null) {
       record("remove " + f.spec.name());
+      maybeFail("remove " + id);
+      containers.remove(id);
     }
   }
 
@@ -185,8 +223,19 @@ public final class FakeRuntime implements ContainerRuntime {
   }
 
   @Override
+  public AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd) {
+    check();
+    return () -> { };
+  }
+
+  @Override
   public String ensureSandboxImage() {
     check();
     return PauseImage.NAME;
+  }
+
+  /** Names of containers created so far that start with a prefix (names end in a random suffix). */
+  public synchronized long created(String prefix) {
+    return calls.stream().filter(c -> c.startsWith("create " + prefix)).count();
   }
 }

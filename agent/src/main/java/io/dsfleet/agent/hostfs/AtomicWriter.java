@@ -1,0 +1,230 @@
+package io.dsfleet.agent.hostfs;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Clock;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Writes the files of a configMap, secret, downwardAPI or projected volume the way the kubelet's
+ * atomic writer does (pkg/volume/util/atomic_writer.go), so a container sees the old set of files
+ * or the new one, never a mix, and the agent never writes through a link:
+ *
+ * <pre>
+ *   VOLUME/..2026_11_30_17_01_02.123456789   the files of one version (a fresh directory)
+ *   VOLUME/..data -> ..2026_11_30_...          swapped in one rename(2)
+ *   VOLUME/key    -> ..data/key                one link per top-level name of the payload
+ * </pre>
+ *
+ * Each version is written into a directory created for it (mkdir never follows a link), files are
+ * created O_CREAT|O_EXCL|O_NOFOLLOW, modes set with fchmod on the opened file, the swap is a
+ * rename of a link, and what is no longer wanted is removed with {@link NoFollow#deleteTree}.
+ * Entries of the volume directory that no payload ever named (a nested mount point, say) are left
+ * alone. The volume is mounted read-only into containers, so nothing here races a container; the
+ * no-follow rules also hold against directories an older agent mounted writable.
+ */
+public final class AtomicWriter {
+  static final String DATA = "..data";
+  private static final String DATA_TMP = "..data_tmp";
+  private static final DateTimeFormatter STAMP = DateTimeFormatter.ofPattern("yyyy_MM_dd_HH_mm_ss.").withZone(ZoneOffset.UTC);
+
+  /** One file of the payload: its bytes and mode (e.g. 0644). */
+  public record FileData(byte[] data, int mode) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof FileData f && f.mode == mode && Arrays.equals(f.data, data);
+    }
+
+    @Override
+    public int hashCode() {
+      return 31 * Arrays.hashCode(data) + mode;
+    }
+  }
+
+  private final Path dir;
+  private final Clock clock;
+
+  /** @param dir the volume's directory, made by the agent in its own state directory */
+  public AtomicWriter(Path dir, Clock clock) {
+    this.dir = dir;
+    this.clock = clock;
+  }
+
+  /**
+   * Makes the volume hold exactly this payload. Paths are relative, without "..", and do not start
+   * with "..". Returns false when the volume already held it (nothing written).
+   *
+   * @param gid the group to own every file and directory (the pod's fsGroup), or null
+   */
+  public boolean write(Map<String, FileData> payload, Long gid) throws IOException {
+    Map<Path, FileData> files = new TreeMap<>();
+    for (var e : payload.entrySet()) {
+      files.put(validate(e.getKey()), e.getValue());
+    }
+    Optional<Path> current = currentVersion();
+    Set<String> oldTop = new TreeSet<>();
+    if (current.isPresent()) {
+      Map<Path, FileData> old = read(current.get());
+      old.keySet().forEach(p -> oldTop.add(p.getName(0).toString()));
+      if (old.equals(files) && linksInPlace(topLevel(files.keySet()))) {
+        return false;
+      }
+    }
+    Path version = Files.createTempDirectory(dir, ".." + STAMP.format(clock.instant()));
+    try {
+      fill(version, files, gid);
+    } catch (IOException | RuntimeException e) {
+      NoFollow.deleteTree(version); // a half-written version never stays (on a tmpfs it would hold memory)
+      throw e;
+    }
+    swap(version, files.keySet(), oldTop, current);
+    return true;
+  }
+
+  private void fill(Path version, Map<Path, FileData> files, Long gid) throws IOException {
+    NoFollow.chmod(version, PosixFilePermissions.fromString("rwxr-xr-x"));
+    if (gid != null) {
+      NoFollow.chgrp(version, gid);
+    }
+    for (var e : files.entrySet()) {
+      Path parent = e.getKey().getParent();
+      if (parent != null) {
+        Path made = NoFollow.mkdirs(version, parent, PosixFilePermissions.fromString("rwxr-xr-x"));
+        if (gid != null) {
+          for (Path p = made; !p.equals(version); p = p.getParent()) {
+            NoFollow.chgrp(p, gid);
+          }
+        }
+      }
+      Path f = version.resolve(e.getKey());
+      NoFollow.createFile(f, e.getValue().data(), perms(e.getValue().mode()));
+      if (gid != null) {
+        NoFollow.chgrp(f, gid);
+      }
+    }
+  }
+
+  private void swap(Path version, Set<Path> paths, Set<String> oldTop, Optional<Path> current) throws IOException {
+    // the swap: a new link, renamed over ..data (rename replaces the link itself, never its target)
+    Path tmp = dir.resolve(DATA_TMP);
+    NoFollow.deleteTree(tmp);
+    Files.createSymbolicLink(tmp, version.getFileName());
+    Files.move(tmp, dir.resolve(DATA), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+
+    Set<String> top = topLevel(paths);
+    for (String name : top) {
+      Path link = dir.resolve(name);
+      Path want = Path.of(DATA, name);
+      Optional<BasicFileAttributes> a = NoFollow.lstat(link);
+      if (a.isPresent() && a.get().isSymbolicLink() && Files.readSymbolicLink(link).equals(want)) {
+        continue;
+      }
+      NoFollow.deleteTree(link); // a file or directory of an older layout, or a wrong link
+      Files.createSymbolicLink(link, want);
+    }
+    for (String name : oldTop) {
+      if (!top.contains(name)) {
+        NoFollow.deleteTree(dir.resolve(name));
+      }
+    }
+    if (current.isPresent()) {
+      NoFollow.deleteTree(current.get());
+    }
+  }
+
+  /** The directory ..data points to, when it is a link to a version directory of this volume. */
+  private Optional<Path> currentVersion() throws IOException {
+    Path data = dir.resolve(DATA);
+    Optional<BasicFileAttributes> a = NoFollow.lstat(data);
+    if (a.isEmpty() || !a.get().isSymbolicLink()) {
+      return Optional.empty();
+    }
+    Path target = Files.readSymbolicLink(data);
+    if (target.isAbsolute() || target.getNameCount() != 1 || !target.toString().startsWith("..") || target.toString().equals(DATA)) {
+      return Optional.empty();
+    }
+    Path version = dir.resolve(target);
+    Optional<BasicFileAttributes> v = NoFollow.lstat(version);
+    return v.isPresent() && v.get().isDirectory() && !v.get().isSymbolicLink() ? Optional.of(version) : Optional.empty();
+  }
+
+  private boolean linksInPlace(Set<String> top) throws IOException {
+    for (String name : top) {
+      Path link = dir.resolve(name);
+      Optional<BasicFileAttributes> a = NoFollow.lstat(link);
+      if (a.isEmpty() || !a.get().isSymbolicLink() || !Files.readSymbolicLink(link).equals(Path.of(DATA, name))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The regular files of a version directory (links and anything else make it differ). */
+  private static Map<Path, FileData> read(Path version) throws IOException {
+    Map<Path, FileData> out = new TreeMap<>();
+    try (var walk = Files.walk(version)) { // Files.walk does not follow links
+      for (Path p : (Iterable<Path>) walk::iterator) {
+        BasicFileAttributes a = NoFollow.lstat(p).orElse(null);
+        if (a == null || p.equals(version) || a.isDirectory()) {
+          continue;
+        }
+        if (!a.isRegularFile()) {
+          out.put(version.relativize(p), new FileData(new byte[0], -1));
+          continue;
+        }
+        int mode = mode(Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        out.put(version.relativize(p), new FileData(Files.readAllBytes(p), mode));
+      }
+    }
+    return out;
+  }
+
+  private static Set<String> topLevel(Set<Path> paths) {
+    Set<String> top = new HashSet<>();
+    paths.forEach(p -> top.add(p.getName(0).toString()));
+    return top;
+  }
+
+  /** A payload path: relative, no "..", no empty component, not starting with "..". */
+  static Path validate(String path) {
+    if (path.isEmpty() || path.startsWith("/") || path.startsWith("..")) {
+      throw new IllegalArgumentException("volume file path \"" + path + "\" must be relative and not start with \"..\"");
+    }
+    for (String part : path.split("/", -1)) {
+      if (part.isEmpty() || part.equals("..") || part.equals(".")) {
+        throw new IllegalArgumentException("volume file path \"" + path + "\" must not contain empty, \".\" or \"..\" parts");
+      }
+    }
+    return Path.of(path);
+  }
+
+  static Set<PosixFilePermission> perms(int mode) {
+    StringBuilder b = new StringBuilder();
+    String rwx = "rwxrwxrwx";
+    for (int i = 0; i < 9; i++) {
+      b.append((mode & (1 << (8 - i))) != 0 ? rwx.charAt(i) : '-');
+    }
+    return PosixFilePermissions.fromString(b.toString());
+  }
+
+  static int mode(Set<PosixFilePermission> perms) {
+    int m = 0;
+    for (PosixFilePermission p : perms) {
+      m |= 1 << (8 - p.ordinal());
+    }
+    return m;
+  }
+}

@@ -1,0 +1,183 @@
+package io.dsfleet.agent.hostfs;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+
+/**
+ * Directory handles for paths a container can change: openat with O_NOFOLLOW at every step,
+ * mkdirat and fchmod on a handle, as the kubelet's subpath code does (pkg/volume/util/subpath,
+ * doSafeOpen and doSafeMakeDir). The JDK has no mkdirat and opens files without O_DIRECTORY (so a
+ * FIFO swapped in would block it forever); these calls go to libc through JNA.
+ *
+ * <p>A handle ({@link Fd}) names an inode, not a path: what a container renames or links
+ * afterwards does not change what it refers to. {@code /proc/self/fd/N} reaches that inode (for
+ * its attributes, or for mount(8) to bind it).
+ */
+public final class Fds {
+  /** Linux flags, the same on x86-64 and arm64 (asm-generic). */
+  static final int O_RDONLY = 0;
+  static final int O_WRONLY = 01;
+  static final int O_CREAT = 0100;
+  static final int O_EXCL = 0200;
+  static final int O_NONBLOCK = 04000;
+  static final int O_DIRECTORY = 0200000;
+  static final int O_NOFOLLOW = 0400000;
+  static final int O_CLOEXEC = 02000000;
+  static final int ENOENT = 2;
+  static final int EEXIST = 17;
+  static final int ENOTDIR = 20;
+  static final int ELOOP = 40;
+
+  interface LibC extends Library {
+    int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
+
+    int mkdirat(int dirfd, String path, int mode) throws LastErrorException;
+
+    int fchmod(int fd, int mode) throws LastErrorException;
+
+    int close(int fd) throws LastErrorException;
+  }
+
+  private static final class Holder {
+    static final LibC C = Native.load("c", LibC.class);
+  }
+
+  private Fds() {}
+
+  /** An open file descriptor; close it. */
+  public static final class Fd implements AutoCloseable {
+    final int fd;
+
+    Fd(int fd) {
+      this.fd = fd;
+    }
+
+    /** The inode this handle holds, as a path any process of this agent (mount(8) included) can use. */
+    public Path procPath() {
+      return Path.of("/proc/" + ProcessHandle.current().pid() + "/fd/" + fd);
+    }
+
+    /** The attributes of the inode itself. */
+    public BasicFileAttributes attributes() throws IOException {
+      return Files.readAttributes(procPath(), BasicFileAttributes.class);
+    }
+
+    /** (device, inode). */
+    public long[] identity() throws IOException {
+      return NoFollow.identity(procPath(), true);
+    }
+
+    @Override
+    public void close() {
+      try {
+        Holder.C.close(fd);
+      } catch (LastErrorException e) {
+        // nothing to do
+      }
+    }
+  }
+
+  /** A directory the agent trusts (its own path), opened. */
+  public static Fd openDirectory(Path trusted) throws IOException {
+    try {
+      return new Fd(Holder.C.openat(-100 /* AT_FDCWD */, trusted.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+    } catch (LastErrorException e) {
+      throw error("open " + trusted, e);
+    }
+  }
+
+  /**
+   * The directory {@code name} inside {@code dir}: never through a link (ELOOP), never anything
+   * but a directory (ENOTDIR, so a FIFO cannot block it), created with {@code mode} when missing.
+   *
+   * @throws NoFollow.NotInsideException when it is a link or not a directory
+   */
+  public static Fd child(Fd dir, String name, boolean create, int mode) throws IOException {
+    check(name);
+    for (int i = 0; i < 2; i++) {
+      try {
+        return new Fd(Holder.C.openat(dir.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() == ELOOP || e.getErrorCode() == ENOTDIR) {
+          throw new NoFollow.NotInsideException(name + (e.getErrorCode() == ELOOP ? " is a symlink" : " is a symlink or not a directory"));
+        }
+        if (e.getErrorCode() != ENOENT || !create) {
+          throw error("open " + name, e);
+        }
+      }
+      try {
+        Holder.C.mkdirat(dir.fd, name, mode);
+        try (Fd made = new Fd(Holder.C.openat(dir.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0))) {
+          Holder.C.fchmod(made.fd, mode); // mkdir's mode went through the umask
+        }
+      } catch (LastErrorException e) {
+        if (e.getErrorCode() != EEXIST) {
+          throw error("mkdir " + name, e);
+        }
+      }
+    }
+    throw new IOException("cannot open or make " + name);
+  }
+
+  /**
+   * The last component of a subPath: a directory or a regular file, never a link (O_NOFOLLOW:
+   * ELOOP), never a FIFO or device (opened O_NONBLOCK, so a FIFO cannot block it; then refused).
+   */
+  public static Fd leaf(Fd dir, String name) throws IOException {
+    check(name);
+    try {
+      return child(dir, name, false, 0);
+    } catch (NoFollow.NotInsideException notADirectory) {
+      // a link or a file: the O_NOFOLLOW open below tells them apart
+    }
+    Fd fd;
+    try {
+      fd = new Fd(Holder.C.openat(dir.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0));
+    } catch (LastErrorException e) {
+      if (e.getErrorCode() == ELOOP) {
+        throw new NoFollow.NotInsideException(name + " is a symlink");
+      }
+      throw error("open " + name, e);
+    }
+    if (!fd.attributes().isRegularFile()) {
+      fd.close();
+      throw new NoFollow.NotInsideException(name + " is neither a directory nor a regular file");
+    }
+    return fd;
+  }
+
+  /** Creates an empty regular file {@code name} in {@code dir} when nothing is there (O_EXCL: never through a link). */
+  public static void createFile(Fd dir, String name, int mode) throws IOException {
+    check(name);
+    try {
+      int fd = Holder.C.openat(dir.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+      try (Fd f = new Fd(fd)) {
+        Holder.C.fchmod(f.fd, mode);
+      }
+    } catch (LastErrorException e) {
+      if (e.getErrorCode() != EEXIST) {
+        throw error("create " + name, e);
+      }
+      try (Fd existing = leaf(dir, name)) {
+        if (!existing.attributes().isRegularFile()) {
+          throw new NoFollow.NotInsideException(name + " is not a file");
+        }
+      }
+    }
+  }
+
+  private static void check(String name) {
+    if (name.isEmpty() || name.equals(".") || name.equals("..") || name.contains("/")) {
+      throw new IllegalArgumentException("not a single path component: \"" + name + "\"");
+    }
+  }
+
+  private static IOException error(String what, LastErrorException e) {
+    return new IOException(what + ": errno " + e.getErrorCode());
+  }
+}

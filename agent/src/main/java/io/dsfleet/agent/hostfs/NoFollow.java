@@ -1,0 +1,171 @@
+package io.dsfleet.agent.hostfs;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * File operations that never follow a symbolic link, for paths a container can change. A
+ * container controls everything inside its writable volumes, including links to host paths; the
+ * agent is root on the host, so following one of those links would let the container write,
+ * chmod or delete any host file. Every operation here works on the link itself, or refuses.
+ *
+ * <p>Recursive removal walks with {@link SecureDirectoryStream} (openat/unlinkat relative to an
+ * open directory, O_NOFOLLOW), so swapping a directory for a link mid-walk cannot redirect it.
+ */
+public final class NoFollow {
+  private static final LinkOption[] NOFOLLOW = {LinkOption.NOFOLLOW_LINKS};
+
+  private NoFollow() {}
+
+  /** The attributes of the path itself (a link is reported as a link), or empty when it does not exist. */
+  public static Optional<BasicFileAttributes> lstat(Path p) {
+    try {
+      return Optional.of(Files.readAttributes(p, BasicFileAttributes.class, NOFOLLOW));
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** (device, inode) of the path itself, not of what a link points to. */
+  public static long[] identity(Path p, boolean followLinks) throws IOException {
+    LinkOption[] opts = followLinks ? new LinkOption[0] : NOFOLLOW;
+    return new long[] {((Number) Files.getAttribute(p, "unix:dev", opts)).longValue(),
+        ((Number) Files.getAttribute(p, "unix:ino", opts)).longValue()};
+  }
+
+  /**
+   * Creates a new file with this content and mode. Fails when anything exists at the path, a link
+   * included (O_CREAT|O_EXCL never follows), so a planted link cannot redirect the write.
+   */
+  public static void createFile(Path p, byte[] data, Set<PosixFilePermission> mode) throws IOException {
+    Set<OpenOption> opts = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    try (SeekableByteChannel ch = Files.newByteChannel(p, opts)) {
+      ByteBuffer b = ByteBuffer.wrap(data);
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+    }
+    chmod(p, mode);
+  }
+
+  /** chmod of the file itself: refuses a link (the JDK opens it O_NOFOLLOW and uses fchmod). */
+  public static void chmod(Path p, Set<PosixFilePermission> mode) throws IOException {
+    Files.getFileAttributeView(p, PosixFileAttributeView.class, NOFOLLOW).setPermissions(mode);
+  }
+
+  /** chgrp of the path itself (lchown). */
+  public static void chgrp(Path p, long gid) throws IOException {
+    Files.setAttribute(p, "unix:gid", (int) gid, NOFOLLOW);
+  }
+
+  /**
+   * Creates the directories of {@code rel} under {@code base}, one component at a time, refusing a
+   * component that is a link or not a directory.
+   *
+   * @return the created (or existing) directory
+   * @throws NotInsideException when a component is a link or a file
+   */
+  public static Path mkdirs(Path base, Path rel, Set<PosixFilePermission> mode) throws IOException {
+    Path cur = base;
+    for (Path part : rel) {
+      cur = cur.resolve(part);
+      Optional<BasicFileAttributes> a = lstat(cur);
+      if (a.isEmpty()) {
+        try {
+          Files.createDirectory(cur); // mkdir(2) does not follow a link at the last component
+          chmod(cur, mode);
+          continue;
+        } catch (FileAlreadyExistsException raced) {
+          a = lstat(cur);
+        }
+      }
+      if (a.isEmpty() || a.get().isSymbolicLink() || !a.get().isDirectory()) {
+        throw new NotInsideException(base.relativize(cur) + (a.isPresent() && a.get().isSymbolicLink() ? " is a symlink" : " is not a directory"));
+      }
+    }
+    return cur;
+  }
+
+  /**
+   * Removes a file, link or directory tree without following any link in it, and without leaving
+   * the file system it starts on (a directory on another device, a mount nobody unmounted, is left
+   * alone, as the kubelet's RemoveAllOneFilesystem does); missing is success.
+   */
+  public static void deleteTree(Path p) throws IOException {
+    Optional<BasicFileAttributes> a = lstat(p);
+    if (a.isEmpty()) {
+      return;
+    }
+    if (!a.get().isDirectory() || a.get().isSymbolicLink()) {
+      Files.delete(p); // unlink: a link goes, its target stays
+      return;
+    }
+    Path parent = p.toAbsolutePath().getParent();
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent)) {
+      if (!(ds instanceof SecureDirectoryStream<Path> sds)) {
+        throw new IOException("this platform cannot remove " + p + " without following links");
+      }
+      deleteEntry(sds, p.getFileName(), device(a.get()));
+    }
+  }
+
+  /** The device of a file, from its key ("(dev=803,ino=1234)" on Linux). */
+  static String device(BasicFileAttributes a) {
+    String key = String.valueOf(a.fileKey());
+    int at = key.indexOf("dev=");
+    return at < 0 ? key : key.substring(at, key.indexOf(',', at) < 0 ? key.length() : key.indexOf(',', at));
+  }
+
+  private static void deleteEntry(SecureDirectoryStream<Path> parent, Path name, String device) throws IOException {
+    BasicFileAttributes a;
+    try {
+      a = parent.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
+    } catch (NoSuchFileException gone) {
+      return;
+    }
+    if (a.isDirectory() && !a.isSymbolicLink()) {
+      if (!device(a).equals(device)) {
+        throw new IOException(name + " is on another file system (a mount): not removed");
+      }
+      // opened O_NOFOLLOW relative to the parent: a directory swapped for a link fails here
+      try (SecureDirectoryStream<Path> dir = parent.newDirectoryStream(name, NOFOLLOW)) {
+        for (Path child : dir) {
+          deleteEntry(dir, child.getFileName(), device);
+        }
+      }
+      parent.deleteDirectory(name);
+    } else {
+      try {
+        parent.deleteFile(name);
+      } catch (NoSuchFileException gone) {
+        // removed meanwhile
+      }
+    }
+  }
+
+  /** A path that must stay inside a directory leads out of it (through a link), or is not what it must be. */
+  public static final class NotInsideException extends IOException {
+    public NotInsideException(String message) {
+      super(message);
+    }
+  }
+}

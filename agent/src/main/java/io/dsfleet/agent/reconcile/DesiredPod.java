@@ -1,0 +1,134 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.pod.PodContext;
+import io.dsfleet.common.Json;
+import io.dsfleet.common.manifest.Names;
+import io.dsfleet.common.model.PodTemplateSpec;
+import io.dsfleet.proto.v1.ConfigObject;
+import io.dsfleet.proto.v1.DesiredState;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One pod the coordinator wants on this node, parsed. A pod this agent cannot read (a field it
+ * does not know, from a newer coordinator; a name that is not a name) carries {@link #problem}
+ * instead of a template: it fails alone, its containers are left as they are, and the other pods
+ * go on.
+ *
+ * @param key "namespace/name"
+ * @param template null when {@link #problem} is set
+ * @param ctx what rendering needs; null when {@link #problem} is set
+ * @param configs a digest of the ConfigMaps and Secrets of the pod's namespace, to notice updates
+ */
+public record DesiredPod(String key, String namespace, String name, String daemonSet, String hash, PodTemplateSpec template,
+    String problem, PodContext ctx, String configs) {
+
+  public boolean valid() {
+    return template != null;
+  }
+
+  public Duration grace() {
+    Long g = template.spec().terminationGracePeriodSeconds();
+    return Duration.ofSeconds(g == null ? 30 : g);
+  }
+
+  /** The directory of a pod in the agent's pods directory: "namespace_name" (names hold no "_"). */
+  public static String dirName(String key) {
+    return key.replace('/', '_');
+  }
+
+  /**
+   * Parses a desired set. Templates of pods already known with the same hash are reused; a pod
+   * sent without a template (a misscheduled pod of a pruned revision) keeps the template it had.
+   */
+  public static Map<String, DesiredPod> parse(DesiredState state, Map<String, DesiredPod> known, String node, String hostIp, Path podsDir,
+      String agentVersion) {
+    Map<String, Map<String, Map<String, byte[]>>> cms = new HashMap<>();
+    Map<String, Map<String, Map<String, byte[]>>> secrets = new HashMap<>();
+    Map<String, Map<String, String>> secretTypes = new HashMap<>();
+    Map<String, TreeMap<String, String>> digests = new HashMap<>();
+    for (ConfigObject c : state.getConfigsList()) {
+      Map<String, byte[]> data = new HashMap<>();
+      c.getDataMap().forEach((k, v) -> data.put(k, v.toByteArray()));
+      if (c.getKind() == ConfigObject.Kind.SECRET) {
+        secrets.computeIfAbsent(c.getNamespace(), x -> new HashMap<>()).put(c.getName(), data);
+        secretTypes.computeIfAbsent(c.getNamespace(), x -> new HashMap<>()).put(c.getName(), c.getType());
+      } else {
+        cms.computeIfAbsent(c.getNamespace(), x -> new HashMap<>()).put(c.getName(), data);
+      }
+      digests.computeIfAbsent(c.getNamespace(), x -> new TreeMap<>()).put(c.getKind() + "/" + c.getName(), digest(c));
+    }
+    Map<String, DesiredPod> out = new LinkedHashMap<>();
+    for (io.dsfleet.proto.v1.DesiredPod p : state.getPodsList()) {
+      String key = p.getNamespace() + "/" + p.getPodName();
+      String bad = Names.dns1123Label(p.getNamespace());
+      bad = bad != null ? "namespace \"" + p.getNamespace() + "\": " + bad : Names.dns1123Subdomain(p.getPodName()) == null ? null
+          : "pod name \"" + p.getPodName() + "\": " + Names.dns1123Subdomain(p.getPodName());
+      if (bad == null && !p.getTemplateHash().matches("[a-z0-9]{1,64}")) {
+        bad = "template hash \"" + p.getTemplateHash() + "\" is not a hash";
+      }
+      if (bad != null) {
+        out.put(key, invalid(key, p, "the coordinator sent an invalid pod: " + bad));
+        continue;
+      }
+      DesiredPod old = known.get(key);
+      PodTemplateSpec template;
+      if (!p.getTemplateJson().isEmpty()) {
+        if (old != null && old.valid() && old.hash().equals(p.getTemplateHash())) {
+          template = old.template();
+        } else {
+          try {
+            template = Json.read(p.getTemplateJson().toStringUtf8(), PodTemplateSpec.class);
+          } catch (RuntimeException e) {
+            out.put(key, invalid(key, p, "ds-agent " + agentVersion + " cannot run this pod (a newer coordinator?): " + rootMessage(e)));
+            continue;
+          }
+        }
+      } else if (old != null && old.valid()) {
+        template = old.template();
+      } else {
+        out.put(key, invalid(key, p, "sent without its template, which this agent does not know; its containers are left as they are"));
+        continue;
+      }
+      PodContext ctx = new PodContext(node, hostIp, p.getNamespace(), p.getDaemonSet(), p.getPodName(), p.getTemplateHash(), template,
+          cms.getOrDefault(p.getNamespace(), Map.of()), secrets.getOrDefault(p.getNamespace(), Map.of()),
+          secretTypes.getOrDefault(p.getNamespace(), Map.of()), podsDir.resolve(dirName(key)));
+      out.put(key, new DesiredPod(key, p.getNamespace(), p.getPodName(), p.getDaemonSet(), p.getTemplateHash(), template, null, ctx,
+          String.join(",", digests.getOrDefault(p.getNamespace(), new TreeMap<>()).values())));
+    }
+    return out;
+  }
+
+  /** SHA-256 of a ConfigMap's or Secret's type and data, keys in order (protobuf maps have no stable byte order). */
+  private static String digest(ConfigObject c) {
+    try {
+      java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+      md.update((c.getKind() + "\0" + c.getName() + "\0" + c.getType() + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      for (var e : new TreeMap<>(c.getDataMap()).entrySet()) {
+        md.update((e.getKey() + "\0" + e.getValue().size() + "\0").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        md.update(e.getValue().asReadOnlyByteBuffer());
+      }
+      return java.util.HexFormat.of().formatHex(md.digest(), 0, 12);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static DesiredPod invalid(String key, io.dsfleet.proto.v1.DesiredPod p, String problem) {
+    return new DesiredPod(key, p.getNamespace(), p.getPodName(), p.getDaemonSet(), p.getTemplateHash(), null, problem, null, "");
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable c = e;
+    while (c.getCause() != null) {
+      c = c.getCause();
+    }
+    String m = c.getMessage() == null ? c.toString() : c.getMessage();
+    int nl = m.indexOf('\n');
+    return nl > 0 ? m.substring(0, nl) : m;
+  }
+}

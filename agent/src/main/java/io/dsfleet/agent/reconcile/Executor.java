@@ -1,0 +1,323 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.pod.PodConfigError;
+import io.dsfleet.agent.pod.PodRenderer;
+import io.dsfleet.agent.pod.SeccompProfiles;
+import io.dsfleet.agent.pod.Volumes;
+import io.dsfleet.agent.runtime.ContainerRuntime;
+import io.dsfleet.agent.runtime.ContainerSpec;
+import io.dsfleet.agent.runtime.ImageInfo;
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.agent.runtime.NameConflictException;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import io.dsfleet.agent.runtime.RuntimeUnavailableException;
+import io.dsfleet.common.model.Container;
+import io.dsfleet.common.model.PodTemplateSpec;
+import io.dsfleet.common.model.SeccompProfile;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Carries out the planner's actions: the only part of the reconciler that touches the container
+ * runtime and the host's file system. A failure is recorded in {@link Failures} under its key with
+ * Kubernetes' reason, and the pod's work stops there until its back-off has passed.
+ */
+public final class Executor {
+  private static final Logger log = LoggerFactory.getLogger(Executor.class);
+
+  private final String hostIp;
+  private final ContainerRuntime runtime;
+  private final Volumes volumes;
+  private final Path seccompDir;
+  private final Failures failures;
+  private final Clock clock;
+  private final ExecutorService stoppers;
+  private final Function<String, PodTemplateSpec> templates;
+  private final Random random;
+  /** By pod key, the configs digest its volumes were last written from. */
+  final Map<String, String> volumesWritten = new ConcurrentHashMap<>();
+
+  /**
+   * @param stoppers runs the stops of one pod in parallel (each up to its grace period)
+   * @param templates the templates seen, by hash: a pod replaced or no longer desired still gets its preStop hooks
+   */
+  public Executor(String hostIp, ContainerRuntime runtime, Volumes volumes, Path seccompDir, Failures failures, Clock clock,
+      ExecutorService stoppers, Function<String, PodTemplateSpec> templates, Random random) {
+    this.hostIp = hostIp;
+    this.runtime = runtime;
+    this.volumes = volumes;
+    this.seccompDir = seccompDir;
+    this.failures = failures;
+    this.clock = clock;
+    this.stoppers = stoppers;
+    this.templates = templates;
+    this.random = random;
+  }
+
+  /** Runs one pod's actions in order; false when one failed (recorded) or the pod must be looked at again first. */
+  public boolean run(DesiredPod pod, List<OwnedContainer> observed, List<PodPlanner.Action> actions) {
+    List<PodPlanner.Kill> kills = new ArrayList<>();
+    for (PodPlanner.Action a : actions) {
+      if (a instanceof PodPlanner.Kill k) {
+        kills.add(k);
+        continue;
+      }
+      kill(kills);
+      kills.clear();
+      boolean ok = true; // Wait: nothing to do
+      if (a instanceof PodPlanner.StartSandbox s) {
+        ok = startSandbox(pod, s.attempt());
+      } else if (a instanceof PodPlanner.Start s) {
+        ok = start(pod, observed, s);
+      } else if (a instanceof PodPlanner.SyncVolumes) {
+        ok = syncVolumes(pod);
+      }
+      if (!ok) {
+        return false;
+      }
+    }
+    kill(kills);
+    return true;
+  }
+
+  /** Stops containers: all but sandboxes in parallel (each with its preStop hook and grace), then the sandboxes. */
+  public void kill(List<PodPlanner.Kill> kills) {
+    List<CompletableFuture<Void>> stops = new ArrayList<>();
+    for (PodPlanner.Kill k : kills) {
+      if (!k.container().isSandbox()) {
+        stops.add(CompletableFuture.runAsync(() -> stop(k), stoppers));
+      }
+    }
+    try {
+      CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof RuntimeUnavailableException r) {
+        throw r;
+      }
+      log.warn("stopping containers: {}", e.getCause().toString());
+    }
+    kills.stream().filter(k -> k.container().isSandbox()).forEach(this::stop);
+  }
+
+  /** preStop hook, then SIGTERM, the rest of the grace period, SIGKILL. */
+  private void stop(PodPlanner.Kill k) {
+    OwnedContainer c = k.container();
+    log.info("pod {}: stopping {}: {}", c.podKey(), c.container(), k.why());
+    Instant start = clock.instant();
+    PodTemplateSpec t = Labels.APP.equals(c.role()) ? templates.apply(c.hash()) : null;
+    Container spec = t == null ? null : t.spec().containers().stream().filter(x -> x.name().equals(c.container())).findFirst().orElse(null);
+    if (spec != null && spec.lifecycle() != null && spec.lifecycle().preStop() != null && !k.grace().isZero()) {
+      var r = runtime.exec(c.id(), spec.lifecycle().preStop().exec().command(), k.grace());
+      if (r.exitCode() != 0) {
+        log.warn("pod {}: preStop hook of {} exited {}", c.podKey(), c.container(), r.exitCode());
+      }
+    }
+    Duration left = k.grace().minus(Duration.between(start, clock.instant()));
+    runtime.stop(c.id(), left.isNegative() ? Duration.ZERO : left);
+  }
+
+  private boolean startSandbox(DesiredPod pod, int attempt) {
+    String key = Failures.key(pod.key(), "POD");
+    try {
+      volumes.prepare(pod.ctx(), pod.template().spec());
+      volumesWritten.put(pod.key(), pod.configs());
+      String image = runtime.ensureSandboxImage();
+      String id = create(n -> PodRenderer.sandbox(pod.ctx(), image, attempt, n));
+      runtime.start(id);
+      failures.succeeded(key);
+      if (attempt > 0) {
+        // made again: the next time must wait (10 s, doubling), so a sandbox that keeps dying cannot spin
+        failures.failed(Failures.sandboxRestartKey(pod.key()), "SandboxChanged", "pod sandbox made again", clock.instant());
+      }
+      log.info("pod {}: sandbox {} started", pod.key(), attempt);
+      return true;
+    } catch (PodConfigError e) {
+      failed(key, e.reason(), e.getMessage());
+    } catch (RuntimeUnavailableException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      failed(key, "CreatePodSandboxError", message(e));
+    }
+    return false;
+  }
+
+  private boolean start(DesiredPod pod, List<OwnedContainer> observed, PodPlanner.Start s) {
+    String key = Failures.key(pod.key(), s.name());
+    List<Container> list = Labels.INIT.equals(s.role()) ? PodPlanner.list(pod.template().spec().initContainers()) : pod.template().spec().containers();
+    Container c = list.stream().filter(x -> x.name().equals(s.name())).findFirst().orElseThrow();
+    OwnedContainer sandbox = observed.stream().filter(x -> x.isSandbox() && x.running() && x.attempt() == s.attempt()).findFirst().orElse(null);
+    if (sandbox == null) {
+      return false; // gone meanwhile: the next look decides again
+    }
+    String id;
+    try {
+      ImageInfo image = image(pod, c);
+      String podIp = Boolean.TRUE.equals(pod.template().spec().hostNetwork()) ? hostIp : sandbox.info().ip();
+      var sources = volumes.prepare(pod.ctx(), pod.template().spec());
+      volumesWritten.put(pod.key(), pod.configs());
+      List<ContainerSpec.Mount> mounts = volumes.mounts(pod.ctx(), c, sources);
+      String seccomp = seccomp(pod, c);
+      id = create(n -> PodRenderer.container(pod.ctx(), c, s.role(), s.restarts(), s.streak(), sandbox.id(), s.attempt(), image.id(),
+          podIp, mounts, image.user(), seccomp, n));
+    } catch (PodConfigError e) {
+      failed(key, e.reason(), e.getMessage());
+      return false;
+    } catch (RuntimeUnavailableException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      failed(key, "CreateContainerError", message(e));
+      return false;
+    }
+    failures.succeeded(key);
+    try {
+      runtime.start(id);
+    } catch (RuntimeUnavailableException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // the container stays, never started: the planner times its retry from it (RunContainerError)
+      log.warn("pod {}: {} did not start: {}", pod.key(), c.name(), message(e));
+      return false;
+    }
+    log.info("pod {}: started {} (run {})", pod.key(), c.name(), s.restarts());
+    if (c.lifecycle() != null && c.lifecycle().postStart() != null) {
+      var r = runtime.exec(id, c.lifecycle().postStart().exec().command(), Duration.ofSeconds(30));
+      if (r.exitCode() != 0) {
+        log.warn("pod {}: postStart hook of {} failed (exit {}); killing the container", pod.key(), c.name(), r.exitCode());
+        failed(key, "FailedPostStartHook", "postStart hook exited " + r.exitCode() + ": " + r.output().strip());
+        runtime.stop(id, pod.grace());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private boolean syncVolumes(DesiredPod pod) {
+    try {
+      volumes.refresh(pod.ctx(), pod.template().spec());
+      volumesWritten.put(pod.key(), pod.configs());
+      return true;
+    } catch (PodConfigError e) {
+      log.warn("pod {}: volumes not updated: {}", pod.key(), e.getMessage());
+      volumesWritten.put(pod.key(), pod.configs()); // tried; a container start reports it
+      return true;
+    }
+  }
+
+  /** The image, pulled as its policy says; refused when it carries the agent's ownership labels. */
+  private ImageInfo image(DesiredPod pod, Container c) {
+    String policy = c.imagePullPolicy() == null ? "IfNotPresent" : c.imagePullPolicy();
+    var present = runtime.inspectImage(c.image());
+    if (policy.equals("Never") && present.isEmpty()) {
+      throw new PodConfigError("ErrImageNeverPull", "image " + c.image() + " is not present and imagePullPolicy is Never");
+    }
+    if (policy.equals("Always") || present.isEmpty()) {
+      try {
+        runtime.pull(c.image(), PullSecrets.auth(pod.ctx(), pod.template().spec(), c.image()));
+      } catch (RuntimeUnavailableException e) {
+        throw e;
+      } catch (RuntimeException e) {
+        if (present.isEmpty()) {
+          throw new PodConfigError("ErrImagePull", "pulling " + c.image() + ": " + message(e));
+        }
+        log.warn("pod {}: pull of {} failed, using the local image: {}", pod.key(), c.image(), message(e));
+      }
+    }
+    ImageInfo image = runtime.inspectImage(c.image())
+        .orElseThrow(() -> new PodConfigError("ErrImagePull", "image " + c.image() + " is not present after its pull"));
+    if (image.hasOwnershipLabels()) {
+      throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries dsfleet's ownership labels (io.dsfleet.*): its"
+          + " containers would pass for the agent's own, so the agent refuses to run it");
+    }
+    return image;
+  }
+
+  private String seccomp(DesiredPod pod, Container c) {
+    SeccompProfile p = c.securityContext() != null && c.securityContext().seccompProfile() != null ? c.securityContext().seccompProfile()
+        : pod.template().spec().securityContext() == null ? null : pod.template().spec().securityContext().seccompProfile();
+    boolean privileged = c.securityContext() != null && Boolean.TRUE.equals(c.securityContext().privileged());
+    return p != null && !privileged && "Localhost".equals(p.type()) ? SeccompProfiles.read(seccompDir, p.localhostProfile()) : null;
+  }
+
+  /**
+   * Creates a container under a fresh name; a name someone else holds is never taken from them. A
+   * container whose labels would not pass for the agent's own is not created at all (it would be
+   * disowned at once and made again and again).
+   */
+  private String create(Function<String, ContainerSpec> spec) {
+    NameConflictException last = null;
+    for (int i = 0; i < 3; i++) {
+      ContainerSpec s = spec.apply(HexFormat.of().toHexDigits(random.nextInt()).substring(2));
+      String bad = OwnedContainer.check(s.labels(), s.labels().get(Labels.NODE));
+      if (bad != null) {
+        throw new PodConfigError("CreateContainerError", "the agent would not recognise this container as its own (" + bad + ")");
+      }
+      try {
+        return runtime.create(s);
+      } catch (NameConflictException e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  /**
+   * Garbage collection of one stopped container; a runtime that refuses is retried after its
+   * back-off, and never blocks anything else.
+   *
+   * @param force also when it runs (leaving the fleet); else a container that runs again is kept
+   */
+  public void remove(OwnedContainer c, boolean force) {
+    String key = "gc/" + c.id();
+    try {
+      runtime.remove(c.id(), force);
+      failures.succeeded(key);
+    } catch (RuntimeUnavailableException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      Failures.Failure f = failed(key, "RemoveFailed", message(e));
+      log.warn("pod {}: cannot remove stopped container {} ({} tries; again in {} s): {}", c.podKey(), c.info().name(), f.count(),
+          Duration.between(f.at(), f.retryAt()).toSeconds(), f.message());
+    }
+  }
+
+  /** Unmounts and removes a pod's directory (named by the caller's listing of the agent's pods directory). */
+  public void removePodDir(Path podsDir, String name) {
+    try {
+      if (volumes.remove(podsDir.resolve(name))) {
+        log.info("removed the directory of pod {}", name.replace('_', '/'));
+      }
+    } catch (IOException e) {
+      log.warn("cannot remove {}: {}", podsDir.resolve(name), e.getMessage());
+    }
+    volumesWritten.remove(name.replaceFirst("_", "/"));
+  }
+
+  private Failures.Failure failed(String key, String reason, String message) {
+    Failures.Failure was = failures.get(key).orElse(null);
+    Failures.Failure f = failures.failed(key, reason, message, clock.instant());
+    if (was == null || !was.message().equals(message)) {
+      log.warn("{}: {}: {}", key, reason, message);
+    }
+    return f;
+  }
+
+  private static String message(Throwable e) {
+    String m = e.getMessage() == null ? e.toString() : e.getMessage();
+    return m.strip();
+  }
+}

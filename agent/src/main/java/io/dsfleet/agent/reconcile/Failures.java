@@ -1,0 +1,74 @@
+package io.dsfleet.agent.reconcile;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The back-off manager: every failure that leaves no container behind to time a retry from (an
+ * image pull, a container or sandbox the runtime refused to create, a configuration error, a
+ * container the runtime cannot remove) is recorded here under its key ("ns/pod/container",
+ * "ns/pod/POD", "gc/ID") and retried no earlier than Kubernetes' back-off allows: 10 s, doubling
+ * to 5 min, starting over after ten quiet minutes. A success forgets the key. A pod's sandbox made
+ * again (it died) is recorded too ("ns/pod/POD-restart"), so a sandbox that keeps dying is not
+ * made again every pass. Crashes of containers that ran are timed from the
+ * containers themselves ({@link Backoff}), so that back-off survives agent restarts.
+ */
+public final class Failures {
+  /**
+   * One key's failures in a row.
+   *
+   * @param reason Kubernetes' reason for the failure (ErrImagePull, CreateContainerError, ...)
+   * @param count failures in a row
+   */
+  public record Failure(String reason, String message, int count, Instant at, Instant retryAt) {
+    public boolean active(Instant now) {
+      return now.isBefore(retryAt);
+    }
+
+    /** The waiting reason while backing off: a pull that failed more than once is ImagePullBackOff, as the kubelet says. */
+    public String waitingReason() {
+      return reason.equals("ErrImagePull") && count > 1 ? "ImagePullBackOff" : reason;
+    }
+  }
+
+  private final Map<String, Failure> failures = new ConcurrentHashMap<>();
+
+  public Failure failed(String key, String reason, String message, Instant now) {
+    return failures.compute(key, (k, was) -> {
+      // ten quiet minutes after the last retry start the back-off over, as the kubelet's back-off does
+      boolean stale = was != null && now.isAfter(was.retryAt().plus(Backoff.RESET_AFTER));
+      int count = was == null || stale ? 1 : was.count() + 1;
+      Duration delay = Backoff.delay(count - 1);
+      return new Failure(reason, message, count, now, now.plus(delay));
+    });
+  }
+
+  public void succeeded(String key) {
+    failures.remove(key);
+  }
+
+  public Optional<Failure> get(String key) {
+    return Optional.ofNullable(failures.get(key));
+  }
+
+  /** Forgets a pod's failures (it is no longer desired here). */
+  public void forgetPod(String podKey) {
+    failures.keySet().removeIf(k -> k.startsWith(podKey + "/"));
+  }
+
+  public void forget(String key) {
+    failures.remove(key);
+  }
+
+  /** The key that times how soon a pod's sandbox may be made again after it died. */
+  public static String sandboxRestartKey(String podKey) {
+    return podKey + "/POD-restart";
+  }
+
+  public static String key(String podKey, String container) {
+    return podKey + "/" + container;
+  }
+}

@@ -1,0 +1,184 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import io.dsfleet.common.model.Container;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What one desired pod needs next, from its containers as the runtime shows them. Pure: the same
+ * inputs give the same actions. In the order of the kubelet's computePodActions:
+ *
+ * <ol>
+ *   <li>Running containers of another template hash are the old pod: stop them (preStop, SIGTERM,
+ *       grace, SIGKILL) before anything new starts.
+ *   <li>No running sandbox: stop what still runs of the pod, then start a new sandbox (the next
+ *       attempt number, a fresh name: a dead one the runtime cannot remove never blocks it).
+ *   <li>Containers still running in an older sandbox are stopped.
+ *   <li>Init containers run one at a time, in order, each to a zero exit, in the current sandbox.
+ *   <li>Then every app container runs; a missing one is started, an exited one restarted after
+ *       its crash back-off, one whose liveness or startup probe failed is stopped (and so restarted).
+ * </ol>
+ *
+ * Every start first waits out its key's back-off ({@link Failures}): nothing is retried every pass.
+ * Stopped containers stay until the garbage collector removes them ({@link NodePlanner}); the
+ * latest run of each container is kept for its exit code, logs and back-off.
+ */
+public final class PodPlanner {
+  private PodPlanner() {}
+
+  /** One step for the pod worker. */
+  public sealed interface Action permits Kill, StartSandbox, Start, SyncVolumes, Wait {}
+
+  /** Stop a running container with its preStop hook and grace period; it stays, stopped. */
+  public record Kill(OwnedContainer container, Duration grace, String why) implements Action {}
+
+  /** Create and start the pod's sandbox number {@code attempt}, its volumes prepared first. */
+  public record StartSandbox(int attempt) implements Action {}
+
+  /**
+   * Create and start run {@code restarts} of a container, joined to sandbox {@code attempt};
+   * {@code streak} is how many crashes in a row came before it (its back-off grows with it).
+   */
+  public record Start(String name, String role, int restarts, int attempt, int streak) implements Action {}
+
+  /** Write the pod's ConfigMap, Secret and downward API volumes again (their content changed). */
+  public record SyncVolumes() implements Action {}
+
+  /** Nothing to do for {@code container} before {@code until}, and the reason Kubernetes shows meanwhile. */
+  public record Wait(String container, Instant until, String reason, String message) implements Action {}
+
+  /**
+   * @param probes probe verdicts by container id
+   * @param volumesCurrent whether the pod's volumes were written from the current ConfigMaps and Secrets
+   */
+  public record Facts(Map<String, ProbeVerdict> probes, Failures failures, boolean volumesCurrent, Instant now) {}
+
+  public static List<Action> decide(DesiredPod pod, List<OwnedContainer> all, Facts f) {
+    List<OwnedContainer> observed = all;
+    if (!pod.valid()) {
+      return List.of(); // what runs of it stays as it is; the status says why
+    }
+    List<OwnedContainer> running = observed.stream().filter(OwnedContainer::running).toList();
+    List<OwnedContainer> old = running.stream().filter(c -> !c.hash().equals(pod.hash())).toList();
+    if (!old.isEmpty()) {
+      return kill(old, pod.grace(), "replaced by template " + pod.hash());
+    }
+    // attempts are never reused, even once a dead sandbox is collected: a run of an older sandbox never passes for the new one's
+    int next = observed.stream().mapToInt(OwnedContainer::attempt).max().orElse(-1) + 1;
+    // from here on only this template's containers count (a new template is a new pod: its runs start at 0)
+    observed = observed.stream().filter(c -> c.hash().equals(pod.hash())).toList();
+    running = running.stream().filter(c -> c.hash().equals(pod.hash())).toList();
+    Optional<OwnedContainer> sandbox = running.stream().filter(OwnedContainer::isSandbox).max(Comparator.comparingInt(OwnedContainer::attempt));
+    if (sandbox.isEmpty()) {
+      if (!running.isEmpty()) {
+        return kill(running, pod.grace(), "the pod sandbox is not running");
+      }
+      Optional<Failures.Failure> failed = f.failures().get(Failures.key(pod.key(), "POD")).filter(x -> x.active(f.now()));
+      if (failed.isPresent()) {
+        return List.of(new Wait("POD", failed.get().retryAt(), failed.get().waitingReason(), failed.get().message()));
+      }
+      Optional<Failures.Failure> died = f.failures().get(Failures.sandboxRestartKey(pod.key())).filter(x -> x.active(f.now()));
+      if (died.isPresent()) {
+        return List.of(new Wait("POD", died.get().retryAt(), "SandboxChanged", "the pod sandbox exited; made again after a back-off"));
+      }
+      return List.of(new StartSandbox(next));
+    }
+    int attempt = sandbox.get().attempt();
+    List<Action> actions = new ArrayList<>();
+    for (OwnedContainer c : running) {
+      if (c != sandbox.get() && (c.isSandbox() || c.attempt() != attempt)) {
+        actions.add(new Kill(c, c.isSandbox() ? Duration.ZERO : pod.grace(), "its pod sandbox was replaced"));
+      }
+    }
+    if (!f.volumesCurrent()) {
+      actions.add(new SyncVolumes());
+    }
+    for (Container init : list(pod.template().spec().initContainers())) {
+      OwnedContainer run = latest(observed, init.name(), Labels.INIT, attempt);
+      if (run == null) {
+        actions.add(startOrWait(pod, init.name(), Labels.INIT, nextRestarts(observed, init.name(), Labels.INIT), attempt, f));
+        return actions;
+      }
+      if (run.running()) {
+        return actions; // wait for it to finish
+      }
+      if (run.info().exitCode() == 0 && !run.neverStarted()) {
+        continue;
+      }
+      actions.add(restart(pod, run, observed, attempt, f));
+      return actions;
+    }
+    for (Container app : pod.template().spec().containers()) {
+      OwnedContainer run = latest(observed, app.name(), Labels.APP, attempt);
+      if (run == null) {
+        actions.add(startOrWait(pod, app.name(), Labels.APP, nextRestarts(observed, app.name(), Labels.APP), attempt, f));
+      } else if (run.running()) {
+        String kill = f.probes().getOrDefault(run.id(), ProbeVerdict.NONE).kill();
+        if (kill != null) {
+          actions.add(new Kill(run, pod.grace(), kill));
+        }
+      } else {
+        actions.add(restart(pod, run, observed, attempt, f));
+      }
+    }
+    return actions;
+  }
+
+  /** Stops containers: the pod's containers first, its sandboxes last (they hold the network the others use). */
+  static List<Action> kill(List<OwnedContainer> containers, Duration grace, String why) {
+    List<Action> out = new ArrayList<>();
+    containers.stream().filter(c -> !c.isSandbox())
+        .forEach(c -> out.add(new Kill(c, c.graceSeconds() == null ? grace : Duration.ofSeconds(c.graceSeconds()), why)));
+    containers.stream().filter(OwnedContainer::isSandbox).forEach(c -> out.add(new Kill(c, Duration.ZERO, why)));
+    return out;
+  }
+
+  /** A run that ended: start the next one once its crash back-off allows (a run that never started is timed from its creation). */
+  private static Action restart(DesiredPod pod, OwnedContainer run, List<OwnedContainer> observed, int attempt, Facts f) {
+    Instant ended = run.info().finishedAt() != null ? run.info().finishedAt() : run.info().created();
+    Instant at = Backoff.nextStart(run.streak(), run.info().startedAt(), ended);
+    if (f.now().isBefore(at)) {
+      String why = run.neverStarted() ? "RunContainerError" : "CrashLoopBackOff";
+      String detail = run.neverStarted() ? ": " + run.info().error() : " (last exit code " + run.info().exitCode() + ")";
+      return new Wait(run.container(), at, why, "back-off " + Duration.between(ended, at).toSeconds() + "s restarting failed container "
+          + run.container() + detail);
+    }
+    boolean ranLong = run.info().startedAt() != null && !Duration.between(run.info().startedAt(), ended).minus(Backoff.RESET_AFTER).isNegative();
+    return startOrWait(pod, run.container(), run.role(), nextRestarts(observed, run.container(), run.role()), attempt,
+        ranLong ? 0 : run.streak() + 1, f);
+  }
+
+  private static Action startOrWait(DesiredPod pod, String name, String role, int restarts, int attempt, Facts f) {
+    return startOrWait(pod, name, role, restarts, attempt, 0, f);
+  }
+
+  private static Action startOrWait(DesiredPod pod, String name, String role, int restarts, int attempt, int streak, Facts f) {
+    Optional<Failures.Failure> failed = f.failures().get(Failures.key(pod.key(), name)).filter(x -> x.active(f.now()));
+    if (failed.isPresent()) {
+      return new Wait(name, failed.get().retryAt(), failed.get().waitingReason(), failed.get().message());
+    }
+    return new Start(name, role, restarts, attempt, streak);
+  }
+
+  private static int nextRestarts(List<OwnedContainer> observed, String name, String role) {
+    OwnedContainer any = latest(observed, name, role, -1);
+    return any == null ? 0 : any.restarts() + 1;
+  }
+
+  /** The latest run of a container (in sandbox {@code attempt}; -1: in any). */
+  static OwnedContainer latest(List<OwnedContainer> observed, String name, String role, int attempt) {
+    return observed.stream().filter(c -> role.equals(c.role()) && name.equals(c.container()) && (attempt < 0 || c.attempt() == attempt))
+        .max(Comparator.comparingInt(OwnedContainer::restarts).thenComparingInt(OwnedContainer::attempt)).orElse(null);
+  }
+
+  static <T> List<T> list(List<T> l) {
+    return l == null ? List.of() : l;
+  }
+}

@@ -1,0 +1,128 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.runtime.ContainerRuntime;
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import io.dsfleet.common.model.Container;
+import io.dsfleet.common.model.Probe;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the startup, liveness and readiness probes of every running app container on the probe
+ * workers, each when it is due (initial delay, then its period), never two at once for the same
+ * probe, and turns their results into {@link ProbeVerdict}s. The startup probe gates the others;
+ * a container run is forgotten when it is gone.
+ */
+public final class ProbeManager {
+  private static final Logger log = LoggerFactory.getLogger(ProbeManager.class);
+  private final Prober prober;
+  private final ExecutorService workers;
+  private final java.time.Clock clock;
+  /** Probe states by container id, then by kind (startup, liveness, readiness). */
+  private final Map<String, Map<String, ProbeState>> states = new ConcurrentHashMap<>();
+  private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+
+  public ProbeManager(ContainerRuntime runtime, ExecutorService workers, java.time.Clock clock) {
+    this.prober = new Prober(runtime);
+    this.workers = workers;
+    this.clock = clock;
+  }
+
+  /** Starts the probes that are due, and forgets containers that are gone. */
+  public void sync(Map<String, DesiredPod> desired, List<OwnedContainer> owned, Instant now) {
+    Set<String> ids = owned.stream().map(OwnedContainer::id).collect(Collectors.toSet());
+    states.keySet().removeIf(id -> !ids.contains(id));
+    Map<String, List<OwnedContainer>> byPod = owned.stream().collect(Collectors.groupingBy(OwnedContainer::podKey));
+    for (DesiredPod d : desired.values()) {
+      if (!d.valid()) {
+        continue;
+      }
+      List<OwnedContainer> pod = byPod.getOrDefault(d.key(), List.of());
+      for (OwnedContainer c : pod) {
+        if (!c.running() || !Labels.APP.equals(c.role()) || c.info().startedAt() == null || !c.hash().equals(d.hash())) {
+          continue;
+        }
+        Container spec = d.template().spec().containers().stream().filter(x -> x.name().equals(c.container())).findFirst().orElse(null);
+        if (spec == null) {
+          continue;
+        }
+        Map<String, ProbeState> probes = states.computeIfAbsent(c.id(), id -> {
+          Map<String, ProbeState> m = new HashMap<>();
+          add(m, "startup", spec.startupProbe(), c.info().startedAt());
+          add(m, "liveness", spec.livenessProbe(), c.info().startedAt());
+          add(m, "readiness", spec.readinessProbe(), c.info().startedAt());
+          return m;
+        });
+        ProbeState startup = probes.get("startup");
+        boolean started = startup == null || startup.succeeded();
+        // containers join the sandbox's network namespace, so the pod's address is the sandbox's
+        String host = Boolean.TRUE.equals(d.template().spec().hostNetwork()) ? "127.0.0.1" : podIp(pod, c.attempt());
+        for (var s : probes.entrySet()) {
+          boolean gated = !s.getKey().equals("startup") && !started;
+          boolean done = s.getKey().equals("startup") && (started || startup.failed());
+          if (gated || done || !s.getValue().due(now)) {
+            continue;
+          }
+          String key = c.id() + "/" + s.getKey();
+          if (!inFlight.add(key)) {
+            continue;
+          }
+          s.getValue().started(now);
+          workers.execute(() -> {
+            try {
+              Prober.Result r = prober.run(s.getValue().probe(), spec, c.id(), host);
+              s.getValue().record(r.ok(), r.message(), clock.instant());
+              if (!r.ok()) {
+                log.debug("{} probe of {} failed: {}", s.getKey(), c.info().name(), r.message());
+              }
+            } finally {
+              inFlight.remove(key);
+            }
+          });
+        }
+      }
+    }
+  }
+
+  /** The verdicts of every container run known here, by container id. */
+  public Map<String, ProbeVerdict> verdicts() {
+    Map<String, ProbeVerdict> out = new HashMap<>();
+    states.forEach((id, probes) -> out.put(id, verdict(probes)));
+    return out;
+  }
+
+  static ProbeVerdict verdict(Map<String, ProbeState> probes) {
+    ProbeState startup = probes.get("startup");
+    ProbeState liveness = probes.get("liveness");
+    ProbeState readiness = probes.get("readiness");
+    boolean started = startup == null || startup.succeeded();
+    String kill = null;
+    if (startup != null && startup.failed()) {
+      kill = "startup probe failed: " + startup.lastMessage();
+    } else if (started && liveness != null && liveness.failed()) {
+      kill = "liveness probe failed: " + liveness.lastMessage();
+    }
+    Boolean ready = readiness == null ? null : started && readiness.succeeded();
+    return new ProbeVerdict(started, ready, Boolean.TRUE.equals(ready) ? readiness.since() : null, kill);
+  }
+
+  private static String podIp(List<OwnedContainer> pod, int attempt) {
+    return pod.stream().filter(c -> c.isSandbox() && c.attempt() == attempt && c.info().ip() != null)
+        .map(c -> c.info().ip()).findFirst().orElse("127.0.0.1");
+  }
+
+  private static void add(Map<String, ProbeState> m, String kind, Probe p, Instant started) {
+    if (p != null) {
+      m.put(kind, new ProbeState(p, started));
+    }
+  }
+}

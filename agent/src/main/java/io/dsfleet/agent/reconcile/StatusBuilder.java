@@ -1,0 +1,134 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import io.dsfleet.common.model.Container;
+import io.dsfleet.proto.v1.ContainerStatus;
+import io.dsfleet.proto.v1.PodStatus;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The pod status the agent reports, pure: from the desired pods, their containers, the plan's
+ * waits (which carry Kubernetes' waiting reasons: ImagePullBackOff, CreateContainerError,
+ * RunContainerError, CrashLoopBackOff, ...), probe verdicts and recorded failures. Every failure
+ * the agent meets shows here, so it reaches {@code dsctl get pods} and {@code describe}.
+ */
+public final class StatusBuilder {
+  private StatusBuilder() {}
+
+  /**
+   * @param plans the planner's actions by pod key (their {@link PodPlanner.Wait}s name what each container waits for)
+   * @param firstSeen when each pod was first desired here (its age when no container of it exists)
+   */
+  public static List<PodStatus> build(Map<String, DesiredPod> desired, List<OwnedContainer> owned, Map<String, List<PodPlanner.Action>> plans,
+      Map<String, ProbeVerdict> probes, Failures failures, Map<String, Instant> firstSeen, Instant now) {
+    List<PodStatus> out = new ArrayList<>();
+    for (DesiredPod d : desired.values()) {
+      List<OwnedContainer> mine = owned.stream().filter(c -> c.podKey().equals(d.key())).toList();
+      out.add(status(d, mine, plans.getOrDefault(d.key(), List.of()), probes, failures, firstSeen.get(d.key()), now));
+    }
+    out.sort(Comparator.comparing(PodStatus::getNamespace).thenComparing(PodStatus::getPodName));
+    return out;
+  }
+
+  static PodStatus status(DesiredPod d, List<OwnedContainer> observed, List<PodPlanner.Action> plan, Map<String, ProbeVerdict> probes,
+      Failures failures, Instant firstSeen, Instant now) {
+    PodStatus.Builder b = PodStatus.newBuilder().setNamespace(d.namespace()).setDaemonSet(d.daemonSet()).setPodName(d.name())
+        .setTemplateHash(d.hash());
+    Instant created = observed.stream().map(c -> c.info().created()).filter(Objects::nonNull).min(Comparator.naturalOrder())
+        .orElse(firstSeen);
+    if (created != null) {
+      b.setCreatedAtMillis(created.toEpochMilli());
+    }
+    if (!d.valid()) {
+      return b.setPhase("Failed").setReason("UnsupportedPodSpec").setMessage(d.problem()).build();
+    }
+    List<OwnedContainer> current = observed.stream().filter(c -> d.hash().equals(c.hash())).toList();
+    OwnedContainer sandbox = current.stream().filter(c -> c.isSandbox() && c.running()).max(Comparator.comparingInt(OwnedContainer::attempt))
+        .orElse(null);
+    int attempt = sandbox == null ? -1 : sandbox.attempt();
+    boolean allReady = true;
+    boolean anyRunning = false;
+    Instant readySince = null;
+    for (Container c : PodPlanner.list(d.template().spec().initContainers())) {
+      b.addContainers(container(d, c, run(current, c.name(), Labels.INIT, attempt), sandbox, plan, probes, failures, true));
+    }
+    for (Container c : d.template().spec().containers()) {
+      OwnedContainer run = run(current, c.name(), Labels.APP, attempt);
+      ContainerStatus cs = container(d, c, run, sandbox, plan, probes, failures, false);
+      b.addContainers(cs);
+      allReady &= cs.getReady();
+      anyRunning |= cs.getState().equals("running");
+      if (cs.getReady()) {
+        ProbeVerdict v = probes.getOrDefault(run.id(), ProbeVerdict.NONE);
+        Instant since = v.readySince() != null ? v.readySince() : run.info().startedAt();
+        readySince = readySince == null || (since != null && since.isAfter(readySince)) ? since : readySince;
+      }
+    }
+    boolean ready = sandbox != null && allReady;
+    b.setReady(ready).setPhase(sandbox != null && anyRunning ? "Running" : "Pending");
+    if (ready && readySince != null) {
+      b.setReadySinceMillis(readySince.toEpochMilli());
+    }
+    if (sandbox != null && sandbox.info().startedAt() != null) {
+      b.setStartedAtMillis(sandbox.info().startedAt().toEpochMilli());
+    }
+    if (sandbox == null) {
+      Optional<Failures.Failure> f = failures.get(Failures.key(d.key(), "POD"));
+      if (f.isPresent()) {
+        b.setReason(f.get().reason()).setMessage(f.get().reason() + ": " + f.get().message());
+      }
+    }
+    return b.build();
+  }
+
+  /** The run to report: the latest in the current sandbox, else the latest at all (its last state). */
+  private static OwnedContainer run(List<OwnedContainer> current, String name, String role, int attempt) {
+    OwnedContainer inSandbox = attempt < 0 ? null : PodPlanner.latest(current, name, role, attempt);
+    return inSandbox != null ? inSandbox : PodPlanner.latest(current, name, role, -1);
+  }
+
+  private static ContainerStatus container(DesiredPod d, Container c, OwnedContainer run, OwnedContainer sandbox,
+      List<PodPlanner.Action> plan, Map<String, ProbeVerdict> probes, Failures failures, boolean init) {
+    ContainerStatus.Builder cs = ContainerStatus.newBuilder().setName(c.name()).setImage(c.image()).setInit(init);
+    Optional<PodPlanner.Wait> wait = plan.stream().filter(a -> a instanceof PodPlanner.Wait w && w.container().equals(c.name()))
+        .map(a -> (PodPlanner.Wait) a).findFirst();
+    if (run != null) {
+      cs.setContainerId(run.id()).setRestartCount(run.restarts());
+      if (run.info().startedAt() != null) {
+        cs.setStartedAtMillis(run.info().startedAt().toEpochMilli());
+      }
+      if (run.running() && sandbox != null && run.attempt() == sandbox.attempt()) {
+        ProbeVerdict v = probes.getOrDefault(run.id(), ProbeVerdict.NONE);
+        boolean ready = v.ready() != null ? v.ready() : v.started() && (run.info().health() == null || run.info().health().equals("healthy"));
+        return cs.setState("running").setReady(!init && ready).build();
+      }
+      cs.setExitCode(run.info().exitCode());
+      if (run.info().finishedAt() != null) {
+        cs.setFinishedAtMillis(run.info().finishedAt().toEpochMilli());
+      }
+    }
+    if (wait.isPresent()) {
+      return cs.setState("waiting").setReason(wait.get().reason()).setMessage(wait.get().message()).build();
+    }
+    // a failure recorded after the plan was made (the pod's work ran meanwhile)
+    Optional<Failures.Failure> failed = failures.get(Failures.key(d.key(), c.name()));
+    if (failed.isPresent() && (run == null || !run.running())) {
+      return cs.setState("waiting").setReason(failed.get().waitingReason()).setMessage(failed.get().message()).build();
+    }
+    if (run == null || run.running()) {
+      String reason = sandbox == null ? "ContainerCreating" : init ? "PodInitializing" : "ContainerCreating";
+      return cs.setState("waiting").setReason(reason).build();
+    }
+    if (run.neverStarted()) {
+      return cs.setState("waiting").setReason("RunContainerError").setMessage(String.valueOf(run.info().error())).build();
+    }
+    return cs.setState("terminated").setReason(run.info().exitCode() == 0 ? "Completed" : "Error").build();
+  }
+}

@@ -1,0 +1,179 @@
+package io.dsfleet.agent;
+
+import static io.dsfleet.agent.DockerHarness.config;
+import static io.dsfleet.agent.DockerHarness.ds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.proto.v1.ConfigObject.Kind;
+import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.PodStatus;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Attacks on the host through the agent, each on the real Docker daemon, from inside a container
+ * or with an image. The victims are host files and directories outside the pod's own directory;
+ * after each attack they must be exactly as they were, and the pod says why it was refused.
+ */
+class HostSafetyTest {
+  static final String C0 = "spec.template.spec.containers[0]";
+  static final String POD = "spec.template.spec";
+  @TempDir Path tmp;
+  DockerHarness h;
+  Path victimFile;
+  Path victimDir;
+
+  @BeforeEach
+  void start() throws Exception {
+    h = new DockerHarness(tmp.resolve("state"));
+    victimFile = Files.writeString(tmp.resolve("victim.txt"), "original");
+    Files.setPosixFilePermissions(victimFile, PosixFilePermissions.fromString("rw-------"));
+    victimDir = Files.createDirectories(tmp.resolve("victim_x"));
+    Files.writeString(victimDir.resolve("keep.txt"), "keep");
+  }
+
+  @AfterEach
+  void stop() {
+    h.close();
+  }
+
+  private void assertVictimsUntouched() throws Exception {
+    assertThat(Files.readString(victimFile)).as("host file content").isEqualTo("original");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(victimFile))).as("host file mode").isEqualTo("rw-------");
+    try (var files = Files.list(victimDir)) {
+      assertThat(files.map(p -> p.getFileName().toString()).toList()).as("host directory entries").containsExactly("keep.txt");
+    }
+    assertThat(Files.readString(victimDir.resolve("keep.txt"))).isEqualTo("keep");
+  }
+
+  /**
+   * The container plants symlinks where the agent writes (configMap, secret) and in its emptyDir,
+   * pointing at host paths; then it is killed and restarted, its ConfigMap changes, and the pod is
+   * deleted: every write, chmod and removal of the agent must stay inside the pod's directory.
+   */
+  @Test
+  void symlinksPlantedInTheVolumesDoNotLeadTheAgentOntoTheHost() throws Exception {
+    var cfg = config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "hello"));
+    var sec = config(Kind.SECRET, "creds", Map.of("token", "s3cret"));
+    var daemonSet = ds(C0 + ".volumeMounts", "[{name: cfg, mountPath: /etc/cfg}, {name: sec, mountPath: /etc/sec}, {name: scratch, mountPath: /scratch}]",
+        POD + ".volumes", "[{name: cfg, configMap: {name: cfg, items: [{key: greeting, path: nested/hi.txt}]}},"
+            + " {name: sec, secret: {secretName: creds}}, {name: scratch, emptyDir: {}}]",
+        POD + ".terminationGracePeriodSeconds", "1");
+    h.run(daemonSet, cfg, sec);
+    // every path the agent wrote or may write, turned into a link to the host (errors ignored: a read-only volume refuses them)
+    String plant = String.join("; ",
+        "for d in /etc/cfg /etc/cfg/nested /etc/cfg/..data /etc/sec /etc/sec/..data; do for f in $(ls -a $d); do ln -sfn " + victimFile + " $d/.$f.tmp; done; done",
+        "ln -sfn " + victimFile + " /etc/cfg/nested/.hi.txt.tmp",
+        "rm -rf /etc/cfg/nested; ln -sfn " + victimDir + " /etc/cfg/nested",
+        "ln -sfn " + victimFile + " /etc/sec/.token.tmp",
+        "rm -f /etc/sec/token; ln -sfn " + victimFile + " /etc/sec/token",
+        "ln -sfn " + victimDir + " /etc/cfg/..data_tmp",
+        "ln -sfn " + victimDir + " /scratch/link",
+        "mkdir -p /scratch/d && ln -sfn " + victimFile + " /scratch/d/f",
+        "true");
+    h.sh("main", plant + " 2>/dev/null");
+    String first = h.container("main").id();
+
+    new ProcessBuilder("docker", "kill", first).start().waitFor();
+    PodStatus restarted = h.awaitStatus(p -> p.getContainers(0).getRestartCount() >= 1 && p.getContainers(0).getState().equals("running"),
+        Duration.ofSeconds(60));
+    assertThat(restarted.getContainers(0).getContainerId()).isNotEqualTo(first);
+    assertVictimsUntouched();
+    h.reconciler.setDesired(DockerHarness.state(daemonSet, config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "changed")),
+        config(Kind.SECRET, "creds", Map.of("token", "changed"))));
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> h.sh("main", "cat /etc/cfg/nested/hi.txt").equals("changed"));
+    assertVictimsUntouched();
+
+    h.clear();
+    assertVictimsUntouched();
+  }
+
+  /**
+   * An init container leaves a symlink to a host directory in the pod's emptyDir; the app
+   * container mounts a subPath through it (CVE-2017-1002101). It must be refused, with a reason.
+   */
+  @Test
+  void aSubPathThroughAPlantedSymlinkIsRefused() throws Exception {
+    h.reconciler.setDesired(DockerHarness.state(ds(
+        POD + ".initContainers", "[{name: plant, image: local/busybox:1, command: [sh, -c, 'ln -s " + victimDir + " /scratch/escape'],"
+            + " volumeMounts: [{name: scratch, mountPath: /scratch}]}]",
+        C0 + ".command", "[sh, -c, 'touch /mnt/sub/pwned; sleep 3600']",
+        C0 + ".volumeMounts", "[{name: scratch, mountPath: /mnt/sub, subPath: escape}]",
+        POD + ".volumes", "[{name: scratch, emptyDir: {}}]")));
+    PodStatus s = h.awaitStatus(p -> p.getContainersCount() > 1
+        && (p.getContainers(1).getState().equals("running") || p.getContainers(1).getReason().equals("CreateContainerConfigError")),
+        Duration.ofSeconds(60));
+    h.settle(2);
+    assertVictimsUntouched();
+    assertThat(s.getContainers(1).getReason()).isEqualTo("CreateContainerConfigError");
+    assertThat(s.getContainers(1).getMessage()).contains("subPath \"escape\"").contains("symlink");
+  }
+
+  /**
+   * An image carrying the agent's ownership labels, with a path in them, is run by someone else
+   * on the host. The agent must neither stop that container nor let its labels name a directory to
+   * delete; and it refuses to run such an image in a pod.
+   */
+  @Test
+  void anImageCarryingTheOwnershipLabelsCannotMakeTheAgentTouchWhatItDoesNotOwn() throws Exception {
+    String tag = "dsfleet-test/forged-labels:" + UUID.randomUUID().toString().substring(0, 8);
+    String escape = "../".repeat(h.stateDir.resolve("pods").getNameCount()) + victimDir.toString().substring(1, victimDir.toString().length() - 2);
+    Path build = Files.createDirectories(tmp.resolve("build"));
+    Files.writeString(build.resolve("Dockerfile"), "FROM local/busybox:1\nLABEL io.dsfleet.managed=true io.dsfleet.node=" + h.node
+        + " io.dsfleet.namespace=\"" + escape + "\" io.dsfleet.pod=x io.dsfleet.daemonset=d io.dsfleet.container=c"
+        + " io.dsfleet.template-hash=h io.dsfleet.role=app io.dsfleet.restarts=0\n");
+    String name = "dsfleet-test-foreign-" + UUID.randomUUID().toString().substring(0, 8);
+    try {
+      assertThat(Docker.cli(Map.of("DOCKER_BUILDKIT", "0"), "build", "-q", "-t", tag, build.toString()).exit()).isZero();
+      assertThat(Docker.cli(Map.of(), "run", "-d", "--name", name, tag, "sleep", "3600").exit()).isZero();
+      h.reconciler.setDesired(DesiredState.newBuilder().setVersion(1).build());
+      h.settle(3); // the agent has a desired set (nothing), has looked at the node three times and has nothing in flight
+      assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.State.Running}}", name).out().strip()).as("foreign container untouched").isEqualTo("true");
+      assertVictimsUntouched();
+
+      h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", tag)));
+      PodStatus s = h.awaitStatus(p -> p.getContainersCount() > 0 && p.getContainers(0).getReason().equals("CreateContainerError"),
+          Duration.ofSeconds(30));
+      assertThat(s.getContainers(0).getMessage()).contains("io.dsfleet.");
+    } finally {
+      Docker.cli(Map.of(), "rm", "-f", name);
+      Docker.cli(Map.of(), "rmi", "-f", tag);
+    }
+    assertVictimsUntouched();
+  }
+
+  /** A container that is not the agent's holds the name the agent would give its pod's container: it stays, and the pod runs. */
+  @Test
+  void aContainerNameConflictNeverRemovesAContainerTheAgentDoesNotOwn() throws Exception {
+    String squatter = "dsf_agent-pod01_ops_main_0";
+    List<String> names = List.of(squatter, "dsf_agent-pod01_ops_POD");
+    try {
+      Map<String, String> ids = new java.util.TreeMap<>();
+      for (String n : names) {
+        Docker.Result created = Docker.cli(Map.of(), "create", "--name", n, "local/busybox:1", "sleep", "1");
+        assertThat(created.exit()).isZero();
+        ids.put(n, created.out().strip());
+      }
+      PodStatus s = h.run(ds());
+      assertThat(s.getContainers(0).getState()).isEqualTo("running");
+      for (var e : ids.entrySet()) {
+        assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.Name}}", e.getValue()).out().strip()).as(e.getKey() + " still exists")
+            .isEqualTo("/" + e.getKey());
+      }
+    } finally {
+      for (String n : names) {
+        Docker.cli(Map.of(), "rm", "-f", n);
+      }
+    }
+  }
+}

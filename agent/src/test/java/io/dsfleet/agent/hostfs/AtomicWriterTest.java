@@ -1,0 +1,101 @@
+package io.dsfleet.agent.hostfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dsfleet.common.testing.FakeClock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The kubelet's atomic writer layout, updates, and no write through a link planted in the volume. */
+class AtomicWriterTest {
+  @TempDir Path tmp;
+  Path vol;
+  Path victim;
+  FakeClock clock = new FakeClock();
+  AtomicWriter w;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    vol = Files.createDirectories(tmp.resolve("vol"));
+    victim = Files.writeString(tmp.resolve("victim"), "original");
+    Files.setPosixFilePermissions(victim, PosixFilePermissions.fromString("rw-------"));
+    w = new AtomicWriter(vol, clock);
+  }
+
+  static Map<String, AtomicWriter.FileData> payload(String... pathsAndValues) {
+    Map<String, AtomicWriter.FileData> m = new TreeMap<>();
+    for (int i = 0; i < pathsAndValues.length; i += 2) {
+      m.put(pathsAndValues[i], new AtomicWriter.FileData(pathsAndValues[i + 1].getBytes(StandardCharsets.UTF_8), 0644));
+    }
+    return m;
+  }
+
+  @Test
+  void writesAVersionDirectorySwapsDataAndLinksEachTopLevelName() throws Exception {
+    assertThat(w.write(payload("a", "1", "dir/b", "2"), null)).isTrue();
+    Path data = Files.readSymbolicLink(vol.resolve("..data"));
+    assertThat(data.toString()).startsWith("..");
+    assertThat(Files.readSymbolicLink(vol.resolve("a"))).isEqualTo(Path.of("..data/a"));
+    assertThat(Files.readSymbolicLink(vol.resolve("dir"))).isEqualTo(Path.of("..data/dir"));
+    assertThat(Files.readString(vol.resolve("dir/b"))).isEqualTo("2");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(vol.resolve("a")))).isEqualTo("rw-r--r--");
+    assertThat(w.write(payload("a", "1", "dir/b", "2"), null)).as("same payload: nothing written").isFalse();
+
+    clock.advance(Duration.ofSeconds(1));
+    assertThat(w.write(payload("a", "changed", "c", "3"), null)).isTrue();
+    assertThat(Files.readString(vol.resolve("a"))).isEqualTo("changed");
+    assertThat(Files.readString(vol.resolve("c"))).isEqualTo("3");
+    assertThat(vol.resolve("dir")).as("a key no longer in the payload goes").doesNotExist();
+    try (var entries = Files.list(vol)) {
+      assertThat(entries.filter(p -> p.getFileName().toString().startsWith("..") && !p.getFileName().toString().equals("..data")))
+          .as("the old version directory is removed").hasSize(1);
+    }
+  }
+
+  @Test
+  void entriesNoPayloadNamedStay() throws Exception {
+    w.write(payload("a", "1"), null);
+    Files.createDirectory(vol.resolve("memberlist")); // a nested mount point
+    w.write(payload("a", "2"), null);
+    assertThat(vol.resolve("memberlist")).isDirectory();
+  }
+
+  /** Links a container could have planted while an older agent mounted the volume writable: never followed. */
+  @Test
+  void linksPlantedInTheVolumeAreReplacedNeverFollowed() throws Exception {
+    Files.createSymbolicLink(vol.resolve("a"), victim); // a user-visible name pointing at a host file
+    Files.createSymbolicLink(vol.resolve("..data_tmp"), victim);
+    Files.createSymbolicLink(vol.resolve("..data"), tmp); // ..data pointing outside: not a version of this volume
+    Files.createSymbolicLink(vol.resolve("dir"), tmp); // a directory name pointing at a host directory
+    w.write(payload("a", "1", "dir/b", "2"), null);
+    assertThat(Files.readString(victim)).isEqualTo("original");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(victim))).isEqualTo("rw-------");
+    assertThat(tmp.resolve("b")).doesNotExist();
+    assertThat(Files.readString(vol.resolve("a"))).isEqualTo("1");
+    assertThat(Files.readString(vol.resolve("dir/b"))).isEqualTo("2");
+    // a link planted inside the current version: the next write replaces the version, the victim stays
+    Path version = vol.resolve(Files.readSymbolicLink(vol.resolve("..data")));
+    Files.delete(version.resolve("a"));
+    Files.createSymbolicLink(version.resolve("a"), victim);
+    w.write(payload("a", "1", "dir/b", "2"), 1234L);
+    assertThat(Files.readString(victim)).isEqualTo("original");
+    assertThat(Files.getAttribute(victim, "unix:gid")).as("no chgrp through the link").isNotEqualTo(1234);
+    assertThat(Files.isSymbolicLink(vol.resolve(Files.readSymbolicLink(vol.resolve("..data"))).resolve("a"))).isFalse();
+  }
+
+  @Test
+  void payloadPathsStayInsideTheVolume() {
+    for (String bad : new String[] {"../x", "/etc/passwd", "a/../../x", "..data", "a//b", "./a"}) {
+      assertThatThrownBy(() -> w.write(payload(bad, "x"), null)).as(bad).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+}

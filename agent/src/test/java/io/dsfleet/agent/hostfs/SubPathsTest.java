@@ -1,0 +1,63 @@
+package io.dsfleet.agent.hostfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** subPath resolution: inside the volume's real path, links that stay inside allowed, links out refused, nothing created outside. */
+class SubPathsTest {
+  @TempDir Path tmp;
+  Path vol;
+  Path outside;
+
+  @BeforeEach
+  void setUp() throws Exception {
+    vol = Files.createDirectories(tmp.resolve("vol"));
+    outside = Files.createDirectories(tmp.resolve("outside"));
+  }
+
+  @Test
+  void aMissingSubPathIsCreatedInsideTheVolume() throws Exception {
+    assertThat(SubPaths.resolve(vol, "a/b")).isEqualTo(vol.toRealPath().resolve("a/b"));
+    assertThat(vol.resolve("a/b")).isDirectory();
+  }
+
+  @Test
+  void aLinkThatStaysInsideIsFollowed() throws Exception {
+    Files.createDirectories(vol.resolve("..2026/conf"));
+    Files.createSymbolicLink(vol.resolve("..data"), Path.of("..2026"));
+    Files.createSymbolicLink(vol.resolve("conf"), Path.of("..data/conf"));
+    assertThat(SubPaths.resolve(vol, "conf")).isEqualTo(vol.toRealPath().resolve("..2026/conf"));
+  }
+
+  @Test
+  void linksOutOfTheVolumeAreRefusedAndNothingIsCreatedOutside() throws Exception {
+    Files.createSymbolicLink(vol.resolve("escape"), outside);
+    Files.createSymbolicLink(vol.resolve("up"), Path.of(".."));
+    Files.createSymbolicLink(vol.resolve("dangling"), tmp.resolve("nope"));
+    assertThatThrownBy(() -> SubPaths.resolve(vol, "escape")).isInstanceOf(NoFollow.NotInsideException.class)
+        .hasMessageContaining("symlink");
+    assertThatThrownBy(() -> SubPaths.resolve(vol, "escape/new")).isInstanceOf(NoFollow.NotInsideException.class);
+    assertThatThrownBy(() -> SubPaths.resolve(vol, "up/outside")).isInstanceOf(NoFollow.NotInsideException.class);
+    assertThatThrownBy(() -> SubPaths.resolve(vol, "dangling")).isInstanceOf(NoFollow.NotInsideException.class);
+    assertThat(outside.resolve("new")).doesNotExist();
+    assertThat(tmp.resolve("nope")).doesNotExist();
+    assertThatThrownBy(() -> SubPaths.resolve(vol, "../outside")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
+  void deleteTreeRemovesLinksNotWhatTheyPointTo() throws Exception {
+    Files.writeString(outside.resolve("keep"), "keep");
+    Path d = Files.createDirectories(vol.resolve("d/e"));
+    Files.createSymbolicLink(d.resolve("link"), outside);
+    Files.createSymbolicLink(vol.resolve("d/file-link"), outside.resolve("keep"));
+    NoFollow.deleteTree(vol.resolve("d"));
+    assertThat(vol.resolve("d")).doesNotExist();
+    assertThat(Files.readString(outside.resolve("keep"))).isEqualTo("keep");
+  }
+}

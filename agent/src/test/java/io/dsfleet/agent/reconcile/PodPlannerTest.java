@@ -1,0 +1,163 @@
+package io.dsfleet.agent.reconcile;
+
+import static io.dsfleet.agent.reconcile.Pods.T0;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.agent.reconcile.Pods.C;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The per-pod decision, a table of named rows: what the pod needs next from what runs, probes, back-off and the clock. */
+class PodPlannerTest {
+  static final DesiredPod POD = Pods.pod();
+  static final String H = POD.hash();
+  static final DesiredPod WITH_INIT = Pods.pod("spec.template.spec.initContainers", "[{name: setup, image: local/busybox:1}]");
+  static final String HI = WITH_INIT.hash();
+  static final DesiredPod WITH_PROBES = Pods.pod("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}}");
+
+  /** A row: the pod, its containers, a change to the facts, the clock, and the actions expected (rendered). */
+  record Row(String name, DesiredPod pod, List<OwnedContainer> observed, Consumer<Facts> facts, Instant now, List<String> expected) {
+    @Override
+    public String toString() {
+      return name;
+    }
+  }
+
+  /** Mutable facts a row may set up. */
+  static final class Facts {
+    final Failures failures = new Failures();
+    final java.util.HashMap<String, ProbeVerdict> probes = new java.util.HashMap<>();
+    boolean volumesCurrent = true;
+  }
+
+  static Row row(String name, DesiredPod pod, List<C> observed, Consumer<Facts> facts, Instant now, String... expected) {
+    return new Row(name, pod, observed.stream().map(C::build).toList(), facts, now, List.of(expected));
+  }
+
+  static final Consumer<Facts> NONE = f -> { };
+
+  static Stream<Row> rows() {
+    Instant t10 = T0.plusSeconds(10);
+    return Stream.of(
+        row("a new pod starts its sandbox first", POD, List.of(), NONE, T0, "sandbox 0"),
+        row("with the sandbox up, the app container starts in it", POD, List.of(C.sandbox("s0", H, 0)), NONE, T0, "start main run 0 in 0"),
+        row("init containers run first, one at a time", WITH_INIT, List.of(C.sandbox("s0", HI, 0)), NONE, T0, "start setup run 0 in 0"),
+        row("a running init container is waited for", WITH_INIT, List.of(C.sandbox("s0", HI, 0), C.init("i0", HI, "setup", 0, 0)), NONE, T0),
+        row("a completed init container lets the app start", WITH_INIT,
+            List.of(C.sandbox("s0", HI, 0), C.init("i0", HI, "setup", 0, 0).exited(0, T0)), NONE, T0, "start main run 0 in 0"),
+        row("a failed init container is retried after its back-off", WITH_INIT,
+            List.of(C.sandbox("s0", HI, 0), C.init("i0", HI, "setup", 0, 0).exited(1, T0)), NONE, T0.plusSeconds(3),
+            "wait setup: CrashLoopBackOff until T0+10s"),
+        row("a failed init container after its back-off runs again", WITH_INIT,
+            List.of(C.sandbox("s0", HI, 0), C.init("i0", HI, "setup", 0, 0).exited(1, T0)), NONE, t10, "start setup run 1 in 0"),
+        row("a running pod needs nothing", POD, List.of(C.sandbox("s0", H, 0), C.app("a0", H, "main", 0, 0)), NONE, T0),
+        row("a crashed container waits out its back-off (10 s after the first crash)", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a0", H, "main", 0, 0).exited(1, T0)), NONE, T0.plusSeconds(9),
+            "wait main: CrashLoopBackOff until T0+10s"),
+        row("a crashed container restarts after its back-off", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a0", H, "main", 0, 0).exited(1, T0)), NONE, t10, "start main run 1 in 0"),
+        row("the back-off doubles with each restart (run 3: 80 s)", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a3", H, "main", 3, 0).exited(1, T0)), NONE, T0.plusSeconds(79),
+            "wait main: CrashLoopBackOff until T0+80s"),
+        row("a run that lasted ten minutes restarts after 10 s, whatever its run number", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a7", H, "main", 7, 0).startedAt(T0.minusSeconds(700)).exited(1, T0)), NONE, T0.plusSeconds(9),
+            "wait main: CrashLoopBackOff until T0+10s"),
+        row("after a long run the crash streak starts over (its next back-off is 10 s again)", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a7", H, "main", 7, 0).label("io.dsfleet.crash-streak", "0").exited(1, T0)), NONE,
+            T0.plusSeconds(10), "start main run 8 in 0"),
+        row("a streak of three crashes waits 80 s, not the run number's 5 min", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a9", H, "main", 9, 0).label("io.dsfleet.crash-streak", "3").exited(1, T0)), NONE,
+            T0.plusSeconds(79), "wait main: CrashLoopBackOff until T0+80s"),
+        row("a sandbox that died soon after it was made again waits before the next one", POD,
+            List.of(C.sandbox("s1", H, 1).exited(0, T0)),
+            f -> f.failures.failed("ops/agent-abcde/POD-restart", "SandboxChanged", "pod sandbox made again", T0), T0.plusSeconds(3),
+            "wait POD: SandboxChanged until T0+10s"),
+        row("a container the runtime could not start waits, timed from its creation (RunContainerError)", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a0", H, "main", 0, 0).neverStarted("exec: \"/nope\": not found", T0)), NONE, T0.plusSeconds(1),
+            "wait main: RunContainerError until T0+10s"),
+        row("a container the runtime could not start is tried again after its back-off", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a1", H, "main", 1, 0).neverStarted("exec failed", T0)), NONE, T0.plusSeconds(20),
+            "start main run 2 in 0"),
+        row("a failed image pull waits out its back-off (ErrImagePull)", POD, List.of(C.sandbox("s0", H, 0)),
+            f -> f.failures.failed("ops/agent-abcde/main", "ErrImagePull", "pulling x: not found", T0), T0.plusSeconds(5),
+            "wait main: ErrImagePull until T0+10s"),
+        row("a pull that failed twice is ImagePullBackOff, 20 s", POD, List.of(C.sandbox("s0", H, 0)), f -> {
+          f.failures.failed("ops/agent-abcde/main", "ErrImagePull", "not found", T0.minusSeconds(10));
+          f.failures.failed("ops/agent-abcde/main", "ErrImagePull", "not found", T0);
+        }, T0.plusSeconds(5), "wait main: ImagePullBackOff until T0+20s"),
+        row("a create error waits out its back-off (CreateContainerError)", POD, List.of(C.sandbox("s0", H, 0)),
+            f -> f.failures.failed("ops/agent-abcde/main", "CreateContainerError", "bad", T0), T0.plusSeconds(5),
+            "wait main: CreateContainerError until T0+10s"),
+        row("after the create error's back-off the container is tried again", POD, List.of(C.sandbox("s0", H, 0)),
+            f -> f.failures.failed("ops/agent-abcde/main", "CreateContainerError", "bad", T0), t10, "start main run 0 in 0"),
+        row("a sandbox that failed waits out its back-off", POD, List.of(),
+            f -> f.failures.failed("ops/agent-abcde/POD", "CreatePodSandboxError", "port is already allocated", T0), T0.plusSeconds(5),
+            "wait POD: CreatePodSandboxError until T0+10s"),
+        row("a failed liveness probe stops the container", WITH_PROBES,
+            List.of(C.sandbox("s0", WITH_PROBES.hash(), 0), C.app("a0", WITH_PROBES.hash(), "main", 0, 0)),
+            f -> f.probes.put("a0", new ProbeVerdict(true, null, null, "liveness probe failed: exit 1")), T0,
+            "kill a0 in 30s: liveness probe failed: exit 1"),
+        row("a failed startup probe stops the container", WITH_PROBES,
+            List.of(C.sandbox("s0", WITH_PROBES.hash(), 0), C.app("a0", WITH_PROBES.hash(), "main", 0, 0)),
+            f -> f.probes.put("a0", new ProbeVerdict(false, null, null, "startup probe failed: timeout")), T0,
+            "kill a0 in 30s: startup probe failed: timeout"),
+        row("a new template stops the old pod first: containers, then the sandbox", POD,
+            List.of(C.sandbox("s0", "oldhash", 0), C.app("a0", "oldhash", "main", 0, 0).label("io.dsfleet.grace-seconds", "5")), NONE, T0,
+            "kill a0 in 5s: replaced by template " + H, "kill s0 in 0s: replaced by template " + H),
+        row("stopped containers of the old template do not hold the new pod back", POD,
+            List.of(C.sandbox("s0", "oldhash", 0).exited(0, T0), C.app("a0", "oldhash", "main", 0, 0).exited(137, T0)), NONE, T0, "sandbox 1"),
+        row("a dead sandbox: what still runs of the pod is stopped first", POD,
+            List.of(C.sandbox("s0", H, 0).exited(0, T0), C.app("a0", H, "main", 0, 0)), NONE, T0,
+            "kill a0 in 30s: the pod sandbox is not running"),
+        row("a dead sandbox the runtime cannot remove never blocks a new one", POD,
+            List.of(C.sandbox("s0", H, 0).exited(0, T0), C.app("a0", H, "main", 0, 0).exited(0, T0)), NONE, T0, "sandbox 1"),
+        row("a collected dead sandbox's number is not reused: its containers still name it", POD,
+            List.of(C.app("a0", H, "main", 0, 0).exited(0, T0)), NONE, T0, "sandbox 1"),
+        row("in a new sandbox the app starts at once, its run counted on", POD,
+            List.of(C.sandbox("s1", H, 1), C.app("a0", H, "main", 0, 0).exited(0, T0)), NONE, T0, "start main run 1 in 1"),
+        row("a container still running in an older sandbox is stopped", POD,
+            List.of(C.sandbox("s1", H, 1), C.app("a0", H, "main", 0, 0), C.app("a1", H, "main", 1, 1)), NONE, T0,
+            "kill a0 in 30s: its pod sandbox was replaced"),
+        row("init containers run again in a new sandbox", WITH_INIT,
+            List.of(C.sandbox("s1", HI, 1), C.init("i0", HI, "setup", 0, 0).exited(0, T0)), NONE, T0, "start setup run 1 in 1"),
+        row("changed ConfigMaps or Secrets are written into the running pod", POD,
+            List.of(C.sandbox("s0", H, 0), C.app("a0", H, "main", 0, 0)), f -> f.volumesCurrent = false, T0, "sync volumes"),
+        row("a pod this agent cannot read touches nothing", Pods.unreadable(), List.of(C.app("a0", "oldhash", "main", 0, 0)), NONE, T0));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("rows")
+  void decide(Row row) {
+    Facts f = new Facts();
+    row.facts().accept(f);
+    List<PodPlanner.Action> actions = PodPlanner.decide(row.pod(), row.observed(),
+        new PodPlanner.Facts(Map.copyOf(f.probes), f.failures, f.volumesCurrent, row.now()));
+    assertThat(render(actions)).isEqualTo(row.expected());
+  }
+
+  static List<String> render(List<PodPlanner.Action> actions) {
+    List<String> out = new ArrayList<>();
+    for (PodPlanner.Action a : actions) {
+      if (a instanceof PodPlanner.Kill k) {
+        out.add("kill " + k.container().id() + " in " + k.grace().toSeconds() + "s: " + k.why());
+      } else if (a instanceof PodPlanner.StartSandbox s) {
+        out.add("sandbox " + s.attempt());
+      } else if (a instanceof PodPlanner.Start s) {
+        out.add("start " + s.name() + " run " + s.restarts() + " in " + s.attempt());
+      } else if (a instanceof PodPlanner.SyncVolumes) {
+        out.add("sync volumes");
+      } else if (a instanceof PodPlanner.Wait w) {
+        out.add("wait " + w.container() + ": " + w.reason() + " until T0+" + Duration.between(T0, w.until()).toSeconds() + "s");
+      }
+    }
+    return out;
+  }
+}
