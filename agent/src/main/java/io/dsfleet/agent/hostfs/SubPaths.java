@@ -29,7 +29,18 @@ public final class SubPaths {
   public static Path resolve(Path volume, String subPath) throws IOException {
     Path root = volume.toRealPath();
     Path rel = AtomicWriter.validate(subPath);
-    // the longest prefix that exists, resolved: it must stay inside the volume
+    Prefix p = existing(root, rel, subPath);
+    Path made = p.path();
+    if (p.parts() < rel.getNameCount()) {
+      made = NoFollow.mkdirs(made, rel.subpath(p.parts(), rel.getNameCount()), PosixFilePermissions.fromString("rwxrwxrwx"));
+    }
+    return inside(root, made.toRealPath(), subPath);
+  }
+
+  /** How much of {@code rel} exists: its real path (links followed, never out of the volume) and how many parts of {@code rel} that is. */
+  private record Prefix(Path path, int parts) {}
+
+  private static Prefix existing(Path root, Path rel, String subPath) throws IOException {
     Path existing = root;
     int i = 0;
     for (; i < rel.getNameCount(); i++) {
@@ -43,10 +54,7 @@ public final class SubPaths {
         throw new NoFollow.NotInsideException("subPath \"" + subPath + "\" goes through a symlink to a path that does not exist");
       }
     }
-    if (i < rel.getNameCount()) {
-      existing = NoFollow.mkdirs(existing, rel.subpath(i, rel.getNameCount()), PosixFilePermissions.fromString("rwxrwxrwx"));
-    }
-    return inside(root, existing.toRealPath(), subPath);
+    return new Prefix(existing, i);
   }
 
   private static Path inside(Path root, Path real, String subPath) throws NoFollow.NotInsideException {
@@ -70,21 +78,11 @@ public final class SubPaths {
     Path root = volume.toRealPath();
     Path rel = AtomicWriter.validate(subPath);
     int mode = AtomicWriter.mode(Files.getPosixFilePermissions(root));
-    Path existing = root;
-    int i = 0;
-    for (; i < rel.getNameCount(); i++) {
-      Path next = existing.resolve(rel.getName(i));
-      if (NoFollow.lstat(next).isEmpty()) {
-        break;
-      }
-      try {
-        existing = inside(root, next.toRealPath(), subPath);
-      } catch (java.nio.file.NoSuchFileException dangling) {
-        throw new NoFollow.NotInsideException("subPath \"" + subPath + "\" goes through a symlink to a path that does not exist");
-      }
-    }
+    Prefix p = existing(root, rel, subPath);
+    Path existing = p.path();
+    int i = p.parts();
     List<String> walk = new ArrayList<>();
-    root.relativize(existing).forEach(p -> walk.add(p.toString()));
+    root.relativize(existing).forEach(part -> walk.add(part.toString()));
     int known = walk.get(0).isEmpty() ? 0 : walk.size();
     if (known == 0) {
       walk.clear();

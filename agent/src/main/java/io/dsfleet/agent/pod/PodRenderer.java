@@ -73,7 +73,15 @@ public final class PodRenderer {
         labels(ctx, "POD", Labels.SANDBOX, 0, attempt, 0), List.of(), ports, hostNetwork ? "host" : "bridge",
         Boolean.TRUE.equals(pod.hostIPC()) ? "host" : "shareable", Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
         false, List.of(), List.of(), null, List.of(), true, List.of("no-new-privileges"), 0, 0, 0, false, false,
-        hostNetwork ? null : ctx.podName());
+        hostNetwork ? null : hostname(ctx.podName()));
+  }
+
+  /** The pod's hostname: its name, cut to 63 characters without a trailing '-' or '.', as the kubelet does (a hostname is at most 64 bytes). */
+  static String hostname(String podName) {
+    if (podName.length() <= 63) {
+      return podName;
+    }
+    return podName.substring(0, 63).replaceAll("[-.]+$", "");
   }
 
   /**

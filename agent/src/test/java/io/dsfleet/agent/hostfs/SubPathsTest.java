@@ -50,6 +50,29 @@ class SubPathsTest {
     assertThatThrownBy(() -> SubPaths.resolve(vol, "../outside")).isInstanceOf(IllegalArgumentException.class);
   }
 
+  /** Pinning (needs root: it bind-mounts) binds the inode reached without following links; nothing outside is made. */
+  @Test
+  void pinBindsWhatItReachedInsideAndRefusesLinksOut() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "skipped: pinning bind-mounts, which needs root");
+    Mounts mounts = new Mounts();
+    Path stage = tmp.resolve("stage");
+    try {
+      assertThat(SubPaths.pin(mounts, vol, "a/b", stage)).isEqualTo(stage);
+      Files.writeString(stage.resolve("through-the-pin"), "x");
+      assertThat(vol.resolve("a/b/through-the-pin")).exists();
+      mounts.unmount(stage);
+      Files.writeString(vol.resolve("file"), "f");
+      assertThat(Files.readString(SubPaths.pin(mounts, vol, "file", tmp.resolve("stage-file")))).isEqualTo("f");
+      mounts.unmount(tmp.resolve("stage-file"));
+      Files.createSymbolicLink(vol.resolve("a/escape"), outside);
+      assertThatThrownBy(() -> SubPaths.pin(mounts, vol, "a/escape/x", tmp.resolve("stage2"))).isInstanceOf(NoFollow.NotInsideException.class);
+      assertThat(outside.resolve("x")).doesNotExist();
+      assertThat(mounts.under(tmp)).isEmpty();
+    } finally {
+      mounts.unmountAll(tmp);
+    }
+  }
+
   @Test
   void deleteTreeRemovesLinksNotWhatTheyPointTo() throws Exception {
     Files.writeString(outside.resolve("keep"), "keep");
