@@ -317,6 +317,23 @@ class DockerFieldsTest {
     assertThat(s.getContainers(0).getMessage()).contains("127.0.0.1:1/absent:1");
   }
 
+  /** Log text without a newline reaches dsctl logs in bounded pieces (a container cannot grow one line in the agent's heap). */
+  @Test
+  void logsWithoutNewlinesComeInBoundedPieces() throws Exception {
+    h.run(ds(C0 + ".command", "[sh, -c, 'head -c 40000 /dev/zero | tr \"\\\\0\" x; echo; sleep 3600']"));
+    String id = h.container("main").id();
+    java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+      lines.clear();
+      java.util.concurrent.CountDownLatch d = new java.util.concurrent.CountDownLatch(1);
+      h.docker.logs(id, -1, false, lines::add, d::countDown);
+      d.await(10, java.util.concurrent.TimeUnit.SECONDS);
+      return lines.stream().mapToInt(String::length).sum() == 40000;
+    });
+    assertThat(lines).allMatch(l -> l.length() <= 16 * 1024).hasSize(3);
+  }
+
   @Test
   void ttyAndStdin() {
     h.run(ds(C0 + ".tty", "true", C0 + ".stdin", "true"));

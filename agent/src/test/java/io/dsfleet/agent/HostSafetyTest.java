@@ -176,4 +176,90 @@ class HostSafetyTest {
       }
     }
   }
+
+  /**
+   * A device node (or FIFO) planted where a subPath points is refused without ever being opened
+   * (O_PATH): its driver never runs as root on the host. Found by the review's attacker with strace.
+   */
+  @Test
+  void aDeviceNodeAsSubPathIsRefusedWithoutBeingOpened() {
+    h.reconciler.setDesired(DockerHarness.state(ds(
+        POD + ".initContainers", "[{name: plant, image: local/busybox:1, command: [sh, -c, 'mknod /scratch/node c 1 3 && mkfifo /scratch/fifo'],"
+            + " volumeMounts: [{name: scratch, mountPath: /scratch}]}]",
+        C0 + ".volumeMounts", "[{name: scratch, mountPath: /mnt/node, subPath: node}]",
+        POD + ".volumes", "[{name: scratch, emptyDir: {}}]")));
+    PodStatus s = h.awaitStatus(p -> p.getContainersCount() > 1 && p.getContainers(1).getReason().equals("CreateContainerConfigError"),
+        Duration.ofSeconds(60));
+    assertThat(s.getContainers(1).getMessage()).contains("node is neither a directory nor a regular file");
+  }
+
+  /**
+   * A container builds a directory tree deeper than the agent walks, and its pod goes. The agent
+   * neither overflows its stack nor spins; the directory is moved out of the way, so the same pod
+   * made again starts with a fresh emptyDir (nothing of the old one inherited).
+   */
+  @Test
+  void aDeepTreeInAnEmptyDirNeitherBreaksCleanupNorPassesToTheNextPod() throws Exception {
+    var daemonSet = ds(C0 + ".command", "[sh, -c, 'touch /scratch/inherited; cd /scratch; for i in $(seq 300); do mkdir d; cd d; done;"
+        + " touch deep; sleep 3600']", C0 + ".volumeMounts", "[{name: scratch, mountPath: /scratch}]",
+        POD + ".volumes", "[{name: scratch, emptyDir: {}}]", POD + ".terminationGracePeriodSeconds", "0");
+    h.run(daemonSet);
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> h.sh("main", "find /scratch -name deep").endsWith("deep"));
+    h.clear();
+    long passes = h.reconciler.passes();
+    long t0 = System.nanoTime();
+    await().atMost(Duration.ofSeconds(30)).until(() -> {
+      try (var entries = Files.list(h.stateDir.resolve("pods"))) {
+        return entries.noneMatch(p -> p.getFileName().toString().equals("ops_agent-pod01"));
+      }
+    });
+    h.settle(5);
+    double perSecond = (h.reconciler.passes() - passes) / ((System.nanoTime() - t0) / 1e9);
+    assertThat(perSecond).as("passes a second: the 200 ms tick and its wakes, never a spin").isLessThan(30);
+    try (var entries = Files.list(h.stateDir.resolve("pods"))) {
+      assertThat(entries.map(p -> p.getFileName().toString())).as("moved out of the way").anyMatch(n -> n.startsWith(".trash-ops_agent-pod01-"));
+    }
+    h.run(ds(C0 + ".volumeMounts", "[{name: scratch, mountPath: /scratch}]", POD + ".volumes", "[{name: scratch, emptyDir: {}}]"));
+    assertThat(h.sh("main", "ls -A /scratch | wc -l")).as("a fresh emptyDir").isEqualTo("0");
+  }
+
+  /**
+   * HTTP probes whose server sends its headers and then stalls hold a probe thread no longer than
+   * the probe's timeout: another pod still turns Ready, and a failing liveness probe still restarts.
+   */
+  @Test
+  void stallingHttpProbesDoNotStarveOtherPods() throws Exception {
+    String stall = "while true; do { printf \"HTTP/1.1 200 OK\\r\\nContent-Length: 99999999\\r\\n\\r\\n\"; sleep 3600; } | nc -l -p %d; done";
+    var hog = ds(C0 + ".command", "[sh, -c, '" + stall.formatted(8080) + "']",
+        C0 + ".readinessProbe", "{httpGet: {port: 8080}, periodSeconds: 1, timeoutSeconds: 1}",
+        C0 + ".livenessProbe", "{httpGet: {port: 8080}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1000}",
+        POD + ".containers[1]", "{name: second, image: local/busybox:1, command: [sh, -c, '" + stall.formatted(8081) + "'],"
+            + " readinessProbe: {httpGet: {port: 8081}, periodSeconds: 1, timeoutSeconds: 1},"
+            + " livenessProbe: {httpGet: {port: 8081}, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1000}}");
+    var victim = ds(C0 + ".command", "[sh, -c, 'httpd -f -p 8080 -h /www']",
+        C0 + ".readinessProbe", "{httpGet: {port: 8080, path: /index.html}, periodSeconds: 1, timeoutSeconds: 1}");
+    DesiredState both = DockerHarness.state(hog).toBuilder().clearPods()
+        .addPods(DockerHarness.state(hog).getPods(0).toBuilder().setPodName("hog-aaaaa").setDaemonSet("hog"))
+        .addPods(DockerHarness.state(victim).getPods(0).toBuilder().setPodName("victim-bbbbb").setDaemonSet("victim")).build();
+    h.reconciler.setDesired(both);
+    // the stalling server answers 200 at once: only its status line is read, so it is ready too; what matters is
+    // that its probes (four, as many as there are probe threads) never hold a thread past their timeout
+    await().atMost(Duration.ofSeconds(45)).pollInterval(Duration.ofMillis(200))
+        .until(() -> h.last.stream().anyMatch(p -> p.getPodName().equals("victim-bbbbb") && p.getReady()));
+  }
+
+  /** Someone moves the sandbox image's tag (a pod with image dsfleet/pause:1 and Always): sandboxes still run the agent's own image, by ID. */
+  @Test
+  void sandboxesRunTheAgentsOwnPauseImageWhateverItsTag() {
+    String pause = io.dsfleet.agent.runtime.PauseImage.id();
+    h.docker.ensureSandboxImage();
+    try {
+      assertThat(Docker.cli(Map.of(), "tag", "local/busybox:1", "dsfleet/pause:1").exit()).isZero();
+      h.run(ds());
+      String sandbox = h.docker.listOwned(h.node).stream().filter(c -> "sandbox".equals(c.label("io.dsfleet.role"))).findFirst().orElseThrow().id();
+      assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.Image}}", sandbox).out().strip()).isEqualTo(pause);
+    } finally {
+      Docker.cli(Map.of(), "tag", pause, "dsfleet/pause:1");
+    }
+  }
 }

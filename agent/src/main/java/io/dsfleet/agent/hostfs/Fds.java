@@ -9,10 +9,11 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 
 /**
- * Directory handles for paths a container can change: openat with O_NOFOLLOW at every step,
- * mkdirat and fchmod on a handle, as the kubelet's subpath code does (pkg/volume/util/subpath,
- * doSafeOpen and doSafeMakeDir). The JDK has no mkdirat and opens files without O_DIRECTORY (so a
- * FIFO swapped in would block it forever); these calls go to libc through JNA.
+ * Directory handles for paths a container can change: openat with O_PATH|O_NOFOLLOW at every
+ * step, mkdirat on a handle, as the kubelet's subpath code does (pkg/volume/util/subpath,
+ * doSafeOpen and doSafeMakeDir). O_PATH opens nothing for real: a FIFO or a device a container
+ * planted is never opened (its driver never runs, it never blocks). The JDK has no mkdirat and
+ * no O_PATH; these calls go to libc through JNA.
  *
  * <p>A handle ({@link Fd}) names an inode, not a path: what a container renames or links
  * afterwards does not change what it refers to. {@code /proc/self/fd/N} reaches that inode (for
@@ -20,7 +21,6 @@ import java.nio.file.attribute.BasicFileAttributes;
  */
 public final class Fds {
   /** Linux flags, the same on x86-64 and arm64 (asm-generic). */
-  static final int O_RDONLY = 0;
   static final int O_WRONLY = 01;
   static final int O_CREAT = 0100;
   static final int O_EXCL = 0200;
@@ -28,6 +28,7 @@ public final class Fds {
   static final int O_DIRECTORY = 0200000;
   static final int O_NOFOLLOW = 0400000;
   static final int O_CLOEXEC = 02000000;
+  static final int O_PATH = 010000000;
   static final int ENOENT = 2;
   static final int EEXIST = 17;
   static final int ENOTDIR = 20;
@@ -37,8 +38,6 @@ public final class Fds {
     int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
 
     int mkdirat(int dirfd, String path, int mode) throws LastErrorException;
-
-    int fchmod(int fd, int mode) throws LastErrorException;
 
     int close(int fd) throws LastErrorException;
   }
@@ -85,15 +84,17 @@ public final class Fds {
   /** A directory the agent trusts (its own path), opened. */
   public static Fd openDirectory(Path trusted) throws IOException {
     try {
-      return new Fd(Holder.C.openat(-100 /* AT_FDCWD */, trusted.toString(), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0));
+      return new Fd(Holder.C.openat(-100 /* AT_FDCWD */, trusted.toString(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0));
     } catch (LastErrorException e) {
       throw error("open " + trusted, e);
     }
   }
 
   /**
-   * The directory {@code name} inside {@code dir}: never through a link (ELOOP), never anything
-   * but a directory (ENOTDIR, so a FIFO cannot block it), created with {@code mode} when missing.
+   * The directory {@code name} inside {@code dir}: never through a link, never anything but a
+   * directory (O_PATH|O_DIRECTORY|O_NOFOLLOW: a link or anything else is ENOTDIR, and nothing is
+   * opened for real, so neither a FIFO nor a device can act on it), created with {@code mode} when
+   * missing (mode set on the handle's inode, past the umask).
    *
    * @throws NoFollow.NotInsideException when it is a link or not a directory
    */
@@ -101,10 +102,10 @@ public final class Fds {
     check(name);
     for (int i = 0; i < 2; i++) {
       try {
-        return new Fd(Holder.C.openat(dir.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
+        return new Fd(Holder.C.openat(dir.fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
       } catch (LastErrorException e) {
         if (e.getErrorCode() == ELOOP || e.getErrorCode() == ENOTDIR) {
-          throw new NoFollow.NotInsideException(name + (e.getErrorCode() == ELOOP ? " is a symlink" : " is a symlink or not a directory"));
+          throw new NoFollow.NotInsideException(name + " is a symlink or not a directory");
         }
         if (e.getErrorCode() != ENOENT || !create) {
           throw error("open " + name, e);
@@ -112,8 +113,8 @@ public final class Fds {
       }
       try {
         Holder.C.mkdirat(dir.fd, name, mode);
-        try (Fd made = new Fd(Holder.C.openat(dir.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0))) {
-          Holder.C.fchmod(made.fd, mode); // mkdir's mode went through the umask
+        try (Fd made = new Fd(Holder.C.openat(dir.fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0))) {
+          Files.setPosixFilePermissions(made.procPath(), AtomicWriter.perms(mode)); // the inode the handle holds; mkdir's mode went through the umask
         }
       } catch (LastErrorException e) {
         if (e.getErrorCode() != EEXIST) {
@@ -125,28 +126,23 @@ public final class Fds {
   }
 
   /**
-   * The last component of a subPath: a directory or a regular file, never a link (O_NOFOLLOW:
-   * ELOOP), never a FIFO or device (opened O_NONBLOCK, so a FIFO cannot block it; then refused).
+   * The last component of a subPath: a directory or a regular file, never a link, a FIFO or a
+   * device. It is opened O_PATH|O_NOFOLLOW, which opens nothing for real (a device's driver is
+   * never called, a FIFO never blocks) and holds a link as the link, so its type is known before
+   * anything is done with it.
    */
   public static Fd leaf(Fd dir, String name) throws IOException {
     check(name);
-    try {
-      return child(dir, name, false, 0);
-    } catch (NoFollow.NotInsideException notADirectory) {
-      // a link or a file: the O_NOFOLLOW open below tells them apart
-    }
     Fd fd;
     try {
-      fd = new Fd(Holder.C.openat(dir.fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0));
+      fd = new Fd(Holder.C.openat(dir.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0));
     } catch (LastErrorException e) {
-      if (e.getErrorCode() == ELOOP) {
-        throw new NoFollow.NotInsideException(name + " is a symlink");
-      }
       throw error("open " + name, e);
     }
-    if (!fd.attributes().isRegularFile()) {
+    BasicFileAttributes a = fd.attributes();
+    if (!a.isDirectory() && !a.isRegularFile()) {
       fd.close();
-      throw new NoFollow.NotInsideException(name + " is neither a directory nor a regular file");
+      throw new NoFollow.NotInsideException(name + (a.isSymbolicLink() ? " is a symlink" : " is neither a directory nor a regular file"));
     }
     return fd;
   }
@@ -157,7 +153,7 @@ public final class Fds {
     try {
       int fd = Holder.C.openat(dir.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
       try (Fd f = new Fd(fd)) {
-        Holder.C.fchmod(f.fd, mode);
+        Files.setPosixFilePermissions(f.procPath(), AtomicWriter.perms(mode));
       }
     } catch (LastErrorException e) {
       if (e.getErrorCode() != EEXIST) {

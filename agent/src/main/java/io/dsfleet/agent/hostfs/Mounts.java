@@ -36,7 +36,9 @@ public class Mounts {
    * is, so its unmount reaches every copy a shared parent made.
    */
   public void bind(Path source, Path target) throws IOException {
-    run("mount", "--bind", source.toString(), target.toString());
+    // --no-canonicalize: a /proc/PID/fd/N source reaches the kernel as it is, which resolves it to
+    // the handle's inode; mount(8) would otherwise turn it back into a path string
+    run("mount", "--no-canonicalize", "--bind", source.toString(), target.toString());
   }
 
   public void unmount(Path target) throws IOException {

@@ -17,6 +17,9 @@ import java.nio.file.attribute.BasicFileAttributeView;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Iterator;
 import java.util.Optional;
 import java.util.Set;
 
@@ -105,10 +108,15 @@ public final class NoFollow {
     return cur;
   }
 
+  /** How deep a tree {@link #deleteTree} walks (each level holds an open directory); deeper trees are refused. */
+  static final int MAX_DEPTH = 256;
+
   /**
    * Removes a file, link or directory tree without following any link in it, and without leaving
    * the file system it starts on (a directory on another device, a mount nobody unmounted, is left
-   * alone, as the kubelet's RemoveAllOneFilesystem does); missing is success.
+   * alone, as the kubelet's RemoveAllOneFilesystem does); missing is success. The walk is a loop,
+   * not a recursion, so a tree a container made as deep as it likes cannot overflow the stack; a
+   * tree deeper than {@link #MAX_DEPTH} is refused (the caller moves it out of the way).
    */
   public static void deleteTree(Path p) throws IOException {
     Optional<BasicFileAttributes> a = lstat(p);
@@ -119,12 +127,66 @@ public final class NoFollow {
       Files.delete(p); // unlink: a link goes, its target stays
       return;
     }
+    String device = device(a.get());
     Path parent = p.toAbsolutePath().getParent();
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent)) {
-      if (!(ds instanceof SecureDirectoryStream<Path> sds)) {
+      if (!(ds instanceof SecureDirectoryStream<Path> root)) {
         throw new IOException("this platform cannot remove " + p + " without following links");
       }
-      deleteEntry(sds, p.getFileName(), device(a.get()));
+      Deque<Level> levels = new ArrayDeque<>();
+      try {
+        levels.push(new Level(root, p.getFileName(), root.newDirectoryStream(p.getFileName(), NOFOLLOW)));
+        while (!levels.isEmpty()) {
+          Level top = levels.peek();
+          if (!top.entries.hasNext()) {
+            levels.pop().dir.close();
+            top.parent.deleteDirectory(top.name);
+            continue;
+          }
+          Path name = top.entries.next().getFileName();
+          BasicFileAttributes e;
+          try {
+            e = top.dir.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
+          } catch (NoSuchFileException gone) {
+            continue;
+          }
+          if (e.isDirectory() && !e.isSymbolicLink()) {
+            if (!device(e).equals(device)) {
+              throw new IOException(name + " is on another file system (a mount): not removed");
+            }
+            if (levels.size() >= MAX_DEPTH) {
+              throw new IOException("more than " + MAX_DEPTH + " directories deep: not removed");
+            }
+            // opened O_NOFOLLOW relative to its parent: a directory swapped for a link fails here
+            levels.push(new Level(top.dir, name, top.dir.newDirectoryStream(name, NOFOLLOW)));
+          } else {
+            try {
+              top.dir.deleteFile(name);
+            } catch (NoSuchFileException gone) {
+              // removed meanwhile
+            }
+          }
+        }
+      } finally {
+        for (Level l : levels) {
+          l.dir.close();
+        }
+      }
+    }
+  }
+
+  /** One open directory of the walk, its parent, and where the walk is in it. */
+  private static final class Level {
+    final SecureDirectoryStream<Path> parent;
+    final Path name;
+    final SecureDirectoryStream<Path> dir;
+    final Iterator<Path> entries;
+
+    Level(SecureDirectoryStream<Path> parent, Path name, SecureDirectoryStream<Path> dir) {
+      this.parent = parent;
+      this.name = name;
+      this.dir = dir;
+      this.entries = dir.iterator();
     }
   }
 
@@ -133,33 +195,6 @@ public final class NoFollow {
     String key = String.valueOf(a.fileKey());
     int at = key.indexOf("dev=");
     return at < 0 ? key : key.substring(at, key.indexOf(',', at) < 0 ? key.length() : key.indexOf(',', at));
-  }
-
-  private static void deleteEntry(SecureDirectoryStream<Path> parent, Path name, String device) throws IOException {
-    BasicFileAttributes a;
-    try {
-      a = parent.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
-    } catch (NoSuchFileException gone) {
-      return;
-    }
-    if (a.isDirectory() && !a.isSymbolicLink()) {
-      if (!device(a).equals(device)) {
-        throw new IOException(name + " is on another file system (a mount): not removed");
-      }
-      // opened O_NOFOLLOW relative to the parent: a directory swapped for a link fails here
-      try (SecureDirectoryStream<Path> dir = parent.newDirectoryStream(name, NOFOLLOW)) {
-        for (Path child : dir) {
-          deleteEntry(dir, child.getFileName(), device);
-        }
-      }
-      parent.deleteDirectory(name);
-    } else {
-      try {
-        parent.deleteFile(name);
-      } catch (NoSuchFileException gone) {
-        // removed meanwhile
-      }
-    }
   }
 
   /** A path that must stay inside a directory leads out of it (through a link), or is not what it must be. */

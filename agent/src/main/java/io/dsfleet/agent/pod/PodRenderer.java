@@ -105,10 +105,7 @@ public final class PodRenderer {
     Long gid = sc != null && sc.runAsGroup() != null ? sc.runAsGroup() : psc == null ? null : psc.runAsGroup();
     Boolean nonRoot = sc != null && sc.runAsNonRoot() != null ? sc.runAsNonRoot() : psc == null ? null : psc.runAsNonRoot();
     if (Boolean.TRUE.equals(nonRoot)) {
-      boolean root = uid != null ? uid == 0 : isRoot(imageUser);
-      if (root) {
-        throw new PodConfigError("CreateContainerConfigError", "container has runAsNonRoot and image will run as root");
-      }
+      verifyNonRoot(uid, imageUser);
     }
     String user = null;
     if (uid != null) {
@@ -188,9 +185,26 @@ public final class PodRenderer {
         Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), null);
   }
 
-  static boolean isRoot(String imageUser) {
+  /**
+   * runAsNonRoot as the kubelet checks it (verifyRunAsNonRoot): a runAsUser of 0 is refused; without
+   * one, the image's user must be a number other than 0 ("00" is 0); a user name cannot be verified
+   * without reading the image's passwd file, so it is refused too.
+   */
+  static void verifyNonRoot(Long runAsUser, String imageUser) {
+    if (runAsUser != null) {
+      if (runAsUser == 0) {
+        throw new PodConfigError("CreateContainerConfigError", "container's runAsUser breaks non-root policy");
+      }
+      return;
+    }
     String u = imageUser == null ? "" : imageUser.split(":")[0];
-    return u.isEmpty() || u.equals("root") || u.equals("0");
+    if (!u.isEmpty() && !u.chars().allMatch(Character::isDigit)) {
+      throw new PodConfigError("CreateContainerConfigError", "container has runAsNonRoot and image has non-numeric user (" + u
+          + "), cannot verify user is non-root");
+    }
+    if (u.isEmpty() || u.chars().allMatch(ch -> ch == '0')) {
+      throw new PodConfigError("CreateContainerConfigError", "container has runAsNonRoot and image will run as root");
+    }
   }
 
   private static <T> List<T> list(List<T> l) {

@@ -295,16 +295,44 @@ public final class Executor {
     }
   }
 
-  /** Unmounts and removes a pod's directory (named by the caller's listing of the agent's pods directory). */
+  /**
+   * Unmounts and removes a pod's directory (named by the caller's listing of the agent's pods
+   * directory). A directory that cannot be removed (a mount that stays, a tree too deep) is moved
+   * out of the way, to {@code .trash-NAME-RANDOM}, so a pod of the same name starts with fresh
+   * volumes; the trash is retried after its back-off ({@link #removeTrash}).
+   */
   public void removePodDir(Path podsDir, String name) {
+    Path dir = podsDir.resolve(name);
     try {
-      if (volumes.remove(podsDir.resolve(name))) {
-        log.info("removed the directory of pod {}", name.replace('_', '/'));
+      if (volumes.remove(dir)) {
+        log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
+        volumesWritten.remove(name.replaceFirst("_", "/"));
+        return;
       }
     } catch (IOException e) {
-      log.warn("cannot remove {}: {}", podsDir.resolve(name), e.getMessage());
+      log.warn("cannot remove {}: {}", dir, e.getMessage());
+    }
+    Path trash = podsDir.resolve(".trash-" + name + "-" + HexFormat.of().toHexDigits(random.nextInt()));
+    try {
+      java.nio.file.Files.move(dir, trash, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
+    } catch (IOException e) {
+      failed("dir/" + name, "RemoveFailed", "cannot remove or move " + dir + ": " + e.getMessage());
     }
     volumesWritten.remove(name.replaceFirst("_", "/"));
+  }
+
+  /** Retries the removal of a directory moved out of the way; a failure waits for its back-off. */
+  public void removeTrash(Path podsDir, String name) {
+    try {
+      if (volumes.remove(podsDir.resolve(name))) {
+        failures.succeeded("trash/" + name);
+        return;
+      }
+      failed("trash/" + name, "RemoveFailed", podsDir.resolve(name) + " still has mounts");
+    } catch (IOException e) {
+      failed("trash/" + name, "RemoveFailed", "cannot remove " + podsDir.resolve(name) + ": " + e.getMessage());
+    }
   }
 
   private Failures.Failure failed(String key, String reason, String message) {

@@ -6,28 +6,31 @@ import io.dsfleet.common.model.ContainerPort;
 import io.dsfleet.common.model.HTTPHeader;
 import io.dsfleet.common.model.IntOrString;
 import io.dsfleet.common.model.Probe;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 
-/** Runs one probe once: exec in the container, HTTP GET (2xx/3xx is success) or TCP connect, each within its timeout. */
+/**
+ * Runs one probe once: exec in the container, HTTP GET (2xx/3xx is success; redirects are not
+ * followed) or TCP connect, each within its timeout, whatever the other end does.
+ */
 public final class Prober {
   private final ContainerRuntime runtime;
-  private final HttpClient http;
+  private final SSLContext tls = trustAll();
 
   public Prober(ContainerRuntime runtime) {
     this.runtime = runtime;
-    this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).sslContext(trustAll()).build();
   }
 
   /** The outcome of one probe run. */
@@ -43,13 +46,8 @@ public final class Prober {
       if (probe.httpGet() != null) {
         var g = probe.httpGet();
         String target = g.host() == null || g.host().isEmpty() ? host : g.host();
-        URI uri = URI.create(g.scheme().toLowerCase() + "://" + hostPort(target, port(g.port(), container))
-            + (g.path().startsWith("/") ? g.path() : "/" + g.path()));
-        HttpRequest.Builder req = HttpRequest.newBuilder(uri).timeout(timeout).GET();
-        for (HTTPHeader h : g.httpHeaders() == null ? List.<HTTPHeader>of() : g.httpHeaders()) {
-          req.header(h.name(), h.value());
-        }
-        int code = http.send(req.build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        int code = httpGet(g.scheme().equalsIgnoreCase("HTTPS"), target, port(g.port(), container),
+            g.path().startsWith("/") ? g.path() : "/" + g.path(), g.httpHeaders() == null ? List.of() : g.httpHeaders(), timeout);
         return new Result(code >= 200 && code < 400, "HTTP " + code);
       }
       var t = probe.tcpSocket();
@@ -58,9 +56,6 @@ public final class Prober {
         s.connect(new InetSocketAddress(target, port(t.port(), container)), (int) timeout.toMillis());
       }
       return new Result(true, "connected");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Result(false, "interrupted");
     } catch (Exception e) {
       return new Result(false, e.getClass().getSimpleName() + ": " + e.getMessage());
     }
@@ -68,6 +63,53 @@ public final class Prober {
 
   private static String hostPort(String host, int port) {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+  }
+
+  /**
+   * One HTTP GET within {@code timeout} in all (connect, TLS, request, status line): the status
+   * code. Only the status line is read, then the connection is closed, so a server that sends
+   * headers and then stalls, or an endless body, holds a probe thread no longer than the timeout
+   * (the JDK's HttpClient timeout covers the headers only).
+   */
+  private int httpGet(boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try (Socket s = https ? tls.getSocketFactory().createSocket() : new Socket()) {
+      s.connect(new InetSocketAddress(host, port), (int) Math.max(1, timeout.toMillis()));
+      s.setSoTimeout(remaining(deadline));
+      if (s instanceof SSLSocket ssl) {
+        ssl.startHandshake();
+      }
+      StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + hostPort(host, port)
+          + "\r\nUser-Agent: ds-agent-probe\r\nAccept: */*\r\nConnection: close\r\n");
+      for (HTTPHeader h : headers) {
+        req.append(h.name()).append(": ").append(h.value()).append("\r\n");
+      }
+      s.getOutputStream().write(req.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+      s.getOutputStream().flush();
+      InputStream in = s.getInputStream();
+      StringBuilder line = new StringBuilder();
+      while (line.length() < 1024) {
+        s.setSoTimeout(remaining(deadline));
+        int c = in.read();
+        if (c < 0 || c == '\n') {
+          break;
+        }
+        line.append((char) c);
+      }
+      String[] f = line.toString().trim().split(" ");
+      if (f.length < 2 || !f[0].startsWith("HTTP/")) {
+        throw new IOException("not an HTTP response: " + line.toString().trim());
+      }
+      return Integer.parseInt(f[1]);
+    }
+  }
+
+  private static int remaining(long deadlineNanos) throws SocketTimeoutException {
+    long left = (deadlineNanos - System.nanoTime()) / 1_000_000;
+    if (left <= 0) {
+      throw new SocketTimeoutException("timed out");
+    }
+    return (int) left;
   }
 
   static int port(IntOrString port, Container c) {

@@ -221,12 +221,12 @@ public final class Reconciler {
     for (var e : plan.pods().entrySet()) {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
         DesiredPod d = want.get(e.getKey());
-        dispatch(e.getKey(), threads.pods(), () -> sync(d));
+        dispatch(e.getKey(), threads.pods(), true, () -> sync(d));
       }
     }
     for (var e : plan.teardown().entrySet()) {
       // on the stoppers, not the pod workers: every pod stops at once, each within its own grace period
-      dispatch(e.getKey(), threads.stoppers(), () -> {
+      dispatch(e.getKey(), threads.stoppers(), true, () -> {
         log.info("removing pod {}: no longer desired on this node", e.getKey());
         executor.kill(kills(e.getValue()));
         failures.forgetPod(e.getKey());
@@ -242,7 +242,7 @@ public final class Reconciler {
           executor.remove(c, false);
         } catch (RuntimeUnavailableException e) {
           runtimeUnreachable(e);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | StackOverflowError e) {
           log.warn("garbage collection of {}: {}", c.info().name(), e.getMessage());
         } finally {
           collecting.remove(c.id());
@@ -251,12 +251,26 @@ public final class Reconciler {
     }
     for (String dir : plan.removeDirs()) {
       String key = dir.replaceFirst("_", "/");
+      if (failures.get("dir/" + dir).map(f -> f.active(now)).orElse(false)) {
+        continue;
+      }
       // under the pod's own key: never while a pod worker prepares the same pod's volumes
-      dispatch(key, threads.gc(), () -> {
+      dispatch(key, threads.gc(), false, () -> {
         if (!desired.containsKey(key)) {
           executor.removePodDir(podsDir, dir);
         }
       });
+    }
+    for (String trash : trash()) {
+      if (!failures.get("trash/" + trash).map(f -> f.active(now)).orElse(false) && collecting.add("trash/" + trash)) {
+        threads.gc().execute(() -> {
+          try {
+            executor.removeTrash(podsDir, trash);
+          } finally {
+            collecting.remove("trash/" + trash);
+          }
+        });
+      }
     }
     List<OwnedContainer> reported = owned.stream().filter(c -> !released.contains(c.pod()) || want.containsKey(c.podKey())).toList();
     List<PodStatus> report = StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now);
@@ -326,6 +340,17 @@ public final class Reconciler {
     }
   }
 
+  /** Directories the agent moved out of the way because they could not be removed. */
+  private Set<String> trash() {
+    Set<String> out = new TreeSet<>();
+    try (var list = Files.list(podsDir)) {
+      list.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".trash-")).forEach(out::add);
+    } catch (IOException e) {
+      log.warn("cannot list {}: {}", podsDir, e.getMessage());
+    }
+    return out;
+  }
+
   /** Directories of the agent's pods directory that name a pod (its own records; anything else is left alone). */
   private Set<String> podDirs() {
     Set<String> out = new TreeSet<>();
@@ -338,7 +363,8 @@ public final class Reconciler {
     return out;
   }
 
-  private void dispatch(String pod, ExecutorService on, Runnable work) {
+  /** @param wakeAfter run a pass as soon as the work is done (pod work: report the new state now) */
+  private void dispatch(String pod, ExecutorService on, boolean wakeAfter, Runnable work) {
     if (!busy.add(pod)) {
       return;
     }
@@ -349,12 +375,12 @@ public final class Reconciler {
         done = true;
       } catch (RuntimeUnavailableException ex) {
         runtimeUnreachable(ex);
-      } catch (RuntimeException ex) {
+      } catch (RuntimeException | StackOverflowError ex) {
         log.error("pod {}: {}", pod, ex.toString(), ex);
       } finally {
         busy.remove(pod);
       }
-      if (done) {
+      if (done && wakeAfter) {
         wake.run(); // report the new state now; after a failure the next tick retries, never a tight loop
       }
     });

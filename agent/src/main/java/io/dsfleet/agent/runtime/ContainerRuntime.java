@@ -65,7 +65,7 @@ public interface ContainerRuntime {
    */
   AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd);
 
-  /** Makes sure the pod sandbox image exists locally; returns its name. */
+  /** Makes sure the pod sandbox image exists locally; returns what to create sandboxes from (its ID, which no tag can move). */
   String ensureSandboxImage();
 
   record ExecResult(int exitCode, String output) {}

@@ -43,6 +43,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final DockerClient docker;
   private final String host;
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Log text without a newline is passed on in pieces of this many characters. */
+  static final int MAX_LOG_LINE = 16 * 1024;
 
   public DockerRuntime(String dockerHost) {
     this.host = dockerHost;
@@ -331,11 +333,20 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
         @Override
         public void onNext(Frame f) {
-          partial.append(new String(f.getPayload(), StandardCharsets.UTF_8));
+          String chunk = new String(f.getPayload(), StandardCharsets.UTF_8);
+          int from = 0;
           int nl;
-          while ((nl = partial.indexOf("\n")) >= 0) {
-            line.accept(partial.substring(0, nl));
-            partial.delete(0, nl + 1);
+          while ((nl = chunk.indexOf('\n', from)) >= 0) {
+            partial.append(chunk, from, nl);
+            line.accept(partial.toString());
+            partial.setLength(0);
+            from = nl + 1;
+          }
+          partial.append(chunk, from, chunk.length());
+          // a container that never prints a newline must not grow a line without end
+          while (partial.length() >= MAX_LOG_LINE) {
+            line.accept(partial.substring(0, MAX_LOG_LINE));
+            partial.delete(0, MAX_LOG_LINE);
           }
         }
 
@@ -384,7 +395,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public String ensureSandboxImage() {
-    if (inspectImage(PauseImage.NAME).isEmpty()) {
+    String id = PauseImage.id();
+    if (inspectImage(id).isEmpty()) {
       if (!PauseImage.supported()) {
         throw new IllegalStateException("the built-in pod sandbox image is x86-64 only; this host is " + System.getProperty("os.arch"));
       }
@@ -393,7 +405,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         return null;
       });
     }
-    return PauseImage.NAME;
+    return id; // by ID: whatever the tag points to now
   }
 
   @Override

@@ -48,10 +48,7 @@ public final class PauseImage {
    */
   public static byte[] imageTar() {
     byte[] layer = layerTar();
-    String diffId = "sha256:" + sha256(layer);
-    byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/pause\"]},"
-        + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + diffId + "\"]},\"history\":[{\"created_by\":\"dsfleet agent\"}]}")
-        .getBytes(StandardCharsets.UTF_8);
+    byte[] config = config(layer);
     String configName = sha256(config) + ".json";
     byte[] manifest = ("[{\"Config\":\"" + configName + "\",\"RepoTags\":[\"" + NAME + "\"],\"Layers\":[\"layer/layer.tar\"]}]")
         .getBytes(StandardCharsets.UTF_8);
@@ -60,6 +57,22 @@ public final class PauseImage {
     t.file("layer/layer.tar", 0644, layer);
     t.file("manifest.json", 0644, manifest);
     return t.finish();
+  }
+
+  private static byte[] config(byte[] layer) {
+    String diffId = "sha256:" + sha256(layer);
+    return ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/pause\"]},"
+        + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + diffId + "\"]},\"history\":[{\"created_by\":\"dsfleet agent\"}]}")
+        .getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The image's ID (the digest of its config): what sandboxes are created from. The tag
+   * {@link #NAME} can be moved by anyone who pulls or tags an image of that name (a pod with
+   * {@code image: dsfleet/pause:1, imagePullPolicy: Always}); the ID cannot.
+   */
+  public static String id() {
+    return "sha256:" + sha256(config(layerTar()));
   }
 
   private static String sha256(byte[] data) {
