@@ -1,0 +1,280 @@
+package io.dsfleet.coordinator.fleet;
+
+import io.dsfleet.common.Json;
+import io.dsfleet.common.TemplateHash;
+import io.dsfleet.common.TemplateRefs;
+import io.dsfleet.common.manifest.ManifestParser;
+import io.dsfleet.common.manifest.ParsedDocument;
+import io.dsfleet.common.manifest.Problem;
+import io.dsfleet.common.model.ConfigMap;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.common.model.KubeObject;
+import io.dsfleet.common.model.ObjectMeta;
+import io.dsfleet.common.model.PodTemplateSpec;
+import io.dsfleet.common.model.Secret;
+import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.coordinator.store.Store.ObjectWrite;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.grpc.Status;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * The object catalog: apply (all or nothing, with resourceVersion compare-and-set and immutable
+ * fields), delete, and a DaemonSet's revision history (a new revision when the pod template
+ * changes; undo to a kept one). Every write is in the store before memory changes.
+ */
+final class Catalog {
+  private static final String CHANGE_CAUSE = "kubernetes.io/change-cause";
+
+  private final FleetState state;
+  private final Store store;
+  private final Clock clock;
+  private final FleetOptions options;
+  private final Events events;
+  private final DaemonSetController controller;
+  private final Runnable changed;
+
+  /** @param changed called after a committed change: every node is planned again */
+  Catalog(FleetState state, Store store, Clock clock, FleetOptions options, Events events, DaemonSetController controller, Runnable changed) {
+    this.state = state;
+    this.store = store;
+    this.clock = clock;
+    this.options = options;
+    this.events = events;
+    this.controller = controller;
+    this.changed = changed;
+  }
+
+  /**
+   * Applies manifests all or nothing: every document is parsed and validated, every change
+   * checked (selector immutability, resource version), then all writes go to the store in one
+   * transaction, and only then to memory and the agents.
+   */
+  Fleet.ApplyOutcome apply(List<ParsedDocument> docs, boolean dryRun) {
+    List<String> warnings = new ArrayList<>();
+    docs.forEach(d -> d.warnings().forEach(w -> warnings.add(d.label() + ": " + w)));
+    long now = clock.millis();
+    long rv = state.resourceVersion;
+    List<ObjectWrite> writes = new ArrayList<>();
+    List<Fleet.ApplyResult> results = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (ParsedDocument d : docs) {
+      if (d.skipped()) {
+        results.add(new Fleet.ApplyResult(d.kind(), "", d.name(), "skipped", d.skipNote()));
+        continue;
+      }
+      KubeObject o = d.object();
+      if (!seen.add(o.kind() + "/" + o.namespace() + "/" + o.name())) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": the same object appears twice in one apply");
+      }
+      String requestedRv = o.metadata().resourceVersion();
+      String json = Json.canonical(withoutResourceVersion(o));
+      StoredObject existing = o instanceof DaemonSet
+          ? Optional.ofNullable(state.daemonSets.get(FleetState.key(o.namespace(), o.name()))).map(e -> e.stored).orElse(null)
+          : state.configs.get(FleetState.configKey(o.kind(), o.namespace(), o.name()));
+      if (requestedRv != null && !requestedRv.isEmpty()
+          && (existing == null || !requestedRv.equals(String.valueOf(existing.resourceVersion())))) {
+        throw new ControlException(Status.Code.FAILED_PRECONDITION, d.label() + ": metadata.resourceVersion " + requestedRv
+            + " is stale (current: " + (existing == null ? "none, the object does not exist" : existing.resourceVersion())
+            + "); read the object again and retry");
+      }
+      if (existing != null && existing.json().equals(json)) {
+        results.add(new Fleet.ApplyResult(o.kind(), o.namespace(), o.name(), "unchanged", null));
+        continue;
+      }
+      rv++;
+      if (o instanceof DaemonSet ds) {
+        writes.add(daemonSetWrite(ds, json, existing, rv, now, d.label()));
+      } else {
+        if (existing != null && Boolean.TRUE.equals(immutable(existing))) {
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": field is immutable when `immutable` is set");
+        }
+        writes.add(new ObjectWrite(new StoredObject(o.kind(), o.namespace(), o.name(), json, 1, rv,
+            existing == null ? now : existing.createdAtMillis()), null, List.of()));
+      }
+      results.add(new Fleet.ApplyResult(o.kind(), o.namespace(), o.name(), existing == null ? "created" : "configured", null));
+    }
+    if (dryRun || writes.isEmpty()) {
+      return new Fleet.ApplyOutcome(results, warnings);
+    }
+    store.putObjects(writes);
+    state.resourceVersion = rv;
+    for (ObjectWrite w : writes) {
+      StoredObject so = w.object();
+      if (so.kind().equals("DaemonSet")) {
+        String k = FleetState.key(so.namespace(), so.name());
+        DsEntry e = state.daemonSets.computeIfAbsent(k, x -> new DsEntry());
+        e.stored = so;
+        e.ds = (DaemonSet) ManifestParser.parseOne(so.json());
+        if (w.newRevision() != null) {
+          addRevision(e, w.newRevision());
+          if (!e.rollout.equals(RolloutState.NONE) && !e.rollout.message().startsWith("paused with dsctl")) {
+            controller.setRollout(k, e, RolloutState.NONE); // a new template starts a new rollout; a failure is history
+          }
+          events.record("ds/" + k, "Normal", "RevisionCreated", "revision " + w.newRevision().revision()
+              + " (" + w.newRevision().hash() + ")" + (w.newRevision().changeCause() == null ? "" : ": " + w.newRevision().changeCause()));
+        }
+        w.pruneRevisions().forEach(e.revisions::remove);
+        Set<String> kept = e.revisions.values().stream().map(StoredRevision::hash).collect(Collectors.toSet());
+        e.templateBytes.keySet().retainAll(kept);
+        e.refsByHash.keySet().retainAll(kept);
+      } else {
+        state.configs.put(FleetState.configKey(so.kind(), so.namespace(), so.name()), so);
+      }
+    }
+    changed.run();
+    return new Fleet.ApplyOutcome(results, warnings);
+  }
+
+  private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long rv, long now, String label) {
+    DsEntry e = state.daemonSets.get(FleetState.key(ds.namespace(), ds.name()));
+    String hash = TemplateHash.of(ds.spec().template());
+    if (e != null && !Json.canonical(e.ds.spec().selector()).equals(Json.canonical(ds.spec().selector()))) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, label + ": spec.selector: Invalid value: "
+          + Json.canonical(ds.spec().selector()) + ": field is immutable");
+    }
+    long generation = existing == null ? 1
+        : existing.generation() + (Json.canonical(e.ds.spec()).equals(Json.canonical(ds.spec())) ? 0 : 1);
+    StoredObject so = new StoredObject("DaemonSet", ds.namespace(), ds.name(), json, generation, rv,
+        existing == null ? now : existing.createdAtMillis());
+    if (e != null && e.current().hash().equals(hash)) {
+      return new ObjectWrite(so, null, List.of());
+    }
+    long nextRevision = e == null ? 1 : e.revisions.lastKey() + 1;
+    String cause = ds.metadata().annotations() == null ? null : ds.metadata().annotations().get(CHANGE_CAUSE);
+    StoredRevision rev = new StoredRevision(ds.namespace(), ds.name(), nextRevision, hash, Json.canonical(ds.spec().template()), cause, now);
+    List<Long> prune = new ArrayList<>();
+    if (e != null) {
+      // an old revision with the same template is superseded by the new number (as Kubernetes renumbers it)
+      e.revisions.values().stream().filter(r -> r.hash().equals(hash)).forEach(r -> prune.add(r.revision()));
+      int limit = ds.spec().revisionHistoryLimit() == null ? 10 : ds.spec().revisionHistoryLimit();
+      List<Long> olderKept = e.revisions.keySet().stream().filter(r -> !prune.contains(r)).sorted().toList();
+      // keep `limit` old revisions besides the new current one
+      for (int i = 0; i < olderKept.size() - limit; i++) {
+        prune.add(olderKept.get(i));
+      }
+    }
+    return new ObjectWrite(so, rev, prune);
+  }
+
+  static void addRevision(DsEntry e, StoredRevision r) {
+    e.revisions.put(r.revision(), r);
+    PodTemplateSpec t = Json.read(r.templateJson(), PodTemplateSpec.class);
+    e.refsByHash.put(r.hash(), TemplateRefs.of(t.spec()));
+  }
+
+  private static Boolean immutable(StoredObject o) {
+    KubeObject obj = ManifestParser.parseOne(o.json());
+    return obj instanceof ConfigMap cm ? cm.immutable() : obj instanceof Secret s ? s.immutable() : null;
+  }
+
+  private static KubeObject withoutResourceVersion(KubeObject o) {
+    ObjectMeta m = o.metadata();
+    ObjectMeta clean = new ObjectMeta(m.name(), m.namespace(), m.labels(), m.annotations(), null);
+    if (o instanceof DaemonSet ds) {
+      return new DaemonSet(ds.apiVersion(), ds.kind(), clean, ds.spec());
+    }
+    if (o instanceof ConfigMap cm) {
+      return new ConfigMap(cm.apiVersion(), cm.kind(), clean, cm.data(), cm.binaryData(), cm.immutable());
+    }
+    Secret s = (Secret) o;
+    return new Secret(s.apiVersion(), s.kind(), clean, s.data(), s.stringData(), s.type(), s.immutable());
+  }
+
+  /**
+   * The DaemonSet with an earlier revision's template (0: the one before the current), as
+   * manifest text: applied, it becomes a new revision, as `kubectl rollout undo` does.
+   */
+  String undoManifest(String namespace, String name, long toRevision) {
+    DsEntry e = state.daemonSet(namespace, name);
+    StoredRevision target;
+    if (toRevision == 0) {
+      var previous = e.revisions.lowerEntry(e.revisions.lastKey());
+      if (previous == null) {
+        throw new ControlException(Status.Code.FAILED_PRECONDITION, "no rollout history found for daemonset \"" + name + "\"");
+      }
+      target = previous.getValue();
+    } else {
+      target = e.revisions.get(toRevision);
+      if (target == null) {
+        throw new ControlException(Status.Code.NOT_FOUND, "unable to find the specified revision " + toRevision
+            + " (revisions: " + e.revisions.keySet() + ")");
+      }
+    }
+    PodTemplateSpec template = Json.read(target.templateJson(), PodTemplateSpec.class);
+    var spec = e.ds.spec();
+    var newSpec = new io.dsfleet.common.model.DaemonSetSpec(spec.selector(), template, spec.updateStrategy(),
+        spec.minReadySeconds(), spec.revisionHistoryLimit());
+    return Json.canonical(new DaemonSet(e.ds.apiVersion(), e.ds.kind(), e.ds.metadata(), newSpec));
+  }
+
+  /**
+   * Deletes a DaemonSet. With cascade, every node's pod of it is removed; with orphan, the
+   * DaemonSet's record goes but agents are told to leave its containers running unmanaged.
+   */
+  void deleteDaemonSet(String namespace, String name, boolean cascade) {
+    String k = FleetState.key(namespace, name);
+    state.daemonSet(namespace, name);
+    if (cascade) {
+      store.deleteObject("DaemonSet", namespace, name);
+    } else {
+      // every pod of it that a node runs or should run is released there: left running, unmanaged
+      List<Store.Orphan> orphans = new ArrayList<>();
+      for (NodeEntry n : state.nodes.values()) {
+        Set<String> pods = new TreeSet<>();
+        if (n.plan != null) {
+          n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> pods.add(p.podName()));
+        }
+        n.observed.getOrDefault(k, List.of()).forEach(o -> pods.add(o.podName()));
+        pods.forEach(p -> orphans.add(new Store.Orphan(n.name, p)));
+      }
+      store.deleteDaemonSetOrphaning(namespace, name, orphans);
+      orphans.forEach(o -> state.nodes.get(o.node()).orphans.add(o.pod()));
+    }
+    state.daemonSets.remove(k);
+    events.forget(Events.dsKey(namespace, name));
+    changed.run();
+  }
+
+  void deleteConfig(String kind, String namespace, String name) {
+    String ck = FleetState.configKey(kind, namespace, name);
+    if (!state.configs.containsKey(ck)) {
+      throw new ControlException(Status.Code.NOT_FOUND, kind.toLowerCase() + "s \"" + name + "\" not found in namespace " + namespace);
+    }
+    store.deleteObject(kind, namespace, name);
+    state.configs.remove(ck);
+    changed.run();
+  }
+
+  /** Parses and validates manifest text: the documents, or INVALID_ARGUMENT naming every error (nothing applied). */
+  List<ParsedDocument> parse(String text, String source) {
+    List<ParsedDocument> docs = ManifestParser.parse(text, source);
+    List<String> errors = new ArrayList<>();
+    for (ParsedDocument d : docs) {
+      for (Problem p : d.errors()) {
+        errors.add(d.label() + ": " + p);
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "invalid manifest, nothing applied:\n" + String.join("\n", errors));
+    }
+    List<ParsedDocument> objects = docs.stream().filter(d -> d.object() != null).toList();
+    if (objects.size() > options.maxObjectsPerApply()) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "too many objects in one apply: " + objects.size()
+          + " (at most " + options.maxObjectsPerApply() + ")");
+    }
+    if (objects.isEmpty() && docs.stream().noneMatch(ParsedDocument::skipped)) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "no objects to apply in " + source);
+    }
+    return docs;
+  }
+}

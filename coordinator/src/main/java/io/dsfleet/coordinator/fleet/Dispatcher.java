@@ -1,0 +1,173 @@
+package io.dsfleet.coordinator.fleet;
+
+import com.google.protobuf.ByteString;
+import io.dsfleet.common.TemplateRefs;
+import io.dsfleet.common.manifest.ManifestParser;
+import io.dsfleet.common.model.ConfigMap;
+import io.dsfleet.common.model.KubeObject;
+import io.dsfleet.common.model.Secret;
+import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
+import io.dsfleet.coordinator.plan.NodePlan;
+import io.dsfleet.coordinator.plan.Planner;
+import io.dsfleet.coordinator.plan.PodAssignment;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.dsfleet.proto.v1.ConfigObject;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.DesiredPod;
+import io.dsfleet.proto.v1.DesiredState;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The plan applier: turns the state into each node's plan through the pure {@link Planner}, and
+ * sends a node its full desired set when what the agent acts on changed (pods, their templates,
+ * the ConfigMaps and Secrets they use, orphans), or when its session opened. Placement changes
+ * become events.
+ */
+final class Dispatcher {
+  private final FleetState state;
+  private final Events events;
+  /** Versions sent to agents start above anything an earlier coordinator process sent. */
+  private final long versionSeed;
+
+  Dispatcher(FleetState state, Events events, long versionSeed) {
+    this.state = state;
+    this.events = events;
+    this.versionSeed = versionSeed;
+  }
+
+  void replan(NodeEntry n, Instant now) {
+    n.plan = Planner.planNode(state.dsInfos, n.toNode(), n.observed, now, dsKey -> {
+      DsEntry e = state.daemonSets.get(dsKey);
+      // a moving set decided for an earlier revision says nothing about this one
+      return e == null || (e.current().hash().equals(e.movingHash) && e.moving.contains(n.name));
+    });
+    Instant next = null;
+    for (var v : n.plan.verdicts().values()) {
+      if (v.evictAt() != null && (next == null || v.evictAt().isBefore(next))) {
+        next = v.evictAt();
+      }
+    }
+    n.nextEvaluation = next;
+  }
+
+  void replanAndPush(NodeEntry n, Instant now) {
+    NodePlan before = n.plan;
+    replan(n, now);
+    if (before != null) {
+      recordPlacementChanges(n, before, n.plan);
+    }
+    push(n);
+  }
+
+  void replanAll(Instant now) {
+    state.refreshDsInfos();
+    for (NodeEntry n : state.nodes.values()) {
+      replanAndPush(n, now);
+    }
+  }
+
+  private void recordPlacementChanges(NodeEntry n, NodePlan before, NodePlan after) {
+    Map<String, PodAssignment> was = new HashMap<>();
+    before.desired().forEach(p -> was.put(p.podName(), p));
+    Map<String, PodAssignment> successor = new HashMap<>();
+    for (PodAssignment p : after.desired()) {
+      PodAssignment old = was.remove(p.podName());
+      successor.put(p.dsKey(), p);
+      if (old == null) {
+        events.record("ds/" + p.dsKey(), "Normal", "PodScheduled", "pod " + p.podName() + " scheduled on " + n.name);
+        events.record(Events.nodeKey(n.name), "Normal", "PodScheduled", "pod " + p.podName() + " of " + p.dsKey());
+      } else if (!old.hash().equals(p.hash())) {
+        events.record("ds/" + p.dsKey(), "Normal", "PodUpdated", "pod on " + n.name + " moved to revision " + p.revision());
+      }
+    }
+    for (PodAssignment p : was.values()) {
+      var v = after.verdicts().get(p.dsKey());
+      PodAssignment next = successor.get(p.dsKey());
+      String why = v == null ? "DaemonSet deleted"
+          : next != null ? "replaced by pod " + next.podName() + " (revision " + next.revision() + ")" : v.reason();
+      events.record("ds/" + p.dsKey(), "Normal", "PodRemoved", "pod " + p.podName() + " removed from " + n.name + ": " + why);
+      events.record(Events.nodeKey(n.name), "Normal", "PodRemoved", "pod " + p.podName() + ": " + why);
+    }
+  }
+
+  /** Sends the node its desired set if it changed since the last send. */
+  void push(NodeEntry n) {
+    if (n.awaitingReport) {
+      return;
+    }
+    // what the agent acts on: pods and their templates (by hash), the configs they use, orphans
+    List<Object> fingerprint = new ArrayList<>();
+    n.plan.desired().forEach(p -> fingerprint.add(p.dsKey() + "/" + p.podName() + "@" + p.hash()));
+    List<ConfigObject> used = new ArrayList<>();
+    List<DesiredPod> pods = new ArrayList<>();
+    for (PodAssignment p : n.plan.desired()) {
+      DsEntry e = state.daemonSets.get(p.dsKey());
+      StoredRevision rev = e == null ? null : e.byHash(p.hash());
+      DesiredPod.Builder b = DesiredPod.newBuilder().setNamespace(e == null ? "" : e.ds.namespace())
+          .setDaemonSet(e == null ? "" : e.ds.name()).setPodName(p.podName()).setTemplateHash(p.hash())
+          .setRevision(rev == null ? 0 : rev.revision());
+      if (rev != null) {
+        b.setTemplateJson(e.templateBytes.computeIfAbsent(rev.hash(), h -> ByteString.copyFromUtf8(rev.templateJson())));
+        TemplateRefs.Refs refs = e.refsByHash.get(rev.hash());
+        addConfigs(used, fingerprint, "ConfigMap", e.ds.namespace(), refs.configMaps());
+        addConfigs(used, fingerprint, "Secret", e.ds.namespace(), refs.secrets());
+      }
+      pods.add(b.build());
+    }
+    fingerprint.add(List.copyOf(n.orphans));
+    if (fingerprint.equals(n.sentFingerprint) || n.session == null) {
+      return;
+    }
+    n.version = Math.max(n.version + 1, versionSeed);
+    n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version)
+        .addAllPods(pods).addAllConfigs(dedupe(used)).addAllOrphanedPods(n.orphans)).build());
+    if (!n.orphans.isEmpty()) {
+      n.orphansSentInVersion = n.version;
+    }
+    n.sentFingerprint = fingerprint;
+  }
+
+  private void addConfigs(List<ConfigObject> used, List<Object> fingerprint, String kind, String namespace, Iterable<String> names) {
+    for (String name : names) {
+      StoredObject o = state.configs.get(FleetState.configKey(kind, namespace, name));
+      if (o != null) {
+        used.add(configObject(o));
+        fingerprint.add(o.resourceVersion());
+      }
+    }
+  }
+
+  private static List<ConfigObject> dedupe(List<ConfigObject> configs) {
+    Map<String, ConfigObject> byKey = new TreeMap<>();
+    configs.forEach(c -> byKey.put(c.getKind() + "/" + c.getNamespace() + "/" + c.getName(), c));
+    return List.copyOf(byKey.values());
+  }
+
+  /** A stored ConfigMap or Secret as it travels on the wire (values decoded from base64). */
+  static ConfigObject configObject(StoredObject o) {
+    KubeObject obj = ManifestParser.parseOne(o.json());
+    ConfigObject.Builder b = ConfigObject.newBuilder().setNamespace(o.namespace()).setName(o.name());
+    if (obj instanceof ConfigMap cm) {
+      b.setKind(ConfigObject.Kind.CONFIG_MAP);
+      if (cm.data() != null) {
+        cm.data().forEach((k, v) -> b.putData(k, ByteString.copyFromUtf8(v)));
+      }
+      if (cm.binaryData() != null) {
+        cm.binaryData().forEach((k, v) -> b.putData(k, ByteString.copyFrom(Base64.getMimeDecoder().decode(v))));
+      }
+    } else if (obj instanceof Secret s) {
+      b.setKind(ConfigObject.Kind.SECRET).setType(s.type() == null ? "Opaque" : s.type());
+      if (s.data() != null) {
+        s.data().forEach((k, v) -> b.putData(k, ByteString.copyFrom(Base64.getMimeDecoder().decode(v))));
+      }
+    }
+    return b.build();
+  }
+}

@@ -1,0 +1,96 @@
+package io.dsfleet.coordinator.fleet;
+
+import io.dsfleet.common.TemplateRefs;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.coordinator.plan.DsInfo;
+import io.dsfleet.coordinator.plan.RollingUpdate;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import io.dsfleet.coordinator.store.Store.StoredRevision;
+import com.google.protobuf.ByteString;
+import io.grpc.Status;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * The coordinator's working state, in memory: DaemonSets with their revisions and rollout state,
+ * ConfigMaps and Secrets, nodes. A cache of the store: it changes only after the store committed.
+ * Guarded by the {@link Fleet}'s lock; the classes of this package share it, each owning its rules.
+ */
+final class FleetState {
+  final TreeMap<String, DsEntry> daemonSets = new TreeMap<>();
+  final Map<String, StoredObject> configs = new HashMap<>();
+  final Map<String, NodeEntry> nodes = new TreeMap<>();
+  /** Every DaemonSet's current revision, in a stable order, for the planner. */
+  List<DsInfo> dsInfos = List.of();
+  long resourceVersion;
+
+  /** A DaemonSet with its revisions, newest last. */
+  static final class DsEntry {
+    StoredObject stored;
+    DaemonSet ds;
+    /** Nodes told to move to {@link #movingHash}. */
+    final Set<String> moving = new HashSet<>();
+    String movingHash;
+    /** Durable: paused by dsctl or by a failure, and why it failed. */
+    RolloutState rollout = RolloutState.NONE;
+    int progress = -1;
+    Instant lastProgressAt;
+    RollingUpdate.Decision decision;
+    final TreeMap<Long, StoredRevision> revisions = new TreeMap<>();
+    final Map<String, TemplateRefs.Refs> refsByHash = new HashMap<>();
+    /** Each revision's template as sent, encoded once and shared by every node's message. */
+    final Map<String, ByteString> templateBytes = new HashMap<>();
+
+    StoredRevision current() {
+      return revisions.lastEntry().getValue();
+    }
+
+    StoredRevision byHash(String hash) {
+      for (StoredRevision r : revisions.descendingMap().values()) {
+        if (r.hash().equals(hash)) {
+          return r;
+        }
+      }
+      return null;
+    }
+  }
+
+  void refreshDsInfos() {
+    List<DsInfo> infos = new ArrayList<>();
+    for (var e : daemonSets.entrySet()) {
+      StoredRevision r = e.getValue().current();
+      infos.add(new DsInfo(e.getKey(), e.getValue().ds, r.revision(), r.hash()));
+    }
+    dsInfos = List.copyOf(infos);
+  }
+
+  DsEntry daemonSet(String namespace, String name) {
+    DsEntry e = daemonSets.get(key(namespace, name));
+    if (e == null) {
+      throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
+    }
+    return e;
+  }
+
+  NodeEntry node(String nodeName) {
+    NodeEntry n = nodes.get(nodeName);
+    if (n == null) {
+      throw new ControlException(Status.Code.NOT_FOUND, "nodes \"" + nodeName + "\" not found");
+    }
+    return n;
+  }
+
+  static String key(String namespace, String name) {
+    return namespace + "/" + name;
+  }
+
+  static String configKey(String kind, String namespace, String name) {
+    return kind + "/" + namespace + "/" + name;
+  }
+}

@@ -1,0 +1,262 @@
+package io.dsfleet.coordinator.fleet;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.util.JsonFormat;
+import io.dsfleet.common.Json;
+import io.dsfleet.common.manifest.Names;
+import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.plan.PodAssignment;
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.coordinator.store.Store.StoredNode;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.NodeInfo;
+import io.dsfleet.proto.v1.Removed;
+import io.grpc.Status;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The node registry: joins and sessions, leaving and removal, and what an operator sets on a node
+ * (labels, taints, cordon). A node's durable fields are written before memory changes; a refused
+ * write changes nothing.
+ */
+final class NodeRegistry {
+  private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
+
+  private final FleetState state;
+  private final Store store;
+  private final Clock clock;
+  private final Events events;
+  private final Dispatcher dispatcher;
+  private final NodeLifecycle lifecycle;
+  private final Consumer<String> notify;
+
+  NodeRegistry(FleetState state, Store store, Clock clock, Events events, Dispatcher dispatcher, NodeLifecycle lifecycle,
+      Consumer<String> notify) {
+    this.state = state;
+    this.store = store;
+    this.clock = clock;
+    this.events = events;
+    this.dispatcher = dispatcher;
+    this.lifecycle = lifecycle;
+    this.notify = notify;
+  }
+
+  /** Registers or re-registers a node. Idempotent. */
+  void join(NodeInfo info) {
+    requireName(info.getName());
+    Instant now = clock.instant();
+    NodeEntry n = state.nodes.get(info.getName());
+    boolean isNew = n == null;
+    if (isNew) {
+      n = new NodeEntry(info.getName(), info, now);
+      persist(n, () -> { });
+      state.nodes.put(n.name, n);
+    } else if (!n.info.equals(info)) {
+      NodeEntry existing = n;
+      persist(existing, () -> existing.info = info);
+    }
+    lifecycle.alive(n, now);
+    events.record(Events.nodeKey(n.name), "Normal", isNew ? "Joined" : "Rejoined", "node joined with agent " + info.getAgentVersion());
+    dispatcher.replanAndPush(n, now);
+  }
+
+  /**
+   * Opens a node's session: attaches the sink, marks the node alive, sends its full desired set
+   * once the node has said what it runs.
+   *
+   * @throws ControlException NOT_FOUND when the node is unknown (the agent must join again)
+   */
+  void openSession(String nodeName, AgentSink sink) {
+    NodeEntry n = state.nodes.get(nodeName);
+    if (n == null) {
+      throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member; join first");
+    }
+    if (n.session != null && n.session != sink) {
+      n.session.close();
+    }
+    n.session = sink;
+    lifecycle.alive(n, clock.instant());
+    n.sentFingerprint = null; // always send the full set on open, once the node has said what it runs
+    n.awaitingReport = true;
+  }
+
+  /** Detaches a session that ended; the node stays Ready until its lease runs out. */
+  void sessionClosed(String nodeName, AgentSink sink) {
+    NodeEntry n = state.nodes.get(nodeName);
+    if (n != null && n.session == sink) {
+      n.session = null;
+    }
+  }
+
+  void leave(String nodeName) {
+    if (!state.nodes.containsKey(nodeName)) {
+      throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member");
+    }
+    remove(nodeName, "the agent left");
+  }
+
+  void removeNode(String nodeName) {
+    state.node(nodeName);
+    remove(nodeName, "removed with dsctl node rm");
+  }
+
+  void remove(String nodeName, String reason) {
+    store.deleteNode(nodeName);
+    NodeEntry n = state.nodes.remove(nodeName);
+    if (n.session != null) {
+      n.session.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason(reason)).build());
+      n.session.close();
+    }
+    for (PodAssignment p : n.plan == null ? List.<PodAssignment>of() : n.plan.desired()) {
+      events.record("ds/" + p.dsKey(), "Normal", "PodRemoved", "pod " + p.podName() + " removed: node " + nodeName + " " + reason);
+    }
+    events.forget(Events.nodeKey(nodeName));
+    log.info("node {} removed: {}", nodeName, reason);
+    notify.accept(nodeName);
+  }
+
+  /** Sets and removes dsctl labels; see docs/coordinator.md for how they combine with the agent's. */
+  void label(String nodeName, Map<String, String> set, List<String> remove, boolean overwrite) {
+    NodeEntry n = state.node(nodeName);
+    Map<String, String> effective = n.effectiveLabels();
+    for (var e : set.entrySet()) {
+      String bad = Names.qualifiedName(e.getKey());
+      if (bad == null) {
+        bad = Names.labelValue(e.getValue());
+      }
+      if (bad != null) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "invalid label " + e.getKey() + "=" + e.getValue() + ": " + bad);
+      }
+      String current = effective.get(e.getKey());
+      if (current != null && !current.equals(e.getValue()) && !overwrite) {
+        throw new ControlException(Status.Code.FAILED_PRECONDITION, "node " + nodeName + " already has a value (" + current
+            + ") for label " + e.getKey() + " and --overwrite is false");
+      }
+    }
+    for (String k : remove) {
+      if (!effective.containsKey(k)) {
+        throw new ControlException(Status.Code.NOT_FOUND, "label \"" + k + "\" not found on node " + nodeName);
+      }
+    }
+    persist(n, () -> {
+      n.adminLabels.putAll(set);
+      for (String k : remove) {
+        if (n.info.getLabelsMap().containsKey(k)) {
+          n.adminLabels.put(k, null);
+        } else {
+          n.adminLabels.remove(k);
+        }
+      }
+    });
+    events.record(Events.nodeKey(nodeName), "Normal", "Labeled", "set " + set + (remove.isEmpty() ? "" : ", removed " + remove));
+    dispatcher.replanAndPush(n, clock.instant());
+    notify.accept(nodeName);
+  }
+
+  void taint(String nodeName, List<Taint> add, List<Fleet.TaintRemoval> remove, boolean overwrite) {
+    NodeEntry n = state.node(nodeName);
+    List<Taint> effective = n.effectiveTaints();
+    for (Taint t : add) {
+      for (Taint have : effective) {
+        if (have.key().equals(t.key()) && have.effect().equals(t.effect()) && !have.value().equals(t.value()) && !overwrite) {
+          throw new ControlException(Status.Code.FAILED_PRECONDITION, "node " + nodeName + " already has taint " + have
+              + " and --overwrite is false");
+        }
+      }
+    }
+    for (Fleet.TaintRemoval t : remove) {
+      boolean found = effective.stream().anyMatch(h -> h.key().equals(t.key()) && (t.effect().isEmpty() || h.effect().equals(t.effect())));
+      if (!found) {
+        throw new ControlException(Status.Code.NOT_FOUND, "taint \"" + t.key() + (t.effect().isEmpty() ? "" : ":" + t.effect())
+            + "\" not found on node " + nodeName);
+      }
+    }
+    Instant now = clock.instant();
+    persist(n, () -> {
+      for (Taint t : add) {
+        n.adminTaints.put(t.key() + ":" + t.effect(), new Taint(t.key(), t.value(), t.effect(), now));
+      }
+      for (Fleet.TaintRemoval t : remove) {
+        for (String effect : t.effect().isEmpty() ? Taint.EFFECTS : Set.of(t.effect())) {
+          String k = t.key() + ":" + effect;
+          boolean agentHas = n.info.getTaintsList().stream().anyMatch(a -> a.getKey().equals(t.key()) && a.getEffect().equals(effect));
+          if (agentHas) {
+            n.adminTaints.put(k, null);
+          } else {
+            n.adminTaints.remove(k);
+          }
+        }
+      }
+    });
+    events.record(Events.nodeKey(nodeName), "Normal", "Tainted", "added " + add + (remove.isEmpty() ? "" : ", removed " + remove));
+    dispatcher.replanAndPush(n, now);
+    notify.accept(nodeName);
+  }
+
+  void cordon(String nodeName, boolean unschedulable) {
+    NodeEntry n = state.node(nodeName);
+    persist(n, () -> n.unschedulable = unschedulable);
+    events.record(Events.nodeKey(nodeName), "Normal", unschedulable ? "Cordoned" : "Uncordoned", "");
+    dispatcher.replanAndPush(n, clock.instant());
+    notify.accept(nodeName);
+  }
+
+  /**
+   * Applies a change to a node's durable fields and writes them; when the write fails the change
+   * is undone in memory too, so a refused request changes nothing.
+   */
+  private void persist(NodeEntry n, Runnable change) {
+    NodeInfo info = n.info;
+    Map<String, String> labels = new TreeMap<>(n.adminLabels);
+    Map<String, Taint> taints = new TreeMap<>(n.adminTaints);
+    boolean unschedulable = n.unschedulable;
+    change.run();
+    try {
+      store.putNode(new StoredNode(n.name, printInfo(n.info), Json.canonical(n.adminLabels), Json.canonical(n.adminTaints),
+          n.unschedulable, n.joinedAt.toEpochMilli()));
+    } catch (RuntimeException e) {
+      n.info = info;
+      n.adminLabels.clear();
+      n.adminLabels.putAll(labels);
+      n.adminTaints.clear();
+      n.adminTaints.putAll(taints);
+      n.unschedulable = unschedulable;
+      throw new ControlException(Status.Code.UNAVAILABLE, "the store refused the write, nothing changed: " + e.getMessage());
+    }
+  }
+
+  /** @throws ControlException INVALID_ARGUMENT unless the name is a valid node name (an RFC 1123 subdomain) */
+  static void requireName(String name) {
+    String bad = Names.dns1123Subdomain(name == null ? "" : name);
+    if (name == null || name.isEmpty() || bad != null) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node name \"" + name + "\" is invalid: "
+          + (bad == null ? "Required value" : bad));
+    }
+  }
+
+  static String printInfo(NodeInfo info) {
+    try {
+      return JsonFormat.printer().omittingInsignificantWhitespace().print(info);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static NodeInfo parseInfo(String json) {
+    try {
+      NodeInfo.Builder b = NodeInfo.newBuilder();
+      JsonFormat.parser().merge(json, b);
+      return b.build();
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("stored node info is not valid: " + e.getMessage(), e);
+    }
+  }
+}
