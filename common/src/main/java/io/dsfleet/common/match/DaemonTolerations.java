@@ -9,8 +9,9 @@ import java.util.List;
  * The tolerations Kubernetes' DaemonSet controller adds to every daemon pod
  * (util/daemonset_util.go AddOrUpdateDaemonPodTolerations): not-ready and unreachable NoExecute
  * with no time limit; disk-pressure, memory-pressure, pid-pressure and unschedulable NoSchedule;
- * network-unavailable NoSchedule for hostNetwork pods. A user toleration for the same key and
- * effect wins.
+ * network-unavailable NoSchedule for hostNetwork pods. As AddOrUpdateTolerationInPodSpec does, the
+ * DaemonSet's own toleration replaces a user toleration of the same key and effect (in place), so
+ * a manifest's {@code tolerationSeconds} for not-ready or unreachable never evicts a daemon pod.
  */
 public final class DaemonTolerations {
   public static final String NOT_READY = "node.kubernetes.io/not-ready";
@@ -25,22 +26,29 @@ public final class DaemonTolerations {
 
   public static List<Toleration> effective(PodSpec pod) {
     List<Toleration> result = new ArrayList<>(pod.tolerations() == null ? List.of() : pod.tolerations());
-    addIfMissing(result, NOT_READY, "NoExecute");
-    addIfMissing(result, UNREACHABLE, "NoExecute");
-    addIfMissing(result, DISK_PRESSURE, "NoSchedule");
-    addIfMissing(result, MEMORY_PRESSURE, "NoSchedule");
-    addIfMissing(result, PID_PRESSURE, "NoSchedule");
-    addIfMissing(result, UNSCHEDULABLE, "NoSchedule");
+    addOrUpdate(result, NOT_READY, "NoExecute");
+    addOrUpdate(result, UNREACHABLE, "NoExecute");
+    addOrUpdate(result, DISK_PRESSURE, "NoSchedule");
+    addOrUpdate(result, MEMORY_PRESSURE, "NoSchedule");
+    addOrUpdate(result, PID_PRESSURE, "NoSchedule");
+    addOrUpdate(result, UNSCHEDULABLE, "NoSchedule");
     if (Boolean.TRUE.equals(pod.hostNetwork())) {
-      addIfMissing(result, NETWORK_UNAVAILABLE, "NoSchedule");
+      addOrUpdate(result, NETWORK_UNAVAILABLE, "NoSchedule");
     }
     return List.copyOf(result);
   }
 
-  private static void addIfMissing(List<Toleration> list, String key, String effect) {
-    boolean present = list.stream().anyMatch(t -> key.equals(t.key()) && effect.equals(t.effect()));
-    if (!present) {
-      list.add(new Toleration(key, "Exists", null, effect, null));
+  private static void addOrUpdate(List<Toleration> list, String key, String effect) {
+    Toleration own = new Toleration(key, "Exists", null, effect, null);
+    boolean updated = false;
+    for (int i = 0; i < list.size(); i++) {
+      if (key.equals(list.get(i).key()) && effect.equals(list.get(i).effect())) {
+        list.set(i, own);
+        updated = true;
+      }
+    }
+    if (!updated) {
+      list.add(own);
     }
   }
 }

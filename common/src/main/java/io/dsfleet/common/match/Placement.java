@@ -44,11 +44,13 @@ public final class Placement {
       if (!taint.effect().equals(Taint.NO_EXECUTE)) {
         continue;
       }
+      // the taint manager's rule (GetMatchingTolerations, getMinTolerationTime): each taint is judged by
+      // the first toleration that tolerates it, and the shortest of those times evicts
       Optional<Toleration> tolerating = tolerations.stream().filter(t -> Taints.tolerates(t, taint)).findFirst();
       if (tolerating.isEmpty()) {
         return new Verdict(false, false, "taint " + taint + " not tolerated", null);
       }
-      Long seconds = longestTolerationSeconds(tolerations, taint);
+      Long seconds = tolerating.get().tolerationSeconds();
       if (seconds != null) {
         Instant added = taint.timeAdded() == null ? now : taint.timeAdded();
         Instant until = added.plusSeconds(Math.max(0, seconds));
@@ -64,19 +66,5 @@ public final class Placement {
       return new Verdict(false, true, "taint " + noSchedule.get() + " not tolerated", evictAt);
     }
     return evictAt == null ? Verdict.RUN : new Verdict(true, true, null, evictAt);
-  }
-
-  /** The longest time any matching toleration allows; null when one allows forever. */
-  private static Long longestTolerationSeconds(List<Toleration> tolerations, Taint taint) {
-    Long longest = 0L;
-    for (Toleration t : tolerations) {
-      if (Taints.tolerates(t, taint)) {
-        if (t.tolerationSeconds() == null) {
-          return null;
-        }
-        longest = Math.max(longest, t.tolerationSeconds());
-      }
-    }
-    return longest;
   }
 }

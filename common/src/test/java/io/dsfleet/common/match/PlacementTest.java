@@ -37,7 +37,21 @@ class PlacementTest {
         Arguments.of("network-unavailable not tolerated without hostNetwork", null, null, List.of("node.kubernetes.io/network-unavailable:NoSchedule"), Map.of(), false, false, true, "taint node.kubernetes.io/network-unavailable:NoSchedule not tolerated"),
         Arguments.of("network-unavailable tolerated with hostNetwork", POD + ".hostNetwork", "true", List.of("node.kubernetes.io/network-unavailable:NoSchedule"), Map.of(), false, true, true, null),
         Arguments.of("tolerationSeconds not yet run out", POD + ".tolerations", "[{key: maint, operator: Exists, effect: NoExecute, tolerationSeconds: 60}]", List.of("maint:NoExecute"), Map.of(), true, true, true, null),
-        Arguments.of("tolerationSeconds run out", POD + ".tolerations", "[{key: maint, operator: Exists, effect: NoExecute, tolerationSeconds: 10}]", List.of("maint:NoExecute"), Map.of(), true, false, false, "taint maint:NoExecute tolerated only for 10s"));
+        Arguments.of("tolerationSeconds run out", POD + ".tolerations", "[{key: maint, operator: Exists, effect: NoExecute, tolerationSeconds: 10}]", List.of("maint:NoExecute"), Map.of(), true, false, false, "taint maint:NoExecute tolerated only for 10s"),
+        // AddOrUpdateTolerationInPodSpec: the DaemonSet's own tolerations replace the user's for the same key and effect
+        Arguments.of("unreachable with a user tolerationSeconds: replaced by the automatic one, never evicted", POD + ".tolerations",
+            "[{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 10}]",
+            List.of("node.kubernetes.io/unreachable:NoExecute"), Map.of(), true, true, true, null),
+        Arguments.of("not-ready with a user tolerationSeconds: replaced, never evicted", POD + ".tolerations",
+            "[{key: node.kubernetes.io/not-ready, operator: Equal, effect: NoExecute, tolerationSeconds: 0}]",
+            List.of("node.kubernetes.io/not-ready:NoExecute"), Map.of(), true, true, true, null),
+        // the taint manager: for each taint the first toleration that tolerates it, then the shortest time of those
+        Arguments.of("the first matching toleration's time counts, not the longest", POD + ".tolerations",
+            "[{key: maint, operator: Exists, effect: NoExecute, tolerationSeconds: 10}, {operator: Exists, effect: NoExecute}]",
+            List.of("maint:NoExecute"), Map.of(), true, false, false, "taint maint:NoExecute tolerated only for 10s"),
+        Arguments.of("several tolerated taints: the shortest time evicts", POD + ".tolerations",
+            "[{key: a, operator: Exists, effect: NoExecute}, {key: b, operator: Exists, effect: NoExecute, tolerationSeconds: 20}]",
+            List.of("a:NoExecute", "b:NoExecute"), Map.of(), true, false, false, "taint b:NoExecute tolerated only for 20s"));
   }
 
   @ParameterizedTest(name = "{0}")
