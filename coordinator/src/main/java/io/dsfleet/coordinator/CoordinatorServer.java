@@ -37,12 +37,17 @@ public final class CoordinatorServer implements AutoCloseable {
    * Serves on the options' address: TLS with the fleet's keys (made on the first start), or
    * plaintext with {@code insecure}.
    *
-   * @param tick whether to run the lease sweeper and the rollout passes on the real scheduler;
-   *     tests with a fake clock call {@link Fleet#tick()} themselves and get a rollout pass per report
+   * @param tick whether to run the lease sweeper on the real scheduler; tests with a fake clock call
+   *     {@link Fleet#tick()} themselves (rollout passes run on the scheduler either way)
    */
   public CoordinatorServer(CoordinatorOptions options, Clock clock, boolean tick) {
+    this(options, clock, System::nanoTime, tick);
+  }
+
+  /** @param nanoTime the monotonic clock leases run on */
+  public CoordinatorServer(CoordinatorOptions options, Clock clock, java.util.function.LongSupplier nanoTime, boolean tick) {
     this.store = new SqliteStore(options.dataDir());
-    this.fleet = new Fleet(store, clock, options.fleet(), new Random());
+    this.fleet = new Fleet(store, clock, nanoTime, options.fleet(), new Random());
     ServerCredentials credentials;
     if (options.insecure()) {
       this.authority = null;
@@ -71,15 +76,15 @@ public final class CoordinatorServer implements AutoCloseable {
         .addService(new AgentServiceImpl(fleet, logs, authority))
         .addService(new ControlServiceImpl(fleet, logs, scheduler, version, authority))
         .build();
+    // rollout passes run as in production in every coordinator, tests on a fake clock included
+    scheduler.scheduleWithFixedDelay(() -> {
+      try {
+        fleet.rolloutPass();
+      } catch (RuntimeException e) {
+        log.error("rollout pass failed", e);
+      }
+    }, 20, 20, TimeUnit.MILLISECONDS);
     if (tick) {
-      fleet.deferRolloutPasses();
-      scheduler.scheduleWithFixedDelay(() -> {
-        try {
-          fleet.rolloutPass();
-        } catch (RuntimeException e) {
-          log.error("rollout pass failed", e);
-        }
-      }, 20, 20, TimeUnit.MILLISECONDS);
       long ms = options.tickInterval().toMillis();
       scheduler.scheduleWithFixedDelay(() -> {
         try {
@@ -122,6 +127,7 @@ public final class CoordinatorServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    fleet.flush();
     store.close();
   }
 }

@@ -159,6 +159,7 @@ public final class GetCommand extends ClientCommand {
           @SuppressWarnings("unchecked")
           Map<String, Object> meta = (Map<String, Object>) obj.get("metadata");
           meta.put("generation", d.getGeneration());
+          meta.put("resourceVersion", String.valueOf(d.getResourceVersion()));
           obj.put("status", Map.of("desiredNumberScheduled", d.getStatus().getDesired(),
               "currentNumberScheduled", d.getStatus().getCurrent(), "numberReady", d.getStatus().getReady(),
               "updatedNumberScheduled", d.getStatus().getUpdated(), "numberAvailable", d.getStatus().getAvailable(),
@@ -183,7 +184,8 @@ public final class GetCommand extends ClientCommand {
           Map<String, Object> obj = new java.util.LinkedHashMap<>();
           obj.put("apiVersion", "v1");
           obj.put("kind", o.getKind() == ConfigObject.Kind.SECRET ? "Secret" : "ConfigMap");
-          obj.put("metadata", Map.of("name", o.getName(), "namespace", o.getNamespace()));
+          obj.put("metadata", Map.of("name", o.getName(), "namespace", o.getNamespace(),
+              "resourceVersion", String.valueOf(c.getResourceVersion())));
           Map<String, String> data = new TreeMap<>();
           if (o.getKind() == ConfigObject.Kind.SECRET) {
             obj.put("type", o.getType());

@@ -12,12 +12,13 @@ import picocli.CommandLine.Option;
     subcommands = {RolloutCommand.Status.class, RolloutCommand.History.class, RolloutCommand.Undo.class,
         RolloutCommand.Pause.class, RolloutCommand.Resume.class})
 public final class RolloutCommand {
-  @Command(name = "status", description = "Follow a rollout until it completes (exit 0), fails or times out (exit 1).")
+  @Command(name = "status", description = "Follow a rollout until it completes (exit 0), fails or times out (exit 1);"
+      + " with --no-watch, print it once: exit 0 only when complete.")
   public static final class Status extends ClientCommand {
     @Mixin DsTarget ds;
 
     @Option(names = {"-w", "--watch"}, defaultValue = "true", negatable = true, fallbackValue = "true",
-        description = "Follow until done (default); --no-watch prints the current state once.")
+        description = "Follow until done (default); --no-watch prints the current state once (exit 1 unless complete).")
     boolean watch;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Give up after this long (default ${DEFAULT-VALUE}); exit 1.")
@@ -48,7 +49,8 @@ public final class RolloutCommand {
       if (last.getFailed()) {
         return Dsctl.EXIT_REFUSED;
       }
-      return last.getComplete() || !watch ? 0 : Dsctl.EXIT_REFUSED;
+      // unlike kubectl --watch=false, which exits 0 whatever it printed: a script can ask "done?"
+      return last.getComplete() ? 0 : Dsctl.EXIT_REFUSED;
     }
   }
 
@@ -78,15 +80,19 @@ public final class RolloutCommand {
     @Option(names = "--to-revision", defaultValue = "0", paramLabel = "N")
     long toRevision;
 
+    @Option(names = "--resource-version", defaultValue = "0", paramLabel = "RV",
+        description = "Only if the DaemonSet is still at this resourceVersion (dsctl get -o yaml shows it).")
+    long resourceVersion;
+
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
       String name = ds.name();
-      ApplyResponse r = control.rolloutUndo(RolloutUndoRequest.newBuilder().setNamespace(ds.namespace).setName(name).setToRevision(toRevision).build());
+      ApplyResponse r = control.rolloutUndo(RolloutUndoRequest.newBuilder().setNamespace(ds.namespace).setName(name)
+          .setToRevision(toRevision).setResourceVersion(resourceVersion).build());
       out().println("daemonset.apps/" + name + " " + (r.getResultsCount() == 0 ? "rolled back" : r.getResults(0).getAction()));
       return 0;
     }
   }
-
 
   static int pause(ClientCommand cmd, ControlServiceGrpc.ControlServiceBlockingStub control, DsTarget ds, boolean paused) {
     String name = ds.name();

@@ -17,6 +17,7 @@ import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.coordinator.store.Store.ObjectWrite;
 import io.dsfleet.coordinator.store.Store.StoredObject;
 import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.dsfleet.coordinator.store.StoreException;
 import io.grpc.Status;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -40,30 +41,36 @@ final class Catalog {
   private final Clock clock;
   private final FleetOptions options;
   private final Events events;
-  private final DaemonSetController controller;
-  private final Runnable changed;
+  private final Runnable committed;
 
-  /** @param changed called after a committed change: every node is planned again */
-  Catalog(FleetState state, Store store, Clock clock, FleetOptions options, Events events, DaemonSetController controller, Runnable changed) {
+  /** @param committed called after a committed change (every node is planned again); it never throws */
+  Catalog(FleetState state, Store store, Clock clock, FleetOptions options, Events events, Runnable committed) {
     this.state = state;
     this.store = store;
     this.clock = clock;
     this.options = options;
     this.events = events;
-    this.controller = controller;
-    this.changed = changed;
+    this.committed = committed;
   }
 
   /**
    * Applies manifests all or nothing: every document is parsed and validated, every change
    * checked (selector immutability, resource version), then all writes go to the store in one
-   * transaction, and only then to memory and the agents.
+   * compare-and-set transaction (each object against the resourceVersion this coordinator holds),
+   * and only then to memory and the agents.
    */
   Fleet.ApplyOutcome apply(List<ParsedDocument> docs, boolean dryRun) {
+    return apply(docs, dryRun, null);
+  }
+
+  /**
+   * @param rollback for the automatic rollback of a failed revision: the DaemonSet's rollout state
+   *     after it (written with the new revision, so a crash cannot roll back twice); null otherwise
+   */
+  Fleet.ApplyOutcome apply(List<ParsedDocument> docs, boolean dryRun, java.util.function.UnaryOperator<RolloutState> rollback) {
     List<String> warnings = new ArrayList<>();
     docs.forEach(d -> d.warnings().forEach(w -> warnings.add(d.label() + ": " + w)));
     long now = clock.millis();
-    long rv = state.resourceVersion;
     List<ObjectWrite> writes = new ArrayList<>();
     List<Fleet.ApplyResult> results = new ArrayList<>();
     Set<String> seen = new HashSet<>();
@@ -85,57 +92,66 @@ final class Catalog {
           && (existing == null || !requestedRv.equals(String.valueOf(existing.resourceVersion())))) {
         throw new ControlException(Status.Code.FAILED_PRECONDITION, d.label() + ": metadata.resourceVersion " + requestedRv
             + " is stale (current: " + (existing == null ? "none, the object does not exist" : existing.resourceVersion())
-            + "); read the object again and retry");
+            + "); read the object again (dsctl get -o yaml shows it) and retry");
       }
       if (existing != null && existing.json().equals(json)) {
         results.add(new Fleet.ApplyResult(o.kind(), o.namespace(), o.name(), "unchanged", null));
         continue;
       }
-      rv++;
+      long expected = existing == null ? 0 : existing.resourceVersion();
       if (o instanceof DaemonSet ds) {
-        writes.add(daemonSetWrite(ds, json, existing, rv, now, d.label()));
+        writes.add(daemonSetWrite(ds, json, existing, expected, now, d.label(), rollback));
       } else {
         if (existing != null && Boolean.TRUE.equals(immutable(existing))) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": field is immutable when `immutable` is set");
         }
-        writes.add(new ObjectWrite(new StoredObject(o.kind(), o.namespace(), o.name(), json, 1, rv,
-            existing == null ? now : existing.createdAtMillis()), null, List.of()));
+        writes.add(new ObjectWrite(new StoredObject(o.kind(), o.namespace(), o.name(), json, 1, 0,
+            existing == null ? now : existing.createdAtMillis()), expected, null, List.of(), null));
       }
       results.add(new Fleet.ApplyResult(o.kind(), o.namespace(), o.name(), existing == null ? "created" : "configured", null));
     }
     if (dryRun || writes.isEmpty()) {
       return new Fleet.ApplyOutcome(results, warnings);
     }
-    store.putObjects(writes);
-    state.resourceVersion = rv;
-    for (ObjectWrite w : writes) {
-      StoredObject so = w.object();
-      if (so.kind().equals("DaemonSet")) {
-        String k = FleetState.key(so.namespace(), so.name());
-        DsEntry e = state.daemonSets.computeIfAbsent(k, x -> new DsEntry());
-        e.stored = so;
-        e.ds = (DaemonSet) ManifestParser.parseOne(so.json());
-        if (w.newRevision() != null) {
-          addRevision(e, w.newRevision());
-          if (!e.rollout.equals(RolloutState.NONE) && !e.rollout.message().startsWith("paused with dsctl")) {
-            controller.setRollout(k, e, RolloutState.NONE); // a new template starts a new rollout; a failure is history
-          }
-          events.record("ds/" + k, "Normal", "RevisionCreated", "revision " + w.newRevision().revision()
-              + " (" + w.newRevision().hash() + ")" + (w.newRevision().changeCause() == null ? "" : ": " + w.newRevision().changeCause()));
-        }
-        w.pruneRevisions().forEach(e.revisions::remove);
-        Set<String> kept = e.revisions.values().stream().map(StoredRevision::hash).collect(Collectors.toSet());
-        e.templateBytes.keySet().retainAll(kept);
-        e.refsByHash.keySet().retainAll(kept);
-      } else {
-        state.configs.put(FleetState.configKey(so.kind(), so.namespace(), so.name()), so);
-      }
+    Store.Written written;
+    try {
+      written = store.putObjects(writes);
+    } catch (Store.ConflictException e) {
+      throw new ControlException(Status.Code.ABORTED, "the store holds a newer version, nothing applied: " + e.getMessage());
+    } catch (StoreException e) {
+      throw new ControlException(Status.Code.UNAVAILABLE, "the store refused the write, nothing applied: " + e.getMessage());
     }
-    changed.run();
+    for (int i = 0; i < writes.size(); i++) {
+      remember(writes.get(i), written.objects().get(i), written.revisions().get(i));
+    }
+    committed.run();
     return new Fleet.ApplyOutcome(results, warnings);
   }
 
-  private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long rv, long now, String label) {
+  /** Memory after the store committed one write. */
+  private void remember(ObjectWrite w, StoredObject so, StoredRevision newRevision) {
+    if (!so.kind().equals("DaemonSet")) {
+      state.configs.put(FleetState.configKey(so.kind(), so.namespace(), so.name()), so);
+      return;
+    }
+    String k = FleetState.key(so.namespace(), so.name());
+    DsEntry e = state.daemonSets.computeIfAbsent(k, x -> new DsEntry());
+    e.stored = so;
+    e.ds = (DaemonSet) ManifestParser.parseOne(so.json());
+    w.pruneRevisions().forEach(e.revisions::remove);
+    if (newRevision != null) {
+      addRevision(e, newRevision);
+      e.rollout = RolloutState.fromJson(w.rolloutJson(), newRevision.hash(), 0);
+      events.record(Events.dsKey(so.namespace(), so.name()), "Normal", "RevisionCreated", "revision " + newRevision.revision()
+          + " (" + newRevision.hash() + ")" + (newRevision.changeCause() == null ? "" : ": " + newRevision.changeCause()));
+    }
+    Set<String> kept = e.revisions.values().stream().map(StoredRevision::hash).collect(Collectors.toSet());
+    e.templateBytes.keySet().retainAll(kept);
+    e.refsByHash.keySet().retainAll(kept);
+  }
+
+  private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long expected, long now, String label,
+      java.util.function.UnaryOperator<RolloutState> rollback) {
     DsEntry e = state.daemonSets.get(FleetState.key(ds.namespace(), ds.name()));
     String hash = TemplateHash.of(ds.spec().template());
     if (e != null && !Json.canonical(e.ds.spec().selector()).equals(Json.canonical(ds.spec().selector()))) {
@@ -144,26 +160,32 @@ final class Catalog {
     }
     long generation = existing == null ? 1
         : existing.generation() + (Json.canonical(e.ds.spec()).equals(Json.canonical(ds.spec())) ? 0 : 1);
-    StoredObject so = new StoredObject("DaemonSet", ds.namespace(), ds.name(), json, generation, rv,
+    StoredObject so = new StoredObject("DaemonSet", ds.namespace(), ds.name(), json, generation, 0,
         existing == null ? now : existing.createdAtMillis());
     if (e != null && e.current().hash().equals(hash)) {
-      return new ObjectWrite(so, null, List.of());
+      return new ObjectWrite(so, expected, null, List.of(), null);
     }
-    long nextRevision = e == null ? 1 : e.revisions.lastKey() + 1;
     String cause = ds.metadata().annotations() == null ? null : ds.metadata().annotations().get(CHANGE_CAUSE);
-    StoredRevision rev = new StoredRevision(ds.namespace(), ds.name(), nextRevision, hash, Json.canonical(ds.spec().template()), cause, now);
-    List<Long> prune = new ArrayList<>();
+    long createdAt = now;
+    List<Long> renumbered = new ArrayList<>();
     if (e != null) {
-      // an old revision with the same template is superseded by the new number (as Kubernetes renumbers it)
-      e.revisions.values().stream().filter(r -> r.hash().equals(hash)).forEach(r -> prune.add(r.revision()));
-      int limit = ds.spec().revisionHistoryLimit() == null ? 10 : ds.spec().revisionHistoryLimit();
-      List<Long> olderKept = e.revisions.keySet().stream().filter(r -> !prune.contains(r)).sorted().toList();
-      // keep `limit` old revisions besides the new current one
-      for (int i = 0; i < olderKept.size() - limit; i++) {
-        prune.add(olderKept.get(i));
+      // an old revision with this template becomes the newest under a new number, and keeps what
+      // it was created with (Kubernetes renumbers its ControllerRevision and leaves its annotations)
+      for (StoredRevision r : e.revisions.values()) {
+        if (r.hash().equals(hash)) {
+          renumbered.add(r.revision());
+          cause = r.changeCause();
+          createdAt = r.createdAtMillis();
+        }
       }
     }
-    return new ObjectWrite(so, rev, prune);
+    // the store numbers the revision (one above the highest it holds)
+    StoredRevision rev = new StoredRevision(ds.namespace(), ds.name(), 0, hash, Json.canonical(ds.spec().template()), cause, createdAt);
+    RolloutState rollout = e == null ? RolloutState.start(hash, now) : e.rollout.next(hash, now);
+    if (rollback != null) {
+      rollout = rollback.apply(rollout);
+    }
+    return new ObjectWrite(so, expected, rev, renumbered, rollout.toJson());
   }
 
   static void addRevision(DsEntry e, StoredRevision r) {
@@ -192,9 +214,10 @@ final class Catalog {
 
   /**
    * The DaemonSet with an earlier revision's template (0: the one before the current), as
-   * manifest text: applied, it becomes a new revision, as `kubectl rollout undo` does.
+   * manifest text: applied, it becomes a new revision, as `kubectl rollout undo` does. It carries
+   * {@code expectedResourceVersion} (0: the current one), so it applies only over that version.
    */
-  String undoManifest(String namespace, String name, long toRevision) {
+  String undoManifest(String namespace, String name, long toRevision, long expectedResourceVersion) {
     DsEntry e = state.daemonSet(namespace, name);
     StoredRevision target;
     if (toRevision == 0) {
@@ -214,7 +237,11 @@ final class Catalog {
     var spec = e.ds.spec();
     var newSpec = new io.dsfleet.common.model.DaemonSetSpec(spec.selector(), template, spec.updateStrategy(),
         spec.minReadySeconds(), spec.revisionHistoryLimit());
-    return Json.canonical(new DaemonSet(e.ds.apiVersion(), e.ds.kind(), e.ds.metadata(), newSpec));
+    ObjectMeta m = e.ds.metadata();
+    // compare-and-set: the undo applies only over the DaemonSet it was made from
+    ObjectMeta meta = new ObjectMeta(m.name(), m.namespace(), m.labels(), m.annotations(),
+        String.valueOf(expectedResourceVersion == 0 ? e.stored.resourceVersion() : expectedResourceVersion));
+    return Json.canonical(new DaemonSet(e.ds.apiVersion(), e.ds.kind(), meta, newSpec));
   }
 
   /**
@@ -241,8 +268,9 @@ final class Catalog {
       orphans.forEach(o -> state.nodes.get(o.node()).orphans.add(o.pod()));
     }
     state.daemonSets.remove(k);
+    state.podNames.forgetDaemonSet(k);
     events.forget(Events.dsKey(namespace, name));
-    changed.run();
+    committed.run();
   }
 
   void deleteConfig(String kind, String namespace, String name) {
@@ -252,7 +280,7 @@ final class Catalog {
     }
     store.deleteObject(kind, namespace, name);
     state.configs.remove(ck);
-    changed.run();
+    committed.run();
   }
 
   /** Parses and validates manifest text: the documents, or INVALID_ARGUMENT naming every error (nothing applied). */

@@ -1,6 +1,5 @@
 package io.dsfleet.coordinator.fleet;
 
-import io.dsfleet.common.Json;
 import io.dsfleet.common.model.DaemonSet;
 import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
 import io.dsfleet.coordinator.plan.DsInfo;
@@ -12,8 +11,14 @@ import io.dsfleet.coordinator.store.Store.StoredRevision;
 import io.grpc.Status;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,17 +26,21 @@ import org.slf4j.LoggerFactory;
  * The DaemonSet controller's rollout side: which nodes move to a DaemonSet's current revision now
  * ({@link RollingUpdate}), progress, and failure (no progress within
  * {@code dsfleet.io/progress-deadline-seconds}: pause, or with {@code dsfleet.io/on-failure:
- * rollback} roll the previous revision out again); pause and resume; deleting a pod (how OnDelete
- * updates move on).
+ * rollback} roll the previous revision out again, once); pause and resume; deleting a pod; pruning
+ * revision history. Every change of a rollout is in the store ({@link RolloutState}) before a
+ * node hears of it. One DaemonSet whose pass fails is retried with back-off and never stops the
+ * others.
  */
 final class DaemonSetController {
   private static final Logger log = LoggerFactory.getLogger(DaemonSetController.class);
   static final String PROGRESS_DEADLINE = "dsfleet.io/progress-deadline-seconds";
   static final String ON_FAILURE = "dsfleet.io/on-failure";
+  /** The longest wait before a failing DaemonSet's pass is tried again. */
+  static final long MAX_RETRY_SECONDS = 300;
 
-  /** Rolls a DaemonSet back to its previous template (a new revision); see {@link Catalog#undo}. */
+  /** Rolls a DaemonSet back to its previous template (a new revision), its rollout state after it written with it. */
   interface Rollback {
-    void rollback(String namespace, String name);
+    void rollback(String namespace, String name, UnaryOperator<RolloutState> after);
   }
 
   private final FleetState state;
@@ -54,7 +63,7 @@ final class DaemonSetController {
     this.rollback = rollback;
   }
 
-  /** One rolling-update pass over every DaemonSet. */
+  /** One rolling-update pass over every DaemonSet; a DaemonSet whose pass throws waits and is tried again. */
   void pass(Instant now) {
     if (inPass) {
       return;
@@ -62,65 +71,154 @@ final class DaemonSetController {
     inPass = true;
     try {
       for (var entry : List.copyOf(state.daemonSets.entrySet())) {
-        rollout(entry.getKey(), entry.getValue(), now);
+        DsEntry e = entry.getValue();
+        if (e.retryAt != null && now.isBefore(e.retryAt)) {
+          continue;
+        }
+        try {
+          sync(entry.getKey(), e, now);
+          if (e.passFailures > 0) {
+            events.record("ds/" + entry.getKey(), "Normal", "RolloutPassRecovered", "after " + e.passFailures + " failed passes");
+            e.passFailures = 0;
+            e.retryAt = null;
+          }
+        } catch (RuntimeException ex) {
+          e.passFailures++;
+          long wait = Math.min(MAX_RETRY_SECONDS, 1L << Math.min(e.passFailures, 9));
+          e.retryAt = now.plusSeconds(wait);
+          log.error("rollout pass of {} failed ({} in a row); next try in {} s", entry.getKey(), e.passFailures, wait, ex);
+          events.record("ds/" + entry.getKey(), "Warning", "RolloutPassFailed", ex + "; next try in " + wait + " s");
+        }
       }
     } finally {
       inPass = false;
     }
   }
 
+  private void sync(String k, DsEntry e, Instant now) {
+    rollout(k, e, now);
+    if (state.daemonSets.get(k) == e) {
+      pruneHistory(k, e);
+      e.observedGeneration = e.stored.generation();
+    }
+  }
+
   private void rollout(String k, DsEntry e, Instant now) {
     StoredRevision cur = e.current();
-    if (!cur.hash().equals(e.movingHash)) {
-      e.moving.clear();
-      e.movingHash = cur.hash();
-      e.progress = -1;
-      e.lastProgressAt = now;
-    }
+    RolloutState r = e.rollout;
     DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
     List<RollingUpdate.NodeState> states = new ArrayList<>();
+    // a node whose pod was deleted and still goes is a replacement in flight: it takes budget
+    Set<String> inFlight = new HashSet<>(r.moving());
+    Map<String, String> deleted = new HashMap<>(r.deleted());
+    // a Ready node that has not reported since this coordinator started may be mid-replacement:
+    // nothing new moves until every such node has said what it runs (or its lease ran out)
+    boolean unheard = false;
     for (NodeEntry n : state.nodes.values()) {
       var v = n.plan == null ? null : n.plan.verdicts().get(k);
+      List<ObservedPod> pods = n.observed.getOrDefault(k, List.of());
+      List<ObservedPod> live = pods.stream().filter(p -> !n.name.equals(r.deleted().get(p.podName()))).toList();
+      if (live.size() < pods.size()) {
+        inFlight.add(n.name);
+      }
       if (v != null && v.shouldRun()) {
-        states.add(new RollingUpdate.NodeState(n.name, n.readyForPods() && !n.awaitingReport, n.observed.getOrDefault(k, List.of())));
+        states.add(new RollingUpdate.NodeState(n.name, n.readyForPods() && !n.awaitingReport, live));
+        unheard |= n.ready && n.awaitingReport;
       }
     }
-    var d = RollingUpdate.decide(info, states, e.moving, e.rollout.paused(), now);
+    // a deletion is done once its node no longer reports the pod (or the node is gone)
+    deleted.entrySet().removeIf(d -> {
+      NodeEntry n = state.nodes.get(d.getValue());
+      return n == null || !n.awaitingReport && n.reported.get(d.getKey()) == null;
+    });
+    var d = RollingUpdate.decide(info, states, inFlight, r.paused(), now);
     e.decision = d;
+    Set<String> moving = new TreeSet<>(r.moving());
+    List<NodeEntry> told = new ArrayList<>();
     for (String node : d.moving()) {
-      if (e.moving.add(node)) {
-        NodeEntry n = state.nodes.get(node);
-        List<ObservedPod> pods = n.observed.getOrDefault(k, List.of());
-        if (ObservedPod.current(pods, cur.hash()) == null && ObservedPod.bestOld(pods, cur.hash()) != null) {
-          events.record("ds/" + k, "Normal", "RolloutStep", "node " + node + " moves to revision " + cur.revision()
-              + (d.maxSurge() > 0 ? " (new pod next to the old one; at most " + d.maxSurge() + " nodes surging)"
-                  : " (" + d.unavailable() + " of at most " + d.maxUnavailable() + " nodes unavailable)"));
-        }
-        dispatcher.replanAndPush(n, now);
+      NodeEntry n = state.nodes.get(node);
+      // only replacements are remembered as moving: a node with no pod gets the revision anyway
+      if (!unheard && !n.observed.getOrDefault(k, List.of()).isEmpty() && !inFlight.contains(node) && moving.add(node)) {
+        told.add(n);
       }
     }
-    int done = 0;
+    moving.retainAll(state.nodes.keySet());
+    int progress = 0;
     boolean complete = true;
+    int done = 0;
     for (var st : states) {
       ObservedPod pod = st.current(cur.hash());
-      boolean ok = pod != null && pod.available(info.minReadySeconds(), now);
-      if (ok) {
+      boolean available = pod != null && pod.available(info.minReadySeconds(), now);
+      progress += (pod != null ? 1 : 0) + (pod != null && pod.ready() ? 1 : 0) + (available ? 1 : 0);
+      if (available) {
         done++;
       } else if (st.nodeReady()) {
         complete = false;
       }
     }
-    if (done > e.progress) {
-      e.progress = done;
-      e.lastProgressAt = now;
+    RolloutState next = r.withMoving(moving).withDeleted(deleted);
+    if (progress > r.progress()) {
+      next = next.withProgress(progress, now.toEpochMilli());
+    }
+    if (!next.equals(r)) {
+      save(k, e, next);
+    }
+    for (NodeEntry n : told) {
+      List<ObservedPod> pods = n.observed.getOrDefault(k, List.of());
+      if (ObservedPod.current(pods, cur.hash()) == null && ObservedPod.bestOld(pods, cur.hash()) != null) {
+        events.record("ds/" + k, "Normal", "RolloutStep", "node " + n.name + " moves to revision " + cur.revision()
+            + (d.maxSurge() > 0 ? " (new pod next to the old one; at most " + d.maxSurge() + " nodes surging)"
+                : " (" + d.unavailable() + " of at most " + d.maxUnavailable() + " nodes unavailable)"));
+      }
+      dispatcher.replanAndPush(n, now);
     }
     if (complete || e.rollout.paused()) {
       return;
     }
     Long deadline = annotationSeconds(e.ds, PROGRESS_DEADLINE);
-    if (deadline != null && now.isAfter(e.lastProgressAt.plusSeconds(deadline))) {
+    if (deadline != null && now.toEpochMilli() > e.rollout.lastProgressAtMillis() + deadline * 1000) {
       fail(k, e, "no progress for " + deadline + " s: " + done + " of " + states.size() + " nodes run revision "
           + cur.revision() + " available");
+    }
+  }
+
+  /**
+   * Kubernetes' cleanupHistory: beyond {@code revisionHistoryLimit} (default 10) old revisions,
+   * the oldest go, but never one that a node still runs or is told to run.
+   */
+  private void pruneHistory(String k, DsEntry e) {
+    Integer configured = e.ds.spec().revisionHistoryLimit();
+    int limit = configured == null ? 10 : configured;
+    int old = e.revisions.size() - 1;
+    if (old <= limit) {
+      return;
+    }
+    Set<String> live = new HashSet<>();
+    for (NodeEntry n : state.nodes.values()) {
+      n.observed.getOrDefault(k, List.of()).forEach(p -> live.add(p.hash()));
+      if (n.plan != null) {
+        n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> live.add(p.hash()));
+      }
+    }
+    List<Long> prune = new ArrayList<>();
+    int toKill = old - limit;
+    for (StoredRevision r : e.revisions.headMap(e.revisions.lastKey()).values()) {
+      if (toKill == 0) {
+        break;
+      }
+      if (!live.contains(r.hash())) {
+        prune.add(r.revision());
+        toKill--;
+      }
+    }
+    if (!prune.isEmpty()) {
+      String[] ns = k.split("/", 2);
+      store.pruneRevisions(ns[0], ns[1], prune);
+      prune.forEach(e.revisions::remove);
+      Set<String> kept = new HashSet<>();
+      e.revisions.values().forEach(r -> kept.add(r.hash()));
+      e.templateBytes.keySet().retainAll(kept);
+      e.refsByHash.keySet().retainAll(kept);
     }
   }
 
@@ -131,61 +229,80 @@ final class DaemonSetController {
 
   private void fail(String k, DsEntry e, String reason) {
     var a = e.ds.metadata().annotations();
-    boolean rollback = a != null && "rollback".equals(a.get(ON_FAILURE)) && e.revisions.size() > 1 && e.rollout.rolledBackFrom() == 0;
+    boolean rollBack = a != null && "rollback".equals(a.get(ON_FAILURE)) && e.revisions.size() > 1 && e.rollout.rolledBackFrom() == 0;
     long failedRevision = e.current().revision();
     log.warn("rollout of {} to revision {} failed: {}", k, failedRevision, reason);
-    if (rollback) {
-      events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason + "; rolling back");
+    if (rollBack) {
       String[] ns = k.split("/", 2);
-      this.rollback.rollback(ns[0], ns[1]);
-      DsEntry after = state.daemonSets.get(k);
-      setRollout(k, after, new RolloutState(false, "rolled back from revision " + failedRevision + " to revision "
-          + after.current().revision() + " (the previous template) after: " + reason, failedRevision));
+      rollback.rollback(ns[0], ns[1], after -> after.rolledBack(failedRevision, reason));
+      events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason
+          + "; rolled back to the previous template as revision " + state.daemonSets.get(k).current().revision());
     } else {
+      save(k, e, e.rollout.failed(reason));
       events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason + "; rollout paused");
-      setRollout(k, e, new RolloutState(true, "rollout to revision " + failedRevision + " failed and is paused: " + reason, 0));
     }
     notify.accept(k);
   }
 
-  void setRollout(String k, DsEntry e, RolloutState rollout) {
+  /** Writes a DaemonSet's rollout state, then holds it in memory. */
+  private void save(String k, DsEntry e, RolloutState rollout) {
     String[] ns = k.split("/", 2);
-    store.putRollout(ns[0], ns[1], rollout.equals(RolloutState.NONE) ? null : Json.canonical(rollout));
+    store.putRollout(ns[0], ns[1], rollout.toJson());
     e.rollout = rollout;
   }
 
-  /** Pauses or resumes a DaemonSet's rollout; resuming also clears a failure. */
+  /** Pauses or resumes a DaemonSet's rollout; resuming also clears a failure and starts the deadline again. */
   void pause(String namespace, String name, boolean paused, Instant now) {
     String k = FleetState.key(namespace, name);
     DsEntry e = state.daemonSet(namespace, name);
-    setRollout(k, e, paused ? new RolloutState(true, "paused with dsctl rollout pause", 0) : RolloutState.NONE);
-    e.lastProgressAt = now;
+    save(k, e, e.rollout.paused(paused, now.toEpochMilli()));
     events.record("ds/" + k, "Normal", paused ? "RolloutPaused" : "RolloutResumed", "");
-    pass(now);
     notify.accept(k);
   }
 
   /**
-   * Deletes a DaemonSet's pod on its node: the node then gets the DaemonSet's current revision
-   * (how OnDelete updates move on). A pod that already runs the current revision is refused.
+   * Deletes one pod, as `kubectl delete pod` does to a DaemonSet's pod: it stops, then its node
+   * gets a new pod of the current revision under another name (how OnDelete updates move on, and
+   * how a pod is restarted from scratch). The deletion is stored before the node hears of it.
+   *
+   * @return the node the pod was on
    */
   String deletePod(String namespace, String podName, Instant now) {
     for (NodeEntry n : state.nodes.values()) {
-      for (PodAssignment p : n.plan == null ? List.<PodAssignment>of() : n.plan.desired()) {
-        if (p.podName().equals(podName) && p.dsKey().startsWith(namespace + "/")) {
-          DsEntry e = state.daemonSets.get(p.dsKey());
-          if (p.hash().equals(e.current().hash())) {
-            throw new ControlException(Status.Code.FAILED_PRECONDITION, "pod " + podName + " on " + n.name
-                + " already runs the current revision " + e.current().revision() + "; nothing to replace");
-          }
-          e.moving.add(n.name);
-          events.record("ds/" + p.dsKey(), "Normal", "PodDeleted", "pod " + podName + " on " + n.name
-              + " deleted with dsctl: moves to revision " + e.current().revision());
-          dispatcher.replanAndPush(n, now);
-          return n.name;
-        }
+      String dsKey = dsOf(n, namespace, podName);
+      if (dsKey == null) {
+        continue;
       }
+      DsEntry e = state.daemonSets.get(dsKey);
+      if (e == null) {
+        break;
+      }
+      if (!n.name.equals(e.rollout.deleted().get(podName))) {
+        Map<String, String> deleted = new HashMap<>(e.rollout.deleted());
+        deleted.put(podName, n.name);
+        save(dsKey, e, e.rollout.withDeleted(deleted));
+        events.record("ds/" + dsKey, "Normal", "PodDeleted", "pod " + podName + " on " + n.name
+            + " deleted with dsctl: a new pod of revision " + e.current().revision() + " starts once it has stopped");
+        dispatcher.replanAndPush(n, now);
+        notify.accept(dsKey);
+      }
+      return n.name;
     }
     throw new ControlException(Status.Code.NOT_FOUND, "pods \"" + podName + "\" not found in namespace " + namespace);
+  }
+
+  /** The DaemonSet (key) of the pod of this name in this namespace that the node runs or is told to run; null when none. */
+  private static String dsOf(NodeEntry n, String namespace, String podName) {
+    for (var o : n.observed.entrySet()) {
+      if (o.getKey().startsWith(namespace + "/") && o.getValue().stream().anyMatch(p -> p.podName().equals(podName))) {
+        return o.getKey();
+      }
+    }
+    for (PodAssignment p : n.plan == null ? List.<PodAssignment>of() : n.plan.desired()) {
+      if (p.podName().equals(podName) && p.dsKey().startsWith(namespace + "/")) {
+        return p.dsKey();
+      }
+    }
+    return null;
   }
 }

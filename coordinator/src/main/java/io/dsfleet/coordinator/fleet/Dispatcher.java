@@ -31,6 +31,7 @@ import java.util.TreeMap;
  * become events.
  */
 final class Dispatcher {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Dispatcher.class);
   private final FleetState state;
   private final Events events;
   /** Versions sent to agents start above anything an earlier coordinator process sent. */
@@ -45,9 +46,11 @@ final class Dispatcher {
   void replan(NodeEntry n, Instant now) {
     n.plan = Planner.planNode(state.dsInfos, n.toNode(), n.observed, now, dsKey -> {
       DsEntry e = state.daemonSets.get(dsKey);
-      // a moving set decided for an earlier revision says nothing about this one
-      return e == null || (e.current().hash().equals(e.movingHash) && e.moving.contains(n.name));
-    });
+      return e == null || e.rollout.moving().contains(n.name);
+    }, (dsKey, pod) -> {
+      DsEntry e = state.daemonSets.get(dsKey);
+      return e != null && n.name.equals(e.rollout.deleted().get(pod));
+    }, state.podNames);
     Instant next = null;
     for (var v : n.plan.verdicts().values()) {
       if (v.evictAt() != null && (next == null || v.evictAt().isBefore(next))) {
@@ -126,8 +129,16 @@ final class Dispatcher {
       return;
     }
     n.version = Math.max(n.version + 1, versionSeed);
-    n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version)
-        .addAllPods(pods).addAllConfigs(dedupe(used)).addAllOrphanedPods(n.orphans)).build());
+    try {
+      n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version)
+          .addAllPods(pods).addAllConfigs(dedupe(used)).addAllOrphanedPods(n.orphans)).build());
+    } catch (RuntimeException e) {
+      // the stream ended under us (a client cancelling as we send): the agent reconnects and gets
+      // its whole set then; nothing else waits on this node
+      log.warn("sending node {} its desired set failed: {}; it gets it when its session opens again", n.name, e.toString());
+      n.session = null;
+      return;
+    }
     if (!n.orphans.isEmpty()) {
       n.orphansSentInVersion = n.version;
     }

@@ -1,28 +1,61 @@
 package io.dsfleet.coordinator.fleet;
 
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.coordinator.store.Store.StoredEvent;
 import java.time.Clock;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Recent events per DaemonSet and per node, in memory only (a bounded ring per object). */
+/**
+ * The event recorder: recent events per DaemonSet and per node, a bounded ring per object, kept
+ * on disk too so {@code describe} after a restart still shows why. Recording never waits for the
+ * disk: {@link #flush()} (every lease sweep, about once a second) writes what was recorded since,
+ * in one transaction; a crash loses at most that second of events, never an acknowledged change.
+ */
 public final class Events {
+  private static final Logger log = LoggerFactory.getLogger(Events.class);
+  /** Events waiting for the disk when the store keeps failing are capped: the oldest go first. */
+  private static final int MAX_PENDING = 10_000;
+
   public record Event(long atMillis, String type, String reason, String message) {}
 
   private final Clock clock;
   private final int keep;
+  private final Store store;
   private final Map<String, Deque<Event>> byObject = new HashMap<>();
+  private final Deque<StoredEvent> pending = new ArrayDeque<>();
+  private final Set<String> forgotten = new LinkedHashSet<>();
 
-  public Events(Clock clock, int keep) {
+  /** Loads the stored events. */
+  public Events(Clock clock, int keep, Store store) {
     this.clock = clock;
     this.keep = keep;
+    this.store = store;
+    for (StoredEvent e : store.events()) {
+      add(e.object(), new Event(e.atMillis(), e.type(), e.reason(), e.message()));
+    }
   }
 
   public synchronized void record(String objectKey, String type, String reason, String message) {
+    Event e = new Event(clock.millis(), type, reason, message);
+    add(objectKey, e);
+    pending.addLast(new StoredEvent(objectKey, e.atMillis(), type, reason, message));
+    while (pending.size() > MAX_PENDING) {
+      pending.removeFirst();
+    }
+  }
+
+  private void add(String objectKey, Event e) {
     Deque<Event> ring = byObject.computeIfAbsent(objectKey, k -> new ArrayDeque<>());
-    ring.addLast(new Event(clock.millis(), type, reason, message));
+    ring.addLast(e);
     while (ring.size() > keep) {
       ring.removeFirst();
     }
@@ -33,8 +66,37 @@ public final class Events {
     return ring == null ? List.of() : List.copyOf(ring);
   }
 
+  /** The object is gone: its events go too (from disk at the next flush). */
   public synchronized void forget(String objectKey) {
     byObject.remove(objectKey);
+    pending.removeIf(e -> e.object().equals(objectKey));
+    forgotten.add(objectKey);
+  }
+
+  /** Writes the events recorded and the objects forgotten since the last flush; on failure, tries again next time. */
+  public void flush() {
+    List<StoredEvent> batch;
+    List<String> gone;
+    synchronized (this) {
+      if (pending.isEmpty() && forgotten.isEmpty()) {
+        return;
+      }
+      batch = new ArrayList<>(pending);
+      gone = new ArrayList<>(forgotten);
+    }
+    try {
+      gone.forEach(store::deleteEvents);
+      store.putEvents(batch, keep);
+    } catch (RuntimeException e) {
+      log.warn("writing {} events failed; trying again at the next flush: {}", batch.size(), e.toString());
+      return;
+    }
+    synchronized (this) {
+      for (int i = 0; i < batch.size() && !pending.isEmpty(); i++) {
+        pending.removeFirst();
+      }
+      forgotten.removeAll(gone);
+    }
   }
 
   public static String dsKey(String namespace, String name) {

@@ -1,34 +1,27 @@
 package io.dsfleet.coordinator.fleet;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import io.dsfleet.common.Json;
 import io.dsfleet.common.manifest.ManifestParser;
 import io.dsfleet.common.model.DaemonSet;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
-import io.dsfleet.coordinator.plan.DsInfo;
-import io.dsfleet.coordinator.plan.DsStatus;
-import io.dsfleet.coordinator.plan.Planner;
-import io.dsfleet.coordinator.plan.PodAssignment;
+import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
+import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
 import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.coordinator.store.Store.StoredNode;
 import io.dsfleet.coordinator.store.Store.StoredObject;
 import io.dsfleet.coordinator.store.Store.StoredRevision;
 import io.dsfleet.proto.v1.ConfigObject;
 import io.dsfleet.proto.v1.NodeInfo;
-import io.dsfleet.proto.v1.PodStatus;
 import io.dsfleet.proto.v1.PodStatusReport;
+import io.grpc.Status;
 import java.time.Clock;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -54,6 +47,7 @@ public final class Fleet {
 
   private final Store store;
   private final Clock clock;
+  private final LongSupplier nanoTime;
   private final FleetOptions options;
   private final Events events;
   private final Object lock = new Object();
@@ -66,21 +60,29 @@ public final class Fleet {
   private final NodeRegistry registry;
   private final PodIntake intake;
 
-  private boolean deferRolloutPasses;
   private boolean rolloutsDirty;
+  /** Moves with every change (and every sweep); the view is rebuilt when it moved. */
+  private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
+  private volatile FleetView view;
   private long nextRolloutPassNanos;
 
-  public Fleet(Store store, Clock clock, FleetOptions options, Random random) {
+  /**
+   * @param clock wall time: what people read, taint times, deadlines of rollouts
+   * @param nanoTime the monotonic clock leases run on ({@code System::nanoTime} in production)
+   */
+  public Fleet(Store store, Clock clock, LongSupplier nanoTime, FleetOptions options, Random random) {
     this.store = store;
     this.clock = clock;
+    this.nanoTime = nanoTime;
     this.options = options;
-    this.events = new Events(clock, options.eventsKept());
+    this.events = new Events(clock, options.eventsKept(), store);
     Consumer<String> notify = this::notifyChange;
     this.dispatcher = new Dispatcher(state, events, clock.millis() * 1000);
     this.controller = new DaemonSetController(state, store, events, dispatcher, notify);
-    this.catalog = new Catalog(state, store, clock, options, events, controller, this::replanAll);
-    this.controller.rollbackWith((ns, name) -> catalog.apply(catalog.parse(catalog.undoManifest(ns, name, 0), "rollout undo"), false));
-    this.lifecycle = new NodeLifecycle(state, options, random, events, dispatcher, notify);
+    this.catalog = new Catalog(state, store, clock, options, events, this::committed);
+    this.controller.rollbackWith((ns, name, after) ->
+        catalog.apply(catalog.parse(catalog.undoManifest(ns, name, 0, 0), "automatic rollback"), false, after));
+    this.lifecycle = new NodeLifecycle(state, store, options, random, nanoTime, events, dispatcher, notify);
     this.registry = new NodeRegistry(state, store, clock, events, dispatcher, lifecycle, notify);
     this.intake = new PodIntake(state, store, dispatcher);
     load();
@@ -89,7 +91,6 @@ public final class Fleet {
   private void load() {
     Instant now = clock.instant();
     for (StoredObject o : store.objects()) {
-      state.resourceVersion = Math.max(state.resourceVersion, o.resourceVersion());
       if (o.kind().equals("DaemonSet")) {
         DsEntry e = new DsEntry();
         e.stored = o;
@@ -108,23 +109,21 @@ public final class Fleet {
     List<StoredNode> storedNodes = store.nodes();
     // every agent reconnects at once (a TLS handshake, a session, its desired set each): allow at
     // least 100 of them a second on top of the heartbeat grace (measured: docs/benchmarks.md)
-    Instant restartLease = lifecycle.lease(now).plusMillis(storedNodes.size() * RESTART_MILLIS_PER_NODE);
+    long restartGraceMillis = storedNodes.size() * RESTART_MILLIS_PER_NODE;
     for (StoredNode n : storedNodes) {
-      NodeEntry node = new NodeEntry(n.name(), NodeRegistry.parseInfo(n.infoJson()), Instant.ofEpochMilli(n.joinedAtMillis()));
-      node.adminLabels.putAll(Json.read(n.adminLabelsJson(), new TypeReference<Map<String, String>>() {}));
-      Json.read(n.adminTaintsJson(), new TypeReference<Map<String, Taint>>() {}).forEach(node.adminTaints::put);
-      node.unschedulable = n.unschedulable();
-      // A restarted coordinator gives every known node a full grace period to reconnect before
-      // calling it NotReady, so a coordinator restart never turns the fleet NotReady.
-      node.lastHeartbeat = now;
-      node.leaseExpiry = restartLease;
+      NodeEntry node = NodeEntry.load(n);
+      // A restarted coordinator gives every node that was Ready a full grace period to reconnect
+      // before calling it NotReady, so a coordinator restart never turns the fleet NotReady; a
+      // node that was NotReady stays so, with its times, until it is heard from.
+      node.leaseDeadlineNanos = lifecycle.leaseDeadline(restartGraceMillis);
       state.nodes.put(n.name(), node);
     }
-    store.rollouts().forEach((k, json) -> {
-      DsEntry e = state.daemonSets.get(k);
-      if (e != null) {
-        e.rollout = Json.read(json, RolloutState.class);
-      }
+    Map<String, String> rollouts = store.rollouts();
+    state.daemonSets.forEach((k, e) -> {
+      String hash = e.current().hash();
+      String json = rollouts.get(k);
+      RolloutState r = json == null ? RolloutState.start(hash, now.toEpochMilli()) : RolloutState.fromJson(json, hash, now.toEpochMilli());
+      e.rollout = r.hash().equals(hash) ? r : r.next(hash, now.toEpochMilli());
     });
     for (Store.Orphan o : store.orphans()) {
       NodeEntry n = state.nodes.get(o.node());
@@ -145,6 +144,7 @@ public final class Fleet {
   /** Registers or re-registers a node. Idempotent. */
   public void join(NodeInfo info) {
     synchronized (lock) {
+      version.incrementAndGet();
       registry.join(info);
     }
   }
@@ -156,6 +156,7 @@ public final class Fleet {
    */
   public void openSession(String nodeName, AgentSink sink) {
     synchronized (lock) {
+      version.incrementAndGet();
       registry.openSession(nodeName, sink);
     }
   }
@@ -171,6 +172,7 @@ public final class Fleet {
   /** Detaches a session that ended; the node stays Ready until its lease runs out. */
   public void sessionClosed(String nodeName, AgentSink sink) {
     synchronized (lock) {
+      version.incrementAndGet();
       registry.sessionClosed(nodeName, sink);
     }
   }
@@ -178,38 +180,40 @@ public final class Fleet {
   /** A heartbeat: memory only. Returns false when the node is unknown. See {@link NodeLifecycle#heartbeat}. */
   public boolean heartbeat(String nodeName, boolean runtimeDown, String runtimeMessage) {
     synchronized (lock) {
+      version.incrementAndGet();
       return lifecycle.heartbeat(nodeName, runtimeDown, runtimeMessage, clock.instant());
     }
   }
 
   /** The node applied a desired set: orphans it carried are now the node's to keep, and forgotten here. */
-  public void acked(String nodeName, long version) {
+  public void acked(String nodeName, long ackedVersion) {
     synchronized (lock) {
-      intake.acked(nodeName, version);
+      version.incrementAndGet();
+      intake.acked(nodeName, ackedVersion);
     }
   }
 
   public void reportPods(String nodeName, PodStatusReport report) {
     synchronized (lock) {
+      version.incrementAndGet();
       Instant now = clock.instant();
-      intake.report(nodeName, report, now);
-      if (deferRolloutPasses) {
+      if (intake.report(nodeName, report, now)) {
         rolloutsDirty = true;
-      } else {
-        controller.pass(now);
+        notifyChange(nodeName);
       }
-      notifyChange(nodeName);
     }
   }
 
   public void leave(String nodeName) {
     synchronized (lock) {
+      version.incrementAndGet();
       registry.leave(nodeName);
     }
   }
 
   public void removeNode(String nodeName) {
     synchronized (lock) {
+      version.incrementAndGet();
       registry.removeNode(nodeName);
     }
   }
@@ -220,17 +224,28 @@ public final class Fleet {
    */
   public void tick() {
     synchronized (lock) {
+      version.incrementAndGet();
       Instant now = clock.instant();
       for (String name : lifecycle.tick(now)) {
         registry.remove(name, "NotReady for longer than " + options.nodeGcAfter());
       }
       controller.pass(now);
+      events.flush();
+    }
+  }
+
+  /** Writes what waits for the disk (events, node conditions): on a clean shutdown. */
+  public void flush() {
+    synchronized (lock) {
+      lifecycle.flush();
+      events.flush();
     }
   }
 
   /** Sets and removes dsctl labels; see docs/coordinator.md for how they combine with the agent's. */
   public void labelNode(String nodeName, Map<String, String> set, List<String> remove, boolean overwrite) {
     synchronized (lock) {
+      version.incrementAndGet();
       registry.label(nodeName, set, remove, overwrite);
     }
   }
@@ -245,12 +260,14 @@ public final class Fleet {
 
   public void taintNode(String nodeName, List<Taint> add, List<TaintRemoval> remove, boolean overwrite) {
     synchronized (lock) {
+      version.incrementAndGet();
       registry.taint(nodeName, add, remove, overwrite);
     }
   }
 
   public void cordon(String nodeName, boolean unschedulable) {
     synchronized (lock) {
+      version.incrementAndGet();
       registry.cordon(nodeName, unschedulable);
     }
   }
@@ -258,29 +275,19 @@ public final class Fleet {
   // ------------------------------------------------------------------ rollouts
 
   /**
-   * From now on a pod report only marks the rollouts for the next {@link #rolloutPass()} (which
-   * the serving coordinator runs every few milliseconds) instead of running a pass itself: a pass
-   * looks at every node, so one per report would cost nodes x reports when a fleet reports at
-   * once. Tests on a fake clock leave it off and get one pass per report.
-   */
-  public void deferRolloutPasses() {
-    synchronized (lock) {
-      deferRolloutPasses = true;
-    }
-  }
-
-  /**
-   * Runs a rolling-update pass if a pod report came in since the last one, and no sooner than
-   * four times the last pass's own duration after it ended: a pass walks every node, so on a
-   * large fleet this keeps rollouts to a fifth of the coordinator's time at most.
+   * Runs a rolling-update pass if something changed since the last one (a pod report, an apply, a
+   * pause), and no sooner than four times the last pass's own duration after it ended: a pass
+   * walks every node, so on a large fleet this keeps rollouts to a fifth of the coordinator's
+   * time at most. The server calls it every 20 ms; {@link #tick()} runs one too, for deadlines.
    */
   public void rolloutPass() {
     synchronized (lock) {
-      long start = System.nanoTime();
+      long start = nanoTime.getAsLong();
       if (rolloutsDirty && start >= nextRolloutPassNanos) {
         rolloutsDirty = false;
+        version.incrementAndGet();
         controller.pass(clock.instant());
-        long end = System.nanoTime();
+        long end = nanoTime.getAsLong();
         nextRolloutPassNanos = end + 4 * (end - start);
       }
     }
@@ -289,7 +296,9 @@ public final class Fleet {
   /** Pauses or resumes a DaemonSet's rollout; resuming also clears a failure. */
   public void pause(String namespace, String name, boolean paused) {
     synchronized (lock) {
+      version.incrementAndGet();
       controller.pause(namespace, name, paused, clock.instant());
+      rolloutsDirty = true;
     }
   }
 
@@ -299,6 +308,7 @@ public final class Fleet {
    */
   public String deletePod(String namespace, String podName) {
     synchronized (lock) {
+      version.incrementAndGet();
       return controller.deletePod(namespace, podName, clock.instant());
     }
   }
@@ -314,6 +324,7 @@ public final class Fleet {
   public ApplyOutcome apply(String text, String source, boolean dryRun) {
     var docs = catalog.parse(text, source);
     synchronized (lock) {
+      version.incrementAndGet();
       return catalog.apply(docs, dryRun);
     }
   }
@@ -322,9 +333,10 @@ public final class Fleet {
    * Rolls back to an earlier revision's template (0: the one before the current), which becomes a
    * new revision, as `kubectl rollout undo` does.
    */
-  public ApplyOutcome undo(String namespace, String name, long toRevision) {
+  public ApplyOutcome undo(String namespace, String name, long toRevision, long expectedResourceVersion) {
     synchronized (lock) {
-      return catalog.apply(catalog.parse(catalog.undoManifest(namespace, name, toRevision), "rollout undo"), false);
+      version.incrementAndGet();
+      return catalog.apply(catalog.parse(catalog.undoManifest(namespace, name, toRevision, expectedResourceVersion), "rollout undo"), false);
     }
   }
 
@@ -334,21 +346,30 @@ public final class Fleet {
    */
   public void deleteDaemonSet(String namespace, String name, boolean cascade) {
     synchronized (lock) {
+      version.incrementAndGet();
       catalog.deleteDaemonSet(namespace, name, cascade);
     }
   }
 
   public void deleteConfig(String kind, String namespace, String name) {
     synchronized (lock) {
+      version.incrementAndGet();
       catalog.deleteConfig(kind, namespace, name);
     }
   }
 
-  /** Every node planned again after a change of the catalog, then a rollout pass. */
-  private void replanAll() {
-    Instant now = clock.instant();
-    dispatcher.replanAll(now);
-    controller.pass(now);
+  /**
+   * After the catalog committed a change: every node planned again, a rollout pass due. The change
+   * is acknowledged whatever happens here: a failure is logged, and the next pass or tick plans
+   * again.
+   */
+  private void committed() {
+    try {
+      dispatcher.replanAll(clock.instant());
+    } catch (RuntimeException e) {
+      log.error("planning after a committed change failed; the next pass plans again", e);
+    }
+    rolloutsDirty = true;
     notifyChange("*");
   }
 
@@ -359,75 +380,55 @@ public final class Fleet {
 
   // ------------------------------------------------------------------ reading
 
-  /** A consistent copy of one node, for views. */
-  public record NodeSnapshot(String name, NodeInfo info, Map<String, String> labels, List<Taint> taints,
-      Map<String, String> adminLabels, List<Taint> adminTaints, boolean ready, String notReadyReason, boolean unschedulable,
-      Instant joinedAt, Instant lastHeartbeat, List<PodStatus> pods, List<PodAssignment> desired,
-      Map<String, io.dsfleet.common.match.Placement.Verdict> verdicts) {}
-
-  public record DsSnapshot(String namespace, String name, DaemonSet ds, long generation, long resourceVersion,
-      long createdAtMillis, long revision, String hash, DsStatus status, List<StoredRevision> revisions,
-      RolloutState rollout, int maxUnavailable, List<String> waitingNotReady) {}
+  /**
+   * The fleet as views see it: rebuilt when something changed since the last one (every change
+   * and every lease sweep moves the version, so time-dependent counters are at most a sweep old),
+   * read without the lock otherwise.
+   */
+  public FleetView view() {
+    FleetView v = view;
+    if (v != null && v.version == version.get()) {
+      return v;
+    }
+    synchronized (lock) {
+      long current = version.get();
+      v = view;
+      if (v == null || v.version != current) {
+        v = FleetView.build(state, current, clock.instant());
+        view = v;
+      }
+      return v;
+    }
+  }
 
   public List<NodeSnapshot> nodes() {
-    synchronized (lock) {
-      return state.nodes.values().stream().map(Fleet::snapshot).toList();
-    }
+    return view().nodes();
   }
 
+  /** @throws ControlException NOT_FOUND when the node is unknown and {@code mustExist} */
   public NodeSnapshot node(String name, boolean mustExist) {
-    synchronized (lock) {
-      return mustExist ? snapshot(state.node(name)) : state.nodes.containsKey(name) ? snapshot(state.nodes.get(name)) : null;
+    NodeSnapshot n = view().node(name);
+    if (n == null && mustExist) {
+      throw new ControlException(Status.Code.NOT_FOUND, "nodes \"" + name + "\" not found");
     }
-  }
-
-  private static NodeSnapshot snapshot(NodeEntry n) {
-    List<Taint> admin = new ArrayList<>();
-    n.adminTaints.values().stream().filter(Objects::nonNull).forEach(admin::add);
-    Map<String, String> adminLabels = new TreeMap<>();
-    n.adminLabels.forEach((k, v) -> {
-      if (v != null) {
-        adminLabels.put(k, v);
-      }
-    });
-    return new NodeSnapshot(n.name, n.info, n.effectiveLabels(), n.effectiveTaints(), adminLabels, admin, n.readyForPods(),
-        n.notReadyReason(), n.unschedulable, n.joinedAt, n.lastHeartbeat, List.copyOf(n.reported.values()),
-        n.plan == null ? List.of() : n.plan.desired(), n.plan == null ? Map.of() : n.plan.verdicts());
+    return n;
   }
 
   public List<DsSnapshot> daemonSets() {
-    synchronized (lock) {
-      Instant now = clock.instant();
-      return state.daemonSets.keySet().stream().map(k -> dsSnapshot(k, now)).toList();
-    }
+    return view().daemonSets();
   }
 
+  /** @throws ControlException NOT_FOUND when there is no such DaemonSet */
   public DsSnapshot daemonSet(String namespace, String name) {
-    synchronized (lock) {
-      state.daemonSet(namespace, name);
-      return dsSnapshot(key(namespace, name), clock.instant());
+    DsSnapshot d = view().daemonSet(namespace, name);
+    if (d == null) {
+      throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
     }
-  }
-
-  private DsSnapshot dsSnapshot(String k, Instant now) {
-    DsEntry e = state.daemonSets.get(k);
-    StoredRevision cur = e.current();
-    DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
-    List<Planner.NodeFacts> facts = new ArrayList<>(state.nodes.size());
-    for (NodeEntry n : state.nodes.values()) {
-      facts.add(new Planner.NodeFacts(n.plan == null ? null : n.plan.verdicts().get(k), n.observed.get(k)));
-    }
-    return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), e.stored.resourceVersion(),
-        e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),
-        List.copyOf(e.revisions.values()), e.rollout, e.decision == null ? 0 : e.decision.maxUnavailable(),
-        e.decision == null ? List.of() : e.decision.waitingNotReady());
+    return d;
   }
 
   public List<StoredObject> configs(String kind) {
-    synchronized (lock) {
-      return state.configs.values().stream().filter(o -> o.kind().equals(kind))
-          .sorted(Comparator.comparing(StoredObject::namespace).thenComparing(StoredObject::name)).toList();
-    }
+    return view().configs(kind);
   }
 
   public List<Events.Event> events(String objectKey) {

@@ -11,10 +11,8 @@ import io.grpc.Status;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -26,22 +24,22 @@ final class FleetState {
   final TreeMap<String, DsEntry> daemonSets = new TreeMap<>();
   final Map<String, StoredObject> configs = new HashMap<>();
   final Map<String, NodeEntry> nodes = new TreeMap<>();
+  final PodNameIndex podNames = new PodNameIndex();
   /** Every DaemonSet's current revision, in a stable order, for the planner. */
   List<DsInfo> dsInfos = List.of();
-  long resourceVersion;
 
   /** A DaemonSet with its revisions, newest last. */
   static final class DsEntry {
     StoredObject stored;
     DaemonSet ds;
-    /** Nodes told to move to {@link #movingHash}. */
-    final Set<String> moving = new HashSet<>();
-    String movingHash;
-    /** Durable: paused by dsctl or by a failure, and why it failed. */
-    RolloutState rollout = RolloutState.NONE;
-    int progress = -1;
-    Instant lastProgressAt;
+    /** Durable: the rollout of the current revision (moving nodes, progress, pause, failure, pod deletions). */
+    RolloutState rollout;
     RollingUpdate.Decision decision;
+    /** The generation the controller last acted on (Kubernetes' status.observedGeneration). */
+    long observedGeneration;
+    /** Rollout passes of this DaemonSet that failed in a row, and when to try again. */
+    int passFailures;
+    Instant retryAt;
     final TreeMap<Long, StoredRevision> revisions = new TreeMap<>();
     final Map<String, TemplateRefs.Refs> refsByHash = new HashMap<>();
     /** Each revision's template as sent, encoded once and shared by every node's message. */

@@ -1,10 +1,13 @@
 package io.dsfleet.coordinator.fleet;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.dsfleet.common.Json;
 import io.dsfleet.common.match.DaemonTolerations;
 import io.dsfleet.common.model.Node;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.plan.NodePlan;
 import io.dsfleet.coordinator.plan.ObservedPod;
+import io.dsfleet.coordinator.store.Store.StoredNode;
 import io.dsfleet.proto.v1.NodeInfo;
 import io.dsfleet.proto.v1.PodStatus;
 import java.time.Instant;
@@ -17,7 +20,9 @@ import java.util.TreeMap;
 
 /**
  * One node's state in the coordinator; guarded by the Fleet's lock. Durable parts (info, the
- * operator's labels and taints, cordon) are mirrored in the store; the rest is volatile.
+ * operator's labels and taints and the agent's ones the operator removed, cordon, and the
+ * condition: NotReady since, tainted unreachable since, runtime down since) are mirrored in the
+ * store ({@link #stored()}); the rest is volatile.
  */
 final class NodeEntry {
   final String name;
@@ -29,7 +34,11 @@ final class NodeEntry {
   boolean unschedulable;
   final Instant joinedAt;
 
+  /** Heartbeats arrive: the lease holds. */
   boolean ready = true;
+  Instant notReadySince;
+  /** When the node lifecycle tainted it unreachable (rate-limited, not while the fleet is disrupted); null: not tainted. */
+  Instant unreachableTaintedAt;
   /** Set while the agent reports that its container runtime does not answer (the node cannot run pods). */
   Instant runtimeDownSince;
   String runtimeMessage = "";
@@ -39,9 +48,9 @@ final class NodeEntry {
    * (after a coordinator restart, a misscheduled pod or an old revision mid-rollout).
    */
   boolean awaitingReport;
+  /** Wall time of the last heartbeat, for people; leases run on the monotonic clock. */
   Instant lastHeartbeat;
-  Instant leaseExpiry;
-  Instant notReadySince;
+  long leaseDeadlineNanos;
   AgentSink session;
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */
@@ -102,10 +111,10 @@ final class NodeEntry {
     if (unschedulable) {
       taints.add(Taint.of(DaemonTolerations.UNSCHEDULABLE, "", Taint.NO_SCHEDULE));
     }
-    if (!ready) {
-      taints.add(new Taint(DaemonTolerations.UNREACHABLE, "", Taint.NO_SCHEDULE, notReadySince));
-      taints.add(new Taint(DaemonTolerations.UNREACHABLE, "", Taint.NO_EXECUTE, notReadySince));
-    } else if (runtimeDownSince != null) {
+    if (unreachableTaintedAt != null) {
+      taints.add(new Taint(DaemonTolerations.UNREACHABLE, "", Taint.NO_SCHEDULE, unreachableTaintedAt));
+      taints.add(new Taint(DaemonTolerations.UNREACHABLE, "", Taint.NO_EXECUTE, unreachableTaintedAt));
+    } else if (ready && runtimeDownSince != null) {
       taints.add(new Taint(DaemonTolerations.NOT_READY, "", Taint.NO_SCHEDULE, runtimeDownSince));
       taints.add(new Taint(DaemonTolerations.NOT_READY, "", Taint.NO_EXECUTE, runtimeDownSince));
     }
@@ -120,12 +129,69 @@ final class NodeEntry {
   /** Why the node is NotReady, or "". */
   String notReadyReason() {
     if (!ready) {
-      return "no heartbeat since " + lastHeartbeat;
+      return "no heartbeat since " + (lastHeartbeat != null ? lastHeartbeat : "before " + notReadySince);
     }
     return runtimeDownSince == null ? "" : "container runtime unavailable since " + runtimeDownSince + ": " + runtimeMessage;
   }
 
   Node toNode() {
     return new Node(name, effectiveLabels(), effectiveTaints(), unschedulable);
+  }
+
+  /** The condition and the operator's removals, as stored with the node (times in epoch ms, null when not set). */
+  record Condition(Long notReadySince, Long unreachableTaintedAt, Long runtimeDownSince, String runtimeMessage,
+      List<String> removedLabels, List<String> removedTaints) {}
+
+  StoredNode stored() {
+    Condition c = new Condition(millis(notReadySince), millis(unreachableTaintedAt), millis(runtimeDownSince), runtimeMessage,
+        removals(adminLabels), removals(adminTaints));
+    return new StoredNode(name, NodeRegistry.printInfo(info), Json.canonical(present(adminLabels)), Json.canonical(present(adminTaints)),
+        unschedulable, joinedAt.toEpochMilli(), Json.canonical(c));
+  }
+
+  /** dsctl's entries that set something (a null value is a removal). */
+  static <T> Map<String, T> present(Map<String, T> entries) {
+    Map<String, T> out = new TreeMap<>();
+    entries.forEach((k, v) -> {
+      if (v != null) {
+        out.put(k, v);
+      }
+    });
+    return out;
+  }
+
+  /** dsctl's removals of what the agent sets. */
+  private static List<String> removals(Map<String, ?> entries) {
+    return entries.entrySet().stream().filter(e -> e.getValue() == null).map(Map.Entry::getKey).toList();
+  }
+
+  /** A node as stored; NotReady when it was (until it is heard from again). */
+  static NodeEntry load(StoredNode n) {
+    NodeEntry node = new NodeEntry(n.name(), NodeRegistry.parseInfo(n.infoJson()), Instant.ofEpochMilli(n.joinedAtMillis()));
+    node.adminLabels.putAll(Json.read(n.adminLabelsJson(), new TypeReference<Map<String, String>>() {}));
+    node.adminTaints.putAll(Json.read(n.adminTaintsJson(), new TypeReference<Map<String, Taint>>() {}));
+    node.unschedulable = n.unschedulable();
+    Condition c = Json.read(n.stateJson(), Condition.class);
+    if (c.removedLabels() != null) {
+      c.removedLabels().forEach(k -> node.adminLabels.put(k, null));
+    }
+    if (c.removedTaints() != null) {
+      c.removedTaints().forEach(k -> node.adminTaints.put(k, null));
+    }
+    node.notReadySince = instant(c.notReadySince());
+    node.ready = node.notReadySince == null;
+    node.unreachableTaintedAt = instant(c.unreachableTaintedAt());
+    node.runtimeDownSince = instant(c.runtimeDownSince());
+    node.runtimeMessage = c.runtimeMessage() == null ? "" : c.runtimeMessage();
+    node.awaitingReport = true; // what runs there is unknown until the agent reports again
+    return node;
+  }
+
+  private static Long millis(Instant i) {
+    return i == null ? null : i.toEpochMilli();
+  }
+
+  private static Instant instant(Long ms) {
+    return ms == null ? null : Instant.ofEpochMilli(ms);
   }
 }

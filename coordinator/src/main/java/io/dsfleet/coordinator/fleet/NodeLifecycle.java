@@ -1,34 +1,64 @@
 package io.dsfleet.coordinator.fleet;
 
 import io.dsfleet.common.match.DaemonTolerations;
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.coordinator.store.Store.StoredNode;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node lifecycle, as Kubernetes' node lifecycle controller: leases from heartbeats (memory
- * only); a node whose lease ran out is NotReady and tainted {@code node.kubernetes.io/unreachable};
- * a node whose agent reports its container runtime down is NotReady and tainted
- * {@code node.kubernetes.io/not-ready}; a node NotReady for {@code nodeGcAfter} is removed.
+ * The node lifecycle, as Kubernetes' node lifecycle controller does it:
+ * <ul>
+ *   <li>Leases from heartbeats (memory only), on the monotonic clock: a step of the wall clock
+ *       never expires a lease. A node whose lease ran out is NotReady at once.
+ *   <li>A NotReady node is tainted {@code node.kubernetes.io/unreachable} (NoSchedule and
+ *       NoExecute; DaemonSet pods tolerate both, so nothing is evicted), at most
+ *       {@link #TAINTS_PER_SWEEP_FRACTION} of the fleet (at least one node) per sweep.
+ *   <li>Full disruption: when at least {@link #DISRUPTION_MIN_NODES} nodes and
+ *       {@link #DISRUPTION_FRACTION} of the fleet are NotReady at once, the fault is most likely
+ *       the coordinator's own or its network's, as Kubernetes assumes beyond its unhealthy-zone
+ *       threshold: no node is tainted unreachable (existing such taints are lifted), and no node is
+ *       collected, until the fleet is healthy again.
+ *   <li>A node whose agent reports its container runtime down is NotReady and tainted
+ *       {@code node.kubernetes.io/not-ready} (the agent says so itself: not rate-limited).
+ *   <li>A node NotReady for {@code nodeGcAfter} (wall clock: the time survives restarts) is removed.
+ * </ul>
+ * Conditions and taint times are stored with the node, in one transaction per sweep, so
+ * {@code timeAdded} survives a restart.
  */
 final class NodeLifecycle {
   private static final Logger log = LoggerFactory.getLogger(NodeLifecycle.class);
+  static final int DISRUPTION_MIN_NODES = 3;
+  static final double DISRUPTION_FRACTION = 0.55;
+  static final double TAINTS_PER_SWEEP_FRACTION = 0.1;
 
   private final FleetState state;
+  private final Store store;
   private final FleetOptions options;
   private final Random random;
+  private final LongSupplier nanoTime;
   private final Events events;
   private final Dispatcher dispatcher;
   private final Consumer<String> notify;
+  /** Nodes whose condition changed since the last sweep wrote them. */
+  private final Set<String> dirty = new LinkedHashSet<>();
+  private boolean disrupted;
 
-  NodeLifecycle(FleetState state, FleetOptions options, Random random, Events events, Dispatcher dispatcher, Consumer<String> notify) {
+  NodeLifecycle(FleetState state, Store store, FleetOptions options, Random random, LongSupplier nanoTime, Events events,
+      Dispatcher dispatcher, Consumer<String> notify) {
     this.state = state;
+    this.store = store;
     this.options = options;
     this.random = random;
+    this.nanoTime = nanoTime;
     this.events = events;
     this.dispatcher = dispatcher;
     this.notify = notify;
@@ -37,12 +67,14 @@ final class NodeLifecycle {
   /** The node was heard from (a join, a session, a heartbeat): a new lease, Ready again if it was not. */
   boolean alive(NodeEntry n, Instant now) {
     n.lastHeartbeat = now;
-    n.leaseExpiry = lease(now);
+    n.leaseDeadlineNanos = leaseDeadline(0);
     if (n.ready) {
       return false;
     }
     n.ready = true;
     n.notReadySince = null;
+    n.unreachableTaintedAt = null;
+    dirty.add(n.name);
     events.record(Events.nodeKey(n.name), "Normal", "NodeReady", "heartbeats resumed");
     log.info("node {} Ready", n.name);
     notify.accept(n.name);
@@ -64,6 +96,7 @@ final class NodeLifecycle {
     if (runtimeDown != (n.runtimeDownSince != null)) {
       n.runtimeDownSince = runtimeDown ? now : null;
       n.runtimeMessage = runtimeDown ? runtimeMessage : "";
+      dirty.add(n.name);
       if (runtimeDown) {
         events.record(Events.nodeKey(n.name), "Warning", "NodeNotReady", "container runtime unavailable: " + runtimeMessage
             + "; tainted " + DaemonTolerations.NOT_READY);
@@ -82,32 +115,101 @@ final class NodeLifecycle {
   }
 
   /**
-   * Expires leases; returns the nodes NotReady for longer than {@code nodeGcAfter}, to be removed.
+   * One sweep: expires leases, taints within the rate and outside a disruption, writes what
+   * changed; returns the nodes NotReady for longer than {@code nodeGcAfter}, to be removed.
    * Nodes whose toleration time ran out are planned again.
    */
   List<String> tick(Instant now) {
-    List<String> collect = new ArrayList<>();
+    long nanos = nanoTime.getAsLong();
+    int notReady = 0;
     for (NodeEntry n : state.nodes.values()) {
-      if (n.ready && now.isAfter(n.leaseExpiry)) {
+      if (n.ready && nanos - n.leaseDeadlineNanos > 0) {
         n.ready = false;
         n.notReadySince = now;
-        events.record(Events.nodeKey(n.name), "Warning", "NodeNotReady",
-            "no heartbeat since " + n.lastHeartbeat + "; tainted " + DaemonTolerations.UNREACHABLE);
+        dirty.add(n.name);
+        events.record(Events.nodeKey(n.name), "Warning", "NodeNotReady", "no heartbeat since " + n.lastHeartbeat);
         log.warn("node {} NotReady: no heartbeat since {}", n.name, n.lastHeartbeat);
         dispatcher.replanAndPush(n, now);
         notify.accept(n.name);
-      } else if (!n.ready && !now.isBefore(n.notReadySince.plus(options.nodeGcAfter()))) {
-        collect.add(n.name);
-      } else if (n.nextEvaluation != null && !now.isBefore(n.nextEvaluation)) {
-        dispatcher.replanAndPush(n, now);
+      }
+      if (!n.ready) {
+        notReady++;
       }
     }
+    boolean nowDisrupted = notReady >= DISRUPTION_MIN_NODES && notReady >= DISRUPTION_FRACTION * state.nodes.size();
+    if (nowDisrupted != disrupted) {
+      disrupted = nowDisrupted;
+      if (disrupted) {
+        log.warn("{} of {} nodes are NotReady at once: assuming the fault is the coordinator's or its network's; "
+            + "no unreachable taints and no node collection until most nodes are back", notReady, state.nodes.size());
+      } else {
+        log.info("most nodes are Ready again ({} of {} NotReady): unreachable taints and node collection resume", notReady,
+            state.nodes.size());
+      }
+    }
+    int taintBudget = Math.max(1, (int) Math.ceil(TAINTS_PER_SWEEP_FRACTION * state.nodes.size()));
+    List<String> collect = new ArrayList<>();
+    for (NodeEntry n : state.nodes.values()) {
+      if (n.ready) {
+        if (n.nextEvaluation != null && !now.isBefore(n.nextEvaluation)) {
+          dispatcher.replanAndPush(n, now);
+        }
+        continue;
+      }
+      if (disrupted && n.unreachableTaintedAt != null) {
+        n.unreachableTaintedAt = null;
+        dirty.add(n.name);
+        dispatcher.replanAndPush(n, now);
+      } else if (!disrupted && n.unreachableTaintedAt == null && taintBudget > 0) {
+        taintBudget--;
+        n.unreachableTaintedAt = now;
+        dirty.add(n.name);
+        events.record(Events.nodeKey(n.name), "Warning", "NodeTainted", "tainted " + DaemonTolerations.UNREACHABLE);
+        dispatcher.replanAndPush(n, now);
+        notify.accept(n.name);
+      }
+      if (!disrupted && !now.isBefore(n.notReadySince.plus(options.nodeGcAfter()))) {
+        collect.add(n.name);
+      }
+    }
+    flush();
     return collect;
   }
 
-  Instant lease(Instant now) {
+  /** Whether most of the fleet is NotReady at once (see the class comment). */
+  boolean disrupted() {
+    return disrupted;
+  }
+
+  /** Writes the nodes whose condition changed, in one transaction; on failure they are written at the next sweep. */
+  void flush() {
+    if (dirty.isEmpty()) {
+      return;
+    }
+    List<StoredNode> rows = new ArrayList<>();
+    for (String name : dirty) {
+      NodeEntry n = state.nodes.get(name);
+      if (n != null) {
+        rows.add(n.stored());
+      }
+    }
+    try {
+      store.putNodes(rows);
+      dirty.clear();
+    } catch (RuntimeException e) {
+      log.error("writing the condition of {} nodes failed; trying again at the next sweep", rows.size(), e);
+    }
+  }
+
+  /** This node's condition is written by the registry (with the operator's change): nothing left to write here. */
+  void written(String nodeName) {
+    dirty.remove(nodeName);
+  }
+
+  /** A lease from now, plus {@code extraMillis}, with jitter. */
+  long leaseDeadline(long extraMillis) {
     long graceMillis = options.heartbeatGrace().toMillis();
     long jitter = (long) (graceMillis * options.leaseJitter() * random.nextDouble());
-    return now.plusMillis(graceMillis + jitter);
+    return nanoTime.getAsLong() + (graceMillis + jitter + extraMillis) * 1_000_000L;
   }
 }

@@ -2,12 +2,10 @@ package io.dsfleet.coordinator.fleet;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
-import io.dsfleet.common.Json;
 import io.dsfleet.common.manifest.Names;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.plan.PodAssignment;
 import io.dsfleet.coordinator.store.Store;
-import io.dsfleet.coordinator.store.Store.StoredNode;
 import io.dsfleet.proto.v1.CoordinatorMessage;
 import io.dsfleet.proto.v1.NodeInfo;
 import io.dsfleet.proto.v1.Removed;
@@ -111,6 +109,7 @@ final class NodeRegistry {
   void remove(String nodeName, String reason) {
     store.deleteNode(nodeName);
     NodeEntry n = state.nodes.remove(nodeName);
+    state.podNames.forgetNode(nodeName);
     if (n.session != null) {
       n.session.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason(reason)).build());
       n.session.close();
@@ -220,8 +219,8 @@ final class NodeRegistry {
     boolean unschedulable = n.unschedulable;
     change.run();
     try {
-      store.putNode(new StoredNode(n.name, printInfo(n.info), Json.canonical(n.adminLabels), Json.canonical(n.adminTaints),
-          n.unschedulable, n.joinedAt.toEpochMilli()));
+      store.putNode(n.stored());
+      lifecycle.written(n.name);
     } catch (RuntimeException e) {
       n.info = info;
       n.adminLabels.clear();

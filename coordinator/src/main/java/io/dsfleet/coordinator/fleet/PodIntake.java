@@ -7,7 +7,9 @@ import io.dsfleet.proto.v1.PodStatusReport;
 import io.grpc.Status;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Pod status from the agents (memory only: agents report everything again when they reconnect),
@@ -25,7 +27,8 @@ final class PodIntake {
     this.dispatcher = dispatcher;
   }
 
-  void report(String nodeName, PodStatusReport report, Instant now) {
+  /** Takes a node's pod report; returns whether it changed what the planner reads (then the node is planned again). */
+  boolean report(String nodeName, PodStatusReport report, Instant now) {
     NodeEntry n = state.nodes.get(nodeName);
     if (n == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member; join first");
@@ -39,14 +42,21 @@ final class PodIntake {
     for (PodStatus p : report.getPodsList()) {
       n.reported.put(p.getPodName(), p);
     }
-    n.observed.clear();
+    Map<String, List<ObservedPod>> observed = new HashMap<>();
     for (PodStatus p : n.reported.values()) {
       String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
-      n.observed.computeIfAbsent(dsKey, x -> new ArrayList<>()).add(new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(),
-          p.getPhase(), p.getReady(), p.getReadySinceMillis() == 0 ? null : Instant.ofEpochMilli(p.getReadySinceMillis()), restarts(p)));
+      observed.computeIfAbsent(dsKey, x -> new ArrayList<>()).add(new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(),
+          p.getReady(), p.getReadySinceMillis() == 0 ? null : Instant.ofEpochMilli(p.getReadySinceMillis())));
+      state.podNames.reported(dsKey, n.name, p.getPodName());
     }
+    if (observed.equals(n.observed) && !n.awaitingReport) {
+      return false; // nothing the planner reads changed
+    }
+    n.observed.clear();
+    n.observed.putAll(observed);
     n.awaitingReport = false;
     dispatcher.replanAndPush(n, now);
+    return true;
   }
 
   /** The node applied a desired set: orphans it carried are now the node's to keep, and forgotten here. */
@@ -57,9 +67,5 @@ final class PodIntake {
       n.orphans.clear();
       n.orphansSentInVersion = 0;
     }
-  }
-
-  private static int restarts(PodStatus p) {
-    return p.getContainersList().stream().mapToInt(c -> c.getRestartCount()).sum();
   }
 }

@@ -7,8 +7,8 @@ import io.dsfleet.coordinator.fleet.AgentSink;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Events;
 import io.dsfleet.coordinator.fleet.Fleet;
-import io.dsfleet.coordinator.fleet.Fleet.DsSnapshot;
-import io.dsfleet.coordinator.fleet.Fleet.NodeSnapshot;
+import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
+import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
 import io.dsfleet.coordinator.plan.PodAssignment;
 import io.dsfleet.coordinator.security.Authority;
 import io.dsfleet.coordinator.security.Caller;
@@ -54,6 +54,10 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       result = body.get();
     } catch (ControlException e) {
       out.onError(e.toStatus());
+      return;
+    } catch (io.dsfleet.coordinator.store.StoreException e) {
+      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("the store refused the write, nothing changed: " + e.getMessage())
+          .asRuntimeException());
       return;
     }
     out.onNext(result);
@@ -228,7 +232,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void rolloutUndo(RolloutUndoRequest req, StreamObserver<ApplyResponse> out) {
     unary(out, () -> {
-      Fleet.ApplyOutcome o = fleet.undo(ns(req.getNamespace()), req.getName(), req.getToRevision());
+      Fleet.ApplyOutcome o = fleet.undo(ns(req.getNamespace()), req.getName(), req.getToRevision(), req.getResourceVersion());
       ApplyResponse.Builder b = ApplyResponse.newBuilder();
       o.results().forEach(r -> b.addResults(ApplyResult.newBuilder().setKind(r.kind()).setNamespace(r.namespace())
           .setName(r.name()).setAction(r.action().equals("unchanged") ? "skipped rollback (current template already matches)" : "rolled back")));
@@ -401,7 +405,8 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
         .setImages(String.join(",", pod.containers().stream().map(c -> c.image()).toList()))
         .setStatus(DaemonSetStatus.newBuilder().setDesired(s.desired()).setCurrent(s.current()).setReady(s.ready())
             .setUpdated(s.updated()).setAvailable(s.available()).setMisscheduled(s.misscheduled())
-            .setUnavailable(s.unavailable()).setObservedGeneration(d.generation()))
+            .setUnavailable(s.unavailable()).setObservedGeneration(d.observedGeneration()))
+        .setResourceVersion(d.resourceVersion())
         .build();
   }
 
@@ -456,7 +461,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       object.getDataMap().keySet().forEach(k -> hidden.putData(k, ByteString.EMPTY));
       object = hidden.build();
     }
-    return ConfigView.newBuilder().setObject(object).setCreatedAtMillis(o.createdAtMillis()).build();
+    return ConfigView.newBuilder().setObject(object).setCreatedAtMillis(o.createdAtMillis()).setResourceVersion(o.resourceVersion()).build();
   }
 
 }

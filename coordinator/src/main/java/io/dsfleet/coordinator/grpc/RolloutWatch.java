@@ -2,7 +2,8 @@ package io.dsfleet.coordinator.grpc;
 
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Fleet;
-import io.dsfleet.coordinator.fleet.Fleet.DsSnapshot;
+import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
+import io.dsfleet.coordinator.fleet.RolloutState;
 import io.dsfleet.proto.v1.RolloutStatusEvent;
 import io.grpc.stub.ServerCallStreamObserver;
 
@@ -50,11 +51,15 @@ final class RolloutWatch {
       return;
     }
     var s = d.status();
-    boolean complete = s.updated() >= s.desired() && s.available() >= s.desired();
     var r = d.rollout();
-    boolean failed = r.rolledBackFrom() != 0 || r.message().startsWith("rollout to revision");
-    String message = failed ? "error: " + r.message()
-        : r.paused() ? "daemon set \"" + name + "\" rollout is paused (" + r.message() + "): " + message(name, s, complete)
+    // as kubectl: nothing is complete before the controller has acted on the latest spec
+    boolean observed = d.observedGeneration() >= d.generation();
+    boolean complete = observed && s.updated() >= s.desired() && s.available() >= s.desired();
+    boolean failed = r.failedOrRolledBack();
+    String message = failed ? "error: " + failure(d)
+        : r.pause() == RolloutState.Pause.USER ? "daemon set \"" + name + "\" rollout is paused (dsctl rollout resume continues it): "
+            + message(name, s, complete)
+        : !observed ? "Waiting for daemon set spec update to be observed..."
         : message(name, s, complete);
     RolloutStatusEvent e = RolloutStatusEvent.newBuilder().setRevision(d.revision()).setDesired(s.desired())
         .setUpdated(s.updated()).setAvailable(s.available()).setComplete(complete && !failed).setFailed(failed)
@@ -69,6 +74,16 @@ final class RolloutWatch {
       out.onCompleted();
       finish();
     }
+  }
+
+  static String failure(DsSnapshot d) {
+    var r = d.rollout();
+    if (r.pause() == RolloutState.Pause.FAILED) {
+      return "rollout to revision " + d.revision() + " failed and is paused: " + r.reason()
+          + (r.rolledBackFrom() == 0 ? "" : " (it is the automatic rollback from revision " + r.rolledBackFrom() + ")");
+    }
+    return "rolled back from revision " + r.rolledBackFrom() + " to revision " + d.revision() + " (the previous template) after: "
+        + r.reason();
   }
 
   /** kubectl's wording for DaemonSet rollouts. */

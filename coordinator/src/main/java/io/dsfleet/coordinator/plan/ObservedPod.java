@@ -8,8 +8,7 @@ import java.util.List;
  *
  * @param readySince when the pod became Ready; null when not ready
  */
-public record ObservedPod(String dsKey, String podName, String hash, String phase, boolean ready, Instant readySince,
-    int restarts) {
+public record ObservedPod(String dsKey, String podName, String hash, boolean ready, Instant readySince) {
 
   /** Available = Ready for at least minReadySeconds (Kubernetes' podutil.IsPodAvailable). */
   public boolean available(int minReadySeconds, Instant now) {

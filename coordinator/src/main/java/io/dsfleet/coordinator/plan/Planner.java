@@ -3,14 +3,14 @@ package io.dsfleet.coordinator.plan;
 import io.dsfleet.common.match.Placement;
 import io.dsfleet.common.match.Placement.Verdict;
 import io.dsfleet.common.model.Node;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.CRC32;
+import java.util.function.BiPredicate;
+import java.util.function.Predicate;
 
 /**
  * Decides, for one node at a time, which DaemonSet pods it runs. Pure: same inputs, same plan.
@@ -33,7 +33,7 @@ public final class Planner {
    * @param observed the node's reported pods by DaemonSet key (two of one DaemonSet while a surge is in flight)
    */
   public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, List<ObservedPod>> observed, Instant now) {
-    return planNode(daemonSets, node, observed, now, ds -> true);
+    return planNode(daemonSets, node, observed, now, ds -> true, (ds, pod) -> false, PodNames.FIRST);
   }
 
   /**
@@ -42,19 +42,29 @@ public final class Planner {
    *     Moving replaces the old pod in place (same name); with maxSurge the new pod starts next
    *     to the old one under the node's other pod name, and the old one is kept until the new one
    *     is available
+   * @param deleted pods deleted with dsctl (DaemonSet key, pod name): such a pod goes, and its node
+   *     gets a new pod of the current revision, under another name, once it no longer reports it
+   *     (stop first, then start, as Kubernetes' controller waits for the old pod)
+   * @param namer the name of a new pod
    */
   public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, List<ObservedPod>> observed,
-      Instant now, java.util.function.Predicate<String> moving) {
+      Instant now, Predicate<String> moving, BiPredicate<String, String> deleted, PodNames.Namer namer) {
     List<PodAssignment> desired = new ArrayList<>();
     Map<String, Verdict> verdicts = new HashMap<>();
     for (DsInfo ds : daemonSets) {
       Verdict v = Placement.evaluate(ds.ds(), node, now);
       verdicts.put(ds.key(), v);
-      List<ObservedPod> pods = observed.getOrDefault(ds.key(), List.of());
+      List<ObservedPod> all = observed.getOrDefault(ds.key(), List.of());
+      List<ObservedPod> pods = all.stream().filter(p -> !deleted.test(ds.key(), p.podName())).toList();
+      if (pods.size() < all.size()) {
+        // a deleted pod still runs: it stops before anything else starts; the others stay as they are
+        pods.forEach(p -> desired.add(kept(p, ds)));
+        continue;
+      }
       ObservedPod cur = ObservedPod.current(pods, ds.hash());
       ObservedPod old = ObservedPod.bestOld(pods, ds.hash());
-      String base = podName(ds.name(), node.name());
       if (v.shouldRun()) {
+        String base = namer.name(ds, node.name(), pod -> deleted.test(ds.key(), pod));
         if (old == null) {
           desired.add(current(ds, cur != null ? cur.podName() : base));
         } else if (!RollingUpdate.surges(ds)) {
@@ -95,12 +105,9 @@ public final class Planner {
     return podName + "-s";
   }
 
-  /** A stable pod name per (DaemonSet, node): "{ds}-{5 hex digits of the node name}". */
+  /** The first-choice pod name of a (DaemonSet, node); see {@link PodNames}. */
   public static String podName(String dsName, String nodeName) {
-    CRC32 crc = new CRC32();
-    crc.update(nodeName.getBytes(StandardCharsets.UTF_8));
-    String suffix = String.format("%05x", crc.getValue() & 0xFFFFF);
-    return dsName + "-" + suffix;
+    return PodNames.name(dsName, nodeName, 0);
   }
 
   /** Per-node inputs to the status counters of one DaemonSet. */
@@ -115,11 +122,11 @@ public final class Planner {
   }
 
   /**
-   * Status counters as Kubernetes computes them, per node (a node running an old and a new pod
-   * during a surge counts once): desired = nodes that should run the pod; current = those that
-   * have one; misscheduled = nodes that have one but should not run it; ready, updated (a pod at
-   * the current hash) and available (a pod Ready for minReadySeconds) count only nodes that
-   * should run it; unavailable = desired - available.
+   * Status counters as Kubernetes' updateDaemonSetStatus computes them, per node, each node judged
+   * by one pod, its oldest (while a surge is in flight, the old pod): desired = nodes that should
+   * run the pod; current = those that have one; misscheduled = nodes that have one but should not
+   * run it; ready, updated (the judged pod is at the current hash) and available (it is Ready for
+   * minReadySeconds) count only nodes that should run it; unavailable = desired - available.
    */
   public static DsStatus status(DsInfo ds, Collection<NodeFacts> nodes, Instant now) {
     int desired = 0;
@@ -141,13 +148,15 @@ public final class Planner {
         continue;
       }
       current++;
-      if (f.pods().stream().anyMatch(ObservedPod::ready)) {
+      ObservedPod old = ObservedPod.bestOld(f.pods(), ds.hash());
+      ObservedPod judged = old != null ? old : ObservedPod.current(f.pods(), ds.hash());
+      if (judged.ready()) {
         ready++;
       }
-      if (ObservedPod.current(f.pods(), ds.hash()) != null) {
+      if (judged.hash().equals(ds.hash())) {
         updated++;
       }
-      if (f.pods().stream().anyMatch(p -> p.available(ds.minReadySeconds(), now))) {
+      if (judged.available(ds.minReadySeconds(), now)) {
         available++;
       }
     }

@@ -13,7 +13,9 @@ import java.util.TreeSet;
  * of the desired node count rounded up; 1 when it comes to 0):
  * <ol>
  *   <li>A node that runs no pod of the DaemonSet gets the current revision at once: nothing is
- *       taken down.
+ *       taken down, and it takes none of the budget (Kubernetes counts only nodes with a daemon
+ *       pod), so nodes added during a rollout never stall it. A node told to move whose old pod
+ *       is gone before its new one is reported is a replacement in flight: it still counts.
  *   <li>A node whose old pod is already unavailable moves at once, before any other: replacing it
  *       costs no availability (Kubernetes issue #117204: unready old pods must not eat the budget
  *       forever, so they go first).
@@ -117,7 +119,8 @@ public final class RollingUpdate {
       ObservedPod pod = cur != null ? cur : n.old(ds.hash());
       if (pod == null || cur != null) {
         moving.add(n.node());
-        if (n.nodeReady() && (pod == null || !pod.available(ds.minReadySeconds(), now))) {
+        boolean inFlight = pod == null && alreadyMoving.contains(n.node());
+        if (n.nodeReady() && (inFlight || pod != null && !pod.available(ds.minReadySeconds(), now))) {
           unavailable++;
         }
         continue;

@@ -1,10 +1,6 @@
 package io.dsfleet.coordinator.store;
 
-import io.dsfleet.common.OwnerOnlyFiles;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -15,102 +11,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The embedded store: one SQLite file, {@code <data-dir>/dsfleet.db}, in WAL mode with
- * {@code synchronous=FULL} so a committed transaction is on disk before the call returns. The
- * schema carries a version ({@code PRAGMA user_version}); {@link #MIGRATIONS} are applied in order
- * on open, so a newer coordinator upgrades an older file forward and never the other way.
+ * The store on the embedded database ({@link SqliteDatabase}): objects with compare-and-set and
+ * the resourceVersion counter, revisions numbered here, rollout states, nodes, orphans, events,
+ * join tokens and issued certificates. Every write is one transaction.
  */
-public final class SqliteStore implements Store {
-  /** Migration i takes the schema from version i to i+1. Append only. */
-  private static final List<List<String>> MIGRATIONS = List.of(
-      List.of(
-        "CREATE TABLE objects (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
-            + " generation INTEGER NOT NULL, resource_version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
-            + " PRIMARY KEY (kind, namespace, name))",
-        "CREATE TABLE revisions (namespace TEXT NOT NULL, name TEXT NOT NULL, revision INTEGER NOT NULL,"
-            + " hash TEXT NOT NULL, template_json TEXT NOT NULL, change_cause TEXT, created_at INTEGER NOT NULL,"
-            + " PRIMARY KEY (namespace, name, revision))",
-        "CREATE TABLE nodes (name TEXT PRIMARY KEY, info_json TEXT NOT NULL, admin_labels_json TEXT NOT NULL,"
-            + " admin_taints_json TEXT NOT NULL, unschedulable INTEGER NOT NULL, joined_at INTEGER NOT NULL)",
-        "CREATE TABLE rollouts (namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
-            + " PRIMARY KEY (namespace, name))"),
-      // 2: pods orphaned by `delete --cascade=orphan`, until their node acknowledges them
-      List.of("CREATE TABLE orphans (node TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (node, pod))"),
-      // 3: join tokens (a hash of the secret only) and the certificates the CA issued, for revocation
-      List.of("CREATE TABLE join_tokens (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, description TEXT NOT NULL,"
-              + " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, uses INTEGER NOT NULL)",
-          "CREATE TABLE certificates (serial TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
-              + " not_after INTEGER NOT NULL, revoked_at INTEGER NOT NULL)"));
-
-  private final Connection db;
-
+public final class SqliteStore extends SqliteDatabase implements Store {
   public SqliteStore(Path dataDir) {
-    try {
-      OwnerOnlyFiles.directory(dataDir);
-      db = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("dsfleet.db"));
-      try (Statement s = db.createStatement()) {
-        s.execute("PRAGMA journal_mode=WAL");
-        s.execute("PRAGMA synchronous=FULL");
-        s.execute("PRAGMA foreign_keys=ON");
-      }
-      migrate();
-    } catch (Exception e) {
-      throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage(), e);
-    }
-  }
-
-  private void migrate() throws SQLException {
-    int version = schemaVersion();
-    if (version > MIGRATIONS.size()) {
-      throw new SQLException("the data directory has schema version " + version
-          + ", newer than this coordinator knows (" + MIGRATIONS.size() + "); run a newer coordinator");
-    }
-    for (int v = version; v < MIGRATIONS.size(); v++) {
-      final int target = v + 1;
-      tx(() -> {
-        try (Statement s = db.createStatement()) {
-          for (String sql : MIGRATIONS.get(target - 1)) {
-            s.execute(sql);
-          }
-          s.execute("PRAGMA user_version=" + target);
-        }
-      });
-    }
-  }
-
-  @Override
-  public synchronized int schemaVersion() {
-    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("PRAGMA user_version")) {
-      return rs.next() ? rs.getInt(1) : 0;
-    } catch (SQLException e) {
-      throw new StoreException("reading the schema version", e);
-    }
-  }
-
-  public static int latestSchemaVersion() {
-    return MIGRATIONS.size();
-  }
-
-  @FunctionalInterface
-  private interface SqlWork {
-    void run() throws SQLException;
-  }
-
-  private synchronized void tx(SqlWork work) {
-    try {
-      db.setAutoCommit(false);
-      try {
-        work.run();
-        db.commit();
-      } catch (SQLException | RuntimeException e) {
-        db.rollback();
-        throw e;
-      } finally {
-        db.setAutoCommit(true);
-      }
-    } catch (SQLException e) {
-      throw new StoreException("store write failed: " + e.getMessage(), e);
-    }
+    super(dataDir);
   }
 
   @Override
@@ -129,49 +36,122 @@ public final class SqliteStore implements Store {
   }
 
   @Override
-  public void putObjects(List<ObjectWrite> writes) {
+  public Written putObjects(List<ObjectWrite> writes) {
+    List<StoredObject> objects = new ArrayList<>();
+    List<StoredRevision> revisions = new ArrayList<>();
     tx(() -> {
+      long rv = counter("resource_version");
       for (ObjectWrite w : writes) {
-        write(w.object(), w.newRevision(), w.pruneRevisions());
+        StoredObject o = w.object();
+        long current = resourceVersion(o.kind(), o.namespace(), o.name());
+        if (w.expectedResourceVersion() >= 0 && current != w.expectedResourceVersion()) {
+          throw new ConflictException(o.kind() + " " + o.namespace() + "/" + o.name() + ": resourceVersion is "
+              + (current == 0 ? "none (it does not exist)" : String.valueOf(current)) + ", not " + w.expectedResourceVersion());
+        }
+        rv++;
+        StoredObject stored = new StoredObject(o.kind(), o.namespace(), o.name(), o.json(), o.generation(), rv, o.createdAtMillis());
+        StoredRevision rev = w.newRevision();
+        if (rev != null) {
+          long number = nextRevision(o.namespace(), o.name());
+          rev = new StoredRevision(rev.namespace(), rev.name(), number, rev.hash(), rev.templateJson(), rev.changeCause(), rev.createdAtMillis());
+        }
+        write(stored, rev, w.pruneRevisions());
+        if (w.rolloutJson() != null) {
+          rollout(o.namespace(), o.name(), w.rolloutJson().isEmpty() ? null : w.rolloutJson());
+        }
+        objects.add(stored);
+        revisions.add(rev);
       }
+      setCounter("resource_version", rv);
     });
+    return new Written(objects, revisions);
   }
 
   private void write(StoredObject o, StoredRevision rev, List<Long> prune) throws SQLException {
-    {
-      try (PreparedStatement ps = db.prepareStatement(
-          "INSERT OR REPLACE INTO objects (kind, namespace, name, json, generation, resource_version, created_at) VALUES (?,?,?,?,?,?,?)")) {
-        ps.setString(1, o.kind());
-        ps.setString(2, o.namespace());
-        ps.setString(3, o.name());
-        ps.setString(4, o.json());
-        ps.setLong(5, o.generation());
-        ps.setLong(6, o.resourceVersion());
-        ps.setLong(7, o.createdAtMillis());
+    try (PreparedStatement ps = db.prepareStatement(
+        "INSERT OR REPLACE INTO objects (kind, namespace, name, json, generation, resource_version, created_at) VALUES (?,?,?,?,?,?,?)")) {
+      ps.setString(1, o.kind());
+      ps.setString(2, o.namespace());
+      ps.setString(3, o.name());
+      ps.setString(4, o.json());
+      ps.setLong(5, o.generation());
+      ps.setLong(6, o.resourceVersion());
+      ps.setLong(7, o.createdAtMillis());
+      ps.executeUpdate();
+    }
+    try (PreparedStatement ps = db.prepareStatement("DELETE FROM revisions WHERE namespace=? AND name=? AND revision=?")) {
+      for (long r : prune) {
+        ps.setString(1, o.namespace());
+        ps.setString(2, o.name());
+        ps.setLong(3, r);
         ps.executeUpdate();
       }
-      if (rev != null) {
-        try (PreparedStatement ps = db.prepareStatement(
-            "INSERT OR REPLACE INTO revisions (namespace, name, revision, hash, template_json, change_cause, created_at) VALUES (?,?,?,?,?,?,?)")) {
-          ps.setString(1, rev.namespace());
-          ps.setString(2, rev.name());
-          ps.setLong(3, rev.revision());
-          ps.setString(4, rev.hash());
-          ps.setString(5, rev.templateJson());
-          ps.setString(6, rev.changeCause());
-          ps.setLong(7, rev.createdAtMillis());
-          ps.executeUpdate();
-        }
+    }
+    if (rev != null) {
+      try (PreparedStatement ps = db.prepareStatement(
+          "INSERT INTO revisions (namespace, name, revision, hash, template_json, change_cause, created_at) VALUES (?,?,?,?,?,?,?)")) {
+        ps.setString(1, rev.namespace());
+        ps.setString(2, rev.name());
+        ps.setLong(3, rev.revision());
+        ps.setString(4, rev.hash());
+        ps.setString(5, rev.templateJson());
+        ps.setString(6, rev.changeCause());
+        ps.setLong(7, rev.createdAtMillis());
+        ps.executeUpdate();
       }
-      for (long r : prune) {
-        try (PreparedStatement ps = db.prepareStatement("DELETE FROM revisions WHERE namespace=? AND name=? AND revision=?")) {
-          ps.setString(1, o.namespace());
-          ps.setString(2, o.name());
+    }
+  }
+
+  private long resourceVersion(String kind, String namespace, String name) throws SQLException {
+    try (PreparedStatement ps = db.prepareStatement("SELECT resource_version FROM objects WHERE kind=? AND namespace=? AND name=?")) {
+      ps.setString(1, kind);
+      ps.setString(2, namespace);
+      ps.setString(3, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0;
+      }
+    }
+  }
+
+  private long nextRevision(String namespace, String name) throws SQLException {
+    try (PreparedStatement ps = db.prepareStatement("SELECT COALESCE(MAX(revision), 0) FROM revisions WHERE namespace=? AND name=?")) {
+      ps.setString(1, namespace);
+      ps.setString(2, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        return (rs.next() ? rs.getLong(1) : 0) + 1;
+      }
+    }
+  }
+
+  private long counter(String name) throws SQLException {
+    try (PreparedStatement ps = db.prepareStatement("SELECT value FROM counters WHERE name=?")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0;
+      }
+    }
+  }
+
+  private void setCounter(String name, long value) throws SQLException {
+    try (PreparedStatement ps = db.prepareStatement("INSERT OR REPLACE INTO counters (name, value) VALUES (?,?)")) {
+      ps.setString(1, name);
+      ps.setLong(2, value);
+      ps.executeUpdate();
+    }
+  }
+
+  @Override
+  public void pruneRevisions(String namespace, String name, List<Long> revisions) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement("DELETE FROM revisions WHERE namespace=? AND name=? AND revision=?")) {
+        for (long r : revisions) {
+          ps.setString(1, namespace);
+          ps.setString(2, name);
           ps.setLong(3, r);
           ps.executeUpdate();
         }
       }
-    }
+    });
   }
 
   @Override
@@ -258,9 +238,10 @@ public final class SqliteStore implements Store {
   public synchronized List<StoredNode> nodes() {
     List<StoredNode> out = new ArrayList<>();
     try (Statement s = db.createStatement();
-        ResultSet rs = s.executeQuery("SELECT name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at FROM nodes")) {
+        ResultSet rs = s.executeQuery("SELECT name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at, state_json FROM nodes")) {
       while (rs.next()) {
-        out.add(new StoredNode(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getInt(5) != 0, rs.getLong(6)));
+        out.add(new StoredNode(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getInt(5) != 0, rs.getLong(6),
+            rs.getString(7)));
       }
     } catch (SQLException e) {
       throw new StoreException("reading nodes", e);
@@ -270,16 +251,25 @@ public final class SqliteStore implements Store {
 
   @Override
   public void putNode(StoredNode n) {
+    putNodes(List.of(n));
+  }
+
+  @Override
+  public void putNodes(List<StoredNode> nodes) {
     tx(() -> {
       try (PreparedStatement ps = db.prepareStatement(
-          "INSERT OR REPLACE INTO nodes (name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at) VALUES (?,?,?,?,?,?)")) {
-        ps.setString(1, n.name());
-        ps.setString(2, n.infoJson());
-        ps.setString(3, n.adminLabelsJson());
-        ps.setString(4, n.adminTaintsJson());
-        ps.setInt(5, n.unschedulable() ? 1 : 0);
-        ps.setLong(6, n.joinedAtMillis());
-        ps.executeUpdate();
+          "INSERT OR REPLACE INTO nodes (name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at, state_json)"
+              + " VALUES (?,?,?,?,?,?,?)")) {
+        for (StoredNode n : nodes) {
+          ps.setString(1, n.name());
+          ps.setString(2, n.infoJson());
+          ps.setString(3, n.adminLabelsJson());
+          ps.setString(4, n.adminTaintsJson());
+          ps.setInt(5, n.unschedulable() ? 1 : 0);
+          ps.setLong(6, n.joinedAtMillis());
+          ps.setString(7, n.stateJson());
+          ps.executeUpdate();
+        }
       }
     });
   }
@@ -296,15 +286,67 @@ public final class SqliteStore implements Store {
 
   @Override
   public void putRollout(String namespace, String name, String json) {
+    tx(() -> rollout(namespace, name, json));
+  }
+
+  private void rollout(String namespace, String name, String json) throws SQLException {
+    String sql = json == null ? "DELETE FROM rollouts WHERE namespace=? AND name=?"
+        : "INSERT OR REPLACE INTO rollouts (namespace, name, json) VALUES (?,?,?)";
+    try (PreparedStatement ps = db.prepareStatement(sql)) {
+      ps.setString(1, namespace);
+      ps.setString(2, name);
+      if (json != null) {
+        ps.setString(3, json);
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  @Override
+  public void putEvents(List<StoredEvent> events, int keepPerObject) {
     tx(() -> {
-      String sql = json == null ? "DELETE FROM rollouts WHERE namespace=? AND name=?"
-          : "INSERT OR REPLACE INTO rollouts (namespace, name, json) VALUES (?,?,?)";
-      try (PreparedStatement ps = db.prepareStatement(sql)) {
-        ps.setString(1, namespace);
-        ps.setString(2, name);
-        if (json != null) {
-          ps.setString(3, json);
+      java.util.Set<String> touched = new java.util.TreeSet<>();
+      try (PreparedStatement ps = db.prepareStatement("INSERT INTO events (object, at, type, reason, message) VALUES (?,?,?,?,?)")) {
+        for (StoredEvent e : events) {
+          ps.setString(1, e.object());
+          ps.setLong(2, e.atMillis());
+          ps.setString(3, e.type());
+          ps.setString(4, e.reason());
+          ps.setString(5, e.message());
+          ps.executeUpdate();
+          touched.add(e.object());
         }
+      }
+      try (PreparedStatement ps = db.prepareStatement("DELETE FROM events WHERE object=? AND seq NOT IN"
+          + " (SELECT seq FROM events WHERE object=? ORDER BY seq DESC LIMIT ?)")) {
+        for (String o : touched) {
+          ps.setString(1, o);
+          ps.setString(2, o);
+          ps.setInt(3, keepPerObject);
+          ps.executeUpdate();
+        }
+      }
+    });
+  }
+
+  @Override
+  public synchronized List<StoredEvent> events() {
+    List<StoredEvent> out = new ArrayList<>();
+    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT object, at, type, reason, message FROM events ORDER BY seq")) {
+      while (rs.next()) {
+        out.add(new StoredEvent(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5)));
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading events", e);
+    }
+    return out;
+  }
+
+  @Override
+  public void deleteEvents(String object) {
+    tx(() -> {
+      try (PreparedStatement ps = db.prepareStatement("DELETE FROM events WHERE object=?")) {
+        ps.setString(1, object);
         ps.executeUpdate();
       }
     });
@@ -392,14 +434,5 @@ public final class SqliteStore implements Store {
       throw new StoreException("reading certificates", e);
     }
     return out;
-  }
-
-  @Override
-  public synchronized void close() {
-    try {
-      db.close();
-    } catch (SQLException e) {
-      throw new StoreException("closing the store", e);
-    }
   }
 }

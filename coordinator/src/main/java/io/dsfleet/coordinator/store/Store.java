@@ -16,19 +16,47 @@ public interface Store extends AutoCloseable {
   record StoredRevision(String namespace, String name, long revision, String hash, String templateJson,
       String changeCause, long createdAtMillis) {}
 
-  /** A node's durable part: identity and the agent's info as JSON, the operator's labels/taints, cordon. */
+  /**
+   * A node's durable part: identity and the agent's info as JSON, the operator's labels/taints,
+   * cordon, and its condition ({@code stateJson}: NotReady since when, container runtime down since
+   * when, labels and taints the operator removed from the agent's), so a restart keeps them.
+   */
   record StoredNode(String name, String infoJson, String adminLabelsJson, String adminTaintsJson,
-      boolean unschedulable, long joinedAtMillis) {}
+      boolean unschedulable, long joinedAtMillis, String stateJson) {}
 
   List<StoredObject> objects();
 
-  /** One object write, with (when non-null) a new revision and the revision numbers to prune. */
-  record ObjectWrite(StoredObject object, StoredRevision newRevision, List<Long> pruneRevisions) {}
+  /**
+   * One object write, compare-and-set: it applies only when the object's stored resourceVersion
+   * is {@code expectedResourceVersion} (0: the object must not exist; -1: whatever it is). The
+   * store gives the object its new resourceVersion and a new revision its number (both ignored
+   * here), prunes the listed revisions, and writes the DaemonSet's rollout state when
+   * {@code rolloutJson} is set ("" deletes it): all in the transaction of the apply.
+   */
+  record ObjectWrite(StoredObject object, long expectedResourceVersion, StoredRevision newRevision, List<Long> pruneRevisions,
+      String rolloutJson) {}
 
-  /** Writes every object of one apply in one transaction: all or nothing. */
-  void putObjects(List<ObjectWrite> writes);
+  /** What a batch of writes stored, in the order of the writes: objects with their resourceVersions, new revisions with their numbers (null when none). */
+  record Written(List<StoredObject> objects, List<StoredRevision> revisions) {}
+
+  /**
+   * Writes every object of one apply in one transaction: all or nothing.
+   *
+   * @throws ConflictException when an object's resourceVersion is not the expected one (nothing written)
+   */
+  Written putObjects(List<ObjectWrite> writes);
+
+  /** A compare-and-set write found another resourceVersion than it expected. */
+  final class ConflictException extends StoreException {
+    public ConflictException(String message) {
+      super(message, null);
+    }
+  }
 
   void deleteObject(String kind, String namespace, String name);
+
+  /** Removes old revisions of a DaemonSet (history pruning). */
+  void pruneRevisions(String namespace, String name, List<Long> revisions);
 
   /** A pod a node must stop managing and leave running (its DaemonSet was deleted with orphan). */
   record Orphan(String node, String pod) {}
@@ -49,8 +77,22 @@ public interface Store extends AutoCloseable {
 
   void deleteNode(String name);
 
-  /** Rollout progress of a DaemonSet, as JSON (null clears). */
+  /** Writes several nodes in one transaction (the lifecycle's condition changes of one sweep). */
+  void putNodes(List<StoredNode> nodes);
+
+  /** Rollout state of a DaemonSet, as JSON (null clears). */
   void putRollout(String namespace, String name, String json);
+
+  /** An event, kept on disk so describe still shows why after a restart. */
+  record StoredEvent(String object, long atMillis, String type, String reason, String message) {}
+
+  /** Appends events in one transaction, keeping at most {@code keepPerObject} per object. */
+  void putEvents(List<StoredEvent> events, int keepPerObject);
+
+  /** Every stored event, oldest first. */
+  List<StoredEvent> events();
+
+  void deleteEvents(String object);
 
   java.util.Map<String, String> rollouts();
 

@@ -1,7 +1,7 @@
 package io.dsfleet.coordinator.store;
 
 /** A store operation failed; nothing of it was written. */
-public final class StoreException extends RuntimeException {
+public class StoreException extends RuntimeException {
   public StoreException(String message, Throwable cause) {
     super(message, cause);
   }

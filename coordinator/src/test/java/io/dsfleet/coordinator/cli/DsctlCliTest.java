@@ -118,7 +118,7 @@ class DsctlCliTest {
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("Running"));
     Result pods = dsctl("get", "pods", "-n", "ops");
     assertThat(pods.out().lines().toList()).containsExactly(
-        "NAME          READY   STATUS    RESTARTS   AGE   NODE     REVISION",
+        "NAME               READY   STATUS    RESTARTS   AGE   NODE     REVISION",
         s.getPods(0).getPodName() + "   1/1     Running   0          0s    node-a   1");
     Result status = dsctl("rollout", "status", "ds/agent", "-n", "ops", "--timeout", "10");
     assertThat(status.exit()).isZero();
@@ -147,7 +147,7 @@ class DsctlCliTest {
             .setReason("ContainerCreating")).build());
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("ContainerCreating"));
     assertThat(dsctl("get", "pods", "-n", "ops").out().lines().toList()).containsExactly(
-        "NAME          READY   STATUS              RESTARTS   AGE   NODE     REVISION",
+        "NAME               READY   STATUS              RESTARTS   AGE   NODE     REVISION",
         pod + "   0/1     ContainerCreating   0          2m    node-a   1");
     Result d = dsctl("describe", "pod", pod, "-n", "ops");
     assertThat(d.out()).contains("Reason:       CreatePodSandboxError").contains("Message:      CreatePodSandboxError: port 8080 is already allocated")
@@ -190,6 +190,43 @@ class DsctlCliTest {
     assertThat(dsctl("get", "nodes").err()).startsWith("No resources found");
     Result gone = dsctl("describe", "node", "node-a");
     assertThat(gone).isEqualTo(new Result(1, "", "error: nodes \"node-a\" not found\n"));
+  }
+
+  @Test
+  void getShowsTheResourceVersionThatApplyAndUndoCompareAndSet() throws Exception {
+    dsctl("apply", "-f", file("a.yaml", Fixtures.BASE).toString());
+    dsctl("apply", "-f", file("b.yaml", Fixtures.BASE.replace("busybox:1", "busybox:2")).toString());
+    String yaml = dsctl("get", "ds", "agent", "-n", "ops", "-o", "yaml").out();
+    String rv = yaml.lines().filter(l -> l.trim().startsWith("resourceVersion:")).findFirst().orElseThrow().split(":")[1].trim()
+        .replace("\"", "");
+    assertThat(Long.parseLong(rv)).isPositive();
+    assertThat(dsctl("apply", "-f", file("edited.yaml", yaml.replace("busybox:2", "busybox:3")).toString()).exit())
+        .as("applying what get printed: the resourceVersion matches").isZero();
+    Result stale = dsctl("apply", "-f", file("stale.yaml", yaml.replace("busybox:2", "busybox:4")).toString());
+    assertThat(stale.exit()).isEqualTo(1);
+    assertThat(stale.err()).contains("metadata.resourceVersion " + rv + " is stale").contains("dsctl get -o yaml");
+    Result undo = dsctl("rollout", "undo", "ds/agent", "-n", "ops", "--resource-version", rv);
+    assertThat(undo.exit()).isEqualTo(1);
+    assertThat(dsctl("get", "ds", "-n", "ops", "-o", "wide").out()).contains("local/busybox:3");
+  }
+
+  @Test
+  void rolloutStatusWithoutWatchExitsZeroOnlyWhenComplete() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    DesiredState s = a.nextDesired(Duration.ofSeconds(10));
+    Result waiting = dsctl("rollout", "status", "ds/agent", "-n", "ops", "--no-watch");
+    assertThat(waiting.exit()).isEqualTo(1);
+    assertThat(waiting.out()).contains("Waiting for daemon set \"agent\" rollout to finish");
+    a.reportAllReady(s, c.clock.millis());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> dsctl("rollout", "status", "ds/agent", "-n", "ops", "--no-watch").exit() == 0);
+    dsctl("rollout", "pause", "ds/agent", "-n", "ops");
+    dsctl("apply", "-f", file("ds2.yaml", Fixtures.BASE.replace("busybox:1", "busybox:2")).toString());
+    Result paused = dsctl("rollout", "status", "ds/agent", "-n", "ops", "--no-watch");
+    assertThat(paused.exit()).isEqualTo(1);
+    assertThat(paused.out()).contains("rollout is paused");
   }
 
   @Test

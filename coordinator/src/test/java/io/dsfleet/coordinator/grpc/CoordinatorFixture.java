@@ -36,7 +36,7 @@ public final class CoordinatorFixture implements AutoCloseable {
   }
 
   public void start() throws Exception {
-    server = new CoordinatorServer(options(dataDir, true), clock, false).start();
+    server = new CoordinatorServer(options(dataDir, true), clock, clock::nanos, false).start();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
     control = ControlServiceGrpc.newBlockingStub(channel);
   }

@@ -209,6 +209,9 @@ class CoordinatorServiceTest {
       apply(limited.replace("busybox:1", "busybox:" + i).replace("  labels: {app: agent}\n",
           "  labels: {app: agent}\n  annotations: {kubernetes.io/change-cause: \"image " + i + "\"}\n"));
     }
+    // the controller prunes history in its next pass (no node runs an old revision here)
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> c.control().rolloutHistory(
+        RolloutHistoryRequest.newBuilder().setNamespace("ops").setName("agent").build()).getRevisionsCount() == 3);
     var history = c.control().rolloutHistory(RolloutHistoryRequest.newBuilder().setNamespace("ops").setName("agent").build());
     assertThat(history.getRevisionsList()).extracting(RevisionView::getRevision).containsExactly(3L, 4L, 5L);
     assertThat(history.getRevisions(2).getChangeCause()).isEqualTo("image 5");

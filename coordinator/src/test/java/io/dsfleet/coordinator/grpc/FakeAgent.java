@@ -53,6 +53,11 @@ public final class FakeAgent implements AutoCloseable {
   }
 
   public FakeAgent open() {
+    return open(List.of());
+  }
+
+  /** Opens the session and reports, as the real agent does at once, the pods it runs. */
+  public FakeAgent open(List<PodStatus> running) {
     session = async.session(new StreamObserver<>() {
       @Override
       public void onNext(CoordinatorMessage m) {
@@ -78,7 +83,7 @@ public final class FakeAgent implements AutoCloseable {
     synchronized (this) {
       session.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(name)).build());
       // as the real agent: a full report right after open (the coordinator sends nothing before it)
-      session.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true)).build());
+      session.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(running)).build());
     }
     return this;
   }

@@ -54,7 +54,9 @@ class RolloutServiceTest {
       List<DesiredState> got = a.drainDesired();
       DesiredState s = got.isEmpty() ? a.last : got.get(got.size() - 1);
       a.last = s;
-      if (s.getPodsCount() > 0) {
+      if (s.getPodsCount() == 0) {
+        a.report(); // runs nothing (a deleted pod has stopped)
+      } else {
         if (ready) {
           a.reportAllReady(s, c.clock.millis());
         } else {
@@ -223,6 +225,7 @@ class RolloutServiceTest {
       return view().getStatus().getUpdated() == 1;
     });
     assertThat(agents.get(1).last.getPods(0).getTemplateHash()).isNotEqualTo(v1.get("node-1"));
+    assertThat(agents.get(1).last.getPods(0).getPodName()).as("the new pod has a name of its own").isNotEqualTo(pod);
     assertThat(agents.get(0).last.getPods(0).getTemplateHash()).isEqualTo(v1.get("node-0"));
   }
 }

@@ -91,7 +91,7 @@ class PlannerPropertiesTest {
       for (DsInfo d : dss) {
         if (r.nextBoolean()) {
           observed.put(d.key(), List.of(new ObservedPod(d.key(), Planner.podName(d.name(), node.name()),
-              r.nextBoolean() ? d.hash() : "old0000000", "Running", true, NOW, 0)));
+              r.nextBoolean() ? d.hash() : "old0000000", true, NOW)));
         }
       }
       NodePlan plan = Planner.planNode(dss, node, observed, NOW);

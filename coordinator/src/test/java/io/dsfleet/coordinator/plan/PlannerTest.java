@@ -35,7 +35,7 @@ class PlannerTest {
   }
 
   static ObservedPod running(DsInfo ds, String hash) {
-    return new ObservedPod(ds.key(), Planner.podName(ds.name(), "n1"), hash, "Running", true, NOW.minusSeconds(60), 0);
+    return new ObservedPod(ds.key(), Planner.podName(ds.name(), "n1"), hash, true, NOW.minusSeconds(60));
   }
 
   static Stream<Arguments> rows() {
@@ -73,29 +73,60 @@ class PlannerTest {
     var should = new io.dsfleet.common.match.Placement.Verdict(true, true, null, null);
     var misplaced = new io.dsfleet.common.match.Placement.Verdict(false, true, "taint", null);
     List<Planner.NodeFacts> facts = List.of(
-        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p1", d.hash(), "Running", true, NOW.minusSeconds(60), 0)),
-        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p2", d.hash(), "Running", true, NOW.minusSeconds(5), 0)),
-        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p3", "old", "Running", false, null, 0)),
+        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p1", d.hash(), true, NOW.minusSeconds(60))),
+        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p2", d.hash(), true, NOW.minusSeconds(5))),
+        new Planner.NodeFacts(should, new ObservedPod(d.key(), "p3", "old", false, null)),
         new Planner.NodeFacts(should, List.of()),
-        new Planner.NodeFacts(misplaced, new ObservedPod(d.key(), "p5", "old", "Running", true, NOW.minusSeconds(99), 0)));
+        new Planner.NodeFacts(misplaced, new ObservedPod(d.key(), "p5", "old", true, NOW.minusSeconds(99))));
     DsStatus s = Planner.status(d, facts, NOW);
     assertThat(s).isEqualTo(new DsStatus(4, 3, 2, 2, 1, 1, 3));
+  }
+
+  /**
+   * updateDaemonSetStatus judges each node by its oldest pod: while a surge is in flight the old
+   * pod speaks for the node, so the node is not "updated" until the old pod is gone, and rollout
+   * status cannot report success behind available old pods.
+   */
+  @Test
+  void aSurgingNodeIsJudgedByItsOldestPod() {
+    DsInfo d = ds("agent", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}");
+    var should = new io.dsfleet.common.match.Placement.Verdict(true, true, null, null);
+    var oldAvailable = new ObservedPod(d.key(), "p", "old", true, NOW.minusSeconds(60));
+    var newStarting = new ObservedPod(d.key(), "p-s", d.hash(), false, null);
+    DsStatus s = Planner.status(d, List.of(new Planner.NodeFacts(should, List.of(oldAvailable, newStarting))), NOW);
+    assertThat(s).isEqualTo(new DsStatus(1, 1, 1, 0, 1, 0, 0));
   }
 
   @Test
   void podNamesAreStablePerNodeAndDistinctAcrossNodes() {
     assertThat(Planner.podName("agent", "host-1")).isEqualTo(Planner.podName("agent", "host-1"));
-    assertThat(Planner.podName("agent", "host-1")).isNotEqualTo(Planner.podName("agent", "host-2")).matches("agent-[0-9a-f]{5}");
+    assertThat(Planner.podName("agent", "host-1")).isNotEqualTo(Planner.podName("agent", "host-2")).matches("agent-[bcdfghjklmnpqrstvwxz2456789]{10}");
+  }
+
+  @Test
+  void podNamesOfTenThousandEc2StyleNodesAreDistinct() {
+    java.util.Set<String> names = new java.util.HashSet<>();
+    for (int i = 0; i < 10_000; i++) {
+      names.add(Planner.podName("fluentd", "ip-10-0-" + (i / 256) + "-" + (i % 256) + ".ec2.internal"));
+    }
+    assertThat(names).hasSize(10_000);
+  }
+
+  @Test
+  void aLongDaemonSetNameIsCutSoThePodNameFitsAHostname() {
+    String name = Planner.podName("d".repeat(70), "n1");
+    assertThat(name).hasSize(63).startsWith("d".repeat(52) + "-");
+    assertThat(Planner.podName("d".repeat(52) + "x".repeat(18), "n1")).as("the whole DaemonSet name is hashed").isNotEqualTo(name);
   }
 
   static final String SURGE = "{rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}";
 
   static ObservedPod pod(DsInfo ds, String name, String hash, boolean ready) {
-    return new ObservedPod(ds.key(), name, hash, "Running", ready, ready ? NOW.minusSeconds(60) : null, 0);
+    return new ObservedPod(ds.key(), name, hash, ready, ready ? NOW.minusSeconds(60) : null);
   }
 
   static List<String> plan(DsInfo ds, boolean moving, ObservedPod... pods) {
-    return Planner.planNode(List.of(ds), node(Map.of()), Map.of(ds.key(), List.of(pods)), NOW, k -> moving).desired()
+    return Planner.planNode(List.of(ds), node(Map.of()), Map.of(ds.key(), List.of(pods)), NOW, k -> moving, (k, pod) -> false, PodNames.FIRST).desired()
         .stream().map(p -> p.podName() + "@" + (p.hash().equals(ds.hash()) ? "new" : p.hash())).toList();
   }
 

@@ -51,7 +51,7 @@ class RollingUpdatePropertiesTest {
       int unavailableBefore = 0;
       for (int i = 0; i < n; i++) {
         states.add(new NodeState("n" + i, ready[i], new ObservedPod("ops/agent", "p" + i, hash[i].equals("new") ? ds.hash() : "old",
-            "Running", available[i], available[i] ? NOW.minusSeconds(60) : null, 0)));
+            available[i], available[i] ? NOW.minusSeconds(60) : null)));
         boolean inFlight = moving.contains("n" + i) && hash[i].equals("old");
         if (ready[i] && (!available[i] || inFlight)) {
           unavailableBefore++;

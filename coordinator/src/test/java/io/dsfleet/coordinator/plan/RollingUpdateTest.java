@@ -23,7 +23,7 @@ class RollingUpdateTest {
   }
 
   static ObservedPod pod(String hash, boolean ready, long readyForSeconds) {
-    return new ObservedPod("ops/agent", "p", hash, "Running", ready, ready ? NOW.minusSeconds(readyForSeconds) : null, 0);
+    return new ObservedPod("ops/agent", "p", hash, ready, ready ? NOW.minusSeconds(readyForSeconds) : null);
   }
 
   static List<NodeState> nodes(int n, ObservedPod pod) {
@@ -38,6 +38,31 @@ class RollingUpdateTest {
   void nodesWithoutAPodGetTheNewRevisionAtOnce() {
     var d = RollingUpdate.decide(ds(), nodes(5, null), Set.of(), false, NOW);
     assertThat(d.moving()).hasSize(5);
+  }
+
+  /**
+   * Kubernetes' rollingUpdate counts only nodes that have a daemon pod (nodeToDaemonPods): a node
+   * added during a rollout gets its pod at once and takes none of the budget, so it never stalls
+   * the rollout of the others.
+   */
+  @Test
+  void nodesWithoutAPodDoNotConsumeTheBudget() {
+    var states = nodes(3, pod("old", true, 60));
+    states.add(new NodeState("new0", true, (ObservedPod) null));
+    states.add(new NodeState("new1", true, (ObservedPod) null));
+    var d = RollingUpdate.decide(ds(), states, Set.of(), false, NOW);
+    assertThat(d.moving()).as("an old node moves too").contains("new0", "new1", "n0");
+    assertThat(d.unavailable()).isEqualTo(1);
+  }
+
+  @Test
+  void aReplacementInFlightStillCountsWhileItsNodeReportsNoPod() {
+    var states = nodes(3, pod("old", true, 60));
+    // n0 was told to move; its old pod is gone and the new one not reported yet
+    states.set(0, new NodeState("n0", true, (ObservedPod) null));
+    var d = RollingUpdate.decide(ds(), states, Set.of("n0"), false, NOW);
+    assertThat(d.moving()).containsExactly("n0");
+    assertThat(d.unavailable()).isEqualTo(1);
   }
 
   @Test
@@ -104,7 +129,7 @@ class RollingUpdateTest {
   static final String[] SURGE = {"spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0, maxSurge: 2}}"};
 
   static ObservedPod pod(String name, String hash, boolean ready, long readyForSeconds) {
-    return new ObservedPod("ops/agent", name, hash, "Running", ready, ready ? NOW.minusSeconds(readyForSeconds) : null, 0);
+    return new ObservedPod("ops/agent", name, hash, ready, ready ? NOW.minusSeconds(readyForSeconds) : null);
   }
 
   @Test

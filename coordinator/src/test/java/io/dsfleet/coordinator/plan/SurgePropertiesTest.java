@@ -41,7 +41,7 @@ class SurgePropertiesTest {
     }
 
     ObservedPod observed() {
-      return new ObservedPod("ops/agent", name, hash, "Running", available, available ? NOW.minusSeconds(60) : null, 0);
+      return new ObservedPod("ops/agent", name, hash, available, available ? NOW.minusSeconds(60) : null);
     }
   }
 
@@ -100,7 +100,8 @@ class SurgePropertiesTest {
       for (int i = 0; i < n; i++) {
         String node = "n" + i;
         List<PodAssignment> plan = Planner.planNode(List.of(ds), new Node(node, Map.of(), List.of(), false),
-            Map.of(ds.key(), states.get(i).pods()), NOW, k -> moving.contains(node)).desired();
+            Map.of(ds.key(), states.get(i).pods()), NOW, k -> moving.contains(node), (k, pod) -> false,
+            PodNames.FIRST).desired();
         plans.add(plan);
         assertThat(plan).as("seed %d step %d: at most one extra pod on %s", seed, step, node).hasSizeLessThanOrEqualTo(2);
         boolean newAvailable = pods.get(i).stream().anyMatch(p -> p.hash.equals(newHash) && p.available);

@@ -48,7 +48,7 @@ class SecurityTest {
 
   @BeforeEach
   void start() throws Exception {
-    server = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("data"), false), clock, false).start();
+    server = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("data"), false), clock, clock::nanos, false).start();
   }
 
   @AfterEach
@@ -143,7 +143,7 @@ class SecurityTest {
   @Test
   void aCoordinatorWithAnotherCaIsRefusedInTheHandshakeBeforeTheTokenIsSent() throws Exception {
     String token = token();
-    try (CoordinatorServer impostor = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("impostor"), false), clock, false).start()) {
+    try (CoordinatorServer impostor = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("impostor"), false), clock, clock::nanos, false).start()) {
       ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", impostor.port(), Tls.pinned(JoinToken.parse(token).caHash()))
           .overrideAuthority(Pki.SERVER_NAME).build();
       channels.add(ch);
@@ -230,7 +230,7 @@ class SecurityTest {
     assertThat(e.getStatus().getDescription()).contains("revoked");
 
     server.close();
-    server = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("data"), false), clock, false).start();
+    server = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("data"), false), clock, clock::nanos, false).start();
     FakeAgent again = new FakeAgent(as(a), "node-a").open();
     agents.add(again);
     await().atMost(Duration.ofSeconds(10)).until(() -> again.sessionError != null);

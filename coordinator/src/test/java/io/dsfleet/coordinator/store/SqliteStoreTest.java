@@ -3,6 +3,9 @@ package io.dsfleet.coordinator.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dsfleet.coordinator.store.Store.ObjectWrite;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import io.dsfleet.coordinator.store.Store.StoredRevision;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -13,24 +16,89 @@ import org.junit.jupiter.api.io.TempDir;
 class SqliteStoreTest {
   @TempDir Path dir;
 
+  static ObjectWrite config(String name, long expected) {
+    return new ObjectWrite(new StoredObject("ConfigMap", "ns", name, "{}", 1, 0, 0), expected, null, List.of(), null);
+  }
+
+  static ObjectWrite daemonSet(long expected, String hash, List<Long> prune, String rollout) {
+    return new ObjectWrite(new StoredObject("DaemonSet", "ns", "ds", "{\"h\":\"" + hash + "\"}", 1, 0, 0), expected,
+        hash == null ? null : new StoredRevision("ns", "ds", 0, hash, "{}", null, 0), prune, rollout);
+  }
+
   @Test
-  void aNewStoreIsAtTheLatestSchemaVersionAndAReopenKeepsData() {
+  void theStoreAllocatesResourceVersionsThatOnlyGrowAcrossReopens() {
+    long first;
     try (SqliteStore s = new SqliteStore(dir)) {
       assertThat(s.schemaVersion()).isEqualTo(SqliteStore.latestSchemaVersion());
-      s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 7, 0), null, List.of())));
+      first = s.putObjects(List.of(config("a", 0), config("b", 0))).objects().get(1).resourceVersion();
+      assertThat(s.objects()).extracting(StoredObject::resourceVersion).containsExactlyInAnyOrder(first - 1, first);
+      s.deleteObject("ConfigMap", "ns", "b");
     }
     try (SqliteStore s = new SqliteStore(dir)) {
-      assertThat(s.objects()).extracting(Store.StoredObject::resourceVersion).containsExactly(7L);
+      // b was the newest and is gone: a counter, not MAX(), so its version is never handed out again
+      long next = s.putObjects(List.of(config("c", 0))).objects().get(0).resourceVersion();
+      assertThat(next).isGreaterThan(first);
+    }
+  }
+
+  @Test
+  void aWriteAppliesOnlyOverTheVersionItExpects() {
+    try (SqliteStore s = new SqliteStore(dir)) {
+      long v1 = s.putObjects(List.of(config("a", 0))).objects().get(0).resourceVersion();
+      assertThatThrownBy(() -> s.putObjects(List.of(config("a", 0))))
+          .isInstanceOf(Store.ConflictException.class).hasMessageContaining("resourceVersion is " + v1 + ", not 0");
+      assertThatThrownBy(() -> s.putObjects(List.of(config("b", 0), config("a", v1 + 5))))
+          .as("one stale write refuses the whole batch").isInstanceOf(Store.ConflictException.class);
+      assertThat(s.objects()).extracting(StoredObject::name).containsExactly("a");
+      assertThatThrownBy(() -> s.putObjects(List.of(config("missing", 3))))
+          .isInstanceOf(Store.ConflictException.class).hasMessageContaining("it does not exist");
+      long v2 = s.putObjects(List.of(config("a", v1))).objects().get(0).resourceVersion();
+      assertThat(v2).isGreaterThan(v1);
+      assertThat(s.putObjects(List.of(config("a", -1))).objects().get(0).resourceVersion()).as("-1: unconditional").isGreaterThan(v2);
+    }
+  }
+
+  @Test
+  void revisionsAreNumberedByTheStoreAndTheRolloutIsWrittenInTheSameTransaction() {
+    try (SqliteStore s = new SqliteStore(dir)) {
+      var w1 = s.putObjects(List.of(daemonSet(0, "h1", List.of(), "{\"r\":1}")));
+      assertThat(w1.revisions().get(0).revision()).isEqualTo(1);
+      long rv = w1.objects().get(0).resourceVersion();
+      var w2 = s.putObjects(List.of(daemonSet(rv, "h2", List.of(), "{\"r\":2}")));
+      assertThat(w2.revisions().get(0).revision()).isEqualTo(2);
+      assertThat(s.rollouts()).containsEntry("ns/ds", "{\"r\":2}");
+      // h1 again: the old number goes, the template comes back as revision 3
+      var w3 = s.putObjects(List.of(daemonSet(w2.objects().get(0).resourceVersion(), "h1", List.of(1L), "{\"r\":3}")));
+      assertThat(w3.revisions().get(0).revision()).isEqualTo(3);
+      assertThat(s.revisions()).extracting(StoredRevision::revision).containsExactlyInAnyOrder(2L, 3L);
+      assertThatThrownBy(() -> s.putObjects(List.of(daemonSet(rv, "h4", List.of(2L), "{\"r\":4}"))))
+          .isInstanceOf(Store.ConflictException.class);
+      assertThat(s.rollouts()).as("a refused write leaves the rollout").containsEntry("ns/ds", "{\"r\":3}");
+      assertThat(s.revisions()).extracting(StoredRevision::revision).containsExactlyInAnyOrder(2L, 3L);
+      s.pruneRevisions("ns", "ds", List.of(2L));
+      assertThat(s.revisions()).extracting(StoredRevision::revision).containsExactly(3L);
     }
   }
 
   @Test
   void aBatchIsAllOrNothing() {
     try (SqliteStore s = new SqliteStore(dir)) {
-      var good = new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 1, 0), null, List.of());
-      var bad = new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", null, "{}", 1, 2, 0), null, List.of());
-      assertThatThrownBy(() -> s.putObjects(List.of(good, bad))).isInstanceOf(StoreException.class);
+      var bad = new ObjectWrite(new StoredObject("ConfigMap", "ns", null, "{}", 1, 0, 0), 0, null, List.of(), null);
+      assertThatThrownBy(() -> s.putObjects(List.of(config("a", 0), bad))).isInstanceOf(StoreException.class);
       assertThat(s.objects()).isEmpty();
+    }
+  }
+
+  @Test
+  void eventsAreKeptBoundedPerObject() {
+    try (SqliteStore s = new SqliteStore(dir)) {
+      for (int i = 0; i < 5; i++) {
+        s.putEvents(List.of(new Store.StoredEvent("ds/a", i, "Normal", "R" + i, ""), new Store.StoredEvent("node/n", i, "Normal", "N", "")), 3);
+      }
+      assertThat(s.events()).filteredOn(e -> e.object().equals("ds/a")).extracting(Store.StoredEvent::reason)
+          .containsExactly("R2", "R3", "R4");
+      s.deleteEvents("ds/a");
+      assertThat(s.events()).extracting(Store.StoredEvent::object).containsOnly("node/n").hasSize(3);
     }
   }
 
@@ -46,19 +114,25 @@ class SqliteStoreTest {
 
   @Test
   void aVersionOneFileMigratesForwardKeepingItsData() throws Exception {
-    try (SqliteStore s = new SqliteStore(dir)) {
-      s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 3, 0), null, List.of())));
-    }
-    // what a coordinator of schema version 1 left: no orphans, join tokens or certificates tables
     try (var c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("dsfleet.db")); Statement st = c.createStatement()) {
-      st.execute("DROP TABLE orphans");
-      st.execute("DROP TABLE join_tokens");
-      st.execute("DROP TABLE certificates");
+      // what a coordinator of schema version 1 left
+      st.execute("CREATE TABLE objects (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
+          + " generation INTEGER NOT NULL, resource_version INTEGER NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY (kind, namespace, name))");
+      st.execute("CREATE TABLE revisions (namespace TEXT NOT NULL, name TEXT NOT NULL, revision INTEGER NOT NULL,"
+          + " hash TEXT NOT NULL, template_json TEXT NOT NULL, change_cause TEXT, created_at INTEGER NOT NULL, PRIMARY KEY (namespace, name, revision))");
+      st.execute("CREATE TABLE nodes (name TEXT PRIMARY KEY, info_json TEXT NOT NULL, admin_labels_json TEXT NOT NULL,"
+          + " admin_taints_json TEXT NOT NULL, unschedulable INTEGER NOT NULL, joined_at INTEGER NOT NULL)");
+      st.execute("CREATE TABLE rollouts (namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL, PRIMARY KEY (namespace, name))");
+      st.execute("INSERT INTO objects VALUES ('ConfigMap', 'ns', 'a', '{}', 1, 41, 0)");
+      st.execute("INSERT INTO nodes VALUES ('n1', '{}', '{}', '{}', 0, 5)");
       st.execute("PRAGMA user_version=1");
     }
     try (SqliteStore s = new SqliteStore(dir)) {
-      assertThat(s.schemaVersion()).isEqualTo(3);
-      assertThat(s.objects()).extracting(Store.StoredObject::name).containsExactly("a");
+      assertThat(s.schemaVersion()).isEqualTo(SqliteStore.latestSchemaVersion());
+      assertThat(s.objects()).extracting(StoredObject::name).containsExactly("a");
+      assertThat(s.nodes()).extracting(Store.StoredNode::stateJson).containsExactly("{}");
+      assertThat(s.putObjects(List.of(config("b", 0))).objects().get(0).resourceVersion())
+          .as("versions continue above the highest the file held").isEqualTo(42);
       s.deleteDaemonSetOrphaning("ns", "gone", List.of(new Store.Orphan("n1", "gone-abcde")));
       assertThat(s.orphans()).containsExactly(new Store.Orphan("n1", "gone-abcde"));
       s.putToken(new Store.StoredToken("abc123", "hash", "d", 1, 2, 0, 0));

@@ -1,0 +1,109 @@
+package io.dsfleet.coordinator.fleet;
+
+import io.dsfleet.common.match.Placement;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
+import io.dsfleet.coordinator.plan.DsInfo;
+import io.dsfleet.coordinator.plan.DsStatus;
+import io.dsfleet.coordinator.plan.Planner;
+import io.dsfleet.coordinator.plan.PodAssignment;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.dsfleet.proto.v1.NodeInfo;
+import io.dsfleet.proto.v1.PodStatus;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The fleet at one moment, immutable: built under the {@link Fleet}'s lock when something changed,
+ * then read by every view and watch without the lock (dsctl get and describe, rollout status).
+ */
+public final class FleetView {
+  /** One node, for views. */
+  public record NodeSnapshot(String name, NodeInfo info, Map<String, String> labels, List<Taint> taints,
+      Map<String, String> adminLabels, List<Taint> adminTaints, boolean ready, String notReadyReason, boolean unschedulable,
+      Instant joinedAt, Instant lastHeartbeat, List<PodStatus> pods, List<PodAssignment> desired,
+      Map<String, Placement.Verdict> verdicts) {}
+
+  /** One DaemonSet with its status counters (Kubernetes' updateDaemonSetStatus), history and rollout. */
+  public record DsSnapshot(String namespace, String name, DaemonSet ds, long generation, long observedGeneration,
+      long resourceVersion, long createdAtMillis, long revision, String hash, DsStatus status, List<StoredRevision> revisions,
+      RolloutState rollout, int maxUnavailable, List<String> waitingNotReady) {}
+
+  final long version;
+  private final Map<String, NodeSnapshot> nodes;
+  private final Map<String, DsSnapshot> daemonSets;
+  private final List<StoredObject> configs;
+
+  private FleetView(long version, Map<String, NodeSnapshot> nodes, Map<String, DsSnapshot> daemonSets, List<StoredObject> configs) {
+    this.version = version;
+    this.nodes = nodes;
+    this.daemonSets = daemonSets;
+    this.configs = configs;
+  }
+
+  /** Copies what views need out of the state; the caller holds the Fleet's lock. */
+  static FleetView build(FleetState state, long version, Instant now) {
+    Map<String, NodeSnapshot> nodes = new LinkedHashMap<>();
+    for (NodeEntry n : state.nodes.values()) {
+      nodes.put(n.name, node(n));
+    }
+    Map<String, DsSnapshot> daemonSets = new LinkedHashMap<>();
+    for (var e : state.daemonSets.entrySet()) {
+      daemonSets.put(e.getKey(), daemonSet(state, e.getKey(), e.getValue(), now));
+    }
+    List<StoredObject> configs = state.configs.values().stream()
+        .sorted(Comparator.comparing(StoredObject::kind).thenComparing(StoredObject::namespace).thenComparing(StoredObject::name))
+        .toList();
+    return new FleetView(version, Collections.unmodifiableMap(nodes), Collections.unmodifiableMap(daemonSets), configs);
+  }
+
+  private static NodeSnapshot node(NodeEntry n) {
+    return new NodeSnapshot(n.name, n.info, n.effectiveLabels(), List.copyOf(n.effectiveTaints()), NodeEntry.present(n.adminLabels),
+        List.copyOf(NodeEntry.present(n.adminTaints).values()), n.readyForPods(), n.notReadyReason(), n.unschedulable, n.joinedAt,
+        n.lastHeartbeat, List.copyOf(n.reported.values()), n.plan == null ? List.of() : n.plan.desired(),
+        n.plan == null ? Map.of() : n.plan.verdicts());
+  }
+
+  private static DsSnapshot daemonSet(FleetState state, String k, DsEntry e, Instant now) {
+    StoredRevision cur = e.current();
+    DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
+    List<Planner.NodeFacts> facts = new ArrayList<>(state.nodes.size());
+    for (NodeEntry n : state.nodes.values()) {
+      facts.add(new Planner.NodeFacts(n.plan == null ? null : n.plan.verdicts().get(k), n.observed.get(k)));
+    }
+    return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), e.observedGeneration,
+        e.stored.resourceVersion(), e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),
+        List.copyOf(e.revisions.values()), e.rollout, e.decision == null ? 0 : e.decision.maxUnavailable(),
+        e.decision == null ? List.of() : e.decision.waitingNotReady());
+  }
+
+  public List<NodeSnapshot> nodes() {
+    return List.copyOf(nodes.values());
+  }
+
+  /** The node, or null. */
+  public NodeSnapshot node(String name) {
+    return nodes.get(name);
+  }
+
+  public List<DsSnapshot> daemonSets() {
+    return List.copyOf(daemonSets.values());
+  }
+
+  /** The DaemonSet, or null. */
+  public DsSnapshot daemonSet(String namespace, String name) {
+    return daemonSets.get(FleetState.key(namespace, name));
+  }
+
+  /** ConfigMaps or Secrets, by namespace and name. */
+  public List<StoredObject> configs(String kind) {
+    return configs.stream().filter(o -> o.kind().equals(kind)).toList();
+  }
+}

@@ -1,0 +1,61 @@
+package io.dsfleet.coordinator.plan;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * Pod names: "{DaemonSet}-{10 characters}", the characters drawn from Kubernetes' generated-name
+ * alphabet (no vowels, no look-alike digits) by a SHA-256 of the DaemonSet, the node and a salt.
+ * 27^10 (about 2^47) names per DaemonSet: two nodes of a 20,000-node fleet share a first choice
+ * with a probability of about 1 in 700,000, and the fleet's {@link Namer} takes the next salt
+ * then, so names are unique. A DaemonSet name longer than 52 characters is cut, as Kubernetes
+ * cuts a generateName base, so a pod name fits a hostname.
+ */
+public final class PodNames {
+  private static final String ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+  private static final int SUFFIX = 10;
+  private static final int MAX_BASE = 63 - SUFFIX - 1;
+
+  private PodNames() {}
+
+  /** Names the pod of a DaemonSet on a node; a deleted pod's replacement and a collision take another name. */
+  @FunctionalInterface
+  public interface Namer {
+    /**
+     * @param taken names the pod must not have (pods of this DaemonSet deleted on this node and still going)
+     */
+    String name(DsInfo ds, String node, java.util.function.Predicate<String> taken);
+  }
+
+  /** The first choice, with no fleet to look at: for pure tests and tools. */
+  public static final Namer FIRST = (ds, node, taken) -> {
+    for (int salt = 0; ; salt++) {
+      String n = name(ds.name(), node, salt);
+      if (!taken.test(n)) {
+        return n;
+      }
+    }
+  };
+
+  public static String name(String dsName, String nodeName, int salt) {
+    MessageDigest sha;
+    try {
+      sha = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    byte[] h = sha.digest((dsName + "\n" + nodeName + "\n" + salt).getBytes(StandardCharsets.UTF_8));
+    StringBuilder b = new StringBuilder(dsName.length() > MAX_BASE ? dsName.substring(0, MAX_BASE) : dsName).append('-');
+    long bits = 0;
+    for (int i = 0; i < 8; i++) {
+      bits = (bits << 8) | (h[i] & 0xff);
+    }
+    bits &= Long.MAX_VALUE;
+    for (int i = 0; i < SUFFIX; i++) {
+      b.append(ALPHABET.charAt((int) (bits % ALPHABET.length())));
+      bits /= ALPHABET.length();
+    }
+    return b.toString();
+  }
+}

@@ -1,0 +1,124 @@
+package io.dsfleet.coordinator.store;
+
+import io.dsfleet.common.OwnerOnlyFiles;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * The embedded database: one SQLite file, {@code <data-dir>/dsfleet.db}, in WAL mode with
+ * {@code synchronous=FULL} so a committed transaction is on disk before the call returns. The
+ * schema carries a version ({@code PRAGMA user_version}); {@link #MIGRATIONS} are applied in order
+ * on open, so a newer coordinator upgrades an older file forward and never the other way.
+ */
+abstract class SqliteDatabase implements AutoCloseable {
+  /** Migration i takes the schema from version i to i+1. Append only. */
+  private static final List<List<String>> MIGRATIONS = List.of(
+      List.of(
+        "CREATE TABLE objects (kind TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
+            + " generation INTEGER NOT NULL, resource_version INTEGER NOT NULL, created_at INTEGER NOT NULL,"
+            + " PRIMARY KEY (kind, namespace, name))",
+        "CREATE TABLE revisions (namespace TEXT NOT NULL, name TEXT NOT NULL, revision INTEGER NOT NULL,"
+            + " hash TEXT NOT NULL, template_json TEXT NOT NULL, change_cause TEXT, created_at INTEGER NOT NULL,"
+            + " PRIMARY KEY (namespace, name, revision))",
+        "CREATE TABLE nodes (name TEXT PRIMARY KEY, info_json TEXT NOT NULL, admin_labels_json TEXT NOT NULL,"
+            + " admin_taints_json TEXT NOT NULL, unschedulable INTEGER NOT NULL, joined_at INTEGER NOT NULL)",
+        "CREATE TABLE rollouts (namespace TEXT NOT NULL, name TEXT NOT NULL, json TEXT NOT NULL,"
+            + " PRIMARY KEY (namespace, name))"),
+      // 2: pods orphaned by `delete --cascade=orphan`, until their node acknowledges them
+      List.of("CREATE TABLE orphans (node TEXT NOT NULL, pod TEXT NOT NULL, PRIMARY KEY (node, pod))"),
+      // 3: join tokens (a hash of the secret only) and the certificates the CA issued, for revocation
+      List.of("CREATE TABLE join_tokens (id TEXT PRIMARY KEY, secret_hash TEXT NOT NULL, description TEXT NOT NULL,"
+              + " created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER NOT NULL, uses INTEGER NOT NULL)",
+          "CREATE TABLE certificates (serial TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,"
+              + " not_after INTEGER NOT NULL, revoked_at INTEGER NOT NULL)"),
+      // 4: nodes' conditions and removals; events on disk; the resourceVersion counter the store allocates from
+      List.of("ALTER TABLE nodes ADD COLUMN state_json TEXT NOT NULL DEFAULT '{}'",
+          "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, object TEXT NOT NULL, at INTEGER NOT NULL,"
+              + " type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL)",
+          "CREATE INDEX events_by_object ON events (object, seq)",
+          "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+          "INSERT INTO counters (name, value) SELECT 'resource_version', COALESCE(MAX(resource_version), 0) FROM objects"));
+
+  protected final Connection db;
+
+  protected SqliteDatabase(Path dataDir) {
+    try {
+      OwnerOnlyFiles.directory(dataDir);
+      db = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("dsfleet.db"));
+      try (Statement s = db.createStatement()) {
+        s.execute("PRAGMA journal_mode=WAL");
+        s.execute("PRAGMA synchronous=FULL");
+        s.execute("PRAGMA foreign_keys=ON");
+      }
+      migrate();
+    } catch (Exception e) {
+      throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private void migrate() throws SQLException {
+    int version = schemaVersion();
+    if (version > MIGRATIONS.size()) {
+      throw new SQLException("the data directory has schema version " + version
+          + ", newer than this coordinator knows (" + MIGRATIONS.size() + "); run a newer coordinator");
+    }
+    for (int v = version; v < MIGRATIONS.size(); v++) {
+      final int target = v + 1;
+      tx(() -> {
+        try (Statement s = db.createStatement()) {
+          for (String sql : MIGRATIONS.get(target - 1)) {
+            s.execute(sql);
+          }
+          s.execute("PRAGMA user_version=" + target);
+        }
+      });
+    }
+  }
+
+  public synchronized int schemaVersion() {
+    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("PRAGMA user_version")) {
+      return rs.next() ? rs.getInt(1) : 0;
+    } catch (SQLException e) {
+      throw new StoreException("reading the schema version", e);
+    }
+  }
+
+  public static int latestSchemaVersion() {
+    return MIGRATIONS.size();
+  }
+
+  @FunctionalInterface
+  protected interface SqlWork {
+    void run() throws SQLException;
+  }
+
+  protected synchronized void tx(SqlWork work) {
+    try {
+      db.setAutoCommit(false);
+      try {
+        work.run();
+        db.commit();
+      } catch (SQLException | RuntimeException e) {
+        db.rollback();
+        throw e;
+      } finally {
+        db.setAutoCommit(true);
+      }
+    } catch (SQLException e) {
+      throw new StoreException("store write failed: " + e.getMessage(), e);
+    }
+  }
+
+  public synchronized void close() {
+    try {
+      db.close();
+    } catch (SQLException e) {
+      throw new StoreException("closing the store", e);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+package io.dsfleet.coordinator;
+
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.dsfleet.proto.v1.VersionRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/** ds-coordinator as a real process (this test's classpath), insecure on a loopback port, that a test can SIGKILL and start again. */
+final class CoordinatorProcess implements AutoCloseable {
+  final int port;
+  final Path dataDir;
+  final Path log;
+  final ManagedChannel channel;
+  private Process process;
+
+  CoordinatorProcess(Path dir) throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      this.port = s.getLocalPort();
+    }
+    this.dataDir = dir.resolve("data");
+    this.log = dir.resolve("coordinator.log");
+    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+  }
+
+  /** Starts the process and waits until it serves. */
+  CoordinatorProcess start() throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName(), "serve",
+        "--listen", "127.0.0.1:" + port, "--data-dir", dataDir.toString(), "--config", dataDir.resolveSibling("none.yaml").toString(),
+        "--insecure");
+    pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+    process = pb.start();
+    await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+        .until(() -> !control().version(VersionRequest.getDefaultInstance()).getVersion().isEmpty());
+    return this;
+  }
+
+  ControlServiceGrpc.ControlServiceBlockingStub control() {
+    return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+  }
+
+  /** SIGKILL: no shutdown hook runs, nothing is flushed. Returns the exit code. */
+  int kill() throws InterruptedException {
+    process.destroyForcibly();
+    if (!process.waitFor(10, TimeUnit.SECONDS)) {
+      throw new AssertionError("the coordinator did not die within 10 s of SIGKILL");
+    }
+    return process.exitValue();
+  }
+
+  @Override
+  public void close() {
+    channel.shutdownNow();
+    if (process != null) {
+      process.destroyForcibly();
+    }
+  }
+}

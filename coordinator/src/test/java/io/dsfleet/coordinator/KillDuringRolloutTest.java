@@ -1,0 +1,249 @@
+package io.dsfleet.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.*;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The coordinator process SIGKILLed three times in a row at random moments while three rollouts
+ * are under way, against six simulated agents over real gRPC that keep their pods through the
+ * outages (as the real agent does) and reconnect. Ground truth is what the agents run, sampled
+ * every 20 ms: the RollingUpdate budget (maxUnavailable 1) is never exceeded; the rollout
+ * completes; an OnDelete pod deletion acknowledged just before a kill is carried out; a rollout
+ * stuck past its deadline across the kills fails exactly once (one automatic rollback).
+ */
+class KillDuringRolloutTest {
+  /**
+   * A replacement stops the old pod at once; the new one is reported this much later (an image
+   * pull, say): longer than a coordinator restart, so a kill can find a node mid-replacement.
+   */
+  static final long CREATE_MS = 3000;
+  static final long READY_AFTER_MS = 500;
+  static final int DEADLINE_SECONDS = 6;
+  @TempDir Path dir;
+
+  /** One simulated agent: runs what it was last sent; a pod is Ready a second after it starts, unless its image is "broken". */
+  static final class SimNode {
+    final String name;
+    FakeAgent agent;
+    final Map<String, PodStatus> running = new TreeMap<>();
+    /** Pods being created: reported once their time comes. */
+    final Map<String, PodStatus> creating = new TreeMap<>();
+    final Map<String, Long> startedAt = new TreeMap<>();
+    long lastHeartbeat;
+    boolean brokeOnce;
+
+    SimNode(String name) {
+      this.name = name;
+    }
+  }
+
+  final List<SimNode> nodes = new ArrayList<>();
+  final List<String> violations = new ArrayList<>();
+  /** When the broken revision's pod started (the stuck rollout's last progress). */
+  volatile long brokenStartedAt;
+  /** When a node that ran the broken revision was first told to run the old template again. */
+  volatile long rolledBackAt;
+  CoordinatorProcess coordinator;
+
+  static String manifest(String name, String image, String extra) {
+    return Fixtures.BASE.replace("name: agent\n", "name: " + name + "\n").replace("app: agent", "app: " + name)
+        .replace("busybox:1", image).replace("spec:\n  selector:", "spec:\n" + extra + "  selector:")
+        .replace("      readinessProbe:\n        httpGet: {port: http}\n", "");
+  }
+
+  /** One step of every simulated agent: reconnect if needed, apply the last desired set, turn pods Ready, report, heartbeat. */
+  synchronized void simulate() {
+    long now = System.currentTimeMillis();
+    for (SimNode n : nodes) {
+      try {
+        if (n.agent == null || n.agent.sessionError != null || n.agent.sessionCompleted) {
+          if (n.agent != null) {
+            n.agent.close();
+            n.agent = null;
+          }
+          FakeAgent a = new FakeAgent(coordinator.port, n.name).join(Map.of());
+          n.agent = a.open(List.copyOf(n.running.values()));
+        }
+        boolean changed = false;
+        List<DesiredState> sets = n.agent.drainDesired();
+        if (!sets.isEmpty()) {
+          DesiredState d = sets.get(sets.size() - 1);
+          List<String> names = d.getPodsList().stream().map(DesiredPod::getPodName).toList();
+          changed |= n.running.keySet().retainAll(names);
+          n.creating.keySet().retainAll(names);
+          for (DesiredPod p : d.getPodsList()) {
+            PodStatus have = n.running.get(p.getPodName());
+            PodStatus coming = n.creating.get(p.getPodName());
+            if ((have == null || !have.getTemplateHash().equals(p.getTemplateHash()))
+                && (coming == null || !coming.getTemplateHash().equals(p.getTemplateHash()))) {
+              changed |= n.running.remove(p.getPodName()) != null;
+              boolean broken = p.getTemplateJson().toStringUtf8().contains("broken");
+              if (p.getDaemonSet().equals("stuck") && !broken && rolledBackAt == 0
+                  && n.running.values().stream().noneMatch(x -> x.getDaemonSet().equals("stuck")) && n.brokeOnce) {
+                rolledBackAt = now;
+              }
+              n.brokeOnce |= broken && p.getDaemonSet().equals("stuck");
+              n.creating.put(p.getPodName(), PodStatus.newBuilder().setNamespace(p.getNamespace()).setDaemonSet(p.getDaemonSet())
+                  .setPodName(p.getPodName()).setTemplateHash(p.getTemplateHash()).setPhase("Running").setStartedAtMillis(now + CREATE_MS)
+                  .setMessage(broken ? "broken" : "").build());
+              n.startedAt.put(p.getPodName(), now + CREATE_MS);
+            }
+          }
+        }
+        for (var it = n.creating.values().iterator(); it.hasNext(); ) {
+          PodStatus p = it.next();
+          if (now >= p.getStartedAtMillis()) {
+            n.running.put(p.getPodName(), p);
+            if (!p.getMessage().isEmpty() && brokenStartedAt == 0) {
+              brokenStartedAt = now;
+            }
+            it.remove();
+            changed = true;
+          }
+        }
+        for (var e : n.running.entrySet()) {
+          PodStatus p = e.getValue();
+          if (!p.getReady() && p.getMessage().isEmpty() && now - n.startedAt.get(e.getKey()) >= READY_AFTER_MS) {
+            e.setValue(p.toBuilder().setReady(true).setReadySinceMillis(now).build());
+            changed = true;
+          }
+        }
+        if (changed) {
+          n.agent.report(n.running.values().toArray(PodStatus[]::new));
+        }
+        if (now - n.lastHeartbeat >= 1000) {
+          n.agent.heartbeat();
+          n.lastHeartbeat = now;
+        }
+      } catch (RuntimeException e) {
+        // the coordinator is down: the agent keeps its pods and tries again
+        if (n.agent != null) {
+          n.agent.close();
+        }
+        n.agent = null;
+      }
+    }
+  }
+
+  /** Nodes of the fleet without a Ready pod of the DaemonSet: the rolling update's unavailable count. */
+  synchronized long unavailable(String ds) {
+    return nodes.stream().filter(n -> n.running.values().stream().noneMatch(p -> p.getDaemonSet().equals(ds) && p.getReady())).count();
+  }
+
+  synchronized boolean allRun(String ds, java.util.function.Predicate<SimNode> hasRight) {
+    return nodes.stream().allMatch(hasRight);
+  }
+
+  synchronized String hashOf(SimNode n, String ds) {
+    return n.running.values().stream().filter(p -> p.getDaemonSet().equals(ds) && p.getReady()).map(PodStatus::getTemplateHash)
+        .findFirst().orElse("");
+  }
+
+  synchronized String podOf(SimNode n, String ds) {
+    return n.running.values().stream().filter(p -> p.getDaemonSet().equals(ds)).map(PodStatus::getPodName).findFirst().orElseThrow();
+  }
+
+  String hash(String ds) {
+    return coordinator.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName(ds).build())
+        .getDaemonSets(0).getTemplateHash();
+  }
+
+  void apply(String yaml) {
+    coordinator.control().apply(ApplyRequest.newBuilder().setManifests(yaml).build());
+  }
+
+  @Test
+  void threeKillsDuringRolloutsLoseNothingAndNeverExceedTheBudget() throws Exception {
+    long seed = System.nanoTime();
+    Random random = new Random(seed);
+    String stuckAnnotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"" + DEADLINE_SECONDS
+        + "\", dsfleet.io/on-failure: rollback}\n";
+    coordinator = new CoordinatorProcess(dir).start();
+    ScheduledExecutorService sim = Executors.newSingleThreadScheduledExecutor();
+    try {
+      for (int i = 0; i < 6; i++) {
+        nodes.add(new SimNode("node-" + i));
+      }
+      sim.scheduleWithFixedDelay(this::simulate, 0, 20, TimeUnit.MILLISECONDS);
+      apply(manifest("roll", "local/busybox:1", ""));
+      apply(manifest("stuck", "local/busybox:1", "").replace("  labels: {app: stuck}\n", "  labels: {app: stuck}\n" + stuckAnnotations));
+      apply(manifest("od", "local/busybox:1", "  updateStrategy: {type: OnDelete}\n"));
+      String roll1 = hash("roll");
+      String stuck1 = hash("stuck");
+      String od1 = hash("od");
+      await().atMost(Duration.ofSeconds(30)).until(() -> unavailable("roll") + unavailable("stuck") + unavailable("od") == 0);
+
+      apply(manifest("roll", "local/busybox:2", ""));
+      long stuckAppliedAt = System.currentTimeMillis();
+      apply(manifest("stuck", "local/busybox:broken", "").replace("  labels: {app: stuck}\n", "  labels: {app: stuck}\n" + stuckAnnotations));
+      apply(manifest("od", "local/busybox:2", "  updateStrategy: {type: OnDelete}\n"));
+      String roll2 = hash("roll");
+      String od2 = hash("od");
+      List<Long> kills = new ArrayList<>();
+      ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
+      sampler.scheduleWithFixedDelay(() -> {
+        for (String ds : List.of("roll", "stuck")) {
+          long u = unavailable(ds);
+          if (u > 1) {
+            synchronized (violations) {
+              violations.add(ds + ": " + u + " nodes without a Ready pod at " + System.currentTimeMillis());
+            }
+          }
+        }
+      }, 0, 20, TimeUnit.MILLISECONDS);
+      try {
+        SimNode deleted = nodes.get(3);
+        coordinator.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.POD).setNamespace("ops")
+            .setName(podOf(deleted, "od")).build());
+        Thread.sleep(random.nextInt(200));
+        for (int k = 0; k < 3; k++) {
+          assertThat(coordinator.kill()).isEqualTo(137);
+          kills.add(System.currentTimeMillis());
+          coordinator.start();
+          Thread.sleep(1500 + random.nextInt(1000));
+        }
+        await().atMost(Duration.ofSeconds(60)).until(() ->
+            allRun("roll", n -> hashOf(n, "roll").equals(roll2))
+                && allRun("stuck", n -> hashOf(n, "stuck").equals(stuck1))
+                && allRun("od", n -> hashOf(n, "od").equals(n == deleted ? od2 : od1)));
+      } finally {
+        sampler.shutdownNow();
+      }
+      assertThat(violations).as("seed %d: maxUnavailable 1 held on every sampled state", seed).isEmpty();
+      System.out.printf("kills at +%s ms; the broken pod started at +%d ms; rolled back at +%d ms (deadline %d s)%n",
+          kills.stream().map(k -> String.valueOf(k - stuckAppliedAt)).toList(), brokenStartedAt - stuckAppliedAt,
+          rolledBackAt - stuckAppliedAt, DEADLINE_SECONDS);
+      assertThat(rolledBackAt - brokenStartedAt).as("seed %d: failed at its deadline though the coordinator restarted meanwhile"
+          + " (slack: a restart and a sweep)", seed).isBetween(DEADLINE_SECONDS * 1000L, DEADLINE_SECONDS * 1000L + 4500);
+      assertThat(roll1).isNotEqualTo(roll2);
+      DaemonSetView stuck = coordinator.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops")
+          .setName("stuck").build()).getDaemonSets(0);
+      assertThat(stuck.getRevision()).as("seed %d: one failure, one rollback", seed).isEqualTo(3);
+      RolloutStatusEvent status = coordinator.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops")
+          .setName("stuck").setWatch(false).build()).next();
+      assertThat(status.getMessage()).contains("rolled back from revision 2 to revision 3");
+      assertThat(status.getPaused()).as("the rollback's own rollout did not fail").isFalse();
+    } finally {
+      sim.shutdownNow();
+      sim.awaitTermination(5, TimeUnit.SECONDS);
+      nodes.stream().filter(n -> n.agent != null).forEach(n -> n.agent.close());
+      coordinator.close();
+    }
+  }
+}

@@ -1,0 +1,180 @@
+package io.dsfleet.coordinator.fleet;
+
+import io.dsfleet.common.Json;
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.testing.FakeClock;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.coordinator.store.SqliteStore;
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.coordinator.store.StoreException;
+import io.dsfleet.proto.v1.ContainerStatus;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.DesiredPod;
+import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.PodStatus;
+import io.dsfleet.proto.v1.PodStatusReport;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import java.util.function.BiPredicate;
+
+/**
+ * The coordinator's {@link Fleet} on the real SQLite store, driven the way its gRPC services and
+ * its scheduler drive it (joins, sessions, reports, {@link Fleet#tick()}), with agents that record
+ * what they are sent and report what a test says they run. The store can be told to fail.
+ */
+final class FleetHarness implements AutoCloseable {
+  final Path dir;
+  final FakeClock clock = new FakeClock();
+  /** Store calls (method name, arguments) for which the store fails, as a full disk would. */
+  volatile BiPredicate<String, Object[]> failing = (method, args) -> false;
+  private SqliteStore sqlite;
+  Fleet fleet;
+  final Map<String, Agent> agents = new TreeMap<>();
+
+  FleetHarness(Path dir) {
+    this.dir = dir;
+    start();
+  }
+
+  private void start() {
+    sqlite = new SqliteStore(dir);
+    Store store = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (p, m, args) -> {
+      if (failing.test(m.getName(), args == null ? new Object[0] : args)) {
+        throw new StoreException("injected: " + m.getName() + " failed", null);
+      }
+      try {
+        return m.invoke(sqlite, args);
+      } catch (InvocationTargetException e) {
+        throw e.getCause();
+      }
+    });
+    fleet = new Fleet(store, clock, clock::nanos, CoordinatorFixture.OPTIONS, new Random(1));
+  }
+
+  /** The coordinator stops (as a crash: nothing flushed) and starts on the same store; live agents open new sessions. */
+  void crashAndRestart() {
+    sqlite.close();
+    start();
+    for (Agent a : agents.values()) {
+      if (a.alive) {
+        a.open();
+      }
+    }
+  }
+
+  /** A manifest: the base DaemonSet with fields set by dotted path (pairs of path and YAML value). */
+  static String manifest(String... pathsAndValues) {
+    var tree = Fixtures.baseTree();
+    for (int i = 0; i < pathsAndValues.length; i += 2) {
+      Fixtures.with(tree, pathsAndValues[i], pathsAndValues[i + 1]);
+    }
+    return Json.canonical(tree);
+  }
+
+  Fleet.ApplyOutcome apply(String manifest) {
+    return fleet.apply(manifest, "test", false);
+  }
+
+  Agent agent(String name) {
+    return agent(name, Map.of());
+  }
+
+  Agent agent(String name, Map<String, String> labels) {
+    Agent a = new Agent(name);
+    agents.put(name, a);
+    fleet.join(FakeAgent.info(name, labels));
+    a.open();
+    return a;
+  }
+
+  /** Time passes; every agent still connected heartbeats, then the lease sweep and a rollout pass run. */
+  void advance(java.time.Duration d) {
+    clock.advance(d);
+    agents.values().stream().filter(a -> a.alive).forEach(a -> fleet.heartbeat(a.name, false, ""));
+    fleet.tick();
+  }
+
+  FleetView.DsSnapshot ds() {
+    return fleet.daemonSet("ops", "agent");
+  }
+
+  @Override
+  public void close() {
+    sqlite.close();
+  }
+
+  /** A node's agent: records desired sets, reports what the test says it runs. */
+  final class Agent implements AgentSink {
+    final String name;
+    final List<DesiredState> sent = new ArrayList<>();
+    /** What the agent runs, by pod name. */
+    final Map<String, PodStatus> running = new TreeMap<>();
+    boolean alive = true;
+    /** Sending fails, as on a stream the client cancelled a moment ago. */
+    boolean broken;
+
+    Agent(String name) {
+      this.name = name;
+    }
+
+    void open() {
+      fleet.openSession(name, this);
+      report();
+    }
+
+    @Override
+    public void send(CoordinatorMessage message) {
+      if (broken) {
+        throw new IllegalStateException("call already closed");
+      }
+      if (message.hasDesired()) {
+        sent.add(message.getDesired());
+      }
+    }
+
+    @Override
+    public void close() {}
+
+    DesiredState last() {
+      return sent.isEmpty() ? DesiredState.getDefaultInstance() : sent.get(sent.size() - 1);
+    }
+
+    /** Runs exactly what it was last sent: pods not in it stop, new ones start (Ready or not). */
+    void runDesired(boolean ready) {
+      running.keySet().retainAll(last().getPodsList().stream().map(DesiredPod::getPodName).toList());
+      for (DesiredPod p : last().getPodsList()) {
+        PodStatus have = running.get(p.getPodName());
+        if (have == null || !have.getTemplateHash().equals(p.getTemplateHash()) || (ready && !have.getReady())) {
+          running.put(p.getPodName(), status(p, ready));
+        }
+      }
+      report();
+    }
+
+    PodStatus status(DesiredPod p, boolean ready) {
+      long now = clock.millis();
+      return PodStatus.newBuilder().setNamespace(p.getNamespace()).setDaemonSet(p.getDaemonSet()).setPodName(p.getPodName())
+          .setTemplateHash(p.getTemplateHash()).setPhase("Running").setReady(ready).setReadySinceMillis(ready ? now : 0)
+          .setStartedAtMillis(now).addContainers(ContainerStatus.newBuilder().setName("main").setState("running").setReady(ready))
+          .build();
+    }
+
+    /** Reports what it runs; then the scheduler's rollout pass runs, as it does within 20 ms in a coordinator. */
+    void report() {
+      fleet.reportPods(name, PodStatusReport.newBuilder().setFull(true).addAllPods(running.values()).build());
+      fleet.rolloutPass();
+    }
+
+    /** The hashes of the pods it was last told to run. */
+    List<String> desiredHashes() {
+      return last().getPodsList().stream().map(DesiredPod::getTemplateHash).toList();
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package io.dsfleet.coordinator.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.match.DaemonTolerations;
+import io.dsfleet.common.model.Taint;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Node conditions and taints as Kubernetes' node lifecycle controller keeps them, across crashes. */
+class NodeLifecycleTest {
+  @TempDir Path dir;
+  FleetHarness h;
+
+  @BeforeEach
+  void start() {
+    h = new FleetHarness(dir);
+  }
+
+  @AfterEach
+  void close() {
+    h.close();
+  }
+
+  void nodes(int n) {
+    for (int i = 0; i < n; i++) {
+      h.agent("n" + i);
+    }
+  }
+
+  FleetView.NodeSnapshot node(String name) {
+    return h.fleet.node(name, true);
+  }
+
+  static Instant taintedAt(FleetView.NodeSnapshot n, String key) {
+    return n.taints().stream().filter(t -> t.key().equals(key) && t.effect().equals(Taint.NO_EXECUTE)).map(Taint::timeAdded)
+        .findFirst().orElse(null);
+  }
+
+  long tainted() {
+    return h.fleet.nodes().stream().filter(n -> taintedAt(n, DaemonTolerations.UNREACHABLE) != null).count();
+  }
+
+  @Test
+  void notReadyAndUnreachableTaintsKeepTheirTimeAddedAcrossACrash() {
+    nodes(2);
+    h.agents.get("n1").alive = false;
+    h.advance(Duration.ofSeconds(25));
+    Instant unreachable = h.clock.instant();
+    assertThat(taintedAt(node("n1"), DaemonTolerations.UNREACHABLE)).isEqualTo(unreachable);
+    h.clock.advance(Duration.ofSeconds(5));
+    h.fleet.heartbeat("n0", true, "docker: connection refused");
+    Instant runtimeDown = h.clock.instant();
+    h.fleet.tick(); // the sweep writes the condition
+    h.crashAndRestart();
+    assertThat(taintedAt(node("n0"), DaemonTolerations.NOT_READY)).isEqualTo(runtimeDown);
+    assertThat(node("n1").ready()).as("NotReady before the crash, NotReady after it").isFalse();
+    assertThat(taintedAt(node("n1"), DaemonTolerations.UNREACHABLE)).isEqualTo(unreachable);
+  }
+
+  @Test
+  void aLabelTheOperatorRemovedStaysRemovedAfterACrash() {
+    h.agent("n0", Map.of("zone", "a", "disk", "ssd"));
+    h.fleet.labelNode("n0", Map.of(), List.of("zone"), false);
+    h.crashAndRestart();
+    assertThat(node("n0").labels()).containsEntry("disk", "ssd").doesNotContainKey("zone");
+  }
+
+  @Test
+  void aStepOfTheWallClockExpiresNoLease() {
+    nodes(3);
+    h.clock.stepWall(Duration.ofHours(1));
+    h.fleet.tick();
+    assertThat(h.fleet.nodes()).allMatch(FleetView.NodeSnapshot::ready);
+  }
+
+  @Test
+  void unreachableTaintsAreRateLimited() {
+    nodes(20);
+    for (int i = 0; i < 6; i++) {
+      h.agents.get("n" + i).alive = false;
+    }
+    h.advance(Duration.ofSeconds(25));
+    assertThat(h.fleet.nodes().stream().filter(n -> !n.ready()).count()).as("the condition is the truth at once").isEqualTo(6);
+    assertThat(tainted()).as("10% of 20 nodes a sweep").isEqualTo(2);
+    h.advance(Duration.ofSeconds(1));
+    assertThat(tainted()).isEqualTo(4);
+    h.advance(Duration.ofSeconds(1));
+    assertThat(tainted()).isEqualTo(6);
+  }
+
+  @Test
+  void whenMostOfTheFleetStopsAtOnceNothingIsTaintedOrCollected() {
+    nodes(5);
+    for (int i = 0; i < 3; i++) {
+      h.agents.get("n" + i).alive = false;
+    }
+    h.advance(Duration.ofSeconds(25));
+    assertThat(h.fleet.nodes().stream().filter(n -> !n.ready()).count()).isEqualTo(3);
+    assertThat(tainted()).as("3 of 5 NotReady: full disruption").isZero();
+    h.advance(Duration.ofMinutes(11)); // past nodeGcAfter (10 min here)
+    assertThat(h.fleet.nodes()).as("nobody collected while the fleet is disrupted").hasSize(5);
+    h.agents.get("n0").alive = true;
+    h.agents.get("n1").alive = true;
+    h.advance(Duration.ofSeconds(1));
+    assertThat(h.fleet.nodes()).as("1 of 5 NotReady: n2, NotReady for 11 min, is collected now").hasSize(4)
+        .allMatch(FleetView.NodeSnapshot::ready);
+  }
+
+  @Test
+  void eventsAreStillThereAfterACrash() {
+    nodes(1);
+    h.apply(FleetHarness.manifest());
+    h.fleet.tick();
+    h.crashAndRestart();
+    assertThat(h.fleet.events(Events.dsKey("ops", "agent"))).extracting(Events.Event::reason).contains("RevisionCreated");
+    assertThat(h.fleet.events(Events.nodeKey("n0"))).extracting(Events.Event::reason).contains("Joined");
+  }
+}
