@@ -60,10 +60,15 @@ final class FleetHarness implements AutoCloseable {
 
   /** The coordinator stops (as a crash: nothing flushed) and starts on the same store; live agents open new sessions. */
   void crashAndRestart() {
+    crashAndRestartWithout();
+  }
+
+  /** As {@link #crashAndRestart()}, but the agents named reconnect only when the test calls {@link Agent#open()}. */
+  void crashAndRestartWithout(String... late) {
     sqlite.close();
     start();
     for (Agent a : agents.values()) {
-      if (a.alive) {
+      if (a.alive && !List.of(late).contains(a.name)) {
         a.open();
       }
     }

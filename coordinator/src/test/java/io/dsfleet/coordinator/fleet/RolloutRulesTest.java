@@ -67,7 +67,11 @@ class RolloutRulesTest {
     // n0 stopped its old pod and has not reported the new one yet: the replacement is in flight
     agents.get(0).running.clear();
     agents.get(0).report();
-    h.crashAndRestart();
+    h.crashAndRestartWithout("n0"); // the others report first
+    h.fleet.tick();
+    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("n0 has not said what it runs: nobody moves")
+        .extracting(a -> a.name).containsExactly("n0");
+    agents.get(0).open();
     h.fleet.tick();
     assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("maxUnavailable 1: nobody else moves")
         .extracting(a -> a.name).containsExactly("n0");
