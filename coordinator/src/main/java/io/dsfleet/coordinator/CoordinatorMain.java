@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
 public final class CoordinatorMain {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorMain.class);
   static final Set<String> CONFIG_KEYS = Set.of("listen", "dataDir", "heartbeatInterval", "heartbeatGrace",
-      "nodeGcAfter", "maxObjectsPerApply", "maxMessageBytes", "insecure", "tlsNames", "nodeCertTtl");
+      "nodeGcAfter", "maxObjectsPerApply", "maxMessageBytes", "insecure", "tlsNames", "nodeCertTtl", "maxConnections",
+      "maxConnectionsPerAddress", "idleConnectionTimeout");
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -138,8 +139,13 @@ public final class CoordinatorMain {
       if (ttl.compareTo(Duration.ofMinutes(1)) < 0) {
         throw new IllegalArgumentException("nodeCertTtl must be at least 1m, got " + Durations.format(ttl));
       }
+      ConnectionLimits.Settings c = ConnectionLimits.Settings.defaults();
+      int total = Integer.parseInt(pick(null, file, "maxConnections", String.valueOf(c.total())));
+      ConnectionLimits.Settings connections = new ConnectionLimits.Settings(total,
+          Integer.parseInt(pick(null, file, "maxConnectionsPerAddress", String.valueOf(Math.min(c.perAddress(), total)))),
+          duration(pick(null, file, "idleConnectionTimeout", Durations.format(c.idleTimeout())), "idleConnectionTimeout"));
       return new CoordinatorOptions(listenValue.substring(0, colon), port, dir, fleet, Duration.ofSeconds(1), maxBytes,
-          plain, names, ttl);
+          plain, names, ttl, connections);
     }
 
     private static boolean bool(JsonNode v, String key) {

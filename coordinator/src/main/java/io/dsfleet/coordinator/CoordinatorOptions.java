@@ -15,9 +15,10 @@ import java.util.List;
  * @param insecure plaintext, no credentials: anyone who can connect may do anything (default false)
  * @param tlsNames extra DNS names and IP addresses for the serving certificate
  * @param nodeCertTtl how long a node certificate is valid; agents renew it when a third is left (default 30 days)
+ * @param connections caps on open connections and the idle timeout ({@link ConnectionLimits.Settings#defaults()})
  */
 public record CoordinatorOptions(String host, int port, Path dataDir, FleetOptions fleet, Duration tickInterval,
-    int maxMessageBytes, boolean insecure, List<String> tlsNames, Duration nodeCertTtl) {
+    int maxMessageBytes, boolean insecure, List<String> tlsNames, Duration nodeCertTtl, ConnectionLimits.Settings connections) {
   public CoordinatorOptions {
     tlsNames = List.copyOf(tlsNames);
   }

@@ -14,6 +14,7 @@ import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -32,6 +33,9 @@ public final class CoordinatorServer implements AutoCloseable {
   private final Server server;
   private final ScheduledExecutorService scheduler;
   private final Authority authority;
+  private final ConnectionLimits connections;
+  private final NioEventLoopGroup boss;
+  private final NioEventLoopGroup workers;
 
   /**
    * Serves on the options' address: TLS with the fleet's keys (made on the first start), or
@@ -57,8 +61,22 @@ public final class CoordinatorServer implements AutoCloseable {
       CoordinatorPki pki = authority.pki();
       credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
     }
+    this.connections = new ConnectionLimits(options.connections());
+    this.boss = new NioEventLoopGroup(1, daemonThreads("coordinator-accept"));
+    this.workers = new NioEventLoopGroup(0, daemonThreads("coordinator-io"));
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)
+        .channelFactory(connections::newServerChannel)
+        .bossEventLoopGroup(boss)
+        .workerEventLoopGroup(workers)
         .handshakeTimeout(10, TimeUnit.SECONDS)
+        // a connection that holds no call is closed (agents always hold their session); a client may
+        // open only so many streams on one connection and ping only so often
+        .maxConnectionIdle(options.connections().idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
+        .maxConcurrentCallsPerConnection(64)
+        .keepAliveTime(60, TimeUnit.SECONDS)
+        .keepAliveTimeout(20, TimeUnit.SECONDS)
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(false)
         // handlers are short and never wait on the network, so they run on the transport threads:
         // no thread hand-off per message (heartbeats are most of the traffic; docs/benchmarks.md)
         .directExecutor()
@@ -73,8 +91,8 @@ public final class CoordinatorServer implements AutoCloseable {
     String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
     this.server = builder
         .maxInboundMessageSize(options.maxMessageBytes())
-        .addService(new AgentServiceImpl(fleet, logs, authority))
-        .addService(new ControlServiceImpl(fleet, logs, scheduler, version, authority))
+        .addService(StrictDecoding.of(new AgentServiceImpl(fleet, logs, authority)))
+        .addService(StrictDecoding.of(new ControlServiceImpl(fleet, logs, scheduler, version, authority)))
         .build();
     // rollout passes run as in production in every coordinator, tests on a fake clock included
     scheduler.scheduleWithFixedDelay(() -> {
@@ -109,6 +127,14 @@ public final class CoordinatorServer implements AutoCloseable {
     return fleet;
   }
 
+  public ConnectionLimits connections() {
+    return connections;
+  }
+
+  private static java.util.concurrent.ThreadFactory daemonThreads(String name) {
+    return new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory(name, true);
+  }
+
   /** The fleet CA at work; null on an insecure coordinator. */
   public Authority authority() {
     return authority;
@@ -127,6 +153,8 @@ public final class CoordinatorServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     fleet.flush();
     store.close();
   }

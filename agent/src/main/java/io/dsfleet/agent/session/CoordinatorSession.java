@@ -124,7 +124,7 @@ public final class CoordinatorSession implements AutoCloseable {
       Duration interval = Duration.ofSeconds(5);
       if (!joined) {
         boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
-        JoinRequest.Builder req = JoinRequest.newBuilder().setNode(info);
+        JoinRequest.Builder req = JoinRequest.newBuilder().setNode(info).setLeaveSecretSha256(credentials.leaveSecretSha256());
         ManagedChannel ch = channel();
         if (bootstrap) {
           req.setJoinToken(credentials.joinToken()).setCsrPem(credentials.newRequest());
@@ -385,7 +385,7 @@ public final class CoordinatorSession implements AutoCloseable {
   /** Leaves the fleet: the coordinator removes the node and revokes its certificate, which is forgotten here. */
   public void leave() {
     AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
-        .leave(LeaveRequest.newBuilder().setNodeName(info.getName()).build());
+        .leave(LeaveRequest.newBuilder().setNodeName(info.getName()).setLeaveSecret(credentials.leaveSecret()).build());
     credentials.forget();
   }
 

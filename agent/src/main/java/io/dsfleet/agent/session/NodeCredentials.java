@@ -181,6 +181,44 @@ public final class NodeCredentials {
     return cert != null && Pki.dueForRenewal(cert, now);
   }
 
+  /**
+   * The secret a Leave must show (docs/security.md): made on first use, kept in
+   * {@code <state-dir>/leave-secret} (0600), apart from {@code pki/} so a copy of the node's
+   * certificate and key does not carry it. The coordinator keeps only its hash, given at admission.
+   * "" on an insecure agent.
+   */
+  public synchronized String leaveSecret() {
+    if (isInsecure()) {
+      return "";
+    }
+    Path f = dir.getParent().resolve("leave-secret");
+    if (Files.exists(f)) {
+      String s = OwnerOnlyFiles.read(f).strip();
+      if (!s.isEmpty()) {
+        return s;
+      }
+    }
+    byte[] bytes = new byte[32];
+    new java.security.SecureRandom().nextBytes(bytes);
+    String s = java.util.HexFormat.of().formatHex(bytes);
+    OwnerOnlyFiles.write(f, s + "\n");
+    return s;
+  }
+
+  /** Hex SHA-256 of {@link #leaveSecret()}, what a join carries; "" on an insecure agent. */
+  public String leaveSecretSha256() {
+    String s = leaveSecret();
+    if (s.isEmpty()) {
+      return "";
+    }
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** Forgets the certificate (revoked, or the node left): the next join needs a token again. */
   public synchronized void forget() {
     if (isInsecure()) {

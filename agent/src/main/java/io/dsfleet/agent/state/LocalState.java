@@ -1,6 +1,7 @@
 package io.dsfleet.agent.state;
 
 import io.dsfleet.common.OwnerOnlyFiles;
+import io.dsfleet.common.SecretBox;
 import io.dsfleet.common.manifest.Names;
 import io.dsfleet.proto.v1.DesiredState;
 import java.io.IOException;
@@ -17,19 +18,26 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agent's state directory (owner-only, 0700): the last desired set the coordinator sent
- * ({@code desired.pb}, 0600 since it carries Secrets), written atomically and synced, so the
- * agent keeps running its pods while the coordinator is unreachable and across its own restarts.
+ * ({@code desired.pb}, 0600 since it carries Secrets, and sealed with AES-GCM under the key in
+ * {@code state.key} beside it, so a copy of the state file alone holds no Secret in the clear), written
+ * atomically and synced, so the agent keeps running its pods while the coordinator is unreachable
+ * and across its own restarts. A file an older agent wrote in the clear is read, and sealed at the
+ * next write.
  *
  * <p>A state file that cannot be read never stops the agent (no crash loop): it is moved aside
  * to {@code desired.pb.corrupt}, and the agent starts as if it had none, which leaves every
- * running pod alone until a coordinator sends the node's desired set.
+ * running pod alone until a coordinator sends the node's desired set. A file sealed with another
+ * key (the key was lost) is such a file.
  */
 public final class LocalState {
   private static final Logger log = LoggerFactory.getLogger(LocalState.class);
+  private static final String CONTEXT = "ds-agent desired.pb";
   private final Path dir;
+  private final SecretBox box;
 
   public LocalState(Path dir) {
     this.dir = OwnerOnlyFiles.directory(dir);
+    this.box = SecretBox.loadOrCreate(this.dir.resolve("state.key"));
   }
 
   public Path dir() {
@@ -42,8 +50,8 @@ public final class LocalState {
       return Optional.empty();
     }
     try {
-      return Optional.of(DesiredState.parseFrom(Files.readAllBytes(f)));
-    } catch (IOException e) {
+      return Optional.of(DesiredState.parseFrom(box.open(Files.readAllBytes(f), CONTEXT)));
+    } catch (IOException | IllegalStateException e) {
       Path aside = dir.resolve("desired.pb.corrupt");
       log.error("cannot read the last desired set {} ({}); moved it to {}; running pods are left alone until a coordinator answers",
           f, e.getMessage(), aside);
@@ -57,7 +65,7 @@ public final class LocalState {
   }
 
   public void saveDesired(DesiredState state) {
-    OwnerOnlyFiles.write(dir.resolve("desired.pb"), state.toByteArray());
+    OwnerOnlyFiles.write(dir.resolve("desired.pb"), box.seal(state.toByteArray(), CONTEXT));
   }
 
   /** Pods released by an orphan delete: their containers run on, unmanaged. Lines that are not pod names are dropped. */

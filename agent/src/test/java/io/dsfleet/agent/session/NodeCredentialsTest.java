@@ -37,6 +37,22 @@ class NodeCredentialsTest {
   }
 
   @Test
+  void theLeaveSecretIsMadeOnceKeptOwnerOnlyApartFromThePkiAndOutlivesAForgottenCertificate() throws Exception {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
+    String secret = c.leaveSecret();
+    assertThat(secret).hasSize(64);
+    Path file = state.resolve("leave-secret");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file))).isEqualTo("rw-------");
+    assertThat(state.resolve("pki")).isDirectoryNotContaining(p -> p.getFileName().toString().contains("leave"));
+    assertThat(c.leaveSecretSha256()).isEqualTo(java.util.HexFormat.of().formatHex(java.security.MessageDigest
+        .getInstance("SHA-256").digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+    c.forget();
+    assertThat(NodeCredentials.tls(state, "n1", null, Clock.systemUTC()).leaveSecret()).as("same after a restart").isEqualTo(secret);
+    assertThat(NodeCredentials.tls(state.resolve("other"), "n2", null, Clock.systemUTC()).leaveSecret()).isNotEqualTo(secret);
+    assertThat(NodeCredentials.insecure().leaveSecretSha256()).isEmpty();
+  }
+
+  @Test
   void aMalformedTokenIsRefusedAtOnce() {
     assertThatThrownBy(() -> NodeCredentials.tls(state, "n1", "dsf1.abc", Clock.systemUTC())).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("dsf1.<ca-sha256>.<id>.<secret>");

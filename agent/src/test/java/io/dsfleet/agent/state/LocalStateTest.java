@@ -22,6 +22,23 @@ class LocalStateTest {
   }
 
   @Test
+  void theStateFileHoldsNoSecretInTheClearAndAnOlderPlainOneIsStillRead() throws Exception {
+    DesiredState d = DesiredState.newBuilder().setVersion(3).addPods(DesiredPod.newBuilder().setPodName("p")
+        .setTemplateJson(com.google.protobuf.ByteString.copyFromUtf8("{\"password\":\"hunter2-in-the-clear\"}"))).build();
+    new LocalState(dir).saveDesired(d);
+    assertThat(new String(Files.readAllBytes(dir.resolve("desired.pb")), java.nio.charset.StandardCharsets.ISO_8859_1))
+        .doesNotContain("hunter2-in-the-clear");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("state.key"))))
+        .isEqualTo("rw-------");
+    Files.write(dir.resolve("desired.pb"), d.toByteArray()); // as an older agent wrote it
+    assertThat(new LocalState(dir).loadDesired()).contains(d);
+    new LocalState(dir).saveDesired(d);
+    Files.delete(dir.resolve("state.key")); // the key is lost: the file cannot be read, and is moved aside like a damaged one
+    assertThat(new LocalState(dir).loadDesired()).isEmpty();
+    assertThat(dir.resolve("desired.pb.corrupt")).exists();
+  }
+
+  @Test
   void anUnreadableStateFileIsMovedAsideAndTheAgentStartsWithoutOne() throws Exception {
     Files.write(dir.resolve("desired.pb"), new byte[] {(byte) 0xff, 0x01, 0x02, 0x03});
     assertThat(new LocalState(dir).loadDesired()).isEmpty();

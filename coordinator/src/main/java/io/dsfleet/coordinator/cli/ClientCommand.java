@@ -138,6 +138,7 @@ public abstract class ClientCommand implements Callable<Integer> {
       return NettyChannelBuilder.forTarget(address).usePlaintext().build();
     }
     Path file = resolveCredentials(env);
+    warnIfReadableByOthers(file);
     String pem;
     try {
       pem = Files.readString(file);
@@ -151,6 +152,24 @@ public abstract class ClientCommand implements Callable<Integer> {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
     return NettyChannelBuilder.forTarget(address, creds).overrideAuthority(Pki.SERVER_NAME).build();
+  }
+
+  /**
+   * A credential holds a private key: readable by the group or everyone, anyone on this machine can
+   * act as its holder. dsctl says so (and still uses it: the operator decides).
+   */
+  void warnIfReadableByOthers(Path file) {
+    try {
+      var mode = Files.getPosixFilePermissions(file);
+      if (mode.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ)
+          || mode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+        err().println("dsctl: warning: the credential " + file + " is readable by "
+            + (mode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ) ? "everyone" : "its group") + " ("
+            + java.nio.file.attribute.PosixFilePermissions.toString(mode) + "); it holds a private key: chmod 600 " + file);
+      }
+    } catch (UnsupportedOperationException | java.io.IOException e) {
+      // not a POSIX file system, or unreadable (the read below says why)
+    }
   }
 
   @Override

@@ -25,6 +25,17 @@ public final class TokenCommand {
     @Option(names = "--description", defaultValue = "", description = "What the token is for.")
     String description;
 
+    @Option(names = "--node", paramLabel = "NAME", defaultValue = "", description = "Admit only this node name; such a token"
+        + " also re-admits a node that is a member (replacing its certificate), which no other token does.")
+    String node;
+
+    @Option(names = "--max-uses", paramLabel = "N", defaultValue = "0", description = "Joins it admits at most (default"
+        + " unlimited until it expires; 1 with --node or --single-use).")
+    int maxUses;
+
+    @Option(names = "--single-use", description = "Admit one node, then stop working (same as --max-uses 1).")
+    boolean singleUse;
+
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
       Duration d;
@@ -33,8 +44,12 @@ public final class TokenCommand {
       } catch (IllegalArgumentException e) {
         throw new UsageException("--ttl: " + e.getMessage());
       }
+      int uses = singleUse || (!node.isEmpty() && maxUses == 0) ? 1 : maxUses;
+      if (singleUse && maxUses > 1) {
+        throw new UsageException("--single-use and --max-uses " + maxUses + " contradict each other");
+      }
       var r = control.createJoinToken(CreateJoinTokenRequest.newBuilder().setTtlSeconds(d.toSeconds())
-          .setDescription(description).build());
+          .setDescription(description).setNodeName(node).setMaxUses(uses).build());
       out().println(r.getToken());
       err().println("token " + r.getView().getId() + " expires " + Instant.ofEpochMilli(r.getView().getExpiresMillis()));
       return 0;
@@ -45,11 +60,14 @@ public final class TokenCommand {
   public static final class ListTokens extends ClientCommand {
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-      Table t = new Table("ID", "STATE", "USES", "EXPIRES", "DESCRIPTION");
+      Table t = new Table("ID", "STATE", "NODE", "USES", "EXPIRES", "DESCRIPTION");
       long now = System.currentTimeMillis();
       for (JoinTokenView v : control.listJoinTokens(ListJoinTokensRequest.getDefaultInstance()).getTokensList()) {
-        String state = v.getRevokedMillis() != 0 ? "revoked" : v.getExpiresMillis() <= now ? "expired" : "valid";
-        t.row(v.getId(), state, String.valueOf(v.getUses()), Instant.ofEpochMilli(v.getExpiresMillis()).toString(), v.getDescription());
+        String state = v.getRevokedMillis() != 0 ? "revoked" : v.getExpiresMillis() <= now ? "expired"
+            : v.getMaxUses() > 0 && v.getUses() >= v.getMaxUses() ? "used" : "valid";
+        t.row(v.getId(), state, v.getNodeName().isEmpty() ? "<any new>" : v.getNodeName(),
+            v.getUses() + (v.getMaxUses() > 0 ? "/" + v.getMaxUses() : ""), Instant.ofEpochMilli(v.getExpiresMillis()).toString(),
+            v.getDescription());
       }
       t.print(out());
       return 0;

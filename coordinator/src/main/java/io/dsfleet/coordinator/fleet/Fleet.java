@@ -141,11 +141,46 @@ public final class Fleet {
 
   // ------------------------------------------------------------------ nodes
 
-  /** Registers or re-registers a node. Idempotent. */
+  /** Registers or re-registers a node (with its certificate, or on an insecure coordinator). Idempotent. */
   public void join(NodeInfo info) {
+    join(info, "");
+  }
+
+  /** See {@link NodeRegistry#join}: what scheduling reads stays as the node was admitted. */
+  public void join(NodeInfo info, String leaveSecretSha256) {
     synchronized (lock) {
       version.incrementAndGet();
-      registry.join(info);
+      registry.join(info, leaveSecretSha256);
+    }
+  }
+
+  /**
+   * A join by token. {@code credential} is told whether the name is a member and returns the id of
+   * the token that admits it (or throws to refuse); it runs under the lock, so two joins for one
+   * new name cannot both be admitted, and a refused one changes nothing.
+   */
+  public void admit(NodeInfo info, String leaveSecretSha256, java.util.function.Function<Boolean, String> credential) {
+    synchronized (lock) {
+      NodeRegistry.requireAdmissible(info);
+      boolean member = state.nodes.containsKey(info.getName());
+      String tokenId = credential.apply(member);
+      version.incrementAndGet();
+      registry.admitted(info, leaveSecretSha256, tokenId, member);
+    }
+  }
+
+  /** A certificate issued or refused for a node, shown with its events in {@code describe node}. */
+  public void securityEvent(String nodeName, String reason, String message) {
+    synchronized (lock) {
+      version.incrementAndGet();
+      events.record(Events.nodeKey(nodeName), "Normal", reason, message);
+    }
+  }
+
+  /** The join token that admitted the node, "" when not known. */
+  public String admittedBy(String nodeName) {
+    synchronized (lock) {
+      return state.node(nodeName).admittedBy;
     }
   }
 
@@ -204,10 +239,11 @@ public final class Fleet {
     }
   }
 
-  public void leave(String nodeName) {
+  /** The agent leaves; see {@link NodeRegistry#leave} for the secret it must show. */
+  public void leave(String nodeName, String leaveSecret) {
     synchronized (lock) {
       version.incrementAndGet();
-      registry.leave(nodeName);
+      registry.leave(nodeName, leaveSecret);
     }
   }
 

@@ -21,8 +21,8 @@ import java.util.TreeMap;
 /**
  * One node's state in the coordinator; guarded by the Fleet's lock. Durable parts (info, the
  * operator's labels and taints and the agent's ones the operator removed, cordon, and the
- * condition: NotReady since, tainted unreachable since, runtime down since) are mirrored in the
- * store ({@link #stored()}); the rest is volatile.
+ * condition: NotReady since, tainted unreachable since, runtime down since; the leave secret's
+ * hash and the token that admitted it) are mirrored in the store ({@link #stored()}); the rest is volatile.
  */
 final class NodeEntry {
   final String name;
@@ -33,6 +33,10 @@ final class NodeEntry {
   final Map<String, Taint> adminTaints = new TreeMap<>();
   boolean unschedulable;
   final Instant joinedAt;
+  /** Hex SHA-256 of the agent's leave secret, given at admission; "" for a node admitted before there were any. */
+  String leaveSecretSha256 = "";
+  /** The join token that admitted the node ("" when unknown), for {@code node rm --revoke-token}. */
+  String admittedBy = "";
 
   /** Heartbeats arrive: the lease holds. */
   boolean ready = true;
@@ -140,11 +144,11 @@ final class NodeEntry {
 
   /** The condition and the operator's removals, as stored with the node (times in epoch ms, null when not set). */
   record Condition(Long notReadySince, Long unreachableTaintedAt, Long runtimeDownSince, String runtimeMessage,
-      List<String> removedLabels, List<String> removedTaints) {}
+      List<String> removedLabels, List<String> removedTaints, String leaveSecretSha256, String admittedBy) {}
 
   StoredNode stored() {
     Condition c = new Condition(millis(notReadySince), millis(unreachableTaintedAt), millis(runtimeDownSince), runtimeMessage,
-        removals(adminLabels), removals(adminTaints));
+        removals(adminLabels), removals(adminTaints), leaveSecretSha256, admittedBy);
     return new StoredNode(name, NodeRegistry.printInfo(info), Json.canonical(present(adminLabels)), Json.canonical(present(adminTaints)),
         unschedulable, joinedAt.toEpochMilli(), Json.canonical(c));
   }
@@ -183,6 +187,8 @@ final class NodeEntry {
     node.unreachableTaintedAt = instant(c.unreachableTaintedAt());
     node.runtimeDownSince = instant(c.runtimeDownSince());
     node.runtimeMessage = c.runtimeMessage() == null ? "" : c.runtimeMessage();
+    node.leaveSecretSha256 = c.leaveSecretSha256() == null ? "" : c.leaveSecretSha256();
+    node.admittedBy = c.admittedBy() == null ? "" : c.admittedBy();
     node.awaitingReport = true; // what runs there is unknown until the agent reports again
     return node;
   }

@@ -47,22 +47,107 @@ final class NodeRegistry {
     this.notify = notify;
   }
 
-  /** Registers or re-registers a node. Idempotent. */
-  void join(NodeInfo info) {
+  /**
+   * Label keys only an admin sets (with dsctl): an agent that reports one is refused, so a label a
+   * DaemonSet selects on under this prefix proves an admin chose the node. Kubernetes reserves
+   * {@code node-restriction.kubernetes.io/} for the same purpose (NodeRestriction admission).
+   */
+  static final List<String> RESERVED_PREFIXES = List.of("node-restriction.dsfleet.io/", "node-restriction.kubernetes.io/");
+
+  /** Refuses what no agent may report: an invalid name, a label or taint under a reserved prefix. */
+  static void requireAdmissible(NodeInfo info) {
     requireName(info.getName());
+    for (String key : info.getLabelsMap().keySet()) {
+      if (reserved(key)) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "label " + key + " is reserved for admins (" + key.substring(0,
+            key.indexOf('/') + 1) + "): set it with dsctl label node " + info.getName() + ", not in the agent's configuration");
+      }
+    }
+    for (var t : info.getTaintsList()) {
+      if (reserved(t.getKey())) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "taint " + t.getKey() + " is reserved for admins: set it with"
+            + " dsctl taint node " + info.getName());
+      }
+    }
+  }
+
+  private static boolean reserved(String key) {
+    return RESERVED_PREFIXES.stream().anyMatch(key::startsWith);
+  }
+
+  /**
+   * A node admitted by join token ({@code member}: an admin's token for this name replaces a
+   * member). The labels, taints, OS and architecture it reports now are the ones scheduling uses
+   * from here on ({@link #join}); its leave secret is set once.
+   */
+  void admitted(NodeInfo info, String leaveSecretSha256, String tokenId, boolean member) {
     Instant now = clock.instant();
     NodeEntry n = state.nodes.get(info.getName());
-    boolean isNew = n == null;
-    if (isNew) {
+    if (member) {
+      NodeEntry existing = n;
+      persist(existing, () -> {
+        existing.info = info;
+        existing.leaveSecretSha256 = leaveSecretSha256;
+        existing.admittedBy = tokenId;
+      });
+      if (existing.session != null) {
+        existing.session.close(); // the replaced node's certificate is revoked; its session ends here
+        existing.session = null;
+      }
+    } else {
       n = new NodeEntry(info.getName(), info, now);
+      n.leaveSecretSha256 = leaveSecretSha256;
+      n.admittedBy = tokenId;
       persist(n, () -> { });
       state.nodes.put(n.name, n);
-    } else if (!n.info.equals(info)) {
+    }
+    events.record(Events.nodeKey(n.name), "Normal", member ? "Readmitted" : "Admitted", "node admitted with join token " + tokenId
+        + " (agent " + info.getAgentVersion() + ")");
+    lifecycle.alive(n, now);
+    dispatcher.replanAndPush(n, now);
+  }
+
+  /**
+   * A node re-joins with its own certificate. What scheduling reads (labels, taints, OS,
+   * architecture) stays as admitted: a node cannot move itself into other DaemonSets' pools and
+   * receive their Secrets (Kubernetes' NodeRestriction); a change is ignored with a Warning event
+   * and made with dsctl. The agent version and addresses are taken. A node with a valid
+   * certificate the registry does not know (a store restored from before it joined) is registered
+   * as it reports itself: the CA admitted it.
+   */
+  void join(NodeInfo reported, String leaveSecretSha256) {
+    requireAdmissible(reported);
+    Instant now = clock.instant();
+    NodeEntry n = state.nodes.get(reported.getName());
+    boolean isNew = n == null;
+    if (isNew) {
+      n = new NodeEntry(reported.getName(), reported, now);
+      n.leaveSecretSha256 = leaveSecretSha256;
+      persist(n, () -> { });
+      state.nodes.put(n.name, n);
+    } else {
+      NodeInfo admitted = n.info;
+      NodeInfo info = reported.toBuilder().clearLabels().putAllLabels(admitted.getLabelsMap()).clearTaints()
+          .addAllTaints(admitted.getTaintsList()).setOs(admitted.getOs()).setArch(admitted.getArch()).build();
+      if (!info.equals(reported)) {
+        events.record(Events.nodeKey(n.name), "Warning", "NodeRestricted", "the agent reports labels, taints, OS or"
+            + " architecture other than those it was admitted with; ignored (an admin changes them with dsctl label/taint)");
+        log.warn("security: node {} reported labels/taints/os/arch other than those it was admitted with; ignored", n.name);
+      }
       NodeEntry existing = n;
-      persist(existing, () -> existing.info = info);
+      boolean firstSecret = existing.leaveSecretSha256.isEmpty() && !leaveSecretSha256.isEmpty();
+      if (!existing.info.equals(info) || firstSecret) {
+        persist(existing, () -> {
+          existing.info = info;
+          if (firstSecret) { // a node admitted before leave secrets existed: its first one is kept, never replaced
+            existing.leaveSecretSha256 = leaveSecretSha256;
+          }
+        });
+      }
     }
     lifecycle.alive(n, now);
-    events.record(Events.nodeKey(n.name), "Normal", isNew ? "Joined" : "Rejoined", "node joined with agent " + info.getAgentVersion());
+    events.record(Events.nodeKey(n.name), "Normal", isNew ? "Joined" : "Rejoined", "node joined with agent "
+        + reported.getAgentVersion());
     dispatcher.replanAndPush(n, now);
   }
 
@@ -94,11 +179,36 @@ final class NodeRegistry {
     }
   }
 
-  void leave(String nodeName) {
-    if (!state.nodes.containsKey(nodeName)) {
+  /**
+   * The agent leaves: it must present the leave secret whose hash it gave at admission, so a copied
+   * node certificate alone cannot remove the node (and make the real agent remove its pods). A
+   * node that never gave one (admitted before leave secrets) leaves with its certificate.
+   */
+  void leave(String nodeName, String leaveSecret) {
+    NodeEntry n = state.nodes.get(nodeName);
+    if (n == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member");
     }
+    if (!n.leaveSecretSha256.isEmpty() && !java.security.MessageDigest.isEqual(
+        n.leaveSecretSha256.getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+        sha256(leaveSecret).getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+      events.record(Events.nodeKey(nodeName), "Warning", "LeaveRefused", "a leave without the node's leave secret was refused");
+      log.warn("security: leave for node {} refused: {} leave secret", nodeName, leaveSecret.isEmpty() ? "no" : "wrong");
+      throw new ControlException(Status.Code.PERMISSION_DENIED, "leaving needs node " + nodeName + "'s leave secret (kept in"
+          + " the agent's state directory); a node certificate alone cannot remove the node. An admin removes it with"
+          + " dsctl node rm " + nodeName);
+    }
     remove(nodeName, "the agent left");
+  }
+
+  /** Hex SHA-256, the form leave secrets are compared in. */
+  static String sha256(String secret) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+          .digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   void removeNode(String nodeName) {
@@ -214,6 +324,8 @@ final class NodeRegistry {
    */
   private void persist(NodeEntry n, Runnable change) {
     NodeInfo info = n.info;
+    String leaveSecretSha256 = n.leaveSecretSha256;
+    String admittedBy = n.admittedBy;
     Map<String, String> labels = new TreeMap<>(n.adminLabels);
     Map<String, Taint> taints = new TreeMap<>(n.adminTaints);
     boolean unschedulable = n.unschedulable;
@@ -223,6 +335,8 @@ final class NodeRegistry {
       lifecycle.written(n.name);
     } catch (RuntimeException e) {
       n.info = info;
+      n.leaveSecretSha256 = leaveSecretSha256;
+      n.admittedBy = admittedBy;
       n.adminLabels.clear();
       n.adminLabels.putAll(labels);
       n.adminTaints.clear();

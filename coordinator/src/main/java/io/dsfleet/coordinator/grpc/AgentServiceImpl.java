@@ -18,6 +18,7 @@ import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.security.Authority;
 import io.dsfleet.coordinator.security.Caller;
 import io.grpc.Status;
+import java.security.cert.X509Certificate;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
@@ -38,9 +39,11 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   }
 
   /**
-   * A node with its certificate re-joins as itself. A node without one joins with a join token
-   * and a certificate request for its own name, and gets its certificate; a token cannot take
-   * over a node that is connected right now.
+   * A node with its certificate re-joins as itself (what scheduling reads stays as admitted). A
+   * node without one joins with a join token and a certificate request for its own name, and gets
+   * its certificate: a token admits a name that is not a member, never takes over one (only a
+   * token an admin scoped to that name does). Membership is the stored registry, so this holds
+   * right after a coordinator restart as well as while the node's agent is stopped.
    */
   @Override
   public void join(JoinRequest request, StreamObserver<JoinResponse> response) {
@@ -50,21 +53,31 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       JoinResponse.Builder out = JoinResponse.newBuilder().setNodeName(name)
           .setHeartbeatIntervalMillis(fleet.options().heartbeatInterval().toMillis())
           .setLeaseMillis(fleet.options().heartbeatGrace().toMillis());
+      String leaveHash = request.getLeaveSecretSha256();
+      if (!leaveHash.isEmpty() && !leaveHash.matches("[0-9a-f]{64}")) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "leave_secret_sha256 must be 64 lowercase hex digits");
+      }
       if (caller.kind() == Caller.Kind.ANONYMOUS) {
         if (request.getJoinToken().isEmpty() || request.getCsrPem().isEmpty()) {
           throw new ControlException(Status.Code.UNAUTHENTICATED, "joining needs a join token and a certificate request");
         }
-        Fleet.requireName(name);
-        if (fleet.connected(name)) {
-          throw new ControlException(Status.Code.ALREADY_EXISTS, "node " + name
-              + " is connected with its certificate; a join token cannot take it over");
+        if (leaveHash.isEmpty()) {
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, "a join by token must carry the agent's leave secret hash");
         }
-        var cert = authority.admit(request.getJoinToken(), name, request.getCsrPem());
+        Authority.Admission[] admission = new Authority.Admission[1];
+        fleet.admit(request.getNode(), leaveHash, member -> {
+          admission[0] = authority.admit(request.getJoinToken(), name, request.getCsrPem(), member);
+          return admission[0].tokenId();
+        });
+        X509Certificate cert = admission[0].certificate();
+        fleet.securityEvent(name, "CertificateIssued", "certificate " + Pki.serialHex(cert) + " issued with join token "
+            + admission[0].tokenId() + ", valid until " + cert.getNotAfter().toInstant());
         out.setCertificatePem(Pki.pem(cert)).setCaPem(Pki.pem(authority.pki().ca()));
       } else if (!caller.speaksFor(name)) {
         throw new ControlException(Status.Code.PERMISSION_DENIED, caller + " cannot join as node " + name);
+      } else {
+        fleet.join(request.getNode(), leaveHash);
       }
-      fleet.join(request.getNode());
       response.onNext(out.build());
       response.onCompleted();
     } catch (ControlException e) {
@@ -76,7 +89,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   public void leave(LeaveRequest request, StreamObserver<LeaveResponse> response) {
     try {
       requireSelf(request.getNodeName());
-      fleet.leave(request.getNodeName());
+      fleet.leave(request.getNodeName(), request.getLeaveSecret());
       if (authority != null) {
         authority.revokeNode(request.getNodeName());
       }
@@ -95,6 +108,8 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         throw new ControlException(Status.Code.FAILED_PRECONDITION, "certificates are renewed over mutual TLS only");
       }
       var cert = authority.renew(caller.name(), request.getCsrPem());
+      fleet.securityEvent(caller.name(), "CertificateRenewed", "certificate " + Pki.serialHex(cert) + " issued (renewal),"
+          + " valid until " + cert.getNotAfter().toInstant());
       response.onNext(RenewCertificateResponse.newBuilder().setCertificatePem(Pki.pem(cert)).build());
       response.onCompleted();
     } catch (ControlException e) {
@@ -119,6 +134,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     private final ServerCallStreamObserver<CoordinatorMessage> out;
     private String node;
     private boolean closed;
+    private Runnable unwatch = () -> { };
 
     Session(ServerCallStreamObserver<CoordinatorMessage> out) {
       this.out = out;
@@ -146,6 +162,12 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       }
     }
 
+    /** The node's certificate was revoked: the session ends now, not at the agent's next reconnect. */
+    private void revoked() {
+      fail(Status.UNAUTHENTICATED.withDescription("the certificate of node " + node + " was revoked"));
+      ended(); // outside the session's lock: ended() takes the fleet's
+    }
+
     @Override
     public void onNext(AgentMessage m) {
       try {
@@ -157,6 +179,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
           requireSelf(m.getOpen().getNodeName());
           node = m.getOpen().getNodeName();
           fleet.openSession(node, this);
+          if (authority != null) {
+            unwatch = authority.onRevoke(Caller.current().serial(), this::revoked);
+          }
           return;
         }
         switch (m.getMsgCase()) {
@@ -195,6 +220,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     }
 
     private void ended() {
+      unwatch.run();
       if (node != null) {
         fleet.sessionClosed(node, this);
         logs.nodeGone(node);

@@ -210,11 +210,17 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void removeNode(RemoveNodeRequest req, StreamObserver<RemoveNodeResponse> out) {
     unary(out, () -> {
+      String admittedBy = fleet.admittedBy(req.getNodeName());
       fleet.removeNode(req.getNodeName());
+      RemoveNodeResponse.Builder b = RemoveNodeResponse.newBuilder();
       if (authority != null) {
         authority.revokeNode(req.getNodeName());
+        if (req.getRevokeJoinToken() && !admittedBy.isEmpty()
+            && authority.tokens().stream().anyMatch(t -> t.id().equals(admittedBy))) {
+          b.setRevokedJoinToken(authority.revokeToken(admittedBy).id());
+        }
       }
-      return RemoveNodeResponse.getDefaultInstance();
+      return b.build();
     });
   }
 
@@ -262,6 +268,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     ScheduledFuture<?> poll = scheduler.scheduleWithFixedDelay(watch::check, 0, 200, TimeUnit.MILLISECONDS);
     watch.onDone(() -> poll.cancel(false));
     call.setOnCancelHandler(() -> poll.cancel(false));
+    endOnRevoke(() -> watch.fail(revokedStatus()));
   }
 
   @Override
@@ -300,12 +307,25 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
           + (unreachable.isEmpty() ? "" : " on a connected node (not connected: " + unreachable + ")")).asRuntimeException());
       return;
     }
+    LogRelay.Relay relay = logs.start(sinks, podByNode, LogRequest.newBuilder().setNamespace(ns).setContainer(req.getContainer())
+        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).build(),
+        (ServerCallStreamObserver<LogLine>) out);
     for (String n : unreachable) {
-      out.onNext(LogLine.newBuilder().setNodeName(n).setLine("error: node not connected; no logs").build());
+      relay.notice(n, "error: node not connected; no logs");
     }
-    Runnable cancel = logs.start(sinks, podByNode, LogRequest.newBuilder().setNamespace(ns).setContainer(req.getContainer())
-        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).build(), out);
-    ((ServerCallStreamObserver<LogLine>) out).setOnCancelHandler(cancel::run);
+    endOnRevoke(() -> relay.fail(revokedStatus()));
+  }
+
+  /** A stream open under a credential that gets revoked ends within the revoking call, not at the client's leisure. */
+  private void endOnRevoke(Runnable end) {
+    if (authority != null) {
+      Runnable unwatch = authority.onRevoke(Caller.current().serial(), end);
+      io.grpc.Context.current().addListener(c -> unwatch.run(), Runnable::run);
+    }
+  }
+
+  private static Status revokedStatus() {
+    return Status.UNAUTHENTICATED.withDescription("the credential this stream was opened with was revoked");
   }
 
   @Override
@@ -317,7 +337,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   public void createJoinToken(CreateJoinTokenRequest req, StreamObserver<CreateJoinTokenResponse> out) {
     unary(out, () -> {
       Duration ttl = req.getTtlSeconds() == 0 ? Authority.DEFAULT_TOKEN_TTL : Duration.ofSeconds(req.getTtlSeconds());
-      var token = tls().createToken(ttl, req.getDescription());
+      var token = tls().createToken(ttl, req.getDescription(), req.getNodeName(), req.getMaxUses());
       var view = tls().tokens().stream().filter(t -> t.id().equals(token.id())).findFirst().orElseThrow();
       return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(tokenView(view)).build();
     });
@@ -385,7 +405,8 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
 
   static JoinTokenView tokenView(Store.StoredToken t) {
     return JoinTokenView.newBuilder().setId(t.id()).setDescription(t.description()).setCreatedMillis(t.createdMillis())
-        .setExpiresMillis(t.expiresMillis()).setRevokedMillis(t.revokedMillis()).setUses(t.uses()).build();
+        .setExpiresMillis(t.expiresMillis()).setRevokedMillis(t.revokedMillis()).setUses(t.uses()).setNodeName(t.node())
+        .setMaxUses(t.maxUses()).build();
   }
 
   // ---------------------------------------------------------------- views

@@ -99,6 +99,14 @@ final class RolloutWatch {
         + " updated pods are available...";
   }
 
+  /** Ends the stream with this status (its credential was revoked). */
+  synchronized void fail(io.grpc.Status status) {
+    if (!done) {
+      out.onError(status.asRuntimeException());
+      finish();
+    }
+  }
+
   private void finish() {
     if (!done) {
       done = true;

@@ -75,11 +75,12 @@ public final class AuthInterceptor implements ServerInterceptor {
     }
     X509Certificate cert = (X509Certificate) chain[0];
     Pki.Subject subject = Pki.subject(cert);
-    if (authority.revoked(Pki.serialHex(cert), subject.role(), subject.name())) {
+    String serial = Pki.serialHex(cert);
+    if (authority.revoked(serial, subject.role(), subject.name())) {
       throw new Refused(Status.UNAUTHENTICATED.withDescription("the certificate of " + subject.name()
           + " was revoked (a removed node needs a new join token)"));
     }
-    return Caller.of(subject);
+    return Caller.of(subject, serial);
   }
 
   static Status refusal(Caller caller, String method, String service) {

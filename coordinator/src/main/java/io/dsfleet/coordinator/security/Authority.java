@@ -97,14 +97,31 @@ public final class Authority {
   // ---------------------------------------------------------------- join tokens
 
   public synchronized JoinToken createToken(Duration ttl, String description) {
+    return createToken(ttl, description, "", 0);
+  }
+
+  /**
+   * @param node "" for a token that admits any new name; a name for one that admits only it, also
+   *     when the name is a member already (replacing that node's certificate)
+   * @param maxUses 0 for any number of joins until it expires
+   */
+  public synchronized JoinToken createToken(Duration ttl, String description, String node, int maxUses) {
     if (ttl.isNegative() || ttl.isZero()) {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "a token's time to live must be positive");
     }
+    if (maxUses < 0) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "a token's maximum uses must be 0 (unlimited) or more");
+    }
+    if (!node.isEmpty()) {
+      io.dsfleet.coordinator.fleet.Fleet.requireName(node);
+    }
     JoinToken token = JoinToken.create(pki.caHash());
     long now = clock.millis();
-    StoredToken t = new StoredToken(token.id(), hash(token.secret()), description, now, now + ttl.toMillis(), 0, 0);
+    StoredToken t = new StoredToken(token.id(), hash(token.secret()), description, now, now + ttl.toMillis(), 0, 0, node, maxUses);
     store.putToken(t);
     tokens.put(t.id(), t);
+    log.warn("security: join token {} created ({}{})", t.id(), node.isEmpty() ? "any new node" : "node " + node,
+        maxUses == 0 ? "" : ", " + maxUses + " use(s)");
     return token;
   }
 
@@ -118,9 +135,10 @@ public final class Authority {
       throw new ControlException(Status.Code.NOT_FOUND, "join token " + id + " not found");
     }
     if (t.revokedMillis() == 0) {
-      t = new StoredToken(t.id(), t.secretHash(), t.description(), t.createdMillis(), t.expiresMillis(), clock.millis(), t.uses());
+      t = t.revokedAt(clock.millis());
       store.putToken(t);
       tokens.put(id, t);
+      log.warn("security: join token {} revoked", id);
     }
     return t;
   }
@@ -153,26 +171,51 @@ public final class Authority {
 
   // ---------------------------------------------------------------- certificates
 
-  /** A first join: a valid token and a request for the node's own name give the node its certificate. */
-  public synchronized X509Certificate admit(String tokenText, String nodeName, String csrPem) {
+  /** A node's certificate, and the join token that admitted it. */
+  public record Admission(X509Certificate certificate, String tokenId) {}
+
+  /**
+   * A join by token: a valid token and a request for the node's own name give the node its
+   * certificate. A token admits a name that is not a member ({@code member} false); only a token
+   * scoped to the name re-admits a member, and then the member's certificates are revoked first.
+   * The caller holds whatever makes {@code member} true until the node is registered.
+   */
+  public synchronized Admission admit(String tokenText, String nodeName, String csrPem, boolean member) {
     StoredToken t = check(tokenText);
-    X509Certificate cert = signNode(nodeName, csrPem);
-    StoredToken used = new StoredToken(t.id(), t.secretHash(), t.description(), t.createdMillis(), t.expiresMillis(),
-        t.revokedMillis(), t.uses() + 1);
+    if (!t.node().isEmpty() && !t.node().equals(nodeName)) {
+      throw new ControlException(Status.Code.PERMISSION_DENIED, "join token " + t.id() + " admits only node " + t.node()
+          + ", not " + nodeName);
+    }
+    if (member && t.node().isEmpty()) {
+      throw new ControlException(Status.Code.ALREADY_EXISTS, "node " + nodeName + " is already a member of the fleet: it"
+          + " re-joins with its own certificate, never with a join token. To replace it, remove it (dsctl node rm "
+          + nodeName + ") or make a token for it (dsctl token create --node " + nodeName + ")");
+    }
+    if (t.maxUses() > 0 && t.uses() >= t.maxUses()) {
+      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " is used up (" + t.uses() + " of "
+          + t.maxUses() + " joins)");
+    }
+    Pki.Request req = request(nodeName, csrPem);
+    if (member) {
+      revokeLocked(nodeName, Pki.NODES);
+    }
+    X509Certificate cert = signNode(nodeName, req, "join token " + t.id());
+    StoredToken used = t.withUses(t.uses() + 1);
     store.putToken(used);
     tokens.put(t.id(), used);
-    log.info("node {} joined with token {}; certificate {} issued", nodeName, t.id(), Pki.serialHex(cert));
-    return cert;
+    log.warn("security: node {} {} with join token {}; certificate {} issued", nodeName, member ? "re-admitted" : "admitted",
+        t.id(), Pki.serialHex(cert));
+    return new Admission(cert, t.id());
   }
 
   /** A node's new certificate before its current one expires. */
   public synchronized X509Certificate renew(String nodeName, String csrPem) {
-    X509Certificate cert = signNode(nodeName, csrPem);
-    log.info("node {} renewed its certificate: {}", nodeName, Pki.serialHex(cert));
+    X509Certificate cert = signNode(nodeName, request(nodeName, csrPem), "renewal");
+    log.info("security: node {} renewed its certificate: {}", nodeName, Pki.serialHex(cert));
     return cert;
   }
 
-  private X509Certificate signNode(String nodeName, String csrPem) {
+  private static Pki.Request request(String nodeName, String csrPem) {
     Pki.Request req;
     try {
       req = Pki.parseCsr(csrPem);
@@ -183,9 +226,13 @@ public final class Authority {
       throw new ControlException(Status.Code.PERMISSION_DENIED, "the certificate request names \"" + req.subject().name()
           + "\", not the node \"" + nodeName + "\"");
     }
+    return req;
+  }
+
+  private X509Certificate signNode(String nodeName, Pki.Request req, String via) {
     X509Certificate cert = Pki.issue(pki.ca(), pki.caKey(), req.key(), new Pki.Subject(nodeName, Pki.NODES),
         Pki.Purpose.CLIENT, List.of(), nodeCertTtl);
-    record(cert, nodeName, Pki.NODES);
+    record(cert, nodeName, Pki.NODES, via);
     return cert;
   }
 
@@ -194,13 +241,14 @@ public final class Authority {
     KeyPair keys = Pki.newKeyPair();
     X509Certificate cert = Pki.issue(pki.ca(), pki.caKey(), keys.getPublic(), new Pki.Subject(name, role),
         Pki.Purpose.CLIENT, List.of(), CREDENTIAL_VALIDITY);
-    record(cert, name, role);
+    record(cert, name, role, "dsctl credential");
+    log.warn("security: {} credential {} issued: certificate {}", role, name, Pki.serialHex(cert));
     return CoordinatorPki.bundle(cert, keys.getPrivate(), pki.ca());
   }
 
-  private void record(X509Certificate cert, String name, String role) {
+  private void record(X509Certificate cert, String name, String role, String via) {
     String serial = Pki.serialHex(cert);
-    store.putCertificate(new IssuedCertificate(serial, name, role, cert.getNotAfter().getTime(), 0));
+    store.putCertificate(new IssuedCertificate(serial, name, role, cert.getNotAfter().getTime(), 0, clock.millis(), via));
     serialsByName.computeIfAbsent(role + "/" + name, k -> new java.util.ArrayList<>()).add(serial);
   }
 
@@ -209,22 +257,76 @@ public final class Authority {
     return revoke(nodeName, Pki.NODES);
   }
 
-  /** Revokes every certificate issued to this name in this role; returns how many. */
-  public synchronized int revoke(String name, String role) {
+  /**
+   * Revokes every certificate issued to this name in this role and ends the calls open under them
+   * ({@link #onRevoke}); returns how many.
+   */
+  public int revoke(String name, String role) {
+    List<String> serials;
+    synchronized (this) {
+      serials = revokeLocked(name, role);
+    }
+    cancelStreams(serials);
+    return serials.size();
+  }
+
+  private List<String> revokeLocked(String name, String role) {
     List<String> serials = serialsByName.getOrDefault(role + "/" + name, List.of());
     long now = clock.millis();
-    int n = 0;
+    List<String> done = new java.util.ArrayList<>();
     for (IssuedCertificate c : store.certificates()) {
       if (serials.contains(c.serial()) && c.revokedMillis() == 0) {
-        store.putCertificate(new IssuedCertificate(c.serial(), c.name(), c.role(), c.notAfterMillis(), now));
+        store.putCertificate(c.revokedAt(now));
         revoked.add(c.serial());
-        n++;
+        done.add(c.serial());
       }
     }
-    if (n > 0) {
-      log.info("revoked {} certificate(s) of {} {}", n, role, name);
+    if (!done.isEmpty()) {
+      log.warn("security: revoked {} certificate(s) of {} {}", done.size(), role, name);
     }
-    return n;
+    return done;
+  }
+
+  // ---------------------------------------------------------------- streams open under a certificate
+
+  private final Map<String, Set<Runnable>> openStreams = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Registers a long-lived call (a session, a log stream, a rollout watch) made with this
+   * certificate: {@code cancel} runs, on the revoking thread, when the certificate is revoked.
+   * Returns what unregisters it when the call ends. {@code cancel} must be idempotent.
+   */
+  public Runnable onRevoke(String serial, Runnable cancel) {
+    if (serial.isEmpty()) {
+      return () -> { };
+    }
+    openStreams.computeIfAbsent(serial, k -> java.util.concurrent.ConcurrentHashMap.newKeySet()).add(cancel);
+    boolean late;
+    synchronized (this) {
+      late = revoked.contains(serial); // revoked between the call's check and this registration
+    }
+    if (late) {
+      cancelStreams(List.of(serial)); // cancel runs at most twice in a race: it must be idempotent
+    }
+    return () -> openStreams.computeIfPresent(serial, (k, set) -> {
+      set.remove(cancel);
+      return set.isEmpty() ? null : set;
+    });
+  }
+
+  private void cancelStreams(List<String> serials) {
+    for (String serial : serials) {
+      Set<Runnable> streams = openStreams.remove(serial);
+      if (streams != null) {
+        streams.forEach(Runnable::run);
+      }
+    }
+  }
+
+  /** The join token that admitted a node and the certificates it holds, for {@code describe node}. */
+  public synchronized List<IssuedCertificate> certificatesOf(String name, String role) {
+    List<String> serials = serialsByName.getOrDefault(role + "/" + name, List.of());
+    return store.certificates().stream().filter(c -> serials.contains(c.serial())).toList();
   }
 
   /** Whether a certificate was revoked; a certificate the CA never recorded counts as revoked too. */

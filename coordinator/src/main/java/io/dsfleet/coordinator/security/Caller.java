@@ -8,11 +8,11 @@ import io.grpc.Context;
  * viewer (read-only), nobody (TLS without a certificate: only a join with a token), or anyone at
  * all on a coordinator started with {@code --insecure}.
  */
-public record Caller(Kind kind, String name) {
+public record Caller(Kind kind, String name, String serial) {
   public enum Kind { INSECURE, ANONYMOUS, NODE, ADMIN, VIEWER }
 
-  public static final Caller INSECURE = new Caller(Kind.INSECURE, "");
-  public static final Caller ANONYMOUS = new Caller(Kind.ANONYMOUS, "");
+  public static final Caller INSECURE = new Caller(Kind.INSECURE, "", "");
+  public static final Caller ANONYMOUS = new Caller(Kind.ANONYMOUS, "", "");
   static final Context.Key<Caller> KEY = Context.key("dsfleet-caller");
 
   /** The caller of the current call; {@link #INSECURE} outside an intercepted call (in-process use). */
@@ -21,11 +21,12 @@ public record Caller(Kind kind, String name) {
     return c == null ? INSECURE : c;
   }
 
-  static Caller of(Pki.Subject subject) {
+  /** @param serial the certificate's serial, so calls open under it end when it is revoked */
+  static Caller of(Pki.Subject subject, String serial) {
     return switch (subject.role()) {
-      case Pki.NODES -> new Caller(Kind.NODE, subject.name());
-      case Pki.ADMINS -> new Caller(Kind.ADMIN, subject.name());
-      case Pki.VIEWERS -> new Caller(Kind.VIEWER, subject.name());
+      case Pki.NODES -> new Caller(Kind.NODE, subject.name(), serial);
+      case Pki.ADMINS -> new Caller(Kind.ADMIN, subject.name(), serial);
+      case Pki.VIEWERS -> new Caller(Kind.VIEWER, subject.name(), serial);
       default -> ANONYMOUS;
     };
   }

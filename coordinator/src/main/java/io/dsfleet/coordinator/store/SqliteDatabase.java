@@ -42,13 +42,19 @@ abstract class SqliteDatabase implements AutoCloseable {
               + " type TEXT NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL)",
           "CREATE INDEX events_by_object ON events (object, seq)",
           "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-          "INSERT INTO counters (name, value) SELECT 'resource_version', COALESCE(MAX(resource_version), 0) FROM objects"));
+          "INSERT INTO counters (name, value) SELECT 'resource_version', COALESCE(MAX(resource_version), 0) FROM objects"),
+      // 5: name-scoped and limited-use join tokens; how and when each certificate was issued
+      List.of("ALTER TABLE join_tokens ADD COLUMN node TEXT NOT NULL DEFAULT ''",
+          "ALTER TABLE join_tokens ADD COLUMN max_uses INTEGER NOT NULL DEFAULT 0",
+          "ALTER TABLE certificates ADD COLUMN issued_at INTEGER NOT NULL DEFAULT 0",
+          "ALTER TABLE certificates ADD COLUMN via TEXT NOT NULL DEFAULT ''"));
 
   protected final Connection db;
 
   protected SqliteDatabase(Path dataDir) {
     try {
       OwnerOnlyFiles.directory(dataDir);
+      ownerOnlyDatabaseFile(dataDir.resolve("dsfleet.db"));
       db = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("dsfleet.db"));
       try (Statement s = db.createStatement()) {
         s.execute("PRAGMA journal_mode=WAL");
@@ -85,6 +91,25 @@ abstract class SqliteDatabase implements AutoCloseable {
       return rs.next() ? rs.getInt(1) : 0;
     } catch (SQLException e) {
       throw new StoreException("reading the schema version", e);
+    }
+  }
+
+  /**
+   * The database holds Secrets and the CA's records: 0600 like the keys next to it. SQLite gives
+   * its -wal and -shm files the database file's mode, so setting it on the main file covers all
+   * three; a file an older coordinator made is tightened here too.
+   */
+  private static void ownerOnlyDatabaseFile(Path file) throws java.io.IOException {
+    var mode = java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
+    if (!java.nio.file.Files.exists(file)) {
+      java.nio.file.Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(mode));
+    }
+    java.nio.file.Files.setPosixFilePermissions(file, mode);
+    for (String suffix : List.of("-wal", "-shm")) {
+      Path side = file.resolveSibling(file.getFileName() + suffix);
+      if (java.nio.file.Files.exists(side)) {
+        java.nio.file.Files.setPosixFilePermissions(side, mode);
+      }
     }
   }
 

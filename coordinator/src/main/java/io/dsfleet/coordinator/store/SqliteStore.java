@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.store;
 
+import io.dsfleet.common.SecretBox;
 import java.nio.file.Path;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -16,8 +17,22 @@ import java.util.Map;
  * join tokens and issued certificates. Every write is one transaction.
  */
 public final class SqliteStore extends SqliteDatabase implements Store {
+  /** Where the key that seals Secrets lives: next to the CA key, not in the database file. */
+  public static Path secretsKey(Path dataDir) {
+    return dataDir.resolve("pki").resolve("secrets.key");
+  }
+
+  private final SealedSecrets secrets;
+
+  /**
+   * The store in this directory. Secrets are sealed with the key in {@link #secretsKey} (made on
+   * first use): a copy of {@code dsfleet.db} alone holds none in the clear. Secrets an older
+   * coordinator stored in the clear are sealed here, once.
+   */
   public SqliteStore(Path dataDir) {
     super(dataDir);
+    this.secrets = new SealedSecrets(SecretBox.loadOrCreate(secretsKey(dataDir)));
+    tx(() -> secrets.sealPlain(db));
   }
 
   @Override
@@ -26,11 +41,14 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     try (Statement s = db.createStatement();
         ResultSet rs = s.executeQuery("SELECT kind, namespace, name, json, generation, resource_version, created_at FROM objects")) {
       while (rs.next()) {
-        out.add(new StoredObject(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getLong(5),
+        String json = secrets.open(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4));
+        out.add(new StoredObject(rs.getString(1), rs.getString(2), rs.getString(3), json, rs.getLong(5),
             rs.getLong(6), rs.getLong(7)));
       }
     } catch (SQLException e) {
       throw new StoreException("reading objects", e);
+    } catch (IllegalStateException e) {
+      throw new StoreException("reading Secrets: " + e.getMessage(), e);
     }
     return out;
   }
@@ -73,7 +91,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
       ps.setString(1, o.kind());
       ps.setString(2, o.namespace());
       ps.setString(3, o.name());
-      ps.setString(4, o.json());
+      ps.setString(4, secrets.seal(o));
       ps.setLong(5, o.generation());
       ps.setLong(6, o.resourceVersion());
       ps.setLong(7, o.createdAtMillis());
@@ -369,7 +387,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   public void putToken(StoredToken t) {
     tx(() -> {
       try (PreparedStatement ps = db.prepareStatement("INSERT OR REPLACE INTO join_tokens"
-          + " (id, secret_hash, description, created_at, expires_at, revoked_at, uses) VALUES (?,?,?,?,?,?,?)")) {
+          + " (id, secret_hash, description, created_at, expires_at, revoked_at, uses, node, max_uses) VALUES (?,?,?,?,?,?,?,?,?)")) {
         ps.setString(1, t.id());
         ps.setString(2, t.secretHash());
         ps.setString(3, t.description());
@@ -377,6 +395,8 @@ public final class SqliteStore extends SqliteDatabase implements Store {
         ps.setLong(5, t.expiresMillis());
         ps.setLong(6, t.revokedMillis());
         ps.setInt(7, t.uses());
+        ps.setString(8, t.node());
+        ps.setInt(9, t.maxUses());
         ps.executeUpdate();
       }
     });
@@ -386,10 +406,11 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   public synchronized List<StoredToken> tokens() {
     List<StoredToken> out = new ArrayList<>();
     try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT id, secret_hash, description, created_at, expires_at, revoked_at, uses FROM join_tokens ORDER BY created_at")) {
+        "SELECT id, secret_hash, description, created_at, expires_at, revoked_at, uses, node, max_uses FROM join_tokens"
+            + " ORDER BY created_at")) {
       while (rs.next()) {
         out.add(new StoredToken(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
-            rs.getLong(6), rs.getInt(7)));
+            rs.getLong(6), rs.getInt(7), rs.getString(8), rs.getInt(9)));
       }
     } catch (SQLException e) {
       throw new StoreException("reading join tokens", e);
@@ -401,12 +422,15 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   public void putCertificate(IssuedCertificate c) {
     tx(() -> {
       try (PreparedStatement ps = db.prepareStatement(
-          "INSERT OR REPLACE INTO certificates (serial, name, role, not_after, revoked_at) VALUES (?,?,?,?,?)")) {
+          "INSERT OR REPLACE INTO certificates (serial, name, role, not_after, revoked_at, issued_at, via)"
+              + " VALUES (?,?,?,?,?,?,?)")) {
         ps.setString(1, c.serial());
         ps.setString(2, c.name());
         ps.setString(3, c.role());
         ps.setLong(4, c.notAfterMillis());
         ps.setLong(5, c.revokedMillis());
+        ps.setLong(6, c.issuedMillis());
+        ps.setString(7, c.via());
         ps.executeUpdate();
       }
     });
@@ -426,9 +450,10 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   public synchronized List<IssuedCertificate> certificates() {
     List<IssuedCertificate> out = new ArrayList<>();
     try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT serial, name, role, not_after, revoked_at FROM certificates")) {
+        "SELECT serial, name, role, not_after, revoked_at, issued_at, via FROM certificates ORDER BY issued_at")) {
       while (rs.next()) {
-        out.add(new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5)));
+        out.add(new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
+            rs.getLong(6), rs.getString(7)));
       }
     } catch (SQLException e) {
       throw new StoreException("reading certificates", e);

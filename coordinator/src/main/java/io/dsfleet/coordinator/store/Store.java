@@ -96,16 +96,35 @@ public interface Store extends AutoCloseable {
 
   java.util.Map<String, String> rollouts();
 
-  /** A join token: only a hash of its secret is kept; 0 = not revoked. */
+  /**
+   * A join token: only a hash of its secret is kept; revokedMillis 0 = not revoked; node "" = any
+   * new name; maxUses 0 = unlimited.
+   */
   record StoredToken(String id, String secretHash, String description, long createdMillis, long expiresMillis,
-      long revokedMillis, int uses) {}
+      long revokedMillis, int uses, String node, int maxUses) {
+    public StoredToken withUses(int n) {
+      return new StoredToken(id, secretHash, description, createdMillis, expiresMillis, revokedMillis, n, node, maxUses);
+    }
+
+    public StoredToken revokedAt(long millis) {
+      return new StoredToken(id, secretHash, description, createdMillis, expiresMillis, millis, uses, node, maxUses);
+    }
+  }
 
   void putToken(StoredToken token);
 
   List<StoredToken> tokens();
 
-  /** A certificate the fleet CA issued (nodes, admins, viewers), kept until it expires so it can be revoked. */
-  record IssuedCertificate(String serial, String name, String role, long notAfterMillis, long revokedMillis) {}
+  /**
+   * A certificate the fleet CA issued (nodes, admins, viewers), kept until it expires so it can be
+   * revoked; {@code via} says how it was obtained ("join token ID", "renewal", "dsctl").
+   */
+  record IssuedCertificate(String serial, String name, String role, long notAfterMillis, long revokedMillis,
+      long issuedMillis, String via) {
+    public IssuedCertificate revokedAt(long millis) {
+      return new IssuedCertificate(serial, name, role, notAfterMillis, millis, issuedMillis, via);
+    }
+  }
 
   void putCertificate(IssuedCertificate certificate);
 

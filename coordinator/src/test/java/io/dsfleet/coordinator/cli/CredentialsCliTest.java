@@ -73,6 +73,35 @@ class CredentialsCliTest {
   }
 
   @Test
+  void aTokenForOneNodeIsSingleUseAndNodeRmCanRevokeTheTokenThatAdmittedTheNode() throws Exception {
+    Result created = dsctl(admin(), "token", "create", "--node", "rack12-n1", "--description", "replacement");
+    assertThat(created.exit()).as(created.err()).isZero();
+    JoinToken token = JoinToken.parse(created.out().strip());
+    assertThat(dsctl(admin(), "token", "list").out()).containsPattern(token.id() + " +valid +rack12-n1 +0/1 ");
+    String[] admitted = new String[1];
+    server.fleet().admit(io.dsfleet.coordinator.grpc.FakeAgent.info("rack12-n1", Map.of()), "", member -> admitted[0] =
+        server.authority().admit(token.text(), "rack12-n1", io.dsfleet.common.tls.Pki.csr(io.dsfleet.common.tls.Pki.newKeyPair(),
+            "rack12-n1", io.dsfleet.common.tls.Pki.NODES), member).tokenId());
+    assertThat(dsctl(admin(), "token", "list").out()).containsPattern(token.id() + " +used +rack12-n1 +1/1 ");
+
+    Result rm = dsctl(admin(), "node", "rm", "rack12-n1", "--revoke-token");
+    assertThat(rm.exit()).as(rm.err()).isZero();
+    assertThat(rm.out()).contains("node/rack12-n1 removed", "token " + token.id() + " revoked");
+    assertThat(dsctl(admin(), "token", "create", "--single-use", "--max-uses", "3").err()).contains("contradict");
+  }
+
+  @Test
+  void aCredentialReadableByOthersIsUsedWithAWarning() throws Exception {
+    Path loose = dir.resolve("loose.pem");
+    Files.copy(Path.of(admin()), loose);
+    Files.setPosixFilePermissions(loose, PosixFilePermissions.fromString("rw-r--r--"));
+    Result r = dsctl(loose.toString(), "get", "nodes");
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.err()).contains("readable by everyone (rw-r--r--)", "chmod 600 " + loose);
+    assertThat(dsctl(admin(), "get", "nodes").err()).doesNotContain("warning");
+  }
+
+  @Test
   void aViewerCredentialReadsCannotWriteAndStopsWorkingWhenRevoked() throws Exception {
     Path bob = dir.resolve("bob.pem");
     Result made = dsctl(admin(), "credential", "create", "bob", "--role", "viewer", "-o", bob.toString());

@@ -32,7 +32,7 @@ public final class CoordinatorFixture implements AutoCloseable {
 
   public static CoordinatorOptions options(Path dataDir, boolean insecure) {
     return new CoordinatorOptions("127.0.0.1", 0, dataDir, OPTIONS, Duration.ofSeconds(1), 4 * 1024 * 1024, insecure,
-        java.util.List.of(), Duration.ofDays(30));
+        java.util.List.of(), Duration.ofDays(30), io.dsfleet.coordinator.ConnectionLimits.Settings.defaults());
   }
 
   public void start() throws Exception {

@@ -27,6 +27,8 @@ public final class FakeAgent implements AutoCloseable {
   /** The last desired set a test took from {@link #received}. */
   public DesiredState last = DesiredState.getDefaultInstance();
   public volatile boolean sessionCompleted;
+  /** false: log requests stay open (a follow with nothing to say yet) until the test sends {@link #logChunk}. */
+  public volatile boolean answerLogs = true;
   private StreamObserver<AgentMessage> session;
   private long seq;
 
@@ -62,7 +64,7 @@ public final class FakeAgent implements AutoCloseable {
       @Override
       public void onNext(CoordinatorMessage m) {
         received.add(m);
-        if (m.hasLogRequest()) {
+        if (m.hasLogRequest() && answerLogs) {
           synchronized (FakeAgent.this) {
             session.onNext(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(m.getLogRequest().getRequestId())
                 .addLines("log of " + m.getLogRequest().getPodName()).addLines("second line").setEof(true)).build());
@@ -118,7 +120,17 @@ public final class FakeAgent implements AutoCloseable {
   }
 
   public void leave() {
-    blocking.leave(LeaveRequest.newBuilder().setNodeName(name).build());
+    leave("");
+  }
+
+  /** Leaves showing this leave secret (the real agent's comes from its state directory). */
+  public void leave(String leaveSecret) {
+    blocking.leave(LeaveRequest.newBuilder().setNodeName(name).setLeaveSecret(leaveSecret).build());
+  }
+
+  /** Log lines for an open log request. */
+  public synchronized void logChunk(String requestId, List<String> lines) {
+    session.onNext(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(requestId).addAllLines(lines)).build());
   }
 
   /** The next DesiredState, skipping other messages; fails after the timeout. */

@@ -39,72 +39,9 @@ import org.junit.jupiter.api.io.TempDir;
  * node, dsctl credentials (none, read-only, admin), revocation of a removed node, rotation, and a
  * coordinator that keeps serving while a client sends garbage and oversized messages.
  */
-class SecurityTest {
-  @TempDir Path dir;
-  final FakeClock clock = new FakeClock();
-  CoordinatorServer server;
-  final List<ManagedChannel> channels = new ArrayList<>();
-  final List<FakeAgent> agents = new ArrayList<>();
-
-  @BeforeEach
-  void start() throws Exception {
-    server = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("data"), false), clock, clock::nanos, false).start();
-  }
-
-  @AfterEach
-  void stop() {
-    agents.forEach(FakeAgent::close);
-    channels.forEach(ManagedChannel::shutdownNow);
-    server.close();
-  }
-
-  Path pki() {
-    return dir.resolve("data/pki");
-  }
-
-  ManagedChannel channel(ChannelCredentials creds) {
-    ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", server.port(), creds).overrideAuthority(Pki.SERVER_NAME).build();
-    channels.add(ch);
-    return ch;
-  }
-
-  ManagedChannel credentialFile(String file) throws Exception {
-    return channel(Tls.client(Files.readString(pki().resolve(file))));
-  }
-
-  ControlServiceGrpc.ControlServiceBlockingStub control(ManagedChannel ch) {
-    return ControlServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS);
-  }
-
-  AgentServiceGrpc.AgentServiceBlockingStub agentStub(ManagedChannel ch) {
-    return AgentServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS);
-  }
-
-  String token() {
-    return server.authority().createToken(Duration.ofHours(1), "test").text();
-  }
-
-  /** A node's key and certificate, got as an agent gets them: pinned TLS, join token, certificate request. */
-  record NodeCert(KeyPair keys, X509Certificate cert) {}
-
-  NodeCert join(String node, String token) {
-    KeyPair keys = Pki.newKeyPair();
-    JoinResponse r = agentStub(channel(Tls.pinned(server.authority().pki().caHash()))).join(JoinRequest.newBuilder()
-        .setNode(FakeAgent.info(node, Map.of())).setJoinToken(token).setCsrPem(Pki.csr(keys, node, Pki.NODES)).build());
-    assertThat(Pki.fingerprint(Pki.certificate(r.getCaPem()))).isEqualTo(server.authority().pki().caHash());
-    return new NodeCert(keys, Pki.certificate(r.getCertificatePem()));
-  }
-
-  ManagedChannel as(NodeCert n) {
-    return channel(Tls.client(server.authority().pki().ca(), n.cert(), n.keys().getPrivate()));
-  }
-
-  StatusRuntimeException refusedJoin(String node, String token) {
-    return catchThrowableOfType(StatusRuntimeException.class, () -> join(node, token));
-  }
-
+class SecurityTest extends TlsFleetTest {
   @Test
-  void aJoinTokenGetsTheNodeACertificateForItsOwnNameAndKey() {
+  void aJoinTokenGetsTheNodeACertificateForItsOwnNameAndKey() throws Exception {
     NodeCert a = join("node-a", token());
     assertThat(Pki.subject(a.cert())).isEqualTo(new Pki.Subject("node-a", Pki.NODES));
     assertThat(a.cert().getPublicKey()).isEqualTo(a.keys().getPublic());
@@ -116,7 +53,7 @@ class SecurityTest {
   }
 
   @Test
-  void wrongExpiredRevokedMalformedAndOtherFleetsTokensAreRefused() {
+  void wrongExpiredRevokedMalformedAndOtherFleetsTokensAreRefused() throws Exception {
     JoinToken good = JoinToken.parse(token());
     String wrongSecret = new JoinToken(good.caHash(), good.id(), "0".repeat(32)).text();
     assertThat(refusedJoin("n1", wrongSecret).getStatus().getDescription()).contains("is not valid");

@@ -25,6 +25,53 @@ class SqliteStoreTest {
         hash == null ? null : new StoredRevision("ns", "ds", 0, hash, "{}", null, 0), prune, rollout);
   }
 
+  static ObjectWrite secret(String name, String json) {
+    return new ObjectWrite(new StoredObject("Secret", "ns", name, json, 1, 0, 0), -1, null, List.of(), null);
+  }
+
+  /** Every byte of the store's files (the database, its WAL): what a backup of them would hold. */
+  String rawFiles() throws Exception {
+    StringBuilder all = new StringBuilder();
+    try (var files = java.nio.file.Files.list(dir)) {
+      for (Path f : files.filter(f -> f.getFileName().toString().startsWith("dsfleet.db")).toList()) {
+        all.append(new String(java.nio.file.Files.readAllBytes(f), java.nio.charset.StandardCharsets.ISO_8859_1));
+      }
+    }
+    return all.toString();
+  }
+
+  @Test
+  void secretsAreSealedAtRestWithAKeyOutsideTheDatabaseAndOlderPlainOnesAreSealedAtOpen() throws Exception {
+    String value = "{\"data\":{\"password\":\"hunter2-in-the-clear\"}}";
+    try (SqliteStore s = new SqliteStore(dir)) {
+      s.putObjects(List.of(secret("db", value), config("plain", 0)));
+      assertThat(s.objects()).filteredOn(o -> o.name().equals("db")).extracting(StoredObject::json).containsExactly(value);
+      assertThat(rawFiles()).doesNotContain("hunter2-in-the-clear").contains("ConfigMap");
+      for (Path f : List.of(dir.resolve("dsfleet.db"), dir.resolve("dsfleet.db-wal"), SqliteStore.secretsKey(dir))) {
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(f)))
+            .as(f.toString()).isEqualTo("rw-------");
+      }
+    }
+    // an older coordinator wrote a Secret in the clear: it is sealed when the store opens
+    try (var c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("dsfleet.db")); Statement st = c.createStatement()) {
+      st.execute("INSERT INTO objects VALUES ('Secret', 'ns', 'old', '{\"data\":{\"k\":\"old-plain-value\"}}', 1, 99, 0)");
+    }
+    try (SqliteStore s = new SqliteStore(dir)) {
+      assertThat(s.objects()).filteredOn(o -> o.name().equals("old")).extracting(StoredObject::json)
+          .containsExactly("{\"data\":{\"k\":\"old-plain-value\"}}");
+    }
+    try (var c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("dsfleet.db")); Statement st = c.createStatement();
+        var rs = st.executeQuery("SELECT json FROM objects WHERE kind='Secret'")) {
+      while (rs.next()) {
+        assertThat(rs.getString(1)).startsWith("dsb1:").doesNotContain("old-plain-value");
+      }
+    }
+    // with another key, the store says so instead of serving garbage
+    java.nio.file.Files.delete(SqliteStore.secretsKey(dir));
+    assertThatThrownBy(() -> new SqliteStore(dir).objects()).isInstanceOf(StoreException.class)
+        .hasMessageContaining("cannot decrypt with the key in " + SqliteStore.secretsKey(dir));
+  }
+
   @Test
   void theStoreAllocatesResourceVersionsThatOnlyGrowAcrossReopens() {
     long first;
@@ -135,9 +182,10 @@ class SqliteStoreTest {
           .as("versions continue above the highest the file held").isEqualTo(42);
       s.deleteDaemonSetOrphaning("ns", "gone", List.of(new Store.Orphan("n1", "gone-abcde")));
       assertThat(s.orphans()).containsExactly(new Store.Orphan("n1", "gone-abcde"));
-      s.putToken(new Store.StoredToken("abc123", "hash", "d", 1, 2, 0, 0));
+      s.putToken(new Store.StoredToken("abc123", "hash", "d", 1, 2, 0, 0, "n1", 1));
       assertThat(s.tokens()).extracting(Store.StoredToken::id).containsExactly("abc123");
-      s.putCertificate(new Store.IssuedCertificate("ff", "n1", "dsfleet:nodes", 5, 0));
+      assertThat(s.tokens().get(0).node()).as("schema 5: a token scoped to a name").isEqualTo("n1");
+      s.putCertificate(new Store.IssuedCertificate("ff", "n1", "dsfleet:nodes", 5, 0, 1, "join token abc123"));
       s.deleteCertificatesExpiredBefore(6);
       assertThat(s.certificates()).isEmpty();
     }

@@ -1,0 +1,123 @@
+package io.dsfleet.common;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.SecureRandom;
+import java.util.Arrays;
+import java.util.Base64;
+import javax.crypto.Cipher;
+import javax.crypto.spec.GCMParameterSpec;
+import javax.crypto.spec.SecretKeySpec;
+
+/**
+ * Secrets at rest: AES-256-GCM with a key kept in its own owner-only file, apart from the data it
+ * protects, so a copy of the store or of the agent's state file (a backup, a disk image) holds no
+ * Secret in the clear. Each sealed value is bound to what it is ({@code context}: e.g. the
+ * object's kind, namespace and name) so a sealed value cannot be moved to another row unnoticed.
+ * Data written before there was a key (no {@link #MAGIC}) is read as it is and sealed at its next
+ * write.
+ */
+public final class SecretBox {
+  /** Starts every sealed value: "dsb1". */
+  static final byte[] MAGIC = "dsb1".getBytes(StandardCharsets.US_ASCII);
+  private static final String TEXT_PREFIX = "dsb1:";
+  private static final int NONCE = 12;
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final SecretKeySpec key;
+  private final Path keyFile;
+
+  private SecretBox(byte[] key, Path keyFile) {
+    this.key = new SecretKeySpec(key, "AES");
+    this.keyFile = keyFile;
+  }
+
+  /** The key in this file (base64 of 32 bytes), made owner-only on first use. */
+  public static SecretBox loadOrCreate(Path keyFile) {
+    OwnerOnlyFiles.directory(keyFile.getParent());
+    if (!Files.exists(keyFile)) {
+      byte[] k = new byte[32];
+      RANDOM.nextBytes(k);
+      OwnerOnlyFiles.write(keyFile, Base64.getEncoder().encodeToString(k) + "\n");
+    }
+    byte[] k;
+    try {
+      k = Base64.getDecoder().decode(OwnerOnlyFiles.read(keyFile).strip());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException("the key file " + keyFile + " is not base64: " + e.getMessage());
+    }
+    if (k.length != 32) {
+      throw new IllegalStateException("the key file " + keyFile + " must hold 32 bytes (base64), it holds " + k.length);
+    }
+    return new SecretBox(k, keyFile);
+  }
+
+  public static boolean isSealed(byte[] data) {
+    return data.length >= MAGIC.length && Arrays.equals(data, 0, MAGIC.length, MAGIC, 0, MAGIC.length);
+  }
+
+  public byte[] seal(byte[] plain, String context) {
+    byte[] nonce = new byte[NONCE];
+    RANDOM.nextBytes(nonce);
+    try {
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(128, nonce));
+      c.updateAAD(context.getBytes(StandardCharsets.UTF_8));
+      byte[] sealed = c.doFinal(plain);
+      return ByteBuffer.allocate(MAGIC.length + NONCE + sealed.length).put(MAGIC).put(nonce).put(sealed).array();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM is not available: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The plain bytes of a sealed value; data that was never sealed comes back as it is.
+   *
+   * @throws IllegalStateException when the value was sealed with another key or for another context, or was altered
+   */
+  public byte[] open(byte[] data, String context) {
+    if (!isSealed(data)) {
+      return data;
+    }
+    if (data.length < MAGIC.length + NONCE + 16) {
+      throw new IllegalStateException(context + ": the sealed value is truncated");
+    }
+    try {
+      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      c.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(128, data, MAGIC.length, NONCE));
+      c.updateAAD(context.getBytes(StandardCharsets.UTF_8));
+      return c.doFinal(data, MAGIC.length + NONCE, data.length - MAGIC.length - NONCE);
+    } catch (javax.crypto.AEADBadTagException e) {
+      throw new IllegalStateException(context + ": cannot decrypt with the key in " + keyFile
+          + " (another key sealed it, or the data was altered)");
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(context + ": cannot decrypt: " + e.getMessage(), e);
+    }
+  }
+
+  /** {@link #seal} for a text column: {@code dsb1:} and base64. */
+  public String sealText(String plain, String context) {
+    return TEXT_PREFIX + Base64.getEncoder().encodeToString(seal(plain.getBytes(StandardCharsets.UTF_8), context));
+  }
+
+  public static boolean isSealedText(String stored) {
+    return stored.startsWith(TEXT_PREFIX);
+  }
+
+  /** {@link #open} for a text column; text that was never sealed comes back as it is. */
+  public String openText(String stored, String context) {
+    if (!isSealedText(stored)) {
+      return stored;
+    }
+    byte[] sealed;
+    try {
+      sealed = Base64.getDecoder().decode(stored.substring(TEXT_PREFIX.length()));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(context + ": the sealed value is not base64");
+    }
+    return new String(open(sealed, context), StandardCharsets.UTF_8);
+  }
+}

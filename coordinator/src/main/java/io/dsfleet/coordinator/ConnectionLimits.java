@@ -1,0 +1,136 @@
+package io.dsfleet.coordinator;
+
+import io.grpc.netty.shaded.io.netty.channel.Channel;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Caps on open connections, enforced at accept, before any TLS work: a total kept well below the
+ * process's file-descriptor limit and a cap per peer address. A connection over a cap is closed
+ * at once, so a flood of idle connections costs the coordinator neither descriptors nor
+ * handshakes beyond the caps, and dsctl and agents on connections already open (or from other
+ * addresses) are served as usual. Idle connections that hold no call are closed by gRPC's
+ * max-connection-idle ({@link Settings#idleTimeout}).
+ */
+public final class ConnectionLimits {
+  private static final Logger log = LoggerFactory.getLogger(ConnectionLimits.class);
+
+  /**
+   * @param total open connections at most (agents hold one each, dsctl one per command)
+   * @param perAddress open connections from one peer address at most (raise it for agents behind one NAT address)
+   * @param idleTimeout a connection with no call open this long is closed (agents always hold their session)
+   */
+  public record Settings(int total, int perAddress, Duration idleTimeout) {
+    public Settings {
+      if (total < 1 || perAddress < 1 || perAddress > total) {
+        throw new IllegalArgumentException("connection limits must be positive and the per-address one at most the total (got "
+            + total + " total, " + perAddress + " per address)");
+      }
+      if (idleTimeout.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new IllegalArgumentException("idleConnectionTimeout must be at least 1s");
+      }
+    }
+
+    /**
+     * Half the file-descriptor limit (the store, the JVM and logs need the rest), at least 64 and at
+     * most 100,000; a quarter of that per address, at most 1,024; idle connections closed after 20 s.
+     */
+    public static Settings defaults() {
+      long fds = fileDescriptorLimit();
+      int total = (int) Math.max(64, Math.min(100_000, fds / 2));
+      return new Settings(total, Math.max(1, Math.min(1024, total / 4)), Duration.ofSeconds(20));
+    }
+  }
+
+  private final Settings settings;
+  private final AtomicInteger open = new AtomicInteger();
+  private final Map<InetAddress, Integer> byAddress = new ConcurrentHashMap<>();
+  private final AtomicLong refused = new AtomicLong();
+  private final AtomicLong lastWarnNanos = new AtomicLong(System.nanoTime() - Duration.ofMinutes(1).toNanos());
+
+  public ConnectionLimits(Settings settings) {
+    this.settings = settings;
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+
+  /** Connections refused at accept since the start. */
+  public long refused() {
+    return refused.get();
+  }
+
+  /** Open connections now. */
+  public int open() {
+    return open.get();
+  }
+
+  /** The server channel to serve on: NIO, with every accepted connection counted or refused. */
+  public NioServerSocketChannel newServerChannel() {
+    return new NioServerSocketChannel() {
+      @Override
+      protected int doReadMessages(List<Object> accepted) throws Exception {
+        int from = accepted.size();
+        int n = super.doReadMessages(accepted);
+        for (int i = accepted.size() - 1; i >= from; i--) {
+          Channel child = (Channel) accepted.get(i);
+          if (!admit(child)) {
+            child.unsafe().closeForcibly();
+            accepted.remove(i);
+          }
+        }
+        return n; // what was read, refused included, so the accept loop goes on draining the backlog
+      }
+    };
+  }
+
+  private boolean admit(Channel child) {
+    InetAddress peer = child.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+    int total = open.incrementAndGet();
+    int mine = peer == null ? 0 : byAddress.merge(peer, 1, Integer::sum);
+    if (total > settings.total() || mine > settings.perAddress()) {
+      release(peer);
+      refused.incrementAndGet();
+      warn(peer, total > settings.total());
+      return false;
+    }
+    child.closeFuture().addListener(f -> release(peer));
+    return true;
+  }
+
+  private void release(InetAddress peer) {
+    open.decrementAndGet();
+    if (peer != null) {
+      byAddress.computeIfPresent(peer, (k, n) -> n == 1 ? null : n - 1);
+    }
+  }
+
+  /** At most one warning in 10 s, with the count refused so far: a flood must not flood the log. */
+  private void warn(InetAddress peer, boolean total) {
+    long now = System.nanoTime();
+    long last = lastWarnNanos.get();
+    if (now - last >= Duration.ofSeconds(10).toNanos() && lastWarnNanos.compareAndSet(last, now)) {
+      log.warn("security: refusing connections ({} so far): {}", refused.get(), total
+          ? settings.total() + " connections open (maxConnections)"
+          : settings.perAddress() + " connections open from " + peer.getHostAddress() + " (maxConnectionsPerAddress)");
+    }
+  }
+
+  static long fileDescriptorLimit() {
+    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
+      return unix.getMaxFileDescriptorCount();
+    }
+    return 4096;
+  }
+}

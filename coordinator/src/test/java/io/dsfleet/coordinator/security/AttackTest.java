@@ -1,0 +1,274 @@
+package io.dsfleet.coordinator.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.*;
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Attacks on the control plane over real gRPC and TLS, as someone holding a join token, a copied
+ * node certificate, a viewer credential, or nothing at all would try them (docs/security.md,
+ * "Threat model"). Each was possible before the change it tests.
+ */
+class AttackTest extends TlsFleetTest {
+  static final String GPU = """
+      apiVersion: v1
+      kind: Secret
+      metadata: {name: gpu-key, namespace: ops}
+      stringData: {key: s3cret-of-the-gpu-pool}
+      ---
+      apiVersion: apps/v1
+      kind: DaemonSet
+      metadata: {name: gpu, namespace: ops}
+      spec:
+        selector: {matchLabels: {app: gpu}}
+        template:
+          metadata: {labels: {app: gpu}}
+          spec:
+            nodeSelector: {gpu: "true"}
+            containers:
+            - name: main
+              image: local/busybox:1
+              env:
+              - name: KEY
+                valueFrom: {secretKeyRef: {name: gpu-key, key: key}}
+      """;
+
+  ControlServiceGrpc.ControlServiceBlockingStub admin() throws Exception {
+    return control(credentialFile("admin.pem"));
+  }
+
+  /** node-a joined, its session open, its pods reported Ready: a live node with pods. */
+  FakeAgent liveNode(NodeCert cert) throws Exception {
+    FakeAgent agent = new FakeAgent(as(cert), "node-a").open();
+    agents.add(agent);
+    DesiredState d = agent.nextDesired(Duration.ofSeconds(10));
+    agent.reportAllReady(d, clock.millis());
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().node("node-a", false).pods().size() == 1);
+    return agent;
+  }
+
+  @Test
+  void aJoinTokenNeverTakesOverAMemberStoppedConnectedOrRightAfterARestart() throws Exception {
+    String token = token();
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    NodeCert a = join("node-a", token);
+    FakeAgent agent = liveNode(a);
+
+    var connected = refusedJoin("node-a", token);
+    assertThat(connected.getStatus().getCode()).as("while connected").isEqualTo(Status.Code.ALREADY_EXISTS);
+
+    List<PodStatus> running = server.fleet().node("node-a", false).pods();
+    agent.close(); // the agent stops; the node stays a member with its pods
+    await().atMost(Duration.ofSeconds(10)).until(() -> !server.fleet().connected("node-a"));
+    var stopped = refusedJoin("node-a", token);
+    assertThat(stopped.getStatus().getCode()).as("while the agent is stopped").isEqualTo(Status.Code.ALREADY_EXISTS);
+    assertThat(stopped.getStatus().getDescription()).contains("dsctl node rm node-a", "dsctl token create --node node-a");
+
+    restart();
+    var afterRestart = refusedJoin("node-a", token);
+    assertThat(afterRestart.getStatus().getCode()).as("right after a restart").isEqualTo(Status.Code.ALREADY_EXISTS);
+
+    // the real node comes back with its certificate and finds its pods as they were
+    FakeAgent back = new FakeAgent(as(a), "node-a").open(running);
+    agents.add(back);
+    DesiredState d = back.nextDesired(Duration.ofSeconds(10));
+    assertThat(d.getPodsList()).hasSize(1);
+    assertThat(back.sessionError).isNull();
+    assertThat(server.fleet().node("node-a", false).pods()).as("the impostor replaced nothing").hasSize(1);
+  }
+
+  @Test
+  void onlyATokenScopedToTheNameOrARemovalLetsANameJoinAgain() throws Exception {
+    NodeCert old = join("node-a", token());
+    assertThat(refusedJoin("node-a", token()).getStatus().getCode()).isEqualTo(Status.Code.ALREADY_EXISTS);
+    String forB = server.authority().createToken(Duration.ofHours(1), "b only", "node-b", 1).text();
+    assertThat(refusedJoin("node-a", forB).getStatus().getCode()).as("a token for node-b").isEqualTo(Status.Code.PERMISSION_DENIED);
+
+    String forA = server.authority().createToken(Duration.ofHours(1), "replace a", "node-a", 1).text();
+    NodeCert replacement = join("node-a", forA);
+    assertThat(replacement.cert().getSerialNumber()).isNotEqualTo(old.cert().getSerialNumber());
+    var oldRefused = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(as(old)).join(JoinRequest.newBuilder()
+        .setNode(FakeAgent.info("node-a", Map.of())).build()));
+    assertThat(oldRefused.getStatus().getCode()).as("the replaced certificate is revoked").isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(refusedJoin("node-a", forA).getStatus().getDescription()).as("single use").contains("used up (1 of 1 joins)");
+
+    var removed = admin().removeNode(RemoveNodeRequest.newBuilder().setNodeName("node-a").setRevokeJoinToken(true).build());
+    assertThat(removed.getRevokedJoinToken()).isEqualTo(io.dsfleet.common.tls.JoinToken.parse(forA).id());
+    join("node-a", token()); // after node rm, any valid token admits the name
+    assertThat(server.fleet().events(io.dsfleet.coordinator.fleet.Events.nodeKey("node-a")).stream().map(e -> e.reason()).toList())
+        .as("issuance is a security event in describe node").contains("CertificateIssued");
+  }
+
+  @Test
+  void aNodeCannotLabelItselfIntoAnotherPoolAndGetItsSecrets() throws Exception {
+    var adminStub = admin();
+    adminStub.apply(ApplyRequest.newBuilder().setManifests(GPU).build());
+    var reserved = catchThrowableOfType(StatusRuntimeException.class, () -> join(FakeAgent.info("node-x",
+        Map.of("node-restriction.dsfleet.io/pool", "gpu")), token()));
+    assertThat(reserved.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(reserved.getStatus().getDescription()).contains("reserved for admins");
+
+    NodeCert a = join("node-a", token());
+    // re-joining with its own certificate, the node claims the gpu label
+    agentStub(as(a)).join(JoinRequest.newBuilder().setNode(FakeAgent.info("node-a", Map.of("gpu", "true"))).build());
+    FakeAgent agent = new FakeAgent(as(a), "node-a").open();
+    agents.add(agent);
+    agent.heartbeat();
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasHeartbeatAck));
+    assertThat(server.fleet().node("node-a", false).labels()).doesNotContainKey("gpu");
+    assertThat(agent.received).as("no gpu pod, no gpu Secret").noneMatch(m -> m.toByteString().toStringUtf8()
+        .contains("s3cret-of-the-gpu-pool"));
+    assertThat(server.fleet().events(io.dsfleet.coordinator.fleet.Events.nodeKey("node-a")).stream().map(e -> e.reason()).toList()).contains("NodeRestricted");
+
+    // the admin's label is what moves a node into the pool
+    adminStub.labelNode(LabelNodeRequest.newBuilder().setNodeName("node-a").putSet("gpu", "true").build());
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.drainDesired().stream()
+        .anyMatch(d -> d.toByteString().toStringUtf8().contains("s3cret-of-the-gpu-pool")));
+  }
+
+  @Test
+  void aCopiedCertificateCannotMakeTheNodeLeave() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    NodeCert a = join("node-a", token());
+    liveNode(a);
+    FakeAgent thief = new FakeAgent(as(a), "node-a"); // the same certificate and key, copied off the node
+    agents.add(thief);
+    for (String secret : List.of("", "guessed")) {
+      var e = catchThrowableOfType(StatusRuntimeException.class, () -> thief.leave(secret));
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.PERMISSION_DENIED);
+      assertThat(e.getStatus().getDescription()).contains("leave secret");
+    }
+    assertThat(server.fleet().node("node-a", false).pods()).as("still a member, pods untouched").hasSize(1);
+    assertThat(server.fleet().connected("node-a")).isTrue();
+
+    new FakeAgent(as(a), "node-a").leave(leaveSecret("node-a")); // the agent itself, with its secret
+    assertThat(server.fleet().nodes()).isEmpty();
+  }
+
+  @Test
+  void revokingACredentialEndsTheStreamsOpenUnderIt() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    NodeCert a = join("node-a", token());
+    FakeAgent agent = liveNode(a);
+    agent.answerLogs = false; // a follow that stays open
+    java.nio.file.Path viewerFile = dir.resolve("eve.pem");
+    java.nio.file.Files.writeString(viewerFile, server.authority().credential("eve", Pki.VIEWERS));
+    ManagedChannel eve = channel(io.dsfleet.common.tls.Tls.client(java.nio.file.Files.readString(viewerFile)));
+    CompletableFuture<Throwable> ended = new CompletableFuture<>();
+    ControlServiceGrpc.newStub(eve).logs(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setFollow(true).build(),
+        new StreamObserver<>() {
+          @Override
+          public void onNext(LogLine l) {}
+
+          @Override
+          public void onError(Throwable t) {
+            ended.complete(t);
+          }
+
+          @Override
+          public void onCompleted() {
+            ended.complete(null);
+          }
+        });
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogRequest));
+
+    admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("eve").setRole("viewer").build());
+    Throwable t = ended.get(3, TimeUnit.SECONDS);
+    assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    await().atMost(Duration.ofSeconds(3)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogCancel));
+
+    // a node's certificate revoked with dsctl: its session ends too, at once
+    admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("node-a").setRole("node").build());
+    await().atMost(Duration.ofSeconds(3)).until(() -> agent.sessionError != null);
+    assertThat(Status.fromThrowable(agent.sessionError).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+  }
+
+  @Test
+  void aLogReaderThatNeverReadsIsDroppedInsteadOfFillingTheHeap() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    FakeAgent agent = liveNode(join("node-a", token()));
+    agent.answerLogs = false;
+    ClientCall<LogsRequest, LogLine> call = credentialFile("viewer.pem").newCall(ControlServiceGrpc.getLogsMethod(), CallOptions.DEFAULT);
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    call.sendMessage(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setFollow(true).build());
+    call.halfClose(); // and never call.request(n): the reader takes nothing
+    CoordinatorMessage request = null;
+    while (request == null) {
+      request = agent.received.poll(10, TimeUnit.SECONDS);
+      request = request != null && request.hasLogRequest() ? request : null;
+    }
+    String id = request.getLogRequest().getRequestId();
+    List<String> lines = Collections.nCopies(1000, "x".repeat(1000)); // 1 MB a chunk
+    int sent = 0;
+    while (agent.received.stream().noneMatch(CoordinatorMessage::hasLogCancel) && sent < 64) {
+      agent.logChunk(id, lines);
+      sent++;
+      agent.heartbeat(); // a round trip: the chunk was handled before the next
+      await().atMost(Duration.ofSeconds(5)).until(() -> agent.received.stream().filter(CoordinatorMessage::hasHeartbeatAck).count()
+          >= 1);
+      agent.received.removeIf(CoordinatorMessage::hasHeartbeatAck);
+    }
+    assertThat(agent.received).as("the coordinator stopped the agent's stream: the reader was dropped after %d MB", sent)
+        .anyMatch(CoordinatorMessage::hasLogCancel);
+    assertThat(sent).as("dropped within the buffer's bound (a few MB), not after 64").isLessThan(16);
+    call.cancel("done", null);
+  }
+
+  @Test
+  void anUndecodableRequestIsInvalidArgument() throws Exception {
+    MethodDescriptor.Marshaller<byte[]> raw = new MethodDescriptor.Marshaller<>() {
+      @Override
+      public InputStream stream(byte[] value) {
+        return new ByteArrayInputStream(value);
+      }
+
+      @Override
+      public byte[] parse(InputStream stream) {
+        return new byte[0];
+      }
+    };
+    byte[] garbage = "\u00ff\u00ff\u00ff\u00ff not a protobuf message".getBytes(StandardCharsets.ISO_8859_1);
+    for (var method : List.of(ControlServiceGrpc.getApplyMethod(), AgentServiceGrpc.getJoinMethod())) {
+      MethodDescriptor<byte[], byte[]> m = MethodDescriptor.<byte[], byte[]>newBuilder().setType(MethodDescriptor.MethodType.UNARY)
+          .setFullMethodName(method.getFullMethodName()).setRequestMarshaller(raw).setResponseMarshaller(raw).build();
+      ManagedChannel ch = method == AgentServiceGrpc.getJoinMethod()
+          ? channel(io.dsfleet.common.tls.Tls.pinned(server.authority().pki().caHash())) : credentialFile("admin.pem");
+      long t0 = System.nanoTime();
+      var e = catchThrowableOfType(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls.blockingUnaryCall(ch, m,
+          CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), garbage));
+      assertThat(e.getStatus().getCode()).as(method.getFullMethodName()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(e.getStatus().getDescription()).contains("does not decode");
+      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
+    }
+    assertThat(server.fleet().nodes()).isEmpty();
+  }
+}

@@ -1,0 +1,149 @@
+package io.dsfleet.coordinator.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.coordinator.ConnectionLimits;
+import io.dsfleet.coordinator.CoordinatorOptions;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.GetRequest;
+import io.dsfleet.proto.v1.ObjectKind;
+import io.grpc.ManagedChannel;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Denial of service without a credential: 20,000 connections from one address that complete TLS
+ * and the HTTP/2 preface and then idle, while an agent heartbeats and dsctl makes fresh
+ * connections from another address. The attacker comes from 127.0.0.2 (all of 127/8 is loopback
+ * on Linux), the fleet from 127.0.0.1: the per-address cap is what keeps the attacker from the
+ * descriptors the fleet needs, the idle timeout what frees the ones it holds.
+ */
+class ConnectionFloodTest extends TlsFleetTest {
+  static final int ATTEMPTS = 20_000;
+  static final Duration IDLE = Duration.ofSeconds(3);
+
+  @Override
+  CoordinatorOptions options() {
+    CoordinatorOptions o = super.options();
+    ConnectionLimits.Settings d = ConnectionLimits.Settings.defaults();
+    return new CoordinatorOptions(o.host(), o.port(), o.dataDir(), o.fleet(), o.tickInterval(), o.maxMessageBytes(), o.insecure(),
+        o.tlsNames(), o.nodeCertTtl(), new ConnectionLimits.Settings(d.total(), 512, IDLE));
+  }
+
+  @Test
+  void twentyThousandIdleConnectionsDoNotStopDsctlOrHeartbeats() throws Exception {
+    FakeAgent agent = new FakeAgent(as(join("node-a", token())), "node-a").open();
+    agents.add(agent);
+    SSLContext tls = attackerTls();
+    List<SSLSocket> held = Collections.synchronizedList(new ArrayList<>());
+    AtomicInteger attempts = new AtomicInteger();
+    AtomicInteger refusedByServer = new AtomicInteger();
+    ExecutorService attackers = Executors.newFixedThreadPool(4);
+    for (int i = 0; i < 4; i++) {
+      attackers.execute(() -> {
+        while (attempts.incrementAndGet() <= ATTEMPTS) {
+          SSLSocket s = idleConnection(tls);
+          if (s == null) {
+            refusedByServer.incrementAndGet();
+          } else {
+            held.add(s);
+          }
+        }
+      });
+    }
+    attackers.shutdown();
+    long worstDsctl = 0;
+    long worstHeartbeat = 0;
+    int rounds = 0;
+    while (!attackers.isTerminated() || rounds < 5) {
+      long t0 = System.nanoTime();
+      ManagedChannel fresh = credentialFile("admin.pem"); // a new connection each time, as a dsctl command makes
+      control(fresh).get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build());
+      fresh.shutdownNow();
+      long t1 = System.nanoTime();
+      agent.received.clear();
+      agent.heartbeat();
+      await().atMost(Duration.ofSeconds(5)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasHeartbeatAck));
+      long t2 = System.nanoTime();
+      worstDsctl = Math.max(worstDsctl, t1 - t0);
+      worstHeartbeat = Math.max(worstHeartbeat, t2 - t1);
+      rounds++;
+      attackers.awaitTermination(100, TimeUnit.MILLISECONDS);
+    }
+    System.out.printf("flood: %d attempts, %d refused at once, %d held; %d rounds, worst dsctl %d ms, worst heartbeat %d ms%n",
+        ATTEMPTS, refusedByServer.get(), held.size(), rounds, worstDsctl / 1_000_000, worstHeartbeat / 1_000_000);
+    assertThat(Duration.ofNanos(worstDsctl)).as("dsctl (new connection, TLS, one call)").isLessThan(Duration.ofSeconds(1));
+    assertThat(Duration.ofNanos(worstHeartbeat)).as("heartbeat round trip").isLessThan(Duration.ofSeconds(1));
+    assertThat(server.connections().refused()).as("connections over the per-address cap were refused").isGreaterThan(0);
+    assertThat(server.connections().open()).isLessThanOrEqualTo(512 + 10);
+
+    // what the attacker holds is closed once idle: GOAWAY at IDLE, closed when gRPC's 10 s wait for a ping answer ends
+    await().atMost(IDLE.plusSeconds(15)).until(() -> server.connections().open() <= 3);
+    held.forEach(s -> {
+      try {
+        s.close();
+      } catch (IOException ignored) {
+        // closed by the coordinator already
+      }
+    });
+    assertThat(agent.sessionError).as("the agent's session (never idle) survives").isNull();
+  }
+
+  /** TLS to the coordinator trusting its CA, ALPN h2, the HTTP/2 preface and an empty SETTINGS frame; null when refused. */
+  SSLSocket idleConnection(SSLContext tls) {
+    Socket raw = new Socket();
+    try {
+      raw.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
+      raw.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);
+      raw.setSoTimeout(5000);
+      SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(raw, "127.0.0.1", server.port(), true);
+      SSLParameters p = s.getSSLParameters();
+      p.setApplicationProtocols(new String[] {"h2"});
+      s.setSSLParameters(p);
+      s.startHandshake();
+      OutputStream out = s.getOutputStream();
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+      out.flush();
+      return s;
+    } catch (IOException e) {
+      try {
+        raw.close();
+      } catch (IOException ignored) {
+        // nothing more to free
+      }
+      return null;
+    }
+  }
+
+  SSLContext attackerTls() throws Exception {
+    KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
+    trust.load(null, null);
+    trust.setCertificateEntry("ca", server.authority().pki().ca());
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext c = SSLContext.getInstance("TLS");
+    c.init(null, tmf.getTrustManagers(), null);
+    return c;
+  }
+}
