@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
+import io.dsfleet.common.yaml.StrictYamlFactory;
 import java.io.UncheckedIOException;
 
 /**
@@ -30,13 +31,13 @@ public final class Json {
   private static final ObjectMapper PRETTY =
       CANONICAL.copy().enable(SerializationFeature.INDENT_OUTPUT);
 
+  /** Reads through {@link StrictYamlFactory}: linear in the input, aliases refused, documents of at most 4 MiB. */
   private static final YAMLMapper YAML =
       YAMLMapper.builder(
-              YAMLFactory.builder()
+              new StrictYamlFactory(YAMLFactory.builder()
                   .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
                   .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
-                  .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS)
-                  .build())
+                  .enable(YAMLGenerator.Feature.ALWAYS_QUOTE_NUMBERS_AS_STRINGS)))
           .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true)
           .serializationInclusion(JsonInclude.Include.NON_NULL)
           .build();

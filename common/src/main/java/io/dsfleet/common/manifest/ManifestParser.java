@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dsfleet.common.Json;
@@ -14,6 +15,7 @@ import io.dsfleet.common.model.DaemonSet;
 import io.dsfleet.common.model.KubeObject;
 import io.dsfleet.common.model.LabelSelector;
 import io.dsfleet.common.model.Secret;
+import io.dsfleet.common.yaml.YamlAliasException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -40,39 +42,69 @@ public final class ManifestParser {
   public static List<ParsedDocument> parse(String text, String source) {
     List<ParsedDocument> out = new ArrayList<>();
     int index = 0;
-    try (JsonParser parser = Json.yamlMapper().getFactory().createParser(text)) {
-      MappingIterator<JsonNode> docs = Json.yamlMapper().readValues(parser, JsonNode.class);
-      while (true) {
-        JsonNode doc;
-        try {
-          if (!docs.hasNextValue()) {
-            break;
-          }
-          doc = docs.nextValue();
-        } catch (IOException | RuntimeException e) {
-          index++;
-          out.add(syntaxError(source, index, e));
-          break;
-        }
-        if (doc == null || doc.isNull() || doc.isMissingNode() || (doc.isObject() && doc.isEmpty())) {
-          continue; // empty document, e.g. a leading "---"
-        }
-        index++;
-        if (doc.isArray() || (doc.isObject() && "List".equals(doc.path("kind").asText()))) {
-          ArrayNode items = doc.isArray() ? (ArrayNode) doc : (ArrayNode) doc.path("items");
-          for (JsonNode item : items) {
-            out.add(document(item, source, index));
-            index++;
-          }
-          index--;
-          continue;
-        }
-        out.add(document(doc, source, index));
+    Documents read = read(text);
+    for (JsonNode doc : read.documents()) {
+      if (doc == null || doc.isNull() || doc.isMissingNode() || (doc.isObject() && doc.isEmpty())) {
+        continue; // empty document, e.g. a leading "---"
       }
-    } catch (IOException e) {
-      out.add(syntaxError(source, index + 1, e));
+      index++;
+      if (doc.isArray() || (doc.isObject() && "List".equals(doc.path("kind").asText()))) {
+        ArrayNode items = doc.isArray() ? (ArrayNode) doc : (ArrayNode) doc.path("items");
+        for (JsonNode item : items) {
+          out.add(document(item, source, index));
+          index++;
+        }
+        index--;
+        continue;
+      }
+      out.add(document(doc, source, index));
+    }
+    if (read.failure() != null) {
+      out.add(syntaxError(source, index + 1, read.failure()));
     }
     return out;
+  }
+
+  /** The documents of a stream up to the first that cannot be read, and why it cannot (null when all were read). */
+  private record Documents(List<JsonNode> documents, Exception failure) {}
+
+  /**
+   * JSON text (the coordinator's own stored objects, kubectl-style JSON manifests) is read as JSON:
+   * exactly, and without the YAML document limit, which canonical JSON of an object may exceed
+   * though its manifest did not (escapes, defaults). Anything else, or text that only looks like
+   * JSON (a YAML flow mapping such as {@code {kind: ConfigMap}}), is read as YAML.
+   */
+  private static Documents read(String text) {
+    if (looksLikeJson(text)) {
+      Documents json = read(Json.mapper(), text);
+      if (json.failure() == null) {
+        return json;
+      }
+    }
+    return read(Json.yamlMapper(), text);
+  }
+
+  private static Documents read(ObjectMapper mapper, String text) {
+    List<JsonNode> docs = new ArrayList<>();
+    try (JsonParser parser = mapper.getFactory().createParser(text)) {
+      MappingIterator<JsonNode> it = mapper.readValues(parser, JsonNode.class);
+      while (it.hasNextValue()) {
+        docs.add(it.nextValue());
+      }
+      return new Documents(docs, null);
+    } catch (IOException | RuntimeException e) {
+      return new Documents(docs, e);
+    }
+  }
+
+  private static boolean looksLikeJson(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (!Character.isWhitespace(c)) {
+        return c == '{' || c == '[';
+      }
+    }
+    return false;
   }
 
   /** Parses a single object already known to be one of the applied kinds (e.g. from a store). */
@@ -86,6 +118,12 @@ public final class ManifestParser {
   }
 
   private static ParsedDocument syntaxError(String source, int index, Exception e) {
+    if (e instanceof YamlAliasException alias) {
+      JsonLocation loc = alias.getLocation();
+      return new ParsedDocument(source, index, "", "", null, List.of(), List.of(new Problem(
+          alias.path().isEmpty() ? "(document)" : alias.path(),
+          alias.getOriginalMessage() + " (line " + loc.getLineNr() + ", column " + loc.getColumnNr() + ")")), null);
+    }
     String where = "";
     if (e instanceof JsonProcessingException jpe && jpe.getLocation() != null) {
       JsonLocation loc = jpe.getLocation();

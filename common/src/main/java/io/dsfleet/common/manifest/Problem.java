@@ -24,6 +24,11 @@ public record Problem(String path, String message) {
     return new Problem(path, b.toString());
   }
 
+  /** Kubernetes' field.TooMany, with why the limit exists. */
+  public static Problem tooMany(String path, int actual, int max, String why) {
+    return new Problem(path, "Too many: " + actual + ": must have at most " + max + " items (" + why + ")");
+  }
+
   public static Problem duplicate(String path, Object value) {
     return new Problem(path, "Duplicate value: " + quote(value));
   }

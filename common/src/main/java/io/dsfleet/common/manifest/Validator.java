@@ -33,6 +33,19 @@ public final class Validator {
   static final Set<String> RESOURCE_NAMES = Set.of("cpu", "memory");
   static final int MAX_ANNOTATIONS_BYTES = 256 * 1024;
   static final int MAX_CONFIG_BYTES = 1024 * 1024;
+  /**
+   * A DaemonSet's pods are named after it and a pod's name is its hostname (at most 63
+   * characters): the name is held to a DNS label's 63 characters rather than Kubernetes'
+   * 253-character subdomain. Namespaces are DNS labels already; ConfigMaps and Secrets name no pod.
+   */
+  static final int MAX_DAEMON_SET_NAME = 63;
+  /**
+   * Containers and init containers of one pod together. Kubernetes has no such limit (only the
+   * object's size bounds it); here every one is a Docker container created on every matching
+   * node, so a bound far above real DaemonSets (the 30 real manifests have at most 8) stops one
+   * manifest from making each host start hundreds.
+   */
+  static final int MAX_CONTAINERS = 64;
 
   private final List<Problem> errors = new ArrayList<>();
 
@@ -54,6 +67,11 @@ public final class Validator {
 
   private void daemonSet(DaemonSet ds) {
     objectMeta(ds.metadata(), "metadata");
+    String name = ds.metadata() == null ? null : ds.metadata().name();
+    if (name != null && name.length() > MAX_DAEMON_SET_NAME && errors.stream().noneMatch(p -> p.path().equals("metadata.name"))) {
+      errors.add(Problem.invalid("metadata.name", name, "must be no more than " + MAX_DAEMON_SET_NAME
+          + " characters (a DaemonSet's pods are named after it and need a hostname)"));
+    }
     Map<String, String> a = ds.metadata() == null || ds.metadata().annotations() == null ? Map.of() : ds.metadata().annotations();
     String deadline = a.get("dsfleet.io/progress-deadline-seconds");
     if (deadline != null && !deadline.matches("[1-9][0-9]{0,8}")) {
@@ -351,6 +369,10 @@ public final class Validator {
     Set<String> names = new HashSet<>();
     boolean hostNetwork = Boolean.TRUE.equals(pod.hostNetwork());
     List<Container> inits = list(pod.initContainers());
+    if (containers.size() + inits.size() > MAX_CONTAINERS) {
+      errors.add(Problem.tooMany(path + ".containers", containers.size() + inits.size(), MAX_CONTAINERS,
+          "containers and initContainers together"));
+    }
     for (int i = 0; i < inits.size(); i++) {
       container(inits.get(i), path + ".initContainers[" + i + "]", names, volumes, hostNetwork, true);
     }

@@ -127,6 +127,87 @@ class ManifestParserTest {
   }
 
   @Test
+  void anAliasIsRefusedNamingItsFieldAndLineInsteadOfBecomingTheAnchorsName() {
+    String node = "        - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}\n";
+    assertThat(Fixtures.BASE).contains(node);
+    String text = Fixtures.BASE.replace(node, node
+        + "        - {name: LEVEL, value: &level debug}\n"
+        + "        - name: OTHER_LEVEL\n"
+        + "          value: *level\n");
+    List<ParsedDocument> docs = ManifestParser.parse(text, "alias.yaml");
+    assertThat(docs).hasSize(1);
+    assertThat(docs.get(0).object()).isNull();
+    assertThat(docs.get(0).errors()).map(Problem::toString).containsExactly(
+        "spec.template.spec.containers[0].env[2].value: YAML aliases (*level) are not supported: write the value out"
+            + " (line 24, column 18)");
+  }
+
+  @Test
+  void aMergeKeyIsAnAliasTooAndIsRefused() {
+    String text = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: cfg, labels: &labels {app: x}}
+        data:
+          <<: *labels
+        """;
+    ParsedDocument doc = ManifestParser.parse(text, "merge.yaml").get(0);
+    assertThat(doc.object()).isNull();
+    assertThat(doc.errors()).map(Problem::toString)
+        .containsExactly("data.<<: YAML aliases (*labels) are not supported: write the value out (line 5, column 7)");
+  }
+
+  @Test
+  void documentsBeforeAnAliasAreStillReported() {
+    String text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n"
+        + "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: &n b}\ndata: {k: *n}\n";
+    List<ParsedDocument> docs = ManifestParser.parse(text, "two.yaml");
+    assertThat(docs).hasSize(2);
+    assertThat(docs.get(0).valid()).isTrue();
+    assertThat(docs.get(1).errors()).map(Problem::path).containsExactly("data.k");
+  }
+
+  /**
+   * A 1 MB env value (or base64 blob) used to cost about 2 GB of allocation to read: SnakeYAML's
+   * reader copied the whole unread window for every 1 KiB while scanning one unbroken scalar.
+   */
+  @Test
+  void aMegabyteEnvValueIsReadInLinearMemory() {
+    String text = Fixtures.BASE.replace("        env:\n", "        env:\n        - name: BIG\n          value: " + "x".repeat(1_000_000) + "\n");
+    ManifestParser.parse(text, "warm-up"); // class loading and JIT out of the measurement
+    long allocated = Allocation.during(() -> {
+      ParsedDocument doc = ManifestParser.parse(text, "big.yaml").get(0);
+      assertThat(doc.errors()).isEmpty();
+      assertThat(((DaemonSet) doc.object()).spec().template().spec().containers().get(0).env().get(0).value()).hasSize(1_000_000);
+    });
+    assertThat(allocated).as("bytes allocated to parse a manifest of 1 MB").isLessThan(64L << 20);
+  }
+
+  @Test
+  void storedJsonIsReadInLinearMemoryToo() {
+    DaemonSet ds = (DaemonSet) ManifestParser.parse(Fixtures.BASE.replace("        env:\n",
+        "        env:\n        - name: BIG\n          value: " + "x".repeat(1_000_000) + "\n"), "big.yaml").get(0).object();
+    String json = io.dsfleet.common.Json.canonical(ds);
+    ManifestParser.parseOne(json);
+    long allocated = Allocation.during(() -> assertThat(ManifestParser.parseOne(json)).isEqualTo(ds));
+    assertThat(allocated).as("bytes allocated to read a stored object of 1 MB").isLessThan(64L << 20);
+  }
+
+  /**
+   * The coordinator reads back the canonical JSON it stored, which can be longer than the manifest
+   * it came from (escapes, defaults): JSON is read as JSON, not held to the YAML document limit.
+   */
+  @Test
+  void storedJsonIsNotHeldToTheYamlDocumentLimit() {
+    var tree = Fixtures.with(Fixtures.baseTree(), "spec.template.spec.containers[0].env[1]", "{name: BIG, value: x}");
+    ((com.fasterxml.jackson.databind.node.ObjectNode) tree.at("/spec/template/spec/containers/0/env/1")).put("value", "\n".repeat(5 << 20));
+    String json = io.dsfleet.common.Json.canonical(tree);
+    assertThat(json.length()).isGreaterThan(10 << 20);
+    DaemonSet ds = (DaemonSet) ManifestParser.parseOne(json);
+    assertThat(ds.spec().template().spec().containers().get(0).env().get(1).value()).hasSize(5 << 20);
+  }
+
+  @Test
   void emptyValueMeansUnset() {
     String text = Fixtures.BASE.replace("        readinessProbe:", "        securityContext:\n        readinessProbe:");
     ParsedDocument doc = ManifestParser.parse(text, "t").get(0);

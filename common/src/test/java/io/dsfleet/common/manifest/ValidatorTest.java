@@ -18,6 +18,8 @@ class ValidatorTest {
     return Stream.of(
         row("name required", "metadata.name", null, "metadata.name: Required value"),
         row("name is a DNS-1123 subdomain", "metadata.name", "Agent_1", "metadata.name: Invalid value: \"Agent_1\""),
+        row("DaemonSet name at most 63 characters", "metadata.name", "d".repeat(64), "metadata.name: Invalid value: \"" + "d".repeat(64)
+            + "\": must be no more than 63 characters (a DaemonSet's pods are named after it and need a hostname)"),
         row("namespace is a DNS-1123 label", "metadata.namespace", "a.b", "metadata.namespace: Invalid value: \"a.b\""),
         row("placeholder namespace named as such", "metadata.namespace", "'${NS}'", "unexpanded ${...} placeholder"),
         row("label key is a qualified name", "metadata.labels", "{'bad key': x}", "metadata.labels: Invalid value: \"bad key\""),
@@ -32,6 +34,11 @@ class ValidatorTest {
         row("restartPolicy Always only", POD + ".restartPolicy", "OnFailure", POD + ".restartPolicy: Unsupported value: \"OnFailure\": supported values: \"Always\""),
         row("grace period >= 0", POD + ".terminationGracePeriodSeconds", "-1", POD + ".terminationGracePeriodSeconds: Invalid value: -1"),
         row("containers required", POD + ".containers", "[]", POD + ".containers: Required value"),
+        row("at most 64 containers", POD + ".containers", containers("c", 65),
+            POD + ".containers: Too many: 65: must have at most 64 items (containers and initContainers together)"),
+        rows("at most 64 containers and init containers together",
+            POD + ".containers: Too many: 65: must have at most 64 items (containers and initContainers together)",
+            POD + ".containers", containers("c", 40), POD + ".initContainers", containers("i", 25)),
         row("container name required", C0 + ".name", null, C0 + ".name: Required value"),
         row("container name is a DNS-1123 label", C0 + ".name", "Main", C0 + ".name: Invalid value: \"Main\""),
         row("container names unique across init and main", POD + ".initContainers", "[{name: main, image: x:1}]", C0 + ".name: Duplicate value: \"main\""),
@@ -120,6 +127,15 @@ class ValidatorTest {
         row("apiVersion apps/v1 only", "apiVersion", "extensions/v1beta1", "apiVersion: Unsupported value: \"extensions/v1beta1\""));
   }
 
+  /** A YAML list of n minimal containers named prefix0, prefix1, ... */
+  private static String containers(String prefix, int n) {
+    StringBuilder b = new StringBuilder("[");
+    for (int i = 0; i < n; i++) {
+      b.append(i == 0 ? "" : ", ").append("{name: ").append(prefix).append(i).append(", image: 'x:1'}");
+    }
+    return b.append("]").toString();
+  }
+
   private static Arguments row(String name, String path, String yamlValue, String expected) {
     return rows(name, expected, path, yamlValue);
   }
@@ -162,6 +178,27 @@ class ValidatorTest {
     assertThat(hostNet.warnings()).singleElement().asString()
         .startsWith("spec.updateStrategy.rollingUpdate.maxSurge: the new pod starts next to the old one")
         .contains("uses the host network");
+  }
+
+  @Test
+  void aDaemonSetNameOf63CharactersAndSixtyFourContainersAreValid() {
+    var tree = Fixtures.with(Fixtures.baseTree(), "metadata.name", "d".repeat(63));
+    Fixtures.with(tree, POD + ".initContainers", containers("i", 63));
+    var doc = Fixtures.parse(tree).get(0);
+    assertThat(doc.errors()).isEmpty();
+    assertThat(doc.object().name()).hasSize(63);
+  }
+
+  /** Only a DaemonSet's name becomes a pod's name; ConfigMaps and Secrets keep Kubernetes' 253 characters. */
+  @Test
+  void configMapAndSecretNamesMayHave253Characters() {
+    String name = "c".repeat(253);
+    for (String kind : List.of("ConfigMap", "Secret")) {
+      var doc = ManifestParser.parse("apiVersion: v1\nkind: " + kind + "\nmetadata: {name: " + name + "}\n", "t").get(0);
+      assertThat(doc.errors()).as(kind).isEmpty();
+    }
+    var tooLong = ManifestParser.parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "c}\n", "t").get(0);
+    assertThat(tooLong.errors()).map(Problem::toString).singleElement().asString().endsWith(": must be no more than 253 characters");
   }
 
   @Test

@@ -73,6 +73,29 @@ class DsctlCliTest {
     assertThat(dsctl("apply", "-f", g.toString()).out()).isEqualTo("daemonset/agent configured\n");
   }
 
+  /** Checked before reading: a file the coordinator could not take in one request never leaves this machine. */
+  @Test
+  void aManifestOverTheSizeLimitIsRefusedAndNothingIsApplied() throws Exception {
+    Path ok = file("a.yaml", Fixtures.BASE);
+    Path big = file("big.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: " + "x".repeat(50 << 20) + "\n");
+    Result r = dsctl("apply", "-f", ok.toString(), "-f", big.toString());
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).isEqualTo("error: " + big + " is " + Files.size(big) + " bytes; manifests are limited to 4128768 bytes"
+        + " (4 MiB, the coordinator's request limit, less 64 KiB for the rest of the request)\n");
+    assertThat(dsctl("get", "ds", "-A").err()).isEqualTo("No resources found\n");
+  }
+
+  @Test
+  void anAliasIsRefusedAndNothingIsApplied() throws Exception {
+    Path f = file("alias.yaml", Fixtures.BASE.replace("labels: {app: agent}\nspec:", "labels: {app: agent, tier: &t node}\nspec:")
+        .replace("labels: {app: agent, tier: node}", "labels: {app: agent, tier: *t}"));
+    Result r = dsctl("apply", "-f", f.toString());
+    assertThat(r.exit()).isEqualTo(1);
+    assertThat(r.err()).contains("alias.yaml#1 (no kind): spec.template.metadata.labels.tier: YAML aliases (*t) are not supported: write the value out (line 12, column 34)")
+        .contains("nothing applied");
+    assertThat(dsctl("get", "ds", "-A").err()).isEqualTo("No resources found\n");
+  }
+
   @Test
   void anInvalidManifestPrintsItsErrorsAndAppliesNothing() throws Exception {
     Path f = file("bad.yaml", Fixtures.BASE.replace("name: main", "name: Main"));

@@ -45,6 +45,33 @@ class ValidateCommandTest {
         .contains("error: spec.template.spec.containers[0].restartPolicy: not supported");
   }
 
+  /** A 50 MB single-string file is refused at once, before it is read or parsed (it took seconds of parsing before). */
+  @Test
+  void aFileOverTheSizeLimitIsRefusedAtOnce() throws Exception {
+    Path f = dir.resolve("big.yaml");
+    Files.writeString(f, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n  blob: " + "x".repeat(50 << 20) + "\n");
+    long started = System.nanoTime();
+    Result r = run("validate", "-f", f.toString());
+    long millis = (System.nanoTime() - started) / 1_000_000;
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).isEqualTo("error: " + f + " is " + Files.size(f) + " bytes; manifests are limited to 4128768 bytes"
+        + " (4 MiB, the coordinator's request limit, less 64 KiB for the rest of the request)\n");
+    assertThat(millis).as("milliseconds to refuse it").isLessThan(1000);
+  }
+
+  @Test
+  void standardInputOverTheSizeLimitIsRefused() {
+    java.io.InputStream stdin = System.in;
+    try {
+      System.setIn(new java.io.ByteArrayInputStream(("v: " + "x".repeat(5 << 20)).getBytes()));
+      Result r = run("validate", "-f", "-");
+      assertThat(r.exit()).isEqualTo(2);
+      assertThat(r.err()).startsWith("error: standard input has more than 4128768 bytes; manifests are limited to 4128768 bytes");
+    } finally {
+      System.setIn(stdin);
+    }
+  }
+
   @Test
   void unreadableInputExitsTwo() {
     Result r = run("validate", "-f", dir.resolve("missing.yaml").toString());
