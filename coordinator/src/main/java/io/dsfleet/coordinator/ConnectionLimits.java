@@ -27,7 +27,7 @@ public final class ConnectionLimits {
 
   /**
    * @param total open connections at most (agents hold one each, dsctl one per command)
-   * @param perAddress open connections from one peer address at most (raise it for agents behind one NAT address)
+   * @param perAddress open connections from one peer address (an IPv6 /64) at most (raise it for agents behind one NAT address)
    * @param idleTimeout a connection with no call open this long is closed (agents always hold their session)
    */
   public record Settings(int total, int perAddress, Duration idleTimeout) {
@@ -96,7 +96,7 @@ public final class ConnectionLimits {
   }
 
   private boolean admit(Channel child) {
-    InetAddress peer = child.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+    InetAddress peer = child.remoteAddress() instanceof InetSocketAddress a ? peer(a.getAddress()) : null;
     int total = open.incrementAndGet();
     int mine = peer == null ? 0 : byAddress.merge(peer, 1, Integer::sum);
     if (total > settings.total() || mine > settings.perAddress()) {
@@ -125,6 +125,23 @@ public final class ConnectionLimits {
           ? settings.total() + " connections open (maxConnections)"
           : settings.perAddress() + " connections open from " + peer.getHostAddress() + " (maxConnectionsPerAddress)");
     }
+  }
+
+  /**
+   * The "address" a cap counts: the IPv4 address, or the /64 of an IPv6 address (one host usually
+   * holds a whole /64, so counting single IPv6 addresses would cap nothing).
+   */
+  static InetAddress peer(InetAddress a) {
+    if (a instanceof java.net.Inet6Address && !a.isLoopbackAddress()) {
+      byte[] b = a.getAddress();
+      java.util.Arrays.fill(b, 8, 16, (byte) 0);
+      try {
+        return InetAddress.getByAddress(b);
+      } catch (java.net.UnknownHostException e) {
+        return a;
+      }
+    }
+    return a;
   }
 
   static long fileDescriptorLimit() {

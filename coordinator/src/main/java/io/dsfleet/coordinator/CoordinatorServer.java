@@ -61,6 +61,11 @@ public final class CoordinatorServer implements AutoCloseable {
       CoordinatorPki pki = authority.pki();
       credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
     }
+    this.scheduler = Executors.newScheduledThreadPool(1, r -> {
+      Thread t = new Thread(r, "coordinator-scheduler");
+      t.setDaemon(true);
+      return t;
+    });
     this.connections = new ConnectionLimits(options.connections());
     this.boss = new NioEventLoopGroup(1, daemonThreads("coordinator-accept"));
     this.workers = new NioEventLoopGroup(0, daemonThreads("coordinator-io"));
@@ -81,12 +86,7 @@ public final class CoordinatorServer implements AutoCloseable {
         // no thread hand-off per message (heartbeats are most of the traffic; docs/benchmarks.md)
         .directExecutor()
         .maxInboundMetadataSize(16 * 1024)
-        .intercept(new AuthInterceptor(authority));
-    this.scheduler = Executors.newScheduledThreadPool(1, r -> {
-      Thread t = new Thread(r, "coordinator-scheduler");
-      t.setDaemon(true);
-      return t;
-    });
+        .intercept(new AuthInterceptor(authority, scheduler));
     LogRelay logs = new LogRelay();
     String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
     this.server = builder

@@ -55,6 +55,7 @@ final class StrictDecoding {
 
       @Override
       public Q parse(InputStream in) {
+        FAILED.remove(); // only this message's failure may reach the listener that takes it
         try {
           return requests.parse(in);
         } catch (StatusRuntimeException e) {

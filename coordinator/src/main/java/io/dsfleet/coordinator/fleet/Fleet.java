@@ -141,16 +141,16 @@ public final class Fleet {
 
   // ------------------------------------------------------------------ nodes
 
-  /** Registers or re-registers a node (with its certificate, or on an insecure coordinator). Idempotent. */
+  /** Registers or re-registers a node, as on an insecure coordinator. Idempotent. */
   public void join(NodeInfo info) {
-    join(info, "");
+    join(info, "", true);
   }
 
   /** See {@link NodeRegistry#join}: what scheduling reads stays as the node was admitted. */
-  public void join(NodeInfo info, String leaveSecretSha256) {
+  public void join(NodeInfo info, String leaveSecretSha256, boolean register) {
     synchronized (lock) {
       version.incrementAndGet();
-      registry.join(info, leaveSecretSha256);
+      registry.join(info, leaveSecretSha256, register);
     }
   }
 
@@ -239,11 +239,15 @@ public final class Fleet {
     }
   }
 
-  /** The agent leaves; see {@link NodeRegistry#leave} for the secret it must show. */
-  public void leave(String nodeName, String leaveSecret) {
+  /**
+   * The agent leaves; see {@link NodeRegistry#leave} for the secret it must show. {@code revoke}
+   * runs once the secret is checked and before the node is removed, so no join can slip in
+   * between on the node's certificate.
+   */
+  public void leave(String nodeName, String leaveSecret, Runnable revoke) {
     synchronized (lock) {
       version.incrementAndGet();
-      registry.leave(nodeName, leaveSecret);
+      registry.leave(nodeName, leaveSecret, revoke);
     }
   }
 

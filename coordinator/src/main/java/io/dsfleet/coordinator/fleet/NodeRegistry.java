@@ -54,13 +54,29 @@ final class NodeRegistry {
    */
   static final List<String> RESERVED_PREFIXES = List.of("node-restriction.dsfleet.io/", "node-restriction.kubernetes.io/");
 
-  /** Refuses what no agent may report: an invalid name, a label or taint under a reserved prefix. */
+  /**
+   * Refuses what no agent may report: an invalid name, labels that are not Kubernetes labels, a
+   * label or taint under a reserved prefix, and fields past a size that a real node never needs
+   * (an agent version, addresses, OS names are copied into events and views).
+   */
   static void requireAdmissible(NodeInfo info) {
     requireName(info.getName());
-    for (String key : info.getLabelsMap().keySet()) {
-      if (reserved(key)) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "label " + key + " is reserved for admins (" + key.substring(0,
-            key.indexOf('/') + 1) + "): set it with dsctl label node " + info.getName() + ", not in the agent's configuration");
+    if (info.getLabelsCount() > 64 || info.getTaintsCount() > 32 || info.getAddressesCount() > 16) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + " reports " + info.getLabelsCount()
+          + " labels, " + info.getTaintsCount() + " taints and " + info.getAddressesCount() + " addresses; at most 64, 32 and 16");
+    }
+    for (var e : info.getLabelsMap().entrySet()) {
+      String bad = Names.qualifiedName(e.getKey());
+      if (bad == null) {
+        bad = Names.labelValue(e.getValue());
+      }
+      if (bad != null) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": invalid label " + e.getKey() + ": " + bad);
+      }
+      if (reserved(e.getKey())) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "label " + e.getKey() + " is reserved for admins (" + e.getKey()
+            .substring(0, e.getKey().indexOf('/') + 1) + "): set it with dsctl label node " + info.getName()
+            + ", not in the agent's configuration");
       }
     }
     for (var t : info.getTaintsList()) {
@@ -68,6 +84,12 @@ final class NodeRegistry {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, "taint " + t.getKey() + " is reserved for admins: set it with"
             + " dsctl taint node " + info.getName());
       }
+    }
+    List<String> shortFields = new java.util.ArrayList<>(List.of(info.getAgentVersion(), info.getOs(), info.getArch()));
+    shortFields.addAll(info.getAddressesList());
+    if (shortFields.stream().anyMatch(f -> f.length() > 64)) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": agent version, OS, architecture"
+          + " and addresses are at most 64 characters each");
     }
   }
 
@@ -108,19 +130,27 @@ final class NodeRegistry {
   }
 
   /**
-   * A node re-joins with its own certificate. What scheduling reads (labels, taints, OS,
-   * architecture) stays as admitted: a node cannot move itself into other DaemonSets' pools and
-   * receive their Secrets (Kubernetes' NodeRestriction); a change is ignored with a Warning event
-   * and made with dsctl. The agent version and addresses are taken. A node with a valid
-   * certificate the registry does not know (a store restored from before it joined) is registered
-   * as it reports itself: the CA admitted it.
+   * A node re-joins with its own certificate (or anything joins on an insecure coordinator). What
+   * scheduling reads (labels, taints, OS, architecture) stays as admitted: a node cannot move
+   * itself into other DaemonSets' pools and receive their Secrets (Kubernetes' NodeRestriction);
+   * a change is ignored with a Warning event and made with dsctl. The agent version and addresses
+   * are taken.
+   *
+   * @param register whether a name that is not a member is registered as it reports itself (an
+   *     insecure coordinator); with certificates it is refused: a node that was removed, left or
+   *     was collected comes back through admission (a join token), never on an old certificate
    */
-  void join(NodeInfo reported, String leaveSecretSha256) {
+  void join(NodeInfo reported, String leaveSecretSha256, boolean register) {
     requireAdmissible(reported);
     Instant now = clock.instant();
     NodeEntry n = state.nodes.get(reported.getName());
     boolean isNew = n == null;
     if (isNew) {
+      if (!register) {
+        throw new ControlException(Status.Code.UNAUTHENTICATED, "node " + reported.getName() + " is not a member of the fleet"
+            + " (removed, left, or collected after being NotReady too long): its certificate no longer admits it; join with a"
+            + " join token");
+      }
       n = new NodeEntry(reported.getName(), reported, now);
       n.leaveSecretSha256 = leaveSecretSha256;
       persist(n, () -> { });
@@ -184,7 +214,7 @@ final class NodeRegistry {
    * node certificate alone cannot remove the node (and make the real agent remove its pods). A
    * node that never gave one (admitted before leave secrets) leaves with its certificate.
    */
-  void leave(String nodeName, String leaveSecret) {
+  void leave(String nodeName, String leaveSecret, Runnable revoke) {
     NodeEntry n = state.nodes.get(nodeName);
     if (n == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member");
@@ -198,6 +228,7 @@ final class NodeRegistry {
           + " the agent's state directory); a node certificate alone cannot remove the node. An admin removes it with"
           + " dsctl node rm " + nodeName);
     }
+    revoke.run();
     remove(nodeName, "the agent left");
   }
 

@@ -69,6 +69,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
           admission[0] = authority.admit(request.getJoinToken(), name, request.getCsrPem(), member);
           return admission[0].tokenId();
         });
+        authority.endStreams(admission[0].revoked());
         X509Certificate cert = admission[0].certificate();
         fleet.securityEvent(name, "CertificateIssued", "certificate " + Pki.serialHex(cert) + " issued with join token "
             + admission[0].tokenId() + ", valid until " + cert.getNotAfter().toInstant());
@@ -76,7 +77,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       } else if (!caller.speaksFor(name)) {
         throw new ControlException(Status.Code.PERMISSION_DENIED, caller + " cannot join as node " + name);
       } else {
-        fleet.join(request.getNode(), leaveHash);
+        fleet.join(request.getNode(), leaveHash, caller.kind() == Caller.Kind.INSECURE);
       }
       response.onNext(out.build());
       response.onCompleted();
@@ -89,10 +90,11 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   public void leave(LeaveRequest request, StreamObserver<LeaveResponse> response) {
     try {
       requireSelf(request.getNodeName());
-      fleet.leave(request.getNodeName(), request.getLeaveSecret());
-      if (authority != null) {
-        authority.revokeNode(request.getNodeName());
-      }
+      fleet.leave(request.getNodeName(), request.getLeaveSecret(), () -> {
+        if (authority != null) {
+          authority.revokeNode(request.getNodeName());
+        }
+      });
       response.onNext(LeaveResponse.getDefaultInstance());
       response.onCompleted();
     } catch (ControlException e) {
@@ -132,9 +134,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   /** One agent's stream. Every message after the first is taken as from the node named in it. */
   private final class Session implements StreamObserver<AgentMessage>, AgentSink {
     private final ServerCallStreamObserver<CoordinatorMessage> out;
-    private String node;
+    private volatile String node;
     private boolean closed;
-    private Runnable unwatch = () -> { };
+    private volatile Runnable unwatch = () -> { };
 
     Session(ServerCallStreamObserver<CoordinatorMessage> out) {
       this.out = out;
@@ -147,25 +149,33 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       }
     }
 
+    /** The coordinator ends the session (replaced, removed): completed, then cleaned up as if the agent had hung up. */
     @Override
-    public synchronized void close() {
-      if (!closed) {
+    public void close() {
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
         closed = true;
         out.onCompleted();
       }
+      ended(); // outside the session's lock: ended() takes the fleet's
     }
 
-    private synchronized void fail(Status status) {
-      if (!closed) {
+    private void fail(Status status) {
+      synchronized (this) {
+        if (closed) {
+          return;
+        }
         closed = true;
         out.onError(status.asRuntimeException());
       }
+      ended();
     }
 
     /** The node's certificate was revoked: the session ends now, not at the agent's next reconnect. */
     private void revoked() {
       fail(Status.UNAUTHENTICATED.withDescription("the certificate of node " + node + " was revoked"));
-      ended(); // outside the session's lock: ended() takes the fleet's
     }
 
     @Override
@@ -177,10 +187,19 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
             return;
           }
           requireSelf(m.getOpen().getNodeName());
+          Caller caller = Caller.current();
+          if (authority != null && authority.revoked(caller.serial(), Pki.NODES, caller.name())) {
+            // revoked after this stream was opened (a replaced node's stream, held open until now)
+            fail(Status.UNAUTHENTICATED.withDescription("the certificate of node " + caller.name() + " was revoked"));
+            return;
+          }
           node = m.getOpen().getNodeName();
           fleet.openSession(node, this);
           if (authority != null) {
-            unwatch = authority.onRevoke(Caller.current().serial(), this::revoked);
+            unwatch = authority.onRevoke(caller.serial(), this::revoked);
+            if (ended.get()) { // ended while registering: unregister here
+              unwatch.run();
+            }
           }
           return;
         }
@@ -215,11 +234,16 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
 
     @Override
     public void onCompleted() {
-      ended();
       close();
     }
 
+    private final java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Once per session, whoever ends it: the agent, the coordinator, a revocation. */
     private void ended() {
+      if (!ended.compareAndSet(false, true)) {
+        return;
+      }
       unwatch.run();
       if (node != null) {
         fleet.sessionClosed(node, this);

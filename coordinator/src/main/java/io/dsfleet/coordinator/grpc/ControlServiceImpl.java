@@ -210,15 +210,24 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void removeNode(RemoveNodeRequest req, StreamObserver<RemoveNodeResponse> out) {
     unary(out, () -> {
-      String admittedBy = fleet.admittedBy(req.getNodeName());
-      fleet.removeNode(req.getNodeName());
-      RemoveNodeResponse.Builder b = RemoveNodeResponse.newBuilder();
-      if (authority != null) {
-        authority.revokeNode(req.getNodeName());
-        if (req.getRevokeJoinToken() && !admittedBy.isEmpty()
-            && authority.tokens().stream().anyMatch(t -> t.id().equals(admittedBy))) {
-          b.setRevokedJoinToken(authority.revokeToken(admittedBy).id());
+      String name = req.getNodeName();
+      Fleet.requireName(name);
+      // certificates first: no join can slip in on them while the node is being removed, and a
+      // name that is no member any more (collected) still loses its certificates
+      int revoked = authority == null ? 0 : authority.revokeNode(name);
+      String admittedBy = "";
+      try {
+        admittedBy = fleet.admittedBy(name);
+        fleet.removeNode(name);
+      } catch (ControlException e) {
+        if (e.code() != Status.Code.NOT_FOUND || revoked == 0) {
+          throw e;
         }
+      }
+      RemoveNodeResponse.Builder b = RemoveNodeResponse.newBuilder();
+      String token = admittedBy;
+      if (authority != null && req.getRevokeJoinToken() && authority.tokens().stream().anyMatch(t -> t.id().equals(token))) {
+        b.setRevokedJoinToken(authority.revokeToken(token).id());
       }
       return b.build();
     });

@@ -38,11 +38,19 @@ public final class AuthInterceptor implements ServerInterceptor {
       ControlServiceGrpc.getVersionMethod().getFullMethodName());
   static final String JOIN = AgentServiceGrpc.getJoinMethod().getFullMethodName();
 
-  private final Authority authority;
+  /** How long a caller without a certificate may keep a call open: a join takes milliseconds. */
+  static final java.time.Duration ANONYMOUS_CALL_LIMIT = java.time.Duration.ofSeconds(10);
 
-  /** @param authority null on an insecure coordinator: every caller may do everything */
-  public AuthInterceptor(Authority authority) {
+  private final Authority authority;
+  private final java.util.concurrent.ScheduledExecutorService timer;
+
+  /**
+   * @param authority null on an insecure coordinator: every caller may do everything
+   * @param timer ends calls without a certificate that outlive {@link #ANONYMOUS_CALL_LIMIT}
+   */
+  public AuthInterceptor(Authority authority, java.util.concurrent.ScheduledExecutorService timer) {
     this.authority = authority;
+    this.timer = timer;
   }
 
   @Override
@@ -60,7 +68,46 @@ public final class AuthInterceptor implements ServerInterceptor {
       call.close(refusal, new Metadata());
       return new ServerCall.Listener<>() {};
     }
+    if (caller.kind() == Caller.Kind.ANONYMOUS) {
+      // a join that never sends its request would hold its connection open (not idle) for ever
+      call = new TimeLimited<>(call, timer, ANONYMOUS_CALL_LIMIT);
+    }
     return Contexts.interceptCall(Context.current().withValue(Caller.KEY, caller), call, headers, next);
+  }
+
+  /** A call closed DEADLINE_EXCEEDED when it outlives its limit; calls on it are serialized so the timer can close it. */
+  private static final class TimeLimited<Q, R> extends io.grpc.ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
+    private boolean closed;
+    private final java.util.concurrent.ScheduledFuture<?> deadline;
+
+    TimeLimited(ServerCall<Q, R> call, java.util.concurrent.ScheduledExecutorService timer, java.time.Duration limit) {
+      super(call);
+      deadline = timer.schedule(() -> close(Status.DEADLINE_EXCEEDED.withDescription("a call without a certificate may"
+          + " take at most " + limit.toSeconds() + " s"), new Metadata()), limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public synchronized void sendHeaders(Metadata headers) {
+      if (!closed) {
+        super.sendHeaders(headers);
+      }
+    }
+
+    @Override
+    public synchronized void sendMessage(R message) {
+      if (!closed) {
+        super.sendMessage(message);
+      }
+    }
+
+    @Override
+    public synchronized void close(Status status, Metadata trailers) {
+      if (!closed) {
+        closed = true;
+        deadline.cancel(false);
+        super.close(status, trailers);
+      }
+    }
   }
 
   private Caller caller(SSLSession session) throws Refused {

@@ -114,6 +114,7 @@ public final class Authority {
     }
     if (!node.isEmpty()) {
       io.dsfleet.coordinator.fleet.Fleet.requireName(node);
+      maxUses = maxUses == 0 ? 1 : maxUses; // a token for one node is single use unless the admin asks for more
     }
     JoinToken token = JoinToken.create(pki.caHash());
     long now = clock.millis();
@@ -171,13 +172,17 @@ public final class Authority {
 
   // ---------------------------------------------------------------- certificates
 
-  /** A node's certificate, and the join token that admitted it. */
-  public record Admission(X509Certificate certificate, String tokenId) {}
+  /**
+   * A node's certificate, the join token that admitted it, and the earlier certificates of the
+   * name it revoked (their open calls end with {@link #endStreams}, once the caller's locks are released).
+   */
+  public record Admission(X509Certificate certificate, String tokenId, List<String> revoked) {}
 
   /**
    * A join by token: a valid token and a request for the node's own name give the node its
    * certificate. A token admits a name that is not a member ({@code member} false); only a token
-   * scoped to the name re-admits a member, and then the member's certificates are revoked first.
+   * scoped to the name re-admits a member. Every earlier certificate of the name is revoked: a
+   * node collected or removed and admitted again has one valid certificate, the new one.
    * The caller holds whatever makes {@code member} true until the node is registered.
    */
   public synchronized Admission admit(String tokenText, String nodeName, String csrPem, boolean member) {
@@ -196,16 +201,14 @@ public final class Authority {
           + t.maxUses() + " joins)");
     }
     Pki.Request req = request(nodeName, csrPem);
-    if (member) {
-      revokeLocked(nodeName, Pki.NODES);
-    }
+    List<String> revokedNow = revokeLocked(nodeName, Pki.NODES);
     X509Certificate cert = signNode(nodeName, req, "join token " + t.id());
     StoredToken used = t.withUses(t.uses() + 1);
     store.putToken(used);
     tokens.put(t.id(), used);
     log.warn("security: node {} {} with join token {}; certificate {} issued", nodeName, member ? "re-admitted" : "admitted",
         t.id(), Pki.serialHex(cert));
-    return new Admission(cert, t.id());
+    return new Admission(cert, t.id(), revokedNow);
   }
 
   /** A node's new certificate before its current one expires. */
@@ -312,6 +315,11 @@ public final class Authority {
       set.remove(cancel);
       return set.isEmpty() ? null : set;
     });
+  }
+
+  /** Ends the calls open under these (revoked) certificates. */
+  public void endStreams(List<String> serials) {
+    cancelStreams(serials);
   }
 
   private void cancelStreams(List<String> serials) {

@@ -42,8 +42,12 @@ final class SealedSecrets {
     }
   }
 
-  /** Seals the Secrets an older coordinator stored in the clear (inside the caller's transaction). */
-  void sealPlain(Connection db) throws SQLException {
+  /**
+   * Seals the Secrets an older coordinator stored in the clear (inside the caller's transaction);
+   * returns how many. With secure_delete the old cells are overwritten; the caller then truncates
+   * the WAL that still holds the old pages.
+   */
+  int sealPlain(Connection db) throws SQLException {
     List<String[]> plain = new ArrayList<>();
     try (PreparedStatement ps = db.prepareStatement("SELECT namespace, name, json FROM objects WHERE kind=?")) {
       ps.setString(1, SECRET);
@@ -64,5 +68,6 @@ final class SealedSecrets {
         ps.executeUpdate();
       }
     }
+    return plain.size();
   }
 }

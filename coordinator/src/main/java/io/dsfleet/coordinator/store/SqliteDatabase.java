@@ -60,6 +60,7 @@ abstract class SqliteDatabase implements AutoCloseable {
         s.execute("PRAGMA journal_mode=WAL");
         s.execute("PRAGMA synchronous=FULL");
         s.execute("PRAGMA foreign_keys=ON");
+        s.execute("PRAGMA secure_delete=ON"); // what a write replaces (a Secret sealed at open) is overwritten, not left in free pages
       }
       migrate();
     } catch (Exception e) {

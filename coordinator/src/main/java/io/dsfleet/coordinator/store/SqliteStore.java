@@ -24,6 +24,15 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   private final SealedSecrets secrets;
 
+  /** Copies the WAL into the database and empties it: old pages (plain Secrets) leave the WAL file. */
+  private synchronized void checkpoint() {
+    try (Statement s = db.createStatement()) {
+      s.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+    } catch (SQLException e) {
+      throw new StoreException("checkpointing the store", e);
+    }
+  }
+
   /**
    * The store in this directory. Secrets are sealed with the key in {@link #secretsKey} (made on
    * first use): a copy of {@code dsfleet.db} alone holds none in the clear. Secrets an older
@@ -32,7 +41,11 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   public SqliteStore(Path dataDir) {
     super(dataDir);
     this.secrets = new SealedSecrets(SecretBox.loadOrCreate(secretsKey(dataDir)));
-    tx(() -> secrets.sealPlain(db));
+    int[] sealed = new int[1];
+    tx(() -> sealed[0] = secrets.sealPlain(db));
+    if (sealed[0] > 0) {
+      checkpoint();
+    }
   }
 
   @Override

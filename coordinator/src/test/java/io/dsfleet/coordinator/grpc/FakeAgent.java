@@ -128,6 +128,11 @@ public final class FakeAgent implements AutoCloseable {
     blocking.leave(LeaveRequest.newBuilder().setNodeName(name).setLeaveSecret(leaveSecret).build());
   }
 
+  /** Any message on the session, as a broken or hostile agent would send it. */
+  public synchronized void send(AgentMessage m) {
+    session.onNext(m);
+  }
+
   /** Log lines for an open log request. */
   public synchronized void logChunk(String requestId, List<String> lines) {
     session.onNext(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(requestId).addAllLines(lines)).build());

@@ -123,6 +123,49 @@ class AttackTest extends TlsFleetTest {
   }
 
   @Test
+  void aCollectedNodesCertificateNeverRegistersItAgainAndItsAdmissionByTokenRevokesIt() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(GPU).build());
+    NodeCert old = join("node-a", token());
+    clock.advance(Duration.ofSeconds(30));
+    server.fleet().tick(); // NotReady
+    clock.advance(Duration.ofMinutes(11));
+    server.fleet().tick(); // collected (nodeGcAfter 10 min)
+    assertThat(server.fleet().nodes()).isEmpty();
+
+    var e = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(as(old)).join(JoinRequest.newBuilder()
+        .setNode(FakeAgent.info("node-a", Map.of("gpu", "true"))).build()));
+    assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(e.getStatus().getDescription()).contains("not a member", "join with a join token");
+    assertThat(server.fleet().nodes()).as("not registered as it reported itself").isEmpty();
+
+    join("node-a", token()); // admission again, by token: the old certificate is revoked
+    FakeAgent stale = new FakeAgent(as(old), "node-a").open();
+    agents.add(stale);
+    await().atMost(Duration.ofSeconds(10)).until(() -> stale.sessionError != null);
+    assertThat(Status.fromThrowable(stale.sessionError).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+  }
+
+  @Test
+  void aSessionTheCoordinatorEndsIsForgottenAndAReplacedNodesOpenStreamsEnd() throws Exception {
+    NodeCert a = join("node-a", token());
+    FakeAgent first = new FakeAgent(as(a), "node-a").open();
+    agents.add(first);
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().connected("node-a"));
+    first.send(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName("node-a")).build());
+    await().atMost(Duration.ofSeconds(10)).until(() -> first.sessionError != null);
+    assertThat(server.fleet().connected("node-a")).as("a session the coordinator failed is no session").isFalse();
+
+    FakeAgent again = new FakeAgent(as(a), "node-a").open();
+    agents.add(again);
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().connected("node-a"));
+    String scoped = server.authority().createToken(Duration.ofHours(1), "replace", "node-a", 0).text();
+    join("node-a", scoped);
+    await().atMost(Duration.ofSeconds(3)).until(() -> again.sessionError != null || again.sessionCompleted);
+    assertThat(refusedJoin("node-a", scoped).getStatus().getDescription()).as("a token for one node is single use by default")
+        .contains("used up (1 of 1 joins)");
+  }
+
+  @Test
   void aNodeCannotLabelItselfIntoAnotherPoolAndGetItsSecrets() throws Exception {
     var adminStub = admin();
     adminStub.apply(ApplyRequest.newBuilder().setManifests(GPU).build());

@@ -54,6 +54,18 @@ class ConnectionFloodTest extends TlsFleetTest {
   void twentyThousandIdleConnectionsDoNotStopDsctlOrHeartbeats() throws Exception {
     FakeAgent agent = new FakeAgent(as(join("node-a", token())), "node-a").open();
     agents.add(agent);
+    // a call without a certificate that never sends its request keeps its connection from being idle: it is ended
+    io.grpc.ClientCall<io.dsfleet.proto.v1.JoinRequest, io.dsfleet.proto.v1.JoinResponse> hanging =
+        channel(io.dsfleet.common.tls.Tls.pinned(server.authority().pki().caHash()))
+            .newCall(io.dsfleet.proto.v1.AgentServiceGrpc.getJoinMethod(), io.grpc.CallOptions.DEFAULT);
+    java.util.concurrent.CompletableFuture<io.grpc.Status> hangingEnd = new java.util.concurrent.CompletableFuture<>();
+    long hangingStart = System.nanoTime();
+    hanging.start(new io.grpc.ClientCall.Listener<>() {
+      @Override
+      public void onClose(io.grpc.Status status, io.grpc.Metadata trailers) {
+        hangingEnd.complete(status);
+      }
+    }, new io.grpc.Metadata());
     SSLContext tls = attackerTls();
     List<SSLSocket> held = Collections.synchronizedList(new ArrayList<>());
     AtomicInteger attempts = new AtomicInteger();
@@ -96,6 +108,10 @@ class ConnectionFloodTest extends TlsFleetTest {
     assertThat(Duration.ofNanos(worstHeartbeat)).as("heartbeat round trip").isLessThan(Duration.ofSeconds(1));
     assertThat(server.connections().refused()).as("connections over the per-address cap were refused").isGreaterThan(0);
     assertThat(server.connections().open()).isLessThanOrEqualTo(512 + 10);
+
+    io.grpc.Status ended = hangingEnd.get(15, TimeUnit.SECONDS);
+    assertThat(ended.getCode()).isEqualTo(io.grpc.Status.Code.DEADLINE_EXCEEDED);
+    assertThat(Duration.ofNanos(System.nanoTime() - hangingStart)).isLessThan(Duration.ofSeconds(14));
 
     // what the attacker holds is closed once idle: GOAWAY at IDLE, closed when gRPC's 10 s wait for a ping answer ends
     await().atMost(IDLE.plusSeconds(15)).until(() -> server.connections().open() <= 3);

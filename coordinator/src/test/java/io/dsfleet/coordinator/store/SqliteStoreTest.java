@@ -59,6 +59,8 @@ class SqliteStoreTest {
     try (SqliteStore s = new SqliteStore(dir)) {
       assertThat(s.objects()).filteredOn(o -> o.name().equals("old")).extracting(StoredObject::json)
           .containsExactly("{\"data\":{\"k\":\"old-plain-value\"}}");
+      assertThat(rawFiles()).as("while it runs, the old plain value is left neither in the database file nor in the WAL")
+          .doesNotContain("old-plain-value");
     }
     try (var c = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("dsfleet.db")); Statement st = c.createStatement();
         var rs = st.executeQuery("SELECT json FROM objects WHERE kind='Secret'")) {
