@@ -90,11 +90,18 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   public void leave(LeaveRequest request, StreamObserver<LeaveResponse> response) {
     try {
       requireSelf(request.getNodeName());
-      fleet.leave(request.getNodeName(), request.getLeaveSecret(), () -> {
+      java.util.List<String> revoked = new java.util.ArrayList<>();
+      try {
+        fleet.leave(request.getNodeName(), request.getLeaveSecret(), () -> {
+          if (authority != null) {
+            revoked.addAll(authority.revokeKeepingStreams(request.getNodeName(), Pki.NODES));
+          }
+        });
+      } finally {
         if (authority != null) {
-          authority.revokeNode(request.getNodeName());
+          authority.endStreams(revoked); // after the node's session carried the removal
         }
-      });
+      }
       response.onNext(LeaveResponse.getDefaultInstance());
       response.onCompleted();
     } catch (ControlException e) {

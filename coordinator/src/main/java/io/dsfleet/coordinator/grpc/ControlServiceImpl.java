@@ -2,6 +2,7 @@ package io.dsfleet.coordinator.grpc;
 
 import io.dsfleet.common.Json;
 import io.dsfleet.common.ProtoMapping;
+import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.AgentSink;
 import io.dsfleet.coordinator.fleet.ControlException;
@@ -213,15 +214,20 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       String name = req.getNodeName();
       Fleet.requireName(name);
       // certificates first: no join can slip in on them while the node is being removed, and a
-      // name that is no member any more (collected) still loses its certificates
-      int revoked = authority == null ? 0 : authority.revokeNode(name);
+      // name that is no member any more (collected) still loses its certificates; the session
+      // carries the removal before it ends
+      List<String> revoked = authority == null ? List.of() : authority.revokeKeepingStreams(name, Pki.NODES);
       String admittedBy = "";
       try {
         admittedBy = fleet.admittedBy(name);
         fleet.removeNode(name);
       } catch (ControlException e) {
-        if (e.code() != Status.Code.NOT_FOUND || revoked == 0) {
+        if (e.code() != Status.Code.NOT_FOUND || revoked.isEmpty()) {
           throw e;
+        }
+      } finally {
+        if (authority != null) {
+          authority.endStreams(revoked);
         }
       }
       RemoveNodeResponse.Builder b = RemoveNodeResponse.newBuilder();
@@ -348,7 +354,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       Duration ttl = req.getTtlSeconds() == 0 ? Authority.DEFAULT_TOKEN_TTL : Duration.ofSeconds(req.getTtlSeconds());
       var token = tls().createToken(ttl, req.getDescription(), req.getNodeName(), req.getMaxUses());
       var view = tls().tokens().stream().filter(t -> t.id().equals(token.id())).findFirst().orElseThrow();
-      return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(tokenView(view)).build();
+      return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(CredentialViews.tokenView(view)).build();
     });
   }
 
@@ -356,20 +362,20 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   public void listJoinTokens(ListJoinTokensRequest req, StreamObserver<ListJoinTokensResponse> out) {
     unary(out, () -> {
       var b = ListJoinTokensResponse.newBuilder();
-      tls().tokens().forEach(t -> b.addTokens(tokenView(t)));
+      tls().tokens().forEach(t -> b.addTokens(CredentialViews.tokenView(t)));
       return b.build();
     });
   }
 
   @Override
   public void revokeJoinToken(RevokeJoinTokenRequest req, StreamObserver<JoinTokenView> out) {
-    unary(out, () -> tokenView(tls().revokeToken(req.getId())));
+    unary(out, () -> CredentialViews.tokenView(tls().revokeToken(req.getId())));
   }
 
   @Override
   public void issueCredential(IssueCredentialRequest req, StreamObserver<IssueCredentialResponse> out) {
     unary(out, () -> {
-      String role = credentialRole(req.getRole(), false);
+      String role = CredentialViews.role(req.getRole(), false);
       String bad = io.dsfleet.common.manifest.Names.dns1123Subdomain(req.getName());
       if (req.getName().isEmpty() || bad != null) {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, "credential name \"" + req.getName() + "\" is invalid: "
@@ -382,7 +388,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void revokeCredential(RevokeCredentialRequest req, StreamObserver<RevokeCredentialResponse> out) {
     unary(out, () -> {
-      int n = tls().revoke(req.getName(), credentialRole(req.getRole(), true));
+      int n = tls().revoke(req.getName(), CredentialViews.role(req.getRole(), true));
       if (n == 0) {
         throw new ControlException(Status.Code.NOT_FOUND, "no valid " + req.getRole() + " certificate named \"" + req.getName() + "\"");
       }
@@ -390,32 +396,11 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     });
   }
 
-  private static String credentialRole(String role, boolean nodeToo) {
-    return switch (role) {
-      case "admin" -> io.dsfleet.common.tls.Pki.ADMINS;
-      case "viewer" -> io.dsfleet.common.tls.Pki.VIEWERS;
-      case "node" -> {
-        if (!nodeToo) {
-          throw new ControlException(Status.Code.INVALID_ARGUMENT, "node certificates come from joining, not from dsctl");
-        }
-        yield io.dsfleet.common.tls.Pki.NODES;
-      }
-      default -> throw new ControlException(Status.Code.INVALID_ARGUMENT, "role must be admin or viewer" + (nodeToo ? " or node" : "")
-          + ", got \"" + role + "\"");
-    };
-  }
-
   private Authority tls() {
     if (authority == null) {
       throw new ControlException(Status.Code.FAILED_PRECONDITION, "this coordinator runs --insecure: there are no join tokens");
     }
     return authority;
-  }
-
-  static JoinTokenView tokenView(Store.StoredToken t) {
-    return JoinTokenView.newBuilder().setId(t.id()).setDescription(t.description()).setCreatedMillis(t.createdMillis())
-        .setExpiresMillis(t.expiresMillis()).setRevokedMillis(t.revokedMillis()).setUses(t.uses()).setNodeName(t.node())
-        .setMaxUses(t.maxUses()).build();
   }
 
   // ---------------------------------------------------------------- views

@@ -255,22 +255,23 @@ public final class Authority {
     serialsByName.computeIfAbsent(role + "/" + name, k -> new java.util.ArrayList<>()).add(serial);
   }
 
-  /** Revokes every certificate issued to the node: a removed node's certificate stops working. */
-  public int revokeNode(String nodeName) {
-    return revoke(nodeName, Pki.NODES);
-  }
-
   /**
    * Revokes every certificate issued to this name in this role and ends the calls open under them
    * ({@link #onRevoke}); returns how many.
    */
   public int revoke(String name, String role) {
-    List<String> serials;
-    synchronized (this) {
-      serials = revokeLocked(name, role);
-    }
+    List<String> serials = revokeKeepingStreams(name, role);
     cancelStreams(serials);
     return serials.size();
+  }
+
+  /**
+   * Revokes as {@link #revoke} does but leaves the calls open under the certificates to the caller,
+   * who ends them with {@link #endStreams} once it has said goodbye on them (a removed node's
+   * session carries the removal first, so the agent stops its pods instead of joining again).
+   */
+  public synchronized List<String> revokeKeepingStreams(String name, String role) {
+    return revokeLocked(name, role);
   }
 
   private List<String> revokeLocked(String name, String role) {

@@ -196,7 +196,7 @@ class AttackTest extends TlsFleetTest {
   void aCopiedCertificateCannotMakeTheNodeLeave() throws Exception {
     admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
     NodeCert a = join("node-a", token());
-    liveNode(a);
+    FakeAgent real = liveNode(a);
     FakeAgent thief = new FakeAgent(as(a), "node-a"); // the same certificate and key, copied off the node
     agents.add(thief);
     for (String secret : List.of("", "guessed")) {
@@ -209,6 +209,8 @@ class AttackTest extends TlsFleetTest {
 
     new FakeAgent(as(a), "node-a").leave(leaveSecret("node-a")); // the agent itself, with its secret
     assertThat(server.fleet().nodes()).isEmpty();
+    await("its session carried the removal").atMost(Duration.ofSeconds(10)).until(() -> real.received.stream()
+        .anyMatch(CoordinatorMessage::hasRemoved));
   }
 
   @Test

@@ -160,7 +160,13 @@ class SecurityTest extends TlsFleetTest {
   @Test
   void aRemovedNodesCertificateIsRefusedEvenAfterARestart() throws Exception {
     NodeCert a = join("node-a", token());
+    FakeAgent connected = new FakeAgent(as(a), "node-a").open();
+    agents.add(connected);
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().connected("node-a"));
     control(credentialFile("admin.pem")).removeNode(RemoveNodeRequest.newBuilder().setNodeName("node-a").build());
+    // the session carries the removal before the revocation ends it: the agent removes its pods
+    // and stops, instead of taking the revocation for a lost certificate and joining again
+    await().atMost(Duration.ofSeconds(10)).until(() -> connected.received.stream().anyMatch(CoordinatorMessage::hasRemoved));
     var e = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(as(a)).join(JoinRequest.newBuilder()
         .setNode(FakeAgent.info("node-a", Map.of())).build()));
     assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
