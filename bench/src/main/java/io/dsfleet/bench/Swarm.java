@@ -25,6 +25,16 @@ import java.util.List;
 final class Swarm {
   final String host;
   final DockerClient docker;
+  /** Whether this harness made the swarm (init or join): only then does {@link #leave} leave it. */
+  private boolean ours;
+
+  /** The daemon is in a swarm this harness did not make: the peer is skipped, the swarm left alone. */
+  static final class Busy extends IllegalStateException {
+    Busy(String host) {
+      super("the Docker daemon at " + host + " is already part of a swarm, which the benchmark neither changes nor"
+          + " leaves: the Swarm peer is skipped (run it on a daemon outside any swarm)");
+    }
+  }
 
   Swarm(String host) {
     this.host = host;
@@ -51,18 +61,25 @@ final class Swarm {
     return "active".equals(cli("info", "--format", "{{.Swarm.LocalNodeState}}"));
   }
 
-  /** Makes this daemon a one-node swarm (leaving any swarm it was in). */
+  /**
+   * Makes this daemon a one-node swarm.
+   *
+   * @throws Busy when it is in a swarm already (someone's real one, maybe)
+   */
   void init(String advertise) {
     if (active()) {
-      cli("swarm", "leave", "--force");
+      throw new Busy(host);
     }
     cli("swarm", "init", "--advertise-addr", advertise);
+    ours = true;
   }
 
+  /** @throws Busy when this daemon is in a swarm already */
   void join(Swarm manager, String advertise, String managerAddr) {
     if (active()) {
-      cli("swarm", "leave", "--force");
+      throw new Busy(host);
     }
+    ours = true; // from here a half-finished join is ours to undo
     String token = manager.cli("swarm", "join-token", "-q", "worker");
     List<String> cmd = Procs.list("docker", "-H", host, "swarm", "join", "--advertise-addr", advertise, "--token", token,
         managerAddr + ":2377");
@@ -73,10 +90,12 @@ final class Swarm {
     LocalFleet.await("the daemon at " + host + " in the swarm", 120, 500, this::active);
   }
 
+  /** Leaves the swarm this harness made; a swarm it did not make is never touched. */
   void leave() {
-    if (active()) {
+    if (ours && active()) {
       cli("swarm", "leave", "--force");
     }
+    ours = false;
   }
 
   int nodes() {
