@@ -141,12 +141,7 @@ public final class Fleet {
 
   // ------------------------------------------------------------------ nodes
 
-  /** Registers or re-registers a node, as on an insecure coordinator. Idempotent. */
-  public void join(NodeInfo info) {
-    join(info, "", true);
-  }
-
-  /** See {@link NodeRegistry#join}: what scheduling reads stays as the node was admitted. */
+  /** A node (re-)joins; see {@link NodeRegistry#join}: what scheduling reads stays as admitted. Idempotent. */
   public void join(NodeInfo info, String leaveSecretSha256, boolean register) {
     synchronized (lock) {
       version.incrementAndGet();
@@ -155,9 +150,8 @@ public final class Fleet {
   }
 
   /**
-   * A join by token. {@code credential} is told whether the name is a member and returns the id of
-   * the token that admits it (or throws to refuse); it runs under the lock, so two joins for one
-   * new name cannot both be admitted, and a refused one changes nothing.
+   * A join by token: {@code credential}, told whether the name is a member, returns the admitting
+   * token's id or throws; under the lock, so two joins for one new name cannot both be admitted.
    */
   public void admit(NodeInfo info, String leaveSecretSha256, java.util.function.Function<Boolean, String> credential) {
     synchronized (lock) {
@@ -169,7 +163,7 @@ public final class Fleet {
     }
   }
 
-  /** A certificate issued or refused for a node, shown with its events in {@code describe node}. */
+  /** A certificate issued for a node: an event {@code describe node} shows. */
   public void securityEvent(String nodeName, String reason, String message) {
     synchronized (lock) {
       version.incrementAndGet();
@@ -239,11 +233,7 @@ public final class Fleet {
     }
   }
 
-  /**
-   * The agent leaves; see {@link NodeRegistry#leave} for the secret it must show. {@code revoke}
-   * runs once the secret is checked and before the node is removed, so no join can slip in
-   * between on the node's certificate.
-   */
+  /** The agent leaves ({@link NodeRegistry#leave}); {@code revoke} runs after the secret's check, before the removal. */
   public void leave(String nodeName, String leaveSecret, Runnable revoke) {
     synchronized (lock) {
       version.incrementAndGet();
@@ -492,10 +482,6 @@ public final class Fleet {
     for (Consumer<String> l : changeListeners) {
       l.accept(what);
     }
-  }
-
-  public Clock clock() {
-    return clock;
   }
 
   public FleetOptions options() {

@@ -239,17 +239,22 @@ class DsctlCliTest {
     a.nextDesired(Duration.ofSeconds(10));
     dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
     DesiredState s = a.nextDesired(Duration.ofSeconds(10));
-    Result waiting = dsctl("rollout", "status", "ds/agent", "-n", "ops", "--no-watch");
-    assertThat(waiting.exit()).isEqualTo(1);
-    assertThat(waiting.out()).contains("Waiting for daemon set \"agent\" rollout to finish");
+    // until a rollout pass has observed the new generation the answer is "spec update to be observed" (also exit 1)
+    Result[] waiting = new Result[1];
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> (waiting[0] = dsctl("rollout", "status",
+        "ds/agent", "-n", "ops", "--no-watch")).out().contains("rollout to finish") || waiting[0].exit() != 1);
+    assertThat(waiting[0].exit()).isEqualTo(1);
+    assertThat(waiting[0].out()).contains("Waiting for daemon set \"agent\" rollout to finish");
     a.reportAllReady(s, c.clock.millis());
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
         .until(() -> dsctl("rollout", "status", "ds/agent", "-n", "ops", "--no-watch").exit() == 0);
     dsctl("rollout", "pause", "ds/agent", "-n", "ops");
     dsctl("apply", "-f", file("ds2.yaml", Fixtures.BASE.replace("busybox:1", "busybox:2")).toString());
-    Result paused = dsctl("rollout", "status", "ds/agent", "-n", "ops", "--no-watch");
-    assertThat(paused.exit()).isEqualTo(1);
-    assertThat(paused.out()).contains("rollout is paused");
+    Result[] paused = new Result[1];
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !(paused[0] = dsctl("rollout", "status",
+        "ds/agent", "-n", "ops", "--no-watch")).out().contains("to be observed"));
+    assertThat(paused[0].exit()).isEqualTo(1);
+    assertThat(paused[0].out()).contains("rollout is paused");
   }
 
   @Test

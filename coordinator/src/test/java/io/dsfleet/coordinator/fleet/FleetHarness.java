@@ -94,7 +94,7 @@ final class FleetHarness implements AutoCloseable {
   Agent agent(String name, Map<String, String> labels) {
     Agent a = new Agent(name);
     agents.put(name, a);
-    fleet.join(FakeAgent.info(name, labels));
+    fleet.join(FakeAgent.info(name, labels), "", true);
     a.open();
     return a;
   }
