@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,16 +46,14 @@ final class DaemonSetController {
   private final Store store;
   private final Events events;
   private final Dispatcher dispatcher;
-  private final Consumer<String> notify;
   private Rollback rollback;
   private boolean inPass;
 
-  DaemonSetController(FleetState state, Store store, Events events, Dispatcher dispatcher, Consumer<String> notify) {
+  DaemonSetController(FleetState state, Store store, Events events, Dispatcher dispatcher) {
     this.state = state;
     this.store = store;
     this.events = events;
     this.dispatcher = dispatcher;
-    this.notify = notify;
   }
 
   void rollbackWith(Rollback rollback) {
@@ -241,7 +238,6 @@ final class DaemonSetController {
       save(k, e, e.rollout.failed(reason));
       events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason + "; rollout paused");
     }
-    notify.accept(k);
   }
 
   /** Writes a DaemonSet's rollout state, then holds it in memory. */
@@ -257,7 +253,6 @@ final class DaemonSetController {
     DsEntry e = state.daemonSet(namespace, name);
     save(k, e, e.rollout.paused(paused, now.toEpochMilli()));
     events.record("ds/" + k, "Normal", paused ? "RolloutPaused" : "RolloutResumed", "");
-    notify.accept(k);
   }
 
   /**
@@ -284,7 +279,6 @@ final class DaemonSetController {
         events.record("ds/" + dsKey, "Normal", "PodDeleted", "pod " + podName + " on " + n.name
             + " deleted with dsctl: a new pod of revision " + e.current().revision() + " starts once it has stopped");
         dispatcher.replanAndPush(n, now);
-        notify.accept(dsKey);
       }
       return n.name;
     }

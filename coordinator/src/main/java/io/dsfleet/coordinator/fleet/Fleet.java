@@ -19,8 +19,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,7 +50,6 @@ public final class Fleet {
   private final Events events;
   private final Object lock = new Object();
   private final FleetState state = new FleetState();
-  private final List<Consumer<String>> changeListeners = new CopyOnWriteArrayList<>();
   private final Dispatcher dispatcher;
   private final DaemonSetController controller;
   private final Catalog catalog;
@@ -76,14 +73,13 @@ public final class Fleet {
     this.nanoTime = nanoTime;
     this.options = options;
     this.events = new Events(clock, options.eventsKept(), store);
-    Consumer<String> notify = this::notifyChange;
     this.dispatcher = new Dispatcher(state, events, clock.millis() * 1000);
-    this.controller = new DaemonSetController(state, store, events, dispatcher, notify);
+    this.controller = new DaemonSetController(state, store, events, dispatcher);
     this.catalog = new Catalog(state, store, clock, options, events, this::committed);
     this.controller.rollbackWith((ns, name, after) ->
         catalog.apply(catalog.parse(catalog.undoManifest(ns, name, 0, 0), "automatic rollback"), false, after));
-    this.lifecycle = new NodeLifecycle(state, store, options, random, nanoTime, events, dispatcher, notify);
-    this.registry = new NodeRegistry(state, store, clock, events, dispatcher, lifecycle, notify);
+    this.lifecycle = new NodeLifecycle(state, store, options, random, nanoTime, events, dispatcher);
+    this.registry = new NodeRegistry(state, store, clock, events, dispatcher, lifecycle);
     this.intake = new PodIntake(state, store, dispatcher);
     load();
   }
@@ -228,7 +224,6 @@ public final class Fleet {
       Instant now = clock.instant();
       if (intake.report(nodeName, report, now)) {
         rolloutsDirty = true;
-        notifyChange(nodeName);
       }
     }
   }
@@ -323,6 +318,16 @@ public final class Fleet {
     }
   }
 
+  /**
+   * Whether a change waits for a rollout pass; false once a pass has run after the last change, so
+   * a test that checks "nothing moved" waits for that instead of sleeping.
+   */
+  public boolean rolloutPassPending() {
+    synchronized (lock) {
+      return rolloutsDirty;
+    }
+  }
+
   /** Pauses or resumes a DaemonSet's rollout; resuming also clears a failure. */
   public void pause(String namespace, String name, boolean paused) {
     synchronized (lock) {
@@ -400,7 +405,6 @@ public final class Fleet {
       log.error("planning after a committed change failed; the next pass plans again", e);
     }
     rolloutsDirty = true;
-    notifyChange("*");
   }
 
   /** A stored ConfigMap or Secret as it travels on the wire (values decoded from base64). */
@@ -470,17 +474,6 @@ public final class Fleet {
     synchronized (lock) {
       NodeEntry n = state.nodes.get(nodeName);
       return n == null ? null : n.session;
-    }
-  }
-
-  /** Called (outside no particular lock order) whenever status may have changed: rollout watchers poll on it. */
-  public void addChangeListener(Consumer<String> listener) {
-    changeListeners.add(listener);
-  }
-
-  private void notifyChange(String what) {
-    for (Consumer<String> l : changeListeners) {
-      l.accept(what);
     }
   }
 

@@ -9,7 +9,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
-import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,13 +46,12 @@ final class NodeLifecycle {
   private final LongSupplier nanoTime;
   private final Events events;
   private final Dispatcher dispatcher;
-  private final Consumer<String> notify;
   /** Nodes whose condition changed since the last sweep wrote them. */
   private final Set<String> dirty = new LinkedHashSet<>();
   private boolean disrupted;
 
   NodeLifecycle(FleetState state, Store store, FleetOptions options, Random random, LongSupplier nanoTime, Events events,
-      Dispatcher dispatcher, Consumer<String> notify) {
+      Dispatcher dispatcher) {
     this.state = state;
     this.store = store;
     this.options = options;
@@ -61,7 +59,6 @@ final class NodeLifecycle {
     this.nanoTime = nanoTime;
     this.events = events;
     this.dispatcher = dispatcher;
-    this.notify = notify;
   }
 
   /** The node was heard from (a join, a session, a heartbeat): a new lease, Ready again if it was not. */
@@ -77,7 +74,6 @@ final class NodeLifecycle {
     dirty.add(n.name);
     events.record(Events.nodeKey(n.name), "Normal", "NodeReady", "heartbeats resumed");
     log.info("node {} Ready", n.name);
-    notify.accept(n.name);
     return true;
   }
 
@@ -109,7 +105,6 @@ final class NodeLifecycle {
     }
     if (changed) {
       dispatcher.replanAndPush(n, now);
-      notify.accept(n.name);
     }
     return true;
   }
@@ -130,7 +125,6 @@ final class NodeLifecycle {
         events.record(Events.nodeKey(n.name), "Warning", "NodeNotReady", "no heartbeat since " + n.lastHeartbeat);
         log.warn("node {} NotReady: no heartbeat since {}", n.name, n.lastHeartbeat);
         dispatcher.replanAndPush(n, now);
-        notify.accept(n.name);
       }
       if (!n.ready) {
         notReady++;
@@ -166,7 +160,6 @@ final class NodeLifecycle {
         dirty.add(n.name);
         events.record(Events.nodeKey(n.name), "Warning", "NodeTainted", "tainted " + DaemonTolerations.UNREACHABLE);
         dispatcher.replanAndPush(n, now);
-        notify.accept(n.name);
       }
       if (!disrupted && !now.isBefore(n.notReadySince.plus(options.nodeGcAfter()))) {
         collect.add(n.name);

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,17 +33,14 @@ final class NodeRegistry {
   private final Events events;
   private final Dispatcher dispatcher;
   private final NodeLifecycle lifecycle;
-  private final Consumer<String> notify;
 
-  NodeRegistry(FleetState state, Store store, Clock clock, Events events, Dispatcher dispatcher, NodeLifecycle lifecycle,
-      Consumer<String> notify) {
+  NodeRegistry(FleetState state, Store store, Clock clock, Events events, Dispatcher dispatcher, NodeLifecycle lifecycle) {
     this.state = state;
     this.store = store;
     this.clock = clock;
     this.events = events;
     this.dispatcher = dispatcher;
     this.lifecycle = lifecycle;
-    this.notify = notify;
   }
 
   /**
@@ -260,7 +256,6 @@ final class NodeRegistry {
     }
     events.forget(Events.nodeKey(nodeName));
     log.info("node {} removed: {}", nodeName, reason);
-    notify.accept(nodeName);
   }
 
   /** Sets and removes dsctl labels; see docs/coordinator.md for how they combine with the agent's. */
@@ -298,7 +293,6 @@ final class NodeRegistry {
     });
     events.record(Events.nodeKey(nodeName), "Normal", "Labeled", "set " + set + (remove.isEmpty() ? "" : ", removed " + remove));
     dispatcher.replanAndPush(n, clock.instant());
-    notify.accept(nodeName);
   }
 
   void taint(String nodeName, List<Taint> add, List<Fleet.TaintRemoval> remove, boolean overwrite) {
@@ -338,7 +332,6 @@ final class NodeRegistry {
     });
     events.record(Events.nodeKey(nodeName), "Normal", "Tainted", "added " + add + (remove.isEmpty() ? "" : ", removed " + remove));
     dispatcher.replanAndPush(n, now);
-    notify.accept(nodeName);
   }
 
   void cordon(String nodeName, boolean unschedulable) {
@@ -346,7 +339,6 @@ final class NodeRegistry {
     persist(n, () -> n.unschedulable = unschedulable);
     events.record(Events.nodeKey(nodeName), "Normal", unschedulable ? "Cordoned" : "Uncordoned", "");
     dispatcher.replanAndPush(n, clock.instant());
-    notify.accept(nodeName);
   }
 
   /**

@@ -69,7 +69,22 @@ class RolloutServiceTest {
     return hashes;
   }
 
-  Map<String, String> awaitSent(int expectChanged) throws Exception {
+  /**
+   * The barrier before a "nothing was sent" check: a rollout pass has run after the last change,
+   * and a heartbeat round trip on every session proves whatever that pass sent has arrived
+   * (messages on one session keep their order).
+   */
+  void awaitPassAndDelivery() {
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
+    for (FakeAgent a : agents) {
+      a.received.removeIf(CoordinatorMessage::hasHeartbeatAck);
+      a.heartbeat();
+    }
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().allMatch(a -> a.received.stream()
+        .anyMatch(CoordinatorMessage::hasHeartbeatAck)));
+  }
+
+    Map<String, String> awaitSent(int expectChanged) throws Exception {
     org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().filter(a -> !a.received.isEmpty()
         && a.received.stream().anyMatch(CoordinatorMessage::hasDesired)).count() >= expectChanged);
     Map<String, String> hashes = settle(true);
@@ -158,6 +173,7 @@ class RolloutServiceTest {
     c.control().rolloutPause(RolloutPauseRequest.newBuilder().setNamespace("ops").setName("agent").setPaused(true).build());
     apply(ds("busybox:2", "", ""));
     c.server.fleet().tick();
+    awaitPassAndDelivery();
     List<DesiredState> sent = new ArrayList<>();
     agents.forEach(a -> sent.addAll(a.drainDesired()));
     assertThat(sent).as("nobody moves while paused").isEmpty();
@@ -215,6 +231,7 @@ class RolloutServiceTest {
     Map<String, String> v1 = awaitSent(3);
     apply(ds("busybox:2", "", strategy));
     c.server.fleet().tick();
+    awaitPassAndDelivery();
     assertThat(agents.stream().allMatch(a -> a.drainDesired().isEmpty())).as("OnDelete moves nobody by itself").isTrue();
     assertThat(view().getStatus().getUpdated()).isZero();
     String pod = agents.get(1).last.getPods(0).getPodName();

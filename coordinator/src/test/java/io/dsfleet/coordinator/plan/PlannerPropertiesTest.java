@@ -42,14 +42,24 @@ class PlannerPropertiesTest {
     return from[r.nextInt(from.length)];
   }
 
-  static DsInfo randomDs(Random r, int i) {
+  /** The node affinity a generated DaemonSet requires: a label key that must exist on the node, or must not. */
+  record Affinity(String key, boolean exists) {
+    boolean matches(Node n) {
+      return n.labels().containsKey(key) == exists;
+    }
+  }
+
+  static DsInfo randomDs(Random r, int i, Map<String, Affinity> affinities) {
     var tree = Fixtures.with(Fixtures.baseTree(), "metadata.name", "ds" + i);
     if (r.nextBoolean()) {
       Fixtures.with(tree, "spec.template.spec.nodeSelector", "{" + pick(r, KEYS) + ": " + pick(r, VALUES) + "}");
     }
     if (r.nextInt(3) == 0) {
+      Affinity a = new Affinity(pick(r, KEYS), r.nextBoolean());
+      affinities.put("ops/ds" + i, a);
       Fixtures.with(tree, "spec.template.spec.affinity", "{nodeAffinity: {requiredDuringSchedulingIgnoredDuringExecution: "
-          + "{nodeSelectorTerms: [{matchExpressions: [{key: " + pick(r, KEYS) + ", operator: " + (r.nextBoolean() ? "Exists" : "DoesNotExist") + "}]}]}}}");
+          + "{nodeSelectorTerms: [{matchExpressions: [{key: " + a.key() + ", operator: " + (a.exists() ? "Exists" : "DoesNotExist")
+          + "}]}]}}}");
     }
     List<String> tolerations = new ArrayList<>();
     for (int t = r.nextInt(3); t > 0; t--) {
@@ -82,8 +92,9 @@ class PlannerPropertiesTest {
   void safety(long seed) {
     Random r = new Random(seed);
     List<DsInfo> dss = new ArrayList<>();
+    Map<String, Affinity> affinities = new HashMap<>();
     for (int i = 0, n = 1 + r.nextInt(4); i < n; i++) {
-      dss.add(randomDs(r, i));
+      dss.add(randomDs(r, i, affinities));
     }
     for (int i = 0; i < 20; i++) {
       Node node = randomNode(r, i);
@@ -116,6 +127,21 @@ class PlannerPropertiesTest {
         var selector = d.ds().spec().template().spec().nodeSelector();
         if (selector != null) {
           selector.forEach((k, v) -> assertThat(node.labels()).as("seed %d", seed).containsEntry(k, v));
+        }
+        // and only where the required node affinity matches
+        Affinity a = affinities.get(d.key());
+        assertThat(a == null || a.matches(node)).as("seed %d: %s on %s despite its affinity %s", seed, d.key(), node.name(), a)
+            .isTrue();
+      }
+      // and a new pod wherever everything matches: selector, affinity, taints tolerated
+      for (DsInfo d : dss) {
+        var spec = d.ds().spec().template().spec();
+        boolean fits = (spec.nodeSelector() == null || node.labels().entrySet().containsAll(spec.nodeSelector().entrySet()))
+            && (affinities.get(d.key()) == null || affinities.get(d.key()).matches(node))
+            && Taints.firstUntolerated(node.taints(), DaemonTolerations.effective(spec), t -> !t.effect().equals(Taint.PREFER_NO_SCHEDULE))
+                .isEmpty();
+        if (fits && !observed.containsKey(d.key())) {
+          assertThat(plan.desired()).as("seed %d: %s fits %s", seed, d.key(), node.name()).anyMatch(p -> p.dsKey().equals(d.key()));
         }
       }
     }
