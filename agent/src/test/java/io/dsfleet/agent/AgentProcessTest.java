@@ -40,7 +40,7 @@ class AgentProcessTest {
   @AfterEach
   void tearDown() throws Exception {
     if (agent != null) {
-      agent.destroyForcibly().waitFor();
+      io.dsfleet.common.testing.Processes.kill(agent);
     }
     coordinator.close();
     docker.close();
@@ -65,16 +65,8 @@ class AgentProcessTest {
 
   /** Runs `ds-agent leave` to its end; its exit code and output. */
   Docker.Result leave() throws Exception {
-    Process p = new ProcessBuilder(agentCommand("leave")).redirectErrorStream(true).start();
-    var out = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-      try {
-        return new String(p.getInputStream().readAllBytes());
-      } catch (java.io.IOException e) {
-        return "";
-      }
-    });
-    assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).as("leave ends").isTrue();
-    return new Docker.Result(p.exitValue(), out.get(10, java.util.concurrent.TimeUnit.SECONDS));
+    var r = io.dsfleet.common.testing.Processes.run(new ProcessBuilder(agentCommand("leave")), Duration.ofSeconds(120));
+    return new Docker.Result(r.exit(), r.output());
   }
 
   static DesiredState threePods() {
@@ -105,7 +97,7 @@ class AgentProcessTest {
     Map<String, String> before = runningIds();
     assertThat(before).hasSize(6); // three pods: a sandbox and an app container each
 
-    agent.destroyForcibly().waitFor();
+    io.dsfleet.common.testing.Processes.kill(agent);
     coordinator.close();
     io.dsfleet.agent.hostfs.NoFollow.deleteTree(tmp.resolve("state"));
     Files.createDirectories(tmp.resolve("state"));
@@ -124,7 +116,7 @@ class AgentProcessTest {
     coordinator = new FakeCoordinator(threePods()).start(port);
     agent = startAgent();
     await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
-    agent.destroyForcibly().waitFor();
+    io.dsfleet.common.testing.Processes.kill(agent);
     long start = System.nanoTime();
     Docker.Result first = leave();
     assertThat(first.exit()).as(first.out()).isZero();
@@ -151,7 +143,7 @@ class AgentProcessTest {
     Map<String, ContainerInfo> before = running();
     assertThat(before).containsKeys("POD", "main");
 
-    agent.destroyForcibly().waitFor(); // SIGKILL
+    io.dsfleet.common.testing.Processes.kill(agent); // SIGKILL
     int sessions = coordinator.sessionsOpened.get();
     agent = startAgent();
     await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.sessionsOpened.get() > sessions && coordinator.podReady());
@@ -174,13 +166,14 @@ class AgentProcessTest {
     coordinator.close();
 
     ContainerInfo main = running().get("main");
-    new ProcessBuilder("docker", "kill", main.id()).start().waitFor();
+    assertThat(io.dsfleet.common.testing.Processes.run(new ProcessBuilder("docker", "kill", main.id()), Duration.ofSeconds(60))
+        .exit()).isZero();
     // restarted by the agent after Kubernetes' first back-off (10 s), coordinator or not
     await().atMost(Duration.ofSeconds(40)).until(() -> running().containsKey("main") && !running().get("main").id().equals(main.id()));
     assertThat(running().get("main").label(Labels.RESTARTS)).isEqualTo("1");
 
     // the agent itself restarts during the outage: it resumes its last desired set from its state directory
-    agent.destroyForcibly().waitFor();
+    io.dsfleet.common.testing.Processes.kill(agent);
     Map<String, ContainerInfo> beforeReturn = running();
     agent = startAgent();
     await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);

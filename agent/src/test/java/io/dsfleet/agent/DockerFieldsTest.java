@@ -125,8 +125,9 @@ class DockerFieldsTest {
   void hostPathTypesReadOnlyAndPropagation() throws Exception {
     // HostToContainer needs a shared host mount, as in Kubernetes (systemd makes / shared; this sandbox's / is private)
     Path shared = Files.createDirectories(tmp.resolve("shared"));
-    assertThat(new ProcessBuilder("sh", "-c", "mount --bind " + shared + " " + shared + " && mount --make-shared " + shared)
-        .inheritIO().start().waitFor()).isZero();
+    var mounted = io.dsfleet.common.testing.Processes.run(new ProcessBuilder("sh", "-c", "mount --bind " + shared + " " + shared
+        + " && mount --make-shared " + shared), Duration.ofSeconds(30));
+    assertThat(mounted.exit()).as(mounted.output()).isZero();
     Path made = tmp.resolve("made/here");
     Path file = Files.writeString(tmp.resolve("host.txt"), "from-host");
     h.run(ds(C0 + ".volumeMounts", """
@@ -142,7 +143,8 @@ class DockerFieldsTest {
     assertThat(h.sh("main", "echo x > /host.txt 2>&1 || echo denied")).contains("denied");
     assertThat(h.sh("main", "grep ' /hostroot ' /proc/self/mountinfo")).contains("master:");
     h.clear();
-    new ProcessBuilder("umount", shared.toString()).inheritIO().start().waitFor();
+    var unmounted = io.dsfleet.common.testing.Processes.run(new ProcessBuilder("umount", shared.toString()), Duration.ofSeconds(30));
+    assertThat(unmounted.exit()).as(unmounted.output()).isZero();
   }
 
   @Test

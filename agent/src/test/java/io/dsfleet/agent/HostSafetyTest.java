@@ -84,7 +84,8 @@ class HostSafetyTest {
     h.sh("main", plant + " 2>/dev/null");
     String first = h.container("main").id();
 
-    new ProcessBuilder("docker", "kill", first).start().waitFor();
+    assertThat(io.dsfleet.common.testing.Processes.run(new ProcessBuilder("docker", "kill", first), Duration.ofSeconds(60))
+        .exit()).isZero();
     PodStatus restarted = h.awaitStatus(p -> p.getContainers(0).getRestartCount() >= 1 && p.getContainers(0).getState().equals("running"),
         Duration.ofSeconds(60));
     assertThat(restarted.getContainers(0).getContainerId()).isNotEqualTo(first);

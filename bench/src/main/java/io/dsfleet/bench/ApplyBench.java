@@ -28,13 +28,7 @@ final class ApplyBench {
     Stats peer = new Stats();
     Stats dsfleet = new Stats();
     Swarm swarm = new Swarm("unix:///var/run/docker.sock");
-    String peerNote = "";
-    try {
-      swarm.init("127.0.0.1");
-    } catch (Swarm.Busy e) {
-      peerNote = e.getMessage();
-      out.println("peer skipped: " + peerNote);
-    }
+    String peerNote = swarm.initOrSkip("127.0.0.1", out);
     boolean withPeer = peerNote.isEmpty();
     try (LocalFleet fleet = new LocalFleet(work.resolve("apply")).startCoordinator()) {
       fleet.startAgent();

@@ -20,13 +20,7 @@ final class RollingBench {
   /** One host: this machine's Docker daemon, an agent for it, and a one-node swarm. */
   static Result oneHost(int runs, Path work, PrintStream out) {
     Swarm swarm = new Swarm("unix:///var/run/docker.sock");
-    String note = "";
-    try {
-      swarm.init("127.0.0.1");
-    } catch (Swarm.Busy e) {
-      note = e.getMessage();
-      out.println("peer skipped: " + note);
-    }
+    String note = swarm.initOrSkip("127.0.0.1", out);
     try (LocalFleet fleet = new LocalFleet(work.resolve("rolling")).startCoordinator()) {
       fleet.startAgent();
       LocalFleet.await("the agent's node Ready", 120, fleet::nodeReady);

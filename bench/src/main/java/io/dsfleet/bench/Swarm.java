@@ -74,6 +74,20 @@ final class Swarm {
     ours = true;
   }
 
+  /**
+   * {@link #init}, or the reason the peer is skipped (printed) when the daemon is in a swarm
+   * already; "" when this daemon is now a one-node swarm of ours.
+   */
+  String initOrSkip(String advertise, java.io.PrintStream out) {
+    try {
+      init(advertise);
+      return "";
+    } catch (Busy e) {
+      out.println("peer skipped: " + e.getMessage());
+      return e.getMessage();
+    }
+  }
+
   /** @throws Busy when this daemon is in a swarm already */
   void join(Swarm manager, String advertise, String managerAddr) {
     if (active()) {

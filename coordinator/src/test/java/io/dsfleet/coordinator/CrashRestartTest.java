@@ -68,11 +68,11 @@ class CrashRestartTest {
   void badConfigKeyIsRefusedAtStartNamingIt() throws Exception {
     Path config = dir.resolve("coordinator.yaml");
     Files.writeString(config, "listen: 127.0.0.1:1\nheartbeatGrce: 20s\n");
-    Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName(), "serve", "--config", config.toString())
-        .redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).isEqualTo(2);
+    var r = io.dsfleet.common.testing.Processes.run(new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java")
+        .toString(), "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName(), "serve", "--config",
+        config.toString()), java.time.Duration.ofSeconds(60));
+    String out = r.output();
+    assertThat(r.exit()).as(out).isEqualTo(2);
     assertThat(out).contains("unknown key \"heartbeatGrce\"");
     assertThat(List.of(out.split("\n"))).noneMatch(l -> l.contains("Exception"));
   }

@@ -144,7 +144,9 @@ final class TestFleet implements AutoCloseable {
   }
 
   void killCoordinator() throws InterruptedException {
-    coordinator.destroyForcibly().waitFor();
+    if (!coordinator.destroyForcibly().waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+      throw new AssertionError("the coordinator still running 30 s after SIGKILL");
+    }
   }
 
   TestHost addHost(int index) throws IOException {

@@ -63,7 +63,9 @@ final class TestHost {
   /** SIGTERM to dockerd and wait for it to exit (it stops its containers), then start it again. */
   void restartDockerd() throws IOException, InterruptedException {
     dockerd.destroy();
-    dockerd.waitFor();
+    if (!dockerd.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) { // dockerd gives its containers 10 s each
+      throw new AssertionError("dockerd on " + name + " still running 60 s after SIGTERM");
+    }
     startDockerd();
   }
 
@@ -88,7 +90,9 @@ final class TestHost {
   }
 
   void killAgent() throws InterruptedException {
-    agent.destroyForcibly().waitFor();
+    if (!agent.destroyForcibly().waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+      throw new AssertionError("the agent of " + name + " still running 30 s after SIGKILL");
+    }
   }
 
   /** Cuts the host off the network: its link on the bridge goes down. */

@@ -23,11 +23,10 @@ class PackagingTest {
   record Result(int exit, String out) {}
 
   static Result run(Map<String, String> env, String... cmd) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().putAll(env);
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes());
-    return new Result(p.waitFor(), out);
+    var r = io.dsfleet.common.testing.Processes.run(pb, java.time.Duration.ofMinutes(5));
+    return new Result(r.exit(), r.output());
   }
 
   static boolean has(String tool) throws Exception {
