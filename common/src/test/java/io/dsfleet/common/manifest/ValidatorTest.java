@@ -48,7 +48,8 @@ class ValidatorTest {
         row("containerPort required", C0 + ".ports[0]", "{name: http}", C0 + ".ports[0].containerPort: Required value"),
         row("hostPort in range", C0 + ".ports[0].hostPort", "-2", C0 + ".ports[0].hostPort: Invalid value: -2"),
         row("port names unique", C0 + ".ports[1]", "{name: http, containerPort: 9090}", C0 + ".ports[1].name: Duplicate value: \"http\""),
-        row("port name is an IANA service name", C0 + ".ports[0].name", "HTTP_PORT", C0 + ".ports[0].name: Invalid value: \"HTTP_PORT\""),
+        rows("port name is an IANA service name", C0 + ".ports[0].name: Invalid value: \"HTTP_PORT\"", C0 + ".ports[0].name", "HTTP_PORT",
+            C0 + ".readinessProbe.httpGet.port", "8080"),
         row("protocol known", C0 + ".ports[0].protocol", "ICMP", C0 + ".ports[0].protocol: Unsupported value: \"ICMP\""),
         rows("hostNetwork needs hostPort == containerPort", C0 + ".ports[0].containerPort: Invalid value: 8080: must match `hostPort` when `hostNetwork` is true",
             POD + ".hostNetwork", "true", C0 + ".ports[0].hostPort", "9999"),
@@ -145,6 +146,7 @@ class ValidatorTest {
     return Arguments.of(name, expected, pathsAndValues);
   }
 
+  /** Each row breaks one rule and gets exactly that one error (a row that also broke another would hide it). */
   @ParameterizedTest(name = "{0}")
   @MethodSource("rules")
   void rule(String name, String expected, String[] pathsAndValues) {
@@ -155,7 +157,8 @@ class ValidatorTest {
     List<ParsedDocument> docs = Fixtures.parse(tree);
     assertThat(docs).hasSize(1);
     assertThat(docs.get(0).valid()).as("document should be invalid").isFalse();
-    assertThat(docs.get(0).errors()).map(Problem::toString).anySatisfy(e -> assertThat(e).contains(expected));
+    assertThat(docs.get(0).errors()).map(Problem::toString).as("the one error of the row").singleElement()
+        .satisfies(e -> assertThat(e).contains(expected));
     assertThat(docs.get(0).object()).as("an invalid document yields no object").isNull();
   }
 
