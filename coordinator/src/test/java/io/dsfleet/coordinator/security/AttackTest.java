@@ -138,6 +138,12 @@ class AttackTest extends TlsFleetTest {
     assertThat(e.getStatus().getDescription()).contains("not a member", "join with a join token");
     assertThat(server.fleet().nodes()).as("not registered as it reported itself").isEmpty();
 
+    // an admin's node rm still shuts out the collected name's certificate
+    admin().removeNode(RemoveNodeRequest.newBuilder().setNodeName("node-a").build());
+    var removed = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(as(old)).join(JoinRequest.newBuilder()
+        .setNode(FakeAgent.info("node-a", Map.of())).build()));
+    assertThat(removed.getStatus().getDescription()).contains("revoked");
+
     join("node-a", token()); // admission again, by token: the old certificate is revoked
     FakeAgent stale = new FakeAgent(as(old), "node-a").open();
     agents.add(stale);
@@ -163,6 +169,23 @@ class AttackTest extends TlsFleetTest {
     await().atMost(Duration.ofSeconds(3)).until(() -> again.sessionError != null || again.sessionCompleted);
     assertThat(refusedJoin("node-a", scoped).getStatus().getDescription()).as("a token for one node is single use by default")
         .contains("used up (1 of 1 joins)");
+  }
+
+  @Test
+  void whatANodeReportsAboutItselfIsBounded() throws Exception {
+    Map<String, String> many = new java.util.HashMap<>();
+    for (int i = 0; i < 65; i++) {
+      many.put("k" + i, "v");
+    }
+    var tooMany = catchThrowableOfType(StatusRuntimeException.class, () -> join(FakeAgent.info("node-x", many), token()));
+    assertThat(tooMany.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(tooMany.getStatus().getDescription()).contains("65 labels", "at most 64");
+    NodeCert a = join("node-a", token());
+    var longVersion = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(as(a)).join(JoinRequest.newBuilder()
+        .setNode(FakeAgent.info("node-a", Map.of()).toBuilder().setAgentVersion("v".repeat(100_000))).build()));
+    assertThat(longVersion.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(longVersion.getStatus().getDescription()).contains("at most 64 characters");
+    assertThat(server.fleet().nodes()).extracting(n -> n.name()).containsExactly("node-a");
   }
 
   @Test
