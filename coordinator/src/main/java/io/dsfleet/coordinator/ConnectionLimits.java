@@ -56,7 +56,7 @@ public final class ConnectionLimits {
   private final AtomicInteger open = new AtomicInteger();
   private final Map<InetAddress, Integer> byAddress = new ConcurrentHashMap<>();
   private final AtomicLong refused = new AtomicLong();
-  private final AtomicLong lastWarnNanos = new AtomicLong(System.nanoTime() - Duration.ofMinutes(1).toNanos());
+  private final Throttle warnings = new Throttle(Duration.ofSeconds(10));
 
   public ConnectionLimits(Settings settings) {
     this.settings = settings;
@@ -118,9 +118,7 @@ public final class ConnectionLimits {
 
   /** At most one warning in 10 s, with the count refused so far: a flood must not flood the log. */
   private void warn(InetAddress peer, boolean total) {
-    long now = System.nanoTime();
-    long last = lastWarnNanos.get();
-    if (now - last >= Duration.ofSeconds(10).toNanos() && lastWarnNanos.compareAndSet(last, now)) {
+    if (warnings.due()) {
       log.warn("security: refusing connections ({} so far): {}", refused.get(), total
           ? settings.total() + " connections open (maxConnections)"
           : settings.perAddress() + " connections open from " + peer.getHostAddress() + " (maxConnectionsPerAddress)");

@@ -30,7 +30,7 @@ final class StrictDecoding {
   private static final Logger log = LoggerFactory.getLogger(StrictDecoding.class);
   private static final ThreadLocal<Status> FAILED = new ThreadLocal<>();
   private static final AtomicLong refused = new AtomicLong();
-  private static final AtomicLong lastWarnNanos = new AtomicLong(System.nanoTime() - Duration.ofMinutes(1).toNanos());
+  private static final Throttle warnings = new Throttle(Duration.ofSeconds(10));
 
   private StrictDecoding() {}
 
@@ -107,9 +107,7 @@ final class StrictDecoding {
 
   private static void warn(Status failed) {
     long n = refused.incrementAndGet();
-    long now = System.nanoTime();
-    long last = lastWarnNanos.get();
-    if (now - last >= Duration.ofSeconds(10).toNanos() && lastWarnNanos.compareAndSet(last, now)) {
+    if (warnings.due()) {
       log.warn("refused {} undecodable request(s) so far; the last: {}", n, failed.getDescription());
     }
   }

@@ -49,7 +49,7 @@ public final class PauseImage {
   public static byte[] imageTar() {
     byte[] layer = layerTar();
     byte[] config = config(layer);
-    String configName = sha256(config) + ".json";
+    String configName = io.dsfleet.common.Sha256.hex(config) + ".json";
     byte[] manifest = ("[{\"Config\":\"" + configName + "\",\"RepoTags\":[\"" + NAME + "\"],\"Layers\":[\"layer/layer.tar\"]}]")
         .getBytes(StandardCharsets.UTF_8);
     Tar t = new Tar();
@@ -60,7 +60,7 @@ public final class PauseImage {
   }
 
   private static byte[] config(byte[] layer) {
-    String diffId = "sha256:" + sha256(layer);
+    String diffId = "sha256:" + io.dsfleet.common.Sha256.hex(layer);
     return ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Entrypoint\":[\"/pause\"]},"
         + "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" + diffId + "\"]},\"history\":[{\"created_by\":\"dsfleet agent\"}]}")
         .getBytes(StandardCharsets.UTF_8);
@@ -72,15 +72,7 @@ public final class PauseImage {
    * {@code image: dsfleet/pause:1, imagePullPolicy: Always}); the ID cannot.
    */
   public static String id() {
-    return "sha256:" + sha256(config(layerTar()));
-  }
-
-  private static String sha256(byte[] data) {
-    try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return "sha256:" + io.dsfleet.common.Sha256.hex(config(layerTar()));
   }
 
   /** A minimal ustar writer: regular files only. */

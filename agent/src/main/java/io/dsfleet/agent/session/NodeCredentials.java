@@ -208,15 +208,7 @@ public final class NodeCredentials {
   /** Hex SHA-256 of {@link #leaveSecret()}, what a join carries; "" on an insecure agent. */
   public String leaveSecretSha256() {
     String s = leaveSecret();
-    if (s.isEmpty()) {
-      return "";
-    }
-    try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-          .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return s.isEmpty() ? "" : io.dsfleet.common.Sha256.hex(s);
   }
 
   /** Forgets the certificate (revoked, or the node left): the next join needs a token again. */

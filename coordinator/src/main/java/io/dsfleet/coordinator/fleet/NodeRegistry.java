@@ -215,9 +215,7 @@ final class NodeRegistry {
     if (n == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member");
     }
-    if (!n.leaveSecretSha256.isEmpty() && !java.security.MessageDigest.isEqual(
-        n.leaveSecretSha256.getBytes(java.nio.charset.StandardCharsets.US_ASCII),
-        sha256(leaveSecret).getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+    if (!n.leaveSecretSha256.isEmpty() && !io.dsfleet.common.Sha256.matches(leaveSecret, n.leaveSecretSha256)) {
       events.record(Events.nodeKey(nodeName), "Warning", "LeaveRefused", "a leave without the node's leave secret was refused");
       log.warn("security: leave for node {} refused: {} leave secret", nodeName, leaveSecret.isEmpty() ? "no" : "wrong");
       throw new ControlException(Status.Code.PERMISSION_DENIED, "leaving needs node " + nodeName + "'s leave secret (kept in"
@@ -228,15 +226,6 @@ final class NodeRegistry {
     remove(nodeName, "the agent left");
   }
 
-  /** Hex SHA-256, the form leave secrets are compared in. */
-  static String sha256(String secret) {
-    try {
-      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-          .digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 
   void removeNode(String nodeName) {
     state.node(nodeName);

@@ -1,6 +1,7 @@
 package io.dsfleet.coordinator.security;
 
 import io.dsfleet.common.OwnerOnlyFiles;
+import io.dsfleet.common.Sha256;
 import io.dsfleet.common.tls.JoinToken;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.fleet.ControlException;
@@ -8,17 +9,13 @@ import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.coordinator.store.Store.IssuedCertificate;
 import io.dsfleet.coordinator.store.Store.StoredToken;
 import io.grpc.Status;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.KeyPair;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -118,7 +115,7 @@ public final class Authority {
     }
     JoinToken token = JoinToken.create(pki.caHash());
     long now = clock.millis();
-    StoredToken t = new StoredToken(token.id(), hash(token.secret()), description, now, now + ttl.toMillis(), 0, 0, node, maxUses);
+    StoredToken t = new StoredToken(token.id(), Sha256.hex(token.secret()), description, now, now + ttl.toMillis(), 0, 0, node, maxUses);
     store.putToken(t);
     tokens.put(t.id(), t);
     log.warn("security: join token {} created ({}{})", t.id(), node.isEmpty() ? "any new node" : "node " + node,
@@ -156,8 +153,7 @@ public final class Authority {
       throw new ControlException(Status.Code.UNAUTHENTICATED, "the join token is for another fleet (its CA hash differs)");
     }
     StoredToken t = tokens.get(token.id());
-    if (t == null || !MessageDigest.isEqual(t.secretHash().getBytes(StandardCharsets.US_ASCII),
-        hash(token.secret()).getBytes(StandardCharsets.US_ASCII))) {
+    if (t == null || !Sha256.matches(token.secret(), t.secretHash())) {
       throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + token.id() + " is not valid");
     }
     if (t.revokedMillis() != 0) {
@@ -261,7 +257,7 @@ public final class Authority {
    */
   public int revoke(String name, String role) {
     List<String> serials = revokeKeepingStreams(name, role);
-    cancelStreams(serials);
+    endStreams(serials);
     return serials.size();
   }
 
@@ -310,7 +306,7 @@ public final class Authority {
       late = revoked.contains(serial); // revoked between the call's check and this registration
     }
     if (late) {
-      cancelStreams(List.of(serial)); // cancel runs at most twice in a race: it must be idempotent
+      endStreams(List.of(serial)); // cancel runs at most twice in a race: it must be idempotent
     }
     return () -> openStreams.computeIfPresent(serial, (k, set) -> {
       set.remove(cancel);
@@ -320,10 +316,6 @@ public final class Authority {
 
   /** Ends the calls open under these (revoked) certificates. */
   public void endStreams(List<String> serials) {
-    cancelStreams(serials);
-  }
-
-  private void cancelStreams(List<String> serials) {
     for (String serial : serials) {
       Set<Runnable> streams = openStreams.remove(serial);
       if (streams != null) {
@@ -343,11 +335,4 @@ public final class Authority {
     return revoked.contains(serial) || !serialsByName.getOrDefault(role + "/" + name, List.of()).contains(serial);
   }
 
-  private static String hash(String secret) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(secret.getBytes(StandardCharsets.UTF_8)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
 }

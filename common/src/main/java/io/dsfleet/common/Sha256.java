@@ -1,0 +1,29 @@
+package io.dsfleet.common;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+
+/** SHA-256 in lowercase hex: how secrets are kept (join tokens, leave secrets) and content named. */
+public final class Sha256 {
+  private Sha256() {}
+
+  public static String hex(byte[] data) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
+  /** Of the text's UTF-8 bytes. */
+  public static String hex(String text) {
+    return hex(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Whether the secret hashes to {@code expectedHex}, compared in constant time. */
+  public static boolean matches(String secret, String expectedHex) {
+    return MessageDigest.isEqual(hex(secret).getBytes(StandardCharsets.US_ASCII), expectedHex.getBytes(StandardCharsets.US_ASCII));
+  }
+}
