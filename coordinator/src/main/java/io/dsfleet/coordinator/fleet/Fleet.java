@@ -146,16 +146,19 @@ public final class Fleet {
   }
 
   /**
-   * A join by token: {@code credential}, told whether the name is a member, returns the admitting
-   * token's id or throws; under the lock, so two joins for one new name cannot both be admitted.
+   * A join by token: {@code credential}, told whether the name is a member, issues the node's
+   * credential (naming the admitting token) or throws; under the lock, so two joins for one new
+   * name cannot both be admitted. Returns what {@code credential} issued.
    */
-  public void admit(NodeInfo info, String leaveSecretSha256, java.util.function.Function<Boolean, String> credential) {
+  public <C> C admit(NodeInfo info, String leaveSecretSha256, java.util.function.Function<Boolean, C> credential,
+      java.util.function.Function<C, String> tokenIdOf) {
     synchronized (lock) {
       NodeRegistry.requireAdmissible(info);
       boolean member = state.nodes.containsKey(info.getName());
-      String tokenId = credential.apply(member);
+      C issued = credential.apply(member);
       version.incrementAndGet();
-      registry.admitted(info, leaveSecretSha256, tokenId, member);
+      registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), member);
+      return issued;
     }
   }
 

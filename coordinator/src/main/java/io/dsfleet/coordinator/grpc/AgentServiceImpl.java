@@ -64,15 +64,12 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         if (leaveHash.isEmpty()) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, "a join by token must carry the agent's leave secret hash");
         }
-        Authority.Admission[] admission = new Authority.Admission[1];
-        fleet.admit(request.getNode(), leaveHash, member -> {
-          admission[0] = authority.admit(request.getJoinToken(), name, request.getCsrPem(), member);
-          return admission[0].tokenId();
-        });
-        authority.endStreams(admission[0].revoked());
-        X509Certificate cert = admission[0].certificate();
+        Authority.Admission admission = fleet.admit(request.getNode(), leaveHash,
+            member -> authority.admit(request.getJoinToken(), name, request.getCsrPem(), member), Authority.Admission::tokenId);
+        authority.endStreams(admission.revoked());
+        X509Certificate cert = admission.certificate();
         fleet.securityEvent(name, "CertificateIssued", "certificate " + Pki.serialHex(cert) + " issued with join token "
-            + admission[0].tokenId() + ", valid until " + cert.getNotAfter().toInstant());
+            + admission.tokenId() + ", valid until " + cert.getNotAfter().toInstant());
         out.setCertificatePem(Pki.pem(cert)).setCaPem(Pki.pem(authority.pki().ca()));
       } else if (!caller.speaksFor(name)) {
         throw new ControlException(Status.Code.PERMISSION_DENIED, caller + " cannot join as node " + name);
