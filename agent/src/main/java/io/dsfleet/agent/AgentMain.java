@@ -2,6 +2,7 @@ package io.dsfleet.agent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dsfleet.agent.hostfs.Mounts;
+import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.DockerRuntime;
 import io.dsfleet.agent.session.CoordinatorSession;
@@ -41,7 +42,7 @@ public final class AgentMain {
   private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
   static final String VERSION = java.util.Objects.requireNonNullElse(AgentMain.class.getPackage().getImplementationVersion(), "dev");
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
-      "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure");
+      "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure", "restartBackoff", "restartBackoffMax");
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -95,6 +96,12 @@ public final class AgentMain {
 
     @Option(names = "--insecure", description = "Plaintext gRPC without credentials (the coordinator must run --insecure too).")
     Boolean insecure;
+
+    @Option(names = "--restart-backoff", paramLabel = "DURATION", description = "Wait after a container's first failure, doubling (default 10s, as Kubernetes).")
+    String restartBackoff;
+
+    @Option(names = "--restart-backoff-max", paramLabel = "DURATION", description = "Longest wait between restarts (default 5m, as Kubernetes).")
+    String restartBackoffMax;
 
     /** The options from flags, environment and file; null after printing why they are bad. */
     AgentOptions resolveOrReport() {
@@ -166,8 +173,12 @@ public final class AgentMain {
       boolean plain = insecure != null ? insecure
           : env.containsKey("DS_AGENT_INSECURE") ? Boolean.parseBoolean(env.get("DS_AGENT_INSECURE"))
           : file.containsKey("insecure") && file.get("insecure").asBoolean();
+      String backoff = first(restartBackoff, env.get("DS_AGENT_RESTART_BACKOFF"), text(file, "restartBackoff"), null);
+      String backoffMax = first(restartBackoffMax, env.get("DS_AGENT_RESTART_BACKOFF_MAX"), text(file, "restartBackoffMax"), null);
+      Backoff restarts = new Backoff(backoff == null ? Backoff.KUBERNETES.initial() : Durations.parse(backoff),
+          backoffMax == null ? Backoff.KUBERNETES.max() : Durations.parse(backoffMax));
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
-          hb == null ? null : Durations.parse(hb), leave, token, plain);
+          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts);
     }
 
     private static List<String> list(JsonNode n) {
@@ -202,7 +213,7 @@ public final class AgentMain {
       java.util.function.Consumer<java.util.List<io.dsfleet.proto.v1.PodStatus>> reporter) {
     DockerRuntime docker = new DockerRuntime(o.dockerHost());
     LocalState state = new LocalState(o.stateDir());
-    Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, new Mounts(), Clock.systemUTC(), o.stateDir(), VERSION,
+    Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, new Mounts(), Clock.systemUTC(), o.restartBackoff(), o.stateDir(), VERSION,
         threads, reporter);
     reconciler.setOrphans(state.loadOrphans());
     reconciler.onOrphansChanged(state::saveOrphans);

@@ -6,12 +6,16 @@ import static org.awaitility.Awaitility.await;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.agent.reconcile.Reconciler;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -25,12 +29,12 @@ class AgentProcessTest {
   Process agent;
   FakeCoordinator coordinator;
   Path log;
+  int starts;
   int port;
 
   @BeforeEach
   void setUp() throws Exception {
-    docker = new DockerHarness(tmp.resolve("harness"), false);
-    log = tmp.resolve("agent.log");
+    docker = DockerHarness.dockerOnly(tmp.resolve("harness"));
     DesiredState desired = DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
         "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; while true; do sleep 1; done']"));
     coordinator = new FakeCoordinator(desired).start(0);
@@ -44,12 +48,14 @@ class AgentProcessTest {
     }
     coordinator.close();
     docker.close();
-    if (Files.exists(log)) {
-      System.out.println("--- agent log ---\n" + Files.readString(log));
+    for (int i = 1; i <= starts; i++) {
+      System.out.println("--- agent log " + i + " ---\n" + Files.readString(tmp.resolve("agent-" + i + ".log")));
     }
   }
 
+  /** Starts `ds-agent run`, logging to a file of its own ({@link #log}), with each reconcile pass logged (the barrier of {@link #settle}). */
   Process startAgent() throws Exception {
+    log = tmp.resolve("agent-" + ++starts + ".log");
     ProcessBuilder pb = new ProcessBuilder(agentCommand("run"));
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     return pb.start();
@@ -57,10 +63,37 @@ class AgentProcessTest {
 
   List<String> agentCommand(String verb) {
     return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), verb,
+        "-Dorg.slf4j.simpleLogger.log." + Reconciler.class.getName() + "=debug",
+        "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), verb, "--restart-backoff", "1s",
         "--coordinator", "127.0.0.1:" + port, "--node-name", docker.node, "--state-dir", tmp.resolve("state").toString(),
         "--config", tmp.resolve("none.yaml").toString(), "--address", "127.0.0.1", "--docker-host", DockerHarness.DOCKER_HOST,
         "--insecure");
+  }
+
+  private static final Pattern PASS = Pattern.compile("reconcile pass (\\d+) done: .*?(, idle)?$", Pattern.MULTILINE);
+
+  /** The number of the running agent's last reconcile pass, and whether it ended with no pod work in flight. */
+  private long[] lastPass() throws IOException {
+    long n = 0;
+    long idle = 0;
+    Matcher m = PASS.matcher(Files.readString(log));
+    while (m.find()) {
+      n = Long.parseLong(m.group(1));
+      idle = m.group(2) != null ? 1 : 0;
+    }
+    return new long[] {n, idle};
+  }
+
+  /**
+   * Waits until the agent process has finished {@code n} more reconcile passes, the last with no
+   * pod work in flight: whatever it would do about what it sees now, it has done.
+   */
+  void settle(int n) throws IOException {
+    long from = lastPass()[0];
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+      long[] last = lastPass();
+      return last[0] >= from + n && last[1] == 1;
+    });
   }
 
   /** Runs `ds-agent leave` to its end; its exit code and output. */
@@ -103,9 +136,11 @@ class AgentProcessTest {
     Files.createDirectories(tmp.resolve("state"));
     agent = startAgent();
     await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("no desired set in"));
-    // for a minute, every pod keeps running in the very same containers
-    await().during(Duration.ofSeconds(60)).atMost(Duration.ofSeconds(70)).pollInterval(Duration.ofSeconds(1))
-        .until(() -> runningIds().equals(before));
+    // every pass sees the containers and plans nothing for them (it has no timer that would act later):
+    // after five passes every pod still runs in the very same containers
+    settle(5);
+    assertThat(runningIds()).isEqualTo(before);
+    assertThat(Files.readString(log)).contains("6 containers owned");
     assertThat(agent.isAlive()).isTrue();
   }
 
@@ -147,8 +182,8 @@ class AgentProcessTest {
     int sessions = coordinator.sessionsOpened.get();
     agent = startAgent();
     await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.sessionsOpened.get() > sessions && coordinator.podReady());
-    // give the new agent several reconcile passes to do anything it would do
-    await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+    // the new agent has seen its desired set and the containers, and done what it would do
+    settle(3);
 
     Map<String, ContainerInfo> after = running();
     assertThat(after.keySet()).isEqualTo(before.keySet());
@@ -168,7 +203,7 @@ class AgentProcessTest {
     ContainerInfo main = running().get("main");
     assertThat(io.dsfleet.common.testing.Processes.run(new ProcessBuilder("docker", "kill", main.id()), Duration.ofSeconds(60))
         .exit()).isZero();
-    // restarted by the agent after Kubernetes' first back-off (10 s), coordinator or not
+    // restarted by the agent after the first back-off (1 s here; Kubernetes' 10 s by default), coordinator or not
     await().atMost(Duration.ofSeconds(40)).until(() -> running().containsKey("main") && !running().get("main").id().equals(main.id()));
     assertThat(running().get("main").label(Labels.RESTARTS)).isEqualTo("1");
 
@@ -176,13 +211,13 @@ class AgentProcessTest {
     io.dsfleet.common.testing.Processes.kill(agent);
     Map<String, ContainerInfo> beforeReturn = running();
     agent = startAgent();
-    await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+    settle(3);
     assertThat(running().keySet()).isEqualTo(beforeReturn.keySet());
 
     coordinator = new FakeCoordinator(DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
         "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; while true; do sleep 1; done']"))).start(port);
     await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.sessionsOpened.get() > 0 && coordinator.podReady());
-    await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+    settle(3);
     Map<String, ContainerInfo> after = running();
     for (String name : beforeReturn.keySet()) {
       assertThat(after.get(name).id()).as(name + ": the reconnect restarted nothing").isEqualTo(beforeReturn.get(name).id());

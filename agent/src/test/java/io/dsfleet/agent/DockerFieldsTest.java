@@ -303,7 +303,9 @@ class DockerFieldsTest {
   @Test
   void dockerHealthcheckDecidesReadinessWithoutAProbe() {
     h.run(ds(C0 + ".image", "local/busybox-health:1"));
-    org.awaitility.Awaitility.await().pollDelay(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> true);
+    // Docker has run the check and found it failing, and the agent has looked since
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> "unhealthy".equals(h.container("main").health()));
+    h.settle(2);
     assertThat(h.last.get(0).getReady()).as("unhealthy until /tmp/healthy exists").isFalse();
     h.sh("main", "touch /tmp/healthy");
     h.awaitStatus(PodStatus::getReady, Duration.ofSeconds(20));

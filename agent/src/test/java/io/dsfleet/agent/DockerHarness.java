@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.protobuf.ByteString;
 import io.dsfleet.agent.hostfs.Mounts;
+import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.DockerRuntime;
@@ -45,11 +46,20 @@ public final class DockerHarness implements AutoCloseable {
   public final Reconciler reconciler;
 
   public DockerHarness(Path stateDir) {
-    this(stateDir, true);
+    this(stateDir, true, Backoff.KUBERNETES);
   }
 
-  /** @param reconcile false: Docker access only, for tests where an agent process owns the node */
-  public DockerHarness(Path stateDir, boolean reconcile) {
+  /** A harness whose reconciler backs off on {@code backoff} instead of Kubernetes' schedule. */
+  public DockerHarness(Path stateDir, Backoff backoff) {
+    this(stateDir, true, backoff);
+  }
+
+  /** Docker access only, for tests where an agent process owns the node. */
+  public static DockerHarness dockerOnly(Path stateDir) {
+    return new DockerHarness(stateDir, false, Backoff.KUBERNETES);
+  }
+
+  private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff) {
     try {
       docker.ping();
     } catch (RuntimeException e) {
@@ -58,7 +68,7 @@ public final class DockerHarness implements AutoCloseable {
     Assumptions.assumeTrue(docker.inspectImage("local/busybox:1").isPresent(),
         "skipped: test image local/busybox:1 missing; build it with scripts/build-test-images.sh");
     this.stateDir = new io.dsfleet.agent.state.LocalState(stateDir).dir();
-    this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), stateDir, "test",
+    this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), backoff, stateDir, "test",
         Reconciler.Threads.standard(), r -> last = r);
     if (reconcile) {
       ticker.scheduleWithFixedDelay(() -> {
@@ -79,6 +89,8 @@ public final class DockerHarness implements AutoCloseable {
     Fixtures.with(tree, "spec.template.spec.containers[0].volumeMounts", null);
     Fixtures.with(tree, "spec.template.spec.volumes", null);
     Fixtures.with(tree, "spec.template.spec.containers[0].command", "[sh, -c, 'sleep 3600']");
+    // a shell as PID 1 ignores SIGTERM: without this every pod removal would wait Kubernetes' 30 s default
+    Fixtures.with(tree, "spec.template.spec.terminationGracePeriodSeconds", "1");
     for (int i = 0; i < pathsAndValues.length; i += 2) {
       Fixtures.with(tree, pathsAndValues[i], pathsAndValues[i + 1]);
     }

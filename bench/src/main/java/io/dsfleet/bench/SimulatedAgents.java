@@ -85,7 +85,8 @@ public final class SimulatedAgents {
       Node n = new Node(name);
       Path dir = state.resolve(name);
       FakeRuntime runtime = new FakeRuntime(clock, false);
-      n.reconciler = new Reconciler(name, "10.0.0.1", runtime, new io.dsfleet.agent.hostfs.Mounts(), clock, dir, "bench", threads, report -> {
+      n.reconciler = new Reconciler(name, "10.0.0.1", runtime, new io.dsfleet.agent.hostfs.Mounts(), clock,
+          io.dsfleet.agent.reconcile.Backoff.KUBERNETES, dir, "bench", threads, report -> {
         CoordinatorSession s = n.session;
         if (s != null) {
           s.sendReport(report);

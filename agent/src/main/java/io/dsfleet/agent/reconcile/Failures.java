@@ -10,8 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The back-off manager: every failure that leaves no container behind to time a retry from (an
  * image pull, a container or sandbox the runtime refused to create, a configuration error, a
  * container the runtime cannot remove) is recorded here under its key ("ns/pod/container",
- * "ns/pod/POD", "gc/ID") and retried no earlier than Kubernetes' back-off allows: 10 s, doubling
- * to 5 min, starting over after ten quiet minutes. A success forgets the key. A pod's sandbox made
+ * "ns/pod/POD", "gc/ID") and retried no earlier than the back-off allows (Kubernetes': 10 s, doubling
+ * to 5 min, starting over after ten quiet minutes). A success forgets the key. A pod's sandbox made
  * again (it died) is recorded too ("ns/pod/POD-restart"), so a sandbox that keeps dying is not
  * made again every pass. Crashes of containers that ran are timed from the
  * containers themselves ({@link Backoff}), so that back-off survives agent restarts.
@@ -35,13 +35,23 @@ public final class Failures {
   }
 
   private final Map<String, Failure> failures = new ConcurrentHashMap<>();
+  private final Backoff backoff;
+
+  public Failures(Backoff backoff) {
+    this.backoff = backoff;
+  }
+
+  /** The back-off both failures here and crashed containers ({@link PodPlanner}) are timed by. */
+  public Backoff backoff() {
+    return backoff;
+  }
 
   public Failure failed(String key, String reason, String message, Instant now) {
     return failures.compute(key, (k, was) -> {
       // ten quiet minutes after the last retry start the back-off over, as the kubelet's back-off does
-      boolean stale = was != null && now.isAfter(was.retryAt().plus(Backoff.RESET_AFTER));
+      boolean stale = was != null && now.isAfter(was.retryAt().plus(backoff.resetAfter()));
       int count = was == null || stale ? 1 : was.count() + 1;
-      Duration delay = Backoff.delay(count - 1);
+      Duration delay = backoff.delay(count - 1);
       return new Failure(reason, message, count, now, now.plus(delay));
     });
   }

@@ -143,14 +143,14 @@ public final class PodPlanner {
   /** A run that ended: start the next one once its crash back-off allows (a run that never started is timed from its creation). */
   private static Action restart(DesiredPod pod, OwnedContainer run, List<OwnedContainer> observed, int attempt, Facts f) {
     Instant ended = run.info().finishedAt() != null ? run.info().finishedAt() : run.info().created();
-    Instant at = Backoff.nextStart(run.streak(), run.info().startedAt(), ended);
+    Instant at = f.failures().backoff().nextStart(run.streak(), run.info().startedAt(), ended);
     if (f.now().isBefore(at)) {
       String why = run.neverStarted() ? "RunContainerError" : "CrashLoopBackOff";
       String detail = run.neverStarted() ? ": " + run.info().error() : " (last exit code " + run.info().exitCode() + ")";
       return new Wait(run.container(), at, why, "back-off " + Duration.between(ended, at).toSeconds() + "s restarting failed container "
           + run.container() + detail);
     }
-    boolean ranLong = run.info().startedAt() != null && !Duration.between(run.info().startedAt(), ended).minus(Backoff.RESET_AFTER).isNegative();
+    boolean ranLong = run.info().startedAt() != null && !Duration.between(run.info().startedAt(), ended).minus(f.failures().backoff().resetAfter()).isNegative();
     return startOrWait(pod, run.container(), run.role(), nextRestarts(observed, run.container(), run.role()), attempt,
         ranLong ? 0 : run.streak() + 1, f);
   }

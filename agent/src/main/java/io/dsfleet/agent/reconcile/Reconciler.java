@@ -83,7 +83,7 @@ public final class Reconciler {
   private final String agentVersion;
   private final Threads threads;
   private final Consumer<List<PodStatus>> reporter;
-  private final Failures failures = new Failures();
+  private final Failures failures;
   private final ProbeManager probes;
   private final Executor executor;
 
@@ -105,8 +105,9 @@ public final class Reconciler {
   private volatile Runnable onCondition = () -> { };
   private volatile Consumer<Set<String>> onOrphans = x -> { };
 
-  public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Path stateDir, String agentVersion,
-      Threads threads, Consumer<List<PodStatus>> reporter) {
+  public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Backoff backoff, Path stateDir,
+      String agentVersion, Threads threads, Consumer<List<PodStatus>> reporter) {
+    this.failures = new Failures(backoff);
     this.node = node;
     this.hostIp = hostIp;
     this.runtime = runtime;
@@ -208,7 +209,7 @@ public final class Reconciler {
       runtimeReachable();
     } catch (RuntimeUnavailableException e) {
       runtimeUnreachable(e);
-      passes.incrementAndGet();
+      log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
       return;
     }
     Instant now = clock.instant();
@@ -278,7 +279,10 @@ public final class Reconciler {
       lastReport = report;
       reporter.accept(report);
     }
-    passes.incrementAndGet();
+    long n = passes.incrementAndGet();
+    if (log.isDebugEnabled()) { // a barrier for tests of the agent as a process, and a trace for operators
+      log.debug("reconcile pass {} done: {} pods desired, {} containers owned{}", n, want.size(), owned.size(), idle() ? ", idle" : "");
+    }
   }
 
   /** The containers whose labels pass the ownership checks; the others are logged once and never touched. */

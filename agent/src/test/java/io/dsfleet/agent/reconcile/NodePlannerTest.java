@@ -73,7 +73,7 @@ class NodePlannerTest {
   void plan(Row row) {
     List<OwnedContainer> owned = row.owned().stream().map(C::build).toList();
     Map<String, DesiredPod> desired = row.desired() ? Map.of(POD.key(), POD) : Map.of();
-    NodePlanner.Plan p = NodePlanner.plan(new NodePlanner.Input(row.sourcesReady(), desired, owned, row.orphans(), Map.of(), new Failures(),
+    NodePlanner.Plan p = NodePlanner.plan(new NodePlanner.Input(row.sourcesReady(), desired, owned, row.orphans(), Map.of(), new Failures(Backoff.KUBERNETES),
         Map.of(POD.key(), POD.configs()), row.dirs(), T0));
     assertThat(p.teardown().keySet()).as("teardown").isEqualTo(row.teardown());
     Set<String> garbage = p.garbage().stream().map(OwnedContainer::id).collect(Collectors.toCollection(TreeSet::new));

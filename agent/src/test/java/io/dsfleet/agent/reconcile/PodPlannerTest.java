@@ -33,7 +33,7 @@ class PodPlannerTest {
 
   /** Mutable facts a row may set up. */
   static final class Facts {
-    final Failures failures = new Failures();
+    final Failures failures = new Failures(Backoff.KUBERNETES);
     final java.util.HashMap<String, ProbeVerdict> probes = new java.util.HashMap<>();
     boolean volumesCurrent = true;
   }

@@ -74,7 +74,7 @@ class ReconcilerTest {
   @BeforeEach
   void setUp() {
     runtime.addImage("local/busybox:1");
-    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, dir, "test",
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, dir, "test",
         new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
   }
 
@@ -196,7 +196,7 @@ class ReconcilerTest {
     r.tick();
     List<String> before = owned().stream().map(ContainerInfo::id).toList();
     // a new agent on the same node with no state and no coordinator: sources are not ready
-    Reconciler fresh = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, dir.resolve("other"), "test",
+    Reconciler fresh = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, dir.resolve("other"), "test",
         new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), x -> { });
     runtime.calls.clear();
     for (int i = 0; i < 100; i++) {

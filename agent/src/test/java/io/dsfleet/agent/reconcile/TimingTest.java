@@ -16,15 +16,15 @@ class TimingTest {
 
   @Test
   void backoffDoublesFromTenSecondsToFiveMinutes() {
-    assertThat(List.of(0, 1, 2, 3, 4, 5, 9).stream().map(Backoff::delay).map(Duration::toSeconds).toList())
+    assertThat(List.of(0, 1, 2, 3, 4, 5, 9).stream().map(Backoff.KUBERNETES::delay).map(Duration::toSeconds).toList())
         .containsExactly(10L, 20L, 40L, 80L, 160L, 300L, 300L);
   }
 
   @Test
   void backoffResetsAfterTenMinutesOfCleanRunning() {
     Instant finished = T0.plus(Duration.ofMinutes(11));
-    assertThat(Backoff.nextStart(7, T0, finished)).isEqualTo(finished.plusSeconds(10));
-    assertThat(Backoff.nextStart(7, T0.plus(Duration.ofMinutes(2)), finished)).isEqualTo(finished.plusSeconds(300));
+    assertThat(Backoff.KUBERNETES.nextStart(7, T0, finished)).isEqualTo(finished.plusSeconds(10));
+    assertThat(Backoff.KUBERNETES.nextStart(7, T0.plus(Duration.ofMinutes(2)), finished)).isEqualTo(finished.plusSeconds(300));
   }
 
   static Probe probe(int initialDelay, int period, int success, int failure) {
