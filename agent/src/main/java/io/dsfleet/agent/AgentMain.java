@@ -175,8 +175,13 @@ public final class AgentMain {
           : file.containsKey("insecure") && file.get("insecure").asBoolean();
       String backoff = first(restartBackoff, env.get("DS_AGENT_RESTART_BACKOFF"), text(file, "restartBackoff"), null);
       String backoffMax = first(restartBackoffMax, env.get("DS_AGENT_RESTART_BACKOFF_MAX"), text(file, "restartBackoffMax"), null);
-      Backoff restarts = new Backoff(backoff == null ? Backoff.KUBERNETES.initial() : Durations.parse(backoff),
-          backoffMax == null ? Backoff.KUBERNETES.max() : Durations.parse(backoffMax));
+      Backoff restarts;
+      try {
+        restarts = new Backoff(backoff == null ? Backoff.KUBERNETES.initial() : Durations.parse(backoff),
+            backoffMax == null ? Backoff.KUBERNETES.max() : Durations.parse(backoffMax));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("restartBackoff " + backoff + ", restartBackoffMax " + backoffMax + ": " + e.getMessage());
+      }
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
           hb == null ? null : Durations.parse(hb), leave, token, plain, restarts);
     }

@@ -1,0 +1,48 @@
+package io.dsfleet.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dsfleet.agent.reconcile.Backoff;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** ds-agent's options as `run` parses them: flags over environment over the config file. */
+class AgentOptionsTest {
+  @TempDir Path tmp;
+
+  AgentOptions resolve(Map<String, String> env, String... flags) {
+    List<String> args = new ArrayList<>(List.of("--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1", "--address", "10.0.0.1"));
+    args.addAll(List.of(flags));
+    AgentMain.Run run = new AgentMain.Run();
+    new CommandLine(run).parseArgs(args.toArray(String[]::new));
+    return run.common.resolve(env);
+  }
+
+  @Test
+  void theRestartBackoffIsKubernetesUnlessConfigured() throws Exception {
+    assertThat(resolve(Map.of()).restartBackoff()).isEqualTo(Backoff.KUBERNETES);
+    Files.writeString(tmp.resolve("agent.yaml"), "restartBackoff: 2s\nrestartBackoffMax: 1m\n");
+    assertThat(resolve(Map.of()).restartBackoff()).isEqualTo(new Backoff(Duration.ofSeconds(2), Duration.ofMinutes(1)));
+    assertThat(resolve(Map.of("DS_AGENT_RESTART_BACKOFF", "3s")).restartBackoff()).isEqualTo(new Backoff(Duration.ofSeconds(3), Duration.ofMinutes(1)));
+    assertThat(resolve(Map.of("DS_AGENT_RESTART_BACKOFF", "3s"), "--restart-backoff", "500ms", "--restart-backoff-max", "20s").restartBackoff())
+        .isEqualTo(new Backoff(Duration.ofMillis(500), Duration.ofSeconds(20)));
+  }
+
+  @Test
+  void aBackoffThatCannotWorkIsRefusedNamingTheOption() {
+    assertThatThrownBy(() -> resolve(Map.of(), "--restart-backoff", "0s")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("restartBackoff 0s").hasMessageContaining("must be positive");
+    assertThatThrownBy(() -> resolve(Map.of(), "--restart-backoff", "1m", "--restart-backoff-max", "30s"))
+        .hasMessageContaining("restartBackoffMax 30s").hasMessageContaining("shorter than its initial delay");
+    assertThatThrownBy(() -> resolve(Map.of(), "--restart-backoff", "soon")).hasMessageContaining("restartBackoff soon")
+        .hasMessageContaining("invalid duration");
+  }
+}
