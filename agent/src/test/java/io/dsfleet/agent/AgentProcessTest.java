@@ -6,16 +6,13 @@ import static org.awaitility.Awaitility.await;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.proto.v1.DesiredState;
-import io.dsfleet.agent.reconcile.Reconciler;
-import java.io.IOException;
+import io.dsfleet.common.testing.ReconcilePasses;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -63,37 +60,20 @@ class AgentProcessTest {
 
   List<String> agentCommand(String verb) {
     return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Dorg.slf4j.simpleLogger.log." + Reconciler.class.getName() + "=debug",
+        ReconcilePasses.DEBUG_FLAG,
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", // a short-lived JVM: start cheaply on a loaded machine
         "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), verb, "--restart-backoff", "1s",
         "--coordinator", "127.0.0.1:" + port, "--node-name", docker.node, "--state-dir", tmp.resolve("state").toString(),
         "--config", tmp.resolve("none.yaml").toString(), "--address", "127.0.0.1", "--docker-host", DockerHarness.DOCKER_HOST,
         "--insecure");
   }
 
-  private static final Pattern PASS = Pattern.compile("reconcile pass (\\d+) done: .*?(, idle)?$", Pattern.MULTILINE);
-
-  /** The number of the running agent's last reconcile pass, and whether it ended with no pod work in flight. */
-  private long[] lastPass() throws IOException {
-    long n = 0;
-    long idle = 0;
-    Matcher m = PASS.matcher(Files.readString(log));
-    while (m.find()) {
-      n = Long.parseLong(m.group(1));
-      idle = m.group(2) != null ? 1 : 0;
-    }
-    return new long[] {n, idle};
-  }
-
   /**
    * Waits until the agent process has finished {@code n} more reconcile passes, the last with no
    * pod work in flight: whatever it would do about what it sees now, it has done.
    */
-  void settle(int n) throws IOException {
-    long from = lastPass()[0];
-    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
-      long[] last = lastPass();
-      return last[0] >= from + n && last[1] == 1;
-    });
+  void settle(int n) throws Exception {
+    ReconcilePasses.settle(() -> Files.readString(log), n, Duration.ofSeconds(60));
   }
 
   /** Runs `ds-agent leave` to its end; its exit code and output. */

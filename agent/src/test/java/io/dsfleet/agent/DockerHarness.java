@@ -143,9 +143,11 @@ public final class DockerHarness implements AutoCloseable {
     return r.output().strip();
   }
 
+  /** Desires nothing, and waits until every container is gone and the agent has since done what follows (pod directories removed). */
   public void clear() {
     reconciler.setDesired(DesiredState.getDefaultInstance());
     await().atMost(Duration.ofSeconds(60)).until(() -> docker.listOwned(node).isEmpty());
+    settle(2);
   }
 
   @Override

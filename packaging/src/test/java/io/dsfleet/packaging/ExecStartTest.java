@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.dsfleet.common.testing.ReconcilePasses;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -94,7 +95,9 @@ class ExecStartTest {
     String address = "127.0.0.1:" + port;
     spawn(List.of("java", "-jar", ROOT.resolve("coordinator/target/ds-coordinator.jar").toString(), "serve", "--listen", address,
         "--data-dir", tmp.resolve("coordinator").toString(), "--config", tmp.resolve("none.yaml").toString()), "coordinator.log");
-    await().atMost(Duration.ofSeconds(60)).until(() -> dsctl("version", "--coordinator", address).contains("Coordinator Version"));
+    // dsctl is a JVM: poll once a second, not every 100 ms
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+        .until(() -> dsctl("version", "--coordinator", address).contains("Coordinator Version"));
 
     String token = Files.readString(tmp.resolve("coordinator/pki/join-token")).strip();
     Path config = Files.writeString(tmp.resolve("agent.yaml"), "coordinator: " + address + "\nnodeName: " + node + "\nstateDir: "
@@ -104,6 +107,7 @@ class ExecStartTest {
         "/usr/share/dsfleet/ds-agent.jar", ROOT.resolve("agent/target/ds-agent.jar").toString(),
         "/etc/dsfleet/agent.yaml", config.toString()));
     assertThat(cmd).contains("-XX:+UseSerialGC", "-Xmx48m", "-jar", "run", "--config");
+    cmd.add(1, ReconcilePasses.DEBUG_FLAG); // the unit's command, with its reconcile passes logged (the barrier below)
     Process agent = spawn(cmd, "agent.log");
 
     Path ds = Files.writeString(tmp.resolve("ds.yaml"), """
@@ -129,9 +133,12 @@ class ExecStartTest {
     assertThat(agent.exitValue()).as("killed by SIGTERM after its shutdown hooks ran (128 + 15), or a clean exit").isIn(0, 143);
     assertThat(containers()).as("stopping the agent leaves the pod running").isEqualTo(before);
 
-    spawn(cmd, "agent.log");
-    await().atMost(Duration.ofSeconds(60)).until(() -> dsctl("get", "pods", "--coordinator", address).contains("1/1"));
-    await().pollDelay(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> true);
+    spawn(cmd, "agent-restarted.log");
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
+        .until(() -> dsctl("get", "pods", "--coordinator", address).contains("1/1"));
+    // the restarted agent has its desired set and has done what it would do about the containers it found
+    ReconcilePasses.settle(() -> Files.readString(tmp.resolve("agent-restarted.log")), 3, Duration.ofSeconds(60));
+    assertThat(Files.readString(tmp.resolve("agent-restarted.log"))).contains("desired set version");
     assertThat(containers()).as("the restarted agent adopted the containers").isEqualTo(before);
   }
 }
