@@ -1,6 +1,5 @@
 package io.dsfleet.e2e;
 
-import io.dsfleet.proto.v1.NodeView;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -12,12 +11,7 @@ public final class BenchHosts implements AutoCloseable {
   private final TestFleet fleet;
 
   public BenchHosts(int hosts) throws Exception {
-    fleet = new TestFleet();
-    fleet.startCoordinator();
-    for (int i = 1; i <= hosts; i++) {
-      fleet.addHost(i);
-    }
-    TestFleet.await(hosts + " nodes Ready", 180, () -> fleet.nodes().values().stream().filter(NodeView::getReady).count() == hosts);
+    fleet = TestFleet.up(hosts);
   }
 
   /** The JVM flags a systemd unit of the repository at {@code repo} starts its program with. */

@@ -6,16 +6,13 @@ import io.dsfleet.proto.v1.PodView;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
 /** Rolling updates on five real hosts: one host at a time, a broken version rolled back, undo, a surge. */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RolloutScenariosTest {
   static TestFleet fleet;
 
@@ -24,12 +21,13 @@ class RolloutScenariosTest {
 
   @BeforeAll
   static void up() throws Exception {
-    fleet = new TestFleet();
-    fleet.startCoordinator();
-    for (int i = 1; i <= 5; i++) {
-      fleet.addHost(i);
-    }
-    TestFleet.await("5 nodes Ready", 120, () -> fleet.nodes().values().stream().filter(n -> n.getReady()).count() == 5);
+    fleet = TestFleet.up(5);
+  }
+
+  /** Each scenario has a DaemonSet of its own; whatever one leaves is deleted (and gone from every host) before the next. */
+  @AfterEach
+  void deleteWhatIsLeft() {
+    fleet.deleteEveryDaemonSet();
   }
 
   @AfterAll
@@ -40,17 +38,17 @@ class RolloutScenariosTest {
   }
 
   /** Ready 2 s after start (readiness probe), so each host's update takes visible time. */
-  static String app(String image, String readyFile, String annotations) {
+  static String app(String name, String image, String readyFile, String annotations) {
     return """
         apiVersion: apps/v1
         kind: DaemonSet
         metadata:
-          name: app
+          name: %s
         %s
         spec:
-          selector: {matchLabels: {app: app}}
+          selector: {matchLabels: {app: %s}}
           template:
-            metadata: {labels: {app: app}}
+            metadata: {labels: {app: %s}}
             spec:
               terminationGracePeriodSeconds: 1
               containers:
@@ -61,31 +59,31 @@ class RolloutScenariosTest {
                   exec: {command: [test, -f, %s]}
                   periodSeconds: 1
                   timeoutSeconds: 5
-        """.formatted(annotations, image, readyFile);
+        """.formatted(name, annotations, name, name, image, readyFile);
   }
 
-  static void apply(String yaml) throws Exception {
-    fleet.dsctlOk("apply", "-f", fleet.manifest("app.yaml", yaml).toString());
+  /** Over the control API: dsctl's own apply is FleetScenariosTest's. */
+  static void apply(String yaml) {
+    fleet.apply(yaml);
   }
 
-  /** Per host: the pod's revision and whether it is Ready ("-" when none). */
-  static List<String> snapshot() {
+  /** Per host: the DaemonSet's pod's revision and whether it is Ready ("-" when none). */
+  static List<String> snapshot(String name) {
     List<String> out = new ArrayList<>();
     for (TestHost h : fleet.hosts.values()) {
-      out.add(fleet.podOn("app", h).map(p -> p.getRevision() + (p.getStatus().getReady() ? "R" : "u")).orElse("-"));
+      out.add(fleet.podOn(name, h).map(p -> p.getRevision() + (p.getStatus().getReady() ? "R" : "u")).orElse("-"));
     }
     return out;
   }
 
   @Test
-  @Order(1)
   void anImageChangeRollsAcrossFiveHostsOneAtATime() throws Exception {
-    apply(app("local/busybox:1", "/tmp/started", ""));
-    TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot().stream().allMatch(s -> s.equals("1R")));
-    apply(app("local/busybox:2", "/tmp/started", ""));
+    apply(app("roll", "local/busybox:1", "/tmp/started", ""));
+    TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("roll").stream().allMatch(s -> s.equals("1R")));
+    apply(app("roll", "local/busybox:2", "/tmp/started", ""));
     List<List<String>> seen = new ArrayList<>();
     TestFleet.await("revision 2 Ready everywhere", 180, () -> {
-      List<String> s = snapshot();
+      List<String> s = snapshot("roll");
       if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s)) {
         seen.add(s);
       }
@@ -109,50 +107,54 @@ class RolloutScenariosTest {
           .filter(hst -> cur.get(hst).equals("2u") && !movedFromUnready.contains(hst)).count();
       assertThat(inFlight).as("hosts updating at once in %s", cur).isLessThanOrEqualTo(1);
     }
-    assertThat(fleet.dsctlOk("rollout", "status", "ds/app", "--timeout", "10")).contains("successfully rolled out");
+    assertThat(fleet.dsctlOk("rollout", "status", "ds/roll", "--timeout", "10")).contains("successfully rolled out");
   }
 
   @Test
-  @Order(2)
   void aBrokenVersionStopsAfterTheFirstHostAndIsRolledBack() throws Exception {
     String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"15\", dsfleet.io/on-failure: rollback}";
-    apply(app("local/busybox:2", "/tmp/started", annotations));
-    TestFleet.await("annotations applied, still revision 2 everywhere", 60, () -> snapshot().stream().allMatch(s -> s.equals("2R")));
-    apply(app("local/busybox:2", "/tmp/never-there", annotations));
+    apply(app("broken", "local/busybox:2", "/tmp/started", annotations));
+    TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("broken").stream().allMatch(s -> s.equals("1R")));
+    apply(app("broken", "local/busybox:2", "/tmp/never-there", annotations));
     List<List<String>> seen = new ArrayList<>();
     TestFleet.await("rolled back: every host Ready on the old template", 180, () -> {
-      List<String> s = snapshot();
+      List<String> s = snapshot("broken");
       if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s)) {
         seen.add(s);
       }
-      return fleet.daemonSet("app").getRevision() >= 4 && s.stream().allMatch(x -> x.equals("4R"));
+      return fleet.daemonSet("broken").getRevision() >= 3 && s.stream().allMatch(x -> x.equals("3R"));
     });
     seen.forEach(s -> System.out.println("  " + s));
-    long hostsThatGotTheBrokenVersion = seen.stream().flatMap(List::stream).filter(x -> x.startsWith("3")).distinct().count();
-    assertThat(seen.stream().mapToLong(s -> s.stream().filter(x -> x.startsWith("3")).count()).max().orElse(0))
-        .as("the broken revision 3 never ran on more than one host at once").isLessThanOrEqualTo(1);
+    long hostsThatGotTheBrokenVersion = seen.stream().flatMap(List::stream).filter(x -> x.startsWith("2")).distinct().count();
+    assertThat(seen.stream().mapToLong(s -> s.stream().filter(x -> x.startsWith("2")).count()).max().orElse(0))
+        .as("the broken revision 2 never ran on more than one host at once").isLessThanOrEqualTo(1);
     assertThat(hostsThatGotTheBrokenVersion).isPositive();
-    var status = fleet.dsctl("rollout", "status", "ds/app", "--timeout", "10");
+    var status = fleet.dsctl("rollout", "status", "ds/broken", "--timeout", "10");
     assertThat(status.exit()).isEqualTo(1);
-    assertThat(status.out()).contains("rolled back from revision 3 to revision 4");
+    assertThat(status.out()).contains("rolled back from revision 2 to revision 3");
   }
 
   @Test
-  @Order(3)
   void undoRestoresThePreviousTemplateAsANewRevision() throws Exception {
-    fleet.dsctlOk("rollout", "undo", "ds/app", "--to-revision", "1");
-    TestFleet.await("revision 5 (template of 1) Ready everywhere", 180, () -> snapshot().stream().allMatch(s -> s.equals("5R")));
-    assertThat(fleet.daemonSet("app").getImages()).isEqualTo("local/busybox:1");
-    String history = fleet.dsctlOk("rollout", "history", "ds/app");
-    assertThat(history).contains("5 ");
-    for (PodView p : fleet.pods("app")) {
+    // every host at once (maxUnavailable 100%): this scenario is about the revisions, not the pace
+    String allAtOnce = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 100%}}\n  selector:";
+    apply(app("undo", "local/busybox:1", "/tmp/started", "").replace("spec:\n  selector:", allAtOnce));
+    TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("undo").stream().allMatch(s -> s.equals("1R")));
+    apply(app("undo", "local/busybox:2", "/tmp/started", "").replace("spec:\n  selector:", allAtOnce));
+    TestFleet.await("revision 2 Ready everywhere", 120, () -> snapshot("undo").stream().allMatch(s -> s.equals("2R")));
+    fleet.dsctlOk("rollout", "undo", "ds/undo", "--to-revision", "1");
+    TestFleet.await("revision 3 (template of 1) Ready everywhere", 180, () -> snapshot("undo").stream().allMatch(s -> s.equals("3R")));
+    assertThat(fleet.daemonSet("undo").getImages()).isEqualTo("local/busybox:1");
+    String history = fleet.dsctlOk("rollout", "history", "ds/undo");
+    assertThat(history).contains("2 ").contains("3 ");
+    for (PodView p : fleet.pods("undo")) {
       assertThat(p.getStatus().getReady()).isTrue();
     }
   }
 
   /** Per host: its pods of the DaemonSet, each as revision and R (Ready) or u, joined with "+". */
   static List<String> podsPerHost() {
-    List<PodView> pods = fleet.pods("app");
+    List<PodView> pods = fleet.pods("surge");
     List<String> out = new ArrayList<>();
     for (TestHost h : fleet.hosts.values()) {
       out.add(pods.stream().filter(p -> p.getNodeName().equals(h.name)).filter(p -> !p.getPending())
@@ -163,12 +165,12 @@ class RolloutScenariosTest {
   }
 
   @Test
-  @Order(4)
   void aSurgeRunsTheNewPodNextToTheOldOneOnOneHostAtATime() throws Exception {
     String surge = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}\n  selector:";
-    apply(app("local/busybox:1", "/tmp/started", "").replace("spec:\n  selector:", surge));
-    long before = fleet.daemonSet("app").getRevision();
-    apply(app("local/busybox:2", "/tmp/started", "").replace("spec:\n  selector:", surge));
+    apply(app("surge", "local/busybox:1", "/tmp/started", "").replace("spec:\n  selector:", surge));
+    TestFleet.await("revision 1 Ready everywhere", 120, () -> podsPerHost().stream().allMatch(s -> s.equals("1R")));
+    long before = fleet.daemonSet("surge").getRevision();
+    apply(app("surge", "local/busybox:2", "/tmp/started", "").replace("spec:\n  selector:", surge));
     String next = String.valueOf(before + 1);
     List<List<String>> seen = new ArrayList<>();
     TestFleet.await("revision " + next + " alone and Ready everywhere", 180, () -> {

@@ -3,7 +3,6 @@ package io.dsfleet.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.common.tls.Pki;
-import io.dsfleet.proto.v1.NodeView;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -11,10 +10,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -24,7 +20,6 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * certificate stops working. The coordinator issues one-minute node certificates here so a
  * renewal happens within the test.
  */
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SecurityScenariosTest {
   static TestFleet fleet;
   static TestHost host;
@@ -34,10 +29,8 @@ class SecurityScenariosTest {
 
   @BeforeAll
   static void up() throws Exception {
-    fleet = new TestFleet();
-    fleet.startCoordinator("--node-cert-ttl", "1m");
-    host = fleet.addHost(1);
-    TestFleet.await("node Ready", 90, () -> fleet.nodes().values().stream().anyMatch(NodeView::getReady));
+    fleet = TestFleet.up(1, "--node-cert-ttl", "1m");
+    host = fleet.host(1);
   }
 
   @AfterAll
@@ -48,15 +41,22 @@ class SecurityScenariosTest {
   }
 
   static Path statePki() {
-    return host.dir.resolve("state").resolve("pki");
+    return statePki(host);
+  }
+
+  static Path statePki(TestHost h) {
+    return h.dir.resolve("state").resolve("pki");
   }
 
   static String agentLog() throws Exception {
-    return Files.readString(host.dir.resolve("agent.log"));
+    return agentLog(host);
+  }
+
+  static String agentLog(TestHost h) throws Exception {
+    return Files.readString(h.dir.resolve("agent.log"));
   }
 
   @Test
-  @Order(1)
   void theAgentJoinsWithTheTokenAndKeepsItsKeyOwnerOnly() throws Exception {
     TestFleet.await("the agent's join logged", 30, () -> agentLog().contains("joined with the join token")
         && Files.exists(statePki().resolve("node.pem")));
@@ -72,9 +72,8 @@ class SecurityScenariosTest {
   }
 
   @Test
-  @Order(2)
   void theCertificateIsRenewedBeforeItExpiresAndNoPodRestarts() throws Exception {
-    fleet.dsctlOk("apply", "-f", fleet.manifest("steady.yaml", """
+    fleet.apply("""
         apiVersion: apps/v1
         kind: DaemonSet
         metadata: {name: steady}
@@ -88,7 +87,7 @@ class SecurityScenariosTest {
               - name: main
                 image: local/busybox:1
                 command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
-        """).toString());
+        """);
     TestFleet.await("steady Ready", 90, () -> fleet.readyOn("steady", host));
     Map<String, String> before = fleet.containers("steady", host);
     String serial = Pki.serialHex(Pki.certificate(Files.readString(statePki().resolve("node.pem"))));
@@ -100,23 +99,30 @@ class SecurityScenariosTest {
   }
 
   @Test
-  @Order(3)
   void aRemovedNodesCertificateStopsWorking() throws Exception {
-    Path saved = fleet.root.resolve("stolen-pki");
-    Files.createDirectories(saved);
-    for (String f : new String[] {"node.pem", "ca.crt"}) {
-      Files.copy(statePki().resolve(f), saved.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+    // a host of its own, removed here: the other scenarios keep theirs
+    TestHost gone = fleet.addHost(2);
+    try {
+      TestFleet.await("host2 Ready", 90, () -> fleet.nodes().containsKey(gone.name) && fleet.nodes().get(gone.name).getReady()
+          && Files.exists(statePki(gone).resolve("node.pem")));
+      Path saved = fleet.root.resolve("stolen-pki");
+      Files.createDirectories(saved);
+      for (String f : new String[] {"node.pem", "ca.crt"}) {
+        Files.copy(statePki(gone).resolve(f), saved.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+      }
+      fleet.dsctlOk("node", "rm", gone.name);
+      TestFleet.await("the agent exits, told it was removed", 60, () -> !gone.agent.isAlive());
+      // the removed node's key and certificate, put back, without a join token: refused
+      for (String f : new String[] {"node.pem", "ca.crt"}) {
+        Files.copy(saved.resolve(f), statePki(gone).resolve(f), StandardCopyOption.REPLACE_EXISTING);
+      }
+      gone.withJoinToken = false;
+      gone.startAgent();
+      TestFleet.await("the certificate refused", 60, () -> agentLog(gone).contains("refused this node's certificate"));
+      assertThat(agentLog(gone)).contains("revoked");
+      assertThat(fleet.nodes()).doesNotContainKey(gone.name);
+    } finally {
+      fleet.removeHost(2);
     }
-    fleet.dsctlOk("node", "rm", host.name);
-    TestFleet.await("the agent exits, told it was removed", 60, () -> !host.agent.isAlive());
-    // the removed node's key and certificate, put back, without a join token: refused
-    for (String f : new String[] {"node.pem", "ca.crt"}) {
-      Files.copy(saved.resolve(f), statePki().resolve(f), StandardCopyOption.REPLACE_EXISTING);
-    }
-    host.withJoinToken = false;
-    host.startAgent();
-    TestFleet.await("the certificate refused", 60, () -> agentLog().contains("refused this node's certificate"));
-    assertThat(agentLog()).contains("revoked");
-    assertThat(fleet.nodes()).doesNotContainKey(host.name);
   }
 }

@@ -4,7 +4,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
+import io.dsfleet.proto.v1.ApplyRequest;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.dsfleet.proto.v1.DeleteRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
@@ -23,7 +25,6 @@ import io.dsfleet.proto.v1.GetRequest;
 import io.dsfleet.proto.v1.NodeView;
 import io.dsfleet.proto.v1.ObjectKind;
 import io.dsfleet.proto.v1.PodView;
-import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
@@ -31,28 +32,32 @@ import org.awaitility.Awaitility;
 /**
  * A fleet of test hosts on this machine: a bridge with the coordinator's address in the root
  * namespace, a coordinator process on it, and hosts in network namespaces. Traffic stays on this
- * machine: loopback, the bridge and the hosts' addresses (10.213.0.0/24).
+ * machine: loopback, the bridge and the hosts' addresses (10.213.N.0/24).
  *
  * <p>Everything lives under {@link #ROOT} and is named with {@link #PREFIX}, so {@link #cleanup()}
  * finds what any earlier run left (a failed or interrupted one included) and removes it before
- * starting and after finishing.
+ * starting and after finishing. Several fleets run side by side, one per test JVM: each JVM's
+ * {@link #INSTANCE} (surefire's fork number, set by e2e/pom.xml) gives it its own root, names,
+ * subnet and port, and its cleanup touches only those.
  */
 final class TestFleet implements AutoCloseable {
-  static final String PREFIX = "dsfe-";
+  /** This JVM's fleet: 1, 2, 3 when surefire runs the e2e classes in parallel forks; 0 otherwise (the benchmarks). */
+  static final int INSTANCE = Integer.getInteger("dsfleet.e2e.instance", 0);
+  static final String PREFIX = INSTANCE == 0 ? "dsfe-" : "dsfe" + INSTANCE + "-";
   static final String BRIDGE = PREFIX + "br";
-  static final String SUBNET = "10.213.0.";
+  static final String SUBNET = "10.213." + INSTANCE + ".";
   static final String COORDINATOR_IP = SUBNET + "1";
-  static final int COORDINATOR_PORT = 17443;
-  static final Path ROOT = Path.of("/tmp/dsfleet-e2e");
+  static final int COORDINATOR_PORT = 17443 + INSTANCE;
+  static final Path ROOT = Path.of(INSTANCE == 0 ? "/tmp/dsfleet-e2e" : "/tmp/dsfleet-e2e-" + INSTANCE);
 
   final Path root = ROOT;
   final Path coordinatorJar;
   final Path agentJar;
   final Path repo;
   final Path imagesTar;
-  final Map<Integer, TestHost> hosts = new TreeMap<>();
+  final Map<Integer, TestHost> hosts = new java.util.concurrent.ConcurrentSkipListMap<>();
   Process coordinator;
-  private final List<Process> processes = new ArrayList<>();
+  private final List<Process> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
   private ManagedChannel channel;
 
   TestFleet() throws IOException {
@@ -127,7 +132,9 @@ final class TestFleet implements AutoCloseable {
         "--config", root.resolve("none.yaml").toString(), "--heartbeat-interval", "1s", "--heartbeat-grace", "6s"));
     cmd.addAll(Arrays.asList(extra));
     coordinator = spawn("coordinator", root.resolve("coordinator.log"), cmd);
-    await("coordinator serving", 60, () -> dsctl("version").exit() == 0);
+    // over the control API (its credentials exist once the first start wrote them), not a dsctl JVM per poll
+    await("coordinator serving", 60, () -> Files.exists(pki().resolve("admin.pem"))
+        && !control().version(io.dsfleet.proto.v1.VersionRequest.getDefaultInstance()).getVersion().isEmpty());
   }
 
   Path pki() {
@@ -155,6 +162,42 @@ final class TestFleet implements AutoCloseable {
     h.create();
     h.startAgent();
     return h;
+  }
+
+  /** Adds hosts 1..n side by side (each host's namespace, dockerd, image load and agent are its own). */
+  void addHosts(int n) throws Exception {
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+    try {
+      List<java.util.concurrent.Future<TestHost>> made = new ArrayList<>();
+      for (int i = 1; i <= n; i++) {
+        int index = i;
+        made.add(pool.submit(() -> addHost(index)));
+      }
+      for (var f : made) {
+        f.get(180, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /**
+   * Takes a host out of the fleet whatever state a scenario left it in: its agent and dockerd
+   * killed, its namespace and link deleted, its node removed from the coordinator if still there.
+   */
+  void removeHost(int index) throws InterruptedException {
+    TestHost h = hosts.remove(index);
+    if (h.agent != null && h.agent.isAlive()) {
+      h.killAgent();
+    }
+    if (h.dockerd != null) {
+      h.dockerd.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+    Sh.quiet("grep ' " + h.dir + "/' /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l; true");
+    Sh.quiet("ip netns del " + h.netns + "; ip link del " + h.vethRoot() + "; true");
+    if (nodes().containsKey(h.name)) {
+      dsctlOk("node", "rm", h.name);
+    }
   }
 
   TestHost host(int index) {
@@ -186,6 +229,45 @@ final class TestFleet implements AutoCloseable {
       throw new IllegalStateException("dsctl " + String.join(" ", args) + " exited " + r.exit() + ": " + r.out());
     }
     return r.out();
+  }
+
+  /**
+   * Applies manifests over the control API, as dsctl does after validating them: for a scenario's
+   * set-up (a dsctl JVM per step costs seconds of CPU); scenarios about dsctl run it as a process.
+   */
+  void apply(String yaml) {
+    control().apply(ApplyRequest.newBuilder().setManifests(yaml).setSource("e2e").build());
+  }
+
+  /** A fleet: the coordinator (with extra flags), hosts 1..n side by side, all Ready. */
+  static TestFleet up(int hosts, String... coordinatorFlags) throws Exception {
+    TestFleet fleet = new TestFleet();
+    fleet.startCoordinator(coordinatorFlags);
+    fleet.addHosts(hosts);
+    await(hosts + " nodes Ready", 180, () -> fleet.nodes().values().stream().filter(NodeView::getReady).count() == hosts);
+    return fleet;
+  }
+
+  /** Deletes a DaemonSet of the default namespace over the control API and waits until its containers are gone from every host whose agent runs. */
+  void deleteDaemonSet(String name) {
+    control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("default").setName(name).setCascade(true).build());
+    awaitGone(name);
+  }
+
+  void awaitGone(String ds) {
+    for (TestHost h : hosts.values()) {
+      if (h.agent != null && h.agent.isAlive()) {
+        await(ds + " gone from " + h.name, 60, () -> containers(ds, h).isEmpty());
+      }
+    }
+  }
+
+  /** Whatever a scenario left (it failed half way, say): every DaemonSet deleted, its containers gone from every host. */
+  void deleteEveryDaemonSet() {
+    for (DaemonSetView d : control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setAllNamespaces(true).build())
+        .getDaemonSetsList()) {
+      deleteDaemonSet(d.getName());
+    }
   }
 
   /** A gRPC client for polling state fast (assertions on what dsctl would show). */

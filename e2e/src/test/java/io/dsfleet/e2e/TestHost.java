@@ -1,6 +1,8 @@
 package io.dsfleet.e2e;
 
+import io.dsfleet.common.testing.ReconcilePasses;
 import java.io.IOException;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -72,13 +74,36 @@ final class TestHost {
   /** Whether the agent is started with the fleet's join token (without it, it has only the certificate in its state). */
   boolean withJoinToken = true;
 
+  /** Where in agent.log the running agent's lines start (the file is appended to across restarts). */
+  private long agentLogStart;
+
   void startAgent() throws IOException {
-    agent = fleet.spawn("agent-" + name, dir.resolve("agent.log"), agentCommand("run"));
+    Path log = dir.resolve("agent.log");
+    agentLogStart = Files.exists(log) ? Files.size(log) : 0;
+    agent = fleet.spawn("agent-" + name, log, agentCommand("run"));
+  }
+
+  /** What the running agent has logged since it started. */
+  String agentLog() throws IOException {
+    try (var in = Files.newInputStream(dir.resolve("agent.log"))) {
+      in.skipNBytes(agentLogStart);
+      return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  /**
+   * Waits until this host's agent has finished {@code n} more reconcile passes, the last with no pod
+   * work in flight: whatever it would do about what it has now, it has done (the agent logs each
+   * pass at debug level, which {@link #agentCommand} turns on for its reconciler).
+   */
+  void settle(int n) throws Exception {
+    ReconcilePasses.settle(this::agentLog, n, Duration.ofSeconds(60));
   }
 
   List<String> agentCommand(String verb, String... extra) {
     List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns, fleet.java()));
     cmd.addAll(fleet.agentJvmFlags()); // as the systemd unit starts it
+    cmd.add(ReconcilePasses.DEBUG_FLAG); // the passes settle() counts
     cmd.addAll(List.of("-jar", fleet.agentJar.toString(), verb,
         "--coordinator", fleet.coordinatorAddress(), "--node-name", name, "--state-dir", dir.resolve("state").toString(),
         "--docker-host", "unix://" + socket, "--address", ip, "--config", dir.resolve("none.yaml").toString()));
@@ -140,6 +165,7 @@ final class TestHost {
         if (Files.exists(p)) {
           List<String> all = Files.readAllLines(p);
           b.append("---- ").append(name).append(' ').append(f).append(" (last ").append(lines).append(" lines)\n");
+          all = all.stream().filter(l -> !ReconcilePasses.isPass(l)).toList(); // not the passes settle() counts
           all.subList(Math.max(0, all.size() - lines), all.size()).forEach(l -> b.append(l).append('\n'));
         }
       } catch (IOException e) {

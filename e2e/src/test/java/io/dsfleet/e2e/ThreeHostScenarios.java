@@ -1,0 +1,106 @@
+package io.dsfleet.e2e;
+
+import io.dsfleet.proto.v1.DaemonSetView;
+import io.dsfleet.proto.v1.NodeView;
+import io.dsfleet.proto.v1.PodView;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+
+/**
+ * Scenarios on a fleet of three real hosts: network namespaces each with its own dockerd and
+ * ds-agent process, a coordinator process, dsctl as a process. A class of scenarios shares one
+ * fleet (brought up once, its hosts side by side) and nothing else: each scenario applies
+ * DaemonSets of its own, puts back what it changed on a host (labels, taints, links, processes) in
+ * a finally block, and after each one every DaemonSet left is deleted, so they pass or fail alone,
+ * in any order.
+ */
+abstract class ThreeHostScenarios {
+  static TestFleet fleet;
+
+  @RegisterExtension
+  static final TestWatcher LOGS_ON_FAILURE = TestFleet.logsOnFailure(() -> fleet);
+
+  @BeforeAll
+  static void up() throws Exception {
+    fleet = TestFleet.up(3);
+  }
+
+  @AfterEach
+  void deleteWhatIsLeft() {
+    fleet.deleteEveryDaemonSet();
+  }
+
+  @AfterAll
+  static void down() {
+    if (fleet != null) {
+      fleet.close();
+    }
+  }
+
+  static String ds(String name, String extraSpec) {
+    return """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: %s}
+        spec:
+          selector: {matchLabels: {app: %s}}
+          template:
+            metadata: {labels: {app: %s}}
+            spec:
+              terminationGracePeriodSeconds: 2
+        %s      containers:
+              - name: main
+                image: local/busybox:1
+                command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+        """.formatted(name, name, name, extraSpec);
+  }
+
+  /** Applies over the control API (set-up); {@code dsctl apply} as a process is the first scenario's. */
+  static void apply(String name, String yaml) {
+    fleet.apply(yaml);
+  }
+
+  static Map<String, NodeView> nodes() {
+    return fleet.nodes();
+  }
+
+  static List<PodView> pods(String ds) {
+    return fleet.pods(ds);
+  }
+
+  static Optional<PodView> podOn(String ds, TestHost h) {
+    return fleet.podOn(ds, h);
+  }
+
+  static boolean readyOn(String ds, TestHost h) {
+    return fleet.readyOn(ds, h);
+  }
+
+  static Map<String, String> containers(String ds, TestHost h) {
+    return fleet.containers(ds, h);
+  }
+
+  static DaemonSetView daemonSet(String name) {
+    return fleet.daemonSet(name);
+  }
+
+  /** Applies a DaemonSet and waits until its pod is Ready on each of the three hosts. */
+  static void applyEverywhere(String name) throws Exception {
+    apply(name, ds(name, ""));
+    for (TestHost h : hosts123()) {
+      TestFleet.await(name + " Ready on " + h.name, 90, () -> readyOn(name, h));
+    }
+  }
+
+  static List<TestHost> hosts123() {
+    return List.of(fleet.host(1), fleet.host(2), fleet.host(3));
+  }
+
+  /** Deletes over the control API and waits until its containers are gone from every host whose agent runs. */
+}
