@@ -32,6 +32,7 @@ final class CoordinatorProcess implements AutoCloseable {
   /** Starts the process and waits until it serves. */
   CoordinatorProcess start() throws IOException {
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", // a short-lived JVM: start cheaply on a loaded machine
         "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName(), "serve",
         "--listen", "127.0.0.1:" + port, "--data-dir", dataDir.toString(), "--config", dataDir.resolveSibling("none.yaml").toString(),
         "--insecure");
