@@ -1,6 +1,7 @@
 package io.dsfleet.coordinator.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.quicktheories.QuickTheory.qt;
 
 import io.dsfleet.common.TemplateHash;
 import io.dsfleet.common.manifest.Fixtures;
@@ -17,15 +18,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.stream.LongStream;
-import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
 
 /**
  * Safety properties of the planner over random fleets: random DaemonSets (selectors, affinity,
- * tolerations), random nodes (labels, taints) and random observed pods. Each seed is one case;
- * a failure names its seed, so it can be replayed.
+ * tolerations), random nodes (labels, taints) and random observed pods. Each case is a list of
+ * choices the property draws from ({@link Choices}): QuickTheories shrinks a failing one and names
+ * its seed, so it can be replayed (-DQT_SEED=N).
  */
 class PlannerPropertiesTest {
   static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
@@ -33,10 +32,6 @@ class PlannerPropertiesTest {
   static final String[] VALUES = {"a", "b", "ssd"};
   static final String[] TAINT_KEYS = {"dedicated", "maint", DaemonTolerations.UNREACHABLE, DaemonTolerations.DISK_PRESSURE};
   static final String[] EFFECTS = {Taint.NO_SCHEDULE, Taint.PREFER_NO_SCHEDULE, Taint.NO_EXECUTE};
-
-  static Stream<Long> seeds() {
-    return LongStream.range(0, 300).boxed();
-  }
 
   static String pick(Random r, String[] from) {
     return from[r.nextInt(from.length)];
@@ -87,10 +82,12 @@ class PlannerPropertiesTest {
     return new Node("n" + i, labels, List.copyOf(taints), false);
   }
 
-  @ParameterizedTest(name = "seed {0}")
-  @MethodSource("seeds")
-  void safety(long seed) {
-    Random r = new Random(seed);
+  @Test
+  void safety() {
+    qt().withExamples(Integer.getInteger("QT_EXAMPLES", 300)).forAll(Choices.upTo(600)).checkAssert(this::safetyCase);
+  }
+
+  private void safetyCase(Random r) {
     List<DsInfo> dss = new ArrayList<>();
     Map<String, Affinity> affinities = new HashMap<>();
     for (int i = 0, n = 1 + r.nextInt(4); i < n; i++) {
@@ -109,7 +106,7 @@ class PlannerPropertiesTest {
 
       // never two pods of one DaemonSet on a node
       assertThat(plan.desired().stream().map(PodAssignment::dsKey).distinct().count())
-          .as("seed %d: one pod per DaemonSet per node", seed).isEqualTo(plan.desired().size());
+          .as("one pod per DaemonSet per node").isEqualTo(plan.desired().size());
 
       for (PodAssignment p : plan.desired()) {
         DsInfo d = dss.stream().filter(x -> x.key().equals(p.dsKey())).findFirst().orElseThrow();
@@ -118,19 +115,19 @@ class PlannerPropertiesTest {
         // never a new pod on a node with an untolerated NoSchedule or NoExecute taint
         if (isNew) {
           assertThat(Taints.firstUntolerated(node.taints(), tolerations, t -> !t.effect().equals(Taint.PREFER_NO_SCHEDULE)))
-              .as("seed %d: new pod of %s on %s despite %s", seed, d.key(), node.name(), node.taints()).isEmpty();
+              .as("new pod of %s on %s despite %s", d.key(), node.name(), node.taints()).isEmpty();
         }
         // never any pod on a node with an untolerated NoExecute taint
         assertThat(Taints.firstUntolerated(node.taints(), tolerations, t -> t.effect().equals(Taint.NO_EXECUTE)))
-            .as("seed %d: NoExecute", seed).isEmpty();
+            .as("NoExecute").isEmpty();
         // a pod only where the node selector matches
         var selector = d.ds().spec().template().spec().nodeSelector();
         if (selector != null) {
-          selector.forEach((k, v) -> assertThat(node.labels()).as("seed %d", seed).containsEntry(k, v));
+          selector.forEach((k, v) -> assertThat(node.labels()).as("the node selector %s", selector).containsEntry(k, v));
         }
         // and only where the required node affinity matches
         Affinity a = affinities.get(d.key());
-        assertThat(a == null || a.matches(node)).as("seed %d: %s on %s despite its affinity %s", seed, d.key(), node.name(), a)
+        assertThat(a == null || a.matches(node)).as("%s on %s despite its affinity %s", d.key(), node.name(), a)
             .isTrue();
       }
       // and a new pod wherever everything matches: selector, affinity, taints tolerated
@@ -141,7 +138,7 @@ class PlannerPropertiesTest {
             && Taints.firstUntolerated(node.taints(), DaemonTolerations.effective(spec), t -> !t.effect().equals(Taint.PREFER_NO_SCHEDULE))
                 .isEmpty();
         if (fits && !observed.containsKey(d.key())) {
-          assertThat(plan.desired()).as("seed %d: %s fits %s", seed, d.key(), node.name()).anyMatch(p -> p.dsKey().equals(d.key()));
+          assertThat(plan.desired()).as("%s fits %s", d.key(), node.name()).anyMatch(p -> p.dsKey().equals(d.key()));
         }
       }
     }
@@ -150,7 +147,7 @@ class PlannerPropertiesTest {
     boolean anyToleratesAll = dss.stream().anyMatch(d -> DaemonTolerations.effective(d.ds().spec().template().spec()).stream()
         .anyMatch(t -> t.key() == null || t.key().isEmpty()));
     if (!anyToleratesAll) {
-      assertThat(Planner.planNode(dss, stranger, Map.of(), NOW).desired()).as("seed %d", seed).isEmpty();
+      assertThat(Planner.planNode(dss, stranger, Map.of(), NOW).desired()).as("a node no DaemonSet tolerates").isEmpty();
     }
   }
 }

@@ -1,6 +1,7 @@
 package io.dsfleet.coordinator.plan;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.quicktheories.QuickTheory.qt;
 
 import io.dsfleet.common.model.Node;
 import io.dsfleet.coordinator.plan.RollingUpdate.NodeState;
@@ -11,10 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
-import java.util.stream.LongStream;
-import java.util.stream.Stream;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
 
 /**
  * Surge updates over random fleets, failures and timings, driving the rolling update and the
@@ -23,7 +21,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * DaemonSet on a node (one extra); an available old pod is stopped only once its node has an
  * available new one, so the update never makes a node unavailable (maxUnavailable is 0); and at
  * most maxSurge Ready nodes whose old pod is available run an extra pod. Without failures every
- * rollout completes with one pod per node. Each seed is one case; a failure names it.
+ * rollout completes with one pod per node. Each case is a list of
+ * choices the property draws from ({@link Choices}): QuickTheories shrinks a failing one and names its seed.
  */
 class SurgePropertiesTest {
   static final Instant NOW = Instant.parse("2026-01-01T00:10:00Z");
@@ -45,14 +44,12 @@ class SurgePropertiesTest {
     }
   }
 
-  static Stream<Long> seeds() {
-    return LongStream.range(0, 300).boxed();
+  @Test
+  void aSurgeNeverTakesANodeDownAndNeverRunsMoreThanOneExtraPod() {
+    qt().withExamples(Integer.getInteger("QT_EXAMPLES", 300)).forAll(Choices.upTo(3000)).checkAssert(this::aSurgeNeverTakesANodeDownAndNeverRunsMoreThanOneExtraPodCase);
   }
 
-  @ParameterizedTest(name = "seed {0}")
-  @MethodSource("seeds")
-  void aSurgeNeverTakesANodeDownAndNeverRunsMoreThanOneExtraPod(long seed) {
-    Random r = new Random(seed);
+  private void aSurgeNeverTakesANodeDownAndNeverRunsMoreThanOneExtraPodCase(Random r) {
     int n = 1 + r.nextInt(30);
     String surge = r.nextBoolean() ? String.valueOf(1 + r.nextInt(4)) : (1 + r.nextInt(50)) + "%";
     DsInfo ds = RollingUpdateTest.ds("spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0, maxSurge: " + surge + "}}");
@@ -91,10 +88,10 @@ class SurgePropertiesTest {
         }
       }
       if (startingHealthy > 0) {
-        assertThat(inFlight).as("seed %d step %d: healthy nodes started surging beyond maxSurge %d", seed, step, maxSurge)
+        assertThat(inFlight).as("step %d: healthy nodes started surging beyond maxSurge %d", step, maxSurge)
             .isLessThanOrEqualTo(maxSurge);
       }
-      assertThat(d.moving()).as("seed %d: once moving, always moving", seed).containsAll(moving);
+      assertThat(d.moving()).as("once moving, always moving").containsAll(moving);
       moving.addAll(d.moving());
       List<List<PodAssignment>> plans = new ArrayList<>();
       for (int i = 0; i < n; i++) {
@@ -103,13 +100,12 @@ class SurgePropertiesTest {
             Map.of(ds.key(), states.get(i).pods()), NOW, k -> moving.contains(node), (k, pod) -> false,
             PodNames.FIRST).desired();
         plans.add(plan);
-        assertThat(plan).as("seed %d step %d: at most one extra pod on %s", seed, step, node).hasSizeLessThanOrEqualTo(2);
+        assertThat(plan).as("step %d: at most one extra pod on %s", step, node).hasSizeLessThanOrEqualTo(2);
         boolean newAvailable = pods.get(i).stream().anyMatch(p -> p.hash.equals(newHash) && p.available);
         for (SimPod p : pods.get(i)) {
           boolean kept = plan.stream().anyMatch(a -> a.podName().equals(p.name) && a.hash().equals(p.hash));
           if (p.available && !p.hash.equals(newHash) && !kept) {
-            assertThat(newAvailable).as("seed %d step %d: an available old pod on %s stopped before its new pod was available",
-                seed, step, node).isTrue();
+            assertThat(newAvailable).as("step %d: an available old pod on %s stopped before its new pod was available", step, node).isTrue();
           }
         }
       }
@@ -142,7 +138,7 @@ class SurgePropertiesTest {
     }
     if (!failures) {
       for (int i = 0; i < n; i++) {
-        assertThat(pods.get(i)).as("seed %d: without failures the rollout completes on n%d", seed, i).hasSize(1);
+        assertThat(pods.get(i)).as("without failures the rollout completes on n%d", i).hasSize(1);
         assertThat(pods.get(i).get(0).hash).isEqualTo(newHash);
       }
     }
