@@ -5,36 +5,22 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.dsfleet.proto.v1.PodView;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 
-/** Rolling updates on five real hosts: one host at a time, a broken version rolled back, undo, a surge. */
+/**
+ * Rolling updates on five real hosts: one host at a time, a broken version rolled back, undo, a
+ * surge. Each scenario has a DaemonSet of its own; the fleet deletes what one leaves after it.
+ */
 class RolloutScenariosTest {
+  @RegisterExtension
+  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(5);
   static TestFleet fleet;
 
-  @RegisterExtension
-  static final TestWatcher LOGS_ON_FAILURE = TestFleet.logsOnFailure(() -> fleet);
-
   @BeforeAll
-  static void up() throws Exception {
-    fleet = TestFleet.up(5);
-  }
-
-  /** Each scenario has a DaemonSet of its own; whatever one leaves is deleted (and gone from every host) before the next. */
-  @AfterEach
-  void deleteWhatIsLeft() {
-    fleet.deleteEveryDaemonSet();
-  }
-
-  @AfterAll
-  static void down() {
-    if (fleet != null) {
-      fleet.close();
-    }
+  static void fleet() {
+    fleet = FLEET.fleet;
   }
 
   /** Ready 2 s after start (readiness probe), so each host's update takes visible time. */

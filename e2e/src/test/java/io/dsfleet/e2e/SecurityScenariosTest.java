@@ -8,11 +8,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * Credentials on a real host: the agent joins with the join token (its key made and kept on the
@@ -21,23 +19,15 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * renewal happens within the test.
  */
 class SecurityScenariosTest {
+  @RegisterExtension
+  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(1, "--node-cert-ttl", "1m");
   static TestFleet fleet;
   static TestHost host;
 
-  @RegisterExtension
-  static final TestWatcher LOGS_ON_FAILURE = TestFleet.logsOnFailure(() -> fleet);
-
   @BeforeAll
-  static void up() throws Exception {
-    fleet = TestFleet.up(1, "--node-cert-ttl", "1m");
+  static void fleet() {
+    fleet = FLEET.fleet;
     host = fleet.host(1);
-  }
-
-  @AfterAll
-  static void down() {
-    if (fleet != null) {
-      fleet.close();
-    }
   }
 
   static Path statePki() {

@@ -317,15 +317,46 @@ Map<String, NodeView> nodes() {
   }
 
   /** Prints every host's and the coordinator's recent logs when a scenario fails. */
-  static org.junit.jupiter.api.extension.TestWatcher logsOnFailure(java.util.function.Supplier<TestFleet> fleet) {
-    return new org.junit.jupiter.api.extension.TestWatcher() {
-      @Override
-      public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
-        if (fleet.get() != null) {
-          System.out.println("==== " + context.getDisplayName() + " failed: " + cause + "\n" + fleet.get().logs());
-        }
+  /**
+   * A test class's fleet, as a JUnit extension: brought up before its first scenario, every
+   * DaemonSet left deleted after each one (so scenarios do not depend on each other's leftovers),
+   * every log printed for a failed one, everything removed after the last.
+   */
+  static final class PerClass implements org.junit.jupiter.api.extension.BeforeAllCallback,
+      org.junit.jupiter.api.extension.AfterEachCallback, org.junit.jupiter.api.extension.AfterAllCallback,
+      org.junit.jupiter.api.extension.TestWatcher {
+    private final int hosts;
+    private final String[] coordinatorFlags;
+    TestFleet fleet;
+
+    PerClass(int hosts, String... coordinatorFlags) {
+      this.hosts = hosts;
+      this.coordinatorFlags = coordinatorFlags;
+    }
+
+    @Override
+    public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
+      fleet = up(hosts, coordinatorFlags);
+    }
+
+    @Override
+    public void afterEach(org.junit.jupiter.api.extension.ExtensionContext context) {
+      fleet.deleteEveryDaemonSet();
+    }
+
+    @Override
+    public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
+      if (fleet != null) {
+        System.out.println("==== " + context.getDisplayName() + " failed: " + cause + "\n" + fleet.logs());
       }
-    };
+    }
+
+    @Override
+    public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) {
+      if (fleet != null) {
+        fleet.close();
+      }
+    }
   }
 
   static void await(String what, int seconds, Callable<Boolean> condition) {

@@ -6,11 +6,8 @@ import io.dsfleet.proto.v1.PodView;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * Scenarios on a fleet of three real hosts: network namespaces each with its own dockerd and
@@ -21,26 +18,13 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * in any order.
  */
 abstract class ThreeHostScenarios {
+  @RegisterExtension
+  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(3);
   static TestFleet fleet;
 
-  @RegisterExtension
-  static final TestWatcher LOGS_ON_FAILURE = TestFleet.logsOnFailure(() -> fleet);
-
   @BeforeAll
-  static void up() throws Exception {
-    fleet = TestFleet.up(3);
-  }
-
-  @AfterEach
-  void deleteWhatIsLeft() {
-    fleet.deleteEveryDaemonSet();
-  }
-
-  @AfterAll
-  static void down() {
-    if (fleet != null) {
-      fleet.close();
-    }
+  static void fleet() {
+    fleet = FLEET.fleet;
   }
 
   static String ds(String name, String extraSpec) {
