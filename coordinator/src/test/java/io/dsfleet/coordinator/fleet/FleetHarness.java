@@ -151,8 +151,14 @@ final class FleetHarness implements AutoCloseable {
       return sent.isEmpty() ? DesiredState.getDefaultInstance() : sent.get(sent.size() - 1);
     }
 
-    /** Runs exactly what it was last sent: pods not in it stop, new ones start (Ready or not). */
+    /** Runs exactly what it was last sent and reports it: pods not in it stop, new ones start (Ready or not). */
     void runDesired(boolean ready) {
+      runSilently(ready);
+      report();
+    }
+
+    /** As {@link #runDesired}, without reporting. */
+    void runSilently(boolean ready) {
       running.keySet().retainAll(last().getPodsList().stream().map(DesiredPod::getPodName).toList());
       for (DesiredPod p : last().getPodsList()) {
         PodStatus have = running.get(p.getPodName());
@@ -160,7 +166,6 @@ final class FleetHarness implements AutoCloseable {
           running.put(p.getPodName(), status(p, ready));
         }
       }
-      report();
     }
 
     PodStatus status(DesiredPod p, boolean ready) {
