@@ -162,11 +162,15 @@ class KillDuringRolloutTest {
     return t;
   }
 
+  RolloutStatusEvent stuckStatus() {
+    return coordinator.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops").setName("stuck").setWatch(false)
+        .build()).next();
+  }
+
   /** The automatic rollback's own rollout failed and paused (the coordinator answering now). */
   boolean rollbackPaused() {
     try {
-      RolloutStatusEvent status = coordinator.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops")
-          .setName("stuck").setWatch(false).build()).next();
+      RolloutStatusEvent status = stuckStatus();
       return status.getPaused() && status.getMessage().contains("automatic rollback");
     } catch (RuntimeException e) {
       return false; // down: ask again
@@ -290,8 +294,7 @@ class KillDuringRolloutTest {
       DaemonSetView stuck = coordinator.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops")
           .setName("stuck").build()).getDaemonSets(0);
       assertThat(stuck.getRevision()).as("seed %d: one failure, one rollback", seed).isEqualTo(3);
-      RolloutStatusEvent status = coordinator.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops")
-          .setName("stuck").setWatch(false).build()).next();
+      RolloutStatusEvent status = stuckStatus();
       if (!allRun("stuck", n -> hashOf(n, "stuck").equals(stuck1))) {
         assertThat(rollbackOutlived).as("seed %d: the rollback paused though the coordinator was never down longer than its"
             + " deadline after it began (kills %s, serving again %s, rolled back at %d)", seed, kills, servingAgain, rolledBackAt).isTrue();
