@@ -36,7 +36,7 @@ class FaultScenariosTest extends ThreeHostScenarios {
   @Test
   void aCoordinatorKilledDuringAnUpdateComesBackAndTheUpdateCompletes() throws Exception {
     applyEverywhere("upd");
-    apply("upd", ds("upd", "").replace("local/busybox:1", "local/busybox:2"));
+    apply(ds("upd", "").replace("local/busybox:1", "local/busybox:2"));
     fleet.killCoordinator();
     fleet.startCoordinator();
     DaemonSetView upd = daemonSet("upd");
@@ -72,7 +72,7 @@ class FaultScenariosTest extends ThreeHostScenarios {
   @Test
   void afterADockerdRestartTheAgentReconcilesAndThePodsRunAgain() throws Exception {
     TestHost h2 = fleet.host(2);
-    apply("restart", ds("restart", ""));
+    apply(ds("restart", ""));
     TestFleet.await("restart Ready on host2", 90, () -> readyOn("restart", h2));
     Map<String, String> before = containers("restart", h2);
     h2.restartDockerd();

@@ -50,7 +50,7 @@ class FleetScenariosTest extends ThreeHostScenarios {
   @Test
   void labellingAHostAddsThePodAndUnlabellingRemovesIt() throws Exception {
     TestHost h1 = fleet.host(1);
-    apply("ssd", ds("ssd", "      nodeSelector: {disktype: ssd}\n"));
+    apply(ds("ssd", "      nodeSelector: {disktype: ssd}\n"));
     TestFleet.await("ssd placed nowhere", 30, () -> daemonSet("ssd").getStatus().getDesired() == 0);
     try {
       fleet.dsctlOk("label", "node", "host1", "disktype=ssd");
@@ -66,14 +66,14 @@ class FleetScenariosTest extends ThreeHostScenarios {
   void taintsNoScheduleKeepsNoExecuteRemovesTolerationKeeps() throws Exception {
     TestHost h2 = fleet.host(2);
     applyEverywhere("plain");
-    apply("tolerant", ds("tolerant", "      tolerations: [{key: maint, operator: Exists}]\n"));
+    apply(ds("tolerant", "      tolerations: [{key: maint, operator: Exists}]\n"));
     TestFleet.await("tolerant Ready on host2", 60, () -> readyOn("tolerant", h2));
     Map<String, String> plainBefore = containers("plain", h2);
     try {
       fleet.dsctlOk("taint", "node", "host2", "maint=yes:NoSchedule");
       TestFleet.await("plain misscheduled on host2", 30, () -> daemonSet("plain").getStatus().getMisscheduled() == 1);
       assertThat(containers("plain", h2)).as("NoSchedule keeps the existing pod").isEqualTo(plainBefore);
-      apply("late", ds("late", ""));
+      apply(ds("late", ""));
       TestFleet.await("late on hosts 1 and 3", 60, () -> readyOn("late", fleet.host(1)) && readyOn("late", fleet.host(3)));
       assertThat(podOn("late", h2)).as("NoSchedule blocks new pods").isEmpty();
       assertThat(fleet.dsctlOk("describe", "ds", "late")).contains("taint maint=yes:NoSchedule not tolerated");

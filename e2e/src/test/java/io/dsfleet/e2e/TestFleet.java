@@ -316,7 +316,6 @@ Map<String, NodeView> nodes() {
     return Files.writeString(root.resolve(name), yaml);
   }
 
-  /** Prints every host's and the coordinator's recent logs when a scenario fails. */
   /**
    * A test class's fleet, as a JUnit extension: brought up before its first scenario, every
    * DaemonSet left deleted after each one (so scenarios do not depend on each other's leftovers),

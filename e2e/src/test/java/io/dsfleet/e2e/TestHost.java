@@ -2,9 +2,9 @@ package io.dsfleet.e2e;
 
 import io.dsfleet.common.testing.ReconcilePasses;
 import java.io.IOException;
-import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

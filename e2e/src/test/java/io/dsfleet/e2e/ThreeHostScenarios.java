@@ -46,7 +46,7 @@ abstract class ThreeHostScenarios {
   }
 
   /** Applies over the control API (set-up); {@code dsctl apply} as a process is the first scenario's. */
-  static void apply(String name, String yaml) {
+  static void apply(String yaml) {
     fleet.apply(yaml);
   }
 
@@ -76,7 +76,7 @@ abstract class ThreeHostScenarios {
 
   /** Applies a DaemonSet and waits until its pod is Ready on each of the three hosts. */
   static void applyEverywhere(String name) throws Exception {
-    apply(name, ds(name, ""));
+    apply(ds(name, ""));
     for (TestHost h : hosts123()) {
       TestFleet.await(name + " Ready on " + h.name, 90, () -> readyOn(name, h));
     }
@@ -85,6 +85,4 @@ abstract class ThreeHostScenarios {
   static List<TestHost> hosts123() {
     return List.of(fleet.host(1), fleet.host(2), fleet.host(3));
   }
-
-  /** Deletes over the control API and waits until its containers are gone from every host whose agent runs. */
 }
