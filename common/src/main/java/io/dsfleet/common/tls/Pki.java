@@ -61,6 +61,8 @@ public final class Pki {
   public static final String NODES = "dsfleet:nodes";
   public static final String ADMINS = "dsfleet:admins";
   public static final String VIEWERS = "dsfleet:viewers";
+  /** Coordinator replicas, to each other: the only certificates the replication port accepts. */
+  public static final String REPLICAS = "dsfleet:replicas";
   public static final String SERVER_NAME = "ds-coordinator";
   private static final String SIGNATURE = "SHA256withECDSA";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -70,7 +72,8 @@ public final class Pki {
   private Pki() {}
 
   /** What a certificate is for. */
-  public enum Purpose { SERVER, CLIENT }
+  /** What a certificate may do: serve, be a client, or both (replicas call each other). */
+  public enum Purpose { SERVER, CLIENT, PEER }
 
   /** Who a certificate or request names: common name and organisation (the role). */
   public record Subject(String name, String role) {
@@ -125,7 +128,11 @@ public final class Pki {
       b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement));
       b.addExtension(Extension.extendedKeyUsage, false,
-          new ExtendedKeyUsage(purpose == Purpose.SERVER ? KeyPurposeId.id_kp_serverAuth : KeyPurposeId.id_kp_clientAuth));
+          switch (purpose) {
+            case SERVER -> new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth);
+            case CLIENT -> new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth);
+            case PEER -> new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth});
+          });
       b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca));
       if (!sans.isEmpty()) {
         List<GeneralName> names = new ArrayList<>();

@@ -123,9 +123,35 @@ abstract class SqliteDatabase implements AutoCloseable {
     void run() throws SQLException;
   }
 
+  private int depth;
+
+  /**
+   * Runs {@code work} as one transaction. Called inside another (a replicated write records the
+   * log index it applied in the same transaction), it runs as a savepoint: its failure undoes
+   * only its own changes and the outer transaction decides.
+   */
   protected synchronized void tx(SqlWork work) {
     try {
+      if (depth > 0) {
+        String savepoint = "s" + depth;
+        depth++;
+        try (Statement s = db.createStatement()) {
+          s.execute("SAVEPOINT " + savepoint);
+          try {
+            work.run();
+            s.execute("RELEASE " + savepoint);
+          } catch (SQLException | RuntimeException e) {
+            s.execute("ROLLBACK TO " + savepoint);
+            s.execute("RELEASE " + savepoint);
+            throw e;
+          }
+        } finally {
+          depth--;
+        }
+        return;
+      }
       db.setAutoCommit(false);
+      depth++;
       try {
         work.run();
         db.commit();
@@ -133,6 +159,7 @@ abstract class SqliteDatabase implements AutoCloseable {
         db.rollback();
         throw e;
       } finally {
+        depth--;
         db.setAutoCommit(true);
       }
     } catch (SQLException e) {

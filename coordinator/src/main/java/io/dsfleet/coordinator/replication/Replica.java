@@ -1,0 +1,331 @@
+package io.dsfleet.coordinator.replication;
+
+import io.dsfleet.common.SecretBox;
+import io.dsfleet.coordinator.store.StoreException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.ratis.conf.Parameters;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.SizeInBytes;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This coordinator as one replica of a Raft group (Apache Ratis): the replicated store, and who
+ * serves. The replica whose leadership is ready (its first entry of the term committed and
+ * applied, so its store holds every acknowledged write) serves the fleet for that term; it stops
+ * serving the moment Raft reports another leader or none.
+ */
+public final class Replica implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Replica.class);
+  /** How long a write may wait for a majority before the caller is told it did not commit (it may still). */
+  static final Duration WRITE_TIMEOUT = Duration.ofSeconds(10);
+
+  /** What the coordinator does when this replica starts or stops serving; called on one thread, in order. */
+  public interface Serving {
+    void start(long term);
+
+    void stop();
+  }
+
+  private final ReplicationOptions options;
+  private final RaftGroup group;
+  private final RaftPeerId self;
+  private final StoreStateMachine machine;
+  private final RaftServer server;
+  private final ReplicatedStore store;
+  private final ClientId clientId = ClientId.randomId();
+  private final AtomicLong callIds = new AtomicLong();
+  private final ExecutorService transitions = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, "replica-leadership");
+    t.setDaemon(true);
+    return t;
+  });
+  private volatile Serving serving = new Serving() {
+    @Override
+    public void start(long term) { }
+
+    @Override
+    public void stop() { }
+  };
+  private volatile long servingTerm;
+
+  /**
+   * @param groupKey what all replicas of one group share (the fleet CA's fingerprint): the Raft
+   *     group id is derived from it
+   */
+  public Replica(ReplicationOptions options, Path dataDir, String groupKey, SecretBox box, X509Certificate ca,
+      X509Certificate cert, PrivateKey key) throws IOException {
+    this.options = options;
+    this.self = RaftPeerId.valueOf(options.id());
+    List<RaftPeer> peers = new ArrayList<>();
+    for (ReplicationOptions.Peer p : options.peers()) {
+      peers.add(peer(p));
+    }
+    this.group = RaftGroup.valueOf(groupId(groupKey), peers);
+    this.machine = new StoreStateMachine(dataDir, box, new StoreStateMachine.Listener() {
+      @Override
+      public void leaderChanged(RaftPeerId leader) {
+        transitions.execute(() -> onLeaderChanged(leader));
+      }
+
+      @Override
+      public void leaderReady() {
+        transitions.execute(Replica.this::onLeaderReady);
+      }
+    });
+    this.store = new ReplicatedStore(machine, this);
+    RaftProperties props = new RaftProperties();
+    RaftServerConfigKeys.setStorageDir(props, List.of(dataDir.resolve("raft").toFile()));
+    String listen = options.self().peerAddress();
+    int colon = listen.lastIndexOf(':');
+    GrpcConfigKeys.Server.setHost(props, listen.substring(0, colon));
+    GrpcConfigKeys.Server.setPort(props, Integer.parseInt(listen.substring(colon + 1)));
+    long election = options.electionTimeout().toMillis();
+    RaftServerConfigKeys.Rpc.setTimeoutMin(props, TimeDuration.valueOf(election, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.Rpc.setTimeoutMax(props, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
+    // a leader that has not heard from a majority for an election timeout steps down (and stops serving)
+    RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(props, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
+    RaftServerConfigKeys.LeaderElection.setPreVote(props, true);
+    RaftServerConfigKeys.Read.setOption(props, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
+    RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, options.snapshotEvery());
+    RaftServerConfigKeys.Snapshot.setCreationGap(props, 1);
+    RaftServerConfigKeys.Snapshot.setRetentionFileNum(props, 2);
+    RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);
+    RaftServerConfigKeys.Log.setPurgeGap(props, (int) Math.min(options.snapshotEvery(), 1024));
+    RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf(options.logSegmentBytes()));
+    Parameters parameters = new Parameters();
+    GrpcConfigKeys.TLS.setConf(parameters, PeerTls.config(ca, cert, key));
+    this.server = RaftServer.newBuilder()
+        .setServerId(self)
+        .setGroup(group)
+        .setStateMachine(machine)
+        .setProperties(props)
+        .setParameters(parameters)
+        .setOption(RaftStorage.StartupOption.RECOVER)
+        .build();
+  }
+
+  static RaftGroupId groupId(String groupKey) {
+    return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("dsfleet coordinators " + groupKey).getBytes(StandardCharsets.UTF_8)));
+  }
+
+  static RaftPeer peer(ReplicationOptions.Peer p) {
+    return RaftPeer.newBuilder().setId(p.id()).setAddress(p.peerAddress()).setClientAddress(p.coordinatorAddress()).build();
+  }
+
+  public void start(Serving serving) throws IOException {
+    this.serving = serving;
+    server.start();
+    log.info("replica {} of {} started: peers {}", options.id(), group.getGroupId(), options.peers());
+  }
+
+  public ReplicatedStore store() {
+    return store;
+  }
+
+  public String id() {
+    return options.id();
+  }
+
+  /** The term this replica serves in; 0 when it does not serve. */
+  public long servingTerm() {
+    return servingTerm;
+  }
+
+  private RaftServer.Division division() {
+    try {
+      return server.getDivision(group.getGroupId());
+    } catch (IOException e) {
+      throw new StoreException("the replica is not running: " + e.getMessage(), e);
+    }
+  }
+
+  /** The coordinator address of the leader as this replica knows it, or null when it knows none. */
+  public String leaderAddress() {
+    RaftServer.Division d = division();
+    RaftPeerId leader = d.getInfo().getLeaderId();
+    if (leader == null) {
+      return null;
+    }
+    RaftPeer peer = d.getRaftConf().getPeer(leader);
+    return peer == null ? null : peer.getClientAddress();
+  }
+
+  public String leaderId() {
+    RaftPeerId leader = division().getInfo().getLeaderId();
+    return leader == null ? null : leader.toString();
+  }
+
+  public long currentTerm() {
+    return division().getInfo().getCurrentTerm();
+  }
+
+  /** The first index this replica's log still holds (entries before it are in the snapshot only). */
+  long logStartIndex() {
+    return division().getRaftLog().getStartIndex();
+  }
+
+  public long lastAppliedIndex() {
+    return division().getInfo().getLastAppliedIndex();
+  }
+
+  private void onLeaderReady() {
+    RaftServer.Division d = division();
+    if (!d.getInfo().isLeader() || !d.getInfo().isLeaderReady()) {
+      return;
+    }
+    long term = d.getInfo().getCurrentTerm();
+    if (servingTerm == term) {
+      return;
+    }
+    if (servingTerm != 0) {
+      stopServing("a new term");
+    }
+    servingTerm = term;
+    log.info("replica {} is the leader of term {}: serving the fleet", options.id(), term);
+    try {
+      serving.start(term);
+    } catch (RuntimeException e) {
+      log.error("replica {} could not start serving in term {}; stepping aside", options.id(), term, e);
+      servingTerm = 0;
+      serving.stop();
+    }
+  }
+
+  private void onLeaderChanged(RaftPeerId leader) {
+    log.info("replica {}: the leader is now {}", options.id(), leader == null ? "unknown (election)" : leader);
+    if (!self.equals(leader) && servingTerm != 0) {
+      stopServing("leader is now " + leader);
+    }
+  }
+
+  private void stopServing(String why) {
+    log.warn("replica {} stops serving term {} ({})", options.id(), servingTerm, why);
+    servingTerm = 0;
+    serving.stop();
+  }
+
+  /** Proposes a store write in the serving term and waits until it is committed and applied here. */
+  StoreCommand.Outcome propose(String op, Object... args) {
+    long term = servingTerm;
+    if (term == 0) {
+      throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " is not the serving leader");
+    }
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(clientId).setServerId(self).setGroupId(group.getGroupId()).setCallId(callIds.incrementAndGet())
+        .setMessage(Message.valueOf(machine.seal(StoreCommand.of(term, op, args))))
+        .setType(RaftClientRequest.writeRequestType())
+        .build();
+    RaftClientReply reply = await(request, "write " + op);
+    return StoreCommand.decodeOutcome(reply.getMessage().getContent().toByteArray());
+  }
+
+  /**
+   * Returns once a majority confirmed this replica still leads (Raft's ReadIndex): what it serves
+   * from memory after this is at least as new as every acknowledged write.
+   */
+  public void confirmLeadership() {
+    if (servingTerm == 0) {
+      throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " is not the serving leader");
+    }
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(clientId).setServerId(self).setGroupId(group.getGroupId()).setCallId(callIds.incrementAndGet())
+        .setMessage(Message.EMPTY)
+        .setType(RaftClientRequest.readRequestType())
+        .build();
+    await(request, "leadership check");
+  }
+
+  private RaftClientReply await(RaftClientRequest request, String what) {
+    RaftClientReply reply;
+    try {
+      reply = server.submitClientRequestAsync(request).get(WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new StoreException(what + ": no majority answered within " + WRITE_TIMEOUT.toSeconds()
+          + " s (it may still commit)", e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StoreException(what + ": interrupted", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new StoreException(what + " failed: " + e.getCause(), e.getCause());
+    } catch (IOException e) {
+      throw new StoreException(what + " failed: " + e.getMessage(), e);
+    }
+    if (!reply.isSuccess()) {
+      if (reply.getNotLeaderException() != null || reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException) {
+        throw new ReplicatedStore.NotLeaderException(what + ": replica " + options.id() + " is no longer the leader");
+      }
+      throw new StoreException(what + " failed: " + reply.getException(), reply.getException());
+    }
+    return reply;
+  }
+
+  /** The group's members as this replica's configuration lists them. */
+  public List<ReplicationOptions.Peer> members() {
+    List<ReplicationOptions.Peer> out = new ArrayList<>();
+    for (RaftPeer p : division().getRaftConf().getCurrentPeers()) {
+      out.add(new ReplicationOptions.Peer(p.getId().toString(), p.getAddress(), p.getClientAddress()));
+    }
+    out.sort(java.util.Comparator.comparing(ReplicationOptions.Peer::id));
+    return out;
+  }
+
+  /**
+   * Changes the group's members (the leader only): Raft adds a new member once it caught up with
+   * the log (a snapshot, then entries) and commits the new configuration on both majorities.
+   */
+  public void setMembers(List<ReplicationOptions.Peer> members) {
+    List<RaftPeer> peers = members.stream().map(Replica::peer).toList();
+    try {
+      RaftClientReply reply = server.setConfiguration(new SetConfigurationRequest(clientId, self, group.getGroupId(),
+          callIds.incrementAndGet(), peers));
+      if (!reply.isSuccess()) {
+        throw new StoreException("changing the members failed: " + reply.getException(), reply.getException());
+      }
+    } catch (IOException e) {
+      throw new StoreException("changing the members failed: " + e.getMessage(), e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } catch (IOException e) {
+      log.warn("closing replica {}: {}", options.id(), e.toString());
+    }
+    transitions.shutdown();
+    if (servingTerm != 0) {
+      servingTerm = 0;
+      serving.stop();
+    }
+  }
+}

@@ -1,0 +1,166 @@
+package io.dsfleet.coordinator.replication;
+
+import io.dsfleet.coordinator.store.SqliteStore;
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.coordinator.store.StoreException;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The {@link Store} of a replica: reads from its own SQLite copy, writes as Raft log entries that
+ * return once a majority holds them and this replica applied them. Only the serving leader
+ * writes: each write names the term it serves in, and a write committed in any other term is
+ * refused on every replica ({@link StoreCommand}).
+ */
+public final class ReplicatedStore implements Store {
+  private final StoreStateMachine machine;
+  private final Replica replica;
+
+  ReplicatedStore(StoreStateMachine machine, Replica replica) {
+    this.machine = machine;
+    this.replica = replica;
+  }
+
+  /** This replica lost (or never had) the leadership it was writing under. */
+  public static final class NotLeaderException extends StoreException {
+    public NotLeaderException(String message) {
+      super(message, null);
+    }
+  }
+
+  private <T> T read(java.util.function.Function<SqliteStore, T> query) {
+    return machine.read(query);
+  }
+
+  private StoreCommand.Outcome write(String op, Object... args) {
+    StoreCommand.Outcome outcome = replica.propose(op, args);
+    if (outcome.result().equals("fenced")) {
+      throw new NotLeaderException("write refused: " + outcome.message());
+    }
+    return outcome;
+  }
+
+  @Override
+  public List<StoredObject> objects() {
+    return read(SqliteStore::objects);
+  }
+
+  @Override
+  public Written putObjects(List<ObjectWrite> writes) {
+    StoreCommand.Outcome outcome = write("putObjects", writes);
+    if (outcome.result().equals("conflict")) {
+      throw new ConflictException(outcome.message());
+    }
+    return outcome.written();
+  }
+
+  @Override
+  public void deleteObject(String kind, String namespace, String name) {
+    write("deleteObject", kind, namespace, name);
+  }
+
+  @Override
+  public void pruneRevisions(String namespace, String name, List<Long> revisions) {
+    write("pruneRevisions", namespace, name, revisions);
+  }
+
+  @Override
+  public void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans) {
+    write("deleteDaemonSetOrphaning", namespace, name, orphans);
+  }
+
+  @Override
+  public List<Orphan> orphans() {
+    return read(SqliteStore::orphans);
+  }
+
+  @Override
+  public void deleteOrphans(String node, List<String> pods) {
+    write("deleteOrphans", node, pods);
+  }
+
+  @Override
+  public List<StoredRevision> revisions() {
+    return read(SqliteStore::revisions);
+  }
+
+  @Override
+  public List<StoredNode> nodes() {
+    return read(SqliteStore::nodes);
+  }
+
+  @Override
+  public void putNode(StoredNode node) {
+    putNodes(List.of(node));
+  }
+
+  @Override
+  public void deleteNode(String name) {
+    write("deleteNode", name);
+  }
+
+  @Override
+  public void putNodes(List<StoredNode> nodes) {
+    write("putNodes", nodes);
+  }
+
+  @Override
+  public void putRollout(String namespace, String name, String json) {
+    write("putRollout", namespace, name, json);
+  }
+
+  @Override
+  public void putEvents(List<StoredEvent> events, int keepPerObject) {
+    write("putEvents", events, keepPerObject);
+  }
+
+  @Override
+  public List<StoredEvent> events() {
+    return read(SqliteStore::events);
+  }
+
+  @Override
+  public void deleteEvents(String object) {
+    write("deleteEvents", object);
+  }
+
+  @Override
+  public Map<String, String> rollouts() {
+    return read(SqliteStore::rollouts);
+  }
+
+  @Override
+  public void putToken(StoredToken token) {
+    write("putToken", token);
+  }
+
+  @Override
+  public List<StoredToken> tokens() {
+    return read(SqliteStore::tokens);
+  }
+
+  @Override
+  public void putCertificate(IssuedCertificate certificate) {
+    write("putCertificate", certificate);
+  }
+
+  @Override
+  public List<IssuedCertificate> certificates() {
+    return read(SqliteStore::certificates);
+  }
+
+  @Override
+  public void deleteCertificatesExpiredBefore(long millis) {
+    write("deleteCertificatesExpiredBefore", millis);
+  }
+
+  @Override
+  public int schemaVersion() {
+    return read(SqliteStore::schemaVersion);
+  }
+
+  /** The replica closes the local store with its state machine. */
+  @Override
+  public void close() {
+  }
+}

@@ -1,0 +1,207 @@
+package io.dsfleet.coordinator.replication;
+
+import io.dsfleet.common.SecretBox;
+import io.dsfleet.coordinator.store.SqliteStore;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import org.apache.ratis.io.MD5Hash;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.FileInfo;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.StateMachineStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.LifeCycle;
+import org.apache.ratis.util.MD5FileUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The coordinator's store as a Raft state machine: each committed entry is a sealed
+ * {@link StoreCommand} applied to this replica's SQLite file in one transaction together with the
+ * entry's position, so a restart applies each entry once. A snapshot is a consistent copy of the
+ * database ({@code VACUUM INTO}); a replica that fell behind the leader's log gets the leader's
+ * latest copy and reopens its store from it.
+ */
+final class StoreStateMachine extends BaseStateMachine {
+  private static final Logger log = LoggerFactory.getLogger(StoreStateMachine.class);
+  /** The authenticated-encryption context of log entries: they carry Secrets. */
+  static final String ENTRY_CONTEXT = "dsfleet raft entry";
+
+  private final Path dataDir;
+  private final SecretBox box;
+  private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+  private final Listener listener;
+  private volatile SqliteStore store;
+
+  /** What the replica's serving side hears from Raft, on Raft's threads: hand off, never block. */
+  interface Listener {
+    void leaderChanged(RaftPeerId leader);
+
+    void leaderReady();
+  }
+
+  StoreStateMachine(Path dataDir, SecretBox box, Listener listener) {
+    this.dataDir = dataDir;
+    this.box = box;
+    this.listener = listener;
+  }
+
+  private final java.util.concurrent.locks.ReadWriteLock swap = new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+  /** A read of this replica's copy; waits while a snapshot from the leader replaces it. */
+  <T> T read(java.util.function.Function<SqliteStore, T> query) {
+    swap.readLock().lock();
+    try {
+      return query.apply(store);
+    } finally {
+      swap.readLock().unlock();
+    }
+  }
+
+  @Override
+  public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
+    super.initialize(server, groupId, raftStorage);
+    storage.init(raftStorage);
+    store = new SqliteStore(dataDir);
+    long[] applied = store.appliedEntry();
+    SingleFileSnapshotInfo snapshot = storage.getLatestSnapshot();
+    if (snapshot != null && snapshot.getIndex() > applied[1]) {
+      // the database is older than the snapshot beside it (a restore, or a copy that did not finish)
+      loadSnapshot(snapshot);
+      applied = store.appliedEntry();
+    }
+    setLastAppliedTermIndex(TermIndex.valueOf(applied[0], applied[1]));
+    getLifeCycle().transition(LifeCycle.State.STARTING);
+    getLifeCycle().transition(LifeCycle.State.RUNNING);
+    log.info("replicated store: applied up to log index {} (term {})", applied[1], applied[0]);
+  }
+
+  /** Raft pauses the state machine before it writes a snapshot from the leader into its storage. */
+  @Override
+  public void pause() {
+    if (getLifeCycleState() == LifeCycle.State.RUNNING) {
+      getLifeCycle().transition(LifeCycle.State.PAUSING);
+      getLifeCycle().transition(LifeCycle.State.PAUSED);
+    }
+  }
+
+  /** The snapshot from the leader is in place: the store is reopened from it. */
+  @Override
+  public void reinitialize() throws IOException {
+    SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
+    if (snapshot != null && snapshot.getIndex() > store.appliedEntry()[1]) {
+      loadSnapshot(snapshot);
+    }
+    long[] applied = store.appliedEntry();
+    setLastAppliedTermIndex(TermIndex.valueOf(applied[0], applied[1]));
+    if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+      getLifeCycle().transition(LifeCycle.State.STARTING);
+      getLifeCycle().transition(LifeCycle.State.RUNNING);
+    }
+  }
+
+  private void loadSnapshot(SingleFileSnapshotInfo snapshot) {
+    Path file = snapshot.getFile().getPath();
+    log.info("replicated store: loading the snapshot at log index {} ({})", snapshot.getIndex(), file);
+    swap.writeLock().lock();
+    try {
+      if (store != null) {
+        store.close();
+      }
+      SqliteStore.replaceWith(dataDir, file);
+      store = new SqliteStore(dataDir);
+    } finally {
+      swap.writeLock().unlock();
+    }
+  }
+
+  @Override
+  public StateMachineStorage getStateMachineStorage() {
+    return storage;
+  }
+
+  @Override
+  public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+    LogEntryProto entry = trx.getLogEntry();
+    long term = entry.getTerm();
+    long index = entry.getIndex();
+    if (index <= getLastAppliedTermIndex().getIndex()) {
+      return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(
+          StoreCommand.encode(new StoreCommand.Outcome("ok", "applied before", null)))));
+    }
+    StoreCommand.Outcome outcome;
+    try {
+      byte[] plain = box.open(entry.getStateMachineLogEntry().getLogData().toByteArray(), ENTRY_CONTEXT);
+      StoreCommand command = StoreCommand.decode(plain);
+      outcome = store.applyEntry(term, index, () -> command.term() != term
+          ? new StoreCommand.Outcome("fenced", "proposed by the leader of term " + command.term()
+              + ", committed in term " + term, null)
+          : command.applyTo(store));
+    } catch (RuntimeException e) {
+      // a replica that cannot apply a committed entry must not go on as if it had: Raft stops it
+      log.error("replicated store: cannot apply log entry {} (term {}); this replica stops", index, term, e);
+      return CompletableFuture.failedFuture(e);
+    }
+    updateLastAppliedTermIndex(term, index);
+    return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(StoreCommand.encode(outcome))));
+  }
+
+  @Override
+  public long takeSnapshot() throws IOException {
+    TermIndex last = getLastAppliedTermIndex();
+    if (last.getIndex() <= 0) {
+      return -1;
+    }
+    File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
+    Files.deleteIfExists(file.toPath());
+    Path tmp = file.toPath().resolveSibling(file.getName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    // Raft's own entries (a leader's first, commit metadata) reach the state machine only as a
+    // position: recorded now, so the copy holds the position the snapshot is named by
+    store.applyEntry(last.getTerm(), last.getIndex(), () -> null);
+    store.copyTo(tmp);
+    Files.move(tmp, file.toPath(), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file);
+    storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), last));
+    log.info("replicated store: snapshot at log index {} ({} bytes)", last.getIndex(), Files.size(file.toPath()));
+    return last.getIndex();
+  }
+
+  @Override
+  public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId leader) {
+    listener.leaderChanged(leader);
+  }
+
+  @Override
+  public void notifyLeaderReady() {
+    listener.leaderReady();
+  }
+
+  @Override
+  public void close() throws IOException {
+    super.close();
+    SqliteStore s = store;
+    if (s != null) {
+      s.close();
+    }
+  }
+
+  /** Seals a command for the log. */
+  ByteString seal(StoreCommand command) {
+    return ByteString.copyFrom(box.seal(command.encode(), ENTRY_CONTEXT));
+  }
+
+}

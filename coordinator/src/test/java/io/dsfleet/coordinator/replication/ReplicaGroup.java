@@ -1,0 +1,105 @@
+package io.dsfleet.coordinator.replication;
+
+import io.dsfleet.common.SecretBox;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.coordinator.store.SqliteStore;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.awaitility.Awaitility;
+
+/**
+ * Replicas of one group on loopback, in this JVM, each with its own data directory, real Ratis
+ * over gRPC with mutual TLS under one test CA. Serving is only recorded (the term each replica
+ * serves in); the tests write through the serving replica's store.
+ */
+final class ReplicaGroup implements AutoCloseable {
+  final Path root;
+  final X509Certificate ca;
+  private final PrivateKey caKey;
+  final List<ReplicationOptions.Peer> peers = new ArrayList<>();
+  final Map<String, Replica> running = new LinkedHashMap<>();
+  private final long snapshotEvery;
+
+  ReplicaGroup(Path root, int size, long snapshotEvery) throws IOException {
+    this.root = root;
+    this.snapshotEvery = snapshotEvery;
+    KeyPair keys = Pki.newKeyPair();
+    this.ca = Pki.newCa(keys, "test fleet CA", Duration.ofDays(1));
+    this.caKey = keys.getPrivate();
+    byte[] secretsKey = null;
+    for (int i = 1; i <= size; i++) {
+      String id = "c" + i;
+      peers.add(new ReplicationOptions.Peer(id, "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort()));
+      Path pki = Files.createDirectories(dir(id).resolve("pki"));
+      if (secretsKey == null) {
+        SecretBox.loadOrCreate(SqliteStore.secretsKey(dir(id)));
+        secretsKey = Files.readAllBytes(SqliteStore.secretsKey(dir(id)));
+      } else {
+        Files.write(pki.resolve("secrets.key"), secretsKey);
+      }
+    }
+  }
+
+  Path dir(String id) {
+    return root.resolve(id);
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  Replica start(String id) throws IOException {
+    return start(id, Pki.REPLICAS);
+  }
+
+  /** Starts a replica whose peer certificate names {@code role} (a wrong one shows what peers refuse). */
+  Replica start(String id, String role) throws IOException {
+    KeyPair keys = Pki.newKeyPair();
+    X509Certificate cert = Pki.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, role), Pki.Purpose.PEER,
+        List.of("127.0.0.1"), Duration.ofDays(1));
+    // small log segments: the log is purged up to the snapshots while the test runs
+    ReplicationOptions options = new ReplicationOptions(id, peers, snapshotEvery, Duration.ofMillis(500), 8 * 1024);
+    Replica r = new Replica(options, dir(id), "test", SecretBox.loadOrCreate(SqliteStore.secretsKey(dir(id))), ca, cert,
+        keys.getPrivate());
+    r.start(new Replica.Serving() {
+      @Override
+      public void start(long term) { }
+
+      @Override
+      public void stop() { }
+    });
+    running.put(id, r);
+    return r;
+  }
+
+  void stop(String id) {
+    running.remove(id).close();
+  }
+
+  /** The replica serving as leader, once one does (within 10 s). */
+  Replica leader() {
+    return Awaitility.await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(50))
+        .until(() -> running.values().stream().filter(r -> r.servingTerm() != 0).findFirst().orElse(null),
+            r -> r != null);
+  }
+
+  @Override
+  public void close() {
+    for (Replica r : running.values()) {
+      r.close();
+    }
+    running.clear();
+  }
+}

@@ -1,0 +1,171 @@
+package io.dsfleet.coordinator.replication;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.coordinator.store.Store.ObjectWrite;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A 3-replica group on loopback: what a majority acknowledged survives the loss of any one replica. */
+class ReplicatedStoreTest {
+  @TempDir
+  Path root;
+
+  private static ObjectWrite configMap(String name, long expected) {
+    return new ObjectWrite(new StoredObject("ConfigMap", "default", name, "{\"data\":{\"k\":\"" + name + "\"}}", 1, 0, 1),
+        expected, null, List.of(), null);
+  }
+
+  /** Writes {@code count} new objects through the serving leader; returns the names it acknowledged. */
+  private static List<String> write(ReplicaGroup group, String prefix, int count) {
+    List<String> acknowledged = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String name = prefix + "-" + i;
+      group.leader().store().putObjects(List.of(configMap(name, 0)));
+      acknowledged.add(name);
+    }
+    return acknowledged;
+  }
+
+  private static List<String> names(Replica r) {
+    return r.store().objects().stream().map(StoredObject::name).sorted().toList();
+  }
+
+  /** Every running replica holds exactly these objects (followers apply shortly after the leader). */
+  private static void everyReplicaHolds(ReplicaGroup group, List<String> expected) {
+    List<String> sorted = expected.stream().sorted().toList();
+    for (Replica r : group.running.values()) {
+      Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(names(r)).as("replica " + r.id()).isEqualTo(sorted));
+    }
+  }
+
+  @Test
+  void writesGoOnOnANewLeaderAfterTheLeaderIsKilled() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      for (String id : List.of("c1", "c2", "c3")) {
+        group.start(id);
+      }
+      List<String> acknowledged = new ArrayList<>(write(group, "before", 20));
+      Replica old = group.leader();
+      long oldTerm = old.servingTerm();
+      group.stop(old.id());
+
+      Replica next = group.leader();
+      assertThat(next.id()).isNotEqualTo(old.id());
+      assertThat(next.servingTerm()).isGreaterThan(oldTerm);
+      acknowledged.addAll(write(group, "after", 20));
+      everyReplicaHolds(group, acknowledged);
+
+      // resourceVersions are allocated by the replicated store: the new leader goes on from the old one's
+      List<Long> versions = next.store().objects().stream().map(StoredObject::resourceVersion).sorted().toList();
+      assertThat(versions).doesNotHaveDuplicates().hasSize(40).last().isEqualTo(40L);
+
+      // a follower refuses to write: only the serving leader proposes
+      Replica follower = group.running.values().stream().filter(r -> r != next).findFirst().orElseThrow();
+      assertThatThrownBy(() -> follower.store().putObjects(List.of(configMap("from-a-follower", 0))))
+          .isInstanceOf(ReplicatedStore.NotLeaderException.class);
+
+      // the killed replica comes back and catches up with what it missed
+      group.start(old.id());
+      everyReplicaHolds(group, acknowledged);
+    }
+  }
+
+  @Test
+  void compareAndSetConflictsAreDecidedInTheLogTheSameOnEveryReplica() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      for (String id : List.of("c1", "c2", "c3")) {
+        group.start(id);
+      }
+      Store store = group.leader().store();
+      long rv = store.putObjects(List.of(configMap("cm", 0))).objects().get(0).resourceVersion();
+      store.putObjects(List.of(configMap("cm", rv)));
+      assertThatThrownBy(() -> store.putObjects(List.of(configMap("cm", rv)))).isInstanceOf(Store.ConflictException.class)
+          .hasMessageContaining("resourceVersion is " + (rv + 1));
+      for (Replica r : group.running.values()) {
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+            assertThat(r.store().objects()).singleElement().extracting(StoredObject::resourceVersion).isEqualTo(rv + 1));
+      }
+    }
+  }
+
+  @Test
+  void aReplicaRestartedFromAnOldSnapshotCatchesUpFromTheLeadersSnapshot() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 25)) {
+      for (String id : List.of("c1", "c2", "c3")) {
+        group.start(id);
+      }
+      List<String> acknowledged = new ArrayList<>(write(group, "early", 30));
+      everyReplicaHolds(group, acknowledged);
+      String lagging = group.running.values().stream().filter(r -> r.servingTerm() == 0).findFirst().orElseThrow().id();
+      group.stop(lagging);
+      // an old copy of the lagging replica's data: its snapshot and log as they were at about index 30
+      Path old = root.resolve("old-" + lagging);
+      copyTree(group.dir(lagging), old);
+
+      long oldApplied = group.running.values().iterator().next().lastAppliedIndex();
+      acknowledged.addAll(write(group, "late", 100));
+      Replica leader = group.leader();
+      // the leader took snapshots and purged its log past what the old copy holds: entries alone cannot catch it up
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> leader.logStartIndex() > oldApplied + 1);
+
+      deleteTree(group.dir(lagging));
+      copyTree(old, group.dir(lagging));
+      Replica back = group.start(lagging);
+      everyReplicaHolds(group, acknowledged);
+      assertThat(back.lastAppliedIndex()).isGreaterThanOrEqualTo(130);
+    }
+  }
+
+  @Test
+  void aPeerWhoseCertificateIsNotAReplicasIsRefused() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      group.start("c1");
+      group.start("c2");
+      // c3 holds a node certificate of the same CA: it may not take part
+      Replica impostor = group.start("c3", io.dsfleet.common.tls.Pki.NODES);
+      List<String> acknowledged = write(group, "cm", 5);
+      Thread.sleep(1500); // several heartbeats: the impostor would have been sent the entries by now
+      assertThat(names(impostor)).isEmpty();
+      assertThat(names(group.running.get(group.leader().id()))).isEqualTo(acknowledged.stream().sorted().toList());
+    }
+  }
+
+  static List<Path> snapshotFiles(Path raftDir) throws Exception {
+    try (Stream<Path> s = Files.walk(raftDir)) {
+      return s.filter(p -> p.getFileName().toString().matches("snapshot\\.\\d+_\\d+")).toList();
+    }
+  }
+
+  static void copyTree(Path from, Path to) throws Exception {
+    try (Stream<Path> s = Files.walk(from)) {
+      for (Path p : s.toList()) {
+        Path target = to.resolve(from.relativize(p).toString());
+        if (Files.isDirectory(p)) {
+          Files.createDirectories(target);
+        } else if (!p.getFileName().toString().endsWith(".lck") && !p.getFileName().toString().equals("in_use.lock")) {
+          Files.copy(p, target);
+        }
+      }
+    }
+  }
+
+  static void deleteTree(Path dir) throws Exception {
+    try (Stream<Path> s = Files.walk(dir)) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+  }
+}
