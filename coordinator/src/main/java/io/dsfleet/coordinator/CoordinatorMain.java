@@ -20,12 +20,12 @@ import picocli.CommandLine.Option;
 
 /** ds-coordinator: serves the agent and control services of dsfleet.v1. */
 @Command(name = "ds-coordinator", mixinStandardHelpOptions = true, versionProvider = io.dsfleet.coordinator.cli.Dsctl.Version.class,
-    description = "The dsfleet coordinator.", subcommands = {CoordinatorMain.Serve.class, CoordinatorMain.Init.class})
+    description = "The dsfleet coordinator.", subcommands = {CoordinatorMain.Serve.class, CoordinatorMain.Init.class, JoinGroupCommand.class})
 public final class CoordinatorMain {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorMain.class);
   static final Set<String> CONFIG_KEYS = Set.of("listen", "dataDir", "heartbeatInterval", "heartbeatGrace",
       "nodeGcAfter", "maxObjectsPerApply", "maxMessageBytes", "insecure", "tlsNames", "nodeCertTtl", "maxConnections",
-      "maxConnectionsPerAddress", "idleConnectionTimeout");
+      "maxConnectionsPerAddress", "idleConnectionTimeout", "replicaId", "peers", "bootstrap", "electionTimeout");
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -100,6 +100,20 @@ public final class CoordinatorMain {
     @Option(names = "--node-cert-ttl", paramLabel = "DURATION", description = "Validity of node certificates (default 720h); agents renew at a third left.")
     String nodeCertTtl;
 
+    @Option(names = "--replica-id", paramLabel = "ID", description = "Run as this replica of a coordinator group (docs/coordinator.md).")
+    String replicaId;
+
+    @Option(names = "--peer", paramLabel = "ID,PEER_HOST:PORT,COORDINATOR_HOST:PORT", description = "A member of the group, this"
+        + " replica included; repeatable.")
+    List<String> peers;
+
+    @Option(names = "--bootstrap", description = "This replica starts a new group alone (its first start only); the others join it.")
+    Boolean bootstrap;
+
+    @Option(names = "--election-timeout", paramLabel = "DURATION", description = "Raft election timeout (default 1s; a leader"
+        + " is elected within about twice this after the last one is lost).")
+    String electionTimeout;
+
     /** The options; null after printing what is wrong with them. */
     CoordinatorOptions optionsOrReport() {
       try {
@@ -144,8 +158,21 @@ public final class CoordinatorMain {
       ConnectionLimits.Settings connections = new ConnectionLimits.Settings(total,
           Integer.parseInt(pick(null, file, "maxConnectionsPerAddress", String.valueOf(Math.min(c.perAddress(), total)))),
           duration(pick(null, file, "idleConnectionTimeout", Durations.format(c.idleTimeout())), "idleConnectionTimeout"));
-      return new CoordinatorOptions(listenValue.substring(0, colon), port, dir, fleet, Duration.ofSeconds(1), maxBytes,
+      CoordinatorOptions o = new CoordinatorOptions(listenValue.substring(0, colon), port, dir, fleet, Duration.ofSeconds(1), maxBytes,
           plain, names, ttl, connections);
+      String id = pick(replicaId, file, "replicaId", null);
+      List<String> peerTexts = peers != null ? peers : file.containsKey("peers") ? strings(file.get("peers"), "peers") : List.of();
+      if (id == null) {
+        if (!peerTexts.isEmpty()) {
+          throw new IllegalArgumentException("peers are given but no replica id (--replica-id, config key replicaId)");
+        }
+        return o;
+      }
+      boolean first = bootstrap != null ? bootstrap : file.containsKey("bootstrap") && bool(file.get("bootstrap"), "bootstrap");
+      io.dsfleet.coordinator.replication.ReplicationOptions r = io.dsfleet.coordinator.replication.ReplicationOptions.of(id, peerTexts)
+          .withBootstrap(first)
+          .withElectionTimeout(duration(pick(electionTimeout, file, "electionTimeout", "1s"), "electionTimeout"));
+      return o.withReplication(r);
     }
 
     private static boolean bool(JsonNode v, String key) {

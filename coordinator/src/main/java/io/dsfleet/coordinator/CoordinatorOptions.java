@@ -16,11 +16,27 @@ import java.util.List;
  * @param tlsNames extra DNS names and IP addresses for the serving certificate
  * @param nodeCertTtl how long a node certificate is valid; agents renew it when a third is left (default 30 days)
  * @param connections caps on open connections and the idle timeout ({@link ConnectionLimits.Settings#defaults()})
+ * @param replication this coordinator as one replica of a group; null for a single coordinator (the default)
  */
 public record CoordinatorOptions(String host, int port, Path dataDir, FleetOptions fleet, Duration tickInterval,
-    int maxMessageBytes, boolean insecure, List<String> tlsNames, Duration nodeCertTtl, ConnectionLimits.Settings connections) {
+    int maxMessageBytes, boolean insecure, List<String> tlsNames, Duration nodeCertTtl, ConnectionLimits.Settings connections,
+    io.dsfleet.coordinator.replication.ReplicationOptions replication) {
   public CoordinatorOptions {
     tlsNames = List.copyOf(tlsNames);
+    if (replication != null && insecure) {
+      throw new IllegalArgumentException("replicas speak mutual TLS under the fleet CA: --insecure cannot run a group");
+    }
+  }
+
+  /** A single coordinator. */
+  public CoordinatorOptions(String host, int port, Path dataDir, FleetOptions fleet, Duration tickInterval, int maxMessageBytes,
+      boolean insecure, List<String> tlsNames, Duration nodeCertTtl, ConnectionLimits.Settings connections) {
+    this(host, port, dataDir, fleet, tickInterval, maxMessageBytes, insecure, tlsNames, nodeCertTtl, connections, null);
+  }
+
+  public CoordinatorOptions withReplication(io.dsfleet.coordinator.replication.ReplicationOptions r) {
+    return new CoordinatorOptions(host, port, dataDir, fleet, tickInterval, maxMessageBytes, insecure, tlsNames, nodeCertTtl,
+        connections, r);
   }
 
   public static final Duration DEFAULT_NODE_CERT_TTL = Duration.ofDays(30);

@@ -12,6 +12,12 @@ import io.dsfleet.coordinator.security.Authority;
 import io.dsfleet.coordinator.security.CoordinatorPki;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
+import io.dsfleet.common.SecretBox;
+import io.dsfleet.coordinator.replication.Replica;
+import io.dsfleet.coordinator.replication.ReplicationOptions;
+import java.nio.file.Path;
+import java.util.List;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
@@ -25,17 +31,39 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Wires the store, the fleet, the fleet CA and the gRPC services, and serves them. */
+/**
+ * Wires the store, the fleet, the fleet CA and the gRPC services, and serves them. A single
+ * coordinator serves from its start; a replica of a group serves only while it leads
+ * ({@link Replica}), and answers every call with the leader's address otherwise ({@link LeaderGate}).
+ */
 public final class CoordinatorServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
+  private final CoordinatorOptions options;
+  private final Clock clock;
+  private final java.util.function.LongSupplier nanoTime;
   private final Store store;
-  private final Fleet fleet;
+  private final Replica replica;
+  private final LeaderGate gate;
+  private final CoordinatorPki pki;
   private final Server server;
   private final ScheduledExecutorService scheduler;
-  private final Authority authority;
   private final ConnectionLimits connections;
   private final NioEventLoopGroup boss;
   private final NioEventLoopGroup workers;
+  private final ServingRegistry services;
+  private final LogRelay logs = new LogRelay();
+  /** Group changes that wait for a replica to catch up run here, off the transport threads. */
+  private final java.util.concurrent.ExecutorService background = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "coordinator-background");
+    t.setDaemon(true);
+    return t;
+  });
+  private final String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
+
+  /** What serves while this coordinator serves: its fleet, its CA at work, the services bound to them. */
+  private record Serving(Fleet fleet, Authority authority, List<ServerServiceDefinition> definitions) {}
+
+  private volatile Serving serving;
 
   /**
    * Serves on the options' address: TLS with the fleet's keys (made on the first start), or
@@ -50,22 +78,55 @@ public final class CoordinatorServer implements AutoCloseable {
 
   /** @param nanoTime the monotonic clock leases run on */
   public CoordinatorServer(CoordinatorOptions options, Clock clock, java.util.function.LongSupplier nanoTime, boolean tick) {
-    this.store = new SqliteStore(options.dataDir());
-    this.fleet = new Fleet(store, clock, nanoTime, options.fleet(), new Random());
-    ServerCredentials credentials;
-    if (options.insecure()) {
-      this.authority = null;
-      credentials = InsecureServerCredentials.create();
-    } else {
-      this.authority = Authority.open(options.dataDir(), options.tlsNames(), store, clock, options.nodeCertTtl());
-      CoordinatorPki pki = authority.pki();
-      credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
-    }
+    this.options = options;
+    this.clock = clock;
+    this.nanoTime = nanoTime;
     this.scheduler = Executors.newScheduledThreadPool(1, r -> {
       Thread t = new Thread(r, "coordinator-scheduler");
       t.setDaemon(true);
       return t;
     });
+    ServerCredentials credentials;
+    Authority single = null;
+    ReplicationOptions replication = options.replication();
+    List<io.grpc.ServiceDescriptor> served = new java.util.ArrayList<>(List.of(io.dsfleet.proto.v1.AgentServiceGrpc.getServiceDescriptor(),
+        io.dsfleet.proto.v1.ControlServiceGrpc.getServiceDescriptor()));
+    if (replication != null) {
+      served.add(io.dsfleet.proto.v1.ReplicaServiceGrpc.getServiceDescriptor());
+    }
+    this.services = new ServingRegistry(served);
+    if (replication == null) {
+      this.store = new SqliteStore(options.dataDir());
+      this.replica = null;
+      this.gate = null;
+      if (options.insecure()) {
+        this.pki = null;
+        credentials = InsecureServerCredentials.create();
+      } else {
+        single = Authority.open(options.dataDir(), options.tlsNames(), store, clock, options.nodeCertTtl());
+        this.pki = single.pki();
+        credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
+      }
+    } else {
+      this.pki = CoordinatorPki.load(options.dataDir(), options.tlsNames(), false);
+      credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
+      Path secretsKey = SqliteStore.secretsKey(options.dataDir());
+      if (!java.nio.file.Files.exists(secretsKey)) {
+        throw new IllegalStateException("no " + secretsKey + ": every replica seals Secrets with the group's key;"
+            + " a replica gets it with `ds-coordinator join --token`");
+      }
+      requireJoinedOrBootstrap(options.dataDir(), replication);
+      String peerHost = replication.self().peerAddress().substring(0, replication.self().peerAddress().lastIndexOf(':'));
+      CoordinatorPki.ReplicaCredential peer = pki.replicaCredential(replication.id(), List.of(peerHost));
+      try {
+        this.replica = new Replica(replication, options.dataDir(), pki.caHash(), SecretBox.loadOrCreate(secretsKey), pki.ca(),
+            peer.certificate(), peer.key());
+      } catch (IOException e) {
+        throw new java.io.UncheckedIOException("cannot set up replica " + replication.id() + ": " + e.getMessage(), e);
+      }
+      this.store = replica.store();
+      this.gate = new LeaderGate(replication.id(), replica::leaderAddress);
+    }
     this.connections = new ConnectionLimits(options.connections());
     this.boss = new NioEventLoopGroup(1, daemonThreads("coordinator-accept"));
     this.workers = new NioEventLoopGroup(0, daemonThreads("coordinator-io"));
@@ -86,18 +147,26 @@ public final class CoordinatorServer implements AutoCloseable {
         // no thread hand-off per message (heartbeats are most of the traffic; docs/benchmarks.md)
         .directExecutor()
         .maxInboundMetadataSize(16 * 1024)
-        .intercept(new AuthInterceptor(authority, scheduler));
-    LogRelay logs = new LogRelay();
-    String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
-    this.server = builder
         .maxInboundMessageSize(options.maxMessageBytes())
-        .addService(StrictDecoding.of(new AgentServiceImpl(fleet, logs, authority)))
-        .addService(StrictDecoding.of(new ControlServiceImpl(fleet, logs, scheduler, version, authority)))
-        .build();
+        .fallbackHandlerRegistry(services)
+        .intercept(new AuthInterceptor(options.insecure(), () -> {
+          Serving s = serving;
+          return s == null ? null : s.authority();
+        }, scheduler));
+    if (gate != null) {
+      builder.intercept(gate); // added last, runs first: a follower answers before anything else
+    }
+    this.server = builder.build();
+    if (replica == null) {
+      startServing(single);
+    }
     // rollout passes run as in production in every coordinator, tests on a fake clock included
     scheduler.scheduleWithFixedDelay(() -> {
+      Serving s = serving;
       try {
-        fleet.rolloutPass();
+        if (s != null) {
+          s.fleet().rolloutPass();
+        }
       } catch (RuntimeException e) {
         log.error("rollout pass failed", e);
       }
@@ -105,8 +174,11 @@ public final class CoordinatorServer implements AutoCloseable {
     if (tick) {
       long ms = options.tickInterval().toMillis();
       scheduler.scheduleWithFixedDelay(() -> {
+        Serving s = serving;
         try {
-          fleet.tick();
+          if (s != null) {
+            s.fleet().tick();
+          }
         } catch (RuntimeException e) {
           log.error("lease sweep failed", e);
         }
@@ -114,8 +186,70 @@ public final class CoordinatorServer implements AutoCloseable {
     }
   }
 
+  /**
+   * A replica starts from a store the group gave it (`ds-coordinator join` wrote a copy with its
+   * log position) or from its own Raft log; only the first replica of a new group starts from a
+   * store that is not the group's (--bootstrap). Anything else would split the fleet's state.
+   */
+  private static void requireJoinedOrBootstrap(Path dataDir, ReplicationOptions r) {
+    if (java.nio.file.Files.exists(dataDir.resolve("raft")) || r.bootstrap()) {
+      return;
+    }
+    long applied = 0;
+    if (java.nio.file.Files.exists(dataDir.resolve("dsfleet.db"))) {
+      try (SqliteStore s = new SqliteStore(dataDir)) {
+        applied = s.appliedEntry()[1];
+      }
+    }
+    if (applied == 0) {
+      throw new IllegalStateException("replica " + r.id() + " has not joined a group: start the group's first replica with"
+          + " --bootstrap, then join each other one with `ds-coordinator join --token` (a token from `dsctl replica add`)");
+    }
+  }
+
+  /** Builds the fleet from the store and binds the services to it: at start, or when a replica's leadership is ready. */
+  private void startServing(Authority authority) {
+    Fleet fleet = new Fleet(store, clock, nanoTime, options.fleet(), new Random());
+    List<ServerServiceDefinition> definitions = new java.util.ArrayList<>(List.of(
+        StrictDecoding.of(new AgentServiceImpl(fleet, logs, authority)),
+        StrictDecoding.of(new ControlServiceImpl(fleet, logs, scheduler, version, authority, replica))));
+    if (replica != null) {
+      definitions.add(StrictDecoding.of(new io.dsfleet.coordinator.grpc.ReplicaServiceImpl(replica, authority, options.dataDir(),
+          background)));
+    }
+    definitions.forEach(services::bind);
+    serving = new Serving(fleet, authority, definitions);
+    if (gate != null) {
+      gate.open();
+    }
+  }
+
+  private void stopServing() {
+    Serving s = serving;
+    serving = null;
+    if (gate != null) {
+      gate.close();
+    }
+    if (s != null) {
+      s.definitions().forEach(services::unbind);
+    }
+  }
+
   public CoordinatorServer start() throws IOException {
     server.start();
+    if (replica != null) {
+      replica.start(new Replica.Serving() {
+        @Override
+        public void start(long term) {
+          startServing(new Authority(pki, store, clock, options.nodeCertTtl()));
+        }
+
+        @Override
+        public void stop() {
+          stopServing();
+        }
+      });
+    }
     return this;
   }
 
@@ -123,8 +257,15 @@ public final class CoordinatorServer implements AutoCloseable {
     return server.getPort();
   }
 
+  /** The fleet this coordinator serves; null on a replica that does not lead now. */
   public Fleet fleet() {
-    return fleet;
+    Serving s = serving;
+    return s == null ? null : s.fleet();
+  }
+
+  /** This coordinator as a replica of a group; null for a single coordinator. */
+  public Replica replica() {
+    return replica;
   }
 
   public ConnectionLimits connections() {
@@ -135,9 +276,10 @@ public final class CoordinatorServer implements AutoCloseable {
     return new io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory(name, true);
   }
 
-  /** The fleet CA at work; null on an insecure coordinator. */
+  /** The fleet CA at work; null on an insecure coordinator, and on a replica that does not lead now. */
   public Authority authority() {
-    return authority;
+    Serving s = serving;
+    return s == null ? null : s.authority();
   }
 
   public void awaitTermination() throws InterruptedException {
@@ -147,6 +289,7 @@ public final class CoordinatorServer implements AutoCloseable {
   @Override
   public void close() {
     scheduler.shutdownNow();
+    background.shutdownNow();
     server.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);
@@ -155,7 +298,18 @@ public final class CoordinatorServer implements AutoCloseable {
     }
     boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-    fleet.flush();
-    store.close();
+    Serving s = serving;
+    if (s != null) {
+      try {
+        s.fleet().flush();
+      } catch (RuntimeException e) {
+        log.warn("events not written at shutdown: {}", e.getMessage());
+      }
+    }
+    if (replica != null) {
+      replica.close();
+    } else {
+      store.close();
+    }
   }
 }

@@ -50,6 +50,8 @@ public final class CoordinatorSession implements AutoCloseable {
 
   private ManagedChannel channel;
   private int coordinatorIndex;
+  /** The leader a coordinator replica named when it refused to serve; tried before the configured list. */
+  private String leaderHint;
   private volatile boolean joined;
   private volatile boolean closed;
   private StreamObserver<AgentMessage> stream;
@@ -87,7 +89,7 @@ public final class CoordinatorSession implements AutoCloseable {
 
   private synchronized ManagedChannel channel() {
     if (channel == null) {
-      String target = coordinators.get(coordinatorIndex % coordinators.size());
+      String target = target();
       NettyChannelBuilder b = NettyChannelBuilder.forTarget(target, credentials.channelCredentials())
           .maxInboundMessageSize(64 * 1024 * 1024);
       if (!credentials.isInsecure()) {
@@ -96,6 +98,10 @@ public final class CoordinatorSession implements AutoCloseable {
       channel = b.build();
     }
     return channel;
+  }
+
+  private synchronized String target() {
+    return leaderHint != null ? leaderHint : coordinators.get(coordinatorIndex % coordinators.size());
   }
 
   /** Drops the channel so the next call connects with the current credentials. */
@@ -107,6 +113,11 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   private synchronized void nextCoordinator() {
+    if (leaderHint != null) {
+      leaderHint = null;
+      resetChannel();
+      return;
+    }
     if (coordinators.size() > 1) {
       if (channel != null) {
         channel.shutdownNow();
@@ -138,11 +149,14 @@ public final class CoordinatorSession implements AutoCloseable {
         }
         joined = true;
         interval = Duration.ofMillis(r.getHeartbeatIntervalMillis());
-        log.info("joined the fleet as {} via {}", info.getName(), coordinators.get(coordinatorIndex % coordinators.size()));
+        log.info("joined the fleet as {} via {}", info.getName(), target());
       }
       openStream(heartbeatOverride != null ? heartbeatOverride : interval);
     } catch (StatusRuntimeException e) {
       refusedCertificate(e.getStatus());
+      if (followLeader(e.getTrailers())) {
+        return;
+      }
       retry("join failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription() + rootCause(e), e.getStatus().getCode());
     } catch (IllegalStateException e) {
       resetChannel();
@@ -159,6 +173,34 @@ public final class CoordinatorSession implements AutoCloseable {
       c = c.getCause();
     }
     return c == e || c.getMessage() == null ? "" : " (" + c.getMessage() + ")";
+  }
+
+  /** The dsfleet-leader trailer of a coordinator replica that does not lead: where the leader serves. */
+  static final io.grpc.Metadata.Key<String> LEADER = io.grpc.Metadata.Key.of("dsfleet-leader", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+
+  /**
+   * A replica that does not lead named the one that does: connect there soon (within a second,
+   * jittered so a fleet does not arrive at once), without growing the back-off. The address is
+   * only a hint: the leader must still prove it holds a certificate of the fleet's CA.
+   */
+  private boolean followLeader(io.grpc.Metadata trailers) {
+    String leader = trailers == null ? null : trailers.get(LEADER);
+    if (closed || leader == null || leader.isBlank()) {
+      return false;
+    }
+    synchronized (this) {
+      if (!leader.equals(target())) {
+        if (channel != null) {
+          channel.shutdownNow();
+          channel = null;
+        }
+        leaderHint = leader;
+      }
+    }
+    long delay = 50 + reconnect.jitter(950);
+    log.info("the coordinator replica does not lead; the leader is at {}: connecting in {} ms (pods keep running)", leader, delay);
+    scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+    return true;
   }
 
   private void retry(String why, Status.Code code) {
@@ -182,7 +224,7 @@ public final class CoordinatorSession implements AutoCloseable {
 
       @Override
       public void onError(Throwable t) {
-        ended(Status.fromThrowable(t));
+        ended(Status.fromThrowable(t), Status.trailersFromThrowable(t));
       }
 
       @Override
@@ -251,6 +293,10 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   private void ended(Status status) {
+    ended(status, null);
+  }
+
+  private void ended(Status status, io.grpc.Metadata trailers) {
     synchronized (this) {
       if (heartbeats != null) {
         heartbeats.cancel(false);
@@ -273,6 +319,9 @@ public final class CoordinatorSession implements AutoCloseable {
       log.warn("the coordinator does not know this node ({}); joining again", status.getDescription());
     }
     refusedCertificate(status);
+    if (followLeader(trailers)) {
+      return;
+    }
     retry("session ended: " + status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription()), status.getCode());
   }
 

@@ -20,6 +20,11 @@ public final class Reconnect {
     return Duration.ofMillis(step / 2 + (long) (random.nextDouble() * step / 2));
   }
 
+  /** A uniformly random delay below {@code maxMillis}: spreads a fleet's reconnects. */
+  public long jitter(long maxMillis) {
+    return (long) (random.nextDouble() * maxMillis);
+  }
+
   public void reset() {
     attempt = 0;
   }

@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
 public abstract class ClientCommand implements Callable<Integer> {
   @Spec protected CommandSpec spec;
 
-  @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Coordinator address (env DSCTL_COORDINATOR; config file key coordinator).")
+  @Option(names = "--coordinator", paramLabel = "HOST:PORT[,HOST:PORT...]", description = "Coordinator address, or the"
+      + " replicas of a group, comma-separated: dsctl finds the leader (env DSCTL_COORDINATOR; config file key coordinator).")
   String coordinator;
 
   @Option(names = "--credentials", paramLabel = "FILE", description = "Credential file: certificate, key and CA in PEM"
@@ -174,29 +175,75 @@ public abstract class ClientCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    java.util.List<String> targets;
     try {
-      address = resolveAddress(System.getenv());
-      channel = openChannel(System.getenv());
+      targets = java.util.Arrays.stream(resolveAddress(System.getenv()).split(",")).map(String::strip)
+          .filter(a -> !a.isEmpty()).toList();
+      if (targets.isEmpty()) {
+        throw new IllegalArgumentException("no coordinator address given");
+      }
     } catch (IllegalArgumentException e) {
       err().println("error: " + e.getMessage());
       return Dsctl.EXIT_USAGE;
     }
-    try {
-      return run(ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS));
-    } catch (StatusRuntimeException e) {
-      return refused(e);
-    } catch (UsageException e) {
-      err().println("error: " + e.getMessage());
-      return Dsctl.EXIT_USAGE;
-    } catch (Exception e) {
-      err().println("error: " + e.getMessage());
-      if (verbose) {
-        e.printStackTrace(err());
+    address = targets.get(0);
+    int next = 1;
+    // a replica that does not lead refuses before doing anything and names the leader: go there;
+    // an address that does not answer at all: try the next one given
+    for (int hops = 0; ; hops++) {
+      try {
+        channel = openChannel(System.getenv());
+      } catch (IllegalArgumentException e) {
+        err().println("error: " + e.getMessage());
+        return Dsctl.EXIT_USAGE;
       }
-      return Dsctl.EXIT_REFUSED;
-    } finally {
-      channel.shutdownNow();
+      try {
+        return run(ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS));
+      } catch (StatusRuntimeException e) {
+        String leader = notLeaderAtStart(e);
+        if (leader != null && hops < 3) {
+          address = leader;
+          continue;
+        }
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && leader == null && next < targets.size()
+            && rootCause(e) instanceof java.net.ConnectException) {
+          address = targets.get(next++);
+          continue;
+        }
+        return refused(e);
+      } catch (UsageException e) {
+        err().println("error: " + e.getMessage());
+        return Dsctl.EXIT_USAGE;
+      } catch (Exception e) {
+        err().println("error: " + e.getMessage());
+        if (verbose) {
+          e.printStackTrace(err());
+        }
+        return Dsctl.EXIT_REFUSED;
+      } finally {
+        channel.shutdownNow();
+      }
     }
+  }
+
+  private static final io.grpc.Metadata.Key<String> LEADER = io.grpc.Metadata.Key.of("dsfleet-leader",
+      io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+
+  /** The leader a replica named when it refused a call before doing anything (so repeating it elsewhere is safe). */
+  private static String notLeaderAtStart(StatusRuntimeException e) {
+    if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || e.getTrailers() == null) {
+      return null;
+    }
+    String description = e.getStatus().getDescription();
+    return description != null && description.contains("is not the leader") ? e.getTrailers().get(LEADER) : null;
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    return root;
   }
 
   protected int refused(StatusRuntimeException e) {

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
     description = "Manage dsfleet DaemonSets, nodes and rollouts.",
     subcommands = {ApplyCommand.class, GetCommand.class, DescribeCommand.class, DeleteCommand.class, LabelCommand.class,
         TaintCommand.class, CordonCommand.Cordon.class, CordonCommand.Uncordon.class, NodeCommand.class, RolloutCommand.class,
-        LogsCommand.class, TokenCommand.class, CredentialCommand.class, ValidateCommand.class, VersionCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+        LogsCommand.class, TokenCommand.class, CredentialCommand.class, ReplicaCommand.class, ValidateCommand.class, VersionCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Dsctl {
   /** A request the coordinator (or the validator) refused. */
   public static final int EXIT_REFUSED = 1;

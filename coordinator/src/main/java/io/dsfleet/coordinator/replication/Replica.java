@@ -85,7 +85,9 @@ public final class Replica implements AutoCloseable {
     this.options = options;
     this.self = RaftPeerId.valueOf(options.id());
     List<RaftPeer> peers = new ArrayList<>();
-    for (ReplicationOptions.Peer p : options.peers()) {
+    boolean fresh = !java.nio.file.Files.exists(dataDir.resolve("raft"));
+    // a group's first replica starts as a group of one; every later member comes in through the log
+    for (ReplicationOptions.Peer p : options.bootstrap() && fresh ? List.of(options.self()) : options.peers()) {
       peers.add(peer(p));
     }
     this.group = RaftGroup.valueOf(groupId(groupKey), peers);
@@ -286,6 +288,23 @@ public final class Replica implements AutoCloseable {
       throw new StoreException(what + " failed: " + reply.getException(), reply.getException());
     }
     return reply;
+  }
+
+  /** A consistent copy of this replica's store (for a joining replica), at the log position it records. */
+  public void copyStore(Path file) {
+    machine.read(s -> {
+      s.copyTo(file);
+      return null;
+    });
+  }
+
+  /** The commit index each member reported to this replica (the leader knows all of them), by id. */
+  public java.util.Map<String, Long> commitIndices() {
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    for (var info : division().getCommitInfos()) {
+      out.put(info.getServer().getId().toStringUtf8(), info.getCommitIndex());
+    }
+    return out;
   }
 
   /** The group's members as this replica's configuration lists them. */

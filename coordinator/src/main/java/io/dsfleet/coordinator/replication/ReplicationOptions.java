@@ -10,9 +10,11 @@ import java.util.Map;
  * One replica of a coordinator group: its id and every member's two addresses, the peer address
  * replicas replicate over (mutual TLS under the fleet CA) and the coordinator address agents and
  * dsctl use. Every {@code snapshotEvery} log entries the store is copied and the log before the
- * copy purged, a segment ({@code logSegmentBytes}) at a time.
+ * copy purged, a segment ({@code logSegmentBytes}) at a time. {@code bootstrap}: the group's first
+ * replica on its first start forms a group of itself alone; the others join it (`ds-coordinator join`).
  */
-public record ReplicationOptions(String id, List<Peer> peers, long snapshotEvery, Duration electionTimeout, long logSegmentBytes) {
+public record ReplicationOptions(String id, List<Peer> peers, long snapshotEvery, Duration electionTimeout, long logSegmentBytes,
+    boolean bootstrap) {
   public static final long DEFAULT_SNAPSHOT_EVERY = 10_000;
   public static final Duration DEFAULT_ELECTION_TIMEOUT = Duration.ofSeconds(1);
   public static final long DEFAULT_LOG_SEGMENT_BYTES = 8L << 20;
@@ -55,11 +57,19 @@ public record ReplicationOptions(String id, List<Peer> peers, long snapshotEvery
     for (String p : peerTexts) {
       peers.add(Peer.parse(p));
     }
-    return new ReplicationOptions(id, peers, DEFAULT_SNAPSHOT_EVERY, DEFAULT_ELECTION_TIMEOUT, DEFAULT_LOG_SEGMENT_BYTES);
+    return new ReplicationOptions(id, peers, DEFAULT_SNAPSHOT_EVERY, DEFAULT_ELECTION_TIMEOUT, DEFAULT_LOG_SEGMENT_BYTES, false);
   }
 
   public ReplicationOptions withSnapshotEvery(long entries) {
-    return new ReplicationOptions(id, peers, entries, electionTimeout, logSegmentBytes);
+    return new ReplicationOptions(id, peers, entries, electionTimeout, logSegmentBytes, bootstrap);
+  }
+
+  public ReplicationOptions withBootstrap(boolean first) {
+    return new ReplicationOptions(id, peers, snapshotEvery, electionTimeout, logSegmentBytes, first);
+  }
+
+  public ReplicationOptions withElectionTimeout(Duration timeout) {
+    return new ReplicationOptions(id, peers, snapshotEvery, timeout, logSegmentBytes, bootstrap);
   }
 
   public Peer self() {

@@ -79,9 +79,12 @@ final class StoreStateMachine extends BaseStateMachine {
     long[] applied = store.appliedEntry();
     SingleFileSnapshotInfo snapshot = storage.getLatestSnapshot();
     if (snapshot != null && snapshot.getIndex() > applied[1]) {
-      // the database is older than the snapshot beside it (a restore, or a copy that did not finish)
+      // the database is older than the snapshot beside it (a copy that did not finish)
       loadSnapshot(snapshot);
       applied = store.appliedEntry();
+    } else if (snapshot == null && applied[1] > 0) {
+      // a store the group gave this replica (ds-coordinator join): its snapshot, so the log starts after it
+      snapshotAt(TermIndex.valueOf(applied[0], applied[1]));
     }
     setLastAppliedTermIndex(TermIndex.valueOf(applied[0], applied[1]));
     getLifeCycle().transition(LifeCycle.State.STARTING);
@@ -165,6 +168,11 @@ final class StoreStateMachine extends BaseStateMachine {
     if (last.getIndex() <= 0) {
       return -1;
     }
+    snapshotAt(last);
+    return last.getIndex();
+  }
+
+  private void snapshotAt(TermIndex last) throws IOException {
     File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
     Files.deleteIfExists(file.toPath());
     Path tmp = file.toPath().resolveSibling(file.getName() + ".tmp");
@@ -177,7 +185,6 @@ final class StoreStateMachine extends BaseStateMachine {
     MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file);
     storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), last));
     log.info("replicated store: snapshot at log index {} ({} bytes)", last.getIndex(), Files.size(file.toPath()));
-    return last.getIndex();
   }
 
   @Override

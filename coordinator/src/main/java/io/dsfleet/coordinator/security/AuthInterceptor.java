@@ -35,20 +35,27 @@ public final class AuthInterceptor implements ServerInterceptor {
       ControlServiceGrpc.getRolloutStatusMethod().getFullMethodName(),
       ControlServiceGrpc.getRolloutHistoryMethod().getFullMethodName(),
       ControlServiceGrpc.getLogsMethod().getFullMethodName(),
-      ControlServiceGrpc.getVersionMethod().getFullMethodName());
+      ControlServiceGrpc.getVersionMethod().getFullMethodName(),
+      ControlServiceGrpc.getListReplicasMethod().getFullMethodName());
   static final String JOIN = AgentServiceGrpc.getJoinMethod().getFullMethodName();
+  /** A replica's join: its token authenticates it, like an agent's join. */
+  static final String REPLICA_JOIN = io.dsfleet.proto.v1.ReplicaServiceGrpc.getJoinMethod().getFullMethodName();
 
   /** How long a caller without a certificate may keep a call open: a join takes milliseconds. */
   static final java.time.Duration ANONYMOUS_CALL_LIMIT = java.time.Duration.ofSeconds(10);
 
-  private final Authority authority;
+  private final boolean insecure;
+  private final java.util.function.Supplier<Authority> authority;
   private final java.util.concurrent.ScheduledExecutorService timer;
 
   /**
-   * @param authority null on an insecure coordinator: every caller may do everything
+   * @param insecure every caller may do everything (a coordinator run --insecure)
+   * @param authority the CA at work; a replica has one only while it serves, and refuses calls without it
    * @param timer ends calls without a certificate that outlive {@link #ANONYMOUS_CALL_LIMIT}
    */
-  public AuthInterceptor(Authority authority, java.util.concurrent.ScheduledExecutorService timer) {
+  public AuthInterceptor(boolean insecure, java.util.function.Supplier<Authority> authority,
+      java.util.concurrent.ScheduledExecutorService timer) {
+    this.insecure = insecure;
     this.authority = authority;
     this.timer = timer;
   }
@@ -57,7 +64,7 @@ public final class AuthInterceptor implements ServerInterceptor {
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     Caller caller;
     try {
-      caller = authority == null ? Caller.INSECURE : caller(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
+      caller = insecure ? Caller.INSECURE : caller(call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION));
     } catch (Refused r) {
       call.close(r.status, new Metadata());
       return new ServerCall.Listener<>() {};
@@ -123,7 +130,11 @@ public final class AuthInterceptor implements ServerInterceptor {
     X509Certificate cert = (X509Certificate) chain[0];
     Pki.Subject subject = Pki.subject(cert);
     String serial = Pki.serialHex(cert);
-    if (authority.revoked(serial, subject.role(), subject.name())) {
+    Authority ca = authority.get();
+    if (ca == null) {
+      throw new Refused(Status.UNAVAILABLE.withDescription("this coordinator replica does not serve now; retry"));
+    }
+    if (ca.revoked(serial, subject.role(), subject.name())) {
       throw new Refused(Status.UNAUTHENTICATED.withDescription("the certificate of " + subject.name()
           + " was revoked (a removed node needs a new join token)"));
     }
@@ -145,7 +156,7 @@ public final class AuthInterceptor implements ServerInterceptor {
             + " (--credentials, DSCTL_CREDENTIALS, or the config file; docs/security.md)");
       };
     }
-    if (method.equals(JOIN)) {
+    if (method.equals(JOIN) || method.equals(REPLICA_JOIN)) {
       return null;
     }
     return switch (k) {

@@ -123,6 +123,45 @@ public final class Authority {
     return token;
   }
 
+  /** The token scope that marks a replica's join token: a node name never contains '/'. */
+  static String replicaScope(String id) {
+    return "replica/" + id;
+  }
+
+  /** A single-use token for the coordinator replica {@code id} to join the group with (`dsctl replica add`). */
+  public synchronized JoinToken createReplicaToken(String id, Duration ttl) {
+    if (ttl.isNegative() || ttl.isZero()) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "a token's time to live must be positive");
+    }
+    JoinToken token = JoinToken.create(pki.caHash());
+    long now = clock.millis();
+    StoredToken t = new StoredToken(token.id(), Sha256.hex(token.secret()), "coordinator replica " + id, now,
+        now + ttl.toMillis(), 0, 0, replicaScope(id), 1);
+    store.putToken(t);
+    tokens.put(t.id(), t);
+    log.warn("security: join token {} created for coordinator replica {}", t.id(), id);
+    return token;
+  }
+
+  /** What a joining replica gets once its token checks out: the CA with its key. The token is used up. */
+  public record ReplicaMaterial(String caPem, String caKeyPem) {}
+
+  public synchronized ReplicaMaterial admitReplica(String tokenText, String id) {
+    StoredToken t = check(tokenText);
+    if (!t.node().equals(replicaScope(id))) {
+      throw new ControlException(Status.Code.PERMISSION_DENIED, "join token " + t.id() + " does not admit coordinator replica " + id
+          + " (make one with dsctl replica add " + id + ")");
+    }
+    if (t.uses() >= t.maxUses()) {
+      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " is used up");
+    }
+    StoredToken used = t.withUses(t.uses() + 1);
+    store.putToken(used);
+    tokens.put(t.id(), used);
+    log.warn("security: coordinator replica {} admitted with join token {}: it receives the fleet CA and its key", id, t.id());
+    return new ReplicaMaterial(Pki.pem(pki.ca()), Pki.pem(pki.caKey()));
+  }
+
   public synchronized List<StoredToken> tokens() {
     return List.copyOf(tokens.values());
   }

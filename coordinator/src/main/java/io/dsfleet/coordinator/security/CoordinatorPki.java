@@ -48,10 +48,22 @@ public final class CoordinatorPki {
    *     name {@link Pki#SERVER_NAME}, so these only matter to other TLS clients)
    */
   public static CoordinatorPki loadOrCreate(Path dataDir, List<String> sans) {
+    return load(dataDir, sans, true);
+  }
+
+  /**
+   * @param mayCreateCa false for a replica of a group: the CA comes from the group (ds-coordinator
+   *     join) or from `init` on its first replica, never made anew here
+   */
+  public static CoordinatorPki load(Path dataDir, List<String> sans, boolean mayCreateCa) {
     Path dir = OwnerOnlyFiles.directory(dataDir.resolve("pki"));
     boolean created = false;
     X509Certificate ca;
     PrivateKey caKey;
+    if (!mayCreateCa && !Files.exists(dir.resolve("ca.crt"))) {
+      throw new IllegalStateException("no fleet CA in " + dir + ": a replica gets it with `ds-coordinator join --token`"
+          + " (a token from `dsctl replica add`), or from `ds-coordinator init` on the group's first replica");
+    }
     if (Files.exists(dir.resolve("ca.crt"))) {
       ca = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("ca.crt")));
       caKey = Pki.privateKey(OwnerOnlyFiles.read(dir.resolve("ca.key")));
@@ -107,6 +119,16 @@ public final class CoordinatorPki {
     } catch (java.security.GeneralSecurityException e) {
       return false;
     }
+  }
+
+  /** A replica's certificate for the replication port (both ends of mutual TLS), made at each start. */
+  public record ReplicaCredential(X509Certificate certificate, PrivateKey key) {}
+
+  public ReplicaCredential replicaCredential(String id, List<String> sans) {
+    KeyPair keys = Pki.newKeyPair();
+    X509Certificate cert = Pki.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, Pki.REPLICAS), Pki.Purpose.PEER,
+        sans, SERVER_VALIDITY);
+    return new ReplicaCredential(cert, keys.getPrivate());
   }
 
   /** Whether this start made the CA (a new fleet). */

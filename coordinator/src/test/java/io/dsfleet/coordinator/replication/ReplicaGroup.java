@@ -70,7 +70,7 @@ final class ReplicaGroup implements AutoCloseable {
     X509Certificate cert = Pki.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, role), Pki.Purpose.PEER,
         List.of("127.0.0.1"), Duration.ofDays(1));
     // small log segments: the log is purged up to the snapshots while the test runs
-    ReplicationOptions options = new ReplicationOptions(id, peers, snapshotEvery, Duration.ofMillis(500), 8 * 1024);
+    ReplicationOptions options = new ReplicationOptions(id, peers, snapshotEvery, Duration.ofMillis(500), 8 * 1024, false);
     Replica r = new Replica(options, dir(id), "test", SecretBox.loadOrCreate(SqliteStore.secretsKey(dir(id))), ca, cert,
         keys.getPrivate());
     r.start(new Replica.Serving() {

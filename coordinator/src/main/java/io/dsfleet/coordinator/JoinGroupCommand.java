@@ -1,0 +1,140 @@
+package io.dsfleet.coordinator;
+
+import io.dsfleet.common.OwnerOnlyFiles;
+import io.dsfleet.common.tls.JoinToken;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.common.tls.Tls;
+import io.dsfleet.coordinator.replication.ReplicationOptions;
+import io.dsfleet.coordinator.store.SqliteStore;
+import io.dsfleet.proto.v1.ReplicaJoinChunk;
+import io.dsfleet.proto.v1.ReplicaJoinRequest;
+import io.dsfleet.proto.v1.ReplicaServiceGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * ds-coordinator join: makes this host's data directory a replica of an existing group. The
+ * leader (found through any member) checks the single-use token, then sends the fleet CA with its
+ * key, the key Secrets are sealed with, and a copy of its store; `serve` with the same replica
+ * options then starts from that copy, and the leader adds the replica to the group once it caught
+ * up. The token pins the fleet CA: nothing is sent to or taken from a coordinator of another CA.
+ */
+@Command(name = "join", mixinStandardHelpOptions = true, description = "Join a coordinator group as a new replica (token from"
+    + " `dsctl replica add`).")
+final class JoinGroupCommand implements Callable<Integer> {
+  private static final Metadata.Key<String> LEADER = Metadata.Key.of(LeaderGate.LEADER_KEY, Metadata.ASCII_STRING_MARSHALLER);
+
+  @CommandLine.Mixin
+  CoordinatorMain.Settings settings;
+
+  @Option(names = "--token", required = true, paramLabel = "TOKEN", description = "The token `dsctl replica add` printed.")
+  String token;
+
+  @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT[,HOST:PORT...]", description = "Any member of the group.")
+  String coordinators;
+
+  @Override
+  public Integer call() {
+    CoordinatorOptions options = settings.optionsOrReport();
+    if (options == null) {
+      return 2;
+    }
+    ReplicationOptions r = options.replication();
+    if (r == null) {
+      System.err.println("ds-coordinator: join needs this replica's id and peers (--replica-id, --peer, or the config file)");
+      return 2;
+    }
+    Path dir = options.dataDir();
+    for (String held : List.of("dsfleet.db", "raft")) {
+      if (Files.exists(dir.resolve(held))) {
+        System.err.println("ds-coordinator: " + dir + " already holds a store (" + held + "); a replica joins with an empty data"
+            + " directory (its data comes from the group)");
+        return 2;
+      }
+    }
+    JoinToken parsed;
+    try {
+      parsed = JoinToken.parse(token.strip());
+    } catch (IllegalArgumentException e) {
+      System.err.println("ds-coordinator: the token is not a join token: " + e.getMessage());
+      return 2;
+    }
+    List<String> targets = Arrays.stream(coordinators.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList();
+    ReplicaJoinRequest request = ReplicaJoinRequest.newBuilder().setToken(token.strip()).setId(r.id())
+        .setPeerAddress(r.self().peerAddress()).setCoordinatorAddress(r.self().coordinatorAddress()).build();
+    String target = targets.get(0);
+    int next = 1;
+    for (int hops = 0; ; hops++) {
+      ManagedChannel channel = NettyChannelBuilder.forTarget(target, Tls.pinned(parsed.caHash()))
+          .overrideAuthority(Pki.SERVER_NAME).maxInboundMessageSize(8 << 20).build();
+      try {
+        write(dir, ReplicaServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).join(request));
+        System.out.println("replica " + r.id() + " joined the group through " + target + "; data in " + dir
+            + ". Start it with `ds-coordinator serve` and the same replica options: the leader adds it once it caught up.");
+        return 0;
+      } catch (StatusRuntimeException e) {
+        String leader = e.getTrailers() == null ? null : e.getTrailers().get(LEADER);
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && leader != null && hops < 5) {
+          target = leader;
+          continue;
+        }
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && next < targets.size()) {
+          target = targets.get(next++);
+          continue;
+        }
+        System.err.println("ds-coordinator: the join failed at " + target + ": " + e.getStatus().getCode() + " "
+            + e.getStatus().getDescription());
+        clean(dir);
+        return 1;
+      } catch (IOException | RuntimeException e) {
+        System.err.println("ds-coordinator: the join failed: " + e.getMessage());
+        clean(dir);
+        return 1;
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+
+  private static void write(Path dir, Iterator<ReplicaJoinChunk> chunks) throws IOException {
+    ReplicaJoinChunk first = chunks.next();
+    Path pki = OwnerOnlyFiles.directory(dir.resolve("pki"));
+    OwnerOnlyFiles.write(pki.resolve("ca.crt"), first.getCaPem());
+    OwnerOnlyFiles.write(pki.resolve("ca.key"), first.getCaKeyPem());
+    OwnerOnlyFiles.write(SqliteStore.secretsKey(dir), first.getSecretsKey().toByteArray());
+    Path partial = dir.resolve("dsfleet.db.joining");
+    OwnerOnlyFiles.write(partial, new byte[0]);
+    try (OutputStream out = Files.newOutputStream(partial)) {
+      while (chunks.hasNext()) {
+        chunks.next().getStore().writeTo(out);
+      }
+    }
+    SqliteStore.replaceWith(dir, partial);
+    Files.delete(partial);
+  }
+
+  /** A join that did not finish leaves no half a store behind (the CA files are kept: the next join overwrites them). */
+  private static void clean(Path dir) {
+    try {
+      Files.deleteIfExists(dir.resolve("dsfleet.db.joining"));
+      Files.deleteIfExists(dir.resolve("dsfleet.db"));
+    } catch (IOException ignored) {
+      // nothing more to do
+    }
+  }
+}
