@@ -57,6 +57,11 @@ final class TestFleet implements AutoCloseable {
   final Path imagesTar;
   final Map<Integer, TestHost> hosts = new java.util.concurrent.ConcurrentSkipListMap<>();
   Process coordinator;
+  /** Where agents and dsctl reach the coordinator: the one in the root namespace, or a group's replicas. */
+  final List<String> coordinators = new java.util.concurrent.CopyOnWriteArrayList<>(List.of(coordinatorAddress()));
+  /** The CA and dsctl's credentials: the coordinator's data directory, or a group's first replica's. */
+  Path pkiDir = root.resolve("coordinator").resolve("pki");
+  private volatile String controlTarget = coordinatorAddress();
   private final List<Process> processes = new java.util.concurrent.CopyOnWriteArrayList<>();
   private ManagedChannel channel;
 
@@ -75,6 +80,9 @@ final class TestFleet implements AutoCloseable {
     Sh.ok("ip", "link", "add", BRIDGE, "type", "bridge");
     Sh.ok("ip", "addr", "add", COORDINATOR_IP + "/24", "dev", BRIDGE);
     Sh.ok("ip", "link", "set", BRIDGE, "up");
+    // host to host across the bridge (replicas of a coordinator group): bridged frames pass the
+    // FORWARD chain, whose policy Docker sets to DROP; let this bridge's own traffic through
+    Sh.ok("iptables", "-I", "FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT");
     imagesTar = root.resolve("images.tar");
     Sh.ok("docker", "save", "-o", imagesTar.toString(), "local/busybox:1", "local/busybox:2");
   }
@@ -87,6 +95,7 @@ final class TestFleet implements AutoCloseable {
     Sh.quiet("sleep 0.5; grep ' " + ROOT + "/' /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l; true");
     Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns del $ns; done; true");
     Sh.quiet("for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^" + PREFIX + "'); do ip link del $l; done; true");
+    Sh.quiet("while iptables -D FORWARD -i " + BRIDGE + " -o " + BRIDGE + " -j ACCEPT 2>/dev/null; do :; done; true");
     Sh.quiet("rm -rf " + ROOT);
   }
 
@@ -138,7 +147,7 @@ final class TestFleet implements AutoCloseable {
   }
 
   Path pki() {
-    return root.resolve("coordinator").resolve("pki");
+    return pkiDir;
   }
 
   /** The join token the coordinator wrote on its first start. */
@@ -210,7 +219,7 @@ final class TestFleet implements AutoCloseable {
         "io.dsfleet.coordinator.cli.Dsctl"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("DSCTL_COORDINATOR", coordinatorAddress());
+    pb.environment().put("DSCTL_COORDINATOR", String.join(",", coordinators));
     pb.environment().put("DSCTL_CREDENTIALS", pki().resolve("admin.pem").toString());
     try {
       Process p = pb.start();
@@ -270,8 +279,19 @@ final class TestFleet implements AutoCloseable {
     }
   }
 
+  /** Points {@link #control()} at another coordinator (the leader of a group, which moves). */
+  synchronized void retarget(String address) {
+    if (!address.equals(controlTarget)) {
+      if (channel != null) {
+        channel.shutdownNow();
+      }
+      channel = null;
+      controlTarget = address;
+    }
+  }
+
   /** A gRPC client for polling state fast (assertions on what dsctl would show). */
-  ControlServiceGrpc.ControlServiceBlockingStub control() {
+  synchronized ControlServiceGrpc.ControlServiceBlockingStub control() {
     if (channel == null) {
       String pem;
       try {
@@ -279,7 +299,7 @@ final class TestFleet implements AutoCloseable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      channel = NettyChannelBuilder.forTarget(coordinatorAddress(), Tls.client(pem)).overrideAuthority(Pki.SERVER_NAME).build();
+      channel = NettyChannelBuilder.forTarget(controlTarget, Tls.client(pem)).overrideAuthority(Pki.SERVER_NAME).build();
     }
     return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
   }
@@ -365,10 +385,12 @@ Map<String, NodeView> nodes() {
   String logs() {
     StringBuilder b = new StringBuilder();
     hosts.values().forEach(h -> b.append(h.logTail(40)));
-    try {
-      List<String> all = Files.readAllLines(root.resolve("coordinator.log"));
-      b.append("---- coordinator.log (last 40 lines)\n");
-      all.subList(Math.max(0, all.size() - 40), all.size()).forEach(l -> b.append(l).append('\n'));
+    try (var logs = Files.list(root)) {
+      for (Path log : logs.filter(f -> f.getFileName().toString().matches("coordinator.*\\.log")).sorted().toList()) {
+        List<String> all = Files.readAllLines(log);
+        b.append("---- ").append(log.getFileName()).append(" (last 40 lines)\n");
+        all.subList(Math.max(0, all.size() - 40), all.size()).forEach(l -> b.append(l).append('\n'));
+      }
     } catch (IOException e) {
       b.append("(no coordinator log)\n");
     }

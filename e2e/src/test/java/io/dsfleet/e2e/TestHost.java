@@ -104,8 +104,11 @@ final class TestHost {
     List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns, fleet.java()));
     cmd.addAll(fleet.agentJvmFlags()); // as the systemd unit starts it
     cmd.add(ReconcilePasses.DEBUG_FLAG); // the passes settle() counts
-    cmd.addAll(List.of("-jar", fleet.agentJar.toString(), verb,
-        "--coordinator", fleet.coordinatorAddress(), "--node-name", name, "--state-dir", dir.resolve("state").toString(),
+    cmd.addAll(List.of("-jar", fleet.agentJar.toString(), verb));
+    for (String c : fleet.coordinators) {
+      cmd.addAll(List.of("--coordinator", c));
+    }
+    cmd.addAll(List.of("--node-name", name, "--state-dir", dir.resolve("state").toString(),
         "--docker-host", "unix://" + socket, "--address", ip, "--config", dir.resolve("none.yaml").toString()));
     if (withJoinToken) {
       cmd.addAll(List.of("--join-token", fleet.joinToken()));

@@ -1,0 +1,451 @@
+package io.dsfleet.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.common.tls.Tls;
+import io.dsfleet.coordinator.store.SqliteStore;
+import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.proto.v1.AddReplicaRequest;
+import io.dsfleet.proto.v1.ControlServiceGrpc;
+import io.dsfleet.proto.v1.DaemonSetView;
+import io.dsfleet.proto.v1.GetRequest;
+import io.dsfleet.proto.v1.LabelNodeRequest;
+import io.dsfleet.proto.v1.ListReplicasRequest;
+import io.dsfleet.proto.v1.NodeView;
+import io.dsfleet.proto.v1.ObjectKind;
+import io.dsfleet.proto.v1.VersionRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+/**
+ * Three coordinator replicas on three hosts of their own (network namespaces, no Docker), four
+ * agent hosts, a DaemonSet rolling out while a client writes node labels in a loop. One fault at a
+ * time: the leader SIGKILLed, the leader's link cut, a follower restarted with its data directory
+ * deleted. After each: a leader within 10 s, every acknowledged label on every replica's store,
+ * the rollout finished without more than maxUnavailable hosts lacking the pod, no pod of another
+ * DaemonSet restarted, no node NotReady.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ReplicatedCoordinatorsTest {
+  private static final int HOSTS = 4;
+  private static final int SERVICE_PORT = 7443;
+  private static final int PEER_PORT = 7444;
+
+  private TestFleet fleet;
+  private final Map<String, Process> replicas = new ConcurrentHashMap<>();
+  private final Map<String, ManagedChannel> channels = new ConcurrentHashMap<>();
+  private String adminPem;
+
+  private static String ip(String id) {
+    return TestFleet.SUBNET + (2 + Integer.parseInt(id.substring(1)));
+  }
+
+  private static String service(String id) {
+    return ip(id) + ":" + SERVICE_PORT;
+  }
+
+  private static String netns(String id) {
+    return TestFleet.PREFIX + id;
+  }
+
+  private static String vethRoot(String id) {
+    return TestFleet.PREFIX + id + "r";
+  }
+
+  private Path dataDir(String id) {
+    return fleet.root.resolve(id);
+  }
+
+  private List<String> peerFlags() {
+    List<String> out = new ArrayList<>();
+    for (String id : List.of("c1", "c2", "c3")) {
+      out.addAll(List.of("--peer", id + "," + ip(id) + ":" + PEER_PORT + "," + service(id)));
+    }
+    return out;
+  }
+
+  /** A replica's host: a namespace on the test bridge, like an agent host's but without Docker. */
+  private void createHost(String id) {
+    Sh.ok("ip", "netns", "add", netns(id));
+    Sh.ok("ip", "link", "add", vethRoot(id), "type", "veth", "peer", "name", TestFleet.PREFIX + id + "n");
+    Sh.ok("ip", "link", "set", vethRoot(id), "master", TestFleet.BRIDGE, "up");
+    Sh.ok("ip", "link", "set", TestFleet.PREFIX + id + "n", "netns", netns(id));
+    Sh.ok("ip", "-n", netns(id), "addr", "add", ip(id) + "/24", "dev", TestFleet.PREFIX + id + "n");
+    Sh.ok("ip", "-n", netns(id), "link", "set", TestFleet.PREFIX + id + "n", "up");
+    Sh.ok("ip", "-n", netns(id), "link", "set", "lo", "up");
+  }
+
+  private List<String> inHost(String id, String... cmd) {
+    List<String> out = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns(id), fleet.java(), "-XX:+UseSerialGC",
+        "-XX:TieredStopAtLevel=1"));
+    out.addAll(List.of(cmd));
+    return out;
+  }
+
+  private void serve(String id, String... extra) throws IOException {
+    List<String> cmd = inHost(id, "-jar", fleet.coordinatorJar.toString(), "serve", "--listen", service(id),
+        "--data-dir", dataDir(id).toString(), "--config", fleet.root.resolve("none.yaml").toString(),
+        "--heartbeat-interval", "1s", "--heartbeat-grace", "6s", "--replica-id", id);
+    cmd.addAll(peerFlags());
+    cmd.addAll(List.of(extra));
+    replicas.put(id, fleet.spawn("coordinator-" + id, fleet.root.resolve("coordinator-" + id + ".log"), cmd));
+  }
+
+  /** `dsctl replica add` over the API, then `ds-coordinator join` on the replica's host, then serve. */
+  private void join(String id) throws Exception {
+    String token = leader().addReplica(AddReplicaRequest.newBuilder().setId(id).setPeerAddress(ip(id) + ":" + PEER_PORT)
+        .setCoordinatorAddress(service(id)).build()).getToken();
+    List<String> cmd = inHost(id, "-jar", fleet.coordinatorJar.toString(), "join", "--token", token,
+        "--coordinator", String.join(",", fleet.coordinators), "--data-dir", dataDir(id).toString(),
+        "--config", fleet.root.resolve("none.yaml").toString(), "--replica-id", id);
+    cmd.addAll(peerFlags());
+    Sh.Result r = Sh.run(cmd);
+    assertThat(r.exit()).as("join of " + id + ": " + r.out()).isZero();
+    serve(id);
+  }
+
+  private ControlServiceGrpc.ControlServiceBlockingStub stub(String id) {
+    ManagedChannel ch = channels.computeIfAbsent(id, k -> NettyChannelBuilder.forTarget(service(k), Tls.client(adminPem))
+        .overrideAuthority(Pki.SERVER_NAME).build());
+    return ControlServiceGrpc.newBlockingStub(ch).withDeadlineAfter(3, TimeUnit.SECONDS);
+  }
+
+  /** The replica that serves now (answers a call instead of naming another), or null. */
+  private String servingReplica() {
+    for (String id : List.of("c1", "c2", "c3")) {
+      try {
+        stub(id).version(VersionRequest.getDefaultInstance());
+        return id;
+      } catch (StatusRuntimeException e) {
+        // a follower, or down
+      }
+    }
+    return null;
+  }
+
+  private ControlServiceGrpc.ControlServiceBlockingStub leader() {
+    String id = awaitLeader(30);
+    return stub(id);
+  }
+
+  /** Waits for a serving leader; returns it and points the fleet's own client at it. */
+  private String awaitLeader(int seconds) {
+    String[] found = new String[1];
+    TestFleet.await("a serving leader", seconds, () -> (found[0] = servingReplica()) != null);
+    fleet.retarget(service(found[0]));
+    return found[0];
+  }
+
+  @BeforeAll
+  void group() throws Exception {
+    fleet = new TestFleet();
+    Files.createDirectories(fleet.root);
+    for (String id : List.of("c1", "c2", "c3")) {
+      createHost(id);
+    }
+    // the first replica: `init` makes the CA and credentials, then it starts the group alone
+    Sh.Result init = Sh.run(List.of(fleet.java(), "-jar", fleet.coordinatorJar.toString(), "init", "--data-dir",
+        dataDir("c1").toString(), "--config", fleet.root.resolve("none.yaml").toString()));
+    assertThat(init.exit()).as(init.out()).isZero();
+    fleet.pkiDir = dataDir("c1").resolve("pki");
+    adminPem = Files.readString(fleet.pki().resolve("admin.pem"));
+    fleet.coordinators.clear();
+    fleet.coordinators.addAll(List.of(service("c1"), service("c2"), service("c3")));
+    serve("c1", "--bootstrap");
+    awaitLeader(60);
+    join("c2");
+    join("c3");
+    TestFleet.await("three members", 120, () -> leader().listReplicas(ListReplicasRequest.getDefaultInstance()).getReplicasCount() == 3
+        && servingReplica() != null);
+    fleet.addHosts(HOSTS);
+    TestFleet.await(HOSTS + " nodes Ready", 180, () -> fleet.nodes().values().stream().filter(NodeView::getReady).count() == HOSTS);
+  }
+
+  @AfterAll
+  void down() {
+    channels.values().forEach(ManagedChannel::shutdownNow);
+    if (fleet != null) {
+      fleet.close();
+    }
+  }
+
+  /** One host at a time (maxUnavailable 1, Kubernetes' default), each new pod Ready 2 s after it starts. */
+  private static String rolling(int version) {
+    return """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: rolling}
+        spec:
+          selector: {matchLabels: {app: rolling}}
+          updateStrategy: {type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}
+          template:
+            metadata: {labels: {app: rolling}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: main
+                image: local/busybox:1
+                env: [{name: VERSION, value: "%d"}]
+                command: [sh, -c, "trap 'exit 0' TERM; sleep 2; touch /tmp/started; while true; do sleep 1; done"]
+                readinessProbe:
+                  exec: {command: [test, -f, /tmp/started]}
+                  periodSeconds: 1
+        """.formatted(version);
+  }
+
+  /** What a fault must not break, watched while it happens. */
+  private final class Watch implements AutoCloseable {
+    final Set<String> acknowledged = Collections.synchronizedSet(new TreeSet<>());
+    final AtomicInteger maxLacking = new AtomicInteger();
+    final Set<String> notReady = Collections.synchronizedSet(new TreeSet<>());
+    private final AtomicBoolean stop = new AtomicBoolean();
+    private final Thread writer;
+    private final Thread sampler;
+
+    Watch(String phase) {
+      writer = new Thread(() -> {
+        for (int i = 0; !stop.get(); i++) {
+          String key = phase + "-" + i;
+          String id = servingReplica();
+          if (id == null) {
+            sleep(100);
+            continue;
+          }
+          try {
+            stub(id).labelNode(LabelNodeRequest.newBuilder().setNodeName("host1").putSet(key, "1").build());
+            acknowledged.add(key);
+          } catch (StatusRuntimeException e) {
+            // not acknowledged: it may or may not be stored
+          }
+          sleep(50);
+        }
+      }, "label-writer");
+      sampler = new Thread(() -> {
+        while (!stop.get()) {
+          int lacking = 0;
+          for (TestHost h : fleet.hosts.values()) {
+            String ps = Sh.ok("docker", "-H", "unix://" + h.socket, "ps", "--filter", "label=io.dsfleet.managed=true",
+                "--format", "{{.Names}}");
+            if (!ps.contains("dsf_rolling-")) {
+              lacking++;
+            }
+          }
+          maxLacking.accumulateAndGet(lacking, Math::max);
+          String id = servingReplica();
+          if (id != null) {
+            try {
+              stub(id).get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList().stream()
+                  .filter(n -> !n.getReady()).forEach(n -> notReady.add(n.getInfo().getName()));
+            } catch (StatusRuntimeException e) {
+              // leadership moved between the calls
+            }
+          }
+          sleep(250);
+        }
+      }, "rollout-sampler");
+      writer.start();
+      sampler.start();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop.set(true);
+      writer.join(30_000);
+      sampler.join(30_000);
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private Map<Integer, Map<String, String>> steadyContainers() {
+    Map<Integer, Map<String, String>> out = new LinkedHashMap<>();
+    fleet.hosts.forEach((i, h) -> out.put(i, fleet.containers("steady", h)));
+    return out;
+  }
+
+  private boolean rolledOut(int version) {
+    DaemonSetView d = fleet.daemonSet("rolling");
+    return d.getManifestJson().contains("\"value\":\"" + version + "\"") && d.getStatus().getUpdated() == HOSTS
+        && d.getStatus().getReady() == HOSTS && d.getStatus().getAvailable() == HOSTS && d.getStatus().getObservedGeneration() == d.getGeneration();
+  }
+
+  /** Every acknowledged label is in every replica's own store (read from its database file, as it is on disk). */
+  private void everyReplicaHolds(Set<String> acknowledged) {
+    for (String id : List.of("c1", "c2", "c3")) {
+      String[] last = {"not read yet"};
+      try {
+        TestFleet.await("acknowledged labels on " + id, 30, () -> {
+          try (SqliteStore store = new SqliteStore(dataDir(id))) {
+            Store.StoredNode host1 = store.nodes().stream().filter(n -> n.name().equals("host1")).findFirst().orElseThrow();
+            List<String> missing = acknowledged.stream().filter(k -> !host1.adminLabelsJson().contains("\"" + k + "\"")).toList();
+            last[0] = missing.size() + " of " + acknowledged.size() + " missing, e.g. " + missing.stream().limit(5).toList();
+            return missing.isEmpty();
+          } catch (RuntimeException e) {
+            last[0] = e.toString();
+            throw e;
+          }
+        });
+      } catch (org.awaitility.core.ConditionTimeoutException e) {
+        throw new AssertionError("replica " + id + " lacks acknowledged labels: " + last[0], e);
+      }
+    }
+  }
+
+  /** Starts a rollout, lets it begin, runs the fault, and checks what must hold once the rollout finished. */
+  private void duringARollout(int version, String phase, Fault fault) throws Exception {
+    Map<Integer, Map<String, String>> steady = steadyContainers();
+    Set<String> acknowledged;
+    try (Watch watch = new Watch(phase)) {
+      fleet.apply(rolling(version));
+      TestFleet.await("rollout " + version + " under way", 30, () -> fleet.daemonSet("rolling").getStatus().getUpdated() >= 1);
+      assertThat(rolledOut(version)).as("the fault lands mid-rollout").isFalse();
+      String before = servingReplica();
+      long faultAt = System.nanoTime();
+      fault.inject(before);
+      String after = awaitLeader(10);
+      System.out.printf("%s: leader %s -> %s in %d ms%n", phase, before, after, (System.nanoTime() - faultAt) / 1_000_000);
+      fault.afterLeader(before, after);
+      TestFleet.await("rollout " + version + " complete", 120, () -> {
+        awaitLeader(10);
+        return rolledOut(version);
+      });
+      Thread.sleep(1000); // a few more labels on the healed group
+      watch.close();
+      acknowledged = watch.acknowledged;
+      assertThat(watch.maxLacking.get()).as("hosts without the pod at once (maxUnavailable 1)").isLessThanOrEqualTo(1);
+      assertThat(watch.notReady).as("nodes seen NotReady").isEmpty();
+    }
+    assertThat(acknowledged).as("labels acknowledged in " + phase).hasSizeGreaterThan(10);
+    System.out.printf("%s: %d labels acknowledged%n", phase, acknowledged.size());
+    fault.restore();
+    everyReplicaHolds(acknowledged);
+    assertThat(steadyContainers()).as("no pod of the steady DaemonSet restarted").isEqualTo(steady);
+    assertThat(fleet.nodes().values()).allMatch(NodeView::getReady);
+  }
+
+  interface Fault {
+    void inject(String leader) throws Exception;
+
+    default void afterLeader(String before, String after) throws Exception {
+    }
+
+    default void restore() throws Exception {
+    }
+  }
+
+  @Test
+  void acknowledgedWritesAndTheRolloutSurviveLeaderLossPartitionAndDataLoss() throws Exception {
+    try {
+      scenario();
+    } catch (Throwable t) {
+      System.out.println(fleet.logs());
+      throw t;
+    }
+  }
+
+  private void scenario() throws Exception {
+    fleet.apply(ThreeHostScenarios.ds("steady", ""));
+    fleet.apply(rolling(1));
+    TestFleet.await("both DaemonSets running everywhere", 120, () -> rolledOut(1)
+        && fleet.daemonSet("steady").getStatus().getReady() == HOSTS);
+
+    // 1. the leader is SIGKILLed, then comes back with its data
+    String[] killed = new String[1];
+    duringARollout(2, "kill", new Fault() {
+      @Override
+      public void inject(String leader) throws Exception {
+        killed[0] = leader;
+        assertThat(replicas.get(leader).destroyForcibly().waitFor(30, TimeUnit.SECONDS)).isTrue();
+      }
+
+      @Override
+      public void afterLeader(String before, String after) {
+        assertThat(after).isNotEqualTo(before);
+      }
+
+      @Override
+      public void restore() throws Exception {
+        serve(killed[0]);
+      }
+    });
+
+    // 2. the leader's link is cut: it must stop taking writes, the other two elect a leader
+    String[] cut = new String[1];
+    duringARollout(3, "cut", new Fault() {
+      @Override
+      public void inject(String leader) {
+        cut[0] = leader;
+        Sh.ok("ip", "link", "set", vethRoot(leader), "down");
+      }
+
+      @Override
+      public void afterLeader(String before, String after) throws Exception {
+        assertThat(after).isNotEqualTo(before);
+        // from inside its own host the cut-off replica is still reachable: a write there is not taken
+        List<String> cmd = inHost(before, "-cp", fleet.coordinatorJar.toString(), "io.dsfleet.coordinator.cli.Dsctl",
+            "label", "node", "host1", "cut-off-write=1", "--timeout", "15");
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("DSCTL_COORDINATOR", service(before));
+        pb.environment().put("DSCTL_CREDENTIALS", fleet.pki().resolve("admin.pem").toString());
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor(30, TimeUnit.SECONDS);
+        assertThat(p.exitValue()).as("a write to the cut-off replica: " + out).isNotZero();
+        System.out.println("a write to the cut-off replica " + before + ": " + out.strip());
+        Sh.ok("ip", "link", "set", vethRoot(before), "up");
+      }
+
+      @Override
+      public void restore() {
+        try (SqliteStore store = new SqliteStore(dataDir(cut[0]))) {
+          assertThat(store.nodes().stream().filter(n -> n.name().equals("host1")).findFirst().orElseThrow().adminLabelsJson())
+              .doesNotContain("cut-off-write");
+        }
+      }
+    });
+
+    // 3. a follower loses its data directory and joins again
+    String[] lost = new String[1];
+    duringARollout(4, "lost", new Fault() {
+      @Override
+      public void inject(String leader) throws Exception {
+        lost[0] = List.of("c1", "c2", "c3").stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
+        assertThat(replicas.get(lost[0]).destroyForcibly().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        Sh.ok("rm", "-rf", dataDir(lost[0]).toString());
+        join(lost[0]);
+      }
+
+      @Override
+      public void restore() {
+        TestFleet.await(lost[0] + " a member again", 60, () -> leader().listReplicas(ListReplicasRequest.getDefaultInstance())
+            .getReplicasList().stream().anyMatch(r -> r.getId().equals(lost[0]) && r.getMatchIndex() > 0));
+      }
+    });
+  }
+}
