@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
 
 /** ds-coordinator: serves the agent and control services of dsfleet.v1. */
 @Command(name = "ds-coordinator", mixinStandardHelpOptions = true, versionProvider = io.dsfleet.coordinator.cli.Dsctl.Version.class,
-    description = "The dsfleet coordinator.", subcommands = {CoordinatorMain.Serve.class, CoordinatorMain.Init.class, JoinGroupCommand.class})
+    description = "The dsfleet coordinator.", subcommands = {CoordinatorMain.Serve.class, CoordinatorMain.Init.class, JoinGroupCommand.class,
+        BackupCommands.Backup.class, BackupCommands.Restore.class})
 public final class CoordinatorMain {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorMain.class);
   static final Set<String> CONFIG_KEYS = Set.of("listen", "dataDir", "heartbeatInterval", "heartbeatGrace",

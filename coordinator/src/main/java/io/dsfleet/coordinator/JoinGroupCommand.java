@@ -89,8 +89,13 @@ final class JoinGroupCommand implements Callable<Integer> {
         return 0;
       } catch (StatusRuntimeException e) {
         String leader = e.getTrailers() == null ? null : e.getTrailers().get(LEADER);
-        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && leader != null && hops < 5) {
-          target = leader;
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && leader != null && hops < 10) {
+          if (leader.isEmpty()) { // an election: ask the next member in a moment
+            java.util.concurrent.locks.LockSupport.parkNanos(500_000_000L);
+            target = targets.get(next++ % targets.size());
+          } else {
+            target = leader;
+          }
           continue;
         }
         if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && next < targets.size()) {

@@ -14,7 +14,7 @@ import java.util.function.Supplier;
 /**
  * In front of every call of a replica: while it does not serve (a follower, an election) a call
  * ends at once UNAVAILABLE with the leader's coordinator address in the {@value #LEADER_KEY}
- * trailer when one is known, so agents and dsctl move to it. When the replica stops serving,
+ * trailer (empty during an election), so agents and dsctl move to it. When the replica stops serving,
  * every call it holds (agents' sessions included) ends the same way.
  */
 final class LeaderGate implements ServerInterceptor {
@@ -43,12 +43,11 @@ final class LeaderGate implements ServerInterceptor {
     }
   }
 
+  /** The leader's coordinator address; empty while there is none (an election): clients ask again soon. */
   private Metadata trailers() {
     Metadata m = new Metadata();
     String leader = leaderAddress.get();
-    if (leader != null) {
-      m.put(LEADER, leader);
-    }
+    m.put(LEADER, leader == null ? "" : leader);
     return m;
   }
 

@@ -287,9 +287,21 @@ class KillDuringRolloutTest {
         // down from after the rollback began until past its own deadline: the rollback may fail too
         rollbackOutlived |= kills.get(k) >= rolledBackAt && servingAgain.get(k) >= rolledBackAt + deadline;
       }
-      assertThat(rolledBackAt).as("seed %d: failed a deadline after its last progress (+%d ms at the earliest), at the latest"
-          + " once the coordinator served a sweep after it (+%d ms)", seed, earliest - stuckAppliedAt, dueServing + SWEEP_MS - stuckAppliedAt)
-          .isBetween(earliest, dueServing + SWEEP_MS);
+      if (rolledBackAt == 0) {
+        // the rollback began but reached no agent: it paused, which only a coordinator down for longer
+        // than the rollback's own deadline explains (restarts take seconds on a loaded machine)
+        boolean downPastADeadline = false;
+        for (int k = 0; k < kills.size(); k++) {
+          downPastADeadline |= servingAgain.get(k) - kills.get(k) >= deadline;
+        }
+        assertThat(rollbackPaused()).as("seed %d: no rollback reached an agent, so it paused", seed).isTrue();
+        assertThat(downPastADeadline).as("seed %d: the rollback paused though the coordinator was never down longer than its"
+            + " deadline (kills %s, serving again %s)", seed, kills, servingAgain).isTrue();
+      } else {
+        assertThat(rolledBackAt).as("seed %d: failed a deadline after its last progress (+%d ms at the earliest), at the latest"
+            + " once the coordinator served a sweep after it (+%d ms)", seed, earliest - stuckAppliedAt, dueServing + SWEEP_MS - stuckAppliedAt)
+            .isBetween(earliest, dueServing + SWEEP_MS);
+      }
       assertThat(roll1).isNotEqualTo(roll2);
       DaemonSetView stuck = coordinator.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops")
           .setName("stuck").build()).getDaemonSets(0);

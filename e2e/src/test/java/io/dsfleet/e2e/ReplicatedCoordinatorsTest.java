@@ -97,7 +97,7 @@ class ReplicatedCoordinatorsTest {
 
   private List<String> inHost(String id, String... cmd) {
     List<String> out = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns(id), fleet.java(), "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1"));
+        "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS"));
     out.addAll(List.of(cmd));
     return out;
   }
@@ -124,23 +124,32 @@ class ReplicatedCoordinatorsTest {
     serve(id);
   }
 
-  private ControlServiceGrpc.ControlServiceBlockingStub stub(String id) {
-    ManagedChannel ch = channels.computeIfAbsent(id, k -> NettyChannelBuilder.forTarget(service(k), Tls.client(adminPem))
+  private ManagedChannel channel(String id) {
+    return channels.computeIfAbsent(id, k -> NettyChannelBuilder.forTarget(service(k), Tls.client(adminPem))
         .overrideAuthority(Pki.SERVER_NAME).build());
-    return ControlServiceGrpc.newBlockingStub(ch).withDeadlineAfter(3, TimeUnit.SECONDS);
   }
 
-  /** The replica that serves now (answers a call instead of naming another), or null. */
+  private ControlServiceGrpc.ControlServiceBlockingStub stub(String id) {
+    return ControlServiceGrpc.newBlockingStub(channel(id)).withDeadlineAfter(3, TimeUnit.SECONDS);
+  }
+
+  /** The replica that serves now (answers a call instead of naming another), or null; all asked at once (a cut one never answers). */
   private String servingReplica() {
+    Map<String, com.google.common.util.concurrent.ListenableFuture<?>> asked = new LinkedHashMap<>();
     for (String id : List.of("c1", "c2", "c3")) {
+      asked.put(id, ControlServiceGrpc.newFutureStub(channel(id)).withDeadlineAfter(1, TimeUnit.SECONDS)
+          .version(VersionRequest.getDefaultInstance()));
+    }
+    String serving = null;
+    for (var e : asked.entrySet()) {
       try {
-        stub(id).version(VersionRequest.getDefaultInstance());
-        return id;
-      } catch (StatusRuntimeException e) {
+        e.getValue().get();
+        serving = serving == null ? e.getKey() : serving;
+      } catch (java.util.concurrent.ExecutionException | InterruptedException x) {
         // a follower, or down
       }
     }
-    return null;
+    return serving;
   }
 
   private ControlServiceGrpc.ControlServiceBlockingStub leader() {
@@ -327,6 +336,7 @@ class ReplicatedCoordinatorsTest {
       assertThat(rolledOut(version)).as("the fault lands mid-rollout").isFalse();
       String before = servingReplica();
       long faultAt = System.nanoTime();
+      System.out.printf("%s: fault at %s%n", phase, java.time.LocalTime.now());
       fault.inject(before);
       String after = awaitLeader(10);
       System.out.printf("%s: leader %s -> %s in %d ms%n", phase, before, after, (System.nanoTime() - faultAt) / 1_000_000);
@@ -409,14 +419,14 @@ class ReplicatedCoordinatorsTest {
         assertThat(after).isNotEqualTo(before);
         // from inside its own host the cut-off replica is still reachable: a write there is not taken
         List<String> cmd = inHost(before, "-cp", fleet.coordinatorJar.toString(), "io.dsfleet.coordinator.cli.Dsctl",
-            "label", "node", "host1", "cut-off-write=1", "--timeout", "15");
+            "label", "node", "host1", "cut-off-write=1", "--request-timeout", "15");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
         pb.environment().put("DSCTL_COORDINATOR", service(before));
         pb.environment().put("DSCTL_CREDENTIALS", fleet.pki().resolve("admin.pem").toString());
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes());
         p.waitFor(30, TimeUnit.SECONDS);
-        assertThat(p.exitValue()).as("a write to the cut-off replica: " + out).isNotZero();
+        assertThat(p.exitValue()).as("a write to the cut-off replica is refused (exit 1, not a usage error): " + out).isEqualTo(1);
         System.out.println("a write to the cut-off replica " + before + ": " + out.strip());
         Sh.ok("ip", "link", "set", vethRoot(before), "up");
       }

@@ -58,6 +58,13 @@ public final class CoordinatorSession implements AutoCloseable {
   private ScheduledFuture<?> heartbeats;
   private Instant openedAt;
   private long seq;
+  /** When the coordinator last acknowledged a heartbeat (or the session opened): a silent session is a dead one. */
+  private volatile long lastAckNanos;
+  /** The coordinator's heartbeat interval, told at join (5 s until then); the open session's may be overridden. */
+  private volatile Duration heartbeatInterval = Duration.ofSeconds(5);
+  private Duration sessionInterval = heartbeatInterval;
+  /** The session is being ended because the coordinator went silent: reconnect elsewhere. */
+  private boolean silent;
   private final Map<String, AutoCloseable> logFollows = new ConcurrentHashMap<>();
 
   public CoordinatorSession(List<String> coordinators, NodeCredentials credentials, NodeInfo info, Reconciler reconciler,
@@ -132,7 +139,6 @@ public final class CoordinatorSession implements AutoCloseable {
       return;
     }
     try {
-      Duration interval = Duration.ofSeconds(5);
       if (!joined) {
         boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
         JoinRequest.Builder req = JoinRequest.newBuilder().setNode(info).setLeaveSecretSha256(credentials.leaveSecretSha256());
@@ -148,10 +154,11 @@ public final class CoordinatorSession implements AutoCloseable {
               credentials.certificate().getNotAfter().toInstant());
         }
         joined = true;
-        interval = Duration.ofMillis(r.getHeartbeatIntervalMillis());
+        // kept for every later session: a reconnect does not join again, and must not fall back to a default
+        heartbeatInterval = Duration.ofMillis(r.getHeartbeatIntervalMillis());
         log.info("joined the fleet as {} via {}", info.getName(), target());
       }
-      openStream(heartbeatOverride != null ? heartbeatOverride : interval);
+      openStream(heartbeatOverride != null ? heartbeatOverride : heartbeatInterval);
     } catch (StatusRuntimeException e) {
       refusedCertificate(e.getStatus());
       if (followLeader(e.getTrailers())) {
@@ -179,26 +186,33 @@ public final class CoordinatorSession implements AutoCloseable {
   static final io.grpc.Metadata.Key<String> LEADER = io.grpc.Metadata.Key.of("dsfleet-leader", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
 
   /**
-   * A replica that does not lead named the one that does: connect there soon (within a second,
-   * jittered so a fleet does not arrive at once), without growing the back-off. The address is
-   * only a hint: the leader must still prove it holds a certificate of the fleet's CA.
+   * A replica that does not lead named the one that does (or said none does yet): connect there
+   * (or to the next replica) within a second, jittered so a fleet does not arrive at once, without
+   * growing the back-off. The address is only a hint: the leader must still prove it holds a
+   * certificate of the fleet's CA.
    */
   private boolean followLeader(io.grpc.Metadata trailers) {
     String leader = trailers == null ? null : trailers.get(LEADER);
-    if (closed || leader == null || leader.isBlank()) {
+    if (closed || leader == null) {
       return false;
     }
-    synchronized (this) {
-      if (!leader.equals(target())) {
-        if (channel != null) {
-          channel.shutdownNow();
-          channel = null;
+    long delay = 250 + reconnect.jitter(750);
+    if (leader.isBlank()) {
+      // the replicas are electing a leader (a second or two): ask around again soon, no back-off
+      nextCoordinator();
+      log.info("no coordinator replica leads yet (an election); asking again in {} ms (pods keep running)", delay);
+    } else {
+      synchronized (this) {
+        if (!leader.equals(target())) {
+          if (channel != null) {
+            channel.shutdownNow();
+            channel = null;
+          }
+          leaderHint = leader;
         }
-        leaderHint = leader;
       }
+      log.info("the coordinator replica does not lead; the leader is at {}: connecting in {} ms (pods keep running)", leader, delay);
     }
-    long delay = 50 + reconnect.jitter(950);
-    log.info("the coordinator replica does not lead; the leader is at {}: connecting in {} ms (pods keep running)", leader, delay);
     scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
     return true;
   }
@@ -235,6 +249,8 @@ public final class CoordinatorSession implements AutoCloseable {
     synchronized (this) {
       stream = out;
       openedAt = clock.instant();
+      lastAckNanos = System.nanoTime();
+      sessionInterval = interval;
       out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
       // re-report everything on (re)connect: the coordinator keeps pod status in memory only
       sendReport(reconciler.lastReport());
@@ -245,6 +261,14 @@ public final class CoordinatorSession implements AutoCloseable {
 
   /** Sends a heartbeat now (the runtime condition changed, say), when connected. */
   public synchronized void heartbeat() {
+    if (stream != null && silentFor() != null) {
+      // a coordinator cut off (its link down, its host gone) never ends the stream: no RST arrives;
+      // heartbeats go into the void while another replica leads. Three intervals unanswered: leave.
+      log.warn("the coordinator acknowledged no heartbeat for {} ms; reconnecting (pods keep running)", silentFor().toMillis());
+      silent = true;
+      ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).cancel("the coordinator went silent", null);
+      return;
+    }
     if (stream != null) {
       Reconciler.RuntimeCondition c = reconciler.runtimeCondition();
       stream.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(c.down())
@@ -254,6 +278,12 @@ public final class CoordinatorSession implements AutoCloseable {
         scheduler.execute(this::renew);
       }
     }
+  }
+
+  /** How long the coordinator has not acknowledged a heartbeat, when that is over three intervals; else null. */
+  private Duration silentFor() {
+    Duration quiet = Duration.ofNanos(System.nanoTime() - lastAckNanos);
+    return quiet.compareTo(sessionInterval.multipliedBy(3)) > 0 ? quiet : null;
   }
 
   /**
@@ -298,6 +328,10 @@ public final class CoordinatorSession implements AutoCloseable {
 
   private void ended(Status status, io.grpc.Metadata trailers) {
     synchronized (this) {
+      if (silent) {
+        silent = false;
+        status = Status.UNAVAILABLE.withDescription("no heartbeat acknowledged for over three intervals");
+      }
       if (heartbeats != null) {
         heartbeats.cancel(false);
       }
@@ -376,6 +410,7 @@ public final class CoordinatorSession implements AutoCloseable {
           onRemoved.run();
         });
       }
+      case HEARTBEAT_ACK -> lastAckNanos = System.nanoTime();
       default -> { }
     }
   }

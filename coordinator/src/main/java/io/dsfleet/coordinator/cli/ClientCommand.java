@@ -201,8 +201,13 @@ public abstract class ClientCommand implements Callable<Integer> {
         return run(ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS));
       } catch (StatusRuntimeException e) {
         String leader = notLeaderAtStart(e);
-        if (leader != null && hops < 3) {
-          address = leader;
+        if (leader != null && hops < 10) {
+          if (leader.isEmpty()) { // an election: ask the next replica in a moment
+            sleepQuietly(500);
+            address = targets.get(next++ % targets.size());
+          } else {
+            address = leader;
+          }
           continue;
         }
         if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && leader == null && next < targets.size()
@@ -236,6 +241,14 @@ public abstract class ClientCommand implements Callable<Integer> {
     }
     String description = e.getStatus().getDescription();
     return description != null && description.contains("is not the leader") ? e.getTrailers().get(LEADER) : null;
+  }
+
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static Throwable rootCause(Throwable e) {

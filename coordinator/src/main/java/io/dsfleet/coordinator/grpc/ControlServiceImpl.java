@@ -63,8 +63,12 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     } catch (ControlException e) {
       out.onError(e.toStatus());
       return;
+    } catch (io.dsfleet.coordinator.replication.ReplicatedStore.NotLeaderException e) {
+      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("this coordinator replica no longer leads; retry: " + e.getMessage())
+          .asRuntimeException());
+      return;
     } catch (io.dsfleet.coordinator.store.StoreException e) {
-      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("the store refused the write, nothing changed: " + e.getMessage())
+      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("the store did not take the write: " + e.getMessage())
           .asRuntimeException());
       return;
     }
@@ -88,6 +92,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void get(GetRequest req, StreamObserver<GetResponse> out) {
     unary(out, () -> {
+      fresh();
       GetResponse.Builder b = GetResponse.newBuilder();
       switch (req.getKind()) {
         case DAEMON_SET -> {
@@ -128,6 +133,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void describe(DescribeRequest req, StreamObserver<DescribeResponse> out) {
     unary(out, () -> {
+      fresh();
       DescribeResponse.Builder b = DescribeResponse.newBuilder();
       if (req.getKind() == ObjectKind.DAEMON_SET) {
         DsSnapshot d = fleet.daemonSet(ns(req.getNamespace()), req.getName());
@@ -249,6 +255,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void rolloutHistory(RolloutHistoryRequest req, StreamObserver<RolloutHistoryResponse> out) {
     unary(out, () -> {
+      fresh();
       DsSnapshot d = fleet.daemonSet(ns(req.getNamespace()), req.getName());
       RolloutHistoryResponse.Builder b = RolloutHistoryResponse.newBuilder();
       d.revisions().forEach(r -> b.addRevisions(RevisionView.newBuilder().setRevision(r.revision()).setTemplateHash(r.hash())
@@ -281,9 +288,14 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     ServerCallStreamObserver<RolloutStatusEvent> call = (ServerCallStreamObserver<RolloutStatusEvent>) out;
     String ns = ns(req.getNamespace());
     try {
+      fresh();
       fleet.daemonSet(ns, req.getName());
     } catch (ControlException e) {
       out.onError(e.toStatus());
+      return;
+    } catch (io.dsfleet.coordinator.store.StoreException e) {
+      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("this coordinator replica no longer leads; retry: " + e.getMessage())
+          .asRuntimeException());
       return;
     }
     RolloutWatch watch = new RolloutWatch(fleet, ns, req.getName(), req.getWatch(), call);
@@ -351,6 +363,16 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   }
 
   private final io.dsfleet.coordinator.replication.Replica replica;
+
+  /**
+   * Before a read that must see every acknowledged write: a replica confirms with a majority
+   * that it still leads (a deposed leader that does not know it yet must not answer from memory).
+   */
+  private void fresh() {
+    if (replica != null) {
+      replica.confirmLeadership();
+    }
+  }
 
   private io.dsfleet.coordinator.replication.Replica replica() {
     if (replica == null) {
