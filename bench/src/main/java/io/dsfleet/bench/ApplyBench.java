@@ -15,34 +15,43 @@ import java.util.Random;
  * its task runs; (c) a DaemonSet applied until its pod runs and is Ready, with a coordinator and
  * an agent already up. Same image, same daemon, runs interleaved in a shuffled order; every
  * client is an API call from this process (no CLI or JVM start-up in any timing); state is polled
- * every 5 ms.
+ * every 5 ms. (d) is (c) with a group of three coordinator replicas on this host (every store
+ * write committed on two of them) and its own agent: the cost of replication, in the same run.
  */
 final class ApplyBench {
   static final String IMAGE = "local/busybox:1";
 
-  /** @param peerNote why the peer was not measured, "" when it was */
-  record Result(Stats floor, Stats peer, Stats dsfleet, String peerNote) {}
+  /**
+   * @param group dsfleet with a group of three coordinator replicas (every store write committed on two)
+   * @param peerNote why the peer was not measured, "" when it was
+   */
+  record Result(Stats floor, Stats peer, Stats dsfleet, Stats group, String peerNote) {}
 
   static Result run(int runs, Path work, PrintStream out) throws Exception {
     Stats floor = new Stats();
     Stats peer = new Stats();
     Stats dsfleet = new Stats();
+    Stats group = new Stats();
     Swarm swarm = new Swarm("unix:///var/run/docker.sock");
     String peerNote = swarm.initOrSkip("127.0.0.1", out);
     boolean withPeer = peerNote.isEmpty();
-    try (LocalFleet fleet = new LocalFleet(work.resolve("apply")).startCoordinator()) {
+    try (LocalFleet fleet = new LocalFleet(work.resolve("apply")).startCoordinator();
+        LocalFleet replicated = new LocalFleet(work.resolve("apply-group")).startGroup(3)) {
       fleet.startAgent();
+      replicated.startAgent();
       LocalFleet.await("the agent's node Ready", 120, fleet::nodeReady);
+      LocalFleet.await("the group's agent's node Ready", 120, replicated::nodeReady);
       Random shuffle = new Random(42);
       for (int i = 0; i < runs; i++) {
-        List<Integer> order = new ArrayList<>(List.of(0, 1, 2));
+        List<Integer> order = new ArrayList<>(List.of(0, 1, 2, 3));
         Collections.shuffle(order, shuffle);
-        double[] ms = new double[3];
+        double[] ms = new double[4];
         for (int which : order) {
           ms[which] = switch (which) {
             case 0 -> floorOnce(swarm, i);
             case 1 -> withPeer ? peerOnce(swarm, i) : Double.NaN;
-            default -> dsfleetOnce(fleet, i);
+            case 2 -> dsfleetOnce(fleet, i);
+            default -> dsfleetOnce(replicated, i);
           };
         }
         floor.add(ms[0]);
@@ -50,12 +59,14 @@ final class ApplyBench {
           peer.add(ms[1]);
         }
         dsfleet.add(ms[2]);
-        out.printf("run %d: docker %.0f ms, swarm %.0f ms, dsfleet %.0f ms%n", i + 1, ms[0], ms[1], ms[2]);
+        group.add(ms[3]);
+        out.printf("run %d: docker %.0f ms, swarm %.0f ms, dsfleet %.0f ms, dsfleet on 3 replicas %.0f ms%n", i + 1, ms[0], ms[1],
+            ms[2], ms[3]);
       }
     } finally {
       swarm.leave();
     }
-    Result r = new Result(floor, peer, dsfleet, peerNote);
+    Result r = new Result(floor, peer, dsfleet, group, peerNote);
     print(r, runs, out);
     return r;
   }
@@ -108,10 +119,13 @@ final class ApplyBench {
     }
     t.row("(c) dsfleet: apply until the pod runs and is Ready", Table.ms(r.dsfleet().median()), Table.ms(r.dsfleet().percentile(90)),
         "%.0f-%.0f".formatted(r.dsfleet().min(), r.dsfleet().max()));
+    t.row("(d) dsfleet, 3 coordinator replicas: the same", Table.ms(r.group().median()), Table.ms(r.group().percentile(90)),
+        "%.0f-%.0f".formatted(r.group().min(), r.group().max()));
     t.print(out);
     Table ratios = new Table("Apply to running: ratios of medians", "ratio", "value", "target");
     ratios.row("(c)/(a)", Table.ratio(r.dsfleet().median(), r.floor().median()), "<= 1.2");
     ratios.row("(c)/(b)", Table.ratio(r.dsfleet().median(), r.peer().median()), "<= 0.7");
+    ratios.row("(d)/(c): the cost of replication", Table.ratio(r.group().median(), r.dsfleet().median()), "<= 1.5");
     ratios.print(out);
   }
 }

@@ -70,6 +70,10 @@ public final class Bench {
     @Option(names = "--nodes", split = ",", defaultValue = "1000,5000,10000,20000", description = "Fleet sizes (default ${DEFAULT-VALUE}).")
     List<Integer> nodes;
 
+    @Option(names = "--replicas", split = ",", defaultValue = "1,3", description = "Coordinators: 1, and groups of 3 (or 5)"
+        + " replicas, each size run for each (default ${DEFAULT-VALUE}).")
+    List<Integer> replicas;
+
     @Option(names = "--per-jvm", defaultValue = "5000", description = "Simulated agents per JVM (default ${DEFAULT-VALUE}).")
     int perJvm;
 
@@ -82,7 +86,9 @@ public final class Bench {
       List<ScaleBench.Result> results = new ArrayList<>();
       Path work = work();
       for (int n : nodes) {
-        results.add(ScaleBench.run(n, perJvm, cpuWindow * 1000L, work, OUT));
+        for (int r : replicas) {
+          results.add(ScaleBench.run(n, r, perJvm, cpuWindow * 1000L, work, OUT));
+        }
       }
       ScaleBench.print(results, OUT);
       return 0;

@@ -38,7 +38,10 @@ final class LocalFleet implements AutoCloseable {
 
   final Path dir;
   final Path repo;
-  final String addr;
+  /** The coordinator's address; a group's leader's. */
+  String addr;
+  /** Every replica's coordinator address, the leader's first: what agents are given. */
+  final List<String> addresses = new ArrayList<>();
   final String node;
   private Path adminPem;
   Process coordinator;
@@ -49,7 +52,9 @@ final class LocalFleet implements AutoCloseable {
     this.dir = dir;
     this.repo = Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath();
     this.addr = "127.0.0.1:" + freePort();
-    this.node = "bench-" + ProcessHandle.current().pid();
+    this.addresses.add(addr);
+    // one agent per fleet on this host's daemon: each its own node name (the apply bench runs two fleets)
+    this.node = "bench-" + ProcessHandle.current().pid() + "-" + dir.getFileName();
     this.adminPem = dir.resolve("coordinator/pki/admin.pem");
     try {
       Files.createDirectories(dir);
@@ -63,6 +68,7 @@ final class LocalFleet implements AutoCloseable {
     this.dir = dir;
     this.repo = Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath();
     this.addr = addr;
+    this.addresses.add(addr);
     this.node = "";
     this.adminPem = adminPem;
   }
@@ -104,6 +110,71 @@ final class LocalFleet implements AutoCloseable {
     return this;
   }
 
+  /** The replicas of a group but the first (which is {@link #coordinator}), by id. */
+  final java.util.Map<String, Process> replicas = new java.util.LinkedHashMap<>();
+
+  /**
+   * A group of {@code size} coordinator replicas on loopback, as docs/operations.md forms one:
+   * `init` and `serve --bootstrap` on the first, then `dsctl replica add` (over the API) and
+   * `ds-coordinator join` + `serve` for each other; returns once every member caught up.
+   */
+  LocalFleet startGroup(int size) {
+    List<String> peers = new ArrayList<>();
+    List<String> services = new ArrayList<>(List.of(addr));
+    for (int i = 1; i <= size; i++) {
+      String service = i == 1 ? addr : "127.0.0.1:" + freePort();
+      if (i > 1) {
+        services.add(service);
+      }
+      peers.addAll(List.of("--peer", "c" + i + ",127.0.0.1:" + freePort() + "," + service));
+    }
+    List<String> init = new ArrayList<>(List.of(Procs.java(), "-jar", coordinatorJar().toString(), "init", "--data-dir",
+        dir.resolve("coordinator").toString(), "--config", dir.resolve("none.yaml").toString()));
+    if (Procs.run(init).exit() != 0) {
+      throw new IllegalStateException("ds-coordinator init failed");
+    }
+    List<String> first = new ArrayList<>(List.of("--replica-id", "c1", "--bootstrap"));
+    first.addAll(peers);
+    startCoordinator(first.toArray(String[]::new));
+    for (int i = 2; i <= size; i++) {
+      String id = "c" + i;
+      String service = services.get(i - 1);
+      String peer = peers.get(2 * i - 1).split(",")[1];
+      String token = control().addReplica(io.dsfleet.proto.v1.AddReplicaRequest.newBuilder().setId(id).setPeerAddress(peer)
+          .setCoordinatorAddress(service).build()).getToken();
+      List<String> join = new ArrayList<>(List.of(Procs.java(), "-jar", coordinatorJar().toString(), "join", "--token", token,
+          "--coordinator", addr, "--data-dir", dir.resolve(id).toString(), "--config", dir.resolve("none.yaml").toString(),
+          "--replica-id", id));
+      join.addAll(peers);
+      Procs.Result joined = Procs.run(join);
+      if (joined.exit() != 0) {
+        throw new IllegalStateException("ds-coordinator join of " + id + " failed: " + joined.out());
+      }
+      List<String> serve = new ArrayList<>(List.of(Procs.java()));
+      serve.addAll(COORDINATOR_JVM);
+      serve.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", service, "--data-dir", dir.resolve(id).toString(),
+          "--config", dir.resolve("none.yaml").toString(), "--replica-id", id));
+      serve.addAll(peers);
+      replicas.put(id, Procs.spawn(serve, dir.resolve("coordinator-" + id + ".log")));
+    }
+    addresses.clear();
+    addresses.addAll(services);
+    await("every replica a member, caught up", 180, 200, () -> {
+      var members = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance()).getReplicasList();
+      return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
+    });
+    return this;
+  }
+
+  /** Points the bench's client at another replica (the group's new leader). */
+  synchronized void retarget(String address) {
+    if (channel != null) {
+      channel.shutdownNow();
+      channel = null;
+    }
+    addr = address;
+  }
+
   String joinToken() {
     try {
       return Files.readString(dir.resolve("coordinator/pki/join-token")).strip();
@@ -116,7 +187,11 @@ final class LocalFleet implements AutoCloseable {
   LocalFleet startAgent() {
     List<String> cmd = new ArrayList<>(List.of(Procs.java()));
     cmd.addAll(AGENT_JVM);
-    cmd.addAll(List.of("-jar", agentJar().toString(), "run", "--coordinator", addr, "--node-name", node,
+    cmd.addAll(List.of("-jar", agentJar().toString(), "run"));
+    for (String a : addresses) {
+      cmd.addAll(List.of("--coordinator", a));
+    }
+    cmd.addAll(List.of("--node-name", node,
         "--state-dir", dir.resolve("agent").toString(), "--config", dir.resolve("none.yaml").toString(),
         "--address", "127.0.0.1", "--join-token", joinToken()));
     agent = Procs.spawn(cmd, dir.resolve("agent.log"), java.util.Map.of("MALLOC_ARENA_MAX", "2")); // as the unit sets it
@@ -127,7 +202,7 @@ final class LocalFleet implements AutoCloseable {
     return nodes().stream().anyMatch(n -> n.getInfo().getName().equals(node) && n.getReady());
   }
 
-  ControlServiceGrpc.ControlServiceBlockingStub control() {
+  synchronized ControlServiceGrpc.ControlServiceBlockingStub control() {
     if (channel == null) {
       String pem;
       try {
@@ -218,7 +293,9 @@ final class LocalFleet implements AutoCloseable {
     if (channel != null) {
       channel.shutdownNow();
     }
-    for (Process p : new Process[] {agent, coordinator}) {
+    List<Process> all = new ArrayList<>(java.util.Arrays.asList(agent, coordinator));
+    all.addAll(replicas.values());
+    for (Process p : all) {
       if (p != null) {
         p.destroyForcibly();
         try {

@@ -23,14 +23,19 @@ final class ScaleBench {
    * @param applyCpuMs CPU time the coordinator itself spent from the apply until every node ran
    *     the pod: what the fan-out costs it, apart from the simulated agents sharing the machine
    */
-  record Result(int nodes, double joinMs, double cpuPercent, double heapMib, double rssMib, Stats applyLatency,
+  record Result(int nodes, int replicas, double joinMs, double cpuPercent, double heapMib, double rssMib, Stats applyLatency,
       double applyAllMs, double applyCpuMs, double rollingMs, double rollingCpuMs, double reconnectMs, int maxNotReady) {}
 
-  static Result run(int nodes, int perJvm, long cpuWindowMs, Path work, PrintStream out) throws Exception {
+  /**
+   * @param replicas 1: one coordinator; 3 or 5: a group (the leader's CPU and heap are measured, and
+   *     the restart is the leader SIGKILLed until every agent is on the new leader)
+   */
+  static Result run(int nodes, int replicas, int perJvm, long cpuWindowMs, Path work, PrintStream out) throws Exception {
     Path state = Path.of("/dev/shm", "dsfleet-bench-" + ProcessHandle.current().pid() + "-" + nodes);
     List<Process> sims = new ArrayList<>();
     ConcurrentLinkedQueue<String> lines = new ConcurrentLinkedQueue<>();
-    try (LocalFleet fleet = new LocalFleet(work.resolve("scale-" + nodes)).startCoordinator()) {
+    LocalFleet made = new LocalFleet(work.resolve("scale-" + nodes + "-" + replicas));
+    try (LocalFleet fleet = replicas == 1 ? made.startCoordinator() : made.startGroup(replicas)) {
       int jvms = (nodes + perJvm - 1) / perJvm;
       long t0 = System.nanoTime();
       for (int k = 0; k < jvms; k++) {
@@ -39,7 +44,7 @@ final class ScaleBench {
         long heapMb = Math.max(256, count / 2L + 128);
         List<String> cmd = Procs.list(Procs.java(), "-Xmx" + heapMb + "m", "-XX:+UseParallelGC",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", System.getProperty("java.class.path"),
-            SimulatedAgents.class.getName(), fleet.addr, fleet.joinToken(), "sim-", String.valueOf(from), String.valueOf(count),
+            SimulatedAgents.class.getName(), String.join(",", fleet.addresses), fleet.joinToken(), "sim-", String.valueOf(from), String.valueOf(count),
             state.resolve("jvm" + k).toString());
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("simulators.log").toFile())).start();
         sims.add(p);
@@ -91,7 +96,11 @@ final class ScaleBench {
       fleet.coordinator.destroyForcibly().waitFor();
       long killedAt = System.currentTimeMillis();
       long k0 = System.nanoTime();
-      fleet.startCoordinator();
+      if (replicas == 1) {
+        fleet.startCoordinator();
+      } else {
+        awaitNewLeader(fleet);
+      }
       int[] maxNotReady = {0};
       LocalFleet.await("every agent reconnected", 600, 1000, () -> {
         List<NodeView> all = fleet.nodes();
@@ -100,9 +109,10 @@ final class ScaleBench {
         return all.size() == nodes && all.stream().allMatch(n -> n.getLastHeartbeatMillis() > killedAt);
       });
       double reconnectMs = (System.nanoTime() - k0) / 1e6;
-      out.printf("%d nodes: coordinator SIGKILLed and restarted: every agent back in %.1f s, nodes NotReady at any poll: %d%n",
-          nodes, reconnectMs / 1000, maxNotReady[0]);
-      return new Result(nodes, joinMs, cpu, heap, rss, latency, applyAllMs, applyCpuMs, rollingMs, rollingCpuMs, reconnectMs,
+      out.printf("%d nodes: %s: every agent back in %.1f s, nodes NotReady at any poll: %d%n", nodes,
+          replicas == 1 ? "coordinator SIGKILLed and restarted" : "the leader of " + replicas + " replicas SIGKILLed", reconnectMs / 1000,
+          maxNotReady[0]);
+      return new Result(nodes, replicas, joinMs, cpu, heap, rss, latency, applyAllMs, applyCpuMs, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0]);
     } finally {
       for (Process p : sims) {
@@ -110,6 +120,24 @@ final class ScaleBench {
       }
       Procs.run(List.of("rm", "-rf", state.toString()));
     }
+  }
+
+  /** The leader is gone: points the bench at whichever other replica serves first. */
+  private static void awaitNewLeader(LocalFleet fleet) {
+    List<String> others = fleet.addresses.subList(1, fleet.addresses.size());
+    LocalFleet.await("a new leader", 60, 100, () -> {
+      for (String a : others) {
+        fleet.retarget(a);
+        try {
+          fleet.control().withDeadlineAfter(1, java.util.concurrent.TimeUnit.SECONDS)
+              .version(io.dsfleet.proto.v1.VersionRequest.getDefaultInstance());
+          return true;
+        } catch (RuntimeException e) {
+          // a follower, or still electing
+        }
+      }
+      return false;
+    });
   }
 
   /** How often the bench asks the coordinator: every poll walks the fleet, so it is kept rare (the figures' resolution). */
@@ -120,12 +148,13 @@ final class ScaleBench {
   }
 
   static void print(List<Result> results, PrintStream out) {
-    Table t = new Table("Fleet scale on one coordinator (simulated agents over real gRPC and TLS on loopback)",
-        "nodes", "all joined", "heartbeat CPU (% of a core)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
-        "coordinator CPU for the apply", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart: all back",
+    Table t = new Table("Fleet scale (simulated agents over real gRPC and TLS on loopback; with replicas, the leader's"
+        + " CPU and heap, and the restart is the leader SIGKILLed)",
+        "nodes", "coordinators", "all joined", "heartbeat CPU (% of a core)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
+        "coordinator CPU for the apply", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
         "NotReady during restart");
     for (Result r : results) {
-      t.row(r.nodes(), "%.1f s".formatted(r.joinMs() / 1000), "%.1f %%".formatted(r.cpuPercent()), "%.0f MiB".formatted(r.heapMib()),
+      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f %%".formatted(r.cpuPercent()), "%.0f MiB".formatted(r.heapMib()),
           "%.0f MiB".formatted(r.rssMib()),
           "%.0f / %.0f / %.0f ms".formatted(r.applyLatency().median(), r.applyLatency().percentile(99), r.applyLatency().max()),
           "%.1f s".formatted(r.applyCpuMs() / 1000), "%.1f s (%.1f s)".formatted(r.rollingMs() / 1000, r.rollingCpuMs() / 1000),

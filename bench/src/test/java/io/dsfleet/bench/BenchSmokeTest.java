@@ -34,11 +34,11 @@ class BenchSmokeTest {
   void applyToRunning() throws Exception {
     ApplyBench.Result r = ApplyBench.run(1, work, out);
     // the peer is measured unless the daemon is in a swarm the benchmark did not make (then it says so)
-    for (Stats s : r.peerNote().isEmpty() ? List.of(r.floor(), r.peer(), r.dsfleet()) : List.of(r.floor(), r.dsfleet())) {
+    for (Stats s : r.peerNote().isEmpty() ? List.of(r.floor(), r.peer(), r.dsfleet(), r.group()) : List.of(r.floor(), r.dsfleet(), r.group())) {
       assertThat(s.count()).isEqualTo(1);
       assertThat(s.median()).isPositive();
     }
-    assertThat(printed()).contains("| (c)/(a) |").contains("| (c)/(b) |");
+    assertThat(printed()).contains("| (c)/(a) |").contains("| (c)/(b) |").contains("| (d)/(c): the cost of replication |");
     assertThat(new Swarm("unix:///var/run/docker.sock").active()).as("the benchmark left the swarm it made, and only that one")
         .isEqualTo(!r.peerNote().isEmpty());
   }
@@ -76,7 +76,7 @@ class BenchSmokeTest {
 
   @Test
   void fleetScaleWithSimulatedAgents() throws Exception {
-    ScaleBench.Result r = ScaleBench.run(30, 30, 2000, work, out);
+    ScaleBench.Result r = ScaleBench.run(30, 1, 30, 2000, work, out);
     assertThat(r.applyLatency().count()).isEqualTo(30);
     assertThat(r.joinMs()).isPositive();
     assertThat(r.heapMib()).isPositive();

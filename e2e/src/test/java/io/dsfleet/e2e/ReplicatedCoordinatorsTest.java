@@ -375,6 +375,14 @@ class ReplicatedCoordinatorsTest {
       scenario();
     } catch (Throwable t) {
       System.out.println(fleet.logs());
+      for (String id : List.of("c1", "c2", "c3")) { // a replica's first error, where the last lines are only its echoes
+        List<String> lines = Files.readAllLines(fleet.root.resolve("coordinator-" + id + ".log"));
+        int first = java.util.stream.IntStream.range(0, lines.size()).filter(i -> lines.get(i).contains(" ERROR ")).findFirst().orElse(-1);
+        if (first >= 0) {
+          System.out.println("---- coordinator-" + id + ".log, its first error");
+          lines.subList(Math.max(0, first - 10), Math.min(lines.size(), first + 30)).forEach(System.out::println);
+        }
+      }
       throw t;
     }
   }

@@ -67,6 +67,11 @@ public final class Replica implements AutoCloseable {
     t.setDaemon(true);
     return t;
   });
+  private final java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "replica-watchdog");
+    t.setDaemon(true);
+    return t;
+  });
   private volatile Serving serving = new Serving() {
     @Override
     public void start(long term) { }
@@ -146,6 +151,8 @@ public final class Replica implements AutoCloseable {
   public void start(Serving serving) throws IOException {
     this.serving = serving;
     server.start();
+    // Raft reports a new leader, not a leader that stepped down (lost its majority): check the role too
+    watchdog.scheduleWithFixedDelay(() -> transitions.execute(this::checkRole), 200, 200, TimeUnit.MILLISECONDS);
     log.info("replica {} of {} started: peers {}", options.id(), group.getGroupId(), options.peers());
   }
 
@@ -219,6 +226,22 @@ public final class Replica implements AutoCloseable {
       log.error("replica {} could not start serving in term {}; stepping aside", options.id(), term, e);
       servingTerm = 0;
       serving.stop();
+    }
+  }
+
+  private void checkRole() {
+    if (servingTerm == 0) {
+      return;
+    }
+    RaftServer.Division d;
+    try {
+      d = division();
+    } catch (StoreException e) {
+      stopServing("the replica is not running");
+      return;
+    }
+    if (!d.getInfo().isLeader() || d.getInfo().getCurrentTerm() != servingTerm) {
+      stopServing("no longer the leader of term " + servingTerm + " (it lost its majority, or a new term began)");
     }
   }
 
@@ -341,6 +364,7 @@ public final class Replica implements AutoCloseable {
     } catch (IOException e) {
       log.warn("closing replica {}: {}", options.id(), e.toString());
     }
+    watchdog.shutdownNow();
     transitions.shutdown();
     if (servingTerm != 0) {
       servingTerm = 0;

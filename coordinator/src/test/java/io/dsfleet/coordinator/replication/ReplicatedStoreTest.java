@@ -128,6 +128,35 @@ class ReplicatedStoreTest {
     }
   }
 
+  /** What `ds-coordinator join` does for a member whose data is lost: out of the group, a copy of the leader's store, back in. */
+  @Test
+  void aReplicaThatLostItsDataRejoinsFromACopyOfTheLeadersStore() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      for (String id : List.of("c1", "c2", "c3")) {
+        group.start(id);
+      }
+      List<String> acknowledged = new ArrayList<>(write(group, "before", 20));
+      Replica leader = group.leader();
+      String lost = group.running.values().stream().filter(r -> r != leader).findFirst().orElseThrow().id();
+      group.stop(lost);
+      deleteTree(group.dir(lost));
+      leader.setMembers(group.peers.stream().filter(p -> !p.id().equals(lost)).toList());
+      acknowledged.addAll(write(group, "while-out", 10));
+      java.nio.file.Files.createDirectories(group.dir(lost).resolve("pki"));
+      java.nio.file.Files.copy(group.dir(leader.id()).resolve("pki/secrets.key"), group.dir(lost).resolve("pki/secrets.key"));
+      leader.copyStore(group.dir(lost).resolve("dsfleet.db"));
+      acknowledged.addAll(write(group, "after-copy", 10)); // not in the copy: Raft brings them
+      Replica back = group.start(lost);
+      Awaitility.await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+        leader.setMembers(group.peers);
+        return true;
+      });
+      acknowledged.addAll(write(group, "back", 10));
+      everyReplicaHolds(group, acknowledged);
+      assertThat(back.members()).hasSize(3);
+    }
+  }
+
   @Test
   void aPeerWhoseCertificateIsNotAReplicasIsRefused() throws Exception {
     try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
