@@ -230,6 +230,10 @@ public final class CoordinatorMain {
           server.port(), options.dataDir());
       Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
       server.awaitTermination();
+      if (server.failed()) {
+        log.error("the replica's Raft server stopped; exiting for the service manager to restart the coordinator");
+        return 1;
+      }
       return 0;
     }
   }

@@ -282,8 +282,21 @@ public final class CoordinatorServer implements AutoCloseable {
     return s == null ? null : s.authority();
   }
 
+  /**
+   * Returns when the server stops, or (a replica) when Raft stopped the replica's server by
+   * itself: the process then exits for its supervisor (systemd) to start it again.
+   */
   public void awaitTermination() throws InterruptedException {
-    server.awaitTermination();
+    while (!server.awaitTermination(1, TimeUnit.SECONDS)) {
+      if (replica != null && replica.failed()) {
+        return;
+      }
+    }
+  }
+
+  /** Whether this coordinator must be restarted: its replica's Raft server stopped by itself. */
+  public boolean failed() {
+    return replica != null && replica.failed();
   }
 
   @Override

@@ -91,9 +91,16 @@ public final class Replica implements AutoCloseable {
     this.self = RaftPeerId.valueOf(options.id());
     List<RaftPeer> peers = new ArrayList<>();
     boolean fresh = !java.nio.file.Files.exists(dataDir.resolve("raft"));
-    // a group's first replica starts as a group of one; every later member comes in through the log
-    for (ReplicationOptions.Peer p : options.bootstrap() && fresh ? List.of(options.self()) : options.peers()) {
-      peers.add(peer(p));
+    // A group's first replica starts as a group of one. Every later member (a fresh store from
+    // `ds-coordinator join`) starts with no configuration at all, so it cannot campaign (Raft
+    // shuts down a candidate that is not in the configuration) before the leader adds it; from
+    // then on the configuration comes from the log. A replica with a log uses the one it holds.
+    if (options.bootstrap() && fresh) {
+      peers.add(peer(options.self()));
+    } else if (!fresh) {
+      for (ReplicationOptions.Peer p : options.peers()) {
+        peers.add(peer(p));
+      }
     }
     this.group = RaftGroup.valueOf(groupId(groupKey), peers);
     this.machine = new StoreStateMachine(dataDir, box, new StoreStateMachine.Listener() {
@@ -128,6 +135,10 @@ public final class Replica implements AutoCloseable {
     RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(props, true);
     RaftServerConfigKeys.Log.setPurgeGap(props, (int) Math.min(options.snapshotEvery(), 1024));
     RaftServerConfigKeys.Log.setSegmentSizeMax(props, SizeInBytes.valueOf(options.logSegmentBytes()));
+    // a crash and a stop restart the same way (from the last snapshot, replaying the log after it)
+    RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(props, false);
+    // a member being added has this long to catch up (a snapshot of the store, then the log) before the change fails
+    RaftServerConfigKeys.setStagingTimeout(props, TimeDuration.valueOf(2, TimeUnit.MINUTES));
     Parameters parameters = new Parameters();
     GrpcConfigKeys.TLS.setConf(parameters, PeerTls.config(ca, cert, key));
     this.server = RaftServer.newBuilder()
@@ -229,7 +240,19 @@ public final class Replica implements AutoCloseable {
     }
   }
 
+  private volatile boolean closing;
+  private volatile boolean failed;
+
+  /** Raft stopped this replica's server by itself (it could not apply an entry, say): the process must restart. */
+  public boolean failed() {
+    return failed;
+  }
+
   private void checkRole() {
+    if (!closing && !failed && server.getLifeCycleState().isClosingOrClosed()) {
+      failed = true;
+      log.error("replica {}: Raft closed its server (see the errors before this line); the coordinator must restart", options.id());
+    }
     if (servingTerm == 0) {
       return;
     }
@@ -278,15 +301,23 @@ public final class Replica implements AutoCloseable {
    * from memory after this is at least as new as every acknowledged write.
    */
   public void confirmLeadership() {
-    if (servingTerm == 0) {
-      throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " is not the serving leader");
-    }
+    requireLeading();
     RaftClientRequest request = RaftClientRequest.newBuilder()
         .setClientId(clientId).setServerId(self).setGroupId(group.getGroupId()).setCallId(callIds.incrementAndGet())
         .setMessage(Message.EMPTY)
         .setType(RaftClientRequest.readRequestType())
         .build();
     await(request, "leadership check");
+    // a replica that is a follower already forwards the read to the leader, and it succeeds: ask Raft too
+    requireLeading();
+  }
+
+  private void requireLeading() {
+    long term = servingTerm;
+    RaftServer.Division d = division();
+    if (term == 0 || !d.getInfo().isLeader() || d.getInfo().getCurrentTerm() != term) {
+      throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " is not the serving leader");
+    }
   }
 
   private RaftClientReply await(RaftClientRequest request, String what) {
@@ -359,6 +390,7 @@ public final class Replica implements AutoCloseable {
 
   @Override
   public void close() {
+    closing = true;
     try {
       server.close();
     } catch (IOException e) {

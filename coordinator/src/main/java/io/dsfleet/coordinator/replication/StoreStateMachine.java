@@ -92,9 +92,13 @@ final class StoreStateMachine extends BaseStateMachine {
     log.info("replicated store: applied up to log index {} (term {})", applied[1], applied[0]);
   }
 
+  /** Counts pauses, so a snapshot reloaded while another is being written does not resume the state machine under it. */
+  private final java.util.concurrent.atomic.AtomicLong pauses = new java.util.concurrent.atomic.AtomicLong();
+
   /** Raft pauses the state machine before it writes a snapshot from the leader into its storage. */
   @Override
   public void pause() {
+    pauses.incrementAndGet();
     if (getLifeCycleState() == LifeCycle.State.RUNNING) {
       getLifeCycle().transition(LifeCycle.State.PAUSING);
       getLifeCycle().transition(LifeCycle.State.PAUSED);
@@ -104,13 +108,14 @@ final class StoreStateMachine extends BaseStateMachine {
   /** The snapshot from the leader is in place: the store is reopened from it. */
   @Override
   public void reinitialize() throws IOException {
+    long generation = pauses.get();
     SingleFileSnapshotInfo snapshot = storage.loadLatestSnapshot();
     if (snapshot != null && snapshot.getIndex() > store.appliedEntry()[1]) {
       loadSnapshot(snapshot);
     }
     long[] applied = store.appliedEntry();
     setLastAppliedTermIndex(TermIndex.valueOf(applied[0], applied[1]));
-    if (getLifeCycleState() == LifeCycle.State.PAUSED) {
+    if (getLifeCycleState() == LifeCycle.State.PAUSED && pauses.get() == generation) {
       getLifeCycle().transition(LifeCycle.State.STARTING);
       getLifeCycle().transition(LifeCycle.State.RUNNING);
     }
@@ -154,12 +159,26 @@ final class StoreStateMachine extends BaseStateMachine {
               + ", committed in term " + term, null)
           : command.applyTo(store));
     } catch (RuntimeException e) {
-      // a replica that cannot apply a committed entry must not go on as if it had: Raft stops it
+      // a replica that cannot apply a committed entry (a full disk, say) must not go on without it:
+      // thrown, not returned as a failed future (which Raft only logs), so Raft stops this replica;
+      // restarted once the cause is fixed, it applies the entry again from its log
       log.error("replicated store: cannot apply log entry {} (term {}); this replica stops", index, term, e);
-      return CompletableFuture.failedFuture(e);
+      throw e;
     }
     updateLastAppliedTermIndex(term, index);
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(StoreCommand.encode(outcome))));
+  }
+
+  /**
+   * Raft's own entries reach the state machine only as a position. Replayed after a restart (from
+   * the last snapshot) or after a snapshot older than the store was installed, they lie below what
+   * the store already holds: ignored, the position never moves back.
+   */
+  @Override
+  public void notifyTermIndexUpdated(long term, long index) {
+    if (index > getLastAppliedTermIndex().getIndex()) {
+      super.notifyTermIndexUpdated(term, index);
+    }
   }
 
   @Override

@@ -64,13 +64,36 @@ final class ReplicaGroup implements AutoCloseable {
     return start(id, Pki.REPLICAS);
   }
 
+  /**
+   * Forms the group as an operator does: the first replica alone (bootstrap), the others started
+   * without a configuration and added by the leader, which catches them up.
+   */
+  void form() throws IOException {
+    bootstrapNext = true;
+    start(peers.get(0).id());
+    for (ReplicationOptions.Peer p : peers.subList(1, peers.size())) {
+      start(p.id());
+    }
+    // one at a time: Raft refuses a change of more than a minority of the members at once
+    for (int n = 2; n <= peers.size(); n++) {
+      List<ReplicationOptions.Peer> members = peers.subList(0, n);
+      Awaitility.await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+        leader().setMembers(members);
+        return true;
+      });
+    }
+  }
+
+  private boolean bootstrapNext;
+
   /** Starts a replica whose peer certificate names {@code role} (a wrong one shows what peers refuse). */
   Replica start(String id, String role) throws IOException {
     KeyPair keys = Pki.newKeyPair();
     X509Certificate cert = Pki.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, role), Pki.Purpose.PEER,
         List.of("127.0.0.1"), Duration.ofDays(1));
     // small log segments: the log is purged up to the snapshots while the test runs
-    ReplicationOptions options = new ReplicationOptions(id, peers, snapshotEvery, Duration.ofMillis(500), 8 * 1024, false);
+    ReplicationOptions options = new ReplicationOptions(id, peers, snapshotEvery, Duration.ofMillis(500), 8 * 1024, bootstrapNext);
+    bootstrapNext = false;
     Replica r = new Replica(options, dir(id), "test", SecretBox.loadOrCreate(SqliteStore.secretsKey(dir(id))), ca, cert,
         keys.getPrivate());
     r.start(new Replica.Serving() {

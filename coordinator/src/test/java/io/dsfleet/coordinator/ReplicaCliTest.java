@@ -1,0 +1,172 @@
+package io.dsfleet.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dsfleet.common.tls.JoinToken;
+import io.dsfleet.coordinator.cli.Dsctl;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import io.dsfleet.coordinator.replication.ReplicationOptions;
+import io.dsfleet.coordinator.store.SqliteStore;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * A coordinator as a replica, in this JVM: a group of one formed with `init` and `--bootstrap`,
+ * what dsctl's replica verbs do to it, what a replica that never joined says, and backup and
+ * restore of its store. Groups of three: ReplicatedStoreTest (in-process) and the e2e
+ * ReplicatedCoordinatorsTest (processes on hosts of their own).
+ */
+class ReplicaCliTest {
+  @TempDir Path dir;
+
+  record Result(int exit, String out, String err) {}
+
+  static int freePort() throws Exception {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  static Result run(Object command, String... args) {
+    if (command instanceof Dsctl) {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      CommandLine cl = new CommandLine(command);
+      cl.setOut(new PrintWriter(out, true));
+      cl.setErr(new PrintWriter(err, true));
+      int exit = cl.execute(args);
+      return new Result(exit, out.toString(), err.toString());
+    }
+    CommandLine cl = new CommandLine(command);
+    PrintStream stdout = System.out;
+    PrintStream stderr = System.err;
+    ByteArrayOutputStream printedOut = new ByteArrayOutputStream();
+    ByteArrayOutputStream printedErr = new ByteArrayOutputStream();
+    System.setOut(new PrintStream(printedOut, true, StandardCharsets.UTF_8)); // ds-coordinator's commands print to System.out
+    System.setErr(new PrintStream(printedErr, true, StandardCharsets.UTF_8));
+    try {
+      int exit = cl.execute(args);
+      return new Result(exit, printedOut.toString(StandardCharsets.UTF_8), printedErr.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(stdout);
+      System.setErr(stderr);
+    }
+  }
+
+  private CoordinatorOptions replica(Path data, int port, boolean bootstrap) {
+    CoordinatorOptions o = CoordinatorFixture.options(data, false);
+    ReplicationOptions r = ReplicationOptions.of("c1", List.of("c1,127.0.0.1:" + peerPort + ",127.0.0.1:" + port)).withBootstrap(bootstrap);
+    return new CoordinatorOptions(o.host(), port, data, o.fleet(), o.tickInterval(), o.maxMessageBytes(), false, o.tlsNames(),
+        o.nodeCertTtl(), o.connections(), r);
+  }
+
+  private int peerPort;
+
+  @Test
+  void aReplicaThatNeverJoinedRefusesToStartAndSaysHowToJoin() throws Exception {
+    peerPort = freePort();
+    Path data = dir.resolve("data");
+    assertThatThrownBy(() -> new CoordinatorServer(replica(data, freePort(), false), Clock.systemUTC(), false))
+        .hasMessageContaining("no fleet CA").hasMessageContaining("ds-coordinator join --token");
+    assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString()).exit())
+        .isZero();
+    assertThatThrownBy(() -> new CoordinatorServer(replica(data, freePort(), false), Clock.systemUTC(), false))
+        .hasMessageContaining("has not joined a group").hasMessageContaining("--bootstrap");
+    assertThat(data.resolve("raft")).as("nothing made").doesNotExist();
+  }
+
+  @Test
+  void aGroupOfOneServesAndDsctlListsAddsAndRefusesToRemoveTheLastMember() throws Exception {
+    peerPort = freePort();
+    Path data = dir.resolve("data");
+    assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString()).exit())
+        .isZero();
+    int port = freePort();
+    try (CoordinatorServer server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start()) {
+      Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> server.fleet() != null);
+      String admin = data.resolve("pki/admin.pem").toString();
+      List<String> common = List.of("--coordinator", "127.0.0.1:" + port, "--credentials", admin);
+
+      Result list = run(new Dsctl(), with(common, "replica", "list"));
+      assertThat(list.exit()).as(list.err()).isZero();
+      assertThat(list.out()).containsPattern("c1 +leader +127.0.0.1:" + peerPort + " +127.0.0.1:" + port);
+      assertThat(list.err()).contains("term 1");
+
+      Result added = run(new Dsctl(), with(common, "replica", "add", "c2", "--peer-address", "127.0.0.1:1",
+          "--coordinator-address", "127.0.0.1:2"));
+      assertThat(added.exit()).as(added.err()).isZero();
+      JoinToken token = JoinToken.parse(added.out().strip());
+      // a replica's token admits no node: a stolen one cannot take a node's name
+      assertThatThrownBy(() -> server.authority().admit(token.text(), "c2", "unused", false))
+          .hasMessageContaining("admits only node replica/c2");
+
+      Result bad = run(new Dsctl(), with(common, "replica", "add", "C_2", "--peer-address", "127.0.0.1:1", "--coordinator-address", "x"));
+      assertThat(bad.exit()).isEqualTo(1);
+      assertThat(bad.err()).contains("replica id");
+
+      Result last = run(new Dsctl(), with(common, "replica", "remove", "c1"));
+      assertThat(last.exit()).isEqualTo(1);
+      assertThat(last.err()).contains("replica c1 is the last member");
+      Result unknown = run(new Dsctl(), with(common, "replica", "remove", "c9"));
+      assertThat(unknown.err()).contains("replica c9 is not a member");
+
+      // a fresh read goes through the leadership check
+      assertThat(run(new Dsctl(), with(common, "get", "nodes")).exit()).isZero();
+    }
+  }
+
+  @Test
+  void aBackupRestoresIntoAnEmptyDirectoryAsAStoreNoLogKnows() throws Exception {
+    Path data = dir.resolve("data");
+    try (CoordinatorServer server = new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false).start()) {
+      server.fleet().apply("""
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: settings}
+          data: {k: v}
+          """, "test", false);
+    }
+    Path backup = dir.resolve("backup.db");
+    String none = dir.resolve("none.yaml").toString();
+    Result b = run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString());
+    assertThat(b.exit()).as(b.err()).isZero();
+    assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).err())
+        .contains("never overwrites");
+
+    Path restored = dir.resolve("restored");
+    Result noKey = run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString());
+    assertThat(noKey.exit()).isEqualTo(2);
+    assertThat(noKey.err()).contains("restore pki/");
+    Files.createDirectories(restored.resolve("pki"));
+    Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(restored));
+    Result r = run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    try (SqliteStore store = new SqliteStore(restored)) {
+      assertThat(store.objects()).singleElement().satisfies(o -> assertThat(o.json()).contains("\"k\":\"v\""));
+      assertThat(store.appliedEntry()).containsExactly(0, 0);
+    }
+    assertThat(run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString()).err())
+        .contains("already holds a store");
+  }
+
+  private static String[] with(List<String> common, String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(common);
+    return all.toArray(String[]::new);
+  }
+}
