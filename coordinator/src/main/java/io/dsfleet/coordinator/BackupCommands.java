@@ -4,7 +4,6 @@ import io.dsfleet.coordinator.store.SqliteStore;
 import io.dsfleet.coordinator.store.StoreException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -69,12 +68,11 @@ final class BackupCommands {
         return 2;
       }
       Path dir = options.dataDir();
-      for (String held : List.of("dsfleet.db", "raft")) {
-        if (Files.exists(dir.resolve(held))) {
-          System.err.println("ds-coordinator: " + dir + " already holds a store (" + held + "); restore into an empty data"
-              + " directory (move the old one aside)");
-          return 2;
-        }
+      String held = CoordinatorMain.Settings.heldStore(dir);
+      if (held != null) {
+        System.err.println("ds-coordinator: " + dir + " already holds a store (" + held + "); restore into an empty data"
+            + " directory (move the old one aside)");
+        return 2;
       }
       if (!Files.exists(SqliteStore.secretsKey(dir))) {
         System.err.println("ds-coordinator: no " + SqliteStore.secretsKey(dir) + ": restore pki/ (the CA and the key the"

@@ -115,6 +115,19 @@ public final class CoordinatorMain {
         + " is elected within about twice this after the last one is lost).")
     String electionTimeout;
 
+    /**
+     * What a store is made into (a join, a restore) must hold none yet: the name of what it holds
+     * ({@code dsfleet.db}, or a replica's {@code raft/} log), or null when it is empty of both.
+     */
+    static String heldStore(Path dataDir) {
+      for (String held : List.of("dsfleet.db", "raft")) {
+        if (Files.exists(dataDir.resolve(held))) {
+          return held;
+        }
+      }
+      return null;
+    }
+
     /** The options; null after printing what is wrong with them. */
     CoordinatorOptions optionsOrReport() {
       try {

@@ -60,12 +60,11 @@ final class JoinGroupCommand implements Callable<Integer> {
       return 2;
     }
     Path dir = options.dataDir();
-    for (String held : List.of("dsfleet.db", "raft")) {
-      if (Files.exists(dir.resolve(held))) {
-        System.err.println("ds-coordinator: " + dir + " already holds a store (" + held + "); a replica joins with an empty data"
-            + " directory (its data comes from the group)");
-        return 2;
-      }
+    String held = CoordinatorMain.Settings.heldStore(dir);
+    if (held != null) {
+      System.err.println("ds-coordinator: " + dir + " already holds a store (" + held + "); a replica joins with an empty data"
+          + " directory (its data comes from the group)");
+      return 2;
     }
     JoinToken parsed;
     try {

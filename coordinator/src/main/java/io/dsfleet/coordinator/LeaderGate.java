@@ -1,6 +1,5 @@
 package io.dsfleet.coordinator;
 
-import io.grpc.ForwardingServerCall;
 import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -79,10 +78,8 @@ final class LeaderGate implements ServerInterceptor {
     };
   }
 
-  /** A call the gate can end from another thread: its methods are serialized, nothing is sent after it closed. */
-  private final class Gated<Q, R> extends ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
-    private boolean closed;
-
+  /** A call the gate can end from another thread. */
+  private final class Gated<Q, R> extends io.dsfleet.coordinator.security.ClosableCall<Q, R> {
     Gated(ServerCall<Q, R> call) {
       super(call);
     }
@@ -92,26 +89,8 @@ final class LeaderGate implements ServerInterceptor {
     }
 
     @Override
-    public synchronized void sendHeaders(Metadata headers) {
-      if (!closed) {
-        super.sendHeaders(headers);
-      }
-    }
-
-    @Override
-    public synchronized void sendMessage(R message) {
-      if (!closed) {
-        super.sendMessage(message);
-      }
-    }
-
-    @Override
-    public synchronized void close(Status status, Metadata trailers) {
-      if (!closed) {
-        closed = true;
-        open.remove(this);
-        super.close(status, trailers);
-      }
+    protected void onClosed() {
+      open.remove(this);
     }
   }
 }

@@ -233,20 +233,23 @@ class ReplicatedCoordinatorsTest {
 
     Watch(String phase) {
       writer = new Thread(() -> {
+        String id = null;
         for (int i = 0; !stop.get(); i++) {
           String key = phase + "-" + i;
-          String id = servingReplica();
           if (id == null) {
-            sleep(100);
-            continue;
+            id = servingReplica();
+            if (id == null) {
+              sleep(100);
+              continue;
+            }
           }
           try {
             stub(id).labelNode(LabelNodeRequest.newBuilder().setNodeName("host1").putSet(key, "1").build());
             acknowledged.add(key);
           } catch (StatusRuntimeException e) {
-            // not acknowledged: it may or may not be stored
+            id = null; // not acknowledged (it may or may not be stored): find the leader again
           }
-          sleep(50);
+          sleep(100);
         }
       }, "label-writer");
       sampler = new Thread(() -> {
@@ -269,7 +272,7 @@ class ReplicatedCoordinatorsTest {
               // leadership moved between the calls
             }
           }
-          sleep(250);
+          sleep(500);
         }
       }, "rollout-sampler");
       writer.start();
@@ -339,7 +342,9 @@ class ReplicatedCoordinatorsTest {
       System.out.printf("%s: fault at %s%n", phase, java.time.LocalTime.now());
       fault.inject(before);
       String after = awaitLeader(10);
-      System.out.printf("%s: leader %s -> %s in %d ms%n", phase, before, after, (System.nanoTime() - faultAt) / 1_000_000);
+      System.out.printf("%s: leader %s -> %s in %d ms (%s)%n", phase, before, after, (System.nanoTime() - faultAt) / 1_000_000,
+          Files.readAllLines(fleet.root.resolve("coordinator-" + after + ".log")).stream()
+              .filter(l -> l.contains("is the leader of term")).reduce((a, b) -> b).orElse("?"));
       fault.afterLeader(before, after);
       TestFleet.await("rollout " + version + " complete", 120, () -> {
         awaitLeader(10);

@@ -283,6 +283,15 @@ public abstract class ClientCommand implements Callable<Integer> {
     return Dsctl.EXIT_REFUSED;
   }
 
+  /** A duration flag's value ({@code 30s}, {@code 2h}); a bad one is a usage error naming the flag. */
+  protected static java.time.Duration duration(String flag, String text) {
+    try {
+      return io.dsfleet.common.Durations.parse(text);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(flag + ": " + e.getMessage());
+    }
+  }
+
   /** Bad usage found after parsing (e.g. a malformed TYPE/NAME): exit 2. */
   public static final class UsageException extends RuntimeException {
     public UsageException(String message) {

@@ -1,6 +1,5 @@
 package io.dsfleet.coordinator.cli;
 
-import io.dsfleet.common.Durations;
 import io.dsfleet.proto.v1.AddReplicaRequest;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
 import io.dsfleet.proto.v1.ListReplicasRequest;
@@ -54,12 +53,7 @@ public final class ReplicaCommand {
 
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-      Duration d;
-      try {
-        d = Durations.parse(ttl);
-      } catch (IllegalArgumentException e) {
-        throw new UsageException("--ttl: " + e.getMessage());
-      }
+      Duration d = duration("--ttl", ttl);
       var r = control.addReplica(AddReplicaRequest.newBuilder().setId(id).setPeerAddress(peerAddress)
           .setCoordinatorAddress(coordinatorAddress).setTtlSeconds(d.toSeconds()).build());
       out().println(r.getToken());

@@ -1,6 +1,5 @@
 package io.dsfleet.coordinator.cli;
 
-import io.dsfleet.common.Durations;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
 import io.dsfleet.proto.v1.CreateJoinTokenRequest;
 import io.dsfleet.proto.v1.JoinTokenView;
@@ -38,12 +37,7 @@ public final class TokenCommand {
 
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
-      Duration d;
-      try {
-        d = Durations.parse(ttl);
-      } catch (IllegalArgumentException e) {
-        throw new UsageException("--ttl: " + e.getMessage());
-      }
+      Duration d = duration("--ttl", ttl);
       int uses = singleUse || (!node.isEmpty() && maxUses == 0) ? 1 : maxUses;
       if (singleUse && maxUses > 1) {
         throw new UsageException("--single-use and --max-uses " + maxUses + " contradict each other");

@@ -83,7 +83,8 @@ final class StoreStateMachine extends BaseStateMachine {
       loadSnapshot(snapshot);
       applied = store.appliedEntry();
     } else if (snapshot == null && applied[1] > 0) {
-      // a store the group gave this replica (ds-coordinator join): its snapshot, so the log starts after it
+      // a store with no snapshot beside it (the copy `ds-coordinator join` wrote, or a replica that
+      // never reached its first snapshot): made its snapshot now, so the log starts after it
       snapshotAt(TermIndex.valueOf(applied[0], applied[1]));
     }
     setLastAppliedTermIndex(TermIndex.valueOf(applied[0], applied[1]));

@@ -82,9 +82,8 @@ public final class AuthInterceptor implements ServerInterceptor {
     return Contexts.interceptCall(Context.current().withValue(Caller.KEY, caller), call, headers, next);
   }
 
-  /** A call closed DEADLINE_EXCEEDED when it outlives its limit; calls on it are serialized so the timer can close it. */
-  private static final class TimeLimited<Q, R> extends io.grpc.ForwardingServerCall.SimpleForwardingServerCall<Q, R> {
-    private boolean closed;
+  /** A call closed DEADLINE_EXCEEDED when it outlives its limit. */
+  private static final class TimeLimited<Q, R> extends ClosableCall<Q, R> {
     private final java.util.concurrent.ScheduledFuture<?> deadline;
 
     TimeLimited(ServerCall<Q, R> call, java.util.concurrent.ScheduledExecutorService timer, java.time.Duration limit) {
@@ -94,26 +93,8 @@ public final class AuthInterceptor implements ServerInterceptor {
     }
 
     @Override
-    public synchronized void sendHeaders(Metadata headers) {
-      if (!closed) {
-        super.sendHeaders(headers);
-      }
-    }
-
-    @Override
-    public synchronized void sendMessage(R message) {
-      if (!closed) {
-        super.sendMessage(message);
-      }
-    }
-
-    @Override
-    public synchronized void close(Status status, Metadata trailers) {
-      if (!closed) {
-        closed = true;
-        deadline.cancel(false);
-        super.close(status, trailers);
-      }
+    protected void onClosed() {
+      deadline.cancel(false);
     }
   }
 

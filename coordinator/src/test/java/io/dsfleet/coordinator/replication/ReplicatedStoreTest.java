@@ -79,7 +79,7 @@ class ReplicatedStoreTest {
       // the killed replica comes back (from its last snapshot and the log after it) and catches up with what it missed
       Replica back = group.start(old.id());
       everyReplicaHolds(group, acknowledged);
-      assertThat(back.lastAppliedIndex()).isGreaterThanOrEqualTo(appliedWhenKilled);
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> back.lastAppliedIndex() >= appliedWhenKilled);
       acknowledged.addAll(write(group, "later", 5));
       everyReplicaHolds(group, acknowledged);
     }
