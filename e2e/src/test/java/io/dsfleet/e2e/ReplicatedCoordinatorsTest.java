@@ -137,7 +137,7 @@ class ReplicatedCoordinatorsTest {
   private String servingReplica() {
     Map<String, com.google.common.util.concurrent.ListenableFuture<?>> asked = new LinkedHashMap<>();
     for (String id : List.of("c1", "c2", "c3")) {
-      asked.put(id, ControlServiceGrpc.newFutureStub(channel(id)).withDeadlineAfter(1, TimeUnit.SECONDS)
+      asked.put(id, ControlServiceGrpc.newFutureStub(channel(id)).withDeadlineAfter(500, TimeUnit.MILLISECONDS)
           .version(VersionRequest.getDefaultInstance()));
     }
     String serving = null;
@@ -160,7 +160,8 @@ class ReplicatedCoordinatorsTest {
   /** Waits for a serving leader; returns it and points the fleet's own client at it. */
   private String awaitLeader(int seconds) {
     String[] found = new String[1];
-    TestFleet.await("a serving leader", seconds, () -> (found[0] = servingReplica()) != null);
+    org.awaitility.Awaitility.await("a serving leader").atMost(java.time.Duration.ofSeconds(seconds))
+        .pollInterval(java.time.Duration.ofMillis(100)).ignoreExceptions().until(() -> (found[0] = servingReplica()) != null);
     fleet.retarget(service(found[0]));
     return found[0];
   }
@@ -329,6 +330,15 @@ class ReplicatedCoordinatorsTest {
     }
   }
 
+  /** When the replica last became leader, from its log (the replicas log wall-clock times: the same clock as this test's). */
+  private java.time.LocalTime electedAt(String id, java.time.LocalTime after) throws IOException {
+    return Files.readAllLines(fleet.root.resolve("coordinator-" + id + ".log")).stream()
+        .filter(l -> l.contains("replica " + id + " is the leader of term"))
+        .map(l -> java.time.LocalTime.parse(l.substring(0, 12)))
+        .filter(t -> !t.isBefore(after)).reduce((a, b) -> b)
+        .orElse(after); // led before the fault and still does (the follower lost its data)
+  }
+
   /** Starts a rollout, lets it begin, runs the fault, and checks what must hold once the rollout finished. */
   private void duringARollout(int version, String phase, Fault fault) throws Exception {
     Map<Integer, Map<String, String>> steady = steadyContainers();
@@ -338,13 +348,16 @@ class ReplicatedCoordinatorsTest {
       TestFleet.await("rollout " + version + " under way", 30, () -> fleet.daemonSet("rolling").getStatus().getUpdated() >= 1);
       assertThat(rolledOut(version)).as("the fault lands mid-rollout").isFalse();
       String before = servingReplica();
-      long faultAt = System.nanoTime();
-      System.out.printf("%s: fault at %s%n", phase, java.time.LocalTime.now());
+      java.time.LocalTime faultAt = java.time.LocalTime.now();
       fault.inject(before);
-      String after = awaitLeader(10);
-      System.out.printf("%s: leader %s -> %s in %d ms (%s)%n", phase, before, after, (System.nanoTime() - faultAt) / 1_000_000,
-          Files.readAllLines(fleet.root.resolve("coordinator-" + after + ".log")).stream()
-              .filter(l -> l.contains("is the leader of term")).reduce((a, b) -> b).orElse("?"));
+      // a leader within 10 s of the fault: elected, by the replica's own log (same clock); serving
+      // (its fleet loaded from the store, answering calls) follows, awaited for 10 s more
+      String after = awaitLeader(20);
+      java.time.LocalTime elected = electedAt(after, faultAt);
+      System.out.printf("%s: fault at %s, %s leads from %s (%d ms), serves %d ms after the fault (was %s)%n", phase, faultAt, after,
+          elected, java.time.Duration.between(faultAt, elected).toMillis(), java.time.Duration.between(faultAt,
+              java.time.LocalTime.now()).toMillis(), before);
+      assertThat(java.time.Duration.between(faultAt, elected)).as("a leader within 10 s of the fault").isLessThan(java.time.Duration.ofSeconds(10));
       fault.afterLeader(before, after);
       TestFleet.await("rollout " + version + " complete", 120, () -> {
         awaitLeader(10);
