@@ -82,9 +82,10 @@ final class JoinGroupCommand implements Callable<Integer> {
       ManagedChannel channel = NettyChannelBuilder.forTarget(target, Tls.pinned(parsed.caHash()))
           .overrideAuthority(Pki.SERVER_NAME).maxInboundMessageSize(8 << 20).build();
       try {
-        write(dir, ReplicaServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).join(request));
+        String members = write(dir, ReplicaServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).join(request));
         System.out.println("replica " + r.id() + " joined the group through " + target + "; data in " + dir
-            + ". Start it with `ds-coordinator serve` and the same replica options: the leader adds it once it caught up.");
+            + ". Start it with `ds-coordinator serve` and the same replica options: the leader adds it once it caught up."
+            + " The group will be: " + members);
         return 0;
       } catch (StatusRuntimeException e) {
         String leader = e.getTrailers() == null ? null : e.getTrailers().get(LEADER);
@@ -115,7 +116,8 @@ final class JoinGroupCommand implements Callable<Integer> {
     }
   }
 
-  private static void write(Path dir, Iterator<ReplicaJoinChunk> chunks) throws IOException {
+  /** Writes what the leader sent; returns the members the group will have, as the leader listed them. */
+  private static String write(Path dir, Iterator<ReplicaJoinChunk> chunks) throws IOException {
     ReplicaJoinChunk first = chunks.next();
     Path pki = OwnerOnlyFiles.directory(dir.resolve("pki"));
     OwnerOnlyFiles.write(pki.resolve("ca.crt"), first.getCaPem());
@@ -130,6 +132,8 @@ final class JoinGroupCommand implements Callable<Integer> {
     }
     SqliteStore.replaceWith(dir, partial);
     Files.delete(partial);
+    return first.getMembersList().stream().map(m -> m.getId() + " (" + m.getCoordinatorAddress() + ")")
+        .collect(java.util.stream.Collectors.joining(", "));
   }
 
   /** A join that did not finish leaves no half a store behind (the CA files are kept: the next join overwrites them). */

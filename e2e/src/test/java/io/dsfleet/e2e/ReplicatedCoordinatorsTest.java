@@ -121,6 +121,8 @@ class ReplicatedCoordinatorsTest {
     cmd.addAll(peerFlags());
     Sh.Result r = Sh.run(cmd);
     assertThat(r.exit()).as("join of " + id + ": " + r.out()).isZero();
+    assertThat(r.out()).as("the members the leader named").contains("The group will be: ").contains("c1 (" + service("c1") + ")")
+        .contains(id + " (" + service(id) + ")");
     serve(id);
   }
 
