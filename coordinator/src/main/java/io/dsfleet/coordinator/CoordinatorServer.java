@@ -53,7 +53,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private final ServingRegistry services;
   private final LogRelay logs = new LogRelay();
   /** Group changes that wait for a replica to catch up run here, off the transport threads. */
-  private final ScheduledExecutorService background = Executors.newScheduledThreadPool(1, r -> {
+  private final java.util.concurrent.ExecutorService background = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "coordinator-background");
     t.setDaemon(true);
     return t;

@@ -4,20 +4,23 @@ import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.common.tls.JoinToken;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
-import io.dsfleet.coordinator.cli.LeaderTargets;
 import io.dsfleet.coordinator.replication.ReplicationOptions;
 import io.dsfleet.coordinator.store.SqliteStore;
 import io.dsfleet.proto.v1.ReplicaJoinChunk;
 import io.dsfleet.proto.v1.ReplicaJoinRequest;
 import io.dsfleet.proto.v1.ReplicaServiceGrpc;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
@@ -34,6 +37,7 @@ import picocli.CommandLine.Option;
 @Command(name = "join", mixinStandardHelpOptions = true, description = "Join a coordinator group as a new replica (token from"
     + " `dsctl replica add`).")
 final class JoinGroupCommand implements Callable<Integer> {
+  private static final Metadata.Key<String> LEADER = Metadata.Key.of(LeaderGate.LEADER_KEY, Metadata.ASCII_STRING_MARSHALLER);
 
   @CommandLine.Mixin
   CoordinatorMain.Settings settings;
@@ -69,11 +73,12 @@ final class JoinGroupCommand implements Callable<Integer> {
       System.err.println("ds-coordinator: the token is not a join token: " + e.getMessage());
       return 2;
     }
-    LeaderTargets targets = LeaderTargets.parse(coordinators);
+    List<String> targets = Arrays.stream(coordinators.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList();
     ReplicaJoinRequest request = ReplicaJoinRequest.newBuilder().setToken(token.strip()).setId(r.id())
         .setPeerAddress(r.self().peerAddress()).setCoordinatorAddress(r.self().coordinatorAddress()).build();
-    while (true) {
-      String target = targets.current();
+    String target = targets.get(0);
+    int next = 1;
+    for (int hops = 0; ; hops++) {
       ManagedChannel channel = NettyChannelBuilder.forTarget(target, Tls.pinned(parsed.caHash()))
           .overrideAuthority(Pki.SERVER_NAME).maxInboundMessageSize(8 << 20).build();
       try {
@@ -83,7 +88,18 @@ final class JoinGroupCommand implements Callable<Integer> {
             + " The group will be: " + members);
         return 0;
       } catch (StatusRuntimeException e) {
-        if (targets.moveAfter(e)) {
+        String leader = e.getTrailers() == null ? null : e.getTrailers().get(LEADER);
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && leader != null && hops < 10) {
+          if (leader.isEmpty()) { // an election: ask the next member in a moment
+            java.util.concurrent.locks.LockSupport.parkNanos(500_000_000L);
+            target = targets.get(next++ % targets.size());
+          } else {
+            target = leader;
+          }
+          continue;
+        }
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && next < targets.size()) {
+          target = targets.get(next++);
           continue;
         }
         System.err.println("ds-coordinator: the join failed at " + target + ": " + e.getStatus().getCode() + " "

@@ -12,11 +12,13 @@ import java.util.function.Supplier;
 
 /**
  * In front of every call of a replica: while it does not serve (a follower, an election) a call
- * ends at once UNAVAILABLE with the leader's coordinator address in the
- * {@link io.dsfleet.common.LeaderTrailer} trailer (empty during an election), so agents and dsctl move to it. When the replica stops serving,
+ * ends at once UNAVAILABLE with the leader's coordinator address in the {@value #LEADER_KEY}
+ * trailer (empty during an election), so agents and dsctl move to it. When the replica stops serving,
  * every call it holds (agents' sessions included) ends the same way.
  */
 final class LeaderGate implements ServerInterceptor {
+  static final String LEADER_KEY = "dsfleet-leader";
+  static final Metadata.Key<String> LEADER = Metadata.Key.of(LEADER_KEY, Metadata.ASCII_STRING_MARSHALLER);
 
   private final String replicaId;
   private final Supplier<String> leaderAddress;
@@ -44,7 +46,7 @@ final class LeaderGate implements ServerInterceptor {
   private Metadata trailers() {
     Metadata m = new Metadata();
     String leader = leaderAddress.get();
-    m.put(io.dsfleet.common.LeaderTrailer.KEY, leader == null ? "" : leader);
+    m.put(LEADER, leader == null ? "" : leader);
     return m;
   }
 

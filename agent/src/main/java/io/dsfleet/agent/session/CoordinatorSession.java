@@ -59,7 +59,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private Instant openedAt;
   private long seq;
   /** When the coordinator last acknowledged a heartbeat (or the session opened): a silent session is a dead one. */
-  private volatile long lastAckMillis;
+  private volatile long lastAckNanos;
   /** The coordinator's heartbeat interval, told at join (5 s until then); the open session's may be overridden. */
   private volatile Duration heartbeatInterval = Duration.ofSeconds(5);
   private Duration sessionInterval = heartbeatInterval;
@@ -182,6 +182,9 @@ public final class CoordinatorSession implements AutoCloseable {
     return c == e || c.getMessage() == null ? "" : " (" + c.getMessage() + ")";
   }
 
+  /** The dsfleet-leader trailer of a coordinator replica that does not lead: where the leader serves. */
+  static final io.grpc.Metadata.Key<String> LEADER = io.grpc.Metadata.Key.of("dsfleet-leader", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+
   /**
    * A replica that does not lead named the one that does (or said none does yet): connect there
    * (or to the next replica) within a second, jittered so a fleet does not arrive at once, without
@@ -189,7 +192,7 @@ public final class CoordinatorSession implements AutoCloseable {
    * certificate of the fleet's CA.
    */
   private boolean followLeader(io.grpc.Metadata trailers) {
-    String leader = trailers == null ? null : trailers.get(io.dsfleet.common.LeaderTrailer.KEY);
+    String leader = trailers == null ? null : trailers.get(LEADER);
     if (closed || leader == null) {
       return false;
     }
@@ -246,7 +249,7 @@ public final class CoordinatorSession implements AutoCloseable {
     synchronized (this) {
       stream = out;
       openedAt = clock.instant();
-      lastAckMillis = clock.millis();
+      lastAckNanos = System.nanoTime();
       sessionInterval = interval;
       out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
       // re-report everything on (re)connect: the coordinator keeps pod status in memory only
@@ -279,7 +282,7 @@ public final class CoordinatorSession implements AutoCloseable {
 
   /** How long the coordinator has not acknowledged a heartbeat, when that is over three intervals; else null. */
   private Duration silentFor() {
-    Duration quiet = Duration.ofMillis(clock.millis() - lastAckMillis);
+    Duration quiet = Duration.ofNanos(System.nanoTime() - lastAckNanos);
     return quiet.compareTo(sessionInterval.multipliedBy(3)) > 0 ? quiet : null;
   }
 
@@ -407,7 +410,7 @@ public final class CoordinatorSession implements AutoCloseable {
           onRemoved.run();
         });
       }
-      case HEARTBEAT_ACK -> lastAckMillis = clock.millis();
+      case HEARTBEAT_ACK -> lastAckNanos = System.nanoTime();
       default -> { }
     }
   }

@@ -175,17 +175,22 @@ public abstract class ClientCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    LeaderTargets targets;
+    java.util.List<String> targets;
     try {
-      targets = LeaderTargets.parse(resolveAddress(System.getenv()));
+      targets = java.util.Arrays.stream(resolveAddress(System.getenv()).split(",")).map(String::strip)
+          .filter(a -> !a.isEmpty()).toList();
+      if (targets.isEmpty()) {
+        throw new IllegalArgumentException("no coordinator address given");
+      }
     } catch (IllegalArgumentException e) {
       err().println("error: " + e.getMessage());
       return Dsctl.EXIT_USAGE;
     }
+    address = targets.get(0);
+    int next = 1;
     // a replica that does not lead refuses before doing anything and names the leader: go there;
     // an address that does not answer at all: try the next one given
-    while (true) {
-      address = targets.current();
+    for (int hops = 0; ; hops++) {
       try {
         channel = openChannel(System.getenv());
       } catch (IllegalArgumentException e) {
@@ -195,7 +200,19 @@ public abstract class ClientCommand implements Callable<Integer> {
       try {
         return run(ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS));
       } catch (StatusRuntimeException e) {
-        if (targets.moveAfter(e)) {
+        String leader = notLeaderAtStart(e);
+        if (leader != null && hops < 10) {
+          if (leader.isEmpty()) { // an election: ask the next replica in a moment
+            sleepQuietly(500);
+            address = targets.get(next++ % targets.size());
+          } else {
+            address = leader;
+          }
+          continue;
+        }
+        if (e.getStatus().getCode() == Status.Code.UNAVAILABLE && leader == null && next < targets.size()
+            && rootCause(e) instanceof java.net.ConnectException) {
+          address = targets.get(next++);
           continue;
         }
         return refused(e);
@@ -212,6 +229,34 @@ public abstract class ClientCommand implements Callable<Integer> {
         channel.shutdownNow();
       }
     }
+  }
+
+  private static final io.grpc.Metadata.Key<String> LEADER = io.grpc.Metadata.Key.of("dsfleet-leader",
+      io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+
+  /** The leader a replica named when it refused a call before doing anything (so repeating it elsewhere is safe). */
+  private static String notLeaderAtStart(StatusRuntimeException e) {
+    if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || e.getTrailers() == null) {
+      return null;
+    }
+    String description = e.getStatus().getDescription();
+    return description != null && description.contains("is not the leader") ? e.getTrailers().get(LEADER) : null;
+  }
+
+  private static void sleepQuietly(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static Throwable rootCause(Throwable e) {
+    Throwable root = e;
+    while (root.getCause() != null) {
+      root = root.getCause();
+    }
+    return root;
   }
 
   protected int refused(StatusRuntimeException e) {

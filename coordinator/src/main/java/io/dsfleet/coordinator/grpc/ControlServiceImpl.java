@@ -374,19 +374,63 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     }
   }
 
+  private io.dsfleet.coordinator.replication.Replica replica() {
+    if (replica == null) {
+      throw new ControlException(io.grpc.Status.Code.FAILED_PRECONDITION, "this coordinator runs alone, not as a replica of a"
+          + " group (docs/operations.md: coordinator replicas)");
+    }
+    return replica;
+  }
+
+  private ListReplicasResponse replicas() {
+    var r = replica();
+    var commits = r.commitIndices();
+    String leader = r.leaderId();
+    ListReplicasResponse.Builder b = ListReplicasResponse.newBuilder().setTerm(r.currentTerm())
+        .setCommitIndex(commits.getOrDefault(r.id(), 0L));
+    for (var p : r.members()) {
+      b.addReplicas(ReplicaView.newBuilder().setId(p.id()).setPeerAddress(p.peerAddress()).setCoordinatorAddress(p.coordinatorAddress())
+          .setLeader(p.id().equals(leader)).setMatchIndex(commits.getOrDefault(p.id(), 0L)));
+    }
+    return b.build();
+  }
+
   @Override
   public void listReplicas(ListReplicasRequest req, StreamObserver<ListReplicasResponse> out) {
-    unary(out, () -> ReplicaAdmin.list(replica));
+    unary(out, this::replicas);
   }
 
   @Override
   public void addReplica(AddReplicaRequest req, StreamObserver<AddReplicaResponse> out) {
-    unary(out, () -> ReplicaAdmin.add(replica, this::tls, req));
+    unary(out, () -> {
+      replica();
+      io.dsfleet.coordinator.replication.ReplicationOptions.Peer peer;
+      try {
+        peer = io.dsfleet.coordinator.replication.ReplicationOptions.Peer.parse(req.getId() + "," + req.getPeerAddress() + ","
+            + req.getCoordinatorAddress());
+      } catch (IllegalArgumentException e) {
+        throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, e.getMessage());
+      }
+      Duration ttl = req.getTtlSeconds() == 0 ? Duration.ofHours(1) : Duration.ofSeconds(req.getTtlSeconds());
+      return AddReplicaResponse.newBuilder().setToken(tls().createReplicaToken(peer.id(), ttl).text()).build();
+    });
   }
 
   @Override
   public void removeReplica(RemoveReplicaRequest req, StreamObserver<ListReplicasResponse> out) {
-    unary(out, () -> ReplicaAdmin.remove(replica, req.getId()));
+    unary(out, () -> {
+      var r = replica();
+      var members = new java.util.ArrayList<>(r.members());
+      if (!members.removeIf(p -> p.id().equals(req.getId()))) {
+        throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "replica " + req.getId() + " is not a member; the members are "
+            + members.stream().map(io.dsfleet.coordinator.replication.ReplicationOptions.Peer::id).toList());
+      }
+      if (members.isEmpty()) {
+        throw new ControlException(io.grpc.Status.Code.FAILED_PRECONDITION, "replica " + req.getId() + " is the last member");
+      }
+      r.setMembers(members);
+      return replicas();
+    });
   }
 
   @Override

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,10 +35,9 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
   private final Replica replica;
   private final Authority authority;
   private final Path dataDir;
-  private final java.util.concurrent.ScheduledExecutorService background;
+  private final ExecutorService background;
 
-  public ReplicaServiceImpl(Replica replica, Authority authority, Path dataDir,
-      java.util.concurrent.ScheduledExecutorService background) {
+  public ReplicaServiceImpl(Replica replica, Authority authority, Path dataDir, ExecutorService background) {
     this.replica = replica;
     this.authority = authority;
     this.dataDir = dataDir;
@@ -77,7 +77,7 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
         }
       }
       out.onCompleted();
-      background.execute(() -> addWhenRunning(joining, ATTEMPTS));
+      background.execute(() -> addWhenRunning(joining));
     } catch (ControlException e) {
       out.onError(e.toStatus());
     } catch (IllegalArgumentException e) {
@@ -96,36 +96,30 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
     }
   }
 
-  /** Retries of a refused change, every {@link #RETRY_SECONDS}: about two minutes in all. */
-  private static final int ATTEMPTS = 60;
-  private static final int RETRY_SECONDS = 2;
-
-  /**
-   * Raft adds a member once it caught up (it has the staging timeout, two minutes, to do so); a
-   * change refused at once (another one in progress, say) is tried again later, while this
-   * replica still leads.
-   */
-  private void addWhenRunning(ReplicationOptions.Peer joining, int attemptsLeft) {
+  /** Raft adds a member once it caught up; a replica still starting is retried for two minutes. */
+  private void addWhenRunning(ReplicationOptions.Peer joining) {
     String id = joining.id();
-    if (replica.servingTerm() == 0) {
-      log.error("replica {} was not added to the group: this replica stopped leading; run dsctl replica add again", id);
-      return;
-    }
-    try {
-      // the members as they are now: other replicas may have joined meanwhile
-      List<ReplicationOptions.Peer> members = new ArrayList<>(replica.members());
-      members.removeIf(p -> p.id().equals(id));
-      members.add(joining);
-      replica.setMembers(members);
-      log.info("replica {} is a member of the group: {}", id, members);
-    } catch (RuntimeException e) {
-      if (attemptsLeft <= 1) {
-        log.error("replica {} was not added to the group (it did not start and catch up in time): run dsctl replica add"
-            + " again; last refusal: {}", id, e.getMessage());
+    long until = System.nanoTime() + 120_000_000_000L;
+    while (System.nanoTime() < until && replica.servingTerm() != 0) {
+      try {
+        // the members as they are now: other replicas may have joined meanwhile
+        List<ReplicationOptions.Peer> members = new ArrayList<>(replica.members());
+        members.removeIf(p -> p.id().equals(id));
+        members.add(joining);
+        replica.setMembers(members);
+        log.info("replica {} is a member of the group: {}", id, members);
         return;
+      } catch (RuntimeException e) {
+        log.info("adding replica {} to the group: {}; retrying", id, e.getMessage());
+        try {
+          Thread.sleep(2000);
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
+          return;
+        }
       }
-      log.info("adding replica {} to the group: {}; retrying in {} s", id, e.getMessage(), RETRY_SECONDS);
-      background.schedule(() -> addWhenRunning(joining, attemptsLeft - 1), RETRY_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
     }
+    log.error("replica {} was not added to the group (it did not start and catch up within two minutes, or this replica"
+        + " stopped leading): run dsctl replica add again", id);
   }
 }

@@ -287,8 +287,12 @@ public final class Replica implements AutoCloseable {
     if (term == 0) {
       throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " is not the serving leader");
     }
-    RaftClientReply reply = await(request(Message.valueOf(machine.seal(StoreCommand.of(term, op, args))),
-        RaftClientRequest.writeRequestType()), "write " + op);
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(clientId).setServerId(self).setGroupId(group.getGroupId()).setCallId(callIds.incrementAndGet())
+        .setMessage(Message.valueOf(machine.seal(StoreCommand.of(term, op, args))))
+        .setType(RaftClientRequest.writeRequestType())
+        .build();
+    RaftClientReply reply = await(request, "write " + op);
     return StoreCommand.decodeOutcome(reply.getMessage().getContent().toByteArray());
   }
 
@@ -298,7 +302,12 @@ public final class Replica implements AutoCloseable {
    */
   public void confirmLeadership() {
     requireLeading();
-    await(request(Message.EMPTY, RaftClientRequest.readRequestType()), "leadership check");
+    RaftClientRequest request = RaftClientRequest.newBuilder()
+        .setClientId(clientId).setServerId(self).setGroupId(group.getGroupId()).setCallId(callIds.incrementAndGet())
+        .setMessage(Message.EMPTY)
+        .setType(RaftClientRequest.readRequestType())
+        .build();
+    await(request, "leadership check");
     // a replica that is a follower already forwards the read to the leader, and it succeeds: ask Raft too
     requireLeading();
   }
@@ -309,12 +318,6 @@ public final class Replica implements AutoCloseable {
     if (term == 0 || !d.getInfo().isLeader() || d.getInfo().getCurrentTerm() != term) {
       throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " is not the serving leader");
     }
-  }
-
-  /** A request of this replica to its own Raft server (no network, no redirect to another replica). */
-  private RaftClientRequest request(Message message, RaftClientRequest.Type type) {
-    return RaftClientRequest.newBuilder().setClientId(clientId).setServerId(self).setGroupId(group.getGroupId())
-        .setCallId(callIds.incrementAndGet()).setMessage(message).setType(type).build();
   }
 
   private RaftClientReply await(RaftClientRequest request, String what) {

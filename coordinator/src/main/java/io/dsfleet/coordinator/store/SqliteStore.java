@@ -73,6 +73,38 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     }
   }
 
+  /**
+   * A consistent copy of the whole database in {@code file} (which must not exist): SQLite's
+   * {@code VACUUM INTO}, taken under the store's lock so no write lands half-way. Secrets stay
+   * sealed in it.
+   */
+  public synchronized void copyTo(Path file) {
+    try (PreparedStatement ps = db.prepareStatement("VACUUM INTO ?")) {
+      ps.setString(1, file.toString());
+      ps.execute();
+    } catch (SQLException e) {
+      throw new StoreException("copying the store to " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Replaces the (closed) database of {@code dataDir} with a copy made by {@link #copyTo}. */
+  public static void replaceWith(Path dataDir, Path copy) {
+    Path file = dataDir.resolve("dsfleet.db");
+    try {
+      for (String suffix : List.of("-wal", "-shm")) {
+        java.nio.file.Files.deleteIfExists(file.resolveSibling(file.getFileName() + suffix));
+      }
+      Path tmp = file.resolveSibling("dsfleet.db.restoring");
+      java.nio.file.Files.copy(copy, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      try (var channel = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+        channel.force(true);
+      }
+      java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (java.io.IOException e) {
+      throw new StoreException("restoring the store from " + copy + ": " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public synchronized List<StoredObject> objects() {
     List<StoredObject> out = new ArrayList<>();
