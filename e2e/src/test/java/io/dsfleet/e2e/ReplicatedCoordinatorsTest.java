@@ -97,7 +97,10 @@ class ReplicatedCoordinatorsTest {
 
   private List<String> inHost(String id, String... cmd) {
     List<String> out = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns(id), fleet.java(), "-XX:+UseSerialGC",
-        "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS"));
+        "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
+        // how each election went (rounds, votes, skipped sleeps), printed with the leader change
+        "-Dorg.slf4j.simpleLogger.log.org.apache.ratis.server.impl.LeaderElection=info",
+        "-Dorg.slf4j.simpleLogger.log.org.apache.ratis.server.impl.FollowerState=info"));
     out.addAll(List.of(cmd));
     return out;
   }
@@ -341,6 +344,25 @@ class ReplicatedCoordinatorsTest {
         .orElse(after); // led before the fault and still does (the follower lost its data)
   }
 
+  /** What each replica's Raft logged about elections between the fault and the new leader. */
+  private void printElections(java.time.LocalTime from, java.time.LocalTime to) throws IOException {
+    for (String id : List.of("c1", "c2", "c3")) {
+      for (String l : Files.readAllLines(fleet.root.resolve("coordinator-" + id + ".log"))) {
+        if ((l.contains("LeaderElection") || l.contains("FollowerState") || l.contains("long sleep")) && l.length() > 12) {
+          java.time.LocalTime t;
+          try {
+            t = java.time.LocalTime.parse(l.substring(0, 12));
+          } catch (java.time.format.DateTimeParseException e) {
+            continue;
+          }
+          if (!t.isBefore(from) && !t.isAfter(to.plusSeconds(1))) {
+            System.out.println("  " + id + ": " + (l.length() > 300 ? l.substring(0, 300) + "..." : l));
+          }
+        }
+      }
+    }
+  }
+
   /** Starts a rollout, lets it begin, runs the fault, and checks what must hold once the rollout finished. */
   private void duringARollout(int version, String phase, Fault fault) throws Exception {
     Map<Integer, Map<String, String>> steady = steadyContainers();
@@ -359,6 +381,7 @@ class ReplicatedCoordinatorsTest {
       System.out.printf("%s: fault at %s, %s leads from %s (%d ms), serves %d ms after the fault (was %s)%n", phase, faultAt, after,
           elected, java.time.Duration.between(faultAt, elected).toMillis(), java.time.Duration.between(faultAt,
               java.time.LocalTime.now()).toMillis(), before);
+      printElections(faultAt, elected);
       assertThat(java.time.Duration.between(faultAt, elected)).as("a leader within 10 s of the fault").isLessThan(java.time.Duration.ofSeconds(10));
       fault.afterLeader(before, after);
       TestFleet.await("rollout " + version + " complete", 120, () -> {

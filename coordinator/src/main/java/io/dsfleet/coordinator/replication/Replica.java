@@ -127,6 +127,11 @@ public final class Replica implements AutoCloseable {
     // a leader that has not heard from a majority for an election timeout steps down (and stops serving)
     RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(props, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.LeaderElection.setPreVote(props, true);
+    // A follower whose election-timeout sleep overran by more than this skips that round (it may have
+    // been paused, not the leader silent): Ratis' 300 ms made a follower starved of CPU (a loaded
+    // host) sit out round after round, 10 s without a leader; one election timeout still catches a
+    // long pause.
+    RaftServerConfigKeys.setSleepDeviationThreshold(props, TimeDuration.valueOf(election, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Read.setOption(props, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
     RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(props, options.snapshotEvery());
