@@ -80,6 +80,10 @@ public final class Bench {
     @Option(names = "--cpu-window", defaultValue = "30", description = "Seconds to average the heartbeat CPU over (default ${DEFAULT-VALUE}).")
     int cpuWindow;
 
+    @Option(names = "--profile", description = "Record the coordinator with Java Flight Recorder (profile settings) from its start"
+        + " to the SIGKILL, into DIR/coordinator-NODES-REPLICAS.jfr (read it with `jfr print` or JDK Mission Control).")
+    Path profile;
+
     @Override
     public Integer call() throws Exception {
       machine();
@@ -87,7 +91,7 @@ public final class Bench {
       Path work = work();
       for (int n : nodes) {
         for (int r : replicas) {
-          results.add(ScaleBench.run(n, r, perJvm, cpuWindow * 1000L, work, OUT));
+          results.add(ScaleBench.run(n, r, perJvm, cpuWindow * 1000L, work, profile, OUT));
         }
       }
       ScaleBench.print(results, OUT);

@@ -48,6 +48,28 @@ final class LocalFleet implements AutoCloseable {
   Process agent;
   private ManagedChannel channel;
 
+  /** The coordinators' config file: none (their defaults) unless {@link #coordinatorConfig(String)} wrote one. */
+  private Path coordinatorConfig;
+
+  /** JVM flags for this fleet's coordinators on top of their unit's. */
+  private final List<String> coordinatorJvm = new ArrayList<>(COORDINATOR_JVM);
+
+  LocalFleet coordinatorJvm(String flag) {
+    coordinatorJvm.add(flag);
+    return this;
+  }
+
+  /** Settings for this fleet's coordinators, as their config file (YAML). */
+  LocalFleet coordinatorConfig(String yaml) {
+    try {
+      coordinatorConfig = dir.resolve("coordinator.yaml");
+      Files.writeString(coordinatorConfig, yaml);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+    return this;
+  }
+
   LocalFleet(Path dir) {
     this.dir = dir;
     this.repo = Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath();
@@ -56,6 +78,7 @@ final class LocalFleet implements AutoCloseable {
     // one agent per fleet on this host's daemon: each its own node name (the apply bench runs two fleets)
     this.node = "bench-" + ProcessHandle.current().pid() + "-" + dir.getFileName();
     this.adminPem = dir.resolve("coordinator/pki/admin.pem");
+    this.coordinatorConfig = dir.resolve("none.yaml");
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
@@ -91,9 +114,9 @@ final class LocalFleet implements AutoCloseable {
 
   LocalFleet startCoordinator(String... extra) {
     List<String> cmd = new ArrayList<>(List.of(Procs.java()));
-    cmd.addAll(COORDINATOR_JVM);
+    cmd.addAll(coordinatorJvm);
     cmd.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", addr, "--data-dir",
-        dir.resolve("coordinator").toString(), "--config", dir.resolve("none.yaml").toString()));
+        dir.resolve("coordinator").toString(), "--config", coordinatorConfig.toString()));
     cmd.addAll(List.of(extra));
     coordinator = Procs.spawn(cmd, dir.resolve("coordinator.log"));
     await("the coordinator serving", 300, () -> {
@@ -129,7 +152,7 @@ final class LocalFleet implements AutoCloseable {
       peers.addAll(List.of("--peer", "c" + i + ",127.0.0.1:" + freePort() + "," + service));
     }
     List<String> init = new ArrayList<>(List.of(Procs.java(), "-jar", coordinatorJar().toString(), "init", "--data-dir",
-        dir.resolve("coordinator").toString(), "--config", dir.resolve("none.yaml").toString()));
+        dir.resolve("coordinator").toString(), "--config", coordinatorConfig.toString()));
     if (Procs.run(init).exit() != 0) {
       throw new IllegalStateException("ds-coordinator init failed");
     }
@@ -143,7 +166,7 @@ final class LocalFleet implements AutoCloseable {
       String token = control().addReplica(io.dsfleet.proto.v1.AddReplicaRequest.newBuilder().setId(id).setPeerAddress(peer)
           .setCoordinatorAddress(service).build()).getToken();
       List<String> join = new ArrayList<>(List.of(Procs.java(), "-jar", coordinatorJar().toString(), "join", "--token", token,
-          "--coordinator", addr, "--data-dir", dir.resolve(id).toString(), "--config", dir.resolve("none.yaml").toString(),
+          "--coordinator", addr, "--data-dir", dir.resolve(id).toString(), "--config", coordinatorConfig.toString(),
           "--replica-id", id));
       join.addAll(peers);
       Procs.Result joined = Procs.run(join);
@@ -151,9 +174,9 @@ final class LocalFleet implements AutoCloseable {
         throw new IllegalStateException("ds-coordinator join of " + id + " failed: " + joined.out());
       }
       List<String> serve = new ArrayList<>(List.of(Procs.java()));
-      serve.addAll(COORDINATOR_JVM);
+      serve.addAll(coordinatorJvm);
       serve.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", service, "--data-dir", dir.resolve(id).toString(),
-          "--config", dir.resolve("none.yaml").toString(), "--replica-id", id));
+          "--config", coordinatorConfig.toString(), "--replica-id", id));
       serve.addAll(peers);
       replicas.put(id, Procs.spawn(serve, dir.resolve("coordinator-" + id + ".log")));
     }

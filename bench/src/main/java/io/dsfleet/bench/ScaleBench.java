@@ -30,11 +30,17 @@ final class ScaleBench {
    * @param replicas 1: one coordinator; 3 or 5: a group (the leader's CPU and heap are measured, and
    *     the restart is the leader SIGKILLed until every agent is on the new leader)
    */
-  static Result run(int nodes, int replicas, int perJvm, long cpuWindowMs, Path work, PrintStream out) throws Exception {
+  static Result run(int nodes, int replicas, int perJvm, long cpuWindowMs, Path work, Path profile, PrintStream out) throws Exception {
     Path state = Path.of("/dev/shm", "dsfleet-bench-" + ProcessHandle.current().pid() + "-" + nodes);
     List<Process> sims = new ArrayList<>();
     ConcurrentLinkedQueue<String> lines = new ConcurrentLinkedQueue<>();
-    LocalFleet made = new LocalFleet(work.resolve("scale-" + nodes + "-" + replicas));
+    // every simulated agent connects from 127.0.0.1: lift the per-address limit (a real fleet's
+    // agents each have their own address) and allow the whole fleet plus the bench
+    LocalFleet made = new LocalFleet(work.resolve("scale-" + nodes + "-" + replicas))
+        .coordinatorConfig("maxConnections: %d%nmaxConnectionsPerAddress: %d%n".formatted(nodes + 100, nodes + 100));
+    if (profile != null) {
+      made.coordinatorJvm("-XX:StartFlightRecording=name=bench,settings=profile,maxsize=500m");
+    }
     try (LocalFleet fleet = replicas == 1 ? made.startCoordinator() : made.startGroup(replicas)) {
       int jvms = (nodes + perJvm - 1) / perJvm;
       long t0 = System.nanoTime();
@@ -93,6 +99,12 @@ final class ScaleBench {
       out.printf("%d nodes: rolling update (maxUnavailable 10%%) converged in %.1f s (coordinator CPU %.1f s)%n", nodes,
           rollingMs / 1000, rollingCpuMs / 1000);
 
+      if (profile != null) {
+        Path jfr = profile.toAbsolutePath().resolve("coordinator-" + nodes + "-" + replicas + ".jfr");
+        java.nio.file.Files.createDirectories(jfr.getParent());
+        Procs.run(List.of("jcmd", String.valueOf(fleet.coordinator.pid()), "JFR.dump", "name=bench", "filename=" + jfr));
+        out.printf("%d nodes: the coordinator's flight recording (start to here) in %s%n", nodes, jfr);
+      }
       fleet.coordinator.destroyForcibly().waitFor();
       long killedAt = System.currentTimeMillis();
       long k0 = System.nanoTime();

@@ -252,8 +252,10 @@ public final class CoordinatorSession implements AutoCloseable {
       lastAckNanos = System.nanoTime();
       sessionInterval = interval;
       out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
-      // re-report everything on (re)connect: the coordinator keeps pod status in memory only
-      sendReport(reconciler.lastReport());
+      // re-report everything on (re)connect, at once: the coordinator keeps pod status in memory
+      // only, and sends this node nothing before it heard what runs here
+      heldReport = reconciler.lastReport();
+      flushReport();
       heartbeat(); // at once: it carries whether this node can run pods now
       heartbeats = scheduler.scheduleAtFixedRate(this::heartbeat, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -359,11 +361,49 @@ public final class CoordinatorSession implements AutoCloseable {
     retry("session ended: " + status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription()), status.getCode());
   }
 
-  /** Sends the full pod status of the node, when connected. */
+  /** How long a report in which a pod is still changing by itself waits for the next one. */
+  static final long SETTLE_MILLIS = 250;
+
+  /** The latest report not sent yet (it waits for its pods to settle), or null. */
+  private List<PodStatus> heldReport;
+  private ScheduledFuture<?> heldReportFlush;
+
+  /**
+   * Sends the full pod status of the node, when connected, coalesced: a report in which some pod
+   * is still on its way (being created, started but not yet ready, stopping) waits up to
+   * {@link #SETTLE_MILLIS} for the next one, which replaces it; a settled one goes at once. So a
+   * pod that goes Pending, Running and Ready within the window is one report, sent when Ready,
+   * and no report waits longer than the window.
+   */
   public synchronized void sendReport(List<PodStatus> pods) {
-    if (stream != null) {
-      stream.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(pods)).build());
+    heldReport = pods;
+    if (pods.stream().noneMatch(CoordinatorSession::changing)) {
+      flushReport();
+    } else if (heldReportFlush == null) {
+      heldReportFlush = scheduler.schedule(this::flushReport, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
     }
+  }
+
+  private synchronized void flushReport() {
+    if (heldReportFlush != null) {
+      heldReportFlush.cancel(false);
+      heldReportFlush = null;
+    }
+    if (heldReport != null && stream != null) {
+      stream.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(heldReport)).build());
+    }
+    heldReport = null;
+  }
+
+  /** A pod on its way to a state it holds: created and starting, started and not yet ready, stopping. */
+  static boolean changing(PodStatus p) {
+    return switch (p.getPhase()) {
+      case "Pending" -> p.getReason().isEmpty() && p.getContainersList().stream()
+          .allMatch(c -> c.getReason().isEmpty() || c.getReason().equals("ContainerCreating") || c.getReason().equals("PodInitializing"));
+      case "Running" -> !p.getReady() && p.getContainersList().stream().allMatch(c -> c.getState().equals("running") || c.getInit());
+      case "Terminating" -> true;
+      default -> false;
+    };
   }
 
   private synchronized void send(AgentMessage m) {

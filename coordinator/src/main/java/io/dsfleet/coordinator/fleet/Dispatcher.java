@@ -71,6 +71,7 @@ final class Dispatcher {
 
   void replanAll(Instant now) {
     state.refreshDsInfos();
+    encodedConfigs.keySet().retainAll(state.configs.keySet()); // deleted configs' wire forms go
     for (NodeEntry n : state.nodes.values()) {
       replanAndPush(n, now);
     }
@@ -100,15 +101,29 @@ final class Dispatcher {
     }
   }
 
-  /** Sends the node its desired set if it changed since the last send. */
+  /**
+   * Sends the node its desired set if it changed since the last send. What the agent acts on is
+   * compared first (pods and their templates by hash, the configs they use by resourceVersion,
+   * orphans): nothing is encoded for a node whose set did not change.
+   */
   void push(NodeEntry n) {
-    if (n.awaitingReport) {
+    if (n.awaitingReport || n.session == null) {
       return;
     }
-    // what the agent acts on: pods and their templates (by hash), the configs they use, orphans
     List<Object> fingerprint = new ArrayList<>();
-    n.plan.desired().forEach(p -> fingerprint.add(p.dsKey() + "/" + p.podName() + "@" + p.hash()));
-    List<ConfigObject> used = new ArrayList<>();
+    for (PodAssignment p : n.plan.desired()) {
+      fingerprint.add(p.dsKey() + "/" + p.podName() + "@" + p.hash());
+      DsEntry e = state.daemonSets.get(p.dsKey());
+      TemplateRefs.Refs refs = e == null || e.byHash(p.hash()) == null ? null : e.refsByHash.get(p.hash());
+      if (refs != null) {
+        usedConfigs(e.ds.namespace(), refs, o -> fingerprint.add(o.resourceVersion()));
+      }
+    }
+    fingerprint.add(List.copyOf(n.orphans));
+    if (fingerprint.equals(n.sentFingerprint)) {
+      return;
+    }
+    Map<String, ConfigObject> used = new TreeMap<>();
     List<DesiredPod> pods = new ArrayList<>();
     for (PodAssignment p : n.plan.desired()) {
       DsEntry e = state.daemonSets.get(p.dsKey());
@@ -118,20 +133,14 @@ final class Dispatcher {
           .setRevision(rev == null ? 0 : rev.revision());
       if (rev != null) {
         b.setTemplateJson(e.templateBytes.computeIfAbsent(rev.hash(), h -> ByteString.copyFromUtf8(rev.templateJson())));
-        TemplateRefs.Refs refs = e.refsByHash.get(rev.hash());
-        addConfigs(used, fingerprint, "ConfigMap", e.ds.namespace(), refs.configMaps());
-        addConfigs(used, fingerprint, "Secret", e.ds.namespace(), refs.secrets());
+        usedConfigs(e.ds.namespace(), e.refsByHash.get(rev.hash()), o -> used.put(o.kind() + "/" + o.namespace() + "/" + o.name(), encoded(o)));
       }
       pods.add(b.build());
-    }
-    fingerprint.add(List.copyOf(n.orphans));
-    if (fingerprint.equals(n.sentFingerprint) || n.session == null) {
-      return;
     }
     n.version = Math.max(n.version + 1, versionSeed);
     try {
       n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version)
-          .addAllPods(pods).addAllConfigs(dedupe(used)).addAllOrphanedPods(n.orphans)).build());
+          .addAllPods(pods).addAllConfigs(used.values()).addAllOrphanedPods(n.orphans)).build());
     } catch (RuntimeException e) {
       // the stream ended under us (a client cancelling as we send): the agent reconnects and gets
       // its whole set then; nothing else waits on this node
@@ -145,20 +154,34 @@ final class Dispatcher {
     n.sentFingerprint = fingerprint;
   }
 
-  private void addConfigs(List<ConfigObject> used, List<Object> fingerprint, String kind, String namespace, Iterable<String> names) {
-    for (String name : names) {
-      StoredObject o = state.configs.get(FleetState.configKey(kind, namespace, name));
+  /** The stored ConfigMaps and Secrets a template refers to (those that exist). */
+  private void usedConfigs(String namespace, TemplateRefs.Refs refs, java.util.function.Consumer<StoredObject> each) {
+    for (String name : refs.configMaps()) {
+      StoredObject o = state.configs.get(FleetState.configKey("ConfigMap", namespace, name));
       if (o != null) {
-        used.add(configObject(o));
-        fingerprint.add(o.resourceVersion());
+        each.accept(o);
+      }
+    }
+    for (String name : refs.secrets()) {
+      StoredObject o = state.configs.get(FleetState.configKey("Secret", namespace, name));
+      if (o != null) {
+        each.accept(o);
       }
     }
   }
 
-  private static List<ConfigObject> dedupe(List<ConfigObject> configs) {
-    Map<String, ConfigObject> byKey = new TreeMap<>();
-    configs.forEach(c -> byKey.put(c.getKind() + "/" + c.getNamespace() + "/" + c.getName(), c));
-    return List.copyOf(byKey.values());
+  /** Wire forms of configs by {@link FleetState#configKey}, each with the resourceVersion it was encoded from. */
+  private final Map<String, Map.Entry<Long, ConfigObject>> encodedConfigs = new HashMap<>();
+
+  /** A config's wire form, encoded once per resourceVersion (a YAML parse and base64 decoding each). */
+  private ConfigObject encoded(StoredObject o) {
+    String key = FleetState.configKey(o.kind(), o.namespace(), o.name());
+    Map.Entry<Long, ConfigObject> e = encodedConfigs.get(key);
+    if (e == null || e.getKey() != o.resourceVersion()) {
+      e = Map.entry(o.resourceVersion(), configObject(o));
+      encodedConfigs.put(key, e);
+    }
+    return e.getValue();
   }
 
   /** A stored ConfigMap or Secret as it travels on the wire (values decoded from base64). */

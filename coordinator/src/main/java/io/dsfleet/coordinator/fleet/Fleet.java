@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * <p>Invariants: (1) a write is in the store before the request that made it is acknowledged,
  * and memory changes only after the store committed; (2) a node is sent a DesiredState only when
  * its content (pods, their templates, the configs they use) changed, or when its session opens;
- * (3) heartbeats touch memory only, never the store, and never re-plan a node unless it changed
- * condition; (4) leases are issued and expired on the injected clock.
+ * (3) heartbeats touch memory only, never the store, and take the lock only when the node changes
+ * condition (then it is planned again); (4) leases are issued and expired on the injected clock.
  */
 public final class Fleet {
   private static final Logger log = LoggerFactory.getLogger(Fleet.class);
@@ -205,8 +205,15 @@ public final class Fleet {
     }
   }
 
-  /** A heartbeat: memory only. Returns false when the node is unknown. See {@link NodeLifecycle#heartbeat}. */
+  /**
+   * A heartbeat: memory only, and without the lock unless it changes the node's condition (see
+   * {@link NodeLifecycle#renew}); views show the new heartbeat time from the next sweep on. Returns
+   * false when the node is unknown. See {@link NodeLifecycle#heartbeat}.
+   */
   public boolean heartbeat(String nodeName, boolean runtimeDown, String runtimeMessage) {
+    if (lifecycle.renew(nodeName, runtimeDown, clock.instant())) {
+      return true;
+    }
     synchronized (lock) {
       version.incrementAndGet();
       return lifecycle.heartbeat(nodeName, runtimeDown, runtimeMessage, clock.instant());

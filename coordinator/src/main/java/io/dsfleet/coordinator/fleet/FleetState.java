@@ -23,7 +23,8 @@ import java.util.TreeMap;
 final class FleetState {
   final TreeMap<String, DsEntry> daemonSets = new TreeMap<>();
   final Map<String, StoredObject> configs = new HashMap<>();
-  final Map<String, NodeEntry> nodes = new TreeMap<>();
+  /** By name, sorted; concurrent so that heartbeats find their node without the lock (every change is under it). */
+  final Map<String, NodeEntry> nodes = new java.util.concurrent.ConcurrentSkipListMap<>();
   final PodNameIndex podNames = new PodNameIndex();
   /** Every DaemonSet's current revision, in a stable order, for the planner. */
   List<DsInfo> dsInfos = List.of();

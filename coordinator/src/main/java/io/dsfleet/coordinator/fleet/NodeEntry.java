@@ -19,7 +19,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * One node's state in the coordinator; guarded by the Fleet's lock. Durable parts (info, the
+ * One node's state in the coordinator; guarded by the Fleet's lock, but for {@link #ready},
+ * {@link #lastHeartbeat} and {@link #leaseDeadlineNanos}, which a heartbeat renews without it
+ * (see {@link NodeLifecycle#renew}). Durable parts (info, the
  * operator's labels and taints and the agent's ones the operator removed, cordon, and the
  * condition: NotReady since, tainted unreachable since, runtime down since; the leave secret's
  * hash and the token that admitted it) are mirrored in the store ({@link #stored()}); the rest is volatile.
@@ -38,13 +40,13 @@ final class NodeEntry {
   /** The join token that admitted the node ("" when unknown), for {@code node rm --revoke-token}. */
   String admittedBy = "";
 
-  /** Heartbeats arrive: the lease holds. */
-  boolean ready = true;
+  /** Heartbeats arrive: the lease holds. Written under the lock, read by heartbeats without it. */
+  volatile boolean ready = true;
   Instant notReadySince;
   /** When the node lifecycle tainted it unreachable (rate-limited, not while the fleet is disrupted); null: not tainted. */
   Instant unreachableTaintedAt;
   /** Set while the agent reports that its container runtime does not answer (the node cannot run pods). */
-  Instant runtimeDownSince;
+  volatile Instant runtimeDownSince;
   String runtimeMessage = "";
   /**
    * Set when a session opens, cleared by the node's first pod report: until the coordinator knows
@@ -52,9 +54,9 @@ final class NodeEntry {
    * (after a coordinator restart, a misscheduled pod or an old revision mid-rollout).
    */
   boolean awaitingReport;
-  /** Wall time of the last heartbeat, for people; leases run on the monotonic clock. */
-  Instant lastHeartbeat;
-  long leaseDeadlineNanos;
+  /** Wall time of the last heartbeat, for people; leases run on the monotonic clock. Renewed without the lock. */
+  volatile Instant lastHeartbeat;
+  volatile long leaseDeadlineNanos;
   AgentSink session;
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */

@@ -78,6 +78,26 @@ final class NodeLifecycle {
   }
 
   /**
+   * A heartbeat's fast path, without the lock: renews the lease of a node that is Ready and whose
+   * runtime state the heartbeat does not change. Returns false when the heartbeat needs the locked
+   * path ({@link #heartbeat}): an unknown node, a NotReady one, a runtime state change.
+   *
+   * <p>Against the sweep ({@link #tick}), which runs under the lock: the renewal writes the deadline
+   * and then reads {@code ready}; the sweep writes {@code ready = false} and then reads the deadline
+   * again, undoing the expiry if it moved. Both fields are volatile, so one of the two sees the
+   * other's write: a heartbeat is never lost to a concurrent expiry.
+   */
+  boolean renew(String nodeName, boolean runtimeDown, Instant now) {
+    NodeEntry n = state.nodes.get(nodeName);
+    if (n == null || runtimeDown != (n.runtimeDownSince != null)) {
+      return false;
+    }
+    n.lastHeartbeat = now;
+    n.leaseDeadlineNanos = leaseDeadline(0);
+    return n.ready;
+  }
+
+  /**
    * A heartbeat. Returns false when the node is unknown.
    *
    * @param runtimeDown the agent says its container runtime does not answer: the node is NotReady
@@ -120,6 +140,10 @@ final class NodeLifecycle {
     for (NodeEntry n : state.nodes.values()) {
       if (n.ready && nanos - n.leaseDeadlineNanos > 0) {
         n.ready = false;
+        if (nanos - n.leaseDeadlineNanos <= 0) { // a heartbeat renewed it meanwhile (see renew)
+          n.ready = true;
+          continue;
+        }
         n.notReadySince = now;
         dirty.add(n.name);
         events.record(Events.nodeKey(n.name), "Warning", "NodeNotReady", "no heartbeat since " + n.lastHeartbeat);

@@ -41,6 +41,8 @@ public final class Authority {
   private final Map<String, StoredToken> tokens = new LinkedHashMap<>();
   private final Set<String> revoked = new HashSet<>();
   private final Map<String, List<String>> serialsByName = new java.util.HashMap<>();
+  /** Every certificate recorded, by serial, as stored (so a join or revocation never reads them all from the store). */
+  private final Map<String, IssuedCertificate> issued = new java.util.HashMap<>();
 
   public Authority(CoordinatorPki pki, Store store, Clock clock, Duration nodeCertTtl) {
     this.pki = pki;
@@ -53,6 +55,7 @@ public final class Authority {
     }
     for (IssuedCertificate c : store.certificates()) {
       serialsByName.computeIfAbsent(c.role() + "/" + c.name(), k -> new java.util.ArrayList<>()).add(c.serial());
+      issued.put(c.serial(), c);
       if (c.revokedMillis() != 0) {
         revoked.add(c.serial());
       }
@@ -286,7 +289,9 @@ public final class Authority {
 
   private void record(X509Certificate cert, String name, String role, String via) {
     String serial = Pki.serialHex(cert);
-    store.putCertificate(new IssuedCertificate(serial, name, role, cert.getNotAfter().getTime(), 0, clock.millis(), via));
+    IssuedCertificate record = new IssuedCertificate(serial, name, role, cert.getNotAfter().getTime(), 0, clock.millis(), via);
+    store.putCertificate(record);
+    issued.put(serial, record);
     serialsByName.computeIfAbsent(role + "/" + name, k -> new java.util.ArrayList<>()).add(serial);
   }
 
@@ -313,11 +318,14 @@ public final class Authority {
     List<String> serials = serialsByName.getOrDefault(role + "/" + name, List.of());
     long now = clock.millis();
     List<String> done = new java.util.ArrayList<>();
-    for (IssuedCertificate c : store.certificates()) {
-      if (serials.contains(c.serial()) && c.revokedMillis() == 0) {
-        store.putCertificate(c.revokedAt(now));
-        revoked.add(c.serial());
-        done.add(c.serial());
+    for (String serial : serials) {
+      IssuedCertificate c = issued.get(serial);
+      if (c != null && c.revokedMillis() == 0) {
+        IssuedCertificate r = c.revokedAt(now);
+        store.putCertificate(r);
+        issued.put(serial, r);
+        revoked.add(serial);
+        done.add(serial);
       }
     }
     if (!done.isEmpty()) {
@@ -366,7 +374,7 @@ public final class Authority {
   /** The join token that admitted a node and the certificates it holds, for {@code describe node}. */
   public synchronized List<IssuedCertificate> certificatesOf(String name, String role) {
     List<String> serials = serialsByName.getOrDefault(role + "/" + name, List.of());
-    return store.certificates().stream().filter(c -> serials.contains(c.serial())).toList();
+    return serials.stream().map(issued::get).filter(java.util.Objects::nonNull).toList();
   }
 
   /** Whether a certificate was revoked; a certificate the CA never recorded counts as revoked too. */

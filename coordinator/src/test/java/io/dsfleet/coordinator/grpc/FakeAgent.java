@@ -31,6 +31,12 @@ public final class FakeAgent implements AutoCloseable {
   public volatile boolean answerLogs = true;
   private StreamObserver<AgentMessage> session;
   private long seq;
+  private volatile long ackedSeq;
+
+  /** Whether the coordinator acknowledged the last heartbeat sent (it took it: the lease is renewed). */
+  public synchronized boolean heartbeatAcked() {
+    return ackedSeq >= seq;
+  }
 
   public FakeAgent(int port, String name) {
     this(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build(), name);
@@ -63,6 +69,9 @@ public final class FakeAgent implements AutoCloseable {
     session = async.session(new StreamObserver<>() {
       @Override
       public void onNext(CoordinatorMessage m) {
+        if (m.hasHeartbeatAck()) {
+          ackedSeq = Math.max(ackedSeq, m.getHeartbeatAck().getSeq());
+        }
         received.add(m);
         if (m.hasLogRequest() && answerLogs) {
           synchronized (FakeAgent.this) {

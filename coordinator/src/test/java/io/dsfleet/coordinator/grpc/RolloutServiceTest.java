@@ -98,10 +98,11 @@ class RolloutServiceTest {
   void advance(Duration d) {
     c.clock.advance(d);
     agents.forEach(FakeAgent::heartbeat);
-    long now = c.clock.millis();
-    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build())
-        .getNodesList().stream().allMatch(n -> n.getLastHeartbeatMillis() == now));
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().allMatch(FakeAgent::heartbeatAcked));
     c.server.fleet().tick();
+    long now = c.clock.millis();
+    assertThat(c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList())
+        .as("after the sweep, every node's heartbeat time is the last heartbeat's").allMatch(n -> n.getLastHeartbeatMillis() == now && n.getReady());
   }
 
   void awaitReports(java.util.function.Predicate<DaemonSetView> p) {
