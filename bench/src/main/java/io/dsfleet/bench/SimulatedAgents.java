@@ -26,8 +26,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Thousands of agents in one JVM: each is the agent's real session code ({@link CoordinatorSession}:
  * join with the token over pinned TLS, its own node certificate, mutual TLS, heartbeats,
  * reconnects) and real reconciler, over the in-memory runtime (containers start instantly). Prints
- * {@code RUNNING <daemonset> <hash> <node> <epoch-ms>} when a node first reports a pod of a
- * revision Running and Ready, for the latency figures.
+ * {@code SEEN <daemonset> <hash> <node> <epoch-ms>} when a node's reconciler first has a pod of a
+ * revision (its desired set arrived), and {@code RUNNING ...} when it first reports it Running and
+ * Ready, for the latency figures.
  *
  * <p>Usage: {@code SimulatedAgents COORDINATOR TOKEN PREFIX FROM COUNT STATE_DIR}
  */
@@ -93,6 +94,11 @@ public final class SimulatedAgents {
         }
         long now = System.currentTimeMillis();
         for (PodStatus p : report) {
+          if (n.seen.add("seen " + p.getDaemonSet() + "@" + p.getTemplateHash())) {
+            synchronized (out) {
+              out.println("SEEN " + p.getDaemonSet() + " " + p.getTemplateHash() + " " + name + " " + now);
+            }
+          }
           if (p.getPhase().equals("Running") && p.getReady() && n.seen.add(p.getDaemonSet() + "@" + p.getTemplateHash())) {
             synchronized (out) {
               out.println("RUNNING " + p.getDaemonSet() + " " + p.getTemplateHash() + " " + name + " " + now);

@@ -239,8 +239,8 @@ public final class CoordinatorMain {
       }
       CoordinatorServer server = new CoordinatorServer(options, Clock.systemUTC(), true);
       server.start();
-      log.info("ds-coordinator serving {} on {}:{}, data in {}", options.insecure() ? "plaintext" : "TLS", options.host(),
-          server.port(), options.dataDir());
+      log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}", options.insecure() ? "plaintext" : "TLS", options.host(),
+          server.port(), ConnectionLimits.EPOLL ? "epoll" : "NIO", options.dataDir());
       Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
       server.awaitTermination();
       if (server.failed()) {

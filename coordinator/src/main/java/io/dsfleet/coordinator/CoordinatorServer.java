@@ -20,7 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 import io.grpc.ServerCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -48,8 +48,8 @@ public final class CoordinatorServer implements AutoCloseable {
   private final Server server;
   private final ScheduledExecutorService scheduler;
   private final ConnectionLimits connections;
-  private final NioEventLoopGroup boss;
-  private final NioEventLoopGroup workers;
+  private final EventLoopGroup boss;
+  private final EventLoopGroup workers;
   private final ServingRegistry services;
   private final LogRelay logs = new LogRelay();
   /** Group changes that wait for a replica to catch up run here, off the transport threads. */
@@ -77,6 +77,10 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   /** @param nanoTime the monotonic clock leases run on */
+  private static final String SESSION_METHOD = io.dsfleet.proto.v1.AgentServiceGrpc.getSessionMethod().getFullMethodName();
+  /** Runs every call but the agents' sessions (see the server's builder). */
+  private final java.util.concurrent.ExecutorService calls;
+
   public CoordinatorServer(CoordinatorOptions options, Clock clock, java.util.function.LongSupplier nanoTime, boolean tick) {
     this.options = options;
     this.clock = clock;
@@ -105,11 +109,11 @@ public final class CoordinatorServer implements AutoCloseable {
       } else {
         single = Authority.open(options.dataDir(), options.tlsNames(), store, clock, options.nodeCertTtl());
         this.pki = single.pki();
-        credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
+        credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca(), this::issuedHere);
       }
     } else {
       this.pki = CoordinatorPki.load(options.dataDir(), options.tlsNames(), false);
-      credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca());
+      credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca(), this::issuedHere);
       Path secretsKey = SqliteStore.secretsKey(options.dataDir());
       if (!java.nio.file.Files.exists(secretsKey)) {
         throw new IllegalStateException("no " + secretsKey + ": every replica seals Secrets with the group's key;"
@@ -128,8 +132,11 @@ public final class CoordinatorServer implements AutoCloseable {
       this.gate = new LeaderGate(replication.id(), replica::leaderAddress);
     }
     this.connections = new ConnectionLimits(options.connections());
-    this.boss = new NioEventLoopGroup(1, daemonThreads("coordinator-accept"));
-    this.workers = new NioEventLoopGroup(0, daemonThreads("coordinator-io"));
+    // more threads than cores: a call may wait on the disk or, on a replica, on a majority (seconds
+    // during a leader change), and must not hold up the calls behind it
+    this.calls = Executors.newFixedThreadPool(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()), daemonThreads("coordinator-call"));
+    this.boss = ConnectionLimits.eventLoops(1, daemonThreads("coordinator-accept"));
+    this.workers = ConnectionLimits.eventLoops(0, daemonThreads("coordinator-io"));
     NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)
         .channelFactory(connections::newServerChannel)
         .bossEventLoopGroup(boss)
@@ -143,9 +150,17 @@ public final class CoordinatorServer implements AutoCloseable {
         .keepAliveTimeout(20, TimeUnit.SECONDS)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(false)
-        // handlers are short and never wait on the network, so they run on the transport threads:
-        // no thread hand-off per message (heartbeats are most of the traffic; docs/benchmarks.md)
+        // the agents' sessions run on the transport threads: their messages are short (heartbeats, most
+        // of the traffic, take no lock) and a thread hand-off per message costs more than the work
+        // (docs/benchmarks.md); every other call (joins that sign and commit, the control API that may
+        // plan the whole fleet) runs on the call threads, so it never stalls a transport thread
         .directExecutor()
+        .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
+          @Override
+          public <Q, R> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers) {
+            return call.getMethodDescriptor().getFullMethodName().equals(SESSION_METHOD) ? null : calls;
+          }
+        })
         .maxInboundMetadataSize(16 * 1024)
         .maxInboundMessageSize(options.maxMessageBytes())
         .fallbackHandlerRegistry(services)
@@ -271,6 +286,12 @@ public final class CoordinatorServer implements AutoCloseable {
     return server.getPort();
   }
 
+  /** Whether the CA serving now issued exactly this client certificate (a handshake then skips its signature check). */
+  private boolean issuedHere(java.security.cert.X509Certificate cert) {
+    Serving s = serving;
+    return s != null && s.authority() != null && s.authority().issuedExactly(cert);
+  }
+
   /** The fleet this coordinator serves; null on a replica that does not lead now. */
   public Fleet fleet() {
     Serving s = serving;
@@ -323,6 +344,7 @@ public final class CoordinatorServer implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    calls.shutdownNow();
     boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     Serving s = serving;

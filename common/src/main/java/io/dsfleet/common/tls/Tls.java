@@ -13,6 +13,7 @@ import java.security.PrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 
 /** gRPC credentials for the fleet's TLS: mutual TLS against the fleet CA, and the pinned bootstrap. */
@@ -27,14 +28,106 @@ public final class Tls {
    * when presented (a joining agent has none yet; the interceptor decides what each caller may do).
    */
   public static ServerCredentials server(X509Certificate cert, PrivateKey key, X509Certificate ca) {
+    return server(cert, key, ca, c -> false);
+  }
+
+  /**
+   * As {@link #server(X509Certificate, PrivateKey, X509Certificate)}; a client certificate for which
+   * {@code issuedHere} holds (the CA recorded exactly these bytes when it issued them) is trusted
+   * without its signature checked again, once it is within its validity and made for clients:
+   * checking an EC signature in Java is most of what a TLS handshake costs the coordinator.
+   */
+  public static ServerCredentials server(X509Certificate cert, PrivateKey key, X509Certificate ca,
+      java.util.function.Predicate<X509Certificate> issuedHere) {
     try {
       return TlsServerCredentials.newBuilder()
           .keyManager(stream(Pki.pem(cert) + Pki.pem(ca)), stream(Pki.pem(key)))
-          .trustManager(stream(Pki.pem(ca)))
+          .trustManager(new IssuedFirst(pkix(ca), issuedHere))
           .clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL)
           .build();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalStateException("cannot set up the coordinator's TLS: " + e.getMessage(), e);
+    }
+  }
+
+  /** The JDK's PKIX trust manager with the CA as its only anchor. */
+  static X509ExtendedTrustManager pkix(X509Certificate ca) throws IOException, GeneralSecurityException {
+    java.security.KeyStore anchors = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    anchors.load(null, null);
+    anchors.setCertificateEntry("ca", ca);
+    javax.net.ssl.TrustManagerFactory f = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    f.init(anchors);
+    for (javax.net.ssl.TrustManager t : f.getTrustManagers()) {
+      if (t instanceof X509ExtendedTrustManager x) {
+        return x;
+      }
+    }
+    throw new GeneralSecurityException("no X.509 trust manager");
+  }
+
+  /** Client certificates: those the CA recorded as issued by their exact bytes first, the full PKIX check otherwise. */
+  static final class IssuedFirst extends X509ExtendedTrustManager {
+    private static final String CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
+    private final X509ExtendedTrustManager pkix;
+    private final java.util.function.Predicate<X509Certificate> issuedHere;
+
+    IssuedFirst(X509ExtendedTrustManager pkix, java.util.function.Predicate<X509Certificate> issuedHere) {
+      this.pkix = pkix;
+      this.issuedHere = issuedHere;
+    }
+
+    /** Whether the chain's certificate is one the CA issued, for clients, valid now (throws when it has expired). */
+    private boolean known(X509Certificate[] chain) throws CertificateException {
+      if (chain == null || chain.length == 0 || !issuedHere.test(chain[0])) {
+        return false;
+      }
+      List<String> usage = chain[0].getExtendedKeyUsage();
+      if (usage == null || !usage.contains(CLIENT_AUTH)) {
+        return false; // the full check decides (and refuses)
+      }
+      chain[0].checkValidity();
+      return true;
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      if (!known(chain)) {
+        pkix.checkClientTrusted(chain, authType);
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, java.net.Socket socket) throws CertificateException {
+      if (!known(chain)) {
+        pkix.checkClientTrusted(chain, authType, socket);
+      }
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine) throws CertificateException {
+      if (!known(chain)) {
+        pkix.checkClientTrusted(chain, authType, engine);
+      }
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      throw new CertificateException("not a client trust manager");
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, java.net.Socket socket) throws CertificateException {
+      throw new CertificateException("not a client trust manager");
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine) throws CertificateException {
+      throw new CertificateException("not a client trust manager");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return pkix.getAcceptedIssuers();
     }
   }
 

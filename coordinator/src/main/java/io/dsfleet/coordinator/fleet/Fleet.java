@@ -426,19 +426,20 @@ public final class Fleet {
 
   /**
    * The fleet as views see it: rebuilt when something changed since the last one (every change
-   * and every lease sweep moves the version, so time-dependent counters are at most a sweep old),
-   * read without the lock otherwise.
+   * and every lease sweep moves the version, so time-dependent counters and heartbeat times are at
+   * most a sweep old), read without the lock otherwise. With node snapshots or without
+   * ({@link FleetView#build}): a view without them serves the DaemonSets' status and configs.
    */
-  public FleetView view() {
+  private FleetView view(boolean withNodes) {
     FleetView v = view;
-    if (v != null && v.version == version.get()) {
+    if (v != null && v.version == version.get() && (v.hasNodes() || !withNodes)) {
       return v;
     }
     synchronized (lock) {
       long current = version.get();
       v = view;
-      if (v == null || v.version != current) {
-        v = FleetView.build(state, current, clock.instant());
+      if (v == null || v.version != current || (withNodes && !v.hasNodes())) {
+        v = FleetView.build(state, current, clock.instant(), withNodes);
         view = v;
       }
       return v;
@@ -446,12 +447,12 @@ public final class Fleet {
   }
 
   public List<NodeSnapshot> nodes() {
-    return view().nodes();
+    return view(true).nodes();
   }
 
   /** @throws ControlException NOT_FOUND when the node is unknown and {@code mustExist} */
   public NodeSnapshot node(String name, boolean mustExist) {
-    NodeSnapshot n = view().node(name);
+    NodeSnapshot n = view(true).node(name);
     if (n == null && mustExist) {
       throw new ControlException(Status.Code.NOT_FOUND, "nodes \"" + name + "\" not found");
     }
@@ -459,12 +460,12 @@ public final class Fleet {
   }
 
   public List<DsSnapshot> daemonSets() {
-    return view().daemonSets();
+    return view(false).daemonSets();
   }
 
   /** @throws ControlException NOT_FOUND when there is no such DaemonSet */
   public DsSnapshot daemonSet(String namespace, String name) {
-    DsSnapshot d = view().daemonSet(namespace, name);
+    DsSnapshot d = view(false).daemonSet(namespace, name);
     if (d == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
     }
@@ -472,7 +473,7 @@ public final class Fleet {
   }
 
   public List<StoredObject> configs(String kind) {
-    return view().configs(kind);
+    return view(false).configs(kind);
   }
 
   public List<Events.Event> events(String objectKey) {

@@ -48,11 +48,18 @@ public final class FleetView {
     this.configs = configs;
   }
 
-  /** Copies what views need out of the state; the caller holds the Fleet's lock. */
-  static FleetView build(FleetState state, long version, Instant now) {
-    Map<String, NodeSnapshot> nodes = new LinkedHashMap<>();
-    for (NodeEntry n : state.nodes.values()) {
-      nodes.put(n.name, node(n));
+  /**
+   * Copies what views need out of the state; the caller holds the Fleet's lock. Without
+   * {@code withNodes} the view has the DaemonSets (their status counted over every node) and
+   * configs but no node snapshots, which cost the most (each node's labels and taints merged and
+   * copied): what `rollout status` and `get ds` poll.
+   */
+  static FleetView build(FleetState state, long version, Instant now, boolean withNodes) {
+    Map<String, NodeSnapshot> nodes = withNodes ? new LinkedHashMap<>() : null;
+    if (withNodes) {
+      for (NodeEntry n : state.nodes.values()) {
+        nodes.put(n.name, node(n));
+      }
     }
     Map<String, DsSnapshot> daemonSets = new LinkedHashMap<>();
     for (var e : state.daemonSets.entrySet()) {
@@ -61,7 +68,8 @@ public final class FleetView {
     List<StoredObject> configs = state.configs.values().stream()
         .sorted(Comparator.comparing(StoredObject::kind).thenComparing(StoredObject::namespace).thenComparing(StoredObject::name))
         .toList();
-    return new FleetView(version, Collections.unmodifiableMap(nodes), Collections.unmodifiableMap(daemonSets), configs);
+    return new FleetView(version, nodes == null ? null : Collections.unmodifiableMap(nodes), Collections.unmodifiableMap(daemonSets),
+        configs);
   }
 
   private static NodeSnapshot node(NodeEntry n) {
@@ -82,6 +90,11 @@ public final class FleetView {
         e.stored.resourceVersion(), e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),
         List.copyOf(e.revisions.values()), e.rollout, e.decision == null ? 0 : e.decision.maxUnavailable(),
         e.decision == null ? List.of() : e.decision.waitingNotReady());
+  }
+
+  /** Whether this view has the node snapshots. */
+  boolean hasNodes() {
+    return nodes != null;
   }
 
   public List<NodeSnapshot> nodes() {

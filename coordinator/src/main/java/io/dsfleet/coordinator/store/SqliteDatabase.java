@@ -47,7 +47,9 @@ abstract class SqliteDatabase implements AutoCloseable {
       List.of("ALTER TABLE join_tokens ADD COLUMN node TEXT NOT NULL DEFAULT ''",
           "ALTER TABLE join_tokens ADD COLUMN max_uses INTEGER NOT NULL DEFAULT 0",
           "ALTER TABLE certificates ADD COLUMN issued_at INTEGER NOT NULL DEFAULT 0",
-          "ALTER TABLE certificates ADD COLUMN via TEXT NOT NULL DEFAULT ''"));
+          "ALTER TABLE certificates ADD COLUMN via TEXT NOT NULL DEFAULT ''"),
+      // 6: the SHA-256 of each certificate issued, so a handshake presenting it needs no signature check
+      List.of("ALTER TABLE certificates ADD COLUMN sha256 TEXT NOT NULL DEFAULT ''"));
 
   protected final Connection db;
 

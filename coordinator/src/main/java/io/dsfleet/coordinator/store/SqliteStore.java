@@ -492,8 +492,8 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   public void putCertificate(IssuedCertificate c) {
     tx(() -> {
       try (PreparedStatement ps = db.prepareStatement(
-          "INSERT OR REPLACE INTO certificates (serial, name, role, not_after, revoked_at, issued_at, via)"
-              + " VALUES (?,?,?,?,?,?,?)")) {
+          "INSERT OR REPLACE INTO certificates (serial, name, role, not_after, revoked_at, issued_at, via, sha256)"
+              + " VALUES (?,?,?,?,?,?,?,?)")) {
         ps.setString(1, c.serial());
         ps.setString(2, c.name());
         ps.setString(3, c.role());
@@ -501,6 +501,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
         ps.setLong(5, c.revokedMillis());
         ps.setLong(6, c.issuedMillis());
         ps.setString(7, c.via());
+        ps.setString(8, c.sha256());
         ps.executeUpdate();
       }
     });
@@ -520,10 +521,10 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   public synchronized List<IssuedCertificate> certificates() {
     List<IssuedCertificate> out = new ArrayList<>();
     try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT serial, name, role, not_after, revoked_at, issued_at, via FROM certificates ORDER BY issued_at")) {
+        "SELECT serial, name, role, not_after, revoked_at, issued_at, via, sha256 FROM certificates ORDER BY issued_at")) {
       while (rs.next()) {
         out.add(new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
-            rs.getLong(6), rs.getString(7)));
+            rs.getLong(6), rs.getString(7), rs.getString(8)));
       }
     } catch (SQLException e) {
       throw new StoreException("reading certificates", e);

@@ -119,10 +119,19 @@ public interface Store extends AutoCloseable {
    * A certificate the fleet CA issued (nodes, admins, viewers), kept until it expires so it can be
    * revoked; {@code via} says how it was obtained ("join token ID", "renewal", "dsctl").
    */
+  /**
+   * A certificate the CA issued. {@code sha256} is the hex SHA-256 of its DER encoding ("" for one
+   * issued before it was recorded): a client presenting exactly these bytes presents a certificate
+   * this CA signed, without its signature checked again.
+   */
   record IssuedCertificate(String serial, String name, String role, long notAfterMillis, long revokedMillis,
-      long issuedMillis, String via) {
+      long issuedMillis, String via, String sha256) {
+    public IssuedCertificate {
+      sha256 = sha256 == null ? "" : sha256; // a log entry written before the field existed
+    }
+
     public IssuedCertificate revokedAt(long millis) {
-      return new IssuedCertificate(serial, name, role, notAfterMillis, millis, issuedMillis, via);
+      return new IssuedCertificate(serial, name, role, notAfterMillis, millis, issuedMillis, via, sha256);
     }
   }
 

@@ -187,7 +187,7 @@ class SqliteStoreTest {
       s.putToken(new Store.StoredToken("abc123", "hash", "d", 1, 2, 0, 0, "n1", 1));
       assertThat(s.tokens()).extracting(Store.StoredToken::id).containsExactly("abc123");
       assertThat(s.tokens().get(0).node()).as("schema 5: a token scoped to a name").isEqualTo("n1");
-      s.putCertificate(new Store.IssuedCertificate("ff", "n1", "dsfleet:nodes", 5, 0, 1, "join token abc123"));
+      s.putCertificate(new Store.IssuedCertificate("ff", "n1", "dsfleet:nodes", 5, 0, 1, "join token abc123", ""));
       s.deleteCertificatesExpiredBefore(6);
       assertThat(s.certificates()).isEmpty();
     }
