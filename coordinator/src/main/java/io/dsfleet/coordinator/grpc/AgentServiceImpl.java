@@ -142,14 +142,40 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     private boolean closed;
     private volatile Runnable unwatch = () -> { };
 
+    /** The newest desired set not sent yet: the agent was not reading (flow control); sent when it is, or replaced. */
+    private CoordinatorMessage heldDesired;
+
     Session(ServerCallStreamObserver<CoordinatorMessage> out) {
       this.out = out;
+      out.setOnReadyHandler(this::sendHeld);
     }
 
+    /**
+     * Sends a message; a desired set waits while the stream is not ready (an agent that stopped
+     * reading, a half-open connection until the keepalive ends it), and a newer one replaces it:
+     * the coordinator holds at most one desired set per node, never a backlog. Acks and log
+     * requests are small and go as they come.
+     */
     @Override
     public synchronized void send(CoordinatorMessage message) {
-      if (!closed && !out.isCancelled()) {
-        out.onNext(message);
+      if (closed || out.isCancelled()) {
+        return;
+      }
+      if (message.hasDesired()) {
+        if (!out.isReady()) {
+          heldDesired = message;
+          return;
+        }
+        heldDesired = null;
+      }
+      out.onNext(message);
+    }
+
+    private synchronized void sendHeld() {
+      if (heldDesired != null && !closed && !out.isCancelled() && out.isReady()) {
+        CoordinatorMessage m = heldDesired;
+        heldDesired = null;
+        out.onNext(m);
       }
     }
 

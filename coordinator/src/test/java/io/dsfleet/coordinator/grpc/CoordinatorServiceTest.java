@@ -58,6 +58,29 @@ class CoordinatorServiceTest {
   }
 
   @Test
+  void anAgentThatStopsReadingGetsOnlyTheNewestDesiredSetWhenItReadsAgain() throws Exception {
+    // a small HTTP/2 window (no auto-tuning): what the agent does not read backs up to the coordinator at once
+    FakeAgent slow = new FakeAgent(io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", c.server.port())
+        .usePlaintext().flowControlWindow(65_535).build(), "slow");
+    slow.reading = false;
+    slow.join(Map.of()).open();
+    await().atMost(WAIT).until(() -> c.server.fleet().connected("slow"));
+    String big = "x".repeat(300_000);
+    int updates = 12;
+    for (int i = 0; i <= updates; i++) { // each a new desired set of about 300 KB
+      apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: ops}\ndata: {v: \"" + i + big + "\"}\n---\n"
+          + Fixtures.BASE.replace("      volumes:\n", "      volumes:\n      - {name: c, configMap: {name: cfg}}\n"));
+    }
+    slow.startReading();
+    await().atMost(WAIT).until(() -> slow.received.stream().anyMatch(m -> m.hasDesired()
+        && m.getDesired().getConfigsList().stream().anyMatch(o -> o.getDataMap().get("v").toStringUtf8().startsWith(updates + "x"))));
+    List<DesiredState> got = slow.drainDesired();
+    System.out.println("desired sets the slow agent received: " + got.size() + " of " + (updates + 1) + " made");
+    assertThat(got.size()).as("the coordinator kept no backlog: superseded sets were dropped").isLessThan(updates / 2);
+    slow.close();
+  }
+
+  @Test
   void joinedAgentReceivesItsPodsAndALaterAgentToo() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
     assertThat(a.nextDesired(WAIT).getPodsCount()).as("empty set on open").isZero();

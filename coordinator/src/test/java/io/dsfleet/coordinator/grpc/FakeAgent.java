@@ -32,6 +32,14 @@ public final class FakeAgent implements AutoCloseable {
   private StreamObserver<AgentMessage> session;
   private long seq;
   private volatile long ackedSeq;
+  /** false: the session is opened without reading what the coordinator sends (until {@link #startReading}). */
+  public volatile boolean reading = true;
+  private volatile io.grpc.stub.ClientCallStreamObserver<AgentMessage> call;
+
+  /** An agent that stopped reading (see {@link #reading}) reads again: everything the transport holds for it arrives. */
+  public void startReading() {
+    call.request(Integer.MAX_VALUE);
+  }
 
   /** Whether the coordinator acknowledged the last heartbeat sent (it took it: the lease is renewed). */
   public synchronized boolean heartbeatAcked() {
@@ -66,7 +74,15 @@ public final class FakeAgent implements AutoCloseable {
 
   /** Opens the session and reports, as the real agent does at once, the pods it runs. */
   public FakeAgent open(List<PodStatus> running) {
-    session = async.session(new StreamObserver<>() {
+    session = async.session(new io.grpc.stub.ClientResponseObserver<AgentMessage, CoordinatorMessage>() {
+      @Override
+      public void beforeStart(io.grpc.stub.ClientCallStreamObserver<AgentMessage> call) {
+        if (!reading) {
+          call.disableAutoRequestWithInitial(0);
+        }
+        FakeAgent.this.call = call;
+      }
+
       @Override
       public void onNext(CoordinatorMessage m) {
         if (m.hasHeartbeatAck()) {
