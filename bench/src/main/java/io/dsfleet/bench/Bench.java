@@ -80,6 +80,10 @@ public final class Bench {
     @Option(names = "--cpu-window", defaultValue = "30", description = "Seconds to average the heartbeat CPU over (default ${DEFAULT-VALUE}).")
     int cpuWindow;
 
+    @Option(names = "--relist", defaultValue = "1", description = "Seconds between each simulated agent's safety-net reconcile pass"
+        + " (default ${DEFAULT-VALUE}, the agent's; a desired set wakes a node at once either way).")
+    double relist;
+
     @Option(names = "--profile", description = "Record the coordinator with Java Flight Recorder (profile settings) from its start"
         + " to the SIGKILL, into DIR/coordinator-NODES-REPLICAS.jfr (read it with `jfr print` or JDK Mission Control).")
     Path profile;
@@ -91,7 +95,7 @@ public final class Bench {
       Path work = work();
       for (int n : nodes) {
         for (int r : replicas) {
-          results.add(ScaleBench.run(n, r, perJvm, cpuWindow * 1000L, work, profile, OUT));
+          results.add(ScaleBench.run(n, r, perJvm, (long) (relist * 1000), cpuWindow * 1000L, work, profile, OUT));
         }
       }
       ScaleBench.print(results, OUT);

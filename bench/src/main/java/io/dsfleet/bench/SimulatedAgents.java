@@ -30,7 +30,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * revision (its desired set arrived), and {@code RUNNING ...} when it first reports it Running and
  * Ready, for the latency figures.
  *
- * <p>Usage: {@code SimulatedAgents COORDINATOR TOKEN PREFIX FROM COUNT STATE_DIR}
+ * <p>Usage: {@code SimulatedAgents COORDINATOR TOKEN PREFIX FROM COUNT STATE_DIR [RELIST_MS]}: every node's
+ * safety-net reconcile pass runs every RELIST_MS (1000, the agent's, by default); a desired set or a
+ * container change still wakes its node at once.
  */
 public final class SimulatedAgents {
   private SimulatedAgents() {}
@@ -70,6 +72,7 @@ public final class SimulatedAgents {
     int from = Integer.parseInt(args[3]);
     int count = Integer.parseInt(args[4]);
     Path state = Path.of(args[5]);
+    long relistMillis = args.length > 6 ? Long.parseLong(args[6]) : 1000;
     PrintStream out = System.out;
     Clock clock = Clock.systemUTC();
     // joins block a thread each (TLS handshakes, certificate requests): enough threads that heartbeats never wait behind them
@@ -113,7 +116,7 @@ public final class SimulatedAgents {
           runtime, new LocalState(dir), scheduler, clock, random, null, () -> { });
       nodes.add(n);
     }
-    scheduler.scheduleWithFixedDelay(() -> nodes.forEach(n -> n.kick(ticks)), 1, 1, TimeUnit.SECONDS);
+    scheduler.scheduleWithFixedDelay(() -> nodes.forEach(n -> n.kick(ticks)), relistMillis, relistMillis, TimeUnit.MILLISECONDS);
     for (Node n : nodes) {
       n.session.start();
     }

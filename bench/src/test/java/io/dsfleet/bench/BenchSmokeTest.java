@@ -76,7 +76,7 @@ class BenchSmokeTest {
 
   @Test
   void fleetScaleWithSimulatedAgents() throws Exception {
-    ScaleBench.Result r = ScaleBench.run(30, 1, 30, 2000, work, work.resolve("profile"), out);
+    ScaleBench.Result r = ScaleBench.run(30, 1, 30, 1000, 2000, work, work.resolve("profile"), out);
     assertThat(r.applyLatency().count()).isEqualTo(30);
     assertThat(work.resolve("profile/coordinator-30-1.jfr")).as("the coordinator's flight recording (--profile)").isNotEmptyFile();
     assertThat(r.joinMs()).isPositive();
