@@ -198,8 +198,11 @@ class DockerFieldsTest {
   @Test
   void privilegedContainers() throws Exception {
     h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".securityContext", "{privileged: true}")));
+    // Docker may list the container as failed a moment before its inspect carries the error: the
+    // agent reports the error text from the pass that sees it
     PodStatus s = h.awaitStatus(p -> p.getContainers(0).getState().equals("running")
-        || p.getContainers(0).getReason().equals("RunContainerError"), Duration.ofSeconds(30));
+        || (p.getContainers(0).getReason().equals("RunContainerError") && p.getContainers(0).getMessage().contains("unable to apply caps")),
+        Duration.ofSeconds(30));
     String id = h.docker.listOwned(h.node).stream().filter(c -> "main".equals(c.label(Labels.CONTAINER))).findFirst().orElseThrow().id();
     assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.HostConfig.Privileged}}", id).out().strip()).isEqualTo("true");
     if (s.getContainers(0).getState().equals("running")) {

@@ -153,7 +153,8 @@ public final class CoordinatorServer implements AutoCloseable {
         // the agents' sessions run on the transport threads: their messages are short (heartbeats, most
         // of the traffic, take no lock) and a thread hand-off per message costs more than the work
         // (docs/benchmarks.md); every other call (joins that sign and commit, the control API that may
-        // plan the whole fleet) runs on the call threads, so it never stalls a transport thread
+        // plan the whole fleet) runs on the call threads, not on a transport thread (a session's own
+        // reports and acks still take the fleet lock there; its heartbeats and call checks do not)
         .directExecutor()
         .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
           @Override

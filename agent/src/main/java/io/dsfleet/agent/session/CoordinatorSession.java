@@ -257,8 +257,7 @@ public final class CoordinatorSession implements AutoCloseable {
       heldReport = reconciler.lastReport();
       flushReport();
       heartbeat(); // at once: it carries whether this node can run pods now
-      heartbeats = scheduler.scheduleAtFixedRate(this::heartbeatOrReconnect, interval.toMillis(), interval.toMillis(),
-          TimeUnit.MILLISECONDS);
+      heartbeats = scheduler.scheduleAtFixedRate(this::heartbeat, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 
@@ -274,29 +273,19 @@ public final class CoordinatorSession implements AutoCloseable {
     }
     if (stream != null) {
       Reconciler.RuntimeCondition c = reconciler.runtimeCondition();
-      stream.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(c.down())
-          .setRuntimeMessage(c.message() == null ? "" : c.message())).build());
+      try {
+        stream.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(c.down())
+            .setRuntimeMessage(c.message() == null ? "" : c.message())).build());
+      } catch (RuntimeException e) {
+        // the timer's task must not throw (a periodic task that throws never runs again, the
+        // silence check with it): this stream is broken, end it and reconnect as for any other
+        log.warn("sending a heartbeat failed ({}); reconnecting (pods keep running)", e.toString());
+        ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).cancel("a heartbeat could not be sent", e);
+        return;
+      }
       if (!renewing && credentials.dueForRenewal(clock.instant())) {
         renewing = true;
         scheduler.execute(this::renew);
-      }
-    }
-  }
-
-  /**
-   * The heartbeat timer's task. A periodic task that throws is never run again, and the silence
-   * check would go with it: a session left open without heartbeats, its node NotReady for good. A
-   * heartbeat that cannot be sent ends the session instead, which reconnects as any broken one.
-   */
-  private void heartbeatOrReconnect() {
-    try {
-      heartbeat();
-    } catch (RuntimeException e) {
-      log.warn("sending a heartbeat failed ({}); reconnecting (pods keep running)", e.toString());
-      synchronized (this) {
-        if (stream instanceof io.grpc.stub.ClientCallStreamObserver<AgentMessage> call) {
-          call.cancel("a heartbeat could not be sent", e);
-        }
       }
     }
   }

@@ -15,7 +15,6 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,8 +38,9 @@ public final class Authority {
   private final Clock clock;
   private final Duration nodeCertTtl;
   private final Map<String, StoredToken> tokens = new LinkedHashMap<>();
-  private final Set<String> revoked = new HashSet<>();
-  private final Map<String, List<String>> serialsByName = new java.util.HashMap<>();
+  // read without the lock by revoked() on every call (sessions run on the transport threads); written under it
+  private final Set<String> revoked = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  private final Map<String, List<String>> serialsByName = new java.util.concurrent.ConcurrentHashMap<>();
   /**
    * Every certificate recorded, by serial, as stored (so a join or revocation never reads them all
    * from the store); concurrent, as TLS handshakes read it ({@link #issuedExactly}).
@@ -57,7 +57,7 @@ public final class Authority {
       tokens.put(t.id(), t);
     }
     for (IssuedCertificate c : store.certificates()) {
-      serialsByName.computeIfAbsent(c.role() + "/" + c.name(), k -> new java.util.ArrayList<>()).add(c.serial());
+      serialsByName.computeIfAbsent(c.role() + "/" + c.name(), k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(c.serial());
       issued.put(c.serial(), c);
       if (c.revokedMillis() != 0) {
         revoked.add(c.serial());
@@ -296,7 +296,7 @@ public final class Authority {
         Pki.fingerprint(cert));
     store.putCertificate(record);
     issued.put(serial, record);
-    serialsByName.computeIfAbsent(role + "/" + name, k -> new java.util.ArrayList<>()).add(serial);
+    serialsByName.computeIfAbsent(role + "/" + name, k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(serial);
   }
 
   /**
@@ -393,7 +393,7 @@ public final class Authority {
   }
 
   /** Whether a certificate was revoked; a certificate the CA never recorded counts as revoked too. */
-  public synchronized boolean revoked(String serial, String role, String name) {
+  public boolean revoked(String serial, String role, String name) { // lock-free: a signing join must not hold up every call
     return revoked.contains(serial) || !serialsByName.getOrDefault(role + "/" + name, List.of()).contains(serial);
   }
 
