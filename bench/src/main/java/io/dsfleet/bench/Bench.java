@@ -84,8 +84,9 @@ public final class Bench {
         + " (default ${DEFAULT-VALUE}, the agent's; a desired set wakes a node at once either way).")
     double relist;
 
-    @Option(names = "--profile", description = "Record the coordinator with Java Flight Recorder (profile settings) from its start"
-        + " to the SIGKILL, into DIR/coordinator-NODES-REPLICAS.jfr (read it with `jfr print` or JDK Mission Control).")
+    @Option(names = "--profile", description = "Record the coordinator and the first simulator JVM with Java Flight Recorder"
+        + " (profile settings) from their start to the coordinator's SIGKILL, into DIR/coordinator-NODES-REPLICAS.jfr and"
+        + " DIR/simulator-NODES-REPLICAS.jfr (read them with `jfr print` or JDK Mission Control).")
     Path profile;
 
     @Override

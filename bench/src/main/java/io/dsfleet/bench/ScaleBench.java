@@ -90,18 +90,21 @@ final class ScaleBench {
 
       long applyAt = System.currentTimeMillis();
       long applyCpu0 = Procs.cpuMillis(pid);
+      long simsCpu0 = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum();
       long a0 = System.nanoTime();
       fleet.apply(LocalFleet.daemonSet("scale", "sim/app:1", ""));
       double applyCallMs = (System.nanoTime() - a0) / 1e6; // stored, every node planned, every set queued to its session
       LocalFleet.await("every node running the DaemonSet", 600, POLL_MS, () -> fleet.daemonSet("scale").getStatus().getAvailable() == nodes);
       double applyAllMs = (System.nanoTime() - a0) / 1e6;
       double applyCpuMs = Procs.cpuMillis(pid) - applyCpu0;
+      double simsApplyCpuMs = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum() - simsCpu0;
       LocalFleet.await("every agent's report", 60, POLL_MS, () -> lines.stream().filter(l -> l.startsWith("RUNNING scale ")).count() >= nodes);
       Stats latency = since(lines, "RUNNING scale ", applyAt);
       Stats received = since(lines, "SEEN scale ", applyAt);
       out.printf("%d nodes: apply -> every node Running: p50 %.0f ms, p99 %.0f ms, max %.0f ms (the apply call took %.0f ms; desired set"
-          + " at the agents p50 %.0f ms, p99 %.0f ms; coordinator saw all in %.0f ms, using %.0f ms of CPU)%n", nodes, latency.median(),
-          latency.percentile(99), latency.max(), applyCallMs, received.median(), received.percentile(99), applyAllMs, applyCpuMs);
+          + " at the agents p50 %.0f ms, p99 %.0f ms; coordinator saw all in %.0f ms, using %.0f ms of CPU; the simulators %.0f ms)%n",
+          nodes, latency.median(), latency.percentile(99), latency.max(), applyCallMs, received.median(), received.percentile(99), applyAllMs,
+          applyCpuMs, simsApplyCpuMs);
 
       long rollCpu0 = Procs.cpuMillis(pid);
       long r0 = System.nanoTime();
