@@ -190,8 +190,17 @@ class ReplicatedCoordinatorsTest {
     awaitLeader(60);
     join("c2");
     join("c3");
-    TestFleet.await("three members", 120, () -> leader().listReplicas(ListReplicasRequest.getDefaultInstance()).getReplicasCount() == 3
-        && servingReplica() != null);
+    try {
+      TestFleet.await("three members", 120, () -> leader().listReplicas(ListReplicasRequest.getDefaultInstance()).getReplicasCount() == 3
+          && servingReplica() != null);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      for (String id : List.of("c1", "c2", "c3")) { // how the membership changes went, by each replica's log
+        Files.readAllLines(fleet.root.resolve("coordinator-" + id + ".log")).stream()
+            .filter(l -> l.contains("member") || l.contains("replica c") || l.contains(" ERROR ") || l.contains(" WARN "))
+            .forEach(l -> System.out.println("  " + id + ": " + (l.length() > 300 ? l.substring(0, 300) + "..." : l)));
+      }
+      throw e;
+    }
     fleet.addHosts(HOSTS);
     TestFleet.await(HOSTS + " nodes Ready", 180, () -> fleet.nodes().values().stream().filter(NodeView::getReady).count() == HOSTS);
   }

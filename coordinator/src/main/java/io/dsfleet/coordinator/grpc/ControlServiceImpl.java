@@ -419,16 +419,16 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void removeReplica(RemoveReplicaRequest req, StreamObserver<ListReplicasResponse> out) {
     unary(out, () -> {
-      var r = replica();
-      var members = new java.util.ArrayList<>(r.members());
-      if (!members.removeIf(p -> p.id().equals(req.getId()))) {
-        throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "replica " + req.getId() + " is not a member; the members are "
-            + members.stream().map(io.dsfleet.coordinator.replication.ReplicationOptions.Peer::id).toList());
-      }
-      if (members.isEmpty()) {
-        throw new ControlException(io.grpc.Status.Code.FAILED_PRECONDITION, "replica " + req.getId() + " is the last member");
-      }
-      r.setMembers(members);
+      replica().changeMembers(members -> {
+        if (!members.removeIf(p -> p.id().equals(req.getId()))) {
+          throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "replica " + req.getId() + " is not a member; the members are "
+              + members.stream().map(io.dsfleet.coordinator.replication.ReplicationOptions.Peer::id).toList());
+        }
+        if (members.isEmpty()) {
+          throw new ControlException(io.grpc.Status.Code.FAILED_PRECONDITION, "replica " + req.getId() + " is the last member");
+        }
+        return members;
+      });
       return replicas();
     });
   }

@@ -51,14 +51,15 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
       ReplicationOptions.Peer joining = ReplicationOptions.Peer.parse(req.getId() + "," + req.getPeerAddress() + ","
           + req.getCoordinatorAddress());
       Authority.ReplicaMaterial material = authority.admitReplica(req.getToken(), joining.id());
-      List<ReplicationOptions.Peer> members = new ArrayList<>(replica.members());
-      if (members.removeIf(p -> p.id().equals(joining.id()))) {
-        if (joining.id().equals(replica.id())) {
-          throw new ControlException(Status.Code.FAILED_PRECONDITION, "replica " + joining.id() + " is the leader answering this join");
-        }
-        log.warn("replica {} joins again: taking it out of the group until it caught up", joining.id());
-        replica.setMembers(members);
+      if (joining.id().equals(replica.id())) {
+        throw new ControlException(Status.Code.FAILED_PRECONDITION, "replica " + joining.id() + " is the leader answering this join");
       }
+      List<ReplicationOptions.Peer> members = replica.changeMembers(now -> {
+        if (now.removeIf(p -> p.id().equals(joining.id()))) {
+          log.warn("replica {} joins again: taking it out of the group until it caught up", joining.id());
+        }
+        return now;
+      });
       copy = Files.createTempFile(dataDir, "join-", ".db");
       Files.delete(copy);
       replica.copyStore(copy);
@@ -102,11 +103,12 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
     long until = System.nanoTime() + 120_000_000_000L;
     while (System.nanoTime() < until && replica.servingTerm() != 0) {
       try {
-        // the members as they are now: other replicas may have joined meanwhile
-        List<ReplicationOptions.Peer> members = new ArrayList<>(replica.members());
-        members.removeIf(p -> p.id().equals(id));
-        members.add(joining);
-        replica.setMembers(members);
+        // from the members as they are now, one change at a time: other replicas may be joining too
+        List<ReplicationOptions.Peer> members = replica.changeMembers(now -> {
+          now.removeIf(p -> p.id().equals(id));
+          now.add(joining);
+          return now;
+        });
         log.info("replica {} is a member of the group: {}", id, members);
         return;
       } catch (RuntimeException e) {

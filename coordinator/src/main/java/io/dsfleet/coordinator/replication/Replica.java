@@ -376,11 +376,32 @@ public final class Replica implements AutoCloseable {
     return out;
   }
 
+  private final Object membership = new Object();
+
   /**
-   * Changes the group's members (the leader only): Raft adds a new member once it caught up with
-   * the log (a snapshot, then entries) and commits the new configuration on both majorities.
+   * Changes the group's members from what they are now (the leader only), one change at a time:
+   * two joins at once each read the members and then set them, and without this the second could
+   * set a list read before the first committed, dropping the first's new member. Blocks while Raft
+   * brings a new member up to date (see {@link #setMembers}).
    */
+  public List<ReplicationOptions.Peer> changeMembers(java.util.function.UnaryOperator<List<ReplicationOptions.Peer>> change) {
+    synchronized (membership) {
+      List<ReplicationOptions.Peer> next = change.apply(new ArrayList<>(members()));
+      configure(next);
+      return next;
+    }
+  }
+
+  /** Sets the group's members to exactly these (the leader only), in turn with {@link #changeMembers}. */
   public void setMembers(List<ReplicationOptions.Peer> members) {
+    changeMembers(now -> members);
+  }
+
+  /**
+   * Raft's configuration change: a new member is added once it caught up with the log (a
+   * snapshot, then entries), and the new configuration is committed on both majorities.
+   */
+  private void configure(List<ReplicationOptions.Peer> members) {
     List<RaftPeer> peers = members.stream().map(Replica::peer).toList();
     try {
       RaftClientReply reply = server.setConfiguration(new SetConfigurationRequest(clientId, self, group.getGroupId(),
