@@ -128,9 +128,9 @@ public final class Replica implements AutoCloseable {
     RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(props, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.LeaderElection.setPreVote(props, true);
     // A follower whose election-timeout sleep overran by more than this skips that round (it may have
-    // been paused, not the leader silent): Ratis' 300 ms made a follower starved of CPU (a loaded
-    // host) sit out round after round, 10 s without a leader; one election timeout still catches a
-    // long pause.
+    // been paused, not the leader silent): with Ratis' 300 ms a follower starved of CPU (a loaded
+    // host) can sit out round after round (the likely cause of a 10 s election seen in CI); one
+    // election timeout still catches a long pause.
     RaftServerConfigKeys.setSleepDeviationThreshold(props, TimeDuration.valueOf(election, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Read.setOption(props, RaftServerConfigKeys.Read.Option.LINEARIZABLE);
     RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(props, true);
