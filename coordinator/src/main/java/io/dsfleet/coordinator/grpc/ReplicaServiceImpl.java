@@ -54,12 +54,15 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
       if (joining.id().equals(replica.id())) {
         throw new ControlException(Status.Code.FAILED_PRECONDITION, "replica " + joining.id() + " is the leader answering this join");
       }
-      List<ReplicationOptions.Peer> members = replica.changeMembers(now -> {
-        if (now.removeIf(p -> p.id().equals(joining.id()))) {
-          log.warn("replica {} joins again: taking it out of the group until it caught up", joining.id());
-        }
-        return now;
-      });
+      List<ReplicationOptions.Peer> members = replica.members();
+      if (members.stream().anyMatch(p -> p.id().equals(joining.id()))) {
+        // only then the membership lock: a new replica's join must not wait for another's catching up
+        log.warn("replica {} joins again: taking it out of the group until it caught up", joining.id());
+        members = replica.changeMembers(now -> {
+          now.removeIf(p -> p.id().equals(joining.id()));
+          return now;
+        });
+      }
       copy = Files.createTempFile(dataDir, "join-", ".db");
       Files.delete(copy);
       replica.copyStore(copy);

@@ -386,8 +386,11 @@ public final class Replica implements AutoCloseable {
    */
   public List<ReplicationOptions.Peer> changeMembers(java.util.function.UnaryOperator<List<ReplicationOptions.Peer>> change) {
     synchronized (membership) {
-      List<ReplicationOptions.Peer> next = change.apply(new ArrayList<>(members()));
-      configure(next);
+      List<ReplicationOptions.Peer> now = members();
+      List<ReplicationOptions.Peer> next = change.apply(new ArrayList<>(now));
+      if (!new java.util.HashSet<>(next).equals(new java.util.HashSet<>(now))) { // no change: no Raft call
+        configure(next);
+      }
       return next;
     }
   }
