@@ -182,10 +182,27 @@ final class LocalFleet implements AutoCloseable {
     }
     addresses.clear();
     addresses.addAll(services);
-    await("every replica a member, caught up", 180, 200, () -> {
-      var members = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance()).getReplicasList();
-      return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
-    });
+    try {
+      await("every replica a member, caught up", 180, 200, () -> {
+        var members = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance()).getReplicasList();
+        return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
+      });
+    } catch (IllegalStateException e) {
+      // how the membership changes went, by each replica's log (the work directory goes with the test)
+      for (int i = 1; i <= size; i++) {
+        Path log = dir.resolve(i == 1 ? "coordinator.log" : "coordinator-c" + i + ".log");
+        try {
+          for (String l : Files.readAllLines(log)) {
+            if (l.contains("member") || l.contains("replica c") || l.contains(" ERROR ") || l.contains(" WARN ")) {
+              System.err.println("  c" + i + ": " + (l.length() > 300 ? l.substring(0, 300) + "..." : l));
+            }
+          }
+        } catch (java.io.IOException x) {
+          System.err.println("  c" + i + ": no log " + log + ": " + x.getMessage());
+        }
+      }
+      throw e;
+    }
     return this;
   }
 
