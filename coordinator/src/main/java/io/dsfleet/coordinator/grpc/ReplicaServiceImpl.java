@@ -110,32 +110,26 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
     String id = joining.id();
     long until = System.nanoTime() + 120_000_000_000L;
     while (System.nanoTime() < until) {
-      if (replica.servingTerm() == 0) { // not leading now: perhaps again soon
+      boolean leading = replica.servingTerm() != 0; // not leading now: perhaps again soon
+      if (leading) {
         try {
-          Thread.sleep(500);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
+          // from the members as they are now, one change at a time: other replicas may be joining too
+          List<ReplicationOptions.Peer> members = replica.changeMembers(now -> {
+            now.removeIf(p -> p.id().equals(id));
+            now.add(joining);
+            return now;
+          });
+          log.info("replica {} is a member of the group: {}", id, members);
           return;
+        } catch (RuntimeException e) {
+          log.info("adding replica {} to the group: {}; retrying", id, e.getMessage());
         }
-        continue;
       }
       try {
-        // from the members as they are now, one change at a time: other replicas may be joining too
-        List<ReplicationOptions.Peer> members = replica.changeMembers(now -> {
-          now.removeIf(p -> p.id().equals(id));
-          now.add(joining);
-          return now;
-        });
-        log.info("replica {} is a member of the group: {}", id, members);
+        Thread.sleep(leading ? 2000 : 500); // a background thread of its own, for at most two minutes
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
         return;
-      } catch (RuntimeException e) {
-        log.info("adding replica {} to the group: {}; retrying", id, e.getMessage());
-        try {
-          Thread.sleep(2000);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          return;
-        }
       }
     }
     log.error("replica {} was not added to the group (it did not start and catch up within two minutes, or another replica"
