@@ -144,7 +144,8 @@ public final class CoordinatorSession implements AutoCloseable {
         JoinRequest.Builder req = JoinRequest.newBuilder().setNode(info).setLeaveSecretSha256(credentials.leaveSecretSha256());
         ManagedChannel ch = channel();
         if (bootstrap) {
-          req.setJoinToken(credentials.joinToken()).setCsrPem(credentials.newRequest());
+          // the secret proves this is the agent a lost answer admitted, should that have happened
+          req.setJoinToken(credentials.joinToken()).setCsrPem(credentials.newRequest()).setLeaveSecret(credentials.leaveSecret());
         }
         JoinResponse r = AgentServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS).join(req.build());
         if (bootstrap) {

@@ -146,18 +146,23 @@ public final class Fleet {
   }
 
   /**
-   * A join by token: {@code credential}, told whether the name is a member, issues the node's
-   * credential (naming the admitting token) or throws; under the lock, so two joins for one new
-   * name cannot both be admitted. Returns what {@code credential} issued.
+   * A join by token: {@code credential}, told whether the name is taken (a member, and not the
+   * same agent asking again), issues the node's credential (naming the admitting token) or
+   * throws; under the lock, so two joins for one new name cannot both be admitted. The same agent
+   * is the one that knows the member's leave secret: its first join was admitted but the answer
+   * was lost (a deadline, a cut connection), and without this it could never join again.
+   * Returns what {@code credential} issued.
    */
-  public <C> C admit(NodeInfo info, String leaveSecretSha256, java.util.function.Function<Boolean, C> credential,
-      java.util.function.Function<C, String> tokenIdOf) {
+  public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret,
+      java.util.function.Function<Boolean, C> credential, java.util.function.Function<C, String> tokenIdOf) {
     synchronized (lock) {
       NodeRegistry.requireAdmissible(info);
-      boolean member = state.nodes.containsKey(info.getName());
-      C issued = credential.apply(member);
+      NodeEntry existing = state.nodes.get(info.getName());
+      boolean sameAgent = existing != null && !leaveSecret.isEmpty() && !existing.leaveSecretSha256.isEmpty()
+          && io.dsfleet.common.Sha256.matches(leaveSecret, existing.leaveSecretSha256);
+      C issued = credential.apply(existing != null && !sameAgent);
       version.incrementAndGet();
-      registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), member);
+      registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), existing != null, sameAgent);
       return issued;
     }
   }

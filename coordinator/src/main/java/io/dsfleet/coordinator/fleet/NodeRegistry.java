@@ -95,10 +95,10 @@ final class NodeRegistry {
 
   /**
    * A node admitted by join token ({@code member}: an admin's token for this name replaces a
-   * member). The labels, taints, OS and architecture it reports now are the ones scheduling uses
+   * member, or {@code sameAgent}: the member's own agent, whose first answer was lost). The labels, taints, OS and architecture it reports now are the ones scheduling uses
    * from here on ({@link #join}); its leave secret is set once.
    */
-  void admitted(NodeInfo info, String leaveSecretSha256, String tokenId, boolean member) {
+  void admitted(NodeInfo info, String leaveSecretSha256, String tokenId, boolean member, boolean sameAgent) {
     Instant now = clock.instant();
     NodeEntry n = state.nodes.get(info.getName());
     if (member) {
@@ -120,6 +120,7 @@ final class NodeRegistry {
       state.nodes.put(n.name, n);
     }
     events.record(Events.nodeKey(n.name), "Normal", member ? "Readmitted" : "Admitted", "node admitted with join token " + tokenId
+        + (sameAgent ? " again: the agent it was admitted as (it holds the leave secret), whose earlier answer was lost" : "")
         + " (agent " + info.getAgentVersion() + ")");
     lifecycle.alive(n, now);
     dispatcher.replanAndPush(n, now);

@@ -64,7 +64,10 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         if (leaveHash.isEmpty()) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, "a join by token must carry the agent's leave secret hash");
         }
-        Authority.Admission admission = fleet.admit(request.getNode(), leaveHash,
+        if (!request.getLeaveSecret().isEmpty() && !io.dsfleet.common.Sha256.matches(request.getLeaveSecret(), leaveHash)) {
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, "leave_secret does not match leave_secret_sha256");
+        }
+        Authority.Admission admission = fleet.admit(request.getNode(), leaveHash, request.getLeaveSecret(),
             member -> authority.admit(request.getJoinToken(), name, request.getCsrPem(), member), Authority.Admission::tokenId);
         authority.endStreams(admission.revoked());
         X509Certificate cert = admission.certificate();

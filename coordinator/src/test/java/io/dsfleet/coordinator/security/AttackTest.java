@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.common.tls.Pki;
+import io.dsfleet.common.tls.Tls;
 import io.dsfleet.coordinator.grpc.FakeAgent;
 import io.dsfleet.proto.v1.*;
 import io.grpc.CallOptions;
@@ -98,6 +99,35 @@ class AttackTest extends TlsFleetTest {
     assertThat(d.getPodsList()).hasSize(1);
     assertThat(back.sessionError).isNull();
     assertThat(server.fleet().node("node-a", false).pods()).as("the impostor replaced nothing").hasSize(1);
+  }
+
+  @Test
+  void theAgentWhoseJoinAnswerWasLostJoinsAgainWithItsTokenAndNoOtherHolderOfTheTokenCan() throws Exception {
+    String token = token();
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    NodeCert lost = joinProving("node-a", token, leaveSecret("node-a")); // admitted; its answer never reached the agent
+
+    var other = catchThrowableOfType(StatusRuntimeException.class, () -> joinProving("node-a", token, "another-agents-secret"));
+    assertThat(other.getStatus().getCode()).as("another agent with the token").isEqualTo(Status.Code.ALREADY_EXISTS);
+    var hashOnly = refusedJoin("node-a", token); // the member's hash, without the secret behind it
+    assertThat(hashOnly.getStatus().getCode()).as("the hash is no proof").isEqualTo(Status.Code.ALREADY_EXISTS);
+    var mismatch = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(channel(Tls.pinned(server.authority().pki()
+        .caHash()))).join(JoinRequest.newBuilder().setNode(FakeAgent.info("node-a", Map.of())).setJoinToken(token)
+        .setCsrPem(Pki.csr(Pki.newKeyPair(), "node-a", Pki.NODES)).setLeaveSecret(leaveSecret("node-a"))
+        .setLeaveSecretSha256(sha256("something else")).build()));
+    assertThat(mismatch.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(mismatch.getStatus().getDescription()).contains("leave_secret does not match leave_secret_sha256");
+
+    NodeCert again = joinProving("node-a", token, leaveSecret("node-a"));
+    assertThat(again.cert().getSerialNumber()).isNotEqualTo(lost.cert().getSerialNumber());
+    var lostRefused = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(as(lost)).join(JoinRequest.newBuilder()
+        .setNode(FakeAgent.info("node-a", Map.of())).build()));
+    assertThat(lostRefused.getStatus().getCode()).as("the lost certificate is revoked").isEqualTo(Status.Code.UNAUTHENTICATED);
+    FakeAgent agent = new FakeAgent(as(again), "node-a").open();
+    agents.add(agent);
+    assertThat(agent.nextDesired(Duration.ofSeconds(10)).getPodsList()).as("the node runs its pods").hasSize(1);
+    assertThat(server.fleet().events(io.dsfleet.coordinator.fleet.Events.nodeKey("node-a")).stream().map(e -> e.message()).toList())
+        .anyMatch(m -> m.contains("whose earlier answer was lost"));
   }
 
   @Test

@@ -107,11 +107,20 @@ abstract class TlsFleetTest {
   }
 
   NodeCert join(NodeInfo info, String token) throws Exception {
+    return join(info, token, JoinRequest.newBuilder().setLeaveSecretSha256(sha256(leaveSecret(info.getName()))));
+  }
+
+  /** A join by token as the agent sends it: with the leave secret itself, which proves a lost join was this agent's. */
+  NodeCert joinProving(String node, String token, String leaveSecret) throws Exception {
+    return join(FakeAgent.info(node, Map.of()), token, JoinRequest.newBuilder().setLeaveSecret(leaveSecret)
+        .setLeaveSecretSha256(sha256(leaveSecret)));
+  }
+
+  private NodeCert join(NodeInfo info, String token, JoinRequest.Builder request) throws Exception {
     String node = info.getName();
     KeyPair keys = Pki.newKeyPair();
-    JoinResponse r = agentStub(channel(Tls.pinned(server.authority().pki().caHash()))).join(JoinRequest.newBuilder()
-        .setNode(info).setJoinToken(token).setCsrPem(Pki.csr(keys, node, Pki.NODES))
-        .setLeaveSecretSha256(sha256(leaveSecret(node))).build());
+    JoinResponse r = agentStub(channel(Tls.pinned(server.authority().pki().caHash()))).join(request
+        .setNode(info).setJoinToken(token).setCsrPem(Pki.csr(keys, node, Pki.NODES)).build());
     assertThat(Pki.fingerprint(Pki.certificate(r.getCaPem()))).isEqualTo(server.authority().pki().caHash());
     return new NodeCert(keys, Pki.certificate(r.getCertificatePem()));
   }
