@@ -19,6 +19,8 @@ public final class FakeCoordinator implements AutoCloseable {
   public final AtomicInteger joins = new AtomicInteger();
   public final AtomicInteger leaves = new AtomicInteger();
   public final List<PodStatusReport> reports = new CopyOnWriteArrayList<>();
+  /** Off: heartbeats go unanswered, as from a coordinator cut off, and agents leave the session after three intervals. */
+  public volatile boolean ackHeartbeats = true;
 
   public FakeCoordinator(DesiredState desired) {
     this.desired = desired;
@@ -52,6 +54,11 @@ public final class FakeCoordinator implements AutoCloseable {
               }
             } else if (m.hasPodStatus()) {
               reports.add(m.getPodStatus());
+            } else if (m.hasHeartbeat() && ackHeartbeats) {
+              synchronized (response) {
+                response.onNext(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(m.getHeartbeat().getSeq()))
+                    .build());
+              }
             }
           }
 

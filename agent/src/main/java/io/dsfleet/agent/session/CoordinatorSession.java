@@ -270,20 +270,15 @@ public final class CoordinatorSession implements AutoCloseable {
       log.warn("the coordinator acknowledged no heartbeat for {} ms; reconnecting (pods keep running)", silentFor().toMillis());
       silent = true;
       ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).cancel("the coordinator went silent", null);
+      stream = null; // nothing more goes out on it; ended() follows
       return;
     }
-    if (stream != null) {
-      Reconciler.RuntimeCondition c = reconciler.runtimeCondition();
-      try {
-        stream.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(c.down())
-            .setRuntimeMessage(c.message() == null ? "" : c.message())).build());
-      } catch (RuntimeException e) {
-        // the timer's task must not throw (a periodic task that throws never runs again, the
-        // silence check with it): this stream is broken, end it and reconnect as for any other
-        log.warn("sending a heartbeat failed ({}); reconnecting (pods keep running)", e.toString());
-        ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).cancel("a heartbeat could not be sent", e);
-        return;
-      }
+    if (stream == null) {
+      return;
+    }
+    Reconciler.RuntimeCondition c = reconciler.runtimeCondition();
+    if (send(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(c.down())
+        .setRuntimeMessage(c.message() == null ? "" : c.message())).build())) {
       if (!renewing && credentials.dueForRenewal(clock.instant())) {
         renewing = true;
         scheduler.execute(this::renew);
@@ -398,10 +393,10 @@ public final class CoordinatorSession implements AutoCloseable {
       heldReportFlush.cancel(false);
       heldReportFlush = null;
     }
-    if (heldReport != null && stream != null) {
-      stream.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(heldReport)).build());
+    if (heldReport != null) {
+      send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(heldReport)).build());
     }
-    heldReport = null;
+    heldReport = null; // a report not sent goes in full with the next session's first message
   }
 
   /** A pod on its way to a state it holds: created and starting, started and not yet ready, stopping. */
@@ -415,9 +410,24 @@ public final class CoordinatorSession implements AutoCloseable {
     };
   }
 
-  private synchronized void send(AgentMessage m) {
-    if (stream != null) {
+  /**
+   * Sends on the open stream, if any; never throws (its callers are the reconciler's passes and
+   * timers). A stream that cannot take a message (cancelled, broken) is ended here and the session
+   * reconnects; what was not sent goes with the next session (its first report is the node's full
+   * status). Returns whether the message went out.
+   */
+  private synchronized boolean send(AgentMessage m) {
+    if (stream == null) {
+      return false;
+    }
+    try {
       stream.onNext(m);
+      return true;
+    } catch (RuntimeException e) {
+      log.warn("sending to the coordinator failed ({}); reconnecting (pods keep running)", e.toString());
+      ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).cancel("a message could not be sent", e);
+      stream = null; // ended() follows
+      return false;
     }
   }
 
