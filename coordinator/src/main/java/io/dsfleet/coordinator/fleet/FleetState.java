@@ -23,11 +23,52 @@ import java.util.TreeMap;
 final class FleetState {
   final TreeMap<String, DsEntry> daemonSets = new TreeMap<>();
   final Map<String, StoredObject> configs = new HashMap<>();
-  /** By name, sorted; concurrent so that heartbeats find their node without the lock (every change is under it). */
-  final Map<String, NodeEntry> nodes = new java.util.concurrent.ConcurrentSkipListMap<>();
+  final NodeTable nodes = new NodeTable();
   final PodNameIndex podNames = new PodNameIndex();
   /** Every DaemonSet's current revision, in a stable order, for the planner. */
   List<DsInfo> dsInfos = List.of();
+
+  /**
+   * The nodes: walked in name order (plans, views, sweeps) and looked up by name, by every
+   * heartbeat without the lock (a skip list's lookup, a pointer chase per level, was a sixth of the
+   * heartbeats' samples at 10,000 nodes: docs/benchmarks.md). Both concurrent; changed only under
+   * the fleet's lock, through {@link #put} and {@link #remove}.
+   */
+  static final class NodeTable {
+    private final java.util.concurrent.ConcurrentSkipListMap<String, NodeEntry> sorted = new java.util.concurrent.ConcurrentSkipListMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<String, NodeEntry> byName = new java.util.concurrent.ConcurrentHashMap<>();
+
+    NodeEntry get(String name) {
+      return byName.get(name);
+    }
+
+    boolean containsKey(String name) {
+      return byName.containsKey(name);
+    }
+
+    void put(String name, NodeEntry n) {
+      sorted.put(name, n);
+      byName.put(name, n);
+    }
+
+    NodeEntry remove(String name) {
+      byName.remove(name);
+      return sorted.remove(name);
+    }
+
+    /** In name order. */
+    java.util.Collection<NodeEntry> values() {
+      return java.util.Collections.unmodifiableCollection(sorted.values());
+    }
+
+    java.util.Set<String> keySet() {
+      return java.util.Collections.unmodifiableSet(sorted.keySet());
+    }
+
+    int size() {
+      return byName.size();
+    }
+  }
 
   /** A DaemonSet with its revisions, newest last. */
   static final class DsEntry {
