@@ -169,13 +169,29 @@ public final class Pki {
     try {
       var jca = new JcaPKCS10CertificationRequest(req);
       PublicKey key = jca.getPublicKey();
-      if (!req.isSignatureValid(new JcaContentVerifierProviderBuilder().build(key))) {
+      if (!req.isSignatureValid(verifier(req, key))) {
         throw new IllegalArgumentException("the certificate request's signature does not match its key");
       }
       return new Request(Subject.of(req.getSubject()), key);
-    } catch (GeneralSecurityException | OperatorCreationException | PKCSException e) {
+    } catch (GeneralSecurityException | OperatorCreationException | PKCSException | IOException e) {
       throw new IllegalArgumentException("unreadable certificate request: " + e.getMessage());
     }
+  }
+
+  /**
+   * The check of a request's signature (its proof that the requester holds the key): BouncyCastle's
+   * own P-256 arithmetic for EC keys, what every agent sends, about three times faster here than the
+   * JDK's (whose check was most of a join's CPU at fleet scale: docs/benchmarks.md); the JDK's for
+   * any other key. Only public values go in, so the choice of arithmetic exposes nothing.
+   */
+  private static org.bouncycastle.operator.ContentVerifierProvider verifier(PKCS10CertificationRequest req, PublicKey key)
+      throws OperatorCreationException, IOException {
+    if (key instanceof java.security.interfaces.ECPublicKey) {
+      return new org.bouncycastle.operator.bc.BcECContentVerifierProviderBuilder(
+          new org.bouncycastle.operator.DefaultDigestAlgorithmIdentifierFinder())
+          .build(org.bouncycastle.crypto.util.PublicKeyFactory.createKey(req.getSubjectPublicKeyInfo()));
+    }
+    return new JcaContentVerifierProviderBuilder().build(key);
   }
 
   public static Subject subject(X509Certificate cert) {
