@@ -112,8 +112,10 @@ public final class Fleet {
       // before calling it NotReady, so a coordinator restart never turns the fleet NotReady; a
       // node that was NotReady stays so, with its times, until it is heard from.
       node.leaseDeadlineNanos = lifecycle.leaseDeadline(restartGraceMillis);
+      node.heardSinceStart = false;
       state.nodes.put(n.name(), node);
     }
+    lifecycle.restarted(restartGraceMillis);
     Map<String, String> rollouts = store.rollouts();
     state.daemonSets.forEach((k, e) -> {
       String hash = e.current().hash();

@@ -57,6 +57,8 @@ final class NodeEntry {
   /** Wall time of the last heartbeat, for people; leases run on the monotonic clock. Renewed without the lock. */
   volatile Instant lastHeartbeat;
   volatile long leaseDeadlineNanos;
+  /** Heard from (a session, a heartbeat) since this coordinator started; false for a node loaded from the store until then. */
+  volatile boolean heardSinceStart = true;
   AgentSink session;
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */

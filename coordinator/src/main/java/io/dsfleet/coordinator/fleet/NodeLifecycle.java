@@ -29,6 +29,11 @@ import org.slf4j.LoggerFactory;
  *   <li>A node whose agent reports its container runtime down is NotReady and tainted
  *       {@code node.kubernetes.io/not-ready} (the agent says so itself: not rate-limited).
  *   <li>A node NotReady for {@code nodeGcAfter} (wall clock: the time survives restarts) is removed.
+ *   <li>After a restart the fleet reconnects at once, at whatever rate this host's CPU allows: a
+ *       node not yet heard from keeps its lease past the restart grace while others are still
+ *       coming back (one within a heartbeat grace), up to three restart graces; so a slow
+ *       reconnect storm, the coordinator's own doing, marks no node NotReady, and a node that is
+ *       really gone is NotReady once the others stop arriving.
  * </ul>
  * Conditions and taint times are stored with the node, in one transaction per sweep, so
  * {@code timeAdded} survives a restart.
@@ -49,6 +54,9 @@ final class NodeLifecycle {
   /** Nodes whose condition changed since the last sweep wrote them. */
   private final Set<String> dirty = new LinkedHashSet<>();
   private boolean disrupted;
+  /** When a node loaded at the restart was first heard from, latest; and the end of the time such returns extend leases. */
+  private volatile long lastReturnNanos;
+  private long returnsUntilNanos;
 
   NodeLifecycle(FleetState state, Store store, FleetOptions options, Random random, LongSupplier nanoTime, Events events,
       Dispatcher dispatcher) {
@@ -61,8 +69,28 @@ final class NodeLifecycle {
     this.dispatcher = dispatcher;
   }
 
+  /** The coordinator started with these nodes from the store, each given {@code graceMillis} (on top of the lease) to reconnect. */
+  void restarted(long graceMillis) {
+    long now = nanoTime.getAsLong();
+    lastReturnNanos = now;
+    returnsUntilNanos = now + 3 * (options.heartbeatGrace().toMillis() + graceMillis) * 1_000_000L;
+  }
+
+  private void heard(NodeEntry n) {
+    if (!n.heardSinceStart) {
+      n.heardSinceStart = true;
+      lastReturnNanos = nanoTime.getAsLong();
+    }
+  }
+
+  /** Whether the nodes known at the restart are still coming back: one did within a heartbeat grace, and not for too long. */
+  private boolean stillReturning(long nanos) {
+    return nanos - lastReturnNanos < options.heartbeatGrace().toNanos() && nanos - returnsUntilNanos < 0;
+  }
+
   /** The node was heard from (a join, a session, a heartbeat): a new lease, Ready again if it was not. */
   boolean alive(NodeEntry n, Instant now) {
+    heard(n);
     n.lastHeartbeat = now;
     n.leaseDeadlineNanos = leaseDeadline(0);
     if (n.ready) {
@@ -92,6 +120,7 @@ final class NodeLifecycle {
     if (n == null || runtimeDown != (n.runtimeDownSince != null)) {
       return false;
     }
+    heard(n);
     n.lastHeartbeat = now;
     n.leaseDeadlineNanos = leaseDeadline(0);
     return n.ready;
@@ -139,6 +168,9 @@ final class NodeLifecycle {
     int notReady = 0;
     for (NodeEntry n : state.nodes.values()) {
       if (n.ready && nanos - n.leaseDeadlineNanos > 0) {
+        if (!n.heardSinceStart && stillReturning(nanos)) {
+          continue; // the fleet is still reconnecting after this coordinator's restart
+        }
         n.ready = false;
         if (nanos - n.leaseDeadlineNanos <= 0) { // a heartbeat renewed it meanwhile (see renew)
           n.ready = true;

@@ -65,6 +65,55 @@ class NodeLifecycleTest {
     assertThat(taintedAt(node("n1"), DaemonTolerations.UNREACHABLE)).isEqualTo(unreachable);
   }
 
+  /** The node comes back after the restart: its agent opens a session and heartbeats from now on. */
+  void back(String name) {
+    FleetHarness.Agent a = h.agents.get(name);
+    a.alive = true;
+    a.open();
+  }
+
+  /** Seconds pass one at a time: live agents heartbeat, the sweep runs. */
+  void seconds(int n) {
+    for (int i = 0; i < n; i++) {
+      h.advance(Duration.ofSeconds(1));
+    }
+  }
+
+  @Test
+  void afterARestartANodeNotYetBackStaysReadyWhileOthersStillComeBackAndNotLonger() {
+    nodes(4); // restart grace: the 20 s lease (up to 10 % jitter) and 10 ms a node
+    h.agents.values().forEach(a -> a.alive = false);
+    h.crashAndRestartWithout("n0", "n1", "n2", "n3"); // a slow reconnect storm: a node every 10 s, n3 never
+    for (String n : List.of("n0", "n1", "n2")) {
+      seconds(10);
+      back(n);
+    }
+    seconds(19); // 49 s after the restart, more than twice its grace, 19 s after the last return
+    assertThat(node("n3").ready()).as("while the fleet is still coming back").isTrue();
+    seconds(2);
+    assertThat(node("n3").ready()).as("a heartbeat grace after the last return").isFalse();
+    assertThat(List.of("n0", "n1", "n2").stream().allMatch(n -> node(n).ready())).isTrue();
+  }
+
+  @Test
+  void returnsThatNeverStopHoldALeaseForThreeRestartGracesAtMost() {
+    nodes(8);
+    h.agents.values().forEach(a -> a.alive = false);
+    h.crashAndRestartWithout("n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"); // a node every 10 s; n7 never
+    for (int i = 0; i < 5; i++) {
+      seconds(10);
+      back("n" + i);
+    }
+    seconds(9);
+    boolean readyAt59 = node("n7").ready();
+    seconds(1);
+    back("n5");
+    seconds(10);
+    back("n6");
+    assertThat(readyAt59).as("59 s after the restart, returns still arriving").isTrue();
+    assertThat(node("n7").ready()).as("70 s after: past three restart graces (60.2 s)").isFalse();
+  }
+
   @Test
   void aLabelTheOperatorRemovedStaysRemovedAfterACrash() {
     h.agent("n0", Map.of("zone", "a", "disk", "ssd"));
