@@ -311,9 +311,12 @@ class CoordinatorServiceTest {
     assertThat(nodes).hasSize(2).allMatch(NodeView::getReady);
     FakeAgent back = c.agent("node-a", Map.of());
     assertThat(back.nextDesired(WAIT).getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("agent");
-    c.clock.advance(Duration.ofSeconds(10));
+    c.clock.advance(Duration.ofSeconds(10)); // 25 s since the restart, past its grace, 10 s since node-a came back
     c.server.fleet().tick();
     assertThat(node("node-a").getReady()).isTrue();
+    assertThat(node("node-b").getReady()).as("not back yet, while the fleet still comes back").isTrue();
+    c.clock.advance(Duration.ofSeconds(11)); // a heartbeat grace since the last node came back
+    c.server.fleet().tick();
     assertThat(node("node-b").getReady()).as("node-b never came back").isFalse();
   }
 
