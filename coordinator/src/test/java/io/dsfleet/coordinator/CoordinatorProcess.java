@@ -44,7 +44,7 @@ final class CoordinatorProcess implements AutoCloseable {
   }
 
   ControlServiceGrpc.ControlServiceBlockingStub control() {
-    return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+    return ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(30, TimeUnit.SECONDS); // a loaded machine
   }
 
   /** SIGKILL: no shutdown hook runs, nothing is flushed. Returns the exit code. */

@@ -54,8 +54,13 @@ public final class FakeAgent implements AutoCloseable {
   public FakeAgent(ManagedChannel channel, String name) {
     this.name = name;
     this.channel = channel;
-    this.blocking = AgentServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+    this.blocking = AgentServiceGrpc.newBlockingStub(channel);
     this.async = AgentServiceGrpc.newStub(channel);
+  }
+
+  /** Each call with its own deadline, generous for a loaded machine (a stub's deadline runs from when it is made). */
+  private AgentServiceGrpc.AgentServiceBlockingStub blocking() {
+    return blocking.withDeadlineAfter(30, TimeUnit.SECONDS);
   }
 
   public static NodeInfo info(String name, java.util.Map<String, String> labels) {
@@ -64,7 +69,7 @@ public final class FakeAgent implements AutoCloseable {
   }
 
   public FakeAgent join(java.util.Map<String, String> labels) {
-    blocking.join(JoinRequest.newBuilder().setNode(info(name, labels)).build());
+    blocking().join(JoinRequest.newBuilder().setNode(info(name, labels)).build());
     return this;
   }
 
@@ -150,7 +155,7 @@ public final class FakeAgent implements AutoCloseable {
 
   /** Leaves showing this leave secret (the real agent's comes from its state directory). */
   public void leave(String leaveSecret) {
-    blocking.leave(LeaveRequest.newBuilder().setNodeName(name).setLeaveSecret(leaveSecret).build());
+    blocking().leave(LeaveRequest.newBuilder().setNodeName(name).setLeaveSecret(leaveSecret).build());
   }
 
   /** Any message on the session, as a broken or hostile agent would send it. */
@@ -186,7 +191,7 @@ public final class FakeAgent implements AutoCloseable {
 
   public StatusRuntimeException joinExpectingError(NodeInfo info) {
     try {
-      blocking.join(JoinRequest.newBuilder().setNode(info).build());
+      blocking().join(JoinRequest.newBuilder().setNode(info).build());
       return null;
     } catch (StatusRuntimeException e) {
       return e;
