@@ -38,8 +38,12 @@ final class CoordinatorProcess implements AutoCloseable {
         "--insecure");
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     process = pb.start();
-    await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-        .until(() -> !control().version(VersionRequest.getDefaultInstance()).getVersion().isEmpty());
+    // the channel tries at once at each poll, not after its reconnect back-off (which grows while the
+    // process starts: on a loaded machine the next try could come after the wait was over)
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+      channel.resetConnectBackoff();
+      return !control().version(VersionRequest.getDefaultInstance()).getVersion().isEmpty();
+    });
     return this;
   }
 

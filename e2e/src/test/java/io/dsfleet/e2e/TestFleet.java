@@ -142,8 +142,7 @@ final class TestFleet implements AutoCloseable {
     cmd.addAll(Arrays.asList(extra));
     coordinator = spawn("coordinator", root.resolve("coordinator.log"), cmd);
     // over the control API (its credentials exist once the first start wrote them), not a dsctl JVM per poll
-    await("coordinator serving", 60, () -> Files.exists(pki().resolve("admin.pem"))
-        && !control().version(io.dsfleet.proto.v1.VersionRequest.getDefaultInstance()).getVersion().isEmpty());
+    await("coordinator serving", 60, () -> Files.exists(pki().resolve("admin.pem")) && answers());
   }
 
   Path pki() {
@@ -291,6 +290,17 @@ final class TestFleet implements AutoCloseable {
   }
 
   /** A gRPC client for polling state fast (assertions on what dsctl would show). */
+  /**
+   * Whether the coordinator answers now. The channel tries at once instead of after its reconnect
+   * back-off, which grows while a coordinator starts (to 10 s and more after a few refusals: a
+   * slow start could be seen a whole back-off late).
+   */
+  private boolean answers() {
+    ControlServiceGrpc.ControlServiceBlockingStub stub = control();
+    channel.resetConnectBackoff();
+    return !stub.version(io.dsfleet.proto.v1.VersionRequest.getDefaultInstance()).getVersion().isEmpty();
+  }
+
   synchronized ControlServiceGrpc.ControlServiceBlockingStub control() {
     if (channel == null) {
       String pem;
