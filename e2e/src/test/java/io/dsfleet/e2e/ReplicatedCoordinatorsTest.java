@@ -268,13 +268,23 @@ class ReplicatedCoordinatorsTest {
         }
       }, "label-writer");
       sampler = new Thread(() -> {
+        // every host asked at the same time: asked one after the other, on a loaded machine the
+        // sample spanned seconds, and one host's replacement and the next one's fell into it
+        java.util.concurrent.ExecutorService ask = java.util.concurrent.Executors.newFixedThreadPool(fleet.hosts.size());
         while (!stop.get()) {
-          int lacking = 0;
+          List<java.util.concurrent.Future<String>> answers = new java.util.ArrayList<>();
           for (TestHost h : fleet.hosts.values()) {
-            String ps = Sh.ok("docker", "-H", "unix://" + h.socket, "ps", "--filter", "label=io.dsfleet.managed=true",
-                "--format", "{{.Names}}");
-            if (!ps.contains("dsf_rolling-")) {
-              lacking++;
+            answers.add(ask.submit(() -> Sh.ok("docker", "-H", "unix://" + h.socket, "ps", "--filter", "label=io.dsfleet.managed=true",
+                "--format", "{{.Names}}")));
+          }
+          int lacking = 0;
+          for (var a : answers) {
+            try {
+              if (!a.get().contains("dsf_rolling-")) {
+                lacking++;
+              }
+            } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+              throw new IllegalStateException(e);
             }
           }
           maxLacking.accumulateAndGet(lacking, Math::max);
@@ -289,6 +299,7 @@ class ReplicatedCoordinatorsTest {
           }
           sleep(500);
         }
+        ask.shutdownNow();
       }, "rollout-sampler");
       writer.start();
       sampler.start();
