@@ -42,7 +42,8 @@ public final class AgentMain {
   private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
   static final String VERSION = java.util.Objects.requireNonNullElse(AgentMain.class.getPackage().getImplementationVersion(), "dev");
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
-      "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure", "restartBackoff", "restartBackoffMax");
+      "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure", "restartBackoff", "restartBackoffMax",
+      "relistInterval");
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -102,6 +103,10 @@ public final class AgentMain {
 
     @Option(names = "--restart-backoff-max", paramLabel = "DURATION", description = "Longest wait between restarts (default 5m, as Kubernetes).")
     String restartBackoffMax;
+
+    @Option(names = "--relist-interval", paramLabel = "DURATION",
+        description = "How often every container is listed while Docker's event stream runs (default 30s).")
+    String relistInterval;
 
     /** The options from flags, environment and file; null after printing why they are bad. */
     AgentOptions resolveOrReport() {
@@ -182,8 +187,18 @@ public final class AgentMain {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("restartBackoff " + backoff + ", restartBackoffMax " + backoffMax + ": " + e.getMessage());
       }
+      String relist = first(relistInterval, env.get("DS_AGENT_RELIST_INTERVAL"), text(file, "relistInterval"), null);
+      Duration relistEvery;
+      try {
+        relistEvery = relist == null ? Reconciler.RELIST : Durations.parse(relist);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException("relistInterval " + relist + ": " + e.getMessage());
+      }
+      if (relistEvery.isNegative() || relistEvery.isZero()) {
+        throw new IllegalArgumentException("relistInterval " + relist + ": must be longer than 0");
+      }
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
-          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts);
+          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery);
     }
 
     private static List<String> list(JsonNode n) {
@@ -218,7 +233,7 @@ public final class AgentMain {
       java.util.function.Consumer<java.util.List<io.dsfleet.proto.v1.PodStatus>> reporter) {
     DockerRuntime docker = new DockerRuntime(o.dockerHost());
     LocalState state = new LocalState(o.stateDir());
-    Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, new Mounts(), Clock.systemUTC(), o.restartBackoff(), o.stateDir(), VERSION,
+    Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, new Mounts(), Clock.systemUTC(), o.restartBackoff(), o.relistInterval(), o.stateDir(), VERSION,
         threads, reporter);
     reconciler.setOrphans(state.loadOrphans());
     reconciler.onOrphansChanged(state::saveOrphans);

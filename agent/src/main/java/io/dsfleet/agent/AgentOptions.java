@@ -18,10 +18,11 @@ import java.util.Map;
  * @param joinToken the join token for a node without its certificate yet; null when none
  * @param insecure plaintext gRPC without credentials (the coordinator must run --insecure too)
  * @param restartBackoff how long failed containers, pulls and sandboxes wait before the next try
+ * @param relistInterval how often every container is listed while Docker's event stream runs
  */
 public record AgentOptions(List<String> coordinators, String nodeName, Path stateDir, String dockerHost,
     Map<String, String> labels, List<Taint> taints, String address, Duration heartbeatInterval, boolean leaveOnShutdown,
-    String joinToken, boolean insecure, io.dsfleet.agent.reconcile.Backoff restartBackoff) {
+    String joinToken, boolean insecure, io.dsfleet.agent.reconcile.Backoff restartBackoff, Duration relistInterval) {
 
   /** The node's credentials: plaintext when insecure, else its certificate or join token under the state directory. */
   public io.dsfleet.agent.session.NodeCredentials credentials(java.time.Clock clock) {

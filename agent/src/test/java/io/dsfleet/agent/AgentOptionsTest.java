@@ -45,4 +45,17 @@ class AgentOptionsTest {
     assertThatThrownBy(() -> resolve(Map.of(), "--restart-backoff", "soon")).hasMessageContaining("restartBackoff soon")
         .hasMessageContaining("invalid duration");
   }
+
+  @Test
+  void theRelistIntervalIsThirtySecondsUnlessConfiguredAndMustBePositive() throws Exception {
+    assertThat(resolve(Map.of()).relistInterval()).isEqualTo(Duration.ofSeconds(30));
+    Files.writeString(tmp.resolve("agent.yaml"), "relistInterval: 1m\n");
+    assertThat(resolve(Map.of()).relistInterval()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(resolve(Map.of("DS_AGENT_RELIST_INTERVAL", "45s")).relistInterval()).isEqualTo(Duration.ofSeconds(45));
+    assertThat(resolve(Map.of("DS_AGENT_RELIST_INTERVAL", "45s"), "--relist-interval", "5s").relistInterval()).isEqualTo(Duration.ofSeconds(5));
+    assertThatThrownBy(() -> resolve(Map.of(), "--relist-interval", "0s")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("relistInterval 0s").hasMessageContaining("longer than 0");
+    assertThatThrownBy(() -> resolve(Map.of(), "--relist-interval", "often")).hasMessageContaining("relistInterval often")
+        .hasMessageContaining("invalid duration");
+  }
 }

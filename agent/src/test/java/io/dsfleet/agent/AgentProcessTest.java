@@ -51,9 +51,11 @@ class AgentProcessTest {
   }
 
   /** Starts `ds-agent run`, logging to a file of its own ({@link #log}), with each reconcile pass logged (the barrier of {@link #settle}). */
-  Process startAgent() throws Exception {
+  Process startAgent(String... extra) throws Exception {
     log = tmp.resolve("agent-" + ++starts + ".log");
-    ProcessBuilder pb = new ProcessBuilder(agentCommand("run"));
+    List<String> cmd = new java.util.ArrayList<>(agentCommand("run"));
+    cmd.addAll(List.of(extra));
+    ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     return pb.start();
   }
@@ -172,6 +174,25 @@ class AgentProcessTest {
       assertThat(after.get(name).startedAt()).as(name + " not restarted").isEqualTo(before.get(name).startedAt());
     }
     assertThat(docker.docker.listOwned(docker.node)).as("nothing duplicated").hasSize(before.size());
+  }
+
+  /**
+   * Docker's events drive the agent: with its relist ten minutes away, a container killed behind
+   * its back is restarted after its back-off (1 s here) because the event woke a pass.
+   */
+  @Test
+  void aContainerKilledBehindTheAgentsBackIsRestartedOnDockersEventNotAtTheRelist() throws Exception {
+    agent = startAgent("--relist-interval", "10m");
+    await().atMost(Duration.ofSeconds(60)).until(coordinator::podReady);
+    settle(2);
+    ContainerInfo main = running().get("main");
+    long killed = System.nanoTime();
+    assertThat(io.dsfleet.common.testing.Processes.run(new ProcessBuilder("docker", "kill", main.id()), Duration.ofSeconds(60))
+        .exit()).isZero();
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+        .until(() -> running().containsKey("main") && !running().get("main").id().equals(main.id()));
+    // well before the relist (ten minutes away): only the event can have woken the pass that restarted it
+    System.out.printf("killed behind the agent's back: running again after %.1f s (back-off 1 s)%n", (System.nanoTime() - killed) / 1e9);
   }
 
   @Test

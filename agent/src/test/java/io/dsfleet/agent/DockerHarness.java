@@ -68,7 +68,7 @@ public final class DockerHarness implements AutoCloseable {
     Assumptions.assumeTrue(docker.inspectImage("local/busybox:1").isPresent(),
         "skipped: test image local/busybox:1 missing; build it with scripts/build-test-images.sh");
     this.stateDir = new io.dsfleet.agent.state.LocalState(stateDir).dir();
-    this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), backoff, stateDir, "test",
+    this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), backoff, Reconciler.RELIST, stateDir, "test",
         Reconciler.Threads.standard(), r -> last = r);
     if (reconcile) {
       ticker.scheduleWithFixedDelay(() -> {

@@ -90,7 +90,7 @@ public final class SimulatedAgents {
       Path dir = state.resolve(name);
       FakeRuntime runtime = new FakeRuntime(clock, false);
       n.reconciler = new Reconciler(name, "10.0.0.1", runtime, new io.dsfleet.agent.hostfs.Mounts(), clock,
-          io.dsfleet.agent.reconcile.Backoff.KUBERNETES, dir, "bench", threads, report -> {
+          io.dsfleet.agent.reconcile.Backoff.KUBERNETES, Reconciler.RELIST, dir, "bench", threads, report -> {
         CoordinatorSession s = n.session;
         if (s != null) {
           s.sendReport(report);

@@ -37,8 +37,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Makes the node's containers match its desired pods. Each {@link #tick()} lists the owned
- * containers once, checks their labels ({@link OwnedContainer}), asks the pure {@link NodePlanner}
+ * Makes the node's containers match its desired pods. Each {@link #tick()} takes the owned
+ * containers (listed again only when something changed: see {@link #watch}), checks their labels ({@link OwnedContainer}), asks the pure {@link NodePlanner}
  * what to do, hands each pod's work to a pod worker (never two at once for a pod, so nothing is done
  * twice and a slow pod never blocks another), hands stopped containers and unused pod directories
  * to the garbage collector, starts due probes ({@link ProbeManager}) and reports pod status
@@ -47,6 +47,8 @@ import org.slf4j.LoggerFactory;
 public final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
   private static final int MAX_STEPS = 20;
+  /** The default of how often a pass lists every container while the event stream runs (agent option relistInterval). */
+  public static final Duration RELIST = Duration.ofSeconds(30);
   private static final Pattern POD_DIR = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
   /** Whether the container runtime answers, as the node reports it. */
@@ -99,15 +101,27 @@ public final class Reconciler {
   private final Map<String, PodTemplateSpec> templatesByHash = new ConcurrentHashMap<>();
   private final Set<String> foreignSeen = ConcurrentHashMap.newKeySet();
   private final AtomicLong passes = new AtomicLong();
+  /** How often a pass lists the containers while the runtime's event stream is followed. */
+  private final Duration relist;
+  /** The event stream is followed: a pass lists the containers only when something changed, or every {@link #relist}. */
+  private volatile boolean watching;
+  /** An event came, or the agent's own work touched containers, since the last list. */
+  private final java.util.concurrent.atomic.AtomicBoolean changed = new java.util.concurrent.atomic.AtomicBoolean(true);
+  /** The last list (the pass thread's own). */
+  private List<OwnedContainer> listed = List.of();
+  private Instant listedAt = Instant.MIN;
+  private final AtomicLong lists = new AtomicLong();
   private volatile List<PodStatus> lastReport;
   private volatile RuntimeCondition condition = new RuntimeCondition(false, "");
   private volatile Runnable wake = () -> { };
   private volatile Runnable onCondition = () -> { };
   private volatile Consumer<Set<String>> onOrphans = x -> { };
 
-  public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Backoff backoff, Path stateDir,
-      String agentVersion, Threads threads, Consumer<List<PodStatus>> reporter) {
+  /** @param relist how often a pass lists every container while the runtime's event stream is followed (the kubelet's relist) */
+  public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Backoff backoff, Duration relist,
+      Path stateDir, String agentVersion, Threads threads, Consumer<List<PodStatus>> reporter) {
     this.failures = new Failures(backoff);
+    this.relist = relist;
     this.node = node;
     this.hostIp = hostIp;
     this.runtime = runtime;
@@ -196,6 +210,11 @@ public final class Reconciler {
     return passes.get();
   }
 
+  /** Passes that listed the containers (the others worked from the last list: nothing had changed). */
+  public long lists() {
+    return lists.get();
+  }
+
   /** No pod work and no garbage collection in flight. */
   public boolean idle() {
     return busy.isEmpty() && collecting.isEmpty();
@@ -203,16 +222,25 @@ public final class Reconciler {
 
   /** One reconcile pass. Not reentrant: call from one thread. */
   public void tick() {
-    List<OwnedContainer> owned;
-    try {
-      owned = owned(runtime.listOwned(node));
-      runtimeReachable();
-    } catch (RuntimeUnavailableException e) {
-      runtimeUnreachable(e);
-      log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
-      return;
-    }
     Instant now = clock.instant();
+    List<OwnedContainer> owned;
+    // the flag is cleared before the list (and whether or not it is read: `|`), so a change during the list is listed again by the next pass
+    if (!watching | changed.getAndSet(false) || !now.isBefore(listedAt.plus(relist))) {
+      try {
+        owned = owned(runtime.listOwned(node));
+        runtimeReachable();
+      } catch (RuntimeUnavailableException e) {
+        changed.set(true);
+        runtimeUnreachable(e);
+        log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
+        return;
+      }
+      listed = owned;
+      listedAt = now;
+      lists.incrementAndGet();
+    } else {
+      owned = listed;
+    }
     Map<String, DesiredPod> want = desired;
     Set<String> released = orphans;
     probes.sync(want, owned, now);
@@ -246,6 +274,7 @@ public final class Reconciler {
         } catch (RuntimeException | StackOverflowError e) {
           log.warn("garbage collection of {}: {}", c.info().name(), e.getMessage());
         } finally {
+          changed.set(true);
           collecting.remove(c.id());
         }
       });
@@ -317,10 +346,13 @@ public final class Reconciler {
   }
 
   /**
-   * Follows the runtime's events for this node: each one wakes a pass (a container that died is
-   * restarted and reported now, not at the next tick), and the stream ending means the runtime
-   * went away: the node says so at once and the watch is taken up again with back-off. The
-   * periodic pass stays, as the kubelet's relist does, for anything an event stream misses.
+   * Follows the runtime's events for this node: each one wakes a pass that lists the containers
+   * again (a container that died is restarted and reported now, not at the next relist). While the
+   * stream runs, a pass lists only after an event or the agent's own work, and at least every
+   * {@code relist} for anything the stream missed (the kubelet's PLEG relist); the passes in between
+   * (probes, back-off timers) work from the last list. The stream ending means the runtime went
+   * away: the node says so at once, every pass lists again, and the watch is taken up again with
+   * back-off; a stream taken up again starts with a list (events may have been missed meanwhile).
    */
   public void watch(java.util.concurrent.ScheduledExecutorService scheduler) {
     watch(scheduler, 0);
@@ -331,12 +363,18 @@ public final class Reconciler {
       return;
     }
     try {
-      runtime.watch(node, () -> wake.run(), t -> {
+      runtime.watch(node, () -> {
+        changed.set(true);
+        wake.run();
+      }, t -> {
+        watching = false;
         runtimeUnreachable(new RuntimeUnavailableException("the container runtime's event stream ended: " + t.getMessage(), t));
         wake.run();
         scheduler.schedule(() -> watch(scheduler, 0), 1, TimeUnit.SECONDS);
       });
-      wake.run(); // a pass now: it finds out whether the runtime is back
+      changed.set(true);
+      watching = true;
+      wake.run(); // a pass now: it lists, and finds out whether the runtime is back
     } catch (RuntimeException e) {
       runtimeUnreachable(e);
       long delay = Math.min(30, 1L << Math.min(failures, 5));
@@ -382,6 +420,7 @@ public final class Reconciler {
       } catch (RuntimeException | StackOverflowError ex) {
         log.error("pod {}: {}", pod, ex.toString(), ex);
       } finally {
+        changed.set(true); // the work may have touched containers: the next pass lists them
         busy.remove(pod);
       }
       if (done && wakeAfter) {

@@ -43,6 +43,14 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final DockerClient docker;
   private final String host;
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
+  /**
+   * What each container's last inspect said, by id: a list that shows a container in the state it
+   * was inspected in does not inspect it again. Its own calls, its events, and the event stream
+   * starting over (events may have been missed) drop entries; labels never change on a container.
+   */
+  private final Map<String, ContainerInfo> inspected = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Docker's container events that change what an inspect says (not the exec_* events of every probe run). */
+  static final String[] EVENTS = {"create", "start", "restart", "die", "oom", "kill", "stop", "pause", "unpause", "rename", "update", "destroy"};
   /** Log text without a newline is passed on in pieces of this many characters. */
   static final int MAX_LOG_LINE = 16 * 1024;
 
@@ -82,16 +90,34 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     List<Container> list = call("list", () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
     List<ContainerInfo> out = new ArrayList<>();
     for (Container c : list) {
+      ContainerInfo known = inspected.get(c.getId());
+      if (known != null && known.state().equals(c.getState())) {
+        out.add(known);
+        continue;
+      }
       try {
-        out.add(inspect(c.getId()));
+        ContainerInfo info = inspect(c.getId());
+        inspected.put(info.id(), info);
+        out.add(info);
       } catch (NotFoundException gone) {
         // removed between list and inspect
       }
     }
+    if (more.isEmpty()) { // every container of the node: forget the ones that are gone
+      inspected.keySet().retainAll(list.stream().map(Container::getId).collect(java.util.stream.Collectors.toSet()));
+    }
     return out;
   }
 
+  /** Containers inspected since this runtime was made (a figure for the benchmarks and tests). */
+  public long inspects() {
+    return inspects.get();
+  }
+
+  private final java.util.concurrent.atomic.AtomicLong inspects = new java.util.concurrent.atomic.AtomicLong();
+
   private ContainerInfo inspect(String id) {
+    inspects.incrementAndGet();
     InspectContainerResponse r = call("inspect", () -> docker.inspectContainerCmd(id).exec());
     var s = r.getState();
     String ip = null;
@@ -257,6 +283,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void start(String id) {
+    inspected.remove(id);
     call("start", () -> {
       try {
         docker.startContainerCmd(id).exec();
@@ -269,6 +296,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void stop(String id, Duration grace) {
+    inspected.remove(id);
     call("stop", () -> {
       try {
         docker.stopContainerCmd(id).withTimeout((int) Math.max(0, grace.toSeconds())).exec();
@@ -281,6 +309,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void remove(String id, boolean force) {
+    inspected.remove(id);
     call("remove", () -> {
       try {
         docker.removeContainerCmd(id).withForce(force).withRemoveVolumes(true).exec();
@@ -374,10 +403,14 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         onEnd.accept(t);
       }
     };
-    return call("events", () -> docker.eventsCmd().withEventTypeFilter("container")
+    inspected.clear(); // what happened while no stream ran is not known
+    return call("events", () -> docker.eventsCmd().withEventTypeFilter("container").withEventFilter(EVENTS)
         .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec(new ResultCallback.Adapter<com.github.dockerjava.api.model.Event>() {
           @Override
           public void onNext(com.github.dockerjava.api.model.Event e) {
+            if (e.getId() != null) {
+              inspected.remove(e.getId());
+            }
             onEvent.run();
           }
 

@@ -74,7 +74,7 @@ class ReconcilerTest {
   @BeforeEach
   void setUp() {
     runtime.addImage("local/busybox:1");
-    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, dir, "test",
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
         new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
   }
 
@@ -143,6 +143,47 @@ class ReconcilerTest {
   }
 
   @Test
+  void whileEventsAreFollowedAPassListsOnlyAfterAnEventItsOwnWorkOrTheRelist() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler);
+      r.setDesired(desired());
+      r.tick(); // lists (the stream just started), starts the pod: its own work
+      ContainerInfo first = app("main");
+      r.tick(); // lists: after its own work
+      long lists = r.lists();
+      run(Duration.ofSeconds(10), Duration.ofSeconds(1));
+      assertThat(r.lists()).as("no list while nothing changed").isEqualTo(lists);
+
+      // a crash whose event is missed: nothing happens until the relist, then the restart
+      runtime.crash(first.id(), 1);
+      clock.advance(Duration.ofSeconds(9));
+      r.tick();
+      assertThat(r.lists()).isEqualTo(lists);
+      assertThat(app("main").id()).as("not seen yet").isEqualTo(first.id());
+      clock.advance(Duration.ofSeconds(11)); // 30 s since the last list
+      r.tick();
+      assertThat(r.lists()).isEqualTo(lists + 1);
+      assertThat(last().getContainers(0).getState()).as("the relist saw the crash").isNotEqualTo("running");
+      run(Duration.ofSeconds(11), Duration.ofSeconds(1)); // the 10 s back-off
+      ContainerInfo second = app("main");
+      assertThat(second.id()).isNotEqualTo(first.id());
+      assertThat(second.running()).isTrue();
+
+      // a crash whose event comes: the next pass sees it
+      run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+      lists = r.lists();
+      runtime.crash(second.id(), 1);
+      runtime.event();
+      r.tick();
+      assertThat(r.lists()).isEqualTo(lists + 1);
+      assertThat(last().getContainers(0).getState()).as("the event's pass saw the crash").isNotEqualTo("running");
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
+  @Test
   void aFailingLivenessProbeRestartsTheContainer() {
     r.setDesired(desired("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}, periodSeconds: 1, failureThreshold: 2}"));
     runtime.setExecRule(cmd -> new ContainerRuntime.ExecResult(1, "unhealthy"));
@@ -196,7 +237,7 @@ class ReconcilerTest {
     r.tick();
     List<String> before = owned().stream().map(ContainerInfo::id).toList();
     // a new agent on the same node with no state and no coordinator: sources are not ready
-    Reconciler fresh = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, dir.resolve("other"), "test",
+    Reconciler fresh = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir.resolve("other"), "test",
         new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), x -> { });
     runtime.calls.clear();
     for (int i = 0; i < 100; i++) {

@@ -225,7 +225,15 @@ public final class FakeRuntime implements ContainerRuntime {
   @Override
   public AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd) {
     check();
-    return () -> { };
+    this.onEvent = onEvent;
+    return () -> this.onEvent = () -> { };
+  }
+
+  private volatile Runnable onEvent = () -> { };
+
+  /** The runtime sends an event to whoever watches (the fake sends none on its own: each is a test's choice). */
+  public void event() {
+    onEvent.run();
   }
 
   @Override

@@ -39,7 +39,7 @@ class SendAfterCancelTest {
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
       coordinator.ackHeartbeats = false; // silent: the agent leaves each session after three 100 ms intervals
       FakeRuntime runtime = new FakeRuntime(clock);
-      Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, dir.resolve("state"),
+      Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir.resolve("state"),
           "test", Reconciler.Threads.standard(), report -> { });
       CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
           NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock,
