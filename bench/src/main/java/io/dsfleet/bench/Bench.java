@@ -112,10 +112,18 @@ public final class Bench {
     @Option(names = "--pods", defaultValue = "10", description = "Pods for the loaded measurement (default ${DEFAULT-VALUE}).")
     int pods;
 
+    @Option(names = "--agent-jar", paramLabel = "JAR", description = "An agent jar to measure (default: this build's);"
+        + " repeat to compare builds side by side, e.g. an older commit's.")
+    List<Path> jars;
+
     @Override
     public Integer call() throws Exception {
       machine();
-      AgentBench.print(AgentBench.run(window * 1000L, pods, work(), OUT), window * 1000L, OUT);
+      List<AgentBench.Result> results = new java.util.ArrayList<>();
+      for (Path jar : jars == null ? List.of(LocalFleet.builtAgentJar()) : jars) {
+        results.add(AgentBench.run(jar.toAbsolutePath(), window * 1000L, pods, work(), OUT));
+      }
+      AgentBench.print(results, window * 1000L, OUT);
       return 0;
     }
   }

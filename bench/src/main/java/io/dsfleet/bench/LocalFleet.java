@@ -112,6 +112,11 @@ final class LocalFleet implements AutoCloseable {
     return repo.resolve("agent/target/ds-agent.jar");
   }
 
+  /** This build's agent jar. */
+  static Path builtAgentJar() {
+    return Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath().resolve("agent/target/ds-agent.jar");
+  }
+
   LocalFleet startCoordinator(String... extra) {
     List<String> cmd = new ArrayList<>(List.of(Procs.java()));
     cmd.addAll(coordinatorJvm);
@@ -225,15 +230,21 @@ final class LocalFleet implements AutoCloseable {
 
   /** Starts the agent for this host with the unit's JVM flags; returns when the process is started. */
   LocalFleet startAgent() {
+    return startAgent(agentJar());
+  }
+
+  /** Starts the agent of a given jar with the unit's JVM flags and extra arguments; returns when the process is started. */
+  LocalFleet startAgent(Path jar, String... extra) {
     List<String> cmd = new ArrayList<>(List.of(Procs.java()));
     cmd.addAll(AGENT_JVM);
-    cmd.addAll(List.of("-jar", agentJar().toString(), "run"));
+    cmd.addAll(List.of("-jar", jar.toString(), "run"));
     for (String a : addresses) {
       cmd.addAll(List.of("--coordinator", a));
     }
     cmd.addAll(List.of("--node-name", node,
         "--state-dir", dir.resolve("agent").toString(), "--config", dir.resolve("none.yaml").toString(),
         "--address", "127.0.0.1", "--join-token", joinToken()));
+    cmd.addAll(List.of(extra));
     agent = Procs.spawn(cmd, dir.resolve("agent.log"), java.util.Map.of("MALLOC_ARENA_MAX", "2")); // as the unit sets it
     return this;
   }

@@ -89,11 +89,14 @@ class BenchSmokeTest {
 
   @Test
   void agentFootprint() throws Exception {
-    AgentBench.Result r = AgentBench.run(2000, 2, work, out);
+    AgentBench.Result r = AgentBench.run(LocalFleet.builtAgentJar(), 2000, 2, work, out);
     assertThat(r.idleRssMib()).isPositive();
     assertThat(r.podsRssMib()).isPositive();
     assertThat(r.startToReadyMs()).isPositive();
-    AgentBench.print(r, 2000, out);
-    assertThat(printed()).contains("RSS idle");
+    // the agent reached Docker through the counter: its calls were counted, two pods' containers created among them
+    assertThat(r.calls()).as("the agent's Docker calls").containsKey("GET containers/json");
+    assertThat(r.calls().get("POST containers/create")).as("containers created").isGreaterThanOrEqualTo(4);
+    AgentBench.print(List.of(r), 2000, out);
+    assertThat(printed()).contains("RSS idle").contains("Docker API calls/min");
   }
 }
