@@ -136,7 +136,7 @@ final class TestFleet implements AutoCloseable {
 
   /** Starts the coordinator with TLS (its first start makes the CA, dsctl's credentials and a join token). */
   void startCoordinator(String... extra) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(java(), "-XX:+UseSerialGC", "-jar",
+    List<String> cmd = new ArrayList<>(List.of(java(), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar",
         coordinatorJar.toString(), "serve", "--listen", coordinatorAddress(), "--data-dir", root.resolve("coordinator").toString(),
         "--config", root.resolve("none.yaml").toString(), "--heartbeat-interval", "1s", "--heartbeat-grace", "6s"));
     cmd.addAll(Arrays.asList(extra));
