@@ -338,7 +338,9 @@ class ReplicatedCoordinatorsTest {
     for (String id : List.of("c1", "c2", "c3")) {
       String[] last = {"not read yet"};
       try {
-        TestFleet.await("acknowledged labels on " + id, 30, () -> {
+        // 90 s: a replica just restarted (the killed leader) starts its JVM and catches up first; on a
+        // loaded machine it logged nothing for 30 s after its start
+        TestFleet.await("acknowledged labels on " + id, 90, () -> {
           try (SqliteStore store = new SqliteStore(dataDir(id))) {
             Store.StoredNode host1 = store.nodes().stream().filter(n -> n.name().equals("host1")).findFirst().orElseThrow();
             List<String> missing = acknowledged.stream().filter(k -> !host1.adminLabelsJson().contains("\"" + k + "\"")).toList();

@@ -44,13 +44,18 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final String host;
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
   /**
-   * What each container's last inspect said, by id: a list that shows a container in the state it
-   * was inspected in does not inspect it again. Its own calls, its events, and the event stream
-   * starting over (events may have been missed) drop entries; labels never change on a container.
+   * What each container's last inspect said, by id, and when: a list that shows a container in the
+   * state it was inspected in does not inspect it again for up to {@link #INSPECT_MAX_AGE}. Its own
+   * calls on the container (before and after each), its events, and the event stream starting over
+   * (events may have been missed) drop entries; labels never change on a container.
    */
-  private final Map<String, ContainerInfo> inspected = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, Inspected> inspected = new java.util.concurrent.ConcurrentHashMap<>();
+  private record Inspected(ContainerInfo info, long atNanos) {}
+  /** Every container is inspected again at least this often, whatever the events said. */
+  static final Duration INSPECT_MAX_AGE = Duration.ofSeconds(30);
   /** Docker's container events that change what an inspect says (not the exec_* events of every probe run). */
-  static final String[] EVENTS = {"create", "start", "restart", "die", "oom", "kill", "stop", "pause", "unpause", "rename", "update", "destroy"};
+  static final String[] EVENTS = {"create", "start", "restart", "die", "oom", "kill", "stop", "pause", "unpause", "rename", "update", "destroy",
+      "health_status"};
   /** Log text without a newline is passed on in pieces of this many characters. */
   static final int MAX_LOG_LINE = 16 * 1024;
 
@@ -90,14 +95,15 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     List<Container> list = call("list", () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
     List<ContainerInfo> out = new ArrayList<>();
     for (Container c : list) {
-      ContainerInfo known = inspected.get(c.getId());
-      if (known != null && known.state().equals(c.getState())) {
-        out.add(known);
+      Inspected known = inspected.get(c.getId());
+      if (known != null && known.info().state().equals(c.getState()) && System.nanoTime() - known.atNanos() < INSPECT_MAX_AGE.toNanos()) {
+        out.add(known.info());
         continue;
       }
       try {
+        long at = System.nanoTime();
         ContainerInfo info = inspect(c.getId());
-        inspected.put(info.id(), info);
+        inspected.put(info.id(), new Inspected(info, at));
         out.add(info);
       } catch (NotFoundException gone) {
         // removed between list and inspect
@@ -284,40 +290,52 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   @Override
   public void start(String id) {
     inspected.remove(id);
-    call("start", () -> {
-      try {
-        docker.startContainerCmd(id).exec();
-      } catch (NotModifiedException alreadyRunning) {
-        // started already
-      }
-      return null;
-    });
+    try {
+      call("start", () -> {
+        try {
+          docker.startContainerCmd(id).exec();
+        } catch (NotModifiedException alreadyRunning) {
+          // started already
+        }
+        return null;
+      });
+    } finally {
+      inspected.remove(id); // a start that failed leaves the state as it was, with its error
+    }
   }
 
   @Override
   public void stop(String id, Duration grace) {
     inspected.remove(id);
-    call("stop", () -> {
-      try {
-        docker.stopContainerCmd(id).withTimeout((int) Math.max(0, grace.toSeconds())).exec();
-      } catch (NotFoundException | NotModifiedException gone) {
-        // already stopped or gone
-      }
-      return null;
-    });
+    try {
+      call("stop", () -> {
+        try {
+          docker.stopContainerCmd(id).withTimeout((int) Math.max(0, grace.toSeconds())).exec();
+        } catch (NotFoundException | NotModifiedException gone) {
+          // already stopped or gone
+        }
+        return null;
+      });
+    } finally {
+      inspected.remove(id);
+    }
   }
 
   @Override
   public void remove(String id, boolean force) {
     inspected.remove(id);
-    call("remove", () -> {
-      try {
-        docker.removeContainerCmd(id).withForce(force).withRemoveVolumes(true).exec();
-      } catch (NotFoundException gone) {
-        // already gone
-      }
-      return null;
-    });
+    try {
+      call("remove", () -> {
+        try {
+          docker.removeContainerCmd(id).withForce(force).withRemoveVolumes(true).exec();
+        } catch (NotFoundException gone) {
+          // already gone
+        }
+        return null;
+      });
+    } finally {
+      inspected.remove(id);
+    }
   }
 
   @Override
