@@ -78,6 +78,7 @@ public final class DockerHarness implements AutoCloseable {
           e.printStackTrace(); // a failed pass must not end the ticking (scheduleWithFixedDelay stops on a throw)
         }
       }, 0, 200, TimeUnit.MILLISECONDS);
+      reconciler.watch(ticker); // Docker's events, as the agent follows them
     }
   }
 

@@ -408,7 +408,9 @@ class ReplicatedCoordinatorsTest {
       printElections(faultAt, elected);
       assertThat(java.time.Duration.between(faultAt, elected)).as("a leader within 30 s of the fault").isLessThan(java.time.Duration.ofSeconds(30));
       fault.afterLeader(before, after);
-      TestFleet.await("rollout " + version + " complete", 120, () -> {
+      // 240 s: four hosts one at a time, each after its agent found the new leader; 120 s ran out once
+      // while the other lane's connection-flood test filled both cores
+      TestFleet.await("rollout " + version + " complete", 240, () -> {
         awaitLeader(10);
         return rolledOut(version);
       });

@@ -44,12 +44,15 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final String host;
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
   /**
-   * What each container's last inspect said, by id, and when: a list that shows a container in the
-   * state it was inspected in does not inspect it again for up to {@link #INSPECT_MAX_AGE}. Its own
+   * What each container's last inspect said, by id, and when: while an event stream runs, a list
+   * that shows a container in the state it was inspected in does not inspect it again for up to
+   * {@link #INSPECT_MAX_AGE}. Its own
    * calls on the container (before and after each), its events, and the event stream starting over
    * (events may have been missed) drop entries; labels never change on a container.
    */
   private final Map<String, Inspected> inspected = new java.util.concurrent.ConcurrentHashMap<>();
+  /** Event streams running: without one, nothing would say a container changed, so every list inspects. */
+  private final java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
   private record Inspected(ContainerInfo info, long atNanos) {}
   /** Every container is inspected again at least this often, whatever the events said. */
   static final Duration INSPECT_MAX_AGE = Duration.ofSeconds(30);
@@ -96,7 +99,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     List<ContainerInfo> out = new ArrayList<>();
     for (Container c : list) {
       Inspected known = inspected.get(c.getId());
-      if (known != null && known.info().state().equals(c.getState()) && System.nanoTime() - known.atNanos() < INSPECT_MAX_AGE.toNanos()) {
+      if (known != null && streams.get() > 0 && known.info().state().equals(c.getState())
+          && System.nanoTime() - known.atNanos() < INSPECT_MAX_AGE.toNanos()) {
         out.add(known.info());
         continue;
       }
@@ -416,32 +420,51 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   @Override
   public AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd) {
     java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
+    inspected.clear(); // what happened while no stream ran is not known
+    java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean(true);
+    Runnable uncount = () -> {
+      if (counted.compareAndSet(true, false)) {
+        streams.decrementAndGet();
+        inspected.clear();
+      }
+    };
     Consumer<Throwable> once = t -> {
+      uncount.run();
       if (ended.compareAndSet(false, true)) {
         onEnd.accept(t);
       }
     };
-    inspected.clear(); // what happened while no stream ran is not known
-    return call("events", () -> docker.eventsCmd().withEventTypeFilter("container").withEventFilter(EVENTS)
-        .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec(new ResultCallback.Adapter<com.github.dockerjava.api.model.Event>() {
-          @Override
-          public void onNext(com.github.dockerjava.api.model.Event e) {
-            if (e.getId() != null) {
-              inspected.remove(e.getId());
+    streams.incrementAndGet();
+    java.io.Closeable stream;
+    try {
+      stream = call("events", () -> docker.eventsCmd().withEventTypeFilter("container").withEventFilter(EVENTS)
+          .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec(new ResultCallback.Adapter<com.github.dockerjava.api.model.Event>() {
+            @Override
+            public void onNext(com.github.dockerjava.api.model.Event e) {
+              if (e.getId() != null) {
+                inspected.remove(e.getId());
+              }
+              onEvent.run();
             }
-            onEvent.run();
-          }
 
-          @Override
-          public void onError(Throwable t) {
-            once.accept(t);
-          }
+            @Override
+            public void onError(Throwable t) {
+              once.accept(t);
+            }
 
-          @Override
-          public void onComplete() {
-            once.accept(new IOException("the event stream of docker at " + host + " ended"));
-          }
-        }));
+            @Override
+            public void onComplete() {
+              once.accept(new IOException("the event stream of docker at " + host + " ended"));
+            }
+          }));
+    } catch (RuntimeException e) {
+      uncount.run();
+      throw e;
+    }
+    return () -> {
+      uncount.run();
+      stream.close();
+    };
   }
 
   @Override
