@@ -107,7 +107,7 @@ class ConnectionFloodTest extends TlsFleetTest {
     System.out.printf("flood: %d attempts, %d refused at once, %d held; %d rounds, worst dsctl %d ms, worst heartbeat %d ms%n",
         ATTEMPTS, refusedByServer.get(), held.size(), rounds, worstDsctl / 1_000_000, worstHeartbeat / 1_000_000);
     // served, not merely eventually: idle, each takes tens of ms; 5 s leaves room for a machine whose
-    // two cores other test lanes fill (1.7 s seen there), while a flood that exhausts the server's
+    // two cores other tests fill (1.7 s seen there), while a flood that exhausts the server's
     // descriptors or threads makes the call fail or wait out its deadline
     assertThat(Duration.ofNanos(worstDsctl)).as("dsctl (new connection, TLS, one call)").isLessThan(Duration.ofSeconds(5));
     assertThat(Duration.ofNanos(worstHeartbeat)).as("heartbeat round trip").isLessThan(Duration.ofSeconds(5));
