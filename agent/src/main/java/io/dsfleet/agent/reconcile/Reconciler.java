@@ -38,11 +38,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes the node's containers match its desired pods. Each {@link #tick()} takes the owned
- * containers (listed again only when something changed: see {@link #watch}), checks their labels ({@link OwnedContainer}), asks the pure {@link NodePlanner}
- * what to do, hands each pod's work to a pod worker (never two at once for a pod, so nothing is done
- * twice and a slow pod never blocks another), hands stopped containers and unused pod directories
- * to the garbage collector, starts due probes ({@link ProbeManager}) and reports pod status
- * ({@link StatusBuilder}) when it changed. Only the {@link Executor} touches Docker and the disk.
+ * containers (listed again only when something changed: see {@link #watch}), checks their labels
+ * ({@link OwnedContainer}), asks the pure {@link NodePlanner} what to do, hands each pod's work to
+ * a pod worker (never two at once for a pod, so nothing is done twice and a slow pod never blocks
+ * another), hands stopped containers and unused pod directories to the garbage collector, starts
+ * due probes ({@link ProbeManager}) and reports pod status ({@link StatusBuilder}) when it
+ * changed. Only the {@link Executor} touches Docker and the disk.
  */
 public final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
@@ -224,7 +225,8 @@ public final class Reconciler {
   public void tick() {
     Instant now = clock.instant();
     List<OwnedContainer> owned;
-    // the flag is cleared before the list (and whether or not it is read: `|`), so a change during the list is listed again by the next pass
+    // the flag is cleared before the list (and whether or not it is read: `|`), so a change during
+    // the list is listed again by the next pass
     if (!watching | changed.getAndSet(false) || !now.isBefore(listedAt.plus(relist))) {
       try {
         owned = owned(runtime.listOwned(node));

@@ -46,9 +46,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /**
    * What each container's last inspect said, by id, and when: while an event stream runs, a list
    * that shows a container in the state it was inspected in does not inspect it again for up to
-   * {@link #INSPECT_MAX_AGE}. Its own
-   * calls on the container (before and after each), its events, and the event stream starting over
-   * (events may have been missed) drop entries; labels never change on a container.
+   * {@link #INSPECT_MAX_AGE}. Its own calls on the container (before and after each), its events,
+   * and the event stream starting over or ending (events may have been missed) drop entries; labels
+   * never change on a container.
    */
   private final Map<String, Inspected> inspected = new java.util.concurrent.ConcurrentHashMap<>();
   /** Event streams running: without one, nothing would say a container changed, so every list inspects. */
