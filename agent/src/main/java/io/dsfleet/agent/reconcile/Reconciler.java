@@ -102,16 +102,7 @@ public final class Reconciler {
   private final Map<String, PodTemplateSpec> templatesByHash = new ConcurrentHashMap<>();
   private final Set<String> foreignSeen = ConcurrentHashMap.newKeySet();
   private final AtomicLong passes = new AtomicLong();
-  /** How often a pass lists the containers while the runtime's event stream is followed. */
-  private final Duration relist;
-  /** The event stream is followed: a pass lists the containers only when something changed, or every {@link #relist}. */
-  private volatile boolean watching;
-  /** An event came, or the agent's own work touched containers, since the last list. */
-  private final java.util.concurrent.atomic.AtomicBoolean changed = new java.util.concurrent.atomic.AtomicBoolean(true);
-  /** The last list (the pass thread's own). */
-  private List<OwnedContainer> listed = List.of();
-  private Instant listedAt = Instant.MIN;
-  private final AtomicLong lists = new AtomicLong();
+  private final ContainerView view;
   private volatile List<PodStatus> lastReport;
   private volatile RuntimeCondition condition = new RuntimeCondition(false, "");
   private volatile Runnable wake = () -> { };
@@ -122,7 +113,7 @@ public final class Reconciler {
   public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Backoff backoff, Duration relist,
       Path stateDir, String agentVersion, Threads threads, Consumer<List<PodStatus>> reporter) {
     this.failures = new Failures(backoff);
-    this.relist = relist;
+    this.view = new ContainerView(relist);
     this.node = node;
     this.hostIp = hostIp;
     this.runtime = runtime;
@@ -213,7 +204,7 @@ public final class Reconciler {
 
   /** Passes that listed the containers (the others worked from the last list: nothing had changed). */
   public long lists() {
-    return lists.get();
+    return view.lists();
   }
 
   /** No pod work and no garbage collection in flight. */
@@ -225,23 +216,16 @@ public final class Reconciler {
   public void tick() {
     Instant now = clock.instant();
     List<OwnedContainer> owned;
-    // the flag is cleared before the list (and whether or not it is read: `|`), so a change during
-    // the list is listed again by the next pass
-    if (!watching | changed.getAndSet(false) || !now.isBefore(listedAt.plus(relist))) {
-      try {
-        owned = owned(runtime.listOwned(node));
+    try {
+      owned = view.get(now, () -> {
+        List<OwnedContainer> o = owned(runtime.listOwned(node));
         runtimeReachable();
-      } catch (RuntimeUnavailableException e) {
-        changed.set(true);
-        runtimeUnreachable(e);
-        log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
-        return;
-      }
-      listed = owned;
-      listedAt = now;
-      lists.incrementAndGet();
-    } else {
-      owned = listed;
+        return o;
+      });
+    } catch (RuntimeUnavailableException e) {
+      runtimeUnreachable(e);
+      log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
+      return;
     }
     Map<String, DesiredPod> want = desired;
     Set<String> released = orphans;
@@ -276,7 +260,7 @@ public final class Reconciler {
         } catch (RuntimeException | StackOverflowError e) {
           log.warn("garbage collection of {}: {}", c.info().name(), e.getMessage());
         } finally {
-          changed.set(true);
+          view.changed();
           collecting.remove(c.id());
         }
       });
@@ -366,16 +350,15 @@ public final class Reconciler {
     }
     try {
       runtime.watch(node, () -> {
-        changed.set(true);
+        view.changed();
         wake.run();
       }, t -> {
-        watching = false;
+        view.watching(false);
         runtimeUnreachable(new RuntimeUnavailableException("the container runtime's event stream ended: " + t.getMessage(), t));
         wake.run();
         scheduler.schedule(() -> watch(scheduler, 0), 1, TimeUnit.SECONDS);
       });
-      changed.set(true);
-      watching = true;
+      view.watching(true);
       wake.run(); // a pass now: it lists, and finds out whether the runtime is back
     } catch (RuntimeException e) {
       runtimeUnreachable(e);
@@ -422,7 +405,7 @@ public final class Reconciler {
       } catch (RuntimeException | StackOverflowError ex) {
         log.error("pod {}: {}", pod, ex.toString(), ex);
       } finally {
-        changed.set(true); // the work may have touched containers: the next pass lists them
+        view.changed(); // the work may have touched containers: the next pass lists them
         busy.remove(pod);
       }
       if (done && wakeAfter) {

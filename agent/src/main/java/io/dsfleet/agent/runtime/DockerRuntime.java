@@ -46,7 +46,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /**
    * What each container's last inspect said, by id, and when: while an event stream runs, a list
    * that shows a container in the state it was inspected in does not inspect it again for up to
-   * {@link #INSPECT_MAX_AGE}. Its own calls on the container (before and after each), its events,
+   * {@link #INSPECT_MAX_AGE}. Its own calls on the container (after each), its events,
    * and the event stream starting over or ending (events may have been missed) drop entries; labels
    * never change on a container.
    */
@@ -293,7 +293,6 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void start(String id) {
-    inspected.remove(id);
     try {
       call("start", () -> {
         try {
@@ -310,7 +309,6 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void stop(String id, Duration grace) {
-    inspected.remove(id);
     try {
       call("stop", () -> {
         try {
@@ -327,7 +325,6 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void remove(String id, boolean force) {
-    inspected.remove(id);
     try {
       call("remove", () -> {
         try {

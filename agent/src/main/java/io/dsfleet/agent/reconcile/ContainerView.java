@@ -1,0 +1,62 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.runtime.OwnedContainer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+
+/**
+ * The node's containers as the passes see them: listed again only when something may have changed
+ * (an event, the agent's own work), when no event stream runs, or every {@code relist} as the
+ * safety net for a missed event (the kubelet's PLEG relist); otherwise the last list.
+ */
+final class ContainerView {
+  private final Duration relist;
+  /** The event stream is followed: without it every pass lists. */
+  private volatile boolean watching;
+  /** An event came, or the agent's own work touched containers, since the last list. */
+  private final AtomicBoolean changed = new AtomicBoolean(true);
+  /** The last list and when it was made (the pass thread's own). */
+  private List<OwnedContainer> listed = List.of();
+  private Instant listedAt = Instant.MIN;
+  private final AtomicLong lists = new AtomicLong();
+
+  ContainerView(Duration relist) {
+    this.relist = relist;
+  }
+
+  void changed() {
+    changed.set(true);
+  }
+
+  /** The event stream started (the next pass lists: events may have been missed before it) or ended. */
+  void watching(boolean on) {
+    changed.set(true);
+    watching = on;
+  }
+
+  /** The containers for a pass at {@code now}: {@code list} when due, else the last list. Pass thread only. */
+  List<OwnedContainer> get(Instant now, Supplier<List<OwnedContainer>> list) {
+    // the flag is cleared before the list (and whether or not it is read: `|`), so a change during
+    // the list is listed again by the next pass
+    if (!watching | changed.getAndSet(false) || !now.isBefore(listedAt.plus(relist))) {
+      try {
+        listed = list.get();
+      } catch (RuntimeException e) {
+        changed.set(true);
+        throw e;
+      }
+      listedAt = now;
+      lists.incrementAndGet();
+    }
+    return listed;
+  }
+
+  /** Passes that listed the containers. */
+  long lists() {
+    return lists.get();
+  }
+}
