@@ -33,7 +33,7 @@ class AgentProcessTest {
   void setUp() throws Exception {
     docker = DockerHarness.dockerOnly(tmp.resolve("harness"));
     DesiredState desired = DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
-        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; while true; do sleep 1; done']"));
+        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"));
     coordinator = new FakeCoordinator(desired).start(0);
     port = coordinator.port();
   }
@@ -86,7 +86,7 @@ class AgentProcessTest {
 
   static DesiredState threePods() {
     DesiredState one = DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
-        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; while true; do sleep 1; done']"));
+        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"));
     DesiredState.Builder b = one.toBuilder().clearPods();
     for (String name : List.of("first-aaaaa", "second-bbbbb", "third-ccccc")) {
       b.addPods(one.getPods(0).toBuilder().setPodName(name).setDaemonSet(name.split("-")[0]));
@@ -216,7 +216,7 @@ class AgentProcessTest {
     assertThat(running().keySet()).isEqualTo(beforeReturn.keySet());
 
     coordinator = new FakeCoordinator(DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
-        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; while true; do sleep 1; done']"))).start(port);
+        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"))).start(port);
     await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.sessionsOpened.get() > 0 && coordinator.podReady());
     settle(3);
     Map<String, ContainerInfo> after = running();

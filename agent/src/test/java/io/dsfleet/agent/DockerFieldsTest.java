@@ -276,7 +276,7 @@ class DockerFieldsTest {
   @Test
   void postStartAndPreStopHooksAndGracefulStop() throws IOException {
     Path out = Files.createDirectories(tmp.resolve("out"));
-    h.run(ds(C0 + ".command", "[sh, -c, 'trap \"echo term >> /out/log; exit 0\" TERM; while true; do sleep 1; done']",
+    h.run(ds(C0 + ".command", "[sh, -c, 'trap \"echo term >> /out/log; exit 0\" TERM; sleep 2147483647 & wait']",
         C0 + ".lifecycle", "{postStart: {exec: {command: [sh, -c, 'echo post-start >> /out/log']}}, preStop: {exec: {command: [sh, -c, 'echo pre-stop >> /out/log']}}}",
         C0 + ".volumeMounts", "[{name: out, mountPath: /out}]", POD + ".volumes", "[{name: out, hostPath: {path: " + out + "}}]",
         POD + ".terminationGracePeriodSeconds", "5"));

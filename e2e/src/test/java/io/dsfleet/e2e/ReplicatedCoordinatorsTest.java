@@ -217,13 +217,12 @@ class ReplicatedCoordinatorsTest {
     }
   }
 
-  /** One host at a time (maxUnavailable 1, Kubernetes' default), each new pod Ready 2 s after it starts. */
   /**
-   * Ready 2 s after start. The probe's timeout is 5 s, not Kubernetes' 1 s (as in
-   * RolloutScenariosTest): an old pod that goes unready is replaced at once, outside the budget (as
-   * Kubernetes does), and once, with the machine's cores full (load 38), three hosts replaced their
-   * old pods in the same second; probe failures are not logged at INFO, so slow 1 s exec probes are
-   * the likely cause, not a proven one.
+   * One host at a time (maxUnavailable 1, Kubernetes' default), each new pod Ready 2 s after it
+   * starts (its web server starts then; an HTTP readiness probe, as in RolloutScenariosTest). The
+   * probe's timeout is 5 s, not Kubernetes' 1 s: an old pod that goes unready is replaced at once,
+   * outside the budget (as Kubernetes does), and once, with the machine's cores full (load 38) and
+   * exec probes (a runc exec each), three hosts replaced their old pods in the same second.
    */
   private static String rolling(int version) {
     return """
@@ -241,9 +240,9 @@ class ReplicatedCoordinatorsTest {
               - name: main
                 image: local/busybox:1
                 env: [{name: VERSION, value: "%d"}]
-                command: [sh, -c, "trap 'exit 0' TERM; sleep 2; touch /tmp/started; while true; do sleep 1; done"]
+                command: [sh, -c, "trap 'exit 0' TERM; sleep 2; httpd -p 8080 -h /www; sleep 2147483647 & wait"]
                 readinessProbe:
-                  exec: {command: [test, -f, /tmp/started]}
+                  httpGet: {path: /index.html, port: 8080}
                   periodSeconds: 1
                   timeoutSeconds: 5
         """.formatted(version);
@@ -286,8 +285,8 @@ class ReplicatedCoordinatorsTest {
         while (!stop.get()) {
           List<java.util.concurrent.Future<String>> answers = new java.util.ArrayList<>();
           for (TestHost h : fleet.hosts.values()) {
-            answers.add(ask.submit(() -> Sh.ok("docker", "-H", "unix://" + h.socket, "ps", "--filter", "label=io.dsfleet.managed=true",
-                "--format", "{{.Names}}")));
+            answers.add(ask.submit(() -> String.join(" ", h.dockerPsAll().entrySet().stream()
+                .filter(e -> e.getValue().equals("running")).map(Map.Entry::getKey).toList())));
           }
           int lacking = 0;
           for (var a : answers) {

@@ -23,8 +23,13 @@ class RolloutScenariosTest {
     fleet = FLEET.fleet;
   }
 
-  /** Ready 2 s after start (readiness probe), so each host's update takes visible time. */
-  static String app(String name, String image, String readyFile, String annotations) {
+  /**
+   * Ready 2 s after start, so each host's update takes visible time: its web server starts then, and
+   * the readiness probe asks it for {@code readyPath} (a path it does not have keeps the pod unready).
+   * An HTTP probe and a shell that waits rather than polls: a runc exec on every host every second
+   * was most of a fleet's load on a full machine.
+   */
+  static String app(String name, String image, String readyPath, String annotations) {
     return """
         apiVersion: apps/v1
         kind: DaemonSet
@@ -40,12 +45,12 @@ class RolloutScenariosTest {
               containers:
               - name: main
                 image: %s
-                command: [sh, -c, "trap 'exit 0' TERM; sleep 2; touch /tmp/started; while true; do sleep 1; done"]
+                command: [sh, -c, "trap 'exit 0' TERM; sleep 2; httpd -p 8080 -h /www; sleep 2147483647 & wait"]
                 readinessProbe:
-                  exec: {command: [test, -f, %s]}
+                  httpGet: {path: %s, port: 8080}
                   periodSeconds: 1
                   timeoutSeconds: 5
-        """.formatted(name, annotations, name, name, image, readyFile);
+        """.formatted(name, annotations, name, name, image, readyPath);
   }
 
   /** Over the control API: dsctl's own apply is FleetScenariosTest's. */
@@ -64,9 +69,9 @@ class RolloutScenariosTest {
 
   @Test
   void anImageChangeRollsAcrossFiveHostsOneAtATime() throws Exception {
-    apply(app("roll", "local/busybox:1", "/tmp/started", ""));
+    apply(app("roll", "local/busybox:1", "/index.html", ""));
     TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("roll").stream().allMatch(s -> s.equals("1R")));
-    apply(app("roll", "local/busybox:2", "/tmp/started", ""));
+    apply(app("roll", "local/busybox:2", "/index.html", ""));
     List<List<String>> seen = new ArrayList<>();
     TestFleet.await("revision 2 Ready everywhere", 180, () -> {
       List<String> s = snapshot("roll");
@@ -99,9 +104,9 @@ class RolloutScenariosTest {
   @Test
   void aBrokenVersionStopsAfterTheFirstHostAndIsRolledBack() throws Exception {
     String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\", dsfleet.io/on-failure: rollback}";
-    apply(app("broken", "local/busybox:2", "/tmp/started", annotations));
+    apply(app("broken", "local/busybox:2", "/index.html", annotations));
     TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("broken").stream().allMatch(s -> s.equals("1R")));
-    apply(app("broken", "local/busybox:2", "/tmp/never-there", annotations));
+    apply(app("broken", "local/busybox:2", "/never-there", annotations));
     List<List<String>> seen = new ArrayList<>();
     TestFleet.await("rolled back: every host Ready on the old template", 180, () -> {
       List<String> s = snapshot("broken");
@@ -124,9 +129,9 @@ class RolloutScenariosTest {
   void undoRestoresThePreviousTemplateAsANewRevision() throws Exception {
     // every host at once (maxUnavailable 100%): this scenario is about the revisions, not the pace
     String allAtOnce = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 100%}}\n  selector:";
-    apply(app("undo", "local/busybox:1", "/tmp/started", "").replace("spec:\n  selector:", allAtOnce));
+    apply(app("undo", "local/busybox:1", "/index.html", "").replace("spec:\n  selector:", allAtOnce));
     TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("undo").stream().allMatch(s -> s.equals("1R")));
-    apply(app("undo", "local/busybox:2", "/tmp/started", "").replace("spec:\n  selector:", allAtOnce));
+    apply(app("undo", "local/busybox:2", "/index.html", "").replace("spec:\n  selector:", allAtOnce));
     TestFleet.await("revision 2 Ready everywhere", 120, () -> snapshot("undo").stream().allMatch(s -> s.equals("2R")));
     fleet.dsctlOk("rollout", "undo", "ds/undo", "--to-revision", "1");
     TestFleet.await("revision 3 (template of 1) Ready everywhere", 180, () -> snapshot("undo").stream().allMatch(s -> s.equals("3R")));
@@ -153,10 +158,10 @@ class RolloutScenariosTest {
   @Test
   void aSurgeRunsTheNewPodNextToTheOldOneOnOneHostAtATime() throws Exception {
     String surge = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}\n  selector:";
-    apply(app("surge", "local/busybox:1", "/tmp/started", "").replace("spec:\n  selector:", surge));
+    apply(app("surge", "local/busybox:1", "/index.html", "").replace("spec:\n  selector:", surge));
     TestFleet.await("revision 1 Ready everywhere", 120, () -> podsPerHost().stream().allMatch(s -> s.equals("1R")));
     long before = fleet.daemonSet("surge").getRevision();
-    apply(app("surge", "local/busybox:2", "/tmp/started", "").replace("spec:\n  selector:", surge));
+    apply(app("surge", "local/busybox:2", "/index.html", "").replace("spec:\n  selector:", surge));
     String next = String.valueOf(before + 1);
     List<List<String>> seen = new ArrayList<>();
     TestFleet.await("revision " + next + " alone and Ready everywhere", 180, () -> {

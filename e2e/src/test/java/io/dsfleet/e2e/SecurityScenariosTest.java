@@ -76,7 +76,7 @@ class SecurityScenariosTest {
               containers:
               - name: main
                 image: local/busybox:1
-                command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+                command: [sh, -c, "trap 'exit 0' TERM; sleep 2147483647 & wait"]
         """);
     TestFleet.await("steady Ready", 90, () -> fleet.readyOn("steady", host));
     Map<String, String> before = fleet.containers("steady", host);

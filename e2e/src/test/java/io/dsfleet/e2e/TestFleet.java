@@ -388,8 +388,11 @@ Map<String, NodeView> nodes() {
     }
   }
 
+  /** Waits for {@code condition}, and prints how long it took: where a scenario's time goes. */
   static void await(String what, int seconds, Callable<Boolean> condition) {
+    long t0 = System.nanoTime();
     Awaitility.await(what).atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(condition);
+    System.out.printf("e2e: %s after %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
   }
 
   String logs() {

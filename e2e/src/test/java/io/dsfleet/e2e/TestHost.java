@@ -1,7 +1,13 @@
 package io.dsfleet.e2e;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import io.dsfleet.common.testing.ReconcilePasses;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,7 +65,12 @@ final class TestHost {
         "dockerd", "--data-root", dir.resolve("data").toString(), "--exec-root", dir.resolve("exec").toString(),
         "-H", "unix://" + socket, "--pidfile", dir.resolve("dockerd.pid").toString(), "--bip", "172.31." + index + ".1/24",
         "--iptables=false"));
-    TestFleet.await("dockerd on " + name, 60, () -> Sh.run(List.of("docker", "-H", "unix://" + socket, "info")).exit() == 0);
+    TestFleet.await("dockerd on " + name, 60, () -> {
+      try (DockerClient docker = docker()) {
+        docker.pingCmd().exec();
+        return true;
+      }
+    });
   }
 
   /** SIGTERM to dockerd and wait for it to exit (it stops its containers), then start it again. */
@@ -132,30 +143,38 @@ final class TestHost {
     Sh.ok("ip", "link", "set", vethRoot(), "up");
   }
 
+  /**
+   * A Docker API client of this host's dockerd, to close after use: the tests ask often (every
+   * 250 ms while they wait), and a `docker` CLI process per question was a fleet's load of its own.
+   */
+  DockerClient docker() {
+    DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost("unix://" + socket).build();
+    return DockerClientImpl.getInstance(config, new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
+        .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofSeconds(30)).build());
+  }
+
   /** `docker ps` of this host: running dsfleet containers by name, with their id and start time. */
   Map<String, String> dockerPs() {
-    String out = Sh.ok("docker", "-H", "unix://" + socket, "ps", "--filter", "label=io.dsfleet.managed=true",
-        "--format", "{{.Names}} {{.ID}}");
     Map<String, String> byName = new TreeMap<>();
-    for (String line : out.strip().split("\n")) {
-      if (!line.isBlank()) {
-        String[] f = line.split(" ");
-        byName.put(f[0], f[1] + "@" + Sh.ok("docker", "-H", "unix://" + socket, "inspect", "-f", "{{.State.StartedAt}}", f[1]).strip());
+    try (DockerClient docker = docker()) {
+      for (Container c : docker.listContainersCmd().withLabelFilter(List.of("io.dsfleet.managed=true")).exec()) {
+        byName.put(c.getNames()[0].substring(1), c.getId().substring(0, 12) + "@" + docker.inspectContainerCmd(c.getId()).exec().getState().getStartedAt());
       }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
     return byName;
   }
 
   /** Every dsfleet container of this host, running or not (docker ps -a): name and state. */
   Map<String, String> dockerPsAll() {
-    String out = Sh.ok("docker", "-H", "unix://" + socket, "ps", "-a", "--filter", "label=io.dsfleet.managed=true",
-        "--format", "{{.Names}} {{.State}}");
     Map<String, String> byName = new TreeMap<>();
-    for (String line : out.strip().split("\n")) {
-      if (!line.isBlank()) {
-        String[] f = line.split(" ");
-        byName.put(f[0], f[1]);
+    try (DockerClient docker = docker()) {
+      for (Container c : docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of("io.dsfleet.managed=true")).exec()) {
+        byName.put(c.getNames()[0].substring(1), c.getState());
       }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
     return byName;
   }

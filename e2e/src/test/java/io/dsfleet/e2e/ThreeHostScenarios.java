@@ -41,7 +41,7 @@ abstract class ThreeHostScenarios {
         %s      containers:
               - name: main
                 image: local/busybox:1
-                command: [sh, -c, "trap 'exit 0' TERM; while true; do sleep 1; done"]
+                command: [sh, -c, "trap 'exit 0' TERM; sleep 2147483647 & wait"]
         """.formatted(name, name, name, extraSpec);
   }
 
