@@ -189,8 +189,17 @@ final class LocalFleet implements AutoCloseable {
     addresses.addAll(services);
     try {
       await("every replica a member, caught up", 180, 200, () -> {
-        var members = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance()).getReplicasList();
-        return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
+        try {
+          var members = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance()).getReplicasList();
+          return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
+        } catch (io.grpc.StatusRuntimeException e) {
+          // leadership moved while a member caught up: follow it, as dsctl does
+          String d = String.valueOf(e.getStatus().getDescription());
+          if (d.contains("the leader is at ")) {
+            retarget(d.substring(d.indexOf("the leader is at ") + "the leader is at ".length()).strip());
+          }
+          throw e;
+        }
       });
     } catch (IllegalStateException e) {
       // how the membership changes went, by each replica's log (the work directory goes with the test)
@@ -304,12 +313,28 @@ final class LocalFleet implements AutoCloseable {
     await(what, seconds, 5, condition);
   }
 
-  /** Polls every {@code everyMillis}: at fleet scale a status poll walks every node, so it must not be the load measured. */
+  /**
+   * Polls every {@code everyMillis}: at fleet scale a status poll walks every node, so it must not
+   * be the load measured. A coordinator that answers UNAVAILABLE (a group between leaders: on a
+   * full machine a leader can lose its majority while a new member catches up) is "not yet".
+   */
   static void await(String what, int seconds, long everyMillis, BooleanSupplier condition) {
     long deadline = System.nanoTime() + Duration.ofSeconds(seconds).toNanos();
-    while (!condition.getAsBoolean()) {
+    io.grpc.StatusRuntimeException unavailable = null;
+    while (true) {
+      try {
+        if (condition.getAsBoolean()) {
+          return;
+        }
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (e.getStatus().getCode() != io.grpc.Status.Code.UNAVAILABLE) {
+          throw e;
+        }
+        unavailable = e;
+      }
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("timed out after " + seconds + " s waiting for " + what);
+        throw new IllegalStateException("timed out after " + seconds + " s waiting for " + what
+            + (unavailable == null ? "" : " (last unavailable: " + unavailable.getStatus().getDescription() + ")"));
       }
       try {
         Thread.sleep(everyMillis);
