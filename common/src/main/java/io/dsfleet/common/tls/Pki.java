@@ -220,7 +220,22 @@ public final class Pki {
 
   // ---------------------------------------------------------------- PEM
 
+  /**
+   * PEM text of a certificate, a private key (PKCS#8) or a certificate request. Certificates and
+   * keys, what every connection's TLS context is built from, are written with the JDK alone; only
+   * a request (joining, renewing) needs BouncyCastle, so an agent's steady state loads none of it.
+   */
   public static String pem(Object o) {
+    if (o instanceof X509Certificate c) {
+      try {
+        return pemBlock("CERTIFICATE", c.getEncoded());
+      } catch (java.security.cert.CertificateEncodingException e) {
+        throw new IllegalStateException("cannot encode a certificate", e);
+      }
+    }
+    if (o instanceof PrivateKey k && "PKCS#8".equals(k.getFormat())) {
+      return pemBlock("PRIVATE KEY", k.getEncoded());
+    }
     StringWriter w = new StringWriter();
     try (JcaPEMWriter pw = new JcaPEMWriter(w)) {
       pw.writeObject(o instanceof PrivateKey k ? new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null).generate() : o);
@@ -230,14 +245,51 @@ public final class Pki {
     return w.toString();
   }
 
-  /** Every certificate in a PEM text, in order. */
+  private static String pemBlock(String type, byte[] der) {
+    return "-----BEGIN " + type + "-----\n" + PEM_BASE64.encodeToString(der) + "\n-----END " + type + "-----\n";
+  }
+
+  private static final java.util.Base64.Encoder PEM_BASE64 = java.util.Base64.getMimeEncoder(64, new byte[] {'\n'});
+  private static final java.util.regex.Pattern PEM_BLOCK =
+      java.util.regex.Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\R(.*?)-----END \\1-----", java.util.regex.Pattern.DOTALL);
+
+  /** The blocks of a PEM text, in order: their type ("CERTIFICATE", "PRIVATE KEY", ...) and body. */
+  private record PemBlock(String type, String body) {
+    /** The decoded body; null when it has headers (an encrypted legacy key) or is not Base64. */
+    byte[] der() {
+      if (body.contains(":")) {
+        return null;
+      }
+      try {
+        return java.util.Base64.getMimeDecoder().decode(body);
+      } catch (IllegalArgumentException e) {
+        return null;
+      }
+    }
+  }
+
+  private static List<PemBlock> pemBlocks(String pem) {
+    List<PemBlock> out = new ArrayList<>();
+    var m = PEM_BLOCK.matcher(pem);
+    while (m.find()) {
+      out.add(new PemBlock(m.group(1), m.group(2)));
+    }
+    return out;
+  }
+
+  /** Every certificate in a PEM text, in order (read by the JDK). */
   public static List<X509Certificate> certificates(String pem) {
     List<X509Certificate> out = new ArrayList<>();
-    for (Object o : readAllPem(pem)) {
-      if (o instanceof org.bouncycastle.cert.X509CertificateHolder h) {
+    for (PemBlock b : pemBlocks(pem)) {
+      if (b.type().equals("CERTIFICATE") || b.type().equals("X509 CERTIFICATE")) {
+        byte[] der = b.der();
         try {
-          out.add(new JcaX509CertificateConverter().getCertificate(h));
-        } catch (GeneralSecurityException e) {
+          if (der == null) {
+            throw new java.security.cert.CertificateException("not Base64");
+          }
+          out.add((X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+              .generateCertificate(new java.io.ByteArrayInputStream(der)));
+        } catch (java.security.cert.CertificateException e) {
           throw new IllegalArgumentException("unreadable certificate: " + e.getMessage());
         }
       }
@@ -253,15 +305,31 @@ public final class Pki {
     return all.get(0);
   }
 
-  /** The first private key in a PEM text. */
+  /**
+   * The first private key in a PEM text: a PKCS#8 key (what dsfleet writes) is read by the JDK;
+   * other forms (OpenSSL's "EC PRIVATE KEY" and "RSA PRIVATE KEY") by BouncyCastle.
+   */
   public static PrivateKey privateKey(String pem) {
+    for (PemBlock b : pemBlocks(pem)) {
+      byte[] der = b.der();
+      if (b.type().equals("PRIVATE KEY") && der != null) {
+        for (String algorithm : List.of("EC", "RSA", "Ed25519")) {
+          try {
+            return java.security.KeyFactory.getInstance(algorithm).generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+          } catch (GeneralSecurityException e) {
+            // another algorithm's key
+          }
+        }
+        throw new IllegalArgumentException("unreadable private key: not an EC, RSA or Ed25519 PKCS#8 key");
+      }
+    }
     for (Object o : readAllPem(pem)) {
       try {
         if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
           return new JcaPEMKeyConverter().getPrivateKey(info);
         }
         if (o instanceof org.bouncycastle.openssl.PEMKeyPair kp) {
-          return new JcaPEMKeyConverter().getKeyPair(kp).getPrivate();
+          return new JcaPEMKeyConverter().getPrivateKey(kp.getPrivateKeyInfo()); // a SEC1 key may leave its public key out
         }
       } catch (IOException e) {
         throw new IllegalArgumentException("unreadable private key: " + e.getMessage());

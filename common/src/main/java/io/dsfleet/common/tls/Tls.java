@@ -4,15 +4,16 @@ import io.grpc.ChannelCredentials;
 import io.grpc.ServerCredentials;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.TlsServerCredentials;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
+import java.net.Socket;
 import java.security.GeneralSecurityException;
+import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 import javax.net.ssl.X509TrustManager;
 
@@ -41,7 +42,7 @@ public final class Tls {
       java.util.function.Predicate<X509Certificate> issuedHere) {
     try {
       return TlsServerCredentials.newBuilder()
-          .keyManager(stream(Pki.pem(cert) + Pki.pem(ca)), stream(Pki.pem(key)))
+          .keyManager(new OwnKey(key, cert, ca))
           .trustManager(new IssuedFirst(pkix(ca), issuedHere))
           .clientAuth(TlsServerCredentials.ClientAuth.OPTIONAL)
           .build();
@@ -134,12 +135,9 @@ public final class Tls {
   /** A client with a certificate (node, admin or viewer), trusting only the fleet CA. */
   public static ChannelCredentials client(X509Certificate ca, X509Certificate cert, PrivateKey key) {
     try {
-      return TlsChannelCredentials.newBuilder()
-          .keyManager(stream(Pki.pem(cert)), stream(Pki.pem(key)))
-          .trustManager(stream(Pki.pem(ca)))
-          .build();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      return TlsChannelCredentials.newBuilder().keyManager(new OwnKey(key, cert)).trustManager(pkix(ca)).build();
+    } catch (IOException | GeneralSecurityException e) {
+      throw new IllegalStateException("cannot set up TLS with the fleet CA: " + e.getMessage(), e);
     }
   }
 
@@ -204,7 +202,77 @@ public final class Tls {
     }
   }
 
-  private static ByteArrayInputStream stream(String text) {
-    return new ByteArrayInputStream(text.getBytes(StandardCharsets.UTF_8));
+  /**
+   * The one key and certificate chain this side shows, handed over as the JDK's own objects: given
+   * PEM instead, Netty parses it with BouncyCastle where that is on the classpath and loads its whole
+   * provider (about 800 classes in an agent that otherwise needs none: docs/benchmarks.md). Offered
+   * for the key's own algorithm only, as the JDK's key managers do ("EC", or "EC_EC" in TLS 1.2).
+   */
+  static final class OwnKey extends X509ExtendedKeyManager {
+    private static final String ALIAS = "dsfleet";
+    private final PrivateKey key;
+    private final X509Certificate[] chain;
+
+    OwnKey(PrivateKey key, X509Certificate... chain) {
+      this.key = key;
+      this.chain = chain.clone();
+    }
+
+    private boolean fits(String keyType) {
+      if (keyType == null) {
+        return false;
+      }
+      int underscore = keyType.indexOf('_');
+      return (underscore < 0 ? keyType : keyType.substring(0, underscore)).equals(key.getAlgorithm());
+    }
+
+    private String alias(String... keyTypes) {
+      for (String t : keyTypes == null ? new String[0] : keyTypes) {
+        if (fits(t)) {
+          return ALIAS;
+        }
+      }
+      return null;
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+      return fits(keyType) ? new String[] {ALIAS} : null;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyTypes, Principal[] issuers, Socket socket) {
+      return alias(keyTypes);
+    }
+
+    @Override
+    public String chooseEngineClientAlias(String[] keyTypes, Principal[] issuers, SSLEngine engine) {
+      return alias(keyTypes);
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+      return getClientAliases(keyType, issuers);
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+      return alias(keyType);
+    }
+
+    @Override
+    public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
+      return alias(keyType);
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      return ALIAS.equals(alias) ? chain.clone() : null;
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+      return ALIAS.equals(alias) ? key : null;
+    }
   }
 }

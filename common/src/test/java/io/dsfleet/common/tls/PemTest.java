@@ -1,0 +1,140 @@
+package io.dsfleet.common.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.StringWriter;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.junit.jupiter.api.Test;
+
+/**
+ * PEM as the fleet writes and reads it: certificates and PKCS#8 keys through the JDK, in the
+ * format BouncyCastle writes (so files written before read the same), other key forms through
+ * BouncyCastle; and an agent's steady state (its certificate and key read, its TLS context's PEM
+ * written) loads no BouncyCastle class.
+ */
+class PemTest {
+  static final KeyPair CA_KEYS = Pki.newKeyPair();
+  static final X509Certificate CA = Pki.newCa(CA_KEYS, "test-ca", Duration.ofDays(1));
+
+  static String bouncyCastlePem(Object o) throws Exception {
+    StringWriter w = new StringWriter();
+    try (JcaPEMWriter pw = new JcaPEMWriter(w)) {
+      pw.writeObject(o);
+    }
+    return w.toString();
+  }
+
+  @Test
+  void certificatesAndKeysAreWrittenExactlyAsBouncyCastleWroteThem() throws Exception {
+    KeyPair node = Pki.newKeyPair();
+    X509Certificate cert = Pki.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+    assertThat(Pki.pem(cert)).isEqualTo(bouncyCastlePem(cert));
+    assertThat(Pki.pem(node.getPrivate()))
+        .isEqualTo(bouncyCastlePem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(node.getPrivate(), null).generate()));
+  }
+
+  @Test
+  void aBundleReadsBackInOrderWhateverTheLineEndings() {
+    KeyPair node = Pki.newKeyPair();
+    X509Certificate cert = Pki.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+    String bundle = Pki.pem(cert) + Pki.pem(node.getPrivate()) + Pki.pem(CA);
+    for (String text : List.of(bundle, bundle.replace("\n", "\r\n"))) {
+      assertThat(Pki.certificates(text)).containsExactly(cert, CA);
+      assertThat(Pki.privateKey(text)).isEqualTo(node.getPrivate());
+    }
+  }
+
+  /** A throwaway key as `openssl ecparam -name prime256v1 -genkey -noout` writes it (SEC1), and its public half. */
+  static final String OPENSSL_EC_KEY = """
+      -----BEGIN EC PRIVATE KEY-----
+      MHcCAQEEIOdjt/3F0yreIv0Enn+n0Nda6G8YcR1A3GoARXGZhGDhoAoGCCqGSM49
+      AwEHoUQDQgAEWNaBfRf9dyxoK6VTSfvQWm+kt84EMH04mtbXad8PD5zA4zfT7mTB
+      EuEMAIm1oOb+KG2e9HRRDNFcFTjt1n6hcA==
+      -----END EC PRIVATE KEY-----
+      """;
+  static final String OPENSSL_EC_PUBLIC = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEWNaBfRf9dyxoK6VTSfvQWm+kt84EMH04mtbXad8PD5zA4zfT7mTBEuEMAIm1oOb+KG2e9HRRDNFcFTjt1n6hcA==";
+
+  @Test
+  void openSslsOwnKeyFormIsReadToo() throws Exception {
+    PrivateKey key = Pki.privateKey(OPENSSL_EC_KEY);
+    java.security.Signature sign = java.security.Signature.getInstance("SHA256withECDSA");
+    sign.initSign(key);
+    sign.update(new byte[] {1, 2, 3});
+    byte[] signature = sign.sign();
+    java.security.Signature verify = java.security.Signature.getInstance("SHA256withECDSA");
+    verify.initVerify(java.security.KeyFactory.getInstance("EC")
+        .generatePublic(new java.security.spec.X509EncodedKeySpec(java.util.Base64.getDecoder().decode(OPENSSL_EC_PUBLIC))));
+    verify.update(new byte[] {1, 2, 3});
+    assertThat(verify.verify(signature)).as("the key read is the one openssl made").isTrue();
+    KeyPair rsa = CertificateRequestTest.rsa();
+    assertThat(Pki.privateKey(Pki.pem(rsa.getPrivate()))).isEqualTo(rsa.getPrivate());
+  }
+
+  @Test
+  void damagedPemIsRefusedWithWhatIsWrong() {
+    String cert = Pki.pem(CA);
+    String damaged = cert.replace(cert.substring(100, 140), "A".repeat(40));
+    assertThatThrownBy(() -> Pki.certificate(damaged)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unreadable certificate");
+    assertThatThrownBy(() -> Pki.certificate("hello")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no PEM certificate");
+    assertThatThrownBy(() -> Pki.privateKey(cert)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no PEM private key");
+  }
+
+  /** A loader of its own for the fleet's classes and BouncyCastle, so what it loads can be asked. */
+  static final class Isolated extends URLClassLoader {
+    Isolated() {
+      super(classpath(), ClassLoader.getPlatformClassLoader());
+    }
+
+    static URL[] classpath() {
+      List<URL> urls = new ArrayList<>();
+      try {
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+          urls.add(java.nio.file.Path.of(entry).toUri().toURL());
+        }
+      } catch (java.net.MalformedURLException e) {
+        throw new IllegalStateException(e);
+      }
+      return urls.toArray(URL[]::new);
+    }
+
+    boolean loaded(String name) {
+      return findLoadedClass(name) != null;
+    }
+  }
+
+  @Test
+  void anAgentsSteadyStateLoadsNoBouncyCastleClass() throws Exception {
+    KeyPair node = Pki.newKeyPair();
+    X509Certificate cert = Pki.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+    String nodePem = Pki.pem(cert) + Pki.pem(node.getPrivate()) + Pki.pem(CA);
+    try (Isolated loader = new Isolated()) {
+      Class<?> pki = loader.loadClass(Pki.class.getName());
+      // what the agent does on every start and reconnect: read its bundle, write its TLS context's PEM
+      List<?> certs = (List<?>) pki.getMethod("certificates", String.class).invoke(null, nodePem);
+      Object key = pki.getMethod("privateKey", String.class).invoke(null, nodePem);
+      String written = (String) pki.getMethod("pem", Object.class).invoke(null, certs.get(0))
+          + pki.getMethod("pem", Object.class).invoke(null, key);
+      pki.getMethod("fingerprint", X509Certificate.class).invoke(null, certs.get(1));
+      pki.getMethod("dueForRenewal", X509Certificate.class, java.time.Instant.class).invoke(null, certs.get(0), java.time.Instant.now());
+      assertThat(written).isEqualTo(Pki.pem(cert) + Pki.pem(node.getPrivate()));
+      assertThat(((PrivateKey) key).getEncoded()).isEqualTo(node.getPrivate().getEncoded());
+      assertThat(loader.loaded(Pki.class.getName())).isTrue();
+      for (String bc : List.of("org.bouncycastle.openssl.PEMParser", "org.bouncycastle.openssl.jcajce.JcaPEMWriter",
+          "org.bouncycastle.asn1.ASN1Primitive", "org.bouncycastle.asn1.x500.X500Name")) {
+        assertThat(loader.loaded(bc)).as(bc).isFalse();
+      }
+      // the check itself can fail: a request (joining) does load BouncyCastle
+      pki.getMethod("csr", KeyPair.class, String.class, String.class).invoke(null, node, "node-a", Pki.NODES);
+      assertThat(loader.loaded("org.bouncycastle.asn1.x500.X500Name")).isTrue();
+    }
+  }
+}
