@@ -254,10 +254,21 @@ class KillDuringRolloutTest {
         // the broken revision reached a node, failed and was rolled back everywhere (on a loaded machine the
         // kills can be over before it even started), or (only when the coordinator was down longer than the
         // rollback's deadline, checked below) the rollback failed too and paused, as the durable deadline says
-        await().atMost(Duration.ofSeconds(60)).until(() ->
-            allRun("roll", n -> hashOf(n, "roll").equals(roll2))
-                && (rolledBackAt != 0 && allRun("stuck", n -> hashOf(n, "stuck").equals(stuck1)) || rollbackPaused())
-                && allRun("od", n -> hashOf(n, "od").equals(n == deleted ? od2 : od1)));
+        // 120 s: with the other lane of the suite beside it, a restart alone took up to 10 s
+        try {
+          await().atMost(Duration.ofSeconds(120)).until(() ->
+              allRun("roll", n -> hashOf(n, "roll").equals(roll2))
+                  && (rolledBackAt != 0 && allRun("stuck", n -> hashOf(n, "stuck").equals(stuck1)) || rollbackPaused())
+                  && allRun("od", n -> hashOf(n, "od").equals(n == deleted ? od2 : od1)));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+          for (SimNode n : nodes) { // where each node stands: the templates it runs
+            System.out.printf("  %s: roll %s (want %s), stuck %s (want %s), od %s (want %s)%n", n.name, hashOf(n, "roll"), roll2,
+                hashOf(n, "stuck"), stuck1, hashOf(n, "od"), n == deleted ? od2 : od1);
+          }
+          System.out.printf("  rolled back at %d, rollback paused %s; kills at %s, serving again at %s%n", rolledBackAt, rollbackPaused(),
+              kills, servingAgain);
+          throw e;
+        }
       } finally {
         sampler.shutdownNow();
       }
