@@ -388,6 +388,24 @@ Map<String, NodeView> nodes() {
     }
   }
 
+  /**
+   * Each agent's session troubles over the class (reconnects, back-offs, failed renewals), printed
+   * when the fleet goes: a wait that took long shows why here, and the fleet's files go with it.
+   */
+  void printSessionTroubles() {
+    for (TestHost h : hosts.values()) {
+      try {
+        List<String> lines = Files.readAllLines(h.dir.resolve("agent.log")).stream()
+            .filter(l -> l.contains("retrying in") || l.contains("reconnecting") || l.contains("renewal failed") || l.contains("joined the fleet"))
+            .toList();
+        System.out.println("e2e: " + h.name + " agent sessions (" + lines.size() + " lines; the last 15):");
+        lines.subList(Math.max(0, lines.size() - 15), lines.size()).forEach(l -> System.out.println("  " + l));
+      } catch (IOException e) {
+        System.out.println("e2e: " + h.name + ": no agent log (" + e.getMessage() + ")");
+      }
+    }
+  }
+
   /** Waits for {@code condition}, and prints how long it took: where a scenario's time goes. */
   static void await(String what, int seconds, Callable<Boolean> condition) {
     long t0 = System.nanoTime();
@@ -415,6 +433,7 @@ Map<String, NodeView> nodes() {
     if (channel != null) {
       channel.shutdownNow();
     }
+    printSessionTroubles();
     for (Process p : processes) {
       p.destroyForcibly();
     }

@@ -115,6 +115,8 @@ final class TestHost {
     List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/var/run/netns/" + netns, fleet.java()));
     cmd.addAll(fleet.agentJvmFlags()); // as the systemd unit starts it
     cmd.add(ReconcilePasses.DEBUG_FLAG); // the passes settle() counts
+    // times in its log: when a session broke and came back (TestFleet.printSessionTroubles)
+    cmd.addAll(List.of("-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS"));
     cmd.addAll(List.of("-jar", fleet.agentJar.toString(), verb));
     for (String c : fleet.coordinators) {
       cmd.addAll(List.of("--coordinator", c));
