@@ -296,6 +296,13 @@ public final class CoordinatorSession implements AutoCloseable {
    * Renews the node certificate (a third of its life left) with a new key, then reconnects with
    * it: the session reopens, the pods are not touched.
    */
+  /**
+   * Set when this side ends the session itself to reconnect with a renewed certificate: the next
+   * session opens at once, whatever back-off earlier short sessions built up (it once kept a node
+   * away for 20 s after each renewal).
+   */
+  private volatile boolean reconnectAtOnce;
+
   private void renew() {
     try {
       String certPem = AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -304,6 +311,7 @@ public final class CoordinatorSession implements AutoCloseable {
       credentials.accept(certPem, null);
       log.info("node certificate renewed (valid until {}); reconnecting with it, pods keep running",
           credentials.certificate().getNotAfter().toInstant());
+      reconnectAtOnce = true;
       resetChannel();
     } catch (RuntimeException e) {
       log.warn("node certificate renewal failed, retrying at the next heartbeat: {}", e.getMessage());
@@ -359,6 +367,13 @@ public final class CoordinatorSession implements AutoCloseable {
       log.warn("the coordinator does not know this node ({}); joining again", status.getDescription());
     }
     refusedCertificate(status);
+    if (reconnectAtOnce && !closed) {
+      reconnectAtOnce = false;
+      reconnect.reset();
+      log.info("reconnecting with the renewed certificate now (pods keep running)");
+      scheduler.execute(this::connect);
+      return;
+    }
     if (followLeader(trailers)) {
       return;
     }

@@ -1,0 +1,173 @@
+package io.dsfleet.agent.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.agent.hostfs.Mounts;
+import io.dsfleet.agent.reconcile.Backoff;
+import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.runtime.FakeRuntime;
+import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.common.tls.Tls;
+import io.dsfleet.proto.v1.AgentMessage;
+import io.dsfleet.proto.v1.AgentServiceGrpc;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.HeartbeatAck;
+import io.dsfleet.proto.v1.JoinRequest;
+import io.dsfleet.proto.v1.JoinResponse;
+import io.dsfleet.proto.v1.NodeInfo;
+import io.dsfleet.proto.v1.RenewCertificateRequest;
+import io.dsfleet.proto.v1.RenewCertificateResponse;
+import io.grpc.Grpc;
+import io.grpc.Metadata;
+import io.grpc.Server;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A renewed certificate is used at once: the agent ends its session to reconnect with it, and the
+ * next session opens straight away, not after the reconnect back-off that short sessions before
+ * built up (a node once stayed away 20 s after each renewal, seen in e2e's SecurityScenariosTest).
+ * Against a TLS coordinator stand-in that renews certificates as the CA does.
+ */
+class RenewalReconnectTest {
+  @TempDir Path dir;
+
+  static final KeyPair CA_KEYS = Pki.newKeyPair();
+  static final X509Certificate CA = Pki.newCa(CA_KEYS, "test-ca", Duration.ofDays(1));
+
+  /** Serial of the client certificate of each session, in order; and when the renewal was answered. */
+  final List<String> sessionSerials = new CopyOnWriteArrayList<>();
+  final List<Long> sessionOpenedAt = new CopyOnWriteArrayList<>();
+  volatile long renewedAt;
+  volatile String renewedSerial;
+
+  Server coordinator(int port) throws Exception {
+    KeyPair serverKeys = Pki.newKeyPair();
+    X509Certificate serverCert = Pki.issue(CA, CA_KEYS.getPrivate(), serverKeys.getPublic(), new Pki.Subject(Pki.SERVER_NAME, "dsfleet"),
+        Pki.Purpose.SERVER, List.of(Pki.SERVER_NAME, "127.0.0.1"), Duration.ofHours(1));
+    AgentServiceGrpc.AgentServiceImplBase service = new AgentServiceGrpc.AgentServiceImplBase() {
+      @Override
+      public void join(JoinRequest req, StreamObserver<JoinResponse> out) {
+        out.onNext(JoinResponse.newBuilder().setNodeName(req.getNode().getName()).setHeartbeatIntervalMillis(200).build());
+        out.onCompleted();
+      }
+
+      @Override
+      public void renewCertificate(RenewCertificateRequest req, StreamObserver<RenewCertificateResponse> out) {
+        Pki.Request csr = Pki.parseCsr(req.getCsrPem());
+        X509Certificate cert = Pki.issue(CA, CA_KEYS.getPrivate(), csr.key(), csr.subject(), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+        renewedSerial = Pki.serialHex(cert);
+        out.onNext(RenewCertificateResponse.newBuilder().setCertificatePem(Pki.pem(cert)).build());
+        out.onCompleted();
+        renewedAt = System.nanoTime();
+      }
+
+      @Override
+      public StreamObserver<AgentMessage> session(StreamObserver<CoordinatorMessage> response) {
+        return new StreamObserver<>() {
+          @Override
+          public synchronized void onNext(AgentMessage m) {
+            if (m.hasOpen()) {
+              sessionOpenedAt.add(System.nanoTime());
+              response.onNext(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(1)).build());
+            } else if (m.hasHeartbeat()) {
+              response.onNext(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(m.getHeartbeat().getSeq())).build());
+            }
+          }
+
+          @Override
+          public void onError(Throwable t) {}
+
+          @Override
+          public void onCompleted() {}
+        };
+      }
+    };
+    ServerInterceptor serials = new ServerInterceptor() {
+      @Override
+      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+        if (call.getMethodDescriptor().getBareMethodName().equals("Session")) {
+          SSLSession tls = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
+          try {
+            sessionSerials.add(Pki.serialHex((X509Certificate) tls.getPeerCertificates()[0]));
+          } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            sessionSerials.add("none");
+          }
+        }
+        return next.startCall(call, headers);
+      }
+    };
+    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port), Tls.server(serverCert, serverKeys.getPrivate(), CA))
+        .addService(ServerInterceptors.intercept(service, serials)).build().start();
+  }
+
+  @Test
+  void aRenewedCertificateIsUsedByTheNextSessionAtOnceWhateverTheBackOff() throws Exception {
+    // the node's certificate, due for renewal from the start (a third of its life is left: it was
+    // issued a minute back-dated, for 20 s)
+    KeyPair nodeKeys = Pki.newKeyPair();
+    X509Certificate nodeCert = Pki.issue(CA, CA_KEYS.getPrivate(), nodeKeys.getPublic(), new Pki.Subject("n1", Pki.NODES),
+        Pki.Purpose.CLIENT, List.of(), Duration.ofSeconds(20));
+    Path pki = Files.createDirectories(dir.resolve("state").resolve("pki"));
+    Files.writeString(pki.resolve(NodeCredentials.BUNDLE), Pki.pem(nodeCert) + Pki.pem(nodeKeys.getPrivate()));
+    Files.writeString(pki.resolve("ca.crt"), Pki.pem(CA));
+    Clock clock = Clock.systemUTC();
+    NodeCredentials credentials = NodeCredentials.tls(dir.resolve("state"), "n1", null, clock);
+    assertThat(credentials.dueForRenewal(clock.instant())).isTrue();
+
+    int port;
+    try (ServerSocket probe = new ServerSocket(0)) {
+      port = probe.getLocalPort();
+    }
+    ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(4);
+    Server server = null;
+    try {
+      FakeRuntime runtime = new FakeRuntime(clock);
+      Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
+          dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
+      CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + port), credentials, NodeInfo.newBuilder().setName("n1").build(),
+          reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock, new Random(1), Duration.ofMillis(200), () -> { });
+      // nobody listens yet: the agent's reconnect back-off grows (0.5, 1, 2, 4 s, ...)
+      session.start();
+      Thread.sleep(4000);
+      server = coordinator(port);
+      await().atMost(Duration.ofSeconds(30)).until(() -> renewedAt != 0 && sessionOpenedAt.size() >= 2);
+      long reopenedAfter = TimeUnit.NANOSECONDS.toMillis(sessionOpenedAt.get(1) - renewedAt);
+      System.out.printf("renewed, and the next session opened %d ms later (serials %s, renewed %s)%n", reopenedAfter, sessionSerials,
+          renewedSerial);
+      assertThat(sessionSerials.get(0)).isEqualTo(Pki.serialHex(nodeCert));
+      assertThat(sessionSerials.get(1)).as("the next session shows the renewed certificate").isEqualTo(renewedSerial);
+      assertThat(reopenedAfter).as("the next session opened at once (the back-off had grown to 4 s and more)").isLessThan(2000);
+      session.close();
+    } finally {
+      scheduler.shutdownNow();
+      if (server != null) {
+        server.shutdownNow();
+      }
+    }
+  }
+}
