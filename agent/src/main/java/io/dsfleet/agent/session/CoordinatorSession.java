@@ -293,16 +293,16 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   /**
-   * Renews the node certificate (a third of its life left) with a new key, then reconnects with
-   * it: the session reopens, the pods are not touched.
-   */
-  /**
    * Set when this side ends the session itself to reconnect with a renewed certificate: the next
    * session opens at once, whatever back-off earlier short sessions built up (it once kept a node
    * away for 20 s after each renewal).
    */
   private volatile boolean reconnectAtOnce;
 
+  /**
+   * Renews the node certificate (a third of its life left) with a new key, then reconnects with
+   * it: the session reopens, the pods are not touched.
+   */
   private void renew() {
     try {
       String certPem = AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)

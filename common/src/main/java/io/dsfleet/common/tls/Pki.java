@@ -329,7 +329,7 @@ public final class Pki {
           return new JcaPEMKeyConverter().getPrivateKey(info);
         }
         if (o instanceof org.bouncycastle.openssl.PEMKeyPair kp) {
-          return new JcaPEMKeyConverter().getPrivateKey(kp.getPrivateKeyInfo()); // a SEC1 key may leave its public key out
+          return new JcaPEMKeyConverter().getPrivateKey(kp.getPrivateKeyInfo());
         }
       } catch (IOException e) {
         throw new IllegalArgumentException("unreadable private key: " + e.getMessage());
