@@ -251,28 +251,32 @@ public final class Pki {
 
   private static final java.util.Base64.Encoder PEM_BASE64 = java.util.Base64.getMimeEncoder(64, new byte[] {'\n'});
   private static final java.util.regex.Pattern PEM_BLOCK =
-      java.util.regex.Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\R(.*?)-----END \\1-----", java.util.regex.Pattern.DOTALL);
+      java.util.regex.Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----[ \\t]*\\R(.*?)-----END \\1-----", java.util.regex.Pattern.DOTALL);
 
   /** The blocks of a PEM text, in order: their type ("CERTIFICATE", "PRIVATE KEY", ...) and body. */
   private record PemBlock(String type, String body) {
-    /** The decoded body; null when it has headers (an encrypted legacy key) or is not Base64. */
+    /** The decoded body; null when it has headers (an encrypted legacy key) or is not Base64 (strictly: line breaks aside). */
     byte[] der() {
       if (body.contains(":")) {
         return null;
       }
       try {
-        return java.util.Base64.getMimeDecoder().decode(body);
+        return java.util.Base64.getDecoder().decode(body.replaceAll("\\s", ""));
       } catch (IllegalArgumentException e) {
         return null;
       }
     }
   }
 
+  /** @throws IllegalArgumentException when a BEGIN line has no END line (a cut file) */
   private static List<PemBlock> pemBlocks(String pem) {
     List<PemBlock> out = new ArrayList<>();
     var m = PEM_BLOCK.matcher(pem);
     while (m.find()) {
       out.add(new PemBlock(m.group(1), m.group(2)));
+    }
+    if (pem.split("-----BEGIN ", -1).length - 1 != out.size()) {
+      throw new IllegalArgumentException("unreadable PEM: a BEGIN line without its END line");
     }
     return out;
   }
@@ -287,8 +291,12 @@ public final class Pki {
           if (der == null) {
             throw new java.security.cert.CertificateException("not Base64");
           }
-          out.add((X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
-              .generateCertificate(new java.io.ByteArrayInputStream(der)));
+          X509Certificate c = (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+              .generateCertificate(new java.io.ByteArrayInputStream(der));
+          if (c.getEncoded().length != der.length) {
+            throw new java.security.cert.CertificateException("data after the certificate");
+          }
+          out.add(c);
         } catch (java.security.cert.CertificateException e) {
           throw new IllegalArgumentException("unreadable certificate: " + e.getMessage());
         }
@@ -320,7 +328,7 @@ public final class Pki {
             // another algorithm's key
           }
         }
-        throw new IllegalArgumentException("unreadable private key: not an EC, RSA or Ed25519 PKCS#8 key");
+        break; // another algorithm (RSASSA-PSS, DSA, Ed448): BouncyCastle's converter below
       }
     }
     for (Object o : readAllPem(pem)) {

@@ -206,7 +206,9 @@ public final class Tls {
    * The one key and certificate chain this side shows, handed over as the JDK's own objects: given
    * PEM instead, Netty parses it with BouncyCastle where that is on the classpath and loads its whole
    * provider (about 800 classes in an agent that otherwise needs none: docs/benchmarks.md). Offered
-   * for the key's own algorithm only, as the JDK's key managers do ("EC", or "EC_EC" in TLS 1.2).
+   * for the key's own algorithm only, as the JDK's key managers do (JSSE asks for "EC", "RSA", ...;
+   * a suffix after "_", as in Netty's OpenSSL key types, is not compared), and JSSE checks the key
+   * against the type again before it uses it.
    */
   static final class OwnKey extends X509ExtendedKeyManager {
     private static final String ALIAS = "dsfleet";

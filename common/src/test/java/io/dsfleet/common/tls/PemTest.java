@@ -86,6 +86,19 @@ class PemTest {
     assertThatThrownBy(() -> Pki.certificate(damaged)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unreadable certificate");
     assertThatThrownBy(() -> Pki.certificate("hello")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no PEM certificate");
     assertThatThrownBy(() -> Pki.privateKey(cert)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no PEM private key");
+    // a cut file, a character outside Base64, data after the certificate: refused, not skipped or ignored
+    assertThatThrownBy(() -> Pki.certificates(cert + cert.substring(0, 200))).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("BEGIN line without its END");
+    int mid = cert.indexOf('\n', 100);
+    assertThatThrownBy(() -> Pki.certificate(cert.substring(0, mid) + "*" + cert.substring(mid)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unreadable certificate");
+    String body = cert.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+    byte[] der = java.util.Base64.getDecoder().decode(body);
+    byte[] longer = java.util.Arrays.copyOf(der, der.length + 3);
+    String padded = "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder().encodeToString(longer) + "\n-----END CERTIFICATE-----\n";
+    assertThatThrownBy(() -> Pki.certificate(padded)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("data after");
+    // what other tools write and is still PEM: spaces after the BEGIN line
+    assertThat(Pki.certificate(cert.replace("-----BEGIN CERTIFICATE-----", "-----BEGIN CERTIFICATE-----  "))).isEqualTo(CA);
   }
 
   /** A loader of its own for the fleet's classes and BouncyCastle, so what it loads can be asked. */

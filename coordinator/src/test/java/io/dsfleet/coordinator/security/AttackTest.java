@@ -369,4 +369,48 @@ class AttackTest extends TlsFleetTest {
     }
     assertThat(server.fleet().nodes()).isEmpty();
   }
+
+  /**
+   * Only the coordinator's serving certificate serves: a stolen node certificate (issued by the
+   * fleet's CA, for clients, without the coordinator's name) and a certificate naming the
+   * coordinator from another CA are both refused by a client with the fleet's credentials, which
+   * the real coordinator answers.
+   */
+  @Test
+  void noCertificateButTheServingOneCanPoseAsTheCoordinator() throws Exception {
+    NodeCert stolen = join("node-a", token());
+    java.security.KeyPair otherCaKeys = Pki.newKeyPair();
+    java.security.cert.X509Certificate otherCa = Pki.newCa(otherCaKeys, "other-ca", Duration.ofDays(1));
+    java.security.KeyPair forgedKeys = Pki.newKeyPair();
+    java.security.cert.X509Certificate forged = Pki.issue(otherCa, otherCaKeys.getPrivate(), forgedKeys.getPublic(),
+        new Pki.Subject(Pki.SERVER_NAME, "dsfleet"), Pki.Purpose.SERVER, List.of(Pki.SERVER_NAME, "127.0.0.1"), Duration.ofHours(1));
+    ControlServiceGrpc.ControlServiceImplBase impostor = new ControlServiceGrpc.ControlServiceImplBase() {
+      @Override
+      public void version(VersionRequest request, StreamObserver<VersionResponse> out) {
+        out.onNext(VersionResponse.newBuilder().setVersion("impostor").build());
+        out.onCompleted();
+      }
+    };
+    assertThat(control(credentialFile("admin.pem")).version(VersionRequest.getDefaultInstance()).getVersion())
+        .as("the real coordinator answers these credentials").isNotEqualTo("impostor");
+    var ca = server.authority().pki().ca();
+    for (var pose : List.of(Map.entry("a node's certificate", new Object[] {stolen.cert(), stolen.keys().getPrivate(), ca}),
+        Map.entry("another CA's certificate for the coordinator's name", new Object[] {forged, forgedKeys.getPrivate(), otherCa}))) {
+      Object[] k = pose.getValue();
+      io.grpc.Server fake = io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder.forAddress(new java.net.InetSocketAddress("127.0.0.1", 0),
+          Tls.server((java.security.cert.X509Certificate) k[0], (java.security.PrivateKey) k[1], (java.security.cert.X509Certificate) k[2]))
+          .addService(impostor).build().start();
+      try {
+        ManagedChannel ch = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", fake.getPort(),
+            Tls.client(java.nio.file.Files.readString(pki().resolve("admin.pem")))).overrideAuthority(Pki.SERVER_NAME).build();
+        channels.add(ch);
+        var e = catchThrowableOfType(StatusRuntimeException.class,
+            () -> ControlServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS).version(VersionRequest.getDefaultInstance()));
+        assertThat(e).as(pose.getKey() + " refused").isNotNull();
+        assertThat(e.getStatus().getCode()).as(pose.getKey()).isEqualTo(Status.Code.UNAVAILABLE);
+      } finally {
+        fake.shutdownNow();
+      }
+    }
+  }
 }
