@@ -352,10 +352,10 @@ public final class Authority {
       return () -> { };
     }
     openStreams.computeIfAbsent(serial, k -> java.util.concurrent.ConcurrentHashMap.newKeySet()).add(cancel);
-    boolean late;
-    synchronized (this) {
-      late = revoked.contains(serial); // revoked between the call's check and this registration
-    }
+    // revoked between the call's check and this registration; a concurrent set, read without the
+    // monitor: sessions open on transport threads, and a join or renewal holds the monitor through
+    // the store commit of its certificate (AuthorityLockTest)
+    boolean late = revoked.contains(serial);
     if (late) {
       endStreams(List.of(serial)); // cancel runs at most twice in a race: it must be idempotent
     }
