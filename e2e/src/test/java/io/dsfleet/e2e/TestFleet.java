@@ -141,6 +141,7 @@ final class TestFleet implements AutoCloseable {
         "--config", root.resolve("none.yaml").toString(), "--heartbeat-interval", "1s", "--heartbeat-grace", "6s"));
     cmd.addAll(Arrays.asList(extra));
     coordinator = spawn("coordinator", root.resolve("coordinator.log"), cmd);
+    stalled = coordinator;
     // over the control API (its credentials exist once the first start wrote them), not a dsctl JVM per poll
     await("coordinator serving", 60, () -> Files.exists(pki().resolve("admin.pem")) && answers());
   }
@@ -406,11 +407,43 @@ Map<String, NodeView> nodes() {
     }
   }
 
-  /** Waits for {@code condition}, and prints how long it took: where a scenario's time goes. */
+  /** The coordinator whose threads a long wait prints (the fleet's own, when it has one). */
+  static volatile Process stalled;
+  private static final java.util.concurrent.ScheduledExecutorService WATCHDOG = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "e2e-wait-watchdog");
+    t.setDaemon(true);
+    return t;
+  });
+
+  /**
+   * Waits for {@code condition}, and prints how long it took: where a scenario's time goes. A wait
+   * still going after 30 s prints the coordinator's threads that are in dsfleet's code at that
+   * moment (jcmd Thread.print): a coordinator once answered one agent nothing for 80 s.
+   */
   static void await(String what, int seconds, Callable<Boolean> condition) {
     long t0 = System.nanoTime();
-    Awaitility.await(what).atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(condition);
+    var dump = WATCHDOG.schedule(() -> printCoordinatorThreads(what), 30, java.util.concurrent.TimeUnit.SECONDS);
+    try {
+      Awaitility.await(what).atMost(Duration.ofSeconds(seconds)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(condition);
+    } finally {
+      dump.cancel(false);
+    }
     System.out.printf("e2e: %s after %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
+  }
+
+  static void printCoordinatorThreads(String what) {
+    Process p = stalled;
+    if (p == null || !p.isAlive()) {
+      return;
+    }
+    Sh.Result r = Sh.run(List.of(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(), String.valueOf(p.pid()), "Thread.print"));
+    StringBuilder b = new StringBuilder("e2e: still waiting for " + what + " after 30 s; the coordinator's threads in dsfleet code:\n");
+    for (String thread : r.out().split("\n\\s*\n")) {
+      if (thread.contains("io.dsfleet") || thread.contains("BLOCKED")) {
+        thread.lines().limit(25).forEach(l -> b.append("  ").append(l).append('\n'));
+      }
+    }
+    System.out.print(b);
   }
 
   String logs() {
