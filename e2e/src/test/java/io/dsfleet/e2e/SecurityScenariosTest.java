@@ -78,10 +78,7 @@ class SecurityScenariosTest {
                 image: local/busybox:1
                 command: [sh, -c, "trap 'exit 0' TERM; sleep 2147483647 & wait"]
         """);
-    // 180 s: beside the suite's other lane the coordinator once answered this agent nothing for 80 s
-    // (heartbeats unacknowledged, renewals timing out; cause not found: a long wait prints the
-    // coordinator's threads)
-    TestFleet.await("steady Ready", 180, () -> fleet.readyOn("steady", host));
+    TestFleet.await("steady Ready", 90, () -> fleet.readyOn("steady", host));
     Map<String, String> before = fleet.containers("steady", host);
     String serial = Pki.serialHex(Pki.certificate(Files.readString(statePki().resolve("node.pem"))));
     int renewalsBefore = agentLog().split("node certificate renewed", -1).length - 1;

@@ -78,6 +78,10 @@ final class TestFleet implements AutoCloseable {
     Files.createDirectories(root);
     Runtime.getRuntime().addShutdownHook(new Thread(TestFleet::cleanup, "e2e-cleanup"));
     Sh.ok("ip", "link", "add", BRIDGE, "type", "bridge");
+    // a MAC of its own: a bridge left to itself takes its lowest port's, so a host removed from the
+    // fleet changed the coordinator's MAC under the other hosts, whose ARP entries then sent to the
+    // old one until they expired: a minute and more with nothing reaching the coordinator
+    Sh.ok("ip", "link", "set", BRIDGE, "address", String.format("02:64:73:66:65:%02x", INSTANCE));
     Sh.ok("ip", "addr", "add", COORDINATOR_IP + "/24", "dev", BRIDGE);
     Sh.ok("ip", "link", "set", BRIDGE, "up");
     // host to host across the bridge (replicas of a coordinator group): bridged frames pass the
@@ -418,7 +422,8 @@ Map<String, NodeView> nodes() {
   /**
    * Waits for {@code condition}, and prints how long it took: where a scenario's time goes. A wait
    * still going after 30 s prints the coordinator's threads that are in dsfleet's code at that
-   * moment (jcmd Thread.print): a coordinator once answered one agent nothing for 80 s.
+   * moment (jcmd Thread.print): when a coordinator answered an agent nothing for 80 s, it showed the
+   * coordinator idle, and the cause was the network (the bridge's MAC, in the constructor).
    */
   static void await(String what, int seconds, Callable<Boolean> condition) {
     long t0 = System.nanoTime();
