@@ -194,9 +194,9 @@ final class LocalFleet implements AutoCloseable {
           return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
         } catch (io.grpc.StatusRuntimeException e) {
           // leadership moved while a member caught up: follow it, as dsctl does
-          String d = String.valueOf(e.getStatus().getDescription());
-          if (d.contains("the leader is at ")) {
-            retarget(d.substring(d.indexOf("the leader is at ") + "the leader is at ".length()).strip());
+          String leader = e.getTrailers() == null ? null : e.getTrailers().get(io.dsfleet.coordinator.LeaderGate.LEADER);
+          if (leader != null && !leader.isBlank()) {
+            retarget(leader);
           }
           throw e;
         }

@@ -16,9 +16,10 @@ import java.util.function.Supplier;
  * trailer (empty during an election), so agents and dsctl move to it. When the replica stops serving,
  * every call it holds (agents' sessions included) ends the same way.
  */
-final class LeaderGate implements ServerInterceptor {
+public final class LeaderGate implements ServerInterceptor {
   static final String LEADER_KEY = "dsfleet-leader";
-  static final Metadata.Key<String> LEADER = Metadata.Key.of(LEADER_KEY, Metadata.ASCII_STRING_MARSHALLER);
+  /** Where the leader serves, in the trailer of a call a replica that does not lead refused (empty during an election). */
+  public static final Metadata.Key<String> LEADER = Metadata.Key.of(LEADER_KEY, Metadata.ASCII_STRING_MARSHALLER);
 
   private final String replicaId;
   private final Supplier<String> leaderAddress;

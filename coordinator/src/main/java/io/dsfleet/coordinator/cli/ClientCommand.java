@@ -231,16 +231,13 @@ public abstract class ClientCommand implements Callable<Integer> {
     }
   }
 
-  private static final io.grpc.Metadata.Key<String> LEADER = io.grpc.Metadata.Key.of("dsfleet-leader",
-      io.grpc.Metadata.ASCII_STRING_MARSHALLER);
-
   /** The leader a replica named when it refused a call before doing anything (so repeating it elsewhere is safe). */
   private static String notLeaderAtStart(StatusRuntimeException e) {
     if (e.getStatus().getCode() != Status.Code.UNAVAILABLE || e.getTrailers() == null) {
       return null;
     }
     String description = e.getStatus().getDescription();
-    return description != null && description.contains("is not the leader") ? e.getTrailers().get(LEADER) : null;
+    return description != null && description.contains("is not the leader") ? e.getTrailers().get(io.dsfleet.coordinator.LeaderGate.LEADER) : null;
   }
 
   private static void sleepQuietly(long ms) {
