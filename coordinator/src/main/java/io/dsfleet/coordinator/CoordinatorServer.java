@@ -61,7 +61,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private final String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
 
   /** What serves while this coordinator serves: its fleet, its CA at work, the services bound to them. */
-  private record Serving(Fleet fleet, Authority authority, List<ServerServiceDefinition> definitions) {}
+  private record Serving(Fleet fleet, Authority authority, AgentServiceImpl agents, List<ServerServiceDefinition> definitions) {}
 
   private volatile Serving serving;
 
@@ -150,11 +150,11 @@ public final class CoordinatorServer implements AutoCloseable {
         .keepAliveTimeout(20, TimeUnit.SECONDS)
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(false)
-        // the agents' sessions run on the transport threads: their messages are short (heartbeats, most
-        // of the traffic, take no lock) and a thread hand-off per message costs more than the work
-        // (docs/benchmarks.md); every other call (joins that sign and commit, the control API that may
-        // plan the whole fleet) runs on the call threads, not on a transport thread (a session's own
-        // reports and acks still take the fleet lock there; its heartbeats and call checks do not)
+        // the agents' sessions run on the transport threads: most of their messages are heartbeats,
+        // answered there without the fleet's lock, and a thread hand-off per message would cost more
+        // than the work (docs/benchmarks.md); what else a session changes is queued to one worker
+        // (SessionWorker). Every other call (joins that sign and commit, the control API that may
+        // plan the whole fleet) runs on the call threads, not on a transport thread.
         .directExecutor()
         .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
           @Override
@@ -226,15 +226,16 @@ public final class CoordinatorServer implements AutoCloseable {
   /** Builds the fleet from the store and binds the services to it: at start, or when a replica's leadership is ready. */
   private void startServing(Authority authority) {
     Fleet fleet = new Fleet(store, clock, nanoTime, options.fleet(), new Random());
+    AgentServiceImpl agents = new AgentServiceImpl(fleet, logs, authority);
     List<ServerServiceDefinition> definitions = new java.util.ArrayList<>(List.of(
-        StrictDecoding.of(new AgentServiceImpl(fleet, logs, authority)),
+        StrictDecoding.of(agents),
         StrictDecoding.of(new ControlServiceImpl(fleet, logs, scheduler, version, authority, replica))));
     if (replica != null) {
       definitions.add(StrictDecoding.of(new io.dsfleet.coordinator.grpc.ReplicaServiceImpl(replica, authority, options.dataDir(),
           background)));
     }
     definitions.forEach(services::bind);
-    serving = new Serving(fleet, authority, definitions);
+    serving = new Serving(fleet, authority, agents, definitions);
     if (gate != null) {
       gate.open();
     }
@@ -248,6 +249,7 @@ public final class CoordinatorServer implements AutoCloseable {
     }
     if (s != null) {
       s.definitions().forEach(services::unbind);
+      s.agents().close();
     }
   }
 
@@ -350,6 +352,7 @@ public final class CoordinatorServer implements AutoCloseable {
     workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     Serving s = serving;
     if (s != null) {
+      s.agents().close();
       try {
         s.fleet().flush();
       } catch (RuntimeException e) {

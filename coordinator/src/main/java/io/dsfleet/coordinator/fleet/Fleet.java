@@ -218,12 +218,27 @@ public final class Fleet {
    * false when the node is unknown. See {@link NodeLifecycle#heartbeat}.
    */
   public boolean heartbeat(String nodeName, boolean runtimeDown, String runtimeMessage) {
-    if (lifecycle.renew(nodeName, runtimeDown, clock.instant())) {
+    if (renew(nodeName, runtimeDown)) {
       return true;
     }
     synchronized (lock) {
       version.incrementAndGet();
       return lifecycle.heartbeat(nodeName, runtimeDown, runtimeMessage, clock.instant());
+    }
+  }
+
+  /**
+   * A heartbeat's lock-free part ({@link NodeLifecycle#renew}): true when it was all there was to
+   * do, false when {@link #heartbeat} must run (the node is unknown or changes condition).
+   */
+  public boolean renew(String nodeName, boolean runtimeDown) {
+    return lifecycle.renew(nodeName, runtimeDown, clock.instant());
+  }
+
+  /** Runs {@code work} (calls of this class) under one hold of the lock: many session messages for one hand-off. */
+  public void batch(Runnable work) {
+    synchronized (lock) {
+      work.run();
     }
   }
 

@@ -24,18 +24,30 @@ import io.grpc.stub.StreamObserver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Agents join, hold one session each, and leave. */
-public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBase {
+/**
+ * Agents join, hold one session each, and leave. A session's messages arrive on the transport
+ * threads: a heartbeat of a node that stays as it is is answered there without the fleet's lock;
+ * everything else a session changes is queued to the {@link SessionWorker}.
+ */
+public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBase implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AgentServiceImpl.class);
   private final Fleet fleet;
   private final LogRelay logs;
   private final Authority authority;
+  private final SessionWorker worker;
 
   /** @param authority null on an insecure coordinator */
   public AgentServiceImpl(Fleet fleet, LogRelay logs, Authority authority) {
     this.fleet = fleet;
     this.logs = logs;
     this.authority = authority;
+    this.worker = new SessionWorker(fleet);
+  }
+
+  /** Stops applying session messages (this coordinator stopped serving this fleet). */
+  @Override
+  public void close() {
+    worker.close();
   }
 
   /**
@@ -192,7 +204,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         closed = true;
         out.onCompleted();
       }
-      ended(); // outside the session's lock: ended() takes the fleet's
+      ended(); // outside the session's lock
     }
 
     private void fail(Status status) {
@@ -226,8 +238,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
             fail(Status.UNAUTHENTICATED.withDescription("the certificate of node " + caller.name() + " was revoked"));
             return;
           }
-          node = m.getOpen().getNodeName();
-          fleet.openSession(node, this);
+          String opened = m.getOpen().getNodeName();
+          node = opened;
+          later(() -> fleet.openSession(opened, this));
           if (authority != null) {
             unwatch = authority.onRevoke(caller.serial(), this::revoked);
             if (ended.get()) { // ended while registering: unregister here
@@ -236,19 +249,30 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
           }
           return;
         }
+        String from = node;
         switch (m.getMsgCase()) {
           case HEARTBEAT -> {
             Heartbeat hb = m.getHeartbeat();
-            if (!fleet.heartbeat(node, hb.getRuntimeUnavailable(), hb.getRuntimeMessage())) {
-              fail(Status.NOT_FOUND.withDescription("node " + node + " is not a member; join again"));
-              return;
+            if (fleet.renew(from, hb.getRuntimeUnavailable())) {
+              // the lease is renewed now; the answer keeps its place behind what this session queued
+              if (queued.get() == 0) {
+                ackHeartbeat(hb);
+              } else {
+                later(() -> ackHeartbeat(hb));
+              }
+            } else {
+              later(() -> {
+                if (fleet.heartbeat(from, hb.getRuntimeUnavailable(), hb.getRuntimeMessage())) {
+                  ackHeartbeat(hb);
+                } else {
+                  fail(Status.NOT_FOUND.withDescription("node " + from + " is not a member; join again"));
+                }
+              });
             }
-            send(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder()
-                .setSeq(m.getHeartbeat().getSeq()).setLeaseMillis(fleet.options().heartbeatGrace().toMillis())).build());
           }
-          case POD_STATUS -> fleet.reportPods(node, m.getPodStatus());
-          case LOG_CHUNK -> logs.deliver(node, m.getLogChunk());
-          case ACK -> fleet.acked(node, m.getAck().getVersion());
+          case POD_STATUS -> later(() -> fleet.reportPods(from, m.getPodStatus()));
+          case LOG_CHUNK -> logs.deliver(from, m.getLogChunk());
+          case ACK -> later(() -> fleet.acked(from, m.getAck().getVersion()));
           case OPEN -> fail(Status.FAILED_PRECONDITION.withDescription("session already open for " + node));
           default -> fail(Status.INVALID_ARGUMENT.withDescription("unknown session message"));
         }
@@ -258,6 +282,39 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         log.error("session of {} failed", node, e);
         fail(Status.INTERNAL.withDescription("coordinator error: " + e.getMessage()));
       }
+    }
+
+    private void ackHeartbeat(Heartbeat hb) {
+      send(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder()
+          .setSeq(hb.getSeq()).setLeaseMillis(fleet.options().heartbeatGrace().toMillis())).build());
+    }
+
+    /** This session's messages queued to the worker and not yet applied. */
+    private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * Queues a change to the fleet (see {@link SessionWorker}); if it fails, this session ends, as it
+     * would have here, and what the session queued after a session ended is dropped (a new session
+     * starts with the agent's full report). What the agent is sent keeps the order of what it sent:
+     * a heartbeat's answer waits behind this session's queued messages (and whatever they make the
+     * coordinator send).
+     */
+    private void later(Runnable change) {
+      queued.incrementAndGet();
+      worker.submit(() -> {
+        try {
+          if (!ended.get()) {
+            change.run();
+          }
+        } catch (ControlException e) {
+          fail(Status.fromCode(e.code()).withDescription(e.getMessage()));
+        } catch (RuntimeException e) {
+          log.error("session of {} failed", node, e);
+          fail(Status.INTERNAL.withDescription("coordinator error: " + e.getMessage()));
+        } finally {
+          queued.decrementAndGet();
+        }
+      });
     }
 
     @Override
@@ -278,9 +335,10 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         return;
       }
       unwatch.run();
-      if (node != null) {
-        fleet.sessionClosed(node, this);
-        logs.nodeGone(node);
+      String from = node;
+      if (from != null) {
+        worker.submit(() -> fleet.sessionClosed(from, this));
+        logs.nodeGone(from);
       }
     }
   }

@@ -80,6 +80,52 @@ class CoordinatorServiceTest {
     slow.close();
   }
 
+  /**
+   * Two sessions on one connection share one transport thread. While something holds the fleet's
+   * lock (an apply planning the fleet, a rollout pass), a report is queued, not waited for on that
+   * thread: the other session's heartbeat is answered at once. Before, the report stood in the
+   * lock's queue on the transport thread and every session on the connection went unanswered.
+   */
+  @Test
+  void aSessionWaitingForTheFleetLockHoldsUpNoOtherSessionOnItsConnection() throws Exception {
+    var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", c.server.port()).usePlaintext().build();
+    FakeAgent a = new FakeAgent(channel, "node-a").join(Map.of()).open();
+    FakeAgent b = new FakeAgent(channel, "node-b").join(Map.of()).open();
+    await().atMost(WAIT).until(() -> c.server.fleet().connected("node-a") && c.server.fleet().connected("node-b"));
+    a.nextDesired(WAIT); // the empty set on open
+    apply(Fixtures.BASE);
+    DesiredState set = a.nextDesired(WAIT);
+    assertThat(set.getPodsCount()).isOne();
+    var held = new java.util.concurrent.CountDownLatch(1);
+    var release = new java.util.concurrent.CountDownLatch(1);
+    Thread holder = new Thread(() -> c.server.fleet().batch(() -> {
+      held.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }));
+    holder.start();
+    try {
+      held.await();
+      a.reportAllReady(set, c.clock.millis());
+      a.heartbeat();
+      b.heartbeat();
+      await().atMost(WAIT).until(b::heartbeatAcked);
+      assertThat(a.heartbeatAcked()).as("node-a's answer waits behind its own report, still queued").isFalse();
+    } finally {
+      release.countDown();
+      holder.join();
+    }
+    await().atMost(WAIT).until(a::heartbeatAcked);
+    assertThat(c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build()).getPodsList())
+        .as("node-a's report, applied before its heartbeat was answered").anyMatch(p -> p.getStatus().getReady());
+    a.close();
+    b.close();
+    channel.shutdownNow();
+  }
+
   @Test
   void joinedAgentReceivesItsPodsAndALaterAgentToo() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
