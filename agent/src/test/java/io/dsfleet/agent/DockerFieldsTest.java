@@ -238,6 +238,57 @@ class DockerFieldsTest {
     assertThat(h.sh("main", "readlink /proc/self/ns/pid")).isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/pid")).toString());
   }
 
+  /**
+   * One container on the host network is the pod alone (docs/agent.md, "Pods on Docker"): no
+   * sandbox, its own IPC namespace, the host's network, and it restarts in place after a crash,
+   * its run counted on. A second container makes a sandbox again, which they share.
+   */
+  @Test
+  void oneContainerOnTheHostNetworkRunsWithoutASandbox(@TempDir Path own) throws IOException {
+    h.close();
+    h = new DockerHarness(own, new io.dsfleet.agent.reconcile.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(10)));
+    String role = Labels.ROLE;
+    PodStatus s = h.run(ds(POD + ".hostNetwork", "true", C0 + ".command", "[sh, -c, 'sleep 2; exit 3']"));
+    assertThat(s.getPhase()).isEqualTo("Running");
+    assertThat(s.getStartedAtMillis()).isPositive();
+    assertThat(h.docker.listOwned(h.node)).as("one container, no sandbox").hasSize(1)
+        .allMatch(c -> c.label(role).equals(Labels.APP));
+    assertThat(h.sh("main", "readlink /proc/self/ns/net")).isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString());
+    assertThat(h.sh("main", "readlink /proc/self/ns/ipc")).isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/ipc")).toString());
+    h.awaitStatus(p -> p.getContainers(0).getRestartCount() == 1 && p.getContainers(0).getState().equals("running") && p.getReady(),
+        Duration.ofSeconds(30));
+    assertThat(h.docker.listOwned(h.node)).as("restarted in place: still no sandbox")
+        .noneMatch(c -> c.label(role).equals(Labels.SANDBOX));
+    h.clear();
+
+    h.run(ds(POD + ".hostNetwork", "true", POD + ".containers[1]", "{name: side, image: local/busybox:1, command: [sleep, '3600']}"));
+    assertThat(h.docker.listOwned(h.node)).as("two containers share a sandbox")
+        .filteredOn(c -> c.label(role).equals(Labels.SANDBOX)).hasSize(1);
+    assertThat(h.sh("side", "readlink /proc/self/ns/ipc")).isEqualTo(h.sh("main", "readlink /proc/self/ns/ipc"));
+  }
+
+  /** An agent upgraded over such a pod: the sandbox the older agent made goes; the container it runs stays, untouched. */
+  @Test
+  void aSandboxAnOlderAgentMadeForAHostNetworkPodIsStoppedAndItsContainerKeepsRunning() {
+    var d = ds(POD + ".hostNetwork", "true");
+    var pod = io.dsfleet.agent.reconcile.DesiredPod.parse(DockerHarness.state(d), Map.of(), h.node, "127.0.0.1", tmp.resolve("pods"), "test")
+        .values().iterator().next();
+    // as the agent made it before this rule: a sandbox on the host network, the container joined to it
+    String sandbox = h.docker.create(io.dsfleet.agent.pod.PodRenderer.sandbox(pod.ctx(), h.docker.ensureSandboxImage(), 0, "older"));
+    h.docker.start(sandbox);
+    var image = h.docker.inspectImage("local/busybox:1").orElseThrow();
+    String app = h.docker.create(io.dsfleet.agent.pod.PodRenderer.container(pod.ctx(), pod.template().spec().containers().get(0), Labels.APP,
+        0, 0, sandbox, 0, image.id(), "127.0.0.1", java.util.List.of(), image.user(), null, "older"));
+    h.docker.start(app);
+    h.reconciler.setDesired(DockerHarness.state(d));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.docker.listOwned(h.node).stream()
+        .noneMatch(c -> c.id().equals(sandbox) && c.running()));
+    h.settle(2);
+    assertThat(h.container("main").id()).as("the same container, never restarted").isEqualTo(app);
+    assertThat(h.last.get(0).getReady()).isTrue();
+    assertThat(h.last.get(0).getContainers(0).getRestartCount()).isZero();
+  }
+
   @Test
   void hostPortIsPublished() throws Exception {
     h.run(ds(C0 + ".command", "[sh, -c, 'httpd -f -p 8080 -h /www']", C0 + ".ports", "[{containerPort: 8080, hostPort: 18181}]"));

@@ -10,28 +10,30 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Benchmark 1, single host, apply to running: (a) the floor, a container created and started
- * (what `docker run -d` does) until it runs; (b) the peer, a Swarm global service created until
- * its task runs; (c) a DaemonSet applied until its pod runs and is Ready, with a coordinator and
- * an agent already up. Same image, same daemon, runs interleaved in a shuffled order; every
- * client is an API call from this process (no CLI or JVM start-up in any timing); state is polled
- * every 5 ms. (d) is (c) with a group of three coordinator replicas on this host (every store
- * write committed on two of them) and its own agent: the cost of replication, in the same run.
+ * Benchmark 1, single host, apply to running, like with like on two networks. On the bridge:
+ * (a) the floor, a container created and started (what `docker run -d` does) until it runs;
+ * (b) the peer, a Swarm global service created until its task runs; (c) a DaemonSet applied until
+ * its pod runs and is Ready, with a coordinator and an agent already up. On the host's network
+ * (`hostNetwork: true`, the usual DaemonSet): (a') `docker run -d --network host`, (b') the Swarm
+ * service on the host network, (c') the DaemonSet with {@code hostNetwork: true}. Same image, same
+ * daemon, runs interleaved in a shuffled order; every client is an API call from this process (no
+ * CLI or JVM start-up in any timing); state is polled every 5 ms. (d) is (c) with a group of three
+ * coordinator replicas on this host (every store write committed on two of them) and its own
+ * agent: the cost of replication, in the same run.
  */
 final class ApplyBench {
   static final String IMAGE = "local/busybox:1";
 
   /**
+   * @param host the same three on the host's network
    * @param group dsfleet with a group of three coordinator replicas (every store write committed on two)
    * @param peerNote why the peer was not measured, "" when it was
    */
-  record Result(Stats floor, Stats peer, Stats dsfleet, Stats group, String peerNote) {}
+  record Result(Stats floor, Stats peer, Stats dsfleet, Stats hostFloor, Stats hostPeer, Stats hostDsfleet, Stats group, String peerNote) {}
 
   static Result run(int runs, Path work, PrintStream out) throws Exception {
-    Stats floor = new Stats();
-    Stats peer = new Stats();
-    Stats dsfleet = new Stats();
-    Stats group = new Stats();
+    Stats[] stats = new Stats[7];
+    java.util.Arrays.setAll(stats, k -> new Stats());
     Swarm swarm = new Swarm("unix:///var/run/docker.sock");
     String peerNote = swarm.initOrSkip("127.0.0.1", out);
     boolean withPeer = peerNote.isEmpty();
@@ -43,38 +45,44 @@ final class ApplyBench {
       LocalFleet.await("the group's agent's node Ready", 120, replicated::nodeReady);
       Random shuffle = new Random(42);
       for (int i = 0; i < runs; i++) {
-        List<Integer> order = new ArrayList<>(List.of(0, 1, 2, 3));
+        List<Integer> order = new ArrayList<>(List.of(0, 1, 2, 3, 4, 5, 6));
         Collections.shuffle(order, shuffle);
-        double[] ms = new double[4];
+        double[] ms = new double[7];
         for (int which : order) {
           ms[which] = switch (which) {
-            case 0 -> floorOnce(swarm, i);
-            case 1 -> withPeer ? peerOnce(swarm, i) : Double.NaN;
-            case 2 -> dsfleetOnce(fleet, i);
-            default -> dsfleetOnce(replicated, i);
+            case 0 -> floorOnce(swarm, i, false);
+            case 1 -> withPeer ? peerOnce(swarm, i, false) : Double.NaN;
+            case 2 -> dsfleetOnce(fleet, i, false);
+            case 3 -> floorOnce(swarm, i, true);
+            case 4 -> withPeer ? peerOnce(swarm, i, true) : Double.NaN;
+            case 5 -> dsfleetOnce(fleet, i, true);
+            default -> dsfleetOnce(replicated, i, false);
           };
         }
-        floor.add(ms[0]);
-        if (withPeer) {
-          peer.add(ms[1]);
+        for (int k = 0; k < ms.length; k++) {
+          if (!Double.isNaN(ms[k])) {
+            stats[k].add(ms[k]);
+          }
         }
-        dsfleet.add(ms[2]);
-        group.add(ms[3]);
-        out.printf("run %d: docker %.0f ms, swarm %.0f ms, dsfleet %.0f ms, dsfleet on 3 replicas %.0f ms%n", i + 1, ms[0], ms[1],
-            ms[2], ms[3]);
+        out.printf("run %d: bridge: docker %.0f, swarm %.0f, dsfleet %.0f ms; host network: docker %.0f, swarm %.0f, dsfleet %.0f ms;"
+            + " dsfleet on 3 replicas %.0f ms%n", i + 1, ms[0], ms[1], ms[2], ms[3], ms[4], ms[5], ms[6]);
       }
     } finally {
       swarm.leave();
     }
-    Result r = new Result(floor, peer, dsfleet, group, peerNote);
+    Result r = new Result(stats[0], stats[1], stats[2], stats[3], stats[4], stats[5], stats[6], peerNote);
     print(r, runs, out);
     return r;
   }
 
-  static double floorOnce(Swarm docker, int i) {
+  static double floorOnce(Swarm docker, int i, boolean hostNetwork) {
     String name = "bench-floor-" + i + "-" + System.nanoTime();
     long t0 = System.nanoTime();
-    String id = docker.docker.createContainerCmd(IMAGE).withName(name).withCmd("sleep", "3600").exec().getId();
+    var create = docker.docker.createContainerCmd(IMAGE).withName(name).withCmd("sleep", "3600");
+    if (hostNetwork) {
+      create.withHostConfig(com.github.dockerjava.api.model.HostConfig.newHostConfig().withNetworkMode("host"));
+    }
+    String id = create.exec().getId();
     docker.docker.startContainerCmd(id).exec();
     double ms = (System.nanoTime() - t0) / 1e6;
     if (!Boolean.TRUE.equals(docker.docker.inspectContainerCmd(id).exec().getState().getRunning())) {
@@ -84,9 +92,9 @@ final class ApplyBench {
     return ms;
   }
 
-  static double peerOnce(Swarm swarm, int i) {
+  static double peerOnce(Swarm swarm, int i, boolean hostNetwork) {
     long t0 = System.nanoTime();
-    String id = swarm.createGlobal("bench-peer-" + i, IMAGE);
+    String id = swarm.createGlobal("bench-peer-" + i + (hostNetwork ? "-host" : ""), IMAGE, hostNetwork);
     LocalFleet.await("the swarm task running", 120, () -> swarm.running(id, IMAGE) >= 1);
     double ms = (System.nanoTime() - t0) / 1e6;
     swarm.remove(id);
@@ -94,10 +102,10 @@ final class ApplyBench {
     return ms;
   }
 
-  static double dsfleetOnce(LocalFleet fleet, int i) {
-    String name = "bench-ds-" + i;
+  static double dsfleetOnce(LocalFleet fleet, int i, boolean hostNetwork) {
+    String name = "bench-ds-" + i + (hostNetwork ? "-host" : "");
     long t0 = System.nanoTime();
-    fleet.apply(LocalFleet.daemonSet(name, IMAGE, ""));
+    fleet.apply(hostNetwork ? LocalFleet.daemonSet(name, IMAGE, "", "hostNetwork: true") : LocalFleet.daemonSet(name, IMAGE, ""));
     LocalFleet.await("the pod running", 120, () -> fleet.running(name, 0));
     double ms = (System.nanoTime() - t0) / 1e6;
     fleet.control().delete(DeleteRequest.newBuilder().setCascade(true).setKind(ObjectKind.DAEMON_SET).setNamespace("default").setName(name).build());
@@ -109,23 +117,28 @@ final class ApplyBench {
   static void print(Result r, int runs, PrintStream out) {
     Table t = new Table("Apply to running, one host (" + runs + " interleaved runs each; ms, median (min-max))",
         "what", "median", "p90", "min-max");
-    t.row("(a) floor: container create + start (`docker run -d`)", Table.ms(r.floor().median()), Table.ms(r.floor().percentile(90)),
-        "%.0f-%.0f".formatted(r.floor().min(), r.floor().max()));
-    if (r.peer().count() == 0) {
-      t.row("(b) peer: Swarm global service until its task runs", "-", "-", "skipped: " + r.peerNote());
-    } else {
-      t.row("(b) peer: Swarm global service until its task runs", Table.ms(r.peer().median()), Table.ms(r.peer().percentile(90)),
-          "%.0f-%.0f".formatted(r.peer().min(), r.peer().max()));
-    }
-    t.row("(c) dsfleet: apply until the pod runs and is Ready", Table.ms(r.dsfleet().median()), Table.ms(r.dsfleet().percentile(90)),
-        "%.0f-%.0f".formatted(r.dsfleet().min(), r.dsfleet().max()));
-    t.row("(d) dsfleet, 3 coordinator replicas: the same", Table.ms(r.group().median()), Table.ms(r.group().percentile(90)),
-        "%.0f-%.0f".formatted(r.group().min(), r.group().max()));
+    row(t, "(a) floor: container create + start (`docker run -d`)", r.floor(), "");
+    row(t, "(b) peer: Swarm global service until its task runs", r.peer(), r.peerNote());
+    row(t, "(c) dsfleet: apply until the pod runs and is Ready", r.dsfleet(), "");
+    row(t, "(a') floor, host network (`docker run -d --network host`)", r.hostFloor(), "");
+    row(t, "(b') peer, host network: Swarm global service on `host`", r.hostPeer(), r.peerNote());
+    row(t, "(c') dsfleet, `hostNetwork: true` (one container: no sandbox)", r.hostDsfleet(), "");
+    row(t, "(d) dsfleet, 3 coordinator replicas: (c) again", r.group(), "");
     t.print(out);
     Table ratios = new Table("Apply to running: ratios of medians", "ratio", "value", "target");
-    ratios.row("(c)/(a)", Table.ratio(r.dsfleet().median(), r.floor().median()), "<= 1.2");
-    ratios.row("(c)/(b)", Table.ratio(r.dsfleet().median(), r.peer().median()), "<= 0.7");
+    ratios.row("(c)/(a), bridge", Table.ratio(r.dsfleet().median(), r.floor().median()), "<= 1.2");
+    ratios.row("(c')/(a'), host network", Table.ratio(r.hostDsfleet().median(), r.hostFloor().median()), "<= 1.2");
+    ratios.row("(c)/(b), bridge", Table.ratio(r.dsfleet().median(), r.peer().median()), "<= 0.7");
+    ratios.row("(c')/(b'), host network", Table.ratio(r.hostDsfleet().median(), r.hostPeer().median()), "<= 0.7");
     ratios.row("(d)/(c): the cost of replication", Table.ratio(r.group().median(), r.dsfleet().median()), "<= 1.5");
     ratios.print(out);
+  }
+
+  private static void row(Table t, String what, Stats s, String skipped) {
+    if (s.count() == 0) {
+      t.row(what, "-", "-", "skipped: " + skipped);
+    } else {
+      t.row(what, Table.ms(s.median()), Table.ms(s.percentile(90)), "%.0f-%.0f".formatted(s.min(), s.max()));
+    }
   }
 }

@@ -347,6 +347,11 @@ final class LocalFleet implements AutoCloseable {
 
   /** A DaemonSet of one container that sleeps, on the locally built test image (no registry). */
   static String daemonSet(String name, String image, String strategy) {
+    return daemonSet(name, image, strategy, "");
+  }
+
+  /** @param podField one more field of the pod's spec (e.g. "hostNetwork: true"), or "" */
+  static String daemonSet(String name, String image, String strategy, String podField) {
     return """
         apiVersion: apps/v1
         kind: DaemonSet
@@ -357,11 +362,12 @@ final class LocalFleet implements AutoCloseable {
             metadata: {labels: {app: %s}}
             spec:
               terminationGracePeriodSeconds: 0
+              %s
               containers:
               - name: main
                 image: %s
                 command: [sleep, "3600"]
-        """.formatted(name, name, strategy, name, image);
+        """.formatted(name, name, strategy, name, podField, image);
   }
 
   @Override

@@ -118,10 +118,19 @@ final class Swarm {
 
   /** Creates a global service of one sleeping container; returns its id. */
   String createGlobal(String name, String image) {
+    return createGlobal(name, image, false);
+  }
+
+  /** @param hostNetwork on the host's network (`docker service create --network host`) */
+  String createGlobal(String name, String image, boolean hostNetwork) {
+    TaskSpec task = new TaskSpec().withContainerSpec(new ContainerSpec().withImage(image)
+        .withCommand(List.of("sleep", "3600")).withStopGracePeriod(0L));
+    if (hostNetwork) {
+      task.withNetworks(List.of(new com.github.dockerjava.api.model.NetworkAttachmentConfig().withTarget("host")));
+    }
     ServiceSpec spec = new ServiceSpec().withName(name)
         .withMode(new ServiceModeConfig().withGlobal(new ServiceGlobalModeOptions()))
-        .withTaskTemplate(new TaskSpec().withContainerSpec(new ContainerSpec().withImage(image)
-            .withCommand(List.of("sleep", "3600")).withStopGracePeriod(0L)))
+        .withTaskTemplate(task)
         // monitor 0 means "the default, 5 s" to Swarm: 1 ms is the shortest it takes
         .withUpdateConfig(new UpdateConfig().withParallelism(1L).withDelay(0L).withMonitor(1_000_000L));
     return docker.createServiceCmd(spec).exec().getId();

@@ -34,11 +34,16 @@ class BenchSmokeTest {
   void applyToRunning() throws Exception {
     ApplyBench.Result r = ApplyBench.run(1, work, out);
     // the peer is measured unless the daemon is in a swarm the benchmark did not make (then it says so)
-    for (Stats s : r.peerNote().isEmpty() ? List.of(r.floor(), r.peer(), r.dsfleet(), r.group()) : List.of(r.floor(), r.dsfleet(), r.group())) {
+    List<Stats> measured = new java.util.ArrayList<>(List.of(r.floor(), r.dsfleet(), r.hostFloor(), r.hostDsfleet(), r.group()));
+    if (r.peerNote().isEmpty()) {
+      measured.addAll(List.of(r.peer(), r.hostPeer()));
+    }
+    for (Stats s : measured) {
       assertThat(s.count()).isEqualTo(1);
       assertThat(s.median()).isPositive();
     }
-    assertThat(printed()).contains("| (c)/(a) |").contains("| (c)/(b) |").contains("| (d)/(c): the cost of replication |");
+    assertThat(printed()).contains("| (c)/(a), bridge |").contains("| (c')/(a'), host network |").contains("| (c)/(b), bridge |")
+        .contains("| (c')/(b'), host network |").contains("| (d)/(c): the cost of replication |");
     assertThat(new Swarm("unix:///var/run/docker.sock").active()).as("the benchmark left the swarm it made, and only that one")
         .isEqualTo(!r.peerNote().isEmpty());
   }

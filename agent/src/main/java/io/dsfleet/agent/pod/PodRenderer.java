@@ -19,7 +19,8 @@ import java.util.Map;
 /**
  * Renders a pod into Docker terms, pure: volumes, subPaths and profiles are resolved before. A pod is a sandbox container (the pause image) holding the
  * pod's network and IPC namespaces, its hostname and its published ports, plus one container per
- * init and app container joined to it, as the kubelet does with its pause container.
+ * init and app container joined to it, as the kubelet does with its pause container; a pod with
+ * nothing for a sandbox to hold is its one container alone ({@link #needsSandbox}).
  */
 public final class PodRenderer {
   private PodRenderer() {}
@@ -52,6 +53,16 @@ public final class PodRenderer {
     Long grace = ctx.template().spec().terminationGracePeriodSeconds();
     l.put(Labels.GRACE, String.valueOf(grace == null ? 30 : grace));
     return l;
+  }
+
+  /**
+   * Whether the pod needs a sandbox. One app container, no init containers, on the host's network:
+   * the network, hostname and ports a sandbox would hold are the host's, and namespaces shared by one
+   * container share nothing, so the container runs alone (one container for Docker to make and
+   * start instead of two, one after the other). docs/agent.md says what such a pod keeps and loses.
+   */
+  public static boolean needsSandbox(PodSpec pod) {
+    return !Boolean.TRUE.equals(pod.hostNetwork()) || !list(pod.initContainers()).isEmpty() || pod.containers().size() != 1;
   }
 
   /** The pod's sandbox number {@code attempt}. */
@@ -88,7 +99,8 @@ public final class PodRenderer {
    * @param restarts the run number of this container (0 for the first)
    * @param streak crashes in a row before this run
    * @param image the image to create it from: its id, as checked (a tag could move between check and create)
-   * @param sandbox the running sandbox to join: its id and attempt
+   * @param sandboxId the running sandbox to join; null for a pod without one ({@link #needsSandbox}): on the host's network, its own IPC namespace
+   * @param attempt the sandbox's attempt (a pod without one: the attempt its runs are labelled with)
    * @param podIp the sandbox's IP (the host's with hostNetwork)
    * @param mounts the container's bind mounts, resolved by {@link Volumes#mounts}
    * @param imageUser the image's configured user, for runAsNonRoot
@@ -175,10 +187,10 @@ public final class PodRenderer {
     if (entrypoint != null && cmd == null) {
       cmd = List.of();
     }
-    String joined = "container:" + sandboxId;
+    String joined = sandboxId == null ? null : "container:" + sandboxId;
     return new ContainerSpec(name(ctx, c.name(), restarts, suffix), image, entrypoint, cmd, c.workingDir(), env,
-        labels(ctx, c.name(), role, restarts, attempt, streak), mounts, List.of(), joined,
-        Boolean.TRUE.equals(pod.hostIPC()) ? "host" : joined, Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
+        labels(ctx, c.name(), role, restarts, attempt, streak), mounts, List.of(), joined == null ? "host" : joined,
+        Boolean.TRUE.equals(pod.hostIPC()) ? "host" : joined == null ? "private" : joined, Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
         privileged, sc != null && sc.capabilities() != null ? list(sc.capabilities().add()) : List.of(),
         sc != null && sc.capabilities() != null ? list(sc.capabilities().drop()) : List.of(), user, groups,
         sc != null && Boolean.TRUE.equals(sc.readOnlyRootFilesystem()), securityOpts, nanoCpus, memory, shares,

@@ -31,6 +31,11 @@ public record DesiredPod(String key, String namespace, String name, String daemo
     return template != null;
   }
 
+  /** Whether the pod runs in a sandbox ({@link io.dsfleet.agent.pod.PodRenderer#needsSandbox}); call on a valid pod. */
+  public boolean needsSandbox() {
+    return io.dsfleet.agent.pod.PodRenderer.needsSandbox(template.spec());
+  }
+
   public Duration grace() {
     Long g = template.spec().terminationGracePeriodSeconds();
     return Duration.ofSeconds(g == null ? 30 : g);

@@ -160,8 +160,9 @@ public final class Executor {
     String key = Failures.key(pod.key(), s.name());
     List<Container> list = Labels.INIT.equals(s.role()) ? PodPlanner.list(pod.template().spec().initContainers()) : pod.template().spec().containers();
     Container c = list.stream().filter(x -> x.name().equals(s.name())).findFirst().orElseThrow();
-    OwnedContainer sandbox = observed.stream().filter(x -> x.isSandbox() && x.running() && x.attempt() == s.attempt()).findFirst().orElse(null);
-    if (sandbox == null) {
+    OwnedContainer sandbox = !pod.needsSandbox() ? null
+        : observed.stream().filter(x -> x.isSandbox() && x.running() && x.attempt() == s.attempt()).findFirst().orElse(null);
+    if (sandbox == null && pod.needsSandbox()) {
       return false; // gone meanwhile: the next look decides again
     }
     String id;
@@ -172,7 +173,8 @@ public final class Executor {
       volumesWritten.put(pod.key(), pod.configs());
       List<ContainerSpec.Mount> mounts = volumes.mounts(pod.ctx(), c, sources);
       String seccomp = seccomp(pod, c);
-      id = create(n -> PodRenderer.container(pod.ctx(), c, s.role(), s.restarts(), s.streak(), sandbox.id(), s.attempt(), image.id(),
+      String sandboxId = sandbox == null ? null : sandbox.id();
+      id = create(n -> PodRenderer.container(pod.ctx(), c, s.role(), s.restarts(), s.streak(), sandboxId, s.attempt(), image.id(),
           podIp, mounts, image.user(), seccomp, n));
     } catch (PodConfigError e) {
       failed(key, e.reason(), e.getMessage());
@@ -225,7 +227,8 @@ public final class Executor {
     if (policy.equals("Never") && present.isEmpty()) {
       throw new PodConfigError("ErrImageNeverPull", "image " + c.image() + " is not present and imagePullPolicy is Never");
     }
-    if (policy.equals("Always") || present.isEmpty()) {
+    boolean pulled = policy.equals("Always") || present.isEmpty();
+    if (pulled) {
       try {
         runtime.pull(c.image(), PullSecrets.auth(pod.ctx(), pod.template().spec(), c.image()));
       } catch (RuntimeUnavailableException e) {
@@ -237,7 +240,8 @@ public final class Executor {
         log.warn("pod {}: pull of {} failed, using the local image: {}", pod.key(), c.image(), message(e));
       }
     }
-    ImageInfo image = runtime.inspectImage(c.image())
+    // looked at again only after a pull (which may have moved the tag): one inspect for an image already here
+    ImageInfo image = (pulled ? runtime.inspectImage(c.image()) : present)
         .orElseThrow(() -> new PodConfigError("ErrImagePull", "image " + c.image() + " is not present after its pull"));
     if (image.hasOwnershipLabels()) {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries dsfleet's ownership labels (io.dsfleet.*): its"

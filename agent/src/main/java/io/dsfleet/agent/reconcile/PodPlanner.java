@@ -26,6 +26,10 @@ import java.util.Optional;
  *       its crash back-off, one whose liveness or startup probe failed is stopped (and so restarted).
  * </ol>
  *
+ * A pod without a sandbox ({@link DesiredPod#needsSandbox}) is its app container alone: steps 2 to 4
+ * do not apply (a sandbox of it still running, made by an agent before this rule, is stopped; the
+ * container keeps running), and its runs keep the attempt number of the first.
+ *
  * Every start first waits out its key's back-off ({@link Failures}): nothing is retried every pass.
  * Stopped containers stay until the garbage collector removes them ({@link NodePlanner}); the
  * latest run of each container is kept for its exit code, logs and back-off.
@@ -75,6 +79,17 @@ public final class PodPlanner {
     // from here on only this template's containers count (a new template is a new pod: its runs start at 0)
     observed = observed.stream().filter(c -> c.hash().equals(pod.hash())).toList();
     running = running.stream().filter(c -> c.hash().equals(pod.hash())).toList();
+    if (!pod.needsSandbox()) {
+      List<Action> actions = new ArrayList<>();
+      running.stream().filter(OwnedContainer::isSandbox).forEach(c -> actions.add(new Kill(c, Duration.ZERO, "the pod runs without a sandbox")));
+      if (!f.volumesCurrent()) {
+        actions.add(new SyncVolumes());
+      }
+      Container app = pod.template().spec().containers().get(0);
+      OwnedContainer run = latest(observed, app.name(), Labels.APP, -1);
+      app(pod, app, run, observed, run == null ? next : run.attempt(), f, actions);
+      return actions;
+    }
     Optional<OwnedContainer> sandbox = running.stream().filter(OwnedContainer::isSandbox).max(Comparator.comparingInt(OwnedContainer::attempt));
     if (sandbox.isEmpty()) {
       if (!running.isEmpty()) {
@@ -116,19 +131,24 @@ public final class PodPlanner {
       return actions;
     }
     for (Container app : pod.template().spec().containers()) {
-      OwnedContainer run = latest(observed, app.name(), Labels.APP, attempt);
-      if (run == null) {
-        actions.add(startOrWait(pod, app.name(), Labels.APP, nextRestarts(observed, app.name(), Labels.APP), attempt, f));
-      } else if (run.running()) {
-        String kill = f.probes().getOrDefault(run.id(), ProbeVerdict.NONE).kill();
-        if (kill != null) {
-          actions.add(new Kill(run, pod.grace(), kill));
-        }
-      } else {
-        actions.add(restart(pod, run, observed, attempt, f));
-      }
+      app(pod, app, latest(observed, app.name(), Labels.APP, attempt), observed, attempt, f, actions);
     }
     return actions;
+  }
+
+  /** An app container: started when missing, restarted after its back-off when it ended, stopped when a probe says so. */
+  private static void app(DesiredPod pod, Container app, OwnedContainer run, List<OwnedContainer> observed, int attempt, Facts f,
+      List<Action> actions) {
+    if (run == null) {
+      actions.add(startOrWait(pod, app.name(), Labels.APP, nextRestarts(observed, app.name(), Labels.APP), attempt, f));
+    } else if (run.running()) {
+      String kill = f.probes().getOrDefault(run.id(), ProbeVerdict.NONE).kill();
+      if (kill != null) {
+        actions.add(new Kill(run, pod.grace(), kill));
+      }
+    } else {
+      actions.add(restart(pod, run, observed, attempt, f));
+    }
   }
 
   /** Stops containers: the pod's containers first, its sandboxes last (they hold the network the others use). */

@@ -50,36 +50,42 @@ public final class StatusBuilder {
       return b.setPhase("Failed").setReason("UnsupportedPodSpec").setMessage(d.problem()).build();
     }
     List<OwnedContainer> current = observed.stream().filter(c -> d.hash().equals(c.hash())).toList();
-    OwnedContainer sandbox = current.stream().filter(c -> c.isSandbox() && c.running()).max(Comparator.comparingInt(OwnedContainer::attempt))
-        .orElse(null);
+    boolean alone = !d.needsSandbox(); // the pod is its one container: up whenever that runs
+    OwnedContainer sandbox = alone ? null : current.stream().filter(c -> c.isSandbox() && c.running())
+        .max(Comparator.comparingInt(OwnedContainer::attempt)).orElse(null);
+    boolean up = alone || sandbox != null;
     int attempt = sandbox == null ? -1 : sandbox.attempt();
+    Instant started = sandbox == null ? null : sandbox.info().startedAt();
     boolean allReady = true;
     boolean anyRunning = false;
     Instant readySince = null;
     for (Container c : PodPlanner.list(d.template().spec().initContainers())) {
-      b.addContainers(container(d, c, run(current, c.name(), Labels.INIT, attempt), sandbox, plan, probes, failures, true));
+      b.addContainers(container(d, c, run(current, c.name(), Labels.INIT, attempt), alone, sandbox, plan, probes, failures, true));
     }
     for (Container c : d.template().spec().containers()) {
       OwnedContainer run = run(current, c.name(), Labels.APP, attempt);
-      ContainerStatus cs = container(d, c, run, sandbox, plan, probes, failures, false);
+      ContainerStatus cs = container(d, c, run, alone, sandbox, plan, probes, failures, false);
       b.addContainers(cs);
       allReady &= cs.getReady();
       anyRunning |= cs.getState().equals("running");
+      if (alone && cs.getState().equals("running")) {
+        started = run.info().startedAt();
+      }
       if (cs.getReady()) {
         ProbeVerdict v = probes.getOrDefault(run.id(), ProbeVerdict.NONE);
         Instant since = v.readySince() != null ? v.readySince() : run.info().startedAt();
         readySince = readySince == null || (since != null && since.isAfter(readySince)) ? since : readySince;
       }
     }
-    boolean ready = sandbox != null && allReady;
-    b.setReady(ready).setPhase(sandbox != null && anyRunning ? "Running" : "Pending");
+    boolean ready = up && allReady;
+    b.setReady(ready).setPhase(up && anyRunning ? "Running" : "Pending");
     if (ready && readySince != null) {
       b.setReadySinceMillis(readySince.toEpochMilli());
     }
-    if (sandbox != null && sandbox.info().startedAt() != null) {
-      b.setStartedAtMillis(sandbox.info().startedAt().toEpochMilli());
+    if (started != null) {
+      b.setStartedAtMillis(started.toEpochMilli());
     }
-    if (sandbox == null) {
+    if (!up) {
       Optional<Failures.Failure> f = failures.get(Failures.key(d.key(), "POD"));
       if (f.isPresent()) {
         b.setReason(f.get().reason()).setMessage(f.get().reason() + ": " + f.get().message());
@@ -94,7 +100,8 @@ public final class StatusBuilder {
     return inSandbox != null ? inSandbox : PodPlanner.latest(current, name, role, -1);
   }
 
-  private static ContainerStatus container(DesiredPod d, Container c, OwnedContainer run, OwnedContainer sandbox,
+  /** @param alone the pod is this container alone, without a sandbox */
+  private static ContainerStatus container(DesiredPod d, Container c, OwnedContainer run, boolean alone, OwnedContainer sandbox,
       List<PodPlanner.Action> plan, Map<String, ProbeVerdict> probes, Failures failures, boolean init) {
     ContainerStatus.Builder cs = ContainerStatus.newBuilder().setName(c.name()).setImage(c.image()).setInit(init);
     Optional<PodPlanner.Wait> wait = plan.stream().filter(a -> a instanceof PodPlanner.Wait w && w.container().equals(c.name()))
@@ -104,7 +111,7 @@ public final class StatusBuilder {
       if (run.info().startedAt() != null) {
         cs.setStartedAtMillis(run.info().startedAt().toEpochMilli());
       }
-      if (run.running() && sandbox != null && run.attempt() == sandbox.attempt()) {
+      if (run.running() && (alone || sandbox != null && run.attempt() == sandbox.attempt())) {
         ProbeVerdict v = probes.getOrDefault(run.id(), ProbeVerdict.NONE);
         boolean ready = v.ready() != null ? v.ready() : v.started() && (run.info().health() == null || run.info().health().equals("healthy"));
         return cs.setState("running").setReady(!init && ready).build();
@@ -123,7 +130,7 @@ public final class StatusBuilder {
       return cs.setState("waiting").setReason(failed.get().waitingReason()).setMessage(failed.get().message()).build();
     }
     if (run == null || run.running()) {
-      String reason = sandbox == null ? "ContainerCreating" : init ? "PodInitializing" : "ContainerCreating";
+      String reason = init && sandbox != null ? "PodInitializing" : "ContainerCreating";
       return cs.setState("waiting").setReason(reason).build();
     }
     if (run.neverStarted()) {

@@ -22,6 +22,13 @@ class PodPlannerTest {
   static final DesiredPod WITH_INIT = Pods.pod("spec.template.spec.initContainers", "[{name: setup, image: local/busybox:1}]");
   static final String HI = WITH_INIT.hash();
   static final DesiredPod WITH_PROBES = Pods.pod("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}}");
+  /** One container on the host's network: no sandbox. */
+  static final DesiredPod HOST = Pods.pod("spec.template.spec.hostNetwork", "true");
+  static final String HH = HOST.hash();
+  static final DesiredPod HOST_TWO = Pods.pod("spec.template.spec.hostNetwork", "true", "spec.template.spec.containers[1]",
+      "{name: side, image: local/busybox:1}");
+  static final DesiredPod HOST_INIT = Pods.pod("spec.template.spec.hostNetwork", "true", "spec.template.spec.initContainers",
+      "[{name: setup, image: local/busybox:1}]");
 
   /** A row: the pod, its containers, a change to the facts, the clock, and the actions expected (rendered). */
   record Row(String name, DesiredPod pod, List<OwnedContainer> observed, Consumer<Facts> facts, Instant now, List<String> expected) {
@@ -130,6 +137,21 @@ class PodPlannerTest {
             List.of(C.sandbox("s1", HI, 1), C.init("i0", HI, "setup", 0, 0).exited(0, T0)), NONE, T0, "start setup run 1 in 1"),
         row("changed ConfigMaps or Secrets are written into the running pod", POD,
             List.of(C.sandbox("s0", H, 0), C.app("a0", H, "main", 0, 0)), f -> f.volumesCurrent = false, T0, "sync volumes"),
+        row("one container on the host network starts alone, no sandbox", HOST, List.of(), NONE, T0, "start main run 0 in 0"),
+        row("two containers on the host network still share a sandbox", HOST_TWO, List.of(), NONE, T0, "sandbox 0"),
+        row("an init container on the host network still runs in a sandbox", HOST_INIT, List.of(), NONE, T0, "sandbox 0"),
+        row("a running pod without a sandbox needs nothing", HOST, List.of(C.app("a0", HH, "main", 0, 0)), NONE, T0),
+        row("without a sandbox a crashed container waits out its back-off", HOST,
+            List.of(C.app("a0", HH, "main", 0, 0).exited(1, T0)), NONE, T0.plusSeconds(9), "wait main: CrashLoopBackOff until T0+10s"),
+        row("without a sandbox a crashed container restarts after its back-off, in the same attempt", HOST,
+            List.of(C.app("a0", HH, "main", 0, 2).exited(1, T0)), NONE, t10, "start main run 1 in 2"),
+        row("the sandbox an older agent made is stopped; its running container is kept", HOST,
+            List.of(C.sandbox("s0", HH, 0), C.app("a0", HH, "main", 0, 0)), NONE, T0, "kill s0 in 0s: the pod runs without a sandbox"),
+        row("a new template on the host network: the old pod stops first, then the container starts alone", HOST,
+            List.of(C.sandbox("s0", "oldhash", 0).exited(0, T0), C.app("a0", "oldhash", "main", 0, 0).exited(137, T0)), NONE, T0,
+            "start main run 0 in 1"),
+        row("a pod without a sandbox gets changed ConfigMaps or Secrets written too", HOST, List.of(C.app("a0", HH, "main", 0, 0)),
+            f -> f.volumesCurrent = false, T0, "sync volumes"),
         row("a pod this agent cannot read touches nothing", Pods.unreadable(), List.of(C.app("a0", "oldhash", "main", 0, 0)), NONE, T0));
   }
 
