@@ -55,6 +55,11 @@ final class ContainerView {
     return listed;
   }
 
+  /** Whether a pass at {@code now} would work from the last list: the stream runs, nothing changed, the relist is not due. */
+  boolean fresh(Instant now) {
+    return watching && !changed.get() && now.isBefore(listedAt.plus(relist));
+  }
+
   /** Passes that listed the containers. */
   long lists() {
     return lists.get();

@@ -56,6 +56,11 @@ public final class Failures {
     });
   }
 
+  /** Whether any failure is recorded (a retry is pending, or waits for its back-off). */
+  public boolean any() {
+    return !failures.isEmpty();
+  }
+
   public void succeeded(String key) {
     failures.remove(key);
   }

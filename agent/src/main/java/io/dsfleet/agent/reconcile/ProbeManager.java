@@ -93,6 +93,11 @@ public final class ProbeManager {
     }
   }
 
+  /** Whether any container has probes (they run on the passes' clock). */
+  public boolean any() {
+    return states.values().stream().anyMatch(probes -> !probes.isEmpty());
+  }
+
   /** The verdicts of every container run known here, by container id. */
   public Map<String, ProbeVerdict> verdicts() {
     Map<String, ProbeVerdict> out = new HashMap<>();

@@ -183,6 +183,50 @@ class ReconcilerTest {
     }
   }
 
+  /**
+   * A node whose pods just run: a pass with nothing to look at again returns at once; an event, the
+   * agent's own work and a new desired set each make the next pass a full one, and so does the
+   * clock every ten seconds and while anything waits on it (a back-off).
+   */
+  @Test
+  void aQuietNodesPassesDoNothingUntilSomethingChanges() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler);
+      r.setDesired(desired());
+      r.tick(); // starts the pod (its own work)
+      r.tick(); // sees it running and reports it
+      int reported = reports.size();
+      long quiet = r.quietPasses();
+      run(Duration.ofSeconds(9), Duration.ofSeconds(1));
+      assertThat(r.quietPasses() - quiet).as("nothing changed: every pass was quiet").isEqualTo(9);
+      run(Duration.ofSeconds(2), Duration.ofSeconds(1));
+      assertThat(r.quietPasses() - quiet).as("a full pass ten seconds after the last, then quiet again").isEqualTo(10);
+      assertThat(reports).hasSize(reported);
+
+      ContainerInfo first = app("main");
+      runtime.crash(first.id(), 1);
+      runtime.event();
+      quiet = r.quietPasses();
+      r.tick();
+      assertThat(r.quietPasses()).as("the event's pass is a full one").isEqualTo(quiet);
+      assertThat(last().getContainers(0).getState()).isNotEqualTo("running");
+      run(Duration.ofSeconds(11), Duration.ofSeconds(1)); // the 10 s back-off: on the clock, every pass is full
+      assertThat(r.quietPasses()).as("no quiet pass while a back-off runs").isEqualTo(quiet);
+      assertThat(app("main").id()).isNotEqualTo(first.id());
+      assertThat(app("main").running()).isTrue();
+
+      r.tick();
+      quiet = r.quietPasses();
+      r.setDesired(DesiredState.getDefaultInstance());
+      r.tick();
+      assertThat(r.quietPasses()).as("a new desired set's pass is a full one").isEqualTo(quiet);
+      assertThat(owned().stream().filter(ContainerInfo::running)).as("the pod removed").isEmpty();
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
   @Test
   void aFailingLivenessProbeRestartsTheContainer() {
     r.setDesired(desired("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}, periodSeconds: 1, failureThreshold: 2}"));
