@@ -340,39 +340,24 @@ public final class Authority {
 
   // ---------------------------------------------------------------- streams open under a certificate
 
-  private final Map<String, Set<Runnable>> openStreams = new java.util.concurrent.ConcurrentHashMap<>();
+  private final OpenStreams openStreams = new OpenStreams(revoked::contains);
 
   /**
    * Registers a long-lived call (a session, a log stream, a rollout watch) made with this
-   * certificate: {@code cancel} runs, on the revoking thread, when the certificate is revoked.
+   * certificate: {@code cancel} runs, on the revoking thread, when the certificate is revoked (at
+   * once, on this thread, when it was revoked between the call's check and this registration).
    * Returns what unregisters it when the call ends. {@code cancel} must be idempotent.
    */
   public Runnable onRevoke(String serial, Runnable cancel) {
     if (serial.isEmpty()) {
       return () -> { };
     }
-    openStreams.computeIfAbsent(serial, k -> java.util.concurrent.ConcurrentHashMap.newKeySet()).add(cancel);
-    // revoked between the call's check and this registration; a concurrent set, read without the
-    // monitor: sessions open on transport threads, and a join or renewal holds the monitor through
-    // the store commit of its certificate (AuthorityLockTest)
-    boolean late = revoked.contains(serial);
-    if (late) {
-      endStreams(List.of(serial)); // cancel runs at most twice in a race: it must be idempotent
-    }
-    return () -> openStreams.computeIfPresent(serial, (k, set) -> {
-      set.remove(cancel);
-      return set.isEmpty() ? null : set;
-    });
+    return openStreams.register(serial, cancel);
   }
 
   /** Ends the calls open under these (revoked) certificates. */
   public void endStreams(List<String> serials) {
-    for (String serial : serials) {
-      Set<Runnable> streams = openStreams.remove(serial);
-      if (streams != null) {
-        streams.forEach(Runnable::run);
-      }
-    }
+    openStreams.end(serials);
   }
 
   /** The join token that admitted a node and the certificates it holds, for {@code describe node}. */
