@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  * a pod whose command cannot start (Docker's own create events). The agent runs with the
  * back-off's initial delay at 1 s instead of Kubernetes' 10 s (the restartBackoff option; its
  * doubling and maximum are TimingTest's), so each is tried on that schedule (due at 0, 1, 3, 7 s;
- * the fifth at 15 s), never every pass, and each shows Kubernetes' reason.
+ * the fifth at 15 s; a container that would not start is tried again at once first, as the kubelet
+ * does after a first crash, then 1, 2, 4 s apart), never every pass, and each shows Kubernetes' reason.
  */
 class BackoffOnDockerTest {
   @TempDir Path tmp;
@@ -124,7 +125,7 @@ class BackoffOnDockerTest {
     h.reconciler.setDesired(both);
     Map<String, Set<String>> reasons = Map.of("pull-aaaaa", new LinkedHashSet<>(), "start-bbbbb", new LinkedHashSet<>());
     Map<String, String> messages = new java.util.HashMap<>();
-    // four tries of each are due by 7 s (at 0, 1, 3, 7 s); a loaded machine starts and spaces them
+    // four tries of each are due by 7 s (at 0, 1, 3, 7 s; five creates); a loaded machine starts and spaces them
     // later, so wait for them (12 s at least, for the reasons, 40 s at most) instead of a fixed window
     List<Instant> creates = List.of();
     while (Duration.between(t0, Instant.now()).compareTo(Duration.ofSeconds(40)) < 0) {
@@ -133,14 +134,16 @@ class BackoffOnDockerTest {
         messages.put(p.getPodName(), p.getContainers(0).getMessage());
       }
       if (Duration.between(t0, Instant.now()).compareTo(Duration.ofSeconds(12)) >= 0 && pulls.size() >= 4
-          && (creates = creates(t0)).size() >= 4) {
+          && (creates = creates(t0)).size() >= 5) {
         break;
       }
       Thread.sleep(100);
     }
     System.out.println("pulls at " + offsets(t0, pulls) + ", container creates at " + offsets(t0, creates) + ", reasons " + reasons);
     assertSchedule("pulls of the missing image", pulls);
-    assertSchedule("creates of the container that cannot start", creates);
+    assertThat(creates).as("creates of the container that cannot start").hasSizeGreaterThanOrEqualTo(5);
+    assertThat(Duration.between(creates.get(0), creates.get(1)).toMillis()).as("the first retry of a start, at once").isLessThan(6000);
+    assertSchedule("creates of the container that cannot start, from its first retry", creates.subList(1, creates.size()));
     assertThat(reasons.get("pull-aaaaa")).contains("ErrImagePull", "ImagePullBackOff");
     assertThat(messages.get("pull-aaaaa")).contains(image).contains("manifest unknown");
     assertThat(reasons.get("start-bbbbb")).contains("RunContainerError");

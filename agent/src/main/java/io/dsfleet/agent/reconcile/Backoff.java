@@ -4,10 +4,12 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * The restart back-off: by default Kubernetes' (10 s after the first crash, doubling to at most
- * 5 min); a container that ran for twice the maximum (10 min) before it exited starts over at the
- * initial delay, as the kubelet's back-off forgets entries older than twice its maximum. Both
- * bounds are agent options (docs/agent.md). Pure.
+ * The restart back-off: by default Kubernetes' (a container that crashed is restarted at once the
+ * first time, then after 10 s, doubling to at most 5 min, as the kubelet's doBackOff does); a
+ * container that ran for twice the maximum (10 min) before it exited starts over, as the kubelet's
+ * back-off forgets entries older than twice its maximum. The same delays time the retries of
+ * failures that leave no container ({@link Failures}), which wait from the first one. Both bounds
+ * are agent options (docs/agent.md). Pure.
  *
  * @param initial the delay after the first failure
  * @param max the longest delay
@@ -31,20 +33,21 @@ public record Backoff(Duration initial, Duration max) {
   }
 
   /**
-   * When a container that exited may start again.
+   * When a container that exited may start again: at once after the first crash of a streak (or
+   * after a run that lasted {@link #resetAfter}), then {@link #delay} of the crashes before it.
    *
-   * @param restarts how often it was restarted already (0 after the first run)
+   * @param streak crashes in a row before the run that just ended (0: it was the first run, or the first after a long one)
    * @param started when the run that just ended started (null if unknown)
    * @param finished when it ended
    */
-  public Instant nextStart(int restarts, Instant started, Instant finished) {
+  public Instant nextStart(int streak, Instant started, Instant finished) {
     if (finished == null) {
       return Instant.MIN;
     }
-    if (started != null && Duration.between(started, finished).compareTo(resetAfter()) >= 0) {
-      return finished.plus(initial);
+    if (streak == 0 || started != null && Duration.between(started, finished).compareTo(resetAfter()) >= 0) {
+      return finished;
     }
-    return finished.plus(delay(restarts));
+    return finished.plus(delay(streak - 1));
   }
 
   /** The delay after the (restarts + 1)-th failure in a row: initial, doubling, at most max. */

@@ -21,9 +21,15 @@ class TimingTest {
   }
 
   @Test
+  void aFirstCrashRestartsAtOnceAndTheNextOnesBackOff() {
+    assertThat(List.of(0, 1, 2, 3, 7).stream().map(streak -> Duration.between(T0, Backoff.KUBERNETES.nextStart(streak, T0, T0)).toSeconds())
+        .toList()).containsExactly(0L, 10L, 20L, 40L, 300L);
+  }
+
+  @Test
   void backoffResetsAfterTenMinutesOfCleanRunning() {
     Instant finished = T0.plus(Duration.ofMinutes(11));
-    assertThat(Backoff.KUBERNETES.nextStart(7, T0, finished)).isEqualTo(finished.plusSeconds(10));
+    assertThat(Backoff.KUBERNETES.nextStart(7, T0, finished)).as("a run of ten minutes: at once").isEqualTo(finished);
     assertThat(Backoff.KUBERNETES.nextStart(7, T0.plus(Duration.ofMinutes(2)), finished)).isEqualTo(finished.plusSeconds(300));
   }
 
