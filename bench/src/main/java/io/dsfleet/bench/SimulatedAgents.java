@@ -37,6 +37,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class SimulatedAgents {
   private SimulatedAgents() {}
 
+  /**
+   * Sessions of one JVM starting (joining) at once at most. Every session shares one scheduler, whose
+   * queue runs tasks by due time: thousands of first connects due at the start ran before any
+   * heartbeat that fell due later, each join blocking a thread, so the agents already joined sent
+   * no heartbeat for longer than their grace and went NotReady (thousands in each 10,000-node run
+   * before this; docs/benchmarks.md). A real agent has one session and its own threads.
+   */
+  static final int JOINING_AT_ONCE = 32;
+
   /** One simulated node: its reconciler, ticked by one thread at a time. */
   static final class Node {
     final String name;
@@ -75,7 +84,8 @@ public final class SimulatedAgents {
     long relistMillis = args.length > 6 ? Long.parseLong(args[6]) : 1000;
     PrintStream out = System.out;
     Clock clock = Clock.systemUTC();
-    // joins block a thread each (TLS handshakes, certificate requests): enough threads that heartbeats never wait behind them
+    // joins block a thread each (TLS handshakes, certificate requests): more threads than joins at once
+    // (JOINING_AT_ONCE), so heartbeats never wait behind them
     ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(64, daemon("sessions"));
     // shared by every simulated agent: pod workers, probes, stops, garbage collection
     Reconciler.Threads threads = new Reconciler.Threads(Executors.newFixedThreadPool(4, daemon("pod-workers")),
@@ -117,8 +127,14 @@ public final class SimulatedAgents {
       nodes.add(n);
     }
     scheduler.scheduleWithFixedDelay(() -> nodes.forEach(n -> n.kick(ticks)), relistMillis, relistMillis, TimeUnit.MILLISECONDS);
-    for (Node n : nodes) {
-      n.session.start();
+    // a session counts as joining until its first desired set arrived (its reconciler's sources are ready)
+    int started = 0;
+    while (started < nodes.size()) {
+      long joining = nodes.subList(0, started).stream().filter(n -> !n.reconciler.sourcesReady()).count();
+      for (; joining < JOINING_AT_ONCE && started < nodes.size(); joining++) {
+        nodes.get(started++).session.start();
+      }
+      Thread.sleep(20);
     }
     out.println("STARTED " + count);
     out.flush();
