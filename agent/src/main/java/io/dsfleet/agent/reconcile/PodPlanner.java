@@ -172,7 +172,7 @@ public final class PodPlanner {
     }
     boolean ranLong = run.info().startedAt() != null && !Duration.between(run.info().startedAt(), ended).minus(f.failures().backoff().resetAfter()).isNegative();
     return startOrWait(pod, run.container(), run.role(), nextRestarts(observed, run.container(), run.role()), attempt,
-        ranLong ? 0 : run.streak() + 1, f);
+        ranLong ? 1 : run.streak() + 1, f);
   }
 
   private static Action startOrWait(DesiredPod pod, String name, String role, int restarts, int attempt, Facts f) {

@@ -81,7 +81,7 @@ class PodPlannerTest {
         row("a run that lasted ten minutes restarts at once, whatever its run number", POD,
             List.of(C.sandbox("s0", H, 0), C.app("a7", H, "main", 7, 0).startedAt(T0.minusSeconds(700)).exited(1, T0)), NONE, T0,
             "start main run 8 in 0"),
-        row("after a long run the crash streak starts over (its next crash restarts at once again)", POD,
+        row("a run with no crash before it (streak label 0) restarts at once", POD,
             List.of(C.sandbox("s0", H, 0), C.app("a7", H, "main", 7, 0).label("io.dsfleet.crash-streak", "0").exited(1, T0)), NONE,
             T0, "start main run 8 in 0"),
         row("a streak of three crashes waits 40 s, not the run number's 5 min", POD,
@@ -160,6 +160,23 @@ class PodPlannerTest {
         row("a pod without a sandbox gets changed ConfigMaps or Secrets written too", HOST, List.of(C.app("a0", HH, "main", 0, 0)),
             f -> f.volumesCurrent = false, T0, "sync volumes"),
         row("a pod this agent cannot read touches nothing", Pods.unreadable(), List.of(C.app("a0", "oldhash", "main", 0, 0)), NONE, T0));
+  }
+
+  /**
+   * As the kubelet's back-off after a long run: the restart is at once and the back-off starts over
+   * from its first step, so the next quick crash waits 10 s (not a second restart at once).
+   */
+  @org.junit.jupiter.api.Test
+  void afterALongRunTheRestartIsAtOnceAndTheNextQuickCrashWaitsTenSeconds() {
+    var longRun = List.of(C.sandbox("s0", H, 0).build(),
+        C.app("a7", H, "main", 7, 0).startedAt(T0.minusSeconds(700)).exited(1, T0).build());
+    var start = (PodPlanner.Start) PodPlanner.decide(POD, longRun, new PodPlanner.Facts(Map.of(), new Failures(Backoff.KUBERNETES), true, T0))
+        .get(0);
+    assertThat(start.streak()).as("the run after a long one has one crash behind it").isOne();
+    var quickCrash = List.of(C.sandbox("s0", H, 0).build(),
+        C.app("a8", H, "main", 8, 0).label("io.dsfleet.crash-streak", String.valueOf(start.streak())).startedAt(T0).exited(1, T0).build());
+    assertThat(render(PodPlanner.decide(POD, quickCrash, new PodPlanner.Facts(Map.of(), new Failures(Backoff.KUBERNETES), true,
+        T0.plusSeconds(9))))).containsExactly("wait main: CrashLoopBackOff until T0+10s");
   }
 
   @ParameterizedTest(name = "{0}")

@@ -12,6 +12,7 @@ import io.dsfleet.proto.v1.JoinRequest;
 import io.dsfleet.proto.v1.JoinResponse;
 import io.dsfleet.proto.v1.LeaveRequest;
 import io.dsfleet.proto.v1.LeaveResponse;
+import io.dsfleet.proto.v1.PodStatusReport;
 import io.dsfleet.proto.v1.RenewCertificateRequest;
 import io.dsfleet.proto.v1.RenewCertificateResponse;
 import io.dsfleet.common.tls.Pki;
@@ -253,7 +254,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         switch (m.getMsgCase()) {
           case HEARTBEAT -> {
             Heartbeat hb = m.getHeartbeat();
-            if (fleet.renew(from, hb.getRuntimeUnavailable())) {
+            // lock-free only while no heartbeat of this session that changes the node's condition
+            // waits in the queue: renew compares with the node as it is, not as that one will make it
+            if (conditionsQueued.get() == 0 && fleet.renew(from, hb.getRuntimeUnavailable())) {
               // the lease is renewed now; the answer keeps its place behind what this session queued
               if (queued.get() == 0) {
                 ackHeartbeat(hb);
@@ -261,16 +264,21 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
                 later(() -> ackHeartbeat(hb));
               }
             } else {
+              conditionsQueued.incrementAndGet();
               later(() -> {
-                if (fleet.heartbeat(from, hb.getRuntimeUnavailable(), hb.getRuntimeMessage())) {
-                  ackHeartbeat(hb);
-                } else {
-                  fail(Status.NOT_FOUND.withDescription("node " + from + " is not a member; join again"));
+                try {
+                  if (fleet.heartbeat(from, hb.getRuntimeUnavailable(), hb.getRuntimeMessage())) {
+                    ackHeartbeat(hb);
+                  } else {
+                    fail(Status.NOT_FOUND.withDescription("node " + from + " is not a member; join again"));
+                  }
+                } finally {
+                  conditionsQueued.decrementAndGet();
                 }
               });
             }
           }
-          case POD_STATUS -> later(() -> fleet.reportPods(from, m.getPodStatus()));
+          case POD_STATUS -> report(from, m.getPodStatus());
           case LOG_CHUNK -> logs.deliver(from, m.getLogChunk());
           case ACK -> later(() -> fleet.acked(from, m.getAck().getVersion()));
           case OPEN -> fail(Status.FAILED_PRECONDITION.withDescription("session already open for " + node));
@@ -291,6 +299,33 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
 
     /** This session's messages queued to the worker and not yet applied. */
     private final java.util.concurrent.atomic.AtomicInteger queued = new java.util.concurrent.atomic.AtomicInteger();
+    /** This session's heartbeats queued because they change the node's condition (or it is unknown), not yet applied. */
+    private final java.util.concurrent.atomic.AtomicInteger conditionsQueued = new java.util.concurrent.atomic.AtomicInteger();
+    /** The newest full pod report not applied yet: a newer one replaces it, so a session queues one report at most. */
+    private final java.util.concurrent.atomic.AtomicReference<PodStatusReport> pendingReport = new java.util.concurrent.atomic.AtomicReference<>();
+    /** The agent sent a partial report: from then on every report is applied, in order (only full ones replace each other). */
+    private volatile boolean partialReports;
+
+    /**
+     * A pod report. A full report (the agent sends only those) says everything the node runs, so
+     * one still waiting for the worker is replaced by a newer one rather than queued behind it: an
+     * agent reporting faster than the coordinator applies costs one pending report, not a backlog.
+     */
+    private void report(String from, PodStatusReport r) {
+      if (!r.getFull() || partialReports) {
+        partialReports = true;
+        later(() -> fleet.reportPods(from, r));
+        return;
+      }
+      if (pendingReport.getAndSet(r) == null) {
+        later(() -> {
+          PodStatusReport newest = pendingReport.getAndSet(null);
+          if (newest != null) {
+            fleet.reportPods(from, newest);
+          }
+        });
+      }
+    }
 
     /**
      * Queues a change to the fleet (see {@link SessionWorker}); if it fails, this session ends, as it

@@ -55,11 +55,16 @@ final class SessionWorker implements AutoCloseable {
     }
   }
 
+  /** One message; nothing it throws stops the worker (every session's messages wait on it). */
   private static void runOne(Runnable work) {
     try {
       work.run();
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | StackOverflowError e) {
       log.error("applying a session message failed", e);
+    } catch (Error e) {
+      // out of memory or worse: the worker cannot be trusted to go on; systemd starts the coordinator again
+      log.error("applying a session message failed; the coordinator exits", e);
+      Runtime.getRuntime().halt(70);
     }
   }
 

@@ -126,6 +126,49 @@ class CoordinatorServiceTest {
     channel.shutdownNow();
   }
 
+  /**
+   * The runtime goes down and comes back while the first of the two heartbeats waits for the fleet's
+   * lock: the second is applied after it, not answered from the node as it was, so the node ends
+   * Ready (before, it ended NotReady until its next heartbeat).
+   */
+  @Test
+  void aRuntimeBackWhileItsDownHeartbeatWaitsLeavesTheNodeReady() throws Exception {
+    // a second session on the same connection: its answer, while the lock is held, says node-a's
+    // heartbeats (sent before on that connection) have reached the coordinator
+    var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", c.server.port()).usePlaintext().build();
+    FakeAgent a = new FakeAgent(channel, "node-a").join(Map.of()).open();
+    FakeAgent b = new FakeAgent(channel, "node-b").join(Map.of()).open();
+    await().atMost(WAIT).until(() -> c.server.fleet().connected("node-a") && c.server.fleet().connected("node-b"));
+    var held = new java.util.concurrent.CountDownLatch(1);
+    var release = new java.util.concurrent.CountDownLatch(1);
+    Thread holder = new Thread(() -> c.server.fleet().batch(() -> {
+      held.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }));
+    holder.start();
+    try {
+      held.await();
+      a.heartbeat(true, "docker at unix:///var/run/docker.sock unreachable");
+      a.heartbeat(false, "");
+      b.heartbeat();
+      await().atMost(WAIT).until(b::heartbeatAcked);
+    } finally {
+      release.countDown();
+      holder.join();
+    }
+    await().atMost(WAIT).until(a::heartbeatAcked);
+    NodeView v = node("node-a");
+    assertThat(v.getReady()).as("the runtime is back: the later heartbeat is the node's state").isTrue();
+    assertThat(v.getTaintsList()).isEmpty();
+    a.close();
+    b.close();
+    channel.shutdownNow();
+  }
+
   @Test
   void joinedAgentReceivesItsPodsAndALaterAgentToo() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
