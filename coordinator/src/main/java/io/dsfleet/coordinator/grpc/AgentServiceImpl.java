@@ -284,9 +284,16 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
           case OPEN -> fail(Status.FAILED_PRECONDITION.withDescription("session already open for " + node));
           default -> fail(Status.INVALID_ARGUMENT.withDescription("unknown session message"));
         }
-      } catch (ControlException e) {
-        fail(Status.fromCode(e.code()).withDescription(e.getMessage()));
       } catch (RuntimeException e) {
+        failWith(e);
+      }
+    }
+
+    /** Ends the session with what went wrong: a refusal as its code, anything else as an internal error. */
+    private void failWith(RuntimeException e) {
+      if (e instanceof ControlException c) {
+        fail(Status.fromCode(c.code()).withDescription(c.getMessage()));
+      } else {
         log.error("session of {} failed", node, e);
         fail(Status.INTERNAL.withDescription("coordinator error: " + e.getMessage()));
       }
@@ -341,11 +348,8 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
           if (!ended.get()) {
             change.run();
           }
-        } catch (ControlException e) {
-          fail(Status.fromCode(e.code()).withDescription(e.getMessage()));
         } catch (RuntimeException e) {
-          log.error("session of {} failed", node, e);
-          fail(Status.INTERNAL.withDescription("coordinator error: " + e.getMessage()));
+          failWith(e);
         } finally {
           queued.decrementAndGet();
         }

@@ -80,22 +80,15 @@ class CoordinatorServiceTest {
     slow.close();
   }
 
-  /**
-   * Two sessions on one connection share one transport thread. While something holds the fleet's
-   * lock (an apply planning the fleet, a rollout pass), a report is queued, not waited for on that
-   * thread: the other session's heartbeat is answered at once. Before, the report stood in the
-   * lock's queue on the transport thread and every session on the connection went unanswered.
-   */
-  @Test
-  void aSessionWaitingForTheFleetLockHoldsUpNoOtherSessionOnItsConnection() throws Exception {
-    var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", c.server.port()).usePlaintext().build();
-    FakeAgent a = new FakeAgent(channel, "node-a").join(Map.of()).open();
-    FakeAgent b = new FakeAgent(channel, "node-b").join(Map.of()).open();
-    await().atMost(WAIT).until(() -> c.server.fleet().connected("node-a") && c.server.fleet().connected("node-b"));
-    a.nextDesired(WAIT); // the empty set on open
-    apply(Fixtures.BASE);
-    DesiredState set = a.nextDesired(WAIT);
-    assertThat(set.getPodsCount()).isOne();
+  /** A fake agent joined and with its session open on {@code channel} (several may share one connection). */
+  private FakeAgent session(io.grpc.ManagedChannel channel, String name) {
+    FakeAgent agent = new FakeAgent(channel, name).join(Map.of()).open();
+    await().atMost(WAIT).until(() -> c.server.fleet().connected(name));
+    return agent;
+  }
+
+  /** Runs {@code body} while another thread holds the fleet's lock (as an apply or a rollout pass would). */
+  private void whileTheFleetLockIsHeld(org.junit.jupiter.api.function.Executable body) throws Throwable {
     var held = new java.util.concurrent.CountDownLatch(1);
     var release = new java.util.concurrent.CountDownLatch(1);
     Thread holder = new Thread(() -> c.server.fleet().batch(() -> {
@@ -109,15 +102,35 @@ class CoordinatorServiceTest {
     holder.start();
     try {
       held.await();
+      body.execute();
+    } finally {
+      release.countDown();
+      holder.join();
+    }
+  }
+
+  /**
+   * Two sessions on one connection share one transport thread. While something holds the fleet's
+   * lock (an apply planning the fleet, a rollout pass), a report is queued, not waited for on that
+   * thread: the other session's heartbeat is answered at once. Before, the report stood in the
+   * lock's queue on the transport thread and every session on the connection went unanswered.
+   */
+  @Test
+  void aSessionWaitingForTheFleetLockHoldsUpNoOtherSessionOnItsConnection() throws Throwable {
+    var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", c.server.port()).usePlaintext().build();
+    FakeAgent a = session(channel, "node-a");
+    FakeAgent b = session(channel, "node-b");
+    a.nextDesired(WAIT); // the empty set on open
+    apply(Fixtures.BASE);
+    DesiredState set = a.nextDesired(WAIT);
+    assertThat(set.getPodsCount()).isOne();
+    whileTheFleetLockIsHeld(() -> {
       a.reportAllReady(set, c.clock.millis());
       a.heartbeat();
       b.heartbeat();
       await().atMost(WAIT).until(b::heartbeatAcked);
       assertThat(a.heartbeatAcked()).as("node-a's answer waits behind its own report, still queued").isFalse();
-    } finally {
-      release.countDown();
-      holder.join();
-    }
+    });
     await().atMost(WAIT).until(a::heartbeatAcked);
     assertThat(c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build()).getPodsList())
         .as("node-a's report, applied before its heartbeat was answered").anyMatch(p -> p.getStatus().getReady());
@@ -132,34 +145,18 @@ class CoordinatorServiceTest {
    * Ready (before, it ended NotReady until its next heartbeat).
    */
   @Test
-  void aRuntimeBackWhileItsDownHeartbeatWaitsLeavesTheNodeReady() throws Exception {
+  void aRuntimeBackWhileItsDownHeartbeatWaitsLeavesTheNodeReady() throws Throwable {
     // a second session on the same connection: its answer, while the lock is held, says node-a's
     // heartbeats (sent before on that connection) have reached the coordinator
     var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", c.server.port()).usePlaintext().build();
-    FakeAgent a = new FakeAgent(channel, "node-a").join(Map.of()).open();
-    FakeAgent b = new FakeAgent(channel, "node-b").join(Map.of()).open();
-    await().atMost(WAIT).until(() -> c.server.fleet().connected("node-a") && c.server.fleet().connected("node-b"));
-    var held = new java.util.concurrent.CountDownLatch(1);
-    var release = new java.util.concurrent.CountDownLatch(1);
-    Thread holder = new Thread(() -> c.server.fleet().batch(() -> {
-      held.countDown();
-      try {
-        release.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }));
-    holder.start();
-    try {
-      held.await();
+    FakeAgent a = session(channel, "node-a");
+    FakeAgent b = session(channel, "node-b");
+    whileTheFleetLockIsHeld(() -> {
       a.heartbeat(true, "docker at unix:///var/run/docker.sock unreachable");
       a.heartbeat(false, "");
       b.heartbeat();
       await().atMost(WAIT).until(b::heartbeatAcked);
-    } finally {
-      release.countDown();
-      holder.join();
-    }
+    });
     await().atMost(WAIT).until(a::heartbeatAcked);
     NodeView v = node("node-a");
     assertThat(v.getReady()).as("the runtime is back: the later heartbeat is the node's state").isTrue();
