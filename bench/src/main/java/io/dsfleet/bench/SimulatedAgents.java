@@ -52,6 +52,8 @@ public final class SimulatedAgents {
     Reconciler reconciler;
     CoordinatorSession session;
     final AtomicBoolean queued = new AtomicBoolean();
+    /** Started and not yet given its first desired set (its reconciler's sources are not ready). */
+    final AtomicBoolean joining = new AtomicBoolean(true);
     final Set<String> seen = ConcurrentHashMap.newKeySet();
 
     Node(String name) {
@@ -93,6 +95,7 @@ public final class SimulatedAgents {
         Executors.newSingleThreadExecutor(daemon("gc")));
     ExecutorService ticks = Executors.newFixedThreadPool(4, daemon("ticks"));
     List<Node> nodes = new ArrayList<>();
+    java.util.concurrent.Semaphore joiningSlots = new java.util.concurrent.Semaphore(JOINING_AT_ONCE);
     Random random = new Random(from);
     for (int i = from; i < from + count; i++) {
       String name = prefix + i;
@@ -119,7 +122,12 @@ public final class SimulatedAgents {
           }
         }
       });
-      n.reconciler.wakeWith(() -> n.kick(ticks));
+      n.reconciler.wakeWith(() -> {
+        if (n.reconciler.sourcesReady() && n.joining.compareAndSet(true, false)) {
+          joiningSlots.release(); // its first desired set arrived: joined, and the next one may start
+        }
+        n.kick(ticks);
+      });
       NodeInfo info = NodeInfo.newBuilder().setName(name).addAddresses("10.0.0.1").setOs("linux").setArch("amd64")
           .setAgentVersion("simulated").setCpuMillis(2000).setMemoryBytes(1L << 30).build();
       n.session = new CoordinatorSession(List.of(coordinator.split(",")), NodeCredentials.tls(dir, name, token, clock), info, n.reconciler,
@@ -127,14 +135,9 @@ public final class SimulatedAgents {
       nodes.add(n);
     }
     scheduler.scheduleWithFixedDelay(() -> nodes.forEach(n -> n.kick(ticks)), relistMillis, relistMillis, TimeUnit.MILLISECONDS);
-    // a session counts as joining until its first desired set arrived (its reconciler's sources are ready)
-    int started = 0;
-    while (started < nodes.size()) {
-      long joining = nodes.subList(0, started).stream().filter(n -> !n.reconciler.sourcesReady()).count();
-      for (; joining < JOINING_AT_ONCE && started < nodes.size(); joining++) {
-        nodes.get(started++).session.start();
-      }
-      Thread.sleep(20);
+    for (Node n : nodes) {
+      joiningSlots.acquire();
+      n.session.start();
     }
     out.println("STARTED " + count);
     out.flush();
