@@ -50,8 +50,6 @@ public final class Reconciler {
   private static final int MAX_STEPS = 20;
   /** The default of how often a pass lists every container while the event stream runs (agent option relistInterval). */
   public static final Duration RELIST = Duration.ofSeconds(30);
-  /** The longest a node goes without a full pass, however quiet it is. */
-  static final Duration QUIET_MAX = Duration.ofSeconds(10);
   private static final Pattern POD_DIR = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
   /** Whether the container runtime answers, as the node reports it. */
@@ -104,12 +102,7 @@ public final class Reconciler {
   private final Map<String, PodTemplateSpec> templatesByHash = new ConcurrentHashMap<>();
   private final Set<String> foreignSeen = ConcurrentHashMap.newKeySet();
   private final AtomicLong passes = new AtomicLong();
-  private final AtomicLong quietPasses = new AtomicLong();
-  /** Something a pass reads changed since the last full pass (a desired set, an event, the agent's own work). */
-  private final java.util.concurrent.atomic.AtomicBoolean dirty = new java.util.concurrent.atomic.AtomicBoolean(true);
-  /** The last full pass found something that runs on the clock: a back-off, a probe, pod work in flight. Pass thread only. */
-  private boolean timed = true;
-  private Instant lastFullPass = Instant.MIN;
+  private final QuietPasses quiet = new QuietPasses();
   private final ContainerView view;
   private volatile List<PodStatus> lastReport;
   private volatile RuntimeCondition condition = new RuntimeCondition(false, "");
@@ -181,12 +174,12 @@ public final class Reconciler {
 
   public void setOrphans(Set<String> pods) {
     orphans = Set.copyOf(pods);
-    dirty.set(true);
+    quiet.changed();
   }
 
   /** A full pass is due: now, and whatever the clock says. */
   private void wakeUp() {
-    dirty.set(true);
+    quiet.changed();
     wake.run();
   }
 
@@ -219,7 +212,7 @@ public final class Reconciler {
 
   /** Passes that found nothing to look at again (see {@link #tick}). */
   public long quietPasses() {
-    return quietPasses.get();
+    return quiet.skipped();
   }
 
   /** Passes that listed the containers (the others worked from the last list: nothing had changed). */
@@ -237,20 +230,17 @@ public final class Reconciler {
    * returns at once, when nothing it reads changed since the last full one (no desired set, no
    * event, no work of the agent's own), that one left nothing on the clock (no back-off, no probe,
    * no pod work in flight), the event stream runs, the relist is not due, and the last full pass is
-   * less than {@link #QUIET_MAX} old: a node whose pods just run costs a timer and nothing more.
+   * less than {@link QuietPasses#MAX} old: a node whose pods just run costs a timer and nothing more.
    */
   public void tick() {
     Instant now = clock.instant();
-    if (!dirty.getAndSet(false) && !timed && idle() && view.fresh(now) && now.isBefore(lastFullPass.plus(QUIET_MAX))) {
-      quietPasses.incrementAndGet();
+    if (quiet.skip(now, idle() && view.fresh(now))) {
       long n = passes.incrementAndGet();
       if (log.isDebugEnabled()) { // the barrier of tests of the agent as a process counts these too
         log.debug("reconcile pass {} done: nothing changed, idle", n);
       }
       return;
     }
-    lastFullPass = now;
-    timed = true; // until this pass says otherwise
     List<OwnedContainer> owned;
     try {
       owned = view.get(now, () -> {
@@ -324,8 +314,8 @@ public final class Reconciler {
         });
       }
     }
-    timed = failures.any() || probes.any() || !plan.garbage().isEmpty() || !plan.removeDirs().isEmpty()
-        || plan.pods().values().stream().anyMatch(a -> !a.isEmpty()) || !plan.teardown().isEmpty();
+    quiet.fullPassDone(failures.any() || probes.any() || !plan.garbage().isEmpty() || !plan.removeDirs().isEmpty()
+        || plan.pods().values().stream().anyMatch(a -> !a.isEmpty()) || !plan.teardown().isEmpty());
     List<OwnedContainer> reported = owned.stream().filter(c -> !released.contains(c.pod()) || want.containsKey(c.podKey())).toList();
     List<PodStatus> report = StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now);
     if (!report.equals(lastReport)) {
