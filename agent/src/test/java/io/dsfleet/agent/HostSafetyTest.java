@@ -59,17 +59,21 @@ class HostSafetyTest {
   /**
    * The container plants symlinks where the agent writes (configMap, secret) and in its emptyDir,
    * pointing at host paths; then it is killed and restarted, its ConfigMap changes, and the pod is
-   * deleted: every write, chmod and removal of the agent must stay inside the pod's directory.
+   * deleted: every write, chmod and removal of the agent must stay inside the pod's directory. On
+   * the host network the pod is its one container, without a sandbox: the same holds.
    */
-  @Test
-  void symlinksPlantedInTheVolumesDoNotLeadTheAgentOntoTheHost() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest(name = "hostNetwork {0}")
+  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+  void symlinksPlantedInTheVolumesDoNotLeadTheAgentOntoTheHost(boolean hostNetwork) throws Exception {
     var cfg = config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "hello"));
     var sec = config(Kind.SECRET, "creds", Map.of("token", "s3cret"));
     var daemonSet = ds(C0 + ".volumeMounts", "[{name: cfg, mountPath: /etc/cfg}, {name: sec, mountPath: /etc/sec}, {name: scratch, mountPath: /scratch}]",
         POD + ".volumes", "[{name: cfg, configMap: {name: cfg, items: [{key: greeting, path: nested/hi.txt}]}},"
             + " {name: sec, secret: {secretName: creds}}, {name: scratch, emptyDir: {}}]",
-        POD + ".terminationGracePeriodSeconds", "1");
+        POD + ".terminationGracePeriodSeconds", "1", POD + ".hostNetwork", String.valueOf(hostNetwork));
     h.run(daemonSet, cfg, sec);
+    assertThat(h.docker.listOwned(h.node)).as("a sandbox only off the host network")
+        .hasSize(hostNetwork ? 1 : 2);
     // every path the agent wrote or may write, turned into a link to the host (errors ignored: a read-only volume refuses them)
     String plant = String.join("; ",
         "for d in /etc/cfg /etc/cfg/nested /etc/cfg/..data /etc/sec /etc/sec/..data; do for f in $(ls -a $d); do ln -sfn " + victimFile + " $d/.$f.tmp; done; done",
