@@ -39,16 +39,35 @@ import picocli.CommandLine.Option;
 @Command(name = "ds-agent", mixinStandardHelpOptions = true, versionProvider = AgentMain.Version.class,
     description = "The dsfleet node agent.", subcommands = {AgentMain.Run.class, AgentMain.Leave.class})
 public final class AgentMain {
+  static {
+    io.dsfleet.common.LogFormat.timestampsOutsideTheJournal(); // before the first logger
+  }
+
   private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
   static final String VERSION = java.util.Objects.requireNonNullElse(AgentMain.class.getPackage().getImplementationVersion(), "dev");
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
       "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure", "restartBackoff", "restartBackoffMax",
-      "relistInterval");
+      "relistInterval", "metricsListen");
+  /** Where Prometheus scrapes an agent unless told otherwise: loopback only. */
+  static final String DEFAULT_METRICS = "127.0.0.1:7481";
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
     org.slf4j.bridge.SLF4JBridgeHandler.install();
-    System.exit(new CommandLine(new AgentMain()).execute(args));
+    System.exit(commandLine().execute(args));
+  }
+
+  /** Options only `run` has a use for: `leave` neither takes nor lists them. */
+  static final List<String> RUN_ONLY = List.of("--label", "--taint", "--address", "--heartbeat-interval", "--leave-on-shutdown",
+      "--restart-backoff", "--restart-backoff-max", "--relist-interval", "--metrics-listen");
+
+  static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new AgentMain());
+    var leave = cl.getSubcommands().get("leave").getCommandSpec();
+    for (String name : RUN_ONLY) {
+      leave.remove(leave.findOption(name));
+    }
+    return cl;
   }
 
   /** The version from the jar manifest. */
@@ -65,7 +84,8 @@ public final class AgentMain {
         description = "YAML config file, read when it exists (default ${DEFAULT-VALUE}).")
     Path config;
 
-    @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Coordinator address; repeat for several.")
+    @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Coordinator address; repeat for several (default"
+        + " 127.0.0.1:7443).")
     List<String> coordinators;
 
     @Option(names = "--node-name", description = "Node name (default: the hostname).")
@@ -107,6 +127,10 @@ public final class AgentMain {
     @Option(names = "--relist-interval", paramLabel = "DURATION",
         description = "How often every container is listed while Docker's event stream runs (default 30s).")
     String relistInterval;
+
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT|off",
+        description = "Where Prometheus scrapes the agent's metrics, plain HTTP (default " + DEFAULT_METRICS + "; off: none).")
+    String metricsListen;
 
     /** The options from flags, environment and file; null after printing why they are bad. */
     AgentOptions resolveOrReport() {
@@ -197,8 +221,10 @@ public final class AgentMain {
       if (relistEvery.isNegative() || relistEvery.isZero()) {
         throw new IllegalArgumentException("relistInterval " + relist + ": must be longer than 0");
       }
+      java.net.InetSocketAddress metrics = io.dsfleet.common.metrics.MetricsEndpoint.parse("metricsListen",
+          first(metricsListen, env.get("DS_AGENT_METRICS_LISTEN"), text(file, "metricsListen"), DEFAULT_METRICS));
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
-          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery);
+          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery, metrics);
     }
 
     private static List<String> list(JsonNode n) {
@@ -322,6 +348,8 @@ public final class AgentMain {
       loop.scheduleWithFixedDelay(pass, 0, 1, TimeUnit.SECONDS);
       reconciler.watch(scheduler);
       session[0].start();
+      var metrics = o.metricsListen() == null ? null
+          : io.dsfleet.common.metrics.MetricsEndpoint.start(o.metricsListen(), AgentMetrics.registry(reconciler, session[0]));
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         if (o.leaveOnShutdown()) {
           try {
@@ -334,6 +362,9 @@ public final class AgentMain {
         }
         // otherwise the containers belong to dockerd and keep running; the next agent adopts them
         session[0].close();
+        if (metrics != null) {
+          metrics.close();
+        }
         loop.shutdownNow();
         scheduler.shutdownNow();
       }, "shutdown"));

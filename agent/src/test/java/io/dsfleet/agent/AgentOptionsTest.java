@@ -58,4 +58,18 @@ class AgentOptionsTest {
     assertThatThrownBy(() -> resolve(Map.of(), "--relist-interval", "often")).hasMessageContaining("relistInterval often")
         .hasMessageContaining("invalid duration");
   }
+
+  @Test
+  void metricsAreServedOnLoopbackUnlessConfiguredOrOff() throws Exception {
+    assertThat(resolve(Map.of()).metricsListen()).hasToString("127.0.0.1/<unresolved>:7481");
+    Files.writeString(tmp.resolve("agent.yaml"), "metricsListen: 0.0.0.0:9100\n");
+    assertThat(resolve(Map.of()).metricsListen().getPort()).isEqualTo(9100);
+    assertThat(resolve(Map.of()).metricsListen().getHostString()).isEqualTo("0.0.0.0");
+    assertThat(resolve(Map.of("DS_AGENT_METRICS_LISTEN", "10.0.0.1:9200")).metricsListen().getHostString()).isEqualTo("10.0.0.1");
+    assertThat(resolve(Map.of("DS_AGENT_METRICS_LISTEN", "10.0.0.1:9200"), "--metrics-listen", "off").metricsListen()).isNull();
+    assertThatThrownBy(() -> resolve(Map.of(), "--metrics-listen", "9100")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("metricsListen must be HOST:PORT or off").hasMessageContaining("\"9100\"");
+    assertThatThrownBy(() -> resolve(Map.of(), "--metrics-listen", "127.0.0.1:http")).hasMessageContaining("metricsListen port must be a number");
+    assertThatThrownBy(() -> resolve(Map.of(), "--metrics-listen", "127.0.0.1:70000")).hasMessageContaining("metricsListen port must be 0-65535");
+  }
 }

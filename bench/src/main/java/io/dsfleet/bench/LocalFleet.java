@@ -43,6 +43,9 @@ final class LocalFleet implements AutoCloseable {
   /** Every replica's coordinator address, the leader's first: what agents are given. */
   final List<String> addresses = new ArrayList<>();
   final String node;
+  /** Where this fleet's coordinator and agent serve their metrics: ports of their own, never the defaults another fleet holds. */
+  final int coordinatorMetricsPort = freePort();
+  final int agentMetricsPort = freePort();
   private Path adminPem;
   Process coordinator;
   Process agent;
@@ -121,7 +124,8 @@ final class LocalFleet implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(Procs.java()));
     cmd.addAll(coordinatorJvm);
     cmd.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", addr, "--data-dir",
-        dir.resolve("coordinator").toString(), "--config", coordinatorConfig.toString()));
+        dir.resolve("coordinator").toString(), "--config", coordinatorConfig.toString(),
+        "--metrics-listen", "127.0.0.1:" + coordinatorMetricsPort));
     cmd.addAll(List.of(extra));
     coordinator = Procs.spawn(cmd, dir.resolve("coordinator.log"));
     await("the coordinator serving", 300, () -> {
@@ -181,7 +185,7 @@ final class LocalFleet implements AutoCloseable {
       List<String> serve = new ArrayList<>(List.of(Procs.java()));
       serve.addAll(coordinatorJvm);
       serve.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", service, "--data-dir", dir.resolve(id).toString(),
-          "--config", coordinatorConfig.toString(), "--replica-id", id));
+          "--config", coordinatorConfig.toString(), "--replica-id", id, "--metrics-listen", "127.0.0.1:" + freePort()));
       serve.addAll(peers);
       replicas.put(id, Procs.spawn(serve, dir.resolve("coordinator-" + id + ".log")));
     }
@@ -252,7 +256,7 @@ final class LocalFleet implements AutoCloseable {
     }
     cmd.addAll(List.of("--node-name", node,
         "--state-dir", dir.resolve("agent").toString(), "--config", dir.resolve("none.yaml").toString(),
-        "--address", "127.0.0.1", "--join-token", joinToken()));
+        "--address", "127.0.0.1", "--join-token", joinToken(), "--metrics-listen", "127.0.0.1:" + agentMetricsPort));
     cmd.addAll(List.of(extra));
     agent = Procs.spawn(cmd, dir.resolve("agent.log"), java.util.Map.of("MALLOC_ARENA_MAX", "2")); // as the unit sets it
     return this;

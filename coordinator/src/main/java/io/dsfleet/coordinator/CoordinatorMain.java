@@ -23,10 +23,17 @@ import picocli.CommandLine.Option;
     description = "The dsfleet coordinator.", subcommands = {CoordinatorMain.Serve.class, CoordinatorMain.Init.class, JoinGroupCommand.class,
         BackupCommands.Backup.class, BackupCommands.Restore.class})
 public final class CoordinatorMain {
+  static {
+    io.dsfleet.common.LogFormat.timestampsOutsideTheJournal(); // before the first logger
+  }
+
   private static final Logger log = LoggerFactory.getLogger(CoordinatorMain.class);
   static final Set<String> CONFIG_KEYS = Set.of("listen", "dataDir", "heartbeatInterval", "heartbeatGrace",
       "nodeGcAfter", "maxObjectsPerApply", "maxMessageBytes", "insecure", "tlsNames", "nodeCertTtl", "maxConnections",
-      "maxConnectionsPerAddress", "idleConnectionTimeout", "replicaId", "peers", "bootstrap", "electionTimeout");
+      "maxConnectionsPerAddress", "idleConnectionTimeout", "replicaId", "peers", "bootstrap", "electionTimeout",
+      "metricsListen");
+  /** Where Prometheus scrapes a coordinator unless told otherwise: loopback, next to the gRPC port. */
+  static final String DEFAULT_METRICS = "127.0.0.1:7480";
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -114,6 +121,16 @@ public final class CoordinatorMain {
     @Option(names = "--election-timeout", paramLabel = "DURATION", description = "Raft election timeout (default 1s; a leader"
         + " is elected within about twice this after the last one is lost).")
     String electionTimeout;
+
+    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT|off", description = "Where Prometheus scrapes the coordinator's"
+        + " metrics, plain HTTP (default " + DEFAULT_METRICS + "; off: no metrics endpoint).")
+    String metricsListen;
+
+    /** The metrics endpoint's address; null for off. */
+    java.net.InetSocketAddress metricsAddress() {
+      Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
+      return io.dsfleet.common.metrics.MetricsEndpoint.parse("metricsListen", pick(metricsListen, file, "metricsListen", DEFAULT_METRICS));
+    }
 
     /**
      * What a store is made into (a join, a restore) must hold none yet: the name of what it holds
@@ -233,6 +250,13 @@ public final class CoordinatorMain {
       if (options == null) {
         return 2;
       }
+      java.net.InetSocketAddress metricsAt;
+      try {
+        metricsAt = settings.metricsAddress();
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-coordinator: " + e.getMessage());
+        return 2;
+      }
       if (options.insecure()) {
         log.warn("INSECURE: serving plaintext gRPC on {}:{} without credentials (--insecure): anyone who can reach"
             + " this port can read Secrets and run containers as root on every node", options.host(), options.port());
@@ -241,7 +265,14 @@ public final class CoordinatorMain {
       server.start();
       log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}", options.insecure() ? "plaintext" : "TLS", options.host(),
           server.port(), ConnectionLimits.EPOLL ? "epoll" : "NIO", options.dataDir());
-      Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
+      var metrics = metricsAt == null ? null
+          : io.dsfleet.common.metrics.MetricsEndpoint.start(metricsAt, io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server));
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        if (metrics != null) {
+          metrics.close();
+        }
+        server.close();
+      }, "shutdown"));
       server.awaitTermination();
       if (server.failed()) {
         log.error("the replica's Raft server stopped; exiting for the service manager to restart the coordinator");

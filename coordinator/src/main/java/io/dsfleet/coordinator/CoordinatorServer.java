@@ -172,6 +172,7 @@ public final class CoordinatorServer implements AutoCloseable {
     if (gate != null) {
       builder.intercept(gate); // added last, runs first: a follower answers before anything else
     }
+    builder.intercept(new io.dsfleet.coordinator.metrics.GrpcMetrics()); // runs first: every call counted, refused ones too
     this.server = builder.build();
     if (replica == null) {
       startServing(single);
@@ -304,6 +305,12 @@ public final class CoordinatorServer implements AutoCloseable {
   /** This coordinator as a replica of a group; null for a single coordinator. */
   public Replica replica() {
     return replica;
+  }
+
+  /** Session messages waiting for the fleet's lock; 0 on a replica that does not lead now. */
+  public int queuedSessionMessages() {
+    Serving s = serving;
+    return s == null ? 0 : s.agents().queuedSessionMessages();
   }
 
   public ConnectionLimits connections() {

@@ -1,5 +1,6 @@
 package io.dsfleet.agent.reconcile;
 
+import io.dsfleet.agent.metrics.AgentCounters;
 import io.dsfleet.agent.pod.PodConfigError;
 import io.dsfleet.agent.pod.PodRenderer;
 import io.dsfleet.agent.pod.SeccompProfiles;
@@ -196,6 +197,11 @@ public final class Executor {
       return false;
     }
     log.info("pod {}: started {} (run {})", pod.key(), c.name(), s.restarts());
+    if (s.restarts() > 0) {
+      OwnedContainer last = PodPlanner.latest(observed, s.name(), s.role(), -1);
+      AgentCounters.RESTARTS.labelValues(last != null && last.neverStarted() ? "ContainerCannotRun"
+          : last != null && last.info().exitCode() == 0 ? "Completed" : "Error").inc();
+    }
     if (c.lifecycle() != null && c.lifecycle().postStart() != null) {
       var r = runtime.exec(id, c.lifecycle().postStart().exec().command(), Duration.ofSeconds(30));
       if (r.exitCode() != 0) {

@@ -47,6 +47,7 @@ public final class Failures {
   }
 
   public Failure failed(String key, String reason, String message, Instant now) {
+    io.dsfleet.agent.metrics.AgentCounters.BACKOFFS.labelValues(reason).inc();
     return failures.compute(key, (k, was) -> {
       // ten quiet minutes after the last retry start the back-off over, as the kubelet's back-off does
       boolean stale = was != null && now.isAfter(was.retryAt().plus(backoff.resetAfter()));

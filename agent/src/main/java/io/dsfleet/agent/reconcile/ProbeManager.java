@@ -81,6 +81,7 @@ public final class ProbeManager {
             try {
               Prober.Result r = prober.run(s.getValue().probe(), spec, c.id(), host);
               s.getValue().record(r.ok(), r.message(), clock.instant());
+              io.dsfleet.agent.metrics.AgentCounters.PROBES.labelValues(s.getKey(), r.ok() ? "success" : "failure").inc();
               if (!r.ok()) {
                 log.debug("{} probe of {} failed: {}", s.getKey(), c.info().name(), r.message());
               }

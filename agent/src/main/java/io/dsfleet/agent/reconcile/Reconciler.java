@@ -1,6 +1,7 @@
 package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.hostfs.Mounts;
+import io.dsfleet.agent.metrics.AgentCounters;
 import io.dsfleet.agent.pod.Volumes;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.ContainerRuntime;
@@ -98,6 +99,8 @@ public final class Reconciler {
   private final Set<String> busy = ConcurrentHashMap.newKeySet();
   private final Set<String> collecting = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
+  private final PodStarts starts = new PodStarts();
+  private volatile long desiredVersion;
   /** Templates seen, by hash: a pod replaced or no longer desired still gets its preStop hooks. */
   private final Map<String, PodTemplateSpec> templatesByHash = new ConcurrentHashMap<>();
   private final Set<String> foreignSeen = ConcurrentHashMap.newKeySet();
@@ -168,6 +171,7 @@ public final class Reconciler {
       log.info("pods {} are desired again: no longer released", adopted);
     }
     desired = Map.copyOf(next);
+    desiredVersion = state.getVersion();
     sourcesReady = true;
     wakeUp();
   }
@@ -320,6 +324,7 @@ public final class Reconciler {
     List<PodStatus> report = StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now);
     if (!report.equals(lastReport)) {
       lastReport = report;
+      starts.report(report, firstSeen, now, d -> AgentCounters.POD_START.observe(d.toNanos() / 1e9));
       reporter.accept(report);
     }
     long n = passes.incrementAndGet();
@@ -466,6 +471,11 @@ public final class Reconciler {
 
   private static List<PodPlanner.Kill> kills(List<PodPlanner.Action> actions) {
     return actions.stream().filter(a -> a instanceof PodPlanner.Kill).map(a -> (PodPlanner.Kill) a).collect(Collectors.toList());
+  }
+
+  /** The version of the desired set this node runs; 0 before the first. */
+  public long desiredVersion() {
+    return desiredVersion;
   }
 
   public List<PodStatus> lastReport() {

@@ -71,9 +71,10 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   }
 
   /** Runs a call; a runtime that cannot be reached becomes {@link RuntimeUnavailableException}. */
+  /** A Docker call, timed and counted by operation (docs/operations.md); an unreachable daemon as such. */
   private <T> T call(String what, Supplier<T> body) {
     try {
-      return body.get();
+      return io.dsfleet.agent.metrics.AgentCounters.docker(what.replace(' ', '_'), body);
     } catch (DockerException e) {
       throw e;
     } catch (RuntimeException e) {

@@ -6,6 +6,7 @@ import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
 import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
 import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
+import io.dsfleet.coordinator.metrics.CoordinatorMetrics;
 import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.coordinator.store.Store.StoredNode;
 import io.dsfleet.coordinator.store.Store.StoredObject;
@@ -286,8 +287,11 @@ public final class Fleet {
       for (String name : lifecycle.tick(now)) {
         registry.remove(name, "NotReady for longer than " + options.nodeGcAfter());
       }
+        CoordinatorMetrics.NODE_REMOVALS.labelValues("expired").inc();
       controller.pass(now);
+      long start = nanoTime.getAsLong();
       events.flush();
+      CoordinatorMetrics.CONTROLLER_PASS.observe((nanoTime.getAsLong() - start) / 1e9);
     }
   }
 
@@ -346,6 +350,7 @@ public final class Fleet {
         controller.pass(clock.instant());
         long end = nanoTime.getAsLong();
         nextRolloutPassNanos = end + 4 * (end - start);
+        CoordinatorMetrics.CONTROLLER_PASS.observe((end - start) / 1e9);
       }
     }
   }

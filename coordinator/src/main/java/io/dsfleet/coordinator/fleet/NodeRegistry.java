@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
 import io.dsfleet.common.manifest.Names;
 import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.metrics.CoordinatorMetrics;
 import io.dsfleet.coordinator.plan.PodAssignment;
 import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.proto.v1.CoordinatorMessage;
@@ -118,6 +119,7 @@ final class NodeRegistry {
       n.admittedBy = tokenId;
       persist(n, () -> { });
       state.nodes.put(n.name, n);
+      CoordinatorMetrics.NODE_JOINS.inc();
     }
     events.record(Events.nodeKey(n.name), "Normal", member ? "Readmitted" : "Admitted", "node admitted with join token " + tokenId
         + (sameAgent ? " again: the agent it was admitted as (it holds the leave secret), whose earlier answer was lost" : "")
@@ -152,6 +154,7 @@ final class NodeRegistry {
       n.leaveSecretSha256 = leaveSecretSha256;
       persist(n, () -> { });
       state.nodes.put(n.name, n);
+      CoordinatorMetrics.NODE_JOINS.inc();
     } else {
       NodeInfo admitted = n.info;
       NodeInfo info = reported.toBuilder().clearLabels().putAllLabels(admitted.getLabelsMap()).clearTaints()
@@ -225,12 +228,14 @@ final class NodeRegistry {
     }
     revoke.run();
     remove(nodeName, "the agent left");
+    CoordinatorMetrics.NODE_REMOVALS.labelValues("left").inc();
   }
 
 
   void removeNode(String nodeName) {
     state.node(nodeName);
     remove(nodeName, "removed with dsctl node rm");
+    CoordinatorMetrics.NODE_REMOVALS.labelValues("removed").inc();
   }
 
   void remove(String nodeName, String reason) {

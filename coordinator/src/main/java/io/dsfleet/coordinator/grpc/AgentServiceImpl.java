@@ -45,6 +45,11 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     this.worker = new SessionWorker(fleet);
   }
 
+  /** Session messages waiting for the fleet's lock (the session worker's queue). */
+  public int queuedSessionMessages() {
+    return worker.queued();
+  }
+
   /** Stops applying session messages (this coordinator stopped serving this fleet). */
   @Override
   public void close() {

@@ -37,6 +37,11 @@ final class SessionWorker implements AutoCloseable {
     queue.add(work);
   }
 
+  /** Messages waiting for the worker. */
+  int queued() {
+    return queue.size();
+  }
+
   private void run() {
     while (!closed) {
       Runnable first;

@@ -152,11 +152,13 @@ abstract class SqliteDatabase implements AutoCloseable {
         }
         return;
       }
+      long start = System.nanoTime();
       db.setAutoCommit(false);
       depth++;
       try {
         work.run();
         db.commit();
+        io.dsfleet.coordinator.metrics.CoordinatorMetrics.STORE_COMMIT.observe((System.nanoTime() - start) / 1e9);
       } catch (SQLException | RuntimeException e) {
         db.rollback();
         throw e;

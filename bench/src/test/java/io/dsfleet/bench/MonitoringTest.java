@@ -1,0 +1,260 @@
+package io.dsfleet.bench;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The monitoring of examples/monitoring/ against the real thing: Debian's Prometheus (scripts/test
+ * installs it) scrapes a coordinator and an agent (the built jars, as {@link LocalFleet} runs them
+ * on this host's Docker daemon) with the example's scrape config and alert rules; its HTTP API
+ * shows the fleet's series, the rules fire on a crash-looping pod, and every metric the Grafana
+ * dashboard and the rules name is one the daemons export. promtool checks the exposition, the
+ * rules and the config.
+ */
+class MonitoringTest {
+  static final Path EXAMPLES = Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath().resolve("examples/monitoring");
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+  /** A metric name in a PromQL expression: our own, and the scrape's `up`. */
+  static final Pattern METRIC = Pattern.compile("\\b(dsfleet_[a-z0-9_]+|up)\\b");
+
+  @TempDir Path work;
+  final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  LocalFleet fleet;
+  Process prometheus;
+  int prometheusPort;
+
+  @BeforeEach
+  void needs() {
+    assumeTrue(Procs.run(List.of("docker", "info")).exit() == 0, "skipped: no Docker daemon (scripts/test starts one)");
+    assumeTrue(Procs.run(List.of("sh", "-c", "command -v prometheus && command -v promtool")).exit() == 0,
+        "skipped: Debian's prometheus package is not installed (scripts/test installs it: scripts/ensure-prometheus.sh)");
+  }
+
+  @AfterEach
+  void tearDown() throws Exception {
+    if (prometheus != null) {
+      prometheus.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      System.out.println("--- prometheus log ---\n" + Files.readString(work.resolve("prometheus.log")));
+    }
+    if (fleet != null) {
+      fleet.close();
+    }
+  }
+
+  @Test
+  void prometheusScrapesTheDaemonsAndTheExampleRulesAndDashboardNameOnlyWhatTheyExport() throws Exception {
+    assertThat(Procs.run(List.of("promtool", "check", "rules", EXAMPLES.resolve("alerts.yml").toString())).exit())
+        .as("promtool check rules examples/monitoring/alerts.yml").isZero();
+    fleet = new LocalFleet(work.resolve("fleet")).startCoordinator().startAgent();
+    LocalFleet.await("the node Ready", 120, fleet::nodeReady);
+    fleet.apply(daemonSet("mon-ok", ApplyBench.IMAGE, "IfNotPresent", "[sleep, \"3600\"]"));
+    fleet.apply(daemonSet("mon-crash", ApplyBench.IMAGE, "IfNotPresent", "[sh, -c, \"exit 3\"]"));
+    fleet.apply(daemonSet("mon-absent", "local/absent-" + ProcessHandle.current().pid() + ":1", "Never", "[sleep, \"3600\"]"));
+
+    String coordinator = "127.0.0.1:" + fleet.coordinatorMetricsPort;
+    String agent = "127.0.0.1:" + fleet.agentMetricsPort;
+    for (String target : List.of(coordinator, agent)) {
+      String exposition = get("http://" + target + "/metrics");
+      Procs.Result check = promtool(exposition, "check", "metrics");
+      assertThat(check.exit()).as("promtool check metrics on %s: %s", target, check.out()).isZero();
+    }
+
+    startPrometheus(coordinator, agent);
+    // the fleet's series, through Prometheus
+    awaitValue("dsfleet_daemonset_status_number_ready{daemonset=\"mon-ok\"}", 1);
+    awaitValue("dsfleet_daemonset_status_desired_number_scheduled{daemonset=\"mon-crash\"}", 1);
+    awaitValue("sum(dsfleet_nodes{condition=\"Ready\",status=\"true\"})", 1);
+    awaitValue("dsfleet_agent_pods{job=\"ds-agent\",phase=\"Running\"} >= 1", null);
+    awaitValue("up{job=\"ds-coordinator\"}", 1);
+    awaitValue("sum(dsfleet_agent_backoffs_total{reason=\"ErrImageNeverPull\"}) > 0", null);
+    awaitValue("sum(dsfleet_agent_container_restarts_total{reason=\"Error\"}) > 0", null);
+
+    // the example's rules, evaluated by Prometheus on those series: a crash loop and a stuck rollout
+    LocalFleet.await("DsfleetPodCrashLooping pending for mon-crash, DsfleetDaemonSetRolloutStuck for mon-absent", 120, 500,
+        () -> alert("DsfleetPodCrashLooping", "mon-crash") && alert("DsfleetDaemonSetRolloutStuck", "mon-absent"));
+    assertThat(alert("DsfleetDaemonSetRolloutStuck", "mon-ok")).as("a DaemonSet rolled out is not stuck").isFalse();
+
+    // every metric the dashboard's panels and the rules query is one the daemons export
+    Set<String> named = new TreeSet<>();
+    JsonNode dashboard = JSON.readTree(EXAMPLES.resolve("grafana-dashboard.json").toFile());
+    int queries = 0;
+    for (JsonNode panel : dashboard.path("panels")) {
+      for (JsonNode target : panel.path("targets")) {
+        String expr = target.path("expr").asText("");
+        assertThat(expr).as("panel %s: a query", panel.path("title")).isNotBlank();
+        named.addAll(metrics(expr));
+        queries++;
+      }
+    }
+    assertThat(queries).as("the dashboard's queries").isGreaterThan(20);
+    for (JsonNode group : YAML.readTree(EXAMPLES.resolve("alerts.yml").toFile()).path("groups")) {
+      for (JsonNode rule : group.path("rules")) {
+        named.addAll(metrics(rule.path("expr").asText()));
+      }
+    }
+    Set<String> missing = new TreeSet<>();
+    LocalFleet.await("every metric the dashboard and the rules name, scraped", 60, 1000, () -> {
+      missing.clear();
+      Set<String> scraped = new TreeSet<>();
+      api("/api/v1/label/__name__/values").path("data").forEach(n -> scraped.add(n.asText()));
+      named.stream().filter(n -> !scraped.contains(n)).forEach(missing::add);
+      if (!missing.isEmpty()) {
+        System.out.println("not scraped yet: " + missing);
+      }
+      return missing.isEmpty();
+    });
+    assertThat(named).contains("dsfleet_daemonset_status_number_available", "dsfleet_agent_pod_start_duration_seconds_bucket",
+        "dsfleet_grpc_server_handled_total", "dsfleet_store_commit_duration_seconds_bucket");
+  }
+
+  static String daemonSet(String name, String image, String pullPolicy, String command) {
+    return """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata: {name: %s}
+        spec:
+          selector: {matchLabels: {app: %s}}
+          template:
+            metadata: {labels: {app: %s}}
+            spec:
+              terminationGracePeriodSeconds: 0
+              containers:
+              - name: main
+                image: %s
+                imagePullPolicy: %s
+                command: %s
+        """.formatted(name, name, name, image, pullPolicy, command);
+  }
+
+  /** The example's scrape config, pointed at this test's daemons, scraping and evaluating every second. */
+  void startPrometheus(String coordinator, String agent) throws Exception {
+    ObjectNode config = (ObjectNode) YAML.readTree(EXAMPLES.resolve("prometheus.yml").toFile());
+    ((ObjectNode) config.path("global")).put("scrape_interval", "1s").put("evaluation_interval", "1s");
+    config.putArray("rule_files").add(EXAMPLES.resolve("alerts.yml").toString());
+    List<String> jobs = new ArrayList<>();
+    for (JsonNode job : config.path("scrape_configs")) {
+      String name = job.path("job_name").asText();
+      jobs.add(name);
+      ArrayNode targets = ((ObjectNode) job.path("static_configs").get(0)).putArray("targets");
+      targets.add(name.equals("ds-coordinator") ? coordinator : agent);
+    }
+    assertThat(jobs).containsExactly("ds-coordinator", "ds-agent");
+    Path file = work.resolve("prometheus.yml");
+    YAML.writeValue(file.toFile(), config);
+    Procs.Result check = Procs.run(List.of("promtool", "check", "config", file.toString()));
+    assertThat(check.exit()).as("promtool check config: %s", check.out()).isZero();
+    prometheusPort = LocalFleet.freePort();
+    prometheus = Procs.spawn(List.of("prometheus", "--config.file=" + file, "--storage.tsdb.path=" + work.resolve("tsdb"),
+        "--web.listen-address=127.0.0.1:" + prometheusPort, "--log.level=warn"), work.resolve("prometheus.log"));
+    LocalFleet.await("Prometheus ready", 60, 200, () -> {
+      try {
+        return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + prometheusPort + "/-/ready")).build(),
+            HttpResponse.BodyHandlers.discarding()).statusCode() == 200;
+      } catch (IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    });
+  }
+
+  /** Waits until the query has a result (with {@code value}: a series of that value). */
+  void awaitValue(String query, Integer value) {
+    LocalFleet.await("Prometheus: " + query + (value == null ? "" : " = " + value), 120, 500, () -> {
+      for (JsonNode r : api("/api/v1/query?query=" + URLEncoder.encode(query, StandardCharsets.UTF_8)).path("data").path("result")) {
+        if (value == null || Double.parseDouble(r.path("value").get(1).asText()) == value) {
+          return true;
+        }
+      }
+      return false;
+    });
+  }
+
+  /** Whether Prometheus has the alert (pending or firing) for the DaemonSet. */
+  boolean alert(String name, String daemonSet) {
+    for (JsonNode a : api("/api/v1/alerts").path("data").path("alerts")) {
+      if (a.path("labels").path("alertname").asText().equals(name) && a.path("labels").path("daemonset").asText().equals(daemonSet)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  JsonNode api(String path) {
+    try {
+      JsonNode r = JSON.readTree(get("http://127.0.0.1:" + prometheusPort + path));
+      assertThat(r.path("status").asText()).as("Prometheus API %s: %s", path, r).isEqualTo("success");
+      return r;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  String get(String url) {
+    try {
+      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(),
+          HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as("GET %s", url).isEqualTo(200);
+      return r.body();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static Set<String> metrics(String expr) {
+    Set<String> out = new TreeSet<>();
+    Matcher m = METRIC.matcher(expr);
+    while (m.find()) {
+      out.add(m.group(1));
+    }
+    return out;
+  }
+
+  /** promtool with {@code stdin} on its standard input. */
+  static Procs.Result promtool(String stdin, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of("promtool"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try (var in = p.getOutputStream()) {
+      in.write(stdin.getBytes(StandardCharsets.UTF_8));
+    }
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (!p.waitFor(60, TimeUnit.SECONDS)) {
+      p.destroyForcibly();
+      throw new IllegalStateException("promtool " + String.join(" ", args) + " did not end within 60 s");
+    }
+    return new Procs.Result(p.exitValue(), out);
+  }
+}
