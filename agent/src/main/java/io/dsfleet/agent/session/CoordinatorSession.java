@@ -165,7 +165,8 @@ public final class CoordinatorSession implements AutoCloseable {
       if (followLeader(e.getTrailers())) {
         return;
       }
-      retry("join failed: " + e.getStatus().getCode() + " " + e.getStatus().getDescription() + rootCause(e), e.getStatus().getCode());
+      retry("join failed: " + e.getStatus().getCode() + " " + firstLine(e.getStatus().getDescription()) + rootCause(e),
+          e.getStatus().getCode());
     } catch (IllegalStateException e) {
       resetChannel();
       retry("cannot join: " + e.getMessage(), Status.Code.FAILED_PRECONDITION);
@@ -180,7 +181,12 @@ public final class CoordinatorSession implements AutoCloseable {
     while (c.getCause() != null) {
       c = c.getCause();
     }
-    return c == e || c.getMessage() == null ? "" : " (" + c.getMessage() + ")";
+    return c == e || c.getMessage() == null ? "" : " (" + firstLine(c.getMessage()) + ")";
+  }
+
+  /** Netty appends its channel pipeline to a TLS failure's description, on lines of their own: the first says it all. */
+  private static String firstLine(String text) {
+    return text == null ? "" : text.lines().findFirst().orElse("");
   }
 
   /** The dsfleet-leader trailer of a coordinator replica that does not lead: where the leader serves. */
@@ -377,7 +383,8 @@ public final class CoordinatorSession implements AutoCloseable {
     if (followLeader(trailers)) {
       return;
     }
-    retry("session ended: " + status.getCode() + (status.getDescription() == null ? "" : " " + status.getDescription()), status.getCode());
+    retry("session ended: " + status.getCode() + (status.getDescription() == null ? "" : " " + firstLine(status.getDescription())),
+        status.getCode());
   }
 
   /** How long a report in which a pod is still changing by itself waits for the next one. */

@@ -35,7 +35,7 @@ import java.util.Map;
  */
 public final class ManifestParser {
   /** Kinds that real install bundles carry next to a DaemonSet; skipped without complaint. */
-  private static final String SKIP_NOTE = "skipped: dsfleet applies only DaemonSet, ConfigMap and Secret";
+  private static final String SKIP_NOTE = "dsfleet applies only DaemonSet, ConfigMap and Secret";
 
   private ManifestParser() {}
 

@@ -224,7 +224,7 @@ public abstract class ClientCommand implements Callable<Integer> {
         if (verbose) {
           e.printStackTrace(err());
         }
-        return Dsctl.EXIT_REFUSED;
+        return errorExit();
       } finally {
         channel.shutdownNow();
       }
@@ -265,6 +265,7 @@ public abstract class ClientCommand implements Callable<Integer> {
       }
       String why = root != e && root.getMessage() != null ? root.getMessage()
           : s.getDescription() == null ? "unavailable" : s.getDescription();
+      why = why.lines().findFirst().orElse(why); // Netty appends its channel pipeline on lines of their own
       String hint = root instanceof java.net.ConnectException ? ""
           : plaintext ? "; unless it runs --insecure, the coordinator serves TLS only: drop --insecure"
           : root instanceof javax.net.ssl.SSLException ? "; a coordinator run --insecure needs dsctl --insecure" : "";
@@ -277,6 +278,11 @@ public abstract class ClientCommand implements Callable<Integer> {
     if (verbose) {
       e.printStackTrace(err());
     }
+    return errorExit();
+  }
+
+  /** The exit code of a refusal or failure: 1, or what the command's own codes leave for errors (dsctl diff: 2). */
+  protected int errorExit() {
     return Dsctl.EXIT_REFUSED;
   }
 

@@ -96,7 +96,8 @@ public final class GetCommand extends ClientCommand {
       }
     }
     if (t.empty()) {
-      err().println(all ? "No resources found" : "No resources found in " + namespace + " namespace.");
+      // nodes belong to no namespace, as in kubectl
+      err().println(all || kind == ObjectKind.NODE ? "No resources found" : "No resources found in " + namespace + " namespace.");
     } else {
       t.print(out());
     }
@@ -189,7 +190,7 @@ public final class GetCommand extends ClientCommand {
           Map<String, String> data = new TreeMap<>();
           if (o.getKind() == ConfigObject.Kind.SECRET) {
             obj.put("type", o.getType());
-            o.getDataMap().forEach((k, v) -> data.put(k, showSecrets ? java.util.Base64.getEncoder().encodeToString(v.toByteArray()) : "<hidden: use --show-secrets>"));
+            o.getDataMap().forEach((k, v) -> data.put(k, showSecrets ? java.util.Base64.getEncoder().encodeToString(v.toByteArray()) : "<hidden: an admin credential shows it with --show-secrets>"));
           } else {
             o.getDataMap().forEach((k, v) -> data.put(k, v.toStringUtf8()));
           }

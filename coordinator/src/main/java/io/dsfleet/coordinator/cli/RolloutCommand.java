@@ -8,9 +8,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** `dsctl rollout status|history|undo ds/NAME`. */
-@Command(name = "rollout", description = "Follow, list and undo DaemonSet rollouts.",
+@Command(name = "rollout", description = "Follow, list, undo and restart DaemonSet rollouts.",
     subcommands = {RolloutCommand.Status.class, RolloutCommand.History.class, RolloutCommand.Undo.class,
-        RolloutCommand.Pause.class, RolloutCommand.Resume.class})
+        RolloutCommand.Pause.class, RolloutCommand.Resume.class, RolloutCommand.Restart.class})
 public final class RolloutCommand {
   @Command(name = "status", description = "Follow a rollout until it completes (exit 0), fails or times out (exit 1);"
       + " with --no-watch, print it once: exit 0 only when complete.")
@@ -30,13 +30,21 @@ public final class RolloutCommand {
       Iterator<RolloutStatusEvent> events = ControlServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(timeout, TimeUnit.SECONDS)
           .rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace(ds.namespace).setName(name).setWatch(watch).build());
       RolloutStatusEvent last = null;
+      boolean bar = System.console() != null; // a terminal: one line that moves; anything else: a line per change
       try {
         while (events.hasNext()) {
           last = events.next();
-          out().println(last.getMessage());
+          if (bar && !last.getComplete() && !last.getFailed() && last.getDesired() > 0) {
+            out().print("\r" + bar(last));
+          } else {
+            out().println((bar ? "\r\033[K" : "") + last.getMessage());
+          }
           out().flush();
         }
       } catch (io.grpc.StatusRuntimeException e) {
+        if (bar) {
+          out().println();
+        }
         if (e.getStatus().getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
           err().println("error: timed out waiting for the rollout of daemon set \"" + name + "\" after " + timeout + " s");
           return Dsctl.EXIT_REFUSED;
@@ -69,6 +77,38 @@ public final class RolloutCommand {
             DescribeCommand.time(v.getCreatedAtMillis()));
       }
       t.print(out());
+      return 0;
+    }
+  }
+
+  /** A rollout's progress on one terminal line: updated of desired as a bar, available beside it. */
+  static String bar(RolloutStatusEvent e) {
+    int width = 30;
+    int filled = (int) Math.round(width * (double) e.getUpdated() / Math.max(1, e.getDesired()));
+    return "[" + "#".repeat(Math.min(width, filled)) + ".".repeat(Math.max(0, width - filled)) + "] " + e.getUpdated() + "/"
+        + e.getDesired() + " updated, " + e.getAvailable() + " available" + (e.getPaused() ? " (paused)" : "") + "   ";
+  }
+
+  /**
+   * kubectl's restart: a new revision whose only change is the template annotation
+   * kubectl.kubernetes.io/restartedAt, so every pod is replaced under the rollout's budget. The
+   * apply is compare-and-set on the version read: a change in between is refused, not lost.
+   */
+  @Command(name = "restart", description = "Replace every pod of a DaemonSet, node by node, as a rolling update does.")
+  public static final class Restart extends ClientCommand {
+    @Mixin DsTarget ds;
+
+    @Override
+    protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) throws Exception {
+      String name = ds.name();
+      DaemonSetView view = control.get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace(ds.namespace)
+          .setName(name).build()).getDaemonSets(0);
+      var manifest = (com.fasterxml.jackson.databind.node.ObjectNode) io.dsfleet.common.Json.mapper().readTree(view.getManifestJson());
+      manifest.with("metadata").put("resourceVersion", String.valueOf(view.getResourceVersion()));
+      manifest.with("spec").with("template").with("metadata").with("annotations")
+          .put("kubectl.kubernetes.io/restartedAt", java.time.Instant.now(Dsctl.clock).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
+      control.apply(ApplyRequest.newBuilder().setManifests(manifest.toString()).setSource("rollout restart").build());
+      out().println("daemonset.apps/" + name + " restarted");
       return 0;
     }
   }

@@ -47,7 +47,7 @@ public final class ValidateCommand implements Callable<Integer> {
           }
           if (doc.valid()) {
             valid++;
-            out.println(doc.label() + ": OK" + (doc.warnings().isEmpty() ? "" : " (" + doc.warnings().size() + " warnings)"));
+            out.println(doc.label() + ": OK" + (doc.warnings().isEmpty() ? "" : " (" + doc.warnings().size() + (doc.warnings().size() == 1 ? " warning)" : " warnings)")));
           } else {
             invalid++;
             out.println(doc.label() + ": INVALID");

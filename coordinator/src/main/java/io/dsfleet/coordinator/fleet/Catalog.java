@@ -199,7 +199,7 @@ final class Catalog {
     return obj instanceof ConfigMap cm ? cm.immutable() : obj instanceof Secret s ? s.immutable() : null;
   }
 
-  private static KubeObject withoutResourceVersion(KubeObject o) {
+  static KubeObject withoutResourceVersion(KubeObject o) {
     ObjectMeta m = o.metadata();
     ObjectMeta clean = new ObjectMeta(m.name(), m.namespace(), m.labels(), m.annotations(), null);
     if (o instanceof DaemonSet ds) {

@@ -27,6 +27,14 @@ public final class Events {
 
   public record Event(long atMillis, String type, String reason, String message) {}
 
+  /** An event with its object ("ds/NAMESPACE/NAME", "node/NAME") and its place in the order events were recorded. */
+  public record Recorded(long seq, String object, Event event) {}
+
+  /** The most recent events of every object, for watchers: {@code dsctl events -w} reads what came after what it saw. */
+  private static final int RECENT = 10_000;
+  private final Deque<Recorded> recent = new ArrayDeque<>();
+  private long seq;
+
   private final Clock clock;
   private final int keep;
   private final Store store;
@@ -47,6 +55,10 @@ public final class Events {
   public synchronized void record(String objectKey, String type, String reason, String message) {
     Event e = new Event(clock.millis(), type, reason, message);
     add(objectKey, e);
+    recent.addLast(new Recorded(++seq, objectKey, e));
+    while (recent.size() > RECENT) {
+      recent.removeFirst();
+    }
     pending.addLast(new StoredEvent(objectKey, e.atMillis(), type, reason, message));
     while (pending.size() > MAX_PENDING) {
       pending.removeFirst();
@@ -64,6 +76,37 @@ public final class Events {
   public synchronized List<Event> of(String objectKey) {
     Deque<Event> ring = byObject.get(objectKey);
     return ring == null ? List.of() : List.copyOf(ring);
+  }
+
+  /** Events listed, with the sequence number a watcher goes on from ({@link #after}). */
+  public record Listing(List<Recorded> events, long seq) {}
+
+  /** Every event kept of the objects {@code object} selects, oldest first. */
+  public synchronized Listing all(java.util.function.Predicate<String> object) {
+    List<Recorded> out = new ArrayList<>();
+    byObject.forEach((key, ring) -> {
+      if (object.test(key)) {
+        ring.forEach(e -> out.add(new Recorded(0, key, e)));
+      }
+    });
+    out.sort(java.util.Comparator.comparingLong((Recorded r) -> r.event().atMillis()));
+    return new Listing(out, seq);
+  }
+
+  /** Events recorded after {@code seq} of the objects {@code object} selects, oldest first (the last {@value #RECENT} at most). */
+  public synchronized List<Recorded> after(long seq, java.util.function.Predicate<String> object) {
+    List<Recorded> out = new ArrayList<>();
+    for (java.util.Iterator<Recorded> it = recent.descendingIterator(); it.hasNext(); ) {
+      Recorded r = it.next();
+      if (r.seq() <= seq) {
+        break;
+      }
+      if (object.test(r.object())) {
+        out.add(r);
+      }
+    }
+    java.util.Collections.reverse(out);
+    return out;
   }
 
   /** The object is gone: its events go too (from disk at the next flush). */

@@ -17,6 +17,7 @@ import io.dsfleet.proto.v1.PodStatusReport;
 import io.grpc.Status;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -81,7 +82,7 @@ public final class Fleet {
         catalog.apply(catalog.parse(catalog.undoManifest(ns, name, 0, 0), "automatic rollback"), false, after));
     this.lifecycle = new NodeLifecycle(state, store, options, random, nanoTime, events, dispatcher);
     this.registry = new NodeRegistry(state, store, clock, events, dispatcher, lifecycle);
-    this.intake = new PodIntake(state, store, dispatcher);
+    this.intake = new PodIntake(state, store, dispatcher, events);
     load();
   }
 
@@ -286,12 +287,12 @@ public final class Fleet {
       Instant now = clock.instant();
       for (String name : lifecycle.tick(now)) {
         registry.remove(name, "NotReady for longer than " + options.nodeGcAfter());
-      }
         CoordinatorMetrics.NODE_REMOVALS.labelValues("expired").inc();
-      controller.pass(now);
+      }
       long start = nanoTime.getAsLong();
-      events.flush();
+      controller.pass(now);
       CoordinatorMetrics.CONTROLLER_PASS.observe((nanoTime.getAsLong() - start) / 1e9);
+      events.flush();
     }
   }
 
@@ -349,8 +350,8 @@ public final class Fleet {
         version.incrementAndGet();
         controller.pass(clock.instant());
         long end = nanoTime.getAsLong();
-        nextRolloutPassNanos = end + 4 * (end - start);
         CoordinatorMetrics.CONTROLLER_PASS.observe((end - start) / 1e9);
+        nextRolloutPassNanos = end + 4 * (end - start);
       }
     }
   }
@@ -398,6 +399,26 @@ public final class Fleet {
     synchronized (lock) {
       version.incrementAndGet();
       return catalog.apply(docs, dryRun);
+    }
+  }
+
+  /** An apply's dry run with each object's plan (null for a skipped document), in the order of the results. */
+  public record PlanOutcome(ApplyOutcome outcome, List<ApplyPlan.Plan> plans) {}
+
+  /**
+   * What applying the manifests would do ({@link ApplyPlan}): validated as an apply is, on the fleet
+   * as it is now; nothing stored, nothing sent.
+   */
+  public PlanOutcome plan(String text, String source) {
+    var docs = catalog.parse(text, source);
+    synchronized (lock) {
+      ApplyOutcome outcome = catalog.apply(docs, true);
+      Instant now = clock.instant();
+      List<ApplyPlan.Plan> plans = new ArrayList<>();
+      for (var d : docs) {
+        plans.add(d.skipped() ? null : ApplyPlan.of(d.object(), state, now));
+      }
+      return new PlanOutcome(outcome, plans);
     }
   }
 
@@ -505,6 +526,16 @@ public final class Fleet {
 
   public List<Events.Event> events(String objectKey) {
     return events.of(objectKey);
+  }
+
+  /** Every event kept of the objects selected, oldest first, and where a watcher goes on from. */
+  public Events.Listing events(java.util.function.Predicate<String> objects) {
+    return events.all(objects);
+  }
+
+  /** The events of the objects selected recorded after {@code seq} (of a listing or an earlier call). */
+  public List<Events.Recorded> eventsAfter(long seq, java.util.function.Predicate<String> objects) {
+    return events.after(seq, objects);
   }
 
   /** The session of a node, for log requests; null when not connected. */

@@ -20,12 +20,17 @@ final class PodIntake {
   private final FleetState state;
   private final Store store;
   private final Dispatcher dispatcher;
+  private final Events events;
 
-  PodIntake(FleetState state, Store store, Dispatcher dispatcher) {
+  PodIntake(FleetState state, Store store, Dispatcher dispatcher, Events events) {
     this.state = state;
     this.store = store;
     this.dispatcher = dispatcher;
+    this.events = events;
   }
+
+  /** Waiting reasons of a container on its way up: not failures. */
+  private static final java.util.Set<String> STARTING = java.util.Set.of("", "ContainerCreating", "PodInitializing");
 
   /** Takes a node's pod report; returns whether it changed what the planner reads (then the node is planned again). */
   boolean report(String nodeName, PodStatusReport report, Instant now) {
@@ -40,7 +45,7 @@ final class PodIntake {
       n.reported.remove(gone);
     }
     for (PodStatus p : report.getPodsList()) {
-      n.reported.put(p.getPodName(), p);
+      failures(n.name, n.reported.put(p.getPodName(), p), p);
     }
     Map<String, List<ObservedPod>> observed = new HashMap<>();
     for (PodStatus p : n.reported.values()) {
@@ -57,6 +62,33 @@ final class PodIntake {
     n.awaitingReport = false;
     dispatcher.replanAndPush(n, now);
     return true;
+  }
+
+  /**
+   * A pod that starts failing, or fails otherwise than it did, is an event of its DaemonSet and its
+   * node (Kubernetes' BackOff, Failed, FailedCreatePodSandBox ...): the pod's reason, and each
+   * container's waiting reason, when it changes; the agent's report repeats, the event does not.
+   */
+  private void failures(String node, PodStatus before, PodStatus now) {
+    String ds = Events.dsKey(now.getNamespace(), now.getDaemonSet());
+    if (!now.getReason().isEmpty() && (before == null || !before.getReason().equals(now.getReason()))) {
+      String message = "pod " + now.getPodName() + " on " + node + ": " + now.getMessage();
+      events.record(ds, "Warning", now.getReason(), message);
+      events.record(Events.nodeKey(node), "Warning", now.getReason(), message);
+    }
+    for (var c : now.getContainersList()) {
+      if (!c.getState().equals("waiting") || STARTING.contains(c.getReason())) {
+        continue;
+      }
+      var was = before == null ? null
+          : before.getContainersList().stream().filter(x -> x.getName().equals(c.getName())).findFirst().orElse(null);
+      if (was != null && was.getState().equals("waiting") && was.getReason().equals(c.getReason())) {
+        continue;
+      }
+      String message = "pod " + now.getPodName() + " on " + node + ", container " + c.getName() + ": " + c.getMessage();
+      events.record(ds, "Warning", c.getReason(), message);
+      events.record(Events.nodeKey(node), "Warning", c.getReason(), message);
+    }
   }
 
   /** The node applied a desired set: orphans it carried are now the node's to keep, and forgotten here. */

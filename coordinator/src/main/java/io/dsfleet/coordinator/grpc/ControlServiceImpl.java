@@ -5,6 +5,7 @@ import io.dsfleet.common.ProtoMapping;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.AgentSink;
+import io.dsfleet.coordinator.fleet.ApplyPlan;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Events;
 import io.dsfleet.coordinator.fleet.Fleet;
@@ -79,11 +80,25 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void apply(ApplyRequest req, StreamObserver<ApplyResponse> out) {
     unary(out, () -> {
-      Fleet.ApplyOutcome o = fleet.apply(req.getManifests(), req.getSource().isEmpty() ? "-" : req.getSource(), req.getDryRun());
+      String source = req.getSource().isEmpty() ? "-" : req.getSource();
+      if (req.getPlan() && !req.getDryRun()) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "a plan is a dry run: set dry_run with plan");
+      }
+      Fleet.PlanOutcome planned = req.getPlan() ? fleet.plan(req.getManifests(), source) : null;
+      Fleet.ApplyOutcome o = planned != null ? planned.outcome() : fleet.apply(req.getManifests(), source, req.getDryRun());
       ApplyResponse.Builder b = ApplyResponse.newBuilder().addAllWarnings(o.warnings());
-      for (Fleet.ApplyResult r : o.results()) {
-        b.addResults(ApplyResult.newBuilder().setKind(r.kind()).setNamespace(r.namespace()).setName(r.name())
-            .setAction(r.action()).setNote(r.note() == null ? "" : r.note()));
+      for (int i = 0; i < o.results().size(); i++) {
+        Fleet.ApplyResult r = o.results().get(i);
+        ApplyResult.Builder result = ApplyResult.newBuilder().setKind(r.kind()).setNamespace(r.namespace()).setName(r.name())
+            .setAction(r.action()).setNote(r.note() == null ? "" : r.note());
+        ApplyPlan.Plan p = planned == null ? null : planned.plans().get(i);
+        if (p != null) {
+          result.setPlan(ObjectPlan.newBuilder().setDiff(p.diff()).addAllGain(p.gain()).addAllLose(p.lose())
+              .addAllReplace(p.replace()).addAllNotReady(p.notReady()).setStrategy(p.strategy())
+              .setMaxUnavailable(p.maxUnavailable()).setMaxSurge(p.maxSurge()).setSteps(p.steps()).addAllUsedBy(p.usedBy())
+              .addAllSkip(p.skip().stream().map(k -> NodeSkip.newBuilder().setNode(k.node()).setReason(k.reason()).build()).toList()));
+        }
+        b.addResults(result);
       }
       return b.build();
     });
@@ -303,6 +318,74 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     watch.onDone(() -> poll.cancel(false));
     call.setOnCancelHandler(() -> poll.cancel(false));
     endOnRevoke(() -> watch.fail(revokedStatus()));
+  }
+
+  /** `dsctl events [-w] [--for ds/NAME|node/NAME]`: the events kept, then (watch) each new one, polled twice a second. */
+  @Override
+  public void events(EventsRequest req, StreamObserver<EventView> out) {
+    ServerCallStreamObserver<EventView> call = (ServerCallStreamObserver<EventView>) out;
+    String ns = ns(req.getNamespace());
+    String o = req.getObject();
+    java.util.function.Predicate<String> which;
+    try {
+      fresh();
+      if (o.isEmpty()) {
+        which = k -> req.getAllNamespaces() || k.startsWith("node/") || k.startsWith("ds/" + ns + "/");
+      } else if (o.startsWith("ds/") || o.startsWith("daemonset/") || o.startsWith("daemonsets/")) {
+        String name = o.substring(o.indexOf('/') + 1);
+        fleet.daemonSet(ns, name);
+        which = Events.dsKey(ns, name)::equals;
+      } else if (o.startsWith("node/") || o.startsWith("nodes/")) {
+        String name = o.substring(o.indexOf('/') + 1);
+        fleet.node(name, true);
+        which = Events.nodeKey(name)::equals;
+      } else {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "events are kept for ds/NAME and node/NAME, not \"" + o + "\"");
+      }
+    } catch (ControlException e) {
+      out.onError(e.toStatus());
+      return;
+    }
+    Events.Listing listing = fleet.events(which);
+    listing.events().forEach(r -> call.onNext(eventView(r)));
+    if (!req.getWatch()) {
+      call.onCompleted();
+      return;
+    }
+    long[] seen = {listing.seq()};
+    ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
+    poll[0] = scheduler.scheduleWithFixedDelay(() -> {
+      synchronized (seen) {
+        if (call.isCancelled() || seen[0] < 0) {
+          poll[0].cancel(false);
+          return;
+        }
+        try {
+          for (Events.Recorded r : fleet.eventsAfter(seen[0], which)) {
+            call.onNext(eventView(r));
+            seen[0] = r.seq();
+          }
+        } catch (RuntimeException e) {
+          seen[0] = -1;
+          poll[0].cancel(false);
+          call.onError(Status.UNAVAILABLE.withDescription("following events failed: " + e.getMessage()).asRuntimeException());
+        }
+      }
+    }, 500, 500, TimeUnit.MILLISECONDS);
+    call.setOnCancelHandler(() -> poll[0].cancel(false));
+    endOnRevoke(() -> {
+      synchronized (seen) {
+        seen[0] = -1;
+        poll[0].cancel(false);
+        call.onError(revokedStatus().asRuntimeException());
+      }
+    });
+  }
+
+  private static EventView eventView(Events.Recorded r) {
+    Events.Event e = r.event();
+    return EventView.newBuilder().setObject(r.object()).setEvent(Event.newBuilder().setAtMillis(e.atMillis()).setType(e.type())
+        .setReason(e.reason()).setMessage(e.message())).build();
   }
 
   @Override

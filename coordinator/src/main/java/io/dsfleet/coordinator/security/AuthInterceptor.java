@@ -33,6 +33,7 @@ public final class AuthInterceptor implements ServerInterceptor {
       ControlServiceGrpc.getGetMethod().getFullMethodName(),
       ControlServiceGrpc.getDescribeMethod().getFullMethodName(),
       ControlServiceGrpc.getRolloutStatusMethod().getFullMethodName(),
+      ControlServiceGrpc.getEventsMethod().getFullMethodName(),
       ControlServiceGrpc.getRolloutHistoryMethod().getFullMethodName(),
       ControlServiceGrpc.getLogsMethod().getFullMethodName(),
       ControlServiceGrpc.getVersionMethod().getFullMethodName(),
@@ -116,8 +117,9 @@ public final class AuthInterceptor implements ServerInterceptor {
       throw new Refused(Status.UNAVAILABLE.withDescription("this coordinator replica does not serve now; retry"));
     }
     if (ca.revoked(serial, subject.role(), subject.name())) {
-      throw new Refused(Status.UNAUTHENTICATED.withDescription("the certificate of " + subject.name()
-          + " was revoked (a removed node needs a new join token)"));
+      throw new Refused(Status.UNAUTHENTICATED.withDescription(subject.role().equals(Pki.NODES)
+          ? "the certificate of node " + subject.name() + " was revoked (a removed node needs a new join token)"
+          : "credential " + subject.name() + " was revoked: an admin makes a new one with dsctl credential create"));
     }
     return Caller.of(subject, serial);
   }
@@ -131,7 +133,8 @@ public final class AuthInterceptor implements ServerInterceptor {
       return switch (k) {
         case ADMIN -> null;
         case VIEWER -> READ_ONLY.contains(method) ? null
-            : Status.PERMISSION_DENIED.withDescription("the credential of viewer " + caller.name() + " is read-only");
+            : Status.PERMISSION_DENIED.withDescription("viewer credential " + caller.name() + " is read-only: "
+                + method.substring(method.lastIndexOf('/') + 1) + " needs an admin credential");
         case NODE -> Status.PERMISSION_DENIED.withDescription("a node certificate cannot use the control service");
         default -> Status.UNAUTHENTICATED.withDescription("no credential: dsctl needs an admin or viewer credential"
             + " (--credentials, DSCTL_CREDENTIALS, or the config file; docs/security.md)");

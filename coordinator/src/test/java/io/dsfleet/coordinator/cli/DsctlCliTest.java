@@ -107,6 +107,148 @@ class DsctlCliTest {
     assertThat(dsctl("apply", "-f", dir.resolve("missing.yaml").toString()).exit()).isEqualTo(2);
   }
 
+  /**
+   * dsctl diff against a real coordinator with three nodes (one tainted): a new DaemonSet, no
+   * change, a template change, a selector change, an invalid manifest and a ConfigMap; exit codes as
+   * kubectl diff's, and nothing is ever stored.
+   */
+  @Test
+  void diffShowsTheChangeAndWhatItDoesToTheFleetAndStoresNothing() throws Exception {
+    Map<String, DesiredState> states = new java.util.TreeMap<>();
+    java.util.List<FakeAgent> agents = new java.util.ArrayList<>();
+    for (String n : java.util.List.of("node-a", "node-b", "node-c")) {
+      FakeAgent a = c.agent(n, Map.of());
+      a.nextDesired(Duration.ofSeconds(10));
+      agents.add(a);
+    }
+    assertThat(dsctl("taint", "node", "node-c", "dedicated=gpu:NoSchedule").exit()).isZero();
+    Path base = file("ds.yaml", Fixtures.BASE);
+
+    Result created = dsctl("diff", "-f", base.toString());
+    assertThat(created.exit()).as(created.err()).isEqualTo(1);
+    assertThat(created.out()).startsWith("--- /dev/null\n+++ daemonset/ops/agent (applied)\n@@ -0,0 +1,")
+        .contains("\n+kind: DaemonSet\n").contains("# daemonset/agent created:\n")
+        .contains("#   starts its pod on 2 nodes (node-a, node-b)\n")
+        .contains("#   skips 1 node: node-c (taint dedicated=gpu:NoSchedule not tolerated)\n");
+    assertThat(dsctl("get", "ds", "-A").err()).as("diff stores nothing").isEqualTo("No resources found\n");
+
+    assertThat(dsctl("apply", "-f", base.toString()).exit()).isZero();
+    for (FakeAgent a : agents.subList(0, 2)) {
+      DesiredState s = a.nextDesired(Duration.ofSeconds(10));
+      a.reportAllReady(s, c.clock.millis());
+    }
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> dsctl("get", "ds", "agent", "-n", "ops").out().contains("agent   2         2         2"));
+    assertThat(dsctl("diff", "-f", base.toString())).as("no change").isEqualTo(new Result(0, "", ""));
+
+    Path image = file("image.yaml", Fixtures.BASE.replace("busybox:1", "busybox:2"));
+    Result template = dsctl("diff", "-f", image.toString());
+    assertThat(template.exit()).isEqualTo(1);
+    assertThat(template.out()).startsWith("--- daemonset/ops/agent (live)\n+++ daemonset/ops/agent (applied)\n@@ -")
+        .contains("\n-        image: local/busybox:1\n+        image: local/busybox:2\n")
+        .contains("#   replaces its pod with the new revision on 2 nodes (node-a, node-b), 2 steps of at most 1 unavailable at a time"
+            + " (RollingUpdate)\n")
+        .doesNotContain("starts its pod");
+    assertThat(template.out().lines().filter(l -> l.startsWith("-") || l.startsWith("+")).count()).as("only the image line changes")
+        .isEqualTo(4);
+    assertThat(dsctl("get", "ds", "agent", "-n", "ops", "-o", "yaml").out()).as("stored as before").contains("busybox:1")
+        .doesNotContain("busybox:2");
+    Result dryRun = dsctl("apply", "-f", image.toString(), "--dry-run=server");
+    assertThat(dryRun.out()).isEqualTo("daemonset/agent configured (server dry run)\n  replaces its pod with the new revision on"
+        + " 2 nodes (node-a, node-b), 2 steps of at most 1 unavailable at a time (RollingUpdate)\n  skips 1 node: node-c"
+        + " (taint dedicated=gpu:NoSchedule not tolerated)\n");
+    assertThat(dsctl("apply", "-f", image.toString(), "--dry-run=client").exit()).isEqualTo(2);
+
+    Path selector = file("selector.yaml", Fixtures.BASE.replace("matchLabels: {app: agent}", "matchLabels: {app: agent, tier: node}"));
+    Result immutable = dsctl("diff", "-f", selector.toString());
+    assertThat(immutable.exit()).as("an apply the coordinator would refuse is an error").isEqualTo(2);
+    assertThat(immutable.err()).contains("spec.selector").contains("field is immutable");
+
+    Result invalid = dsctl("diff", "-f", file("bad.yaml", Fixtures.BASE.replace("name: main", "name: Main")).toString());
+    assertThat(invalid.exit()).isEqualTo(2);
+    assertThat(invalid.err()).contains("spec.template.spec.containers[0].name: Invalid value: \"Main\"");
+    assertThat(dsctl("diff", "-f", dir.resolve("missing.yaml").toString()).exit()).isEqualTo(2);
+
+    Path config = file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: ops}\ndata: {level: debug}\n");
+    Result newConfig = dsctl("diff", "-f", config.toString());
+    assertThat(newConfig.exit()).isEqualTo(1);
+    assertThat(newConfig.out()).contains("+  level: debug\n").contains("# configmap/settings created:\n#   used by no DaemonSet\n");
+    assertThat(dsctl("get", "ds", "agent", "-n", "ops").out()).as("the pods were never touched").contains("agent   2         2         2");
+  }
+
+  /** kubectl's habits: global flags before the verb too, nodes without a namespace, a restart as a new revision, events. */
+  @Test
+  void globalFlagsGoBeforeOrAfterTheVerb() throws Exception {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(new Dsctl());
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    String[] args = {"--coordinator", addr, "--insecure", "-n", "ops", "rollout", "history", "ds/agent"};
+    assertThat(Dsctl.globalFlagsAfterVerb(cl, args))
+        .containsExactly("rollout", "history", "--coordinator", addr, "--insecure", "-n", "ops", "ds/agent");
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    assertThat(cl.execute(Dsctl.globalFlagsAfterVerb(cl, args))).as(err.toString()).isZero();
+    assertThat(out.toString()).startsWith("daemonset.apps/agent\nREVISION").contains("\n1 ");
+    String[] get = {"--coordinator=" + addr, "-v", "--insecure", "get", "nodes"};
+    assertThat(cl.execute(Dsctl.globalFlagsAfterVerb(cl, get))).isZero();
+    assertThat(err.toString()).as("a node has no namespace").endsWith("No resources found\n");
+    assertThat(Dsctl.globalFlagsAfterVerb(cl, new String[] {"get", "nodes", "--insecure"})).containsExactly("get", "nodes", "--insecure");
+  }
+
+  @Test
+  void rolloutRestartMakesANewRevisionThatReplacesEveryPod() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    DesiredState first = a.nextDesired(Duration.ofSeconds(10));
+    a.reportAllReady(first, c.clock.millis());
+    Result restart = dsctl("rollout", "restart", "ds/agent", "-n", "ops");
+    assertThat(restart).isEqualTo(new Result(0, "daemonset.apps/agent restarted\n", ""));
+    assertThat(dsctl("rollout", "history", "ds/agent", "-n", "ops").out().lines().filter(l -> l.matches("\\d+ .*")).count())
+        .isEqualTo(2);
+    assertThat(dsctl("get", "ds", "agent", "-n", "ops", "-o", "yaml").out()).contains("kubectl.kubernetes.io/restartedAt");
+    DesiredState next = a.nextDesired(Duration.ofSeconds(10));
+    assertThat(next.getPods(0).getTemplateHash()).as("the node is told to replace its pod").isNotEqualTo(first.getPods(0).getTemplateHash());
+    assertThat(dsctl("rollout", "restart", "ds/missing", "-n", "ops").exit()).isEqualTo(1);
+  }
+
+  @Test
+  void eventsListTheFleetsEventsAndFollowNewOnes() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    DesiredState s = a.nextDesired(Duration.ofSeconds(10));
+    var pod = s.getPods(0);
+    a.report(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace(pod.getNamespace()).setDaemonSet(pod.getDaemonSet())
+        .setPodName(pod.getPodName()).setTemplateHash(pod.getTemplateHash()).setPhase("Running")
+        .addContainers(io.dsfleet.proto.v1.ContainerStatus.newBuilder().setName("main").setState("waiting").setReason("CrashLoopBackOff")
+            .setMessage("back-off 10s restarting failed container main")).build());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> dsctl("events", "--for", "ds/agent", "-n", "ops").out().contains("CrashLoopBackOff"));
+    Result all = dsctl("events", "-n", "ops");
+    assertThat(all.out().lines().findFirst().orElseThrow()).startsWith("LAST SEEN").contains("REASON").contains("OBJECT");
+    assertThat(all.out()).contains("Joined").contains("node/node-a").contains("RevisionCreated").contains("daemonset/agent")
+        .contains("Warning   CrashLoopBackOff").contains("pod " + s.getPods(0).getPodName() + " on node-a, container main: back-off 10s");
+    assertThat(dsctl("events", "--for", "node/node-a").out()).contains("Joined").doesNotContain("RevisionCreated");
+    assertThat(dsctl("events", "--for", "ds/missing").exit()).isEqualTo(1);
+    assertThat(dsctl("events", "--for", "pod/x").err()).contains("events are kept for ds/NAME and node/NAME");
+
+    // -w: what is kept, then what happens next
+    StringWriter out = new StringWriter();
+    CommandLine cl = new CommandLine(new Dsctl());
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(new StringWriter(), true));
+    Thread watch = new Thread(() -> cl.execute("events", "--coordinator", addr, "--insecure", "-w", "--for", "node/node-a"));
+    watch.setDaemon(true);
+    watch.start();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("Joined"));
+    assertThat(out.toString()).doesNotContain("Cordoned");
+    dsctl("cordon", "node-a");
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> out.toString().contains("Cordoned"));
+    assertThat(watch.isAlive()).as("a watch goes on until interrupted").isTrue();
+  }
+
   @Test
   void getInTablesJsonAndYaml() throws Exception {
     dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
