@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes sure Prometheus and promtool are here for the monitoring test (bench MonitoringTest):
+# Makes sure Prometheus and promtool are here for the monitoring test (bench OperatorViewTest):
 # installs Debian's prometheus package when they are missing (root only). The test runs its own
 # Prometheus on a port of its own, whatever the package's service does. Used by scripts/test.
 set -euo pipefail

@@ -132,6 +132,9 @@ public final class AgentMain {
         description = "Where Prometheus scrapes the agent's metrics, plain HTTP (default " + DEFAULT_METRICS + "; off: none).")
     String metricsListen;
 
+    /** Whether `run` resolves the options (leave reads none of run's own settings). */
+    boolean forRun = true;
+
     /** The options from flags, environment and file; null after printing why they are bad. */
     AgentOptions resolveOrReport() {
       try {
@@ -221,7 +224,8 @@ public final class AgentMain {
       if (relistEvery.isNegative() || relistEvery.isZero()) {
         throw new IllegalArgumentException("relistInterval " + relist + ": must be longer than 0");
       }
-      java.net.InetSocketAddress metrics = io.dsfleet.common.metrics.MetricsEndpoint.parse("metricsListen",
+      // leave serves no metrics: a bad metricsListen must not keep a node from leaving
+      java.net.InetSocketAddress metrics = !forRun ? null : io.dsfleet.common.metrics.MetricsEndpoint.parse("metricsListen",
           first(metricsListen, env.get("DS_AGENT_METRICS_LISTEN"), text(file, "metricsListen"), DEFAULT_METRICS));
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
           hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery, metrics);
@@ -388,6 +392,7 @@ public final class AgentMain {
 
     @Override
     public Integer call() throws Exception {
+      common.forRun = false;
       AgentOptions o = common.resolveOrReport();
       if (o == null) {
         return 2;

@@ -64,13 +64,16 @@ class AgentProcessTest {
   String restartBackoff = "1s";
 
   List<String> agentCommand(String verb) {
-    return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         ReconcilePasses.DEBUG_FLAG,
         "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", // a short-lived JVM: start cheaply on a loaded machine
-        "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), verb, "--restart-backoff", restartBackoff,
+        "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), verb,
         "--coordinator", "127.0.0.1:" + port, "--node-name", docker.node, "--state-dir", tmp.resolve("state").toString(),
-        "--config", tmp.resolve("none.yaml").toString(), "--address", "127.0.0.1", "--docker-host", DockerHarness.DOCKER_HOST,
-        "--insecure");
+        "--config", tmp.resolve("none.yaml").toString(), "--docker-host", DockerHarness.DOCKER_HOST, "--insecure"));
+    if (verb.equals("run")) { // leave takes none of run's own options; metrics on a port of its own, never the default another agent holds
+      cmd.addAll(List.of("--restart-backoff", restartBackoff, "--address", "127.0.0.1", "--metrics-listen", "127.0.0.1:0"));
+    }
+    return cmd;
   }
 
   /**

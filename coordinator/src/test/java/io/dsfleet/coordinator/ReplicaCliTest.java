@@ -145,6 +145,8 @@ class ReplicaCliTest {
     String none = dir.resolve("none.yaml").toString();
     Result b = run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString());
     assertThat(b.exit()).as(b.err()).isZero();
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(backup)))
+        .as("a backup is the fleet's state: owner-only, as the store").isEqualTo("rw-------");
     assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).err())
         .contains("never overwrites");
 

@@ -122,7 +122,10 @@ final class TestHost {
       cmd.addAll(List.of("--coordinator", c));
     }
     cmd.addAll(List.of("--node-name", name, "--state-dir", dir.resolve("state").toString(),
-        "--docker-host", "unix://" + socket, "--address", ip, "--config", dir.resolve("none.yaml").toString()));
+        "--docker-host", "unix://" + socket, "--config", dir.resolve("none.yaml").toString()));
+    if (verb.equals("run")) { // leave takes none of run's own options
+      cmd.addAll(List.of("--address", ip));
+    }
     if (withJoinToken) {
       cmd.addAll(List.of("--join-token", fleet.joinToken()));
     }

@@ -19,10 +19,10 @@ public final class AgentCounters {
       .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
       .withoutExemplars().build();
   public static final Counter DOCKER_ERRORS = Counter.builder().name("dsfleet_agent_docker_operation_errors_total")
-      .help("Docker API calls that failed, by operation").labelNames("operation").withoutExemplars().build();
+      .help("Docker API calls that failed, by operation (not Docker's no-such-container/image answers)").labelNames("operation").withoutExemplars().build();
   public static final Histogram POD_START = Histogram.builder().name("dsfleet_agent_pod_start_duration_seconds")
-      .help("From a pod first desired on this node to its first report as Running, seconds (pods the agent adopted running are"
-          + " not counted)").classicOnly().classicUpperBounds(0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600)
+      .help("From a pod first desired on this node (a rolling update's replacement: its revision's first report) to its first"
+          + " report as Running, seconds (pods the agent adopted running are not counted)").classicOnly().classicUpperBounds(0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600)
       .withoutExemplars().build();
   public static final Counter PROBES = Counter.builder().name("dsfleet_agent_probe_results_total")
       .help("Probe runs by probe (startup, liveness, readiness) and result (success, failure)").labelNames("probe", "result")
@@ -54,13 +54,21 @@ public final class AgentCounters {
     r.register(BACKOFFS);
   }
 
-  /** Runs a Docker call, timed and counted as {@code operation}. */
-  public static <T> T docker(String operation, Supplier<T> call) {
+  /**
+   * Runs a Docker call, timed and counted as {@code operation}; a failure counts as an error unless
+   * {@code answer} says it is one of Docker's answers (an image or container not there).
+   */
+  public static <T> T docker(String operation, Supplier<T> call, java.util.function.Predicate<RuntimeException> answer) {
     long start = System.nanoTime();
     var errors = DOCKER_ERRORS.labelValues(operation); // exported at 0 once the operation ran
     try {
       return call.get();
-    } catch (RuntimeException | Error e) {
+    } catch (RuntimeException e) {
+      if (!answer.test(e)) {
+        errors.inc();
+      }
+      throw e;
+    } catch (Error e) {
       errors.inc();
       throw e;
     } finally {

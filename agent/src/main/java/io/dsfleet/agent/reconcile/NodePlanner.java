@@ -25,8 +25,9 @@ import java.util.TreeSet;
  *   <li>A pod directory is removed only when it is in the agent's pods directory (the caller lists
  *       it), its pod is not desired, and nothing of that pod still runs.
  *   <li>Garbage is only stopped containers: the latest run of each container of a desired pod is
- *       kept (its exit code, logs and back-off); older runs, stopped sandboxes, runs of another
- *       template and everything of pods no longer desired go.
+ *       kept (its exit code, logs and back-off), and the run before it (`dsctl logs --previous`,
+ *       whether the latest runs or waits out its back-off); older runs, stopped sandboxes, runs of
+ *       another template and everything of pods no longer desired go.
  * </ul>
  */
 public final class NodePlanner {
@@ -107,8 +108,11 @@ public final class NodePlanner {
       if (c.running()) {
         continue;
       }
-      boolean keep = !c.isSandbox() && c.hash().equals(d.hash())
-          && PodPlanner.latest(current, c.container(), c.role(), -1) == c;
+      boolean keep = false;
+      if (!c.isSandbox() && c.hash().equals(d.hash())) {
+        OwnedContainer latest = PodPlanner.latest(current, c.container(), c.role(), -1);
+        keep = latest == c || PodPlanner.latest(current.stream().filter(x -> x != latest).toList(), c.container(), c.role(), -1) == c;
+      }
       if (!keep) {
         out.add(c);
       }

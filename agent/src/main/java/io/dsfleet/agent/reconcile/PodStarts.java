@@ -3,6 +3,7 @@ package io.dsfleet.agent.reconcile;
 import io.dsfleet.proto.v1.PodStatus;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -10,13 +11,17 @@ import java.util.Set;
 import java.util.function.Consumer;
 
 /**
- * How long pods took to start here: from a pod first desired to its first report as Running. A pod
- * counts only once it was reported not yet Running: one the agent found running (adopted after a
- * restart of the agent) did not start now. Each pod counts once; called by the reconcile pass only.
+ * How long pods took to start here: from a pod desired to its first report as Running. A new pod
+ * counts from when it was first desired; a pod replaced in place by a new revision (a rolling
+ * update keeps the name) from the first report of that revision. A pod counts only once it was
+ * reported not yet Running: one the agent found running (adopted after the agent's restart) did
+ * not start now. Each (pod, revision) counts once; called by the reconcile pass only.
  */
 final class PodStarts {
-  private final Set<String> starting = new HashSet<>();
-  private final Set<String> seen = new HashSet<>();
+  /** The revision each pod was last reported at. */
+  private final Map<String, String> revisions = new HashMap<>();
+  /** Pods reported not yet Running, with when their start began. */
+  private final Map<String, Instant> starting = new HashMap<>();
 
   /** Looks at a new report; {@code started} gets each pod's start time that this report completes. */
   void report(List<PodStatus> report, Map<String, Instant> firstSeen, Instant now, Consumer<Duration> started) {
@@ -25,18 +30,20 @@ final class PodStarts {
       String key = p.getNamespace() + "/" + p.getPodName();
       present.add(key);
       boolean running = p.getPhase().equals("Running");
-      if (seen.add(key)) {
+      String was = revisions.put(key, p.getTemplateHash());
+      if (was == null || !was.equals(p.getTemplateHash())) {
+        starting.remove(key);
         if (!running) {
-          starting.add(key);
+          starting.put(key, was == null ? firstSeen.getOrDefault(key, now) : now);
         }
         continue;
       }
-      Instant since = firstSeen.get(key);
-      if (running && starting.remove(key) && since != null) {
+      Instant since = running ? starting.remove(key) : null;
+      if (since != null) {
         started.accept(Duration.between(since, now));
       }
     }
-    seen.retainAll(present);
-    starting.retainAll(present);
+    revisions.keySet().retainAll(present);
+    starting.keySet().retainAll(present);
   }
 }

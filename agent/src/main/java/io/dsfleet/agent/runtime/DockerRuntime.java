@@ -74,7 +74,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /** A Docker call, timed and counted by operation (docs/operations.md); an unreachable daemon as such. */
   private <T> T call(String what, Supplier<T> body) {
     try {
-      return io.dsfleet.agent.metrics.AgentCounters.docker(what.replace(' ', '_'), body);
+      return io.dsfleet.agent.metrics.AgentCounters.docker(what.replace(' ', '_'), body, e -> e instanceof NotFoundException);
     } catch (DockerException e) {
       throw e;
     } catch (RuntimeException e) {

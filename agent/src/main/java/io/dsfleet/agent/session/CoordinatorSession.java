@@ -504,6 +504,18 @@ public final class CoordinatorSession implements AutoCloseable {
           .filter(c -> r.getContainer().isEmpty() || r.getContainer().equals(c.container()))
           .sorted(java.util.Comparator.comparingInt(OwnedContainer::restarts).reversed())
           .toList();
+      if (r.getPrevious() && !mine.isEmpty()) {
+        // the run before the latest of the same container (the agent keeps it: NodePlanner), as the kubelet's lastState
+        OwnedContainer latest = mine.get(0);
+        mine = mine.stream().filter(c -> c.container().equals(latest.container()) && c.restarts() < latest.restarts() && !c.running())
+            .limit(1).toList();
+        if (mine.isEmpty()) {
+          send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
+              .setError("previous terminated container " + (r.getContainer().isEmpty() ? "" : "\"" + r.getContainer() + "\" ")
+                  + "in pod " + r.getPodName() + " not found").setEof(true)).build());
+          return;
+        }
+      }
       if (mine.isEmpty()) {
         send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
             .setError("no container " + (r.getContainer().isEmpty() ? "" : r.getContainer() + " ") + "in pod " + r.getPodName()).setEof(true)).build());

@@ -17,7 +17,11 @@ class PodStartsTest {
   final Instant t0 = Instant.parse("2026-12-01T10:00:00Z");
 
   static PodStatus pod(String name, String phase) {
-    return PodStatus.newBuilder().setNamespace("default").setPodName(name).setPhase(phase).build();
+    return pod(name, phase, "rev1");
+  }
+
+  static PodStatus pod(String name, String phase, String hash) {
+    return PodStatus.newBuilder().setNamespace("default").setPodName(name).setPhase(phase).setTemplateHash(hash).build();
   }
 
   void report(Instant now, Map<String, Instant> firstSeen, PodStatus... pods) {
@@ -34,6 +38,17 @@ class PodStartsTest {
     report(t0.plusSeconds(5), seen, pod("a", "Failed"));
     report(t0.plusSeconds(9), seen, pod("a", "Running"));
     assertThat(observed).as("a pod that runs again did not start anew").hasSize(1);
+  }
+
+  /** A rolling update replaces a pod in place (the same name): its new revision's start counts from when it was first reported. */
+  @Test
+  void aNewRevisionOfThePodCountsItsOwnStart() {
+    Map<String, Instant> seen = Map.of("default/a", t0);
+    report(t0, seen, pod("a", "Pending"));
+    report(t0.plusSeconds(1), seen, pod("a", "Running"));
+    report(t0.plusSeconds(60), seen, pod("a", "Pending", "rev2"));
+    report(t0.plusSeconds(60).plusMillis(400), seen, pod("a", "Running", "rev2"));
+    assertThat(observed).containsExactly(Duration.ofSeconds(1), Duration.ofMillis(400));
   }
 
   @Test

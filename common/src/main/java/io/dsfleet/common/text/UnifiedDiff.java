@@ -5,13 +5,16 @@ import java.util.List;
 
 /**
  * A unified diff of two texts, line by line, as `diff -u` prints it: headers, then hunks with three
- * lines of context. The edit script is a longest common subsequence (quadratic: for objects of a
- * few thousand lines, what `dsctl diff` shows).
+ * lines of context. The lines both texts start and end with are set aside first; what is left in
+ * between is matched by a longest common subsequence, quadratic in time and memory, so above
+ * {@link #MAX_CELLS} it is shown as removed and added whole (still a correct patch, only longer).
  */
 public final class UnifiedDiff {
   private UnifiedDiff() {}
 
   static final int CONTEXT = 3;
+  /** The largest table of the subsequence search (4 bytes a cell): 16 MB. */
+  static final long MAX_CELLS = 4_000_000;
 
   /** The diff of {@code before} and {@code after}; "" when they are equal. */
   public static String of(String beforeName, String before, String afterName, String after) {
@@ -87,23 +90,52 @@ public final class UnifiedDiff {
   }
 
   private static List<int[]> script(List<String> a, List<String> b) {
-    int n = a.size();
-    int m = b.size();
-    int[][] lcs = new int[n + 1][m + 1];
-    for (int i = n - 1; i >= 0; i--) {
-      for (int j = m - 1; j >= 0; j--) {
-        lcs[i][j] = a.get(i).equals(b.get(j)) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    List<int[]> ops = new ArrayList<>();
+    int head = 0;
+    while (head < a.size() && head < b.size() && a.get(head).equals(b.get(head))) {
+      ops.add(new int[] {' ', head, head});
+      head++;
+    }
+    int tail = 0;
+    while (tail < a.size() - head && tail < b.size() - head && a.get(a.size() - 1 - tail).equals(b.get(b.size() - 1 - tail))) {
+      tail++;
+    }
+    int n = a.size() - tail;
+    int m = b.size() - tail;
+    if ((long) (n - head + 1) * (m - head + 1) > MAX_CELLS) {
+      for (int i = head; i < n; i++) {
+        ops.add(new int[] {'-', i, head});
+      }
+      for (int j = head; j < m; j++) {
+        ops.add(new int[] {'+', n, j});
+      }
+    } else {
+      middle(a, b, head, n, m, ops);
+    }
+    for (int k = 0; k < tail; k++) {
+      ops.add(new int[] {' ', n + k, m + k});
+    }
+    return ops;
+  }
+
+  /** The script of a[head, n) against b[head, m), by a longest common subsequence. */
+  private static void middle(List<String> a, List<String> b, int head, int n, int m, List<int[]> ops) {
+    int[][] lcs = new int[n - head + 1][m - head + 1];
+    for (int i = n - 1; i >= head; i--) {
+      for (int j = m - 1; j >= head; j--) {
+        int x = i - head;
+        int y = j - head;
+        lcs[x][y] = a.get(i).equals(b.get(j)) ? lcs[x + 1][y + 1] + 1 : Math.max(lcs[x + 1][y], lcs[x][y + 1]);
       }
     }
-    List<int[]> ops = new ArrayList<>();
-    int i = 0;
-    int j = 0;
+    int i = head;
+    int j = head;
     while (i < n || j < m) {
       if (i < n && j < m && a.get(i).equals(b.get(j))) {
         ops.add(new int[] {' ', i, j});
         i++;
         j++;
-      } else if (j < m && (i == n || lcs[i][j + 1] > lcs[i + 1][j])) {
+      } else if (j < m && (i == n || lcs[i - head][j + 1 - head] > lcs[i + 1 - head][j - head])) {
         ops.add(new int[] {'+', i, j});
         j++;
       } else {
@@ -111,7 +143,6 @@ public final class UnifiedDiff {
         i++;
       }
     }
-    return ops;
   }
 
   private static List<String> lines(String text) {

@@ -76,6 +76,35 @@ class UnifiedDiffTest {
     }
   }
 
+  /** A ConfigMap of a megabyte renders to tens of thousands of lines: one change among them costs no quadratic table. */
+  @Test
+  void aLongTextWithOneChangeIsOneHunk() {
+    List<String> a = new ArrayList<>();
+    for (int i = 0; i < 50_000; i++) {
+      a.add("line " + i);
+    }
+    List<String> b = new ArrayList<>(a);
+    b.set(25_000, "changed");
+    String diff = UnifiedDiff.of("a", text(a), "b", text(b));
+    assertThat(diff).isEqualTo("--- a\n+++ b\n@@ -24998,7 +24998,7 @@\n line 24997\n line 24998\n line 24999\n-line 25000\n+changed\n"
+        + " line 25001\n line 25002\n line 25003\n");
+  }
+
+  @Test
+  void aMiddleTooLargeToMatchIsRemovedAndAddedWholeStillAPatch() {
+    List<String> a = new ArrayList<>(List.of("same head"));
+    List<String> b = new ArrayList<>(List.of("same head"));
+    for (int i = 0; i < 2_100; i++) {
+      a.add("old " + i);
+      b.add("new " + i);
+    }
+    a.add("same tail");
+    b.add("same tail");
+    String diff = UnifiedDiff.of("a", text(a), "b", text(b));
+    assertThat(diff).startsWith("--- a\n+++ b\n@@ -1,2102 +1,2102 @@\n same head\n-old 0\n");
+    assertThat(apply(a, diff)).isEqualTo(b);
+  }
+
   static List<String> randomLines(Random r) {
     List<String> out = new ArrayList<>();
     int n = r.nextInt(25);

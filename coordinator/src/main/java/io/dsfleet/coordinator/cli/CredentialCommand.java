@@ -50,7 +50,7 @@ public final class CredentialCommand {
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
       var r = control.revokeCredential(RevokeCredentialRequest.newBuilder().setName(name).setRole(role).build());
-      out().println(r.getRevoked() + " certificate(s) of " + role + " " + name + " revoked");
+      out().println(r.getRevoked() + (r.getRevoked() == 1 ? " certificate" : " certificates") + " of " + role + " " + name + " revoked");
       return 0;
     }
   }

@@ -57,7 +57,7 @@ public final class DiffCommand extends ClientCommand {
       for (ApplyResult a : r.getResultsList()) {
         String object = a.getKind().toLowerCase() + "/" + a.getName();
         if (a.getAction().equals("skipped")) {
-          err().println(object + ": not applied by dsfleet (" + a.getNote() + ")");
+          err().println(object + " skipped (" + a.getNote() + ")");
           continue;
         }
         if (a.getAction().equals("unchanged")) {
@@ -106,7 +106,8 @@ public final class DiffCommand extends ClientCommand {
       }
     } else {
       out.add(p.getUsedByCount() == 0 ? "used by no DaemonSet"
-          : "used by " + String.join(", ", p.getUsedByList()) + ": their pods get the new content in place, none is replaced");
+          : "used by " + String.join(", ", p.getUsedByList()) + ": no pod is replaced; files mounted from it change in place,"
+              + " environment variables from it at each container's next start");
     }
     return out;
   }

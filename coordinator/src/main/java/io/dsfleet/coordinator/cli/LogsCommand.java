@@ -19,6 +19,10 @@ public final class LogsCommand extends ClientCommand {
   @Option(names = {"-c", "--container"}, paramLabel = "NAME", description = "Container (default: the pod's first).")
   String container;
 
+  @Option(names = {"-p", "--previous"}, description = "The container's run before its latest (a crash-looping container's"
+      + " last crash), as kubectl logs --previous.")
+  boolean previous;
+
   @Option(names = {"-f", "--follow"}, description = "Keep streaming new lines.")
   boolean follow;
 
@@ -34,7 +38,7 @@ public final class LogsCommand extends ClientCommand {
     }
     Iterator<LogLine> lines = stub.logs(LogsRequest.newBuilder().setNamespace(ds.namespace).setDaemonSet(name)
         .setNodeName(node == null ? "" : node).setContainer(container == null ? "" : container).setFollow(follow)
-        .setTailLines(tail < 0 ? 0 : tail).build());
+        .setTailLines(tail < 0 ? 0 : tail).setPrevious(previous).build());
     while (lines.hasNext()) {
       LogLine l = lines.next();
       out().println("[" + l.getNodeName() + "] " + l.getLine());

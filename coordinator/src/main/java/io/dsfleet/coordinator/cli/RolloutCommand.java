@@ -30,7 +30,7 @@ public final class RolloutCommand {
       Iterator<RolloutStatusEvent> events = ControlServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(timeout, TimeUnit.SECONDS)
           .rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace(ds.namespace).setName(name).setWatch(watch).build());
       RolloutStatusEvent last = null;
-      boolean bar = System.console() != null; // a terminal: one line that moves; anything else: a line per change
+      boolean bar = watch && System.console() != null; // following on a terminal: one line that moves; otherwise a line per change
       try {
         while (events.hasNext()) {
           last = events.next();
@@ -106,9 +106,14 @@ public final class RolloutCommand {
       var manifest = (com.fasterxml.jackson.databind.node.ObjectNode) io.dsfleet.common.Json.mapper().readTree(view.getManifestJson());
       manifest.with("metadata").put("resourceVersion", String.valueOf(view.getResourceVersion()));
       manifest.with("spec").with("template").with("metadata").with("annotations")
-          .put("kubectl.kubernetes.io/restartedAt", java.time.Instant.now(Dsctl.clock).truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString());
-      control.apply(ApplyRequest.newBuilder().setManifests(manifest.toString()).setSource("rollout restart").build());
-      out().println("daemonset.apps/" + name + " restarted");
+          .put("kubectl.kubernetes.io/restartedAt", java.time.Instant.now(Dsctl.clock).toString());
+      ApplyResponse r = control.apply(ApplyRequest.newBuilder().setManifests(manifest.toString()).setSource("rollout restart").build());
+      boolean changed = r.getResultsCount() > 0 && r.getResults(0).getAction().equals("configured");
+      out().println("daemonset.apps/" + name + (changed ? " restarted" : " not restarted: " + (r.getResultsCount() == 0 ? "nothing applied"
+          : r.getResults(0).getAction() + " (restarted at this very instant already)")));
+      if (!changed) {
+        return Dsctl.EXIT_REFUSED;
+      }
       return 0;
     }
   }

@@ -24,7 +24,8 @@ import java.util.Map;
  * live fleet with the planner's own placement rules, under the fleet's lock; nothing is stored.
  * For a DaemonSet: which nodes gain a pod, lose it or have it replaced by the new revision, in how
  * many rollout steps, and which nodes will not run it and why. For a ConfigMap or Secret: which
- * DaemonSets use it.
+ * DaemonSets use it. The diff of the two objects is made after the lock is let go
+ * ({@link Pending#finish}): it may take a while for a large object, and needs nothing of the fleet.
  */
 public final class ApplyPlan {
   private ApplyPlan() {}
@@ -35,16 +36,27 @@ public final class ApplyPlan {
   public record Plan(String diff, List<String> gain, List<String> lose, List<String> replace, List<Skip> skip,
       List<String> notReady, String strategy, int maxUnavailable, int maxSurge, int steps, List<String> usedBy) {}
 
-  static Plan of(KubeObject applied, FleetState state, Instant now) {
+  /** A plan without its diff yet, and what the diff is made of. */
+  record Pending(Plan plan, String kind, String name, String storedJson, String appliedJson) {
+    Plan finish() {
+      Plan p = plan;
+      return new Plan(diff(kind, storedJson, appliedJson, name), p.gain(), p.lose(), p.replace(), p.skip(), p.notReady(), p.strategy(),
+          p.maxUnavailable(), p.maxSurge(), p.steps(), p.usedBy());
+    }
+  }
+
+  /** Under the fleet's lock: what applying the object would do; the diff follows from {@link Pending#finish}. */
+  static Pending of(KubeObject applied, FleetState state, Instant now) {
     String kind = applied.kind();
     StoredObject stored = applied instanceof DaemonSet
         ? java.util.Optional.ofNullable(state.daemonSets.get(FleetState.key(applied.namespace(), applied.name()))).map(e -> e.stored)
             .orElse(null)
         : state.configs.get(FleetState.configKey(kind, applied.namespace(), applied.name()));
     String name = kind.toLowerCase() + "/" + applied.namespace() + "/" + applied.name();
-    String diff = diff(kind, stored == null ? null : stored.json(), Json.canonical(Catalog.withoutResourceVersion(applied)), name);
+    String storedJson = stored == null ? null : stored.json();
+    String appliedJson = Json.canonical(Catalog.withoutResourceVersion(applied));
     if (applied instanceof DaemonSet ds) {
-      return daemonSet(ds, diff, state, now);
+      return new Pending(daemonSet(ds, state, now), kind, name, storedJson, appliedJson);
     }
     List<String> usedBy = new ArrayList<>();
     state.daemonSets.forEach((key, e) -> {
@@ -54,10 +66,11 @@ public final class ApplyPlan {
         usedBy.add(key);
       }
     });
-    return new Plan(diff, List.of(), List.of(), List.of(), List.of(), List.of(), "", 0, 0, 0, usedBy);
+    return new Pending(new Plan(null, List.of(), List.of(), List.of(), List.of(), List.of(), "", 0, 0, 0, usedBy), kind, name,
+        storedJson, appliedJson);
   }
 
-  private static Plan daemonSet(DaemonSet ds, String diff, FleetState state, Instant now) {
+  private static Plan daemonSet(DaemonSet ds, FleetState state, Instant now) {
     String key = FleetState.key(ds.namespace(), ds.name());
     String hash = TemplateHash.of(ds.spec().template());
     List<String> gain = new ArrayList<>();
@@ -99,7 +112,7 @@ public final class ApplyPlan {
     int maxSurge = onDelete ? 0 : RollingUpdate.maxSurge(info, desired);
     int budget = Math.max(1, Math.max(maxUnavailable, maxSurge));
     int steps = onDelete || replace.isEmpty() ? 0 : (replace.size() + budget - 1) / budget;
-    return new Plan(diff, gain, lose, replace, skip, notReady, onDelete ? "OnDelete" : "RollingUpdate", maxUnavailable, maxSurge,
+    return new Plan(null, gain, lose, replace, skip, notReady, onDelete ? "OnDelete" : "RollingUpdate", maxUnavailable, maxSurge,
         steps, List.of());
   }
 

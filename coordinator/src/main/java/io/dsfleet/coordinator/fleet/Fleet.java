@@ -59,7 +59,8 @@ public final class Fleet {
   private final NodeRegistry registry;
   private final PodIntake intake;
 
-  private boolean rolloutsDirty;
+  /** Written under the lock; volatile for {@link #rolloutPassWaiting} (metrics), which reads it without. */
+  private volatile boolean rolloutsDirty;
   /** Moves with every change (and every sweep); the view is rebuilt when it moved. */
   private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
   private volatile FleetView view;
@@ -366,6 +367,11 @@ public final class Fleet {
     }
   }
 
+  /** {@link #rolloutPassPending} without the lock, for a metrics scrape: never waits behind a pass. */
+  public boolean rolloutPassWaiting() {
+    return rolloutsDirty;
+  }
+
   /** Pauses or resumes a DaemonSet's rollout; resuming also clears a failure. */
   public void pause(String namespace, String name, boolean paused) {
     synchronized (lock) {
@@ -411,15 +417,18 @@ public final class Fleet {
    */
   public PlanOutcome plan(String text, String source) {
     var docs = catalog.parse(text, source);
+    ApplyOutcome outcome;
+    List<ApplyPlan.Pending> pending = new ArrayList<>();
     synchronized (lock) {
-      ApplyOutcome outcome = catalog.apply(docs, true);
+      outcome = catalog.apply(docs, true);
       Instant now = clock.instant();
-      List<ApplyPlan.Plan> plans = new ArrayList<>();
       for (var d : docs) {
-        plans.add(d.skipped() ? null : ApplyPlan.of(d.object(), state, now));
+        pending.add(d.skipped() ? null : ApplyPlan.of(d.object(), state, now));
       }
-      return new PlanOutcome(outcome, plans);
     }
+    List<ApplyPlan.Plan> plans = new ArrayList<>();
+    pending.forEach(p -> plans.add(p == null ? null : p.finish())); // the diffs, without the lock
+    return new PlanOutcome(outcome, plans);
   }
 
   /**

@@ -63,6 +63,8 @@ final class NodeEntry {
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */
   final Map<String, PodStatus> reported = new LinkedHashMap<>();
+  /** The failure last made an event, by "pod/container" ("pod/" for the pod's own reason): a crash loop is one event, not one a crash. */
+  final Map<String, String> failureEvents = new java.util.HashMap<>();
   final Map<String, List<ObservedPod>> observed = new HashMap<>();
 
   NodePlan plan;

@@ -45,8 +45,10 @@ final class PodIntake {
       n.reported.remove(gone);
     }
     for (PodStatus p : report.getPodsList()) {
-      failures(n.name, n.reported.put(p.getPodName(), p), p);
+      n.reported.put(p.getPodName(), p);
+      failures(n, p);
     }
+    n.failureEvents.keySet().removeIf(k -> !n.reported.containsKey(k.substring(0, k.indexOf('/'))));
     Map<String, List<ObservedPod>> observed = new HashMap<>();
     for (PodStatus p : n.reported.values()) {
       String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
@@ -67,27 +69,29 @@ final class PodIntake {
   /**
    * A pod that starts failing, or fails otherwise than it did, is an event of its DaemonSet and its
    * node (Kubernetes' BackOff, Failed, FailedCreatePodSandBox ...): the pod's reason, and each
-   * container's waiting reason, when it changes; the agent's report repeats, the event does not.
+   * container's waiting reason, once until it changes. A crash loop is one event, not one a crash
+   * (each object keeps only its last events); a container that became Ready again may fail anew.
    */
-  private void failures(String node, PodStatus before, PodStatus now) {
-    String ds = Events.dsKey(now.getNamespace(), now.getDaemonSet());
-    if (!now.getReason().isEmpty() && (before == null || !before.getReason().equals(now.getReason()))) {
-      String message = "pod " + now.getPodName() + " on " + node + ": " + now.getMessage();
-      events.record(ds, "Warning", now.getReason(), message);
-      events.record(Events.nodeKey(node), "Warning", now.getReason(), message);
+  private void failures(NodeEntry n, PodStatus p) {
+    String ds = Events.dsKey(p.getNamespace(), p.getDaemonSet());
+    String podKey = p.getPodName() + "/";
+    if (p.getReason().isEmpty()) {
+      n.failureEvents.remove(podKey);
+    } else if (!p.getReason().equals(n.failureEvents.put(podKey, p.getReason()))) {
+      String message = "pod " + p.getPodName() + " on " + n.name + ": " + p.getMessage();
+      events.record(ds, "Warning", p.getReason(), message);
+      events.record(Events.nodeKey(n.name), "Warning", p.getReason(), message);
     }
-    for (var c : now.getContainersList()) {
-      if (!c.getState().equals("waiting") || STARTING.contains(c.getReason())) {
-        continue;
+    for (var c : p.getContainersList()) {
+      String key = podKey + c.getName();
+      if (c.getReady()) {
+        n.failureEvents.remove(key);
+      } else if (c.getState().equals("waiting") && !STARTING.contains(c.getReason())
+          && !c.getReason().equals(n.failureEvents.put(key, c.getReason()))) {
+        String message = "pod " + p.getPodName() + " on " + n.name + ", container " + c.getName() + ": " + c.getMessage();
+        events.record(ds, "Warning", c.getReason(), message);
+        events.record(Events.nodeKey(n.name), "Warning", c.getReason(), message);
       }
-      var was = before == null ? null
-          : before.getContainersList().stream().filter(x -> x.getName().equals(c.getName())).findFirst().orElse(null);
-      if (was != null && was.getState().equals("waiting") && was.getReason().equals(c.getReason())) {
-        continue;
-      }
-      String message = "pod " + now.getPodName() + " on " + node + ", container " + c.getName() + ": " + c.getMessage();
-      events.record(ds, "Warning", c.getReason(), message);
-      events.record(Events.nodeKey(node), "Warning", c.getReason(), message);
     }
   }
 

@@ -61,20 +61,22 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     T result;
     try {
       result = body.get();
-    } catch (ControlException e) {
-      out.onError(e.toStatus());
-      return;
-    } catch (io.dsfleet.coordinator.replication.ReplicatedStore.NotLeaderException e) {
-      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("this coordinator replica no longer leads; retry: " + e.getMessage())
-          .asRuntimeException());
-      return;
-    } catch (io.dsfleet.coordinator.store.StoreException e) {
-      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("the store did not take the write: " + e.getMessage())
-          .asRuntimeException());
+    } catch (ControlException | io.dsfleet.coordinator.store.StoreException e) {
+      out.onError(refusal(e));
       return;
     }
     out.onNext(result);
     out.onCompleted();
+  }
+
+  /** What a call that was refused, or whose store write failed, ends with (a replica that no longer leads: retry elsewhere). */
+  private static Throwable refusal(RuntimeException e) {
+    if (e instanceof ControlException c) {
+      return c.toStatus();
+    }
+    return io.grpc.Status.UNAVAILABLE.withDescription(e instanceof io.dsfleet.coordinator.replication.ReplicatedStore.NotLeaderException
+        ? "this coordinator replica no longer leads; retry: " + e.getMessage() : "the store did not take the write: " + e.getMessage())
+        .asRuntimeException();
   }
 
   @Override
@@ -302,15 +304,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   public void rolloutStatus(RolloutStatusRequest req, StreamObserver<RolloutStatusEvent> out) {
     ServerCallStreamObserver<RolloutStatusEvent> call = (ServerCallStreamObserver<RolloutStatusEvent>) out;
     String ns = ns(req.getNamespace());
-    try {
-      fresh();
-      fleet.daemonSet(ns, req.getName());
-    } catch (ControlException e) {
-      out.onError(e.toStatus());
-      return;
-    } catch (io.dsfleet.coordinator.store.StoreException e) {
-      out.onError(io.grpc.Status.UNAVAILABLE.withDescription("this coordinator replica no longer leads; retry: " + e.getMessage())
-          .asRuntimeException());
+    if (!opened(out, () -> fleet.daemonSet(ns, req.getName()))) {
       return;
     }
     RolloutWatch watch = new RolloutWatch(fleet, ns, req.getName(), req.getWatch(), call);
@@ -326,24 +320,20 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     ServerCallStreamObserver<EventView> call = (ServerCallStreamObserver<EventView>) out;
     String ns = ns(req.getNamespace());
     String o = req.getObject();
-    java.util.function.Predicate<String> which;
-    try {
-      fresh();
-      if (o.isEmpty()) {
-        which = k -> req.getAllNamespaces() || k.startsWith("node/") || k.startsWith("ds/" + ns + "/");
-      } else if (o.startsWith("ds/") || o.startsWith("daemonset/") || o.startsWith("daemonsets/")) {
-        String name = o.substring(o.indexOf('/') + 1);
-        fleet.daemonSet(ns, name);
-        which = Events.dsKey(ns, name)::equals;
-      } else if (o.startsWith("node/") || o.startsWith("nodes/")) {
-        String name = o.substring(o.indexOf('/') + 1);
-        fleet.node(name, true);
-        which = Events.nodeKey(name)::equals;
-      } else {
+    String name = o.substring(o.indexOf('/') + 1);
+    java.util.function.Predicate<String> which = o.isEmpty()
+        ? k -> req.getAllNamespaces() || k.startsWith("node/") || k.startsWith("ds/" + ns + "/")
+        : o.startsWith("ds/") || o.startsWith("daemonset/") || o.startsWith("daemonsets/") ? Events.dsKey(ns, name)::equals
+        : o.startsWith("node/") || o.startsWith("nodes/") ? Events.nodeKey(name)::equals : null;
+    if (!opened(out, () -> {
+      if (which == null) {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, "events are kept for ds/NAME and node/NAME, not \"" + o + "\"");
+      } else if (!o.isEmpty() && o.startsWith("node")) {
+        fleet.node(name, true);
+      } else if (!o.isEmpty()) {
+        fleet.daemonSet(ns, name);
       }
-    } catch (ControlException e) {
-      out.onError(e.toStatus());
+    })) {
       return;
     }
     Events.Listing listing = fleet.events(which);
@@ -425,12 +415,27 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       return;
     }
     LogRelay.Relay relay = logs.start(sinks, podByNode, LogRequest.newBuilder().setNamespace(ns).setContainer(req.getContainer())
-        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).build(),
+        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).setPrevious(req.getPrevious()).build(),
         (ServerCallStreamObserver<LogLine>) out);
     for (String n : unreachable) {
       relay.notice(n, "error: node not connected; no logs");
     }
     endOnRevoke(() -> relay.fail(revokedStatus()));
+  }
+
+  /**
+   * A stream's checks before it starts, on fresh state (a replica's leadership confirmed): true, or
+   * false after ending the stream with why (a refusal, or a replica that no longer leads: retry).
+   */
+  private boolean opened(StreamObserver<?> out, Runnable check) {
+    try {
+      fresh();
+      check.run();
+      return true;
+    } catch (ControlException | io.dsfleet.coordinator.store.StoreException e) {
+      out.onError(refusal(e));
+      return false;
+    }
   }
 
   /** A stream open under a credential that gets revoked ends within the revoking call, not at the client's leisure. */

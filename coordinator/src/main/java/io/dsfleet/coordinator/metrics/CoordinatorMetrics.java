@@ -64,7 +64,7 @@ public final class CoordinatorMetrics {
         .help("1 while a change waits for a rollout pass")
         .callback(cb -> {
           Fleet f = server.fleet();
-          cb.call(f != null && f.rolloutPassPending() ? 1 : 0);
+          cb.call(f != null && f.rolloutPassWaiting() ? 1 : 0);
         }).build());
     r.register(GaugeWithCallback.builder().name("dsfleet_grpc_connections")
         .help("Open connections to the coordinator's gRPC port (agents hold one each)")

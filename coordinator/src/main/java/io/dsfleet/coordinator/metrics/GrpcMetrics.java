@@ -25,6 +25,21 @@ public final class GrpcMetrics implements ServerInterceptor {
       .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 60, 600, 3600)
       .withoutExemplars().build();
 
+  /** A status code as gRPC's Go code prints it, as go-grpc-prometheus labels it: DeadlineExceeded, Canceled, OK. */
+  static String codeName(Status.Code code) {
+    if (code == Status.Code.OK) {
+      return "OK";
+    }
+    if (code == Status.Code.CANCELLED) {
+      return "Canceled";
+    }
+    StringBuilder b = new StringBuilder();
+    for (String word : code.name().split("_")) {
+      b.append(word.charAt(0)).append(word.substring(1).toLowerCase());
+    }
+    return b.toString();
+  }
+
   @Override
   public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
     MethodDescriptor<Q, R> m = call.getMethodDescriptor();
@@ -41,7 +56,7 @@ public final class GrpcMetrics implements ServerInterceptor {
     java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
     java.util.function.Consumer<Status.Code> record = code -> {
       if (ended.compareAndSet(false, true)) {
-        HANDLED.labelValues(service, method, type, code.name()).inc();
+        HANDLED.labelValues(service, method, type, codeName(code)).inc();
         HANDLING.labelValues(service, method, type).observe((System.nanoTime() - start) / 1e9);
       }
     };

@@ -79,6 +79,13 @@ public final class SqliteStore extends SqliteDatabase implements Store {
    * sealed in it.
    */
   public synchronized void copyTo(Path file) {
+    try {
+      // owner-only from its first byte, as the store itself (VACUUM INTO fills an empty file it is given)
+      java.nio.file.Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    } catch (java.io.IOException e) {
+      throw new StoreException("cannot create " + file + ": " + e.getMessage(), e);
+    }
     try (PreparedStatement ps = db.prepareStatement("VACUUM INTO ?")) {
       ps.setString(1, file.toString());
       ps.execute();

@@ -113,7 +113,7 @@ class CredentialsCliTest {
     assertThat(write.exit()).isEqualTo(1);
     assertThat(write.err()).isEqualTo("error: viewer credential bob is read-only: Apply needs an admin credential\n");
 
-    assertThat(dsctl(admin(), "credential", "revoke", "bob", "--role", "viewer").out()).contains("1 certificate(s)");
+    assertThat(dsctl(admin(), "credential", "revoke", "bob", "--role", "viewer").out()).isEqualTo("1 certificate of viewer bob revoked\n");
     Result after = dsctl(bob.toString(), "get", "nodes");
     assertThat(after.exit()).isEqualTo(1);
     assertThat(after.err()).isEqualTo("error: credential bob was revoked: an admin makes a new one with dsctl credential create\n")

@@ -196,6 +196,15 @@ class DsctlCliTest {
     assertThat(Dsctl.globalFlagsAfterVerb(cl, new String[] {"get", "nodes", "--insecure"})).containsExactly("get", "nodes", "--insecure");
   }
 
+  /** On a terminal, rollout status redraws one line: updated of desired as a bar. */
+  @Test
+  void rolloutProgressIsABarOfUpdatedOverDesired() {
+    var e = io.dsfleet.proto.v1.RolloutStatusEvent.newBuilder().setDesired(4).setUpdated(1).setAvailable(3).build();
+    assertThat(RolloutCommand.bar(e)).isEqualTo("[########......................] 1/4 updated, 3 available   ");
+    assertThat(RolloutCommand.bar(e.toBuilder().setUpdated(4).setPaused(true).build()))
+        .isEqualTo("[##############################] 4/4 updated, 3 available (paused)   ");
+  }
+
   @Test
   void rolloutRestartMakesANewRevisionThatReplacesEveryPod() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
@@ -220,12 +229,24 @@ class DsctlCliTest {
     dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
     DesiredState s = a.nextDesired(Duration.ofSeconds(10));
     var pod = s.getPods(0);
-    a.report(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace(pod.getNamespace()).setDaemonSet(pod.getDaemonSet())
+    var crashing = io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace(pod.getNamespace()).setDaemonSet(pod.getDaemonSet())
         .setPodName(pod.getPodName()).setTemplateHash(pod.getTemplateHash()).setPhase("Running")
         .addContainers(io.dsfleet.proto.v1.ContainerStatus.newBuilder().setName("main").setState("waiting").setReason("CrashLoopBackOff")
-            .setMessage("back-off 10s restarting failed container main")).build());
+            .setMessage("back-off 10s restarting failed container main")).build();
+    var runningAgain = crashing.toBuilder().setContainers(0, crashing.getContainers(0).toBuilder().setState("running").setReason("")
+        .setRestartCount(1)).build();
+    // a crash loop: waits, runs a moment, waits again; each report taken before the next (pending full reports are coalesced)
+    a.report(crashing);
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
-        .until(() -> dsctl("events", "--for", "ds/agent", "-n", "ops").out().contains("CrashLoopBackOff"));
+        .until(() -> dsctl("get", "pods", "-n", "ops").out().contains("CrashLoopBackOff"));
+    a.report(runningAgain);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> dsctl("get", "pods", "-n", "ops").out().contains("Running   1"));
+    a.report(crashing.toBuilder().setContainers(0, crashing.getContainers(0).toBuilder().setRestartCount(2)).build());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+        .until(() -> dsctl("get", "pods", "-n", "ops").out().contains("CrashLoopBackOff   2"));
+    assertThat(dsctl("events", "--for", "ds/agent", "-n", "ops").out().lines().filter(l -> l.contains("CrashLoopBackOff")).count())
+        .as("a crash loop is one event, not one a crash").isEqualTo(1);
     Result all = dsctl("events", "-n", "ops");
     assertThat(all.out().lines().findFirst().orElseThrow()).startsWith("LAST SEEN").contains("REASON").contains("OBJECT");
     assertThat(all.out()).contains("Joined").contains("node/node-a").contains("RevisionCreated").contains("daemonset/agent")

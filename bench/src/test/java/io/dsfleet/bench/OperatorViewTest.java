@@ -25,40 +25,49 @@ import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import io.dsfleet.proto.v1.LogLine;
+import io.dsfleet.proto.v1.LogsRequest;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The monitoring of examples/monitoring/ against the real thing: Debian's Prometheus (scripts/test
- * installs it) scrapes a coordinator and an agent (the built jars, as {@link LocalFleet} runs them
- * on this host's Docker daemon) with the example's scrape config and alert rules; its HTTP API
- * shows the fleet's series, the rules fire on a crash-looping pod, and every metric the Grafana
- * dashboard and the rules name is one the daemons export. promtool checks the exposition, the
- * rules and the config.
+ * What an operator sees of a real coordinator and agent (the built jars, as {@link LocalFleet} runs
+ * them on this host's Docker daemon; one fleet for the class): Debian's Prometheus (scripts/test
+ * installs it) scrapes both with examples/monitoring/'s scrape config and alert rules, its HTTP
+ * API shows the fleet's series, the rules fire on a crash-looping pod and a rollout stuck on an
+ * absent image, every metric the Grafana dashboard and the rules name is one the daemons export,
+ * and promtool checks the exposition, the rules and the config; `dsctl logs --previous` reads the
+ * crash-looping container's last crash (the agent keeps the run before the latest).
  */
-class MonitoringTest {
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class OperatorViewTest {
   static final Path EXAMPLES = Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath().resolve("examples/monitoring");
   static final ObjectMapper JSON = new ObjectMapper();
   static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
   /** A metric name in a PromQL expression: our own, and the scrape's `up`. */
   static final Pattern METRIC = Pattern.compile("\\b(dsfleet_[a-z0-9_]+|up)\\b");
 
-  @TempDir Path work;
+  @TempDir static Path work; // static: made before @BeforeAll
   final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   LocalFleet fleet;
   Process prometheus;
   int prometheusPort;
 
-  @BeforeEach
-  void needs() {
+  /** A healthy DaemonSet, one whose container exits at once (each run prints a line of its own), one whose image is absent. */
+  @BeforeAll
+  void fleet() {
     assumeTrue(Procs.run(List.of("docker", "info")).exit() == 0, "skipped: no Docker daemon (scripts/test starts one)");
-    assumeTrue(Procs.run(List.of("sh", "-c", "command -v prometheus && command -v promtool")).exit() == 0,
-        "skipped: Debian's prometheus package is not installed (scripts/test installs it: scripts/ensure-prometheus.sh)");
+    fleet = new LocalFleet(work.resolve("fleet")).startCoordinator().startAgent(LocalFleet.builtAgentJar(), "--restart-backoff", "1s");
+    LocalFleet.await("the node Ready", 120, fleet::nodeReady);
+    fleet.apply(daemonSet("mon-ok", ApplyBench.IMAGE, "IfNotPresent", "[sleep, \"3600\"]"));
+    fleet.apply(daemonSet("mon-crash", ApplyBench.IMAGE, "IfNotPresent", "[sh, -c, \"echo run $(cat /proc/sys/kernel/random/uuid); exit 3\"]"));
+    fleet.apply(daemonSet("mon-absent", "local/absent-" + ProcessHandle.current().pid() + ":1", "Never", "[sleep, \"3600\"]"));
   }
 
-  @AfterEach
+  @AfterAll
   void tearDown() throws Exception {
     if (prometheus != null) {
       prometheus.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
@@ -71,13 +80,10 @@ class MonitoringTest {
 
   @Test
   void prometheusScrapesTheDaemonsAndTheExampleRulesAndDashboardNameOnlyWhatTheyExport() throws Exception {
+    assumeTrue(Procs.run(List.of("sh", "-c", "command -v prometheus && command -v promtool")).exit() == 0,
+        "skipped: Debian's prometheus package is not installed (scripts/test installs it: scripts/ensure-prometheus.sh)");
     assertThat(Procs.run(List.of("promtool", "check", "rules", EXAMPLES.resolve("alerts.yml").toString())).exit())
         .as("promtool check rules examples/monitoring/alerts.yml").isZero();
-    fleet = new LocalFleet(work.resolve("fleet")).startCoordinator().startAgent();
-    LocalFleet.await("the node Ready", 120, fleet::nodeReady);
-    fleet.apply(daemonSet("mon-ok", ApplyBench.IMAGE, "IfNotPresent", "[sleep, \"3600\"]"));
-    fleet.apply(daemonSet("mon-crash", ApplyBench.IMAGE, "IfNotPresent", "[sh, -c, \"exit 3\"]"));
-    fleet.apply(daemonSet("mon-absent", "local/absent-" + ProcessHandle.current().pid() + ":1", "Never", "[sleep, \"3600\"]"));
 
     String coordinator = "127.0.0.1:" + fleet.coordinatorMetricsPort;
     String agent = "127.0.0.1:" + fleet.agentMetricsPort;
@@ -135,23 +141,34 @@ class MonitoringTest {
         "dsfleet_grpc_server_handled_total", "dsfleet_store_commit_duration_seconds_bucket");
   }
 
+  @Test
+  void logsPreviousReadsTheLastCrashOfACrashLoopingContainer() {
+    LocalFleet.await("mon-crash restarted twice", 120, () -> fleet.pods("mon-crash").stream()
+        .anyMatch(p -> p.getStatus().getContainersCount() > 0 && p.getStatus().getContainers(0).getRestartCount() >= 2));
+    List<String> previous = logs("mon-crash", true);
+    assertThat(previous).as("the previous run's output").hasSize(1);
+    assertThat(previous.get(0)).matches("run [0-9a-f-]{36}");
+    // the latest run (one line, or none yet when it was just created) is another run
+    assertThat(logs("mon-crash", false)).hasSizeLessThanOrEqualTo(1).doesNotContain(previous.get(0));
+    LocalFleet.await("mon-ok running", 120, () -> fleet.running("mon-ok", 0));
+    List<String> none = logs("mon-ok", true);
+    assertThat(none).as("a container that never restarted has no previous run").hasSize(1);
+    assertThat(none.get(0)).contains("previous terminated container").contains("not found");
+  }
+
+  List<String> logs(String daemonSet, boolean previous) {
+    List<String> out = new ArrayList<>();
+    fleet.control().logs(LogsRequest.newBuilder().setNamespace("default").setDaemonSet(daemonSet).setPrevious(previous).build())
+        .forEachRemaining((LogLine l) -> out.add(l.getLine()));
+    return out;
+  }
+
+  /** {@link LocalFleet#daemonSet}'s, with a pull policy and a command of its own. */
   static String daemonSet(String name, String image, String pullPolicy, String command) {
-    return """
-        apiVersion: apps/v1
-        kind: DaemonSet
-        metadata: {name: %s}
-        spec:
-          selector: {matchLabels: {app: %s}}
-          template:
-            metadata: {labels: {app: %s}}
-            spec:
-              terminationGracePeriodSeconds: 0
-              containers:
-              - name: main
-                image: %s
-                imagePullPolicy: %s
-                command: %s
-        """.formatted(name, name, name, image, pullPolicy, command);
+    String sleeping = "command: [sleep, \"3600\"]";
+    String yaml = LocalFleet.daemonSet(name, image, "");
+    assertThat(yaml).contains(sleeping);
+    return yaml.replace(sleeping, "imagePullPolicy: " + pullPolicy + "\n        command: " + command);
   }
 
   /** The example's scrape config, pointed at this test's daemons, scraping and evaluating every second. */
