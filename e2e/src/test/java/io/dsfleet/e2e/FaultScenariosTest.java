@@ -67,7 +67,7 @@ class FaultScenariosTest extends ThreeHostScenarios {
    * dockerd restarts under the agent (it stops every container on its way down). The node is
    * NotReady while Docker does not answer; then the pod runs again in a new sandbox (a dead
    * container Docker refuses to remove does not stand in its way), and the dead containers are
-   * collected: nothing is left behind.
+   * collected but the app's run before its latest (`dsctl logs --previous`, as the kubelet keeps one).
    */
   @Test
   void afterADockerdRestartTheAgentReconcilesAndThePodsRunAgain() throws Exception {
@@ -79,9 +79,13 @@ class FaultScenariosTest extends ThreeHostScenarios {
     TestFleet.await("restart running again on host2", 120, () -> readyOn("restart", h2) && containers("restart", h2).size() == 2
         && !containers("restart", h2).keySet().equals(before.keySet()));
     TestFleet.await("the dead containers collected on host2", 120, () -> h2.dockerPsAll().keySet().stream()
-        .filter(n -> n.startsWith("dsf_restart-")).count() == 2);
-    assertThat(h2.dockerPsAll().entrySet().stream().filter(e -> e.getKey().startsWith("dsf_restart-")).map(Map.Entry::getValue))
-        .as("only the running pod is left").containsOnly("running");
+        .filter(n -> n.startsWith("dsf_restart-")).count() == 3);
+    Map<String, String> left = h2.dockerPsAll().entrySet().stream().filter(e -> e.getKey().startsWith("dsf_restart-"))
+        .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+    assertThat(left.values().stream().filter("running"::equals).count()).as("the pod runs: %s", left).isEqualTo(2);
+    assertThat(left.entrySet().stream().filter(e -> !e.getValue().equals("running")).map(Map.Entry::getKey))
+        .as("of the dead, only the app's run before its latest is kept, never a sandbox: %s", left).singleElement()
+        .satisfies(n -> assertThat(n).doesNotContain("_POD_"));
     String described = fleet.dsctlOk("describe", "node", h2.name);
     assertThat(described).as("the coordinator saw the node NotReady while Docker was down").contains("NodeNotReady")
         .contains("container runtime unavailable").contains("NodeReady");
