@@ -31,7 +31,9 @@ public final class CoordinatorMain {
   static final Set<String> CONFIG_KEYS = Set.of("listen", "dataDir", "heartbeatInterval", "heartbeatGrace",
       "nodeGcAfter", "maxObjectsPerApply", "maxMessageBytes", "insecure", "tlsNames", "nodeCertTtl", "maxConnections",
       "maxConnectionsPerAddress", "idleConnectionTimeout", "replicaId", "peers", "bootstrap", "electionTimeout",
-      "metricsListen");
+      "metricsListen", "dashboardListen");
+  /** Where the web dashboard serves unless told otherwise: loopback (an SSH tunnel reaches it from elsewhere). */
+  static final String DEFAULT_DASHBOARD = "127.0.0.1:7482";
   /** Where Prometheus scrapes a coordinator unless told otherwise: loopback, next to the gRPC port. */
   static final String DEFAULT_METRICS = "127.0.0.1:7480";
 
@@ -125,6 +127,17 @@ public final class CoordinatorMain {
     @Option(names = "--metrics-listen", paramLabel = "HOST:PORT|off", description = "Where Prometheus scrapes the coordinator's"
         + " metrics, plain HTTP (default " + DEFAULT_METRICS + "; off: no metrics endpoint).")
     String metricsListen;
+
+    @Option(names = "--dashboard-listen", paramLabel = "HOST:PORT|off", description = "Where the web dashboard serves, HTTPS with"
+        + " the fleet's certificates (default " + DEFAULT_DASHBOARD + "; off: none). Log in with dsctl dashboard.")
+    String dashboardListen;
+
+    /** The dashboard's address; null for off. */
+    java.net.InetSocketAddress dashboardAddress() {
+      Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
+      return io.dsfleet.common.metrics.MetricsEndpoint.parse("dashboardListen",
+          pick(dashboardListen, file, "dashboardListen", DEFAULT_DASHBOARD));
+    }
 
     /** The metrics endpoint's address; null for off. */
     java.net.InetSocketAddress metricsAddress() {
@@ -251,8 +264,10 @@ public final class CoordinatorMain {
         return 2;
       }
       java.net.InetSocketAddress metricsAt;
+      java.net.InetSocketAddress dashboardAt;
       try {
         metricsAt = settings.metricsAddress();
+        dashboardAt = settings.dashboardAddress();
       } catch (IllegalArgumentException e) {
         System.err.println("ds-coordinator: " + e.getMessage());
         return 2;
@@ -267,9 +282,22 @@ public final class CoordinatorMain {
           server.port(), ConnectionLimits.EPOLL ? "epoll" : "NIO", options.dataDir());
       var metrics = metricsAt == null ? null
           : io.dsfleet.common.metrics.MetricsEndpoint.start(metricsAt, io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server));
+      io.dsfleet.coordinator.dashboard.Dashboard dashboard = null;
+      if (dashboardAt != null) {
+        try {
+          dashboard = server.startDashboard(dashboardAt);
+        } catch (java.io.IOException e) { // as metrics: the fleet matters more than its pages
+          log.error("cannot serve the dashboard on {}:{} ({}); running without it", dashboardAt.getHostString(), dashboardAt.getPort(),
+              e.toString());
+        }
+      }
+      var pages = dashboard;
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         if (metrics != null) {
           metrics.close();
+        }
+        if (pages != null) {
+          pages.close();
         }
         server.close();
       }, "shutdown"));

@@ -52,6 +52,9 @@ public final class CoordinatorServer implements AutoCloseable {
   private final EventLoopGroup workers;
   private final ServingRegistry services;
   private final LogRelay logs = new LogRelay();
+  /** The dashboard's logins (memory only: a restart logs everyone out) and where it serves ("": it does not). */
+  private final io.dsfleet.coordinator.dashboard.Logins logins;
+  private volatile String dashboardUrl = "";
   /** Group changes that wait for a replica to catch up run here, off the transport threads. */
   private final java.util.concurrent.ExecutorService background = Executors.newCachedThreadPool(r -> {
     Thread t = new Thread(r, "coordinator-background");
@@ -84,6 +87,7 @@ public final class CoordinatorServer implements AutoCloseable {
   public CoordinatorServer(CoordinatorOptions options, Clock clock, java.util.function.LongSupplier nanoTime, boolean tick) {
     this.options = options;
     this.clock = clock;
+    this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock);
     this.nanoTime = nanoTime;
     this.scheduler = Executors.newScheduledThreadPool(1, r -> {
       Thread t = new Thread(r, "coordinator-scheduler");
@@ -230,7 +234,7 @@ public final class CoordinatorServer implements AutoCloseable {
     AgentServiceImpl agents = new AgentServiceImpl(fleet, logs, authority);
     List<ServerServiceDefinition> definitions = new java.util.ArrayList<>(List.of(
         StrictDecoding.of(agents),
-        StrictDecoding.of(new ControlServiceImpl(fleet, logs, scheduler, version, authority, replica))));
+        StrictDecoding.of(new ControlServiceImpl(fleet, logs, scheduler, version, authority, replica, logins, () -> dashboardUrl))));
     if (replica != null) {
       definitions.add(StrictDecoding.of(new io.dsfleet.coordinator.grpc.ReplicaServiceImpl(replica, authority, options.dataDir(),
           background)));
@@ -305,6 +309,18 @@ public final class CoordinatorServer implements AutoCloseable {
   /** This coordinator as a replica of a group; null for a single coordinator. */
   public Replica replica() {
     return replica;
+  }
+
+  /**
+   * Starts the web dashboard on {@code at}: HTTPS with this coordinator's serving certificate, or
+   * plain HTTP on an insecure coordinator; `dsctl dashboard` logs in to it from then on.
+   */
+  public io.dsfleet.coordinator.dashboard.Dashboard startDashboard(InetSocketAddress at) throws IOException {
+    java.security.cert.X509Certificate[] chain = pki == null ? null : new java.security.cert.X509Certificate[] {pki.serverCert(), pki.ca()};
+    var d = new io.dsfleet.coordinator.dashboard.Dashboard(at, this::fleet, this::authority, logins, chain,
+        pki == null ? null : pki.serverKey(), clock);
+    dashboardUrl = d.url(at.getHostString().equals("0.0.0.0") || at.getHostString().equals("::") ? "127.0.0.1" : at.getHostString());
+    return d;
   }
 
   /** Session messages waiting for the fleet's lock; 0 on a replica that does not lead now. */

@@ -6,13 +6,12 @@ import picocli.CommandLine.Command;
 /** dsctl: the fleet from an operator's terminal, in kubectl's habits. */
 @Command(name = "dsctl", mixinStandardHelpOptions = true, versionProvider = Dsctl.Version.class,
     description = "Manage dsfleet DaemonSets, nodes and rollouts.",
-    footer = {"", "Connecting: dsctl talks to --coordinator HOST:PORT (or DSCTL_COORDINATOR, or `coordinator:` in",
-        "~/.config/dsfleet/dsctl.yaml; default 127.0.0.1:7443) with --credentials FILE (or DSCTL_CREDENTIALS, or",
-        "`credentials:` there, or ~/.config/dsfleet/credentials.pem; on the coordinator's host, root uses its admin.pem).",
-        "The coordinator writes admin.pem and viewer.pem into its data directory's pki/ at its first start; another",
-        "credential: dsctl credential create. Global flags (--coordinator, --credentials, --insecure, -n, -o, -v) go",
-        "before or after the verb."},
-    subcommands = {ApplyCommand.class, DiffCommand.class, GetCommand.class, DescribeCommand.class, EventsCommand.class, DeleteCommand.class, LabelCommand.class,
+    footer = {"", "Connecting: dsctl talks to --coordinator HOST:PORT (or DSCTL_COORDINATOR, or `coordinator:` in"
+        + " ~/.config/dsfleet/dsctl.yaml; default 127.0.0.1:7443) with --credentials FILE (or DSCTL_CREDENTIALS, or `credentials:`"
+        + " there, or ~/.config/dsfleet/credentials.pem; on the coordinator's host, root uses its admin.pem). The coordinator writes"
+        + " admin.pem and viewer.pem into its data directory's pki/ at its first start; another credential: dsctl credential create.",
+        "", "Global flags (--coordinator, --credentials, --insecure, -n, -o, -v) go before or after the verb."},
+    subcommands = {ApplyCommand.class, DiffCommand.class, DashboardCommand.class, GetCommand.class, DescribeCommand.class, EventsCommand.class, DeleteCommand.class, LabelCommand.class,
         TaintCommand.class, CordonCommand.Cordon.class, CordonCommand.Uncordon.class, NodeCommand.class, RolloutCommand.class,
         LogsCommand.class, TokenCommand.class, CredentialCommand.class, ReplicaCommand.class, ValidateCommand.class, VersionCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Dsctl {

@@ -43,12 +43,19 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   /** @param authority null on an insecure coordinator (no tokens, no certificates) */
   public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version,
       Authority authority) {
-    this(fleet, logs, scheduler, version, authority, null);
+    this(fleet, logs, scheduler, version, authority, null, null, () -> "");
   }
 
-  /** @param replica this coordinator as a replica of a group; null for a single coordinator */
+  /**
+   * @param replica this coordinator as a replica of a group; null for a single coordinator
+   * @param logins the dashboard's logins; null: no dashboard
+   * @param dashboardUrl where the dashboard serves ("": it does not)
+   */
   public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version,
-      Authority authority, io.dsfleet.coordinator.replication.Replica replica) {
+      Authority authority, io.dsfleet.coordinator.replication.Replica replica, io.dsfleet.coordinator.dashboard.Logins logins,
+      Supplier<String> dashboardUrl) {
+    this.logins = logins;
+    this.dashboardUrl = dashboardUrl;
     this.replica = replica;
     this.fleet = fleet;
     this.logs = logs;
@@ -451,6 +458,28 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   }
 
   private final io.dsfleet.coordinator.replication.Replica replica;
+  private final io.dsfleet.coordinator.dashboard.Logins logins;
+  private final Supplier<String> dashboardUrl;
+
+  /** `dsctl dashboard`: a login for the caller's credential, as a URL that opens the dashboard. */
+  @Override
+  public void dashboardLogin(DashboardLoginRequest req, StreamObserver<DashboardLoginResponse> out) {
+    unary(out, () -> {
+      String base = dashboardUrl.get();
+      if (logins == null || base.isEmpty()) {
+        throw new ControlException(Status.Code.FAILED_PRECONDITION, "this coordinator serves no dashboard (dashboardListen is off)");
+      }
+      java.time.Duration ttl = req.getTtlSeconds() == 0 ? io.dsfleet.coordinator.dashboard.Logins.DEFAULT_TTL
+          : java.time.Duration.ofSeconds(req.getTtlSeconds());
+      if (ttl.isNegative() || ttl.compareTo(io.dsfleet.coordinator.dashboard.Logins.MAX_TTL) > 0) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "a dashboard login lasts at most 24h, got " + req.getTtlSeconds() + "s");
+      }
+      Caller caller = Caller.current();
+      String token = logins.create(caller, ttl);
+      return DashboardLoginResponse.newBuilder().setUrl(base + "login?token=" + token)
+          .setRole(caller.kind() == Caller.Kind.VIEWER ? "viewer" : "admin").setExpiresAtMillis(logins.expiry(token).toEpochMilli()).build();
+    });
+  }
 
   /**
    * Before a read that must see every acknowledged write: a replica confirms with a majority

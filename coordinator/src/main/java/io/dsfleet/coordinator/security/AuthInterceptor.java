@@ -34,6 +34,7 @@ public final class AuthInterceptor implements ServerInterceptor {
       ControlServiceGrpc.getDescribeMethod().getFullMethodName(),
       ControlServiceGrpc.getRolloutStatusMethod().getFullMethodName(),
       ControlServiceGrpc.getEventsMethod().getFullMethodName(),
+      ControlServiceGrpc.getDashboardLoginMethod().getFullMethodName(),
       ControlServiceGrpc.getRolloutHistoryMethod().getFullMethodName(),
       ControlServiceGrpc.getLogsMethod().getFullMethodName(),
       ControlServiceGrpc.getVersionMethod().getFullMethodName(),

@@ -1,0 +1,307 @@
+package io.dsfleet.coordinator.dashboard;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import io.dsfleet.common.Json;
+import io.dsfleet.coordinator.fleet.ControlException;
+import io.dsfleet.coordinator.fleet.Fleet;
+import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
+import io.dsfleet.coordinator.security.Authority;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The web dashboard (docs/dashboard.md): served by the coordinator on a listener of its own, over
+ * HTTPS with the coordinator's serving certificate (the fleet CA's), to logins made with `dsctl
+ * dashboard` ({@link Logins}): a viewer's login reads, an admin's also pauses, resumes, undoes and
+ * restarts rollouts and cordons nodes. A request without a valid login gets 401 and no data. On an
+ * insecure coordinator (--insecure) it is plain HTTP and everyone is an admin, as on its gRPC port.
+ */
+public final class Dashboard implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Dashboard.class);
+  static final String COOKIE = "dsfleet_login";
+
+  private final HttpServer server;
+  private final ExecutorService threads;
+  private final Supplier<Fleet> fleet;
+  private final Supplier<Authority> authority;
+  private final Logins logins;
+  private final boolean insecure;
+  private final Clock clock;
+
+  /**
+   * @param fleet the fleet this coordinator serves now (null on a replica that does not lead)
+   * @param serving the serving certificate chain and key; null: plain HTTP (an insecure coordinator)
+   */
+  public Dashboard(InetSocketAddress at, Supplier<Fleet> fleet, Supplier<Authority> authority, Logins logins,
+      X509Certificate[] chain, PrivateKey key, Clock clock) throws IOException {
+    this.fleet = fleet;
+    this.authority = authority;
+    this.logins = logins;
+    this.insecure = chain == null;
+    this.clock = clock;
+    InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort());
+    if (insecure) {
+      server = HttpServer.create(bind, 64);
+    } else {
+      HttpsServer https = HttpsServer.create(bind, 64);
+      https.setHttpsConfigurator(new HttpsConfigurator(tls(chain, key)));
+      server = https;
+    }
+    threads = Executors.newFixedThreadPool(2, r -> {
+      Thread t = new Thread(r, "dashboard");
+      t.setDaemon(true);
+      return t;
+    });
+    server.setExecutor(threads);
+    server.createContext("/", this::handle);
+    server.start();
+    log.info("dashboard on {}://{}:{}/ (log in with dsctl dashboard)", insecure ? "http" : "https", at.getHostString(), port());
+  }
+
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  /** Where a browser on this host opens it. */
+  public String url(String host) {
+    return (insecure ? "http" : "https") + "://" + host + ":" + port() + "/";
+  }
+
+  private static SSLContext tls(X509Certificate[] chain, PrivateKey key) {
+    try {
+      KeyStore store = KeyStore.getInstance("PKCS12");
+      store.load(null, null);
+      char[] none = new char[0];
+      store.setKeyEntry("serving", key, none, chain);
+      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(store, none);
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(kmf.getKeyManagers(), null, null);
+      return ctx;
+    } catch (Exception e) {
+      throw new IllegalStateException("the dashboard's TLS: " + e.getMessage(), e);
+    }
+  }
+
+  private void handle(HttpExchange x) throws IOException {
+    try {
+      String path = x.getRequestURI().getRawPath();
+      if (path.startsWith("/static/")) {
+        asset(x, path.substring("/static/".length()));
+        return;
+      }
+      if (path.equals("/login")) {
+        login(x);
+        return;
+      }
+      Logins.Login who = insecure ? new Logins.Login(true, "insecure", "", clock.instant().plusSeconds(3600), "insecure")
+          : logins.check(cookie(x), authority.get());
+      if (who == null) {
+        send(x, 401, "text/plain", "not logged in: run `dsctl dashboard` and open the URL it prints\n");
+        return;
+      }
+      Fleet f = fleet.get();
+      if (f == null) {
+        send(x, 503, "text/plain", "this coordinator replica does not lead now: open the leader's dashboard\n");
+        return;
+      }
+      if (x.getRequestMethod().equals("POST")) {
+        act(x, f, who, path);
+        return;
+      }
+      if (!x.getRequestMethod().equals("GET")) {
+        send(x, 405, "text/plain", "GET or POST\n");
+        return;
+      }
+      page(x, f, who, path);
+    } catch (ControlException e) {
+      send(x, e.code() == io.grpc.Status.Code.NOT_FOUND ? 404 : 400, "text/plain", e.getMessage() + "\n");
+    } catch (RuntimeException e) {
+      log.warn("dashboard request {} failed", x.getRequestURI(), e);
+      send(x, 500, "text/plain", "internal error: " + e.getMessage() + "\n");
+    } finally {
+      x.close(); // after the answer, an error's included
+    }
+  }
+
+  private void page(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException {
+    long now = clock.millis();
+    String[] p = parts(path);
+    String html;
+    if (p.length == 0) {
+      html = Html.page("Fleet", Pages.overview(f, now), who);
+    } else if (p[0].equals("fragments") && p.length == 2 && p[1].equals("overview")) {
+      var nodes = f.nodes();
+      html = Pages.counters(f, nodes.size(), nodes.stream().filter(n -> n.ready()).count(),
+          nodes.stream().filter(n -> n.unschedulable()).count());
+    } else if (p[0].equals("fragments") && p.length == 4 && p[1].equals("daemonsets")) {
+      html = Pages.rolloutSection(f, f.daemonSet(p[2], p[3]));
+    } else if (p[0].equals("nodes") && p.length == 1) {
+      html = Html.page("Nodes", Pages.nodes(f, now), who);
+    } else if (p[0].equals("nodes") && p.length == 2) {
+      html = Html.page("Node " + p[1], Pages.node(f, f.node(p[1], true), who.admin(), who.formToken(), now), who);
+    } else if (p[0].equals("daemonsets") && p.length == 1) {
+      html = Html.page("DaemonSets", Pages.daemonSetTable(f.daemonSets(), now), who);
+    } else if (p[0].equals("daemonsets") && p.length == 3) {
+      DsSnapshot d = f.daemonSet(p[1], p[2]);
+      html = Html.page("DaemonSet " + d.namespace() + "/" + d.name(), Pages.daemonSet(f, d, who.admin(), who.formToken(), now), who);
+    } else if (p[0].equals("events") && p.length == 1) {
+      html = Html.page("Events", Pages.events(f, k -> true, 500, now), who);
+    } else {
+      send(x, 404, "text/plain", "no such page\n");
+      return;
+    }
+    send(x, 200, "text/html; charset=utf-8", html);
+  }
+
+  private void act(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException {
+    Map<String, String> form = form(x);
+    if (!who.admin()) {
+      send(x, 403, "text/plain", "viewer " + who.name() + " is read-only: an admin's login acts\n");
+      return;
+    }
+    if (!java.security.MessageDigest.isEqual(who.formToken().getBytes(StandardCharsets.UTF_8),
+        form.getOrDefault("token", "").getBytes(StandardCharsets.UTF_8))) {
+      send(x, 403, "text/plain", "the form was not this login's (reload the page)\n");
+      return;
+    }
+    String[] p = parts(path);
+    String back;
+    if (p.length == 4 && p[0].equals("daemonsets")) {
+      DsSnapshot d = f.daemonSet(p[1], p[2]);
+      switch (p[3]) {
+        case "pause" -> f.pause(d.namespace(), d.name(), true);
+        case "resume" -> f.pause(d.namespace(), d.name(), false);
+        case "undo" -> f.undo(d.namespace(), d.name(), 0, d.resourceVersion());
+        case "restart" -> f.apply(restarted(d), "dashboard restart by " + who.name(), false);
+        default -> {
+          send(x, 404, "text/plain", "no such action\n");
+          return;
+        }
+      }
+      back = "/daemonsets/" + Html.seg(d.namespace()) + "/" + Html.seg(d.name());
+    } else if (p.length == 3 && p[0].equals("nodes") && (p[2].equals("cordon") || p[2].equals("uncordon"))) {
+      f.cordon(p[1], p[2].equals("cordon"));
+      back = "/nodes/" + Html.seg(p[1]);
+    } else {
+      send(x, 404, "text/plain", "no such action\n");
+      return;
+    }
+    log.info("dashboard: {} by {}", path, who.name());
+    x.getResponseHeaders().set("Location", back);
+    x.sendResponseHeaders(303, -1);
+  }
+
+  /** kubectl's restart, as dsctl rollout restart makes it: the template annotated with now; compare-and-set on the version shown. */
+  private String restarted(DsSnapshot d) {
+    ObjectNode o = (ObjectNode) Json.mapper().valueToTree(d.ds());
+    o.withObject("/metadata").put("resourceVersion", String.valueOf(d.resourceVersion()));
+    o.withObject("/spec/template/metadata/annotations").put("kubectl.kubernetes.io/restartedAt", clock.instant().toString());
+    return o.toString();
+  }
+
+  private void login(HttpExchange x) throws IOException {
+    String token = logins.redeem(query(x).get("token"), authority.get());
+    if (token == null) {
+      send(x, 401, "text/plain", "this login is unknown or expired: run `dsctl dashboard` for a new one\n");
+      return;
+    }
+    long seconds = Math.max(0, logins.expiry(token).getEpochSecond() - clock.instant().getEpochSecond());
+    x.getResponseHeaders().add("Set-Cookie", COOKIE + "=" + token + "; Path=/; Max-Age=" + seconds + "; HttpOnly; SameSite=Strict"
+        + (insecure ? "" : "; Secure"));
+    x.getResponseHeaders().set("Location", "/");
+    x.sendResponseHeaders(303, -1);
+  }
+
+  private void asset(HttpExchange x, String name) throws IOException {
+    String type = name.equals("dashboard.css") ? "text/css" : name.equals("live.js") ? "text/javascript" : null;
+    InputStream in = type == null ? null : Dashboard.class.getResourceAsStream(name);
+    if (in == null) {
+      send(x, 404, "text/plain", "no such file\n");
+      return;
+    }
+    try (in) {
+      byte[] body = in.readAllBytes();
+      x.getResponseHeaders().set("Content-Type", type + "; charset=utf-8");
+      x.getResponseHeaders().set("Cache-Control", "max-age=300");
+      x.sendResponseHeaders(200, body.length);
+      x.getResponseBody().write(body);
+    }
+  }
+
+  private static String[] parts(String rawPath) {
+    return java.util.Arrays.stream(rawPath.split("/")).filter(s -> !s.isEmpty())
+        .map(s -> URLDecoder.decode(s, StandardCharsets.UTF_8)).toArray(String[]::new);
+  }
+
+  private static String cookie(HttpExchange x) {
+    for (String header : x.getRequestHeaders().getOrDefault("Cookie", java.util.List.of())) {
+      for (String c : header.split(";")) {
+        String t = c.strip();
+        if (t.startsWith(COOKIE + "=")) {
+          return t.substring(COOKIE.length() + 1);
+        }
+      }
+    }
+    return null;
+  }
+
+  private static Map<String, String> query(HttpExchange x) {
+    return pairs(x.getRequestURI().getRawQuery());
+  }
+
+  private static Map<String, String> form(HttpExchange x) throws IOException {
+    byte[] body = x.getRequestBody().readNBytes(8192);
+    return pairs(new String(body, StandardCharsets.UTF_8));
+  }
+
+  private static Map<String, String> pairs(String text) {
+    Map<String, String> out = new HashMap<>();
+    if (text == null || text.isEmpty()) {
+      return out;
+    }
+    for (String kv : text.split("&")) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) {
+        out.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+      }
+    }
+    return out;
+  }
+
+  private static void send(HttpExchange x, int status, String type, String body) throws IOException {
+    byte[] b = body.getBytes(StandardCharsets.UTF_8);
+    x.getResponseHeaders().set("Content-Type", type);
+    x.getResponseHeaders().set("Cache-Control", "no-store");
+    x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+    x.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    x.sendResponseHeaders(status, b.length);
+    x.getResponseBody().write(b);
+  }
+
+  @Override
+  public void close() {
+    server.stop(0);
+    threads.shutdownNow();
+  }
+}

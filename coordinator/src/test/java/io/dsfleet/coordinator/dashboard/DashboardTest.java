@@ -1,0 +1,172 @@
+package io.dsfleet.coordinator.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.coordinator.CoordinatorServer;
+import io.dsfleet.coordinator.cli.Dsctl;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.cert.CertificateFactory;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The dashboard over real HTTPS (the coordinator's serving certificate, trusted through the fleet
+ * CA only) with logins made by `dsctl dashboard` over real gRPC with the viewer and admin
+ * credentials: no login, no data; a viewer reads and is refused every action; an admin pauses a
+ * rollout with the form's token only; a revoked credential's login ends.
+ */
+class DashboardTest {
+  @TempDir Path dir;
+  CoordinatorServer server;
+  Dashboard dashboard;
+  HttpClient https;
+  String addr;
+
+  record Result(int exit, String out, String err) {}
+
+  @BeforeEach
+  void start() throws Exception {
+    server = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("data"), false), java.time.Clock.systemUTC(), false).start();
+    addr = "127.0.0.1:" + server.port();
+    dashboard = server.startDashboard(new InetSocketAddress("127.0.0.1", 0));
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (var in = Files.newInputStream(dir.resolve("data/pki/ca.crt"))) {
+      trust.setCertificateEntry("fleet", CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext tls = SSLContext.getInstance("TLS");
+    tls.init(null, tmf.getTrustManagers(), null);
+    https = HttpClient.newBuilder().sslContext(tls).followRedirects(HttpClient.Redirect.NEVER).build();
+    assertThat(dsctl("admin", "apply", "-f", Files.writeString(dir.resolve("ds.yaml"), Fixtures.BASE).toString()).exit()).isZero();
+  }
+
+  @AfterEach
+  void stop() {
+    dashboard.close();
+    server.close();
+  }
+
+  Result dsctl(String credential, String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    CommandLine cl = new CommandLine(new Dsctl());
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--coordinator", addr, "--credentials", dir.resolve("data/pki/" + credential + ".pem").toString()));
+    return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+  }
+
+  /** Logs in as dsctl dashboard prints it: the login cookie. */
+  String login(String credential) throws Exception {
+    Result r = dsctl(credential, "dashboard");
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.err()).contains("logged in as " + credential);
+    URI url = URI.create(r.out().strip());
+    assertThat(url.getScheme()).isEqualTo("https");
+    HttpResponse<String> opened = https.send(HttpRequest.newBuilder(url).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(opened.statusCode()).isEqualTo(303);
+    String cookie = opened.headers().firstValue("Set-Cookie").orElseThrow();
+    assertThat(cookie).contains("HttpOnly").contains("Secure").contains("SameSite=Strict")
+        .as("the cookie holds another token than the URL").doesNotContain(url.getQuery().substring("token=".length()));
+    assertThat(https.send(HttpRequest.newBuilder(url).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+        .as("the URL logs in once: it stays in the browser's history").isEqualTo(401);
+    return cookie.substring(0, cookie.indexOf(';'));
+  }
+
+  HttpResponse<String> get(String path, String cookie) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + dashboard.port() + path));
+    if (cookie != null) {
+      b.header("Cookie", cookie);
+    }
+    return https.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  HttpResponse<String> post(String path, String cookie, String form) throws Exception {
+    return https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + dashboard.port() + path)).header("Cookie", cookie)
+        .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString(form)).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  boolean paused() {
+    return server.fleet().daemonSet("ops", "agent").rollout().paused();
+  }
+
+  @Test
+  void withoutALoginThereIsNoData() throws Exception {
+    for (String path : List.of("/", "/daemonsets", "/daemonsets/ops/agent", "/fragments/daemonsets/ops/agent", "/nodes", "/events")) {
+      HttpResponse<String> r = get(path, null);
+      assertThat(r.statusCode()).as(path).isEqualTo(401);
+      assertThat(r.body()).as(path).doesNotContain("agent").contains("dsctl dashboard");
+    }
+    assertThat(get("/", "dsfleet_login=made-up").statusCode()).isEqualTo(401);
+    assertThat(get("/login?token=made-up", null).statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  void aViewerReadsEveryPageAndIsRefusedEveryAction() throws Exception {
+    String viewer = login("viewer");
+    HttpResponse<String> overview = get("/", viewer);
+    assertThat(overview.statusCode()).isEqualTo(200);
+    assertThat(overview.body()).contains("<a href=\"/daemonsets/ops/agent\">agent</a>").contains("viewer viewer")
+        .contains("RevisionCreated");
+    HttpResponse<String> ds = get("/daemonsets/ops/agent", viewer);
+    assertThat(ds.body()).contains("Revision <b>r1</b>").contains("data-live=\"/fragments/daemonsets/ops/agent\"")
+        .as("no action for a viewer").doesNotContain("<form");
+    assertThat(get("/fragments/daemonsets/ops/agent", viewer).body()).startsWith("<p class=\"rollout\">Revision <b>r1</b>");
+    assertThat(get("/daemonsets/ops/missing", viewer).statusCode()).isEqualTo(404);
+
+    HttpResponse<String> pause = post("/daemonsets/ops/agent/pause", viewer, "token=anything");
+    assertThat(pause.statusCode()).isEqualTo(403);
+    assertThat(pause.body()).contains("viewer viewer is read-only");
+    assertThat(paused()).isFalse();
+
+    assertThat(dsctl("admin", "credential", "revoke", "viewer", "--role", "viewer").exit()).isZero();
+    assertThat(get("/", viewer).statusCode()).as("a revoked credential's login ends").isEqualTo(401);
+  }
+
+  @Test
+  void anAdminPausesAndResumesARolloutWithTheFormsTokenOnly() throws Exception {
+    String admin = login("admin");
+    String page = get("/daemonsets/ops/agent", admin).body();
+    Matcher form = Pattern.compile("action=\"/daemonsets/ops/agent/pause\"><input type=\"hidden\" name=\"token\" value=\"([^\"]+)\"")
+        .matcher(page);
+    assertThat(form.find()).as(page).isTrue();
+    String token = form.group(1);
+
+    assertThat(post("/daemonsets/ops/agent/pause", admin, "token=forged").statusCode()).as("another site's form").isEqualTo(403);
+    assertThat(paused()).isFalse();
+    HttpResponse<String> pause = post("/daemonsets/ops/agent/pause", admin, "token=" + token);
+    assertThat(pause.statusCode()).isEqualTo(303);
+    assertThat(pause.headers().firstValue("Location")).hasValue("/daemonsets/ops/agent");
+    assertThat(paused()).isTrue();
+    assertThat(get("/daemonsets/ops/agent", admin).body()).contains(">paused</span>").contains("Resume rollout");
+
+    assertThat(post("/daemonsets/ops/agent/resume", admin, "token=" + token).statusCode()).isEqualTo(303);
+    assertThat(paused()).isFalse();
+    assertThat(post("/daemonsets/ops/agent/restart", admin, "token=" + token).statusCode()).isEqualTo(303);
+    assertThat(server.fleet().daemonSet("ops", "agent").revision()).as("a restart is a new revision").isEqualTo(2);
+  }
+}
