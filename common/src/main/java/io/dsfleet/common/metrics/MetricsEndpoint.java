@@ -52,8 +52,23 @@ public final class MetricsEndpoint implements AutoCloseable {
     return InetSocketAddress.createUnresolved(host, port);
   }
 
+  /**
+   * The JDK's HTTP server waits for a request and its answer without end by default: a client
+   * that sends a byte a minute would hold a thread for ever. Bounded here, before the first
+   * server is made (the limits are read once per JVM); flags given on the command line win.
+   */
+  public static void limitSlowClients() {
+    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+      System.setProperty("sun.net.httpserver.maxReqTime", "10");
+    }
+    if (System.getProperty("sun.net.httpserver.maxRspTime") == null) {
+      System.setProperty("sun.net.httpserver.maxRspTime", "30");
+    }
+  }
+
   /** Serves {@code registry} on {@code address}; null (after logging why) when it cannot bind. */
   public static MetricsEndpoint start(InetSocketAddress address, PrometheusRegistry registry) {
+    limitSlowClients();
     ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "metrics");
       t.setDaemon(true);

@@ -34,11 +34,15 @@ import org.slf4j.LoggerFactory;
  * HTTPS with the coordinator's serving certificate (the fleet CA's), to logins made with `dsctl
  * dashboard` ({@link Logins}): a viewer's login reads, an admin's also pauses, resumes, undoes and
  * restarts rollouts and cordons nodes. A request without a valid login gets 401 and no data. On an
- * insecure coordinator (--insecure) it is plain HTTP and everyone is an admin, as on its gRPC port.
+ * insecure coordinator (--insecure) it is plain HTTP and every login an admin's, as on its gRPC
+ * port, but a login it still needs: any web page the operator visits could post to it otherwise.
+ * Bound to loopback, it answers only requests addressed to loopback (DNS rebinding); an action
+ * from another origin is refused whatever it carries.
  */
 public final class Dashboard implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Dashboard.class);
-  static final String COOKIE = "dsfleet_login";
+  /** __Host-: only this origin sets or reads it (no Domain, Path=/, Secure); plain HTTP cannot use the prefix. */
+  private final String cookieName;
 
   private final HttpServer server;
   private final ExecutorService threads;
@@ -47,6 +51,7 @@ public final class Dashboard implements AutoCloseable {
   private final Logins logins;
   private final boolean insecure;
   private final Clock clock;
+  private final boolean loopbackOnly;
 
   /**
    * @param fleet the fleet this coordinator serves now (null on a replica that does not lead)
@@ -58,7 +63,10 @@ public final class Dashboard implements AutoCloseable {
     this.authority = authority;
     this.logins = logins;
     this.insecure = chain == null;
+    this.cookieName = insecure ? "dsfleet_login" : "__Host-dsfleet_login";
     this.clock = clock;
+    this.loopbackOnly = InetAddressCheck.loopback(at.getHostString());
+    io.dsfleet.common.metrics.MetricsEndpoint.limitSlowClients();
     InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort());
     if (insecure) {
       server = HttpServer.create(bind, 64);
@@ -67,7 +75,7 @@ public final class Dashboard implements AutoCloseable {
       https.setHttpsConfigurator(new HttpsConfigurator(tls(chain, key)));
       server = https;
     }
-    threads = Executors.newFixedThreadPool(2, r -> {
+    threads = Executors.newFixedThreadPool(4, r -> {
       Thread t = new Thread(r, "dashboard");
       t.setDaemon(true);
       return t;
@@ -110,12 +118,19 @@ public final class Dashboard implements AutoCloseable {
         asset(x, path.substring("/static/".length()));
         return;
       }
+      if (loopbackOnly && !InetAddressCheck.loopbackHost(x.getRequestHeaders().getFirst("Host"))) {
+        send(x, 421, "text/plain", "this dashboard answers requests to loopback only\n");
+        return;
+      }
+      if (!insecure && authority.get() == null) {
+        send(x, 503, "text/plain", "this coordinator replica does not serve now: open the leader's dashboard\n");
+        return;
+      }
       if (path.equals("/login")) {
         login(x);
         return;
       }
-      Logins.Login who = insecure ? new Logins.Login(true, "insecure", "", clock.instant().plusSeconds(3600), "insecure")
-          : logins.check(cookie(x), authority.get());
+      Logins.Login who = logins.check(cookie(x), authority.get());
       if (who == null) {
         send(x, 401, "text/plain", "not logged in: run `dsctl dashboard` and open the URL it prints\n");
         return;
@@ -138,7 +153,7 @@ public final class Dashboard implements AutoCloseable {
       send(x, e.code() == io.grpc.Status.Code.NOT_FOUND ? 404 : 400, "text/plain", e.getMessage() + "\n");
     } catch (RuntimeException e) {
       log.warn("dashboard request {} failed", x.getRequestURI(), e);
-      send(x, 500, "text/plain", "internal error: " + e.getMessage() + "\n");
+      send(x, 500, "text/plain", "internal error (the coordinator's log has it)\n");
     } finally {
       x.close(); // after the answer, an error's included
     }
@@ -176,6 +191,10 @@ public final class Dashboard implements AutoCloseable {
 
   private void act(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException {
     Map<String, String> form = form(x);
+    if (!sameOrigin(x)) {
+      send(x, 403, "text/plain", "an action from another site is refused\n");
+      return;
+    }
     if (!who.admin()) {
       send(x, 403, "text/plain", "viewer " + who.name() + " is read-only: an admin's login acts\n");
       return;
@@ -189,6 +208,10 @@ public final class Dashboard implements AutoCloseable {
     String back;
     if (p.length == 4 && p[0].equals("daemonsets")) {
       DsSnapshot d = f.daemonSet(p[1], p[2]);
+      if ((p[3].equals("undo") || p[3].equals("restart")) && !String.valueOf(d.resourceVersion()).equals(form.get("rv"))) {
+        send(x, 409, "text/plain", "the DaemonSet changed since the page was shown: reload it and look again\n");
+        return;
+      }
       switch (p[3]) {
         case "pause" -> f.pause(d.namespace(), d.name(), true);
         case "resume" -> f.pause(d.namespace(), d.name(), false);
@@ -208,8 +231,7 @@ public final class Dashboard implements AutoCloseable {
       return;
     }
     log.info("dashboard: {} by {}", path, who.name());
-    x.getResponseHeaders().set("Location", back);
-    x.sendResponseHeaders(303, -1);
+    redirect(x, back);
   }
 
   /** kubectl's restart, as dsctl rollout restart makes it: the template annotated with now; compare-and-set on the version shown. */
@@ -221,16 +243,20 @@ public final class Dashboard implements AutoCloseable {
   }
 
   private void login(HttpExchange x) throws IOException {
+    String site = x.getRequestHeaders().getFirst("Sec-Fetch-Site");
+    if (site != null && !site.equals("none") && !site.equals("same-origin")) {
+      send(x, 403, "text/plain", "a login is opened from dsctl's URL, not from another site\n"); // login CSRF
+      return;
+    }
     String token = logins.redeem(query(x).get("token"), authority.get());
     if (token == null) {
       send(x, 401, "text/plain", "this login is unknown or expired: run `dsctl dashboard` for a new one\n");
       return;
     }
     long seconds = Math.max(0, logins.expiry(token).getEpochSecond() - clock.instant().getEpochSecond());
-    x.getResponseHeaders().add("Set-Cookie", COOKIE + "=" + token + "; Path=/; Max-Age=" + seconds + "; HttpOnly; SameSite=Strict"
+    x.getResponseHeaders().add("Set-Cookie", cookieName + "=" + token + "; Path=/; Max-Age=" + seconds + "; HttpOnly; SameSite=Strict"
         + (insecure ? "" : "; Secure"));
-    x.getResponseHeaders().set("Location", "/");
-    x.sendResponseHeaders(303, -1);
+    redirect(x, "/");
   }
 
   private void asset(HttpExchange x, String name) throws IOException {
@@ -242,6 +268,7 @@ public final class Dashboard implements AutoCloseable {
     }
     try (in) {
       byte[] body = in.readAllBytes();
+      headers(x);
       x.getResponseHeaders().set("Content-Type", type + "; charset=utf-8");
       x.getResponseHeaders().set("Cache-Control", "max-age=300");
       x.sendResponseHeaders(200, body.length);
@@ -254,16 +281,41 @@ public final class Dashboard implements AutoCloseable {
         .map(s -> URLDecoder.decode(s, StandardCharsets.UTF_8)).toArray(String[]::new);
   }
 
-  private static String cookie(HttpExchange x) {
+  private String cookie(HttpExchange x) {
     for (String header : x.getRequestHeaders().getOrDefault("Cookie", java.util.List.of())) {
       for (String c : header.split(";")) {
         String t = c.strip();
-        if (t.startsWith(COOKIE + "=")) {
-          return t.substring(COOKIE.length() + 1);
+        if (t.startsWith(cookieName + "=")) {
+          return t.substring(cookieName.length() + 1);
         }
       }
     }
     return null;
+  }
+
+  /** A post from a page of this dashboard: the browser's Origin (or Sec-Fetch-Site) says so, when it says anything. */
+  private boolean sameOrigin(HttpExchange x) {
+    String site = x.getRequestHeaders().getFirst("Sec-Fetch-Site");
+    if (site != null && !site.equals("same-origin")) {
+      return false;
+    }
+    String origin = x.getRequestHeaders().getFirst("Origin");
+    String host = x.getRequestHeaders().getFirst("Host");
+    return origin == null || origin.equals((insecure ? "http://" : "https://") + host);
+  }
+
+  private static void redirect(HttpExchange x, String to) throws IOException {
+    headers(x);
+    x.getResponseHeaders().set("Location", to);
+    x.sendResponseHeaders(303, -1);
+  }
+
+  /** On every answer: never cached, never sniffed, no referrer (a login URL carries a token), no framing, no foreign code. */
+  private static void headers(HttpExchange x) {
+    x.getResponseHeaders().set("Cache-Control", "no-store");
+    x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+    x.getResponseHeaders().set("Referrer-Policy", "no-referrer");
+    x.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'");
   }
 
   private static Map<String, String> query(HttpExchange x) {
@@ -283,7 +335,11 @@ public final class Dashboard implements AutoCloseable {
     for (String kv : text.split("&")) {
       int eq = kv.indexOf('=');
       if (eq > 0) {
+        try {
         out.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+      } catch (IllegalArgumentException malformed) {
+        // a malformed %-escape: not a field
+      }
       }
     }
     return out;
@@ -291,12 +347,29 @@ public final class Dashboard implements AutoCloseable {
 
   private static void send(HttpExchange x, int status, String type, String body) throws IOException {
     byte[] b = body.getBytes(StandardCharsets.UTF_8);
+    headers(x);
     x.getResponseHeaders().set("Content-Type", type);
-    x.getResponseHeaders().set("Cache-Control", "no-store");
-    x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
-    x.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
     x.sendResponseHeaders(status, b.length);
     x.getResponseBody().write(b);
+  }
+
+  /** Loopback addresses and names: what a dashboard bound to loopback answers to. */
+  static final class InetAddressCheck {
+    private InetAddressCheck() {}
+
+    static boolean loopback(String host) {
+      return host.equals("localhost") || host.equals("::1") || host.equals("[::1]") || host.startsWith("127.");
+    }
+
+    /** The host of a Host header ("127.0.0.1:7482", "[::1]:7482", "localhost") is a loopback one. */
+    static boolean loopbackHost(String header) {
+      if (header == null) {
+        return false;
+      }
+      String host = header.startsWith("[") ? header.substring(0, header.indexOf(']') + 1)
+          : header.contains(":") ? header.substring(0, header.lastIndexOf(':')) : header;
+      return loopback(host.toLowerCase(java.util.Locale.ROOT));
+    }
   }
 
   @Override

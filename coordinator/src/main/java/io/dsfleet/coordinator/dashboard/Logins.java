@@ -13,12 +13,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * Logins to the dashboard, made by `dsctl dashboard` over the control API with a credential: the
  * login carries that credential's role (a viewer reads, an admin also acts) and ends when it
  * expires, when the credential is revoked, or when the coordinator restarts (kept in memory
- * only: a dashboard login is not worth a disk write). Tokens are 256 random bits; the dashboard
- * keeps one in an HttpOnly, Secure, SameSite=Strict cookie.
+ * only: a dashboard login is not worth a disk write). Tokens are 256 random bits. The URL's
+ * token is only a way in: redeemed once within {@link #REDEEM_WITHIN} for another that only the
+ * browser's cookie holds, and never accepted as a cookie itself. Logins are capped per
+ * credential and in all: a stolen viewer credential cannot fill the coordinator's memory.
  */
 public final class Logins {
   public static final Duration DEFAULT_TTL = Duration.ofHours(12);
   public static final Duration MAX_TTL = Duration.ofHours(24);
+  static final Duration REDEEM_WITHIN = Duration.ofMinutes(5);
+  static final int PER_CREDENTIAL = 20;
+  static final int MAX = 10_000;
 
   /** Who is logged in: the credential's role, name and certificate serial, until when, and the token forms must carry. */
   public record Login(boolean admin, String name, String serial, Instant expires, String formToken) {}
@@ -26,21 +31,41 @@ public final class Logins {
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();
   private final ConcurrentHashMap<String, Login> byToken = new ConcurrentHashMap<>();
+  /** URL tokens not yet opened, with the login each opens and until when it may. */
+  private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
+
+  private record Pending(Login login, Instant until) {}
 
   public Logins(Clock clock) {
     this.clock = clock;
   }
 
   /** A login for the caller (a viewer, an admin, or anyone on an insecure coordinator: an admin); its token. */
-  public String create(Caller caller, Duration ttl) {
+  public synchronized String create(Caller caller, Duration ttl) {
     boolean admin = caller.kind() == Caller.Kind.ADMIN || caller.kind() == Caller.Kind.INSECURE;
     if (!admin && caller.kind() != Caller.Kind.VIEWER) {
       throw new IllegalArgumentException("only an admin or viewer credential logs in to the dashboard");
     }
+    Instant now = clock.instant();
+    byToken.values().removeIf(l -> !l.expires().isAfter(now));
+    pending.values().removeIf(p -> !p.until().isAfter(now));
+    // past a cap the oldest logins end first: this credential's, or anyone's past the overall one
+    java.util.function.Predicate<Login> mine = l -> l.name().equals(caller.name()) && l.serial().equals(caller.serial());
+    while (count(mine) >= PER_CREDENTIAL || byToken.size() + pending.size() >= MAX) {
+      java.util.function.Predicate<Login> which = byToken.size() + pending.size() >= MAX ? l -> true : mine;
+      byToken.entrySet().stream().filter(e -> which.test(e.getValue())).min(java.util.Comparator.comparing(e -> e.getValue().expires()))
+          .map(java.util.Map.Entry::getKey).ifPresentOrElse(byToken::remove, () -> pending.entrySet().stream()
+              .filter(e -> which.test(e.getValue().login())).min(java.util.Comparator.comparing(e -> e.getValue().until()))
+              .map(java.util.Map.Entry::getKey).ifPresent(pending::remove));
+    }
     String token = secret();
-    byToken.put(token, new Login(admin, caller.name(), caller.serial(), clock.instant().plus(ttl), secret()));
-    byToken.values().removeIf(l -> l.expires().isBefore(clock.instant()));
+    Instant until = ttl.compareTo(REDEEM_WITHIN) < 0 ? now.plus(ttl) : now.plus(REDEEM_WITHIN);
+    pending.put(token, new Pending(new Login(admin, caller.name(), caller.serial(), now.plus(ttl), secret()), until));
     return token;
+  }
+
+  private long count(java.util.function.Predicate<Login> which) {
+    return byToken.values().stream().filter(which).count() + pending.values().stream().map(Pending::login).filter(which).count();
   }
 
   /**
@@ -48,13 +73,19 @@ public final class Logins {
    * exchanged for another that only the cookie holds; null when the URL's token is not valid.
    */
   public String redeem(String urlToken, Authority authority) {
-    Login l = check(urlToken, authority);
-    if (l == null || byToken.remove(urlToken) == null) {
+    Pending p = urlToken == null ? null : pending.remove(urlToken);
+    if (p == null || !p.until().isAfter(clock.instant()) || revoked(p.login(), authority)) {
       return null;
     }
     String cookie = secret();
-    byToken.put(cookie, l);
+    byToken.put(cookie, p.login());
     return cookie;
+  }
+
+  /** @param authority the CA at work; null only on an insecure coordinator (no credentials to revoke) */
+  private static boolean revoked(Login l, Authority authority) {
+    return authority != null && !l.serial().isEmpty()
+        && authority.revoked(l.serial(), l.admin() ? io.dsfleet.common.tls.Pki.ADMINS : io.dsfleet.common.tls.Pki.VIEWERS, l.name());
   }
 
   /** The login of a token; null when unknown, expired, or its credential was revoked since. */
@@ -63,16 +94,17 @@ public final class Logins {
     if (l == null) {
       return null;
     }
-    if (!l.expires().isAfter(clock.instant())
-        || (authority != null && !l.serial().isEmpty() && authority.revoked(l.serial(), l.admin() ? io.dsfleet.common.tls.Pki.ADMINS : io.dsfleet.common.tls.Pki.VIEWERS, l.name()))) {
+    if (!l.expires().isAfter(clock.instant()) || revoked(l, authority)) {
       byToken.remove(token);
       return null;
     }
     return l;
   }
 
+  /** When the login of a token (a URL's or a cookie's) ends. */
   public Instant expiry(String token) {
-    return byToken.get(token).expires();
+    Login l = byToken.get(token);
+    return l != null ? l.expires() : pending.get(token).login().expires();
   }
 
   private String secret() {

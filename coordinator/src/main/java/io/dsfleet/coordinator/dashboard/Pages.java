@@ -122,8 +122,8 @@ final class Pages {
     if (admin) {
       b.append("<div class=\"actions\">").append(d.rollout() != null && d.rollout().paused()
           ? button(base + "/resume", "Resume rollout", formToken) : button(base + "/pause", "Pause rollout", formToken))
-          .append(button(base + "/restart", "Restart every pod", formToken)).append(button(base + "/undo", "Undo (previous revision)",
-              formToken)).append("</div>");
+          .append(button(base + "/restart", "Restart every pod", formToken, d.resourceVersion()))
+          .append(button(base + "/undo", "Undo (previous revision)", formToken, d.resourceVersion())).append("</div>");
     }
     b.append("<h2>Revisions</h2>");
     List<List<String>> revs = new ArrayList<>();
@@ -218,7 +218,13 @@ final class Pages {
 
   /** An action: a form that posts, with the login's form token (no other site can make a logged-in browser post it). */
   static String button(String action, String text, String formToken) {
+    return button(action, text, formToken, -1);
+  }
+
+  /** @param resourceVersion the version the page showed (an undo or restart is refused if the DaemonSet changed since); -1: none */
+  static String button(String action, String text, String formToken, long resourceVersion) {
     return "<form method=\"post\" action=\"" + esc(action) + "\"><input type=\"hidden\" name=\"token\" value=\"" + esc(formToken)
-        + "\"><button>" + esc(text) + "</button></form>";
+        + "\">" + (resourceVersion < 0 ? "" : "<input type=\"hidden\" name=\"rv\" value=\"" + resourceVersion + "\">") + "<button>"
+        + esc(text) + "</button></form>";
   }
 }

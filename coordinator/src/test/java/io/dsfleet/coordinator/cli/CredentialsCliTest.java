@@ -6,9 +6,8 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.common.tls.JoinToken;
 import io.dsfleet.coordinator.CoordinatorServer;
+import io.dsfleet.coordinator.cli.DsctlRun.Result;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -19,15 +18,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** dsctl over TLS: join tokens and credentials as an operator handles them. */
 class CredentialsCliTest {
   @TempDir Path dir;
   CoordinatorServer server;
   String addr;
-
-  record Result(int exit, String out, String err) {}
 
   @BeforeEach
   void start() throws Exception {
@@ -41,15 +37,9 @@ class CredentialsCliTest {
   }
 
   Result dsctl(String credential, String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(new Dsctl());
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("--coordinator", addr, "--credentials", credential));
-    int exit = cl.execute(all.toArray(String[]::new));
-    return new Result(exit, out.toString(), err.toString());
+    return DsctlRun.run(all);
   }
 
   String admin() {

@@ -31,11 +31,26 @@ class DashboardGridTest {
   CoordinatorFixture c;
   Dashboard dashboard;
   final HttpClient http = HttpClient.newHttpClient();
+  String cookie;
 
+  /** Logged in as `dsctl --insecure dashboard` does it: an insecure coordinator's logins are admins', but logins they are. */
   @BeforeEach
   void start() throws Exception {
     c = new CoordinatorFixture(dir.resolve("data"));
     dashboard = c.server.startDashboard(new InetSocketAddress("127.0.0.1", 0));
+    var made = io.dsfleet.coordinator.cli.DsctlRun.run(java.util.List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure",
+        "dashboard"));
+    assertThat(made.exit()).as(made.err()).isZero();
+    HttpResponse<Void> login = http.send(HttpRequest.newBuilder(URI.create(made.out().strip())).build(),
+        HttpResponse.BodyHandlers.discarding());
+    assertThat(login.statusCode()).isEqualTo(303);
+    String set = login.headers().firstValue("Set-Cookie").orElseThrow();
+    cookie = set.substring(0, set.indexOf(';'));
+  }
+
+  HttpResponse<String> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + path)).header("Cookie", cookie).build(),
+        HttpResponse.BodyHandlers.ofString());
   }
 
   @AfterEach
@@ -45,8 +60,7 @@ class DashboardGridTest {
   }
 
   String grid() throws Exception {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port()
-        + "/fragments/daemonsets/ops/agent")).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = get("/fragments/daemonsets/ops/agent");
     assertThat(r.statusCode()).isEqualTo(200);
     return r.body();
   }
@@ -79,8 +93,7 @@ class DashboardGridTest {
     c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE.replace("busybox:1", "busybox:2")
         .replace("      containers:", "      nodeSelector: {disk: ssd}\n      containers:")).build());
     Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> grid().contains("node-b</a><span>r1 removing</span>"));
-    String page = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + "/daemonsets/ops/agent")).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
+    String page = get("/daemonsets/ops/agent").body();
     assertThat(page).contains("<a href=\"/nodes/node-b\">node-b</a></td><td>node selector");
   }
 }

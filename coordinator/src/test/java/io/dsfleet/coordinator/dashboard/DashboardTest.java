@@ -4,10 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.coordinator.CoordinatorServer;
-import io.dsfleet.coordinator.cli.Dsctl;
+import io.dsfleet.coordinator.cli.DsctlRun;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -27,7 +25,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The dashboard over real HTTPS (the coordinator's serving certificate, trusted through the fleet
@@ -41,8 +38,6 @@ class DashboardTest {
   Dashboard dashboard;
   HttpClient https;
   String addr;
-
-  record Result(int exit, String out, String err) {}
 
   @BeforeEach
   void start() throws Exception {
@@ -68,20 +63,15 @@ class DashboardTest {
     server.close();
   }
 
-  Result dsctl(String credential, String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(new Dsctl());
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
+  DsctlRun.Result dsctl(String credential, String... args) {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("--coordinator", addr, "--credentials", dir.resolve("data/pki/" + credential + ".pem").toString()));
-    return new Result(cl.execute(all.toArray(String[]::new)), out.toString(), err.toString());
+    return DsctlRun.run(all);
   }
 
   /** Logs in as dsctl dashboard prints it: the login cookie. */
   String login(String credential) throws Exception {
-    Result r = dsctl(credential, "dashboard");
+    DsctlRun.Result r = dsctl(credential, "dashboard");
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.err()).contains("logged in as " + credential);
     URI url = URI.create(r.out().strip());
@@ -93,6 +83,7 @@ class DashboardTest {
         .as("the cookie holds another token than the URL").doesNotContain(url.getQuery().substring("token=".length()));
     assertThat(https.send(HttpRequest.newBuilder(url).build(), HttpResponse.BodyHandlers.ofString()).statusCode())
         .as("the URL logs in once: it stays in the browser's history").isEqualTo(401);
+    assertThat(cookie).startsWith("__Host-dsfleet_login=");
     return cookie.substring(0, cookie.indexOf(';'));
   }
 
@@ -110,6 +101,15 @@ class DashboardTest {
         HttpResponse.BodyHandlers.ofString());
   }
 
+  @Test
+  void boundToLoopbackItAnswersOnlyRequestsToLoopback() {
+    assertThat(Dashboard.InetAddressCheck.loopbackHost("127.0.0.1:7482")).isTrue();
+    assertThat(Dashboard.InetAddressCheck.loopbackHost("localhost:7482")).isTrue();
+    assertThat(Dashboard.InetAddressCheck.loopbackHost("[::1]:7482")).isTrue();
+    assertThat(Dashboard.InetAddressCheck.loopbackHost("rebound.evil.example:7482")).as("DNS rebinding").isFalse();
+    assertThat(Dashboard.InetAddressCheck.loopbackHost(null)).isFalse();
+  }
+
   boolean paused() {
     return server.fleet().daemonSet("ops", "agent").rollout().paused();
   }
@@ -121,8 +121,14 @@ class DashboardTest {
       assertThat(r.statusCode()).as(path).isEqualTo(401);
       assertThat(r.body()).as(path).doesNotContain("agent").contains("dsctl dashboard");
     }
-    assertThat(get("/", "dsfleet_login=made-up").statusCode()).isEqualTo(401);
+    assertThat(get("/", "__Host-dsfleet_login=made-up").statusCode()).isEqualTo(401);
     assertThat(get("/login?token=made-up", null).statusCode()).isEqualTo(401);
+    String url = dsctl("viewer", "dashboard").out().strip();
+    String urlToken = url.substring(url.indexOf("token=") + "token=".length());
+    assertThat(get("/", "__Host-dsfleet_login=" + urlToken).statusCode()).as("a login URL's token is no cookie").isEqualTo(401);
+    HttpResponse<String> fromElsewhere = https.send(HttpRequest.newBuilder(URI.create(url)).header("Sec-Fetch-Site", "cross-site").build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(fromElsewhere.statusCode()).as("a login opened from another site (login CSRF)").isEqualTo(403);
   }
 
   @Test
@@ -157,6 +163,11 @@ class DashboardTest {
     String token = form.group(1);
 
     assertThat(post("/daemonsets/ops/agent/pause", admin, "token=forged").statusCode()).as("another site's form").isEqualTo(403);
+    HttpResponse<String> crossSite = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + dashboard.port()
+        + "/daemonsets/ops/agent/pause")).header("Cookie", admin).header("Origin", "https://evil.example")
+        .header("Content-Type", "application/x-www-form-urlencoded").POST(HttpRequest.BodyPublishers.ofString("token=" + token)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(crossSite.statusCode()).as("another origin, even with the token").isEqualTo(403);
     assertThat(paused()).isFalse();
     HttpResponse<String> pause = post("/daemonsets/ops/agent/pause", admin, "token=" + token);
     assertThat(pause.statusCode()).isEqualTo(303);
@@ -166,7 +177,11 @@ class DashboardTest {
 
     assertThat(post("/daemonsets/ops/agent/resume", admin, "token=" + token).statusCode()).isEqualTo(303);
     assertThat(paused()).isFalse();
-    assertThat(post("/daemonsets/ops/agent/restart", admin, "token=" + token).statusCode()).isEqualTo(303);
+    long shown = server.fleet().daemonSet("ops", "agent").resourceVersion();
+    assertThat(post("/daemonsets/ops/agent/restart", admin, "token=" + token + "&rv=" + (shown - 1)).statusCode())
+        .as("the page showed an older version").isEqualTo(409);
+    assertThat(server.fleet().daemonSet("ops", "agent").revision()).isEqualTo(1);
+    assertThat(post("/daemonsets/ops/agent/restart", admin, "token=" + token + "&rv=" + shown).statusCode()).isEqualTo(303);
     assertThat(server.fleet().daemonSet("ops", "agent").revision()).as("a restart is a new revision").isEqualTo(2);
   }
 }
