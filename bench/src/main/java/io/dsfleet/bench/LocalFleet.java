@@ -256,9 +256,12 @@ final class LocalFleet implements AutoCloseable {
     }
     cmd.addAll(List.of("--node-name", node,
         "--state-dir", dir.resolve("agent").toString(), "--config", dir.resolve("none.yaml").toString(),
-        "--address", "127.0.0.1", "--join-token", joinToken(), "--metrics-listen", "127.0.0.1:" + agentMetricsPort));
+        "--address", "127.0.0.1", "--join-token", joinToken()));
     cmd.addAll(List.of(extra));
-    agent = Procs.spawn(cmd, dir.resolve("agent.log"), java.util.Map.of("MALLOC_ARENA_MAX", "2")); // as the unit sets it
+    // MALLOC_ARENA_MAX as the unit sets it; the metrics port by environment, which an older agent
+    // (bench/run agent --agent-jar OLD) ignores where it would refuse the flag
+    agent = Procs.spawn(cmd, dir.resolve("agent.log"), java.util.Map.of("MALLOC_ARENA_MAX", "2",
+        "DS_AGENT_METRICS_LISTEN", "127.0.0.1:" + agentMetricsPort));
     return this;
   }
 
