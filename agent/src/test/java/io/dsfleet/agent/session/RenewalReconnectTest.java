@@ -164,9 +164,13 @@ class RenewalReconnectTest {
       assertThat(reopenedAfter).as("the next session opened at once (the back-off had grown to 4 s and more)").isLessThan(2000);
       session.close();
     } finally {
+      // nothing of the agent may still write its state directory when JUnit removes it: the
+      // scheduler's tasks and the coordinator's last messages (a desired set, written to disk) end first
       scheduler.shutdownNow();
+      assertThat(scheduler.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
       if (server != null) {
         server.shutdownNow();
+        assertThat(server.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
       }
     }
   }
