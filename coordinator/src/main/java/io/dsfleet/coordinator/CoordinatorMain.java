@@ -281,7 +281,8 @@ public final class CoordinatorMain {
       log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}", options.insecure() ? "plaintext" : "TLS", options.host(),
           server.port(), ConnectionLimits.EPOLL ? "epoll" : "NIO", options.dataDir());
       var metrics = metricsAt == null ? null
-          : io.dsfleet.common.metrics.MetricsEndpoint.start(metricsAt, io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server));
+          : io.dsfleet.common.metrics.MetricsEndpoint.start(metricsAt, io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server,
+              Clock.systemUTC()));
       io.dsfleet.coordinator.dashboard.Dashboard dashboard = null;
       if (dashboardAt != null) {
         try {

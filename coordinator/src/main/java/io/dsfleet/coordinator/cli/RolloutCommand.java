@@ -89,11 +89,7 @@ public final class RolloutCommand {
         + e.getDesired() + " updated, " + e.getAvailable() + " available" + (e.getPaused() ? " (paused)" : "") + "   ";
   }
 
-  /**
-   * kubectl's restart: a new revision whose only change is the template annotation
-   * kubectl.kubernetes.io/restartedAt, so every pod is replaced under the rollout's budget. The
-   * apply is compare-and-set on the version read: a change in between is refused, not lost.
-   */
+  /** kubectl's restart ({@link io.dsfleet.coordinator.fleet.Fleet#restartManifest}), on the version read. */
   @Command(name = "restart", description = "Replace every pod of a DaemonSet, node by node, as a rolling update does.")
   public static final class Restart extends ClientCommand {
     @Mixin DsTarget ds;
@@ -103,11 +99,9 @@ public final class RolloutCommand {
       String name = ds.name();
       DaemonSetView view = control.get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace(ds.namespace)
           .setName(name).build()).getDaemonSets(0);
-      var manifest = (com.fasterxml.jackson.databind.node.ObjectNode) io.dsfleet.common.Json.mapper().readTree(view.getManifestJson());
-      manifest.with("metadata").put("resourceVersion", String.valueOf(view.getResourceVersion()));
-      manifest.with("spec").with("template").with("metadata").with("annotations")
-          .put("kubectl.kubernetes.io/restartedAt", java.time.Instant.now(Dsctl.clock).toString());
-      ApplyResponse r = control.apply(ApplyRequest.newBuilder().setManifests(manifest.toString()).setSource("rollout restart").build());
+      String manifest = io.dsfleet.coordinator.fleet.Fleet.restartManifest(io.dsfleet.common.Json.mapper().readTree(view.getManifestJson()),
+          view.getResourceVersion(), java.time.Instant.now(Dsctl.clock));
+      ApplyResponse r = control.apply(ApplyRequest.newBuilder().setManifests(manifest).setSource("rollout restart").build());
       boolean changed = r.getResultsCount() > 0 && r.getResults(0).getAction().equals("configured");
       out().println("daemonset.apps/" + name + (changed ? " restarted" : " not restarted: " + (r.getResultsCount() == 0 ? "nothing applied"
           : r.getResults(0).getAction() + " (restarted at this very instant already)")));

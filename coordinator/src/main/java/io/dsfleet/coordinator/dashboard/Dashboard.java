@@ -1,6 +1,5 @@
 package io.dsfleet.coordinator.dashboard;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import com.sun.net.httpserver.HttpsConfigurator;
@@ -216,7 +215,8 @@ public final class Dashboard implements AutoCloseable {
         case "pause" -> f.pause(d.namespace(), d.name(), true);
         case "resume" -> f.pause(d.namespace(), d.name(), false);
         case "undo" -> f.undo(d.namespace(), d.name(), 0, d.resourceVersion());
-        case "restart" -> f.apply(restarted(d), "dashboard restart by " + who.name(), false);
+        case "restart" -> f.apply(Fleet.restartManifest(Json.mapper().valueToTree(d.ds()), d.resourceVersion(), clock.instant()),
+            "dashboard restart by " + who.name(), false);
         default -> {
           send(x, 404, "text/plain", "no such action\n");
           return;
@@ -232,14 +232,6 @@ public final class Dashboard implements AutoCloseable {
     }
     log.info("dashboard: {} by {}", path, who.name());
     redirect(x, back);
-  }
-
-  /** kubectl's restart, as dsctl rollout restart makes it: the template annotated with now; compare-and-set on the version shown. */
-  private String restarted(DsSnapshot d) {
-    ObjectNode o = (ObjectNode) Json.mapper().valueToTree(d.ds());
-    o.withObject("/metadata").put("resourceVersion", String.valueOf(d.resourceVersion()));
-    o.withObject("/spec/template/metadata/annotations").put("kubectl.kubernetes.io/restartedAt", clock.instant().toString());
-    return o.toString();
   }
 
   private void login(HttpExchange x) throws IOException {

@@ -47,7 +47,8 @@ public final class CoordinatorMetrics {
   }
 
   /** The registry a coordinator serves: the instruments above and the fleet as {@code server} sees it when scraped. */
-  public static PrometheusRegistry registry(CoordinatorServer server) {
+  /** @param clock what heartbeat ages are counted against (the coordinator's, the one its leases run on) */
+  public static PrometheusRegistry registry(CoordinatorServer server, java.time.Clock clock) {
     PrometheusRegistry r = new PrometheusRegistry();
     r.register(NODE_JOINS);
     r.register(NODE_REMOVALS);
@@ -56,7 +57,7 @@ public final class CoordinatorMetrics {
     r.register(GrpcMetrics.HANDLED);
     r.register(GrpcMetrics.HANDLING);
     daemonSets(r, server);
-    nodes(r, server);
+    nodes(r, server, clock);
     r.register(GaugeWithCallback.builder().name("dsfleet_session_queue_depth")
         .help("Agent session messages (pod reports, acks, session changes) waiting for the fleet's lock")
         .callback(cb -> cb.call(server.queuedSessionMessages())).build());
@@ -155,7 +156,7 @@ public final class CoordinatorMetrics {
     return s.updated() < s.desired() || s.available() < s.desired() || s.misscheduled() > 0;
   }
 
-  private static void nodes(PrometheusRegistry r, CoordinatorServer server) {
+  private static void nodes(PrometheusRegistry r, CoordinatorServer server, java.time.Clock clock) {
     r.register(GaugeWithCallback.builder().name("dsfleet_nodes").help("Member nodes by their Ready condition")
         .labelNames("condition", "status").callback(cb -> {
           int ready = 0;
@@ -187,7 +188,7 @@ public final class CoordinatorMetrics {
     r.register(GaugeWithCallback.builder().name("dsfleet_node_heartbeat_age_seconds")
         .help("Seconds since the node's last heartbeat, as of the last lease sweep (about a second)").labelNames("node")
         .callback(cb -> {
-          Instant now = Instant.now();
+          Instant now = clock.instant();
           for (NodeSnapshot n : nodeList(server)) {
             if (n.lastHeartbeat() != null) {
               cb.call(Math.max(0, (now.toEpochMilli() - n.lastHeartbeat().toEpochMilli()) / 1000.0), n.name());
