@@ -101,6 +101,16 @@ final class Pods {
       return this;
     }
 
+    /** Created, its start not made yet (the executor starts it next): no error, no exit code. */
+    C createdOnly(Instant created) {
+      state = "created";
+      exit = 0;
+      started = null;
+      this.created = created;
+      error = "";
+      return this;
+    }
+
     C startedAt(Instant at) {
       started = at;
       return this;
