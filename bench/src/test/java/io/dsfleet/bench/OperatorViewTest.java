@@ -81,7 +81,7 @@ class OperatorViewTest {
   @Test
   void prometheusScrapesTheDaemonsAndTheExampleRulesAndDashboardNameOnlyWhatTheyExport() throws Exception {
     assumeTrue(Procs.run(List.of("sh", "-c", "command -v prometheus && command -v promtool")).exit() == 0,
-        "skipped: Debian's prometheus package is not installed (scripts/test installs it: scripts/ensure-prometheus.sh)");
+        "skipped: Debian's prometheus package is not installed (scripts/test installs it: scripts/ensure-test-tools.sh)");
     assertThat(Procs.run(List.of("promtool", "check", "rules", EXAMPLES.resolve("alerts.yml").toString())).exit())
         .as("promtool check rules examples/monitoring/alerts.yml").isZero();
 

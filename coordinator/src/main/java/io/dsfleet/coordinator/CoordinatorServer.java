@@ -317,7 +317,7 @@ public final class CoordinatorServer implements AutoCloseable {
    */
   public io.dsfleet.coordinator.dashboard.Dashboard startDashboard(InetSocketAddress at) throws IOException {
     java.security.cert.X509Certificate[] chain = pki == null ? null : new java.security.cert.X509Certificate[] {pki.serverCert(), pki.ca()};
-    var d = new io.dsfleet.coordinator.dashboard.Dashboard(at, this::fleet, this::authority, logins, chain,
+    var d = new io.dsfleet.coordinator.dashboard.Dashboard(at, this::fleet, this::authority, logins, logs, chain,
         pki == null ? null : pki.serverKey(), clock);
     dashboardUrl = d.url(at.getHostString().equals("0.0.0.0") || at.getHostString().equals("::") ? "127.0.0.1" : at.getHostString());
     return d;

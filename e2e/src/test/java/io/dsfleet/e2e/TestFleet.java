@@ -217,14 +217,19 @@ final class TestFleet implements AutoCloseable {
     return hosts.get(index);
   }
 
-  /** dsctl as a real process. */
+  /** dsctl as a real process, with the admin credential. */
   Sh.Result dsctl(String... args) {
+    return dsctlAs("admin", args);
+  }
+
+  /** dsctl as a real process, with one of the credentials the coordinator wrote at its first start (admin, viewer). */
+  Sh.Result dsctlAs(String credential, String... args) {
     List<String> cmd = new ArrayList<>(List.of(java(), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", coordinatorJar.toString(),
         "io.dsfleet.coordinator.cli.Dsctl"));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
     pb.environment().put("DSCTL_COORDINATOR", String.join(",", coordinators));
-    pb.environment().put("DSCTL_CREDENTIALS", pki().resolve("admin.pem").toString());
+    pb.environment().put("DSCTL_CREDENTIALS", pki().resolve(credential + ".pem").toString());
     try {
       Process p = pb.start();
       String out = new String(p.getInputStream().readAllBytes());

@@ -8,7 +8,9 @@ import io.dsfleet.common.Json;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Fleet;
 import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
+import io.dsfleet.coordinator.grpc.LogRelay;
 import io.dsfleet.coordinator.security.Authority;
+import io.dsfleet.proto.v1.LogsRequest;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -18,10 +20,12 @@ import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -51,14 +55,19 @@ public final class Dashboard implements AutoCloseable {
   private final boolean insecure;
   private final Clock clock;
   private final boolean loopbackOnly;
+  private final LogStreams logs;
+  /** Log streams being sent now, each on a thread of its own while its response lasts; the pages keep the rest. */
+  static final int MAX_STREAMING = 8;
+  private final AtomicInteger streaming = new AtomicInteger();
 
   /**
    * @param fleet the fleet this coordinator serves now (null on a replica that does not lead)
    * @param serving the serving certificate chain and key; null: plain HTTP (an insecure coordinator)
    */
-  public Dashboard(InetSocketAddress at, Supplier<Fleet> fleet, Supplier<Authority> authority, Logins logins,
+  public Dashboard(InetSocketAddress at, Supplier<Fleet> fleet, Supplier<Authority> authority, Logins logins, LogRelay relays,
       X509Certificate[] chain, PrivateKey key, Clock clock) throws IOException {
     this.fleet = fleet;
+    this.logs = new LogStreams(relays, Duration.ofSeconds(20), Duration.ofSeconds(30));
     this.authority = authority;
     this.logins = logins;
     this.insecure = chain == null;
@@ -74,7 +83,7 @@ public final class Dashboard implements AutoCloseable {
       https.setHttpsConfigurator(new HttpsConfigurator(tls(chain, key)));
       server = https;
     }
-    threads = Executors.newFixedThreadPool(4, r -> {
+    threads = Executors.newFixedThreadPool(MAX_STREAMING + 4, r -> {
       Thread t = new Thread(r, "dashboard");
       t.setDaemon(true);
       return t;
@@ -87,6 +96,11 @@ public final class Dashboard implements AutoCloseable {
 
   public int port() {
     return server.getAddress().getPort();
+  }
+
+  /** Log streams' times: a response's length, and how long one nobody reads lives on (tests shorten them). */
+  void logStreamTimes(Duration window, Duration idle) {
+    logs.times(window, idle);
   }
 
   /** Where a browser on this host opens it. */
@@ -149,7 +163,15 @@ public final class Dashboard implements AutoCloseable {
       }
       page(x, f, who, path);
     } catch (ControlException e) {
-      send(x, e.code() == io.grpc.Status.Code.NOT_FOUND ? 404 : 400, "text/plain", e.getMessage() + "\n");
+      int status = switch (e.code()) {
+        case NOT_FOUND -> 404;
+        case RESOURCE_EXHAUSTED -> 429;
+        default -> 400;
+      };
+      send(x, status, "text/plain", e.getMessage() + "\n");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      send(x, 503, "text/plain", "the dashboard is stopping\n");
     } catch (RuntimeException e) {
       log.warn("dashboard request {} failed", x.getRequestURI(), e);
       send(x, 500, "text/plain", "internal error (the coordinator's log has it)\n");
@@ -158,8 +180,9 @@ public final class Dashboard implements AutoCloseable {
     }
   }
 
-  private void page(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException {
+  private void page(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException, InterruptedException {
     long now = clock.millis();
+    long t0 = System.nanoTime();
     String[] p = parts(path);
     String html;
     if (p.length == 0) {
@@ -169,7 +192,7 @@ public final class Dashboard implements AutoCloseable {
       html = Pages.counters(f, nodes.size(), nodes.stream().filter(n -> n.ready()).count(),
           nodes.stream().filter(n -> n.unschedulable()).count());
     } else if (p[0].equals("fragments") && p.length == 4 && p[1].equals("daemonsets")) {
-      html = Pages.rolloutSection(f, f.daemonSet(p[2], p[3]));
+      html = Pages.rolloutSection(f, f.daemonSet(p[2], p[3]), now);
     } else if (p[0].equals("nodes") && p.length == 1) {
       html = Html.page("Nodes", Pages.nodes(f, now), who);
     } else if (p[0].equals("nodes") && p.length == 2) {
@@ -179,13 +202,87 @@ public final class Dashboard implements AutoCloseable {
     } else if (p[0].equals("daemonsets") && p.length == 3) {
       DsSnapshot d = f.daemonSet(p[1], p[2]);
       html = Html.page("DaemonSet " + d.namespace() + "/" + d.name(), Pages.daemonSet(f, d, who.admin(), who.formToken(), now), who);
+    } else if (p[0].equals("nodes") && p.length == 5 && p[2].equals("logs")) {
+      LogsRequest req = logsRequest(x, p);
+      html = Html.page("Logs of " + p[4] + " on " + p[1], Pages.logs(req, logs.tail(f, req.toBuilder().setTailLines(200).build())), who);
+    } else if (p[0].equals("streams") && p.length == 6 && p[1].equals("nodes") && p[3].equals("logs")) {
+      stream(x, f, who, logsRequest(x, java.util.Arrays.copyOfRange(p, 1, 6)));
+      return;
     } else if (p[0].equals("events") && p.length == 1) {
       html = Html.page("Events", Pages.events(f, k -> true, 500, now), who);
     } else {
       send(x, 404, "text/plain", "no such page\n");
       return;
     }
+    // the time this page took to make, for the browser's developer tools and the benchmark (docs/benchmarks.md)
+    x.getResponseHeaders().set("Server-Timing", "render;dur=%.1f".formatted((System.nanoTime() - t0) / 1e6));
     send(x, 200, "text/html; charset=utf-8", html);
+  }
+
+  /** The logs request of /nodes/NODE/logs/NAMESPACE/DAEMONSET[?container=NAME]. */
+  private static LogsRequest logsRequest(HttpExchange x, String[] p) {
+    return LogsRequest.newBuilder().setNodeName(p[1]).setNamespace(p[3]).setDaemonSet(p[4])
+        .setContainer(query(x).getOrDefault("container", "")).build();
+  }
+
+  /**
+   * A pod's log as server-sent events, from its last 200 lines on, for one window; the browser's
+   * EventSource reconnects with the last line's id and the next window goes on from there.
+   */
+  private void stream(HttpExchange x, Fleet f, Logins.Login who, LogsRequest req) throws IOException {
+    if (streaming.incrementAndGet() > MAX_STREAMING) {
+      streaming.decrementAndGet();
+      send(x, 503, "text/plain", MAX_STREAMING + " log streams are being sent: close a log page\n");
+      return;
+    }
+    LogStreams.Follower follower = null;
+    try {
+      String lastId = x.getRequestHeaders().getFirst("Last-Event-ID");
+      follower = logs.resume(lastId, who.formToken());
+      long seq = follower == null ? 0 : LogStreams.seqOf(lastId);
+      if (follower == null) {
+        follower = logs.follow(f, who.formToken(), req.toBuilder().setTailLines(200).build());
+      }
+      follower.attach();
+      headers(x);
+      x.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+      x.sendResponseHeaders(200, 0);
+      var out = x.getResponseBody();
+      out.write("retry: 500\n\n".getBytes(StandardCharsets.UTF_8));
+      out.flush();
+      long deadline = System.nanoTime() + logs.window().toNanos();
+      while (System.nanoTime() < deadline) {
+        LogStreams.Batch b = follower.after(seq, deadline);
+        StringBuilder events = new StringBuilder();
+        if (b.missed() > 0) {
+          events.append("data: [").append(b.missed()).append(" lines not shown: this page fell behind]\n\n");
+        }
+        long n = b.lastSeq() - b.lines().size();
+        for (String line : b.lines()) {
+          events.append("id: ").append(follower.id).append(':').append(++n).append("\ndata: ")
+              .append(line.replace('\r', ' ').replace('\n', ' ')).append("\n\n");
+        }
+        if (b.ended()) {
+          events.append("event: end\ndata: ").append(b.endReason()).append("\n\n");
+        }
+        out.write(events.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        seq = b.lastSeq();
+        if (b.ended()) {
+          follower.stop();
+          break;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException gone) {
+      // the browser went away; the follower ends once nobody reads it
+    } finally {
+      if (follower != null) {
+        follower.detach();
+      }
+      streaming.decrementAndGet();
+    }
   }
 
   private void act(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException {
@@ -285,11 +382,15 @@ public final class Dashboard implements AutoCloseable {
     return null;
   }
 
-  /** A post from a page of this dashboard: the browser's Origin (or Sec-Fetch-Site) says so, when it says anything. */
+  /**
+   * A post from a page of this dashboard: the browser's fetch metadata says so when it sends it
+   * (its Origin is then "null": the pages' no-referrer policy hides it from forms), else its Origin,
+   * when it sends one (a client that is no browser sends neither, and still needs the form token).
+   */
   private boolean sameOrigin(HttpExchange x) {
     String site = x.getRequestHeaders().getFirst("Sec-Fetch-Site");
-    if (site != null && !site.equals("same-origin")) {
-      return false;
+    if (site != null) {
+      return site.equals("same-origin");
     }
     String origin = x.getRequestHeaders().getFirst("Origin");
     String host = x.getRequestHeaders().getFirst("Host");
@@ -328,10 +429,10 @@ public final class Dashboard implements AutoCloseable {
       int eq = kv.indexOf('=');
       if (eq > 0) {
         try {
-        out.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
-      } catch (IllegalArgumentException malformed) {
-        // a malformed %-escape: not a field
-      }
+          out.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+        } catch (IllegalArgumentException malformed) {
+          // a malformed %-escape: not a field
+        }
       }
     }
     return out;
@@ -366,6 +467,7 @@ public final class Dashboard implements AutoCloseable {
 
   @Override
   public void close() {
+    logs.close();
     server.stop(0);
     threads.shutdownNow();
   }

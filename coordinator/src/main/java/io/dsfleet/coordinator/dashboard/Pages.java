@@ -13,7 +13,9 @@ import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
 import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
 import io.dsfleet.coordinator.plan.PodAssignment;
 import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.dsfleet.proto.v1.LogsRequest;
 import io.dsfleet.proto.v1.PodStatus;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -107,31 +109,24 @@ final class Pages {
     List<List<String>> rows = new ArrayList<>();
     for (PodStatus p : n.pods()) {
       rows.add(List.of(esc(p.getNamespace()), link("/daemonsets/" + seg(p.getNamespace()) + "/" + seg(p.getDaemonSet()), p.getDaemonSet()),
-          esc(p.getPodName()), esc(p.getPhase() + (p.getReady() ? ", Ready" : "")), esc(p.getReason())));
+          esc(p.getPodName()), esc(p.getPhase() + (p.getReady() ? ", Ready" : "")), esc(p.getReason()),
+          link("/nodes/" + seg(n.name()) + "/logs/" + seg(p.getNamespace()) + "/" + seg(p.getDaemonSet()), "logs")));
     }
-    b.append(table(List.of("NAMESPACE", "DAEMONSET", "POD", "STATUS", "REASON"), rows));
+    b.append(table(List.of("NAMESPACE", "DAEMONSET", "POD", "STATUS", "REASON", "LOGS"), rows));
     b.append("<h2>Events</h2>").append(events(fleet, Events.nodeKey(n.name())::equals, 50, now));
     return b.toString();
   }
 
   static String daemonSet(Fleet fleet, DsSnapshot d, boolean admin, String formToken, long now) {
     String base = "/daemonsets/" + seg(d.namespace()) + "/" + seg(d.name());
-    var s = d.status();
     StringBuilder b = new StringBuilder();
-    b.append("<section data-live=\"/fragments").append(esc(base)).append("\">").append(rolloutSection(fleet, d)).append("</section>");
     if (admin) {
       b.append("<div class=\"actions\">").append(d.rollout() != null && d.rollout().paused()
           ? button(base + "/resume", "Resume rollout", formToken) : button(base + "/pause", "Pause rollout", formToken))
           .append(button(base + "/restart", "Restart every pod", formToken, d.resourceVersion()))
           .append(button(base + "/undo", "Undo (previous revision)", formToken, d.resourceVersion())).append("</div>");
     }
-    b.append("<h2>Revisions</h2>");
-    List<List<String>> revs = new ArrayList<>();
-    for (StoredRevision r : d.revisions()) {
-      revs.add(List.of(esc("r" + r.revision()) + (r.revision() == d.revision() ? " (current)" : ""), esc(r.hash()),
-          esc(r.changeCause() == null ? "" : r.changeCause()), esc(age(r.createdAtMillis(), now))));
-    }
-    b.append(table(List.of("REVISION", "TEMPLATE", "CHANGE-CAUSE", "AGE"), revs));
+    b.append("<section data-live=\"/fragments").append(esc(base)).append("\">").append(rolloutSection(fleet, d, now)).append("</section>");
     b.append("<h2>Where it does not run, and why</h2>");
     List<List<String>> why = new ArrayList<>();
     String key = Fleet.key(d.namespace(), d.name());
@@ -146,8 +141,24 @@ final class Pages {
     return b.toString();
   }
 
-  /** The part of a DaemonSet's page that moves: counters, the rollout's state and budget, and the grid of nodes. */
-  static String rolloutSection(Fleet fleet, DsSnapshot d) {
+  /**
+   * A pod's log: its last lines, then (with the page's script) the lines as they come, streamed.
+   * The container is the pod's first unless the URL names one (?container=NAME).
+   */
+  static String logs(LogsRequest req, List<String> tail) {
+    String base = "/nodes/" + seg(req.getNodeName()) + "/logs/" + seg(req.getNamespace()) + "/" + seg(req.getDaemonSet())
+        + (req.getContainer().isEmpty() ? "" : "?container=" + java.net.URLEncoder.encode(req.getContainer(), StandardCharsets.UTF_8));
+    StringBuilder b = new StringBuilder("<p>The pod of ").append(link("/daemonsets/" + seg(req.getNamespace()) + "/"
+        + seg(req.getDaemonSet()), req.getDaemonSet())).append(" on ").append(link("/nodes/" + seg(req.getNodeName()), req.getNodeName()))
+        .append(req.getContainer().isEmpty() ? "" : ", container " + esc(req.getContainer()))
+        .append(": its last lines, then each new one as it comes (with JavaScript; without, reload for more).</p>");
+    b.append("<pre class=\"log\" data-stream=\"").append(esc("/streams" + base)).append("\">");
+    tail.forEach(l -> b.append(esc(l)).append('\n'));
+    return b.append("</pre>").toString();
+  }
+
+  /** The part of a DaemonSet's page that moves: the rollout's state and budget, the grid of nodes, the revisions. */
+  static String rolloutSection(Fleet fleet, DsSnapshot d, long now) {
     var s = d.status();
     StringBuilder b = new StringBuilder("<p class=\"rollout\">Revision <b>r").append(d.revision()).append("</b> &middot; rollout <span class=\"state ")
         .append(esc(rollout(d).split(":")[0])).append("\">").append(esc(rollout(d))).append("</span> &middot; ").append(s.updated())
@@ -156,8 +167,13 @@ final class Pages {
     if (!d.waitingNotReady().isEmpty()) {
       b.append(" &middot; waiting for NotReady nodes: ").append(esc(String.join(", ", d.waitingNotReady())));
     }
-    b.append("</p>").append(grid(fleet, d));
-    return b.toString();
+    b.append("</p>").append(grid(fleet, d)).append("<h2>Revisions</h2>");
+    List<List<String>> revs = new ArrayList<>();
+    for (StoredRevision r : d.revisions()) {
+      revs.add(List.of(esc("r" + r.revision()) + (r.revision() == d.revision() ? " (current)" : ""), esc(r.hash()),
+          esc(r.changeCause() == null ? "" : r.changeCause()), esc(age(r.createdAtMillis(), now))));
+    }
+    return b.append(table(List.of("REVISION", "TEMPLATE", "CHANGE-CAUSE", "AGE"), revs)).toString();
   }
 
   /** One cell a node: its name, the revision its pod runs and whether it is Ready, written out. */

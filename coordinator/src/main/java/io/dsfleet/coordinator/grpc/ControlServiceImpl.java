@@ -4,7 +4,6 @@ import io.dsfleet.common.Json;
 import io.dsfleet.common.ProtoMapping;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.model.Taint;
-import io.dsfleet.coordinator.fleet.AgentSink;
 import io.dsfleet.coordinator.fleet.ApplyPlan;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Events;
@@ -25,7 +24,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -387,46 +385,16 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
 
   @Override
   public void logs(LogsRequest req, StreamObserver<LogLine> out) {
-    String ns = ns(req.getNamespace());
-    String key = Fleet.key(ns, req.getDaemonSet());
+    ServerCallStreamObserver<LogLine> call = (ServerCallStreamObserver<LogLine>) out;
+    LogRelay.Relay relay;
     try {
-      fleet.daemonSet(ns, req.getDaemonSet());
+      relay = logs.start(fleet, req, LogRelay.reader(call));
     } catch (ControlException e) {
       out.onError(e.toStatus());
       return;
     }
-    Map<String, AgentSink> sinks = new TreeMap<>();
-    Map<String, String> podByNode = new HashMap<>();
-    List<String> unreachable = new ArrayList<>();
-    for (NodeSnapshot n : fleet.nodes()) {
-      if (!req.getNodeName().isEmpty() && !n.name().equals(req.getNodeName())) {
-        continue;
-      }
-      String pod = n.pods().stream().filter(p -> Fleet.key(p.getNamespace(), p.getDaemonSet()).equals(key))
-          .map(PodStatus::getPodName).findFirst().orElse(null);
-      if (pod == null) {
-        continue;
-      }
-      AgentSink sink = fleet.session(n.name());
-      if (sink == null) {
-        unreachable.add(n.name());
-      } else {
-        sinks.put(n.name(), sink);
-        podByNode.put(n.name(), pod);
-      }
-    }
-    if (sinks.isEmpty()) {
-      out.onError(Status.NOT_FOUND.withDescription("no running pod of " + req.getDaemonSet()
-          + (req.getNodeName().isEmpty() ? "" : " on node " + req.getNodeName())
-          + (unreachable.isEmpty() ? "" : " on a connected node (not connected: " + unreachable + ")")).asRuntimeException());
-      return;
-    }
-    LogRelay.Relay relay = logs.start(sinks, podByNode, LogRequest.newBuilder().setNamespace(ns).setContainer(req.getContainer())
-        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).setPrevious(req.getPrevious()).build(),
-        (ServerCallStreamObserver<LogLine>) out);
-    for (String n : unreachable) {
-      relay.notice(n, "error: node not connected; no logs");
-    }
+    call.setOnReadyHandler(relay::drain);
+    call.setOnCancelHandler(relay::cancel);
     endOnRevoke(() -> relay.fail(revokedStatus()));
   }
 

@@ -1,24 +1,33 @@
 package io.dsfleet.coordinator.grpc;
 
 import io.dsfleet.coordinator.fleet.AgentSink;
+import io.dsfleet.coordinator.fleet.ControlException;
+import io.dsfleet.coordinator.fleet.Fleet;
+import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
 import io.dsfleet.proto.v1.CoordinatorMessage;
 import io.dsfleet.proto.v1.LogCancel;
 import io.dsfleet.proto.v1.LogChunk;
 import io.dsfleet.proto.v1.LogLine;
 import io.dsfleet.proto.v1.LogRequest;
+import io.dsfleet.proto.v1.LogsRequest;
+import io.dsfleet.proto.v1.PodStatus;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Relays container logs from agents to dsctl: one LogRequest per node, lines come back as
- * LogChunks on the agents' sessions and go out to the client prefixed by node. The client's
- * stream ends when every node has sent its last chunk.
+ * Relays container logs from agents to a reader (dsctl's stream, the dashboard's log page): one
+ * LogRequest per node, lines come back as LogChunks on the agents' sessions and go out to the
+ * reader prefixed by node. The reader's stream ends when every node has sent its last chunk.
  *
  * <p>A reader gets lines as fast as it takes them (gRPC flow control): what it has not taken waits
  * here, at most {@link #MAX_WAITING_BYTES} per reader; a reader further behind is dropped (its
@@ -31,10 +40,47 @@ public final class LogRelay {
 
   private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
-  /** One client's stream; every method is safe from any thread. */
+  /** Where a relay's lines go; called under the relay's lock, so it must not block. */
+  public interface Reader {
+    /** Whether it takes a line now (else the relay keeps it until {@link Relay#drain} is called). */
+    boolean isReady();
+
+    void onNext(LogLine line);
+
+    void onCompleted();
+
+    void onError(Status status);
+  }
+
+  /** A dsctl stream as a reader; its flow control and cancellation drive the relay. */
+  public static Reader reader(ServerCallStreamObserver<LogLine> call) {
+    return new Reader() {
+      @Override
+      public boolean isReady() {
+        return call.isReady();
+      }
+
+      @Override
+      public void onNext(LogLine line) {
+        call.onNext(line);
+      }
+
+      @Override
+      public void onCompleted() {
+        call.onCompleted();
+      }
+
+      @Override
+      public void onError(Status status) {
+        call.onError(status.asRuntimeException());
+      }
+    };
+  }
+
+  /** One reader's stream; every method is safe from any thread. */
   public final class Relay {
     private final String id;
-    private final ServerCallStreamObserver<LogLine> client;
+    private final Reader client;
     private final Map<String, AgentSink> sinks;
     private final Map<String, String> podByNode;
     private final Set<String> open;
@@ -42,7 +88,7 @@ public final class LogRelay {
     private long waitingBytes;
     private boolean ended;
 
-    private Relay(String id, ServerCallStreamObserver<LogLine> client, Map<String, AgentSink> sinks, Map<String, String> podByNode) {
+    private Relay(String id, Reader client, Map<String, AgentSink> sinks, Map<String, String> podByNode) {
       this.id = id;
       this.client = client;
       this.sinks = sinks;
@@ -69,7 +115,7 @@ public final class LogRelay {
         }
         ended = true;
         waiting.clear();
-        client.onError(status.asRuntimeException());
+        client.onError(status);
       }
       stopAgents();
     }
@@ -80,8 +126,8 @@ public final class LogRelay {
       }
     }
 
-    /** Sends what waits while the client takes it; called when the client can take more. */
-    private synchronized void drain() {
+    /** Sends what waits while the reader takes it; called when the reader can take more. */
+    public synchronized void drain() {
       while (!ended && !waiting.isEmpty() && client.isReady()) {
         LogLine l = waiting.removeFirst();
         waitingBytes -= l.getSerializedSize();
@@ -125,17 +171,52 @@ public final class LogRelay {
     }
   }
 
-  /** Starts a relay: asks each node's agent for its pod's logs. */
-  public Relay start(Map<String, AgentSink> sinks, Map<String, String> podByNode, LogRequest template,
-      ServerCallStreamObserver<LogLine> client) {
+  /**
+   * Starts a relay for a logs request: asks the agent of each node running a pod of the DaemonSet
+   * (of the one node named, if one is) for its pod's logs; a node whose agent is not connected gets
+   * a line saying so.
+   *
+   * @throws ControlException NOT_FOUND: no such DaemonSet, or no pod of it on a connected node
+   */
+  public Relay start(Fleet fleet, LogsRequest req, Reader reader) {
+    String ns = req.getNamespace().isEmpty() ? "default" : req.getNamespace();
+    String key = Fleet.key(ns, req.getDaemonSet());
+    fleet.daemonSet(ns, req.getDaemonSet());
+    Map<String, AgentSink> sinks = new TreeMap<>();
+    Map<String, String> podByNode = new HashMap<>();
+    List<String> unreachable = new ArrayList<>();
+    for (NodeSnapshot n : fleet.nodes()) {
+      if (!req.getNodeName().isEmpty() && !n.name().equals(req.getNodeName())) {
+        continue;
+      }
+      String pod = n.pods().stream().filter(p -> Fleet.key(p.getNamespace(), p.getDaemonSet()).equals(key))
+          .map(PodStatus::getPodName).findFirst().orElse(null);
+      if (pod == null) {
+        continue;
+      }
+      AgentSink sink = fleet.session(n.name());
+      if (sink == null) {
+        unreachable.add(n.name());
+      } else {
+        sinks.put(n.name(), sink);
+        podByNode.put(n.name(), pod);
+      }
+    }
+    if (sinks.isEmpty()) {
+      throw new ControlException(Status.Code.NOT_FOUND, "no running pod of " + req.getDaemonSet()
+          + (req.getNodeName().isEmpty() ? "" : " on node " + req.getNodeName())
+          + (unreachable.isEmpty() ? "" : " on a connected node (not connected: " + unreachable + ")"));
+    }
     String id = UUID.randomUUID().toString();
-    Relay r = new Relay(id, client, Map.copyOf(sinks), podByNode);
-    client.setOnReadyHandler(r::drain);
-    client.setOnCancelHandler(r::cancel);
+    Relay r = new Relay(id, reader, Map.copyOf(sinks), podByNode);
     relays.put(id, r);
+    LogRequest template = LogRequest.newBuilder().setRequestId(id).setNamespace(ns).setContainer(req.getContainer())
+        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).setPrevious(req.getPrevious()).build();
     for (var e : sinks.entrySet()) {
-      e.getValue().send(CoordinatorMessage.newBuilder().setLogRequest(template.toBuilder().setRequestId(id)
-          .setPodName(podByNode.get(e.getKey()))).build());
+      e.getValue().send(CoordinatorMessage.newBuilder().setLogRequest(template.toBuilder().setPodName(podByNode.get(e.getKey()))).build());
+    }
+    for (String n : unreachable) {
+      r.notice(n, "error: node not connected; no logs");
     }
     return r;
   }

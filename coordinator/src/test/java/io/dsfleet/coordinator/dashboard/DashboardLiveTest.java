@@ -1,0 +1,176 @@
+package io.dsfleet.coordinator.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.ApplyRequest;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.LogRequest;
+import io.dsfleet.proto.v1.DesiredState;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The dashboard's live parts, on an insecure coordinator (plain HTTP, everyone an admin, as its
+ * gRPC port) with agents that report what a real one would: a DaemonSet's rollout drawn as a grid
+ * of nodes, each cell naming the node, the revision its pod runs and its state in words (colour
+ * only repeats them); a pod's log streamed as server-sent events across responses.
+ */
+class DashboardLiveTest {
+  @TempDir Path dir;
+  CoordinatorFixture c;
+  Dashboard dashboard;
+  final HttpClient http = HttpClient.newHttpClient();
+  String cookie;
+
+  /** Logged in as `dsctl --insecure dashboard` does it: an insecure coordinator's logins are admins', but logins they are. */
+  @BeforeEach
+  void start() throws Exception {
+    c = new CoordinatorFixture(dir.resolve("data"));
+    dashboard = c.server.startDashboard(new InetSocketAddress("127.0.0.1", 0));
+    var made = io.dsfleet.coordinator.cli.DsctlRun.run(java.util.List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure",
+        "dashboard"));
+    assertThat(made.exit()).as(made.err()).isZero();
+    HttpResponse<Void> login = http.send(HttpRequest.newBuilder(URI.create(made.out().strip())).build(),
+        HttpResponse.BodyHandlers.discarding());
+    assertThat(login.statusCode()).isEqualTo(303);
+    String set = login.headers().firstValue("Set-Cookie").orElseThrow();
+    cookie = set.substring(0, set.indexOf(';'));
+  }
+
+  HttpResponse<String> get(String path) throws Exception {
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + path)).header("Cookie", cookie).build(),
+        HttpResponse.BodyHandlers.ofString());
+  }
+
+  @AfterEach
+  void stop() {
+    dashboard.close();
+    c.close();
+  }
+
+  String grid() throws Exception {
+    HttpResponse<String> r = get("/fragments/daemonsets/ops/agent");
+    assertThat(r.statusCode()).isEqualTo(200);
+    return r.body();
+  }
+
+  @Test
+  void eachNodeShowsTheRevisionItRunsAndItsStateInWords() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of("disk", "ssd"));
+    FakeAgent b = c.agent("node-b", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    b.nextDesired(Duration.ofSeconds(10));
+    c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    DesiredState sa = a.nextDesired(Duration.ofSeconds(10));
+    DesiredState sb = b.nextDesired(Duration.ofSeconds(10));
+    assertThat(grid()).contains("node-a</a><span>r1 starting</span>").contains("node-b</a><span>r1 starting</span>")
+        .contains("class=\"cell pending\"");
+    a.reportAllReady(sa, c.clock.millis());
+    b.reportAllReady(sb, c.clock.millis());
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> grid().contains("node-b</a><span>r1 Ready</span>"));
+    assertThat(grid()).contains("node-a</a><span>r1 Ready</span>").contains("2 of 2 updated").contains("rollout <span class=\"state complete\">");
+
+    // a new revision: nodes move one at a time (maxUnavailable 1); the grid says which runs which
+    c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE.replace("busybox:1", "busybox:2")).build());
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> grid().contains("r1 \u2192 r2 moving"));
+    String moving = grid();
+    assertThat(moving).contains("Revision <b>r2</b>").contains("rollout <span class=\"state progressing\">")
+        .as("one node at a time: the other still runs r1").containsPattern("node-[ab]</a><span>r1 Ready</span>")
+        .contains("class=\"cell old\"");
+
+    // a node the DaemonSet no longer selects: its pod goes (until its agent says it went), and the page says why
+    c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE.replace("busybox:1", "busybox:2")
+        .replace("      containers:", "      nodeSelector: {disk: ssd}\n      containers:")).build());
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> grid().contains("node-b</a><span>r1 removing</span>"));
+    String page = get("/daemonsets/ops/agent").body();
+    assertThat(page).contains("<a href=\"/nodes/node-b\">node-b</a></td><td>node selector");
+  }
+
+  /** One response of a log stream, read to its end: its events' ids, data and names, in order. */
+  List<String> events(String path, String lastEventId) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + path)).header("Cookie", cookie);
+    if (lastEventId != null) {
+      request.header("Last-Event-ID", lastEventId);
+    }
+    HttpResponse<java.util.stream.Stream<String>> r = http.send(request.build(), HttpResponse.BodyHandlers.ofLines());
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("Content-Type")).hasValue("text/event-stream; charset=utf-8");
+    return r.body().filter(l -> !l.isEmpty() && !l.startsWith("retry:")).toList();
+  }
+
+  /** The log request the agent got; its pod's first report made it a running pod of the DaemonSet. */
+  LogRequest logRequest(FakeAgent a) throws InterruptedException {
+    while (true) {
+      CoordinatorMessage m = a.received.poll(10, TimeUnit.SECONDS);
+      assertThat(m).as("a log request reached the agent").isNotNull();
+      if (m.hasLogRequest()) {
+        return m.getLogRequest();
+      }
+    }
+  }
+
+  @Test
+  void aPodsLogStreamsAcrossResponsesWithNoLineLostOrRepeatedAndEndsWhenNobodyReads() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> grid().contains("r1 Ready"));
+    assertThat(get("/nodes/node-a").body()).contains("<a href=\"/nodes/node-a/logs/ops/agent\">logs</a>");
+
+    // the page: the last lines, read whole (what a browser without the script shows), and the stream's address
+    String page = get("/nodes/node-a/logs/ops/agent").body();
+    assertThat(page).contains("<pre class=\"log\" data-stream=\"/streams/nodes/node-a/logs/ops/agent\">log of agent-")
+        .contains("second line\n</pre>");
+    a.received.clear();
+
+    a.answerLogs = false;
+    dashboard.logStreamTimes(Duration.ofSeconds(2), Duration.ofSeconds(2));
+    String stream = "/streams/nodes/node-a/logs/ops/agent";
+    var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return events(stream, null);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    LogRequest req = logRequest(a);
+    assertThat(req.getFollow()).isTrue();
+    assertThat(req.getTailLines()).isEqualTo(200);
+    a.logChunk(req.getRequestId(), List.of("one", "two"));
+    List<String> got = first.get(10, TimeUnit.SECONDS);
+    assertThat(got).hasSize(4).element(1).isEqualTo("data: one");
+    assertThat(got.get(3)).isEqualTo("data: two");
+    String lastId = got.get(2).substring("id: ".length());
+    assertThat(lastId).endsWith(":2");
+
+    a.logChunk(req.getRequestId(), List.of("three")); // while no response is open: it waits for the reconnect
+    List<String> next = events(stream, lastId);
+    assertThat(next).as("the reconnect goes on after the last line it had").containsExactly("id: " + lastId.replace(":2", ":3"), "data: three");
+    assertThat(a.received.stream().noneMatch(CoordinatorMessage::hasLogRequest)).as("the same relay, not a new one").isTrue();
+
+    // nobody reconnects: the follower ends, and the agent is told to stop sending
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> a.received.stream().anyMatch(m -> m.hasLogCancel()
+        && m.getLogCancel().getRequestId().equals(req.getRequestId())));
+    List<String> after = events(stream, lastId.replace(":2", ":3"));
+    LogRequest again = logRequest(a);
+    assertThat(again.getRequestId()).as("an ended follower is not resumed: a new relay").isNotEqualTo(req.getRequestId());
+    assertThat(after).as("nothing from the ended one").noneMatch(l -> l.contains("three"));
+  }
+}

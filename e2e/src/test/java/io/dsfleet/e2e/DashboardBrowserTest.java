@@ -1,0 +1,312 @@
+package io.dsfleet.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.TakesScreenshot;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+/**
+ * The web dashboard in a real browser: Debian's Chromium, headless, driven through its
+ * chromedriver by Selenium (nothing downloaded: scripts/ensure-test-tools.sh installs both), against
+ * a coordinator and three hosts of the e2e harness. A viewer's login watches a DaemonSet's rollout
+ * grid move (the page's script replacing it, no reload), reads a pod's log as it streams in, and has its pause refused; an admin's
+ * pause stops the rollout and the grid says so; without a login, 401 and no data. The browser
+ * trusts the dashboard's certificate by its key only (Chromium's SPKI pin, the fingerprint the docs
+ * tell an operator to check), not the fleet CA wholesale. The screenshot of the grid mid-rollout
+ * that docs/dashboard.md shows is written to target/dashboard-rollout-grid.png.
+ */
+class DashboardBrowserTest {
+  static final int DASHBOARD_PORT = 17482 + TestFleet.INSTANCE;
+  static final String BASE = "https://127.0.0.1:" + DASHBOARD_PORT;
+  static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+  static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+
+  @RegisterExtension
+  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(3, "--dashboard-listen", "127.0.0.1:" + DASHBOARD_PORT);
+  static TestFleet fleet;
+  static ChromeDriverService service;
+  static WebDriver browser;
+  static Path profile;
+
+  @BeforeAll
+  static void browser() throws Exception {
+    assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+        "skipped: no Debian chromium and chromium-driver here (scripts/test installs them as root)");
+    fleet = FLEET.fleet;
+    profile = Files.createTempDirectory("dsfleet-chromium");
+    service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort()
+        .withLogFile(fleet.root.resolve("chromedriver.log").toFile()).build();
+    ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile()).addArguments("--headless=new", "--no-sandbox",
+        "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--window-size=1100,760", "--user-data-dir=" + profile,
+        "--ignore-certificate-errors-spki-list=" + servingKeyPin());
+    browser = new ChromeDriver(service, options);
+    browser.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30)).scriptTimeout(Duration.ofSeconds(15));
+  }
+
+  @AfterAll
+  static void closeBrowser() throws IOException {
+    if (browser != null) {
+      browser.quit();
+    }
+    if (service != null) {
+      service.stop();
+    }
+    if (profile != null) {
+      Sh.quiet("rm -rf " + profile);
+    }
+  }
+
+  /**
+   * The SHA-256 of the dashboard's public key, as Chromium pins it: read from the certificate the
+   * dashboard presents, after checking that the fleet CA signed it.
+   */
+  static String servingKeyPin() throws Exception {
+    X509Certificate ca;
+    try (var in = Files.newInputStream(fleet.pki().resolve("ca.crt"))) {
+      ca = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+    }
+    SSLContext tls = SSLContext.getInstance("TLS");
+    tls.init(null, new TrustManager[] {new X509TrustManager() {
+      public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+
+      public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+
+      public X509Certificate[] getAcceptedIssuers() {
+        return new X509Certificate[0];
+      }
+    }}, null);
+    try (SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", DASHBOARD_PORT)) {
+      s.startHandshake();
+      X509Certificate serving = (X509Certificate) s.getSession().getPeerCertificates()[0];
+      serving.verify(ca.getPublicKey()); // throws unless the fleet CA signed it
+      return Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-256").digest(serving.getPublicKey().getEncoded()));
+    }
+  }
+
+  /**
+   * A DaemonSet whose pods turn Ready {@code delay} seconds after they start (a web server then
+   * answers the probe) and log a numbered tick each second.
+   */
+  static String daemonSet(String name, String image, int delay) {
+    return """
+        apiVersion: apps/v1
+        kind: DaemonSet
+        metadata:
+          name: %s
+        spec:
+          selector: {matchLabels: {app: %s}}
+          template:
+            metadata: {labels: {app: %s}}
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: main
+                image: %s
+                command: [sh, -c, "trap 'exit 0' TERM; (i=0; while :; do i=$((i+1)); echo tick $i; sleep 1; done) & sleep %d; httpd -p 8080 -h /www; sleep 2147483647 & wait"]
+                readinessProbe:
+                  httpGet: {path: /index.html, port: 8080}
+                  periodSeconds: 1
+        """.formatted(name, name, name, image, delay);
+  }
+
+  /** Logs the browser in with a URL `dsctl dashboard` printed for this credential. */
+  static void logIn(String credential) {
+    String url = fleet.dsctlAs(credential, "dashboard").out().lines().findFirst().orElse(""); // then what it is, on stderr
+    assertThat(url).as("dsctl dashboard prints the login URL").startsWith(BASE + "/login?token=");
+    browser.get(url);
+    assertThat(browser.findElements(By.cssSelector("nav .who"))).as("logged in, at %s: %s", browser.getCurrentUrl(),
+        browser.getPageSource()).hasSize(1);
+    assertThat(browser.findElement(By.cssSelector("nav .who")).getText()).contains(credential);
+  }
+
+  /** Each node's cell of the grid as the page shows it now ("r2 Ready", "r1 → r2 moving", ...), in node order. */
+  @SuppressWarnings("unchecked")
+  static List<String> grid() {
+    return (List<String>) ((JavascriptExecutor) browser).executeScript(
+        "return Array.from(document.querySelectorAll('.grid li span')).map(function (s) { return s.textContent; });");
+  }
+
+  /** The rollout's line ("Revision r2 · rollout paused · ..."), read in one step: the page's script replaces it each second. */
+  static String rolloutLine() {
+    return String.valueOf(((JavascriptExecutor) browser).executeScript("var p = document.querySelector('p.rollout');"
+        + " return p === null ? '' : p.textContent;"));
+  }
+
+  /** The highest tick the log page shows now; 0 for none. */
+  static int lastTick() {
+    String text = String.valueOf(((JavascriptExecutor) browser).executeScript("return document.querySelector('pre.log').textContent;"));
+    return text.lines().filter(l -> l.startsWith("tick ")).mapToInt(l -> Integer.parseInt(l.substring(5).strip())).max().orElse(0);
+  }
+
+  /** Whether the control API says the DaemonSet's rollout is paused (what `dsctl rollout status` reads). */
+  static boolean paused(String name) {
+    var events = fleet.control().rolloutStatus(io.dsfleet.proto.v1.RolloutStatusRequest.newBuilder().setNamespace("default").setName(name).build());
+    boolean paused = events.next().getPaused();
+    events.forEachRemaining(e -> {});
+    return paused;
+  }
+
+  static List<String> all(String label) {
+    return List.of(label, label, label);
+  }
+
+  @Test
+  void withoutALoginEveryPageIs401AndShowsNothingOfTheFleet() throws Exception {
+    fleet.apply(daemonSet("secretive", "local/busybox:1", 0));
+    HttpClient client = HttpClient.newBuilder().sslContext(trustingTheFleetCa()).build();
+    for (String path : List.of("/", "/nodes", "/daemonsets/default/secretive", "/fragments/daemonsets/default/secretive", "/events")) {
+      HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create(BASE + path)).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(r.statusCode()).as(path).isEqualTo(401);
+      assertThat(r.body()).as(path).doesNotContain("secretive").doesNotContain(fleet.host(1).name);
+    }
+    browser.manage().deleteAllCookies();
+    browser.get(BASE + "/daemonsets/default/secretive");
+    assertThat(browser.findElement(By.tagName("body")).getText()).contains("not logged in").doesNotContain(fleet.host(1).name);
+  }
+
+  /** The e2e coordinator's serving certificate is for its gRPC name; this client checks the chain, not the host name. */
+  static SSLContext trustingTheFleetCa() throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (var in = Files.newInputStream(fleet.pki().resolve("ca.crt"))) {
+      trust.setCertificateEntry("fleet", CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    var tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext tls = SSLContext.getInstance("TLS");
+    tls.init(null, tmf.getTrustManagers(), null);
+    return tls;
+  }
+
+  @Test
+  void aViewerSeesTheGridMoveThroughARolloutAndCannotPauseIt() throws Exception {
+    fleet.apply(daemonSet("web", "local/busybox:1", 1));
+    TestFleet.await("r1 Ready on the 3 hosts", 120, () -> fleet.pods("web").stream().filter(p -> p.getStatus().getReady()).count() == 3);
+    logIn("viewer");
+    browser.get(BASE + "/daemonsets/default/web");
+    TestFleet.await("the grid shows r1 Ready on every node", 30, () -> grid().equals(all("r1 Ready")));
+    assertThat(browser.findElements(By.cssSelector("form button"))).as("a viewer's page has no actions").isEmpty();
+
+    fleet.apply(daemonSet("web", "local/busybox:2", 2));
+    List<List<String>> seen = new ArrayList<>();
+    boolean[] shot = {false};
+    TestFleet.await("the page's grid reaches r2 Ready everywhere, without a reload", 120, () -> {
+      List<String> g = grid();
+      if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(g)) {
+        seen.add(g);
+      }
+      boolean mixed = g.stream().anyMatch(c -> c.startsWith("r1")) && g.stream().anyMatch(c -> c.contains("r2"));
+      if (mixed && !shot[0] && g.stream().anyMatch(c -> c.equals("r2 Ready"))) {
+        Path png = Path.of("target", "dashboard-rollout-grid.png").toAbsolutePath();
+        Files.createDirectories(png.getParent());
+        Files.write(png, ((TakesScreenshot) browser).getScreenshotAs(OutputType.BYTES));
+        System.out.println("e2e: the rollout grid mid-rollout: " + png + " (" + g + ")");
+        shot[0] = true;
+      }
+      return g.equals(all("r2 Ready"));
+    });
+    System.out.println("e2e: the grid through the rollout: " + seen);
+    String events = fleet.dsctl("events", "--for", "daemonset/web").out();
+    assertThat(events).as("a healthy rollout warns of nothing (a report made between a container's create and start once"
+        + " read as RunContainerError)").contains("PodUpdated").doesNotContain("Warning");
+    assertThat(seen).as("states between r1 everywhere and r2 everywhere, seen live").hasSizeGreaterThanOrEqualTo(3);
+    assertThat(seen.stream().flatMap(List::stream)).as("a node shown on its way").anyMatch(c -> c.equals("r1 \u2192 r2 moving")
+        || c.equals("r2 starting") || c.equals("r2 Running") || c.equals("r1 removing"));
+    assertThat(seen).as("one node at a time: never two nodes on their way at once").allMatch(g -> g.stream()
+        .filter(c -> !c.endsWith("Ready")).count() <= 1);
+    assertThat(shot[0]).as("a screenshot with r1 and r2 side by side").isTrue();
+
+    // on a phone's screen: nothing wider than the screen (wide tables scroll inside themselves)
+    browser.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
+    try {
+      for (String path : List.of("/", "/nodes", "/daemonsets/default/web", "/nodes/" + fleet.host(1).name)) {
+        browser.get(BASE + path);
+        Object widths = ((JavascriptExecutor) browser).executeScript(
+            "return document.documentElement.scrollWidth + ' <= ' + document.documentElement.clientWidth;");
+        String[] w = String.valueOf(widths).split(" <= ");
+        assertThat(Integer.parseInt(w[0])).as("%s on a 390 px screen: %s", path, widths).isLessThanOrEqualTo(Integer.parseInt(w[1]));
+      }
+    } finally {
+      browser.manage().window().setSize(new org.openqa.selenium.Dimension(1100, 760));
+    }
+
+    // a pod's log: the page shows its last lines, then new ones stream in without a reload
+    browser.get(BASE + "/nodes/" + fleet.host(1).name);
+    browser.findElement(By.linkText("logs")).click();
+    assertThat(browser.getCurrentUrl()).isEqualTo(BASE + "/nodes/" + fleet.host(1).name + "/logs/default/web");
+    int shown = lastTick();
+    assertThat(shown).as("the page's last lines").isPositive();
+    TestFleet.await("the log page shows ticks logged after it loaded", 30, () -> lastTick() >= shown + 3);
+
+    browser.get(BASE + "/daemonsets/default/web");
+    Object answer = ((JavascriptExecutor) browser).executeAsyncScript("var done = arguments[arguments.length - 1];"
+        + "fetch('/daemonsets/default/web/pause', {method: 'POST', credentials: 'same-origin',"
+        + " headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: 'token=x'})"
+        + ".then(function (r) { return r.text().then(function (t) { done(r.status + ' ' + t); }); });");
+    assertThat(String.valueOf(answer)).startsWith("403 ").contains("viewer viewer is read-only");
+    assertThat(paused("web")).isFalse();
+    assertThat(rolloutLine()).contains("rollout complete");
+  }
+
+  @Test
+  void anAdminsPauseStopsTheRolloutAndTheGridShowsIt() throws Exception {
+    fleet.apply(daemonSet("agent", "local/busybox:1", 1));
+    TestFleet.await("r1 Ready on the 3 hosts", 120, () -> fleet.pods("agent").stream().filter(p -> p.getStatus().getReady()).count() == 3);
+    logIn("admin");
+    browser.get(BASE + "/daemonsets/default/agent");
+    TestFleet.await("the grid shows r1 Ready on every node", 30, () -> grid().equals(all("r1 Ready")));
+
+    fleet.apply(daemonSet("agent", "local/busybox:2", 4));
+    TestFleet.await("the first node on its way to r2", 60, () -> grid().stream().anyMatch(c -> c.contains("r2")));
+    browser.findElement(By.xpath("//button[text()='Pause rollout']")).click();
+    TestFleet.await("the pause answered", 30, () -> rolloutLine().contains("rollout paused") || !browser.getCurrentUrl().endsWith("/agent"));
+    assertThat(browser.getCurrentUrl()).as("back on the DaemonSet's page: %s", browser.findElement(By.tagName("body")).getText())
+        .isEqualTo(BASE + "/daemonsets/default/agent");
+    assertThat(rolloutLine()).contains("rollout paused");
+    assertThat(browser.findElements(By.xpath("//button[text()='Resume rollout']"))).hasSize(1);
+    assertThat(paused("agent")).isTrue();
+    // the node already on its way finishes (as with kubectl rollout pause); no other starts
+    TestFleet.await("the node under way settles", 60, () -> grid().stream().allMatch(c -> c.endsWith("Ready")));
+    List<String> held = grid();
+    assertThat(held).as("paused with a node still on r1").contains("r1 Ready");
+    Thread.sleep(6_000); // more than a pod's readiness delay: time for the rollout to move, if it did
+    assertThat(grid()).as("nothing moves while paused").isEqualTo(held);
+    assertThat(rolloutLine()).contains("rollout paused");
+
+    browser.findElement(By.xpath("//button[text()='Resume rollout']")).click();
+    TestFleet.await("after resuming, the rollout shown moving on", 60, () -> rolloutLine().contains("rollout progressing")
+        && !grid().equals(held));
+    assertThat(paused("agent")).isFalse();
+  }
+}
