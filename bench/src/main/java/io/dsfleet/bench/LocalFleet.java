@@ -46,6 +46,7 @@ final class LocalFleet implements AutoCloseable {
   /** Where this fleet's coordinator and agent serve their metrics: ports of their own, never the defaults another fleet holds. */
   final int coordinatorMetricsPort = freePort();
   final int agentMetricsPort = freePort();
+  final int dashboardPort = freePort();
   private Path adminPem;
   Process coordinator;
   Process agent;
@@ -125,7 +126,7 @@ final class LocalFleet implements AutoCloseable {
     cmd.addAll(coordinatorJvm);
     cmd.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", addr, "--data-dir",
         dir.resolve("coordinator").toString(), "--config", coordinatorConfig.toString(),
-        "--metrics-listen", "127.0.0.1:" + coordinatorMetricsPort));
+        "--metrics-listen", "127.0.0.1:" + coordinatorMetricsPort, "--dashboard-listen", "127.0.0.1:" + dashboardPort));
     cmd.addAll(List.of(extra));
     coordinator = Procs.spawn(cmd, dir.resolve("coordinator.log"));
     await("the coordinator serving", 300, () -> {

@@ -24,7 +24,8 @@ final class ScaleBench {
    *     the pod: what the fan-out costs it, apart from the simulated agents sharing the machine
    */
   record Result(int nodes, int replicas, double joinMs, double joinCpuMsPerNode, double cpuPercent, double heapMib, double rssMib, Stats applyLatency,
-      double applyAllMs, double applyCpuMs, double rollingMs, double rollingCpuMs, double reconnectMs, int maxNotReady) {}
+      double applyAllMs, double applyCpuMs, double rollingMs, double rollingCpuMs, double reconnectMs, int maxNotReady,
+      DashboardProbe.Figures dashboard) {}
 
   /**
    * @param replicas 1: one coordinator; 3 or 5: a group (the leader's CPU and heap are measured, and
@@ -115,6 +116,15 @@ final class ScaleBench {
       out.printf("%d nodes: rolling update (maxUnavailable 10%%) converged in %.1f s (coordinator CPU %.1f s)%n", nodes,
           rollingMs / 1000, rollingCpuMs / 1000);
 
+      DashboardProbe.Figures dashboard = null;
+      if (replicas == 1) {
+        dashboard = DashboardProbe.measure(fleet, fleet.dir.resolve("coordinator/pki/ca.crt"), "default", "scale", 20);
+        out.printf("%d nodes: dashboard, the DaemonSet's page: %.0f KB, server time p50 %.1f ms, max %.1f ms (round trip p50 %.1f ms);"
+            + " its live fragment %.0f KB, server p50 %.1f ms%n", nodes, dashboard.pageBytes() / 1024.0, dashboard.pageServerMs().median(),
+            dashboard.pageServerMs().max(), dashboard.pageTotalMs().median(), dashboard.fragmentBytes() / 1024.0,
+            dashboard.fragmentServerMs().median());
+      }
+
       if (profile != null) {
         Path jfr = profile.toAbsolutePath().resolve("coordinator-" + nodes + "-" + replicas + ".jfr");
         java.nio.file.Files.createDirectories(jfr.getParent());
@@ -144,7 +154,7 @@ final class ScaleBench {
           replicas == 1 ? "coordinator SIGKILLed and restarted" : "the leader of " + replicas + " replicas SIGKILLed", reconnectMs / 1000,
           maxNotReady[0]);
       return new Result(nodes, replicas, joinMs, joinCpuPerNode, cpu, heap, rss, latency, applyAllMs, applyCpuMs, rollingMs, rollingCpuMs, reconnectMs,
-          maxNotReady[0]);
+          maxNotReady[0], dashboard);
     } finally {
       for (Process p : sims) {
         p.destroyForcibly().waitFor();
@@ -190,18 +200,20 @@ final class ScaleBench {
         + " CPU and heap, and the restart is the leader SIGKILLed)",
         "nodes", "coordinators", "all joined", "coordinator CPU per join", "heartbeat CPU (% of a core)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
         "coordinator CPU for the apply", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
-        "NotReady during restart");
+        "NotReady during restart", "dashboard DaemonSet page: size, server time p50 / max");
     for (Result r : results) {
       t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms".formatted(r.joinCpuMsPerNode()), "%.1f %%".formatted(r.cpuPercent()), "%.0f MiB".formatted(r.heapMib()),
           "%.0f MiB".formatted(r.rssMib()),
           "%.0f / %.0f / %.0f ms".formatted(r.applyLatency().median(), r.applyLatency().percentile(99), r.applyLatency().max()),
           "%.1f s".formatted(r.applyCpuMs() / 1000), "%.1f s (%.1f s)".formatted(r.rollingMs() / 1000, r.rollingCpuMs() / 1000),
-          "%.1f s".formatted(r.reconnectMs() / 1000), r.maxNotReady());
+          "%.1f s".formatted(r.reconnectMs() / 1000), r.maxNotReady(), r.dashboard() == null ? "-" : "%.0f KB, %.1f / %.1f ms".formatted(
+              r.dashboard().pageBytes() / 1024.0, r.dashboard().pageServerMs().median(), r.dashboard().pageServerMs().max()));
     }
     t.print(out);
     out.println();
     out.println("Targets: apply -> every agent running p99 <= 3 s at 10,000 nodes and <= 6 s at 20,000; heartbeat CPU <= 10 % of a core"
         + " at 10,000; coordinator CPU per join <= 10 ms; restart: all back <= 60 s at 10,000, 0 NotReady; rolling update (10 %) <= 15 s"
-        + " at 10,000; heap after GC <= 512 MiB at 20,000.");
+        + " at 10,000; heap after GC <= 512 MiB at 20,000; the dashboard's DaemonSet page at 1,000 nodes < 300 ms server time and"
+        + " < 200 KB.");
   }
 }
