@@ -323,6 +323,11 @@ public final class CoordinatorServer implements AutoCloseable {
     return d;
   }
 
+  /** The relays of container logs from agents to dsctl and the dashboard. */
+  public LogRelay logRelay() {
+    return logs;
+  }
+
   /** Session messages waiting for the fleet's lock; 0 on a replica that does not lead now. */
   public int queuedSessionMessages() {
     Serving s = serving;

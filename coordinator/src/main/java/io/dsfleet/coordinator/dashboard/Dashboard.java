@@ -67,7 +67,6 @@ public final class Dashboard implements AutoCloseable {
   public Dashboard(InetSocketAddress at, Supplier<Fleet> fleet, Supplier<Authority> authority, Logins logins, LogRelay relays,
       X509Certificate[] chain, PrivateKey key, Clock clock) throws IOException {
     this.fleet = fleet;
-    this.logs = new LogStreams(relays, Duration.ofSeconds(20), Duration.ofSeconds(30));
     this.authority = authority;
     this.logins = logins;
     this.insecure = chain == null;
@@ -83,7 +82,9 @@ public final class Dashboard implements AutoCloseable {
       https.setHttpsConfigurator(new HttpsConfigurator(tls(chain, key)));
       server = https;
     }
-    threads = Executors.newFixedThreadPool(MAX_STREAMING + 4, r -> {
+    logs = new LogStreams(relays, Duration.ofSeconds(20), Duration.ofSeconds(30)); // once the port is ours
+    // the JDK's server reads requests and shakes hands on these threads too: room beyond the streams
+    threads = Executors.newFixedThreadPool(MAX_STREAMING + 8, r -> {
       Thread t = new Thread(r, "dashboard");
       t.setDaemon(true);
       return t;
@@ -157,6 +158,10 @@ public final class Dashboard implements AutoCloseable {
         act(x, f, who, path);
         return;
       }
+      if (startsWork(path) && !fromThisSite(x)) {
+        send(x, 403, "text/plain", "another site's page does not read this dashboard's logs or live parts\n");
+        return;
+      }
       if (!x.getRequestMethod().equals("GET")) {
         send(x, 405, "text/plain", "GET or POST\n");
         return;
@@ -219,6 +224,17 @@ public final class Dashboard implements AutoCloseable {
     send(x, 200, "text/html; charset=utf-8", html);
   }
 
+  /** Pages that ask agents for work or are fetched each second: not for another site's page to load with the operator's cookie. */
+  private static boolean startsWork(String path) {
+    return path.startsWith("/streams/") || path.startsWith("/fragments/") || path.matches("/nodes/[^/]+/logs/.*");
+  }
+
+  /** A request of this dashboard's own pages, or the operator's own navigation, as the browser's fetch metadata says (when it says). */
+  private static boolean fromThisSite(HttpExchange x) {
+    String site = x.getRequestHeaders().getFirst("Sec-Fetch-Site");
+    return site == null || site.equals("same-origin") || site.equals("none");
+  }
+
   /** The logs request of /nodes/NODE/logs/NAMESPACE/DAEMONSET[?container=NAME]. */
   private static LogsRequest logsRequest(HttpExchange x, String[] p) {
     return LogsRequest.newBuilder().setNodeName(p[1]).setNamespace(p[3]).setDaemonSet(p[4])
@@ -227,51 +243,76 @@ public final class Dashboard implements AutoCloseable {
 
   /**
    * A pod's log as server-sent events, from its last 200 lines on, for one window; the browser's
-   * EventSource reconnects with the last line's id and the next window goes on from there.
+   * EventSource reconnects with the last line's id and the next window goes on from there. Every
+   * answer is a 200 event stream, so the browser keeps reconnecting: when the streams are all
+   * busy it is told to come back later; when the stream cannot be made (no such pod, too many
+   * open) it gets an "end" event saying why.
    */
   private void stream(HttpExchange x, Fleet f, Logins.Login who, LogsRequest req) throws IOException {
+    headers(x);
+    x.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
     if (streaming.incrementAndGet() > MAX_STREAMING) {
       streaming.decrementAndGet();
-      send(x, 503, "text/plain", MAX_STREAMING + " log streams are being sent: close a log page\n");
+      x.sendResponseHeaders(200, 0);
+      x.getResponseBody().write("retry: 5000\n\n".getBytes(StandardCharsets.UTF_8)); // busy: the same id, 5 s later
       return;
     }
     LogStreams.Follower follower = null;
     try {
-      String lastId = x.getRequestHeaders().getFirst("Last-Event-ID");
-      follower = logs.resume(lastId, who.formToken());
-      long seq = follower == null ? 0 : LogStreams.seqOf(lastId);
-      if (follower == null) {
-        follower = logs.follow(f, who.formToken(), req.toBuilder().setTailLines(200).build());
-      }
-      follower.attach();
-      headers(x);
-      x.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
       x.sendResponseHeaders(200, 0);
       var out = x.getResponseBody();
-      out.write("retry: 500\n\n".getBytes(StandardCharsets.UTF_8));
-      out.flush();
+      StringBuilder events = new StringBuilder("retry: 500\n\n");
+      String lastId = x.getRequestHeaders().getFirst("Last-Event-ID");
+      follower = logs.resume(lastId, who.formToken());
+      long seq = LogStreams.seqOf(lastId);
+      if (follower == null || !follower.attach()) {
+        try {
+          follower = logs.follow(f, who.formToken(), req.toBuilder().setTailLines(200).build());
+        } catch (ControlException e) {
+          follower = null;
+          out.write(events.append(endEvent(e.getMessage())).toString().getBytes(StandardCharsets.UTF_8));
+          return;
+        }
+        follower.attach();
+        if (lastId != null) { // the stream it had ended (unread too long, say): this one starts again from the last lines
+          events.append("event: reset\ndata: the stream started again from the last lines: lines may be missing or repeated\n\n");
+        }
+        seq = 0;
+      }
+      events.append("id: ").append(follower.id).append(':').append(seq).append("\n\n"); // a stream with no line yet resumes too
+      String cookie = cookie(x);
       long deadline = System.nanoTime() + logs.window().toNanos();
-      while (System.nanoTime() < deadline) {
-        LogStreams.Batch b = follower.after(seq, deadline);
-        StringBuilder events = new StringBuilder();
+      while (true) {
+        out.write(events.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush(); // also how a browser that left is noticed: a ping at least every 5 s
+        events.setLength(0);
+        if (System.nanoTime() >= deadline) {
+          break;
+        }
+        if (logins.check(cookie, authority.get()) == null) {
+          events.append(endEvent("the login ended (expired, or its credential was revoked)"));
+          follower.stop();
+          out.write(events.toString().getBytes(StandardCharsets.UTF_8));
+          break;
+        }
+        LogStreams.Batch b = follower.after(seq, Math.min(deadline, System.nanoTime() + PING_NANOS));
         if (b.missed() > 0) {
           events.append("data: [").append(b.missed()).append(" lines not shown: this page fell behind]\n\n");
         }
         long n = b.lastSeq() - b.lines().size();
         for (String line : b.lines()) {
-          events.append("id: ").append(follower.id).append(':').append(++n).append("\ndata: ")
-              .append(line.replace('\r', ' ').replace('\n', ' ')).append("\n\n");
+          events.append("id: ").append(follower.id).append(':').append(++n).append("\ndata: ").append(oneLine(line)).append("\n\n");
         }
         if (b.ended()) {
-          events.append("event: end\ndata: ").append(b.endReason()).append("\n\n");
-        }
-        out.write(events.toString().getBytes(StandardCharsets.UTF_8));
-        out.flush();
-        seq = b.lastSeq();
-        if (b.ended()) {
+          events.append(endEvent(b.endReason()));
+          out.write(events.toString().getBytes(StandardCharsets.UTF_8));
           follower.stop();
           break;
         }
+        if (b.lines().isEmpty() && b.missed() == 0) {
+          events.append(": ping\n\n");
+        }
+        seq = b.lastSeq();
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -283,6 +324,17 @@ public final class Dashboard implements AutoCloseable {
       }
       streaming.decrementAndGet();
     }
+  }
+
+  private static final long PING_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+
+  private static String endEvent(String why) {
+    return "event: end\ndata: " + oneLine(why) + "\n\n";
+  }
+
+  /** One line of an event's data: a line break in it would end the field. */
+  private static String oneLine(String text) {
+    return text.replace('\r', ' ').replace('\n', ' ');
   }
 
   private void act(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException {

@@ -26,7 +26,8 @@ import java.util.concurrent.TimeUnit;
  * responses, and a thread serves each one while it lasts); its EventSource reconnects with the last
  * line's id, so the next response goes on from there: no line lost or repeated across responses. A
  * follower nobody reads for {@code idle} ends, and its relay with it. Followers are capped per
- * login and in all; every reconnect checks the login again.
+ * login (a new one replaces that login's oldest unread one) and in all; the login is checked again
+ * at every reconnect and every few seconds while a response lasts.
  */
 final class LogStreams implements AutoCloseable {
   static final int MAX_FOLLOWERS = 16;
@@ -73,7 +74,8 @@ final class LogStreams implements AutoCloseable {
     private boolean ended;
     private String endReason = "";
     private int readers;
-    private long unreadSince = System.nanoTime();
+    final long created = System.nanoTime();
+    private long unreadSince = created;
     private LogRelay.Relay relay;
 
     Follower(String id, String owner) {
@@ -90,12 +92,17 @@ final class LogStreams implements AutoCloseable {
     public synchronized void onNext(LogLine line) {
       String text = line.getLine();
       lines.addLast(text);
-      bytes += text.length() + 16;
+      bytes += size(text);
       while (bytes > MAX_BUFFERED_BYTES && lines.size() > 1) {
-        bytes -= lines.removeFirst().length() + 16;
+        bytes -= size(lines.removeFirst());
         firstSeq++;
       }
       notifyAll();
+    }
+
+    /** A line's weight here: its characters at UTF-16's two bytes, and the deque's slot. */
+    private static long size(String line) {
+      return 2L * line.length() + 16;
     }
 
     @Override
@@ -128,18 +135,22 @@ final class LogStreams implements AutoCloseable {
         last = firstSeq + lines.size() - 1;
       }
       long from = Math.max(seq + 1, firstSeq);
-      List<String> out = new ArrayList<>();
-      long n = firstSeq;
-      for (String l : lines) {
-        if (n++ >= from) {
-          out.add(l);
-        }
+      List<String> out = new ArrayList<>((int) (last - from + 1));
+      var newestFirst = lines.descendingIterator(); // the newest lines only: a batch costs its own size, not the buffer's
+      for (long n = last; n >= from; n--) {
+        out.add(newestFirst.next());
       }
+      java.util.Collections.reverse(out);
       return new Batch(out, last, from - (seq + 1), ended, endReason); // ended: every line is in this batch or was in one before
     }
 
-    synchronized void attach() {
+    /** A response starts reading it: false when it ended meanwhile (stopped, reaped: make another). */
+    synchronized boolean attach() {
+      if (ended) {
+        return false;
+      }
       readers++;
+      return true;
     }
 
     synchronized void detach() {
@@ -147,8 +158,20 @@ final class LogStreams implements AutoCloseable {
       unreadSince = System.nanoTime();
     }
 
-    private synchronized boolean idleLongerThan(Duration d) {
-      return readers == 0 && System.nanoTime() - unreadSince > d.toNanos();
+    /** Ends it if nobody reads it and nobody has for {@code d}, in one step with {@link #attach}. */
+    private boolean endIfUnread(Duration d) {
+      synchronized (this) {
+        if (readers > 0 || ended || System.nanoTime() - unreadSince <= d.toNanos()) {
+          return false;
+        }
+        end("nobody read it");
+      }
+      stop();
+      return true;
+    }
+
+    private synchronized boolean unread() {
+      return readers == 0;
     }
 
     void stop() {
@@ -191,36 +214,43 @@ final class LogStreams implements AutoCloseable {
    * @throws ControlException NOT_FOUND (no such pod on a connected node), RESOURCE_EXHAUSTED (too many streams open)
    */
   Follower follow(Fleet fleet, String owner, LogsRequest req) {
-    synchronized (followers) {
-      if (followers.size() >= MAX_FOLLOWERS) {
+    byte[] id = new byte[12];
+    random.nextBytes(id);
+    Follower f = new Follower(Base64.getUrlEncoder().withoutPadding().encodeToString(id), owner);
+    Follower replaced = null;
+    synchronized (followers) { // the caps and the place taken in one step; the relay starts outside
+      List<Follower> mine = followers.values().stream().filter(o -> o.owner.equals(owner)).sorted(java.util.Comparator.comparingLong(
+          o -> o.created)).toList();
+      if (mine.size() >= MAX_PER_LOGIN) {
+        replaced = mine.stream().filter(Follower::unread).findFirst().orElseThrow(() -> new ControlException(
+            Status.Code.RESOURCE_EXHAUSTED, "this login reads " + MAX_PER_LOGIN + " logs already: close one"));
+        followers.remove(replaced.id);
+      } else if (followers.size() >= MAX_FOLLOWERS) {
         throw new ControlException(Status.Code.RESOURCE_EXHAUSTED, MAX_FOLLOWERS + " log streams are open on this dashboard: close one");
       }
-      if (followers.values().stream().filter(f -> f.owner.equals(owner)).count() >= MAX_PER_LOGIN) {
-        throw new ControlException(Status.Code.RESOURCE_EXHAUSTED, "this login has " + MAX_PER_LOGIN + " log streams open: close one");
-      }
-      byte[] id = new byte[12];
-      random.nextBytes(id);
-      Follower f = new Follower(Base64.getUrlEncoder().withoutPadding().encodeToString(id), owner);
       followers.put(f.id, f);
-      try {
-        LogRelay.Relay r = relays.start(fleet, req.toBuilder().setFollow(true).build(), f);
-        synchronized (f) {
-          f.relay = r;
-        }
-      } catch (RuntimeException e) {
-        followers.remove(f.id);
-        throw e;
-      }
-      return f;
     }
+    if (replaced != null) {
+      replaced.stop(); // a page left or reloaded: its stream would end unread anyway
+    }
+    try {
+      LogRelay.Relay r = relays.start(fleet, req.toBuilder().setFollow(true).build(), f);
+      synchronized (f) {
+        f.relay = r;
+      }
+    } catch (RuntimeException e) {
+      followers.remove(f.id);
+      throw e;
+    }
+    return f;
   }
 
-  /** A pod's last {@code tail} lines, read whole (at most 5 s): the page without its script shows these. */
+  /** A pod's last {@code tail} lines, read whole (at most 3 s): the page without its script shows these. */
   List<String> tail(Fleet fleet, LogsRequest req) throws InterruptedException {
     Follower f = new Follower("", "");
     LogRelay.Relay r = relays.start(fleet, req.toBuilder().setFollow(false).build(), f);
     try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
       List<String> out = new ArrayList<>();
       long seq = 0;
       while (true) {
@@ -239,9 +269,7 @@ final class LogStreams implements AutoCloseable {
   private void reap() {
     Duration limit = idle;
     for (Follower f : followers.values()) {
-      if (f.idleLongerThan(limit)) {
-        f.stop();
-      }
+      f.endIfUnread(limit);
     }
   }
 

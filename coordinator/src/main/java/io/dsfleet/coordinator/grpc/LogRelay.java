@@ -40,6 +40,11 @@ public final class LogRelay {
 
   private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
+  /** Relays under way: asked of agents, not yet ended. */
+  public int open() {
+    return relays.size();
+  }
+
   /** Where a relay's lines go; called under the relay's lock, so it must not block. */
   public interface Reader {
     /** Whether it takes a line now (else the relay keeps it until {@link Relay#drain} is called). */
@@ -135,6 +140,7 @@ public final class LogRelay {
       }
       if (!ended && waiting.isEmpty() && open.isEmpty()) {
         ended = true;
+        relays.remove(id); // every agent sent its last chunk: nothing to stop, nothing more to route here
         client.onCompleted();
       }
     }

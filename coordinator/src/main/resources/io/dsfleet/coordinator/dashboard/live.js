@@ -25,6 +25,7 @@
       if (fresh) { pre.textContent = ""; fresh = false; } // the stream starts with the lines the page showed
       add(e.data);
     };
+    source.addEventListener("reset", function (e) { pre.textContent = ""; fresh = false; add("-- " + e.data); });
     source.addEventListener("end", function (e) { add("-- " + e.data); source.close(); });
     source.onerror = function () { if (source.readyState === EventSource.CLOSED) { add("-- the stream stopped: reload the page"); } };
   }

@@ -111,7 +111,7 @@ class DashboardLiveTest {
     HttpResponse<java.util.stream.Stream<String>> r = http.send(request.build(), HttpResponse.BodyHandlers.ofLines());
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(r.headers().firstValue("Content-Type")).hasValue("text/event-stream; charset=utf-8");
-    return r.body().filter(l -> !l.isEmpty() && !l.startsWith("retry:")).toList();
+    return r.body().filter(l -> !l.isEmpty() && !l.startsWith("retry:") && !l.startsWith(":")).toList(); // no pings, no retry times
   }
 
   /** The log request the agent got; its pod's first report made it a running pod of the DaemonSet. */
@@ -138,11 +138,15 @@ class DashboardLiveTest {
     String page = get("/nodes/node-a/logs/ops/agent").body();
     assertThat(page).contains("<pre class=\"log\" data-stream=\"/streams/nodes/node-a/logs/ops/agent\">log of agent-")
         .contains("second line\n</pre>");
+    assertThat(c.server.logRelay().open()).as("a relay whose every agent sent its last chunk is gone").isZero();
     a.received.clear();
 
     a.answerLogs = false;
     dashboard.logStreamTimes(Duration.ofSeconds(2), Duration.ofSeconds(2));
     String stream = "/streams/nodes/node-a/logs/ops/agent";
+    assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + stream)).header("Cookie", cookie)
+        .header("Sec-Fetch-Site", "same-site").build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+        .as("another site's page (another port of localhost) starts no agent work with the operator's cookie").isEqualTo(403);
     var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
       try {
         return events(stream, null);
@@ -155,22 +159,32 @@ class DashboardLiveTest {
     assertThat(req.getTailLines()).isEqualTo(200);
     a.logChunk(req.getRequestId(), List.of("one", "two"));
     List<String> got = first.get(10, TimeUnit.SECONDS);
-    assertThat(got).hasSize(4).element(1).isEqualTo("data: one");
-    assertThat(got.get(3)).isEqualTo("data: two");
-    String lastId = got.get(2).substring("id: ".length());
-    assertThat(lastId).endsWith(":2");
+    assertThat(got).as("the stream's id before any line (a log with no line resumes too), then each line's").hasSize(5);
+    String follower = got.get(0).substring("id: ".length(), got.get(0).lastIndexOf(':'));
+    assertThat(got).containsExactly("id: " + follower + ":0", "id: " + follower + ":1", "data: one", "id: " + follower + ":2", "data: two");
 
     a.logChunk(req.getRequestId(), List.of("three")); // while no response is open: it waits for the reconnect
-    List<String> next = events(stream, lastId);
-    assertThat(next).as("the reconnect goes on after the last line it had").containsExactly("id: " + lastId.replace(":2", ":3"), "data: three");
+    List<String> next = events(stream, follower + ":2");
+    assertThat(next).as("the reconnect goes on after the last line it had").containsExactly("id: " + follower + ":2",
+        "id: " + follower + ":3", "data: three");
     assertThat(a.received.stream().noneMatch(CoordinatorMessage::hasLogRequest)).as("the same relay, not a new one").isTrue();
 
     // nobody reconnects: the follower ends, and the agent is told to stop sending
     Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> a.received.stream().anyMatch(m -> m.hasLogCancel()
         && m.getLogCancel().getRequestId().equals(req.getRequestId())));
-    List<String> after = events(stream, lastId.replace(":2", ":3"));
+    assertThat(c.server.logRelay().open()).isZero();
+    var late = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+      try {
+        return events(stream, follower + ":3");
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
     LogRequest again = logRequest(a);
     assertThat(again.getRequestId()).as("an ended follower is not resumed: a new relay").isNotEqualTo(req.getRequestId());
-    assertThat(after).as("nothing from the ended one").noneMatch(l -> l.contains("three"));
+    a.logChunk(again.getRequestId(), List.of("tail again"));
+    List<String> after = late.get(10, TimeUnit.SECONDS);
+    assertThat(after).as("the page is told its log starts again, then gets the new stream's lines").element(0).isEqualTo("event: reset");
+    assertThat(after).contains("data: tail again").noneMatch(l -> l.contains("three"));
   }
 }
