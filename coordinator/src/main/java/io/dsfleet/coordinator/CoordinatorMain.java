@@ -31,9 +31,11 @@ public final class CoordinatorMain {
   static final Set<String> CONFIG_KEYS = Set.of("listen", "dataDir", "heartbeatInterval", "heartbeatGrace",
       "nodeGcAfter", "maxObjectsPerApply", "maxMessageBytes", "insecure", "tlsNames", "nodeCertTtl", "maxConnections",
       "maxConnectionsPerAddress", "idleConnectionTimeout", "replicaId", "peers", "bootstrap", "electionTimeout",
-      "metricsListen", "dashboardListen");
+      "metricsListen", "dashboardListen", "kubeApiListen");
   /** Where the web dashboard serves unless told otherwise: loopback (an SSH tunnel reaches it from elsewhere). */
   static final String DEFAULT_DASHBOARD = "127.0.0.1:7482";
+  /** Where the Kubernetes API serves unless told otherwise: loopback, Kubernetes' own port. */
+  static final String DEFAULT_KUBE_API = "127.0.0.1:" + io.dsfleet.coordinator.cli.KubeconfigCommand.DEFAULT_PORT;
   /** Where Prometheus scrapes a coordinator unless told otherwise: loopback, next to the gRPC port. */
   static final String DEFAULT_METRICS = "127.0.0.1:7480";
 
@@ -131,6 +133,16 @@ public final class CoordinatorMain {
     @Option(names = "--dashboard-listen", paramLabel = "HOST:PORT|off", description = "Where the web dashboard serves, HTTPS with"
         + " the fleet's certificates (default " + DEFAULT_DASHBOARD + "; off: none). Log in with dsctl dashboard.")
     String dashboardListen;
+
+    @Option(names = "--kube-api-listen", paramLabel = "HOST:PORT|off", description = "Where the Kubernetes API (reads, for kubectl)"
+        + " serves, HTTPS with a fleet credential required (default " + DEFAULT_KUBE_API + "; off: none). A kubeconfig: dsctl kubeconfig.")
+    String kubeApiListen;
+
+    /** The Kubernetes API's address; null for off. */
+    java.net.InetSocketAddress kubeApiAddress() {
+      Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
+      return io.dsfleet.common.metrics.MetricsEndpoint.parse("kubeApiListen", pick(kubeApiListen, file, "kubeApiListen", DEFAULT_KUBE_API));
+    }
 
     /** The dashboard's address; null for off. */
     java.net.InetSocketAddress dashboardAddress() {
@@ -265,9 +277,11 @@ public final class CoordinatorMain {
       }
       java.net.InetSocketAddress metricsAt;
       java.net.InetSocketAddress dashboardAt;
+      java.net.InetSocketAddress kubeApiAt;
       try {
         metricsAt = settings.metricsAddress();
         dashboardAt = settings.dashboardAddress();
+        kubeApiAt = settings.kubeApiAddress();
       } catch (IllegalArgumentException e) {
         System.err.println("ds-coordinator: " + e.getMessage());
         return 2;
@@ -293,12 +307,25 @@ public final class CoordinatorMain {
         }
       }
       var pages = dashboard;
+      io.dsfleet.coordinator.kubeapi.KubeApi kubeApi = null;
+      if (kubeApiAt != null) {
+        try {
+          kubeApi = server.startKubeApi(kubeApiAt);
+        } catch (java.io.IOException e) {
+          log.error("cannot serve the Kubernetes API on {}:{} ({}); running without it", kubeApiAt.getHostString(), kubeApiAt.getPort(),
+              e.toString());
+        }
+      }
+      var api = kubeApi;
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         if (metrics != null) {
           metrics.close();
         }
         if (pages != null) {
           pages.close();
+        }
+        if (api != null) {
+          api.close();
         }
         server.close();
       }, "shutdown"));

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         + " there, or ~/.config/dsfleet/credentials.pem; on the coordinator's host, root uses its admin.pem). The coordinator writes"
         + " admin.pem and viewer.pem into its data directory's pki/ at its first start; another credential: dsctl credential create.",
         "", "Global flags (--coordinator, --credentials, --insecure, -n, -o, -v) go before or after the verb."},
-    subcommands = {ApplyCommand.class, DiffCommand.class, DashboardCommand.class, GetCommand.class, DescribeCommand.class, EventsCommand.class, DeleteCommand.class, LabelCommand.class,
+    subcommands = {ApplyCommand.class, DiffCommand.class, DashboardCommand.class, KubeconfigCommand.class, GetCommand.class, DescribeCommand.class, EventsCommand.class, DeleteCommand.class, LabelCommand.class,
         TaintCommand.class, CordonCommand.Cordon.class, CordonCommand.Uncordon.class, NodeCommand.class, RolloutCommand.class,
         LogsCommand.class, TokenCommand.class, CredentialCommand.class, ReplicaCommand.class, ValidateCommand.class, VersionCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Dsctl {

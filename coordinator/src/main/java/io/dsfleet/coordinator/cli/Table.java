@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** kubectl-style plain columns: upper-case headers, three spaces between columns. */
-final class Table {
+public final class Table {
   private final List<String[]> rows = new ArrayList<>();
 
   Table(String... headers) {
@@ -46,7 +46,7 @@ final class Table {
   }
 
   /** kubectl's age: 45s, 12m, 3h, 5d. */
-  static String age(long sinceMillis, long nowMillis) {
+  public static String age(long sinceMillis, long nowMillis) {
     if (sinceMillis <= 0) {
       return "<unknown>";
     }

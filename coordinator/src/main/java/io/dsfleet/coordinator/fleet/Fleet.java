@@ -507,6 +507,11 @@ public final class Fleet {
     return view(true).nodes();
   }
 
+  /** The version the fleet's views have now: it moves with every change and lease sweep (a list's resourceVersion). */
+  public long viewVersion() {
+    return version.get();
+  }
+
   /** @throws ControlException NOT_FOUND when the node is unknown and {@code mustExist} */
   public NodeSnapshot node(String name, boolean mustExist) {
     NodeSnapshot n = view(true).node(name);

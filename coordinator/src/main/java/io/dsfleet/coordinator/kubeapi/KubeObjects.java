@@ -1,0 +1,212 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dsfleet.common.Json;
+import io.dsfleet.common.model.Container;
+import io.dsfleet.common.model.PodSpec;
+import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.cli.Table;
+import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
+import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+/**
+ * The fleet's objects as the Kubernetes API shows them: apps/v1 DaemonSets (the stored manifest,
+ * its metadata as the API server sets it, the status counters of updateDaemonSetStatus), v1 Nodes
+ * (the agent's labels, taints, address and version; one Ready condition), their meta.k8s.io/v1
+ * Tables with kubectl's columns, and Status errors. Pure: from the fleet's snapshots.
+ */
+final class KubeObjects {
+  private KubeObjects() {}
+
+  static ObjectNode daemonSet(DsSnapshot d) {
+    ObjectNode o = Json.mapper().valueToTree(d.ds());
+    o.put("apiVersion", "apps/v1").put("kind", "DaemonSet");
+    ObjectNode meta = o.with("metadata");
+    meta.put("namespace", d.namespace()).put("uid", uid("daemonset", d.namespace(), d.name(), d.createdAtMillis()))
+        .put("resourceVersion", String.valueOf(d.resourceVersion())).put("generation", d.generation())
+        .put("creationTimestamp", timestamp(d.createdAtMillis()));
+    var s = d.status();
+    o.putObject("status").put("currentNumberScheduled", s.current()).put("desiredNumberScheduled", s.desired())
+        .put("numberMisscheduled", s.misscheduled()).put("numberReady", s.ready()).put("updatedNumberScheduled", s.updated())
+        .put("numberAvailable", s.available()).put("numberUnavailable", s.unavailable()).put("observedGeneration", d.observedGeneration());
+    return o;
+  }
+
+  static ObjectNode node(NodeSnapshot n) {
+    ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", "v1").put("kind", "Node");
+    ObjectNode meta = o.putObject("metadata").put("name", n.name()).put("uid", uid("node", "", n.name(), n.joinedAt().toEpochMilli()))
+        .put("creationTimestamp", timestamp(n.joinedAt().toEpochMilli()));
+    ObjectNode labels = meta.putObject("labels");
+    new TreeMap<>(n.labels()).forEach(labels::put);
+    ObjectNode spec = o.putObject("spec");
+    if (n.unschedulable()) {
+      spec.put("unschedulable", true);
+    }
+    if (!n.taints().isEmpty()) {
+      ArrayNode taints = spec.putArray("taints");
+      for (Taint t : n.taints()) {
+        ObjectNode tn = taints.addObject().put("key", t.key()).put("effect", t.effect());
+        if (!t.value().isEmpty()) {
+          tn.put("value", t.value());
+        }
+      }
+    }
+    ObjectNode status = o.putObject("status");
+    String heartbeat = n.lastHeartbeat() == null ? null : timestamp(n.lastHeartbeat().toEpochMilli());
+    ObjectNode ready = status.putArray("conditions").addObject().put("type", "Ready").put("status", n.ready() ? "True" : "False")
+        .put("reason", n.ready() ? "AgentReady" : "AgentNotReady")
+        .put("message", n.ready() ? "ds-agent is posting ready status" : n.notReadyReason());
+    if (heartbeat != null) {
+      ready.put("lastHeartbeatTime", heartbeat);
+    }
+    ArrayNode addresses = status.putArray("addresses");
+    n.info().getAddressesList().forEach(a -> addresses.addObject().put("type", "InternalIP").put("address", a));
+    addresses.addObject().put("type", "Hostname").put("address", n.name());
+    status.putObject("nodeInfo").put("kubeletVersion", version(n)).put("operatingSystem", n.info().getOs())
+        .put("architecture", n.info().getArch()).put("containerRuntimeVersion", "docker");
+    return o;
+  }
+
+  /** The VERSION column: the agent's, as kubelets show theirs. */
+  private static String version(NodeSnapshot n) {
+    return n.info().getAgentVersion();
+  }
+
+  /** A namespace: implicit in dsfleet (any name exists, always Active). */
+  static ObjectNode namespace(String name) {
+    ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", "v1").put("kind", "Namespace");
+    o.putObject("metadata").put("name", name).put("uid", uid("namespace", "", name, 0));
+    o.putObject("status").put("phase", "Active");
+    return o;
+  }
+
+  /** kubectl get ns: NAME STATUS AGE (a namespace has no age here: it exists as long as a name does). */
+  static ObjectNode namespaceTable(List<String> names, long resourceVersion) {
+    ObjectNode t = table(resourceVersion, column("Name", "string", "name", 0), column("Status", "string", "", 0), column("Age", "string", "", 0));
+    ArrayNode rows = t.putArray("rows");
+    names.forEach(n -> row(rows, namespace(n)).add(n).add("Active").add("<unknown>"));
+    return t;
+  }
+
+  /** A list response: the items, and the fleet's version as the list's resourceVersion. */
+  static ObjectNode list(String apiVersion, String kind, List<ObjectNode> items, long resourceVersion) {
+    ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", apiVersion).put("kind", kind);
+    o.putObject("metadata").put("resourceVersion", String.valueOf(resourceVersion));
+    o.putArray("items").addAll(items);
+    return o;
+  }
+
+  /** kubectl get ds: NAME DESIRED CURRENT READY UP-TO-DATE AVAILABLE NODE SELECTOR AGE (-o wide: CONTAINERS IMAGES SELECTOR). */
+  static ObjectNode daemonSetTable(List<DsSnapshot> all, long resourceVersion, long now) {
+    ObjectNode t = table(resourceVersion, column("Name", "string", "name", 0), column("Desired", "integer", "", 0),
+        column("Current", "integer", "", 0), column("Ready", "integer", "", 0), column("Up-to-date", "integer", "", 0),
+        column("Available", "integer", "", 0), column("Node Selector", "string", "", 0), column("Age", "string", "", 0),
+        column("Containers", "string", "", 1), column("Images", "string", "", 1), column("Selector", "string", "", 1));
+    ArrayNode rows = t.putArray("rows");
+    for (DsSnapshot d : all) {
+      var s = d.status();
+      PodSpec pod = d.ds().spec().template().spec();
+      Map<String, String> selector = d.ds().spec().selector() == null || d.ds().spec().selector().matchLabels() == null ? Map.of()
+          : d.ds().spec().selector().matchLabels();
+      ArrayNode cells = row(rows, daemonSet(d));
+      cells.add(d.name()).add(s.desired()).add(s.current()).add(s.ready()).add(s.updated()).add(s.available())
+          .add(pairs(pod.nodeSelector())).add(Table.age(d.createdAtMillis(), now))
+          .add(pod.containers().stream().map(Container::name).collect(Collectors.joining(",")))
+          .add(pod.containers().stream().map(Container::image).collect(Collectors.joining(","))).add(pairs(selector));
+    }
+    return t;
+  }
+
+  /** kubectl get nodes: NAME STATUS ROLES AGE VERSION (-o wide: INTERNAL-IP OS-IMAGE). */
+  static ObjectNode nodeTable(List<NodeSnapshot> all, long resourceVersion, long now) {
+    ObjectNode t = table(resourceVersion, column("Name", "string", "name", 0), column("Status", "string", "", 0),
+        column("Roles", "string", "", 0), column("Age", "string", "", 0), column("Version", "string", "", 0),
+        column("Internal-IP", "string", "", 1), column("OS-Image", "string", "", 1));
+    ArrayNode rows = t.putArray("rows");
+    for (NodeSnapshot n : all) {
+      String roles = n.labels().keySet().stream().filter(k -> k.startsWith("node-role.kubernetes.io/"))
+          .map(k -> k.substring("node-role.kubernetes.io/".length())).sorted().collect(Collectors.joining(","));
+      row(rows, node(n)).add(n.name()).add((n.ready() ? "Ready" : "NotReady") + (n.unschedulable() ? ",SchedulingDisabled" : ""))
+          .add(roles.isEmpty() ? "<none>" : roles).add(Table.age(n.joinedAt().toEpochMilli(), now)).add(version(n))
+          .add(n.info().getAddressesCount() == 0 ? "<none>" : n.info().getAddresses(0)).add(n.info().getOs() + "/" + n.info().getArch());
+    }
+    return t;
+  }
+
+  /**
+   * A Table's rows as asked: each row's object its metadata (includeObject=Metadata, kubectl's
+   * default), the whole object (Object: kubectl asks so to sort by a field), or none (None).
+   * Anything else passes as it is.
+   */
+  static ObjectNode rowObjects(ObjectNode body, String includeObject) {
+    if (!body.path("kind").asText().equals("Table")) {
+      return body;
+    }
+    for (var row : body.withArray("rows")) {
+      ObjectNode object = (ObjectNode) row.get("object");
+      ObjectNode whole = (ObjectNode) object.remove(WHOLE);
+      if ("Object".equals(includeObject)) {
+        ((ObjectNode) row).set("object", whole);
+      } else if ("None".equals(includeObject)) {
+        ((ObjectNode) row).remove("object");
+      }
+    }
+    return body;
+  }
+
+  /** Where a row keeps its whole object until {@link #rowObjects} decides what goes out. */
+  private static final String WHOLE = "dsfleet.whole";
+
+  private static ObjectNode table(long resourceVersion, ObjectNode... columns) {
+    ObjectNode t = Json.mapper().createObjectNode().put("kind", "Table").put("apiVersion", "meta.k8s.io/v1");
+    t.putObject("metadata").put("resourceVersion", String.valueOf(resourceVersion));
+    t.putArray("columnDefinitions").addAll(List.of(columns));
+    return t;
+  }
+
+  private static ObjectNode column(String name, String type, String format, int priority) {
+    return Json.mapper().createObjectNode().put("name", name).put("type", type).put("format", format).put("description", "")
+        .put("priority", priority);
+  }
+
+  /** A row of this item (its object settled by {@link #rowObjects}); its cells to be added. */
+  private static ArrayNode row(ArrayNode rows, ObjectNode item) {
+    ObjectNode row = rows.addObject();
+    ArrayNode cells = row.putArray("cells");
+    ObjectNode object = row.putObject("object").put("kind", "PartialObjectMetadata").put("apiVersion", "meta.k8s.io/v1");
+    object.set("metadata", item.get("metadata"));
+    object.set(WHOLE, item);
+    return cells;
+  }
+
+  private static String pairs(Map<String, String> m) {
+    return m == null || m.isEmpty() ? "<none>"
+        : new TreeMap<>(m).entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(","));
+  }
+
+  /** A Status error as the API server sends it: kubectl prints its message ("Error from server (NotFound): ..."). */
+  static ObjectNode status(int code, String reason, String message) {
+    ObjectNode o = Json.mapper().createObjectNode().put("kind", "Status").put("apiVersion", "v1");
+    o.putObject("metadata");
+    return o.put("status", "Failure").put("message", message).put("reason", reason).put("code", code);
+  }
+
+  /** RFC 3339 in seconds, as the API server writes times. */
+  static String timestamp(long millis) {
+    return Instant.ofEpochMilli(millis).truncatedTo(ChronoUnit.SECONDS).toString();
+  }
+
+  /** A stable uid: the same object (kind, namespace, name, creation) has the same one across calls and restarts. */
+  private static String uid(String kind, String namespace, String name, long created) {
+    return UUID.nameUUIDFromBytes((kind + "/" + namespace + "/" + name + "/" + created).getBytes(StandardCharsets.UTF_8)).toString();
+  }
+}

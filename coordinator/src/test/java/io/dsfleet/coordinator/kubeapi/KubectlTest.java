@@ -1,0 +1,161 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.coordinator.CoordinatorServer;
+import io.dsfleet.coordinator.cli.DsctlRun;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.ApplyRequest;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The installed kubectl against a real coordinator's Kubernetes API, with kubeconfigs made by
+ * `dsctl kubeconfig`: what it reads is what dsctl shows, a credential of the fleet is required,
+ * and what it may not do yet is refused with a Status kubectl prints.
+ */
+class KubectlTest {
+  static final Path KUBECTL = Path.of("/usr/bin/kubectl");
+  @TempDir Path dir;
+
+  record Run(int exit, String out) {}
+
+  @BeforeAll
+  static void kubectl() {
+    assumeTrue(Files.isExecutable(KUBECTL), "skipped: no kubectl at /usr/bin/kubectl (these machines have v1.32 installed)");
+  }
+
+  /** kubectl as a process, with its own discovery cache (nothing left from another run). */
+  Run kubectl(Path kubeconfig, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(KUBECTL.toString(), "--kubeconfig", kubeconfig.toString(), "--cache-dir",
+        dir.resolve("kube-cache").toString(), "--request-timeout", "20s"));
+    cmd.addAll(List.of(args));
+    // stdin closed: given a 401 without credentials, kubectl would otherwise wait to be typed a user name
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+        .start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    return new Run(p.exitValue(), out);
+  }
+
+  /** The lines of a table without its last column (AGE may tick between two commands). */
+  static List<String> withoutAge(String table) {
+    return table.lines().map(l -> l.replaceAll("\\s+\\S+\\s*$", "")).toList();
+  }
+
+  @Test
+  void kubectlReadsWhatDsctlShowsWithAKubeconfigFromDsctl() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of("disk", "ssd"));
+      FakeAgent b = c.agent("node-b", Map.of());
+      a.nextDesired(Duration.ofSeconds(10));
+      b.nextDesired(Duration.ofSeconds(10));
+      c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+      a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+      b.reportAllReady(b.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+      String coordinator = "127.0.0.1:" + c.server.port();
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl(coordinator, "get", "ds", "-n", "ops").contains("agent   2         2"));
+
+      // dsctl as a process, as an operator runs it: what it prints is the file
+      Process made = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+          System.getProperty("java.class.path"), "io.dsfleet.coordinator.cli.Dsctl", "--coordinator", coordinator, "--insecure",
+          "kubeconfig", "--server", "http://127.0.0.1:" + api.port()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+      String kubeconfigText = new String(made.getInputStream().readAllBytes());
+      assertThat(made.waitFor(60, TimeUnit.SECONDS) && made.exitValue() == 0).isTrue();
+      assertThat(kubeconfigText).contains("current-context: dsfleet-insecure");
+      Path kubeconfig = Files.writeString(dir.resolve("kubeconfig"), kubeconfigText);
+
+      Run ds = kubectl(kubeconfig, "get", "ds", "-n", "ops");
+      assertThat(ds.exit()).as(ds.out()).isZero();
+      assertThat(withoutAge(ds.out())).as("kubectl get ds, column for column as dsctl get ds")
+          .isEqualTo(withoutAge(dsctl(coordinator, "get", "ds", "-n", "ops")));
+      Run nodes = kubectl(kubeconfig, "get", "nodes");
+      assertThat(nodes.exit()).as(nodes.out()).isZero();
+      assertThat(nodes.out()).contains("node-a").contains("node-b").contains("Ready");
+      assertThat(nodes.out().lines().findFirst().orElse("")).containsPattern("NAME\\s+STATUS\\s+ROLES\\s+AGE\\s+VERSION");
+
+      Run yaml = kubectl(kubeconfig, "get", "ds", "agent", "-n", "ops", "-o", "yaml");
+      assertThat(yaml.exit()).as(yaml.out()).isZero();
+      assertThat(yaml.out()).contains("apiVersion: apps/v1").contains("kind: DaemonSet").contains("desiredNumberScheduled: 2")
+          .contains("numberReady: 2").contains("namespace: ops").contains("resourceVersion:");
+      Run labels = kubectl(kubeconfig, "get", "nodes", "-l", "disk=ssd", "-o", "name");
+      assertThat(labels.out().strip()).as("a label selector, applied by the coordinator").isEqualTo("node/node-a");
+      Run fields = kubectl(kubeconfig, "get", "ds", "-A", "--field-selector", "metadata.name=nope");
+      assertThat(fields.out()).as("a field selector, applied by the coordinator").contains("No resources found").doesNotContain("agent");
+      Run wide = kubectl(kubeconfig, "get", "ds", "-n", "ops", "-o", "wide");
+      assertThat(wide.out().lines().findFirst().orElse("")).containsPattern("AGE\\s+CONTAINERS\\s+IMAGES\\s+SELECTOR");
+      assertThat(wide.out()).contains("busybox");
+      Run sorted = kubectl(kubeconfig, "get", "ds", "-A", "--sort-by=.status.numberReady");
+      assertThat(sorted.out()).as("sorting asks for whole objects in the Table's rows").contains("agent");
+      Run all = kubectl(kubeconfig, "get", "all", "-n", "ops");
+      assertThat(all.exit()).as(all.out()).isZero();
+      assertThat(all.out()).as("DaemonSets are in the \"all\" category").containsPattern("(?m)^agent\\s+2");
+
+      Run missing = kubectl(kubeconfig, "get", "ds", "nope", "-n", "ops");
+      assertThat(missing.exit()).isNotZero();
+      assertThat(missing.out()).contains("Error from server (NotFound): daemonsets.apps \"nope\" not found");
+      Run delete = kubectl(kubeconfig, "delete", "ds", "agent", "-n", "ops");
+      assertThat(delete.exit()).isNotZero();
+      assertThat(delete.out()).contains("MethodNotAllowed").contains("change the fleet with dsctl");
+      assertThat(dsctl(coordinator, "get", "ds", "-n", "ops")).as("nothing deleted").contains("agent");
+    }
+  }
+
+  @Test
+  void onlyTheFleetsAdminAndViewerCredentialsRead() throws Exception {
+    CoordinatorServer server = new CoordinatorServer(CoordinatorFixture.options(dir.resolve("data"), false), java.time.Clock.systemUTC(),
+        false).start();
+    try (KubeApi api = server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      String coordinator = "127.0.0.1:" + server.port();
+      Path ds = Files.writeString(dir.resolve("ds.yaml"), Fixtures.BASE);
+      assertThat(DsctlRun.run(List.of("apply", "-f", ds.toString(), "--coordinator", coordinator, "--credentials",
+          dir.resolve("data/pki/admin.pem").toString())).exit()).isZero();
+      for (String credential : List.of("admin", "viewer")) {
+        DsctlRun.Result made = DsctlRun.run(List.of("kubeconfig", "--server", "https://127.0.0.1:" + api.port(), "--coordinator", coordinator,
+            "--credentials", dir.resolve("data/pki/" + credential + ".pem").toString()));
+        assertThat(made.exit()).as(made.err()).isZero();
+        assertThat(made.out()).contains("tls-server-name: ds-coordinator").contains("client-key-data: ");
+        Path kubeconfig = Files.writeString(dir.resolve(credential + ".kubeconfig"), made.out());
+        Run get = kubectl(kubeconfig, "get", "ds", "-A");
+        assertThat(get.exit()).as(credential + ": " + get.out()).isZero();
+        assertThat(get.out()).contains("ops         agent");
+      }
+
+      // a kubeconfig without the credential: 401, nothing read
+      String anonymous = Files.readString(dir.resolve("viewer.kubeconfig")).replaceAll("(?m)^    client-(certificate|key)-data: .*\\n", "");
+      Run refused = kubectl(Files.writeString(dir.resolve("anonymous.kubeconfig"), anonymous), "get", "ds", "-A");
+      assertThat(refused.exit()).isNotZero();
+      assertThat(refused.out()).doesNotContain("agent");
+
+      // a revoked credential: refused with a Status kubectl prints
+      assertThat(DsctlRun.run(List.of("credential", "revoke", "viewer", "--role", "viewer", "--coordinator", coordinator, "--credentials",
+          dir.resolve("data/pki/admin.pem").toString())).exit()).isZero();
+      Run revoked = kubectl(dir.resolve("viewer.kubeconfig"), "get", "ds", "-A");
+      assertThat(revoked.exit()).isNotZero();
+      assertThat(revoked.out()).contains("credential viewer was revoked").doesNotContain("ops         agent");
+    } finally {
+      server.close();
+    }
+  }
+
+  static String dsctl(String coordinator, String... args) {
+    List<String> all = new ArrayList<>(List.of("--coordinator", coordinator, "--insecure"));
+    all.addAll(List.of(args));
+    DsctlRun.Result r = DsctlRun.run(all);
+    return r.out();
+  }
+}
