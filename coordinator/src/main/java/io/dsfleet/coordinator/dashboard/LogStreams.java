@@ -135,7 +135,7 @@ final class LogStreams implements AutoCloseable {
         last = firstSeq + lines.size() - 1;
       }
       long from = Math.max(seq + 1, firstSeq);
-      List<String> out = new ArrayList<>((int) (last - from + 1));
+      List<String> out = new ArrayList<>((int) Math.max(0, last - from + 1)); // none past the end: a made-up id asks for more than there is
       var newestFirst = lines.descendingIterator(); // the newest lines only: a batch costs its own size, not the buffer's
       for (long n = last; n >= from; n--) {
         out.add(newestFirst.next());
@@ -159,15 +159,14 @@ final class LogStreams implements AutoCloseable {
     }
 
     /** Ends it if nobody reads it and nobody has for {@code d}, in one step with {@link #attach}. */
-    private boolean endIfUnread(Duration d) {
+    private void endIfUnread(Duration d) {
       synchronized (this) {
         if (readers > 0 || ended || System.nanoTime() - unreadSince <= d.toNanos()) {
-          return false;
+          return;
         }
         end("nobody read it");
       }
       stop();
-      return true;
     }
 
     private synchronized boolean unread() {
