@@ -119,25 +119,8 @@ class DashboardBrowserTest {
    * answers the probe) and log a numbered tick each second.
    */
   static String daemonSet(String name, String image, int delay) {
-    return """
-        apiVersion: apps/v1
-        kind: DaemonSet
-        metadata:
-          name: %s
-        spec:
-          selector: {matchLabels: {app: %s}}
-          template:
-            metadata: {labels: {app: %s}}
-            spec:
-              terminationGracePeriodSeconds: 1
-              containers:
-              - name: main
-                image: %s
-                command: [sh, -c, "trap 'exit 0' TERM; (i=0; while :; do i=$((i+1)); echo tick $i; sleep 1; done) & sleep %d; httpd -p 8080 -h /www; sleep 2147483647 & wait"]
-                readinessProbe:
-                  httpGet: {path: /index.html, port: 8080}
-                  periodSeconds: 1
-        """.formatted(name, name, name, image, delay);
+    return RolloutScenariosTest.app(name, image, "/index.html", "",
+        "(i=0; while :; do i=$((i+1)); echo tick $i; sleep 1; done) & sleep " + delay);
   }
 
   /** Logs the browser in with a URL `dsctl dashboard` printed for this credential. */

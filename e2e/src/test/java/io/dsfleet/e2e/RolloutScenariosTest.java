@@ -30,6 +30,11 @@ class RolloutScenariosTest {
    * was most of a fleet's load on a full machine.
    */
   static String app(String name, String image, String readyPath, String annotations) {
+    return app(name, image, readyPath, annotations, "sleep 2");
+  }
+
+  /** @param beforeServing what the pod's shell does before its web server starts (its time to Ready) */
+  static String app(String name, String image, String readyPath, String annotations, String beforeServing) {
     return """
         apiVersion: apps/v1
         kind: DaemonSet
@@ -45,12 +50,12 @@ class RolloutScenariosTest {
               containers:
               - name: main
                 image: %s
-                command: [sh, -c, "trap 'exit 0' TERM; sleep 2; httpd -p 8080 -h /www; sleep 2147483647 & wait"]
+                command: [sh, -c, "trap 'exit 0' TERM; %s; httpd -p 8080 -h /www; sleep 2147483647 & wait"]
                 readinessProbe:
                   httpGet: {path: %s, port: 8080}
                   periodSeconds: 1
                   timeoutSeconds: 5
-        """.formatted(name, annotations, name, name, image, readyPath);
+        """.formatted(name, annotations, name, name, image, beforeServing, readyPath);
   }
 
   /** Over the control API: dsctl's own apply is FleetScenariosTest's. */

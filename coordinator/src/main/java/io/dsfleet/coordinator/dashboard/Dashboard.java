@@ -16,7 +16,6 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -27,8 +26,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,7 +76,7 @@ public final class Dashboard implements AutoCloseable {
       server = HttpServer.create(bind, 64);
     } else {
       HttpsServer https = HttpsServer.create(bind, 64);
-      https.setHttpsConfigurator(new HttpsConfigurator(tls(chain, key)));
+      https.setHttpsConfigurator(new HttpsConfigurator(io.dsfleet.coordinator.security.ServingTls.context(chain, key, null)));
       server = https;
     }
     logs = new LogStreams(relays, Duration.ofSeconds(20), Duration.ofSeconds(30)); // once the port is ours
@@ -107,22 +104,6 @@ public final class Dashboard implements AutoCloseable {
   /** Where a browser on this host opens it. */
   public String url(String host) {
     return (insecure ? "http" : "https") + "://" + host + ":" + port() + "/";
-  }
-
-  private static SSLContext tls(X509Certificate[] chain, PrivateKey key) {
-    try {
-      KeyStore store = KeyStore.getInstance("PKCS12");
-      store.load(null, null);
-      char[] none = new char[0];
-      store.setKeyEntry("serving", key, none, chain);
-      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      kmf.init(store, none);
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(kmf.getKeyManagers(), null, null);
-      return ctx;
-    } catch (Exception e) {
-      throw new IllegalStateException("the dashboard's TLS: " + e.getMessage(), e);
-    }
   }
 
   private void handle(HttpExchange x) throws IOException {

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
@@ -26,10 +25,8 @@ import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Supplier;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLPeerUnverifiedException;
-import javax.net.ssl.TrustManagerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,7 +67,7 @@ public final class KubeApi implements AutoCloseable {
       server = HttpServer.create(bind, 64);
     } else {
       HttpsServer https = HttpsServer.create(bind, 64);
-      SSLContext tls = tls(chain, key);
+      SSLContext tls = io.dsfleet.coordinator.security.ServingTls.context(chain, key, chain[chain.length - 1]);
       https.setHttpsConfigurator(new HttpsConfigurator(tls) {
         @Override
         public void configure(HttpsParameters p) {
@@ -100,27 +97,6 @@ public final class KubeApi implements AutoCloseable {
 
   public int port() {
     return server.getAddress().getPort();
-  }
-
-  private static SSLContext tls(X509Certificate[] chain, PrivateKey key) {
-    try {
-      KeyStore keys = KeyStore.getInstance("PKCS12");
-      keys.load(null, null);
-      char[] none = new char[0];
-      keys.setKeyEntry("serving", key, none, chain);
-      KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      kmf.init(keys, none);
-      KeyStore anchors = KeyStore.getInstance("PKCS12");
-      anchors.load(null, null);
-      anchors.setCertificateEntry("fleet-ca", chain[chain.length - 1]);
-      TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      tmf.init(anchors);
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-      return ctx;
-    } catch (Exception e) {
-      throw new IllegalStateException("the Kubernetes API's TLS: " + e.getMessage(), e);
-    }
   }
 
   private void handle(HttpExchange x) throws IOException {
