@@ -105,7 +105,7 @@ public final class GetCommand extends ClientCommand {
   }
 
   /** kubectl's pod STATUS: a waiting or terminated reason of a container wins over the phase. */
-  static String podStatus(PodView p) {
+  public static String podStatus(PodView p) {
     PodStatus s = p.getStatus();
     for (ContainerStatus c : s.getContainersList()) {
       if (c.getInit() && !c.getState().equals("terminated") && !c.getReason().isEmpty() && !c.getReason().equals("PodInitializing")) {

@@ -206,7 +206,8 @@ public final class KubeApi implements AutoCloseable {
         return appsGroup();
       }
       case "/api/v1" -> {
-        return resources("v1", resource("nodes", "Node", false, List.of("no")), resource("namespaces", "Namespace", false, List.of("ns")));
+        return resources("v1", resource("nodes", "Node", false, List.of("no")), resource("namespaces", "Namespace", false, List.of("ns")),
+            resource("pods", "Pod", true, List.of("po")));
       }
       case "/apis/apps/v1" -> {
         return resources("apps/v1", resource("daemonsets", "DaemonSet", true, List.of("ds")));
@@ -243,6 +244,20 @@ public final class KubeApi implements AutoCloseable {
       return table ? KubeObjects.namespaceTable(List.copyOf(names), f.viewVersion())
           : KubeObjects.list("v1", "NamespaceList", names.stream().map(KubeObjects::namespace).toList(), f.viewVersion());
     }
+    if (p.size() == 3 && p.get(0).equals("api") && p.get(1).equals("v1") && p.get(2).equals("pods")) {
+      return pods(f, null, null, table, selector, fields, now);
+    }
+    if (p.size() >= 5 && p.size() <= 6 && p.get(0).equals("api") && p.get(1).equals("v1") && p.get(2).equals("namespaces")
+        && p.get(4).equals("pods")) {
+      if (p.size() == 6 && !table) {
+        ObjectNode list = pods(f, p.get(3), p.get(5), false, null, FieldQuery.ALL, now);
+        if (list.withArray("items").isEmpty()) {
+          throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + p.get(5) + "\" not found");
+        }
+        return (ObjectNode) list.withArray("items").get(0);
+      }
+      return pods(f, p.get(3), p.size() == 6 ? p.get(5) : null, table, selector, fields, now);
+    }
     if (p.size() >= 4 && p.get(0).equals("apis") && p.get(1).equals("apps") && p.get(2).equals("v1")) {
       if (p.size() == 4 && p.get(3).equals("daemonsets")) {
         return daemonSets(f, null, table, selector, fields, now);
@@ -266,6 +281,28 @@ public final class KubeApi implements AutoCloseable {
         .toList();
     return table ? KubeObjects.daemonSetTable(all, f.viewVersion(), now)
         : KubeObjects.list("apps/v1", "DaemonSetList", all.stream().map(KubeObjects::daemonSet).toList(), f.viewVersion());
+  }
+
+  /** Pods: read-only, what the agents run (and desired pods not reported yet, Pending). */
+  private static ObjectNode pods(Fleet f, String namespace, String name, boolean table, io.dsfleet.common.model.LabelSelector selector,
+      FieldQuery fields, long now) {
+    java.util.Map<String, io.dsfleet.coordinator.fleet.FleetView.DsSnapshot> byKey = new java.util.HashMap<>();
+    f.daemonSets().forEach(d -> byKey.put(Fleet.key(d.namespace(), d.name()), d));
+    List<io.dsfleet.proto.v1.PodView> views = new java.util.ArrayList<>();
+    List<ObjectNode> items = new java.util.ArrayList<>();
+    for (var v : io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, name, null)) {
+      ObjectNode pod = KubeObjects.pod(v, byKey.get(Fleet.key(v.getStatus().getNamespace(), v.getStatus().getDaemonSet())));
+      java.util.Map<String, String> labels = new java.util.HashMap<>();
+      pod.path("metadata").path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+      if ((selector == null || LabelSelectors.matches(selector, labels)) && fields.matches(v.getStatus().getPodName(), v.getStatus().getNamespace())) {
+        views.add(v);
+        items.add(pod);
+      }
+    }
+    if (name != null && views.isEmpty()) {
+      throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + name + "\" not found");
+    }
+    return table ? KubeObjects.podTable(views, items, f.viewVersion(), now) : KubeObjects.list("v1", "PodList", items, f.viewVersion());
   }
 
   private static java.util.Map<String, String> labels(io.dsfleet.coordinator.fleet.FleetView.DsSnapshot d) {
@@ -301,7 +338,7 @@ public final class KubeApi implements AutoCloseable {
     ObjectNode r = Json.mapper().createObjectNode().put("name", name).put("singularName", kind.toLowerCase(java.util.Locale.ROOT))
         .put("namespaced", namespaced).put("kind", kind);
     r.putArray("verbs").add("get").add("list");
-    if (kind.equals("DaemonSet")) {
+    if (kind.equals("DaemonSet") || kind.equals("Pod")) {
       r.putArray("categories").add("all"); // kubectl get all
     }
     var s = r.putArray("shortNames");

@@ -6,9 +6,13 @@ import io.dsfleet.common.Json;
 import io.dsfleet.common.model.Container;
 import io.dsfleet.common.model.PodSpec;
 import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.cli.GetCommand;
 import io.dsfleet.coordinator.cli.Table;
 import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
 import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
+import io.dsfleet.proto.v1.ContainerStatus;
+import io.dsfleet.proto.v1.PodStatus;
+import io.dsfleet.proto.v1.PodView;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -79,6 +83,81 @@ final class KubeObjects {
   /** The VERSION column: the agent's, as kubelets show theirs. */
   private static String version(NodeSnapshot n) {
     return n.info().getAgentVersion();
+  }
+
+  /**
+   * A pod as the Kubernetes API shows one, read-only: the DaemonSet's pod on its node, its labels
+   * and containers those of the template it runs (the DaemonSet's current one), owned by the
+   * DaemonSet, and its status from the agent's last report (Pending until the first).
+   */
+  static ObjectNode pod(PodView v, DsSnapshot d) {
+    PodStatus s = v.getStatus();
+    ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", "v1").put("kind", "Pod");
+    long created = s.getCreatedAtMillis() != 0 ? s.getCreatedAtMillis() : s.getStartedAtMillis();
+    ObjectNode meta = o.putObject("metadata").put("name", s.getPodName()).put("namespace", s.getNamespace())
+        .put("uid", uid("pod", s.getNamespace(), s.getPodName(), 0));
+    if (created != 0) {
+      meta.put("creationTimestamp", timestamp(created));
+    }
+    ObjectNode labels = meta.putObject("labels");
+    var template = d == null ? null : d.ds().spec().template();
+    if (template != null && template.metadata() != null && template.metadata().labels() != null) {
+      new TreeMap<>(template.metadata().labels()).forEach(labels::put);
+    }
+    labels.put("pod-template-generation", String.valueOf(v.getRevision()));
+    if (d != null) {
+      meta.putArray("ownerReferences").addObject().put("apiVersion", "apps/v1").put("kind", "DaemonSet").put("name", d.name())
+          .put("uid", uid("daemonset", d.namespace(), d.name(), d.createdAtMillis())).put("controller", true)
+          .put("blockOwnerDeletion", true);
+    }
+    ObjectNode spec = o.putObject("spec").put("nodeName", v.getNodeName());
+    ArrayNode containers = spec.putArray("containers");
+    if (template != null) {
+      template.spec().containers().forEach(c -> containers.addObject().put("name", c.name()).put("image", c.image()));
+    }
+    ObjectNode status = o.putObject("status").put("phase", v.getPending() || s.getPhase().isEmpty() ? "Pending" : s.getPhase());
+    if (!s.getReason().isEmpty()) {
+      status.put("reason", s.getReason()).put("message", s.getMessage());
+    }
+    status.putArray("conditions").addObject().put("type", "Ready").put("status", s.getReady() ? "True" : "False");
+    if (s.getStartedAtMillis() != 0) {
+      status.put("startTime", timestamp(s.getStartedAtMillis()));
+    }
+    ArrayNode statuses = status.putArray("containerStatuses");
+    for (ContainerStatus c : s.getContainersList()) {
+      if (c.getInit()) {
+        continue;
+      }
+      ObjectNode cs = statuses.addObject().put("name", c.getName()).put("image", c.getImage()).put("ready", c.getReady())
+          .put("restartCount", c.getRestartCount()).put("containerID", c.getContainerId().isEmpty() ? "" : "docker://" + c.getContainerId());
+      ObjectNode state = cs.putObject("state");
+      switch (c.getState()) {
+        case "running" -> state.putObject("running").put("startedAt", timestamp(c.getStartedAtMillis()));
+        case "terminated" -> state.putObject("terminated").put("exitCode", c.getExitCode()).put("reason", c.getReason());
+        default -> state.putObject("waiting").put("reason", c.getReason()).put("message", c.getMessage());
+      }
+    }
+    return o;
+  }
+
+  /** kubectl get pods: NAME READY STATUS RESTARTS AGE (-o wide: IP NODE NOMINATED NODE READINESS GATES). */
+  static ObjectNode podTable(List<PodView> pods, List<ObjectNode> items, long resourceVersion, long now) {
+    ObjectNode t = table(resourceVersion, column("Name", "string", "name", 0), column("Ready", "string", "", 0),
+        column("Status", "string", "", 0), column("Restarts", "string", "", 0), column("Age", "string", "", 0),
+        column("IP", "string", "", 1), column("Node", "string", "", 1), column("Nominated Node", "string", "", 1),
+        column("Readiness Gates", "string", "", 1));
+    ArrayNode rows = t.putArray("rows");
+    for (int i = 0; i < pods.size(); i++) {
+      PodView v = pods.get(i);
+      PodStatus s = v.getStatus();
+      long ready = s.getContainersList().stream().filter(c -> !c.getInit() && c.getReady()).count();
+      long total = s.getContainersList().stream().filter(c -> !c.getInit()).count();
+      int restarts = s.getContainersList().stream().mapToInt(ContainerStatus::getRestartCount).sum();
+      long created = s.getCreatedAtMillis() != 0 ? s.getCreatedAtMillis() : s.getStartedAtMillis();
+      row(rows, items.get(i)).add(s.getPodName()).add(ready + "/" + total).add(GetCommand.podStatus(v)).add(String.valueOf(restarts))
+          .add(Table.age(created, now)).add("<none>").add(v.getNodeName()).add("<none>").add("<none>");
+    }
+    return t;
   }
 
   /** A namespace: implicit in dsfleet (any name exists, always Active). */

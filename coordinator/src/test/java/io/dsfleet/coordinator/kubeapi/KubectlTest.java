@@ -103,7 +103,18 @@ class KubectlTest {
       assertThat(sorted.out()).as("sorting asks for whole objects in the Table's rows").contains("agent");
       Run all = kubectl(kubeconfig, "get", "all", "-n", "ops");
       assertThat(all.exit()).as(all.out()).isZero();
-      assertThat(all.out()).as("DaemonSets are in the \"all\" category").containsPattern("(?m)^agent\\s+2");
+      assertThat(all.out()).as("DaemonSets and pods are in the \"all\" category").containsPattern("(?m)^daemonset.apps/agent\\s+2")
+          .containsPattern("(?m)^pod/agent-\\S+\\s+1/1\\s+Running");
+
+      Run pods = kubectl(kubeconfig, "get", "pods", "-n", "ops", "-o", "wide");
+      assertThat(pods.exit()).as(pods.out()).isZero();
+      assertThat(columns(pods.out(), 4)).as("kubectl get pods: NAME READY STATUS RESTARTS as dsctl get pods")
+          .isEqualTo(columns(dsctl(coordinator, "get", "pods", "-n", "ops"), 4));
+      assertThat(pods.out()).contains("node-a").contains("node-b").contains("1/1").contains("Running");
+      Run describe = kubectl(kubeconfig, "describe", "ds", "agent", "-n", "ops");
+      assertThat(describe.exit()).as(describe.out()).isZero();
+      assertThat(describe.out()).contains("Desired Number of Nodes Scheduled: 2").contains("Pods Status:  2 Running / 0 Waiting"
+          + " / 0 Succeeded / 0 Failed").contains("busybox");
 
       Run missing = kubectl(kubeconfig, "get", "ds", "nope", "-n", "ops");
       assertThat(missing.exit()).isNotZero();
@@ -150,6 +161,11 @@ class KubectlTest {
     } finally {
       server.close();
     }
+  }
+
+  /** Each line's first n columns, joined by one space. */
+  static List<String> columns(String table, int n) {
+    return table.lines().map(l -> String.join(" ", java.util.Arrays.asList(l.trim().split("\\s+")).subList(0, n))).toList();
   }
 
   static String dsctl(String coordinator, String... args) {
