@@ -246,23 +246,7 @@ final class LogStreams implements AutoCloseable {
 
   /** A pod's last {@code tail} lines, read whole (at most 3 s): the page without its script shows these. */
   List<String> tail(Fleet fleet, LogsRequest req) throws InterruptedException {
-    Follower f = new Follower("", "");
-    LogRelay.Relay r = relays.start(fleet, req.toBuilder().setFollow(false).build(), f);
-    try {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
-      List<String> out = new ArrayList<>();
-      long seq = 0;
-      while (true) {
-        Batch b = f.after(seq, deadline);
-        out.addAll(b.lines());
-        seq = b.lastSeq();
-        if (b.ended() || System.nanoTime() >= deadline) {
-          return out;
-        }
-      }
-    } finally {
-      r.cancel();
-    }
+    return relays.read(fleet, req, Duration.ofSeconds(3));
   }
 
   private void reap() {

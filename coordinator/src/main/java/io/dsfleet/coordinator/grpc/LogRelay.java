@@ -40,6 +40,49 @@ public final class LogRelay {
 
   private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
+  /**
+   * A pod's log read whole, not followed: the lines its agents send until they end, or as many as
+   * came within {@code limit} (an agent that does not answer ends the wait, not the caller).
+   * Lines of the relay's own (a node not connected) come as its agents' do.
+   *
+   * @throws ControlException NOT_FOUND as {@link #start}
+   */
+  public List<String> read(Fleet fleet, LogsRequest req, java.time.Duration limit) throws InterruptedException {
+    List<String> lines = new ArrayList<>();
+    java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
+    Relay r = start(fleet, req.toBuilder().setFollow(false).build(), new Reader() {
+      @Override
+      public boolean isReady() {
+        return true;
+      }
+
+      @Override
+      public void onNext(LogLine line) {
+        synchronized (lines) {
+          lines.add(line.getLine());
+        }
+      }
+
+      @Override
+      public void onCompleted() {
+        ended.countDown();
+      }
+
+      @Override
+      public void onError(Status status) {
+        ended.countDown();
+      }
+    });
+    try {
+      ended.await(limit.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      synchronized (lines) {
+        return List.copyOf(lines);
+      }
+    } finally {
+      r.cancel();
+    }
+  }
+
   /** Relays under way: asked of agents, not yet ended. */
   public int open() {
     return relays.size();

@@ -12,6 +12,7 @@ import io.dsfleet.common.match.LabelSelectors;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Fleet;
+import io.dsfleet.coordinator.grpc.LogRelay;
 import io.dsfleet.coordinator.security.Authority;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -49,14 +50,16 @@ public final class KubeApi implements AutoCloseable {
   private final boolean insecure;
   private final Clock clock;
   private final String version;
+  private final LogRelay logs;
 
   /**
    * @param fleet the fleet this coordinator serves now (null on a replica that does not lead)
    * @param chain the serving certificate chain, CA last; null: plain HTTP, every caller an admin (--insecure)
    */
-  public KubeApi(InetSocketAddress at, Supplier<Fleet> fleet, Supplier<Authority> authority, X509Certificate[] chain, PrivateKey key,
-      Clock clock, String version) throws IOException {
+  public KubeApi(InetSocketAddress at, Supplier<Fleet> fleet, Supplier<Authority> authority, LogRelay logs, X509Certificate[] chain,
+      PrivateKey key, Clock clock, String version) throws IOException {
     this.fleet = fleet;
+    this.logs = logs;
     this.authority = authority;
     this.insecure = chain == null;
     this.clock = clock;
@@ -116,6 +119,11 @@ public final class KubeApi implements AutoCloseable {
             + " dsctl rollout status -w"));
         return;
       }
+      var log = LOG_PATH.matcher(x.getRequestURI().getRawPath());
+      if (log.matches()) {
+        podLog(x, URLDecoder.decode(log.group(1), StandardCharsets.UTF_8), URLDecoder.decode(log.group(2), StandardCharsets.UTF_8));
+        return;
+      }
       String selector = param(x, "labelSelector");
       ObjectNode body = route(x.getRequestURI().getRawPath(), wantsTable(x), selector == null ? null : SelectorQuery.parse(selector),
           FieldQuery.parse(param(x, "fieldSelector")));
@@ -130,6 +138,9 @@ public final class KubeApi implements AutoCloseable {
         case UNAVAILABLE -> KubeObjects.status(503, "ServiceUnavailable", e.getMessage());
         default -> KubeObjects.status(400, "BadRequest", e.getMessage());
       });
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      send(x, KubeObjects.status(503, "ServiceUnavailable", "the coordinator is stopping"));
     } catch (RuntimeException e) {
       log.warn("Kubernetes API request {} failed", x.getRequestURI(), e);
       send(x, KubeObjects.status(500, "InternalError", "internal error (the coordinator's log has it)"));
@@ -281,6 +292,42 @@ public final class KubeApi implements AutoCloseable {
         .toList();
     return table ? KubeObjects.daemonSetTable(all, f.viewVersion(), now)
         : KubeObjects.list("apps/v1", "DaemonSetList", all.stream().map(KubeObjects::daemonSet).toList(), f.viewVersion());
+  }
+
+  private static final java.util.regex.Pattern LOG_PATH = java.util.regex.Pattern.compile("/api/v1/namespaces/([^/]+)/pods/([^/]+)/log/?");
+
+  /**
+   * kubectl logs POD [-c C] [--tail N] [-p]: the pod's log from its agent, read whole, as text.
+   * Following (-f) is not served yet: the JDK's server cuts a response after 30 s.
+   */
+  private void podLog(HttpExchange x, String namespace, String pod) throws IOException, InterruptedException {
+    if ("true".equals(param(x, "follow"))) {
+      send(x, KubeObjects.status(400, "BadRequest", "kubectl logs -f is not served yet by the dsfleet coordinator: use dsctl logs -f"));
+      return;
+    }
+    Fleet f = fleet.get();
+    if (f == null) {
+      throw new ControlException(io.grpc.Status.Code.UNAVAILABLE, "this coordinator replica does not lead now: use the leader");
+    }
+    var found = io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, pod, null);
+    if (found.isEmpty()) {
+      throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + pod + "\" not found");
+    }
+    var v = found.get(0);
+    int tail;
+    try {
+      tail = param(x, "tailLines") == null ? 0 : Integer.parseInt(param(x, "tailLines"));
+    } catch (NumberFormatException e) {
+      throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, "tailLines must be a number: " + param(x, "tailLines"));
+    }
+    List<String> lines = logs.read(f, io.dsfleet.proto.v1.LogsRequest.newBuilder().setNamespace(namespace)
+        .setDaemonSet(v.getStatus().getDaemonSet()).setNodeName(v.getNodeName()).setContainer(java.util.Objects.requireNonNullElse(
+            param(x, "container"), "")).setTailLines(tail).setPrevious("true".equals(param(x, "previous"))).build(), java.time.Duration.ofSeconds(10));
+    byte[] body = lines.stream().map(l -> l + "\n").collect(java.util.stream.Collectors.joining()).getBytes(StandardCharsets.UTF_8);
+    x.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+    x.getResponseHeaders().set("Cache-Control", "no-store");
+    x.sendResponseHeaders(200, body.length == 0 ? -1 : body.length);
+    x.getResponseBody().write(body);
   }
 
   /** Pods: read-only, what the agents run (and desired pods not reported yet, Pending). */

@@ -116,6 +116,17 @@ class KubectlTest {
       assertThat(describe.out()).contains("Desired Number of Nodes Scheduled: 2").contains("Pods Status:  2 Running / 0 Waiting"
           + " / 0 Succeeded / 0 Failed").contains("busybox");
 
+      String pod = kubectl(kubeconfig, "get", "pods", "-n", "ops", "-o", "name").out().lines().findFirst().orElseThrow();
+      Run podLog = kubectl(kubeconfig, "logs", "-n", "ops", pod);
+      assertThat(podLog.exit()).as(podLog.out()).isZero();
+      assertThat(podLog.out()).as("the agent's answer, relayed").isEqualTo("log of " + pod.substring("pod/".length()) + "\nsecond line\n");
+      Run dsLog = kubectl(kubeconfig, "logs", "-n", "ops", "ds/agent");
+      assertThat(dsLog.out()).as("kubectl logs ds/NAME: one of its pods").contains("Found 2 pods").contains("\nlog of agent-")
+          .contains("second line");
+      Run follow = kubectl(kubeconfig, "logs", "-f", "-n", "ops", pod);
+      assertThat(follow.exit()).isNotZero();
+      assertThat(follow.out()).contains("use dsctl logs -f");
+
       Run missing = kubectl(kubeconfig, "get", "ds", "nope", "-n", "ops");
       assertThat(missing.exit()).isNotZero();
       assertThat(missing.out()).contains("Error from server (NotFound): daemonsets.apps \"nope\" not found");
