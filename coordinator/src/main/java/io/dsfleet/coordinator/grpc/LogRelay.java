@@ -42,13 +42,16 @@ public final class LogRelay {
 
   /**
    * A pod's log read whole, not followed: the lines its agents send until they end, or as many as
-   * came within {@code limit} (an agent that does not answer ends the wait, not the caller).
-   * Lines of the relay's own (a node not connected) come as its agents' do.
+   * came within {@code limit} (an agent that does not answer ends the wait, not the caller), at
+   * most {@link #MAX_WAITING_BYTES} of them (a last line then says the rest was left out: a log of
+   * gigabytes read without --tail must not fill the coordinator's heap). Lines of the relay's own
+   * (a node not connected) come as its agents' do.
    *
    * @throws ControlException NOT_FOUND as {@link #start}
    */
   public List<String> read(Fleet fleet, LogsRequest req, java.time.Duration limit) throws InterruptedException {
     List<String> lines = new ArrayList<>();
+    long[] bytes = {0};
     java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
     Relay r = start(fleet, req.toBuilder().setFollow(false).build(), new Reader() {
       @Override
@@ -59,7 +62,15 @@ public final class LogRelay {
       @Override
       public void onNext(LogLine line) {
         synchronized (lines) {
-          lines.add(line.getLine());
+          if (bytes[0] > MAX_WAITING_BYTES) {
+            return;
+          }
+          bytes[0] += line.getLine().length();
+          lines.add(bytes[0] > MAX_WAITING_BYTES ? "[the log goes on beyond " + (MAX_WAITING_BYTES >> 20)
+              + " MiB: read it with a tail or with dsctl logs, which streams]" : line.getLine());
+          if (bytes[0] > MAX_WAITING_BYTES) {
+            ended.countDown();
+          }
         }
       }
 

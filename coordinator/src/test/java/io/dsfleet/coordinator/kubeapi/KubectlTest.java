@@ -123,6 +123,43 @@ class KubectlTest {
       Run dsLog = kubectl(kubeconfig, "logs", "-n", "ops", "ds/agent");
       assertThat(dsLog.out()).as("kubectl logs ds/NAME: one of its pods").contains("Found 2 pods").contains("\nlog of agent-")
           .contains("second line");
+      // a log of more than the coordinator holds for one read: the first 4 MiB, then a line saying so
+      a.answerLogs = false;
+      b.answerLogs = false;
+      a.received.clear();
+      b.received.clear();
+      var big = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return kubectl(kubeconfig, "logs", "-n", "ops", pod);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      FakeAgent[] asked = {null};
+      io.dsfleet.proto.v1.LogRequest[] request = {null};
+      Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
+        for (FakeAgent agent : List.of(a, b)) {
+          for (var m : agent.received) {
+            if (m.hasLogRequest()) {
+              asked[0] = agent;
+              request[0] = m.getLogRequest();
+              return true;
+            }
+          }
+        }
+        return false;
+      });
+      String line = "x".repeat(16 * 1024);
+      for (int i = 0; i < 24; i++) { // 6 MiB in chunks of 256 KiB
+        asked[0].logChunk(request[0].getRequestId(), java.util.Collections.nCopies(16, line));
+      }
+      Run truncated = big.get(60, TimeUnit.SECONDS);
+      assertThat(truncated.exit()).isZero();
+      assertThat(truncated.out().length()).as("about 4 MiB, not 6").isBetween(4 << 20, (4 << 20) + (64 << 10));
+      assertThat(truncated.out()).endsWith("read it with a tail or with dsctl logs, which streams]\n");
+      a.answerLogs = true;
+      b.answerLogs = true;
+
       Run follow = kubectl(kubeconfig, "logs", "-f", "-n", "ops", pod);
       assertThat(follow.exit()).isNotZero();
       assertThat(follow.out()).contains("use dsctl logs -f");
