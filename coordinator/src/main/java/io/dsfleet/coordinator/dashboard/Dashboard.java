@@ -24,7 +24,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,9 +52,6 @@ public final class Dashboard implements AutoCloseable {
   private final Clock clock;
   private final boolean loopbackOnly;
   private final LogStreams logs;
-  /** Log streams being sent now, each on a thread of its own while its response lasts; the pages keep the rest. */
-  static final int MAX_STREAMING = 8;
-  private final AtomicInteger streaming = new AtomicInteger();
 
   /**
    * @param fleet the fleet this coordinator serves now (null on a replica that does not lead)
@@ -81,7 +77,7 @@ public final class Dashboard implements AutoCloseable {
     }
     logs = new LogStreams(relays, Duration.ofSeconds(20), Duration.ofSeconds(30)); // once the port is ours
     // the JDK's server reads requests and shakes hands on these threads too: room beyond the streams
-    threads = Executors.newFixedThreadPool(MAX_STREAMING + 8, r -> {
+    threads = Executors.newFixedThreadPool(LogStreams.MAX_STREAMING + 8, r -> {
       Thread t = new Thread(r, "dashboard");
       t.setDaemon(true);
       return t;
@@ -192,7 +188,10 @@ public final class Dashboard implements AutoCloseable {
       LogsRequest req = logsRequest(x, p);
       html = Html.page("Logs of " + p[4] + " on " + p[1], Pages.logs(req, logs.tail(f, req.toBuilder().setTailLines(200).build())), who);
     } else if (p[0].equals("streams") && p.length == 6 && p[1].equals("nodes") && p[3].equals("logs")) {
-      stream(x, f, who, logsRequest(x, java.util.Arrays.copyOfRange(p, 1, 6)));
+      headers(x);
+      String cookie = cookie(x);
+      logs.serve(x, f, who.formToken(), logsRequest(x, java.util.Arrays.copyOfRange(p, 1, 6)),
+          () -> logins.check(cookie, authority.get()) != null);
       return;
     } else if (p[0].equals("events") && p.length == 1) {
       html = Html.page("Events", Pages.events(f, k -> true, 500, now), who);
@@ -220,102 +219,6 @@ public final class Dashboard implements AutoCloseable {
   private static LogsRequest logsRequest(HttpExchange x, String[] p) {
     return LogsRequest.newBuilder().setNodeName(p[1]).setNamespace(p[3]).setDaemonSet(p[4])
         .setContainer(query(x).getOrDefault("container", "")).build();
-  }
-
-  /**
-   * A pod's log as server-sent events, from its last 200 lines on, for one window; the browser's
-   * EventSource reconnects with the last line's id and the next window goes on from there. Every
-   * answer is a 200 event stream, so the browser keeps reconnecting: when the streams are all
-   * busy it is told to come back later; when the stream cannot be made (no such pod, too many
-   * open) it gets an "end" event saying why.
-   */
-  private void stream(HttpExchange x, Fleet f, Logins.Login who, LogsRequest req) throws IOException {
-    headers(x);
-    x.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-    if (streaming.incrementAndGet() > MAX_STREAMING) {
-      streaming.decrementAndGet();
-      x.sendResponseHeaders(200, 0);
-      x.getResponseBody().write("retry: 5000\n\n".getBytes(StandardCharsets.UTF_8)); // busy: the same id, 5 s later
-      return;
-    }
-    LogStreams.Follower follower = null;
-    try {
-      x.sendResponseHeaders(200, 0);
-      var out = x.getResponseBody();
-      StringBuilder events = new StringBuilder("retry: 500\n\n");
-      String lastId = x.getRequestHeaders().getFirst("Last-Event-ID");
-      follower = logs.resume(lastId, who.formToken());
-      long seq = LogStreams.seqOf(lastId);
-      if (follower == null || !follower.attach()) {
-        try {
-          follower = logs.follow(f, who.formToken(), req.toBuilder().setTailLines(200).build());
-        } catch (ControlException e) {
-          follower = null;
-          out.write(events.append(endEvent(e.getMessage())).toString().getBytes(StandardCharsets.UTF_8));
-          return;
-        }
-        follower.attach();
-        if (lastId != null) { // the stream it had ended (unread too long, say): this one starts again from the last lines
-          events.append("event: reset\ndata: the stream started again from the last lines: lines may be missing or repeated\n\n");
-        }
-        seq = 0;
-      }
-      events.append("id: ").append(follower.id).append(':').append(seq).append("\n\n"); // a stream with no line yet resumes too
-      String cookie = cookie(x);
-      long deadline = System.nanoTime() + logs.window().toNanos();
-      while (true) {
-        out.write(events.toString().getBytes(StandardCharsets.UTF_8));
-        out.flush(); // also how a browser that left is noticed: a ping at least every 5 s
-        events.setLength(0);
-        if (System.nanoTime() >= deadline) {
-          break;
-        }
-        if (logins.check(cookie, authority.get()) == null) {
-          events.append(endEvent("the login ended (expired, or its credential was revoked)"));
-          follower.stop();
-          out.write(events.toString().getBytes(StandardCharsets.UTF_8));
-          break;
-        }
-        LogStreams.Batch b = follower.after(seq, Math.min(deadline, System.nanoTime() + PING_NANOS));
-        if (b.missed() > 0) {
-          events.append("data: [").append(b.missed()).append(" lines not shown: this page fell behind]\n\n");
-        }
-        long n = b.lastSeq() - b.lines().size();
-        for (String line : b.lines()) {
-          events.append("id: ").append(follower.id).append(':').append(++n).append("\ndata: ").append(oneLine(line)).append("\n\n");
-        }
-        if (b.ended()) {
-          events.append(endEvent(b.endReason()));
-          out.write(events.toString().getBytes(StandardCharsets.UTF_8));
-          follower.stop();
-          break;
-        }
-        if (b.lines().isEmpty() && b.missed() == 0) {
-          events.append(": ping\n\n");
-        }
-        seq = b.lastSeq();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } catch (IOException gone) {
-      // the browser went away; the follower ends once nobody reads it
-    } finally {
-      if (follower != null) {
-        follower.detach();
-      }
-      streaming.decrementAndGet();
-    }
-  }
-
-  private static final long PING_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-
-  private static String endEvent(String why) {
-    return "event: end\ndata: " + oneLine(why) + "\n\n";
-  }
-
-  /** One line of an event's data: a line break in it would end the field. */
-  private static String oneLine(String text) {
-    return text.replace('\r', ' ').replace('\n', ' ');
   }
 
   private void act(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException {
@@ -437,7 +340,7 @@ public final class Dashboard implements AutoCloseable {
   }
 
   /** On every answer: never cached, never sniffed, no referrer (a login URL carries a token), no framing, no foreign code. */
-  private static void headers(HttpExchange x) {
+  static void headers(HttpExchange x) {
     x.getResponseHeaders().set("Cache-Control", "no-store");
     x.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
     x.getResponseHeaders().set("Referrer-Policy", "no-referrer");

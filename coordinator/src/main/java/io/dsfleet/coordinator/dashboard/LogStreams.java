@@ -1,11 +1,14 @@
 package io.dsfleet.coordinator.dashboard;
 
+import com.sun.net.httpserver.HttpExchange;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Fleet;
 import io.dsfleet.coordinator.grpc.LogRelay;
 import io.dsfleet.proto.v1.LogLine;
 import io.dsfleet.proto.v1.LogsRequest;
 import io.grpc.Status;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -17,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The dashboard's streamed pod logs. A page's stream is a follower: a `logs -f` relay from the
@@ -27,12 +31,16 @@ import java.util.concurrent.TimeUnit;
  * line's id, so the next response goes on from there: no line lost or repeated across responses. A
  * follower nobody reads for {@code idle} ends, and its relay with it. Followers are capped per
  * login (a new one replaces that login's oldest unread one) and in all; the login is checked again
- * at every reconnect and every few seconds while a response lasts.
+ * at every reconnect and every few seconds while a response lasts. {@link #serve} writes those
+ * responses; the dashboard routes to it.
  */
 final class LogStreams implements AutoCloseable {
   static final int MAX_FOLLOWERS = 16;
   static final int MAX_PER_LOGIN = 4;
   static final long MAX_BUFFERED_BYTES = 1 << 20;
+  /** Responses being sent now, each on a thread of the dashboard's own while it lasts; the pages keep the rest. */
+  static final int MAX_STREAMING = 8;
+  private final AtomicInteger streaming = new AtomicInteger();
 
   private final LogRelay relays;
   private volatile Duration window;
@@ -254,6 +262,103 @@ final class LogStreams implements AutoCloseable {
     for (Follower f : followers.values()) {
       f.endIfUnread(limit);
     }
+  }
+
+  /**
+   * A pod's log as server-sent events, from its last 200 lines on, for one window; the browser's
+   * EventSource reconnects with the last line's id and the next window goes on from there. Every
+   * answer is a 200 event stream, so the browser keeps reconnecting: when the streams are all
+   * busy it is told to come back later; when the stream cannot be made (no such pod, too many
+   * open) it gets an "end" event saying why. The caller set the dashboard's own headers.
+   *
+   * @param owner the login the stream is this login's (its followers, resumable by it only)
+   * @param loggedIn whether that login still holds, asked at least every 5 s
+   */
+  void serve(HttpExchange x, Fleet f, String owner, LogsRequest req, java.util.function.BooleanSupplier loggedIn) throws IOException {
+    x.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
+    if (streaming.incrementAndGet() > MAX_STREAMING) {
+      streaming.decrementAndGet();
+      x.sendResponseHeaders(200, 0);
+      x.getResponseBody().write("retry: 5000\n\n".getBytes(StandardCharsets.UTF_8)); // busy: the same id, 5 s later
+      return;
+    }
+    LogStreams.Follower follower = null;
+    try {
+      x.sendResponseHeaders(200, 0);
+      var out = x.getResponseBody();
+      StringBuilder events = new StringBuilder("retry: 500\n\n");
+      String lastId = x.getRequestHeaders().getFirst("Last-Event-ID");
+      follower = resume(lastId, owner);
+      long seq = LogStreams.seqOf(lastId);
+      if (follower == null || !follower.attach()) {
+        try {
+          follower = follow(f, owner, req.toBuilder().setTailLines(200).build());
+        } catch (ControlException e) {
+          follower = null;
+          out.write(events.append(endEvent(e.getMessage())).toString().getBytes(StandardCharsets.UTF_8));
+          return;
+        }
+        follower.attach();
+        if (lastId != null) { // the stream it had ended (unread too long, say): this one starts again from the last lines
+          events.append("event: reset\ndata: the stream started again from the last lines: lines may be missing or repeated\n\n");
+        }
+        seq = 0;
+      }
+      events.append("id: ").append(follower.id).append(':').append(seq).append("\n\n"); // a stream with no line yet resumes too
+      long deadline = System.nanoTime() + window.toNanos();
+      while (true) {
+        out.write(events.toString().getBytes(StandardCharsets.UTF_8));
+        out.flush(); // also how a browser that left is noticed: a ping at least every 5 s
+        events.setLength(0);
+        if (System.nanoTime() >= deadline) {
+          break;
+        }
+        if (!loggedIn.getAsBoolean()) {
+          events.append(endEvent("the login ended (expired, or its credential was revoked)"));
+          follower.stop();
+          out.write(events.toString().getBytes(StandardCharsets.UTF_8));
+          break;
+        }
+        LogStreams.Batch b = follower.after(seq, Math.min(deadline, System.nanoTime() + PING_NANOS));
+        if (b.missed() > 0) {
+          events.append("data: [").append(b.missed()).append(" lines not shown: this page fell behind]\n\n");
+        }
+        long n = b.lastSeq() - b.lines().size();
+        for (String line : b.lines()) {
+          events.append("id: ").append(follower.id).append(':').append(++n).append("\ndata: ").append(oneLine(line)).append("\n\n");
+        }
+        if (b.ended()) {
+          events.append(endEvent(b.endReason()));
+          out.write(events.toString().getBytes(StandardCharsets.UTF_8));
+          follower.stop();
+          break;
+        }
+        if (b.lines().isEmpty() && b.missed() == 0) {
+          events.append(": ping\n\n");
+        }
+        seq = b.lastSeq();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException gone) {
+      // the browser went away; the follower ends once nobody reads it
+    } finally {
+      if (follower != null) {
+        follower.detach();
+      }
+      streaming.decrementAndGet();
+    }
+  }
+
+  private static final long PING_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+
+  private static String endEvent(String why) {
+    return "event: end\ndata: " + oneLine(why) + "\n\n";
+  }
+
+  /** One line of an event's data: a line break in it would end the field. */
+  private static String oneLine(String text) {
+    return text.replace('\r', ' ').replace('\n', ' ');
   }
 
   @Override
