@@ -192,13 +192,18 @@ class DashboardBrowserTest {
     return tls;
   }
 
+  /** A DaemonSet r1 Ready on the three hosts, its page open in the browser under this credential's login, its grid all r1 Ready. */
+  static void openRolledOut(String name, String credential) {
+    fleet.apply(daemonSet(name, "local/busybox:1", 1));
+    TestFleet.await("r1 Ready on the 3 hosts", 120, () -> fleet.pods(name).stream().filter(p -> p.getStatus().getReady()).count() == 3);
+    logIn(credential);
+    browser.get(BASE + "/daemonsets/default/" + name);
+    TestFleet.await("the grid shows r1 Ready on every node", 30, () -> grid().equals(all("r1 Ready")));
+  }
+
   @Test
   void aViewerSeesTheGridMoveThroughARolloutAndCannotPauseIt() throws Exception {
-    fleet.apply(daemonSet("web", "local/busybox:1", 1));
-    TestFleet.await("r1 Ready on the 3 hosts", 120, () -> fleet.pods("web").stream().filter(p -> p.getStatus().getReady()).count() == 3);
-    logIn("viewer");
-    browser.get(BASE + "/daemonsets/default/web");
-    TestFleet.await("the grid shows r1 Ready on every node", 30, () -> grid().equals(all("r1 Ready")));
+    openRolledOut("web", "viewer");
     assertThat(browser.findElements(By.cssSelector("form button"))).as("a viewer's page has no actions").isEmpty();
 
     fleet.apply(daemonSet("web", "local/busybox:2", 2));
@@ -264,11 +269,7 @@ class DashboardBrowserTest {
 
   @Test
   void anAdminsPauseStopsTheRolloutAndTheGridShowsIt() throws Exception {
-    fleet.apply(daemonSet("agent", "local/busybox:1", 1));
-    TestFleet.await("r1 Ready on the 3 hosts", 120, () -> fleet.pods("agent").stream().filter(p -> p.getStatus().getReady()).count() == 3);
-    logIn("admin");
-    browser.get(BASE + "/daemonsets/default/agent");
-    TestFleet.await("the grid shows r1 Ready on every node", 30, () -> grid().equals(all("r1 Ready")));
+    openRolledOut("agent", "admin");
 
     fleet.apply(daemonSet("agent", "local/busybox:2", 4));
     TestFleet.await("the first node on its way to r2", 60, () -> grid().stream().anyMatch(c -> c.contains("r2")));
