@@ -20,7 +20,6 @@ import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -348,30 +347,12 @@ public final class Dashboard implements AutoCloseable {
   }
 
   private static Map<String, String> query(HttpExchange x) {
-    return pairs(x.getRequestURI().getRawQuery());
+    return io.dsfleet.coordinator.http.UrlPairs.parse(x.getRequestURI().getRawQuery());
   }
 
   private static Map<String, String> form(HttpExchange x) throws IOException {
     byte[] body = x.getRequestBody().readNBytes(8192);
-    return pairs(new String(body, StandardCharsets.UTF_8));
-  }
-
-  private static Map<String, String> pairs(String text) {
-    Map<String, String> out = new HashMap<>();
-    if (text == null || text.isEmpty()) {
-      return out;
-    }
-    for (String kv : text.split("&")) {
-      int eq = kv.indexOf('=');
-      if (eq > 0) {
-        try {
-          out.put(URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8), URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
-        } catch (IllegalArgumentException malformed) {
-          // a malformed %-escape: not a field
-        }
-      }
-    }
-    return out;
+    return io.dsfleet.coordinator.http.UrlPairs.parse(new String(body, StandardCharsets.UTF_8));
   }
 
   private static void send(HttpExchange x, int status, String type, String body) throws IOException {

@@ -114,7 +114,7 @@ public final class KubeApi implements AutoCloseable {
             + x.getRequestMethod() + " is not served; change the fleet with dsctl (apply, delete, label, taint, cordon, rollout)"));
         return;
       }
-      if (query(x).contains("&watch=true") || query(x).contains("&watch=1")) {
+      if ("true".equals(param(x, "watch")) || "1".equals(param(x, "watch"))) {
         send(x, KubeObjects.status(405, "MethodNotAllowed", "watch is not served yet by the dsfleet coordinator: use dsctl get or"
             + " dsctl rollout status -w"));
         return;
@@ -359,12 +359,7 @@ public final class KubeApi implements AutoCloseable {
 
   /** A query parameter, decoded; null when absent. */
   private static String param(HttpExchange x, String name) {
-    for (String kv : query(x).split("&")) {
-      if (kv.startsWith(name + "=")) {
-        return URLDecoder.decode(kv.substring(name.length() + 1), StandardCharsets.UTF_8);
-      }
-    }
-    return null;
+    return io.dsfleet.coordinator.http.UrlPairs.parse(x.getRequestURI().getRawQuery()).get(name);
   }
 
   private static ObjectNode appsGroup() {
@@ -399,10 +394,6 @@ public final class KubeApi implements AutoCloseable {
     return accept.contains("as=Table") && accept.contains("g=meta.k8s.io");
   }
 
-  private static String query(HttpExchange x) {
-    String q = x.getRequestURI().getRawQuery();
-    return q == null ? "" : "&" + q;
-  }
 
   private static void send(HttpExchange x, ObjectNode body) throws IOException {
     int code = body.path("kind").asText().equals("Status") ? body.path("code").asInt(500) : 200;
