@@ -1,12 +1,20 @@
 package io.dsfleet.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.dsfleet.proto.v1.PodView;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** A fleet's membership and placement on real hosts: every host, a host that joins and leaves, labels, taints, deletes. */
+/**
+ * A fleet's membership and placement on real hosts: every host, a host that joins and leaves, labels, taints, deletes;
+ * and kubectl, unmodified, driving a DaemonSet through the coordinator's Kubernetes API.
+ */
 class FleetScenariosTest extends ThreeHostScenarios {
   @Test
   void aDaemonSetRunsOnEveryHostAndDsctlAgreesWithDockerPs() throws Exception {
@@ -110,5 +118,65 @@ class FleetScenariosTest extends ThreeHostScenarios {
     for (var e : before.entrySet()) {
       assertThat(containers("kept", fleet.host(e.getKey()))).as("orphaned containers keep running on host%d", e.getKey()).isEqualTo(e.getValue());
     }
+  }
+
+  static final Path KUBECTL = Path.of("/usr/bin/kubectl");
+
+  static Sh.Result kubectl(Path kubeconfig, String... args) {
+    List<String> cmd = new ArrayList<>(List.of(KUBECTL.toString(), "--kubeconfig", kubeconfig.toString(), "--cache-dir",
+        kubeconfig.resolveSibling("kube-cache").toString()));
+    cmd.addAll(List.of(args));
+    return Sh.run(cmd);
+  }
+
+  static String kubectlOk(Path kubeconfig, String... args) {
+    Sh.Result r = kubectl(kubeconfig, args);
+    assertThat(r.exit()).as("kubectl " + String.join(" ", args) + ": " + r.out()).isZero();
+    return r.out();
+  }
+
+  /** Every host runs the DaemonSet's pod of this revision, Ready. */
+  static boolean everyHostReadyAt(String ds, long revision) {
+    List<PodView> pods = pods(ds);
+    return pods.size() == 3 && pods.stream().allMatch(p -> p.getRevision() == revision && p.getStatus().getReady());
+  }
+
+  @Test
+  void kubectlAppliesRollsOutUndoesAndDeletesOnRealAgents() throws Exception {
+    assumeTrue(Files.isExecutable(KUBECTL), "skipped: no kubectl at /usr/bin/kubectl (these machines have v1.32 installed)");
+    Path kubeconfig = fleet.manifest("kubeconfig", fleet.dsctlOk("kubeconfig", "--server", "https://127.0.0.1:" + KUBE_API_PORT));
+    String v1 = ds("kube", "").replace("spec:\n  selector", "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 1}}\n  selector");
+    Path file = fleet.manifest("kube.yaml", v1);
+
+    assertThat(kubectlOk(kubeconfig, "apply", "-f", file.toString())).isEqualTo("daemonset.apps/kube created\n");
+    String status = kubectlOk(kubeconfig, "rollout", "status", "ds/kube", "--timeout=120s");
+    assertThat(status).endsWith("daemon set \"kube\" successfully rolled out\n");
+    assertThat(everyHostReadyAt("kube", 1)).as("rollout status said done: every host runs it, Ready").isTrue();
+    for (TestHost h : hosts123()) {
+      assertThat(containers("kube", h)).as("docker ps on " + h.name).hasSize(2);
+    }
+    assertThat(kubectlOk(kubeconfig, "get", "ds", "kube").lines().map(l -> l.replaceAll("\\s+\\S+\\s*$", "")).toList())
+        .as("kubectl get ds as dsctl get ds").isEqualTo(fleet.dsctlOk("get", "ds", "kube").lines()
+            .map(l -> l.replaceAll("\\s+\\S+\\s*$", "")).toList());
+    String wide = kubectlOk(kubeconfig, "get", "pods", "-o", "wide");
+    for (TestHost h : hosts123()) {
+      assertThat(wide).containsPattern("kube-\\S+\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+<none>\\s+" + h.name);
+    }
+
+    // a rolling update through kubectl apply, then undone through kubectl rollout undo
+    Files.writeString(file, v1.replace("command:", "env: [{name: MODE, value: two}]\n        command:"));
+    assertThat(kubectlOk(kubeconfig, "apply", "-f", file.toString())).isEqualTo("daemonset.apps/kube configured\n");
+    assertThat(kubectlOk(kubeconfig, "rollout", "status", "ds/kube", "--timeout=120s")).contains("successfully rolled out");
+    assertThat(everyHostReadyAt("kube", 2)).as("every host on revision 2 when rollout status returned").isTrue();
+    assertThat(fleet.dsctlOk("get", "ds", "kube", "-o", "yaml")).contains("name: MODE");
+    assertThat(kubectlOk(kubeconfig, "rollout", "undo", "ds/kube")).isEqualTo("daemonset.apps/kube rolled back\n");
+    assertThat(kubectlOk(kubeconfig, "rollout", "status", "ds/kube", "--timeout=120s")).contains("successfully rolled out");
+    assertThat(everyHostReadyAt("kube", 3)).as("revision 1's template, renumbered 3").isTrue();
+    assertThat(fleet.dsctlOk("get", "ds", "kube", "-o", "yaml")).doesNotContain("name: MODE");
+    assertThat(kubectlOk(kubeconfig, "rollout", "history", "ds/kube")).containsPattern("(?m)^2\\s").containsPattern("(?m)^3\\s");
+
+    assertThat(kubectlOk(kubeconfig, "delete", "ds", "kube")).isEqualTo("daemonset.apps \"kube\" deleted\n");
+    fleet.awaitGone("kube");
+    assertThat(fleet.dsctlOk("get", "ds")).doesNotContain("kube");
   }
 }

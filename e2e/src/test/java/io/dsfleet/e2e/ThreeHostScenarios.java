@@ -18,8 +18,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * in any order.
  */
 abstract class ThreeHostScenarios {
+  /** The coordinator's Kubernetes API (its own port per e2e instance: the quickstart's coordinator may hold the default). */
+  static final int KUBE_API_PORT = 16443 + TestFleet.INSTANCE;
+
   @RegisterExtension
-  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(3);
+  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(3, "--kube-api-listen", "127.0.0.1:" + KUBE_API_PORT);
   static TestFleet fleet;
 
   @BeforeAll

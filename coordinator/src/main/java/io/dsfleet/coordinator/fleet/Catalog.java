@@ -128,6 +128,12 @@ final class Catalog {
     return new Fleet.ApplyOutcome(results, warnings);
   }
 
+  /** Whether the catalog holds this object (its kind, namespace and name). */
+  boolean exists(KubeObject o) {
+    return o instanceof DaemonSet ? state.daemonSets.containsKey(FleetState.key(o.namespace(), o.name()))
+        : state.configs.containsKey(FleetState.configKey(o.kind(), o.namespace(), o.name()));
+  }
+
   /** Memory after the store committed one write. */
   private void remember(ObjectWrite w, StoredObject so, StoredRevision newRevision) {
     if (!so.kind().equals("DaemonSet")) {

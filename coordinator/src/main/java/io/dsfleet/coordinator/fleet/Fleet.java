@@ -408,6 +408,24 @@ public final class Fleet {
     }
   }
 
+  /**
+   * Creates objects: as {@link #apply}, but refused (ALREADY_EXISTS, nothing applied) when any of
+   * them exists already, checked under the lock the apply takes (a POST of the Kubernetes API).
+   */
+  public ApplyOutcome create(String text, String source, boolean dryRun) {
+    var docs = catalog.parse(text, source);
+    synchronized (lock) {
+      for (var d : docs) {
+        if (d.object() != null && catalog.exists(d.object())) {
+          throw new ControlException(Status.Code.ALREADY_EXISTS, d.object().kind() + " " + d.object().namespace() + "/"
+              + d.object().name() + " already exists");
+        }
+      }
+      version.incrementAndGet();
+      return catalog.apply(docs, dryRun);
+    }
+  }
+
   /** An apply's dry run with each object's plan (null for a skipped document), in the order of the results. */
   public record PlanOutcome(ApplyOutcome outcome, List<ApplyPlan.Plan> plans) {}
 

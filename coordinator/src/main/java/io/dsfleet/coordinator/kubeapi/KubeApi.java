@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.kubeapi;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -32,11 +33,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The part of the Kubernetes API that kubectl needs to read a dsfleet fleet (docs/kubectl.md):
- * discovery, apps/v1 daemonsets and v1 nodes, list and get, as JSON or as the Tables kubectl asks
- * for. HTTPS with the coordinator's serving certificate, and a client certificate asked for: the
- * fleet's admin and viewer credentials (a kubeconfig from `dsctl kubeconfig`), revoked ones
- * refused. Every write is refused (405) for now: the fleet changes through dsctl.
+ * The part of the Kubernetes API that kubectl needs for a dsfleet fleet (docs/kubectl.md):
+ * discovery and OpenAPI v3, apps/v1 daemonsets and controllerrevisions, v1 nodes, pods (read-only),
+ * configmaps and secrets; list, get and watch, as JSON or as the Tables kubectl asks for; writes
+ * through the fleet's own apply ({@link KubeWrites}). HTTPS with the coordinator's serving
+ * certificate, and a client certificate asked for: the fleet's admin credentials write, viewers
+ * read (secrets aside), revoked ones are refused.
  */
 public final class KubeApi implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(KubeApi.class);
@@ -48,9 +50,9 @@ public final class KubeApi implements AutoCloseable {
   private final Supplier<Fleet> fleet;
   private final Supplier<Authority> authority;
   private final boolean insecure;
-  private final Clock clock;
-  private final String version;
   private final LogRelay logs;
+  private final KubeWatch watches = new KubeWatch();
+  private final KubeReads reads;
 
   /**
    * @param fleet the fleet this coordinator serves now (null on a replica that does not lead)
@@ -62,8 +64,7 @@ public final class KubeApi implements AutoCloseable {
     this.logs = logs;
     this.authority = authority;
     this.insecure = chain == null;
-    this.clock = clock;
-    this.version = version;
+    this.reads = new KubeReads(fleet, clock, version);
     io.dsfleet.common.metrics.MetricsEndpoint.limitSlowClients();
     InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort()); // resolved (a setting's address is not)
     if (insecure) {
@@ -81,8 +82,9 @@ public final class KubeApi implements AutoCloseable {
       });
       server = https;
     }
-    // the JDK's server shakes hands and reads requests on these threads too (10 s at most each: limitSlowClients)
-    threads = Executors.newFixedThreadPool(16, r -> {
+    // the JDK's server shakes hands and reads requests on these threads too (10 s at most each: limitSlowClients);
+    // each watch holds one while it lasts (25 s at most), beside the 16 for everything else
+    threads = Executors.newFixedThreadPool(16 + KubeWatch.MAX_WATCHES, r -> {
       Thread t = new Thread(r, "kube-api");
       t.setDaemon(true);
       return t;
@@ -90,11 +92,11 @@ public final class KubeApi implements AutoCloseable {
     server.setExecutor(threads);
     server.createContext("/", this::handle);
     server.start();
-    log.info("Kubernetes API (reads) on {}://{}:{}/ (a kubeconfig: dsctl kubeconfig)", insecure ? "http" : "https", at.getHostString(),
+    log.info("Kubernetes API on {}://{}:{}/ (a kubeconfig: dsctl kubeconfig)", insecure ? "http" : "https", at.getHostString(),
         port());
     if (insecure) {
-      log.warn("INSECURE: the Kubernetes API on {}:{} is plain HTTP without credentials (--insecure): anyone who can reach it reads"
-          + " the fleet", at.getHostString(), port());
+      log.warn("INSECURE: the Kubernetes API on {}:{} is plain HTTP without credentials (--insecure): anyone who can reach it"
+          + " changes the fleet", at.getHostString(), port());
     }
   }
 
@@ -102,42 +104,34 @@ public final class KubeApi implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
+  /** Who is calling: a credential's name, and whether it may write (an admin's, or anyone on an insecure coordinator). */
+  record Who(String name, boolean admin) {}
+
   private void handle(HttpExchange x) throws IOException {
     try {
-      ObjectNode refused = refusal(x);
-      if (refused != null) {
-        send(x, refused);
-        return;
-      }
-      if (!x.getRequestMethod().equals("GET")) {
-        send(x, KubeObjects.status(405, "MethodNotAllowed", "the dsfleet coordinator serves reads of the Kubernetes API only so far: "
-            + x.getRequestMethod() + " is not served; change the fleet with dsctl (apply, delete, label, taint, cordon, rollout)"));
-        return;
-      }
-      if ("true".equals(param(x, "watch")) || "1".equals(param(x, "watch"))) {
-        send(x, KubeObjects.status(405, "MethodNotAllowed", "watch is not served yet by the dsfleet coordinator: use dsctl get or"
-            + " dsctl rollout status -w"));
-        return;
-      }
-      var log = LOG_PATH.matcher(x.getRequestURI().getRawPath());
-      if (log.matches()) {
-        podLog(x, URLDecoder.decode(log.group(1), StandardCharsets.UTF_8), URLDecoder.decode(log.group(2), StandardCharsets.UTF_8));
-        return;
-      }
-      String selector = param(x, "labelSelector");
-      ObjectNode body = route(x.getRequestURI().getRawPath(), wantsTable(x), selector == null ? null : SelectorQuery.parse(selector),
-          FieldQuery.parse(param(x, "fieldSelector")));
-      if (body == null) {
-        send(x, KubeObjects.status(404, "NotFound", "the server could not find the requested resource"));
+      Who who = caller(x);
+      String method = x.getRequestMethod();
+      List<String> p = Arrays.stream(x.getRequestURI().getRawPath().split("/")).filter(s -> !s.isEmpty())
+          .map(s -> URLDecoder.decode(s, StandardCharsets.UTF_8)).toList();
+      if (method.equals("GET") || method.equals("HEAD")) {
+        read(x, who, p);
+      } else if (List.of("POST", "PUT", "PATCH", "DELETE").contains(method)) {
+        write(x, who, method, Target.parse(p));
       } else {
-        send(x, KubeObjects.rowObjects(body, param(x, "includeObject")));
+        send(x, KubeObjects.status(405, "MethodNotAllowed", method + " is not served"));
       }
+    } catch (KubeWrites.KubeError e) {
+      send(x, e.status);
     } catch (ControlException e) {
       send(x, switch (e.code()) {
         case NOT_FOUND -> KubeObjects.status(404, "NotFound", e.getMessage());
         case UNAVAILABLE -> KubeObjects.status(503, "ServiceUnavailable", e.getMessage());
+        case PERMISSION_DENIED -> KubeObjects.status(403, "Forbidden", e.getMessage());
+        case FAILED_PRECONDITION, ALREADY_EXISTS, ABORTED -> KubeObjects.status(409, "Conflict", e.getMessage());
         default -> KubeObjects.status(400, "BadRequest", e.getMessage());
       });
+    } catch (io.dsfleet.coordinator.store.StoreException e) {
+      send(x, KubeObjects.status(503, "ServiceUnavailable", "the store did not take the write: " + e.getMessage()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       send(x, KubeObjects.status(503, "ServiceUnavailable", "the coordinator is stopping"));
@@ -149,37 +143,180 @@ public final class KubeApi implements AutoCloseable {
     }
   }
 
+  private void read(HttpExchange x, Who who, List<String> p) throws IOException, InterruptedException {
+    Target t = Target.parse(p);
+    if (t != null && t.resource().equals("secrets") && !who.admin()) {
+      throw forbidden(who, "get", t, "a viewer's credential does not read secrets (as Kubernetes' view role)");
+    }
+    if (t != null && t.resource().equals("pods") && "log".equals(t.sub()) && t.namespace() != null) {
+      podLog(x, t.namespace(), t.name());
+      return;
+    }
+    String selectorText = param(x, "labelSelector");
+    var selector = selectorText == null ? null : SelectorQuery.parse(selectorText);
+    FieldQuery fields = FieldQuery.parse(param(x, "fieldSelector"));
+    boolean table = wantsTable(x);
+    if ("true".equals(param(x, "watch")) || "1".equals(param(x, "watch"))) {
+      if (t == null || t.name() != null || reads.route(p, table, selector, fields) == null) {
+        send(x, KubeObjects.status(405, "MethodNotAllowed", "watch is served on lists (daemonsets, nodes, pods, configmaps, secrets,"
+            + " controllerrevisions)"));
+        return;
+      }
+      long timeout;
+      try {
+        timeout = param(x, "timeoutSeconds") == null ? 0 : Long.parseLong(param(x, "timeoutSeconds"));
+      } catch (NumberFormatException e) {
+        throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, "timeoutSeconds must be a number");
+      }
+      Fleet at = fleetOrFail();
+      watches.serve(x, () -> fleet.get() == at ? reads.route(p, table, selector, fields) : null, at::viewVersion, param(x, "resourceVersion"),
+          timeout, param(x, "includeObject"));
+      return;
+    }
+    ObjectNode body = reads.route(p, table, selector, fields);
+    if (body == null) {
+      send(x, KubeObjects.status(404, "NotFound", "the server could not find the requested resource"));
+    } else {
+      send(x, KubeObjects.rowObjects(body, param(x, "includeObject")));
+    }
+  }
+
+  /** POST, PUT, PATCH, DELETE: an admin's; see {@link KubeWrites}. */
+  private void write(HttpExchange x, Who who, String method, Target t) throws IOException {
+    if (t == null) {
+      send(x, KubeObjects.status(404, "NotFound", "the server could not find the requested resource"));
+      return;
+    }
+    String verb = switch (method) {
+      case "POST" -> "create";
+      case "PUT" -> "update";
+      case "PATCH" -> "patch";
+      default -> "delete";
+    };
+    if (!who.admin()) {
+      throw forbidden(who, verb, t, "viewer credentials are read-only");
+    }
+    KubeWrites.Kind kind = KubeWrites.Kind.of(t.resource());
+    boolean nodePatch = t.resource().equals("nodes") && t.group().isEmpty() && method.equals("PATCH") && t.name() != null
+        && t.sub() == null;
+    if (!nodePatch && (kind == null || !kind.group.equals(t.group()) || t.sub() != null || t.namespace() == null
+        || (method.equals("POST") == (t.name() != null)))) {
+      send(x, KubeObjects.status(405, "MethodNotAllowed", refusedWrite(method, t)));
+      return;
+    }
+    boolean dryRun = "All".equals(param(x, "dryRun"));
+    KubeWrites writes = new KubeWrites(fleetOrFail());
+    JsonNode body = method.equals("DELETE") ? null : body(x);
+    if (nodePatch) {
+      send(x, writes.patchNode(t.name(), x.getRequestHeaders().getFirst("Content-Type"), body, dryRun), 200);
+      return;
+    }
+    switch (method) {
+      case "DELETE" -> {
+        JsonNode options = body(x);
+        String propagation = param(x, "propagationPolicy") != null ? param(x, "propagationPolicy")
+            : options == null ? null : options.path("propagationPolicy").asText(null);
+        if (options != null && options.path("dryRun").path(0).asText("").equals("All")) {
+          dryRun = true;
+        }
+        send(x, writes.delete(kind, t.namespace(), t.name(), propagation, dryRun), 200);
+      }
+      case "POST" -> reply(x, writes.create(kind, t.namespace(), body, dryRun));
+      case "PUT" -> reply(x, writes.replace(kind, t.namespace(), t.name(), body, dryRun));
+      default -> reply(x, writes.patch(kind, t.namespace(), t.name(), x.getRequestHeaders().getFirst("Content-Type"), body, dryRun));
+    }
+  }
+
+  private static void reply(HttpExchange x, KubeWrites.Written w) throws IOException {
+    for (String warning : w.warnings()) {
+      x.getResponseHeaders().add("Warning", "299 - \"" + warning.replace("\\", "\\\\").replace("\"", "\\\"") + "\"");
+    }
+    send(x, w.object(), w.created() ? 201 : 200);
+  }
+
+  /** Why a write of this kind is not served. */
+  private static String refusedWrite(String method, Target t) {
+    return switch (t.resource()) {
+      case "pods" -> "pods are the DaemonSets': change the DaemonSet (dsctl delete pod replaces one)";
+      case "nodes" -> "nodes join with ds-agent and leave with dsctl node remove; kubectl label, taint and cordon patch them";
+      case "controllerrevisions" -> "revisions are kept by the coordinator: kubectl rollout undo restores one";
+      case "namespaces" -> "namespaces are implicit in dsfleet: every name exists";
+      default -> "scale".equals(t.sub()) ? "a DaemonSet runs one pod on each node that matches it: it has no replicas to scale"
+          : t.sub() != null ? t.sub() + " is computed by the coordinator"
+          : method + " is not served on " + (t.name() == null ? "a list" : "one object") + " of " + t.resource()
+              + " (the fleet serves DaemonSets, ConfigMaps and Secrets; Deployments and other kinds are not part of dsfleet)";
+    };
+  }
+
+  /** 403 as the API server words one: kubectl prints it as "Error from server (Forbidden): ...". */
+  private static KubeWrites.KubeError forbidden(Who who, String verb, Target t, String why) {
+    String what = t.resource() + (t.group().isEmpty() ? "" : "." + t.group()) + (t.name() == null ? "" : " \"" + t.name() + "\"");
+    return KubeWrites.KubeError.of(403, "Forbidden", what + " is forbidden: User \"" + who.name() + "\" cannot " + verb + " resource \""
+        + t.resource() + "\" in API group \"" + t.group() + "\"" + (t.namespace() == null ? "" : " in the namespace \"" + t.namespace()
+        + "\"") + ": " + why);
+  }
+
+  /** A request's body as JSON (YAML too), at most 3 MiB as the API server takes; null when empty. */
+  private static JsonNode body(HttpExchange x) throws IOException {
+    byte[] b = x.getRequestBody().readNBytes(MAX_BODY + 1);
+    if (b.length > MAX_BODY) {
+      throw KubeWrites.KubeError.of(413, "RequestEntityTooLarge", "the request is larger than " + (MAX_BODY >> 20) + " MiB");
+    }
+    if (b.length == 0) {
+      return null;
+    }
+    String type = String.valueOf(x.getRequestHeaders().getFirst("Content-Type"));
+    if (type.contains("protobuf")) {
+      // kubectl's typed commands (create configmap, create secret) send Kubernetes' protobuf
+      throw KubeWrites.KubeError.of(415, "UnsupportedMediaType", "the dsfleet coordinator reads JSON and YAML bodies, not protobuf:"
+          + " make the object with --dry-run=client -o yaml and pipe it to kubectl apply -f -");
+    }
+    try {
+      return (type.contains("yaml") ? Json.yamlMapper() : Json.mapper()).readTree(b);
+    } catch (IOException e) {
+      throw KubeWrites.KubeError.of(400, "BadRequest", "the request body cannot be read as " + (type.contains("yaml") ? "YAML" : "JSON")
+          + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+    }
+  }
+
+  private static final int MAX_BODY = 3 << 20;
+
+  private Fleet fleetOrFail() {
+    return KubeReads.leading(fleet);
+  }
+
   /**
-   * Why this caller is refused, as the Status to answer; null to go on. An admin or a viewer of the
-   * fleet reads; nodes and replicas do not. An insecure coordinator takes anyone, but only
-   * requests addressed to an IP address or localhost (a page served under another name cannot
-   * reach it through DNS rebinding).
+   * Who the caller is; refused (the Status to answer) unless an admin or a viewer of the fleet.
+   * An insecure coordinator takes anyone as an admin, but only requests addressed to an IP address
+   * or localhost (a page served under another name cannot reach it through DNS rebinding).
    */
-  private ObjectNode refusal(HttpExchange x) {
+  private Who caller(HttpExchange x) {
     if (insecure) {
-      return addressedByIp(x.getRequestHeaders().getFirst("Host")) ? null
-          : KubeObjects.status(403, "Forbidden", "an insecure coordinator answers requests to an IP address or localhost only");
+      if (!addressedByIp(x.getRequestHeaders().getFirst("Host"))) {
+        throw KubeWrites.KubeError.of(403, "Forbidden", "an insecure coordinator answers requests to an IP address or localhost only");
+      }
+      return new Who("insecure", true);
     }
     Authority ca = authority.get();
     if (ca == null) {
-      return KubeObjects.status(503, "ServiceUnavailable", "this coordinator replica does not serve now: use the leader");
+      throw KubeWrites.KubeError.of(503, "ServiceUnavailable", "this coordinator replica does not serve now: use the leader");
     }
     X509Certificate cert;
     try {
       cert = (X509Certificate) ((HttpsExchange) x).getSSLSession().getPeerCertificates()[0];
     } catch (SSLPeerUnverifiedException e) {
-      return KubeObjects.status(401, "Unauthorized", "a client certificate of the fleet is needed (dsctl kubeconfig writes a kubeconfig"
-          + " with one)");
+      throw KubeWrites.KubeError.of(401, "Unauthorized", "a client certificate of the fleet is needed (dsctl kubeconfig writes a"
+          + " kubeconfig with one)");
     }
     Pki.Subject who = Pki.subject(cert);
     if (ca.revoked(Pki.serialHex(cert), who.role(), who.name())) {
-      return KubeObjects.status(401, "Unauthorized", "credential " + who.name() + " was revoked");
+      throw KubeWrites.KubeError.of(401, "Unauthorized", "credential " + who.name() + " was revoked");
     }
     if (!who.role().equals(Pki.ADMINS) && !who.role().equals(Pki.VIEWERS)) {
-      return KubeObjects.status(403, "Forbidden", who.name() + " (" + who.role() + ") may not use the Kubernetes API: it is for"
+      throw KubeWrites.KubeError.of(403, "Forbidden", who.name() + " (" + who.role() + ") may not use the Kubernetes API: it is for"
           + " dsctl's admin and viewer credentials");
     }
-    return null;
+    return new Who(who.name(), who.role().equals(Pki.ADMINS));
   }
 
   /** A Host header naming an IP address (v4 or [v6]) or localhost. */
@@ -192,110 +329,6 @@ public final class KubeApi implements AutoCloseable {
     return h.equalsIgnoreCase("localhost") || h.matches("[0-9.]+") || h.contains(":");
   }
 
-  /** The answer to a GET of this path; null: not served (404). */
-  private ObjectNode route(String rawPath, boolean table, io.dsfleet.common.model.LabelSelector selector, FieldQuery fields) {
-    List<String> p = Arrays.stream(rawPath.split("/")).filter(s -> !s.isEmpty())
-        .map(s -> URLDecoder.decode(s, StandardCharsets.UTF_8)).toList();
-    String path = "/" + String.join("/", p);
-    switch (path) {
-      case "/version" -> {
-        return Json.mapper().createObjectNode().put("major", "1").put("minor", KUBE_MINOR)
-            .put("gitVersion", "v1." + KUBE_MINOR + ".0-dsfleet." + version).put("platform", "linux/amd64");
-      }
-      case "/api" -> {
-        ObjectNode o = Json.mapper().createObjectNode().put("kind", "APIVersions");
-        o.putArray("versions").add("v1");
-        o.putArray("serverAddressByClientCIDRs");
-        return o;
-      }
-      case "/apis" -> {
-        ObjectNode o = Json.mapper().createObjectNode().put("kind", "APIGroupList").put("apiVersion", "v1");
-        o.putArray("groups").add(appsGroup());
-        return o;
-      }
-      case "/apis/apps" -> {
-        return appsGroup();
-      }
-      case "/api/v1" -> {
-        return resources("v1", resource("nodes", "Node", false, List.of("no")), resource("namespaces", "Namespace", false, List.of("ns")),
-            resource("pods", "Pod", true, List.of("po")));
-      }
-      case "/apis/apps/v1" -> {
-        return resources("apps/v1", resource("daemonsets", "DaemonSet", true, List.of("ds")));
-      }
-      default -> {
-        // below
-      }
-    }
-    Fleet f = fleet.get();
-    if (f == null) {
-      throw new ControlException(io.grpc.Status.Code.UNAVAILABLE, "this coordinator replica does not lead now: use the leader");
-    }
-    long now = clock.millis();
-    if (p.size() >= 3 && p.get(0).equals("api") && p.get(1).equals("v1") && p.get(2).equals("nodes") && p.size() <= 4) {
-      if (p.size() == 4) {
-        var n = f.node(p.get(3), false);
-        if (n == null) {
-          throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "nodes \"" + p.get(3) + "\" not found");
-        }
-        return table ? KubeObjects.nodeTable(List.of(n), f.viewVersion(), now) : KubeObjects.node(n);
-      }
-      var nodes = f.nodes().stream().filter(n -> selector == null || LabelSelectors.matches(selector, n.labels()))
-          .filter(n -> fields.matches(n.name(), "")).toList();
-      return table ? KubeObjects.nodeTable(nodes, f.viewVersion(), now)
-          : KubeObjects.list("v1", "NodeList", nodes.stream().map(KubeObjects::node).toList(), f.viewVersion());
-    }
-    if (p.size() >= 3 && p.size() <= 4 && p.get(0).equals("api") && p.get(1).equals("v1") && p.get(2).equals("namespaces")) {
-      // namespaces are implicit in dsfleet: every name exists; a list names those in use
-      if (p.size() == 4) {
-        return table ? KubeObjects.namespaceTable(List.of(p.get(3)), f.viewVersion()) : KubeObjects.namespace(p.get(3));
-      }
-      var names = new java.util.TreeSet<>(List.of("default"));
-      f.daemonSets().forEach(d -> names.add(d.namespace()));
-      return table ? KubeObjects.namespaceTable(List.copyOf(names), f.viewVersion())
-          : KubeObjects.list("v1", "NamespaceList", names.stream().map(KubeObjects::namespace).toList(), f.viewVersion());
-    }
-    if (p.size() == 3 && p.get(0).equals("api") && p.get(1).equals("v1") && p.get(2).equals("pods")) {
-      return pods(f, null, null, table, selector, fields, now);
-    }
-    if (p.size() >= 5 && p.size() <= 6 && p.get(0).equals("api") && p.get(1).equals("v1") && p.get(2).equals("namespaces")
-        && p.get(4).equals("pods")) {
-      if (p.size() == 6 && !table) {
-        ObjectNode list = pods(f, p.get(3), p.get(5), false, null, FieldQuery.ALL, now);
-        if (list.withArray("items").isEmpty()) {
-          throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + p.get(5) + "\" not found");
-        }
-        return (ObjectNode) list.withArray("items").get(0);
-      }
-      return pods(f, p.get(3), p.size() == 6 ? p.get(5) : null, table, selector, fields, now);
-    }
-    if (p.size() >= 4 && p.get(0).equals("apis") && p.get(1).equals("apps") && p.get(2).equals("v1")) {
-      if (p.size() == 4 && p.get(3).equals("daemonsets")) {
-        return daemonSets(f, null, table, selector, fields, now);
-      }
-      if (p.size() == 6 && p.get(3).equals("namespaces") && p.get(5).equals("daemonsets")) {
-        return daemonSets(f, p.get(4), table, selector, fields, now);
-      }
-      if (p.size() == 7 && p.get(3).equals("namespaces") && p.get(5).equals("daemonsets")) {
-        var d = f.daemonSets().stream().filter(o -> o.namespace().equals(p.get(4)) && o.name().equals(p.get(6))).findFirst()
-            .orElseThrow(() -> new ControlException(io.grpc.Status.Code.NOT_FOUND, "daemonsets.apps \"" + p.get(6) + "\" not found"));
-        return table ? KubeObjects.daemonSetTable(List.of(d), f.viewVersion(), now) : KubeObjects.daemonSet(d);
-      }
-    }
-    return null;
-  }
-
-  private static ObjectNode daemonSets(Fleet f, String namespace, boolean table, io.dsfleet.common.model.LabelSelector selector,
-      FieldQuery fields, long now) {
-    var all = f.daemonSets().stream().filter(d -> namespace == null || d.namespace().equals(namespace))
-        .filter(d -> selector == null || LabelSelectors.matches(selector, labels(d))).filter(d -> fields.matches(d.name(), d.namespace()))
-        .toList();
-    return table ? KubeObjects.daemonSetTable(all, f.viewVersion(), now)
-        : KubeObjects.list("apps/v1", "DaemonSetList", all.stream().map(KubeObjects::daemonSet).toList(), f.viewVersion());
-  }
-
-  private static final java.util.regex.Pattern LOG_PATH = java.util.regex.Pattern.compile("/api/v1/namespaces/([^/]+)/pods/([^/]+)/log/?");
-
   /**
    * kubectl logs POD [-c C] [--tail N] [-p]: the pod's log from its agent, read whole, as text.
    * Following (-f) is not served yet: the JDK's server cuts a response after 30 s.
@@ -305,10 +338,7 @@ public final class KubeApi implements AutoCloseable {
       send(x, KubeObjects.status(400, "BadRequest", "kubectl logs -f is not served yet by the dsfleet coordinator: use dsctl logs -f"));
       return;
     }
-    Fleet f = fleet.get();
-    if (f == null) {
-      throw new ControlException(io.grpc.Status.Code.UNAVAILABLE, "this coordinator replica does not lead now: use the leader");
-    }
+    Fleet f = fleetOrFail();
     var found = io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, pod, null);
     if (found.isEmpty()) {
       throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + pod + "\" not found");
@@ -330,62 +360,9 @@ public final class KubeApi implements AutoCloseable {
     x.getResponseBody().write(body);
   }
 
-  /** Pods: read-only, what the agents run (and desired pods not reported yet, Pending). */
-  private static ObjectNode pods(Fleet f, String namespace, String name, boolean table, io.dsfleet.common.model.LabelSelector selector,
-      FieldQuery fields, long now) {
-    java.util.Map<String, io.dsfleet.coordinator.fleet.FleetView.DsSnapshot> byKey = new java.util.HashMap<>();
-    f.daemonSets().forEach(d -> byKey.put(Fleet.key(d.namespace(), d.name()), d));
-    List<io.dsfleet.proto.v1.PodView> views = new java.util.ArrayList<>();
-    List<ObjectNode> items = new java.util.ArrayList<>();
-    for (var v : io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, name, null)) {
-      ObjectNode pod = KubeObjects.pod(v, byKey.get(Fleet.key(v.getStatus().getNamespace(), v.getStatus().getDaemonSet())));
-      java.util.Map<String, String> labels = new java.util.HashMap<>();
-      pod.path("metadata").path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
-      if ((selector == null || LabelSelectors.matches(selector, labels)) && fields.matches(v.getStatus().getPodName(), v.getStatus().getNamespace())) {
-        views.add(v);
-        items.add(pod);
-      }
-    }
-    if (name != null && views.isEmpty()) {
-      throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + name + "\" not found");
-    }
-    return table ? KubeObjects.podTable(views, items, f.viewVersion(), now) : KubeObjects.list("v1", "PodList", items, f.viewVersion());
-  }
-
-  private static java.util.Map<String, String> labels(io.dsfleet.coordinator.fleet.FleetView.DsSnapshot d) {
-    var meta = d.ds().metadata();
-    return meta == null || meta.labels() == null ? java.util.Map.of() : meta.labels();
-  }
-
   /** A query parameter, decoded; null when absent. */
   private static String param(HttpExchange x, String name) {
     return io.dsfleet.coordinator.http.UrlPairs.parse(x.getRequestURI().getRawQuery()).get(name);
-  }
-
-  private static ObjectNode appsGroup() {
-    ObjectNode g = Json.mapper().createObjectNode().put("kind", "APIGroup").put("apiVersion", "v1").put("name", "apps");
-    ObjectNode v1 = Json.mapper().createObjectNode().put("groupVersion", "apps/v1").put("version", "v1");
-    g.putArray("versions").add(v1);
-    g.set("preferredVersion", v1.deepCopy());
-    return g;
-  }
-
-  private static ObjectNode resources(String groupVersion, ObjectNode... served) {
-    ObjectNode o = Json.mapper().createObjectNode().put("kind", "APIResourceList").put("apiVersion", "v1").put("groupVersion", groupVersion);
-    o.putArray("resources").addAll(List.of(served));
-    return o;
-  }
-
-  private static ObjectNode resource(String name, String kind, boolean namespaced, List<String> shortNames) {
-    ObjectNode r = Json.mapper().createObjectNode().put("name", name).put("singularName", kind.toLowerCase(java.util.Locale.ROOT))
-        .put("namespaced", namespaced).put("kind", kind);
-    r.putArray("verbs").add("get").add("list");
-    if (kind.equals("DaemonSet") || kind.equals("Pod")) {
-      r.putArray("categories").add("all"); // kubectl get all
-    }
-    var s = r.putArray("shortNames");
-    shortNames.forEach(s::add);
-    return r;
   }
 
   /** kubectl get asks for a meta.k8s.io Table first; -o yaml and -o json ask for the object. */
@@ -395,8 +372,11 @@ public final class KubeApi implements AutoCloseable {
   }
 
 
-  private static void send(HttpExchange x, ObjectNode body) throws IOException {
-    int code = body.path("kind").asText().equals("Status") ? body.path("code").asInt(500) : 200;
+  static void send(HttpExchange x, ObjectNode body) throws IOException {
+    send(x, body, body.path("kind").asText().equals("Status") ? body.path("code").asInt(500) : 200);
+  }
+
+  private static void send(HttpExchange x, ObjectNode body, int code) throws IOException {
     byte[] b = Json.mapper().writeValueAsBytes(body);
     x.getResponseHeaders().set("Content-Type", "application/json");
     x.getResponseHeaders().set("Cache-Control", "no-store");

@@ -160,6 +160,74 @@ final class KubeObjects {
     return t;
   }
 
+  /** A stored ConfigMap or Secret as the API shows it (a Secret's data base64, as stored). */
+  static ObjectNode config(io.dsfleet.coordinator.store.Store.StoredObject o) {
+    ObjectNode obj = (ObjectNode) Json.read(o.json(), com.fasterxml.jackson.databind.JsonNode.class);
+    obj.with("metadata").put("namespace", o.namespace()).put("uid", uid(o.kind().toLowerCase(java.util.Locale.ROOT), o.namespace(),
+        o.name(), o.createdAtMillis())).put("resourceVersion", String.valueOf(o.resourceVersion()))
+        .put("creationTimestamp", timestamp(o.createdAtMillis()));
+    return obj;
+  }
+
+  /** kubectl get configmaps: NAME DATA AGE; secrets: NAME TYPE DATA AGE. */
+  static ObjectNode configTable(List<io.dsfleet.coordinator.store.Store.StoredObject> all, boolean secrets, long resourceVersion, long now) {
+    ObjectNode t = secrets
+        ? table(resourceVersion, column("Name", "string", "name", 0), column("Type", "string", "", 0), column("Data", "string", "", 0),
+            column("Age", "string", "", 0))
+        : table(resourceVersion, column("Name", "string", "name", 0), column("Data", "string", "", 0), column("Age", "string", "", 0));
+    ArrayNode rows = t.putArray("rows");
+    for (var o : all) {
+      ObjectNode obj = config(o);
+      ArrayNode cells = row(rows, obj).add(o.name());
+      if (secrets) {
+        cells.add(obj.path("type").asText("Opaque"));
+      }
+      cells.add(obj.path("data").size() + obj.path("binaryData").size()).add(Table.age(o.createdAtMillis(), now));
+    }
+    return t;
+  }
+
+  /**
+   * A kept revision of a DaemonSet as Kubernetes keeps one, an apps/v1 ControllerRevision: owned
+   * by the DaemonSet, labelled with its selector's labels and the template hash, its data the
+   * patch that restores its template (what `kubectl rollout undo` sends back), its change cause.
+   */
+  static ObjectNode revision(DsSnapshot d, io.dsfleet.coordinator.store.Store.StoredRevision r) {
+    ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", "apps/v1").put("kind", "ControllerRevision");
+    ObjectNode meta = o.putObject("metadata").put("name", d.name() + "-" + r.hash()).put("namespace", d.namespace())
+        .put("uid", uid("controllerrevision", d.namespace(), d.name() + "-" + r.hash(), r.createdAtMillis()))
+        .put("resourceVersion", String.valueOf(d.resourceVersion())).put("creationTimestamp", timestamp(r.createdAtMillis()));
+    ObjectNode labels = meta.putObject("labels");
+    var selector = d.ds().spec().selector();
+    if (selector != null && selector.matchLabels() != null) {
+      new TreeMap<>(selector.matchLabels()).forEach(labels::put);
+    }
+    labels.put("controller-revision-hash", r.hash());
+    if (r.changeCause() != null) {
+      meta.putObject("annotations").put("kubernetes.io/change-cause", r.changeCause());
+    }
+    meta.putArray("ownerReferences").addObject().put("apiVersion", "apps/v1").put("kind", "DaemonSet").put("name", d.name())
+        .put("uid", uid("daemonset", d.namespace(), d.name(), d.createdAtMillis())).put("controller", true).put("blockOwnerDeletion", true);
+    ObjectNode template = (ObjectNode) Json.read(r.templateJson(), com.fasterxml.jackson.databind.JsonNode.class);
+    template.put("$patch", "replace");
+    o.putObject("data").putObject("spec").set("template", template);
+    o.put("revision", r.revision());
+    return o;
+  }
+
+  /** kubectl get controllerrevisions: NAME CONTROLLER REVISION AGE. */
+  static ObjectNode revisionTable(List<ObjectNode> revisions, long resourceVersion, long now) {
+    ObjectNode t = table(resourceVersion, column("Name", "string", "name", 0), column("Controller", "string", "", 0),
+        column("Revision", "integer", "", 0), column("Age", "string", "", 0));
+    ArrayNode rows = t.putArray("rows");
+    for (ObjectNode r : revisions) {
+      var meta = r.path("metadata");
+      row(rows, r).add(meta.path("name").asText()).add("daemonset.apps/" + meta.path("ownerReferences").path(0).path("name").asText())
+          .add(r.path("revision").asLong()).add(Table.age(Instant.parse(meta.path("creationTimestamp").asText()).toEpochMilli(), now));
+    }
+    return t;
+  }
+
   /** A namespace: implicit in dsfleet (any name exists, always Active). */
   static ObjectNode namespace(String name) {
     ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", "v1").put("kind", "Namespace");
@@ -243,7 +311,7 @@ final class KubeObjects {
   }
 
   /** Where a row keeps its whole object until {@link #rowObjects} decides what goes out. */
-  private static final String WHOLE = "dsfleet.whole";
+  static final String WHOLE = "dsfleet.whole";
 
   private static ObjectNode table(long resourceVersion, ObjectNode... columns) {
     ObjectNode t = Json.mapper().createObjectNode().put("kind", "Table").put("apiVersion", "meta.k8s.io/v1");
@@ -273,6 +341,14 @@ final class KubeObjects {
   }
 
   /** A Status error as the API server sends it: kubectl prints its message ("Error from server (NotFound): ..."). */
+  /** What a successful delete answers (kubectl prints `daemonset.apps "NAME" deleted`). */
+  static ObjectNode deleted(String group, String resource, String name, String uid) {
+    ObjectNode o = Json.mapper().createObjectNode().put("kind", "Status").put("apiVersion", "v1");
+    o.putObject("metadata");
+    o.put("status", "Success").putObject("details").put("name", name).put("group", group).put("kind", resource).put("uid", uid);
+    return o;
+  }
+
   static ObjectNode status(int code, String reason, String message) {
     ObjectNode o = Json.mapper().createObjectNode().put("kind", "Status").put("apiVersion", "v1");
     o.putObject("metadata");
@@ -285,7 +361,7 @@ final class KubeObjects {
   }
 
   /** A stable uid: the same object (kind, namespace, name, creation) has the same one across calls and restarts. */
-  private static String uid(String kind, String namespace, String name, long created) {
+  static String uid(String kind, String namespace, String name, long created) {
     return UUID.nameUUIDFromBytes((kind + "/" + namespace + "/" + name + "/" + created).getBytes(StandardCharsets.UTF_8)).toString();
   }
 }

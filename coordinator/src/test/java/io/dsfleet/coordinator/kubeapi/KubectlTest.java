@@ -1,7 +1,6 @@
 package io.dsfleet.coordinator.kubeapi;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.coordinator.CoordinatorServer;
@@ -24,31 +23,22 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The installed kubectl against a real coordinator's Kubernetes API, with kubeconfigs made by
- * `dsctl kubeconfig`: what it reads is what dsctl shows, a credential of the fleet is required,
- * and what it may not do yet is refused with a Status kubectl prints.
+ * `dsctl kubeconfig`: what it reads is what dsctl shows, and a credential of the fleet is required
+ * (a viewer's reads and is refused writes). KubectlWritesTest has the writes.
  */
 class KubectlTest {
-  static final Path KUBECTL = Path.of("/usr/bin/kubectl");
   @TempDir Path dir;
 
   record Run(int exit, String out) {}
 
   @BeforeAll
   static void kubectl() {
-    assumeTrue(Files.isExecutable(KUBECTL), "skipped: no kubectl at /usr/bin/kubectl (these machines have v1.32 installed)");
+    Kubectl.assumeInstalled();
   }
 
-  /** kubectl as a process, with its own discovery cache (nothing left from another run). */
   Run kubectl(Path kubeconfig, String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of(KUBECTL.toString(), "--kubeconfig", kubeconfig.toString(), "--cache-dir",
-        dir.resolve("kube-cache").toString(), "--request-timeout", "20s"));
-    cmd.addAll(List.of(args));
-    // stdin closed: given a 401 without credentials, kubectl would otherwise wait to be typed a user name
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-        .start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    return new Run(p.exitValue(), out);
+    Kubectl.Run r = new Kubectl(kubeconfig, dir.resolve("kube-cache")).run(args);
+    return new Run(r.exit(), r.out());
   }
 
   /** The lines of a table without its last column (AGE may tick between two commands). */
@@ -167,10 +157,6 @@ class KubectlTest {
       Run missing = kubectl(kubeconfig, "get", "ds", "nope", "-n", "ops");
       assertThat(missing.exit()).isNotZero();
       assertThat(missing.out()).contains("Error from server (NotFound): daemonsets.apps \"nope\" not found");
-      Run delete = kubectl(kubeconfig, "delete", "ds", "agent", "-n", "ops");
-      assertThat(delete.exit()).isNotZero();
-      assertThat(delete.out()).contains("MethodNotAllowed").contains("change the fleet with dsctl");
-      assertThat(dsctl(coordinator, "get", "ds", "-n", "ops")).as("nothing deleted").contains("agent");
     }
   }
 
@@ -193,6 +179,26 @@ class KubectlTest {
         assertThat(get.exit()).as(credential + ": " + get.out()).isZero();
         assertThat(get.out()).contains("ops         agent");
       }
+
+      // a viewer reads and is refused every write, with a Status kubectl prints; an admin writes
+      Path viewer = dir.resolve("viewer.kubeconfig");
+      Run viewerDelete = kubectl(viewer, "delete", "ds", "agent", "-n", "ops");
+      assertThat(viewerDelete.exit()).isNotZero();
+      assertThat(viewerDelete.out()).contains("Error from server (Forbidden): daemonsets.apps \"agent\" is forbidden: User \"viewer\""
+          + " cannot delete resource \"daemonsets\" in API group \"apps\" in the namespace \"ops\": viewer credentials are read-only");
+      Path changed = Files.writeString(dir.resolve("changed.yaml"), Fixtures.BASE.replace("busybox", "busybox-2"));
+      Run viewerApply = kubectl(viewer, "apply", "-f", changed.toString());
+      assertThat(viewerApply.exit()).isNotZero();
+      assertThat(viewerApply.out()).contains("(Forbidden)").contains("cannot patch resource \"daemonsets\"");
+      Run viewerSecrets = kubectl(viewer, "get", "secrets", "-n", "ops");
+      assertThat(viewerSecrets.out()).as("as Kubernetes' view role, no secrets").contains("(Forbidden)");
+      assertThat(DsctlRun.run(List.of("get", "ds", "agent", "-n", "ops", "-o", "yaml", "--coordinator", coordinator, "--credentials",
+          dir.resolve("data/pki/admin.pem").toString())).out()).as("nothing changed").doesNotContain("busybox-2");
+      Run adminApply = kubectl(dir.resolve("admin.kubeconfig"), "apply", "-f", changed.toString());
+      assertThat(adminApply.exit()).as(adminApply.out()).isZero();
+      assertThat(adminApply.out()).contains("daemonset.apps/agent configured");
+      assertThat(DsctlRun.run(List.of("get", "ds", "agent", "-n", "ops", "-o", "yaml", "--coordinator", coordinator, "--credentials",
+          dir.resolve("data/pki/admin.pem").toString())).out()).contains("busybox-2");
 
       // a kubeconfig without the credential: 401, nothing read
       String anonymous = Files.readString(dir.resolve("viewer.kubeconfig")).replaceAll("(?m)^    client-(certificate|key)-data: .*\\n", "");

@@ -1,0 +1,256 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.dsfleet.common.Json;
+import io.dsfleet.common.match.LabelSelectors;
+import io.dsfleet.coordinator.fleet.ControlException;
+import io.dsfleet.coordinator.fleet.Fleet;
+import java.time.Clock;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * What a GET of the Kubernetes API answers (docs/kubectl.md): discovery, OpenAPI, and the fleet's
+ * objects, one or a list (label and field selectors applied), as JSON or as a Table.
+ */
+final class KubeReads {
+  private final Supplier<Fleet> fleet;
+  private final Clock clock;
+  private final String version;
+
+  KubeReads(Supplier<Fleet> fleet, Clock clock, String version) {
+    this.fleet = fleet;
+    this.clock = clock;
+    this.version = version;
+  }
+
+  private Fleet fleetOrFail() {
+    return leading(fleet);
+  }
+
+  /** The fleet this coordinator serves; UNAVAILABLE on a replica that does not lead. */
+  static Fleet leading(Supplier<Fleet> fleet) {
+    Fleet f = fleet.get();
+    if (f == null) {
+      throw new ControlException(io.grpc.Status.Code.UNAVAILABLE, "this coordinator replica does not lead now: use the leader");
+    }
+    return f;
+  }
+
+  /** The answer to a GET of this path; null: not served (404). */
+  ObjectNode route(List<String> p, boolean table, io.dsfleet.common.model.LabelSelector selector, FieldQuery fields) {
+    String path = "/" + String.join("/", p);
+    switch (path) {
+      case "/version" -> {
+        return Json.mapper().createObjectNode().put("major", "1").put("minor", KubeApi.KUBE_MINOR)
+            .put("gitVersion", "v1." + KubeApi.KUBE_MINOR + ".0-dsfleet." + version).put("platform", "linux/amd64");
+      }
+      case "/api" -> {
+        ObjectNode o = Json.mapper().createObjectNode().put("kind", "APIVersions");
+        o.putArray("versions").add("v1");
+        o.putArray("serverAddressByClientCIDRs");
+        return o;
+      }
+      case "/apis" -> {
+        ObjectNode o = Json.mapper().createObjectNode().put("kind", "APIGroupList").put("apiVersion", "v1");
+        o.putArray("groups").add(appsGroup());
+        return o;
+      }
+      case "/apis/apps" -> {
+        return appsGroup();
+      }
+      case "/api/v1" -> {
+        return resources("v1", resource("nodes", "Node", false, List.of("no"), WATCH_PATCH),
+            resource("namespaces", "Namespace", false, List.of("ns"), READ),
+            resource("pods", "Pod", true, List.of("po"), READ), resource("pods/log", "Pod", true, List.of(), List.of("get")),
+            resource("configmaps", "ConfigMap", true, List.of("cm"), ALL_VERBS),
+            resource("secrets", "Secret", true, List.of(), ALL_VERBS));
+      }
+      case "/apis/apps/v1" -> {
+        return resources("apps/v1", resource("daemonsets", "DaemonSet", true, List.of("ds"), ALL_VERBS),
+            resource("daemonsets/status", "DaemonSet", true, List.of(), List.of("get")),
+            resource("controllerrevisions", "ControllerRevision", true, List.of(), READ));
+      }
+      case "/openapi/v3" -> {
+        return OpenApi.root();
+      }
+      case "/openapi/v3/api/v1", "/openapi/v3/apis/apps/v1" -> {
+        return OpenApi.document(path.substring("/openapi/v3/".length()));
+      }
+      default -> {
+        // below
+      }
+    }
+    Target t = Target.parse(p);
+    if (t == null) {
+      return null;
+    }
+    Fleet f = fleetOrFail();
+    long now = clock.millis();
+    String ns = t.namespace();
+    switch (t.group() + "/" + t.resource()) {
+      case "/nodes" -> {
+        if (ns != null || t.sub() != null) {
+          return null;
+        }
+        if (t.name() != null) {
+          var n = f.node(t.name(), false);
+          if (n == null) {
+            throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "nodes \"" + t.name() + "\" not found");
+          }
+          return table ? KubeObjects.nodeTable(List.of(n), f.viewVersion(), now) : KubeObjects.node(n);
+        }
+        var nodes = f.nodes().stream().filter(n -> selector == null || LabelSelectors.matches(selector, n.labels()))
+            .filter(n -> fields.matches(n.name(), "")).toList();
+        return table ? KubeObjects.nodeTable(nodes, f.viewVersion(), now)
+            : KubeObjects.list("v1", "NodeList", nodes.stream().map(KubeObjects::node).toList(), f.viewVersion());
+      }
+      case "/namespaces" -> {
+        // namespaces are implicit in dsfleet: every name exists; a list names those in use
+        if (ns != null || t.sub() != null) {
+          return null;
+        }
+        if (t.name() != null) {
+          return table ? KubeObjects.namespaceTable(List.of(t.name()), f.viewVersion()) : KubeObjects.namespace(t.name());
+        }
+        var names = new java.util.TreeSet<>(List.of("default"));
+        f.daemonSets().forEach(d -> names.add(d.namespace()));
+        return table ? KubeObjects.namespaceTable(List.copyOf(names), f.viewVersion())
+            : KubeObjects.list("v1", "NamespaceList", names.stream().map(KubeObjects::namespace).toList(), f.viewVersion());
+      }
+      case "/pods" -> {
+        if (t.sub() != null) {
+          return null;
+        }
+        if (t.name() != null && !table) {
+          ObjectNode list = pods(f, ns, t.name(), false, null, FieldQuery.ALL, now);
+          return (ObjectNode) list.withArray("items").get(0);
+        }
+        return pods(f, ns, t.name(), table, selector, fields, now);
+      }
+      case "/configmaps", "/secrets" -> {
+        if (t.sub() != null) {
+          return null;
+        }
+        boolean secrets = t.resource().equals("secrets");
+        String kind = secrets ? "Secret" : "ConfigMap";
+        var all = f.configs(kind).stream().filter(o -> ns == null || o.namespace().equals(ns))
+            .filter(o -> t.name() == null || o.name().equals(t.name())).filter(o -> fields.matches(o.name(), o.namespace()))
+            .filter(o -> selector == null || LabelSelectors.matches(selector, labels(KubeObjects.config(o)))).toList();
+        if (t.name() != null && all.isEmpty()) {
+          throw new ControlException(io.grpc.Status.Code.NOT_FOUND, t.resource() + " \"" + t.name() + "\" not found");
+        }
+        if (table) {
+          return KubeObjects.configTable(all, secrets, f.viewVersion(), now);
+        }
+        return t.name() != null ? KubeObjects.config(all.get(0))
+            : KubeObjects.list("v1", kind + "List", all.stream().map(KubeObjects::config).toList(), f.viewVersion());
+      }
+      case "apps/daemonsets" -> {
+        if (t.name() == null) {
+          return t.sub() != null ? null : daemonSets(f, ns, table, selector, fields, now);
+        }
+        if (ns == null || (t.sub() != null && !t.sub().equals("status"))) {
+          return null;
+        }
+        var d = f.daemonSets().stream().filter(o -> o.namespace().equals(ns) && o.name().equals(t.name())).findFirst()
+            .orElseThrow(() -> new ControlException(io.grpc.Status.Code.NOT_FOUND, "daemonsets.apps \"" + t.name() + "\" not found"));
+        return table ? KubeObjects.daemonSetTable(List.of(d), f.viewVersion(), now) : KubeObjects.daemonSet(d);
+      }
+      case "apps/controllerrevisions" -> {
+        if (t.sub() != null) {
+          return null;
+        }
+        List<ObjectNode> revisions = new java.util.ArrayList<>();
+        f.daemonSets().stream().filter(d -> ns == null || d.namespace().equals(ns))
+            .forEach(d -> d.revisions().forEach(r -> revisions.add(KubeObjects.revision(d, r))));
+        var found = revisions.stream().filter(r -> t.name() == null || r.path("metadata").path("name").asText().equals(t.name()))
+            .filter(r -> fields.matches(r.path("metadata").path("name").asText(), r.path("metadata").path("namespace").asText()))
+            .filter(r -> selector == null || LabelSelectors.matches(selector, labels(r))).toList();
+        if (t.name() != null && found.isEmpty()) {
+          throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "controllerrevisions.apps \"" + t.name() + "\" not found");
+        }
+        if (table) {
+          return KubeObjects.revisionTable(found, f.viewVersion(), now);
+        }
+        return t.name() != null ? found.get(0) : KubeObjects.list("apps/v1", "ControllerRevisionList", found, f.viewVersion());
+      }
+      default -> {
+        return null;
+      }
+    }
+  }
+
+  private static java.util.Map<String, String> labels(ObjectNode o) {
+    java.util.Map<String, String> labels = new java.util.HashMap<>();
+    o.path("metadata").path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    return labels;
+  }
+
+  private static ObjectNode daemonSets(Fleet f, String namespace, boolean table, io.dsfleet.common.model.LabelSelector selector,
+      FieldQuery fields, long now) {
+    var all = f.daemonSets().stream().filter(d -> namespace == null || d.namespace().equals(namespace))
+        .filter(d -> selector == null || LabelSelectors.matches(selector, labels(d))).filter(d -> fields.matches(d.name(), d.namespace()))
+        .toList();
+    return table ? KubeObjects.daemonSetTable(all, f.viewVersion(), now)
+        : KubeObjects.list("apps/v1", "DaemonSetList", all.stream().map(KubeObjects::daemonSet).toList(), f.viewVersion());
+  }
+
+  /** Pods: read-only, what the agents run (and desired pods not reported yet, Pending). */
+  private static ObjectNode pods(Fleet f, String namespace, String name, boolean table, io.dsfleet.common.model.LabelSelector selector,
+      FieldQuery fields, long now) {
+    java.util.Map<String, io.dsfleet.coordinator.fleet.FleetView.DsSnapshot> byKey = new java.util.HashMap<>();
+    f.daemonSets().forEach(d -> byKey.put(Fleet.key(d.namespace(), d.name()), d));
+    List<io.dsfleet.proto.v1.PodView> views = new java.util.ArrayList<>();
+    List<ObjectNode> items = new java.util.ArrayList<>();
+    for (var v : io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, name, null)) {
+      ObjectNode pod = KubeObjects.pod(v, byKey.get(Fleet.key(v.getStatus().getNamespace(), v.getStatus().getDaemonSet())));
+      if ((selector == null || LabelSelectors.matches(selector, labels(pod))) && fields.matches(v.getStatus().getPodName(), v.getStatus().getNamespace())) {
+        views.add(v);
+        items.add(pod);
+      }
+    }
+    if (name != null && views.isEmpty()) {
+      throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + name + "\" not found");
+    }
+    return table ? KubeObjects.podTable(views, items, f.viewVersion(), now) : KubeObjects.list("v1", "PodList", items, f.viewVersion());
+  }
+
+  private static java.util.Map<String, String> labels(io.dsfleet.coordinator.fleet.FleetView.DsSnapshot d) {
+    var meta = d.ds().metadata();
+    return meta == null || meta.labels() == null ? java.util.Map.of() : meta.labels();
+  }
+
+  private static ObjectNode appsGroup() {
+    ObjectNode g = Json.mapper().createObjectNode().put("kind", "APIGroup").put("apiVersion", "v1").put("name", "apps");
+    ObjectNode v1 = Json.mapper().createObjectNode().put("groupVersion", "apps/v1").put("version", "v1");
+    g.putArray("versions").add(v1);
+    g.set("preferredVersion", v1.deepCopy());
+    return g;
+  }
+
+  private static ObjectNode resources(String groupVersion, ObjectNode... served) {
+    ObjectNode o = Json.mapper().createObjectNode().put("kind", "APIResourceList").put("apiVersion", "v1").put("groupVersion", groupVersion);
+    o.putArray("resources").addAll(List.of(served));
+    return o;
+  }
+
+  private static final List<String> READ = List.of("get", "list", "watch");
+  private static final List<String> WATCH_PATCH = List.of("get", "list", "watch", "patch");
+  private static final List<String> ALL_VERBS = List.of("create", "delete", "get", "list", "patch", "update", "watch");
+
+  private static ObjectNode resource(String name, String kind, boolean namespaced, List<String> shortNames, List<String> verbs) {
+    ObjectNode r = Json.mapper().createObjectNode().put("name", name).put("singularName", name.contains("/") ? ""
+        : kind.toLowerCase(java.util.Locale.ROOT)).put("namespaced", namespaced).put("kind", kind);
+    var v = r.putArray("verbs");
+    verbs.forEach(v::add);
+    if (name.equals("daemonsets") || name.equals("pods")) {
+      r.putArray("categories").add("all"); // kubectl get all
+    }
+    if (!shortNames.isEmpty()) {
+      var s = r.putArray("shortNames");
+      shortNames.forEach(s::add);
+    }
+    return r;
+  }
+}

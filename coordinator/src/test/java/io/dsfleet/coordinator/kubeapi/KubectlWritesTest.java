@@ -1,0 +1,248 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.manifest.SharedManifests;
+import io.dsfleet.coordinator.cli.DsctlRun;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.GetRequest;
+import io.dsfleet.proto.v1.NodeView;
+import io.dsfleet.proto.v1.ObjectKind;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kubectl's writes against a real coordinator (agents simulated; e2e ThreeHostScenarios runs a
+ * rollout through kubectl on real agents): each change is then what dsctl shows.
+ */
+class KubectlWritesTest {
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void installed() {
+    Kubectl.assumeInstalled();
+  }
+
+  /** A kubeconfig from dsctl kubeconfig for this insecure coordinator's API. */
+  Kubectl kubectl(CoordinatorFixture c, KubeApi api) throws Exception {
+    DsctlRun.Result made = DsctlRun.run(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure", "kubeconfig", "--server",
+        "http://127.0.0.1:" + api.port()));
+    assertThat(made.exit()).as(made.err()).isZero();
+    return new Kubectl(Files.writeString(dir.resolve("kubeconfig"), made.out()), dir.resolve("kube-cache"));
+  }
+
+  static String dsctl(CoordinatorFixture c, String... args) {
+    List<String> all = new ArrayList<>(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure"));
+    all.addAll(List.of(args));
+    DsctlRun.Result r = DsctlRun.run(all);
+    assertThat(r.exit()).as("dsctl " + String.join(" ", args) + ": " + r.err()).isZero();
+    return r.out();
+  }
+
+  static NodeView node(CoordinatorFixture c, String name) {
+    return c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).setName(name).build()).getNodes(0);
+  }
+
+  @Test
+  void applyRolloutHistoryUndoRestartAndDeleteAreTheFleetsOwn() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      c.agent("node-a", Map.of());
+      Kubectl k = kubectl(c, api);
+      Path v1 = Files.writeString(dir.resolve("agent.yaml"), Fixtures.BASE);
+      Path v2 = Files.writeString(dir.resolve("agent-v2.yaml"), Fixtures.BASE.replace("local/busybox:1", "local/busybox:2"));
+
+      assertThat(k.ok("apply", "-f", v1.toString())).isEqualTo("daemonset.apps/agent created\n");
+      assertThat(k.ok("apply", "-f", v1.toString())).as("the same again").isEqualTo("daemonset.apps/agent unchanged\n");
+      assertThat(k.ok("apply", "-f", v2.toString())).isEqualTo("daemonset.apps/agent configured\n");
+      assertThat(dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml")).contains("image: local/busybox:2")
+          .contains("kubectl.kubernetes.io/last-applied-configuration");
+      // a field kubectl apply no longer names goes (the last-applied annotation's three-way merge)
+      Path noPorts = Files.writeString(dir.resolve("agent-v3.yaml"), Fixtures.BASE.replace("local/busybox:1", "local/busybox:2")
+          .replaceAll("(?m)^\\s*readinessProbe:\\n\\s*httpGet: \\{port: http}\\n", ""));
+      assertThat(noPorts).content().doesNotContain("readinessProbe");
+      k.ok("apply", "-f", noPorts.toString());
+      assertThat(dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml")).doesNotContain("readinessProbe").contains("containerPort: 8080");
+
+      String history = k.ok("rollout", "history", "ds/agent", "-n", "ops");
+      assertThat(history).contains("REVISION  CHANGE-CAUSE");
+      assertThat(revisions(history)).containsExactly("1", "2", "3");
+      assertThat(revisions(history)).as("kubectl's revisions are dsctl's").isEqualTo(revisions(dsctl(c, "rollout", "history", "ds/agent",
+          "-n", "ops")));
+      assertThat(k.ok("rollout", "history", "ds/agent", "-n", "ops", "--revision=1")).contains("Image:\tlocal/busybox:1");
+      assertThat(k.ok("rollout", "undo", "ds/agent", "-n", "ops", "--to-revision=1")).isEqualTo("daemonset.apps/agent rolled back\n");
+      assertThat(dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml")).contains("image: local/busybox:1")
+          .contains("readinessProbe").as("undo restores the whole template of revision 1");
+      assertThat(revisions(k.ok("rollout", "history", "ds/agent", "-n", "ops"))).as("revision 1 became 4, as in Kubernetes")
+          .containsExactly("2", "3", "4");
+      assertThat(k.ok("rollout", "restart", "ds/agent", "-n", "ops")).isEqualTo("daemonset.apps/agent restarted\n");
+      assertThat(dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml")).contains("kubectl.kubernetes.io/restartedAt");
+      assertThat(revisions(dsctl(c, "rollout", "history", "ds/agent", "-n", "ops"))).containsExactly("2", "3", "4", "5");
+
+      // patches of each type, on the object as stored
+      k.ok("patch", "ds", "agent", "-n", "ops", "--type=json", "-p", "[{\"op\":\"replace\",\"path\":\"/spec/minReadySeconds\",\"value\":7}]");
+      k.ok("patch", "ds", "agent", "-n", "ops", "--type=merge", "-p", "{\"spec\":{\"revisionHistoryLimit\":4}}");
+      k.ok("patch", "ds", "agent", "-n", "ops", "-p", "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"main\","
+          + "\"env\":[{\"name\":\"MODE\",\"value\":\"fast\"}]}]}}}}");
+      String yaml = dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml");
+      assertThat(yaml).contains("minReadySeconds: 7").contains("revisionHistoryLimit: 4").contains("name: MODE")
+          .as("a strategic merge adds to the list by its key").contains("name: NODE");
+
+      // an invalid manifest: refused with the field path, nothing applied
+      Path bad = Files.writeString(dir.resolve("bad.yaml"), Fixtures.BASE.replace("name: agent", "name: bad")
+          .replace("image: local/busybox:1", "imagePullPolicy: Sometimes"));
+      Kubectl.Run refused = k.run("apply", "-f", bad.toString());
+      assertThat(refused.exit()).isNotZero();
+      assertThat(refused.out()).contains("The DaemonSet \"bad\" is invalid:").contains("spec.template.spec.containers[0].image: Required value")
+          .contains("spec.template.spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\"");
+      Path unknown = Files.writeString(dir.resolve("unknown.yaml"), Fixtures.BASE.replace("name: agent", "name: bad")
+          .replace("image: local/busybox:1", "image: local/busybox:1\n        colour: red"));
+      assertThat(k.run("apply", "-f", unknown.toString()).out()).contains("spec.template.spec.containers[0].colour: not supported");
+      assertThat(dsctl(c, "get", "ds", "-A")).doesNotContain("bad");
+
+      // what dsfleet does not run is refused with why
+      assertThat(k.run("create", "deployment", "web", "--image=nginx").out()).contains("Deployments and other kinds are not part of dsfleet");
+      assertThat(k.run("scale", "ds", "agent", "-n", "ops", "--replicas=3").out()).contains("it has no replicas to scale");
+      assertThat(k.run("apply", "--server-side", "-f", v1.toString()).out()).contains("server-side apply")
+          .contains("use kubectl apply without --server-side");
+
+      // explain reads the served schema
+      String explain = k.ok("explain", "daemonset.spec.updateStrategy");
+      assertThat(explain).contains("KIND:       DaemonSet").contains("rollingUpdate\t<RollingUpdateDaemonSet>").contains("RollingUpdate");
+      assertThat(k.ok("explain", "ds.spec.updateStrategy.rollingUpdate.maxSurge")).contains("number or a percentage (rounded up)");
+
+      // config objects
+      Path cm = Files.writeString(dir.resolve("cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: ops}\n"
+          + "data: {a: one, b: two}\n");
+      assertThat(k.ok("apply", "-f", cm.toString())).isEqualTo("configmap/settings created\n");
+      assertThat(k.ok("get", "cm", "-n", "ops")).containsPattern("settings\\s+2\\s");
+      assertThat(dsctl(c, "get", "configmap", "-n", "ops")).contains("settings");
+
+      // delete: the DaemonSet goes, as with dsctl delete
+      assertThat(k.ok("delete", "ds", "agent", "-n", "ops")).isEqualTo("daemonset.apps \"agent\" deleted\n");
+      assertThat(dsctl(c, "get", "ds", "-A")).doesNotContain("agent");
+      assertThat(k.ok("delete", "-f", cm.toString())).contains("configmap \"settings\" deleted");
+      Kubectl.Run again = k.run("delete", "ds", "agent", "-n", "ops");
+      assertThat(again.out()).contains("Error from server (NotFound): daemonsets.apps \"agent\" not found");
+    }
+  }
+
+  /** The REVISION column of a rollout history (kubectl's or dsctl's). */
+  static List<String> revisions(String history) {
+    return history.lines().map(String::strip).filter(l -> l.matches("^\\d+\\s.*|^\\d+$")).map(l -> l.split("\\s+")[0]).toList();
+  }
+
+  @Test
+  void labelTaintAndCordonChangeWhatDsctlShows() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      c.agent("node-a", Map.of("disk", "ssd"));
+      c.agent("node-b", Map.of());
+      Kubectl k = kubectl(c, api);
+
+      assertThat(k.ok("label", "node", "node-a", "tier=edge")).isEqualTo("node/node-a labeled\n");
+      assertThat(node(c, "node-a").getLabelsMap()).containsEntry("tier", "edge").containsEntry("disk", "ssd");
+      assertThat(k.ok("label", "node", "node-a", "tier=core", "--overwrite")).isEqualTo("node/node-a labeled\n");
+      assertThat(node(c, "node-a").getLabelsMap()).containsEntry("tier", "core");
+      assertThat(k.run("label", "node", "node-a", "tier=x").out()).as("kubectl's own check").contains("--overwrite is false");
+      k.ok("label", "node", "node-a", "tier-");
+      assertThat(node(c, "node-a").getLabelsMap()).doesNotContainKey("tier");
+      assertThat(k.run("label", "node", "node-a", "bad key=x").exit()).isNotZero();
+
+      assertThat(k.ok("taint", "node", "node-b", "dedicated=gpu:NoSchedule")).isEqualTo("node/node-b tainted\n");
+      assertThat(node(c, "node-b").getTaintsList()).anySatisfy(t -> {
+        assertThat(t.getKey()).isEqualTo("dedicated");
+        assertThat(t.getValue()).isEqualTo("gpu");
+        assertThat(t.getEffect()).isEqualTo("NoSchedule");
+      });
+      assertThat(dsctl(c, "describe", "node", "node-b")).contains("dedicated=gpu:NoSchedule");
+      assertThat(k.ok("taint", "node", "node-b", "dedicated:NoSchedule-")).isEqualTo("node/node-b untainted\n");
+      assertThat(node(c, "node-b").getTaintsList()).noneMatch(t -> t.getKey().equals("dedicated"));
+
+      assertThat(k.ok("cordon", "node-b")).isEqualTo("node/node-b cordoned\n");
+      assertThat(node(c, "node-b").getUnschedulable()).isTrue();
+      assertThat(k.ok("get", "nodes")).containsPattern("node-b\\s+Ready,SchedulingDisabled");
+      assertThat(dsctl(c, "get", "nodes")).containsPattern("node-b\\s+Ready,SchedulingDisabled");
+      assertThat(k.ok("uncordon", "node-b")).isEqualTo("node/node-b uncordoned\n");
+      assertThat(node(c, "node-b").getUnschedulable()).isFalse();
+
+      Kubectl.Run annotate = k.run("annotate", "node", "node-a", "note=x");
+      assertThat(annotate.exit()).isNotZero();
+      assertThat(annotate.out()).contains("changes a node's metadata.labels, spec.taints and spec.unschedulable only");
+    }
+  }
+
+  @Test
+  void getWatchPrintsAChangeAsItHappens() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      c.agent("node-a", Map.of());
+      Kubectl k = kubectl(c, api);
+      k.ok("apply", "-f", Files.writeString(dir.resolve("agent.yaml"), Fixtures.BASE).toString());
+      Process watch = new ProcessBuilder(k.command("get", "ds", "-n", "ops", "-w")).redirectErrorStream(true).start();
+      try {
+        List<String> lines = Collections.synchronizedList(new ArrayList<>());
+        Thread reader = new Thread(() -> {
+          try (BufferedReader r = new BufferedReader(new InputStreamReader(watch.getInputStream()))) {
+            for (String l; (l = r.readLine()) != null; ) {
+              lines.add(l);
+            }
+          } catch (java.io.IOException e) {
+            // the process went
+          }
+        });
+        reader.start();
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> lines.size() >= 2); // the header and the DaemonSet
+        assertThat(lines.get(1)).startsWith("agent ");
+        k.ok("apply", "-f", Files.writeString(dir.resolve("second.yaml"), Fixtures.BASE.replace("name: agent", "name: second")).toString());
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> lines.stream().anyMatch(l -> l.startsWith("second ")));
+        k.ok("delete", "ds", "agent", "-n", "ops");
+        int before = lines.size();
+        k.ok("label", "ds", "second", "-n", "ops", "team=infra");
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> lines.size() > before);
+      } finally {
+        watch.destroy();
+      }
+    }
+  }
+
+  @Test
+  void theRealManifestsApplyThroughKubectlAsThroughDsctl() throws Exception {
+    Path shared = SharedManifests.dir();
+    List<Path> files;
+    try (Stream<Path> s = Files.list(shared)) {
+      files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+    }
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      Kubectl k = kubectl(c, api);
+      List<String> args = new ArrayList<>(List.of("apply"));
+      files.forEach(f -> args.addAll(List.of("-f", f.toString())));
+      Kubectl.Run applied = k.run(args.toArray(String[]::new));
+      assertThat(applied.exit()).as("two of the thirty have a real fault (RealManifestsTest)").isNotZero();
+      assertThat(applied.out().lines().filter(l -> l.startsWith("daemonset.apps/") && l.endsWith(" created"))).hasSize(28);
+      assertThat(applied.out()).contains("metadata.namespace: Invalid value: \"${NAMESPACE}\"")
+          .contains("spec.template.spec.securityContext.windowsOptions: not supported");
+      // what kubectl created is what dsctl lists, object for object
+      List<String> kubectlNames = k.ok("get", "ds", "-A", "-o", "name").lines().sorted().toList();
+      List<String> dsctlNames = dsctl(c, "get", "ds", "-A").lines().skip(1).map(l -> "daemonset.apps/" + l.split("\\s+")[1]).sorted()
+          .toList();
+      assertThat(kubectlNames).hasSize(28).isEqualTo(dsctlNames);
+    }
+  }
+}
