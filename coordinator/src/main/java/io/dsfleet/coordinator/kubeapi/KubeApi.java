@@ -51,6 +51,7 @@ public final class KubeApi implements AutoCloseable {
   private final Supplier<Authority> authority;
   private final boolean insecure;
   private final LogRelay logs;
+  private final Clock clock;
   private final KubeWatch watches = new KubeWatch();
   private final KubeReads reads;
 
@@ -64,6 +65,7 @@ public final class KubeApi implements AutoCloseable {
     this.logs = logs;
     this.authority = authority;
     this.insecure = chain == null;
+    this.clock = clock;
     this.reads = new KubeReads(fleet, clock, version);
     io.dsfleet.common.metrics.MetricsEndpoint.limitSlowClients();
     InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort()); // resolved (a setting's address is not)
@@ -109,6 +111,7 @@ public final class KubeApi implements AutoCloseable {
 
   private void handle(HttpExchange x) throws IOException {
     try {
+      refuseBrowsers(x);
       Who who = caller(x);
       String method = x.getRequestMethod();
       List<String> p = Arrays.stream(x.getRequestURI().getRawPath().split("/")).filter(s -> !s.isEmpty())
@@ -169,16 +172,26 @@ public final class KubeApi implements AutoCloseable {
         throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, "timeoutSeconds must be a number");
       }
       Fleet at = fleetOrFail();
-      watches.serve(x, () -> fleet.get() == at ? reads.route(p, table, selector, fields) : null, at::viewVersion, param(x, "resourceVersion"),
-          timeout, param(x, "includeObject"));
+      watches.serve(x, (who.admin() ? "admin/" : "viewer/") + who.name(), query(x, table), () -> fleet.get() == at
+          ? reads.route(p, table, selector, fields) : null, at::viewVersion, param(x, "resourceVersion"), timeout,
+          param(x, "includeObject"), "true".equals(param(x, "allowWatchBookmarks")));
       return;
     }
     ObjectNode body = reads.route(p, table, selector, fields);
     if (body == null) {
       send(x, KubeObjects.status(404, "NotFound", "the server could not find the requested resource"));
-    } else {
-      send(x, KubeObjects.rowObjects(body, param(x, "includeObject")));
+      return;
     }
+    if (t != null && t.name() == null && (body.has("items") || body.has("rows"))) {
+      // a watch from this list's version starts from what it answered
+      watches.remember(query(x, table), body.path("metadata").path("resourceVersion").asLong(), body);
+    }
+    send(x, KubeObjects.rowObjects(body, param(x, "includeObject")));
+  }
+
+  /** What a list is, for a watch from its version: its path, selectors, and whether it is a Table. */
+  private static String query(HttpExchange x, boolean table) {
+    return x.getRequestURI().getRawPath() + "?" + param(x, "labelSelector") + "&" + param(x, "fieldSelector") + (table ? "&table" : "");
   }
 
   /** POST, PUT, PATCH, DELETE: an admin's; see {@link KubeWrites}. */
@@ -204,9 +217,13 @@ public final class KubeApi implements AutoCloseable {
       send(x, KubeObjects.status(405, "MethodNotAllowed", refusedWrite(method, t)));
       return;
     }
-    boolean dryRun = "All".equals(param(x, "dryRun"));
-    KubeWrites writes = new KubeWrites(fleetOrFail());
+    boolean dryRun = dryRun(param(x, "dryRun") == null ? null : Json.mapper().getNodeFactory().textNode(param(x, "dryRun")));
+    KubeWrites writes = new KubeWrites(fleetOrFail(), clock);
+    String manager = manager(x);
     JsonNode body = method.equals("DELETE") ? null : body(x);
+    if ((method.equals("PUT") || method.equals("PATCH") || method.equals("POST")) && body == null) {
+      throw KubeWrites.KubeError.of(400, "BadRequest", "the request has no body");
+    }
     if (nodePatch) {
       send(x, writes.patchNode(t.name(), x.getRequestHeaders().getFirst("Content-Type"), body, dryRun), 200);
       return;
@@ -216,15 +233,49 @@ public final class KubeApi implements AutoCloseable {
         JsonNode options = body(x);
         String propagation = param(x, "propagationPolicy") != null ? param(x, "propagationPolicy")
             : options == null ? null : options.path("propagationPolicy").asText(null);
-        if (options != null && options.path("dryRun").path(0).asText("").equals("All")) {
-          dryRun = true;
+        if (options != null && options.has("dryRun")) {
+          dryRun = dryRun || dryRun(options.get("dryRun"));
         }
-        send(x, writes.delete(kind, t.namespace(), t.name(), propagation, dryRun), 200);
+        send(x, writes.delete(kind, t.namespace(), t.name(), propagation, options == null ? null : options.get("preconditions"), dryRun),
+            200);
       }
-      case "POST" -> reply(x, writes.create(kind, t.namespace(), body, dryRun));
-      case "PUT" -> reply(x, writes.replace(kind, t.namespace(), t.name(), body, dryRun));
-      default -> reply(x, writes.patch(kind, t.namespace(), t.name(), x.getRequestHeaders().getFirst("Content-Type"), body, dryRun));
+      case "POST" -> reply(x, writes.create(kind, t.namespace(), body, dryRun, manager));
+      case "PUT" -> reply(x, writes.replace(kind, t.namespace(), t.name(), body, dryRun, manager));
+      default -> reply(x, writes.patch(kind, t.namespace(), t.name(), x.getRequestHeaders().getFirst("Content-Type"), body, dryRun,
+          manager, "true".equals(param(x, "force"))));
     }
+  }
+
+  /** A dryRun value: none, or All (a query parameter, or DeleteOptions' list); anything else refused, as Kubernetes does. */
+  private static boolean dryRun(JsonNode value) {
+    if (value == null || value.isNull() || (value.isArray() && value.isEmpty())) {
+      return false;
+    }
+    if ((value.isTextual() && value.asText().equals("All")) || (value.isArray() && value.size() == 1 && value.get(0).asText().equals("All"))) {
+      return true;
+    }
+    throw KubeWrites.KubeError.of(400, "BadRequest", "dryRun: Unsupported value: " + value + ": supported values: \"All\"");
+  }
+
+  /**
+   * Who a write's fields are recorded as set by: the fieldManager kubectl names (kubectl,
+   * kubectl-client-side-apply, kubectl-label, ...), or the client's program as its User-Agent
+   * names it; null when neither (a server-side apply then is refused: it must name one).
+   */
+  private static String manager(HttpExchange x) {
+    String named = param(x, "fieldManager");
+    if (named != null) {
+      if (named.length() > 128 || !named.matches("[\\x20-\\x7e]+")) {
+        throw KubeWrites.KubeError.of(422, "Invalid", "fieldManager: Invalid value: at most 128 printable characters");
+      }
+      return named;
+    }
+    if ("application/apply-patch+yaml".equals(String.valueOf(x.getRequestHeaders().getFirst("Content-Type")).split(";")[0].trim())) {
+      return null;
+    }
+    String agent = x.getRequestHeaders().getFirst("User-Agent");
+    String program = agent == null ? "" : agent.split("[/ ]")[0];
+    return program.matches("[A-Za-z0-9._-]{1,128}") ? program : "unknown";
   }
 
   private static void reply(HttpExchange x, KubeWrites.Written w) throws IOException {
@@ -317,6 +368,27 @@ public final class KubeApi implements AutoCloseable {
           + " dsctl's admin and viewer credentials");
     }
     return new Who(who.name(), who.role().equals(Pki.ADMINS));
+  }
+
+  /**
+   * Refuses what a web page makes a browser send: kubectl sends neither an Origin nor fetch
+   * metadata, and a page's cross-site POST (text/plain, no preflight) must not reach an insecure
+   * coordinator's writes.
+   */
+  private static void refuseBrowsers(HttpExchange x) {
+    String site = x.getRequestHeaders().getFirst("Sec-Fetch-Site");
+    if (x.getRequestHeaders().containsKey("Origin") || (site != null && !site.equals("none") && !site.equals("same-origin"))) {
+      throw KubeWrites.KubeError.of(403, "Forbidden", "the Kubernetes API does not answer web pages (a request with an Origin or"
+          + " cross-site fetch metadata); use kubectl, or dsctl dashboard for a browser");
+    }
+    String method = x.getRequestMethod();
+    String type = String.valueOf(x.getRequestHeaders().getFirst("Content-Type")).split(";")[0].trim().toLowerCase(java.util.Locale.ROOT);
+    if ((method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) && !List.of("application/json", "application/yaml",
+        "application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json",
+        "application/apply-patch+yaml", "application/vnd.kubernetes.protobuf").contains(type)) {
+      throw KubeWrites.KubeError.of(415, "UnsupportedMediaType", "the body must be JSON or YAML (Content-Type application/json,"
+          + " application/yaml or a patch type), not " + type);
+    }
   }
 
   /** A Host header naming an IP address (v4 or [v6]) or localhost. */

@@ -38,6 +38,7 @@ final class KubeObjects {
     meta.put("namespace", d.namespace()).put("uid", uid("daemonset", d.namespace(), d.name(), d.createdAtMillis()))
         .put("resourceVersion", String.valueOf(d.resourceVersion())).put("generation", d.generation())
         .put("creationTimestamp", timestamp(d.createdAtMillis()));
+    ManagedFields.show(o);
     var s = d.status();
     o.putObject("status").put("currentNumberScheduled", s.current()).put("desiredNumberScheduled", s.desired())
         .put("numberMisscheduled", s.misscheduled()).put("numberReady", s.ready()).put("updatedNumberScheduled", s.updated())
@@ -166,6 +167,7 @@ final class KubeObjects {
     obj.with("metadata").put("namespace", o.namespace()).put("uid", uid(o.kind().toLowerCase(java.util.Locale.ROOT), o.namespace(),
         o.name(), o.createdAtMillis())).put("resourceVersion", String.valueOf(o.resourceVersion()))
         .put("creationTimestamp", timestamp(o.createdAtMillis()));
+    ManagedFields.show(obj);
     return obj;
   }
 

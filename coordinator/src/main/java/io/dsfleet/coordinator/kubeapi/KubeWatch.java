@@ -7,6 +7,9 @@ import com.sun.net.httpserver.HttpExchange;
 import io.dsfleet.common.Json;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Semaphore;
@@ -16,33 +19,94 @@ import java.util.function.Supplier;
 /**
  * A watch (`?watch=true`: kubectl get -w, rollout status, informers): the objects a list would
  * answer, followed, each change an event (ADDED, MODIFIED, DELETED) on one line of a streamed
- * response. The coordinator keeps no history of its objects: a watch compares what the list answers
- * now with what it answered last, after every change of the fleet's version (looked at four times
- * a second). A watch from the version a list just answered starts with what changed since; from
- * any other version (older, or an object's own) it starts with every object as MODIFIED, so a
- * client never misses the state, at worst sees it twice. Each response lasts at most
- * {@link #WINDOW_SECONDS} (the JDK's server cuts responses after 30 s); clients watch again from
- * the last version they saw, as they do when an API server ends a watch.
+ * response. The coordinator keeps no history of its objects; it remembers what recent lists
+ * answered (per query and version), so a watch from a version a list (or a watch's bookmark)
+ * answered starts from exactly that state: what was added, changed and deleted since. A watch from
+ * a version it does not remember is 410 Expired, and clients list again (kubectl's informers do).
+ * Then it compares what the list answers now with what it answered last, after every change of the
+ * fleet's version (looked at four times a second). Each response lasts at most {@link
+ * #WINDOW_SECONDS} (the JDK's server cuts responses after 30 s) and ends with a bookmark when the
+ * client asked for them, from which it watches on.
  */
 final class KubeWatch {
   static final int WINDOW_SECONDS = 25;
   /** Watches at once: each holds one of the listener's threads while it lasts. */
   static final int MAX_WATCHES = 16;
+  /** Watches of one credential at once: one viewer cannot take every slot. */
+  static final int PER_CREDENTIAL = 6;
   private static final long POLL_MILLIS = 250;
+  /** Lists remembered: at most this many items in all, none of more than half of it, none older than two minutes. */
+  private static final int REMEMBERED_ITEMS = 10_000;
+  private static final long REMEMBERED_MILLIS = 120_000;
 
   private final Semaphore slots = new Semaphore(MAX_WATCHES);
+  private final Map<String, Integer> watching = new HashMap<>();
+  private final Deque<Snapshot> remembered = new ArrayDeque<>();
+  private int rememberedItems;
+
+  /** What a list answered: its items' JSON by namespace/name (null: too many to keep, only the fact). */
+  private record Snapshot(String query, long version, Map<String, byte[]> items, long at) {}
+
+  /** Keeps what a list of {@code query} answered at {@code version}, for a watch from that version. */
+  synchronized void remember(String query, long version, ObjectNode list) {
+    long now = System.currentTimeMillis();
+    for (Snapshot s : remembered) {
+      if (s.query().equals(query) && s.version() == version) {
+        return;
+      }
+    }
+    Map<String, ObjectNode> items = items(list);
+    Map<String, byte[]> kept = null;
+    if (items.size() <= REMEMBERED_ITEMS / 2) {
+      kept = new LinkedHashMap<>();
+      for (var e : items.entrySet()) {
+        kept.put(e.getKey(), e.getValue().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+    remembered.addLast(new Snapshot(query, version, kept, now));
+    rememberedItems += kept == null ? 0 : kept.size();
+    while (!remembered.isEmpty() && (rememberedItems > REMEMBERED_ITEMS || remembered.peekFirst().at() < now - REMEMBERED_MILLIS)) {
+      Snapshot gone = remembered.removeFirst();
+      rememberedItems -= gone.items() == null ? 0 : gone.items().size();
+    }
+  }
+
+  private synchronized Snapshot recall(String query, long version) {
+    for (Snapshot s : remembered) {
+      if (s.query().equals(query) && s.version() == version) {
+        return s;
+      }
+    }
+    return null;
+  }
+
+  private synchronized boolean take(String who) {
+    if (watching.getOrDefault(who, 0) >= PER_CREDENTIAL || !slots.tryAcquire()) {
+      return false;
+    }
+    watching.merge(who, 1, Integer::sum);
+    return true;
+  }
+
+  private synchronized void release(String who) {
+    watching.merge(who, -1, (a, b) -> a + b == 0 ? null : a + b);
+    slots.release();
+  }
 
   /**
+   * @param who the credential watching (its watches are capped)
+   * @param query what the list is (path and selectors): a snapshot of it is found by this
    * @param list the list response now (a List with items, or a Table with rows whose objects are
    *     still whole); null ends the watch (the coordinator stopped leading)
    * @param version the fleet's version now
    * @param includeObject what a Table row's object is to be (see {@link KubeObjects#rowObjects})
    */
-  void serve(HttpExchange x, Supplier<ObjectNode> list, LongSupplier version, String resourceVersion, long timeoutSeconds,
-      String includeObject) throws IOException, InterruptedException {
-    if (!slots.tryAcquire()) {
+  void serve(HttpExchange x, String who, String query, Supplier<ObjectNode> list, LongSupplier version, String resourceVersion,
+      long timeoutSeconds, String includeObject, boolean bookmarks) throws IOException, InterruptedException {
+    if (!take(who)) {
       x.getResponseHeaders().set("Retry-After", "5");
-      KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", "too many watches at once (" + MAX_WATCHES + "); try again shortly"));
+      KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", "too many watches at once (" + MAX_WATCHES + " in all, "
+          + PER_CREDENTIAL + " per credential); try again shortly"));
       return;
     }
     try {
@@ -51,18 +115,42 @@ final class KubeWatch {
       if (first == null) {
         return;
       }
+      Map<String, ObjectNode> seen;
+      String initial = null;
+      if (resourceVersion == null || resourceVersion.isEmpty() || resourceVersion.equals("0")) {
+        seen = Map.of();
+        initial = "ADDED";
+      } else if (resourceVersion.equals(String.valueOf(v))) {
+        seen = items(first); // nothing changed since: the fleet's version moves with every change
+      } else {
+        Snapshot s = recallVersion(query, resourceVersion);
+        if (s == null) {
+          KubeApi.send(x, KubeObjects.status(410, "Expired", "too old resource version: " + resourceVersion + " (" + v + ")"));
+          return;
+        }
+        if (s.items() == null) {
+          seen = Map.of();
+          initial = "MODIFIED"; // a list too long to remember: its state again, every object as a change
+        } else {
+          seen = new LinkedHashMap<>();
+          for (var e : s.items().entrySet()) {
+            seen.put(e.getKey(), (ObjectNode) Json.read(new String(e.getValue(), java.nio.charset.StandardCharsets.UTF_8), JsonNode.class));
+          }
+        }
+      }
       x.getResponseHeaders().set("Content-Type", "application/json");
       x.getResponseHeaders().set("Cache-Control", "no-store");
       x.sendResponseHeaders(200, 0);
       OutputStream out = x.getResponseBody();
-      Map<String, ObjectNode> seen = items(first);
-      boolean fromList = resourceVersion != null && resourceVersion.equals(String.valueOf(v));
-      if (!fromList) {
-        String type = resourceVersion == null || resourceVersion.isEmpty() || resourceVersion.equals("0") ? "ADDED" : "MODIFIED";
-        for (ObjectNode item : seen.values()) {
-          event(out, type, item, first, includeObject);
+      ObjectNode last = first;
+      if (initial != null) {
+        for (ObjectNode item : items(first).values()) {
+          event(out, initial, item, first, includeObject);
         }
         out.flush();
+        seen = items(first);
+      } else {
+        seen = changes(out, seen, first, includeObject);
       }
       long window = Math.min(timeoutSeconds <= 0 ? WINDOW_SECONDS : timeoutSeconds, WINDOW_SECONDS) * 1000;
       long end = System.currentTimeMillis() + window;
@@ -72,31 +160,56 @@ final class KubeWatch {
         if (now == v) {
           continue;
         }
-        v = now;
         ObjectNode next = list.get();
         if (next == null) {
-          break;
+          return;
         }
-        Map<String, ObjectNode> current = items(next);
-        for (var e : current.entrySet()) {
-          ObjectNode before = seen.get(e.getKey());
-          if (before == null) {
-            event(out, "ADDED", e.getValue(), next, includeObject);
-          } else if (!comparable(before).equals(comparable(e.getValue()))) {
-            event(out, "MODIFIED", e.getValue(), next, includeObject);
-          }
-        }
-        for (var e : seen.entrySet()) {
-          if (!current.containsKey(e.getKey())) {
-            event(out, "DELETED", e.getValue(), next, includeObject);
-          }
-        }
+        v = now;
+        last = next;
+        seen = changes(out, seen, next, includeObject);
+      }
+      if (bookmarks && !last.path("kind").asText().equals("Table")) {
+        // where this watch ended: the next one starts from exactly here
+        remember(query, v, last);
+        ObjectNode mark = Json.mapper().createObjectNode().put("type", "BOOKMARK");
+        mark.putObject("object").put("kind", last.path("kind").asText().replaceFirst("List$", ""))
+            .put("apiVersion", last.path("apiVersion").asText()).putObject("metadata").put("resourceVersion", String.valueOf(v));
+        out.write(Json.mapper().writeValueAsBytes(mark));
+        out.write('\n');
         out.flush();
-        seen = current;
       }
     } finally {
-      slots.release();
+      release(who);
     }
+  }
+
+  private Snapshot recallVersion(String query, String resourceVersion) {
+    try {
+      return recall(query, Long.parseLong(resourceVersion));
+    } catch (NumberFormatException e) {
+      return null;
+    }
+  }
+
+  /** Sends what changed from {@code seen} to {@code list}; the items now. */
+  private static Map<String, ObjectNode> changes(OutputStream out, Map<String, ObjectNode> seen, ObjectNode list, String includeObject)
+      throws IOException {
+    Map<String, ObjectNode> current = items(list);
+    for (var e : current.entrySet()) {
+      ObjectNode before = seen.get(e.getKey());
+      if (before == null) {
+        event(out, "ADDED", e.getValue(), list, includeObject);
+      } else if (!comparable(before).equals(comparable(e.getValue()))) {
+        event(out, "MODIFIED", e.getValue(), list, includeObject);
+      }
+    }
+    for (var e : seen.entrySet()) {
+      if (!current.containsKey(e.getKey())) {
+        event(out, "DELETED", e.getValue(), list, includeObject);
+      }
+    }
+    out.flush();
+    return current;
   }
 
   /** The list's items by namespace/name: a List's objects, a Table's rows (each with its whole object inside). */

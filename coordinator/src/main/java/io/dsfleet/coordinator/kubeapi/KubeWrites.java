@@ -80,9 +80,15 @@ final class KubeWrites {
   record Written(ObjectNode object, List<String> warnings, boolean created) {}
 
   private final Fleet fleet;
+  private final java.time.Clock clock;
 
-  KubeWrites(Fleet fleet) {
+  KubeWrites(Fleet fleet, java.time.Clock clock) {
     this.fleet = fleet;
+    this.clock = clock;
+  }
+
+  private String now() {
+    return KubeObjects.timestamp(clock.millis());
   }
 
   /** The object as the API shows it now; null when there is none. */
@@ -100,40 +106,61 @@ final class KubeWrites {
   }
 
   /** POST: a new object; AlreadyExists when there is one of that name. */
-  Written create(Kind kind, String namespace, JsonNode body, boolean dryRun) {
+  Written create(Kind kind, String namespace, JsonNode body, boolean dryRun, String manager) {
     ObjectNode o = object(kind, namespace, null, body);
     if (!o.path("metadata").path("resourceVersion").asText("").isEmpty()) {
       throw KubeError.of(400, "BadRequest", "resourceVersion should not be set on objects to be created");
     }
     String name = o.path("metadata").path("name").asText();
+    keep(o, ManagedFields.updated(null, o, List.of(), manager, kind.apiVersion, now()));
     return write(kind, namespace, name, o, dryRun, true);
   }
 
   /** PUT: the whole object; over the resourceVersion it names (Conflict when it moved), or unconditionally without one. */
-  Written replace(Kind kind, String namespace, String name, JsonNode body, boolean dryRun) {
-    if (current(kind, namespace, name) == null) {
+  Written replace(Kind kind, String namespace, String name, JsonNode body, boolean dryRun, String manager) {
+    ObjectNode now = current(kind, namespace, name);
+    if (now == null) {
       throw notFound(kind, name);
     }
-    return write(kind, namespace, name, object(kind, namespace, name, body), dryRun, false);
+    ObjectNode o = object(kind, namespace, name, body);
+    keep(o, ManagedFields.updated(object(kind, namespace, name, now), o, ManagedFields.of(now), manager, kind.apiVersion,
+        now()));
+    return write(kind, namespace, name, o, dryRun, false);
   }
 
-  /** PATCH with one of the three patch types: applied to the object as read, written over that version. */
-  Written patch(Kind kind, String namespace, String name, String contentType, JsonNode patch, boolean dryRun) {
+  /**
+   * PATCH with one of the three patch types, applied to the object as read and written over that
+   * version; or a server-side apply ({@link #serverSideApply}).
+   */
+  Written patch(Kind kind, String namespace, String name, String contentType, JsonNode patch, boolean dryRun, String manager,
+      boolean force) {
+    boolean apply = contentType != null && contentType.startsWith("application/apply-patch+yaml");
     for (int attempt = 1; ; attempt++) {
       ObjectNode now = current(kind, namespace, name);
-      if (now == null) {
+      if (now == null && !apply) {
         throw notFound(kind, name);
       }
-      ObjectNode patched = object(kind, namespace, name, apply(now, contentType, patch));
+      ObjectNode patched = apply ? serverSideApply(kind, namespace, name, now, patch, manager, force)
+          : object(kind, namespace, name, apply(now, contentType, patch));
+      if (!apply) {
+        keep(patched, ManagedFields.updated(object(kind, namespace, name, now), patched, ManagedFields.of(now), manager,
+            kind.apiVersion, now()));
+      }
+      if (now == null) {
+        return write(kind, namespace, name, patched, dryRun, true);
+      }
+      String read = now.path("metadata").path("resourceVersion").asText();
       String requested = patched.path("metadata").path("resourceVersion").asText("");
-      if (requested.isEmpty() || requested.equals(now.path("metadata").path("resourceVersion").asText())) {
-        // the version read: a change in between is a conflict, tried again on the new version
-        patched.with("metadata").put("resourceVersion", now.path("metadata").path("resourceVersion").asText());
+      // a patch naming another version is a compare-and-set on it; otherwise it is written over the
+      // version read, and a change in between is a conflict, tried again on the new version
+      boolean pinned = !requested.isEmpty() && !requested.equals(read);
+      if (!pinned) {
+        patched.with("metadata").put("resourceVersion", read);
       }
       try {
         return write(kind, namespace, name, patched, dryRun, false);
       } catch (KubeError e) {
-        if (e.status.path("code").asInt() != 409 || !requested.isEmpty() || attempt == PATCH_ATTEMPTS) {
+        if (e.status.path("code").asInt() != 409 || pinned || attempt == PATCH_ATTEMPTS) {
           throw e;
         }
       }
@@ -141,10 +168,18 @@ final class KubeWrites {
   }
 
   /** DELETE: Orphan leaves the pods running unmanaged (dsctl delete --cascade=orphan); Background and Foreground remove them. */
-  ObjectNode delete(Kind kind, String namespace, String name, String propagation, boolean dryRun) {
+  ObjectNode delete(Kind kind, String namespace, String name, String propagation, JsonNode preconditions, boolean dryRun) {
     ObjectNode now = current(kind, namespace, name);
     if (now == null) {
       throw notFound(kind, name);
+    }
+    for (String field : List.of("uid", "resourceVersion")) {
+      JsonNode wanted = preconditions == null ? null : preconditions.get(field);
+      if (wanted != null && !wanted.isNull() && !wanted.asText().equals(now.path("metadata").path(field).asText())) {
+        throw KubeError.of(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualified() + " \"" + name + "\": Precondition"
+            + " failed: " + field + " in precondition: " + wanted.asText() + ", " + field + " in object meta: "
+            + now.path("metadata").path(field).asText());
+      }
     }
     if (propagation != null && !List.of("Orphan", "Background", "Foreground").contains(propagation)) {
       throw KubeError.of(400, "BadRequest", "propagationPolicy must be Orphan, Background or Foreground: " + propagation);
@@ -159,6 +194,71 @@ final class KubeWrites {
     return KubeObjects.deleted(kind.group, kind.resource, name, now.path("metadata").path("uid").asText());
   }
 
+  /**
+   * Server-side apply: the object as {@code manager} applies {@code config} onto it (null: a new
+   * one), its managed fields kept on it; 409 naming each field another manager owns with another
+   * value, unless forced.
+   */
+  private ObjectNode serverSideApply(Kind kind, String namespace, String name, ObjectNode now, JsonNode config, String manager,
+      boolean force) {
+    if (manager == null || manager.isEmpty()) {
+      throw KubeError.of(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply"
+          + " patch");
+    }
+    ObjectNode applied = object(kind, namespace, name, config);
+    applied.with("metadata").remove("resourceVersion");
+    List<ManagedFields.Conflict> conflicts = new ArrayList<>();
+    List<ParsedDocument> parsed = ManifestParser.parse(applied.toString(), "kubectl");
+    JsonNode defaulted = parsed.size() == 1 && parsed.get(0).object() != null ? Json.mapper().valueToTree(parsed.get(0).object()) : applied;
+    ManagedFields.Applied out = ManagedFields.apply(now == null ? null : object(kind, namespace, name, now), ManagedFields.of(now),
+        applied, defaulted, manager, kind.apiVersion, now(), force, conflicts);
+    if (out == null) {
+      throw conflict(kind, name, conflicts);
+    }
+    ObjectNode o = object(kind, namespace, name, out.object());
+    List<ManagedFields.Entry> entries = out.entries();
+    if (now != null && o.equals(object(kind, namespace, name, now)) && sameFields(entries, ManagedFields.of(now))) {
+      entries = ManagedFields.of(now); // nothing changed: the times stay
+    }
+    keep(o, entries);
+    return o;
+  }
+
+  private static boolean sameFields(List<ManagedFields.Entry> a, List<ManagedFields.Entry> b) {
+    java.util.Map<String, java.util.Set<List<String>>> x = new HashMap<>();
+    java.util.Map<String, java.util.Set<List<String>>> y = new HashMap<>();
+    a.stream().filter(e -> !e.fields().isEmpty()).forEach(e -> x.put(e.manager() + "/" + e.operation(), e.fields()));
+    b.stream().filter(e -> !e.fields().isEmpty()).forEach(e -> y.put(e.manager() + "/" + e.operation(), e.fields()));
+    return x.equals(y);
+  }
+
+  /** 409 as Kubernetes words an apply's conflicts (kubectl adds how to resolve them). */
+  private static KubeError conflict(Kind kind, String name, List<ManagedFields.Conflict> conflicts) {
+    List<String> lines = conflicts.stream().map(c -> "conflict with \"" + c.manager() + "\"" + (c.apiVersion().isEmpty() ? ""
+        : " using " + c.apiVersion()) + ": " + ManagedFields.print(c.field())).toList();
+    String message = conflicts.size() == 1 ? "Apply failed with 1 conflict: " + lines.get(0)
+        : "Apply failed with " + conflicts.size() + " conflicts: " + String.join("\n", lines);
+    ObjectNode s = KubeObjects.status(409, "Conflict", message);
+    ArrayNode causes = s.putObject("details").put("name", name).put("group", kind.group).put("kind", kind.resource).putArray("causes");
+    for (ManagedFields.Conflict c : conflicts) {
+      causes.addObject().put("reason", "FieldManagerConflict").put("message", "conflict with \"" + c.manager() + "\"")
+          .put("field", ManagedFields.print(c.field()));
+    }
+    return new KubeError(s);
+  }
+
+  /**
+   * Puts the managed fields on the object to write, each entry only with the fields the object has
+   * as it will be stored (parsed: what dsfleet drops is nobody's field).
+   */
+  private static void keep(ObjectNode o, List<ManagedFields.Entry> entries) {
+    List<ParsedDocument> docs = ManifestParser.parse(o.toString(), "kubectl");
+    if (docs.size() == 1 && docs.get(0).object() != null) {
+      entries = ManagedFields.within(entries, Json.mapper().valueToTree(docs.get(0).object()));
+    }
+    ManagedFields.keep(o, entries);
+  }
+
   /** The patched object (a copy). */
   static ObjectNode apply(ObjectNode now, String contentType, JsonNode patch) {
     String type = contentType == null ? "" : contentType.split(";")[0].trim();
@@ -168,8 +268,6 @@ final class KubeWrites {
         case "application/merge-patch+json" -> Patches.mergePatch(now, patch);
         case "application/json-patch+json" -> Patches.jsonPatch(now, patch);
         case "application/strategic-merge-patch+json" -> Patches.strategicMerge(now, patch);
-        case "application/apply-patch+yaml" -> throw KubeError.of(415, "UnsupportedMediaType", "server-side apply (kubectl apply"
-            + " --server-side) is not served by the dsfleet coordinator yet: use kubectl apply without --server-side");
         default -> throw KubeError.of(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted media"
             + " types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json");
       };
@@ -196,6 +294,9 @@ final class KubeWrites {
           + o.path("kind").asText() + ") do not match " + kind.apiVersion + " " + kind.kind + ", the resource of the URL");
     }
     o.put("apiVersion", kind.apiVersion).put("kind", kind.kind);
+    if (o.has("metadata") && !o.get("metadata").isObject()) {
+      throw KubeError.of(400, "BadRequest", "metadata must be an object");
+    }
     ObjectNode meta = o.with("metadata");
     String ns = meta.path("namespace").asText("");
     if (!ns.isEmpty() && !ns.equals(namespace)) {
@@ -217,6 +318,9 @@ final class KubeWrites {
     o.remove("status");
     meta.remove(List.of("uid", "creationTimestamp", "generation", "managedFields", "selfLink", "deletionTimestamp",
         "deletionGracePeriodSeconds"));
+    if (meta.has("annotations") && !meta.get("annotations").isObject()) {
+      throw KubeError.of(400, "BadRequest", "metadata.annotations must be a map of strings");
+    }
     if (o.path("spec").isObject()) {
       ((ObjectNode) o.get("spec")).remove("templateGeneration");
       if (o.path("spec").path("template").path("metadata").isObject()) {
@@ -302,17 +406,50 @@ final class KubeWrites {
     }
     ObjectNode before = KubeObjects.node(n);
     ObjectNode after = apply(before, contentType, patch);
+    String invalid = "Node \"" + name + "\" is invalid: ";
+    JsonNode meta = after.path("metadata");
+    JsonNode spec = after.path("spec");
+    if (!meta.isObject() || !spec.isObject()) {
+      throw KubeError.of(422, "Invalid", invalid + "metadata and spec must be objects");
+    }
+    JsonNode labelsNode = meta.path("labels");
+    if (!labelsNode.isMissingNode() && !labelsNode.isObject()) {
+      throw KubeError.of(422, "Invalid", invalid + "metadata.labels: must be a map of strings");
+    }
     Map<String, String> labels = new HashMap<>();
-    after.path("metadata").path("labels").fields().forEachRemaining(e -> labels.put(e.getKey(), e.getValue().asText()));
+    labelsNode.fields().forEachRemaining(e -> {
+      if (!e.getValue().isTextual()) {
+        throw KubeError.of(422, "Invalid", invalid + "metadata.labels." + e.getKey() + ": must be a string");
+      }
+      labels.put(e.getKey(), e.getValue().asText());
+    });
+    JsonNode taintsNode = spec.path("taints");
+    if (!taintsNode.isMissingNode() && !taintsNode.isArray()) {
+      throw KubeError.of(422, "Invalid", invalid + "spec.taints: must be a list of taints");
+    }
     List<Taint> taints = new ArrayList<>();
-    for (JsonNode t : after.path("spec").path("taints")) {
+    for (JsonNode t : taintsNode) {
       try {
-        taints.add(new Taint(t.path("key").asText(), t.path("value").asText(""), t.path("effect").asText(), null));
+        if (!t.isObject() || !t.path("key").isTextual() || !t.path("effect").isTextual()
+            || (t.has("value") && !t.get("value").isTextual())) {
+          throw new IllegalArgumentException("each taint has a key, an effect and a value, strings");
+        }
+        String value = t.path("value").asText("");
+        // checked as dsctl taint's are (key, value and effect)
+        Taint parsed = Taint.parse(t.get("key").asText() + (value.isEmpty() ? "" : "=" + value) + ":" + t.get("effect").asText());
+        if (taints.stream().anyMatch(x -> x.key().equals(parsed.key()) && x.effect().equals(parsed.effect()))) {
+          throw new IllegalArgumentException("duplicate taint " + parsed.key() + ":" + parsed.effect());
+        }
+        taints.add(parsed);
       } catch (IllegalArgumentException e) {
-        throw KubeError.of(422, "Invalid", "Node \"" + name + "\" is invalid: spec.taints: " + e.getMessage());
+        throw KubeError.of(422, "Invalid", invalid + "spec.taints: " + e.getMessage());
       }
     }
-    boolean unschedulable = after.path("spec").path("unschedulable").asBoolean(false);
+    JsonNode cordon = spec.path("unschedulable");
+    if (!cordon.isMissingNode() && !cordon.isBoolean()) {
+      throw KubeError.of(422, "Invalid", invalid + "spec.unschedulable: must be true or false");
+    }
+    boolean unschedulable = cordon.asBoolean(false);
     ObjectNode rest = strip(after.deepCopy());
     if (!rest.equals(strip(before.deepCopy()))) {
       throw KubeError.of(422, "Invalid", "Node \"" + name + "\" is invalid: the dsfleet coordinator changes a node's metadata.labels,"

@@ -41,6 +41,9 @@ final class Patches {
 
   /** RFC 7386: objects merge, null removes, anything else replaces. */
   static JsonNode mergePatch(JsonNode target, JsonNode patch) {
+    if (patch == null) {
+      throw new PatchException("no patch");
+    }
     if (!patch.isObject()) {
       return patch.deepCopy();
     }
@@ -56,14 +59,30 @@ final class Patches {
     return out;
   }
 
+  /** The most operations of one JSON patch (Kubernetes' limit). */
+  static final int MAX_OPERATIONS = 10_000;
+  /** The most bytes copy operations of one JSON patch may put into the object. */
+  static final long MAX_ADDED_BYTES = 4 << 20;
+
   /** RFC 6902: add, remove, replace, move, copy, test, in order; one that fails fails the patch. */
   static JsonNode jsonPatch(JsonNode target, JsonNode patch) {
     if (!patch.isArray()) {
       throw new PatchException("a JSON patch is a list of operations");
     }
+    if (patch.size() > MAX_OPERATIONS) {
+      throw new PatchException("a JSON patch of more than " + MAX_OPERATIONS + " operations");
+    }
     JsonNode doc = target.deepCopy();
+    long added = 0;
     int i = 0;
     for (JsonNode op : patch) {
+      // copies can double a document with each operation: what add, copy and move put in is counted, and capped
+      if (op.path("op").asText().equals("copy")) {
+        added += get(doc, op.path("from").asText(""), i).toString().length();
+        if (added > MAX_ADDED_BYTES) {
+          throw new PatchException("the patch copies more than " + (MAX_ADDED_BYTES >> 20) + " MiB");
+        }
+      }
       String what = op.path("op").asText();
       String path = op.path("path").asText(null);
       if (path == null) {
@@ -284,6 +303,13 @@ final class Patches {
           }
         });
         return replaced;
+      }
+    }
+    java.util.Set<JsonNode> keys = new java.util.HashSet<>();
+    for (JsonNode p : patch) {
+      if (p.isObject() && p.has(key) && !p.path("$patch").asText("").equals("delete") && !keys.add(p.get(key))) {
+        // two elements of one key (ports 7946 TCP and UDP): merged by key they would fold into one; the list is replaced
+        return (ArrayNode) clean(patch);
       }
     }
     ArrayNode out = original.deepCopy();

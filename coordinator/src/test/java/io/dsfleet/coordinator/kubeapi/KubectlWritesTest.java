@@ -118,8 +118,6 @@ class KubectlWritesTest {
       // what dsfleet does not run is refused with why
       assertThat(k.run("create", "deployment", "web", "--image=nginx").out()).contains("Deployments and other kinds are not part of dsfleet");
       assertThat(k.run("scale", "ds", "agent", "-n", "ops", "--replicas=3").out()).contains("it has no replicas to scale");
-      assertThat(k.run("apply", "--server-side", "-f", v1.toString()).out()).contains("server-side apply")
-          .contains("use kubectl apply without --server-side");
 
       // explain reads the served schema
       String explain = k.ok("explain", "daemonset.spec.updateStrategy");
@@ -139,6 +137,53 @@ class KubectlWritesTest {
       assertThat(k.ok("delete", "-f", cm.toString())).contains("configmap \"settings\" deleted");
       Kubectl.Run again = k.run("delete", "ds", "agent", "-n", "ops");
       assertThat(again.out()).contains("Error from server (NotFound): daemonsets.apps \"agent\" not found");
+    }
+  }
+
+  @Test
+  void serverSideApplyKeepsFieldOwnershipAndReportsConflictsAsKubernetes() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      c.agent("node-a", Map.of());
+      Kubectl k = kubectl(c, api);
+      Path v1 = Files.writeString(dir.resolve("agent.yaml"), Fixtures.BASE);
+      assertThat(k.ok("apply", "--server-side", "-f", v1.toString())).isEqualTo("daemonset.apps/agent serverside-applied\n");
+      String rv = k.ok("get", "ds", "agent", "-n", "ops", "-o", "jsonpath={.metadata.resourceVersion}");
+      k.ok("apply", "--server-side", "-f", v1.toString());
+      assertThat(k.ok("get", "ds", "agent", "-n", "ops", "-o", "jsonpath={.metadata.resourceVersion}")).as("the same apply again"
+          + " changes nothing").isEqualTo(rv);
+      assertThat(k.ok("get", "ds", "agent", "-n", "ops", "-o", "yaml", "--show-managed-fields")).contains("manager: kubectl")
+          .contains("operation: Apply").contains("k:{\"name\":\"main\"}:").contains("f:image: {}");
+
+      // another manager takes the image: the next apply of another value is a conflict, named as Kubernetes names it
+      k.ok("set", "image", "ds/agent", "-n", "ops", "main=local/busybox:9");
+      Path v2 = Files.writeString(dir.resolve("agent-v2.yaml"), Fixtures.BASE.replace("local/busybox:1", "local/busybox:2"));
+      Kubectl.Run conflict = k.run("apply", "--server-side", "-f", v2.toString());
+      assertThat(conflict.exit()).isNotZero();
+      assertThat(conflict.out()).contains("Apply failed with 1 conflict: conflict with \"kubectl-set\" using apps/v1:"
+          + " .spec.template.spec.containers[name=\"main\"].image").contains("--force-conflicts");
+      assertThat(dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml")).as("nothing applied").contains("image: local/busybox:9");
+      k.ok("apply", "--server-side", "--force-conflicts", "-f", v2.toString());
+      assertThat(dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml")).contains("image: local/busybox:2");
+      assertThat(k.ok("get", "ds", "agent", "-n", "ops", "-o", "jsonpath={.metadata.managedFields[*].manager}"))
+          .as("kubectl-set lost its only field").isEqualTo("kubectl");
+
+      // a field the manager no longer applies goes; one another manager set stays
+      k.ok("label", "ds", "agent", "-n", "ops", "team=infra");
+      Path v3 = Files.writeString(dir.resolve("agent-v3.yaml"), Fixtures.BASE.replace("local/busybox:1", "local/busybox:2")
+          .replaceAll("(?m)^\\s*readinessProbe:\\n\\s*httpGet: \\{port: http}\\n", ""));
+      k.ok("apply", "--server-side", "-f", v3.toString());
+      String yaml = dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml");
+      assertThat(yaml).doesNotContain("readinessProbe").contains("team: infra").contains("containerPort: 8080");
+      // a new object of another kind, and one applied with a field dsfleet does not take
+      Path cm = Files.writeString(dir.resolve("cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s, namespace: ops}\n"
+          + "data: {a: one}\n");
+      assertThat(k.ok("apply", "--server-side", "-f", cm.toString())).isEqualTo("configmap/s serverside-applied\n");
+      Path bad = Files.writeString(dir.resolve("bad.yaml"), Fixtures.BASE.replace("name: agent", "name: bad")
+          .replace("image: local/busybox:1", "imagePullPolicy: Sometimes"));
+      assertThat(k.run("apply", "--server-side", "-f", bad.toString()).out()).contains("spec.template.spec.containers[0].image:"
+          + " Required value");
+      assertThat(dsctl(c, "get", "ds", "-A")).doesNotContain("bad");
     }
   }
 
@@ -222,7 +267,7 @@ class KubectlWritesTest {
   }
 
   @Test
-  void theRealManifestsApplyThroughKubectlAsThroughDsctl() throws Exception {
+  void theRealManifestsApplyThroughKubectlClientAndServerSideAsThroughDsctl() throws Exception {
     Path shared = SharedManifests.dir();
     List<Path> files;
     try (Stream<Path> s = Files.list(shared)) {
@@ -243,6 +288,13 @@ class KubectlWritesTest {
       List<String> dsctlNames = dsctl(c, "get", "ds", "-A").lines().skip(1).map(l -> "daemonset.apps/" + l.split("\\s+")[1]).sorted()
           .toList();
       assertThat(kubectlNames).hasSize(28).isEqualTo(dsctlNames);
+      // the same files applied server-side over them: the same values, shared with the client-side manager, no conflict
+      List<String> serverSide = new ArrayList<>(args);
+      serverSide.add(1, "--server-side");
+      Kubectl.Run again = k.run(serverSide.toArray(String[]::new));
+      assertThat(again.out().lines().filter(l -> l.startsWith("daemonset.apps/") && l.endsWith(" serverside-applied"))).as(again.out())
+          .hasSize(28);
+      assertThat(again.out()).doesNotContain("conflict");
     }
   }
 }

@@ -34,6 +34,14 @@ class PatchesTest {
   }
 
   @Test
+  void aListWithTwoElementsOfOneKeyIsReplacedNotFolded() {
+    ObjectNode ports = json("{'ports':[{'containerPort':7946,'protocol':'TCP'}]}");
+    ObjectNode out = Patches.strategicMerge(ports, json("{'ports':[{'containerPort':7946,'protocol':'TCP','name':'t'},"
+        + "{'containerPort':7946,'protocol':'UDP','name':'u'}]}"));
+    assertThat(out.path("ports")).hasSize(2);
+  }
+
+  @Test
   void strategicMergeDirectives() {
     ObjectNode deleted = Patches.strategicMerge(DS, json("{'spec':{'template':{'spec':{'containers':[{'name':'side','$patch':'delete'}],"
         + "'$setElementOrder/containers':[{'name':'main'}]}}},'metadata':{'labels':{'tier':null}}}"));

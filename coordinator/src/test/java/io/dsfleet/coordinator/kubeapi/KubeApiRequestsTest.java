@@ -1,0 +1,171 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.dsfleet.common.Json;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Requests kubectl does not send, against a real coordinator's Kubernetes API: what a web page,
+ * a hostile or a careless client sends is refused with a Status and changes nothing; watches from
+ * a list's version see deletions; watches are capped per credential.
+ */
+class KubeApiRequestsTest {
+  @TempDir Path dir;
+  final HttpClient http = HttpClient.newHttpClient();
+  String base;
+
+  record Answer(int code, JsonNode body, String text) {}
+
+  Answer send(String method, String path, String type, String body, String... headers) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(30))
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (type != null) {
+      b.header("Content-Type", type);
+    }
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    JsonNode json = null;
+    try {
+      json = Json.read(r.body(), JsonNode.class);
+    } catch (RuntimeException notOne) {
+      // a watch's lines
+    }
+    return new Answer(r.statusCode(), json, r.body());
+  }
+
+  static final String CM = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\"},\"data\":{\"a\":\"b\"}}";
+  static final String CMS = "/api/v1/namespaces/default/configmaps";
+
+  @Test
+  void whatAWebPageOrABadBodySendsIsRefusedAndChangesNothing() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      // a page's cross-site POST: text/plain needs no preflight, and Origin says where it comes from
+      assertThat(send("POST", CMS, "text/plain;charset=UTF-8", CM.formatted("web")).code()).isEqualTo(415);
+      Answer origin = send("POST", CMS, "application/json", CM.formatted("web"), "Origin", "https://evil.example");
+      assertThat(origin.code()).isEqualTo(403);
+      assertThat(origin.body().path("message").asText()).contains("does not answer web pages");
+      assertThat(send("GET", CMS, null, null, "Sec-Fetch-Site", "cross-site").code()).isEqualTo(403);
+      assertThat(send("GET", CMS + "/web", null, null).code()).as("nothing created").isEqualTo(404);
+
+      assertThat(send("POST", CMS + "?dryRun=true", "application/json", CM.formatted("dry")).code()).isEqualTo(400);
+      assertThat(send("POST", CMS + "?dryRun=All", "application/json", CM.formatted("dry")).code()).isEqualTo(201);
+      assertThat(send("GET", CMS + "/dry", null, null).code()).as("a dry run stores nothing").isEqualTo(404);
+
+      assertThat(send("POST", CMS, "application/json", "{\"metadata\":\"x\"}").code()).isEqualTo(400);
+      assertThat(send("POST", CMS, "application/json", CM.formatted("c")).code()).isEqualTo(201);
+      assertThat(send("PATCH", CMS + "/c", "application/merge-patch+json", null).code()).isEqualTo(400);
+      assertThat(send("PATCH", CMS + "/c", "application/merge-patch+json", "{\"metadata\":\"x\"}").code()).isEqualTo(400);
+
+      // copies that double the object with every operation: refused once they pass the cap
+      StringBuilder bomb = new StringBuilder("[{\"op\":\"add\",\"path\":\"/data/x\",\"value\":\"" + "y".repeat(1000) + "\"},"
+          + "{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{}}");
+      bomb.append(",{\"op\":\"add\",\"path\":\"/metadata/labels\",\"value\":{\"k\":{\"v\":\"").append("z".repeat(1000)).append("\"}}}");
+      for (int i = 0; i < 40; i++) {
+        bomb.append(",{\"op\":\"copy\",\"from\":\"/metadata/labels\",\"path\":\"/metadata/labels/c").append(i).append("\"}");
+      }
+      Answer refused = send("PATCH", CMS + "/c", "application/json-patch+json", bomb.append(']').toString());
+      assertThat(refused.code()).isEqualTo(422);
+      assertThat(refused.body().path("message").asText()).contains("copies more than 4 MiB");
+      assertThat(send("GET", CMS + "/c", null, null).body().path("data").toString()).isEqualTo("{\"a\":\"b\"}");
+
+      // a delete whose preconditions do not hold deletes nothing
+      Answer stale = send("DELETE", CMS + "/c", "application/json", "{\"preconditions\":{\"resourceVersion\":\"999\"}}");
+      assertThat(stale.code()).isEqualTo(409);
+      assertThat(send("GET", CMS + "/c", null, null).code()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void aNodePatchOfTheWrongTypesIsRefusedNotAWipe() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      c.agent("node-a", Map.of("disk", "ssd"));
+      for (String patch : List.of("{\"metadata\":{\"labels\":\"x\"}}", "{\"spec\":{\"taints\":\"x\"}}", "{\"spec\":{\"unschedulable\":\"yes\"}}",
+          "{\"spec\":\"x\"}", "{\"spec\":{\"taints\":[{\"key\":\"\",\"effect\":\"NoSchedule\"}]}}",
+          "{\"spec\":{\"taints\":[{\"key\":\"a\",\"effect\":\"NoSchedule\"},{\"key\":\"a\",\"value\":\"b\",\"effect\":\"NoSchedule\"}]}}")) {
+        Answer a = send("PATCH", "/api/v1/nodes/node-a", "application/merge-patch+json", patch);
+        assertThat(a.code()).as(patch + ": " + a.text()).isEqualTo(422);
+      }
+      JsonNode node = send("GET", "/api/v1/nodes/node-a", null, null).body();
+      assertThat(node.at("/metadata/labels/disk").asText()).isEqualTo("ssd");
+      assertThat(node.at("/spec/taints").isMissingNode()).isTrue();
+      assertThat(node.at("/spec/unschedulable").isMissingNode()).isTrue();
+    }
+  }
+
+  @Test
+  void aWatchFromAListsVersionSeesWhatWasDeletedSinceAndAnUnknownVersionIsExpired() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      send("POST", CMS, "application/json", CM.formatted("gone"));
+      send("POST", CMS, "application/json", CM.formatted("stays"));
+      String rv = send("GET", CMS, null, null).body().at("/metadata/resourceVersion").asText();
+      send("DELETE", CMS + "/gone", null, null);
+      send("POST", CMS, "application/json", CM.formatted("new"));
+      Answer watch = send("GET", CMS + "?watch=true&timeoutSeconds=1&resourceVersion=" + rv, null, null);
+      assertThat(watch.code()).isEqualTo(200);
+      List<String> events = watch.text().lines().map(l -> {
+        JsonNode e = Json.read(l, JsonNode.class);
+        return e.path("type").asText() + " " + e.at("/object/metadata/name").asText();
+      }).toList();
+      assertThat(events).containsExactlyInAnyOrder("DELETED gone", "ADDED new");
+
+      Answer expired = send("GET", CMS + "?watch=true&timeoutSeconds=1&resourceVersion=123456789", null, null);
+      assertThat(expired.code()).isEqualTo(410);
+      assertThat(expired.body().path("reason").asText()).isEqualTo("Expired");
+
+      // a watch asked for bookmarks ends with one, and a watch from it goes on from exactly there
+      Answer marked = send("GET", CMS + "?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion=0", null, null);
+      List<JsonNode> lines = marked.text().lines().map(l -> Json.read(l, JsonNode.class)).toList();
+      assertThat(lines.get(lines.size() - 1).path("type").asText()).isEqualTo("BOOKMARK");
+      String mark = lines.get(lines.size() - 1).at("/object/metadata/resourceVersion").asText();
+      send("DELETE", CMS + "/stays", null, null);
+      Answer resumed = send("GET", CMS + "?watch=true&timeoutSeconds=1&resourceVersion=" + mark, null, null);
+      assertThat(resumed.code()).isEqualTo(200);
+      assertThat(resumed.text().lines().map(l -> Json.read(l, JsonNode.class).path("type").asText() + " "
+          + Json.read(l, JsonNode.class).at("/object/metadata/name").asText()).toList()).containsExactly("DELETED stays");
+    }
+  }
+
+  @Test
+  void oneCredentialHoldsAtMostSixWatches() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
+      for (int i = 0; i < KubeWatch.PER_CREDENTIAL; i++) {
+        held.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + CMS + "?watch=true&timeoutSeconds=5")).build(),
+            HttpResponse.BodyHandlers.ofString()));
+      }
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> {
+        Answer a = send("GET", CMS + "?watch=true&timeoutSeconds=1", null, null);
+        return a.code() == 429;
+      });
+      for (var h : held) {
+        assertThat(h.get().statusCode()).isEqualTo(200);
+      }
+      assertThat(send("GET", CMS + "?watch=true&timeoutSeconds=1", null, null).code()).as("slots given back").isEqualTo(200);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Field ownership as server-side apply keeps it. */
+class ManagedFieldsTest {
+  static ObjectNode json(String text) {
+    return PatchesTest.json(text);
+  }
+
+  static final ObjectNode CONFIG = json("{'apiVersion':'apps/v1','kind':'DaemonSet','metadata':{'name':'a','labels':{'app':'a'}},"
+      + "'spec':{'template':{'spec':{'containers':[{'name':'main','image':'i:1','args':['x']}]}}}}");
+
+  @Test
+  void theFieldsOfAnObjectAreItsLeavesAndKeyedElements() {
+    assertThat(ManagedFields.fieldsOf(CONFIG).stream().map(ManagedFields::print).toList()).containsExactly(".metadata.labels.app",
+        ".spec.template.spec.containers[name=\"main\"]", ".spec.template.spec.containers[name=\"main\"].name",
+        ".spec.template.spec.containers[name=\"main\"].image", ".spec.template.spec.containers[name=\"main\"].args");
+  }
+
+  @Test
+  void aListWithTwoElementsOfOneKeyIsOneField() {
+    ObjectNode twoPorts = json("{'spec':{'containers':[{'name':'m','ports':[{'containerPort':7946,'protocol':'TCP'},"
+        + "{'containerPort':7946,'protocol':'UDP'}]}]}}");
+    assertThat(ManagedFields.fieldsOf(twoPorts).stream().map(ManagedFields::print)).contains(".spec.containers[name=\"m\"].ports")
+        .noneMatch(f -> f.contains("containerPort=7946"));
+  }
+
+  @Test
+  void entriesSurviveTheirStoredForm() {
+    List<ManagedFields.Entry> entries = List.of(new ManagedFields.Entry("kubectl", "Apply", "apps/v1", "t",
+        ManagedFields.fieldsOf(CONFIG)));
+    ObjectNode stored = CONFIG.deepCopy();
+    ManagedFields.keep(stored, entries);
+    assertThat(ManagedFields.of(stored)).isEqualTo(entries);
+    ManagedFields.show(stored);
+    assertThat(stored.path("metadata").has("managedFields")).isTrue();
+    assertThat(stored.at("/metadata/annotations").isMissingNode()).as("the annotation is not shown").isTrue();
+    assertThat(ManagedFields.of(stored)).as("read back from what the API shows").isEqualTo(entries);
+  }
+
+  @Test
+  void applyConflictsWithAnotherManagersValueUnlessForcedAndDropsWhatItNoLongerSets() {
+    ObjectNode live = CONFIG.deepCopy();
+    ((ObjectNode) live.at("/spec/template/spec/containers/0")).put("image", "i:9");
+    List<ManagedFields.Entry> entries = List.of(
+        new ManagedFields.Entry("kubectl", "Apply", "apps/v1", "t", ManagedFields.fieldsOf(CONFIG)),
+        new ManagedFields.Entry("kubectl-set", "Update", "apps/v1", "t",
+            java.util.Set.of(List.of("f:spec", "f:template", "f:spec", "f:containers", "k:{\"name\":\"main\"}", "f:image"))));
+    ObjectNode next = CONFIG.deepCopy();
+    ((ObjectNode) next.at("/spec/template/spec/containers/0")).put("image", "i:2").remove("args");
+    List<ManagedFields.Conflict> conflicts = new ArrayList<>();
+    assertThat(ManagedFields.apply(live, entries, next, "kubectl", "apps/v1", "t2", false, conflicts)).isNull();
+    assertThat(conflicts).singleElement().satisfies(c -> {
+      assertThat(c.manager()).isEqualTo("kubectl-set");
+      assertThat(ManagedFields.print(c.field())).isEqualTo(".spec.template.spec.containers[name=\"main\"].image");
+    });
+
+    conflicts.clear();
+    ManagedFields.Applied forced = ManagedFields.apply(live, entries, next, "kubectl", "apps/v1", "t2", true, conflicts);
+    assertThat(forced.object().at("/spec/template/spec/containers/0/image").asText()).isEqualTo("i:2");
+    assertThat(forced.object().at("/spec/template/spec/containers/0").has("args")).as("no longer applied, owned by nobody else").isFalse();
+    assertThat(forced.entries()).filteredOn(e -> e.manager().equals("kubectl-set")).singleElement()
+        .satisfies(e -> assertThat(e.fields()).isEmpty());
+
+    // the same value another manager set is shared, not a conflict
+    ObjectNode same = CONFIG.deepCopy();
+    ((ObjectNode) same.at("/spec/template/spec/containers/0")).put("image", "i:9");
+    conflicts.clear();
+    assertThat(ManagedFields.apply(live, entries, same, "kubectl", "apps/v1", "t2", false, conflicts)).isNotNull();
+    assertThat(conflicts).isEmpty();
+  }
+
+  @Test
+  void anUpdateOwnsWhatItChangedAndTakesItFromTheOthers() {
+    List<ManagedFields.Entry> entries = List.of(new ManagedFields.Entry("kubectl", "Apply", "apps/v1", "t", ManagedFields.fieldsOf(CONFIG)));
+    ObjectNode after = CONFIG.deepCopy();
+    ((ObjectNode) after.at("/metadata/labels")).put("team", "x");
+    ((ObjectNode) after.at("/spec/template/spec/containers/0")).put("image", "i:5");
+    List<ManagedFields.Entry> out = ManagedFields.updated(CONFIG, after, entries, "kubectl-label", "apps/v1", "t2");
+    assertThat(out).filteredOn(e -> e.manager().equals("kubectl-label")).singleElement()
+        .satisfies(e -> assertThat(e.fields().stream().map(ManagedFields::print)).containsExactlyInAnyOrder(".metadata.labels.team",
+            ".spec.template.spec.containers[name=\"main\"].image"));
+    assertThat(out).filteredOn(e -> e.manager().equals("kubectl")).singleElement()
+        .satisfies(e -> assertThat(e.fields().stream().map(ManagedFields::print)).doesNotContain(
+            ".spec.template.spec.containers[name=\"main\"].image").contains(".metadata.labels.app"));
+  }
+}
