@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.kubeapi;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dsfleet.common.Json;
@@ -226,6 +227,46 @@ final class KubeObjects {
       var meta = r.path("metadata");
       row(rows, r).add(meta.path("name").asText()).add("daemonset.apps/" + meta.path("ownerReferences").path(0).path("name").asText())
           .add(r.path("revision").asLong()).add(Table.age(Instant.parse(meta.path("creationTimestamp").asText()).toEpochMilli(), now));
+    }
+    return t;
+  }
+
+  /**
+   * A fleet event as a v1 Event: of a DaemonSet (in its namespace) or of a node (in "default", as
+   * Kubernetes keeps node events), named after its object and when it was recorded.
+   */
+  static ObjectNode event(io.dsfleet.coordinator.fleet.Events.Recorded r, String involvedUid) {
+    boolean node = r.object().startsWith("node/");
+    String[] parts = r.object().split("/");
+    String namespace = node ? "default" : parts[1];
+    String name = parts[parts.length - 1];
+    var e = r.event();
+    String id = io.dsfleet.common.Sha256.hex(r.object() + "/" + e.atMillis() + "/" + e.reason() + "/" + e.message()).substring(0, 16);
+    ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", "v1").put("kind", "Event");
+    o.putObject("metadata").put("name", name + "." + id).put("namespace", namespace).put("uid", uid("event", namespace, name + "." + id, 0))
+        .put("creationTimestamp", timestamp(e.atMillis()));
+    ObjectNode involved = o.putObject("involvedObject").put("kind", node ? "Node" : "DaemonSet").put("name", name)
+        .put("apiVersion", node ? "v1" : "apps/v1").put("uid", involvedUid);
+    if (!node) {
+      involved.put("namespace", namespace);
+    }
+    o.put("reason", e.reason()).put("message", e.message()).put("type", e.type()).put("count", 1)
+        .put("firstTimestamp", timestamp(e.atMillis())).put("lastTimestamp", timestamp(e.atMillis()))
+        .put("reportingComponent", "ds-coordinator");
+    o.putObject("source").put("component", "ds-coordinator");
+    return o;
+  }
+
+  /** kubectl get events: LAST SEEN TYPE REASON OBJECT MESSAGE. */
+  static ObjectNode eventTable(List<ObjectNode> events, long resourceVersion, long now) {
+    ObjectNode t = table(resourceVersion, column("Last Seen", "string", "", 0), column("Type", "string", "", 0),
+        column("Reason", "string", "", 0), column("Object", "string", "", 0), column("Message", "string", "", 0));
+    ArrayNode rows = t.putArray("rows");
+    for (ObjectNode e : events) {
+      JsonNode involved = e.path("involvedObject");
+      row(rows, e).add(Table.age(Instant.parse(e.path("lastTimestamp").asText()).toEpochMilli(), now)).add(e.path("type").asText())
+          .add(e.path("reason").asText()).add(involved.path("kind").asText().toLowerCase(java.util.Locale.ROOT) + "/"
+              + involved.path("name").asText()).add(e.path("message").asText());
     }
     return t;
   }

@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.kubeapi;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dsfleet.common.Json;
 import io.dsfleet.common.match.LabelSelectors;
@@ -64,7 +65,7 @@ final class KubeReads {
             resource("namespaces", "Namespace", false, List.of("ns"), READ),
             resource("pods", "Pod", true, List.of("po"), READ), resource("pods/log", "Pod", true, List.of(), List.of("get")),
             resource("configmaps", "ConfigMap", true, List.of("cm"), ALL_VERBS),
-            resource("secrets", "Secret", true, List.of(), ALL_VERBS));
+            resource("secrets", "Secret", true, List.of(), ALL_VERBS), resource("events", "Event", true, List.of("ev"), READ));
       }
       case "/apis/apps/v1" -> {
         return resources("apps/v1", resource("daemonsets", "DaemonSet", true, List.of("ds"), ALL_VERBS),
@@ -156,6 +157,38 @@ final class KubeReads {
         var d = f.daemonSets().stream().filter(o -> o.namespace().equals(ns) && o.name().equals(t.name())).findFirst()
             .orElseThrow(() -> new ControlException(io.grpc.Status.Code.NOT_FOUND, "daemonsets.apps \"" + t.name() + "\" not found"));
         return table ? KubeObjects.daemonSetTable(List.of(d), f.viewVersion(), now) : KubeObjects.daemonSet(d);
+      }
+      case "/events" -> {
+        if (t.sub() != null) {
+          return null;
+        }
+        // Kubernetes keeps a node's events in "default"
+        var listing = f.events(k -> ns == null || k.startsWith("ds/" + ns + "/") || (ns.equals("default") && k.startsWith("node/")));
+        java.util.Map<String, String> uids = new java.util.HashMap<>();
+        f.daemonSets().forEach(d -> uids.put(io.dsfleet.coordinator.fleet.Events.dsKey(d.namespace(), d.name()),
+            KubeObjects.uid("daemonset", d.namespace(), d.name(), d.createdAtMillis())));
+        f.nodes().forEach(n -> uids.put(io.dsfleet.coordinator.fleet.Events.nodeKey(n.name()),
+            KubeObjects.uid("node", "", n.name(), n.joinedAt().toEpochMilli())));
+        List<ObjectNode> events = new java.util.ArrayList<>();
+        for (var r : listing.events()) {
+          ObjectNode e = KubeObjects.event(r, uids.getOrDefault(r.object(), ""));
+          JsonNode inv = e.path("involvedObject");
+          java.util.Map<String, String> values = java.util.Map.of("metadata.name", e.at("/metadata/name").asText(),
+              "metadata.namespace", e.at("/metadata/namespace").asText(), "involvedObject.kind", inv.path("kind").asText(),
+              "involvedObject.name", inv.path("name").asText(), "involvedObject.namespace", inv.path("namespace").asText(),
+              "involvedObject.uid", inv.path("uid").asText(), "involvedObject.apiVersion", inv.path("apiVersion").asText(),
+              "reason", e.path("reason").asText(), "type", e.path("type").asText());
+          if (fields.matches(values) && (t.name() == null || t.name().equals(e.at("/metadata/name").asText()))) {
+            events.add(e);
+          }
+        }
+        if (t.name() != null && events.isEmpty()) {
+          throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "events \"" + t.name() + "\" not found");
+        }
+        if (table) {
+          return KubeObjects.eventTable(events, f.viewVersion(), now);
+        }
+        return t.name() != null ? events.get(0) : KubeObjects.list("v1", "EventList", events, f.viewVersion());
       }
       case "apps/controllerrevisions" -> {
         if (t.sub() != null) {

@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
@@ -93,6 +94,15 @@ class KubectlWritesTest {
       assertThat(k.ok("rollout", "restart", "ds/agent", "-n", "ops")).isEqualTo("daemonset.apps/agent restarted\n");
       assertThat(dsctl(c, "get", "ds", "agent", "-n", "ops", "-o", "yaml")).contains("kubectl.kubernetes.io/restartedAt");
       assertThat(revisions(dsctl(c, "rollout", "history", "ds/agent", "-n", "ops"))).containsExactly("2", "3", "4", "5");
+
+      // the fleet's events, as Kubernetes events: describe shows the DaemonSet's, get events the same as dsctl events
+      assertThat(k.ok("describe", "ds", "agent", "-n", "ops")).contains("Events:").containsPattern("Normal\\s+RevisionCreated\\s+\\S+\\s+"
+          + "ds-coordinator\\s+revision 5");
+      // (Kubernetes keeps node events in "default", dsctl shows them with every namespace's: all namespaces compare)
+      String all = k.ok("get", "events", "-A").lines().map(l -> l.replaceFirst("^\\S+\\s+", "")).collect(Collectors.joining("\n"));
+      assertThat(withoutFirstColumn(all)).as("dsctl names the namespace in OBJECT, kubectl in a column of its own")
+          .isEqualTo(withoutFirstColumn(dsctl(c, "events", "-A").replace("daemonset/ops/", "daemonset/")));
+      assertThat(k.ok("get", "events", "-n", "ops")).contains("daemonset/agent").doesNotContain("node/node-a");
 
       // patches of each type, on the object as stored
       k.ok("patch", "ds", "agent", "-n", "ops", "--type=json", "-p", "[{\"op\":\"replace\",\"path\":\"/spec/minReadySeconds\",\"value\":7}]");
@@ -185,6 +195,11 @@ class KubectlWritesTest {
           + " Required value");
       assertThat(dsctl(c, "get", "ds", "-A")).doesNotContain("bad");
     }
+  }
+
+  /** A table's lines without their first column (LAST SEEN may tick between two commands), whitespace as one space. */
+  static List<String> withoutFirstColumn(String table) {
+    return table.lines().map(l -> l.strip().replaceFirst("^(LAST SEEN|\\S+)\\s+", "").replaceAll("\\s+", " ")).toList();
   }
 
   /** The REVISION column of a rollout history (kubectl's or dsctl's). */
