@@ -179,4 +179,43 @@ class FleetScenariosTest extends ThreeHostScenarios {
     fleet.awaitGone("kube");
     assertThat(fleet.dsctlOk("get", "ds")).doesNotContain("kube");
   }
+
+  @Test
+  void kubectlLabelsTaintsAndCordonsRealHostsAndThePodsFollow() throws Exception {
+    assumeTrue(Files.isExecutable(KUBECTL), "skipped: no kubectl at /usr/bin/kubectl (these machines have v1.32 installed)");
+    Path kubeconfig = fleet.manifest("kubeconfig", fleet.dsctlOk("kubeconfig", "--server", "https://127.0.0.1:" + KUBE_API_PORT));
+    TestHost h1 = fleet.host(1);
+    TestHost h2 = fleet.host(2);
+    try {
+      assertThat(kubectlOk(kubeconfig, "label", "node", h1.name, "pool=edge")).isEqualTo("node/" + h1.name + " labeled\n");
+      assertThat(nodes().get(h1.name).getLabelsMap()).containsEntry("pool", "edge");
+      Path edge = fleet.manifest("edge.yaml", ds("edge", "      nodeSelector: {pool: edge}\n"));
+      kubectlOk(kubeconfig, "apply", "-f", edge.toString());
+      TestFleet.await("edge Ready on " + h1.name, 60, () -> readyOn("edge", h1));
+      assertThat(pods("edge")).as("only the labelled host").hasSize(1);
+      assertThat(containers("edge", h2)).isEmpty();
+
+      assertThat(kubectlOk(kubeconfig, "cordon", h2.name)).isEqualTo("node/" + h2.name + " cordoned\n");
+      assertThat(nodes().get(h2.name).getUnschedulable()).isTrue();
+      assertThat(columns(kubectlOk(kubeconfig, "get", "nodes"), 2)).as("kubectl get nodes STATUS as dsctl's")
+          .isEqualTo(columns(fleet.dsctlOk("get", "nodes"), 2)).contains(h2.name + " Ready,SchedulingDisabled");
+
+      Map<String, String> before = containers("edge", h1);
+      assertThat(kubectlOk(kubeconfig, "taint", "node", h1.name, "maint=yes:NoExecute")).isEqualTo("node/" + h1.name + " tainted\n");
+      TestFleet.await("edge removed from " + h1.name + " by the NoExecute taint", 60, () -> containers("edge", h1).isEmpty());
+      assertThat(fleet.dsctlOk("describe", "node", h1.name)).contains("maint=yes:NoExecute");
+      assertThat(kubectlOk(kubeconfig, "taint", "node", h1.name, "maint:NoExecute-")).isEqualTo("node/" + h1.name + " untainted\n");
+      TestFleet.await("edge back on " + h1.name, 60, () -> readyOn("edge", h1));
+      assertThat(containers("edge", h1)).as("a new pod").isNotEqualTo(before);
+    } finally {
+      fleet.dsctlOk("taint", "node", h1.name, "maint-");
+      fleet.dsctlOk("label", "node", h1.name, "pool-");
+      fleet.dsctlOk("uncordon", h2.name);
+    }
+  }
+
+  /** Each line's first n columns, joined by one space. */
+  static List<String> columns(String table, int n) {
+    return table.lines().map(l -> String.join(" ", java.util.Arrays.asList(l.trim().split("\\s+")).subList(0, n))).toList();
+  }
 }

@@ -318,9 +318,7 @@ public final class KubeApi implements AutoCloseable {
     }
     String type = String.valueOf(x.getRequestHeaders().getFirst("Content-Type"));
     if (type.contains("protobuf")) {
-      // kubectl's typed commands (create configmap, create secret) send Kubernetes' protobuf
-      throw KubeWrites.KubeError.of(415, "UnsupportedMediaType", "the dsfleet coordinator reads JSON and YAML bodies, not protobuf:"
-          + " make the object with --dry-run=client -o yaml and pipe it to kubectl apply -f -");
+      return KubeProtobuf.read(b); // kubectl's typed commands (create configmap, create secret)
     }
     try {
       return (type.contains("yaml") ? Json.yamlMapper() : Json.mapper()).readTree(b);

@@ -140,6 +140,13 @@ class KubectlWritesTest {
       assertThat(k.ok("apply", "-f", cm.toString())).isEqualTo("configmap/settings created\n");
       assertThat(k.ok("get", "cm", "-n", "ops")).containsPattern("settings\\s+2\\s");
       assertThat(dsctl(c, "get", "configmap", "-n", "ops")).contains("settings");
+      // kubectl's typed commands send protobuf
+      assertThat(k.ok("create", "configmap", "made", "-n", "ops", "--from-literal=k=v")).isEqualTo("configmap/made created\n");
+      assertThat(dsctl(c, "get", "configmap", "made", "-n", "ops", "-o", "yaml")).contains("k: v");
+      assertThat(k.ok("create", "secret", "generic", "token", "-n", "ops", "--from-literal=password=s3cret"))
+          .isEqualTo("secret/token created\n");
+      assertThat(k.ok("get", "secret", "token", "-n", "ops", "-o", "jsonpath={.data.password}")).isEqualTo("czNjcmV0");
+      assertThat(dsctl(c, "get", "secret", "token", "-n", "ops", "-o", "yaml", "--show-secrets")).contains("password: czNjcmV0");
 
       // delete: the DaemonSet goes, as with dsctl delete
       assertThat(k.ok("delete", "ds", "agent", "-n", "ops")).isEqualTo("daemonset.apps \"agent\" deleted\n");
