@@ -155,6 +155,17 @@ public final class KubeApi implements AutoCloseable {
       podLog(x, t.namespace(), t.name());
       return;
     }
+    String accept = String.join(",", x.getRequestHeaders().getOrDefault("Accept", List.of()));
+    if ((p.equals(List.of("api")) || p.equals(List.of("apis"))) && accept.contains("g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList")) {
+      byte[] b = Json.mapper().writeValueAsBytes(KubeReads.aggregated(p.get(0).equals("api")));
+      x.getResponseHeaders().set("Content-Type", KubeReads.AGGREGATED);
+      x.getResponseHeaders().set("Cache-Control", "no-store");
+      x.sendResponseHeaders(200, x.getRequestMethod().equals("HEAD") ? -1 : b.length);
+      if (!x.getRequestMethod().equals("HEAD")) {
+        x.getResponseBody().write(b);
+      }
+      return;
+    }
     String selectorText = param(x, "labelSelector");
     var selector = selectorText == null ? null : SelectorQuery.parse(selectorText);
     FieldQuery fields = FieldQuery.parse(param(x, "fieldSelector"));

@@ -61,16 +61,10 @@ final class KubeReads {
         return appsGroup();
       }
       case "/api/v1" -> {
-        return resources("v1", resource("nodes", "Node", false, List.of("no"), WATCH_PATCH),
-            resource("namespaces", "Namespace", false, List.of("ns"), READ),
-            resource("pods", "Pod", true, List.of("po"), READ), resource("pods/log", "Pod", true, List.of(), List.of("get")),
-            resource("configmaps", "ConfigMap", true, List.of("cm"), ALL_VERBS),
-            resource("secrets", "Secret", true, List.of(), ALL_VERBS), resource("events", "Event", true, List.of("ev"), READ));
+        return coreResources();
       }
       case "/apis/apps/v1" -> {
-        return resources("apps/v1", resource("daemonsets", "DaemonSet", true, List.of("ds"), ALL_VERBS),
-            resource("daemonsets/status", "DaemonSet", true, List.of(), List.of("get")),
-            resource("controllerrevisions", "ControllerRevision", true, List.of(), READ));
+        return appsResources();
       }
       case "/openapi/v3" -> {
         return OpenApi.root();
@@ -252,6 +246,65 @@ final class KubeReads {
   private static java.util.Map<String, String> labels(io.dsfleet.coordinator.fleet.FleetView.DsSnapshot d) {
     var meta = d.ds().metadata();
     return meta == null || meta.labels() == null ? java.util.Map.of() : meta.labels();
+  }
+
+  private static ObjectNode coreResources() {
+    return resources("v1", resource("nodes", "Node", false, List.of("no"), WATCH_PATCH),
+        resource("namespaces", "Namespace", false, List.of("ns"), READ),
+        resource("pods", "Pod", true, List.of("po"), READ), resource("pods/log", "Pod", true, List.of(), List.of("get")),
+        resource("configmaps", "ConfigMap", true, List.of("cm"), ALL_VERBS),
+        resource("secrets", "Secret", true, List.of(), ALL_VERBS), resource("events", "Event", true, List.of("ev"), READ));
+  }
+
+  private static ObjectNode appsResources() {
+    return resources("apps/v1", resource("daemonsets", "DaemonSet", true, List.of("ds"), ALL_VERBS),
+        resource("daemonsets/status", "DaemonSet", true, List.of(), List.of("get")),
+        resource("controllerrevisions", "ControllerRevision", true, List.of(), READ));
+  }
+
+  /** What a client asking for aggregated discovery is answered with (its Content-Type names the format). */
+  static final String AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+  /**
+   * Aggregated discovery (apidiscovery.k8s.io/v2) of /api (the core group) or /apis (apps): every
+   * resource of the group in one document, so kubectl learns the API in one request per path.
+   * The same resources as the legacy documents.
+   */
+  static ObjectNode aggregated(boolean core) {
+    String group = core ? "" : "apps";
+    ObjectNode legacy = core ? coreResources() : appsResources();
+    ObjectNode list = Json.mapper().createObjectNode().put("kind", "APIGroupDiscoveryList").put("apiVersion", "apidiscovery.k8s.io/v2");
+    list.putObject("metadata");
+    ObjectNode item = list.putArray("items").addObject();
+    ObjectNode meta = item.putObject("metadata");
+    if (!core) {
+      meta.put("name", group);
+    }
+    ObjectNode version = item.putArray("versions").addObject().put("version", "v1").put("freshness", "Current");
+    var resources = version.putArray("resources");
+    java.util.Map<String, ObjectNode> byName = new java.util.LinkedHashMap<>();
+    for (JsonNode r : legacy.path("resources")) {
+      String name = r.path("name").asText();
+      ObjectNode kind = Json.mapper().createObjectNode().put("group", group).put("version", "v1").put("kind", r.path("kind").asText());
+      if (name.contains("/")) {
+        ObjectNode sub = byName.get(name.substring(0, name.indexOf('/'))).withArray("subresources").addObject()
+            .put("subresource", name.substring(name.indexOf('/') + 1));
+        sub.set("responseKind", kind);
+        sub.set("verbs", r.path("verbs"));
+        continue;
+      }
+      ObjectNode a = resources.addObject().put("resource", name).put("scope", r.path("namespaced").asBoolean() ? "Namespaced" : "Cluster")
+          .put("singularResource", r.path("singularName").asText());
+      a.set("responseKind", kind);
+      a.set("verbs", r.path("verbs"));
+      for (String field : List.of("shortNames", "categories")) {
+        if (r.has(field)) {
+          a.set(field, r.get(field));
+        }
+      }
+      byName.put(name, a);
+    }
+    return list;
   }
 
   private static ObjectNode appsGroup() {

@@ -221,6 +221,12 @@ class KubectlWritesTest {
       c.agent("node-a", Map.of("disk", "ssd"));
       c.agent("node-b", Map.of());
       Kubectl k = kubectl(c, api);
+      // kubectl learns the API from the aggregated discovery documents: one request for /api, one for /apis
+      String discovery = k.ok("get", "nodes", "-v=6");
+      assertThat(discovery).contains("GET " + "http://127.0.0.1:" + api.port() + "/api?timeout=").contains("/apis?timeout=")
+          .doesNotContain("/api/v1?timeout=").doesNotContain("/apis/apps/v1?timeout=");
+      assertThat(k.ok("api-resources")).containsPattern("daemonsets\\s+ds\\s+apps/v1\\s+true\\s+DaemonSet")
+          .containsPattern("nodes\\s+no\\s+v1\\s+false\\s+Node");
 
       assertThat(k.ok("label", "node", "node-a", "tier=edge")).isEqualTo("node/node-a labeled\n");
       assertThat(node(c, "node-a").getLabelsMap()).containsEntry("tier", "edge").containsEntry("disk", "ssd");
