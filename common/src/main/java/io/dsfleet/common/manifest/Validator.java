@@ -32,6 +32,12 @@ public final class Validator {
   static final Set<String> SECCOMP_TYPES = Set.of("RuntimeDefault", "Unconfined", "Localhost");
   static final Set<String> RESOURCE_NAMES = Set.of("cpu", "memory");
   static final int MAX_ANNOTATIONS_BYTES = 256 * 1024;
+  /**
+   * Where the Kubernetes API keeps who set which field (server-side apply's managed fields): the
+   * coordinator's bookkeeping, not counted in the 256 KiB of annotations, capped on its own.
+   */
+  public static final String MANAGED_FIELDS_ANNOTATION = "dsfleet.io/managed-fields";
+  public static final int MAX_MANAGED_FIELDS_BYTES = 1024 * 1024;
   static final int MAX_CONFIG_BYTES = 1024 * 1024;
   /**
    * A DaemonSet's pods are named after it and a pod's name is its hostname (at most 63
@@ -214,6 +220,13 @@ public final class Validator {
       String ek = Names.qualifiedName(e.getKey().toLowerCase());
       if (ek != null) {
         errors.add(Problem.invalid(path, e.getKey(), ek));
+      }
+      if (e.getKey().equals(MANAGED_FIELDS_ANNOTATION)) {
+        if (e.getValue().length() > MAX_MANAGED_FIELDS_BYTES) {
+          errors.add(Problem.invalid(path + "." + e.getKey(), "<" + e.getValue().length() + " bytes>", "must have at most "
+              + MAX_MANAGED_FIELDS_BYTES + " bytes"));
+        }
+        continue;
       }
       size += e.getKey().length() + e.getValue().length();
     }

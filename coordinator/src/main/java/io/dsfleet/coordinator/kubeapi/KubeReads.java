@@ -81,6 +81,8 @@ final class KubeReads {
       return null;
     }
     Fleet f = fleetOrFail();
+    // the version first: what is read after it is at least as new, so a watch from it misses nothing
+    long rv = f.viewVersion();
     long now = clock.millis();
     String ns = t.namespace();
     switch (t.group() + "/" + t.resource()) {
@@ -93,12 +95,12 @@ final class KubeReads {
           if (n == null) {
             throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "nodes \"" + t.name() + "\" not found");
           }
-          return table ? KubeObjects.nodeTable(List.of(n), f.viewVersion(), now) : KubeObjects.node(n);
+          return table ? KubeObjects.nodeTable(List.of(n), rv, now) : KubeObjects.node(n);
         }
         var nodes = f.nodes().stream().filter(n -> selector == null || LabelSelectors.matches(selector, n.labels()))
             .filter(n -> fields.matches(n.name(), "")).toList();
-        return table ? KubeObjects.nodeTable(nodes, f.viewVersion(), now)
-            : KubeObjects.list("v1", "NodeList", nodes.stream().map(KubeObjects::node).toList(), f.viewVersion());
+        return table ? KubeObjects.nodeTable(nodes, rv, now)
+            : KubeObjects.list("v1", "NodeList", nodes.stream().map(KubeObjects::node).toList(), rv);
       }
       case "/namespaces" -> {
         // namespaces are implicit in dsfleet: every name exists; a list names those in use
@@ -106,22 +108,22 @@ final class KubeReads {
           return null;
         }
         if (t.name() != null) {
-          return table ? KubeObjects.namespaceTable(List.of(t.name()), f.viewVersion()) : KubeObjects.namespace(t.name());
+          return table ? KubeObjects.namespaceTable(List.of(t.name()), rv) : KubeObjects.namespace(t.name());
         }
         var names = new java.util.TreeSet<>(List.of("default"));
         f.daemonSets().forEach(d -> names.add(d.namespace()));
-        return table ? KubeObjects.namespaceTable(List.copyOf(names), f.viewVersion())
-            : KubeObjects.list("v1", "NamespaceList", names.stream().map(KubeObjects::namespace).toList(), f.viewVersion());
+        return table ? KubeObjects.namespaceTable(List.copyOf(names), rv)
+            : KubeObjects.list("v1", "NamespaceList", names.stream().map(KubeObjects::namespace).toList(), rv);
       }
       case "/pods" -> {
         if (t.sub() != null) {
           return null;
         }
         if (t.name() != null && !table) {
-          ObjectNode list = pods(f, ns, t.name(), false, null, FieldQuery.ALL, now);
+          ObjectNode list = pods(f, ns, t.name(), false, null, FieldQuery.ALL, now, rv);
           return (ObjectNode) list.withArray("items").get(0);
         }
-        return pods(f, ns, t.name(), table, selector, fields, now);
+        return pods(f, ns, t.name(), table, selector, fields, now, rv);
       }
       case "/configmaps", "/secrets" -> {
         if (t.sub() != null) {
@@ -136,21 +138,21 @@ final class KubeReads {
           throw new ControlException(io.grpc.Status.Code.NOT_FOUND, t.resource() + " \"" + t.name() + "\" not found");
         }
         if (table) {
-          return KubeObjects.configTable(all, secrets, f.viewVersion(), now);
+          return KubeObjects.configTable(all, secrets, rv, now);
         }
         return t.name() != null ? KubeObjects.config(all.get(0))
-            : KubeObjects.list("v1", kind + "List", all.stream().map(KubeObjects::config).toList(), f.viewVersion());
+            : KubeObjects.list("v1", kind + "List", all.stream().map(KubeObjects::config).toList(), rv);
       }
       case "apps/daemonsets" -> {
         if (t.name() == null) {
-          return t.sub() != null ? null : daemonSets(f, ns, table, selector, fields, now);
+          return t.sub() != null ? null : daemonSets(f, ns, table, selector, fields, now, rv);
         }
         if (ns == null || (t.sub() != null && !t.sub().equals("status"))) {
           return null;
         }
         var d = f.daemonSets().stream().filter(o -> o.namespace().equals(ns) && o.name().equals(t.name())).findFirst()
             .orElseThrow(() -> new ControlException(io.grpc.Status.Code.NOT_FOUND, "daemonsets.apps \"" + t.name() + "\" not found"));
-        return table ? KubeObjects.daemonSetTable(List.of(d), f.viewVersion(), now) : KubeObjects.daemonSet(d);
+        return table ? KubeObjects.daemonSetTable(List.of(d), rv, now) : KubeObjects.daemonSet(d);
       }
       case "/events" -> {
         if (t.sub() != null) {
@@ -180,9 +182,9 @@ final class KubeReads {
           throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "events \"" + t.name() + "\" not found");
         }
         if (table) {
-          return KubeObjects.eventTable(events, f.viewVersion(), now);
+          return KubeObjects.eventTable(events, rv, now);
         }
-        return t.name() != null ? events.get(0) : KubeObjects.list("v1", "EventList", events, f.viewVersion());
+        return t.name() != null ? events.get(0) : KubeObjects.list("v1", "EventList", events, rv);
       }
       case "apps/controllerrevisions" -> {
         if (t.sub() != null) {
@@ -198,9 +200,9 @@ final class KubeReads {
           throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "controllerrevisions.apps \"" + t.name() + "\" not found");
         }
         if (table) {
-          return KubeObjects.revisionTable(found, f.viewVersion(), now);
+          return KubeObjects.revisionTable(found, rv, now);
         }
-        return t.name() != null ? found.get(0) : KubeObjects.list("apps/v1", "ControllerRevisionList", found, f.viewVersion());
+        return t.name() != null ? found.get(0) : KubeObjects.list("apps/v1", "ControllerRevisionList", found, rv);
       }
       default -> {
         return null;
@@ -215,17 +217,17 @@ final class KubeReads {
   }
 
   private static ObjectNode daemonSets(Fleet f, String namespace, boolean table, io.dsfleet.common.model.LabelSelector selector,
-      FieldQuery fields, long now) {
+      FieldQuery fields, long now, long rv) {
     var all = f.daemonSets().stream().filter(d -> namespace == null || d.namespace().equals(namespace))
         .filter(d -> selector == null || LabelSelectors.matches(selector, labels(d))).filter(d -> fields.matches(d.name(), d.namespace()))
         .toList();
-    return table ? KubeObjects.daemonSetTable(all, f.viewVersion(), now)
-        : KubeObjects.list("apps/v1", "DaemonSetList", all.stream().map(KubeObjects::daemonSet).toList(), f.viewVersion());
+    return table ? KubeObjects.daemonSetTable(all, rv, now)
+        : KubeObjects.list("apps/v1", "DaemonSetList", all.stream().map(KubeObjects::daemonSet).toList(), rv);
   }
 
   /** Pods: read-only, what the agents run (and desired pods not reported yet, Pending). */
   private static ObjectNode pods(Fleet f, String namespace, String name, boolean table, io.dsfleet.common.model.LabelSelector selector,
-      FieldQuery fields, long now) {
+      FieldQuery fields, long now, long rv) {
     java.util.Map<String, io.dsfleet.coordinator.fleet.FleetView.DsSnapshot> byKey = new java.util.HashMap<>();
     f.daemonSets().forEach(d -> byKey.put(Fleet.key(d.namespace(), d.name()), d));
     List<io.dsfleet.proto.v1.PodView> views = new java.util.ArrayList<>();
@@ -240,7 +242,7 @@ final class KubeReads {
     if (name != null && views.isEmpty()) {
       throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + name + "\" not found");
     }
-    return table ? KubeObjects.podTable(views, items, f.viewVersion(), now) : KubeObjects.list("v1", "PodList", items, f.viewVersion());
+    return table ? KubeObjects.podTable(views, items, rv, now) : KubeObjects.list("v1", "PodList", items, rv);
   }
 
   private static java.util.Map<String, String> labels(io.dsfleet.coordinator.fleet.FleetView.DsSnapshot d) {

@@ -35,45 +35,62 @@ final class KubeWatch {
   /** Watches of one credential at once: one viewer cannot take every slot. */
   static final int PER_CREDENTIAL = 6;
   private static final long POLL_MILLIS = 250;
-  /** Lists remembered: at most this many items in all, none of more than half of it, none older than two minutes. */
-  private static final int REMEMBERED_ITEMS = 10_000;
+  /**
+   * Lists remembered: at most this many bytes of items in all (a list of more than half of it is
+   * remembered as the fact only), this many lists, none older than two minutes.
+   */
+  private static final long REMEMBERED_BYTES = 64L << 20;
+  private static final int REMEMBERED_LISTS = 512;
   private static final long REMEMBERED_MILLIS = 120_000;
 
   private final Semaphore slots = new Semaphore(MAX_WATCHES);
   private final Map<String, Integer> watching = new HashMap<>();
   private final Deque<Snapshot> remembered = new ArrayDeque<>();
-  private int rememberedItems;
+  private long rememberedBytes;
 
-  /** What a list answered: its items' JSON by namespace/name (null: too many to keep, only the fact). */
-  private record Snapshot(String query, long version, Map<String, byte[]> items, long at) {}
+  /**
+   * What a list answered: its items' JSON by namespace/name (null: too large to keep, only the
+   * fact), under the hash of its query (a query of any length costs 32 bytes).
+   */
+  private record Snapshot(String query, long version, Map<String, byte[]> items, long bytes, long at) {}
+
+  private static String key(String query) {
+    return io.dsfleet.common.Sha256.hex(query);
+  }
 
   /** Keeps what a list of {@code query} answered at {@code version}, for a watch from that version. */
   synchronized void remember(String query, long version, ObjectNode list) {
     long now = System.currentTimeMillis();
+    String key = key(query);
     for (Snapshot s : remembered) {
-      if (s.query().equals(query) && s.version() == version) {
+      if (s.query().equals(key) && s.version() == version) {
         return;
       }
     }
-    Map<String, ObjectNode> items = items(list);
-    Map<String, byte[]> kept = null;
-    if (items.size() <= REMEMBERED_ITEMS / 2) {
-      kept = new LinkedHashMap<>();
-      for (var e : items.entrySet()) {
-        kept.put(e.getKey(), e.getValue().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    Map<String, byte[]> kept = new LinkedHashMap<>();
+    long bytes = 256;
+    for (var e : items(list).entrySet()) {
+      byte[] b = e.getValue().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+      bytes += b.length + e.getKey().length() + 64;
+      if (bytes > REMEMBERED_BYTES / 2) {
+        kept = null;
+        bytes = 256;
+        break;
       }
+      kept.put(e.getKey(), b);
     }
-    remembered.addLast(new Snapshot(query, version, kept, now));
-    rememberedItems += kept == null ? 0 : kept.size();
-    while (!remembered.isEmpty() && (rememberedItems > REMEMBERED_ITEMS || remembered.peekFirst().at() < now - REMEMBERED_MILLIS)) {
-      Snapshot gone = remembered.removeFirst();
-      rememberedItems -= gone.items() == null ? 0 : gone.items().size();
+    remembered.addLast(new Snapshot(key, version, kept, bytes, now));
+    rememberedBytes += bytes;
+    while (!remembered.isEmpty() && (rememberedBytes > REMEMBERED_BYTES || remembered.size() > REMEMBERED_LISTS
+        || remembered.peekFirst().at() < now - REMEMBERED_MILLIS)) {
+      rememberedBytes -= remembered.removeFirst().bytes();
     }
   }
 
   private synchronized Snapshot recall(String query, long version) {
+    String key = key(query);
     for (Snapshot s : remembered) {
-      if (s.query().equals(query) && s.version() == version) {
+      if (s.query().equals(key) && s.version() == version) {
         return s;
       }
     }
@@ -117,26 +134,23 @@ final class KubeWatch {
       }
       Map<String, ObjectNode> seen;
       String initial = null;
+      Snapshot s = resourceVersion == null ? null : recallVersion(query, resourceVersion);
       if (resourceVersion == null || resourceVersion.isEmpty() || resourceVersion.equals("0")) {
         seen = Map.of();
         initial = "ADDED";
+      } else if (s != null && s.items() != null) {
+        seen = new LinkedHashMap<>();
+        for (var e : s.items().entrySet()) {
+          seen.put(e.getKey(), (ObjectNode) Json.read(new String(e.getValue(), java.nio.charset.StandardCharsets.UTF_8), JsonNode.class));
+        }
       } else if (resourceVersion.equals(String.valueOf(v))) {
         seen = items(first); // nothing changed since: the fleet's version moves with every change
+      } else if (s != null) {
+        seen = Map.of();
+        initial = "MODIFIED"; // a list too large to remember: its state again, every object as a change
       } else {
-        Snapshot s = recallVersion(query, resourceVersion);
-        if (s == null) {
-          KubeApi.send(x, KubeObjects.status(410, "Expired", "too old resource version: " + resourceVersion + " (" + v + ")"));
-          return;
-        }
-        if (s.items() == null) {
-          seen = Map.of();
-          initial = "MODIFIED"; // a list too long to remember: its state again, every object as a change
-        } else {
-          seen = new LinkedHashMap<>();
-          for (var e : s.items().entrySet()) {
-            seen.put(e.getKey(), (ObjectNode) Json.read(new String(e.getValue(), java.nio.charset.StandardCharsets.UTF_8), JsonNode.class));
-          }
-        }
+        KubeApi.send(x, KubeObjects.status(410, "Expired", "too old resource version: " + resourceVersion + " (" + v + ")"));
+        return;
       }
       x.getResponseHeaders().set("Content-Type", "application/json");
       x.getResponseHeaders().set("Cache-Control", "no-store");

@@ -205,13 +205,23 @@ final class KubeWrites {
       throw KubeError.of(422, "Invalid", "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply"
           + " patch");
     }
+    String directive = directive(config, "");
+    if (directive != null) {
+      throw KubeError.of(422, "Invalid", kind.kind + " \"" + name + "\" is invalid: " + directive + ": an apply configuration has no"
+          + " patch directives (they would change fields other managers own without a conflict)");
+    }
     ObjectNode applied = object(kind, namespace, name, config);
     applied.with("metadata").remove("resourceVersion");
     List<ManagedFields.Conflict> conflicts = new ArrayList<>();
     List<ParsedDocument> parsed = ManifestParser.parse(applied.toString(), "kubectl");
     JsonNode defaulted = parsed.size() == 1 && parsed.get(0).object() != null ? Json.mapper().valueToTree(parsed.get(0).object()) : applied;
-    ManagedFields.Applied out = ManagedFields.apply(now == null ? null : object(kind, namespace, name, now), ManagedFields.of(now),
-        applied, defaulted, manager, kind.apiVersion, now(), force, conflicts);
+    ManagedFields.Applied out;
+    try {
+      out = ManagedFields.apply(now == null ? null : object(kind, namespace, name, now), ManagedFields.of(now), applied, defaulted,
+          manager, kind.apiVersion, now(), force, conflicts);
+    } catch (Patches.PatchException e) {
+      throw KubeError.of(422, "Invalid", kind.kind + " \"" + name + "\" is invalid: " + e.getMessage());
+    }
     if (out == null) {
       throw conflict(kind, name, conflicts);
     }
@@ -222,6 +232,31 @@ final class KubeWrites {
     }
     keep(o, entries);
     return o;
+  }
+
+  /** The path of the first key of a body that is a patch directive ($patch, $retainKeys, ...); null when none. */
+  private static String directive(JsonNode node, String path) {
+    if (node.isObject()) {
+      for (var it = node.fields(); it.hasNext(); ) {
+        var e = it.next();
+        String at = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
+        if (e.getKey().startsWith("$")) {
+          return at;
+        }
+        String inner = directive(e.getValue(), at);
+        if (inner != null) {
+          return inner;
+        }
+      }
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        String inner = directive(node.get(i), path + "[" + i + "]");
+        if (inner != null) {
+          return inner;
+        }
+      }
+    }
+    return null;
   }
 
   private static boolean sameFields(List<ManagedFields.Entry> a, List<ManagedFields.Entry> b) {
@@ -255,6 +290,9 @@ final class KubeWrites {
     List<ParsedDocument> docs = ManifestParser.parse(o.toString(), "kubectl");
     if (docs.size() == 1 && docs.get(0).object() != null) {
       entries = ManagedFields.within(entries, Json.mapper().valueToTree(docs.get(0).object()));
+    }
+    if (ManagedFields.render(entries).toString().length() > ManagedFields.MAX_BYTES) {
+      entries = List.of(); // an object of very many fields (a ConfigMap of 30,000 keys): ownership is not kept for it
     }
     ManagedFields.keep(o, entries);
   }

@@ -23,7 +23,9 @@ import java.util.TreeSet;
  */
 final class ManagedFields {
   /** Where the entries are kept on the stored object; the API shows them as metadata.managedFields instead. */
-  static final String ANNOTATION = "dsfleet.io/managed-fields";
+  static final String ANNOTATION = io.dsfleet.common.manifest.Validator.MANAGED_FIELDS_ANNOTATION;
+  /** The most the annotation holds; beyond, an object's ownership is not kept. */
+  static final int MAX_BYTES = io.dsfleet.common.manifest.Validator.MAX_MANAGED_FIELDS_BYTES;
 
   /** One manager's fields: Apply (server-side apply) or Update (any other write). */
   record Entry(String manager, String operation, String apiVersion, String time, Set<List<String>> fields) {}
@@ -44,13 +46,48 @@ final class ManagedFields {
     if (!shown.isArray() && kept.isEmpty()) {
       return out;
     }
-    for (JsonNode e : shown.isArray() ? shown : Json.read(kept, JsonNode.class)) {
-      Set<List<String>> fields = new LinkedHashSet<>();
-      paths(e.path("fieldsV1"), new ArrayList<>(), fields);
-      out.add(new Entry(e.path("manager").asText(), e.path("operation").asText(), e.path("apiVersion").asText(), e.path("time").asText(),
-          fields));
+    try {
+      for (JsonNode e : shown.isArray() ? shown : Json.read(kept, JsonNode.class)) {
+        Set<List<String>> fields = new LinkedHashSet<>();
+        paths(e.path("fieldsV1"), new ArrayList<>(), fields);
+        if (!fields.stream().allMatch(ManagedFields::wellFormed)) {
+          return new ArrayList<>();
+        }
+        out.add(new Entry(e.path("manager").asText(), e.path("operation").asText(), e.path("apiVersion").asText(),
+            e.path("time").asText(), fields));
+      }
+    } catch (RuntimeException unreadable) {
+      return new ArrayList<>(); // written by hand (dsctl apply takes any annotation): nobody owns anything
     }
     return out;
+  }
+
+  /** Every segment {@code f:NAME} or {@code k:} and a JSON object of one key. */
+  private static boolean wellFormed(List<String> field) {
+    for (String s : field) {
+      if (s.startsWith("k:")) {
+        try {
+          JsonNode k = Json.read(s.substring(2), JsonNode.class);
+          if (!k.isObject() || k.size() != 1) {
+            return false;
+          }
+        } catch (RuntimeException e) {
+          return false;
+        }
+      } else if (!s.startsWith("f:") || s.length() == 2) {
+        return false;
+      }
+    }
+    return !field.isEmpty();
+  }
+
+  /** A child object by its key, made when missing (not Jackson's with(), which reads "/..." as a JSON pointer). */
+  private static ObjectNode child(ObjectNode parent, String key) {
+    JsonNode c = parent.get(key);
+    if (c instanceof ObjectNode o) {
+      return o;
+    }
+    return parent.putObject(key);
   }
 
   /** The entries as metadata.managedFields shows them. */
@@ -63,7 +100,7 @@ final class ManagedFields {
       for (List<String> f : e.fields()) {
         ObjectNode at = tree;
         for (String s : f) {
-          at = at.with(s);
+          at = child(at, s);
         }
       }
       for (List<String> f : e.fields()) {
@@ -82,7 +119,7 @@ final class ManagedFields {
   /** Moves the annotation to metadata.managedFields (what the API shows). */
   static void show(ObjectNode object) {
     JsonNode annotations = object.path("metadata").path("annotations");
-    if (annotations.has(ANNOTATION)) {
+    if (annotations.isObject() && annotations.has(ANNOTATION)) {
       ArrayNode rendered = render(of(object));
       ((ObjectNode) annotations).remove(ANNOTATION);
       if (annotations.isEmpty()) {
@@ -255,6 +292,28 @@ final class ManagedFields {
     return b.toString();
   }
 
+  /** Maps of names to values, whose keys are fields each: never one manager's as a whole. */
+  private static final Set<String> GRANULAR = Set.of("labels", "annotations", "data", "binaryData", "stringData", "nodeSelector",
+      "matchLabels", "limits", "requests");
+
+  /** The struct nodes of a config: objects below the top level that are not name-to-value maps, nor list elements. */
+  static Set<List<String>> structs(JsonNode config) {
+    Set<List<String>> out = new LinkedHashSet<>();
+    for (List<String> f : fieldsOf(config)) {
+      for (int i = 2; i < f.size(); i++) {
+        List<String> node = f.subList(0, i);
+        String last = node.get(node.size() - 1);
+        if (last.startsWith("f:") && !GRANULAR.contains(last.substring(2)) && !node.get(0).equals("f:metadata")) {
+          JsonNode v = valueAt(config, node);
+          if (v != null && v.isObject() && !v.isEmpty()) {
+            out.add(List.copyOf(node));
+          }
+        }
+      }
+    }
+    return out;
+  }
+
   /** Equal values, numbers by value (the stored object's 65534 is a long, a manifest's an int). */
   static boolean same(JsonNode a, JsonNode b) {
     if (a == null || b == null) {
@@ -306,12 +365,21 @@ final class ManagedFields {
         others.add(e);
       }
     }
+    // a struct (a probe, a security context) the manager's apply brought into the object is the
+    // manager's as a whole: when it stops applying it, it goes with the defaults filled into it
+    for (List<String> node : structs(config)) {
+      if (before.contains(node) || live == null || valueAt(live, node) == null) {
+        applied.add(node);
+      }
+    }
     if (live != null) {
       for (int i = 0; i < others.size(); i++) {
         Entry e = others.get(i);
         Set<List<String>> kept = new LinkedHashSet<>(e.fields());
         for (List<String> f : applied) {
-          if (e.fields().contains(f) && !f.get(f.size() - 1).startsWith("k:") && !same(valueAt(live, f), valueAt(defaulted, f))) {
+          JsonNode mine = valueAt(defaulted, f);
+          boolean node = f.get(f.size() - 1).startsWith("k:") || (mine != null && mine.isObject() && !mine.isEmpty());
+          if (e.fields().contains(f) && !node && !same(valueAt(live, f), mine)) {
             if (force) {
               kept.remove(f);
             } else {
@@ -335,13 +403,14 @@ final class ManagedFields {
     owned.addAll(applied);
     for (List<String> f : gone) {
       if (owned.stream().anyMatch(o -> below(o, f))) {
-        continue;
+        continue; // others set something inside it: only the manager's own fields in it go
       }
       remove(merged, f);
-      // and the maps it leaves that nobody sets (a probe's defaults, once its handler is gone)
+      // and the maps this leaves empty that nobody sets
       for (int i = f.size() - 1; i > 0; i--) {
         List<String> parent = f.subList(0, i);
-        if (owned.contains(parent) || owned.stream().anyMatch(o -> below(o, parent))) {
+        JsonNode left = valueAt(merged, parent);
+        if (owned.contains(parent) || left == null || !left.isContainerNode() || !left.isEmpty()) {
           break;
         }
         remove(merged, parent);
@@ -374,7 +443,7 @@ final class ManagedFields {
     for (Entry e : entries) {
       Set<List<String>> kept = new LinkedHashSet<>(e.fields());
       kept.removeAll(changed);
-      kept.retainAll(now.keySet());
+      kept.removeIf(f -> valueAt(after, f) == null); // what the object still has (struct nodes included)
       if (e.manager().equals(manager) && e.operation().equals("Update")) {
         mine.addAll(kept);
       } else {

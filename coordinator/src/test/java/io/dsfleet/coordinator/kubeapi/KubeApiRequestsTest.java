@@ -87,6 +87,25 @@ class KubeApiRequestsTest {
       assertThat(refused.body().path("message").asText()).contains("copies more than 4 MiB");
       assertThat(send("GET", CMS + "/c", null, null).body().path("data").toString()).isEqualTo("{\"a\":\"b\"}");
 
+      // server-side apply: no patch directives (they would take other managers' fields without a conflict), no 500s
+      Answer directive = send("PATCH", CMS + "/c?fieldManager=bob", "application/apply-patch+yaml",
+          "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\"},\"data\":{\"$patch\":\"replace\",\"b\":\"1\"}}");
+      assertThat(directive.code()).as(directive.text()).isEqualTo(422);
+      assertThat(directive.body().path("message").asText()).contains("data.$patch");
+      Answer nullContainer = send("PATCH", "/apis/apps/v1/namespaces/default/daemonsets/d?fieldManager=bob", "application/apply-patch+yaml",
+          "{\"apiVersion\":\"apps/v1\",\"kind\":\"DaemonSet\",\"metadata\":{\"name\":\"d\"},\"spec\":{\"template\":{\"spec\":"
+              + "{\"containers\":[null]}}}}");
+      assertThat(nullContainer.code()).as(nullContainer.text()).isBetween(400, 499);
+      assertThat(send("GET", CMS + "/c", null, null).body().path("data").toString()).isEqualTo("{\"a\":\"b\"}");
+
+      // a ConfigMap of 30,000 keys: who set them is not kept (too large), the ConfigMap is
+      StringBuilder big = new StringBuilder("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"big\"},\"data\":{");
+      for (int i = 0; i < 30_000; i++) {
+        big.append(i == 0 ? "" : ",").append("\"key").append(i).append("\":\"v\"");
+      }
+      Answer large = send("POST", CMS, "application/json", big.append("}}").toString());
+      assertThat(large.code()).as(large.text().length() > 300 ? large.text().substring(0, 300) : large.text()).isEqualTo(201);
+
       // a delete whose preconditions do not hold deletes nothing
       Answer stale = send("DELETE", CMS + "/c", "application/json", "{\"preconditions\":{\"resourceVersion\":\"999\"}}");
       assertThat(stale.code()).isEqualTo(409);

@@ -90,4 +90,52 @@ class ManagedFieldsTest {
         .satisfies(e -> assertThat(e.fields().stream().map(ManagedFields::print)).doesNotContain(
             ".spec.template.spec.containers[name=\"main\"].image").contains(".metadata.labels.app"));
   }
+
+  @Test
+  void whatNobodyOwnsStaysWhenAManagerStopsApplyingItsFieldsBesideIt() {
+    // data.b came from dsctl (nobody's); the manager set data.a and data.c, then applies only a label
+    ObjectNode live = json("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c'},'data':{'a':'1','b':'2','c':'3'}}");
+    List<ManagedFields.Entry> entries = List.of(new ManagedFields.Entry("m", "Apply", "v1", "t",
+        java.util.Set.of(List.of("f:data", "f:a"), List.of("f:data", "f:c"))));
+    ObjectNode labelsOnly = json("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'c','labels':{'x':'y'}}}");
+    ManagedFields.Applied out = ManagedFields.apply(live, entries, labelsOnly, "m", "v1", "t2", false, new ArrayList<>());
+    assertThat(out.object().path("data").toString()).isEqualTo("{\"b\":\"2\"}");
+  }
+
+  @Test
+  void aStructTheManagersApplyBroughtGoesWholeWithItsDefaultsOneThatWasThereStays() {
+    ObjectNode withProbe = json("{'spec':{'template':{'spec':{'containers':[{'name':'m','image':'i',"
+        + "'readinessProbe':{'httpGet':{'port':80}}}]}}}}");
+    ManagedFields.Applied created = ManagedFields.apply(null, List.of(), withProbe, "m", "apps/v1", "t", false, new ArrayList<>());
+    // what the coordinator stores: the probe with its defaults
+    ObjectNode stored = created.object().deepCopy();
+    ((ObjectNode) stored.at("/spec/template/spec/containers/0/readinessProbe")).put("timeoutSeconds", 1);
+    ((ObjectNode) stored.at("/spec/template/spec/containers/0/readinessProbe/httpGet")).put("path", "/");
+    ObjectNode without = json("{'spec':{'template':{'spec':{'containers':[{'name':'m','image':'i'}]}}}}");
+    ManagedFields.Applied dropped = ManagedFields.apply(stored, created.entries(), without, "m", "apps/v1", "t2", false,
+        new ArrayList<>());
+    assertThat(dropped.object().at("/spec/template/spec/containers/0").has("readinessProbe")).isFalse();
+
+    // a template annotation applied onto a DaemonSet dsctl made, then no longer: only the annotation goes
+    ObjectNode made = json("{'spec':{'selector':{'matchLabels':{'a':'b'}},'template':{'metadata':{'labels':{'a':'b'}},"
+        + "'spec':{'containers':[{'name':'m','image':'i'}]}}}}");
+    ObjectNode note = json("{'spec':{'template':{'metadata':{'annotations':{'note':'x'}}}}}");
+    ManagedFields.Applied noted = ManagedFields.apply(made, List.of(), note, "m", "apps/v1", "t", false, new ArrayList<>());
+    ManagedFields.Applied after = ManagedFields.apply(noted.object(), noted.entries(), json("{'spec':{}}"), "m", "apps/v1", "t2",
+        false, new ArrayList<>());
+    assertThat(after.object().at("/spec/template/metadata").toString()).isEqualTo("{\"labels\":{\"a\":\"b\"}}");
+    assertThat(after.object().at("/spec/selector").isMissingNode()).isFalse();
+  }
+
+  @Test
+  void anAnnotationWrittenByHandIsNobodysFieldsNotAnError() {
+    for (String kept : List.of("not json {", "[{\"manager\":\"x\",\"fieldsV1\":{\"/a\":{}}}]",
+        "[{\"manager\":\"x\",\"fieldsV1\":{\"f:spec\":{\"k:{}\":{}}}}]")) {
+      ObjectNode o = json("{'metadata':{'name':'c'}}");
+      ((ObjectNode) o.get("metadata")).putObject("annotations").put(ManagedFields.ANNOTATION, kept);
+      assertThat(ManagedFields.of(o)).as(kept).isEmpty();
+      ManagedFields.show(o);
+      assertThat(o.at("/metadata/managedFields")).as(kept).isEmpty();
+    }
+  }
 }
