@@ -413,12 +413,24 @@ public final class Fleet {
    * them exists already, checked under the lock the apply takes (a POST of the Kubernetes API).
    */
   public ApplyOutcome create(String text, String source, boolean dryRun) {
+    return applyIf(text, source, dryRun, false);
+  }
+
+  /**
+   * Changes objects: as {@link #apply}, but refused (NOT_FOUND, nothing applied) when any of them
+   * does not exist, checked under the lock (a PUT or PATCH: a delete in between is not undone).
+   */
+  public ApplyOutcome update(String text, String source, boolean dryRun) {
+    return applyIf(text, source, dryRun, true);
+  }
+
+  private ApplyOutcome applyIf(String text, String source, boolean dryRun, boolean mustExist) {
     var docs = catalog.parse(text, source);
     synchronized (lock) {
       for (var d : docs) {
-        if (d.object() != null && catalog.exists(d.object())) {
-          throw new ControlException(Status.Code.ALREADY_EXISTS, d.object().kind() + " " + d.object().namespace() + "/"
-              + d.object().name() + " already exists");
+        if (d.object() != null && catalog.exists(d.object()) != mustExist) {
+          throw new ControlException(mustExist ? Status.Code.NOT_FOUND : Status.Code.ALREADY_EXISTS, d.object().kind() + " "
+              + d.object().namespace() + "/" + d.object().name() + (mustExist ? " does not exist" : " already exists"));
         }
       }
       version.incrementAndGet();

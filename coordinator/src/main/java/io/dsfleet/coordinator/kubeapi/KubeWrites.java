@@ -381,10 +381,11 @@ final class KubeWrites {
     }
     Fleet.ApplyOutcome outcome;
     try {
-      outcome = create ? fleet.create(text, "kubectl", dryRun) : fleet.apply(text, "kubectl", dryRun);
+      outcome = create ? fleet.create(text, "kubectl", dryRun) : fleet.update(text, "kubectl", dryRun);
     } catch (ControlException e) {
       throw switch (e.code()) {
         case ALREADY_EXISTS -> KubeError.of(409, "AlreadyExists", kind.qualified() + " \"" + name + "\" already exists");
+        case NOT_FOUND -> notFound(kind, name);
         case FAILED_PRECONDITION, ABORTED -> KubeError.of(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualified() + " \""
             + name + "\": the object has been modified; please apply your changes to the latest version and try again");
         case INVALID_ARGUMENT -> invalid(kind, name, List.of(new Problem("", e.getMessage().replaceFirst("^kubectl#1 \\S+: ", ""))));
