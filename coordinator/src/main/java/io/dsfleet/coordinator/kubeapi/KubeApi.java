@@ -236,7 +236,7 @@ public final class KubeApi implements AutoCloseable {
       throw KubeWrites.KubeError.of(400, "BadRequest", "the request has no body");
     }
     if (nodePatch) {
-      send(x, writes.patchNode(t.name(), x.getRequestHeaders().getFirst("Content-Type"), body, dryRun), 200);
+      send(x, NodePatches.patch(fleetOrFail(), t.name(), x.getRequestHeaders().getFirst("Content-Type"), body, dryRun), 200);
       return;
     }
     switch (method) {

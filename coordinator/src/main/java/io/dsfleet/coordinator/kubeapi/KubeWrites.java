@@ -7,16 +7,12 @@ import io.dsfleet.common.Json;
 import io.dsfleet.common.manifest.ManifestParser;
 import io.dsfleet.common.manifest.ParsedDocument;
 import io.dsfleet.common.manifest.Problem;
-import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Fleet;
-import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
-import io.grpc.Status.Code;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * Writes through the Kubernetes API (docs/kubectl.md): create, replace, patch and delete of
@@ -260,8 +256,8 @@ final class KubeWrites {
   }
 
   private static boolean sameFields(List<ManagedFields.Entry> a, List<ManagedFields.Entry> b) {
-    java.util.Map<String, java.util.Set<List<String>>> x = new HashMap<>();
-    java.util.Map<String, java.util.Set<List<String>>> y = new HashMap<>();
+    Map<String, java.util.Set<List<String>>> x = new HashMap<>();
+    Map<String, java.util.Set<List<String>>> y = new HashMap<>();
     a.stream().filter(e -> !e.fields().isEmpty()).forEach(e -> x.put(e.manager() + "/" + e.operation(), e.fields()));
     b.stream().filter(e -> !e.fields().isEmpty()).forEach(e -> y.put(e.manager() + "/" + e.operation(), e.fields()));
     return x.equals(y);
@@ -431,113 +427,5 @@ final class KubeWrites {
         : message.startsWith("Duplicate value") ? "FieldValueDuplicate" : message.startsWith("Forbidden") ? "FieldValueForbidden"
             : message.startsWith("Too many") ? "FieldValueTooMany" : message.startsWith("Not found") ? "FieldValueNotFound"
                 : "FieldValueInvalid";
-  }
-
-  /**
-   * PATCH of a node: what dsctl label, taint and cordon change, and nothing else of it (a node's
-   * other fields are the agent's). Each change is the same call dsctl makes: labels, then
-   * taints, then the cordon; the node as it is after them.
-   */
-  ObjectNode patchNode(String name, String contentType, JsonNode patch, boolean dryRun) {
-    NodeSnapshot n = fleet.node(name, false);
-    if (n == null) {
-      throw KubeError.of(404, "NotFound", "nodes \"" + name + "\" not found");
-    }
-    ObjectNode before = KubeObjects.node(n);
-    ObjectNode after = apply(before, contentType, patch);
-    String invalid = "Node \"" + name + "\" is invalid: ";
-    JsonNode meta = after.path("metadata");
-    JsonNode spec = after.path("spec");
-    if (!meta.isObject() || !spec.isObject()) {
-      throw KubeError.of(422, "Invalid", invalid + "metadata and spec must be objects");
-    }
-    JsonNode labelsNode = meta.path("labels");
-    if (!labelsNode.isMissingNode() && !labelsNode.isObject()) {
-      throw KubeError.of(422, "Invalid", invalid + "metadata.labels: must be a map of strings");
-    }
-    Map<String, String> labels = new HashMap<>();
-    labelsNode.fields().forEachRemaining(e -> {
-      if (!e.getValue().isTextual()) {
-        throw KubeError.of(422, "Invalid", invalid + "metadata.labels." + e.getKey() + ": must be a string");
-      }
-      labels.put(e.getKey(), e.getValue().asText());
-    });
-    JsonNode taintsNode = spec.path("taints");
-    if (!taintsNode.isMissingNode() && !taintsNode.isArray()) {
-      throw KubeError.of(422, "Invalid", invalid + "spec.taints: must be a list of taints");
-    }
-    List<Taint> taints = new ArrayList<>();
-    for (JsonNode t : taintsNode) {
-      try {
-        if (!t.isObject() || !t.path("key").isTextual() || !t.path("effect").isTextual()
-            || (t.has("value") && !t.get("value").isTextual())) {
-          throw new IllegalArgumentException("each taint has a key, an effect and a value, strings");
-        }
-        String value = t.path("value").asText("");
-        // checked as dsctl taint's are (key, value and effect)
-        Taint parsed = Taint.parse(t.get("key").asText() + (value.isEmpty() ? "" : "=" + value) + ":" + t.get("effect").asText());
-        if (taints.stream().anyMatch(x -> x.key().equals(parsed.key()) && x.effect().equals(parsed.effect()))) {
-          throw new IllegalArgumentException("duplicate taint " + parsed.key() + ":" + parsed.effect());
-        }
-        taints.add(parsed);
-      } catch (IllegalArgumentException e) {
-        throw KubeError.of(422, "Invalid", invalid + "spec.taints: " + e.getMessage());
-      }
-    }
-    JsonNode cordon = spec.path("unschedulable");
-    if (!cordon.isMissingNode() && !cordon.isBoolean()) {
-      throw KubeError.of(422, "Invalid", invalid + "spec.unschedulable: must be true or false");
-    }
-    boolean unschedulable = cordon.asBoolean(false);
-    ObjectNode rest = strip(after.deepCopy());
-    if (!rest.equals(strip(before.deepCopy()))) {
-      throw KubeError.of(422, "Invalid", "Node \"" + name + "\" is invalid: the dsfleet coordinator changes a node's metadata.labels,"
-          + " spec.taints and spec.unschedulable only (kubectl label, taint, cordon); its other fields are its agent's");
-    }
-    List<Problem> problems = new ArrayList<>();
-    labels.forEach((k, v) -> {
-      String bad = io.dsfleet.common.manifest.Names.qualifiedName(k);
-      if (bad != null) {
-        problems.add(Problem.invalid("metadata.labels", k, bad));
-      }
-      bad = io.dsfleet.common.manifest.Names.labelValue(v);
-      if (bad != null) {
-        problems.add(Problem.invalid("metadata.labels", v, bad));
-      }
-    });
-    if (!problems.isEmpty()) {
-      throw new KubeError(KubeObjects.status(422, "Invalid", "Node \"" + name + "\" is invalid: " + problems.get(0)));
-    }
-    if (dryRun) {
-      return after;
-    }
-    Map<String, String> set = new HashMap<>();
-    labels.forEach((k, v) -> {
-      if (!v.equals(n.labels().get(k))) {
-        set.put(k, v);
-      }
-    });
-    List<String> remove = n.labels().keySet().stream().filter(k -> !labels.containsKey(k)).toList();
-    if (!set.isEmpty() || !remove.isEmpty()) {
-      fleet.labelNode(name, set, remove, true);
-    }
-    List<Taint> add = taints.stream().filter(t -> !n.taints().contains(t)).toList();
-    List<Fleet.TaintRemoval> gone = n.taints().stream().filter(t -> !taints.contains(t))
-        .filter(t -> add.stream().noneMatch(a -> a.key().equals(t.key()) && a.effect().equals(t.effect())))
-        .map(t -> new Fleet.TaintRemoval(t.key(), t.effect())).toList();
-    if (!add.isEmpty() || !gone.isEmpty()) {
-      fleet.taintNode(name, add, gone, true);
-    }
-    if (unschedulable != n.unschedulable()) {
-      fleet.cordon(name, unschedulable);
-    }
-    return KubeObjects.node(Objects.requireNonNull(fleet.node(name, true)));
-  }
-
-  /** A node's JSON without what a patch may change. */
-  private static ObjectNode strip(ObjectNode node) {
-    node.with("metadata").remove("labels");
-    node.with("spec").remove(List.of("taints", "unschedulable"));
-    return node;
   }
 }
