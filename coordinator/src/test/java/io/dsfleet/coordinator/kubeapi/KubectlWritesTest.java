@@ -295,6 +295,29 @@ class KubectlWritesTest {
   }
 
   @Test
+  void theExamplesApplyClientSideThenServerSideAndListAsDsctlListsThem() throws Exception {
+    List<String> files;
+    try (Stream<Path> s = Files.list(Path.of("..", "examples"))) {
+      files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().map(Path::toString).toList();
+    }
+    assertThat(files).as("the repository's examples").hasSizeGreaterThanOrEqualTo(4);
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      Kubectl k = kubectl(c, api);
+      List<String> args = new ArrayList<>(List.of("apply"));
+      files.forEach(f -> args.addAll(List.of("-f", f)));
+      String created = k.ok(args.toArray(String[]::new));
+      assertThat(created.lines().filter(l -> l.endsWith(" created"))).as(created).hasSizeGreaterThanOrEqualTo(files.size());
+      args.add(1, "--server-side");
+      String applied = k.ok(args.toArray(String[]::new));
+      assertThat(applied.lines().filter(l -> l.endsWith(" serverside-applied")).count()).as(applied)
+          .isEqualTo(created.lines().filter(l -> l.endsWith(" created")).count());
+      assertThat(k.ok("get", "ds", "-A", "-o", "name").lines().sorted().toList()).isEqualTo(dsctl(c, "get", "ds", "-A").lines().skip(1)
+          .map(l -> "daemonset.apps/" + l.split("\\s+")[1]).sorted().toList());
+    }
+  }
+
+  @Test
   void theRealManifestsApplyThroughKubectlClientAndServerSideAsThroughDsctl() throws Exception {
     Path shared = SharedManifests.dir();
     List<Path> files;
