@@ -150,6 +150,21 @@ class KubeApiRequestsTest {
       }).toList();
       assertThat(events).containsExactlyInAnyOrder("DELETED gone", "ADDED new");
 
+      // two watches of one query share the lists built for them, and each sees every change
+      String from = send("GET", CMS, null, null).body().at("/metadata/resourceVersion").asText();
+      List<CompletableFuture<HttpResponse<String>>> both = new ArrayList<>();
+      for (int i = 0; i < 2; i++) {
+        both.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + CMS + "?watch=true&timeoutSeconds=3&resourceVersion=" + from))
+            .build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      Thread.sleep(500);
+      send("POST", CMS, "application/json", CM.formatted("seen-by-both"));
+      for (var w : both) {
+        assertThat(w.get().body()).contains("\"type\":\"ADDED\"").contains("seen-by-both");
+      }
+      assertThat(send("GET", CMS + "/new?watch=true", null, null).code()).as("a watch is of a list").isEqualTo(405);
+      assertThat(send("GET", "/api/v1/events?watch=true&timeoutSeconds=1", null, null).code()).isEqualTo(200);
+
       Answer expired = send("GET", CMS + "?watch=true&timeoutSeconds=1&resourceVersion=123456789", null, null);
       assertThat(expired.code()).isEqualTo(410);
       assertThat(expired.body().path("reason").asText()).isEqualTo("Expired");
