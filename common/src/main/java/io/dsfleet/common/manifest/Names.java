@@ -77,6 +77,12 @@ public final class Names {
     return null;
   }
 
+  /** What is wrong with a label (its key first, then its value); null when it is a valid label. */
+  public static String label(String key, String value) {
+    String bad = qualifiedName(key);
+    return bad != null ? bad : labelValue(value);
+  }
+
   public static String portName(String value) {
     if (value.length() > 15) {
       return "must be no more than 15 characters";

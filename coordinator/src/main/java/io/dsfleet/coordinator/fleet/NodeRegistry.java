@@ -63,10 +63,7 @@ final class NodeRegistry {
           + " labels, " + info.getTaintsCount() + " taints and " + info.getAddressesCount() + " addresses; at most 64, 32 and 16");
     }
     for (var e : info.getLabelsMap().entrySet()) {
-      String bad = Names.qualifiedName(e.getKey());
-      if (bad == null) {
-        bad = Names.labelValue(e.getValue());
-      }
+      String bad = Names.label(e.getKey(), e.getValue());
       if (bad != null) {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": invalid label " + e.getKey() + ": " + bad);
       }
@@ -258,10 +255,7 @@ final class NodeRegistry {
     NodeEntry n = state.node(nodeName);
     Map<String, String> effective = n.effectiveLabels();
     for (var e : set.entrySet()) {
-      String bad = Names.qualifiedName(e.getKey());
-      if (bad == null) {
-        bad = Names.labelValue(e.getValue());
-      }
+      String bad = Names.label(e.getKey(), e.getValue());
       if (bad != null) {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, "invalid label " + e.getKey() + "=" + e.getValue() + ": " + bad);
       }

@@ -77,20 +77,13 @@ final class NodePatches {
       throw KubeWrites.KubeError.of(422, "Invalid", "Node \"" + name + "\" is invalid: the dsfleet coordinator changes a node's metadata.labels,"
           + " spec.taints and spec.unschedulable only (kubectl label, taint, cordon); its other fields are its agent's");
     }
-    List<Problem> problems = new ArrayList<>();
+    // checked here too (the registry checks what it sets): a dry run is refused as the write would be
     labels.forEach((k, v) -> {
-      String bad = io.dsfleet.common.manifest.Names.qualifiedName(k);
+      String bad = io.dsfleet.common.manifest.Names.label(k, v);
       if (bad != null) {
-        problems.add(Problem.invalid("metadata.labels", k, bad));
-      }
-      bad = io.dsfleet.common.manifest.Names.labelValue(v);
-      if (bad != null) {
-        problems.add(Problem.invalid("metadata.labels", v, bad));
+        throw KubeWrites.KubeError.of(422, "Invalid", invalid + Problem.invalid("metadata.labels", k + "=" + v, bad));
       }
     });
-    if (!problems.isEmpty()) {
-      throw new KubeWrites.KubeError(KubeObjects.status(422, "Invalid", "Node \"" + name + "\" is invalid: " + problems.get(0)));
-    }
     if (dryRun) {
       return after;
     }
