@@ -52,7 +52,8 @@ public final class KubeApi implements AutoCloseable {
   private final boolean insecure;
   private final LogRelay logs;
   private final Clock clock;
-  private final KubeWatch watches = new KubeWatch();
+  // a watch's window is the HTTP server's time (it cuts a response after 30 s), not the fleet's clock
+  private final KubeWatch watches = new KubeWatch(() -> System.nanoTime() / 1_000_000);
   private final KubeReads reads;
 
   /**
@@ -171,7 +172,7 @@ public final class KubeApi implements AutoCloseable {
     FieldQuery fields = FieldQuery.parse(param(x, "fieldSelector"));
     boolean table = wantsTable(x);
     if ("true".equals(param(x, "watch")) || "1".equals(param(x, "watch"))) {
-      if (t == null || t.name() != null || t.sub() != null || !WATCHABLE.contains(t.group() + "/" + t.resource())) {
+      if (t == null || t.name() != null || t.sub() != null || !KubeWatch.WATCHABLE.contains(t.group() + "/" + t.resource())) {
         send(x, KubeObjects.status(405, "MethodNotAllowed", "watch is served on lists (daemonsets, nodes, pods, configmaps, secrets,"
             + " controllerrevisions)"));
         return;
@@ -185,7 +186,7 @@ public final class KubeApi implements AutoCloseable {
       Fleet at = fleetOrFail();
       String query = query(x, table);
       watches.serve(x, (who.admin() ? "admin/" : "viewer/") + who.name(), query, () -> fleet.get() == at
-          ? shared(query, at, () -> reads.route(p, table, selector, fields)) : null, at::viewVersion, param(x, "resourceVersion"), timeout,
+          ? watches.shared(query, at::viewVersion, () -> reads.route(p, table, selector, fields)) : null, at::viewVersion, param(x, "resourceVersion"), timeout,
           param(x, "includeObject"), "true".equals(param(x, "allowWatchBookmarks")));
       return;
     }
@@ -199,37 +200,6 @@ public final class KubeApi implements AutoCloseable {
       watches.remember(query(x, table), body.path("metadata").path("resourceVersion").asLong(), body);
     }
     send(x, KubeObjects.rowObjects(body, param(x, "includeObject")));
-  }
-
-  /** The lists a watch follows. */
-  private static final java.util.Set<String> WATCHABLE = java.util.Set.of("apps/daemonsets", "apps/controllerrevisions", "/nodes",
-      "/pods", "/configmaps", "/secrets", "/events", "/namespaces");
-
-  /** The last list built for each watched query, with the fleet's version it was built at. */
-  private final java.util.Map<String, java.util.Map.Entry<Long, ObjectNode>> watchedLists = new java.util.LinkedHashMap<>(16, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(java.util.Map.Entry<String, java.util.Map.Entry<Long, ObjectNode>> eldest) {
-      return size() > 2 * KubeWatch.MAX_WATCHES;
-    }
-  };
-
-  /**
-   * A watched list, built once per version of the fleet for every watch of the same query (the
-   * watches only read it): sixteen `rollout status` of one DaemonSet cost one list a change.
-   */
-  private ObjectNode shared(String query, Fleet at, java.util.function.Supplier<ObjectNode> build) {
-    long v = at.viewVersion(); // before the build: what it reads is at least as new
-    synchronized (watchedLists) {
-      var hit = watchedLists.get(query);
-      if (hit != null && hit.getKey() == v) {
-        return hit.getValue();
-      }
-    }
-    ObjectNode list = build.get();
-    synchronized (watchedLists) {
-      watchedLists.put(query, java.util.Map.entry(v, list));
-    }
-    return list;
   }
 
   /** What a list is, for a watch from its version: its path, selectors, and whether it is a Table. */

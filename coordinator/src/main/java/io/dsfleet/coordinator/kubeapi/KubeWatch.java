@@ -43,6 +43,7 @@ final class KubeWatch {
   private static final int REMEMBERED_LISTS = 512;
   private static final long REMEMBERED_MILLIS = 120_000;
 
+  private final LongSupplier millis;
   private final Semaphore slots = new Semaphore(MAX_WATCHES);
   private final Map<String, Integer> watching = new HashMap<>();
   private final Deque<Snapshot> remembered = new ArrayDeque<>();
@@ -54,13 +55,49 @@ final class KubeWatch {
    */
   private record Snapshot(String query, long version, Map<String, byte[]> items, long bytes, long at) {}
 
+  /** @param millis a monotonic clock in milliseconds: windows and the age of remembered lists */
+  KubeWatch(LongSupplier millis) {
+    this.millis = millis;
+  }
+
+  /** The lists a watch follows. */
+  static final java.util.Set<String> WATCHABLE = java.util.Set.of("apps/daemonsets", "apps/controllerrevisions", "/nodes",
+      "/pods", "/configmaps", "/secrets", "/events", "/namespaces");
+
+  /** The last list built for each watched query, with the fleet's version it was built at. */
+  private final java.util.Map<String, java.util.Map.Entry<Long, ObjectNode>> watchedLists = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(java.util.Map.Entry<String, java.util.Map.Entry<Long, ObjectNode>> eldest) {
+      return size() > 2 * MAX_WATCHES;
+    }
+  };
+
+  /**
+   * A watched list, built once per version of the fleet for every watch of the same query (the
+   * watches only read it): sixteen `rollout status` of one DaemonSet cost one list a change.
+   */
+  ObjectNode shared(String query, LongSupplier version, Supplier<ObjectNode> build) {
+    long v = version.getAsLong(); // before the build: what it reads is at least as new
+    synchronized (watchedLists) {
+      var hit = watchedLists.get(query);
+      if (hit != null && hit.getKey() == v) {
+        return hit.getValue();
+      }
+    }
+    ObjectNode list = build.get();
+    synchronized (watchedLists) {
+      watchedLists.put(query, java.util.Map.entry(v, list));
+    }
+    return list;
+  }
+
   private static String key(String query) {
     return io.dsfleet.common.Sha256.hex(query);
   }
 
   /** Keeps what a list of {@code query} answered at {@code version}, for a watch from that version. */
   synchronized void remember(String query, long version, ObjectNode list) {
-    long now = System.currentTimeMillis();
+    long now = millis.getAsLong();
     String key = key(query);
     for (Snapshot s : remembered) {
       if (s.query().equals(key) && s.version() == version) {
@@ -167,8 +204,8 @@ final class KubeWatch {
         seen = changes(out, seen, first, includeObject);
       }
       long window = Math.min(timeoutSeconds <= 0 ? WINDOW_SECONDS : timeoutSeconds, WINDOW_SECONDS) * 1000;
-      long end = System.currentTimeMillis() + window;
-      while (System.currentTimeMillis() < end) {
+      long end = millis.getAsLong() + window;
+      while (millis.getAsLong() < end) {
         Thread.sleep(POLL_MILLIS);
         long now = version.getAsLong();
         if (now == v) {
