@@ -77,7 +77,7 @@ public final class Fleet {
     this.options = options;
     this.events = new Events(clock, options.eventsKept(), store);
     this.dispatcher = new Dispatcher(state, events, clock.millis() * 1000);
-    this.controller = new DaemonSetController(state, store, events, dispatcher);
+    this.controller = new DaemonSetController(state, store, events, dispatcher, nanoTime);
     this.catalog = new Catalog(state, store, clock, options, events, this::committed);
     this.controller.rollbackWith((ns, name, after) ->
         catalog.apply(catalog.parse(catalog.undoManifest(ns, name, 0, 0), "automatic rollback"), false, after));
@@ -339,9 +339,12 @@ public final class Fleet {
 
   /**
    * Runs a rolling-update pass if something changed since the last one (a pod report, an apply, a
-   * pause), and no sooner than four times the last pass's own duration after it ended: a pass
-   * walks every node, so on a large fleet this keeps rollouts to a fifth of the coordinator's
-   * time at most. The server calls it every 20 ms; {@link #tick()} runs one too, for deadlines.
+   * pause), and no sooner than four times the last pass's own walk after it ended: a pass walks
+   * every node, so on a large fleet this keeps those walks to a fifth of the coordinator's time at
+   * most. Sending the nodes it moved their new sets is not counted: that is the rollout itself, done
+   * once per node and revision, and counting it held the next nodes of a rolling update back by
+   * four times the last ones' sending. The server calls it every 20 ms; {@link #tick()} runs one
+   * too, for deadlines.
    */
   public void rolloutPass() {
     synchronized (lock) {
@@ -349,10 +352,10 @@ public final class Fleet {
       if (rolloutsDirty && start >= nextRolloutPassNanos) {
         rolloutsDirty = false;
         version.incrementAndGet();
-        controller.pass(clock.instant());
+        long sending = controller.pass(clock.instant());
         long end = nanoTime.getAsLong();
         CoordinatorMetrics.CONTROLLER_PASS.observe((end - start) / 1e9);
-        nextRolloutPassNanos = end + 4 * (end - start);
+        nextRolloutPassNanos = end + 4 * Math.max(0, end - start - sending);
       }
     }
   }

@@ -37,6 +37,8 @@ final class FleetHarness implements AutoCloseable {
   private SqliteStore sqlite;
   Fleet fleet;
   final Map<String, Agent> agents = new TreeMap<>();
+  /** How long sending a desired set takes the coordinator (the fake clock moves by it): a large fleet's encoding and sending. */
+  java.time.Duration sendTakes = java.time.Duration.ZERO;
 
   FleetHarness(Path dir) {
     this.dir = dir;
@@ -141,6 +143,7 @@ final class FleetHarness implements AutoCloseable {
       }
       if (message.hasDesired()) {
         sent.add(message.getDesired());
+        clock.advance(sendTakes);
       }
     }
 

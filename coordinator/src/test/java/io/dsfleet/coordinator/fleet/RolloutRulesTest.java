@@ -56,6 +56,22 @@ class RolloutRulesTest {
   }
 
   @Test
+  void sendingTheMovedNodesTheirSetsDoesNotHoldTheNextNodeBack() {
+    List<Agent> agents = fleetOf(3);
+    h.apply(image(1));
+    runAll(true);
+    h.apply(image(2));
+    h.sendTakes = Duration.ofMillis(200); // each desired set takes the coordinator 200 ms to send, as a wave of a large fleet does
+    h.fleet.rolloutPass();
+    String v2 = h.ds().hash();
+    List<Agent> moved = agents.stream().filter(a -> a.desiredHashes().contains(v2)).toList();
+    assertThat(moved).as("maxUnavailable 1").hasSize(1);
+    moved.get(0).runDesired(true); // reports it available; the scheduler's pass follows with no time passing
+    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("the next node moves at once: the last pass's time was sending")
+        .hasSize(2);
+  }
+
+  @Test
   void aReplacementInFlightKeepsItsBudgetAcrossACrash() {
     List<Agent> agents = fleetOf(4);
     h.apply(image(1));
