@@ -297,6 +297,19 @@ final class LocalFleet implements AutoCloseable {
         .filter(p -> p.getStatus().getDaemonSet().equals(ds)).toList();
   }
 
+  /** A sample of the coordinator's Prometheus metrics (its metrics listener, plain HTTP on loopback), e.g. a histogram's _sum; 0 if absent. */
+  double coordinatorMetric(String sample) throws Exception {
+    String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://127.0.0.1:" + coordinatorMetricsPort + "/metrics")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    for (String line : text.split("\n")) {
+      if (line.startsWith(sample + " ")) {
+        return Double.parseDouble(line.substring(sample.length() + 1).trim());
+      }
+    }
+    return 0;
+  }
+
   DaemonSetView daemonSet(String name) {
     return control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("default").setName(name).build())
         .getDaemonSets(0);

@@ -91,11 +91,26 @@ final class Procs {
     long usedKb = 0;
     for (String line : info.split("\n")) {
       var m = java.util.regex.Pattern.compile("used (\\d+)K").matcher(line);
-      if (m.find() && (line.contains("generation") || line.contains("heap"))) {
+      // the generations' or the heap's lines, in each collector's words (Serial: "def new generation",
+      // "tenured generation"; Parallel: "PSYoungGen", "ParOldGen"; G1: "garbage-first heap"), not Metaspace's
+      if (m.find() && (line.contains("generation") || line.contains("heap") || line.contains("PSYoungGen") || line.contains("ParOldGen"))) {
         usedKb += Long.parseLong(m.group(1));
       }
     }
     return usedKb / 1024.0;
+  }
+
+  /** Seconds a JVM has spent in garbage collection pauses so far (jstat's GCT), or NaN if jstat cannot read it. */
+  static double gcSeconds(long pid) {
+    String jstat = Path.of(System.getProperty("java.home"), "bin", "jstat").toString();
+    String[] lines = run(List.of(jstat, "-gc", String.valueOf(pid))).out().trim().split("\n");
+    if (lines.length < 2) {
+      return Double.NaN;
+    }
+    List<String> names = List.of(lines[0].trim().split("\\s+"));
+    String[] values = lines[lines.length - 1].trim().split("\\s+");
+    int i = names.indexOf("GCT");
+    return i < 0 || i >= values.length ? Double.NaN : Double.parseDouble(values[i]);
   }
 
   /** CPU used by a process over a window, as a percentage of one core. */

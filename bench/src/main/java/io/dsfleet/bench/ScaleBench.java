@@ -6,7 +6,9 @@ import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
@@ -55,7 +57,10 @@ final class ScaleBench {
         int from = k * perJvm;
         int count = Math.min(perJvm, nodes - from);
         long heapMb = Math.max(256, count / 2L + 128);
-        List<String> cmd = Procs.list(Procs.java(), "-Xmx" + heapMb + "m", "-XX:+UseParallelGC",
+        // a fixed heap and a high metaspace threshold: a full collection resizing the heap or
+        // triggered by the classes an apply loads stopped all 5,000 simulated agents for ~3 s in the
+        // middle of an apply (flight recordings, docs/benchmarks.md)
+        List<String> cmd = Procs.list(Procs.java(), "-Xms" + heapMb + "m", "-Xmx" + heapMb + "m", "-XX:MetaspaceSize=256m", "-XX:+UseParallelGC",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", System.getProperty("java.class.path"),
             SimulatedAgents.class.getName(), String.join(",", fleet.addresses), fleet.joinToken(), "sim-", String.valueOf(from), String.valueOf(count),
             state.resolve("jvm" + k).toString(), String.valueOf(relistMillis));
@@ -89,9 +94,11 @@ final class ScaleBench {
       double rss = Procs.rssMib(pid);
       out.printf("%d nodes: steady heartbeat: coordinator CPU %.1f %% of a core, heap after GC %.0f MiB, RSS %.0f MiB%n", nodes, cpu, heap, rss);
 
-      long applyAt = System.currentTimeMillis();
+      double gc0 = Procs.gcSeconds(pid);
+      double simsGc0 = sims.stream().mapToDouble(p -> Procs.gcSeconds(p.pid())).sum();
       long applyCpu0 = Procs.cpuMillis(pid);
       long simsCpu0 = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum();
+      long applyAt = System.currentTimeMillis(); // after the readings above (jstat starts a JVM): the figures run from the request
       long a0 = System.nanoTime();
       fleet.apply(LocalFleet.daemonSet("scale", "sim/app:1", ""));
       double applyCallMs = (System.nanoTime() - a0) / 1e6; // stored, every node planned, every set queued to its session
@@ -99,22 +106,39 @@ final class ScaleBench {
       double applyAllMs = (System.nanoTime() - a0) / 1e6;
       double applyCpuMs = Procs.cpuMillis(pid) - applyCpu0;
       double simsApplyCpuMs = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum() - simsCpu0;
+      double applyGcS = Procs.gcSeconds(pid) - gc0;
+      double simsApplyGcS = sims.stream().mapToDouble(p -> Procs.gcSeconds(p.pid())).sum() - simsGc0;
       LocalFleet.await("every agent's report", 60, POLL_MS, () -> lines.stream().filter(l -> l.startsWith("RUNNING scale ")).count() >= nodes);
       Stats latency = since(lines, "RUNNING scale ", applyAt);
       Stats received = since(lines, "SEEN scale ", applyAt);
       out.printf("%d nodes: apply -> every node Running: p50 %.0f ms, p99 %.0f ms, max %.0f ms (the apply call took %.0f ms; desired set"
-          + " at the agents p50 %.0f ms, p99 %.0f ms; coordinator saw all in %.0f ms, using %.0f ms of CPU; the simulators %.0f ms)%n",
+          + " at the agents p50 %.0f ms, p99 %.0f ms; coordinator saw all in %.0f ms, using %.0f ms of CPU; the simulators %.0f ms;"
+          + " stopped for garbage collection: coordinator %.1f s, simulators %.1f s)%n",
           nodes, latency.median(), latency.percentile(99), latency.max(), applyCallMs, received.median(), received.percentile(99), applyAllMs,
-          applyCpuMs, simsApplyCpuMs);
+          applyCpuMs, simsApplyCpuMs, applyGcS, simsApplyGcS);
 
+      double rollGc0 = Procs.gcSeconds(pid);
+      // the rollout controller's passes, from the coordinator's metrics (a single coordinator's: a group's leader serves them elsewhere)
+      String passes = "dsfleet_controller_pass_duration_seconds";
+      double passCount0 = replicas == 1 ? fleet.coordinatorMetric(passes + "_count") : 0;
+      double passSeconds0 = replicas == 1 ? fleet.coordinatorMetric(passes + "_sum") : 0;
       long rollCpu0 = Procs.cpuMillis(pid);
+      long rollAt = System.currentTimeMillis(); // after the readings above (a metrics scrape at 10,000 nodes takes seconds)
       long r0 = System.nanoTime();
       fleet.apply(LocalFleet.daemonSet("scale", "sim/app:2", "  updateStrategy: {rollingUpdate: {maxUnavailable: 10%}}\n"));
       LocalFleet.await("the rolling update converged", 1800, POLL_MS, () -> fleet.converged("scale"));
       double rollingMs = (System.nanoTime() - r0) / 1e6;
       double rollingCpuMs = Procs.cpuMillis(pid) - rollCpu0;
-      out.printf("%d nodes: rolling update (maxUnavailable 10%%) converged in %.1f s (coordinator CPU %.1f s)%n", nodes,
-          rollingMs / 1000, rollingCpuMs / 1000);
+      double rollingGcS = Procs.gcSeconds(pid) - rollGc0;
+      out.printf("%d nodes: rolling update (maxUnavailable 10%%) converged in %.1f s (coordinator CPU %.1f s, stopped for garbage collection"
+          + " %.1f s)%n", nodes, rollingMs / 1000, rollingCpuMs / 1000, rollingGcS);
+      String passFigures = "";
+      if (replicas == 1) {
+        double passCount = fleet.coordinatorMetric(passes + "_count") - passCount0;
+        double passSeconds = fleet.coordinatorMetric(passes + "_sum") - passSeconds0;
+        passFigures = String.format("; %.0f rollout passes, %.0f ms each on average", passCount, passCount == 0 ? 0 : 1000 * passSeconds / passCount);
+      }
+      out.printf("%d nodes: rolling update, %s%s%n", nodes, waves(lines, rollAt, nodes / 10), passFigures);
 
       DashboardProbe.Figures dashboard = null;
       if (replicas == 1) {
@@ -161,6 +185,35 @@ final class ScaleBench {
       }
       Procs.run(List.of("rm", "-rf", state.toString()));
     }
+  }
+
+  /**
+   * Where a rolling update's time goes, from the simulators' lines after {@code from}: the nodes in
+   * the order the new revision reached them, cut into waves of {@code wave}; for each wave, when its
+   * first node got the new revision and when its last one ran it Ready (seconds from the apply). The
+   * gap from one wave's last Ready to the next wave's first is the coordinator's; inside a wave, the
+   * agents' and the sessions'.
+   */
+  private static String waves(ConcurrentLinkedQueue<String> lines, long from, int wave) {
+    Map<String, Long> seen = new HashMap<>();
+    Map<String, Long> running = new HashMap<>();
+    for (String l : lines) {
+      String[] f = l.split(" ");
+      if (f.length == 5 && f[1].equals("scale") && Long.parseLong(f[4]) >= from) {
+        Map<String, Long> times = f[0].equals("SEEN") ? seen : running; // the simulators print SEEN and RUNNING lines only
+        times.merge(f[3], Long.parseLong(f[4]), Math::min);
+      }
+    }
+    List<String> order = new ArrayList<>(seen.keySet());
+    order.sort(java.util.Comparator.comparing(seen::get));
+    StringBuilder b = new StringBuilder("waves of " + wave + " (new revision at the first node -> last node Ready, s):");
+    for (int i = 0; i < order.size(); i += Math.max(1, wave)) {
+      List<String> w = order.subList(i, Math.min(order.size(), i + Math.max(1, wave)));
+      long last = w.stream().mapToLong(n -> running.getOrDefault(n, Long.MAX_VALUE)).max().orElse(0);
+      b.append(String.format(" %.1f->%s", (seen.get(w.get(0)) - from) / 1000.0,
+          last == Long.MAX_VALUE ? "?" : String.format("%.1f", (last - from) / 1000.0)));
+    }
+    return b.toString();
   }
 
   /** Milliseconds from {@code from} to the times of the simulators' lines with this prefix. */

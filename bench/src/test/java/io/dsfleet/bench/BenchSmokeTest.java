@@ -88,6 +88,7 @@ class BenchSmokeTest {
     assertThat(r.heapMib()).isPositive();
     assertThat(r.rollingMs()).isPositive();
     assertThat(r.reconnectMs()).isPositive();
+    assertThat(printed()).as("where the rolling update's time went, wave by wave").containsPattern("waves of 3 \\(.*\\): ([0-9.]+->[0-9.]+ ){9}[0-9.]+->[0-9.]+; [1-9][0-9]* rollout passes, [0-9]+ ms each on average\n");
     ScaleBench.print(List.of(r), out);
     assertThat(printed()).contains("| 30 | ");
   }
