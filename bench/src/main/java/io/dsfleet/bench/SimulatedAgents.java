@@ -104,9 +104,7 @@ public final class SimulatedAgents {
       FakeRuntime runtime = new FakeRuntime(clock, false);
       n.reconciler = new Reconciler(name, "10.0.0.1", runtime, new io.dsfleet.agent.hostfs.Mounts(), clock,
           io.dsfleet.agent.reconcile.Backoff.KUBERNETES, Reconciler.RELIST, dir, "bench", threads, report -> {
-        // when the reconciler has the pod, before the send: taken after it, a rolling update's last
-        // Ready line came 6.5 s after the coordinator had counted every node available from these
-        // very reports (why the send took that long under load was not established)
+        // when the reconciler has the pod: before the send, whose own time is the session's
         long now = System.currentTimeMillis();
         CoordinatorSession s = n.session;
         if (s != null) {
