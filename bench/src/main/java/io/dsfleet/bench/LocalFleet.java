@@ -300,7 +300,7 @@ final class LocalFleet implements AutoCloseable {
   /** A sample of the coordinator's Prometheus metrics (its metrics listener, plain HTTP on loopback), e.g. a histogram's _sum; 0 if absent. */
   double coordinatorMetric(String sample) throws Exception {
     String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-        java.net.URI.create("http://127.0.0.1:" + coordinatorMetricsPort + "/metrics")).build(),
+        java.net.URI.create("http://127.0.0.1:" + coordinatorMetricsPort + "/metrics")).timeout(java.time.Duration.ofSeconds(60)).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     for (String line : text.split("\n")) {
       if (line.startsWith(sample + " ")) {
