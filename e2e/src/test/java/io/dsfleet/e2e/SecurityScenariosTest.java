@@ -2,6 +2,7 @@ package io.dsfleet.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +55,7 @@ class SecurityScenariosTest {
       assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(statePki().resolve(f)))).as(f).isEqualTo("rw-------");
     }
     var cert = Pki.certificate(Files.readString(statePki().resolve("node.pem")));
-    assertThat(Pki.subject(cert)).isEqualTo(new Pki.Subject(host.name, Pki.NODES));
+    assertThat(CertificateAuthority.subject(cert)).isEqualTo(new Pki.Subject(host.name, Pki.NODES));
     assertThat(fleet.dsctl("get", "nodes", "--credentials", fleet.pki().resolve("viewer.pem").toString()).out()).contains(host.name);
     var write = fleet.dsctl("cordon", host.name, "--credentials", fleet.pki().resolve("viewer.pem").toString());
     assertThat(write.exit()).isEqualTo(1);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dsfleet.common.tls.JoinToken;
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,12 +22,12 @@ import org.junit.jupiter.api.io.TempDir;
 class NodeCredentialsTest {
   @TempDir Path state;
   final KeyPair caKeys = Pki.newKeyPair();
-  final X509Certificate ca = Pki.newCa(caKeys, "test CA", Duration.ofDays(1));
+  final X509Certificate ca = CertificateAuthority.newCa(caKeys, "test CA", Duration.ofDays(1));
   final String token = JoinToken.create(Pki.fingerprint(ca)).text();
 
   String sign(String csr, Duration validity) {
-    Pki.Request req = Pki.parseCsr(csr);
-    return Pki.pem(Pki.issue(ca, caKeys.getPrivate(), req.key(), req.subject(), Pki.Purpose.CLIENT, List.of(), validity));
+    CertificateAuthority.Request req = CertificateAuthority.parseCsr(csr);
+    return Pki.pem(CertificateAuthority.issue(ca, caKeys.getPrivate(), req.key(), req.subject(), Pki.Purpose.CLIENT, List.of(), validity));
   }
 
   @Test
@@ -68,7 +69,7 @@ class NodeCredentialsTest {
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(state.resolve("pki")))).isEqualTo("rwx------");
     NodeCredentials restarted = NodeCredentials.tls(state, "n1", null, Clock.systemUTC());
     assertThat(restarted.hasCertificate()).isTrue();
-    assertThat(Pki.subject(restarted.certificate())).isEqualTo(new Pki.Subject("n1", Pki.NODES));
+    assertThat(CertificateAuthority.subject(restarted.certificate())).isEqualTo(new Pki.Subject("n1", Pki.NODES));
     assertThat(restarted.channelCredentials()).isNotNull();
     restarted.forget();
     assertThat(state.resolve("pki/node.pem")).doesNotExist();
@@ -83,7 +84,7 @@ class NodeCredentialsTest {
     assertThatThrownBy(() -> c.accept(otherKeys, Pki.pem(ca))).hasMessageContaining("another key");
 
     String good = sign(c.newRequest(), Duration.ofDays(1));
-    X509Certificate otherCa = Pki.newCa(Pki.newKeyPair(), "other", Duration.ofDays(1));
+    X509Certificate otherCa = CertificateAuthority.newCa(Pki.newKeyPair(), "other", Duration.ofDays(1));
     assertThatThrownBy(() -> c.accept(good, Pki.pem(otherCa))).hasMessageContaining("not the one the join token pins");
     assertThat(c.hasCertificate()).isFalse();
   }

@@ -8,6 +8,7 @@ import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
 import io.dsfleet.proto.v1.AgentMessage;
@@ -57,7 +58,7 @@ class RenewalReconnectTest {
   @TempDir Path dir;
 
   static final KeyPair CA_KEYS = Pki.newKeyPair();
-  static final X509Certificate CA = Pki.newCa(CA_KEYS, "test-ca", Duration.ofDays(1));
+  static final X509Certificate CA = CertificateAuthority.newCa(CA_KEYS, "test-ca", Duration.ofDays(1));
 
   /** Serial of the client certificate of each session, in order; and when the renewal was answered. */
   final List<String> sessionSerials = new CopyOnWriteArrayList<>();
@@ -67,7 +68,7 @@ class RenewalReconnectTest {
 
   Server coordinator(int port) throws Exception {
     KeyPair serverKeys = Pki.newKeyPair();
-    X509Certificate serverCert = Pki.issue(CA, CA_KEYS.getPrivate(), serverKeys.getPublic(), new Pki.Subject(Pki.SERVER_NAME, "dsfleet"),
+    X509Certificate serverCert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), serverKeys.getPublic(), new Pki.Subject(Pki.SERVER_NAME, "dsfleet"),
         Pki.Purpose.SERVER, List.of(Pki.SERVER_NAME, "127.0.0.1"), Duration.ofHours(1));
     AgentServiceGrpc.AgentServiceImplBase service = new AgentServiceGrpc.AgentServiceImplBase() {
       @Override
@@ -78,8 +79,8 @@ class RenewalReconnectTest {
 
       @Override
       public void renewCertificate(RenewCertificateRequest req, StreamObserver<RenewCertificateResponse> out) {
-        Pki.Request csr = Pki.parseCsr(req.getCsrPem());
-        X509Certificate cert = Pki.issue(CA, CA_KEYS.getPrivate(), csr.key(), csr.subject(), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+        CertificateAuthority.Request csr = CertificateAuthority.parseCsr(req.getCsrPem());
+        X509Certificate cert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), csr.key(), csr.subject(), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
         renewedSerial = Pki.serialHex(cert);
         out.onNext(RenewCertificateResponse.newBuilder().setCertificatePem(Pki.pem(cert)).build());
         out.onCompleted();
@@ -130,7 +131,7 @@ class RenewalReconnectTest {
     // the node's certificate, due for renewal from the start (a third of its life is left: it was
     // issued a minute back-dated, for 20 s)
     KeyPair nodeKeys = Pki.newKeyPair();
-    X509Certificate nodeCert = Pki.issue(CA, CA_KEYS.getPrivate(), nodeKeys.getPublic(), new Pki.Subject("n1", Pki.NODES),
+    X509Certificate nodeCert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), nodeKeys.getPublic(), new Pki.Subject("n1", Pki.NODES),
         Pki.Purpose.CLIENT, List.of(), Duration.ofSeconds(20));
     Path pki = Files.createDirectories(dir.resolve("state").resolve("pki"));
     Files.writeString(pki.resolve(NodeCredentials.BUNDLE), Pki.pem(nodeCert) + Pki.pem(nodeKeys.getPrivate()));

@@ -1,55 +1,26 @@
 package io.dsfleet.common.tls;
 
-import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
-import java.io.UncheckedIOException;
-import java.math.BigInteger;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
-import java.security.PublicKey;
 import java.security.SecureRandom;
+import java.security.Signature;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPublicKey;
 import java.security.spec.ECGenParameterSpec;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.HexFormat;
 import java.util.List;
-import javax.security.auth.x500.X500Principal;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x500.X500NameBuilder;
-import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.asn1.x500.style.IETFUtils;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
-import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.operator.ContentSigner;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
-import org.bouncycastle.pkcs.PKCS10CertificationRequest;
-import org.bouncycastle.pkcs.PKCSException;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /**
- * The fleet's certificates: an EC P-256 CA, certificates it issues, certificate requests and PEM.
+ * The fleet's certificates as an agent needs them, with the JDK alone: keys, certificate requests,
+ * PEM reading and writing, fingerprints. The CA's side (issuing, checking requests) is
+ * {@link CertificateAuthority}, on BouncyCastle, which the agent's jar does not carry.
  *
  * <p>Who is who is in the subject: the common name is the node (or user) name and the
  * organisation is the role ({@link #NODES}, {@link #ADMINS}, {@link #VIEWERS}), as Kubernetes
@@ -64,28 +35,15 @@ public final class Pki {
   /** Coordinator replicas, to each other: the only certificates the replication port accepts. */
   public static final String REPLICAS = "dsfleet:replicas";
   public static final String SERVER_NAME = "ds-coordinator";
-  private static final String SIGNATURE = "SHA256withECDSA";
   private static final SecureRandom RANDOM = new SecureRandom();
-  /** Certificates start this long before they are made, for clocks a little behind. */
-  private static final Duration CLOCK_SKEW = Duration.ofSeconds(60);
 
   private Pki() {}
 
-  /** What a certificate is for. */
   /** What a certificate may do: serve, be a client, or both (replicas call each other). */
   public enum Purpose { SERVER, CLIENT, PEER }
 
   /** Who a certificate or request names: common name and organisation (the role). */
-  public record Subject(String name, String role) {
-    static Subject of(X500Name x500) {
-      return new Subject(rdn(x500, BCStyle.CN), rdn(x500, BCStyle.O));
-    }
-
-    private static String rdn(X500Name x500, org.bouncycastle.asn1.ASN1ObjectIdentifier oid) {
-      var rdns = x500.getRDNs(oid);
-      return rdns.length == 0 ? "" : IETFUtils.valueToString(rdns[0].getFirst().getValue());
-    }
-  }
+  public record Subject(String name, String role) {}
 
   public static KeyPair newKeyPair() {
     try {
@@ -97,105 +55,59 @@ public final class Pki {
     }
   }
 
-  public static X509Certificate newCa(KeyPair keys, String name, Duration validity) {
-    X500Name subject = x500(name, "dsfleet");
-    Instant now = Instant.now();
-    try {
-      var b = new JcaX509v3CertificateBuilder(subject, serial(), Date.from(now.minus(CLOCK_SKEW)),
-          Date.from(now.plus(validity)), subject, keys.getPublic());
-      var ext = new JcaX509ExtensionUtils();
-      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
-      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
-      b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(keys.getPublic()));
-      return sign(b, keys.getPrivate());
-    } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalStateException("cannot create the CA certificate", e);
-    }
-  }
-
   /**
-   * Issues a certificate signed by the CA.
-   *
-   * @param sans DNS names and IP addresses (server certificates)
+   * A PKCS#10 request for {@code name} (PEM), signed with the EC key it asks a certificate for:
+   * the subject is O=role, CN=name as UTF8Strings, no attributes, ECDSA with SHA-256 (RFC 2986,
+   * RFC 5758), byte for byte what BouncyCastle's builder made before (CertificateRequestTest).
    */
-  public static X509Certificate issue(X509Certificate ca, PrivateKey caKey, PublicKey key, Subject subject,
-      Purpose purpose, List<String> sans, Duration validity) {
-    Instant now = Instant.now();
-    try {
-      var b = new JcaX509v3CertificateBuilder(ca, serial(), Date.from(now.minus(CLOCK_SKEW)), Date.from(now.plus(validity)),
-          new X500Principal(x500(subject.name(), subject.role()).getEncoded()), key);
-      var ext = new JcaX509ExtensionUtils();
-      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement));
-      b.addExtension(Extension.extendedKeyUsage, false,
-          switch (purpose) {
-            case SERVER -> new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth);
-            case CLIENT -> new ExtendedKeyUsage(KeyPurposeId.id_kp_clientAuth);
-            case PEER -> new ExtendedKeyUsage(new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth});
-          });
-      b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(ca));
-      if (!sans.isEmpty()) {
-        List<GeneralName> names = new ArrayList<>();
-        for (String s : sans) {
-          names.add(new GeneralName(isIp(s) ? GeneralName.iPAddress : GeneralName.dNSName, s));
-        }
-        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names.toArray(GeneralName[]::new)));
-      }
-      return sign(b, caKey);
-    } catch (IOException | GeneralSecurityException e) {
-      throw new IllegalStateException("cannot issue a certificate for " + subject.name(), e);
-    }
-  }
-
-  /** A PKCS#10 request for {@code name}, signed with the key it asks a certificate for (PEM). */
   public static String csr(KeyPair keys, String name, String role) {
+    if (!(keys.getPublic() instanceof ECPublicKey)) {
+      throw new IllegalArgumentException("a certificate request needs an EC key, not " + keys.getPublic().getAlgorithm());
+    }
+    byte[] subject = der(0x30, der(0x31, der(0x30, OID_ORGANIZATION, utf8(role))), der(0x31, der(0x30, OID_COMMON_NAME, utf8(name))));
+    byte[] info = der(0x30, new byte[] {0x02, 0x01, 0x00}, subject, keys.getPublic().getEncoded(), new byte[] {(byte) 0xA0, 0x00});
     try {
-      ContentSigner signer = new JcaContentSignerBuilder(SIGNATURE).build(keys.getPrivate());
-      return pem(new JcaPKCS10CertificationRequestBuilder(x500(name, role), keys.getPublic()).build(signer));
-    } catch (OperatorCreationException e) {
+      Signature signer = Signature.getInstance("SHA256withECDSA");
+      signer.initSign(keys.getPrivate(), RANDOM);
+      signer.update(info);
+      byte[] signature = signer.sign();
+      byte[] bits = new byte[signature.length + 1];
+      System.arraycopy(signature, 0, bits, 1, signature.length);
+      return pemBlock("CERTIFICATE REQUEST", der(0x30, info, der(0x30, OID_ECDSA_SHA256), der(0x03, bits)));
+    } catch (GeneralSecurityException e) {
       throw new IllegalStateException("cannot sign a certificate request", e);
     }
   }
 
-  /** A parsed request whose signature proves the requester holds the key. */
-  public record Request(Subject subject, PublicKey key) {}
+  private static final byte[] OID_ORGANIZATION = {0x06, 0x03, 0x55, 0x04, 0x0A};
+  private static final byte[] OID_COMMON_NAME = {0x06, 0x03, 0x55, 0x04, 0x03};
+  /** 1.2.840.10045.4.3.2 */
+  private static final byte[] OID_ECDSA_SHA256 = {0x06, 0x08, 0x2A, (byte) 0x86, 0x48, (byte) 0xCE, 0x3D, 0x04, 0x03, 0x02};
 
-  /** @throws IllegalArgumentException when the text is not a PEM certificate request or its signature is wrong */
-  public static Request parseCsr(String pem) {
-    Object o = readPem(pem);
-    if (!(o instanceof PKCS10CertificationRequest req)) {
-      throw new IllegalArgumentException("not a PEM certificate request");
+  private static byte[] utf8(String s) {
+    return der(0x0C, s.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** One DER element: its tag, its definite length and the parts as its contents. */
+  private static byte[] der(int tag, byte[]... parts) {
+    ByteArrayOutputStream content = new ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      content.writeBytes(p);
     }
-    try {
-      var jca = new JcaPKCS10CertificationRequest(req);
-      PublicKey key = jca.getPublicKey();
-      if (!req.isSignatureValid(verifier(req, key))) {
-        throw new IllegalArgumentException("the certificate request's signature does not match its key");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    out.write(tag);
+    int n = content.size();
+    if (n < 0x80) {
+      out.write(n);
+    } else {
+      int bytes = (32 - Integer.numberOfLeadingZeros(n) + 7) / 8;
+      out.write(0x80 | bytes);
+      for (int i = bytes - 1; i >= 0; i--) {
+        out.write(n >>> (8 * i));
       }
-      return new Request(Subject.of(req.getSubject()), key);
-    } catch (GeneralSecurityException | OperatorCreationException | PKCSException | IOException e) {
-      throw new IllegalArgumentException("unreadable certificate request: " + e.getMessage());
     }
-  }
-
-  /**
-   * The check of a request's signature (its proof that the requester holds the key): BouncyCastle's
-   * own P-256 arithmetic for EC keys, what every agent sends, about three times faster here than the
-   * JDK's (whose check was most of a join's CPU at fleet scale: docs/benchmarks.md); the JDK's for
-   * any other key. Only public values go in, so the choice of arithmetic exposes nothing.
-   */
-  private static org.bouncycastle.operator.ContentVerifierProvider verifier(PKCS10CertificationRequest req, PublicKey key)
-      throws OperatorCreationException, IOException {
-    if (key instanceof java.security.interfaces.ECPublicKey) {
-      return new org.bouncycastle.operator.bc.BcECContentVerifierProviderBuilder(
-          new org.bouncycastle.operator.DefaultDigestAlgorithmIdentifierFinder())
-          .build(org.bouncycastle.crypto.util.PublicKeyFactory.createKey(req.getSubjectPublicKeyInfo()));
-    }
-    return new JcaContentVerifierProviderBuilder().build(key);
-  }
-
-  public static Subject subject(X509Certificate cert) {
-    return Subject.of(X500Name.getInstance(cert.getSubjectX500Principal().getEncoded()));
+    out.writeBytes(content.toByteArray());
+    return out.toByteArray();
   }
 
   /** SHA-256 of the certificate's DER encoding, lower-case hex: what a join token pins. */
@@ -220,29 +132,21 @@ public final class Pki {
 
   // ---------------------------------------------------------------- PEM
 
-  /**
-   * PEM text of a certificate, a private key (PKCS#8) or a certificate request. Certificates and
-   * keys, what every connection's TLS context is built from, are written with the JDK alone; only
-   * a request (joining, renewing) needs BouncyCastle, so an agent's steady state loads none of it.
-   */
-  public static String pem(Object o) {
-    if (o instanceof X509Certificate c) {
-      try {
-        return pemBlock("CERTIFICATE", c.getEncoded());
-      } catch (java.security.cert.CertificateEncodingException e) {
-        throw new IllegalStateException("cannot encode a certificate", e);
-      }
+  /** PEM text of a certificate, in the layout OpenSSL and BouncyCastle write (64-character lines). */
+  public static String pem(X509Certificate c) {
+    try {
+      return pemBlock("CERTIFICATE", c.getEncoded());
+    } catch (java.security.cert.CertificateEncodingException e) {
+      throw new IllegalStateException("cannot encode a certificate", e);
     }
-    if (o instanceof PrivateKey k && "PKCS#8".equals(k.getFormat())) {
-      return pemBlock("PRIVATE KEY", k.getEncoded());
+  }
+
+  /** PEM text of a private key, PKCS#8 ("PRIVATE KEY"), the form the JDK's keys come in. */
+  public static String pem(PrivateKey k) {
+    if (!"PKCS#8".equals(k.getFormat())) {
+      throw new IllegalArgumentException("cannot write a " + k.getAlgorithm() + " key in " + k.getFormat() + " as PEM: PKCS#8 only");
     }
-    StringWriter w = new StringWriter();
-    try (JcaPEMWriter pw = new JcaPEMWriter(w)) {
-      pw.writeObject(o instanceof PrivateKey k ? new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null).generate() : o);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    return w.toString();
+    return pemBlock("PRIVATE KEY", k.getEncoded());
   }
 
   private static String pemBlock(String type, byte[] der) {
@@ -314,10 +218,27 @@ public final class Pki {
   }
 
   /**
-   * The first private key in a PEM text: a PKCS#8 key (what dsfleet writes) is read by the JDK;
-   * other forms (OpenSSL's "EC PRIVATE KEY" and "RSA PRIVATE KEY") by BouncyCastle.
+   * The first private key in a PEM text, which must be PKCS#8 ("PRIVATE KEY", what dsfleet writes).
+   * {@link CertificateAuthority#privateKey} reads OpenSSL's other forms too.
+   *
+   * @throws IllegalArgumentException when there is none, naming the form found instead
    */
   public static PrivateKey privateKey(String pem) {
+    PrivateKey key = pkcs8Key(pem);
+    if (key != null) {
+      return key;
+    }
+    for (PemBlock b : pemBlocks(pem)) {
+      if (b.type().endsWith("PRIVATE KEY")) {
+        throw new IllegalArgumentException("the private key is a \"" + b.type() + "\" block, not an unencrypted PKCS#8 key of an EC, RSA"
+            + " or Ed25519 key (openssl pkcs8 -topk8 -nocrypt converts one)");
+      }
+    }
+    throw new IllegalArgumentException("no PEM private key found");
+  }
+
+  /** The first PKCS#8 key in a PEM text as the JDK reads it (EC, RSA, Ed25519); null if there is none. */
+  static PrivateKey pkcs8Key(String pem) {
     for (PemBlock b : pemBlocks(pem)) {
       byte[] der = b.der();
       if (b.type().equals("PRIVATE KEY") && der != null) {
@@ -328,63 +249,9 @@ public final class Pki {
             // another algorithm's key
           }
         }
-        break; // another algorithm (RSASSA-PSS, DSA, Ed448): BouncyCastle's converter below
+        return null;
       }
     }
-    for (Object o : readAllPem(pem)) {
-      try {
-        if (o instanceof org.bouncycastle.asn1.pkcs.PrivateKeyInfo info) {
-          return new JcaPEMKeyConverter().getPrivateKey(info);
-        }
-        if (o instanceof org.bouncycastle.openssl.PEMKeyPair kp) {
-          return new JcaPEMKeyConverter().getPrivateKey(kp.getPrivateKeyInfo());
-        }
-      } catch (IOException e) {
-        throw new IllegalArgumentException("unreadable private key: " + e.getMessage());
-      }
-    }
-    throw new IllegalArgumentException("no PEM private key found");
-  }
-
-  private static Object readPem(String pem) {
-    List<Object> all = readAllPem(pem);
-    return all.isEmpty() ? null : all.get(0);
-  }
-
-  private static List<Object> readAllPem(String pem) {
-    List<Object> out = new ArrayList<>();
-    try (PEMParser p = new PEMParser(new StringReader(pem))) {
-      for (Object o = p.readObject(); o != null; o = p.readObject()) {
-        out.add(o);
-      }
-    } catch (IOException | RuntimeException e) {
-      throw new IllegalArgumentException("unreadable PEM: " + e.getMessage());
-    }
-    return out;
-  }
-
-  // ---------------------------------------------------------------- helpers
-
-  private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key) throws GeneralSecurityException {
-    try {
-      return new JcaX509CertificateConverter().getCertificate(b.build(new JcaContentSignerBuilder(SIGNATURE).build(key)));
-    } catch (OperatorCreationException e) {
-      throw new GeneralSecurityException(e);
-    }
-  }
-
-  private static X500Name x500(String name, String role) {
-    X500NameBuilder b = new X500NameBuilder(BCStyle.INSTANCE);
-    b.addRDN(BCStyle.O, role);
-    b.addRDN(BCStyle.CN, name);
-    return b.build();
-  }
-
-  private static BigInteger serial() {
-    return new BigInteger(127, RANDOM).add(BigInteger.ONE);
-  }
-
-  private static boolean isIp(String s) {
-    return s.matches("[0-9.]+") || s.contains(":");
+    return null;
   }
 }

@@ -5,16 +5,25 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.io.StringReader;
 import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
 import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.DERUTF8String;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.style.BCStyle;
+import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 import org.junit.jupiter.api.Test;
 
 /** A certificate request is taken only when it is signed by the key it asks a certificate for (proof of possession). */
 class CertificateRequestTest {
   static String request(PublicKey named, KeyPair signer, String algorithm) throws Exception {
-    return Pki.pem(new JcaPKCS10CertificationRequestBuilder(new X500Name("O=" + Pki.NODES + ",CN=node-a"), named)
+    return PemTest.bouncyCastlePem(new JcaPKCS10CertificationRequestBuilder(new X500Name("O=" + Pki.NODES + ",CN=node-a"), named)
         .build(new JcaContentSignerBuilder(algorithm).build(signer.getPrivate())));
   }
 
@@ -27,24 +36,52 @@ class CertificateRequestTest {
   @Test
   void anAgentsRequestIsTakenWithItsNameAndKey() {
     KeyPair keys = Pki.newKeyPair();
-    Pki.Request r = Pki.parseCsr(Pki.csr(keys, "node-a", Pki.NODES));
+    CertificateAuthority.Request r = CertificateAuthority.parseCsr(Pki.csr(keys, "node-a", Pki.NODES));
     assertThat(r.key()).isEqualTo(keys.getPublic());
     assertThat(r.subject().name()).isEqualTo("node-a");
+  }
+
+  /**
+   * The agent writes its request with the JDK alone (its jar carries no BouncyCastle); what it signs
+   * is byte for byte what BouncyCastle's builder made before, for short and long names (DER's two
+   * length forms), and BouncyCastle reads and checks it.
+   */
+  @Test
+  void theJdkMadeRequestIsWhatBouncyCastleBuilt() throws Exception {
+    KeyPair keys = Pki.newKeyPair();
+    for (String name : List.of("node-a", "n".repeat(63) + "." + "x".repeat(63) + ".example" /* 135 characters */, "nœud-é")) {
+      var ours = (PKCS10CertificationRequest) new PEMParser(new StringReader(Pki.csr(keys, name, Pki.NODES))).readObject();
+      var subject = new X500Name(new RDN[] {new RDN(BCStyle.O, new DERUTF8String(Pki.NODES)), new RDN(BCStyle.CN, new DERUTF8String(name))});
+      var theirs = new JcaPKCS10CertificationRequestBuilder(subject, keys.getPublic())
+          .build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()));
+      assertThat(ours.toASN1Structure().getCertificationRequestInfo().getEncoded())
+          .isEqualTo(theirs.toASN1Structure().getCertificationRequestInfo().getEncoded());
+      assertThat(ours.getSignatureAlgorithm()).isEqualTo(theirs.getSignatureAlgorithm());
+      CertificateAuthority.Request r = CertificateAuthority.parseCsr(Pki.csr(keys, name, Pki.NODES));
+      assertThat(r.subject()).isEqualTo(new Pki.Subject(name, Pki.NODES));
+      assertThat(r.key()).isEqualTo(keys.getPublic());
+      // and the certificate issued for it names the node, whose name may be longer than RFC 5280's 64 characters
+      X509Certificate cert = CertificateAuthority.issue(PemTest.CA, PemTest.CA_KEYS.getPrivate(), r.key(), r.subject(), Pki.Purpose.CLIENT,
+          List.of(), Duration.ofHours(1));
+      assertThat(CertificateAuthority.subject(Pki.certificate(Pki.pem(cert)))).isEqualTo(new Pki.Subject(name, Pki.NODES));
+    }
+    KeyPair rsa = rsa();
+    assertThatThrownBy(() -> Pki.csr(rsa, "node-a", Pki.NODES)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs an EC key");
   }
 
   @Test
   void aP256RequestSignedByAnotherKeyIsRefused() throws Exception {
     KeyPair victim = Pki.newKeyPair();
     KeyPair attacker = Pki.newKeyPair();
-    assertThatThrownBy(() -> Pki.parseCsr(request(victim.getPublic(), attacker, "SHA256withECDSA")))
+    assertThatThrownBy(() -> CertificateAuthority.parseCsr(request(victim.getPublic(), attacker, "SHA256withECDSA")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("signature does not match its key");
   }
 
   @Test
   void otherKeyTypesAreCheckedToo() throws Exception {
     KeyPair keys = rsa();
-    assertThat(Pki.parseCsr(request(keys.getPublic(), keys, "SHA256withRSA")).key()).isEqualTo(keys.getPublic());
-    assertThatThrownBy(() -> Pki.parseCsr(request(keys.getPublic(), rsa(), "SHA256withRSA")))
+    assertThat(CertificateAuthority.parseCsr(request(keys.getPublic(), keys, "SHA256withRSA")).key()).isEqualTo(keys.getPublic());
+    assertThatThrownBy(() -> CertificateAuthority.parseCsr(request(keys.getPublic(), rsa(), "SHA256withRSA")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("signature does not match its key");
   }
 }

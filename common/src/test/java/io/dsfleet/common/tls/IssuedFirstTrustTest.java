@@ -21,16 +21,16 @@ import org.junit.jupiter.api.Test;
  */
 class IssuedFirstTrustTest {
   static final KeyPair CA_KEYS = Pki.newKeyPair();
-  static final X509Certificate CA = Pki.newCa(CA_KEYS, "fleet", Duration.ofDays(1));
+  static final X509Certificate CA = CertificateAuthority.newCa(CA_KEYS, "fleet", Duration.ofDays(1));
   static final KeyPair OTHER_KEYS = Pki.newKeyPair();
-  static final X509Certificate OTHER_CA = Pki.newCa(OTHER_KEYS, "impostor", Duration.ofDays(1));
+  static final X509Certificate OTHER_CA = CertificateAuthority.newCa(OTHER_KEYS, "impostor", Duration.ofDays(1));
 
   /** What the CA recorded: serial to SHA-256 of the DER, as Authority keeps it. */
   final Map<String, String> recorded = new HashMap<>();
   final Predicate<X509Certificate> issuedHere = c -> Pki.fingerprint(c).equals(recorded.get(Pki.serialHex(c)));
 
   static X509Certificate issue(X509Certificate ca, KeyPair caKeys, Pki.Purpose purpose, Duration validity) {
-    return Pki.issue(ca, caKeys.getPrivate(), Pki.newKeyPair().getPublic(), new Pki.Subject("node-a", Pki.NODES), purpose, List.of(),
+    return CertificateAuthority.issue(ca, caKeys.getPrivate(), Pki.newKeyPair().getPublic(), new Pki.Subject("node-a", Pki.NODES), purpose, List.of(),
         validity);
   }
 

@@ -18,12 +18,12 @@ import org.junit.jupiter.api.Test;
 /**
  * PEM as the fleet writes and reads it: certificates and PKCS#8 keys through the JDK, in the
  * format BouncyCastle writes (so files written before read the same), other key forms through
- * BouncyCastle; and an agent's steady state (its certificate and key read, its TLS context's PEM
- * written) loads no BouncyCastle class.
+ * BouncyCastle; and what an agent does with its credentials (a key and a request when it joins, its
+ * bundle read, its files written, its TLS contexts made) works without BouncyCastle at all.
  */
 class PemTest {
   static final KeyPair CA_KEYS = Pki.newKeyPair();
-  static final X509Certificate CA = Pki.newCa(CA_KEYS, "test-ca", Duration.ofDays(1));
+  static final X509Certificate CA = CertificateAuthority.newCa(CA_KEYS, "test-ca", Duration.ofDays(1));
 
   static String bouncyCastlePem(Object o) throws Exception {
     StringWriter w = new StringWriter();
@@ -36,7 +36,7 @@ class PemTest {
   @Test
   void certificatesAndKeysAreWrittenExactlyAsBouncyCastleWroteThem() throws Exception {
     KeyPair node = Pki.newKeyPair();
-    X509Certificate cert = Pki.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+    X509Certificate cert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
     assertThat(Pki.pem(cert)).isEqualTo(bouncyCastlePem(cert));
     assertThat(Pki.pem(node.getPrivate()))
         .isEqualTo(bouncyCastlePem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(node.getPrivate(), null).generate()));
@@ -45,7 +45,7 @@ class PemTest {
   @Test
   void aBundleReadsBackInOrderWhateverTheLineEndings() {
     KeyPair node = Pki.newKeyPair();
-    X509Certificate cert = Pki.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+    X509Certificate cert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
     String bundle = Pki.pem(cert) + Pki.pem(node.getPrivate()) + Pki.pem(CA);
     for (String text : List.of(bundle, bundle.replace("\n", "\r\n"))) {
       assertThat(Pki.certificates(text)).containsExactly(cert, CA);
@@ -65,7 +65,7 @@ class PemTest {
 
   @Test
   void openSslsOwnKeyFormIsReadToo() throws Exception {
-    PrivateKey key = Pki.privateKey(OPENSSL_EC_KEY);
+    PrivateKey key = CertificateAuthority.privateKey(OPENSSL_EC_KEY);
     java.security.Signature sign = java.security.Signature.getInstance("SHA256withECDSA");
     sign.initSign(key);
     sign.update(new byte[] {1, 2, 3});
@@ -76,7 +76,11 @@ class PemTest {
     verify.update(new byte[] {1, 2, 3});
     assertThat(verify.verify(signature)).as("the key read is the one openssl made").isTrue();
     KeyPair rsa = CertificateRequestTest.rsa();
+    assertThat(CertificateAuthority.privateKey(Pki.pem(rsa.getPrivate()))).isEqualTo(rsa.getPrivate());
     assertThat(Pki.privateKey(Pki.pem(rsa.getPrivate()))).isEqualTo(rsa.getPrivate());
+    // Pki (the JDK alone, what an agent has) names the form it cannot read
+    assertThatThrownBy(() -> Pki.privateKey(OPENSSL_EC_KEY)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("\"EC PRIVATE KEY\" block").hasMessageContaining("openssl pkcs8 -topk8");
   }
 
   @Test
@@ -101,9 +105,9 @@ class PemTest {
     assertThat(Pki.certificate(cert.replace("-----BEGIN CERTIFICATE-----", "-----BEGIN CERTIFICATE-----  "))).isEqualTo(CA);
   }
 
-  /** A loader of its own for the fleet's classes and BouncyCastle, so what it loads can be asked. */
-  static final class Isolated extends URLClassLoader {
-    Isolated() {
+  /** A loader of its own for the fleet's classes and their libraries, BouncyCastle left out: what the agent's jar holds. */
+  static final class WithoutBouncyCastle extends URLClassLoader {
+    WithoutBouncyCastle() {
       super(classpath(), ClassLoader.getPlatformClassLoader());
     }
 
@@ -111,43 +115,45 @@ class PemTest {
       List<URL> urls = new ArrayList<>();
       try {
         for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
-          urls.add(java.nio.file.Path.of(entry).toUri().toURL());
+          if (!entry.contains("bouncycastle")) {
+            urls.add(java.nio.file.Path.of(entry).toUri().toURL());
+          }
         }
       } catch (java.net.MalformedURLException e) {
         throw new IllegalStateException(e);
       }
       return urls.toArray(URL[]::new);
     }
-
-    boolean loaded(String name) {
-      return findLoadedClass(name) != null;
-    }
   }
 
   @Test
-  void anAgentsSteadyStateLoadsNoBouncyCastleClass() throws Exception {
+  void whatAnAgentDoesWithItsCredentialsNeedsNoBouncyCastle() throws Exception {
     KeyPair node = Pki.newKeyPair();
-    X509Certificate cert = Pki.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+    X509Certificate cert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), node.getPublic(), new Pki.Subject("node-a", Pki.NODES),
+        Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
     String nodePem = Pki.pem(cert) + Pki.pem(node.getPrivate()) + Pki.pem(CA);
-    try (Isolated loader = new Isolated()) {
+    try (WithoutBouncyCastle loader = new WithoutBouncyCastle()) {
       Class<?> pki = loader.loadClass(Pki.class.getName());
-      // what the agent does on every start and reconnect: read its bundle, write its TLS context's PEM
+      // joining: a key and a request for it
+      KeyPair fresh = (KeyPair) pki.getMethod("newKeyPair").invoke(null);
+      String csr = (String) pki.getMethod("csr", KeyPair.class, String.class, String.class).invoke(null, fresh, "node-b", Pki.NODES);
+      assertThat(CertificateAuthority.parseCsr(csr)).isEqualTo(new CertificateAuthority.Request(new Pki.Subject("node-b", Pki.NODES), fresh.getPublic()));
+      // every start and reconnect: read its bundle, write its files, check the CA's pin, its renewal, and make its TLS contexts
       List<?> certs = (List<?>) pki.getMethod("certificates", String.class).invoke(null, nodePem);
-      Object key = pki.getMethod("privateKey", String.class).invoke(null, nodePem);
-      String written = (String) pki.getMethod("pem", Object.class).invoke(null, certs.get(0))
-          + pki.getMethod("pem", Object.class).invoke(null, key);
-      pki.getMethod("fingerprint", X509Certificate.class).invoke(null, certs.get(1));
-      pki.getMethod("dueForRenewal", X509Certificate.class, java.time.Instant.class).invoke(null, certs.get(0), java.time.Instant.now());
+      PrivateKey key = (PrivateKey) pki.getMethod("privateKey", String.class).invoke(null, nodePem);
+      String written = (String) pki.getMethod("pem", X509Certificate.class).invoke(null, certs.get(0))
+          + pki.getMethod("pem", PrivateKey.class).invoke(null, key);
       assertThat(written).isEqualTo(Pki.pem(cert) + Pki.pem(node.getPrivate()));
-      assertThat(((PrivateKey) key).getEncoded()).isEqualTo(node.getPrivate().getEncoded());
-      assertThat(loader.loaded(Pki.class.getName())).isTrue();
-      for (String bc : List.of("org.bouncycastle.openssl.PEMParser", "org.bouncycastle.openssl.jcajce.JcaPEMWriter",
-          "org.bouncycastle.asn1.ASN1Primitive", "org.bouncycastle.asn1.x500.X500Name")) {
-        assertThat(loader.loaded(bc)).as(bc).isFalse();
-      }
-      // the check itself can fail: a request (joining) does load BouncyCastle
-      pki.getMethod("csr", KeyPair.class, String.class, String.class).invoke(null, node, "node-a", Pki.NODES);
-      assertThat(loader.loaded("org.bouncycastle.asn1.x500.X500Name")).isTrue();
+      assertThat(key.getEncoded()).isEqualTo(node.getPrivate().getEncoded());
+      assertThat(pki.getMethod("fingerprint", X509Certificate.class).invoke(null, certs.get(1))).isEqualTo(Pki.fingerprint(CA));
+      assertThat(pki.getMethod("dueForRenewal", X509Certificate.class, java.time.Instant.class).invoke(null, certs.get(0), java.time.Instant.now()))
+          .isEqualTo(false);
+      Class<?> tls = loader.loadClass(Tls.class.getName());
+      assertThat(tls.getMethod("client", X509Certificate.class, X509Certificate.class, PrivateKey.class).invoke(null, CA, cert, key)).isNotNull();
+      assertThat(tls.getMethod("pinned", String.class).invoke(null, Pki.fingerprint(CA))).isNotNull();
+      // the check can fail: the CA's side does need BouncyCastle, which this loader does not have
+      assertThatThrownBy(() -> loader.loadClass(CertificateAuthority.class.getName()).getMethod("subject", X509Certificate.class).invoke(null, cert))
+          .hasRootCauseInstanceOf(ClassNotFoundException.class).hasStackTraceContaining("org.bouncycastle");
     }
   }
 }

@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.cli;
 
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
 import io.dsfleet.proto.v1.VersionRequest;
@@ -45,7 +46,7 @@ public final class KubeconfigCommand extends ClientCommand {
       }
       y.append("    certificate-authority-data: ").append(b64(Pki.pem(certs.get(certs.size() - 1)))).append('\n')
           .append("    tls-server-name: ").append(Pki.SERVER_NAME).append('\n'); // the serving certificate's name, whatever address reaches it
-      user = "dsfleet-" + Pki.subject(certs.get(0)).name();
+      user = "dsfleet-" + CertificateAuthority.subject(certs.get(0)).name();
       userBlock = "  user:\n    client-certificate-data: " + b64(Pki.pem(certs.get(0))) + "\n    client-key-data: "
           + b64(Pki.pem(Pki.privateKey(pem))) + "\n";
     }

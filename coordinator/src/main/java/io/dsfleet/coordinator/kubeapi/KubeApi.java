@@ -10,6 +10,7 @@ import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import io.dsfleet.common.Json;
 import io.dsfleet.common.match.LabelSelectors;
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Fleet;
@@ -370,7 +371,7 @@ public final class KubeApi implements AutoCloseable {
       throw KubeWrites.KubeError.of(401, "Unauthorized", "a client certificate of the fleet is needed (dsctl kubeconfig writes a"
           + " kubeconfig with one)");
     }
-    Pki.Subject who = Pki.subject(cert);
+    Pki.Subject who = CertificateAuthority.subject(cert);
     if (ca.revoked(Pki.serialHex(cert), who.role(), who.name())) {
       throw KubeWrites.KubeError.of(401, "Unauthorized", "credential " + who.name() + " was revoked");
     }

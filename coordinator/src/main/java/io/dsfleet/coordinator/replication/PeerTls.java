@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.replication;
 
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import java.security.KeyStore;
 import java.security.PrivateKey;
@@ -61,7 +62,7 @@ public final class PeerTls {
       if (chain == null || chain.length == 0) {
         throw new CertificateException("no certificate");
       }
-      String role = Pki.subject(chain[0]).role();
+      String role = CertificateAuthority.subject(chain[0]).role();
       if (!Pki.REPLICAS.equals(role)) {
         throw new CertificateException("not a replica certificate (role " + role + ")");
       }

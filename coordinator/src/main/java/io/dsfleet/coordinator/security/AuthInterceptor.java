@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.security;
 
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.proto.v1.AgentServiceGrpc;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
@@ -111,7 +112,7 @@ public final class AuthInterceptor implements ServerInterceptor {
       return Caller.ANONYMOUS;
     }
     X509Certificate cert = (X509Certificate) chain[0];
-    Pki.Subject subject = Pki.subject(cert);
+    Pki.Subject subject = CertificateAuthority.subject(cert);
     String serial = Pki.serialHex(cert);
     Authority ca = authority.get();
     if (ca == null) {

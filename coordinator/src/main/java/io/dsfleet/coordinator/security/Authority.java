@@ -3,6 +3,7 @@ package io.dsfleet.coordinator.security;
 import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.common.Sha256;
 import io.dsfleet.common.tls.JoinToken;
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.store.Store;
@@ -241,7 +242,7 @@ public final class Authority {
       throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " is used up (" + t.uses() + " of "
           + t.maxUses() + " joins)");
     }
-    Pki.Request req = request(nodeName, csrPem);
+    CertificateAuthority.Request req = request(nodeName, csrPem);
     List<String> revokedNow = revokeLocked(nodeName, Pki.NODES);
     X509Certificate cert = signNode(nodeName, req, "join token " + t.id());
     StoredToken used = t.withUses(t.uses() + 1);
@@ -259,10 +260,10 @@ public final class Authority {
     return cert;
   }
 
-  private static Pki.Request request(String nodeName, String csrPem) {
-    Pki.Request req;
+  private static CertificateAuthority.Request request(String nodeName, String csrPem) {
+    CertificateAuthority.Request req;
     try {
-      req = Pki.parseCsr(csrPem);
+      req = CertificateAuthority.parseCsr(csrPem);
     } catch (IllegalArgumentException e) {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "certificate request: " + e.getMessage());
     }
@@ -273,8 +274,8 @@ public final class Authority {
     return req;
   }
 
-  private X509Certificate signNode(String nodeName, Pki.Request req, String via) {
-    X509Certificate cert = Pki.issue(pki.ca(), pki.caKey(), req.key(), new Pki.Subject(nodeName, Pki.NODES),
+  private X509Certificate signNode(String nodeName, CertificateAuthority.Request req, String via) {
+    X509Certificate cert = CertificateAuthority.issue(pki.ca(), pki.caKey(), req.key(), new Pki.Subject(nodeName, Pki.NODES),
         Pki.Purpose.CLIENT, List.of(), nodeCertTtl);
     record(cert, nodeName, Pki.NODES, via);
     return cert;
@@ -283,7 +284,7 @@ public final class Authority {
   /** A dsctl credential (certificate, key and CA in one PEM bundle). The key is made here. */
   public synchronized String credential(String name, String role) {
     KeyPair keys = Pki.newKeyPair();
-    X509Certificate cert = Pki.issue(pki.ca(), pki.caKey(), keys.getPublic(), new Pki.Subject(name, role),
+    X509Certificate cert = CertificateAuthority.issue(pki.ca(), pki.caKey(), keys.getPublic(), new Pki.Subject(name, role),
         Pki.Purpose.CLIENT, List.of(), CREDENTIAL_VALIDITY);
     record(cert, name, role, "dsctl credential");
     log.warn("security: {} credential {} issued: certificate {}", role, name, Pki.serialHex(cert));

@@ -1,6 +1,7 @@
 package io.dsfleet.coordinator.security;
 
 import io.dsfleet.common.OwnerOnlyFiles;
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,10 +67,10 @@ public final class CoordinatorPki {
     }
     if (Files.exists(dir.resolve("ca.crt"))) {
       ca = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("ca.crt")));
-      caKey = Pki.privateKey(OwnerOnlyFiles.read(dir.resolve("ca.key")));
+      caKey = CertificateAuthority.privateKey(OwnerOnlyFiles.read(dir.resolve("ca.key")));
     } else {
       KeyPair keys = Pki.newKeyPair();
-      ca = Pki.newCa(keys, "dsfleet CA", CA_VALIDITY);
+      ca = CertificateAuthority.newCa(keys, "dsfleet CA", CA_VALIDITY);
       caKey = keys.getPrivate();
       OwnerOnlyFiles.write(dir.resolve("ca.key"), Pki.pem(caKey));
       OwnerOnlyFiles.write(dir.resolve("ca.crt"), Pki.pem(ca));
@@ -82,7 +83,7 @@ public final class CoordinatorPki {
     PrivateKey serverKey = null;
     if (Files.exists(dir.resolve("server.crt"))) {
       server = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("server.crt")));
-      serverKey = Pki.privateKey(OwnerOnlyFiles.read(dir.resolve("server.key")));
+      serverKey = CertificateAuthority.privateKey(OwnerOnlyFiles.read(dir.resolve("server.key")));
       if (Pki.dueForRenewal(server, Instant.now()) || !sans(server).containsAll(names) || !signedBy(server, ca)) {
         log.info("renewing the serving certificate (due, names changed, or another CA)");
         server = null;
@@ -90,7 +91,7 @@ public final class CoordinatorPki {
     }
     if (server == null) {
       KeyPair keys = Pki.newKeyPair();
-      server = Pki.issue(ca, caKey, keys.getPublic(), new Pki.Subject(Pki.SERVER_NAME, "dsfleet"), Pki.Purpose.SERVER,
+      server = CertificateAuthority.issue(ca, caKey, keys.getPublic(), new Pki.Subject(Pki.SERVER_NAME, "dsfleet"), Pki.Purpose.SERVER,
           List.copyOf(names), SERVER_VALIDITY);
       serverKey = keys.getPrivate();
       OwnerOnlyFiles.write(dir.resolve("server.key"), Pki.pem(serverKey));
@@ -126,7 +127,7 @@ public final class CoordinatorPki {
 
   public ReplicaCredential replicaCredential(String id, List<String> sans) {
     KeyPair keys = Pki.newKeyPair();
-    X509Certificate cert = Pki.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, Pki.REPLICAS), Pki.Purpose.PEER,
+    X509Certificate cert = CertificateAuthority.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, Pki.REPLICAS), Pki.Purpose.PEER,
         sans, SERVER_VALIDITY);
     return new ReplicaCredential(cert, keys.getPrivate());
   }

@@ -1,6 +1,7 @@
 package io.dsfleet.coordinator.replication;
 
 import io.dsfleet.common.SecretBox;
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.store.SqliteStore;
 import java.io.IOException;
@@ -34,7 +35,7 @@ final class ReplicaGroup implements AutoCloseable {
     this.root = root;
     this.snapshotEvery = snapshotEvery;
     KeyPair keys = Pki.newKeyPair();
-    this.ca = Pki.newCa(keys, "test fleet CA", Duration.ofDays(1));
+    this.ca = CertificateAuthority.newCa(keys, "test fleet CA", Duration.ofDays(1));
     this.caKey = keys.getPrivate();
     byte[] secretsKey = null;
     for (int i = 1; i <= size; i++) {
@@ -89,7 +90,7 @@ final class ReplicaGroup implements AutoCloseable {
   /** Starts a replica whose peer certificate names {@code role} (a wrong one shows what peers refuse). */
   Replica start(String id, String role) throws IOException {
     KeyPair keys = Pki.newKeyPair();
-    X509Certificate cert = Pki.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, role), Pki.Purpose.PEER,
+    X509Certificate cert = CertificateAuthority.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, role), Pki.Purpose.PEER,
         List.of("127.0.0.1"), Duration.ofDays(1));
     // small log segments: the log is purged up to the snapshots while the test runs
     ReplicationOptions options = new ReplicationOptions(id, peers, snapshotEvery, Duration.ofMillis(500), 8 * 1024, bootstrapNext);

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.awaitility.Awaitility.await;
 
 import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
 import io.dsfleet.coordinator.grpc.FakeAgent;
@@ -380,9 +381,9 @@ class AttackTest extends TlsFleetTest {
   void noCertificateButTheServingOneCanPoseAsTheCoordinator() throws Exception {
     NodeCert stolen = join("node-a", token());
     java.security.KeyPair otherCaKeys = Pki.newKeyPair();
-    java.security.cert.X509Certificate otherCa = Pki.newCa(otherCaKeys, "other-ca", Duration.ofDays(1));
+    java.security.cert.X509Certificate otherCa = CertificateAuthority.newCa(otherCaKeys, "other-ca", Duration.ofDays(1));
     java.security.KeyPair forgedKeys = Pki.newKeyPair();
-    java.security.cert.X509Certificate forged = Pki.issue(otherCa, otherCaKeys.getPrivate(), forgedKeys.getPublic(),
+    java.security.cert.X509Certificate forged = CertificateAuthority.issue(otherCa, otherCaKeys.getPrivate(), forgedKeys.getPublic(),
         new Pki.Subject(Pki.SERVER_NAME, "dsfleet"), Pki.Purpose.SERVER, List.of(Pki.SERVER_NAME, "127.0.0.1"), Duration.ofHours(1));
     ControlServiceGrpc.ControlServiceImplBase impostor = new ControlServiceGrpc.ControlServiceImplBase() {
       @Override

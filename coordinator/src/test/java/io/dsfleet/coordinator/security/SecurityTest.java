@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.common.testing.FakeClock;
 import io.dsfleet.common.tls.JoinToken;
+import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
 import io.dsfleet.coordinator.CoordinatorServer;
@@ -43,7 +44,7 @@ class SecurityTest extends TlsFleetTest {
   @Test
   void aJoinTokenGetsTheNodeACertificateForItsOwnNameAndKey() throws Exception {
     NodeCert a = join("node-a", token());
-    assertThat(Pki.subject(a.cert())).isEqualTo(new Pki.Subject("node-a", Pki.NODES));
+    assertThat(CertificateAuthority.subject(a.cert())).isEqualTo(new Pki.Subject("node-a", Pki.NODES));
     assertThat(a.cert().getPublicKey()).isEqualTo(a.keys().getPublic());
     assertThat(server.fleet().nodes()).extracting(n -> n.name()).containsExactly("node-a");
     FakeAgent agent = new FakeAgent(as(a), "node-a").open();
