@@ -47,7 +47,7 @@ case "${1:-install}" in
       [ -f "$repo/$jar" ] || { echo "install.sh: $repo/$jar not found; build first: mvn -q package -DskipTests" >&2; exit 1; }
     done
     mkdir -p "$lib" "$bindir" "$unitdir"
-    install -m 0644 "$repo/coordinator/target/ds-coordinator.jar" "$repo/agent/target/ds-agent.jar" "$lib/"
+    install -m 0644 "$repo/coordinator/target/ds-coordinator.jar" "$repo/agent/target/ds-agent.jar" "$repo/agent/cds/ds-agent.classlist" "$lib/"
     for b in dsctl ds-agent ds-coordinator; do launcher "$b"; done
     install -m 0644 "$here/ds-agent.service" "$here/ds-coordinator.service" "$unitdir/"
     config "$here/agent.yaml" "$etc/dsfleet/agent.yaml" 0600 # it holds the join token
@@ -58,7 +58,7 @@ case "${1:-install}" in
     echo "installed into ${DESTDIR:-/}; start with: systemctl enable --now ds-agent (or ds-coordinator)"
     ;;
   uninstall|purge)
-    rm -f "$lib/ds-coordinator.jar" "$lib/ds-agent.jar" "$bindir/dsctl" "$bindir/ds-agent" "$bindir/ds-coordinator" \
+    rm -f "$lib/ds-coordinator.jar" "$lib/ds-agent.jar" "$lib/ds-agent.classlist" "$bindir/dsctl" "$bindir/ds-agent" "$bindir/ds-coordinator" \
       "$unitdir/ds-agent.service" "$unitdir/ds-coordinator.service"
     rmdir "$lib" 2>/dev/null || true
     if [ "$1" = purge ]; then

@@ -247,11 +247,15 @@ final class LocalFleet implements AutoCloseable {
     return startAgent(agentJar());
   }
 
-  /** Starts the agent of a given jar with the unit's JVM flags and extra arguments; returns when the process is started. */
+  /**
+   * Starts the agent of a given jar as its unit does (the launcher bin/ds-agent with the unit's JVM
+   * flags, MALLOC_ARENA_MAX and class-data archive; an older jar without a class list beside it runs
+   * without one), with extra arguments; returns when the process is started (the launcher replaces
+   * itself with the JVM: the process is the agent's).
+   */
   LocalFleet startAgent(Path jar, String... extra) {
-    List<String> cmd = new ArrayList<>(List.of(Procs.java()));
-    cmd.addAll(AGENT_JVM);
-    cmd.addAll(List.of("-jar", jar.toString(), "run"));
+    List<String> cmd = agentLauncher(jar);
+    cmd.add("run");
     for (String a : addresses) {
       cmd.addAll(List.of("--coordinator", a));
     }
@@ -259,11 +263,38 @@ final class LocalFleet implements AutoCloseable {
         "--state-dir", dir.resolve("agent").toString(), "--config", dir.resolve("none.yaml").toString(),
         "--address", "127.0.0.1", "--join-token", joinToken()));
     cmd.addAll(List.of(extra));
-    // MALLOC_ARENA_MAX as the unit sets it; the metrics port by environment, which an older agent
-    // (bench/run agent --agent-jar OLD) ignores where it would refuse the flag
-    agent = Procs.spawn(cmd, dir.resolve("agent.log"), java.util.Map.of("MALLOC_ARENA_MAX", "2",
-        "DS_AGENT_METRICS_LISTEN", "127.0.0.1:" + agentMetricsPort));
+    agent = Procs.spawn(cmd, dir.resolve("agent.log"), agentEnvironment(jar));
     return this;
+  }
+
+  /** The launcher for a jar, whatever its file is called: it and its class list linked into a directory of this fleet's. */
+  List<String> agentLauncher(Path jar) {
+    Path lib = dir.resolve("agent-lib");
+    try {
+      Files.createDirectories(lib);
+      for (String name : List.of("ds-agent.jar", "ds-agent.classlist")) {
+        Files.deleteIfExists(lib.resolve(name));
+      }
+      Files.createSymbolicLink(lib.resolve("ds-agent.jar"), jar.toAbsolutePath());
+      Path list = jar.toAbsolutePath().resolveSibling("ds-agent.classlist");
+      if (Files.exists(list)) {
+        Files.createSymbolicLink(lib.resolve("ds-agent.classlist"), list);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return new ArrayList<>(List.of("/bin/sh", repo.resolve("bin/ds-agent").toString()));
+  }
+
+  /**
+   * The unit's environment for the agent: its JVM flags, MALLOC_ARENA_MAX and class-data archive
+   * (made by the launcher on the first start); the metrics port by environment, which an older
+   * agent (bench/run agent --agent-jar OLD) ignores where it would refuse the flag.
+   */
+  java.util.Map<String, String> agentEnvironment(Path jar) {
+    return java.util.Map.of("DS_AGENT_JAVA_OPTS", String.join(" ", AGENT_JVM), "DSFLEET_LIB", dir.resolve("agent-lib").toString(),
+        "MALLOC_ARENA_MAX", "2", "DS_AGENT_CDS_ARCHIVE", dir.resolve("agent.jsa").toString(),
+        "DS_AGENT_METRICS_LISTEN", "127.0.0.1:" + agentMetricsPort);
   }
 
   boolean nodeReady() {

@@ -99,6 +99,7 @@ class BenchSmokeTest {
     assertThat(r.idleRssMib()).isPositive();
     assertThat(r.podsRssMib()).isPositive();
     assertThat(r.startToReadyMs()).isPositive();
+    assertThat(r.archiveMs()).as("the launcher made the class-data archive from the built jar's class list").isPositive();
     // the agent reached Docker through the counter: its calls were counted, two pods' containers created among them
     assertThat(r.calls()).as("the agent's Docker calls").containsKey("GET containers/json");
     assertThat(r.calls().get("POST containers/create")).as("containers created").isGreaterThanOrEqualTo(4);

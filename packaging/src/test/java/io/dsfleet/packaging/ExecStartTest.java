@@ -21,10 +21,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * ds-agent started exactly as its unit's ExecStart line starts it (the unit's JVM flags, `-jar`,
- * `run --config FILE`; only the installed paths mapped to this build) joins a coordinator and runs
- * a pod; SIGTERM, which systemd sends on stop, leaves the pod's container running, and the next
- * start adopts it.
+ * ds-agent started exactly as its unit's ExecStart line starts it (the launcher, `run --config
+ * FILE`, the unit's environment: JVM flags and class-data archive; only the installed paths mapped
+ * to this build) joins a coordinator and runs a pod on the archive the launcher made; SIGTERM,
+ * which systemd sends on stop, leaves the pod's container running, and the next start adopts it
+ * on the same archive.
  */
 class ExecStartTest {
   static final Path ROOT = PackagingTest.ROOT;
@@ -38,29 +39,33 @@ class ExecStartTest {
     PackagingTest.run(Map.of(), "sh", "-c", "docker ps -aq --filter label=io.dsfleet.node=" + node + " | xargs -r docker rm -f");
   }
 
-  /** The unit's ExecStart as an argument list, with its Environment= defaults substituted. */
-  static List<String> execStart(Path unit, Map<String, String> paths) throws IOException {
+  /** The unit's ExecStart as an argument list and its Environment= settings. */
+  record Launch(List<String> command, Map<String, String> environment) {}
+
+  static Launch execStart(Path unit, Map<String, String> paths) throws IOException {
     String text = Files.readString(unit);
-    Matcher env = Pattern.compile("(?m)^Environment=\"([A-Z_]+)=([^\"]*)\"").matcher(text);
+    Matcher env = Pattern.compile("(?m)^Environment=\"?([A-Z_]+)=([^\"\n]*)\"?$").matcher(text);
     Map<String, String> vars = new java.util.HashMap<>();
     while (env.find()) {
-      vars.put(env.group(1), env.group(2));
+      vars.put(env.group(1), paths.getOrDefault(env.group(2), env.group(2)));
     }
     Matcher m = Pattern.compile("(?m)^ExecStart=(.*)$").matcher(text);
     assertThat(m.find()).isTrue();
     List<String> args = new ArrayList<>();
     for (String word : m.group(1).trim().split("\\s+")) {
-      if (word.startsWith("$")) {
-        args.addAll(List.of(vars.get(word.substring(1)).split("\\s+")));
-      } else {
-        args.add(paths.getOrDefault(word, word));
-      }
+      args.add(paths.getOrDefault(word, word));
     }
-    return args;
+    return new Launch(args, vars);
   }
 
   Process spawn(List<String> cmd, String log) throws IOException {
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve(log).toFile())).start();
+    return spawn(cmd, Map.of(), log);
+  }
+
+  Process spawn(List<String> cmd, Map<String, String> env, String log) throws IOException {
+    ProcessBuilder b = new ProcessBuilder(cmd);
+    b.environment().putAll(env);
+    Process p = b.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(tmp.resolve(log).toFile())).start();
     processes.add(p);
     return p;
   }
@@ -102,13 +107,18 @@ class ExecStartTest {
     String token = Files.readString(tmp.resolve("coordinator/pki/join-token")).strip();
     Path config = Files.writeString(tmp.resolve("agent.yaml"), "coordinator: " + address + "\nnodeName: " + node + "\nstateDir: "
         + tmp.resolve("state") + "\naddress: 127.0.0.1\njoinToken: " + token + "\n");
-    List<String> cmd = execStart(ROOT.resolve("systemd/ds-agent.service"), Map.of(
-        "/usr/bin/java", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "/usr/share/dsfleet/ds-agent.jar", ROOT.resolve("agent/target/ds-agent.jar").toString(),
+    Path archive = tmp.resolve("cds/ds-agent.jsa");
+    Launch unit = execStart(ROOT.resolve("systemd/ds-agent.service"), Map.of(
+        "/usr/bin/ds-agent", ROOT.resolve("bin/ds-agent").toString(), // its jar and class list: agent/target
+        "/var/lib/ds-agent/ds-agent.jsa", archive.toString(),
         "/etc/dsfleet/agent.yaml", config.toString()));
-    assertThat(cmd).contains("-XX:+UseSerialGC", "-Xmx48m", "-jar", "run", "--config");
-    cmd.add(1, ReconcilePasses.DEBUG_FLAG); // the unit's command, with its reconcile passes logged (the barrier below)
-    Process agent = spawn(cmd, "agent.log");
+    assertThat(unit.command()).containsExactly("/bin/sh", ROOT.resolve("bin/ds-agent").toString(), "run", "--config", config.toString());
+    assertThat(unit.environment().get("DS_AGENT_JAVA_OPTS")).contains("-XX:+UseSerialGC", "-Xmx48m");
+    Map<String, String> env = new java.util.HashMap<>(unit.environment());
+    // the unit's JVM flags, with its reconcile passes logged (the barrier below)
+    env.put("DS_AGENT_JAVA_OPTS", env.get("DS_AGENT_JAVA_OPTS") + " " + ReconcilePasses.DEBUG_FLAG);
+    List<String> cmd = unit.command();
+    Process agent = spawn(cmd, env, "agent.log");
 
     Path ds = Files.writeString(tmp.resolve("ds.yaml"), """
         apiVersion: apps/v1
@@ -125,7 +135,11 @@ class ExecStartTest {
                 command: [sleep, "3600"]
         """);
     dsctl("apply", "--coordinator", address, "-f", ds.toString());
-    await().atMost(Duration.ofSeconds(60)).until(() -> containers().size() == 2);
+    await().atMost(Duration.ofSeconds(90)).until(() -> containers().size() == 2);
+    // the launcher made the class-data archive before starting the agent, whose JVM maps it
+    assertThat(Files.readString(tmp.resolve("agent.log"))).contains("making the class-data archive " + archive);
+    assertThat(Files.readString(Path.of("/proc/" + agent.pid() + "/maps"))).contains(archive.toString());
+    long made = Files.getLastModifiedTime(archive).toMillis();
     Map<String, String> before = containers();
 
     agent.destroy(); // SIGTERM, as `systemctl stop` sends
@@ -133,12 +147,16 @@ class ExecStartTest {
     assertThat(agent.exitValue()).as("killed by SIGTERM after its shutdown hooks ran (128 + 15), or a clean exit").isIn(0, 143);
     assertThat(containers()).as("stopping the agent leaves the pod running").isEqualTo(before);
 
-    spawn(cmd, "agent-restarted.log");
+    Process restarted = spawn(cmd, env, "agent-restarted.log");
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
         .until(() -> dsctl("get", "pods", "--coordinator", address).contains("1/1"));
     // the restarted agent has its desired set and has done what it would do about the containers it found
     ReconcilePasses.settle(() -> Files.readString(tmp.resolve("agent-restarted.log")), 3, Duration.ofSeconds(60));
     assertThat(Files.readString(tmp.resolve("agent-restarted.log"))).contains("desired set version");
     assertThat(containers()).as("the restarted agent adopted the containers").isEqualTo(before);
+    // and it started on the archive made before, not a new one
+    assertThat(Files.readString(tmp.resolve("agent-restarted.log"))).doesNotContain("making the class-data archive");
+    assertThat(Files.readString(Path.of("/proc/" + restarted.pid() + "/maps"))).contains(archive.toString());
+    assertThat(Files.getLastModifiedTime(archive).toMillis()).isEqualTo(made);
   }
 }

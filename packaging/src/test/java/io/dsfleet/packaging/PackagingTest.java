@@ -65,8 +65,8 @@ class PackagingTest {
     }
     assertThat(tree).containsExactly("etc/default/ds-agent", "etc/default/ds-coordinator", "etc/dsfleet/agent.yaml",
         "etc/dsfleet/coordinator.yaml", "lib/systemd/system/ds-agent.service", "lib/systemd/system/ds-coordinator.service",
-        "usr/bin/ds-agent", "usr/bin/ds-coordinator", "usr/bin/dsctl", "usr/share/dsfleet/ds-agent.jar",
-        "usr/share/dsfleet/ds-coordinator.jar");
+        "usr/bin/ds-agent", "usr/bin/ds-coordinator", "usr/bin/dsctl", "usr/share/dsfleet/ds-agent.classlist",
+        "usr/share/dsfleet/ds-agent.jar", "usr/share/dsfleet/ds-coordinator.jar");
 
     Files.writeString(dest.resolve("etc/dsfleet/agent.yaml"), "coordinator: 10.0.0.1:7443\n");
     Result again = run(env, "bash", script);
@@ -94,7 +94,7 @@ class PackagingTest {
     assumeTrue(has("dpkg-deb") && has("dpkg"), "skipped: dpkg is not installed here (not a Debian system)");
     Path agent = deb("dsfleet-agent");
     Path coordinator = deb("dsfleet-coordinator");
-    assertThat(run(Map.of(), "dpkg-deb", "-c", agent.toString()).out()).contains("./usr/share/dsfleet/ds-agent.jar",
+    assertThat(run(Map.of(), "dpkg-deb", "-c", agent.toString()).out()).contains("./usr/share/dsfleet/ds-agent.jar", "./usr/share/dsfleet/ds-agent.classlist",
         "./usr/bin/ds-agent", "./lib/systemd/system/ds-agent.service", "./etc/dsfleet/agent.yaml", "./etc/default/ds-agent");
     assertThat(run(Map.of(), "dpkg-deb", "-c", coordinator.toString()).out()).contains("./usr/share/dsfleet/ds-coordinator.jar",
         "./usr/bin/ds-coordinator", "./usr/bin/dsctl", "./lib/systemd/system/ds-coordinator.service", "./etc/dsfleet/coordinator.yaml");
