@@ -24,10 +24,12 @@ import com.github.dockerjava.api.model.MountType;
 import com.github.dockerjava.api.model.Ports;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -65,8 +67,11 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   public DockerRuntime(String dockerHost) {
     this.host = dockerHost;
     DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost).build();
-    ZerodepDockerHttpClient http = new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
-        .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofMinutes(10)).build();
+    // a local daemon's socket through the agent's own transport (the JDK alone); a TCP daemon through docker-java's Apache client
+    DockerHttpClient http = config.getDockerHost().getScheme().equals("unix")
+        ? new UnixSocketHttpClient(Path.of(config.getDockerHost().getPath()), Duration.ofMinutes(10))
+        : new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
+            .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofMinutes(10)).build();
     this.docker = DockerClientImpl.getInstance(config, http);
   }
 

@@ -1,0 +1,334 @@
+package io.dsfleet.agent.runtime;
+
+import com.github.dockerjava.transport.DockerHttpClient;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedSelectorException;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * docker-java's transport to a Docker daemon on its Unix socket, with the JDK alone: one
+ * connection per call (HTTP/1.1, {@code Connection: close}), the response read as its framing says
+ * (a length, chunks, or until the daemon closes: the raw stream of an exec), and no read waiting
+ * longer than the response timeout. It stands in for docker-java's shaded Apache client, whose 380
+ * classes and public-suffix list (1.1 MiB of heap, for cookies) an agent paid for a local socket
+ * (docs/agent.md, "Footprint"). No hijacked stdin: the agent attaches none.
+ */
+final class UnixSocketHttpClient implements DockerHttpClient {
+  private final Path socket;
+  private final long timeoutMs;
+
+  UnixSocketHttpClient(Path socket, Duration responseTimeout) {
+    this.socket = socket;
+    this.timeoutMs = responseTimeout.toMillis();
+  }
+
+  @Override
+  public Response execute(Request request) {
+    if (request.hijackedInput() != null) {
+      throw new UnsupportedOperationException("attaching stdin to a container is not supported by the agent's Docker transport");
+    }
+    Connection c = null;
+    try {
+      c = new Connection(SocketChannel.open(StandardProtocolFamily.UNIX));
+      c.channel.connect(UnixDomainSocketAddress.of(socket));
+      c.channel.configureBlocking(false);
+      c.key = c.channel.register(c.selector, 0);
+      byte[] bytes = request.bodyBytes();
+      InputStream body = bytes == null ? request.body() : null;
+      StringBuilder head = new StringBuilder(request.method()).append(' ').append(request.path()).append(" HTTP/1.1\r\n")
+          .append("Host: docker\r\nConnection: close\r\n");
+      request.headers().forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
+      if (bytes != null) {
+        head.append("Content-Length: ").append(bytes.length).append("\r\n");
+      } else if (body != null) {
+        head.append("Transfer-Encoding: chunked\r\n");
+      }
+      c.write(head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+      if (bytes != null) {
+        c.write(bytes);
+      } else if (body != null) {
+        byte[] chunk = new byte[64 * 1024];
+        for (int n; (n = body.read(chunk)) > 0; ) {
+          c.write((Integer.toHexString(n) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+          c.write(java.util.Arrays.copyOf(chunk, n));
+          c.write(new byte[] {'\r', '\n'});
+        }
+        c.write("0\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+      }
+      String status = c.line();
+      String[] parts = status.split(" ", 3);
+      if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
+        throw new IOException("not an HTTP response from docker at " + socket + ": " + status);
+      }
+      int code = Integer.parseInt(parts[1]);
+      Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+      for (String line = c.line(); !line.isEmpty(); line = c.line()) {
+        int colon = line.indexOf(':');
+        if (colon > 0) {
+          headers.computeIfAbsent(line.substring(0, colon).trim(), k -> new ArrayList<>()).add(line.substring(colon + 1).trim());
+        }
+      }
+      InputStream in = body(c, code, request.method(), headers);
+      Connection open = c;
+      c = null;
+      return new Response() {
+        @Override
+        public int getStatusCode() {
+          return code;
+        }
+
+        @Override
+        public Map<String, List<String>> getHeaders() {
+          return headers;
+        }
+
+        @Override
+        public InputStream getBody() {
+          return in;
+        }
+
+        @Override
+        public void close() {
+          open.close();
+        }
+      };
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    } finally {
+      if (c != null) {
+        c.close();
+      }
+    }
+  }
+
+  private static InputStream body(Connection c, int code, String method, Map<String, List<String>> headers) throws IOException {
+    if (method.equals("HEAD") || code == 204 || code == 304 || code < 200) {
+      return InputStream.nullInputStream();
+    }
+    List<String> encoding = headers.getOrDefault("Transfer-Encoding", List.of());
+    if (encoding.stream().anyMatch(e -> e.equalsIgnoreCase("chunked"))) {
+      return new Chunked(c);
+    }
+    List<String> length = headers.getOrDefault("Content-Length", List.of());
+    if (!length.isEmpty()) {
+      return new Bounded(c, Long.parseLong(length.get(0)));
+    }
+    return c; // until the daemon closes the connection
+  }
+
+  @Override
+  public void close() {}
+
+  /** One call's connection: reads and writes that wait at most the response timeout, and a close from any thread that ends them. */
+  private final class Connection extends InputStream {
+    final SocketChannel channel;
+    final Selector selector;
+    SelectionKey key;
+    private final ByteBuffer in = ByteBuffer.allocate(16 * 1024).flip();
+    private boolean eof;
+
+    Connection(SocketChannel channel) throws IOException {
+      this.channel = channel;
+      this.selector = Selector.open();
+    }
+
+    void write(byte[] bytes) throws IOException {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      while (b.hasRemaining()) {
+        if (channel.write(b) == 0) {
+          await(SelectionKey.OP_WRITE);
+        }
+      }
+    }
+
+    private void await(int op) throws IOException {
+      try {
+        key.interestOps(op);
+        int ready = selector.select(timeoutMs);
+        selector.selectedKeys().clear();
+        if (!channel.isOpen()) {
+          throw new IOException("connection to docker at " + socket + " closed");
+        }
+        if (ready == 0) {
+          throw new SocketTimeoutException("docker at " + socket + " did not answer in " + timeoutMs / 1000 + " s");
+        }
+      } catch (ClosedSelectorException | java.nio.channels.CancelledKeyException e) {
+        throw new IOException("connection to docker at " + socket + " closed", e);
+      }
+    }
+
+    /** Fills the buffer when it is empty; false at the end of the stream. */
+    private boolean fill() throws IOException {
+      while (!in.hasRemaining() && !eof) {
+        in.clear();
+        int n = channel.read(in);
+        in.flip();
+        if (n < 0) {
+          eof = true;
+        } else if (n == 0) {
+          await(SelectionKey.OP_READ);
+        }
+      }
+      return in.hasRemaining();
+    }
+
+    /** A header line, without its CRLF. */
+    String line() throws IOException {
+      ByteArrayOutputStream line = new ByteArrayOutputStream();
+      for (int b; (b = read()) != '\n'; ) {
+        if (b < 0) {
+          throw new IOException("docker at " + socket + " closed the connection mid-response");
+        }
+        if (line.size() > 64 * 1024) {
+          throw new IOException("a header line from docker at " + socket + " over 64 KiB");
+        }
+        line.write(b);
+      }
+      String s = line.toString(StandardCharsets.ISO_8859_1);
+      return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    @Override
+    public int read() throws IOException {
+      return fill() ? in.get() & 0xff : -1;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (len == 0) {
+        return 0;
+      }
+      if (!fill()) {
+        return -1;
+      }
+      int n = Math.min(len, in.remaining());
+      in.get(b, off, n);
+      return n;
+    }
+
+    @Override
+    public void close() {
+      try {
+        channel.close();
+      } catch (IOException e) {
+        // closing: nothing left to do
+      }
+      try {
+        selector.close(); // wakes a read waiting in select
+      } catch (IOException e) {
+        // closing: nothing left to do
+      }
+    }
+  }
+
+  /** A body of a known length. */
+  private static final class Bounded extends InputStream {
+    private final Connection c;
+    private long left;
+
+    Bounded(Connection c, long length) {
+      this.c = c;
+      this.left = length;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (left <= 0) {
+        return -1;
+      }
+      if (len == 0) {
+        return 0;
+      }
+      int n = c.read(b, off, (int) Math.min(len, left));
+      if (n < 0) {
+        throw new IOException("docker's response ended " + left + " bytes short");
+      }
+      left -= n;
+      return n;
+    }
+
+    @Override
+    public void close() {
+      c.close();
+    }
+  }
+
+  /** A chunked body (RFC 9112 7.1): chunk sizes in hex, trailers skipped. */
+  private static final class Chunked extends InputStream {
+    private final Connection c;
+    private long left;
+    private boolean done;
+
+    Chunked(Connection c) {
+      this.c = c;
+    }
+
+    @Override
+    public int read() throws IOException {
+      byte[] one = new byte[1];
+      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public int read(byte[] b, int off, int len) throws IOException {
+      if (done) {
+        return -1;
+      }
+      if (len == 0) {
+        return 0; // not a wait for the next chunk
+      }
+      if (left == 0) {
+        String size = c.line();
+        int semicolon = size.indexOf(';');
+        try {
+          left = Long.parseLong((semicolon < 0 ? size : size.substring(0, semicolon)).trim(), 16);
+        } catch (NumberFormatException e) {
+          throw new IOException("a bad chunk size from docker: " + size);
+        }
+        if (left == 0) {
+          while (!c.line().isEmpty()) {
+            // trailers
+          }
+          done = true;
+          return -1;
+        }
+      }
+      int n = c.read(b, off, (int) Math.min(len, left));
+      if (n < 0) {
+        throw new IOException("docker's chunked response ended mid-chunk");
+      }
+      left -= n;
+      if (left == 0) {
+        c.line(); // the CRLF after the chunk
+      }
+      return n;
+    }
+
+    @Override
+    public void close() {
+      c.close();
+    }
+  }
+}
