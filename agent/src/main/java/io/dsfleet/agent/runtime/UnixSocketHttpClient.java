@@ -237,20 +237,33 @@ final class UnixSocketHttpClient implements DockerHttpClient {
     }
   }
 
-  /** A body of a known length. */
-  private static final class Bounded extends InputStream {
-    private final Connection c;
-    private long left;
+  /** A body read from its connection through its framing; closing it closes the connection. */
+  private abstract static class Framed extends InputStream {
+    final Connection c;
 
-    Bounded(Connection c, long length) {
+    Framed(Connection c) {
       this.c = c;
-      this.left = length;
     }
 
     @Override
     public int read() throws IOException {
       byte[] one = new byte[1];
       return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override
+    public void close() {
+      c.close();
+    }
+  }
+
+  /** A body of a known length. */
+  private static final class Bounded extends Framed {
+    private long left;
+
+    Bounded(Connection c, long length) {
+      super(c);
+      this.left = length;
     }
 
     @Override
@@ -268,27 +281,15 @@ final class UnixSocketHttpClient implements DockerHttpClient {
       left -= n;
       return n;
     }
-
-    @Override
-    public void close() {
-      c.close();
-    }
   }
 
   /** A chunked body (RFC 9112 7.1): chunk sizes in hex, trailers skipped. */
-  private static final class Chunked extends InputStream {
-    private final Connection c;
+  private static final class Chunked extends Framed {
     private long left;
     private boolean done;
 
     Chunked(Connection c) {
-      this.c = c;
-    }
-
-    @Override
-    public int read() throws IOException {
-      byte[] one = new byte[1];
-      return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+      super(c);
     }
 
     @Override
@@ -324,11 +325,6 @@ final class UnixSocketHttpClient implements DockerHttpClient {
         c.line(); // the CRLF after the chunk
       }
       return n;
-    }
-
-    @Override
-    public void close() {
-      c.close();
     }
   }
 }
