@@ -132,6 +132,32 @@ class AgentProcessTest {
     assertThat(agent.isAlive()).isTrue();
   }
 
+  /**
+   * The agent's jar carries no BouncyCastle (docs/agent.md, "Footprint"): an agent on a class path
+   * without it runs its pods, also where the environment asks docker-java for TLS to the daemon
+   * (DOCKER_TLS_VERIFY and DOCKER_CERT_PATH, which docker-java answers with BouncyCastle), as on a
+   * host whose shell profile sets them for a remote Docker.
+   */
+  @Test
+  void anAgentWithoutBouncyCastleRunsItsPodsWhateverTheDockerTlsEnvironmentSays() throws Exception {
+    coordinator.close();
+    coordinator = new FakeCoordinator(threePods()).start(port);
+    Files.createDirectories(tmp.resolve("docker-certs"));
+    Map<String, String> env = Map.of("DOCKER_TLS_VERIFY", "1", "DOCKER_CERT_PATH", tmp.resolve("docker-certs").toString());
+    List<String> withoutBc = new java.util.ArrayList<>(agentCommand("run"));
+    int cp = withoutBc.indexOf("-cp") + 1;
+    withoutBc.set(cp, java.util.Arrays.stream(withoutBc.get(cp).split(java.io.File.pathSeparator))
+        .filter(e -> !e.contains("bouncycastle")).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator)));
+    assertThat(withoutBc.get(cp)).isNotEqualTo(System.getProperty("java.class.path")); // BouncyCastle was on it: the check can fail
+    log = tmp.resolve("agent-" + ++starts + ".log");
+    ProcessBuilder pb = new ProcessBuilder(withoutBc);
+    pb.environment().putAll(env);
+    agent = pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+    await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
+    assertThat(runningIds()).hasSize(6);
+    assertThat(Files.readString(log)).doesNotContain("NoClassDefFoundError");
+  }
+
   /** `ds-agent leave` stops the pods (in parallel, with progress) and removes them; a second leave is a clear no-op. */
   @Test
   void leaveStopsEveryPodAndASecondLeaveIsANoOp() throws Exception {

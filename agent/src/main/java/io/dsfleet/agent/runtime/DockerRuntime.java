@@ -66,7 +66,15 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   public DockerRuntime(String dockerHost) {
     this.host = dockerHost;
-    DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost).build();
+    // TLS to a daemon is docker-java's LocalDirectorySSLConfig, on BouncyCastle, which the agent's jar does not carry: a Unix
+    // socket has none (DOCKER_TLS_VERIFY in the environment is ignored there), a TCP daemon asking for it is refused by name
+    String tls = System.getenv("DOCKER_TLS_VERIFY");
+    if (!dockerHost.startsWith("unix://") && tls != null && !tls.isEmpty() && !tls.equals("0") && !tls.equalsIgnoreCase("false")) {
+      throw new IllegalArgumentException("docker host " + dockerHost + ": TLS to a Docker daemon over TCP (DOCKER_TLS_VERIFY) is not"
+          + " supported by the agent; use the daemon's Unix socket");
+    }
+    DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost)
+        .withDockerTlsVerify(false).build();
     // a local daemon's socket through the agent's own transport (the JDK alone); a TCP daemon through docker-java's Apache client
     DockerHttpClient http = config.getDockerHost().getScheme().equals("unix")
         ? new UnixSocketHttpClient(Path.of(config.getDockerHost().getPath()), Duration.ofMinutes(10))

@@ -28,10 +28,17 @@ import java.util.TreeMap;
  * longer than the response timeout. It stands in for docker-java's shaded Apache client, whose 380
  * classes and public-suffix list (1.1 MiB of heap, for cookies) an agent paid for a local socket
  * (docs/agent.md, "Footprint"). No hijacked stdin: the agent attaches none.
+ *
+ * <p>Interrupts: a call started on a thread whose interrupt flag is already set runs (the flag is
+ * set again after it), as the Apache client's blocking sockets ignored it, so an agent's cleanup
+ * after an interrupted wait still reaches Docker; an interrupt during a call ends it with an
+ * {@link InterruptedIOException}, as NIO channels do.
  */
 final class UnixSocketHttpClient implements DockerHttpClient {
   private final Path socket;
   private final long timeoutMs;
+  /** Every connection not yet closed: {@link #close()} ends them (an event stream, a followed log). */
+  private final java.util.Set<Connection> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   UnixSocketHttpClient(Path socket, Duration responseTimeout) {
     this.socket = socket;
@@ -43,14 +50,14 @@ final class UnixSocketHttpClient implements DockerHttpClient {
     if (request.hijackedInput() != null) {
       throw new UnsupportedOperationException("attaching stdin to a container is not supported by the agent's Docker transport");
     }
+    boolean interrupted = Thread.interrupted();
     Connection c = null;
+    InputStream body = null;
     try {
-      c = new Connection(SocketChannel.open(StandardProtocolFamily.UNIX));
-      c.channel.connect(UnixDomainSocketAddress.of(socket));
-      c.channel.configureBlocking(false);
-      c.key = c.channel.register(c.selector, 0);
+      c = new Connection();
+      c.connect();
       byte[] bytes = request.bodyBytes();
-      InputStream body = bytes == null ? request.body() : null;
+      body = bytes == null ? request.body() : null;
       StringBuilder head = new StringBuilder(request.method()).append(' ').append(request.path()).append(" HTTP/1.1\r\n")
           .append("Host: docker\r\nConnection: close\r\n");
       request.headers().forEach((k, v) -> head.append(k).append(": ").append(v).append("\r\n"));
@@ -76,7 +83,7 @@ final class UnixSocketHttpClient implements DockerHttpClient {
       if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
         throw new IOException("not an HTTP response from docker at " + socket + ": " + status);
       }
-      int code = Integer.parseInt(parts[1]);
+      int code = (int) number(parts[1], 10, "status code");
       Map<String, List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
       for (String line = c.line(); !line.isEmpty(); line = c.line()) {
         int colon = line.indexOf(':');
@@ -114,10 +121,33 @@ final class UnixSocketHttpClient implements DockerHttpClient {
       if (c != null) {
         c.close();
       }
+      if (body != null) {
+        try {
+          body.close();
+        } catch (IOException e) {
+          // the request's own stream: nothing to do
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
-  private static InputStream body(Connection c, int code, String method, Map<String, List<String>> headers) throws IOException {
+  /** A number the daemon sent, or an IOException naming it (a bad response is the daemon's, not the agent's, fault). */
+  private static long number(String text, int radix, String what) throws IOException {
+    try {
+      long n = Long.parseLong(text.trim(), radix);
+      if (n < 0) {
+        throw new NumberFormatException("negative");
+      }
+      return n;
+    } catch (NumberFormatException e) {
+      throw new IOException("docker sent a bad " + what + ": " + text);
+    }
+  }
+
+  private InputStream body(Connection c, int code, String method, Map<String, List<String>> headers) throws IOException {
     if (method.equals("HEAD") || code == 204 || code == 304 || code < 200) {
       return InputStream.nullInputStream();
     }
@@ -127,25 +157,43 @@ final class UnixSocketHttpClient implements DockerHttpClient {
     }
     List<String> length = headers.getOrDefault("Content-Length", List.of());
     if (!length.isEmpty()) {
-      return new Bounded(c, Long.parseLong(length.get(0)));
+      return new Bounded(c, number(length.get(0), 10, "Content-Length"));
     }
     return c; // until the daemon closes the connection
   }
 
   @Override
-  public void close() {}
+  public void close() {
+    open.forEach(Connection::close);
+  }
 
   /** One call's connection: reads and writes that wait at most the response timeout, and a close from any thread that ends them. */
   private final class Connection extends InputStream {
-    final SocketChannel channel;
     final Selector selector;
-    SelectionKey key;
+    final SocketChannel channel;
+    private SelectionKey key;
     private final ByteBuffer in = ByteBuffer.allocate(16 * 1024).flip();
     private boolean eof;
 
-    Connection(SocketChannel channel) throws IOException {
-      this.channel = channel;
-      this.selector = Selector.open();
+    Connection() throws IOException {
+      selector = Selector.open();
+      try {
+        channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+      } catch (IOException e) {
+        selector.close();
+        throw e;
+      }
+      open.add(this);
+    }
+
+    /** Connects without blocking past the timeout (a daemon whose accept queue is full does not take the connection). */
+    void connect() throws IOException {
+      channel.configureBlocking(false);
+      key = channel.register(selector, 0);
+      if (!channel.connect(UnixDomainSocketAddress.of(socket))) {
+        await(SelectionKey.OP_CONNECT);
+        channel.finishConnect();
+      }
     }
 
     void write(byte[] bytes) throws IOException {
@@ -157,16 +205,27 @@ final class UnixSocketHttpClient implements DockerHttpClient {
       }
     }
 
+    /** Waits until the channel is ready for {@code op}, at most the timeout; a close from another thread or an interrupt ends the wait. */
     private void await(int op) throws IOException {
+      long deadline = System.nanoTime() + timeoutMs * 1_000_000;
       try {
         key.interestOps(op);
-        int ready = selector.select(timeoutMs);
-        selector.selectedKeys().clear();
-        if (!channel.isOpen()) {
-          throw new IOException("connection to docker at " + socket + " closed");
-        }
-        if (ready == 0) {
-          throw new SocketTimeoutException("docker at " + socket + " did not answer in " + timeoutMs / 1000 + " s");
+        while (true) {
+          long left = (deadline - System.nanoTime()) / 1_000_000;
+          if (left <= 0) {
+            throw new SocketTimeoutException("docker at " + socket + " did not answer in " + timeoutMs / 1000 + " s");
+          }
+          int ready = selector.select(left);
+          selector.selectedKeys().clear();
+          if (!channel.isOpen()) {
+            throw new IOException("connection to docker at " + socket + " closed");
+          }
+          if (Thread.currentThread().isInterrupted()) {
+            throw new java.io.InterruptedIOException("interrupted while waiting for docker at " + socket);
+          }
+          if (ready > 0) {
+            return;
+          }
         }
       } catch (ClosedSelectorException | java.nio.channels.CancelledKeyException e) {
         throw new IOException("connection to docker at " + socket + " closed", e);
@@ -224,6 +283,7 @@ final class UnixSocketHttpClient implements DockerHttpClient {
 
     @Override
     public void close() {
+      open.remove(this);
       try {
         channel.close();
       } catch (IOException e) {
@@ -303,11 +363,7 @@ final class UnixSocketHttpClient implements DockerHttpClient {
       if (left == 0) {
         String size = c.line();
         int semicolon = size.indexOf(';');
-        try {
-          left = Long.parseLong((semicolon < 0 ? size : size.substring(0, semicolon)).trim(), 16);
-        } catch (NumberFormatException e) {
-          throw new IOException("a bad chunk size from docker: " + size);
-        }
+        left = number(semicolon < 0 ? size : size.substring(0, semicolon), 16, "chunk size");
         if (left == 0) {
           while (!c.line().isEmpty()) {
             // trailers

@@ -160,6 +160,27 @@ class UnixSocketHttpClientTest {
   }
 
   @Test
+  void aCallOnAThreadAlreadyInterruptedStillReachesTheDaemon() throws Exception {
+    daemon(req -> List.of("HTTP/1.1 204 No Content\r\n\r\n"));
+    var request = DockerHttpClient.Request.builder().method(DockerHttpClient.Request.Method.DELETE).path("/containers/x").build();
+    Thread.currentThread().interrupt(); // as after an interrupted wait, before an agent's cleanup
+    try (DockerHttpClient.Response r = client(Duration.ofSeconds(5)).execute(request)) {
+      assertThat(r.getStatusCode()).isEqualTo(204);
+      assertThat(Thread.currentThread().isInterrupted()).as("the flag is kept for the caller").isTrue();
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  @Test
+  void aBadResponseIsAnIoErrorNamingWhatIsWrong() throws Exception {
+    daemon(req -> List.of("HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n"));
+    var request = DockerHttpClient.Request.builder().method(DockerHttpClient.Request.Method.GET).path("/_ping").build();
+    assertThatThrownBy(() -> client(Duration.ofSeconds(5)).execute(request)).hasCauseInstanceOf(IOException.class)
+        .hasMessageContaining("bad Content-Length: -5");
+  }
+
+  @Test
   void attachingStdinIsRefusedSayingSo() {
     var request = DockerHttpClient.Request.builder().method(DockerHttpClient.Request.Method.POST).path("/containers/x/attach")
         .hijackedInput(new ByteArrayInputStream(new byte[0])).build();
