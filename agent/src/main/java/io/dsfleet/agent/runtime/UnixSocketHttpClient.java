@@ -92,7 +92,7 @@ final class UnixSocketHttpClient implements DockerHttpClient {
         }
       }
       InputStream in = body(c, code, request.method(), headers);
-      Connection open = c;
+      Connection answered = c;
       c = null;
       return new Response() {
         @Override
@@ -112,7 +112,7 @@ final class UnixSocketHttpClient implements DockerHttpClient {
 
         @Override
         public void close() {
-          open.close();
+          answered.close();
         }
       };
     } catch (IOException e) {
