@@ -12,7 +12,9 @@ scripts/build-test-images.sh >&2
 work=$(mktemp -d)
 node=classlist-$$
 coordinator=
+agent=
 cleanup() {
+  [ -n "$agent" ] && kill "$agent" 2>/dev/null || true
   [ -n "$coordinator" ] && kill "$coordinator" 2>/dev/null || true
   docker ps -aq --filter "label=io.dsfleet.node=$node" | xargs -r docker rm -f >/dev/null
   rm -rf "$work"
@@ -52,6 +54,7 @@ bin/dsctl delete ds classlist-probes >/dev/null
 sleep 3
 kill "$agent"
 wait "$agent" || true
+agent=
 {
   echo "# The classes ds-agent loads (scripts/agent-classlist.sh, $(java -version 2>&1 | head -n 1), $(git rev-parse --short HEAD))."
   grep -v '^#' "$work/agent.classlist"

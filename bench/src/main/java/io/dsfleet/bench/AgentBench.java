@@ -11,8 +11,8 @@ import java.util.TreeMap;
  * host's Docker daemon, against a local coordinator. Start to Ready (process start until the
  * coordinator has the node Ready), then RSS, CPU and Docker API calls idle (no pods) and with 10
  * pods (10 DaemonSets), each after a settle period, over a window. An agent with a class list
- * beside its jar has its class-data archive made first (timed apart, once per install). The agent reaches Docker through
- * a {@link DockerCallCounter}. Several agent jars (e.g. an older build's) are measured one after the
+ * beside its jar has its class-data archive made first (timed apart, once per install). The
+ * agent reaches Docker through a {@link DockerCallCounter}. Several agent jars (e.g. an older build's) are measured one after the
  * other in one run, each with a coordinator and a node name of its own.
  */
 final class AgentBench {
@@ -32,7 +32,7 @@ final class AgentBench {
       long a0 = System.nanoTime();
       List<String> version = fleet.agentLauncher(jar);
       version.add("--version");
-      Process made = Procs.spawn(version, dir.resolve("archive.log"), fleet.agentEnvironment(jar));
+      Process made = Procs.spawn(version, dir.resolve("archive.log"), fleet.agentEnvironment());
       if (!made.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
         made.destroyForcibly();
         throw new IllegalStateException("the agent's launcher did not make its class-data archive in 120 s: " + dir.resolve("archive.log"));

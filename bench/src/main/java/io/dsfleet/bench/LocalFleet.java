@@ -263,7 +263,7 @@ final class LocalFleet implements AutoCloseable {
         "--state-dir", dir.resolve("agent").toString(), "--config", dir.resolve("none.yaml").toString(),
         "--address", "127.0.0.1", "--join-token", joinToken()));
     cmd.addAll(List.of(extra));
-    agent = Procs.spawn(cmd, dir.resolve("agent.log"), agentEnvironment(jar));
+    agent = Procs.spawn(cmd, dir.resolve("agent.log"), agentEnvironment());
     return this;
   }
 
@@ -291,7 +291,7 @@ final class LocalFleet implements AutoCloseable {
    * (made by the launcher on the first start); the metrics port by environment, which an older
    * agent (bench/run agent --agent-jar OLD) ignores where it would refuse the flag.
    */
-  java.util.Map<String, String> agentEnvironment(Path jar) {
+  java.util.Map<String, String> agentEnvironment() {
     return java.util.Map.of("DS_AGENT_JAVA_OPTS", String.join(" ", AGENT_JVM), "DSFLEET_LIB", dir.resolve("agent-lib").toString(),
         "MALLOC_ARENA_MAX", "2", "DS_AGENT_CDS_ARCHIVE", dir.resolve("agent.jsa").toString(),
         "DS_AGENT_METRICS_LISTEN", "127.0.0.1:" + agentMetricsPort);
