@@ -100,7 +100,9 @@ class ReplicatedCoordinatorsTest {
         "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.showDateTime=true", "-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS",
         // how each election went (rounds, votes, skipped sleeps), printed with the leader change
         "-Dorg.slf4j.simpleLogger.log.org.apache.ratis.server.impl.LeaderElection=info",
-        "-Dorg.slf4j.simpleLogger.log.org.apache.ratis.server.impl.FollowerState=info"));
+        "-Dorg.slf4j.simpleLogger.log.org.apache.ratis.server.impl.FollowerState=info",
+        // each role and configuration change (what a replica that stops applying went through)
+        "-Dorg.slf4j.simpleLogger.log.org.apache.ratis.server.RaftServer$Division=info"));
     out.addAll(List.of(cmd));
     return out;
   }
@@ -111,11 +113,52 @@ class ReplicatedCoordinatorsTest {
         "--heartbeat-interval", "1s", "--heartbeat-grace", "6s", "--replica-id", id,
         // 3 s, not the default 1 s: with both cores full, a leader's appends to a replica catching up
         // after its data was lost came 1.4 s apart; the replica stood for election, found itself not
-        // in the configuration it had so far (its removal, before the add) and closed for good
+        // in the configuration it had so far (its removal, before the add) and Raft closed it (the
+        // process then exits for its service manager, here restartIfItStoppedItself, to start it again)
         "--election-timeout", "3s");
     cmd.addAll(peerFlags());
     cmd.addAll(List.of(extra));
-    replicas.put(id, fleet.spawn("coordinator-" + id, fleet.root.resolve("coordinator-" + id + ".log"), cmd));
+    stoppedOnPurpose.remove(id);
+    Process p = fleet.spawn("coordinator-" + id, fleet.root.resolve("coordinator-" + id + ".log"), cmd);
+    replicas.put(id, p);
+    p.onExit().thenRun(() -> restartIfItStoppedItself(id, p, extra));
+  }
+
+  /** Replicas this test stops (SIGKILL); any other replica whose process ends is restarted, as its unit does. */
+  private final Set<String> stoppedOnPurpose = ConcurrentHashMap.newKeySet();
+  /** Each restart of a replica that stopped by itself: its id, exit code and time. */
+  private final List<String> restarts = Collections.synchronizedList(new ArrayList<>());
+  private volatile boolean tearingDown;
+
+  /**
+   * A replica whose Raft stopped it (a replica catching up after losing its data can campaign
+   * while its log's configuration does not list it, and Raft then closes it) exits with code 1
+   * for its service manager to start it again: ds-coordinator.service has Restart=always and
+   * RestartSec=2, and so has this test. Each such restart is printed and named in a failure.
+   */
+  private void restartIfItStoppedItself(String id, Process p, String... extra) {
+    if (tearingDown || stoppedOnPurpose.contains(id) || replicas.get(id) != p) {
+      return;
+    }
+    String what = id + " exited with code " + p.exitValue() + " at " + java.time.LocalTime.now();
+    restarts.add(what);
+    System.out.println("replica " + what + " (not stopped by this test); restarting it in 2 s, as its unit would: " + processState(id));
+    java.util.concurrent.CompletableFuture.delayedExecutor(2, TimeUnit.SECONDS).execute(() -> {
+      if (tearingDown || stoppedOnPurpose.contains(id) || replicas.get(id) != p) {
+        return;
+      }
+      try {
+        serve(id, extra);
+      } catch (IOException e) {
+        System.out.println("restarting replica " + id + " failed: " + e);
+      }
+    });
+  }
+
+  /** SIGKILLs a replica: not restarted until the test serves it again. */
+  private void kill(String id) throws InterruptedException {
+    stoppedOnPurpose.add(id);
+    assertThat(replicas.get(id).destroyForcibly().waitFor(30, TimeUnit.SECONDS)).isTrue();
   }
 
   /** `dsctl replica add` over the API, then `ds-coordinator join` on the replica's host, then serve. */
@@ -211,6 +254,7 @@ class ReplicatedCoordinatorsTest {
 
   @AfterAll
   void down() {
+    tearingDown = true;
     channels.values().forEach(ManagedChannel::shutdownNow);
     if (fleet != null) {
       fleet.close();
@@ -363,8 +407,27 @@ class ReplicatedCoordinatorsTest {
           }
         });
       } catch (org.awaitility.core.ConditionTimeoutException e) {
-        throw new AssertionError("replica " + id + " lacks acknowledged labels: " + last[0], e);
+        throw new AssertionError("replica " + id + " lacks acknowledged labels: " + last[0] + "; " + processState(id), e);
       }
+    }
+  }
+
+  /**
+   * Whether the replica's process still runs and what its Raft last said of its role and
+   * configuration, in one line: what a failure message must carry (CI shows it, not the logs).
+   */
+  private String processState(String id) {
+    Process p = replicas.get(id);
+    String state = (p.isAlive() ? "its process runs" : "its process exited with code " + p.exitValue())
+        + "; restarts after it stopped by itself: " + restarts.stream().filter(r -> r.startsWith(id + " ")).toList();
+    try {
+      List<String> said = Files.readAllLines(fleet.root.resolve("coordinator-" + id + ".log")).stream()
+          .filter(l -> l.contains("NOT_IN_CONF") || l.contains("changes role") || l.contains("set configuration")
+              || l.contains("set new configuration") || l.contains(" ERROR ") || l.contains("loading the snapshot"))
+          .map(l -> l.length() > 200 ? l.substring(0, 200) + "..." : l).toList();
+      return state + "; its log's last role, configuration and error lines: " + said.subList(Math.max(0, said.size() - 6), said.size());
+    } catch (IOException e) {
+      return state + "; its log cannot be read: " + e;
     }
   }
 
@@ -432,7 +495,8 @@ class ReplicatedCoordinatorsTest {
       assertThat(watch.notReady).as("nodes seen NotReady").isEmpty();
     }
     assertThat(acknowledged).as("labels acknowledged in " + phase).hasSizeGreaterThan(10);
-    System.out.printf("%s: %d labels acknowledged%n", phase, acknowledged.size());
+    System.out.printf("%s: %d labels acknowledged; replicas restarted after stopping by themselves so far: %s%n", phase,
+        acknowledged.size(), restarts);
     fault.restore();
     everyReplicaHolds(acknowledged);
     assertThat(steadyContainers()).as("no pod of the steady DaemonSet restarted").isEqualTo(steady);
@@ -463,6 +527,14 @@ class ReplicatedCoordinatorsTest {
           lines.subList(Math.max(0, first - 10), Math.min(lines.size(), first + 30)).forEach(System.out::println);
         }
       }
+      // the replicas' whole logs, beside the surefire reports (the fleet's directory is removed at the end)
+      Path kept = Path.of("target", "replicated-coordinators-logs");
+      Files.createDirectories(kept);
+      for (String id : List.of("c1", "c2", "c3")) {
+        Files.copy(fleet.root.resolve("coordinator-" + id + ".log"), kept.resolve("coordinator-" + id + ".log"),
+            java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      System.out.println("the replicas' logs: " + kept.toAbsolutePath());
       throw t;
     }
   }
@@ -480,7 +552,7 @@ class ReplicatedCoordinatorsTest {
       @Override
       public void inject(String leader) throws Exception {
         killed[0] = leader;
-        assertThat(replicas.get(leader).destroyForcibly().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        kill(leader);
       }
 
       @Override
@@ -535,7 +607,7 @@ class ReplicatedCoordinatorsTest {
       @Override
       public void inject(String leader) throws Exception {
         lost[0] = List.of("c1", "c2", "c3").stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
-        assertThat(replicas.get(lost[0]).destroyForcibly().waitFor(30, TimeUnit.SECONDS)).isTrue();
+        kill(lost[0]);
         Sh.ok("rm", "-rf", dataDir(lost[0]).toString());
         join(lost[0]);
       }
