@@ -254,7 +254,11 @@ public final class Replica implements AutoCloseable {
   }
 
   private void checkRole() {
-    if (!closing && !failed && server.getLifeCycleState().isClosingOrClosed()) {
+    // Raft closes the group's division alone, not the server around it, when this replica cannot go
+    // on: it stood for election in a configuration that does not list it (one catching up after
+    // losing its data, or one removed while it runs), or it could not apply an entry. The server
+    // then still runs, so both are checked: a closed division applies nothing more.
+    if (!closing && !failed && (server.getLifeCycleState().isClosingOrClosed() || !divisionAlive())) {
       failed = true;
       log.error("replica {}: Raft closed its server (see the errors before this line); the coordinator must restart", options.id());
     }
@@ -270,6 +274,14 @@ public final class Replica implements AutoCloseable {
     }
     if (!d.getInfo().isLeader() || d.getInfo().getCurrentTerm() != servingTerm) {
       stopServing("no longer the leader of term " + servingTerm + " (it lost its majority, or a new term began)");
+    }
+  }
+
+  private boolean divisionAlive() {
+    try {
+      return division().getInfo().isAlive();
+    } catch (StoreException e) {
+      return false;
     }
   }
 

@@ -154,6 +154,35 @@ class ReplicatedStoreTest {
     }
   }
 
+  /**
+   * Raft closes a replica's group division, not its server, when the replica stands for election in
+   * a configuration that does not list it (here: removed while it runs; in CI: a replica catching up
+   * after losing its data). It applies nothing more, so it must say it failed: the coordinator then
+   * exits for its service manager to start it again.
+   */
+  @Test
+  void aReplicaWhoseRaftDivisionClosedSaysItFailed() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      group.form();
+      write(group, "before", 5);
+      Replica leader = group.leader();
+      Replica removed = group.running.values().stream().filter(r -> r != leader).findFirst().orElseThrow();
+      assertThat(removed.failed()).isFalse();
+      leader.setMembers(group.peers.stream().filter(p -> !p.id().equals(removed.id())).toList());
+      Awaitility.await("the removed replica's Raft closes it and it says so").atMost(Duration.ofSeconds(20))
+          .until(removed::failed);
+      assertThat(leader.failed()).isFalse();
+      // started again (as systemd does), it finds no configuration listing it in its log: it waits
+      // for a leader to add it, without standing for election (three election timeouts and more)
+      group.stop(removed.id());
+      Replica again = group.start(removed.id());
+      Thread.sleep(4000);
+      assertThat(again.failed()).as("closed again").isFalse();
+      assertThat(again.servingTerm()).isZero();
+      assertThat(leader.servingTerm()).isNotZero();
+    }
+  }
+
   @Test
   void aPeerWhoseCertificateIsNotAReplicasIsRefused() throws Exception {
     try (ReplicaGroup group = new ReplicaGroup(root, 2, 10_000)) {
