@@ -20,6 +20,7 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.LeaderElectionManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
@@ -31,6 +32,7 @@ import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.util.LifeCycle;
 import org.apache.ratis.util.SizeInBytes;
 import org.apache.ratis.util.TimeDuration;
 import org.slf4j.Logger;
@@ -185,7 +187,8 @@ public final class Replica implements AutoCloseable {
     return servingTerm;
   }
 
-  private RaftServer.Division division() {
+  /** This replica's Raft division (package-private: tests close it as Raft does). */
+  RaftServer.Division division() {
     try {
       return server.getDivision(group.getGroupId());
     } catch (IOException e) {
@@ -262,6 +265,9 @@ public final class Replica implements AutoCloseable {
       failed = true;
       log.error("replica {}: Raft closed its server (see the errors before this line); the coordinator must restart", options.id());
     }
+    if (!closing && !failed) {
+      standForElectionOnlyWhenListed();
+    }
     if (servingTerm == 0) {
       return;
     }
@@ -274,6 +280,47 @@ public final class Replica implements AutoCloseable {
     }
     if (!d.getInfo().isLeader() || d.getInfo().getCurrentTerm() != servingTerm) {
       stopServing("no longer the leader of term " + servingTerm + " (it lost its majority, or a new term began)");
+    }
+  }
+
+  /** Whether this replica's elections are paused (touched on the transitions thread only). */
+  private boolean electionsPaused;
+
+  /**
+   * Raft closes a replica that stands for election in a configuration that does not list it. One
+   * catching up after a join holds such a configuration (none yet, or its own removal, from the
+   * log) until the leader's entries bring the one that adds it, and one removed while it runs holds
+   * one for good: while its configuration does not list it, this replica's elections are paused
+   * (it could not win one anyway), and resumed once it does. Raft takes the request only from a
+   * running division: a joining replica's starts running with the leader's first append after it
+   * caught up, at least an election timeout before it could stand (this check runs every 200 ms).
+   */
+  private void standForElectionOnlyWhenListed() {
+    RaftServer.Division d;
+    try {
+      d = division();
+    } catch (StoreException e) {
+      return;
+    }
+    if (d.getInfo().getLifeCycleState() != LifeCycle.State.RUNNING) {
+      return;
+    }
+    boolean listed = d.getRaftConf().getCurrentPeers().stream().anyMatch(p -> p.getId().equals(self));
+    if (listed != electionsPaused) {
+      return; // listed and standing, or unlisted and paused
+    }
+    long call = callIds.incrementAndGet();
+    try {
+      RaftClientReply reply = server.leaderElectionManagement(listed
+          ? LeaderElectionManagementRequest.newResume(clientId, self, group.getGroupId(), call)
+          : LeaderElectionManagementRequest.newPause(clientId, self, group.getGroupId(), call));
+      if (reply.isSuccess()) {
+        electionsPaused = !listed;
+        log.info("replica {}: {}", options.id(), listed ? "its configuration lists it again: it stands for election again"
+            : "its configuration does not list it (joining, or removed): it does not stand for election until one does");
+      }
+    } catch (IOException e) {
+      log.warn("replica {}: {} its elections failed: {}", options.id(), listed ? "resuming" : "pausing", e.toString());
     }
   }
 

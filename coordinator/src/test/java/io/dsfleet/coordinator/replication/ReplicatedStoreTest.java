@@ -155,31 +155,49 @@ class ReplicatedStoreTest {
   }
 
   /**
-   * Raft closes a replica's group division, not its server, when the replica stands for election in
-   * a configuration that does not list it (here: removed while it runs; in CI: a replica catching up
-   * after losing its data). It applies nothing more, so it must say it failed: the coordinator then
-   * exits for its service manager to start it again.
+   * Raft closes a replica's group division, not its server, when the replica cannot go on (it
+   * stood for election in a configuration that does not list it, or could not apply an entry). It
+   * applies nothing more, so it must say it failed: the coordinator then exits for its service
+   * manager to start it again.
    */
   @Test
   void aReplicaWhoseRaftDivisionClosedSaysItFailed() throws Exception {
     try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
       group.form();
-      write(group, "before", 5);
+      Replica leader = group.leader();
+      Replica follower = group.running.values().stream().filter(r -> r != leader).findFirst().orElseThrow();
+      assertThat(follower.failed()).isFalse();
+      follower.division().close();
+      Awaitility.await("the replica whose division closed says it failed").atMost(Duration.ofSeconds(10)).until(follower::failed);
+      assertThat(leader.failed()).isFalse();
+    }
+  }
+
+  /**
+   * A replica removed while it runs holds a configuration that does not list it; Raft would close
+   * it at its next election (it did, within seconds, before elections were paused for it: in CI
+   * the same befell a replica catching up after losing its data). It stands for none, and once
+   * added back it catches up.
+   */
+  @Test
+  void aReplicaRemovedWhileItRunsStandsForNoElectionAndCatchesUpWhenAddedBack() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      group.form();
+      List<String> acknowledged = new ArrayList<>(write(group, "before", 5));
       Replica leader = group.leader();
       Replica removed = group.running.values().stream().filter(r -> r != leader).findFirst().orElseThrow();
-      assertThat(removed.failed()).isFalse();
       leader.setMembers(group.peers.stream().filter(p -> !p.id().equals(removed.id())).toList());
-      Awaitility.await("the removed replica's Raft closes it and it says so").atMost(Duration.ofSeconds(20))
-          .until(removed::failed);
-      assertThat(leader.failed()).isFalse();
-      // started again (as systemd does), it finds no configuration listing it in its log: it waits
-      // for a leader to add it, without standing for election (three election timeouts and more)
-      group.stop(removed.id());
-      Replica again = group.start(removed.id());
-      Thread.sleep(4000);
-      assertThat(again.failed()).as("closed again").isFalse();
-      assertThat(again.servingTerm()).isZero();
-      assertThat(leader.servingTerm()).isNotZero();
+      acknowledged.addAll(write(group, "while-out", 5));
+      Thread.sleep(5000); // ten election timeouts of 500 ms
+      assertThat(removed.failed()).as("closed by its Raft").isFalse();
+      assertThat(removed.servingTerm()).isZero();
+      Awaitility.await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+        leader.setMembers(group.peers);
+        return true;
+      });
+      acknowledged.addAll(write(group, "back", 5));
+      everyReplicaHolds(group, acknowledged);
+      assertThat(removed.failed()).isFalse();
     }
   }
 
