@@ -258,12 +258,13 @@ public final class Replica implements AutoCloseable {
 
   private void checkRole() {
     // Raft closes the group's division alone, not the server around it, when this replica cannot go
-    // on: it stood for election in a configuration that does not list it (one catching up after
-    // losing its data, or one removed while it runs), or it could not apply an entry. The server
-    // then still runs, so both are checked: a closed division applies nothing more.
-    if (!closing && !failed && (server.getLifeCycleState().isClosingOrClosed() || !divisionAlive())) {
-      failed = true;
-      log.error("replica {}: Raft closed its server (see the errors before this line); the coordinator must restart", options.id());
+    // on: it could not apply an entry, it stood for election in a configuration that does not list
+    // it (see standForElectionOnlyWhenListed), or it led and removed itself. The server then still
+    // runs, so both are checked: a closed division applies nothing more. `closing` is read after
+    // them: close() sets it before it closes the server, so this replica's own close is no failure.
+    boolean closed = server.getLifeCycleState().isClosingOrClosed() || !divisionAlive();
+    if (closed && !closing && !failed) {
+      fail("Raft closed its server or its group's division (see the errors before this line)");
     }
     if (!closing && !failed) {
       standForElectionOnlyWhenListed();
@@ -280,6 +281,15 @@ public final class Replica implements AutoCloseable {
     }
     if (!d.getInfo().isLeader() || d.getInfo().getCurrentTerm() != servingTerm) {
       stopServing("no longer the leader of term " + servingTerm + " (it lost its majority, or a new term began)");
+    }
+  }
+
+  /** This replica cannot go on as it is: the coordinator exits for its service manager to start it again. */
+  private void fail(String why) {
+    failed = true;
+    log.error("replica {}: {}; the coordinator must restart", options.id(), why);
+    if (servingTerm != 0) {
+      stopServing("the replica failed");
     }
   }
 
@@ -314,10 +324,17 @@ public final class Replica implements AutoCloseable {
       RaftClientReply reply = server.leaderElectionManagement(listed
           ? LeaderElectionManagementRequest.newResume(clientId, self, group.getGroupId(), call)
           : LeaderElectionManagementRequest.newPause(clientId, self, group.getGroupId(), call));
-      if (reply.isSuccess()) {
-        electionsPaused = !listed;
-        log.info("replica {}: {}", options.id(), listed ? "its configuration lists it again: it stands for election again"
-            : "its configuration does not list it (joining, or removed): it does not stand for election until one does");
+      if (!reply.isSuccess()) {
+        log.warn("replica {}: {} its elections was refused: {}", options.id(), listed ? "resuming" : "pausing", reply.getException());
+        return;
+      }
+      electionsPaused = !listed;
+      log.info("replica {}: {}", options.id(), listed ? "its configuration lists it again: it stands for election again"
+          : "its configuration does not list it (joining, or removed): it does not stand for election until one does");
+      if (listed && d.getInfo().isCandidate()) {
+        // its election timed out while paused: Raft made it a candidate and ran no election, and only
+        // a leader's append or another candidate's request would make it a follower again
+        fail("a candidate whose election was skipped while paused");
       }
     } catch (IOException e) {
       log.warn("replica {}: {} its elections failed: {}", options.id(), listed ? "resuming" : "pausing", e.toString());

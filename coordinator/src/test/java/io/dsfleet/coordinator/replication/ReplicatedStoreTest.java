@@ -187,10 +187,12 @@ class ReplicatedStoreTest {
       Replica leader = group.leader();
       Replica removed = group.running.values().stream().filter(r -> r != leader).findFirst().orElseThrow();
       leader.setMembers(group.peers.stream().filter(p -> !p.id().equals(removed.id())).toList());
+      long term = removed.currentTerm();
       acknowledged.addAll(write(group, "while-out", 5));
       Thread.sleep(5000); // ten election timeouts of 500 ms
       assertThat(removed.failed()).as("closed by its Raft").isFalse();
-      assertThat(removed.servingTerm()).isZero();
+      assertThat(removed.division().getInfo().isAlive()).isTrue();
+      assertThat(removed.currentTerm()).as("a term of its own: it stood for election").isEqualTo(term);
       Awaitility.await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
         leader.setMembers(group.peers);
         return true;
