@@ -175,8 +175,8 @@ class ReplicatedStoreTest {
 
   /**
    * A replica removed while it runs holds a configuration that does not list it; Raft would close
-   * it at its next election (it did, within seconds, before elections were paused for it: in CI
-   * the same befell a replica catching up after losing its data). It stands for none, and once
+   * it at its next election (it did, within seconds, before elections were paused for it; the same
+   * likely befell a replica catching up after losing its data in CI). It stands for none, and once
    * added back it catches up.
    */
   @Test
