@@ -45,21 +45,26 @@ final class AgentBench {
       long pid = fleet.agent.pid();
       Thread.sleep(Math.min(5000, windowMs));
       Map<String, Long> c0 = counter.counts();
+      var threads0 = Procs.threadCpu(pid);
       double idleCpu = Procs.cpuPercent(pid, windowMs);
+      String idleThreads = Procs.busiestThreads(threads0, Procs.threadCpu(pid), 6);
       Map<String, Double> callsIdle = perMinute(c0, counter.counts(), windowMs);
       double idleRss = Procs.rssMib(pid);
-      out.printf("agent %s: Ready %.1f s after start; idle RSS %.0f MiB, CPU %.2f %%, Docker calls/min %s%n", jar, startMs / 1000, idleRss,
-          idleCpu, callsIdle);
+      out.printf("agent %s: Ready %.1f s after start; idle RSS %.0f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n", jar,
+          startMs / 1000, idleRss, idleCpu, idleThreads, callsIdle);
       for (int i = 0; i < pods; i++) {
         fleet.apply(LocalFleet.daemonSet("bench-pod-" + i, "local/busybox:1", ""));
       }
       LocalFleet.await(pods + " pods running", 300, () -> runningPods(fleet) >= pods);
       Thread.sleep(Math.min(5000, windowMs));
       c0 = counter.counts();
+      threads0 = Procs.threadCpu(pid);
       double podsCpu = Procs.cpuPercent(pid, windowMs);
+      String podsThreads = Procs.busiestThreads(threads0, Procs.threadCpu(pid), 6);
       Map<String, Double> callsPods = perMinute(c0, counter.counts(), windowMs);
       double podsRss = Procs.rssMib(pid);
-      out.printf("agent %s: with %d pods RSS %.0f MiB, CPU %.2f %%, Docker calls/min %s%n", jar, pods, podsRss, podsCpu, callsPods);
+      out.printf("agent %s: with %d pods RSS %.0f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n", jar, pods, podsRss,
+          podsCpu, podsThreads, callsPods);
       return new Result(jar.toString(), archiveMs, startMs, idleRss, idleCpu, callsIdle, podsRss, podsCpu, callsPods, pods, counter.counts());
     }
   }

@@ -5,8 +5,12 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
 
 /** Processes: run one to completion, start one in the background, and read a process's CPU time and memory from /proc. */
 final class Procs {
@@ -121,6 +125,43 @@ final class Procs {
     long c1 = cpuMillis(pid);
     double wall = (System.nanoTime() - t0) / 1e6;
     return 100.0 * (c1 - c0) / wall;
+  }
+
+  /** A live thread's name and the CPU time it ran, in nanoseconds (/proc/PID/task/TID/schedstat: exact, not clock ticks). */
+  record ThreadCpu(String name, long nanos) {}
+
+  /** Every live thread of a process, by thread id; a thread that ends while it is read is left out. */
+  static Map<String, ThreadCpu> threadCpu(long pid) {
+    Map<String, ThreadCpu> out = new HashMap<>();
+    try (var tasks = Files.list(Path.of("/proc", String.valueOf(pid), "task"))) {
+      for (Path task : tasks.toList()) {
+        try {
+          String name = Files.readString(task.resolve("comm")).strip();
+          long nanos = Long.parseLong(Files.readString(task.resolve("schedstat")).split(" ")[0]);
+          out.put(task.getFileName().toString(), new ThreadCpu(name, nanos));
+        } catch (IOException | RuntimeException e) {
+          // the thread ended between the listing and the read
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out;
+  }
+
+  /**
+   * The {@code n} threads that ran longest between two {@link #threadCpu} samples, as "name 12.3 ms"
+   * (a thread started meanwhile counts from zero; one that ended meanwhile is missing: the process's
+   * own total, {@link #cpuMillis}, still has it).
+   */
+  static String busiestThreads(Map<String, ThreadCpu> before, Map<String, ThreadCpu> after, int n) {
+    return after.entrySet().stream()
+        .map(e -> new ThreadCpu(e.getValue().name(), e.getValue().nanos() - (before.containsKey(e.getKey()) ? before.get(e.getKey()).nanos() : 0)))
+        .filter(t -> t.nanos() > 0)
+        .sorted(Comparator.comparingLong(ThreadCpu::nanos).reversed())
+        .limit(n)
+        .map(t -> String.format(java.util.Locale.ROOT, "%s %.1f ms", t.name(), t.nanos() / 1e6))
+        .collect(Collectors.joining(", "));
   }
 
   static List<String> list(String... items) {
