@@ -47,8 +47,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
   /**
    * What each container's last inspect said, by id, and when: while an event stream runs, a list
-   * that shows a container in the state it was inspected in does not inspect it again for up to
-   * {@link #INSPECT_MAX_AGE}. Its own calls on the container (after each), its events,
+   * that shows a container in the state, health and address it was inspected with does not
+   * inspect it again for up to {@link #INSPECT_MAX_AGE}. Its own calls on the container (after each), its events,
    * and the event stream starting over or ending (events may have been missed) drop entries; labels
    * never change on a container.
    */
@@ -56,10 +56,12 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /** Event streams running: without one, nothing would say a container changed, so every list inspects. */
   private final java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
   private record Inspected(ContainerInfo info, long atNanos) {}
+  /** Counts every forgetting: an inspect is remembered only if none happened while it ran. */
+  private final java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
   /**
    * Every container is inspected again at least this often, whatever the events said: the last
-   * net for a change that neither an event nor the list's state showed while the stream ran (a
-   * stream that ends forgets every inspect). Ten relists (30 s each) apart, not one: with one, every
+   * net for a change that neither an event nor the list (state, health, address) showed while the
+   * stream ran (a stream that ends forgets every inspect). Ten relists (30 s each) apart, not one: with one, every
    * relist inspected every container (40 inspects a minute for 10 idle pods).
    */
   static final Duration INSPECT_MAX_AGE = Duration.ofMinutes(5);
@@ -119,14 +121,20 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     for (Container c : list) {
       Inspected known = inspected.get(c.getId());
       if (known != null && streams.get() > 0 && known.info().state().equals(c.getState())
+          && java.util.Objects.equals(known.info().health(), listedHealth(c)) && java.util.Objects.equals(known.info().ip(), listedIp(c))
           && System.nanoTime() - known.atNanos() < INSPECT_MAX_AGE.toNanos()) {
         out.add(known.info());
         continue;
       }
       try {
         long at = System.nanoTime();
+        long changesBefore = changes.get();
         ContainerInfo info = inspect(c.getId());
-        inspected.put(info.id(), new Inspected(info, at));
+        if (changes.get() == changesBefore) {
+          // remembered only when no event or call of the agent's own said meanwhile that it changed:
+          // an inspect answered before such an event would otherwise outlive it
+          inspected.put(info.id(), new Inspected(info, at));
+        }
         out.add(info);
       } catch (NotFoundException gone) {
         // removed between list and inspect
@@ -136,6 +144,43 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       inspected.keySet().retainAll(list.stream().map(Container::getId).collect(java.util.stream.Collectors.toSet()));
     }
     return out;
+  }
+
+  /** Forgets a container's inspect: an event or the agent's own call says it changed. */
+  private void forget(String id) {
+    changes.incrementAndGet();
+    inspected.remove(id);
+  }
+
+  /** Forgets every inspect: what happened while no stream ran is not known. */
+  private void forgetAll() {
+    changes.incrementAndGet();
+    inspected.clear();
+  }
+
+  /** The health a list shows in a container's status ("Up 2 minutes (healthy)"), as an inspect names it; null for none. */
+  static String listedHealth(Container c) {
+    String status = c.getStatus() == null ? "" : c.getStatus();
+    if (status.contains("(healthy)")) {
+      return "healthy";
+    }
+    if (status.contains("(unhealthy)")) {
+      return "unhealthy";
+    }
+    return status.contains("(health: starting)") ? "starting" : null;
+  }
+
+  /** The address a list shows for a container, chosen as {@link #inspect} chooses it (the last network's). */
+  static String listedIp(Container c) {
+    String ip = null;
+    if (c.getNetworkSettings() != null && c.getNetworkSettings().getNetworks() != null) {
+      for (ContainerNetwork n : c.getNetworkSettings().getNetworks().values()) {
+        if (n.getIpAddress() != null && !n.getIpAddress().isEmpty()) {
+          ip = n.getIpAddress();
+        }
+      }
+    }
+    return ip;
   }
 
   /** Containers inspected since this runtime was made (a figure for the benchmarks and tests). */
@@ -322,7 +367,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         return null;
       });
     } finally {
-      inspected.remove(id); // a start that failed leaves the state as it was, with its error
+      forget(id); // a start that failed leaves the state as it was, with its error
     }
   }
 
@@ -338,7 +383,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         return null;
       });
     } finally {
-      inspected.remove(id);
+      forget(id);
     }
   }
 
@@ -354,7 +399,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         return null;
       });
     } finally {
-      inspected.remove(id);
+      forget(id);
     }
   }
 
@@ -436,12 +481,12 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   @Override
   public AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd) {
     java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
-    inspected.clear(); // what happened while no stream ran is not known
+    forgetAll();
     java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean(true);
     Runnable uncount = () -> {
       if (counted.compareAndSet(true, false)) {
         streams.decrementAndGet();
-        inspected.clear();
+        forgetAll();
       }
     };
     Consumer<Throwable> once = t -> {
@@ -458,7 +503,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
             @Override
             public void onNext(com.github.dockerjava.api.model.Event e) {
               if (e.getId() != null) {
-                inspected.remove(e.getId());
+                forget(e.getId());
               }
               onEvent.run();
             }
