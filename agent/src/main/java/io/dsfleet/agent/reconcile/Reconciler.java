@@ -387,7 +387,14 @@ public final class Reconciler {
         wakeUp();
       }, t -> {
         view.watching(false);
-        runtimeUnreachable(new RuntimeUnavailableException("the container runtime's event stream ended: " + t.getMessage(), t));
+        // the runtime gone ends the stream, but so does a stream quiet for longer than the
+        // transport waits for a byte (10 minutes): only a runtime that does not answer is down
+        try {
+          runtime.ping();
+          log.info("the container runtime's event stream ended ({}); the runtime answers: following its events again", t.getMessage());
+        } catch (RuntimeException e) {
+          runtimeUnreachable(new RuntimeUnavailableException("the container runtime's event stream ended: " + t.getMessage(), t));
+        }
         wakeUp();
         scheduler.schedule(() -> watch(scheduler, 0), 1, TimeUnit.SECONDS);
       });

@@ -58,10 +58,13 @@ public interface ContainerRuntime {
   /** Log lines of a container: the last {@code tail} (negative: all), then new ones while {@code follow}. Returns a handle that stops following. */
   AutoCloseable logs(String id, int tail, boolean follow, Consumer<String> line, Runnable done);
 
+  /** Whether the runtime answers: returns, or throws {@link RuntimeUnavailableException}. */
+  void ping();
+
   /**
    * Follows the runtime's container events for this node's containers: {@code onEvent} for each
-   * one, {@code onEnd} once when the stream ends (the runtime went away). Returns a handle that
-   * stops following.
+   * one, {@code onEnd} once when the stream ends (the runtime went away, or the stream was quiet
+   * for longer than the transport waits). Returns a handle that stops following.
    */
   AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd);
 

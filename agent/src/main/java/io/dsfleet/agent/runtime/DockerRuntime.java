@@ -107,6 +107,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     }
   }
 
+  @Override
   public void ping() {
     call("ping", () -> docker.pingCmd().exec());
   }

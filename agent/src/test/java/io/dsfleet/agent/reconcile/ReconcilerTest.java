@@ -147,6 +147,27 @@ class ReconcilerTest {
         .as("the first run collected; the one before the latest kept (logs --previous)").containsExactly("1", "2");
   }
 
+  /**
+   * An event stream ends when the runtime goes away, but also when it was quiet for longer than the
+   * transport waits (10 minutes with nothing to say on an idle node): the node is NotReady only if
+   * the runtime does not answer.
+   */
+  @Test
+  void anEventStreamThatEndsIsARuntimeDownOnlyIfTheRuntimeDoesNotAnswer() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler);
+      r.tick();
+      runtime.endStream(new java.io.IOException("no byte from the daemon in 10 minutes"));
+      assertThat(r.runtimeCondition().down()).as("a quiet stream that ended, the runtime answering").isFalse();
+      runtime.setDown(true);
+      runtime.endStream(new java.io.IOException("connection reset"));
+      assertThat(r.runtimeCondition().down()).as("the stream ended and the runtime does not answer").isTrue();
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
   @Test
   void whileEventsAreFollowedAPassListsOnlyAfterAnEventItsOwnWorkOrTheRelist() {
     java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();

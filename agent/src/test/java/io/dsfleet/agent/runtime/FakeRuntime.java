@@ -226,10 +226,22 @@ public final class FakeRuntime implements ContainerRuntime {
   public AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd) {
     check();
     this.onEvent = onEvent;
+    this.onEnd = onEnd;
     return () -> this.onEvent = () -> { };
   }
 
+  @Override
+  public void ping() {
+    check();
+  }
+
   private volatile Runnable onEvent = () -> { };
+  private volatile Consumer<Throwable> onEnd = t -> { };
+
+  /** The event stream ends (the fake ends it only when a test says so). */
+  public void endStream(Throwable why) {
+    onEnd.accept(why);
+  }
 
   /** The runtime sends an event to whoever watches (the fake sends none on its own: each is a test's choice). */
   public void event() {
