@@ -171,14 +171,17 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     return status.contains("(health: starting)") ? "starting" : null;
   }
 
-  /** The address a list shows for a container, chosen as {@link #inspect} chooses it (the last network's). */
+  /** The address a list shows for a container, chosen as {@link #inspect} chooses it. */
   static String listedIp(Container c) {
+    return c.getNetworkSettings() == null ? null : lastAddress(c.getNetworkSettings().getNetworks());
+  }
+
+  /** A container's address: its last network's that has one (an inspect and a list choose alike); null for none. */
+  private static String lastAddress(Map<String, ContainerNetwork> networks) {
     String ip = null;
-    if (c.getNetworkSettings() != null && c.getNetworkSettings().getNetworks() != null) {
-      for (ContainerNetwork n : c.getNetworkSettings().getNetworks().values()) {
-        if (n.getIpAddress() != null && !n.getIpAddress().isEmpty()) {
-          ip = n.getIpAddress();
-        }
+    for (ContainerNetwork n : networks == null ? List.<ContainerNetwork>of() : networks.values()) {
+      if (n.getIpAddress() != null && !n.getIpAddress().isEmpty()) {
+        ip = n.getIpAddress();
       }
     }
     return ip;
@@ -195,14 +198,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     inspects.incrementAndGet();
     InspectContainerResponse r = call("inspect", () -> docker.inspectContainerCmd(id).exec());
     var s = r.getState();
-    String ip = null;
-    if (r.getNetworkSettings() != null && r.getNetworkSettings().getNetworks() != null) {
-      for (ContainerNetwork n : r.getNetworkSettings().getNetworks().values()) {
-        if (n.getIpAddress() != null && !n.getIpAddress().isEmpty()) {
-          ip = n.getIpAddress();
-        }
-      }
-    }
+    String ip = r.getNetworkSettings() == null ? null : lastAddress(r.getNetworkSettings().getNetworks());
     return new ContainerInfo(r.getId(), r.getName() == null ? "" : r.getName().replaceFirst("^/", ""),
         r.getConfig().getLabels() == null ? Map.of() : r.getConfig().getLabels(), s.getStatus(),
         s.getExitCodeLong() == null ? 0 : s.getExitCodeLong().intValue(), time(r.getCreated()), time(s.getStartedAt()),
