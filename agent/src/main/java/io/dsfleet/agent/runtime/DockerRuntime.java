@@ -68,6 +68,13 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /** Docker's container events that change what an inspect says (not the exec_* events of every probe run). */
   static final String[] EVENTS = {"create", "start", "restart", "die", "oom", "kill", "stop", "pause", "unpause", "rename", "update", "destroy",
       "health_status"};
+  /**
+   * A stream asks for the events of this long before it was asked for as well: the daemon takes
+   * the subscription after the call returns, and the caller's list after the call may come first.
+   * An event of that gap is replayed from the daemon's buffer instead of missed; one older than the
+   * call was seen by the list, so replaying it costs a pass at most.
+   */
+  static final Duration EVENTS_REPLAYED = Duration.ofSeconds(2);
   /** Log text without a newline is passed on in pieces of this many characters. */
   static final int MAX_LOG_LINE = 16 * 1024;
 
@@ -493,9 +500,11 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       }
     };
     streams.incrementAndGet();
+    Instant since = Instant.now().minus(EVENTS_REPLAYED);
     java.io.Closeable stream;
     try {
-      stream = call("events", () -> docker.eventsCmd().withEventTypeFilter("container").withEventFilter(EVENTS)
+      stream = call("events", () -> docker.eventsCmd().withSince(since.getEpochSecond() + "." + String.format("%09d", since.getNano()))
+          .withEventTypeFilter("container").withEventFilter(EVENTS)
           .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec(new ResultCallback.Adapter<com.github.dockerjava.api.model.Event>() {
             @Override
             public void onNext(com.github.dockerjava.api.model.Event e) {
