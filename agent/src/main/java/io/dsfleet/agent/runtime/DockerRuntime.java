@@ -43,6 +43,8 @@ import java.util.function.Supplier;
 /** {@link ContainerRuntime} over the Docker Engine API (docker-java; API version negotiated, 1.41 here). */
 public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final DockerClient docker;
+  /** The same daemon for the passes' calls, which wait {@link #QUICK_CALLS} at most. */
+  private final DockerClient quick;
   private final String host;
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
   /**
@@ -78,7 +80,20 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /** Log text without a newline is passed on in pieces of this many characters. */
   static final int MAX_LOG_LINE = 16 * 1024;
 
+  /**
+   * How long a call the agent's passes make (ping, list, inspect) waits for the daemon: a daemon
+   * that hangs makes the node NotReady (runtime down) within a relist and this, instead of holding
+   * every pass for the transport's 10 minutes while the node says Ready. The kubelet's runtime
+   * requests wait 2 minutes too (--runtime-request-timeout). Pulls, stops with their grace, execs
+   * and streams keep the long wait.
+   */
+  static final Duration QUICK_CALLS = Duration.ofMinutes(2);
+
   public DockerRuntime(String dockerHost) {
+    this(dockerHost, QUICK_CALLS);
+  }
+
+  DockerRuntime(String dockerHost, Duration quickCalls) {
     this.host = dockerHost;
     // TLS to a daemon is docker-java's LocalDirectorySSLConfig, on BouncyCastle, which the agent's jar does not carry: a Unix
     // socket has none (DOCKER_TLS_VERIFY in the environment is ignored there), a TCP daemon asking for it is refused by name
@@ -89,12 +104,16 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     }
     DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost)
         .withDockerTlsVerify(false).build();
-    // a local daemon's socket through the agent's own transport (the JDK alone); a TCP daemon through docker-java's Apache client
-    DockerHttpClient http = config.getDockerHost().getScheme().equals("unix")
-        ? new UnixSocketHttpClient(Path.of(config.getDockerHost().getPath()), Duration.ofMinutes(10))
+    this.docker = DockerClientImpl.getInstance(config, transport(config, Duration.ofMinutes(10)));
+    this.quick = DockerClientImpl.getInstance(config, transport(config, quickCalls));
+  }
+
+  /** A local daemon's socket through the agent's own transport (the JDK alone); a TCP daemon through docker-java's Apache client. */
+  private static DockerHttpClient transport(DefaultDockerClientConfig config, Duration responseTimeout) {
+    return config.getDockerHost().getScheme().equals("unix")
+        ? new UnixSocketHttpClient(Path.of(config.getDockerHost().getPath()), responseTimeout)
         : new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
-            .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofMinutes(10)).build();
-    this.docker = DockerClientImpl.getInstance(config, http);
+            .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(responseTimeout).build();
   }
 
   /** Runs a call; a runtime that cannot be reached becomes {@link RuntimeUnavailableException}. */
@@ -116,7 +135,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void ping() {
-    call("ping", () -> docker.pingCmd().exec());
+    call("ping", () -> quick.pingCmd().exec());
   }
 
   @Override
@@ -124,7 +143,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     Map<String, String> filter = new java.util.HashMap<>(more);
     filter.put(Labels.MANAGED, "true");
     filter.put(Labels.NODE, node);
-    List<Container> list = call("list", () -> docker.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
+    List<Container> list = call("list", () -> quick.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
     List<ContainerInfo> out = new ArrayList<>();
     for (Container c : list) {
       Inspected known = inspected.get(c.getId());
@@ -203,7 +222,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   private ContainerInfo inspect(String id) {
     inspects.incrementAndGet();
-    InspectContainerResponse r = call("inspect", () -> docker.inspectContainerCmd(id).exec());
+    InspectContainerResponse r = call("inspect", () -> quick.inspectContainerCmd(id).exec());
     var s = r.getState();
     String ip = r.getNetworkSettings() == null ? null : lastAddress(r.getNetworkSettings().getNetworks());
     return new ContainerInfo(r.getId(), r.getName() == null ? "" : r.getName().replaceFirst("^/", ""),
@@ -236,7 +255,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   @Override
   public Optional<ImageInfo> inspectImage(String image) {
     try {
-      var r = call("inspect image", () -> docker.inspectImageCmd(image).exec());
+      var r = call("inspect image", () -> quick.inspectImageCmd(image).exec());
       var config = r.getConfig();
       return Optional.of(new ImageInfo(r.getId(), config == null || config.getUser() == null ? "" : config.getUser(),
           config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels())));
@@ -551,6 +570,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    quick.close();
     docker.close();
   }
 }
