@@ -6,7 +6,7 @@ import java.util.Random;
 /** Jittered exponential back-off for reconnecting: 0.5 s doubling to 30 s, each delay between half and all of its step. */
 public final class Reconnect {
   static final Duration FIRST = Duration.ofMillis(500);
-  static final Duration MAX = Duration.ofSeconds(30);
+  static final Duration MAX = io.dsfleet.common.Reconnects.MAX_DELAY;
   private final Random random;
   private int attempt;
 

@@ -106,9 +106,11 @@ public final class Fleet {
       }
     }
     List<StoredNode> storedNodes = store.nodes();
-    // every agent reconnects at once (a TLS handshake, a session, its desired set each): allow at
-    // least 100 of them a second on top of the heartbeat grace (measured: docs/benchmarks.md)
-    long restartGraceMillis = storedNodes.size() * RESTART_MILLIS_PER_NODE;
+    // an agent that backed off while no coordinator answered tries again within its longest
+    // back-off, and every agent reconnects at once (a TLS handshake, a session, its desired set
+    // each): allow that, and 100 reconnects a second, on top of the heartbeat grace (measured:
+    // docs/benchmarks.md)
+    long restartGraceMillis = io.dsfleet.common.Reconnects.MAX_DELAY.toMillis() + storedNodes.size() * RESTART_MILLIS_PER_NODE;
     for (StoredNode n : storedNodes) {
       NodeEntry node = NodeEntry.load(n);
       // A restarted coordinator gives every node that was Ready a full grace period to reconnect

@@ -81,37 +81,56 @@ class NodeLifecycleTest {
 
   @Test
   void afterARestartANodeNotYetBackStaysReadyWhileOthersStillComeBackAndNotLonger() {
-    nodes(4); // restart grace: the 20 s lease (up to 10 % jitter) and 10 ms a node
+    // restart grace: the 20 s lease (up to 10 % jitter), the agents' longest back-off (30 s) and 10 ms a node: 50-52 s
+    nodes(6);
     h.agents.values().forEach(a -> a.alive = false);
-    h.crashAndRestartWithout("n0", "n1", "n2", "n3"); // a slow reconnect storm: a node every 10 s, n3 never
-    for (String n : List.of("n0", "n1", "n2")) {
+    h.crashAndRestartWithout("n0", "n1", "n2", "n3", "n4", "n5"); // a slow reconnect storm: a node every 10 s, n5 never
+    for (String n : List.of("n0", "n1", "n2", "n3", "n4")) {
       seconds(10);
       back(n);
     }
-    seconds(19); // 49 s after the restart, more than twice its grace, 19 s after the last return
-    assertThat(node("n3").ready()).as("while the fleet is still coming back").isTrue();
+    seconds(19); // 69 s after the restart, past its grace, 19 s after the last return
+    assertThat(node("n5").ready()).as("while the fleet is still coming back").isTrue();
     seconds(2);
-    assertThat(node("n3").ready()).as("a heartbeat grace after the last return").isFalse();
-    assertThat(List.of("n0", "n1", "n2").stream().allMatch(n -> node(n).ready())).isTrue();
+    assertThat(node("n5").ready()).as("a heartbeat grace after the last return").isFalse();
+    assertThat(List.of("n0", "n1", "n2", "n3", "n4").stream().allMatch(n -> node(n).ready())).isTrue();
+  }
+
+  @Test
+  void aLoneNodeBackOffTheAgentsLongestBackOffAfterARestartWasNeverNotReady() {
+    // every other node is back at once; n1's agent, backed off while no coordinator answered, tries
+    // again 30 s later (its longest back-off), 10 s after the others' last return plus a heartbeat grace
+    nodes(2);
+    h.agents.values().forEach(a -> a.alive = false);
+    h.crashAndRestartWithout("n0", "n1");
+    back("n0");
+    for (int i = 0; i < 30; i++) {
+      seconds(1);
+      assertThat(node("n1").ready()).as("%d s after the restart", i + 1).isTrue();
+    }
+    back("n1");
+    seconds(30);
+    assertThat(h.fleet.nodes()).allMatch(FleetView.NodeSnapshot::ready);
   }
 
   @Test
   void returnsThatNeverStopHoldALeaseForThreeRestartGracesAtMost() {
-    nodes(8);
+    nodes(17);
     h.agents.values().forEach(a -> a.alive = false);
-    h.crashAndRestartWithout("n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7"); // a node every 10 s; n7 never
-    for (int i = 0; i < 5; i++) {
+    String[] all = java.util.stream.IntStream.range(0, 17).mapToObj(i -> "n" + i).toArray(String[]::new);
+    h.crashAndRestartWithout(all); // a node every 10 s; n16 never
+    for (int i = 0; i < 14; i++) {
       seconds(10);
       back("n" + i);
     }
     seconds(9);
-    boolean readyAt59 = node("n7").ready();
+    boolean readyAt149 = node("n16").ready();
     seconds(1);
-    back("n5");
+    back("n14");
     seconds(10);
-    back("n6");
-    assertThat(readyAt59).as("59 s after the restart, returns still arriving").isTrue();
-    assertThat(node("n7").ready()).as("70 s after: past three restart graces (60.2 s)").isFalse();
+    back("n15");
+    assertThat(readyAt149).as("149 s after the restart, returns still arriving").isTrue();
+    assertThat(node("n16").ready()).as("160 s after: past three restart graces (150.5 s)").isFalse();
   }
 
   @Test

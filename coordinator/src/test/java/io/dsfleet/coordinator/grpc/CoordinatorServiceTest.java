@@ -391,13 +391,15 @@ class CoordinatorServiceTest {
     apply(Fixtures.BASE);
     c.clock.advance(Duration.ofSeconds(15));
     c.restart();
-    c.clock.advance(Duration.ofSeconds(15)); // 30 s since the last heartbeat, but only 15 s since the restart
+    // 60 s since the last heartbeat, 45 s since the restart: within its grace (the 20 s heartbeat
+    // grace, up to 10 % jitter, and the agents' longest reconnect back-off, 30 s)
+    c.clock.advance(Duration.ofSeconds(45));
     c.server.fleet().tick();
     List<NodeView> nodes = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList();
     assertThat(nodes).hasSize(2).allMatch(NodeView::getReady);
     FakeAgent back = c.agent("node-a", Map.of());
     assertThat(back.nextDesired(WAIT).getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("agent");
-    c.clock.advance(Duration.ofSeconds(10)); // 25 s since the restart, past its grace, 10 s since node-a came back
+    c.clock.advance(Duration.ofSeconds(10)); // 55 s since the restart, past its grace, 10 s since node-a came back
     c.server.fleet().tick();
     assertThat(node("node-a").getReady()).isTrue();
     assertThat(node("node-b").getReady()).as("not back yet, while the fleet still comes back").isTrue();
