@@ -2,6 +2,7 @@ package io.dsfleet.bench;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -12,8 +13,8 @@ import java.util.TreeMap;
  * coordinator has the node Ready), then RSS, CPU and Docker API calls idle (no pods) and with 10
  * pods (10 DaemonSets), each after a settle period, over a window. An agent with a class list
  * beside its jar has its class-data archive made first (timed apart, once per install). The
- * agent reaches Docker through a {@link DockerCallCounter}. Several agent jars (e.g. an older build's) are measured one after the
- * other in one run, each with a coordinator and a node name of its own.
+ * agent reaches Docker through a {@link DockerCallCounter}. Several agent jars (e.g. an older build's) are measured side by
+ * side in one run, each with a coordinator and a node name of its own, over the same windows.
  */
 final class AgentBench {
   /**
@@ -23,49 +24,132 @@ final class AgentBench {
   record Result(String jar, double archiveMs, double startToReadyMs, double idleRssMib, double idleCpu, Map<String, Double> callsIdle,
       double podsRssMib, double podsCpu, Map<String, Double> callsPods, int pods, Map<String, Long> calls) {}
 
-  static Result run(Path jar, long windowMs, int pods, Path work, PrintStream out) throws Exception {
-    Path dir = work.resolve("agent-" + Math.abs(jar.toString().hashCode()));
-    try (LocalFleet fleet = new LocalFleet(dir).startCoordinator();
-        DockerCallCounter counter = new DockerCallCounter(dir.resolve("docker.sock"), Path.of("/var/run/docker.sock"))) {
-      // the class-data archive the launcher makes on an agent's first start (once per jar and Java), made first and timed
-      // apart: start to Ready is then what every later start takes
+  /** One agent under measurement: its own coordinator, Docker call counter and process. */
+  private static final class Measured implements AutoCloseable {
+    final Path jar;
+    final LocalFleet fleet;
+    final DockerCallCounter counter;
+    double archiveMs = Double.NaN;
+    double startMs;
+    long pid;
+
+    Measured(Path jar, Path dir) throws Exception {
+      this.jar = jar;
+      this.fleet = new LocalFleet(dir);
+      DockerCallCounter c;
+      try {
+        fleet.startCoordinator();
+        c = new DockerCallCounter(dir.resolve("docker.sock"), Path.of("/var/run/docker.sock"));
+      } catch (Exception | Error e) {
+        fleet.close();
+        throw e;
+      }
+      this.counter = c;
+    }
+
+    /** Makes the class-data archive (timed apart: what the first start after an install adds), then starts the agent until its node is Ready. */
+    void start() throws Exception {
       long a0 = System.nanoTime();
       List<String> version = fleet.agentLauncher(jar);
       version.add("--version");
+      Path dir = fleet.dir;
       Process made = Procs.spawn(version, dir.resolve("archive.log"), fleet.agentEnvironment());
       if (!made.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
         made.destroyForcibly();
         throw new IllegalStateException("the agent's launcher did not make its class-data archive in 120 s: " + dir.resolve("archive.log"));
       }
-      double archiveMs = java.nio.file.Files.exists(dir.resolve("agent.jsa")) ? (System.nanoTime() - a0) / 1e6 : Double.NaN;
+      archiveMs = java.nio.file.Files.exists(dir.resolve("agent.jsa")) ? (System.nanoTime() - a0) / 1e6 : Double.NaN;
       long t0 = System.nanoTime();
       fleet.startAgent(jar, "--docker-host", "unix://" + counter.socket());
       LocalFleet.await("the node Ready", 120, fleet::nodeReady);
-      double startMs = (System.nanoTime() - t0) / 1e6;
-      long pid = fleet.agent.pid();
-      Thread.sleep(Math.min(5000, windowMs));
-      Map<String, Long> c0 = counter.counts();
-      var threads0 = Procs.threadCpu(pid);
-      double idleCpu = Procs.cpuPercent(pid, windowMs);
-      String idleThreads = Procs.busiestThreads(threads0, Procs.threadCpu(pid), 6);
-      Map<String, Double> callsIdle = perMinute(c0, counter.counts(), windowMs);
-      double idleRss = Procs.rssMib(pid);
-      out.printf("agent %s: Ready %.1f s after start; idle RSS %.0f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n", jar,
-          startMs / 1000, idleRss, idleCpu, idleThreads, callsIdle);
-      for (int i = 0; i < pods; i++) {
-        fleet.apply(LocalFleet.daemonSet("bench-pod-" + i, "local/busybox:1", ""));
+      startMs = (System.nanoTime() - t0) / 1e6;
+      pid = fleet.agent.pid();
+    }
+
+    @Override
+    public void close() throws Exception {
+      try (counter) {
+        fleet.close();
       }
-      LocalFleet.await(pods + " pods running", 300, () -> runningPods(fleet) >= pods);
+    }
+  }
+
+  /** What one window saw of one agent. */
+  private record Seen(double rssMib, double cpuPercent, String threads, Map<String, Double> calls) {}
+
+  /**
+   * One window over every agent at once: their CPU, busiest threads and Docker calls from its start
+   * to its end, their RSS at its end. Side by side, so that what else the machine did meanwhile
+   * weighs on every agent alike (measured one after the other, whichever agent came second used
+   * 1.5-3 times the CPU of the first, whichever it was: docs/benchmarks.md).
+   */
+  private static List<Seen> window(List<Measured> all, long windowMs) throws InterruptedException {
+    List<Map<String, Long>> calls0 = new ArrayList<>();
+    List<Map<String, Procs.ThreadCpu>> threads0 = new ArrayList<>();
+    List<Long> cpu0 = new ArrayList<>();
+    for (Measured m : all) {
+      calls0.add(m.counter.counts());
+      threads0.add(Procs.threadCpu(m.pid));
+      cpu0.add(Procs.cpuMillis(m.pid));
+    }
+    long t0 = System.nanoTime();
+    Thread.sleep(windowMs);
+    double wall = (System.nanoTime() - t0) / 1e6;
+    List<Seen> out = new ArrayList<>();
+    for (int i = 0; i < all.size(); i++) {
+      Measured m = all.get(i);
+      double cpu = 100.0 * (Procs.cpuMillis(m.pid) - cpu0.get(i)) / wall;
+      out.add(new Seen(Procs.rssMib(m.pid), cpu, Procs.busiestThreads(threads0.get(i), Procs.threadCpu(m.pid), 6),
+          perMinute(calls0.get(i), m.counter.counts(), windowMs)));
+    }
+    return out;
+  }
+
+  /**
+   * Measures the agents side by side: each is started alone (its archive made, then start to
+   * Ready), then one idle window over all of them, then {@code pods} pods each, then one window
+   * over all of them again.
+   */
+  static List<Result> run(List<Path> jars, long windowMs, int pods, Path work, PrintStream out) throws Exception {
+    List<Measured> all = new ArrayList<>();
+    try {
+      for (Path jar : jars) {
+        Measured m = new Measured(jar, work.resolve("agent-" + all.size())); // the same jar twice measures two agents
+        all.add(m);
+        m.start();
+      }
       Thread.sleep(Math.min(5000, windowMs));
-      c0 = counter.counts();
-      threads0 = Procs.threadCpu(pid);
-      double podsCpu = Procs.cpuPercent(pid, windowMs);
-      String podsThreads = Procs.busiestThreads(threads0, Procs.threadCpu(pid), 6);
-      Map<String, Double> callsPods = perMinute(c0, counter.counts(), windowMs);
-      double podsRss = Procs.rssMib(pid);
-      out.printf("agent %s: with %d pods RSS %.0f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n", jar, pods, podsRss,
-          podsCpu, podsThreads, callsPods);
-      return new Result(jar.toString(), archiveMs, startMs, idleRss, idleCpu, callsIdle, podsRss, podsCpu, callsPods, pods, counter.counts());
+      List<Seen> idle = window(all, windowMs);
+      for (int i = 0; i < all.size(); i++) {
+        Seen s = idle.get(i);
+        out.printf("agent %s: Ready %.1f s after start; idle RSS %.0f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n",
+            all.get(i).jar, all.get(i).startMs / 1000, s.rssMib(), s.cpuPercent(), s.threads(), s.calls());
+      }
+      for (Measured m : all) {
+        for (int i = 0; i < pods; i++) {
+          m.fleet.apply(LocalFleet.daemonSet("bench-pod-" + i, "local/busybox:1", ""));
+        }
+      }
+      for (Measured m : all) {
+        LocalFleet.await(pods + " pods running", 300, () -> runningPods(m.fleet) >= pods);
+      }
+      Thread.sleep(Math.min(5000, windowMs));
+      List<Seen> loaded = window(all, windowMs);
+      List<Result> results = new ArrayList<>();
+      for (int i = 0; i < all.size(); i++) {
+        Measured m = all.get(i);
+        Seen s = loaded.get(i);
+        out.printf("agent %s: with %d pods RSS %.0f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n", m.jar, pods,
+            s.rssMib(), s.cpuPercent(), s.threads(), s.calls());
+        Seen d = idle.get(i);
+        results.add(new Result(m.jar.toString(), m.archiveMs, m.startMs, d.rssMib(), d.cpuPercent(), d.calls(), s.rssMib(), s.cpuPercent(),
+            s.calls(), pods, m.counter.counts()));
+      }
+      return results;
+    } finally {
+      for (Measured m : all) {
+        m.close();
+      }
     }
   }
 

@@ -119,11 +119,8 @@ public final class Bench {
     @Override
     public Integer call() throws Exception {
       machine();
-      List<AgentBench.Result> results = new java.util.ArrayList<>();
-      for (Path jar : jars == null ? List.of(LocalFleet.builtAgentJar()) : jars) {
-        results.add(AgentBench.run(jar.toAbsolutePath(), window * 1000L, pods, work(), OUT));
-      }
-      AgentBench.print(results, window * 1000L, OUT);
+      List<Path> measured = (jars == null ? List.of(LocalFleet.builtAgentJar()) : jars).stream().map(Path::toAbsolutePath).toList();
+      AgentBench.print(AgentBench.run(measured, window * 1000L, pods, work(), OUT), window * 1000L, OUT);
       return 0;
     }
   }

@@ -95,7 +95,7 @@ class BenchSmokeTest {
 
   @Test
   void agentFootprint() throws Exception {
-    AgentBench.Result r = AgentBench.run(LocalFleet.builtAgentJar(), 2000, 2, work, out);
+    AgentBench.Result r = AgentBench.run(List.of(LocalFleet.builtAgentJar()), 2000, 2, work, out).get(0);
     assertThat(r.idleRssMib()).isPositive();
     assertThat(r.podsRssMib()).isPositive();
     assertThat(r.startToReadyMs()).isPositive();
