@@ -12,5 +12,13 @@ public final class Reconnects {
    */
   public static final Duration MAX_DELAY = Duration.ofSeconds(30);
 
+  /** How long an agent's try to connect to a coordinator waits for the connection (a host that is gone answers nothing). */
+  public static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
+
+  /** The longest an agent takes to reach a coordinator that answers again: its longest back-off, then a connection made. */
+  public static Duration longestReturn() {
+    return MAX_DELAY.plus(CONNECT_TIMEOUT);
+  }
+
   private Reconnects() {}
 }

@@ -98,7 +98,9 @@ public final class CoordinatorSession implements AutoCloseable {
     if (channel == null) {
       String target = target();
       NettyChannelBuilder b = NettyChannelBuilder.forTarget(target, credentials.channelCredentials())
-          .maxInboundMessageSize(64 * 1024 * 1024);
+          .maxInboundMessageSize(64 * 1024 * 1024)
+          .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS,
+              (int) io.dsfleet.common.Reconnects.CONNECT_TIMEOUT.toMillis());
       if (!credentials.isInsecure()) {
         b.overrideAuthority(Pki.SERVER_NAME);
       }
@@ -116,6 +118,18 @@ public final class CoordinatorSession implements AutoCloseable {
     if (channel != null) {
       channel.shutdownNow();
       channel = null;
+    }
+  }
+
+  /**
+   * A channel kept between tries (one coordinator) waits out gRPC's own connect back-off (up to
+   * 2 minutes after a long outage) and fails every call at once meanwhile: the agent's back-off
+   * alone decides when it tries, so a coordinator back from an outage hears from it within
+   * {@link io.dsfleet.common.Reconnects#longestReturn()}, which its restart grace counts on.
+   */
+  private synchronized void resetConnectBackoff() {
+    if (channel != null) {
+      channel.resetConnectBackoff();
     }
   }
 
@@ -231,6 +245,7 @@ public final class CoordinatorSession implements AutoCloseable {
     if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
       nextCoordinator();
     }
+    resetConnectBackoff();
     Duration delay = reconnect.next();
     log.warn("{}; retrying in {} ms (pods keep running)", why, delay.toMillis());
     scheduler.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);

@@ -110,7 +110,8 @@ public final class Fleet {
     // back-off, and every agent reconnects at once (a TLS handshake, a session, its desired set
     // each): allow that, and 100 reconnects a second, on top of the heartbeat grace (measured:
     // docs/benchmarks.md)
-    long restartGraceMillis = io.dsfleet.common.Reconnects.MAX_DELAY.toMillis() + storedNodes.size() * RESTART_MILLIS_PER_NODE;
+    long returnMillis = io.dsfleet.common.Reconnects.longestReturn().toMillis();
+    long restartGraceMillis = returnMillis + storedNodes.size() * RESTART_MILLIS_PER_NODE;
     for (StoredNode n : storedNodes) {
       NodeEntry node = NodeEntry.load(n);
       // A restarted coordinator gives every node that was Ready a full grace period to reconnect
@@ -120,7 +121,7 @@ public final class Fleet {
       node.heardSinceStart = false;
       state.nodes.put(n.name(), node);
     }
-    lifecycle.restarted(restartGraceMillis);
+    lifecycle.restarted(restartGraceMillis - returnMillis, returnMillis);
     Map<String, String> rollouts = store.rollouts();
     state.daemonSets.forEach((k, e) -> {
       String hash = e.current().hash();

@@ -69,11 +69,16 @@ final class NodeLifecycle {
     this.dispatcher = dispatcher;
   }
 
-  /** The coordinator started with these nodes from the store, each given {@code graceMillis} (on top of the lease) to reconnect. */
-  void restarted(long graceMillis) {
+  /**
+   * The coordinator started with these nodes from the store, each given {@code stormMillis} (the
+   * fleet's reconnect storm, which grows with its size) and {@code returnMillis} (an agent's
+   * longest wait before it tries again, fixed) on top of the lease to reconnect. Returns that go
+   * on extend leases up to three times the lease and the storm, plus the wait once.
+   */
+  void restarted(long stormMillis, long returnMillis) {
     long now = nanoTime.getAsLong();
     lastReturnNanos = now;
-    returnsUntilNanos = now + 3 * (options.heartbeatGrace().toMillis() + graceMillis) * 1_000_000L;
+    returnsUntilNanos = now + (3 * (options.heartbeatGrace().toMillis() + stormMillis) + returnMillis) * 1_000_000L;
   }
 
   private void heard(NodeEntry n) {

@@ -81,7 +81,8 @@ class NodeLifecycleTest {
 
   @Test
   void afterARestartANodeNotYetBackStaysReadyWhileOthersStillComeBackAndNotLonger() {
-    // restart grace: the 20 s lease (up to 10 % jitter), the agents' longest back-off (30 s) and 10 ms a node: 50-52 s
+    // restart grace: the 20 s lease (up to 10 % jitter), an agent's longest return (its 30 s back-off, 5 s to connect)
+    // and 10 ms a node: 55-57 s
     nodes(6);
     h.agents.values().forEach(a -> a.alive = false);
     h.crashAndRestartWithout("n0", "n1", "n2", "n3", "n4", "n5"); // a slow reconnect storm: a node every 10 s, n5 never
@@ -115,22 +116,21 @@ class NodeLifecycleTest {
 
   @Test
   void returnsThatNeverStopHoldALeaseForThreeRestartGracesAtMost() {
-    nodes(17);
+    // three times the lease and the storm (3 x (20 s + 11 x 10 ms)), plus an agent's longest return (35 s) once: 95.3 s
+    nodes(11);
     h.agents.values().forEach(a -> a.alive = false);
-    String[] all = java.util.stream.IntStream.range(0, 17).mapToObj(i -> "n" + i).toArray(String[]::new);
-    h.crashAndRestartWithout(all); // a node every 10 s; n16 never
-    for (int i = 0; i < 14; i++) {
+    String[] all = java.util.stream.IntStream.range(0, 11).mapToObj(i -> "n" + i).toArray(String[]::new);
+    h.crashAndRestartWithout(all); // a node every 10 s; n10 never
+    for (int i = 0; i < 9; i++) {
       seconds(10);
       back("n" + i);
     }
-    seconds(9);
-    boolean readyAt149 = node("n16").ready();
-    seconds(1);
-    back("n14");
-    seconds(10);
-    back("n15");
-    assertThat(readyAt149).as("149 s after the restart, returns still arriving").isTrue();
-    assertThat(node("n16").ready()).as("160 s after: past three restart graces (150.5 s)").isFalse();
+    seconds(4);
+    boolean readyAt94 = node("n10").ready();
+    seconds(6);
+    back("n9");
+    assertThat(readyAt94).as("94 s after the restart, returns still arriving").isTrue();
+    assertThat(node("n10").ready()).as("100 s after: past the cap (95.3 s), though returns still arrive").isFalse();
   }
 
   @Test

@@ -392,18 +392,18 @@ class CoordinatorServiceTest {
     c.clock.advance(Duration.ofSeconds(15));
     c.restart();
     // 60 s since the last heartbeat, 45 s since the restart: within its grace (the 20 s heartbeat
-    // grace, up to 10 % jitter, and the agents' longest reconnect back-off, 30 s)
+    // grace, up to 10 % jitter, and an agent's longest return: its 30 s back-off and 5 s to connect)
     c.clock.advance(Duration.ofSeconds(45));
     c.server.fleet().tick();
     List<NodeView> nodes = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList();
     assertThat(nodes).hasSize(2).allMatch(NodeView::getReady);
     FakeAgent back = c.agent("node-a", Map.of());
     assertThat(back.nextDesired(WAIT).getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("agent");
-    c.clock.advance(Duration.ofSeconds(10)); // 55 s since the restart, past its grace, 10 s since node-a came back
+    c.clock.advance(Duration.ofSeconds(15)); // 60 s since the restart, past its grace, 15 s since node-a came back
     c.server.fleet().tick();
     assertThat(node("node-a").getReady()).isTrue();
     assertThat(node("node-b").getReady()).as("not back yet, while the fleet still comes back").isTrue();
-    c.clock.advance(Duration.ofSeconds(11)); // a heartbeat grace since the last node came back
+    c.clock.advance(Duration.ofSeconds(6)); // a heartbeat grace since the last node came back
     c.server.fleet().tick();
     assertThat(node("node-b").getReady()).as("node-b never came back").isFalse();
   }
