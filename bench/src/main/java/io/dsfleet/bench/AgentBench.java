@@ -112,6 +112,7 @@ final class AgentBench {
    */
   static List<Result> run(List<Path> jars, long windowMs, int pods, Path work, PrintStream out) throws Exception {
     List<Measured> all = new ArrayList<>();
+    boolean measured = false;
     try {
       for (Path jar : jars) {
         Measured m = new Measured(jar, work.resolve("agent-" + all.size())); // the same jar twice measures two agents
@@ -145,10 +146,23 @@ final class AgentBench {
         results.add(new Result(m.jar.toString(), m.archiveMs, m.startMs, d.rssMib(), d.cpuPercent(), d.calls(), s.rssMib(), s.cpuPercent(),
             s.calls(), pods, m.counter.counts()));
       }
+      measured = true;
       return results;
     } finally {
-      for (Measured m : all) {
-        m.close();
+      Exception first = null;
+      for (Measured m : all) { // every agent's processes and counter, whatever one of them does
+        try {
+          m.close();
+        } catch (Exception e) {
+          if (first == null) {
+            first = e;
+          } else {
+            first.addSuppressed(e);
+          }
+        }
+      }
+      if (first != null && measured) { // else the measurement's own failure goes up, not a close's
+        throw first;
       }
     }
   }

@@ -76,7 +76,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
    * An event of that gap is replayed from the daemon's buffer instead of missed; one older than the
    * call was seen by the list, so replaying it costs a pass at most.
    */
-  static final Duration EVENTS_REPLAYED = Duration.ofSeconds(2);
+  static final Duration EVENTS_REPLAYED = Duration.ofSeconds(5);
   /** Log text without a newline is passed on in pieces of this many characters. */
   static final int MAX_LOG_LINE = 16 * 1024;
 
@@ -570,7 +570,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    quick.close();
-    docker.close();
+    try (docker) {
+      quick.close();
+    }
   }
 }
