@@ -81,7 +81,7 @@ final class AgentBench {
    * One window over every agent at once: their CPU, busiest threads and Docker calls from its start
    * to its end, their RSS at its end. Side by side, so that what else the machine did meanwhile
    * weighs on every agent alike (measured one after the other, whichever agent came second used
-   * 1.5-3 times the CPU of the first, whichever it was: docs/benchmarks.md).
+   * 1.8-3.5 times the idle CPU of the first, whichever build it was: docs/benchmarks.md).
    */
   private static List<Seen> window(List<Measured> all, long windowMs) throws InterruptedException {
     List<Map<String, Long>> calls0 = new ArrayList<>();
