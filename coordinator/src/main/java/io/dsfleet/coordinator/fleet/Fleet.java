@@ -111,17 +111,17 @@ public final class Fleet {
     // each): allow that, and 100 reconnects a second, on top of the heartbeat grace (measured:
     // docs/benchmarks.md)
     long returnMillis = io.dsfleet.common.Reconnects.longestReturn().toMillis();
-    long restartGraceMillis = returnMillis + storedNodes.size() * RESTART_MILLIS_PER_NODE;
+    long stormMillis = storedNodes.size() * RESTART_MILLIS_PER_NODE;
     for (StoredNode n : storedNodes) {
       NodeEntry node = NodeEntry.load(n);
       // A restarted coordinator gives every node that was Ready a full grace period to reconnect
       // before calling it NotReady, so a coordinator restart never turns the fleet NotReady; a
       // node that was NotReady stays so, with its times, until it is heard from.
-      node.leaseDeadlineNanos = lifecycle.leaseDeadline(restartGraceMillis);
+      node.leaseDeadlineNanos = lifecycle.leaseDeadline(returnMillis + stormMillis);
       node.heardSinceStart = false;
       state.nodes.put(n.name(), node);
     }
-    lifecycle.restarted(restartGraceMillis - returnMillis, returnMillis);
+    lifecycle.restarted(stormMillis, returnMillis);
     Map<String, String> rollouts = store.rollouts();
     state.daemonSets.forEach((k, e) -> {
       String hash = e.current().hash();
