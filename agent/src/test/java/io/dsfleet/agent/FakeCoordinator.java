@@ -19,7 +19,11 @@ public final class FakeCoordinator implements AutoCloseable {
   public final AtomicInteger joins = new AtomicInteger();
   public final AtomicInteger leaves = new AtomicInteger();
   public final List<PodStatusReport> reports = new CopyOnWriteArrayList<>();
-  /** Off: heartbeats go unanswered, as from a coordinator cut off, and agents leave the session after three intervals. */
+  /** Every heartbeat received, in order, with the session it came on (1 for the first opened). */
+  public final List<Received> heartbeats = new CopyOnWriteArrayList<>();
+
+  public record Received(int session, Heartbeat heartbeat) {}
+  /** Off: heartbeats go unanswered, as from a coordinator cut off, and agents leave the session after four intervals. */
   public volatile boolean ackHeartbeats = true;
 
   public FakeCoordinator(DesiredState desired) {
@@ -45,16 +49,22 @@ public final class FakeCoordinator implements AutoCloseable {
       @Override
       public StreamObserver<AgentMessage> session(StreamObserver<CoordinatorMessage> response) {
         return new StreamObserver<>() {
+          private int session;
+
           @Override
           public void onNext(AgentMessage m) {
             if (m.hasOpen()) {
-              sessionsOpened.incrementAndGet();
+              session = sessionsOpened.incrementAndGet();
               synchronized (response) {
                 response.onNext(CoordinatorMessage.newBuilder().setDesired(desired).build());
               }
             } else if (m.hasPodStatus()) {
               reports.add(m.getPodStatus());
-            } else if (m.hasHeartbeat() && ackHeartbeats) {
+            } else if (m.hasHeartbeat()) {
+              heartbeats.add(new Received(session, m.getHeartbeat()));
+              if (!ackHeartbeats || m.getHeartbeat().getAckNotNeeded()) { // as the coordinator: no ack where none is needed
+                return;
+              }
               synchronized (response) {
                 response.onNext(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(m.getHeartbeat().getSeq()))
                     .build());

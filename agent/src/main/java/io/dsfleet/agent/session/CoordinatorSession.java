@@ -287,7 +287,7 @@ public final class CoordinatorSession implements AutoCloseable {
   public synchronized void heartbeat() {
     if (stream != null && silentFor() != null) {
       // a coordinator cut off (its link down, its host gone) never ends the stream: no RST arrives;
-      // heartbeats go into the void while another replica leads. Three intervals unanswered: leave.
+      // heartbeats go into the void while another replica leads. Four intervals unanswered: leave.
       log.warn("the coordinator acknowledged no heartbeat for {} ms; reconnecting (pods keep running)", silentFor().toMillis());
       silent = true;
       ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).cancel("the coordinator went silent", null);
@@ -298,8 +298,11 @@ public final class CoordinatorSession implements AutoCloseable {
       return;
     }
     Reconciler.RuntimeCondition c = reconciler.runtimeCondition();
+    // an ack only when the last one is an interval old: every other heartbeat while the coordinator
+    // answers, half the coordinator's writes at thousands of heartbeats a second (docs/wire.md)
+    boolean ackNeeded = System.nanoTime() - lastAckNanos >= sessionInterval.toNanos();
     if (send(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(c.down())
-        .setRuntimeMessage(c.message() == null ? "" : c.message())).build())) {
+        .setRuntimeMessage(c.message() == null ? "" : c.message()).setAckNotNeeded(!ackNeeded)).build())) {
       if (!renewing && credentials.dueForRenewal(clock.instant())) {
         renewing = true;
         scheduler.execute(this::renew);
@@ -307,10 +310,14 @@ public final class CoordinatorSession implements AutoCloseable {
     }
   }
 
-  /** How long the coordinator has not acknowledged a heartbeat, when that is over three intervals; else null. */
+  /**
+   * How long the coordinator has not acknowledged a heartbeat, when that is over four intervals;
+   * else null. An ack is asked for every other interval ({@link #heartbeat}), so four intervals are
+   * the same three unanswered heartbeats that asked as when every heartbeat was acked.
+   */
   private Duration silentFor() {
     Duration quiet = Duration.ofNanos(System.nanoTime() - lastAckNanos);
-    return quiet.compareTo(sessionInterval.multipliedBy(3)) > 0 ? quiet : null;
+    return quiet.compareTo(sessionInterval.multipliedBy(4)) > 0 ? quiet : null;
   }
 
   /**
@@ -365,7 +372,7 @@ public final class CoordinatorSession implements AutoCloseable {
     synchronized (this) {
       if (silent) {
         silent = false;
-        status = Status.UNAVAILABLE.withDescription("no heartbeat acknowledged for over three intervals");
+        status = Status.UNAVAILABLE.withDescription("no heartbeat acknowledged for over four intervals");
       }
       if (heartbeats != null) {
         heartbeats.cancel(false);

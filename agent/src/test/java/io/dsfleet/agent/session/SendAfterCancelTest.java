@@ -37,7 +37,7 @@ class SendAfterCancelTest {
     Clock clock = Clock.systemUTC();
     ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(4);
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
-      coordinator.ackHeartbeats = false; // silent: the agent leaves each session after three 100 ms intervals
+      coordinator.ackHeartbeats = false; // silent: the agent leaves each session after four 100 ms intervals
       FakeRuntime runtime = new FakeRuntime(clock);
       Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir.resolve("state"),
           "test", Reconciler.Threads.standard(), report -> { });

@@ -305,6 +305,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     }
 
     private void ackHeartbeat(Heartbeat hb) {
+      if (hb.getAckNotNeeded()) {
+        return;
+      }
       send(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder()
           .setSeq(hb.getSeq()).setLeaseMillis(fleet.options().heartbeatGrace().toMillis())).build());
     }

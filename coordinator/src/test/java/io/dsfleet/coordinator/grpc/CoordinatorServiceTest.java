@@ -167,6 +167,18 @@ class CoordinatorServiceTest {
   }
 
   @Test
+  void aHeartbeatThatNeedsNoAckGetsNoneAndTheNextThatAsksGetsItsOwn() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.heartbeatNeedingNoAck();
+    a.heartbeat();
+    await().atMost(WAIT).until(a::heartbeatAcked);
+    // one session's messages keep their order: an ack of the first would have come before the second's
+    assertThat(a.received.stream().filter(CoordinatorMessage::hasHeartbeatAck).map(m -> m.getHeartbeatAck().getSeq()).toList())
+        .as("the heartbeats acknowledged").containsExactly(2L);
+    assertThat(node("node-a").getReady()).isTrue();
+  }
+
+  @Test
   void joinedAgentReceivesItsPodsAndALaterAgentToo() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
     assertThat(a.nextDesired(WAIT).getPodsCount()).as("empty set on open").isZero();

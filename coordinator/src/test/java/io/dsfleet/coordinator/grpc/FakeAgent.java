@@ -128,6 +128,11 @@ public final class FakeAgent implements AutoCloseable {
     heartbeat(false, "");
   }
 
+  /** A heartbeat that says it needs no ack (the agent had one less than an interval ago). */
+  public synchronized void heartbeatNeedingNoAck() {
+    session.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setAckNotNeeded(true)).build());
+  }
+
   /** A heartbeat saying whether the node's container runtime answers. */
   public synchronized void heartbeat(boolean runtimeUnavailable, String message) {
     session.onNext(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(runtimeUnavailable)
