@@ -166,17 +166,29 @@ final class ScaleBench {
       } else {
         awaitNewLeader(fleet);
       }
+      double servingMs = (System.nanoTime() - k0) / 1e6;
       int[] maxNotReady = {0};
+      // how many were back at each poll (seconds from the SIGKILL): where the restart's time goes
+      StringBuilder timeline = new StringBuilder();
+      long[] nextMark = {10_000};
       LocalFleet.await("every agent reconnected", 600, 1000, () -> {
         List<NodeView> all = fleet.nodes();
         int notReady = (int) all.stream().filter(n -> !n.getReady()).count();
         maxNotReady[0] = Math.max(maxNotReady[0], notReady);
-        return all.size() == nodes && all.stream().allMatch(n -> n.getLastHeartbeatMillis() > killedAt);
+        long back = all.stream().filter(n -> n.getLastHeartbeatMillis() > killedAt).count();
+        long sinceKill = (System.nanoTime() - k0) / 1_000_000;
+        if (sinceKill >= nextMark[0] || back == nodes) {
+          timeline.append(String.format(" %.0fs:%d", sinceKill / 1000.0, back));
+          nextMark[0] = (sinceKill / 10_000 + 1) * 10_000;
+        }
+        return all.size() == nodes && back == nodes;
       });
       double reconnectMs = (System.nanoTime() - k0) / 1e6;
       out.printf("%d nodes: %s: every agent back in %.1f s, nodes NotReady at any poll: %d%n", nodes,
           replicas == 1 ? "coordinator SIGKILLed and restarted" : "the leader of " + replicas + " replicas SIGKILLed", reconnectMs / 1000,
           maxNotReady[0]);
+      out.printf("%d nodes: restart timeline: %s %.1f s after the SIGKILL; nodes back (seconds after it: nodes):%s%n", nodes,
+          replicas == 1 ? "serving again" : "a new leader", servingMs / 1000, timeline);
       return new Result(nodes, replicas, joinMs, joinCpuPerNode, cpu, heap, rss, latency, applyAllMs, applyCpuMs, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0], dashboard);
     } finally {
