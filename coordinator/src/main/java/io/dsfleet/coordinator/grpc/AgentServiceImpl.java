@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Agents join, hold one session each, and leave. A session's messages arrive on the transport
- * threads: a heartbeat of a node that stays as it is is answered there without the fleet's lock;
+ * threads: a heartbeat of a node that stays as it is renews the lease there without the fleet's
+ * lock (and is answered there when it asks for an answer and nothing of its session waits);
  * everything else a session changes is queued to the {@link SessionWorker}.
  */
 public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBase implements AutoCloseable {
@@ -262,8 +263,10 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
             // lock-free only while no heartbeat of this session that changes the node's condition
             // waits in the queue: renew compares with the node as it is, not as that one will make it
             if (conditionsQueued.get() == 0 && fleet.renew(from, hb.getRuntimeUnavailable())) {
-              // the lease is renewed now; the answer keeps its place behind what this session queued
-              if (queued.get() == 0) {
+              // the lease is renewed now; an answer (if asked for) keeps its place behind what this session queued
+              if (hb.getAckNotNeeded()) {
+                // nothing to send
+              } else if (queued.get() == 0) {
                 ackHeartbeat(hb);
               } else {
                 later(() -> ackHeartbeat(hb));
