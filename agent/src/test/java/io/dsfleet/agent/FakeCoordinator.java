@@ -55,6 +55,7 @@ public final class FakeCoordinator implements AutoCloseable {
           public void onNext(AgentMessage m) {
             if (m.hasOpen()) {
               session = sessionsOpened.incrementAndGet();
+              latest = response;
               synchronized (response) {
                 response.onNext(CoordinatorMessage.newBuilder().setDesired(desired).build());
               }
@@ -81,6 +82,17 @@ public final class FakeCoordinator implements AutoCloseable {
       }
     }).build().start();
     return this;
+  }
+
+  /** The response side of the session opened last. */
+  private volatile StreamObserver<CoordinatorMessage> latest;
+
+  /** Sends a message on the session opened last. */
+  public void send(CoordinatorMessage m) {
+    StreamObserver<CoordinatorMessage> to = latest;
+    synchronized (to) {
+      to.onNext(m);
+    }
   }
 
   public int port() {

@@ -66,6 +66,18 @@ public final class CoordinatorSession implements AutoCloseable {
   /** The session is being ended because the coordinator went silent: reconnect elsewhere. */
   private boolean silent;
   private final Map<String, AutoCloseable> logFollows = new ConcurrentHashMap<>();
+  /**
+   * Work that may wait long for Docker or the coordinator (a renewal: 10 s; a log request's list of
+   * the pod's containers: 2 minutes on a hung daemon; the removal of every pod): never on the
+   * scheduler, whose two threads send the heartbeats. Four at once at most; threads only while
+   * there is such work.
+   */
+  private final java.util.concurrent.ThreadPoolExecutor work = new java.util.concurrent.ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS,
+      new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
+        Thread t = new Thread(r, "agent-session-work");
+        t.setDaemon(true);
+        return t;
+      });
 
   public CoordinatorSession(List<String> coordinators, NodeCredentials credentials, NodeInfo info, Reconciler reconciler,
       ContainerRuntime runtime, LocalState state, ScheduledExecutorService scheduler, Clock clock, Random random,
@@ -84,6 +96,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.reconnect = new Reconnect(random);
     this.heartbeatOverride = heartbeatOverride;
     this.onRemoved = onRemoved;
+    work.allowCoreThreadTimeOut(true);
   }
 
   public void start() {
@@ -305,7 +318,7 @@ public final class CoordinatorSession implements AutoCloseable {
         .setRuntimeMessage(c.message() == null ? "" : c.message()).setAckNotNeeded(!ackNeeded)).build())) {
       if (!renewing && credentials.dueForRenewal(clock.instant())) {
         renewing = true;
-        scheduler.execute(this::renew);
+        work.execute(this::renew);
       }
     }
   }
@@ -506,7 +519,7 @@ public final class CoordinatorSession implements AutoCloseable {
       case REMOVED -> {
         log.warn("this node was removed from the fleet: {}; stopping and removing every owned container", m.getRemoved().getReason());
         closed = true;
-        scheduler.execute(() -> {
+        work.execute(() -> {
           reconciler.removeAll(Duration.ofSeconds(30), log::info);
           state.clear();
           credentials.forget();
@@ -519,7 +532,7 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   private void logs(LogRequest r) {
-    scheduler.execute(() -> {
+    work.execute(() -> {
       List<OwnedContainer> mine = runtime.listOwned(info.getName(), Map.of(Labels.POD, r.getPodName())).stream()
           .flatMap(c -> OwnedContainer.of(c, info.getName(), new StringBuilder()).stream())
           .filter(c -> (r.getNamespace().isEmpty() || r.getNamespace().equals(c.namespace())) && Labels.APP.equals(c.role()))
@@ -605,5 +618,6 @@ public final class CoordinatorSession implements AutoCloseable {
     if (channel != null) {
       channel.shutdownNow();
     }
+    work.shutdownNow();
   }
 }

@@ -119,8 +119,24 @@ public final class FakeRuntime implements ContainerRuntime {
     return containers.containsKey(id);
   }
 
+  /** While set, a list waits for it (a hung daemon: its calls are accepted and never answered). */
+  public volatile java.util.concurrent.CountDownLatch listsWaitFor;
+
   @Override
-  public synchronized List<ContainerInfo> listOwned(String node, Map<String, String> more) {
+  public List<ContainerInfo> listOwned(String node, Map<String, String> more) {
+    java.util.concurrent.CountDownLatch hung = listsWaitFor;
+    if (hung != null) {
+      try {
+        hung.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new RuntimeUnavailableException("interrupted while the fake runtime hung", e);
+      }
+    }
+    return listOwnedNow(node, more);
+  }
+
+  private synchronized List<ContainerInfo> listOwnedNow(String node, Map<String, String> more) {
     check();
     return containers.values().stream()
         .filter(f -> "true".equals(f.spec.labels().get(Labels.MANAGED)) && node.equals(f.spec.labels().get(Labels.NODE)))

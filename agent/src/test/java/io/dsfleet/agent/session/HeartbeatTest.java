@@ -9,14 +9,17 @@ import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.proto.v1.CoordinatorMessage;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.Heartbeat;
+import io.dsfleet.proto.v1.LogRequest;
 import io.dsfleet.proto.v1.NodeInfo;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -25,11 +28,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The agent asks for a heartbeat's ack only when its last one is an interval old (half the
- * coordinator's writes at a fleet's scale), and that keeps its session: a coordinator that acks
- * exactly the heartbeats that ask, as the real one does, is never taken for a silent one.
+ * Heartbeats. The agent asks for a heartbeat's ack only when its last one is an interval old (half
+ * the coordinator's writes at a fleet's scale), and that keeps its session: a coordinator that acks
+ * exactly the heartbeats that ask, as the real one does, is never taken for a silent one. And no
+ * work that waits for Docker or the coordinator holds them up.
  */
-class HeartbeatAckTest {
+class HeartbeatTest {
   /** Long enough that a scheduling hiccup of the test machine is a fraction of it. */
   static final Duration INTERVAL = Duration.ofMillis(400);
 
@@ -44,8 +48,11 @@ class HeartbeatAckTest {
   }
 
   private CoordinatorSession session(FakeCoordinator coordinator) {
+    return session(coordinator, new FakeRuntime(Clock.systemUTC()));
+  }
+
+  private CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime) {
     Clock clock = Clock.systemUTC();
-    FakeRuntime runtime = new FakeRuntime(clock);
     Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
         dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
     return new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
@@ -88,6 +95,31 @@ class HeartbeatAckTest {
       assertThat(first.stream().skip(1).noneMatch(Heartbeat::getAckNotNeeded))
           .as("with no ack coming, every heartbeat after the opening one asks: " + first).isTrue();
       assertThat(secondAfter).as("the second session opened only after four silent intervals").isGreaterThan(INTERVAL.multipliedBy(4));
+    }
+  }
+
+  @Test
+  void heartbeatsGoOnWhileLogRequestsWaitForAHungDocker() throws Exception {
+    FakeRuntime runtime = new FakeRuntime(Clock.systemUTC());
+    CountDownLatch hung = new CountDownLatch(1);
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = session(coordinator, runtime);
+      session.start();
+      await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.heartbeats.size() >= 2);
+      // Docker stops answering, and users ask for logs: each request lists the pod's containers
+      runtime.listsWaitFor = hung;
+      for (int i = 0; i < 4; i++) {
+        coordinator.send(CoordinatorMessage.newBuilder().setLogRequest(LogRequest.newBuilder().setRequestId("r" + i).setPodName("p")
+            .setTailLines(10)).build());
+      }
+      int before = coordinator.heartbeats.size();
+      // the lease is renewed all the while (a node whose heartbeats stop is NotReady in the fleet)
+      await().atMost(Duration.ofSeconds(10)).until(() -> coordinator.heartbeats.size() >= before + 5);
+      assertThat(coordinator.sessionsOpened.get()).as("the session was kept").isEqualTo(1);
+      hung.countDown();
+      session.close();
+    } finally {
+      hung.countDown();
     }
   }
 }
