@@ -65,7 +65,7 @@ final class ScaleBench {
             SimulatedAgents.class.getName(), String.join(",", fleet.addresses), fleet.joinToken(), "sim-", String.valueOf(from), String.valueOf(count),
             state.resolve("jvm" + k).toString(), String.valueOf(relistMillis));
         if (profile != null && k == 0) {
-          cmd.add(1, "-XX:StartFlightRecording=name=bench,settings=profile,maxsize=500m");
+          cmd.add(cmd.indexOf(Procs.java()) + 1, "-XX:StartFlightRecording=name=bench,settings=profile,maxsize=500m");
         }
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("simulators.log").toFile())).start();
         sims.add(p);
@@ -187,8 +187,10 @@ final class ScaleBench {
       out.printf("%d nodes: %s: every agent back in %.1f s, nodes NotReady at any poll: %d%n", nodes,
           replicas == 1 ? "coordinator SIGKILLed and restarted" : "the leader of " + replicas + " replicas SIGKILLed", reconnectMs / 1000,
           maxNotReady[0]);
-      out.printf("%d nodes: restart timeline: %s %.1f s after the SIGKILL; nodes back (seconds after it: nodes):%s%n", nodes,
-          replicas == 1 ? "serving again" : "a new leader", servingMs / 1000, timeline);
+      out.printf("%d nodes: restart timeline: %s %.1f s after the SIGKILL%s; nodes back (seconds after it: nodes):%s%n", nodes,
+          replicas == 1 ? "the bench's admin call answered" : "a new leader", servingMs / 1000,
+          replicas == 1 ? " (the coordinator's log: serving " + servingAfterStart(fleet.dir.resolve("coordinator.log")) + " after its JVM started)" : "",
+          timeline);
       return new Result(nodes, replicas, joinMs, joinCpuPerNode, cpu, heap, rss, latency, applyAllMs, applyCpuMs, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0], dashboard);
     } finally {
@@ -206,6 +208,22 @@ final class ScaleBench {
    * gap from one wave's last Ready to the next wave's first is the coordinator's; inside a wave, the
    * agents' and the sessions'.
    */
+  /** From the coordinator's last "ds-coordinator serving" log line: how long its start took, or "unknown". */
+  static String servingAfterStart(java.nio.file.Path log) {
+    try {
+      List<String> lines = java.nio.file.Files.readAllLines(log);
+      for (int i = lines.size() - 1; i >= 0; i--) {
+        var m = java.util.regex.Pattern.compile("ds-coordinator serving .*; (\\d+) ms after the JVM started").matcher(lines.get(i));
+        if (m.find()) {
+          return String.format("%.1f s", Long.parseLong(m.group(1)) / 1000.0);
+        }
+      }
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      return "unknown (" + e.getMessage() + ")";
+    }
+    return "unknown";
+  }
+
   private static String waves(ConcurrentLinkedQueue<String> lines, long from, int wave) {
     Map<String, Long> seen = new HashMap<>();
     Map<String, Long> running = new HashMap<>();
