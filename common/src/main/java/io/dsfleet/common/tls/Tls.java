@@ -134,8 +134,22 @@ public final class Tls {
 
   /** A client with a certificate (node, admin or viewer), trusting only the fleet CA. */
   public static ChannelCredentials client(X509Certificate ca, X509Certificate cert, PrivateKey key) {
+    return TlsChannelCredentials.newBuilder().keyManager(clientKey(key, cert)).trustManager(fleetTrust(ca)).build();
+  }
+
+  /**
+   * The key and trust of {@link #client(X509Certificate, X509Certificate, PrivateKey)}, for a client
+   * that builds its TLS context once and connects many times with it (the agent: a trust store
+   * built and a context made for every reconnect try cost CPU in a fleet's reconnect storm).
+   */
+  public static X509ExtendedKeyManager clientKey(PrivateKey key, X509Certificate cert) {
+    return new OwnKey(key, cert);
+  }
+
+  /** @see #clientKey */
+  public static X509ExtendedTrustManager fleetTrust(X509Certificate ca) {
     try {
-      return TlsChannelCredentials.newBuilder().keyManager(new OwnKey(key, cert)).trustManager(pkix(ca)).build();
+      return pkix(ca);
     } catch (IOException | GeneralSecurityException e) {
       throw new IllegalStateException("cannot set up TLS with the fleet CA: " + e.getMessage(), e);
     }
