@@ -19,6 +19,7 @@ public final class FakeCoordinator implements AutoCloseable {
   public final AtomicInteger joins = new AtomicInteger();
   public final AtomicInteger leaves = new AtomicInteger();
   public final List<PodStatusReport> reports = new CopyOnWriteArrayList<>();
+  public final List<io.dsfleet.proto.v1.LogChunk> logChunks = new CopyOnWriteArrayList<>();
   /** Every heartbeat received, in order, with the session it came on (1 for the first opened). */
   public final List<Received> heartbeats = new CopyOnWriteArrayList<>();
 
@@ -61,6 +62,8 @@ public final class FakeCoordinator implements AutoCloseable {
               }
             } else if (m.hasPodStatus()) {
               reports.add(m.getPodStatus());
+            } else if (m.hasLogChunk()) {
+              logChunks.add(m.getLogChunk());
             } else if (m.hasHeartbeat()) {
               heartbeats.add(new Received(session, m.getHeartbeat()));
               if (!ackHeartbeats || m.getHeartbeat().getAckNotNeeded()) { // as the coordinator: no ack where none is needed

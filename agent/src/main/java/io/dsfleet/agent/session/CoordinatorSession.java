@@ -108,10 +108,18 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   private synchronized ManagedChannel channel() {
+    if (closed) {
+      throw new IllegalStateException("the session is closed");
+    }
     if (channel == null) {
       String target = target();
       NettyChannelBuilder b = NettyChannelBuilder.forTarget(target, credentials.channelCredentials())
           .maxInboundMessageSize(64 * 1024 * 1024)
+          // a connection that reads nothing for 30 s is pinged, and closed when 20 s pass without the
+          // answer: a coordinator cut off (no reset ever arrives) does not keep a dead connection
+          // that the next try would reuse (the coordinator allows a ping every 10 s)
+          .keepAliveTime(30, TimeUnit.SECONDS)
+          .keepAliveTimeout(20, TimeUnit.SECONDS)
           .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS,
               (int) io.dsfleet.common.Reconnects.CONNECT_TIMEOUT.toMillis());
       if (!credentials.isInsecure()) {
@@ -539,39 +547,56 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   private void logs(LogRequest r) {
+    if (closed) {
+      return;
+    }
     work.execute(() -> {
-      List<OwnedContainer> mine = runtime.listOwned(info.getName(), Map.of(Labels.POD, r.getPodName())).stream()
-          .flatMap(c -> OwnedContainer.of(c, info.getName(), new StringBuilder()).stream())
-          .filter(c -> (r.getNamespace().isEmpty() || r.getNamespace().equals(c.namespace())) && Labels.APP.equals(c.role()))
-          .filter(c -> r.getContainer().isEmpty() || r.getContainer().equals(c.container()))
-          .sorted(java.util.Comparator.comparingInt(OwnedContainer::restarts).reversed())
-          .toList();
-      if (r.getPrevious() && !mine.isEmpty()) {
-        // the run before the latest of the same container (the agent keeps it: NodePlanner), as the kubelet's lastState
-        OwnedContainer latest = mine.get(0);
-        mine = mine.stream().filter(c -> c.container().equals(latest.container()) && c.restarts() < latest.restarts() && !c.running())
-            .limit(1).toList();
-        if (mine.isEmpty()) {
-          send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
-              .setError("previous terminated container " + (r.getContainer().isEmpty() ? "" : "\"" + r.getContainer() + "\" ")
-                  + "in pod " + r.getPodName() + " not found").setEof(true)).build());
-          return;
-        }
+      try {
+        startLogs(r);
+      } catch (RuntimeException e) {
+        // the runtime failed or timed out: the user gets the reason, not a stream that never ends
+        log.warn("log request for pod {} failed: {}", r.getPodName(), e.toString());
+        send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
+            .setError("cannot read the logs of pod " + r.getPodName() + ": " + e.getMessage()).setEof(true)).build());
       }
+    });
+  }
+
+  private void startLogs(LogRequest r) {
+    List<OwnedContainer> mine = runtime.listOwned(info.getName(), Map.of(Labels.POD, r.getPodName())).stream()
+        .flatMap(c -> OwnedContainer.of(c, info.getName(), new StringBuilder()).stream())
+        .filter(c -> (r.getNamespace().isEmpty() || r.getNamespace().equals(c.namespace())) && Labels.APP.equals(c.role()))
+        .filter(c -> r.getContainer().isEmpty() || r.getContainer().equals(c.container()))
+        .sorted(java.util.Comparator.comparingInt(OwnedContainer::restarts).reversed())
+        .toList();
+    if (r.getPrevious() && !mine.isEmpty()) {
+      // the run before the latest of the same container (the agent keeps it: NodePlanner), as the kubelet's lastState
+      OwnedContainer latest = mine.get(0);
+      mine = mine.stream().filter(c -> c.container().equals(latest.container()) && c.restarts() < latest.restarts() && !c.running())
+          .limit(1).toList();
       if (mine.isEmpty()) {
         send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
-            .setError("no container " + (r.getContainer().isEmpty() ? "" : r.getContainer() + " ") + "in pod " + r.getPodName()).setEof(true)).build());
+            .setError("previous terminated container " + (r.getContainer().isEmpty() ? "" : "\"" + r.getContainer() + "\" ")
+                + "in pod " + r.getPodName() + " not found").setEof(true)).build());
         return;
       }
-      List<String> batch = new ArrayList<>();
-      ScheduledFuture<?> flusher = !r.getFollow() ? null : scheduler.scheduleWithFixedDelay(() -> {
-        synchronized (batch) {
-          if (!batch.isEmpty()) {
-            flush(r.getRequestId(), batch, false);
-          }
+    }
+    if (mine.isEmpty()) {
+      send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
+          .setError("no container " + (r.getContainer().isEmpty() ? "" : r.getContainer() + " ") + "in pod " + r.getPodName()).setEof(true)).build());
+      return;
+    }
+    List<String> batch = new ArrayList<>();
+    ScheduledFuture<?> flusher = !r.getFollow() ? null : scheduler.scheduleWithFixedDelay(() -> {
+      synchronized (batch) {
+        if (!batch.isEmpty()) {
+          flush(r.getRequestId(), batch, false);
         }
-      }, 200, 200, TimeUnit.MILLISECONDS);
-      AutoCloseable h = runtime.logs(mine.get(0).id(), r.getTailLines(), r.getFollow(), line -> {
+      }
+    }, 200, 200, TimeUnit.MILLISECONDS);
+    AutoCloseable h;
+    try {
+      h = runtime.logs(mine.get(0).id(), r.getTailLines(), r.getFollow(), line -> {
         synchronized (batch) {
           batch.add(line);
           if (batch.size() >= 100) {
@@ -587,13 +612,18 @@ public final class CoordinatorSession implements AutoCloseable {
         }
         logFollows.remove(r.getRequestId());
       });
-      if (r.getFollow()) {
-        logFollows.put(r.getRequestId(), () -> {
-          flusher.cancel(false);
-          h.close();
-        });
+    } catch (RuntimeException e) {
+      if (flusher != null) {
+        flusher.cancel(false);
       }
-    });
+      throw e;
+    }
+    if (r.getFollow()) {
+      logFollows.put(r.getRequestId(), () -> {
+        flusher.cancel(false);
+        h.close();
+      });
+    }
   }
 
   private void flush(String id, List<String> batch, boolean eof) {
@@ -624,6 +654,7 @@ public final class CoordinatorSession implements AutoCloseable {
     }
     if (channel != null) {
       channel.shutdownNow();
+      channel = null;
     }
     work.shutdownNow();
   }

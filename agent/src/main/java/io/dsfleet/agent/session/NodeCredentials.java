@@ -240,6 +240,8 @@ public final class NodeCredentials {
     }
     cert = null;
     key = null;
+    mutual = null;
+    mutualFor = null;
     try {
       Files.deleteIfExists(dir.resolve(BUNDLE));
     } catch (IOException e) {

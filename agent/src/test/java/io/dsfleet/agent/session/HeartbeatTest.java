@@ -4,21 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.dsfleet.agent.FakeCoordinator;
-import io.dsfleet.agent.hostfs.Mounts;
-import io.dsfleet.agent.reconcile.Backoff;
-import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.FakeRuntime;
-import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.CoordinatorMessage;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.Heartbeat;
 import io.dsfleet.proto.v1.LogRequest;
-import io.dsfleet.proto.v1.NodeInfo;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -31,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Heartbeats. The agent asks for a heartbeat's ack only when its last one is an interval old (half
  * the coordinator's writes at a fleet's scale), and that keeps its session: a coordinator that acks
  * exactly the heartbeats that ask, as the real one does, is never taken for a silent one. And no
- * work that waits for Docker or the coordinator holds them up.
+ * work that waits for Docker or the coordinator holds them up (that work: a log request the runtime
+ * fails is answered with the reason).
  */
 class HeartbeatTest {
   /** Long enough that a scheduling hiccup of the test machine is a fraction of it. */
@@ -52,12 +47,29 @@ class HeartbeatTest {
   }
 
   private CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime) {
-    Clock clock = Clock.systemUTC();
-    Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
-        dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
-    return new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
-        NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock,
-        new Random(1), INTERVAL, () -> { });
+    return Sessions.of(coordinator, runtime, dir, scheduler, INTERVAL);
+  }
+
+  @Test
+  void aLogRequestTheRuntimeFailsIsAnsweredWithTheReason() throws Exception {
+    FakeRuntime runtime = new FakeRuntime(Clock.systemUTC());
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = session(coordinator, runtime);
+      try {
+        session.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
+        runtime.setDown(true);
+        coordinator.send(CoordinatorMessage.newBuilder().setLogRequest(LogRequest.newBuilder().setRequestId("r1").setPodName("p")
+            .setTailLines(10)).build());
+        // before, the failure ended the task and the user's stream never ended
+        await().atMost(Duration.ofSeconds(10)).until(() -> !coordinator.logChunks.isEmpty());
+        assertThat(coordinator.logChunks.get(0).getRequestId()).isEqualTo("r1");
+        assertThat(coordinator.logChunks.get(0).getEof()).isTrue();
+        assertThat(coordinator.logChunks.get(0).getError()).contains("cannot read the logs of pod p", "fake runtime is down");
+      } finally {
+        session.close();
+      }
+    }
   }
 
   @Test

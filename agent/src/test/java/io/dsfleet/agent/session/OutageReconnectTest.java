@@ -4,13 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.dsfleet.agent.FakeCoordinator;
-import io.dsfleet.agent.hostfs.Mounts;
-import io.dsfleet.agent.reconcile.Backoff;
-import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.FakeRuntime;
-import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.DesiredState;
-import io.dsfleet.proto.v1.NodeInfo;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -18,8 +13,6 @@ import java.net.Socket;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
-import java.util.Random;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -47,45 +40,42 @@ class OutageReconnectTest {
 
   @Test
   void aCoordinatorAwayGetsOneConnectionATryAndTheSessionOpensWhenItIsBack() throws Exception {
-    Clock clock = Clock.systemUTC();
     FakeCoordinator first = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0);
     int port = first.port();
-    FakeRuntime runtime = new FakeRuntime(clock);
-    Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
-        dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
-    CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + port), NodeCredentials.insecure(),
-        NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock,
-        new Random(1), Duration.ofSeconds(5), () -> { });
-    session.start();
-    await().atMost(Duration.ofSeconds(30)).until(() -> first.sessionsOpened.get() == 1);
+    CoordinatorSession session = Sessions.of(first, new FakeRuntime(Clock.systemUTC()), dir, scheduler, Duration.ofSeconds(5));
+    try {
+      session.start();
+      await().atMost(Duration.ofSeconds(30)).until(() -> first.sessionsOpened.get() == 1);
 
-    // the coordinator goes; in its place something that takes each connection and closes it
-    // (a coordinator starting up, say), counting them
-    first.close();
-    AtomicInteger connections = new AtomicInteger();
-    try (ServerSocket away = new ServerSocket()) {
-      away.setReuseAddress(true);
-      away.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-      Thread taker = new Thread(() -> {
-        while (!away.isClosed()) {
-          try (Socket s = away.accept()) {
-            connections.incrementAndGet();
-          } catch (java.io.IOException closed) {
-            return;
+      // the coordinator goes; in its place something that takes each connection and closes it
+      // (a coordinator starting up, say), counting them
+      first.close();
+      AtomicInteger connections = new AtomicInteger();
+      try (ServerSocket away = new ServerSocket()) {
+        away.setReuseAddress(true);
+        away.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        Thread taker = new Thread(() -> {
+          while (!away.isClosed()) {
+            try (Socket s = away.accept()) {
+              connections.incrementAndGet();
+            } catch (java.io.IOException closed) {
+              return;
+            }
           }
-        }
-      });
-      taker.start();
-      // the agent's tries after the session ended: 0.25-0.5 s, then 0.5-1, 1-2 and 2-4 s later
-      // (at 3.75 s at the earliest, 7.5 s at the latest), the next one 4-8 s after that
-      Thread.sleep(7_000);
-      int seen = connections.get();
-      assertThat(seen).as("connections while the coordinator was away for 7 s: one a try of the agent's back-off").isBetween(3, 4);
-    }
+        });
+        taker.start();
+        // the agent's tries after the session ended: 0.25-0.5 s, then 0.5-1, 1-2 and 2-4 s later
+        // (at 3.75 s at the earliest, 7.5 s at the latest), the next one 4-8 s after that
+        Thread.sleep(7_000);
+        int seen = connections.get();
+        assertThat(seen).as("connections while the coordinator was away for 7 s: one a try of the agent's back-off").isBetween(3, 4);
+      }
 
-    try (FakeCoordinator back = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(port)) {
-      // the next try is at most 8 s away, and it connects at once
-      await().atMost(Duration.ofSeconds(12)).until(() -> back.sessionsOpened.get() == 1);
+      try (FakeCoordinator back = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(port)) {
+        // the next try is at most 8 s away, and it connects at once
+        await().atMost(Duration.ofSeconds(12)).until(() -> back.sessionsOpened.get() == 1);
+      }
+    } finally {
       session.close();
     }
   }
