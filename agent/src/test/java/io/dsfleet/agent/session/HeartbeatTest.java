@@ -9,17 +9,11 @@ import io.dsfleet.proto.v1.CoordinatorMessage;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.Heartbeat;
 import io.dsfleet.proto.v1.LogRequest;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Heartbeats. The agent asks for a heartbeat's ack only when its last one is an interval old (half
@@ -28,26 +22,16 @@ import org.junit.jupiter.api.io.TempDir;
  * work that waits for Docker or the coordinator holds them up (that work: a log request the runtime
  * fails is answered with the reason).
  */
-class HeartbeatTest {
+class HeartbeatTest extends SessionTestBase {
   /** Long enough that a scheduling hiccup of the test machine is a fraction of it. */
   static final Duration INTERVAL = Duration.ofMillis(400);
-
-  @TempDir Path dir;
-  final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
-
-  @AfterEach
-  void stopTheAgent() throws InterruptedException {
-    // nothing of the agent may still write its state directory when JUnit removes it
-    scheduler.shutdownNow();
-    assertThat(scheduler.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
-  }
 
   private CoordinatorSession session(FakeCoordinator coordinator) {
     return session(coordinator, new FakeRuntime(Clock.systemUTC()));
   }
 
   private CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime) {
-    return Sessions.of(coordinator, runtime, dir, scheduler, INTERVAL);
+    return session(coordinator, runtime, INTERVAL);
   }
 
   @Test

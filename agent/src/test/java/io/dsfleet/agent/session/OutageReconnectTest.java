@@ -10,16 +10,10 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * While its coordinator is away the agent connects only when its own back-off says so: each try
@@ -28,21 +22,12 @@ import org.junit.jupiter.api.io.TempDir;
  * 3,600 connections a second 10-15 s into an outage, their CPU taking the restarting
  * coordinator's (docs/benchmarks.md).
  */
-class OutageReconnectTest {
-  @TempDir Path dir;
-  final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
-
-  @AfterEach
-  void stopTheAgent() throws InterruptedException {
-    scheduler.shutdownNow();
-    assertThat(scheduler.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
-  }
-
+class OutageReconnectTest extends SessionTestBase {
   @Test
   void aCoordinatorAwayGetsOneConnectionATryAndTheSessionOpensWhenItIsBack() throws Exception {
     FakeCoordinator first = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0);
     int port = first.port();
-    CoordinatorSession session = Sessions.of(first, new FakeRuntime(Clock.systemUTC()), dir, scheduler, Duration.ofSeconds(5));
+    CoordinatorSession session = session(first, new FakeRuntime(Clock.systemUTC()), Duration.ofSeconds(5));
     try {
       session.start();
       await().atMost(Duration.ofSeconds(30)).until(() -> first.sessionsOpened.get() == 1);

@@ -1,5 +1,7 @@
 package io.dsfleet.agent.session;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.dsfleet.agent.FakeCoordinator;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
@@ -12,14 +14,28 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.io.TempDir;
 
-/** An insecure agent session of node n1 to a fake coordinator, over a fake runtime, its state in {@code dir}. */
-final class Sessions {
-  private Sessions() {}
+/**
+ * Tests of an insecure agent session of node n1 to a fake coordinator, over a fake runtime: the
+ * session's scheduler (two threads, as the agent's) ends before JUnit removes its state directory.
+ */
+abstract class SessionTestBase {
+  @TempDir Path dir;
+  final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
 
-  static CoordinatorSession of(FakeCoordinator coordinator, FakeRuntime runtime, Path dir, ScheduledExecutorService scheduler,
-      Duration heartbeatInterval) {
+  @AfterEach
+  void stopTheAgent() throws InterruptedException {
+    // nothing of the agent may still write its state directory when JUnit removes it
+    scheduler.shutdownNow();
+    assertThat(scheduler.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime, Duration heartbeatInterval) {
     Clock clock = Clock.systemUTC();
     Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
         dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
