@@ -130,7 +130,7 @@ public final class NodeCredentials {
   /**
    * Mutual TLS as {@link Tls#client(X509Certificate, X509Certificate, PrivateKey)}, with the TLS
    * context built here once: gRPC builds one for every channel otherwise, and the agent makes a
-   * channel for every reconnect try (docs/agent.md, "Session").
+   * channel for every reconnect try after a lost connection (docs/agent.md, "Session").
    */
   static ChannelCredentials mutualTls(X509Certificate ca, X509Certificate cert, PrivateKey key) {
     try {
