@@ -1,5 +1,6 @@
 package io.dsfleet.agent;
 
+import io.dsfleet.common.DaemonThreads;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
@@ -310,7 +311,7 @@ public final class AgentMain {
             + " impersonate the coordinator and run containers as root here", o.coordinators());
       }
       Clock clock = Clock.systemUTC();
-      ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, daemon("agent-scheduler"));
+      ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, DaemonThreads.named("agent-scheduler"));
       CountDownLatch stop = new CountDownLatch(1);
       CoordinatorSession[] session = new CoordinatorSession[1];
       Parts parts = parts(o, Reconciler.Threads.standard(), report -> {
@@ -331,7 +332,7 @@ public final class AgentMain {
       session[0] = new CoordinatorSession(o.coordinators(), o.credentials(clock), nodeInfo(o), reconciler, docker, state, scheduler, clock, new Random(),
           o.heartbeatInterval(), stop::countDown);
       // one thread runs every pass: each second, and at once when a desired set arrives or a pod's work ends
-      ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(daemon("reconcile"));
+      ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("reconcile"));
       Runnable pass = () -> {
         try {
           reconciler.tick();
@@ -404,7 +405,7 @@ public final class AgentMain {
         System.err.println("ds-agent: --timeout: " + e.getMessage());
         return 2;
       }
-      ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, daemon("leave"));
+      ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, DaemonThreads.named("leave"));
       Parts parts = parts(o, Reconciler.Threads.standard(), r -> { });
       LocalState state = parts.state();
       Reconciler reconciler = parts.reconciler();
@@ -446,11 +447,4 @@ public final class AgentMain {
     }
   }
 
-  static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
-  }
 }

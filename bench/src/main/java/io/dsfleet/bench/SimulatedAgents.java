@@ -1,5 +1,6 @@
 package io.dsfleet.bench;
 
+import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.session.CoordinatorSession;
@@ -88,12 +89,12 @@ public final class SimulatedAgents {
     Clock clock = Clock.systemUTC();
     // joins block a thread each (TLS handshakes, certificate requests): more threads than joins at once
     // (JOINING_AT_ONCE), so heartbeats never wait behind them
-    ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(64, daemon("sessions"));
+    ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(64, DaemonThreads.named("sessions"));
     // shared by every simulated agent: pod workers, probes, stops, garbage collection
-    Reconciler.Threads threads = new Reconciler.Threads(Executors.newFixedThreadPool(4, daemon("pod-workers")),
-        Executors.newFixedThreadPool(2, daemon("probes")), Executors.newCachedThreadPool(daemon("stops")),
-        Executors.newSingleThreadExecutor(daemon("gc")));
-    ExecutorService ticks = Executors.newFixedThreadPool(4, daemon("ticks"));
+    Reconciler.Threads threads = new Reconciler.Threads(Executors.newFixedThreadPool(4, DaemonThreads.named("pod-workers")),
+        Executors.newFixedThreadPool(2, DaemonThreads.named("probes")), Executors.newCachedThreadPool(DaemonThreads.named("stops")),
+        Executors.newSingleThreadExecutor(DaemonThreads.named("gc")));
+    ExecutorService ticks = Executors.newFixedThreadPool(4, DaemonThreads.named("ticks"));
     List<Node> nodes = new ArrayList<>();
     java.util.concurrent.Semaphore joiningSlots = new java.util.concurrent.Semaphore(JOINING_AT_ONCE);
     Random random = new Random(from);
@@ -145,11 +146,4 @@ public final class SimulatedAgents {
     new CountDownLatch(1).await(); // until killed
   }
 
-  static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
-  }
 }

@@ -56,11 +56,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private final io.dsfleet.coordinator.dashboard.Logins logins;
   private volatile String dashboardUrl = "";
   /** Group changes that wait for a replica to catch up run here, off the transport threads. */
-  private final java.util.concurrent.ExecutorService background = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "coordinator-background");
-    t.setDaemon(true);
-    return t;
-  });
+  private final java.util.concurrent.ExecutorService background = Executors.newCachedThreadPool(io.dsfleet.common.DaemonThreads.named("coordinator-background"));
   private final String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
 
   /** What serves while this coordinator serves: its fleet, its CA at work, the services bound to them. */
@@ -89,11 +85,7 @@ public final class CoordinatorServer implements AutoCloseable {
     this.clock = clock;
     this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock);
     this.nanoTime = nanoTime;
-    this.scheduler = Executors.newScheduledThreadPool(1, r -> {
-      Thread t = new Thread(r, "coordinator-scheduler");
-      t.setDaemon(true);
-      return t;
-    });
+    this.scheduler = Executors.newScheduledThreadPool(1, io.dsfleet.common.DaemonThreads.named("coordinator-scheduler"));
     ServerCredentials credentials;
     Authority single = null;
     ReplicationOptions replication = options.replication();

@@ -1,5 +1,6 @@
 package io.dsfleet.agent.reconcile;
 
+import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.metrics.AgentCounters;
 import io.dsfleet.agent.pod.Volumes;
@@ -67,8 +68,8 @@ public final class Reconciler {
   public record Threads(ExecutorService pods, ExecutorService probes, ExecutorService stoppers, ExecutorService gc) {
     /** Daemon threads of the sizes the agent uses. */
     public static Threads standard() {
-      return new Threads(Executors.newFixedThreadPool(4, daemon("pod-worker")), Executors.newFixedThreadPool(4, daemon("prober")),
-          Executors.newCachedThreadPool(daemon("container-stop")), Executors.newSingleThreadExecutor(daemon("container-gc")));
+      return new Threads(Executors.newFixedThreadPool(4, DaemonThreads.named("pod-worker")), Executors.newFixedThreadPool(4, DaemonThreads.named("prober")),
+          Executors.newCachedThreadPool(DaemonThreads.named("container-stop")), Executors.newSingleThreadExecutor(DaemonThreads.named("container-gc")));
     }
 
     void shutdown() {
@@ -505,7 +506,7 @@ public final class Reconciler {
     long running = byPod.values().stream().filter(l -> l.stream().anyMatch(OwnedContainer::running)).count();
     progress.accept("stopping " + running + " pod" + (running == 1 ? "" : "s") + " (each within its grace period, at most " + deadline.toSeconds() + " s)");
     AtomicLong stopped = new AtomicLong();
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(byPod.size(), 16)), daemon("leave"));
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(byPod.size(), 16)), DaemonThreads.named("leave"));
     try {
       for (var e : byPod.entrySet()) {
         List<OwnedContainer> run = e.getValue().stream().filter(OwnedContainer::running).toList();
@@ -555,11 +556,4 @@ public final class Reconciler {
     }
   }
 
-  static java.util.concurrent.ThreadFactory daemon(String name) {
-    return r -> {
-      Thread t = new Thread(r, name);
-      t.setDaemon(true);
-      return t;
-    };
-  }
 }

@@ -75,11 +75,7 @@ public final class MetricsEndpoint implements AutoCloseable {
   /** Serves {@code registry} on {@code address}; null (after logging why) when it cannot bind. */
   public static MetricsEndpoint start(InetSocketAddress address, PrometheusRegistry registry) {
     limitSlowClients();
-    ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "metrics");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService thread = Executors.newSingleThreadExecutor(io.dsfleet.common.DaemonThreads.named("metrics"));
     try {
       HTTPServer server = HTTPServer.builder().hostname(address.getHostString()).port(address.getPort()).registry(registry)
           .executorService(thread).buildAndStart();

@@ -76,11 +76,7 @@ public final class Dashboard implements AutoCloseable {
     }
     logs = new LogStreams(relays, Duration.ofSeconds(20), Duration.ofSeconds(30)); // once the port is ours
     // the JDK's server reads requests and shakes hands on these threads too: room beyond the streams
-    threads = Executors.newFixedThreadPool(LogStreams.MAX_STREAMING + 8, r -> {
-      Thread t = new Thread(r, "dashboard");
-      t.setDaemon(true);
-      return t;
-    });
+    threads = Executors.newFixedThreadPool(LogStreams.MAX_STREAMING + 8, io.dsfleet.common.DaemonThreads.named("dashboard"));
     server.setExecutor(threads);
     server.createContext("/", this::handle);
     server.start();

@@ -46,11 +46,7 @@ final class LogStreams implements AutoCloseable {
   private volatile Duration window;
   private volatile Duration idle;
   private final Map<String, Follower> followers = new ConcurrentHashMap<>();
-  private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "dashboard-logs");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService reaper = Executors.newSingleThreadScheduledExecutor(io.dsfleet.common.DaemonThreads.named("dashboard-logs"));
   private final SecureRandom random = new SecureRandom();
 
   LogStreams(LogRelay relays, Duration window, Duration idle) {

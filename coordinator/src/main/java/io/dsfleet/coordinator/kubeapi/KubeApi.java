@@ -88,11 +88,7 @@ public final class KubeApi implements AutoCloseable {
     }
     // the JDK's server shakes hands and reads requests on these threads too (10 s at most each: limitSlowClients);
     // each watch holds one while it lasts (25 s at most), beside the 16 for everything else
-    threads = Executors.newFixedThreadPool(16 + KubeWatch.MAX_WATCHES, r -> {
-      Thread t = new Thread(r, "kube-api");
-      t.setDaemon(true);
-      return t;
-    });
+    threads = Executors.newFixedThreadPool(16 + KubeWatch.MAX_WATCHES, io.dsfleet.common.DaemonThreads.named("kube-api"));
     server.setExecutor(threads);
     server.createContext("/", this::handle);
     server.start();

@@ -64,16 +64,8 @@ public final class Replica implements AutoCloseable {
   private final ReplicatedStore store;
   private final ClientId clientId = ClientId.randomId();
   private final AtomicLong callIds = new AtomicLong();
-  private final ExecutorService transitions = Executors.newSingleThreadExecutor(r -> {
-    Thread t = new Thread(r, "replica-leadership");
-    t.setDaemon(true);
-    return t;
-  });
-  private final java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "replica-watchdog");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService transitions = Executors.newSingleThreadExecutor(io.dsfleet.common.DaemonThreads.named("replica-leadership"));
+  private final java.util.concurrent.ScheduledExecutorService watchdog = Executors.newSingleThreadScheduledExecutor(io.dsfleet.common.DaemonThreads.named("replica-watchdog"));
   private volatile Serving serving = new Serving() {
     @Override
     public void start(long term) { }
