@@ -1,9 +1,7 @@
 package io.dsfleet.agent.session;
 
 import io.dsfleet.agent.reconcile.Reconciler;
-import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.agent.runtime.ContainerRuntime;
-import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.*;
 import io.dsfleet.common.tls.Pki;
@@ -16,11 +14,8 @@ import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -38,7 +33,6 @@ public final class CoordinatorSession implements AutoCloseable {
   private final List<String> coordinators;
   private final NodeInfo info;
   private final Reconciler reconciler;
-  private final ContainerRuntime runtime;
   private final LocalState state;
   private final ScheduledExecutorService scheduler;
   private final Clock clock;
@@ -65,7 +59,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private Duration sessionInterval = heartbeatInterval;
   /** The session is being ended because the coordinator went silent: reconnect elsewhere. */
   private boolean silent;
-  private final Map<String, AutoCloseable> logFollows = new ConcurrentHashMap<>();
+  private final LogRequests logs;
   /**
    * Work that may wait long for Docker or the coordinator (a renewal: 10 s; a log request's list of
    * the pod's containers: 2 minutes on a hung daemon; the removal of every pod): never on the
@@ -73,11 +67,7 @@ public final class CoordinatorSession implements AutoCloseable {
    * there is such work.
    */
   private final java.util.concurrent.ThreadPoolExecutor work = new java.util.concurrent.ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS,
-      new java.util.concurrent.LinkedBlockingQueue<>(), r -> {
-        Thread t = new Thread(r, "agent-session-work");
-        t.setDaemon(true);
-        return t;
-      });
+      new java.util.concurrent.LinkedBlockingQueue<>(), io.dsfleet.common.DaemonThreads.named("agent-session-work"));
 
   public CoordinatorSession(List<String> coordinators, NodeCredentials credentials, NodeInfo info, Reconciler reconciler,
       ContainerRuntime runtime, LocalState state, ScheduledExecutorService scheduler, Clock clock, Random random,
@@ -89,7 +79,6 @@ public final class CoordinatorSession implements AutoCloseable {
     this.credentials = credentials;
     this.info = info;
     this.reconciler = reconciler;
-    this.runtime = runtime;
     this.state = state;
     this.scheduler = scheduler;
     this.clock = clock;
@@ -97,6 +86,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.heartbeatOverride = heartbeatOverride;
     this.onRemoved = onRemoved;
     work.allowCoreThreadTimeOut(true);
+    this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send);
   }
 
   public void start() {
@@ -410,14 +400,7 @@ public final class CoordinatorSession implements AutoCloseable {
         reconnect.reset();
       }
     }
-    logFollows.values().forEach(h -> {
-      try {
-        h.close();
-      } catch (Exception ignored) {
-        // already ended
-      }
-    });
-    logFollows.clear();
+    logs.closeAll();
     if (status.getCode() == Status.Code.NOT_FOUND) {
       joined = false;
       log.warn("the coordinator does not know this node ({}); joining again", status.getDescription());
@@ -520,17 +503,12 @@ public final class CoordinatorSession implements AutoCloseable {
         send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
         log.info("desired set version {}: {} pods", d.getVersion(), d.getPodsCount());
       }
-      case LOG_REQUEST -> logs(m.getLogRequest());
-      case LOG_CANCEL -> {
-        AutoCloseable h = logFollows.remove(m.getLogCancel().getRequestId());
-        if (h != null) {
-          try {
-            h.close();
-          } catch (Exception ignored) {
-            // already ended
-          }
+      case LOG_REQUEST -> {
+        if (!closed) {
+          work.execute(() -> logs.answer(m.getLogRequest()));
         }
       }
+      case LOG_CANCEL -> logs.cancel(m.getLogCancel().getRequestId());
       case REMOVED -> {
         log.warn("this node was removed from the fleet: {}; stopping and removing every owned container", m.getRemoved().getReason());
         closed = true;
@@ -544,91 +522,6 @@ public final class CoordinatorSession implements AutoCloseable {
       case HEARTBEAT_ACK -> lastAckNanos = System.nanoTime();
       default -> { }
     }
-  }
-
-  private void logs(LogRequest r) {
-    if (closed) {
-      return;
-    }
-    work.execute(() -> {
-      try {
-        startLogs(r);
-      } catch (RuntimeException e) {
-        // the runtime failed or timed out: the user gets the reason, not a stream that never ends
-        log.warn("log request for pod {} failed: {}", r.getPodName(), e.toString());
-        send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
-            .setError("cannot read the logs of pod " + r.getPodName() + ": " + e.getMessage()).setEof(true)).build());
-      }
-    });
-  }
-
-  private void startLogs(LogRequest r) {
-    List<OwnedContainer> mine = runtime.listOwned(info.getName(), Map.of(Labels.POD, r.getPodName())).stream()
-        .flatMap(c -> OwnedContainer.of(c, info.getName(), new StringBuilder()).stream())
-        .filter(c -> (r.getNamespace().isEmpty() || r.getNamespace().equals(c.namespace())) && Labels.APP.equals(c.role()))
-        .filter(c -> r.getContainer().isEmpty() || r.getContainer().equals(c.container()))
-        .sorted(java.util.Comparator.comparingInt(OwnedContainer::restarts).reversed())
-        .toList();
-    if (r.getPrevious() && !mine.isEmpty()) {
-      // the run before the latest of the same container (the agent keeps it: NodePlanner), as the kubelet's lastState
-      OwnedContainer latest = mine.get(0);
-      mine = mine.stream().filter(c -> c.container().equals(latest.container()) && c.restarts() < latest.restarts() && !c.running())
-          .limit(1).toList();
-      if (mine.isEmpty()) {
-        send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
-            .setError("previous terminated container " + (r.getContainer().isEmpty() ? "" : "\"" + r.getContainer() + "\" ")
-                + "in pod " + r.getPodName() + " not found").setEof(true)).build());
-        return;
-      }
-    }
-    if (mine.isEmpty()) {
-      send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(r.getRequestId())
-          .setError("no container " + (r.getContainer().isEmpty() ? "" : r.getContainer() + " ") + "in pod " + r.getPodName()).setEof(true)).build());
-      return;
-    }
-    List<String> batch = new ArrayList<>();
-    ScheduledFuture<?> flusher = !r.getFollow() ? null : scheduler.scheduleWithFixedDelay(() -> {
-      synchronized (batch) {
-        if (!batch.isEmpty()) {
-          flush(r.getRequestId(), batch, false);
-        }
-      }
-    }, 200, 200, TimeUnit.MILLISECONDS);
-    AutoCloseable h;
-    try {
-      h = runtime.logs(mine.get(0).id(), r.getTailLines(), r.getFollow(), line -> {
-        synchronized (batch) {
-          batch.add(line);
-          if (batch.size() >= 100) {
-            flush(r.getRequestId(), batch, false);
-          }
-        }
-      }, () -> {
-        if (flusher != null) {
-          flusher.cancel(false);
-        }
-        synchronized (batch) {
-          flush(r.getRequestId(), batch, true);
-        }
-        logFollows.remove(r.getRequestId());
-      });
-    } catch (RuntimeException e) {
-      if (flusher != null) {
-        flusher.cancel(false);
-      }
-      throw e;
-    }
-    if (r.getFollow()) {
-      logFollows.put(r.getRequestId(), () -> {
-        flusher.cancel(false);
-        h.close();
-      });
-    }
-  }
-
-  private void flush(String id, List<String> batch, boolean eof) {
-    send(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(id).addAllLines(batch).setEof(eof)).build());
-    batch.clear();
   }
 
   /** Leaves the fleet: the coordinator removes the node and revokes its certificate, which is forgotten here. */
