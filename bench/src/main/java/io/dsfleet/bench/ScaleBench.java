@@ -201,19 +201,14 @@ final class ScaleBench {
     }
   }
 
-  /**
-   * Where a rolling update's time goes, from the simulators' lines after {@code from}: the nodes in
-   * the order the new revision reached them, cut into waves of {@code wave}; for each wave, when its
-   * first node got the new revision and when its last one ran it Ready (seconds from the apply). The
-   * gap from one wave's last Ready to the next wave's first is the coordinator's; inside a wave, the
-   * agents' and the sessions'.
-   */
+  private static final java.util.regex.Pattern SERVING = java.util.regex.Pattern.compile("ds-coordinator serving .*; (\\d+) ms after the JVM started");
+
   /** From the coordinator's last "ds-coordinator serving" log line: how long its start took, or "unknown". */
   static String servingAfterStart(java.nio.file.Path log) {
     try {
       List<String> lines = java.nio.file.Files.readAllLines(log);
       for (int i = lines.size() - 1; i >= 0; i--) {
-        var m = java.util.regex.Pattern.compile("ds-coordinator serving .*; (\\d+) ms after the JVM started").matcher(lines.get(i));
+        var m = SERVING.matcher(lines.get(i));
         if (m.find()) {
           return String.format("%.1f s", Long.parseLong(m.group(1)) / 1000.0);
         }
@@ -224,6 +219,13 @@ final class ScaleBench {
     return "unknown";
   }
 
+  /**
+   * Where a rolling update's time goes, from the simulators' lines after {@code from}: the nodes in
+   * the order the new revision reached them, cut into waves of {@code wave}; for each wave, when its
+   * first node got the new revision and when its last one ran it Ready (seconds from the apply). The
+   * gap from one wave's last Ready to the next wave's first is the coordinator's; inside a wave, the
+   * agents' and the sessions'.
+   */
   private static String waves(ConcurrentLinkedQueue<String> lines, long from, int wave) {
     Map<String, Long> seen = new HashMap<>();
     Map<String, Long> running = new HashMap<>();

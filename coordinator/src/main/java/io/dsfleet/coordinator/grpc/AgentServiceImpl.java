@@ -264,9 +264,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
             // waits in the queue: renew compares with the node as it is, not as that one will make it
             if (conditionsQueued.get() == 0 && fleet.renew(from, hb.getRuntimeUnavailable())) {
               // the lease is renewed now; an answer (if asked for) keeps its place behind what this session queued
-              if (hb.getAckNotNeeded()) {
-                // nothing to send
-              } else if (queued.get() == 0) {
+              if (hb.getAckNotNeeded() || queued.get() == 0) {
                 ackHeartbeat(hb);
               } else {
                 later(() -> ackHeartbeat(hb));
