@@ -95,6 +95,7 @@ public final class SimulatedAgents {
         Executors.newFixedThreadPool(2, DaemonThreads.named("probes")), Executors.newCachedThreadPool(DaemonThreads.named("stops")),
         Executors.newSingleThreadExecutor(DaemonThreads.named("gc")));
     ExecutorService ticks = Executors.newFixedThreadPool(4, DaemonThreads.named("ticks"));
+    ExecutorService callbacks = Executors.newFixedThreadPool(8, DaemonThreads.named("grpc-callbacks"));
     List<Node> nodes = new ArrayList<>();
     java.util.concurrent.Semaphore joiningSlots = new java.util.concurrent.Semaphore(JOINING_AT_ONCE);
     Random random = new Random(from);
@@ -133,7 +134,7 @@ public final class SimulatedAgents {
       NodeInfo info = NodeInfo.newBuilder().setName(name).addAddresses("10.0.0.1").setOs("linux").setArch("amd64")
           .setAgentVersion("simulated").setCpuMillis(2000).setMemoryBytes(1L << 30).build();
       n.session = new CoordinatorSession(List.of(coordinator.split(",")), NodeCredentials.tls(dir, name, token, clock), info, n.reconciler,
-          runtime, new LocalState(dir), scheduler, clock, random, null, () -> { });
+          runtime, new LocalState(dir), scheduler, clock, random, null, () -> { }).callbacksOn(callbacks);
       nodes.add(n);
     }
     scheduler.scheduleWithFixedDelay(() -> nodes.forEach(n -> n.kick(ticks)), relistMillis, relistMillis, TimeUnit.MILLISECONDS);

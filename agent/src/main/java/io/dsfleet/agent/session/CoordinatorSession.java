@@ -60,6 +60,8 @@ public final class CoordinatorSession implements AutoCloseable {
   /** The session is being ended because the coordinator went silent: reconnect elsewhere. */
   private boolean silent;
   private final LogRequests logs;
+  /** Where gRPC runs this session's callbacks; null: gRPC's own pool ({@link #callbacksOn}). */
+  private volatile java.util.concurrent.Executor callbacks;
   /**
    * Work that may wait long for Docker or the coordinator (a renewal: 10 s; a log request's list of
    * the pod's containers: 2 minutes on a hung daemon; the removal of every pod): never on the
@@ -93,6 +95,18 @@ public final class CoordinatorSession implements AutoCloseable {
     scheduler.execute(this::connect);
   }
 
+  /**
+   * Runs this session's gRPC callbacks (messages from the coordinator, call endings) on
+   * {@code executor} instead of gRPC's shared pool, which starts a thread for every callback that
+   * finds no idle one. One agent has one session, so its default is fine; thousands of simulated
+   * agents in one JVM (bench) share a small pool here, or a fleet-wide apply starts hundreds of
+   * threads in that JVM. Call before {@link #start}.
+   */
+  public CoordinatorSession callbacksOn(java.util.concurrent.Executor executor) {
+    this.callbacks = executor;
+    return this;
+  }
+
   public synchronized boolean connected() {
     return stream != null;
   }
@@ -114,6 +128,9 @@ public final class CoordinatorSession implements AutoCloseable {
               (int) io.dsfleet.common.Reconnects.CONNECT_TIMEOUT.toMillis());
       if (!credentials.isInsecure()) {
         b.overrideAuthority(Pki.SERVER_NAME);
+      }
+      if (callbacks != null) {
+        b.executor(callbacks);
       }
       channel = b.build();
     }
