@@ -164,6 +164,16 @@ final class Procs {
         .collect(Collectors.joining(", "));
   }
 
+  /**
+   * CPU seconds the JVM's JIT compiler threads ran between two {@link #threadCpu} samples: at
+   * least that much, as a compiler thread that ended meanwhile (the JVM starts more while its queue
+   * is long and lets them go when idle) is missing.
+   */
+  static double compilerSeconds(Map<String, ThreadCpu> before, Map<String, ThreadCpu> after) {
+    return after.entrySet().stream().filter(e -> e.getValue().name().matches("C[12] CompilerThre.*"))
+        .mapToLong(e -> e.getValue().nanos() - (before.containsKey(e.getKey()) ? before.get(e.getKey()).nanos() : 0)).sum() / 1e9;
+  }
+
   static List<String> list(String... items) {
     return new ArrayList<>(List.of(items));
   }

@@ -22,18 +22,16 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 final class ScaleBench {
   /**
-   * @param applyCpuMs CPU time the coordinator itself spent from the apply until every node ran
-   *     the pod: what the fan-out costs it, apart from the simulated agents sharing the machine
+   * @param apply the first DaemonSet applied to the fleet (the coordinator's apply code not yet compiled)
+   * @param warmApply a second one, after the first and its rolling update
    */
-  record Result(int nodes, int replicas, double joinMs, double joinCpuMsPerNode, double cpuPercent, double heapMib, double rssMib, Stats applyLatency,
-      double applyAllMs, double applyCpuMs, double rollingMs, double rollingCpuMs, double reconnectMs, int maxNotReady,
+  record Result(int nodes, int replicas, double joinMs, double joinCpuMsPerNode, double cpuPercent, double jitPercent, double heapMib, double rssMib, Apply apply,
+      Apply warmApply, double rollingMs, double rollingCpuMs, double reconnectMs, int maxNotReady,
       DashboardProbe.Figures dashboard) {}
 
   /**
    * @param replicas 1: one coordinator; 3 or 5: a group (the leader's CPU and heap are measured, and
    *     the restart is the leader SIGKILLed until every agent is on the new leader)
-   */
-  /**
    * @param relistMillis the simulated agents' safety-net pass (the agent's is 1 s; on one machine
    *     the whole fleet's passes share the coordinator's cores, which real agents' do not)
    */
@@ -89,33 +87,17 @@ final class ScaleBench {
 
       Thread.sleep(Math.min(10_000, cpuWindowMs));
       long pid = fleet.coordinator.pid();
+      var threads0 = Procs.threadCpu(pid);
       double cpu = Procs.cpuPercent(pid, cpuWindowMs);
+      // still compiling after the joins: part of the window's CPU, not the heartbeats'
+      double jitPercent = 100 * Procs.compilerSeconds(threads0, Procs.threadCpu(pid)) * 1000 / cpuWindowMs;
       double heap = Procs.heapAfterGcMib(pid);
       double rss = Procs.rssMib(pid);
-      out.printf("%d nodes: steady heartbeat: coordinator CPU %.1f %% of a core, heap after GC %.0f MiB, RSS %.0f MiB%n", nodes, cpu, heap, rss);
+      out.printf("%d nodes: steady heartbeat: coordinator CPU %.1f %% of a core (its JIT compiler threads %.1f %%), heap after GC %.0f MiB,"
+          + " RSS %.0f MiB%n", nodes, cpu, jitPercent, heap, rss);
 
-      double gc0 = Procs.gcSeconds(pid);
-      double simsGc0 = sims.stream().mapToDouble(p -> Procs.gcSeconds(p.pid())).sum();
-      long applyCpu0 = Procs.cpuMillis(pid);
-      long simsCpu0 = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum();
-      long applyAt = System.currentTimeMillis(); // after the readings above (jstat starts a JVM): the figures run from the request
-      long a0 = System.nanoTime();
-      fleet.apply(LocalFleet.daemonSet("scale", "sim/app:1", ""));
-      double applyCallMs = (System.nanoTime() - a0) / 1e6; // stored, every node planned, every set queued to its session
-      LocalFleet.await("every node running the DaemonSet", 600, POLL_MS, () -> fleet.daemonSet("scale").getStatus().getAvailable() == nodes);
-      double applyAllMs = (System.nanoTime() - a0) / 1e6;
-      double applyCpuMs = Procs.cpuMillis(pid) - applyCpu0;
-      double simsApplyCpuMs = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum() - simsCpu0;
-      double applyGcS = Procs.gcSeconds(pid) - gc0;
-      double simsApplyGcS = sims.stream().mapToDouble(p -> Procs.gcSeconds(p.pid())).sum() - simsGc0;
-      LocalFleet.await("every agent's report", 60, POLL_MS, () -> lines.stream().filter(l -> l.startsWith("RUNNING scale ")).count() >= nodes);
-      Stats latency = since(lines, "RUNNING scale ", applyAt);
-      Stats received = since(lines, "SEEN scale ", applyAt);
-      out.printf("%d nodes: apply -> every node Running: p50 %.0f ms, p99 %.0f ms, max %.0f ms (the apply call took %.0f ms; desired set"
-          + " at the agents p50 %.0f ms, p99 %.0f ms; coordinator saw all in %.0f ms, using %.0f ms of CPU; the simulators %.0f ms;"
-          + " stopped for garbage collection: coordinator %.1f s, simulators %.1f s)%n",
-          nodes, latency.median(), latency.percentile(99), latency.max(), applyCallMs, received.median(), received.percentile(99), applyAllMs,
-          applyCpuMs, simsApplyCpuMs, applyGcS, simsApplyGcS);
+      Apply first = apply(fleet, sims, lines, "scale", nodes);
+      out.printf("%d nodes: apply -> every node Running: %s%n", nodes, first);
 
       double rollGc0 = Procs.gcSeconds(pid);
       // the rollout controller's passes, from the coordinator's metrics (a single coordinator's: a group's leader serves them elsewhere)
@@ -139,6 +121,15 @@ final class ScaleBench {
         passFigures = String.format("; %.0f rollout passes, %.0f ms each on average", passCount, passCount == 0 ? 0 : 1000 * passSeconds / passCount);
       }
       out.printf("%d nodes: rolling update, %s%s%n", nodes, waves(lines, rollAt, nodes / 10), passFigures);
+
+      // the same again with the apply's and the rollout's code compiled (a coordinator that has run
+      // for a while): how much of the first apply was the JIT's; removed again, so the restart below
+      // finds one DaemonSet as before
+      Apply warm = apply(fleet, sims, lines, "scale-warm", nodes);
+      out.printf("%d nodes: a second DaemonSet, applied after the first and its rolling update: every node Running: %s%n", nodes, warm);
+      fleet.control().delete(io.dsfleet.proto.v1.DeleteRequest.newBuilder().setCascade(true).setKind(io.dsfleet.proto.v1.ObjectKind.DAEMON_SET)
+          .setNamespace("default").setName("scale-warm").build());
+      LocalFleet.await("the second DaemonSet's pods gone", 600, 1000, () -> fleet.pods("scale-warm").isEmpty());
 
       DashboardProbe.Figures dashboard = null;
       if (replicas == 1) {
@@ -191,7 +182,7 @@ final class ScaleBench {
           replicas == 1 ? "the bench's admin call answered" : "a new leader", servingMs / 1000,
           replicas == 1 ? " (the coordinator's log: serving " + servingAfterStart(fleet.dir.resolve("coordinator.log")) + " after its JVM started)" : "",
           timeline);
-      return new Result(nodes, replicas, joinMs, joinCpuPerNode, cpu, heap, rss, latency, applyAllMs, applyCpuMs, rollingMs, rollingCpuMs, reconnectMs,
+      return new Result(nodes, replicas, joinMs, joinCpuPerNode, cpu, jitPercent, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0], dashboard);
     } finally {
       for (Process p : sims) {
@@ -199,6 +190,53 @@ final class ScaleBench {
       }
       Procs.run(List.of("rm", "-rf", state.toString()));
     }
+  }
+
+  /**
+   * A new DaemonSet until every node runs it: per node from the request to the agent's first
+   * Running and Ready report ({@code latency}) and to its desired set's arrival ({@code received});
+   * the apply call's own time; until the coordinator counts all available; the CPU, garbage
+   * collection pauses and JIT compiler threads' CPU of the coordinator and of the simulators meanwhile.
+   */
+  record Apply(Stats latency, Stats received, double callMs, double allMs, double cpuMs, double simsCpuMs, double gcS, double simsGcS,
+      double jitS, double simsJitS) {
+    @Override
+    public String toString() {
+      return String.format("p50 %.0f ms, p99 %.0f ms, max %.0f ms (the apply call took %.0f ms; desired set at the agents p50 %.0f ms,"
+          + " p99 %.0f ms; coordinator saw all in %.0f ms, using %.0f ms of CPU; the simulators %.0f ms; stopped for garbage collection:"
+          + " coordinator %.1f s, simulators %.1f s; JIT compiler threads' CPU: coordinator %.1f s, simulators %.1f s)", latency.median(),
+          latency.percentile(99), latency.max(), callMs, received.median(), received.percentile(99), allMs, cpuMs, simsCpuMs, gcS, simsGcS,
+          jitS, simsJitS);
+    }
+  }
+
+  private static Apply apply(LocalFleet fleet, List<Process> sims, ConcurrentLinkedQueue<String> lines, String name, int nodes) {
+    long pid = fleet.coordinator.pid();
+    double gc0 = Procs.gcSeconds(pid);
+    var threads0 = Procs.threadCpu(pid);
+    double simsGc0 = sims.stream().mapToDouble(p -> Procs.gcSeconds(p.pid())).sum();
+    List<Map<String, Procs.ThreadCpu>> simsThreads0 = sims.stream().map(p -> Procs.threadCpu(p.pid())).toList();
+    long cpu0 = Procs.cpuMillis(pid);
+    long simsCpu0 = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum();
+    long applyAt = System.currentTimeMillis(); // after the readings above (jstat starts a JVM): the figures run from the request
+    long a0 = System.nanoTime();
+    fleet.apply(LocalFleet.daemonSet(name, "sim/app:1", ""));
+    double callMs = (System.nanoTime() - a0) / 1e6; // stored, every node planned, every set queued to its session
+    LocalFleet.await("every node running " + name, 600, POLL_MS, () -> fleet.daemonSet(name).getStatus().getAvailable() == nodes);
+    double allMs = (System.nanoTime() - a0) / 1e6;
+    double cpuMs = Procs.cpuMillis(pid) - cpu0;
+    double simsCpuMs = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum() - simsCpu0;
+    double gcS = Procs.gcSeconds(pid) - gc0;
+    double jitS = Procs.compilerSeconds(threads0, Procs.threadCpu(pid));
+    double simsGcS = sims.stream().mapToDouble(p -> Procs.gcSeconds(p.pid())).sum() - simsGc0;
+    double simsJitS = 0;
+    for (int i = 0; i < sims.size(); i++) {
+      simsJitS += Procs.compilerSeconds(simsThreads0.get(i), Procs.threadCpu(sims.get(i).pid()));
+    }
+    LocalFleet.await("every agent's report of " + name, 60, POLL_MS,
+        () -> lines.stream().filter(l -> l.startsWith("RUNNING " + name + " ")).count() >= nodes);
+    return new Apply(since(lines, "RUNNING " + name + " ", applyAt), since(lines, "SEEN " + name + " ", applyAt), callMs, allMs, cpuMs,
+        simsCpuMs, gcS, simsGcS, jitS, simsJitS);
   }
 
   private static final java.util.regex.Pattern SERVING = java.util.regex.Pattern.compile("ds-coordinator serving .*; (\\d+) ms after the JVM started");
@@ -283,14 +321,16 @@ final class ScaleBench {
   static void print(List<Result> results, PrintStream out) {
     Table t = new Table("Fleet scale (simulated agents over real gRPC and TLS on loopback; with replicas, the leader's"
         + " CPU and heap, and the restart is the leader SIGKILLed)",
-        "nodes", "coordinators", "all joined", "coordinator CPU per join", "heartbeat CPU (% of a core)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
-        "coordinator CPU for the apply", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
+        "nodes", "coordinators", "all joined", "coordinator CPU per join", "heartbeat CPU, % of a core (JIT compiler threads)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
+        "coordinator CPU for the apply (JIT compiling)", "a second apply, compiled: p50 / p99 / max (coordinator CPU)", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
         "NotReady during restart", "dashboard DaemonSet page: size, server time p50 / max");
     for (Result r : results) {
-      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms".formatted(r.joinCpuMsPerNode()), "%.1f %%".formatted(r.cpuPercent()), "%.0f MiB".formatted(r.heapMib()),
+      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms".formatted(r.joinCpuMsPerNode()), "%.1f %% (%.1f %%)".formatted(r.cpuPercent(), r.jitPercent()), "%.0f MiB".formatted(r.heapMib()),
           "%.0f MiB".formatted(r.rssMib()),
-          "%.0f / %.0f / %.0f ms".formatted(r.applyLatency().median(), r.applyLatency().percentile(99), r.applyLatency().max()),
-          "%.1f s".formatted(r.applyCpuMs() / 1000), "%.1f s (%.1f s)".formatted(r.rollingMs() / 1000, r.rollingCpuMs() / 1000),
+          "%.0f / %.0f / %.0f ms".formatted(r.apply().latency().median(), r.apply().latency().percentile(99), r.apply().latency().max()),
+          "%.1f s (%.1f s)".formatted(r.apply().cpuMs() / 1000, r.apply().jitS()),
+          "%.0f / %.0f / %.0f ms (%.1f s)".formatted(r.warmApply().latency().median(), r.warmApply().latency().percentile(99),
+              r.warmApply().latency().max(), r.warmApply().cpuMs() / 1000), "%.1f s (%.1f s)".formatted(r.rollingMs() / 1000, r.rollingCpuMs() / 1000),
           "%.1f s".formatted(r.reconnectMs() / 1000), r.maxNotReady(), r.dashboard() == null ? "-" : "%.0f KB, %.1f / %.1f ms".formatted(
               r.dashboard().pageBytes() / 1024.0, r.dashboard().pageServerMs().median(), r.dashboard().pageServerMs().max()));
     }

@@ -82,7 +82,9 @@ class BenchSmokeTest {
   @Test
   void fleetScaleWithSimulatedAgents() throws Exception {
     ScaleBench.Result r = ScaleBench.run(30, 1, 30, 1000, 2000, work, work.resolve("profile"), out);
-    assertThat(r.applyLatency().count()).isEqualTo(30);
+    assertThat(r.apply().latency().count()).isEqualTo(30);
+    assertThat(r.warmApply().latency().count()).as("the second DaemonSet, on every node").isEqualTo(30);
+    assertThat(r.apply().jitS()).as("the coordinator's JIT compiler threads over its first apply").isPositive();
     assertThat(work.resolve("profile/coordinator-30-1.jfr")).as("the coordinator's flight recording (--profile)").isNotEmptyFile();
     assertThat(r.joinMs()).isPositive();
     assertThat(r.heapMib()).isPositive();
