@@ -133,7 +133,6 @@ public final class CoordinatorSession implements AutoCloseable {
         b.executor(callbacks);
       }
       channel = b.build();
-      channelMadeNanos = System.nanoTime();
     }
     return channel;
   }
@@ -161,33 +160,13 @@ public final class CoordinatorSession implements AutoCloseable {
    * into an outage (docs/benchmarks.md). So the agent's back-off alone decides when it connects,
    * and a coordinator back from an outage hears from it within Reconnects.longestReturn(), which
    * its restart grace counts on.
-   *
-   * <p>A connection still being made (a busy coordinator's TLS handshake, or its HTTP/2 settings,
-   * outlasting a join's deadline or a silent session's four intervals) is kept too, for up to
-   * {@link #CONNECTING_PATIENCE} from the channel's start: the next try waits for it. Dropped, it
-   * started the handshake over on a coordinator already short of time for handshakes (a restart
-   * with a fleet reconnecting), and lost the work it had done.
    */
   private synchronized void dropLostConnection() {
-    if (channel == null) {
-      return;
-    }
-    io.grpc.ConnectivityState state = channel.getState(false);
-    boolean stillConnecting = state == io.grpc.ConnectivityState.CONNECTING && System.nanoTime() - channelMadeNanos < CONNECTING_PATIENCE.toNanos();
-    if (state != io.grpc.ConnectivityState.READY && !stillConnecting) {
+    if (channel != null && channel.getState(false) != io.grpc.ConnectivityState.READY) {
       channel.shutdownNow();
       channel = null;
     }
   }
-
-  /**
-   * How long a connection still being made is waited for across tries: TCP's connect gives up after
-   * {@link io.dsfleet.common.Reconnects#CONNECT_TIMEOUT} and TLS's handshake after 10 s; this bounds
-   * a peer that never finishes HTTP/2's setup.
-   */
-  static final Duration CONNECTING_PATIENCE = Duration.ofSeconds(60);
-  /** When the channel was made ({@link System#nanoTime}). */
-  private long channelMadeNanos;
 
   private synchronized void nextCoordinator() {
     if (leaderHint != null) {

@@ -36,15 +36,10 @@ abstract class SessionTestBase {
   }
 
   CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime, Duration heartbeatInterval) {
-    return session(coordinator.port(), runtime, heartbeatInterval);
-  }
-
-  /** A session to whatever listens on this loopback port. */
-  CoordinatorSession session(int port, FakeRuntime runtime, Duration heartbeatInterval) {
     Clock clock = Clock.systemUTC();
     Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
         dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
-    return new CoordinatorSession(List.of("127.0.0.1:" + port), NodeCredentials.insecure(),
+    return new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
         NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock,
         new Random(1), heartbeatInterval, () -> { });
   }
