@@ -100,9 +100,12 @@ public final class CoordinatorSession implements AutoCloseable {
    * {@code executor} instead of gRPC's shared pool, which starts a thread for every callback that
    * finds no idle one. One agent has one session, so its default is fine; thousands of simulated
    * agents in one JVM (bench) share a small pool here, or a fleet-wide apply starts hundreds of
-   * threads in that JVM. Call before {@link #start}.
+   * threads in that JVM. Call before {@link #start}: a channel already made keeps its executor.
    */
-  public CoordinatorSession callbacksOn(java.util.concurrent.Executor executor) {
+  public synchronized CoordinatorSession callbacksOn(java.util.concurrent.Executor executor) {
+    if (channel != null) {
+      throw new IllegalStateException("callbacksOn after the session's channel was made: call it before start()");
+    }
     this.callbacks = executor;
     return this;
   }
