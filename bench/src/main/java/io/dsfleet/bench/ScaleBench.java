@@ -17,7 +17,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * agent's session and reconciler code over real gRPC on loopback, in-memory runtime), a few
  * thousand per JVM. Measures the time for all to join, the coordinator's CPU and heap at steady
  * heartbeat, a new DaemonSet until every node runs it (latency per node, measured at the agents),
- * a rolling update (maxUnavailable 10 %, instant readiness) until converged, and a coordinator
+ * a rolling update (maxUnavailable 10 %, instant readiness) until converged, a second new
+ * DaemonSet (the coordinator's code now compiled) until every node runs it, and a coordinator
  * SIGKILL and restart until every agent has reconnected, counting nodes marked NotReady.
  */
 final class ScaleBench {
@@ -322,7 +323,7 @@ final class ScaleBench {
     Table t = new Table("Fleet scale (simulated agents over real gRPC and TLS on loopback; with replicas, the leader's"
         + " CPU and heap, and the restart is the leader SIGKILLed)",
         "nodes", "coordinators", "all joined", "coordinator CPU per join", "heartbeat CPU, % of a core (JIT compiler threads)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
-        "coordinator CPU for the apply (JIT compiling)", "a second apply, compiled: p50 / p99 / max (coordinator CPU)", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
+        "coordinator CPU for the apply (its JIT compiler threads)", "a second apply, compiled: p50 / p99 / max (coordinator CPU)", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
         "NotReady during restart", "dashboard DaemonSet page: size, server time p50 / max");
     for (Result r : results) {
       t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms".formatted(r.joinCpuMsPerNode()), "%.1f %% (%.1f %%)".formatted(r.cpuPercent(), r.jitPercent()), "%.0f MiB".formatted(r.heapMib()),
