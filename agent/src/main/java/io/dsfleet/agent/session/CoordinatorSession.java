@@ -4,12 +4,10 @@ import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.*;
-import io.dsfleet.common.tls.Pki;
 import io.dsfleet.proto.v1.RenewCertificateRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Duration;
@@ -30,7 +28,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class CoordinatorSession implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorSession.class);
-  private final List<String> coordinators;
   private final NodeInfo info;
   private final Reconciler reconciler;
   private final LocalState state;
@@ -42,10 +39,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private final NodeCredentials credentials;
   private volatile boolean renewing;
 
-  private ManagedChannel channel;
-  private int coordinatorIndex;
-  /** The leader a coordinator replica named when it refused to serve; tried before the configured list. */
-  private String leaderHint;
+  private final CoordinatorChannel channel;
   private volatile boolean joined;
   private volatile boolean closed;
   private StreamObserver<AgentMessage> stream;
@@ -60,8 +54,6 @@ public final class CoordinatorSession implements AutoCloseable {
   /** The session is being ended because the coordinator went silent: reconnect elsewhere. */
   private boolean silent;
   private final LogRequests logs;
-  /** Where gRPC runs this session's callbacks; null: gRPC's own pool ({@link #callbacksOn}). */
-  private volatile java.util.concurrent.Executor callbacks;
   /**
    * Work that may wait long for Docker or the coordinator (a renewal: 10 s; a log request's list of
    * the pod's containers: 2 minutes on a hung daemon; the removal of every pod): never on the
@@ -77,7 +69,6 @@ public final class CoordinatorSession implements AutoCloseable {
     if (coordinators.isEmpty()) {
       throw new IllegalArgumentException("no coordinator address configured");
     }
-    this.coordinators = List.copyOf(coordinators);
     this.credentials = credentials;
     this.info = info;
     this.reconciler = reconciler;
@@ -89,6 +80,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.onRemoved = onRemoved;
     work.allowCoreThreadTimeOut(true);
     this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send);
+    this.channel = new CoordinatorChannel(coordinators, credentials, () -> closed);
   }
 
   public void start() {
@@ -102,88 +94,13 @@ public final class CoordinatorSession implements AutoCloseable {
    * agents in one JVM (bench) share a small pool here, or a fleet-wide apply starts hundreds of
    * threads in that JVM. Call before {@link #start}: a channel already made keeps its executor.
    */
-  public synchronized CoordinatorSession callbacksOn(java.util.concurrent.Executor executor) {
-    if (channel != null) {
-      throw new IllegalStateException("callbacksOn after the session's channel was made: call it before start()");
-    }
-    this.callbacks = executor;
+  public CoordinatorSession callbacksOn(java.util.concurrent.Executor executor) {
+    channel.callbacksOn(executor);
     return this;
   }
 
   public synchronized boolean connected() {
     return stream != null;
-  }
-
-  private synchronized ManagedChannel channel() {
-    if (closed) {
-      throw new IllegalStateException("the session is closed");
-    }
-    if (channel == null) {
-      String target = target();
-      NettyChannelBuilder b = NettyChannelBuilder.forTarget(target, credentials.channelCredentials())
-          .maxInboundMessageSize(64 * 1024 * 1024)
-          // a connection that reads nothing for 30 s is pinged, and closed when 20 s pass without the
-          // answer: a coordinator cut off (no reset ever arrives) does not keep a dead connection
-          // that the next try would reuse (the coordinator allows a ping every 10 s)
-          .keepAliveTime(30, TimeUnit.SECONDS)
-          .keepAliveTimeout(20, TimeUnit.SECONDS)
-          .withOption(io.grpc.netty.shaded.io.netty.channel.ChannelOption.CONNECT_TIMEOUT_MILLIS,
-              (int) io.dsfleet.common.Reconnects.CONNECT_TIMEOUT.toMillis());
-      if (!credentials.isInsecure()) {
-        b.overrideAuthority(Pki.SERVER_NAME);
-      }
-      if (callbacks != null) {
-        b.executor(callbacks);
-      }
-      channel = b.build();
-    }
-    return channel;
-  }
-
-  private synchronized String target() {
-    return leaderHint != null ? leaderHint : coordinators.get(coordinatorIndex % coordinators.size());
-  }
-
-  /** Drops the channel so the next call connects with the current credentials. */
-  private synchronized void resetChannel() {
-    if (channel != null) {
-      channel.shutdownNow();
-      channel = null;
-    }
-  }
-
-  /**
-   * Whether a try reuses the channel: only while its connection is up (a session that ended on a
-   * live connection reopens on it, no new handshake for a coordinator that may be busy with a
-   * fleet's). A channel whose connection is lost is dropped, and the next try connects once, at
-   * once, on a new one. A lost channel kept between tries waits out gRPC's own connect back-off (up
-   * to 2 minutes after a long outage) and fails every try meanwhile; with that back-off reset before
-   * each try (or the channel made idle), gRPC also reconnected on its own between tries: 2-3
-   * connections a try (OutageReconnectTest), 3,600 a second from 5,000 simulated agents 10-15 s
-   * into an outage (docs/benchmarks.md). So the agent's back-off alone decides when it connects,
-   * and a coordinator back from an outage hears from it within Reconnects.longestReturn(), which
-   * its restart grace counts on.
-   */
-  private synchronized void dropLostConnection() {
-    if (channel != null && channel.getState(false) != io.grpc.ConnectivityState.READY) {
-      channel.shutdownNow();
-      channel = null;
-    }
-  }
-
-  private synchronized void nextCoordinator() {
-    if (leaderHint != null) {
-      leaderHint = null;
-      resetChannel();
-      return;
-    }
-    if (coordinators.size() > 1) {
-      if (channel != null) {
-        channel.shutdownNow();
-      }
-      channel = null;
-      coordinatorIndex++;
-    }
   }
 
   private void connect() {
@@ -194,7 +111,7 @@ public final class CoordinatorSession implements AutoCloseable {
       if (!joined) {
         boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
         JoinRequest.Builder req = JoinRequest.newBuilder().setNode(info).setLeaveSecretSha256(credentials.leaveSecretSha256());
-        ManagedChannel ch = channel();
+        ManagedChannel ch = channel.get();
         if (bootstrap) {
           // the secret proves this is the agent a lost answer admitted, should that have happened
           req.setJoinToken(credentials.joinToken()).setCsrPem(credentials.newRequest()).setLeaveSecret(credentials.leaveSecret());
@@ -202,14 +119,14 @@ public final class CoordinatorSession implements AutoCloseable {
         JoinResponse r = AgentServiceGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS).join(req.build());
         if (bootstrap) {
           credentials.accept(r.getCertificatePem(), r.getCaPem());
-          resetChannel();
+          channel.reset();
           log.info("joined with the join token; node certificate stored (valid until {}); mutual TLS from now on",
               credentials.certificate().getNotAfter().toInstant());
         }
         joined = true;
         // kept for every later session: a reconnect does not join again, and must not fall back to a default
         heartbeatInterval = Duration.ofMillis(r.getHeartbeatIntervalMillis());
-        log.info("joined the fleet as {} via {}", info.getName(), target());
+        log.info("joined the fleet as {} via {}", info.getName(), channel.target());
       }
       openStream(heartbeatOverride != null ? heartbeatOverride : heartbeatInterval);
     } catch (StatusRuntimeException e) {
@@ -220,7 +137,7 @@ public final class CoordinatorSession implements AutoCloseable {
       retry("join failed: " + e.getStatus().getCode() + " " + firstLine(e.getStatus().getDescription()) + rootCause(e),
           e.getStatus().getCode());
     } catch (IllegalStateException e) {
-      resetChannel();
+      channel.reset();
       retry("cannot join: " + e.getMessage(), Status.Code.FAILED_PRECONDITION);
     } catch (RuntimeException e) {
       retry("join failed: " + e, Status.Code.UNKNOWN);
@@ -258,18 +175,10 @@ public final class CoordinatorSession implements AutoCloseable {
     long delay = 250 + reconnect.jitter(750);
     if (leader.isBlank()) {
       // the replicas are electing a leader (a second or two): ask around again soon, no back-off
-      nextCoordinator();
+      channel.nextCoordinator();
       log.info("no coordinator replica leads yet (an election); asking again in {} ms (pods keep running)", delay);
     } else {
-      synchronized (this) {
-        if (!leader.equals(target())) {
-          if (channel != null) {
-            channel.shutdownNow();
-            channel = null;
-          }
-          leaderHint = leader;
-        }
-      }
+      channel.toLeader(leader);
       log.info("the coordinator replica does not lead; the leader is at {}: connecting in {} ms (pods keep running)", leader, delay);
     }
     scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
@@ -281,16 +190,16 @@ public final class CoordinatorSession implements AutoCloseable {
       return;
     }
     if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
-      nextCoordinator();
+      channel.nextCoordinator();
     }
-    dropLostConnection();
+    channel.dropLostConnection();
     Duration delay = reconnect.next();
     log.warn("{}; retrying in {} ms (pods keep running)", why, delay.toMillis());
     scheduler.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private void openStream(Duration interval) {
-    StreamObserver<AgentMessage> out = AgentServiceGrpc.newStub(channel()).session(new StreamObserver<>() {
+    StreamObserver<AgentMessage> out = AgentServiceGrpc.newStub(channel.get()).session(new StreamObserver<>() {
       @Override
       public void onNext(CoordinatorMessage m) {
         handle(m);
@@ -371,14 +280,14 @@ public final class CoordinatorSession implements AutoCloseable {
    */
   private void renew() {
     try {
-      String certPem = AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+      String certPem = AgentServiceGrpc.newBlockingStub(channel.get()).withDeadlineAfter(10, TimeUnit.SECONDS)
           .renewCertificate(RenewCertificateRequest.newBuilder().setCsrPem(credentials.newRequest()).build())
           .getCertificatePem();
       credentials.accept(certPem, null);
       log.info("node certificate renewed (valid until {}); reconnecting with it, pods keep running",
           credentials.certificate().getNotAfter().toInstant());
       reconnectAtOnce = true;
-      resetChannel();
+      channel.reset();
     } catch (RuntimeException e) {
       log.warn("node certificate renewal failed, retrying at the next heartbeat: {}", e.getMessage());
     } finally {
@@ -395,7 +304,7 @@ public final class CoordinatorSession implements AutoCloseable {
     if (credentials.hasToken()) {
       log.warn("the coordinator refused this node's certificate ({}); joining again with the join token", status.getDescription());
       credentials.forget();
-      resetChannel();
+      channel.reset();
     } else {
       log.error("the coordinator refused this node's certificate ({}); configure a join token to join again",
           status.getDescription());
@@ -546,7 +455,7 @@ public final class CoordinatorSession implements AutoCloseable {
 
   /** Leaves the fleet: the coordinator removes the node and revokes its certificate, which is forgotten here. */
   public void leave() {
-    AgentServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(10, TimeUnit.SECONDS)
+    AgentServiceGrpc.newBlockingStub(channel.get()).withDeadlineAfter(10, TimeUnit.SECONDS)
         .leave(LeaveRequest.newBuilder().setNodeName(info.getName()).setLeaveSecret(credentials.leaveSecret()).build());
     credentials.forget();
   }
@@ -565,10 +474,7 @@ public final class CoordinatorSession implements AutoCloseable {
       }
       stream = null;
     }
-    if (channel != null) {
-      channel.shutdownNow();
-      channel = null;
-    }
+    channel.reset();
     work.shutdownNow();
   }
 }

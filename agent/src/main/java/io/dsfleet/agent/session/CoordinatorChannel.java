@@ -1,0 +1,121 @@
+package io.dsfleet.agent.session;
+
+import io.dsfleet.common.Reconnects;
+import io.dsfleet.common.tls.Pki;
+import io.grpc.ConnectivityState;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The session's one gRPC channel and which coordinator it goes to: the configured addresses in
+ * turn, or the leader a replica named. Made when first needed, with the session's current
+ * credentials; dropped when they change, when the session moves to another coordinator, and after
+ * a lost connection. A leaf lock: nothing here calls out while holding it but gRPC's own
+ * non-blocking channel calls.
+ */
+final class CoordinatorChannel {
+  private final List<String> coordinators;
+  private final NodeCredentials credentials;
+  private final BooleanSupplier closed;
+  private ManagedChannel channel;
+  private int coordinatorIndex;
+  /** The leader a coordinator replica named when it refused to serve; tried before the configured list. */
+  private String leaderHint;
+  /** Where gRPC runs the channel's callbacks; null: gRPC's own pool. */
+  private Executor callbacks;
+
+  CoordinatorChannel(List<String> coordinators, NodeCredentials credentials, BooleanSupplier closed) {
+    this.coordinators = List.copyOf(coordinators);
+    this.credentials = credentials;
+    this.closed = closed;
+  }
+
+  /** See {@link CoordinatorSession#callbacksOn}. */
+  synchronized void callbacksOn(Executor executor) {
+    if (channel != null) {
+      throw new IllegalStateException("callbacksOn after the session's channel was made: call it before start()");
+    }
+    this.callbacks = executor;
+  }
+
+  /** The channel, made now if there is none; refused once the session is closed. */
+  synchronized ManagedChannel get() {
+    if (closed.getAsBoolean()) {
+      throw new IllegalStateException("the session is closed");
+    }
+    if (channel == null) {
+      NettyChannelBuilder b = NettyChannelBuilder.forTarget(target(), credentials.channelCredentials())
+          .maxInboundMessageSize(64 * 1024 * 1024)
+          // a connection that reads nothing for 30 s is pinged, and closed when 20 s pass without the
+          // answer: a coordinator cut off (no reset ever arrives) does not keep a dead connection
+          // that the next try would reuse (the coordinator allows a ping every 10 s)
+          .keepAliveTime(30, TimeUnit.SECONDS)
+          .keepAliveTimeout(20, TimeUnit.SECONDS)
+          .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Reconnects.CONNECT_TIMEOUT.toMillis());
+      if (!credentials.isInsecure()) {
+        b.overrideAuthority(Pki.SERVER_NAME);
+      }
+      if (callbacks != null) {
+        b.executor(callbacks);
+      }
+      channel = b.build();
+    }
+    return channel;
+  }
+
+  synchronized String target() {
+    return leaderHint != null ? leaderHint : coordinators.get(coordinatorIndex % coordinators.size());
+  }
+
+  /** Drops the channel so the next call connects with the current credentials. */
+  synchronized void reset() {
+    if (channel != null) {
+      channel.shutdownNow();
+      channel = null;
+    }
+  }
+
+  /**
+   * Whether a try reuses the channel: only while its connection is up (a session that ended on a
+   * live connection reopens on it, no new handshake for a coordinator that may be busy with a
+   * fleet's). A channel whose connection is lost is dropped, and the next try connects once, at
+   * once, on a new one. A lost channel kept between tries waits out gRPC's own connect back-off (up
+   * to 2 minutes after a long outage) and fails every try meanwhile; with that back-off reset before
+   * each try (or the channel made idle), gRPC also reconnected on its own between tries: 2-3
+   * connections a try (OutageReconnectTest), 3,600 a second from 5,000 simulated agents 10-15 s
+   * into an outage (docs/benchmarks.md). So the agent's back-off alone decides when it connects,
+   * and a coordinator back from an outage hears from it within Reconnects.longestReturn(), which
+   * its restart grace counts on.
+   */
+  synchronized void dropLostConnection() {
+    if (channel != null && channel.getState(false) != ConnectivityState.READY) {
+      reset();
+    }
+  }
+
+  /** Leaves a named leader for the configured list, or moves on to the next configured coordinator (with several). */
+  synchronized void nextCoordinator() {
+    if (leaderHint != null) {
+      leaderHint = null;
+      reset();
+      return;
+    }
+    if (coordinators.size() > 1) {
+      reset();
+      coordinatorIndex++;
+    }
+  }
+
+  /** Goes to the leader a replica named, unless already there. */
+  synchronized void toLeader(String leader) {
+    if (!leader.equals(target())) {
+      reset();
+      leaderHint = leader;
+    }
+  }
+}
