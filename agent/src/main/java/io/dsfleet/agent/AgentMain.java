@@ -1,6 +1,5 @@
 package io.dsfleet.agent;
 
-import io.dsfleet.common.DaemonThreads;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
@@ -9,6 +8,7 @@ import io.dsfleet.agent.runtime.DockerRuntime;
 import io.dsfleet.agent.session.CoordinatorSession;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.common.ConfigFile;
+import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.common.Durations;
 import io.dsfleet.common.ProtoMapping;
 import io.dsfleet.common.model.Taint;

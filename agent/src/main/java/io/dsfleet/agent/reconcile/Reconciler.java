@@ -1,6 +1,5 @@
 package io.dsfleet.agent.reconcile;
 
-import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.metrics.AgentCounters;
 import io.dsfleet.agent.pod.Volumes;
@@ -9,6 +8,7 @@ import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.agent.runtime.RuntimeUnavailableException;
+import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.common.model.PodTemplateSpec;
 import io.dsfleet.proto.v1.DesiredState;
