@@ -111,8 +111,7 @@ class AgentProcessTest {
    */
   @Test
   void anAgentWithAnEmptyStateDirectoryAndNoCoordinatorLeavesEveryRunningPodAlone() throws Exception {
-    coordinator.close();
-    coordinator = new FakeCoordinator(threePods()).start(port);
+    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(coordinator);
     agent = startAgent();
     await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
     Map<String, String> before = runningIds();
@@ -140,8 +139,7 @@ class AgentProcessTest {
    */
   @Test
   void anAgentWithoutBouncyCastleRunsItsPodsWhateverTheDockerTlsEnvironmentSays() throws Exception {
-    coordinator.close();
-    coordinator = new FakeCoordinator(threePods()).start(port);
+    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(coordinator);
     Files.createDirectories(tmp.resolve("docker-certs"));
     Map<String, String> env = Map.of("DOCKER_TLS_VERIFY", "1", "DOCKER_CERT_PATH", tmp.resolve("docker-certs").toString());
     List<String> withoutBc = new java.util.ArrayList<>(agentCommand("run"));
@@ -161,8 +159,7 @@ class AgentProcessTest {
   /** `ds-agent leave` stops the pods (in parallel, with progress) and removes them; a second leave is a clear no-op. */
   @Test
   void leaveStopsEveryPodAndASecondLeaveIsANoOp() throws Exception {
-    coordinator.close();
-    coordinator = new FakeCoordinator(threePods()).start(port);
+    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(coordinator);
     agent = startAgent();
     await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
     io.dsfleet.common.testing.Processes.kill(agent);
@@ -235,7 +232,7 @@ class AgentProcessTest {
   void withTheCoordinatorGoneCrashedContainersStillComeBackAndTheReconnectRestartsNothing() throws Exception {
     agent = startAgent();
     await().atMost(Duration.ofSeconds(60)).until(coordinator::podReady);
-    coordinator.close();
+    FakeCoordinator.Away away = coordinator.goAway();
 
     ContainerInfo main = running().get("main");
     assertThat(io.dsfleet.common.testing.Processes.run(new ProcessBuilder("docker", "kill", main.id()), Duration.ofSeconds(60))
@@ -252,7 +249,7 @@ class AgentProcessTest {
     assertThat(running().keySet()).isEqualTo(beforeReturn.keySet());
 
     coordinator = new FakeCoordinator(DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
-        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"))).start(port);
+        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"))).startInPlaceOf(away);
     await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.sessionsOpened.get() > 0 && coordinator.podReady());
     settle(3);
     Map<String, ContainerInfo> after = running();

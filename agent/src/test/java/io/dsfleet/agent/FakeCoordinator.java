@@ -3,9 +3,15 @@ package io.dsfleet.agent;
 import io.dsfleet.proto.v1.*;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollChannelOption;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.StandardSocketOptions;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +37,17 @@ public final class FakeCoordinator implements AutoCloseable {
     this.desired = desired;
   }
 
+  /**
+   * Serves on 127.0.0.1:port (0: any free port). The socket is bound with SO_REUSEPORT, so a test
+   * can bind the next listener on the same port before closing this one ({@link #startInPlaceOf}):
+   * a port closed and bound again leaves a moment in which any other process on the machine may
+   * take it, and one CI run failed with "Address already in use" that way.
+   */
   public FakeCoordinator start(int port) throws IOException {
-    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).addService(new AgentServiceGrpc.AgentServiceImplBase() {
+    if (!Epoll.isAvailable()) {
+      throw new IllegalStateException("the fake coordinator binds with SO_REUSEPORT, which needs Netty's epoll transport", Epoll.unavailabilityCause());
+    }
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).withOption(EpollChannelOption.SO_REUSEPORT, true).addService(new AgentServiceGrpc.AgentServiceImplBase() {
       @Override
       public void join(JoinRequest request, StreamObserver<JoinResponse> response) {
         joins.incrementAndGet();
@@ -95,6 +110,61 @@ public final class FakeCoordinator implements AutoCloseable {
     StreamObserver<CoordinatorMessage> to = latest;
     synchronized (to) {
       to.onNext(m);
+    }
+  }
+
+  /** Serves on the port of {@code old}, then closes {@code old}: the port is never free in between. */
+  public FakeCoordinator startInPlaceOf(FakeCoordinator old) throws IOException {
+    start(old.port());
+    old.close();
+    return this;
+  }
+
+  /** Serves on the port {@code away} kept, then closes it. */
+  public FakeCoordinator startInPlaceOf(Away away) throws IOException {
+    start(away.port());
+    away.close();
+    return this;
+  }
+
+  /**
+   * Closes this coordinator and keeps its port with a listener that takes each connection and
+   * closes it at once, as a coordinator still starting up would, counting them.
+   */
+  public Away goAway() throws IOException {
+    Away away = new Away(port());
+    close();
+    return away;
+  }
+
+  /** A coordinator's port with no coordinator behind it. */
+  public static final class Away implements AutoCloseable {
+    private final ServerSocket socket = new ServerSocket();
+    public final AtomicInteger connections = new AtomicInteger();
+
+    private Away(int port) throws IOException {
+      socket.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+      Thread taker = new Thread(() -> {
+        while (!socket.isClosed()) {
+          try (Socket s = socket.accept()) {
+            connections.incrementAndGet();
+          } catch (IOException closed) {
+            return;
+          }
+        }
+      }, "away-" + port);
+      taker.setDaemon(true);
+      taker.start();
+    }
+
+    public int port() {
+      return socket.getLocalPort();
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
     }
   }
 

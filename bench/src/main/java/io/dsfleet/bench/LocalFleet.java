@@ -1,5 +1,6 @@
 package io.dsfleet.bench;
 
+import io.dsfleet.common.testing.FreePorts;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
 import io.dsfleet.proto.v1.ApplyRequest;
@@ -13,7 +14,6 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,9 +44,9 @@ final class LocalFleet implements AutoCloseable {
   final List<String> addresses = new ArrayList<>();
   final String node;
   /** Where this fleet's coordinator and agent serve their metrics: ports of their own, never the defaults another fleet holds. */
-  final int coordinatorMetricsPort = freePort();
-  final int agentMetricsPort = freePort();
-  final int dashboardPort = freePort();
+  final int coordinatorMetricsPort = FreePorts.pick();
+  final int agentMetricsPort = FreePorts.pick();
+  final int dashboardPort = FreePorts.pick();
   private Path adminPem;
   Process coordinator;
   Process agent;
@@ -77,7 +77,7 @@ final class LocalFleet implements AutoCloseable {
   LocalFleet(Path dir) {
     this.dir = dir;
     this.repo = Path.of(System.getProperty("dsfleet.jars", ".")).toAbsolutePath();
-    this.addr = "127.0.0.1:" + freePort();
+    this.addr = "127.0.0.1:" + FreePorts.pick();
     this.addresses.add(addr);
     // one agent per fleet on this host's daemon: each its own node name (the apply bench runs two fleets)
     this.node = "bench-" + ProcessHandle.current().pid() + "-" + dir.getFileName();
@@ -98,14 +98,6 @@ final class LocalFleet implements AutoCloseable {
     this.addresses.add(addr);
     this.node = "";
     this.adminPem = adminPem;
-  }
-
-  static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   Path coordinatorJar() {
@@ -155,11 +147,11 @@ final class LocalFleet implements AutoCloseable {
     List<String> peers = new ArrayList<>();
     List<String> services = new ArrayList<>(List.of(addr));
     for (int i = 1; i <= size; i++) {
-      String service = i == 1 ? addr : "127.0.0.1:" + freePort();
+      String service = i == 1 ? addr : "127.0.0.1:" + FreePorts.pick();
       if (i > 1) {
         services.add(service);
       }
-      peers.addAll(List.of("--peer", "c" + i + ",127.0.0.1:" + freePort() + "," + service));
+      peers.addAll(List.of("--peer", "c" + i + ",127.0.0.1:" + FreePorts.pick() + "," + service));
     }
     List<String> init = new ArrayList<>(List.of(Procs.java(), "-jar", coordinatorJar().toString(), "init", "--data-dir",
         dir.resolve("coordinator").toString(), "--config", coordinatorConfig.toString()));
@@ -186,7 +178,7 @@ final class LocalFleet implements AutoCloseable {
       List<String> serve = new ArrayList<>(List.of(Procs.java()));
       serve.addAll(coordinatorJvm);
       serve.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", service, "--data-dir", dir.resolve(id).toString(),
-          "--config", coordinatorConfig.toString(), "--replica-id", id, "--metrics-listen", "127.0.0.1:" + freePort()));
+          "--config", coordinatorConfig.toString(), "--replica-id", id, "--metrics-listen", "127.0.0.1:" + FreePorts.pick()));
       serve.addAll(peers);
       replicas.put(id, Procs.spawn(serve, dir.resolve("coordinator-" + id + ".log")));
     }

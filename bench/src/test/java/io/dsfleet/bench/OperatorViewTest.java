@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.dsfleet.common.testing.FreePorts;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -188,7 +189,7 @@ class OperatorViewTest {
     YAML.writeValue(file.toFile(), config);
     Procs.Result check = Procs.run(List.of("promtool", "check", "config", file.toString()));
     assertThat(check.exit()).as("promtool check config: %s", check.out()).isZero();
-    prometheusPort = LocalFleet.freePort();
+    prometheusPort = FreePorts.pick();
     prometheus = Procs.spawn(List.of("prometheus", "--config.file=" + file, "--storage.tsdb.path=" + work.resolve("tsdb"),
         "--web.listen-address=127.0.0.1:" + prometheusPort, "--log.level=warn"), work.resolve("prometheus.log"));
     LocalFleet.await("Prometheus ready", 60, 200, () -> {

@@ -2,12 +2,12 @@ package io.dsfleet.coordinator;
 
 import static org.awaitility.Awaitility.await;
 
+import io.dsfleet.common.testing.FreePorts;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
 import io.dsfleet.proto.v1.VersionRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -21,9 +21,7 @@ final class CoordinatorProcess implements AutoCloseable {
   private Process process;
 
   CoordinatorProcess(Path dir) throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      this.port = s.getLocalPort();
-    }
+    this.port = FreePorts.pick();
     this.dataDir = dir.resolve("data");
     this.log = dir.resolve("coordinator.log");
     this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();

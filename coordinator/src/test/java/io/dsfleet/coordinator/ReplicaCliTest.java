@@ -3,6 +3,7 @@ package io.dsfleet.coordinator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dsfleet.common.testing.FreePorts;
 import io.dsfleet.common.tls.JoinToken;
 import io.dsfleet.coordinator.cli.Dsctl;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
@@ -12,7 +13,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,12 +35,6 @@ class ReplicaCliTest {
   @TempDir Path dir;
 
   record Result(int exit, String out, String err) {}
-
-  static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
 
   static Result run(Object command, String... args) {
     if (command instanceof Dsctl) {
@@ -79,24 +73,24 @@ class ReplicaCliTest {
 
   @Test
   void aReplicaThatNeverJoinedRefusesToStartAndSaysHowToJoin() throws Exception {
-    peerPort = freePort();
+    peerPort = FreePorts.pick();
     Path data = dir.resolve("data");
-    assertThatThrownBy(() -> new CoordinatorServer(replica(data, freePort(), false), Clock.systemUTC(), false))
+    assertThatThrownBy(() -> new CoordinatorServer(replica(data, FreePorts.pick(), false), Clock.systemUTC(), false))
         .hasMessageContaining("no fleet CA").hasMessageContaining("ds-coordinator join --token");
     assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString()).exit())
         .isZero();
-    assertThatThrownBy(() -> new CoordinatorServer(replica(data, freePort(), false), Clock.systemUTC(), false))
+    assertThatThrownBy(() -> new CoordinatorServer(replica(data, FreePorts.pick(), false), Clock.systemUTC(), false))
         .hasMessageContaining("has not joined a group").hasMessageContaining("--bootstrap");
     assertThat(data.resolve("raft")).as("nothing made").doesNotExist();
   }
 
   @Test
   void aGroupOfOneServesAndDsctlListsAddsAndRefusesToRemoveTheLastMember() throws Exception {
-    peerPort = freePort();
+    peerPort = FreePorts.pick();
     Path data = dir.resolve("data");
     assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString()).exit())
         .isZero();
-    int port = freePort();
+    int port = FreePorts.pick();
     try (CoordinatorServer server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start()) {
       Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> server.fleet() != null);
       String admin = data.resolve("pki/admin.pem").toString();

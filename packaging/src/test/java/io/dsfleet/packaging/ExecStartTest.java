@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.dsfleet.common.testing.FreePorts;
 import io.dsfleet.common.testing.ReconcilePasses;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -93,10 +93,7 @@ class ExecStartTest {
   @Test
   void theAgentAsTheUnitStartsItRunsAPodAndAStopLeavesItRunning() throws Exception {
     assumeTrue(PackagingTest.run(Map.of(), "docker", "info").exit() == 0, "skipped: no Docker daemon (scripts/test starts one)");
-    int port;
-    try (ServerSocket s = new ServerSocket(0)) {
-      port = s.getLocalPort();
-    }
+    int port = FreePorts.pick();
     String address = "127.0.0.1:" + port;
     spawn(List.of("java", "-jar", ROOT.resolve("coordinator/target/ds-coordinator.jar").toString(), "serve", "--listen", address,
         "--data-dir", tmp.resolve("coordinator").toString(), "--config", tmp.resolve("none.yaml").toString()), "coordinator.log");

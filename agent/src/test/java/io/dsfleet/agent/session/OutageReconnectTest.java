@@ -6,13 +6,8 @@ import static org.awaitility.Awaitility.await;
 import io.dsfleet.agent.FakeCoordinator;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.proto.v1.DesiredState;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -26,7 +21,6 @@ class OutageReconnectTest extends SessionTestBase {
   @Test
   void aCoordinatorAwayGetsOneConnectionATryAndTheSessionOpensWhenItIsBack() throws Exception {
     FakeCoordinator first = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0);
-    int port = first.port();
     CoordinatorSession session = session(first, new FakeRuntime(Clock.systemUTC()), Duration.ofSeconds(5));
     try {
       session.start();
@@ -34,29 +28,16 @@ class OutageReconnectTest extends SessionTestBase {
 
       // the coordinator goes; in its place something that takes each connection and closes it
       // (a coordinator starting up, say), counting them
-      first.close();
-      AtomicInteger connections = new AtomicInteger();
-      try (ServerSocket away = new ServerSocket()) {
-        away.setReuseAddress(true);
-        away.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        Thread taker = new Thread(() -> {
-          while (!away.isClosed()) {
-            try (Socket s = away.accept()) {
-              connections.incrementAndGet();
-            } catch (java.io.IOException closed) {
-              return;
-            }
-          }
-        });
-        taker.start();
+      FakeCoordinator back;
+      try (FakeCoordinator.Away away = first.goAway()) {
         // the agent's tries after the session ended: 0.25-0.5 s, then 0.5-1, 1-2 and 2-4 s later
         // (at 3.75 s at the earliest, 7.5 s at the latest), the next one 4-8 s after that
         Thread.sleep(7_000);
-        int seen = connections.get();
+        int seen = away.connections.get();
         assertThat(seen).as("connections while the coordinator was away for 7 s: one a try of the agent's back-off").isBetween(3, 4);
+        back = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).startInPlaceOf(away);
       }
-
-      try (FakeCoordinator back = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(port)) {
+      try (back) {
         // the next try is at most 8 s away, and it connects at once
         await().atMost(Duration.ofSeconds(12)).until(() -> back.sessionsOpened.get() == 1);
       }

@@ -8,6 +8,7 @@ import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.common.testing.FreePorts;
 import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
@@ -31,7 +32,6 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -140,10 +140,7 @@ class RenewalReconnectTest {
     NodeCredentials credentials = NodeCredentials.tls(dir.resolve("state"), "n1", null, clock);
     assertThat(credentials.dueForRenewal(clock.instant())).isTrue();
 
-    int port;
-    try (ServerSocket probe = new ServerSocket(0)) {
-      port = probe.getLocalPort();
-    }
+    int port = FreePorts.pick();
     ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(4);
     Server server = null;
     try {

@@ -1,11 +1,11 @@
 package io.dsfleet.coordinator.replication;
 
 import io.dsfleet.common.SecretBox;
+import io.dsfleet.common.testing.FreePorts;
 import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.store.SqliteStore;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -40,7 +40,7 @@ final class ReplicaGroup implements AutoCloseable {
     byte[] secretsKey = null;
     for (int i = 1; i <= size; i++) {
       String id = "c" + i;
-      peers.add(new ReplicationOptions.Peer(id, "127.0.0.1:" + freePort(), "127.0.0.1:" + freePort()));
+      peers.add(new ReplicationOptions.Peer(id, "127.0.0.1:" + FreePorts.pick(), "127.0.0.1:" + FreePorts.pick()));
       Path pki = Files.createDirectories(dir(id).resolve("pki"));
       if (secretsKey == null) {
         SecretBox.loadOrCreate(SqliteStore.secretsKey(dir(id)));
@@ -53,12 +53,6 @@ final class ReplicaGroup implements AutoCloseable {
 
   Path dir(String id) {
     return root.resolve(id);
-  }
-
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   Replica start(String id) throws IOException {

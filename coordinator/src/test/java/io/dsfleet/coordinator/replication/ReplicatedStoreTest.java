@@ -3,6 +3,7 @@ package io.dsfleet.coordinator.replication;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dsfleet.common.testing.FreePorts;
 import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.coordinator.store.Store.ObjectWrite;
 import io.dsfleet.coordinator.store.Store.StoredObject;
@@ -208,7 +209,7 @@ class ReplicatedStoreTest {
     try (ReplicaGroup group = new ReplicaGroup(root, 2, 10_000)) {
       group.form();
       // c3 holds a node certificate of the same CA: added to the group, it still may not take part
-      group.peers.add(new ReplicationOptions.Peer("c3", "127.0.0.1:" + ReplicaGroup.freePort(), "127.0.0.1:" + ReplicaGroup.freePort()));
+      group.peers.add(new ReplicationOptions.Peer("c3", "127.0.0.1:" + FreePorts.pick(), "127.0.0.1:" + FreePorts.pick()));
       java.nio.file.Files.createDirectories(group.dir("c3").resolve("pki"));
       java.nio.file.Files.copy(group.dir("c1").resolve("pki/secrets.key"), group.dir("c3").resolve("pki/secrets.key"));
       Replica impostor = group.start("c3", io.dsfleet.common.tls.Pki.NODES);
