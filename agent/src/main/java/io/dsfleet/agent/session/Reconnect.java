@@ -3,7 +3,7 @@ package io.dsfleet.agent.session;
 import java.time.Duration;
 import java.util.Random;
 
-/** Jittered exponential back-off for reconnecting: 0.5 s doubling to 30 s, each delay between half and all of its step. */
+/** Jittered exponential back-off for reconnecting: 0.5 s doubling to 10 s (Reconnects.MAX_DELAY), each delay between half and all of its step. */
 public final class Reconnect {
   static final Duration FIRST = Duration.ofMillis(500);
   static final Duration MAX = io.dsfleet.common.Reconnects.MAX_DELAY;

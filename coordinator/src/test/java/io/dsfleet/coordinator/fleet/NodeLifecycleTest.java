@@ -100,7 +100,8 @@ class NodeLifecycleTest {
   @Test
   void aLoneNodeBackOffTheAgentsLongestBackOffAfterARestartWasNeverNotReady() {
     // every other node is back at once; n1's agent, backed off while no coordinator answered, tries
-    // again 30 s later (its longest back-off), 10 s after the others' last return plus a heartbeat grace
+    // again 30 s later (the longest back-off a coordinator allows for: agents of earlier builds),
+    // 10 s after the others' last return plus a heartbeat grace
     nodes(2);
     h.agents.values().forEach(a -> a.alive = false);
     h.crashAndRestartWithout("n0", "n1");

@@ -404,7 +404,8 @@ class CoordinatorServiceTest {
     c.clock.advance(Duration.ofSeconds(15));
     c.restart();
     // 60 s since the last heartbeat, 45 s since the restart: within its grace (the 20 s heartbeat
-    // grace, up to 10 % jitter, and an agent's longest return: its 30 s back-off and 5 s to connect)
+    // grace, up to 10 % jitter, and an agent's longest return: a 30 s back-off, allowed for agents of
+    // earlier builds, and 5 s to connect)
     c.clock.advance(Duration.ofSeconds(45));
     c.server.fleet().tick();
     List<NodeView> nodes = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList();
