@@ -80,9 +80,10 @@ public final class Bench {
     @Option(names = "--cpu-window", defaultValue = "30", description = "Seconds to average the heartbeat CPU over (default ${DEFAULT-VALUE}).")
     int cpuWindow;
 
-    @Option(names = "--relist", defaultValue = "1", description = "Seconds between each simulated agent's safety-net reconcile pass"
-        + " (default ${DEFAULT-VALUE}, the agent's; a desired set wakes a node at once either way).")
-    double relist;
+    @Option(names = "--tick", defaultValue = "1", description = "Seconds between each simulated agent's reconcile ticks"
+        + " (default ${DEFAULT-VALUE}, the agent's loop; a tick with nothing changed is skipped and the containers are listed"
+        + " again every 30 s, as in the agent; a desired set wakes a node at once either way).")
+    double tick;
 
     @Option(names = "--profile", description = "Record the coordinator and the first simulator JVM with Java Flight Recorder"
         + " (profile settings) from their start to the coordinator's SIGKILL, into DIR/coordinator-NODES-REPLICAS.jfr and"
@@ -96,7 +97,7 @@ public final class Bench {
       Path work = work();
       for (int n : nodes) {
         for (int r : replicas) {
-          results.add(ScaleBench.run(n, r, perJvm, (long) (relist * 1000), cpuWindow * 1000L, work, profile, OUT));
+          results.add(ScaleBench.run(n, r, perJvm, (long) (tick * 1000), cpuWindow * 1000L, work, profile, OUT));
         }
       }
       ScaleBench.print(results, OUT);

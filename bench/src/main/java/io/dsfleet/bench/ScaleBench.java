@@ -33,10 +33,10 @@ final class ScaleBench {
   /**
    * @param replicas 1: one coordinator; 3 or 5: a group (the leader's CPU and heap are measured, and
    *     the restart is the leader SIGKILLed until every agent is on the new leader)
-   * @param relistMillis the simulated agents' safety-net pass (the agent's is 1 s; on one machine
-   *     the whole fleet's passes share the coordinator's cores, which real agents' do not)
+   * @param tickMillis between the simulated agents' reconcile ticks (the agent's loop: 1 s; on one
+   *     machine the whole fleet's passes share the coordinator's cores, which real agents' do not)
    */
-  static Result run(int nodes, int replicas, int perJvm, long relistMillis, long cpuWindowMs, Path work, Path profile, PrintStream out)
+  static Result run(int nodes, int replicas, int perJvm, long tickMillis, long cpuWindowMs, Path work, Path profile, PrintStream out)
       throws Exception {
     Path state = Path.of("/dev/shm", "dsfleet-bench-" + ProcessHandle.current().pid() + "-" + nodes);
     List<Process> sims = new ArrayList<>();
@@ -62,7 +62,7 @@ final class ScaleBench {
         List<String> cmd = Procs.list(Procs.java(), "-Xms" + heapMb + "m", "-Xmx" + heapMb + "m", "-XX:MetaspaceSize=256m", "-XX:+UseParallelGC",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", System.getProperty("java.class.path"),
             SimulatedAgents.class.getName(), String.join(",", fleet.addresses), fleet.joinToken(), "sim-", String.valueOf(from), String.valueOf(count),
-            state.resolve("jvm" + k).toString(), String.valueOf(relistMillis));
+            state.resolve("jvm" + k).toString(), String.valueOf(tickMillis));
         if (profile != null && k == 0) {
           cmd.add(cmd.indexOf(Procs.java()) + 1, "-XX:StartFlightRecording=name=bench,settings=profile,maxsize=500m");
         }
