@@ -72,6 +72,34 @@ class RolloutRulesTest {
   }
 
   @Test
+  void aTickInTheMiddleOfARolloutRunsNoPassSoonerThanThePacingAllows() {
+    List<Agent> agents = fleetOf(3);
+    h.apply(image(1));
+    runAll(true);
+    h.apply(image(2));
+    // each pass's own walk takes 100 ms (its rollout state written to a slow disk), so the next pass
+    // may run no sooner than 400 ms after it ends
+    h.failing = (method, args) -> {
+      if (method.equals("putRollout")) {
+        h.clock.advance(Duration.ofMillis(100));
+      }
+      return false;
+    };
+    h.fleet.rolloutPass();
+    String v2 = h.ds().hash();
+    List<Agent> moved = agents.stream().filter(a -> a.desiredHashes().contains(v2)).toList();
+    assertThat(moved).as("maxUnavailable 1").hasSize(1);
+    moved.get(0).runDesired(true);
+    h.fleet.tick();
+    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("the tick's pass waits for the pacing").hasSize(1);
+    assertThat(h.fleet.rolloutPassPending()).isTrue();
+    h.clock.advance(Duration.ofMillis(400));
+    h.fleet.tick();
+    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("paced: the next node moves").hasSize(2);
+    assertThat(h.fleet.rolloutPassPending()).isFalse();
+  }
+
+  @Test
   void aReplacementInFlightKeepsItsBudgetAcrossACrash() {
     List<Agent> agents = fleetOf(4);
     h.apply(image(1));
