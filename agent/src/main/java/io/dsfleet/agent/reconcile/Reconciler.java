@@ -262,8 +262,9 @@ public final class Reconciler {
     Set<String> released = orphans;
     probes.sync(want, owned, now);
     Map<String, ProbeVerdict> verdicts = probes.verdicts();
+    PodsDir dirs = listPodsDir();
     NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(sourcesReady, want, owned, released, verdicts, failures,
-        Map.copyOf(executor.volumesWritten), podDirs(), now));
+        Map.copyOf(executor.volumesWritten), dirs.pods(), now));
     for (var e : plan.pods().entrySet()) {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
         DesiredPod d = want.get(e.getKey());
@@ -308,7 +309,7 @@ public final class Reconciler {
         }
       });
     }
-    for (String trash : trash()) {
+    for (String trash : dirs.trash()) {
       if (!failures.get("trash/" + trash).map(f -> f.active(now)).orElse(false) && collecting.add("trash/" + trash)) {
         threads.gc().execute(() -> {
           try {
@@ -408,27 +409,30 @@ public final class Reconciler {
     }
   }
 
-  /** Directories the agent moved out of the way because they could not be removed. */
-  private Set<String> trash() {
-    Set<String> out = new TreeSet<>();
-    try (var list = Files.list(podsDir)) {
-      list.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(".trash-")).forEach(out::add);
-    } catch (IOException e) {
-      log.warn("cannot list {}: {}", podsDir, e.getMessage());
-    }
-    return out;
-  }
+  /**
+   * The agent's pods directory as a pass reads it: the directories that name a pod (its own
+   * records; anything else is left alone) and those it moved out of the way because they could not
+   * be removed.
+   */
+  private record PodsDir(Set<String> pods, Set<String> trash) {}
 
-  /** Directories of the agent's pods directory that name a pod (its own records; anything else is left alone). */
-  private Set<String> podDirs() {
-    Set<String> out = new TreeSet<>();
+  /** Lists the pods directory once (a pass listed it twice, one listing for each set). */
+  private PodsDir listPodsDir() {
+    Set<String> pods = new TreeSet<>();
+    Set<String> trash = new TreeSet<>();
     try (var list = Files.list(podsDir)) {
-      list.filter(p -> Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)).map(p -> p.getFileName().toString())
-          .filter(n -> POD_DIR.matcher(n).matches()).forEach(out::add);
+      list.forEach(p -> {
+        String n = p.getFileName().toString();
+        if (n.startsWith(".trash-")) {
+          trash.add(n);
+        } else if (POD_DIR.matcher(n).matches() && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+          pods.add(n);
+        }
+      });
     } catch (IOException e) {
       log.warn("cannot list {}: {}", podsDir, e.getMessage());
     }
-    return out;
+    return new PodsDir(pods, trash);
   }
 
   /** @param wakeAfter run a pass as soon as the work is done (pod work: report the new state now) */
@@ -535,7 +539,7 @@ public final class Reconciler {
     for (OwnedContainer c : all) {
       executor.remove(c, true);
     }
-    for (String dir : podDirs()) {
+    for (String dir : listPodsDir().pods()) {
       if (!released.contains(dir.substring(dir.indexOf('_') + 1))) { // released pods run on with their volumes
         executor.removePodDir(podsDir, dir);
       }
