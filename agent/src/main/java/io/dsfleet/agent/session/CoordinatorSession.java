@@ -434,7 +434,7 @@ public final class CoordinatorSession implements AutoCloseable {
       }
       case LOG_REQUEST -> {
         if (!closed) {
-          work.execute(() -> logs.answer(m.getLogRequest()));
+          logs.take(m.getLogRequest(), work);
         }
       }
       case LOG_CANCEL -> logs.cancel(m.getLogCancel().getRequestId());

@@ -10,9 +10,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,14 +34,45 @@ final class LogRequests {
   private final ContainerRuntime runtime;
   private final ScheduledExecutorService scheduler;
   private final Consumer<AgentMessage> send;
+  /**
+   * Requests being answered or waiting for a thread, at most. Any viewer of the fleet may ask for
+   * logs, and the coordinator relays every request to the node: beyond this each is answered at once
+   * with the reason, not queued on the host (a hung Docker holds every request taken for minutes).
+   */
+  static final int MAX_PENDING = 32;
+  /** Followed streams open at once, at most: each holds a connection to the runtime until cancelled. */
+  static final int MAX_FOLLOWS = 32;
   /** Followed streams by request id: closed when cancelled or when the session ends. */
   private final Map<String, AutoCloseable> follows = new ConcurrentHashMap<>();
+  private final AtomicInteger pending = new AtomicInteger();
+  private final Semaphore followSlots = new Semaphore(MAX_FOLLOWS);
 
   LogRequests(String node, ContainerRuntime runtime, ScheduledExecutorService scheduler, Consumer<AgentMessage> send) {
     this.node = node;
     this.runtime = runtime;
     this.scheduler = scheduler;
     this.send = send;
+  }
+
+  /** Takes a request, answered on {@code on}; refused with the reason when {@link #MAX_PENDING} are taken already. */
+  void take(LogRequest r, Executor on) {
+    if (pending.incrementAndGet() > MAX_PENDING) {
+      pending.decrementAndGet();
+      endWithError(r, "node " + node + " is answering " + MAX_PENDING + " log requests already; ask again later");
+      return;
+    }
+    try {
+      on.execute(() -> {
+        try {
+          answer(r);
+        } finally {
+          pending.decrementAndGet();
+        }
+      });
+    } catch (RejectedExecutionException e) {
+      pending.decrementAndGet();
+      endWithError(r, "node " + node + " is shutting down");
+    }
   }
 
   /** Answers a request; one the runtime fails gets the reason, not a stream that never ends. */
@@ -81,6 +117,20 @@ final class LogRequests {
       endWithError(r, "no container " + (r.getContainer().isEmpty() ? "" : r.getContainer() + " ") + "in pod " + r.getPodName());
       return;
     }
+    Runnable releaseSlot = () -> { };
+    if (r.getFollow()) {
+      if (!followSlots.tryAcquire()) {
+        endWithError(r, "node " + node + " has " + MAX_FOLLOWS + " followed log streams open; close one");
+        return;
+      }
+      AtomicBoolean released = new AtomicBoolean();
+      releaseSlot = () -> {
+        if (released.compareAndSet(false, true)) {
+          followSlots.release();
+        }
+      };
+    }
+    Runnable release = releaseSlot;
     List<String> batch = new ArrayList<>();
     ScheduledFuture<?> flusher = !r.getFollow() ? null : scheduler.scheduleWithFixedDelay(() -> {
       synchronized (batch) {
@@ -106,16 +156,19 @@ final class LogRequests {
           flush(r.getRequestId(), batch, true);
         }
         follows.remove(r.getRequestId());
+        release.run();
       });
     } catch (RuntimeException e) {
       if (flusher != null) {
         flusher.cancel(false);
       }
+      release.run();
       throw e;
     }
     if (r.getFollow()) {
       follows.put(r.getRequestId(), () -> {
         flusher.cancel(false);
+        release.run();
         h.close();
       });
     }

@@ -231,9 +231,15 @@ public final class FakeRuntime implements ContainerRuntime {
     return execRule.apply(command);
   }
 
+  /** A followed log stream stays open until it is closed, as one of a container that runs on. */
+  public volatile boolean followsStayOpen;
+
   @Override
   public AutoCloseable logs(String id, int tail, boolean follow, Consumer<String> line, Runnable done) {
     line.accept("fake log line of " + id);
+    if (follow && followsStayOpen) {
+      return done::run;
+    }
     done.run();
     return () -> { };
   }

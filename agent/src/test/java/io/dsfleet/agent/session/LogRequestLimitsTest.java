@@ -1,0 +1,100 @@
+package io.dsfleet.agent.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.agent.FakeCoordinator;
+import io.dsfleet.agent.runtime.FakeRuntime;
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.LogCancel;
+import io.dsfleet.proto.v1.LogChunk;
+import io.dsfleet.proto.v1.LogRequest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Any viewer of the fleet may ask for logs and the coordinator relays each request to the node: the
+ * agent answers so many at once and keeps so many followed streams open, and refuses the rest at
+ * once with the reason, so a flood costs the host neither a queue nor a connection to Docker a
+ * request.
+ */
+class LogRequestLimitsTest extends SessionTestBase {
+  static CoordinatorMessage request(String id, boolean follow) {
+    return CoordinatorMessage.newBuilder().setLogRequest(LogRequest.newBuilder().setRequestId(id).setPodName("p").setTailLines(10)
+        .setFollow(follow)).build();
+  }
+
+  static List<LogChunk> chunks(FakeCoordinator coordinator, String id) {
+    return coordinator.logChunks.stream().filter(c -> c.getRequestId().equals(id)).toList();
+  }
+
+  @Test
+  void requestsBeyondThoseBeingAnsweredAreRefusedAtOnceWhileDockerHangs() throws Exception {
+    FakeRuntime runtime = new FakeRuntime(Clock.systemUTC());
+    CountDownLatch hung = new CountDownLatch(1);
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
+      try {
+        session.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
+        runtime.listsWaitFor = hung; // every request taken waits for Docker
+        int sent = LogRequests.MAX_PENDING + 40;
+        for (int i = 0; i < sent; i++) {
+          coordinator.send(request("r" + i, false));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> coordinator.logChunks.size() >= 40);
+        hung.countDown();
+        // the ones taken are answered once Docker does (the pod has no container: an error each)
+        await().atMost(Duration.ofSeconds(10)).until(() -> coordinator.logChunks.size() >= sent);
+        List<LogChunk> refused = coordinator.logChunks.stream().filter(c -> c.getError().contains("is answering 32 log requests already"))
+            .toList();
+        assertThat(refused).hasSize(40).allMatch(LogChunk::getEof);
+        assertThat(refused).extracting(LogChunk::getRequestId).as("the last ones sent").allMatch(
+            id -> Integer.parseInt(id.substring(1)) >= LogRequests.MAX_PENDING);
+        assertThat(coordinator.logChunks).hasSize(sent);
+      } finally {
+        hung.countDown();
+        session.close();
+      }
+    }
+  }
+
+  @Test
+  void followedStreamsBeyondTheCapAreRefusedAndOneCancelledFreesItsPlace() throws Exception {
+    FakeRuntime runtime = new FakeRuntime(Clock.systemUTC());
+    runtime.followsStayOpen = true;
+    runtime.addForeign("app", Map.of(Labels.MANAGED, "true", Labels.NODE, "n1", Labels.NAMESPACE, "ops", Labels.DAEMON_SET, "ds",
+        Labels.POD, "p", Labels.CONTAINER, "c", Labels.HASH, "abc123", Labels.ROLE, "app", Labels.RESTARTS, "0"), false);
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
+      try {
+        session.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
+        for (int i = 0; i < LogRequests.MAX_FOLLOWS; i++) {
+          coordinator.send(request("f" + i, true));
+        }
+        // each open stream has sent its first line (flushed every 200 ms)
+        await().atMost(Duration.ofSeconds(10)).until(() -> java.util.stream.IntStream.range(0, LogRequests.MAX_FOLLOWS)
+            .allMatch(i -> chunks(coordinator, "f" + i).stream().anyMatch(c -> c.getLinesCount() > 0)));
+        coordinator.send(request("over", true));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !chunks(coordinator, "over").isEmpty());
+        assertThat(chunks(coordinator, "over").get(0).getError()).isEqualTo("node n1 has 32 followed log streams open; close one");
+        assertThat(coordinator.logChunks).as("no open stream ended").noneMatch(c -> c.getRequestId().startsWith("f") && c.getEof());
+
+        coordinator.send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId("f0")).build());
+        coordinator.send(request("after", true));
+        await().atMost(Duration.ofSeconds(10)).until(() -> !chunks(coordinator, "after").isEmpty());
+        assertThat(chunks(coordinator, "after").get(0).getError()).as("f0's place was freed").isEmpty();
+        assertThat(chunks(coordinator, "after").get(0).getLinesList()).containsExactly("fake log line of c1");
+      } finally {
+        session.close();
+      }
+    }
+  }
+}
