@@ -18,6 +18,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,23 +36,61 @@ final class LogRequests {
   private final ScheduledExecutorService scheduler;
   private final Consumer<AgentMessage> send;
   /**
-   * Requests being answered or waiting for a thread, at most. Any viewer of the fleet may ask for
-   * logs, and the coordinator relays every request to the node: beyond this each is answered at once
-   * with the reason, not queued on the host (a hung Docker holds every request taken for minutes).
+   * Requests taken and not done, at most: waiting for a thread, reading the pod's containers, or
+   * streaming a log that is not followed. Any viewer of the fleet may ask for logs, and the
+   * coordinator relays every request to the node: beyond this each is answered at once with the
+   * reason, not queued on the host (a hung Docker holds every request taken for minutes).
    */
   static final int MAX_PENDING = 32;
   /** Followed streams open at once, at most: each holds a connection to the runtime until cancelled. */
   static final int MAX_FOLLOWS = 32;
-  /** Followed streams by request id: closed when cancelled or when the session ends. */
-  private final Map<String, AutoCloseable> follows = new ConcurrentHashMap<>();
+  /** Followed requests by id, from when they are taken: cancelled, or closed when the session ends. */
+  private final Map<String, Follow> follows = new ConcurrentHashMap<>();
   private final AtomicInteger pending = new AtomicInteger();
   private final Semaphore followSlots = new Semaphore(MAX_FOLLOWS);
+  /** Moves when a session ends: what was taken before is dropped unanswered (nobody reads the answer). */
+  private final AtomicLong sessions = new AtomicLong();
 
   LogRequests(String node, ContainerRuntime runtime, ScheduledExecutorService scheduler, Consumer<AgentMessage> send) {
     this.node = node;
     this.runtime = runtime;
     this.scheduler = scheduler;
     this.send = send;
+  }
+
+  /**
+   * A followed request: registered when taken, so a cancel that comes while it waits for a thread
+   * or for Docker is not lost (the stream would then hold its place until the session ended).
+   */
+  private static final class Follow {
+    private AutoCloseable stream;
+    private boolean cancelled;
+
+    /** Keeps the opened stream; false (and the caller closes it) when cancelled meanwhile. */
+    synchronized boolean opened(AutoCloseable s) {
+      if (cancelled) {
+        return false;
+      }
+      stream = s;
+      return true;
+    }
+
+    synchronized boolean isOpen() {
+      return stream != null;
+    }
+
+    void cancel() {
+      AutoCloseable s;
+      synchronized (this) {
+        cancelled = true;
+        s = stream;
+      }
+      close(s);
+    }
+
+    synchronized boolean cancelled() {
+      return cancelled;
+    }
   }
 
   /** Takes a request, answered on {@code on}; refused with the reason when {@link #MAX_PENDING} are taken already. */
@@ -61,41 +100,70 @@ final class LogRequests {
       endWithError(r, "node " + node + " is answering " + MAX_PENDING + " log requests already; ask again later");
       return;
     }
+    Runnable done = once(pending::decrementAndGet);
+    long session = sessions.get();
+    Follow follow = r.getFollow() ? new Follow() : null;
+    if (follow != null) {
+      Follow before = follows.put(r.getRequestId(), follow);
+      if (before != null) {
+        before.cancel(); // the same id again: the newer request wins
+      }
+    }
     try {
       on.execute(() -> {
+        boolean streaming = false;
         try {
-          answer(r);
+          if (session == sessions.get() && (follow == null || !follow.cancelled())) {
+            streaming = answer(r, follow, done);
+          }
         } finally {
-          pending.decrementAndGet();
+          if (!streaming) {
+            done.run();
+          }
+          if (follow != null && !follow.isOpen()) {
+            follows.remove(r.getRequestId(), follow);
+          }
         }
       });
     } catch (RejectedExecutionException e) {
-      pending.decrementAndGet();
+      done.run();
+      if (follow != null) {
+        follows.remove(r.getRequestId(), follow);
+      }
       endWithError(r, "node " + node + " is shutting down");
     }
   }
 
-  /** Answers a request; one the runtime fails gets the reason, not a stream that never ends. */
-  void answer(LogRequest r) {
+  /**
+   * Answers a request; one the runtime fails gets the reason, not a stream that never ends. True
+   * when a stream that is not followed was opened: it runs {@code done} when it ends.
+   */
+  private boolean answer(LogRequest r, Follow follow, Runnable done) {
     try {
-      start(r);
+      return start(r, follow, done);
     } catch (RuntimeException e) {
       log.warn("log request for pod {} failed: {}", r.getPodName(), e.toString());
       endWithError(r, "cannot read the logs of pod " + r.getPodName() + ": " + e.getMessage());
+      return false;
     }
   }
 
   void cancel(String requestId) {
-    close(follows.remove(requestId));
+    Follow f = follows.remove(requestId);
+    if (f != null) {
+      f.cancel();
+    }
   }
 
-  /** The session ended: no followed stream outlives it. */
+  /** The session ended: no followed stream outlives it, and nothing taken before is answered. */
   void closeAll() {
-    follows.values().forEach(LogRequests::close);
-    follows.clear();
+    sessions.incrementAndGet();
+    for (String id : follows.keySet()) {
+      cancel(id);
+    }
   }
 
-  private void start(LogRequest r) {
+  private boolean start(LogRequest r, Follow follow, Runnable done) {
     List<OwnedContainer> mine = runtime.listOwned(node, Map.of(Labels.POD, r.getPodName())).stream()
         .flatMap(c -> OwnedContainer.of(c, node, new StringBuilder()).stream())
         .filter(c -> (r.getNamespace().isEmpty() || r.getNamespace().equals(c.namespace())) && Labels.APP.equals(c.role()))
@@ -110,29 +178,30 @@ final class LogRequests {
       if (mine.isEmpty()) {
         endWithError(r, "previous terminated container " + (r.getContainer().isEmpty() ? "" : "\"" + r.getContainer() + "\" ")
             + "in pod " + r.getPodName() + " not found");
-        return;
+        return false;
       }
     }
     if (mine.isEmpty()) {
       endWithError(r, "no container " + (r.getContainer().isEmpty() ? "" : r.getContainer() + " ") + "in pod " + r.getPodName());
-      return;
+      return false;
     }
-    Runnable releaseSlot = () -> { };
-    if (r.getFollow()) {
+    Runnable ended = done;
+    if (follow != null) {
+      if (follow.cancelled()) {
+        return false; // cancelled while the containers were read (Docker may have taken minutes)
+      }
       if (!followSlots.tryAcquire()) {
         endWithError(r, "node " + node + " has " + MAX_FOLLOWS + " followed log streams open; close one");
-        return;
+        return false;
       }
-      AtomicBoolean released = new AtomicBoolean();
-      releaseSlot = () -> {
-        if (released.compareAndSet(false, true)) {
-          followSlots.release();
-        }
-      };
+      ended = once(() -> {
+        follows.remove(r.getRequestId(), follow);
+        followSlots.release();
+      });
     }
-    Runnable release = releaseSlot;
+    Runnable end = ended;
     List<String> batch = new ArrayList<>();
-    ScheduledFuture<?> flusher = !r.getFollow() ? null : scheduler.scheduleWithFixedDelay(() -> {
+    ScheduledFuture<?> flusher = follow == null ? null : scheduler.scheduleWithFixedDelay(() -> {
       synchronized (batch) {
         if (!batch.isEmpty()) {
           flush(r.getRequestId(), batch, false);
@@ -141,7 +210,7 @@ final class LogRequests {
     }, 200, 200, TimeUnit.MILLISECONDS);
     AutoCloseable h;
     try {
-      h = runtime.logs(mine.get(0).id(), r.getTailLines(), r.getFollow(), line -> {
+      h = runtime.logs(mine.get(0).id(), r.getTailLines(), follow != null, line -> {
         synchronized (batch) {
           batch.add(line);
           if (batch.size() >= 100) {
@@ -155,23 +224,39 @@ final class LogRequests {
         synchronized (batch) {
           flush(r.getRequestId(), batch, true);
         }
-        follows.remove(r.getRequestId());
-        release.run();
+        end.run();
       });
     } catch (RuntimeException e) {
       if (flusher != null) {
         flusher.cancel(false);
       }
-      release.run();
+      if (follow != null) {
+        end.run();
+      }
       throw e;
     }
-    if (r.getFollow()) {
-      follows.put(r.getRequestId(), () -> {
+    if (follow != null) {
+      AutoCloseable stop = () -> {
         flusher.cancel(false);
-        release.run();
+        end.run();
         h.close();
-      });
+      };
+      if (!follow.opened(stop)) {
+        close(stop); // cancelled while it opened
+      }
+      return false;
     }
+    return true;
+  }
+
+  /** Runs {@code r} the first time only. */
+  private static Runnable once(Runnable r) {
+    AtomicBoolean ran = new AtomicBoolean();
+    return () -> {
+      if (ran.compareAndSet(false, true)) {
+        r.run();
+      }
+    };
   }
 
   private void endWithError(LogRequest r, String error) {

@@ -66,11 +66,52 @@ class LogRequestLimitsTest extends SessionTestBase {
   }
 
   @Test
-  void followedStreamsBeyondTheCapAreRefusedAndOneCancelledFreesItsPlace() throws Exception {
+  void aFollowCancelledWhileItWaitsForDockerNeverOpensNorKeepsAPlace() throws Exception {
+    FakeRuntime runtime = runtimeWithPodP();
+    CountDownLatch hung = new CountDownLatch(1);
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
+      try {
+        session.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
+        runtime.listsWaitFor = hung;
+        coordinator.send(request("w", true));
+        coordinator.send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId("w")).build()); // the viewer's ^C
+        // a barrier: the agent handles its messages in order, and the last of these is refused at once
+        for (int i = 0; i < LogRequests.MAX_PENDING; i++) {
+          coordinator.send(request("x" + i, false));
+        }
+        String last = "x" + (LogRequests.MAX_PENDING - 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !chunks(coordinator, last).isEmpty());
+        hung.countDown();
+        await().atMost(Duration.ofSeconds(10)).until(() -> java.util.stream.IntStream.range(0, LogRequests.MAX_PENDING - 1)
+            .allMatch(i -> chunks(coordinator, "x" + i).stream().anyMatch(LogChunk::getEof)));
+        for (int i = 0; i < LogRequests.MAX_FOLLOWS; i++) {
+          coordinator.send(request("f" + i, true));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> java.util.stream.IntStream.range(0, LogRequests.MAX_FOLLOWS)
+            .allMatch(i -> !chunks(coordinator, "f" + i).isEmpty()));
+        assertThat(coordinator.logChunks.stream().filter(c -> c.getRequestId().startsWith("f")))
+            .as("every place free: the cancelled follow holds none").allMatch(c -> c.getError().isEmpty());
+        assertThat(chunks(coordinator, "w")).as("cancelled before it opened: never answered").isEmpty();
+      } finally {
+        hung.countDown();
+        session.close();
+      }
+    }
+  }
+
+  static FakeRuntime runtimeWithPodP() {
     FakeRuntime runtime = new FakeRuntime(Clock.systemUTC());
     runtime.followsStayOpen = true;
     runtime.addForeign("app", Map.of(Labels.MANAGED, "true", Labels.NODE, "n1", Labels.NAMESPACE, "ops", Labels.DAEMON_SET, "ds",
         Labels.POD, "p", Labels.CONTAINER, "c", Labels.HASH, "abc123", Labels.ROLE, "app", Labels.RESTARTS, "0"), false);
+    return runtime;
+  }
+
+  @Test
+  void followedStreamsBeyondTheCapAreRefusedAndOneCancelledFreesItsPlace() throws Exception {
+    FakeRuntime runtime = runtimeWithPodP();
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
       CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
       try {
