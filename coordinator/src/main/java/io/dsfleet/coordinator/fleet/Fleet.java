@@ -61,6 +61,8 @@ public final class Fleet {
 
   /** Written under the lock; volatile for {@link #rolloutPassWaiting} (metrics), which reads it without. */
   private volatile boolean rolloutsDirty;
+  /** The longest the pacing of rollout passes holds one back (see {@link #rolloutPass}). */
+  static final long MAX_PASS_GAP_NANOS = 1_000_000_000L;
   /** Moves with every change (and every sweep); the view is rebuilt when it moved. */
   private final java.util.concurrent.atomic.AtomicLong version = new java.util.concurrent.atomic.AtomicLong();
   private volatile FleetView view;
@@ -347,7 +349,7 @@ public final class Fleet {
    * every node, so on a large fleet this keeps those walks to a fifth of the coordinator's time at
    * most. Sending the nodes it moved their new sets is not counted: that is the rollout itself, done
    * once per node and revision, and counting it held the next nodes of a rolling update back by
-   * four times the last ones' sending. The server calls it every 20 ms, and {@link #tick()} asks
+   * four times the last ones' sending, and never more than a second. The server calls it every 20 ms, and {@link #tick()} asks
    * for one every tick, for what time alone moves. Before, a tick walked every node of every
    * DaemonSet outside this pacing: 7 % of the coordinator's CPU over a 10,000-node apply, twice
    * what the paced passes took (docs/benchmarks.md).
@@ -361,7 +363,10 @@ public final class Fleet {
         long sending = controller.pass(clock.instant());
         long end = nanoTime.getAsLong();
         CoordinatorMetrics.CONTROLLER_PASS.observe((end - start) / 1e9);
-        nextRolloutPassNanos = end + 4 * Math.max(0, end - start - sending);
+        // at most a second apart while something waits: a pass slowed by its store writes (a
+        // replicated store waits for a majority, seconds in a leader change) holds the next one back
+        // that long at most, as the lease sweep's own pass once a second did before it was paced
+        nextRolloutPassNanos = end + Math.min(MAX_PASS_GAP_NANOS, 4 * Math.max(0, end - start - sending));
       }
     }
   }

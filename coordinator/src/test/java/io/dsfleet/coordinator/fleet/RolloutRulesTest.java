@@ -77,11 +77,12 @@ class RolloutRulesTest {
     h.apply(image(1));
     runAll(true);
     h.apply(image(2));
-    // each pass's own walk takes 100 ms (its rollout state written to a slow disk), so the next pass
-    // may run no sooner than 400 ms after it ends
+    // each pass's own walk takes 500 ms (its rollout state written to a slow disk, a replicated
+    // store's majority), so the next pass may run no sooner than four times that, at most a second,
+    // after it ends
     h.failing = (method, args) -> {
       if (method.equals("putRollout")) {
-        h.clock.advance(Duration.ofMillis(100));
+        h.clock.advance(Duration.ofMillis(500));
       }
       return false;
     };
@@ -93,9 +94,13 @@ class RolloutRulesTest {
     h.fleet.tick();
     assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("the tick's pass waits for the pacing").hasSize(1);
     assertThat(h.fleet.rolloutPassPending()).isTrue();
-    h.clock.advance(Duration.ofMillis(400));
+    h.clock.advance(Duration.ofMillis(999));
     h.fleet.tick();
-    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("paced: the next node moves").hasSize(2);
+    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("still within the pacing").hasSize(1);
+    h.clock.advance(Duration.ofMillis(1));
+    h.fleet.tick();
+    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("a second after the pass, not two: the next node moves")
+        .hasSize(2);
     assertThat(h.fleet.rolloutPassPending()).isFalse();
   }
 
