@@ -7,7 +7,6 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollChannelOption;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -144,7 +143,7 @@ public final class FakeCoordinator implements AutoCloseable {
 
     private Away(int port) throws IOException {
       socket.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+      socket.bind(new InetSocketAddress("127.0.0.1", port)); // where the fake coordinator serves
       Thread taker = new Thread(() -> {
         while (!socket.isClosed()) {
           try (Socket s = socket.accept()) {

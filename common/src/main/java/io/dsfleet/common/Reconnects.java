@@ -9,7 +9,8 @@ public final class Reconnects {
    * as often as a kubelet tries to renew its lease whatever failed before. With 30 s, the last
    * nodes of a 10,000-node fleet came back from a coordinator restart in their 15-30 s step, 20-30 s
    * after the others (docs/benchmarks.md). A try costs a coordinator that is down nothing but a
-   * refused connection.
+   * refused connection; one that answers and then refuses the node (a replica that does not lead,
+   * a revoked certificate) makes a TLS handshake for each, now three times as often.
    */
   public static final Duration MAX_DELAY = Duration.ofSeconds(10);
 
