@@ -34,15 +34,21 @@ class LogRequestLimitsTest extends SessionTestBase {
     return coordinator.logChunks.stream().filter(c -> c.getRequestId().equals(id)).toList();
   }
 
+  /** A session of n1 to the coordinator, open. */
+  CoordinatorSession opened(FakeCoordinator coordinator, FakeRuntime runtime) {
+    CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
+    session.start();
+    await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
+    return session;
+  }
+
   @Test
   void requestsBeyondThoseBeingAnsweredAreRefusedAtOnceWhileDockerHangs() throws Exception {
     FakeRuntime runtime = new FakeRuntime(Clock.systemUTC());
     CountDownLatch hung = new CountDownLatch(1);
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
-      CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
+      CoordinatorSession session = opened(coordinator, runtime);
       try {
-        session.start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
         runtime.listsWaitFor = hung; // every request taken waits for Docker
         int sent = LogRequests.MAX_PENDING + 40;
         for (int i = 0; i < sent; i++) {
@@ -70,10 +76,8 @@ class LogRequestLimitsTest extends SessionTestBase {
     FakeRuntime runtime = runtimeWithPodP();
     CountDownLatch hung = new CountDownLatch(1);
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
-      CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
+      CoordinatorSession session = opened(coordinator, runtime);
       try {
-        session.start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
         runtime.listsWaitFor = hung;
         coordinator.send(request("w", true));
         coordinator.send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId("w")).build()); // the viewer's ^C
@@ -113,10 +117,8 @@ class LogRequestLimitsTest extends SessionTestBase {
   void followedStreamsBeyondTheCapAreRefusedAndOneCancelledFreesItsPlace() throws Exception {
     FakeRuntime runtime = runtimeWithPodP();
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
-      CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
+      CoordinatorSession session = opened(coordinator, runtime);
       try {
-        session.start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
         for (int i = 0; i < LogRequests.MAX_FOLLOWS; i++) {
           coordinator.send(request("f" + i, true));
         }
