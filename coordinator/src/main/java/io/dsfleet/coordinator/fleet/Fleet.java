@@ -345,11 +345,11 @@ public final class Fleet {
 
   /**
    * Runs a rolling-update pass if something changed since the last one (a pod report, an apply, a
-   * pause), and no sooner than four times the last pass's own walk after it ended: a pass walks
-   * every node, so on a large fleet this keeps those walks to a fifth of the coordinator's time at
-   * most. Sending the nodes it moved their new sets is not counted: that is the rollout itself, done
+   * pause), and no sooner than four times the last pass's own walk after it ended (a second at
+   * most): a pass walks every node, so on a large fleet this keeps those walks to a fifth of the
+   * coordinator's time at most. Sending the nodes it moved their new sets is not counted: that is the rollout itself, done
    * once per node and revision, and counting it held the next nodes of a rolling update back by
-   * four times the last ones' sending, and never more than a second. The server calls it every 20 ms, and {@link #tick()} asks
+   * four times the last ones' sending. The server calls it every 20 ms, and {@link #tick()} asks
    * for one every tick, for what time alone moves. Before, a tick walked every node of every
    * DaemonSet outside this pacing: 7 % of the coordinator's CPU over a 10,000-node apply, twice
    * what the paced passes took (docs/benchmarks.md).
