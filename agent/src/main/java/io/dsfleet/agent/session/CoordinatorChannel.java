@@ -89,8 +89,8 @@ final class CoordinatorChannel {
    * each try (or the channel made idle), gRPC also reconnected on its own between tries: 2-3
    * connections a try (OutageReconnectTest), 3,600 a second from 5,000 simulated agents 10-15 s
    * into an outage (docs/benchmarks.md). So the agent's back-off alone decides when it connects,
-   * and a coordinator back from an outage hears from it within Reconnects.longestReturn(), which
-   * its restart grace counts on.
+   * and a coordinator back from an outage hears from it within Reconnects.MAX_DELAY and
+   * CONNECT_TIMEOUT (15 s), well inside the Reconnects.longestReturn() its restart grace allows.
    */
   synchronized void dropLostConnection() {
     if (channel != null && channel.getState(false) != ConnectivityState.READY) {
