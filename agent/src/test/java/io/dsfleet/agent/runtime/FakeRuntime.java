@@ -121,16 +121,21 @@ public final class FakeRuntime implements ContainerRuntime {
 
   /** While set, a list waits for it (a hung daemon: its calls are accepted and never answered). */
   public volatile java.util.concurrent.CountDownLatch listsWaitFor;
+  /** The label filters of the lists waiting for {@link #listsWaitFor} now. */
+  public final java.util.Queue<Map<String, String>> listsWaiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   @Override
   public List<ContainerInfo> listOwned(String node, Map<String, String> more) {
     java.util.concurrent.CountDownLatch hung = listsWaitFor;
     if (hung != null) {
+      listsWaiting.add(more);
       try {
         hung.await();
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new RuntimeUnavailableException("interrupted while the fake runtime hung", e);
+      } finally {
+        listsWaiting.remove(more);
       }
     }
     return listOwnedNow(node, more);

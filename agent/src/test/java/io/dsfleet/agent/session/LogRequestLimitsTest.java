@@ -80,6 +80,8 @@ class LogRequestLimitsTest extends SessionTestBase {
       try {
         runtime.listsWaitFor = hung;
         coordinator.send(request("w", true));
+        // the follow reads the pod's containers from Docker, which does not answer, when its cancel comes
+        await().atMost(Duration.ofSeconds(10)).until(() -> runtime.listsWaiting.contains(Map.of(Labels.POD, "p")));
         coordinator.send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId("w")).build()); // the viewer's ^C
         // a barrier: the agent handles its messages in order, and the last of these is refused at once
         for (int i = 0; i < LogRequests.MAX_PENDING; i++) {
