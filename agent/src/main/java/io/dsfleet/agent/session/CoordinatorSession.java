@@ -55,13 +55,17 @@ public final class CoordinatorSession implements AutoCloseable {
   private boolean silent;
   private final LogRequests logs;
   /**
-   * Work that may wait long for Docker or the coordinator (a renewal: 10 s; a log request's list of
-   * the pod's containers: 2 minutes on a hung daemon; the removal of every pod): never on the
-   * scheduler, whose two threads send the heartbeats. Four at once at most; threads only while
-   * there is such work.
+   * Work that may wait long for Docker or the coordinator (a renewal: 10 s; the removal of every
+   * pod): never on the scheduler, whose two threads send the heartbeats. Threads only while there
+   * is such work.
    */
-  private final java.util.concurrent.ThreadPoolExecutor work = new java.util.concurrent.ThreadPoolExecutor(4, 4, 30, TimeUnit.SECONDS,
-      new java.util.concurrent.LinkedBlockingQueue<>(), io.dsfleet.common.DaemonThreads.named("agent-session-work"));
+  private final java.util.concurrent.ThreadPoolExecutor work = pool(2, "agent-session-work");
+  /**
+   * The log requests' own threads: each may wait 2 minutes for a hung Docker, and up to
+   * {@link LogRequests#MAX_PENDING} may wait for a thread; a renewal or the node's removal never
+   * waits behind them.
+   */
+  private final java.util.concurrent.ThreadPoolExecutor logWork = pool(4, "agent-log-requests");
 
   public CoordinatorSession(List<String> coordinators, NodeCredentials credentials, NodeInfo info, Reconciler reconciler,
       ContainerRuntime runtime, LocalState state, ScheduledExecutorService scheduler, Clock clock, Random random,
@@ -78,7 +82,6 @@ public final class CoordinatorSession implements AutoCloseable {
     this.reconnect = new Reconnect(random);
     this.heartbeatOverride = heartbeatOverride;
     this.onRemoved = onRemoved;
-    work.allowCoreThreadTimeOut(true);
     this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send);
     this.channel = new CoordinatorChannel(coordinators, credentials, () -> closed);
   }
@@ -434,7 +437,7 @@ public final class CoordinatorSession implements AutoCloseable {
       }
       case LOG_REQUEST -> {
         if (!closed) {
-          logs.take(m.getLogRequest(), work);
+          logs.take(m.getLogRequest(), logWork);
         }
       }
       case LOG_CANCEL -> logs.cancel(m.getLogCancel().getRequestId());
@@ -476,5 +479,13 @@ public final class CoordinatorSession implements AutoCloseable {
     }
     channel.reset();
     work.shutdownNow();
+    logWork.shutdownNow();
+  }
+
+  private static java.util.concurrent.ThreadPoolExecutor pool(int threads, String name) {
+    java.util.concurrent.ThreadPoolExecutor p = new java.util.concurrent.ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
+        new java.util.concurrent.LinkedBlockingQueue<>(), io.dsfleet.common.DaemonThreads.named(name));
+    p.allowCoreThreadTimeOut(true);
+    return p;
   }
 }

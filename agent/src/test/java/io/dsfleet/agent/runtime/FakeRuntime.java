@@ -121,13 +121,15 @@ public final class FakeRuntime implements ContainerRuntime {
 
   /** While set, a list waits for it (a hung daemon: its calls are accepted and never answered). */
   public volatile java.util.concurrent.CountDownLatch listsWaitFor;
+  /** Which lists wait for {@link #listsWaitFor}, by their label filter: all unless set. */
+  public volatile java.util.function.Predicate<Map<String, String>> listsThatWait = filter -> true;
   /** The label filters of the lists waiting for {@link #listsWaitFor} now. */
   public final java.util.Queue<Map<String, String>> listsWaiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   @Override
   public List<ContainerInfo> listOwned(String node, Map<String, String> more) {
     java.util.concurrent.CountDownLatch hung = listsWaitFor;
-    if (hung != null) {
+    if (hung != null && listsThatWait.test(more)) {
       listsWaiting.add(more);
       try {
         hung.await();

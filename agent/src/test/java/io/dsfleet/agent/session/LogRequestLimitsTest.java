@@ -11,6 +11,7 @@ import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.LogCancel;
 import io.dsfleet.proto.v1.LogChunk;
 import io.dsfleet.proto.v1.LogRequest;
+import io.dsfleet.proto.v1.Removed;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -36,7 +37,11 @@ class LogRequestLimitsTest extends SessionTestBase {
 
   /** A session of n1 to the coordinator, open. */
   CoordinatorSession opened(FakeCoordinator coordinator, FakeRuntime runtime) {
-    CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5));
+    return opened(coordinator, runtime, () -> { });
+  }
+
+  CoordinatorSession opened(FakeCoordinator coordinator, FakeRuntime runtime, Runnable onRemoved) {
+    CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5), onRemoved);
     session.start();
     await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.sessionsOpened.get() == 1);
     return session;
@@ -100,6 +105,32 @@ class LogRequestLimitsTest extends SessionTestBase {
         assertThat(coordinator.logChunks.stream().filter(c -> c.getRequestId().startsWith("f")))
             .as("every place free: the cancelled follow holds none").allMatch(c -> c.getError().isEmpty());
         assertThat(chunks(coordinator, "w")).as("cancelled before it opened: never answered").isEmpty();
+      } finally {
+        hung.countDown();
+        session.close();
+      }
+    }
+  }
+
+  @Test
+  void theNodesRemovalDoesNotWaitBehindLogRequestsStuckOnDocker() throws Exception {
+    FakeRuntime runtime = runtimeWithPodP();
+    CountDownLatch hung = new CountDownLatch(1);
+    CountDownLatch removed = new CountDownLatch(1);
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = opened(coordinator, runtime, removed::countDown);
+      try {
+        // the log requests' lists of one pod's containers hang; the removal's list of every container does not
+        runtime.listsThatWait = filter -> filter.containsKey(Labels.POD);
+        runtime.listsWaitFor = hung;
+        for (int i = 0; i < LogRequests.MAX_PENDING; i++) {
+          coordinator.send(request("r" + i, false));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !runtime.listsWaiting.isEmpty());
+        coordinator.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason("removed by an admin")).build());
+        assertThat(removed.await(20, java.util.concurrent.TimeUnit.SECONDS)).as("the node removed its pods and forgot its credentials").isTrue();
+        assertThat(runtime.listOwned("n1")).as("every owned container removed").isEmpty();
+        assertThat(coordinator.logChunks).as("the log requests still wait for Docker").isEmpty();
       } finally {
         hung.countDown();
         session.close();

@@ -36,11 +36,16 @@ abstract class SessionTestBase {
   }
 
   CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime, Duration heartbeatInterval) {
+    return session(coordinator, runtime, heartbeatInterval, () -> { });
+  }
+
+  /** The same, running {@code onRemoved} once the coordinator removed the node and its pods are gone. */
+  CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime, Duration heartbeatInterval, Runnable onRemoved) {
     Clock clock = Clock.systemUTC();
     Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
         dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
     return new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
         NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock,
-        new Random(1), heartbeatInterval, () -> { });
+        new Random(1), heartbeatInterval, onRemoved);
   }
 }
