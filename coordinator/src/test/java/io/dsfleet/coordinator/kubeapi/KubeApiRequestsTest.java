@@ -187,17 +187,20 @@ class KubeApiRequestsTest {
     try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
         KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
       base = "http://127.0.0.1:" + api.port();
-      List<CompletableFuture<HttpResponse<String>>> held = new ArrayList<>();
+      List<CompletableFuture<HttpResponse<java.io.InputStream>>> held = new ArrayList<>();
       for (int i = 0; i < KubeWatch.PER_CREDENTIAL; i++) {
         held.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + CMS + "?watch=true&timeoutSeconds=5")).build(),
-            HttpResponse.BodyHandlers.ofString()));
+            HttpResponse.BodyHandlers.ofInputStream()));
       }
-      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> {
-        Answer a = send("GET", CMS + "?watch=true&timeoutSeconds=1", null, null);
-        return a.code() == 429;
-      });
+      // a watch's answer starts once it holds its slot: then all six are held
       for (var h : held) {
-        assertThat(h.get().statusCode()).isEqualTo(200);
+        assertThat(h.get(5, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      }
+      assertThat(send("GET", CMS + "?watch=true&timeoutSeconds=1", null, null).code()).as("a seventh watch").isEqualTo(429);
+      for (var h : held) {
+        try (java.io.InputStream body = h.get().body()) {
+          body.readAllBytes(); // each ends at its timeout and gives its slot back
+        }
       }
       assertThat(send("GET", CMS + "?watch=true&timeoutSeconds=1", null, null).code()).as("slots given back").isEqualTo(200);
     }
