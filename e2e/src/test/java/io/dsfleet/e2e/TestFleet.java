@@ -123,8 +123,42 @@ final class TestFleet implements AutoCloseable {
     throw new IllegalStateException(file + " sets no " + variable);
   }
 
+  /** The unit's JVM flags and, as the unit's launcher gives it on a host, the agent's class-data archive. */
   List<String> agentJvmFlags() {
-    return unitJvmFlags(repo, "ds-agent.service", "DS_AGENT_JAVA_OPTS");
+    List<String> flags = new ArrayList<>(unitJvmFlags(repo, "ds-agent.service", "DS_AGENT_JAVA_OPTS"));
+    Path archive = agentArchive(agentJar, repo.resolve("e2e/target/agent-cds/ds-agent.jsa"));
+    if (archive != null) {
+      flags.add("-XX:SharedArchiveFile=" + archive);
+    }
+    return flags;
+  }
+
+  private static Path agentArchive;
+  private static boolean agentArchiveTried;
+
+  /**
+   * The agent's class-data archive, made once per test JVM from the built jar's class list as
+   * bin/ds-agent makes it on a host (each agent's start then costs about 0.65 s of CPU less here);
+   * null, and the agents start without one, when it cannot be made.
+   */
+  static synchronized Path agentArchive(Path jar, Path archive) {
+    if (!agentArchiveTried) {
+      agentArchiveTried = true;
+      Path list = jar.resolveSibling("ds-agent.classlist");
+      try {
+        Files.createDirectories(archive.getParent());
+        Sh.Result made = Sh.run(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xshare:dump",
+            "-XX:SharedClassListFile=" + list, "-XX:SharedArchiveFile=" + archive, "-cp", jar.toString()));
+        if (made.exit() == 0 && Files.exists(archive)) {
+          agentArchive = archive;
+        } else {
+          System.out.println("e2e: agents start without a class-data archive: " + made.out().strip());
+        }
+      } catch (IOException e) {
+        System.out.println("e2e: agents start without a class-data archive: " + e);
+      }
+    }
+    return agentArchive;
   }
 
   String coordinatorAddress() {
