@@ -105,6 +105,26 @@ class RolloutServiceTest {
         .as("after the sweep, every node's heartbeat time is the last heartbeat's").allMatch(n -> n.getLastHeartbeatMillis() == now && n.getReady());
   }
 
+  /** Until a node was sent a pod of another template than {@code before} (node name -> template hash). */
+  void awaitNewTemplateOnOneNode(Map<String, String> before) {
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().anyMatch(a -> a.received.stream()
+        .filter(CoordinatorMessage::hasDesired).map(CoordinatorMessage::getDesired)
+        .anyMatch(d -> d.getPodsCount() > 0 && !d.getPods(0).getTemplateHash().equals(before.get(a.name)))));
+  }
+
+  /**
+   * Until the coordinator shows each node's pod as its agent last reported it: reports are taken
+   * on the sessions' worker, after the call that sent them returned.
+   */
+  void awaitReportsTaken() {
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> {
+      List<io.dsfleet.proto.v1.PodView> pods = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true)
+          .build()).getPodsList();
+      return agents.stream().allMatch(a -> a.last.getPodsCount() == 0 || pods.stream().anyMatch(p -> p.getNodeName().equals(a.name)
+          && p.getStatus().getTemplateHash().equals(a.last.getPods(0).getTemplateHash()) && p.getStatus().getPhase().equals("Running")));
+    });
+  }
+
   void awaitReports(java.util.function.Predicate<DaemonSetView> p) {
     org.awaitility.Awaitility.await().atMost(WAIT).until(() -> p.test(view()));
   }
@@ -193,10 +213,15 @@ class RolloutServiceTest {
     Map<String, String> v1 = awaitSent(3);
     apply(ds("busybox:broken", annotations, ""));
     // the first node gets the broken revision, which never becomes ready
-    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().anyMatch(a -> a.received.stream().anyMatch(CoordinatorMessage::hasDesired)));
+    awaitNewTemplateOnOneNode(v1);
     settle(false);
     awaitReports(v -> v.getStatus().getUpdated() == 1);
+    // the reports taken and a rollout pass run over them: progress counted after the clock moves would reset the deadline
+    awaitReportsTaken();
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
     advance(Duration.ofSeconds(31));
+    // the sweep's rollout pass is paced: it may run up to a second after the tick
+    awaitReports(v -> v.getRevision() > 2);
     DaemonSetView after = view();
     assertThat(after.getRevision()).as("the previous template came back as a new revision").isEqualTo(3);
     assertThat(after.getImages()).isEqualTo("local/busybox:1");
@@ -212,12 +237,18 @@ class RolloutServiceTest {
   void withoutRollbackAFailedRolloutPauses() throws Exception {
     String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\"}\n";
     apply(ds("busybox:1", annotations, ""));
-    awaitSent(3);
+    Map<String, String> v1 = awaitSent(3);
     apply(ds("busybox:broken", annotations, ""));
-    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().anyMatch(a -> a.received.stream().anyMatch(CoordinatorMessage::hasDesired)));
+    awaitNewTemplateOnOneNode(v1);
     settle(false);
     awaitReports(v -> v.getStatus().getUpdated() == 1);
+    // the reports taken and a rollout pass run over them: progress counted after the clock moves would reset the deadline
+    awaitReportsTaken();
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
     advance(Duration.ofSeconds(31));
+    // the sweep's rollout pass is paced: it may run up to a second after the tick
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> c.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops")
+        .setName("agent").build()).next().getFailed());
     RolloutStatusEvent e = c.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops").setName("agent").build()).next();
     assertThat(e.getFailed()).isTrue();
     assertThat(e.getPaused()).isTrue();
