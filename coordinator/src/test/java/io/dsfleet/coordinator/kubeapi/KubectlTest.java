@@ -58,7 +58,7 @@ class KubectlTest {
       a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
       b.reportAllReady(b.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
       String coordinator = "127.0.0.1:" + c.server.port();
-      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl(coordinator, "get", "ds", "-n", "ops").contains("agent   2         2"));
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl(coordinator, "get", "ds", "-n", "ops").contains("agent   2         2         2"));
 
       // dsctl as a process, as an operator runs it: what it prints is the file
       Process made = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",

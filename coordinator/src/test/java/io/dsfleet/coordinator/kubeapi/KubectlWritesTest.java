@@ -267,7 +267,7 @@ class KubectlWritesTest {
       c.agent("node-a", Map.of());
       Kubectl k = kubectl(c, api);
       k.ok("apply", "-f", Files.writeString(dir.resolve("agent.yaml"), Fixtures.BASE).toString());
-      Process watch = new ProcessBuilder(k.command("get", "ds", "-n", "ops", "-w")).redirectErrorStream(true).start();
+      Process watch = new ProcessBuilder(k.command("get", "ds", "-n", "ops", "-w", "--show-labels")).redirectErrorStream(true).start();
       try {
         List<String> lines = Collections.synchronizedList(new ArrayList<>());
         Thread reader = new Thread(() -> {
@@ -285,9 +285,10 @@ class KubectlWritesTest {
         k.ok("apply", "-f", Files.writeString(dir.resolve("second.yaml"), Fixtures.BASE.replace("name: agent", "name: second")).toString());
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> lines.stream().anyMatch(l -> l.startsWith("second ")));
         k.ok("delete", "ds", "agent", "-n", "ops");
-        int before = lines.size();
         k.ok("label", "ds", "second", "-n", "ops", "team=infra");
-        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> lines.size() > before);
+        // the label's change, printed as it happens (each line shows the DaemonSet's labels)
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> lines.stream()
+            .anyMatch(l -> l.startsWith("second ") && l.contains("team=infra")));
       } finally {
         watch.destroy();
       }
