@@ -65,6 +65,8 @@ class RenewalReconnectTest {
   final List<Long> sessionOpenedAt = new CopyOnWriteArrayList<>();
   volatile long renewedAt;
   volatile String renewedSerial;
+  /** Desired sets the agent acknowledged: it acknowledges one once it has written it to its state directory. */
+  final java.util.concurrent.atomic.AtomicInteger desiredAcks = new java.util.concurrent.atomic.AtomicInteger();
 
   Server coordinator(int port) throws Exception {
     KeyPair serverKeys = Pki.newKeyPair();
@@ -95,6 +97,8 @@ class RenewalReconnectTest {
             if (m.hasOpen()) {
               sessionOpenedAt.add(System.nanoTime());
               response.onNext(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(1)).build());
+            } else if (m.hasAck()) {
+              desiredAcks.incrementAndGet();
             } else if (m.hasHeartbeat()) {
               response.onNext(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(m.getHeartbeat().getSeq())).build());
             }
@@ -153,7 +157,8 @@ class RenewalReconnectTest {
       session.start();
       Thread.sleep(4000);
       server = coordinator(port);
-      await().atMost(Duration.ofSeconds(30)).until(() -> renewedAt != 0 && sessionOpenedAt.size() >= 2);
+      // the second session's desired set written too: nothing of it is still on its way to the state directory at the end
+      await().atMost(Duration.ofSeconds(30)).until(() -> renewedAt != 0 && sessionOpenedAt.size() >= 2 && desiredAcks.get() >= 2);
       long reopenedAfter = TimeUnit.NANOSECONDS.toMillis(sessionOpenedAt.get(1) - renewedAt);
       System.out.printf("renewed, and the next session opened %d ms later (serials %s, renewed %s)%n", reopenedAfter, sessionSerials,
           renewedSerial);
