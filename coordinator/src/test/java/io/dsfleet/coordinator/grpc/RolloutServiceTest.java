@@ -105,6 +105,23 @@ class RolloutServiceTest {
         .as("after the sweep, every node's heartbeat time is the last heartbeat's").allMatch(n -> n.getLastHeartbeatMillis() == now && n.getReady());
   }
 
+  /**
+   * Revision 1 everywhere, then a broken revision 2 on the first node, which never becomes ready;
+   * returns revision 1's template hash by node. Every report is taken and a rollout pass has run
+   * over them before the test moves the clock: progress counted after that would reset the deadline.
+   */
+  Map<String, String> brokenOnTheFirstNode(String annotations) throws Exception {
+    apply(ds("busybox:1", annotations, ""));
+    Map<String, String> v1 = awaitSent(3);
+    apply(ds("busybox:broken", annotations, ""));
+    awaitNewTemplateOnOneNode(v1);
+    settle(false);
+    awaitReports(v -> v.getStatus().getUpdated() == 1);
+    awaitReportsTaken();
+    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
+    return v1;
+  }
+
   /** Until a node was sent a pod of another template than {@code before} (node name -> template hash). */
   void awaitNewTemplateOnOneNode(Map<String, String> before) {
     org.awaitility.Awaitility.await().atMost(WAIT).until(() -> agents.stream().anyMatch(a -> a.received.stream()
@@ -209,16 +226,7 @@ class RolloutServiceTest {
   @Test
   void aRolloutWithoutProgressPastItsDeadlineIsRolledBack() throws Exception {
     String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\", dsfleet.io/on-failure: rollback}\n";
-    apply(ds("busybox:1", annotations, ""));
-    Map<String, String> v1 = awaitSent(3);
-    apply(ds("busybox:broken", annotations, ""));
-    // the first node gets the broken revision, which never becomes ready
-    awaitNewTemplateOnOneNode(v1);
-    settle(false);
-    awaitReports(v -> v.getStatus().getUpdated() == 1);
-    // the reports taken and a rollout pass run over them: progress counted after the clock moves would reset the deadline
-    awaitReportsTaken();
-    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
+    Map<String, String> v1 = brokenOnTheFirstNode(annotations);
     advance(Duration.ofSeconds(31));
     // the sweep's rollout pass is paced: it may run up to a second after the tick
     awaitReports(v -> v.getRevision() > 2);
@@ -236,15 +244,7 @@ class RolloutServiceTest {
   @Test
   void withoutRollbackAFailedRolloutPauses() throws Exception {
     String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\"}\n";
-    apply(ds("busybox:1", annotations, ""));
-    Map<String, String> v1 = awaitSent(3);
-    apply(ds("busybox:broken", annotations, ""));
-    awaitNewTemplateOnOneNode(v1);
-    settle(false);
-    awaitReports(v -> v.getStatus().getUpdated() == 1);
-    // the reports taken and a rollout pass run over them: progress counted after the clock moves would reset the deadline
-    awaitReportsTaken();
-    org.awaitility.Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
+    brokenOnTheFirstNode(annotations);
     advance(Duration.ofSeconds(31));
     // the sweep's rollout pass is paced: it may run up to a second after the tick
     org.awaitility.Awaitility.await().atMost(WAIT).until(() -> c.control().rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace("ops")
