@@ -126,7 +126,7 @@ final class TestFleet implements AutoCloseable {
   /** The unit's JVM flags and, as the unit's launcher gives it on a host, the agent's class-data archive. */
   List<String> agentJvmFlags() {
     List<String> flags = new ArrayList<>(unitJvmFlags(repo, "ds-agent.service", "DS_AGENT_JAVA_OPTS"));
-    Path archive = agentArchive(agentJar, repo.resolve("e2e/target/agent-cds/ds-agent-" + INSTANCE + ".jsa"));
+    Path archive = agentArchive(repo, repo.resolve("e2e/target/agent-cds/ds-agent-" + INSTANCE + ".jsa"));
     if (archive != null) {
       flags.add("-XX:SharedArchiveFile=" + archive);
     }
@@ -137,28 +137,24 @@ final class TestFleet implements AutoCloseable {
   private static boolean agentArchiveTried;
 
   /**
-   * The agent's class-data archive, made once per test JVM from the built jar's class list as
-   * bin/ds-agent makes it on a host (each agent's start then costs about 0.65 s of CPU less here):
-   * written beside its place and moved there whole, under the fleet's instance number (the bench
-   * runs this harness too); null, and the agents start without one, when it cannot be made.
+   * The agent's class-data archive, made once per test JVM by the agent's own launcher (bin/ds-agent
+   * with DS_AGENT_CDS_ARCHIVE, as on a host: it checks an archive it finds, and makes one from the
+   * jar's class list, moved into place whole), under the fleet's instance number (the bench runs
+   * this harness too). Each agent's start then costs about 0.65 s of CPU less here. Null, and the
+   * agents start without one, when the launcher made none.
    */
-  static synchronized Path agentArchive(Path jar, Path archive) {
+  static synchronized Path agentArchive(Path repo, Path archive) {
     if (!agentArchiveTried) {
       agentArchiveTried = true;
-      Path list = jar.resolveSibling("ds-agent.classlist");
       try {
-        Files.createDirectories(archive.getParent());
-        Path tmp = archive.resolveSibling(archive.getFileName() + ".tmp");
-        Files.deleteIfExists(tmp);
-        Sh.Result made = Sh.run(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xshare:dump",
-            "-XX:SharedClassListFile=" + list, "-XX:SharedArchiveFile=" + tmp, "-cp", jar.toString()));
-        if (made.exit() == 0 && Files.exists(tmp)) {
-          Files.move(tmp, archive, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Sh.Result made = Sh.run(List.of("env", "DS_AGENT_CDS_ARCHIVE=" + archive, "/bin/sh", repo.resolve("bin/ds-agent").toString(),
+            "--version"));
+        if (made.exit() == 0 && Files.exists(archive)) {
           agentArchive = archive;
         } else {
           System.out.println("e2e: agents start without a class-data archive: " + made.out().strip());
         }
-      } catch (IOException | RuntimeException e) {
+      } catch (RuntimeException e) {
         System.out.println("e2e: agents start without a class-data archive: " + e);
       }
     }
