@@ -33,6 +33,8 @@ finish() {
 }
 trap finish EXIT
 
+# dsctl's class-data archive (docs/dsctl.md, "Start-up") in this build's target/, not the user's ~/.cache
+export DSCTL_CDS_DIR=$repo/target/dsctl-cds
 echo "test-quickstart: bin/quickstart"
 upped=1
 bin/quickstart

@@ -256,12 +256,18 @@ final class TestFleet implements AutoCloseable {
     return dsctlAs("admin", args);
   }
 
-  /** dsctl as a real process, with one of the credentials the coordinator wrote at its first start (admin, viewer). */
+  /**
+   * dsctl as a real process, through its launcher as an operator runs it, with one of the
+   * credentials the coordinator wrote at its first start (admin, viewer); its class-data archive
+   * (docs/dsctl.md, "Start-up") in e2e/target/dsctl-cds, made by the run's first call.
+   */
   Sh.Result dsctlAs(String credential, String... args) {
-    List<String> cmd = new ArrayList<>(List.of(java(), "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", coordinatorJar.toString(),
-        "io.dsfleet.coordinator.cli.Dsctl"));
+    List<String> cmd = new ArrayList<>(List.of("/bin/sh", repo.resolve("bin/dsctl").toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    pb.environment().put("DSFLEET_LIB", coordinatorJar.getParent().toString());
+    pb.environment().put("DSCTL_CDS_DIR", repo.resolve("e2e/target/dsctl-cds").toAbsolutePath().toString());
+    pb.environment().put("PATH", Path.of(java()).getParent() + ":" + System.getenv("PATH"));
     pb.environment().put("DSCTL_COORDINATOR", String.join(",", coordinators));
     pb.environment().put("DSCTL_CREDENTIALS", pki().resolve(credential + ".pem").toString());
     try {

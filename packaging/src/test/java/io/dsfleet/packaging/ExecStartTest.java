@@ -70,12 +70,12 @@ class ExecStartTest {
     return p;
   }
 
+  /** dsctl through its launcher, its class-data archive in this module's target/ (DsctlLauncherTest tests the archive). */
   String dsctl(String... args) throws Exception {
-    List<String> cmd = new ArrayList<>(List.of("java", "-cp", ROOT.resolve("coordinator/target/ds-coordinator.jar").toString(),
-        "io.dsfleet.coordinator.cli.Dsctl"));
+    List<String> cmd = new ArrayList<>(List.of("sh", ROOT.resolve("bin/dsctl").toString()));
     cmd.addAll(List.of(args));
-    return PackagingTest.run(Map.of("DSCTL_CREDENTIALS", tmp.resolve("coordinator/pki/admin.pem").toString()),
-        cmd.toArray(String[]::new)).out();
+    return PackagingTest.run(Map.of("DSCTL_CREDENTIALS", tmp.resolve("coordinator/pki/admin.pem").toString(),
+        "DSCTL_CDS_DIR", PackagingTest.TARGET.resolve("dsctl-cds").toAbsolutePath().toString()), cmd.toArray(String[]::new)).out();
   }
 
   Map<String, String> containers() throws Exception {
