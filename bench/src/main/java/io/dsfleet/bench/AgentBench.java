@@ -53,6 +53,7 @@ final class AgentBench {
       List<String> version = fleet.agentLauncher(jar);
       version.add("--version");
       Path dir = fleet.dir;
+      fleet.agentArchive = dir.resolve("agent.jsa"); // its own: the making is timed
       Process made = Procs.spawn(version, dir.resolve("archive.log"), fleet.agentEnvironment());
       if (!made.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)) {
         made.destroyForcibly();

@@ -38,6 +38,12 @@ final class LocalFleet implements AutoCloseable {
 
   final Path dir;
   final Path repo;
+  /**
+   * The agent's class-data archive, made by its launcher on the first start that finds none fitting
+   * its jar and Java: by default one for every fleet of this build (bench/target/agent-cds; each
+   * costs 6 s of CPU to make); the agent benchmark gives each fleet its own, to time its making.
+   */
+  Path agentArchive;
   /** The coordinator's address; a group's leader's. */
   String addr;
   /** Every replica's coordinator address, the leader's first: what agents are given. */
@@ -81,6 +87,7 @@ final class LocalFleet implements AutoCloseable {
     this.addresses.add(addr);
     // one agent per fleet on this host's daemon: each its own node name (the apply bench runs two fleets)
     this.node = "bench-" + ProcessHandle.current().pid() + "-" + dir.getFileName();
+    this.agentArchive = repo.resolve("bench/target/agent-cds/ds-agent.jsa");
     this.adminPem = dir.resolve("coordinator/pki/admin.pem");
     this.coordinatorConfig = dir.resolve("none.yaml");
     try {
@@ -280,12 +287,12 @@ final class LocalFleet implements AutoCloseable {
 
   /**
    * The unit's environment for the agent: its JVM flags, MALLOC_ARENA_MAX and class-data archive
-   * (made by the launcher on the first start); the metrics port by environment, which an older
+   * ({@link #agentArchive}, made by the launcher on the first start that needs it); the metrics port by environment, which an older
    * agent (bench/run agent --agent-jar OLD) ignores where it would refuse the flag.
    */
   java.util.Map<String, String> agentEnvironment() {
     return java.util.Map.of("DS_AGENT_JAVA_OPTS", String.join(" ", AGENT_JVM), "DSFLEET_LIB", dir.resolve("agent-lib").toString(),
-        "MALLOC_ARENA_MAX", "2", "DS_AGENT_CDS_ARCHIVE", dir.resolve("agent.jsa").toString(),
+        "MALLOC_ARENA_MAX", "2", "DS_AGENT_CDS_ARCHIVE", agentArchive.toString(),
         "DS_AGENT_METRICS_LISTEN", "127.0.0.1:" + agentMetricsPort);
   }
 
