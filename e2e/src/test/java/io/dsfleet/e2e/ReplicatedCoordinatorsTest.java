@@ -262,7 +262,7 @@ class ReplicatedCoordinatorsTest {
   }
 
   /**
-   * One host at a time (maxUnavailable 1, Kubernetes' default), each new pod Ready 2 s after it
+   * One host at a time (maxUnavailable 1, Kubernetes' default), each new pod Ready 1 s after it
    * starts (its web server starts then; an HTTP readiness probe, as in RolloutScenariosTest). The
    * probe's timeout is 5 s, not Kubernetes' 1 s: an old pod that goes unready is replaced at once,
    * outside the budget (as Kubernetes does), and once, with the machine's cores full (load 38) and
@@ -284,7 +284,7 @@ class ReplicatedCoordinatorsTest {
               - name: main
                 image: local/busybox:1
                 env: [{name: VERSION, value: "%d"}]
-                command: [sh, -c, "trap 'exit 0' TERM; sleep 2; httpd -p 8080 -h /www; sleep 2147483647 & wait"]
+                command: [sh, -c, "trap 'exit 0' TERM; sleep 1; httpd -p 8080 -h /www; sleep 2147483647 & wait"]
                 readinessProbe:
                   httpGet: {path: /index.html, port: 8080}
                   periodSeconds: 1

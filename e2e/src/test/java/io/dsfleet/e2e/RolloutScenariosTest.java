@@ -24,13 +24,13 @@ class RolloutScenariosTest {
   }
 
   /**
-   * Ready 2 s after start, so each host's update takes visible time: its web server starts then, and
+   * Ready 1 s after start, so each host's update takes visible time: its web server starts then, and
    * the readiness probe asks it for {@code readyPath} (a path it does not have keeps the pod unready).
    * An HTTP probe and a shell that waits rather than polls: a runc exec on every host every second
    * was most of a fleet's load on a full machine.
    */
   static String app(String name, String image, String readyPath, String annotations) {
-    return app(name, image, readyPath, annotations, "sleep 2");
+    return app(name, image, readyPath, annotations, "sleep 1");
   }
 
   /** @param beforeServing what the pod's shell does before its web server starts (its time to Ready) */
