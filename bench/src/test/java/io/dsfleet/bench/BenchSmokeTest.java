@@ -14,7 +14,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Each benchmark, run small (seconds, not minutes), so the harness cannot rot: it ran and printed
- * its figures. Nothing here says anything about speed; docs/benchmarks.md has the real runs.
+ * its figures. Nothing here says anything about speed; docs/benchmarks.md has the real runs. These
+ * are the benchmarks that make a Swarm on the host's daemon, one after the other in this class;
+ * {@link ScaleAndFootprintSmokeTest} has the others (run beside these, in the other test JVM).
  */
 class BenchSmokeTest {
   @TempDir Path work;
@@ -77,37 +79,5 @@ class BenchSmokeTest {
     assertThat(r.swarm().count()).isEqualTo(r.swarmNote().isEmpty() ? 1 : 0);
     RollingBench.print(List.of(r), 1, out);
     assertThat(printed()).contains("| 1 | ");
-  }
-
-  @Test
-  void fleetScaleWithSimulatedAgents() throws Exception {
-    ScaleBench.Result r = ScaleBench.run(30, 1, 30, 1000, 2000, work, work.resolve("profile"), out);
-    assertThat(r.apply().latency().count()).isEqualTo(30);
-    assertThat(r.warmApply().latency().count()).as("the second DaemonSet, on every node").isEqualTo(30);
-    assertThat(work.resolve("profile/coordinator-30-1.jfr")).as("the coordinator's flight recording (--profile)").isNotEmptyFile();
-    assertThat(r.joinMs()).isPositive();
-    assertThat(r.heapMib()).isPositive();
-    assertThat(r.rollingMs()).isPositive();
-    assertThat(r.reconnectMs()).isPositive();
-    assertThat(printed()).as("the JIT's part of each apply").containsPattern(
-        "apply -> every node Running: .*JIT compiler threads' CPU: coordinator [0-9.]+ s, simulators [0-9.]+ s\\)\n")
-        .contains("30 nodes: a second DaemonSet, applied after the first and its rolling update: every node Running: p50 ");
-    assertThat(printed()).as("where the rolling update's time went, wave by wave").containsPattern("waves of 3 \\(.*\\): ([0-9.]+->[0-9.]+ ){9}[0-9.]+->[0-9.]+; [1-9][0-9]* rollout passes, [0-9]+ ms each on average\n");
-    ScaleBench.print(List.of(r), out);
-    assertThat(printed()).contains("| 30 | ");
-  }
-
-  @Test
-  void agentFootprint() throws Exception {
-    AgentBench.Result r = AgentBench.run(List.of(LocalFleet.builtAgentJar()), 2000, 2, work, out).get(0);
-    assertThat(r.idleRssMib()).isPositive();
-    assertThat(r.podsRssMib()).isPositive();
-    assertThat(r.startToReadyMs()).isPositive();
-    assertThat(r.archiveMs()).as("the launcher made the class-data archive from the built jar's class list").isPositive();
-    // the agent reached Docker through the counter: its calls were counted, two pods' containers created among them
-    assertThat(r.calls()).as("the agent's Docker calls").containsKey("GET containers/json");
-    assertThat(r.calls().get("POST containers/create")).as("containers created").isGreaterThanOrEqualTo(4);
-    AgentBench.print(List.of(r), 2000, out);
-    assertThat(printed()).contains("RSS idle").contains("Docker API calls/min");
   }
 }
