@@ -52,15 +52,22 @@ exec 3<&-
 grep -q "^node_" <<<"$metrics" || fail "the pod's port 19100 did not answer with metrics: $metrics"
 echo "test-quickstart: $pod Running in dsctl get pods and docker ps, serving on :19100"
 
-for f in examples/*.yaml; do
-  bin/dsctl validate -f "$f" >/dev/null || fail "dsctl validate -f $f"
-  applied=$(bin/dsctl apply -f "$f") || fail "dsctl apply -f $f: $applied"
-  for ds in $(sed -n 's|^daemonset/\([^ ]*\) .*|\1|p' <<<"$applied"); do
-    bin/dsctl rollout status "ds/$ds" --timeout 120 >/dev/null || fail "$f: ds/$ds did not roll out: $(bin/dsctl describe ds "$ds")"
-    bin/dsctl get pods | awk -v d="$ds-" 'index($1, d) == 1 && $3 == "Running" { found = 1 } END { exit !found }' \
-      || fail "$f: no Running pod of $ds: $(bin/dsctl get pods)"
-    echo "test-quickstart: $f valid, ds/$ds rolled out and Running"
-  done
+# every example at once (a dsctl call is a JVM): validated, applied, then each DaemonSet rolled out
+files=()
+for f in examples/*.yaml; do files+=(-f "$f"); done
+validated=$(bin/dsctl validate "${files[@]}") || fail "dsctl validate ${files[*]}: $validated"
+applied=$(bin/dsctl apply "${files[@]}") || fail "dsctl apply ${files[*]}: $applied"
+daemonsets=$(sed -n 's|^daemonset/\([^ ]*\) .*|\1|p' <<<"$applied")
+[ "$(wc -w <<<"$daemonsets")" = "$(grep -l "^kind: DaemonSet" examples/*.yaml | wc -l)" ] \
+  || fail "not every example's DaemonSet was applied: $applied"
+for ds in $daemonsets; do
+  bin/dsctl rollout status "ds/$ds" --timeout 120 >/dev/null || fail "ds/$ds did not roll out: $(bin/dsctl describe ds "$ds")"
+done
+pods=$(bin/dsctl get pods)
+for ds in $daemonsets; do
+  awk -v d="$ds-" 'index($1, d) == 1 && $3 == "Running" { found = 1 } END { exit !found }' <<<"$pods" \
+    || fail "no Running pod of $ds: $pods"
+  echo "test-quickstart: ds/$ds valid, rolled out and Running"
 done
 
 echo "test-quickstart: bin/quickstart down"
