@@ -79,8 +79,13 @@ class KillDuringRolloutTest {
             n.agent.close();
             n.agent = null;
           }
-          FakeAgent a = new FakeAgent(coordinator.port, n.name).join(Map.of());
-          n.agent = a.open(List.copyOf(n.running.values()));
+          FakeAgent a = new FakeAgent(coordinator.port, n.name);
+          try {
+            n.agent = a.join(Map.of()).open(List.copyOf(n.running.values()));
+          } catch (RuntimeException e) {
+            a.close(); // the coordinator is down: this try's channel goes with it (not left to the collector)
+            throw e;
+          }
         }
         boolean changed = false;
         List<DesiredState> sets = n.agent.drainDesired();
