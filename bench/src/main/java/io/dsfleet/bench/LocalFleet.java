@@ -40,8 +40,9 @@ final class LocalFleet implements AutoCloseable {
   final Path repo;
   /**
    * The agent's class-data archive, made by its launcher on the first start that finds none fitting
-   * its jar and Java: by default one for every fleet of this build (bench/target/agent-cds; each
-   * costs 6 s of CPU to make); the agent benchmark gives each fleet its own, to time its making.
+   * its jar and Java: by default one for every fleet of this build (target/agent-cds, the e2e
+   * fleets' too; each costs 6 s of CPU to make); the agent benchmark gives each fleet its own, to
+   * time its making.
    */
   Path agentArchive;
   /** The coordinator's address; a group's leader's. */
@@ -87,7 +88,7 @@ final class LocalFleet implements AutoCloseable {
     this.addresses.add(addr);
     // one agent per fleet on this host's daemon: each its own node name (the apply bench runs two fleets)
     this.node = "bench-" + ProcessHandle.current().pid() + "-" + dir.getFileName();
-    this.agentArchive = repo.resolve("bench/target/agent-cds/ds-agent.jsa");
+    this.agentArchive = repo.resolve("target/agent-cds/ds-agent.jsa");
     this.adminPem = dir.resolve("coordinator/pki/admin.pem");
     this.coordinatorConfig = dir.resolve("none.yaml");
     try {

@@ -126,7 +126,7 @@ final class TestFleet implements AutoCloseable {
   /** The unit's JVM flags and, as the unit's launcher gives it on a host, the agent's class-data archive. */
   List<String> agentJvmFlags() {
     List<String> flags = new ArrayList<>(unitJvmFlags(repo, "ds-agent.service", "DS_AGENT_JAVA_OPTS"));
-    Path archive = agentArchive(repo, repo.resolve("e2e/target/agent-cds/ds-agent-" + INSTANCE + ".jsa"));
+    Path archive = agentArchive(repo, repo.resolve("target/agent-cds/ds-agent.jsa"));
     if (archive != null) {
       flags.add("-XX:SharedArchiveFile=" + archive);
     }
@@ -137,11 +137,12 @@ final class TestFleet implements AutoCloseable {
   private static boolean agentArchiveTried;
 
   /**
-   * The agent's class-data archive, made once per test JVM by the agent's own launcher (bin/ds-agent
-   * with DS_AGENT_CDS_ARCHIVE, as on a host: it checks an archive it finds, and makes one from the
-   * jar's class list, moved into place whole), under the fleet's instance number (the bench runs
-   * this harness too). Each agent's start then costs about 0.65 s of CPU less here. Null, and the
-   * agents start without one, when the launcher made none.
+   * The agent's class-data archive, checked once per test JVM by the agent's own launcher
+   * (bin/ds-agent with DS_AGENT_CDS_ARCHIVE, as on a host: it checks an archive it finds, and makes
+   * one from the jar's class list, moved into place whole), in the build's target/agent-cds, which
+   * the benchmarks' fleets share (a running agent keeps the file it mapped if one is made again).
+   * Each agent's start then costs about 0.65 s of CPU less here. Null, and the agents start
+   * without one, when the launcher made none.
    */
   static synchronized Path agentArchive(Path repo, Path archive) {
     if (!agentArchiveTried) {
