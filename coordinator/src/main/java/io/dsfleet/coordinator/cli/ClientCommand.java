@@ -138,10 +138,10 @@ public abstract class ClientCommand implements Callable<Integer> {
   }
 
   /**
-   * The one I/O thread of this call's channels (a command talks to one coordinator at a time):
-   * Java's own NIO rather than gRPC's shared epoll threads, whose native library is copied out of
-   * the jar and loaded at every start; a call to a coordinator took 0.95 s (0.9 s of CPU) with them
-   * and 0.58 s (0.75 s of CPU) with this. Shut down when the command ends.
+   * The one I/O thread of this call's channels (a command talks to one coordinator at a time), on
+   * Java's own NIO rather than gRPC's shared epoll threads: with bin/dsctl's flag that keeps Netty
+   * from loading its native transport at all, a call to a coordinator took 0.6 s instead of 0.95 s
+   * (docs/dsctl.md, "Start-up"). Shut down once the command's channels have closed.
    */
   private EventLoopGroup ioThreads;
 
@@ -198,7 +198,7 @@ public abstract class ClientCommand implements Callable<Integer> {
       return callOnce();
     } finally {
       if (ioThreads != null) {
-        ioThreads.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+        ioThreads.shutdownGracefully(0, 0, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         ioThreads = null;
       }
     }
@@ -257,6 +257,7 @@ public abstract class ClientCommand implements Callable<Integer> {
         return errorExit();
       } finally {
         channel.shutdownNow();
+        awaitQuietly(channel); // closed on its I/O thread, which the command shuts down once it ends
       }
     }
   }
@@ -268,6 +269,14 @@ public abstract class ClientCommand implements Callable<Integer> {
     }
     String description = e.getStatus().getDescription();
     return description != null && description.contains("is not the leader") ? e.getTrailers().get(io.dsfleet.coordinator.LeaderGate.LEADER) : null;
+  }
+
+  private static void awaitQuietly(ManagedChannel channel) {
+    try {
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static void sleepQuietly(long ms) {

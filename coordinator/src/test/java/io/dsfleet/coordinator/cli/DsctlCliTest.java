@@ -64,6 +64,22 @@ class DsctlCliTest {
     return Files.writeString(dir.resolve(name), content);
   }
 
+  static long ioThreads() {
+    return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("dsctl-io")).count();
+  }
+
+  /** Each command's channels run on an I/O thread of its own: gone when the command ends, whether it was answered or refused. */
+  @Test
+  void everyCommandEndsItsIoThread() {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> ioThreads() == 0); // other tests' commands
+    assertThat(dsctl("get", "ds", "-A").err()).isEqualTo("No resources found\n");
+    assertThat(dsctl("version").exit()).isZero();
+    CommandLine cl = new CommandLine(new Dsctl());
+    cl.setErr(new PrintWriter(new StringWriter(), true));
+    assertThat(cl.execute("get", "nodes", "--coordinator", "127.0.0.1:1", "--insecure")).as("refused: nothing listens there").isEqualTo(1);
+    assertThat(ioThreads()).isZero();
+  }
+
   @Test
   void applyReportsCreatedConfiguredUnchanged() throws Exception {
     Path f = file("ds.yaml", Fixtures.BASE);
