@@ -59,6 +59,7 @@ class DsctlLauncherTest {
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().putAll(Map.of("DSCTL_COORDINATOR", address, "DSCTL_CREDENTIALS", coordinatorDir.resolve("data/pki/admin.pem").toString()));
+    pb.environment().remove("XDG_CACHE_HOME"); // the test's directories, never the user's cache
     pb.environment().putAll(env);
     File err = File.createTempFile("dsctl", ".err");
     try {
@@ -110,6 +111,20 @@ class DsctlLauncherTest {
     return all.toString();
   }
 
+  /** What the last JVM to start logged. */
+  static String lastLoaded(Path logs) throws Exception {
+    try (Stream<Path> s = Files.list(logs)) {
+      Path last = s.max(java.util.Comparator.comparing(p -> {
+        try {
+          return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).creationTime();
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      })).orElseThrow();
+      return Files.readString(last);
+    }
+  }
+
   @Test
   void theFirstCallRunsAsItIsWhileVersionBesideItWritesTheArchiveThatTheNextMaps() throws Exception {
     Call plain = dsctl(in(Path.of("off")), "get", "nodes", "-o", "json");
@@ -132,7 +147,24 @@ class DsctlLauncherTest {
     assertThat(classesLoaded(logs)).as("dsctl's own classes, gRPC's and TLS's from the archive that version wrote")
         .contains("io.dsfleet.coordinator.cli.Dsctl source: shared objects file (top)")
         .contains("io.grpc.ManagedChannel source: shared objects file (top)")
-        .contains("sun.security.ssl.SSLContextImpl source: shared objects file");
+        .contains("io.grpc.netty.shaded.io.netty.handler.ssl.SslContext source: shared objects file (top)");
+
+    // an archive someone else could have written to is not mapped
+    Path planted = files(other).stream().filter(f -> f.endsWith(".jsa")).map(other::resolve).findFirst().orElseThrow();
+    Files.setPosixFilePermissions(planted, PosixFilePermissions.fromString("rw-rw-r--"));
+    assertThat(dsctl(logging(other, logs), "get", "nodes").exit()).isZero();
+    assertThat(lastLoaded(logs)).contains("io.dsfleet.coordinator.cli.Dsctl source: file:").doesNotContain("(top)");
+  }
+
+  @Test
+  void anOfflineCommandStartsNoTry() throws Exception {
+    Path cds = tmp.resolve("cds");
+    for (String[] args : List.of(new String[] {"validate", "-f", PackagingTest.ROOT.resolve("examples/node-metrics.yaml").toString()},
+        new String[] {"version", "--client"}, new String[] {"--help"})) {
+      Call c = dsctl(in(cds), args);
+      assertThat(c.exit()).as(c.err()).isZero();
+      assertThat(files(cds)).as("dsctl %s: nothing tried", String.join(" ", args)).isEmpty();
+    }
   }
 
   @Test
