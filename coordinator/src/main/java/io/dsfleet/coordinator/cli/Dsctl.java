@@ -77,10 +77,16 @@ public final class Dsctl {
 
   /** The version from the jar manifest. */
   public static final class Version implements CommandLine.IVersionProvider {
+    /** The build's version: the jar's, or "dev" from classes outside one. */
+    public static String number() {
+      String v = Dsctl.class.getPackage().getImplementationVersion();
+      return v == null ? "dev" : v;
+    }
+
+    /** What --version prints: the command's own name (dsctl, or ds-coordinator, whose --version this is too) and the version. */
     @Override
     public String[] getVersion() {
-      String v = Dsctl.class.getPackage().getImplementationVersion();
-      return new String[] {"dsctl " + (v == null ? "dev" : v)};
+      return new String[] {"${COMMAND-FULL-NAME} " + number()};
     }
   }
 }

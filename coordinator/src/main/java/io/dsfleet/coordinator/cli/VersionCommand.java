@@ -13,7 +13,7 @@ public final class VersionCommand extends ClientCommand {
 
   @Override
   public Integer call() {
-    out().println("Client Version: " + new Dsctl.Version().getVersion()[0]);
+    out().println("Client Version: dsctl " + Dsctl.Version.number());
     if (clientOnly) {
       return 0;
     }

@@ -483,7 +483,13 @@ class DsctlCliTest {
 
   @Test
   void versionAndCompletion() {
-    assertThat(dsctl("version").out()).contains("Client Version: dsctl").contains("Coordinator Version: dev (" + addr + ")");
+    assertThat(dsctl("version").out()).contains("Client Version: dsctl dev").contains("Coordinator Version: dev (" + addr + ")");
+    assertThat(dsctl("--version").out()).isEqualTo("dsctl dev\n");
+    StringWriter out = new StringWriter();
+    CommandLine coordinator = new CommandLine(new io.dsfleet.coordinator.CoordinatorMain());
+    coordinator.setOut(new PrintWriter(out, true));
+    assertThat(coordinator.execute("--version")).isZero();
+    assertThat(out.toString()).as("ds-coordinator --version names itself").isEqualTo("ds-coordinator dev\n");
     assertThat(dsctl("completion").out()).contains("complete -F").contains("rollout");
   }
 
