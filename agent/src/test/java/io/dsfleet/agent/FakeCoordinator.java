@@ -21,6 +21,8 @@ public final class FakeCoordinator implements AutoCloseable {
   private final DesiredState desired;
   private Server server;
   public final AtomicInteger sessionsOpened = new AtomicInteger();
+  /** Desired sets the agent acknowledged (it does once it has written the set to its state directory). */
+  public final AtomicInteger desiredAcks = new AtomicInteger();
   public final AtomicInteger joins = new AtomicInteger();
   public final AtomicInteger leaves = new AtomicInteger();
   public final List<PodStatusReport> reports = new CopyOnWriteArrayList<>();
@@ -74,6 +76,8 @@ public final class FakeCoordinator implements AutoCloseable {
               synchronized (response) {
                 response.onNext(CoordinatorMessage.newBuilder().setDesired(desired).build());
               }
+            } else if (m.hasAck()) {
+              desiredAcks.incrementAndGet();
             } else if (m.hasPodStatus()) {
               reports.add(m.getPodStatus());
             } else if (m.hasLogChunk()) {

@@ -422,15 +422,20 @@ public final class CoordinatorSession implements AutoCloseable {
     switch (m.getMsgCase()) {
       case DESIRED -> {
         DesiredState d = m.getDesired();
-        if (d.getOrphanedPodsCount() > 0) {
-          java.util.Set<String> orphans = state.loadOrphans();
-          if (orphans.addAll(d.getOrphanedPodsList())) {
-            state.saveOrphans(orphans);
-            reconciler.setOrphans(orphans);
-            log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
+        synchronized (this) { // close() waits for a write under way; after it returns, nothing more is written
+          if (closed) {
+            return;
           }
+          if (d.getOrphanedPodsCount() > 0) {
+            java.util.Set<String> orphans = state.loadOrphans();
+            if (orphans.addAll(d.getOrphanedPodsList())) {
+              state.saveOrphans(orphans);
+              reconciler.setOrphans(orphans);
+              log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
+            }
+          }
+          state.saveDesired(d);
         }
-        state.saveDesired(d);
         reconciler.setDesired(d);
         send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
         log.info("desired set version {}: {} pods", d.getVersion(), d.getPodsCount());

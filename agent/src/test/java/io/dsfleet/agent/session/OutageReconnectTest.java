@@ -40,6 +40,9 @@ class OutageReconnectTest extends SessionTestBase {
       try (back) {
         // the next try is at most 8 s away, and it connects at once
         await().atMost(Duration.ofSeconds(12)).until(() -> back.sessionsOpened.get() == 1);
+        // and the test ends once the agent has written that session's desired set (it acknowledges
+        // it then): not while it still writes into the state directory JUnit removes
+        await().atMost(Duration.ofSeconds(30)).until(() -> back.desiredAcks.get() == 1);
       }
     } finally {
       session.close();
