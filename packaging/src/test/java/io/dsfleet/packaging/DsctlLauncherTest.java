@@ -156,6 +156,36 @@ class DsctlLauncherTest {
     assertThat(lastLoaded(logs)).contains("io.dsfleet.coordinator.cli.Dsctl source: file:").doesNotContain("(top)");
   }
 
+  /**
+   * The launcher replaces itself with the call's JVM, on a first call (a version started beside it)
+   * as on the next: the process a user or a service manager started is dsctl's, signals reach it
+   * and its exit code is the JVM's.
+   */
+  @Test
+  void theCallIsTheLaunchersOwnProcessFirstCallOrNot() throws Exception {
+    Path cds = tmp.resolve("cds");
+    for (String call : List.of("first", "with the archive")) {
+      ProcessBuilder pb = new ProcessBuilder("sh", PackagingTest.ROOT.resolve("bin/dsctl").toString(), "events", "-w");
+      pb.environment().remove("XDG_CACHE_HOME");
+      pb.environment().putAll(Map.of("DSCTL_COORDINATOR", address, "DSCTL_CREDENTIALS", coordinatorDir.resolve("data/pki/admin.pem").toString(),
+          "DSCTL_CDS_DIR", cds.toString()));
+      Process p = pb.redirectErrorStream(true).redirectOutput(tmp.resolve("events.out").toFile()).start();
+      try {
+        Path comm = Path.of("/proc/" + p.pid() + "/comm");
+        Awaitility.await(call + ": the launcher's process runs java").atMost(Duration.ofSeconds(30))
+            .until(() -> Files.readString(comm).strip().equals("java"));
+        p.destroy(); // SIGTERM
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(call + ": ended by SIGTERM").isTrue();
+        assertThat(p.exitValue()).as(call + ": the JVM's exit for SIGTERM").isEqualTo(143);
+      } finally {
+        p.destroyForcibly();
+      }
+      if (call.equals("first")) {
+        awaitArchive(cds);
+      }
+    }
+  }
+
   @Test
   void anOfflineCommandStartsNoTry() throws Exception {
     Path cds = tmp.resolve("cds");
