@@ -42,6 +42,8 @@ public final class CoordinatorSession implements AutoCloseable {
   private final CoordinatorChannel channel;
   private volatile boolean joined;
   private volatile boolean closed;
+  /** Desired-set writes under way (guarded by this): close() waits for them, none starts after it. */
+  private int writing;
   private StreamObserver<AgentMessage> stream;
   private ScheduledFuture<?> heartbeats;
   private Instant openedAt;
@@ -426,6 +428,9 @@ public final class CoordinatorSession implements AutoCloseable {
           if (closed) {
             return;
           }
+          writing++;
+        }
+        try { // outside the lock: heartbeats and reports do not wait for the disk
           if (d.getOrphanedPodsCount() > 0) {
             java.util.Set<String> orphans = state.loadOrphans();
             if (orphans.addAll(d.getOrphanedPodsList())) {
@@ -435,6 +440,11 @@ public final class CoordinatorSession implements AutoCloseable {
             }
           }
           state.saveDesired(d);
+        } finally {
+          synchronized (this) {
+            writing--;
+            notifyAll();
+          }
         }
         reconciler.setDesired(d);
         send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
@@ -485,6 +495,15 @@ public final class CoordinatorSession implements AutoCloseable {
     channel.reset();
     work.shutdownNow();
     logWork.shutdownNow();
+    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); // a write under way ends (the disk may be slow; not forever)
+    while (writing > 0 && System.nanoTime() < until) {
+      try {
+        wait(1000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   private static java.util.concurrent.ThreadPoolExecutor pool(int threads, String name) {
