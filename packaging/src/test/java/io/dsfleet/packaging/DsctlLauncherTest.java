@@ -53,14 +53,20 @@ class DsctlLauncherTest {
 
   record Call(int exit, String out, String err) {}
 
-  /** bin/dsctl with the test coordinator's address and admin credential, stdout and stderr apart. */
-  static Call dsctl(Map<String, String> env, String... args) throws Exception {
+  /** bin/dsctl with the test coordinator's address and admin credential, and the environment given. */
+  static ProcessBuilder launcher(Map<String, String> env, String... args) {
     List<String> cmd = new ArrayList<>(List.of("sh", PackagingTest.ROOT.resolve("bin/dsctl").toString()));
     cmd.addAll(List.of(args));
     ProcessBuilder pb = new ProcessBuilder(cmd);
     pb.environment().putAll(Map.of("DSCTL_COORDINATOR", address, "DSCTL_CREDENTIALS", coordinatorDir.resolve("data/pki/admin.pem").toString()));
     pb.environment().remove("XDG_CACHE_HOME"); // the test's directories, never the user's cache
     pb.environment().putAll(env);
+    return pb;
+  }
+
+  /** A dsctl call to its end, stdout and stderr apart. */
+  static Call dsctl(Map<String, String> env, String... args) throws Exception {
+    ProcessBuilder pb = launcher(env, args);
     File err = File.createTempFile("dsctl", ".err");
     try {
       Process p = pb.redirectError(err).start();
@@ -111,17 +117,10 @@ class DsctlLauncherTest {
     return all.toString();
   }
 
-  /** What the last JVM to start logged. */
+  /** What the last JVM logged. */
   static String lastLoaded(Path logs) throws Exception {
     try (Stream<Path> s = Files.list(logs)) {
-      Path last = s.max(java.util.Comparator.comparing(p -> {
-        try {
-          return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class).creationTime();
-        } catch (java.io.IOException e) {
-          throw new java.io.UncheckedIOException(e);
-        }
-      })).orElseThrow();
-      return Files.readString(last);
+      return Files.readString(s.max(java.util.Comparator.comparingLong(p -> p.toFile().lastModified())).orElseThrow());
     }
   }
 
@@ -165,11 +164,7 @@ class DsctlLauncherTest {
   void theCallIsTheLaunchersOwnProcessFirstCallOrNot() throws Exception {
     Path cds = tmp.resolve("cds");
     for (String call : List.of("first", "with the archive")) {
-      ProcessBuilder pb = new ProcessBuilder("sh", PackagingTest.ROOT.resolve("bin/dsctl").toString(), "events", "-w");
-      pb.environment().remove("XDG_CACHE_HOME");
-      pb.environment().putAll(Map.of("DSCTL_COORDINATOR", address, "DSCTL_CREDENTIALS", coordinatorDir.resolve("data/pki/admin.pem").toString(),
-          "DSCTL_CDS_DIR", cds.toString()));
-      Process p = pb.redirectErrorStream(true).redirectOutput(tmp.resolve("events.out").toFile()).start();
+      Process p = launcher(in(cds), "events", "-w").redirectErrorStream(true).redirectOutput(tmp.resolve("events.out").toFile()).start();
       try {
         Path comm = Path.of("/proc/" + p.pid() + "/comm");
         Awaitility.await(call + ": the launcher's process runs java").atMost(Duration.ofSeconds(30))
