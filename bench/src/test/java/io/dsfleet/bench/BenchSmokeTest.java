@@ -1,16 +1,10 @@
 package io.dsfleet.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Each benchmark, run small (seconds, not minutes), so the harness cannot rot: it ran and printed
@@ -18,18 +12,10 @@ import org.junit.jupiter.api.io.TempDir;
  * are the benchmarks that make a Swarm on the host's daemon, one after the other in this class;
  * {@link ScaleAndFootprintSmokeTest} has the others (run beside these, in the other test JVM).
  */
-class BenchSmokeTest {
-  @TempDir Path work;
-  final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-  final PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-
+class BenchSmokeTest extends SmokeRun {
   @BeforeEach
   void needsDocker() {
-    assumeTrue(Procs.run(List.of("docker", "info")).exit() == 0, "skipped: no Docker daemon (scripts/test starts one)");
-  }
-
-  String printed() {
-    return bytes.toString(StandardCharsets.UTF_8);
+    assumeDocker();
   }
 
   @Test

@@ -1,29 +1,15 @@
 package io.dsfleet.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The fleet-scale and agent-footprint benchmarks, run small as {@link BenchSmokeTest} runs the
  * others: they make no Swarm, so they run beside that class, in the other test JVM.
  */
-class ScaleAndFootprintSmokeTest {
-  @TempDir Path work;
-  final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-  final PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-
-  String printed() {
-    return bytes.toString(StandardCharsets.UTF_8);
-  }
-
+class ScaleAndFootprintSmokeTest extends SmokeRun {
   @Test
   void fleetScaleWithSimulatedAgents() throws Exception {
     ScaleBench.Result r = ScaleBench.run(30, 1, 30, 1000, 2000, work, work.resolve("profile"), out);
@@ -44,7 +30,7 @@ class ScaleAndFootprintSmokeTest {
 
   @Test
   void agentFootprint() throws Exception {
-    assumeTrue(Procs.run(List.of("docker", "info")).exit() == 0, "skipped: no Docker daemon (scripts/test starts one)");
+    assumeDocker();
     AgentBench.Result r = AgentBench.run(List.of(LocalFleet.builtAgentJar()), 2000, 2, work, out).get(0);
     assertThat(r.idleRssMib()).isPositive();
     assertThat(r.podsRssMib()).isPositive();
