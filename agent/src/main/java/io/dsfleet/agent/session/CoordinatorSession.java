@@ -42,8 +42,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private final CoordinatorChannel channel;
   private volatile boolean joined;
   private volatile boolean closed;
-  /** Desired-set writes under way (guarded by this): close() waits for them, none starts after it. */
-  private int writing;
+  private final StateWrites writes = new StateWrites();
   private StreamObserver<AgentMessage> stream;
   private ScheduledFuture<?> heartbeats;
   private Instant openedAt;
@@ -424,13 +423,10 @@ public final class CoordinatorSession implements AutoCloseable {
     switch (m.getMsgCase()) {
       case DESIRED -> {
         DesiredState d = m.getDesired();
-        synchronized (this) { // close() waits for a write under way; after it returns, nothing more is written
-          if (closed) {
-            return;
-          }
-          writing++;
+        if (!writes.begin()) { // closed: nothing more is written; close() waits for a write under way
+          return;
         }
-        try { // outside the lock: heartbeats and reports do not wait for the disk
+        try { // outside the session's lock: heartbeats and reports do not wait for the disk
           if (d.getOrphanedPodsCount() > 0) {
             java.util.Set<String> orphans = state.loadOrphans();
             if (orphans.addAll(d.getOrphanedPodsList())) {
@@ -441,10 +437,7 @@ public final class CoordinatorSession implements AutoCloseable {
           }
           state.saveDesired(d);
         } finally {
-          synchronized (this) {
-            writing--;
-            notifyAll();
-          }
+          writes.end();
         }
         reconciler.setDesired(d);
         send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
@@ -495,15 +488,7 @@ public final class CoordinatorSession implements AutoCloseable {
     channel.reset();
     work.shutdownNow();
     logWork.shutdownNow();
-    long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); // a write under way ends (the disk may be slow; not forever)
-    while (writing > 0 && System.nanoTime() < until) {
-      try {
-        wait(1000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
+    writes.close(30, TimeUnit.SECONDS);
   }
 
   private static java.util.concurrent.ThreadPoolExecutor pool(int threads, String name) {
