@@ -247,6 +247,7 @@ public final class CoordinatorServer implements AutoCloseable {
     if (s != null) {
       s.definitions().forEach(services::unbind);
       s.agents().close();
+      s.fleet().stopWatchers();
     }
   }
 
@@ -380,6 +381,7 @@ public final class CoordinatorServer implements AutoCloseable {
     Serving s = serving;
     if (s != null) {
       s.agents().close();
+      s.fleet().stopWatchers();
       try {
         s.fleet().flush();
       } catch (RuntimeException e) {

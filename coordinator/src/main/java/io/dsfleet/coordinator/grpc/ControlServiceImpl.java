@@ -310,9 +310,15 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       return;
     }
     RolloutWatch watch = new RolloutWatch(fleet, ns, req.getName(), req.getWatch(), call);
-    ScheduledFuture<?> poll = scheduler.scheduleWithFixedDelay(watch::check, 0, 200, TimeUnit.MILLISECONDS);
-    watch.onDone(() -> poll.cancel(false));
-    call.setOnCancelHandler(() -> poll.cancel(false));
+    // checked after every change of the fleet (a pod report, a pass), and once a second whatever happens: a safety net
+    Runnable unwatch = fleet.watch(watch::check);
+    ScheduledFuture<?> poll = scheduler.scheduleWithFixedDelay(watch::check, 0, 1, TimeUnit.SECONDS);
+    Runnable stop = () -> {
+      poll.cancel(false);
+      unwatch.run();
+    };
+    watch.onDone(stop);
+    call.setOnCancelHandler(stop);
     endOnRevoke(() -> watch.fail(revokedStatus()));
   }
 
