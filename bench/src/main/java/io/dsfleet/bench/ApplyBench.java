@@ -106,8 +106,11 @@ final class ApplyBench {
     String name = "bench-ds-" + i + (hostNetwork ? "-host" : "");
     long t0 = System.nanoTime();
     fleet.apply(hostNetwork ? LocalFleet.daemonSet(name, IMAGE, "", "hostNetwork: true") : LocalFleet.daemonSet(name, IMAGE, ""));
-    LocalFleet.await("the pod running", 120, () -> fleet.running(name, 0));
+    fleet.awaitRolledOut(name, 120);
     double ms = (System.nanoTime() - t0) / 1e6;
+    if (!fleet.running(name, 0)) {
+      throw new IllegalStateException("rolled out, but " + name + "'s pod is not Running and Ready");
+    }
     fleet.control().delete(DeleteRequest.newBuilder().setCascade(true).setKind(ObjectKind.DAEMON_SET).setNamespace("default").setName(name).build());
     LocalFleet.await("the pod's containers removed", 60, () -> Procs.run(List.of("docker", "ps", "-aq", "--filter",
         "label=io.dsfleet.node=" + fleet.node)).out().isBlank());

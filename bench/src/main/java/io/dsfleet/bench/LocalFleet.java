@@ -360,6 +360,27 @@ final class LocalFleet implements AutoCloseable {
         && p.getStatus().getReady() && (revision == 0 || p.getRevision() == revision));
   }
 
+  /**
+   * Follows the DaemonSet's `rollout status` (what `dsctl apply` then `dsctl rollout status` does)
+   * until it completes: every node runs the current template's pod, Ready. The coordinator tells
+   * the stream of a change as it happens; nothing is polled, so the wait loads neither the
+   * coordinator nor the machine the timed work runs on.
+   */
+  void awaitRolledOut(String ds, int seconds) {
+    var events = control().withDeadlineAfter(seconds, java.util.concurrent.TimeUnit.SECONDS).rolloutStatus(
+        io.dsfleet.proto.v1.RolloutStatusRequest.newBuilder().setNamespace("default").setName(ds).setWatch(true).build());
+    while (events.hasNext()) {
+      var e = events.next();
+      if (e.getFailed()) {
+        throw new IllegalStateException(ds + ": " + e.getMessage());
+      }
+      if (e.getComplete()) {
+        return;
+      }
+    }
+    throw new IllegalStateException(ds + ": the rollout status stream ended before the rollout completed");
+  }
+
   /** Polls every 5 ms: for timings of a few hosts, where a poll costs the coordinator next to nothing. */
   static void await(String what, int seconds, BooleanSupplier condition) {
     await(what, seconds, 5, condition);
