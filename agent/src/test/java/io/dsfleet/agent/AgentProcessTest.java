@@ -32,9 +32,7 @@ class AgentProcessTest {
   @BeforeEach
   void setUp() throws Exception {
     docker = DockerHarness.dockerOnly(tmp.resolve("harness"));
-    DesiredState desired = DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
-        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"));
-    coordinator = new FakeCoordinator(desired).start(0);
+    coordinator = new FakeCoordinator(onePod()).start(0);
     port = coordinator.port();
   }
 
@@ -90,6 +88,13 @@ class AgentProcessTest {
     return new Docker.Result(r.exit(), r.output());
   }
 
+  /** A pod in a sandbox (its container asks for the pod's IP): the tests that adopt it adopt both. */
+  static DesiredState onePod() {
+    return DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
+        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']",
+        "spec.template.spec.containers[0].env[1]", "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}"));
+  }
+
   static DesiredState threePods() {
     DesiredState one = DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
         "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"));
@@ -115,7 +120,7 @@ class AgentProcessTest {
     agent = startAgent();
     await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
     Map<String, String> before = runningIds();
-    assertThat(before).hasSize(6); // three pods: a sandbox and an app container each
+    assertThat(before).hasSize(3); // three pods of one container each (alone on the bridge)
 
     io.dsfleet.common.testing.Processes.kill(agent);
     coordinator.close();
@@ -127,7 +132,7 @@ class AgentProcessTest {
     // after five passes every pod still runs in the very same containers
     settle(5);
     assertThat(runningIds()).isEqualTo(before);
-    assertThat(Files.readString(log)).contains("6 containers owned");
+    assertThat(Files.readString(log)).contains("3 containers owned");
     assertThat(agent.isAlive()).isTrue();
   }
 
@@ -152,7 +157,7 @@ class AgentProcessTest {
     pb.environment().putAll(env);
     agent = pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
     await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
-    assertThat(runningIds()).hasSize(6);
+    assertThat(runningIds()).hasSize(3);
     assertThat(Files.readString(log)).doesNotContain("NoClassDefFoundError");
   }
 
@@ -248,8 +253,7 @@ class AgentProcessTest {
     settle(3);
     assertThat(running().keySet()).isEqualTo(beforeReturn.keySet());
 
-    coordinator = new FakeCoordinator(DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
-        "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"))).startInPlaceOf(away);
+    coordinator = new FakeCoordinator(onePod()).startInPlaceOf(away);
     await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.sessionsOpened.get() > 0 && coordinator.podReady());
     settle(3);
     Map<String, ContainerInfo> after = running();

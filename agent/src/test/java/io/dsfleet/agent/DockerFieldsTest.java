@@ -151,8 +151,10 @@ class DockerFieldsTest {
     Path file = Files.writeString(tmp.resolve("not-a-dir"), "x");
     h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".volumeMounts", "[{name: d, mountPath: /d}]",
         POD + ".volumes", "[{name: d, hostPath: {path: " + file + ", type: Directory}}]")));
-    PodStatus s = h.awaitStatus(p -> p.getMessage().startsWith("HostPathTypeMismatch"), Duration.ofSeconds(30));
-    assertThat(s.getMessage()).contains(file + " is not an existing directory");
+    // one container alone: its start is refused (with a sandbox, the sandbox's, as the pod's reason)
+    PodStatus s = h.awaitStatus(p -> p.getContainersCount() > 0 && p.getContainers(0).getReason().equals("HostPathTypeMismatch"),
+        Duration.ofSeconds(30));
+    assertThat(s.getContainers(0).getMessage()).contains(file + " is not an existing directory");
   }
 
   @Test
@@ -267,6 +269,28 @@ class DockerFieldsTest {
     assertThat(h.sh("side", "readlink /proc/self/ns/ipc")).isEqualTo(h.sh("main", "readlink /proc/self/ns/ipc"));
   }
 
+  /**
+   * One container on the bridge is the pod alone too: no sandbox, its own network with the pod's
+   * hostname, probes against its own address, and after a crash a new run, alone again, whose
+   * address the probes follow.
+   */
+  @Test
+  void oneContainerOnTheBridgeRunsWithoutASandboxAndItsProbesFollowItsAddress(@TempDir Path own) throws IOException {
+    h.close();
+    h = new DockerHarness(own, new io.dsfleet.agent.reconcile.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(10)));
+    // the first run crashes after 2 s; the next runs stay (the emptyDir outlives a run)
+    h.run(ds(C0 + ".command", "[sh, -c, 'httpd -p 8080 -h /www; test -f /scratch/crashed && exec sleep 3600; touch /scratch/crashed; sleep 2; exit 3']",
+        C0 + ".volumeMounts", "[{name: scratch, mountPath: /scratch}]", POD + ".volumes", "[{name: scratch, emptyDir: {}}]",
+        C0 + ".ports", "[{name: http, containerPort: 8080}]",
+        C0 + ".readinessProbe", "{httpGet: {port: http, path: /index.html}, periodSeconds: 1}"));
+    assertThat(h.docker.listOwned(h.node)).as("one container, no sandbox").hasSize(1)
+        .allMatch(c -> c.label(Labels.ROLE).equals(Labels.APP) && c.ip().matches("\\d+\\.\\d+\\.\\d+\\.\\d+"));
+    assertThat(h.sh("main", "hostname")).isEqualTo("agent-pod01");
+    assertThat(h.sh("main", "readlink /proc/self/ns/net")).isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString());
+    h.awaitStatus(p -> p.getContainers(0).getRestartCount() == 1 && p.getContainers(0).getReady() && p.getReady(), Duration.ofSeconds(30));
+    assertThat(h.docker.listOwned(h.node)).as("restarted alone: still no sandbox").noneMatch(c -> c.label(Labels.ROLE).equals(Labels.SANDBOX));
+  }
+
   /** An agent upgraded over such a pod: the sandbox the older agent made goes; the container it runs stays, untouched. */
   @Test
   void aSandboxAnOlderAgentMadeForAHostNetworkPodIsStoppedAndItsContainerKeepsRunning() {
@@ -305,11 +329,26 @@ class DockerFieldsTest {
   void aSandboxThatCannotStartSaysWhy() throws Exception {
     try (java.net.ServerSocket taken = new java.net.ServerSocket()) {
       taken.bind(new java.net.InetSocketAddress("0.0.0.0", 0));
-      h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".ports", "[{containerPort: 8080, hostPort: " + taken.getLocalPort() + "}]")));
+      h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".ports", "[{containerPort: 8080, hostPort: " + taken.getLocalPort() + "}]",
+          C0 + ".env[1]", "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}"))); // in a sandbox
       PodStatus s = h.awaitStatus(p -> p.getReason().equals("CreatePodSandboxError"), Duration.ofSeconds(30));
       assertThat(s.getMessage()).startsWith("CreatePodSandboxError: ").contains(String.valueOf(taken.getLocalPort()));
       assertThat(s.getContainers(0).getReason()).isEqualTo("ContainerCreating");
       assertThat(s.getCreatedAtMillis()).isPositive();
+    }
+  }
+
+  /** One container alone on the bridge whose hostPort is taken: its start fails with Docker's words, the port in them, and is retried. */
+  @Test
+  void aContainerAloneWhoseHostPortIsTakenSaysWhy() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket()) {
+      taken.bind(new java.net.InetSocketAddress("0.0.0.0", 0));
+      h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".ports", "[{containerPort: 8080, hostPort: " + taken.getLocalPort() + "}]")));
+      PodStatus s = h.awaitStatus(p -> p.getContainersCount() > 0 && p.getContainers(0).getReason().equals("RunContainerError"),
+          Duration.ofSeconds(30));
+      assertThat(s.getContainers(0).getMessage()).contains(String.valueOf(taken.getLocalPort()));
+      assertThat(s.getPhase()).isEqualTo("Pending");
+      assertThat(h.docker.listOwned(h.node)).as("no sandbox").noneMatch(c -> Labels.SANDBOX.equals(c.label(Labels.ROLE)));
     }
   }
 

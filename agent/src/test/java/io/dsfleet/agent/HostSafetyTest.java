@@ -59,21 +59,25 @@ class HostSafetyTest {
   /**
    * The container plants symlinks where the agent writes (configMap, secret) and in its emptyDir,
    * pointing at host paths; then it is killed and restarted, its ConfigMap changes, and the pod is
-   * deleted: every write, chmod and removal of the agent must stay inside the pod's directory. On
-   * the host network the pod is its one container, without a sandbox: the same holds.
+   * deleted: every write, chmod and removal of the agent must stay inside the pod's directory. In a
+   * sandbox (the container asks for its pod's IP), and as its one container alone, on the bridge
+   * and on the host network: the same holds.
    */
-  @org.junit.jupiter.params.ParameterizedTest(name = "hostNetwork {0}")
-  @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
-  void symlinksPlantedInTheVolumesDoNotLeadTheAgentOntoTheHost(boolean hostNetwork) throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"in a sandbox", "alone on the bridge", "alone on the host network"})
+  void symlinksPlantedInTheVolumesDoNotLeadTheAgentOntoTheHost(String how) throws Exception {
+    boolean hostNetwork = how.endsWith("host network");
+    boolean sandbox = how.equals("in a sandbox");
     var cfg = config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "hello"));
     var sec = config(Kind.SECRET, "creds", Map.of("token", "s3cret"));
     var daemonSet = ds(C0 + ".volumeMounts", "[{name: cfg, mountPath: /etc/cfg}, {name: sec, mountPath: /etc/sec}, {name: scratch, mountPath: /scratch}]",
         POD + ".volumes", "[{name: cfg, configMap: {name: cfg, items: [{key: greeting, path: nested/hi.txt}]}},"
             + " {name: sec, secret: {secretName: creds}}, {name: scratch, emptyDir: {}}]",
-        POD + ".terminationGracePeriodSeconds", "1", POD + ".hostNetwork", String.valueOf(hostNetwork));
+        POD + ".terminationGracePeriodSeconds", "1", POD + ".hostNetwork", String.valueOf(hostNetwork),
+        C0 + ".env[1]", sandbox ? "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}" : "{name: X, value: x}");
     h.run(daemonSet, cfg, sec);
-    assertThat(h.docker.listOwned(h.node)).as("a sandbox only off the host network")
-        .hasSize(hostNetwork ? 1 : 2);
+    assertThat(h.docker.listOwned(h.node)).as("a sandbox only when the container asks for its pod's IP")
+        .hasSize(sandbox ? 2 : 1);
     // every path the agent wrote or may write, turned into a link to the host (errors ignored: a read-only volume refuses them)
     String plant = String.join("; ",
         "for d in /etc/cfg /etc/cfg/nested /etc/cfg/..data /etc/sec /etc/sec/..data; do for f in $(ls -a $d); do ln -sfn " + victimFile + " $d/.$f.tmp; done; done",
@@ -260,7 +264,7 @@ class HostSafetyTest {
     h.docker.ensureSandboxImage();
     try {
       assertThat(Docker.cli(Map.of(), "tag", "local/busybox:1", "dsfleet/pause:1").exit()).isZero();
-      h.run(ds());
+      h.run(ds(C0 + ".env[1]", "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}")); // a pod in a sandbox
       String sandbox = h.docker.listOwned(h.node).stream().filter(c -> "sandbox".equals(c.label("io.dsfleet.role"))).findFirst().orElseThrow().id();
       assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.Image}}", sandbox).out().strip()).isEqualTo(pause);
     } finally {

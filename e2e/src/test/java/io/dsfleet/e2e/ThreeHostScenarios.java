@@ -30,6 +30,11 @@ abstract class ThreeHostScenarios {
     fleet = FLEET.fleet;
   }
 
+  /**
+   * A DaemonSet of one container that asks for its pod's IP, so each pod is a sandbox and its
+   * container (docs/agent.md): what these scenarios count. One container alone is the agent's tests'
+   * and the quickstart's.
+   */
   static String ds(String name, String extraSpec) {
     return """
         apiVersion: apps/v1
@@ -45,6 +50,8 @@ abstract class ThreeHostScenarios {
               - name: main
                 image: local/busybox:1
                 command: [sh, -c, "trap 'exit 0' TERM; sleep 2147483647 & wait"]
+                env:
+                - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
         """.formatted(name, name, name, extraSpec);
   }
 

@@ -19,8 +19,8 @@ import java.util.Map;
 /**
  * Renders a pod into Docker terms, pure: volumes, subPaths and profiles are resolved before. A pod is a sandbox container (the pause image) holding the
  * pod's network and IPC namespaces, its hostname and its published ports, plus one container per
- * init and app container joined to it, as the kubelet does with its pause container; a pod with
- * nothing for a sandbox to hold is its one container alone ({@link #needsSandbox}).
+ * init and app container joined to it, as the kubelet does with its pause container; a pod of one
+ * container is that container alone ({@link #needsSandbox}).
  */
 public final class PodRenderer {
   private PodRenderer() {}
@@ -56,21 +56,37 @@ public final class PodRenderer {
   }
 
   /**
-   * Whether the pod needs a sandbox. One app container, no init containers, on the host's network:
-   * the network, hostname and ports a sandbox would hold are the host's, and namespaces shared by one
-   * container share nothing, so the container runs alone (one container for Docker to make and
-   * start instead of two, one after the other). docs/agent.md says what such a pod keeps and loses.
+   * Whether the pod needs a sandbox. One app container and no init containers share namespaces with
+   * nothing, so the container runs alone (one container for Docker to make and start instead of
+   * two, one after the other): on the host's network with the host's network, hostname and ports;
+   * on the bridge with its own network, hostname and published ports. Except a bridge container
+   * whose environment asks for its pod's IP ({@code status.podIP}): a container's IP is known only
+   * once it runs, a sandbox's before the container is made. docs/agent.md says what such a pod
+   * keeps and loses.
    */
   public static boolean needsSandbox(PodSpec pod) {
-    return !Boolean.TRUE.equals(pod.hostNetwork()) || !list(pod.initContainers()).isEmpty() || pod.containers().size() != 1;
+    if (!list(pod.initContainers()).isEmpty() || pod.containers().size() != 1) {
+      return true;
+    }
+    return !Boolean.TRUE.equals(pod.hostNetwork()) && list(pod.containers().get(0).env()).stream()
+        .anyMatch(e -> e.valueFrom() != null && e.valueFrom().fieldRef() != null && "status.podIP".equals(e.valueFrom().fieldRef().fieldPath()));
   }
 
   /** The pod's sandbox number {@code attempt}. */
   public static ContainerSpec sandbox(PodContext ctx, String image, int attempt, String suffix) {
     PodSpec pod = ctx.template().spec();
     boolean hostNetwork = Boolean.TRUE.equals(pod.hostNetwork());
+    return new ContainerSpec(name(ctx, "POD", attempt, suffix), image, List.of("/pause"), List.of(), null, Map.of(),
+        labels(ctx, "POD", Labels.SANDBOX, 0, attempt, 0), List.of(), hostPorts(pod), hostNetwork ? "host" : "bridge",
+        Boolean.TRUE.equals(pod.hostIPC()) ? "host" : "shareable", Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
+        false, List.of(), List.of(), null, List.of(), true, List.of("no-new-privileges"), 0, 0, 0, false, false,
+        hostNetwork ? null : hostname(ctx.podName()));
+  }
+
+  /** The ports the pod publishes on the host: none on the host's network (its ports are the host's already). */
+  private static List<ContainerSpec.PortBinding> hostPorts(PodSpec pod) {
     List<ContainerSpec.PortBinding> ports = new ArrayList<>();
-    if (!hostNetwork) {
+    if (!Boolean.TRUE.equals(pod.hostNetwork())) {
       for (Container c : pod.containers()) {
         for (ContainerPort p : list(c.ports())) {
           if (p.hostPort() != null && p.hostPort() > 0) {
@@ -80,11 +96,7 @@ public final class PodRenderer {
         }
       }
     }
-    return new ContainerSpec(name(ctx, "POD", attempt, suffix), image, List.of("/pause"), List.of(), null, Map.of(),
-        labels(ctx, "POD", Labels.SANDBOX, 0, attempt, 0), List.of(), ports, hostNetwork ? "host" : "bridge",
-        Boolean.TRUE.equals(pod.hostIPC()) ? "host" : "shareable", Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
-        false, List.of(), List.of(), null, List.of(), true, List.of("no-new-privileges"), 0, 0, 0, false, false,
-        hostNetwork ? null : hostname(ctx.podName()));
+    return ports;
   }
 
   /** The pod's hostname: its name, cut to 63 characters without a trailing '-' or '.', as the kubelet does (a hostname is at most 64 bytes). */
@@ -99,9 +111,10 @@ public final class PodRenderer {
    * @param restarts the run number of this container (0 for the first)
    * @param streak crashes in a row before this run
    * @param image the image to create it from: its id, as checked (a tag could move between check and create)
-   * @param sandboxId the running sandbox to join; null for a pod without one ({@link #needsSandbox}): on the host's network, its own IPC namespace
+   * @param sandboxId the running sandbox to join; null for a pod without one ({@link #needsSandbox}): its own IPC namespace, and on the
+   *     host's network or on the bridge with the pod's hostname and published ports
    * @param attempt the sandbox's attempt (a pod without one: the attempt its runs are labelled with)
-   * @param podIp the sandbox's IP (the host's with hostNetwork)
+   * @param podIp the sandbox's IP (the host's with hostNetwork; null on the bridge without a sandbox: not known before it runs)
    * @param mounts the container's bind mounts, resolved by {@link Volumes#mounts}
    * @param imageUser the image's configured user, for runAsNonRoot
    * @param seccompProfile the content of a Localhost seccomp profile, or null
@@ -188,13 +201,16 @@ public final class PodRenderer {
       cmd = List.of();
     }
     String joined = sandboxId == null ? null : "container:" + sandboxId;
+    boolean hostNetwork = Boolean.TRUE.equals(pod.hostNetwork());
+    boolean alone = joined == null;
     return new ContainerSpec(name(ctx, c.name(), restarts, suffix), image, entrypoint, cmd, c.workingDir(), env,
-        labels(ctx, c.name(), role, restarts, attempt, streak), mounts, List.of(), joined == null ? "host" : joined,
+        labels(ctx, c.name(), role, restarts, attempt, streak), mounts, alone ? hostPorts(pod) : List.of(),
+        !alone ? joined : hostNetwork ? "host" : "bridge",
         Boolean.TRUE.equals(pod.hostIPC()) ? "host" : joined == null ? "private" : joined, Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
         privileged, sc != null && sc.capabilities() != null ? list(sc.capabilities().add()) : List.of(),
         sc != null && sc.capabilities() != null ? list(sc.capabilities().drop()) : List.of(), user, groups,
         sc != null && Boolean.TRUE.equals(sc.readOnlyRootFilesystem()), securityOpts, nanoCpus, memory, shares,
-        Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), null);
+        Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), alone && !hostNetwork ? hostname(ctx.podName()) : null);
   }
 
   /**

@@ -161,15 +161,18 @@ public final class Executor {
     String key = Failures.key(pod.key(), s.name());
     List<Container> list = Labels.INIT.equals(s.role()) ? PodPlanner.list(pod.template().spec().initContainers()) : pod.template().spec().containers();
     Container c = list.stream().filter(x -> x.name().equals(s.name())).findFirst().orElseThrow();
-    OwnedContainer sandbox = !pod.needsSandbox() ? null
-        : observed.stream().filter(x -> x.isSandbox() && x.running() && x.attempt() == s.attempt()).findFirst().orElse(null);
+    boolean hostNetwork = Boolean.TRUE.equals(pod.template().spec().hostNetwork());
+    // on the bridge a pod that needs none joins a sandbox an older agent made ({@link PodPlanner#alone})
+    OwnedContainer sandbox = !pod.needsSandbox() && hostNetwork ? null
+        : observed.stream().filter(x -> x.isSandbox() && x.running() && x.attempt() == s.attempt() && x.hash().equals(pod.hash()))
+            .findFirst().orElse(null);
     if (sandbox == null && pod.needsSandbox()) {
       return false; // gone meanwhile: the next look decides again
     }
     String id;
     try {
       ImageInfo image = image(pod, c);
-      String podIp = Boolean.TRUE.equals(pod.template().spec().hostNetwork()) ? hostIp : sandbox.info().ip();
+      String podIp = hostNetwork ? hostIp : sandbox == null ? null : sandbox.info().ip();
       var sources = volumes.prepare(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());
       List<ContainerSpec.Mount> mounts = volumes.mounts(pod.ctx(), c, sources);

@@ -27,8 +27,9 @@ import java.util.Optional;
  * </ol>
  *
  * A pod without a sandbox ({@link DesiredPod#needsSandbox}) is its app container alone: steps 2 to 4
- * do not apply (a sandbox of it still running, made by an agent before this rule, is stopped; the
- * container keeps running), and its runs keep the attempt number of the first.
+ * do not apply, and its runs keep the attempt number of the first. A sandbox of it still running,
+ * made by an agent before this rule, is stopped on the host's network (the container keeps
+ * running); on the bridge the pod keeps running with sandboxes ({@link #alone}).
  *
  * Every start first waits out its key's back-off ({@link Failures}): nothing is retried every pass.
  * Stopped containers stay until the garbage collector removes them ({@link NodePlanner}); the
@@ -79,7 +80,7 @@ public final class PodPlanner {
     // from here on only this template's containers count (a new template is a new pod: its runs start at 0)
     observed = observed.stream().filter(c -> c.hash().equals(pod.hash())).toList();
     running = running.stream().filter(c -> c.hash().equals(pod.hash())).toList();
-    if (!pod.needsSandbox()) {
+    if (alone(pod, observed)) {
       List<Action> actions = new ArrayList<>();
       running.stream().filter(OwnedContainer::isSandbox).forEach(c -> actions.add(new Kill(c, Duration.ZERO, "the pod runs without a sandbox")));
       if (!f.volumesCurrent()) {
@@ -134,6 +135,18 @@ public final class PodPlanner {
       app(pod, app, latest(observed, app.name(), Labels.APP, attempt), observed, attempt, f, actions);
     }
     return actions;
+  }
+
+  /**
+   * Whether the pod runs as its container alone: it needs no sandbox ({@link DesiredPod#needsSandbox}),
+   * and on the bridge no sandbox of its template is there, made by an agent before single bridge
+   * containers ran alone (its container's network is that sandbox's: such a pod keeps its sandboxes
+   * until its template changes).
+   *
+   * @param current the pod's containers of its current template
+   */
+  static boolean alone(DesiredPod pod, List<OwnedContainer> current) {
+    return !pod.needsSandbox() && (Boolean.TRUE.equals(pod.template().spec().hostNetwork()) || current.stream().noneMatch(OwnedContainer::isSandbox));
   }
 
   /** An app container: started when missing, restarted after its back-off when it ended, stopped when a probe says so. */

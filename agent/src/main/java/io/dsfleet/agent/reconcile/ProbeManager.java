@@ -64,8 +64,8 @@ public final class ProbeManager {
         });
         ProbeState startup = probes.get("startup");
         boolean started = startup == null || startup.succeeded();
-        // containers join the sandbox's network namespace, so the pod's address is the sandbox's
-        String host = Boolean.TRUE.equals(d.template().spec().hostNetwork()) ? "127.0.0.1" : podIp(pod, c.attempt());
+        // containers join the sandbox's network namespace, so the pod's address is the sandbox's (a container alone: its own)
+        String host = Boolean.TRUE.equals(d.template().spec().hostNetwork()) ? "127.0.0.1" : podIp(pod, c);
         for (var s : probes.entrySet()) {
           boolean gated = !s.getKey().equals("startup") && !started;
           boolean done = s.getKey().equals("startup") && (started || startup.failed());
@@ -121,9 +121,9 @@ public final class ProbeManager {
     return new ProbeVerdict(started, ready, Boolean.TRUE.equals(ready) ? readiness.since() : null, kill);
   }
 
-  private static String podIp(List<OwnedContainer> pod, int attempt) {
-    return pod.stream().filter(c -> c.isSandbox() && c.attempt() == attempt && c.info().ip() != null)
-        .map(c -> c.info().ip()).findFirst().orElse("127.0.0.1");
+  private static String podIp(List<OwnedContainer> pod, OwnedContainer c) {
+    return pod.stream().filter(x -> x.isSandbox() && x.attempt() == c.attempt() && x.info().ip() != null)
+        .map(x -> x.info().ip()).findFirst().orElse(c.info().ip() != null && !c.info().ip().isEmpty() ? c.info().ip() : "127.0.0.1");
   }
 
   private static void add(Map<String, ProbeState> m, String kind, Probe p, Instant started) {

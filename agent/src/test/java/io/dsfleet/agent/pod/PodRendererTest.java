@@ -19,6 +19,28 @@ class PodRendererTest {
     PodRenderer.verifyNonRoot(65534L, "");
   }
 
+  /** One container and no init containers run alone, on either network, unless the container asks for its pod's IP on the bridge. */
+  @Test
+  void aSandboxOnlyWhereItHoldsSomething() {
+    java.util.function.Function<String, io.dsfleet.common.model.PodSpec> spec = yaml -> {
+      var tree = io.dsfleet.common.manifest.Fixtures.baseTree();
+      io.dsfleet.common.manifest.Fixtures.with(tree, "spec.template.spec", yaml);
+      var d = io.dsfleet.common.manifest.Fixtures.parse(tree).get(0);
+      assertThat(d.valid()).as(d.errors().toString()).isTrue();
+      return ((io.dsfleet.common.model.DaemonSet) d.object()).spec().template().spec();
+    };
+    String one = "{name: main, image: busybox:1}";
+    String asksIp = "{name: main, image: busybox:1, env: [{name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]}";
+    assertThat(PodRenderer.needsSandbox(spec.apply("{containers: [" + one + "]}"))).as("one container on the bridge").isFalse();
+    assertThat(PodRenderer.needsSandbox(spec.apply("{hostNetwork: true, containers: [" + one + "]}"))).as("one on the host network").isFalse();
+    assertThat(PodRenderer.needsSandbox(spec.apply("{containers: [" + asksIp + "]}"))).as("asks for its pod's IP on the bridge").isTrue();
+    assertThat(PodRenderer.needsSandbox(spec.apply("{hostNetwork: true, containers: [" + asksIp + "]}")))
+        .as("on the host network the pod's IP is the host's").isFalse();
+    assertThat(PodRenderer.needsSandbox(spec.apply("{containers: [" + one + ", {name: side, image: busybox:1}]}"))).as("two").isTrue();
+    assertThat(PodRenderer.needsSandbox(spec.apply("{initContainers: [{name: init, image: busybox:1}], containers: [" + one + "]}")))
+        .as("an init container").isTrue();
+  }
+
   @Test
   void aLongPodNameIsCutToAHostnameAsTheKubeletDoes() {
     assertThat(PodRenderer.hostname("web-1a2b3")).isEqualTo("web-1a2b3");

@@ -17,8 +17,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /** The per-pod decision, a table of named rows: what the pod needs next from what runs, probes, back-off and the clock. */
 class PodPlannerTest {
-  static final DesiredPod POD = Pods.pod();
+  /** One container on the bridge that asks for its pod's IP: a sandbox (it has an IP before the container is made). */
+  static final DesiredPod POD = Pods.pod("spec.template.spec.containers[0].env[1]",
+      "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}");
   static final String H = POD.hash();
+  /** One container on the bridge: no sandbox. */
+  static final DesiredPod BRIDGE = Pods.pod();
+  static final String HB = BRIDGE.hash();
   static final DesiredPod WITH_INIT = Pods.pod("spec.template.spec.initContainers", "[{name: setup, image: local/busybox:1}]");
   static final String HI = WITH_INIT.hash();
   static final DesiredPod WITH_PROBES = Pods.pod("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}}");
@@ -155,6 +160,17 @@ class PodPlannerTest {
         row("the sandbox an older agent made is stopped; its running container is kept", HOST,
             List.of(C.sandbox("s0", HH, 0), C.app("a0", HH, "main", 0, 0)), NONE, T0, "kill s0 in 0s: the pod runs without a sandbox"),
         row("a new template on the host network: the old pod stops first, then the container starts alone", HOST,
+            List.of(C.sandbox("s0", "oldhash", 0).exited(0, T0), C.app("a0", "oldhash", "main", 0, 0).exited(137, T0)), NONE, T0,
+            "start main run 0 in 1"),
+        row("one container on the bridge starts alone, no sandbox", BRIDGE, List.of(), NONE, T0, "start main run 0 in 0"),
+        row("without a sandbox a crashed bridge container restarts alone in the same attempt", BRIDGE,
+            List.of(C.app("a0", HB, "main", 0, 0).exited(1, T0)), NONE, T0, "start main run 1 in 0"),
+        row("a bridge pod in a sandbox an older agent made keeps it: its crashed container restarts in it", BRIDGE,
+            List.of(C.sandbox("s0", HB, 0), C.app("a0", HB, "main", 0, 0).exited(1, T0)), NONE, T0, "start main run 1 in 0"),
+        row("a bridge pod whose older sandbox died: its container, without a network, is stopped, and a sandbox made again", BRIDGE,
+            List.of(C.sandbox("s0", HB, 0).exited(0, T0), C.app("a0", HB, "main", 0, 0)), NONE, T0,
+            "kill a0 in 30s: the pod sandbox is not running"),
+        row("a new template of a bridge pod that had a sandbox runs alone", BRIDGE,
             List.of(C.sandbox("s0", "oldhash", 0).exited(0, T0), C.app("a0", "oldhash", "main", 0, 0).exited(137, T0)), NONE, T0,
             "start main run 0 in 1"),
         row("a pod without a sandbox gets changed ConfigMaps or Secrets written too", HOST, List.of(C.app("a0", HH, "main", 0, 0)),

@@ -78,8 +78,13 @@ class ReconcilerTest {
         new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
   }
 
+  /** The fixture pod with changes; its container asks for the pod's IP, so it runs in a sandbox (the rules these tests follow). */
   static DesiredState desired(String... pathsAndValues) {
-    return Pods.state(Pods.ds(pathsAndValues));
+    String[] all = new String[pathsAndValues.length + 2];
+    all[0] = "spec.template.spec.containers[0].env[1]";
+    all[1] = "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}";
+    System.arraycopy(pathsAndValues, 0, all, 2, pathsAndValues.length);
+    return Pods.state(Pods.ds(all));
   }
 
   List<ContainerInfo> owned() {
@@ -325,7 +330,7 @@ class ReconcilerTest {
 
   @Test
   void aMissingConfigMapKeyIsReportedAndRetriedOnlyAfterItsBackoff() {
-    r.setDesired(desired("spec.template.spec.containers[0].env[1]", "{name: X, valueFrom: {configMapKeyRef: {name: nope, key: k}}}"));
+    r.setDesired(desired("spec.template.spec.containers[0].env[2]", "{name: X, valueFrom: {configMapKeyRef: {name: nope, key: k}}}"));
     r.tick();
     assertThat(app("main")).isNull();
     var c = last().getContainers(0);
