@@ -2,6 +2,7 @@ package io.dsfleet.coordinator.fleet;
 
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -16,9 +17,9 @@ import org.slf4j.LoggerFactory;
  * <p>A change moves the version first thing under the fleet's lock; the watchers run afterwards on
  * a thread of their own ("fleet-watchers"), so a change never waits for them, and what they read
  * through the fleet's view waits for the change's lock (the view is rebuilt when the version
- * moved): they see the change whole. Changes close together are told once: the watchers run at
- * most once every {@link #MIN_GAP_NANOS} (at 10,000 nodes pod reports move the version thousands
- * of times a second), the first change after a quiet spell at once.
+ * moved): they see the change whole. Changes close together are told once: a run starts at least
+ * {@link #MIN_GAP_NANOS} after the last one ended (at 10,000 nodes pod reports move the version
+ * thousands of times a second), the first change after a quiet spell at once.
  */
 final class FleetChanges {
   private static final Logger log = LoggerFactory.getLogger(FleetChanges.class);
@@ -29,6 +30,7 @@ final class FleetChanges {
   private final AtomicBoolean told = new AtomicBoolean(true);
   private volatile long lastRunNanos = System.nanoTime() - MIN_GAP_NANOS;
   private ScheduledExecutorService thread;
+  private boolean closed;
 
   long get() {
     return version.get();
@@ -39,14 +41,20 @@ final class FleetChanges {
     version.incrementAndGet();
     if (!watchers.isEmpty() && told.compareAndSet(true, false)) {
       long wait = Math.max(0, lastRunNanos + MIN_GAP_NANOS - System.nanoTime());
-      executor().schedule(this::tell, wait, TimeUnit.NANOSECONDS);
+      try {
+        executor().schedule(this::tell, wait, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException closed) {
+        // no longer serving: the change itself must not fail for want of telling
+      }
     }
   }
 
   /** Runs {@code watcher} after changes until the returned runnable runs; it must not block for long (it shares one thread with every other). */
-  Runnable watch(Runnable watcher) {
-    executor();
-    watchers.add(watcher);
+  synchronized Runnable watch(Runnable watcher) {
+    if (!closed) {
+      executor();
+      watchers.add(watcher);
+    }
     return () -> watchers.remove(watcher);
   }
 
@@ -63,7 +71,6 @@ final class FleetChanges {
 
   private void tell() {
     told.set(true); // before running them: a change while they run is told again
-    lastRunNanos = System.nanoTime();
     for (Runnable w : watchers) {
       try {
         w.run();
@@ -71,9 +78,13 @@ final class FleetChanges {
         log.warn("a watcher of the fleet failed: {}", e.toString());
       }
     }
+    lastRunNanos = System.nanoTime(); // the gap from the end of a run: watchers that take long never run back to back
   }
 
+  /** Tells no one any more: watchers are dropped, and a watch after this is never run. */
   synchronized void close() {
+    closed = true;
+    watchers.clear();
     if (thread != null) {
       thread.shutdownNow();
     }

@@ -318,7 +318,8 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       unwatch.run();
     };
     watch.onDone(stop);
-    call.setOnCancelHandler(stop);
+    // however the call ends (cancelled, completed, or closed by the leader gate when this replica stops serving): its context is cancelled
+    io.grpc.Context.current().addListener(ended -> stop.run(), Runnable::run);
     endOnRevoke(() -> watch.fail(revokedStatus()));
   }
 

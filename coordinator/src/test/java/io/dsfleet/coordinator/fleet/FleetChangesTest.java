@@ -65,6 +65,20 @@ class FleetChangesTest {
     assertThat(runs.get()).as("a thousand changes during one run told once more, not a thousand times").isLessThanOrEqualTo(3);
   }
 
+  /** A fleet that no longer serves: its changes still go through, nobody is told, a new watch is never run. */
+  @Test
+  void afterCloseChangesStillMoveTheVersionAndNoWatcherRuns() throws Exception {
+    AtomicInteger runs = new AtomicInteger();
+    changes.watch(runs::incrementAndGet);
+    changes.close();
+    changes.bump();
+    changes.watch(runs::incrementAndGet);
+    changes.bump();
+    assertThat(changes.get()).isEqualTo(2);
+    Thread.sleep(200);
+    assertThat(runs.get()).isZero();
+  }
+
   @Test
   void aFailingWatcherDoesNotStopTheOthers() {
     AtomicInteger runs = new AtomicInteger();
