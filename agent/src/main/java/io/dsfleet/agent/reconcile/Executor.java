@@ -162,11 +162,12 @@ public final class Executor {
     List<Container> list = Labels.INIT.equals(s.role()) ? PodPlanner.list(pod.template().spec().initContainers()) : pod.template().spec().containers();
     Container c = list.stream().filter(x -> x.name().equals(s.name())).findFirst().orElseThrow();
     boolean hostNetwork = Boolean.TRUE.equals(pod.template().spec().hostNetwork());
-    // on the bridge a pod that needs none joins a sandbox an older agent made ({@link PodPlanner#alone})
-    OwnedContainer sandbox = !pod.needsSandbox() && hostNetwork ? null
+    // as the planner decided: alone, or in the sandbox of this attempt (on the bridge maybe one an older agent made)
+    boolean alone = PodPlanner.alone(pod, observed.stream().filter(x -> x.hash().equals(pod.hash())).toList());
+    OwnedContainer sandbox = alone ? null
         : observed.stream().filter(x -> x.isSandbox() && x.running() && x.attempt() == s.attempt() && x.hash().equals(pod.hash()))
             .findFirst().orElse(null);
-    if (sandbox == null && pod.needsSandbox()) {
+    if (sandbox == null && !alone) {
       return false; // gone meanwhile: the next look decides again
     }
     String id;

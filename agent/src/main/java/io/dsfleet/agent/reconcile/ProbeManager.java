@@ -64,8 +64,12 @@ public final class ProbeManager {
         });
         ProbeState startup = probes.get("startup");
         boolean started = startup == null || startup.succeeded();
-        // containers join the sandbox's network namespace, so the pod's address is the sandbox's (a container alone: its own)
+        // containers join the sandbox's network namespace, so the pod's address is the sandbox's (a container alone: its own);
+        // off the host's network an address not known yet is no probe this time, never the host's loopback
         String host = Boolean.TRUE.equals(d.template().spec().hostNetwork()) ? "127.0.0.1" : podIp(pod, c);
+        if (host == null) {
+          continue;
+        }
         for (var s : probes.entrySet()) {
           boolean gated = !s.getKey().equals("startup") && !started;
           boolean done = s.getKey().equals("startup") && (started || startup.failed());
@@ -121,9 +125,10 @@ public final class ProbeManager {
     return new ProbeVerdict(started, ready, Boolean.TRUE.equals(ready) ? readiness.since() : null, kill);
   }
 
+  /** The pod's address off the host's network: its sandbox's, or the container's own when it runs alone; null when not known. */
   private static String podIp(List<OwnedContainer> pod, OwnedContainer c) {
-    return pod.stream().filter(x -> x.isSandbox() && x.attempt() == c.attempt() && x.info().ip() != null)
-        .map(x -> x.info().ip()).findFirst().orElse(c.info().ip() != null && !c.info().ip().isEmpty() ? c.info().ip() : "127.0.0.1");
+    return pod.stream().filter(x -> x.isSandbox() && x.attempt() == c.attempt() && x.info().ip() != null && !x.info().ip().isEmpty())
+        .map(x -> x.info().ip()).findFirst().orElse(c.info().ip() != null && !c.info().ip().isEmpty() ? c.info().ip() : null);
   }
 
   private static void add(Map<String, ProbeState> m, String kind, Probe p, Instant started) {
