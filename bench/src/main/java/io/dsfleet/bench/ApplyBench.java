@@ -122,7 +122,7 @@ final class ApplyBench {
         "what", "median", "p90", "min-max");
     row(t, "(a) floor: container create + start (`docker run -d`)", r.floor(), "");
     row(t, "(b) peer: Swarm global service until its task runs", r.peer(), r.peerNote());
-    row(t, "(c) dsfleet: apply until the pod runs and is Ready", r.dsfleet(), "");
+    row(t, "(c) dsfleet: apply until the pod runs and is Ready (one container: no sandbox)", r.dsfleet(), "");
     row(t, "(a') floor, host network (`docker run -d --network host`)", r.hostFloor(), "");
     row(t, "(b') peer, host network: Swarm global service on `host`", r.hostPeer(), r.peerNote());
     row(t, "(c') dsfleet, `hostNetwork: true` (one container: no sandbox)", r.hostDsfleet(), "");
