@@ -368,7 +368,9 @@ public final class Reconciler {
 
   /**
    * Follows the runtime's events for this node: each one wakes a pass that lists the containers
-   * again (a container that died is restarted and reported now, not at the next relist). While the
+   * again (a container that died is restarted and reported now, not at the next relist), except an
+   * event of a pod whose worker is at work (mostly the echo of its own create and start, while
+   * Docker starts the container): the worker's end wakes that pass, and the next pass lists. While the
    * stream runs, a pass lists only after an event or the agent's own work, and at least every
    * {@code relist} for anything the stream missed (the kubelet's PLEG relist); the passes in between
    * (probes, back-off timers) work from the last list. The stream ending means the runtime went
@@ -384,9 +386,12 @@ public final class Reconciler {
       return;
     }
     try {
-      runtime.watch(node, () -> {
+      runtime.watch(node, podKey -> {
         view.changed();
-        wakeUp();
+        // a pod whose worker is at it hears of its own create and start: the worker's end wakes a pass, which lists
+        if (podKey == null || !busy.contains(podKey)) {
+          wakeUp();
+        }
       }, t -> {
         view.watching(false);
         // the runtime gone ends the stream, but so does a stream quiet for longer than the

@@ -63,12 +63,12 @@ public interface ContainerRuntime {
 
   /**
    * Follows the runtime's container events for this node's containers: {@code onEvent} for each
-   * one, {@code onEnd} once when the stream ends (the runtime went away, or the stream was quiet
+   * one, with the key (namespace/name) of the pod its container's labels name, or null, {@code onEnd} once when the stream ends (the runtime went away, or the stream was quiet
    * for longer than the transport waits). Every event after the call is delivered, also one that
    * came before the runtime took the subscription (a list made after this call misses nothing);
    * a few from just before the call may be delivered too. Returns a handle that stops following.
    */
-  AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd);
+  AutoCloseable watch(String node, Consumer<String> onEvent, Consumer<Throwable> onEnd);
 
   /** Makes sure the pod sandbox image exists locally; returns what to create sandboxes from (its ID, which no tag can move). */
   String ensureSandboxImage();

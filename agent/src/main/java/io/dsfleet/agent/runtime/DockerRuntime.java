@@ -502,7 +502,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   }
 
   @Override
-  public AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd) {
+  public AutoCloseable watch(String node, Consumer<String> onEvent, Consumer<Throwable> onEnd) {
     java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
     forgetAll();
     java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean(true);
@@ -530,7 +530,10 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
               if (e.getId() != null) {
                 forget(e.getId());
               }
-              onEvent.run();
+              Map<String, String> labels = e.getActor() == null || e.getActor().getAttributes() == null ? Map.of() : e.getActor().getAttributes();
+              String ns = labels.get(Labels.NAMESPACE);
+              String pod = labels.get(Labels.POD);
+              onEvent.accept(ns == null || pod == null ? null : ns + "/" + pod);
             }
 
             @Override

@@ -173,6 +173,34 @@ class ReconcilerTest {
     }
   }
 
+  /**
+   * The echo of a pod worker's own start (Docker's events while it starts the container) wakes no
+   * pass of its own, which would list and inspect while Docker starts the container: the worker's
+   * end wakes one. An event of a pod nobody works on wakes a pass, and so does an event that names no pod.
+   */
+  @Test
+  void anEventOfAPodWhoseWorkerIsAtItWakesNoPassTheWorkersEndDoes() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      java.util.concurrent.atomic.AtomicInteger wakes = new java.util.concurrent.atomic.AtomicInteger();
+      r.wakeWith(wakes::incrementAndGet);
+      r.watch(scheduler);
+      r.setDesired(desired());
+      runtime.duringStart = id -> runtime.event("ops/agent-abcde");
+      wakes.set(0);
+      r.tick(); // starts the pod: an event of it comes during each start
+      assertThat(runtime.calls).anyMatch(c -> c.startsWith("start dsf_agent-abcde_ops_main_0_"));
+      assertThat(wakes.get()).as("one pass, woken by the worker's end: none for the events of its own work").isEqualTo(1);
+      runtime.duringStart = id -> { };
+      runtime.event("ops/agent-abcde");
+      assertThat(wakes.get()).as("an event of a pod nobody works on").isEqualTo(2);
+      runtime.event();
+      assertThat(wakes.get()).as("an event that names no pod").isEqualTo(3);
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
   @Test
   void whileEventsAreFollowedAPassListsOnlyAfterAnEventItsOwnWorkOrTheRelist() {
     java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();

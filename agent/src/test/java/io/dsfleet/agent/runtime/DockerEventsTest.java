@@ -40,15 +40,20 @@ class DockerEventsTest {
   @Test
   void aContainerThatDiedJustBeforeTheStreamWasAskedForIsStillAnEvent() throws Exception {
     id = h.docker.create(new ContainerSpec("dsf-events-" + h.node, "local/busybox:1", List.of("sh", "-c"), List.of("sleep 3600"), null, Map.of(),
-        Map.of(Labels.MANAGED, "true", Labels.NODE, h.node), List.of(), List.of(), "none", "private", null, false, List.of(), List.of(), null,
+        Map.of(Labels.MANAGED, "true", Labels.NODE, h.node, Labels.NAMESPACE, "ops", Labels.POD, "events-pod"), List.of(), List.of(), "none", "private", null, false, List.of(), List.of(), null,
         List.of(), false, List.of(), 0, 0, 0, false, false, null));
     h.docker.start(id);
     h.docker.stop(id, Duration.ZERO); // killed: its die event is in the daemon's past when the stream is asked for
 
     CountDownLatch event = new CountDownLatch(1);
-    try (AutoCloseable stream = h.docker.watch(h.node, event::countDown, t -> {})) {
+    java.util.concurrent.atomic.AtomicReference<String> pod = new java.util.concurrent.atomic.AtomicReference<>();
+    try (AutoCloseable stream = h.docker.watch(h.node, k -> {
+      pod.compareAndSet(null, k);
+      event.countDown();
+    }, t -> {})) {
       assertThat(event.await(10, TimeUnit.SECONDS))
           .as("the die event of a moment before the stream was asked for was delivered (replayed by the daemon)").isTrue();
+      assertThat(pod.get()).as("with the pod its container's labels name").isEqualTo("ops/events-pod");
     }
   }
 }

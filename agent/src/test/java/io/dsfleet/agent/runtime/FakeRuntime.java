@@ -200,6 +200,7 @@ public final class FakeRuntime implements ContainerRuntime {
     }
     f.state = "running";
     f.started = clock.instant();
+    duringStart.accept(id);
     f.finished = null;
   }
 
@@ -252,11 +253,11 @@ public final class FakeRuntime implements ContainerRuntime {
   }
 
   @Override
-  public AutoCloseable watch(String node, Runnable onEvent, Consumer<Throwable> onEnd) {
+  public AutoCloseable watch(String node, Consumer<String> onEvent, Consumer<Throwable> onEnd) {
     check();
     this.onEvent = onEvent;
     this.onEnd = onEnd;
-    return () -> this.onEvent = () -> { };
+    return () -> this.onEvent = k -> { };
   }
 
   @Override
@@ -264,7 +265,9 @@ public final class FakeRuntime implements ContainerRuntime {
     check();
   }
 
-  private volatile Runnable onEvent = () -> { };
+  private volatile Consumer<String> onEvent = k -> { };
+  /** Runs in each start, before it returns (a test's event while a pod worker is at work). */
+  public volatile Consumer<String> duringStart = id -> { };
   private volatile Consumer<Throwable> onEnd = t -> { };
 
   /** The event stream ends (the fake ends it only when a test says so). */
@@ -274,7 +277,12 @@ public final class FakeRuntime implements ContainerRuntime {
 
   /** The runtime sends an event to whoever watches (the fake sends none on its own: each is a test's choice). */
   public void event() {
-    onEvent.run();
+    onEvent.accept(null);
+  }
+
+  /** An event of a container of pod {@code podKey} (namespace/name). */
+  public void event(String podKey) {
+    onEvent.accept(podKey);
   }
 
   @Override
