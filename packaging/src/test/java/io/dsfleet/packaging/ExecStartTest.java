@@ -132,7 +132,7 @@ class ExecStartTest {
                 command: [sleep, "3600"]
         """);
     dsctl("apply", "--coordinator", address, "-f", ds.toString());
-    await().atMost(Duration.ofSeconds(90)).until(() -> containers().size() == 2);
+    await().atMost(Duration.ofSeconds(90)).until(() -> containers().size() == 1); // one container alone: no sandbox (docs/agent.md)
     // the launcher made the class-data archive before starting the agent, whose JVM maps it
     assertThat(Files.readString(tmp.resolve("agent.log"))).contains("making the class-data archive " + archive);
     assertThat(Files.readString(Path.of("/proc/" + agent.pid() + "/maps"))).contains(archive.toString());
