@@ -36,9 +36,9 @@ class ScaleAndFootprintSmokeTest extends SmokeRun {
     assertThat(r.podsRssMib()).isPositive();
     assertThat(r.startToReadyMs()).isPositive();
     assertThat(r.archiveMs()).as("the launcher made the class-data archive from the built jar's class list").isPositive();
-    // the agent reached Docker through the counter: its calls were counted, two pods' containers created among them
+    // the agent reached Docker through the counter: its calls were counted, two pods' containers (one each, no sandbox) created among them
     assertThat(r.calls()).as("the agent's Docker calls").containsKey("GET containers/json");
-    assertThat(r.calls().get("POST containers/create")).as("containers created").isGreaterThanOrEqualTo(4);
+    assertThat(r.calls().get("POST containers/create")).as("containers created").isGreaterThanOrEqualTo(2);
     AgentBench.print(List.of(r), 2000, out);
     assertThat(printed()).contains("RSS idle").contains("Docker API calls/min");
   }

@@ -164,7 +164,7 @@ class FleetScenariosTest extends ThreeHostScenarios {
     }
 
     // a rolling update through kubectl apply, then undone through kubectl rollout undo
-    Files.writeString(file, v1.replace("command:", "env: [{name: MODE, value: two}]\n        command:"));
+    Files.writeString(file, v1.replace("env:\n", "env:\n        - {name: MODE, value: two}\n"));
     assertThat(kubectlOk(kubeconfig, "apply", "-f", file.toString())).isEqualTo("daemonset.apps/kube configured\n");
     assertThat(kubectlOk(kubeconfig, "rollout", "status", "ds/kube", "--timeout=120s")).contains("successfully rolled out");
     assertThat(everyHostReadyAt("kube", 2)).as("every host on revision 2 when rollout status returned").isTrue();
