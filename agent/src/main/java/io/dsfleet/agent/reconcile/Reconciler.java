@@ -483,6 +483,10 @@ public final class Reconciler {
       if (actions.stream().allMatch(a -> a instanceof PodPlanner.Wait) || !executor.run(d, observed, actions)) {
         return;
       }
+      if (actions.stream().anyMatch(a -> a instanceof PodPlanner.Start s && Labels.APP.equals(s.role()))) {
+        view.changed();
+        wakeUp(); // an app container runs now: a pass lists and reports it while this worker looks once more
+      }
     }
   }
 

@@ -175,8 +175,9 @@ class ReconcilerTest {
 
   /**
    * The echo of a pod worker's own start (Docker's events while it starts the container) wakes no
-   * pass of its own, which would list and inspect while Docker starts the container: the worker's
-   * end wakes one. An event of a pod nobody works on wakes a pass, and so does an event that names no pod.
+   * pass of its own, which would list and inspect while Docker starts the container: the worker
+   * wakes one once the app container runs (to report it now), and one at its end. An event of a pod
+   * nobody works on wakes a pass, and so does an event that names no pod.
    */
   @Test
   void anEventOfAPodWhoseWorkerIsAtItWakesNoPassTheWorkersEndDoes() {
@@ -190,12 +191,13 @@ class ReconcilerTest {
       wakes.set(0);
       r.tick(); // starts the pod: an event of it comes during each start
       assertThat(runtime.calls).anyMatch(c -> c.startsWith("start dsf_agent-abcde_ops_main_0_"));
-      assertThat(wakes.get()).as("one pass, woken by the worker's end: none for the events of its own work").isEqualTo(1);
+      assertThat(wakes.get()).as("the app container running, the worker's end: none for the events of its own work (sandbox, app)")
+          .isEqualTo(2);
       runtime.duringStart = id -> { };
       runtime.event("ops/agent-abcde");
-      assertThat(wakes.get()).as("an event of a pod nobody works on").isEqualTo(2);
+      assertThat(wakes.get()).as("an event of a pod nobody works on").isEqualTo(3);
       runtime.event();
-      assertThat(wakes.get()).as("an event that names no pod").isEqualTo(3);
+      assertThat(wakes.get()).as("an event that names no pod").isEqualTo(4);
     } finally {
       scheduler.shutdownNow();
     }
