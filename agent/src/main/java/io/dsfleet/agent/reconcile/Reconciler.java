@@ -370,7 +370,9 @@ public final class Reconciler {
    * Follows the runtime's events for this node: each one wakes a pass that lists the containers
    * again (a container that died is restarted and reported now, not at the next relist), except an
    * event of a pod whose worker is at work (mostly the echo of its own create and start, while
-   * Docker starts the container): the worker's end wakes that pass, and the next pass lists. While the
+   * Docker starts the container): it only marks the list stale; the worker wakes a pass once an app
+   * container it started runs and at its end, and any pass lists (within a second: no pass is quiet
+   * while a pod is worked on). While the
    * stream runs, a pass lists only after an event or the agent's own work, and at least every
    * {@code relist} for anything the stream missed (the kubelet's PLEG relist); the passes in between
    * (probes, back-off timers) work from the last list. The stream ending means the runtime went
