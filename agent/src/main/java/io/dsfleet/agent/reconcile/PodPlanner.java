@@ -141,7 +141,7 @@ public final class PodPlanner {
    * Whether the pod runs as its container alone: it needs no sandbox ({@link DesiredPod#needsSandbox}),
    * and on the bridge no sandbox of its template is there, made by an agent before single bridge
    * containers ran alone (its container's network is that sandbox's: such a pod keeps its sandboxes
-   * until its template changes).
+   * until its template changes, or until a sandbox of it that ended is collected).
    *
    * @param current the pod's containers of its current template
    */

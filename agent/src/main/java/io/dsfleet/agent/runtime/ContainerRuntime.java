@@ -63,8 +63,9 @@ public interface ContainerRuntime {
 
   /**
    * Follows the runtime's container events for this node's containers: {@code onEvent} for each
-   * one, with the key (namespace/name) of the pod its container's labels name, or null, {@code onEnd} once when the stream ends (the runtime went away, or the stream was quiet
-   * for longer than the transport waits). Every event after the call is delivered, also one that
+   * one, with the key (namespace/name) of the pod its container's labels name, or null; {@code
+   * onEnd} once when the stream ends (the runtime went away, or the stream was quiet for longer
+   * than the transport waits). Every event after the call is delivered, also one that
    * came before the runtime took the subscription (a list made after this call misses nothing);
    * a few from just before the call may be delivered too. Returns a handle that stops following.
    */

@@ -49,7 +49,10 @@ final class FleetChanges {
     }
   }
 
-  /** Runs {@code watcher} after changes until the returned runnable runs; it must not block for long (it shares one thread with every other). */
+  /**
+   * Runs {@code watcher} after changes until the returned runnable runs; it must not block for long
+   * (it shares one thread with every other).
+   */
   synchronized Runnable watch(Runnable watcher) {
     if (!closed) {
       executor();
