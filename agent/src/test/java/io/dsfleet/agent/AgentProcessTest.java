@@ -92,7 +92,7 @@ class AgentProcessTest {
   static DesiredState onePod() {
     return DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
         "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']",
-        "spec.template.spec.containers[0].env[1]", "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}"));
+        "spec.template.spec.containers[0].env[1]", DockerHarness.ASKS_FOR_POD_IP));
   }
 
   static DesiredState threePods() {

@@ -330,7 +330,7 @@ class DockerFieldsTest {
     try (java.net.ServerSocket taken = new java.net.ServerSocket()) {
       taken.bind(new java.net.InetSocketAddress("0.0.0.0", 0));
       h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".ports", "[{containerPort: 8080, hostPort: " + taken.getLocalPort() + "}]",
-          C0 + ".env[1]", "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}"))); // in a sandbox
+          C0 + ".env[1]", DockerHarness.ASKS_FOR_POD_IP))); // in a sandbox
       PodStatus s = h.awaitStatus(p -> p.getReason().equals("CreatePodSandboxError"), Duration.ofSeconds(30));
       assertThat(s.getMessage()).startsWith("CreatePodSandboxError: ").contains(String.valueOf(taken.getLocalPort()));
       assertThat(s.getContainers(0).getReason()).isEqualTo("ContainerCreating");

@@ -37,6 +37,11 @@ import org.junit.jupiter.api.Assumptions;
  * (so tests never touch each other's containers), and removes everything it made on close.
  */
 public final class DockerHarness implements AutoCloseable {
+  /**
+   * An env entry (YAML) that asks for the pod's IP: a pod of one container on the bridge with it
+   * runs in a sandbox (PodRenderer.needsSandbox), for the tests of sandboxes.
+   */
+  public static final String ASKS_FOR_POD_IP = "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}";
   public static final String DOCKER_HOST = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
   public final String node = "test-" + UUID.randomUUID().toString().substring(0, 8);
   public final DockerRuntime docker = new DockerRuntime(DOCKER_HOST);

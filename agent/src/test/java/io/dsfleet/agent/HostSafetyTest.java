@@ -74,7 +74,7 @@ class HostSafetyTest {
         POD + ".volumes", "[{name: cfg, configMap: {name: cfg, items: [{key: greeting, path: nested/hi.txt}]}},"
             + " {name: sec, secret: {secretName: creds}}, {name: scratch, emptyDir: {}}]",
         POD + ".terminationGracePeriodSeconds", "1", POD + ".hostNetwork", String.valueOf(hostNetwork),
-        C0 + ".env[1]", sandbox ? "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}" : "{name: X, value: x}");
+        C0 + ".env[1]", sandbox ? DockerHarness.ASKS_FOR_POD_IP : "{name: X, value: x}");
     h.run(daemonSet, cfg, sec);
     assertThat(h.docker.listOwned(h.node)).as("a sandbox only when the container asks for its pod's IP")
         .hasSize(sandbox ? 2 : 1);
@@ -264,7 +264,7 @@ class HostSafetyTest {
     h.docker.ensureSandboxImage();
     try {
       assertThat(Docker.cli(Map.of(), "tag", "local/busybox:1", "dsfleet/pause:1").exit()).isZero();
-      h.run(ds(C0 + ".env[1]", "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}")); // a pod in a sandbox
+      h.run(ds(C0 + ".env[1]", DockerHarness.ASKS_FOR_POD_IP)); // a pod in a sandbox
       String sandbox = h.docker.listOwned(h.node).stream().filter(c -> "sandbox".equals(c.label("io.dsfleet.role"))).findFirst().orElseThrow().id();
       assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.Image}}", sandbox).out().strip()).isEqualTo(pause);
     } finally {

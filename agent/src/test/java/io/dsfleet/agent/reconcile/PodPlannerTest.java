@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PodPlannerTest {
   /** One container on the bridge that asks for its pod's IP: a sandbox (it has an IP before the container is made). */
   static final DesiredPod POD = Pods.pod("spec.template.spec.containers[0].env[1]",
-      "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}");
+      io.dsfleet.agent.DockerHarness.ASKS_FOR_POD_IP);
   static final String H = POD.hash();
   /** One container on the bridge: no sandbox. */
   static final DesiredPod BRIDGE = Pods.pod();

@@ -82,7 +82,7 @@ class ReconcilerTest {
   static DesiredState desired(String... pathsAndValues) {
     String[] all = new String[pathsAndValues.length + 2];
     all[0] = "spec.template.spec.containers[0].env[1]";
-    all[1] = "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}";
+    all[1] = io.dsfleet.agent.DockerHarness.ASKS_FOR_POD_IP;
     System.arraycopy(pathsAndValues, 0, all, 2, pathsAndValues.length);
     return Pods.state(Pods.ds(all));
   }
