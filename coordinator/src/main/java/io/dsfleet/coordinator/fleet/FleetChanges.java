@@ -55,8 +55,7 @@ final class FleetChanges {
    */
   synchronized Runnable watch(Runnable watcher) {
     if (!closed) {
-      executor();
-      watchers.add(watcher);
+      watchers.add(watcher); // the thread is made by the first change that has someone to tell
     }
     return () -> watchers.remove(watcher);
   }
