@@ -428,6 +428,7 @@ public final class CoordinatorSession implements AutoCloseable {
         }
         try { // outside the session's lock: heartbeats and reports do not wait for the disk
           if (d.getOrphanedPodsCount() > 0) {
+            // before the set is acted on: a released pod is never taken for one no longer desired
             java.util.Set<String> orphans = state.loadOrphans();
             if (orphans.addAll(d.getOrphanedPodsList())) {
               state.saveOrphans(orphans);
@@ -435,11 +436,14 @@ public final class CoordinatorSession implements AutoCloseable {
               log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
             }
           }
+          // acted on at once, written meanwhile (the pass and the pod workers' Docker calls do not
+          // wait for the disk's sync), acknowledged once written: a crash before the write ends
+          // resumes the last acknowledged set, which is what the coordinator knows this node has
+          reconciler.setDesired(d);
           state.saveDesired(d);
         } finally {
           writes.end();
         }
-        reconciler.setDesired(d);
         send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
         log.info("desired set version {}: {} pods", d.getVersion(), d.getPodsCount());
       }

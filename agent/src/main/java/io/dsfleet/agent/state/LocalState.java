@@ -28,8 +28,10 @@ import org.slf4j.LoggerFactory;
  * to {@code desired.pb.corrupt}, and the agent starts as if it had none, which leaves every
  * running pod alone until a coordinator sends the node's desired set. A file sealed with another
  * key (the key was lost) is such a file.
+ *
+ * <p>Not final: a test stands a slow disk in for its writes.
  */
-public final class LocalState {
+public class LocalState {
   private static final Logger log = LoggerFactory.getLogger(LocalState.class);
   private static final String CONTEXT = "ds-agent desired.pb";
   private final Path dir;
