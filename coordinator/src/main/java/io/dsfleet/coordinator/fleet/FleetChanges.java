@@ -18,17 +18,23 @@ import org.slf4j.LoggerFactory;
  * a thread of their own ("fleet-watchers"), so a change never waits for them, and what they read
  * through the fleet's view waits for the change's lock (the view is rebuilt when the version
  * moved): they see the change whole. Changes close together are told once: a run starts at least
- * {@link #MIN_GAP_NANOS} after the last one ended (at 10,000 nodes pod reports move the version
- * thousands of times a second), the first change after a quiet spell at once.
+ * twice as long after the last one ended as that one took, within {@link #MIN_GAP_NANOS} and
+ * {@link #MAX_GAP_NANOS} (at 10,000 nodes pod reports move the version thousands of times a
+ * second, and a run that rebuilds the fleet's view takes milliseconds: the watchers take a third
+ * of their thread at most; a small fleet's runs take a fraction of a millisecond, and a change
+ * right after another is told within about a millisecond), the first change after a quiet spell at
+ * once.
  */
 final class FleetChanges {
   private static final Logger log = LoggerFactory.getLogger(FleetChanges.class);
-  static final long MIN_GAP_NANOS = 20_000_000L;
+  static final long MIN_GAP_NANOS = 1_000_000L;
+  static final long MAX_GAP_NANOS = 20_000_000L;
 
   private final AtomicLong version = new AtomicLong();
   private final CopyOnWriteArrayList<Runnable> watchers = new CopyOnWriteArrayList<>();
   private final AtomicBoolean told = new AtomicBoolean(true);
-  private volatile long lastRunNanos = System.nanoTime() - MIN_GAP_NANOS;
+  private volatile long lastRunNanos = System.nanoTime() - MAX_GAP_NANOS;
+  private volatile long gapNanos = MIN_GAP_NANOS;
   private ScheduledExecutorService thread;
   private boolean closed;
 
@@ -40,7 +46,7 @@ final class FleetChanges {
   void bump() {
     version.incrementAndGet();
     if (!watchers.isEmpty() && told.compareAndSet(true, false)) {
-      long wait = Math.max(0, lastRunNanos + MIN_GAP_NANOS - System.nanoTime());
+      long wait = Math.max(0, lastRunNanos + gapNanos - System.nanoTime());
       try {
         executor().schedule(this::tell, wait, TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException closed) {
@@ -72,7 +78,17 @@ final class FleetChanges {
   }
 
   private void tell() {
+    long rest = lastRunNanos + gapNanos - System.nanoTime();
+    if (rest > 0) { // a change during the last run was scheduled before that run ended: it rests first
+      try {
+        executor().schedule(this::tell, rest, TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException closed) {
+        // no longer serving
+      }
+      return;
+    }
     told.set(true); // before running them: a change while they run is told again
+    long start = System.nanoTime();
     for (Runnable w : watchers) {
       try {
         w.run();
@@ -80,7 +96,14 @@ final class FleetChanges {
         log.warn("a watcher of the fleet failed: {}", e.toString());
       }
     }
-    lastRunNanos = System.nanoTime(); // the gap from the end of a run: watchers that take long never run back to back
+    long end = System.nanoTime();
+    gapNanos = gap(end - start);
+    lastRunNanos = end; // the gap from the end of a run: watchers that take long never run back to back
+  }
+
+  /** The rest after a run that took {@code tookNanos}: twice as long, within the bounds. */
+  static long gap(long tookNanos) {
+    return Math.min(MAX_GAP_NANOS, Math.max(MIN_GAP_NANOS, 2 * tookNanos));
   }
 
   /** Tells no one any more: watchers are dropped, and a watch after this is never run. */

@@ -91,4 +91,32 @@ class FleetChangesTest {
     changes.bump();
     await().atMost(Duration.ofSeconds(10)).until(() -> runs.get() == 2);
   }
+
+  @Test
+  void aRunRestsTwiceAsLongAsItTookWithinTheBoundsEvenUnderAFloodOfChanges() throws Exception {
+    assertThat(FleetChanges.gap(100_000)).as("a quick run").isEqualTo(FleetChanges.MIN_GAP_NANOS);
+    assertThat(FleetChanges.gap(4_000_000)).isEqualTo(8_000_000);
+    assertThat(FleetChanges.gap(50_000_000)).as("a slow run").isEqualTo(FleetChanges.MAX_GAP_NANOS);
+    java.util.List<long[]> runs = new java.util.concurrent.CopyOnWriteArrayList<>(); // each run's start and end
+    changes.watch(() -> {
+      long start = System.nanoTime();
+      try {
+        Thread.sleep(4); // a watcher that takes a few milliseconds, as a view rebuilt at scale
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      runs.add(new long[] {start, System.nanoTime()});
+    });
+    long until = System.nanoTime() + 400_000_000L;
+    while (System.nanoTime() < until) { // changes every 0.2 ms, during the runs as between them
+      changes.bump();
+      java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+    }
+    assertThat(runs).as("told again and again while changes come").hasSizeGreaterThan(3);
+    for (int i = 1; i < runs.size(); i++) {
+      long[] before = runs.get(i - 1);
+      assertThat(runs.get(i)[0] - before[1]).as("the rest before run %d (the one before took %d us)", i, (before[1] - before[0]) / 1000)
+          .isGreaterThanOrEqualTo(FleetChanges.gap(before[1] - before[0]));
+    }
+  }
 }
