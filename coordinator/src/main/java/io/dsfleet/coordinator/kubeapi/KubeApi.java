@@ -183,7 +183,8 @@ public final class KubeApi implements AutoCloseable {
       Fleet at = fleetOrFail();
       String query = query(x, table);
       watches.serve(x, (who.admin() ? "admin/" : "viewer/") + who.name(), query, () -> fleet.get() == at
-          ? watches.shared(query, at::viewVersion, () -> reads.route(p, table, selector, fields)) : null, at::viewVersion, param(x, "resourceVersion"), timeout,
+          ? watches.shared(query, at::viewVersion, () -> reads.route(p, table, selector, fields)) : null, at::viewVersion, at::watch,
+          param(x, "resourceVersion"), timeout,
           param(x, "includeObject"), "true".equals(param(x, "allowWatchBookmarks")));
       return;
     }

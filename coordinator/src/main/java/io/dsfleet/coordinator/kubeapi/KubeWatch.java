@@ -23,8 +23,10 @@ import java.util.function.Supplier;
  * answered (per query and version), so a watch from a version a list (or a watch's bookmark)
  * answered starts from exactly that state: what was added, changed and deleted since. A watch from
  * a version it does not remember is 410 Expired, and clients list again (kubectl's informers do).
- * Then it compares what the list answers now with what it answered last, after every change of the
- * fleet's version (looked at four times a second). Each response lasts at most {@link
+ * Then it compares what the list answers now with what it answered last when the fleet tells of a
+ * change (its watchers: {@code Fleet.watch}), at once after a quiet spell and at most every
+ * {@link #PACE_MILLIS} while changes keep coming (a large list's build and comparison are the
+ * watch's own work, on its thread), and once a second whatever it was told. Each response lasts at most {@link
  * #WINDOW_SECONDS} (the JDK's server cuts responses after 30 s) and ends with a bookmark when the
  * client asked for them, from which it watches on.
  */
@@ -34,7 +36,10 @@ final class KubeWatch {
   static final int MAX_WATCHES = 16;
   /** Watches of one credential at once: one viewer cannot take every slot. */
   static final int PER_CREDENTIAL = 6;
-  private static final long POLL_MILLIS = 250;
+  /** A watch builds and compares its list at most this often (it looked four times a second, told or not, before). */
+  static final long PACE_MILLIS = 250;
+  /** A watch looks at the fleet's version this often even when nothing told it of a change. */
+  static final long SAFETY_MILLIS = 1000;
   /**
    * Lists remembered: at most this many bytes of items in all (a list of more than half of it is
    * remembered as the fact only), this many lists, none older than two minutes.
@@ -44,6 +49,8 @@ final class KubeWatch {
   private static final long REMEMBERED_MILLIS = 120_000;
 
   private final LongSupplier millis;
+  private final long paceMillis;
+  private final long safetyMillis;
   private final Semaphore slots = new Semaphore(MAX_WATCHES);
   private final Map<String, Integer> watching = new HashMap<>();
   private final Deque<Snapshot> remembered = new ArrayDeque<>();
@@ -57,7 +64,14 @@ final class KubeWatch {
 
   /** @param millis a monotonic clock in milliseconds: windows and the age of remembered lists */
   KubeWatch(LongSupplier millis) {
+    this(millis, PACE_MILLIS, SAFETY_MILLIS);
+  }
+
+  /** With other pacing: a test's. */
+  KubeWatch(LongSupplier millis, long paceMillis, long safetyMillis) {
     this.millis = millis;
+    this.paceMillis = paceMillis;
+    this.safetyMillis = safetyMillis;
   }
 
   /** The lists a watch follows. */
@@ -153,17 +167,22 @@ final class KubeWatch {
    * @param list the list response now (a List with items, or a Table with rows whose objects are
    *     still whole); null ends the watch (the coordinator stopped leading)
    * @param version the fleet's version now
+   * @param follow runs a runnable after each change of the fleet until the runnable it returns runs
    * @param includeObject what a Table row's object is to be (see {@link KubeObjects#rowObjects})
    */
-  void serve(HttpExchange x, String who, String query, Supplier<ObjectNode> list, LongSupplier version, String resourceVersion,
-      long timeoutSeconds, String includeObject, boolean bookmarks) throws IOException, InterruptedException {
+  void serve(HttpExchange x, String who, String query, Supplier<ObjectNode> list, LongSupplier version,
+      java.util.function.Function<Runnable, Runnable> follow, String resourceVersion, long timeoutSeconds, String includeObject,
+      boolean bookmarks) throws IOException, InterruptedException {
     if (!take(who)) {
       x.getResponseHeaders().set("Retry-After", "5");
       KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", "too many watches at once (" + MAX_WATCHES + " in all, "
           + PER_CREDENTIAL + " per credential); try again shortly"));
       return;
     }
+    Semaphore moved = new Semaphore(0);
+    Runnable unfollow = () -> { };
     try {
+      unfollow = follow.apply(moved::release); // from before the first list: no change between goes untold
       long v = version.getAsLong();
       ObjectNode first = list.get();
       if (first == null) {
@@ -205,8 +224,14 @@ final class KubeWatch {
       }
       long window = Math.min(timeoutSeconds <= 0 ? WINDOW_SECONDS : timeoutSeconds, WINDOW_SECONDS) * 1000;
       long end = millis.getAsLong() + window;
-      while (millis.getAsLong() < end) {
-        Thread.sleep(POLL_MILLIS);
+      long built = millis.getAsLong() - paceMillis;
+      for (long left = window; left > 0; left = end - millis.getAsLong()) {
+        moved.tryAcquire(Math.min(left, safetyMillis), java.util.concurrent.TimeUnit.MILLISECONDS); // told, or the safety check
+        moved.drainPermits();
+        long rest = Math.min(built + paceMillis, end) - millis.getAsLong();
+        if (rest > 0) {
+          Thread.sleep(rest); // changes keep coming: the list once per pace
+        }
         long now = version.getAsLong();
         if (now == v) {
           continue;
@@ -217,6 +242,7 @@ final class KubeWatch {
         }
         v = now;
         last = next;
+        built = millis.getAsLong();
         seen = changes(out, seen, next, includeObject);
       }
       if (bookmarks && !last.path("kind").asText().equals("Table")) {
@@ -230,6 +256,7 @@ final class KubeWatch {
         out.flush();
       }
     } finally {
+      unfollow.run();
       release(who);
     }
   }
