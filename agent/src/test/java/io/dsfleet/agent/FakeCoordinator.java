@@ -18,7 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** A coordinator that serves one fixed desired set over real gRPC and records what agents send. */
 public final class FakeCoordinator implements AutoCloseable {
-  private final DesiredState desired;
+  /** What each session opened is sent first. */
+  public volatile DesiredState desired;
   private Server server;
   public final AtomicInteger sessionsOpened = new AtomicInteger();
   /** Desired sets the agent acknowledged (it does once it has written the set to its state directory). */

@@ -43,6 +43,8 @@ public final class CoordinatorSession implements AutoCloseable {
   private volatile boolean joined;
   private volatile boolean closed;
   private final StateWrites writes = new StateWrites();
+  /** The last desired set could not be written: the next ones are written before they are acted on. */
+  private volatile boolean writeFailed;
   private StreamObserver<AgentMessage> stream;
   private ScheduledFuture<?> heartbeats;
   private Instant openedAt;
@@ -436,11 +438,28 @@ public final class CoordinatorSession implements AutoCloseable {
               log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
             }
           }
-          // acted on at once, written meanwhile (the pass and the pod workers' Docker calls do not
-          // wait for the disk's sync), acknowledged once written: a crash before the write ends
-          // resumes the last acknowledged set, which is what the coordinator knows this node has
-          reconciler.setDesired(d);
-          state.saveDesired(d);
+          // a set that only adds pods to the one on disk is acted on while it is written (the new
+          // pods' Docker calls do not wait for the disk's sync); any other is written first, so no
+          // pod is stopped, replaced or taken back on the strength of a set that is not on disk
+          // (docs/agent.md, "Static stability")
+          DesiredState onDisk = state.written().orElse(null);
+          boolean early = !writeFailed && onDisk != null && DesiredChanges.onlyAdds(onDisk, d, reconciler.orphans());
+          if (early) {
+            reconciler.setDesired(d);
+          }
+          try {
+            state.saveDesired(d);
+            writeFailed = false;
+          } catch (RuntimeException e) {
+            writeFailed = true; // until a write succeeds, every set is written first
+            if (early) {
+              reconciler.setDesired(onDisk); // back to what is on disk: the pods it added go
+            }
+            throw e;
+          }
+          if (!early) {
+            reconciler.setDesired(d);
+          }
         } finally {
           writes.end();
         }

@@ -36,6 +36,8 @@ public class LocalState {
   private static final String CONTEXT = "ds-agent desired.pb";
   private final Path dir;
   private final SecretBox box;
+  /** The desired set on disk, as last read or written here; null: none. */
+  private volatile DesiredState written;
 
   public LocalState(Path dir) {
     this.dir = OwnerOnlyFiles.directory(dir);
@@ -52,7 +54,8 @@ public class LocalState {
       return Optional.empty();
     }
     try {
-      return Optional.of(DesiredState.parseFrom(box.open(Files.readAllBytes(f), CONTEXT)));
+      written = DesiredState.parseFrom(box.open(Files.readAllBytes(f), CONTEXT));
+      return Optional.of(written);
     } catch (IOException | IllegalStateException e) {
       Path aside = dir.resolve("desired.pb.corrupt");
       log.error("cannot read the last desired set {} ({}); moved it to {}; running pods are left alone until a coordinator answers",
@@ -68,6 +71,7 @@ public class LocalState {
 
   public void saveDesired(DesiredState state) {
     OwnerOnlyFiles.write(dir.resolve("desired.pb"), box.seal(state.toByteArray(), CONTEXT));
+    written = state;
   }
 
   /** Pods released by an orphan delete: their containers run on, unmanaged. Lines that are not pod names are dropped. */
@@ -93,10 +97,16 @@ public class LocalState {
   public void clear() {
     try {
       Files.deleteIfExists(dir.resolve("desired.pb"));
+      written = null;
       OwnerOnlyFiles.write(dir.resolve("left"), "");
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** The desired set on disk as this process last read or wrote it (none read yet, none written, or cleared: empty). */
+  public Optional<DesiredState> written() {
+    return Optional.ofNullable(written);
   }
 
   /** Whether the node left the fleet from here (and has not run since). */

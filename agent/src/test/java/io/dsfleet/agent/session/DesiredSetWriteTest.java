@@ -10,58 +10,144 @@ import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.DesiredPod;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.NodeInfo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The agent acts on a desired set as it arrives and writes it meanwhile: a slow disk holds back
- * the acknowledgement (which says the set is on disk), not the node's pods (docs/agent.md,
- * "Static stability").
+ * When the agent acts on a desired set against when it is on disk (docs/agent.md, "Static
+ * stability"): a set that only adds pods is acted on while it is written, any other after; the
+ * acknowledgement always waits for the write; a failed write takes back what it added, and the
+ * sets after it are written first.
  */
 class DesiredSetWriteTest extends SessionTestBase {
-  @Test
-  void aSlowDiskHoldsBackTheAcknowledgementNotThePods() throws Exception {
-    CountDownLatch disk = new CountDownLatch(1);
-    LocalState slow = new LocalState(dir.resolve("state")) {
-      @Override
-      public void saveDesired(DesiredState state) {
-        try {
-          disk.await(30, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-        super.saveDesired(state);
+  /** A disk whose desired-set writes wait for the test, and may fail once. */
+  static final class Disk extends LocalState {
+    volatile CountDownLatch busy = new CountDownLatch(0);
+    volatile boolean failNext;
+    /** Writes begun: the barrier before asserting what a set did while its write waits. */
+    final java.util.concurrent.atomic.AtomicInteger begun = new java.util.concurrent.atomic.AtomicInteger();
+
+    Disk(Path dir) {
+      super(dir);
+    }
+
+    @Override
+    public void saveDesired(DesiredState state) {
+      begun.incrementAndGet();
+      try {
+        busy.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
-    };
-    DesiredState desired = DockerHarness.state(DockerHarness.ds());
+      if (failNext) {
+        failNext = false;
+        throw new UncheckedIOException(new IOException("No space left on device"));
+      }
+      super.saveDesired(state);
+    }
+  }
+
+  private static final DesiredPod POD = DockerHarness.state(DockerHarness.ds()).getPods(0);
+
+  private static DesiredState set(long version, String... pods) {
+    DesiredState.Builder b = DesiredState.newBuilder().setVersion(version);
+    for (String p : pods) {
+      b.addPods(POD.toBuilder().setPodName(p));
+    }
+    return b.build();
+  }
+
+  @Test
+  void onlyAddedPodsGoAheadOfTheWriteAndTheAcknowledgementAlwaysWaitsForIt() throws Exception {
+    Disk disk = new Disk(dir.resolve("state"));
     Clock clock = Clock.systemUTC();
     FakeRuntime runtime = new FakeRuntime(clock);
     Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
         dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
-    try (FakeCoordinator coordinator = new FakeCoordinator(desired).start(0)) {
+    try (FakeCoordinator coordinator = new FakeCoordinator(set(1, "a")).start(0)) {
       CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
-          NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, slow, scheduler, clock, new Random(1), Duration.ofSeconds(1), () -> { });
+          NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, disk, scheduler, clock, new Random(1), Duration.ofSeconds(1), () -> { });
       try {
+        // the first set: none on disk to compare with, written first
+        disk.busy = new CountDownLatch(1);
         session.start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> !reconciler.desiredPods().isEmpty());
-        assertThat(reconciler.desiredPods()).as("the set is acted on while the disk is busy").containsExactly("ops/agent-pod01");
-        assertThat(coordinator.desiredAcks.get()).as("no acknowledgement before the set is on disk").isZero();
-        assertThat(new LocalState(dir.resolve("state")).loadDesired()).as("nothing written yet").isEmpty();
-        disk.countDown();
+        await().atMost(Duration.ofSeconds(30)).until(() -> disk.begun.get() == 1);
+        assertThat(reconciler.desiredPods()).as("the first set waits for the disk").isEmpty();
+        disk.busy.countDown();
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
-        assertThat(new LocalState(dir.resolve("state")).loadDesired()).as("acknowledged: on disk").contains(desired);
+        assertThat(reconciler.desiredPods()).containsExactly("ops/a");
+
+        // a pod added: acted on while the disk is busy, acknowledged once written
+        disk.busy = new CountDownLatch(1);
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(2, "a", "b")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/b"));
+        assertThat(coordinator.desiredAcks.get()).as("no acknowledgement before the set is on disk").isEqualTo(1);
+        assertThat(new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion()).as("not written yet").isEqualTo(1);
+        disk.busy.countDown();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 2);
+        assertThat(new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion()).as("acknowledged: on disk").isEqualTo(2);
+
+        // a pod removed and one added: nothing of it before the write
+        disk.busy = new CountDownLatch(1);
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(3, "b", "c")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> disk.begun.get() == 3);
+        assertThat(reconciler.desiredPods()).as("a pod is never stopped on a set not on disk").containsExactlyInAnyOrder("ops/a", "ops/b");
+        disk.busy.countDown();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 3);
+        assertThat(reconciler.desiredPods()).containsExactlyInAnyOrder("ops/b", "ops/c");
+
+        // a write that fails: the pod it added goes again, no acknowledgement, and the next set is written first
+        disk.busy = new CountDownLatch(1);
+        disk.failNext = true;
+        coordinator.desired = set(4, "b", "c", "d"); // what the coordinator sends when the session opens again
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(coordinator.desired).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/d"));
+        disk.busy.countDown(); // the write fails
+        await().atMost(Duration.ofSeconds(30)).until(() -> !reconciler.desiredPods().contains("ops/d"));
+        assertThat(reconciler.desiredPods()).as("back to the set on disk").containsExactlyInAnyOrder("ops/b", "ops/c");
+        disk.busy = new CountDownLatch(1);
+        // the session ended on the failure; the coordinator sends the set again when it opens again
+        await().atMost(Duration.ofSeconds(30)).until(() -> disk.begun.get() == 5);
+        assertThat(reconciler.desiredPods()).as("after a failed write, written first").doesNotContain("ops/d");
+        assertThat(coordinator.desiredAcks.get()).isEqualTo(3);
+        disk.busy.countDown();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 4);
+        assertThat(reconciler.desiredPods()).containsExactlyInAnyOrder("ops/b", "ops/c", "ops/d");
       } finally {
-        disk.countDown();
+        disk.busy.countDown();
         session.close();
         reconciler.close();
       }
     }
+  }
+
+  @Test
+  void aSetOnlyAddsWhenEveryPodAndConfigOnDiskIsInItUnchangedAndNoReleasedPodIsTakenBack() {
+    DesiredState onDisk = set(1, "a");
+    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b"), Set.of())).isTrue();
+    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a"), Set.of())).as("nothing added").isFalse();
+    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "b", "c"), Set.of())).as("a removed").isFalse();
+    DesiredState changed = set(2, "a", "b").toBuilder().setPods(0, POD.toBuilder().setPodName("a").setRevision(7)).build();
+    assertThat(DesiredChanges.onlyAdds(onDisk, changed, Set.of())).as("a changed").isFalse();
+    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b"), Set.of("b"))).as("b released before: taken back").isFalse();
+    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addOrphanedPods("x").build(), Set.of())).as("releases x").isFalse();
+    var config = DockerHarness.config(io.dsfleet.proto.v1.ConfigObject.Kind.CONFIG_MAP, "cfg", java.util.Map.of("k", "v"));
+    DesiredState withConfig = onDisk.toBuilder().addConfigs(config).build();
+    assertThat(DesiredChanges.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(config).build(), Set.of())).isTrue();
+    var edited = DockerHarness.config(io.dsfleet.proto.v1.ConfigObject.Kind.CONFIG_MAP, "cfg", java.util.Map.of("k", "w"));
+    assertThat(DesiredChanges.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(edited).build(), Set.of())).as("a config changed").isFalse();
   }
 }
