@@ -18,12 +18,13 @@ import org.slf4j.LoggerFactory;
  * a thread of their own ("fleet-watchers"), so a change never waits for them, and what they read
  * through the fleet's view waits for the change's lock (the view is rebuilt when the version
  * moved): they see the change whole. Changes close together are told once: a run starts at least
- * twice as long after the last one ended as that one took, within {@link #MIN_GAP_NANOS} and
- * {@link #MAX_GAP_NANOS} (at 10,000 nodes pod reports move the version thousands of times a
- * second, and a run that rebuilds the fleet's view takes milliseconds: the watchers take a third
- * of their thread at most; a small fleet's runs take a fraction of a millisecond, and a change
- * right after another is told within about a millisecond), the first change after a quiet spell at
- * once.
+ * nine times as long after the last one ended as that one took, within {@link #MIN_GAP_NANOS} and
+ * {@link #MAX_GAP_NANOS}, a change during a run included; the first change after a quiet spell at
+ * once. At 10,000 nodes pod reports move the version thousands of times a second, and a run that
+ * rebuilds the fleet's view (under the fleet's lock) takes milliseconds: the watchers take a tenth
+ * of their thread and of the lock while runs take up to 2 ms, and rest the full 20 ms beyond. A
+ * small fleet's runs take a fraction of a millisecond: a change right after another is told
+ * within about a millisecond.
  */
 final class FleetChanges {
   private static final Logger log = LoggerFactory.getLogger(FleetChanges.class);
@@ -67,6 +68,9 @@ final class FleetChanges {
   }
 
   private synchronized ScheduledExecutorService executor() {
+    if (closed) {
+      throw new RejectedExecutionException("the fleet's watchers are closed"); // no thread made after close
+    }
     if (thread == null) {
       thread = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "fleet-watchers");
@@ -101,9 +105,9 @@ final class FleetChanges {
     lastRunNanos = end; // the gap from the end of a run: watchers that take long never run back to back
   }
 
-  /** The rest after a run that took {@code tookNanos}: twice as long, within the bounds. */
+  /** The rest after a run that took {@code tookNanos}: nine times as long, within the bounds. */
   static long gap(long tookNanos) {
-    return Math.min(MAX_GAP_NANOS, Math.max(MIN_GAP_NANOS, 2 * tookNanos));
+    return Math.min(MAX_GAP_NANOS, Math.max(MIN_GAP_NANOS, 9 * tookNanos));
   }
 
   /** Tells no one any more: watchers are dropped, and a watch after this is never run. */
