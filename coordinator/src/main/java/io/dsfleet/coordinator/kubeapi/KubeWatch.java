@@ -228,9 +228,14 @@ final class KubeWatch {
       for (long left = window; left > 0; left = end - millis.getAsLong()) {
         moved.tryAcquire(Math.min(left, safetyMillis), java.util.concurrent.TimeUnit.MILLISECONDS); // told, or the safety check
         moved.drainPermits();
-        long rest = Math.min(built + paceMillis, end) - millis.getAsLong();
+        long due = built + paceMillis; // changes keep coming: the list once per pace
+        if (due >= end) {
+          Thread.sleep(Math.max(0, end - millis.getAsLong())); // not again in this window: the next watch (its bookmark) goes on
+          break;
+        }
+        long rest = due - millis.getAsLong();
         if (rest > 0) {
-          Thread.sleep(rest); // changes keep coming: the list once per pace
+          Thread.sleep(rest);
         }
         long now = version.getAsLong();
         if (now == v) {
