@@ -359,7 +359,6 @@ public final class AgentMain {
         if (o.leaveOnShutdown()) {
           try {
             session[0].leave();
-            session[0].close(); // nothing the coordinator still sends is acted on or written while the pods go and the state is cleared
             reconciler.removeAll(Duration.ofSeconds(30), log::info);
             state.clear();
           } catch (RuntimeException e) {
