@@ -115,10 +115,11 @@ class DesiredSetWriteTest extends SessionTestBase {
         coordinator.desired = set(4, "b", "c", "d"); // what the coordinator sends when the session opens again
         coordinator.send(CoordinatorMessage.newBuilder().setDesired(coordinator.desired).build());
         await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/d"));
-        disk.busy.countDown(); // the write fails
+        CountDownLatch failing = disk.busy;
+        disk.busy = new CountDownLatch(1); // for the write after the failure, before the session can reopen
+        failing.countDown(); // the write fails
         await().atMost(Duration.ofSeconds(30)).until(() -> !reconciler.desiredPods().contains("ops/d"));
         assertThat(reconciler.desiredPods()).as("back to the set on disk").containsExactlyInAnyOrder("ops/b", "ops/c");
-        disk.busy = new CountDownLatch(1);
         // the session ended on the failure; the coordinator sends the set again when it opens again
         await().atMost(Duration.ofSeconds(30)).until(() -> disk.begun.get() == 5);
         assertThat(reconciler.desiredPods()).as("after a failed write, written first").doesNotContain("ops/d");
@@ -126,6 +127,14 @@ class DesiredSetWriteTest extends SessionTestBase {
         disk.busy.countDown();
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 4);
         assertThat(reconciler.desiredPods()).containsExactlyInAnyOrder("ops/b", "ops/c", "ops/d");
+
+        // a write that succeeded: added pods go ahead of the write again
+        disk.busy = new CountDownLatch(1);
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(5, "b", "c", "d", "e")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/e"));
+        assertThat(coordinator.desiredAcks.get()).isEqualTo(4);
+        disk.busy.countDown();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 5);
       } finally {
         disk.busy.countDown();
         session.close();
@@ -149,5 +158,10 @@ class DesiredSetWriteTest extends SessionTestBase {
     assertThat(DesiredChanges.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(config).build(), Set.of())).isTrue();
     var edited = DockerHarness.config(io.dsfleet.proto.v1.ConfigObject.Kind.CONFIG_MAP, "cfg", java.util.Map.of("k", "w"));
     assertThat(DesiredChanges.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(edited).build(), Set.of())).as("a config changed").isFalse();
+    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addConfigs(config).build(), Set.of()))
+        .as("a config added where pod a runs: its volumes change").isFalse();
+    var elsewhere = config.toBuilder().setNamespace("elsewhere").build();
+    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addConfigs(elsewhere).build(), Set.of()))
+        .as("a config added in a namespace where no pod runs").isTrue();
   }
 }
