@@ -470,6 +470,10 @@ public final class Reconciler {
   private void sync(DesiredPod d) {
     boolean sandboxStarted = false;
     for (int step = 0; step < MAX_STEPS; step++) {
+      DesiredPod now = desired.get(d.key());
+      if (now == null || !now.hash().equals(d.hash()) || !now.configs().equals(d.configs())) {
+        return; // no longer desired as this worker was handed it (a new set came): the next pass decides afresh
+      }
       List<OwnedContainer> observed = owned(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream()
           .filter(c -> c.podKey().equals(d.key())).toList();
       boolean current = d.configs().equals(executor.volumesWritten.get(d.key()));

@@ -128,6 +128,21 @@ class ReconcilerTest {
         .containsEntry(Labels.POD, "agent-abcde").containsEntry(Labels.ATTEMPT, "0").containsKeys(Labels.CONTAINER, Labels.HASH, Labels.GRACE));
   }
 
+  /** A worker handed a pod stops when a new set no longer wants it so (gone, or another template): it makes nothing more of it. */
+  @Test
+  void aWorkerStopsOnceItsPodIsNoLongerDesiredAsItWasHandedIt() {
+    r.setDesired(desired());
+    runtime.duringStart = id -> {
+      runtime.duringStart = x -> { };
+      r.setDesired(DesiredState.newBuilder().setVersion(2).build()); // while the sandbox starts, the pod is dropped
+    };
+    r.tick();
+    assertThat(runtime.calls).anyMatch(c -> c.startsWith("start dsf_agent-abcde_ops_POD_0_"));
+    assertThat(runtime.calls).as("the app container of a pod no longer desired").noneMatch(c -> c.contains("_ops_main_"));
+    r.tick();
+    assertThat(owned()).as("the next pass removes what it made").allSatisfy(c -> assertThat(c.running()).isFalse());
+  }
+
   @Test
   void aCrashedContainerComesBackAfterItsBackoffAndTheOldestRunIsCollected() {
     r.setDesired(desired());
