@@ -229,8 +229,11 @@ final class KubeWatch {
         moved.tryAcquire(Math.min(left, safetyMillis), java.util.concurrent.TimeUnit.MILLISECONDS); // told, or the safety check
         moved.drainPermits();
         long due = built + paceMillis; // changes keep coming: the list once per pace
-        if (due >= end) {
-          Thread.sleep(Math.max(0, end - millis.getAsLong())); // not again in this window: the next watch (its bookmark) goes on
+        // a change in the window's last pace: one last list when the pace allows (the response runs
+        // on by less than a pace, well inside the server's cut at 30 s); nothing changed: the end
+        boolean lastPace = due >= end;
+        if (lastPace && version.getAsLong() == v) {
+          Thread.sleep(Math.max(0, end - millis.getAsLong()));
           break;
         }
         long rest = due - millis.getAsLong();
@@ -238,17 +241,19 @@ final class KubeWatch {
           Thread.sleep(rest);
         }
         long now = version.getAsLong();
-        if (now == v) {
-          continue;
+        if (now != v) {
+          ObjectNode next = list.get();
+          if (next == null) {
+            return;
+          }
+          v = now;
+          last = next;
+          built = millis.getAsLong();
+          seen = changes(out, seen, next, includeObject);
         }
-        ObjectNode next = list.get();
-        if (next == null) {
-          return;
+        if (lastPace) {
+          break;
         }
-        v = now;
-        last = next;
-        built = millis.getAsLong();
-        seen = changes(out, seen, next, includeObject);
       }
       if (bookmarks && !last.path("kind").asText().equals("Table")) {
         // where this watch ended: the next one starts from exactly here
