@@ -359,6 +359,7 @@ public final class AgentMain {
         if (o.leaveOnShutdown()) {
           try {
             session[0].leave();
+            session[0].stopTakingSets(); // a set in flight brings no pod back and writes nothing after the clear
             reconciler.removeAll(Duration.ofSeconds(30), log::info);
             state.clear();
           } catch (RuntimeException e) {

@@ -487,6 +487,15 @@ public final class CoordinatorSession implements AutoCloseable {
     }
   }
 
+  /**
+   * No desired set is acted on or written any more (one under way is waited for, up to 30 s); the
+   * session stays open otherwise. Leaving uses it before it stops the pods and clears the state, so
+   * a set in flight cannot bring pods back or write the state again.
+   */
+  public void stopTakingSets() {
+    writes.close(30, TimeUnit.SECONDS);
+  }
+
   /** Leaves the fleet: the coordinator removes the node and revokes its certificate, which is forgotten here. */
   public void leave() {
     AgentServiceGrpc.newBlockingStub(channel.get()).withDeadlineAfter(10, TimeUnit.SECONDS)

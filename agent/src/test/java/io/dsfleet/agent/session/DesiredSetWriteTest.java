@@ -46,9 +46,10 @@ class DesiredSetWriteTest extends SessionTestBase {
 
     @Override
     public void saveDesired(DesiredState state) {
+      CountDownLatch wait = busy; // the latch of this write, taken as it begins
       begun.incrementAndGet();
       try {
-        busy.await(30, TimeUnit.SECONDS);
+        wait.await(30, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -114,7 +115,7 @@ class DesiredSetWriteTest extends SessionTestBase {
         disk.failNext = true;
         coordinator.desired = set(4, "b", "c", "d"); // what the coordinator sends when the session opens again
         coordinator.send(CoordinatorMessage.newBuilder().setDesired(coordinator.desired).build());
-        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/d"));
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/d") && disk.begun.get() == 4);
         CountDownLatch failing = disk.busy;
         disk.busy = new CountDownLatch(1); // for the write after the failure, before the session can reopen
         failing.countDown(); // the write fails
@@ -137,6 +138,34 @@ class DesiredSetWriteTest extends SessionTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 5);
       } finally {
         disk.busy.countDown();
+        session.close();
+        reconciler.close();
+      }
+    }
+  }
+
+  /** What leaving does first: no desired set is acted on or written any more, while the pods are stopped and the state cleared. */
+  @Test
+  void aSessionThatStoppedTakingSetsNeitherActsOnNorWritesOne() throws Exception {
+    Disk disk = new Disk(dir.resolve("state"));
+    Clock clock = Clock.systemUTC();
+    FakeRuntime runtime = new FakeRuntime(clock);
+    Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
+        dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
+    try (FakeCoordinator coordinator = new FakeCoordinator(set(1, "a")).start(0)) {
+      CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
+          NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, disk, scheduler, clock, new Random(1), Duration.ofSeconds(1), () -> { });
+      try {
+        session.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
+        session.stopTakingSets();
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(2, "a", "b")).build());
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(3)).build());
+        Thread.sleep(500); // two sets sent after the stop: nothing may come of them
+        assertThat(reconciler.desiredPods()).containsExactly("ops/a");
+        assertThat(disk.begun.get()).as("writes begun").isEqualTo(1);
+        assertThat(coordinator.desiredAcks.get()).isEqualTo(1);
+      } finally {
         session.close();
         reconciler.close();
       }
