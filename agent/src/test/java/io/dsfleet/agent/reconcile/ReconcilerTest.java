@@ -140,7 +140,7 @@ class ReconcilerTest {
     assertThat(runtime.calls).anyMatch(c -> c.startsWith("start dsf_agent-abcde_ops_POD_0_"));
     assertThat(runtime.calls).as("the app container of a pod no longer desired").noneMatch(c -> c.contains("_ops_main_"));
     r.tick();
-    assertThat(owned()).as("the next pass removes what it made").allSatisfy(c -> assertThat(c.running()).isFalse());
+    assertThat(owned()).as("the next pass stops what it made").allSatisfy(c -> assertThat(c.running()).isFalse());
   }
 
   @Test
