@@ -24,6 +24,8 @@ import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -71,16 +73,33 @@ class DesiredSetWriteTest extends SessionTestBase {
     return b.build();
   }
 
+  private final Clock clock = Clock.systemUTC();
+  private final FakeRuntime runtime = new FakeRuntime(clock);
+  private Disk disk;
+  private Reconciler reconciler;
+
+  @BeforeEach
+  void agent() {
+    disk = new Disk(dir.resolve("state"));
+    reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir.resolve("state"), "test",
+        Reconciler.Threads.standard(), report -> { });
+  }
+
+  @AfterEach
+  void closeReconciler() {
+    reconciler.close();
+  }
+
+  /** Node n1's session to {@code coordinator}, on the slow disk. */
+  private CoordinatorSession session(FakeCoordinator coordinator) {
+    return new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(), NodeInfo.newBuilder().setName("n1").build(),
+        reconciler, runtime, disk, scheduler, clock, new Random(1), Duration.ofSeconds(1), () -> { });
+  }
+
   @Test
   void onlyAddedPodsGoAheadOfTheWriteAndTheAcknowledgementAlwaysWaitsForIt() throws Exception {
-    Disk disk = new Disk(dir.resolve("state"));
-    Clock clock = Clock.systemUTC();
-    FakeRuntime runtime = new FakeRuntime(clock);
-    Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
-        dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
     try (FakeCoordinator coordinator = new FakeCoordinator(set(1, "a")).start(0)) {
-      CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
-          NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, disk, scheduler, clock, new Random(1), Duration.ofSeconds(1), () -> { });
+      CoordinatorSession session = session(coordinator);
       try {
         // the first set: none on disk to compare with, written first
         disk.busy = new CountDownLatch(1);
@@ -139,7 +158,6 @@ class DesiredSetWriteTest extends SessionTestBase {
       } finally {
         disk.busy.countDown();
         session.close();
-        reconciler.close();
       }
     }
   }
@@ -147,14 +165,8 @@ class DesiredSetWriteTest extends SessionTestBase {
   /** What leaving does first: no desired set is acted on or written any more, while the pods are stopped and the state cleared. */
   @Test
   void aSessionThatStoppedTakingSetsNeitherActsOnNorWritesOne() throws Exception {
-    Disk disk = new Disk(dir.resolve("state"));
-    Clock clock = Clock.systemUTC();
-    FakeRuntime runtime = new FakeRuntime(clock);
-    Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
-        dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
     try (FakeCoordinator coordinator = new FakeCoordinator(set(1, "a")).start(0)) {
-      CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
-          NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, disk, scheduler, clock, new Random(1), Duration.ofSeconds(1), () -> { });
+      CoordinatorSession session = session(coordinator);
       try {
         session.start();
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
@@ -167,7 +179,6 @@ class DesiredSetWriteTest extends SessionTestBase {
         assertThat(coordinator.desiredAcks.get()).isEqualTo(1);
       } finally {
         session.close();
-        reconciler.close();
       }
     }
   }
