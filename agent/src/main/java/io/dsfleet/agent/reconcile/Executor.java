@@ -29,6 +29,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,8 +71,12 @@ public final class Executor {
     this.random = random;
   }
 
-  /** Runs one pod's actions in order; false when one failed (recorded) or the pod must be looked at again first. */
-  public boolean run(DesiredPod pod, List<OwnedContainer> observed, List<PodPlanner.Action> actions) {
+  /**
+   * Runs one pod's actions in order; false when one failed (recorded) or the pod must be looked at
+   * again first, which includes the pod no longer {@code wanted} (asked before each action that
+   * makes or changes something, and between an image's pull and its container's create).
+   */
+  public boolean run(DesiredPod pod, List<OwnedContainer> observed, List<PodPlanner.Action> actions, BooleanSupplier wanted) {
     List<PodPlanner.Kill> kills = new ArrayList<>();
     for (PodPlanner.Action a : actions) {
       if (a instanceof PodPlanner.Kill k) {
@@ -80,11 +85,14 @@ public final class Executor {
       }
       kill(kills);
       kills.clear();
+      if (!(a instanceof PodPlanner.Wait) && !wanted.getAsBoolean()) {
+        return false;
+      }
       boolean ok = true; // Wait: nothing to do
       if (a instanceof PodPlanner.StartSandbox s) {
         ok = startSandbox(pod, s.attempt());
       } else if (a instanceof PodPlanner.Start s) {
-        ok = start(pod, observed, s);
+        ok = start(pod, observed, s, wanted);
       } else if (a instanceof PodPlanner.SyncVolumes) {
         ok = syncVolumes(pod);
       }
@@ -157,7 +165,7 @@ public final class Executor {
     return false;
   }
 
-  private boolean start(DesiredPod pod, List<OwnedContainer> observed, PodPlanner.Start s) {
+  private boolean start(DesiredPod pod, List<OwnedContainer> observed, PodPlanner.Start s, BooleanSupplier wanted) {
     String key = Failures.key(pod.key(), s.name());
     List<Container> list = Labels.INIT.equals(s.role()) ? PodPlanner.list(pod.template().spec().initContainers()) : pod.template().spec().containers();
     Container c = list.stream().filter(x -> x.name().equals(s.name())).findFirst().orElseThrow();
@@ -173,6 +181,9 @@ public final class Executor {
     String id;
     try {
       ImageInfo image = image(pod, c);
+      if (!wanted.getAsBoolean()) {
+        return false; // dropped while its image was pulled
+      }
       String podIp = hostNetwork ? hostIp : sandbox == null ? null : sandbox.info().ip();
       var sources = volumes.prepare(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());

@@ -470,8 +470,7 @@ public final class Reconciler {
   private void sync(DesiredPod d) {
     boolean sandboxStarted = false;
     for (int step = 0; step < MAX_STEPS; step++) {
-      DesiredPod now = desired.get(d.key());
-      if (now == null || !now.hash().equals(d.hash()) || !now.configs().equals(d.configs())) {
+      if (!stillWanted(d)) {
         return; // no longer desired as this worker was handed it (a new set came): the next pass decides afresh
       }
       List<OwnedContainer> observed = owned(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream()
@@ -486,7 +485,7 @@ public final class Reconciler {
         return;
       }
       sandboxStarted |= startsSandbox;
-      if (actions.stream().allMatch(a -> a instanceof PodPlanner.Wait) || !executor.run(d, observed, actions)) {
+      if (actions.stream().allMatch(a -> a instanceof PodPlanner.Wait) || !executor.run(d, observed, actions, () -> stillWanted(d))) {
         return;
       }
       if (actions.stream().anyMatch(a -> a instanceof PodPlanner.Start s && Labels.APP.equals(s.role()))) {
@@ -494,6 +493,12 @@ public final class Reconciler {
         wakeUp(); // an app container runs now: a pass lists and reports it while this worker looks once more
       }
     }
+  }
+
+  /** Whether the desired set still wants {@code d} as it is: the same template and its namespace's same configs. */
+  private boolean stillWanted(DesiredPod d) {
+    DesiredPod now = desired.get(d.key());
+    return now != null && now.hash().equals(d.hash()) && now.configs().equals(d.configs());
   }
 
   private static List<PodPlanner.Kill> kills(List<PodPlanner.Action> actions) {

@@ -143,6 +143,16 @@ class ReconcilerTest {
     assertThat(owned()).as("the next pass stops what it made").allSatisfy(c -> assertThat(c.running()).isFalse());
   }
 
+  /** Within a step too: a pod dropped while its image is pulled gets no container of that image. */
+  @Test
+  void aPodDroppedWhileItsImageIsPulledGetsNoContainer() {
+    r.setDesired(desired("spec.template.spec.containers[0].image", "local/pulled:1"));
+    runtime.duringPull = image -> r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    r.tick();
+    assertThat(runtime.calls).as("pulled").contains("pull local/pulled:1");
+    assertThat(runtime.calls).as("the app container of a pod dropped during its pull").noneMatch(c -> c.contains("_ops_main_"));
+  }
+
   @Test
   void aCrashedContainerComesBackAfterItsBackoffAndTheOldestRunIsCollected() {
     r.setDesired(desired());

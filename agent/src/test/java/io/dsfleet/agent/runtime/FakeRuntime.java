@@ -167,6 +167,7 @@ public final class FakeRuntime implements ContainerRuntime {
     check();
     record("pull " + image);
     maybeFail("pull " + image);
+    duringPull.accept(image);
     addImage(image);
   }
 
@@ -268,6 +269,8 @@ public final class FakeRuntime implements ContainerRuntime {
   private volatile Consumer<String> onEvent = k -> { };
   /** Runs in each start, before it returns (a test's event while a pod worker is at work). */
   public volatile Consumer<String> duringStart = id -> { };
+  /** Runs in each pull, before it returns (a test's change while an image is pulled). */
+  public volatile Consumer<String> duringPull = image -> { };
   private volatile Consumer<Throwable> onEnd = t -> { };
 
   /** The event stream ends (the fake ends it only when a test says so). */
