@@ -226,8 +226,11 @@ final class KubeWatch {
       long end = millis.getAsLong() + window;
       long built = millis.getAsLong() - paceMillis;
       for (long left = window; left > 0; left = end - millis.getAsLong()) {
-        moved.tryAcquire(Math.min(left, safetyMillis), java.util.concurrent.TimeUnit.MILLISECONDS); // told, or the safety check
+        boolean told = moved.tryAcquire(Math.min(left, safetyMillis), java.util.concurrent.TimeUnit.MILLISECONDS);
         moved.drainPermits();
+        if (!told && version.getAsLong() == v && list.get() == null) {
+          return; // the safety check: this coordinator stopped leading, and nothing tells of changes any more
+        }
         long due = built + paceMillis; // changes keep coming: the list once per pace
         // a change in the window's last pace: one last list when the pace allows (the response runs
         // on by less than a pace, well inside the server's cut at 30 s); nothing changed: the end

@@ -60,9 +60,13 @@ class KubeWatchTest {
 
   /** A watch of {@code seconds} on a thread of its own (interrupted: it ends). */
   private Thread watch(KubeWatch w, Exchange x, long seconds) {
+    return watch(w, x, seconds, this::list);
+  }
+
+  private Thread watch(KubeWatch w, Exchange x, long seconds, java.util.function.Supplier<ObjectNode> list) {
     Thread t = new Thread(() -> {
       try {
-        w.serve(x, "viewer/v", "/api/v1/configmaps", this::list, version::get, this::follow, "0", seconds, null, false);
+        w.serve(x, "viewer/v", "/api/v1/configmaps", list, version::get, this::follow, "0", seconds, null, false);
       } catch (InterruptedException e) {
         // ended by the test
       } catch (java.io.IOException e) {
@@ -105,6 +109,20 @@ class KubeWatchTest {
     assertThat(builds.get() - 1).as("lists built in %d ms of changes every 5 ms", ms).isPositive().isLessThanOrEqualTo((int) (ms / 200) + 1);
     assertThat(unfollowed.get()).as("the watch no longer follows the fleet").isEqualTo(1);
     assertThat(x.text()).as("the changes' events").contains("\"ADDED\"").contains("cm1");
+  }
+
+  /** A coordinator that stops leading tells its watches of no change any more: the safety check ends them. */
+  @Test
+  void aWatchOfACoordinatorThatStoppedLeadingEndsAtTheSafetyCheck() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean leading = new java.util.concurrent.atomic.AtomicBoolean(true);
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 100);
+    Exchange x = new Exchange();
+    Thread t = watch(w, x, 20, () -> leading.get() ? list() : null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> x.text().contains("cm0"));
+    leading.set(false);
+    t.join(10_000);
+    assertThat(t.isAlive()).as("ended well before its 20 s window").isFalse();
+    assertThat(unfollowed.get()).isEqualTo(1);
   }
 
   /** The parts of an exchange a watch uses: headers, a status and a body. */
