@@ -74,7 +74,8 @@ public final class Executor {
   /**
    * Runs one pod's actions in order; false when one failed (recorded) or the pod must be looked at
    * again first, which includes the pod no longer {@code wanted} (asked before each action that
-   * makes or changes something, and between an image's pull and its container's create).
+   * makes or changes something, between an image's pull and its container's create, and before a
+   * failure is recorded: a replaced template's back-off is not the new one's).
    */
   public boolean run(DesiredPod pod, List<OwnedContainer> observed, List<PodPlanner.Action> actions, BooleanSupplier wanted) {
     List<PodPlanner.Kill> kills = new ArrayList<>();
@@ -193,12 +194,16 @@ public final class Executor {
       id = create(n -> PodRenderer.container(pod.ctx(), c, s.role(), s.restarts(), s.streak(), sandboxId, s.attempt(), image.id(),
           podIp, mounts, image.user(), seccomp, n));
     } catch (PodConfigError e) {
-      failed(key, e.reason(), e.getMessage());
+      if (wanted.getAsBoolean()) { // a template replaced meanwhile starts without this one's back-off
+        failed(key, e.reason(), e.getMessage());
+      }
       return false;
     } catch (RuntimeUnavailableException e) {
       throw e;
     } catch (RuntimeException e) {
-      failed(key, "CreateContainerError", message(e));
+      if (wanted.getAsBoolean()) {
+        failed(key, "CreateContainerError", message(e));
+      }
       return false;
     }
     failures.succeeded(key);

@@ -470,7 +470,7 @@ public final class Reconciler {
   private void sync(DesiredPod d) {
     boolean sandboxStarted = false;
     for (int step = 0; step < MAX_STEPS; step++) {
-      if (!stillWanted(d)) {
+      if (!stillWanted(d, true)) {
         return; // no longer desired as this worker was handed it (a new set came): the next pass decides afresh
       }
       List<OwnedContainer> observed = owned(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream()
@@ -485,7 +485,7 @@ public final class Reconciler {
         return;
       }
       sandboxStarted |= startsSandbox;
-      if (actions.stream().allMatch(a -> a instanceof PodPlanner.Wait) || !executor.run(d, observed, actions, () -> stillWanted(d))) {
+      if (actions.stream().allMatch(a -> a instanceof PodPlanner.Wait) || !executor.run(d, observed, actions, () -> stillWanted(d, false))) {
         return;
       }
       if (actions.stream().anyMatch(a -> a instanceof PodPlanner.Start s && Labels.APP.equals(s.role()))) {
@@ -495,10 +495,15 @@ public final class Reconciler {
     }
   }
 
-  /** Whether the desired set still wants {@code d} as it is: the same template and its namespace's same configs. */
-  private boolean stillWanted(DesiredPod d) {
+  /**
+   * Whether the desired set still wants {@code d}: with the same template, and (configsToo) its
+   * namespace's same ConfigMaps and Secrets. A worker asks for both before each step (a step plans
+   * with the pod it was handed); its actions ask only for the template, so a change of some config
+   * of the namespace (the next pass syncs the volumes) never throws away a pull under way.
+   */
+  private boolean stillWanted(DesiredPod d, boolean configsToo) {
     DesiredPod now = desired.get(d.key());
-    return now != null && now.hash().equals(d.hash()) && now.configs().equals(d.configs());
+    return now != null && now.hash().equals(d.hash()) && (!configsToo || now.configs().equals(d.configs()));
   }
 
   private static List<PodPlanner.Kill> kills(List<PodPlanner.Action> actions) {

@@ -153,6 +153,17 @@ class ReconcilerTest {
     assertThat(runtime.calls).as("the app container of a pod dropped during its pull").noneMatch(c -> c.contains("_ops_main_"));
   }
 
+  /** A ConfigMap of the pod's namespace changed during the pull: the container is made all the same (its volumes follow). */
+  @Test
+  void aConfigChangedWhileAnImageIsPulledThrowsNoPullAway() {
+    DesiredState first = desired("spec.template.spec.containers[0].image", "local/pulled:1");
+    r.setDesired(first);
+    runtime.duringPull = image -> r.setDesired(first.toBuilder().setVersion(2)
+        .addConfigs(io.dsfleet.agent.DockerHarness.config(io.dsfleet.proto.v1.ConfigObject.Kind.CONFIG_MAP, "extra", Map.of("k", "v"))).build());
+    r.tick();
+    assertThat(runtime.calls).as("made after its pull").anyMatch(c -> c.startsWith("create dsf_agent-abcde_ops_main_"));
+  }
+
   @Test
   void aCrashedContainerComesBackAfterItsBackoffAndTheOldestRunIsCollected() {
     r.setDesired(desired());
