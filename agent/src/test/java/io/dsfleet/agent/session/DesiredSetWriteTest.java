@@ -173,7 +173,10 @@ class DesiredSetWriteTest extends SessionTestBase {
         session.stopTakingSets();
         coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(2, "a", "b")).build());
         coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(3)).build());
-        Thread.sleep(500); // two sets sent after the stop: nothing may come of them
+        // a barrier: a log request after the two sets, on the same stream, is handled after them
+        coordinator.send(CoordinatorMessage.newBuilder().setLogRequest(io.dsfleet.proto.v1.LogRequest.newBuilder().setRequestId("barrier")
+            .setNamespace("ops").setPodName("none")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> !coordinator.logChunks.isEmpty());
         assertThat(reconciler.desiredPods()).containsExactly("ops/a");
         assertThat(disk.begun.get()).as("writes begun").isEqualTo(1);
         assertThat(coordinator.desiredAcks.get()).isEqualTo(1);
