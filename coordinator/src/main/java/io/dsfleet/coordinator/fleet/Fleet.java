@@ -64,7 +64,7 @@ public final class Fleet {
   /** The longest the pacing of rollout passes holds one back (see {@link #rolloutPass}). */
   static final long MAX_PASS_GAP_NANOS = 1_000_000_000L;
   /** Moves with every change (and every sweep); the view is rebuilt when it moved. */
-  private final FleetChanges version = new FleetChanges();
+  private final FleetChanges changes = new FleetChanges();
   private volatile FleetView view;
   private long nextRolloutPassNanos;
 
@@ -150,7 +150,7 @@ public final class Fleet {
   /** A node (re-)joins; see {@link NodeRegistry#join}: what scheduling reads stays as admitted. Idempotent. */
   public void join(NodeInfo info, String leaveSecretSha256, boolean register) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       registry.join(info, leaveSecretSha256, register);
     }
   }
@@ -171,7 +171,7 @@ public final class Fleet {
       boolean sameAgent = existing != null && !leaveSecret.isEmpty() && !existing.leaveSecretSha256.isEmpty()
           && io.dsfleet.common.Sha256.matches(leaveSecret, existing.leaveSecretSha256);
       C issued = credential.apply(existing != null && !sameAgent);
-      version.bump();
+      changes.bump();
       registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), existing != null, sameAgent);
       return issued;
     }
@@ -180,7 +180,7 @@ public final class Fleet {
   /** A certificate issued for a node: an event {@code describe node} shows. */
   public void securityEvent(String nodeName, String reason, String message) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       events.record(Events.nodeKey(nodeName), "Normal", reason, message);
     }
   }
@@ -199,7 +199,7 @@ public final class Fleet {
    */
   public void openSession(String nodeName, AgentSink sink) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       registry.openSession(nodeName, sink);
     }
   }
@@ -215,7 +215,7 @@ public final class Fleet {
   /** Detaches a session that ended; the node stays Ready until its lease runs out. */
   public void sessionClosed(String nodeName, AgentSink sink) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       registry.sessionClosed(nodeName, sink);
     }
   }
@@ -230,7 +230,7 @@ public final class Fleet {
       return true;
     }
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       return lifecycle.heartbeat(nodeName, runtimeDown, runtimeMessage, clock.instant());
     }
   }
@@ -253,14 +253,14 @@ public final class Fleet {
   /** The node applied a desired set: orphans it carried are now the node's to keep, and forgotten here. */
   public void acked(String nodeName, long ackedVersion) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       intake.acked(nodeName, ackedVersion);
     }
   }
 
   public void reportPods(String nodeName, PodStatusReport report) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       Instant now = clock.instant();
       if (intake.report(nodeName, report, now)) {
         rolloutsDirty = true;
@@ -271,14 +271,14 @@ public final class Fleet {
   /** The agent leaves ({@link NodeRegistry#leave}); {@code revoke} runs after the secret's check, before the removal. */
   public void leave(String nodeName, String leaveSecret, Runnable revoke) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       registry.leave(nodeName, leaveSecret, revoke);
     }
   }
 
   public void removeNode(String nodeName) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       registry.removeNode(nodeName);
     }
   }
@@ -289,7 +289,7 @@ public final class Fleet {
    */
   public void tick() {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       Instant now = clock.instant();
       for (String name : lifecycle.tick(now)) {
         registry.remove(name, "NotReady for longer than " + options.nodeGcAfter());
@@ -314,7 +314,7 @@ public final class Fleet {
   /** Sets and removes dsctl labels; see docs/coordinator.md for how they combine with the agent's. */
   public void labelNode(String nodeName, Map<String, String> set, List<String> remove, boolean overwrite) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       registry.label(nodeName, set, remove, overwrite);
     }
   }
@@ -329,14 +329,14 @@ public final class Fleet {
 
   public void taintNode(String nodeName, List<Taint> add, List<TaintRemoval> remove, boolean overwrite) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       registry.taint(nodeName, add, remove, overwrite);
     }
   }
 
   public void cordon(String nodeName, boolean unschedulable) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       registry.cordon(nodeName, unschedulable);
     }
   }
@@ -359,7 +359,7 @@ public final class Fleet {
       long start = nanoTime.getAsLong();
       if (rolloutsDirty && start >= nextRolloutPassNanos) {
         rolloutsDirty = false;
-        version.bump();
+        changes.bump();
         long sending = controller.pass(clock.instant());
         long end = nanoTime.getAsLong();
         CoordinatorMetrics.CONTROLLER_PASS.observe((end - start) / 1e9);
@@ -389,7 +389,7 @@ public final class Fleet {
   /** Pauses or resumes a DaemonSet's rollout; resuming also clears a failure. */
   public void pause(String namespace, String name, boolean paused) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       controller.pause(namespace, name, paused, clock.instant());
       rolloutsDirty = true;
     }
@@ -401,7 +401,7 @@ public final class Fleet {
    */
   public String deletePod(String namespace, String podName) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       return controller.deletePod(namespace, podName, clock.instant());
     }
   }
@@ -417,7 +417,7 @@ public final class Fleet {
   public ApplyOutcome apply(String text, String source, boolean dryRun) {
     var docs = catalog.parse(text, source);
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       return catalog.apply(docs, dryRun);
     }
   }
@@ -447,7 +447,7 @@ public final class Fleet {
               + d.object().namespace() + "/" + d.object().name() + (mustExist ? " does not exist" : " already exists"));
         }
       }
-      version.bump();
+      changes.bump();
       return catalog.apply(docs, dryRun);
     }
   }
@@ -481,7 +481,7 @@ public final class Fleet {
    */
   public ApplyOutcome undo(String namespace, String name, long toRevision, long expectedResourceVersion) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       return catalog.apply(catalog.parse(catalog.undoManifest(namespace, name, toRevision, expectedResourceVersion), "rollout undo"), false);
     }
   }
@@ -492,14 +492,14 @@ public final class Fleet {
    */
   public void deleteDaemonSet(String namespace, String name, boolean cascade) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       catalog.deleteDaemonSet(namespace, name, cascade);
     }
   }
 
   public void deleteConfig(String kind, String namespace, String name) {
     synchronized (lock) {
-      version.bump();
+      changes.bump();
       catalog.deleteConfig(kind, namespace, name);
     }
   }
@@ -533,11 +533,11 @@ public final class Fleet {
    */
   private FleetView view(boolean withNodes) {
     FleetView v = view;
-    if (v != null && v.version == version.get() && (v.hasNodes() || !withNodes)) {
+    if (v != null && v.version == changes.get() && (v.hasNodes() || !withNodes)) {
       return v;
     }
     synchronized (lock) {
-      long current = version.get();
+      long current = changes.get();
       v = view;
       if (v == null || v.version != current || (withNodes && !v.hasNodes())) {
         v = FleetView.build(state, current, clock.instant(), withNodes);
@@ -558,17 +558,17 @@ public final class Fleet {
    * @return what ends the watch
    */
   public Runnable watch(Runnable watcher) {
-    return version.watch(watcher);
+    return changes.watch(watcher);
   }
 
   /** No watcher runs any more (this fleet no longer serves). */
   public void stopWatchers() {
-    version.close();
+    changes.close();
   }
 
   /** The version the fleet's views have now: it moves with every change and lease sweep (a list's resourceVersion). */
   public long viewVersion() {
-    return version.get();
+    return changes.get();
   }
 
   /** @throws ControlException NOT_FOUND when the node is unknown and {@code mustExist} */
