@@ -31,6 +31,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private final NodeInfo info;
   private final Reconciler reconciler;
   private final LocalState state;
+  private final DesiredSets desiredSets;
   private final ScheduledExecutorService scheduler;
   private final Clock clock;
   private final Reconnect reconnect;
@@ -43,8 +44,6 @@ public final class CoordinatorSession implements AutoCloseable {
   private volatile boolean joined;
   private volatile boolean closed;
   private final StateWrites writes = new StateWrites();
-  /** The last desired set could not be written: the next ones are written before they are acted on. */
-  private volatile boolean writeFailed;
   private StreamObserver<AgentMessage> stream;
   private ScheduledFuture<?> heartbeats;
   private Instant openedAt;
@@ -80,6 +79,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.info = info;
     this.reconciler = reconciler;
     this.state = state;
+    this.desiredSets = new DesiredSets(state, reconciler);
     this.scheduler = scheduler;
     this.clock = clock;
     this.reconnect = new Reconnect(random);
@@ -429,37 +429,7 @@ public final class CoordinatorSession implements AutoCloseable {
           return;
         }
         try { // outside the session's lock: heartbeats and reports do not wait for the disk
-          if (d.getOrphanedPodsCount() > 0) {
-            // before the set is acted on: a released pod is never taken for one no longer desired
-            java.util.Set<String> orphans = state.loadOrphans();
-            if (orphans.addAll(d.getOrphanedPodsList())) {
-              state.saveOrphans(orphans);
-              reconciler.setOrphans(orphans);
-              log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
-            }
-          }
-          // a set that only adds pods to the one on disk is acted on while it is written (the new
-          // pods' Docker calls do not wait for the disk's sync); any other is written first, so no
-          // pod is stopped, replaced or taken back on the strength of a set that is not on disk
-          // (docs/agent.md, "Static stability")
-          DesiredState onDisk = state.written().orElse(null);
-          boolean early = !writeFailed && onDisk != null && DesiredChanges.onlyAdds(onDisk, d, reconciler.orphans());
-          if (early) {
-            reconciler.setDesired(d);
-          }
-          try {
-            state.saveDesired(d);
-            writeFailed = false;
-          } catch (RuntimeException e) {
-            writeFailed = true; // until a write succeeds, every set is written first
-            if (early) {
-              reconciler.setDesired(onDisk); // back to what is on disk: the pods it added go
-            }
-            throw e;
-          }
-          if (!early) {
-            reconciler.setDesired(d);
-          }
+          desiredSets.take(d);
         } finally {
           writes.end();
         }

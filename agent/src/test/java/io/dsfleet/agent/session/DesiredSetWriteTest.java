@@ -189,22 +189,22 @@ class DesiredSetWriteTest extends SessionTestBase {
   @Test
   void aSetOnlyAddsWhenEveryPodAndConfigOnDiskIsInItUnchangedAndNoReleasedPodIsTakenBack() {
     DesiredState onDisk = set(1, "a");
-    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b"), Set.of())).isTrue();
-    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a"), Set.of())).as("nothing added").isFalse();
-    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "b", "c"), Set.of())).as("a removed").isFalse();
+    assertThat(DesiredSets.onlyAdds(onDisk, set(2, "a", "b"), Set.of())).isTrue();
+    assertThat(DesiredSets.onlyAdds(onDisk, set(2, "a"), Set.of())).as("nothing added").isFalse();
+    assertThat(DesiredSets.onlyAdds(onDisk, set(2, "b", "c"), Set.of())).as("a removed").isFalse();
     DesiredState changed = set(2, "a", "b").toBuilder().setPods(0, POD.toBuilder().setPodName("a").setRevision(7)).build();
-    assertThat(DesiredChanges.onlyAdds(onDisk, changed, Set.of())).as("a changed").isFalse();
-    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b"), Set.of("b"))).as("b released before: taken back").isFalse();
-    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addOrphanedPods("x").build(), Set.of())).as("releases x").isFalse();
+    assertThat(DesiredSets.onlyAdds(onDisk, changed, Set.of())).as("a changed").isFalse();
+    assertThat(DesiredSets.onlyAdds(onDisk, set(2, "a", "b"), Set.of("b"))).as("b released before: taken back").isFalse();
+    assertThat(DesiredSets.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addOrphanedPods("x").build(), Set.of())).as("releases x").isFalse();
     var config = DockerHarness.config(io.dsfleet.proto.v1.ConfigObject.Kind.CONFIG_MAP, "cfg", java.util.Map.of("k", "v"));
     DesiredState withConfig = onDisk.toBuilder().addConfigs(config).build();
-    assertThat(DesiredChanges.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(config).build(), Set.of())).isTrue();
+    assertThat(DesiredSets.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(config).build(), Set.of())).isTrue();
     var edited = DockerHarness.config(io.dsfleet.proto.v1.ConfigObject.Kind.CONFIG_MAP, "cfg", java.util.Map.of("k", "w"));
-    assertThat(DesiredChanges.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(edited).build(), Set.of())).as("a config changed").isFalse();
-    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addConfigs(config).build(), Set.of()))
+    assertThat(DesiredSets.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(edited).build(), Set.of())).as("a config changed").isFalse();
+    assertThat(DesiredSets.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addConfigs(config).build(), Set.of()))
         .as("a config added where pod a runs: its volumes change").isFalse();
     var elsewhere = config.toBuilder().setNamespace("elsewhere").build();
-    assertThat(DesiredChanges.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addConfigs(elsewhere).build(), Set.of()))
+    assertThat(DesiredSets.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addConfigs(elsewhere).build(), Set.of()))
         .as("a config added in a namespace where no pod runs").isTrue();
   }
 }
