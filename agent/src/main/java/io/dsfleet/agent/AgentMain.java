@@ -358,10 +358,7 @@ public final class AgentMain {
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         if (o.leaveOnShutdown()) {
           try {
-            session[0].leave();
-            session[0].stopTakingSets(); // a set in flight brings no pod back and writes nothing after the clear
-            reconciler.removeAll(Duration.ofSeconds(30), log::info);
-            state.clear();
+            session[0].leaveAndRemove();
           } catch (RuntimeException e) {
             log.error("leave on shutdown failed: {}", e.getMessage());
           }

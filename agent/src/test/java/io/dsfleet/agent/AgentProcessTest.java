@@ -182,6 +182,27 @@ class AgentProcessTest {
     System.out.printf("leave of three pods: %.1f s%n", (System.nanoTime() - start) / 1e9);
   }
 
+  /**
+   * Stopped with leaveOnShutdown, the agent leaves, and the coordinator's REMOVED (sent before the
+   * leave is answered, as the coordinator may) starts no second removal: the pods are stopped once,
+   * and the agent exits only once they are gone.
+   */
+  @Test
+  void anAgentLeavingOnShutdownStopsEachPodOnceAndExitsOnceTheyAreGone() throws Exception {
+    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(coordinator);
+    coordinator.removesOnLeave = true;
+    agent = startAgent("--leave-on-shutdown");
+    await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
+    agent.destroy(); // SIGTERM, as systemctl stop
+    assertThat(agent.waitFor(90, java.util.concurrent.TimeUnit.SECONDS)).as("the agent exits").isTrue();
+    assertThat(docker.docker.listOwned(docker.node)).as("every owned container removed before the exit").isEmpty();
+    assertThat(coordinator.leaves.get()).isEqualTo(1);
+    String out = Files.readString(log);
+    assertThat(out.split("stopping 3 pods", -1)).as("one removal: " + out).hasSize(2);
+    assertThat(out).doesNotContain("leave on shutdown failed");
+    assertThat(tmp.resolve("state/left")).exists();
+  }
+
   Map<String, String> runningIds() {
     return docker.docker.listOwned(docker.node).stream().filter(ContainerInfo::running)
         .collect(Collectors.toMap(ContainerInfo::name, ContainerInfo::id));

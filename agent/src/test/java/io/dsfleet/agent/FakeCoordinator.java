@@ -34,6 +34,8 @@ public final class FakeCoordinator implements AutoCloseable {
   public record Received(int session, Heartbeat heartbeat) {}
   /** Off: heartbeats go unanswered, as from a coordinator cut off, and agents leave the session after four intervals. */
   public volatile boolean ackHeartbeats = true;
+  /** On: a leave sends REMOVED on the session opened last before it is answered, as the coordinator does (in either order). */
+  public volatile boolean removesOnLeave;
 
   public FakeCoordinator(DesiredState desired) {
     this.desired = desired;
@@ -60,6 +62,9 @@ public final class FakeCoordinator implements AutoCloseable {
       @Override
       public void leave(LeaveRequest request, StreamObserver<LeaveResponse> response) {
         leaves.incrementAndGet();
+        if (removesOnLeave) { // as the coordinator: the node's session hears REMOVED, here before the leave is answered
+          send(CoordinatorMessage.newBuilder().setRemoved(io.dsfleet.proto.v1.Removed.newBuilder().setReason("the node left")).build());
+        }
         response.onNext(LeaveResponse.getDefaultInstance());
         response.onCompleted();
       }

@@ -44,6 +44,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private volatile boolean joined;
   private volatile boolean closed;
   private final StateWrites writes = new StateWrites();
+  private final NodeRemoval removal;
   private StreamObserver<AgentMessage> stream;
   private ScheduledFuture<?> heartbeats;
   private Instant openedAt;
@@ -80,6 +81,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.reconciler = reconciler;
     this.state = state;
     this.desiredSets = new DesiredSets(state, reconciler);
+    this.removal = new NodeRemoval(reconciler, state, credentials, writes);
     this.scheduler = scheduler;
     this.clock = clock;
     this.reconnect = new Reconnect(random);
@@ -445,12 +447,7 @@ public final class CoordinatorSession implements AutoCloseable {
       case REMOVED -> {
         log.warn("this node was removed from the fleet: {}; stopping and removing every owned container", m.getRemoved().getReason());
         closed = true;
-        work.execute(() -> {
-          reconciler.removeAll(Duration.ofSeconds(30), log::info);
-          state.clear();
-          credentials.forget();
-          onRemoved.run();
-        });
+        removal.start(work).thenRun(onRemoved);
       }
       case HEARTBEAT_ACK -> lastAckNanos = System.nanoTime();
       default -> { }
@@ -458,12 +455,25 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   /**
-   * No desired set is acted on or written any more (one under way is waited for, up to 30 s); the
-   * session stays open otherwise. Leaving uses it before it stops the pods and clears the state, so
-   * a set in flight cannot bring pods back or write the state again.
+   * Leaves the fleet and removes this node's pods and state (leaving on shutdown): the leave first,
+   * unless the coordinator removed the node already; then the removal, which the coordinator's
+   * REMOVED answer to the leave starts too: it runs once, and this waits for it (up to 90 s).
    */
-  public void stopTakingSets() {
-    writes.close(30, TimeUnit.SECONDS);
+  public void leaveAndRemove() {
+    if (!removal.started()) {
+      leave();
+    }
+    closed = true;
+    try {
+      removal.start(work).get(90, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the pods were not all stopped and removed within 90 s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while the pods were removed");
+    }
   }
 
   /** Leaves the fleet: the coordinator removes the node and revokes its certificate, which is forgotten here. */

@@ -14,6 +14,7 @@ import io.dsfleet.proto.v1.CoordinatorMessage;
 import io.dsfleet.proto.v1.DesiredPod;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.NodeInfo;
+import io.dsfleet.proto.v1.Removed;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -22,8 +23,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -162,24 +165,37 @@ class DesiredSetWriteTest extends SessionTestBase {
     }
   }
 
-  /** What leaving does first: no desired set is acted on or written any more, while the pods are stopped and the state cleared. */
+  /**
+   * Leaving waits for a set whose write is under way, and takes none after it: a set in flight
+   * brings no pod back and writes nothing after the clear.
+   */
   @Test
-  void aSessionThatStoppedTakingSetsNeitherActsOnNorWritesOne() throws Exception {
+  void leavingWaitsForTheSetBeingWrittenAndTakesNoneAfterIt() throws Exception {
+    AtomicInteger removed = new AtomicInteger();
     try (FakeCoordinator coordinator = new FakeCoordinator(set(1, "a")).start(0)) {
-      CoordinatorSession session = session(coordinator);
+      CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
+          NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, disk, scheduler, clock, new Random(1), Duration.ofSeconds(1),
+          removed::incrementAndGet);
       try {
         session.start();
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
-        session.stopTakingSets();
+        disk.busy = new CountDownLatch(1);
         coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(2, "a", "b")).build());
-        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(3)).build());
-        // a barrier: a log request after the two sets, on the same stream, is handled after them
-        coordinator.send(CoordinatorMessage.newBuilder().setLogRequest(io.dsfleet.proto.v1.LogRequest.newBuilder().setRequestId("barrier")
-            .setNamespace("ops").setPodName("none")).build());
-        await().atMost(Duration.ofSeconds(30)).until(() -> !coordinator.logChunks.isEmpty());
-        assertThat(reconciler.desiredPods()).containsExactly("ops/a");
-        assertThat(disk.begun.get()).as("writes begun").isEqualTo(1);
-        assertThat(coordinator.desiredAcks.get()).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(30)).until(() -> disk.begun.get() == 2);
+        // set 3 and the REMOVED wait on the stream behind set 2's write; the leave waits for that write
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(3, "a", "b", "c")).build());
+        coordinator.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason("the node left")).build());
+        CompletableFuture<Void> leaving = CompletableFuture.runAsync(session::leaveAndRemove);
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.leaves.get() == 1);
+        assertThat(leaving).as("waits for the write under way").isNotDone();
+        disk.busy.countDown();
+        leaving.get(30, TimeUnit.SECONDS);
+        // the REMOVED after set 3 is the barrier: set 3 was handled before it
+        await().atMost(Duration.ofSeconds(30)).until(() -> removed.get() == 1);
+        assertThat(reconciler.desiredPods()).isEmpty();
+        assertThat(disk.begun.get()).as("set 3 never written").isEqualTo(2);
+        assertThat(coordinator.desiredAcks.get()).isEqualTo(2);
+        assertThat(new LocalState(dir.resolve("state")).left()).isTrue();
       } finally {
         session.close();
       }

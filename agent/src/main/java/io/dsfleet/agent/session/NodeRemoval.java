@@ -1,0 +1,75 @@
+package io.dsfleet.agent.session;
+
+import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.state.LocalState;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The end of this node's membership: no desired set is acted on or written any more (a write under
+ * way is waited for, up to 30 s), every owned pod is stopped (each within its grace period, at most
+ * 30 s) and removed, the state is cleared and the credentials forgotten.
+ *
+ * <p>It runs once. The coordinator's REMOVED and leaving on shutdown both ask for it, and a leave is
+ * itself answered with REMOVED on the session: every asker gets the one removal under way, so no
+ * pod's preStop hook runs twice, no two clears race for the state directory, and nobody cuts the
+ * other's grace periods short.
+ */
+final class NodeRemoval {
+  private static final Logger log = LoggerFactory.getLogger(NodeRemoval.class);
+  /** Each pod's grace period is cut to this. */
+  static final Duration GRACE = Duration.ofSeconds(30);
+
+  private final Reconciler reconciler;
+  private final LocalState state;
+  private final NodeCredentials credentials;
+  private final StateWrites writes;
+  private final AtomicReference<CompletableFuture<Void>> removal = new AtomicReference<>();
+
+  NodeRemoval(Reconciler reconciler, LocalState state, NodeCredentials credentials, StateWrites writes) {
+    this.reconciler = reconciler;
+    this.state = state;
+    this.credentials = credentials;
+    this.writes = writes;
+  }
+
+  boolean started() {
+    return removal.get() != null;
+  }
+
+  /**
+   * Starts the removal on {@code where}, or returns the one started before; completes when it ends.
+   * No desired set is taken from the moment it returns.
+   */
+  CompletableFuture<Void> start(Executor where) {
+    CompletableFuture<Void> mine = new CompletableFuture<>();
+    CompletableFuture<Void> first = removal.compareAndExchange(null, mine);
+    if (first != null) {
+      return first;
+    }
+    // here, not on the executor: a set that arrives after this call is never acted on; one in flight is
+    // waited for, and brings no pod back and writes nothing after the clear
+    writes.close(30, TimeUnit.SECONDS);
+    try {
+      where.execute(() -> {
+        try {
+          reconciler.removeAll(GRACE, log::info);
+          state.clear();
+          credentials.forget();
+          mine.complete(null);
+        } catch (RuntimeException e) {
+          log.error("removing this node's pods failed: {}", e.toString());
+          mine.completeExceptionally(e);
+        }
+      });
+    } catch (RuntimeException e) { // the executor refused it (shut down)
+      mine.completeExceptionally(e);
+    }
+    return mine;
+  }
+}

@@ -1,0 +1,83 @@
+package io.dsfleet.agent.session;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.agent.FakeCoordinator;
+import io.dsfleet.agent.runtime.FakeRuntime;
+import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.Removed;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Leaving on shutdown against the coordinator's REMOVED, which answers a leave on the session too:
+ * one removal of the node's pods, which the leaver waits for.
+ */
+class LeavingTest extends SessionTestBase {
+  private final FakeRuntime runtime = LogRequestLimitsTest.runtimeWithPodP();
+  private final CountDownLatch docker = new CountDownLatch(1);
+  private final AtomicInteger removed = new AtomicInteger();
+
+  /** The removal's list of every owned container waits for {@link #docker}: a removal under way is seen, and held. */
+  private CoordinatorSession opened(FakeCoordinator coordinator) {
+    CoordinatorSession session = session(coordinator, runtime, Duration.ofSeconds(5), removed::incrementAndGet);
+    session.start();
+    await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
+    runtime.listsThatWait = java.util.Map::isEmpty;
+    runtime.listsWaitFor = docker;
+    return session;
+  }
+
+  @Test
+  void leavingRunsTheOneRemovalItsRemovedAnswerStartsTooAndWaitsForIt() throws Exception {
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      coordinator.removesOnLeave = true;
+      CoordinatorSession session = opened(coordinator);
+      try {
+        CompletableFuture<Void> leaving = CompletableFuture.runAsync(session::leaveAndRemove);
+        await().atMost(Duration.ofSeconds(30)).until(() -> runtime.listsWaiting.size() == 1);
+        // two removals would both be listing by now: the REMOVED reached the session before the leave's answer
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).until(() -> runtime.listsWaiting.size() == 1);
+        assertThat(leaving).as("the leaver waits for the removal").isNotDone();
+        docker.countDown();
+        leaving.get(30, TimeUnit.SECONDS);
+        assertThat(runtime.listOwned("n1")).as("every owned container removed").isEmpty();
+        assertThat(runtime.calls.stream().filter(c -> c.equals("stop app"))).as("stopped once").hasSize(1);
+        assertThat(new LocalState(dir.resolve("state")).left()).isTrue();
+        assertThat(coordinator.leaves.get()).isEqualTo(1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> removed.get() == 1);
+      } finally {
+        docker.countDown();
+        session.close();
+      }
+    }
+  }
+
+  @Test
+  void aNodeTheCoordinatorRemovedDoesNotLeaveAgainOnShutdownButWaitsForItsRemoval() throws Exception {
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = opened(coordinator);
+      try {
+        coordinator.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason("removed by an admin")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> runtime.listsWaiting.size() == 1);
+        CompletableFuture<Void> leaving = CompletableFuture.runAsync(session::leaveAndRemove);
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5)).until(() -> runtime.listsWaiting.size() == 1 && !leaving.isDone());
+        docker.countDown();
+        leaving.get(30, TimeUnit.SECONDS);
+        assertThat(runtime.listOwned("n1")).isEmpty();
+        assertThat(coordinator.leaves.get()).as("the node is no member to leave").isZero();
+        await().atMost(Duration.ofSeconds(10)).until(() -> removed.get() == 1);
+      } finally {
+        docker.countDown();
+        session.close();
+      }
+    }
+  }
+}
