@@ -199,6 +199,7 @@ class AgentProcessTest {
     assertThat(coordinator.leaves.get()).isEqualTo(1);
     String out = Files.readString(log);
     assertThat(out.split("stopping 3 pods", -1)).as("one removal: " + out).hasSize(2);
+    assertThat(out.lines().filter(l -> l.contains(": stopping main: "))).as("each pod stopped once: " + out).hasSize(3);
     assertThat(out).doesNotContain("leave on shutdown failed");
     assertThat(tmp.resolve("state/left")).exists();
   }

@@ -36,6 +36,8 @@ public final class FakeCoordinator implements AutoCloseable {
   public volatile boolean ackHeartbeats = true;
   /** On: a leave sends REMOVED on the session opened last before it is answered, as the coordinator does (in either order). */
   public volatile boolean removesOnLeave;
+  /** Set: a leave is answered with this error (and changes nothing). */
+  public volatile io.grpc.Status leaveFails;
 
   public FakeCoordinator(DesiredState desired) {
     this.desired = desired;
@@ -62,6 +64,10 @@ public final class FakeCoordinator implements AutoCloseable {
       @Override
       public void leave(LeaveRequest request, StreamObserver<LeaveResponse> response) {
         leaves.incrementAndGet();
+        if (leaveFails != null) {
+          response.onError(leaveFails.asRuntimeException());
+          return;
+        }
         if (removesOnLeave) { // as the coordinator: the node's session hears REMOVED, here before the leave is answered
           send(CoordinatorMessage.newBuilder().setRemoved(io.dsfleet.proto.v1.Removed.newBuilder().setReason("the node left")).build());
         }

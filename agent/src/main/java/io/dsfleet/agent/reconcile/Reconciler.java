@@ -95,6 +95,8 @@ public final class Reconciler {
   private volatile Map<String, DesiredPod> desired = Map.of();
   /** The kubelet's "sources ready": a desired set came from the state directory or a coordinator. */
   private volatile boolean sourcesReady;
+  /** Set by {@link #removeAll}: no pass plans anything after it (the removal stops each pod, once). */
+  private volatile boolean removing;
   /** Pods released by an orphan delete: never touched, never reported (unless desired again). */
   private volatile Set<String> orphans = Set.of();
   private final Set<String> busy = ConcurrentHashMap.newKeySet();
@@ -238,6 +240,10 @@ public final class Reconciler {
    * less than {@link QuietPasses#MAX} old: a node whose pods just run costs a timer and nothing more.
    */
   public void tick() {
+    if (removing) {
+      log.debug("reconcile pass {} done: the node's pods are being removed", passes.incrementAndGet());
+      return;
+    }
     Instant now = clock.instant();
     if (quiet.skip(now, idle() && view.fresh(now))) {
       long n = passes.incrementAndGet();
@@ -523,10 +529,13 @@ public final class Reconciler {
   /**
    * Stops every owned pod in parallel, each container within its grace period but all within
    * {@code deadline}, then removes the containers and the pod directories (the node left the fleet).
+   * From its start no reconcile pass plans anything: a pass would tear the same pods down again
+   * (their preStop hooks twice).
    *
    * @return how many pods were stopped
    */
   public int removeAll(Duration deadline, Consumer<String> progress) {
+    removing = true;
     desired = Map.of();
     sourcesReady = true;
     Set<String> released = orphans;

@@ -447,7 +447,7 @@ public final class CoordinatorSession implements AutoCloseable {
       case REMOVED -> {
         log.warn("this node was removed from the fleet: {}; stopping and removing every owned container", m.getRemoved().getReason());
         closed = true;
-        removal.start(work).thenRun(onRemoved);
+        removal.start(work).whenComplete((done, failed) -> onRemoved.run()); // removed either way: what failed is logged
       }
       case HEARTBEAT_ACK -> lastAckNanos = System.nanoTime();
       default -> { }
@@ -457,19 +457,26 @@ public final class CoordinatorSession implements AutoCloseable {
   /**
    * Leaves the fleet and removes this node's pods and state (leaving on shutdown): the leave first,
    * unless the coordinator removed the node already; then the removal, which the coordinator's
-   * REMOVED answer to the leave starts too: it runs once, and this waits for it (up to 90 s).
+   * REMOVED answer to the leave starts too: it runs once, and this waits for it (up to 100 s). A
+   * leave the coordinator did not take (unreachable) is logged and the pods are removed anyway, as
+   * `ds-agent leave` does.
    */
   public void leaveAndRemove() {
     if (!removal.started()) {
-      leave();
+      try {
+        leave();
+      } catch (RuntimeException e) { // NOT_FOUND too: removed meanwhile, its REMOVED on the way
+        log.warn("leaving the fleet failed at the coordinator ({}); removing this node's pods anyway (until `dsctl node rm`"
+            + " the fleet lists the node)", e.toString());
+      }
     }
     closed = true;
     try {
-      removal.start(work).get(90, TimeUnit.SECONDS);
+      removal.start(work).get(100, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException e) {
       throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
     } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("the pods were not all stopped and removed within 90 s");
+      throw new IllegalStateException("the pods were not all stopped and removed within 100 s");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while the pods were removed");

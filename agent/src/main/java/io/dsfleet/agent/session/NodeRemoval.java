@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The end of this node's membership: no desired set is acted on or written any more (a write under
- * way is waited for, up to 30 s), every owned pod is stopped (each within its grace period, at most
- * 30 s) and removed, the state is cleared and the credentials forgotten.
+ * way is waited for, up to 30 s), the state is cleared and the credentials forgotten, then every
+ * owned pod is stopped (each within its grace period, at most 30 s; no reconcile pass plans
+ * anything meanwhile) and removed.
  *
  * <p>It runs once. The coordinator's REMOVED and leaving on shutdown both ask for it, and a leave is
  * itself answered with REMOVED on the session: every asker gets the one removal under way, so no
@@ -58,12 +59,17 @@ final class NodeRemoval {
     try {
       where.execute(() -> {
         try {
-          reconciler.removeAll(GRACE, log::info);
-          state.clear();
-          credentials.forget();
+          // the state first: a removal cut short (the unit's stop timeout, a crash) leaves a node that
+          // left, whose next start resumes no pods; `ds-agent leave` then removes what is left
+          try {
+            state.clear();
+            credentials.forget();
+          } finally {
+            reconciler.removeAll(GRACE, log::info);
+          }
           mine.complete(null);
         } catch (RuntimeException e) {
-          log.error("removing this node's pods failed: {}", e.toString());
+          log.error("removing this node's pods failed: {}; `ds-agent leave` removes what is left once Docker answers", e.toString());
           mine.completeExceptionally(e);
         }
       });

@@ -533,4 +533,37 @@ class ReconcilerTest {
     assertThat(progress).containsExactly("stopping 1 pod (each within its grace period, at most 30 s)", "stopped ops/agent-abcde (1/1)");
     assertThat(r.removeAll(Duration.ofSeconds(30), progress::add)).as("a second leave has nothing to stop").isZero();
   }
+
+  /** A pass while the node's pods are being removed tears nothing down again: each preStop hook runs once. */
+  @Test
+  void aPassDuringTheRemovalTearsNothingDownAgain() throws Exception {
+    r.setDesired(desired("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [sh, -c, 'sleep 5']}}}"));
+    r.tick();
+    assertThat(app("main").running()).isTrue();
+    java.util.concurrent.atomic.AtomicInteger preStops = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.CountDownLatch hooked = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    runtime.setExecRule(cmd -> {
+      if (preStops.incrementAndGet() == 1) { // the removal's hook waits for the test; any other returns at once
+        hooked.countDown();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    var removal = java.util.concurrent.CompletableFuture.supplyAsync(() -> r.removeAll(Duration.ofSeconds(30), x -> { }));
+    try {
+      assertThat(hooked.await(30, TimeUnit.SECONDS)).isTrue();
+      clock.advance(Duration.ofSeconds(11)); // past the longest a node goes without a full pass (its work runs inline, on this thread)
+      r.tick();
+      assertThat(preStops.get()).as("the pass ran no second preStop hook").isEqualTo(1);
+    } finally {
+      release.countDown();
+    }
+    assertThat(removal.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+    assertThat(owned()).isEmpty();
+  }
 }

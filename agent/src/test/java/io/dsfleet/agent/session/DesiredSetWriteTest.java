@@ -187,12 +187,13 @@ class DesiredSetWriteTest extends SessionTestBase {
         coordinator.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason("the node left")).build());
         CompletableFuture<Void> leaving = CompletableFuture.runAsync(session::leaveAndRemove);
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.leaves.get() == 1);
-        assertThat(leaving).as("waits for the write under way").isNotDone();
+        // the removal waits for the write under way: the pods and the state untouched meanwhile
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(5))
+            .until(() -> !leaving.isDone() && !new LocalState(dir.resolve("state")).left() && reconciler.desiredPods().contains("ops/b"));
         disk.busy.countDown();
         leaving.get(30, TimeUnit.SECONDS);
         // the REMOVED after set 3 is the barrier: set 3 was handled before it
         await().atMost(Duration.ofSeconds(30)).until(() -> removed.get() == 1);
-        assertThat(reconciler.desiredPods()).isEmpty();
         assertThat(disk.begun.get()).as("set 3 never written").isEqualTo(2);
         assertThat(coordinator.desiredAcks.get()).isEqualTo(2);
         assertThat(new LocalState(dir.resolve("state")).left()).isTrue();

@@ -80,4 +80,37 @@ class LeavingTest extends SessionTestBase {
       }
     }
   }
+
+  /** As `ds-agent leave`: a leave the coordinator does not take still stops and removes the node's pods. */
+  @Test
+  void aLeaveTheCoordinatorRefusesStillRemovesThePods() throws Exception {
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      coordinator.leaveFails = io.grpc.Status.UNAVAILABLE.withDescription("no leader");
+      CoordinatorSession session = opened(coordinator);
+      docker.countDown();
+      session.leaveAndRemove();
+      assertThat(coordinator.leaves.get()).isEqualTo(1);
+      assertThat(runtime.listOwned("n1")).isEmpty();
+      assertThat(new LocalState(dir.resolve("state")).left()).isTrue();
+      session.close();
+    }
+  }
+
+  /** A removal Docker fails still ends the membership: the state is cleared and the agent told to exit. */
+  @Test
+  void aRemovalDockerFailsStillClearsTheStateAndEndsTheAgent() throws Exception {
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = opened(coordinator);
+      try {
+        runtime.setDown(true);
+        docker.countDown();
+        coordinator.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason("removed by an admin")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> removed.get() == 1);
+        assertThat(new LocalState(dir.resolve("state")).left()).as("a restart resumes no pods").isTrue();
+        assertThat(new LocalState(dir.resolve("state")).loadDesired()).isEmpty();
+      } finally {
+        session.close();
+      }
+    }
+  }
 }
