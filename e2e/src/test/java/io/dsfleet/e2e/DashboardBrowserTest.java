@@ -284,7 +284,10 @@ class DashboardBrowserTest {
     TestFleet.await("the node under way settles", 60, () -> grid().stream().allMatch(c -> c.endsWith("Ready")));
     List<String> held = grid();
     assertThat(held).as("paused with a node still on r1").contains("r1 Ready");
-    Thread.sleep(6_000); // more than a pod's readiness delay: time for the rollout to move, if it did
+    // the barrier: a rollout pass has run since the last change (the settled node's report), and the
+    // page, loaded again, shows what it left
+    TestFleet.await("a rollout pass after the node settled", 30, () -> !fleet.rolloutPassPending());
+    browser.navigate().refresh();
     assertThat(grid()).as("nothing moves while paused").isEqualTo(held);
     assertThat(rolloutLine()).contains("rollout paused");
 

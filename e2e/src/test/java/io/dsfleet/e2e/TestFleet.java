@@ -179,10 +179,41 @@ final class TestFleet implements AutoCloseable {
         coordinatorJar.toString(), "serve", "--listen", coordinatorAddress(), "--data-dir", root.resolve("coordinator").toString(),
         "--config", root.resolve("none.yaml").toString(), "--heartbeat-interval", "1s", "--heartbeat-grace", "6s"));
     cmd.addAll(Arrays.asList(extra));
+    // the coordinator runs in the root namespace: its HTTP listeners on loopback get ports of its own
+    // (or none), never the defaults a quickstart beside it holds (scripts/test runs one in the other lane)
+    if (!cmd.contains("--metrics-listen")) {
+      metricsPort = io.dsfleet.common.testing.FreePorts.pick();
+      cmd.addAll(List.of("--metrics-listen", "127.0.0.1:" + metricsPort));
+    }
+    for (String listener : List.of("--dashboard-listen", "--kube-api-listen")) {
+      if (!cmd.contains(listener)) {
+        cmd.addAll(List.of(listener, "off"));
+      }
+    }
     coordinator = spawn("coordinator", root.resolve("coordinator.log"), cmd);
     stalled = coordinator;
     // over the control API (its credentials exist once the first start wrote them), not a dsctl JVM per poll
     await("coordinator serving", 60, () -> Files.exists(pki().resolve("admin.pem")) && answers());
+  }
+
+  /** Where the coordinator serves its metrics, picked at each start (0: it was given its own). */
+  private volatile int metricsPort;
+
+  /**
+   * Whether a change waits for the coordinator's rollout pass (its metric
+   * dsfleet_controller_pass_pending): false once a pass has run after the last change, the barrier
+   * before asserting that a rollout did not move.
+   */
+  boolean rolloutPassPending() throws IOException, InterruptedException {
+    if (metricsPort == 0) {
+      throw new IllegalStateException("the coordinator was started with a metrics address of the test's own");
+    }
+    var client = java.net.http.HttpClient.newHttpClient();
+    String body = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+        .timeout(Duration.ofSeconds(30)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    return body.lines().filter(l -> l.startsWith("dsfleet_controller_pass_pending ")).findFirst()
+        .map(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1).strip()) != 0)
+        .orElseThrow(() -> new IllegalStateException("no dsfleet_controller_pass_pending in the coordinator's metrics"));
   }
 
   Path pki() {
