@@ -96,8 +96,15 @@ class AgentProcessTest {
   }
 
   static DesiredState threePods() {
-    DesiredState one = DockerHarness.state(DockerHarness.ds("spec.template.spec.terminationGracePeriodSeconds", "1",
+    return threePods("spec.template.spec.terminationGracePeriodSeconds", "1");
+  }
+
+  /** Three pods of one container each, with {@code more} fields of their template set. */
+  static DesiredState threePods(String... more) {
+    List<String> fields = new java.util.ArrayList<>(List.of(
         "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 2147483647 & wait']"));
+    fields.addAll(List.of(more));
+    DesiredState one = DockerHarness.state(DockerHarness.ds(fields.toArray(String[]::new)));
     DesiredState.Builder b = one.toBuilder().clearPods();
     for (String name : List.of("first-aaaaa", "second-bbbbb", "third-ccccc")) {
       b.addPods(one.getPods(0).toBuilder().setPodName(name).setDaemonSet(name.split("-")[0]));
@@ -189,7 +196,9 @@ class AgentProcessTest {
    */
   @Test
   void anAgentLeavingOnShutdownStopsEachPodOnceAndExitsOnceTheyAreGone() throws Exception {
-    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(coordinator);
+    // a preStop hook that takes a while: a second teardown (a reconcile pass meanwhile) would find the pods running
+    coordinator = new FakeCoordinator(threePods("spec.template.spec.terminationGracePeriodSeconds", "10",
+        "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [sleep, '3']}}}")).startInPlaceOf(coordinator);
     coordinator.removesOnLeave = true;
     agent = startAgent("--leave-on-shutdown");
     await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);

@@ -97,6 +97,8 @@ public final class Reconciler {
   private volatile boolean sourcesReady;
   /** Set by {@link #removeAll}: no pass plans anything after it (the removal stops each pod, once). */
   private volatile boolean removing;
+  /** Held through each pass: {@link #removeAll} waits for one under way. */
+  private final Object passing = new Object();
   /** Pods released by an orphan delete: never touched, never reported (unless desired again). */
   private volatile Set<String> orphans = Set.of();
   private final Set<String> busy = ConcurrentHashMap.newKeySet();
@@ -240,10 +242,16 @@ public final class Reconciler {
    * less than {@link QuietPasses#MAX} old: a node whose pods just run costs a timer and nothing more.
    */
   public void tick() {
-    if (removing) {
-      log.debug("reconcile pass {} done: the node's pods are being removed", passes.incrementAndGet());
-      return;
+    synchronized (passing) {
+      if (removing) {
+        log.debug("reconcile pass {} done: the node's pods are being removed", passes.incrementAndGet());
+        return;
+      }
+      pass();
     }
+  }
+
+  private void pass() {
     Instant now = clock.instant();
     if (quiet.skip(now, idle() && view.fresh(now))) {
       long n = passes.incrementAndGet();
@@ -529,8 +537,10 @@ public final class Reconciler {
   /**
    * Stops every owned pod in parallel, each container within its grace period but all within
    * {@code deadline}, then removes the containers and the pod directories (the node left the fleet).
-   * From its start no reconcile pass plans anything: a pass would tear the same pods down again
-   * (their preStop hooks twice).
+   * From its start no reconcile pass plans anything (a pass would tear the same pods down again:
+   * their preStop hooks twice); a pass under way ends first, and so does pod work handed out before
+   * (a worker stops at its next step, its pod no longer desired; a teardown under way ends), within
+   * {@code deadline}, so the list of what to stop is the last.
    *
    * @return how many pods were stopped
    */
@@ -538,6 +548,17 @@ public final class Reconciler {
     removing = true;
     desired = Map.of();
     sourcesReady = true;
+    synchronized (passing) { // a pass under way has handed out all it will
+      long until = System.nanoTime() + deadline.toNanos();
+      while (!busy.isEmpty() && System.nanoTime() < until) {
+        try {
+          Thread.sleep(20);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+      }
+    }
     Set<String> released = orphans;
     List<OwnedContainer> all = owned(runtime.listOwned(node)).stream().filter(c -> !released.contains(c.pod())).toList();
     Map<String, List<OwnedContainer>> byPod = all.stream().collect(Collectors.groupingBy(OwnedContainer::podKey, HashMap::new, Collectors.toList()));

@@ -505,6 +505,7 @@ public final class CoordinatorSession implements AutoCloseable {
       stream = null;
     }
     channel.reset();
+    removal.awaitIfStarted(100); // the node's removal under way (a REMOVED) ends before its thread is interrupted
     work.shutdownNow();
     logWork.shutdownNow();
     writes.close(30, TimeUnit.SECONDS);

@@ -43,6 +43,21 @@ final class NodeRemoval {
     return removal.get() != null;
   }
 
+  /** Waits for the removal if one started, up to {@code seconds}: whatever ends it ends. */
+  void awaitIfStarted(long seconds) {
+    CompletableFuture<Void> started = removal.get();
+    if (started == null) {
+      return;
+    }
+    try {
+      started.get(seconds, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      log.warn("closing with the node's removal unfinished: {}", e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /**
    * Starts the removal on {@code where}, or returns the one started before; completes when it ends.
    * No desired set is taken from the moment it returns.
@@ -60,12 +75,26 @@ final class NodeRemoval {
       where.execute(() -> {
         try {
           // the state first: a removal cut short (the unit's stop timeout, a crash) leaves a node that
-          // left, whose next start resumes no pods; `ds-agent leave` then removes what is left
-          try {
+          // left, whose next start resumes no pods; `ds-agent leave` then removes what is left. On a
+          // thread of its own, waited for up to 5 s: a stalled disk does not hold the pods' stop back.
+          CompletableFuture<Void> cleared = CompletableFuture.runAsync(() -> {
             state.clear();
             credentials.forget();
-          } finally {
-            reconciler.removeAll(GRACE, log::info);
+          }, r -> io.dsfleet.common.DaemonThreads.named("node-removal-clear").newThread(r).start());
+          RuntimeException clearFailed = null;
+          try {
+            cleared.get(5, TimeUnit.SECONDS);
+          } catch (java.util.concurrent.TimeoutException e) {
+            log.warn("the state directory did not answer within 5 s (a stalled disk?); stopping the pods meanwhile");
+          } catch (java.util.concurrent.ExecutionException e) {
+            clearFailed = e.getCause() instanceof RuntimeException failure ? failure : new IllegalStateException(e.getCause());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while the state was cleared");
+          }
+          reconciler.removeAll(GRACE, log::info);
+          if (clearFailed != null) {
+            throw clearFailed;
           }
           mine.complete(null);
         } catch (RuntimeException e) {

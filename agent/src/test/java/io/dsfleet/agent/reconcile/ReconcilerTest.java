@@ -566,4 +566,36 @@ class ReconcilerTest {
     assertThat(removal.get(30, TimeUnit.SECONDS)).isEqualTo(1);
     assertThat(owned()).isEmpty();
   }
+
+  /** A pod's create under way in Docker when the removal starts ends first: the removal's list holds its container. */
+  @Test
+  void theRemovalWaitsForACreateUnderWayAndRemovesItsContainer() throws Exception {
+    java.util.concurrent.ExecutorService pods = java.util.concurrent.Executors.newSingleThreadExecutor();
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
+        new Reconciler.Threads(pods, new Direct(), new Direct(), new Direct()), reports::add);
+    java.util.concurrent.CountDownLatch creating = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    runtime.beforeCreate = spec -> {
+      creating.countDown();
+      try {
+        release.await(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    };
+    try {
+      r.setDesired(desired());
+      r.tick(); // the pod's worker, on its own thread, waits in its first create
+      assertThat(creating.await(30, TimeUnit.SECONDS)).isTrue();
+      var removal = java.util.concurrent.CompletableFuture.supplyAsync(() -> r.removeAll(Duration.ofSeconds(30), x -> { }));
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> r.desiredPods().isEmpty()); // the removal began
+      release.countDown();
+      removal.get(30, TimeUnit.SECONDS);
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(r::idle); // the worker is done whatever it did
+      assertThat(owned()).as("the container the create made is removed too").isEmpty();
+    } finally {
+      release.countDown();
+      pods.shutdownNow();
+    }
+  }
 }

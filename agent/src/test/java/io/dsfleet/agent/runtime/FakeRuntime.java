@@ -171,8 +171,16 @@ public final class FakeRuntime implements ContainerRuntime {
     addImage(image);
   }
 
+  /** Runs as a create begins, outside the fake's lock (a create that waits in Docker while others go on). */
+  public volatile Consumer<ContainerSpec> beforeCreate = spec -> { };
+
   @Override
-  public synchronized String create(ContainerSpec spec) {
+  public String create(ContainerSpec spec) {
+    beforeCreate.accept(spec);
+    return createNow(spec);
+  }
+
+  private synchronized String createNow(ContainerSpec spec) {
     check();
     record("create " + spec.name());
     maybeFail("create " + spec.name());

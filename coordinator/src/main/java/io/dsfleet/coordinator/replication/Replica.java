@@ -137,7 +137,7 @@ public final class Replica implements AutoCloseable {
     // a crash and a stop restart the same way (from the last snapshot, replaying the log after it)
     RaftServerConfigKeys.Snapshot.setTriggerWhenStopEnabled(props, false);
     // A leader retries a follower it cannot reach 10 times at once, then once a second (Ratis' default
-    // goes to once every 5 s after 20 failures): a replica restarted after a minute away was caught up
+    // goes to once every 5 s after 30 failures): a replica restarted after a minute away was caught up
     // 11 s after it answered the leader (two waits of 5 s), now within about a second. The count is
     // never used up (past it Ratis would retry without waiting).
     RaftServerConfigKeys.Log.Appender.setRetryPolicy(props, "1ms,10, 1s,100000000");
