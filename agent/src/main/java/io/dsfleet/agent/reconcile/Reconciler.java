@@ -97,8 +97,8 @@ public final class Reconciler {
   private volatile boolean sourcesReady;
   /** Set by {@link #removeAll}: no pass plans anything after it (the removal stops each pod, once). */
   private volatile boolean removing;
-  /** Held through each pass: {@link #removeAll} waits for one under way. */
-  private final Object passing = new Object();
+  /** Held through each pass: {@link #removeAll} waits for one under way (within its deadline). */
+  private final java.util.concurrent.locks.ReentrantLock passing = new java.util.concurrent.locks.ReentrantLock();
   /** Pods released by an orphan delete: never touched, never reported (unless desired again). */
   private volatile Set<String> orphans = Set.of();
   private final Set<String> busy = ConcurrentHashMap.newKeySet();
@@ -242,12 +242,15 @@ public final class Reconciler {
    * less than {@link QuietPasses#MAX} old: a node whose pods just run costs a timer and nothing more.
    */
   public void tick() {
-    synchronized (passing) {
+    passing.lock();
+    try {
       if (removing) {
         log.debug("reconcile pass {} done: the node's pods are being removed", passes.incrementAndGet());
         return;
       }
       pass();
+    } finally {
+      passing.unlock();
     }
   }
 
@@ -539,8 +542,8 @@ public final class Reconciler {
    * {@code deadline}, then removes the containers and the pod directories (the node left the fleet).
    * From its start no reconcile pass plans anything (a pass would tear the same pods down again:
    * their preStop hooks twice); a pass under way ends first, and so does pod work handed out before
-   * (a worker stops at its next step, its pod no longer desired; a teardown under way ends), within
-   * {@code deadline}, so the list of what to stop is the last.
+   * (a worker stops at its next step, its pod no longer desired; a teardown under way ends), so the
+   * list of what to stop is the last. That wait counts against {@code deadline} too.
    *
    * @return how many pods were stopped
    */
@@ -548,22 +551,27 @@ public final class Reconciler {
     removing = true;
     desired = Map.of();
     sourcesReady = true;
-    synchronized (passing) { // a pass under way has handed out all it will
-      long until = System.nanoTime() + deadline.toNanos();
+    long until = System.nanoTime() + deadline.toNanos();
+    boolean locked = false;
+    try {
+      locked = passing.tryLock(deadline.toNanos(), TimeUnit.NANOSECONDS); // a pass under way has handed out all it will
       while (!busy.isEmpty() && System.nanoTime() < until) {
-        try {
-          Thread.sleep(20);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          break;
-        }
+        Thread.sleep(20);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      if (locked) {
+        passing.unlock();
       }
     }
+    Duration left = Duration.ofNanos(Math.max(0, until - System.nanoTime()));
+    long leftSeconds = Math.round(left.toMillis() / 1000.0);
     Set<String> released = orphans;
     List<OwnedContainer> all = owned(runtime.listOwned(node)).stream().filter(c -> !released.contains(c.pod())).toList();
     Map<String, List<OwnedContainer>> byPod = all.stream().collect(Collectors.groupingBy(OwnedContainer::podKey, HashMap::new, Collectors.toList()));
     long running = byPod.values().stream().filter(l -> l.stream().anyMatch(OwnedContainer::running)).count();
-    progress.accept("stopping " + running + " pod" + (running == 1 ? "" : "s") + " (each within its grace period, at most " + deadline.toSeconds() + " s)");
+    progress.accept("stopping " + running + " pod" + (running == 1 ? "" : "s") + " (each within its grace period, at most " + leftSeconds + " s)");
     AtomicLong stopped = new AtomicLong();
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(byPod.size(), 16)), DaemonThreads.named("leave"));
     try {
@@ -576,15 +584,15 @@ public final class Reconciler {
           List<PodPlanner.Kill> kills = new ArrayList<>();
           for (PodPlanner.Action a : PodPlanner.kill(run, Duration.ofSeconds(30), "node left the fleet")) {
             PodPlanner.Kill k = (PodPlanner.Kill) a;
-            kills.add(new PodPlanner.Kill(k.container(), k.grace().compareTo(deadline) > 0 ? deadline : k.grace(), k.why()));
+            kills.add(new PodPlanner.Kill(k.container(), k.grace().compareTo(left) > 0 ? left : k.grace(), k.why()));
           }
           executor.kill(kills);
           progress.accept("stopped " + e.getKey() + " (" + stopped.incrementAndGet() + "/" + running + ")");
         });
       }
       pool.shutdown();
-      if (!pool.awaitTermination(deadline.toSeconds() + 15, TimeUnit.SECONDS)) {
-        progress.accept("some pods did not stop within " + deadline.toSeconds() + " s; removing them anyway");
+      if (!pool.awaitTermination(left.toSeconds() + 15, TimeUnit.SECONDS)) {
+        progress.accept("some pods did not stop within " + leftSeconds + " s; removing them anyway");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

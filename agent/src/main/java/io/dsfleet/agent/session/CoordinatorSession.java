@@ -457,7 +457,8 @@ public final class CoordinatorSession implements AutoCloseable {
   /**
    * Leaves the fleet and removes this node's pods and state (leaving on shutdown): the leave first,
    * unless the coordinator removed the node already; then the removal, which the coordinator's
-   * REMOVED answer to the leave starts too: it runs once, and this waits for it (up to 100 s). A
+   * REMOVED answer to the leave starts too: it runs once, and this waits for it (up to 100 s from its
+   * start, one budget with the session's close). A
    * leave the coordinator did not take (unreachable) is logged and the pods are removed anyway, as
    * `ds-agent leave` does.
    */
@@ -471,12 +472,13 @@ public final class CoordinatorSession implements AutoCloseable {
       }
     }
     closed = true;
+    removal.start(work);
     try {
-      removal.start(work).get(100, TimeUnit.SECONDS);
+      removal.await();
     } catch (java.util.concurrent.ExecutionException e) {
       throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
     } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("the pods were not all stopped and removed within 100 s");
+      throw new IllegalStateException("the pods were not all stopped and removed within " + NodeRemoval.WAIT.toSeconds() + " s");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while the pods were removed");
@@ -491,21 +493,25 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   @Override
-  public synchronized void close() {
+  public void close() {
     closed = true;
-    if (heartbeats != null) {
-      heartbeats.cancel(false);
-    }
-    if (stream != null) {
-      try {
-        stream.onCompleted();
-      } catch (RuntimeException ignored) {
-        // already closed
+    // the node's removal under way (a REMOVED) ends before its thread is interrupted; waited for
+    // outside the session's monitor, which the removal's last reconcile pass may report through
+    removal.awaitQuietly();
+    synchronized (this) {
+      if (heartbeats != null) {
+        heartbeats.cancel(false);
       }
-      stream = null;
+      if (stream != null) {
+        try {
+          stream.onCompleted();
+        } catch (RuntimeException ignored) {
+          // already closed
+        }
+        stream = null;
+      }
+      channel.reset();
     }
-    channel.reset();
-    removal.awaitIfStarted(100); // the node's removal under way (a REMOVED) ends before its thread is interrupted
     work.shutdownNow();
     logWork.shutdownNow();
     writes.close(30, TimeUnit.SECONDS);

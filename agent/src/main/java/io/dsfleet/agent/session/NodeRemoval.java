@@ -30,7 +30,13 @@ final class NodeRemoval {
   private final LocalState state;
   private final NodeCredentials credentials;
   private final StateWrites writes;
-  private final AtomicReference<CompletableFuture<Void>> removal = new AtomicReference<>();
+  /** How long anyone waits for the removal, from its start: the stopping agent, then its session's close, together. */
+  static final Duration WAIT = Duration.ofSeconds(100);
+
+  /** A removal started, and when waiting for it ends. */
+  private record Started(CompletableFuture<Void> done, long untilNanos) {}
+
+  private final AtomicReference<Started> removal = new AtomicReference<>();
 
   NodeRemoval(Reconciler reconciler, LocalState state, NodeCredentials credentials, StateWrites writes) {
     this.reconciler = reconciler;
@@ -43,14 +49,21 @@ final class NodeRemoval {
     return removal.get() != null;
   }
 
-  /** Waits for the removal if one started, up to {@code seconds}: whatever ends it ends. */
-  void awaitIfStarted(long seconds) {
-    CompletableFuture<Void> started = removal.get();
-    if (started == null) {
-      return;
+  /**
+   * Waits for the removal if one started, until {@link #WAIT} after its start (one budget for every
+   * waiter); throws what ended it, or that it did not end in time.
+   */
+  void await() throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
+    Started started = removal.get();
+    if (started != null) {
+      started.done().get(Math.max(0, started.untilNanos() - System.nanoTime()), TimeUnit.NANOSECONDS);
     }
+  }
+
+  /** {@link #await}, saying in the log what ended it badly. */
+  void awaitQuietly() {
     try {
-      started.get(seconds, TimeUnit.SECONDS);
+      await();
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
       log.warn("closing with the node's removal unfinished: {}", e.toString());
     } catch (InterruptedException e) {
@@ -64,9 +77,9 @@ final class NodeRemoval {
    */
   CompletableFuture<Void> start(Executor where) {
     CompletableFuture<Void> mine = new CompletableFuture<>();
-    CompletableFuture<Void> first = removal.compareAndExchange(null, mine);
+    Started first = removal.compareAndExchange(null, new Started(mine, System.nanoTime() + WAIT.toNanos()));
     if (first != null) {
-      return first;
+      return first.done();
     }
     // here, not on the executor: a set that arrives after this call is never acted on; one in flight is
     // waited for, and brings no pod back and writes nothing after the clear
@@ -86,6 +99,11 @@ final class NodeRemoval {
             cleared.get(5, TimeUnit.SECONDS);
           } catch (java.util.concurrent.TimeoutException e) {
             log.warn("the state directory did not answer within 5 s (a stalled disk?); stopping the pods meanwhile");
+            cleared.whenComplete((done, failed) -> {
+              if (failed != null) {
+                log.error("clearing the state directory failed: {}", failed.toString());
+              }
+            });
           } catch (java.util.concurrent.ExecutionException e) {
             clearFailed = e.getCause() instanceof RuntimeException failure ? failure : new IllegalStateException(e.getCause());
           } catch (InterruptedException e) {

@@ -113,4 +113,46 @@ class LeavingTest extends SessionTestBase {
       }
     }
   }
+
+  /**
+   * The agent stopped while the coordinator's removal waits for a reconcile pass under way, which
+   * reports through the session: the session's close waits for the removal without holding what
+   * the pass needs (it held the session's monitor, and the three waited on each other).
+   */
+  @Test
+  void aStopDuringTheRemovalWaitsForItWithoutBlockingThePassItWaitsFor() throws Exception {
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession[] session = new CoordinatorSession[1];
+      io.dsfleet.agent.reconcile.Reconciler reconciler = new io.dsfleet.agent.reconcile.Reconciler("n1", "127.0.0.1", runtime,
+          new io.dsfleet.agent.hostfs.Mounts(), java.time.Clock.systemUTC(), io.dsfleet.agent.reconcile.Backoff.KUBERNETES,
+          io.dsfleet.agent.reconcile.Reconciler.RELIST, dir.resolve("state"), "test", io.dsfleet.agent.reconcile.Reconciler.Threads.standard(),
+          report -> session[0].sendReport(report)); // as the agent wires them
+      session[0] = new CoordinatorSession(java.util.List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
+          io.dsfleet.proto.v1.NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")),
+          scheduler, java.time.Clock.systemUTC(), new java.util.Random(1), Duration.ofSeconds(5), removed::incrementAndGet);
+      try {
+        session[0].start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
+        runtime.listsThatWait = java.util.Map::isEmpty;
+        runtime.listsWaitFor = docker;
+        CompletableFuture<Void> pass = CompletableFuture.runAsync(reconciler::tick); // waits in its list, holding the pass
+        await().atMost(Duration.ofSeconds(30)).until(() -> runtime.listsWaiting.size() == 1);
+        coordinator.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason("removed by an admin")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> new LocalState(dir.resolve("state")).left()); // the removal began
+        Thread stopping = new Thread(session[0]::close, "stopping");
+        stopping.start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> stopping.getState() == Thread.State.TIMED_WAITING); // waits for the removal
+        docker.countDown(); // the pass goes on: it reports, then ends
+        stopping.join(20_000); // the removal waits up to 30 s for a pass: well before that
+        assertThat(stopping.isAlive()).as("the close ended with the removal, the pass not held up").isFalse();
+        assertThat(pass).isDone();
+        assertThat(runtime.listOwned("n1")).isEmpty();
+        assertThat(removed.get()).isEqualTo(1);
+      } finally {
+        docker.countDown();
+        session[0].close();
+        reconciler.close();
+      }
+    }
+  }
 }
