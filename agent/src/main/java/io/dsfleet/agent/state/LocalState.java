@@ -69,9 +69,19 @@ public class LocalState {
     }
   }
 
-  public void saveDesired(DesiredState state) {
-    OwnerOnlyFiles.write(dir.resolve("desired.pb"), box.seal(state.toByteArray(), CONTEXT));
+  /**
+   * Writes the desired set (atomically, synced). Under this object's lock, as {@link #clear} is: a
+   * clear waits for a write under way (a stalled disk's included) and so always comes after it; a
+   * node that left never finds its old set back on disk.
+   */
+  public synchronized void saveDesired(DesiredState state) {
+    write(dir.resolve("desired.pb"), box.seal(state.toByteArray(), CONTEXT));
     written = state;
+  }
+
+  /** Where the desired set and the left mark are written (a test's disk stalls here). */
+  void write(Path file, byte[] data) {
+    OwnerOnlyFiles.write(file, data);
   }
 
   /** Pods released by an orphan delete: their containers run on, unmanaged. Lines that are not pod names are dropped. */
@@ -94,11 +104,11 @@ public class LocalState {
   }
 
   /** Forgets the desired set and records that the node left the fleet (a second leave is then a no-op). */
-  public void clear() {
+  public synchronized void clear() {
     try {
       Files.deleteIfExists(dir.resolve("desired.pb"));
       written = null;
-      OwnerOnlyFiles.write(dir.resolve("left"), "");
+      write(dir.resolve("left"), new byte[0]);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -52,4 +52,38 @@ class LocalStateTest {
     Files.writeString(dir.resolve("orphans"), "web-abcde\n../../etc\n\nlog-12345\n");
     assertThat(new LocalState(dir).loadOrphans()).isEqualTo(Set.of("web-abcde", "log-12345"));
   }
+
+  /** A clear (the node leaving) during a desired set's write waits for it: the set is not back on disk after the clear. */
+  @Test
+  void aClearDuringADesiredSetsWriteComesAfterIt() throws Exception {
+    java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch disk = new java.util.concurrent.CountDownLatch(1);
+    LocalState state = new LocalState(dir) {
+      @Override
+      void write(Path file, byte[] data) {
+        if (file.getFileName().toString().equals("desired.pb")) { // a stalled disk, in the write
+          writing.countDown();
+          try {
+            disk.await(30, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        super.write(file, data);
+      }
+    };
+    Thread saving = new Thread(() -> state.saveDesired(DesiredState.newBuilder().setVersion(7).build()), "saving");
+    saving.start();
+    assertThat(writing.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    Thread clearing = new Thread(state::clear, "clearing");
+    clearing.start();
+    // the clear waits for the write (or, were it not to, is done already)
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+        .until(() -> clearing.getState() == Thread.State.BLOCKED || !clearing.isAlive());
+    disk.countDown();
+    saving.join(30_000);
+    clearing.join(30_000);
+    assertThat(new LocalState(dir).loadDesired()).as("the set written before the clear is gone").isEmpty();
+    assertThat(state.left()).isTrue();
+  }
 }
