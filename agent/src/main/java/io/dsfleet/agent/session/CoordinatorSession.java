@@ -224,6 +224,10 @@ public final class CoordinatorSession implements AutoCloseable {
       }
     });
     synchronized (this) {
+      if (closed) { // closed while this stream opened: close() has torn down what it found
+        out.onCompleted();
+        return;
+      }
       stream = out;
       openedAt = clock.instant();
       lastAckNanos = System.nanoTime();
@@ -512,6 +516,7 @@ public final class CoordinatorSession implements AutoCloseable {
       }
       channel.reset();
     }
+    removal.awaitQuietly(); // a REMOVED that came meanwhile: the same budget, nothing more if none did
     work.shutdownNow();
     logWork.shutdownNow();
     writes.close(30, TimeUnit.SECONDS);

@@ -234,14 +234,16 @@ public final class NodeCredentials {
   }
 
   /** Forgets the certificate (revoked, or the node left): the next join needs a token again. */
-  public synchronized void forget() {
+  public void forget() {
     if (isInsecure()) {
       return;
     }
-    cert = null;
-    key = null;
-    mutual = null;
-    mutualFor = null;
+    synchronized (this) { // the files outside the lock: a stalled disk holds up no heartbeat asking dueForRenewal
+      cert = null;
+      key = null;
+      mutual = null;
+      mutualFor = null;
+    }
     try {
       Files.deleteIfExists(dir.resolve(BUNDLE));
     } catch (IOException e) {
