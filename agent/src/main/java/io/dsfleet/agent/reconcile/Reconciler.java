@@ -101,7 +101,7 @@ public final class Reconciler {
   private final java.util.concurrent.locks.ReentrantLock passing = new java.util.concurrent.locks.ReentrantLock();
   /** Pods released by an orphan delete: never touched, never reported (unless desired again). */
   private volatile Set<String> orphans = Set.of();
-  private final Set<String> busy = ConcurrentHashMap.newKeySet();
+  private final PodWork busy = new PodWork();
   private final Set<String> collecting = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
   private final PodStarts starts = new PodStarts();
@@ -231,7 +231,7 @@ public final class Reconciler {
 
   /** No pod work and no garbage collection in flight. */
   public boolean idle() {
-    return busy.isEmpty() && collecting.isEmpty();
+    return busy.none() && collecting.isEmpty();
   }
 
   /**
@@ -298,7 +298,7 @@ public final class Reconciler {
     }
     for (OwnedContainer c : plan.garbage()) {
       // not while the pod's worker may be between creating and starting this very container
-      if (busy.contains(c.podKey()) || failures.get("gc/" + c.id()).map(f -> f.active(now)).orElse(false) || !collecting.add(c.id())) {
+      if (busy.underWay(c.podKey()) || failures.get("gc/" + c.id()).map(f -> f.active(now)).orElse(false) || !collecting.add(c.id())) {
         continue;
       }
       threads.gc().execute(() -> {
@@ -408,7 +408,7 @@ public final class Reconciler {
       runtime.watch(node, podKey -> {
         view.changed();
         // a pod whose worker is at it hears of its own create and start: the worker's end wakes a pass, which lists
-        if (podKey == null || !busy.contains(podKey)) {
+        if (podKey == null || !busy.underWay(podKey)) {
           wakeUp();
         }
       }, t -> {
@@ -461,7 +461,7 @@ public final class Reconciler {
 
   /** @param wakeAfter run a pass as soon as the work is done (pod work: report the new state now) */
   private void dispatch(String pod, ExecutorService on, boolean wakeAfter, Runnable work) {
-    if (!busy.add(pod)) {
+    if (!busy.begin(pod)) {
       return;
     }
     on.execute(() -> {
@@ -475,7 +475,7 @@ public final class Reconciler {
         log.error("pod {}: {}", pod, ex.toString(), ex);
       } finally {
         view.changed(); // the work may have touched containers: the next pass lists them
-        busy.remove(pod);
+        busy.end(pod);
       }
       if (done && wakeAfter) {
         wakeUp(); // report the new state now; after a failure the next tick retries, never a tight loop
@@ -551,13 +551,13 @@ public final class Reconciler {
     removing = true;
     desired = Map.of();
     sourcesReady = true;
+    // what follows waits for real (a lock, the workers): bounded on the monotonic clock, not on the
+    // reconciler's clock, which a test's fake holds still
     long until = System.nanoTime() + deadline.toNanos();
     boolean locked = false;
     try {
       locked = passing.tryLock(deadline.toNanos(), TimeUnit.NANOSECONDS); // a pass under way has handed out all it will
-      while (!busy.isEmpty() && System.nanoTime() < until) {
-        Thread.sleep(20);
-      }
+      busy.awaitNone(until);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {

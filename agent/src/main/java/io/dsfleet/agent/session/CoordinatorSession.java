@@ -462,9 +462,8 @@ public final class CoordinatorSession implements AutoCloseable {
    * Leaves the fleet and removes this node's pods and state (leaving on shutdown): the leave first,
    * unless the coordinator removed the node already; then the removal, which the coordinator's
    * REMOVED answer to the leave starts too: it runs once, and this waits for it (up to 100 s from its
-   * start, one budget with the session's close). A
-   * leave the coordinator did not take (unreachable) is logged and the pods are removed anyway, as
-   * `ds-agent leave` does.
+   * start, one budget with the session's close). A leave the coordinator did not take (unreachable)
+   * is logged and the pods are removed anyway, as `ds-agent leave` does.
    */
   public void leaveAndRemove() {
     if (!removal.started()) {
@@ -477,16 +476,7 @@ public final class CoordinatorSession implements AutoCloseable {
     }
     closed = true;
     removal.start(work);
-    try {
-      removal.await();
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("the pods were not all stopped and removed within " + NodeRemoval.WAIT.toSeconds() + " s");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while the pods were removed");
-    }
+    removal.await();
   }
 
   /** Leaves the fleet: the coordinator removes the node and revokes its certificate, which is forgotten here. */

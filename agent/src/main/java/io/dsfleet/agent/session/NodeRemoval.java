@@ -51,12 +51,23 @@ final class NodeRemoval {
 
   /**
    * Waits for the removal if one started, until {@link #WAIT} after its start (one budget for every
-   * waiter); throws what ended it, or that it did not end in time.
+   * waiter, bounding a real wait: the monotonic clock); fails with what ended it, or with that it
+   * did not end in time.
    */
-  void await() throws java.util.concurrent.ExecutionException, java.util.concurrent.TimeoutException, InterruptedException {
+  void await() {
     Started started = removal.get();
-    if (started != null) {
+    if (started == null) {
+      return;
+    }
+    try {
       started.done().get(Math.max(0, started.untilNanos() - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause().getMessage(), e.getCause());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the pods were not all stopped and removed within " + WAIT.toSeconds() + " s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while the pods were removed");
     }
   }
 
@@ -64,10 +75,8 @@ final class NodeRemoval {
   void awaitQuietly() {
     try {
       await();
-    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      log.warn("closing with the node's removal unfinished: {}", e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+    } catch (IllegalStateException e) {
+      log.warn("closing with the node's removal unfinished: {}", e.getMessage());
     }
   }
 
