@@ -122,7 +122,7 @@ final class LocalFleet implements AutoCloseable {
   }
 
   LocalFleet startCoordinator(String... extra) {
-    List<String> cmd = new ArrayList<>(List.of(Procs.java()));
+    List<String> cmd = Procs.jvm();
     cmd.addAll(coordinatorJvm);
     cmd.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", addr, "--data-dir",
         dir.resolve("coordinator").toString(), "--config", coordinatorConfig.toString(),
@@ -161,7 +161,8 @@ final class LocalFleet implements AutoCloseable {
       }
       peers.addAll(List.of("--peer", "c" + i + ",127.0.0.1:" + FreePorts.pick() + "," + service));
     }
-    List<String> init = new ArrayList<>(List.of(Procs.java(), "-jar", coordinatorJar().toString(), "init", "--data-dir",
+    List<String> init = Procs.jvm();
+    init.addAll(List.of("-jar", coordinatorJar().toString(), "init", "--data-dir",
         dir.resolve("coordinator").toString(), "--config", coordinatorConfig.toString()));
     if (Procs.run(init).exit() != 0) {
       throw new IllegalStateException("ds-coordinator init failed");
@@ -175,7 +176,8 @@ final class LocalFleet implements AutoCloseable {
       String peer = peers.get(2 * i - 1).split(",")[1];
       String token = control().addReplica(io.dsfleet.proto.v1.AddReplicaRequest.newBuilder().setId(id).setPeerAddress(peer)
           .setCoordinatorAddress(service).build()).getToken();
-      List<String> join = new ArrayList<>(List.of(Procs.java(), "-jar", coordinatorJar().toString(), "join", "--token", token,
+      List<String> join = Procs.jvm();
+      join.addAll(List.of("-jar", coordinatorJar().toString(), "join", "--token", token,
           "--coordinator", addr, "--data-dir", dir.resolve(id).toString(), "--config", coordinatorConfig.toString(),
           "--replica-id", id));
       join.addAll(peers);
@@ -183,7 +185,7 @@ final class LocalFleet implements AutoCloseable {
       if (joined.exit() != 0) {
         throw new IllegalStateException("ds-coordinator join of " + id + " failed: " + joined.out());
       }
-      List<String> serve = new ArrayList<>(List.of(Procs.java()));
+      List<String> serve = Procs.jvm();
       serve.addAll(coordinatorJvm);
       serve.addAll(List.of("-jar", coordinatorJar().toString(), "serve", "--listen", service, "--data-dir", dir.resolve(id).toString(),
           "--config", coordinatorConfig.toString(), "--replica-id", id, "--metrics-listen", "127.0.0.1:" + FreePorts.pick()));

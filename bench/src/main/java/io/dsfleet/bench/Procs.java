@@ -61,6 +61,22 @@ final class Procs {
     return Path.of(System.getProperty("java.home"), "bin", "java").toString();
   }
 
+  /**
+   * The start of the command of a JVM the benchmark makes (coordinators, simulators): {@link #java}
+   * and the flags of the system property {@code dsfleet.bench.jvm}, none by default. The smoke
+   * tests give {@code -XX:TieredStopAtLevel=1} (bench/pom.xml): they time nothing, and C2 compiling
+   * in every short-lived coordinator took the test suite's CPU.
+   */
+  static List<String> jvm() {
+    List<String> cmd = list(java());
+    for (String flag : System.getProperty("dsfleet.bench.jvm", "").trim().split("\\s+")) {
+      if (!flag.isEmpty()) {
+        cmd.add(flag);
+      }
+    }
+    return cmd;
+  }
+
   /** user + system CPU time of a process, in milliseconds (from /proc/PID/stat; clock ticks of 10 ms). */
   static long cpuMillis(long pid) {
     try {

@@ -59,12 +59,13 @@ final class ScaleBench {
         // a fixed heap and a high metaspace threshold: a full collection resizing the heap or
         // triggered by the classes an apply loads stopped all 5,000 simulated agents for ~3 s in the
         // middle of an apply (flight recordings, docs/benchmarks.md)
-        List<String> cmd = Procs.list(Procs.java(), "-Xms" + heapMb + "m", "-Xmx" + heapMb + "m", "-XX:MetaspaceSize=256m", "-XX:+UseParallelGC",
+        List<String> cmd = Procs.jvm();
+        cmd.addAll(List.of("-Xms" + heapMb + "m", "-Xmx" + heapMb + "m", "-XX:MetaspaceSize=256m", "-XX:+UseParallelGC",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", System.getProperty("java.class.path"),
             SimulatedAgents.class.getName(), String.join(",", fleet.addresses), fleet.joinToken(), "sim-", String.valueOf(from), String.valueOf(count),
-            state.resolve("jvm" + k).toString(), String.valueOf(tickMillis));
+            state.resolve("jvm" + k).toString(), String.valueOf(tickMillis)));
         if (profile != null && k == 0) {
-          cmd.add(cmd.indexOf(Procs.java()) + 1, "-XX:StartFlightRecording=name=bench,settings=profile,maxsize=500m");
+          cmd.add(1, "-XX:StartFlightRecording=name=bench,settings=profile,maxsize=500m");
         }
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("simulators.log").toFile())).start();
         sims.add(p);

@@ -71,6 +71,15 @@ class ExecStartTest {
   }
 
   /** dsctl through its launcher, its class-data archive in this module's target/ (DsctlLauncherTest tests the archive). */
+  static boolean accepts(int port) {
+    try (java.net.Socket s = new java.net.Socket()) {
+      s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 1000);
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
   String dsctl(String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of("sh", ROOT.resolve("bin/dsctl").toString()));
     cmd.addAll(List.of(args));
@@ -95,9 +104,12 @@ class ExecStartTest {
     assumeTrue(PackagingTest.run(Map.of(), "docker", "info").exit() == 0, "skipped: no Docker daemon (scripts/test starts one)");
     int port = FreePorts.pick();
     String address = "127.0.0.1:" + port;
-    spawn(List.of("java", "-jar", ROOT.resolve("coordinator/target/ds-coordinator.jar").toString(), "serve", "--listen", address,
-        "--data-dir", tmp.resolve("coordinator").toString(), "--config", tmp.resolve("none.yaml").toString()), "coordinator.log");
-    // dsctl is a JVM: poll once a second, not every 100 ms
+    // the coordinator is only the agent's counterpart here: a short-lived JVM, started cheaply
+    spawn(List.of("java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", ROOT.resolve("coordinator/target/ds-coordinator.jar").toString(),
+        "serve", "--listen", address, "--data-dir", tmp.resolve("coordinator").toString(), "--config", tmp.resolve("none.yaml").toString()),
+        "coordinator.log");
+    // dsctl is a JVM (a second of CPU a call): it asks once the coordinator's port takes connections
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> accepts(port));
     await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1))
         .until(() -> dsctl("version", "--coordinator", address).contains("Coordinator Version"));
 
