@@ -49,6 +49,24 @@ public final class Executor {
   private final Failures failures;
   private final Clock clock;
   private final ExecutorService stoppers;
+  /**
+   * The stops under way or ended lately, by container ID: a second stop of a container waits for
+   * the one under way, and one asked within {@link #STOPPED_FOR} of its end does nothing (its caller
+   * listed the container before that stop ended: its preStop hook is not run again).
+   */
+  private final Map<String, Stop> stops = new ConcurrentHashMap<>();
+
+  static final Duration STOPPED_FOR = Duration.ofMinutes(1);
+
+  /** One container's stop: done once it ended (failed or not), at {@code endedNanos} ({@link System#nanoTime}). */
+  private static final class Stop {
+    final CompletableFuture<Void> done = new CompletableFuture<>();
+    volatile long endedNanos;
+
+    boolean fresh() {
+      return !done.isDone() || System.nanoTime() - endedNanos < STOPPED_FOR.toNanos();
+    }
+  }
   private final Function<String, PodTemplateSpec> templates;
   private final Random random;
   /** By pod key, the configs digest its volumes were last written from. */
@@ -84,6 +102,9 @@ public final class Executor {
         kills.add(k);
         continue;
       }
+      if (!kills.isEmpty() && !wanted.getAsBoolean()) {
+        return false; // whoever dropped the pod stops it (the next pass, the node's removal)
+      }
       kill(kills);
       kills.clear();
       if (!(a instanceof PodPlanner.Wait) && !wanted.getAsBoolean()) {
@@ -91,7 +112,7 @@ public final class Executor {
       }
       boolean ok = true; // Wait: nothing to do
       if (a instanceof PodPlanner.StartSandbox s) {
-        ok = startSandbox(pod, s.attempt());
+        ok = startSandbox(pod, s.attempt(), wanted);
       } else if (a instanceof PodPlanner.Start s) {
         ok = start(pod, observed, s, wanted);
       } else if (a instanceof PodPlanner.SyncVolumes) {
@@ -100,6 +121,9 @@ public final class Executor {
       if (!ok) {
         return false;
       }
+    }
+    if (!kills.isEmpty() && !wanted.getAsBoolean()) {
+      return false;
     }
     kill(kills);
     return true;
@@ -124,8 +148,39 @@ public final class Executor {
     kills.stream().filter(k -> k.container().isSandbox()).forEach(this::stop);
   }
 
-  /** preStop hook, then SIGTERM, the rest of the grace period, SIGKILL. */
+  /**
+   * preStop hook, then SIGTERM, the rest of the grace period, SIGKILL; once per container however
+   * many ask (a worker replacing it, a teardown, the node's removal): a second stop waits for the
+   * one under way, or does nothing if that one ended lately ({@link #stops}).
+   */
   private void stop(PodPlanner.Kill k) {
+    String id = k.container().id();
+    Stop mine = new Stop();
+    Stop earlier = stops.compute(id, (key, s) -> s != null && s.fresh() ? s : mine);
+    if (earlier != mine) {
+      try {
+        earlier.done.get();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (java.util.concurrent.ExecutionException e) {
+        // the stop under way failed; it said so
+      }
+      return;
+    }
+    boolean stopped = false;
+    try {
+      stopNow(k);
+      stopped = true;
+    } finally {
+      mine.endedNanos = System.nanoTime();
+      if (!stopped) {
+        stops.remove(id, mine); // failed: the next stop tries again
+      }
+      mine.done.complete(null);
+    }
+  }
+
+  private void stopNow(PodPlanner.Kill k) {
     OwnedContainer c = k.container();
     log.info("pod {}: stopping {}: {}", c.podKey(), c.container(), k.why());
     Instant start = clock.instant();
@@ -141,13 +196,16 @@ public final class Executor {
     runtime.stop(c.id(), left.isNegative() ? Duration.ZERO : left);
   }
 
-  private boolean startSandbox(DesiredPod pod, int attempt) {
+  private boolean startSandbox(DesiredPod pod, int attempt, BooleanSupplier wanted) {
     String key = Failures.key(pod.key(), "POD");
     try {
       volumes.prepare(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());
       String image = runtime.ensureSandboxImage();
       String id = create(n -> PodRenderer.sandbox(pod.ctx(), image, attempt, n));
+      if (!keepIfWanted(pod, id, wanted)) {
+        return false;
+      }
       runtime.start(id);
       failures.succeeded(key);
       if (attempt > 0) {
@@ -207,6 +265,9 @@ public final class Executor {
       return false;
     }
     failures.succeeded(key);
+    if (!keepIfWanted(pod, id, wanted)) {
+      return false;
+    }
     try {
       runtime.start(id);
     } catch (RuntimeUnavailableException e) {
@@ -288,6 +349,26 @@ public final class Executor {
    * container whose labels would not pass for the agent's own is not created at all (it would be
    * disowned at once and made again and again).
    */
+  /**
+   * Whether the container just created is kept, still wanted (to be started); one that is not (its pod
+   * dropped while Docker created it: the node leaving, a new template) is removed at once, never
+   * started, so no pass finds it as a container that could not run.
+   */
+  private boolean keepIfWanted(DesiredPod pod, String id, BooleanSupplier wanted) {
+    if (wanted.getAsBoolean()) {
+      return true;
+    }
+    log.info("pod {}: no longer wanted as its container was created; removing it, never started", pod.key());
+    try {
+      runtime.remove(id, true);
+    } catch (RuntimeUnavailableException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      log.warn("pod {}: cannot remove the container created for it: {} (garbage collection retries)", pod.key(), message(e));
+    }
+    return false;
+  }
+
   private String create(Function<String, ContainerSpec> spec) {
     NameConflictException last = null;
     for (int i = 0; i < 3; i++) {
@@ -315,6 +396,7 @@ public final class Executor {
     String key = "gc/" + c.id();
     try {
       runtime.remove(c.id(), force);
+      stops.remove(c.id());
       failures.succeeded(key);
     } catch (RuntimeUnavailableException e) {
       throw e;

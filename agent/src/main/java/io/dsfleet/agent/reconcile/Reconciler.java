@@ -50,6 +50,8 @@ import org.slf4j.LoggerFactory;
 public final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
   private static final int MAX_STEPS = 20;
+  /** How long past its deadline the node's removal still waits for stops under way before it removes their containers. */
+  static final Duration REMOVAL_SLACK = Duration.ofSeconds(15);
   /** The default of how often a pass lists every container while the event stream runs (agent option relistInterval). */
   public static final Duration RELIST = Duration.ofSeconds(30);
   private static final Pattern POD_DIR = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
@@ -285,12 +287,12 @@ public final class Reconciler {
     for (var e : plan.pods().entrySet()) {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
         DesiredPod d = want.get(e.getKey());
-        dispatch(e.getKey(), threads.pods(), true, () -> sync(d));
+        dispatch(e.getKey(), Work.STEPS, threads.pods(), () -> sync(d));
       }
     }
     for (var e : plan.teardown().entrySet()) {
       // on the stoppers, not the pod workers: every pod stops at once, each within its own grace period
-      dispatch(e.getKey(), threads.stoppers(), true, () -> {
+      dispatch(e.getKey(), Work.TEARDOWN, threads.stoppers(), () -> {
         log.info("removing pod {}: no longer desired on this node", e.getKey());
         executor.kill(kills(e.getValue()));
         failures.forgetPod(e.getKey());
@@ -320,7 +322,7 @@ public final class Reconciler {
         continue;
       }
       // under the pod's own key: never while a pod worker prepares the same pod's volumes
-      dispatch(key, threads.gc(), false, () -> {
+      dispatch(key, Work.DIRECTORY, threads.gc(), () -> {
         if (!desired.containsKey(key)) {
           executor.removePodDir(podsDir, dir);
         }
@@ -459,9 +461,18 @@ public final class Reconciler {
     return new PodsDir(pods, trash);
   }
 
-  /** @param wakeAfter run a pass as soon as the work is done (pod work: report the new state now) */
-  private void dispatch(String pod, ExecutorService on, boolean wakeAfter, Runnable work) {
-    if (!busy.begin(pod)) {
+  /** Pod work: a worker's steps, a teardown, or the removal of a pod's directory. */
+  private enum Work {
+    STEPS, TEARDOWN, DIRECTORY;
+
+    /** A pass as soon as the work is done: it reports the pod's new state now. */
+    boolean wakeAfter() {
+      return this != DIRECTORY;
+    }
+  }
+
+  private void dispatch(String pod, Work kind, ExecutorService on, Runnable work) {
+    if (!busy.begin(pod, kind == Work.TEARDOWN)) {
       return;
     }
     on.execute(() -> {
@@ -477,7 +488,7 @@ public final class Reconciler {
         view.changed(); // the work may have touched containers: the next pass lists them
         busy.end(pod);
       }
-      if (done && wakeAfter) {
+      if (done && kind.wakeAfter()) {
         wakeUp(); // report the new state now; after a failure the next tick retries, never a tight loop
       }
     });
@@ -541,23 +552,28 @@ public final class Reconciler {
    * Stops every owned pod in parallel, each container within its grace period but all within
    * {@code deadline}, then removes the containers and the pod directories (the node left the fleet).
    * From its start no reconcile pass plans anything (a pass would tear the same pods down again:
-   * their preStop hooks twice); a pass under way ends first, and so does pod work handed out before
-   * (a worker stops at its next step, its pod no longer desired; a teardown under way ends), so the
-   * list of what to stop is the last. That wait counts against {@code deadline} too.
+   * their preStop hooks twice), and a pass under way ends first. Work handed out before is not
+   * waited for ahead of the stops, which would spend the pods' grace on it: a pod being torn down is
+   * left to its teardown; a container a worker is stopping (a restart, a new template) is stopped
+   * once (the executor's stops wait for one under way); a worker stops at its next step, its pod no
+   * longer wanted, and a container it creates meanwhile it removes itself, never started. Once the
+   * stops end, the removal waits for that work to end too (within the deadline), looks once more,
+   * stops any container still running that it did not stop (one started as it began, one a
+   * teardown left), and removes every container.
    *
-   * @return how many pods were stopped
+   * @return how many pods were running at its first look
    */
   public int removeAll(Duration deadline, Consumer<String> progress) {
     removing = true;
     desired = Map.of();
     sourcesReady = true;
-    // what follows waits for real (a lock, the workers): bounded on the monotonic clock, not on the
-    // reconciler's clock, which a test's fake holds still
+    // what follows waits for real (a lock, the stops, the workers): bounded on the monotonic clock,
+    // not on the reconciler's clock, which a test's fake holds still
     long until = System.nanoTime() + deadline.toNanos();
+    long hardEnd = until + REMOVAL_SLACK.toNanos(); // past it, the stops are not waited for any more
     boolean locked = false;
     try {
       locked = passing.tryLock(deadline.toNanos(), TimeUnit.NANOSECONDS); // a pass under way has handed out all it will
-      busy.awaitNone(until);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
@@ -565,49 +581,89 @@ public final class Reconciler {
         passing.unlock();
       }
     }
-    Duration left = Duration.ofNanos(Math.max(0, until - System.nanoTime()));
-    long leftSeconds = Math.round(left.toMillis() / 1000.0);
     Set<String> released = orphans;
-    List<OwnedContainer> all = owned(runtime.listOwned(node)).stream().filter(c -> !released.contains(c.pod())).toList();
-    Map<String, List<OwnedContainer>> byPod = all.stream().collect(Collectors.groupingBy(OwnedContainer::podKey, HashMap::new, Collectors.toList()));
-    long running = byPod.values().stream().filter(l -> l.stream().anyMatch(OwnedContainer::running)).count();
-    progress.accept("stopping " + running + " pod" + (running == 1 ? "" : "s") + " (each within its grace period, at most " + leftSeconds + " s)");
-    AtomicLong stopped = new AtomicLong();
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(byPod.size(), 16)), DaemonThreads.named("leave"));
+    Set<String> tearing = busy.teardowns();
+    Map<String, List<OwnedContainer>> byPod = runningByPod(released, Set.of());
+    int running = byPod.size();
+    Duration left = left(until);
+    progress.accept("stopping " + running + " pod" + (running == 1 ? "" : "s") + " (each within its grace period, at most "
+        + Math.round(left.toMillis() / 1000.0) + " s)");
+    // a pod being torn down is left to its teardown: its preStop hooks run once, its sandbox after its containers
+    byPod.keySet().removeIf(pod -> {
+      if (tearing.contains(pod)) {
+        progress.accept("pod " + pod + " was being stopped already: that goes on");
+        return true;
+      }
+      return false;
+    });
+    Set<String> stopped = byPod.values().stream().flatMap(List::stream).map(OwnedContainer::id).collect(Collectors.toSet());
+    stop(byPod, left, hardEnd, progress);
     try {
-      for (var e : byPod.entrySet()) {
-        List<OwnedContainer> run = e.getValue().stream().filter(OwnedContainer::running).toList();
-        if (run.isEmpty()) {
-          continue;
-        }
-        pool.execute(() -> {
-          List<PodPlanner.Kill> kills = new ArrayList<>();
-          for (PodPlanner.Action a : PodPlanner.kill(run, Duration.ofSeconds(30), "node left the fleet")) {
-            PodPlanner.Kill k = (PodPlanner.Kill) a;
-            kills.add(new PodPlanner.Kill(k.container(), k.grace().compareTo(left) > 0 ? left : k.grace(), k.why()));
-          }
-          executor.kill(kills);
-          progress.accept("stopped " + e.getKey() + " (" + stopped.incrementAndGet() + "/" + running + ")");
-        });
-      }
-      pool.shutdown();
-      if (!pool.awaitTermination(left.toSeconds() + 15, TimeUnit.SECONDS)) {
-        progress.accept("some pods did not stop within " + leftSeconds + " s; removing them anyway");
-      }
+      busy.awaitNone(until); // the workers at their next step, the teardowns under way
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    } finally {
-      pool.shutdownNow();
     }
-    for (OwnedContainer c : all) {
-      executor.remove(c, true);
+    Map<String, List<OwnedContainer>> late = runningByPod(released, stopped);
+    if (!late.isEmpty()) {
+      progress.accept("stopping " + late.size() + " more pod" + (late.size() == 1 ? "" : "s")
+          + " (a container started as the removal began, or one a teardown left running)");
+      stop(late, left(until), hardEnd, progress);
+    }
+    for (OwnedContainer c : owned(runtime.listOwned(node))) {
+      if (!released.contains(c.pod())) {
+        executor.remove(c, true);
+      }
     }
     for (String dir : listPodsDir().pods()) {
       if (!released.contains(dir.substring(dir.indexOf('_') + 1))) { // released pods run on with their volumes
         executor.removePodDir(podsDir, dir);
       }
     }
-    return (int) running;
+    return running;
+  }
+
+  private static Duration left(long untilNanos) {
+    return Duration.ofNanos(Math.max(0, untilNanos - System.nanoTime()));
+  }
+
+  /** The running containers of each pod that runs, released pods and the containers {@code except} left out. */
+  private Map<String, List<OwnedContainer>> runningByPod(Set<String> released, Set<String> except) {
+    return owned(runtime.listOwned(node)).stream().filter(c -> !released.contains(c.pod())).filter(OwnedContainer::running)
+        .filter(c -> !except.contains(c.id()))
+        .collect(Collectors.groupingBy(OwnedContainer::podKey, HashMap::new, Collectors.toList()));
+  }
+
+  /**
+   * Stops {@code pods} in parallel, each container within its grace period but at most {@code cap},
+   * waiting for them until {@code hardEnd} ({@link System#nanoTime}) at most.
+   */
+  private void stop(Map<String, List<OwnedContainer>> pods, Duration cap, long hardEnd, Consumer<String> progress) {
+    if (pods.isEmpty()) {
+      return;
+    }
+    AtomicLong done = new AtomicLong();
+    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(pods.size(), 16)), DaemonThreads.named("leave"));
+    try {
+      for (var e : pods.entrySet()) {
+        pool.execute(() -> {
+          List<PodPlanner.Kill> kills = new ArrayList<>();
+          for (PodPlanner.Action a : PodPlanner.kill(e.getValue(), Duration.ofSeconds(30), "node left the fleet")) {
+            PodPlanner.Kill k = (PodPlanner.Kill) a;
+            kills.add(new PodPlanner.Kill(k.container(), k.grace().compareTo(cap) > 0 ? cap : k.grace(), k.why()));
+          }
+          executor.kill(kills);
+          progress.accept("stopped " + e.getKey() + " (" + done.incrementAndGet() + "/" + pods.size() + ")");
+        });
+      }
+      pool.shutdown();
+      if (!pool.awaitTermination(Math.max(0, hardEnd - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        progress.accept("some pods did not stop in time; their containers are removed");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   /** Stops the reconciler's threads. */

@@ -598,4 +598,140 @@ class ReconcilerTest {
       pods.shutdownNow();
     }
   }
+
+  /** {@code state} with a second pod, ops/other-fghij of DaemonSet other, of the same template but its preStop hook's command {@code hook}. */
+  static DesiredState withSecondPod(DesiredState state, String hook) {
+    var ds = Pods.ds("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [" + hook + "]}}}");
+    return state.toBuilder().addPods(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet("other")
+        .setPodName("other-fghij").setTemplateHash(io.dsfleet.common.TemplateHash.of(ds.spec().template())).setRevision(1)
+        .setTemplateJson(com.google.protobuf.ByteString.copyFromUtf8(io.dsfleet.common.Json.canonical(ds.spec().template())))).build();
+  }
+
+  /**
+   * A pod whose teardown is under way when the node's removal starts goes on stopping, its preStop
+   * hook run once; the removal does not spend the other pods' grace waiting for it: their hooks run
+   * meanwhile.
+   */
+  @Test
+  void aTeardownUnderWayGoesOnWhileTheRemovalStopsTheOtherPodsWithTheirGrace() throws Exception {
+    java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newCachedThreadPool();
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
+        new Reconciler.Threads(new Direct(), new Direct(), stoppers, new Direct()), reports::add);
+    java.util.concurrent.atomic.AtomicInteger slowHooks = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.CountDownLatch slowHooked = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch otherHooked = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    runtime.setExecRule(cmd -> {
+      if (cmd.contains("slow-hook")) { // the torn-down pod's hook lasts until the test lets it end
+        slowHooks.incrementAndGet();
+        slowHooked.countDown();
+        try {
+          release.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      } else if (cmd.contains("other-hook")) {
+        otherHooked.countDown();
+      }
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    DesiredState slow = Pods.state(Pods.ds("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [slow-hook]}}}"));
+    DesiredState both = withSecondPod(slow, "other-hook");
+    try {
+      r.setDesired(both);
+      r.tick();
+      assertThat(owned()).hasSize(2).allMatch(ContainerInfo::running);
+      DesiredState onlyOther = both.toBuilder().removePods(0).setVersion(2).build();
+      r.setDesired(onlyOther);
+      r.tick(); // ops/agent-abcde's teardown, on a stopper, waits in its preStop hook
+      assertThat(slowHooked.await(30, TimeUnit.SECONDS)).isTrue();
+      List<String> progress = java.util.Collections.synchronizedList(new ArrayList<>());
+      var removal = java.util.concurrent.CompletableFuture.supplyAsync(() -> r.removeAll(Duration.ofSeconds(30), progress::add));
+      assertThat(otherHooked.await(10, TimeUnit.SECONDS)).as("the other pod's preStop hook ran while the teardown was still under way").isTrue();
+      release.countDown();
+      assertThat(removal.get(30, TimeUnit.SECONDS)).as("both pods ran at the removal's first look").isEqualTo(2);
+      assertThat(slowHooks.get()).as("the torn-down pod's preStop hook ran once").isEqualTo(1);
+      assertThat(owned()).isEmpty();
+      assertThat(progress).contains("pod ops/agent-abcde was being stopped already: that goes on", "stopped ops/other-fghij (1/1)");
+      assertThat(runtime.stopGraces.entrySet()).as("the other pod's container stopped with (nearly) its 30 s: the removal did not spend them waiting")
+          .anyMatch(e -> e.getKey().startsWith("dsf_other-fghij_ops_main_") && e.getValue().compareTo(Duration.ofSeconds(15)) > 0);
+    } finally {
+      release.countDown();
+      stoppers.shutdownNow();
+    }
+  }
+
+  /**
+   * A container whose pod is dropped while Docker creates it (here: the node's removal began) is
+   * removed by its worker, never started, the sandbox's as the app's: nothing is left for a pass to
+   * find as a container that could not run.
+   */
+  @Test
+  void aContainerCreatedAsItsPodIsDroppedIsRemovedNeverStarted() {
+    for (boolean sandbox : List.of(true, false)) {
+      runtime.calls.clear();
+      r.setDesired(DesiredState.getDefaultInstance());
+      r.tick();
+      runtime.beforeCreate = spec -> r.setDesired(DesiredState.newBuilder().setVersion(9).build()); // dropped as Docker creates
+      r.setDesired(sandbox ? desired() : Pods.state(Pods.ds()));
+      r.tick();
+      runtime.beforeCreate = spec -> { };
+      assertThat(owned()).as(sandbox ? "the sandbox" : "the app container").isEmpty();
+      assertThat(runtime.calls).as(sandbox ? "the sandbox" : "the app container").anyMatch(c -> c.startsWith("create "))
+          .noneMatch(c -> c.startsWith("start ")).anyMatch(c -> c.startsWith("remove "));
+      r.setDesired((sandbox ? desired() : Pods.state(Pods.ds())).toBuilder().setVersion(10).build()); // back at once
+      r.tick();
+      assertThat(app("main")).as("the pod back starts at once, no back-off from the container that never ran").isNotNull()
+          .matches(ContainerInfo::running);
+    }
+  }
+
+  /**
+   * A container a worker is stopping when the node's removal starts (its pod's template replaced)
+   * is stopped once: the removal's stop of it waits for the worker's, whose preStop hook is not run
+   * again.
+   */
+  @Test
+  void aContainerAWorkerIsStoppingIsStoppedOnce() throws Exception {
+    java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newSingleThreadExecutor();
+    java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newCachedThreadPool();
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
+        new Reconciler.Threads(workers, new Direct(), stoppers, new Direct()), reports::add);
+    java.util.concurrent.atomic.AtomicInteger hooks = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.CountDownLatch hooked = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    runtime.setExecRule(cmd -> {
+      if (cmd.contains("slow-hook")) {
+        hooks.incrementAndGet();
+        hooked.countDown();
+        try {
+          release.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    try {
+      r.setDesired(desired("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [slow-hook]}}}"));
+      r.tick();
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> app("main") != null && app("main").running() && r.idle());
+      r.setDesired(desired("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [slow-hook]}}}",
+          "spec.template.spec.containers[0].command", "[sh, -c, 'sleep 2000']").toBuilder().setVersion(2).build());
+      r.tick(); // the pod's worker replaces its containers: it waits in the old one's preStop hook
+      assertThat(hooked.await(30, TimeUnit.SECONDS)).isTrue();
+      List<String> progress = java.util.Collections.synchronizedList(new ArrayList<>());
+      var removal = java.util.concurrent.CompletableFuture.supplyAsync(() -> r.removeAll(Duration.ofSeconds(30), progress::add));
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !progress.isEmpty()); // the removal began
+      release.countDown();
+      assertThat(removal.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+      assertThat(hooks.get()).as("the preStop hook ran once").isEqualTo(1);
+      assertThat(progress).contains("stopped ops/agent-abcde (1/1)");
+      assertThat(owned()).isEmpty();
+    } finally {
+      release.countDown();
+      workers.shutdownNow();
+      stoppers.shutdownNow();
+    }
+  }
 }

@@ -213,12 +213,16 @@ public final class FakeRuntime implements ContainerRuntime {
     f.finished = null;
   }
 
+  /** The grace period of each container's last stop, by container name. */
+  public final Map<String, Duration> stopGraces = new java.util.concurrent.ConcurrentHashMap<>();
+
   @Override
   public synchronized void stop(String id, Duration grace) {
     check();
     Fake f = containers.get(id);
     if (f != null && f.state.equals("running")) {
       record("stop " + f.spec.name());
+      stopGraces.put(f.spec.name(), grace);
       f.state = "exited";
       f.exitCode = 143;
       f.finished = clock.instant();
