@@ -49,28 +49,44 @@ public final class Executor {
   private final Failures failures;
   private final Clock clock;
   private final ExecutorService stoppers;
+  private final Function<String, PodTemplateSpec> templates;
+  private final Random random;
+  /** By pod key, the configs digest its volumes were last written from. */
+  final Map<String, String> volumesWritten = new ConcurrentHashMap<>();
+
   /**
    * The stops under way or ended lately, by container ID: a second stop of a container waits for
-   * the one under way, and one asked within {@link #STOPPED_FOR} of its end does nothing (its caller
-   * listed the container before that stop ended: its preStop hook is not run again).
+   * the one under way, and one asked within {@link #STOPPED_FOR} of its end, of the same run of the
+   * container, does nothing (its caller listed the container before that stop ended: its preStop
+   * hook is not run again). A stop that failed is tried again by whoever asks next.
    */
   private final Map<String, Stop> stops = new ConcurrentHashMap<>();
 
   static final Duration STOPPED_FOR = Duration.ofMinutes(1);
 
-  /** One container's stop: done once it ended (failed or not), at {@code endedNanos} ({@link System#nanoTime}). */
+  /**
+   * One container's stop, of the run that started at {@code startedAt} (a container started again
+   * behind the agent's back is stopped again): done, true if it stopped, once it ended at
+   * {@code endedNanos} ({@link System#nanoTime}).
+   */
   private static final class Stop {
-    final CompletableFuture<Void> done = new CompletableFuture<>();
+    final Instant startedAt;
+    final CompletableFuture<Boolean> done = new CompletableFuture<>();
     volatile long endedNanos;
 
-    boolean fresh() {
-      return !done.isDone() || System.nanoTime() - endedNanos < STOPPED_FOR.toNanos();
+    Stop(Instant startedAt) {
+      this.startedAt = startedAt;
+    }
+
+    /** Whether a stop of the run that started at {@code started} is this one's to do (under way, or ended lately and well). */
+    boolean covers(Instant started) {
+      if (!done.isDone()) {
+        return true;
+      }
+      return Boolean.TRUE.equals(done.getNow(false)) && java.util.Objects.equals(startedAt, started)
+          && System.nanoTime() - endedNanos < STOPPED_FOR.toNanos();
     }
   }
-  private final Function<String, PodTemplateSpec> templates;
-  private final Random random;
-  /** By pod key, the configs digest its volumes were last written from. */
-  final Map<String, String> volumesWritten = new ConcurrentHashMap<>();
 
   /**
    * @param stoppers runs the stops of one pod in parallel (each up to its grace period)
@@ -149,23 +165,36 @@ public final class Executor {
   }
 
   /**
-   * preStop hook, then SIGTERM, the rest of the grace period, SIGKILL; once per container however
-   * many ask (a worker replacing it, a teardown, the node's removal): a second stop waits for the
-   * one under way, or does nothing if that one ended lately ({@link #stops}).
+   * preStop hook, then SIGTERM, the rest of the grace period, SIGKILL; once per run of a container
+   * however many ask (a worker replacing it, a teardown, the node's removal): a second stop waits
+   * for the one under way, or does nothing if that one ended lately and well ({@link #stops}).
    */
   private void stop(PodPlanner.Kill k) {
     String id = k.container().id();
-    Stop mine = new Stop();
-    Stop earlier = stops.compute(id, (key, s) -> s != null && s.fresh() ? s : mine);
-    if (earlier != mine) {
+    Instant started = k.container().info().startedAt();
+    for (int tries = 0; tries < 2; tries++) { // a stop under way that fails is tried again here, once
+      Stop mine = new Stop(started);
+      Stop earlier = stops.compute(id, (key, s) -> s != null && s.covers(started) ? s : mine);
+      if (earlier == mine) {
+        stopAs(mine, k);
+        return;
+      }
       try {
-        earlier.done.get();
+        if (earlier.done.get()) {
+          return;
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
+        return;
       } catch (java.util.concurrent.ExecutionException e) {
-        // the stop under way failed; it said so
+        throw new IllegalStateException(e); // never: a stop's end is always a value
       }
-      return;
+    }
+  }
+
+  private void stopAs(Stop mine, PodPlanner.Kill k) {
+    if (stops.size() > 256) {
+      stops.values().removeIf(s -> s != mine && s.done.isDone() && System.nanoTime() - s.endedNanos > STOPPED_FOR.toNanos());
     }
     boolean stopped = false;
     try {
@@ -173,10 +202,7 @@ public final class Executor {
       stopped = true;
     } finally {
       mine.endedNanos = System.nanoTime();
-      if (!stopped) {
-        stops.remove(id, mine); // failed: the next stop tries again
-      }
-      mine.done.complete(null);
+      mine.done.complete(stopped);
     }
   }
 

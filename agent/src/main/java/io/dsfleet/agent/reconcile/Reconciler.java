@@ -583,7 +583,7 @@ public final class Reconciler {
     }
     Set<String> released = orphans;
     Set<String> tearing = busy.teardowns();
-    Map<String, List<OwnedContainer>> byPod = runningByPod(released, Set.of());
+    Map<String, List<OwnedContainer>> byPod = runningByPod(released);
     int running = byPod.size();
     Duration left = left(until);
     progress.accept("stopping " + running + " pod" + (running == 1 ? "" : "s") + " (each within its grace period, at most "
@@ -596,17 +596,16 @@ public final class Reconciler {
       }
       return false;
     });
-    Set<String> stopped = byPod.values().stream().flatMap(List::stream).map(OwnedContainer::id).collect(Collectors.toSet());
     stop(byPod, left, hardEnd, progress);
     try {
       busy.awaitNone(until); // the workers at their next step, the teardowns under way
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    Map<String, List<OwnedContainer>> late = runningByPod(released, stopped);
+    Map<String, List<OwnedContainer>> late = runningByPod(released); // what the stops left running is stopped again
     if (!late.isEmpty()) {
       progress.accept("stopping " + late.size() + " more pod" + (late.size() == 1 ? "" : "s")
-          + " (a container started as the removal began, or one a teardown left running)");
+          + " (a container started as the removal began, or one a stop left running)");
       stop(late, left(until), hardEnd, progress);
     }
     for (OwnedContainer c : owned(runtime.listOwned(node))) {
@@ -626,10 +625,9 @@ public final class Reconciler {
     return Duration.ofNanos(Math.max(0, untilNanos - System.nanoTime()));
   }
 
-  /** The running containers of each pod that runs, released pods and the containers {@code except} left out. */
-  private Map<String, List<OwnedContainer>> runningByPod(Set<String> released, Set<String> except) {
+  /** The running containers of each pod that runs, released pods left out. */
+  private Map<String, List<OwnedContainer>> runningByPod(Set<String> released) {
     return owned(runtime.listOwned(node)).stream().filter(c -> !released.contains(c.pod())).filter(OwnedContainer::running)
-        .filter(c -> !except.contains(c.id()))
         .collect(Collectors.groupingBy(OwnedContainer::podKey, HashMap::new, Collectors.toList()));
   }
 

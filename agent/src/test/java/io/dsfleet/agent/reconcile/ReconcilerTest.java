@@ -734,4 +734,37 @@ class ReconcilerTest {
       stoppers.shutdownNow();
     }
   }
+
+  /** A container started again behind the agent's back after its stop is stopped again: a stop counts once per run of a container. */
+  @Test
+  void aContainerStartedAgainBehindTheAgentsBackIsStoppedAgain() {
+    r.setDesired(Pods.state(Pods.ds()));
+    r.tick();
+    String id = app("main").id();
+    r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    r.tick();
+    assertThat(runtime.listOwned("n1").stream().filter(c -> c.id().equals(id))).as("stopped (and maybe collected)").noneMatch(ContainerInfo::running);
+    assertThat(runtime.exists(id)).as("the teardown keeps the stopped container (garbage collection comes later)").isTrue();
+    clock.advance(Duration.ofSeconds(1));
+    runtime.restart(id); // docker start, within the minute a stop is remembered
+    runtime.event();
+    r.tick();
+    assertThat(runtime.listOwned("n1").stream().filter(c -> c.id().equals(id))).as("stopped again").noneMatch(ContainerInfo::running);
+  }
+
+  /** A stop that fails is tried again by the next one that asks, not taken for done. */
+  @Test
+  void aStopThatFailedIsTriedAgain() {
+    r.setDesired(Pods.state(Pods.ds()));
+    r.tick();
+    String name = app("main").name();
+    runtime.failing.put("stop " + name, "refused: stop");
+    r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    r.tick();
+    assertThat(app("main").running()).as("the stop failed").isTrue();
+    runtime.failing.clear();
+    clock.advance(Duration.ofSeconds(11));
+    r.tick();
+    assertThat(owned()).as("stopped by the next pass, and collected").noneMatch(ContainerInfo::running);
+  }
 }

@@ -90,6 +90,14 @@ public final class FakeRuntime implements ContainerRuntime {
   }
 
   /** A container's process exits on its own. */
+  /** The container started again behind the agent's back ({@code docker start}): running, started now. */
+  public synchronized void restart(String id) {
+    Fake f = containers.get(id);
+    f.state = "running";
+    f.started = clock.instant();
+    f.finished = null;
+  }
+
   public synchronized void crash(String id, int exitCode) {
     Fake f = containers.get(id);
     f.state = "exited";
@@ -222,6 +230,7 @@ public final class FakeRuntime implements ContainerRuntime {
     Fake f = containers.get(id);
     if (f != null && f.state.equals("running")) {
       record("stop " + f.spec.name());
+      maybeFail("stop " + f.spec.name());
       stopGraces.put(f.spec.name(), grace);
       f.state = "exited";
       f.exitCode = 143;
