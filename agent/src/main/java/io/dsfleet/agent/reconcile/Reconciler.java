@@ -50,8 +50,6 @@ import org.slf4j.LoggerFactory;
 public final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
   private static final int MAX_STEPS = 20;
-  /** How long past its deadline the node's removal still waits for stops under way before it removes their containers. */
-  static final Duration REMOVAL_SLACK = Duration.ofSeconds(15);
   /** The default of how often a pass lists every container while the event stream runs (agent option relistInterval). */
   public static final Duration RELIST = Duration.ofSeconds(30);
   private static final Pattern POD_DIR = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
@@ -552,14 +550,8 @@ public final class Reconciler {
    * Stops every owned pod in parallel, each container within its grace period but all within
    * {@code deadline}, then removes the containers and the pod directories (the node left the fleet).
    * From its start no reconcile pass plans anything (a pass would tear the same pods down again:
-   * their preStop hooks twice), and a pass under way ends first. Work handed out before is not
-   * waited for ahead of the stops, which would spend the pods' grace on it: a pod being torn down is
-   * left to its teardown; a container a worker is stopping (a restart, a new template) is stopped
-   * once (the executor's stops wait for one under way); a worker stops at its next step, its pod no
-   * longer wanted, and a container it creates meanwhile it removes itself, never started. Once the
-   * stops end, the removal waits for that work to end too (within the deadline), looks once more,
-   * stops any container still running that it did not stop (one started as it began, one a
-   * teardown left), and removes every container.
+   * their preStop hooks twice), and a pass under way ends first; then {@link PodsRemoval} stops and
+   * removes the pods, work under way included.
    *
    * @return how many pods were running at its first look
    */
@@ -570,7 +562,6 @@ public final class Reconciler {
     // what follows waits for real (a lock, the stops, the workers): bounded on the monotonic clock,
     // not on the reconciler's clock, which a test's fake holds still
     long until = System.nanoTime() + deadline.toNanos();
-    long hardEnd = until + REMOVAL_SLACK.toNanos(); // past it, the stops are not waited for any more
     boolean locked = false;
     try {
       locked = passing.tryLock(deadline.toNanos(), TimeUnit.NANOSECONDS); // a pass under way has handed out all it will
@@ -582,86 +573,13 @@ public final class Reconciler {
       }
     }
     Set<String> released = orphans;
-    Set<String> tearing = busy.teardowns();
-    Map<String, List<OwnedContainer>> byPod = runningByPod(released);
-    int running = byPod.size();
-    Duration left = left(until);
-    progress.accept("stopping " + running + " pod" + (running == 1 ? "" : "s") + " (each within its grace period, at most "
-        + Math.round(left.toMillis() / 1000.0) + " s)");
-    // a pod being torn down is left to its teardown: its preStop hooks run once, its sandbox after its containers
-    byPod.keySet().removeIf(pod -> {
-      if (tearing.contains(pod)) {
-        progress.accept("pod " + pod + " was being stopped already: that goes on");
-        return true;
-      }
-      return false;
-    });
-    stop(byPod, left, hardEnd, progress);
-    try {
-      busy.awaitNone(until); // the workers at their next step, the teardowns under way
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    Map<String, List<OwnedContainer>> late = runningByPod(released); // what the stops left running is stopped again
-    if (!late.isEmpty()) {
-      progress.accept("stopping " + late.size() + " more pod" + (late.size() == 1 ? "" : "s")
-          + " (a container started as the removal began, or one a stop left running)");
-      stop(late, left(until), hardEnd, progress);
-    }
-    for (OwnedContainer c : owned(runtime.listOwned(node))) {
-      if (!released.contains(c.pod())) {
-        executor.remove(c, true);
-      }
-    }
+    int running = new PodsRemoval(executor, () -> owned(runtime.listOwned(node)), busy, released, until, progress).run();
     for (String dir : listPodsDir().pods()) {
       if (!released.contains(dir.substring(dir.indexOf('_') + 1))) { // released pods run on with their volumes
         executor.removePodDir(podsDir, dir);
       }
     }
     return running;
-  }
-
-  private static Duration left(long untilNanos) {
-    return Duration.ofNanos(Math.max(0, untilNanos - System.nanoTime()));
-  }
-
-  /** The running containers of each pod that runs, released pods left out. */
-  private Map<String, List<OwnedContainer>> runningByPod(Set<String> released) {
-    return owned(runtime.listOwned(node)).stream().filter(c -> !released.contains(c.pod())).filter(OwnedContainer::running)
-        .collect(Collectors.groupingBy(OwnedContainer::podKey, HashMap::new, Collectors.toList()));
-  }
-
-  /**
-   * Stops {@code pods} in parallel, each container within its grace period but at most {@code cap},
-   * waiting for them until {@code hardEnd} ({@link System#nanoTime}) at most.
-   */
-  private void stop(Map<String, List<OwnedContainer>> pods, Duration cap, long hardEnd, Consumer<String> progress) {
-    if (pods.isEmpty()) {
-      return;
-    }
-    AtomicLong done = new AtomicLong();
-    ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(pods.size(), 16)), DaemonThreads.named("leave"));
-    try {
-      for (var e : pods.entrySet()) {
-        pool.execute(() -> {
-          List<PodPlanner.Kill> kills = new ArrayList<>();
-          for (PodPlanner.Action a : PodPlanner.kill(e.getValue(), Duration.ofSeconds(30), "node left the fleet")) {
-            PodPlanner.Kill k = (PodPlanner.Kill) a;
-            kills.add(new PodPlanner.Kill(k.container(), k.grace().compareTo(cap) > 0 ? cap : k.grace(), k.why()));
-          }
-          executor.kill(kills);
-          progress.accept("stopped " + e.getKey() + " (" + done.incrementAndGet() + "/" + pods.size() + ")");
-        });
-      }
-      pool.shutdown();
-      if (!pool.awaitTermination(Math.max(0, hardEnd - System.nanoTime()), TimeUnit.NANOSECONDS)) {
-        progress.accept("some pods did not stop in time; their containers are removed");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    } finally {
-      pool.shutdownNow();
-    }
   }
 
   /** Stops the reconciler's threads. */
