@@ -571,8 +571,7 @@ class ReconcilerTest {
   @Test
   void theRemovalWaitsForACreateUnderWayAndRemovesItsContainer() throws Exception {
     java.util.concurrent.ExecutorService pods = java.util.concurrent.Executors.newSingleThreadExecutor();
-    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
-        new Reconciler.Threads(pods, new Direct(), new Direct(), new Direct()), reports::add);
+    r = reconciler(new Reconciler.Threads(pods, new Direct(), new Direct(), new Direct()));
     java.util.concurrent.CountDownLatch creating = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     runtime.beforeCreate = spec -> {
@@ -599,6 +598,35 @@ class ReconcilerTest {
     }
   }
 
+  /** The reconciler of this test over {@code threads}. */
+  Reconciler reconciler(Reconciler.Threads threads) {
+    return new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", threads,
+        reports::add);
+  }
+
+  /** An exec rule for preStop hooks: {@code slow-hook} counts its runs and lasts until released; {@code other-hook} is only seen. */
+  static final class Hooks {
+    final java.util.concurrent.atomic.AtomicInteger slowRuns = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.CountDownLatch slowHooked = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.CountDownLatch otherHooked = new java.util.concurrent.CountDownLatch(1);
+    final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+
+    ContainerRuntime.ExecResult run(List<String> cmd) {
+      if (cmd.contains("slow-hook")) {
+        slowRuns.incrementAndGet();
+        slowHooked.countDown();
+        try {
+          release.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      } else if (cmd.contains("other-hook")) {
+        otherHooked.countDown();
+      }
+      return new ContainerRuntime.ExecResult(0, "");
+    }
+  }
+
   /** {@code state} with a second pod, ops/other-fghij of DaemonSet other, of the same template but its preStop hook's command {@code hook}. */
   static DesiredState withSecondPod(DesiredState state, String hook) {
     var ds = Pods.ds("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [" + hook + "]}}}");
@@ -615,26 +643,9 @@ class ReconcilerTest {
   @Test
   void aTeardownUnderWayGoesOnWhileTheRemovalStopsTheOtherPodsWithTheirGrace() throws Exception {
     java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newCachedThreadPool();
-    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
-        new Reconciler.Threads(new Direct(), new Direct(), stoppers, new Direct()), reports::add);
-    java.util.concurrent.atomic.AtomicInteger slowHooks = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.CountDownLatch slowHooked = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch otherHooked = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    runtime.setExecRule(cmd -> {
-      if (cmd.contains("slow-hook")) { // the torn-down pod's hook lasts until the test lets it end
-        slowHooks.incrementAndGet();
-        slowHooked.countDown();
-        try {
-          release.await(60, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      } else if (cmd.contains("other-hook")) {
-        otherHooked.countDown();
-      }
-      return new ContainerRuntime.ExecResult(0, "");
-    });
+    r = reconciler(new Reconciler.Threads(new Direct(), new Direct(), stoppers, new Direct()));
+    Hooks hooks = new Hooks();
+    runtime.setExecRule(hooks::run); // the torn-down pod's hook lasts until the test lets it end
     DesiredState slow = Pods.state(Pods.ds("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [slow-hook]}}}"));
     DesiredState both = withSecondPod(slow, "other-hook");
     try {
@@ -644,19 +655,19 @@ class ReconcilerTest {
       DesiredState onlyOther = both.toBuilder().removePods(0).setVersion(2).build();
       r.setDesired(onlyOther);
       r.tick(); // ops/agent-abcde's teardown, on a stopper, waits in its preStop hook
-      assertThat(slowHooked.await(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(hooks.slowHooked.await(30, TimeUnit.SECONDS)).isTrue();
       List<String> progress = java.util.Collections.synchronizedList(new ArrayList<>());
       var removal = java.util.concurrent.CompletableFuture.supplyAsync(() -> r.removeAll(Duration.ofSeconds(30), progress::add));
-      assertThat(otherHooked.await(10, TimeUnit.SECONDS)).as("the other pod's preStop hook ran while the teardown was still under way").isTrue();
-      release.countDown();
+      assertThat(hooks.otherHooked.await(10, TimeUnit.SECONDS)).as("the other pod's preStop hook ran while the teardown was still under way").isTrue();
+      hooks.release.countDown();
       assertThat(removal.get(30, TimeUnit.SECONDS)).as("both pods ran at the removal's first look").isEqualTo(2);
-      assertThat(slowHooks.get()).as("the torn-down pod's preStop hook ran once").isEqualTo(1);
+      assertThat(hooks.slowRuns.get()).as("the torn-down pod's preStop hook ran once").isEqualTo(1);
       assertThat(owned()).isEmpty();
       assertThat(progress).contains("pod ops/agent-abcde was being stopped already: that goes on", "stopped ops/other-fghij (1/1)");
       assertThat(runtime.stopGraces.entrySet()).as("the other pod's container stopped with (nearly) its 30 s: the removal did not spend them waiting")
           .anyMatch(e -> e.getKey().startsWith("dsf_other-fghij_ops_main_") && e.getValue().compareTo(Duration.ofSeconds(15)) > 0);
     } finally {
-      release.countDown();
+      hooks.release.countDown();
       stoppers.shutdownNow();
     }
   }
@@ -695,23 +706,9 @@ class ReconcilerTest {
   void aContainerAWorkerIsStoppingIsStoppedOnce() throws Exception {
     java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newSingleThreadExecutor();
     java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newCachedThreadPool();
-    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
-        new Reconciler.Threads(workers, new Direct(), stoppers, new Direct()), reports::add);
-    java.util.concurrent.atomic.AtomicInteger hooks = new java.util.concurrent.atomic.AtomicInteger();
-    java.util.concurrent.CountDownLatch hooked = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    runtime.setExecRule(cmd -> {
-      if (cmd.contains("slow-hook")) {
-        hooks.incrementAndGet();
-        hooked.countDown();
-        try {
-          release.await(60, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }
-      return new ContainerRuntime.ExecResult(0, "");
-    });
+    r = reconciler(new Reconciler.Threads(workers, new Direct(), stoppers, new Direct()));
+    Hooks hooks = new Hooks();
+    runtime.setExecRule(hooks::run);
     try {
       r.setDesired(desired("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [slow-hook]}}}"));
       r.tick();
@@ -719,17 +716,17 @@ class ReconcilerTest {
       r.setDesired(desired("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [slow-hook]}}}",
           "spec.template.spec.containers[0].command", "[sh, -c, 'sleep 2000']").toBuilder().setVersion(2).build());
       r.tick(); // the pod's worker replaces its containers: it waits in the old one's preStop hook
-      assertThat(hooked.await(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(hooks.slowHooked.await(30, TimeUnit.SECONDS)).isTrue();
       List<String> progress = java.util.Collections.synchronizedList(new ArrayList<>());
       var removal = java.util.concurrent.CompletableFuture.supplyAsync(() -> r.removeAll(Duration.ofSeconds(30), progress::add));
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !progress.isEmpty()); // the removal began
-      release.countDown();
+      hooks.release.countDown();
       assertThat(removal.get(30, TimeUnit.SECONDS)).isEqualTo(1);
-      assertThat(hooks.get()).as("the preStop hook ran once").isEqualTo(1);
+      assertThat(hooks.slowRuns.get()).as("the preStop hook ran once").isEqualTo(1);
       assertThat(progress).contains("stopped ops/agent-abcde (1/1)");
       assertThat(owned()).isEmpty();
     } finally {
-      release.countDown();
+      hooks.release.countDown();
       workers.shutdownNow();
       stoppers.shutdownNow();
     }
