@@ -314,7 +314,14 @@ public final class Executor {
       if (r.exitCode() != 0) {
         log.warn("pod {}: postStart hook of {} failed (exit {}); killing the container", pod.key(), c.name(), r.exitCode());
         failed(key, "FailedPostStartHook", "postStart hook exited " + r.exitCode() + ": " + r.output().strip());
-        runtime.stop(id, pod.grace());
+        // as the kubelet kills it: its preStop hook, then the stop within the pod's grace period, once
+        java.util.Optional<OwnedContainer> started = runtime.listOwned(pod.ctx().node(), Map.of(Labels.POD, pod.name())).stream()
+            .filter(x -> x.id().equals(id)).findFirst().flatMap(x -> OwnedContainer.of(x, pod.ctx().node(), new StringBuilder()));
+        if (started.isPresent()) {
+          stop(new PodPlanner.Kill(started.get(), pod.grace(), "postStart hook failed"));
+        } else {
+          runtime.stop(id, pod.grace());
+        }
         return false;
       }
     }

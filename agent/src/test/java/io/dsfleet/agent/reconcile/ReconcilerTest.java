@@ -764,4 +764,19 @@ class ReconcilerTest {
     r.tick();
     assertThat(owned()).as("stopped by the next pass, and collected").noneMatch(ContainerInfo::running);
   }
+
+  /** A container whose postStart hook fails is killed as the kubelet kills it: its preStop hook first, once. */
+  @Test
+  void aFailedPostStartHookKillsTheContainerWithItsPreStopHook() {
+    List<String> hooks = java.util.Collections.synchronizedList(new ArrayList<>());
+    runtime.setExecRule(cmd -> {
+      hooks.add(String.join(" ", cmd));
+      return new ContainerRuntime.ExecResult(cmd.contains("post-hook") ? 1 : 0, "");
+    });
+    r.setDesired(Pods.state(Pods.ds("spec.template.spec.containers[0].lifecycle",
+        "{postStart: {exec: {command: [post-hook]}}, preStop: {exec: {command: [pre-hook]}}}")));
+    r.tick();
+    assertThat(hooks).containsExactly("post-hook", "pre-hook");
+    assertThat(app("main").running()).as("killed").isFalse();
+  }
 }
