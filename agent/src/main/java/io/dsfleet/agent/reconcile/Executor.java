@@ -213,9 +213,15 @@ public final class Executor {
     PodTemplateSpec t = Labels.APP.equals(c.role()) ? templates.apply(c.hash()) : null;
     Container spec = t == null ? null : t.spec().containers().stream().filter(x -> x.name().equals(c.container())).findFirst().orElse(null);
     if (spec != null && spec.lifecycle() != null && spec.lifecycle().preStop() != null && !k.grace().isZero()) {
-      var r = runtime.exec(c.id(), spec.lifecycle().preStop().exec().command(), k.grace());
-      if (r.exitCode() != 0) {
-        log.warn("pod {}: preStop hook of {} exited {}", c.podKey(), c.container(), r.exitCode());
+      try {
+        var r = runtime.exec(c.id(), spec.lifecycle().preStop().exec().command(), k.grace());
+        if (r.exitCode() != 0) {
+          log.warn("pod {}: preStop hook of {} exited {}", c.podKey(), c.container(), r.exitCode());
+        }
+      } catch (RuntimeUnavailableException e) {
+        throw e;
+      } catch (RuntimeException e) { // as the kubelet: a hook that could not run is logged, the stop goes on
+        log.warn("pod {}: preStop hook of {} could not run: {}", c.podKey(), c.container(), message(e));
       }
     }
     Duration left = k.grace().minus(Duration.between(start, clock.instant()));
@@ -315,12 +321,19 @@ public final class Executor {
         log.warn("pod {}: postStart hook of {} failed (exit {}); killing the container", pod.key(), c.name(), r.exitCode());
         failed(key, "FailedPostStartHook", "postStart hook exited " + r.exitCode() + ": " + r.output().strip());
         // as the kubelet kills it: its preStop hook, then the stop within the pod's grace period, once
-        java.util.Optional<OwnedContainer> started = runtime.listOwned(pod.ctx().node(), Map.of(Labels.POD, pod.name())).stream()
-            .filter(x -> x.id().equals(id)).findFirst().flatMap(x -> OwnedContainer.of(x, pod.ctx().node(), new StringBuilder()));
-        if (started.isPresent()) {
+        java.util.Optional<OwnedContainer> started;
+        try {
+          started = runtime.listOwned(pod.ctx().node(), Map.of(Labels.POD, pod.name())).stream().filter(x -> x.id().equals(id))
+              .findFirst().flatMap(x -> OwnedContainer.of(x, pod.ctx().node(), new StringBuilder()));
+        } catch (RuntimeUnavailableException e) {
+          throw e;
+        } catch (RuntimeException e) {
+          started = java.util.Optional.empty();
+        }
+        if (started.isEmpty()) {
+          runtime.stop(id, pod.grace()); // not found as it was listed: stopped without its hook
+        } else if (started.get().running()) { // an app that died is not stopped again
           stop(new PodPlanner.Kill(started.get(), pod.grace(), "postStart hook failed"));
-        } else {
-          runtime.stop(id, pod.grace());
         }
         return false;
       }

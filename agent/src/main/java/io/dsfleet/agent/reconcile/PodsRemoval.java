@@ -21,10 +21,11 @@ import java.util.stream.Collectors;
  * which first makes sure no pass plans anything more). Work handed out before is not waited for
  * ahead of the stops, which would spend the pods' grace on it: a pod being torn down is left to its
  * teardown; a container a worker is stopping is stopped once (the executor's stops of one
- * container wait for the one under way); a worker stops at its next step, its pod no longer wanted.
- * Once the stops end, the removal waits for that work to end too, looks once more, stops what still
- * runs, and removes every container. Everything is bounded by {@code until} ({@link System#nanoTime}),
- * the stops under way by {@link #SLACK} past it.
+ * container wait for the one under way); a worker stops at its next step, its pod no longer wanted
+ * (a container it creates meanwhile it removes itself, never started). Once the stops end, the
+ * removal waits for that work to end too, looks once more, stops what still runs, and removes every
+ * container. Its waits are bounded by {@code until} ({@link System#nanoTime}), those for stops under
+ * way by {@link #SLACK} past it.
  */
 final class PodsRemoval {
   /** How long past its deadline the removal still waits for stops under way before it removes their containers. */

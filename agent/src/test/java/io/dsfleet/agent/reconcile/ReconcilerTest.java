@@ -779,4 +779,37 @@ class ReconcilerTest {
     assertThat(hooks).containsExactly("post-hook", "pre-hook");
     assertThat(app("main").running()).as("killed").isFalse();
   }
+
+  /** A preStop hook Docker will not run (the exec refused) is logged, and the container is stopped all the same, as the kubelet does. */
+  @Test
+  void aPreStopHookThatCannotRunDoesNotKeepTheContainerRunning() {
+    runtime.setExecRule(cmd -> {
+      throw new IllegalStateException("Conflict: container is not running");
+    });
+    r.setDesired(Pods.state(Pods.ds("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [pre-hook]}}}")));
+    r.tick();
+    assertThat(app("main").running()).isTrue();
+    r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    r.tick();
+    assertThat(owned()).as("stopped, its hook refused").noneMatch(ContainerInfo::running);
+  }
+
+  /** A postStart hook that fails because its app died leaves nothing to stop: no preStop hook, no error. */
+  @Test
+  void aFailedPostStartHookOfAnAppThatDiedStopsNothing() {
+    List<String> hooks = java.util.Collections.synchronizedList(new ArrayList<>());
+    runtime.setExecRule(cmd -> {
+      hooks.add(String.join(" ", cmd));
+      if (cmd.contains("post-hook")) {
+        runtime.crash(app("main").id(), 1); // the app died as its hook ran
+        return new ContainerRuntime.ExecResult(1, "");
+      }
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    r.setDesired(Pods.state(Pods.ds("spec.template.spec.containers[0].lifecycle",
+        "{postStart: {exec: {command: [post-hook]}}, preStop: {exec: {command: [pre-hook]}}}")));
+    r.tick();
+    assertThat(hooks).containsExactly("post-hook");
+    assertThat(app("main").running()).isFalse();
+  }
 }
