@@ -19,6 +19,10 @@ final class ContainerView {
   private volatile boolean watching;
   /** An event came, or the agent's own work touched containers, since the last list. */
   private final AtomicBoolean changed = new AtomicBoolean(true);
+  /** Counts the changes (as {@link #changed}): a list made at one count is the node's containers while it holds. */
+  private final AtomicLong changes = new AtomicLong();
+  /** {@link #changes} as it was just before the last list; -1 before the first. */
+  private volatile long listedAtChanges = -1;
   /** The last list and when it was made (the pass thread's own). */
   private List<OwnedContainer> listed = List.of();
   private Instant listedAt = Instant.MIN;
@@ -29,11 +33,13 @@ final class ContainerView {
   }
 
   void changed() {
+    changes.incrementAndGet();
     changed.set(true);
   }
 
   /** The event stream started (the next pass lists: events may have been missed before it) or ended. */
   void watching(boolean on) {
+    changes.incrementAndGet();
     changed.set(true);
     watching = on;
   }
@@ -42,6 +48,7 @@ final class ContainerView {
   List<OwnedContainer> get(Instant now, Supplier<List<OwnedContainer>> list) {
     // the flag is cleared before the list (and whether or not it is read: `|`), so a change during
     // the list is listed again by the next pass
+    long count = changes.get();
     if (!watching | changed.getAndSet(false) || !now.isBefore(listedAt.plus(relist))) {
       try {
         listed = list.get();
@@ -50,6 +57,7 @@ final class ContainerView {
         throw e;
       }
       listedAt = now;
+      listedAtChanges = count;
       lists.incrementAndGet();
     }
     return listed;
@@ -58,6 +66,20 @@ final class ContainerView {
   /** Whether a pass at {@code now} would work from the last list: the stream runs, nothing changed, the relist is not due. */
   boolean fresh(Instant now) {
     return watching && !changed.get() && now.isBefore(listedAt.plus(relist));
+  }
+
+  /**
+   * Where the last list stands: {@link #current} says whether it still shows the node's containers
+   * (the kubelet's pod cache, newer than a time): a pod worker handed a pod by the pass acts on
+   * what that pass saw of it, rather than listing again, when nothing changed since.
+   */
+  long mark() {
+    return listedAtChanges;
+  }
+
+  /** Whether a list made at {@code mark} still shows the node's containers: the event stream runs and no event or work of the agent's came since. */
+  boolean current(long mark) {
+    return mark >= 0 && watching && changes.get() == mark;
   }
 
   /** Passes that listed the containers. */

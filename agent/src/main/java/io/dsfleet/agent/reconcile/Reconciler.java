@@ -263,6 +263,7 @@ public final class Reconciler {
       return;
     }
     List<OwnedContainer> owned;
+    long seenAt;
     try {
       owned = view.get(now, () -> {
         List<OwnedContainer> o = owned(runtime.listOwned(node));
@@ -274,6 +275,7 @@ public final class Reconciler {
       log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
       return;
     }
+    seenAt = view.mark();
     Map<String, DesiredPod> want = desired;
     Set<String> released = orphans;
     probes.sync(want, owned, now);
@@ -284,7 +286,8 @@ public final class Reconciler {
     for (var e : plan.pods().entrySet()) {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
         DesiredPod d = want.get(e.getKey());
-        dispatch(e.getKey(), Work.STEPS, threads.pods(), () -> sync(d));
+        List<OwnedContainer> seen = owned.stream().filter(c -> c.podKey().equals(d.key())).toList();
+        dispatch(e.getKey(), Work.STEPS, threads.pods(), () -> sync(d, seen, seenAt));
       }
     }
     for (var e : plan.teardown().entrySet()) {
@@ -386,10 +389,9 @@ public final class Reconciler {
    * Follows the runtime's events for this node: each one wakes a pass that lists the containers
    * again (a container that died is restarted and reported now, not at the next relist), except an
    * event of a pod whose worker is at work (mostly the echo of its own create and start, while
-   * Docker starts the container): it only marks the list stale; the worker wakes a pass once an app
-   * container it started runs and at its end, and any pass lists (within a second: no pass is quiet
-   * while a pod is worked on). While the
-   * stream runs, a pass lists only after an event or the agent's own work, and at least every
+   * Docker starts the container): it only marks the list stale; the worker's end wakes a pass (it
+   * ends once an app container it started runs), and any pass lists (within a second: no pass is
+   * quiet while a pod is worked on). While the stream runs, a pass lists only after an event or the agent's own work, and at least every
    * {@code relist} for anything the stream missed (the kubelet's PLEG relist); the passes in between
    * (probes, back-off timers) work from the last list. The stream ending means the runtime went
    * away: the node says so at once, every pass lists again, and the watch is taken up again with
@@ -491,15 +493,21 @@ public final class Reconciler {
     });
   }
 
-  /** Decide and act for one pod until only waiting is left. */
-  private void sync(DesiredPod d) {
+  /**
+   * Decide and act for one pod until only waiting is left, or until its app containers were started
+   * (the pass that wakes then lists them, reports them and hands the pod out again if more is to be
+   * done: a second look of the worker's own would list and inspect the same containers beside it).
+   * The first step acts on the pod's containers as the pass saw them ({@code seen}, at {@code
+   * seenAt}) when nothing changed since ({@link ContainerView#current}); every other step lists them.
+   */
+  private void sync(DesiredPod d, List<OwnedContainer> seen, long seenAt) {
     boolean sandboxStarted = false;
     for (int step = 0; step < MAX_STEPS; step++) {
       if (!stillWanted(d, true)) {
         return; // no longer desired as this worker was handed it (a new set came): the next pass decides afresh
       }
-      List<OwnedContainer> observed = owned(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream()
-          .filter(c -> c.podKey().equals(d.key())).toList();
+      List<OwnedContainer> observed = step == 0 && view.current(seenAt) ? seen
+          : owned(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream().filter(c -> c.podKey().equals(d.key())).toList();
       boolean current = d.configs().equals(executor.volumesWritten.get(d.key()));
       List<PodPlanner.Action> actions = PodPlanner.decide(d, observed,
           new PodPlanner.Facts(probes.verdicts(), failures, current, clock.instant()));
@@ -514,8 +522,7 @@ public final class Reconciler {
         return;
       }
       if (actions.stream().anyMatch(a -> a instanceof PodPlanner.Start s && Labels.APP.equals(s.role()))) {
-        view.changed();
-        wakeUp(); // an app container runs now: a pass lists and reports it while this worker looks once more
+        return; // an app container runs now: the pass woken at this work's end lists and reports it
       }
     }
   }

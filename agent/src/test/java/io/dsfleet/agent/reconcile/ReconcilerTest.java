@@ -211,8 +211,8 @@ class ReconcilerTest {
 
   /**
    * The echo of a pod worker's own start (Docker's events while it starts the container) wakes no
-   * pass of its own, which would list and inspect while Docker starts the container: the worker
-   * wakes one once the app container runs (to report it now), and one at its end. An event of a pod
+   * pass of its own, which would list and inspect while Docker starts the container: the worker's
+   * end wakes one, once the app container runs (to report it now). An event of a pod
    * nobody works on wakes a pass, and so does an event that names no pod.
    */
   @Test
@@ -227,13 +227,51 @@ class ReconcilerTest {
       wakes.set(0);
       r.tick(); // starts the pod: an event of it comes during each start
       assertThat(runtime.calls).anyMatch(c -> c.startsWith("start dsf_agent-abcde_ops_main_0_"));
-      assertThat(wakes.get()).as("the app container running, the worker's end: none for the events of its own work (sandbox, app)")
-          .isEqualTo(2);
+      assertThat(wakes.get()).as("the worker's end, once the app container runs: none for the events of its own work (sandbox, app)")
+          .isEqualTo(1);
       runtime.duringStart = id -> { };
       runtime.event("ops/agent-abcde");
-      assertThat(wakes.get()).as("an event of a pod nobody works on").isEqualTo(3);
+      assertThat(wakes.get()).as("an event of a pod nobody works on").isEqualTo(2);
       runtime.event();
-      assertThat(wakes.get()).as("an event that names no pod").isEqualTo(4);
+      assertThat(wakes.get()).as("an event that names no pod").isEqualTo(3);
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
+  /**
+   * A worker's first step acts on the pod's containers as the pass that handed it the pod saw them,
+   * unless an event came since that pass's list; and it ends once its app container runs, leaving
+   * the look at it to the pass it wakes (the kubelet's pod workers read the PLEG's cache the same way).
+   */
+  @Test
+  void aWorkersFirstStepActsOnThePassesListUnlessAnEventCameSince() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler);
+      r.setDesired(Pods.state(Pods.ds())); // one container, alone: one step starts it
+      java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+      runtime.afterList = filter -> {
+        if (filter.isEmpty() && once.compareAndSet(false, true)) {
+          runtime.event(); // as the pass lists: what it saw may be out of date
+        }
+      };
+      r.tick();
+      assertThat(runtime.lists).as("the pass's list, then the worker's own (an event came since), and no look after the start")
+          .containsExactly(Map.of(), Map.of(Labels.POD, "agent-abcde"));
+      ContainerInfo first = app("main");
+      assertThat(first.running()).isTrue();
+      r.tick(); // the pass woken at the worker's end
+      assertThat(last().getPhase()).isEqualTo("Running");
+
+      runtime.lists.clear();
+      runtime.crash(first.id(), 1);
+      runtime.event();
+      run(Duration.ofSeconds(11), Duration.ofSeconds(1)); // the crash seen, its 10 s back-off, the restart
+      ContainerInfo second = app("main");
+      assertThat(second.id()).isNotEqualTo(first.id());
+      assertThat(second.running()).isTrue();
+      assertThat(runtime.lists).as("nothing came since the pass's list: the worker acted on it").allMatch(Map::isEmpty);
     } finally {
       scheduler.shutdownNow();
     }

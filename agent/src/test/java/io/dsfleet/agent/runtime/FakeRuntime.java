@@ -134,8 +134,16 @@ public final class FakeRuntime implements ContainerRuntime {
   /** The label filters of the lists waiting for {@link #listsWaitFor} now. */
   public final java.util.Queue<Map<String, String>> listsWaiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
+  /** The label filters of the lists made so far, in order (the node's own labels left out: empty for a list of every container). */
+  public final java.util.Queue<Map<String, String>> lists = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** Runs after each list, with its filter, before it returns (a test's event during a pass's list). */
+  public volatile Consumer<Map<String, String>> afterList = filter -> { };
+
   @Override
   public List<ContainerInfo> listOwned(String node, Map<String, String> more) {
+    if (recordCalls) {
+      lists.add(Map.copyOf(more));
+    }
     java.util.concurrent.CountDownLatch hung = listsWaitFor;
     if (hung != null && listsThatWait.test(more)) {
       listsWaiting.add(more);
@@ -148,7 +156,9 @@ public final class FakeRuntime implements ContainerRuntime {
         listsWaiting.remove(more);
       }
     }
-    return listOwnedNow(node, more);
+    List<ContainerInfo> out = listOwnedNow(node, more);
+    afterList.accept(more);
+    return out;
   }
 
   private synchronized List<ContainerInfo> listOwnedNow(String node, Map<String, String> more) {
