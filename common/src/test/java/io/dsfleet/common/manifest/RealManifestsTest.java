@@ -37,6 +37,9 @@ class RealManifestsTest {
       if (expected == null) {
         assertThat(doc.errors()).as(f.getFileName() + " should be valid").isEmpty();
         assertThat(doc.object()).isNotNull();
+        assertThat(ManifestParser.parseOne(io.dsfleet.common.Json.canonical(doc.object())))
+            .as(f.getFileName() + ": its canonical JSON (what the store keeps) parses back to the same object, which the coordinator keeps")
+            .isEqualTo(doc.object());
         valid++;
       } else {
         assertThat(doc.errors()).as(f.getFileName().toString()).map(Problem::toString).containsExactly(expected);

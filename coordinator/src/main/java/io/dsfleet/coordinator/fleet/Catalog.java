@@ -72,6 +72,7 @@ final class Catalog {
     docs.forEach(d -> d.warnings().forEach(w -> warnings.add(d.label() + ": " + w)));
     long now = clock.millis();
     List<ObjectWrite> writes = new ArrayList<>();
+    List<KubeObject> written = new ArrayList<>(); // each write's object, as its JSON parses back (RealManifestsTest)
     List<Fleet.ApplyResult> results = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     for (ParsedDocument d : docs) {
@@ -84,7 +85,8 @@ final class Catalog {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": the same object appears twice in one apply");
       }
       String requestedRv = o.metadata().resourceVersion();
-      String json = Json.canonical(withoutResourceVersion(o));
+      KubeObject clean = withoutResourceVersion(o);
+      String json = Json.canonical(clean);
       StoredObject existing = o instanceof DaemonSet
           ? Optional.ofNullable(state.daemonSets.get(FleetState.key(o.namespace(), o.name()))).map(e -> e.stored).orElse(null)
           : state.configs.get(FleetState.configKey(o.kind(), o.namespace(), o.name()));
@@ -101,28 +103,30 @@ final class Catalog {
       long expected = existing == null ? 0 : existing.resourceVersion();
       if (o instanceof DaemonSet ds) {
         writes.add(daemonSetWrite(ds, json, existing, expected, now, d.label(), rollback));
+        written.add(clean);
       } else {
         if (existing != null && Boolean.TRUE.equals(immutable(existing))) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": field is immutable when `immutable` is set");
         }
         writes.add(new ObjectWrite(new StoredObject(o.kind(), o.namespace(), o.name(), json, 1, 0,
             existing == null ? now : existing.createdAtMillis()), expected, null, List.of(), null));
+        written.add(clean);
       }
       results.add(new Fleet.ApplyResult(o.kind(), o.namespace(), o.name(), existing == null ? "created" : "configured", null));
     }
     if (dryRun || writes.isEmpty()) {
       return new Fleet.ApplyOutcome(results, warnings);
     }
-    Store.Written written;
+    Store.Written stored;
     try {
-      written = store.putObjects(writes);
+      stored = store.putObjects(writes);
     } catch (Store.ConflictException e) {
       throw new ControlException(Status.Code.ABORTED, "the store holds a newer version, nothing applied: " + e.getMessage());
     } catch (StoreException e) {
       throw new ControlException(Status.Code.UNAVAILABLE, "the store refused the write, nothing applied: " + e.getMessage());
     }
     for (int i = 0; i < writes.size(); i++) {
-      remember(writes.get(i), written.objects().get(i), written.revisions().get(i));
+      remember(writes.get(i), written.get(i), stored.objects().get(i), stored.revisions().get(i));
     }
     committed.run();
     return new Fleet.ApplyOutcome(results, warnings);
@@ -134,8 +138,8 @@ final class Catalog {
         : state.configs.containsKey(FleetState.configKey(o.kind(), o.namespace(), o.name()));
   }
 
-  /** Memory after the store committed one write. */
-  private void remember(ObjectWrite w, StoredObject so, StoredRevision newRevision) {
+  /** Memory after the store committed one write of {@code o} (not parsed again from its JSON: the same object). */
+  private void remember(ObjectWrite w, KubeObject o, StoredObject so, StoredRevision newRevision) {
     if (!so.kind().equals("DaemonSet")) {
       state.configs.put(FleetState.configKey(so.kind(), so.namespace(), so.name()), so);
       return;
@@ -143,10 +147,10 @@ final class Catalog {
     String k = FleetState.key(so.namespace(), so.name());
     DsEntry e = state.daemonSets.computeIfAbsent(k, x -> new DsEntry());
     e.stored = so;
-    e.ds = (DaemonSet) ManifestParser.parseOne(so.json());
+    e.ds = (DaemonSet) o;
     w.pruneRevisions().forEach(e.revisions::remove);
     if (newRevision != null) {
-      addRevision(e, newRevision);
+      addRevision(e, newRevision, e.ds.spec().template());
       e.rollout = RolloutState.fromJson(w.rolloutJson(), newRevision.hash(), 0);
       events.record(Events.dsKey(so.namespace(), so.name()), "Normal", "RevisionCreated", "revision " + newRevision.revision()
           + " (" + newRevision.hash() + ")" + (newRevision.changeCause() == null ? "" : ": " + newRevision.changeCause()));
@@ -195,8 +199,12 @@ final class Catalog {
   }
 
   static void addRevision(DsEntry e, StoredRevision r) {
+    addRevision(e, r, Json.read(r.templateJson(), PodTemplateSpec.class));
+  }
+
+  /** @param t the revision's template, as its JSON parses */
+  private static void addRevision(DsEntry e, StoredRevision r, PodTemplateSpec t) {
     e.revisions.put(r.revision(), r);
-    PodTemplateSpec t = Json.read(r.templateJson(), PodTemplateSpec.class);
     e.refsByHash.put(r.hash(), TemplateRefs.of(t.spec()));
   }
 
