@@ -94,8 +94,9 @@ public final class DockerHarness implements AutoCloseable {
     Fixtures.with(tree, "spec.template.spec.containers[0].ports", null);
     Fixtures.with(tree, "spec.template.spec.containers[0].volumeMounts", null);
     Fixtures.with(tree, "spec.template.spec.volumes", null);
-    Fixtures.with(tree, "spec.template.spec.containers[0].command", "[sh, -c, 'sleep 3600']");
-    // a shell as PID 1 ignores SIGTERM: without this every pod removal would wait Kubernetes' 30 s default
+    // exits on SIGTERM, as a daemon does (a shell as PID 1 would ignore it: every stop would wait at
+    // least the 2 s a container is given); the grace period short for a test that changes the command
+    Fixtures.with(tree, "spec.template.spec.containers[0].command", "[sh, -c, 'trap \"exit 0\" TERM; sleep 3600 & wait']");
     Fixtures.with(tree, "spec.template.spec.terminationGracePeriodSeconds", "1");
     for (int i = 0; i < pathsAndValues.length; i += 2) {
       Fixtures.with(tree, pathsAndValues[i], pathsAndValues[i + 1]);

@@ -427,6 +427,18 @@ final class LocalFleet implements AutoCloseable {
 
   /** @param podField one more field of the pod's spec (e.g. "hostNetwork: true"), or "" */
   static String daemonSet(String name, String image, String strategy, String podField) {
+    return daemonSet(name, image, strategy, podField, "[sleep, \"3600\"]");
+  }
+
+  /**
+   * A container command that exits on SIGTERM, as a daemon does: its stop takes none of the 2 s a
+   * container is given at least between SIGTERM and SIGKILL (the kubelet's minimum, docs/agent.md),
+   * which {@code sleep} as PID 1, ignoring SIGTERM, would wait out.
+   */
+  static final String EXITS_ON_SIGTERM = "[sh, -c, \"trap 'exit 0' TERM; sleep 3600 & wait\"]";
+
+  /** @param command the container's command, a YAML flow sequence */
+  static String daemonSet(String name, String image, String strategy, String podField, String command) {
     return """
         apiVersion: apps/v1
         kind: DaemonSet
@@ -441,8 +453,8 @@ final class LocalFleet implements AutoCloseable {
               containers:
               - name: main
                 image: %s
-                command: [sleep, "3600"]
-        """.formatted(name, name, strategy, name, podField, image);
+                command: %s
+        """.formatted(name, name, strategy, name, podField, image, command);
   }
 
   @Override

@@ -64,7 +64,7 @@ final class RollingBench {
     Stats ds = new Stats();
     Stats sw = new Stats();
     String name = "bench-roll";
-    fleet.apply(LocalFleet.daemonSet(name, IMAGES[0], ""));
+    fleet.apply(LocalFleet.daemonSet(name, IMAGES[0], "", "", LocalFleet.EXITS_ON_SIGTERM));
     LocalFleet.await("the DaemonSet on every node", 180, () -> fleet.converged(name) && fleet.daemonSet(name).getStatus().getDesired() == hosts);
     String service = null;
     if (!swarm.isEmpty()) {
@@ -80,7 +80,7 @@ final class RollingBench {
         swarmMs = swarmOnce(swarm.get(0), service, image, hosts);
       }
       long t0 = System.nanoTime();
-      fleet.apply(LocalFleet.daemonSet(name, image, ""));
+      fleet.apply(LocalFleet.daemonSet(name, image, "", "", LocalFleet.EXITS_ON_SIGTERM));
       LocalFleet.await("the rollout converged", 600, () -> fleet.converged(name));
       double dsMs = (System.nanoTime() - t0) / 1e6;
       if (!swarmFirst && service != null) {

@@ -225,8 +225,14 @@ public final class Executor {
       }
     }
     Duration left = k.grace().minus(Duration.between(start, clock.instant()));
-    runtime.stop(c.id(), left.isNegative() ? Duration.ZERO : left);
+    // as the kubelet: a container gets at least 2 s between SIGTERM and SIGKILL, however little its grace
+    // period left (0, or used up by its preStop hook); a sandbox, which runs nothing, none
+    Duration floor = c.isSandbox() ? Duration.ZERO : MIN_STOP_GRACE;
+    runtime.stop(c.id(), left.compareTo(floor) < 0 ? floor : left);
   }
+
+  /** The kubelet's minimumGracePeriodInSeconds: the shortest time a container is given between SIGTERM and SIGKILL. */
+  static final Duration MIN_STOP_GRACE = Duration.ofSeconds(2);
 
   private boolean startSandbox(DesiredPod pod, int attempt, BooleanSupplier wanted) {
     String key = Failures.key(pod.key(), "POD");
@@ -391,11 +397,6 @@ public final class Executor {
   }
 
   /**
-   * Creates a container under a fresh name; a name someone else holds is never taken from them. A
-   * container whose labels would not pass for the agent's own is not created at all (it would be
-   * disowned at once and made again and again).
-   */
-  /**
    * Whether the container just created is kept, still wanted (to be started); one that is not (its pod
    * dropped while Docker created it: the node leaving, a new template) is removed at once, never
    * started, so no pass finds it as a container that could not run.
@@ -415,6 +416,11 @@ public final class Executor {
     return false;
   }
 
+  /**
+   * Creates a container under a fresh name; a name someone else holds is never taken from them. A
+   * container whose labels would not pass for the agent's own is not created at all (it would be
+   * disowned at once and made again and again).
+   */
   private String create(Function<String, ContainerSpec> spec) {
     NameConflictException last = null;
     for (int i = 0; i < 3; i++) {

@@ -392,6 +392,44 @@ class ReconcilerTest {
     assertThat(app("main").label(Labels.HASH)).isEqualTo(desired("spec.template.spec.containers[0].image", "local/busybox:2").getPods(0).getTemplateHash());
   }
 
+  /**
+   * As the kubelet (minimumGracePeriodInSeconds): a container gets at least 2 s between SIGTERM and
+   * SIGKILL, with a grace period of 0 (its preStop hook not run) or one its preStop hook used up;
+   * its sandbox, which runs nothing, is stopped at once.
+   */
+  @Test
+  void aContainerGetsAtLeastTwoSecondsBetweenSigtermAndSigkill() {
+    runtime.addImage("local/busybox:2");
+    r.setDesired(desired("spec.template.spec.terminationGracePeriodSeconds", "0",
+        "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook]}}}"));
+    r.tick();
+    List<String> hooks = java.util.Collections.synchronizedList(new ArrayList<>());
+    runtime.setExecRule(cmd -> {
+      hooks.add(String.join(" ", cmd));
+      clock.advance(Duration.ofSeconds(40)); // the hook outlasts the grace period
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    r.setDesired(desired("spec.template.spec.terminationGracePeriodSeconds", "30",
+        "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook]}}}",
+        "spec.template.spec.containers[0].image", "local/busybox:2"));
+    r.tick();
+    assertThat(hooks).as("a grace period of 0 runs no preStop hook").isEmpty();
+    assertThat(graces("dsf_agent-abcde_ops_main_0_")).containsExactly(Duration.ofSeconds(2));
+    assertThat(graces("dsf_agent-abcde_ops_POD_0_")).containsExactly(Duration.ZERO);
+
+    runtime.stopGraces.clear();
+    r.setDesired(desired("spec.template.spec.terminationGracePeriodSeconds", "30",
+        "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook]}}}"));
+    r.tick();
+    assertThat(hooks).as("the old template's hook, which took 40 of its 30 s").containsExactly("hook");
+    assertThat(graces("dsf_agent-abcde_ops_main_0_")).containsExactly(Duration.ofSeconds(2));
+  }
+
+  /** The grace periods the containers named {@code prefix...} were stopped with. */
+  List<Duration> graces(String prefix) {
+    return runtime.stopGraces.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).map(Map.Entry::getValue).toList();
+  }
+
   @Test
   void podsNobodyWantsAreRemovedAndContainersThatAreNotTheAgentsAreNeverTouched() {
     String stranger = runtime.addForeign("someone-elses", Map.of("app", "db"), false);
