@@ -325,7 +325,9 @@ public final class Executor {
       var r = runtime.exec(id, c.lifecycle().postStart().exec().command(), Duration.ofSeconds(30));
       if (r.exitCode() != 0) {
         log.warn("pod {}: postStart hook of {} failed (exit {}); killing the container", pod.key(), c.name(), r.exitCode());
-        failed(key, "FailedPostStartHook", "postStart hook exited " + r.exitCode() + ": " + r.output().strip());
+        if (wanted.getAsBoolean()) { // a template replaced meanwhile starts without this one's back-off
+          failed(key, "FailedPostStartHook", "postStart hook exited " + r.exitCode() + ": " + r.output().strip());
+        }
         // as the kubelet kills it: its preStop hook, then the stop within the pod's grace period, once
         java.util.Optional<OwnedContainer> started;
         try {

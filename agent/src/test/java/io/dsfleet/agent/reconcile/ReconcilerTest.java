@@ -856,6 +856,25 @@ class ReconcilerTest {
     assertThat(app("main").running()).as("killed").isFalse();
   }
 
+  /** A postStart hook that fails once its pod has a new template counts against the old one only: the new one starts at once. */
+  @Test
+  void aPostStartHookThatFailsAsItsPodIsReplacedLeavesTheNewTemplateNoBackoff() {
+    runtime.addImage("local/busybox:2");
+    DesiredState next = Pods.state(Pods.ds("spec.template.spec.containers[0].image", "local/busybox:2"));
+    runtime.setExecRule(cmd -> {
+      if (cmd.contains("post-hook")) {
+        r.setDesired(next); // a new template arrives while the hook runs
+        return new ContainerRuntime.ExecResult(1, "");
+      }
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    r.setDesired(Pods.state(Pods.ds("spec.template.spec.containers[0].lifecycle", "{postStart: {exec: {command: [post-hook]}}}")));
+    r.tick();
+    r.tick();
+    assertThat(app("main")).as("the new template's container, started without the old one's back-off").isNotNull()
+        .matches(ContainerInfo::running).matches(c -> c.label(Labels.HASH).equals(next.getPods(0).getTemplateHash()));
+  }
+
   /** A preStop hook Docker will not run (the exec refused) is logged, and the container is stopped all the same, as the kubelet does. */
   @Test
   void aPreStopHookThatCannotRunDoesNotKeepTheContainerRunning() {
