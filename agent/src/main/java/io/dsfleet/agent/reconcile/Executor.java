@@ -246,18 +246,22 @@ public final class Executor {
       }
       runtime.start(id);
       failures.succeeded(key);
-      if (attempt > 0) {
+      if (attempt > 0 && wanted.getAsBoolean()) {
         // made again: the next time must wait (10 s, doubling), so a sandbox that keeps dying cannot spin
         failures.failed(Failures.sandboxRestartKey(pod.key()), "SandboxChanged", "pod sandbox made again", clock.instant());
       }
       log.info("pod {}: sandbox {} started", pod.key(), attempt);
       return true;
     } catch (PodConfigError e) {
-      failed(key, e.reason(), e.getMessage());
+      if (wanted.getAsBoolean()) { // a template replaced meanwhile starts without this one's back-off
+        failed(key, e.reason(), e.getMessage());
+      }
     } catch (RuntimeUnavailableException e) {
       throw e;
     } catch (RuntimeException e) {
-      failed(key, "CreatePodSandboxError", message(e));
+      if (wanted.getAsBoolean()) {
+        failed(key, "CreatePodSandboxError", message(e));
+      }
     }
     return false;
   }
@@ -338,8 +342,8 @@ public final class Executor {
         } catch (RuntimeException e) {
           started = java.util.Optional.empty();
         }
-        if (started.isEmpty()) {
-          runtime.stop(id, pod.grace()); // not found as it was listed: stopped without its hook
+        if (started.isEmpty()) { // not found as it was listed: stopped without its hook
+          runtime.stop(id, pod.grace().compareTo(MIN_STOP_GRACE) < 0 ? MIN_STOP_GRACE : pod.grace());
         } else if (started.get().running()) { // an app that died is not stopped again
           stop(new PodPlanner.Kill(started.get(), pod.grace(), "postStart hook failed"));
         }

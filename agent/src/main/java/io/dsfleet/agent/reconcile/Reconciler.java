@@ -153,10 +153,11 @@ public final class Reconciler {
     Map<String, DesiredPod> was = desired;
     Map<String, DesiredPod> next = DesiredPod.parse(state, was, node, hostIp, podsDir, agentVersion);
     Instant now = clock.instant();
+    List<String> replaced = new ArrayList<>();
     for (DesiredPod d : next.values()) {
       firstSeen.putIfAbsent(d.key(), now);
       if (was.containsKey(d.key()) && !was.get(d.key()).hash().equals(d.hash())) {
-        failures.forgetPod(d.key()); // a new template starts without the old one's back-off
+        replaced.add(d.key());
       }
       if (d.valid()) {
         templatesByHash.put(d.hash(), d.template());
@@ -175,6 +176,9 @@ public final class Reconciler {
       log.info("pods {} are desired again: no longer released", adopted);
     }
     desired = Map.copyOf(next);
+    // a new template starts without the old one's back-off; forgotten once the old one is no longer
+    // wanted, so a worker of the old one that fails now records nothing (it asks first)
+    replaced.forEach(failures::forgetPod);
     desiredVersion = state.getVersion();
     sourcesReady = true;
     wakeUp();
@@ -406,6 +410,8 @@ public final class Reconciler {
       return;
     }
     try {
+      // following before the stream opens: a stream that ends at once leaves it off (its end comes after)
+      view.watching(true);
       runtime.watch(node, podKey -> {
         view.changed();
         // a pod whose worker is at it hears of its own create and start: the worker's end wakes a pass, which lists
@@ -425,9 +431,9 @@ public final class Reconciler {
         wakeUp();
         scheduler.schedule(() -> watch(scheduler, 0), 1, TimeUnit.SECONDS);
       });
-      view.watching(true);
       wakeUp(); // a pass now: it lists, and finds out whether the runtime is back
     } catch (RuntimeException e) {
+      view.watching(false);
       runtimeUnreachable(e);
       long delay = Math.min(30, 1L << Math.min(failures, 5));
       scheduler.schedule(() -> watch(scheduler, failures + 1), delay, TimeUnit.SECONDS);

@@ -209,6 +209,24 @@ class ReconcilerTest {
     }
   }
 
+  /** A stream that ends as it opens (its end told before the watch returns) leaves no pass trusting it: every pass lists. */
+  @Test
+  void aStreamThatEndsAsItOpensLeavesEveryPassListing() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      runtime.streamsEndAtOnce = new java.io.IOException("connection reset");
+      r.watch(scheduler);
+      r.setDesired(desired());
+      r.tick();
+      long lists = r.lists();
+      r.tick();
+      r.tick();
+      assertThat(r.lists()).as("no stream: each pass lists").isEqualTo(lists + 2);
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
   /**
    * The echo of a pod worker's own start (Docker's events while it starts the container) wakes no
    * pass of its own, which would list and inspect while Docker starts the container: the worker's

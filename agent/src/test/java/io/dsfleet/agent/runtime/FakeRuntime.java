@@ -289,8 +289,15 @@ public final class FakeRuntime implements ContainerRuntime {
     check();
     this.onEvent = onEvent;
     this.onEnd = onEnd;
+    Throwable end = streamsEndAtOnce;
+    if (end != null) {
+      onEnd.accept(end); // as a stream's thread may, before watch returns
+    }
     return () -> this.onEvent = k -> { };
   }
+
+  /** While set, each stream ends with it as it opens, before {@link #watch} returns. */
+  public volatile Throwable streamsEndAtOnce;
 
   @Override
   public void ping() {
