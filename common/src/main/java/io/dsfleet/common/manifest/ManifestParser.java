@@ -134,12 +134,70 @@ public final class ManifestParser {
         List.of(new Problem("(document)", "YAML syntax error" + where + ": " + firstLine(msg))), null);
   }
 
+  /**
+   * Replaces every lone UTF-16 surrogate in the document's string values (a JSON escape of one, as
+   * in a backslash, u, D800, makes one) with U+FFFD, as the Kubernetes API server's decoding does: such a
+   * string has no UTF-8 form, so the store would keep another character than the one in memory.
+   */
+  static void replaceLoneSurrogates(JsonNode node) {
+    if (node instanceof ObjectNode o) {
+      for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        if (e.getValue().isTextual()) {
+          String fixed = withoutLoneSurrogates(e.getValue().textValue());
+          if (fixed != null) {
+            e.setValue(o.textNode(fixed));
+          }
+        } else {
+          replaceLoneSurrogates(e.getValue());
+        }
+      }
+    } else if (node instanceof ArrayNode a) {
+      for (int i = 0; i < a.size(); i++) {
+        if (a.get(i).isTextual()) {
+          String fixed = withoutLoneSurrogates(a.get(i).textValue());
+          if (fixed != null) {
+            a.set(i, a.textNode(fixed));
+          }
+        } else {
+          replaceLoneSurrogates(a.get(i));
+        }
+      }
+    }
+  }
+
+  /** {@code s} with each lone surrogate replaced by U+FFFD; null when it has none. */
+  private static String withoutLoneSurrogates(String s) {
+    StringBuilder out = null;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      boolean pair = Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1));
+      if (pair) {
+        if (out != null) {
+          out.append(c).append(s.charAt(i + 1));
+        }
+        i++;
+        continue;
+      }
+      if (Character.isSurrogate(c)) {
+        if (out == null) {
+          out = new StringBuilder(s.length()).append(s, 0, i);
+        }
+        out.append('\uFFFD');
+      } else if (out != null) {
+        out.append(c);
+      }
+    }
+    return out == null ? null : out.toString();
+  }
+
   private static ParsedDocument document(JsonNode doc, String source, int index) {
     if (!doc.isObject()) {
       return new ParsedDocument(source, index, "", "", null, List.of(),
           List.of(new Problem("(document)", "Invalid value: expected an object with apiVersion and kind")), null);
     }
     ObjectNode obj = (ObjectNode) doc.deepCopy();
+    replaceLoneSurrogates(obj);
     String kind = obj.path("kind").asText("");
     String apiVersion = obj.path("apiVersion").asText("");
     String name = obj.path("metadata").path("name").asText("");

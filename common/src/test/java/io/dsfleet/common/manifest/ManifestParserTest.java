@@ -10,6 +10,21 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ManifestParserTest {
+  /**
+   * A lone surrogate (a JSON escape makes one; it has no UTF-8 form, so the store would keep another
+   * character) becomes U+FFFD, as the Kubernetes API server decodes it; a pair is kept.
+   */
+  @Test
+  void aLoneSurrogateBecomesTheReplacementCharacterAndAPairIsKept() {
+    String json = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\", \"annotations\":"
+        + " {\"a\": \"x\\ud800y\", \"b\": \"\\udc00\", \"c\": \"\\ud83d\\ude00\"}}, \"data\": {\"k\": \"[\\ud800]\"}}";
+    ConfigMap cm = (ConfigMap) ManifestParser.parseOne(json);
+    assertThat(cm.metadata().annotations()).containsEntry("a", "x\uFFFDy").containsEntry("b", "\uFFFD")
+        .containsEntry("c", new String(Character.toChars(0x1F600)));
+    assertThat(cm.data()).containsEntry("k", "[\uFFFD]");
+    assertThat(ManifestParser.parseOne(io.dsfleet.common.Json.canonical(cm))).as("its stored JSON parses back to it").isEqualTo(cm);
+  }
+
   @Test
   void multiDocumentStreamWithSkippedKinds() {
     String text = """
