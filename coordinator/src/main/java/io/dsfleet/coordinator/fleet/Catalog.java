@@ -72,7 +72,7 @@ final class Catalog {
     docs.forEach(d -> d.warnings().forEach(w -> warnings.add(d.label() + ": " + w)));
     long now = clock.millis();
     List<ObjectWrite> writes = new ArrayList<>();
-    List<KubeObject> written = new ArrayList<>(); // each write's object, as its JSON parses back (RealManifestsTest)
+    List<KubeObject> written = new ArrayList<>(); // each write's object: its stored JSON parses back to it (AppliedAsLoadedTest)
     List<Fleet.ApplyResult> results = new ArrayList<>();
     Set<String> seen = new HashSet<>();
     for (ParsedDocument d : docs) {
