@@ -395,8 +395,9 @@ public final class Reconciler {
    * event of a pod whose worker is at work (mostly the echo of its own create and start, while
    * Docker starts the container): it only marks the list stale; the worker's end wakes a pass (it
    * ends once an app container it started runs), and any pass lists (within a second: no pass is
-   * quiet while a pod is worked on). While the stream runs, a pass lists only after an event or the agent's own work, and at least every
-   * {@code relist} for anything the stream missed (the kubelet's PLEG relist); the passes in between
+   * quiet while a pod is worked on). While the stream runs, a pass lists only after an event or the
+   * agent's own work, and at least every {@code relist} for anything the stream missed (the
+   * kubelet's PLEG relist); the passes in between
    * (probes, back-off timers) work from the last list. The stream ending means the runtime went
    * away: the node says so at once, every pass lists again, and the watch is taken up again with
    * back-off; a stream taken up again starts with a list (events may have been missed meanwhile).

@@ -135,11 +135,11 @@ public final class ManifestParser {
   }
 
   /**
-   * Replaces every lone UTF-16 surrogate in the document's string values (a JSON escape of one, as
-   * in a backslash, u, D800, makes one) with U+FFFD, as the Kubernetes API server's decoding does: such a
-   * string has no UTF-8 form, so the store would keep another character than the one in memory.
+   * Replaces every lone UTF-16 surrogate in the document's string values (JSON's escape of one
+   * makes it) with U+FFFD, as the Kubernetes API server's decoding does: such a string has no UTF-8
+   * form, so the store would keep another character than the one in memory.
    */
-  static void replaceLoneSurrogates(JsonNode node) {
+  private static void replaceLoneSurrogates(JsonNode node) {
     if (node instanceof ObjectNode o) {
       for (Iterator<Map.Entry<String, JsonNode>> it = o.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
