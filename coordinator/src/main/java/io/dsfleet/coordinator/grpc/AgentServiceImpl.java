@@ -135,7 +135,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       if (authority == null || caller.kind() != Caller.Kind.NODE) {
         throw new ControlException(Status.Code.FAILED_PRECONDITION, "certificates are renewed over mutual TLS only");
       }
-      var cert = authority.renew(caller.name(), request.getCsrPem());
+      var cert = authority.renew(caller.name(), caller.serial(), request.getCsrPem());
       fleet.securityEvent(caller.name(), "CertificateRenewed", "certificate " + Pki.serialHex(cert) + " issued (renewal),"
           + " valid until " + cert.getNotAfter().toInstant());
       response.onNext(RenewCertificateResponse.newBuilder().setCertificatePem(Pki.pem(cert)).build());

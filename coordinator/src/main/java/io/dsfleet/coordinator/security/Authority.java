@@ -253,9 +253,42 @@ public final class Authority {
     return new Admission(cert, t.id(), revokedNow);
   }
 
-  /** A node's new certificate before its current one expires. */
-  public synchronized X509Certificate renew(String nodeName, String csrPem) {
-    X509Certificate cert = signNode(nodeName, request(nodeName, csrPem), "renewal");
+  /** How many renewals a node may make within a third of a certificate's life (an agent whose answer was lost tries again). */
+  static final int RENEWALS_PER_WINDOW = 3;
+  /** The times of each node's renewals within the last third of a certificate's life (memory: a restart forgets them). */
+  private final Map<String, java.util.Deque<Long>> renewals = new java.util.HashMap<>();
+
+  /**
+   * A node's new certificate before its current one ({@code serial}) expires: refused when that
+   * one was revoked meanwhile, or the node renewed {@link #RENEWALS_PER_WINDOW} times within the
+   * last third of a certificate's life.
+   */
+  public synchronized X509Certificate renew(String nodeName, String serial, String csrPem) {
+    // checked again here, under the lock revocations take: a renewal held open across a revocation
+    // (its call began with the certificate still good) gets nothing
+    if (revoked(serial, Pki.NODES, nodeName)) {
+      throw new ControlException(Status.Code.UNAUTHENTICATED, "the certificate of node " + nodeName
+          + " was revoked while this renewal waited (a removed node needs a new join token)");
+    }
+    CertificateAuthority.Request req = request(nodeName, csrPem);
+    // agents renew once a third of the life is left: more than a few renewals of one node within a
+    // third of a certificate's life is a client renewing in a loop, each renewal a stored record
+    long now = clock.millis();
+    long window = nodeCertTtl.toMillis() / 3;
+    java.util.Deque<Long> recent = renewals.computeIfAbsent(nodeName, k -> new java.util.ArrayDeque<>());
+    while (!recent.isEmpty() && recent.peekFirst() <= now - window) {
+      recent.pollFirst();
+    }
+    if (recent.size() >= RENEWALS_PER_WINDOW) {
+      throw new ControlException(Status.Code.RESOURCE_EXHAUSTED, "node " + nodeName + " renewed its certificate " + recent.size()
+          + " times within " + java.time.Duration.ofMillis(window) + "; renew again after "
+          + java.time.Instant.ofEpochMilli(recent.peekFirst() + window));
+    }
+    recent.addLast(now);
+    if (renewals.size() > 10_000) {
+      renewals.values().removeIf(d -> d.isEmpty() || d.peekLast() <= now - window);
+    }
+    X509Certificate cert = signNode(nodeName, req, "renewal");
     log.info("security: node {} renewed its certificate: {}", nodeName, Pki.serialHex(cert));
     return cert;
   }
