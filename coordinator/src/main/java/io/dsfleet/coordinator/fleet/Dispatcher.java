@@ -3,6 +3,7 @@ package io.dsfleet.coordinator.fleet;
 import com.google.protobuf.ByteString;
 import io.dsfleet.common.TemplateRefs;
 import io.dsfleet.common.manifest.ManifestParser;
+import io.dsfleet.common.match.Placement;
 import io.dsfleet.common.model.ConfigMap;
 import io.dsfleet.common.model.KubeObject;
 import io.dsfleet.common.model.Secret;
@@ -112,7 +113,7 @@ final class Dispatcher {
     }
     List<Object> fingerprint = new ArrayList<>();
     for (PodAssignment p : n.plan.desired()) {
-      fingerprint.add(p.dsKey() + "/" + p.podName() + "@" + p.hash());
+      fingerprint.add(p.dsKey() + "/" + p.podName() + "@" + p.hash() + (entitled(n, p) ? "" : " by name"));
       DsEntry e = state.daemonSets.get(p.dsKey());
       TemplateRefs.Refs refs = e == null || e.byHash(p.hash()) == null ? null : e.refsByHash.get(p.hash());
       if (refs != null) {
@@ -125,13 +126,15 @@ final class Dispatcher {
     }
     Map<String, ConfigObject> used = new TreeMap<>();
     List<DesiredPod> pods = new ArrayList<>();
+    java.util.Set<String> entitled = new java.util.HashSet<>();
     for (PodAssignment p : n.plan.desired()) {
       DsEntry e = state.daemonSets.get(p.dsKey());
       StoredRevision rev = e == null ? null : e.byHash(p.hash());
       DesiredPod.Builder b = DesiredPod.newBuilder().setNamespace(e == null ? "" : e.ds.namespace())
           .setDaemonSet(e == null ? "" : e.ds.name()).setPodName(p.podName()).setTemplateHash(p.hash())
           .setRevision(rev == null ? 0 : rev.revision());
-      if (rev != null) {
+      if (rev != null && entitled(n, p)) {
+        entitled.add(p.dsKey() + "/" + p.podName() + "@" + p.hash());
         b.setTemplateJson(e.templateBytes.computeIfAbsent(rev.hash(), h -> ByteString.copyFromUtf8(rev.templateJson())));
         usedConfigs(e.ds.namespace(), e.refsByHash.get(rev.hash()), o -> used.put(o.kind() + "/" + o.namespace() + "/" + o.name(), encoded(o)));
       }
@@ -151,7 +154,22 @@ final class Dispatcher {
     if (!n.orphans.isEmpty()) {
       n.orphansSentInVersion = n.version;
     }
+    n.sentWithTemplate.clear();
+    n.sentWithTemplate.addAll(entitled);
     n.sentFingerprint = fingerprint;
+  }
+
+  /**
+   * Whether a pod of the node's plan goes with its template and the ConfigMaps and Secrets it uses:
+   * its DaemonSet is placed on the node, or this coordinator sent the node that pod with them
+   * before. A pod kept only because the node reports it (a taint it does not tolerate came since, a
+   * pod deleted with dsctl, a coordinator restarted meanwhile) is sent by name alone otherwise, so a
+   * node cannot report its way to another DaemonSet's Secrets; the agent keeps the template it has
+   * for a pod sent without one.
+   */
+  private static boolean entitled(NodeEntry n, PodAssignment p) {
+    Placement.Verdict v = n.plan.verdicts().get(p.dsKey());
+    return (v != null && v.shouldRun()) || n.sentWithTemplate.contains(p.dsKey() + "/" + p.podName() + "@" + p.hash());
   }
 
   /** The stored ConfigMaps and Secrets a template refers to (those that exist). */

@@ -65,6 +65,10 @@ final class NodeEntry {
   final Map<String, PodStatus> reported = new LinkedHashMap<>();
   /** The failure last made an event, by "pod/container" ("pod/" for the pod's own reason): a crash loop is one event, not one a crash. */
   final Map<String, String> failureEvents = new java.util.HashMap<>();
+  /** The pods (dsKey/podName@hash) last sent to this node with their templates: such a pod keeps them while it is kept. */
+  final java.util.Set<String> sentWithTemplate = new java.util.HashSet<>();
+  /** A report of this node's had pods dropped (names that are not names, over the cap): logged once. */
+  boolean droppedPodsLogged;
   final Map<String, List<ObservedPod>> observed = new HashMap<>();
 
   NodePlan plan;

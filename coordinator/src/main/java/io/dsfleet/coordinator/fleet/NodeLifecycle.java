@@ -137,7 +137,8 @@ final class NodeLifecycle {
    * @param runtimeDown the agent says its container runtime does not answer: the node is NotReady
    *     and tainted {@code node.kubernetes.io/not-ready} until it says otherwise
    */
-  boolean heartbeat(String nodeName, boolean runtimeDown, String runtimeMessage, Instant now) {
+  boolean heartbeat(String nodeName, boolean runtimeDown, String message, Instant now) {
+    String runtimeMessage = AgentText.bounded(message, AgentText.MESSAGE);
     NodeEntry n = state.nodes.get(nodeName);
     if (n == null) {
       return false;

@@ -1,7 +1,9 @@
 package io.dsfleet.coordinator.fleet;
 
+import io.dsfleet.common.manifest.Names;
 import io.dsfleet.coordinator.plan.ObservedPod;
 import io.dsfleet.coordinator.store.Store;
+import io.dsfleet.proto.v1.ContainerStatus;
 import io.dsfleet.proto.v1.PodStatus;
 import io.dsfleet.proto.v1.PodStatusReport;
 import io.grpc.Status;
@@ -10,6 +12,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Pod status from the agents (memory only: agents report everything again when they reconnect),
@@ -17,6 +21,7 @@ import java.util.Map;
  * the coordinator send it anything: until then it does not know what runs there.
  */
 final class PodIntake {
+  private static final Logger log = LoggerFactory.getLogger(PodIntake.class);
   private final FleetState state;
   private final Store store;
   private final Dispatcher dispatcher;
@@ -27,6 +32,35 @@ final class PodIntake {
     this.store = store;
     this.dispatcher = dispatcher;
     this.events = events;
+  }
+
+  /** The most pods a node's reports keep: a host runs one pod per DaemonSet (Kubernetes' default maxPods is 110). */
+  static final int MAX_PODS_PER_NODE = 256;
+  /** The most containers of a reported pod kept (a pod has at most 64, init containers included). */
+  static final int MAX_CONTAINERS = 64;
+
+  /**
+   * A reported pod as kept: its names checked (null, dropped, when one is not a name), its text
+   * bounded ({@link AgentText}), its containers at most {@link #MAX_CONTAINERS}.
+   */
+  static PodStatus accepted(PodStatus p) {
+    if (Names.dns1123Label(p.getNamespace()) != null || Names.dns1123Subdomain(p.getPodName()) != null
+        || Names.dns1123Subdomain(p.getDaemonSet()) != null || p.getTemplateHash().length() > 64) {
+      return null;
+    }
+    PodStatus.Builder b = p.toBuilder().setPhase(AgentText.bounded(p.getPhase(), AgentText.REASON))
+        .setReason(AgentText.bounded(p.getReason(), AgentText.REASON)).setMessage(AgentText.bounded(p.getMessage(), AgentText.MESSAGE))
+        .clearContainers();
+    for (ContainerStatus c : p.getContainersList().subList(0, Math.min(MAX_CONTAINERS, p.getContainersCount()))) {
+      if (Names.dns1123Label(c.getName()) != null) {
+        return null;
+      }
+      b.addContainers(c.toBuilder().setContainerId(AgentText.bounded(c.getContainerId(), AgentText.REASON))
+          .setImage(AgentText.bounded(c.getImage(), 1024)).setState(AgentText.bounded(c.getState(), AgentText.REASON))
+          .setReason(AgentText.bounded(c.getReason(), AgentText.REASON)).setMessage(AgentText.bounded(c.getMessage(), AgentText.MESSAGE)));
+    }
+    PodStatus out = b.build();
+    return out.equals(p) ? p : out;
   }
 
   /** Waiting reasons of a container on its way up: not failures. */
@@ -44,9 +78,20 @@ final class PodIntake {
     for (String gone : report.getRemovedPodNamesList()) {
       n.reported.remove(gone);
     }
-    for (PodStatus p : report.getPodsList()) {
+    int dropped = 0;
+    for (PodStatus raw : report.getPodsList()) {
+      PodStatus p = accepted(raw);
+      if (p == null || (!n.reported.containsKey(p.getPodName()) && n.reported.size() >= MAX_PODS_PER_NODE)) {
+        dropped++;
+        continue;
+      }
       n.reported.put(p.getPodName(), p);
       failures(n, p);
+    }
+    if (dropped > 0 && !n.droppedPodsLogged) {
+      n.droppedPodsLogged = true;
+      log.warn("node {} reported {} pods this coordinator does not keep (a name that is not a name, or over {} pods on a node);"
+          + " logged once", nodeName, dropped, MAX_PODS_PER_NODE);
     }
     n.failureEvents.keySet().removeIf(k -> !n.reported.containsKey(k.substring(0, k.indexOf('/'))));
     Map<String, List<ObservedPod>> observed = new HashMap<>();
@@ -74,12 +119,16 @@ final class PodIntake {
    */
   private void failures(NodeEntry n, PodStatus p) {
     String ds = Events.dsKey(p.getNamespace(), p.getDaemonSet());
+    // a DaemonSet's events only for one that exists: a report cannot make objects to hold events
+    boolean known = state.daemonSets.containsKey(FleetState.key(p.getNamespace(), p.getDaemonSet()));
     String podKey = p.getPodName() + "/";
     if (p.getReason().isEmpty()) {
       n.failureEvents.remove(podKey);
     } else if (!p.getReason().equals(n.failureEvents.put(podKey, p.getReason()))) {
       String message = "pod " + p.getPodName() + " on " + n.name + ": " + p.getMessage();
-      events.record(ds, "Warning", p.getReason(), message);
+      if (known) {
+        events.record(ds, "Warning", p.getReason(), message);
+      }
       events.record(Events.nodeKey(n.name), "Warning", p.getReason(), message);
     }
     for (var c : p.getContainersList()) {
@@ -89,7 +138,9 @@ final class PodIntake {
       } else if (c.getState().equals("waiting") && !STARTING.contains(c.getReason())
           && !c.getReason().equals(n.failureEvents.put(key, c.getReason()))) {
         String message = "pod " + p.getPodName() + " on " + n.name + ", container " + c.getName() + ": " + c.getMessage();
-        events.record(ds, "Warning", c.getReason(), message);
+        if (known) {
+          events.record(ds, "Warning", c.getReason(), message);
+        }
         events.record(Events.nodeKey(n.name), "Warning", c.getReason(), message);
       }
     }

@@ -319,6 +319,8 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     private final java.util.concurrent.atomic.AtomicInteger conditionsQueued = new java.util.concurrent.atomic.AtomicInteger();
     /** The newest full pod report not applied yet: a newer one replaces it, so a session queues one report at most. */
     private final java.util.concurrent.atomic.AtomicReference<PodStatusReport> pendingReport = new java.util.concurrent.atomic.AtomicReference<>();
+    /** The most messages a session sending partial reports may have queued (the agent sends full ones, which replace each other). */
+    static final int MAX_QUEUED_PARTIAL = 8;
     /** The agent sent a partial report: from then on every report is applied, in order (only full ones replace each other). */
     private volatile boolean partialReports;
 
@@ -330,6 +332,11 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     private void report(String from, PodStatusReport r) {
       if (!r.getFull() || partialReports) {
         partialReports = true;
+        if (queued.get() >= MAX_QUEUED_PARTIAL) { // each applied in order: a backlog that grows is refused, not queued
+          fail(Status.RESOURCE_EXHAUSTED.withDescription("node " + from + " sends pod reports faster than the coordinator applies them ("
+              + queued.get() + " queued); reconnect and send a full report"));
+          return;
+        }
         later(() -> fleet.reportPods(from, r));
         return;
       }

@@ -1,0 +1,44 @@
+package io.dsfleet.coordinator.fleet;
+
+/**
+ * Text an agent sends about its pods and runtime (reasons, messages), bounded before the
+ * coordinator keeps it, records it as events or shows it: a node's certificate must not buy a
+ * megabyte of event per report, nor terminal escapes in an operator's `dsctl describe`.
+ */
+final class AgentText {
+  /** A reason is a word (Kubernetes' CamelCase reasons are under 40 characters). */
+  static final int REASON = 128;
+  /** A message: the kubelet keeps a container's termination message to 4 KiB. */
+  static final int MESSAGE = 4096;
+
+  private AgentText() {}
+
+  /**
+   * {@code s} cut to {@code max} characters (marked "...") with control characters other than
+   * newline and tab replaced by U+FFFD; the same string when it needs neither.
+   */
+  static String bounded(String s, int max) {
+    boolean clean = s.length() <= max;
+    for (int i = 0; clean && i < s.length(); i++) {
+      clean = !control(s.charAt(i));
+    }
+    if (clean) {
+      return s;
+    }
+    int end = Math.max(0, max - 3);
+    if (end > 0 && end < s.length() && Character.isHighSurrogate(s.charAt(end - 1))) {
+      end--; // never half a pair
+    }
+    String cut = s.length() <= max ? s : s.substring(0, end) + "...";
+    StringBuilder out = new StringBuilder(cut.length());
+    for (int i = 0; i < cut.length(); i++) {
+      char c = cut.charAt(i);
+      out.append(control(c) ? '\uFFFD' : c);
+    }
+    return out.toString();
+  }
+
+  private static boolean control(char c) {
+    return (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c < 0xa0);
+  }
+}

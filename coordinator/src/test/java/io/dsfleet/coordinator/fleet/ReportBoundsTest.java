@@ -1,0 +1,109 @@
+package io.dsfleet.coordinator.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.proto.v1.ContainerStatus;
+import io.dsfleet.proto.v1.PodStatus;
+import io.dsfleet.proto.v1.PodStatusReport;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a node reports is bounded before the coordinator keeps it: a node's certificate does not buy
+ * events of DaemonSets that do not exist, megabytes of text per event, terminal escapes in an
+ * operator's `describe`, or thousands of invented pods held in memory and walked on every report.
+ */
+class ReportBoundsTest {
+  @TempDir Path dir;
+
+  static PodStatus pod(String namespace, String ds, String name, String reason, String message) {
+    return PodStatus.newBuilder().setNamespace(namespace).setDaemonSet(ds).setPodName(name).setTemplateHash("abc")
+        .setPhase("Pending").setReason(reason).setMessage(message)
+        .addContainers(ContainerStatus.newBuilder().setName("main").setState("waiting").setReason(reason).setMessage(message)).build();
+  }
+
+  @Test
+  void aReportsTextIsBoundedAndRecordedOnlyAgainstDaemonSetsThatExist() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(FleetHarness.manifest(), "test", false);
+      h.agent("node-a");
+      String huge = "x".repeat(1 << 20) + "\u001b]0;owned\u0007";
+      h.fleet.reportPods("node-a", PodStatusReport.newBuilder().setFull(true)
+          .addPods(pod("ops", "agent", "agent-zzzzz", "CrashLoopBackOff", "\u001b[31mred\u001b[0m " + huge))
+          .addPods(pod("invented", "nothing-here", "nothing-here-zzzzz", "Evil" + huge, huge)).build());
+
+      assertThat(h.fleet.events(Events.dsKey("invented", "nothing-here"))).as("no DaemonSet, no events of it").isEmpty();
+      var mine = h.fleet.events(Events.dsKey("ops", "agent")).stream().filter(e -> e.type().equals("Warning")).toList();
+      assertThat(mine).isNotEmpty().allSatisfy(e -> {
+        assertThat(e.message().length()).as("bounded").isLessThan(AgentText.MESSAGE + 200);
+        assertThat(e.message()).as("no escape reaches a terminal").doesNotContain("\u001b").doesNotContain("\u0007").contains("\uFFFD[31mred");
+      });
+      assertThat(h.fleet.events(Events.nodeKey("node-a"))).allSatisfy(e -> assertThat(e.reason().length()).isLessThanOrEqualTo(AgentText.REASON));
+    }
+  }
+
+  @Test
+  void aNodeKeepsAtMostItsCapOfReportedPodsAndPodsWhoseNamesAreNotNamesAreDropped() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.agent("node-a");
+      PodStatusReport.Builder r = PodStatusReport.newBuilder().setFull(true);
+      for (int i = 0; i < PodIntake.MAX_PODS_PER_NODE + 100; i++) {
+        r.addPods(pod("ops", "ds-" + i, "ds-" + i + "-zzzzz", "", ""));
+      }
+      r.addPods(pod("Not_A_Namespace", "x", "x-zzzzz", "", ""));
+      h.fleet.reportPods("node-a", r.build());
+      var pods = h.fleet.nodes().stream().filter(n -> n.name().equals("node-a")).findFirst().orElseThrow().pods();
+      assertThat(pods).hasSize(PodIntake.MAX_PODS_PER_NODE).noneMatch(p -> p.getNamespace().equals("Not_A_Namespace"));
+    }
+  }
+
+  /**
+   * A node that reports a pod of a DaemonSet not placed on it (a taint it does not tolerate) gets
+   * that pod by name, without its template or its Secret; a node that ran the pod before the taint
+   * came keeps getting both.
+   */
+  @Test
+  void aReportedPodOfADaemonSetNotPlacedOnTheNodeBringsItNeitherTemplateNorSecret() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply("{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"gpu-key\", \"namespace\": \"ops\"},"
+          + " \"stringData\": {\"key\": \"s3cret\"}}", "test", false);
+      FleetHarness.Agent legit = h.agent("node-b");
+      FleetHarness.Agent attacker = h.agent("node-a");
+      var noSchedule = List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null));
+      h.fleet.taintNode("node-a", noSchedule, List.of(), false);
+      h.fleet.apply(FleetHarness.manifest("metadata.name", "gpu", "spec.selector.matchLabels", "{app: gpu}",
+          "spec.template.metadata.labels", "{app: gpu}", "spec.template.spec.volumes", "[{name: k, secret: {secretName: gpu-key}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: k, mountPath: /k}]"), "test", false);
+      legit.runDesired(true);
+      attacker.runDesired(true);
+      assertThat(attacker.running).as("not placed on the tainted node").isEmpty();
+      h.fleet.taintNode("node-b", noSchedule, List.of(), false); // the legit node's pod keeps running
+      String hash = h.fleet.daemonSet("ops", "gpu").hash();
+      attacker.running.put("gpu-zzzzz", attacker.status(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet("gpu")
+          .setPodName("gpu-zzzzz").setTemplateHash(hash).build(), true));
+      attacker.report();
+      h.fleet.apply("{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"gpu-key\", \"namespace\": \"ops\"},"
+          + " \"stringData\": {\"key\": \"n3w\"}}", "test", false); // a new Secret: every entitled node gets it
+
+      var toAttacker = attacker.last();
+      assertThat(toAttacker.getPodsList()).filteredOn(p -> p.getDaemonSet().equals("gpu")).allMatch(p -> p.getTemplateJson().isEmpty());
+      assertThat(toAttacker.getConfigsList()).as("no Secret of a DaemonSet not placed on the node").noneMatch(c -> c.getName().equals("gpu-key"));
+      var toLegit = legit.last();
+      assertThat(toLegit.getPodsList()).filteredOn(p -> p.getDaemonSet().equals("gpu")).isNotEmpty()
+          .allMatch(p -> !p.getTemplateJson().isEmpty());
+      assertThat(toLegit.getConfigsList()).as("the node that ran the pod before its taint keeps its Secret")
+          .anyMatch(c -> c.getName().equals("gpu-key") && c.getDataMap().get("key").toStringUtf8().equals("n3w"));
+    }
+  }
+
+  @Test
+  void textWithinItsBoundsIsKeptAsSent() {
+    assertThat(AgentText.bounded("back-off 10s restarting failed container\nline two\ttab", AgentText.MESSAGE))
+        .isEqualTo("back-off 10s restarting failed container\nline two\ttab");
+    assertThat(AgentText.bounded("a".repeat(10), 8)).isEqualTo("aaaaa...");
+    String pair = new String(Character.toChars(0x1F600));
+    assertThat(AgentText.bounded("aaaa" + pair + "bbbb", 8)).as("never half a surrogate pair").isEqualTo("aaaa...");
+  }
+}
