@@ -226,11 +226,13 @@ public final class PodRenderer {
       return;
     }
     String u = imageUser == null ? "" : imageUser.split(":")[0];
-    if (!u.isEmpty() && !u.chars().allMatch(Character::isDigit)) {
+    // as the kubelet's strconv.ParseInt: ASCII digits only (a Unicode digit, such as U+0660, is a
+    // user *name* to runc, which /etc/passwd of the image may map to uid 0), within 64 bits
+    if (!u.isEmpty() && (!u.matches("[0-9]{1,19}") || new java.math.BigInteger(u).bitLength() > 63)) {
       throw new PodConfigError("CreateContainerConfigError", "container has runAsNonRoot and image has non-numeric user (" + u
           + "), cannot verify user is non-root");
     }
-    if (u.isEmpty() || u.chars().allMatch(ch -> ch == '0')) {
+    if (u.isEmpty() || Long.parseLong(u) == 0) {
       throw new PodConfigError("CreateContainerConfigError", "container has runAsNonRoot and image will run as root");
     }
   }

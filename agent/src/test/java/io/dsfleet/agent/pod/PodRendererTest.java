@@ -14,6 +14,11 @@ class PodRendererTest {
     }
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> PodRenderer.verifyNonRoot(null, "nobody"))
         .hasMessageContaining("non-numeric user (nobody)");
+    // digits of other scripts are user names to runc, which the image's /etc/passwd may map to root
+    for (String name : new String[] {"\u0660", "\u0661\u0662", "\uff11", "1\u0660", "99999999999999999999"}) {
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> PodRenderer.verifyNonRoot(null, name)).as("image user \"" + name + "\"")
+          .hasMessageContaining("non-numeric user");
+    }
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> PodRenderer.verifyNonRoot(0L, "1000")).hasMessageContaining("runAsUser breaks non-root");
     PodRenderer.verifyNonRoot(null, "1000:1000");
     PodRenderer.verifyNonRoot(65534L, "");
