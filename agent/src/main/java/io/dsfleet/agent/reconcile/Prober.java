@@ -1,6 +1,7 @@
 package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.runtime.ContainerRuntime;
+import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.common.model.Container;
 import io.dsfleet.common.model.ContainerPort;
 import io.dsfleet.common.model.HTTPHeader;
@@ -16,6 +17,9 @@ import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
@@ -74,34 +78,65 @@ public final class Prober {
   private int httpGet(boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
     try (Socket s = https ? tls.getSocketFactory().createSocket() : new Socket()) {
-      s.connect(new InetSocketAddress(host, port), (int) Math.max(1, timeout.toMillis()));
-      s.setSoTimeout(remaining(deadline));
-      if (s instanceof SSLSocket ssl) {
-        ssl.startHandshake();
+      // closed at the deadline whatever it waits for: a read's timeout bounds each read alone, and
+      // a TLS handshake fed a byte at a time makes many reads (it held a probe thread for hours)
+      ScheduledFuture<?> cut = DEADLINES.schedule(() -> close(s), remaining(deadline), TimeUnit.MILLISECONDS);
+      try {
+        return exchange(s, https, host, port, path, headers, timeout, deadline);
+      } finally {
+        cut.cancel(false);
       }
-      StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + hostPort(host, port)
-          + "\r\nUser-Agent: ds-agent-probe\r\nAccept: */*\r\nConnection: close\r\n");
-      for (HTTPHeader h : headers) {
-        req.append(h.name()).append(": ").append(h.value()).append("\r\n");
-      }
-      s.getOutputStream().write(req.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
-      s.getOutputStream().flush();
-      InputStream in = s.getInputStream();
-      StringBuilder line = new StringBuilder();
-      while (line.length() < 1024) {
-        s.setSoTimeout(remaining(deadline));
-        int c = in.read();
-        if (c < 0 || c == '\n') {
-          break;
-        }
-        line.append((char) c);
-      }
-      String[] f = line.toString().trim().split(" ");
-      if (f.length < 2 || !f[0].startsWith("HTTP/")) {
-        throw new IOException("not an HTTP response: " + line.toString().trim());
-      }
-      return Integer.parseInt(f[1]);
     }
+  }
+
+  /** Closes the probes' sockets at their deadlines; its one thread ends when no probe waits. */
+  private static final ScheduledThreadPoolExecutor DEADLINES = deadlines();
+
+  private static ScheduledThreadPoolExecutor deadlines() {
+    var e = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("probe-deadline"));
+    e.setKeepAliveTime(30, TimeUnit.SECONDS);
+    e.allowCoreThreadTimeOut(true);
+    e.setRemoveOnCancelPolicy(true);
+    return e;
+  }
+
+  private static void close(Socket s) {
+    try {
+      s.close();
+    } catch (IOException e) {
+      // closing is all that is asked
+    }
+  }
+
+  private int exchange(Socket s, boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout,
+      long deadline) throws IOException {
+    s.connect(new InetSocketAddress(host, port), (int) Math.max(1, timeout.toMillis()));
+    s.setSoTimeout(remaining(deadline));
+    if (s instanceof SSLSocket ssl) {
+      ssl.startHandshake();
+    }
+    StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + hostPort(host, port)
+        + "\r\nUser-Agent: ds-agent-probe\r\nAccept: */*\r\nConnection: close\r\n");
+    for (HTTPHeader h : headers) {
+      req.append(h.name()).append(": ").append(h.value()).append("\r\n");
+    }
+    s.getOutputStream().write(req.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+    s.getOutputStream().flush();
+    InputStream in = s.getInputStream();
+    StringBuilder line = new StringBuilder();
+    while (line.length() < 1024) {
+      s.setSoTimeout(remaining(deadline));
+      int c = in.read();
+      if (c < 0 || c == '\n') {
+        break;
+      }
+      line.append((char) c);
+    }
+    String[] f = line.toString().trim().split(" ");
+    if (f.length < 2 || !f[0].startsWith("HTTP/")) {
+      throw new IOException("not an HTTP response: " + line.toString().trim());
+    }
+    return Integer.parseInt(f[1]);
   }
 
   private static int remaining(long deadlineNanos) throws SocketTimeoutException {
