@@ -336,7 +336,7 @@ public final class AgentMain {
       Runnable pass = () -> {
         try {
           reconciler.tick();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) { // an Error too: one escaping would end the passes for good
           log.error("reconcile pass failed", e);
         }
       };

@@ -388,6 +388,10 @@ public final class Executor {
     // looked at again only after a pull (which may have moved the tag): one inspect for an image already here
     ImageInfo image = (pulled ? runtime.inspectImage(c.image()) : present)
         .orElseThrow(() -> new PodConfigError("ErrImagePull", "image " + c.image() + " is not present after its pull"));
+    if (image.labelBytes() > ImageInfo.MAX_LABEL_BYTES) {
+      throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries " + image.labelBytes() + " bytes of labels; the"
+          + " agent runs images with at most " + ImageInfo.MAX_LABEL_BYTES + " (each list and event of its containers carries them all)");
+    }
     if (image.hasOwnershipLabels()) {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries dsfleet's ownership labels (io.dsfleet.*): its"
           + " containers would pass for the agent's own, so the agent refuses to run it");

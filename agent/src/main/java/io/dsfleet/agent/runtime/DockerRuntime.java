@@ -104,14 +104,21 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     }
     DefaultDockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder().withDockerHost(dockerHost)
         .withDockerTlsVerify(false).build();
-    this.docker = DockerClientImpl.getInstance(config, transport(config, Duration.ofMinutes(10)));
-    this.quick = DockerClientImpl.getInstance(config, transport(config, quickCalls));
+    this.docker = DockerClientImpl.getInstance(config, transport(config, Duration.ofMinutes(10), 0));
+    this.quick = DockerClientImpl.getInstance(config, transport(config, quickCalls, QUICK_ANSWER_MAX));
   }
 
+  /**
+   * The most bytes of a list's or an inspect's answer the agent reads (its heap is 48 MiB): a
+   * container or image carrying megabytes of labels fails its call, not the agent (images with
+   * labels over {@link ImageInfo#MAX_LABEL_BYTES} are refused before a container of them is made).
+   */
+  static final long QUICK_ANSWER_MAX = 4L << 20;
+
   /** A local daemon's socket through the agent's own transport (the JDK alone); a TCP daemon through docker-java's Apache client. */
-  private static DockerHttpClient transport(DefaultDockerClientConfig config, Duration responseTimeout) {
+  private static DockerHttpClient transport(DefaultDockerClientConfig config, Duration responseTimeout, long maxBody) {
     return config.getDockerHost().getScheme().equals("unix")
-        ? new UnixSocketHttpClient(Path.of(config.getDockerHost().getPath()), responseTimeout)
+        ? new UnixSocketHttpClient(Path.of(config.getDockerHost().getPath()), responseTimeout, maxBody)
         : new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
             .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(responseTimeout).build();
   }

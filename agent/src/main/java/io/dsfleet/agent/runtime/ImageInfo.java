@@ -8,6 +8,21 @@ import java.util.Map;
  * @param user the user it runs as by default ("" for root), for runAsNonRoot
  */
 public record ImageInfo(String id, String user, Map<String, String> labels) {
+  /**
+   * The most bytes of labels (keys and values) an image may carry for the agent to run it: every
+   * list and event of its containers carries them all, into a 48 MiB heap.
+   */
+  public static final int MAX_LABEL_BYTES = 64 * 1024;
+
+  /** The bytes of its labels' keys and values (UTF-8). */
+  public long labelBytes() {
+    long n = 0;
+    for (var e : labels.entrySet()) {
+      n += e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+    }
+    return n;
+  }
+
   /** Whether the image carries the agent's ownership labels (which would make its containers look like the agent's). */
   public boolean hasOwnershipLabels() {
     return labels.keySet().stream().anyMatch(k -> k.startsWith(Labels.PREFIX));

@@ -40,9 +40,24 @@ final class UnixSocketHttpClient implements DockerHttpClient {
   /** Every connection not yet closed: {@link #close()} ends them (an event stream, a followed log). */
   private final java.util.Set<Connection> open = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  UnixSocketHttpClient(Path socket, Duration responseTimeout) {
+  /** The most bytes of one answer's body read; 0 for no limit (streams: events, logs, pulls). */
+  private final long maxBody;
+
+  /** @param maxBody the most bytes of one answer's body read (0: no limit); a longer one fails the call, {@link TooLarge} */
+  UnixSocketHttpClient(Path socket, Duration responseTimeout, long maxBody) {
     this.socket = socket;
     this.timeoutMs = responseTimeout.toMillis();
+    this.maxBody = maxBody;
+  }
+
+  /**
+   * An answer over the client's limit: Docker answered (not an unreachable daemon), with more
+   * than the agent reads at once (a container of an image carrying megabytes of labels).
+   */
+  static final class TooLarge extends IllegalStateException {
+    TooLarge(long max) {
+      super("docker's answer is over " + max + " bytes; the agent reads no more");
+    }
   }
 
   @Override
@@ -148,6 +163,29 @@ final class UnixSocketHttpClient implements DockerHttpClient {
   }
 
   private InputStream body(Connection c, int code, String method, Map<String, List<String>> headers) throws IOException {
+    InputStream body = framed(c, code, method, headers);
+    return maxBody <= 0 ? body : new java.io.FilterInputStream(body) {
+      private long read;
+
+      @Override
+      public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+      }
+
+      @Override
+      public int read(byte[] b, int off, int len) throws IOException {
+        int n = in.read(b, off, (int) Math.min(len, maxBody + 1 - read));
+        if (n > 0 && (read += n) > maxBody) {
+          in.close();
+          throw new TooLarge(maxBody);
+        }
+        return n;
+      }
+    };
+  }
+
+  private InputStream framed(Connection c, int code, String method, Map<String, List<String>> headers) throws IOException {
     if (method.equals("HEAD") || code == 204 || code == 304 || code < 200) {
       return InputStream.nullInputStream();
     }
@@ -157,7 +195,12 @@ final class UnixSocketHttpClient implements DockerHttpClient {
     }
     List<String> length = headers.getOrDefault("Content-Length", List.of());
     if (!length.isEmpty()) {
-      return new Bounded(c, number(length.get(0), 10, "Content-Length"));
+      long n = number(length.get(0), 10, "Content-Length");
+      if (maxBody > 0 && n > maxBody) {
+        c.close();
+        throw new TooLarge(maxBody);
+      }
+      return new Bounded(c, n);
     }
     return c; // until the daemon closes the connection
   }

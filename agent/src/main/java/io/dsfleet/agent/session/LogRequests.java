@@ -44,6 +44,12 @@ final class LogRequests {
   static final int MAX_PENDING = 32;
   /** Followed streams open at once, at most: each holds a connection to the runtime until cancelled. */
   static final int MAX_FOLLOWS = 32;
+  /**
+   * About the most bytes of log lines in one chunk: lines of 16,384 characters each up to 3 bytes
+   * in UTF-8, 100 to a chunk, once made a chunk over the coordinator's 4 MiB message limit, which
+   * ended the node's session and delivered nothing.
+   */
+  static final long MAX_CHUNK_BYTES = 1 << 20;
   /** Followed requests by id, from when they are taken: cancelled, or closed when the session ends. */
   private final Map<String, Follow> follows = new ConcurrentHashMap<>();
   private final AtomicInteger pending = new AtomicInteger();
@@ -201,10 +207,12 @@ final class LogRequests {
     }
     Runnable end = ended;
     List<String> batch = new ArrayList<>();
+    long[] batchBytes = {0}; // about the batch's size on the wire: a chunk stays far below the coordinator's 4 MiB message limit
     ScheduledFuture<?> flusher = follow == null ? null : scheduler.scheduleWithFixedDelay(() -> {
       synchronized (batch) {
         if (!batch.isEmpty()) {
           flush(r.getRequestId(), batch, false);
+          batchBytes[0] = 0;
         }
       }
     }, 200, 200, TimeUnit.MILLISECONDS);
@@ -213,8 +221,10 @@ final class LogRequests {
       h = runtime.logs(mine.get(0).id(), r.getTailLines(), follow != null, line -> {
         synchronized (batch) {
           batch.add(line);
-          if (batch.size() >= 100) {
+          batchBytes[0] += 3L * line.length() + 8; // UTF-8 takes at most 3 bytes a char (a byte Docker could not decode is U+FFFD: 3)
+          if (batch.size() >= 100 || batchBytes[0] >= MAX_CHUNK_BYTES) {
             flush(r.getRequestId(), batch, false);
+            batchBytes[0] = 0;
           }
         }
       }, () -> {

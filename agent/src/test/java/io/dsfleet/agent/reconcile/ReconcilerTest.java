@@ -893,6 +893,21 @@ class ReconcilerTest {
         .matches(ContainerInfo::running).matches(c -> c.label(Labels.HASH).equals(next.getPods(0).getTemplateHash()));
   }
 
+  /** An image carrying more than 64 KiB of labels is not run: each list and event of its containers would carry them into a small heap. */
+  @Test
+  void anImageWithMegabytesOfLabelsIsNotRun() {
+    Map<String, String> labels = new java.util.HashMap<>();
+    for (int i = 0; i < 20; i++) {
+      labels.put("blob." + i, "x".repeat(4096));
+    }
+    runtime.addImage("local/labelled:1", labels);
+    r.setDesired(Pods.state(Pods.ds("spec.template.spec.containers[0].image", "local/labelled:1")));
+    r.tick();
+    assertThat(app("main")).as("no container made").isNull();
+    assertThat(last().getContainers(0).getReason()).isEqualTo("CreateContainerError");
+    assertThat(last().getContainers(0).getMessage()).contains("bytes of labels");
+  }
+
   /** A preStop hook Docker will not run (the exec refused) is logged, and the container is stopped all the same, as the kubelet does. */
   @Test
   void aPreStopHookThatCannotRunDoesNotKeepTheContainerRunning() {

@@ -274,9 +274,17 @@ public final class FakeRuntime implements ContainerRuntime {
   /** A followed log stream stays open until it is closed, as one of a container that runs on. */
   public volatile boolean followsStayOpen;
 
+  /** The lines a container's log has; one line naming the container unless set. */
+  public volatile List<String> logLines;
+
   @Override
   public AutoCloseable logs(String id, int tail, boolean follow, Consumer<String> line, Runnable done) {
-    line.accept("fake log line of " + id);
+    List<String> lines = logLines;
+    if (lines == null) {
+      line.accept("fake log line of " + id);
+    } else {
+      lines.forEach(line);
+    }
     if (follow && followsStayOpen) {
       return done::run;
     }

@@ -83,7 +83,7 @@ class UnixSocketHttpClientTest {
   }
 
   private UnixSocketHttpClient client(Duration timeout) {
-    return new UnixSocketHttpClient(dir.resolve("docker.sock"), timeout);
+    return new UnixSocketHttpClient(dir.resolve("docker.sock"), timeout, 0);
   }
 
   private static String read(InputStream in) throws IOException {
@@ -103,6 +103,25 @@ class UnixSocketHttpClientTest {
     assertThat(daemon.get(5, TimeUnit.SECONDS)).startsWith("POST /v1.41/containers/create?name=x HTTP/1.1\r\n")
         .contains("Host: docker\r\n", "Connection: close\r\n", "Content-Type: application/json\r\n", "Content-Length: 19\r\n")
         .endsWith("\r\n\r\n{\"Image\":\"busybox\"}");
+  }
+
+  /** A client with a limit reads no answer over it, whatever its framing: a length said at once, chunks as they come. */
+  @Test
+  void anAnswerOverTheLimitFailsTheCallAsTooLargeNotAsAnUnreachableDaemon() throws Exception {
+    var get = DockerHttpClient.Request.builder().method(DockerHttpClient.Request.Method.GET).path("/containers/json").build();
+    daemon(req -> List.of("HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n", "[1,2,3,4,5]"));
+    try (DockerHttpClient.Response r = new UnixSocketHttpClient(dir.resolve("docker.sock"), Duration.ofSeconds(5), 10).execute(get)) {
+      org.assertj.core.api.Assertions.fail("an answer of 11 bytes taken with a limit of 10");
+    } catch (UnixSocketHttpClient.TooLarge expected) {
+      assertThat(expected).hasMessageContaining("over 10 bytes");
+    }
+    server.close();
+    java.nio.file.Files.delete(dir.resolve("docker.sock"));
+    daemon(req -> List.of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\n[1,2,3", "\r\n6\r\n,4,5,6\r\n", "0\r\n\r\n"));
+    try (DockerHttpClient.Response r = new UnixSocketHttpClient(dir.resolve("docker.sock"), Duration.ofSeconds(5), 10).execute(get)) {
+      InputStream body = r.getBody();
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> read(body)).isInstanceOf(UnixSocketHttpClient.TooLarge.class);
+    }
   }
 
   @Test

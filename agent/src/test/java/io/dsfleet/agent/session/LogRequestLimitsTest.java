@@ -146,6 +146,30 @@ class LogRequestLimitsTest extends SessionTestBase {
     return runtime;
   }
 
+  /**
+   * A log of long lines Docker could not decode (each byte U+FFFD, 3 bytes in UTF-8) comes in chunks
+   * under the coordinator's message limit: 100 lines of 16 KiB characters to a chunk once made one
+   * of 4.9 MB, which ended the node's session and delivered nothing.
+   */
+  @Test
+  void aLogOfLongUndecodableLinesComesWholeInChunksUnderTheMessageLimit() throws Exception {
+    FakeRuntime runtime = runtimeWithPodP();
+    runtime.followsStayOpen = false;
+    runtime.logLines = java.util.Collections.nCopies(100, "\uFFFD".repeat(16384));
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = opened(coordinator, runtime);
+      try {
+        coordinator.send(request("big", false));
+        await().atMost(Duration.ofSeconds(20)).until(() -> chunks(coordinator, "big").stream().anyMatch(LogChunk::getEof));
+        assertThat(chunks(coordinator, "big").stream().mapToInt(LogChunk::getLinesCount).sum()).as("every line").isEqualTo(100);
+        assertThat(chunks(coordinator, "big")).allMatch(c -> c.getSerializedSize() < 2 << 20);
+        assertThat(coordinator.sessionsOpened.get()).as("the session was not ended").isEqualTo(1);
+      } finally {
+        session.close();
+      }
+    }
+  }
+
   @Test
   void followedStreamsBeyondTheCapAreRefusedAndOneCancelledFreesItsPlace() throws Exception {
     FakeRuntime runtime = runtimeWithPodP();
