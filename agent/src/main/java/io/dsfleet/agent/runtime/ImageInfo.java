@@ -10,9 +10,10 @@ import java.util.Map;
 public record ImageInfo(String id, String user, Map<String, String> labels) {
   /**
    * The most bytes of labels (keys and values) an image may carry for the agent to run it: every
-   * list and event of its containers carries them all, into a 48 MiB heap.
+   * list and event of its containers carries them all, into a 48 MiB heap (a list of 256 such
+   * containers stays within the 4 MiB the agent reads of an answer).
    */
-  public static final int MAX_LABEL_BYTES = 64 * 1024;
+  public static final int MAX_LABEL_BYTES = 16 * 1024;
 
   /** The bytes of its labels' keys and values (UTF-8). */
   public long labelBytes() {

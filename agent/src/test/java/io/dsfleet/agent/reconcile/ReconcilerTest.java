@@ -893,7 +893,7 @@ class ReconcilerTest {
         .matches(ContainerInfo::running).matches(c -> c.label(Labels.HASH).equals(next.getPods(0).getTemplateHash()));
   }
 
-  /** An image carrying more than 64 KiB of labels is not run: each list and event of its containers would carry them into a small heap. */
+  /** An image carrying more than 16 KiB of labels is not run: each list and event of its containers would carry them into a small heap. */
   @Test
   void anImageWithMegabytesOfLabelsIsNotRun() {
     Map<String, String> labels = new java.util.HashMap<>();
