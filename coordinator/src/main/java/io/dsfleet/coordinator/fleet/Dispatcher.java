@@ -3,7 +3,11 @@ package io.dsfleet.coordinator.fleet;
 import com.google.protobuf.ByteString;
 import io.dsfleet.common.TemplateRefs;
 import io.dsfleet.common.manifest.ManifestParser;
+import io.dsfleet.common.match.DaemonTolerations;
 import io.dsfleet.common.match.Placement;
+import io.dsfleet.common.match.Taints;
+import io.dsfleet.common.model.Taint;
+import io.dsfleet.common.model.Toleration;
 import io.dsfleet.common.model.ConfigMap;
 import io.dsfleet.common.model.KubeObject;
 import io.dsfleet.common.model.Secret;
@@ -161,15 +165,32 @@ final class Dispatcher {
 
   /**
    * Whether a pod of the node's plan goes with its template and the ConfigMaps and Secrets it uses:
-   * its DaemonSet is placed on the node, or this coordinator sent the node that pod with them
-   * before. A pod kept only because the node reports it (a taint it does not tolerate came since, a
-   * pod deleted with dsctl, a coordinator restarted meanwhile) is sent by name alone otherwise, so a
-   * node cannot report its way to another DaemonSet's Secrets; the agent keeps the template it has
-   * for a pod sent without one.
+   * its DaemonSet is placed on the node; or this coordinator sent the node that pod with them
+   * before; or the pod is kept only because of NoSchedule taints its DaemonSet does not tolerate,
+   * each added after both the node's join and the pod's revision (times that survive a restart:
+   * the pod may have run there before the taints). Otherwise (a node reporting a pod of a
+   * DaemonSet never placed on it) it is sent by name alone, so a node cannot report its way to
+   * another DaemonSet's Secrets; the agent keeps the template it has for a pod sent without one.
    */
-  private static boolean entitled(NodeEntry n, PodAssignment p) {
+  private boolean entitled(NodeEntry n, PodAssignment p) {
     Placement.Verdict v = n.plan.verdicts().get(p.dsKey());
-    return (v != null && v.shouldRun()) || n.sentWithTemplate.contains(p.dsKey() + "/" + p.podName() + "@" + p.hash());
+    if ((v != null && v.shouldRun()) || n.sentWithTemplate.contains(p.dsKey() + "/" + p.podName() + "@" + p.hash())) {
+      return true;
+    }
+    DsEntry e = state.daemonSets.get(p.dsKey());
+    StoredRevision rev = e == null ? null : e.byHash(p.hash());
+    if (v == null || !v.shouldContinueRunning() || rev == null) {
+      return false;
+    }
+    long since = Math.max(rev.createdAtMillis(), n.joinedAt.toEpochMilli());
+    List<Toleration> tolerations = DaemonTolerations.effective(e.ds.spec().template().spec());
+    for (Taint t : n.effectiveTaints()) {
+      if (t.effect().equals(Taint.NO_SCHEDULE) && tolerations.stream().noneMatch(x -> Taints.tolerates(x, t))
+          && (t.timeAdded() == null || t.timeAdded().toEpochMilli() <= since)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The stored ConfigMaps and Secrets a template refers to (those that exist). */

@@ -72,13 +72,16 @@ class ReportBoundsTest {
       FleetHarness.Agent legit = h.agent("node-b");
       FleetHarness.Agent attacker = h.agent("node-a");
       var noSchedule = List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null));
+      h.clock.advance(java.time.Duration.ofSeconds(1));
       h.fleet.taintNode("node-a", noSchedule, List.of(), false);
+      h.clock.advance(java.time.Duration.ofSeconds(1));
       h.fleet.apply(FleetHarness.manifest("metadata.name", "gpu", "spec.selector.matchLabels", "{app: gpu}",
           "spec.template.metadata.labels", "{app: gpu}", "spec.template.spec.volumes", "[{name: k, secret: {secretName: gpu-key}}]",
           "spec.template.spec.containers[0].volumeMounts", "[{name: k, mountPath: /k}]"), "test", false);
       legit.runDesired(true);
       attacker.runDesired(true);
       assertThat(attacker.running).as("not placed on the tainted node").isEmpty();
+      h.clock.advance(java.time.Duration.ofSeconds(1));
       h.fleet.taintNode("node-b", noSchedule, List.of(), false); // the legit node's pod keeps running
       String hash = h.fleet.daemonSet("ops", "gpu").hash();
       attacker.running.put("gpu-zzzzz", attacker.status(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet("gpu")
@@ -95,6 +98,13 @@ class ReportBoundsTest {
           .allMatch(p -> !p.getTemplateJson().isEmpty());
       assertThat(toLegit.getConfigsList()).as("the node that ran the pod before its taint keeps its Secret")
           .anyMatch(c -> c.getName().equals("gpu-key") && c.getDataMap().get("key").toStringUtf8().equals("n3w"));
+
+      h.crashAndRestart(); // what the coordinator sent is forgotten; the taints' times, the revision's and the joins' are not
+      assertThat(attacker.last().getPodsList()).filteredOn(p -> p.getDaemonSet().equals("gpu")).allMatch(p -> p.getTemplateJson().isEmpty());
+      assertThat(attacker.last().getConfigsList()).noneMatch(c -> c.getName().equals("gpu-key"));
+      assertThat(legit.last().getPodsList()).as("after a restart too").filteredOn(p -> p.getDaemonSet().equals("gpu")).isNotEmpty()
+          .allMatch(p -> !p.getTemplateJson().isEmpty());
+      assertThat(legit.last().getConfigsList()).anyMatch(c -> c.getName().equals("gpu-key"));
     }
   }
 
