@@ -122,7 +122,7 @@ class ExecStartTest {
         "/var/lib/ds-agent/ds-agent.jsa", archive.toString(),
         "/etc/dsfleet/agent.yaml", config.toString()));
     assertThat(unit.command()).containsExactly("/bin/sh", ROOT.resolve("bin/ds-agent").toString(), "run", "--config", config.toString());
-    assertThat(unit.environment().get("DS_AGENT_JAVA_OPTS")).contains("-XX:+UseSerialGC", "-Xmx48m");
+    assertThat(unit.environment().get("DS_AGENT_JAVA_OPTS")).contains("-XX:+UseSerialGC", "-Xmx48m", "-XX:+ExitOnOutOfMemoryError");
     Map<String, String> env = new java.util.HashMap<>(unit.environment());
     // the unit's JVM flags, with its reconcile passes logged (the barrier below)
     env.put("DS_AGENT_JAVA_OPTS", env.get("DS_AGENT_JAVA_OPTS") + " " + ReconcilePasses.DEBUG_FLAG);

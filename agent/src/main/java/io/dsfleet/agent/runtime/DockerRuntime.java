@@ -132,6 +132,11 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       throw e;
     } catch (RuntimeException e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
+        if (t instanceof UnixSocketHttpClient.TooLarge tooLarge) { // Docker answered (JSON's reader wraps it in an IOException)
+          throw new IllegalStateException(what + ": " + tooLarge.getMessage(), e);
+        }
+      }
+      for (Throwable t = e; t != null; t = t.getCause()) {
         if (t instanceof IOException) {
           throw new RuntimeUnavailableException("docker at " + host + " unreachable (" + what + "): " + t.getMessage(), e);
         }

@@ -15,11 +15,20 @@ public record ImageInfo(String id, String user, Map<String, String> labels) {
    */
   public static final int MAX_LABEL_BYTES = 16 * 1024;
 
-  /** The bytes of its labels' keys and values (UTF-8). */
+  /** The bytes of its labels' keys and values as Docker's JSON answers carry them (a control character escaped: 6). */
   public long labelBytes() {
     long n = 0;
     for (var e : labels.entrySet()) {
-      n += e.getKey().getBytes(java.nio.charset.StandardCharsets.UTF_8).length + e.getValue().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      n += jsonBytes(e.getKey()) + jsonBytes(e.getValue());
+    }
+    return n;
+  }
+
+  private static long jsonBytes(String s) {
+    long n = 0;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      n += c < 0x20 || c == '"' || c == '\\' ? 6 : c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
     }
     return n;
   }

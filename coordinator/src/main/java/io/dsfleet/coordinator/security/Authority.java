@@ -253,15 +253,17 @@ public final class Authority {
     return new Admission(cert, t.id(), revokedNow);
   }
 
-  /** How many renewals a node may make within a third of a certificate's life (an agent whose answer was lost tries again). */
+  /** How many renewals a node may make within {@link #RENEWAL_WINDOW} (an agent whose answer was lost tries again). */
   static final int RENEWALS_PER_WINDOW = 3;
-  /** The times of each node's renewals within the last third of a certificate's life (memory: a restart forgets them). */
+  /** The window of {@link #RENEWALS_PER_WINDOW}; a third of a certificate's life when that is shorter. */
+  static final java.time.Duration RENEWAL_WINDOW = java.time.Duration.ofHours(1);
+  /** The times of each node's renewals within the last window (memory: a restart forgets them). */
   private final Map<String, java.util.Deque<Long>> renewals = new java.util.HashMap<>();
 
   /**
    * A node's new certificate before its current one ({@code serial}) expires: refused when that
    * one was revoked meanwhile, or the node renewed {@link #RENEWALS_PER_WINDOW} times within the
-   * last third of a certificate's life.
+   * last {@link #RENEWAL_WINDOW}.
    */
   public synchronized X509Certificate renew(String nodeName, String serial, String csrPem) {
     // checked again here, under the lock revocations take: a renewal held open across a revocation
@@ -271,10 +273,11 @@ public final class Authority {
           + " was revoked while this renewal waited (a removed node needs a new join token)");
     }
     CertificateAuthority.Request req = request(nodeName, csrPem);
-    // agents renew once a third of the life is left: more than a few renewals of one node within a
-    // third of a certificate's life is a client renewing in a loop, each renewal a stored record
+    // an agent renews once in a third of a certificate's life (or again when it could not keep the
+    // new one): more than a few within an hour (a third of the life, if shorter) is a client renewing
+    // in a loop, each renewal a stored record; refused for the hour only, long before expiry
     long now = clock.millis();
-    long window = nodeCertTtl.toMillis() / 3;
+    long window = Math.min(RENEWAL_WINDOW.toMillis(), nodeCertTtl.toMillis() / 3);
     java.util.Deque<Long> recent = renewals.computeIfAbsent(nodeName, k -> new java.util.ArrayDeque<>());
     while (!recent.isEmpty() && recent.peekFirst() <= now - window) {
       recent.pollFirst();
@@ -284,11 +287,11 @@ public final class Authority {
           + " times within " + java.time.Duration.ofMillis(window) + "; renew again after "
           + java.time.Instant.ofEpochMilli(recent.peekFirst() + window));
     }
-    recent.addLast(now);
+    X509Certificate cert = signNode(nodeName, req, "renewal");
+    recent.addLast(now); // counted once signed: a store that refused the record costs the node no try
     if (renewals.size() > 10_000) {
       renewals.values().removeIf(d -> d.isEmpty() || d.peekLast() <= now - window);
     }
-    X509Certificate cert = signNode(nodeName, req, "renewal");
     log.info("security: node {} renewed its certificate: {}", nodeName, Pki.serialHex(cert));
     return cert;
   }
