@@ -136,7 +136,8 @@ public final class PodRenderer {
     if (uid != null) {
       user = gid == null ? String.valueOf(uid) : uid + ":" + gid;
     } else if (gid != null) {
-      String imageUid = imageUser == null || imageUser.isEmpty() ? "0" : imageUser.split(":")[0];
+      String imageUid = imageUser == null ? "" : imageUser.split(":", -1)[0];
+      imageUid = imageUid.isEmpty() ? "0" : imageUid;
       user = imageUid + ":" + gid;
     }
     List<String> groups = new ArrayList<>();
@@ -225,7 +226,7 @@ public final class PodRenderer {
       }
       return;
     }
-    String u = imageUser == null ? "" : imageUser.split(":")[0];
+    String u = imageUser == null ? "" : imageUser.split(":", -1)[0];
     // as the kubelet's strconv.ParseInt: ASCII digits only (a Unicode digit, such as U+0660, is a
     // user *name* to runc, which /etc/passwd of the image may map to uid 0), within 64 bits
     if (!u.isEmpty() && (!u.matches("[0-9]{1,19}") || new java.math.BigInteger(u).bitLength() > 63)) {

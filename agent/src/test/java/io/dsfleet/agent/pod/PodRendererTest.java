@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 class PodRendererTest {
   @Test
   void runAsNonRootIsCheckedAsTheKubeletDoes() {
-    for (String root : new String[] {"", "0", "00", "0:1000"}) {
+    for (String root : new String[] {"", "0", "00", "0:1000", ":", ":1000"}) {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> PodRenderer.verifyNonRoot(null, root)).as("image user \"" + root + "\"")
           .hasMessage("container has runAsNonRoot and image will run as root");
     }
