@@ -160,7 +160,9 @@ public final class Fleet {
    * same agent asking again), issues the node's credential (naming the admitting token) or
    * throws; under the lock, so two joins for one new name cannot both be admitted. The same agent
    * is the one that knows the member's leave secret: its first join was admitted but the answer
-   * was lost (a deadline, a cut connection), and without this it could never join again.
+   * was lost (a deadline, a cut connection), and without this it could never join again. Only
+   * while that answer's certificate was never presented and no admin revoked the node's: root on a
+   * node holds its token and secret, and must not undo a revocation or outlive a lost {@code pki/}.
    * Returns what {@code credential} issued.
    */
   public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret,
@@ -168,12 +170,20 @@ public final class Fleet {
     synchronized (lock) {
       NodeRegistry.requireAdmissible(info);
       NodeEntry existing = state.nodes.get(info.getName());
-      boolean sameAgent = existing != null && !leaveSecret.isEmpty() && !existing.leaveSecretSha256.isEmpty()
+      boolean sameAgent = existing != null && existing.readmitsBySecret && !leaveSecret.isEmpty() && !existing.leaveSecretSha256.isEmpty()
           && io.dsfleet.common.Sha256.matches(leaveSecret, existing.leaveSecretSha256);
       C issued = credential.apply(existing != null && !sameAgent);
       changes.bump();
       registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), existing != null, sameAgent);
       return issued;
+    }
+  }
+
+  /** An admin revokes the node's certificates: call before revoking, so no join by its leave secret slips in between. */
+  public void revokingNode(String nodeName) {
+    synchronized (lock) {
+      changes.bump();
+      registry.revokedByAdmin(nodeName);
     }
   }
 

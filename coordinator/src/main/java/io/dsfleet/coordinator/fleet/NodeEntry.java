@@ -39,6 +39,12 @@ final class NodeEntry {
   String leaveSecretSha256 = "";
   /** The join token that admitted the node ("" when unknown), for {@code node rm --revoke-token}. */
   String admittedBy = "";
+  /**
+   * The certificate of the node's last admission by token was never presented and no admin
+   * revoked the node's certificates since: only then does a token join showing the node's leave
+   * secret admit it again (its agent, whose join answer was lost). Stored, so a restart keeps it.
+   */
+  boolean readmitsBySecret;
 
   /** Heartbeats arrive: the lease holds. Written under the lock, read by heartbeats without it. */
   volatile boolean ready = true;
@@ -154,11 +160,11 @@ final class NodeEntry {
 
   /** The condition and the operator's removals, as stored with the node (times in epoch ms, null when not set). */
   record Condition(Long notReadySince, Long unreachableTaintedAt, Long runtimeDownSince, String runtimeMessage,
-      List<String> removedLabels, List<String> removedTaints, String leaveSecretSha256, String admittedBy) {}
+      List<String> removedLabels, List<String> removedTaints, String leaveSecretSha256, String admittedBy, Boolean readmitsBySecret) {}
 
   StoredNode stored() {
     Condition c = new Condition(millis(notReadySince), millis(unreachableTaintedAt), millis(runtimeDownSince), runtimeMessage,
-        removals(adminLabels), removals(adminTaints), leaveSecretSha256, admittedBy);
+        removals(adminLabels), removals(adminTaints), leaveSecretSha256, admittedBy, readmitsBySecret);
     return new StoredNode(name, NodeRegistry.printInfo(info), Json.canonical(present(adminLabels)), Json.canonical(present(adminTaints)),
         unschedulable, joinedAt.toEpochMilli(), Json.canonical(c));
   }
@@ -199,6 +205,7 @@ final class NodeEntry {
     node.runtimeMessage = c.runtimeMessage() == null ? "" : c.runtimeMessage();
     node.leaveSecretSha256 = c.leaveSecretSha256() == null ? "" : c.leaveSecretSha256();
     node.admittedBy = c.admittedBy() == null ? "" : c.admittedBy();
+    node.readmitsBySecret = Boolean.TRUE.equals(c.readmitsBySecret()); // absent: stored by a coordinator before the rule
     node.awaitingReport = true; // what runs there is unknown until the agent reports again
     return node;
   }

@@ -105,6 +105,7 @@ final class NodeRegistry {
         existing.info = info;
         existing.leaveSecretSha256 = leaveSecretSha256;
         existing.admittedBy = tokenId;
+        existing.readmitsBySecret = true;
       });
       if (existing.session != null) {
         existing.session.close(); // the replaced node's certificate is revoked; its session ends here
@@ -114,6 +115,7 @@ final class NodeRegistry {
       n = new NodeEntry(info.getName(), info, now);
       n.leaveSecretSha256 = leaveSecretSha256;
       n.admittedBy = tokenId;
+      n.readmitsBySecret = true;
       persist(n, () -> { });
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();
@@ -163,9 +165,10 @@ final class NodeRegistry {
       }
       NodeEntry existing = n;
       boolean firstSecret = existing.leaveSecretSha256.isEmpty() && !leaveSecretSha256.isEmpty();
-      if (!existing.info.equals(info) || firstSecret) {
+      if (!existing.info.equals(info) || firstSecret || existing.readmitsBySecret) {
         persist(existing, () -> {
           existing.info = info;
+          existing.readmitsBySecret = false; // its certificate reached it
           if (firstSecret) { // a node admitted before leave secrets existed: its first one is kept, never replaced
             existing.leaveSecretSha256 = leaveSecretSha256;
           }
@@ -192,10 +195,21 @@ final class NodeRegistry {
     if (n.session != null && n.session != sink) {
       n.session.close();
     }
+    if (n.readmitsBySecret) { // the certificate of its admission reached the agent: the answer was not lost
+      persist(n, () -> n.readmitsBySecret = false);
+    }
     n.session = sink;
     lifecycle.alive(n, clock.instant());
     n.sentFingerprint = null; // always send the full set on open, once the node has said what it runs
     n.awaitingReport = true;
+  }
+
+  /** An admin revoked the node's certificates: its leave secret no longer admits it again by token. */
+  void revokedByAdmin(String nodeName) {
+    NodeEntry n = state.nodes.get(nodeName);
+    if (n != null && n.readmitsBySecret) {
+      persist(n, () -> n.readmitsBySecret = false);
+    }
   }
 
   /** Detaches a session that ended; the node stays Ready until its lease runs out. */
@@ -341,6 +355,7 @@ final class NodeRegistry {
     Map<String, String> labels = new TreeMap<>(n.adminLabels);
     Map<String, Taint> taints = new TreeMap<>(n.adminTaints);
     boolean unschedulable = n.unschedulable;
+    boolean readmitsBySecret = n.readmitsBySecret;
     change.run();
     try {
       store.putNode(n.stored());
@@ -354,6 +369,7 @@ final class NodeRegistry {
       n.adminTaints.clear();
       n.adminTaints.putAll(taints);
       n.unschedulable = unschedulable;
+      n.readmitsBySecret = readmitsBySecret;
       throw new ControlException(Status.Code.UNAVAILABLE, "the store refused the write, nothing changed: " + e.getMessage());
     }
   }

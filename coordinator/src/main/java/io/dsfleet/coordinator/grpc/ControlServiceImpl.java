@@ -567,7 +567,11 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   @Override
   public void revokeCredential(RevokeCredentialRequest req, StreamObserver<RevokeCredentialResponse> out) {
     unary(out, () -> {
-      int n = tls().revoke(req.getName(), CredentialViews.role(req.getRole(), true));
+      String role = CredentialViews.role(req.getRole(), true);
+      if (role.equals(Pki.NODES)) {
+        fleet.revokingNode(req.getName()); // its agent's token and leave secret must not re-admit it
+      }
+      int n = tls().revoke(req.getName(), role);
       if (n == 0) {
         throw new ControlException(Status.Code.NOT_FOUND, "no valid " + req.getRole() + " certificate named \"" + req.getName() + "\"");
       }

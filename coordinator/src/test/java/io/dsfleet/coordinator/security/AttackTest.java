@@ -131,6 +131,39 @@ class AttackTest extends TlsFleetTest {
         .anyMatch(m -> m.contains("whose earlier answer was lost"));
   }
 
+  /**
+   * Root on a node holds its join token (agent.yaml) and its leave secret: together they must not
+   * undo an admin's revocation, nor re-admit a node whose certificate was used (a stolen host's
+   * copy of the state outliving `credential revoke`), also after a restart.
+   */
+  @Test
+  void aLeaveSecretReadmitsOnlyAnAgentWhoseAnswerWasLostNeverAUsedOrRevokedCertificate() throws Exception {
+    String token = token();
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    liveNode(joinProving("node-a", token, leaveSecret("node-a"))); // its certificate reached it and was used
+    var used = catchThrowableOfType(StatusRuntimeException.class, () -> joinProving("node-a", token, leaveSecret("node-a")));
+    assertThat(used.getStatus().getCode()).as("token and secret of a node that used its certificate")
+        .isEqualTo(Status.Code.ALREADY_EXISTS);
+
+    joinProving("node-b", token, leaveSecret("node-b")); // admitted; its answer was lost: the secret would re-admit it
+    admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("node-b").setRole("node").build());
+    var revoked = catchThrowableOfType(StatusRuntimeException.class, () -> joinProving("node-b", token, leaveSecret("node-b")));
+    assertThat(revoked.getStatus().getCode()).as("token and secret after the admin revoked the node")
+        .isEqualTo(Status.Code.ALREADY_EXISTS);
+
+    joinProving("node-c", token, leaveSecret("node-c")); // a lost answer, kept across a restart
+    restart();
+    for (String node : List.of("node-a", "node-b")) {
+      var afterRestart = catchThrowableOfType(StatusRuntimeException.class, () -> joinProving(node, token, leaveSecret(node)));
+      assertThat(afterRestart.getStatus().getCode()).as(node + " after a restart").isEqualTo(Status.Code.ALREADY_EXISTS);
+    }
+    NodeCert c = joinProving("node-c", token, leaveSecret("node-c"));
+    assertThat(c.cert().getSubjectX500Principal().getName()).contains("node-c");
+
+    String forB = server.authority().createToken(Duration.ofHours(1), "replace b", "node-b", 1).text();
+    joinProving("node-b", forB, leaveSecret("node-b")); // what the admin gives the real agent back
+  }
+
   @Test
   void onlyATokenScopedToTheNameOrARemovalLetsANameJoinAgain() throws Exception {
     NodeCert old = join("node-a", token());
