@@ -57,7 +57,7 @@ public final class Prober {
       var t = probe.tcpSocket();
       String target = t.host() == null || t.host().isEmpty() ? host : t.host();
       try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress(target, port(t.port(), container)), (int) timeout.toMillis());
+        s.connect(new InetSocketAddress(target, port(t.port(), container)), millis(timeout.toMillis()));
       }
       return new Result(true, "connected");
     } catch (Exception e) {
@@ -110,7 +110,7 @@ public final class Prober {
 
   private int exchange(Socket s, boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout,
       long deadline) throws IOException {
-    s.connect(new InetSocketAddress(host, port), (int) Math.max(1, timeout.toMillis()));
+    s.connect(new InetSocketAddress(host, port), millis(timeout.toMillis()));
     s.setSoTimeout(remaining(deadline));
     if (s instanceof SSLSocket ssl) {
       ssl.startHandshake();
@@ -144,7 +144,15 @@ public final class Prober {
     if (left <= 0) {
       throw new SocketTimeoutException("timed out");
     }
-    return (int) left;
+    return millis(left);
+  }
+
+  /**
+   * A socket's timeout: at least 1 ms, at most what an int holds (24 days; a probe's timeout is an
+   * int32 of seconds, and a cast of its milliseconds went negative: every probe failed).
+   */
+  private static int millis(long ms) {
+    return (int) Math.max(1, Math.min(Integer.MAX_VALUE, ms));
   }
 
   static int port(IntOrString port, Container c) {

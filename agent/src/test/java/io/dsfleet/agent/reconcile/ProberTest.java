@@ -13,7 +13,10 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import org.junit.jupiter.api.Test;
 
-/** A probe ends within its timeout whatever the other end does, a TLS handshake fed a byte at a time included. */
+/**
+ * A probe ends within its timeout whatever the other end does, a TLS handshake fed a byte at a
+ * time included; and a timeout of any size the API server accepts (an int32 of seconds) works.
+ */
 class ProberTest {
   @Test
   void anHttpsProbeWhoseHandshakeTricklesEndsWithinItsTimeout() throws Exception {
@@ -42,6 +45,33 @@ class ProberTest {
       double seconds = (System.nanoTime() - start) / 1e9;
       assertThat(r.ok()).isFalse();
       assertThat(seconds).as("ended at its 1 s timeout, not when the handshake would end (20 s here)").isLessThan(5);
+    }
+  }
+
+  @Test
+  void aTimeoutOfYearsProbesAsAnyOther() throws Exception {
+    try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+      Thread answer = new Thread(() -> {
+        for (int i = 0; i < 2; i++) {
+          try (Socket s = server.accept()) {
+            s.getInputStream().read();
+            s.getOutputStream().write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+          } catch (Exception e) {
+            return;
+          }
+        }
+      }, "answer");
+      answer.setDaemon(true);
+      answer.start();
+      Container c = Json.read("{\"name\": \"main\", \"image\": \"local/busybox:1\"}", Container.class);
+      Prober prober = new Prober(new FakeRuntime(new FakeClock()));
+      int port = server.getLocalPort();
+      for (String handler : java.util.List.of("\"httpGet\": {\"path\": \"/\", \"port\": " + port + ", \"scheme\": \"HTTP\"}",
+          "\"tcpSocket\": {\"port\": " + port + "}")) {
+        Probe probe = Json.read("{" + handler + ", \"timeoutSeconds\": " + Integer.MAX_VALUE + "}", Probe.class);
+        Prober.Result r = prober.run(probe, c, "c1", "127.0.0.1");
+        assertThat(r.ok()).as(handler + ": " + r.message()).isTrue();
+      }
     }
   }
 }
