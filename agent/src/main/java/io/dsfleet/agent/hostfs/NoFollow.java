@@ -108,7 +108,10 @@ public final class NoFollow {
     return cur;
   }
 
-  /** How deep a tree {@link #deleteTree} walks (each level holds an open directory); deeper trees are refused. */
+  /**
+   * How deep {@link #deleteTree} walks (each level holds an open directory); a directory found
+   * deeper is moved up to the top of the tree and removed from there.
+   */
   static final int MAX_DEPTH = 256;
 
   /**
@@ -116,7 +119,10 @@ public final class NoFollow {
    * the file system it starts on (a directory on another device, a mount nobody unmounted, is left
    * alone, as the kubelet's RemoveAllOneFilesystem does); missing is success. The walk is a loop,
    * not a recursion, so a tree a container made as deep as it likes cannot overflow the stack; a
-   * tree deeper than {@link #MAX_DEPTH} is refused (the caller moves it out of the way).
+   * directory {@link #MAX_DEPTH} levels down is renamed (renameat, no link followed) into the
+   * tree's top directory, which is read again once it looks empty: a tree of any depth goes, with
+   * at most {@link #MAX_DEPTH} directories open (a deeper one was refused before and stayed on the
+   * host's disk for good).
    */
   public static void deleteTree(Path p) throws IOException {
     Optional<BasicFileAttributes> a = lstat(p);
@@ -134,11 +140,18 @@ public final class NoFollow {
         throw new IOException("this platform cannot remove " + p + " without following links");
       }
       Deque<Level> levels = new ArrayDeque<>();
+      boolean hoisted = false;
       try {
         levels.push(new Level(root, p.getFileName(), root.newDirectoryStream(p.getFileName(), NOFOLLOW)));
         while (!levels.isEmpty()) {
           Level top = levels.peek();
           if (!top.entries.hasNext()) {
+            if (levels.size() == 1 && hoisted) { // what was moved up may not have been listed: read the top again
+              levels.pop().dir.close();
+              levels.push(new Level(root, p.getFileName(), root.newDirectoryStream(p.getFileName(), NOFOLLOW)));
+              hoisted = false;
+              continue;
+            }
             levels.pop().dir.close();
             top.parent.deleteDirectory(top.name);
             continue;
@@ -155,7 +168,9 @@ public final class NoFollow {
               throw new IOException(name + " is on another file system (a mount): not removed");
             }
             if (levels.size() >= MAX_DEPTH) {
-              throw new IOException("more than " + MAX_DEPTH + " directories deep: not removed");
+              hoist(top.dir, name, levels.peekLast().dir);
+              hoisted = true;
+              continue;
             }
             // opened O_NOFOLLOW relative to its parent: a directory swapped for a link fails here
             levels.push(new Level(top.dir, name, top.dir.newDirectoryStream(name, NOFOLLOW)));
@@ -170,6 +185,29 @@ public final class NoFollow {
       } finally {
         for (Level l : levels) {
           l.dir.close();
+        }
+      }
+    }
+  }
+
+  private static final java.security.SecureRandom HOIST_NAMES = new java.security.SecureRandom();
+
+  /** Moves directory {@code name} of {@code from} into {@code to} under a fresh name (the tree's own names may be anything). */
+  private static void hoist(SecureDirectoryStream<Path> from, Path name, SecureDirectoryStream<Path> to) throws IOException {
+    for (int attempt = 0; ; attempt++) {
+      Path fresh = Path.of(".deep-" + java.util.HexFormat.of().toHexDigits(HOIST_NAMES.nextLong()));
+      try {
+        to.getFileAttributeView(fresh, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
+        continue; // taken (rename would replace an empty directory of that name: harmless, but keep it plain)
+      } catch (NoSuchFileException free) {
+        // use it
+      }
+      try {
+        from.move(name, to, fresh);
+        return;
+      } catch (IOException e) {
+        if (attempt >= 3) {
+          throw new IOException(name + " is more than " + MAX_DEPTH + " directories deep and could not be moved up: " + e.getMessage(), e);
         }
       }
     }

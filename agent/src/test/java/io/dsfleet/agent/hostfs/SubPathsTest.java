@@ -83,4 +83,27 @@ class SubPathsTest {
     assertThat(vol.resolve("d")).doesNotExist();
     assertThat(Files.readString(outside.resolve("keep"))).isEqualTo("keep");
   }
+
+  /** A container can nest directories as deep as it likes; the walk holds at most MAX_DEPTH open and still removes all. */
+  @Test
+  void deleteTreeRemovesATreeOfAnyDepthAndFollowsNoLinkInIt() throws Exception {
+    Files.writeString(outside.resolve("keep"), "keep");
+    Path cur = vol.resolve("d");
+    int depth = NoFollow.MAX_DEPTH * 3 + 7;
+    for (int i = 0; i < depth; i++) {
+      Files.createDirectory(cur);
+      Files.writeString(cur.resolve("f"), "x");
+      if (i % 100 == 99) {
+        Files.createSymbolicLink(cur.resolve("link"), outside);
+        Files.createDirectory(cur.resolve(".deep-0000000000000000")); // a name the walk might pick for what it moves up
+      }
+      cur = cur.resolve("d");
+    }
+    NoFollow.deleteTree(vol.resolve("d"));
+    assertThat(vol.resolve("d")).doesNotExist();
+    assertThat(Files.readString(outside.resolve("keep"))).isEqualTo("keep");
+    try (var left = Files.list(vol)) {
+      assertThat(left.map(q -> q.getFileName().toString())).as("nothing moved out of the tree").doesNotContain("d");
+    }
+  }
 }
