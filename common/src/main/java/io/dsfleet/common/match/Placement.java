@@ -29,7 +29,11 @@ public final class Placement {
   }
 
   public static Verdict evaluate(DaemonSet ds, Node node, Instant now) {
-    PodSpec pod = ds.spec().template().spec();
+    return evaluate(ds.spec().template().spec(), node, now);
+  }
+
+  /** The verdict for a pod of this spec (a DaemonSet's template, current or of an older revision). */
+  public static Verdict evaluate(PodSpec pod, Node node, Instant now) {
     Optional<String> why = NodeMatch.nodeSelector(pod.nodeSelector(), node.labels());
     if (why.isEmpty() && pod.affinity() != null && pod.affinity().nodeAffinity() != null) {
       why = NodeMatch.requiredAffinity(

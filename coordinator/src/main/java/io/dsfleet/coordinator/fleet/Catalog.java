@@ -158,6 +158,7 @@ final class Catalog {
     Set<String> kept = e.revisions.values().stream().map(StoredRevision::hash).collect(Collectors.toSet());
     e.templateBytes.keySet().retainAll(kept);
     e.refsByHash.keySet().retainAll(kept);
+    e.specByHash.keySet().retainAll(kept);
   }
 
   private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long expected, long now, String label,
@@ -206,6 +207,7 @@ final class Catalog {
   private static void addRevision(DsEntry e, StoredRevision r, PodTemplateSpec t) {
     e.revisions.put(r.revision(), r);
     e.refsByHash.put(r.hash(), TemplateRefs.of(t.spec()));
+    e.specByHash.put(r.hash(), t.spec());
   }
 
   private static Boolean immutable(StoredObject o) {

@@ -229,6 +229,7 @@ final class DaemonSetController {
       e.revisions.values().forEach(r -> kept.add(r.hash()));
       e.templateBytes.keySet().retainAll(kept);
       e.refsByHash.keySet().retainAll(kept);
+      e.specByHash.keySet().retainAll(kept);
     }
   }
 

@@ -3,11 +3,7 @@ package io.dsfleet.coordinator.fleet;
 import com.google.protobuf.ByteString;
 import io.dsfleet.common.TemplateRefs;
 import io.dsfleet.common.manifest.ManifestParser;
-import io.dsfleet.common.match.DaemonTolerations;
 import io.dsfleet.common.match.Placement;
-import io.dsfleet.common.match.Taints;
-import io.dsfleet.common.model.Taint;
-import io.dsfleet.common.model.Toleration;
 import io.dsfleet.common.model.ConfigMap;
 import io.dsfleet.common.model.KubeObject;
 import io.dsfleet.common.model.Secret;
@@ -63,6 +59,7 @@ final class Dispatcher {
       }
     }
     n.nextEvaluation = next;
+    n.plannedAt = now;
   }
 
   void replanAndPush(NodeEntry n, Instant now) {
@@ -116,12 +113,15 @@ final class Dispatcher {
       return;
     }
     List<Object> fingerprint = new ArrayList<>();
+    java.util.Set<String> entitled = new java.util.HashSet<>();
     for (PodAssignment p : n.plan.desired()) {
-      fingerprint.add(p.dsKey() + "/" + p.podName() + "@" + p.hash() + (entitled(n, p) ? "" : " by name"));
+      String key = p.dsKey() + "/" + p.podName() + "@" + p.hash();
       DsEntry e = state.daemonSets.get(p.dsKey());
-      TemplateRefs.Refs refs = e == null || e.byHash(p.hash()) == null ? null : e.refsByHash.get(p.hash());
-      if (refs != null) {
-        usedConfigs(e.ds.namespace(), refs, o -> fingerprint.add(o.resourceVersion()));
+      boolean withTemplate = entitled(n, p, e);
+      fingerprint.add(key + (withTemplate ? "" : " by name"));
+      if (withTemplate) { // another DaemonSet's configs changing is no news to this node (nor a way to learn of it)
+        entitled.add(key);
+        usedConfigs(e.ds.namespace(), e.refsByHash.get(p.hash()), o -> fingerprint.add(o.resourceVersion()));
       }
     }
     fingerprint.add(List.copyOf(n.orphans));
@@ -130,15 +130,13 @@ final class Dispatcher {
     }
     Map<String, ConfigObject> used = new TreeMap<>();
     List<DesiredPod> pods = new ArrayList<>();
-    java.util.Set<String> entitled = new java.util.HashSet<>();
     for (PodAssignment p : n.plan.desired()) {
       DsEntry e = state.daemonSets.get(p.dsKey());
       StoredRevision rev = e == null ? null : e.byHash(p.hash());
       DesiredPod.Builder b = DesiredPod.newBuilder().setNamespace(e == null ? "" : e.ds.namespace())
           .setDaemonSet(e == null ? "" : e.ds.name()).setPodName(p.podName()).setTemplateHash(p.hash())
           .setRevision(rev == null ? 0 : rev.revision());
-      if (rev != null && entitled(n, p)) {
-        entitled.add(p.dsKey() + "/" + p.podName() + "@" + p.hash());
+      if (entitled.contains(p.dsKey() + "/" + p.podName() + "@" + p.hash())) {
         b.setTemplateJson(e.templateBytes.computeIfAbsent(rev.hash(), h -> ByteString.copyFromUtf8(rev.templateJson())));
         usedConfigs(e.ds.namespace(), e.refsByHash.get(rev.hash()), o -> used.put(o.kind() + "/" + o.namespace() + "/" + o.name(), encoded(o)));
       }
@@ -164,33 +162,26 @@ final class Dispatcher {
   }
 
   /**
-   * Whether a pod of the node's plan goes with its template and the ConfigMaps and Secrets it uses:
-   * its DaemonSet is placed on the node; or this coordinator sent the node that pod with them
-   * before; or the pod is kept only because of NoSchedule taints its DaemonSet does not tolerate,
-   * each added after both the node's join and the pod's revision (times that survive a restart:
-   * the pod may have run there before the taints). Otherwise (a node reporting a pod of a
-   * DaemonSet never placed on it) it is sent by name alone, so a node cannot report its way to
-   * another DaemonSet's Secrets; the agent keeps the template it has for a pod sent without one.
+   * Whether a pod of the node's plan goes with its template and the ConfigMaps and Secrets it uses
+   * (Kubernetes' node authorizer: a node reads the Secrets of the pods bound to it, never of what
+   * it reports). Either this coordinator sent the node that pod with them before ({@code
+   * sentWithTemplate}: stored with the node, so a pod kept after a NoSchedule taint keeps its
+   * configs across a restart), or the pod's own revision, current or older, would be placed on the
+   * node as it is now (its selector, affinity and tolerations against the node's labels and
+   * taints). Otherwise (a node reporting a pod of a DaemonSet, or of a revision, never placed on
+   * it) it is sent by name alone: the agent keeps the template it has for a pod sent without one.
    */
-  private boolean entitled(NodeEntry n, PodAssignment p) {
-    Placement.Verdict v = n.plan.verdicts().get(p.dsKey());
-    if ((v != null && v.shouldRun()) || n.sentWithTemplate.contains(p.dsKey() + "/" + p.podName() + "@" + p.hash())) {
-      return true;
-    }
-    DsEntry e = state.daemonSets.get(p.dsKey());
+  private boolean entitled(NodeEntry n, PodAssignment p, DsEntry e) {
     StoredRevision rev = e == null ? null : e.byHash(p.hash());
-    if (v == null || !v.shouldContinueRunning() || rev == null) {
+    if (rev == null) {
       return false;
     }
-    long since = Math.max(rev.createdAtMillis(), n.joinedAt.toEpochMilli());
-    List<Toleration> tolerations = DaemonTolerations.effective(e.ds.spec().template().spec());
-    for (Taint t : n.effectiveTaints()) {
-      if (t.effect().equals(Taint.NO_SCHEDULE) && tolerations.stream().noneMatch(x -> Taints.tolerates(x, t))
-          && (t.timeAdded() == null || t.timeAdded().toEpochMilli() <= since)) {
-        return false;
-      }
+    if (n.sentWithTemplate.contains(p.dsKey() + "/" + p.podName() + "@" + p.hash())) {
+      return true;
     }
-    return true;
+    Placement.Verdict v = rev == e.current() ? n.plan.verdicts().get(p.dsKey())
+        : Placement.evaluate(e.specByHash.get(rev.hash()), n.toNode(), n.plannedAt);
+    return v != null && v.shouldRun();
   }
 
   /** The stored ConfigMaps and Secrets a template refers to (those that exist). */

@@ -84,6 +84,8 @@ final class FleetState {
     Instant retryAt;
     final TreeMap<Long, StoredRevision> revisions = new TreeMap<>();
     final Map<String, TemplateRefs.Refs> refsByHash = new HashMap<>();
+    /** Each revision's pod spec, for its own placement verdict (which revision a node may have its template and configs of). */
+    final Map<String, io.dsfleet.common.model.PodSpec> specByHash = new HashMap<>();
     /** Each revision's template as sent, encoded once and shared by every node's message. */
     final Map<String, ByteString> templateBytes = new HashMap<>();
 

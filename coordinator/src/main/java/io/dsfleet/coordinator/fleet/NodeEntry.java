@@ -71,8 +71,14 @@ final class NodeEntry {
   final Map<String, PodStatus> reported = new LinkedHashMap<>();
   /** The failure last made an event, by "pod/container" ("pod/" for the pod's own reason): a crash loop is one event, not one a crash. */
   final Map<String, String> failureEvents = new java.util.HashMap<>();
-  /** The pods (dsKey/podName@hash) last sent to this node with their templates: such a pod keeps them while it is kept. */
+  /**
+   * The pods (dsKey/podName@hash) last sent to this node with their templates: such a pod keeps
+   * them while it is kept. Stored with the node at its next write (an admin's taint is one, the
+   * change that keeps a pod its own revision would no longer place), loaded at a restart.
+   */
   final java.util.Set<String> sentWithTemplate = new java.util.HashSet<>();
+  /** When {@link #plan} was made: the time its verdicts, and those of older revisions beside them, are for. */
+  Instant plannedAt = Instant.EPOCH;
   /** A report of this node's had pods dropped (names that are not names, over the cap): logged once. */
   boolean droppedPodsLogged;
   final Map<String, List<ObservedPod>> observed = new HashMap<>();
@@ -160,11 +166,13 @@ final class NodeEntry {
 
   /** The condition and the operator's removals, as stored with the node (times in epoch ms, null when not set). */
   record Condition(Long notReadySince, Long unreachableTaintedAt, Long runtimeDownSince, String runtimeMessage,
-      List<String> removedLabels, List<String> removedTaints, String leaveSecretSha256, String admittedBy, Boolean readmitsBySecret) {}
+      List<String> removedLabels, List<String> removedTaints, String leaveSecretSha256, String admittedBy, Boolean readmitsBySecret,
+      List<String> sentWithTemplate) {}
 
   StoredNode stored() {
     Condition c = new Condition(millis(notReadySince), millis(unreachableTaintedAt), millis(runtimeDownSince), runtimeMessage,
-        removals(adminLabels), removals(adminTaints), leaveSecretSha256, admittedBy, readmitsBySecret);
+        removals(adminLabels), removals(adminTaints), leaveSecretSha256, admittedBy, readmitsBySecret,
+        new java.util.TreeSet<>(sentWithTemplate).stream().toList());
     return new StoredNode(name, NodeRegistry.printInfo(info), Json.canonical(present(adminLabels)), Json.canonical(present(adminTaints)),
         unschedulable, joinedAt.toEpochMilli(), Json.canonical(c));
   }
@@ -206,6 +214,9 @@ final class NodeEntry {
     node.leaveSecretSha256 = c.leaveSecretSha256() == null ? "" : c.leaveSecretSha256();
     node.admittedBy = c.admittedBy() == null ? "" : c.admittedBy();
     node.readmitsBySecret = Boolean.TRUE.equals(c.readmitsBySecret()); // absent: stored by a coordinator before the rule
+    if (c.sentWithTemplate() != null) {
+      node.sentWithTemplate.addAll(c.sentWithTemplate());
+    }
     node.awaitingReport = true; // what runs there is unknown until the agent reports again
     return node;
   }

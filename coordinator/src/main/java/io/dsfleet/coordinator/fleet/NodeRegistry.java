@@ -87,6 +87,16 @@ final class NodeRegistry {
     }
   }
 
+  /**
+   * The node as admitted, its taints timed by the coordinator: the time an agent sends is not taken
+   * (it feeds NoExecute tolerationSeconds: a node must not date its own taints).
+   */
+  static NodeInfo stamped(NodeInfo info, Instant now) {
+    NodeInfo.Builder b = info.toBuilder().clearTaints();
+    info.getTaintsList().forEach(t -> b.addTaints(t.toBuilder().setTimeAddedMillis(now.toEpochMilli())));
+    return b.build();
+  }
+
   private static boolean reserved(String key) {
     return RESERVED_PREFIXES.stream().anyMatch(key::startsWith);
   }
@@ -96,8 +106,9 @@ final class NodeRegistry {
    * member, or {@code sameAgent}: the member's own agent, whose first answer was lost). The labels, taints, OS and architecture it reports now are the ones scheduling uses
    * from here on ({@link #join}); its leave secret is set once.
    */
-  void admitted(NodeInfo info, String leaveSecretSha256, String tokenId, boolean member, boolean sameAgent) {
+  void admitted(NodeInfo reported, String leaveSecretSha256, String tokenId, boolean member, boolean sameAgent) {
     Instant now = clock.instant();
+    NodeInfo info = stamped(reported, now);
     NodeEntry n = state.nodes.get(info.getName());
     if (member) {
       NodeEntry existing = n;
@@ -149,7 +160,7 @@ final class NodeRegistry {
             + " (removed, left, or collected after being NotReady too long): its certificate no longer admits it; join with a"
             + " join token");
       }
-      n = new NodeEntry(reported.getName(), reported, now);
+      n = new NodeEntry(reported.getName(), stamped(reported, now), now);
       n.leaveSecretSha256 = leaveSecretSha256;
       persist(n, () -> { });
       state.nodes.put(n.name, n);
@@ -158,7 +169,7 @@ final class NodeRegistry {
       NodeInfo admitted = n.info;
       NodeInfo info = reported.toBuilder().clearLabels().putAllLabels(admitted.getLabelsMap()).clearTaints()
           .addAllTaints(admitted.getTaintsList()).setOs(admitted.getOs()).setArch(admitted.getArch()).build();
-      if (!info.equals(reported)) {
+      if (!stamped(info, Instant.EPOCH).equals(stamped(reported, Instant.EPOCH))) { // the taints' times are the coordinator's
         events.record(Events.nodeKey(n.name), "Warning", "NodeRestricted", "the agent reports labels, taints, OS or"
             + " architecture other than those it was admitted with; ignored (an admin changes them with dsctl label/taint)");
         log.warn("security: node {} reported labels/taints/os/arch other than those it was admitted with; ignored", n.name);
@@ -319,7 +330,10 @@ final class NodeRegistry {
     Instant now = clock.instant();
     persist(n, () -> {
       for (Taint t : add) {
-        n.adminTaints.put(t.key() + ":" + t.effect(), new Taint(t.key(), t.value(), t.effect(), now));
+        // the same taint again keeps its time (a script re-applying it must not put off a NoExecute eviction)
+        Instant added = effective.stream().filter(h -> h.key().equals(t.key()) && h.effect().equals(t.effect())
+            && h.value().equals(t.value()) && h.timeAdded() != null).map(Taint::timeAdded).findFirst().orElse(now);
+        n.adminTaints.put(t.key() + ":" + t.effect(), new Taint(t.key(), t.value(), t.effect(), added));
       }
       for (Fleet.TaintRemoval t : remove) {
         for (String effect : t.effect().isEmpty() ? Taint.EFFECTS : Set.of(t.effect())) {

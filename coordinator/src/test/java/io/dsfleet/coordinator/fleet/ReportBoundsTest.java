@@ -3,6 +3,7 @@ package io.dsfleet.coordinator.fleet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.proto.v1.ContainerStatus;
+import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
 import io.dsfleet.proto.v1.PodStatusReport;
 import java.nio.file.Path;
@@ -105,6 +106,124 @@ class ReportBoundsTest {
       assertThat(legit.last().getPodsList()).as("after a restart too").filteredOn(p -> p.getDaemonSet().equals("gpu")).isNotEmpty()
           .allMatch(p -> !p.getTemplateJson().isEmpty());
       assertThat(legit.last().getConfigsList()).anyMatch(c -> c.getName().equals("gpu-key"));
+    }
+  }
+
+  static final String SECRET = "{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"%s\", \"namespace\": \"ops\"},"
+      + " \"stringData\": {\"key\": \"s3cret\"}}";
+
+  /** A DaemonSet named {@code name} mounting Secret {@code secret}, with more fields set by dotted path. */
+  static String withSecret(String name, String secret, String... more) {
+    List<String> fields = new java.util.ArrayList<>(List.of("metadata.name", name, "spec.selector.matchLabels", "{app: " + name + "}",
+        "spec.template.metadata.labels", "{app: " + name + "}", "spec.template.spec.volumes", "[{name: k, secret: {secretName: " + secret + "}}]",
+        "spec.template.spec.containers[0].volumeMounts", "[{name: k, mountPath: /k}]"));
+    fields.addAll(List.of(more));
+    return FleetHarness.manifest(fields.toArray(String[]::new));
+  }
+
+  /** The node reports a pod of the DaemonSet with that hash, as if it ran it, and gets its next set. */
+  static DesiredState claim(FleetHarness.Agent node, String ds, String pod, String hash) {
+    node.running.put(pod, node.status(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet(ds)
+        .setPodName(pod).setTemplateHash(hash).build(), true));
+    node.report();
+    return node.last();
+  }
+
+  static void assertNothingOf(DesiredState sent, String ds, String secret) {
+    assertThat(sent.getPodsList()).filteredOn(p -> p.getDaemonSet().equals(ds)).as("pods of " + ds + " by name only")
+        .allMatch(p -> p.getTemplateJson().isEmpty());
+    assertThat(sent.getConfigsList()).as("no " + secret).noneMatch(c -> c.getName().equals(secret));
+  }
+
+  /**
+   * A review's ways past the first rule (a pod kept for taints added after the revision): the same
+   * taint applied again, one taint swapped for another, a label added after the taint, and a
+   * revision older than the one placed on the node whose own selector never matched it. None
+   * gives the node the template or the Secret; the node that really ran an older revision keeps
+   * its configs across a restart.
+   */
+  @Test
+  void noTaintLabelOrOlderRevisionLetsANodeReportItsWayToASecret() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      var web = new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null);
+      var maintenance = new io.dsfleet.common.model.Taint("maintenance", "", "NoSchedule", null);
+      h.fleet.apply(SECRET.formatted("gpu-key") + "\n---\n" + SECRET.formatted("b-key"), "test", false);
+      FleetHarness.Agent attacker = h.agent("node-a", java.util.Map.of("pool", "a"));
+      FleetHarness.Agent other = h.agent("node-c", java.util.Map.of("pool", "a"));
+      h.fleet.taintNode("node-a", List.of(web), List.of(), false);
+      h.clock.advance(java.time.Duration.ofSeconds(1));
+      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.template.spec.nodeSelector", "{role: gpu}"), "test", false);
+      h.clock.advance(java.time.Duration.ofSeconds(1));
+      h.fleet.taintNode("node-a", List.of(web), List.of(), false); // a script applying its taints again
+      String gpu = h.fleet.daemonSet("ops", "gpu").hash();
+      assertNothingOf(claim(attacker, "gpu", "gpu-aaaaa", gpu), "gpu", "gpu-key");
+      h.clock.advance(java.time.Duration.ofSeconds(1));
+      h.fleet.taintNode("node-a", List.of(maintenance), List.of(new Fleet.TaintRemoval("dedicated", "")), false);
+      assertNothingOf(claim(attacker, "gpu", "gpu-aaaaa", gpu), "gpu", "gpu-key");
+      h.clock.advance(java.time.Duration.ofSeconds(1));
+      h.fleet.labelNode("node-a", java.util.Map.of("role", "gpu"), List.of(), false); // matches, but the taint is not tolerated
+      assertNothingOf(claim(attacker, "gpu", "gpu-aaaaa", gpu), "gpu", "gpu-key");
+
+      // pool-b's first revision never matched node-c; its second places a pod there: an old-revision pod reported there gets nothing of the first
+      h.fleet.apply(withSecret("pool", "b-key", "spec.template.spec.nodeSelector", "{pool: b}"), "test", false);
+      String first = h.fleet.daemonSet("ops", "pool").hash();
+      h.fleet.apply(FleetHarness.manifest("metadata.name", "pool", "spec.selector.matchLabels", "{app: pool}",
+          "spec.template.metadata.labels", "{app: pool}", "spec.template.spec.nodeSelector", "{pool: a}"), "test", false);
+      other.runDesired(true);
+      assertThat(other.running).as("the second revision runs on node-c").containsKey(other.last().getPods(0).getPodName());
+      DesiredState sent = claim(other, "pool", "pool-bbbbb", first);
+      assertThat(sent.getPodsList()).filteredOn(p -> p.getTemplateHash().equals(first)).allMatch(p -> p.getTemplateJson().isEmpty());
+      assertThat(sent.getConfigsList()).noneMatch(c -> c.getName().equals("b-key"));
+
+      h.crashAndRestart();
+      assertNothingOf(attacker.last(), "gpu", "gpu-key");
+      assertThat(other.last().getConfigsList()).as("after a restart").noneMatch(c -> c.getName().equals("b-key"));
+    }
+  }
+
+  /**
+   * A pod of an older revision that tolerated a taint the new revision does not is kept (the
+   * controller leaves a misscheduled pod of NoSchedule alone) and keeps its template and Secret,
+   * also after a restart, when nothing sent before is remembered but the revision's own placement.
+   */
+  @Test
+  void aPodKeptOnItsOlderRevisionKeepsItsConfigsAcrossARestart() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      FleetHarness.Agent node = h.agent("node-b");
+      h.fleet.taintNode("node-b", List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null)), List.of(), false);
+      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.template.spec.tolerations", "[{key: dedicated, operator: Exists}]"), "test", false);
+      node.runDesired(true);
+      String first = h.fleet.daemonSet("ops", "gpu").hash();
+      assertThat(node.desiredHashes()).containsExactly(first);
+      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.template.spec.tolerations", "[]"), "test", false);
+      node.runDesired(true);
+      assertThat(node.desiredHashes()).as("kept on its revision").containsExactly(first);
+      h.crashAndRestart();
+      assertThat(node.last().getPodsList()).hasSize(1).allMatch(p -> !p.getTemplateJson().isEmpty());
+      assertThat(node.last().getConfigsList()).anyMatch(c -> c.getName().equals("gpu-key"));
+    }
+  }
+
+  /**
+   * A taint's time feeds NoExecute tolerationSeconds: the coordinator's clock sets it, never the
+   * agent's report, and applying the same taint again keeps it.
+   */
+  @Test
+  void taintsAreTimedByTheCoordinatorAndTheSameTaintAgainKeepsItsTime() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.clock.advance(java.time.Duration.ofDays(400));
+      h.fleet.join(io.dsfleet.coordinator.grpc.FakeAgent.info("node-a", java.util.Map.of()).toBuilder()
+          .addTaints(io.dsfleet.proto.v1.Taint.newBuilder().setKey("gpu").setEffect("NoExecute").setTimeAddedMillis(1)).build(), "", true);
+      assertThat(h.fleet.node("node-a", true).taints()).singleElement()
+          .satisfies(t -> assertThat(t.timeAdded()).as("the agent's own date ignored").isEqualTo(h.clock.instant()));
+      var web = new io.dsfleet.common.model.Taint("dedicated", "web", "NoExecute", null);
+      h.fleet.taintNode("node-a", List.of(web), List.of(), false);
+      java.time.Instant first = h.clock.instant();
+      h.clock.advance(java.time.Duration.ofMinutes(5));
+      h.fleet.taintNode("node-a", List.of(web), List.of(), false);
+      assertThat(h.fleet.node("node-a", true).taints()).filteredOn(t -> t.key().equals("dedicated")).singleElement()
+          .satisfies(t -> assertThat(t.timeAdded()).as("applied again: still its first time").isEqualTo(first));
     }
   }
 
