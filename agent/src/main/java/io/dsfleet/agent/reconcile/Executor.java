@@ -392,6 +392,11 @@ public final class Executor {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries " + image.labelBytes() + " bytes of labels; the"
           + " agent runs images with at most " + ImageInfo.MAX_LABEL_BYTES + " (each list and event of its containers carries them all)");
     }
+    if (image.settingsBytes() > ImageInfo.MAX_SETTINGS_BYTES) {
+      throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries " + image.settingsBytes() + " bytes of"
+          + " environment, command and entrypoint; the agent runs images with at most " + ImageInfo.MAX_SETTINGS_BYTES
+          + " (each inspect of its containers carries them all)");
+    }
     if (image.hasOwnershipLabels()) {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries dsfleet's ownership labels (io.dsfleet.*): its"
           + " containers would pass for the agent's own, so the agent refuses to run it");

@@ -36,12 +36,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /** {@link ContainerRuntime} over the Docker Engine API (docker-java; API version negotiated, 1.41 here). */
 public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DockerRuntime.class);
   private final DockerClient docker;
   /** The same daemon for the passes' calls, which wait {@link #QUICK_CALLS} at most. */
   private final DockerClient quick;
@@ -123,7 +125,13 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
             .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(responseTimeout).build();
   }
 
-  /** Runs a call; a runtime that cannot be reached becomes {@link RuntimeUnavailableException}. */
+  /** Docker's answer to one call was over what the agent reads ({@link #QUICK_ANSWER_MAX}): that call failed, Docker is fine. */
+  static final class AnswerTooLarge extends IllegalStateException {
+    AnswerTooLarge(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
   /** A Docker call, timed and counted by operation (docs/operations.md); an unreachable daemon as such. */
   private <T> T call(String what, Supplier<T> body) {
     try {
@@ -133,7 +141,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     } catch (RuntimeException e) {
       for (Throwable t = e; t != null; t = t.getCause()) {
         if (t instanceof UnixSocketHttpClient.TooLarge tooLarge) { // Docker answered (JSON's reader wraps it in an IOException)
-          throw new IllegalStateException(what + ": " + tooLarge.getMessage(), e);
+          throw new AnswerTooLarge(what + ": " + tooLarge.getMessage(), e);
         }
       }
       for (Throwable t = e; t != null; t = t.getCause()) {
@@ -177,12 +185,39 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         out.add(info);
       } catch (NotFoundException gone) {
         // removed between list and inspect
+      } catch (AnswerTooLarge big) {
+        // one container's inspect over what the agent reads (its image's megabytes of environment):
+        // the list's line stands in for it, so the node's other pods go on and this one can still
+        // be stopped, removed and reported (a failed pass for every pod of the node before)
+        if (tooLarge.add(c.getId())) {
+          log.warn("container {}: {}; using what the container list says of it", c.getId(), big.getMessage());
+        }
+        out.add(listed(c, big.getMessage()));
       }
     }
+    tooLarge.retainAll(list.stream().map(Container::getId).toList());
     if (more.isEmpty()) { // every container of the node: forget the ones that are gone
       inspected.keySet().retainAll(list.stream().map(Container::getId).collect(java.util.stream.Collectors.toSet()));
     }
     return out;
+  }
+
+  /** Containers whose inspect was over the limit, warned about once each. */
+  private final Set<String> tooLarge = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+  /** A container as its list line describes it (no start or finish time), for one whose inspect the agent cannot read. */
+  private ContainerInfo listed(Container c, String why) {
+    String name = c.getNames() == null || c.getNames().length == 0 ? "" : c.getNames()[0].replaceFirst("^/", "");
+    boolean imageLabelled;
+    try {
+      imageLabelled = imageLabelled(c.getImageId());
+    } catch (AnswerTooLarge e) {
+      imageLabelled = true; // not known: never taken for the agent's own
+    }
+    java.util.regex.Matcher exit = java.util.regex.Pattern.compile("^Exited \\((\\d{1,9})\\)").matcher(c.getStatus() == null ? "" : c.getStatus());
+    return new ContainerInfo(c.getId(), name, c.getLabels() == null ? Map.of() : c.getLabels(), c.getState(),
+        exit.find() ? Integer.parseInt(exit.group(1)) : 0, c.getCreated() == null ? null : Instant.ofEpochSecond(c.getCreated()),
+        null, null, listedHealth(c), listedIp(c), why, imageLabelled);
   }
 
   /** Forgets a container's inspect: an event or the agent's own call says it changed. */
@@ -269,8 +304,16 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     try {
       var r = call("inspect image", () -> quick.inspectImageCmd(image).exec());
       var config = r.getConfig();
+      List<String> settings = new ArrayList<>();
+      if (config != null) {
+        for (String[] part : new String[][] {config.getEnv(), config.getCmd(), config.getEntrypoint()}) {
+          if (part != null) {
+            settings.addAll(java.util.Arrays.asList(part));
+          }
+        }
+      }
       return Optional.of(new ImageInfo(r.getId(), config == null || config.getUser() == null ? "" : config.getUser(),
-          config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels())));
+          config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels()), ImageInfo.jsonBytes(settings)));
     } catch (NotFoundException e) {
       return Optional.empty();
     }

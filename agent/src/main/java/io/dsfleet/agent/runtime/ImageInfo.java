@@ -6,8 +6,30 @@ import java.util.Map;
  * A local image, as the runtime describes it.
  *
  * @param user the user it runs as by default ("" for root), for runAsNonRoot
+ * @param settingsBytes the bytes of its environment, command and entrypoint as Docker's JSON
+ *     carries them (each of its containers' inspects carries them all)
  */
-public record ImageInfo(String id, String user, Map<String, String> labels) {
+public record ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes) {
+  public ImageInfo(String id, String user, Map<String, String> labels) {
+    this(id, user, labels, 0);
+  }
+
+  /**
+   * The most bytes of environment, command and entrypoint an image may carry for the agent to run
+   * it: a container's inspect carries them, and one over the 4 MiB the agent reads of an answer is
+   * known only by its list line. Real images carry a few KiB.
+   */
+  public static final int MAX_SETTINGS_BYTES = 256 * 1024;
+
+  /** The bytes of these strings as Docker's JSON carries them. */
+  public static long jsonBytes(java.util.Collection<String> strings) {
+    long n = 0;
+    for (String s : strings) {
+      n += jsonBytes(s) + 3; // quotes and a comma
+    }
+    return n;
+  }
+
   /**
    * The most bytes of labels (keys and values) an image may carry for the agent to run it: every
    * list and event of its containers carries them all, into a 48 MiB heap (a list of 256 such
@@ -15,7 +37,7 @@ public record ImageInfo(String id, String user, Map<String, String> labels) {
    */
   public static final int MAX_LABEL_BYTES = 16 * 1024;
 
-  /** The bytes of its labels' keys and values as Docker's JSON answers carry them (a control character escaped: 6). */
+  /** The bytes of its labels' keys and values as Docker's JSON answers carry them (a control character or U+2028 escaped: 6). */
   public long labelBytes() {
     long n = 0;
     for (var e : labels.entrySet()) {
@@ -24,11 +46,13 @@ public record ImageInfo(String id, String user, Map<String, String> labels) {
     return n;
   }
 
-  private static long jsonBytes(String s) {
+  static long jsonBytes(String s) {
     long n = 0;
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      n += c < 0x20 || c == '"' || c == '\\' ? 6 : c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
+      // as Docker's encoder writes them: control characters and the line separators as \\uXXXX, quote and backslash escaped
+      n += c < 0x20 || c == '\u2028' || c == '\u2029' ? 6 : c == '"' || c == '\\' ? 2
+          : c < 0x80 ? 1 : c < 0x800 || Character.isSurrogate(c) ? 2 : 3;
     }
     return n;
   }

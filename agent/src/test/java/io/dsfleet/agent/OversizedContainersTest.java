@@ -1,0 +1,120 @@
+package io.dsfleet.agent;
+
+import static io.dsfleet.agent.DockerHarness.ds;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.ImageInfo;
+import io.dsfleet.agent.runtime.Labels;
+import java.io.ByteArrayOutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An image's environment is carried by every inspect of its containers, and the agent reads at most
+ * 4 MiB of an answer: an image with megabytes of it is refused before a container is made, and a
+ * container whose inspect is over the limit anyway (made by someone else with the agent's labels,
+ * or by an older agent) is known by its list line instead of failing every pass of the node (a
+ * review found one such container stopped all pod work on the node, silently). On the real daemon.
+ */
+class OversizedContainersTest {
+  static final String C0 = "spec.template.spec.containers[0]";
+  @TempDir Path tmp;
+  DockerHarness h;
+  String image;
+
+  @BeforeEach
+  void start() {
+    h = new DockerHarness(tmp.resolve("state"));
+    Assumptions.assumeTrue(DockerHarness.DOCKER_HOST.startsWith("unix://"),
+        "skipped: containers over the limit are made through the daemon's Unix socket; DOCKER_HOST is " + DockerHarness.DOCKER_HOST);
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    h.close();
+    if (image != null) {
+      api("DELETE", "/images/" + image + "?force=1", "");
+    }
+  }
+
+  @Test
+  void anImageWithMegabytesOfEnvironmentIsNotRun() throws Exception {
+    String id = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"true\"], \"Env\": [\"BIG=" + "x".repeat(300_000) + "\"]}");
+    image = "local/bigenv-" + h.node + ":1";
+    String[] repoTag = image.split(":");
+    api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
+    api("DELETE", "/containers/" + id + "?force=1", "");
+    assertThat(h.docker.inspectImage(image).orElseThrow().settingsBytes()).isGreaterThan(ImageInfo.MAX_SETTINGS_BYTES);
+    assertThat(h.docker.inspectImage("local/busybox:1").orElseThrow().settingsBytes()).isLessThan(1024);
+
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", image)));
+    var s = h.awaitStatus(p -> p.getContainers(0).getReason().equals("CreateContainerError"), Duration.ofSeconds(60));
+    assertThat(s.getContainers(0).getMessage()).contains("bytes of environment, command and entrypoint");
+    assertThat(h.docker.listOwned(h.node)).as("no container made").isEmpty();
+  }
+
+  @Test
+  void aContainerWhoseInspectIsOverTheLimitStopsNoPodWorkOnTheNode() throws Exception {
+    String big = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"true\"], \"Env\": [\"BIG=" + "x".repeat(5_000_000) + "\"],"
+        + " \"Labels\": {\"" + Labels.MANAGED + "\": \"true\", \"" + Labels.NODE + "\": \"" + h.node + "\"}}");
+    try {
+      assertThat(h.docker.listOwned(h.node)).singleElement().satisfies(c -> {
+        assertThat(c.id()).isEqualTo(big);
+        assertThat(c.state()).isEqualTo("created");
+        assertThat(c.error()).contains("over");
+      });
+      h.run(ds()); // the node's pods still start
+      assertThat(h.docker.listOwned(h.node)).as("the pod's container and the big one").hasSize(2)
+          .filteredOn(c -> !c.id().equals(big)).extracting(ContainerInfo::running).containsExactly(true);
+    } finally {
+      api("DELETE", "/containers/" + big + "?force=1", "");
+    }
+  }
+
+  /** Creates a container through the API (the CLI cannot carry megabytes of environment); its id. */
+  private String created(String body) throws Exception {
+    String answer = api("POST", "/containers/create", body);
+    Matcher m = Pattern.compile("\"Id\":\"([0-9a-f]{64})\"").matcher(answer);
+    assertThat(m.find()).as(answer).isTrue();
+    return m.group(1);
+  }
+
+  /** One HTTP/1.0 call on the daemon's socket: the whole answer, status line included. */
+  private static String api(String method, String path, String body) throws Exception {
+    byte[] content = body.getBytes(StandardCharsets.UTF_8);
+    try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+      c.connect(UnixDomainSocketAddress.of(DockerHarness.DOCKER_HOST.substring("unix://".length())));
+      ByteBuffer out = ByteBuffer.wrap((method + " /v1.41" + path + " HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\n"
+          + "Content-Length: " + content.length + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+      while (out.hasRemaining()) {
+        c.write(out);
+      }
+      ByteBuffer payload = ByteBuffer.wrap(content);
+      while (payload.hasRemaining()) {
+        c.write(payload);
+      }
+      ByteArrayOutputStream answer = new ByteArrayOutputStream();
+      ByteBuffer in = ByteBuffer.allocate(64 * 1024);
+      while (c.read(in) >= 0) {
+        answer.write(in.array(), 0, in.position());
+        in.clear();
+      }
+      String text = answer.toString(StandardCharsets.UTF_8);
+      assertThat(text).as(method + " " + path).startsWith("HTTP/1.0 2");
+      return text;
+    }
+  }
+}

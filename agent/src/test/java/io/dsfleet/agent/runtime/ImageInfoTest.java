@@ -1,0 +1,22 @@
+package io.dsfleet.agent.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** An image's labels and settings are counted as the bytes Docker's JSON answers carry (read off a 20.10 daemon's inspect). */
+class ImageInfoTest {
+  @Test
+  void labelsAreCountedAsDockersJsonCarriesThem() {
+    // Docker writes "k":"<&>\u2028\u2029\u0001\"\\é": HTML characters as they are, line separators and controls as \\uXXXX
+    var image = new ImageInfo("sha256:x", "", Map.of("k", "<&>\u2028\u2029\u0001\"\\é"));
+    assertThat(image.labelBytes()).isEqualTo(1 + 3 + 6 + 6 + 6 + 2 + 2 + 2);
+  }
+
+  @Test
+  void settingsAreCountedWithTheirQuotesAndCommas() {
+    assertThat(ImageInfo.jsonBytes(List.of("PATH=/bin", "\u2028"))).isEqualTo((9 + 3) + (6 + 3));
+  }
+}
