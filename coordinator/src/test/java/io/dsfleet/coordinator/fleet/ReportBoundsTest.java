@@ -228,10 +228,12 @@ class ReportBoundsTest {
   }
 
   @Test
-  void textWithinItsBoundsIsKeptAsSent() {
+  void textWithinItsBoundsIsKeptAsSentButBidiOverridesAreNot() {
     assertThat(AgentText.bounded("back-off 10s restarting failed container\nline two\ttab", AgentText.MESSAGE))
         .isEqualTo("back-off 10s restarting failed container\nline two\ttab");
     assertThat(AgentText.bounded("a".repeat(10), 8)).isEqualTo("aaaaa...");
+    assertThat(AgentText.bounded("ok\u202Egnp.exe\u2066x\u2069\u2028y", AgentText.MESSAGE)).as("text that reads otherwise than it is")
+        .isEqualTo("ok\uFFFDgnp.exe\uFFFDx\uFFFD\uFFFDy");
     String pair = new String(Character.toChars(0x1F600));
     assertThat(AgentText.bounded("aaaa" + pair + "bbbb", 8)).as("never half a surrogate pair").isEqualTo("aaaa...");
   }
