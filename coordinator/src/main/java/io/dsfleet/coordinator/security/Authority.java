@@ -263,9 +263,19 @@ public final class Authority {
   /**
    * A node's new certificate before its current one ({@code serial}) expires: refused when that
    * one was revoked meanwhile, or the node renewed {@link #RENEWALS_PER_WINDOW} times within the
-   * last {@link #RENEWAL_WINDOW}.
+   * last {@link #RENEWAL_WINDOW}. Every other certificate of the node is revoked (and the calls
+   * open under them end): a node holds at most two valid ones, the one it renewed with (kept: the
+   * agent may not have stored the new one) and the new one, not one for every renewal of a month.
    */
-  public synchronized X509Certificate renew(String nodeName, String serial, String csrPem) {
+  public X509Certificate renew(String nodeName, String serial, String csrPem) {
+    Renewal r = renewLocked(nodeName, serial, csrPem);
+    endStreams(r.superseded());
+    return r.certificate();
+  }
+
+  private record Renewal(X509Certificate certificate, List<String> superseded) {}
+
+  private synchronized Renewal renewLocked(String nodeName, String serial, String csrPem) {
     // checked again here, under the lock revocations take: a renewal held open across a revocation
     // (its call began with the certificate still good) gets nothing
     if (revoked(serial, Pki.NODES, nodeName)) {
@@ -292,8 +302,9 @@ public final class Authority {
     if (renewals.size() > 10_000) {
       renewals.values().removeIf(d -> d.isEmpty() || d.peekLast() <= now - window);
     }
+    List<String> superseded = revokeLocked(nodeName, Pki.NODES, java.util.Set.of(serial, Pki.serialHex(cert)));
     log.info("security: node {} renewed its certificate: {}", nodeName, Pki.serialHex(cert));
-    return cert;
+    return new Renewal(cert, superseded);
   }
 
   private static CertificateAuthority.Request request(String nodeName, String csrPem) {
@@ -356,12 +367,16 @@ public final class Authority {
   }
 
   private List<String> revokeLocked(String name, String role) {
+    return revokeLocked(name, role, java.util.Set.of());
+  }
+
+  private List<String> revokeLocked(String name, String role, java.util.Set<String> keep) {
     List<String> serials = serialsByName.getOrDefault(role + "/" + name, List.of());
     long now = clock.millis();
     List<String> done = new java.util.ArrayList<>();
     for (String serial : serials) {
       IssuedCertificate c = issued.get(serial);
-      if (c != null && c.revokedMillis() == 0) {
+      if (c != null && c.revokedMillis() == 0 && !keep.contains(serial)) {
         IssuedCertificate r = c.revokedAt(now);
         store.putCertificate(r);
         issued.put(serial, r);

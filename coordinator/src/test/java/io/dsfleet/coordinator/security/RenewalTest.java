@@ -18,7 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A node renews its certificate with its current one: not once that one is revoked (even by a call
  * that began before the revocation and waited), and a few times at most within an hour (a client
- * renewing in a loop would fill the store with records).
+ * renewing in a loop would fill the store with records); a renewal leaves the node two valid
+ * certificates at most.
  */
 class RenewalTest {
   @TempDir Path dir;
@@ -35,11 +36,17 @@ class RenewalTest {
       X509Certificate renewed = ca.renew("node-a", serial, csr());
       assertThat(renewed.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
       ca.renew("node-a", serial, csr()); // its answer lost: asked again
-      ca.renew("node-a", serial, csr());
+      X509Certificate kept = ca.renew("node-a", serial, csr());
       assertThat(code(() -> ca.renew("node-a", serial, csr()))).as("a fourth renewal within the hour")
           .isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      assertThat(ca.certificatesOf("node-a", Pki.NODES)).as("valid: the one renewed with and the newest; the lost answers revoked")
+          .filteredOn(c -> c.revokedMillis() == 0).extracting(c -> c.serial())
+          .containsExactlyInAnyOrder(serial, Pki.serialHex(kept));
+      renewed = kept;
       clock.advance(Authority.RENEWAL_WINDOW.plusSeconds(1)); // refused for the hour only
       renewed = ca.renew("node-a", Pki.serialHex(renewed), csr());
+      assertThat(ca.certificatesOf("node-a", Pki.NODES)).as("the admission's certificate goes once the node renewed with a newer one")
+          .filteredOn(c -> c.revokedMillis() == 0).hasSize(2).noneMatch(c -> c.serial().equals(serial));
 
       String newest = Pki.serialHex(renewed);
       ca.revoke("node-a", Pki.NODES); // the node removed, or its certificates revoked, while a renewal waited
