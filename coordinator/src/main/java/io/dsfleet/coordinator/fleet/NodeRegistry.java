@@ -117,6 +117,7 @@ final class NodeRegistry {
         existing.leaveSecretSha256 = leaveSecretSha256;
         existing.admittedBy = tokenId;
         existing.readmitsBySecret = true;
+        existing.sentWithTemplate.clear(); // what the replaced node was sent is not this one's
       });
       if (existing.session != null) {
         existing.session.close(); // the replaced node's certificate is revoked; its session ends here

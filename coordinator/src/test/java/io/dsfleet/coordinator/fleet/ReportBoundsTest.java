@@ -3,6 +3,7 @@ package io.dsfleet.coordinator.fleet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.proto.v1.ContainerStatus;
+import io.dsfleet.proto.v1.DesiredPod;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
 import io.dsfleet.proto.v1.PodStatusReport;
@@ -178,6 +179,25 @@ class ReportBoundsTest {
       h.crashAndRestart();
       assertNothingOf(attacker.last(), "gpu", "gpu-key");
       assertThat(other.last().getConfigsList()).as("after a restart").noneMatch(c -> c.getName().equals("b-key"));
+    }
+  }
+
+  /** A member replaced by an admin's token for its name is another host: what the old one was sent is not its own. */
+  @Test
+  void aNodeReplacedUnderItsNameInheritsNothingItsPredecessorWasSent() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      FleetHarness.Agent node = h.agent("node-b");
+      h.fleet.apply(withSecret("gpu", "gpu-key"), "test", false);
+      node.runDesired(true);
+      DesiredPod pod = node.last().getPods(0);
+      h.fleet.taintNode("node-b", List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null)), List.of(), false);
+      node.runDesired(true);
+      assertThat(node.last().getConfigsList()).as("kept after the taint, with its Secret").anyMatch(c -> c.getName().equals("gpu-key"));
+
+      h.fleet.admit(io.dsfleet.coordinator.grpc.FakeAgent.info("node-b", java.util.Map.of()), "", "", member -> "issued", issued -> "token-b");
+      node.open();
+      assertNothingOf(claim(node, "gpu", pod.getPodName(), pod.getTemplateHash()), "gpu", "gpu-key");
     }
   }
 
