@@ -28,6 +28,8 @@ public final class FakeCoordinator implements AutoCloseable {
   public final AtomicInteger leaves = new AtomicInteger();
   public final List<PodStatusReport> reports = new CopyOnWriteArrayList<>();
   public final List<io.dsfleet.proto.v1.LogChunk> logChunks = new CopyOnWriteArrayList<>();
+  /** While set, the coordinator reads nothing more from its sessions (a slow link, a busy coordinator): flow control holds the agents back. */
+  public volatile boolean stallReads;
   /** Every heartbeat received, in order, with the session it came on (1 for the first opened). */
   public final List<Received> heartbeats = new CopyOnWriteArrayList<>();
 
@@ -82,6 +84,9 @@ public final class FakeCoordinator implements AutoCloseable {
 
           @Override
           public void onNext(AgentMessage m) {
+            while (stallReads) { // gRPC asks the agent for the next message only once this one is handled
+              java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
+            }
             if (m.hasOpen()) {
               session = sessionsOpened.incrementAndGet();
               latest = response;

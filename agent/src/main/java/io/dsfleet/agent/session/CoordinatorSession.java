@@ -87,7 +87,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.reconnect = new Reconnect(random);
     this.heartbeatOverride = heartbeatOverride;
     this.onRemoved = onRemoved;
-    this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send);
+    this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send, this::streamReady);
     this.channel = new CoordinatorChannel(coordinators, credentials, () -> closed);
   }
 
@@ -404,6 +404,11 @@ public final class CoordinatorSession implements AutoCloseable {
       case "Terminating" -> true;
       default -> false;
     };
+  }
+
+  /** Whether the open stream takes more now (gRPC's flow control); false with none. */
+  private synchronized boolean streamReady() {
+    return stream != null && ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).isReady();
   }
 
   /**

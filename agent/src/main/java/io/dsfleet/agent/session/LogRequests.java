@@ -57,11 +57,35 @@ final class LogRequests {
   /** Moves when a session ends: what was taken before is dropped unanswered (nobody reads the answer). */
   private final AtomicLong sessions = new AtomicLong();
 
-  LogRequests(String node, ContainerRuntime runtime, ScheduledExecutorService scheduler, Consumer<AgentMessage> send) {
+  /** Whether the session's stream takes more now (gRPC's flow control: under its buffer's mark); false with no stream. */
+  private final java.util.function.BooleanSupplier ready;
+  /** How long a log line waits for the stream to take more before it is left out (counted, and said so in the log). */
+  static final java.time.Duration READY_WAIT = java.time.Duration.ofSeconds(30);
+
+  LogRequests(String node, ContainerRuntime runtime, ScheduledExecutorService scheduler, Consumer<AgentMessage> send,
+      java.util.function.BooleanSupplier ready) {
     this.node = node;
     this.runtime = runtime;
     this.scheduler = scheduler;
     this.send = send;
+    this.ready = ready;
+  }
+
+  /**
+   * Waits on Docker's reading thread while the coordinator takes no more (a slow link, a busy
+   * coordinator): the log stays on the host's disk, where Docker keeps it, not in the agent's heap
+   * (each chunk sent regardless once queued up in gRPC's buffer without bound). False when the
+   * stream was cancelled, its session ended, or {@link #READY_WAIT} passed.
+   */
+  private boolean awaitReady(Follow follow, long session) {
+    long deadline = System.nanoTime() + READY_WAIT.toNanos();
+    while (!ready.getAsBoolean()) {
+      if ((follow != null && follow.cancelled()) || session != sessions.get() || System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
+    }
+    return true;
   }
 
   /**
@@ -120,7 +144,7 @@ final class LogRequests {
         boolean streaming = false;
         try {
           if (session == sessions.get() && (follow == null || !follow.cancelled())) {
-            streaming = answer(r, follow, done);
+            streaming = answer(r, follow, done, session);
           }
         } finally {
           if (!streaming) {
@@ -144,9 +168,9 @@ final class LogRequests {
    * Answers a request; one the runtime fails gets the reason, not a stream that never ends. True
    * when a stream that is not followed was opened: it runs {@code done} when it ends.
    */
-  private boolean answer(LogRequest r, Follow follow, Runnable done) {
+  private boolean answer(LogRequest r, Follow follow, Runnable done, long session) {
     try {
-      return start(r, follow, done);
+      return start(r, follow, done, session);
     } catch (RuntimeException e) {
       log.warn("log request for pod {} failed: {}", r.getPodName(), e.toString());
       endWithError(r, "cannot read the logs of pod " + r.getPodName() + ": " + e.getMessage());
@@ -169,7 +193,7 @@ final class LogRequests {
     }
   }
 
-  private boolean start(LogRequest r, Follow follow, Runnable done) {
+  private boolean start(LogRequest r, Follow follow, Runnable done, long session) {
     List<OwnedContainer> mine = runtime.listOwned(node, Map.of(Labels.POD, r.getPodName())).stream()
         .flatMap(c -> OwnedContainer.of(c, node, new StringBuilder()).stream())
         .filter(c -> (r.getNamespace().isEmpty() || r.getNamespace().equals(c.namespace())) && Labels.APP.equals(c.role()))
@@ -210,7 +234,7 @@ final class LogRequests {
     long[] batchBytes = {0}; // about the batch's size on the wire: a chunk stays far below the coordinator's 4 MiB message limit
     ScheduledFuture<?> flusher = follow == null ? null : scheduler.scheduleWithFixedDelay(() -> {
       synchronized (batch) {
-        if (!batch.isEmpty()) {
+        if (!batch.isEmpty() && ready.getAsBoolean()) { // else the next round, or the reading thread once it may
           flush(r.getRequestId(), batch, false);
           batchBytes[0] = 0;
         }
@@ -218,8 +242,18 @@ final class LogRequests {
     }, 200, 200, TimeUnit.MILLISECONDS);
     AutoCloseable h;
     try {
+      long[] leftOut = {0}; // only Docker's reading thread touches it
       h = runtime.logs(mine.get(0).id(), r.getTailLines(), follow != null, line -> {
+        if (!awaitReady(follow, session)) {
+          leftOut[0]++;
+          return;
+        }
         synchronized (batch) {
+          if (leftOut[0] > 0) {
+            batch.add("[ds-agent: " + leftOut[0] + " lines left out here: the coordinator took no more for "
+                + READY_WAIT.toSeconds() + " s]");
+            leftOut[0] = 0;
+          }
           batch.add(line);
           batchBytes[0] += 3L * line.length() + 8; // UTF-8 takes at most 3 bytes a char (a byte Docker could not decode is U+FFFD: 3)
           if (batch.size() >= 100 || batchBytes[0] >= MAX_CHUNK_BYTES) {

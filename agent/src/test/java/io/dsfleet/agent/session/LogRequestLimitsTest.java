@@ -170,6 +170,49 @@ class LogRequestLimitsTest extends SessionTestBase {
     }
   }
 
+  /**
+   * A coordinator that takes no more (a slow link, a busy coordinator) holds the agent's reading of
+   * Docker's log back through gRPC's flow control: the log waits on the host's disk, not in the
+   * agent's 48 MiB heap (every chunk was queued in gRPC's buffer before); nothing is lost once the
+   * coordinator reads again.
+   */
+  @Test
+  void aCoordinatorThatReadsNoMoreHoldsTheLogBackInsteadOfFillingTheAgentsHeap() throws Exception {
+    FakeRuntime runtime = runtimeWithPodP();
+    runtime.followsStayOpen = false;
+    String line = "x".repeat(1024);
+    java.util.concurrent.atomic.AtomicInteger read = new java.util.concurrent.atomic.AtomicInteger();
+    int lines = 50_000; // 50 MB of log
+    runtime.logLines = new java.util.AbstractList<>() {
+      @Override
+      public String get(int i) {
+        read.incrementAndGet();
+        return line;
+      }
+
+      @Override
+      public int size() {
+        return lines;
+      }
+    };
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = opened(coordinator, runtime);
+      try {
+        coordinator.stallReads = true;
+        coordinator.send(request("slow", true));
+        Thread.sleep(3000);
+        assertThat(read.get()).as("lines read from Docker while the coordinator read nothing: a few MiB of buffers, not all 50 MB")
+            .isLessThan(10_000);
+        coordinator.stallReads = false;
+        await().atMost(Duration.ofSeconds(60)).until(() -> chunks(coordinator, "slow").stream().anyMatch(LogChunk::getEof));
+        assertThat(chunks(coordinator, "slow").stream().mapToInt(LogChunk::getLinesCount).sum()).as("every line, none left out")
+            .isEqualTo(lines);
+      } finally {
+        session.close();
+      }
+    }
+  }
+
   @Test
   void followedStreamsBeyondTheCapAreRefusedAndOneCancelledFreesItsPlace() throws Exception {
     FakeRuntime runtime = runtimeWithPodP();
