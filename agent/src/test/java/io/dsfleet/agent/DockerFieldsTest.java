@@ -120,6 +120,19 @@ class DockerFieldsTest {
         .contains("No space left on device");
   }
 
+  /**
+   * Without a sizeLimit a Memory emptyDir is bounded by the pod's memory limit, as the kubelet
+   * bounds it (the kernel's default was half the host's memory, and the pages of a container that
+   * died stay: a crash-looping pod added up to its limit with every restart).
+   */
+  @Test
+  void aMemoryEmptyDirWithoutSizeLimitIsBoundByThePodsMemoryLimit() {
+    h.run(ds(C0 + ".volumeMounts", "[{name: mem, mountPath: /cache}]", C0 + ".resources", "{limits: {memory: 24Mi}}",
+        POD + ".containers[1]", "{name: side, image: local/busybox:1, command: [sh, -c, 'sleep 3600'], resources: {limits: {memory: 40Mi}}}",
+        POD + ".volumes", "[{name: mem, emptyDir: {medium: Memory}}]"));
+    assertThat(h.sh("main", "grep ' /cache ' /proc/mounts")).contains(" /cache tmpfs ").contains("size=65536k");
+  }
+
   @Test
   void hostPathTypesReadOnlyAndPropagation() throws Exception {
     // HostToContainer needs a shared host mount, as in Kubernetes (systemd makes / shared; this sandbox's / is private)

@@ -80,6 +80,49 @@ public final class Volumes {
     return out;
   }
 
+  /**
+   * The size of a {@code medium: Memory} emptyDir's tmpfs, as the kubelet sizes it: its {@code
+   * sizeLimit}, bounded by the pod's memory limit when every container has one (the larger of the
+   * app containers' sum and any init container's); null (the kernel's half of the host's memory)
+   * when neither is set. The pages are charged to the container that wrote them and outlive it:
+   * unbounded, a crash-looping pod added up to its limit with every restart.
+   */
+  static Long memoryVolumeSize(PodSpec spec, String sizeLimit) {
+    Long limit = sizeLimit == null || Quantities.bytes(sizeLimit) <= 0 ? null : Quantities.bytes(sizeLimit);
+    Long pod = podMemoryLimit(spec);
+    pod = pod == null || pod <= 0 ? null : pod; // as the kubelet: zero is no bound (and tmpfs reads size=0 as none)
+    if (limit == null || pod == null) {
+      return limit == null ? pod : limit;
+    }
+    return Math.min(limit, pod);
+  }
+
+  /** The pod's memory limit (Kubernetes' PodLimits), or null when a container has none. */
+  private static Long podMemoryLimit(PodSpec spec) {
+    long apps = 0;
+    for (Container c : spec.containers()) {
+      Long m = memoryLimit(c);
+      if (m == null) {
+        return null;
+      }
+      apps += m;
+    }
+    long init = 0;
+    for (Container c : spec.initContainers() == null ? List.<Container>of() : spec.initContainers()) {
+      Long m = memoryLimit(c);
+      if (m == null) {
+        return null;
+      }
+      init = Math.max(init, m);
+    }
+    return Math.max(apps, init);
+  }
+
+  private static Long memoryLimit(Container c) {
+    String m = c.resources() == null || c.resources().limits() == null ? null : c.resources().limits().get("memory");
+    return m == null ? null : Quantities.bytes(m);
+  }
+
   private Source prepare(PodContext ctx, Volume v, Long fsGroup) throws IOException {
     if (v.hostPath() != null) {
       return new Source(hostPath(v.name(), v.hostPath()), Kind.HOST_PATH);
@@ -90,7 +133,8 @@ public final class Volumes {
     NoFollow.mkdirs(volumes, Path.of(v.name()), PosixFilePermissions.fromString("rwxr-xr-x"));
     if (v.emptyDir() != null) {
       if ("Memory".equals(v.emptyDir().medium()) && !mounts.isMountPoint(dir)) {
-        String size = v.emptyDir().sizeLimit() == null ? "" : ",size=" + Quantities.bytes(v.emptyDir().sizeLimit());
+        Long bytes = memoryVolumeSize(ctx.template().spec(), v.emptyDir().sizeLimit());
+        String size = bytes == null ? "" : ",size=" + bytes;
         mounts.tmpfs(dir, "mode=0777" + size);
       }
       NoFollow.chmod(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
