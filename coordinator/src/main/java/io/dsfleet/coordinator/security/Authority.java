@@ -263,9 +263,11 @@ public final class Authority {
   /**
    * A node's new certificate before its current one ({@code serial}) expires: refused when that
    * one was revoked meanwhile, or the node renewed {@link #RENEWALS_PER_WINDOW} times within the
-   * last {@link #RENEWAL_WINDOW}. Every other certificate of the node is revoked (and the calls
-   * open under them end): a node holds at most two valid ones, the one it renewed with (kept: the
-   * agent may not have stored the new one) and the new one, not one for every renewal of a month.
+   * last {@link #RENEWAL_WINDOW}. The node's certificates issued before the one it renewed with
+   * are revoked (and the calls open under them end), so an agent renewing as it should holds two
+   * valid ones (the one it renewed with, kept: it may not have stored the new one; and the new
+   * one), not one for every renewal of a month; a newer one is never revoked (a copy of an older
+   * certificate renewing would otherwise lock the agent out).
    */
   public X509Certificate renew(String nodeName, String serial, String csrPem) {
     Renewal r = renewLocked(nodeName, serial, csrPem);
@@ -302,7 +304,17 @@ public final class Authority {
     if (renewals.size() > 10_000) {
       renewals.values().removeIf(d -> d.isEmpty() || d.peekLast() <= now - window);
     }
-    List<String> superseded = revokeLocked(nodeName, Pki.NODES, java.util.Set.of(serial, Pki.serialHex(cert)));
+    // the certificates issued before the one presented: never a newer one (a copy of an older
+    // certificate renewing must not revoke the agent's current one and lock it out)
+    IssuedCertificate presented = issued.get(serial);
+    java.util.Set<String> older = new java.util.HashSet<>();
+    for (String other : serialsByName.getOrDefault(Pki.NODES + "/" + nodeName, List.of())) {
+      IssuedCertificate c = issued.get(other);
+      if (presented != null && c != null && c.issuedMillis() < presented.issuedMillis()) {
+        older.add(other);
+      }
+    }
+    List<String> superseded = revokeOnly(nodeName, Pki.NODES, older);
     log.info("security: node {} renewed its certificate: {}", nodeName, Pki.serialHex(cert));
     return new Renewal(cert, superseded);
   }
@@ -367,16 +379,17 @@ public final class Authority {
   }
 
   private List<String> revokeLocked(String name, String role) {
-    return revokeLocked(name, role, java.util.Set.of());
+    return revokeOnly(name, role, null);
   }
 
-  private List<String> revokeLocked(String name, String role, java.util.Set<String> keep) {
+  /** Revokes this name's certificates in this role, only those of {@code only} when it is not null. */
+  private List<String> revokeOnly(String name, String role, java.util.Set<String> only) {
     List<String> serials = serialsByName.getOrDefault(role + "/" + name, List.of());
     long now = clock.millis();
     List<String> done = new java.util.ArrayList<>();
     for (String serial : serials) {
       IssuedCertificate c = issued.get(serial);
-      if (c != null && c.revokedMillis() == 0 && !keep.contains(serial)) {
+      if (c != null && c.revokedMillis() == 0 && (only == null || only.contains(serial))) {
         IssuedCertificate r = c.revokedAt(now);
         store.putCertificate(r);
         issued.put(serial, r);

@@ -35,18 +35,25 @@ class RenewalTest {
 
       X509Certificate renewed = ca.renew("node-a", serial, csr());
       assertThat(renewed.getSerialNumber()).isNotEqualTo(first.getSerialNumber());
+      clock.advance(Duration.ofMillis(1));
       ca.renew("node-a", serial, csr()); // its answer lost: asked again
+      clock.advance(Duration.ofMillis(1));
       X509Certificate kept = ca.renew("node-a", serial, csr());
       assertThat(code(() -> ca.renew("node-a", serial, csr()))).as("a fourth renewal within the hour")
           .isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-      assertThat(ca.certificatesOf("node-a", Pki.NODES)).as("valid: the one renewed with and the newest; the lost answers revoked")
-          .filteredOn(c -> c.revokedMillis() == 0).extracting(c -> c.serial())
-          .containsExactlyInAnyOrder(serial, Pki.serialHex(kept));
+      assertThat(ca.certificatesOf("node-a", Pki.NODES)).as("renewing with the first revokes nothing newer")
+          .allMatch(c -> c.revokedMillis() == 0);
       renewed = kept;
       clock.advance(Authority.RENEWAL_WINDOW.plusSeconds(1)); // refused for the hour only
+      clock.advance(Duration.ofMillis(1));
       renewed = ca.renew("node-a", Pki.serialHex(renewed), csr());
-      assertThat(ca.certificatesOf("node-a", Pki.NODES)).as("the admission's certificate goes once the node renewed with a newer one")
-          .filteredOn(c -> c.revokedMillis() == 0).hasSize(2).noneMatch(c -> c.serial().equals(serial));
+      assertThat(ca.certificatesOf("node-a", Pki.NODES)).as("renewing with the newest: all before it revoked, two valid")
+          .filteredOn(c -> c.revokedMillis() == 0).extracting(c -> c.serial())
+          .containsExactlyInAnyOrder(Pki.serialHex(kept), Pki.serialHex(renewed));
+
+      // a copy of an older certificate (a backup) renewing: refused, it was revoked; and had it not
+      // been, it would revoke nothing newer (the agent's current certificate stays)
+      assertThat(code(() -> ca.renew("node-a", serial, csr()))).isEqualTo(Status.Code.UNAUTHENTICATED);
 
       String newest = Pki.serialHex(renewed);
       ca.revoke("node-a", Pki.NODES); // the node removed, or its certificates revoked, while a renewal waited
@@ -54,6 +61,21 @@ class RenewalTest {
           .isEqualTo(Status.Code.UNAUTHENTICATED);
       assertThat(ca.certificatesOf("node-a", Pki.NODES)).as("nothing signed after the revocation")
           .allMatch(c -> c.revokedMillis() != 0);
+    }
+  }
+
+  /** A copy of an older certificate (a backup, a pod that mounts pki/) renewing must not lock the real agent out. */
+  @Test
+  void aCopyOfAnOlderCertificateRenewingRevokesNothingNewer() {
+    try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
+      Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
+      X509Certificate first = ca.admit(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false).certificate();
+      clock.advance(Duration.ofMinutes(1));
+      X509Certificate current = ca.renew("node-a", Pki.serialHex(first), csr()); // the agent's, stored and in use
+      clock.advance(Duration.ofMinutes(1));
+      ca.renew("node-a", Pki.serialHex(first), csr()); // the copy's holder
+      assertThat(ca.certificatesOf("node-a", Pki.NODES)).as("the agent's current certificate").filteredOn(c -> c.serial()
+          .equals(Pki.serialHex(current))).singleElement().satisfies(c -> assertThat(c.revokedMillis()).isZero());
     }
   }
 
