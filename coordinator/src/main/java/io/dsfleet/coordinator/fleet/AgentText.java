@@ -15,7 +15,7 @@ final class AgentText {
 
   /**
    * {@code s} cut to {@code max} characters (marked "...") with control characters other than
-   * newline and tab, the bidirectional embeddings, overrides and isolates (text that reads
+   * newline and tab, the bidirectional marks, embeddings, overrides and isolates (text that reads
    * otherwise than it is, in a terminal or the dashboard) and the line and paragraph separators
    * replaced by U+FFFD; the same string when it needs neither.
    */
@@ -42,6 +42,6 @@ final class AgentText {
 
   private static boolean control(char c) {
     return (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c < 0xa0) || (c >= 0x2028 && c <= 0x202e)
-        || (c >= 0x2066 && c <= 0x2069);
+        || (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f || c == 0x061c;
   }
 }

@@ -44,6 +44,13 @@ final class Dispatcher {
     this.versionSeed = versionSeed;
   }
 
+  /** Told when the grants a node needs stored changed: its row is written (at once; at the next sweep if the store refuses). */
+  private java.util.function.Consumer<NodeEntry> grantsChanged = n -> { };
+
+  void onGrantsChanged(java.util.function.Consumer<NodeEntry> hook) {
+    this.grantsChanged = hook;
+  }
+
   void replan(NodeEntry n, Instant now) {
     n.plan = Planner.planNode(state.dsInfos, n.toNode(), n.observed, now, dsKey -> {
       DsEntry e = state.daemonSets.get(dsKey);
@@ -60,6 +67,22 @@ final class Dispatcher {
     }
     n.nextEvaluation = next;
     n.plannedAt = now;
+    if (!n.awaitingReport && !n.sentWithTemplate.isEmpty()) {
+      // a pod that left the plan (deleted, its DaemonSet gone) is granted nothing more; not while
+      // the node has not reported, when the plan does not yet hold the pods it keeps
+      java.util.Set<String> planned = new java.util.HashSet<>();
+      for (PodAssignment p : n.plan.desired()) {
+        DsEntry e = state.daemonSets.get(p.dsKey());
+        if (e != null) {
+          planned.add(grantKey(e, p));
+        }
+      }
+      n.sentWithTemplate.retainAll(planned);
+      n.heldGrants.retainAll(planned);
+      if (!n.heldGrants.equals(n.storedGrants)) {
+        grantsChanged.accept(n);
+      }
+    }
   }
 
   void replanAndPush(NodeEntry n, Instant now) {
@@ -114,13 +137,17 @@ final class Dispatcher {
     }
     List<Object> fingerprint = new ArrayList<>();
     java.util.Set<String> entitled = new java.util.HashSet<>();
+    java.util.Set<String> held = new java.util.HashSet<>(); // the grants the node needs: pods its plan keeps that would not be placed now
     for (PodAssignment p : n.plan.desired()) {
-      String key = p.dsKey() + "/" + p.podName() + "@" + p.hash();
       DsEntry e = state.daemonSets.get(p.dsKey());
-      boolean withTemplate = entitled(n, p, e);
-      fingerprint.add(key + (withTemplate ? "" : " by name"));
-      if (withTemplate) { // another DaemonSet's configs changing is no news to this node (nor a way to learn of it)
+      Entitlement by = entitlement(n, p, e);
+      fingerprint.add(p.dsKey() + "/" + p.podName() + "@" + p.hash() + (by == Entitlement.NONE ? " by name" : ""));
+      if (by != Entitlement.NONE) { // another DaemonSet's configs changing is no news to this node (nor a way to learn of it)
+        String key = grantKey(e, p);
         entitled.add(key);
+        if (by == Entitlement.GRANT) {
+          held.add(key);
+        }
         usedConfigs(e.ds.namespace(), e.refsByHash.get(p.hash()), o -> fingerprint.add(o.resourceVersion()));
       }
     }
@@ -136,7 +163,7 @@ final class Dispatcher {
       DesiredPod.Builder b = DesiredPod.newBuilder().setNamespace(e == null ? "" : e.ds.namespace())
           .setDaemonSet(e == null ? "" : e.ds.name()).setPodName(p.podName()).setTemplateHash(p.hash())
           .setRevision(rev == null ? 0 : rev.revision());
-      if (entitled.contains(p.dsKey() + "/" + p.podName() + "@" + p.hash())) {
+      if (e != null && entitled.contains(grantKey(e, p))) {
         b.setTemplateJson(e.templateBytes.computeIfAbsent(rev.hash(), h -> ByteString.copyFromUtf8(rev.templateJson())));
         usedConfigs(e.ds.namespace(), e.refsByHash.get(rev.hash()), o -> used.put(o.kind() + "/" + o.namespace() + "/" + o.name(), encoded(o)));
       }
@@ -158,30 +185,67 @@ final class Dispatcher {
     }
     n.sentWithTemplate.clear();
     n.sentWithTemplate.addAll(entitled);
+    n.heldGrants.clear();
+    n.heldGrants.addAll(held);
+    if (!held.equals(n.storedGrants)) { // rare: a node keeping a pod its change no longer places, or letting one go
+      grantsChanged.accept(n);
+    }
     n.sentFingerprint = fingerprint;
   }
+
+  /** Why a pod goes to its node with its template and configs, if it does. */
+  private enum Entitlement { NONE, PLACEMENT, GRANT }
 
   /**
    * Whether a pod of the node's plan goes with its template and the ConfigMaps and Secrets it uses
    * (Kubernetes' node authorizer: a node reads the Secrets of the pods bound to it, never of what
-   * it reports). Either this coordinator sent the node that pod with them before ({@code
-   * sentWithTemplate}: stored with the node, so a pod kept after a NoSchedule taint keeps its
-   * configs across a restart), or the pod's own revision, current or older, would be placed on the
-   * node as it is now (its selector, affinity and tolerations against the node's labels and
-   * taints). Otherwise (a node reporting a pod of a DaemonSet, or of a revision, never placed on
-   * it) it is sent by name alone: the agent keeps the template it has for a pod sent without one.
+   * it reports). Either the pod's own revision, current or older, would be placed on the node as it
+   * is now (its selector, affinity and tolerations against the node's labels and taints); or the
+   * coordinator granted the node that pod before: sent it with them, or held it placed when an
+   * admin changed the node ({@code sentWithTemplate}; those the node needs, pods kept that would
+   * not be placed now, are stored with it as they change, so a pod kept after a NoSchedule taint
+   * keeps its configs across a restart, and a grant dropped never comes back from the store). Otherwise (a node reporting a pod of a
+   * DaemonSet, or of a revision, never placed on it) it is sent by name alone: the agent keeps the
+   * template it has for a pod sent without one.
    */
-  private boolean entitled(NodeEntry n, PodAssignment p, DsEntry e) {
+  private Entitlement entitlement(NodeEntry n, PodAssignment p, DsEntry e) {
     StoredRevision rev = e == null ? null : e.byHash(p.hash());
     if (rev == null) {
-      return false;
-    }
-    if (n.sentWithTemplate.contains(p.dsKey() + "/" + p.podName() + "@" + p.hash())) {
-      return true;
+      return Entitlement.NONE;
     }
     Placement.Verdict v = rev == e.current() ? n.plan.verdicts().get(p.dsKey())
         : Placement.evaluate(e.specByHash.get(rev.hash()), n.toNode(), n.plannedAt);
-    return v != null && v.shouldRun();
+    if (v != null && v.shouldRun()) {
+      return Entitlement.PLACEMENT;
+    }
+    return n.sentWithTemplate.contains(grantKey(e, p)) ? Entitlement.GRANT : Entitlement.NONE;
+  }
+
+  /**
+   * A grant's key: the DaemonSet as created (one deleted and made again under its name is another),
+   * the pod and its revision.
+   */
+  private static String grantKey(DsEntry e, PodAssignment p) {
+    return p.dsKey() + "@" + e.stored.createdAtMillis() + "/" + p.podName() + "@" + p.hash();
+  }
+
+  /**
+   * An admin is about to change the node (labels, taints): every pod it may have now is granted
+   * first, so a pod the change no longer places but keeps (a NoSchedule taint) keeps its configs,
+   * also across a restart (the change's write stores the grants), whether or not it was sent since
+   * this coordinator started.
+   */
+  void grantCurrent(NodeEntry n) {
+    if (n.plan == null) {
+      return;
+    }
+    for (PodAssignment p : n.plan.desired()) {
+      DsEntry e = state.daemonSets.get(p.dsKey());
+      if (entitlement(n, p, e) != Entitlement.NONE) {
+        n.sentWithTemplate.add(grantKey(e, p));
+        n.heldGrants.add(grantKey(e, p));
+      }
+    }
   }
 
   /** The stored ConfigMaps and Secrets a template refers to (those that exist). */

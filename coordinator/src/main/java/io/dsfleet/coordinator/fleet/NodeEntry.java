@@ -72,11 +72,15 @@ final class NodeEntry {
   /** The failure last made an event, by "pod/container" ("pod/" for the pod's own reason): a crash loop is one event, not one a crash. */
   final Map<String, String> failureEvents = new java.util.HashMap<>();
   /**
-   * The pods (dsKey/podName@hash) last sent to this node with their templates: such a pod keeps
-   * them while it is kept. Stored with the node at its next write (an admin's taint is one, the
-   * change that keeps a pod its own revision would no longer place), loaded at a restart.
+   * The pods (grant keys: the DaemonSet as created, pod name, revision) granted this node with
+   * their templates (sent, or held placed when an admin changed the node): such a pod keeps them
+   * while it stays in the plan. Those it needs ({@link #heldGrants}) are stored with the node.
    */
   final java.util.Set<String> sentWithTemplate = new java.util.HashSet<>();
+  /** The grants the node needs stored: pods its plan keeps that would not be placed now, and all it had at an admin's change. */
+  final java.util.Set<String> heldGrants = new java.util.HashSet<>();
+  /** The grants the node's row held when last built for the store. */
+  final java.util.Set<String> storedGrants = new java.util.HashSet<>();
   /** When {@link #plan} was made: the time its verdicts, and those of older revisions beside them, are for. */
   Instant plannedAt = Instant.EPOCH;
   /** A report of this node's had pods dropped (names that are not names, over the cap): logged once. */
@@ -170,9 +174,11 @@ final class NodeEntry {
       List<String> sentWithTemplate) {}
 
   StoredNode stored() {
+    storedGrants.clear();
+    storedGrants.addAll(heldGrants);
     Condition c = new Condition(millis(notReadySince), millis(unreachableTaintedAt), millis(runtimeDownSince), runtimeMessage,
         removals(adminLabels), removals(adminTaints), leaveSecretSha256, admittedBy, readmitsBySecret,
-        new java.util.TreeSet<>(sentWithTemplate).stream().toList());
+        new java.util.TreeSet<>(heldGrants).stream().toList());
     return new StoredNode(name, NodeRegistry.printInfo(info), Json.canonical(present(adminLabels)), Json.canonical(present(adminTaints)),
         unschedulable, joinedAt.toEpochMilli(), Json.canonical(c));
   }
@@ -216,6 +222,8 @@ final class NodeEntry {
     node.readmitsBySecret = Boolean.TRUE.equals(c.readmitsBySecret()); // absent: stored by a coordinator before the rule
     if (c.sentWithTemplate() != null) {
       node.sentWithTemplate.addAll(c.sentWithTemplate());
+      node.storedGrants.addAll(c.sentWithTemplate());
+      node.heldGrants.addAll(c.sentWithTemplate());
     }
     node.awaitingReport = true; // what runs there is unknown until the agent reports again
     return node;

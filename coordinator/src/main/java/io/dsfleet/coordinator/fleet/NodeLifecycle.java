@@ -256,6 +256,11 @@ final class NodeLifecycle {
     }
   }
 
+  /** The node's grants could not be written (the store refused): its row is written with the next sweep's. */
+  void grantsChanged(NodeEntry n) {
+    dirty.add(n.name);
+  }
+
   /** This node's condition is written by the registry (with the operator's change): nothing left to write here. */
   void written(String nodeName) {
     dirty.remove(nodeName);

@@ -85,6 +85,12 @@ final class NodeRegistry {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": agent version, OS, architecture"
           + " and addresses are at most 64 characters each");
     }
+    // shown in get nodes, describe, events and the Kubernetes API: printable ASCII only (no terminal
+    // escapes, no text that reads otherwise than it is)
+    if (shortFields.stream().anyMatch(f -> !f.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": agent version, OS, architecture"
+          + " and addresses are printable ASCII without spaces");
+    }
   }
 
   /**
@@ -118,6 +124,7 @@ final class NodeRegistry {
         existing.admittedBy = tokenId;
         existing.readmitsBySecret = true;
         existing.sentWithTemplate.clear(); // what the replaced node was sent is not this one's
+        existing.heldGrants.clear();
       });
       if (existing.session != null) {
         existing.session.close(); // the replaced node's certificate is revoked; its session ends here
@@ -224,6 +231,15 @@ final class NodeRegistry {
     }
   }
 
+  /** The grants the node needs changed (Dispatcher): written now; at the next sweep if the store refuses. */
+  void writeGrants(NodeEntry n) {
+    try {
+      persist(n, () -> { });
+    } catch (ControlException e) {
+      lifecycle.grantsChanged(n);
+    }
+  }
+
   /** Detaches a session that ended; the node stays Ready until its lease runs out. */
   void sessionClosed(String nodeName, AgentSink sink) {
     NodeEntry n = state.nodes.get(nodeName);
@@ -296,6 +312,7 @@ final class NodeRegistry {
         throw new ControlException(Status.Code.NOT_FOUND, "label \"" + k + "\" not found on node " + nodeName);
       }
     }
+    dispatcher.grantCurrent(n); // what it may have now stays its own, whatever the change
     persist(n, () -> {
       n.adminLabels.putAll(set);
       for (String k : remove) {
@@ -328,6 +345,7 @@ final class NodeRegistry {
             + "\" not found on node " + nodeName);
       }
     }
+    dispatcher.grantCurrent(n); // what it may have now stays its own, whatever the change
     Instant now = clock.instant();
     persist(n, () -> {
       for (Taint t : add) {

@@ -182,6 +182,69 @@ class ReportBoundsTest {
     }
   }
 
+  /**
+   * What a node was granted ends with its pod, and is not a DaemonSet's of the same name made
+   * again: a deleted kept pod reported after a restart, and a DaemonSet deleted and re-created
+   * while the node's session was down, bring the node nothing (a review found both came back
+   * through grants stored as a snapshot).
+   */
+  @Test
+  void aGrantEndsWithItsPodAndItsDaemonSet() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      var web = new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null);
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      FleetHarness.Agent node = h.agent("node-b");
+      h.fleet.apply(withSecret("gpu", "gpu-key"), "test", false);
+      node.runDesired(true);
+      DesiredPod pod = node.last().getPods(0);
+      h.fleet.taintNode("node-b", List.of(web), List.of(), false); // kept: its grant stored with the taint
+      node.runDesired(true);
+      h.fleet.deletePod("ops", pod.getPodName());
+      node.runDesired(true);
+      assertThat(node.running).as("the deleted pod stopped").isEmpty();
+      h.crashAndRestartWithout("node-b"); // at once: nothing else wrote the node's row
+      h.fleet.openSession("node-b", node); // its first report names the deleted pod again
+      assertNothingOf(claim(node, "gpu", pod.getPodName(), pod.getTemplateHash()), "gpu", "gpu-key");
+
+      FleetHarness.Agent other = h.agent("node-c");
+      h.fleet.apply(withSecret("web", "gpu-key", "spec.template.spec.tolerations", "[{key: dedicated, operator: Exists}]"), "test", false);
+      h.fleet.taintNode("node-c", List.of(web), List.of(), false);
+      other.runDesired(true);
+      DesiredPod webPod = other.last().getPods(0);
+      h.fleet.taintNode("node-c", List.of(new io.dsfleet.common.model.Taint("other", "", "NoSchedule", null)), List.of(), false);
+      other.runDesired(true);
+      assertThat(other.last().getConfigsList()).as("kept after the second taint").anyMatch(c -> c.getName().equals("gpu-key"));
+      other.alive = false;
+      h.fleet.sessionClosed("node-c", other);
+      h.fleet.deleteDaemonSet("ops", "web", false);
+      h.fleet.apply(withSecret("web", "gpu-key", "spec.template.spec.tolerations", "[{key: dedicated, operator: Exists}]"), "test", false);
+      other.alive = true;
+      other.open();
+      assertNothingOf(claim(other, "web", webPod.getPodName(), webPod.getTemplateHash()), "web", "gpu-key");
+    }
+  }
+
+  /**
+   * A pod first sent after the node's row was last written, a restart, and an admin's taint before
+   * the node reports: the pod is kept with its configs (the taint's write stores what the node
+   * may have at that moment).
+   */
+  @Test
+  void aTaintRightAfterARestartKeepsThePodItsConfigs() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      FleetHarness.Agent node = h.agent("node-b");
+      h.fleet.apply(withSecret("gpu", "gpu-key"), "test", false);
+      node.runDesired(true);
+      h.crashAndRestartWithout("node-b");
+      h.fleet.taintNode("node-b", List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null)), List.of(), false);
+      node.open();
+      h.crashAndRestart(); // and once more: what was granted is stored
+      assertThat(node.last().getPodsList()).hasSize(1).allMatch(p -> !p.getTemplateJson().isEmpty());
+      assertThat(node.last().getConfigsList()).anyMatch(c -> c.getName().equals("gpu-key"));
+    }
+  }
+
   /** A member replaced by an admin's token for its name is another host: what the old one was sent is not its own. */
   @Test
   void aNodeReplacedUnderItsNameInheritsNothingItsPredecessorWasSent() {
@@ -252,8 +315,8 @@ class ReportBoundsTest {
     assertThat(AgentText.bounded("back-off 10s restarting failed container\nline two\ttab", AgentText.MESSAGE))
         .isEqualTo("back-off 10s restarting failed container\nline two\ttab");
     assertThat(AgentText.bounded("a".repeat(10), 8)).isEqualTo("aaaaa...");
-    assertThat(AgentText.bounded("ok\u202Egnp.exe\u2066x\u2069\u2028y", AgentText.MESSAGE)).as("text that reads otherwise than it is")
-        .isEqualTo("ok\uFFFDgnp.exe\uFFFDx\uFFFD\uFFFDy");
+    assertThat(AgentText.bounded("ok\u202Egnp.exe\u2066x\u2069\u2028y\u200F", AgentText.MESSAGE)).as("text that reads otherwise than it is")
+        .isEqualTo("ok\uFFFDgnp.exe\uFFFDx\uFFFD\uFFFDy\uFFFD");
     String pair = new String(Character.toChars(0x1F600));
     assertThat(AgentText.bounded("aaaa" + pair + "bbbb", 8)).as("never half a surrogate pair").isEqualTo("aaaa...");
   }

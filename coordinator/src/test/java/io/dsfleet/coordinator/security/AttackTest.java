@@ -249,6 +249,11 @@ class AttackTest extends TlsFleetTest {
         .setNode(FakeAgent.info("node-a", Map.of()).toBuilder().setAgentVersion("v".repeat(100_000))).build()));
     assertThat(longVersion.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(longVersion.getStatus().getDescription()).contains("at most 64 characters");
+    var escapes = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(as(a)).join(JoinRequest.newBuilder()
+        .setNode(FakeAgent.info("node-a", Map.of()).toBuilder().setAgentVersion("1.0\u001b]8;;http://x\u0007").setOs("li\u202Exun")).build()));
+    assertThat(escapes.getStatus().getCode()).as("terminal escapes and bidi overrides in what get nodes shows")
+        .isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(escapes.getStatus().getDescription()).contains("printable ASCII");
     assertThat(server.fleet().nodes()).extracting(n -> n.name()).containsExactly("node-a");
   }
 
