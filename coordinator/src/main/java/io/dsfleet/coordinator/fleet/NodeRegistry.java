@@ -98,8 +98,17 @@ final class NodeRegistry {
    * (it feeds NoExecute tolerationSeconds: a node must not date its own taints).
    */
   static NodeInfo stamped(NodeInfo info, Instant now) {
+    return stamped(info, now, NodeInfo.getDefaultInstance());
+  }
+
+  /** As {@link #stamped(NodeInfo, Instant)}, a taint {@code before} had already keeping its time (the same agent admitted again). */
+  static NodeInfo stamped(NodeInfo info, Instant now, NodeInfo before) {
     NodeInfo.Builder b = info.toBuilder().clearTaints();
-    info.getTaintsList().forEach(t -> b.addTaints(t.toBuilder().setTimeAddedMillis(now.toEpochMilli())));
+    for (var t : info.getTaintsList()) {
+      long at = before.getTaintsList().stream().filter(o -> o.getKey().equals(t.getKey()) && o.getValue().equals(t.getValue())
+          && o.getEffect().equals(t.getEffect())).mapToLong(o -> o.getTimeAddedMillis()).findFirst().orElse(now.toEpochMilli());
+      b.addTaints(t.toBuilder().setTimeAddedMillis(at));
+    }
     return b.build();
   }
 
@@ -114,7 +123,8 @@ final class NodeRegistry {
    */
   void admitted(NodeInfo reported, String leaveSecretSha256, String tokenId, boolean member, boolean sameAgent) {
     Instant now = clock.instant();
-    NodeInfo info = stamped(reported, now);
+    NodeEntry was = state.nodes.get(reported.getName());
+    NodeInfo info = stamped(reported, now, was == null ? NodeInfo.getDefaultInstance() : was.info);
     NodeEntry n = state.nodes.get(info.getName());
     if (member) {
       NodeEntry existing = n;

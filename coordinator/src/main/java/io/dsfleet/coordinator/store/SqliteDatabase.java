@@ -49,7 +49,11 @@ abstract class SqliteDatabase implements AutoCloseable {
           "ALTER TABLE certificates ADD COLUMN issued_at INTEGER NOT NULL DEFAULT 0",
           "ALTER TABLE certificates ADD COLUMN via TEXT NOT NULL DEFAULT ''"),
       // 6: the SHA-256 of each certificate issued, so a handshake presenting it needs no signature check
-      List.of("ALTER TABLE certificates ADD COLUMN sha256 TEXT NOT NULL DEFAULT ''"));
+      List.of("ALTER TABLE certificates ADD COLUMN sha256 TEXT NOT NULL DEFAULT ''"),
+      // 7: nodes' state_json carries whether the leave secret re-admits the node and the pods granted it
+      // with their templates; no table changes, but an older coordinator's reader refuses those fields,
+      // so it must refuse the data directory (as above) rather than fail loading the nodes
+      List.of("SELECT 1"));
 
   protected final Connection db;
 

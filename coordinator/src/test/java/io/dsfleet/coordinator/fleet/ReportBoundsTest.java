@@ -298,8 +298,14 @@ class ReportBoundsTest {
       h.clock.advance(java.time.Duration.ofDays(400));
       h.fleet.join(io.dsfleet.coordinator.grpc.FakeAgent.info("node-a", java.util.Map.of()).toBuilder()
           .addTaints(io.dsfleet.proto.v1.Taint.newBuilder().setKey("gpu").setEffect("NoExecute").setTimeAddedMillis(1)).build(), "", true);
+      java.time.Instant joined = h.clock.instant();
       assertThat(h.fleet.node("node-a", true).taints()).singleElement()
-          .satisfies(t -> assertThat(t.timeAdded()).as("the agent's own date ignored").isEqualTo(h.clock.instant()));
+          .satisfies(t -> assertThat(t.timeAdded()).as("the agent's own date ignored").isEqualTo(joined));
+      h.clock.advance(java.time.Duration.ofMinutes(5));
+      h.fleet.admit(io.dsfleet.coordinator.grpc.FakeAgent.info("node-a", java.util.Map.of()).toBuilder()
+          .addTaints(io.dsfleet.proto.v1.Taint.newBuilder().setKey("gpu").setEffect("NoExecute")).build(), "", "", m -> "c", c -> "t");
+      assertThat(h.fleet.node("node-a", true).taints()).singleElement()
+          .satisfies(t -> assertThat(t.timeAdded()).as("admitted again with the same taint: its time kept").isEqualTo(joined));
       var web = new io.dsfleet.common.model.Taint("dedicated", "web", "NoExecute", null);
       h.fleet.taintNode("node-a", List.of(web), List.of(), false);
       java.time.Instant first = h.clock.instant();
