@@ -200,7 +200,8 @@ final class Dispatcher {
    * Whether a pod of the node's plan goes with its template and the ConfigMaps and Secrets it uses
    * (Kubernetes' node authorizer: a node reads the Secrets of the pods bound to it, never of what
    * it reports). Either the pod's own revision, current or older, would be placed on the node as it
-   * is now (its selector, affinity and tolerations against the node's labels and taints); or the
+   * is now (its selector, affinity and tolerations against the node's labels and taints, those of
+   * its condition aside: unreachable, not-ready); or the
    * coordinator granted the node that pod before: sent it with them, or held it placed when an
    * admin changed the node ({@code sentWithTemplate}; those the node needs, pods kept that would
    * not be placed now, are stored with it as they change, so a pod kept after a NoSchedule taint
@@ -213,8 +214,8 @@ final class Dispatcher {
     if (rev == null) {
       return Entitlement.NONE;
     }
-    Placement.Verdict v = rev == e.current() ? n.plan.verdicts().get(p.dsKey())
-        : Placement.evaluate(e.specByHash.get(rev.hash()), n.toNode(), n.plannedAt);
+    // the revision's own placement, the node's condition aside (a NotReady node keeps what it may have)
+    Placement.Verdict v = Placement.evaluate(e.specByHash.get(rev.hash()), n.placedNode(), n.plannedAt);
     if (v != null && v.shouldRun()) {
       return Entitlement.PLACEMENT;
     }

@@ -123,6 +123,17 @@ final class NodeEntry {
     return labels;
   }
 
+  /**
+   * The node as its labels and taints place pods, without the taints of its condition (unreachable,
+   * not-ready): what a node may have (Dispatcher's entitlement) does not end while it is NotReady,
+   * as the node authorizer's does not.
+   */
+  Node placedNode() {
+    List<Taint> taints = effectiveTaints();
+    taints.removeIf(t -> t.key().equals(DaemonTolerations.UNREACHABLE) || t.key().equals(DaemonTolerations.NOT_READY));
+    return new Node(name, effectiveLabels(), taints, unschedulable);
+  }
+
   /** Agent taints, dsctl's (which win for the same key and effect), cordon, unreachable and not-ready. */
   List<Taint> effectiveTaints() {
     Map<String, Taint> byKey = new LinkedHashMap<>();

@@ -245,6 +245,29 @@ class ReportBoundsTest {
     }
   }
 
+  /**
+   * A node whose container runtime is down (not-ready, NoSchedule: daemon pods do not tolerate it)
+   * keeps what it may have, also across a coordinator restart: a NotReady node loses no access, as
+   * with the node authorizer.
+   */
+  @Test
+  void aNodeWhoseRuntimeIsDownKeepsItsPodsConfigsAcrossARestart() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      FleetHarness.Agent node = h.agent("node-b");
+      h.fleet.apply(withSecret("gpu", "gpu-key"), "test", false);
+      node.runDesired(true);
+      h.fleet.heartbeat("node-b", true, "docker does not answer");
+      h.advance(java.time.Duration.ofSeconds(1));
+      h.fleet.heartbeat("node-b", true, "docker does not answer");
+      h.crashAndRestart();
+      h.fleet.heartbeat("node-b", true, "docker does not answer");
+      node.runDesired(true); // it reports again (its pods run on; Docker is what does not answer)
+      assertThat(node.last().getPodsList()).hasSize(1).allMatch(p -> !p.getTemplateJson().isEmpty());
+      assertThat(node.last().getConfigsList()).anyMatch(c -> c.getName().equals("gpu-key"));
+    }
+  }
+
   /** A member replaced by an admin's token for its name is another host: what the old one was sent is not its own. */
   @Test
   void aNodeReplacedUnderItsNameInheritsNothingItsPredecessorWasSent() {
