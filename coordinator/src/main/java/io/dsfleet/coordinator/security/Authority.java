@@ -253,6 +253,9 @@ public final class Authority {
     return new Admission(cert, t.id(), revokedNow);
   }
 
+  /** How a renewed certificate records the one it was renewed from (its {@code via}). */
+  static final String RENEWAL_OF = "renewal of ";
+
   /** How many renewals a node may make within {@link #RENEWAL_WINDOW} (an agent whose answer was lost tries again). */
   static final int RENEWALS_PER_WINDOW = 3;
   /** The window of {@link #RENEWALS_PER_WINDOW}; a third of a certificate's life when that is shorter. */
@@ -263,11 +266,11 @@ public final class Authority {
   /**
    * A node's new certificate before its current one ({@code serial}) expires: refused when that
    * one was revoked meanwhile, or the node renewed {@link #RENEWALS_PER_WINDOW} times within the
-   * last {@link #RENEWAL_WINDOW}. The node's certificates issued before the one it renewed with
-   * are revoked (and the calls open under them end), so an agent renewing as it should holds two
-   * valid ones (the one it renewed with, kept: it may not have stored the new one; and the new
-   * one), not one for every renewal of a month; a newer one is never revoked (a copy of an older
-   * certificate renewing would otherwise lock the agent out).
+   * last {@link #RENEWAL_WINDOW}. The certificates the presented one was renewed from (its
+   * ancestors) are revoked, and the calls open under them end, so an agent renewing as it should
+   * holds two valid ones (the one it renewed with, kept: it may not have stored the new one; and
+   * the new one), not one for every renewal of a month; no other branch is revoked (a copy of an
+   * older certificate renewing, and renewing what it got, would otherwise lock the agent out).
    */
   public X509Certificate renew(String nodeName, String serial, String csrPem) {
     Renewal r = renewLocked(nodeName, serial, csrPem);
@@ -299,20 +302,21 @@ public final class Authority {
           + " times within " + java.time.Duration.ofMillis(window) + "; renew again after "
           + java.time.Instant.ofEpochMilli(recent.peekFirst() + window));
     }
-    X509Certificate cert = signNode(nodeName, req, "renewal");
+    X509Certificate cert = signNode(nodeName, req, RENEWAL_OF + serial);
     recent.addLast(now); // counted once signed: a store that refused the record costs the node no try
     if (renewals.size() > 10_000) {
       renewals.values().removeIf(d -> d.isEmpty() || d.peekLast() <= now - window);
     }
-    // the certificates issued before the one presented: never a newer one (a copy of an older
-    // certificate renewing must not revoke the agent's current one and lock it out)
-    IssuedCertificate presented = issued.get(serial);
+    // the presented certificate's ancestors (what it was renewed from, and so on): never another
+    // branch, so a copy of an older certificate renewing (and renewing what it got) never revokes
+    // the agent's own line and locks it out
     java.util.Set<String> older = new java.util.HashSet<>();
-    for (String other : serialsByName.getOrDefault(Pki.NODES + "/" + nodeName, List.of())) {
-      IssuedCertificate c = issued.get(other);
-      if (presented != null && c != null && c.issuedMillis() < presented.issuedMillis()) {
-        older.add(other);
+    for (IssuedCertificate c = issued.get(serial); c != null && c.via().startsWith(RENEWAL_OF); ) {
+      String parent = c.via().substring(RENEWAL_OF.length());
+      if (!older.add(parent)) {
+        break;
       }
+      c = issued.get(parent);
     }
     List<String> superseded = revokeOnly(nodeName, Pki.NODES, older);
     log.info("security: node {} renewed its certificate: {}", nodeName, Pki.serialHex(cert));
