@@ -44,11 +44,31 @@ final class Dispatcher {
     this.versionSeed = versionSeed;
   }
 
-  /** Told when the grants a node needs stored changed: its row is written (at once; at the next sweep if the store refuses). */
-  private java.util.function.Consumer<NodeEntry> grantsChanged = n -> { };
+  /** Told when a node needs a grant its row does not hold: written at once (rare: an admin's change of the node). */
+  private java.util.function.Consumer<NodeEntry> grantsAdded = n -> { };
+  /**
+   * Told when a node's row holds a grant it no longer needs (a pod deleted, a DaemonSet gone, a
+   * taint removed): written with the next sweep's rows, in one transaction for the fleet (a
+   * DaemonSet deleted may touch every node; a crash within that second leaves the grant stored).
+   */
+  private java.util.function.Consumer<NodeEntry> grantsDropped = n -> { };
 
-  void onGrantsChanged(java.util.function.Consumer<NodeEntry> hook) {
-    this.grantsChanged = hook;
+  void onGrantsChanged(java.util.function.Consumer<NodeEntry> added, java.util.function.Consumer<NodeEntry> dropped) {
+    this.grantsAdded = added;
+    this.grantsDropped = dropped;
+  }
+
+  /** Sets the grants the node needs stored, and has its row written if they differ from what it holds. */
+  private void hold(NodeEntry n, java.util.Set<String> held) {
+    if (!held.equals(n.heldGrants)) {
+      n.heldGrants.clear();
+      n.heldGrants.addAll(held);
+    }
+    if (!n.storedGrants.containsAll(held)) {
+      grantsAdded.accept(n);
+    } else if (!held.containsAll(n.storedGrants)) {
+      grantsDropped.accept(n);
+    }
   }
 
   void replan(NodeEntry n, Instant now) {
@@ -67,21 +87,29 @@ final class Dispatcher {
     }
     n.nextEvaluation = next;
     n.plannedAt = now;
-    if (!n.awaitingReport && !n.sentWithTemplate.isEmpty()) {
+    if (!n.awaitingReport && !(n.sentWithTemplate.isEmpty() && n.heldGrants.isEmpty())) {
       // a pod that left the plan (deleted, its DaemonSet gone) is granted nothing more; not while
-      // the node has not reported, when the plan does not yet hold the pods it keeps
+      // the node has not reported, when the plan does not yet hold the pods it keeps. A grant of a
+      // revision (made before the node reported) becomes one of the pod the node has of it.
       java.util.Set<String> planned = new java.util.HashSet<>();
       for (PodAssignment p : n.plan.desired()) {
         DsEntry e = state.daemonSets.get(p.dsKey());
         if (e != null) {
-          planned.add(grantKey(e, p));
+          String key = grantKey(e, p);
+          planned.add(key);
+          String revision = revisionGrantKey(e, p.hash());
+          if (n.sentWithTemplate.contains(revision)) {
+            n.sentWithTemplate.add(key);
+          }
+          if (n.heldGrants.contains(revision)) {
+            n.heldGrants.add(key);
+          }
         }
       }
       n.sentWithTemplate.retainAll(planned);
-      n.heldGrants.retainAll(planned);
-      if (!n.heldGrants.equals(n.storedGrants)) {
-        grantsChanged.accept(n);
-      }
+      java.util.Set<String> held = new java.util.HashSet<>(n.heldGrants);
+      held.retainAll(planned);
+      hold(n, held);
     }
   }
 
@@ -132,7 +160,7 @@ final class Dispatcher {
    * orphans): nothing is encoded for a node whose set did not change.
    */
   void push(NodeEntry n) {
-    if (n.awaitingReport || n.session == null) {
+    if (n.awaitingReport) {
       return;
     }
     List<Object> fingerprint = new ArrayList<>();
@@ -152,7 +180,8 @@ final class Dispatcher {
       }
     }
     fingerprint.add(List.copyOf(n.orphans));
-    if (fingerprint.equals(n.sentFingerprint)) {
+    hold(n, held); // whether or not anything is sent: an admin's taint turns a pod from placed to kept without changing the set
+    if (n.session == null || fingerprint.equals(n.sentFingerprint)) {
       return;
     }
     Map<String, ConfigObject> used = new TreeMap<>();
@@ -185,11 +214,6 @@ final class Dispatcher {
     }
     n.sentWithTemplate.clear();
     n.sentWithTemplate.addAll(entitled);
-    n.heldGrants.clear();
-    n.heldGrants.addAll(held);
-    if (!held.equals(n.storedGrants)) { // rare: a node keeping a pod its change no longer places, or letting one go
-      grantsChanged.accept(n);
-    }
     n.sentFingerprint = fingerprint;
   }
 
@@ -230,13 +254,33 @@ final class Dispatcher {
     return p.dsKey() + "@" + e.stored.createdAtMillis() + "/" + p.podName() + "@" + p.hash();
   }
 
+  /** A grant of a revision, any pod of it: made before the node reported, narrowed to its pod when it does. */
+  private static String revisionGrantKey(DsEntry e, String hash) {
+    return e.ds.namespace() + "/" + e.ds.name() + "@" + e.stored.createdAtMillis() + "/*@" + hash;
+  }
+
   /**
-   * An admin is about to change the node (labels, taints): every pod it may have now is granted
-   * first, so a pod the change no longer places but keeps (a NoSchedule taint) keeps its configs,
-   * also across a restart (the change's write stores the grants), whether or not it was sent since
-   * this coordinator started.
+   * An admin is about to change the node (labels, taints): what it may have now is granted first,
+   * so a pod the change no longer places but keeps (a NoSchedule taint) keeps its configs, also
+   * across a restart, whether or not it was sent since this coordinator started. Once the node has
+   * reported: each pod of its plan it may have (the push after the change stores those it then
+   * needs). Before (a restart, a node that is off): every revision placeable on it now, whatever its
+   * pods are named, stored by the change's write.
    */
   void grantCurrent(NodeEntry n) {
+    if (n.awaitingReport) {
+      io.dsfleet.common.model.Node placed = n.placedNode();
+      for (DsEntry e : state.daemonSets.values()) {
+        for (StoredRevision r : e.revisions.values()) {
+          Placement.Verdict v = Placement.evaluate(e.specByHash.get(r.hash()), placed, n.plannedAt);
+          if (v.shouldRun()) {
+            n.sentWithTemplate.add(revisionGrantKey(e, r.hash()));
+            n.heldGrants.add(revisionGrantKey(e, r.hash()));
+          }
+        }
+      }
+      return;
+    }
     if (n.plan == null) {
       return;
     }
@@ -244,7 +288,6 @@ final class Dispatcher {
       DsEntry e = state.daemonSets.get(p.dsKey());
       if (entitlement(n, p, e) != Entitlement.NONE) {
         n.sentWithTemplate.add(grantKey(e, p));
-        n.heldGrants.add(grantKey(e, p));
       }
     }
   }

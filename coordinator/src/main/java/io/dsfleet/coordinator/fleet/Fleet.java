@@ -85,7 +85,7 @@ public final class Fleet {
         catalog.apply(catalog.parse(catalog.undoManifest(ns, name, 0, 0), "automatic rollback"), false, after));
     this.lifecycle = new NodeLifecycle(state, store, options, random, nanoTime, events, dispatcher);
     this.registry = new NodeRegistry(state, store, clock, events, dispatcher, lifecycle);
-    dispatcher.onGrantsChanged(registry::writeGrants);
+    dispatcher.onGrantsChanged(registry::writeGrants, lifecycle::grantsChanged);
     this.intake = new PodIntake(state, store, dispatcher, events);
     load();
   }

@@ -256,7 +256,7 @@ final class NodeLifecycle {
     }
   }
 
-  /** The node's grants could not be written (the store refused): its row is written with the next sweep's. */
+  /** The node's row holds grants it no longer needs, or could not be written with a new one: written with the next sweep's. */
   void grantsChanged(NodeEntry n) {
     dirty.add(n.name);
   }

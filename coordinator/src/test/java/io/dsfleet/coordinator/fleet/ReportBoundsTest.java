@@ -202,7 +202,8 @@ class ReportBoundsTest {
       h.fleet.deletePod("ops", pod.getPodName());
       node.runDesired(true);
       assertThat(node.running).as("the deleted pod stopped").isEmpty();
-      h.crashAndRestartWithout("node-b"); // at once: nothing else wrote the node's row
+      h.advance(java.time.Duration.ofSeconds(1)); // the sweep writes the rows holding grants no longer needed
+      h.crashAndRestartWithout("node-b");
       h.fleet.openSession("node-b", node); // its first report names the deleted pod again
       assertNothingOf(claim(node, "gpu", pod.getPodName(), pod.getTemplateHash()), "gpu", "gpu-key");
 
@@ -265,6 +266,63 @@ class ReportBoundsTest {
       node.runDesired(true); // it reports again (its pods run on; Docker is what does not answer)
       assertThat(node.last().getPodsList()).hasSize(1).allMatch(p -> !p.getTemplateJson().isEmpty());
       assertThat(node.last().getConfigsList()).anyMatch(c -> c.getName().equals("gpu-key"));
+    }
+  }
+
+  /**
+   * A taint right after a restart, before the node reports, on a node running an older revision
+   * (OnDelete) under whatever name: the pod is kept with its configs (the change grants every
+   * revision placeable then, narrowed to the pod the node reports).
+   */
+  @Test
+  void aTaintBeforeTheNodeReportsKeepsAnOlderRevisionItsConfigs() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      FleetHarness.Agent node = h.agent("node-b");
+      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.updateStrategy", "{type: OnDelete}"), "test", false);
+      node.runDesired(true);
+      String first = node.last().getPods(0).getTemplateHash();
+      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.updateStrategy", "{type: OnDelete}", "spec.template.spec.containers[0].image",
+          "local/busybox:2"), "test", false);
+      node.runDesired(true);
+      assertThat(node.desiredHashes()).as("OnDelete: still the first revision").containsExactly(first);
+      h.crashAndRestartWithout("node-b");
+      h.fleet.taintNode("node-b", List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null)), List.of(), false);
+      node.open();
+      h.crashAndRestart();
+      assertThat(node.last().getPodsList()).singleElement().satisfies(p -> {
+        assertThat(p.getTemplateHash()).isEqualTo(first);
+        assertThat(p.getTemplateJson()).as("its template").isNotEmpty();
+      });
+      assertThat(node.last().getConfigsList()).anyMatch(c -> c.getName().equals("gpu-key"));
+    }
+  }
+
+  /** Grants cost a write only when a node's change makes one needed or ends one: not a write a node at every apply. */
+  @Test
+  void grantsAreWrittenWhenTheyChangeNotAtEveryApply() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      List<FleetHarness.Agent> nodes = java.util.stream.IntStream.range(0, 5).mapToObj(i -> h.agent("node-" + i)).toList();
+      h.fleet.apply(withSecret("gpu", "gpu-key") + "\n---\n" + withSecret("web", "gpu-key", "spec.template.spec.tolerations",
+          "[{key: dedicated, operator: Exists}]"), "test", false);
+      nodes.forEach(n -> n.runDesired(true));
+      for (var n : nodes) {
+        h.fleet.taintNode(n.name, List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null)), List.of(), false);
+        n.runDesired(true);
+      }
+      java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
+      h.failing = (method, args) -> {
+        if (method.startsWith("putNode")) {
+          writes.incrementAndGet();
+        }
+        return false;
+      };
+      h.fleet.apply(SECRET.formatted("gpu-key").replace("s3cret", "n3w"), "test", false);
+      nodes.forEach(n -> n.runDesired(true));
+      h.advance(java.time.Duration.ofSeconds(1));
+      assertThat(writes.get()).as("node rows written for a Secret's change").isZero();
+      assertThat(nodes).allSatisfy(n -> assertThat(n.last().getConfigsList()).anyMatch(c -> c.getDataMap().get("key").toStringUtf8().equals("n3w")));
     }
   }
 
