@@ -262,10 +262,10 @@ final class Dispatcher {
   /**
    * An admin is about to change the node (labels, taints): what it may have now is granted first,
    * so a pod the change no longer places but keeps (a NoSchedule taint) keeps its configs, also
-   * across a restart, whether or not it was sent since this coordinator started. Once the node has
-   * reported: each pod of its plan it may have (the push after the change stores those it then
-   * needs). Before (a restart, a node that is off): every revision placeable on it now, whatever its
-   * pods are named, stored by the change's write.
+   * across a restart, whether or not it was sent since this coordinator started. Stored by the
+   * change's own write. Once the node has reported: each pod of its plan it may have (those it does
+   * not need after the change are dropped with the next sweep's rows). Before (a restart, a node
+   * that is off): every revision placeable on it now, whatever its pods are named.
    */
   void grantCurrent(NodeEntry n) {
     if (n.awaitingReport) {
@@ -288,6 +288,7 @@ final class Dispatcher {
       DsEntry e = state.daemonSets.get(p.dsKey());
       if (entitlement(n, p, e) != Entitlement.NONE) {
         n.sentWithTemplate.add(grantKey(e, p));
+        n.heldGrants.add(grantKey(e, p)); // in the change's own write: no crash between the change and its grant
       }
     }
   }

@@ -311,12 +311,23 @@ public final class Authority {
     // branch, so a copy of an older certificate renewing (and renewing what it got) never revokes
     // the agent's own line and locks it out
     java.util.Set<String> older = new java.util.HashSet<>();
-    for (IssuedCertificate c = issued.get(serial); c != null && c.via().startsWith(RENEWAL_OF); ) {
+    IssuedCertificate c = issued.get(serial);
+    while (c != null && c.via().startsWith(RENEWAL_OF)) {
       String parent = c.via().substring(RENEWAL_OF.length());
       if (!older.add(parent)) {
         break;
       }
       c = issued.get(parent);
+    }
+    if (c != null && c.via().equals("renewal")) {
+      // renewed before parents were recorded: everything of the node issued before it, as then
+      long before = c.issuedMillis();
+      for (String other : serialsByName.getOrDefault(Pki.NODES + "/" + nodeName, List.of())) {
+        IssuedCertificate o = issued.get(other);
+        if (o != null && o.issuedMillis() < before) {
+          older.add(other);
+        }
+      }
     }
     List<String> superseded = revokeOnly(nodeName, Pki.NODES, older);
     log.info("security: node {} renewed its certificate: {}", nodeName, Pki.serialHex(cert));

@@ -311,6 +311,7 @@ class ReportBoundsTest {
         h.fleet.taintNode(n.name, List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null)), List.of(), false);
         n.runDesired(true);
       }
+      h.advance(java.time.Duration.ofSeconds(1)); // the taints' grants the nodes do not need go with one sweep
       java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
       h.failing = (method, args) -> {
         if (method.startsWith("putNode")) {
@@ -323,6 +324,24 @@ class ReportBoundsTest {
       h.advance(java.time.Duration.ofSeconds(1));
       assertThat(writes.get()).as("node rows written for a Secret's change").isZero();
       assertThat(nodes).allSatisfy(n -> assertThat(n.last().getConfigsList()).anyMatch(c -> c.getDataMap().get("key").toStringUtf8().equals("n3w")));
+    }
+  }
+
+  /** The grant an admin's taint makes needed goes in the taint's own write: a crash right after loses it no configs. */
+  @Test
+  void aTaintsGrantIsInTheTaintsOwnWrite() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      FleetHarness.Agent node = h.agent("node-b");
+      h.fleet.apply(withSecret("gpu", "gpu-key"), "test", false);
+      node.runDesired(true);
+      java.util.concurrent.atomic.AtomicInteger writes = new java.util.concurrent.atomic.AtomicInteger();
+      h.failing = (method, args) -> method.startsWith("putNode") && writes.incrementAndGet() > 1; // only the taint's write lands
+      h.fleet.taintNode("node-b", List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null)), List.of(), false);
+      h.failing = (method, args) -> false;
+      h.crashAndRestart();
+      assertThat(node.last().getPodsList()).singleElement().satisfies(p -> assertThat(p.getTemplateJson()).isNotEmpty());
+      assertThat(node.last().getConfigsList()).anyMatch(c -> c.getName().equals("gpu-key"));
     }
   }
 

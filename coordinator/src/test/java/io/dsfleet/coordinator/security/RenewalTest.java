@@ -84,6 +84,26 @@ class RenewalTest {
     }
   }
 
+  /** A certificate renewed before parents were recorded ("renewal"): its renewal revokes what was issued before it, as then. */
+  @Test
+  void aRenewalOfACertificateRecordedWithoutItsParentRevokesWhatCameBefore() {
+    try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
+      Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
+      X509Certificate first = ca.admit(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false).certificate();
+      clock.advance(Duration.ofMinutes(1));
+      X509Certificate current = ca.renew("node-a", Pki.serialHex(first), csr());
+      var record = ca.certificatesOf("node-a", Pki.NODES).stream().filter(c -> c.serial().equals(Pki.serialHex(current))).findFirst()
+          .orElseThrow();
+      store.putCertificate(new io.dsfleet.coordinator.store.Store.IssuedCertificate(record.serial(), record.name(), record.role(),
+          record.notAfterMillis(), 0, record.issuedMillis(), "renewal", record.sha256())); // as an older coordinator wrote it
+      Authority upgraded = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
+      clock.advance(Duration.ofMinutes(1));
+      upgraded.renew("node-a", Pki.serialHex(current), csr());
+      assertThat(upgraded.certificatesOf("node-a", Pki.NODES)).filteredOn(c -> c.serial().equals(Pki.serialHex(first)))
+          .singleElement().satisfies(c -> assertThat(c.revokedMillis()).as("the admission's certificate").isNotZero());
+    }
+  }
+
   private static String csr() {
     return Pki.csr(Pki.newKeyPair(), "node-a", Pki.NODES);
   }
