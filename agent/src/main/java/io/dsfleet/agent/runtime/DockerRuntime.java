@@ -205,6 +205,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /** Containers whose inspect was over the limit, warned about once each. */
   private final Set<String> tooLarge = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
+  /** A list line's exit code: "Exited (137) 5 seconds ago". */
+  private static final java.util.regex.Pattern LISTED_EXIT = java.util.regex.Pattern.compile("^Exited \\((\\d{1,9})\\)");
+
   /** A container as its list line describes it (no start or finish time), for one whose inspect the agent cannot read. */
   private ContainerInfo listed(Container c, String why) {
     String name = c.getNames() == null || c.getNames().length == 0 ? "" : c.getNames()[0].replaceFirst("^/", "");
@@ -214,7 +217,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     } catch (AnswerTooLarge e) {
       imageLabelled = true; // not known: never taken for the agent's own
     }
-    java.util.regex.Matcher exit = java.util.regex.Pattern.compile("^Exited \\((\\d{1,9})\\)").matcher(c.getStatus() == null ? "" : c.getStatus());
+    java.util.regex.Matcher exit = LISTED_EXIT.matcher(c.getStatus() == null ? "" : c.getStatus());
     return new ContainerInfo(c.getId(), name, c.getLabels() == null ? Map.of() : c.getLabels(), c.getState(),
         exit.find() ? Integer.parseInt(exit.group(1)) : 0, c.getCreated() == null ? null : Instant.ofEpochSecond(c.getCreated()),
         null, null, listedHealth(c), listedIp(c), why, imageLabelled);

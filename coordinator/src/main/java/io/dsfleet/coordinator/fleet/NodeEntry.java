@@ -182,7 +182,7 @@ final class NodeEntry {
   /** The condition and the operator's removals, as stored with the node (times in epoch ms, null when not set). */
   record Condition(Long notReadySince, Long unreachableTaintedAt, Long runtimeDownSince, String runtimeMessage,
       List<String> removedLabels, List<String> removedTaints, String leaveSecretSha256, String admittedBy, Boolean readmitsBySecret,
-      List<String> sentWithTemplate) {}
+      List<String> grants) {}
 
   StoredNode stored() {
     storedGrants.clear();
@@ -231,10 +231,10 @@ final class NodeEntry {
     node.leaveSecretSha256 = c.leaveSecretSha256() == null ? "" : c.leaveSecretSha256();
     node.admittedBy = c.admittedBy() == null ? "" : c.admittedBy();
     node.readmitsBySecret = Boolean.TRUE.equals(c.readmitsBySecret()); // absent: stored by a coordinator before the rule
-    if (c.sentWithTemplate() != null) {
-      node.sentWithTemplate.addAll(c.sentWithTemplate());
-      node.storedGrants.addAll(c.sentWithTemplate());
-      node.heldGrants.addAll(c.sentWithTemplate());
+    if (c.grants() != null) {
+      node.sentWithTemplate.addAll(c.grants());
+      node.storedGrants.addAll(c.grants());
+      node.heldGrants.addAll(c.grants());
     }
     node.awaitingReport = true; // what runs there is unknown until the agent reports again
     return node;

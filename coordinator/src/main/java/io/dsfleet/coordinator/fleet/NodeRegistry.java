@@ -123,9 +123,8 @@ final class NodeRegistry {
    */
   void admitted(NodeInfo reported, String leaveSecretSha256, String tokenId, boolean member, boolean sameAgent) {
     Instant now = clock.instant();
-    NodeEntry was = state.nodes.get(reported.getName());
-    NodeInfo info = stamped(reported, now, was == null ? NodeInfo.getDefaultInstance() : was.info);
-    NodeEntry n = state.nodes.get(info.getName());
+    NodeEntry n = state.nodes.get(reported.getName());
+    NodeInfo info = stamped(reported, now, n == null ? NodeInfo.getDefaultInstance() : n.info);
     if (member) {
       NodeEntry existing = n;
       persist(existing, () -> {
