@@ -194,21 +194,34 @@ final class DaemonSetController {
 
   /**
    * Kubernetes' cleanupHistory: beyond {@code revisionHistoryLimit} (default 10) old revisions,
-   * the oldest go, but never one that a node still runs or is told to run.
+   * the oldest go, but never one that a node still runs or is told to run. What nodes run is
+   * known from their reports; a node that has not reported since this coordinator started (a
+   * restart, a node away) runs what it ran when last known, so the revisions live then are stored
+   * with the rollout state and kept until every member has reported again.
    */
   private void pruneHistory(String k, DsEntry e) {
+    Set<String> live = new HashSet<>();
+    boolean unheard = false;
+    for (NodeEntry n : state.nodes.values()) {
+      unheard |= n.awaitingReport;
+      n.observed.getOrDefault(k, List.of()).forEach(p -> live.add(p.hash()));
+      if (n.plan != null) {
+        n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> live.add(p.hash()));
+      }
+    }
+    if (unheard) {
+      live.addAll(e.rollout.live());
+    }
+    // only revisions that exist: a node reporting a pruned or unknown one keeps nothing
+    live.retainAll(e.revisions.values().stream().map(StoredRevision::hash).collect(java.util.stream.Collectors.toSet()));
+    if (!live.equals(e.rollout.live())) {
+      save(k, e, e.rollout.withLive(live));
+    }
     Integer configured = e.ds.spec().revisionHistoryLimit();
     int limit = configured == null ? 10 : configured;
     int old = e.revisions.size() - 1;
     if (old <= limit) {
       return;
-    }
-    Set<String> live = new HashSet<>();
-    for (NodeEntry n : state.nodes.values()) {
-      n.observed.getOrDefault(k, List.of()).forEach(p -> live.add(p.hash()));
-      if (n.plan != null) {
-        n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> live.add(p.hash()));
-      }
     }
     List<Long> prune = new ArrayList<>();
     int toKill = old - limit;

@@ -20,9 +20,12 @@ import java.util.Set;
  * @param lastProgressAtMillis when {@code progress} last grew (or the rollout started or resumed)
  * @param deleted pods deleted with dsctl, by pod name, with their node: each stops before its node
  *     gets a new pod, under another name; forgotten once the node no longer reports it
+ * @param live the revisions (by hash) nodes ran or were told to run when last known: history
+ *     pruning keeps them while a node has not said what it runs since this coordinator started
+ *     (stored since schema 8; absent before)
  */
 public record RolloutState(Pause pause, String reason, long rolledBackFrom, String hash, Set<String> moving,
-    int progress, long lastProgressAtMillis, Map<String, String> deleted) {
+    int progress, long lastProgressAtMillis, Map<String, String> deleted, Set<String> live) {
 
   /** Why a rollout does not move nodes. */
   public enum Pause {
@@ -38,42 +41,47 @@ public record RolloutState(Pause pause, String reason, long rolledBackFrom, Stri
     hash = hash == null ? "" : hash;
     moving = moving == null ? Set.of() : Set.copyOf(moving);
     deleted = deleted == null ? Map.of() : Map.copyOf(deleted);
+    live = live == null ? Set.of() : Set.copyOf(live);
   }
 
   /** A new revision's rollout, started now. */
   static RolloutState start(String hash, long nowMillis) {
-    return new RolloutState(Pause.NONE, "", 0, hash, Set.of(), -1, nowMillis, Map.of());
+    return new RolloutState(Pause.NONE, "", 0, hash, Set.of(), -1, nowMillis, Map.of(), Set.of());
   }
 
-  /** The rollout of a new revision: a pause by dsctl and pending pod deletions carry over; a failure is history. */
+  /** The rollout of a new revision: a pause by dsctl, pending pod deletions and what runs carry over; a failure is history. */
   RolloutState next(String newHash, long nowMillis) {
-    return new RolloutState(pause == Pause.USER ? Pause.USER : Pause.NONE, "", 0, newHash, Set.of(), -1, nowMillis, deleted);
+    return new RolloutState(pause == Pause.USER ? Pause.USER : Pause.NONE, "", 0, newHash, Set.of(), -1, nowMillis, deleted, live);
   }
 
   /** The rollout of the previous template after the revision {@code from} failed. */
   RolloutState rolledBack(long from, String why) {
-    return new RolloutState(Pause.NONE, why, from, hash, moving, progress, lastProgressAtMillis, deleted);
+    return new RolloutState(Pause.NONE, why, from, hash, moving, progress, lastProgressAtMillis, deleted, live);
   }
 
   RolloutState failed(String why) {
-    return new RolloutState(Pause.FAILED, why, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted);
+    return new RolloutState(Pause.FAILED, why, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, live);
   }
 
   RolloutState paused(boolean paused, long nowMillis) {
-    return paused ? new RolloutState(Pause.USER, "", rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted)
-        : new RolloutState(Pause.NONE, "", 0, hash, moving, progress, nowMillis, deleted);
+    return paused ? new RolloutState(Pause.USER, "", rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, live)
+        : new RolloutState(Pause.NONE, "", 0, hash, moving, progress, nowMillis, deleted, live);
   }
 
   RolloutState withMoving(Set<String> nodes) {
-    return new RolloutState(pause, reason, rolledBackFrom, hash, nodes, progress, lastProgressAtMillis, deleted);
+    return new RolloutState(pause, reason, rolledBackFrom, hash, nodes, progress, lastProgressAtMillis, deleted, live);
   }
 
   RolloutState withProgress(int newProgress, long atMillis) {
-    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, newProgress, atMillis, deleted);
+    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, newProgress, atMillis, deleted, live);
   }
 
   RolloutState withDeleted(Map<String, String> pods) {
-    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, pods);
+    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, pods, live);
+  }
+
+  RolloutState withLive(Set<String> hashes) {
+    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, hashes);
   }
 
   public boolean paused() {
@@ -102,6 +110,6 @@ public record RolloutState(Pause pause, String reason, long rolledBackFrom, Stri
     String message = n.path("message").asText("");
     Pause pause = !n.path("paused").asBoolean() ? Pause.NONE : message.startsWith("paused with dsctl") ? Pause.USER : Pause.FAILED;
     return new RolloutState(pause, pause == Pause.USER ? "" : message, n.path("rolledBackFrom").asLong(), currentHash, Set.of(), -1,
-        nowMillis, Map.of());
+        nowMillis, Map.of(), Set.of());
   }
 }

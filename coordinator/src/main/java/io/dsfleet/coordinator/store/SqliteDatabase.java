@@ -53,6 +53,9 @@ abstract class SqliteDatabase implements AutoCloseable {
       // 7: nodes' state_json carries whether the leave secret re-admits the node and the pods granted it
       // with their templates; no table changes, but an older coordinator's reader refuses those fields,
       // so it must refuse the data directory (as above) rather than fail loading the nodes
+      List.of("SELECT 1"),
+      // 8: a DaemonSet's rollout state carries the revisions nodes ran when last known (history
+      // pruning keeps them across a restart); no table changes, the same reason as 7
       List.of("SELECT 1"));
 
   protected final Connection db;

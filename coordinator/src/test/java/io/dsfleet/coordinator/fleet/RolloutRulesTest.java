@@ -201,6 +201,42 @@ class RolloutRulesTest {
         .containsExactly(5L, 6L);
   }
 
+  /**
+   * A restart: the node still running revision 1 (OnDelete) has not reconnected when the next
+   * apply prunes history. It must keep its revision, as a node that reported does, and get its
+   * template when it is back; once every node has reported, what nobody runs goes.
+   */
+  @Test
+  void historyPruningAfterARestartKeepsTheRevisionOfANodeThatHasNotReportedYet() {
+    List<Agent> agents = fleetOf(2);
+    String onDelete = "{type: OnDelete}";
+    h.apply(image(1, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "1"));
+    runAll(true);
+    String v1 = h.ds().hash();
+    h.apply(image(2, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "1"));
+    h.fleet.tick();
+    h.fleet.deletePod("ops", agents.get(1).last().getPods(0).getPodName()); // n1 moves to 2, n0 stays on 1
+    agents.get(1).runDesired(true);
+    agents.get(1).runDesired(true);
+    assertThat(agents.get(1).desiredHashes()).containsExactly(h.ds().hash());
+    h.crashAndRestartWithout("n0");
+    h.apply(image(3, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "1"));
+    h.fleet.tick();
+    assertThat(h.ds().revisions()).extracting(StoredRevision::revision).as("1 runs on n0, not heard from since the restart")
+        .contains(1L);
+    agents.get(0).open();
+    DesiredPod sent = agents.get(0).last().getPods(0);
+    assertThat(sent.getTemplateHash()).isEqualTo(v1);
+    assertThat(sent.getRevision()).isEqualTo(1);
+    assertThat(sent.getTemplateJson().isEmpty()).as("the node still gets the template it runs").isFalse();
+    h.fleet.deletePod("ops", sent.getPodName());
+    agents.forEach(a -> a.runDesired(true));
+    agents.forEach(a -> a.runDesired(true));
+    h.fleet.tick();
+    assertThat(h.ds().revisions()).extracting(StoredRevision::revision).as("every node reported and runs 3: 1 and 2 go")
+        .containsExactly(2L, 3L);
+  }
+
   @Test
   void aRestoredTemplateKeepsItsOwnChangeCause() {
     fleetOf(1);
