@@ -47,6 +47,11 @@ class RolloutRulesTest {
     return FleetHarness.manifest(all);
   }
 
+  /** Revision {@code v} of an OnDelete DaemonSet keeping {@code limit} old revisions. */
+  static String onDelete(int v, int limit) {
+    return image(v, "spec.updateStrategy", "{type: OnDelete}", "spec.revisionHistoryLimit", String.valueOf(limit));
+  }
+
   void runAll(boolean ready) {
     h.agents.values().forEach(a -> a.runDesired(ready));
   }
@@ -179,12 +184,11 @@ class RolloutRulesTest {
   @Test
   void historyPruningKeepsEveryRevisionANodeRunsAndUndoReachesIt() {
     List<Agent> agents = fleetOf(2);
-    String onDelete = "{type: OnDelete}";
-    h.apply(image(1, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "1"));
+    h.apply(onDelete(1, 1));
     runAll(true);
     String v1 = h.ds().hash();
     for (int v = 2; v <= 4; v++) {
-      h.apply(image(v, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "1"));
+      h.apply(onDelete(v, 1));
       h.fleet.tick();
     }
     assertThat(h.ds().revisions()).extracting(StoredRevision::revision).as("2 and 3 go; 1 runs on every node").containsExactly(1L, 4L);
@@ -195,7 +199,7 @@ class RolloutRulesTest {
     h.fleet.undo("ops", "agent", 1, 0);
     assertThat(h.ds().hash()).isEqualTo(v1);
     assertThat(h.ds().revision()).isEqualTo(5);
-    h.apply(image(6, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "0"));
+    h.apply(onDelete(6, 0));
     h.fleet.tick();
     assertThat(h.ds().revisions()).extracting(StoredRevision::revision).as("limit 0: what runs, and the current")
         .containsExactly(5L, 6L);
@@ -209,18 +213,17 @@ class RolloutRulesTest {
   @Test
   void historyPruningAfterARestartKeepsTheRevisionOfANodeThatHasNotReportedYet() {
     List<Agent> agents = fleetOf(2);
-    String onDelete = "{type: OnDelete}";
-    h.apply(image(1, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "1"));
+    h.apply(onDelete(1, 1));
     runAll(true);
     String v1 = h.ds().hash();
-    h.apply(image(2, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "1"));
+    h.apply(onDelete(2, 1));
     h.fleet.tick();
     h.fleet.deletePod("ops", agents.get(1).last().getPods(0).getPodName()); // n1 moves to 2, n0 stays on 1
     agents.get(1).runDesired(true);
     agents.get(1).runDesired(true);
     assertThat(agents.get(1).desiredHashes()).containsExactly(h.ds().hash());
     h.crashAndRestartWithout("n0");
-    h.apply(image(3, "spec.updateStrategy", onDelete, "spec.revisionHistoryLimit", "1"));
+    h.apply(onDelete(3, 1));
     h.fleet.tick();
     assertThat(h.ds().revisions()).extracting(StoredRevision::revision).as("1 runs on n0, not heard from since the restart")
         .contains(1L);
