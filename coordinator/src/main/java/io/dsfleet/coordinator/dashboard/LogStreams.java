@@ -96,17 +96,12 @@ final class LogStreams implements AutoCloseable {
     public synchronized void onNext(LogLine line) {
       String text = line.getLine();
       lines.addLast(text);
-      bytes += size(text);
+      bytes += LogRelay.heapBytes(text);
       while (bytes > MAX_BUFFERED_BYTES && lines.size() > 1) {
-        bytes -= size(lines.removeFirst());
+        bytes -= LogRelay.heapBytes(lines.removeFirst());
         firstSeq++;
       }
       notifyAll();
-    }
-
-    /** A line's weight here: its characters at UTF-16's two bytes, and the deque's slot. */
-    private static long size(String line) {
-      return 2L * line.length() + 16;
     }
 
     @Override

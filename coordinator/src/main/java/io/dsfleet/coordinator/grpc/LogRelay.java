@@ -35,16 +35,26 @@ import java.util.concurrent.ConcurrentHashMap;
  * reads cannot grow the coordinator's heap.
  */
 public final class LogRelay {
-  /** Lines waiting for one slow reader before it is dropped. */
+  /** Lines waiting for one slow reader before it is dropped, as {@link #heapBytes} counts them. */
   static final long MAX_WAITING_BYTES = 4L << 20;
+
+  /**
+   * About what a log line costs on the heap where it waits: its characters and the objects around
+   * them (the line's string, its message, a queue's or a list's slot). Counting characters alone
+   * let an agent send millions of empty lines against a bound of bytes.
+   */
+  public static long heapBytes(String line) {
+    return 2L * line.length() + 64;
+  }
 
   private final Map<String, Relay> relays = new ConcurrentHashMap<>();
 
   /**
    * A pod's log read whole, not followed: the lines its agents send until they end, or as many as
    * came within {@code limit} (an agent that does not answer ends the wait, not the caller), at
-   * most {@link #MAX_WAITING_BYTES} of them (a last line then says the rest was left out: a log of
-   * gigabytes read without --tail must not fill the coordinator's heap). Lines of the relay's own
+   * most {@link #MAX_WAITING_BYTES} of them as {@link #heapBytes} counts (a last line then says the
+   * rest was left out: a log of gigabytes read without --tail, or an agent sending endless empty
+   * lines, must not fill the coordinator's heap). Lines of the relay's own
    * (a node not connected) come as its agents' do.
    *
    * @throws ControlException NOT_FOUND as {@link #start}
@@ -65,7 +75,7 @@ public final class LogRelay {
           if (bytes[0] > MAX_WAITING_BYTES) {
             return;
           }
-          bytes[0] += line.getLine().length();
+          bytes[0] += heapBytes(line.getLine());
           lines.add(bytes[0] > MAX_WAITING_BYTES ? "[the log goes on beyond " + (MAX_WAITING_BYTES >> 20)
               + " MiB: read it with a tail or with dsctl logs, which streams]" : line.getLine());
           if (bytes[0] > MAX_WAITING_BYTES) {
@@ -189,7 +199,7 @@ public final class LogRelay {
     public synchronized void drain() {
       while (!ended && !waiting.isEmpty() && client.isReady()) {
         LogLine l = waiting.removeFirst();
-        waitingBytes -= l.getSerializedSize();
+        waitingBytes -= heapBytes(l.getLine());
         client.onNext(l);
       }
       if (!ended && waiting.isEmpty() && open.isEmpty()) {
@@ -212,7 +222,7 @@ public final class LogRelay {
           return;
         }
         waiting.addLast(l);
-        waitingBytes += l.getSerializedSize();
+        waitingBytes += heapBytes(l.getLine());
         tooSlow = waitingBytes > MAX_WAITING_BYTES;
       }
       if (tooSlow) {

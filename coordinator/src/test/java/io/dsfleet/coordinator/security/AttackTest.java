@@ -380,6 +380,41 @@ class AttackTest extends TlsFleetTest {
     call.cancel("done", null);
   }
 
+  /**
+   * Root on a node answers a log read (kubectl logs, the dashboard's tail) with empty lines, as
+   * many as it can send: the read's bound counted characters, so they cost nothing against it and
+   * a few reads at once filled the coordinator's heap. Each line now counts what it holds there.
+   */
+  @Test
+  void aNodeAnsweringALogReadWithEndlessEmptyLinesIsCutAtTheReadsBound() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    FakeAgent agent = liveNode(join("node-a", token()));
+    agent.answerLogs = false;
+    CompletableFuture<List<String>> read = CompletableFuture.supplyAsync(() -> {
+      try {
+        return server.logRelay().read(server.fleet(), LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").build(),
+            Duration.ofSeconds(30));
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    CoordinatorMessage request = null;
+    while (request == null) {
+      request = agent.received.poll(10, TimeUnit.SECONDS);
+      request = request != null && request.hasLogRequest() ? request : null;
+    }
+    String id = request.getLogRequest().getRequestId();
+    List<String> empty = Collections.nCopies(10_000, "");
+    for (int i = 0; i < 20 && !read.isDone(); i++) { // 200,000 lines, without an end of file
+      agent.logChunk(id, empty);
+    }
+    List<String> lines = read.get(30, TimeUnit.SECONDS);
+    assertThat(lines.size()).as("4 MiB of lines as the heap holds them: about 65,000 empty ones").isBetween(60_000, 70_000);
+    assertThat(lines.get(lines.size() - 1)).contains("the log goes on beyond 4 MiB");
+    await("the read ended at its bound, not at its time limit: the agent is told to stop").atMost(Duration.ofSeconds(10))
+        .until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogCancel));
+  }
+
   @Test
   void anUndecodableRequestIsInvalidArgument() throws Exception {
     MethodDescriptor.Marshaller<byte[]> raw = new MethodDescriptor.Marshaller<>() {
