@@ -199,9 +199,14 @@ public final class Dashboard implements AutoCloseable {
     send(x, 200, "text/html; charset=utf-8", html);
   }
 
-  /** Pages that ask agents for work or are fetched each second: not for another site's page to load with the operator's cookie. */
+  /**
+   * Pages that ask agents for work or are fetched each second: not for another site's page to load
+   * with the operator's cookie. Decided on the path as it is routed (decoded, empty segments
+   * dropped): on the raw path, {@code /%73treams/...} or {@code /nodes/N//logs/...} slipped past.
+   */
   private static boolean startsWork(String path) {
-    return path.startsWith("/streams/") || path.startsWith("/fragments/") || path.matches("/nodes/[^/]+/logs/.*");
+    String[] p = parts(path);
+    return p.length > 0 && (p[0].equals("streams") || p[0].equals("fragments") || p.length > 2 && p[0].equals("nodes") && p[2].equals("logs"));
   }
 
   /** A request of this dashboard's own pages, or the operator's own navigation, as the browser's fetch metadata says (when it says). */

@@ -147,6 +147,12 @@ class DashboardLiveTest {
     assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + stream)).header("Cookie", cookie)
         .header("Sec-Fetch-Site", "same-site").build(), HttpResponse.BodyHandlers.ofString()).statusCode())
         .as("another site's page (another port of localhost) starts no agent work with the operator's cookie").isEqualTo(403);
+    for (String spelled : List.of("/%73treams/nodes/node-a/logs/ops/agent", "/streams//nodes/node-a/logs/ops/agent",
+        "/nodes/node-a//logs/ops/agent", "/nodes/node-a/%6Cogs/ops/agent", "/%66ragments/overview")) {
+      assertThat(http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + spelled)).header("Cookie", cookie)
+          .header("Sec-Fetch-Site", "same-site").build(), HttpResponse.BodyHandlers.ofString()).statusCode())
+          .as("%s: the same page spelled otherwise", spelled).isEqualTo(403);
+    }
     var first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
       try {
         return events(stream, null);
