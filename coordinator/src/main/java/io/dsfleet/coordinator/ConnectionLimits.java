@@ -10,7 +10,6 @@ import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -54,7 +53,7 @@ public final class ConnectionLimits {
      * most 100,000; a quarter of that per address, at most 1,024; idle connections closed after 20 s.
      */
     public static Settings defaults() {
-      long fds = fileDescriptorLimit();
+      long fds = io.dsfleet.common.FileDescriptors.limit();
       int total = (int) Math.max(64, Math.min(100_000, fds / 2));
       return new Settings(total, Math.max(1, Math.min(1024, total / 4)), Duration.ofSeconds(20));
     }
@@ -162,10 +161,4 @@ public final class ConnectionLimits {
     return a;
   }
 
-  static long fileDescriptorLimit() {
-    if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.UnixOperatingSystemMXBean unix) {
-      return unix.getMaxFileDescriptorCount();
-    }
-    return 4096;
-  }
 }

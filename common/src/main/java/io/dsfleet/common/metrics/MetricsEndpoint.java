@@ -59,6 +59,9 @@ public final class MetricsEndpoint implements AutoCloseable {
    * server checks the bounds on a timer thread, every second by default: every 5 s here (a slow
    * client is cut off 10-15 s into its request), since each wake of an otherwise idle process
    * costs CPU (on this project's test machine the 1 s timer was a tenth of an idle agent's).
+   * Nor does it cap its connections: idle ones each held a file descriptor for those 10-15 s, and
+   * a flood of them took every descriptor of the process (the gRPC port then accepted nothing).
+   * Each server now closes a connection at accept beyond {@link #httpConnectionCap}.
    */
   public static void limitSlowClients() {
     if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
@@ -70,6 +73,18 @@ public final class MetricsEndpoint implements AutoCloseable {
     if (System.getProperty("sun.net.httpserver.timerMillis") == null) {
       System.setProperty("sun.net.httpserver.timerMillis", "5000");
     }
+    if (System.getProperty("jdk.httpserver.maxConnections") == null) {
+      System.setProperty("jdk.httpserver.maxConnections", String.valueOf(httpConnectionCap(io.dsfleet.common.FileDescriptors.limit())));
+    }
+  }
+
+  /**
+   * Open connections one HTTP server (the Kubernetes API, the dashboard, metrics) keeps: a
+   * sixteenth of the file-descriptor limit, 16 to 1,024, so the three of a coordinator stay within
+   * the half its gRPC connections leave.
+   */
+  public static int httpConnectionCap(long fileDescriptorLimit) {
+    return (int) Math.max(16, Math.min(1024, fileDescriptorLimit / 16));
   }
 
   /** Serves {@code registry} on {@code address}; null (after logging why) when it cannot bind. */

@@ -53,6 +53,51 @@ class KubeApiRequestsTest {
   static final String CM = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"%s\"},\"data\":{\"a\":\"b\"}}";
   static final String CMS = "/api/v1/namespaces/default/configmaps";
 
+  /**
+   * Connections that send nothing, more than the server keeps: each held a file descriptor until
+   * the request timer closed it 10-15 s later, and a flood of them took every descriptor of the
+   * process. Those beyond the cap are closed at accept; a request on a new connection is answered
+   * once the flood is gone.
+   */
+  @Test
+  void idleConnectionsBeyondTheCapAreClosedAtAccept() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      int cap = Integer.getInteger("jdk.httpserver.maxConnections");
+      assertThat(cap).isEqualTo(io.dsfleet.common.metrics.MetricsEndpoint.httpConnectionCap(io.dsfleet.common.FileDescriptors.limit()));
+      List<java.nio.channels.SocketChannel> flood = new ArrayList<>();
+      try {
+        for (int i = 0; i < cap + 200; i++) {
+          java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(new InetSocketAddress("127.0.0.1", api.port()));
+          ch.configureBlocking(false);
+          flood.add(ch);
+        }
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(16);
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        int closed = 0;
+        while (System.nanoTime() < deadline) { // well before the request timer's 10 s
+          closed = 0;
+          for (var ch : flood) {
+            buf.clear();
+            closed += ch.read(buf) < 0 ? 1 : 0;
+          }
+          if (closed >= 200) {
+            break;
+          }
+          Thread.sleep(100);
+        }
+        assertThat(closed).as("of %d connections sending nothing, those beyond %d are closed at once", cap + 200, cap)
+            .isBetween(200, 210);
+      } finally {
+        for (var ch : flood) {
+          ch.close();
+        }
+      }
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> send("GET", CMS, null, null).code() == 200);
+    }
+  }
+
   @Test
   void whatAWebPageOrABadBodySendsIsRefusedAndChangesNothing() throws Exception {
     try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
