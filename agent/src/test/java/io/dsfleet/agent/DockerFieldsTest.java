@@ -315,7 +315,7 @@ class DockerFieldsTest {
     h.docker.start(sandbox);
     var image = h.docker.inspectImage("local/busybox:1").orElseThrow();
     String app = h.docker.create(io.dsfleet.agent.pod.PodRenderer.container(pod.ctx(), pod.template().spec().containers().get(0), Labels.APP,
-        0, 0, sandbox, 0, image.id(), "127.0.0.1", java.util.List.of(), image.user(), null, "older"));
+        0, 0, sandbox, 0, image.id(), "127.0.0.1", java.util.List.of(), image.user(), null, "older", null));
     h.docker.start(app);
     h.reconciler.setDesired(DockerHarness.state(d));
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.docker.listOwned(h.node).stream()

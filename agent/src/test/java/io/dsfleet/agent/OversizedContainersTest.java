@@ -2,6 +2,7 @@ package io.dsfleet.agent;
 
 import static io.dsfleet.agent.DockerHarness.ds;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.ImageInfo;
@@ -14,6 +15,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -27,7 +30,8 @@ import org.junit.jupiter.api.io.TempDir;
  * 4 MiB of an answer: an image with megabytes of it is refused before a container is made, and a
  * container whose inspect is over the limit anyway (made by someone else with the agent's labels,
  * or by an older agent) is known by its list line instead of failing every pass of the node (a
- * review found one such container stopped all pod work on the node, silently). On the real daemon.
+ * review found one such container stopped all pod work on the node, silently). An image's
+ * HEALTHCHECK runs at most once a second. On the real daemon.
  */
 class OversizedContainersTest {
   static final String C0 = "spec.template.spec.containers[0]";
@@ -82,6 +86,41 @@ class OversizedContainersTest {
     } finally {
       api("DELETE", "/containers/" + big + "?force=1", "");
     }
+  }
+
+  /**
+   * An image asking Docker to run its HEALTHCHECK every millisecond (a review's image had the
+   * daemon, containerd and runc spend most of a core on it, outside the pod's limits): its
+   * containers run it once a second, its test still the image's, and it still decides readiness.
+   */
+  @Test
+  void anImagesHealthCheckRunsAtMostOnceASecond() throws Exception {
+    String id = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"sh\", \"-c\", \"sleep 3600 & wait\"],"
+        + " \"Healthcheck\": {\"Test\": [\"CMD-SHELL\", \"true\"], \"Interval\": 1000000, \"Timeout\": 1000000000, \"Retries\": 1}}");
+    image = "local/fasthealth-" + h.node + ":1";
+    String[] repoTag = image.split(":");
+    api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
+    api("DELETE", "/containers/" + id + "?force=1", "");
+    assertThat(h.docker.inspectImage(image).orElseThrow().healthIntervalNanos()).isEqualTo(1_000_000L);
+
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", image)));
+    var s = h.awaitStatus(p -> p.getReady(), Duration.ofSeconds(60));
+    assertThat(s.getContainers(0).getReady()).as("healthy: the image's test ran").isTrue();
+    ContainerInfo app = h.docker.listOwned(h.node).stream().filter(c -> c.running()).findFirst().orElseThrow();
+    String inspect = api("GET", "/containers/" + app.id() + "/json", "");
+    assertThat(inspect).contains("\"Interval\":1000000000").doesNotContain("\"Interval\":1000000,")
+        .contains("\"Test\":[\"CMD-SHELL\",\"true\"]");
+    List<java.time.Instant> runs = new ArrayList<>();
+    await().atMost(Duration.ofSeconds(20)).until(() -> {
+      runs.clear();
+      Matcher m = Pattern.compile("\"Start\":\"([^\"]+)\"").matcher(api("GET", "/containers/" + app.id() + "/json", ""));
+      while (m.find()) {
+        runs.add(java.time.Instant.parse(m.group(1)));
+      }
+      return runs.size() >= 5; // Docker keeps the last five
+    });
+    assertThat(Duration.between(runs.get(0), runs.get(runs.size() - 1))).as("five runs of the check span four intervals")
+        .isGreaterThan(Duration.ofMillis(3500));
   }
 
   /** Creates a container through the API (the CLI cannot carry megabytes of environment); its id. */

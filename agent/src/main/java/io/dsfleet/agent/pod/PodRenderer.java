@@ -80,7 +80,7 @@ public final class PodRenderer {
         labels(ctx, "POD", Labels.SANDBOX, 0, attempt, 0), List.of(), hostPorts(pod), hostNetwork ? "host" : "bridge",
         Boolean.TRUE.equals(pod.hostIPC()) ? "host" : "shareable", Boolean.TRUE.equals(pod.hostPID()) ? "host" : null,
         false, List.of(), List.of(), null, List.of(), true, List.of("no-new-privileges"), 0, 0, 0, false, false,
-        hostNetwork ? null : hostname(ctx.podName()));
+        hostNetwork ? null : hostname(ctx.podName()), null);
   }
 
   /** The ports the pod publishes on the host: none on the host's network (its ports are the host's already). */
@@ -120,7 +120,8 @@ public final class PodRenderer {
    * @param seccompProfile the content of a Localhost seccomp profile, or null
    */
   public static ContainerSpec container(PodContext ctx, Container c, String role, int restarts, int streak, String sandboxId, int attempt,
-      String image, String podIp, List<ContainerSpec.Mount> mounts, String imageUser, String seccompProfile, String suffix) {
+      String image, String podIp, List<ContainerSpec.Mount> mounts, String imageUser, String seccompProfile, String suffix,
+      ContainerSpec.HealthTiming health) {
     PodSpec pod = ctx.template().spec();
     Map<String, String> env = Env.build(ctx, c, podIp);
     SecurityContext sc = c.securityContext();
@@ -211,7 +212,7 @@ public final class PodRenderer {
         privileged, sc != null && sc.capabilities() != null ? list(sc.capabilities().add()) : List.of(),
         sc != null && sc.capabilities() != null ? list(sc.capabilities().drop()) : List.of(), user, groups,
         sc != null && Boolean.TRUE.equals(sc.readOnlyRootFilesystem()), securityOpts, nanoCpus, memory, shares,
-        Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), alone && !hostNetwork ? hostname(ctx.podName()) : null);
+        Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), alone && !hostNetwork ? hostname(ctx.podName()) : null, health);
   }
 
   /**

@@ -292,7 +292,7 @@ public final class Executor {
       String seccomp = seccomp(pod, c);
       String sandboxId = sandbox == null ? null : sandbox.id();
       id = create(n -> PodRenderer.container(pod.ctx(), c, s.role(), s.restarts(), s.streak(), sandboxId, s.attempt(), image.id(),
-          podIp, mounts, image.user(), seccomp, n));
+          podIp, mounts, image.user(), seccomp, n, image.healthFloor()));
     } catch (PodConfigError e) {
       if (wanted.getAsBoolean()) { // a template replaced meanwhile starts without this one's back-off
         failed(key, e.reason(), e.getMessage());

@@ -15,6 +15,7 @@ import java.util.Map;
  * @param memoryBytes memory limit, 0 for none (the same limit caps memory plus swap: no swap)
  * @param cpuShares relative cpu weight from the cpu request, 0 for the default
  * @param securityOpts Docker security options (no-new-privileges, seccomp=..., label=...)
+ * @param health the image's HEALTHCHECK timing made slower where it is too frequent, null to keep the image's
  */
 public record ContainerSpec(
     String name,
@@ -41,10 +42,18 @@ public record ContainerSpec(
     long cpuShares,
     boolean tty,
     boolean stdin,
-    String hostname) {
+    String hostname,
+    HealthTiming health) {
 
   /** A bind mount. propagation: "rslave", "rshared" or null for the runtime's default (private; slave inside Docker's data root). */
   public record Mount(String source, String target, boolean readOnly, String propagation) {}
 
   public record PortBinding(int containerPort, int hostPort, String protocol, String hostIp) {}
+
+  /**
+   * How often Docker runs an image's HEALTHCHECK, where the container sets it: the interval and
+   * the start period's interval in nanoseconds, null to inherit the image's (its test, timeout and
+   * retries are always inherited).
+   */
+  public record HealthTiming(Long intervalNanos, Long startIntervalNanos) {}
 }

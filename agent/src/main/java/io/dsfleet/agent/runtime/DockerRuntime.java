@@ -16,6 +16,7 @@ import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.ContainerNetwork;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HealthCheck;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.InternetProtocol;
 import com.github.dockerjava.api.model.LogConfig;
@@ -315,8 +316,11 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
           }
         }
       }
+      var health = config == null ? null : config.getHealthcheck();
       return Optional.of(new ImageInfo(r.getId(), config == null || config.getUser() == null ? "" : config.getUser(),
-          config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels()), ImageInfo.jsonBytes(settings)));
+          config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels()), ImageInfo.jsonBytes(settings),
+          health == null || health.getInterval() == null ? 0 : health.getInterval(),
+          health == null || health.getStartInterval() == null ? 0 : health.getStartInterval()));
     } catch (NotFoundException e) {
       return Optional.empty();
     }
@@ -402,6 +406,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       }
       if (spec.hostname() != null) {
         cmd.withHostName(spec.hostname());
+      }
+      if (spec.health() != null) { // Docker takes the image's test, timeout and retries for what is not set here
+        cmd.withHealthcheck(new HealthCheck().withInterval(spec.health().intervalNanos()).withStartInterval(spec.health().startIntervalNanos()));
       }
       try {
         return cmd.exec().getId();

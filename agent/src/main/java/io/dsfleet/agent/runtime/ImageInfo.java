@@ -8,10 +8,28 @@ import java.util.Map;
  * @param user the user it runs as by default ("" for root), for runAsNonRoot
  * @param settingsBytes the bytes of its environment, command and entrypoint as Docker's JSON
  *     carries them (each of its containers' inspects carries them all)
+ * @param healthIntervalNanos its HEALTHCHECK's interval, 0 for none or Docker's default (30 s)
+ * @param healthStartIntervalNanos its HEALTHCHECK's interval during the start period, 0 for none or the interval
  */
-public record ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes) {
+public record ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
+    long healthStartIntervalNanos) {
   public ImageInfo(String id, String user, Map<String, String> labels) {
-    this(id, user, labels, 0);
+    this(id, user, labels, 0, 0, 0);
+  }
+
+  /**
+   * The least time between two runs of an image's HEALTHCHECK, as a probe's least period in
+   * Kubernetes: Docker allows a millisecond, and an image asking for that had the daemon, containerd
+   * and runc run about 15 execs a second, most of a core outside the pod's limits.
+   */
+  public static final long MIN_HEALTH_INTERVAL_NANOS = 1_000_000_000L;
+
+  /** The timing its containers get instead of the image's where the image's is too frequent; null when it is not. */
+  public ContainerSpec.HealthTiming healthFloor() {
+    boolean interval = healthIntervalNanos > 0 && healthIntervalNanos < MIN_HEALTH_INTERVAL_NANOS;
+    boolean start = healthStartIntervalNanos > 0 && healthStartIntervalNanos < MIN_HEALTH_INTERVAL_NANOS;
+    return interval || start ? new ContainerSpec.HealthTiming(interval ? MIN_HEALTH_INTERVAL_NANOS : null,
+        start ? MIN_HEALTH_INTERVAL_NANOS : null) : null;
   }
 
   /**

@@ -41,7 +41,7 @@ class DockerEventsTest {
   void aContainerThatDiedJustBeforeTheStreamWasAskedForIsStillAnEvent() throws Exception {
     id = h.docker.create(new ContainerSpec("dsf-events-" + h.node, "local/busybox:1", List.of("sh", "-c"), List.of("sleep 3600"), null, Map.of(),
         Map.of(Labels.MANAGED, "true", Labels.NODE, h.node, Labels.NAMESPACE, "ops", Labels.POD, "events-pod"), List.of(), List.of(), "none", "private", null, false, List.of(), List.of(), null,
-        List.of(), false, List.of(), 0, 0, 0, false, false, null));
+        List.of(), false, List.of(), 0, 0, 0, false, false, null, null));
     h.docker.start(id);
     h.docker.stop(id, Duration.ZERO); // killed: its die event is in the daemon's past when the stream is asked for
 

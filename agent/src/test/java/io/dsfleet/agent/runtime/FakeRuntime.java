@@ -109,7 +109,7 @@ public final class FakeRuntime implements ContainerRuntime {
   public synchronized String addForeign(String name, Map<String, String> labels, boolean labelsFromImage) {
     Fake f = new Fake();
     f.spec = new ContainerSpec(name, "foreign", null, null, null, Map.of(), labels, List.of(), List.of(), "bridge", "private", null,
-        false, List.of(), List.of(), null, List.of(), false, List.of(), 0, 0, 0, false, false, null);
+        false, List.of(), List.of(), null, List.of(), false, List.of(), 0, 0, 0, false, false, null, null);
     f.id = "c" + ids.incrementAndGet();
     f.created = clock.instant();
     f.state = "running";

@@ -19,4 +19,14 @@ class ImageInfoTest {
   void settingsAreCountedWithTheirQuotesAndCommas() {
     assertThat(ImageInfo.jsonBytes(List.of("PATH=/bin", "\u2028"))).isEqualTo((9 + 3) + (6 + 3));
   }
+
+  @Test
+  void aHealthCheckMoreOftenThanOnceASecondIsSlowedToItAndNoOtherIsTouched() {
+    long ms = 1_000_000L;
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0).healthFloor()).as("none, or Docker's default").isNull();
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 1000 * ms, 0).healthFloor()).isNull();
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 1, 0).healthFloor()).isEqualTo(new ContainerSpec.HealthTiming(1000 * ms, null));
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 30_000 * ms, 5 * ms).healthFloor())
+        .isEqualTo(new ContainerSpec.HealthTiming(null, 1000 * ms));
+  }
 }
