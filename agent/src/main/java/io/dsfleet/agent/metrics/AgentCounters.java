@@ -33,6 +33,9 @@ public final class AgentCounters {
   public static final Counter BACKOFFS = Counter.builder().name("dsfleet_agent_backoffs_total")
       .help("Failures that made the agent wait before trying again (pulls, creates, starts, sandboxes, volumes), by reason")
       .labelNames("reason").withoutExemplars().build();
+  public static final Counter STATE_WRITE_FAILURES = Counter.builder().name("dsfleet_agent_state_write_failures_total")
+      .help("Writes of the desired set into the state directory that failed (a full or failing disk): the set is acted on"
+          + " anyway and written again every 5 s").withoutExemplars().build();
 
   static {
     // bounded labels exported from the start, at 0: rate() and alerts see the first one
@@ -52,6 +55,7 @@ public final class AgentCounters {
     r.register(PROBES);
     r.register(RESTARTS);
     r.register(BACKOFFS);
+    r.register(STATE_WRITE_FAILURES);
   }
 
   /**

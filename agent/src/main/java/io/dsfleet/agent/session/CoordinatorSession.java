@@ -28,6 +28,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CoordinatorSession implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorSession.class);
+  /** How long a desired set the disk refused waits before it is written again. */
+  static final Duration WRITE_RETRY = Duration.ofSeconds(5);
   private final NodeInfo info;
   private final Reconciler reconciler;
   private final LocalState state;
@@ -432,6 +434,30 @@ public final class CoordinatorSession implements AutoCloseable {
     }
   }
 
+  /** Whether a write of a set the disk refused is scheduled. */
+  private final java.util.concurrent.atomic.AtomicBoolean writingAgain = new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Tries the refused set again in {@link #WRITE_RETRY}, and again after that until it is written (or the session closes). */
+  private void writeAgainLater() {
+    if (writingAgain.compareAndSet(false, true)) {
+      scheduler.schedule(() -> work.execute(this::writeAgain), WRITE_RETRY.toMillis(), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private void writeAgain() {
+    writingAgain.set(false);
+    if (!writes.begin()) { // closed (left, removed): nothing more is written
+      return;
+    }
+    try {
+      if (!desiredSets.writeAgain()) {
+        writeAgainLater();
+      }
+    } finally {
+      writes.end();
+    }
+  }
+
   private void handle(CoordinatorMessage m) {
     switch (m.getMsgCase()) {
       case DESIRED -> {
@@ -440,7 +466,12 @@ public final class CoordinatorSession implements AutoCloseable {
           return;
         }
         try { // outside the session's lock: heartbeats and reports do not wait for the disk
-          desiredSets.take(d);
+          if (!desiredSets.take(d)) {
+            writeAgainLater();
+          }
+        } catch (RuntimeException e) {
+          log.error("desired set version {} not taken: {}", d.getVersion(), e.toString()); // gRPC's cancel names no cause
+          throw e;
         } finally {
           writes.end();
         }

@@ -16,23 +16,33 @@ import org.slf4j.LoggerFactory;
  * How the session takes in a desired set: the pods it releases written first; a set that only adds
  * pods to the one on disk acted on while it is written (the new pods' Docker calls do not wait for
  * the disk's sync); any other written first, so no pod is stopped, replaced or taken back on the
- * strength of a set that is not on disk (docs/agent.md, "Static stability"). One set at a time:
+ * strength of a set that is not on disk (docs/agent.md, "Static stability"). Unless the disk
+ * refuses it (full, failing, read-only): then the set is acted on all the same and written again
+ * until a write succeeds ({@link #writeAgain}), since a node that takes no change while its disk
+ * is full can never be given the one that frees it (a review's pod filled the disk and the node
+ * took nothing more, the deletion of that pod included). An agent restarted before the write
+ * succeeds starts from the older set on disk, until its coordinator answers. One set at a time:
  * the session's calls come one after another.
  */
 final class DesiredSets {
   private static final Logger log = LoggerFactory.getLogger(DesiredSets.class);
   private final LocalState state;
   private final Reconciler reconciler;
-  /** The last set could not be written: the next ones are written before they are acted on. */
-  private volatile boolean writeFailed;
+  /** The set acted on that the disk refused, until a write of it or a newer one succeeds; null when none. */
+  private DesiredState unwritten;
 
   DesiredSets(LocalState state, Reconciler reconciler) {
     this.state = state;
     this.reconciler = reconciler;
   }
 
-  /** Acts on {@code d} and writes it; it is on disk when this returns (a failed write throws, and what the set added goes again). */
-  void take(DesiredState d) {
+  /**
+   * Acts on {@code d} and writes it. Returns false when the disk refused the write: the set is
+   * acted on all the same, and {@link #writeAgain} must follow. Releasing pods that cannot be
+   * written throws, and the set is not acted on (a released pod must never be taken for one no
+   * longer desired).
+   */
+  synchronized boolean take(DesiredState d) {
     if (d.getOrphanedPodsCount() > 0) {
       // before the set is acted on: a released pod is never taken for one no longer desired
       Set<String> orphans = state.loadOrphans();
@@ -43,22 +53,41 @@ final class DesiredSets {
       }
     }
     DesiredState onDisk = state.written().orElse(null);
-    boolean early = !writeFailed && onDisk != null && onlyAdds(onDisk, d, reconciler.orphans());
+    // while the disk refuses writes, a set is tried on it first (and acted on when it refuses)
+    boolean early = unwritten == null && onDisk != null && onlyAdds(onDisk, d, reconciler.orphans());
     if (early) {
       reconciler.setDesired(d);
     }
-    try {
-      state.saveDesired(d);
-      writeFailed = false;
-    } catch (RuntimeException e) {
-      writeFailed = true; // until a write succeeds, every set is written first
-      if (early) {
-        reconciler.setDesired(onDisk); // back to what is on disk: the pods it added go
-      }
-      throw e;
-    }
+    boolean written = write(d);
     if (!early) {
       reconciler.setDesired(d);
+    }
+    return written;
+  }
+
+  /** Writes the set the disk refused last, if one waits; true when none waits any more. */
+  synchronized boolean writeAgain() {
+    return unwritten == null || write(unwritten);
+  }
+
+  private boolean write(DesiredState d) {
+    try {
+      state.saveDesired(d);
+      if (unwritten != null) {
+        log.info("desired set version {} written; the state directory takes writes again", d.getVersion());
+      }
+      unwritten = null;
+      return true;
+    } catch (RuntimeException e) {
+      if (unwritten == null) {
+        log.error("cannot write desired set version {} into the state directory: {}; acting on it all the same, and"
+            + " writing it again every few seconds (an agent restarted before that starts from version {} on disk until the"
+            + " coordinator answers)", d.getVersion(), e.getCause() != null ? e.getCause().toString() : e.toString(),
+            state.written().map(DesiredState::getVersion).orElse(0L));
+      }
+      io.dsfleet.agent.metrics.AgentCounters.STATE_WRITE_FAILURES.inc();
+      unwritten = d;
+      return false;
     }
   }
 

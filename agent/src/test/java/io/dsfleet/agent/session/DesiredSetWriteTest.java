@@ -34,14 +34,15 @@ import org.junit.jupiter.api.Test;
 /**
  * When the agent acts on a desired set against when it is on disk (docs/agent.md, "Static
  * stability"): a set that only adds pods is acted on while it is written, any other after; the
- * acknowledgement always waits for the write; a failed write takes back what it added, and the
- * sets after it are written first.
+ * acknowledgement always waits for the write; a set the disk refuses is acted on all the same
+ * (a node whose disk is full must still take the change that frees it), written again until the
+ * disk takes it, and the sets meanwhile are tried on the disk first.
  */
 class DesiredSetWriteTest extends SessionTestBase {
-  /** A disk whose desired-set writes wait for the test, and may fail once. */
+  /** A disk whose desired-set writes wait for the test, and fail while it is full. */
   static final class Disk extends LocalState {
     volatile CountDownLatch busy = new CountDownLatch(0);
-    volatile boolean failNext;
+    volatile boolean full;
     /** Writes begun: the barrier before asserting what a set did while its write waits. */
     final java.util.concurrent.atomic.AtomicInteger begun = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -58,8 +59,7 @@ class DesiredSetWriteTest extends SessionTestBase {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-      if (failNext) {
-        failNext = false;
+      if (full) {
         throw new UncheckedIOException(new IOException("No space left on device"));
       }
       super.saveDesired(state);
@@ -132,32 +132,36 @@ class DesiredSetWriteTest extends SessionTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 3);
         assertThat(reconciler.desiredPods()).containsExactlyInAnyOrder("ops/b", "ops/c");
 
-        // a write that fails: the pod it added goes again, no acknowledgement, and the next set is written first
-        disk.busy = new CountDownLatch(1);
-        disk.failNext = true;
-        coordinator.desired = set(4, "b", "c", "d"); // what the coordinator sends when the session opens again
-        coordinator.send(CoordinatorMessage.newBuilder().setDesired(coordinator.desired).build());
-        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/d") && disk.begun.get() == 4);
-        CountDownLatch failing = disk.busy;
-        disk.busy = new CountDownLatch(1); // for the write after the failure, before the session can reopen
-        failing.countDown(); // the write fails
-        await().atMost(Duration.ofSeconds(30)).until(() -> !reconciler.desiredPods().contains("ops/d"));
-        assertThat(reconciler.desiredPods()).as("back to the set on disk").containsExactlyInAnyOrder("ops/b", "ops/c");
-        // the session ended on the failure; the coordinator sends the set again when it opens again
-        await().atMost(Duration.ofSeconds(30)).until(() -> disk.begun.get() == 5);
-        assertThat(reconciler.desiredPods()).as("after a failed write, written first").doesNotContain("ops/d");
-        assertThat(coordinator.desiredAcks.get()).isEqualTo(3);
-        disk.busy.countDown();
+        // the disk full: a set removing a pod and adding one is acted on all the same (the pod removed
+        // may be what fills the disk), acknowledged, and written again until the disk takes it
+        disk.full = true;
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(4, "c", "d")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().equals(Set.of("ops/c", "ops/d")));
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 4);
-        assertThat(reconciler.desiredPods()).containsExactlyInAnyOrder("ops/b", "ops/c", "ops/d");
+        assertThat(new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion()).as("still the set before").isEqualTo(3);
+        int tries = disk.begun.get();
+        await().atMost(Duration.ofSeconds(30)).until(() -> disk.begun.get() > tries); // tried again, refused again
+        assertThat(coordinator.sessionsOpened.get()).as("the session goes on: heartbeats, reports and the next sets").isEqualTo(1);
+        // while the disk refuses, an added pod is not acted on ahead of the write: the write is tried first
+        disk.busy = new CountDownLatch(1);
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(5, "c", "d", "e")).build());
+        int before5 = disk.begun.get();
+        await().atMost(Duration.ofSeconds(30)).until(() -> disk.begun.get() > before5);
+        assertThat(reconciler.desiredPods()).doesNotContain("ops/e");
+        disk.busy.countDown();
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/e"));
+        disk.full = false; // space freed: the retry writes the latest set
+        await().atMost(Duration.ofSeconds(30))
+            .until(() -> new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion() == 5);
+        assertThat(coordinator.desiredAcks.get()).isEqualTo(5);
 
         // a write that succeeded: added pods go ahead of the write again
         disk.busy = new CountDownLatch(1);
-        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(5, "b", "c", "d", "e")).build());
-        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/e"));
-        assertThat(coordinator.desiredAcks.get()).isEqualTo(4);
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(6, "c", "d", "e", "f")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/f"));
+        assertThat(coordinator.desiredAcks.get()).isEqualTo(5);
         disk.busy.countDown();
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 5);
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 6);
       } finally {
         disk.busy.countDown();
         session.close();
