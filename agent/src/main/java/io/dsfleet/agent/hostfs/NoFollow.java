@@ -190,6 +190,72 @@ public final class NoFollow {
     }
   }
 
+  /**
+   * The bytes a directory tree holds, as an emptyDir's sizeLimit counts them: regular files' sizes
+   * and 4 KiB for each directory, nothing followed through a link, nothing counted on another file
+   * system (a mount). Counting stops once it is over {@code stopAbove}; a tree of more than
+   * {@code maxEntries} entries, or deeper than {@link #MAX_DEPTH} levels, is not measured further
+   * and counts as {@link Long#MAX_VALUE} (a container could otherwise hide bytes from the count,
+   * or make every count take minutes). Missing: 0.
+   */
+  public static long usage(Path p, long stopAbove, long maxEntries) throws IOException {
+    Optional<BasicFileAttributes> a = lstat(p);
+    if (a.isEmpty() || !a.get().isDirectory() || a.get().isSymbolicLink()) {
+      return a.map(x -> x.isRegularFile() ? x.size() : 0L).orElse(0L);
+    }
+    String device = device(a.get());
+    Path parent = p.toAbsolutePath().getParent();
+    long bytes = 4096;
+    long entries = 0;
+    try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent)) {
+      if (!(ds instanceof SecureDirectoryStream<Path> root)) {
+        throw new IOException("this platform cannot measure " + p + " without following links");
+      }
+      Deque<Level> levels = new ArrayDeque<>();
+      try {
+        levels.push(new Level(root, p.getFileName(), root.newDirectoryStream(p.getFileName(), NOFOLLOW)));
+        while (!levels.isEmpty() && bytes <= stopAbove) {
+          Level top = levels.peek();
+          if (!top.entries.hasNext()) {
+            levels.pop().dir.close();
+            continue;
+          }
+          if (++entries > maxEntries) {
+            return Long.MAX_VALUE;
+          }
+          Path name = top.entries.next().getFileName();
+          BasicFileAttributes e;
+          try {
+            e = top.dir.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
+          } catch (NoSuchFileException gone) {
+            continue;
+          }
+          if (e.isDirectory() && !e.isSymbolicLink()) {
+            if (!device(e).equals(device)) {
+              continue;
+            }
+            if (levels.size() >= MAX_DEPTH) {
+              return Long.MAX_VALUE;
+            }
+            bytes += 4096;
+            try {
+              levels.push(new Level(top.dir, name, top.dir.newDirectoryStream(name, NOFOLLOW)));
+            } catch (java.nio.file.FileSystemException gone) {
+              // removed or swapped for a link meanwhile: not ours to count
+            }
+          } else if (e.isRegularFile()) {
+            bytes += e.size();
+          }
+        }
+      } finally {
+        for (Level l : levels) {
+          l.dir.close();
+        }
+      }
+    }
+    return bytes;
+  }
+
   private static final java.security.SecureRandom HOIST_NAMES = new java.security.SecureRandom();
 
   /** Moves directory {@code name} of {@code from} into {@code to} under a fresh name (the tree's own names may be anything). */

@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  *   <li>configMap, secret, downwardAPI, projected: written by {@link AtomicWriter}, always mounted
  *       read-only whatever {@code readOnly} says (as Kubernetes since 1.10); secret volumes and
  *       projected volumes with a secret live on a tmpfs of their own, never on the host's disk.
- *   <li>emptyDir: a directory shared by the pod's containers; {@code medium: Memory} is one tmpfs
- *       (with {@code sizeLimit}) shared by them.
+ *   <li>emptyDir: a directory shared by the pod's containers, its {@code sizeLimit} enforced by
+ *       eviction ({@code Evictions}); {@code medium: Memory} is one tmpfs (with {@code sizeLimit})
+ *       shared by them.
  *   <li>hostPath: type checks as the kubelet; a missing path without a type is created as a
  *       directory (what Kubernetes' runtimes do), {@code DirectoryOrCreate}/{@code FileOrCreate} too.
  *   <li>subPath: resolved inside the volume's real path ({@link SubPaths}); for volumes a container
@@ -55,6 +56,21 @@ public final class Volumes {
 
   /** Where a volume is on the host. */
   public record Source(Path path, Kind kind) {}
+
+  /** An emptyDir on the host's disk with a sizeLimit: its directory, and the limit as written and in bytes. */
+  public record LimitedDir(String name, Path dir, String limit, long limitBytes) {}
+
+  /** The pod's emptyDir volumes on disk (not {@code medium: Memory}, whose tmpfs has the size) that set a sizeLimit. */
+  public static List<LimitedDir> limitedDiskVolumes(PodContext ctx) {
+    List<LimitedDir> out = new java.util.ArrayList<>();
+    for (Volume v : list(ctx.template().spec().volumes())) {
+      if (v.emptyDir() != null && !"Memory".equals(v.emptyDir().medium()) && v.emptyDir().sizeLimit() != null) {
+        out.add(new LimitedDir(v.name(), ctx.podDir().resolve("volumes").resolve(v.name()), v.emptyDir().sizeLimit(),
+            io.dsfleet.common.Quantities.bytes(v.emptyDir().sizeLimit())));
+      }
+    }
+    return out;
+  }
 
   private final Mounts mounts;
   private final Clock clock;

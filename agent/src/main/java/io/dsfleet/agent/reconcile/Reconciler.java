@@ -101,6 +101,7 @@ public final class Reconciler {
   /** Pods released by an orphan delete: never touched, never reported (unless desired again). */
   private volatile Set<String> orphans = Set.of();
   private final PodWork busy = new PodWork();
+  private final Evictions evictions = new Evictions();
   private final Set<String> collecting = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
   private final PodStarts starts = new PodStarts();
@@ -283,7 +284,7 @@ public final class Reconciler {
     Map<String, DesiredPod> want = desired;
     Set<String> released = orphans;
     probes.sync(want, owned, now);
-    Map<String, ProbeVerdict> verdicts = probes.verdicts();
+    Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
     PodsDir dirs = listPodsDir();
     NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(sourcesReady, want, owned, released, verdicts, failures,
         Map.copyOf(executor.volumesWritten), dirs.pods(), now));
@@ -332,6 +333,7 @@ public final class Reconciler {
         }
       });
     }
+    enforceVolumeLimits(want, owned, now);
     for (String trash : dirs.trash()) {
       if (!failures.get("trash/" + trash).map(f -> f.active(now)).orElse(false) && collecting.add("trash/" + trash)) {
         threads.gc().execute(() -> {
@@ -343,7 +345,7 @@ public final class Reconciler {
         });
       }
     }
-    quiet.fullPassDone(failures.any() || probes.any() || !plan.garbage().isEmpty() || !plan.removeDirs().isEmpty()
+    quiet.fullPassDone(failures.any() || probes.any() || evictions.any() || !plan.garbage().isEmpty() || !plan.removeDirs().isEmpty()
         || plan.pods().values().stream().anyMatch(a -> !a.isEmpty()) || !plan.teardown().isEmpty());
     List<OwnedContainer> reported = owned.stream().filter(c -> !released.contains(c.pod()) || want.containsKey(c.podKey())).toList();
     List<PodStatus> report = StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now);
@@ -467,6 +469,41 @@ public final class Reconciler {
     return new PodsDir(pods, trash);
   }
 
+  /**
+   * emptyDir sizeLimits on disk ({@link Evictions}): every 10 s each pod's limited volumes are
+   * measured, under the pod's own work on the collector's thread; an evicted pod's app containers
+   * get a kill verdict and a wait (reason {@code Evicted}) before they start again, and once none
+   * runs its volumes over their limit are emptied.
+   */
+  private void enforceVolumeLimits(Map<String, DesiredPod> want, List<OwnedContainer> owned, Instant now) {
+    evictions.retain(want.keySet());
+    if (evictions.checkDue(now)) {
+      for (DesiredPod d : want.values()) {
+        if (d.ctx() != null && !Volumes.limitedDiskVolumes(d.ctx()).isEmpty()) {
+          dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
+            if (evictions.measure(d)) {
+              d.template().spec().containers().forEach(c -> failures.failed(Failures.key(d.key(), c.name()), "Evicted",
+                  evictions.why(d.key()), clock.instant()));
+              wakeUp();
+            }
+          });
+        }
+      }
+    }
+    for (DesiredPod d : want.values()) {
+      if (evictions.stopped(d.key(), owned)) {
+        dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
+          try {
+            evictions.empty(d);
+          } catch (IOException e) {
+            log.warn("pod {}: emptying its evicted volumes: {}; tried again", d.key(), e.toString());
+          }
+          wakeUp();
+        });
+      }
+    }
+  }
+
   /** Pod work: a worker's steps, a teardown, or the removal of a pod's directory. */
   private enum Work {
     STEPS, TEARDOWN, DIRECTORY;
@@ -517,7 +554,7 @@ public final class Reconciler {
           : owned(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream().filter(c -> c.podKey().equals(d.key())).toList();
       boolean current = d.configs().equals(executor.volumesWritten.get(d.key()));
       List<PodPlanner.Action> actions = PodPlanner.decide(d, observed,
-          new PodPlanner.Facts(probes.verdicts(), failures, current, clock.instant()));
+          new PodPlanner.Facts(evictions.withKills(probes.verdicts(), observed), failures, current, clock.instant()));
       boolean startsSandbox = actions.stream().anyMatch(a -> a instanceof PodPlanner.StartSandbox);
       if (startsSandbox && sandboxStarted) {
         // it started, yet it is not seen running: never a tight loop of new sandboxes

@@ -106,4 +106,23 @@ class SubPathsTest {
       assertThat(left.map(q -> q.getFileName().toString())).as("nothing moved out of the tree").doesNotContain("d");
     }
   }
+
+  /** What an emptyDir's sizeLimit counts: files' sizes and 4 KiB a directory, never through a link; too many entries or levels count as over. */
+  @Test
+  void usageCountsTheTreeItselfFollowsNoLinkAndCallsAnUnmeasurableTreeOver() throws Exception {
+    Files.write(outside.resolve("big"), new byte[100_000]);
+    Path d = Files.createDirectories(vol.resolve("t/sub"));
+    Files.write(d.resolve("f"), new byte[1000]);
+    Files.createSymbolicLink(d.resolve("to-outside"), outside);
+    Files.createSymbolicLink(d.resolve("to-big"), outside.resolve("big"));
+    assertThat(NoFollow.usage(vol.resolve("t"), Long.MAX_VALUE - 1, 1000)).as("two directories and one file").isEqualTo(2 * 4096 + 1000);
+    assertThat(NoFollow.usage(vol.resolve("missing"), 0, 1000)).isZero();
+    assertThat(NoFollow.usage(vol.resolve("t"), Long.MAX_VALUE - 1, 2)).as("more entries than measured").isEqualTo(Long.MAX_VALUE);
+    Path cur = vol.resolve("deep");
+    for (int i = 0; i <= NoFollow.MAX_DEPTH; i++) {
+      cur = Files.createDirectory(cur);
+      cur = cur.resolve("d");
+    }
+    assertThat(NoFollow.usage(vol.resolve("deep"), Long.MAX_VALUE - 1, 1_000_000)).as("deeper than measured").isEqualTo(Long.MAX_VALUE);
+  }
 }

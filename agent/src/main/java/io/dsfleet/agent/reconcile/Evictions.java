@@ -1,0 +1,122 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.hostfs.NoFollow;
+import io.dsfleet.agent.pod.Volumes;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sizeLimit of emptyDir volumes on the host's disk, enforced as the kubelet's eviction manager
+ * does: every {@link #CHECK_EVERY} each such volume is measured ({@link NoFollow#usage}), and a pod
+ * with one over its limit is evicted: its app containers are stopped (a kill verdict, as a failed
+ * liveness probe's), none starts again (waiting, reason {@code Evicted}) until the volumes over their
+ * limit are emptied, and then the pod starts again, as the new pod Kubernetes' DaemonSet controller
+ * makes for an evicted one would, with empty volumes. Before, a sizeLimit on disk was taken and
+ * ignored: a review's pod filled the state directory's disk through a volume of {@code sizeLimit: 1Mi}.
+ */
+final class Evictions {
+  private static final Logger log = LoggerFactory.getLogger(Evictions.class);
+  /** How often limited volumes are measured (the kubelet's housekeeping period). */
+  static final Duration CHECK_EVERY = Duration.ofSeconds(10);
+  /** Entries of one volume measured at most: a volume of more counts as over its limit. */
+  static final long MAX_ENTRIES = 1_000_000;
+
+  /** Why each pod is evicted, by pod key, until its volumes are emptied. */
+  private final Map<String, String> evicted = new ConcurrentHashMap<>();
+  /** The pass thread's only. */
+  private Instant nextCheck = Instant.MIN;
+
+  /** Whether the volumes are due to be measured at {@code now} (the pass thread asks, once a pass). */
+  boolean checkDue(Instant now) {
+    if (now.isBefore(nextCheck)) {
+      return false;
+    }
+    nextCheck = now.plus(CHECK_EVERY);
+    return true;
+  }
+
+  /** Why the pod is evicted, or null. */
+  String why(String podKey) {
+    return evicted.get(podKey);
+  }
+
+  boolean any() {
+    return !evicted.isEmpty();
+  }
+
+  /** Forgets the pods no longer desired. */
+  void retain(Set<String> podKeys) {
+    evicted.keySet().retainAll(podKeys);
+  }
+
+  /**
+   * Measures the pod's limited volumes; true when one is over its limit and the pod was not
+   * evicted already (it is now). Any thread, under the pod's own work (never beside its worker).
+   */
+  boolean measure(DesiredPod d) {
+    if (evicted.containsKey(d.key())) {
+      return false;
+    }
+    for (Volumes.LimitedDir v : Volumes.limitedDiskVolumes(d.ctx())) {
+      long used;
+      try {
+        used = NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES);
+      } catch (IOException | RuntimeException e) {
+        log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
+        continue;
+      }
+      if (used > v.limitBytes()) {
+        String why = "emptyDir volume \"" + v.name() + "\" " + (used == Long.MAX_VALUE ? "holds more than the agent measures (over "
+            + MAX_ENTRIES + " entries or deeper than 256 levels)" : "uses " + used + " bytes") + ", over its sizeLimit " + v.limit()
+            + ": the pod was evicted (its containers stopped, the volume emptied) and starts again";
+        evicted.put(d.key(), why);
+        log.warn("pod {}: {}", d.key(), why);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The probes' verdicts with a kill for every running app container of an evicted pod among
+   * {@code containers}.
+   */
+  Map<String, ProbeVerdict> withKills(Map<String, ProbeVerdict> verdicts, Collection<OwnedContainer> containers) {
+    if (evicted.isEmpty()) {
+      return verdicts;
+    }
+    Map<String, ProbeVerdict> out = new HashMap<>(verdicts);
+    for (OwnedContainer c : containers) {
+      String why = evicted.get(c.podKey());
+      if (why != null && c.running() && !c.isSandbox()) {
+        out.put(c.id(), new ProbeVerdict(true, false, null, why));
+      }
+    }
+    return out;
+  }
+
+  /** Whether the evicted pod's app containers are all stopped among {@code containers}: its volumes may be emptied. */
+  boolean stopped(String podKey, Collection<OwnedContainer> containers) {
+    return evicted.containsKey(podKey) && containers.stream().noneMatch(c -> c.podKey().equals(podKey) && c.running() && !c.isSandbox());
+  }
+
+  /** Empties the evicted pod's volumes over their limit (the next start makes them again) and ends its eviction. */
+  void empty(DesiredPod d) throws IOException {
+    for (Volumes.LimitedDir v : Volumes.limitedDiskVolumes(d.ctx())) {
+      if (NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES) > v.limitBytes()) {
+        NoFollow.deleteTree(v.dir());
+      }
+    }
+    evicted.remove(d.key());
+    log.info("pod {}: evicted pod's volumes emptied; it starts again", d.key());
+  }
+}

@@ -1,0 +1,72 @@
+package io.dsfleet.agent;
+
+import static io.dsfleet.agent.DockerHarness.ds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.agent.reconcile.Backoff;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An emptyDir on the host's disk with a sizeLimit, on the real daemon: a pod that writes past the
+ * limit is evicted as the kubelet evicts it (its container stopped, the volume emptied, the pod
+ * started again), and says why. Before, the limit was taken and ignored: a review's pod filled the
+ * state directory's disk through a volume of {@code sizeLimit: 1Mi}.
+ */
+class EmptyDirLimitTest {
+  static final String C0 = "spec.template.spec.containers[0]";
+  static final String POD = "spec.template.spec";
+  @TempDir Path tmp;
+  DockerHarness h;
+
+  @BeforeEach
+  void start() {
+    h = new DockerHarness(tmp.resolve("state"), new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(10)));
+  }
+
+  @AfterEach
+  void stop() {
+    h.close();
+  }
+
+  @Test
+  void aPodWritingPastItsEmptyDirsSizeLimitIsEvictedAndStartsAgainWithTheVolumeEmptied() throws Exception {
+    Path marks = Files.createDirectories(tmp.resolve("marks"));
+    // each run notes itself and what the volume held when it started; the first run fills 2 MiB
+    String script = "trap 'exit 0' TERM; echo run >> /marks/runs; n=$(wc -l < /marks/runs); ls -A /scratch > /marks/seen-$n;"
+        + " if [ $n -eq 1 ]; then dd if=/dev/zero of=/scratch/big bs=1024 count=2048 2>/dev/null; fi; sleep 3600 & wait";
+    h.run(ds(C0 + ".command", "[sh, -c, \"" + script + "\"]",
+        C0 + ".volumeMounts", "[{name: scratch, mountPath: /scratch}, {name: marks, mountPath: /marks}]",
+        POD + ".volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Mi}}, {name: marks, hostPath: {path: " + marks + ", type: Directory}}]"));
+    Set<String> reasons = ConcurrentHashMap.newKeySet();
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> {
+      h.last.forEach(p -> p.getContainersList().forEach(c -> reasons.add(c.getReason() + ": " + c.getMessage())));
+      return Files.exists(marks.resolve("seen-2"));
+    });
+    assertThat(reasons).as("the pod said why").anyMatch(r -> r.startsWith("Evicted: emptyDir volume \"scratch\" uses")
+        && r.contains("over its sizeLimit 1Mi"));
+    assertThat(Files.readString(marks.resolve("seen-1")).strip()).isEmpty();
+    assertThat(Files.readString(marks.resolve("seen-2")).strip()).as("the second run starts with the volume emptied").isEmpty();
+    var s = h.awaitStatus(p -> p.getContainers(0).getState().equals("running"), Duration.ofSeconds(30));
+    assertThat(s.getContainers(0).getRestartCount()).isEqualTo(1);
+  }
+
+  @Test
+  void aPodWithinItsSizeLimitIsLeftAlone() throws Exception {
+    h.run(ds(C0 + ".command", "[sh, -c, \"trap 'exit 0' TERM; dd if=/dev/zero of=/scratch/small bs=1024 count=512 2>/dev/null;"
+            + " sleep 3600 & wait\"]",
+        C0 + ".volumeMounts", "[{name: scratch, mountPath: /scratch}]", POD + ".volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Mi}}]"));
+    String id = h.container("main").id();
+    // over more than one measurement (every 10 s): the same container runs on
+    await().during(Duration.ofSeconds(12)).atMost(Duration.ofSeconds(20)).until(() -> h.container("main").id().equals(id));
+    assertThat(h.last.get(0).getContainers(0).getRestartCount()).isZero();
+  }
+}
