@@ -77,13 +77,15 @@ final class DaemonSetController {
     inPass = true;
     sendingNanos = 0;
     try {
+      Map<String, Set<String>> running = runningRevisions();
+      boolean unreported = state.nodes.values().stream().anyMatch(n -> !n.reportedSinceStart);
       for (var entry : List.copyOf(state.daemonSets.entrySet())) {
         DsEntry e = entry.getValue();
         if (e.retryAt != null && now.isBefore(e.retryAt)) {
           continue;
         }
         try {
-          sync(entry.getKey(), e, now);
+          sync(entry.getKey(), e, now, running.getOrDefault(entry.getKey(), Set.of()), unreported);
           if (e.passFailures > 0) {
             events.record("ds/" + entry.getKey(), "Normal", "RolloutPassRecovered", "after " + e.passFailures + " failed passes");
             e.passFailures = 0;
@@ -103,10 +105,10 @@ final class DaemonSetController {
     return sendingNanos;
   }
 
-  private void sync(String k, DsEntry e, Instant now) {
+  private void sync(String k, DsEntry e, Instant now, Set<String> running, boolean unreported) {
     rollout(k, e, now);
     if (state.daemonSets.get(k) == e) {
-      pruneHistory(k, e);
+      pruneHistory(k, e, running, unreported);
       e.observedGeneration = e.stored.generation();
     }
   }
@@ -192,25 +194,34 @@ final class DaemonSetController {
     }
   }
 
+  /** The revisions (hashes) of each DaemonSet the nodes run or are told to run, by DaemonSet key: one walk of the fleet a pass. */
+  private Map<String, Set<String>> runningRevisions() {
+    Map<String, Set<String>> out = new HashMap<>();
+    for (NodeEntry n : state.nodes.values()) {
+      n.observed.forEach((k, pods) -> pods.forEach(p -> out.computeIfAbsent(k, x -> new HashSet<>()).add(p.hash())));
+      if (n.plan != null) {
+        n.plan.desired().forEach(p -> out.computeIfAbsent(p.dsKey(), x -> new HashSet<>()).add(p.hash()));
+      }
+    }
+    return out;
+  }
+
   /**
    * Kubernetes' cleanupHistory: beyond {@code revisionHistoryLimit} (default 10) old revisions,
    * the oldest go, but never one that a node still runs or is told to run. What nodes run is
-   * known from their reports; a node that has not reported since this coordinator started (a
-   * restart, a node away) runs what it ran when last known, so the revisions live then are stored
-   * with the rollout state and kept until every member has reported again.
+   * known from their reports ({@code running}); a node that has not reported since this
+   * coordinator started ({@code unreported}: after a restart, a node away) runs what it ran when
+   * the last coordinator knew, so the revisions live then are stored with the rollout state
+   * ({@link RolloutState#live}: what runs, and the current revision, which a node may have been
+   * told a moment before a crash) and kept, as they were at the start, until every node has
+   * reported. Only those: what runs anywhere meanwhile is known, so a node away for good holds
+   * back no revision made after the start.
    */
-  private void pruneHistory(String k, DsEntry e) {
-    Set<String> live = new HashSet<>();
-    boolean unheard = false;
-    for (NodeEntry n : state.nodes.values()) {
-      unheard |= n.awaitingReport;
-      n.observed.getOrDefault(k, List.of()).forEach(p -> live.add(p.hash()));
-      if (n.plan != null) {
-        n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> live.add(p.hash()));
-      }
-    }
-    if (unheard) {
-      live.addAll(e.rollout.live());
+  private void pruneHistory(String k, DsEntry e, Set<String> running, boolean unreported) {
+    Set<String> live = new HashSet<>(running);
+    live.add(e.current().hash());
+    if (unreported) {
+      live.addAll(e.liveWhenLoaded);
     }
     // only revisions that exist: a node reporting a pruned or unknown one keeps nothing
     live.retainAll(e.revisions.values().stream().map(StoredRevision::hash).collect(java.util.stream.Collectors.toSet()));

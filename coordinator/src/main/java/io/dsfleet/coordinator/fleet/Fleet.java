@@ -122,6 +122,7 @@ public final class Fleet {
       // node that was NotReady stays so, with its times, until it is heard from.
       node.leaseDeadlineNanos = lifecycle.leaseDeadline(returnMillis + stormMillis);
       node.heardSinceStart = false;
+      node.reportedSinceStart = false;
       state.nodes.put(n.name(), node);
     }
     lifecycle.restarted(stormMillis, returnMillis);
@@ -131,6 +132,7 @@ public final class Fleet {
       String json = rollouts.get(k);
       RolloutState r = json == null ? RolloutState.start(hash, now.toEpochMilli()) : RolloutState.fromJson(json, hash, now.toEpochMilli());
       e.rollout = r.hash().equals(hash) ? r : r.next(hash, now.toEpochMilli());
+      e.liveWhenLoaded = e.rollout.live();
     });
     for (Store.Orphan o : store.orphans()) {
       NodeEntry n = state.nodes.get(o.node());

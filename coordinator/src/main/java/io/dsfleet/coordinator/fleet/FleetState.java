@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -76,6 +77,11 @@ final class FleetState {
     DaemonSet ds;
     /** Durable: the rollout of the current revision (moving nodes, progress, pause, failure, pod deletions). */
     RolloutState rollout;
+    /**
+     * The revisions nodes ran when the last coordinator knew ({@link RolloutState#live} as loaded):
+     * history pruning keeps them until every node has reported to this one.
+     */
+    Set<String> liveWhenLoaded = Set.of();
     RollingUpdate.Decision decision;
     /** The generation the controller last acted on (Kubernetes' status.observedGeneration). */
     long observedGeneration;

@@ -65,6 +65,8 @@ final class NodeEntry {
   volatile long leaseDeadlineNanos;
   /** Heard from (a session, a heartbeat) since this coordinator started; false for a node loaded from the store until then. */
   volatile boolean heardSinceStart = true;
+  /** Reported what it runs since this coordinator started; false for a node loaded from the store until then. */
+  boolean reportedSinceStart = true;
   AgentSink session;
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */

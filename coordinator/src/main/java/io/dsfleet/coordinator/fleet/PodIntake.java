@@ -107,6 +107,7 @@ final class PodIntake {
     n.observed.clear();
     n.observed.putAll(observed);
     n.awaitingReport = false;
+    n.reportedSinceStart = true;
     dispatcher.replanAndPush(n, now);
     return true;
   }

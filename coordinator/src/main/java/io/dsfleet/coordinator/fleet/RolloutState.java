@@ -20,9 +20,9 @@ import java.util.Set;
  * @param lastProgressAtMillis when {@code progress} last grew (or the rollout started or resumed)
  * @param deleted pods deleted with dsctl, by pod name, with their node: each stops before its node
  *     gets a new pod, under another name; forgotten once the node no longer reports it
- * @param live the revisions (by hash) nodes ran or were told to run when last known: history
- *     pruning keeps them while a node has not said what it runs since this coordinator started
- *     (stored since schema 8; absent before)
+ * @param live the revisions (by hash) nodes run or are told to run, and the current one: history
+ *     pruning after a restart keeps those stored until every node has reported (stored since
+ *     schema 8; absent before)
  */
 public record RolloutState(Pause pause, String reason, long rolledBackFrom, String hash, Set<String> moving,
     int progress, long lastProgressAtMillis, Map<String, String> deleted, Set<String> live) {

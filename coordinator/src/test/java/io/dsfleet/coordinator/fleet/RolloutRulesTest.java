@@ -240,6 +240,32 @@ class RolloutRulesTest {
         .containsExactly(2L, 3L);
   }
 
+  /**
+   * A node away across a restart (down, not removed) keeps the revision it ran then, and nothing
+   * more: the revisions rolled out meanwhile, which the nodes that report run and leave, go as
+   * usual (a review saw every revision kept while one node stayed away).
+   */
+  @Test
+  void aNodeAwayAfterARestartHoldsBackOnlyTheRevisionItRanNotThoseMadeSince() {
+    List<Agent> agents = fleetOf(3);
+    h.apply(onDelete(1, 1));
+    runAll(true);
+    agents.get(2).alive = false; // powered off
+    h.crashAndRestartWithout("n2");
+    h.advance(java.time.Duration.ofMinutes(5)); // its lease runs out: NotReady, still a member
+    for (int v = 2; v <= 9; v++) {
+      h.apply(image(v, "spec.revisionHistoryLimit", "1"));
+      for (int i = 0; i < 4; i++) {
+        agents.get(0).runDesired(true);
+        agents.get(1).runDesired(true);
+        h.advance(java.time.Duration.ofSeconds(1));
+      }
+    }
+    assertThat(agents.get(0).desiredHashes()).containsExactly(h.ds().hash());
+    assertThat(h.ds().revisions()).extracting(StoredRevision::revision)
+        .as("1 runs on n2, away, and fills the one old revision kept (as Kubernetes counts); 9 is current").containsExactly(1L, 9L);
+  }
+
   @Test
   void aRestoredTemplateKeepsItsOwnChangeCause() {
     fleetOf(1);
