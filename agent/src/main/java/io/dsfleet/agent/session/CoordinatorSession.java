@@ -450,12 +450,20 @@ public final class CoordinatorSession implements AutoCloseable {
       return;
     }
     try {
-      if (!desiredSets.writeAgain()) {
+      DesiredState written = desiredSets.writeAgain();
+      if (written != null) {
+        acknowledge(written);
+      } else if (desiredSets.waiting()) {
         writeAgainLater();
       }
     } finally {
       writes.end();
     }
+  }
+
+  /** Tells the coordinator the set is on disk (on the session open now, if any: one opened later gets its full set again). */
+  private void acknowledge(DesiredState d) {
+    send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
   }
 
   private void handle(CoordinatorMessage m) {
@@ -465,18 +473,21 @@ public final class CoordinatorSession implements AutoCloseable {
         if (!writes.begin()) { // closed: nothing more is written; close() waits for a write under way
           return;
         }
+        boolean written;
         try { // outside the session's lock: heartbeats and reports do not wait for the disk
-          if (!desiredSets.take(d)) {
-            writeAgainLater();
-          }
+          written = desiredSets.take(d);
         } catch (RuntimeException e) {
           log.error("desired set version {} not taken: {}", d.getVersion(), e.toString()); // gRPC's cancel names no cause
           throw e;
         } finally {
           writes.end();
         }
-        send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
         log.info("desired set version {}: {} pods", d.getVersion(), d.getPodsCount());
+        if (written) {
+          acknowledge(d);
+        } else {
+          writeAgainLater(); // acknowledged once written
+        }
       }
       case LOG_REQUEST -> {
         if (!closed) {

@@ -38,9 +38,11 @@ final class DesiredSets {
 
   /**
    * Acts on {@code d} and writes it. Returns false when the disk refused the write: the set is
-   * acted on all the same, and {@link #writeAgain} must follow. Releasing pods that cannot be
-   * written throws, and the set is not acted on (a released pod must never be taken for one no
-   * longer desired).
+   * acted on all the same, and {@link #writeAgain} must follow; it is acknowledged only once
+   * written (the coordinator forgets released pods on an acknowledgement: an agent restarted
+   * before the write would take back a released pod from the older set on disk and stop it).
+   * Releasing pods that cannot be written throws, and the set is not acted on (a released pod must
+   * never be taken for one no longer desired).
    */
   synchronized boolean take(DesiredState d) {
     if (d.getOrphanedPodsCount() > 0) {
@@ -65,9 +67,18 @@ final class DesiredSets {
     return written;
   }
 
-  /** Writes the set the disk refused last, if one waits; true when none waits any more. */
-  synchronized boolean writeAgain() {
-    return unwritten == null || write(unwritten);
+  /**
+   * Writes the set the disk refused last, if one waits: the set now written, to be acknowledged;
+   * null when the disk refused it again, or when none waited (a later set was written meanwhile).
+   */
+  synchronized DesiredState writeAgain() {
+    DesiredState d = unwritten;
+    return d != null && write(d) ? d : null;
+  }
+
+  /** Whether a set the disk refused waits to be written. */
+  synchronized boolean waiting() {
+    return unwritten != null;
   }
 
   private boolean write(DesiredState d) {

@@ -75,6 +75,9 @@ public class LocalState {
    * node that left never finds its old set back on disk.
    */
   public synchronized void saveDesired(DesiredState state) {
+    if (cleared) { // a write that waited out the session's close (a disk stalled for longer) never undoes the leave
+      throw new IllegalStateException("the node left the fleet: no desired set is written any more");
+    }
     write(dir.resolve("desired.pb"), box.seal(state.toByteArray(), CONTEXT));
     written = state;
   }
@@ -103,8 +106,12 @@ public class LocalState {
     OwnerOnlyFiles.write(dir.resolve("orphans"), pods.stream().map(p -> p + "\n").collect(Collectors.joining()));
   }
 
+  /** Set by {@link #clear}: this process writes no desired set after it. */
+  private boolean cleared;
+
   /** Forgets the desired set and records that the node left the fleet (a second leave is then a no-op). */
   public synchronized void clear() {
+    cleared = true;
     try {
       Files.deleteIfExists(dir.resolve("desired.pb"));
       written = null;

@@ -21,6 +21,18 @@ class LocalStateTest {
     assertThat(new LocalState(dir).loadDesired()).contains(d);
   }
 
+  /** A write that waited out the leave (a disk stalled longer than the session's close waits) never brings the set back. */
+  @Test
+  void noDesiredSetIsWrittenAfterTheNodeLeft() {
+    LocalState state = new LocalState(dir);
+    state.saveDesired(DesiredState.newBuilder().setVersion(1).build());
+    state.clear();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> state.saveDesired(DesiredState.newBuilder().setVersion(2).build()))
+        .hasMessageContaining("left the fleet");
+    assertThat(new LocalState(dir).loadDesired()).isEmpty();
+    assertThat(new LocalState(dir).left()).isTrue();
+  }
+
   @Test
   void theStateFileHoldsNoSecretInTheClearAndAnOlderPlainOneIsStillRead() throws Exception {
     DesiredState d = DesiredState.newBuilder().setVersion(3).addPods(DesiredPod.newBuilder().setPodName("p")
