@@ -44,7 +44,7 @@ public final class LogRelay {
    * let an agent send millions of empty lines against a bound of bytes.
    */
   public static long heapBytes(String line) {
-    return 2L * line.length() + 64;
+    return 2L * line.length() + 96;
   }
 
   private final Map<String, Relay> relays = new ConcurrentHashMap<>();
