@@ -39,12 +39,14 @@ public final class LogRelay {
   static final long MAX_WAITING_BYTES = 4L << 20;
 
   /**
-   * About what a log line costs on the heap where it waits: its characters and the objects around
-   * them (the line's string, its message, a queue's or a list's slot). Counting characters alone
-   * let an agent send millions of empty lines against a bound of bytes.
+   * About what a log line costs on the heap where it waits: its characters (a byte each, as Java
+   * keeps Latin-1 text; other text takes two, counted here at one, so a bound holds at most twice
+   * its bytes of such text) and the objects around them (the line's string, its message, a
+   * queue's or a list's slot: about 96 bytes). Counting characters alone let an agent send
+   * millions of empty lines against a bound of bytes.
    */
   public static long heapBytes(String line) {
-    return 2L * line.length() + 96;
+    return line.length() + 96L;
   }
 
   private final Map<String, Relay> relays = new ConcurrentHashMap<>();
