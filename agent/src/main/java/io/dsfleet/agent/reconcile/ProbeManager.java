@@ -81,7 +81,7 @@ public final class ProbeManager {
             continue;
           }
           s.getValue().started(now);
-          workers.execute(() -> {
+          Runnable run = () -> {
             try {
               Prober.Result r = prober.run(s.getValue().probe(), spec, c.id(), host);
               s.getValue().record(r.ok(), r.message(), clock.instant());
@@ -92,7 +92,12 @@ public final class ProbeManager {
             } finally {
               inFlight.remove(key);
             }
-          });
+          };
+          try {
+            workers.execute(run);
+          } catch (java.util.concurrent.RejectedExecutionException full) {
+            inFlight.remove(key); // every probe thread busy (probes that hang until their timeouts): this one runs a pass later
+          }
         }
       }
     }

@@ -65,10 +65,24 @@ public final class Reconciler {
    * @param gc garbage collection (one at a time)
    */
   public record Threads(ExecutorService pods, ExecutorService probes, ExecutorService stoppers, ExecutorService gc) {
+    /** Probes running at once at most. */
+    static final int MAX_PROBES_AT_ONCE = 32;
+
     /** Daemon threads of the sizes the agent uses. */
     public static Threads standard() {
-      return new Threads(Executors.newFixedThreadPool(4, DaemonThreads.named("pod-worker")), Executors.newFixedThreadPool(4, DaemonThreads.named("prober")),
+      return new Threads(Executors.newFixedThreadPool(4, DaemonThreads.named("pod-worker")), probers(),
           Executors.newCachedThreadPool(DaemonThreads.named("container-stop")), Executors.newSingleThreadExecutor(DaemonThreads.named("container-gc")));
+    }
+
+    /**
+     * Probe runs: a thread each while it runs, up to {@link #MAX_PROBES_AT_ONCE} (threads idle for a
+     * minute end). A fixed four once queued every probe behind four that hung until their timeouts
+     * (a container can make its own exec probes hang): one pod's probes could hold every other
+     * pod's back. A probe found no thread runs at a later pass.
+     */
+    static ExecutorService probers() {
+      return new java.util.concurrent.ThreadPoolExecutor(0, MAX_PROBES_AT_ONCE, 60, TimeUnit.SECONDS,
+          new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("prober"));
     }
 
     void shutdown() {

@@ -397,6 +397,46 @@ class ReconcilerTest {
     assertThat(app("main").id()).isNotEqualTo(first);
   }
 
+  /**
+   * A container can make its own exec probes hang until their timeouts (a binary swapped, a fifo
+   * read): four such probes once held the four probe threads, and every other container's probes
+   * queued behind them. Here a container whose liveness probe fails is still restarted.
+   */
+  @Test
+  void probesThatHangHoldNoOtherContainersProbesBack() {
+    java.util.concurrent.ExecutorService probers = Reconciler.Threads.probers();
+    r = reconciler(new Reconciler.Threads(new Direct(), probers, new Direct(), new Direct()));
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    runtime.setExecRule(cmd -> {
+      if (cmd.contains("hang")) {
+        try {
+          release.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return new ContainerRuntime.ExecResult(0, "");
+      }
+      return new ContainerRuntime.ExecResult(1, "unhealthy");
+    });
+    String hanging = "{exec: {command: [hang]}, periodSeconds: 1, timeoutSeconds: 3600}";
+    try {
+      r.setDesired(desired("spec.template.spec.containers[0].livenessProbe", hanging, "spec.template.spec.containers[0].readinessProbe", hanging,
+          "spec.template.spec.containers[1]", "{name: b, image: local/busybox:1, livenessProbe: " + hanging + ", readinessProbe: " + hanging + "}",
+          "spec.template.spec.containers[2]", "{name: c, image: local/busybox:1, livenessProbe: {exec: {command: [check]}, periodSeconds: 1,"
+              + " failureThreshold: 2}}"));
+      r.tick();
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+        clock.advance(Duration.ofSeconds(1));
+        r.tick();
+        return runtime.calls.stream().anyMatch(c -> c.startsWith("stop dsf_agent-abcde_ops_c_0_"));
+      });
+      assertThat(runtime.calls).as("the hanging probes' containers are left alone").noneMatch(c -> c.startsWith("stop dsf_agent-abcde_ops_b_0_"));
+    } finally {
+      release.countDown();
+      probers.shutdownNow();
+    }
+  }
+
   @Test
   void aTemplateChangeStopsTheOldPodBeforeStartingTheNew() {
     r.setDesired(desired());
