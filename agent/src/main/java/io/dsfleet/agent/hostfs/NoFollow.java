@@ -191,9 +191,11 @@ public final class NoFollow {
   }
 
   /**
-   * The bytes a directory tree holds, as an emptyDir's sizeLimit counts them: regular files' sizes
-   * and 4 KiB for each directory, nothing followed through a link, nothing counted on another file
-   * system (a mount). Counting stops once it is over {@code stopAbove}; a tree of more than
+   * The bytes a directory tree holds, as an emptyDir's sizeLimit counts them: the sizes of its
+   * regular files and directories (a directory that held many long names keeps their size after
+   * they are gone), nothing followed through a link, nothing counted on another file system (a
+   * mount). Sizes as files report them: a sparse file counts what it could hold, a file of several
+   * links once a link, a file deleted while held open not at all. Counting stops once it is over {@code stopAbove}; a tree of more than
    * {@code maxEntries} entries, or deeper than {@link #MAX_DEPTH} levels, is not measured further
    * and counts as {@link Long#MAX_VALUE} (a container could otherwise hide bytes from the count,
    * or make every count take minutes). Missing: 0.
@@ -205,7 +207,7 @@ public final class NoFollow {
     }
     String device = device(a.get());
     Path parent = p.toAbsolutePath().getParent();
-    long bytes = 4096;
+    long bytes = a.get().size();
     long entries = 0;
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent)) {
       if (!(ds instanceof SecureDirectoryStream<Path> root)) {
@@ -237,7 +239,7 @@ public final class NoFollow {
             if (levels.size() >= MAX_DEPTH) {
               return Long.MAX_VALUE;
             }
-            bytes += 4096;
+            bytes += e.size();
             try {
               levels.push(new Level(top.dir, name, top.dir.newDirectoryStream(name, NOFOLLOW)));
             } catch (java.nio.file.FileSystemException gone) {

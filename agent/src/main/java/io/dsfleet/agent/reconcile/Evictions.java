@@ -35,6 +35,8 @@ final class Evictions {
    * of a core however it is filled.
    */
   static final int PACE = 50;
+  /** ... but never more than this between two measurements of a pod. */
+  static final Duration MAX_PAUSE = Duration.ofMinutes(1);
 
   /** Why each pod is evicted, by pod key, until its volumes are emptied. */
   private final Map<String, String> evicted = new ConcurrentHashMap<>();
@@ -79,7 +81,7 @@ final class Evictions {
     try {
       return measured(d);
     } finally {
-      nextMeasureNanos.put(d.key(), System.nanoTime() + (System.nanoTime() - start) * PACE);
+      nextMeasureNanos.put(d.key(), System.nanoTime() + Math.min((System.nanoTime() - start) * PACE, MAX_PAUSE.toNanos()));
     }
   }
 
@@ -94,7 +96,7 @@ final class Evictions {
       }
       if (used > v.limitBytes()) {
         String why = "emptyDir volume \"" + v.name() + "\" " + (used == Long.MAX_VALUE ? "holds more than the agent measures (over "
-            + MAX_ENTRIES + " entries or deeper than 256 levels)" : "uses " + used + " bytes") + ", over its sizeLimit " + v.limit()
+            + MAX_ENTRIES + " entries or deeper than 256 levels)" : "uses at least " + used + " bytes") + ", over its sizeLimit " + v.limit()
             + ": the pod was evicted (its containers stopped, the volume emptied) and starts again";
         evicted.put(d.key(), why);
         log.warn("pod {}: {}", d.key(), why);
@@ -116,7 +118,7 @@ final class Evictions {
     for (OwnedContainer c : containers) {
       String why = evicted.get(c.podKey());
       if (why != null && c.running() && !c.isSandbox()) {
-        out.put(c.id(), new ProbeVerdict(true, false, null, why));
+        out.put(c.id(), new ProbeVerdict(true, false, null, why, true));
       }
     }
     return out;

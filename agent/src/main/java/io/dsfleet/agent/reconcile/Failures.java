@@ -50,11 +50,17 @@ public final class Failures {
     io.dsfleet.agent.metrics.AgentCounters.BACKOFFS.labelValues(reason).inc();
     return failures.compute(key, (k, was) -> {
       // ten quiet minutes after the last retry start the back-off over, as the kubelet's back-off does
-      boolean stale = was != null && now.isAfter(was.retryAt().plus(backoff.resetAfter()));
+      boolean stale = was != null && was.retryAt().isBefore(Instant.MAX.minus(backoff.resetAfter()))
+          && now.isAfter(was.retryAt().plus(backoff.resetAfter()));
       int count = was == null || stale ? 1 : was.count() + 1;
       Duration delay = backoff.delay(count - 1);
       return new Failure(reason, message, count, now, now.plus(delay));
     });
+  }
+
+  /** A failure that holds its key's starts until it is forgotten ({@link #forget}), not for a back-off. */
+  public void hold(String key, String reason, String message, Instant now) {
+    failures.put(key, new Failure(reason, message, 1, now, Instant.MAX));
   }
 
   /** Whether any failure is recorded (a retry is pending, or waits for its back-off). */

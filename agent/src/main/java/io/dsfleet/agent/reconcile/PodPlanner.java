@@ -123,6 +123,10 @@ public final class PodPlanner {
         return actions;
       }
       if (run.running()) {
+        ProbeVerdict v = f.probes().getOrDefault(run.id(), ProbeVerdict.NONE);
+        if (v.evict()) {
+          actions.add(new Kill(run, Duration.ZERO, v.kill()));
+        }
         return actions; // wait for it to finish
       }
       if (run.info().exitCode() == 0 && !run.neverStarted()) {
@@ -155,9 +159,9 @@ public final class PodPlanner {
     if (run == null) {
       actions.add(startOrWait(pod, app.name(), Labels.APP, nextRestarts(observed, app.name(), Labels.APP), attempt, f));
     } else if (run.running()) {
-      String kill = f.probes().getOrDefault(run.id(), ProbeVerdict.NONE).kill();
-      if (kill != null) {
-        actions.add(new Kill(run, pod.grace(), kill));
+      ProbeVerdict v = f.probes().getOrDefault(run.id(), ProbeVerdict.NONE);
+      if (v.kill() != null) {
+        actions.add(new Kill(run, v.evict() ? Duration.ZERO : pod.grace(), v.kill()));
       }
     } else {
       actions.add(restart(pod, run, observed, attempt, f));

@@ -495,9 +495,8 @@ public final class Reconciler {
       for (DesiredPod d : want.values()) {
         if (d.ctx() != null && !Volumes.limitedDiskVolumes(d.ctx()).isEmpty()) {
           dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
-            if (evictions.measure(d)) {
-              d.template().spec().containers().forEach(c -> failures.failed(Failures.key(d.key(), c.name()), "Evicted",
-                  evictions.why(d.key()), clock.instant()));
+            if (evictions.measure(d)) { // none of its containers starts until its volumes are emptied
+              containerNames(d).forEach(c -> failures.hold(Failures.key(d.key(), c), "Evicted", evictions.why(d.key()), clock.instant()));
               wakeUp();
             }
           });
@@ -509,6 +508,7 @@ public final class Reconciler {
         dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
           try {
             evictions.empty(d);
+            containerNames(d).forEach(c -> failures.forget(Failures.key(d.key(), c)));
           } catch (IOException e) {
             log.warn("pod {}: emptying its evicted volumes: {}; tried again", d.key(), e.toString());
           }
@@ -516,6 +516,13 @@ public final class Reconciler {
         });
       }
     }
+  }
+
+  private static List<String> containerNames(DesiredPod d) {
+    List<String> names = new ArrayList<>();
+    List.of(d.template().spec().initContainers() == null ? List.<io.dsfleet.common.model.Container>of() : d.template().spec().initContainers(),
+        d.template().spec().containers()).forEach(cs -> cs.forEach(c -> names.add(c.name())));
+    return names;
   }
 
   /** Pod work: a worker's steps, a teardown, or the removal of a pod's directory. */

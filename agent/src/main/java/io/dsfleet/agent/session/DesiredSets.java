@@ -30,6 +30,8 @@ final class DesiredSets {
   private final Reconciler reconciler;
   /** The set acted on that the disk refused, until a write of it or a newer one succeeds; null when none. */
   private DesiredState unwritten;
+  /** Released pods the disk refused, written before any set (the set after a release must never be on disk without it). */
+  private Set<String> unwrittenOrphans;
 
   DesiredSets(LocalState state, Reconciler reconciler) {
     this.state = state;
@@ -41,22 +43,23 @@ final class DesiredSets {
    * acted on all the same, and {@link #writeAgain} must follow; it is acknowledged only once
    * written (the coordinator forgets released pods on an acknowledgement: an agent restarted
    * before the write would take back a released pod from the older set on disk and stop it).
-   * Releasing pods that cannot be written throws, and the set is not acted on (a released pod must
-   * never be taken for one no longer desired).
+   * Released pods are known to the reconciler before the set is acted on (a released pod is never
+   * taken for one no longer desired) and written before the set: one the disk refuses holds the
+   * set's write back with it (a set on disk without its release would have a restarted agent stop
+   * the released pods), and both are written again until the disk takes them.
    */
   synchronized boolean take(DesiredState d) {
     if (d.getOrphanedPodsCount() > 0) {
-      // before the set is acted on: a released pod is never taken for one no longer desired
-      Set<String> orphans = state.loadOrphans();
+      Set<String> orphans = unwrittenOrphans != null ? new java.util.TreeSet<>(unwrittenOrphans) : state.loadOrphans();
       if (orphans.addAll(d.getOrphanedPodsList())) {
-        state.saveOrphans(orphans);
         reconciler.setOrphans(orphans);
+        unwrittenOrphans = orphans; // written with the set, first
         log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
       }
     }
     DesiredState onDisk = state.written().orElse(null);
     // while the disk refuses writes, a set is tried on it first (and acted on when it refuses)
-    boolean early = unwritten == null && onDisk != null && onlyAdds(onDisk, d, reconciler.orphans());
+    boolean early = unwritten == null && unwrittenOrphans == null && onDisk != null && onlyAdds(onDisk, d, reconciler.orphans());
     if (early) {
       reconciler.setDesired(d);
     }
@@ -83,6 +86,10 @@ final class DesiredSets {
 
   private boolean write(DesiredState d) {
     try {
+      if (unwrittenOrphans != null) {
+        state.saveOrphans(unwrittenOrphans);
+        unwrittenOrphans = null;
+      }
       state.saveDesired(d);
       if (unwritten != null) {
         log.info("desired set version {} written; the state directory takes writes again", d.getVersion());
