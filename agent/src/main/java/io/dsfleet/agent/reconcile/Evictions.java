@@ -44,6 +44,8 @@ final class Evictions {
   private Instant nextCheck = Instant.MIN;
   /** When each pod's volumes may be measured again, by pod key ({@link #PACE}). */
   private final Map<String, Long> nextMeasureNanos = new ConcurrentHashMap<>();
+  /** When an evicted pod's volumes may be tried again after emptying them failed (a mount inside: a btrfs subvolume), by pod key. */
+  private final Map<String, Long> nextEmptyNanos = new ConcurrentHashMap<>();
 
   /** Whether the volumes are due to be measured at {@code now} (the pass thread asks, once a pass). */
   boolean checkDue(Instant now) {
@@ -67,6 +69,7 @@ final class Evictions {
   void retain(Set<String> podKeys) {
     evicted.keySet().retainAll(podKeys);
     nextMeasureNanos.keySet().retainAll(podKeys);
+    nextEmptyNanos.keySet().retainAll(podKeys);
   }
 
   /**
@@ -126,15 +129,21 @@ final class Evictions {
 
   /** Whether the evicted pod's app containers are all stopped among {@code containers}: its volumes may be emptied. */
   boolean stopped(String podKey, Collection<OwnedContainer> containers) {
-    return evicted.containsKey(podKey) && containers.stream().noneMatch(c -> c.podKey().equals(podKey) && c.running() && !c.isSandbox());
+    long now = System.nanoTime();
+    return evicted.containsKey(podKey) && now - nextEmptyNanos.getOrDefault(podKey, now) >= 0 && containers.stream().noneMatch(c -> c.podKey().equals(podKey) && c.running() && !c.isSandbox());
   }
 
   /** Empties the evicted pod's volumes over their limit (the next start makes them again) and ends its eviction. */
   void empty(DesiredPod d) throws IOException {
-    for (Volumes.LimitedDir v : Volumes.limitedDiskVolumes(d.ctx())) {
-      if (NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES) > v.limitBytes()) {
-        NoFollow.deleteTree(v.dir());
+    try {
+      for (Volumes.LimitedDir v : Volumes.limitedDiskVolumes(d.ctx())) {
+        if (NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES) > v.limitBytes()) {
+          NoFollow.deleteTree(v.dir());
+        }
       }
+    } catch (IOException | RuntimeException e) {
+      nextEmptyNanos.put(d.key(), System.nanoTime() + MAX_PAUSE.toNanos()); // not every pass: each try walks the volume
+      throw e;
     }
     evicted.remove(d.key());
     log.info("pod {}: evicted pod's volumes emptied; it starts again", d.key());
