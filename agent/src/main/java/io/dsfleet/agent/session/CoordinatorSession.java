@@ -263,7 +263,8 @@ public final class CoordinatorSession implements AutoCloseable {
     // answers, half the coordinator's writes at thousands of heartbeats a second (docs/wire.md)
     boolean ackNeeded = System.nanoTime() - lastAckNanos >= sessionInterval.toNanos();
     if (send(AgentMessage.newBuilder().setHeartbeat(Heartbeat.newBuilder().setSeq(++seq).setRuntimeUnavailable(c.down())
-        .setRuntimeMessage(c.message() == null ? "" : c.message()).setAckNotNeeded(!ackNeeded)).build())) {
+        .setRuntimeMessage(c.message() == null ? "" : c.message()).setAckNotNeeded(!ackNeeded)
+        .setStateWriteError(desiredSets.writeError())).build())) {
       if (!renewing && credentials.dueForRenewal(clock.instant())) {
         renewing = true;
         work.execute(this::renew);

@@ -30,6 +30,8 @@ final class DesiredSets {
   private final Reconciler reconciler;
   /** The set acted on that the disk refused, until a write of it or a newer one succeeds; null when none. */
   private DesiredState unwritten;
+  /** Why the disk refused the set that waits, or "". */
+  private volatile String writeError = "";
   /** Released pods the disk refused, written before any set (the set after a release must never be on disk without it). */
   private Set<String> unwrittenOrphans;
 
@@ -84,6 +86,11 @@ final class DesiredSets {
     return unwritten != null;
   }
 
+  /** Why the last write failed while a set waits to be written, for the coordinator ({@code Heartbeat.state_write_error}); "" otherwise. */
+  String writeError() {
+    return writeError;
+  }
+
   private boolean write(DesiredState d) {
     try {
       if (unwrittenOrphans != null) {
@@ -95,6 +102,7 @@ final class DesiredSets {
         log.info("desired set version {} written; the state directory takes writes again", d.getVersion());
       }
       unwritten = null;
+      writeError = "";
       return true;
     } catch (RuntimeException e) {
       if (unwritten == null) {
@@ -104,6 +112,7 @@ final class DesiredSets {
             state.written().map(DesiredState::getVersion).orElse(0L));
       }
       io.dsfleet.agent.metrics.AgentCounters.STATE_WRITE_FAILURES.inc();
+      writeError = "desired set version " + d.getVersion() + " not written: " + (e.getCause() != null ? e.getCause().toString() : e.toString());
       unwritten = d;
       return false;
     }

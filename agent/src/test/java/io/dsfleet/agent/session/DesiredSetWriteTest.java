@@ -151,6 +151,8 @@ class DesiredSetWriteTest extends SessionTestBase {
         assertThat(coordinator.desiredAcks.get()).as("not acknowledged while not on disk").isEqualTo(3);
         assertThat(new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion()).as("still the set before").isEqualTo(3);
         assertThat(coordinator.sessionsOpened.get()).as("the session goes on: heartbeats, reports and the next sets").isEqualTo(1);
+        await().atMost(Duration.ofSeconds(30)).until(() -> !coordinator.heartbeats.isEmpty()
+            && coordinator.heartbeats.get(coordinator.heartbeats.size() - 1).heartbeat().getStateWriteError().contains("No space left on device"));
         // while the disk refuses, an added pod is not acted on ahead of the write: the write is tried first
         disk.busy = new CountDownLatch(1);
         coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(5, "c", "d", "e")).build());
@@ -161,6 +163,8 @@ class DesiredSetWriteTest extends SessionTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/e"));
         disk.full = false; // space freed: the retry writes the latest set, and acknowledges it
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 4);
+        await().atMost(Duration.ofSeconds(30))
+            .until(() -> coordinator.heartbeats.get(coordinator.heartbeats.size() - 1).heartbeat().getStateWriteError().isEmpty());
         assertThat(new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion()).isEqualTo(5);
 
         // a write that succeeded: added pods go ahead of the write again

@@ -239,12 +239,17 @@ public final class Fleet {
    * false when the node is unknown. See {@link NodeLifecycle#heartbeat}.
    */
   public boolean heartbeat(String nodeName, boolean runtimeDown, String runtimeMessage) {
-    if (renew(nodeName, runtimeDown)) {
+    return heartbeat(nodeName, runtimeDown, runtimeMessage, "");
+  }
+
+  /** A heartbeat that also says whether the agent's state directory takes writes ({@code stateWriteError}: why not, or ""). */
+  public boolean heartbeat(String nodeName, boolean runtimeDown, String runtimeMessage, String stateWriteError) {
+    if (renew(nodeName, runtimeDown, stateWriteError)) {
       return true;
     }
     synchronized (lock) {
       changes.bump();
-      return lifecycle.heartbeat(nodeName, runtimeDown, runtimeMessage, clock.instant());
+      return lifecycle.heartbeat(nodeName, runtimeDown, runtimeMessage, stateWriteError, clock.instant());
     }
   }
 
@@ -252,8 +257,8 @@ public final class Fleet {
    * A heartbeat's lock-free part ({@link NodeLifecycle#renew}): true when it was all there was to
    * do, false when {@link #heartbeat} must run (the node is unknown or changes condition).
    */
-  public boolean renew(String nodeName, boolean runtimeDown) {
-    return lifecycle.renew(nodeName, runtimeDown, clock.instant());
+  public boolean renew(String nodeName, boolean runtimeDown, String stateWriteError) {
+    return lifecycle.renew(nodeName, runtimeDown, stateWriteError, clock.instant());
   }
 
   /** Runs {@code work} (calls of this class) under one hold of the lock: many session messages for one hand-off. */

@@ -54,6 +54,8 @@ final class NodeEntry {
   /** Set while the agent reports that its container runtime does not answer (the node cannot run pods). */
   volatile Instant runtimeDownSince;
   String runtimeMessage = "";
+  /** Why the agent's state directory refuses writes, as its heartbeats say; "" while it takes them. Not stored. */
+  String stateWriteError = "";
   /**
    * Set when a session opens, cleared by the node's first pod report: until the coordinator knows
    * what runs there it sends nothing, so it never plans away a pod it simply has not heard of

@@ -120,9 +120,9 @@ final class NodeLifecycle {
    * again, undoing the expiry if it moved. Both fields are volatile, so one of the two sees the
    * other's write: a heartbeat is never lost to a concurrent expiry.
    */
-  boolean renew(String nodeName, boolean runtimeDown, Instant now) {
+  boolean renew(String nodeName, boolean runtimeDown, String stateWriteError, Instant now) {
     NodeEntry n = state.nodes.get(nodeName);
-    if (n == null || runtimeDown != (n.runtimeDownSince != null)) {
+    if (n == null || runtimeDown != (n.runtimeDownSince != null) || stateWriteError.isEmpty() != n.stateWriteError.isEmpty()) {
       return false;
     }
     heard(n);
@@ -136,14 +136,25 @@ final class NodeLifecycle {
    *
    * @param runtimeDown the agent says its container runtime does not answer: the node is NotReady
    *     and tainted {@code node.kubernetes.io/not-ready} until it says otherwise
+   * @param stateWriteError why the agent's state directory refuses writes, or "": an event when it changes
    */
-  boolean heartbeat(String nodeName, boolean runtimeDown, String message, Instant now) {
+  boolean heartbeat(String nodeName, boolean runtimeDown, String message, String stateWriteError, Instant now) {
     String runtimeMessage = AgentText.bounded(message, AgentText.MESSAGE);
     NodeEntry n = state.nodes.get(nodeName);
     if (n == null) {
       return false;
     }
     boolean changed = alive(n, now);
+    if (stateWriteError.isEmpty() != n.stateWriteError.isEmpty()) { // the node stays Ready: its pods run, it acts on its sets
+      n.stateWriteError = AgentText.bounded(stateWriteError, AgentText.MESSAGE);
+      if (n.stateWriteError.isEmpty()) {
+        events.record(Events.nodeKey(n.name), "Normal", "StateWritten", "the agent's state directory takes writes again");
+      } else {
+        events.record(Events.nodeKey(n.name), "Warning", "StateNotWritten", "the agent's state directory refuses writes (a full or"
+            + " failing disk): " + n.stateWriteError + "; it acts on its sets and writes them again every 5 s");
+        log.warn("node {}: its agent's state directory refuses writes: {}", n.name, n.stateWriteError);
+      }
+    }
     if (runtimeDown != (n.runtimeDownSince != null)) {
       n.runtimeDownSince = runtimeDown ? now : null;
       n.runtimeMessage = runtimeDown ? runtimeMessage : "";

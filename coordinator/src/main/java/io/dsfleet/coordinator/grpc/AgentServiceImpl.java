@@ -262,7 +262,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
             Heartbeat hb = m.getHeartbeat();
             // lock-free only while no heartbeat of this session that changes the node's condition
             // waits in the queue: renew compares with the node as it is, not as that one will make it
-            if (conditionsQueued.get() == 0 && fleet.renew(from, hb.getRuntimeUnavailable())) {
+            if (conditionsQueued.get() == 0 && fleet.renew(from, hb.getRuntimeUnavailable(), hb.getStateWriteError())) {
               // the lease is renewed now; an answer (if asked for) keeps its place behind what this session queued
               if (hb.getAckNotNeeded() || queued.get() == 0) {
                 ackHeartbeat(hb);
@@ -273,7 +273,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
               conditionsQueued.incrementAndGet();
               later(() -> {
                 try {
-                  if (fleet.heartbeat(from, hb.getRuntimeUnavailable(), hb.getRuntimeMessage())) {
+                  if (fleet.heartbeat(from, hb.getRuntimeUnavailable(), hb.getRuntimeMessage(), hb.getStateWriteError())) {
                     ackHeartbeat(hb);
                   } else {
                     fail(Status.NOT_FOUND.withDescription("node " + from + " is not a member; join again"));

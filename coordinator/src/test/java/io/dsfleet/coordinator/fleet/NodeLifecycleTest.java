@@ -65,6 +65,22 @@ class NodeLifecycleTest {
     assertThat(taintedAt(node("n1"), DaemonTolerations.UNREACHABLE)).isEqualTo(unreachable);
   }
 
+  /** An agent whose state directory refuses writes says so in its heartbeats: one event each way, the node Ready throughout. */
+  @Test
+  void aStateDirectoryThatRefusesWritesIsAnEventAndTheNodeStaysReady() {
+    nodes(1);
+    for (int i = 0; i < 3; i++) {
+      h.fleet.heartbeat("n0", false, "", "desired set version 7 not written: java.io.IOException: No space left on device");
+    }
+    assertThat(node("n0").ready()).isTrue();
+    h.fleet.heartbeat("n0", false, "", "");
+    h.fleet.heartbeat("n0", false, "", "");
+    assertThat(h.fleet.events(Events.nodeKey("n0"))).filteredOn(e -> e.reason().startsWith("State"))
+        .extracting(e -> e.type() + " " + e.reason()).containsExactly("Warning StateNotWritten", "Normal StateWritten");
+    assertThat(h.fleet.events(Events.nodeKey("n0"))).filteredOn(e -> e.reason().equals("StateNotWritten")).singleElement()
+        .satisfies(e -> assertThat(e.message()).contains("No space left on device"));
+  }
+
   /** The node comes back after the restart: its agent opens a session and heartbeats from now on. */
   void back(String name) {
     FleetHarness.Agent a = h.agents.get(name);
