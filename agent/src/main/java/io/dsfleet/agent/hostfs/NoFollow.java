@@ -207,7 +207,7 @@ public final class NoFollow {
     }
     String device = device(a.get());
     Path parent = p.toAbsolutePath().getParent();
-    long bytes = a.get().size();
+    long bytes = 0; // the tree's own directory not counted: an empty volume uses nothing, whatever its file system says
     long entries = 0;
     try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent)) {
       if (!(ds instanceof SecureDirectoryStream<Path> root)) {

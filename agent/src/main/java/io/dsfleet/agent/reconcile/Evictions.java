@@ -43,9 +43,9 @@ final class Evictions {
   /** The pass thread's only. */
   private Instant nextCheck = Instant.MIN;
   /** When each pod's volumes may be measured again, by pod key ({@link #PACE}). */
-  private final Map<String, Long> nextMeasureNanos = new ConcurrentHashMap<>();
+  private final Map<String, Instant> nextMeasure = new ConcurrentHashMap<>();
   /** When an evicted pod's volumes may be tried again after emptying them failed (a mount inside: a btrfs subvolume), by pod key. */
-  private final Map<String, Long> nextEmptyNanos = new ConcurrentHashMap<>();
+  private final Map<String, Instant> nextEmpty = new ConcurrentHashMap<>();
 
   /** Whether the volumes are due to be measured at {@code now} (the pass thread asks, once a pass). */
   boolean checkDue(Instant now) {
@@ -68,23 +68,23 @@ final class Evictions {
   /** Forgets the pods no longer desired. */
   void retain(Set<String> podKeys) {
     evicted.keySet().retainAll(podKeys);
-    nextMeasureNanos.keySet().retainAll(podKeys);
-    nextEmptyNanos.keySet().retainAll(podKeys);
+    nextMeasure.keySet().retainAll(podKeys);
+    nextEmpty.keySet().retainAll(podKeys);
   }
 
   /**
    * Measures the pod's limited volumes; true when one is over its limit and the pod was not
    * evicted already (it is now). Any thread, under the pod's own work (never beside its worker).
    */
-  boolean measure(DesiredPod d) {
-    long start = System.nanoTime();
-    if (evicted.containsKey(d.key()) || start - nextMeasureNanos.getOrDefault(d.key(), start) < 0) {
+  boolean measure(DesiredPod d, Instant now) {
+    if (evicted.containsKey(d.key()) || now.isBefore(nextMeasure.getOrDefault(d.key(), Instant.MIN))) {
       return false;
     }
+    long start = System.nanoTime();
     try {
       return measured(d);
     } finally {
-      nextMeasureNanos.put(d.key(), System.nanoTime() + Math.min((System.nanoTime() - start) * PACE, MAX_PAUSE.toNanos()));
+      nextMeasure.put(d.key(), now.plus(Duration.ofNanos(Math.min((System.nanoTime() - start) * PACE, MAX_PAUSE.toNanos()))));
     }
   }
 
@@ -128,13 +128,12 @@ final class Evictions {
   }
 
   /** Whether the evicted pod's app containers are all stopped among {@code containers}: its volumes may be emptied. */
-  boolean stopped(String podKey, Collection<OwnedContainer> containers) {
-    long now = System.nanoTime();
-    return evicted.containsKey(podKey) && now - nextEmptyNanos.getOrDefault(podKey, now) >= 0 && containers.stream().noneMatch(c -> c.podKey().equals(podKey) && c.running() && !c.isSandbox());
+  boolean stopped(String podKey, Collection<OwnedContainer> containers, Instant now) {
+    return evicted.containsKey(podKey) && !now.isBefore(nextEmpty.getOrDefault(podKey, Instant.MIN)) && containers.stream().noneMatch(c -> c.podKey().equals(podKey) && c.running() && !c.isSandbox());
   }
 
   /** Empties the evicted pod's volumes over their limit (the next start makes them again) and ends its eviction. */
-  void empty(DesiredPod d) throws IOException {
+  void empty(DesiredPod d, Instant now) throws IOException {
     try {
       for (Volumes.LimitedDir v : Volumes.limitedDiskVolumes(d.ctx())) {
         if (NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES) > v.limitBytes()) {
@@ -142,7 +141,7 @@ final class Evictions {
         }
       }
     } catch (IOException | RuntimeException e) {
-      nextEmptyNanos.put(d.key(), System.nanoTime() + MAX_PAUSE.toNanos()); // not every pass: each try walks the volume
+      nextEmpty.put(d.key(), now.plus(MAX_PAUSE)); // not every pass: each try walks the volume
       throw e;
     }
     evicted.remove(d.key());

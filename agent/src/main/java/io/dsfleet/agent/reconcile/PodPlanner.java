@@ -72,8 +72,8 @@ public final class PodPlanner {
     }
     List<OwnedContainer> running = observed.stream().filter(OwnedContainer::running).toList();
     List<OwnedContainer> old = running.stream().filter(c -> !c.hash().equals(pod.hash())).toList();
-    if (!old.isEmpty()) {
-      return kill(old, pod.grace(), "replaced by template " + pod.hash());
+    if (!old.isEmpty()) { // an evicted pod's old containers go at once, as its others do
+      return kill(old, pod.grace(), "replaced by template " + pod.hash()).stream().map(a -> evicting(a, f)).toList();
     }
     // attempts are never reused, even once a dead sandbox is collected: a run of an older sandbox never passes for the new one's
     int next = observed.stream().mapToInt(OwnedContainer::attempt).max().orElse(-1) + 1;
@@ -166,6 +166,17 @@ public final class PodPlanner {
     } else {
       actions.add(restart(pod, run, observed, attempt, f));
     }
+  }
+
+  /** The kill as an eviction's (no grace, no preStop hook) when the container's verdict is one. */
+  private static Action evicting(Action a, Facts f) {
+    if (a instanceof Kill k) {
+      ProbeVerdict v = f.probes().getOrDefault(k.container().id(), ProbeVerdict.NONE);
+      if (v.evict()) {
+        return new Kill(k.container(), Duration.ZERO, v.kill());
+      }
+    }
+    return a;
   }
 
   /** Stops containers: the pod's containers first, its sandboxes last (they hold the network the others use). */

@@ -80,7 +80,6 @@ public final class ProbeManager {
           if (!inFlight.add(key)) {
             continue;
           }
-          s.getValue().started(now);
           Runnable run = () -> {
             try {
               Prober.Result r = prober.run(s.getValue().probe(), spec, c.id(), host);
@@ -95,6 +94,7 @@ public final class ProbeManager {
           };
           try {
             workers.execute(run);
+            s.getValue().started(now); // (the run records its result later; a refused one is due again at the next pass)
           } catch (java.util.concurrent.RejectedExecutionException full) {
             inFlight.remove(key); // every probe thread busy (probes that hang until their timeouts): this one runs a pass later
           }

@@ -187,13 +187,26 @@ public final class Reconciler {
       Set<String> still = new TreeSet<>(orphans);
       still.removeAll(adopted);
       orphans = Set.copyOf(still);
-      onOrphans.accept(orphans);
       log.info("pods {} are desired again: no longer released", adopted);
     }
     desired = Map.copyOf(next);
+    if (!adopted.isEmpty()) {
+      try { // after the set is taken: a disk that refuses the write must not leave the pod neither desired nor released
+        onOrphans.accept(orphans);
+      } catch (RuntimeException e) {
+        log.warn("pods {} desired again; the released pods' file not written: {} (an agent restarted before it is adopts them"
+            + " again from the set)", adopted, e.toString());
+      }
+    }
     // a new template starts without the old one's back-off; forgotten once the old one is no longer
     // wanted, so a worker of the old one that fails now records nothing (it asks first)
     replaced.forEach(failures::forgetPod);
+    for (String key : replaced) { // an eviction holds the new template's starts too, until the volume is emptied
+      String why = evictions.why(key);
+      if (why != null && next.get(key).valid()) {
+        containerNames(next.get(key)).forEach(c -> failures.hold(Failures.key(key, c), "Evicted", why, now));
+      }
+    }
     desiredVersion = state.getVersion();
     sourcesReady = true;
     wakeUp();
@@ -495,7 +508,7 @@ public final class Reconciler {
       for (DesiredPod d : want.values()) {
         if (d.ctx() != null && !Volumes.limitedDiskVolumes(d.ctx()).isEmpty()) {
           dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
-            if (evictions.measure(d)) { // none of its containers starts until its volumes are emptied
+            if (evictions.measure(d, now)) { // none of its containers starts until its volumes are emptied
               containerNames(d).forEach(c -> failures.hold(Failures.key(d.key(), c), "Evicted", evictions.why(d.key()), clock.instant()));
               wakeUp();
             }
@@ -504,13 +517,13 @@ public final class Reconciler {
       }
     }
     for (DesiredPod d : want.values()) {
-      if (evictions.stopped(d.key(), owned)) {
+      if (evictions.stopped(d.key(), owned, now)) {
         dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
           try {
-            evictions.empty(d);
+            evictions.empty(d, now);
             containerNames(d).forEach(c -> failures.forget(Failures.key(d.key(), c)));
-          } catch (IOException e) {
-            log.warn("pod {}: emptying its evicted volumes: {}; tried again", d.key(), e.toString());
+          } catch (IOException | RuntimeException e) {
+            log.warn("pod {}: emptying its evicted volumes: {}; tried again in a minute", d.key(), e.toString());
           }
           wakeUp();
         });

@@ -32,8 +32,8 @@ final class DesiredSets {
   private DesiredState unwritten;
   /** Why the disk refused the set that waits, or "". */
   private volatile String writeError = "";
-  /** Released pods the disk refused, written before any set (the set after a release must never be on disk without it). */
-  private Set<String> unwrittenOrphans;
+  /** Released pods the disk refused: written (as the reconciler holds them then) before any set, which must never be on disk without them. */
+  private boolean orphansUnwritten;
 
   DesiredSets(LocalState state, Reconciler reconciler) {
     this.state = state;
@@ -52,16 +52,16 @@ final class DesiredSets {
    */
   synchronized boolean take(DesiredState d) {
     if (d.getOrphanedPodsCount() > 0) {
-      Set<String> orphans = unwrittenOrphans != null ? new java.util.TreeSet<>(unwrittenOrphans) : state.loadOrphans();
+      Set<String> orphans = new java.util.TreeSet<>(reconciler.orphans()); // memory is the truth; the file follows it
       if (orphans.addAll(d.getOrphanedPodsList())) {
         reconciler.setOrphans(orphans);
-        unwrittenOrphans = orphans; // written with the set, first
+        orphansUnwritten = true; // written with the set, first
         log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
       }
     }
     DesiredState onDisk = state.written().orElse(null);
     // while the disk refuses writes, a set is tried on it first (and acted on when it refuses)
-    boolean early = unwritten == null && unwrittenOrphans == null && onDisk != null && onlyAdds(onDisk, d, reconciler.orphans());
+    boolean early = unwritten == null && !orphansUnwritten && onDisk != null && onlyAdds(onDisk, d, reconciler.orphans());
     if (early) {
       reconciler.setDesired(d);
     }
@@ -93,9 +93,9 @@ final class DesiredSets {
 
   private boolean write(DesiredState d) {
     try {
-      if (unwrittenOrphans != null) {
-        state.saveOrphans(unwrittenOrphans);
-        unwrittenOrphans = null;
+      if (orphansUnwritten) {
+        state.saveOrphans(reconciler.orphans()); // as they are now: a pod adopted meanwhile is not released again
+        orphansUnwritten = false;
       }
       state.saveDesired(d);
       if (unwritten != null) {

@@ -33,7 +33,7 @@ class ReconcilerTest {
   Reconciler r;
 
   /** Runs tasks on the calling thread. */
-  static final class Direct extends AbstractExecutorService {
+  static class Direct extends AbstractExecutorService {
     @Override
     public void execute(Runnable command) {
       command.run();
@@ -435,6 +435,60 @@ class ReconcilerTest {
       release.countDown();
       probers.shutdownNow();
     }
+  }
+
+  /** A probe the probe threads could not take (all busy) runs at the next pass, not a period later. */
+  @Test
+  void aProbeRefusedForWantOfAThreadRunsAtTheNextPass() {
+    int[] refusals = {1};
+    r = reconciler(new Reconciler.Threads(new Direct(), new Direct() {
+      @Override
+      public void execute(Runnable command) {
+        if (refusals[0]-- > 0) {
+          throw new java.util.concurrent.RejectedExecutionException("every probe thread busy");
+        }
+        command.run();
+      }
+    }, new Direct(), new Direct()));
+    r.setDesired(desired("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}, periodSeconds: 60, failureThreshold: 1}"));
+    runtime.setExecRule(cmd -> new ContainerRuntime.ExecResult(1, "unhealthy"));
+    r.tick(); // the pod starts; its first probe is refused
+    run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+    assertThat(runtime.calls).as("probed at a pass seconds later, and restarted").anyMatch(c -> c.startsWith("stop dsf_agent-abcde_ops_main_0_"));
+  }
+
+  /**
+   * A template change while a pod is evicted: the new template's containers too wait until the
+   * volume is emptied (the change used to forget the eviction's hold, and they started on the full
+   * volume).
+   */
+  @Test
+  void anEvictedPodsNewTemplateStartsOnlyOnTheEmptiedVolume() throws IOException {
+    String[] volume = {"spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]",
+        "spec.template.spec.volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Ki}}]"};
+    r.setDesired(desired(volume));
+    r.tick();
+    Path scratch;
+    try (var found = Files.walk(dir)) {
+      scratch = found.filter(p -> p.endsWith(Path.of("volumes", "scratch"))).findFirst().orElseThrow();
+    }
+    Files.write(scratch.resolve("big"), new byte[64 * 1024]);
+    clock.advance(Duration.ofSeconds(10));
+    r.tick(); // measured: evicted
+    r.tick(); // its container stopped
+    List<Boolean> bigAtCreate = new ArrayList<>();
+    runtime.beforeCreate = spec -> {
+      if (spec.name().contains("_main_")) { // the app container (the sandbox mounts no volume)
+        bigAtCreate.add(Files.exists(scratch.resolve("big")));
+      }
+    };
+    String[] changed = java.util.Arrays.copyOf(volume, volume.length + 2);
+    changed[volume.length] = "spec.template.spec.containers[0].env[2]";
+    changed[volume.length + 1] = "{name: CHANGED, value: 'yes'}";
+    r.setDesired(desired(changed));
+    run(Duration.ofSeconds(5), Duration.ofSeconds(1));
+    assertThat(bigAtCreate).as("the new template's containers are created, and only on the emptied volume").isNotEmpty()
+        .containsOnly(false);
   }
 
   @Test

@@ -94,6 +94,7 @@ class DesiredSetWriteTest extends SessionTestBase {
     disk = new Disk(dir.resolve("state"));
     reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir.resolve("state"), "test",
         Reconciler.Threads.standard(), report -> { });
+    reconciler.onOrphansChanged(disk::saveOrphans); // as the agent persists an adoption
   }
 
   @AfterEach
@@ -187,10 +188,15 @@ class DesiredSetWriteTest extends SessionTestBase {
             .isEqualTo(6);
         assertThat(coordinator.desiredAcks.get()).isEqualTo(5);
         assertThat(coordinator.sessionsOpened.get()).as("the session goes on").isEqualTo(1);
+        // c desired again while the disk still refuses: taken, c adopted (not stopped), the session goes on
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(8, "c", "e", "f")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/c"));
+        assertThat(reconciler.orphans()).doesNotContain("c");
+        assertThat(coordinator.sessionsOpened.get()).isEqualTo(1);
         disk.full = false;
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 6);
-        assertThat(new LocalState(dir.resolve("state")).loadOrphans()).contains("c");
-        assertThat(new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion()).isEqualTo(7);
+        assertThat(new LocalState(dir.resolve("state")).loadOrphans()).as("written as the agent holds them: c adopted").doesNotContain("c");
+        assertThat(new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion()).isEqualTo(8);
       } finally {
         disk.busy.countDown();
         session.close();
