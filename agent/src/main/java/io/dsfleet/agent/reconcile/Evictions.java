@@ -49,11 +49,19 @@ final class Evictions {
 
   /** Whether the volumes are due to be measured at {@code now} (the pass thread asks, once a pass). */
   boolean checkDue(Instant now) {
-    if (now.isBefore(nextCheck)) {
+    if (waiting(now, nextCheck, CHECK_EVERY)) {
       return false;
     }
     nextCheck = now.plus(CHECK_EVERY);
     return true;
+  }
+
+  /**
+   * Whether {@code now} is before {@code until}, set at most {@code most} ahead: a wall clock
+   * stepped back (NTP, date -s) past that is not waited out (it stopped enforcement for as long).
+   */
+  private static boolean waiting(Instant now, Instant until, Duration most) {
+    return now.isBefore(until) && !now.isBefore(until.minus(most));
   }
 
   /** Why the pod is evicted, or null. */
@@ -77,7 +85,7 @@ final class Evictions {
    * evicted already (it is now). Any thread, under the pod's own work (never beside its worker).
    */
   boolean measure(DesiredPod d, Instant now) {
-    if (evicted.containsKey(d.key()) || now.isBefore(nextMeasure.getOrDefault(d.key(), Instant.MIN))) {
+    if (evicted.containsKey(d.key()) || waiting(now, nextMeasure.getOrDefault(d.key(), Instant.MIN), MAX_PAUSE)) {
       return false;
     }
     long start = System.nanoTime();
@@ -129,7 +137,7 @@ final class Evictions {
 
   /** Whether the evicted pod's app containers are all stopped among {@code containers}: its volumes may be emptied. */
   boolean stopped(String podKey, Collection<OwnedContainer> containers, Instant now) {
-    return evicted.containsKey(podKey) && !now.isBefore(nextEmpty.getOrDefault(podKey, Instant.MIN)) && containers.stream().noneMatch(c -> c.podKey().equals(podKey) && c.running() && !c.isSandbox());
+    return evicted.containsKey(podKey) && !waiting(now, nextEmpty.getOrDefault(podKey, Instant.MIN), MAX_PAUSE) && containers.stream().noneMatch(c -> c.podKey().equals(podKey) && c.running() && !c.isSandbox());
   }
 
   /** Empties the evicted pod's volumes over their limit (the next start makes them again) and ends its eviction. */

@@ -504,6 +504,16 @@ public final class Reconciler {
    */
   private void enforceVolumeLimits(Map<String, DesiredPod> want, List<OwnedContainer> owned, Instant now) {
     evictions.retain(want.keySet());
+    for (DesiredPod d : want.values()) { // a hold left by a template change racing the emptying ends with the eviction
+      if (d.valid() && evictions.why(d.key()) == null) {
+        for (String c : containerNames(d)) {
+          String key = Failures.key(d.key(), c);
+          if (failures.get(key).filter(f -> f.reason().equals("Evicted")).isPresent()) {
+            failures.forget(key);
+          }
+        }
+      }
+    }
     if (evictions.checkDue(now)) {
       for (DesiredPod d : want.values()) {
         if (d.ctx() != null && !Volumes.limitedDiskVolumes(d.ctx()).isEmpty()) {

@@ -59,6 +59,9 @@ final class DesiredSets {
         log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
       }
     }
+    if (d.getPodsList().stream().anyMatch(p -> reconciler.orphans().contains(p.getPodName()))) {
+      orphansUnwritten = true; // a released pod desired again: the file follows the adoption with the set (its own write may fail)
+    }
     DesiredState onDisk = state.written().orElse(null);
     // while the disk refuses writes, a set is tried on it first (and acted on when it refuses)
     boolean early = unwritten == null && !orphansUnwritten && onDisk != null && onlyAdds(onDisk, d, reconciler.orphans());

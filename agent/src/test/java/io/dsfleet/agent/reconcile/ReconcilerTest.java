@@ -491,6 +491,22 @@ class ReconcilerTest {
         .containsOnly(false);
   }
 
+  /** The wall clock stepped back an hour (NTP, date -s) does not stop sizeLimit enforcement for an hour. */
+  @Test
+  void aWallClockSteppedBackStillMeasuresTheVolume() throws IOException {
+    r.setDesired(desired("spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]",
+        "spec.template.spec.volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Ki}}]"));
+    r.tick(); // measured: empty
+    clock.stepWall(Duration.ofHours(-1));
+    Path scratch;
+    try (var found = Files.walk(dir)) {
+      scratch = found.filter(p -> p.endsWith(Path.of("volumes", "scratch"))).findFirst().orElseThrow();
+    }
+    Files.write(scratch.resolve("big"), new byte[64 * 1024]);
+    run(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    assertThat(runtime.calls).as("evicted within the measurement period").anyMatch(c -> c.startsWith("stop dsf_agent-abcde_ops_main_0_"));
+  }
+
   @Test
   void aTemplateChangeStopsTheOldPodBeforeStartingTheNew() {
     r.setDesired(desired());

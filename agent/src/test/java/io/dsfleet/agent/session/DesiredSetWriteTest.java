@@ -197,6 +197,18 @@ class DesiredSetWriteTest extends SessionTestBase {
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 6);
         assertThat(new LocalState(dir.resolve("state")).loadOrphans()).as("written as the agent holds them: c adopted").doesNotContain("c");
         assertThat(new LocalState(dir.resolve("state")).loadDesired().orElseThrow().getVersion()).isEqualTo(8);
+
+        // a release written, then the pod desired again on a full disk: the adoption's own write of the
+        // released pods fails, and the next set written brings the file in line (e no longer released)
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(9, "c", "f").toBuilder().addOrphanedPods("e")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 7);
+        assertThat(new LocalState(dir.resolve("state")).loadOrphans()).contains("e");
+        disk.full = true;
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(set(10, "c", "e", "f")).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> reconciler.desiredPods().contains("ops/e"));
+        disk.full = false;
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 8);
+        assertThat(new LocalState(dir.resolve("state")).loadOrphans()).as("the adoption reached the file with the set").doesNotContain("e");
       } finally {
         disk.busy.countDown();
         session.close();

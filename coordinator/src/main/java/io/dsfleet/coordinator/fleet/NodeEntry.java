@@ -55,7 +55,7 @@ final class NodeEntry {
   volatile Instant runtimeDownSince;
   String runtimeMessage = "";
   /** Why the agent's state directory refuses writes, as its heartbeats say; "" while it takes them. Not stored. */
-  String stateWriteError = "";
+  volatile String stateWriteError = "";
   /**
    * Set when a session opens, cleared by the node's first pod report: until the coordinator knows
    * what runs there it sends nothing, so it never plans away a pod it simply has not heard of
