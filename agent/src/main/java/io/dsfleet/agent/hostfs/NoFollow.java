@@ -142,13 +142,13 @@ public final class NoFollow {
       Deque<Level> levels = new ArrayDeque<>();
       boolean hoisted = false;
       try {
-        levels.push(new Level(root, p.getFileName(), root.newDirectoryStream(p.getFileName(), NOFOLLOW)));
+        levels.push(Level.open(root, p.getFileName()));
         while (!levels.isEmpty()) {
           Level top = levels.peek();
           if (!top.entries.hasNext()) {
             if (levels.size() == 1 && hoisted) { // what was moved up may not have been listed: read the top again
               levels.pop().dir.close();
-              levels.push(new Level(root, p.getFileName(), root.newDirectoryStream(p.getFileName(), NOFOLLOW)));
+              levels.push(Level.open(root, p.getFileName()));
               hoisted = false;
               continue;
             }
@@ -157,11 +157,9 @@ public final class NoFollow {
             continue;
           }
           Path name = top.entries.next().getFileName();
-          BasicFileAttributes e;
-          try {
-            e = top.dir.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
-          } catch (NoSuchFileException gone) {
-            continue;
+          BasicFileAttributes e = top.attributes(name);
+          if (e == null) {
+            continue; // removed meanwhile
           }
           if (e.isDirectory() && !e.isSymbolicLink()) {
             if (!device(e).equals(device)) {
@@ -173,7 +171,7 @@ public final class NoFollow {
               continue;
             }
             // opened O_NOFOLLOW relative to its parent: a directory swapped for a link fails here
-            levels.push(new Level(top.dir, name, top.dir.newDirectoryStream(name, NOFOLLOW)));
+            levels.push(Level.open(top.dir, name));
           } else {
             try {
               top.dir.deleteFile(name);
@@ -215,7 +213,7 @@ public final class NoFollow {
       }
       Deque<Level> levels = new ArrayDeque<>();
       try {
-        levels.push(new Level(root, p.getFileName(), root.newDirectoryStream(p.getFileName(), NOFOLLOW)));
+        levels.push(Level.open(root, p.getFileName()));
         while (!levels.isEmpty() && bytes <= stopAbove) {
           Level top = levels.peek();
           if (!top.entries.hasNext()) {
@@ -226,11 +224,9 @@ public final class NoFollow {
             return Long.MAX_VALUE;
           }
           Path name = top.entries.next().getFileName();
-          BasicFileAttributes e;
-          try {
-            e = top.dir.getFileAttributeView(name, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
-          } catch (NoSuchFileException gone) {
-            continue;
+          BasicFileAttributes e = top.attributes(name);
+          if (e == null) {
+            continue; // removed meanwhile
           }
           if (e.isDirectory() && !e.isSymbolicLink()) {
             if (!device(e).equals(device)) {
@@ -241,7 +237,7 @@ public final class NoFollow {
             }
             bytes += e.size();
             try {
-              levels.push(new Level(top.dir, name, top.dir.newDirectoryStream(name, NOFOLLOW)));
+              levels.push(Level.open(top.dir, name));
             } catch (java.nio.file.FileSystemException gone) {
               // removed or swapped for a link meanwhile: not ours to count
             }
@@ -293,6 +289,20 @@ public final class NoFollow {
       this.name = name;
       this.dir = dir;
       this.entries = dir.iterator();
+    }
+
+    /** The directory {@code name} in {@code parent}, opened O_NOFOLLOW: a directory swapped for a link fails here. */
+    static Level open(SecureDirectoryStream<Path> parent, Path name) throws IOException {
+      return new Level(parent, name, parent.newDirectoryStream(name, NOFOLLOW));
+    }
+
+    /** An entry's own attributes (a link's, not its target's); null when it is gone. */
+    BasicFileAttributes attributes(Path entry) throws IOException {
+      try {
+        return dir.getFileAttributeView(entry, BasicFileAttributeView.class, NOFOLLOW).readAttributes();
+      } catch (NoSuchFileException gone) {
+        return null;
+      }
     }
   }
 

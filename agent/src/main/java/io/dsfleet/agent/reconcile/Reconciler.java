@@ -541,11 +541,11 @@ public final class Reconciler {
     }
   }
 
+  /** The pod's init and app containers' names. */
   private static List<String> containerNames(DesiredPod d) {
-    List<String> names = new ArrayList<>();
-    List.of(d.template().spec().initContainers() == null ? List.<io.dsfleet.common.model.Container>of() : d.template().spec().initContainers(),
-        d.template().spec().containers()).forEach(cs -> cs.forEach(c -> names.add(c.name())));
-    return names;
+    var spec = d.template().spec();
+    return java.util.stream.Stream.concat(spec.initContainers() == null ? java.util.stream.Stream.empty() : spec.initContainers().stream(),
+        spec.containers().stream()).map(io.dsfleet.common.model.Container::name).toList();
   }
 
   /** Pod work: a worker's steps, a teardown, or the removal of a pod's directory. */

@@ -63,7 +63,7 @@ public final class MetricsEndpoint implements AutoCloseable {
    * a flood of them took every descriptor of the process (the gRPC port then accepted nothing).
    * Each server now closes a connection at accept beyond {@link #httpConnectionCap}.
    */
-  public static void limitSlowClients() {
+  public static void limitClients() {
     if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
       System.setProperty("sun.net.httpserver.maxReqTime", "10");
     }
@@ -89,7 +89,7 @@ public final class MetricsEndpoint implements AutoCloseable {
 
   /** Serves {@code registry} on {@code address}; null (after logging why) when it cannot bind. */
   public static MetricsEndpoint start(InetSocketAddress address, PrometheusRegistry registry) {
-    limitSlowClients();
+    limitClients();
     ExecutorService thread = Executors.newSingleThreadExecutor(io.dsfleet.common.DaemonThreads.named("metrics"));
     try {
       HTTPServer server = HTTPServer.builder().hostname(address.getHostString()).port(address.getPort()).registry(registry)

@@ -65,7 +65,7 @@ public final class Dashboard implements AutoCloseable {
     this.cookieName = insecure ? "dsfleet_login" : "__Host-dsfleet_login";
     this.clock = clock;
     this.loopbackOnly = InetAddressCheck.loopback(at.getHostString());
-    io.dsfleet.common.metrics.MetricsEndpoint.limitSlowClients();
+    io.dsfleet.common.metrics.MetricsEndpoint.limitClients();
     InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort());
     if (insecure) {
       server = HttpServer.create(bind, 64);

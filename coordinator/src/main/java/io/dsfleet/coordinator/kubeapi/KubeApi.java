@@ -69,7 +69,7 @@ public final class KubeApi implements AutoCloseable {
     this.insecure = chain == null;
     this.clock = clock;
     this.reads = new KubeReads(fleet, clock, version);
-    io.dsfleet.common.metrics.MetricsEndpoint.limitSlowClients();
+    io.dsfleet.common.metrics.MetricsEndpoint.limitClients();
     InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort()); // resolved (a setting's address is not)
     if (insecure) {
       server = HttpServer.create(bind, 64);
@@ -86,7 +86,7 @@ public final class KubeApi implements AutoCloseable {
       });
       server = https;
     }
-    // the JDK's server shakes hands and reads requests on these threads too (10 s at most each: limitSlowClients);
+    // the JDK's server shakes hands and reads requests on these threads too (10 s at most each: limitClients);
     // each watch holds one while it lasts (25 s at most), beside the 16 for everything else
     threads = Executors.newFixedThreadPool(16 + KubeWatch.MAX_WATCHES, io.dsfleet.common.DaemonThreads.named("kube-api"));
     server.setExecutor(threads);
