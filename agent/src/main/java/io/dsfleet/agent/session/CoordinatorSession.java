@@ -474,9 +474,12 @@ public final class CoordinatorSession implements AutoCloseable {
         if (!writes.begin()) { // closed: nothing more is written; close() waits for a write under way
           return;
         }
-        boolean written;
         try { // outside the session's lock: heartbeats and reports do not wait for the disk
-          written = desiredSets.take(d);
+          if (desiredSets.take(d)) {
+            acknowledge(d); // before the write ends: a leave waiting for it closes the stream only after
+          } else {
+            writeAgainLater(); // acknowledged once written
+          }
         } catch (RuntimeException e) {
           log.error("desired set version {} not taken: {}", d.getVersion(), e.toString()); // gRPC's cancel names no cause
           throw e;
@@ -484,11 +487,6 @@ public final class CoordinatorSession implements AutoCloseable {
           writes.end();
         }
         log.info("desired set version {}: {} pods", d.getVersion(), d.getPodsCount());
-        if (written) {
-          acknowledge(d);
-        } else {
-          writeAgainLater(); // acknowledged once written
-        }
       }
       case LOG_REQUEST -> {
         if (!closed) {
