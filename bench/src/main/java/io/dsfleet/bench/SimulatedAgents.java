@@ -138,7 +138,7 @@ public final class SimulatedAgents {
       NodeInfo info = NodeInfo.newBuilder().setName(name).addAddresses("10.0.0.1").setOs("linux").setArch("amd64")
           .setAgentVersion("simulated").setCpuMillis(2000).setMemoryBytes(1L << 30).build();
       n.session = new CoordinatorSession(List.of(coordinator.split(",")), NodeCredentials.tls(dir, name, token, clock), info, n.reconciler,
-          runtime, new LocalState(dir), scheduler, clock, random, null, () -> { }).callbacksOn(callbacks);
+          runtime, new LocalState(dir), scheduler, clock, random, null, () -> { }).callbacksOn(callbacks).over(NettyTransport.INSTANCE);
       nodes.add(n);
     }
     for (Node n : nodes) {

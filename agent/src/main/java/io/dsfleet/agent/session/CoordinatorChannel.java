@@ -1,14 +1,11 @@
 package io.dsfleet.agent.session;
 
-import io.dsfleet.common.Reconnects;
 import io.dsfleet.common.tls.Pki;
 import io.grpc.ConnectivityState;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
+import io.grpc.ManagedChannelBuilder;
 import java.util.List;
 import java.util.concurrent.Executor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 /**
@@ -28,6 +25,7 @@ final class CoordinatorChannel {
   private String leaderHint;
   /** Where gRPC runs the channel's callbacks; null: gRPC's own pool. */
   private Executor callbacks;
+  private Transport transport = Transport.OKHTTP;
 
   CoordinatorChannel(List<String> coordinators, NodeCredentials credentials, BooleanSupplier closed) {
     this.coordinators = List.copyOf(coordinators);
@@ -43,20 +41,21 @@ final class CoordinatorChannel {
     this.callbacks = executor;
   }
 
+  /** See {@link CoordinatorSession#over}. */
+  synchronized void over(Transport transport) {
+    if (channel != null) {
+      throw new IllegalStateException("over after the session's channel was made: call it before start()");
+    }
+    this.transport = transport;
+  }
+
   /** The channel, made now if there is none; refused once the session is closed. */
   synchronized ManagedChannel get() {
     if (closed.getAsBoolean()) {
       throw new IllegalStateException("the session is closed");
     }
     if (channel == null) {
-      NettyChannelBuilder b = NettyChannelBuilder.forTarget(target(), credentials.channelCredentials())
-          .maxInboundMessageSize(64 * 1024 * 1024)
-          // a connection that reads nothing for 30 s is pinged, and closed when 20 s pass without the
-          // answer: a coordinator cut off (no reset ever arrives) does not keep a dead connection
-          // that the next try would reuse (the coordinator allows a ping every 10 s)
-          .keepAliveTime(30, TimeUnit.SECONDS)
-          .keepAliveTimeout(20, TimeUnit.SECONDS)
-          .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Reconnects.CONNECT_TIMEOUT.toMillis());
+      ManagedChannelBuilder<?> b = transport.channel(target(), credentials.channelCredentials(transport));
       if (!credentials.isInsecure()) {
         b.overrideAuthority(Pki.SERVER_NAME);
       }

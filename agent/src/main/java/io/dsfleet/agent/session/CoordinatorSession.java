@@ -109,6 +109,15 @@ public final class CoordinatorSession implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Reaches the coordinator over {@code transport} instead of {@link Transport#OKHTTP} (the
+   * agent's). Call before {@link #start}.
+   */
+  public CoordinatorSession over(Transport transport) {
+    channel.over(transport);
+    return this;
+  }
+
   public synchronized boolean connected() {
     return stream != null;
   }

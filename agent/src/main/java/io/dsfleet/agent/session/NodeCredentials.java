@@ -127,28 +127,16 @@ public final class NodeCredentials {
   private ChannelCredentials mutual;
   private X509Certificate mutualFor;
 
-  /**
-   * Mutual TLS as {@link Tls#client(X509Certificate, X509Certificate, PrivateKey)}, with the TLS
-   * context built here once: gRPC builds one for every channel otherwise, and the agent makes a
-   * channel for every reconnect try after a lost connection (docs/agent.md, "Session").
-   */
-  static ChannelCredentials mutualTls(X509Certificate ca, X509Certificate cert, PrivateKey key) {
-    try {
-      return io.grpc.netty.shaded.io.grpc.netty.NettySslContextChannelCredentials.create(io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts
-          .forClient().keyManager(Tls.clientKey(key, cert)).trustManager(Tls.fleetTrust(ca)).build());
-    } catch (javax.net.ssl.SSLException e) {
-      throw new IllegalStateException("cannot set up TLS with the fleet CA: " + e.getMessage(), e);
-    }
-  }
-
   /** What to connect with now: plaintext, mutual TLS with the certificate, or the token's pinned CA. */
-  public synchronized ChannelCredentials channelCredentials() {
+  public synchronized ChannelCredentials channelCredentials(Transport transport) {
     if (isInsecure()) {
       return InsecureChannelCredentials.create();
     }
     if (hasCertificate()) {
       if (mutualFor != cert) {
-        mutual = mutualTls(ca, cert, key);
+        // made once per certificate: the agent makes a channel for every reconnect try after a
+        // lost connection (docs/agent.md, "Session")
+        mutual = transport.mutualTls(ca, cert, key);
         mutualFor = cert;
       }
       return mutual;

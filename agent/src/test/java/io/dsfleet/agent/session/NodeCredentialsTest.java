@@ -34,7 +34,7 @@ class NodeCredentialsTest {
   void withoutCertificateOrTokenItSaysWhatToConfigure() {
     NodeCredentials c = NodeCredentials.tls(state, "n1", null, Clock.systemUTC());
     assertThat(c.hasCertificate()).isFalse();
-    assertThatThrownBy(c::channelCredentials).isInstanceOf(IllegalStateException.class).hasMessageContaining("joinToken");
+    assertThatThrownBy(() -> c.channelCredentials(Transport.OKHTTP)).isInstanceOf(IllegalStateException.class).hasMessageContaining("joinToken");
   }
 
   @Test
@@ -70,7 +70,7 @@ class NodeCredentialsTest {
     NodeCredentials restarted = NodeCredentials.tls(state, "n1", null, Clock.systemUTC());
     assertThat(restarted.hasCertificate()).isTrue();
     assertThat(CertificateAuthority.subject(restarted.certificate())).isEqualTo(new Pki.Subject("n1", Pki.NODES));
-    assertThat(restarted.channelCredentials()).isNotNull();
+    assertThat(restarted.channelCredentials(Transport.OKHTTP)).isNotNull();
     restarted.forget();
     assertThat(state.resolve("pki/node.pem")).doesNotExist();
     assertThat(NodeCredentials.tls(state, "n1", null, Clock.systemUTC()).hasCertificate()).isFalse();
