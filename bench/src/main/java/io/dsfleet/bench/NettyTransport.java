@@ -2,22 +2,24 @@ package io.dsfleet.bench;
 
 import io.dsfleet.agent.session.Transport;
 import io.dsfleet.common.Reconnects;
-import io.dsfleet.common.tls.Tls;
 import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettySslContextChannelCredentials;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
-import java.security.PrivateKey;
-import java.security.cert.X509Certificate;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContextBuilder;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * The simulated agents' transport: Netty's event loops serve thousands of connections of one JVM
  * on a few threads, where the agent's OkHttp transport takes a thread a connection. Everything
- * above the transport (the session, its calls, TLS with the same keys and trust) is the agent's.
+ * above the transport (the session, its calls, TLS with the same keys and trust, the server's name
+ * checked through the channel's authority) is the agent's.
  */
 final class NettyTransport implements Transport {
   static final Transport INSTANCE = new NettyTransport();
@@ -32,10 +34,18 @@ final class NettyTransport implements Transport {
   }
 
   @Override
-  public ChannelCredentials mutualTls(X509Certificate ca, X509Certificate cert, PrivateKey key) {
+  public ChannelCredentials plaintext() {
+    return InsecureChannelCredentials.create();
+  }
+
+  @Override
+  public ChannelCredentials tls(String serverName, KeyManager key, X509TrustManager trust) {
     try {
-      return NettySslContextChannelCredentials.create(GrpcSslContexts.forClient()
-          .keyManager(Tls.clientKey(key, cert)).trustManager(Tls.fleetTrust(ca)).build());
+      SslContextBuilder b = GrpcSslContexts.forClient().trustManager(trust);
+      if (key != null) {
+        b.keyManager(key);
+      }
+      return NettySslContextChannelCredentials.create(b.build());
     } catch (SSLException e) {
       throw new IllegalStateException("cannot set up TLS with the fleet CA: " + e.getMessage(), e);
     }

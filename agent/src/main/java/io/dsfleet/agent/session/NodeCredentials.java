@@ -5,7 +5,6 @@ import io.dsfleet.common.tls.JoinToken;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
 import io.grpc.ChannelCredentials;
-import io.grpc.InsecureChannelCredentials;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -130,13 +129,13 @@ public final class NodeCredentials {
   /** What to connect with now: plaintext, mutual TLS with the certificate, or the token's pinned CA. */
   public synchronized ChannelCredentials channelCredentials(Transport transport) {
     if (isInsecure()) {
-      return InsecureChannelCredentials.create();
+      return transport.plaintext();
     }
     if (hasCertificate()) {
       if (mutualFor != cert) {
         // made once per certificate: the agent makes a channel for every reconnect try after a
         // lost connection (docs/agent.md, "Session")
-        mutual = transport.mutualTls(ca, cert, key);
+        mutual = transport.tls(Pki.SERVER_NAME, Tls.clientKey(key, cert), Tls.fleetTrust(ca));
         mutualFor = cert;
       }
       return mutual;
@@ -145,7 +144,7 @@ public final class NodeCredentials {
       throw new IllegalStateException("no node certificate in " + dir + " and no join token: set joinToken"
           + " (--join-token, DS_AGENT_JOIN_TOKEN or the config file) to join the fleet");
     }
-    return Tls.pinned(token.caHash());
+    return transport.tls(Pki.SERVER_NAME, null, Tls.pinnedTrust(token.caHash()));
   }
 
   public synchronized String joinToken() {

@@ -1,38 +1,43 @@
 package io.dsfleet.agent.session;
 
 import io.dsfleet.common.Reconnects;
-import io.dsfleet.common.tls.Tls;
 import io.grpc.ChannelCredentials;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.okhttp.OkHttpChannelBuilder;
-import io.grpc.okhttp.SslSocketFactoryChannelCredentials;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.security.GeneralSecurityException;
-import java.security.PrivateKey;
+import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import javax.net.SocketFactory;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * How the session's channel reaches a coordinator. The agent uses gRPC's OkHttp transport: a
- * blocking socket and a reader thread for its one connection, on the JDK's TLS, about 150 classes
- * where Netty's transport loads 840 (docs/agent.md, "Footprint"). Thousands of simulated agents in
- * one JVM (bench) cannot afford a thread a connection: they bring Netty's transport through
+ * blocking socket and a reader thread for its one connection, about 100 classes where Netty's
+ * transport loads 840 (docs/agent.md, "Footprint"). Thousands of simulated agents in one JVM
+ * (bench) cannot afford a thread a connection: they bring Netty's transport through
  * {@link CoordinatorSession#over}.
  */
 public interface Transport {
-  /**
-   * How long a connection may read nothing before it is dropped: longer than a keep-alive ping
-   * and its answer ({@link #KEEPALIVE} and {@link #KEEPALIVE_TIMEOUT}), so a live connection never
-   * reaches it; it bounds a TLS handshake that a coordinator accepts and never answers.
-   */
-  Duration READ_TIMEOUT = Duration.ofSeconds(60);
   /**
    * A connection that reads nothing for 30 s is pinged, and closed when 20 s pass without the
    * answer: a coordinator cut off (no reset ever arrives) does not keep a dead connection that the
@@ -42,44 +47,125 @@ public interface Transport {
   Duration KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
   /** The largest message taken from a coordinator: a desired set of many pods and their configs. */
   int MAX_INBOUND_MESSAGE = 64 * 1024 * 1024;
+  /** How long a TLS handshake may take, all of it (Netty's own bound: 10 s). */
+  Duration HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
+  /**
+   * How much a coordinator may send ahead of what the agent has read. OkHttp's default (64 KiB,
+   * never grown) took 35 s to bring a 64 MiB desired set over a 20 ms round trip, longer than
+   * the session waits for a heartbeat's acknowledgement queued behind it; Netty grows its window
+   * to the link's. 4 MiB: the same set in about a second.
+   */
+  int FLOW_CONTROL_WINDOW = 4 * 1024 * 1024;
 
-  /** A channel to {@code target} with these credentials, connect timeout and keep-alive set. */
+  /** A channel to {@code target} with these credentials (made by this transport), connect timeout and keep-alive set. */
   ManagedChannelBuilder<?> channel(String target, ChannelCredentials credentials);
 
-  /** Mutual TLS with the node's certificate, its context made once for every channel of it. */
-  ChannelCredentials mutualTls(X509Certificate ca, X509Certificate cert, PrivateKey key);
+  /** No TLS: a coordinator run with --insecure. */
+  ChannelCredentials plaintext();
 
-  /** gRPC's OkHttp transport: the agent's. */
+  /**
+   * TLS to a coordinator whose certificate names {@code serverName} and which {@code trust}
+   * accepts, as the holder of {@code key} (null: no client certificate); its context is made
+   * here, once for every channel that uses the result.
+   */
+  ChannelCredentials tls(String serverName, KeyManager key, X509TrustManager trust);
+
+  /**
+   * gRPC's OkHttp transport, the agent's, with the TLS in its sockets: OkHttp's own TLS offers
+   * TLS 1.2 alone (its ConnectionSpec, fixed when credentials are given) and bounds neither the
+   * connect nor the handshake; the sockets here connect within {@link Reconnects#CONNECT_TIMEOUT},
+   * finish the handshake (TLS 1.3 or 1.2, ALPN h2, the server's name checked) within
+   * {@link #HANDSHAKE_TIMEOUT}, and gRPC speaks HTTP/2 over them as over a plain socket.
+   */
   Transport OKHTTP = new Transport() {
     @Override
     public ManagedChannelBuilder<?> channel(String target, ChannelCredentials credentials) {
-      return OkHttpChannelBuilder.forTarget(target, credentials)
-          .socketFactory(new TimedSockets())
+      SocketFactory sockets;
+      if (credentials instanceof SocketTls t) {
+        sockets = t.sockets;
+      } else if (credentials instanceof InsecureChannelCredentials) {
+        sockets = new Sockets(null, null, HANDSHAKE_TIMEOUT);
+      } else {
+        throw new IllegalArgumentException("credentials not made by this transport: " + credentials);
+      }
+      return OkHttpChannelBuilder.forTarget(target, InsecureChannelCredentials.create())
+          .socketFactory(sockets)
+          // directly, whatever GRPC_PROXY_EXP or Java's proxy properties say: the sockets would
+          // speak TLS to the proxy itself
+          .proxyDetector(address -> null)
+          .flowControlWindow(FLOW_CONTROL_WINDOW)
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE)
-          .keepAliveTime(KEEPALIVE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)
-          .keepAliveTimeout(KEEPALIVE_TIMEOUT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS);
+          .keepAliveTime(KEEPALIVE.toSeconds(), TimeUnit.SECONDS)
+          .keepAliveTimeout(KEEPALIVE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
     }
 
     @Override
-    public ChannelCredentials mutualTls(X509Certificate ca, X509Certificate cert, PrivateKey key) {
+    public ChannelCredentials plaintext() {
+      return InsecureChannelCredentials.create();
+    }
+
+    @Override
+    public ChannelCredentials tls(String serverName, KeyManager key, X509TrustManager trust) {
       try {
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(new KeyManager[] {Tls.clientKey(key, cert)}, new TrustManager[] {Tls.fleetTrust(ca)}, null);
-        return SslSocketFactoryChannelCredentials.create(tls.getSocketFactory());
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(key == null ? null : new KeyManager[] {key}, new TrustManager[] {trust}, null);
+        return new SocketTls(new Sockets(context.getSocketFactory(), serverName, HANDSHAKE_TIMEOUT));
       } catch (GeneralSecurityException e) {
         throw new IllegalStateException("cannot set up TLS with the fleet CA: " + e.getMessage(), e);
       }
     }
   };
 
+  /** TLS done by the socket factory: to gRPC, a plaintext channel over sockets that are already TLS. */
+  final class SocketTls extends ChannelCredentials {
+    final Sockets sockets;
+
+    SocketTls(Sockets sockets) {
+      this.sockets = sockets;
+    }
+
+    @Override
+    public ChannelCredentials withoutBearerTokens() {
+      return this;
+    }
+  }
+
   /**
-   * Sockets that give up connecting after {@link Reconnects#CONNECT_TIMEOUT} (OkHttp connects
-   * with none: the system's SYN retries, about two minutes) and read with {@link #READ_TIMEOUT}.
+   * Sockets connected within {@link Reconnects#CONNECT_TIMEOUT} (OkHttp connects with none: the
+   * system's SYN retries, about two minutes) and, with TLS, handshaken within a bound for the
+   * whole handshake (a read timeout would not bound one that a peer feeds a byte at a time): the
+   * raw socket is closed when the bound passes, which ends the handshake at once. OkHttp runs the
+   * handshake on its transport's threads, and a channel shut down meanwhile does not stop it.
    */
-  final class TimedSockets extends SocketFactory {
+  final class Sockets extends SocketFactory {
+    /** Closes handshakes that overrun; its one thread ends when none is pending. */
+    private static final ScheduledThreadPoolExecutor DEADLINES = deadlines();
+
+    private final SSLSocketFactory tls;
+    private final String serverName;
+    private final Duration handshakeTimeout;
+
+    Sockets(SSLSocketFactory tls, String serverName, Duration handshakeTimeout) {
+      this.tls = tls;
+      this.serverName = serverName;
+      this.handshakeTimeout = handshakeTimeout;
+    }
+
+    private static ScheduledThreadPoolExecutor deadlines() {
+      ScheduledThreadPoolExecutor e = new ScheduledThreadPoolExecutor(1, r -> {
+        Thread t = new Thread(r, "agent-tls-deadlines");
+        t.setDaemon(true);
+        return t;
+      });
+      e.setKeepAliveTime(10, TimeUnit.SECONDS);
+      e.allowCoreThreadTimeOut(true);
+      e.setRemoveOnCancelPolicy(true);
+      return e;
+    }
+
     @Override
     public Socket createSocket() {
-      return new Socket();
+      throw new UnsupportedOperationException("a coordinator connection is made connected: createSocket(address, port)");
     }
 
     @Override
@@ -102,15 +188,75 @@ public interface Transport {
       throw new UnsupportedOperationException("a coordinator is reached from no chosen local address");
     }
 
-    private static Socket connected(InetSocketAddress to) throws IOException {
-      Socket s = new Socket();
+    private Socket connected(InetSocketAddress to) throws IOException {
+      Socket raw = new Socket();
       try {
-        s.setSoTimeout((int) READ_TIMEOUT.toMillis());
-        s.connect(to, (int) Reconnects.CONNECT_TIMEOUT.toMillis());
-        return s;
-      } catch (IOException e) {
-        s.close();
+        raw.connect(to, (int) Reconnects.CONNECT_TIMEOUT.toMillis());
+        return tls == null ? raw : handshaken(raw, to.getPort());
+      } catch (IOException | RuntimeException e) {
+        raw.close();
         throw e;
+      }
+    }
+
+    private SSLSocket handshaken(Socket raw, int port) throws IOException {
+      SSLSocket s = (SSLSocket) tls.createSocket(raw, serverName, port, true);
+      SSLParameters p = s.getSSLParameters();
+      p.setApplicationProtocols(new String[] {"h2"});
+      s.setSSLParameters(p);
+      ScheduledFuture<?> deadline = DEADLINES.schedule(() -> closeQuietly(raw), handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      try {
+        s.startHandshake();
+      } catch (IOException e) {
+        if (deadline.isDone()) {
+          throw timedOut(e);
+        }
+        throw e;
+      } finally {
+        deadline.cancel(false);
+      }
+      if (deadline.isDone() && !deadline.isCancelled()) {
+        throw timedOut(null); // closed just as the handshake ended
+      }
+      if (!"h2".equals(s.getApplicationProtocol())) {
+        throw new SSLHandshakeException("the coordinator at " + raw.getRemoteSocketAddress() + " did not agree to HTTP/2 (ALPN h2)");
+      }
+      checkName((X509Certificate) s.getSession().getPeerCertificates()[0]);
+      return s;
+    }
+
+    /**
+     * The server's certificate must name the coordinator (a DNS name, exactly: the fleet CA
+     * issues no wildcards), checked before a byte of the session is sent. Here rather than by the
+     * JDK's "HTTPS" endpoint identification, which reads the JDK's whole public CA store (150
+     * certificates, about 1 MiB of heap kept for the process's life) to tell whether the chain
+     * ends at a public CA.
+     */
+    void checkName(X509Certificate server) throws SSLPeerUnverifiedException {
+      try {
+        for (List<?> name : Objects.requireNonNullElse(server.getSubjectAlternativeNames(), List.<List<?>>of())) {
+          if (Integer.valueOf(2).equals(name.get(0)) && serverName.equalsIgnoreCase(String.valueOf(name.get(1)))) {
+            return;
+          }
+        }
+      } catch (CertificateParsingException e) {
+        throw new SSLPeerUnverifiedException("the coordinator's certificate has names that cannot be read: " + e.getMessage());
+      }
+      throw new SSLPeerUnverifiedException("the coordinator's certificate does not name " + serverName + " (it names "
+          + server.getSubjectX500Principal().getName() + ")");
+    }
+
+    private SocketTimeoutException timedOut(IOException cause) {
+      SocketTimeoutException t = new SocketTimeoutException("TLS handshake not done within " + handshakeTimeout.toMillis() + " ms");
+      t.initCause(cause);
+      return t;
+    }
+
+    private static void closeQuietly(Socket s) {
+      try {
+        s.close();
+      } catch (IOException ignored) {
+        // closing only to end a handshake
       }
     }
   }

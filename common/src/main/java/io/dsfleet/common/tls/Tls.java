@@ -171,7 +171,12 @@ public final class Tls {
 
   /** A client without a certificate that trusts a coordinator only if its chain holds the CA with this hash. */
   public static ChannelCredentials pinned(String caHash) {
-    return TlsChannelCredentials.newBuilder().trustManager(new PinnedTrust(caHash)).build();
+    return TlsChannelCredentials.newBuilder().trustManager(pinnedTrust(caHash)).build();
+  }
+
+  /** @see #pinned */
+  public static X509TrustManager pinnedTrust(String caHash) {
+    return new PinnedTrust(caHash);
   }
 
   /** Trusts a server whose chain carries the pinned CA and whose certificate that CA signed for serving. */
