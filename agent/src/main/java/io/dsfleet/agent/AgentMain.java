@@ -31,14 +31,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /** ds-agent: runs this node's DaemonSet pods on the local Docker daemon. */
-@Command(name = "ds-agent", mixinStandardHelpOptions = true, versionProvider = AgentMain.Version.class,
-    description = "The dsfleet node agent.", subcommands = {AgentMain.Run.class, AgentMain.Leave.class})
 public final class AgentMain {
   static {
     io.dsfleet.common.LogFormat.timestampsOutsideTheJournal(); // before the first logger
@@ -51,86 +45,32 @@ public final class AgentMain {
       "relistInterval", "metricsListen");
   /** Where Prometheus scrapes an agent unless told otherwise: loopback only. */
   static final String DEFAULT_METRICS = "127.0.0.1:7481";
+  static final String DEFAULT_CONFIG = "/etc/dsfleet/agent.yaml";
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
     org.slf4j.bridge.SLF4JBridgeHandler.install();
-    System.exit(commandLine().execute(args));
-  }
-
-  /** Options only `run` has a use for: `leave` neither takes nor lists them. */
-  static final List<String> RUN_ONLY = List.of("--label", "--taint", "--address", "--heartbeat-interval", "--leave-on-shutdown",
-      "--restart-backoff", "--restart-backoff-max", "--relist-interval", "--metrics-listen");
-
-  static CommandLine commandLine() {
-    CommandLine cl = new CommandLine(new AgentMain());
-    var leave = cl.getSubcommands().get("leave").getCommandSpec();
-    for (String name : RUN_ONLY) {
-      leave.remove(leave.findOption(name));
-    }
-    return cl;
-  }
-
-  /** The version from the jar manifest. */
-  public static final class Version implements CommandLine.IVersionProvider {
-    @Override
-    public String[] getVersion() {
-      return new String[] {"ds-agent " + VERSION};
-    }
+    System.exit(AgentCommandLine.execute(args, System.out, System.err));
   }
 
   /** Options shared by run and leave; flags win over the environment, which wins over the config file. */
   static final class Common {
-    @Option(names = "--config", paramLabel = "FILE", defaultValue = "/etc/dsfleet/agent.yaml",
-        description = "YAML config file, read when it exists (default ${DEFAULT-VALUE}).")
-    Path config;
-
-    @Option(names = "--coordinator", paramLabel = "HOST:PORT", description = "Coordinator address; repeat for several (default"
-        + " 127.0.0.1:7443).")
+    // set by AgentCommandLine's options; null (a list, a flag) or the default: not given
+    Path config = Path.of(DEFAULT_CONFIG);
     List<String> coordinators;
-
-    @Option(names = "--node-name", description = "Node name (default: the hostname).")
     String nodeName;
-
-    @Option(names = "--state-dir", paramLabel = "DIR", description = "State directory (default /var/lib/ds-agent).")
     Path stateDir;
-
-    @Option(names = "--docker-host", paramLabel = "URI", description = "Docker endpoint (default unix:///var/run/docker.sock).")
     String dockerHost;
-
-    @Option(names = "--label", paramLabel = "K=V", description = "Node label; repeatable.")
     List<String> labels;
-
-    @Option(names = "--taint", paramLabel = "K=V:EFFECT", description = "Node taint; repeatable.")
     List<String> taints;
-
-    @Option(names = "--address", description = "The node's address, reported as status.hostIP.")
     String address;
-
-    @Option(names = "--heartbeat-interval", paramLabel = "DURATION", description = "Override the coordinator's heartbeat interval.")
     String heartbeatInterval;
-
-    @Option(names = "--leave-on-shutdown", description = "Leave the fleet (removing every owned container) when stopped.")
     Boolean leaveOnShutdown;
-
-    @Option(names = "--join-token", paramLabel = "TOKEN", description = "Join token (from ds-coordinator init or dsctl token create); needed until the node has its certificate.")
     String joinToken;
-
-    @Option(names = "--insecure", description = "Plaintext gRPC without credentials (the coordinator must run --insecure too).")
     Boolean insecure;
-
-    @Option(names = "--restart-backoff", paramLabel = "DURATION", description = "Wait after a container's first failure, doubling (default 10s, as Kubernetes).")
     String restartBackoff;
-
-    @Option(names = "--restart-backoff-max", paramLabel = "DURATION", description = "Longest wait between restarts (default 5m, as Kubernetes).")
     String restartBackoffMax;
-
-    @Option(names = "--relist-interval", paramLabel = "DURATION",
-        description = "How often every container is listed while Docker's event stream runs (default 30s).")
     String relistInterval;
-
-    @Option(names = "--metrics-listen", paramLabel = "HOST:PORT|off",
-        description = "Where Prometheus scrapes the agent's metrics, plain HTTP (default " + DEFAULT_METRICS + "; off: none).")
     String metricsListen;
 
     /** Whether `run` resolves the options (leave reads none of run's own settings). */
@@ -151,6 +91,14 @@ public final class AgentMain {
       List<String> coords = coordinators != null ? coordinators
           : env.containsKey("DS_AGENT_COORDINATOR") ? List.of(env.get("DS_AGENT_COORDINATOR").split(","))
           : file.containsKey("coordinator") ? list(file.get("coordinator")) : List.of("127.0.0.1:7443");
+      for (String c : coords) {
+        // a port, always: gRPC would take 80 for a name without one (the agent's channel is
+        // plaintext to gRPC, its TLS in the sockets), where no coordinator listens
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[^\\s:/\\[\\]]+):([0-9]{1,5})").matcher(c.strip());
+        if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
+          throw new IllegalArgumentException("coordinator address \"" + c + "\": must be HOST:PORT (an IPv6 address in brackets)");
+        }
+      }
       String name = first(nodeName, env.get("DS_AGENT_NODE_NAME"), text(file, "nodeName"), hostname());
       Path state = stateDir != null ? stateDir : Path.of(first(null, env.get("DS_AGENT_STATE_DIR"), text(file, "stateDir"), "/var/lib/ds-agent"));
       String docker = first(dockerHost, env.get("DS_AGENT_DOCKER_HOST"), text(file, "dockerHost"), "unix:///var/run/docker.sock");
@@ -296,9 +244,9 @@ public final class AgentMain {
     return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 0;
   }
 
-  @Command(name = "run", mixinStandardHelpOptions = true, description = "Join the fleet and run this node's pods.")
+  /** `ds-agent run` (AgentCommandLine). */
   static final class Run implements java.util.concurrent.Callable<Integer> {
-    @Mixin Common common;
+    final Common common = new Common();
 
     @Override
     public Integer call() throws Exception {
@@ -379,15 +327,10 @@ public final class AgentMain {
     }
   }
 
-  @Command(name = "leave", mixinStandardHelpOptions = true,
-      description = "Leave the fleet: the coordinator removes this node, and every container the agent owns here is stopped (in"
-          + " parallel, each within its grace period) and removed.")
+  /** `ds-agent leave` (AgentCommandLine). */
   static final class Leave implements java.util.concurrent.Callable<Integer> {
-    @Mixin Common common;
-
-    @Option(names = "--timeout", paramLabel = "DURATION", defaultValue = "60s",
-        description = "Stop every pod within this (default ${DEFAULT-VALUE}); a pod's grace period is cut to it.")
-    String timeout;
+    final Common common = new Common();
+    String timeout = "60s";
 
     @Override
     public Integer call() throws Exception {

@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** ds-agent's options as `run` parses them: flags over environment over the config file. */
 class AgentOptionsTest {
@@ -21,8 +20,13 @@ class AgentOptionsTest {
   AgentOptions resolve(Map<String, String> env, String... flags) {
     List<String> args = new ArrayList<>(List.of("--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1", "--address", "10.0.0.1"));
     args.addAll(List.of(flags));
+    args.add(0, "run");
     AgentMain.Run run = new AgentMain.Run();
-    new CommandLine(run).parseArgs(args.toArray(String[]::new));
+    try {
+      AgentCommandLine.parse(args.toArray(String[]::new), run.common, false, null);
+    } catch (AgentCommandLine.Bad e) {
+      throw new AssertionError(e);
+    }
     return run.common.resolve(env);
   }
 
@@ -71,5 +75,16 @@ class AgentOptionsTest {
         .hasMessageContaining("metricsListen must be HOST:PORT or off").hasMessageContaining("\"9100\"");
     assertThatThrownBy(() -> resolve(Map.of(), "--metrics-listen", "127.0.0.1:http")).hasMessageContaining("metricsListen port must be a number");
     assertThatThrownBy(() -> resolve(Map.of(), "--metrics-listen", "127.0.0.1:70000")).hasMessageContaining("metricsListen port must be 0-65535");
+  }
+
+  @Test
+  void aCoordinatorAddressNeedsItsPort() throws Exception {
+    assertThat(resolve(Map.of(), "--coordinator", "10.0.0.1:7443", "--coordinator", "[fd00::1]:7443", "--coordinator", "coord-1.example:7443")
+        .coordinators()).containsExactly("10.0.0.1:7443", "[fd00::1]:7443", "coord-1.example:7443");
+    for (String bad : List.of("coord.example", "10.0.0.1", "fd00::1:7443", "coord:0", "coord:65536", "http://coord:7443", "coord:port")) {
+      assertThatThrownBy(() -> resolve(Map.of(), "--coordinator", bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("coordinator address \"" + bad + "\": must be HOST:PORT (an IPv6 address in brackets)");
+    }
+    assertThatThrownBy(() -> resolve(Map.of("DS_AGENT_COORDINATOR", "a:1,b"))).hasMessageContaining("coordinator address \"b\"");
   }
 }

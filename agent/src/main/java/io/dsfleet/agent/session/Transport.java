@@ -11,20 +11,21 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.security.GeneralSecurityException;
-import java.security.cert.CertificateParsingException;
+import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.SocketFactory;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 import javax.net.ssl.TrustManager;
@@ -32,7 +33,7 @@ import javax.net.ssl.X509TrustManager;
 
 /**
  * How the session's channel reaches a coordinator. The agent uses gRPC's OkHttp transport: a
- * blocking socket and a reader thread for its one connection, about 100 classes where Netty's
+ * blocking socket and a reader thread for its one connection, 90 classes where Netty's
  * transport loads 840 (docs/agent.md, "Footprint"). Thousands of simulated agents in one JVM
  * (bench) cannot afford a thread a connection: they bring Netty's transport through
  * {@link CoordinatorSession#over}.
@@ -84,7 +85,7 @@ public interface Transport {
       if (credentials instanceof SocketTls t) {
         sockets = t.sockets;
       } else if (credentials instanceof InsecureChannelCredentials) {
-        sockets = new Sockets(null, null, HANDSHAKE_TIMEOUT);
+        sockets = new Sockets(null, HANDSHAKE_TIMEOUT);
       } else {
         throw new IllegalArgumentException("credentials not made by this transport: " + credentials);
       }
@@ -108,8 +109,8 @@ public interface Transport {
     public ChannelCredentials tls(String serverName, KeyManager key, X509TrustManager trust) {
       try {
         SSLContext context = SSLContext.getInstance("TLS");
-        context.init(key == null ? null : new KeyManager[] {key}, new TrustManager[] {trust}, null);
-        return new SocketTls(new Sockets(context.getSocketFactory(), serverName, HANDSHAKE_TIMEOUT));
+        context.init(key == null ? null : new KeyManager[] {key}, new TrustManager[] {new Named(trust, serverName)}, null);
+        return new SocketTls(new Sockets(context.getSocketFactory(), HANDSHAKE_TIMEOUT));
       } catch (GeneralSecurityException e) {
         throw new IllegalStateException("cannot set up TLS with the fleet CA: " + e.getMessage(), e);
       }
@@ -131,6 +132,46 @@ public interface Transport {
   }
 
   /**
+   * The server's trust with its name checked in the handshake: the certificate must name the
+   * coordinator (a DNS name, exactly: the fleet CA issues no wildcards), or the handshake fails
+   * before the node's own certificate is sent. Not the JDK's "HTTPS" endpoint identification,
+   * which reads the JDK's whole public CA store (150 certificates, about 1 MiB of heap kept for
+   * the process's life) to tell whether a chain ends at a public CA. A plain X509TrustManager, so
+   * the JDK still adds its session checks (algorithm constraints) around it.
+   */
+  final class Named implements X509TrustManager {
+    private final X509TrustManager trust;
+    private final String serverName;
+
+    Named(X509TrustManager trust, String serverName) {
+      this.trust = trust;
+      this.serverName = serverName;
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      trust.checkServerTrusted(chain, authType);
+      for (List<?> name : Objects.requireNonNullElse(chain[0].getSubjectAlternativeNames(), List.<List<?>>of())) {
+        if (Integer.valueOf(2).equals(name.get(0)) && serverName.equalsIgnoreCase(String.valueOf(name.get(1)))) {
+          return;
+        }
+      }
+      throw new CertificateException("the coordinator's certificate does not name " + serverName + " (it is "
+          + chain[0].getSubjectX500Principal().getName() + ")");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+      throw new CertificateException("the agent serves no TLS");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return trust.getAcceptedIssuers();
+    }
+  }
+
+  /**
    * Sockets connected within {@link Reconnects#CONNECT_TIMEOUT} (OkHttp connects with none: the
    * system's SYN retries, about two minutes) and, with TLS, handshaken within a bound for the
    * whole handshake (a read timeout would not bound one that a peer feeds a byte at a time): the
@@ -141,13 +182,15 @@ public interface Transport {
     /** Closes handshakes that overrun; its one thread ends when none is pending. */
     private static final ScheduledThreadPoolExecutor DEADLINES = deadlines();
 
+    private static final int HANDSHAKING = 0;
+    private static final int DONE = 1;
+    private static final int TIMED_OUT = 2;
+
     private final SSLSocketFactory tls;
-    private final String serverName;
     private final Duration handshakeTimeout;
 
-    Sockets(SSLSocketFactory tls, String serverName, Duration handshakeTimeout) {
+    Sockets(SSLSocketFactory tls, Duration handshakeTimeout) {
       this.tls = tls;
-      this.serverName = serverName;
       this.handshakeTimeout = handshakeTimeout;
     }
 
@@ -192,64 +235,61 @@ public interface Transport {
       Socket raw = new Socket();
       try {
         raw.connect(to, (int) Reconnects.CONNECT_TIMEOUT.toMillis());
-        return tls == null ? raw : handshaken(raw, to.getPort());
+        return tls == null ? raw : handshaken(raw, to);
       } catch (IOException | RuntimeException e) {
         raw.close();
         throw e;
       }
     }
 
-    private SSLSocket handshaken(Socket raw, int port) throws IOException {
-      SSLSocket s = (SSLSocket) tls.createSocket(raw, serverName, port, true);
+    private SSLSocket handshaken(Socket raw, InetSocketAddress to) throws IOException {
+      // the server's name travels with the trust (Named), not as the socket's peer host: no
+      // endpoint identification by the JDK, no SNI (the coordinator has one certificate)
+      SSLSocket s = (SSLSocket) tls.createSocket(raw, to.getHostString(), to.getPort(), true);
       SSLParameters p = s.getSSLParameters();
       p.setApplicationProtocols(new String[] {"h2"});
+      p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+      p.setCipherSuites(strong(s.getSupportedCipherSuites()));
       s.setSSLParameters(p);
-      ScheduledFuture<?> deadline = DEADLINES.schedule(() -> closeQuietly(raw), handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      // HANDSHAKING -> DONE by this thread, or -> TIMED_OUT by the deadline, which then closes
+      // the raw socket: whichever moves first decides, so a handshake that ends as the deadline
+      // passes is either returned whole or refused as timed out, never returned closing
+      AtomicInteger state = new AtomicInteger(HANDSHAKING);
+      ScheduledFuture<?> deadline = DEADLINES.schedule(() -> {
+        if (state.compareAndSet(HANDSHAKING, TIMED_OUT)) {
+          closeQuietly(raw);
+        }
+      }, handshakeTimeout.toMillis(), TimeUnit.MILLISECONDS);
+      IOException failed = null;
       try {
         s.startHandshake();
       } catch (IOException e) {
-        if (deadline.isDone()) {
-          throw timedOut(e);
-        }
-        throw e;
-      } finally {
-        deadline.cancel(false);
+        failed = e;
       }
-      if (deadline.isDone() && !deadline.isCancelled()) {
-        throw timedOut(null); // closed just as the handshake ended
+      deadline.cancel(false);
+      if (!state.compareAndSet(HANDSHAKING, DONE)) {
+        SocketTimeoutException t = new SocketTimeoutException("TLS handshake with " + to + " not done within "
+            + handshakeTimeout.toMillis() + " ms");
+        if (failed != null) {
+          t.addSuppressed(failed); // "Socket closed": the deadline's doing, not the cause
+        }
+        throw t;
+      }
+      if (failed != null) {
+        throw failed;
       }
       if (!"h2".equals(s.getApplicationProtocol())) {
-        throw new SSLHandshakeException("the coordinator at " + raw.getRemoteSocketAddress() + " did not agree to HTTP/2 (ALPN h2)");
+        throw new SSLHandshakeException("the coordinator at " + to + " did not agree to HTTP/2 (ALPN h2)");
       }
-      checkName((X509Certificate) s.getSession().getPeerCertificates()[0]);
       return s;
     }
 
-    /**
-     * The server's certificate must name the coordinator (a DNS name, exactly: the fleet CA
-     * issues no wildcards), checked before a byte of the session is sent. Here rather than by the
-     * JDK's "HTTPS" endpoint identification, which reads the JDK's whole public CA store (150
-     * certificates, about 1 MiB of heap kept for the process's life) to tell whether the chain
-     * ends at a public CA.
-     */
-    void checkName(X509Certificate server) throws SSLPeerUnverifiedException {
-      try {
-        for (List<?> name : Objects.requireNonNullElse(server.getSubjectAlternativeNames(), List.<List<?>>of())) {
-          if (Integer.valueOf(2).equals(name.get(0)) && serverName.equalsIgnoreCase(String.valueOf(name.get(1)))) {
-            return;
-          }
-        }
-      } catch (CertificateParsingException e) {
-        throw new SSLPeerUnverifiedException("the coordinator's certificate has names that cannot be read: " + e.getMessage());
-      }
-      throw new SSLPeerUnverifiedException("the coordinator's certificate does not name " + serverName + " (it names "
-          + server.getSubjectX500Principal().getName() + ")");
-    }
-
-    private SocketTimeoutException timedOut(IOException cause) {
-      SocketTimeoutException t = new SocketTimeoutException("TLS handshake not done within " + handshakeTimeout.toMillis() + " ms");
-      t.initCause(cause);
-      return t;
+    /** TLS 1.3's suites and TLS 1.2's with forward secrecy and AEAD (what HTTP/2 allows), in the JDK's order. */
+    static String[] strong(String[] supported) {
+      return Arrays.stream(supported)
+          .filter(c -> c.startsWith("TLS_AES_") || c.startsWith("TLS_CHACHA20_")
+              || c.startsWith("TLS_ECDHE_") && (c.contains("_GCM_") || c.contains("_CHACHA20_POLY1305_")))
+          .toArray(String[]::new);
     }
 
     private static void closeQuietly(Socket s) {

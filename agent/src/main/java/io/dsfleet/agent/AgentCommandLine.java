@@ -1,0 +1,217 @@
+package io.dsfleet.agent;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.function.BiConsumer;
+
+/**
+ * ds-agent's command line: `run` and `leave`, their options, help and version, parsed here. Not
+ * with picocli (dsctl's and the coordinator's): its 170 classes stayed loaded for the agent's life
+ * for one parse at start, 1 MiB of an idle agent's RSS (docs/agent.md, "Footprint"). The forms
+ * picocli took are taken: `--name value`, `--name=value`, a flag alone or `--flag=true|false`,
+ * a repeatable option repeated; a single-valued option given twice, an unknown one or a stray
+ * argument is refused by name (exit 2, nothing done).
+ */
+final class AgentCommandLine {
+  private AgentCommandLine() {}
+
+  /** An option; {@code param} null: a flag. {@code forLeave}: `leave` takes it too. */
+  record Option(String name, String param, boolean repeatable, boolean forLeave, String description,
+      BiConsumer<AgentMain.Common, String> set) {}
+
+  /** A command line that cannot be run; the message names what is wrong. */
+  static final class Bad extends Exception {
+    Bad(String message) {
+      super(message);
+    }
+  }
+
+  static final List<Option> OPTIONS = List.of(
+      new Option("--config", "FILE", false, true, "YAML config file, read when it exists (default " + AgentMain.DEFAULT_CONFIG + ").",
+          (c, v) -> c.config = Path.of(v)),
+      new Option("--coordinator", "HOST:PORT", true, true, "Coordinator address; repeat for several (default 127.0.0.1:7443).",
+          (c, v) -> c.coordinators = add(c.coordinators, v)),
+      new Option("--node-name", "NAME", false, true, "Node name (default: the hostname).", (c, v) -> c.nodeName = v),
+      new Option("--state-dir", "DIR", false, true, "State directory (default /var/lib/ds-agent).", (c, v) -> c.stateDir = Path.of(v)),
+      new Option("--docker-host", "URI", false, true, "Docker endpoint (default unix:///var/run/docker.sock).", (c, v) -> c.dockerHost = v),
+      new Option("--label", "K=V", true, false, "Node label; repeatable.", (c, v) -> c.labels = add(c.labels, v)),
+      new Option("--taint", "K=V:EFFECT", true, false, "Node taint; repeatable.", (c, v) -> c.taints = add(c.taints, v)),
+      new Option("--address", "ADDRESS", false, false, "The node's address, reported as status.hostIP.", (c, v) -> c.address = v),
+      new Option("--heartbeat-interval", "DURATION", false, false, "Override the coordinator's heartbeat interval.",
+          (c, v) -> c.heartbeatInterval = v),
+      new Option("--leave-on-shutdown", null, false, false, "Leave the fleet (removing every owned container) when stopped.",
+          (c, v) -> c.leaveOnShutdown = Boolean.valueOf(v)),
+      new Option("--join-token", "TOKEN", false, true,
+          "Join token (from ds-coordinator init or dsctl token create); needed until the node has its certificate.",
+          (c, v) -> c.joinToken = v),
+      new Option("--insecure", null, false, true, "Plaintext gRPC without credentials (the coordinator must run --insecure too).",
+          (c, v) -> c.insecure = Boolean.valueOf(v)),
+      new Option("--restart-backoff", "DURATION", false, false, "Wait after a container's first failure, doubling (default 10s, as Kubernetes).",
+          (c, v) -> c.restartBackoff = v),
+      new Option("--restart-backoff-max", "DURATION", false, false, "Longest wait between restarts (default 5m, as Kubernetes).",
+          (c, v) -> c.restartBackoffMax = v),
+      new Option("--relist-interval", "DURATION", false, false,
+          "How often every container is listed while Docker's event stream runs (default 30s).", (c, v) -> c.relistInterval = v),
+      new Option("--metrics-listen", "HOST:PORT|off", false, false,
+          "Where Prometheus scrapes the agent's metrics, plain HTTP (default " + AgentMain.DEFAULT_METRICS + "; off: none).",
+          (c, v) -> c.metricsListen = v));
+
+  static final String RUN = "Join the fleet and run this node's pods.";
+  static final String LEAVE = "Leave the fleet: the coordinator removes this node, and every container the agent owns here is stopped (in"
+      + " parallel, each within its grace period) and removed.";
+  static final String LEAVE_TIMEOUT = "Stop every pod within this (default 60s); a pod's grace period is cut to it.";
+
+  /** Runs the command line; its exit code. */
+  static int execute(String[] args, PrintStream out, PrintStream err) {
+    if (args.length == 0) {
+      err.print(usage());
+      return 2;
+    }
+    try {
+      switch (args[0]) {
+        case "-h", "--help":
+          out.print(usage());
+          return 0;
+        case "-V", "--version":
+          out.println("ds-agent " + AgentMain.VERSION);
+          return 0;
+        case "run": {
+          AgentMain.Run run = new AgentMain.Run();
+          if (helpOrVersion(args, out)) {
+            return 0;
+          }
+          parse(args, run.common, false, null);
+          return call(run);
+        }
+        case "leave": {
+          AgentMain.Leave leave = new AgentMain.Leave();
+          if (helpOrVersion(args, out)) {
+            return 0;
+          }
+          parse(args, leave.common, true, v -> leave.timeout = v);
+          return call(leave);
+        }
+        default:
+          throw new Bad("unknown command \"" + args[0] + "\" (run, leave, --help, --version)");
+      }
+    } catch (Bad e) {
+      err.println("ds-agent: " + e.getMessage());
+      err.println("see: ds-agent " + (args[0].equals("run") || args[0].equals("leave") ? args[0] + " " : "") + "--help");
+      return 2;
+    }
+  }
+
+  private static int call(Callable<Integer> command) {
+    try {
+      return command.call();
+    } catch (Exception e) {
+      e.printStackTrace();
+      return 1;
+    }
+  }
+
+  private static boolean helpOrVersion(String[] args, PrintStream out) {
+    for (int i = 1; i < args.length; i++) {
+      switch (args[i]) {
+        case "-h", "--help":
+          out.print(usage(args[0]));
+          return true;
+        case "-V", "--version":
+          out.println("ds-agent " + AgentMain.VERSION);
+          return true;
+        default:
+          break;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Sets {@code into} from {@code args} after the command word; for `leave` ({@code leave}) only
+   * the options it takes, and its --timeout through {@code timeout}.
+   *
+   * @throws Bad naming the word that is wrong
+   */
+  static void parse(String[] args, AgentMain.Common into, boolean leave, java.util.function.Consumer<String> timeout) throws Bad {
+    Set<String> given = new HashSet<>();
+    for (int i = 1; i < args.length; i++) {
+      String word = args[i];
+      if (!word.startsWith("--")) {
+        throw new Bad("unexpected argument \"" + word + "\": " + args[0] + " takes options only");
+      }
+      int eq = word.indexOf('=');
+      String name = eq > 0 ? word.substring(0, eq) : word;
+      String value = eq > 0 ? word.substring(eq + 1) : null;
+      Option o = find(name, leave);
+      String param = o != null ? o.param() : leave && name.equals("--timeout") ? "DURATION" : null;
+      if (o == null && param == null) {
+        throw new Bad("unknown option " + name + (!leave || find(name, false) == null ? "" : ": leave does not take it"));
+      }
+      if (param == null) {
+        if (value == null) {
+          value = "true";
+        } else if (!value.equals("true") && !value.equals("false")) {
+          throw new Bad("option " + name + " is a flag: true or false, not \"" + value + "\"");
+        }
+      } else if (value == null) {
+        if (i + 1 == args.length) {
+          throw new Bad("option " + name + " needs a value (" + param + ")");
+        }
+        value = args[++i];
+      }
+      if ((o == null || !o.repeatable()) && !given.add(name)) {
+        throw new Bad("option " + name + " given twice");
+      }
+      if (o == null) {
+        timeout.accept(value);
+      } else {
+        o.set().accept(into, value);
+      }
+    }
+  }
+
+  private static Option find(String name, boolean leave) {
+    for (Option o : OPTIONS) {
+      if (o.name().equals(name) && (o.forLeave() || !leave)) {
+        return o;
+      }
+    }
+    return null;
+  }
+
+  private static List<String> add(List<String> list, String value) {
+    List<String> l = list == null ? new ArrayList<>() : list;
+    l.add(value);
+    return l;
+  }
+
+  static String usage() {
+    return "Usage: ds-agent [-hV] COMMAND\nThe dsfleet node agent.\n"
+        + row("-h, --help", "Show this help message and exit.") + row("-V, --version", "Print version information and exit.")
+        + "Commands:\n" + row("run", RUN) + row("leave", LEAVE);
+  }
+
+  static String usage(String command) {
+    boolean leave = command.equals("leave");
+    StringBuilder b = new StringBuilder("Usage: ds-agent ").append(command).append(" [OPTIONS]\n").append(leave ? LEAVE : RUN).append('\n');
+    for (Option o : OPTIONS) {
+      if (o.forLeave() || !leave) {
+        b.append(row(o.name() + (o.param() == null ? "" : "=" + o.param()), o.description()));
+      }
+    }
+    if (leave) {
+      b.append(row("--timeout=DURATION", LEAVE_TIMEOUT));
+    }
+    return b.append(row("-h, --help", "Show this help message and exit.")).append(row("-V, --version", "Print version information and exit."))
+        .toString();
+  }
+
+  private static String row(String left, String right) {
+    return String.format("  %-30s %s%n", left, right);
+  }
+}
