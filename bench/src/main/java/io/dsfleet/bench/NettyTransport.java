@@ -3,7 +3,6 @@ package io.dsfleet.bench;
 import io.dsfleet.agent.session.Transport;
 import io.dsfleet.common.Reconnects;
 import io.grpc.ChannelCredentials;
-import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -31,11 +30,6 @@ final class NettyTransport implements Transport {
         .keepAliveTime(KEEPALIVE.toSeconds(), TimeUnit.SECONDS)
         .keepAliveTimeout(KEEPALIVE_TIMEOUT.toSeconds(), TimeUnit.SECONDS)
         .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Reconnects.CONNECT_TIMEOUT.toMillis());
-  }
-
-  @Override
-  public ChannelCredentials plaintext() {
-    return InsecureChannelCredentials.create();
   }
 
   @Override

@@ -62,7 +62,9 @@ public interface Transport {
   ManagedChannelBuilder<?> channel(String target, ChannelCredentials credentials);
 
   /** No TLS: a coordinator run with --insecure. */
-  ChannelCredentials plaintext();
+  default ChannelCredentials plaintext() {
+    return InsecureChannelCredentials.create();
+  }
 
   /**
    * TLS to a coordinator whose certificate names {@code serverName} and which {@code trust}
@@ -98,11 +100,6 @@ public interface Transport {
           .maxInboundMessageSize(MAX_INBOUND_MESSAGE)
           .keepAliveTime(KEEPALIVE.toSeconds(), TimeUnit.SECONDS)
           .keepAliveTimeout(KEEPALIVE_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
-    }
-
-    @Override
-    public ChannelCredentials plaintext() {
-      return InsecureChannelCredentials.create();
     }
 
     @Override
