@@ -14,8 +14,11 @@ import java.util.function.BiConsumer;
  * with picocli (dsctl's and the coordinator's): its 170 classes stayed loaded for the agent's life
  * for one parse at start, 1 MiB of an idle agent's RSS (docs/agent.md, "Footprint"). The forms
  * picocli took are taken: `--name value`, `--name=value`, a flag alone or `--flag=true|false`,
- * a repeatable option repeated; a single-valued option given twice, an unknown one or a stray
- * argument is refused by name (exit 2, nothing done).
+ * a repeatable option repeated, `--` to end them; a single-valued option given twice, an unknown
+ * one, an option's name where a value should be, or a stray argument is refused by name (exit 2,
+ * nothing done). Not taken: picocli's `@file` argument files (the config file and the
+ * DS_AGENT_* environment are the agent's other sources) and its clustered short options beyond
+ * `-hV`.
  */
 final class AgentCommandLine {
   private AgentCommandLine() {}
@@ -66,6 +69,9 @@ final class AgentCommandLine {
       + " parallel, each within its grace period) and removed.";
   static final String LEAVE_TIMEOUT = "Stop every pod within this (default 60s); a pod's grace period is cut to it.";
 
+  /** What a command line asks besides running: nothing, its help, or the version. */
+  enum Ask { RUN, HELP, VERSION }
+
   /** Runs the command line; its exit code. */
   static int execute(String[] args, PrintStream out, PrintStream err) {
     if (args.length == 0) {
@@ -74,7 +80,7 @@ final class AgentCommandLine {
     }
     try {
       switch (args[0]) {
-        case "-h", "--help":
+        case "-h", "--help", "-hV", "-Vh":
           out.print(usage());
           return 0;
         case "-V", "--version":
@@ -82,19 +88,13 @@ final class AgentCommandLine {
           return 0;
         case "run": {
           AgentMain.Run run = new AgentMain.Run();
-          if (helpOrVersion(args, out)) {
-            return 0;
-          }
-          parse(args, run.common, false, null);
-          return call(run);
+          Ask ask = parse(args, run.common, false, null);
+          return ask == Ask.RUN ? call(run) : answer(ask, "run", out);
         }
         case "leave": {
           AgentMain.Leave leave = new AgentMain.Leave();
-          if (helpOrVersion(args, out)) {
-            return 0;
-          }
-          parse(args, leave.common, true, v -> leave.timeout = v);
-          return call(leave);
+          Ask ask = parse(args, leave.common, true, v -> leave.timeout = v);
+          return ask == Ask.RUN ? call(leave) : answer(ask, "leave", out);
         }
         default:
           throw new Bad("unknown command \"" + args[0] + "\" (run, leave, --help, --version)");
@@ -106,6 +106,11 @@ final class AgentCommandLine {
     }
   }
 
+  private static int answer(Ask ask, String command, PrintStream out) {
+    out.print(ask == Ask.HELP ? usage(command) : "ds-agent " + AgentMain.VERSION + "\n");
+    return 0;
+  }
+
   private static int call(Callable<Integer> command) {
     try {
       return command.call();
@@ -115,32 +120,36 @@ final class AgentCommandLine {
     }
   }
 
-  private static boolean helpOrVersion(String[] args, PrintStream out) {
+  /**
+   * Sets {@code into} from {@code args} after the command word; for `leave` ({@code leave}) only
+   * the options it takes, and its --timeout through {@code timeout}. A value is the next word
+   * unless that is another option's name or help's or version's (as picocli: `--address
+   * --leave-on-shutdown`, an empty `$ADDRESS` in a unit, is refused, not an address); after `--`
+   * nothing more is taken.
+   *
+   * @return whether help or the version was asked for (anywhere an option may stand), else RUN
+   * @throws Bad naming the word that is wrong
+   */
+  static Ask parse(String[] args, AgentMain.Common into, boolean leave, java.util.function.Consumer<String> timeout) throws Bad {
+    Set<String> given = new HashSet<>();
+    Ask ask = Ask.RUN;
     for (int i = 1; i < args.length; i++) {
-      switch (args[i]) {
-        case "-h", "--help":
-          out.print(usage(args[0]));
-          return true;
+      String word = args[i];
+      switch (word) {
+        case "-h", "--help", "-hV", "-Vh":
+          ask = Ask.HELP;
+          continue;
         case "-V", "--version":
-          out.println("ds-agent " + AgentMain.VERSION);
-          return true;
+          ask = ask == Ask.HELP ? ask : Ask.VERSION;
+          continue;
+        case "--":
+          if (i + 1 < args.length) {
+            throw new Bad("unexpected argument \"" + args[i + 1] + "\": " + args[0] + " takes options only");
+          }
+          continue;
         default:
           break;
       }
-    }
-    return false;
-  }
-
-  /**
-   * Sets {@code into} from {@code args} after the command word; for `leave` ({@code leave}) only
-   * the options it takes, and its --timeout through {@code timeout}.
-   *
-   * @throws Bad naming the word that is wrong
-   */
-  static void parse(String[] args, AgentMain.Common into, boolean leave, java.util.function.Consumer<String> timeout) throws Bad {
-    Set<String> given = new HashSet<>();
-    for (int i = 1; i < args.length; i++) {
-      String word = args[i];
       if (!word.startsWith("--")) {
         throw new Bad("unexpected argument \"" + word + "\": " + args[0] + " takes options only");
       }
@@ -155,11 +164,13 @@ final class AgentCommandLine {
       if (param == null) {
         if (value == null) {
           value = "true";
+        } else if (value.isEmpty()) {
+          value = "false";
         } else if (!value.equals("true") && !value.equals("false")) {
           throw new Bad("option " + name + " is a flag: true or false, not \"" + value + "\"");
         }
       } else if (value == null) {
-        if (i + 1 == args.length) {
+        if (i + 1 == args.length || isOption(args[i + 1], leave)) {
           throw new Bad("option " + name + " needs a value (" + param + ")");
         }
         value = args[++i];
@@ -173,6 +184,14 @@ final class AgentCommandLine {
         o.set().accept(into, value);
       }
     }
+    return ask;
+  }
+
+  /** A word that names an option of the command (with or without its value), help, version or the end of options. */
+  private static boolean isOption(String word, boolean leave) {
+    String name = word.indexOf('=') > 0 ? word.substring(0, word.indexOf('=')) : word;
+    return find(name, leave) != null || leave && name.equals("--timeout")
+        || List.of("-h", "--help", "-V", "--version", "-hV", "-Vh", "--").contains(word);
   }
 
   private static Option find(String name, boolean leave) {

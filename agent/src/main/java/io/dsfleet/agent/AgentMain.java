@@ -88,15 +88,19 @@ public final class AgentMain {
 
     AgentOptions resolve(Map<String, String> env) {
       Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
-      List<String> coords = coordinators != null ? coordinators
+      List<String> coords = new ArrayList<>();
+      for (String c : coordinators != null ? coordinators
           : env.containsKey("DS_AGENT_COORDINATOR") ? List.of(env.get("DS_AGENT_COORDINATOR").split(","))
-          : file.containsKey("coordinator") ? list(file.get("coordinator")) : List.of("127.0.0.1:7443");
-      for (String c : coords) {
-        // a port, always: gRPC would take 80 for a name without one (the agent's channel is
-        // plaintext to gRPC, its TLS in the sockets), where no coordinator listens
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\[[0-9a-fA-F:.]+\\]|[^\\s:/\\[\\]]+):([0-9]{1,5})").matcher(c.strip());
-        if (!m.matches() || Integer.parseInt(m.group(2)) < 1 || Integer.parseInt(m.group(2)) > 65535) {
-          throw new IllegalArgumentException("coordinator address \"" + c + "\": must be HOST:PORT (an IPv6 address in brackets)");
+          : file.containsKey("coordinator") ? list(file.get("coordinator")) : List.of("127.0.0.1:7443")) {
+        if (!c.isBlank()) {
+          coords.add(c.strip()); // "a:7443, b:7443" as an operator writes it
+        }
+      }
+      // leave checks no address: one it cannot reach must not keep the node's containers
+      for (String c : forRun ? coords : List.<String>of()) {
+        String bad = coordinatorAddress(c);
+        if (bad != null) {
+          throw new IllegalArgumentException("coordinator address \"" + c + "\": " + bad);
         }
       }
       String name = first(nodeName, env.get("DS_AGENT_NODE_NAME"), text(file, "nodeName"), hostname());
@@ -179,6 +183,24 @@ public final class AgentMain {
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
           hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery, metrics);
     }
+
+    /**
+     * Why a coordinator address cannot be dialled, or null: HOST:PORT with a DNS name, an IPv4
+     * address or an IPv6 one in brackets (a zone allowed), or gRPC's own dns:/// form. A port,
+     * always: gRPC takes 80 for a name without one (the agent's channel is plaintext to gRPC, its
+     * TLS in its sockets), where no coordinator listens.
+     */
+    static String coordinatorAddress(String address) {
+      java.util.regex.Matcher m = COORDINATOR_ADDRESS.matcher(address);
+      if (!m.matches()) {
+        return "must be HOST:PORT (a DNS name, an IPv4 address, or an IPv6 address in brackets)";
+      }
+      int port = Integer.parseInt(m.group(1));
+      return port < 1 || port > 65535 ? "port " + port + " is not between 1 and 65535" : null;
+    }
+
+    private static final java.util.regex.Pattern COORDINATOR_ADDRESS = java.util.regex.Pattern.compile(
+        "(?:dns:///)?(?:\\[[0-9a-fA-F:.]+(?:%[A-Za-z0-9._-]+)?\\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?\\.?):([0-9]{1,5})");
 
     private static List<String> list(JsonNode n) {
       List<String> out = new ArrayList<>();
@@ -371,7 +393,8 @@ public final class AgentMain {
                 + e.getStatus().getDescription() + "; removing local containers anyway");
             code = 1;
           }
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | IllegalArgumentException e) {
+          // no credentials, or an address gRPC cannot dial: the containers go all the same
           System.err.println("ds-agent: cannot reach the fleet: " + e.getMessage() + "; removing local containers anyway");
           code = 1;
         } finally {

@@ -75,6 +75,21 @@ class AgentCommandLineTest {
     assertThatThrownBy(() -> run("--node-name", "a", "--node-name=b")).hasMessage("option --node-name given twice");
     assertThatThrownBy(() -> run("stray")).hasMessage("unexpected argument \"stray\": run takes options only");
     assertThatThrownBy(() -> run("-n", "x")).hasMessage("unexpected argument \"-n\": run takes options only");
+    assertThatThrownBy(() -> run("--node-name", "n1", "--", "x")).hasMessage("unexpected argument \"x\": run takes options only");
+  }
+
+  @Test
+  void anOptionsNameIsNoValueSoAnEmptyVariableInAUnitIsCaught() throws Exception {
+    // `--address $ADDRESS --leave-on-shutdown` with ADDRESS empty: systemd drops the word
+    assertThatThrownBy(() -> run("--address", "--leave-on-shutdown")).hasMessage("option --address needs a value (ADDRESS)");
+    assertThatThrownBy(() -> run("--config", "--insecure=true")).hasMessage("option --config needs a value (FILE)");
+    assertThatThrownBy(() -> run("--node-name", "--help")).hasMessage("option --node-name needs a value (NAME)");
+    assertThatThrownBy(() -> run("--join-token", "--")).hasMessage("option --join-token needs a value (TOKEN)");
+    // a value that only starts with -- is a value
+    assertThat(run("--join-token", "--not-an-option").joinToken).isEqualTo("--not-an-option");
+    assertThat(run("--label", "--x=y").labels).containsExactly("--x=y");
+    assertThat(run("--node-name", "n1", "--").nodeName).isEqualTo("n1");
+    assertThat(run("--insecure=").insecure).isFalse();
   }
 
   @Test
@@ -118,6 +133,9 @@ class AgentCommandLineTest {
     out.reset();
     assertThat(execute("--version")).isZero();
     assertThat(out()).isEqualTo("ds-agent " + AgentMain.VERSION + "\n");
+    out.reset();
+    assertThat(execute("-hV")).isZero();
+    assertThat(out()).startsWith("Usage: ds-agent [-hV] COMMAND\n");
     out.reset();
     assertThat(execute("run", "-V")).isZero();
     assertThat(out()).isEqualTo("ds-agent " + AgentMain.VERSION + "\n");

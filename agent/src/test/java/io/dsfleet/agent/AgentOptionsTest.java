@@ -78,13 +78,30 @@ class AgentOptionsTest {
   }
 
   @Test
-  void aCoordinatorAddressNeedsItsPort() throws Exception {
-    assertThat(resolve(Map.of(), "--coordinator", "10.0.0.1:7443", "--coordinator", "[fd00::1]:7443", "--coordinator", "coord-1.example:7443")
-        .coordinators()).containsExactly("10.0.0.1:7443", "[fd00::1]:7443", "coord-1.example:7443");
-    for (String bad : List.of("coord.example", "10.0.0.1", "fd00::1:7443", "coord:0", "coord:65536", "http://coord:7443", "coord:port")) {
+  void aCoordinatorAddressNeedsItsPortAndAHostGrpcCanDial() throws Exception {
+    assertThat(resolve(Map.of(), "--coordinator", "10.0.0.1:7443", "--coordinator", "[fd00::1]:7443", "--coordinator", "coord-1.example:7443",
+        "--coordinator", "[fe80::1%eth0]:7443", "--coordinator", "dns:///coord.example.:7443").coordinators())
+        .containsExactly("10.0.0.1:7443", "[fd00::1]:7443", "coord-1.example:7443", "[fe80::1%eth0]:7443", "dns:///coord.example.:7443");
+    for (String bad : List.of("coord.example", "10.0.0.1", "fd00::1:7443", "http://coord:7443", "coord:port", "coord_1.example:7443",
+        "a?b:1", "a#b:1", "κόμβος.example:7443", "-coord:7443")) {
       assertThatThrownBy(() -> resolve(Map.of(), "--coordinator", bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
-          .hasMessage("coordinator address \"" + bad + "\": must be HOST:PORT (an IPv6 address in brackets)");
+          .hasMessage("coordinator address \"" + bad + "\": must be HOST:PORT (a DNS name, an IPv4 address, or an IPv6 address in brackets)");
     }
+    assertThatThrownBy(() -> resolve(Map.of(), "--coordinator", "coord:0")).hasMessage("coordinator address \"coord:0\": port 0 is not between 1 and 65535");
+    assertThatThrownBy(() -> resolve(Map.of(), "--coordinator", "coord:65536")).hasMessageContaining("port 65536 is not between 1 and 65535");
+    // as operators write lists: spaces after the commas, an empty entry
+    assertThat(resolve(Map.of("DS_AGENT_COORDINATOR", "a:7443, b:7443,,")).coordinators()).containsExactly("a:7443", "b:7443");
+    Files.writeString(tmp.resolve("agent.yaml"), "coordinator: \"c:7443,  d:7443\"\n");
+    assertThat(resolve(Map.of()).coordinators()).containsExactly("c:7443", "d:7443");
     assertThatThrownBy(() -> resolve(Map.of("DS_AGENT_COORDINATOR", "a:1,b"))).hasMessageContaining("coordinator address \"b\"");
+  }
+
+  @Test
+  void leaveChecksNoCoordinatorAddressSoABadOneStillLetsTheNodesContainersGo() throws Exception {
+    AgentMain.Common c = new AgentMain.Common();
+    AgentCommandLine.parse(new String[] {"leave", "--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1",
+        "--coordinator", "coord.example"}, c, true, v -> { });
+    c.forRun = false;
+    assertThat(c.resolve(Map.of()).coordinators()).containsExactly("coord.example");
   }
 }

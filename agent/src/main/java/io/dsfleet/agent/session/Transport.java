@@ -241,7 +241,8 @@ public interface Transport {
 
     private SSLSocket handshaken(Socket raw, InetSocketAddress to) throws IOException {
       // the server's name travels with the trust (Named), not as the socket's peer host: no
-      // endpoint identification by the JDK, no SNI (the coordinator has one certificate)
+      // endpoint identification by the JDK; the host dialled goes as SNI when it is a DNS name
+      // with a dot (as any TLS client's; the coordinator has one certificate and ignores it)
       SSLSocket s = (SSLSocket) tls.createSocket(raw, to.getHostString(), to.getPort(), true);
       SSLParameters p = s.getSSLParameters();
       p.setApplicationProtocols(new String[] {"h2"});
@@ -262,8 +263,9 @@ public interface Transport {
         s.startHandshake();
       } catch (IOException e) {
         failed = e;
+      } finally {
+        deadline.cancel(false);
       }
-      deadline.cancel(false);
       if (!state.compareAndSet(HANDSHAKING, DONE)) {
         SocketTimeoutException t = new SocketTimeoutException("TLS handshake with " + to + " not done within "
             + handshakeTimeout.toMillis() + " ms");
