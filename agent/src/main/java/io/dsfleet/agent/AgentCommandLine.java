@@ -23,9 +23,16 @@ import java.util.function.BiConsumer;
 final class AgentCommandLine {
   private AgentCommandLine() {}
 
-  /** An option; {@code param} null: a flag. {@code forLeave}: `leave` takes it too. */
-  record Option(String name, String param, boolean repeatable, boolean forLeave, String description,
-      BiConsumer<AgentMain.Common, String> set) {}
+  /** Which commands take an option. */
+  enum Scope { BOTH, RUN, LEAVE }
+
+  /** An option; {@code param} null: a flag. */
+  record Option(String name, String param, boolean repeatable, Scope scope, String description,
+      BiConsumer<AgentMain.Common, String> set) {
+    boolean takenBy(boolean leave) {
+      return scope == Scope.BOTH || scope == (leave ? Scope.LEAVE : Scope.RUN);
+    }
+  }
 
   /** A command line that cannot be run; the message names what is wrong. */
   static final class Bad extends Exception {
@@ -35,39 +42,40 @@ final class AgentCommandLine {
   }
 
   static final List<Option> OPTIONS = List.of(
-      new Option("--config", "FILE", false, true, "YAML config file, read when it exists (default " + AgentMain.DEFAULT_CONFIG + ").",
+      new Option("--config", "FILE", false, Scope.BOTH, "YAML config file, read when it exists (default " + AgentMain.DEFAULT_CONFIG + ").",
           (c, v) -> c.config = Path.of(v)),
-      new Option("--coordinator", "HOST:PORT", true, true, "Coordinator address; repeat for several (default 127.0.0.1:7443).",
+      new Option("--coordinator", "HOST:PORT", true, Scope.BOTH, "Coordinator address; repeat for several (default 127.0.0.1:7443).",
           (c, v) -> c.coordinators = add(c.coordinators, v)),
-      new Option("--node-name", "NAME", false, true, "Node name (default: the hostname).", (c, v) -> c.nodeName = v),
-      new Option("--state-dir", "DIR", false, true, "State directory (default /var/lib/ds-agent).", (c, v) -> c.stateDir = Path.of(v)),
-      new Option("--docker-host", "URI", false, true, "Docker endpoint (default unix:///var/run/docker.sock).", (c, v) -> c.dockerHost = v),
-      new Option("--label", "K=V", true, false, "Node label; repeatable.", (c, v) -> c.labels = add(c.labels, v)),
-      new Option("--taint", "K=V:EFFECT", true, false, "Node taint; repeatable.", (c, v) -> c.taints = add(c.taints, v)),
-      new Option("--address", "ADDRESS", false, false, "The node's address, reported as status.hostIP.", (c, v) -> c.address = v),
-      new Option("--heartbeat-interval", "DURATION", false, false, "Override the coordinator's heartbeat interval.",
+      new Option("--node-name", "NAME", false, Scope.BOTH, "Node name (default: the hostname).", (c, v) -> c.nodeName = v),
+      new Option("--state-dir", "DIR", false, Scope.BOTH, "State directory (default /var/lib/ds-agent).", (c, v) -> c.stateDir = Path.of(v)),
+      new Option("--docker-host", "URI", false, Scope.BOTH, "Docker endpoint (default unix:///var/run/docker.sock).", (c, v) -> c.dockerHost = v),
+      new Option("--label", "K=V", true, Scope.RUN, "Node label; repeatable.", (c, v) -> c.labels = add(c.labels, v)),
+      new Option("--taint", "K=V:EFFECT", true, Scope.RUN, "Node taint; repeatable.", (c, v) -> c.taints = add(c.taints, v)),
+      new Option("--address", "ADDRESS", false, Scope.RUN, "The node's address, reported as status.hostIP.", (c, v) -> c.address = v),
+      new Option("--heartbeat-interval", "DURATION", false, Scope.RUN, "Override the coordinator's heartbeat interval.",
           (c, v) -> c.heartbeatInterval = v),
-      new Option("--leave-on-shutdown", null, false, false, "Leave the fleet (removing every owned container) when stopped.",
+      new Option("--leave-on-shutdown", null, false, Scope.RUN, "Leave the fleet (removing every owned container) when stopped.",
           (c, v) -> c.leaveOnShutdown = Boolean.valueOf(v)),
-      new Option("--join-token", "TOKEN", false, true,
+      new Option("--join-token", "TOKEN", false, Scope.BOTH,
           "Join token (from ds-coordinator init or dsctl token create); needed until the node has its certificate.",
           (c, v) -> c.joinToken = v),
-      new Option("--insecure", null, false, true, "Plaintext gRPC without credentials (the coordinator must run --insecure too).",
+      new Option("--insecure", null, false, Scope.BOTH, "Plaintext gRPC without credentials (the coordinator must run --insecure too).",
           (c, v) -> c.insecure = Boolean.valueOf(v)),
-      new Option("--restart-backoff", "DURATION", false, false, "Wait after a container's first failure, doubling (default 10s, as Kubernetes).",
+      new Option("--restart-backoff", "DURATION", false, Scope.RUN, "Wait after a container's first failure, doubling (default 10s, as Kubernetes).",
           (c, v) -> c.restartBackoff = v),
-      new Option("--restart-backoff-max", "DURATION", false, false, "Longest wait between restarts (default 5m, as Kubernetes).",
+      new Option("--restart-backoff-max", "DURATION", false, Scope.RUN, "Longest wait between restarts (default 5m, as Kubernetes).",
           (c, v) -> c.restartBackoffMax = v),
-      new Option("--relist-interval", "DURATION", false, false,
+      new Option("--relist-interval", "DURATION", false, Scope.RUN,
           "How often every container is listed while Docker's event stream runs (default 30s).", (c, v) -> c.relistInterval = v),
-      new Option("--metrics-listen", "HOST:PORT|off", false, false,
+      new Option("--metrics-listen", "HOST:PORT|off", false, Scope.RUN,
           "Where Prometheus scrapes the agent's metrics, plain HTTP (default " + AgentMain.DEFAULT_METRICS + "; off: none).",
-          (c, v) -> c.metricsListen = v));
+          (c, v) -> c.metricsListen = v),
+      new Option("--timeout", "DURATION", false, Scope.LEAVE, "Stop every pod within this (default 60s); a pod's grace period is cut to it.",
+          (c, v) -> c.leaveTimeout = v));
 
   static final String RUN = "Join the fleet and run this node's pods.";
   static final String LEAVE = "Leave the fleet: the coordinator removes this node, and every container the agent owns here is stopped (in"
       + " parallel, each within its grace period) and removed.";
-  static final String LEAVE_TIMEOUT = "Stop every pod within this (default 60s); a pod's grace period is cut to it.";
 
   /** What a command line asks besides running: nothing, its help, or the version. */
   enum Ask { RUN, HELP, VERSION }
@@ -88,12 +96,12 @@ final class AgentCommandLine {
           return 0;
         case "run": {
           AgentMain.Run run = new AgentMain.Run();
-          Ask ask = parse(args, run.common, false, null);
+          Ask ask = parse(args, run.common, false);
           return ask == Ask.RUN ? call(run) : answer(ask, "run", out);
         }
         case "leave": {
           AgentMain.Leave leave = new AgentMain.Leave();
-          Ask ask = parse(args, leave.common, true, v -> leave.timeout = v);
+          Ask ask = parse(args, leave.common, true);
           return ask == Ask.RUN ? call(leave) : answer(ask, "leave", out);
         }
         default:
@@ -121,8 +129,8 @@ final class AgentCommandLine {
   }
 
   /**
-   * Sets {@code into} from {@code args} after the command word; for `leave` ({@code leave}) only
-   * the options it takes, and its --timeout through {@code timeout}. A value is the next word
+   * Sets {@code into} from {@code args} after the command word, taking only the options of `run`
+   * or of `leave` ({@code leave}). A value is the next word
    * unless that is another option's name or help's or version's (as picocli: `--address
    * --leave-on-shutdown`, an empty `$ADDRESS` in a unit, is refused, not an address); after `--`
    * nothing more is taken.
@@ -130,7 +138,7 @@ final class AgentCommandLine {
    * @return whether help or the version was asked for (anywhere an option may stand), else RUN
    * @throws Bad naming the word that is wrong
    */
-  static Ask parse(String[] args, AgentMain.Common into, boolean leave, java.util.function.Consumer<String> timeout) throws Bad {
+  static Ask parse(String[] args, AgentMain.Common into, boolean leave) throws Bad {
     Set<String> given = new HashSet<>();
     Ask ask = Ask.RUN;
     for (int i = 1; i < args.length; i++) {
@@ -157,10 +165,10 @@ final class AgentCommandLine {
       String name = eq > 0 ? word.substring(0, eq) : word;
       String value = eq > 0 ? word.substring(eq + 1) : null;
       Option o = find(name, leave);
-      String param = o != null ? o.param() : leave && name.equals("--timeout") ? "DURATION" : null;
-      if (o == null && param == null) {
+      if (o == null) {
         throw new Bad("unknown option " + name + (!leave || find(name, false) == null ? "" : ": leave does not take it"));
       }
+      String param = o.param();
       if (param == null) {
         if (value == null) {
           value = "true";
@@ -175,14 +183,10 @@ final class AgentCommandLine {
         }
         value = args[++i];
       }
-      if ((o == null || !o.repeatable()) && !given.add(name)) {
+      if (!o.repeatable() && !given.add(name)) {
         throw new Bad("option " + name + " given twice");
       }
-      if (o == null) {
-        timeout.accept(value);
-      } else {
-        o.set().accept(into, value);
-      }
+      o.set().accept(into, value);
     }
     return ask;
   }
@@ -190,13 +194,12 @@ final class AgentCommandLine {
   /** A word that names an option of the command (with or without its value), help, version or the end of options. */
   private static boolean isOption(String word, boolean leave) {
     String name = word.indexOf('=') > 0 ? word.substring(0, word.indexOf('=')) : word;
-    return find(name, leave) != null || leave && name.equals("--timeout")
-        || List.of("-h", "--help", "-V", "--version", "-hV", "-Vh", "--").contains(word);
+    return find(name, leave) != null || List.of("-h", "--help", "-V", "--version", "-hV", "-Vh", "--").contains(word);
   }
 
   private static Option find(String name, boolean leave) {
     for (Option o : OPTIONS) {
-      if (o.name().equals(name) && (o.forLeave() || !leave)) {
+      if (o.name().equals(name) && o.takenBy(leave)) {
         return o;
       }
     }
@@ -219,12 +222,9 @@ final class AgentCommandLine {
     boolean leave = command.equals("leave");
     StringBuilder b = new StringBuilder("Usage: ds-agent ").append(command).append(" [OPTIONS]\n").append(leave ? LEAVE : RUN).append('\n');
     for (Option o : OPTIONS) {
-      if (o.forLeave() || !leave) {
+      if (o.takenBy(leave)) {
         b.append(row(o.name() + (o.param() == null ? "" : "=" + o.param()), o.description()));
       }
-    }
-    if (leave) {
-      b.append(row("--timeout=DURATION", LEAVE_TIMEOUT));
     }
     return b.append(row("-h, --help", "Show this help message and exit.")).append(row("-V, --version", "Print version information and exit."))
         .toString();

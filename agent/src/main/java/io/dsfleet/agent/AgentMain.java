@@ -72,6 +72,7 @@ public final class AgentMain {
     String restartBackoffMax;
     String relistInterval;
     String metricsListen;
+    String leaveTimeout = "60s";
 
     /** Whether `run` resolves the options (leave reads none of run's own settings). */
     boolean forRun = true;
@@ -352,7 +353,6 @@ public final class AgentMain {
   /** `ds-agent leave` (AgentCommandLine). */
   static final class Leave implements java.util.concurrent.Callable<Integer> {
     final Common common = new Common();
-    String timeout = "60s";
 
     @Override
     public Integer call() throws Exception {
@@ -363,7 +363,7 @@ public final class AgentMain {
       }
       Duration deadline;
       try {
-        deadline = Durations.parse(timeout);
+        deadline = Durations.parse(common.leaveTimeout);
       } catch (IllegalArgumentException e) {
         System.err.println("ds-agent: --timeout: " + e.getMessage());
         return 2;

@@ -32,7 +32,7 @@ class AgentCommandLineTest {
     List<String> args = new ArrayList<>(List.of("run"));
     args.addAll(List.of(words));
     AgentMain.Common c = new AgentMain.Common();
-    AgentCommandLine.parse(args.toArray(String[]::new), c, false, null);
+    AgentCommandLine.parse(args.toArray(String[]::new), c, false);
     return c;
   }
 
@@ -95,12 +95,11 @@ class AgentCommandLineTest {
   @Test
   void leaveTakesTheSharedOptionsAndItsTimeoutButNotRunsOwn() throws Exception {
     AgentMain.Common c = new AgentMain.Common();
-    String[] timeout = new String[1];
-    AgentCommandLine.parse(new String[] {"leave", "--node-name", "n1", "--timeout=30s", "--insecure"}, c, true, v -> timeout[0] = v);
+    AgentCommandLine.parse(new String[] {"leave", "--node-name", "n1", "--timeout=30s", "--insecure"}, c, true);
     assertThat(c.nodeName).isEqualTo("n1");
     assertThat(c.insecure).isTrue();
-    assertThat(timeout[0]).isEqualTo("30s");
-    assertThatThrownBy(() -> AgentCommandLine.parse(new String[] {"leave", "--label", "a=b"}, new AgentMain.Common(), true, v -> { }))
+    assertThat(c.leaveTimeout).isEqualTo("30s");
+    assertThatThrownBy(() -> AgentCommandLine.parse(new String[] {"leave", "--label", "a=b"}, new AgentMain.Common(), true))
         .hasMessage("unknown option --label: leave does not take it");
     assertThatThrownBy(() -> run("--timeout", "5s")).hasMessage("unknown option --timeout");
   }

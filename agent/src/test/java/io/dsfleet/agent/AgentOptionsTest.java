@@ -23,7 +23,7 @@ class AgentOptionsTest {
     args.add(0, "run");
     AgentMain.Run run = new AgentMain.Run();
     try {
-      AgentCommandLine.parse(args.toArray(String[]::new), run.common, false, null);
+      AgentCommandLine.parse(args.toArray(String[]::new), run.common, false);
     } catch (AgentCommandLine.Bad e) {
       throw new AssertionError(e);
     }
@@ -100,7 +100,7 @@ class AgentOptionsTest {
   void leaveChecksNoCoordinatorAddressSoABadOneStillLetsTheNodesContainersGo() throws Exception {
     AgentMain.Common c = new AgentMain.Common();
     AgentCommandLine.parse(new String[] {"leave", "--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1",
-        "--coordinator", "coord.example"}, c, true, v -> { });
+        "--coordinator", "coord.example"}, c, true);
     c.forRun = false;
     assertThat(c.resolve(Map.of()).coordinators()).containsExactly("coord.example");
   }
