@@ -80,10 +80,18 @@ class CoordinatorServiceTest {
     slow.close();
   }
 
-  /** A fake agent joined and with its session open on {@code channel} (several may share one connection). */
+  /**
+   * A fake agent joined and with its session open on {@code channel} (several may share one
+   * connection), and nothing of its session still queued: a heartbeat's answer waits behind the
+   * session's queued messages, so once it comes the report sent with the open has been applied.
+   * (Waiting only for the session to be open left that report queued at times; a test that then held
+   * the fleet's lock waited in vain for an answer the report held back.)
+   */
   private FakeAgent session(io.grpc.ManagedChannel channel, String name) {
     FakeAgent agent = new FakeAgent(channel, name).join(Map.of()).open();
-    await().atMost(WAIT).until(() -> c.server.fleet().connected(name));
+    agent.heartbeat();
+    await().atMost(WAIT).until(agent::heartbeatAcked);
+    assertThat(c.server.fleet().connected(name)).isTrue();
     return agent;
   }
 
