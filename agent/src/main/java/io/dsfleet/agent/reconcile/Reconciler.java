@@ -346,6 +346,9 @@ public final class Reconciler {
           view.changed();
           collecting.remove(c.id());
         }
+        // a pass lists now, not at the next tick: the view stays current for what comes next (a new
+        // desired set acted on from it rather than waiting for a list; docs/benchmarks.md)
+        wakeUp();
       });
     }
     for (String dir : plan.removeDirs()) {

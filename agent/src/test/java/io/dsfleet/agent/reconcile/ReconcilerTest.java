@@ -258,6 +258,39 @@ class ReconcilerTest {
   }
 
   /**
+   * Collecting a container changes what the passes saw: its end asks for a pass, which lists now
+   * rather than at the next tick, so a desired set that comes next is acted on from a current list
+   * instead of waiting for one (docs/benchmarks.md: the list was on the way of the next pod's start).
+   */
+  @Test
+  void aCollectedContainerWakesAPassSoTheNextSetIsActedOnFromACurrentList() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      java.util.concurrent.atomic.AtomicInteger wakes = new java.util.concurrent.atomic.AtomicInteger();
+      r.wakeWith(wakes::incrementAndGet);
+      r.watch(scheduler);
+      r.setDesired(Pods.state(Pods.ds()));
+      r.tick();
+      r.tick();
+      r.setDesired(DesiredState.getDefaultInstance());
+      r.tick(); // the pod torn down: its container stopped
+      assertThat(owned()).singleElement().satisfies(c -> assertThat(c.running()).isFalse());
+      wakes.set(0);
+      r.tick(); // lists, collects the stopped container
+      assertThat(owned()).isEmpty();
+      assertThat(wakes.get()).as("the collection's end asked for a pass").isEqualTo(1);
+      r.tick(); // that pass
+      long lists = r.lists();
+      r.setDesired(Pods.state(Pods.ds()));
+      r.tick();
+      assertThat(app("main").running()).isTrue();
+      assertThat(r.lists()).as("the new set acted on from the list made after the collection").isEqualTo(lists);
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
+  /**
    * A worker's first step acts on the pod's containers as the pass that handed it the pod saw them,
    * unless an event came since that pass's list; and it ends once its app container runs, leaving
    * the look at it to the pass it wakes (the kubelet's pod workers read the PLEG's cache the same way).
