@@ -28,11 +28,14 @@ final class ApplyBench {
    * @param host the same three on the host's network
    * @param group dsfleet with a group of three coordinator replicas (every store write committed on two)
    * @param peerNote why the peer was not measured, "" when it was
+   * @param applyCall of (c), until the coordinator answered the apply (it stored the DaemonSet and sent the desired set)
+   * @param hostApplyCall the same of (c')
    */
-  record Result(Stats floor, Stats peer, Stats dsfleet, Stats hostFloor, Stats hostPeer, Stats hostDsfleet, Stats group, String peerNote) {}
+  record Result(Stats floor, Stats peer, Stats dsfleet, Stats hostFloor, Stats hostPeer, Stats hostDsfleet, Stats group, String peerNote,
+      Stats applyCall, Stats hostApplyCall) {}
 
   static Result run(int runs, Path work, PrintStream out) throws Exception {
-    Stats[] stats = new Stats[7];
+    Stats[] stats = new Stats[9]; // the seven of the table, then (c)'s and (c')'s apply calls
     java.util.Arrays.setAll(stats, k -> new Stats());
     Swarm swarm = new Swarm("unix:///var/run/docker.sock");
     String peerNote = swarm.initOrSkip("127.0.0.1", out);
@@ -47,16 +50,16 @@ final class ApplyBench {
       for (int i = 0; i < runs; i++) {
         List<Integer> order = new ArrayList<>(List.of(0, 1, 2, 3, 4, 5, 6));
         Collections.shuffle(order, shuffle);
-        double[] ms = new double[7];
+        double[] ms = new double[9];
         for (int which : order) {
           ms[which] = switch (which) {
             case 0 -> floorOnce(swarm, i, false);
             case 1 -> withPeer ? peerOnce(swarm, i, false) : Double.NaN;
-            case 2 -> dsfleetOnce(fleet, i, false);
+            case 2 -> dsfleetOnce(fleet, i, false, ms, 7);
             case 3 -> floorOnce(swarm, i, true);
             case 4 -> withPeer ? peerOnce(swarm, i, true) : Double.NaN;
-            case 5 -> dsfleetOnce(fleet, i, true);
-            default -> dsfleetOnce(replicated, i, false);
+            case 5 -> dsfleetOnce(fleet, i, true, ms, 8);
+            default -> dsfleetOnce(replicated, i, false, null, 0);
           };
         }
         for (int k = 0; k < ms.length; k++) {
@@ -65,12 +68,13 @@ final class ApplyBench {
           }
         }
         out.printf("run %d: bridge: docker %.0f, swarm %.0f, dsfleet %.0f ms; host network: docker %.0f, swarm %.0f, dsfleet %.0f ms;"
-            + " dsfleet on 3 replicas %.0f ms%n", i + 1, ms[0], ms[1], ms[2], ms[3], ms[4], ms[5], ms[6]);
+            + " dsfleet on 3 replicas %.0f ms (apply calls: bridge %.1f, host network %.1f ms)%n", i + 1, ms[0], ms[1], ms[2], ms[3],
+            ms[4], ms[5], ms[6], ms[7], ms[8]);
       }
     } finally {
       swarm.leave();
     }
-    Result r = new Result(stats[0], stats[1], stats[2], stats[3], stats[4], stats[5], stats[6], peerNote);
+    Result r = new Result(stats[0], stats[1], stats[2], stats[3], stats[4], stats[5], stats[6], peerNote, stats[7], stats[8]);
     print(r, runs, out);
     return r;
   }
@@ -102,10 +106,14 @@ final class ApplyBench {
     return ms;
   }
 
-  static double dsfleetOnce(LocalFleet fleet, int i, boolean hostNetwork) {
+  /** @param applyCall where the apply call's own time goes ({@code applyCall[at]}), or null */
+  static double dsfleetOnce(LocalFleet fleet, int i, boolean hostNetwork, double[] applyCall, int at) {
     String name = "bench-ds-" + i + (hostNetwork ? "-host" : "");
     long t0 = System.nanoTime();
     fleet.apply(hostNetwork ? LocalFleet.daemonSet(name, IMAGE, "", "hostNetwork: true") : LocalFleet.daemonSet(name, IMAGE, ""));
+    if (applyCall != null) {
+      applyCall[at] = (System.nanoTime() - t0) / 1e6;
+    }
     fleet.awaitRolledOut(name, 120);
     double ms = (System.nanoTime() - t0) / 1e6;
     if (!fleet.running(name, 0)) {
@@ -127,6 +135,8 @@ final class ApplyBench {
     row(t, "(b') peer, host network: Swarm global service on `host`", r.hostPeer(), r.peerNote());
     row(t, "(c') dsfleet, `hostNetwork: true` (one container: no sandbox)", r.hostDsfleet(), "");
     row(t, "(d) dsfleet, 3 coordinator replicas: (c) again", r.group(), "");
+    row(t, "of (c): the apply call answered (the DaemonSet stored, the desired set sent)", r.applyCall(), "");
+    row(t, "of (c'): the apply call answered", r.hostApplyCall(), "");
     t.print(out);
     Table ratios = new Table("Apply to running: ratios of medians", "ratio", "value", "target");
     ratios.row("(c)/(a), bridge", Table.ratio(r.dsfleet().median(), r.floor().median()), "<= 1.2");

@@ -22,7 +22,8 @@ class BenchSmokeTest extends SmokeRun {
   void applyToRunning() throws Exception {
     ApplyBench.Result r = ApplyBench.run(1, work, out);
     // the peer is measured unless the daemon is in a swarm the benchmark did not make (then it says so)
-    List<Stats> measured = new java.util.ArrayList<>(List.of(r.floor(), r.dsfleet(), r.hostFloor(), r.hostDsfleet(), r.group()));
+    List<Stats> measured = new java.util.ArrayList<>(List.of(r.floor(), r.dsfleet(), r.hostFloor(), r.hostDsfleet(), r.group(),
+        r.applyCall(), r.hostApplyCall()));
     if (r.peerNote().isEmpty()) {
       measured.addAll(List.of(r.peer(), r.hostPeer()));
     }
