@@ -27,6 +27,8 @@ final class Swarm {
   final DockerClient docker;
   /** Whether this harness made the swarm (init or join): only then does {@link #leave} leave it. */
   private boolean ours;
+  /** Leaves the swarm this harness made if the JVM ends first (an interrupted run): registered while it is ours. */
+  private Thread leaveAtExit;
 
   /** The daemon is in a swarm this harness did not make: the peer is skipped, the swarm left alone. */
   static final class Busy extends IllegalStateException {
@@ -70,8 +72,8 @@ final class Swarm {
     if (active()) {
       throw new Busy(host);
     }
+    ours(); // from here a half-finished init is ours to undo
     cli("swarm", "init", "--advertise-addr", advertise);
-    ours = true;
   }
 
   /**
@@ -93,7 +95,7 @@ final class Swarm {
     if (active()) {
       throw new Busy(host);
     }
-    ours = true; // from here a half-finished join is ours to undo
+    ours(); // from here a half-finished join is ours to undo
     String token = manager.cli("swarm", "join-token", "-q", "worker");
     List<String> cmd = Procs.list("docker", "-H", host, "swarm", "join", "--advertise-addr", advertise, "--token", token,
         managerAddr + ":2377");
@@ -104,12 +106,33 @@ final class Swarm {
     LocalFleet.await("the daemon at " + host + " in the swarm", 120, 500, this::active);
   }
 
+  /**
+   * The swarm is this harness's: left by {@link #leave}, or as the JVM ends if nothing left it before
+   * (a benchmark stopped with Ctrl-C between its init and its leave left the daemon in a swarm,
+   * and the next run then skipped the Swarm rows as for someone else's).
+   */
+  private synchronized void ours() {
+    ours = true;
+    if (leaveAtExit == null) {
+      leaveAtExit = new Thread(this::leave, "bench-swarm-leave");
+      Runtime.getRuntime().addShutdownHook(leaveAtExit);
+    }
+  }
+
   /** Leaves the swarm this harness made; a swarm it did not make is never touched. */
-  void leave() {
+  synchronized void leave() {
     if (ours && active()) {
       cli("swarm", "leave", "--force");
     }
     ours = false;
+    if (leaveAtExit != null && Thread.currentThread() != leaveAtExit) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(leaveAtExit);
+      } catch (IllegalStateException exiting) {
+        // the JVM is ending: the hook finds nothing left to leave
+      }
+      leaveAtExit = null;
+    }
   }
 
   int nodes() {

@@ -59,6 +59,33 @@ class BenchSmokeTest extends SmokeRun {
     }
   }
 
+  /** A run stopped between its swarm's init and its leave (Ctrl-C, a kill) leaves no swarm behind. */
+  @Test
+  void aSwarmTheBenchmarkMadeIsLeftWhenItsRunIsStopped() throws Exception {
+    Swarm daemon = new Swarm("unix:///var/run/docker.sock");
+    org.junit.jupiter.api.Assumptions.assumeFalse(daemon.active(),
+        "skipped: the daemon is in a swarm already (not this benchmark's; docs/benchmarks.md)");
+    Process run = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+        System.getProperty("java.class.path"), SwarmThenWait.class.getName()).redirectErrorStream(true).start();
+    try {
+      var out = new java.io.BufferedReader(new java.io.InputStreamReader(run.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null && !line.contains("in a swarm of ours")) {
+        System.out.println("run: " + line);
+      }
+      assertThat(line).as("the run made its swarm").isNotNull();
+      assertThat(daemon.active()).isTrue();
+      run.destroy(); // SIGTERM, as a kill or Ctrl-C ends a run
+      assertThat(run.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      assertThat(daemon.active()).as("the swarm the stopped run made, left as its JVM ended").isFalse();
+    } finally {
+      run.destroyForcibly().waitFor();
+      if (daemon.active()) {
+        daemon.cli("swarm", "leave", "--force");
+      }
+    }
+  }
+
   @Test
   void rollingUpdateOnOneHost() {
     RollingBench.Result r = RollingBench.oneHost(1, work, out);
