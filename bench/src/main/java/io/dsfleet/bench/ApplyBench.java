@@ -46,8 +46,6 @@ final class ApplyBench {
       replicated.startAgent();
       LocalFleet.await("the agent's node Ready", 120, fleet::nodeReady);
       LocalFleet.await("the group's agent's node Ready", 120, replicated::nodeReady);
-      // not timed while a coordinator compiles its apply's code (a core for a second or two)
-      LocalFleet.await("every coordinator's apply code warmed", 120, () -> fleet.warmedUp() && replicated.warmedUp());
       Random shuffle = new Random(42);
       for (int i = 0; i < runs; i++) {
         List<Integer> order = new ArrayList<>(List.of(0, 1, 2, 3, 4, 5, 6));

@@ -299,24 +299,6 @@ final class LocalFleet implements AutoCloseable {
         "DS_AGENT_METRICS_LISTEN", "127.0.0.1:" + agentMetricsPort);
   }
 
-  /**
-   * Whether every coordinator of this fleet has warmed its apply's code (docs/operations.md: it
-   * begins 10 s after it serves and takes a core for a second or two): timed runs wait for it.
-   */
-  boolean warmedUp() {
-    try (var logs = Files.list(dir)) {
-      List<Path> all = logs.filter(p -> p.getFileName().toString().matches("coordinator(-c\\d+)?\\.log")).toList();
-      for (Path log : all) {
-        if (!Files.readString(log).contains("the apply's code warmed")) {
-          return false;
-        }
-      }
-      return !all.isEmpty();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   boolean nodeReady() {
     return nodes().stream().anyMatch(n -> n.getInfo().getName().equals(node) && n.getReady());
   }

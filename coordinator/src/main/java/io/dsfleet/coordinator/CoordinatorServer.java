@@ -1,7 +1,6 @@
 package io.dsfleet.coordinator;
 
 import io.dsfleet.coordinator.fleet.Fleet;
-import io.dsfleet.coordinator.fleet.WarmUp;
 import io.dsfleet.coordinator.grpc.AgentServiceImpl;
 import io.dsfleet.coordinator.grpc.ControlServiceImpl;
 import io.dsfleet.coordinator.grpc.LogRelay;
@@ -254,15 +253,6 @@ public final class CoordinatorServer implements AutoCloseable {
 
   public CoordinatorServer start() throws IOException {
     server.start();
-    // an operator's apply compiled before the first one (fleet/WarmUp.java; every replica: any may
-    // lead), once the start has settled; a close cancels it or stops it between two rounds
-    scheduler.schedule(() -> background.execute(() -> {
-      try {
-        WarmUp.applyPath(options.fleet());
-      } catch (RuntimeException e) {
-        log.warn("warming the apply's code failed (applies work, slower at first): {}", e.toString());
-      }
-    }), WarmUp.AFTER.toMillis(), TimeUnit.MILLISECONDS);
     if (replica != null) {
       replica.start(new Replica.Serving() {
         @Override

@@ -301,11 +301,6 @@ final class Catalog {
 
   /** Parses and validates manifest text: the documents, or INVALID_ARGUMENT naming every error (nothing applied). */
   List<ParsedDocument> parse(String text, String source) {
-    return parse(text, source, options.maxObjectsPerApply());
-  }
-
-  /** The documents of an apply, validated; refused (INVALID_ARGUMENT, naming each problem) when any is invalid or there are too many. */
-  static List<ParsedDocument> parse(String text, String source, int maxObjects) {
     List<ParsedDocument> docs = ManifestParser.parse(text, source);
     List<String> errors = new ArrayList<>();
     for (ParsedDocument d : docs) {
@@ -317,9 +312,9 @@ final class Catalog {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "invalid manifest, nothing applied:\n" + String.join("\n", errors));
     }
     List<ParsedDocument> objects = docs.stream().filter(d -> d.object() != null).toList();
-    if (objects.size() > maxObjects) {
+    if (objects.size() > options.maxObjectsPerApply()) {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "too many objects in one apply: " + objects.size()
-          + " (at most " + maxObjects + ")");
+          + " (at most " + options.maxObjectsPerApply() + ")");
     }
     if (objects.isEmpty() && docs.stream().noneMatch(ParsedDocument::skipped)) {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "no objects to apply in " + source);
