@@ -458,19 +458,22 @@ public final class Executor {
    * back-off, and never blocks anything else.
    *
    * @param force also when it runs (leaving the fleet); else a container that runs again is kept
+   * @return whether it was removed (false: refused, its back-off recorded)
    */
-  public void remove(OwnedContainer c, boolean force) {
+  public boolean remove(OwnedContainer c, boolean force) {
     String key = "gc/" + c.id();
     try {
       runtime.remove(c.id(), force);
       stops.remove(c.id());
       failures.succeeded(key);
+      return true;
     } catch (RuntimeUnavailableException e) {
       throw e;
     } catch (RuntimeException e) {
       Failures.Failure f = failed(key, "RemoveFailed", message(e));
       log.warn("pod {}: cannot remove stopped container {} ({} tries; again in {} s): {}", c.podKey(), c.info().name(), f.count(),
           Duration.between(f.at(), f.retryAt()).toSeconds(), f.message());
+      return false;
     }
   }
 

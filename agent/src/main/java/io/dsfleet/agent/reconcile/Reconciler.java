@@ -336,8 +336,9 @@ public final class Reconciler {
         continue;
       }
       threads.gc().execute(() -> {
+        boolean removed = false;
         try {
-          executor.remove(c, false);
+          removed = executor.remove(c, false);
         } catch (RuntimeUnavailableException e) {
           runtimeUnreachable(e);
         } catch (RuntimeException | StackOverflowError e) {
@@ -346,9 +347,12 @@ public final class Reconciler {
           view.changed();
           collecting.remove(c.id());
         }
-        // a pass lists now, not at the next tick: the view stays current for what comes next (a new
-        // desired set acted on from it rather than waiting for a list; docs/benchmarks.md)
-        wakeUp();
+        if (removed) {
+          // a pass lists now, not at the next tick: the view is current for what comes next (a new
+          // desired set acted on from it rather than after a list of its own; docs/benchmarks.md);
+          // after a failure the next tick retries, never a tight loop
+          wakeUp();
+        }
       });
     }
     for (String dir : plan.removeDirs()) {
