@@ -26,7 +26,7 @@ final class Swarm {
   final String host;
   final DockerClient docker;
   /** Whether this harness made the swarm (init or join): only then does {@link #leave} leave it. */
-  private boolean ours;
+  private volatile boolean ours;
   /** Leaves the swarm this harness made if the JVM ends first (an interrupted run): registered while it is ours. */
   private Thread leaveAtExit;
 
@@ -114,10 +114,37 @@ final class Swarm {
   private synchronized void ours() {
     ours = true;
     if (leaveAtExit == null) {
-      leaveAtExit = new Thread(this::leave, "bench-swarm-leave");
+      leaveAtExit = new Thread(this::leaveAtExit, "bench-swarm-leave");
       Runtime.getRuntime().addShutdownHook(leaveAtExit);
     }
   }
+
+  /**
+   * As the JVM ends with the swarm still ours: leaves it within {@link #EXIT_LEAVE}, whatever dockerd
+   * does (a hung daemon, maybe why the run was stopped, must not hold the exit), without this
+   * object's lock (a thread stopped inside {@link #leave} may hold it).
+   */
+  private void leaveAtExit() {
+    if (!ours) {
+      return;
+    }
+    System.err.println("leaving the swarm the benchmark made (if this does not end: docker -H " + host + " swarm leave --force)");
+    try {
+      Process p = new ProcessBuilder(Procs.list("docker", "-H", host, "swarm", "leave", "--force"))
+          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      if (!p.waitFor(EXIT_LEAVE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        System.err.println("docker swarm leave did not end within " + EXIT_LEAVE.toSeconds() + " s; the swarm may remain");
+      }
+    } catch (java.io.IOException e) {
+      System.err.println("docker swarm leave failed: " + e.getMessage() + "; the swarm may remain");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The longest the JVM's end waits for the swarm's leave. */
+  static final Duration EXIT_LEAVE = Duration.ofSeconds(30);
 
   /** Leaves the swarm this harness made; a swarm it did not make is never touched. */
   synchronized void leave() {
