@@ -1,9 +1,11 @@
 package io.dsfleet.bench;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -18,15 +20,37 @@ final class Procs {
 
   record Result(int exit, String out) {}
 
+  /** The longest {@link #run(List)} lets a command run. */
+  static final Duration RUN_TIMEOUT = Duration.ofSeconds(120);
+
   static Result run(List<String> cmd) {
+    return run(cmd, RUN_TIMEOUT);
+  }
+
+  /**
+   * Runs {@code cmd} to its end, or kills it after {@code timeout} (exit -1, with what it printed
+   * until then). Its output is read beside the wait: a command that never closes it (a docker CLI
+   * talking to a hung daemon) cannot hold the caller past the timeout.
+   */
+  static Result run(List<String> cmd, Duration timeout) {
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes());
-      if (!p.waitFor(120, TimeUnit.SECONDS)) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      Thread reader = new Thread(() -> {
+        try (var in = p.getInputStream()) {
+          in.transferTo(out);
+        } catch (IOException ended) {
+          // the process killed: what it printed so far is kept
+        }
+      }, "procs-output");
+      reader.setDaemon(true);
+      reader.start();
+      boolean ended = p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (!ended) {
         p.destroyForcibly();
-        return new Result(-1, out);
       }
-      return new Result(p.exitValue(), out);
+      reader.join(ended ? 0 : 1000);
+      return new Result(ended ? p.exitValue() : -1, out.toString());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     } catch (InterruptedException e) {

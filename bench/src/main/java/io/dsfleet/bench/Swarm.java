@@ -130,16 +130,13 @@ final class Swarm {
     }
     System.err.println("leaving the swarm the benchmark made (if this does not end: docker -H " + host + " swarm leave --force)");
     try {
-      Process p = new ProcessBuilder(Procs.list("docker", "-H", host, "swarm", "leave", "--force"))
-          .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      if (!p.waitFor(EXIT_LEAVE.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        System.err.println("docker swarm leave did not end within " + EXIT_LEAVE.toSeconds() + " s; the swarm may remain");
+      Procs.Result r = Procs.run(Procs.list("docker", "-H", host, "swarm", "leave", "--force"), EXIT_LEAVE);
+      if (r.exit() != 0) {
+        System.err.println("docker swarm leave " + (r.exit() == -1 ? "did not end within " + EXIT_LEAVE.toSeconds() + " s"
+            : "failed: " + r.out().strip()) + "; the swarm may remain");
       }
-    } catch (java.io.IOException e) {
+    } catch (RuntimeException e) {
       System.err.println("docker swarm leave failed: " + e.getMessage() + "; the swarm may remain");
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
     }
   }
 

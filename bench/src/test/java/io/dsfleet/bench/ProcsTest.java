@@ -6,6 +6,19 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ProcsTest {
+  /** A command that outlives its time is killed, and the call returns with what it printed: its open output does not hold the caller. */
+  @Test
+  void aCommandThatOutlivesItsTimeIsKilledWithWhatItPrinted() {
+    long start = System.nanoTime();
+    Procs.Result r = Procs.run(Procs.list("sh", "-c", "echo started; exec sleep 60"), java.time.Duration.ofMillis(500));
+    assertThat(r.exit()).isEqualTo(-1);
+    assertThat(r.out()).contains("started");
+    assertThat(java.time.Duration.ofNanos(System.nanoTime() - start)).as("not the command's 60 s").isLessThan(java.time.Duration.ofSeconds(30));
+    Procs.Result done = Procs.run(Procs.list("sh", "-c", "echo out; echo err >&2; exit 3"));
+    assertThat(done.exit()).isEqualTo(3);
+    assertThat(done.out()).contains("out").contains("err");
+  }
+
   @Test
   void busiestThreadsAreTheLongestRunningSinceTheFirstSampleOnesStartedMeanwhileCountingFromZero() {
     Map<String, Procs.ThreadCpu> before = Map.of(
