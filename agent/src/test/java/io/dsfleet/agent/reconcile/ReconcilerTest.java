@@ -101,6 +101,14 @@ class ReconcilerTest {
   }
 
   /** Ticks every {@code step} for {@code total}, fake time. */
+  /** Follows the runtime's events on {@code scheduler}, counting the passes asked for (wake-ups) from then on. */
+  java.util.concurrent.atomic.AtomicInteger wakesWhileWatching(java.util.concurrent.ScheduledExecutorService scheduler) {
+    java.util.concurrent.atomic.AtomicInteger wakes = new java.util.concurrent.atomic.AtomicInteger();
+    r.wakeWith(wakes::incrementAndGet);
+    r.watch(scheduler);
+    return wakes;
+  }
+
   void run(Duration total, Duration step) {
     for (Duration t = Duration.ZERO; t.compareTo(total) < 0; t = t.plus(step)) {
       clock.advance(step);
@@ -237,9 +245,7 @@ class ReconcilerTest {
   void anEventOfAPodWhoseWorkerIsAtItWakesNoPassTheWorkersEndDoes() {
     java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     try {
-      java.util.concurrent.atomic.AtomicInteger wakes = new java.util.concurrent.atomic.AtomicInteger();
-      r.wakeWith(wakes::incrementAndGet);
-      r.watch(scheduler);
+      java.util.concurrent.atomic.AtomicInteger wakes = wakesWhileWatching(scheduler);
       r.setDesired(desired());
       runtime.duringStart = id -> runtime.event("ops/agent-abcde");
       wakes.set(0);
@@ -268,9 +274,7 @@ class ReconcilerTest {
   void aCollectedContainerWakesAPassARefusedRemovalDoesNot() {
     java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     try {
-      java.util.concurrent.atomic.AtomicInteger wakes = new java.util.concurrent.atomic.AtomicInteger();
-      r.wakeWith(wakes::incrementAndGet);
-      r.watch(scheduler);
+      java.util.concurrent.atomic.AtomicInteger wakes = wakesWhileWatching(scheduler);
       r.setDesired(Pods.state(Pods.ds()));
       r.tick();
       r.tick();
