@@ -55,11 +55,19 @@ final class ApplyBench {
           ms[which] = switch (which) {
             case 0 -> floorOnce(swarm, i, false);
             case 1 -> withPeer ? peerOnce(swarm, i, false) : Double.NaN;
-            case 2 -> dsfleetOnce(fleet, i, false, ms, 7);
+            case 2 -> {
+              DsfleetRun d = dsfleetOnce(fleet, i, false);
+              ms[7] = d.applyCallMs();
+              yield d.ms();
+            }
             case 3 -> floorOnce(swarm, i, true);
             case 4 -> withPeer ? peerOnce(swarm, i, true) : Double.NaN;
-            case 5 -> dsfleetOnce(fleet, i, true, ms, 8);
-            default -> dsfleetOnce(replicated, i, false, null, 0);
+            case 5 -> {
+              DsfleetRun d = dsfleetOnce(fleet, i, true);
+              ms[8] = d.applyCallMs();
+              yield d.ms();
+            }
+            default -> dsfleetOnce(replicated, i, false).ms();
           };
         }
         for (int k = 0; k < ms.length; k++) {
@@ -106,14 +114,19 @@ final class ApplyBench {
     return ms;
   }
 
-  /** @param applyCall where the apply call's own time goes ({@code applyCall[at]}), or null */
-  static double dsfleetOnce(LocalFleet fleet, int i, boolean hostNetwork, double[] applyCall, int at) {
+  /**
+   * One DaemonSet applied until its pod runs and is Ready.
+   *
+   * @param ms from the apply request until then
+   * @param applyCallMs from the apply request until the coordinator answered it
+   */
+  record DsfleetRun(double ms, double applyCallMs) {}
+
+  static DsfleetRun dsfleetOnce(LocalFleet fleet, int i, boolean hostNetwork) {
     String name = "bench-ds-" + i + (hostNetwork ? "-host" : "");
     long t0 = System.nanoTime();
     fleet.apply(hostNetwork ? LocalFleet.daemonSet(name, IMAGE, "", "hostNetwork: true") : LocalFleet.daemonSet(name, IMAGE, ""));
-    if (applyCall != null) {
-      applyCall[at] = (System.nanoTime() - t0) / 1e6;
-    }
+    double applyCallMs = (System.nanoTime() - t0) / 1e6;
     fleet.awaitRolledOut(name, 120);
     double ms = (System.nanoTime() - t0) / 1e6;
     if (!fleet.running(name, 0)) {
@@ -122,7 +135,7 @@ final class ApplyBench {
     fleet.control().delete(DeleteRequest.newBuilder().setCascade(true).setKind(ObjectKind.DAEMON_SET).setNamespace("default").setName(name).build());
     LocalFleet.await("the pod's containers removed", 60, () -> Procs.run(List.of("docker", "ps", "-aq", "--filter",
         "label=io.dsfleet.node=" + fleet.node)).out().isBlank());
-    return ms;
+    return new DsfleetRun(ms, applyCallMs);
   }
 
   static void print(Result r, int runs, PrintStream out) {
