@@ -23,6 +23,13 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 final class ScaleBench {
   /**
+   * The agent's compiler, as its unit runs it (C1 only: -XX:TieredStopAtLevel, systemd/ds-agent.service),
+   * for the simulated agents: with C2 as well, their compiler threads took 3 s of the two cores in a
+   * first apply at 10,000 nodes (0.5 s with C1 only; docs/benchmarks.md).
+   */
+  static final List<String> AGENT_COMPILER = LocalFleet.AGENT_JVM.stream().filter(f -> f.startsWith("-XX:TieredStopAtLevel=")).toList();
+
+  /**
    * @param apply the first DaemonSet applied to the fleet (the coordinator's apply code not yet compiled)
    * @param warmApply a second one, after the first and its rolling update
    */
@@ -58,12 +65,11 @@ final class ScaleBench {
         long heapMb = Math.max(256, count / 2L + 128);
         // a fixed heap and a high metaspace threshold: a full collection resizing the heap or
         // triggered by the classes an apply loads stopped all 5,000 simulated agents for ~3 s in the
-        // middle of an apply (flight recordings, docs/benchmarks.md). The agent's compiler, as its unit
-        // runs it (C1 only, -XX:TieredStopAtLevel=1, systemd/ds-agent.service): with C2 as well, the
-        // simulators' compiler threads took 3 s of the two cores in a first apply (0.5 s with C1 only)
+        // middle of an apply (flight recordings, docs/benchmarks.md)
         List<String> cmd = Procs.jvm();
-        cmd.addAll(List.of("-Xms" + heapMb + "m", "-Xmx" + heapMb + "m", "-XX:MetaspaceSize=256m", "-XX:+UseParallelGC", "-XX:TieredStopAtLevel=1",
-            "-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", System.getProperty("java.class.path"),
+        cmd.addAll(List.of("-Xms" + heapMb + "m", "-Xmx" + heapMb + "m", "-XX:MetaspaceSize=256m", "-XX:+UseParallelGC"));
+        cmd.addAll(AGENT_COMPILER);
+        cmd.addAll(List.of("-Dorg.slf4j.simpleLogger.defaultLogLevel=error", "-cp", System.getProperty("java.class.path"),
             SimulatedAgents.class.getName(), String.join(",", fleet.addresses), fleet.joinToken(), "sim-", String.valueOf(from), String.valueOf(count),
             state.resolve("jvm" + k).toString(), String.valueOf(tickMillis)));
         if (profile != null && k == 0) {
