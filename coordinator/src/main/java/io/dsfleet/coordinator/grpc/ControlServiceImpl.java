@@ -1,7 +1,11 @@
 package io.dsfleet.coordinator.grpc;
 
-import io.dsfleet.common.Json;
-import io.dsfleet.common.ProtoMapping;
+import static io.dsfleet.coordinator.grpc.ControlViews.configView;
+import static io.dsfleet.coordinator.grpc.ControlViews.dsView;
+import static io.dsfleet.coordinator.grpc.ControlViews.eventView;
+import static io.dsfleet.coordinator.grpc.ControlViews.nodeView;
+import static io.dsfleet.coordinator.grpc.ControlViews.ns;
+
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.ApplyPlan;
@@ -25,7 +29,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
-import com.google.protobuf.ByteString;
 
 /** The operator's API, used by dsctl. Every refusal is a status code with a description; nothing is changed. */
 public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceImplBase {
@@ -323,7 +326,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     endOnRevoke(() -> watch.fail(revokedStatus()));
   }
 
-  /** `dsctl events [-w] [--for ds/NAME|node/NAME]`: the events kept, then (watch) each new one, polled twice a second. */
+  /** `dsctl events [-w] [--for ds/NAME|node/NAME]`: the events kept, then (watch) each new one ({@link EventsFollow}). */
   @Override
   public void events(EventsRequest req, StreamObserver<EventView> out) {
     ServerCallStreamObserver<EventView> call = (ServerCallStreamObserver<EventView>) out;
@@ -351,40 +354,10 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       call.onCompleted();
       return;
     }
-    long[] seen = {listing.seq()};
-    ScheduledFuture<?>[] poll = new ScheduledFuture<?>[1];
-    poll[0] = scheduler.scheduleWithFixedDelay(() -> {
-      synchronized (seen) {
-        if (call.isCancelled() || seen[0] < 0) {
-          poll[0].cancel(false);
-          return;
-        }
-        try {
-          for (Events.Recorded r : fleet.eventsAfter(seen[0], which)) {
-            call.onNext(eventView(r));
-            seen[0] = r.seq();
-          }
-        } catch (RuntimeException e) {
-          seen[0] = -1;
-          poll[0].cancel(false);
-          call.onError(Status.UNAVAILABLE.withDescription("following events failed: " + e.getMessage()).asRuntimeException());
-        }
-      }
-    }, 500, 500, TimeUnit.MILLISECONDS);
-    call.setOnCancelHandler(() -> poll[0].cancel(false));
-    endOnRevoke(() -> {
-      synchronized (seen) {
-        seen[0] = -1;
-        poll[0].cancel(false);
-        call.onError(revokedStatus().asRuntimeException());
-      }
-    });
-  }
-
-  private static EventView eventView(Events.Recorded r) {
-    Events.Event e = r.event();
-    return EventView.newBuilder().setObject(r.object()).setEvent(Event.newBuilder().setAtMillis(e.atMillis()).setType(e.type())
-        .setReason(e.reason()).setMessage(e.message())).build();
+    EventsFollow follow = new EventsFollow(fleet, which, listing.seq(), call);
+    follow.start(scheduler);
+    call.setOnCancelHandler(follow::cancel);
+    endOnRevoke(() -> follow.end(revokedStatus()));
   }
 
   @Override
@@ -586,49 +559,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     return authority;
   }
 
-  // ---------------------------------------------------------------- views
-
-  static String ns(String namespace) {
-    return namespace == null || namespace.isEmpty() ? "default" : namespace;
-  }
-
-  static DaemonSetView dsView(DsSnapshot d) {
-    var s = d.status();
-    var pod = d.ds().spec().template().spec();
-    return DaemonSetView.newBuilder().setNamespace(d.namespace()).setName(d.name()).setGeneration(d.generation())
-        .setRevision(d.revision()).setTemplateHash(d.hash()).setManifestJson(Json.canonical(d.ds()))
-        .setCreatedAtMillis(d.createdAtMillis())
-        .setNodeSelector(pod.nodeSelector() == null ? "" : String.join(",", pod.nodeSelector().entrySet().stream()
-            .map(e -> e.getKey() + "=" + e.getValue()).sorted().toList()))
-        .setImages(String.join(",", pod.containers().stream().map(c -> c.image()).toList()))
-        .setStatus(DaemonSetStatus.newBuilder().setDesired(s.desired()).setCurrent(s.current()).setReady(s.ready())
-            .setUpdated(s.updated()).setAvailable(s.available()).setMisscheduled(s.misscheduled())
-            .setUnavailable(s.unavailable()).setObservedGeneration(d.observedGeneration()))
-        .setResourceVersion(d.resourceVersion())
-        .build();
-  }
-
-  static NodeView nodeView(NodeSnapshot n) {
-    return NodeView.newBuilder().setInfo(n.info()).setReady(n.ready()).setNotReadyReason(n.notReadyReason()).setUnschedulable(n.unschedulable())
-        .setJoinedAtMillis(n.joinedAt().toEpochMilli())
-        .setLastHeartbeatMillis(n.lastHeartbeat() == null ? 0 : n.lastHeartbeat().toEpochMilli())
-        .putAllAdminLabels(n.adminLabels()).addAllAdminTaints(ProtoMapping.toProto(n.adminTaints()))
-        .putAllLabels(n.labels()).addAllTaints(ProtoMapping.toProto(n.taints())).build();
-  }
-
   private List<PodView> pods(String namespace, String podName, String dsName) {
     return PodViews.of(fleet, namespace, podName, dsName);
   }
-
-  static ConfigView configView(StoredObject o, boolean showSecrets) {
-    ConfigObject object = Fleet.configObject(o);
-    if (object.getKind() == ConfigObject.Kind.SECRET && !showSecrets) {
-      // keys always; values only when asked for
-      ConfigObject.Builder hidden = object.toBuilder().clearData();
-      object.getDataMap().keySet().forEach(k -> hidden.putData(k, ByteString.EMPTY));
-      object = hidden.build();
-    }
-    return ConfigView.newBuilder().setObject(object).setCreatedAtMillis(o.createdAtMillis()).setResourceVersion(o.resourceVersion()).build();
-  }
-
 }

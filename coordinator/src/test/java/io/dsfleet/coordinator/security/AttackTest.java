@@ -306,6 +306,38 @@ class AttackTest extends TlsFleetTest {
   }
 
   @Test
+  void revokingACredentialEndsAnEventsFollowOpenUnderIt() throws Exception {
+    java.nio.file.Path viewerFile = dir.resolve("eve.pem");
+    java.nio.file.Files.writeString(viewerFile, server.authority().credential("eve", Pki.VIEWERS));
+    ManagedChannel eve = channel(io.dsfleet.common.tls.Tls.client(java.nio.file.Files.readString(viewerFile)));
+    CompletableFuture<Throwable> ended = new CompletableFuture<>();
+    java.util.List<EventView> seen = Collections.synchronizedList(new java.util.ArrayList<>());
+    ControlServiceGrpc.newStub(eve).events(EventsRequest.newBuilder().setAllNamespaces(true).setWatch(true).build(),
+        new StreamObserver<>() {
+          @Override
+          public void onNext(EventView e) {
+            seen.add(e);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+            ended.complete(t);
+          }
+
+          @Override
+          public void onCompleted() {
+            ended.complete(null);
+          }
+        });
+    join("node-a", token()); // an event, followed: the stream is open and polling
+    await().atMost(Duration.ofSeconds(5)).until(() -> !seen.isEmpty());
+
+    admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("eve").setRole("viewer").build());
+    Throwable t = ended.get(3, TimeUnit.SECONDS);
+    assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+  }
+
+  @Test
   void revokingACredentialEndsTheStreamsOpenUnderIt() throws Exception {
     admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
     NodeCert a = join("node-a", token());
