@@ -10,7 +10,6 @@ import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.AuthConfig;
 import com.github.dockerjava.api.model.Container;
-import com.github.dockerjava.api.model.ContainerNetwork;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
@@ -158,7 +157,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     for (Container c : list) {
       Inspected known = inspected.get(c.getId());
       if (known != null && streams.get() > 0 && known.info().state().equals(c.getState())
-          && java.util.Objects.equals(known.info().health(), listedHealth(c)) && java.util.Objects.equals(known.info().ip(), listedIp(c))
+          && java.util.Objects.equals(known.info().health(), DockerAnswers.listedHealth(c))
+          && java.util.Objects.equals(known.info().ip(), DockerAnswers.listedIp(c))
           && System.nanoTime() - known.atNanos() < INSPECT_MAX_AGE.toNanos()) {
         out.add(known.info());
         continue;
@@ -195,22 +195,15 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /** Containers whose inspect was over the limit, warned about once each. */
   private final Set<String> tooLarge = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-  /** A list line's exit code: "Exited (137) 5 seconds ago". */
-  private static final java.util.regex.Pattern LISTED_EXIT = java.util.regex.Pattern.compile("^Exited \\((\\d{1,9})\\)");
-
   /** A container as its list line describes it (no start or finish time), for one whose inspect the agent cannot read. */
   private ContainerInfo listed(Container c, String why) {
-    String name = c.getNames() == null || c.getNames().length == 0 ? "" : c.getNames()[0].replaceFirst("^/", "");
     boolean imageLabelled;
     try {
       imageLabelled = imageLabelled(c.getImageId());
     } catch (AnswerTooLarge e) {
       imageLabelled = true; // not known: never taken for the agent's own
     }
-    java.util.regex.Matcher exit = LISTED_EXIT.matcher(c.getStatus() == null ? "" : c.getStatus());
-    return new ContainerInfo(c.getId(), name, c.getLabels() == null ? Map.of() : c.getLabels(), c.getState(),
-        exit.find() ? Integer.parseInt(exit.group(1)) : 0, c.getCreated() == null ? null : Instant.ofEpochSecond(c.getCreated()),
-        null, null, listedHealth(c), listedIp(c), why, imageLabelled);
+    return DockerAnswers.listed(c, why, imageLabelled);
   }
 
   /** Forgets a container's inspect: an event or the agent's own call says it changed. */
@@ -225,34 +218,6 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     inspected.clear();
   }
 
-  /** The health a list shows in a container's status ("Up 2 minutes (healthy)"), as an inspect names it; null for none. */
-  static String listedHealth(Container c) {
-    String status = c.getStatus() == null ? "" : c.getStatus();
-    if (status.contains("(healthy)")) {
-      return "healthy";
-    }
-    if (status.contains("(unhealthy)")) {
-      return "unhealthy";
-    }
-    return status.contains("(health: starting)") ? "starting" : null;
-  }
-
-  /** The address a list shows for a container, chosen as {@link #inspect} chooses it. */
-  static String listedIp(Container c) {
-    return c.getNetworkSettings() == null ? null : lastAddress(c.getNetworkSettings().getNetworks());
-  }
-
-  /** A container's address: its last network's that has one (an inspect and a list choose alike); null for none. */
-  private static String lastAddress(Map<String, ContainerNetwork> networks) {
-    String ip = null;
-    for (ContainerNetwork n : networks == null ? List.<ContainerNetwork>of() : networks.values()) {
-      if (n.getIpAddress() != null && !n.getIpAddress().isEmpty()) {
-        ip = n.getIpAddress();
-      }
-    }
-    return ip;
-  }
-
   /** Containers inspected since this runtime was made (a figure for the benchmarks and tests). */
   public long inspects() {
     return inspects.get();
@@ -263,13 +228,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private ContainerInfo inspect(String id) {
     inspects.incrementAndGet();
     InspectContainerResponse r = call("inspect", () -> quick.inspectContainerCmd(id).exec());
-    var s = r.getState();
-    String ip = r.getNetworkSettings() == null ? null : lastAddress(r.getNetworkSettings().getNetworks());
-    return new ContainerInfo(r.getId(), r.getName() == null ? "" : r.getName().replaceFirst("^/", ""),
-        r.getConfig().getLabels() == null ? Map.of() : r.getConfig().getLabels(), s.getStatus(),
-        s.getExitCodeLong() == null ? 0 : s.getExitCodeLong().intValue(), time(r.getCreated()), time(s.getStartedAt()),
-        time(s.getFinishedAt()), s.getHealth() == null ? null : s.getHealth().getStatus(), ip, s.getError(),
-        imageLabelled(r.getImageId()));
+    return DockerAnswers.inspected(r, imageLabelled(r.getImageId()));
   }
 
   /** Whether the image (by id) carries ownership labels; image ids are content hashes, so the answer never changes. */
@@ -283,13 +242,6 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       ownershipByImage.put(imageId, known);
     }
     return known;
-  }
-
-  private static Instant time(String t) {
-    if (t == null || t.isEmpty() || t.startsWith("0001-")) {
-      return null;
-    }
-    return Instant.parse(t);
   }
 
   @Override

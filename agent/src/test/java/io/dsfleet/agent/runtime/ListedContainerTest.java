@@ -14,20 +14,20 @@ class ListedContainerTest {
 
   @Test
   void theHealthInAListedStatusIsNamedAsAnInspectNamesIt() throws Exception {
-    assertThat(DockerRuntime.listedHealth(listed("{\"Status\": \"Up 2 minutes (healthy)\"}"))).isEqualTo("healthy");
-    assertThat(DockerRuntime.listedHealth(listed("{\"Status\": \"Up 2 minutes (unhealthy)\"}"))).isEqualTo("unhealthy");
-    assertThat(DockerRuntime.listedHealth(listed("{\"Status\": \"Up 3 seconds (health: starting)\"}"))).isEqualTo("starting");
-    assertThat(DockerRuntime.listedHealth(listed("{\"Status\": \"Up 2 minutes\"}"))).isNull();
-    assertThat(DockerRuntime.listedHealth(listed("{}"))).isNull();
+    assertThat(DockerAnswers.listedHealth(listed("{\"Status\": \"Up 2 minutes (healthy)\"}"))).isEqualTo("healthy");
+    assertThat(DockerAnswers.listedHealth(listed("{\"Status\": \"Up 2 minutes (unhealthy)\"}"))).isEqualTo("unhealthy");
+    assertThat(DockerAnswers.listedHealth(listed("{\"Status\": \"Up 3 seconds (health: starting)\"}"))).isEqualTo("starting");
+    assertThat(DockerAnswers.listedHealth(listed("{\"Status\": \"Up 2 minutes\"}"))).isNull();
+    assertThat(DockerAnswers.listedHealth(listed("{}"))).isNull();
   }
 
   @Test
   void theListedAddressIsTheLastNetworksAsAnInspectChoosesIt() throws Exception {
-    assertThat(DockerRuntime.listedIp(listed("{\"NetworkSettings\": {\"Networks\": {\"bridge\": {\"IPAddress\": \"172.17.0.2\"}}}}")))
+    assertThat(DockerAnswers.listedIp(listed("{\"NetworkSettings\": {\"Networks\": {\"bridge\": {\"IPAddress\": \"172.17.0.2\"}}}}")))
         .isEqualTo("172.17.0.2");
-    assertThat(DockerRuntime.listedIp(listed("{\"NetworkSettings\": {\"Networks\": {\"a\": {\"IPAddress\": \"10.0.0.2\"},"
+    assertThat(DockerAnswers.listedIp(listed("{\"NetworkSettings\": {\"Networks\": {\"a\": {\"IPAddress\": \"10.0.0.2\"},"
         + " \"b\": {\"IPAddress\": \"10.1.0.2\"}}}}"))).isEqualTo("10.1.0.2");
-    assertThat(DockerRuntime.listedIp(listed("{\"NetworkSettings\": {\"Networks\": {\"host\": {\"IPAddress\": \"\"}}}}"))).isNull();
-    assertThat(DockerRuntime.listedIp(listed("{}"))).isNull();
+    assertThat(DockerAnswers.listedIp(listed("{\"NetworkSettings\": {\"Networks\": {\"host\": {\"IPAddress\": \"\"}}}}"))).isNull();
+    assertThat(DockerAnswers.listedIp(listed("{}"))).isNull();
   }
 }
