@@ -305,30 +305,40 @@ class AttackTest extends TlsFleetTest {
         .anyMatch(CoordinatorMessage::hasRemoved));
   }
 
+  /** A channel under a viewer credential issued now to {@code name}. */
+  ManagedChannel viewer(String name) throws Exception {
+    java.nio.file.Path file = dir.resolve(name + ".pem");
+    java.nio.file.Files.writeString(file, server.authority().credential(name, Pki.VIEWERS));
+    return channel(io.dsfleet.common.tls.Tls.client(java.nio.file.Files.readString(file)));
+  }
+
+  /** A stream's observer: each message to {@code each}, its end (the error, or null) into {@code ended}. */
+  static <T> StreamObserver<T> endedInto(CompletableFuture<Throwable> ended, java.util.function.Consumer<T> each) {
+    return new StreamObserver<>() {
+      @Override
+      public void onNext(T m) {
+        each.accept(m);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        ended.complete(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        ended.complete(null);
+      }
+    };
+  }
+
   @Test
   void revokingACredentialEndsAnEventsFollowOpenUnderIt() throws Exception {
-    java.nio.file.Path viewerFile = dir.resolve("eve.pem");
-    java.nio.file.Files.writeString(viewerFile, server.authority().credential("eve", Pki.VIEWERS));
-    ManagedChannel eve = channel(io.dsfleet.common.tls.Tls.client(java.nio.file.Files.readString(viewerFile)));
+    ManagedChannel eve = viewer("eve");
     CompletableFuture<Throwable> ended = new CompletableFuture<>();
     java.util.List<EventView> seen = Collections.synchronizedList(new java.util.ArrayList<>());
     ControlServiceGrpc.newStub(eve).events(EventsRequest.newBuilder().setAllNamespaces(true).setWatch(true).build(),
-        new StreamObserver<>() {
-          @Override
-          public void onNext(EventView e) {
-            seen.add(e);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            ended.complete(t);
-          }
-
-          @Override
-          public void onCompleted() {
-            ended.complete(null);
-          }
-        });
+        endedInto(ended, seen::add));
     join("node-a", token()); // an event, followed: the stream is open and polling
     await().atMost(Duration.ofSeconds(5)).until(() -> !seen.isEmpty());
 
@@ -343,25 +353,10 @@ class AttackTest extends TlsFleetTest {
     NodeCert a = join("node-a", token());
     FakeAgent agent = liveNode(a);
     agent.answerLogs = false; // a follow that stays open
-    java.nio.file.Path viewerFile = dir.resolve("eve.pem");
-    java.nio.file.Files.writeString(viewerFile, server.authority().credential("eve", Pki.VIEWERS));
-    ManagedChannel eve = channel(io.dsfleet.common.tls.Tls.client(java.nio.file.Files.readString(viewerFile)));
+    ManagedChannel eve = viewer("eve");
     CompletableFuture<Throwable> ended = new CompletableFuture<>();
     ControlServiceGrpc.newStub(eve).logs(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setFollow(true).build(),
-        new StreamObserver<>() {
-          @Override
-          public void onNext(LogLine l) {}
-
-          @Override
-          public void onError(Throwable t) {
-            ended.complete(t);
-          }
-
-          @Override
-          public void onCompleted() {
-            ended.complete(null);
-          }
-        });
+        endedInto(ended, l -> { }));
     await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogRequest));
 
     admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("eve").setRole("viewer").build());
