@@ -80,6 +80,10 @@ public final class Bench {
     @Option(names = "--cpu-window", defaultValue = "30", description = "Seconds to average the heartbeat CPU over (default ${DEFAULT-VALUE}).")
     int cpuWindow;
 
+    @Option(names = "--watch-after-restart", defaultValue = "60", description = "Seconds to keep watching for nodes going NotReady"
+        + " once every agent is back after the restart (default ${DEFAULT-VALUE}).")
+    int watchAfterRestart;
+
     @Option(names = "--tick", defaultValue = "1", description = "Seconds between each simulated agent's reconcile ticks"
         + " (default ${DEFAULT-VALUE}, the agent's loop; a tick with nothing changed is skipped and the containers are listed"
         + " again every 30 s, as in the agent; a desired set wakes a node at once either way).")
@@ -97,7 +101,7 @@ public final class Bench {
       Path work = work();
       for (int n : nodes) {
         for (int r : replicas) {
-          results.add(ScaleBench.run(n, r, perJvm, (long) (tick * 1000), cpuWindow * 1000L, work, profile, OUT));
+          results.add(ScaleBench.run(n, r, perJvm, (long) (tick * 1000), cpuWindow * 1000L, watchAfterRestart * 1000L, work, profile, OUT));
         }
       }
       ScaleBench.print(results, OUT);
