@@ -89,9 +89,38 @@ public final class ConnectionLimits {
    */
   public static final boolean EPOLL = Epoll.isAvailable();
 
-  /** Event loops of the transport {@link #newServerChannel} uses. */
+  /**
+   * How long a busy transport thread lets messages gather before it waits for its sockets
+   * ({@link GatheredWakeups}): 10 ms unless {@code -Ddsfleet.transport.gatherMillis} says otherwise;
+   * 0 waits as Netty does (docs/coordinator.md).
+   */
+  public static Duration gather() {
+    return gather(System.getProperty("dsfleet.transport.gatherMillis", "10"));
+  }
+
+  static Duration gather(String millis) {
+    try {
+      long ms = Long.parseLong(millis.trim());
+      if (ms >= 0 && ms <= 100) {
+        return Duration.ofMillis(ms);
+      }
+    } catch (NumberFormatException e) {
+      // the message below names the property
+    }
+    throw new IllegalArgumentException("-Ddsfleet.transport.gatherMillis must be 0 (off) to 100 milliseconds, got '" + millis + "'");
+  }
+
+  /** Wake-ups a second that make a transport thread busy: 200 (1,000 agents heartbeating wake each of 4 threads about 50 times). */
+  static final int BUSY_WAKEUPS = 200;
+
+  /** Event loops of the transport {@link #newServerChannel} uses; on epoll, gathering while busy. */
   public static EventLoopGroup eventLoops(int threads, java.util.concurrent.ThreadFactory threadFactory) {
-    return EPOLL ? new EpollEventLoopGroup(threads, threadFactory) : new NioEventLoopGroup(threads, threadFactory);
+    if (!EPOLL) {
+      return new NioEventLoopGroup(threads, threadFactory);
+    }
+    Duration gather = gather();
+    return gather.isZero() ? new EpollEventLoopGroup(threads, threadFactory)
+        : new EpollEventLoopGroup(threads, threadFactory, GatheredWakeups.factory(gather, BUSY_WAKEUPS));
   }
 
   /**

@@ -282,6 +282,7 @@ public final class CoordinatorMain {
         metricsAt = settings.metricsAddress();
         dashboardAt = settings.dashboardAddress();
         kubeApiAt = settings.kubeApiAddress();
+        ConnectionLimits.gather();
       } catch (IllegalArgumentException e) {
         System.err.println("ds-coordinator: " + e.getMessage());
         return 2;
@@ -293,7 +294,7 @@ public final class CoordinatorMain {
       CoordinatorServer server = new CoordinatorServer(options, Clock.systemUTC(), true);
       server.start();
       log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}; {} ms after the JVM started", options.insecure() ? "plaintext" : "TLS",
-          options.host(), server.port(), ConnectionLimits.EPOLL ? "epoll" : "NIO", options.dataDir(),
+          options.host(), server.port(), ConnectionLimits.EPOLL ? "epoll, gathering " + ConnectionLimits.gather().toMillis() + " ms when busy" : "NIO", options.dataDir(),
           java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
       var metrics = metricsAt == null ? null
           : io.dsfleet.common.metrics.MetricsEndpoint.start(metricsAt, io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server,
