@@ -16,6 +16,7 @@ import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
@@ -49,14 +50,20 @@ public abstract class ClientCommand implements Callable<Integer> {
   @Option(names = {"-v", "--verbose"}, description = "Print stack traces of errors.")
   boolean verbose;
 
-  @Option(names = "--request-timeout", paramLabel = "SECONDS", defaultValue = "30", description = "Deadline of one request (default ${DEFAULT-VALUE}).")
-  long timeoutSeconds;
+  @Option(names = "--request-timeout", paramLabel = "SECONDS|DURATION", defaultValue = "30", converter = Timeouts.class,
+      description = "Deadline of one request: seconds or a duration (20s, 2m); 0 for none (default ${DEFAULT-VALUE} s).")
+  Duration requestTimeout;
 
   private ManagedChannel channel;
   private String address;
   private boolean plaintext;
 
   protected abstract int run(ControlServiceGrpc.ControlServiceBlockingStub control) throws Exception;
+
+  /** The stub with the deadline {@code --request-timeout} gives one request (none for 0). */
+  protected final ControlServiceGrpc.ControlServiceBlockingStub withRequestTimeout(ControlServiceGrpc.ControlServiceBlockingStub stub) {
+    return requestTimeout.isZero() ? stub : stub.withDeadlineAfter(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
 
   protected PrintWriter out() {
     return spec.commandLine().getOut();
@@ -228,7 +235,7 @@ public abstract class ClientCommand implements Callable<Integer> {
         return Dsctl.EXIT_USAGE;
       }
       try {
-        return run(ControlServiceGrpc.newBlockingStub(channel).withDeadlineAfter(timeoutSeconds, TimeUnit.SECONDS));
+        return run(withRequestTimeout(ControlServiceGrpc.newBlockingStub(channel)));
       } catch (StatusRuntimeException e) {
         String leader = notLeaderAtStart(e);
         if (leader != null && hops < 10) {
@@ -310,7 +317,7 @@ public abstract class ClientCommand implements Callable<Integer> {
           : root instanceof javax.net.ssl.SSLException ? "; a coordinator run --insecure needs dsctl --insecure" : "";
       err().println("error: cannot reach the coordinator at " + address + " (" + why + ")" + hint);
     } else if (s.getCode() == Status.Code.DEADLINE_EXCEEDED) {
-      err().println("error: the coordinator at " + address + " did not answer within " + timeoutSeconds + " s");
+      err().println("error: the coordinator at " + address + " did not answer within " + Timeouts.describe(requestTimeout));
     } else {
       err().println("error: " + (s.getDescription() == null ? s.getCode().toString() : s.getDescription()));
     }

@@ -34,7 +34,7 @@ public final class LogsCommand extends ClientCommand {
     String name = ds.name();
     var stub = ControlServiceGrpc.newBlockingStub(channel());
     if (!follow) {
-      stub = stub.withDeadlineAfter(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
+      stub = withRequestTimeout(stub);
     }
     Iterator<LogLine> lines = stub.logs(LogsRequest.newBuilder().setNamespace(ds.namespace).setDaemonSet(name)
         .setNodeName(node == null ? "" : node).setContainer(container == null ? "" : container).setFollow(follow)

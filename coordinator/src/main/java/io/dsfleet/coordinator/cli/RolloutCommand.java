@@ -21,14 +21,18 @@ public final class RolloutCommand {
         description = "Follow until done (default); --no-watch prints the current state once (exit 1 unless complete).")
     boolean watch;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "600", description = "Give up after this long (default ${DEFAULT-VALUE}); exit 1.")
-    long timeout;
+    @Option(names = "--timeout", paramLabel = "SECONDS|DURATION", defaultValue = "600", converter = Timeouts.class,
+        description = "Give up after this long, exit 1: seconds or a duration (90s, 5m); 0 waits for good (default ${DEFAULT-VALUE} s).")
+    java.time.Duration timeout;
 
     @Override
     protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) {
       String name = ds.name();
-      Iterator<RolloutStatusEvent> events = ControlServiceGrpc.newBlockingStub(channel()).withDeadlineAfter(timeout, TimeUnit.SECONDS)
-          .rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace(ds.namespace).setName(name).setWatch(watch).build());
+      ControlServiceGrpc.ControlServiceBlockingStub stub = ControlServiceGrpc.newBlockingStub(channel());
+      if (!timeout.isZero()) {
+        stub = stub.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      }
+      Iterator<RolloutStatusEvent> events = stub.rolloutStatus(RolloutStatusRequest.newBuilder().setNamespace(ds.namespace).setName(name).setWatch(watch).build());
       RolloutStatusEvent last = null;
       boolean bar = watch && System.console() != null; // following on a terminal: one line that moves; otherwise a line per change
       try {
@@ -46,7 +50,7 @@ public final class RolloutCommand {
           out().println();
         }
         if (e.getStatus().getCode() == io.grpc.Status.Code.DEADLINE_EXCEEDED) {
-          err().println("error: timed out waiting for the rollout of daemon set \"" + name + "\" after " + timeout + " s");
+          err().println("error: timed out waiting for the rollout of daemon set \"" + name + "\" after " + Timeouts.describe(timeout));
           return Dsctl.EXIT_REFUSED;
         }
         throw e;

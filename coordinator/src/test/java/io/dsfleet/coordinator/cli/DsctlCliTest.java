@@ -316,6 +316,15 @@ class DsctlCliTest {
         "node-a   Ready    0s    test      kubernetes.io/arch=amd64,kubernetes.io/hostname=node-a,kubernetes.io/os=linux,rack=r1");
     assertThat(dsctl("get", "pods", "-n", "ops").out()).contains("Pending");
     assertThat(dsctl("rollout", "status", "ds/agent", "-n", "ops", "--timeout", "1").exit()).as("not rolled out yet").isEqualTo(1);
+    // as kubectl takes it: a duration
+    Result late = dsctl("rollout", "status", "ds/agent", "-n", "ops", "--timeout=1500ms");
+    assertThat(late.exit()).isEqualTo(1);
+    assertThat(late.err()).contains("timed out waiting for the rollout of daemon set \"agent\" after 1500ms");
+    Result bad = dsctl("rollout", "status", "ds/agent", "-n", "ops", "--timeout", "5x");
+    assertThat(bad.exit()).isEqualTo(2);
+    assertThat(bad.err()).contains("--timeout").contains("'5x' is not a time limit: give seconds (30) or a duration (90s, 5m, 1h30m); 0 for none");
+    assertThat(dsctl("get", "pods", "-n", "ops", "--request-timeout", "2m").out()).contains("Pending");
+    assertThat(dsctl("get", "pods", "-n", "ops", "--request-timeout", "0").out()).as("0: no deadline").contains("Pending");
 
     a.reportAllReady(s, c.clock.millis());
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("Running"));

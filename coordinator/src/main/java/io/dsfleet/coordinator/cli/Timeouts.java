@@ -1,0 +1,29 @@
+package io.dsfleet.coordinator.cli;
+
+import io.dsfleet.common.Durations;
+import java.time.Duration;
+import picocli.CommandLine;
+
+/**
+ * A time limit as dsctl's flags take it: seconds ({@code 30}) as before, or a duration as kubectl
+ * takes it ({@code 90s}, {@code 5m}, {@code 1h30m}, {@code 500ms}); 0 means no limit, as in kubectl.
+ */
+final class Timeouts implements CommandLine.ITypeConverter<Duration> {
+  @Override
+  public Duration convert(String value) {
+    String v = value.trim();
+    if (v.matches("\\d+")) {
+      return Duration.ofSeconds(Long.parseLong(v));
+    }
+    try {
+      return Durations.parse(v);
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.TypeConversionException("'" + value + "' is not a time limit: give seconds (30) or a duration (90s, 5m, 1h30m); 0 for none");
+    }
+  }
+
+  /** The limit as people read it: "30s", "5m", or "no limit". */
+  static String describe(Duration limit) {
+    return limit.isZero() ? "no limit" : Durations.format(limit);
+  }
+}
