@@ -12,12 +12,11 @@ final class Timeouts implements CommandLine.ITypeConverter<Duration> {
   @Override
   public Duration convert(String value) {
     String v = value.trim();
-    if (v.matches("\\d+")) {
-      return Duration.ofSeconds(Long.parseLong(v));
-    }
     try {
-      return Durations.parse(v);
-    } catch (IllegalArgumentException e) {
+      Duration limit = v.matches("\\d+") ? Duration.ofSeconds(Long.parseLong(v)) : Durations.parse(v);
+      limit.toMillis(); // a limit past what a deadline can hold is refused here, not when the call is made
+      return limit;
+    } catch (IllegalArgumentException | ArithmeticException | java.time.DateTimeException e) {
       throw new CommandLine.TypeConversionException("'" + value + "' is not a time limit: give seconds (30) or a duration (90s, 5m, 1h30m); 0 for none");
     }
   }

@@ -323,6 +323,8 @@ class DsctlCliTest {
     Result bad = dsctl("rollout", "status", "ds/agent", "-n", "ops", "--timeout", "5x");
     assertThat(bad.exit()).isEqualTo(2);
     assertThat(bad.err()).contains("--timeout").contains("'5x' is not a time limit: give seconds (30) or a duration (90s, 5m, 1h30m); 0 for none");
+    assertThat(dsctl("get", "pods", "-n", "ops", "--request-timeout", "99999999999999999999").err())
+        .contains("'99999999999999999999' is not a time limit");
     assertThat(dsctl("get", "pods", "-n", "ops", "--request-timeout", "2m").out()).contains("Pending");
     assertThat(dsctl("get", "pods", "-n", "ops", "--request-timeout", "0").out()).as("0: no deadline").contains("Pending");
 
