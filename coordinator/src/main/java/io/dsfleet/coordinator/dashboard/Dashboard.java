@@ -368,8 +368,11 @@ public final class Dashboard implements AutoCloseable {
   static final class InetAddressCheck {
     private InetAddressCheck() {}
 
+    private static final java.util.regex.Pattern LOOPBACK_V4 = java.util.regex.Pattern.compile("127(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+
+    /** "localhost", "::1" or an IPv4 literal in 127.0.0.0/8; not a name that starts like one ("127.0.0.1.evil.example"). */
     static boolean loopback(String host) {
-      return host.equals("localhost") || host.equals("::1") || host.equals("[::1]") || host.startsWith("127.");
+      return host.equals("localhost") || host.equals("::1") || host.equals("[::1]") || LOOPBACK_V4.matcher(host).matches();
     }
 
     /** The host of a Host header ("127.0.0.1:7482", "[::1]:7482", "localhost") is a loopback one. */

@@ -111,6 +111,11 @@ class DashboardTest {
     assertThat(Dashboard.InetAddressCheck.loopbackHost("localhost:7482")).isTrue();
     assertThat(Dashboard.InetAddressCheck.loopbackHost("[::1]:7482")).isTrue();
     assertThat(Dashboard.InetAddressCheck.loopbackHost("rebound.evil.example:7482")).as("DNS rebinding").isFalse();
+    assertThat(Dashboard.InetAddressCheck.loopbackHost("127.12.0.254:7482")).isTrue();
+    // names that only start like a loopback address (a review's Host headers, answered 200 before)
+    assertThat(Dashboard.InetAddressCheck.loopbackHost("127.0.0.1.attacker.example:7482")).isFalse();
+    assertThat(Dashboard.InetAddressCheck.loopbackHost("127.evil.test:7482")).isFalse();
+    assertThat(Dashboard.InetAddressCheck.loopbackHost("127.0.0.256")).isFalse();
     assertThat(Dashboard.InetAddressCheck.loopbackHost(null)).isFalse();
   }
 
