@@ -104,8 +104,16 @@ public final class KubeApi implements AutoCloseable {
     return server.getAddress().getPort();
   }
 
-  /** Who is calling: a credential's name, and whether it may write (an admin's, or anyone on an insecure coordinator). */
-  record Who(String name, boolean admin) {}
+  /** Watches open under a credential ("viewer/NAME", "admin/NAME"), for tests. */
+  int watchesOf(String who) {
+    return watches.watching(who);
+  }
+
+  /**
+   * Who is calling: a credential's name, whether it may write (an admin's, or anyone on an insecure
+   * coordinator), and its certificate's serial ("" on an insecure coordinator).
+   */
+  record Who(String name, boolean admin, String serial) {}
 
   private void handle(HttpExchange x) throws IOException {
     try {
@@ -185,7 +193,10 @@ public final class KubeApi implements AutoCloseable {
       watches.serve(x, (who.admin() ? "admin/" : "viewer/") + who.name(), query, () -> fleet.get() == at
           ? watches.shared(query, at::viewVersion, () -> reads.route(p, table, selector, fields)) : null, at::viewVersion, at::watch,
           param(x, "resourceVersion"), timeout,
-          param(x, "includeObject"), "true".equals(param(x, "allowWatchBookmarks")));
+          param(x, "includeObject"), "true".equals(param(x, "allowWatchBookmarks")), end -> {
+            Authority ca = authority.get();
+            return ca == null ? () -> { } : ca.onRevoke(who.serial(), end);
+          });
       return;
     }
     ObjectNode body = reads.route(p, table, selector, fields);
@@ -355,7 +366,7 @@ public final class KubeApi implements AutoCloseable {
       if (!addressedByIp(x.getRequestHeaders().getFirst("Host"))) {
         throw KubeWrites.KubeError.of(403, "Forbidden", "an insecure coordinator answers requests to an IP address or localhost only");
       }
-      return new Who("insecure", true);
+      return new Who("insecure", true, "");
     }
     Authority ca = authority.get();
     if (ca == null) {
@@ -376,7 +387,7 @@ public final class KubeApi implements AutoCloseable {
       throw KubeWrites.KubeError.of(403, "Forbidden", who.name() + " (" + who.role() + ") may not use the Kubernetes API: it is for"
           + " dsctl's admin and viewer credentials");
     }
-    return new Who(who.name(), who.role().equals(Pki.ADMINS));
+    return new Who(who.name(), who.role().equals(Pki.ADMINS), Pki.serialHex(cert));
   }
 
   /**

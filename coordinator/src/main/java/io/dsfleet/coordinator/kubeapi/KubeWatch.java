@@ -156,6 +156,11 @@ final class KubeWatch {
     return true;
   }
 
+  /** Watches open under this credential ("viewer/NAME", "admin/NAME"). */
+  synchronized int watching(String who) {
+    return watching.getOrDefault(who, 0);
+  }
+
   private synchronized void release(String who) {
     watching.merge(who, -1, (a, b) -> a + b == 0 ? null : a + b);
     slots.release();
@@ -169,10 +174,12 @@ final class KubeWatch {
    * @param version the fleet's version now
    * @param follow runs a runnable after each change of the fleet until the runnable it returns runs
    * @param includeObject what a Table row's object is to be (see {@link KubeObjects#rowObjects})
+   * @param onRevoke runs a runnable when the credential watching is revoked, until the runnable it
+   *     returns runs: the watch then ends within a pace, sending nothing more
    */
   void serve(HttpExchange x, String who, String query, Supplier<ObjectNode> list, LongSupplier version,
       java.util.function.Function<Runnable, Runnable> follow, String resourceVersion, long timeoutSeconds, String includeObject,
-      boolean bookmarks) throws IOException, InterruptedException {
+      boolean bookmarks, java.util.function.Function<Runnable, Runnable> onRevoke) throws IOException, InterruptedException {
     if (!take(who)) {
       x.getResponseHeaders().set("Retry-After", "5");
       KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", "too many watches at once (" + MAX_WATCHES + " in all, "
@@ -180,8 +187,14 @@ final class KubeWatch {
       return;
     }
     Semaphore moved = new Semaphore(0);
+    java.util.concurrent.atomic.AtomicBoolean revoked = new java.util.concurrent.atomic.AtomicBoolean();
     Runnable unfollow = () -> { };
+    Runnable unwatch = () -> { };
     try {
+      unwatch = onRevoke.apply(() -> {
+        revoked.set(true);
+        moved.release();
+      });
       unfollow = follow.apply(moved::release); // from before the first list: no change between goes untold
       long v = version.getAsLong();
       ObjectNode first = list.get();
@@ -208,6 +221,10 @@ final class KubeWatch {
         KubeApi.send(x, KubeObjects.status(410, "Expired", "too old resource version: " + resourceVersion + " (" + v + ")"));
         return;
       }
+      if (revoked.get()) {
+        KubeApi.send(x, KubeObjects.status(401, "Unauthorized", "the credential this watch was opened with was revoked"));
+        return;
+      }
       x.getResponseHeaders().set("Content-Type", "application/json");
       x.getResponseHeaders().set("Cache-Control", "no-store");
       x.sendResponseHeaders(200, 0);
@@ -228,6 +245,9 @@ final class KubeWatch {
       for (long left = window; left > 0; left = end - millis.getAsLong()) {
         boolean told = moved.tryAcquire(Math.min(left, safetyMillis), java.util.concurrent.TimeUnit.MILLISECONDS);
         moved.drainPermits();
+        if (revoked.get()) {
+          return; // revoked: the stream ends, kubectl's next request is refused
+        }
         if (!told && version.getAsLong() == v && list.get() == null) {
           return; // the safety check: this coordinator stopped leading, and nothing tells of changes any more
         }
@@ -244,6 +264,9 @@ final class KubeWatch {
           Thread.sleep(rest);
         }
         long now = version.getAsLong();
+        if (revoked.get()) {
+          return; // revoked while the pace held the change back
+        }
         if (now != v) {
           ObjectNode next = list.get();
           if (next == null) {
@@ -269,6 +292,7 @@ final class KubeWatch {
         out.flush();
       }
     } finally {
+      unwatch.run();
       unfollow.run();
       release(who);
     }

@@ -49,6 +49,14 @@ class KubeWatchTest {
     return unfollowed::incrementAndGet;
   }
 
+  private final AtomicReference<Runnable> revoke = new AtomicReference<>();
+  private final AtomicInteger unwatched = new AtomicInteger();
+
+  private Runnable onRevoke(Runnable end) {
+    revoke.set(end);
+    return unwatched::incrementAndGet;
+  }
+
   /** A change of the fleet: the version moves and the follower is told. */
   private void change() {
     version.incrementAndGet();
@@ -66,7 +74,7 @@ class KubeWatchTest {
   private Thread watch(KubeWatch w, Exchange x, long seconds, java.util.function.Supplier<ObjectNode> list) {
     Thread t = new Thread(() -> {
       try {
-        w.serve(x, "viewer/v", "/api/v1/configmaps", list, version::get, this::follow, "0", seconds, null, false);
+        w.serve(x, "viewer/v", "/api/v1/configmaps", list, version::get, this::follow, "0", seconds, null, false, this::onRevoke);
       } catch (InterruptedException e) {
         // ended by the test
       } catch (java.io.IOException e) {
@@ -109,6 +117,36 @@ class KubeWatchTest {
     assertThat(builds.get() - 1).as("lists built in %d ms of changes every 5 ms", ms).isPositive().isLessThanOrEqualTo((int) (ms / 200) + 1);
     assertThat(unfollowed.get()).as("the watch no longer follows the fleet").isEqualTo(1);
     assertThat(x.text()).as("the changes' events").contains("\"ADDED\"").contains("cm1");
+  }
+
+  /** The credential watching is revoked: the watch ends at once and tells nothing more (a review's watch went on 25 s). */
+  @Test
+  void aWatchEndsWhenItsCredentialIsRevokedAndTellsNothingMore() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 60_000);
+    Exchange x = new Exchange();
+    Thread t = watch(w, x, 20);
+    await().atMost(Duration.ofSeconds(10)).until(() -> x.text().contains("cm0") && revoke.get() != null);
+    revoke.get().run();
+    t.join(10_000);
+    assertThat(t.isAlive()).as("ended well before its 20 s window").isFalse();
+    items.incrementAndGet();
+    change();
+    assertThat(x.text()).doesNotContain("cm1");
+    assertThat(unwatched.get()).as("no longer registered for the revocation").isEqualTo(1);
+    assertThat(unfollowed.get()).isEqualTo(1);
+  }
+
+  /** A credential revoked between the request's check and the watch's registration: refused, nothing listed. */
+  @Test
+  void aWatchWhoseCredentialWasRevokedBeforeItBeganIsRefused() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 60_000);
+    Exchange x = new Exchange();
+    w.serve(x, "viewer/v", "/api/v1/configmaps", this::list, version::get, this::follow, "0", 20, null, false, end -> {
+      end.run(); // as Authority.onRevoke does for a serial revoked already
+      return unwatched::incrementAndGet;
+    });
+    assertThat(x.codes).containsExactly(401);
+    assertThat(x.text()).contains("revoked").doesNotContain("cm0");
   }
 
   /** A coordinator that stops leading tells its watches of no change any more: the safety check ends them. */

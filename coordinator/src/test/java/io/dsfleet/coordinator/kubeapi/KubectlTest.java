@@ -206,9 +206,28 @@ class KubectlTest {
       assertThat(refused.exit()).isNotZero();
       assertThat(refused.out()).doesNotContain("agent");
 
-      // a revoked credential: refused with a Status kubectl prints
-      assertThat(DsctlRun.run(List.of("credential", "revoke", "viewer", "--role", "viewer", "--coordinator", coordinator, "--credentials",
-          dir.resolve("data/pki/admin.pem").toString())).exit()).isZero();
+      // a revoked credential: its open watch ends at the revocation (not at the end of its window),
+      // and later requests are refused with a Status kubectl prints
+      Process watch = new ProcessBuilder(new Kubectl(dir.resolve("viewer.kubeconfig"), dir.resolve("kube-cache")).command("get", "ds", "-n", "ops",
+          "-w")).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      StringBuffer watched = new StringBuffer();
+      Thread reader = new Thread(() -> {
+        try {
+          watched.append(new String(watch.getInputStream().readAllBytes()));
+        } catch (java.io.IOException e) {
+          watched.append(e);
+        }
+      });
+      reader.start();
+      try {
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> api.watchesOf("viewer/viewer") == 1);
+        assertThat(DsctlRun.run(List.of("credential", "revoke", "viewer", "--role", "viewer", "--coordinator", coordinator, "--credentials",
+            dir.resolve("data/pki/admin.pem").toString())).exit()).isZero();
+        assertThat(watch.waitFor(15, TimeUnit.SECONDS)).as("the watch ended with the revocation, not at its window's end (25 s)").isTrue();
+      } finally {
+        watch.destroyForcibly();
+        reader.join(10_000);
+      }
       Run revoked = kubectl(dir.resolve("viewer.kubeconfig"), "get", "ds", "-A");
       assertThat(revoked.exit()).isNotZero();
       assertThat(revoked.out()).contains("credential viewer was revoked").doesNotContain("ops         agent");
