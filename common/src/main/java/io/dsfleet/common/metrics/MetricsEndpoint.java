@@ -4,8 +4,6 @@ import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 
 /**
  * The Prometheus endpoint of a daemon: {@code GET /metrics} in the text format, on an address of
@@ -87,10 +85,20 @@ public final class MetricsEndpoint implements AutoCloseable {
     return (int) Math.max(16, Math.min(1024, fileDescriptorLimit / 16));
   }
 
-  /** Serves {@code registry} on {@code address}; null (after logging why) when it cannot bind. */
-  public static MetricsEndpoint start(InetSocketAddress address, PrometheusRegistry registry) {
+  /**
+   * Serves {@code registry} on {@code address}; null (after logging why) when it cannot bind.
+   *
+   * @param threads requests served at once: the JDK's server reads a request on the thread that
+   *     answers it, so a client that sends its request slowly holds a thread for up to 10-15 s
+   *     ({@link #limitClients}) and, with one thread, delays every scrape meanwhile (a review held
+   *     the coordinator's scrapes 8-9 s with two such connections). Made when needed, ended after
+   *     30 s idle.
+   */
+  public static MetricsEndpoint start(InetSocketAddress address, PrometheusRegistry registry, int threads) {
     limitClients();
-    ExecutorService thread = Executors.newSingleThreadExecutor(io.dsfleet.common.DaemonThreads.named("metrics"));
+    java.util.concurrent.ThreadPoolExecutor thread = new java.util.concurrent.ThreadPoolExecutor(threads, threads, 30,
+        java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(), io.dsfleet.common.DaemonThreads.named("metrics"));
+    thread.allowCoreThreadTimeOut(true);
     try {
       HTTPServer server = HTTPServer.builder().hostname(address.getHostString()).port(address.getPort()).registry(registry)
           .executorService(thread).buildAndStart();
