@@ -78,13 +78,15 @@ final class KubeWatch {
   static final java.util.Set<String> WATCHABLE = java.util.Set.of("apps/daemonsets", "apps/controllerrevisions", "/nodes",
       "/pods", "/configmaps", "/secrets", "/events", "/namespaces");
 
-  /** The last list built for each watched query, with the fleet's version it was built at. */
-  private final java.util.Map<String, java.util.Map.Entry<Long, ObjectNode>> watchedLists = new java.util.LinkedHashMap<>(16, 0.75f, true) {
-    @Override
-    protected boolean removeEldestEntry(java.util.Map.Entry<String, java.util.Map.Entry<Long, ObjectNode>> eldest) {
-      return size() > 2 * MAX_WATCHES;
-    }
-  };
+  /**
+   * The last list built for each watched query, with the fleet's version it was built at: kept
+   * while a watch of the query is open, dropped with its last one (a list of every pod of a large
+   * fleet is tens of MiB as a tree; a review counted 32 such lists kept after their watches ended,
+   * each query a viewer varied its selector for).
+   */
+  private final java.util.Map<String, java.util.Map.Entry<Long, ObjectNode>> watchedLists = new HashMap<>();
+  /** Watches open per query (guarded by {@link #watchedLists}). */
+  private final java.util.Map<String, Integer> watchesOfQuery = new HashMap<>();
 
   /**
    * A watched list, built once per version of the fleet for every watch of the same query (the
@@ -100,9 +102,32 @@ final class KubeWatch {
     }
     ObjectNode list = build.get();
     synchronized (watchedLists) {
-      watchedLists.put(query, java.util.Map.entry(v, list));
+      if (watchesOfQuery.containsKey(query)) { // no watch of it open any more: nothing to share with
+        watchedLists.put(query, java.util.Map.entry(v, list));
+      }
     }
     return list;
+  }
+
+  private void watchOpened(String query) {
+    synchronized (watchedLists) {
+      watchesOfQuery.merge(query, 1, Integer::sum);
+    }
+  }
+
+  private void watchEnded(String query) {
+    synchronized (watchedLists) {
+      if (watchesOfQuery.merge(query, -1, (a, b) -> a + b == 0 ? null : a + b) == null) {
+        watchedLists.remove(query);
+      }
+    }
+  }
+
+  /** Lists kept for watches to share (for tests). */
+  int sharedLists() {
+    synchronized (watchedLists) {
+      return watchedLists.size();
+    }
   }
 
   private static String key(String query) {
@@ -190,6 +215,7 @@ final class KubeWatch {
     java.util.concurrent.atomic.AtomicBoolean revoked = new java.util.concurrent.atomic.AtomicBoolean();
     Runnable unfollow = () -> { };
     Runnable unwatch = () -> { };
+    watchOpened(query);
     try {
       unwatch = onRevoke.apply(() -> {
         revoked.set(true);
@@ -294,6 +320,7 @@ final class KubeWatch {
     } finally {
       unwatch.run();
       unfollow.run();
+      watchEnded(query);
       release(who);
     }
   }

@@ -149,6 +149,26 @@ class KubeWatchTest {
     assertThat(x.text()).contains("revoked").doesNotContain("cm0");
   }
 
+  /** Watches of one query share its list while one is open; the list is not kept once the last one ends. */
+  @Test
+  void aSharedListIsKeptWhileAWatchOfItsQueryIsOpenAndNoLonger() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 60_000);
+    String query = "/api/v1/configmaps";
+    Exchange x = new Exchange();
+    Thread t = watch(w, x, 20, () -> w.shared(query, version::get, this::list));
+    await().atMost(Duration.ofSeconds(10)).until(() -> x.text().contains("cm0"));
+    int built = builds.get();
+    w.shared(query, version::get, this::list);
+    assertThat(builds.get()).as("the open watch's list, shared").isEqualTo(built);
+    assertThat(w.sharedLists()).isEqualTo(1);
+    t.interrupt();
+    t.join(10_000);
+    assertThat(w.sharedLists()).as("no watch of it open: not kept").isZero();
+    w.shared(query, version::get, this::list);
+    assertThat(builds.get()).as("built again, not kept for nobody").isEqualTo(built + 1);
+    assertThat(w.sharedLists()).isZero();
+  }
+
   /** A coordinator that stops leading tells its watches of no change any more: the safety check ends them. */
   @Test
   void aWatchOfACoordinatorThatStoppedLeadingEndsAtTheSafetyCheck() throws Exception {
