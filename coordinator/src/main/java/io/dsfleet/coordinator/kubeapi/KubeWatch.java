@@ -81,7 +81,7 @@ final class KubeWatch {
   /**
    * The last list built for each watched query, with the fleet's version it was built at: kept
    * while a watch of the query is open, dropped with its last one (a list of every pod of a large
-   * fleet is tens of MiB as a tree; a review counted 32 such lists kept after their watches ended,
+   * fleet is large as a tree; a review read that up to 32 such lists were kept after their watches ended,
    * each query a viewer varied its selector for).
    */
   private final java.util.Map<String, java.util.Map.Entry<Long, ObjectNode>> watchedLists = new HashMap<>();
