@@ -175,6 +175,19 @@ public final class NodeCredentials {
         throw new IllegalStateException("the coordinator sent a CA that is not the one the join token pins");
       }
     }
+    // a certificate the CA did not sign, or expired already, would be stored and then refused at
+    // every connection: the node would be stranded with it rather than keep what it has (its start
+    // is not checked: this host's clock may run behind the coordinator's)
+    try {
+      issued.verify(newCa.getPublicKey());
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("the coordinator answered with a certificate its CA did not sign (" + e.getMessage()
+          + "); kept the one this node has", e);
+    }
+    if (!issued.getNotAfter().toInstant().isAfter(clock.instant())) {
+      throw new IllegalStateException("the coordinator answered with a certificate that expired at " + issued.getNotAfter().toInstant()
+          + "; kept the one this node has");
+    }
     OwnerOnlyFiles.write(dir.resolve("ca.crt"), Pki.pem(newCa));
     // certificate and key in one file, replaced in one rename: a crash leaves the old pair or the new, never a mix
     OwnerOnlyFiles.write(dir.resolve(BUNDLE), certPem.strip() + "\n" + Pki.pem(pending.getPrivate()));

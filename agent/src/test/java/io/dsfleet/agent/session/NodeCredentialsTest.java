@@ -89,6 +89,27 @@ class NodeCredentialsTest {
     assertThat(c.hasCertificate()).isFalse();
   }
 
+  /** A broken answer of the right coordinator: a certificate for the key, but signed by another CA, or expired. Refused, the old kept. */
+  @Test
+  void aRenewedCertificateTheCaDidNotSignOrThatExpiredIsRefusedAndTheOldOneKept() throws Exception {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
+    c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
+    String before = Files.readString(state.resolve("pki/node.pem"));
+
+    java.security.KeyPair otherKeys = Pki.newKeyPair();
+    X509Certificate otherCa = CertificateAuthority.newCa(otherKeys, "other", Duration.ofDays(1));
+    CertificateAuthority.Request req = CertificateAuthority.parseCsr(c.newRequest());
+    String foreign = Pki.pem(CertificateAuthority.issue(otherCa, otherKeys.getPrivate(), req.key(), req.subject(), Pki.Purpose.CLIENT, List.of(),
+        Duration.ofDays(30)));
+    assertThatThrownBy(() -> c.accept(foreign, null)).hasMessageContaining("its CA did not sign").hasMessageContaining("kept the one");
+    assertThat(Files.readString(state.resolve("pki/node.pem"))).isEqualTo(before);
+
+    NodeCredentials late = NodeCredentials.tls(state, "n1", token, Clock.offset(Clock.systemUTC(), Duration.ofDays(2)));
+    String expired = sign(late.newRequest(), Duration.ofDays(1)); // signed now, for a day: two days on, expired
+    assertThatThrownBy(() -> late.accept(expired, null)).hasMessageContaining("expired at");
+    assertThat(Files.readString(state.resolve("pki/node.pem"))).isEqualTo(before);
+  }
+
   /**
    * Key and certificate are one file, replaced in one rename: a crash mid-renewal leaves the old
    * pair or the new one. A pair that does not match anyway (an older agent's two files, half
