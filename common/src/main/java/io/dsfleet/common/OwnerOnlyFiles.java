@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.List;
 import java.util.Set;
 
 /** Files only their owner may read (mode 0600, directories 0700), written atomically and synced. */
@@ -20,14 +19,20 @@ public final class OwnerOnlyFiles {
 
   /**
    * Creates the directory (and parents) when missing and makes it owner-only. A directory that
-   * exists and belongs to another user (or is reached through a link another user owns) is
-   * refused, not taken over: whoever owns it could replace the files in it (a key, the CA a
-   * process trusts) whatever their mode, and a root process's chmod would not take it back.
+   * exists and belongs to another user is refused, not taken over: whoever owns it could replace
+   * the files in it (a key, the CA a process trusts) whatever their mode, and a root process's
+   * chmod would not take it back. Two layouts of systemd's pass: a link root made (with
+   * {@code DynamicUser=}, {@code /var/lib/NAME} is root's link to {@code /var/lib/private/NAME}),
+   * and, for a root process (an operator's {@code sudo ds-coordinator backup}), a directory of
+   * another user in a tree of theirs that only root can reach ({@code /var/lib/private}).
    */
   public static Path directory(Path dir) {
     try {
       Files.createDirectories(dir);
-      refuseForeign(dir);
+      Integer me = processUid();
+      if (me != null) { // no /proc: not Linux, where the daemons run
+        refuseForeign(dir, me);
+      }
       Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
       return dir;
     } catch (IOException e) {
@@ -35,18 +40,39 @@ public final class OwnerOnlyFiles {
     }
   }
 
-  private static void refuseForeign(Path dir) throws IOException {
-    Integer me = processUid();
-    if (me == null) {
-      return; // no /proc: not Linux, where the daemons run
-    }
-    for (LinkOption[] how : List.of(new LinkOption[] {LinkOption.NOFOLLOW_LINKS}, new LinkOption[0])) {
-      int owner = (Integer) Files.getAttribute(dir, "unix:uid", how);
-      if (owner != me) {
-        throw new IOException((how.length == 0 ? "the directory it leads to" : "it") + " belongs to uid " + owner + ", not to this process's uid "
-            + me + ": another user could replace the files in it; give it to this user or remove it");
+  /** @param me the process's effective uid */
+  static void refuseForeign(Path dir, int me) throws IOException {
+    if (Files.isSymbolicLink(dir)) {
+      int maker = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+      if (maker != me && maker != 0) {
+        throw new IOException("it is a link uid " + maker + " made, not this process's uid " + me
+            + " nor root: it could lead anywhere; remove it");
       }
     }
+    int owner = (Integer) Files.getAttribute(dir, "unix:uid");
+    if (owner == me || (me == 0 && onlyRootReaches(dir.toRealPath(), owner))) {
+      return;
+    }
+    throw new IOException((Files.isSymbolicLink(dir) ? "the directory it leads to" : "it") + " belongs to uid " + owner
+        + ", not to this process's uid " + me + ": another user could replace the files in it; give it to this user (chown),"
+        + " or run this as the user it belongs to");
+  }
+
+  /**
+   * Whether {@code dir} is in a tree of {@code owner}'s that only root can reach: its ancestors
+   * {@code owner}'s up to one of root's that no one else may even enter (mode 0700, as systemd's
+   * /var/lib/private). Nobody but root and that owner could have put it there; the owner's own
+   * data is theirs to have.
+   */
+  private static boolean onlyRootReaches(Path dir, int owner) throws IOException {
+    for (Path p = dir.getParent(); p != null; p = p.getParent()) {
+      int uid = (Integer) Files.getAttribute(p, "unix:uid");
+      if (uid == owner) {
+        continue;
+      }
+      return uid == 0 && PosixFilePermissions.toString(Files.getPosixFilePermissions(p)).endsWith("------");
+    }
+    return false;
   }
 
   /** The process's effective user id, from /proc/self/status; null where there is no /proc. */

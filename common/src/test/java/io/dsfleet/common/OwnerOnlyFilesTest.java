@@ -72,28 +72,54 @@ class OwnerOnlyFilesTest {
     assertThat(written).as("writes went through between the swaps").isPositive();
   }
 
+  /** A user who could write where the state goes made its directory first: the root daemon refuses it. */
   @Test
-  void aDirectoryAnotherUserOwnsIsRefusedNotTakenOver() throws Exception {
-    Assumptions.assumeTrue(Integer.valueOf(0).equals(OwnerOnlyFiles.processUid()), "giving a directory to another user needs root");
-    Path theirs = Files.createDirectory(tmp.resolve("theirs"));
+  void aDirectoryAnotherUserMadeWhereTheyCouldWriteIsRefusedNotTakenOver() throws Exception {
+    assumeRoot();
+    Path var = Files.createDirectory(tmp.resolve("var"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Path srv = Files.createDirectory(var.resolve("srv"));
+    Files.setAttribute(srv, "unix:uid", NOBODY); // a state directory set under a directory another user writes
+    Path theirs = Files.createDirectory(srv.resolve("pki"));
     Files.setPosixFilePermissions(theirs, PosixFilePermissions.fromString("rwxrwxrwx"));
     Files.setAttribute(theirs, "unix:uid", NOBODY);
     assertThatThrownBy(() -> OwnerOnlyFiles.directory(theirs)).isInstanceOf(UncheckedIOException.class)
-        .hasMessageContaining("cannot create " + theirs).hasMessageContaining("belongs to uid 65534, not to this process's uid 0");
+        .hasMessageContaining("cannot create " + theirs).hasMessageContaining("it belongs to uid 65534, not to this process's uid 0");
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(theirs))).as("left as it was").isEqualTo("rwxrwxrwx");
 
-    // a link another user made, to a directory of ours
+    // a link another user made, to a directory of ours: refused whoever runs
     Path ours = Files.createDirectory(tmp.resolve("ours"));
     Path link = Files.createSymbolicLink(tmp.resolve("pki"), ours);
     Files.setAttribute(link, "unix:uid", NOBODY, LinkOption.NOFOLLOW_LINKS);
-    assertThatThrownBy(() -> OwnerOnlyFiles.directory(link)).hasMessageContaining("belongs to uid 65534");
+    assertThatThrownBy(() -> OwnerOnlyFiles.directory(link)).hasMessageContaining("a link uid 65534 made");
+    assertThatThrownBy(() -> OwnerOnlyFiles.refuseForeign(link, SERVICE)).hasMessageContaining("a link uid 65534 made");
 
-    // a link of ours to a directory of theirs
+    // a link of ours to their directory
     Path ourLink = Files.createSymbolicLink(tmp.resolve("state"), theirs);
     assertThatThrownBy(() -> OwnerOnlyFiles.directory(ourLink)).hasMessageContaining("the directory it leads to belongs to uid 65534");
+  }
 
-    // an operator's link (theirs and ours alike: this user's) to a directory of this user is fine
-    Path data = Files.createDirectory(tmp.resolve("data"));
-    assertThat(OwnerOnlyFiles.directory(Files.createSymbolicLink(tmp.resolve("var-lib"), data))).isEqualTo(tmp.resolve("var-lib"));
+  /**
+   * systemd's DynamicUser= layout: /var/lib/NAME is root's link to /var/lib/private/NAME (root's,
+   * 0700), owned by the service's uid. The service takes it; so does root (an operator's backup).
+   */
+  @Test
+  void systemdsDynamicUserStateDirectoryServesTheServiceAndRoot() throws Exception {
+    assumeRoot();
+    Path privateDir = Files.createDirectory(tmp.resolve("private"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Path data = Files.createDirectory(privateDir.resolve("ds-coordinator"));
+    Files.setAttribute(data, "unix:uid", SERVICE);
+    Path link = Files.createSymbolicLink(tmp.resolve("ds-coordinator"), data);
+    Path pki = Files.createDirectory(data.resolve("pki"));
+    Files.setAttribute(pki, "unix:uid", SERVICE);
+    OwnerOnlyFiles.refuseForeign(link, SERVICE); // the service itself: its directory, through root's link
+    assertThat(OwnerOnlyFiles.directory(link)).as("root (sudo ds-coordinator backup)").isEqualTo(link);
+    assertThat(OwnerOnlyFiles.directory(link.resolve("pki"))).as("and what the service made in it").isEqualTo(link.resolve("pki"));
+    assertThatThrownBy(() -> OwnerOnlyFiles.refuseForeign(link, 1000)).as("any other user").hasMessageContaining("belongs to uid " + SERVICE);
+  }
+
+  private static final int SERVICE = 61234;
+
+  private static void assumeRoot() {
+    Assumptions.assumeTrue(Integer.valueOf(0).equals(OwnerOnlyFiles.processUid()), "giving a directory to another user needs root");
   }
 }

@@ -80,14 +80,14 @@ final class BackupCommands {
         return 2;
       }
       try {
-        Files.createDirectories(dir);
+        io.dsfleet.common.OwnerOnlyFiles.directory(dir); // a directory another user owns is refused before the store goes in
         SqliteStore.replaceWith(dir, file);
         try (SqliteStore store = new SqliteStore(dir)) {
           store.objects(); // the Secrets open with this key, or the restore stops here
           // a new group's log starts empty: the copy no longer names a position in the old one
           store.applyEntry(0, 0, () -> null);
         }
-      } catch (java.io.IOException | StoreException e) {
+      } catch (java.io.UncheckedIOException | StoreException e) {
         System.err.println("ds-coordinator: restore failed: " + e.getMessage());
         try {
           Files.deleteIfExists(dir.resolve("dsfleet.db"));

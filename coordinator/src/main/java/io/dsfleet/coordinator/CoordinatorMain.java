@@ -294,7 +294,7 @@ public final class CoordinatorMain {
       CoordinatorServer server = new CoordinatorServer(options, Clock.systemUTC(), true);
       server.start();
       log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}; {} ms after the JVM started", options.insecure() ? "plaintext" : "TLS",
-          options.host(), server.port(), ConnectionLimits.EPOLL ? "epoll, gathering " + ConnectionLimits.gather().toMillis() + " ms when busy" : "NIO", options.dataDir(),
+          options.host(), server.port(), !ConnectionLimits.EPOLL ? "NIO" : ConnectionLimits.gather().isZero() ? "epoll" : "epoll, gathering " + ConnectionLimits.gather().toMillis() + " ms when busy", options.dataDir(),
           java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
       var metrics = metricsAt == null ? null
           : io.dsfleet.common.metrics.MetricsEndpoint.start(metricsAt, io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server,

@@ -66,6 +66,12 @@ final class JoinGroupCommand implements Callable<Integer> {
           + " directory (its data comes from the group)");
       return 2;
     }
+    try {
+      OwnerOnlyFiles.directory(dir); // before the token is used: pki/ in a directory another user owns could be swapped
+    } catch (java.io.UncheckedIOException e) {
+      System.err.println("ds-coordinator: " + e.getMessage());
+      return 2;
+    }
     JoinToken parsed;
     try {
       parsed = JoinToken.parse(token.strip());
@@ -124,8 +130,11 @@ final class JoinGroupCommand implements Callable<Integer> {
     OwnerOnlyFiles.write(pki.resolve("ca.key"), first.getCaKeyPem());
     OwnerOnlyFiles.write(SqliteStore.secretsKey(dir), first.getSecretsKey().toByteArray());
     Path partial = dir.resolve("dsfleet.db.joining");
-    OwnerOnlyFiles.write(partial, new byte[0]);
-    try (OutputStream out = Files.newOutputStream(partial)) {
+    Files.deleteIfExists(partial);
+    // created new (never a link's target), written through the descriptor that created it
+    try (OutputStream out = java.nio.channels.Channels.newOutputStream(java.nio.channels.FileChannel.open(partial,
+        java.util.Set.of(java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE),
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))))) {
       while (chunks.hasNext()) {
         chunks.next().getStore().writeTo(out);
       }

@@ -8,7 +8,7 @@ import java.net.InetSocketAddress;
 /**
  * The Prometheus endpoint of a daemon: {@code GET /metrics} in the text format, on an address of
  * its own (loopback by default: the metrics name nodes and DaemonSets, and nothing authenticates a
- * scrape). One thread serves it. A port that is taken is logged and the daemon runs without
+ * scrape). A few threads serve it ({@link #start}). A port that is taken is logged and the daemon runs without
  * metrics: its pods and its fleet matter more than its numbers.
  */
 public final class MetricsEndpoint implements AutoCloseable {

@@ -126,11 +126,11 @@ class KubeWatchTest {
     Exchange x = new Exchange();
     Thread t = watch(w, x, 20);
     await().atMost(Duration.ofSeconds(10)).until(() -> x.text().contains("cm0") && revoke.get() != null);
+    items.incrementAndGet();
     revoke.get().run();
+    change(); // a change that wakes the watch with the revocation: not told
     t.join(10_000);
     assertThat(t.isAlive()).as("ended well before its 20 s window").isFalse();
-    items.incrementAndGet();
-    change();
     assertThat(x.text()).doesNotContain("cm1");
     assertThat(unwatched.get()).as("no longer registered for the revocation").isEqualTo(1);
     assertThat(unfollowed.get()).isEqualTo(1);
