@@ -42,20 +42,51 @@ public final class OwnerOnlyFiles {
 
   /** @param me the process's effective uid */
   static void refuseForeign(Path dir, int me) throws IOException {
-    if (Files.isSymbolicLink(dir)) {
-      int maker = (Integer) Files.getAttribute(dir, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-      if (maker != me && maker != 0) {
-        throw new IOException("it is a link uid " + maker + " made, not this process's uid " + me
-            + " nor root: it could lead anywhere; remove it");
+    // every link on the way, as the path names it: made by this user or root, or it could lead anywhere
+    Path abs = dir.toAbsolutePath();
+    for (int i = 1; i <= abs.getNameCount(); i++) {
+      Path step = abs.getRoot().resolve(abs.subpath(0, i));
+      if (Files.isSymbolicLink(step)) {
+        int maker = (Integer) Files.getAttribute(step, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        if (maker != me && maker != 0) {
+          throw new IOException((step.equals(abs) ? "it" : step.toString()) + " is a link uid " + maker + " made, not this process's uid "
+              + me + " nor root: it could lead anywhere; remove it");
+        }
       }
     }
-    int owner = (Integer) Files.getAttribute(dir, "unix:uid");
-    if (owner == me || (me == 0 && onlyRootReaches(dir.toRealPath(), owner))) {
-      return;
+    Path real = dir.toRealPath();
+    int owner = (Integer) Files.getAttribute(real, "unix:uid");
+    boolean theirs = owner != me;
+    if (theirs && !(me == 0 && onlyRootReaches(real, owner))) {
+      throw new IOException((Files.isSymbolicLink(dir) ? "the directory it leads to" : "it") + " belongs to uid " + owner
+          + ", not to this process's uid " + me + ": another user could replace the files in it; give it to this user (chown),"
+          + " or run this as the user it belongs to");
     }
-    throw new IOException((Files.isSymbolicLink(dir) ? "the directory it leads to" : "it") + " belongs to uid " + owner
-        + ", not to this process's uid " + me + ": another user could replace the files in it; give it to this user (chown),"
-        + " or run this as the user it belongs to");
+    // every directory above it, as the path names it and as it is: another user who may write one
+    // could move it aside and put theirs in its place (as OpenSSH checks the parents of its key files)
+    java.util.Set<Path> above = new java.util.LinkedHashSet<>();
+    for (int i = 0; i < abs.getNameCount(); i++) {
+      above.add(i == 0 ? abs.getRoot() : abs.getRoot().resolve(abs.subpath(0, i)));
+    }
+    for (Path p = real.getParent(); p != null; p = p.getParent()) {
+      above.add(p);
+    }
+    for (Path p : above) {
+      int uid = (Integer) Files.getAttribute(p, "unix:uid");
+      var perms = Files.getPosixFilePermissions(p);
+      boolean othersWrite = perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+          || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE);
+      boolean ownersOwn = theirs && uid == owner; // the tree of another user's service root looks after (onlyRootReaches)
+      if ((uid != me && uid != 0 && !ownersOwn) || (othersWrite && !sticky(p))) {
+        throw new IOException("it is under " + p + ", which " + (othersWrite ? "users other than its owner may write" : "belongs to uid " + uid)
+            + ": they could move it aside and put theirs in its place; put it where only root (or this user) writes, as /var/lib");
+      }
+    }
+  }
+
+  /** The sticky bit: in such a directory (/tmp) only an entry's owner may rename or remove it. */
+  private static boolean sticky(Path dir) throws IOException {
+    return ((Integer) Files.getAttribute(dir, "unix:mode") & 01000) != 0;
   }
 
   /**

@@ -99,6 +99,39 @@ class OwnerOnlyFilesTest {
   }
 
   /**
+   * The directories above it and the links on the way count too: another user who may write one
+   * could move the checked directory aside later and put theirs in its place (a review did, under a
+   * home directory), or point a link elsewhere.
+   */
+  @Test
+  void aDirectoryUnderOneAnotherUserMayWriteOrReachedThroughTheirLinkIsRefused() throws Exception {
+    assumeRoot();
+    Path home = Files.createDirectory(tmp.resolve("home"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Path u = Files.createDirectory(home.resolve("u"));
+    Files.setAttribute(u, "unix:uid", NOBODY);
+    assertThatThrownBy(() -> OwnerOnlyFiles.directory(u.resolve("state"))).hasMessageContaining("it is under " + u + ", which belongs to uid 65534");
+
+    Path rootstuff = Files.createDirectory(tmp.resolve("rootstuff"));
+    Path ulink = Files.createSymbolicLink(tmp.resolve("ulink"), rootstuff);
+    Files.setAttribute(ulink, "unix:uid", NOBODY, LinkOption.NOFOLLOW_LINKS);
+    assertThatThrownBy(() -> OwnerOnlyFiles.directory(ulink.resolve("state"))).hasMessageContaining(ulink + " is a link uid 65534 made");
+
+    Path agent = Files.createDirectory(u.resolve("agent"));
+    Files.setAttribute(agent, "unix:uid", NOBODY);
+    Path around = agent.resolve("../../../rootstuff/state"); // through the user's directories, to one of root's
+    assertThatThrownBy(() -> OwnerOnlyFiles.directory(around)).hasMessageContaining("which belongs to uid 65534");
+
+    Path shared = Files.createDirectory(tmp.resolve("shared"));
+    Files.setPosixFilePermissions(shared, PosixFilePermissions.fromString("rwxrwxr-x")); // not at creation: the umask would take the group's write
+    assertThatThrownBy(() -> OwnerOnlyFiles.directory(shared.resolve("state"))).hasMessageContaining("users other than its owner may write");
+
+    // /tmp's way: others may write, but the sticky bit keeps them from moving what is not theirs
+    Path sticky = Files.createDirectory(tmp.resolve("sticky"));
+    Files.setAttribute(sticky, "unix:mode", 01777);
+    assertThat(OwnerOnlyFiles.directory(sticky.resolve("state"))).isEqualTo(sticky.resolve("state"));
+  }
+
+  /**
    * systemd's DynamicUser= layout: /var/lib/NAME is root's link to /var/lib/private/NAME (root's,
    * 0700), owned by the service's uid. The service takes it; so does root (an operator's backup).
    */
