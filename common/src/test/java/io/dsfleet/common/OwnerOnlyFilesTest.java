@@ -77,8 +77,7 @@ class OwnerOnlyFilesTest {
   void aDirectoryAnotherUserMadeWhereTheyCouldWriteIsRefusedNotTakenOver() throws Exception {
     assumeRoot();
     Path var = Files.createDirectory(tmp.resolve("var"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-    Path srv = Files.createDirectory(var.resolve("srv"));
-    Files.setAttribute(srv, "unix:uid", NOBODY); // a state directory set under a directory another user writes
+    Path srv = owned(var.resolve("srv"), NOBODY); // a state directory set under a directory another user writes
     Path theirs = Files.createDirectory(srv.resolve("pki"));
     Files.setPosixFilePermissions(theirs, PosixFilePermissions.fromString("rwxrwxrwx"));
     Files.setAttribute(theirs, "unix:uid", NOBODY);
@@ -107,8 +106,7 @@ class OwnerOnlyFilesTest {
   void aDirectoryUnderOneAnotherUserMayWriteOrReachedThroughTheirLinkIsRefused() throws Exception {
     assumeRoot();
     Path home = Files.createDirectory(tmp.resolve("home"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-    Path u = Files.createDirectory(home.resolve("u"));
-    Files.setAttribute(u, "unix:uid", NOBODY);
+    Path u = owned(home.resolve("u"), NOBODY);
     assertThatThrownBy(() -> OwnerOnlyFiles.directory(u.resolve("state"))).hasMessageContaining("it is under " + u + ", which belongs to uid 65534");
 
     Path rootstuff = Files.createDirectory(tmp.resolve("rootstuff"));
@@ -116,8 +114,7 @@ class OwnerOnlyFilesTest {
     Files.setAttribute(ulink, "unix:uid", NOBODY, LinkOption.NOFOLLOW_LINKS);
     assertThatThrownBy(() -> OwnerOnlyFiles.directory(ulink.resolve("state"))).hasMessageContaining(ulink + " is a link uid 65534 made");
 
-    Path agent = Files.createDirectory(u.resolve("agent"));
-    Files.setAttribute(agent, "unix:uid", NOBODY);
+    Path agent = owned(u.resolve("agent"), NOBODY);
     Path around = agent.resolve("../../../rootstuff/state"); // through the user's directories, to one of root's
     assertThatThrownBy(() -> OwnerOnlyFiles.directory(around)).hasMessageContaining("which belongs to uid 65534");
 
@@ -139,11 +136,9 @@ class OwnerOnlyFilesTest {
   void systemdsDynamicUserStateDirectoryServesTheServiceAndRoot() throws Exception {
     assumeRoot();
     Path privateDir = Files.createDirectory(tmp.resolve("private"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-    Path data = Files.createDirectory(privateDir.resolve("ds-coordinator"));
-    Files.setAttribute(data, "unix:uid", SERVICE);
+    Path data = owned(privateDir.resolve("ds-coordinator"), SERVICE);
     Path link = Files.createSymbolicLink(tmp.resolve("ds-coordinator"), data);
-    Path pki = Files.createDirectory(data.resolve("pki"));
-    Files.setAttribute(pki, "unix:uid", SERVICE);
+    Path pki = owned(data.resolve("pki"), SERVICE);
     OwnerOnlyFiles.refuseForeign(link, SERVICE); // the service itself: its directory, through root's link
     assertThat(OwnerOnlyFiles.directory(link)).as("root (sudo ds-coordinator backup)").isEqualTo(link);
     assertThat(OwnerOnlyFiles.directory(link.resolve("pki"))).as("and what the service made in it").isEqualTo(link.resolve("pki"));
@@ -151,6 +146,12 @@ class OwnerOnlyFilesTest {
   }
 
   private static final int SERVICE = 61234;
+
+  /** A new directory, given to {@code uid}. */
+  private static Path owned(Path dir, int uid) throws java.io.IOException {
+    Files.setAttribute(Files.createDirectory(dir), "unix:uid", uid);
+    return dir;
+  }
 
   private static void assumeRoot() {
     Assumptions.assumeTrue(Integer.valueOf(0).equals(OwnerOnlyFiles.processUid()), "giving a directory to another user needs root");
