@@ -304,13 +304,15 @@ final class LogStreams implements AutoCloseable {
         if (System.nanoTime() >= deadline) {
           break;
         }
+        LogStreams.Batch b = follower.after(seq, Math.min(deadline, System.nanoTime() + PING_NANOS));
+        // checked after each wait, before its lines go out: a login that ended during the wait is
+        // sent none of them (checked before the wait, the lines of up to 5 s after a revocation went out)
         if (!loggedIn.getAsBoolean()) {
           events.append(endEvent("the login ended (expired, or its credential was revoked)"));
           follower.stop();
           out.write(events.toString().getBytes(StandardCharsets.UTF_8));
           break;
         }
-        LogStreams.Batch b = follower.after(seq, Math.min(deadline, System.nanoTime() + PING_NANOS));
         if (b.missed() > 0) {
           events.append("data: [").append(b.missed()).append(" lines not shown: this page fell behind]\n\n");
         }

@@ -125,6 +125,36 @@ class DashboardLiveTest {
     }
   }
 
+  /** A login that ends while its log stream waits for lines is sent none of the lines that came meanwhile. */
+  @Test
+  void aLogStreamWhoseLoginEndsSendsNothingMore() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> grid().contains("r1 Ready"));
+    a.received.clear();
+    a.answerLogs = false;
+    dashboard.logStreamTimes(Duration.ofSeconds(20), Duration.ofSeconds(20));
+    List<String> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+    var stream = java.util.concurrent.CompletableFuture.runAsync(() -> {
+      try {
+        HttpResponse<java.util.stream.Stream<String>> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port()
+            + "/streams/nodes/node-a/logs/ops/agent")).header("Cookie", cookie).build(), HttpResponse.BodyHandlers.ofLines());
+        r.body().filter(l -> !l.isEmpty()).forEach(got::add);
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    LogRequest req = logRequest(a);
+    a.logChunk(req.getRequestId(), List.of("before"));
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> got.contains("data: before"));
+    c.clock.advance(io.dsfleet.coordinator.dashboard.Logins.MAX_TTL.plusHours(1)); // the login expires while the stream waits for its next line
+    a.logChunk(req.getRequestId(), List.of("after"));
+    stream.get(20, TimeUnit.SECONDS);
+    assertThat(got).as("ended for the login, within the wait").contains("event: end").noneMatch(l -> l.contains("after"));
+  }
+
   @Test
   void aPodsLogStreamsAcrossResponsesWithNoLineLostOrRepeatedAndEndsWhenNobodyReads() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
