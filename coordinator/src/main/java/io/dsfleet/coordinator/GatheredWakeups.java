@@ -21,8 +21,10 @@ import java.util.function.LongSupplier;
  * hands it, that arrives during the sleep waits for its end (Netty does not wake a thread that is
  * not in {@code epoll_wait}; after the sleep it looks at its tasks before it waits); a thread with
  * work ready never sleeps. It stays busy while it wakes more than half the lower of
- * {@code busyWakeups} and the rate a sleep allows; a thread that wakes less often waits as Netty
- * does. The network card's interrupt moderation does the same one layer down.
+ * {@code busyWakeups} and the rate a sleep allows and while its sleeps find two sockets ready on
+ * average (one client asking and waiting for each answer gains nothing from a sleep: such a spell
+ * ends after a second and is not tried again for 2 to 64 s); a thread that wakes less often
+ * waits as Netty does. The network card's interrupt moderation does the same one layer down.
  */
 final class GatheredWakeups implements SelectStrategy {
   private static final long SECOND = Duration.ofSeconds(1).toNanos();
@@ -35,6 +37,12 @@ final class GatheredWakeups implements SelectStrategy {
   private long windowStart;
   private int wakeups;
   private boolean busy;
+  /** Sleeps in this window, and the sockets found ready after them. */
+  private int sleeps;
+  private long gathered;
+  /** Busy spells that gathered too little in a row, and when the next may begin. */
+  private int fruitless;
+  private long retryAt;
 
   /** @param clock nanoseconds, monotonic; @param sleep sleeps the nanoseconds it is given */
   GatheredWakeups(Duration gather, int busyWakeups, LongSupplier clock, LongConsumer sleep) {
@@ -64,10 +72,25 @@ final class GatheredWakeups implements SelectStrategy {
     if (window >= SECOND) {
       // wake-ups a second since the count began (a thread that waited long counts a long window);
       // a busy loop wakes at most once a gather: it stays busy while it wakes at half the lower
-      // of that and the rate that made it busy
+      // of that and the rate that made it busy, and while its sleeps find two sockets ready on
+      // average: one client asking and waiting for each answer makes a thread wake often, but
+      // a sleep only delays it. Such a spell is not tried again for 2, 4 ... 64 s.
       long rate = wakeups * SECOND / window;
-      busy = rate > (busy ? Math.min(SECOND / gatherNanos, busyWakeups) / 2 : busyWakeups);
+      if (busy) {
+        boolean gathering = sleeps == 0 || gathered >= 2L * sleeps;
+        busy = gathering && rate > Math.min(SECOND / gatherNanos, busyWakeups) / 2;
+        if (!gathering) {
+          fruitless = Math.min(fruitless + 1, 6);
+          retryAt = now + (SECOND << fruitless);
+        } else if (sleeps > 0) {
+          fruitless = 0;
+        }
+      } else {
+        busy = rate > busyWakeups && now - retryAt >= 0;
+      }
       wakeups = 0;
+      sleeps = 0;
+      gathered = 0;
       windowStart = now;
     }
     wakeups++;
@@ -79,7 +102,10 @@ final class GatheredWakeups implements SelectStrategy {
       return ready;
     }
     sleep.accept(gatherNanos);
-    return SELECT;
+    ready = readyNow.get(); // what the sleep gathered; none: wait as Netty does
+    sleeps++;
+    gathered += ready;
+    return ready > 0 ? ready : SELECT;
   }
 
   /** Whether the last second counted made this loop busy (for tests). */

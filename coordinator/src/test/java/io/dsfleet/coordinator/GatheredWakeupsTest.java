@@ -29,17 +29,27 @@ import org.junit.jupiter.api.Test;
 class GatheredWakeupsTest {
   private static final long MS = 1_000_000L;
 
-  /** A clock the test moves and a sleep that records what it was asked for. */
+  /**
+   * A clock the test moves and a sleep that records what it was asked for; a look right after a
+   * sleep finds {@code gatheredPerSleep} sockets ready (what arrived meanwhile).
+   */
   private static final class Loop {
     long now = 1_000 * MS;
     final List<Long> slept = new ArrayList<>();
     int looked;
-    final GatheredWakeups strategy = new GatheredWakeups(Duration.ofMillis(10), 200, () -> now, slept::add);
+    int gatheredPerSleep = 3;
+    private boolean justSlept;
+    final GatheredWakeups strategy = new GatheredWakeups(Duration.ofMillis(10), 200, () -> now, nanos -> {
+      slept.add(nanos);
+      justSlept = true;
+    });
 
     int wake(int ready, boolean hasTasks) throws Exception {
       return strategy.calculateStrategy(() -> {
         looked++;
-        return ready;
+        int n = justSlept ? gatheredPerSleep : ready;
+        justSlept = false;
+        return n;
       }, hasTasks);
     }
 
@@ -70,8 +80,44 @@ class GatheredWakeupsTest {
     assertThat(loop.wake(3, false)).as("ready sockets are handled at once").isEqualTo(3);
     assertThat(loop.strategy.busy()).isTrue();
     assertThat(loop.slept).isEmpty();
-    assertThat(loop.wake(0, false)).isEqualTo(SelectStrategy.SELECT);
+    assertThat(loop.wake(0, false)).as("what the sleep gathered, handled at once").isEqualTo(3);
     assertThat(loop.slept).containsExactly(10 * MS);
+    loop.gatheredPerSleep = 0;
+    assertThat(loop.wake(0, false)).as("nothing gathered: it waits as Netty does").isEqualTo(SelectStrategy.SELECT);
+  }
+
+  /**
+   * One client that asks and waits for each answer wakes the thread hundreds of times a second,
+   * but a sleep gathers nothing for it, only delays it: the spell ends after a second and is not
+   * tried again for 2 s, then 4 s (the suite's own calls were 10 ms slower each).
+   */
+  @Test
+  void aBusySpellWhoseSleepsGatherNothingEndsAndIsTriedAgainLater() throws Exception {
+    Loop loop = new Loop();
+    loop.gatheredPerSleep = 1;
+    loop.wakeups(250, 1000); // counted: busy from here
+    loop.wakeups(90, 1000); // a sleep each, one socket each: not worth it
+    loop.wake(0, false);
+    assertThat(loop.strategy.busy()).isFalse();
+    int slept = loop.slept.size();
+    loop.wakeups(300, 1000);
+    loop.wake(0, false);
+    assertThat(loop.strategy.busy()).as("2 s not yet over").isFalse();
+    loop.wakeups(300, 1000);
+    loop.wake(0, false);
+    assertThat(loop.strategy.busy()).as("tried again after 2 s").isTrue();
+    assertThat(loop.slept).as("no sleep in the 2 s, one as it is tried again").hasSize(slept + 1);
+    loop.wakeups(90, 1000);
+    loop.wake(0, false);
+    assertThat(loop.strategy.busy()).isFalse();
+    loop.wakeups(300, 1000);
+    loop.wakeups(300, 1000);
+    loop.wakeups(300, 1000);
+    loop.wake(0, false);
+    assertThat(loop.strategy.busy()).as("4 s this time").isFalse();
+    loop.wakeups(300, 1000);
+    loop.wake(0, false);
+    assertThat(loop.strategy.busy()).isTrue();
   }
 
   @Test
@@ -121,8 +167,9 @@ class GatheredWakeupsTest {
   }
 
   /**
-   * On Netty's real epoll loop: a client that sends a byte every 2 ms keeps the loop busy; from
-   * then on it gathers (sleeps before it waits), every byte is still echoed, in order, and a task
+   * On Netty's real epoll loop: a client that sends a byte every 2 ms makes the loop busy; it
+   * sleeps before it waits (until its spell is found to gather nothing for one client asking in
+   * turn), every byte is still echoed, in order, and a task
    * handed to the loop from another thread (as the session worker and the call threads hand it
    * their answers) runs, whether or not the loop was asleep.
    */
