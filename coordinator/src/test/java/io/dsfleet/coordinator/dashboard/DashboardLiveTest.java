@@ -125,14 +125,20 @@ class DashboardLiveTest {
     }
   }
 
-  /** A login that ends while its log stream waits for lines is sent none of the lines that came meanwhile. */
-  @Test
-  void aLogStreamWhoseLoginEndsSendsNothingMore() throws Exception {
+  /** node-a, running the DaemonSet's pod, Ready. */
+  FakeAgent podRunningOnNodeA() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
     a.nextDesired(Duration.ofSeconds(10));
     c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
     a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
     Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> grid().contains("r1 Ready"));
+    return a;
+  }
+
+  /** A login that ends while its log stream waits for lines is sent none of the lines that came meanwhile. */
+  @Test
+  void aLogStreamWhoseLoginEndsSendsNothingMore() throws Exception {
+    FakeAgent a = podRunningOnNodeA();
     a.received.clear();
     a.answerLogs = false;
     dashboard.logStreamTimes(Duration.ofSeconds(20), Duration.ofSeconds(20));
@@ -157,11 +163,7 @@ class DashboardLiveTest {
 
   @Test
   void aPodsLogStreamsAcrossResponsesWithNoLineLostOrRepeatedAndEndsWhenNobodyReads() throws Exception {
-    FakeAgent a = c.agent("node-a", Map.of());
-    a.nextDesired(Duration.ofSeconds(10));
-    c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
-    a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> grid().contains("r1 Ready"));
+    FakeAgent a = podRunningOnNodeA();
     assertThat(get("/nodes/node-a").body()).contains("<a href=\"/nodes/node-a/logs/ops/agent\">logs</a>");
 
     // the page: the last lines, read whole (what a browser without the script shows), and the stream's address
