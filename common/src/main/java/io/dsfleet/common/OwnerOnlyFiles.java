@@ -129,8 +129,7 @@ public final class OwnerOnlyFiles {
     Path tmp = f.resolveSibling(f.getFileName() + ".tmp");
     try {
       Files.deleteIfExists(tmp);
-      try (FileChannel ch = FileChannel.open(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-          PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+      try (FileChannel ch = createNew(tmp)) {
         ByteBuffer rest = ByteBuffer.wrap(content);
         while (rest.hasRemaining()) {
           ch.write(rest);
@@ -145,6 +144,15 @@ public final class OwnerOnlyFiles {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * A new owner-only file (0600), open for writing: created new, so never a link's target (a file
+   * or link already there is an error); written through this descriptor, never opened by name again.
+   */
+  public static FileChannel createNew(Path f) throws IOException {
+    return FileChannel.open(f, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
   }
 
   public static void write(Path f, String content) {

@@ -131,10 +131,7 @@ final class JoinGroupCommand implements Callable<Integer> {
     OwnerOnlyFiles.write(SqliteStore.secretsKey(dir), first.getSecretsKey().toByteArray());
     Path partial = dir.resolve("dsfleet.db.joining");
     Files.deleteIfExists(partial);
-    // created new (never a link's target), written through the descriptor that created it
-    try (OutputStream out = java.nio.channels.Channels.newOutputStream(java.nio.channels.FileChannel.open(partial,
-        java.util.Set.of(java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE),
-        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))))) {
+    try (OutputStream out = java.nio.channels.Channels.newOutputStream(OwnerOnlyFiles.createNew(partial))) {
       while (chunks.hasNext()) {
         chunks.next().getStore().writeTo(out);
       }
