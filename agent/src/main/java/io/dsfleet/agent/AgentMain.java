@@ -325,7 +325,8 @@ public final class AgentMain {
       reconciler.watch(scheduler);
       session[0].start();
       var metrics = o.metricsListen() == null ? null
-          : io.dsfleet.common.metrics.MetricsEndpoint.start(o.metricsListen(), AgentMetrics.registry(reconciler, session[0]), 1); // one: its footprint (docs/operations.md)
+          : io.dsfleet.common.metrics.MetricsEndpoint.start(o.metricsListen(), AgentMetrics.registry(reconciler, session[0]),
+              io.dsfleet.common.JdkHttpServers.few("metrics", 1)); // one: its footprint (docs/operations.md)
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         if (o.leaveOnShutdown()) {
           try {

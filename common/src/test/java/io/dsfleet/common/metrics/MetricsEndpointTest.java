@@ -14,6 +14,19 @@ import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
 class MetricsEndpointTest {
+  /** Scrapes go on while more requests than the coordinator's endpoint once had threads (4) are begun and never ended. */
+  @Test
+  void requestsThatStallEachHoldOnlyTheirOwnThread() throws Exception {
+    try (MetricsEndpoint endpoint = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), new PrometheusRegistry(),
+        io.dsfleet.common.JdkHttpServers.threads("metrics"));
+        var stalled = io.dsfleet.common.testing.StalledRequests.open(endpoint.port(), 8, io.dsfleet.common.testing.StalledRequests.httpStart())) {
+      HttpResponse<String> scrape = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + endpoint.port()
+          + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
+      assertThat(scrape.statusCode()).isEqualTo(200);
+      assertThat(stalled.closedByServer()).as("scraped while every stalled request was still held").isZero();
+    }
+  }
+
   /**
    * A client that starts a request and never ends it holds one of the endpoint's threads until the
    * server's request bound (10 s, checked every 5 s) cuts it off; meanwhile a scrape is answered on
@@ -21,7 +34,8 @@ class MetricsEndpointTest {
    */
   @Test
   void aClientThatNeverEndsItsRequestHoldsOneThreadUntilTheBoundAndScrapesGoOn() throws Exception {
-    try (MetricsEndpoint endpoint = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), new PrometheusRegistry(), 2);
+    try (MetricsEndpoint endpoint = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), new PrometheusRegistry(),
+        io.dsfleet.common.JdkHttpServers.few("metrics", 2));
         Socket slow = new Socket("127.0.0.1", endpoint.port())) {
       slow.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n".getBytes(StandardCharsets.US_ASCII)); // no blank line
       slow.getOutputStream().flush();

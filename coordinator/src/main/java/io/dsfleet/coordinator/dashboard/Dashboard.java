@@ -22,7 +22,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,7 +64,7 @@ public final class Dashboard implements AutoCloseable {
     this.cookieName = insecure ? "dsfleet_login" : "__Host-dsfleet_login";
     this.clock = clock;
     this.loopbackOnly = InetAddressCheck.loopback(at.getHostString());
-    io.dsfleet.common.metrics.MetricsEndpoint.limitClients();
+    io.dsfleet.common.JdkHttpServers.limitClients();
     InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort());
     if (insecure) {
       server = HttpServer.create(bind, 64);
@@ -75,8 +74,8 @@ public final class Dashboard implements AutoCloseable {
       server = https;
     }
     logs = new LogStreams(relays, Duration.ofSeconds(20), Duration.ofSeconds(30)); // once the port is ours
-    // the JDK's server reads requests and shakes hands on these threads too: room beyond the streams
-    threads = Executors.newFixedThreadPool(LogStreams.MAX_STREAMING + 8, io.dsfleet.common.DaemonThreads.named("dashboard"));
+    // the JDK's server reads requests and shakes hands on these threads too: one a connection being served
+    threads = io.dsfleet.common.JdkHttpServers.threads("dashboard");
     server.setExecutor(threads);
     server.createContext("/", this::handle);
     server.start();

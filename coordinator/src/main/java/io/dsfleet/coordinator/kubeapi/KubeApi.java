@@ -26,7 +26,6 @@ import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -69,7 +68,7 @@ public final class KubeApi implements AutoCloseable {
     this.insecure = chain == null;
     this.clock = clock;
     this.reads = new KubeReads(fleet, clock, version);
-    io.dsfleet.common.metrics.MetricsEndpoint.limitClients();
+    io.dsfleet.common.JdkHttpServers.limitClients();
     InetSocketAddress bind = new InetSocketAddress(at.getHostString(), at.getPort()); // resolved (a setting's address is not)
     if (insecure) {
       server = HttpServer.create(bind, 64);
@@ -86,9 +85,9 @@ public final class KubeApi implements AutoCloseable {
       });
       server = https;
     }
-    // the JDK's server shakes hands and reads requests on these threads too (10 s at most each: limitClients);
-    // each watch holds one while it lasts (25 s at most), beside the 16 for everything else
-    threads = Executors.newFixedThreadPool(16 + KubeWatch.MAX_WATCHES, io.dsfleet.common.DaemonThreads.named("kube-api"));
+    // the JDK's server shakes hands and reads requests on these threads too (10 s at most each: limitClients),
+    // and each watch holds one while it lasts (25 s at most): one a connection being served
+    threads = io.dsfleet.common.JdkHttpServers.threads("kube-api");
     server.setExecutor(threads);
     server.createContext("/", this::handle);
     server.start();

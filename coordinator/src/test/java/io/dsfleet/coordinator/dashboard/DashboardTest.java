@@ -123,6 +123,20 @@ class DashboardTest {
     return server.fleet().daemonSet("ops", "agent").rollout().paused();
   }
 
+  /**
+   * Connections that send the first bytes of a TLS ClientHello and stop: the JDK's server shakes
+   * hands on an executor thread, and each held one until its 10 s request bound. 48 of them (more
+   * than the 40 threads the dashboard had) kept every page waiting that long; now a page is served
+   * while every one of them is still held open.
+   */
+  @Test
+  void handshakesThatStallHoldNoThreadAPageNeeds() throws Exception {
+    try (var stalled = io.dsfleet.common.testing.StalledRequests.open(dashboard.port(), 48, io.dsfleet.common.testing.StalledRequests.tlsStart())) {
+      assertThat(get("/", null).statusCode()).isEqualTo(401);
+      assertThat(stalled.closedByServer()).as("answered while every stalled handshake was still waiting").isZero();
+    }
+  }
+
   @Test
   void withoutALoginThereIsNoData() throws Exception {
     for (String path : List.of("/", "/daemonsets", "/daemonsets/ops/agent", "/fragments/daemonsets/ops/agent", "/nodes", "/events")) {

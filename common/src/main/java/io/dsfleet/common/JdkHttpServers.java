@@ -1,0 +1,86 @@
+package io.dsfleet.common;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Bounds for the JDK's HTTP server ({@code com.sun.net.httpserver}), which serves the daemons'
+ * metrics, the coordinator's dashboard and its Kubernetes API.
+ *
+ * <p>That server reads a request, and shakes hands for HTTPS, on a thread of its executor from the
+ * first byte a connection sends until the request is read: a client that sends one byte of a
+ * request (or of a TLS ClientHello) and nothing more holds a thread until the request bound below
+ * cuts it off. With a fixed pool, as many such connections as threads (16 to 32 here before
+ * 2026-12-05) kept every other client waiting 10-15 s, again and again for as long as the sender
+ * opened new ones. {@link #threads} makes a thread for each connection being read, up to the
+ * connection cap: a stalled connection holds only its own thread, and a sender has to hold as many
+ * connections as the cap to keep others out (what a flood of idle connections could already do).
+ */
+public final class JdkHttpServers {
+  private JdkHttpServers() {}
+
+  /** How long a thread with nothing to do lives on before it ends. */
+  static final long IDLE_SECONDS = 30;
+
+  /**
+   * The JDK's HTTP server waits for a request and its answer without end by default: a client
+   * that sends a byte a minute would hold a thread for ever. Bounded here, before the first
+   * server is made (the limits are read once per JVM); flags given on the command line win. The
+   * server checks the bounds on a timer thread, every second by default: every 5 s here (a slow
+   * client is cut off 10-15 s into its request), since each wake of an otherwise idle process
+   * costs CPU (on this project's test machine the 1 s timer was a tenth of an idle agent's).
+   * Nor does it cap its connections: idle ones each held a file descriptor for those 10-15 s, and
+   * a flood of them took every descriptor of the process (the gRPC port then accepted nothing).
+   * Each server now closes a connection at accept beyond {@link #connectionCap}.
+   */
+  public static void limitClients() {
+    if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+      System.setProperty("sun.net.httpserver.maxReqTime", "10");
+    }
+    if (System.getProperty("sun.net.httpserver.maxRspTime") == null) {
+      System.setProperty("sun.net.httpserver.maxRspTime", "30");
+    }
+    if (System.getProperty("sun.net.httpserver.timerMillis") == null) {
+      System.setProperty("sun.net.httpserver.timerMillis", "5000");
+    }
+    if (System.getProperty("jdk.httpserver.maxConnections") == null) {
+      System.setProperty("jdk.httpserver.maxConnections", String.valueOf(connectionCap(FileDescriptors.limit())));
+    }
+  }
+
+  /**
+   * Open connections one HTTP server (the Kubernetes API, the dashboard, metrics) keeps: a
+   * sixteenth of the file-descriptor limit, 16 to 1,024, so the three of a coordinator stay within
+   * the half its gRPC connections leave.
+   */
+  public static int connectionCap(long fileDescriptorLimit) {
+    return (int) Math.max(16, Math.min(1024, fileDescriptorLimit / 16));
+  }
+
+  /**
+   * A server's executor: an idle thread takes the next connection to
+   * read, else a new thread does, up to the server's connection cap; threads idle for 30 s end, so
+   * an idle daemon keeps none. Beyond the cap (only while closed connections' threads are still
+   * finishing) the server closes the connection, as it does for a refused task.
+   */
+  public static ExecutorService threads(String name) {
+    limitClients();
+    int cap = Integer.getInteger("jdk.httpserver.maxConnections", connectionCap(FileDescriptors.limit()));
+    return new ThreadPoolExecutor(0, Math.max(1, cap), IDLE_SECONDS, TimeUnit.SECONDS, new SynchronousQueue<>(), DaemonThreads.named(name));
+  }
+
+  /**
+   * At most {@code count} threads, made when needed and ended after 30 s idle; connections beyond
+   * them wait their turn. Where a thread costs more than a slow client's delay: a stalled
+   * connection holds one of them until its request bound.
+   */
+  public static ExecutorService few(String name, int count) {
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(count, count, IDLE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+        DaemonThreads.named(name));
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+}
