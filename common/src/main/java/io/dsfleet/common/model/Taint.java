@@ -43,15 +43,28 @@ public record Taint(String key, String value, String effect, Instant timeAdded) 
           + "\": must be NoSchedule, PreferNoSchedule or NoExecute");
     }
     int eq = kv.indexOf('=');
-    String key = eq < 0 ? kv : kv.substring(0, eq);
-    String value = eq < 0 ? "" : kv.substring(eq + 1);
+    return checked(eq < 0 ? kv : kv.substring(0, eq), eq < 0 ? "" : kv.substring(eq + 1), effect);
+  }
+
+  /**
+   * A taint as Kubernetes validates one: a qualified name for its key, a label value for its
+   * value, one of the three effects. Wherever a taint comes from outside (dsctl, kubectl, an
+   * agent's configuration), it is checked so before it is taken.
+   *
+   * @throws IllegalArgumentException naming what is wrong (the key and value quoted as given)
+   */
+  public static Taint checked(String key, String value, String effect) {
     String bad = io.dsfleet.common.manifest.Names.qualifiedName(key);
     if (bad != null) {
       throw new IllegalArgumentException("invalid taint key \"" + key + "\": " + bad);
     }
     bad = io.dsfleet.common.manifest.Names.labelValue(value);
     if (bad != null) {
-      throw new IllegalArgumentException("invalid taint value \"" + value + "\": " + bad);
+      throw new IllegalArgumentException("invalid taint value \"" + value + "\" of " + key + ": " + bad);
+    }
+    if (!EFFECTS.contains(effect)) {
+      throw new IllegalArgumentException("invalid taint effect \"" + effect + "\" of " + key
+          + ": must be NoSchedule, PreferNoSchedule or NoExecute");
     }
     return of(key, value, effect);
   }

@@ -216,7 +216,8 @@ final class NodeEntry {
 
   /** A node as stored; NotReady when it was (until it is heard from again). */
   static NodeEntry load(StoredNode n) {
-    NodeEntry node = new NodeEntry(n.name(), NodeRegistry.parseInfo(n.infoJson()), Instant.ofEpochMilli(n.joinedAtMillis()));
+    NodeEntry node = new NodeEntry(n.name(), NodeRegistry.withValidTaints(n.name(), NodeRegistry.parseInfo(n.infoJson())),
+        Instant.ofEpochMilli(n.joinedAtMillis()));
     node.adminLabels.putAll(Json.read(n.adminLabelsJson(), new TypeReference<Map<String, String>>() {}));
     node.adminTaints.putAll(Json.read(n.adminTaintsJson(), new TypeReference<Map<String, Taint>>() {}));
     node.unschedulable = n.unschedulable();

@@ -52,8 +52,8 @@ final class NodeRegistry {
   static final List<String> RESERVED_PREFIXES = List.of("node-restriction.dsfleet.io/", "node-restriction.kubernetes.io/");
 
   /**
-   * Refuses what no agent may report: an invalid name, labels that are not Kubernetes labels, a
-   * label or taint under a reserved prefix, and fields past a size that a real node never needs
+   * Refuses what no agent may report: an invalid name, labels and taints that are not Kubernetes
+   * labels and taints, a label or taint under a reserved prefix, and fields past a size that a real node never needs
    * (an agent version, addresses, OS names are copied into events and views).
    */
   static void requireAdmissible(NodeInfo info) {
@@ -74,6 +74,12 @@ final class NodeRegistry {
       }
     }
     for (var t : info.getTaintsList()) {
+      try { // one that is not a taint would fail every view and plan of the fleet that meets it
+        Taint.checked(t.getKey(), t.getValue(), t.getEffect());
+      } catch (IllegalArgumentException e) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": "
+            + AgentText.bounded(e.getMessage(), 300));
+      }
       if (reserved(t.getKey())) {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, "taint " + t.getKey() + " is reserved for admins: set it with"
             + " dsctl taint node " + info.getName());
@@ -431,6 +437,25 @@ final class NodeRegistry {
     } catch (InvalidProtocolBufferException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * The node as stored, without taints that are not taints: before 2026-12-05 a join's taints were
+   * not checked, and one with an effect of its own failed every view and plan of the fleet that met
+   * it, the coordinator's start among them. Such a taint is dropped at load, and said so.
+   */
+  static NodeInfo withValidTaints(String name, NodeInfo info) {
+    List<io.dsfleet.proto.v1.Taint> valid = info.getTaintsList().stream().filter(t -> {
+      try {
+        Taint.checked(t.getKey(), t.getValue(), t.getEffect());
+        return true;
+      } catch (IllegalArgumentException e) {
+        log.warn("node {}: a stored taint is not a taint and is dropped ({}); it stays so until the node is admitted again",
+            name, AgentText.bounded(e.getMessage(), 300));
+        return false;
+      }
+    }).toList();
+    return valid.size() == info.getTaintsCount() ? info : info.toBuilder().clearTaints().addAllTaints(valid).build();
   }
 
   static NodeInfo parseInfo(String json) {

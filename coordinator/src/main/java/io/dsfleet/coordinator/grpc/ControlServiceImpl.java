@@ -220,7 +220,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       List<Taint> add = new ArrayList<>();
       for (var t : req.getAddList()) {
         try {
-          add.add(Taint.parse(t.getKey() + (t.getValue().isEmpty() ? "" : "=" + t.getValue()) + ":" + t.getEffect()));
+          add.add(Taint.checked(t.getKey(), t.getValue(), t.getEffect()));
         } catch (IllegalArgumentException e) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, e.getMessage());
         }

@@ -58,7 +58,7 @@ final class NodePatches {
         }
         String value = t.path("value").asText("");
         // checked as dsctl taint's are (key, value and effect)
-        Taint parsed = Taint.parse(t.get("key").asText() + (value.isEmpty() ? "" : "=" + value) + ":" + t.get("effect").asText());
+        Taint parsed = Taint.checked(t.get("key").asText(), value, t.get("effect").asText());
         if (taints.stream().anyMatch(x -> x.key().equals(parsed.key()) && x.effect().equals(parsed.effect()))) {
           throw new IllegalArgumentException("duplicate taint " + parsed.key() + ":" + parsed.effect());
         }

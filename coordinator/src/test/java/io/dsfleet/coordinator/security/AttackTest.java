@@ -259,6 +259,27 @@ class AttackTest extends TlsFleetTest {
     assertThat(server.fleet().nodes()).extracting(n -> n.name()).containsExactly("node-a");
   }
 
+  /**
+   * A review's join by token with a taint of an effect of its own: the join failed, but the node
+   * was stored first, and every list of the fleet failed on it from then on, the coordinator's
+   * restart too. Taints are checked as Kubernetes checks them before anything is stored.
+   */
+  @Test
+  void aJoinWhoseTaintsAreNotTaintsIsRefusedAndStoresNothing() throws Exception {
+    for (var bad : List.of(io.dsfleet.proto.v1.Taint.newBuilder().setKey("k").setValue("v").setEffect("Bogus"),
+        io.dsfleet.proto.v1.Taint.newBuilder().setKey("k\u001b[2J").setEffect("NoSchedule"),
+        io.dsfleet.proto.v1.Taint.newBuilder().setKey("k").setValue("v".repeat(100_000)).setEffect("NoSchedule"))) {
+      var refused = catchThrowableOfType(StatusRuntimeException.class, () -> join(FakeAgent.info("node-x", Map.of()).toBuilder()
+          .addTaints(bad).build(), token()));
+      assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(refused.getStatus().getDescription()).contains("node node-x: invalid taint").doesNotContain("\u001b").hasSizeLessThan(400);
+    }
+    join(FakeAgent.info("node-a", Map.of()).toBuilder().addTaints(io.dsfleet.proto.v1.Taint.newBuilder().setKey("dedicated")
+        .setValue("gpu").setEffect("NoSchedule")).build(), token());
+    assertThat(server.fleet().nodes()).extracting(n -> n.name()).containsExactly("node-a");
+    assertThat(server.fleet().node("node-a", true).taints()).extracting(t -> t.key()).containsExactly("dedicated");
+  }
+
   @Test
   void aNodeCannotLabelItselfIntoAnotherPoolAndGetItsSecrets() throws Exception {
     var adminStub = admin();
