@@ -2,6 +2,7 @@ package io.dsfleet.coordinator.fleet;
 
 import io.dsfleet.common.manifest.Names;
 import io.dsfleet.coordinator.plan.ObservedPod;
+import io.dsfleet.coordinator.plan.PodNames;
 import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.proto.v1.ContainerStatus;
 import io.dsfleet.proto.v1.PodStatus;
@@ -45,7 +46,7 @@ final class PodIntake {
    */
   static PodStatus accepted(PodStatus p) {
     if (Names.dns1123Label(p.getNamespace()) != null || Names.dns1123Subdomain(p.getPodName()) != null
-        || Names.dns1123Subdomain(p.getDaemonSet()) != null || p.getTemplateHash().length() > 64) {
+        || Names.dns1123Subdomain(p.getDaemonSet()) != null || !TEMPLATE_HASH.matcher(p.getTemplateHash()).matches()) {
       return null;
     }
     PodStatus.Builder b = p.toBuilder().setPhase(AgentText.bounded(p.getPhase(), AgentText.REASON))
@@ -63,6 +64,15 @@ final class PodIntake {
     return out.equals(p) ? p : out;
   }
 
+  /** A template hash as dsfleet makes them (10 hex digits), or none: what describe prints as it is. */
+  private static final java.util.regex.Pattern TEMPLATE_HASH = java.util.regex.Pattern.compile("[0-9a-z]{0,64}");
+
+  /**
+   * The most pods of one report whose names are checked and found not the node's own: a real agent
+   * reports none, and each costs up to {@link PodNames#isNameOf}'s hashes; the rest are dropped unchecked.
+   */
+  static final int MAX_MISNAMED = 8;
+
   /** Waiting reasons of a container on its way up: not failures. */
   private static final java.util.Set<String> STARTING = java.util.Set.of("", "ContainerCreating", "PodInitializing");
 
@@ -79,9 +89,17 @@ final class PodIntake {
       n.reported.remove(gone);
     }
     int dropped = 0;
+    int misnamed = 0;
     for (PodStatus raw : report.getPodsList()) {
       PodStatus p = accepted(raw);
       if (p == null || (!n.reported.containsKey(p.getPodName()) && n.reported.size() >= MAX_PODS_PER_NODE)) {
+        dropped++;
+        continue;
+      }
+      // a node reports its own pods only: a name the coordinator gives a pod of that DaemonSet on
+      // another node would send that pod's logs, deletion and describe to this one
+      if (misnamed >= MAX_MISNAMED || !PodNames.isNameOf(p.getPodName(), p.getDaemonSet(), nodeName)) {
+        misnamed++;
         dropped++;
         continue;
       }
@@ -90,8 +108,8 @@ final class PodIntake {
     }
     if (dropped > 0 && !n.droppedPodsLogged) {
       n.droppedPodsLogged = true;
-      log.warn("node {} reported {} pods this coordinator does not keep (a name that is not a name, or over {} pods on a node);"
-          + " logged once", nodeName, dropped, MAX_PODS_PER_NODE);
+      log.warn("node {} reported {} pods this coordinator does not keep (a name that is not a name or not one given a pod on"
+          + " this node, or over {} pods on a node); logged once", nodeName, dropped, MAX_PODS_PER_NODE);
     }
     n.failureEvents.keySet().removeIf(k -> !n.reported.containsKey(k.substring(0, k.indexOf('/'))));
     Map<String, List<ObservedPod>> observed = new HashMap<>();
@@ -99,7 +117,9 @@ final class PodIntake {
       String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
       observed.computeIfAbsent(dsKey, x -> new ArrayList<>()).add(new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(),
           p.getReady(), p.getReadySinceMillis() == 0 ? null : Instant.ofEpochMilli(p.getReadySinceMillis())));
-      state.podNames.reported(dsKey, n.name, p.getPodName());
+      if (state.daemonSets.containsKey(dsKey)) { // names of DaemonSets that exist only: a report cannot grow the index at will
+        state.podNames.reported(dsKey, n.name, p.getPodName());
+      }
     }
     if (observed.equals(n.observed) && !n.awaitingReport) {
       return false; // nothing the planner reads changed
@@ -120,8 +140,11 @@ final class PodIntake {
    */
   private void failures(NodeEntry n, PodStatus p) {
     String ds = Events.dsKey(p.getNamespace(), p.getDaemonSet());
-    // a DaemonSet's events only for one that exists: a report cannot make objects to hold events
-    boolean known = state.daemonSets.containsKey(FleetState.key(p.getNamespace(), p.getDaemonSet()));
+    // a DaemonSet's events only for one that exists and is placed on this node: a report cannot make
+    // objects to hold events, nor fill another DaemonSet's (each keeps its last 50)
+    String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
+    boolean known = state.daemonSets.containsKey(dsKey) && n.plan != null
+        && n.plan.desired().stream().anyMatch(a -> a.dsKey().equals(dsKey));
     String podKey = p.getPodName() + "/";
     if (p.getReason().isEmpty()) {
       n.failureEvents.remove(podKey);

@@ -102,7 +102,7 @@ public final class Planner {
 
   /** The second pod name of a (DaemonSet, node), for the new pod of a surge while the old one holds the first. */
   public static String surgeName(String podName) {
-    return podName + "-s";
+    return podName + PodNames.SURGE;
   }
 
   /** The first-choice pod name of a (DaemonSet, node); see {@link PodNames}. */

@@ -38,6 +38,34 @@ public final class PodNames {
     }
   };
 
+  /**
+   * The most salts {@link #isNameOf} tries: a (DaemonSet, node) takes another salt only for a name
+   * held by a deleted pod still going or by another node's pod, so a live pod's salt stays small.
+   */
+  static final int MAX_SALT = 64;
+
+  /**
+   * Whether {@code podName} is a name this scheme gives a pod of {@code dsName} on {@code nodeName}
+   * (a surge's second name included): what a node reports about its pods names itself only. A name
+   * of another shape is refused before anything is hashed.
+   */
+  public static boolean isNameOf(String podName, String dsName, String nodeName) {
+    String base = podName.endsWith(SURGE) ? podName.substring(0, podName.length() - SURGE.length()) : podName;
+    String prefix = (dsName.length() > MAX_BASE ? dsName.substring(0, MAX_BASE) : dsName) + "-";
+    if (base.length() != prefix.length() + SUFFIX || !base.startsWith(prefix)) {
+      return false;
+    }
+    for (int salt = 0; salt < MAX_SALT; salt++) {
+      if (name(dsName, nodeName, salt).equals(base)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** What a surge's second pod name adds to the first (Planner.surgeName). */
+  public static final String SURGE = "-s";
+
   public static String name(String dsName, String nodeName, int salt) {
     MessageDigest sha;
     try {

@@ -2,6 +2,7 @@ package io.dsfleet.coordinator.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.dsfleet.coordinator.plan.PodNames;
 import io.dsfleet.proto.v1.ContainerStatus;
 import io.dsfleet.proto.v1.DesiredPod;
 import io.dsfleet.proto.v1.DesiredState;
@@ -33,8 +34,8 @@ class ReportBoundsTest {
       h.agent("node-a");
       String huge = "x".repeat(1 << 20) + "\u001b]0;owned\u0007";
       h.fleet.reportPods("node-a", PodStatusReport.newBuilder().setFull(true)
-          .addPods(pod("ops", "agent", "agent-zzzzz", "CrashLoopBackOff", "\u001b[31mred\u001b[0m " + huge))
-          .addPods(pod("invented", "nothing-here", "nothing-here-zzzzz", "Evil" + huge, huge)).build());
+          .addPods(pod("ops", "agent", PodNames.name("agent", "node-a", 0), "CrashLoopBackOff", "\u001b[31mred\u001b[0m " + huge))
+          .addPods(pod("invented", "nothing-here", PodNames.name("nothing-here", "node-a", 0), "Evil" + huge, huge)).build());
 
       assertThat(h.fleet.events(Events.dsKey("invented", "nothing-here"))).as("no DaemonSet, no events of it").isEmpty();
       var mine = h.fleet.events(Events.dsKey("ops", "agent")).stream().filter(e -> e.type().equals("Warning")).toList();
@@ -52,12 +53,56 @@ class ReportBoundsTest {
       h.agent("node-a");
       PodStatusReport.Builder r = PodStatusReport.newBuilder().setFull(true);
       for (int i = 0; i < PodIntake.MAX_PODS_PER_NODE + 100; i++) {
-        r.addPods(pod("ops", "ds-" + i, "ds-" + i + "-zzzzz", "", ""));
+        r.addPods(pod("ops", "ds-" + i, PodNames.name("ds-" + i, "node-a", 0), "", ""));
       }
       r.addPods(pod("Not_A_Namespace", "x", "x-zzzzz", "", ""));
       h.fleet.reportPods("node-a", r.build());
       var pods = h.fleet.nodes().stream().filter(n -> n.name().equals("node-a")).findFirst().orElseThrow().pods();
       assertThat(pods).hasSize(PodIntake.MAX_PODS_PER_NODE).noneMatch(p -> p.getNamespace().equals("Not_A_Namespace"));
+    }
+  }
+
+  /**
+   * A review's compromised node reported another node's pod by name: `kubectl logs`, `describe`
+   * and `delete pod` of that name went to it (the first node listed), and its failures filled the
+   * events of DaemonSets never placed on it. A node's report keeps only pods whose names the
+   * coordinator gives pods on that node, with a template hash that is one; a DaemonSet's events
+   * come only from nodes it is placed on.
+   */
+  @Test
+  void aNodeReportsOnlyItsOwnPodsAndFailsOnlyTheDaemonSetsPlacedOnIt() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(FleetHarness.manifest(), "test", false);
+      h.fleet.apply(FleetHarness.manifest("metadata.name", "gpu", "spec.selector.matchLabels", "{app: gpu}",
+          "spec.template.metadata.labels", "{app: gpu}", "spec.template.spec.nodeSelector", "{role: gpu}"), "test", false);
+      FleetHarness.Agent attacker = h.agent("node-a");
+      FleetHarness.Agent victim = h.agent("node-b", java.util.Map.of("role", "gpu"));
+      victim.runDesired(true);
+      attacker.runDesired(true);
+      String victims = victim.last().getPodsList().stream().filter(p -> p.getDaemonSet().equals("gpu")).findFirst().orElseThrow().getPodName();
+      String gpuHash = h.fleet.daemonSet("ops", "gpu").hash();
+
+      PodStatusReport.Builder r = PodStatusReport.newBuilder().setFull(true).addAllPods(attacker.running.values())
+          .addPods(pod("ops", "gpu", victims, "", "").toBuilder().setTemplateHash(gpuHash).build())
+          .addPods(pod("ops", "agent", PodNames.name("agent", "node-a", 1), "", "").toBuilder().setTemplateHash("\u001b]0;x\u0007").build())
+          .addPods(pod("ops", "gpu", PodNames.name("gpu", "node-a", 0), "SecretRotated", "forged"));
+      h.fleet.reportPods("node-a", r.build());
+      var byNode = new java.util.TreeMap<String, List<String>>();
+      h.fleet.nodes().forEach(n -> byNode.put(n.name(), n.pods().stream().map(PodStatus::getPodName).toList()));
+      assertThat(byNode.get("node-b")).contains(victims);
+      assertThat(byNode.get("node-a")).as("another node's pod and a hash with escapes dropped; its own gpu pod kept")
+          .doesNotContain(victims, PodNames.name("agent", "node-a", 1)).contains(PodNames.name("gpu", "node-a", 0));
+      assertThat(h.fleet.events(Events.dsKey("ops", "gpu"))).as("gpu is not placed on node-a").noneMatch(e -> e.reason().equals("SecretRotated"));
+      assertThat(h.fleet.events(Events.nodeKey("node-a"))).as("the node's own events say it").anyMatch(e -> e.reason().equals("SecretRotated"));
+
+      // names that are not the node's, past the few checked, cost no more hashing: the rest of the report is dropped
+      PodStatusReport.Builder many = PodStatusReport.newBuilder().setFull(true);
+      for (int i = 0; i < PodIntake.MAX_MISNAMED; i++) {
+        many.addPods(pod("ops", "agent", PodNames.name("agent", "node-b", i), "", ""));
+      }
+      many.addAllPods(attacker.running.values());
+      h.fleet.reportPods("node-a", many.build());
+      assertThat(h.fleet.nodes().stream().filter(n -> n.name().equals("node-a")).findFirst().orElseThrow().pods()).isEmpty();
     }
   }
 
@@ -86,8 +131,8 @@ class ReportBoundsTest {
       h.clock.advance(java.time.Duration.ofSeconds(1));
       h.fleet.taintNode("node-b", noSchedule, List.of(), false); // the legit node's pod keeps running
       String hash = h.fleet.daemonSet("ops", "gpu").hash();
-      attacker.running.put("gpu-zzzzz", attacker.status(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet("gpu")
-          .setPodName("gpu-zzzzz").setTemplateHash(hash).build(), true));
+      attacker.running.put(PodNames.name("gpu", "node-a", 0), attacker.status(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet("gpu")
+          .setPodName(PodNames.name("gpu", "node-a", 0)).setTemplateHash(hash).build(), true));
       attacker.report();
       h.fleet.apply("{\"apiVersion\": \"v1\", \"kind\": \"Secret\", \"metadata\": {\"name\": \"gpu-key\", \"namespace\": \"ops\"},"
           + " \"stringData\": {\"key\": \"n3w\"}}", "test", false); // a new Secret: every entitled node gets it
@@ -157,13 +202,13 @@ class ReportBoundsTest {
       h.clock.advance(java.time.Duration.ofSeconds(1));
       h.fleet.taintNode("node-a", List.of(web), List.of(), false); // a script applying its taints again
       String gpu = h.fleet.daemonSet("ops", "gpu").hash();
-      assertNothingOf(claim(attacker, "gpu", "gpu-aaaaa", gpu), "gpu", "gpu-key");
+      assertNothingOf(claim(attacker, "gpu", PodNames.name("gpu", "node-a", 1), gpu), "gpu", "gpu-key");
       h.clock.advance(java.time.Duration.ofSeconds(1));
       h.fleet.taintNode("node-a", List.of(maintenance), List.of(new Fleet.TaintRemoval("dedicated", "")), false);
-      assertNothingOf(claim(attacker, "gpu", "gpu-aaaaa", gpu), "gpu", "gpu-key");
+      assertNothingOf(claim(attacker, "gpu", PodNames.name("gpu", "node-a", 1), gpu), "gpu", "gpu-key");
       h.clock.advance(java.time.Duration.ofSeconds(1));
       h.fleet.labelNode("node-a", java.util.Map.of("role", "gpu"), List.of(), false); // matches, but the taint is not tolerated
-      assertNothingOf(claim(attacker, "gpu", "gpu-aaaaa", gpu), "gpu", "gpu-key");
+      assertNothingOf(claim(attacker, "gpu", PodNames.name("gpu", "node-a", 1), gpu), "gpu", "gpu-key");
 
       // pool-b's first revision never matched node-c; its second places a pod there: an old-revision pod reported there gets nothing of the first
       h.fleet.apply(withSecret("pool", "b-key", "spec.template.spec.nodeSelector", "{pool: b}"), "test", false);
@@ -172,7 +217,7 @@ class ReportBoundsTest {
           "spec.template.metadata.labels", "{app: pool}", "spec.template.spec.nodeSelector", "{pool: a}"), "test", false);
       other.runDesired(true);
       assertThat(other.running).as("the second revision runs on node-c").containsKey(other.last().getPods(0).getPodName());
-      DesiredState sent = claim(other, "pool", "pool-bbbbb", first);
+      DesiredState sent = claim(other, "pool", PodNames.name("pool", "node-c", 1), first);
       assertThat(sent.getPodsList()).filteredOn(p -> p.getTemplateHash().equals(first)).allMatch(p -> p.getTemplateJson().isEmpty());
       assertThat(sent.getConfigsList()).noneMatch(c -> c.getName().equals("b-key"));
 
