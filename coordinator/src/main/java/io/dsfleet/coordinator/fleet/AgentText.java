@@ -5,11 +5,11 @@ package io.dsfleet.coordinator.fleet;
  * coordinator keeps it, records it as events or shows it: a node's certificate must not buy a
  * megabyte of event per report, nor terminal escapes in an operator's `dsctl describe`.
  */
-final class AgentText {
+public final class AgentText {
   /** A reason is a word (Kubernetes' CamelCase reasons are under 40 characters). */
   static final int REASON = 128;
   /** A message: the kubelet keeps a container's termination message to 4 KiB. */
-  static final int MESSAGE = 4096;
+  public static final int MESSAGE = 4096;
 
   private AgentText() {}
 
@@ -19,7 +19,7 @@ final class AgentText {
    * otherwise than it is, in a terminal or the dashboard) and the line and paragraph separators
    * replaced by U+FFFD; the same string when it needs neither.
    */
-  static String bounded(String s, int max) {
+  public static String bounded(String s, int max) {
     boolean clean = s.length() <= max;
     for (int i = 0; clean && i < s.length(); i++) {
       clean = !control(s.charAt(i));

@@ -52,6 +52,55 @@ public final class Events {
     }
   }
 
+  /**
+   * Events a node's agent causes (its conditions flipping, its pods failing) that each node may
+   * have recorded at once, then {@link #AGENT_REFILL_MILLIS} apart: Kubernetes' event spam filter
+   * allows 25 per source and object, then one every 5 minutes. Without it, a node flipping its
+   * runtime condition 12,000 times in a second pushed every other object's events out of what
+   * waits for the disk and what `events -w` reads (a review's compromised node).
+   */
+  static final int AGENT_BURST = 25;
+  static final long AGENT_REFILL_MILLIS = 10_000;
+
+  /** A node's budget of events: tokens left, when it last grew, and whether its last event was dropped. */
+  private static final class Budget {
+    int tokens = AGENT_BURST;
+    long stampMillis;
+    boolean dropping;
+  }
+
+  private final Map<String, Budget> agentBudgets = new HashMap<>();
+
+  /**
+   * Records an event that {@code node}'s agent caused, unless the node used up its budget
+   * ({@link #AGENT_BURST}); returns whether it was recorded (what it says stays in the node's
+   * conditions and pods, which views show). The first event dropped after one recorded is logged.
+   */
+  public synchronized boolean recordFromAgent(String node, String objectKey, String type, String reason, String message) {
+    long now = clock.millis();
+    Budget b = agentBudgets.computeIfAbsent(node, k -> new Budget());
+    if (b.tokens >= AGENT_BURST) {
+      b.stampMillis = now;
+    }
+    long grown = Math.max(0, now - b.stampMillis) / AGENT_REFILL_MILLIS;
+    if (grown > 0) {
+      b.tokens = (int) Math.min(AGENT_BURST, b.tokens + grown);
+      b.stampMillis += grown * AGENT_REFILL_MILLIS;
+    }
+    if (b.tokens == 0) {
+      if (!b.dropping) {
+        b.dropping = true;
+        log.warn("node {} causes events faster than {} at once and then one every {} s: dropping them until it slows"
+            + " (its conditions and pods still show)", node, AGENT_BURST, AGENT_REFILL_MILLIS / 1000);
+      }
+      return false;
+    }
+    b.tokens--;
+    b.dropping = false;
+    record(objectKey, type, reason, message);
+    return true;
+  }
+
   public synchronized void record(String objectKey, String type, String reason, String message) {
     Event e = new Event(clock.millis(), type, reason, message);
     add(objectKey, e);
@@ -111,6 +160,9 @@ public final class Events {
 
   /** The object is gone: its events go too (from disk at the next flush). */
   public synchronized void forget(String objectKey) {
+    if (objectKey.startsWith("node/")) {
+      agentBudgets.remove(objectKey.substring("node/".length()));
+    }
     byObject.remove(objectKey);
     pending.removeIf(e -> e.object().equals(objectKey));
     forgotten.add(objectKey);

@@ -151,9 +151,9 @@ final class PodIntake {
     } else if (!p.getReason().equals(n.failureEvents.put(podKey, p.getReason()))) {
       String message = "pod " + p.getPodName() + " on " + n.name + ": " + p.getMessage();
       if (known) {
-        events.record(ds, "Warning", p.getReason(), message);
+        events.recordFromAgent(n.name, ds, "Warning", p.getReason(), message);
       }
-      events.record(Events.nodeKey(n.name), "Warning", p.getReason(), message);
+      events.recordFromAgent(n.name, Events.nodeKey(n.name), "Warning", p.getReason(), message);
     }
     for (var c : p.getContainersList()) {
       String key = podKey + c.getName();
@@ -163,9 +163,9 @@ final class PodIntake {
           && !c.getReason().equals(n.failureEvents.put(key, c.getReason()))) {
         String message = "pod " + p.getPodName() + " on " + n.name + ", container " + c.getName() + ": " + c.getMessage();
         if (known) {
-          events.record(ds, "Warning", c.getReason(), message);
+          events.recordFromAgent(n.name, ds, "Warning", c.getReason(), message);
         }
-        events.record(Events.nodeKey(n.name), "Warning", c.getReason(), message);
+        events.recordFromAgent(n.name, Events.nodeKey(n.name), "Warning", c.getReason(), message);
       }
     }
   }

@@ -1,6 +1,7 @@
 package io.dsfleet.coordinator.grpc;
 
 import io.dsfleet.coordinator.fleet.AgentSink;
+import io.dsfleet.coordinator.fleet.AgentText;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Fleet;
 import io.dsfleet.proto.v1.AgentMessage;
@@ -259,7 +260,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         String from = node;
         switch (m.getMsgCase()) {
           case HEARTBEAT -> {
-            Heartbeat hb = m.getHeartbeat();
+            Heartbeat hb = bounded(m.getHeartbeat());
             // lock-free only while no heartbeat of this session that changes the node's condition
             // waits in the queue: renew compares with the node as it is, not as that one will make it
             if (conditionsQueued.get() == 0 && fleet.renew(from, hb.getRuntimeUnavailable(), hb.getStateWriteError())) {
@@ -295,6 +296,14 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       }
     }
 
+    /** A heartbeat's texts bounded as the fleet keeps them ({@link AgentText}) before it may wait in the queue. */
+    private static Heartbeat bounded(Heartbeat hb) {
+      String message = AgentText.bounded(hb.getRuntimeMessage(), AgentText.MESSAGE);
+      String error = AgentText.bounded(hb.getStateWriteError(), AgentText.MESSAGE);
+      return message == hb.getRuntimeMessage() && error == hb.getStateWriteError() ? hb
+          : hb.toBuilder().setRuntimeMessage(message).setStateWriteError(error).build();
+    }
+
     /** Ends the session with what went wrong: a refusal as its code, anything else as an internal error. */
     private void failWith(RuntimeException e) {
       if (e instanceof ControlException c) {
@@ -321,6 +330,13 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     private final java.util.concurrent.atomic.AtomicReference<PodStatusReport> pendingReport = new java.util.concurrent.atomic.AtomicReference<>();
     /** The most messages a session sending partial reports may have queued (the agent sends full ones, which replace each other). */
     static final int MAX_QUEUED_PARTIAL = 8;
+    /**
+     * The most messages of any kind a session may have queued for the worker: an agent's are a
+     * report, an acknowledgement per desired set and a heartbeat's answer every 5 s while others
+     * wait, a few dozen in a minute of a stalled worker; a node sending acknowledgements by the
+     * million queued thousands (a review).
+     */
+    static final int MAX_QUEUED = 128;
     /** The agent sent a partial report: from then on every report is applied, in order (only full ones replace each other). */
     private volatile boolean partialReports;
 
@@ -358,6 +374,11 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
      * coordinator send).
      */
     private void later(Runnable change) {
+      if (queued.get() >= MAX_QUEUED) {
+        fail(Status.RESOURCE_EXHAUSTED.withDescription("node " + node + " sends messages faster than the coordinator applies them ("
+            + queued.get() + " queued); reconnect and send a full report"));
+        return;
+      }
       queued.incrementAndGet();
       worker.submit(() -> {
         try {

@@ -208,4 +208,27 @@ class NodeLifecycleTest {
     assertThat(h.fleet.events(Events.dsKey("ops", "agent"))).extracting(Events.Event::reason).contains("RevisionCreated");
     assertThat(h.fleet.events(Events.nodeKey("n0"))).extracting(Events.Event::reason).contains("Joined");
   }
+  /**
+   * A review's compromised node flipped its runtime condition 12,000 times in a second: each flip
+   * an event, and every other object's events were pushed out of what waits for the disk and what
+   * `events -w` reads. A node's agent causes 25 events at once, then one every 10 s.
+   */
+  @Test
+  void aNodeFlippingItsConditionsCausesFewEventsAndPushesOutNoOthers() {
+    nodes(2);
+    long before = h.fleet.events(o -> true).seq();
+    h.fleet.labelNode("n1", java.util.Map.of("zone", "a"), java.util.List.of(), false);
+    for (int i = 0; i < 12_000; i++) {
+      h.fleet.heartbeat("n0", i % 2 == 0, "flip " + i);
+    }
+    assertThat(h.fleet.eventsAfter(before, o -> o.equals(Events.nodeKey("n1")))).as("the operator's label, still there for watchers")
+        .extracting(r -> r.event().reason()).containsExactly("Labeled");
+    var flips = h.fleet.eventsAfter(before, o -> o.equals(Events.nodeKey("n0")));
+    assertThat(flips).hasSize(Events.AGENT_BURST);
+    assertThat(node("n0").ready()).as("the condition itself is the last heartbeat's (runtime available)").isTrue();
+    h.clock.advance(java.time.Duration.ofMillis(Events.AGENT_REFILL_MILLIS));
+    h.fleet.heartbeat("n0", false, "");
+    h.fleet.heartbeat("n0", true, "down");
+    assertThat(h.fleet.eventsAfter(before, o -> o.equals(Events.nodeKey("n0")))).as("one more after 10 s").hasSize(Events.AGENT_BURST + 1);
+  }
 }

@@ -280,6 +280,39 @@ class AttackTest extends TlsFleetTest {
     assertThat(server.fleet().node("node-a", true).taints()).extracting(t -> t.key()).containsExactly("dedicated");
   }
 
+  /**
+   * A review's node sent acknowledgements by the million: each waited in the session worker's queue
+   * (thousands at once while the worker was busy), without bound. A session that has more than
+   * {@code MAX_QUEUED} messages waiting is ended; the node reconnects and reports afresh.
+   */
+  @Test
+  void aNodeThatSendsFasterThanTheCoordinatorAppliesIsCutOffNotQueued() throws Exception {
+    NodeCert a = join("node-a", token());
+    FakeAgent flood = new FakeAgent(as(a), "node-a").open();
+    agents.add(flood);
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().connected("node-a"));
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    Thread busy = new Thread(() -> server.fleet().batch(() -> { // the worker waits for the fleet's lock meanwhile
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }));
+    busy.start();
+    try {
+      for (int i = 0; i < 1_000 && flood.sessionError == null; i++) {
+        flood.ack(i);
+      }
+      await().atMost(Duration.ofSeconds(10)).until(() -> flood.sessionError != null);
+      assertThat(Status.fromThrowable(flood.sessionError).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      assertThat(flood.sessionError.getMessage()).contains("faster than the coordinator applies them");
+    } finally {
+      release.countDown();
+      busy.join();
+    }
+  }
+
   @Test
   void aNodeCannotLabelItselfIntoAnotherPoolAndGetItsSecrets() throws Exception {
     var adminStub = admin();
