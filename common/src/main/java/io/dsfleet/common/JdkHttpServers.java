@@ -16,8 +16,9 @@ import java.util.concurrent.TimeUnit;
  * cuts it off. With a fixed pool, as many such connections as threads (16 to 32 here before
  * 2026-12-05) kept every other client waiting 10-15 s, again and again for as long as the sender
  * opened new ones. {@link #threads} makes a thread for each connection being read, up to the
- * connection cap: a stalled connection holds only its own thread, and a sender has to hold as many
- * connections as the cap to keep others out (what a flood of idle connections could already do).
+ * connection cap and {@link #MAX_THREADS}: a stalled connection holds only its own thread, and a
+ * sender has to hold that many connections to keep others out; requests are still answered a few
+ * at a time ({@link #atMost}), as with the fixed pools before.
  */
 public final class JdkHttpServers {
   private JdkHttpServers() {}
@@ -62,14 +63,45 @@ public final class JdkHttpServers {
 
   /**
    * A server's executor: an idle thread takes the next connection to
-   * read, else a new thread does, up to the server's connection cap; threads idle for 30 s end, so
+   * read, else a new thread does, up to the server's connection cap and {@link #MAX_THREADS};
+   * threads idle for 30 s end, so
    * an idle daemon keeps none. Beyond the cap (only while closed connections' threads are still
    * finishing) the server closes the connection, as it does for a refused task.
    */
   public static ExecutorService threads(String name) {
     limitClients();
-    int cap = Integer.getInteger("jdk.httpserver.maxConnections", connectionCap(FileDescriptors.limit()));
+    int cap = Math.min(MAX_THREADS, Integer.getInteger("jdk.httpserver.maxConnections", connectionCap(FileDescriptors.limit())));
     return new ThreadPoolExecutor(0, Math.max(1, cap), IDLE_SECONDS, TimeUnit.SECONDS, new SynchronousQueue<>(), DaemonThreads.named(name));
+  }
+
+  /**
+   * The most threads {@link #threads} makes: a review's 1,000 stalled TLS handshakes cost the
+   * coordinator 1,009 threads, 54 MiB of heap and 240 MB resident; 256 cost a quarter of that, and
+   * a sender needs 256 stalled connections to keep others out (32 before).
+   */
+  static final int MAX_THREADS = 256;
+
+  /**
+   * Runs {@code handler} for at most {@code permits} requests at once; the others wait for a turn
+   * on their threads. The threads read requests (a stalled one holds only its own); this bounds
+   * what reading costs and what answering costs apart.
+   */
+  public static com.sun.net.httpserver.HttpHandler atMost(int permits, com.sun.net.httpserver.HttpHandler handler) {
+    java.util.concurrent.Semaphore turns = new java.util.concurrent.Semaphore(permits);
+    return exchange -> {
+      try {
+        turns.acquire();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        exchange.close();
+        return;
+      }
+      try {
+        handler.handle(exchange);
+      } finally {
+        turns.release();
+      }
+    };
   }
 
   /**

@@ -77,7 +77,8 @@ public final class Dashboard implements AutoCloseable {
     // the JDK's server reads requests and shakes hands on these threads too: one a connection being served
     threads = io.dsfleet.common.JdkHttpServers.threads("dashboard");
     server.setExecutor(threads);
-    server.createContext("/", this::handle);
+    // answered 16 at a time, as by the 16 threads before (8 of them log streams' at most)
+    server.createContext("/", io.dsfleet.common.JdkHttpServers.atMost(LogStreams.MAX_STREAMING + 8, this::handle));
     server.start();
     log.info("dashboard on {}://{}:{}/ (log in with dsctl dashboard)", insecure ? "http" : "https", at.getHostString(), port());
   }

@@ -89,7 +89,8 @@ public final class KubeApi implements AutoCloseable {
     // and each watch holds one while it lasts (25 s at most): one a connection being served
     threads = io.dsfleet.common.JdkHttpServers.threads("kube-api");
     server.setExecutor(threads);
-    server.createContext("/", this::handle);
+    // answered 32 at a time, as by the 32 threads before (16 of them are watches' at most)
+    server.createContext("/", io.dsfleet.common.JdkHttpServers.atMost(16 + KubeWatch.MAX_WATCHES, this::handle));
     server.start();
     log.info("Kubernetes API on {}://{}:{}/ (a kubeconfig: dsctl kubeconfig)", insecure ? "http" : "https", at.getHostString(),
         port());
