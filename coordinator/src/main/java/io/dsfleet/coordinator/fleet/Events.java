@@ -48,21 +48,27 @@ public final class Events {
     this.keep = keep;
     this.store = store;
     for (StoredEvent e : store.events()) {
-      add(e.object(), new Event(e.atMillis(), e.type(), e.reason(), e.message()));
+      add(e.object(), new Event(e.atMillis(), e.type(), e.reason(), e.message()), null);
     }
   }
 
   /**
-   * Events a node's agent causes (its conditions flipping, its pods failing) that each node may
-   * have recorded at once, then {@link #AGENT_REFILL_MILLIS} apart: Kubernetes' event spam filter
-   * allows 25 per source and object, then one every 5 minutes. Without it, a node flipping its
-   * runtime condition 12,000 times in a second pushed every other object's events out of what
-   * waits for the disk and what `events -w` reads (a review's compromised node).
+   * Events a node's agent causes, of one kind (its conditions flipping; its pods failing), that
+   * each node may have recorded at once, then one every {@link #AGENT_REFILL_MILLIS}: Kubernetes'
+   * event spam filter allows 25 per source and object, then one every 5 minutes. Without it, a
+   * node flipping its runtime condition 12,000 times in a second pushed every other object's
+   * events out of what waits for the disk and what `events -w` reads (a review's compromised node).
+   * The kinds have budgets of their own, so failing pods never silence a NotReady.
    */
   static final int AGENT_BURST = 25;
-  static final long AGENT_REFILL_MILLIS = 10_000;
+  static final long AGENT_REFILL_MILLIS = 30_000;
+  /** The most of one object's kept events a single node's agent may have caused: it cannot push out the rest. */
+  static final int AGENT_SHARE = 10;
 
-  /** A node's budget of events: tokens left, when it last grew, and whether its last event was dropped. */
+  /** What a node's agent causes events about. */
+  public enum AgentKind { CONDITIONS, PODS }
+
+  /** A node's budget of events of one kind: tokens left, when it last grew, and whether its last event was dropped. */
   private static final class Budget {
     int tokens = AGENT_BURST;
     long stampMillis;
@@ -70,15 +76,20 @@ public final class Events {
   }
 
   private final Map<String, Budget> agentBudgets = new HashMap<>();
+  /** Per object, the node whose agent caused each kept event (null for the others), in the ring's order. */
+  private final Map<String, Deque<String>> sources = new HashMap<>();
 
   /**
-   * Records an event that {@code node}'s agent caused, unless the node used up its budget
-   * ({@link #AGENT_BURST}); returns whether it was recorded (what it says stays in the node's
-   * conditions and pods, which views show). The first event dropped after one recorded is logged.
+   * Records one event that {@code node}'s agent caused on each of {@code objectKeys}, unless the
+   * node used up its budget of that kind ({@link #AGENT_BURST}); returns whether it was recorded
+   * (what it says stays in the node's conditions and pods, which views show). In each object's
+   * kept events the node has at most {@link #AGENT_SHARE}: its own oldest make room. The first
+   * event dropped after one recorded is logged.
    */
-  public synchronized boolean recordFromAgent(String node, String objectKey, String type, String reason, String message) {
+  public synchronized boolean recordFromAgent(String node, AgentKind kind, List<String> objectKeys, String type, String reason,
+      String message) {
     long now = clock.millis();
-    Budget b = agentBudgets.computeIfAbsent(node, k -> new Budget());
+    Budget b = agentBudgets.computeIfAbsent(node + "|" + kind, k -> new Budget());
     if (b.tokens >= AGENT_BURST) {
       b.stampMillis = now;
     }
@@ -90,20 +101,27 @@ public final class Events {
     if (b.tokens == 0) {
       if (!b.dropping) {
         b.dropping = true;
-        log.warn("node {} causes events faster than {} at once and then one every {} s: dropping them until it slows"
-            + " (its conditions and pods still show)", node, AGENT_BURST, AGENT_REFILL_MILLIS / 1000);
+        log.warn("node {} causes events ({}) faster than {} at once and then one every {} s: dropping them until it slows"
+            + " (its conditions and pods still show)", node, kind.name().toLowerCase(java.util.Locale.ROOT), AGENT_BURST,
+            AGENT_REFILL_MILLIS / 1000);
       }
       return false;
     }
     b.tokens--;
     b.dropping = false;
-    record(objectKey, type, reason, message);
+    for (String objectKey : objectKeys) {
+      record(objectKey, type, reason, message, node);
+    }
     return true;
   }
 
   public synchronized void record(String objectKey, String type, String reason, String message) {
+    record(objectKey, type, reason, message, null);
+  }
+
+  private void record(String objectKey, String type, String reason, String message, String sourceNode) {
     Event e = new Event(clock.millis(), type, reason, message);
-    add(objectKey, e);
+    add(objectKey, e, sourceNode);
     recent.addLast(new Recorded(++seq, objectKey, e));
     while (recent.size() > RECENT) {
       recent.removeFirst();
@@ -114,11 +132,26 @@ public final class Events {
     }
   }
 
-  private void add(String objectKey, Event e) {
+  private void add(String objectKey, Event e, String sourceNode) {
     Deque<Event> ring = byObject.computeIfAbsent(objectKey, k -> new ArrayDeque<>());
+    Deque<String> from = sources.computeIfAbsent(objectKey, k -> new ArrayDeque<>());
+    if (sourceNode != null && from.stream().filter(sourceNode::equals).count() >= AGENT_SHARE) {
+      // the node's own oldest in this object makes room (rings hold 50 at most: walked in place)
+      java.util.Iterator<Event> events = ring.iterator();
+      for (java.util.Iterator<String> it = from.iterator(); it.hasNext(); ) {
+        events.next();
+        if (sourceNode.equals(it.next())) {
+          it.remove();
+          events.remove();
+          break;
+        }
+      }
+    }
     ring.addLast(e);
+    from.addLast(sourceNode == null ? "" : sourceNode);
     while (ring.size() > keep) {
       ring.removeFirst();
+      from.removeFirst();
     }
   }
 
@@ -161,9 +194,13 @@ public final class Events {
   /** The object is gone: its events go too (from disk at the next flush). */
   public synchronized void forget(String objectKey) {
     if (objectKey.startsWith("node/")) {
-      agentBudgets.remove(objectKey.substring("node/".length()));
+      String node = objectKey.substring("node/".length());
+      for (AgentKind kind : AgentKind.values()) {
+        agentBudgets.remove(node + "|" + kind);
+      }
     }
     byObject.remove(objectKey);
+    sources.remove(objectKey);
     pending.removeIf(e -> e.object().equals(objectKey));
     forgotten.add(objectKey);
   }

@@ -148,8 +148,8 @@ final class NodeLifecycle {
     if (stateWriteError.isEmpty() != n.stateWriteError.isEmpty()) { // the node stays Ready: its pods run, it acts on its sets
       n.stateWriteError = AgentText.bounded(stateWriteError, AgentText.MESSAGE);
       if (n.stateWriteError.isEmpty()) {
-        events.recordFromAgent(n.name, Events.nodeKey(n.name), "Normal", "StateWritten", "the agent's state directory takes writes again");
-      } else if (events.recordFromAgent(n.name, Events.nodeKey(n.name), "Warning", "StateNotWritten", "the agent's state directory"
+        events.recordFromAgent(n.name, Events.AgentKind.CONDITIONS, List.of(Events.nodeKey(n.name)), "Normal", "StateWritten", "the agent's state directory takes writes again");
+      } else if (events.recordFromAgent(n.name, Events.AgentKind.CONDITIONS, List.of(Events.nodeKey(n.name)), "Warning", "StateNotWritten", "the agent's state directory"
           + " refuses writes (a full or failing disk): " + n.stateWriteError + "; it acts on its sets and writes them again every 5 s")) {
         log.warn("node {}: its agent's state directory refuses writes: {}", n.name, n.stateWriteError);
       }
@@ -159,11 +159,11 @@ final class NodeLifecycle {
       n.runtimeMessage = runtimeDown ? runtimeMessage : "";
       dirty.add(n.name);
       if (runtimeDown) {
-        if (events.recordFromAgent(n.name, Events.nodeKey(n.name), "Warning", "NodeNotReady", "container runtime unavailable: "
+        if (events.recordFromAgent(n.name, Events.AgentKind.CONDITIONS, List.of(Events.nodeKey(n.name)), "Warning", "NodeNotReady", "container runtime unavailable: "
             + runtimeMessage + "; tainted " + DaemonTolerations.NOT_READY)) {
           log.warn("node {} NotReady: its container runtime is unavailable: {}", n.name, runtimeMessage);
         }
-      } else if (events.recordFromAgent(n.name, Events.nodeKey(n.name), "Normal", "NodeReady", "container runtime available again")) {
+      } else if (events.recordFromAgent(n.name, Events.AgentKind.CONDITIONS, List.of(Events.nodeKey(n.name)), "Normal", "NodeReady", "container runtime available again")) {
         log.info("node {} Ready: its container runtime is back", n.name);
       }
       changed = true;

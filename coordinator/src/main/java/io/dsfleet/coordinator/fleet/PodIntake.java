@@ -73,6 +73,30 @@ final class PodIntake {
    */
   static final int MAX_MISNAMED = 8;
 
+  /** The pod was reported by this node before under the same DaemonSet, so its name was checked then, and nobody else holds it. */
+  private boolean ownName(NodeEntry n, PodStatus before, PodStatus p) {
+    return before != null && before.getNamespace().equals(p.getNamespace()) && before.getDaemonSet().equals(p.getDaemonSet())
+        && !heldByAnother(n, p);
+  }
+
+  /**
+   * The pod's name is one the coordinator gives a pod of its DaemonSet on this node (a DaemonSet
+   * whose name pod names cut must exist), and no other (DaemonSet, node) holds it.
+   */
+  private boolean namedFor(String nodeName, PodStatus p) {
+    String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
+    if (PodNames.truncates(p.getDaemonSet()) && !state.daemonSets.containsKey(dsKey)) {
+      return false;
+    }
+    return PodNames.isNameOf(p.getPodName(), p.getDaemonSet(), nodeName) && !heldByAnother(state.nodes.get(nodeName), p);
+  }
+
+  private boolean heldByAnother(NodeEntry n, PodStatus p) {
+    String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
+    String owner = state.podNames.ownerOf(dsKey, p.getPodName());
+    return owner != null && !owner.equals(dsKey + "|" + n.name);
+  }
+
   /** Waiting reasons of a container on its way up: not failures. */
   private static final java.util.Set<String> STARTING = java.util.Set.of("", "ContainerCreating", "PodInitializing");
 
@@ -82,6 +106,8 @@ final class PodIntake {
     if (n == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member; join first");
     }
+    // pods this node reported before: their names were checked then
+    Map<String, PodStatus> before = report.getFull() ? new HashMap<>(n.reported) : n.reported;
     if (report.getFull()) {
       n.reported.clear();
     }
@@ -98,7 +124,7 @@ final class PodIntake {
       }
       // a node reports its own pods only: a name the coordinator gives a pod of that DaemonSet on
       // another node would send that pod's logs, deletion and describe to this one
-      if (misnamed >= MAX_MISNAMED || !PodNames.isNameOf(p.getPodName(), p.getDaemonSet(), nodeName)) {
+      if (!ownName(n, before.get(p.getPodName()), p) && (misnamed >= MAX_MISNAMED || !namedFor(nodeName, p))) {
         misnamed++;
         dropped++;
         continue;
@@ -140,34 +166,36 @@ final class PodIntake {
    */
   private void failures(NodeEntry n, PodStatus p) {
     String ds = Events.dsKey(p.getNamespace(), p.getDaemonSet());
-    // a DaemonSet's events only for one that exists and is placed on this node: a report cannot make
-    // objects to hold events, nor fill another DaemonSet's (each keeps its last 50)
+    // a DaemonSet's events only for one that exists and is (or was) placed on this node: a report
+    // cannot make objects to hold events, nor fill another DaemonSet's (each keeps its last 50)
     String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
-    boolean known = state.daemonSets.containsKey(dsKey) && n.plan != null
-        && n.plan.desired().stream().anyMatch(a -> a.dsKey().equals(dsKey));
+    List<String> objects = state.daemonSets.containsKey(dsKey) && placedHere(n, dsKey)
+        ? List.of(ds, Events.nodeKey(n.name)) : List.of(Events.nodeKey(n.name));
     String podKey = p.getPodName() + "/";
     if (p.getReason().isEmpty()) {
       n.failureEvents.remove(podKey);
-    } else if (!p.getReason().equals(n.failureEvents.put(podKey, p.getReason()))) {
-      String message = "pod " + p.getPodName() + " on " + n.name + ": " + p.getMessage();
-      if (known) {
-        events.recordFromAgent(n.name, ds, "Warning", p.getReason(), message);
-      }
-      events.recordFromAgent(n.name, Events.nodeKey(n.name), "Warning", p.getReason(), message);
+    } else if (!p.getReason().equals(n.failureEvents.get(podKey))
+        && events.recordFromAgent(n.name, Events.AgentKind.PODS, objects, "Warning", p.getReason(),
+            "pod " + p.getPodName() + " on " + n.name + ": " + p.getMessage())) {
+      n.failureEvents.put(podKey, p.getReason()); // one dropped (over the node's budget) is tried again at the next report
     }
     for (var c : p.getContainersList()) {
       String key = podKey + c.getName();
       if (c.getReady()) {
         n.failureEvents.remove(key);
       } else if (c.getState().equals("waiting") && !STARTING.contains(c.getReason())
-          && !c.getReason().equals(n.failureEvents.put(key, c.getReason()))) {
-        String message = "pod " + p.getPodName() + " on " + n.name + ", container " + c.getName() + ": " + c.getMessage();
-        if (known) {
-          events.recordFromAgent(n.name, ds, "Warning", c.getReason(), message);
-        }
-        events.recordFromAgent(n.name, Events.nodeKey(n.name), "Warning", c.getReason(), message);
+          && !c.getReason().equals(n.failureEvents.get(key))
+          && events.recordFromAgent(n.name, Events.AgentKind.PODS, objects, "Warning", c.getReason(),
+              "pod " + p.getPodName() + " on " + n.name + ", container " + c.getName() + ": " + c.getMessage())) {
+        n.failureEvents.put(key, c.getReason());
       }
     }
+  }
+
+  /** The node's plan has a pod of the DaemonSet, or the coordinator sent it one's template (a pod being removed, say). */
+  private static boolean placedHere(NodeEntry n, String dsKey) {
+    return (n.plan != null && n.plan.desired().stream().anyMatch(a -> a.dsKey().equals(dsKey)))
+        || n.sentWithTemplate.stream().anyMatch(k -> k.startsWith(dsKey + "@"));
   }
 
   /** The node applied a desired set: orphans it carried are now the node's to keep, and forgotten here. */

@@ -60,6 +60,12 @@ final class PodNameIndex implements PodNames.Namer {
     owners.computeIfAbsent(namespace(dsKey), x -> new HashMap<>()).putIfAbsent(podName, dsKey + "|" + node);
   }
 
+  /** Who holds {@code podName} in the namespace of {@code dsKey} ("ds key|node"), or null. */
+  String ownerOf(String dsKey, String podName) {
+    Map<String, String> held = owners.get(namespace(dsKey));
+    return held == null ? null : held.get(podName);
+  }
+
   void forgetNode(String node) {
     String suffix = "|" + node;
     owners.values().forEach(m -> m.values().removeIf(o -> o.endsWith(suffix)));

@@ -46,11 +46,15 @@ public final class PodNames {
 
   /**
    * Whether {@code podName} is a name this scheme gives a pod of {@code dsName} on {@code nodeName}
-   * (a surge's second name included): what a node reports about its pods names itself only. A name
-   * of another shape is refused before anything is hashed.
+   * (a surge's second name included), or the name coordinators gave it before this scheme
+   * ({@link #legacyName}): what a node reports about its pods names itself only. A name of another
+   * shape is refused before anything is hashed.
    */
   public static boolean isNameOf(String podName, String dsName, String nodeName) {
     String base = podName.endsWith(SURGE) ? podName.substring(0, podName.length() - SURGE.length()) : podName;
+    if (base.equals(legacyName(dsName, nodeName))) {
+      return true;
+    }
     String prefix = (dsName.length() > MAX_BASE ? dsName.substring(0, MAX_BASE) : dsName) + "-";
     if (base.length() != prefix.length() + SUFFIX || !base.startsWith(prefix)) {
       return false;
@@ -61,6 +65,26 @@ public final class PodNames {
       }
     }
     return false;
+  }
+
+  /**
+   * Whether pod names of {@code dsName} keep only the first {@value #MAX_BASE} characters of it:
+   * then another DaemonSet's name can share that start, and a name made for it could be searched
+   * for (by hashing) until it equals another node's pod's: the DaemonSet must exist.
+   */
+  public static boolean truncates(String dsName) {
+    return dsName.length() > MAX_BASE;
+  }
+
+  /**
+   * The name coordinators before 2026-11-30 gave the pod of a DaemonSet on a node: "{DaemonSet}-{5
+   * hex digits of the node name's CRC-32}". A pod keeps its name through rolling updates that do
+   * not surge and OnDelete, so an upgraded fleet may still run pods so named.
+   */
+  public static String legacyName(String dsName, String nodeName) {
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(nodeName.getBytes(StandardCharsets.UTF_8));
+    return dsName + "-" + String.format("%05x", crc.getValue() & 0xFFFFF);
   }
 
   /** What a surge's second pod name adds to the first (Planner.surgeName). */

@@ -229,6 +229,23 @@ class NodeLifecycleTest {
     h.clock.advance(java.time.Duration.ofMillis(Events.AGENT_REFILL_MILLIS));
     h.fleet.heartbeat("n0", false, "");
     h.fleet.heartbeat("n0", true, "down");
-    assertThat(h.fleet.eventsAfter(before, o -> o.equals(Events.nodeKey("n0")))).as("one more after 10 s").hasSize(Events.AGENT_BURST + 1);
+    assertThat(h.fleet.eventsAfter(before, o -> o.equals(Events.nodeKey("n0")))).as("one more after the refill").hasSize(Events.AGENT_BURST + 1);
+  }
+
+  /** Pods failing on a node (a registry down: every pod's pull fails) spend a budget of their own: the runtime going down still shows. */
+  @Test
+  void failingPodsNeverSilenceTheNodesOwnConditions() {
+    nodes(1);
+    long before = h.fleet.events(o -> true).seq();
+    for (int i = 0; i < Events.AGENT_BURST * 2; i++) {
+      h.fleet.reportPods("n0", io.dsfleet.proto.v1.PodStatusReport.newBuilder().setFull(true)
+          .addPods(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent")
+              .setPodName(io.dsfleet.coordinator.plan.PodNames.name("agent", "n0", 0)).setPhase("Pending")
+              .setReason(i % 2 == 0 ? "ErrImagePull" : "ImagePullBackOff")).build());
+    }
+    h.fleet.heartbeat("n0", true, "docker down");
+    assertThat(h.fleet.eventsAfter(before, o -> true)).extracting(r -> r.event().reason())
+        .filteredOn(r -> !r.equals("NodeNotReady")).hasSize(Events.AGENT_BURST);
+    assertThat(h.fleet.eventsAfter(before, o -> true)).extracting(r -> r.event().reason()).contains("NodeNotReady");
   }
 }

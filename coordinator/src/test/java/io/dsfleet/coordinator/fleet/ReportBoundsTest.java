@@ -95,6 +95,21 @@ class ReportBoundsTest {
       assertThat(h.fleet.events(Events.dsKey("ops", "gpu"))).as("gpu is not placed on node-a").noneMatch(e -> e.reason().equals("SecretRotated"));
       assertThat(h.fleet.events(Events.nodeKey("node-a"))).as("the node's own events say it").anyMatch(e -> e.reason().equals("SecretRotated"));
 
+      // a pod named as coordinators before 2026-11-30 named it (kept through rollouts without surge) is the node's own
+      String legacy = PodNames.legacyName("agent", "node-a");
+      h.fleet.reportPods("node-a", PodStatusReport.newBuilder().setFull(true).addPods(pod("ops", "agent", legacy, "", "")).build());
+      assertThat(h.fleet.node("node-a", true).pods()).extracting(PodStatus::getPodName).containsExactly(legacy);
+      // pod names keep 52 characters of a DaemonSet's name: an invented DaemonSet sharing them (whose
+      // names the node could hash until one equals another node's pod's) counts only if it exists
+      String longName = "a-helm-release-with-a-long-name-prometheus-node-exporter"; // 56 characters
+      h.fleet.apply(FleetHarness.manifest("metadata.name", longName, "spec.selector.matchLabels", "{app: long}",
+          "spec.template.metadata.labels", "{app: long}"), "test", false);
+      String invented = longName.substring(0, 52) + "-x";
+      h.fleet.reportPods("node-a", PodStatusReport.newBuilder().setFull(true)
+          .addPods(pod("ops", invented, PodNames.name(invented, "node-a", 0), "", ""))
+          .addPods(pod("ops", longName, PodNames.name(longName, "node-a", 0), "", "")).build());
+      assertThat(h.fleet.node("node-a", true).pods()).extracting(PodStatus::getDaemonSet).containsExactly(longName);
+
       // names that are not the node's, past the few checked, cost no more hashing: the rest of the report is dropped
       PodStatusReport.Builder many = PodStatusReport.newBuilder().setFull(true);
       for (int i = 0; i < PodIntake.MAX_MISNAMED; i++) {
@@ -103,6 +118,32 @@ class ReportBoundsTest {
       many.addAllPods(attacker.running.values());
       h.fleet.reportPods("node-a", many.build());
       assertThat(h.fleet.nodes().stream().filter(n -> n.name().equals("node-a")).findFirst().orElseThrow().pods()).isEmpty();
+    }
+  }
+
+  /**
+   * A node running a DaemonSet's pod that fails in ever new ways: its failures fill at most a share
+   * of the DaemonSet's kept events, and the other nodes' stay (a review: one node pushed out the
+   * DaemonSet's last 50 in minutes).
+   */
+  @Test
+  void oneNodesFailuresFillOnlyItsShareOfADaemonSetsEvents() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(FleetHarness.manifest(), "test", false);
+      FleetHarness.Agent other = h.agent("node-b");
+      FleetHarness.Agent noisy = h.agent("node-a");
+      other.runDesired(true);
+      noisy.runDesired(true);
+      String otherPod = other.last().getPods(0).getPodName();
+      h.fleet.reportPods("node-b", PodStatusReport.newBuilder().setFull(true).addPods(pod("ops", "agent", otherPod, "OOMKilled", "once")).build());
+      String noisyPod = noisy.last().getPods(0).getPodName();
+      for (int i = 0; i < 400; i++) {
+        h.clock.advance(java.time.Duration.ofMillis(Events.AGENT_REFILL_MILLIS));
+        h.fleet.reportPods("node-a", PodStatusReport.newBuilder().setFull(true).addPods(pod("ops", "agent", noisyPod, "Reason" + i, "")).build());
+      }
+      var kept = h.fleet.events(Events.dsKey("ops", "agent"));
+      assertThat(kept).filteredOn(e -> e.message().contains("on node-a")).hasSizeLessThanOrEqualTo(Events.AGENT_SHARE);
+      assertThat(kept).as("the other node's failure stays").anyMatch(e -> e.reason().equals("OOMKilled") && e.message().contains("on node-b"));
     }
   }
 
