@@ -55,6 +55,30 @@ public final class SecretBox {
     return new SecretBox(k, keyFile);
   }
 
+  /**
+   * An HMAC-SHA256 of {@code file} under a key derived from this box's for {@code purpose} alone
+   * (HMAC of the purpose under the key): who holds the file and not the key can neither make one
+   * that matches nor alter the file unnoticed.
+   */
+  public byte[] mac(String purpose, Path file) throws java.io.IOException {
+    try {
+      javax.crypto.Mac derive = javax.crypto.Mac.getInstance("HmacSHA256");
+      derive.init(new SecretKeySpec(key.getEncoded(), "HmacSHA256"));
+      byte[] purposeKey = derive.doFinal(("dsfleet " + purpose).getBytes(StandardCharsets.UTF_8));
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(purposeKey, "HmacSHA256"));
+      try (java.io.InputStream in = Files.newInputStream(file)) {
+        byte[] buf = new byte[65536];
+        for (int n; (n = in.read(buf)) > 0; ) {
+          mac.update(buf, 0, n);
+        }
+      }
+      return mac.doFinal();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HMAC-SHA256 is not available: " + e.getMessage(), e);
+    }
+  }
+
   public static boolean isSealed(byte[] data) {
     return data.length >= MAGIC.length && Arrays.equals(data, 0, MAGIC.length, MAGIC, 0, MAGIC.length);
   }

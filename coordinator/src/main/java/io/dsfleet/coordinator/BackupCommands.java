@@ -12,10 +12,30 @@ import picocli.CommandLine.Parameters;
 /**
  * ds-coordinator backup and restore: a consistent copy of the store (SQLite's VACUUM INTO, safe
  * while the coordinator runs), and a data directory made from one. Secrets stay sealed in the
- * copy: the key that opens them is in pki/, which is backed up apart (docs/operations.md).
+ * copy: the key that opens them is in pki/, which is backed up apart (docs/operations.md). A
+ * backup's HMAC under a key derived from that one goes beside it (FILE.mac), and restore checks
+ * it: before 2026-12-05 an edited backup (a join token of its own, a revoked certificate's record
+ * made valid) was restored as it was, and a replica token so planted got the CA's key (a review).
  */
 final class BackupCommands {
   private BackupCommands() {}
+
+  /** What a backup's MAC is for: the key derived for it serves nothing else. */
+  static final String PURPOSE = "backup v1";
+
+  /** Where a backup's MAC goes: beside it. */
+  static Path macFile(Path backup) {
+    return backup.resolveSibling(backup.getFileName() + ".mac");
+  }
+
+  /** The data directory's Secrets key (it must exist: a store was made with it, or pki/ was restored). */
+  private static io.dsfleet.common.SecretBox box(Path dataDir) {
+    Path key = SqliteStore.secretsKey(dataDir);
+    if (!Files.exists(key)) {
+      throw new IllegalStateException("no " + key + ": a backup's MAC is made and checked with it");
+    }
+    return io.dsfleet.common.SecretBox.loadOrCreate(key);
+  }
 
   @Command(name = "backup", mixinStandardHelpOptions = true, description = "Copy the store to FILE (the coordinator may be running).")
   static final class Backup implements Callable<Integer> {
@@ -39,13 +59,19 @@ final class BackupCommands {
         System.err.println("ds-coordinator: no store in " + options.dataDir());
         return 2;
       }
+      Path mac = macFile(file);
+      if (Files.exists(mac)) {
+        System.err.println("ds-coordinator: " + mac + " exists; a backup never overwrites");
+        return 2;
+      }
       try (SqliteStore store = new SqliteStore(options.dataDir())) {
         store.copyTo(file);
+        io.dsfleet.common.OwnerOnlyFiles.write(mac, java.util.HexFormat.of().formatHex(box(options.dataDir()).mac(PURPOSE, file)) + "\n");
         long[] at = store.appliedEntry();
-        System.out.println("backed up " + options.dataDir().resolve("dsfleet.db") + " to " + file
+        System.out.println("backed up " + options.dataDir().resolve("dsfleet.db") + " to " + file + " (and its MAC to " + mac + ")"
             + (at[1] > 0 ? " (replica's log index " + at[1] + ")" : ""));
         return 0;
-      } catch (StoreException e) {
+      } catch (StoreException | java.io.IOException | java.io.UncheckedIOException | IllegalStateException e) {
         System.err.println("ds-coordinator: " + e.getMessage());
         return 1;
       }
@@ -58,8 +84,12 @@ final class BackupCommands {
     @CommandLine.Mixin
     CoordinatorMain.Settings settings;
 
-    @Parameters(paramLabel = "FILE", description = "A copy made by ds-coordinator backup.")
+    @Parameters(paramLabel = "FILE", description = "A copy made by ds-coordinator backup (its MAC beside it, FILE.mac).")
     Path file;
+
+    @CommandLine.Option(names = "--unverified", description = "Restore a backup that has no FILE.mac (made before 2026-12-05)"
+        + " without checking that it is unaltered: only one kept where nobody else could write.")
+    boolean unverified;
 
     @Override
     public Integer call() {
@@ -79,15 +109,34 @@ final class BackupCommands {
             + " backup's Secrets are sealed with) first");
         return 2;
       }
+      Path mac = macFile(file);
+      if (!Files.exists(mac) && !unverified) {
+        System.err.println("ds-coordinator: no " + mac + ": nothing shows that " + file + " is the backup as made (a backup"
+            + " holds join tokens, certificates' records and sealed Secrets, all taken as they are); backups made before"
+            + " 2026-12-05 have none: restore one with --unverified only if nobody else could write where it was kept");
+        return 2;
+      }
       try {
         io.dsfleet.common.OwnerOnlyFiles.directory(dir); // a directory another user owns is refused before the store goes in
         SqliteStore.replaceWith(dir, file);
+        if (!unverified) { // the copy checked, not the file it came from: nothing can change in between
+          byte[] expected;
+          try {
+            expected = java.util.HexFormat.of().parseHex(io.dsfleet.common.OwnerOnlyFiles.read(mac).strip());
+          } catch (IllegalArgumentException e) {
+            throw new StoreException(mac + " is not a MAC (hex): " + e.getMessage(), e);
+          }
+          if (!java.security.MessageDigest.isEqual(expected, box(dir).mac(PURPOSE, dir.resolve("dsfleet.db")))) {
+            throw new StoreException(file + " does not match " + mac + ": it was altered, or backed up with another"
+                + " pki/secrets.key; nothing restored", null);
+          }
+        }
         try (SqliteStore store = new SqliteStore(dir)) {
           store.objects(); // the Secrets open with this key, or the restore stops here
           // a new group's log starts empty: the copy no longer names a position in the old one
           store.applyEntry(0, 0, () -> null);
         }
-      } catch (java.io.UncheckedIOException | StoreException e) {
+      } catch (java.io.IOException | java.io.UncheckedIOException | StoreException | IllegalStateException e) {
         System.err.println("ds-coordinator: restore failed: " + e.getMessage());
         try {
           Files.deleteIfExists(dir.resolve("dsfleet.db"));

@@ -160,6 +160,47 @@ class ReplicaCliTest {
         .contains("already holds a store");
   }
 
+  /**
+   * A review edited a backup (a replica join token of its own, with a far expiry) and restore took
+   * it: the token then got the CA's key. A backup's MAC (keyed from pki/secrets.key, which the
+   * backup does not hold) goes beside it; restore checks the copy it made and keeps nothing that
+   * does not match. A backup without one is restored only when told to.
+   */
+  @Test
+  void anAlteredBackupIsNotRestored() throws Exception {
+    Path data = dir.resolve("data");
+    try (CoordinatorServer server = new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false).start()) {
+      server.fleet().apply("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"settings\"}, \"data\": {\"k\": \"v\"}}",
+          "test", false);
+    }
+    Path backup = dir.resolve("backup.db");
+    String none = dir.resolve("none.yaml").toString();
+    assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).exit()).isZero();
+    Path mac = dir.resolve("backup.db.mac");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(mac))).isEqualTo("rw-------");
+    try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + backup); var st = db.createStatement()) {
+      st.executeUpdate("UPDATE objects SET json = replace(json, '\"k\":\"v\"', '\"k\":\"w\"')");
+    }
+    Path restored = dir.resolve("restored");
+    Files.createDirectories(restored.resolve("pki"));
+    Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(restored));
+    Result altered = run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString());
+    assertThat(altered.exit()).isEqualTo(1);
+    assertThat(altered.err()).contains("does not match " + mac);
+    assertThat(restored.resolve("dsfleet.db")).as("nothing restored").doesNotExist();
+
+    Files.delete(mac);
+    Result unchecked = run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString());
+    assertThat(unchecked.exit()).isEqualTo(2);
+    assertThat(unchecked.err()).contains("no " + mac, "--unverified");
+    assertThat(restored.resolve("dsfleet.db")).doesNotExist();
+    Result told = run(new CoordinatorMain(), "restore", "--unverified", "--data-dir", restored.toString(), "--config", none, backup.toString());
+    assertThat(told.exit()).as(told.err()).isZero();
+    try (SqliteStore store = new SqliteStore(restored)) {
+      assertThat(store.objects()).singleElement().satisfies(o -> assertThat(o.json()).contains("\"k\":\"w\""));
+    }
+  }
+
   private static String[] with(List<String> common, String... args) {
     List<String> all = new ArrayList<>(List.of(args));
     all.addAll(common);
