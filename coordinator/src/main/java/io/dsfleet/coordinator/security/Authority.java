@@ -53,17 +53,38 @@ public final class Authority {
     this.store = store;
     this.clock = clock;
     this.nodeCertTtl = nodeCertTtl;
-    store.deleteCertificatesExpiredBefore(clock.millis());
+    List<IssuedCertificate> records = store.certificates();
+    long horizon = purgeHorizon(clock.millis(), records);
+    if (horizon > 0 && records.stream().anyMatch(c -> c.notAfterMillis() < horizon)) {
+      store.deleteCertificatesExpiredBefore(horizon);
+      records = records.stream().filter(c -> c.notAfterMillis() >= horizon).toList();
+    }
     for (StoredToken t : store.tokens()) {
       tokens.put(t.id(), t);
     }
-    for (IssuedCertificate c : store.certificates()) {
+    for (IssuedCertificate c : records) {
       serialsByName.computeIfAbsent(c.role() + "/" + c.name(), k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(c.serial());
       issued.put(c.serial(), c);
       if (c.revokedMillis() != 0) {
         revoked.add(c.serial());
       }
     }
+  }
+
+  /** How long past its expiry a certificate's record is kept: a clock that jumped ahead purges no record still in use. */
+  static final Duration RECORDS_KEPT_PAST_EXPIRY = Duration.ofDays(30);
+
+  /**
+   * Records of certificates that expired before this are deleted at start (0: none): a record's
+   * absence means revoked, so the time is the earlier of this clock's and the newest issuance
+   * recorded, less {@link #RECORDS_KEPT_PAST_EXPIRY}. Before 2026-12-05 it was this clock's time:
+   * a leader whose clock ran 31 days fast deleted every node's record at the start of its term,
+   * revoking the whole fleet in the group's replicated store (a review).
+   */
+  static long purgeHorizon(long nowMillis, List<IssuedCertificate> records) {
+    long newest = records.stream().mapToLong(IssuedCertificate::issuedMillis).max().orElse(0);
+    long horizon = Math.min(nowMillis, newest) - RECORDS_KEPT_PAST_EXPIRY.toMillis();
+    return Math.max(0, horizon);
   }
 
   /**
