@@ -153,9 +153,10 @@ final class StoreStateMachine extends BaseStateMachine {
     }
     StoreCommand.Outcome outcome;
     try {
-      byte[] plain = box.open(entry.getStateMachineLogEntry().getLogData().toByteArray(), ENTRY_CONTEXT);
-      StoreCommand command = StoreCommand.decode(plain);
-      outcome = store.applyEntry(term, index, () -> command.term() != term
+      StoreCommand command = readable(entry.getStateMachineLogEntry().getLogData().toByteArray(), index);
+      outcome = store.applyEntry(term, index, () -> command == null
+          ? new StoreCommand.Outcome("refused", "not an entry this group's replicas wrote", null)
+          : command.term() != term
           ? new StoreCommand.Outcome("fenced", "proposed by the leader of term " + command.term()
               + ", committed in term " + term, null)
           : command.applyTo(store));
@@ -168,6 +169,29 @@ final class StoreStateMachine extends BaseStateMachine {
     }
     updateLastAppliedTermIndex(term, index);
     return CompletableFuture.completedFuture(Message.valueOf(ByteString.copyFrom(StoreCommand.encode(outcome))));
+  }
+
+  /**
+   * The command of an entry, or null for one no replica of this group wrote: not sealed with the
+   * group's key, or sealed with another key, for something else, or altered. Every replica holds
+   * the same key, so each finds the same and refuses it alike (applied as a refusal, the position
+   * moves on). Before 2026-12-05 a client holding a replica certificate wrote plaintext entries
+   * that were applied, and a junk entry stopped every replica, again at each replay (a review). An
+   * entry that opens with the key but is no command this replica knows was written by a replica
+   * (a newer version, say): that still stops this one, as any entry it cannot apply.
+   */
+  private StoreCommand readable(byte[] data, long index) {
+    byte[] plain;
+    try {
+      if (!io.dsfleet.common.SecretBox.isSealed(data)) {
+        throw new IllegalStateException("not sealed");
+      }
+      plain = box.open(data, ENTRY_CONTEXT);
+    } catch (IllegalStateException e) {
+      log.warn("replicated store: log entry {} was not written by a replica of this group ({}); refused", index, e.getMessage());
+      return null;
+    }
+    return StoreCommand.decode(plain);
   }
 
   /**

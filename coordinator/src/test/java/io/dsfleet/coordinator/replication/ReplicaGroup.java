@@ -102,6 +102,41 @@ final class ReplicaGroup implements AutoCloseable {
     return r;
   }
 
+  /**
+   * Sends {@code entry} as a Raft client request to the group, the client holding a replica
+   * certificate of the group's CA (a removed replica's, say) but not the group's Secrets key.
+   * Returns the reply's exception, or null when Raft took the entry.
+   */
+  Throwable appendAsClient(byte[] entry) throws Exception {
+    KeyPair keys = Pki.newKeyPair();
+    X509Certificate cert = CertificateAuthority.issue(ca, caKey, keys.getPublic(), new Pki.Subject("gone", Pki.REPLICAS),
+        Pki.Purpose.PEER, List.of("127.0.0.1"), Duration.ofDays(1));
+    java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+    store.load(null, null);
+    store.setKeyEntry("peer", keys.getPrivate(), new char[0], new X509Certificate[] {cert, ca});
+    javax.net.ssl.KeyManagerFactory km = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    km.init(store, new char[0]);
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("ca", ca);
+    javax.net.ssl.TrustManagerFactory tm = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tm.init(trust);
+    org.apache.ratis.conf.Parameters parameters = new org.apache.ratis.conf.Parameters();
+    org.apache.ratis.grpc.GrpcConfigKeys.TLS.setConf(parameters, new org.apache.ratis.grpc.GrpcTlsConfig(km.getKeyManagers()[0],
+        (javax.net.ssl.X509TrustManager) tm.getTrustManagers()[0], true));
+    List<org.apache.ratis.protocol.RaftPeer> members = peers.stream().filter(p -> running.containsKey(p.id()))
+        .map(p -> org.apache.ratis.protocol.RaftPeer.newBuilder().setId(p.id()).setAddress(p.peerAddress()).build()).toList();
+    try (org.apache.ratis.client.RaftClient client = org.apache.ratis.client.RaftClient.newBuilder()
+        .setProperties(new org.apache.ratis.conf.RaftProperties()).setParameters(parameters)
+        .setRaftGroup(org.apache.ratis.protocol.RaftGroup.valueOf(Replica.groupId("test"), members))
+        .setRetryPolicy(org.apache.ratis.retry.RetryPolicies.retryUpToMaximumCountWithFixedSleep(20,
+            org.apache.ratis.util.TimeDuration.valueOf(200, java.util.concurrent.TimeUnit.MILLISECONDS))).build()) {
+      var reply = client.io().send(org.apache.ratis.protocol.Message.valueOf(
+          org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(entry)));
+      return reply.isSuccess() ? null : reply.getException();
+    }
+  }
+
   void stop(String id) {
     running.remove(id).close();
   }

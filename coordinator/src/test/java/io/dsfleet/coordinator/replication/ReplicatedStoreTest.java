@@ -204,6 +204,38 @@ class ReplicatedStoreTest {
     }
   }
 
+  /**
+   * A review's client holding a replica certificate of the fleet's CA (a removed replica keeps its
+   * own) but not the group's Secrets key: its plaintext command was applied (a join token of its
+   * own), and a junk entry stopped the replica, again at each replay of its log. Entries not sealed
+   * with the group's key are applied as refusals, alike on every replica.
+   */
+  @Test
+  void anEntryNoReplicaSealedIsRefusedAndStopsNoReplica() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 1, 10_000)) {
+      group.form();
+      Replica leader = group.leader();
+      write(group, "before", 1);
+      var planted = new io.dsfleet.coordinator.store.Store.StoredToken("fffff1", "planted", "an unsealed entry", 1, 4_102_444_800_000L,
+          0, 0, "replica/evil", 1);
+      byte[] plain = StoreCommand.of(leader.currentTerm(), "putToken", planted).encode();
+      Files.createDirectories(root.resolve("other"));
+      byte[] otherKey = io.dsfleet.common.SecretBox.loadOrCreate(root.resolve("other/secrets.key")).seal(plain, StoreStateMachine.ENTRY_CONTEXT);
+      for (byte[] entry : List.of("junk".getBytes(java.nio.charset.StandardCharsets.UTF_8), plain, otherKey)) {
+        group.appendAsClient(entry);
+      }
+      List<String> after = write(group, "after", 1);
+      assertThat(leader.failed()).isFalse();
+      assertThat(leader.store().tokens()).noneMatch(t -> t.id().equals("fffff1"));
+      assertThat(names(leader)).contains(after.get(0));
+      group.stop(leader.id());
+      Replica again = group.start(leader.id());
+      Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> again.servingTerm() != 0);
+      assertThat(again.failed()).as("its log replayed, the refused entries with it").isFalse();
+      assertThat(again.store().tokens()).noneMatch(t -> t.id().equals("fffff1"));
+    }
+  }
+
   @Test
   void aPeerWhoseCertificateIsNotAReplicasIsRefused() throws Exception {
     try (ReplicaGroup group = new ReplicaGroup(root, 2, 10_000)) {
