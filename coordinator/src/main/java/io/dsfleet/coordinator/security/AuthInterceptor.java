@@ -46,6 +46,12 @@ public final class AuthInterceptor implements ServerInterceptor {
 
   /** How long a caller without a certificate may keep a call open: a join takes milliseconds. */
   static final java.time.Duration ANONYMOUS_CALL_LIMIT = java.time.Duration.ofSeconds(10);
+  /**
+   * A replica's join (by token) streams it a copy of the store, which at a large fleet takes more
+   * than 10 s on a slow link: as long as the joining side waits for it (ds-coordinator join's
+   * deadline). Before 2026-12-05 it was cut at 10 s like any call without a certificate (a review).
+   */
+  static final java.time.Duration REPLICA_JOIN_LIMIT = java.time.Duration.ofSeconds(120);
 
   private final boolean insecure;
   private final java.util.function.Supplier<Authority> authority;
@@ -80,7 +86,7 @@ public final class AuthInterceptor implements ServerInterceptor {
     }
     if (caller.kind() == Caller.Kind.ANONYMOUS) {
       // a join that never sends its request would hold its connection open (not idle) for ever
-      call = new TimeLimited<>(call, timer, ANONYMOUS_CALL_LIMIT);
+      call = new TimeLimited<>(call, timer, method.equals(REPLICA_JOIN) ? REPLICA_JOIN_LIMIT : ANONYMOUS_CALL_LIMIT);
     }
     return Contexts.interceptCall(Context.current().withValue(Caller.KEY, caller), call, headers, next);
   }
