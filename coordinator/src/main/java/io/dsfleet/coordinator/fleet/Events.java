@@ -62,7 +62,7 @@ public final class Events {
    */
   static final int AGENT_BURST = 25;
   static final long AGENT_REFILL_MILLIS = 30_000;
-  /** The most of one object's kept events a single node's agent may have caused: it cannot push out the rest. */
+  /** The most of another object's kept events (a DaemonSet's) a single node's agent may have caused: it cannot push out the rest. */
   static final int AGENT_SHARE = 10;
 
   /** What a node's agent causes events about. */
@@ -76,14 +76,14 @@ public final class Events {
   }
 
   private final Map<String, Budget> agentBudgets = new HashMap<>();
-  /** Per object, the node whose agent caused each kept event (null for the others), in the ring's order. */
+  /** Per object, the node whose agent caused each kept event ("" for the others), in the ring's order. */
   private final Map<String, Deque<String>> sources = new HashMap<>();
 
   /**
    * Records one event that {@code node}'s agent caused on each of {@code objectKeys}, unless the
    * node used up its budget of that kind ({@link #AGENT_BURST}); returns whether it was recorded
-   * (what it says stays in the node's conditions and pods, which views show). In each object's
-   * kept events the node has at most {@link #AGENT_SHARE}: its own oldest make room. The first
+   * (what it says stays in the node's conditions and pods, which views show). In each other
+   * object's kept events the node has at most {@link #AGENT_SHARE}: its own oldest make room. The first
    * event dropped after one recorded is logged.
    */
   public synchronized boolean recordFromAgent(String node, AgentKind kind, List<String> objectKeys, String type, String reason,
@@ -135,7 +135,8 @@ public final class Events {
   private void add(String objectKey, Event e, String sourceNode) {
     Deque<Event> ring = byObject.computeIfAbsent(objectKey, k -> new ArrayDeque<>());
     Deque<String> from = sources.computeIfAbsent(objectKey, k -> new ArrayDeque<>());
-    if (sourceNode != null && from.stream().filter(sourceNode::equals).count() >= AGENT_SHARE) {
+    if (sourceNode != null && !objectKey.equals(nodeKey(sourceNode))
+        && from.stream().filter(sourceNode::equals).count() >= AGENT_SHARE) {
       // the node's own oldest in this object makes room (rings hold 50 at most: walked in place)
       java.util.Iterator<Event> events = ring.iterator();
       for (java.util.Iterator<String> it = from.iterator(); it.hasNext(); ) {
