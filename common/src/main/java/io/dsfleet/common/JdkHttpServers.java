@@ -17,8 +17,8 @@ import java.util.concurrent.TimeUnit;
  * 2026-12-05) kept every other client waiting 10-15 s, again and again for as long as the sender
  * opened new ones. {@link #threads} makes a thread for each connection being read, up to the
  * connection cap and {@link #MAX_THREADS}: a stalled connection holds only its own thread, and a
- * sender has to hold that many connections to keep others out; requests are still answered a few
- * at a time ({@link #atMost}), as with the fixed pools before.
+ * sender has to hold that many connections to keep others out; the servers still answer their
+ * known callers a few at a time, as the fixed pools did.
  */
 public final class JdkHttpServers {
   private JdkHttpServers() {}
@@ -80,29 +80,6 @@ public final class JdkHttpServers {
    * a sender needs 256 stalled connections to keep others out (32 before).
    */
   static final int MAX_THREADS = 256;
-
-  /**
-   * Runs {@code handler} for at most {@code permits} requests at once; the others wait for a turn
-   * on their threads. The threads read requests (a stalled one holds only its own); this bounds
-   * what reading costs and what answering costs apart.
-   */
-  public static com.sun.net.httpserver.HttpHandler atMost(int permits, com.sun.net.httpserver.HttpHandler handler) {
-    java.util.concurrent.Semaphore turns = new java.util.concurrent.Semaphore(permits);
-    return exchange -> {
-      try {
-        turns.acquire();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        exchange.close();
-        return;
-      }
-      try {
-        handler.handle(exchange);
-      } finally {
-        turns.release();
-      }
-    };
-  }
 
   /**
    * At most {@code count} threads, made when needed and ended after 30 s idle; connections beyond

@@ -43,6 +43,13 @@ public final class Dashboard implements AutoCloseable {
 
   private final HttpServer server;
   private final ExecutorService threads;
+  /**
+   * Requests of logged-in callers answered at once, as by the 16 threads before 2026-12-05 (8 of
+   * them log streams at most); taken after the login is checked, so callers without one cannot hold
+   * them (a review's 16 POSTs announcing bodies they never sent held every turn 10-15 s).
+   */
+  static final int ANSWERING = LogStreams.MAX_STREAMING + 8;
+  private final java.util.concurrent.Semaphore answering = new java.util.concurrent.Semaphore(ANSWERING);
   private final Supplier<Fleet> fleet;
   private final Supplier<Authority> authority;
   private final Logins logins;
@@ -77,8 +84,7 @@ public final class Dashboard implements AutoCloseable {
     // the JDK's server reads requests and shakes hands on these threads too: one a connection being served
     threads = io.dsfleet.common.JdkHttpServers.threads("dashboard");
     server.setExecutor(threads);
-    // answered 16 at a time, as by the 16 threads before (8 of them log streams' at most)
-    server.createContext("/", io.dsfleet.common.JdkHttpServers.atMost(LogStreams.MAX_STREAMING + 8, this::handle));
+    server.createContext("/", this::handle);
     server.start();
     log.info("dashboard on {}://{}:{}/ (log in with dsctl dashboard)", insecure ? "http" : "https", at.getHostString(), port());
   }
@@ -126,19 +132,16 @@ public final class Dashboard implements AutoCloseable {
         send(x, 503, "text/plain", "this coordinator replica does not lead now: open the leader's dashboard\n");
         return;
       }
-      if (x.getRequestMethod().equals("POST")) {
-        act(x, f, who, path);
+      // answered a few at a time once logged in (a caller without a login holds only its own thread)
+      if (!answering.tryAcquire(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        send(x, 503, "text/plain", "the dashboard is answering " + ANSWERING + " requests already; try again\n");
         return;
       }
-      if (startsWork(path) && !fromThisSite(x)) {
-        send(x, 403, "text/plain", "another site's page does not read this dashboard's logs or live parts\n");
-        return;
+      try {
+        answer(x, f, who, path);
+      } finally {
+        answering.release();
       }
-      if (!x.getRequestMethod().equals("GET")) {
-        send(x, 405, "text/plain", "GET or POST\n");
-        return;
-      }
-      page(x, f, who, path);
     } catch (ControlException e) {
       int status = switch (e.code()) {
         case NOT_FOUND -> 404;
@@ -155,6 +158,22 @@ public final class Dashboard implements AutoCloseable {
     } finally {
       x.close(); // after the answer, an error's included
     }
+  }
+
+  private void answer(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException, InterruptedException {
+    if (x.getRequestMethod().equals("POST")) {
+      act(x, f, who, path);
+      return;
+    }
+    if (startsWork(path) && !fromThisSite(x)) {
+      send(x, 403, "text/plain", "another site's page does not read this dashboard's logs or live parts\n");
+      return;
+    }
+    if (!x.getRequestMethod().equals("GET")) {
+      send(x, 405, "text/plain", "GET or POST\n");
+      return;
+    }
+    page(x, f, who, path);
   }
 
   private void page(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException, InterruptedException {

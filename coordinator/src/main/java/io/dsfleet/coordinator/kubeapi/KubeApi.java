@@ -47,6 +47,13 @@ public final class KubeApi implements AutoCloseable {
 
   private final HttpServer server;
   private final ExecutorService threads;
+  /**
+   * Requests of known callers answered at once, as by the 32 threads before 2026-12-05 (16 of
+   * them watches at most); taken after the credential is checked, so callers without one cannot
+   * hold them (a review's 32 POSTs announcing bodies they never sent held every turn 10-15 s).
+   */
+  static final int ANSWERING = 16 + KubeWatch.MAX_WATCHES;
+  private final java.util.concurrent.Semaphore answering = new java.util.concurrent.Semaphore(ANSWERING);
   private final Supplier<Fleet> fleet;
   private final Supplier<Authority> authority;
   private final boolean insecure;
@@ -89,8 +96,7 @@ public final class KubeApi implements AutoCloseable {
     // and each watch holds one while it lasts (25 s at most): one a connection being served
     threads = io.dsfleet.common.JdkHttpServers.threads("kube-api");
     server.setExecutor(threads);
-    // answered 32 at a time, as by the 32 threads before (16 of them are watches' at most)
-    server.createContext("/", io.dsfleet.common.JdkHttpServers.atMost(16 + KubeWatch.MAX_WATCHES, this::handle));
+    server.createContext("/", this::handle);
     server.start();
     log.info("Kubernetes API on {}://{}:{}/ (a kubeconfig: dsctl kubeconfig)", insecure ? "http" : "https", at.getHostString(),
         port());
@@ -119,15 +125,23 @@ public final class KubeApi implements AutoCloseable {
     try {
       refuseBrowsers(x);
       Who who = caller(x);
-      String method = x.getRequestMethod();
-      List<String> p = Arrays.stream(x.getRequestURI().getRawPath().split("/")).filter(s -> !s.isEmpty())
-          .map(s -> URLDecoder.decode(s, StandardCharsets.UTF_8)).toList();
-      if (method.equals("GET") || method.equals("HEAD")) {
-        read(x, who, p);
-      } else if (List.of("POST", "PUT", "PATCH", "DELETE").contains(method)) {
-        write(x, who, method, Target.parse(p));
-      } else {
-        send(x, KubeObjects.status(405, "MethodNotAllowed", method + " is not served"));
+      // answered a few at a time once the caller is known (one without a credential holds only its own thread)
+      if (!answering.tryAcquire(10, java.util.concurrent.TimeUnit.SECONDS)) {
+        throw KubeWrites.KubeError.of(429, "TooManyRequests", "the Kubernetes API is answering " + ANSWERING + " requests already");
+      }
+      try {
+        String method = x.getRequestMethod();
+        List<String> p = Arrays.stream(x.getRequestURI().getRawPath().split("/")).filter(s -> !s.isEmpty())
+            .map(s -> URLDecoder.decode(s, StandardCharsets.UTF_8)).toList();
+        if (method.equals("GET") || method.equals("HEAD")) {
+          read(x, who, p);
+        } else if (List.of("POST", "PUT", "PATCH", "DELETE").contains(method)) {
+          write(x, who, method, Target.parse(p));
+        } else {
+          send(x, KubeObjects.status(405, "MethodNotAllowed", method + " is not served"));
+        }
+      } finally {
+        answering.release();
       }
     } catch (KubeWrites.KubeError e) {
       send(x, e.status);

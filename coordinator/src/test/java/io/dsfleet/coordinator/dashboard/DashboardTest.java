@@ -1,6 +1,7 @@
 package io.dsfleet.coordinator.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.coordinator.CoordinatorServer;
@@ -134,6 +135,51 @@ class DashboardTest {
     try (var stalled = io.dsfleet.common.testing.StalledRequests.open(dashboard.port(), 48, io.dsfleet.common.testing.StalledRequests.tlsStart())) {
       assertThat(get("/", null).statusCode()).isEqualTo(401);
       assertThat(stalled.closedByServer()).as("answered while every stalled handshake was still waiting").isZero();
+    }
+  }
+
+  /**
+   * A review's POSTs without a login, each announcing a body it never sends: the dashboard's turns
+   * were taken before the login was checked, so 16 of them held every turn until the request
+   * bound. A turn is taken only once the login is known; a logged-in page is served meanwhile.
+   */
+  @Test
+  void postsWithoutALoginThatNeverSendTheirBodyHoldNoTurn() throws Exception {
+    String viewer = login("viewer");
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (var in = Files.newInputStream(dir.resolve("data/pki/ca.crt"))) {
+      trust.setCertificateEntry("fleet", CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    SSLContext tls = SSLContext.getInstance("TLS");
+    tls.init(null, tmf.getTrustManagers(), null);
+    List<javax.net.ssl.SSLSocket> held = new ArrayList<>();
+    try {
+      for (int i = 0; i < Dashboard.ANSWERING + 8; i++) {
+        var socket = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", dashboard.port());
+        held.add(socket);
+        socket.getOutputStream().write(("POST /daemonsets/ops/agent/pause HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 60000\r\n"
+            + "Content-Type: application/x-www-form-urlencoded\r\n\r\nab").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+      }
+      assertThat(get("/", viewer).statusCode()).isEqualTo(200);
+      // each is refused (401) and then waits for its body: none was closed by the bound yet, so the
+      // page was served while every one was held (before, it waited for the bound to close 16)
+      for (var socket : held) {
+        socket.setSoTimeout(200);
+        byte[] buf = new byte[4096];
+        assertThatThrownBy(() -> {
+          while (socket.getInputStream().read(buf) >= 0) {
+            // the refusal's bytes
+          }
+        }).as("still open").isInstanceOf(java.net.SocketTimeoutException.class);
+      }
+    } finally {
+      for (var socket : held) {
+        socket.close();
+      }
     }
   }
 
