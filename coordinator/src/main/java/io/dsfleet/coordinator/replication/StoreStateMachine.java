@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -153,10 +154,9 @@ final class StoreStateMachine extends BaseStateMachine {
     }
     StoreCommand.Outcome outcome;
     try {
-      StoreCommand command = readable(entry.getStateMachineLogEntry().getLogData().toByteArray(), index);
-      outcome = store.applyEntry(term, index, () -> command == null
-          ? new StoreCommand.Outcome("refused", "not an entry this group's replicas wrote", null)
-          : command.term() != term
+      byte[] plain = box.open(entry.getStateMachineLogEntry().getLogData().toByteArray(), ENTRY_CONTEXT);
+      StoreCommand command = StoreCommand.decode(plain);
+      outcome = store.applyEntry(term, index, () -> command.term() != term
           ? new StoreCommand.Outcome("fenced", "proposed by the leader of term " + command.term()
               + ", committed in term " + term, null)
           : command.applyTo(store));
@@ -172,26 +172,33 @@ final class StoreStateMachine extends BaseStateMachine {
   }
 
   /**
-   * The command of an entry, or null for one no replica of this group wrote: not sealed with the
-   * group's key, or sealed with another key, for something else, or altered. Every replica holds
-   * the same key, so each finds the same and refuses it alike (applied as a refusal, the position
-   * moves on). Before 2026-12-05 a client holding a replica certificate wrote plaintext entries
-   * that were applied, and a junk entry stopped every replica, again at each replay (a review). An
-   * entry that opens with the key but is no command this replica knows was written by a replica
-   * (a newer version, say): that still stops this one, as any entry it cannot apply.
+   * A client's request is taken into the log only if it is sealed with the group's key (the
+   * replicas' own writes always are): before 2026-12-05 a client holding a replica certificate of
+   * the CA, a removed replica's say, without the key, had a plaintext command applied, and a junk
+   * entry stopped every replica at each replay of its log (a review). Refused here, on the leader,
+   * it never reaches the log; a committed entry that a replica cannot open still stops that replica
+   * (its key is not the group's: it must not go on without the entry).
    */
-  private StoreCommand readable(byte[] data, long index) {
-    byte[] plain;
-    try {
-      if (!io.dsfleet.common.SecretBox.isSealed(data)) {
-        throw new IllegalStateException("not sealed");
+  @Override
+  public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+    TransactionContext context = super.startTransaction(request);
+    byte[] data = request.getMessage().getContent().toByteArray();
+    String refusal = null;
+    if (!SecretBox.isSealed(data)) {
+      refusal = "not sealed with the group's key";
+    } else {
+      try {
+        box.open(data, ENTRY_CONTEXT);
+      } catch (IllegalStateException e) {
+        refusal = e.getMessage();
       }
-      plain = box.open(data, ENTRY_CONTEXT);
-    } catch (IllegalStateException e) {
-      log.warn("replicated store: log entry {} was not written by a replica of this group ({}); refused", index, e.getMessage());
-      return null;
     }
-    return StoreCommand.decode(plain);
+    if (refusal != null) {
+      log.warn("replicated store: a request of client {} was not written by a replica of this group ({}); refused", request.getClientId(),
+          refusal);
+      context.setException(new IOException("refused: not written by a replica of this group (" + refusal + ")"));
+    }
+    return context;
   }
 
   /**

@@ -105,7 +105,7 @@ final class ReplicaGroup implements AutoCloseable {
   /**
    * Sends {@code entry} as a Raft client request to the group, the client holding a replica
    * certificate of the group's CA (a removed replica's, say) but not the group's Secrets key.
-   * Returns the reply's exception, or null when Raft took the entry.
+   * Returns why it was refused, or null when Raft took the entry.
    */
   Throwable appendAsClient(byte[] entry) throws Exception {
     KeyPair keys = Pki.newKeyPair();
@@ -134,6 +134,8 @@ final class ReplicaGroup implements AutoCloseable {
       var reply = client.io().send(org.apache.ratis.protocol.Message.valueOf(
           org.apache.ratis.thirdparty.com.google.protobuf.ByteString.copyFrom(entry)));
       return reply.isSuccess() ? null : reply.getException();
+    } catch (java.io.IOException refused) {
+      return refused;
     }
   }
 
