@@ -155,6 +155,11 @@ public final class ReplicatedStore implements Store {
   }
 
   @Override
+  public void deleteCertificates(List<String> serials) {
+    write("deleteCertificates", serials);
+  }
+
+  @Override
   public int schemaVersion() {
     return read(SqliteStore::schemaVersion);
   }

@@ -54,10 +54,11 @@ public final class Authority {
     this.clock = clock;
     this.nodeCertTtl = nodeCertTtl;
     List<IssuedCertificate> records = store.certificates();
-    long horizon = purgeHorizon(clock.millis(), records);
-    if (horizon > 0 && records.stream().anyMatch(c -> c.notAfterMillis() < horizon)) {
-      store.deleteCertificatesExpiredBefore(horizon);
-      records = records.stream().filter(c -> c.notAfterMillis() >= horizon).toList();
+    List<String> expired = expiredRecords(clock.millis(), records);
+    if (!expired.isEmpty()) {
+      store.deleteCertificates(expired);
+      Set<String> gone = Set.copyOf(expired);
+      records = records.stream().filter(c -> !gone.contains(c.serial())).toList();
     }
     for (StoredToken t : store.tokens()) {
       tokens.put(t.id(), t);
@@ -85,6 +86,24 @@ public final class Authority {
     long newest = records.stream().mapToLong(IssuedCertificate::issuedMillis).max().orElse(0);
     long horizon = Math.min(nowMillis, newest) - RECORDS_KEPT_PAST_EXPIRY.toMillis();
     return Math.max(0, horizon);
+  }
+
+  /**
+   * The records deleted at start: expired before {@link #purgeHorizon}, and never the newest of a
+   * name and role (a leader whose clock ran fast and issued one certificate then moved the newest
+   * issuance with it, and its next term deleted every record, a review): whatever a clock does,
+   * each node and credential keeps the record of its latest certificate.
+   */
+  static List<String> expiredRecords(long nowMillis, List<IssuedCertificate> records) {
+    long horizon = purgeHorizon(nowMillis, records);
+    Map<String, IssuedCertificate> newest = new java.util.HashMap<>();
+    for (IssuedCertificate c : records) {
+      newest.merge(c.role() + "/" + c.name(), c, (a, b) -> b.issuedMillis() > a.issuedMillis() ? b : a);
+    }
+    Set<String> kept = new java.util.HashSet<>();
+    newest.values().forEach(c -> kept.add(c.serial()));
+    return records.stream().filter(c -> c.notAfterMillis() < horizon && !kept.contains(c.serial())).map(IssuedCertificate::serial)
+        .toList();
   }
 
   /**

@@ -43,4 +43,18 @@ class CertificateRecordsTest {
     assertThat(Authority.purgeHorizon(now + 400 * day, List.of(issuedLately))).as("a clock ahead of every issuance").isEqualTo(now - 31 * day);
     assertThat(Authority.purgeHorizon(now, List.of())).as("nothing issued: nothing to delete").isZero();
   }
+
+  /** A leader whose clock ran fast issued a certificate then: its next term still keeps every name's newest record. */
+  @Test
+  void eachNamesNewestRecordStaysWhateverTheClock() {
+    long day = Duration.ofDays(1).toMillis();
+    long now = 1_000 * day;
+    var old = new IssuedCertificate("old", "n1", "nodes", now - 40 * day, 0, now - 70 * day, "token", "");
+    var current = new IssuedCertificate("current", "n1", "nodes", now + 20 * day, 0, now - 10 * day, "renewal", "");
+    var admin = new IssuedCertificate("admin", "admin", "admins", now + 300 * day, 0, now - 65 * day, "init", "");
+    var fromTheFuture = new IssuedCertificate("fast", "viewer", "viewers", now + 430 * day, 0, now + 400 * day, "credential", "");
+    assertThat(Authority.expiredRecords(now, List.of(old, current, admin, fromTheFuture))).as("a correct clock").containsExactly("old");
+    assertThat(Authority.expiredRecords(now + 400 * day, List.of(old, current, admin, fromTheFuture)))
+        .as("the fast leader's next term: the newest of each name stays").containsExactly("old");
+  }
 }
