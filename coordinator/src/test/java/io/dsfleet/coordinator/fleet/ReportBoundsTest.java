@@ -122,6 +122,34 @@ class ReportBoundsTest {
   }
 
   /**
+   * Names coordinators gave before 2026-11-30 carry 20 bits of the node name's CRC-32, so two nodes
+   * can share one: the node that holds the name keeps it, the other's report of it is dropped
+   * (a node admitted under a name chosen for that could otherwise report another's pod).
+   */
+  @Test
+  void aNameAnotherNodeHoldsIsNotTaken() {
+    java.util.Map<String, String> byName = new java.util.HashMap<>();
+    String[] pair = null;
+    for (int i = 0; pair == null; i++) {
+      String node = "node-" + i;
+      String other = byName.putIfAbsent(PodNames.legacyName("agent", node), node);
+      if (other != null) {
+        pair = new String[] {other, node};
+      }
+    }
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(FleetHarness.manifest(), "test", false);
+      h.agent(pair[0]);
+      h.agent(pair[1]);
+      String shared = PodNames.legacyName("agent", pair[0]);
+      h.fleet.reportPods(pair[0], PodStatusReport.newBuilder().setFull(true).addPods(pod("ops", "agent", shared, "", "")).build());
+      h.fleet.reportPods(pair[1], PodStatusReport.newBuilder().setFull(true).addPods(pod("ops", "agent", shared, "", "")).build());
+      assertThat(h.fleet.node(pair[0], true).pods()).extracting(PodStatus::getPodName).containsExactly(shared);
+      assertThat(h.fleet.node(pair[1], true).pods()).as("held by " + pair[0]).isEmpty();
+    }
+  }
+
+  /**
    * A node running a DaemonSet's pod that fails in ever new ways: its failures fill at most a share
    * of the DaemonSet's kept events, and the other nodes' stay (a review: one node pushed out the
    * DaemonSet's last 50 in minutes).
