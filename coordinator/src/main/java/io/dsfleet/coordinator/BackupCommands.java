@@ -20,8 +20,10 @@ import picocli.CommandLine.Parameters;
 final class BackupCommands {
   private BackupCommands() {}
 
-  /** What a backup's MAC is for: the key derived for it serves nothing else. */
-  static final String PURPOSE = "backup v1";
+  /** What a backup's MAC is for, and when it was made: the key derived for it serves nothing else, and binds the time. */
+  static String purpose(long madeMillis) {
+    return "backup v1 made " + madeMillis;
+  }
 
   /** Where a backup's MAC goes: beside it. */
   static Path macFile(Path backup) {
@@ -66,7 +68,9 @@ final class BackupCommands {
       }
       try (SqliteStore store = new SqliteStore(options.dataDir())) {
         store.copyTo(file);
-        io.dsfleet.common.OwnerOnlyFiles.write(mac, java.util.HexFormat.of().formatHex(box(options.dataDir()).mac(PURPOSE, file)) + "\n");
+        long made = System.currentTimeMillis();
+        io.dsfleet.common.OwnerOnlyFiles.write(mac, java.util.HexFormat.of().formatHex(box(options.dataDir()).mac(purpose(made), file))
+            + " " + made + "\n");
         long[] at = store.appliedEntry();
         System.out.println("backed up " + options.dataDir().resolve("dsfleet.db") + " to " + file + " (and its MAC to " + mac + ")"
             + (at[1] > 0 ? " (replica's log index " + at[1] + ")" : ""));
@@ -110,6 +114,7 @@ final class BackupCommands {
         return 2;
       }
       Path mac = macFile(file);
+      java.time.Instant madeAt = null;
       if (!Files.exists(mac) && !unverified) {
         System.err.println("ds-coordinator: no " + mac + ": nothing shows that " + file + " is the backup as made (a backup"
             + " holds join tokens, certificates' records and sealed Secrets, all taken as they are); backups made before"
@@ -121,15 +126,19 @@ final class BackupCommands {
         SqliteStore.replaceWith(dir, file);
         if (!unverified) { // the copy checked, not the file it came from: nothing can change in between
           byte[] expected;
+          long made;
           try {
-            expected = java.util.HexFormat.of().parseHex(io.dsfleet.common.OwnerOnlyFiles.read(mac).strip());
-          } catch (IllegalArgumentException e) {
-            throw new StoreException(mac + " is not a MAC (hex): " + e.getMessage(), e);
+            String[] fields = io.dsfleet.common.OwnerOnlyFiles.read(mac).strip().split(" ");
+            expected = java.util.HexFormat.of().parseHex(fields[0]);
+            made = Long.parseLong(fields[1]);
+          } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
+            throw new StoreException(mac + " is not a backup's MAC (hex, then the time it was made): " + e.getMessage(), e);
           }
-          if (!java.security.MessageDigest.isEqual(expected, box(dir).mac(PURPOSE, dir.resolve("dsfleet.db")))) {
+          if (!java.security.MessageDigest.isEqual(expected, box(dir).mac(purpose(made), dir.resolve("dsfleet.db")))) {
             throw new StoreException(file + " does not match " + mac + ": it was altered, or backed up with another"
                 + " pki/secrets.key; nothing restored", null);
           }
+          madeAt = java.time.Instant.ofEpochMilli(made);
         }
         try (SqliteStore store = new SqliteStore(dir)) {
           store.objects(); // the Secrets open with this key, or the restore stops here
@@ -145,7 +154,8 @@ final class BackupCommands {
         }
         return 1;
       }
-      System.out.println("restored " + file + " into " + dir + (options.replication() != null
+      System.out.println("restored " + file + (madeAt == null ? " (unverified)" : " (made " + madeAt + ", as its MAC shows: an older"
+          + " backup put in its place shows its own time)") + " into " + dir + (options.replication() != null
           ? "; start this replica with serve --bootstrap, then join the others (dsctl replica add, ds-coordinator join)" : ""));
       return 0;
     }

@@ -152,6 +152,7 @@ class ReplicaCliTest {
     Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(restored));
     Result r = run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString());
     assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.out()).as("the backup's time, as its MAC shows").contains("(made 20");
     try (SqliteStore store = new SqliteStore(restored)) {
       assertThat(store.objects()).singleElement().satisfies(o -> assertThat(o.json()).contains("\"k\":\"v\""));
       assertThat(store.appliedEntry()).containsExactly(0, 0);
@@ -178,12 +179,19 @@ class ReplicaCliTest {
     assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).exit()).isZero();
     Path mac = dir.resolve("backup.db.mac");
     assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(mac))).isEqualTo("rw-------");
-    try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + backup); var st = db.createStatement()) {
-      st.executeUpdate("UPDATE objects SET json = replace(json, '\"k\":\"v\"', '\"k\":\"w\"')");
-    }
     Path restored = dir.resolve("restored");
     Files.createDirectories(restored.resolve("pki"));
     Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(restored));
+    // the time it was made is under the MAC: an older backup put in its place cannot pass for a newer one
+    String made = Files.readString(mac);
+    String[] fields = made.strip().split(" ");
+    Files.writeString(mac, fields[0] + " " + (Long.parseLong(fields[1]) + 86_400_000L) + "\n");
+    Result redated = run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString());
+    assertThat(redated.err()).contains("does not match");
+    Files.writeString(mac, made);
+    try (var db = java.sql.DriverManager.getConnection("jdbc:sqlite:" + backup); var st = db.createStatement()) {
+      st.executeUpdate("UPDATE objects SET json = replace(json, '\"k\":\"v\"', '\"k\":\"w\"')");
+    }
     Result altered = run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString());
     assertThat(altered.exit()).isEqualTo(1);
     assertThat(altered.err()).contains("does not match " + mac);
