@@ -132,13 +132,15 @@ public final class Dashboard implements AutoCloseable {
         send(x, 503, "text/plain", "this coordinator replica does not lead now: open the leader's dashboard\n");
         return;
       }
+      // an action's form is read before its turn: a body sent slowly holds only its own thread
+      Map<String, String> form = x.getRequestMethod().equals("POST") ? form(x) : null;
       // answered a few at a time once logged in (a caller without a login holds only its own thread)
       if (!answering.tryAcquire(10, java.util.concurrent.TimeUnit.SECONDS)) {
         send(x, 503, "text/plain", "the dashboard is answering " + ANSWERING + " requests already; try again\n");
         return;
       }
       try {
-        answer(x, f, who, path);
+        answer(x, f, who, path, form);
       } finally {
         answering.release();
       }
@@ -160,9 +162,10 @@ public final class Dashboard implements AutoCloseable {
     }
   }
 
-  private void answer(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException, InterruptedException {
-    if (x.getRequestMethod().equals("POST")) {
-      act(x, f, who, path);
+  private void answer(HttpExchange x, Fleet f, Logins.Login who, String path, Map<String, String> form)
+      throws IOException, InterruptedException {
+    if (form != null) {
+      act(x, f, who, path, form);
       return;
     }
     if (startsWork(path) && !fromThisSite(x)) {
@@ -240,8 +243,7 @@ public final class Dashboard implements AutoCloseable {
         .setContainer(query(x).getOrDefault("container", "")).build();
   }
 
-  private void act(HttpExchange x, Fleet f, Logins.Login who, String path) throws IOException {
-    Map<String, String> form = form(x);
+  private void act(HttpExchange x, Fleet f, Logins.Login who, String path, Map<String, String> form) throws IOException {
     if (!sameOrigin(x)) {
       send(x, 403, "text/plain", "an action from another site is refused\n");
       return;
