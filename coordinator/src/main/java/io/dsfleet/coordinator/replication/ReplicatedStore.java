@@ -155,11 +155,6 @@ public final class ReplicatedStore implements Store {
   }
 
   @Override
-  public void deleteCertificates(List<String> serials) {
-    write("deleteCertificates", serials);
-  }
-
-  @Override
   public int schemaVersion() {
     return read(SqliteStore::schemaVersion);
   }

@@ -94,7 +94,6 @@ record StoreCommand(long term, String op, List<JsonNode> args) {
       case "putToken" -> store.putToken(arg(0, Store.StoredToken.class));
       case "putCertificate" -> store.putCertificate(arg(0, Store.IssuedCertificate.class));
       case "deleteCertificatesExpiredBefore" -> store.deleteCertificatesExpiredBefore(arg(0, Long.class));
-      case "deleteCertificates" -> store.deleteCertificates(arg(0, new TypeReference<List<String>>() {}));
       default -> throw new IllegalArgumentException("unknown store command " + op);
     }
     return Outcome.OK;

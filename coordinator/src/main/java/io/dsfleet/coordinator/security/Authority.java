@@ -54,11 +54,10 @@ public final class Authority {
     this.clock = clock;
     this.nodeCertTtl = nodeCertTtl;
     List<IssuedCertificate> records = store.certificates();
-    List<String> expired = expiredRecords(clock.millis(), records);
-    if (!expired.isEmpty()) {
-      store.deleteCertificates(expired);
-      Set<String> gone = Set.copyOf(expired);
-      records = records.stream().filter(c -> !gone.contains(c.serial())).toList();
+    long horizon = deletedBefore(clock.millis(), records);
+    if (records.stream().anyMatch(c -> c.notAfterMillis() < horizon)) {
+      store.deleteCertificatesExpiredBefore(horizon);
+      records = records.stream().filter(c -> c.notAfterMillis() >= horizon).toList();
     }
     for (StoredToken t : store.tokens()) {
       tokens.put(t.id(), t);
@@ -89,21 +88,25 @@ public final class Authority {
   }
 
   /**
-   * The records deleted at start: expired before {@link #purgeHorizon}, and never the newest of a
-   * name and role (a leader whose clock ran fast and issued one certificate then moved the newest
-   * issuance with it, and its next term deleted every record, a review): whatever a clock does,
-   * each node and credential keeps the record of its latest certificate.
+   * Records of certificates that expired before this are deleted at start: {@link #purgeHorizon},
+   * but never past the newest unrevoked record of a name and role (a leader whose clock ran fast and
+   * issued one certificate then moved the newest issuance with it, and its next term deleted every
+   * record, a review): whatever a clock does, each node and credential keeps the record of its
+   * latest certificate; a revoked one may go (no record means revoked). One time, not a list of
+   * serials: the store's command replicas of every version apply.
    */
-  static List<String> expiredRecords(long nowMillis, List<IssuedCertificate> records) {
-    long horizon = purgeHorizon(nowMillis, records);
+  static long deletedBefore(long nowMillis, List<IssuedCertificate> records) {
     Map<String, IssuedCertificate> newest = new java.util.HashMap<>();
     for (IssuedCertificate c : records) {
       newest.merge(c.role() + "/" + c.name(), c, (a, b) -> b.issuedMillis() > a.issuedMillis() ? b : a);
     }
-    Set<String> kept = new java.util.HashSet<>();
-    newest.values().forEach(c -> kept.add(c.serial()));
-    return records.stream().filter(c -> c.notAfterMillis() < horizon && !kept.contains(c.serial())).map(IssuedCertificate::serial)
-        .toList();
+    long horizon = purgeHorizon(nowMillis, records);
+    for (IssuedCertificate c : newest.values()) {
+      if (c.revokedMillis() == 0) {
+        horizon = Math.min(horizon, c.notAfterMillis());
+      }
+    }
+    return horizon;
   }
 
   /**

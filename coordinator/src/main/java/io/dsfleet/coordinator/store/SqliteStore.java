@@ -515,19 +515,6 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   }
 
   @Override
-  public void deleteCertificates(List<String> serials) {
-    tx(() -> {
-      try (PreparedStatement ps = db.prepareStatement("DELETE FROM certificates WHERE serial = ?")) {
-        for (String serial : serials) {
-          ps.setString(1, serial);
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      }
-    });
-  }
-
-  @Override
   public void deleteCertificatesExpiredBefore(long millis) {
     tx(() -> {
       try (PreparedStatement ps = db.prepareStatement("DELETE FROM certificates WHERE not_after < ?")) {

@@ -141,9 +141,6 @@ public interface Store extends AutoCloseable {
 
   void deleteCertificatesExpiredBefore(long millis);
 
-  /** Deletes the records of these certificates (serials unknown are ignored). */
-  void deleteCertificates(List<String> serials);
-
   int schemaVersion();
 
   @Override

@@ -53,8 +53,13 @@ class CertificateRecordsTest {
     var current = new IssuedCertificate("current", "n1", "nodes", now + 20 * day, 0, now - 10 * day, "renewal", "");
     var admin = new IssuedCertificate("admin", "admin", "admins", now + 300 * day, 0, now - 65 * day, "init", "");
     var fromTheFuture = new IssuedCertificate("fast", "viewer", "viewers", now + 430 * day, 0, now + 400 * day, "credential", "");
-    assertThat(Authority.expiredRecords(now, List.of(old, current, admin, fromTheFuture))).as("a correct clock").containsExactly("old");
-    assertThat(Authority.expiredRecords(now + 400 * day, List.of(old, current, admin, fromTheFuture)))
-        .as("the fast leader's next term: the newest of each name stays").containsExactly("old");
+    var removed = new IssuedCertificate("removed", "n2", "nodes", now - 200 * day, now - 230 * day, now - 230 * day, "token", "");
+    List<IssuedCertificate> records = List.of(old, current, admin, fromTheFuture, removed);
+    for (long clock : List.of(now, now + 400 * day)) {
+      long before = Authority.deletedBefore(clock, records);
+      assertThat(records.stream().filter(c -> c.notAfterMillis() < before).map(IssuedCertificate::serial))
+          .as("deleted with the clock at day %d: the old and the revoked; every name's newest unrevoked record stays", clock / day)
+          .containsExactlyInAnyOrder("old", "removed");
+    }
   }
 }
