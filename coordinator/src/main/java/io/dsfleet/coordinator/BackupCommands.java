@@ -132,7 +132,8 @@ final class BackupCommands {
             expected = java.util.HexFormat.of().parseHex(fields[0]);
             made = Long.parseLong(fields[1]);
           } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
-            throw new StoreException(mac + " is not a backup's MAC (hex, then the time it was made): " + e.getMessage(), e);
+            throw new StoreException(mac + " is not a backup's MAC (hex, then the time it was made): " + e.getMessage()
+                + "; nothing restored (restore with --unverified only a backup kept where nobody else could write)", e);
           }
           if (!java.security.MessageDigest.isEqual(expected, box(dir).mac(purpose(made), dir.resolve("dsfleet.db")))) {
             throw new StoreException(file + " does not match " + mac + ": it was altered, or backed up with another"

@@ -45,11 +45,12 @@ public final class Dashboard implements AutoCloseable {
   private final ExecutorService threads;
   /**
    * Requests of logged-in callers answered at once, as by the 16 threads before 2026-12-05 (8 of
-   * them log streams at most); taken after the login is checked, so callers without one cannot hold
-   * them (a review's 16 POSTs announcing bodies they never sent held every turn 10-15 s).
+   * them log streams at most), half of them by one credential; taken after the login is checked,
+   * so callers without one cannot hold them (a review's 16 POSTs announcing bodies they never sent
+   * held every turn 10-15 s).
    */
   static final int ANSWERING = LogStreams.MAX_STREAMING + 8;
-  private final java.util.concurrent.Semaphore answering = new java.util.concurrent.Semaphore(ANSWERING);
+  private final io.dsfleet.coordinator.http.Turns answering = new io.dsfleet.coordinator.http.Turns(ANSWERING, ANSWERING / 2);
   private final Supplier<Fleet> fleet;
   private final Supplier<Authority> authority;
   private final Logins logins;
@@ -135,14 +136,13 @@ public final class Dashboard implements AutoCloseable {
       // an action's form is read before its turn: a body sent slowly holds only its own thread
       Map<String, String> form = x.getRequestMethod().equals("POST") ? form(x) : null;
       // answered a few at a time once logged in (a caller without a login holds only its own thread)
-      if (!answering.tryAcquire(10, java.util.concurrent.TimeUnit.SECONDS)) {
-        send(x, 503, "text/plain", "the dashboard is answering " + ANSWERING + " requests already; try again\n");
+      io.dsfleet.coordinator.http.Turns.Turn turn = answering.take(who.name());
+      if (turn == null) {
+        send(x, 503, "text/plain", "the dashboard is " + answering.refusal(who.name()) + "\n");
         return;
       }
-      try {
+      try (turn) {
         answer(x, f, who, path, form);
-      } finally {
-        answering.release();
       }
     } catch (ControlException e) {
       int status = switch (e.code()) {

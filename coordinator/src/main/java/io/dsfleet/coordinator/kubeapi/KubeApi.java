@@ -49,11 +49,14 @@ public final class KubeApi implements AutoCloseable {
   private final ExecutorService threads;
   /**
    * Requests of known callers answered at once, as by the 32 threads before 2026-12-05 (16 of
-   * them watches at most); taken after the credential is checked, so callers without one cannot
-   * hold them (a review's 32 POSTs announcing bodies they never sent held every turn 10-15 s).
+   * them watches at most), 10 of one credential; taken after the credential is checked, so callers
+   * without one cannot hold them (a review's 32 POSTs announcing bodies they never sent held every
+   * turn 10-15 s, and a viewer's 32 log requests to a node that does not answer would have).
    */
   static final int ANSWERING = 16 + KubeWatch.MAX_WATCHES;
-  private final java.util.concurrent.Semaphore answering = new java.util.concurrent.Semaphore(ANSWERING);
+  /** A credential's share of them: its watches (6 at most) and a few more. */
+  static final int ANSWERING_PER_CREDENTIAL = 10;
+  private final io.dsfleet.coordinator.http.Turns answering = new io.dsfleet.coordinator.http.Turns(ANSWERING, ANSWERING_PER_CREDENTIAL);
   private final Supplier<Fleet> fleet;
   private final Supplier<Authority> authority;
   private final boolean insecure;
@@ -126,10 +129,11 @@ public final class KubeApi implements AutoCloseable {
       refuseBrowsers(x);
       Who who = caller(x);
       // answered a few at a time once the caller is known (one without a credential holds only its own thread)
-      if (!answering.tryAcquire(10, java.util.concurrent.TimeUnit.SECONDS)) {
-        throw KubeWrites.KubeError.of(429, "TooManyRequests", "the Kubernetes API is answering " + ANSWERING + " requests already");
+      io.dsfleet.coordinator.http.Turns.Turn turn = answering.take(who.name());
+      if (turn == null) {
+        throw KubeWrites.KubeError.of(429, "TooManyRequests", "the Kubernetes API is " + answering.refusal(who.name()));
       }
-      try {
+      try (turn) {
         String method = x.getRequestMethod();
         List<String> p = Arrays.stream(x.getRequestURI().getRawPath().split("/")).filter(s -> !s.isEmpty())
             .map(s -> URLDecoder.decode(s, StandardCharsets.UTF_8)).toList();
@@ -140,8 +144,6 @@ public final class KubeApi implements AutoCloseable {
         } else {
           send(x, KubeObjects.status(405, "MethodNotAllowed", method + " is not served"));
         }
-      } finally {
-        answering.release();
       }
     } catch (KubeWrites.KubeError e) {
       send(x, e.status);
