@@ -38,6 +38,8 @@ class DashboardTest {
   CoordinatorServer server;
   Dashboard dashboard;
   HttpClient https;
+  /** TLS trusting the fleet CA only, as the client's. */
+  SSLContext tls;
   String addr;
 
   @BeforeEach
@@ -52,7 +54,7 @@ class DashboardTest {
     }
     TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     tmf.init(trust);
-    SSLContext tls = SSLContext.getInstance("TLS");
+    tls = SSLContext.getInstance("TLS");
     tls.init(null, tmf.getTrustManagers(), null);
     https = HttpClient.newBuilder().sslContext(tls).followRedirects(HttpClient.Redirect.NEVER).build();
     assertThat(dsctl("admin", "apply", "-f", Files.writeString(dir.resolve("ds.yaml"), Fixtures.BASE).toString()).exit()).isZero();
@@ -147,15 +149,6 @@ class DashboardTest {
   @Test
   void postsThatNeverSendTheirBodyHoldNoTurn() throws Exception {
     String viewer = login("viewer");
-    KeyStore trust = KeyStore.getInstance("PKCS12");
-    trust.load(null, null);
-    try (var in = Files.newInputStream(dir.resolve("data/pki/ca.crt"))) {
-      trust.setCertificateEntry("fleet", CertificateFactory.getInstance("X.509").generateCertificate(in));
-    }
-    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    tmf.init(trust);
-    SSLContext tls = SSLContext.getInstance("TLS");
-    tls.init(null, tmf.getTrustManagers(), null);
     List<javax.net.ssl.SSLSocket> held = new ArrayList<>();
     try {
       for (int i = 0; i < 2 * Dashboard.ANSWERING + 8; i++) {
