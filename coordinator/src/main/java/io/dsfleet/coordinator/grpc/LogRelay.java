@@ -263,7 +263,9 @@ public final class LogRelay {
       }
       String pod = n.pods().stream().filter(p -> Fleet.key(p.getNamespace(), p.getDaemonSet()).equals(key))
           .map(PodStatus::getPodName).findFirst().orElse(null);
-      if (pod == null) {
+      // only where the DaemonSet is placed (its plan keeps a pod of it): a node reporting a pod of
+      // a DaemonSet never placed there is not asked, and its lines never mix into the DaemonSet's
+      if (pod == null || n.desired().stream().noneMatch(a -> a.dsKey().equals(key))) {
         continue;
       }
       AgentSink sink = fleet.session(n.name());

@@ -426,6 +426,26 @@ class AttackTest extends TlsFleetTest {
     assertThat(Status.fromThrowable(agent.sessionError).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
   }
 
+  /**
+   * A node reporting a pod of a DaemonSet never placed on it (named for itself, so kept) was asked
+   * for that DaemonSet's logs, and its lines mixed into `dsctl logs ds/...` (a review). Only nodes
+   * the DaemonSet is placed on are asked.
+   */
+  @Test
+  void aNodeIsNotAskedForTheLogsOfADaemonSetNotPlacedOnIt() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE + "\n---\n" + GPU).build());
+    FakeAgent agent = liveNode(join("node-a", token()));
+    String hash = server.fleet().daemonSet("ops", "gpu").hash();
+    agent.report(server.fleet().node("node-a", false).pods().get(0), io.dsfleet.proto.v1.PodStatus.newBuilder()
+        .setNamespace("ops").setDaemonSet("gpu").setPodName(io.dsfleet.coordinator.plan.PodNames.name("gpu", "node-a", 0))
+        .setTemplateHash(hash).setPhase("Running").build());
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().node("node-a", false).pods().size() == 2);
+    var refused = catchThrowableOfType(StatusRuntimeException.class, () -> ControlServiceGrpc.newBlockingStub(credentialFile("viewer.pem"))
+        .logs(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("gpu").build()).hasNext());
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.NOT_FOUND);
+    assertThat(agent.received).noneMatch(CoordinatorMessage::hasLogRequest);
+  }
+
   @Test
   void aLogReaderThatNeverReadsIsDroppedInsteadOfFillingTheHeap() throws Exception {
     admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
