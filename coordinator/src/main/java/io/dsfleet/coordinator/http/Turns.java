@@ -7,7 +7,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Turns to be answered by one of the coordinator's HTTP listeners (the Kubernetes API, the
- * dashboard): a few at once in all, and fewer for any one caller, so a credential whose requests
+ * dashboard, and the Kubernetes API's watches): a few at once in all, and fewer for any one caller, so a credential whose requests
  * wait (logs of pods on a node that does not answer, lists nobody reads) cannot hold every turn
  * and keep the others out (a review's viewer held all 32 of the Kubernetes API's).
  */
@@ -23,7 +23,8 @@ public final class Turns {
     this(total, perCaller, java.time.Duration.ofSeconds(10));
   }
 
-  Turns(int total, int perCaller, java.time.Duration wait) {
+  /** Turns that a caller waits up to {@code wait} for (zero: taken at once or not at all). */
+  public Turns(int total, int perCaller, java.time.Duration wait) {
     this.total = total;
     this.perCaller = perCaller;
     this.free = new Semaphore(total);
@@ -31,7 +32,7 @@ public final class Turns {
   }
 
   /**
-   * A turn for {@code caller}, waiting up to 10 s for one to be free; null when the caller holds
+   * A turn for {@code caller}, waiting for one to be free as long as these turns wait; null when the caller holds
    * its share already or none came free (then say why: {@link #refusal}).
    */
   public Turn take(String caller) throws InterruptedException {
@@ -54,6 +55,13 @@ public final class Turns {
   private void give(String caller) {
     synchronized (held) {
       held.merge(caller, -1, (a, b) -> a + b == 0 ? null : a + b);
+    }
+  }
+
+  /** The turns {@code caller} holds now. */
+  public int held(String caller) {
+    synchronized (held) {
+      return held.getOrDefault(caller, 0);
     }
   }
 

@@ -51,8 +51,9 @@ final class KubeWatch {
   private final LongSupplier millis;
   private final long paceMillis;
   private final long safetyMillis;
-  private final Semaphore slots = new Semaphore(MAX_WATCHES);
-  private final Map<String, Integer> watching = new HashMap<>();
+  /** Watch slots: taken at once or not at all. */
+  private final io.dsfleet.coordinator.http.Turns slots = new io.dsfleet.coordinator.http.Turns(MAX_WATCHES, PER_CREDENTIAL,
+      java.time.Duration.ZERO);
   private final Deque<Snapshot> remembered = new ArrayDeque<>();
   private long rememberedBytes;
 
@@ -173,22 +174,9 @@ final class KubeWatch {
     return null;
   }
 
-  private synchronized boolean take(String who) {
-    if (watching.getOrDefault(who, 0) >= PER_CREDENTIAL || !slots.tryAcquire()) {
-      return false;
-    }
-    watching.merge(who, 1, Integer::sum);
-    return true;
-  }
-
   /** Watches open under this credential ("viewer/NAME", "admin/NAME"). */
-  synchronized int watching(String who) {
-    return watching.getOrDefault(who, 0);
-  }
-
-  private synchronized void release(String who) {
-    watching.merge(who, -1, (a, b) -> a + b == 0 ? null : a + b);
-    slots.release();
+  int watching(String who) {
+    return slots.held(who);
   }
 
   /**
@@ -205,7 +193,8 @@ final class KubeWatch {
   void serve(HttpExchange x, String who, String query, Supplier<ObjectNode> list, LongSupplier version,
       java.util.function.Function<Runnable, Runnable> follow, String resourceVersion, long timeoutSeconds, String includeObject,
       boolean bookmarks, java.util.function.Function<Runnable, Runnable> onRevoke) throws IOException, InterruptedException {
-    if (!take(who)) {
+    io.dsfleet.coordinator.http.Turns.Turn slot = slots.take(who);
+    if (slot == null) {
       x.getResponseHeaders().set("Retry-After", "5");
       KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", "too many watches at once (" + MAX_WATCHES + " in all, "
           + PER_CREDENTIAL + " per credential); try again shortly"));
@@ -321,7 +310,7 @@ final class KubeWatch {
       unwatch.run();
       unfollow.run();
       watchEnded(query);
-      release(who);
+      slot.close();
     }
   }
 
