@@ -47,6 +47,9 @@ final class BackupCommands {
     @Parameters(paramLabel = "FILE", description = "Where the copy goes; must not exist.")
     Path file;
 
+    /** What the backup's time is read from (its MAC binds it). */
+    java.time.Clock clock = java.time.Clock.systemUTC();
+
     @Override
     public Integer call() {
       CoordinatorOptions options = settings.optionsOrReport();
@@ -68,7 +71,7 @@ final class BackupCommands {
       }
       try (SqliteStore store = new SqliteStore(options.dataDir())) {
         store.copyTo(file);
-        long made = System.currentTimeMillis();
+        long made = clock.millis();
         io.dsfleet.common.OwnerOnlyFiles.write(mac, java.util.HexFormat.of().formatHex(box(options.dataDir()).mac(purpose(made), file))
             + " " + made + "\n");
         long[] at = store.appliedEntry();
