@@ -74,11 +74,9 @@ final class NodeRegistry {
       }
     }
     for (var t : info.getTaintsList()) {
-      try { // one that is not a taint would fail every view and plan of the fleet that meets it
-        Taint.checked(t.getKey(), t.getValue(), t.getEffect());
-      } catch (IllegalArgumentException e) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": "
-            + AgentText.bounded(e.getMessage(), 300));
+      String notATaint = notATaint(t); // one would fail every view and plan of the fleet that meets it
+      if (notATaint != null) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": " + notATaint);
       }
       if (reserved(t.getKey())) {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, "taint " + t.getKey() + " is reserved for admins: set it with"
@@ -446,16 +444,24 @@ final class NodeRegistry {
    */
   static NodeInfo withValidTaints(String name, NodeInfo info) {
     List<io.dsfleet.proto.v1.Taint> valid = info.getTaintsList().stream().filter(t -> {
-      try {
-        Taint.checked(t.getKey(), t.getValue(), t.getEffect());
-        return true;
-      } catch (IllegalArgumentException e) {
+      String notATaint = notATaint(t);
+      if (notATaint != null) {
         log.warn("node {}: a stored taint is not a taint and is dropped ({}); it stays so until the node is admitted again",
-            name, AgentText.bounded(e.getMessage(), 300));
-        return false;
+            name, notATaint);
       }
+      return notATaint == null;
     }).toList();
     return valid.size() == info.getTaintsCount() ? info : info.toBuilder().clearTaints().addAllTaints(valid).build();
+  }
+
+  /** What makes an agent's taint not a taint ({@link Taint#checked}), bounded for a log or an answer; null for a taint. */
+  private static String notATaint(io.dsfleet.proto.v1.Taint t) {
+    try {
+      Taint.checked(t.getKey(), t.getValue(), t.getEffect());
+      return null;
+    } catch (IllegalArgumentException e) {
+      return AgentText.bounded(e.getMessage(), 300);
+    }
   }
 
   static NodeInfo parseInfo(String json) {
