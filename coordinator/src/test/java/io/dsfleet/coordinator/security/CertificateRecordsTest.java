@@ -39,9 +39,9 @@ class CertificateRecordsTest {
     long day = Duration.ofDays(1).toMillis();
     long now = 1_000 * day;
     var issuedLately = new IssuedCertificate("s", "n", "nodes", now, 0, now - day, "token", "");
-    assertThat(Authority.purgeHorizon(now, List.of(issuedLately))).isEqualTo(now - 31 * day);
-    assertThat(Authority.purgeHorizon(now + 400 * day, List.of(issuedLately))).as("a clock ahead of every issuance").isEqualTo(now - 31 * day);
-    assertThat(Authority.purgeHorizon(now, List.of())).as("nothing issued: nothing to delete").isZero();
+    assertThat(CertificateRecords.purgeHorizon(now, List.of(issuedLately))).isEqualTo(now - 31 * day);
+    assertThat(CertificateRecords.purgeHorizon(now + 400 * day, List.of(issuedLately))).as("a clock ahead of every issuance").isEqualTo(now - 31 * day);
+    assertThat(CertificateRecords.purgeHorizon(now, List.of())).as("nothing issued: nothing to delete").isZero();
   }
 
   /** A leader whose clock ran fast issued a certificate then: its next term still keeps every name's newest record. */
@@ -56,7 +56,7 @@ class CertificateRecordsTest {
     var removed = new IssuedCertificate("removed", "n2", "nodes", now - 200 * day, now - 230 * day, now - 230 * day, "token", "");
     List<IssuedCertificate> records = List.of(old, current, admin, fromTheFuture, removed);
     for (long clock : List.of(now, now + 400 * day)) {
-      long before = Authority.deletedBefore(clock, records);
+      long before = CertificateRecords.deletedBefore(clock, records);
       assertThat(records.stream().filter(c -> c.notAfterMillis() < before).map(IssuedCertificate::serial))
           .as("deleted with the clock at day %d: the old and the revoked; every name's newest unrevoked record stays", clock / day)
           .containsExactlyInAnyOrder("old", "removed");
