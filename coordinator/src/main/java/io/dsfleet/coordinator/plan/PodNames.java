@@ -52,8 +52,8 @@ public final class PodNames {
    */
   public static boolean isNameOf(String podName, String dsName, String nodeName) {
     String base = podName.endsWith(SURGE) ? podName.substring(0, podName.length() - SURGE.length()) : podName;
-    if (base.equals(legacyName(dsName, nodeName))) {
-      return true;
+    if (base.length() == dsName.length() + 1 + LEGACY_SUFFIX && base.equals(legacyName(dsName, nodeName))) {
+      return true; // the length first: every report's names pass here, and few are legacy ones
     }
     String prefix = (dsName.length() > MAX_BASE ? dsName.substring(0, MAX_BASE) : dsName) + "-";
     if (base.length() != prefix.length() + SUFFIX || !base.startsWith(prefix)) {
@@ -84,8 +84,11 @@ public final class PodNames {
   public static String legacyName(String dsName, String nodeName) {
     java.util.zip.CRC32 crc = new java.util.zip.CRC32();
     crc.update(nodeName.getBytes(StandardCharsets.UTF_8));
-    return dsName + "-" + String.format("%05x", crc.getValue() & 0xFFFFF);
+    return dsName + "-" + String.format("%0" + LEGACY_SUFFIX + "x", crc.getValue() & 0xFFFFF);
   }
+
+  /** The hex digits {@link #legacyName} ends with. */
+  private static final int LEGACY_SUFFIX = 5;
 
   /** What a surge's second pod name adds to the first (Planner.surgeName). */
   public static final String SURGE = "-s";
