@@ -47,10 +47,15 @@ public final class Quantities {
     if (suffix == null) {
       return number;
     }
-    if (suffix.startsWith("e") || suffix.startsWith("E")) {
-      return number.scaleByPowerOfTen(Integer.parseInt(suffix.substring(1)));
+    BigDecimal unit = SUFFIX.get(suffix); // first: "E" and "Ei" are exa and exbi, not an exponent
+    if (unit != null) {
+      return number.multiply(unit);
     }
-    return number.multiply(SUFFIX.get(suffix));
+    int exponent = Integer.parseInt(suffix.substring(1));
+    if (Math.abs(exponent) > MAX_EXPONENT) {
+      throw new IllegalArgumentException("quantities must have an exponent between -" + MAX_EXPONENT + " and " + MAX_EXPONENT);
+    }
+    return number.scaleByPowerOfTen(exponent);
   }
 
   public static boolean isValid(String text) {
@@ -62,13 +67,26 @@ public final class Quantities {
     }
   }
 
-  /** CPU in millicores, rounded up as Kubernetes does. */
+  /** CPU in millicores, rounded up as Kubernetes does; past a long's range, its largest. */
   public static long cpuMillis(String text) {
-    return parse(text).movePointRight(3).setScale(0, RoundingMode.CEILING).longValueExact();
+    return saturated(parse(text).movePointRight(3));
   }
 
-  /** Memory in bytes, rounded up. */
+  /** Memory in bytes, rounded up; past a long's range, its largest. */
   public static long bytes(String text) {
-    return parse(text).setScale(0, RoundingMode.CEILING).longValueExact();
+    return saturated(parse(text));
+  }
+
+  /**
+   * A quantity's exponent ("1e3") at most this far from 0: Kubernetes' own values fit in 64 bits
+   * and 18 digits of fraction; a larger exponent only makes a number nobody meant.
+   */
+  static final int MAX_EXPONENT = 100;
+
+  private static final BigDecimal LONG_MAX = BigDecimal.valueOf(Long.MAX_VALUE);
+
+  private static long saturated(BigDecimal value) {
+    BigDecimal up = value.setScale(0, RoundingMode.CEILING);
+    return up.compareTo(LONG_MAX) > 0 ? Long.MAX_VALUE : up.compareTo(LONG_MAX.negate()) < 0 ? -Long.MAX_VALUE : up.longValueExact();
   }
 }

@@ -1,5 +1,6 @@
 package io.dsfleet.agent.hostfs;
 
+import io.dsfleet.common.manifest.LocalPaths;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,7 +73,10 @@ public final class AtomicWriter {
   public boolean write(Map<String, FileData> payload, Long gid) throws IOException {
     Map<Path, FileData> files = new TreeMap<>();
     for (var e : payload.entrySet()) {
-      files.put(validate(e.getKey()), e.getValue());
+      if (files.put(validate(e.getKey()), e.getValue()) != null) {
+        throw new IllegalArgumentException("volume file path \"" + e.getKey() + "\": conflicting duplicate paths (another item writes "
+            + validate(e.getKey()) + ")");
+      }
     }
     Optional<Path> current = currentVersion();
     Set<String> oldTop = new TreeSet<>();
@@ -198,17 +202,14 @@ public final class AtomicWriter {
     return top;
   }
 
-  /** A payload path: relative, no "..", no empty component, not starting with "..". */
+  /** A payload path, cleaned ({@link LocalPaths#payloadFile}: relative, no "..", not starting with "..", a file). */
   static Path validate(String path) {
-    if (path.isEmpty() || path.startsWith("/") || path.startsWith("..")) {
-      throw new IllegalArgumentException("volume file path \"" + path + "\" must be relative and not start with \"..\"");
+    String clean = LocalPaths.payloadFile(path);
+    if (clean == null) {
+      throw new IllegalArgumentException("volume file path \"" + path + "\" must be a relative path to a file, without \"..\" parts and"
+          + " not starting with \"..\"");
     }
-    for (String part : path.split("/", -1)) {
-      if (part.isEmpty() || part.equals("..") || part.equals(".")) {
-        throw new IllegalArgumentException("volume file path \"" + path + "\" must not contain empty, \".\" or \"..\" parts");
-      }
-    }
-    return Path.of(path);
+    return Path.of(clean);
   }
 
   static Set<PosixFilePermission> perms(int mode) {

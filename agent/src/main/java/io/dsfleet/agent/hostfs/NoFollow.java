@@ -75,9 +75,9 @@ public final class NoFollow {
     Files.getFileAttributeView(p, PosixFileAttributeView.class, NOFOLLOW).setPermissions(mode);
   }
 
-  /** chgrp of the path itself (lchown). */
+  /** chgrp of the path itself (lchown); a gid past the int range is refused, never wrapped (to group 0). */
   public static void chgrp(Path p, long gid) throws IOException {
-    Files.setAttribute(p, "unix:gid", (int) gid, NOFOLLOW);
+    Files.setAttribute(p, "unix:gid", Math.toIntExact(gid), NOFOLLOW);
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.dsfleet.agent.hostfs;
 
+import io.dsfleet.common.manifest.LocalPaths;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,13 +29,26 @@ public final class SubPaths {
    */
   public static Path resolve(Path volume, String subPath) throws IOException {
     Path root = volume.toRealPath();
-    Path rel = AtomicWriter.validate(subPath);
+    Path rel = relative(subPath);
     Prefix p = existing(root, rel, subPath);
     Path made = p.path();
     if (p.parts() < rel.getNameCount()) {
       made = NoFollow.mkdirs(made, rel.subpath(p.parts(), rel.getNameCount()), PosixFilePermissions.fromString("rwxrwxrwx"));
     }
     return inside(root, made.toRealPath(), subPath);
+  }
+
+  /**
+   * A subPath as the kubelet takes it, cleaned ({@link LocalPaths#descending}: {@code "conf/"} is
+   * {@code "conf"}); one that is the volume itself ({@code "."}) is not a subPath, its caller mounts
+   * the volume.
+   */
+  static Path relative(String subPath) {
+    String clean = LocalPaths.descending(subPath);
+    if (clean == null || clean.isEmpty()) {
+      throw new IllegalArgumentException("subPath \"" + subPath + "\" must be a relative path inside its volume, without \"..\" parts");
+    }
+    return Path.of(clean);
   }
 
   /** How much of {@code rel} exists: its real path (links followed, never out of the volume) and how many parts of {@code rel} that is. */
@@ -76,7 +90,7 @@ public final class SubPaths {
    */
   public static Path pin(Mounts mounts, Path volume, String subPath, Path stage) throws IOException {
     Path root = volume.toRealPath();
-    Path rel = AtomicWriter.validate(subPath);
+    Path rel = relative(subPath);
     int mode = AtomicWriter.mode(Files.getPosixFilePermissions(root));
     Prefix p = existing(root, rel, subPath);
     Path existing = p.path();

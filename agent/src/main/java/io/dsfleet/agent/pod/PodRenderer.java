@@ -25,6 +25,26 @@ import java.util.Map;
 public final class PodRenderer {
   private PodRenderer() {}
 
+  /** The host's CPUs, as Docker counts them for the range of a CPU limit it accepts. */
+  private static final int HOST_CPUS = Runtime.getRuntime().availableProcessors();
+
+  /**
+   * A CPU limit as Docker takes it: Docker refuses one above the host's CPUs or below 10m, where
+   * the kubelet runs the container (its CFS quota has a floor of 1 ms a 100 ms period, and a limit
+   * above the host's CPUs limits nothing); so the limit is brought into that range. 0: none.
+   */
+  static long nanoCpus(long millis, int hostCpus) {
+    if (millis <= 0) {
+      return 0;
+    }
+    return Math.max(10, Math.min(millis, hostCpus * 1000L)) * 1_000_000L;
+  }
+
+  /** CPU shares from a request, in the kubelet's range (2 to 262,144: runc refuses more). */
+  static long shares(long requestMillis) {
+    return Math.max(2, Math.min(262_144, Math.min(requestMillis, 1_000_000L) * 1024 / 1000)); // min first: never overflows
+  }
+
   /**
    * A container's name: {@code dsf_POD_NAMESPACE_CONTAINER_RUN_SUFFIX}. The random suffix makes every
    * container a fresh name, so a dead container the runtime cannot remove, or a container someone
@@ -185,14 +205,14 @@ public final class PodRenderer {
       Map<String, String> limits = c.resources().limits() == null ? Map.of() : c.resources().limits();
       Map<String, String> requests = c.resources().requests() == null ? Map.of() : c.resources().requests();
       if (limits.containsKey("cpu")) {
-        nanoCpus = Quantities.cpuMillis(limits.get("cpu")) * 1_000_000L;
+        nanoCpus = nanoCpus(Quantities.cpuMillis(limits.get("cpu")), HOST_CPUS);
       }
       if (limits.containsKey("memory")) {
         memory = Quantities.bytes(limits.get("memory"));
       }
       String cpuRequest = requests.getOrDefault("cpu", limits.get("cpu"));
       if (cpuRequest != null) {
-        shares = Math.max(2, Quantities.cpuMillis(cpuRequest) * 1024 / 1000);
+        shares = shares(Quantities.cpuMillis(cpuRequest));
       }
     }
 

@@ -1,5 +1,6 @@
 package io.dsfleet.agent.pod;
 
+import io.dsfleet.common.manifest.LocalPaths;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -7,22 +8,20 @@ import java.nio.file.Path;
 
 /**
  * {@code seccompProfile.localhostProfile}: a file inside the agent's profile directory
- * ({@code STATE_DIR/seccomp}), and only there. The name is a relative path without "..", and its
- * real path (links followed) must still be inside the directory, so a profile name cannot make the
- * agent read a host file and hand it to the runtime.
+ * ({@code STATE_DIR/seccomp}), and only there. The name is a relative path without ".." parts
+ * (cleaned: {@code "./p.json"} is {@code "p.json"}), and its real path (links followed) must still
+ * be inside the directory, so a profile name cannot make the agent read a host file and hand it to
+ * the runtime.
  */
 public final class SeccompProfiles {
   private SeccompProfiles() {}
 
   public static String read(Path dir, String localhostProfile) {
-    String name = localhostProfile == null ? "" : localhostProfile;
-    boolean bad = name.isEmpty() || name.startsWith("/");
-    for (String part : name.split("/", -1)) {
-      bad |= part.isEmpty() || part.equals("..") || part.equals(".");
-    }
-    if (bad) {
+    String given = localhostProfile == null ? "" : localhostProfile;
+    String name = LocalPaths.descending(given); // cleaned as the kubelet joins it to its directory
+    if (name == null || name.isEmpty()) {
       throw new PodConfigError("CreateContainerConfigError",
-          "seccomp localhostProfile \"" + name + "\" must be a relative path inside " + dir + " without \".\" or \"..\"");
+          "seccomp localhostProfile \"" + given + "\" must be a relative path to a file inside " + dir + " without \"..\" parts");
     }
     try {
       Path root = dir.toRealPath();

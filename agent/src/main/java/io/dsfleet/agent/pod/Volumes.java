@@ -6,6 +6,7 @@ import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.hostfs.SubPaths;
 import io.dsfleet.agent.runtime.ContainerSpec;
 import io.dsfleet.common.Quantities;
+import io.dsfleet.common.manifest.LocalPaths;
 import io.dsfleet.common.model.*;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -60,13 +61,19 @@ public final class Volumes {
   /** An emptyDir on the host's disk with a sizeLimit: its directory, and the limit as written and in bytes. */
   public record LimitedDir(String name, Path dir, String limit, long limitBytes) {}
 
-  /** The pod's emptyDir volumes on disk (not {@code medium: Memory}, whose tmpfs has the size) that set a sizeLimit. */
+  /**
+   * The pod's emptyDir volumes on disk (not {@code medium: Memory}, whose tmpfs has the size) that
+   * set a sizeLimit above 0: as the kubelet, a limit of 0 (or one below, which a coordinator before
+   * 2026-12-05 let through) is no limit, never an eviction of an empty volume.
+   */
   public static List<LimitedDir> limitedDiskVolumes(PodContext ctx) {
     List<LimitedDir> out = new java.util.ArrayList<>();
     for (Volume v : list(ctx.template().spec().volumes())) {
       if (v.emptyDir() != null && !"Memory".equals(v.emptyDir().medium()) && v.emptyDir().sizeLimit() != null) {
-        out.add(new LimitedDir(v.name(), ctx.podDir().resolve("volumes").resolve(v.name()), v.emptyDir().sizeLimit(),
-            io.dsfleet.common.Quantities.bytes(v.emptyDir().sizeLimit())));
+        long bytes = io.dsfleet.common.Quantities.bytes(v.emptyDir().sizeLimit());
+        if (bytes > 0) {
+          out.add(new LimitedDir(v.name(), ctx.podDir().resolve("volumes").resolve(v.name()), v.emptyDir().sizeLimit(), bytes));
+        }
       }
     }
     return out;
@@ -207,7 +214,8 @@ public final class Volumes {
       }
       boolean ro = Boolean.TRUE.equals(m.readOnly()) || src.kind() == Kind.PROJECTED;
       Path source = src.path();
-      if (m.subPath() != null && !m.subPath().isEmpty()) {
+      // "." (or "./") is the volume itself, as in Kubernetes; a path with ".." is refused by subPath()
+      if (m.subPath() != null && !m.subPath().isEmpty() && !"".equals(LocalPaths.descending(m.subPath()))) {
         source = subPath(ctx, m, src, c.name(), i);
       }
       String propagation = switch (m.mountPropagation() == null ? "None" : m.mountPropagation()) {

@@ -1,6 +1,7 @@
 package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.runtime.ContainerRuntime;
+import io.dsfleet.common.manifest.Names;
 import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.common.model.Container;
 import io.dsfleet.common.model.ContainerPort;
@@ -16,7 +17,9 @@ import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -108,6 +111,32 @@ public final class Prober {
     }
   }
 
+  /**
+   * The probe's request. The pod's headers replace the probe's own of the same name (Host,
+   * User-Agent, Accept), as the kubelet's do: a second Host header makes servers answer 400 (RFC
+   * 7230), so a pod that names its virtual host would never be Ready. A name or value that would
+   * break the request's lines (a coordinator before 2026-12-05 let them through) fails the probe.
+   */
+  static String request(String path, String hostPort, List<HTTPHeader> headers) throws IOException {
+    Map<String, String> own = new LinkedHashMap<>();
+    own.put("Host", hostPort);
+    own.put("User-Agent", "ds-agent-probe");
+    own.put("Accept", "*/*");
+    StringBuilder given = new StringBuilder();
+    for (HTTPHeader h : headers) {
+      String name = h.name() == null ? "" : h.name();
+      String value = h.value() == null ? "" : h.value();
+      if (Names.httpHeaderName(name) != null || Names.httpHeaderValue(value) != null) {
+        throw new IOException("httpHeaders: \"" + name + "\" is not a header name, or its value breaks a line");
+      }
+      own.keySet().removeIf(n -> n.equalsIgnoreCase(name));
+      given.append(name).append(": ").append(value).append("\r\n");
+    }
+    StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\n");
+    own.forEach((n, v) -> req.append(n).append(": ").append(v).append("\r\n"));
+    return req.append(given).append("Connection: close\r\n\r\n").toString();
+  }
+
   private int exchange(Socket s, boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout,
       long deadline) throws IOException {
     s.connect(new InetSocketAddress(host, port), millis(timeout.toMillis()));
@@ -115,12 +144,7 @@ public final class Prober {
     if (s instanceof SSLSocket ssl) {
       ssl.startHandshake();
     }
-    StringBuilder req = new StringBuilder("GET " + path + " HTTP/1.1\r\nHost: " + hostPort(host, port)
-        + "\r\nUser-Agent: ds-agent-probe\r\nAccept: */*\r\nConnection: close\r\n");
-    for (HTTPHeader h : headers) {
-      req.append(h.name()).append(": ").append(h.value()).append("\r\n");
-    }
-    s.getOutputStream().write(req.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+    s.getOutputStream().write(request(path, hostPort(host, port), headers).getBytes(StandardCharsets.ISO_8859_1));
     s.getOutputStream().flush();
     InputStream in = s.getInputStream();
     StringBuilder line = new StringBuilder();

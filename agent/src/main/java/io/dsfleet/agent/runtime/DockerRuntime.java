@@ -320,7 +320,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     try {
       call("stop", () -> {
         try {
-          docker.stopContainerCmd(id).withTimeout((int) Math.max(0, grace.toSeconds())).exec();
+          docker.stopContainerCmd(id).withTimeout((int) Math.min(Integer.MAX_VALUE, Math.max(0, grace.toSeconds()))).exec(); // never wrapped to 0: a kill
         } catch (NotFoundException | NotModifiedException gone) {
           // already stopped or gone
         }

@@ -94,8 +94,19 @@ class AtomicWriterTest {
 
   @Test
   void payloadPathsStayInsideTheVolume() {
-    for (String bad : new String[] {"../x", "/etc/passwd", "a/../../x", "..data", "a//b", "./a"}) {
+    for (String bad : new String[] {"../x", "/etc/passwd", "a/../../x", "..data", "./..x", ".", "./", ""}) {
       assertThatThrownBy(() -> w.write(payload(bad, "x"), null)).as(bad).isInstanceOf(IllegalArgumentException.class);
     }
+  }
+
+  /** As the kubelet cleans them (and the coordinator validates them: LocalPaths); two that clean to one file are refused. */
+  @Test
+  void payloadPathsAreCleanedAndTwoThatAreOneFileRefused() throws Exception {
+    assertThat(w.write(payload("./x//a", "1"), null)).isTrue();
+    assertThat(Files.readString(vol.resolve("x/a"))).isEqualTo("1");
+    Map<String, AtomicWriter.FileData> both = new TreeMap<>(payload("a", "1"));
+    both.putAll(payload("a/", "2"));
+    assertThatThrownBy(() -> w.write(both, null)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("conflicting duplicate paths");
+    assertThat(Files.readString(vol.resolve("x/a"))).as("the volume as it was").isEqualTo("1");
   }
 }

@@ -27,6 +27,16 @@ class SubPathsTest {
     assertThat(vol.resolve("a/b")).isDirectory();
   }
 
+  /** As the kubelet cleans a subPath; ".." parts and the volume itself are not subPaths (the caller mounts the volume for "."). */
+  @Test
+  void aSubPathIsCleanedAsTheKubeletCleansIt() throws Exception {
+    assertThat(SubPaths.resolve(vol, "./c//d/")).isEqualTo(vol.toRealPath().resolve("c/d"));
+    assertThat(SubPaths.resolve(vol, "..c")).as("a file named so").isEqualTo(vol.toRealPath().resolve("..c"));
+    for (String bad : new String[] {"a/../b", "/abs", "./", "."}) {
+      assertThatThrownBy(() -> SubPaths.resolve(vol, bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+
   @Test
   void aLinkThatStaysInsideIsFollowed() throws Exception {
     Files.createDirectories(vol.resolve("..2026/conf"));

@@ -24,6 +24,19 @@ class PodRendererTest {
     PodRenderer.verifyNonRoot(65534L, "");
   }
 
+  /** Docker refuses a CPU limit above the host's CPUs or below 10m; the kubelet runs both, so the limit is brought into range. */
+  @Test
+  void cpuLimitsAndSharesAreInTheRangeDockerAndRuncTake() {
+    assertThat(PodRenderer.nanoCpus(4000, 2)).as("4 CPUs on a host of 2").isEqualTo(2_000_000_000L);
+    assertThat(PodRenderer.nanoCpus(5, 2)).as("5m").isEqualTo(10_000_000L);
+    assertThat(PodRenderer.nanoCpus(500, 2)).isEqualTo(500_000_000L);
+    assertThat(PodRenderer.nanoCpus(0, 2)).as("0: no limit").isZero();
+    assertThat(PodRenderer.nanoCpus(Long.MAX_VALUE, 2)).as("never wrapped").isEqualTo(2_000_000_000L);
+    assertThat(PodRenderer.shares(1000)).isEqualTo(1024);
+    assertThat(PodRenderer.shares(1)).isEqualTo(2);
+    assertThat(PodRenderer.shares(Long.MAX_VALUE)).as("runc's most, never wrapped").isEqualTo(262_144);
+  }
+
   /** One container and no init containers run alone, on either network, unless the container asks for its pod's IP on the bridge. */
   @Test
   void aSandboxOnlyWhereItHoldsSomething() {

@@ -18,6 +18,17 @@ import org.junit.jupiter.api.Test;
  * time included; and a timeout of any size the API server accepts (an int32 of seconds) works.
  */
 class ProberTest {
+  /** The pod's headers replace the probe's own of the same name (a second Host is a 400 from Go and nginx servers: RFC 7230). */
+  @Test
+  void aPodsHeadersReplaceTheProbesOwnAndNoneBreaksALine() throws Exception {
+    String req = Prober.request("/healthz", "10.0.0.1:80", java.util.List.of(new io.dsfleet.common.model.HTTPHeader("host", "app.example"),
+        new io.dsfleet.common.model.HTTPHeader("X-A", "1")));
+    assertThat(req).isEqualTo("GET /healthz HTTP/1.1\r\nUser-Agent: ds-agent-probe\r\nAccept: */*\r\nhost: app.example\r\nX-A: 1\r\n"
+        + "Connection: close\r\n\r\n");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Prober.request("/", "h:1",
+        java.util.List.of(new io.dsfleet.common.model.HTTPHeader("X-A", "1\r\nHost: evil")))).isInstanceOf(java.io.IOException.class);
+  }
+
   @Test
   void anHttpsProbeWhoseHandshakeTricklesEndsWithinItsTimeout() throws Exception {
     try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {

@@ -106,10 +106,26 @@ public final class Names {
     if (value.equals(".") || value.equals("..")) {
       return "must not be '.' or '..'";
     }
+    if (value.startsWith("..")) { // a volume's own ..data and timestamped directories are named so
+      return "must not start with '..'";
+    }
     if (!CONFIG_KEY.matcher(value).matches()) {
       return "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
     }
     return null;
+  }
+
+  private static final Pattern HTTP_TOKEN = Pattern.compile("[-!#$%&'*+.^_`|~0-9A-Za-z]+");
+
+  /** An HTTP header name: RFC 7230's token, as Kubernetes validates a probe's httpHeaders. */
+  public static String httpHeaderName(String value) {
+    return HTTP_TOKEN.matcher(value).matches() ? null
+        : "a valid HTTP header must consist of alphanumeric characters, '-' and the characters !#$%&'*+.^_`|~";
+  }
+
+  /** An HTTP header value: one line (the kubelet's HTTP client refuses a value that breaks it; here the coordinator does). */
+  public static String httpHeaderValue(String value) {
+    return value.chars().anyMatch(c -> c == '\r' || c == '\n' || c == 0) ? "must not contain a line break or NUL" : null;
   }
 
   public static String envVarName(String value) {

@@ -340,12 +340,12 @@ public final class Validator {
       errors.add(Problem.invalid(path, s, "a valid percent string must be a numeric string followed by an ending '%'"));
       return null;
     }
-    int percent = Integer.parseInt(s.substring(0, s.length() - 1));
-    if (percent > 100) {
+    String digits = s.substring(0, s.length() - 1).replaceFirst("^0+(?=.)", ""); // leading zeros: "007%" is 7 %
+    if (digits.length() > 3 || Integer.parseInt(digits) > 100) { // the length first: "99999999999%" is no int
       errors.add(Problem.invalid(path, s, "must not be greater than 100%"));
       return null;
     }
-    return percent;
+    return Integer.parseInt(digits);
   }
 
   // --- pod ---
@@ -409,12 +409,12 @@ public final class Validator {
     }
     if (pod.securityContext() != null) {
       PodSecurityContext sc = pod.securityContext();
-      nonNegative(sc.runAsUser(), path + ".securityContext.runAsUser");
-      nonNegative(sc.runAsGroup(), path + ".securityContext.runAsGroup");
-      nonNegative(sc.fsGroup(), path + ".securityContext.fsGroup");
+      unixId(sc.runAsUser(), path + ".securityContext.runAsUser");
+      unixId(sc.runAsGroup(), path + ".securityContext.runAsGroup");
+      unixId(sc.fsGroup(), path + ".securityContext.fsGroup");
       List<Long> groups = list(sc.supplementalGroups());
       for (int i = 0; i < groups.size(); i++) {
-        nonNegative(groups.get(i), path + ".securityContext.supplementalGroups[" + i + "]");
+        unixId(groups.get(i), path + ".securityContext.supplementalGroups[" + i + "]");
       }
       seccomp(sc.seccompProfile(), path + ".securityContext.seccompProfile");
       if (Boolean.TRUE.equals(sc.runAsNonRoot()) && sc.runAsUser() != null && sc.runAsUser() == 0) {
@@ -668,15 +668,29 @@ public final class Validator {
     }
   }
 
+  /** A path inside a volume or directory ({@link LocalPaths#descending}). */
   private void relativePath(String path, String p) {
     if (path.startsWith("/")) {
       errors.add(Problem.invalid(p, path, "must be a relative path"));
+    } else if (LocalPaths.descending(path) == null) {
+      errors.add(Problem.invalid(p, path, "must not contain '..'"));
     }
-    for (String part : path.split("/")) {
-      if (part.equals("..")) {
-        errors.add(Problem.invalid(p, path, "must not contain '..'"));
-        break;
-      }
+  }
+
+  /**
+   * A file a volume projects ({@link LocalPaths#payloadFile}), once per volume as the agent cleans
+   * it ({@code "a"} and {@code "./a"} are one file: Kubernetes' "conflicting duplicate paths").
+   */
+  private void payloadPath(String path, String p, Set<String> files) {
+    relativePath(path, p);
+    String clean = LocalPaths.descending(path);
+    if (clean == null) {
+      return;
+    }
+    if (LocalPaths.payloadFile(path) == null) {
+      errors.add(Problem.invalid(p, path, clean.isEmpty() ? "must name a file in the volume" : "must not start with '..'"));
+    } else if (!files.add(clean)) {
+      errors.add(Problem.invalid(p, path, "conflicting duplicate paths: another item of the volume writes " + clean));
     }
   }
 
@@ -707,8 +721,15 @@ public final class Validator {
       }
       List<HTTPHeader> headers = list(h.httpHeaders());
       for (int i = 0; i < headers.size(); i++) {
-        if (headers.get(i).name() == null || headers.get(i).name().isEmpty()) {
-          errors.add(Problem.required(p + ".httpGet.httpHeaders[" + i + "].name"));
+        String hp = p + ".httpGet.httpHeaders[" + i + "]";
+        HTTPHeader h2 = headers.get(i);
+        if (h2.name() == null || h2.name().isEmpty()) {
+          errors.add(Problem.required(hp + ".name"));
+        } else if (Names.httpHeaderName(h2.name()) != null) {
+          errors.add(Problem.invalid(hp + ".name", h2.name(), Names.httpHeaderName(h2.name())));
+        }
+        if (h2.value() != null && Names.httpHeaderValue(h2.value()) != null) {
+          errors.add(Problem.invalid(hp + ".value", h2.value(), Names.httpHeaderValue(h2.value())));
         }
       }
     }
@@ -749,8 +770,8 @@ public final class Validator {
     if (sc == null) {
       return;
     }
-    nonNegative(sc.runAsUser(), p + ".runAsUser");
-    nonNegative(sc.runAsGroup(), p + ".runAsGroup");
+    unixId(sc.runAsUser(), p + ".runAsUser");
+    unixId(sc.runAsGroup(), p + ".runAsGroup");
     if (Boolean.TRUE.equals(sc.privileged()) && Boolean.FALSE.equals(sc.allowPrivilegeEscalation())) {
       errors.add(Problem.invalid(p, "", "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"));
     }
@@ -784,12 +805,16 @@ public final class Validator {
       errors.add(Problem.invalid(p + ".localhostProfile", profile.localhostProfile(), "can only be set when seccomp type is Localhost"));
     } else if (profile.localhostProfile() != null) {
       relativePath(profile.localhostProfile(), p + ".localhostProfile"); // Kubernetes' validateLocalDescendingPath
+      if ("".equals(LocalPaths.descending(profile.localhostProfile()))) {
+        errors.add(Problem.invalid(p + ".localhostProfile", profile.localhostProfile(), "must name a file in the profile directory"));
+      }
     }
   }
 
   // --- volumes ---
 
   private void volume(Volume v, String p) {
+    Set<String> files = new HashSet<>(); // the files its items write, cleaned
     int sources = (v.hostPath() != null ? 1 : 0) + (v.emptyDir() != null ? 1 : 0) + (v.configMap() != null ? 1 : 0)
         + (v.secret() != null ? 1 : 0) + (v.downwardAPI() != null ? 1 : 0) + (v.projected() != null ? 1 : 0);
     if (sources == 0) {
@@ -817,20 +842,22 @@ public final class Validator {
       }
       if (e.sizeLimit() != null && !Quantities.isValid(e.sizeLimit())) {
         errors.add(Problem.invalid(p + ".emptyDir.sizeLimit", e.sizeLimit(), "must be a quantity"));
+      } else if (e.sizeLimit() != null && Quantities.parse(e.sizeLimit()).signum() < 0) {
+        errors.add(Problem.invalid(p + ".emptyDir.sizeLimit", e.sizeLimit(), "must be greater than or equal to 0"));
       }
     }
     if (v.configMap() != null) {
       requiredName(v.configMap().name(), p + ".configMap.name");
-      items(v.configMap().items(), p + ".configMap.items");
+      items(v.configMap().items(), p + ".configMap.items", files);
       mode(v.configMap().defaultMode(), p + ".configMap.defaultMode");
     }
     if (v.secret() != null) {
       requiredName(v.secret().secretName(), p + ".secret.secretName");
-      items(v.secret().items(), p + ".secret.items");
+      items(v.secret().items(), p + ".secret.items", files);
       mode(v.secret().defaultMode(), p + ".secret.defaultMode");
     }
     if (v.downwardAPI() != null) {
-      downwardItems(v.downwardAPI().items(), p + ".downwardAPI.items");
+      downwardItems(v.downwardAPI().items(), p + ".downwardAPI.items", files);
       mode(v.downwardAPI().defaultMode(), p + ".downwardAPI.defaultMode");
     }
     if (v.projected() != null) {
@@ -845,14 +872,14 @@ public final class Validator {
         }
         if (s.configMap() != null) {
           requiredName(s.configMap().name(), sp + ".configMap.name");
-          items(s.configMap().items(), sp + ".configMap.items");
+          items(s.configMap().items(), sp + ".configMap.items", files);
         }
         if (s.secret() != null) {
           requiredName(s.secret().name(), sp + ".secret.name");
-          items(s.secret().items(), sp + ".secret.items");
+          items(s.secret().items(), sp + ".secret.items", files);
         }
         if (s.downwardAPI() != null) {
-          downwardItems(s.downwardAPI().items(), sp + ".downwardAPI.items");
+          downwardItems(s.downwardAPI().items(), sp + ".downwardAPI.items", files);
         }
       }
     }
@@ -869,7 +896,7 @@ public final class Validator {
     }
   }
 
-  private void items(List<KeyToPath> items, String p) {
+  private void items(List<KeyToPath> items, String p, Set<String> files) {
     List<KeyToPath> list = list(items);
     for (int i = 0; i < list.size(); i++) {
       KeyToPath k = list.get(i);
@@ -879,20 +906,20 @@ public final class Validator {
       if (k.path() == null || k.path().isEmpty()) {
         errors.add(Problem.required(p + "[" + i + "].path"));
       } else {
-        relativePath(k.path(), p + "[" + i + "].path");
+        payloadPath(k.path(), p + "[" + i + "].path", files);
       }
       mode(k.mode(), p + "[" + i + "].mode");
     }
   }
 
-  private void downwardItems(List<DownwardAPIVolumeFile> items, String p) {
+  private void downwardItems(List<DownwardAPIVolumeFile> items, String p, Set<String> files) {
     List<DownwardAPIVolumeFile> list = list(items);
     for (int i = 0; i < list.size(); i++) {
       DownwardAPIVolumeFile f = list.get(i);
       if (f.path() == null || f.path().isEmpty()) {
         errors.add(Problem.required(p + "[" + i + "].path"));
       } else {
-        relativePath(f.path(), p + "[" + i + "].path");
+        payloadPath(f.path(), p + "[" + i + "].path", files);
       }
       if (f.fieldRef() == null) {
         errors.add(Problem.required(p + "[" + i + "].fieldRef"));
@@ -973,6 +1000,13 @@ public final class Validator {
     String e = Names.configKey(key);
     if (e != null) {
       errors.add(Problem.invalid(p, key, e));
+    }
+  }
+
+  /** A user or group id: Kubernetes' and Docker's range (a larger one is refused by Docker on every node). */
+  private void unixId(Long n, String p) {
+    if (n != null && (n < 0 || n > Integer.MAX_VALUE)) {
+      errors.add(Problem.invalid(p, n, "must be between 0 and " + Integer.MAX_VALUE + ", inclusive"));
     }
   }
 

@@ -69,6 +69,16 @@ class ValidatorTest {
         row("mountPaths unique", C0 + ".volumeMounts[1]", "{name: logs, mountPath: /var/log/host}", C0 + ".volumeMounts[1].mountPath: Invalid value: \"/var/log/host\": must be unique"),
         row("subPath is relative", C0 + ".volumeMounts[0].subPath", "/abs", C0 + ".volumeMounts[0].subPath: Invalid value: \"/abs\": must be a relative path"),
         row("subPath has no ..", C0 + ".volumeMounts[0].subPath", "a/../b", C0 + ".volumeMounts[0].subPath: Invalid value: \"a/../b\": must not contain '..'"),
+        row("subPath with .. in the middle, cleaned", C0 + ".volumeMounts[0].subPath", "a/./../b", C0 + ".volumeMounts[0].subPath: Invalid value: \"a/./../b\": must not contain '..'"),
+        row("item path does not start with ..", POD + ".volumes[1]", "{name: cfg, configMap: {name: c, items: [{key: a, path: ..a}]}}", POD + ".volumes[1].configMap.items[0].path: Invalid value: \"..a\": must not start with '..'"),
+        row("item path names a file", POD + ".volumes[1]", "{name: cfg, configMap: {name: c, items: [{key: a, path: ./}]}}", POD + ".volumes[1].configMap.items[0].path: Invalid value: \"./\": must name a file in the volume"),
+        row("item paths once in a volume, as cleaned", POD + ".volumes[1]",
+            "{name: p, projected: {sources: [{configMap: {name: c, items: [{key: a, path: a}]}}, {secret: {name: s, items: [{key: b, path: ./a}]}}]}}",
+            POD + ".volumes[1].projected.sources[1].secret.items[0].path: Invalid value: \"./a\": conflicting duplicate paths"),
+        row("emptyDir sizeLimit >= 0", POD + ".volumes[1]", "{name: e, emptyDir: {sizeLimit: -1Gi}}", POD + ".volumes[1].emptyDir.sizeLimit: Invalid value: \"-1Gi\": must be greater than or equal to 0"),
+        row("quantity exponent bounded", C0 + ".resources", "{limits: {cpu: '1e999999999'}}", C0 + ".resources.limits[cpu]: Invalid value: \"1e999999999\": quantities must have an exponent between -100 and 100"),
+        row("probe header name a token", C0 + ".readinessProbe", "{httpGet: {port: 8080, httpHeaders: [{name: 'X Bad', value: v}]}}", C0 + ".readinessProbe.httpGet.httpHeaders[0].name: Invalid value: \"X Bad\""),
+        row("probe header value one line", C0 + ".readinessProbe", "{httpGet: {port: 8080, httpHeaders: [{name: X-A, value: \"v\\r\\nHost: evil\"}]}}", C0 + ".readinessProbe.httpGet.httpHeaders[0].value: Invalid value: \"v\r\nHost: evil\": must not contain a line break or NUL"),
         row("mountPropagation known", C0 + ".volumeMounts[0].mountPropagation", "Shared", C0 + ".volumeMounts[0].mountPropagation: Unsupported value: \"Shared\""),
         row("Bidirectional needs privileged", C0 + ".volumeMounts[0].mountPropagation", "Bidirectional", C0 + ".volumeMounts[0].mountPropagation: Forbidden"),
         row("volume names unique", POD + ".volumes[1]", "{name: logs, emptyDir: {}}", POD + ".volumes[1].name: Duplicate value: \"logs\""),
@@ -91,6 +101,9 @@ class ValidatorTest {
         row("preStop needs a command", C0 + ".lifecycle", "{preStop: {exec: {command: []}}}", C0 + ".lifecycle.preStop.exec.command: Required value"),
         row("privileged with allowPrivilegeEscalation false", C0 + ".securityContext", "{privileged: true, allowPrivilegeEscalation: false}", C0 + ".securityContext: Invalid value: \"\": cannot set `allowPrivilegeEscalation` to false and `privileged` to true"),
         row("runAsUser >= 0", C0 + ".securityContext", "{runAsUser: -1}", C0 + ".securityContext.runAsUser: Invalid value: -1"),
+        row("runAsUser in Docker's range", C0 + ".securityContext", "{runAsUser: 2147483648}", C0 + ".securityContext.runAsUser: Invalid value: 2147483648: must be between 0 and 2147483647, inclusive"),
+        row("fsGroup in Docker's range", POD + ".securityContext", "{fsGroup: 4294967296}", POD + ".securityContext.fsGroup: Invalid value: 4294967296: must be between 0 and 2147483647, inclusive"),
+        row("seccomp Localhost profile names a file", C0 + ".securityContext", "{seccompProfile: {type: Localhost, localhostProfile: ./}}", C0 + ".securityContext.seccompProfile.localhostProfile: Invalid value: \"./\": must name a file"),
         row("runAsNonRoot with user 0", C0 + ".securityContext", "{runAsNonRoot: true, runAsUser: 0}", C0 + ".securityContext.runAsNonRoot: Invalid value: true"),
         row("capability names", C0 + ".securityContext", "{capabilities: {add: [net-admin]}}", C0 + ".securityContext.capabilities.add[0]: Invalid value: \"net-admin\""),
         row("seccomp Localhost needs a profile", C0 + ".securityContext", "{seccompProfile: {type: Localhost}}", C0 + ".securityContext.seccompProfile.localhostProfile: Required value"),
@@ -116,6 +129,7 @@ class ValidatorTest {
         row("percent at most 100", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 120%}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: \"120%\": must not be greater than 100%"),
         row("percent string well-formed", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: half}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: \"half\": a valid percent string"),
         row("maxUnavailable >= 0", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: -1}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: -1"),
+        row("percent past an int's range", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: '99999999999%'}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: \"99999999999%\": must not be greater than 100%"),
         row("minReadySeconds >= 0", "spec.minReadySeconds", "-5", "spec.minReadySeconds: Invalid value: -5"),
         row("revisionHistoryLimit >= 0", "spec.revisionHistoryLimit", "-1", "spec.revisionHistoryLimit: Invalid value: -1"),
         row("integer field wants an integer", C0 + ".ports[0].containerPort", "'8080'", C0 + ".ports[0].containerPort: Invalid value: \"8080\": expected an integer"),
@@ -202,6 +216,30 @@ class ValidatorTest {
     }
     var tooLong = ManifestParser.parse("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "c}\n", "t").get(0);
     assertThat(tooLong.errors()).map(Problem::toString).singleElement().asString().endsWith(": must be no more than 253 characters");
+  }
+
+  /** Kubernetes cleans these before use; the agent does too (LocalPaths), so they are valid. */
+  @Test
+  void pathsTheKubeletCleansAreValid() {
+    var tree = Fixtures.baseTree();
+    Fixtures.with(tree, C0 + ".volumeMounts[0].subPath", "conf/");
+    Fixtures.with(tree, POD + ".volumes[1]", "{name: cfg, configMap: {name: c, items: [{key: a, path: ./x//a}, {key: b, path: y/}]}}");
+    Fixtures.with(tree, C0 + ".securityContext", "{seccompProfile: {type: Localhost, localhostProfile: ./profiles//p.json}}");
+    assertThat(Fixtures.parse(tree).get(0).errors()).isEmpty();
+    Fixtures.with(tree, C0 + ".volumeMounts[0].subPath", "..c"); // a file named so, in the volume
+    assertThat(Fixtures.parse(tree).get(0).errors()).isEmpty();
+  }
+
+  /** kubectl's YAML reader and the API server's strict field validation refuse a key given twice; so does the parser. */
+  @Test
+  void aKeyGivenTwiceIsAnErrorNotTheLastOneSilently() {
+    String yaml = Fixtures.BASE.replace("        image: local/busybox:1\n", "        image: local/busybox:1\n        image: other:2\n");
+    assertThat(yaml).as("the fixture has a container image to repeat").contains("image: other:2");
+    var doc = ManifestParser.parse(yaml, "dup").get(0);
+    assertThat(doc.valid()).isFalse();
+    assertThat(doc.errors()).map(Problem::toString).singleElement().asString().contains("Duplicate field 'image'");
+    var json = ManifestParser.parse("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"a\", \"name\": \"b\"}}", "dup").get(0);
+    assertThat(json.errors()).map(Problem::toString).singleElement().asString().contains("Duplicate field 'name'");
   }
 
   @Test
