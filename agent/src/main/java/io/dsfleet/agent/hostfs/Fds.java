@@ -37,6 +37,9 @@ public final class Fds {
   interface LibC extends Library {
     int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
 
+    /** The same, the name as its bytes (NUL-terminated): a name that is no text in the JVM's encoding reaches the kernel as it is. */
+    int openat(int dirfd, byte[] path, int flags, int mode) throws LastErrorException;
+
     int mkdirat(int dirfd, String path, int mode) throws LastErrorException;
 
     int close(int fd) throws LastErrorException;
@@ -123,6 +126,53 @@ public final class Fds {
       }
     }
     throw new IOException("cannot open or make " + name);
+  }
+
+  /**
+   * The directory an entry of a listing names ({@code entry}: a name as the JDK listed it, its
+   * bytes as they are on disk), opened O_PATH|O_DIRECTORY|O_NOFOLLOW inside {@code dir}: a link, a
+   * FIFO or a device swapped in for it since it was seen is refused before anything is opened for
+   * real (the JDK's own openat of a listed directory has no O_DIRECTORY: a FIFO blocked it for
+   * good, a device's driver ran as root).
+   *
+   * @throws NoFollow.NotInsideException when it is no longer a directory
+   * @throws java.nio.file.NoSuchFileException when it is gone
+   */
+  public static Fd listedDirectory(Fd dir, Path entry) throws IOException {
+    byte[] name = rawName(entry);
+    byte[] z = java.util.Arrays.copyOf(name, name.length + 1);
+    try {
+      return new Fd(Holder.C.openat(dir.fd, z, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
+    } catch (LastErrorException e) {
+      if (e.getErrorCode() == ELOOP || e.getErrorCode() == ENOTDIR) {
+        throw new NoFollow.NotInsideException(entry + " is no longer a directory");
+      }
+      if (e.getErrorCode() == ENOENT) {
+        throw new java.nio.file.NoSuchFileException(entry.toString());
+      }
+      throw error("open " + entry, e);
+    }
+  }
+
+  /**
+   * A path's last name as its bytes on disk: the JDK keeps them (a name that is no UTF-8 included)
+   * and gives them out only percent-encoded, in the path's URI.
+   */
+  static byte[] rawName(Path entry) {
+    String raw = entry.getFileName().toUri().getRawPath();
+    int end = raw.endsWith("/") ? raw.length() - 1 : raw.length(); // a directory's URI ends with a slash
+    String last = raw.substring(raw.lastIndexOf('/', end - 1) + 1, end);
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(last.length());
+    for (int i = 0; i < last.length(); i++) {
+      char c = last.charAt(i);
+      if (c == '%') {
+        out.write(Integer.parseInt(last, i + 1, i + 3, 16));
+        i += 2;
+      } else {
+        out.write(c); // the URI's other characters are ASCII
+      }
+    }
+    return out.toByteArray();
   }
 
   /**

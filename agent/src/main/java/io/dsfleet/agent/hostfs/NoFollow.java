@@ -20,6 +20,7 @@ import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayDeque;
 import java.util.Deque;
 import java.util.Iterator;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 
@@ -134,25 +135,21 @@ public final class NoFollow {
       return;
     }
     String device = device(a.get());
-    Path parent = p.toAbsolutePath().getParent();
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent)) {
-      if (!(ds instanceof SecureDirectoryStream<Path> root)) {
-        throw new IOException("this platform cannot remove " + p + " without following links");
-      }
+    try (Level root = Level.top(p)) {
       Deque<Level> levels = new ArrayDeque<>();
       boolean hoisted = false;
       try {
-        levels.push(Level.open(root, p.getFileName()));
+        levels.push(root.open(p.getFileName()));
         while (!levels.isEmpty()) {
           Level top = levels.peek();
           if (!top.entries.hasNext()) {
             if (levels.size() == 1 && hoisted) { // what was moved up may not have been listed: read the top again
-              levels.pop().dir.close();
-              levels.push(Level.open(root, p.getFileName()));
+              levels.pop().close();
+              levels.push(root.open(p.getFileName()));
               hoisted = false;
               continue;
             }
-            levels.pop().dir.close();
+            levels.pop().close();
             top.parent.deleteDirectory(top.name);
             continue;
           }
@@ -170,8 +167,7 @@ public final class NoFollow {
               hoisted = true;
               continue;
             }
-            // opened O_NOFOLLOW relative to its parent: a directory swapped for a link fails here
-            levels.push(Level.open(top.dir, name));
+            levels.push(top.open(name)); // a directory swapped for anything else since it was seen fails here
           } else {
             try {
               top.dir.deleteFile(name);
@@ -181,9 +177,7 @@ public final class NoFollow {
           }
         }
       } finally {
-        for (Level l : levels) {
-          l.dir.close();
-        }
+        levels.forEach(Level::close);
       }
     }
   }
@@ -204,20 +198,16 @@ public final class NoFollow {
       return a.map(x -> x.isRegularFile() ? x.size() : 0L).orElse(0L);
     }
     String device = device(a.get());
-    Path parent = p.toAbsolutePath().getParent();
     long bytes = 0; // the tree's own directory not counted: an empty volume uses nothing, whatever its file system says
     long entries = 0;
-    try (DirectoryStream<Path> ds = Files.newDirectoryStream(parent)) {
-      if (!(ds instanceof SecureDirectoryStream<Path> root)) {
-        throw new IOException("this platform cannot measure " + p + " without following links");
-      }
+    try (Level root = Level.top(p)) {
       Deque<Level> levels = new ArrayDeque<>();
       try {
-        levels.push(Level.open(root, p.getFileName()));
+        levels.push(root.open(p.getFileName()));
         while (!levels.isEmpty() && bytes <= stopAbove) {
           Level top = levels.peek();
           if (!top.entries.hasNext()) {
-            levels.pop().dir.close();
+            levels.pop().close();
             continue;
           }
           if (++entries > maxEntries) {
@@ -236,19 +226,25 @@ public final class NoFollow {
               return Long.MAX_VALUE;
             }
             bytes += e.size();
+            Level next;
             try {
-              levels.push(Level.open(top.dir, name));
-            } catch (java.nio.file.FileSystemException gone) {
-              // removed or swapped for a link meanwhile: not ours to count
+              next = top.open(name);
+            } catch (NoSuchFileException gone) {
+              continue; // removed meanwhile
+            } catch (NotInsideException swapped) {
+              return Long.MAX_VALUE; // seen as a directory, then not one: a container racing the count is over its limit
             }
+            if (!Objects.equals(next.handle.attributes().fileKey(), e.fileKey())) {
+              next.close();
+              return Long.MAX_VALUE; // another directory swapped in between: the same
+            }
+            levels.push(next);
           } else if (e.isRegularFile()) {
             bytes += e.size();
           }
         }
       } finally {
-        for (Level l : levels) {
-          l.dir.close();
-        }
+        levels.forEach(Level::close);
       }
     }
     return bytes;
@@ -277,23 +273,60 @@ public final class NoFollow {
     }
   }
 
-  /** One open directory of the walk, its parent, and where the walk is in it. */
-  private static final class Level {
+  /**
+   * One open directory of a walk: its handle (O_PATH|O_DIRECTORY|O_NOFOLLOW, {@link
+   * Fds#listedDirectory}), its listing through that very inode ({@code /proc/self/fd/N} leads to
+   * the inode the handle holds, a directory whatever the name holds now), its parent's listing,
+   * and where the walk is in it.
+   * Before 2026-12-05 a walk opened each directory it had seen with the JDK's openat, which has no
+   * O_DIRECTORY: a container that swapped a FIFO in for it blocked the agent's collector thread for
+   * good, and a device node it made (Docker grants CAP_MKNOD) was opened by root (helper-74).
+   */
+  private static final class Level implements AutoCloseable {
     final SecureDirectoryStream<Path> parent;
     final Path name;
+    final Fds.Fd handle;
     final SecureDirectoryStream<Path> dir;
     final Iterator<Path> entries;
 
-    Level(SecureDirectoryStream<Path> parent, Path name, SecureDirectoryStream<Path> dir) {
+    private Level(SecureDirectoryStream<Path> parent, Path name, Fds.Fd handle) throws IOException {
       this.parent = parent;
       this.name = name;
-      this.dir = dir;
+      this.handle = handle;
+      try {
+        DirectoryStream<Path> ds = Files.newDirectoryStream(handle.procPath());
+        if (!(ds instanceof SecureDirectoryStream<Path> secure)) {
+          ds.close();
+          throw new IOException("this platform cannot walk " + name + " without following links");
+        }
+        this.dir = secure;
+      } catch (IOException | RuntimeException e) {
+        handle.close();
+        throw e;
+      }
       this.entries = dir.iterator();
     }
 
-    /** The directory {@code name} in {@code parent}, opened O_NOFOLLOW: a directory swapped for a link fails here. */
-    static Level open(SecureDirectoryStream<Path> parent, Path name) throws IOException {
-      return new Level(parent, name, parent.newDirectoryStream(name, NOFOLLOW));
+    /** The directory holding {@code p} (the agent's own path), as the top of a walk of {@code p}. */
+    static Level top(Path p) throws IOException {
+      Path parent = p.toAbsolutePath().getParent();
+      return new Level(null, parent, Fds.openDirectory(parent));
+    }
+
+    /** The directory {@code name} listed here; a link, FIFO or device swapped in for it fails ({@link NotInsideException}). */
+    Level open(Path name) throws IOException {
+      return new Level(dir, name, Fds.listedDirectory(handle, name));
+    }
+
+    @Override
+    public void close() {
+      try {
+        dir.close();
+      } catch (IOException e) {
+        // closing is all that is asked
+      } finally {
+        handle.close();
+      }
     }
 
     /** An entry's own attributes (a link's, not its target's); null when it is gone. */

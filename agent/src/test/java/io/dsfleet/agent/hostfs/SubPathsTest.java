@@ -137,4 +137,41 @@ class SubPathsTest {
     }
     assertThat(NoFollow.usage(vol.resolve("deep"), Long.MAX_VALUE - 1, 1_000_000)).as("deeper than measured").isEqualTo(Long.MAX_VALUE);
   }
+
+  /**
+   * What a walk opens of a directory it listed, once the entry is something else (a container can
+   * swap a FIFO or a device node it made in between the look and the open: helper-74 blocked the
+   * agent's collector thread so, for good): refused before anything is opened for real, at once.
+   */
+  @Test
+  void aListedDirectorySwappedForAFifoOrADeviceIsRefusedWithoutBeingOpened() throws Exception {
+    Path fifo = vol.resolve("fifo");
+    assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+    Path device = vol.resolve("device");
+    boolean madeDevice = new ProcessBuilder("mknod", device.toString(), "c", "1", "3").start().waitFor() == 0; // root only
+    try (Fds.Fd dir = Fds.openDirectory(vol)) {
+      org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
+        assertThatThrownBy(() -> Fds.listedDirectory(dir, fifo.getFileName())).isInstanceOf(NoFollow.NotInsideException.class);
+        if (madeDevice) {
+          assertThatThrownBy(() -> Fds.listedDirectory(dir, device.getFileName())).isInstanceOf(NoFollow.NotInsideException.class);
+        }
+        assertThatThrownBy(() -> Fds.listedDirectory(dir, Path.of("gone"))).isInstanceOf(java.nio.file.NoSuchFileException.class);
+      }, "the open of a FIFO blocks until a writer comes");
+    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(madeDevice, "mknod needs root: the device half of this test did not run");
+  }
+
+  /** A directory's name is its bytes: one that is no UTF-8 is opened and counted as any other. */
+  @Test
+  void aDirectoryWhoseNameIsNoTextIsMeasuredAndRemoved() throws Exception {
+    Path t = Files.createDirectory(vol.resolve("t"));
+    assertThat(new ProcessBuilder("sh", "-c", "mkdir \"$1/$(printf 'a\\377\\376b')\" && head -c 1000 /dev/zero > \"$1/$(printf 'a\\377\\376b')/f\"",
+        "sh", t.toString()).inheritIO().start().waitFor()).isZero();
+    try (var listed = Files.list(t)) {
+      assertThat(listed.map(p -> p.getFileName().toString())).singleElement().asString().as("the name is no UTF-8").contains("\uFFFD");
+    }
+    assertThat(NoFollow.usage(t, Long.MAX_VALUE - 1, 1000)).as("its directory and its file").isGreaterThanOrEqualTo(1000);
+    NoFollow.deleteTree(t);
+    assertThat(t).doesNotExist();
+  }
 }
