@@ -237,7 +237,7 @@ public final class AgentMain {
     LocalState state = new LocalState(o.stateDir());
     Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, new Mounts(), Clock.systemUTC(), o.restartBackoff(), o.relistInterval(), o.stateDir(), VERSION,
         threads, reporter);
-    reconciler.setOrphans(state.loadOrphans());
+    reconciler.setOrphans(state.released());
     reconciler.onOrphansChanged(state::saveOrphans);
     return new Parts(docker, state, reconciler);
   }

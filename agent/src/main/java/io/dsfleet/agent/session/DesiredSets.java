@@ -125,12 +125,13 @@ final class DesiredSets {
    * Whether {@code next} only adds pods to {@code onDisk}: every pod and config object of it is in
    * {@code next} unchanged, no config object is added in a namespace where it has a pod (a pod's
    * volumes follow every ConfigMap and Secret of its namespace), at least one pod is new, none of
-   * the new ones is a released pod taken back, and {@code next} releases none. Such a set may be
+   * the new ones is a released pod taken back, and {@code next} releases none {@code onDisk} did not
+   * (a coordinator sends the node's released pods in every set). Such a set may be
    * acted on before it is written: a crash in between costs only the new pods (the set on disk
    * does not have them), never a running one.
    */
   static boolean onlyAdds(DesiredState onDisk, DesiredState next, Set<String> released) {
-    if (next.getOrphanedPodsCount() > 0 || next.getPodsCount() <= onDisk.getPodsCount()) {
+    if (!new HashSet<>(onDisk.getOrphanedPodsList()).containsAll(next.getOrphanedPodsList()) || next.getPodsCount() <= onDisk.getPodsCount()) {
       return false;
     }
     Map<String, DesiredPod> now = new HashMap<>();

@@ -102,6 +102,17 @@ public class LocalState {
     }
   }
 
+  /**
+   * The pods released here: the orphans file's, and those of the last desired set (a coordinator
+   * since 2026-12-05 sends them in every set), so a lost or unreadable file does not turn them into
+   * pods to remove (helper-75: a file moved away, and the agent removed a released pod at its start).
+   */
+  public Set<String> released() {
+    Set<String> pods = loadOrphans();
+    loadDesired().ifPresent(d -> d.getOrphanedPodsList().stream().filter(l -> Names.dns1123Subdomain(l) == null).forEach(pods::add));
+    return pods;
+  }
+
   public void saveOrphans(Set<String> pods) {
     OwnerOnlyFiles.write(dir.resolve("orphans"), pods.stream().map(p -> p + "\n").collect(Collectors.joining()));
   }

@@ -265,6 +265,8 @@ class DesiredSetWriteTest extends SessionTestBase {
     assertThat(DesiredSets.onlyAdds(onDisk, changed, Set.of())).as("a changed").isFalse();
     assertThat(DesiredSets.onlyAdds(onDisk, set(2, "a", "b"), Set.of("b"))).as("b released before: taken back").isFalse();
     assertThat(DesiredSets.onlyAdds(onDisk, set(2, "a", "b").toBuilder().addOrphanedPods("x").build(), Set.of())).as("releases x").isFalse();
+    assertThat(DesiredSets.onlyAdds(onDisk.toBuilder().addOrphanedPods("x").build(), set(2, "a", "b").toBuilder().addOrphanedPods("x").build(),
+        Set.of("x"))).as("x released before, in every set since").isTrue();
     var config = DockerHarness.config(io.dsfleet.proto.v1.ConfigObject.Kind.CONFIG_MAP, "cfg", java.util.Map.of("k", "v"));
     DesiredState withConfig = onDisk.toBuilder().addConfigs(config).build();
     assertThat(DesiredSets.onlyAdds(withConfig, set(2, "a", "b").toBuilder().addConfigs(config).build(), Set.of())).isTrue();

@@ -59,6 +59,19 @@ class LocalStateTest {
     assertThat(new LocalState(dir).loadDesired()).as("and again, at the next start").isEmpty();
   }
 
+  /** The last desired set carries the released pods too (the coordinator sends them in every set): the file alone is not their only record. */
+  @Test
+  void releasedPodsOutliveTheirFile() throws Exception {
+    LocalState state = new LocalState(dir);
+    state.saveDesired(DesiredState.newBuilder().setVersion(3).addOrphanedPods("web-abcde").addOrphanedPods("../x").build());
+    state.saveOrphans(Set.of("log-12345"));
+    assertThat(new LocalState(dir).released()).isEqualTo(Set.of("web-abcde", "log-12345"));
+    Files.delete(dir.resolve("orphans"));
+    assertThat(new LocalState(dir).released()).as("the file lost").isEqualTo(Set.of("web-abcde"));
+    Files.createDirectory(dir.resolve("orphans"));
+    assertThat(new LocalState(dir).released()).as("the file unreadable").isEqualTo(Set.of("web-abcde"));
+  }
+
   @Test
   void orphanLinesThatAreNotPodNamesAreDropped() throws Exception {
     Files.writeString(dir.resolve("orphans"), "web-abcde\n../../etc\n\nlog-12345\n");

@@ -53,6 +53,13 @@ final class Dispatcher {
    */
   private java.util.function.Consumer<NodeEntry> grantsDropped = n -> { };
 
+  /** Told the released pods of a node its plan has again (adopted): to forget them in the store. */
+  private java.util.function.BiConsumer<NodeEntry, List<String>> orphansAdopted = (n, pods) -> { };
+
+  void onOrphansAdopted(java.util.function.BiConsumer<NodeEntry, List<String>> adopted) {
+    this.orphansAdopted = adopted;
+  }
+
   void onGrantsChanged(java.util.function.Consumer<NodeEntry> added, java.util.function.Consumer<NodeEntry> dropped) {
     this.grantsAdded = added;
     this.grantsDropped = dropped;
@@ -163,6 +170,15 @@ final class Dispatcher {
     if (n.awaitingReport) {
       return;
     }
+    List<String> adopted = null; // a released pod the plan has again (its DaemonSet applied again): managed again
+    for (PodAssignment p : n.plan.desired()) {
+      if (n.orphans.remove(p.podName())) {
+        (adopted == null ? adopted = new ArrayList<>() : adopted).add(p.podName());
+      }
+    }
+    if (adopted != null) {
+      orphansAdopted.accept(n, adopted);
+    }
     List<Object> fingerprint = new ArrayList<>();
     java.util.Set<String> entitled = new java.util.HashSet<>();
     java.util.Set<String> held = new java.util.HashSet<>(); // the grants the node needs: pods its plan keeps that would not be placed now
@@ -208,9 +224,6 @@ final class Dispatcher {
       log.warn("sending node {} its desired set failed: {}; it gets it when its session opens again", n.name, e.toString());
       n.session = null;
       return;
-    }
-    if (!n.orphans.isEmpty()) {
-      n.orphansSentInVersion = n.version;
     }
     n.sentWithTemplate.clear();
     n.sentWithTemplate.addAll(entitled);

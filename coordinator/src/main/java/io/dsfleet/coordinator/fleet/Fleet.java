@@ -87,6 +87,7 @@ public final class Fleet {
     this.registry = new NodeRegistry(state, store, clock, events, dispatcher, lifecycle);
     dispatcher.onGrantsChanged(registry::writeGrants, lifecycle::grantsChanged);
     this.intake = new PodIntake(state, store, dispatcher, events);
+    dispatcher.onOrphansAdopted(intake::adopted);
     load();
   }
 
@@ -265,14 +266,6 @@ public final class Fleet {
   public void batch(Runnable work) {
     synchronized (lock) {
       work.run();
-    }
-  }
-
-  /** The node applied a desired set: orphans it carried are now the node's to keep, and forgotten here. */
-  public void acked(String nodeName, long ackedVersion) {
-    synchronized (lock) {
-      changes.bump();
-      intake.acked(nodeName, ackedVersion);
     }
   }
 

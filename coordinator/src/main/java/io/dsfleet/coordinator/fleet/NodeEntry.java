@@ -95,9 +95,12 @@ final class NodeEntry {
   /** What was last sent, to send only changes. */
   Object sentFingerprint;
   long version;
-  /** Pods this node must release (orphan delete), until it acknowledges a version carrying them. */
+  /**
+   * Pods this node released (orphan delete), sent in every desired set until a DaemonSet adopts
+   * one: the coordinator's record is the truth, an agent's file only its copy (before 2026-12-05
+   * forgotten here once acknowledged, and a lost file made the agent remove them: helper-75).
+   */
   final java.util.Set<String> orphans = new java.util.TreeSet<>();
-  long orphansSentInVersion;
   /** When a tolerationSeconds runs out here; the node is planned again then. */
   Instant nextEvaluation;
 

@@ -198,13 +198,17 @@ final class PodIntake {
         || n.sentWithTemplate.stream().anyMatch(k -> k.startsWith(dsKey + "@"));
   }
 
-  /** The node applied a desired set: orphans it carried are now the node's to keep, and forgotten here. */
-  void acked(String nodeName, long version) {
-    NodeEntry n = state.nodes.get(nodeName);
-    if (n != null && !n.orphans.isEmpty() && n.orphansSentInVersion > 0 && version >= n.orphansSentInVersion) {
-      store.deleteOrphans(n.name, List.copyOf(n.orphans));
-      n.orphans.clear();
-      n.orphansSentInVersion = 0;
+  /**
+   * Released pods of the node that a DaemonSet's plan has again (the same name: applied again),
+   * adopted as Kubernetes adopts orphans: no longer released, forgotten in the store. A store that
+   * refuses the write keeps the row: after a restart the pod is adopted again, nothing lost.
+   */
+  void adopted(NodeEntry n, List<String> pods) {
+    try {
+      store.deleteOrphans(n.name, pods);
+    } catch (io.dsfleet.coordinator.store.StoreException e) {
+      log.warn("pods {} of node {} adopted again; their release is still stored ({}): forgotten at the next adoption", pods, n.name,
+          e.getMessage());
     }
   }
 }

@@ -447,7 +447,7 @@ class CoordinatorServiceTest {
   }
 
   @Test
-  void anOrphanDeleteReleasesPodsUntilTheNodeAcknowledgesEvenAcrossARestart() throws Exception {
+  void anOrphanDeleteReleasesPodsInEverySetAcrossRestartsUntilTheDaemonSetIsAppliedAgain() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
     a.nextDesired(WAIT);
     apply(Fixtures.BASE);
@@ -460,10 +460,26 @@ class CoordinatorServiceTest {
     assertThat(s.getPodsList()).isEmpty();
     assertThat(s.getOrphanedPodsList()).containsExactly(pod);
     back.ack(s.getVersion());
-    // once acknowledged, the coordinator forgets the orphans: the next set no longer carries them
+    // acknowledged or not, every set carries them: an agent that lost its file does not remove them (helper-75)
     apply(Fixtures.BASE.replace("name: agent\n", "name: other\n").replace("app: agent", "app: other"));
     DesiredState next = back.nextDesired(WAIT);
-    assertThat(next.getOrphanedPodsList()).isEmpty();
+    assertThat(next.getOrphanedPodsList()).containsExactly(pod);
     assertThat(next.getPodsList()).extracting(DesiredPod::getDaemonSet).containsExactly("other");
+    back.close();
+    c.restart();
+    FakeAgent again = c.agent("node-a", Map.of());
+    assertThat(again.nextDesired(WAIT).getOrphanedPodsList()).as("after another restart").containsExactly(pod);
+    // the DaemonSet applied again names its pod so on this node: adopted, released no longer, here and in the store
+    apply(Fixtures.BASE);
+    DesiredState adopted = again.nextDesired(WAIT);
+    assertThat(adopted.getPodsList()).extracting(DesiredPod::getPodName).contains(pod);
+    assertThat(adopted.getOrphanedPodsList()).isEmpty();
+    again.close();
+    c.restart();
+    FakeAgent last = c.agent("node-a", Map.of());
+    DesiredState afterRestart = last.nextDesired(WAIT);
+    assertThat(afterRestart.getOrphanedPodsList()).isEmpty();
+    assertThat(afterRestart.getPodsList()).extracting(DesiredPod::getPodName).contains(pod);
   }
+
 }
