@@ -33,7 +33,10 @@ public final class OwnerOnlyFiles {
       if (me != null) { // no /proc: not Linux, where the daemons run
         refuseForeign(dir, me);
       }
-      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+      var ownerOnly = PosixFilePermissions.fromString("rwx------");
+      if (!Files.getPosixFilePermissions(dir).equals(ownerOnly)) { // only when needed: a read-only disk is still read (a restart on it)
+        Files.setPosixFilePermissions(dir, ownerOnly);
+      }
       return dir;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + dir + ": " + e.getMessage(), e);

@@ -160,8 +160,12 @@ public final class Volumes {
         String size = bytes == null ? "" : ",size=" + bytes;
         mounts.tmpfs(dir, "mode=0777" + size);
       }
-      NoFollow.chmod(dir, PosixFilePermissions.fromString("rwxrwxrwx"));
-      if (fsGroup != null) {
+      // each only when needed: a container restarted on a disk gone read-only keeps its volume
+      var open = PosixFilePermissions.fromString("rwxrwxrwx");
+      if (!Files.getPosixFilePermissions(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(open)) {
+        NoFollow.chmod(dir, open);
+      }
+      if (fsGroup != null && ((Number) Files.getAttribute(dir, "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).longValue() != fsGroup) {
         NoFollow.chgrp(dir, fsGroup);
       }
       return new Source(dir, Kind.EMPTY_DIR);

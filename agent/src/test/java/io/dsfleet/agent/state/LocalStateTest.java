@@ -72,6 +72,39 @@ class LocalStateTest {
     assertThat(new LocalState(dir).released()).as("the file unreadable").isEqualTo(Set.of("web-abcde"));
   }
 
+  /**
+   * A disk gone read-only (ext4's errors=remount-ro): the agent restarted on it still reads its
+   * state and starts (before 2026-12-05 its chmod of the directory, every start, stopped it: it
+   * crash-looped while its pods ran on unwatched, helper-75); a new set is refused, as said.
+   */
+  @Test
+  void aStateDirectoryOnADiskGoneReadOnlyIsStillReadAtStart() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+        "a read-only bind mount needs root: not run");
+    DesiredState d = DesiredState.newBuilder().setVersion(4).addPods(DesiredPod.newBuilder().setPodName("p")).addOrphanedPods("web-abcde").build();
+    new LocalState(dir).saveDesired(d);
+    io.dsfleet.common.OwnerOnlyFiles.directory(dir.resolve("pods")); // as the reconciler made it
+    run("mount", "--bind", dir.toString(), dir.toString());
+    try {
+      run("mount", "-o", "remount,ro,bind", dir.toString());
+      LocalState state = new LocalState(dir);
+      state.joining();
+      assertThat(state.loadDesired()).contains(d);
+      assertThat(state.released()).containsExactly("web-abcde");
+      assertThat(io.dsfleet.common.OwnerOnlyFiles.directory(dir.resolve("pods"))).isDirectory();
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> state.saveDesired(d.toBuilder().setVersion(5).build()))
+          .hasMessageContaining("Read-only file system");
+    } finally {
+      run("umount", dir.toString());
+    }
+  }
+
+  private static void run(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+  }
+
   @Test
   void orphanLinesThatAreNotPodNamesAreDropped() throws Exception {
     Files.writeString(dir.resolve("orphans"), "web-abcde\n../../etc\n\nlog-12345\n");
