@@ -41,7 +41,29 @@ public class LocalState {
 
   public LocalState(Path dir) {
     this.dir = OwnerOnlyFiles.directory(dir);
-    this.box = SecretBox.loadOrCreate(this.dir.resolve("state.key"));
+    this.box = stateKey(this.dir.resolve("state.key"));
+  }
+
+  /**
+   * The state file's key; a damaged one (not 32 bytes of base64) is moved aside to {@code
+   * state.key.corrupt} and a new one made, so the agent starts (the state file sealed under the
+   * old key is then unreadable, and moved aside as any such file). Before 2026-12-05 a damaged key
+   * stopped the agent at every start (helper-75).
+   */
+  private static SecretBox stateKey(Path keyFile) {
+    try {
+      return SecretBox.loadOrCreate(keyFile);
+    } catch (IllegalStateException damaged) {
+      Path aside = keyFile.resolveSibling(keyFile.getFileName() + ".corrupt");
+      log.error("{}; moved it to {} and made a new key: the last desired set, sealed under the old one, cannot be read", damaged.getMessage(),
+          aside);
+      try {
+        Files.move(keyFile, aside, StandardCopyOption.REPLACE_EXISTING);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot move the damaged key " + keyFile + " aside: " + e.getMessage(), e);
+      }
+      return SecretBox.loadOrCreate(keyFile);
+    }
   }
 
   public Path dir() {

@@ -105,6 +105,19 @@ class LocalStateTest {
     assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
   }
 
+  /** A damaged key is set aside with the set it sealed: the agent starts without a set, which leaves running pods alone. */
+  @Test
+  void aDamagedStateKeyIsMovedAsideAndTheAgentStartsWithoutItsSet() throws Exception {
+    new LocalState(dir).saveDesired(DesiredState.newBuilder().setVersion(2).build());
+    Files.writeString(dir.resolve("state.key"), java.util.Base64.getEncoder().encodeToString(new byte[20]) + "\n");
+    LocalState state = new LocalState(dir);
+    assertThat(state.loadDesired()).isEmpty();
+    assertThat(dir.resolve("state.key.corrupt")).exists();
+    assertThat(dir.resolve("desired.pb.corrupt")).exists();
+    state.saveDesired(DesiredState.newBuilder().setVersion(3).build());
+    assertThat(new LocalState(dir).loadDesired()).map(DesiredState::getVersion).contains(3L);
+  }
+
   @Test
   void orphanLinesThatAreNotPodNamesAreDropped() throws Exception {
     Files.writeString(dir.resolve("orphans"), "web-abcde\n../../etc\n\nlog-12345\n");
