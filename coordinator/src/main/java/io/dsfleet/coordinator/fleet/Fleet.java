@@ -169,18 +169,29 @@ public final class Fleet {
    * node holds its token and secret, and must not undo a revocation or outlive a lost {@code pki/}.
    * Returns what {@code credential} issued.
    */
-  public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret,
-      java.util.function.Function<Boolean, C> credential, java.util.function.Function<C, String> tokenIdOf) {
+  public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret, Credential<C> credential,
+      java.util.function.Function<C, String> tokenIdOf) {
     synchronized (lock) {
       NodeRegistry.requireAdmissible(info);
       NodeEntry existing = state.nodes.get(info.getName());
       boolean sameAgent = existing != null && existing.readmitsBySecret && !leaveSecret.isEmpty() && !existing.leaveSecretSha256.isEmpty()
           && io.dsfleet.common.Sha256.matches(leaveSecret, existing.leaveSecretSha256);
-      C issued = credential.apply(existing != null && !sameAgent);
+      C issued = credential.issue(existing != null && !sameAgent, sameAgent ? existing.admittedBy : "");
       changes.bump();
       registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), existing != null, sameAgent);
       return issued;
     }
+  }
+
+  /** What issues a joining node its credential. */
+  @FunctionalInterface
+  public interface Credential<C> {
+    /**
+     * @param member the name is a member's (only a token scoped to it re-admits it)
+     * @param retryOf the token that admitted the name when this is the same agent again (its answer
+     *     lost), else empty: that token's use was counted by the admission being retried
+     */
+    C issue(boolean member, String retryOf);
   }
 
   /** An admin revokes the node's certificates: call before revoking, so no join by its leave secret slips in between. */

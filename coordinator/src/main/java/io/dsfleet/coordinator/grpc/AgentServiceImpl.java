@@ -88,7 +88,8 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
           throw new ControlException(Status.Code.INVALID_ARGUMENT, "leave_secret does not match leave_secret_sha256");
         }
         Authority.Admission admission = fleet.admit(request.getNode(), leaveHash, request.getLeaveSecret(),
-            member -> authority.admit(request.getJoinToken(), name, request.getCsrPem(), member), Authority.Admission::tokenId);
+            (member, retryOf) -> authority.admit(request.getJoinToken(), name, request.getCsrPem(), member, retryOf),
+            Authority.Admission::tokenId);
         authority.endStreams(admission.revoked());
         X509Certificate cert = admission.certificate();
         fleet.securityEvent(name, "CertificateIssued", "certificate " + Pki.serialHex(cert) + " issued with join token "

@@ -230,9 +230,12 @@ public final class Authority {
    * certificate. A token admits a name that is not a member ({@code member} false); only a token
    * scoped to the name re-admits a member. Every earlier certificate of the name is revoked: a
    * node collected or removed and admitted again has one valid certificate, the new one.
-   * The caller holds whatever makes {@code member} true until the node is registered.
+   * The caller holds whatever makes {@code member} true until the node is registered. The same
+   * agent again after its answer was lost ({@code retryOf}: the token that admitted it, presented
+   * again) is not a new use: a single-use token, used up by the admission whose answer was lost,
+   * let that agent never join again (helper-75).
    */
-  public synchronized Admission admit(String tokenText, String nodeName, String csrPem, boolean member) {
+  public synchronized Admission admit(String tokenText, String nodeName, String csrPem, boolean member, String retryOf) {
     StoredToken t = check(tokenText);
     if (!t.node().isEmpty() && !t.node().equals(nodeName)) {
       throw new ControlException(Status.Code.PERMISSION_DENIED, "join token " + t.id() + " admits only node " + t.node()
@@ -243,16 +246,19 @@ public final class Authority {
           + " re-joins with its own certificate, never with a join token. To replace it, remove it (dsctl node rm "
           + nodeName + ") or make a token for it (dsctl token create --node " + nodeName + ")");
     }
-    if (t.maxUses() > 0 && t.uses() >= t.maxUses()) {
+    boolean retry = !retryOf.isEmpty() && retryOf.equals(t.id());
+    if (!retry && t.maxUses() > 0 && t.uses() >= t.maxUses()) {
       throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " is used up (" + t.uses() + " of "
           + t.maxUses() + " joins)");
     }
     CertificateAuthority.Request req = request(nodeName, csrPem);
     List<String> revokedNow = revokeLocked(nodeName, Pki.NODES);
     X509Certificate cert = signNode(nodeName, req, "join token " + t.id());
-    StoredToken used = t.withUses(t.uses() + 1);
-    store.putToken(used);
-    tokens.put(t.id(), used);
+    if (!retry) {
+      StoredToken used = t.withUses(t.uses() + 1);
+      store.putToken(used);
+      tokens.put(t.id(), used);
+    }
     log.warn("security: node {} {} with join token {}; certificate {} issued", nodeName, member ? "re-admitted" : "admitted",
         t.id(), Pki.serialHex(cert));
     return new Admission(cert, t.id(), revokedNow);

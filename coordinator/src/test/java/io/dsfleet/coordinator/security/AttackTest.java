@@ -164,6 +164,21 @@ class AttackTest extends TlsFleetTest {
     joinProving("node-b", forB, leaveSecret("node-b")); // what the admin gives the real agent back
   }
 
+  /** The retry of a lost answer is no second use of its token (a single-use one let that agent never join again: helper-75). */
+  @Test
+  void aLostAnswerIsRetriedWithItsUsedUpTokenAndNoOtherJoinIsLetIn() throws Exception {
+    String once = server.authority().createToken(Duration.ofHours(1), "once", "", 1).text();
+    joinProving("node-d", once, leaveSecret("node-d")); // admitted; its answer was lost
+    NodeCert d = joinProving("node-d", once, leaveSecret("node-d"));
+    assertThat(d.cert().getSubjectX500Principal().getName()).contains("node-d");
+    assertThat(refusedJoin("node-e", once).getStatus().getDescription()).as("another node with the used-up token")
+        .contains("used up (1 of 1 joins)");
+    String other = server.authority().createToken(Duration.ofHours(1), "once more", "", 1).text();
+    joinProving("node-f", other, leaveSecret("node-f")); // admitted by one token, its answer lost
+    assertThat(catchThrowableOfType(StatusRuntimeException.class, () -> joinProving("node-f", once, leaveSecret("node-f")))
+        .getStatus().getDescription()).as("the retry with a used-up token that did not admit it").contains("used up (1 of 1 joins)");
+  }
+
   @Test
   void onlyATokenScopedToTheNameOrARemovalLetsANameJoinAgain() throws Exception {
     NodeCert old = join("node-a", token());
@@ -282,8 +297,10 @@ class AttackTest extends TlsFleetTest {
 
   /**
    * A review's node sent acknowledgements by the million: each waited in the session worker's queue
-   * (thousands at once while the worker was busy), without bound. A session that has more than
-   * {@code MAX_QUEUED} messages waiting is ended; the node reconnects and reports afresh.
+   * (thousands at once while the worker was busy), without bound. Acknowledgements are no longer
+   * queued (nothing rests on them since 2026-12-05); heartbeats that flip the node's condition are.
+   * A session that has more than {@code MAX_QUEUED} messages waiting is ended; the node reconnects
+   * and reports afresh.
    */
   @Test
   void aNodeThatSendsFasterThanTheCoordinatorAppliesIsCutOffNotQueued() throws Exception {
@@ -302,7 +319,7 @@ class AttackTest extends TlsFleetTest {
     busy.start();
     try {
       for (int i = 0; i < 1_000 && flood.sessionError == null; i++) {
-        flood.ack(i);
+        flood.heartbeat(i % 2 == 0, "flip " + i);
       }
       await().atMost(Duration.ofSeconds(10)).until(() -> flood.sessionError != null);
       assertThat(Status.fromThrowable(flood.sessionError).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);

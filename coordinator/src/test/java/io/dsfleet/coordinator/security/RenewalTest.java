@@ -30,7 +30,7 @@ class RenewalTest {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
       String token = ca.createToken(Duration.ofHours(1), "test").text();
-      X509Certificate first = ca.admit(token, "node-a", csr(), false).certificate();
+      X509Certificate first = ca.admit(token, "node-a", csr(), false, "").certificate();
       String serial = Pki.serialHex(first);
 
       X509Certificate renewed = ca.renew("node-a", serial, csr());
@@ -70,7 +70,7 @@ class RenewalTest {
   void aCopyOfAnOlderCertificateRenewingRevokesNothingNewer() {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
-      X509Certificate first = ca.admit(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false).certificate();
+      X509Certificate first = ca.admit(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false, "").certificate();
       clock.advance(Duration.ofMinutes(1));
       X509Certificate current = ca.renew("node-a", Pki.serialHex(first), csr()); // the agent's, stored and in use
       clock.advance(Duration.ofMinutes(1));
@@ -89,7 +89,7 @@ class RenewalTest {
   void aRenewalOfACertificateRecordedWithoutItsParentRevokesWhatCameBefore() {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
-      X509Certificate first = ca.admit(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false).certificate();
+      X509Certificate first = ca.admit(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false, "").certificate();
       clock.advance(Duration.ofMinutes(1));
       X509Certificate current = ca.renew("node-a", Pki.serialHex(first), csr());
       var record = ca.certificatesOf("node-a", Pki.NODES).stream().filter(c -> c.serial().equals(Pki.serialHex(current))).findFirst()
