@@ -19,6 +19,7 @@ import io.dsfleet.proto.v1.RenewCertificateResponse;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.security.Authority;
 import io.dsfleet.coordinator.security.Caller;
+import io.dsfleet.coordinator.store.StoreException;
 import io.grpc.Status;
 import java.security.cert.X509Certificate;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -104,7 +105,19 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       response.onCompleted();
     } catch (ControlException e) {
       response.onError(e.toStatus());
+    } catch (StoreException e) {
+      response.onError(storeRefused(e));
     }
+  }
+
+  /**
+   * A write the store refused (a full or failing disk) in a join, leave or renewal: UNAVAILABLE,
+   * which the agent tries again, not UNKNOWN with a stack trace (helper-75). Not "nothing changed":
+   * a join writes more than once.
+   */
+  private static io.grpc.StatusRuntimeException storeRefused(StoreException e) {
+    log.error("the store refused a write: {}", e.getMessage());
+    return Status.UNAVAILABLE.withDescription("the coordinator's store refused a write (" + e.getMessage() + "); try again").asRuntimeException();
   }
 
   @Override
@@ -127,6 +140,8 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       response.onCompleted();
     } catch (ControlException e) {
       response.onError(e.toStatus());
+    } catch (StoreException e) {
+      response.onError(storeRefused(e));
     }
   }
 
@@ -144,6 +159,8 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       response.onCompleted();
     } catch (ControlException e) {
       response.onError(e.toStatus());
+    } catch (StoreException e) {
+      response.onError(storeRefused(e));
     }
   }
 
