@@ -123,7 +123,7 @@ final class Catalog {
     } catch (Store.ConflictException e) {
       throw new ControlException(Status.Code.ABORTED, "the store holds a newer version, nothing applied: " + e.getMessage());
     } catch (StoreException e) {
-      throw new ControlException(Status.Code.UNAVAILABLE, "the store refused the write, nothing applied: " + e.getMessage());
+      throw new ControlException(Status.Code.UNAVAILABLE, e.outcome("nothing applied") + ": " + e.getMessage());
     }
     for (int i = 0; i < writes.size(); i++) {
       remember(writes.get(i), written.get(i), stored.objects().get(i), stored.revisions().get(i));

@@ -416,7 +416,8 @@ final class NodeRegistry {
       n.adminTaints.putAll(taints);
       n.unschedulable = unschedulable;
       n.readmitsBySecret = readmitsBySecret;
-      throw new ControlException(Status.Code.UNAVAILABLE, "the store refused the write, nothing changed: " + e.getMessage());
+      throw new ControlException(Status.Code.UNAVAILABLE, (e instanceof io.dsfleet.coordinator.store.StoreException se
+          ? se.outcome("nothing changed") : "the store refused the write, nothing changed") + ": " + e.getMessage());
     }
   }
 

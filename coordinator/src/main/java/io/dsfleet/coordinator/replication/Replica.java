@@ -404,7 +404,7 @@ public final class Replica implements AutoCloseable {
       reply = server.submitClientRequestAsync(request).get(WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       throw new StoreException(what + ": no majority answered within " + WRITE_TIMEOUT.toSeconds()
-          + " s (it may still commit)", e);
+          + " s (it may still commit)", e, true);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StoreException(what + ": interrupted", e);
@@ -415,7 +415,7 @@ public final class Replica implements AutoCloseable {
     }
     if (!reply.isSuccess()) {
       if (reply.getNotLeaderException() != null || reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException) {
-        throw new ReplicatedStore.NotLeaderException(what + ": replica " + options.id() + " is no longer the leader");
+        throw new ReplicatedStore.NotLeaderException(what + ": replica " + options.id() + " is no longer the leader", true);
       }
       throw new StoreException(what + " failed: " + reply.getException(), reply.getException());
     }

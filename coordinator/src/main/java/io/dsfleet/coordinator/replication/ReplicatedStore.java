@@ -26,6 +26,11 @@ public final class ReplicatedStore implements Store {
     public NotLeaderException(String message) {
       super(message, null);
     }
+
+    /** Told once the write was proposed: a new leader may commit it. */
+    public NotLeaderException(String message, boolean mayHaveApplied) {
+      super(message, null, mayHaveApplied);
+    }
   }
 
   private <T> T read(java.util.function.Function<SqliteStore, T> query) {

@@ -34,6 +34,8 @@ final class FleetHarness implements AutoCloseable {
   final FakeClock clock = new FakeClock();
   /** Store calls (method name, arguments) for which the store fails, as a full disk would. */
   volatile BiPredicate<String, Object[]> failing = (method, args) -> false;
+  /** Whether an injected failure is one a replicated group reports when it may still commit the write. */
+  volatile boolean failingMayHaveApplied;
   private SqliteStore sqlite;
   Fleet fleet;
   final Map<String, Agent> agents = new TreeMap<>();
@@ -49,7 +51,7 @@ final class FleetHarness implements AutoCloseable {
     sqlite = new SqliteStore(dir);
     Store store = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (p, m, args) -> {
       if (failing.test(m.getName(), args == null ? new Object[0] : args)) {
-        throw new StoreException("injected: " + m.getName() + " failed", null);
+        throw new StoreException("injected: " + m.getName() + " failed", null, failingMayHaveApplied);
       }
       try {
         return m.invoke(sqlite, args);

@@ -366,6 +366,10 @@ class RolloutRulesTest {
     h.failing = (method, args) -> method.equals("putObjects");
     assertThatThrownBy(() -> h.apply(image(2))).isInstanceOf(ControlException.class)
         .hasMessageContaining("nothing applied").extracting(e -> ((ControlException) e).code()).isEqualTo(Status.Code.UNAVAILABLE);
+    h.failingMayHaveApplied = true; // a group that did not confirm it: the caller is not told that nothing changed
+    assertThatThrownBy(() -> h.apply(image(2))).isInstanceOf(ControlException.class)
+        .hasMessageContaining("may have been applied").hasMessageNotContaining("nothing applied");
+    h.failingMayHaveApplied = false;
     assertThat(h.ds().revision()).isEqualTo(1);
     assertThat(h.ds().ds().spec().template().spec().containers().get(0).image()).isEqualTo("local/busybox:1");
   }
