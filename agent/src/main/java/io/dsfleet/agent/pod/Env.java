@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * {@code $$(VAR)} is a literal {@code $(VAR)}.
  */
 public final class Env {
-  private static final Pattern REF = Pattern.compile("\\$\\$|\\$\\(([A-Za-z_][A-Za-z0-9_.-]*)\\)");
+  /** {@code $$}, or {@code $(} up to the next {@code )}: the kubelet's expansion reads any name (env names may be any printable ASCII but '='). */
+  private static final Pattern REF = Pattern.compile("\\$\\$|\\$\\(([^)]*)\\)");
 
   private Env() {}
 
@@ -88,12 +89,43 @@ public final class Env {
     };
   }
 
-  private static String format(Map<String, String> map) {
+  /** As the kubelet's FormatMap: {@code key="value"} lines in key order, each value quoted as Go's %q, no newline after the last. */
+  static String format(Map<String, String> map) {
     StringBuilder b = new StringBuilder();
     if (map != null) {
-      new java.util.TreeMap<>(map).forEach((k, v) -> b.append(k).append("=\"").append(v.replace("\"", "\\\"")).append("\"\n"));
+      new java.util.TreeMap<>(map).forEach((k, v) -> b.append(b.length() == 0 ? "" : "\n").append(k).append('=').append(goQuoted(v)));
     }
     return b.toString();
+  }
+
+  /** Go's strconv.Quote: backslash escapes for quotes, backslashes and control characters; printable text as it is. */
+  static String goQuoted(String s) {
+    StringBuilder b = new StringBuilder("\"");
+    s.codePoints().forEach(c -> {
+      switch (c) {
+        case '"' -> b.append("\\\"");
+        case '\\' -> b.append("\\\\");
+        case 7 -> b.append("\\a");
+        case '\b' -> b.append("\\b");
+        case '\f' -> b.append("\\f");
+        case '\n' -> b.append("\\n");
+        case '\r' -> b.append("\\r");
+        case '\t' -> b.append("\\t");
+        case 11 -> b.append("\\v");
+        default -> {
+          if (c < 0x20 || c == 0x7f) {
+            b.append(String.format("\\x%02x", c));
+          } else if (Character.isISOControl(c) || !Character.isDefined(c) || Character.getType(c) == Character.FORMAT
+              || Character.getType(c) == Character.SURROGATE || Character.getType(c) == Character.PRIVATE_USE
+              || (Character.isSpaceChar(c) && c != ' ')) { // Go prints only the ASCII space of the spaces
+            b.append(c < 0x10000 ? String.format("\\u%04x", c) : String.format("\\U%08x", c));
+          } else {
+            b.appendCodePoint(c);
+          }
+        }
+      }
+    });
+    return b.append('"').toString();
   }
 
   public static String expand(String text, Map<String, String> env) {

@@ -217,8 +217,9 @@ public final class PodRenderer {
     }
 
     // command replaces the image entrypoint (and drops its CMD); args replace CMD
-    List<String> entrypoint = Env.expand(c.command(), env);
-    List<String> cmd = Env.expand(c.args(), env);
+    // an empty list is none, as Kubernetes stores it (`command: []` keeps the image's entrypoint; Docker's Entrypoint [] would drop it)
+    List<String> entrypoint = Env.expand(c.command() == null || c.command().isEmpty() ? null : c.command(), env);
+    List<String> cmd = Env.expand(c.args() == null || c.args().isEmpty() ? null : c.args(), env);
     if (entrypoint != null && cmd == null) {
       cmd = List.of();
     }

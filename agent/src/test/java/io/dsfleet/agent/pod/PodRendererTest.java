@@ -37,6 +37,38 @@ class PodRendererTest {
     assertThat(PodRenderer.shares(Long.MAX_VALUE)).as("runc's most, never wrapped").isEqualTo(262_144);
   }
 
+  /** The kubelet reads a variable's name up to the closing parenthesis (env names may be any printable ASCII but '='). */
+  @Test
+  void variablesOfAnyNameExpandAsTheKubeletExpandsThem() {
+    java.util.Map<String, String> env = java.util.Map.of("1X", "one", "MY VAR", "two", "A", "a");
+    assertThat(Env.expand("$(1X)-$(MY VAR)-$(A)-$$(A)-$(NONE)-$(", env)).isEqualTo("one-two-a-$(A)-$(NONE)-$(");
+  }
+
+  /** The downward API's labels and annotations files as the kubelet writes them: Go's %q of each value, no newline after the last. */
+  @Test
+  void labelsAndAnnotationsFilesQuoteAsTheKubelet() {
+    assertThat(Env.format(java.util.Map.of("b", "l1\nl2", "a", "x\\y", "c", "say \"hi\"", "d", "caf\u00e9\u00a0\u0007")))
+        .isEqualTo("a=\"x\\\\y\"\nb=\"l1\\nl2\"\nc=\"say \\\"hi\\\"\"\nd=\"caf\u00e9\\u00a0\\a\"");
+  }
+
+  /** An empty command or args is none, as Kubernetes stores it: the image's entrypoint and CMD stay (Docker's [] would clear them). */
+  @Test
+  void anEmptyCommandOrArgsKeepsTheImages() {
+    var t = io.dsfleet.common.Json.read("""
+        {"spec": {"containers": [{"name": "m", "image": "x:1", "command": [], "args": []},
+                                 {"name": "n", "image": "x:1", "command": ["run"], "args": []}]}}""", io.dsfleet.common.model.PodTemplateSpec.class);
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", t, java.util.Map.of(), java.util.Map.of(), java.util.Map.of(),
+        java.nio.file.Path.of("/pods/p"));
+    var m = PodRenderer.container(ctx, t.spec().containers().get(0), "app", 0, 0, null, 0, "img", "10.0.0.1", java.util.List.of(), "", null, "a",
+        null);
+    assertThat(m.entrypoint()).as("the image's entrypoint").isNull();
+    assertThat(m.cmd()).as("the image's CMD").isNull();
+    var n = PodRenderer.container(ctx, t.spec().containers().get(1), "app", 0, 0, null, 0, "img", "10.0.0.1", java.util.List.of(), "", null, "a",
+        null);
+    assertThat(n.entrypoint()).containsExactly("run");
+    assertThat(n.cmd()).as("a command drops the image's CMD").isEmpty();
+  }
+
   /** One container and no init containers run alone, on either network, unless the container asks for its pod's IP on the bridge. */
   @Test
   void aSandboxOnlyWhereItHoldsSomething() {
