@@ -227,7 +227,7 @@ public final class Volumes {
         case "Bidirectional" -> "rshared";
         default -> null;
       };
-      out.add(new ContainerSpec.Mount(source.toString(), m.mountPath(), ro, propagation));
+      out.add(new ContainerSpec.Mount(source.toString(), LocalPaths.mountPath(m.mountPath()), ro, propagation)); // absolute, as Docker wants
     }
     nestedMountPoints(out);
     return out;

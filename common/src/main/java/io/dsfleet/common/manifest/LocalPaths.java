@@ -35,6 +35,22 @@ public final class LocalPaths {
   }
 
   /**
+   * A container's mount path as the runtime takes it: absolute, without empty and "." parts or a
+   * trailing slash ({@code "d/"}, {@code "/d/"} and {@code "//d"} are {@code "/d"}). Kubernetes
+   * accepts all of them (its runtime resolves a relative one in the container); Docker refuses a
+   * relative one and two that clean to one path ("Duplicate mount point").
+   */
+  public static String mountPath(String path) {
+    List<String> parts = new ArrayList<>();
+    for (String part : path.split("/")) {
+      if (!part.isEmpty() && !part.equals(".")) {
+        parts.add(part);
+      }
+    }
+    return "/" + String.join("/", parts);
+  }
+
+  /**
    * A file a volume's payload writes, cleaned, or null when it is no such path: besides {@link
    * #descending}, it names a file (not the volume itself) and does not start with ".." (the
    * volume's own {@code ..data} and timestamped directories are named so; Kubernetes'

@@ -508,18 +508,26 @@ public final class Validator {
     }
   }
 
+  /**
+   * One host port per protocol and address, as Docker binds them: no hostIP is 0.0.0.0, which
+   * holds the port on every address (so it clashes with any other hostIP of that port), and no
+   * protocol is TCP (Kubernetes compares the strings as written; Docker then fails the pod on every
+   * node).
+   */
   private void hostPortConflicts(List<Container> containers, String path) {
-    Set<String> seen = new HashSet<>();
+    Map<String, Set<String>> addressesByPort = new HashMap<>();
     for (int i = 0; i < containers.size(); i++) {
       List<ContainerPort> ports = list(containers.get(i).ports());
       for (int j = 0; j < ports.size(); j++) {
         ContainerPort port = ports.get(j);
         if (port.hostPort() != null && port.hostPort() > 0) {
-          String key = port.hostPort() + "/" + port.protocol() + "/" + port.hostIP();
-          if (!seen.add(key)) {
-            errors.add(Problem.duplicate(path + ".containers[" + i + "].ports[" + j + "].hostPort",
-                port.hostPort() + "/" + port.protocol()));
+          String protocol = port.protocol() == null || port.protocol().isEmpty() ? "TCP" : port.protocol();
+          String ip = port.hostIP() == null || port.hostIP().isEmpty() || port.hostIP().equals("::") ? "0.0.0.0" : port.hostIP();
+          Set<String> taken = addressesByPort.computeIfAbsent(port.hostPort() + "/" + protocol, k -> new HashSet<>());
+          if (taken.contains(ip) || taken.contains("0.0.0.0") || (ip.equals("0.0.0.0") && !taken.isEmpty())) {
+            errors.add(Problem.duplicate(path + ".containers[" + i + "].ports[" + j + "].hostPort", port.hostPort() + "/" + protocol));
           }
+          taken.add(ip);
         }
       }
     }
@@ -652,7 +660,7 @@ public final class Validator {
       }
       if (m.mountPath() == null || m.mountPath().isEmpty()) {
         errors.add(Problem.required(mp + ".mountPath"));
-      } else if (!paths.add(m.mountPath())) {
+      } else if (!paths.add(LocalPaths.mountPath(m.mountPath()))) { // as Docker compares them: "/d" and "/d/" are one
         errors.add(Problem.invalid(mp + ".mountPath", m.mountPath(), "must be unique"));
       }
       if (m.subPath() != null && !m.subPath().isEmpty()) {
@@ -774,6 +782,10 @@ public final class Validator {
     unixId(sc.runAsGroup(), p + ".runAsGroup");
     if (Boolean.TRUE.equals(sc.privileged()) && Boolean.FALSE.equals(sc.allowPrivilegeEscalation())) {
       errors.add(Problem.invalid(p, "", "cannot set `allowPrivilegeEscalation` to false and `privileged` to true"));
+    }
+    if (Boolean.FALSE.equals(sc.allowPrivilegeEscalation()) && sc.capabilities() != null
+        && list(sc.capabilities().add()).stream().anyMatch(c -> c.equals("SYS_ADMIN") || c.equals("CAP_SYS_ADMIN"))) {
+      errors.add(Problem.invalid(p, "", "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"));
     }
     if (Boolean.TRUE.equals(sc.runAsNonRoot()) && sc.runAsUser() != null && sc.runAsUser() == 0) {
       errors.add(Problem.invalid(p + ".runAsNonRoot", true, "cannot be true when runAsUser is 0"));
