@@ -16,6 +16,7 @@ import java.util.List;
  * on open, so a newer coordinator upgrades an older file forward and never the other way.
  */
 abstract class SqliteDatabase implements AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SqliteDatabase.class);
   /** Migration i takes the schema from version i to i+1. Append only. */
   private static final List<List<String>> MIGRATIONS = List.of(
       List.of(
@@ -167,11 +168,19 @@ abstract class SqliteDatabase implements AutoCloseable {
         db.commit();
         io.dsfleet.coordinator.metrics.CoordinatorMetrics.STORE_COMMIT.observe((System.nanoTime() - start) / 1e9);
       } catch (SQLException | RuntimeException e) {
-        db.rollback();
+        try {
+          db.rollback();
+        } catch (SQLException rollback) { // SQLite ended the transaction itself (a full disk): the first error says why
+          e.addSuppressed(rollback);
+        }
         throw e;
       } finally {
         depth--;
-        db.setAutoCommit(true);
+        try {
+          db.setAutoCommit(true);
+        } catch (SQLException again) {
+          log.warn("the store's connection did not go back to autocommit: {}", again.getMessage());
+        }
       }
     } catch (SQLException e) {
       throw new StoreException("store write failed: " + e.getMessage(), e);

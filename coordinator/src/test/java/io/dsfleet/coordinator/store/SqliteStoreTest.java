@@ -40,6 +40,30 @@ class SqliteStoreTest {
     return all.toString();
   }
 
+  /** A full disk is named as such (it read "cannot commit - no transaction is active": the rollback's error hid the commit's; helper-75). */
+  @Test
+  void aFullDiskIsTheErrorAWriteReports() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a small tmpfs needs root: not run");
+    Path small = java.nio.file.Files.createDirectory(dir.resolve("small"));
+    run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small.toString());
+    try (SqliteStore s = new SqliteStore(small)) {
+      String big = "x".repeat(200_000);
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+        for (int i = 0; i < 100; i++) {
+          s.putEvents(List.of(new Store.StoredEvent("ds/ns/a" + i, i, "Normal", "Big", big)), 50);
+        }
+      }).isInstanceOf(StoreException.class).hasMessageContaining("SQLITE_FULL");
+    } finally {
+      run("umount", small.toString());
+    }
+  }
+
+  private static void run(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+  }
+
   @Test
   void secretsAreSealedAtRestWithAKeyOutsideTheDatabaseAndOlderPlainOnesAreSealedAtOpen() throws Exception {
     String value = "{\"data\":{\"password\":\"hunter2-in-the-clear\"}}";
