@@ -40,6 +40,11 @@ public final class ManifestParser {
   private ManifestParser() {}
 
   public static List<ParsedDocument> parse(String text, String source) {
+    return parse(text, source, true);
+  }
+
+  /** @param validate false for objects a coordinator stored: they passed the rules of their day */
+  private static List<ParsedDocument> parse(String text, String source, boolean validate) {
     List<ParsedDocument> out = new ArrayList<>();
     int index = 0;
     Documents read = read(text);
@@ -51,13 +56,13 @@ public final class ManifestParser {
       if (doc.isArray() || (doc.isObject() && "List".equals(doc.path("kind").asText()))) {
         ArrayNode items = doc.isArray() ? (ArrayNode) doc : (ArrayNode) doc.path("items");
         for (JsonNode item : items) {
-          out.add(document(item, source, index));
+          out.add(document(item, source, index, validate));
           index++;
         }
         index--;
         continue;
       }
-      out.add(document(doc, source, index));
+      out.add(document(doc, source, index, validate));
     }
     if (read.failure() != null) {
       out.add(syntaxError(source, index + 1, read.failure()));
@@ -110,14 +115,24 @@ public final class ManifestParser {
     return false;
   }
 
-  /** Parses a single object already known to be one of the applied kinds (e.g. from a store). */
+  /**
+   * Parses a single object a coordinator stored, as it was accepted then: read, defaulted and bound,
+   * not validated again. Rules only tighten (2026-12-05: paths, ranges, duplicate keys), and an
+   * object stored under older ones must still load, or the coordinator would not start after an
+   * upgrade; {@link #problems} says what such an object breaks now.
+   */
   public static KubeObject parseOne(String text) {
-    List<ParsedDocument> docs = parse(text, "stored");
+    List<ParsedDocument> docs = parse(text, "stored", false);
     if (docs.size() != 1 || !docs.get(0).valid() || docs.get(0).object() == null) {
       throw new IllegalArgumentException("not a single valid object: "
           + (docs.isEmpty() ? "empty" : docs.get(0).errors()));
     }
     return docs.get(0).object();
+  }
+
+  /** What today's rules say of an object (empty: it passes them): for one a coordinator stored under older rules. */
+  public static List<Problem> problems(KubeObject object) {
+    return Validator.validate(object);
   }
 
   private static ParsedDocument syntaxError(String source, int index, Exception e) {
@@ -194,7 +209,7 @@ public final class ManifestParser {
     return out == null ? null : out.toString();
   }
 
-  private static ParsedDocument document(JsonNode doc, String source, int index) {
+  private static ParsedDocument document(JsonNode doc, String source, int index, boolean validate) {
     if (!doc.isObject()) {
       return new ParsedDocument(source, index, "", "", null, List.of(),
           List.of(new Problem("(document)", "Invalid value: expected an object with apiVersion and kind")), null);
@@ -265,7 +280,9 @@ public final class ManifestParser {
       errors.add(new Problem("(document)", "Invalid value: " + firstLine(msg)));
       return new ParsedDocument(source, index, kind, name, null, warnings, errors, null);
     }
-    errors.addAll(Validator.validate(object));
+    if (validate) {
+      errors.addAll(Validator.validate(object));
+    }
     if (object instanceof DaemonSet ds && errors.isEmpty()) {
       surgeWarning(ds).ifPresent(warnings::add);
     }

@@ -98,6 +98,11 @@ public final class Fleet {
         DsEntry e = new DsEntry();
         e.stored = o;
         e.ds = (DaemonSet) ManifestParser.parseOne(o.json());
+        var problems = ManifestParser.problems(e.ds);
+        if (!problems.isEmpty()) { // stored under older rules: it runs as it did; the operator is told
+          log.warn("DaemonSet {}/{} as stored does not pass today's validation: {}; it runs as stored, apply it corrected", o.namespace(),
+              o.name(), problems);
+        }
         state.daemonSets.put(key(o.namespace(), o.name()), e);
       } else {
         state.configs.put(FleetState.configKey(o.kind(), o.namespace(), o.name()), o);
