@@ -52,7 +52,7 @@ public final class Quantities {
       return number.multiply(unit);
     }
     int exponent = Integer.parseInt(suffix.substring(1));
-    if (Math.abs(exponent) > MAX_EXPONENT) {
+    if (exponent < -MAX_EXPONENT || exponent > MAX_EXPONENT) { // not Math.abs: it is negative for Integer.MIN_VALUE
       throw new IllegalArgumentException("quantities must have an exponent between -" + MAX_EXPONENT + " and " + MAX_EXPONENT);
     }
     return number.scaleByPowerOfTen(exponent);

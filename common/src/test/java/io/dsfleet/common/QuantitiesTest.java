@@ -30,6 +30,7 @@ class QuantitiesTest {
   void anExponentFarFromZeroIsRefused() {
     assertThatThrownBy(() -> Quantities.parse("1e999999999")).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exponent");
     assertThatThrownBy(() -> Quantities.parse("1e-101")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Quantities.parse("1e-2147483648")).as("whose absolute value is no int").isInstanceOf(IllegalArgumentException.class);
     assertThat(Quantities.parse("1e100")).isEqualByComparingTo("1e100");
   }
 }

@@ -154,12 +154,17 @@ public final class Fds {
     }
   }
 
+  private static final Path NOWHERE = Path.of("/dev/null");
+
   /**
    * A path's last name as its bytes on disk: the JDK keeps them (a name that is no UTF-8 included)
    * and gives them out only percent-encoded, in the path's URI.
    */
   static byte[] rawName(Path entry) {
-    String raw = entry.getFileName().toUri().getRawPath();
+    // under /dev/null, which nothing can be under: the URI's stat (for a directory's trailing slash)
+    // fails at once, where a name resolved against the working directory made root stat "/NAME" (an
+    // automount, a hung NFS mount there: helper-77)
+    String raw = NOWHERE.resolve(entry.getFileName()).toUri().getRawPath();
     int end = raw.endsWith("/") ? raw.length() - 1 : raw.length(); // a directory's URI ends with a slash
     String last = raw.substring(raw.lastIndexOf('/', end - 1) + 1, end);
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(last.length());

@@ -193,6 +193,39 @@ public final class NoFollow {
    * or make every count take minutes). Missing: 0.
    */
   public static long usage(Path p, long stopAbove, long maxEntries) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return walkUsage(p, stopAbove, maxEntries);
+      } catch (Swapped swapped) {
+        if (attempt == SWAPPED_ATTEMPTS) {
+          return Long.MAX_VALUE; // a directory swapped under every walk: a container racing the count is over its limit
+        }
+      }
+    }
+  }
+
+  /**
+   * Walks that may find a directory swapped (for a link, a FIFO, another directory) between its
+   * listing and its open: a directory removed and made again meanwhile is ordinary churn (one walk
+   * in 10,000 met one, helper-77), so the walk is made again; one that meets a swap every time
+   * counts as over its limit (bytes hidden behind a swapped link: helper-74).
+   */
+  static final int SWAPPED_ATTEMPTS = 3;
+
+  /** A directory of the walk was not, by the time it was opened, the one listed. */
+  private static final class Swapped extends Exception {
+    Swapped() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
+   * A test's hook between a directory's listing and its open (where a container would swap it):
+   * given the entry's path relative to the walked tree's parent.
+   */
+  static volatile java.util.function.Consumer<Path> beforeOpen = x -> { };
+
+  private static long walkUsage(Path p, long stopAbove, long maxEntries) throws IOException, Swapped {
     Optional<BasicFileAttributes> a = lstat(p);
     if (a.isEmpty() || !a.get().isDirectory() || a.get().isSymbolicLink()) {
       return a.map(x -> x.isRegularFile() ? x.size() : 0L).orElse(0L);
@@ -226,17 +259,25 @@ public final class NoFollow {
               return Long.MAX_VALUE;
             }
             bytes += e.size();
+            beforeOpen.accept(top.name.resolve(name));
             Level next;
             try {
               next = top.open(name);
             } catch (NoSuchFileException gone) {
               continue; // removed meanwhile
-            } catch (NotInsideException swapped) {
-              return Long.MAX_VALUE; // seen as a directory, then not one: a container racing the count is over its limit
+            } catch (NotInsideException notADirectory) {
+              throw new Swapped();
             }
-            if (!Objects.equals(next.handle.attributes().fileKey(), e.fileKey())) {
+            boolean same;
+            try {
+              same = Objects.equals(next.handle.attributes().fileKey(), e.fileKey());
+            } catch (IOException | RuntimeException x) {
               next.close();
-              return Long.MAX_VALUE; // another directory swapped in between: the same
+              throw x;
+            }
+            if (!same) { // another directory swapped in between
+              next.close();
+              throw new Swapped();
             }
             levels.push(next);
           } else if (e.isRegularFile()) {

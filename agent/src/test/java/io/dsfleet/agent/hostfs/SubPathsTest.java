@@ -161,6 +161,59 @@ class SubPathsTest {
     org.junit.jupiter.api.Assumptions.assumeTrue(madeDevice, "mknod needs root: the device half of this test did not run");
   }
 
+  /**
+   * The race itself, made deterministic: the directory a walk listed is a FIFO by the time it is
+   * opened (helper-74's container did it 65,000 times a second). The JDK's open of it blocked the
+   * collector thread for good; now the walk is made again and finds the FIFO for what it is.
+   */
+  @Test
+  void aDirectorySwappedForAFifoBetweenItsListingAndItsOpenIsNeverOpened() throws Exception {
+    Path t = Files.createDirectory(vol.resolve("t"));
+    Path d = Files.createDirectory(t.resolve("d"));
+    Files.write(t.resolve("f"), new byte[1000]);
+    NoFollow.beforeOpen = rel -> {
+      if (rel.endsWith("d") && Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+        try {
+          Files.delete(d);
+          assertThat(new ProcessBuilder("mkfifo", d.toString()).start().waitFor()).isZero();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    };
+    try {
+      long used = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10),
+          () -> NoFollow.usage(t, Long.MAX_VALUE - 1, 1000), "the open of the FIFO blocks until a writer comes");
+      assertThat(used).as("measured again: the file, the FIFO not a directory").isEqualTo(1000);
+    } finally {
+      NoFollow.beforeOpen = x -> { };
+    }
+  }
+
+  /** A directory swapped at every walk (for another directory here): the volume counts as over its limit. */
+  @Test
+  void aDirectorySwappedAtEveryWalkCountsAsOver() throws Exception {
+    Path t = Files.createDirectory(vol.resolve("t"));
+    Path d = Files.createDirectory(t.resolve("d"));
+    java.util.concurrent.atomic.AtomicInteger swaps = new java.util.concurrent.atomic.AtomicInteger();
+    NoFollow.beforeOpen = rel -> {
+      if (rel.endsWith("d")) {
+        try {
+          Files.move(d, t.resolve("old" + swaps.incrementAndGet()));
+          Files.createDirectory(d);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      }
+    };
+    try {
+      assertThat(NoFollow.usage(t, Long.MAX_VALUE - 1, 1000)).isEqualTo(Long.MAX_VALUE);
+      assertThat(swaps.get()).as("walked again before deciding").isEqualTo(NoFollow.SWAPPED_ATTEMPTS);
+    } finally {
+      NoFollow.beforeOpen = x -> { };
+    }
+  }
+
   /** A directory's name is its bytes: one that is no UTF-8 is opened and counted as any other. */
   @Test
   void aDirectoryWhoseNameIsNoTextIsMeasuredAndRemoved() throws Exception {
