@@ -73,10 +73,7 @@ public final class AtomicWriter {
   public boolean write(Map<String, FileData> payload, Long gid) throws IOException {
     Map<Path, FileData> files = new TreeMap<>();
     for (var e : payload.entrySet()) {
-      if (files.put(validate(e.getKey()), e.getValue()) != null) {
-        throw new IllegalArgumentException("volume file path \"" + e.getKey() + "\": conflicting duplicate paths (another item writes "
-            + validate(e.getKey()) + ")");
-      }
+      files.put(validate(e.getKey()), e.getValue()); // two that clean to one file: the later, as the kubelet's payload map keeps it
     }
     Optional<Path> current = currentVersion();
     Set<String> oldTop = new TreeSet<>();

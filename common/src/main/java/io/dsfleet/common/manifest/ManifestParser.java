@@ -92,8 +92,8 @@ public final class ManifestParser {
   private static Documents read(ObjectMapper mapper, String text) {
     List<JsonNode> docs = new ArrayList<>();
     try (JsonParser parser = mapper.getFactory().createParser(text)) {
-      // a key given twice is an error, as kubectl's YAML reader and the API server's strict field
-      // validation make it: taking the last silently (`privileged: true` below a `privileged: false`) hides it
+      // a key given twice is an error, as the API server's strict field validation (kubectl's default)
+      // makes it: taking the last silently (`privileged: true` below a `privileged: false`) hides it
       parser.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
       MappingIterator<JsonNode> it = mapper.readValues(parser, JsonNode.class);
       while (it.hasNextValue()) {

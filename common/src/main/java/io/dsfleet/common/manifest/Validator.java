@@ -686,8 +686,10 @@ public final class Validator {
   }
 
   /**
-   * A file a volume projects ({@link LocalPaths#payloadFile}), once per volume as the agent cleans
-   * it ({@code "a"} and {@code "./a"} are one file: Kubernetes' "conflicting duplicate paths").
+   * A file a volume projects ({@link LocalPaths#payloadFile}); in a projected volume, once across
+   * its sources as the agent cleans it ({@code "a"} and {@code "./a"} are one file: Kubernetes'
+   * "conflicting duplicate paths"). {@code files} is null for the other volumes, where Kubernetes
+   * keeps the last item of a path.
    */
   private void payloadPath(String path, String p, Set<String> files) {
     relativePath(path, p);
@@ -695,10 +697,10 @@ public final class Validator {
     if (clean == null) {
       return;
     }
-    if (LocalPaths.payloadFile(path) == null) {
+    if (LocalPaths.payloadFile(path) == null) { // the kubelet's atomic writer refuses these too, at every mount
       errors.add(Problem.invalid(p, path, clean.isEmpty() ? "must name a file in the volume" : "must not start with '..'"));
-    } else if (!files.add(clean)) {
-      errors.add(Problem.invalid(p, path, "conflicting duplicate paths: another item of the volume writes " + clean));
+    } else if (files != null && !files.add(clean)) {
+      errors.add(Problem.invalid(p, path, "conflicting duplicate paths: another source of the volume writes " + clean));
     }
   }
 
@@ -826,7 +828,7 @@ public final class Validator {
   // --- volumes ---
 
   private void volume(Volume v, String p) {
-    Set<String> files = new HashSet<>(); // the files its items write, cleaned
+    Set<String> files = new HashSet<>(); // the files a projected volume's sources write, cleaned
     int sources = (v.hostPath() != null ? 1 : 0) + (v.emptyDir() != null ? 1 : 0) + (v.configMap() != null ? 1 : 0)
         + (v.secret() != null ? 1 : 0) + (v.downwardAPI() != null ? 1 : 0) + (v.projected() != null ? 1 : 0);
     if (sources == 0) {
@@ -860,16 +862,16 @@ public final class Validator {
     }
     if (v.configMap() != null) {
       requiredName(v.configMap().name(), p + ".configMap.name");
-      items(v.configMap().items(), p + ".configMap.items", files);
+      items(v.configMap().items(), p + ".configMap.items", null);
       mode(v.configMap().defaultMode(), p + ".configMap.defaultMode");
     }
     if (v.secret() != null) {
       requiredName(v.secret().secretName(), p + ".secret.secretName");
-      items(v.secret().items(), p + ".secret.items", files);
+      items(v.secret().items(), p + ".secret.items", null);
       mode(v.secret().defaultMode(), p + ".secret.defaultMode");
     }
     if (v.downwardAPI() != null) {
-      downwardItems(v.downwardAPI().items(), p + ".downwardAPI.items", files);
+      downwardItems(v.downwardAPI().items(), p + ".downwardAPI.items", null);
       mode(v.downwardAPI().defaultMode(), p + ".downwardAPI.defaultMode");
     }
     if (v.projected() != null) {

@@ -81,6 +81,8 @@ class ValidatorTest {
         row("item paths once in a volume, as cleaned", POD + ".volumes[1]",
             "{name: p, projected: {sources: [{configMap: {name: c, items: [{key: a, path: a}]}}, {secret: {name: s, items: [{key: b, path: ./a}]}}]}}",
             POD + ".volumes[1].projected.sources[1].secret.items[0].path: Invalid value: \"./a\": conflicting duplicate paths"),
+        rows("a plain volume's items may share a path (Kubernetes keeps the last)", POD + ".volumes[1].configMap.items[2].path: Invalid value: \"..a\"",
+            POD + ".volumes[1]", "{name: cfg, configMap: {name: c, items: [{key: a, path: x}, {key: b, path: ./x}, {key: c, path: ..a}]}}"),
         row("emptyDir sizeLimit >= 0", POD + ".volumes[1]", "{name: e, emptyDir: {sizeLimit: -1Gi}}", POD + ".volumes[1].emptyDir.sizeLimit: Invalid value: \"-1Gi\": must be greater than or equal to 0"),
         row("quantity exponent bounded", C0 + ".resources", "{limits: {cpu: '1e999999999'}}", C0 + ".resources.limits[cpu]: Invalid value: \"1e999999999\": quantities must have an exponent between -100 and 100"),
         row("probe header name a token", C0 + ".readinessProbe", "{httpGet: {port: 8080, httpHeaders: [{name: 'X Bad', value: v}]}}", C0 + ".readinessProbe.httpGet.httpHeaders[0].name: Invalid value: \"X Bad\""),

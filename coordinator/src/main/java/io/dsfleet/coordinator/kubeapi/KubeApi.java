@@ -359,7 +359,9 @@ public final class KubeApi implements AutoCloseable {
       return KubeProtobuf.read(b); // kubectl's typed commands (create configmap, create secret)
     }
     try {
-      return (type.contains("yaml") ? Json.yamlMapper() : Json.mapper()).readTree(b);
+      // a key given twice is refused, as the API server's strict field validation (kubectl's default) refuses it
+      return (type.contains("yaml") ? Json.yamlMapper() : Json.mapper()).reader()
+          .withFeatures(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(b);
     } catch (IOException e) {
       throw KubeWrites.KubeError.of(400, "BadRequest", "the request body cannot be read as " + (type.contains("yaml") ? "YAML" : "JSON")
           + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
