@@ -176,6 +176,12 @@ public final class Fleet {
    */
   public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret, Credential<C> credential,
       java.util.function.Function<C, String> tokenIdOf) {
+    return admit(info, leaveSecretSha256, leaveSecret, credential, tokenIdOf, issued -> { });
+  }
+
+  /** The same; {@code notRegistered} is told what was issued for a node whose registration then failed. */
+  public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret, Credential<C> credential,
+      java.util.function.Function<C, String> tokenIdOf, java.util.function.Consumer<C> notRegistered) {
     synchronized (lock) {
       NodeRegistry.requireAdmissible(info);
       NodeEntry existing = state.nodes.get(info.getName());
@@ -183,7 +189,12 @@ public final class Fleet {
           && io.dsfleet.common.Sha256.matches(leaveSecret, existing.leaveSecretSha256);
       C issued = credential.issue(existing != null && !sameAgent, sameAgent ? existing.admittedBy : "");
       changes.bump();
-      registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), existing != null, sameAgent);
+      try {
+        registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), existing != null, sameAgent);
+      } catch (RuntimeException e) {
+        notRegistered.accept(issued);
+        throw e;
+      }
       return issued;
     }
   }

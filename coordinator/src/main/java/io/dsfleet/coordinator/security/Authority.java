@@ -223,7 +223,8 @@ public final class Authority {
    * A node's certificate, the join token that admitted it, and the earlier certificates of the
    * name it revoked (their open calls end with {@link #endStreams}, once the caller's locks are released).
    */
-  public record Admission(X509Certificate certificate, String tokenId, List<String> revoked) {}
+  /** @param counted whether the admission counted a use of its token ({@link #giveBack} takes it back) */
+  public record Admission(X509Certificate certificate, String tokenId, List<String> revoked, boolean counted) {}
 
   /**
    * A join by token: a valid token and a request for the node's own name give the node its
@@ -261,7 +262,27 @@ public final class Authority {
     }
     log.warn("security: node {} {} with join token {}; certificate {} issued", nodeName, member ? "re-admitted" : "admitted",
         t.id(), Pki.serialHex(cert));
-    return new Admission(cert, t.id(), revokedNow);
+    return new Admission(cert, t.id(), revokedNow, !retry);
+  }
+
+  /**
+   * An admission whose node could not be registered (its store write refused): the use it counted
+   * is given back, so the agent's retry is not refused as a use of a single-use token (helper-78).
+   * The certificate issued is never delivered; a store that refuses this write too keeps the use
+   * (logged).
+   */
+  public synchronized void giveBack(Admission a) {
+    StoredToken t = tokens.get(a.tokenId());
+    if (!a.counted() || t == null || t.uses() == 0) {
+      return;
+    }
+    StoredToken back = t.withUses(t.uses() - 1);
+    try {
+      store.putToken(back);
+      tokens.put(back.id(), back);
+    } catch (io.dsfleet.coordinator.store.StoreException e) {
+      log.error("join token {}: the use of an admission whose node was not registered could not be given back: {}", t.id(), e.getMessage());
+    }
   }
 
   /** How a renewed certificate records the one it was renewed from (its {@code via}). */
