@@ -149,6 +149,7 @@ final class NodeRegistry {
       n.admittedBy = tokenId;
       n.readmitsBySecret = true;
       persist(n, () -> { });
+      releasedBefore(n);
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();
     }
@@ -170,6 +171,15 @@ final class NodeRegistry {
    *     insecure coordinator); with certificates it is refused: a node that was removed, left or
    *     was collected comes back through admission (a join token), never on an old certificate
    */
+  /** A new entry's released pods from when the name was a member before (rows outlive a removal), as a restart loads them. */
+  private void releasedBefore(NodeEntry n) {
+    for (var o : store.orphans()) {
+      if (o.node().equals(n.name)) {
+        n.orphans.add(o.pod());
+      }
+    }
+  }
+
   void join(NodeInfo reported, String leaveSecretSha256, boolean register) {
     requireAdmissible(reported);
     Instant now = clock.instant();
@@ -184,6 +194,7 @@ final class NodeRegistry {
       n = new NodeEntry(reported.getName(), stamped(reported, now), now);
       n.leaveSecretSha256 = leaveSecretSha256;
       persist(n, () -> { });
+      releasedBefore(n);
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();
     } else {

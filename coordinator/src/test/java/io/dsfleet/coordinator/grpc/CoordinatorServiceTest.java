@@ -474,12 +474,29 @@ class CoordinatorServiceTest {
     DesiredState adopted = again.nextDesired(WAIT);
     assertThat(adopted.getPodsList()).extracting(DesiredPod::getPodName).contains(pod);
     assertThat(adopted.getOrphanedPodsList()).isEmpty();
+    // forgotten in the store too: with the DaemonSet gone again, a restart finds no release to send
+    c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").setCascade(true).build());
     again.close();
     c.restart();
     FakeAgent last = c.agent("node-a", Map.of());
     DesiredState afterRestart = last.nextDesired(WAIT);
     assertThat(afterRestart.getOrphanedPodsList()).isEmpty();
-    assertThat(afterRestart.getPodsList()).extracting(DesiredPod::getPodName).contains(pod);
+    assertThat(afterRestart.getPodsList()).extracting(DesiredPod::getPodName).doesNotContain(pod);
+  }
+
+  /** A node removed and joined again under its name is sent its released pods at once, as after a restart. */
+  @Test
+  void aNodeJoinedAgainIsSentItsReleasedPods() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    apply(Fixtures.BASE);
+    String pod = a.nextDesired(WAIT).getPods(0).getPodName();
+    c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").setCascade(false).build());
+    assertThat(a.nextDesired(WAIT).getOrphanedPodsList()).containsExactly(pod);
+    a.close();
+    c.control().removeNode(RemoveNodeRequest.newBuilder().setNodeName("node-a").build());
+    FakeAgent back = c.agent("node-a", Map.of());
+    assertThat(back.nextDesired(WAIT).getOrphanedPodsList()).containsExactly(pod);
   }
 
 }
