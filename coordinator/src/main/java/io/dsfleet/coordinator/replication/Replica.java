@@ -414,7 +414,10 @@ public final class Replica implements AutoCloseable {
       throw new StoreException(what + " failed: " + e.getMessage(), e);
     }
     if (!reply.isSuccess()) {
-      if (reply.getNotLeaderException() != null || reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException) {
+      if (reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException) { // refused before it was appended
+        throw new ReplicatedStore.NotLeaderException(what + ": replica " + options.id() + " is not ready to lead yet");
+      }
+      if (reply.getNotLeaderException() != null) { // also how a pending entry fails when its leader steps down: a new one may commit it
         throw new ReplicatedStore.NotLeaderException(what + ": replica " + options.id() + " is no longer the leader", true);
       }
       throw new StoreException(what + " failed: " + reply.getException(), reply.getException());
