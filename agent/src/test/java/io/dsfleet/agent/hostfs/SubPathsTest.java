@@ -146,9 +146,10 @@ class SubPathsTest {
   @Test
   void aListedDirectorySwappedForAFifoOrADeviceIsRefusedWithoutBeingOpened() throws Exception {
     Path fifo = vol.resolve("fifo");
-    assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+    io.dsfleet.common.testing.Processes.succeed("mkfifo", fifo.toString());
     Path device = vol.resolve("device");
-    boolean madeDevice = new ProcessBuilder("mknod", device.toString(), "c", "1", "3").start().waitFor() == 0; // root only
+    boolean madeDevice = io.dsfleet.common.testing.Processes.run(new ProcessBuilder("mknod", device.toString(), "c", "1", "3"),
+        java.time.Duration.ofMinutes(1)).exit() == 0; // root only
     try (Fds.Fd dir = Fds.openDirectory(vol)) {
       org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(10), () -> {
         assertThatThrownBy(() -> Fds.listedDirectory(dir, fifo.getFileName())).isInstanceOf(NoFollow.NotInsideException.class);
@@ -175,7 +176,7 @@ class SubPathsTest {
       if (rel.endsWith("d") && Files.isDirectory(d, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
         try {
           Files.delete(d);
-          assertThat(new ProcessBuilder("mkfifo", d.toString()).start().waitFor()).isZero();
+          io.dsfleet.common.testing.Processes.succeed("mkfifo", d.toString());
         } catch (Exception e) {
           throw new IllegalStateException(e);
         }
@@ -218,8 +219,8 @@ class SubPathsTest {
   @Test
   void aDirectoryWhoseNameIsNoTextIsMeasuredAndRemoved() throws Exception {
     Path t = Files.createDirectory(vol.resolve("t"));
-    assertThat(new ProcessBuilder("sh", "-c", "mkdir \"$1/$(printf 'a\\377\\376b')\" && head -c 1000 /dev/zero > \"$1/$(printf 'a\\377\\376b')/f\"",
-        "sh", t.toString()).inheritIO().start().waitFor()).isZero();
+    io.dsfleet.common.testing.Processes.succeed("sh", "-c", "mkdir \"$1/$(printf 'a\\377\\376b')\" && head -c 1000 /dev/zero > \"$1/$(printf 'a\\377\\376b')/f\"",
+        "sh", t.toString());
     try (var listed = Files.list(t)) {
       assertThat(listed.map(p -> p.getFileName().toString())).singleElement().asString().as("the name is no UTF-8").contains("\uFFFD");
     }

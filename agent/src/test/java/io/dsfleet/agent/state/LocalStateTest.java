@@ -84,9 +84,9 @@ class LocalStateTest {
     DesiredState d = DesiredState.newBuilder().setVersion(4).addPods(DesiredPod.newBuilder().setPodName("p")).addOrphanedPods("web-abcde").build();
     new LocalState(dir).saveDesired(d);
     io.dsfleet.common.OwnerOnlyFiles.directory(dir.resolve("pods")); // as the reconciler made it
-    run("mount", "--bind", dir.toString(), dir.toString());
+    io.dsfleet.common.testing.Processes.succeed("mount", "--bind", dir.toString(), dir.toString());
     try {
-      run("mount", "-o", "remount,ro,bind", dir.toString());
+      io.dsfleet.common.testing.Processes.succeed("mount", "-o", "remount,ro,bind", dir.toString());
       LocalState state = new LocalState(dir);
       state.joining();
       assertThat(state.loadDesired()).contains(d);
@@ -95,14 +95,8 @@ class LocalStateTest {
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> state.saveDesired(d.toBuilder().setVersion(5).build()))
           .hasMessageContaining("Read-only file system");
     } finally {
-      run("umount", dir.toString());
+      io.dsfleet.common.testing.Processes.succeed("umount", dir.toString());
     }
-  }
-
-  private static void run(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
   }
 
   /** A damaged key is set aside with the set it sealed: the agent starts without a set, which leaves running pods alone. */

@@ -43,6 +43,14 @@ public final class Processes {
     }
   }
 
+  /** Runs a short command that must succeed (mount, mkfifo), within a minute; its output is in the failure. */
+  public static void succeed(String... command) throws IOException, InterruptedException {
+    Result r = run(new ProcessBuilder(command), Duration.ofMinutes(1));
+    if (r.exit() != 0) {
+      throw new AssertionError(String.join(" ", command) + " exited " + r.exit() + ": " + r.output());
+    }
+  }
+
   /** Kills the process (SIGKILL) and waits at most 30 s for it to be gone. */
   public static void kill(Process p) throws InterruptedException {
     if (!p.destroyForcibly().waitFor(30, TimeUnit.SECONDS)) {

@@ -45,7 +45,7 @@ class SqliteStoreTest {
   void aFullDiskIsTheErrorAWriteReports() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a small tmpfs needs root: not run");
     Path small = java.nio.file.Files.createDirectory(dir.resolve("small"));
-    run("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small.toString());
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small.toString());
     try (SqliteStore s = new SqliteStore(small)) {
       String big = "x".repeat(200_000);
       org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
@@ -54,14 +54,8 @@ class SqliteStoreTest {
         }
       }).isInstanceOf(StoreException.class).hasMessageContaining("SQLITE_FULL");
     } finally {
-      run("umount", small.toString());
+      io.dsfleet.common.testing.Processes.succeed("umount", small.toString());
     }
-  }
-
-  private static void run(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
   }
 
   @Test
