@@ -221,7 +221,7 @@ public final class NoFollow {
 
   /**
    * A test's hook between a directory's listing and its open (where a container would swap it):
-   * given the entry's path relative to the walked tree's parent.
+   * given the entry's name joined to its directory's own name.
    */
   static volatile java.util.function.Consumer<Path> beforeOpen = x -> { };
 
