@@ -1,5 +1,6 @@
 package io.dsfleet.agent.reconcile;
 
+import io.dsfleet.common.ReleasedPods;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -34,7 +35,7 @@ public final class NodePlanner {
   private NodePlanner() {}
 
   /**
-   * @param orphans names of pods released by an orphan delete
+   * @param orphans pods released by an orphan delete ({@link ReleasedPods}: keys, or names of any namespace)
    * @param volumesWritten by pod key, the {@link DesiredPod#configs()} its volumes were last written from
    * @param podDirs names of the directories in the agent's pods directory
    */
@@ -53,7 +54,7 @@ public final class NodePlanner {
   public static Plan plan(Input in) {
     Map<String, List<OwnedContainer>> byPod = new HashMap<>();
     for (OwnedContainer c : in.owned()) {
-      if (in.orphans().contains(c.pod()) && !in.desired().containsKey(c.podKey())) {
+      if (ReleasedPods.holds(in.orphans(), c.podKey(), c.pod()) && !in.desired().containsKey(c.podKey())) {
         continue; // released: not ours any more
       }
       byPod.computeIfAbsent(c.podKey(), k -> new ArrayList<>()).add(c);
@@ -84,7 +85,7 @@ public final class NodePlanner {
       }
     }
     for (OwnedContainer c : in.owned()) {
-      if (c.running() || in.orphans().contains(c.pod())) {
+      if (c.running() || ReleasedPods.holds(in.orphans(), c.podKey(), c.pod())) {
         busyDirs.add(DesiredPod.dirName(c.podKey())); // a released pod keeps its volumes: it runs on, unmanaged
       }
     }

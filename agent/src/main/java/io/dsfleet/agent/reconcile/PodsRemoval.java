@@ -1,5 +1,6 @@
 package io.dsfleet.agent.reconcile;
 
+import io.dsfleet.common.ReleasedPods;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.common.DaemonThreads;
 import java.time.Duration;
@@ -83,7 +84,7 @@ final class PodsRemoval {
       stop(late, left());
     }
     for (OwnedContainer c : owned.get()) {
-      if (!released.contains(c.pod())) {
+      if (!ReleasedPods.holds(released, c.podKey(), c.pod())) {
         executor.remove(c, true);
       }
     }
@@ -96,7 +97,7 @@ final class PodsRemoval {
 
   /** The running containers of each pod that runs, released pods left out. */
   private Map<String, List<OwnedContainer>> runningByPod() {
-    return owned.get().stream().filter(c -> !released.contains(c.pod())).filter(OwnedContainer::running)
+    return owned.get().stream().filter(c -> !ReleasedPods.holds(released, c.podKey(), c.pod())).filter(OwnedContainer::running)
         .collect(Collectors.groupingBy(OwnedContainer::podKey, HashMap::new, Collectors.toList()));
   }
 

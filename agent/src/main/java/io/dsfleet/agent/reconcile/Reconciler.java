@@ -1,5 +1,6 @@
 package io.dsfleet.agent.reconcile;
 
+import io.dsfleet.common.ReleasedPods;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.metrics.AgentCounters;
 import io.dsfleet.agent.pod.Volumes;
@@ -181,7 +182,14 @@ public final class Reconciler {
       }
     }
     firstSeen.keySet().retainAll(next.keySet());
-    Set<String> adopted = next.values().stream().map(DesiredPod::name).filter(orphans::contains).collect(Collectors.toSet());
+    Set<String> adopted = new TreeSet<>(); // by key, or by name alone as a coordinator before 2026-12-05 released it
+    for (DesiredPod d : next.values()) {
+      for (String entry : List.of(d.key(), d.name())) {
+        if (orphans.contains(entry)) {
+          adopted.add(entry);
+        }
+      }
+    }
     if (!adopted.isEmpty()) {
       // desired again: the DaemonSet adopts what it released (as Kubernetes adopts orphans); the release is over
       Set<String> still = new TreeSet<>(orphans);
@@ -381,7 +389,8 @@ public final class Reconciler {
     }
     quiet.fullPassDone(failures.any() || probes.any() || evictions.any() || !plan.garbage().isEmpty() || !plan.removeDirs().isEmpty()
         || plan.pods().values().stream().anyMatch(a -> !a.isEmpty()) || !plan.teardown().isEmpty());
-    List<OwnedContainer> reported = owned.stream().filter(c -> !released.contains(c.pod()) || want.containsKey(c.podKey())).toList();
+    List<OwnedContainer> reported = owned.stream().filter(c -> !ReleasedPods.holds(released, c.podKey(), c.pod()) || want.containsKey(c.podKey()))
+        .toList();
     List<PodStatus> report = StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now);
     if (!report.equals(lastReport)) {
       lastReport = report;
@@ -676,7 +685,9 @@ public final class Reconciler {
     Set<String> released = orphans;
     int running = new PodsRemoval(executor, () -> owned(runtime.listOwned(node)), busy, released, until, progress).run();
     for (String dir : listPodsDir().pods()) {
-      if (!released.contains(dir.substring(dir.indexOf('_') + 1))) { // released pods run on with their volumes
+      String namespace = dir.substring(0, dir.indexOf('_'));
+      String pod = dir.substring(dir.indexOf('_') + 1);
+      if (!ReleasedPods.holds(released, ReleasedPods.key(namespace, pod), pod)) { // released pods run on with their volumes
         executor.removePodDir(podsDir, dir);
       }
     }

@@ -1,5 +1,6 @@
 package io.dsfleet.agent.session;
 
+import io.dsfleet.common.ReleasedPods;
 import io.dsfleet.agent.reconcile.Reconciler;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.ConfigObject;
@@ -51,15 +52,17 @@ final class DesiredSets {
    * the released pods), and both are written again until the disk takes them.
    */
   synchronized boolean take(DesiredState d) {
-    if (d.getOrphanedPodsCount() > 0) {
+    java.util.List<String> releases = ReleasedPods.of(d);
+    if (!releases.isEmpty()) {
       Set<String> orphans = new java.util.TreeSet<>(reconciler.orphans()); // memory is the truth; the file follows it
-      if (orphans.addAll(d.getOrphanedPodsList())) {
+      if (orphans.addAll(releases)) {
         reconciler.setOrphans(orphans);
         orphansUnwritten = true; // written with the set, first
-        log.info("released pods {}: their containers keep running, unmanaged", d.getOrphanedPodsList());
+        log.info("released pods {}: their containers keep running, unmanaged", releases);
       }
     }
-    if (d.getPodsList().stream().anyMatch(p -> reconciler.orphans().contains(p.getPodName()))) {
+    if (d.getPodsList().stream().anyMatch(p -> ReleasedPods.holds(reconciler.orphans(), ReleasedPods.key(p.getNamespace(), p.getPodName()),
+        p.getPodName()))) {
       orphansUnwritten = true; // a released pod desired again: the file follows the adoption with the set (its own write may fail)
     }
     DesiredState onDisk = state.written().orElse(null);
@@ -131,7 +134,7 @@ final class DesiredSets {
    * does not have them), never a running one.
    */
   static boolean onlyAdds(DesiredState onDisk, DesiredState next, Set<String> released) {
-    if (!new HashSet<>(onDisk.getOrphanedPodsList()).containsAll(next.getOrphanedPodsList()) || next.getPodsCount() <= onDisk.getPodsCount()) {
+    if (!new HashSet<>(ReleasedPods.of(onDisk)).containsAll(ReleasedPods.of(next)) || next.getPodsCount() <= onDisk.getPodsCount()) {
       return false;
     }
     Map<String, DesiredPod> now = new HashMap<>();
@@ -143,7 +146,7 @@ final class DesiredSets {
         return false;
       }
     }
-    if (now.values().stream().anyMatch(p -> released.contains(p.getPodName()))) {
+    if (now.values().stream().anyMatch(p -> ReleasedPods.holds(released, ReleasedPods.key(p.getNamespace(), p.getPodName()), p.getPodName()))) {
       return false;
     }
     Set<ConfigObject> before = new HashSet<>(onDisk.getConfigsList());

@@ -2,7 +2,6 @@ package io.dsfleet.agent.state;
 
 import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.common.SecretBox;
-import io.dsfleet.common.manifest.Names;
 import io.dsfleet.proto.v1.DesiredState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -109,14 +108,14 @@ public class LocalState {
     OwnerOnlyFiles.write(file, data);
   }
 
-  /** Pods released by an orphan delete: their containers run on, unmanaged. Lines that are not pod names are dropped. */
+  /** Pods released by an orphan delete: their containers run on, unmanaged. Lines that are neither a pod name nor "namespace/name" are dropped. */
   public Set<String> loadOrphans() {
     Path f = dir.resolve("orphans");
     try {
       if (!Files.exists(f)) {
         return new TreeSet<>();
       }
-      return Files.readAllLines(f).stream().filter(l -> !l.isEmpty() && Names.dns1123Subdomain(l) == null)
+      return Files.readAllLines(f).stream().filter(l -> !l.isEmpty() && io.dsfleet.common.ReleasedPods.valid(l))
           .collect(Collectors.toCollection(TreeSet::new));
     } catch (IOException e) {
       log.error("cannot read {}: {}", f, e.getMessage());
@@ -131,7 +130,7 @@ public class LocalState {
    */
   public Set<String> released() {
     Set<String> pods = loadOrphans();
-    loadDesired().ifPresent(d -> d.getOrphanedPodsList().stream().filter(l -> Names.dns1123Subdomain(l) == null).forEach(pods::add));
+    loadDesired().ifPresent(d -> io.dsfleet.common.ReleasedPods.of(d).stream().filter(io.dsfleet.common.ReleasedPods::valid).forEach(pods::add));
     return pods;
   }
 

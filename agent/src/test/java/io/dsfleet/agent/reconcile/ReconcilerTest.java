@@ -766,6 +766,21 @@ class ReconcilerTest {
     assertThat(owned()).as("leaving the fleet does not touch released pods either").hasSize(2).allMatch(ContainerInfo::running);
   }
 
+  /** A release by key stays when a pod of the same name is desired in another namespace (names hold no namespace). */
+  @Test
+  void aReleaseIsKeptWhenTheSameNameIsDesiredInAnotherNamespace() {
+    r.setDesired(desired());
+    r.tick();
+    String id = app("main").id();
+    r.setOrphans(java.util.Set.of("ops/agent-abcde"));
+    DesiredState d = desired();
+    r.setDesired(d.toBuilder().setVersion(2).setPods(0, d.getPods(0).toBuilder().setNamespace("web")).build());
+    assertThat(r.orphans()).as("not adopted").containsExactly("ops/agent-abcde");
+    r.tick();
+    assertThat(owned()).filteredOn(c -> c.id().equals(id)).as("the released pod of ops runs on").singleElement()
+        .matches(ContainerInfo::running);
+  }
+
   @Test
   void leavingStopsEveryPodAndSaysSo() {
     r.setDesired(desired());

@@ -114,8 +114,8 @@ class LocalStateTest {
 
   @Test
   void orphanLinesThatAreNotPodNamesAreDropped() throws Exception {
-    Files.writeString(dir.resolve("orphans"), "web-abcde\n../../etc\n\nlog-12345\n");
-    assertThat(new LocalState(dir).loadOrphans()).isEqualTo(Set.of("web-abcde", "log-12345"));
+    Files.writeString(dir.resolve("orphans"), "web-abcde\n../../etc\n\nlog-12345\nops/web-abcde\nOps/x\n");
+    assertThat(new LocalState(dir).loadOrphans()).isEqualTo(Set.of("web-abcde", "log-12345", "ops/web-abcde"));
   }
 
   /** A clear (the node leaving) during a desired set's write waits for it: the set is not back on disk after the clear. */

@@ -278,7 +278,7 @@ final class Catalog {
           n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> pods.add(p.podName()));
         }
         n.observed.getOrDefault(k, List.of()).forEach(o -> pods.add(o.podName()));
-        pods.forEach(p -> orphans.add(new Store.Orphan(n.name, p)));
+        pods.forEach(p -> orphans.add(new Store.Orphan(n.name, io.dsfleet.common.ReleasedPods.key(namespace, p)))); // by key: names repeat across namespaces
       }
       store.deleteDaemonSetOrphaning(namespace, name, orphans);
       orphans.forEach(o -> state.nodes.get(o.node()).orphans.add(o.pod()));

@@ -172,8 +172,11 @@ final class Dispatcher {
     }
     List<String> adopted = null; // a released pod the plan has again (its DaemonSet applied again): managed again
     for (PodAssignment p : n.plan.desired()) {
-      if (n.orphans.remove(p.podName())) {
-        (adopted == null ? adopted = new ArrayList<>() : adopted).add(p.podName());
+      String key = io.dsfleet.common.ReleasedPods.key(FleetState.namespaceOf(p.dsKey()), p.podName());
+      for (String entry : List.of(key, p.podName())) { // a release by name alone: as a coordinator before 2026-12-05 stored it
+        if (n.orphans.remove(entry)) {
+          (adopted == null ? adopted = new ArrayList<>() : adopted).add(entry);
+        }
       }
     }
     if (adopted != null) {
@@ -217,7 +220,9 @@ final class Dispatcher {
     n.version = Math.max(n.version + 1, versionSeed);
     try {
       n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version)
-          .addAllPods(pods).addAllConfigs(used.values()).addAllOrphanedPods(n.orphans)).build());
+          .addAllPods(pods).addAllConfigs(used.values())
+          .addAllOrphanedPods(n.orphans.stream().map(io.dsfleet.common.ReleasedPods::name).distinct().toList()) // agents before 2026-12-05
+          .addAllOrphanedPodKeys(n.orphans)).build()); // keys; a name alone where it was released so before 2026-12-05
     } catch (RuntimeException e) {
       // the stream ended under us (a client cancelling as we send): the agent reconnects and gets
       // its whole set then; nothing else waits on this node

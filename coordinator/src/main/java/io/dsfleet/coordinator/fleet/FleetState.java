@@ -134,6 +134,11 @@ final class FleetState {
     return n;
   }
 
+  /** The namespace of a key ("namespace/name"). */
+  static String namespaceOf(String key) {
+    return key.substring(0, key.indexOf('/'));
+  }
+
   static String key(String namespace, String name) {
     return namespace + "/" + name;
   }

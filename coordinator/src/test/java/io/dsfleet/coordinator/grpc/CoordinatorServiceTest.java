@@ -484,6 +484,27 @@ class CoordinatorServiceTest {
     assertThat(afterRestart.getPodsList()).extracting(DesiredPod::getPodName).doesNotContain(pod);
   }
 
+  /**
+   * Pod names hold no namespace: a DaemonSet of the same name in another namespace names its pod on
+   * the node the same. It took the released pod for its own (adopted it; the agent then stopped
+   * it); releases are keyed by namespace now (helper-77, helper-78).
+   */
+  @Test
+  void aReleasedPodIsNotAdoptedByTheSameNameInAnotherNamespace() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    apply(Fixtures.BASE);
+    String pod = a.nextDesired(WAIT).getPods(0).getPodName();
+    c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").setCascade(false).build());
+    DesiredState released = a.nextDesired(WAIT);
+    assertThat(released.getOrphanedPodKeysList()).containsExactly("ops/" + pod);
+    assertThat(released.getOrphanedPodsList()).as("the name, for agents before 2026-12-05").containsExactly(pod);
+    apply(Fixtures.BASE.replace("namespace: ops", "namespace: web"));
+    DesiredState next = a.nextDesired(WAIT);
+    assertThat(next.getPodsList()).extracting(p -> p.getNamespace() + "/" + p.getPodName()).containsExactly("web/" + pod);
+    assertThat(next.getOrphanedPodKeysList()).as("still released").containsExactly("ops/" + pod);
+  }
+
   /** A node removed and joined again under its name is sent its released pods at once, as after a restart. */
   @Test
   void aNodeJoinedAgainIsSentItsReleasedPods() throws Exception {
