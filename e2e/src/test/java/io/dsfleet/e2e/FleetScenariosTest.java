@@ -112,7 +112,7 @@ class FleetScenariosTest extends ThreeHostScenarios {
     TestFleet.await("kept gone from dsctl", 30, () -> pods("kept").isEmpty());
     for (TestHost h : hosts123()) {
       // each agent has the desired set that released kept's pod, and has acted on it
-      TestFleet.await(h.name + " released kept's pod", 30, () -> h.agentLog().contains("released pods [kept-"));
+      TestFleet.await(h.name + " released kept's pod", 30, () -> h.agentLog().contains("released pods [default/kept-")); // by key
       h.settle(3);
     }
     for (var e : before.entrySet()) {
