@@ -174,12 +174,7 @@ public final class Fleet {
    * node holds its token and secret, and must not undo a revocation or outlive a lost {@code pki/}.
    * Returns what {@code credential} issued.
    */
-  public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret, Credential<C> credential,
-      java.util.function.Function<C, String> tokenIdOf) {
-    return admit(info, leaveSecretSha256, leaveSecret, credential, tokenIdOf, issued -> { });
-  }
-
-  /** The same; {@code notRegistered} is told what was issued for a node whose registration then failed. */
+  /** {@code notRegistered} is told what was issued for a node whose registration the store then refused (nothing written). */
   public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret, Credential<C> credential,
       java.util.function.Function<C, String> tokenIdOf, java.util.function.Consumer<C> notRegistered) {
     synchronized (lock) {
@@ -191,8 +186,14 @@ public final class Fleet {
       changes.bump();
       try {
         registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), existing != null, sameAgent);
-      } catch (RuntimeException e) {
-        notRegistered.accept(issued);
+      } catch (ControlException e) {
+        if (e.writeRefused()) { // only then: a node that did register (or may have) keeps what it was issued, its token's use included
+          try {
+            notRegistered.accept(issued);
+          } catch (RuntimeException undo) {
+            e.addSuppressed(undo);
+          }
+        }
         throw e;
       }
       return issued;

@@ -148,8 +148,8 @@ final class NodeRegistry {
       n.leaveSecretSha256 = leaveSecretSha256;
       n.admittedBy = tokenId;
       n.readmitsBySecret = true;
+      releasedBefore(n); // before the write: the write is the admission's first, so a refused one means nothing was registered
       persist(n, () -> { });
-      releasedBefore(n);
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();
     }
@@ -173,11 +173,7 @@ final class NodeRegistry {
    */
   /** A new entry's released pods from when the name was a member before (rows outlive a removal), as a restart loads them. */
   private void releasedBefore(NodeEntry n) {
-    for (var o : store.orphans()) {
-      if (o.node().equals(n.name)) {
-        n.orphans.add(o.pod());
-      }
-    }
+    n.orphans.addAll(store.orphans(n.name));
   }
 
   void join(NodeInfo reported, String leaveSecretSha256, boolean register) {
@@ -416,7 +412,6 @@ final class NodeRegistry {
     change.run();
     try {
       store.putNode(n.stored());
-      lifecycle.written(n.name);
     } catch (RuntimeException e) {
       n.info = info;
       n.leaveSecretSha256 = leaveSecretSha256;
@@ -428,8 +423,10 @@ final class NodeRegistry {
       n.unschedulable = unschedulable;
       n.readmitsBySecret = readmitsBySecret;
       throw new ControlException(Status.Code.UNAVAILABLE, (e instanceof io.dsfleet.coordinator.store.StoreException se
-          ? se.outcome("nothing changed") : "the store refused the write, nothing changed") + ": " + e.getMessage());
+          ? se.outcome("nothing changed") : "the store refused the write, nothing changed") + ": " + e.getMessage(),
+          e instanceof io.dsfleet.coordinator.store.StoreException se2 && !se2.mayHaveApplied());
     }
+    lifecycle.written(n.name);
   }
 
   /** @throws ControlException INVALID_ARGUMENT unless the name is a valid node name (an RFC 1123 subdomain) */

@@ -80,6 +80,11 @@ public final class ReplicatedStore implements Store {
   }
 
   @Override
+  public List<String> orphans(String node) {
+    return read(s -> s.orphans(node));
+  }
+
+  @Override
   public void deleteOrphans(String node, List<String> pods) {
     write("deleteOrphans", node, pods);
   }

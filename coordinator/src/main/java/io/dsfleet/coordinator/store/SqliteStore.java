@@ -264,6 +264,22 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   }
 
   @Override
+  public synchronized List<String> orphans(String node) {
+    List<String> out = new ArrayList<>();
+    try (PreparedStatement ps = db.prepareStatement("SELECT pod FROM orphans WHERE node=?")) {
+      ps.setString(1, node);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(rs.getString(1));
+        }
+      }
+    } catch (SQLException e) {
+      throw new StoreException("reading orphans", e);
+    }
+    return out;
+  }
+
+  @Override
   public synchronized List<Orphan> orphans() {
     List<Orphan> out = new ArrayList<>();
     try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT node, pod FROM orphans")) {

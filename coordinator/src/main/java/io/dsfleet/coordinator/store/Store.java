@@ -66,6 +66,9 @@ public interface Store extends AutoCloseable {
 
   List<Orphan> orphans();
 
+  /** The pods released on one node (its rows only: read at a node's admission). */
+  List<String> orphans(String node);
+
   /** The node acknowledged these orphans. */
   void deleteOrphans(String node, List<String> pods);
 

@@ -43,4 +43,27 @@ class JoinStoreFailureTest {
       assertThat(another).as("the token's one use is the retry's").hasMessageContaining("used up (1 of 1 joins)");
     }
   }
+
+  /**
+   * A node write whose outcome is unknown (a replicated group that did not confirm it) may have
+   * registered the node: its use is kept, or a single-use token would admit a second node
+   * (helper-79).
+   */
+  @Test
+  void aNodeWriteThatMayHaveBeenAppliedKeepsItsTokensUse() {
+    try (FleetHarness h = new FleetHarness(dir.resolve("fleet")); SqliteStore caStore = new SqliteStore(dir.resolve("ca"))) {
+      Authority ca = Authority.open(dir.resolve("ca"), List.of("127.0.0.1"), caStore, h.clock, Duration.ofDays(30));
+      String once = ca.createToken(Duration.ofHours(1), "once", "", 1).text();
+      String secret = "0123456789abcdef0123456789abcdef";
+      h.failing = (m, a) -> m.equals("putNode");
+      h.failingMayHaveApplied = true;
+      Throwable unknown = catchThrowable(() -> h.fleet.admit(FakeAgent.info("node-d", Map.of()), Sha256.hex(secret), secret,
+          (member, retryOf) -> ca.admit(once, "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), member, retryOf),
+          Authority.Admission::tokenId, ca::giveBack));
+      assertThat(unknown).hasMessageContaining("may have been applied");
+      h.failing = (m, a) -> false;
+      Throwable another = catchThrowable(() -> ca.admit(once, "node-e", Pki.csr(Pki.newKeyPair(), "node-e", Pki.NODES), false, ""));
+      assertThat(another).hasMessageContaining("used up (1 of 1 joins)");
+    }
+  }
 }
