@@ -267,11 +267,25 @@ final class DaemonSetController {
     boolean rollBack = a != null && "rollback".equals(a.get(ON_FAILURE)) && e.revisions.size() > 1 && e.rollout.rolledBackFrom() == 0;
     long failedRevision = e.current().revision();
     log.warn("rollout of {} to revision {} failed: {}", k, failedRevision, reason);
+    String refused = null;
     if (rollBack) {
       String[] ns = k.split("/", 2);
-      rollback.rollback(ns[0], ns[1], after -> after.rolledBack(failedRevision, reason));
-      events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason
-          + "; rolled back to the previous template as revision " + state.daemonSets.get(k).current().revision());
+      try {
+        rollback.rollback(ns[0], ns[1], after -> after.rolledBack(failedRevision, reason));
+        events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason
+            + "; rolled back to the previous template as revision " + state.daemonSets.get(k).current().revision());
+        return;
+      } catch (ControlException e2) {
+        // the previous template no longer passes validation (stored under older rules): paused, as without a rollback,
+        // not retried at every pass (helper-79)
+        refused = e2.getMessage();
+        log.warn("rollout of {}: the rollback to the previous template was refused: {}", k, refused);
+      }
+    }
+    if (refused != null) {
+      save(k, e, e.rollout.failed(reason + "; rollback refused: " + refused));
+      events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason + "; the rollback was refused ("
+          + refused + "); rollout paused");
     } else {
       save(k, e, e.rollout.failed(reason));
       events.record("ds/" + k, "Warning", "RolloutFailed", "revision " + failedRevision + ": " + reason + "; rollout paused");

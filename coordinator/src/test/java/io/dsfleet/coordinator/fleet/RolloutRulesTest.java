@@ -160,6 +160,35 @@ class RolloutRulesTest {
     assertThat(h.ds().status().available()).isEqualTo(3);
   }
 
+  /**
+   * The previous template was stored under older rules and no longer passes validation: the
+   * automatic rollback is refused, and the rollout is paused as failed, once (it was retried at
+   * every pass, an error and an event each time: helper-79).
+   */
+  @Test
+  void aRollbackToATemplateStoredUnderOlderRulesPausesTheRolloutOnce() throws Exception {
+    fleetOf(2);
+    String scratch = "{name: scratch, emptyDir: {sizeLimit: 1Gi}}";
+    h.apply(image(1, "metadata.annotations", DEADLINE, "spec.template.spec.volumes[1]", scratch));
+    runAll(true);
+    try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("dsfleet.db")); var st = c.createStatement()) {
+      assertThat(st.executeUpdate("UPDATE revisions SET template_json = replace(template_json, '\"sizeLimit\":\"1Gi\"',"
+          + " '\"sizeLimit\":\"-1Gi\"') WHERE revision = 1")).isEqualTo(1);
+    }
+    h.crashAndRestart();
+    h.apply(image(2, "metadata.annotations", DEADLINE, "spec.template.spec.volumes[1]", scratch));
+    h.fleet.tick();
+    runAll(false);
+    h.advance(Duration.ofSeconds(31));
+    h.fleet.rolloutPass();
+    h.fleet.rolloutPass();
+    assertThat(h.ds().revision()).as("not rolled back").isEqualTo(2);
+    assertThat(h.ds().rollout().pause()).isEqualTo(RolloutState.Pause.FAILED);
+    assertThat(h.ds().rollout().reason()).contains("rollback refused").contains("sizeLimit");
+    assertThat(eventsOf("RolloutFailed")).isEqualTo(1);
+    assertThat(eventsOf("RolloutPassFailed")).isZero();
+  }
+
   @Test
   void theAutomaticRollbackIsNotFailedWhileItsPodStartsMoreSlowlyThanTheDeadline() {
     fleetOf(2);
