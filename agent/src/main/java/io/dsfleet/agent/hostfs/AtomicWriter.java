@@ -73,7 +73,7 @@ public final class AtomicWriter {
   public boolean write(Map<String, FileData> payload, Long gid) throws IOException {
     Map<Path, FileData> files = new TreeMap<>();
     for (var e : payload.entrySet()) {
-      files.put(validate(e.getKey()), e.getValue()); // two that clean to one file: the later, as the kubelet's payload map keeps it
+      files.put(validate(e.getKey()), e.getValue()); // two spellings of one file: one of them (the last in the paths' order), never a refusal
     }
     Optional<Path> current = currentVersion();
     Set<String> oldTop = new TreeSet<>();

@@ -99,9 +99,9 @@ class AtomicWriterTest {
     }
   }
 
-  /** As the kubelet cleans them (and the coordinator validates them: LocalPaths); of two that clean to one file, the later is written. */
+  /** As the kubelet cleans them (and the coordinator validates them: LocalPaths); of two spellings of one file, one is written. */
   @Test
-  void payloadPathsAreCleanedAndTwoThatAreOneFileRefused() throws Exception {
+  void payloadPathsAreCleanedAndOfTwoSpellingsOfOneFileOneIsWritten() throws Exception {
     assertThat(w.write(payload("./x//a", "1"), null)).isTrue();
     assertThat(Files.readString(vol.resolve("x/a"))).isEqualTo("1");
     Map<String, AtomicWriter.FileData> both = new TreeMap<>(payload("a", "1"));

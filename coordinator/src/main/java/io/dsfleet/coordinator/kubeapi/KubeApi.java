@@ -359,9 +359,12 @@ public final class KubeApi implements AutoCloseable {
       return KubeProtobuf.read(b); // kubectl's typed commands (create configmap, create secret)
     }
     try {
-      // a key given twice is refused, as the API server's strict field validation (kubectl's default) refuses it
-      return (type.contains("yaml") ? Json.yamlMapper() : Json.mapper()).reader()
-          .withFeatures(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION).readTree(b);
+      // a key given twice: refused with fieldValidation=Strict (what kubectl apply and create ask for), as the API
+      // server refuses it; otherwise the last one, as its default (Warn) keeps it (kubectl patch asks for nothing)
+      String query = x.getRequestURI().getRawQuery();
+      boolean strict = query != null && java.util.Arrays.asList(query.split("&")).contains("fieldValidation=Strict");
+      var reader = (type.contains("yaml") ? Json.yamlMapper() : Json.mapper()).reader();
+      return (strict ? reader.withFeatures(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION) : reader).readTree(b);
     } catch (IOException e) {
       throw KubeWrites.KubeError.of(400, "BadRequest", "the request body cannot be read as " + (type.contains("yaml") ? "YAML" : "JSON")
           + ": " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
