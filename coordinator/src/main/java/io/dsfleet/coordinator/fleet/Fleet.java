@@ -172,9 +172,9 @@ public final class Fleet {
    * was lost (a deadline, a cut connection), and without this it could never join again. Only
    * while that answer's certificate was never presented and no admin revoked the node's: root on a
    * node holds its token and secret, and must not undo a revocation or outlive a lost {@code pki/}.
-   * Returns what {@code credential} issued.
+   * Returns what {@code credential} issued; {@code notRegistered} is told what was issued for a node
+   * whose registration the store then refused (nothing written), to take back its token's use.
    */
-  /** {@code notRegistered} is told what was issued for a node whose registration the store then refused (nothing written). */
   public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret, Credential<C> credential,
       java.util.function.Function<C, String> tokenIdOf, java.util.function.Consumer<C> notRegistered) {
     synchronized (lock) {
