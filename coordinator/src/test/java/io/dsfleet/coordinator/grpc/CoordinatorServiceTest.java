@@ -492,10 +492,7 @@ class CoordinatorServiceTest {
   @Test
   void aReleasedPodIsNotAdoptedByTheSameNameInAnotherNamespace() throws Exception {
     FakeAgent a = c.agent("node-a", Map.of());
-    a.nextDesired(WAIT);
-    apply(Fixtures.BASE);
-    String pod = a.nextDesired(WAIT).getPods(0).getPodName();
-    c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").setCascade(false).build());
+    String pod = runThenRelease(a);
     DesiredState released = a.nextDesired(WAIT);
     assertThat(released.getOrphanedPodKeysList()).containsExactly("ops/" + pod);
     assertThat(released.getOrphanedPodsList()).as("the name, for agents before 2026-12-05").containsExactly(pod);
@@ -505,14 +502,20 @@ class CoordinatorServiceTest {
     assertThat(next.getOrphanedPodKeysList()).as("still released").containsExactly("ops/" + pod);
   }
 
-  /** A node removed and joined again under its name is sent its released pods at once, as after a restart. */
-  @Test
-  void aNodeJoinedAgainIsSentItsReleasedPods() throws Exception {
-    FakeAgent a = c.agent("node-a", Map.of());
+  /** The fixture's DaemonSet run on the agent's node, then deleted releasing its pod there: the pod's name. */
+  private String runThenRelease(FakeAgent a) throws Exception {
     a.nextDesired(WAIT);
     apply(Fixtures.BASE);
     String pod = a.nextDesired(WAIT).getPods(0).getPodName();
     c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").setCascade(false).build());
+    return pod;
+  }
+
+  /** A node removed and joined again under its name is sent its released pods at once, as after a restart. */
+  @Test
+  void aNodeJoinedAgainIsSentItsReleasedPods() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    String pod = runThenRelease(a);
     assertThat(a.nextDesired(WAIT).getOrphanedPodsList()).containsExactly(pod);
     a.close();
     c.control().removeNode(RemoveNodeRequest.newBuilder().setNodeName("node-a").build());
