@@ -22,16 +22,19 @@ public final class LocalPaths {
     if (path.startsWith("/")) {
       return null;
     }
+    List<String> parts = parts(path);
+    return parts.contains("..") ? null : String.join("/", parts);
+  }
+
+  /** The path's parts but empty and "." ones. */
+  private static List<String> parts(String path) {
     List<String> parts = new ArrayList<>();
     for (String part : path.split("/")) {
-      if (part.equals("..")) {
-        return null;
-      }
       if (!part.isEmpty() && !part.equals(".")) {
         parts.add(part);
       }
     }
-    return String.join("/", parts);
+    return parts;
   }
 
   /**
@@ -41,13 +44,7 @@ public final class LocalPaths {
    * relative one and two that clean to one path ("Duplicate mount point").
    */
   public static String mountPath(String path) {
-    List<String> parts = new ArrayList<>();
-    for (String part : path.split("/")) {
-      if (!part.isEmpty() && !part.equals(".")) {
-        parts.add(part);
-      }
-    }
-    return "/" + String.join("/", parts);
+    return "/" + String.join("/", parts(path));
   }
 
   /**
