@@ -40,7 +40,7 @@ final class PodNameIndex implements PodNames.Namer {
     if (have != null && !taken.test(have)) {
       return have;
     }
-    Map<String, String> held = owners.computeIfAbsent(namespace(ds.key()), x -> new HashMap<>());
+    Map<String, String> held = owners.computeIfAbsent(FleetState.namespaceOf(ds.key()), x -> new HashMap<>());
     for (int salt = 0; ; salt++) {
       String name = names.name(ds.name(), node, salt);
       String holder = held.get(name);
@@ -57,12 +57,12 @@ final class PodNameIndex implements PodNames.Namer {
 
   /** An agent reported this pod: its name is held for it (first come; a name is never taken from a pod that runs). */
   void reported(String dsKey, String node, String podName) {
-    owners.computeIfAbsent(namespace(dsKey), x -> new HashMap<>()).putIfAbsent(podName, dsKey + "|" + node);
+    owners.computeIfAbsent(FleetState.namespaceOf(dsKey), x -> new HashMap<>()).putIfAbsent(podName, dsKey + "|" + node);
   }
 
   /** Who holds {@code podName} in the namespace of {@code dsKey} ("ds key|node"), or null. */
   String ownerOf(String dsKey, String podName) {
-    Map<String, String> held = owners.get(namespace(dsKey));
+    Map<String, String> held = owners.get(FleetState.namespaceOf(dsKey));
     return held == null ? null : held.get(podName);
   }
 
@@ -76,9 +76,5 @@ final class PodNameIndex implements PodNames.Namer {
     String prefix = dsKey + "|";
     owners.values().forEach(m -> m.values().removeIf(o -> o.startsWith(prefix)));
     given.keySet().removeIf(o -> o.startsWith(prefix));
-  }
-
-  private static String namespace(String dsKey) {
-    return dsKey.substring(0, dsKey.indexOf('/'));
   }
 }
