@@ -732,14 +732,16 @@ public final class Validator {
       List<HTTPHeader> headers = list(h.httpHeaders());
       for (int i = 0; i < headers.size(); i++) {
         String hp = p + ".httpGet.httpHeaders[" + i + "]";
-        HTTPHeader h2 = headers.get(i);
-        if (h2.name() == null || h2.name().isEmpty()) {
+        HTTPHeader header = headers.get(i);
+        String badName = header.name() == null || header.name().isEmpty() ? null : Names.httpHeaderName(header.name());
+        String badValue = header.value() == null ? null : Names.httpHeaderValue(header.value());
+        if (header.name() == null || header.name().isEmpty()) {
           errors.add(Problem.required(hp + ".name"));
-        } else if (Names.httpHeaderName(h2.name()) != null) {
-          errors.add(Problem.invalid(hp + ".name", h2.name(), Names.httpHeaderName(h2.name())));
+        } else if (badName != null) {
+          errors.add(Problem.invalid(hp + ".name", header.name(), badName));
         }
-        if (h2.value() != null && Names.httpHeaderValue(h2.value()) != null) {
-          errors.add(Problem.invalid(hp + ".value", h2.value(), Names.httpHeaderValue(h2.value())));
+        if (badValue != null) {
+          errors.add(Problem.invalid(hp + ".value", header.value(), badValue));
         }
       }
     }
