@@ -18,9 +18,14 @@ public final class ReleasedPods {
     return namespace + "/" + name;
   }
 
+  /** The entries that release the pod of this key ("namespace/name") and name: its key, or its name alone. */
+  public static List<String> entries(String key, String name) {
+    return List.of(key, name);
+  }
+
   /** Whether {@code released} holds the pod of this key ("namespace/name") and name. */
   public static boolean holds(Set<String> released, String key, String name) {
-    return released.contains(key) || released.contains(name);
+    return entries(key, name).stream().anyMatch(released::contains);
   }
 
   /** The name of an entry ("namespace/name" or a name). */

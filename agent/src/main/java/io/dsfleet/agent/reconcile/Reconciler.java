@@ -184,7 +184,7 @@ public final class Reconciler {
     firstSeen.keySet().retainAll(next.keySet());
     Set<String> adopted = new TreeSet<>(); // by key, or by name alone as a coordinator before 2026-12-05 released it
     for (DesiredPod d : next.values()) {
-      for (String entry : List.of(d.key(), d.name())) {
+      for (String entry : ReleasedPods.entries(d.key(), d.name())) {
         if (orphans.contains(entry)) {
           adopted.add(entry);
         }

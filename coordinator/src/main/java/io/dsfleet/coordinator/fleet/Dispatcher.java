@@ -173,7 +173,7 @@ final class Dispatcher {
     List<String> adopted = null; // a released pod the plan has again (its DaemonSet applied again): managed again
     for (PodAssignment p : n.plan.desired()) {
       String key = io.dsfleet.common.ReleasedPods.key(FleetState.namespaceOf(p.dsKey()), p.podName());
-      for (String entry : List.of(key, p.podName())) { // a release by name alone: as a coordinator before 2026-12-05 stored it
+      for (String entry : io.dsfleet.common.ReleasedPods.entries(key, p.podName())) {
         if (n.orphans.remove(entry)) {
           (adopted == null ? adopted = new ArrayList<>() : adopted).add(entry);
         }
