@@ -49,7 +49,7 @@ final class ContainerView {
     // the flag is cleared before the list (and whether or not it is read: `|`), so a change during
     // the list is listed again by the next pass
     long count = changes.get();
-    if (!watching | changed.getAndSet(false) || !now.isBefore(listedAt.plus(relist))) {
+    if (!watching | changed.getAndSet(false) || relistDue(now)) {
       try {
         listed = list.get();
       } catch (RuntimeException e) {
@@ -65,7 +65,12 @@ final class ContainerView {
 
   /** Whether a pass at {@code now} would work from the last list: the stream runs, nothing changed, the relist is not due. */
   boolean fresh(Instant now) {
-    return watching && !changed.get() && now.isBefore(listedAt.plus(relist));
+    return watching && !changed.get() && !relistDue(now);
+  }
+
+  /** The relist is due: {@code relist} since the last list, or the wall clock stepped back before it (not waited out for the step). */
+  private boolean relistDue(Instant now) {
+    return !now.isBefore(listedAt.plus(relist)) || now.isBefore(listedAt);
   }
 
   /**

@@ -224,7 +224,9 @@ public final class Executor {
         log.warn("pod {}: preStop hook of {} could not run: {}", c.podKey(), c.container(), message(e));
       }
     }
-    Duration left = k.grace().minus(Duration.between(start, clock.instant()));
+    Duration spent = Duration.between(start, clock.instant());
+    // a wall clock stepped back during the hook gives no more than the grace period
+    Duration left = spent.isNegative() ? k.grace() : k.grace().minus(spent);
     // as the kubelet: a container gets at least 2 s between SIGTERM and SIGKILL, however little its grace
     // period left (0, or used up by its preStop hook); a sandbox, which runs nothing, none
     Duration floor = c.isSandbox() ? Duration.ZERO : MIN_STOP_GRACE;

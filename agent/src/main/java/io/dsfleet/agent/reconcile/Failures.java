@@ -25,7 +25,8 @@ public final class Failures {
    */
   public record Failure(String reason, String message, int count, Instant at, Instant retryAt) {
     public boolean active(Instant now) {
-      return now.isBefore(retryAt);
+      // a hold waits whatever the clock says; a back-off is over once the wall clock stepped back past its failure
+      return retryAt.equals(Instant.MAX) || WallClock.waiting(now, at, retryAt);
     }
 
     /** The waiting reason while backing off: a pull that failed more than once is ImagePullBackOff, as the kubelet says. */

@@ -192,7 +192,7 @@ public final class PodPlanner {
   private static Action restart(DesiredPod pod, OwnedContainer run, List<OwnedContainer> observed, int attempt, Facts f) {
     Instant ended = run.info().finishedAt() != null ? run.info().finishedAt() : run.info().created();
     Instant at = f.failures().backoff().nextStart(run.streak(), run.info().startedAt(), ended);
-    if (f.now().isBefore(at)) {
+    if (WallClock.waiting(f.now(), ended, at)) { // a wall clock stepped back past the end: not waited out for the step
       String why = run.neverStarted() ? "RunContainerError" : "CrashLoopBackOff";
       String detail = run.neverStarted() ? ": " + run.info().error() : " (last exit code " + run.info().exitCode() + ")";
       return new Wait(run.container(), at, why, "back-off " + Duration.between(ended, at).toSeconds() + "s restarting failed container "

@@ -13,6 +13,8 @@ import java.time.Instant;
 public final class ProbeState {
   private final Probe probe;
   private final Instant containerStarted;
+  /** When the initial delay counts from: the container's start, or the time the wall clock was found stepped back past it. */
+  private Instant delayFrom;
   private Instant lastRun;
   private int successes;
   private int failures;
@@ -23,14 +25,17 @@ public final class ProbeState {
   public ProbeState(Probe probe, Instant containerStarted) {
     this.probe = probe;
     this.containerStarted = containerStarted;
+    this.delayFrom = containerStarted;
   }
 
   public synchronized boolean due(Instant now) {
-    Instant first = containerStarted.plusSeconds(probe.initialDelaySeconds());
-    if (now.isBefore(first)) {
-      return false;
+    if (lastRun != null) { // past its initial delay; a wall clock stepped back past the last run is not waited out (WallClock)
+      return !WallClock.waiting(now, lastRun, lastRun.plus(Duration.ofSeconds(probe.periodSeconds())));
     }
-    return lastRun == null || !now.isBefore(lastRun.plus(Duration.ofSeconds(probe.periodSeconds())));
+    if (WallClock.steppedBack(now, delayFrom)) {
+      delayFrom = now; // the initial delay counts again from here: neither waited out for the step nor cut short
+    }
+    return !now.isBefore(delayFrom.plusSeconds(probe.initialDelaySeconds()));
   }
 
   public synchronized void started(Instant now) {

@@ -33,7 +33,8 @@ final class QuietPasses {
    * @param quietOtherwise the caller's own conditions hold (no work in flight, the last list fresh)
    */
   boolean skip(Instant now, boolean quietOtherwise) {
-    if (!changed.getAndSet(false) && !timed && quietOtherwise && now.isBefore(lastFull.plus(MAX))) {
+    if (!changed.getAndSet(false) && !timed && quietOtherwise && now.isBefore(lastFull.plus(MAX))
+        && !now.isBefore(lastFull)) {
       skipped.incrementAndGet();
       return true;
     }

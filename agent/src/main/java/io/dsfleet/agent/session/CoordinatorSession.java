@@ -49,7 +49,8 @@ public final class CoordinatorSession implements AutoCloseable {
   private final NodeRemoval removal;
   private StreamObserver<AgentMessage> stream;
   private ScheduledFuture<?> heartbeats;
-  private Instant openedAt;
+  /** When the session last opened (System.nanoTime: a wall clock stepped back does not make a long session look short); 0: never. */
+  private long openedAtNanos;
   private long seq;
   /** When the coordinator last acknowledged a heartbeat (or the session opened): a silent session is a dead one. */
   private volatile long lastAckNanos;
@@ -127,8 +128,11 @@ public final class CoordinatorSession implements AutoCloseable {
       return;
     }
     try {
-      if (!joined) {
-        boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
+      boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
+      // a certificate that expired while no coordinator answered (an outage longer than its life) is no
+      // session's: join again, with the token if there is one (before, sessions without a certificate were
+      // refused until the agent was restarted; helper-82)
+      if (!joined || bootstrap) {
         JoinRequest.Builder req = JoinRequest.newBuilder().setNode(info).setLeaveSecretSha256(credentials.leaveSecretSha256());
         ManagedChannel ch = channel.get();
         if (bootstrap) {
@@ -240,7 +244,7 @@ public final class CoordinatorSession implements AutoCloseable {
         return;
       }
       stream = out;
-      openedAt = clock.instant();
+      openedAtNanos = System.nanoTime();
       lastAckNanos = System.nanoTime();
       sessionInterval = interval;
       out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
@@ -349,7 +353,7 @@ public final class CoordinatorSession implements AutoCloseable {
         heartbeats.cancel(false);
       }
       stream = null;
-      if (openedAt != null && Duration.between(openedAt, clock.instant()).toSeconds() > 10) {
+      if (openedAtNanos != 0 && System.nanoTime() - openedAtNanos > Duration.ofSeconds(10).toNanos()) {
         reconnect.reset();
       }
     }

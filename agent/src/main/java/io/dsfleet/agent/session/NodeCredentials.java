@@ -52,43 +52,37 @@ public final class NodeCredentials {
    * {@code node.crt}/{@code node.key} pair of older agents. A key that does not match its
    * certificate counts as no certificate: the node joins again with its token.
    */
+  /** Why the credentials found on disk are not used (a damaged file, a key of another certificate), or null. */
+  private String unusable;
+
   private void load() {
     Path bundle = dir.resolve(BUNDLE);
     Path legacy = dir.resolve("node.crt");
     if (!Files.exists(dir.resolve("ca.crt")) || !Files.exists(bundle) && !Files.exists(legacy)) {
       return;
     }
+    Path certFile = Files.exists(bundle) ? bundle : legacy;
+    Path keyFile = Files.exists(bundle) ? bundle : dir.resolve("node.key");
+    Path caFile = dir.resolve("ca.crt");
+    Path reading = certFile;
     try {
-      String certPem = OwnerOnlyFiles.read(Files.exists(bundle) ? bundle : legacy);
-      String keyPem = Files.exists(bundle) ? certPem : OwnerOnlyFiles.read(dir.resolve("node.key"));
-      X509Certificate c = Pki.certificate(certPem);
-      PrivateKey k = Pki.privateKey(keyPem);
-      if (!matches(k, c)) {
-        log.error("the node key in {} does not match its certificate; ignoring both (a join token is needed to join again)", dir);
+      X509Certificate c = Pki.certificate(OwnerOnlyFiles.read(certFile));
+      reading = keyFile;
+      PrivateKey k = Pki.privateKey(OwnerOnlyFiles.read(keyFile));
+      if (!Pki.isKeyOf(k, c)) {
+        unusable = "the node key in " + keyFile + " does not match its certificate";
+        log.error("{}; ignoring both (a join token is needed to join again)", unusable);
         return;
       }
+      reading = caFile;
+      X509Certificate fleetCa = Pki.certificate(OwnerOnlyFiles.read(caFile));
       cert = c;
       key = k;
-      ca = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("ca.crt")));
+      ca = fleetCa;
     } catch (RuntimeException e) {
-      log.error("cannot read the node certificate in {} ({}); a join token is needed to join again", dir, e.getMessage());
-    }
-  }
-
-  /** Whether the private key belongs to the certificate: a signature made with one verifies with the other. */
-  static boolean matches(PrivateKey k, X509Certificate c) {
-    try {
-      String alg = k.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256with" + k.getAlgorithm();
-      byte[] probe = "dsfleet node key check".getBytes(java.nio.charset.StandardCharsets.UTF_8);
-      java.security.Signature s = java.security.Signature.getInstance(alg);
-      s.initSign(k);
-      s.update(probe);
-      byte[] sig = s.sign();
-      s.initVerify(c.getPublicKey());
-      s.update(probe);
-      return s.verify(sig);
-    } catch (java.security.GeneralSecurityException e) {
-      return false;
+      // each file named: a damaged CA file read "cannot read the node certificate" (helper-75)
+      unusable = "cannot read " + reading + ": " + e.getMessage();
+      log.error("{}; the node's credentials are not used: a join token is needed to join again", unusable);
     }
   }
 
@@ -141,7 +135,8 @@ public final class NodeCredentials {
       return mutual;
     }
     if (token == null) {
-      throw new IllegalStateException("no node certificate in " + dir + " and no join token: set joinToken"
+      String why = unusable == null ? "no node certificate in " + dir : "the node's credentials cannot be used (" + unusable + ")";
+      throw new IllegalStateException(why + " and no join token: set joinToken"
           + " (--join-token, DS_AGENT_JOIN_TOKEN or the config file) to join the fleet");
     }
     return transport.tls(Pki.SERVER_NAME, null, Tls.pinnedTrust(token.caHash()));

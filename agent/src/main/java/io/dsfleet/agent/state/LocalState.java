@@ -26,7 +26,9 @@ import org.slf4j.LoggerFactory;
  * <p>A state file that cannot be read never stops the agent (no crash loop): it is moved aside
  * to {@code desired.pb.corrupt}, and the agent starts as if it had none, which leaves every
  * running pod alone until a coordinator sends the node's desired set. A file sealed with another
- * key (the key was lost) is such a file.
+ * key (the key was lost) is such a file. A file the disk does not give (an I/O error, three tries)
+ * is not damaged: it stays where it is for the next start (helper-82: a passing disk error had
+ * moved it aside, and the agent's next start without a coordinator had nothing to run).
  *
  * <p>Not final: a test stands a slow disk in for its writes.
  */
@@ -74,8 +76,23 @@ public class LocalState {
     if (!Files.exists(f)) {
       return Optional.empty();
     }
+    byte[] sealed = null;
+    IOException readFailed = null;
+    for (int attempt = 0; sealed == null && attempt < READ_ATTEMPTS; attempt++) {
+      try {
+        sealed = read(f);
+      } catch (IOException e) {
+        readFailed = e;
+        sleepQuietly(READ_RETRY_MILLIS);
+      }
+    }
+    if (sealed == null) { // the disk did not give the file (EIO): it is not damaged, so it stays for the next start to read
+      log.error("cannot read the last desired set {} ({}, {} tries); left in place; running pods are left alone until a coordinator"
+          + " answers", f, readFailed.getMessage(), READ_ATTEMPTS);
+      return Optional.empty();
+    }
     try {
-      written = DesiredState.parseFrom(box.open(Files.readAllBytes(f), CONTEXT));
+      written = DesiredState.parseFrom(box.open(sealed, CONTEXT));
       return Optional.of(written);
     } catch (IOException | IllegalStateException e) {
       Path aside = dir.resolve("desired.pb.corrupt");
@@ -101,6 +118,23 @@ public class LocalState {
     }
     write(dir.resolve("desired.pb"), box.seal(state.toByteArray(), CONTEXT));
     written = state;
+  }
+
+  /** Reads of the state file before a failing disk counts as not giving it. */
+  static final int READ_ATTEMPTS = 3;
+  static final long READ_RETRY_MILLIS = 200;
+
+  /** Where the desired set is read (a test's disk fails here). */
+  byte[] read(Path file) throws IOException {
+    return Files.readAllBytes(file);
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Where the desired set and the left mark are written (a test's disk stalls here). */

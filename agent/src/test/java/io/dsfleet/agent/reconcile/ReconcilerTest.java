@@ -512,7 +512,9 @@ class ReconcilerTest {
       scratch = found.filter(p -> p.endsWith(Path.of("volumes", "scratch"))).findFirst().orElseThrow();
     }
     Files.write(scratch.resolve("big"), new byte[64 * 1024]);
-    clock.advance(Duration.ofSeconds(10));
+    // past the next measure however long the first walk took (the pace is 50 times its real time, at
+    // most a minute: a cold, busy JVM's first walk of 200 ms put it past 10 s, and the test raced)
+    clock.advance(Evictions.MAX_PAUSE.plusSeconds(1));
     r.tick(); // measured: evicted
     r.tick(); // its container stopped
     List<Boolean> bigAtCreate = new ArrayList<>();
@@ -542,8 +544,78 @@ class ReconcilerTest {
       scratch = found.filter(p -> p.endsWith(Path.of("volumes", "scratch"))).findFirst().orElseThrow();
     }
     Files.write(scratch.resolve("big"), new byte[64 * 1024]);
-    run(Duration.ofSeconds(30), Duration.ofSeconds(1));
+    run(Evictions.MAX_PAUSE.plusSeconds(10), Duration.ofSeconds(1)); // the longest pause between measures, whatever the walk took
     assertThat(runtime.calls).as("evicted within the measurement period").anyMatch(c -> c.startsWith("stop dsf_agent-abcde_ops_main_0_"));
+  }
+
+  /**
+   * The wall clock stepped back an hour (NTP correcting a host that booted fast, date -s) while a
+   * liveness probe runs: the probe keeps its period. Its next run was timed from the last one on the
+   * wall clock, so the probe stopped for the hour and a container that hung meanwhile ran on.
+   */
+  @Test
+  void aWallClockSteppedBackKeepsProbing() {
+    r.setDesired(desired("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}, periodSeconds: 10, failureThreshold: 2}"));
+    runtime.setExecRule(cmd -> new ContainerRuntime.ExecResult(0, ""));
+    r.tick();
+    run(Duration.ofSeconds(25), Duration.ofSeconds(1)); // probed, healthy
+    clock.stepWall(Duration.ofHours(-1));
+    runtime.setExecRule(cmd -> new ContainerRuntime.ExecResult(1, "unhealthy"));
+    run(Duration.ofSeconds(40), Duration.ofSeconds(1));
+    assertThat(runtime.calls).as("two failures in a row within 40 s: restarted").anyMatch(c -> c.startsWith("stop dsf_agent-abcde_ops_main_0_"));
+  }
+
+  /**
+   * A crash back-off and a failure's back-off under way when the wall clock steps back an hour:
+   * each ends within its delay, not an hour later (both were timed on the wall clock: the crashed
+   * container's end, the failure's time).
+   */
+  @Test
+  void aWallClockSteppedBackDoesNotStretchBackoffs() {
+    r.setDesired(desired());
+    r.tick();
+    runtime.crash(app("main").id(), 1);
+    r.tick(); // the first crash: restarted at once
+    runtime.crash(app("main").id(), 1);
+    r.tick(); // the second: 10 s of back-off
+    assertThat(app("main").running()).isFalse();
+    clock.stepWall(Duration.ofHours(-1));
+    run(Duration.ofSeconds(11), Duration.ofSeconds(1));
+    assertThat(app("main").running()).as("the crashed container restarted within its back-off").isTrue();
+  }
+
+  /** The same for a failure that left no container (a create Docker refused): it is tried again within its back-off. */
+  @Test
+  void aWallClockSteppedBackDoesNotStretchAFailuresBackoff() {
+    runtime.failing.put("create dsf_agent-abcde_ops_main", "refused");
+    r.setDesired(desired());
+    r.tick(); // refused: CreateContainerError, tried again in 10 s
+    assertThat(last().getContainers(0).getReason()).isEqualTo("CreateContainerError");
+    runtime.failing.clear();
+    clock.stepWall(Duration.ofHours(-1));
+    run(Duration.ofSeconds(11), Duration.ofSeconds(1));
+    assertThat(app("main")).as("the refused create tried again within its back-off").isNotNull();
+    assertThat(app("main").running()).isTrue();
+  }
+
+  /** A missed event is still caught by the relist after the wall clock stepped back (it was not listed again for the hour). */
+  @Test
+  void aWallClockSteppedBackStillRelists() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler);
+      r.setDesired(desired());
+      r.tick();
+      r.tick();
+      run(Duration.ofSeconds(12), Duration.ofSeconds(1)); // quiet
+      String first = app("main").id();
+      clock.stepWall(Duration.ofHours(-1));
+      runtime.crash(first, 1); // its event missed
+      run(Duration.ofSeconds(35), Duration.ofSeconds(1));
+      assertThat(app("main").id()).as("the relist saw the crash: restarted at once, a first crash").isNotEqualTo(first);
+    } finally {
+      scheduler.shutdownNow();
+    }
   }
 
   @Test
@@ -557,6 +629,21 @@ class ReconcilerTest {
     assertThat(runtime.calls.stream().map(c -> c.replaceAll("_[0-9a-f]{6}$", "")).toList()).containsSubsequence(
         "stop dsf_agent-abcde_ops_main_0", "stop dsf_agent-abcde_ops_POD_0", "create dsf_agent-abcde_ops_POD_1", "create dsf_agent-abcde_ops_main_0");
     assertThat(app("main").label(Labels.HASH)).isEqualTo(desired("spec.template.spec.containers[0].image", "local/busybox:2").getPods(0).getTemplateHash());
+  }
+
+  /** A wall clock stepped back an hour during a preStop hook gives the container its grace period, not an hour and more, before SIGKILL. */
+  @Test
+  void aWallClockSteppedBackDuringAPreStopHookGivesNoMoreThanTheGracePeriod() {
+    r.setDesired(desired("spec.template.spec.terminationGracePeriodSeconds", "30",
+        "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook]}}}"));
+    r.tick();
+    runtime.setExecRule(cmd -> {
+      clock.stepWall(Duration.ofHours(-1));
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    r.tick();
+    assertThat(graces("dsf_agent-abcde_ops_main_0_")).containsExactly(Duration.ofSeconds(30));
   }
 
   /**

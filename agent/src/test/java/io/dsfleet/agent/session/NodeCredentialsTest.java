@@ -37,6 +37,18 @@ class NodeCredentialsTest {
     assertThatThrownBy(() -> c.channelCredentials(Transport.OKHTTP)).isInstanceOf(IllegalStateException.class).hasMessageContaining("joinToken");
   }
 
+  /** A damaged file is named, not read as "no node certificate" (helper-75): the CA's file here, the certificate and key sound. */
+  @Test
+  void aDamagedCaFileIsNamedAndNoneOfTheCredentialsIsUsed() throws Exception {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
+    c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
+    Files.writeString(state.resolve("pki/ca.crt"), "-----BEGIN CERTIFICATE-----\ntruncated");
+    NodeCredentials restarted = NodeCredentials.tls(state, "n1", null, Clock.systemUTC());
+    assertThat(restarted.hasCertificate()).isFalse();
+    assertThatThrownBy(() -> restarted.channelCredentials(Transport.OKHTTP)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("cannot read " + state.resolve("pki/ca.crt")).hasMessageContaining("joinToken");
+  }
+
   @Test
   void theLeaveSecretIsMadeOnceKeptOwnerOnlyApartFromThePkiAndOutlivesAForgottenCertificate() throws Exception {
     NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
@@ -123,7 +135,7 @@ class NodeCredentialsTest {
     c.accept(sign(c.newRequest(), Duration.ofDays(30)), null);
     String second = Files.readString(state.resolve("pki/node.pem"));
     assertThat(second).isNotEqualTo(first);
-    assertThat(NodeCredentials.matches(Pki.privateKey(second), Pki.certificate(second))).isTrue();
+    assertThat(Pki.isKeyOf(Pki.privateKey(second), Pki.certificate(second))).isTrue();
     try (var files = Files.list(state.resolve("pki"))) {
       assertThat(files.map(p -> p.getFileName().toString()).sorted().toList()).containsExactly("ca.crt", "node.pem");
     }

@@ -11,7 +11,6 @@ import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.common.testing.FreePorts;
 import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
-import io.dsfleet.common.tls.Tls;
 import io.dsfleet.proto.v1.AgentMessage;
 import io.dsfleet.proto.v1.AgentServiceGrpc;
 import io.dsfleet.proto.v1.CoordinatorMessage;
@@ -22,16 +21,8 @@ import io.dsfleet.proto.v1.JoinResponse;
 import io.dsfleet.proto.v1.NodeInfo;
 import io.dsfleet.proto.v1.RenewCertificateRequest;
 import io.dsfleet.proto.v1.RenewCertificateResponse;
-import io.grpc.Grpc;
-import io.grpc.Metadata;
 import io.grpc.Server;
-import io.grpc.ServerCall;
-import io.grpc.ServerCallHandler;
-import io.grpc.ServerInterceptor;
-import io.grpc.ServerInterceptors;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -44,7 +35,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLSession;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -57,9 +47,6 @@ import org.junit.jupiter.api.io.TempDir;
 class RenewalReconnectTest {
   @TempDir Path dir;
 
-  static final KeyPair CA_KEYS = Pki.newKeyPair();
-  static final X509Certificate CA = CertificateAuthority.newCa(CA_KEYS, "test-ca", Duration.ofDays(1));
-
   /** Serial of the client certificate of each session, in order; and when the renewal was answered. */
   final List<String> sessionSerials = new CopyOnWriteArrayList<>();
   final List<Long> sessionOpenedAt = new CopyOnWriteArrayList<>();
@@ -69,9 +56,6 @@ class RenewalReconnectTest {
   final java.util.concurrent.atomic.AtomicInteger desiredAcks = new java.util.concurrent.atomic.AtomicInteger();
 
   Server coordinator(int port) throws Exception {
-    KeyPair serverKeys = Pki.newKeyPair();
-    X509Certificate serverCert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), serverKeys.getPublic(), new Pki.Subject(Pki.SERVER_NAME, "dsfleet"),
-        Pki.Purpose.SERVER, List.of(Pki.SERVER_NAME, "127.0.0.1"), Duration.ofHours(1));
     AgentServiceGrpc.AgentServiceImplBase service = new AgentServiceGrpc.AgentServiceImplBase() {
       @Override
       public void join(JoinRequest req, StreamObserver<JoinResponse> out) {
@@ -82,7 +66,7 @@ class RenewalReconnectTest {
       @Override
       public void renewCertificate(RenewCertificateRequest req, StreamObserver<RenewCertificateResponse> out) {
         CertificateAuthority.Request csr = CertificateAuthority.parseCsr(req.getCsrPem());
-        X509Certificate cert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), csr.key(), csr.subject(), Pki.Purpose.CLIENT, List.of(), Duration.ofHours(1));
+        X509Certificate cert = TlsStandIn.issue(csr.key(), csr.subject(), Duration.ofHours(1));
         renewedSerial = Pki.serialHex(cert);
         out.onNext(RenewCertificateResponse.newBuilder().setCertificatePem(Pki.pem(cert)).build());
         out.onCompleted();
@@ -112,34 +96,18 @@ class RenewalReconnectTest {
         };
       }
     };
-    ServerInterceptor serials = new ServerInterceptor() {
-      @Override
-      public <Q, R> ServerCall.Listener<Q> interceptCall(ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
-        if (call.getMethodDescriptor().getBareMethodName().equals("Session")) {
-          SSLSession tls = call.getAttributes().get(Grpc.TRANSPORT_ATTR_SSL_SESSION);
-          try {
-            sessionSerials.add(Pki.serialHex((X509Certificate) tls.getPeerCertificates()[0]));
-          } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
-            sessionSerials.add("none");
-          }
-        }
-        return next.startCall(call, headers);
-      }
-    };
-    return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port), Tls.server(serverCert, serverKeys.getPrivate(), CA))
-        .addService(ServerInterceptors.intercept(service, serials)).build().start();
+    return TlsStandIn.start(port, service, sessionSerials, false);
   }
 
   @Test
   void aRenewedCertificateIsUsedByTheNextSessionAtOnceWhateverTheBackOff() throws Exception {
     // the node's certificate, due for renewal from the start (a third of its life is left: it was
-    // issued a minute back-dated, for 20 s)
+    // issued 5 minutes back-dated, for 20 s)
     KeyPair nodeKeys = Pki.newKeyPair();
-    X509Certificate nodeCert = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), nodeKeys.getPublic(), new Pki.Subject("n1", Pki.NODES),
-        Pki.Purpose.CLIENT, List.of(), Duration.ofSeconds(20));
+    X509Certificate nodeCert = TlsStandIn.issue(nodeKeys.getPublic(), new Pki.Subject("n1", Pki.NODES), Duration.ofSeconds(20));
     Path pki = Files.createDirectories(dir.resolve("state").resolve("pki"));
     Files.writeString(pki.resolve(NodeCredentials.BUNDLE), Pki.pem(nodeCert) + Pki.pem(nodeKeys.getPrivate()));
-    Files.writeString(pki.resolve("ca.crt"), Pki.pem(CA));
+    Files.writeString(pki.resolve("ca.crt"), Pki.pem(TlsStandIn.CA));
     Clock clock = Clock.systemUTC();
     NodeCredentials credentials = NodeCredentials.tls(dir.resolve("state"), "n1", null, clock);
     assertThat(credentials.dueForRenewal(clock.instant())).isTrue();

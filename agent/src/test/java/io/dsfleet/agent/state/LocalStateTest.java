@@ -21,6 +21,37 @@ class LocalStateTest {
     assertThat(new LocalState(dir).loadDesired()).contains(d);
   }
 
+  /**
+   * A disk that fails a read of the desired set (EIO) once is read again; one that keeps failing
+   * leaves the file in place for the next start, not moved aside as damaged (helper-82).
+   */
+  @Test
+  void aFailingReadIsTriedAgainAndNeverMovesTheSetAside() {
+    DesiredState d = DesiredState.newBuilder().setVersion(7).addPods(DesiredPod.newBuilder().setPodName("p")).build();
+    new LocalState(dir).saveDesired(d);
+    class FailingDisk extends LocalState {
+      int failures;
+
+      FailingDisk(int failures) {
+        super(dir);
+        this.failures = failures;
+      }
+
+      @Override
+      byte[] read(Path file) throws java.io.IOException {
+        if (failures-- > 0) {
+          throw new java.io.IOException("Input/output error");
+        }
+        return super.read(file);
+      }
+    }
+    assertThat(new FailingDisk(1).loadDesired()).as("a passing error").contains(d);
+    assertThat(new FailingDisk(LocalState.READ_ATTEMPTS).loadDesired()).as("a disk that keeps failing").isEmpty();
+    assertThat(dir.resolve("desired.pb")).exists();
+    assertThat(dir.resolve("desired.pb.corrupt")).doesNotExist();
+    assertThat(new LocalState(dir).loadDesired()).as("the next start, the disk well again").contains(d);
+  }
+
   /** A write that waited out the leave (a disk stalled longer than the session's close waits) never brings the set back. */
   @Test
   void noDesiredSetIsWrittenAfterTheNodeLeft() {

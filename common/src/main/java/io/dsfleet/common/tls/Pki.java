@@ -123,6 +123,27 @@ public final class Pki {
     return cert.getSerialNumber().toString(16);
   }
 
+  /**
+   * Whether the private key belongs to the certificate: a signature made with one verifies with the
+   * other. A node's key file and a coordinator's serving key are checked so before use (a crash
+   * between writing a new key and its certificate leaves a pair that is not one).
+   */
+  public static boolean isKeyOf(PrivateKey key, X509Certificate cert) {
+    try {
+      String alg = key.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256with" + key.getAlgorithm();
+      byte[] probe = "dsfleet key check".getBytes(StandardCharsets.UTF_8);
+      Signature s = Signature.getInstance(alg);
+      s.initSign(key);
+      s.update(probe);
+      byte[] sig = s.sign();
+      s.initVerify(cert.getPublicKey());
+      s.update(probe);
+      return s.verify(sig);
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
+  }
+
   /** Whether less than a third of the certificate's lifetime is left (time to renew). */
   public static boolean dueForRenewal(X509Certificate cert, Instant now) {
     long start = cert.getNotBefore().getTime();
