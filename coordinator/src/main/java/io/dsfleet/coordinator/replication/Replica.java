@@ -107,6 +107,15 @@ public final class Replica implements AutoCloseable {
       public void leaderReady() {
         transitions.execute(Replica.this::onLeaderReady);
       }
+
+      @Override
+      public void logFailed(Throwable cause) {
+        transitions.execute(() -> {
+          if (!closing && !failed) {
+            fail("its Raft log could not be written (" + cause.getMessage() + "), and Raft writes it no more until a restart");
+          }
+        });
+      }
     });
     this.store = new ReplicatedStore(machine, this);
     RaftProperties props = new RaftProperties();
@@ -235,6 +244,8 @@ public final class Replica implements AutoCloseable {
       stopServing("a new term");
     }
     servingTerm = term;
+    servingGeneration++;
+    loadedThrough = d.getInfo().getLastAppliedIndex();
     log.info("replica {} is the leader of term {}: serving the fleet", options.id(), term);
     try {
       serving.start(term);
@@ -355,23 +366,130 @@ public final class Replica implements AutoCloseable {
 
   private void stopServing(String why) {
     log.warn("replica {} stops serving term {} ({})", options.id(), servingTerm, why);
-    servingTerm = 0;
+    proposals.writeLock().lock(); // a proposal that passed its check is in the log before this returns
+    try {
+      servingTerm = 0;
+      servingGeneration++;
+    } finally {
+      proposals.writeLock().unlock();
+    }
     serving.stop();
   }
 
+  /** Counts servings (each start and stop moves it): a fleet writes only in the serving it was built in. */
+  private volatile long servingGeneration;
+
+  /** Proposals check the serving and submit under the read lock; a stop takes the write lock. */
+  private final java.util.concurrent.locks.ReadWriteLock proposals = new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+  long servingGeneration() {
+    return servingGeneration;
+  }
+
   /** Proposes a store write in the serving term and waits until it is committed and applied here. */
-  StoreCommand.Outcome propose(String op, Object... args) {
-    long term = servingTerm;
-    if (term == 0) {
-      throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " is not the serving leader");
+  StoreCommand.Outcome propose(long generation, String op, Object... args) {
+    long term;
+    java.util.concurrent.CompletableFuture<RaftClientReply> pending;
+    proposals.readLock().lock();
+    try {
+      term = servingTerm;
+      if (term == 0) {
+        throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " is not the serving leader");
+      }
+      if (generation != 0 && generation != servingGeneration) {
+        throw new ReplicatedStore.NotLeaderException("replica " + options.id() + " no longer serves the fleet that wrote this"
+            + " (it serves one loaded again from its store)");
+      }
+      RaftClientRequest request = RaftClientRequest.newBuilder()
+          .setClientId(clientId).setServerId(self).setGroupId(group.getGroupId()).setCallId(callIds.incrementAndGet())
+          .setMessage(Message.valueOf(machine.seal(StoreCommand.of(term, op, args))))
+          .setType(RaftClientRequest.writeRequestType())
+          .build();
+      pending = submit(request, "write " + op);
+    } finally {
+      proposals.readLock().unlock();
     }
-    RaftClientRequest request = RaftClientRequest.newBuilder()
-        .setClientId(clientId).setServerId(self).setGroupId(group.getGroupId()).setCallId(callIds.incrementAndGet())
-        .setMessage(Message.valueOf(machine.seal(StoreCommand.of(term, op, args))))
-        .setType(RaftClientRequest.writeRequestType())
-        .build();
-    RaftClientReply reply = await(request, "write " + op);
+    RaftClientReply reply = await(pending, "write " + op, term);
     return StoreCommand.decodeOutcome(reply.getMessage().getContent().toByteArray());
+  }
+
+  private java.util.concurrent.CompletableFuture<RaftClientReply> submit(RaftClientRequest request, String what) {
+    try {
+      return server.submitClientRequestAsync(request);
+    } catch (IOException e) {
+      throw new StoreException(what + " failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A write of {@code term} whose caller gave up waiting (no answer within the write timeout) may
+   * still commit while this replica leads: the store then holds it and the fleet in memory, built
+   * before it, does not (a revoked credential still taken, an object applied again refused as a
+   * conflict). When it does commit here, this replica stops serving and serves again at once,
+   * loading the fleet from its store as a new leader does (agents reconnect, as after a leader
+   * change). A write that failed, or did not change the store, needs nothing.
+   */
+  private void reloadIfCommittedLater(java.util.concurrent.CompletableFuture<RaftClientReply> pending, long term) {
+    pending.whenComplete((reply, error) -> {
+      if (error != null || reply == null || !reply.isSuccess()) {
+        return;
+      }
+      String result;
+      try {
+        result = StoreCommand.decodeOutcome(reply.getMessage().getContent().toByteArray()).result();
+      } catch (RuntimeException e) {
+        result = "ok"; // unreadable: take it as stored
+      }
+      if (result.equals("conflict") || result.equals("fenced")) {
+        return;
+      }
+      long index = reply.getLogIndex();
+      transitions.execute(() -> {
+        if (servingTerm == term && !closing && !failed && index > loadedThrough) {
+          stopServing("a write it gave up waiting for was committed after all: the fleet is loaded again from the store");
+          // Not at once: the log may hold later writes of this term not applied yet (proposed after
+          // the one that timed out, acknowledged once applied); in the same term nothing fences
+          // them, so a fleet loaded before them would never hold them. Served again once the store
+          // holds every entry the log holds now (this replica proposes nothing while it does not serve).
+          RaftServer.Division d;
+          try {
+            d = division();
+          } catch (StoreException e) {
+            return;
+          }
+          var last = d.getRaftLog().getLastEntryTermIndex();
+          serveAgainOnceApplied(term, last == null ? 0 : last.getIndex());
+        }
+      });
+    });
+  }
+
+  /** The applied index the fleet now served was loaded at (transitions thread): a later commit below it is in it. */
+  private long loadedThrough;
+
+  /** Serves again in {@code term} once this replica's store applied the log up to {@code index} (transitions thread). */
+  private void serveAgainOnceApplied(long term, long index) {
+    if (closing || failed || servingTerm != 0) {
+      return; // closed, or serving already (a new term's leadership was ready first)
+    }
+    RaftServer.Division d;
+    try {
+      d = division();
+    } catch (StoreException e) {
+      return;
+    }
+    if (!d.getInfo().isLeader() || d.getInfo().getCurrentTerm() != term) {
+      return; // no longer the leader of this term: a new term's leadership serves when it is ready
+    }
+    if (d.getInfo().getLastAppliedIndex() >= index) {
+      onLeaderReady();
+      return;
+    }
+    try {
+      watchdog.schedule(() -> transitions.execute(() -> serveAgainOnceApplied(term, index)), 20, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      // closing
+    }
   }
 
   /**
@@ -385,7 +503,7 @@ public final class Replica implements AutoCloseable {
         .setMessage(Message.EMPTY)
         .setType(RaftClientRequest.readRequestType())
         .build();
-    await(request, "leadership check");
+    await(submit(request, "leadership check"), "leadership check", 0);
     // a replica that is a follower already forwards the read to the leader, and it succeeds: ask Raft too
     requireLeading();
   }
@@ -398,11 +516,15 @@ public final class Replica implements AutoCloseable {
     }
   }
 
-  private RaftClientReply await(RaftClientRequest request, String what) {
+  /** @param writeTerm the serving term of a write, 0 for a read */
+  private RaftClientReply await(java.util.concurrent.CompletableFuture<RaftClientReply> pending, String what, long writeTerm) {
     RaftClientReply reply;
     try {
-      reply = server.submitClientRequestAsync(request).get(WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      reply = pending.get(WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
+      if (writeTerm != 0) {
+        reloadIfCommittedLater(pending, writeTerm);
+      }
       throw new StoreException(what + ": no majority answered within " + WRITE_TIMEOUT.toSeconds()
           + " s (it may still commit)", e, true);
     } catch (InterruptedException e) {
@@ -410,8 +532,6 @@ public final class Replica implements AutoCloseable {
       throw new StoreException(what + ": interrupted", e);
     } catch (java.util.concurrent.ExecutionException e) {
       throw new StoreException(what + " failed: " + e.getCause(), e.getCause());
-    } catch (IOException e) {
-      throw new StoreException(what + " failed: " + e.getMessage(), e);
     }
     if (!reply.isSuccess()) {
       if (reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException) { // refused before it was appended

@@ -16,9 +16,27 @@ public final class ReplicatedStore implements Store {
   private final StoreStateMachine machine;
   private final Replica replica;
 
+  /** The serving whose fleet writes through this store ({@link #forThisServing}); 0: any serving. */
+  private final long serving;
+
   ReplicatedStore(StoreStateMachine machine, Replica replica) {
+    this(machine, replica, 0);
+  }
+
+  private ReplicatedStore(StoreStateMachine machine, Replica replica, long serving) {
     this.machine = machine;
     this.replica = replica;
+    this.serving = serving;
+  }
+
+  /**
+   * This store for the fleet built by the serving that begins now ({@link Replica.Serving#start}):
+   * its writes are refused once that serving stops, also when the replica serves again in the same
+   * term (a reload after a late commit, which no term fences): a call still running in the stopped
+   * fleet must not write what the fleet loaded anew does not hold.
+   */
+  public ReplicatedStore forThisServing() {
+    return new ReplicatedStore(machine, replica, replica.servingGeneration());
   }
 
   /** This replica lost (or never had) the leadership it was writing under. */
@@ -38,7 +56,7 @@ public final class ReplicatedStore implements Store {
   }
 
   private StoreCommand.Outcome write(String op, Object... args) {
-    StoreCommand.Outcome outcome = replica.propose(op, args);
+    StoreCommand.Outcome outcome = replica.propose(serving, op, args);
     if (outcome.result().equals("fenced")) {
       throw new NotLeaderException("write refused: " + outcome.message());
     }

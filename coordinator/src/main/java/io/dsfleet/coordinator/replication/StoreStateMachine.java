@@ -52,6 +52,9 @@ final class StoreStateMachine extends BaseStateMachine {
     void leaderChanged(RaftPeerId leader);
 
     void leaderReady();
+
+    /** Raft could not write its log (a full disk, an I/O error): it writes nothing more, so the replica cannot go on. */
+    void logFailed(Throwable cause);
   }
 
   StoreStateMachine(Path dataDir, SecretBox box, Listener listener) {
@@ -246,6 +249,18 @@ final class StoreStateMachine extends BaseStateMachine {
   @Override
   public void notifyLeaderReady() {
     listener.leaderReady();
+  }
+
+  /**
+   * Raft's log writer failed: from then on it fails every append ("Log already failed") while the
+   * server runs on, answering heartbeats and never catching up, also once the disk has room again
+   * (seen with a full disk: the replica stayed up, behind, for good). Only a restart reopens the log.
+   */
+  @Override
+  public void notifyLogFailed(Throwable cause, LogEntryProto failedEntry) {
+    log.error("replicated store: Raft could not write its log{}; this replica stops",
+        failedEntry == null ? "" : " at index " + failedEntry.getIndex(), cause);
+    listener.logFailed(cause);
   }
 
   @Override

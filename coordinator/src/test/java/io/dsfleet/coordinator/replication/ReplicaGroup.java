@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.ratis.server.RaftServer;
 import org.awaitility.Awaitility;
 
 /**
@@ -29,6 +30,13 @@ final class ReplicaGroup implements AutoCloseable {
   private final PrivateKey caKey;
   final List<ReplicationOptions.Peer> peers = new ArrayList<>();
   final Map<String, Replica> running = new LinkedHashMap<>();
+  /** How many times each replica began serving (a leadership, or a reload within one). */
+  final Map<String, java.util.concurrent.atomic.AtomicInteger> servingStarts = new java.util.concurrent.ConcurrentHashMap<>();
+  /**
+   * Each serving start that loaded a store missing entries its own log already held (the last log
+   * index, then the last applied one): a fleet loaded so lacks writes the leader acknowledges later.
+   */
+  final List<long[]> loadsBehindTheLog = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final long snapshotEvery;
 
   ReplicaGroup(Path root, int size, long snapshotEvery) throws IOException {
@@ -91,9 +99,18 @@ final class ReplicaGroup implements AutoCloseable {
     bootstrapNext = false;
     Replica r = new Replica(options, dir(id), "test", SecretBox.loadOrCreate(SqliteStore.secretsKey(dir(id))), ca, cert,
         keys.getPrivate());
+    java.util.concurrent.atomic.AtomicInteger starts = servingStarts.computeIfAbsent(id, k -> new java.util.concurrent.atomic.AtomicInteger());
     r.start(new Replica.Serving() {
       @Override
-      public void start(long term) { }
+      public void start(long term) {
+        starts.incrementAndGet();
+        RaftServer.Division d = running.get(id).division();
+        long last = d.getRaftLog().getLastEntryTermIndex().getIndex();
+        long applied = d.getInfo().getLastAppliedIndex();
+        if (applied < last) {
+          loadsBehindTheLog.add(new long[] {last, applied});
+        }
+      }
 
       @Override
       public void stop() { }

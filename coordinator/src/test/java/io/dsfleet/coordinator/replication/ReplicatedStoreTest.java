@@ -175,6 +175,153 @@ class ReplicatedStoreTest {
   }
 
   /**
+   * Holds the leader's store lock (as a slow disk would hold its apply) for {@code millis}, on a
+   * thread of its own, returned once it holds it: the leader's apply of the next entries waits.
+   */
+  static Thread holdStore(Replica leader, long millis) throws Exception {
+    java.lang.reflect.Field f = Replica.class.getDeclaredField("machine");
+    f.setAccessible(true);
+    StoreStateMachine machine = (StoreStateMachine) f.get(leader);
+    java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+    Thread holder = new Thread(() -> machine.read(s -> {
+      synchronized (s) {
+        holding.countDown();
+        try {
+          Thread.sleep(millis);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return null;
+    }), "holding the leader's store");
+    holder.start();
+    assertThat(holding.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    return holder;
+  }
+
+  /**
+   * A write the leader gave up waiting for (no answer within the write timeout: here its own apply
+   * is held up past it) commits later while the same replica leads. Its store then holds the write
+   * and the fleet it serves from memory did not: before 2026-12-05 it stayed so until the next
+   * leader (a credential revoked so, and told "may have been applied", still taken). The leader
+   * now serves again, loading its fleet from the store, once the write committed.
+   */
+  @Test
+  void aWriteThatTimedOutAndCommittedLaterIsLoadedByTheLeaderThatServes() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      group.form();
+      Replica leader = group.leader();
+      long term = leader.servingTerm();
+      int starts = group.servingStarts.get(leader.id()).get();
+      Store servedBefore = leader.store().forThisServing(); // what the fleet served before the reload writes through
+      Thread holder = holdStore(leader, Replica.WRITE_TIMEOUT.toMillis() + 2_000);
+      assertThatThrownBy(() -> leader.store().putObjects(List.of(configMap("late", 0))))
+          .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class).hasMessageContaining("may still commit");
+      holder.join();
+      Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
+          .until(() -> group.servingStarts.get(leader.id()).get() == starts + 1 && leader.servingTerm() == term);
+      assertThat(leader.store().objects()).extracting(StoredObject::name).contains("late");
+      // the fleet loaded anew does not hold what the stopped one would write now: in the same term
+      // nothing fences it, so its store refuses it (a call still running in it when the reload came)
+      assertThatThrownBy(() -> servedBefore.putObjects(List.of(configMap("from-the-stopped-fleet", 0))))
+          .isInstanceOf(ReplicatedStore.NotLeaderException.class);
+      leader.store().forThisServing().putObjects(List.of(configMap("from-the-fleet-served-now", 0)));
+      assertThat(leader.store().objects()).extracting(StoredObject::name).contains("from-the-fleet-served-now")
+          .doesNotContain("from-the-stopped-fleet");
+    }
+  }
+
+  /**
+   * Two writes are held up on the leader: the first past the write timeout, the second (proposed
+   * after the first timed out, a big one, slow to apply) within it. The first commits late and the
+   * leader serves again in the same term; its fleet must be loaded once the second is applied too:
+   * the second is acknowledged, and in the same term nothing fences it, so a fleet loaded before it
+   * never holds it (before the fix the reload loaded at once, between the two).
+   */
+  @Test
+  void theLeaderServesAgainOnlyOnceEveryWriteItsLogHeldIsApplied() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      group.form();
+      Replica leader = group.leader();
+      long term = leader.servingTerm();
+      int starts = group.servingStarts.get(leader.id()).get();
+      Thread holder = holdStore(leader, Replica.WRITE_TIMEOUT.toMillis() + 3_000);
+      assertThatThrownBy(() -> leader.store().putObjects(List.of(configMap("late", 0))))
+          .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class).hasMessageContaining("may still commit");
+      List<ObjectWrite> many = new ArrayList<>();
+      for (int i = 0; i < 3_000; i++) {
+        many.add(configMap("second-" + i, 0));
+      }
+      leader.store().putObjects(many); // acknowledged: applied after the holder let go, within the timeout
+      holder.join();
+      Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
+          .until(() -> group.servingStarts.get(leader.id()).get() > starts && leader.servingTerm() == term);
+      assertThat(group.loadsBehindTheLog).as("serving starts whose store lacked entries of the leader's log {last, applied}")
+          .isEmpty();
+    }
+  }
+
+  /**
+   * Several writes time out together (a slow disk) and all commit late: the leader serves again
+   * once, loaded after all of them, not once for each (each reload drops every agent's session;
+   * before the fix a backlog of timed-out writes reloaded the fleet that many times).
+   */
+  @Test
+  void writesThatTimedOutTogetherReloadTheLeaderOnce() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      group.form();
+      Replica leader = group.leader();
+      long term = leader.servingTerm();
+      int starts = group.servingStarts.get(leader.id()).get();
+      Thread holder = holdStore(leader, Replica.WRITE_TIMEOUT.toMillis() + 2_000);
+      List<Thread> writers = new ArrayList<>();
+      java.util.concurrent.atomic.AtomicInteger timedOut = new java.util.concurrent.atomic.AtomicInteger();
+      for (int i = 0; i < 4; i++) {
+        String name = "slow-" + i;
+        Thread w = new Thread(() -> {
+          try {
+            leader.store().putObjects(List.of(configMap(name, 0)));
+          } catch (io.dsfleet.coordinator.store.StoreException e) {
+            timedOut.incrementAndGet();
+          }
+        });
+        w.start();
+        writers.add(w);
+      }
+      for (Thread w : writers) {
+        w.join();
+      }
+      assertThat(timedOut.get()).isEqualTo(4);
+      holder.join();
+      Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
+          .until(() -> group.servingStarts.get(leader.id()).get() > starts && leader.servingTerm() == term);
+      Thread.sleep(2_000); // any further reload would be done by now
+      assertThat(group.servingStarts.get(leader.id()).get()).isEqualTo(starts + 1);
+      assertThat(leader.store().objects()).extracting(StoredObject::name).contains("slow-0", "slow-1", "slow-2", "slow-3");
+    }
+  }
+
+  /**
+   * Raft's log writer fails once (a full disk: a replica joined onto a 3 MB tmpfs could not start
+   * its first log segment) and then fails every append while the server runs on: the replica
+   * answered heartbeats, stayed behind for good, also once the disk had room again, and never
+   * exited for its service manager to restart it (the one thing that reopens the log). Ratis tells
+   * the state machine (notifyLogFailed, as its log writer does for a failed write): it must say it
+   * failed. A restart on a disk with room then catches up (checked with processes on a tmpfs).
+   */
+  @Test
+  void aReplicaWhoseRaftLogFailedSaysItFailed() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      group.form();
+      Replica leader = group.leader();
+      Replica follower = group.running.values().stream().filter(r -> r != leader).findFirst().orElseThrow();
+      follower.division().getStateMachine().event().notifyLogFailed(new java.io.IOException("No space left on device"), null);
+      Awaitility.await("the replica whose log failed says it failed").atMost(Duration.ofSeconds(10)).until(follower::failed);
+      assertThat(leader.failed()).isFalse();
+    }
+  }
+
+  /**
    * A replica removed while it runs holds a configuration that does not list it; Raft would close
    * it at its next election (it did, within seconds, before elections were paused for it; the same
    * likely befell a replica catching up after losing its data in CI). It stands for none, and once
