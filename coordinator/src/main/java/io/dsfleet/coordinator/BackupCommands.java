@@ -4,6 +4,7 @@ import io.dsfleet.coordinator.store.SqliteStore;
 import io.dsfleet.coordinator.store.StoreException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,6 +29,24 @@ final class BackupCommands {
   /** Where a backup's MAC goes: beside it. */
   static Path macFile(Path backup) {
     return backup.resolveSibling(backup.getFileName() + ".mac");
+  }
+
+  /**
+   * Written into the data directory before a restore puts anything there and removed once the
+   * restored store is checked and ready: while it is there the directory holds no store to serve
+   * (serve and backup refuse it, {@link #refuseUnfinishedRestore}), and restore may start again
+   * over what the unfinished one left. Before 2026-12-05 a restore killed after it put the copy in
+   * place, before it checked the copy's MAC (or reset its log position), left a store that serve
+   * took as it was and restore refused to replace.
+   */
+  static final String RESTORING = "restore.unfinished";
+
+  /** Refuses a data directory whose restore did not finish (its {@link #RESTORING} mark is there). */
+  static void refuseUnfinishedRestore(Path dataDir) {
+    if (Files.exists(dataDir.resolve(RESTORING))) {
+      throw new IllegalStateException("a restore into " + dataDir + " did not finish (" + dataDir.resolve(RESTORING)
+          + " is there): its store is not the backup as checked; run ds-coordinator restore again");
+    }
   }
 
   /** The data directory's Secrets key (it must exist: a store was made with it, or pki/ was restored). */
@@ -62,6 +81,10 @@ final class BackupCommands {
       }
       if (!Files.exists(options.dataDir().resolve("dsfleet.db"))) {
         System.err.println("ds-coordinator: no store in " + options.dataDir());
+        return 2;
+      }
+      if (Files.exists(options.dataDir().resolve(RESTORING))) {
+        System.err.println("ds-coordinator: a restore into " + options.dataDir() + " did not finish: its store is not one to back up");
         return 2;
       }
       Path mac = macFile(file);
@@ -105,8 +128,9 @@ final class BackupCommands {
         return 2;
       }
       Path dir = options.dataDir();
+      Path restoring = dir.resolve(RESTORING);
       String held = CoordinatorMain.Settings.heldStore(dir);
-      if (held != null) {
+      if (held != null && !(held.equals("dsfleet.db") && Files.exists(restoring))) { // an unfinished restore's is no store
         System.err.println("ds-coordinator: " + dir + " already holds a store (" + held + "); restore into an empty data"
             + " directory (move the old one aside)");
         return 2;
@@ -124,20 +148,25 @@ final class BackupCommands {
             + " 2026-12-05 have none: restore one with --unverified only if nobody else could write where it was kept");
         return 2;
       }
+      byte[] expected = null;
+      long made = 0;
+      if (!unverified) { // read before anything goes into the directory
+        try {
+          String[] fields = io.dsfleet.common.OwnerOnlyFiles.read(mac).strip().split(" ");
+          expected = java.util.HexFormat.of().parseHex(fields[0]);
+          made = Long.parseLong(fields[1]);
+        } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException | java.io.UncheckedIOException e) {
+          System.err.println("ds-coordinator: restore failed: " + mac + " is not a backup's MAC (hex, then the time it was made): "
+              + e.getMessage() + "; nothing restored (restore with --unverified only a backup kept where nobody else could write)");
+          return 1;
+        }
+      }
       try {
         io.dsfleet.common.OwnerOnlyFiles.directory(dir); // a directory another user owns is refused before the store goes in
+        // marked first, unmarked last: a restore killed in between leaves a directory serve refuses
+        io.dsfleet.common.OwnerOnlyFiles.write(restoring, "restore of " + file + " began; not finished\n");
         SqliteStore.replaceWith(dir, file);
         if (!unverified) { // the copy checked, not the file it came from: nothing can change in between
-          byte[] expected;
-          long made;
-          try {
-            String[] fields = io.dsfleet.common.OwnerOnlyFiles.read(mac).strip().split(" ");
-            expected = java.util.HexFormat.of().parseHex(fields[0]);
-            made = Long.parseLong(fields[1]);
-          } catch (IllegalArgumentException | ArrayIndexOutOfBoundsException e) {
-            throw new StoreException(mac + " is not a backup's MAC (hex, then the time it was made): " + e.getMessage()
-                + "; nothing restored (restore with --unverified only a backup kept where nobody else could write)", e);
-          }
           if (!java.security.MessageDigest.isEqual(expected, box(dir).mac(purpose(made), dir.resolve("dsfleet.db")))) {
             throw new StoreException(file + " does not match " + mac + ": it was altered, or backed up with another"
                 + " pki/secrets.key; nothing restored", null);
@@ -149,12 +178,18 @@ final class BackupCommands {
           // a new group's log starts empty: the copy no longer names a position in the old one
           store.applyEntry(0, 0, () -> null);
         }
-      } catch (java.io.IOException | java.io.UncheckedIOException | StoreException | IllegalStateException e) {
+        Files.delete(restoring);
+        try (var d = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+          d.force(true); // the mark's removal on disk: the restore is done
+        }
+      } catch (java.io.IOException | RuntimeException e) {
         System.err.println("ds-coordinator: restore failed: " + e.getMessage());
         try {
-          Files.deleteIfExists(dir.resolve("dsfleet.db"));
+          for (String f : List.of("dsfleet.db", "dsfleet.db-wal", "dsfleet.db-shm", RESTORING)) { // the mark last
+            Files.deleteIfExists(dir.resolve(f));
+          }
         } catch (java.io.IOException ignored) {
-          // reported above
+          // reported above; the mark, if it stayed, keeps serve off what is there
         }
         return 1;
       }

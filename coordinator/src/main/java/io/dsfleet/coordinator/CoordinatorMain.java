@@ -70,6 +70,12 @@ public final class CoordinatorMain {
         System.out.println("already initialised: " + pki + " (dsctl token create makes more join tokens)");
         return 0;
       }
+      try {
+        BackupCommands.refuseUnfinishedRestore(options.dataDir()); // credentials are not made in an unchecked copy's store
+      } catch (IllegalStateException e) {
+        System.err.println("ds-coordinator: " + e.getMessage());
+        return 2;
+      }
       try (var store = new io.dsfleet.coordinator.store.SqliteStore(options.dataDir())) {
         var authority = io.dsfleet.coordinator.security.Authority.open(options.dataDir(), options.tlsNames(), store,
             Clock.systemUTC(), options.nodeCertTtl());

@@ -81,6 +81,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private final java.util.concurrent.ExecutorService calls;
 
   public CoordinatorServer(CoordinatorOptions options, Clock clock, java.util.function.LongSupplier nanoTime, boolean tick) {
+    BackupCommands.refuseUnfinishedRestore(options.dataDir());
     this.options = options;
     this.clock = clock;
     this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock);
@@ -171,7 +172,7 @@ public final class CoordinatorServer implements AutoCloseable {
     builder.intercept(new io.dsfleet.coordinator.metrics.GrpcMetrics()); // runs first: every call counted, refused ones too
     this.server = builder.build();
     if (replica == null) {
-      startServing(single);
+      startServing(single, store);
     }
     // rollout passes run as in production in every coordinator, tests on a fake clock included
     scheduler.scheduleWithFixedDelay(() -> {
@@ -221,7 +222,7 @@ public final class CoordinatorServer implements AutoCloseable {
   }
 
   /** Builds the fleet from the store and binds the services to it: at start, or when a replica's leadership is ready. */
-  private void startServing(Authority authority) {
+  private void startServing(Authority authority, Store store) {
     Fleet fleet = new Fleet(store, clock, nanoTime, options.fleet(), new Random());
     AgentServiceImpl agents = new AgentServiceImpl(fleet, logs, authority);
     List<ServerServiceDefinition> definitions = new java.util.ArrayList<>(List.of(
@@ -258,9 +259,12 @@ public final class CoordinatorServer implements AutoCloseable {
         @Override
         public void start(long term) {
           long t0 = System.nanoTime();
-          Authority authority = new Authority(pki, store, clock, options.nodeCertTtl());
+          // bound to this serving: a call still running in the fleet of one that stopped writes nothing
+          // (the replica may serve again in the same term, which no term fences: a reload after a late commit)
+          Store bound = replica.store().forThisServing();
+          Authority authority = new Authority(pki, bound, clock, options.nodeCertTtl());
           long t1 = System.nanoTime();
-          startServing(authority);
+          startServing(authority, bound);
           log.info("serving term {}: CA loaded from the store in {} ms, the fleet in {} ms", term, (t1 - t0) / 1_000_000,
               (System.nanoTime() - t1) / 1_000_000);
         }

@@ -66,6 +66,13 @@ final class JoinGroupCommand implements Callable<Integer> {
           + " directory (its data comes from the group)");
       return 2;
     }
+    if (Files.exists(dir.resolve(BackupCommands.RESTORING))) {
+      // a restore killed while copying leaves its mark and no store: a replica joined there would
+      // never serve (serve refuses the mark) and restore would then take the joined store as its own
+      System.err.println("ds-coordinator: a restore into " + dir + " did not finish (" + dir.resolve(BackupCommands.RESTORING)
+          + " is there); a replica joins with an empty data directory: run ds-coordinator restore again, or empty it");
+      return 2;
+    }
     try {
       OwnerOnlyFiles.directory(dir); // before the token is used: pki/ in a directory another user owns could be swapped
     } catch (java.io.UncheckedIOException e) {

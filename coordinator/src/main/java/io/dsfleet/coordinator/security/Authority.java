@@ -80,6 +80,7 @@ public final class Authority {
     Authority authority = new Authority(pki, store, clock, nodeCertTtl);
     if (pki.created()) {
       authority.writeFirstCredentials();
+      pki.keepCa(); // last: a start killed before this left no ca.crt, and the next makes the fleet again
     }
     return authority;
   }

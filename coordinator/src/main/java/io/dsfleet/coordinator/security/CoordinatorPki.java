@@ -47,8 +47,9 @@ public final class CoordinatorPki {
   /**
    * @param sans extra names and addresses for the serving certificate (clients verify the fixed
    *     name {@link Pki#SERVER_NAME}, so these only matter to other TLS clients)
+   * @return a CA made here is written only by {@link #keepCa()}, once the first credentials are
    */
-  public static CoordinatorPki loadOrCreate(Path dataDir, List<String> sans) {
+  static CoordinatorPki loadOrCreate(Path dataDir, List<String> sans) {
     return load(dataDir, sans, true);
   }
 
@@ -69,12 +70,12 @@ public final class CoordinatorPki {
       ca = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("ca.crt")));
       caKey = CertificateAuthority.privateKey(OwnerOnlyFiles.read(dir.resolve("ca.key")));
     } else {
+      // not written yet: ca.crt is what says a data directory has its fleet (init, serve), so it
+      // is written last, once the first credentials are (keepCa), and a start killed before then
+      // makes the fleet again rather than leave it without an admin credential
       KeyPair keys = Pki.newKeyPair();
       ca = CertificateAuthority.newCa(keys, "dsfleet CA", CA_VALIDITY);
       caKey = keys.getPrivate();
-      OwnerOnlyFiles.write(dir.resolve("ca.key"), Pki.pem(caKey));
-      OwnerOnlyFiles.write(dir.resolve("ca.crt"), Pki.pem(ca));
-      log.info("created the fleet CA in {} (sha256 {})", dir, Pki.fingerprint(ca));
       created = true;
     }
     Set<String> names = new LinkedHashSet<>(List.of(Pki.SERVER_NAME, "localhost", "127.0.0.1"));
@@ -84,8 +85,9 @@ public final class CoordinatorPki {
     if (Files.exists(dir.resolve("server.crt"))) {
       server = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("server.crt")));
       serverKey = CertificateAuthority.privateKey(OwnerOnlyFiles.read(dir.resolve("server.key")));
-      if (Pki.dueForRenewal(server, Instant.now()) || !sans(server).containsAll(names) || !signedBy(server, ca)) {
-        log.info("renewing the serving certificate (due, names changed, or another CA)");
+      if (Pki.dueForRenewal(server, Instant.now()) || !sans(server).containsAll(names) || !signedBy(server, ca)
+          || !Pki.isKeyOf(serverKey, server)) { // a start killed between a renewal's key and certificate
+        log.info("renewing the serving certificate (due, names changed, another CA, or a key that is not its own)");
         server = null;
       }
     }
@@ -130,6 +132,21 @@ public final class CoordinatorPki {
     X509Certificate cert = CertificateAuthority.issue(ca, caKey, keys.getPublic(), new Pki.Subject(id, Pki.REPLICAS), Pki.Purpose.PEER,
         sans, SERVER_VALIDITY);
     return new ReplicaCredential(cert, keys.getPrivate());
+  }
+
+  /**
+   * Writes a CA this start made ({@link #created()}), key first, certificate last: the certificate
+   * is the mark of a fleet made whole. Called once the first credentials are written
+   * ({@code Authority.open}); until then a killed start leaves no {@code ca.crt}, and the next
+   * start (or {@code init}) makes the fleet anew, its credentials included.
+   */
+  void keepCa() {
+    if (!created || java.nio.file.Files.exists(dir.resolve("ca.crt"))) {
+      return;
+    }
+    OwnerOnlyFiles.write(dir.resolve("ca.key"), Pki.pem(caKey));
+    OwnerOnlyFiles.write(dir.resolve("ca.crt"), Pki.pem(ca));
+    log.info("created the fleet CA in {} (sha256 {})", dir, Pki.fingerprint(ca));
   }
 
   /** Whether this start made the CA (a new fleet). */

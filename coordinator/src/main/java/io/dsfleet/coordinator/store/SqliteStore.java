@@ -92,6 +92,19 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     } catch (SQLException e) {
       throw new StoreException("copying the store to " + file + ": " + e.getMessage(), e);
     }
+    try { // VACUUM INTO syncs nothing: the copy (a backup, a snapshot) is on disk before it is said to be made
+      sync(file);
+      sync(file.toAbsolutePath().getParent());
+    } catch (java.io.IOException e) {
+      throw new StoreException("syncing " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** fsync of a file, or of a directory (its entries: a rename in it). */
+  private static void sync(Path path) throws java.io.IOException {
+    try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.READ)) {
+      channel.force(true);
+    }
   }
 
   /** Replaces the (closed) database of {@code dataDir} with a copy made by {@link #copyTo}. */
@@ -103,10 +116,9 @@ public final class SqliteStore extends SqliteDatabase implements Store {
       }
       Path tmp = file.resolveSibling("dsfleet.db.restoring");
       java.nio.file.Files.copy(copy, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      try (var channel = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-        channel.force(true);
-      }
+      sync(tmp);
       java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      sync(file.toAbsolutePath().getParent());
     } catch (java.io.IOException e) {
       throw new StoreException("restoring the store from " + copy + ": " + e.getMessage(), e);
     }
