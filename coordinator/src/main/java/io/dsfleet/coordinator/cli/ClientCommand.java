@@ -304,7 +304,8 @@ public abstract class ClientCommand implements Callable<Integer> {
 
   protected int refused(StatusRuntimeException e) {
     Status s = e.getStatus();
-    if (s.getCode() == Status.Code.UNAVAILABLE) {
+    boolean answered = e.getTrailers() != null && e.getTrailers().containsKey(io.dsfleet.coordinator.fleet.ControlException.ANSWERED);
+    if (s.getCode() == Status.Code.UNAVAILABLE && !answered) {
       Throwable root = e;
       while (root.getCause() != null) {
         root = root.getCause();

@@ -26,6 +26,19 @@ public final class ControlException extends RuntimeException {
   }
 
   public io.grpc.StatusRuntimeException toStatus() {
-    return io.grpc.Status.fromCode(code).withDescription(getMessage()).asRuntimeException();
+    return answered(io.grpc.Status.fromCode(code).withDescription(getMessage()));
+  }
+
+  /**
+   * In the trailers of every status the coordinator itself ends a control call with: an UNAVAILABLE
+   * it sends (its store refused a write) is an answer, not a coordinator dsctl cannot reach.
+   */
+  public static final io.grpc.Metadata.Key<String> ANSWERED = io.grpc.Metadata.Key.of("dsfleet-answered", io.grpc.Metadata.ASCII_STRING_MARSHALLER);
+
+  /** {@code status} as the coordinator's own answer (marked {@link #ANSWERED}). */
+  public static io.grpc.StatusRuntimeException answered(io.grpc.Status status) {
+    io.grpc.Metadata trailers = new io.grpc.Metadata();
+    trailers.put(ANSWERED, "1");
+    return status.asRuntimeException(trailers);
   }
 }

@@ -79,9 +79,8 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     if (e instanceof ControlException c) {
       return c.toStatus();
     }
-    return io.grpc.Status.UNAVAILABLE.withDescription(e instanceof io.dsfleet.coordinator.replication.ReplicatedStore.NotLeaderException
-        ? "this coordinator replica no longer leads; retry: " + e.getMessage() : "the store did not take the write: " + e.getMessage())
-        .asRuntimeException();
+    return ControlException.answered(io.grpc.Status.UNAVAILABLE.withDescription(e instanceof io.dsfleet.coordinator.replication.ReplicatedStore.NotLeaderException
+        ? "this coordinator replica no longer leads; retry: " + e.getMessage() : "the store did not take the write: " + e.getMessage()));
   }
 
   @Override

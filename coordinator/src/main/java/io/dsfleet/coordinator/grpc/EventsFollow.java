@@ -58,6 +58,6 @@ final class EventsFollow {
     }
     ended = true;
     poll.cancel(false);
-    call.onError(why.asRuntimeException());
+    call.onError(io.dsfleet.coordinator.fleet.ControlException.answered(why));
   }
 }

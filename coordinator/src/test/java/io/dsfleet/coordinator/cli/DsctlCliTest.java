@@ -493,6 +493,36 @@ class DsctlCliTest {
     assertThat(err.toString()).startsWith("error: cannot reach the coordinator at 127.0.0.1:1").hasLineCount(1);
   }
 
+  /**
+   * A coordinator whose store refuses a write (its disk full) answers UNAVAILABLE: dsctl says what
+   * it answered, not that it cannot reach it (helper-75), and nothing was applied.
+   */
+  @Test
+  void aStoreRefusalIsTheCoordinatorsAnswerNotAnUnreachableCoordinator() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a small tmpfs needs root: not run");
+    Path small = Files.createDirectory(dir.resolve("small"));
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", small.toString());
+    try (CoordinatorFixture full = new CoordinatorFixture(small.resolve("data"))) {
+      addr = "127.0.0.1:" + full.server.port();
+      try (var filler = Files.newOutputStream(small.resolve("filler"))) {
+        byte[] block = new byte[64 * 1024];
+        while (true) {
+          filler.write(block);
+        }
+      } catch (java.io.IOException diskFull) {
+        // the disk is full
+      }
+      Path big = file("big.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {k: \"" + "x".repeat(200_000) + "\"}\n");
+      Result r = dsctl("apply", "-f", big.toString());
+      assertThat(r.exit()).isEqualTo(1);
+      assertThat(r.err()).startsWith("error: the store refused the write, nothing applied").contains("SQLITE_FULL").doesNotContain("cannot reach");
+      Files.delete(small.resolve("filler"));
+      assertThat(dsctl("get", "configmaps").err()).as("nothing applied").startsWith("No resources found");
+    } finally {
+      io.dsfleet.common.testing.Processes.succeed("umount", small.toString());
+    }
+  }
+
   @Test
   void versionAndCompletion() {
     assertThat(dsctl("version").out()).contains("Client Version: dsctl dev").contains("Coordinator Version: dev (" + addr + ")");
