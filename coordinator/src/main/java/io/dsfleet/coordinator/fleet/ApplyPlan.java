@@ -105,8 +105,7 @@ public final class ApplyPlan {
         notReady.add(n.name);
       }
     }
-    var strategy = ds.spec().updateStrategy();
-    boolean onDelete = strategy != null && "OnDelete".equals(strategy.type());
+    boolean onDelete = RollingUpdate.onDelete(ds);
     DsInfo info = new DsInfo(key, ds, 0, hash);
     int maxUnavailable = onDelete ? 0 : RollingUpdate.maxUnavailable(info, desired);
     int maxSurge = onDelete ? 0 : RollingUpdate.maxSurge(info, desired);

@@ -161,6 +161,23 @@ final class Catalog {
     e.specByHash.keySet().retainAll(kept);
   }
 
+  /**
+   * The nodes of the DaemonSet's rollout whose replacement is in flight: told to move, and
+   * reporting no pod of it (the old one stopped, the new one not reported yet). A node that has
+   * not reported since this coordinator started is not among them (what it runs is not known).
+   */
+  private Set<String> replacing(DaemonSet ds, DsEntry e) {
+    String k = FleetState.key(ds.namespace(), ds.name());
+    Set<String> out = new TreeSet<>();
+    for (String node : e.rollout.moving()) {
+      NodeEntry n = state.nodes.get(node);
+      if (n != null && n.reportedSinceStart && !n.awaitingReport && n.observed.getOrDefault(k, List.of()).isEmpty()) {
+        out.add(node);
+      }
+    }
+    return out;
+  }
+
   private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long expected, long now, String label,
       java.util.function.UnaryOperator<RolloutState> rollback) {
     DsEntry e = state.daemonSets.get(FleetState.key(ds.namespace(), ds.name()));
@@ -192,7 +209,7 @@ final class Catalog {
     }
     // the store numbers the revision (one above the highest it holds)
     StoredRevision rev = new StoredRevision(ds.namespace(), ds.name(), 0, hash, Json.canonical(ds.spec().template()), cause, createdAt);
-    RolloutState rollout = e == null ? RolloutState.start(hash, now) : e.rollout.next(hash, now);
+    RolloutState rollout = e == null ? RolloutState.start(hash, now) : e.rollout.next(hash, now, replacing(ds, e));
     if (rollback != null) {
       rollout = rollback.apply(rollout);
     }

@@ -81,7 +81,7 @@ final class DaemonSetController {
       boolean unreported = state.nodes.values().stream().anyMatch(n -> !n.reportedSinceStart);
       for (var entry : List.copyOf(state.daemonSets.entrySet())) {
         DsEntry e = entry.getValue();
-        if (e.retryAt != null && now.isBefore(e.retryAt)) {
+        if (e.retryAtNanos != null && nanoTime.getAsLong() - e.retryAtNanos < 0) {
           continue;
         }
         try {
@@ -89,12 +89,12 @@ final class DaemonSetController {
           if (e.passFailures > 0) {
             events.record("ds/" + entry.getKey(), "Normal", "RolloutPassRecovered", "after " + e.passFailures + " failed passes");
             e.passFailures = 0;
-            e.retryAt = null;
+            e.retryAtNanos = null;
           }
         } catch (RuntimeException ex) {
           e.passFailures++;
           long wait = Math.min(MAX_RETRY_SECONDS, 1L << Math.min(e.passFailures, 9));
-          e.retryAt = now.plusSeconds(wait);
+          e.retryAtNanos = nanoTime.getAsLong() + wait * 1_000_000_000L;
           log.error("rollout pass of {} failed ({} in a row); next try in {} s", entry.getKey(), e.passFailures, wait, ex);
           events.record("ds/" + entry.getKey(), "Warning", "RolloutPassFailed", ex + "; next try in " + wait + " s");
         }
@@ -118,6 +118,9 @@ final class DaemonSetController {
     RolloutState r = e.rollout;
     DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
     List<RollingUpdate.NodeState> states = new ArrayList<>();
+    // nodes not desired whose pods stay: NotReady ones (not desired only because of their condition's taints) hold
+    // budget when this rollout moved them; misscheduled Ready ones while their new pod is not available (RollingUpdate)
+    List<RollingUpdate.NodeState> down = new ArrayList<>();
     // a node whose pod was deleted and still goes is a replacement in flight: it takes budget
     Set<String> inFlight = new HashSet<>(r.moving());
     Map<String, String> deleted = new HashMap<>(r.deleted());
@@ -134,6 +137,12 @@ final class DaemonSetController {
       if (v != null && v.shouldRun()) {
         states.add(new RollingUpdate.NodeState(n.name, n.readyForPods() && !n.awaitingReport, live));
         unheard |= n.ready && n.awaitingReport;
+      } else if (v != null && v.shouldContinueRunning() && !n.readyForPods() && (!live.isEmpty() || inFlight.contains(n.name))
+          && io.dsfleet.common.match.Placement.evaluate(e.ds, n.placedNode(), now).shouldRun()) {
+        // (a node told to move that reported its old pod gone and then went down is a replacement in flight too)
+        down.add(new RollingUpdate.NodeState(n.name, false, live));
+      } else if (v != null && v.shouldContinueRunning() && n.readyForPods() && !n.awaitingReport && !live.isEmpty()) {
+        down.add(new RollingUpdate.NodeState(n.name, true, live)); // misscheduled: its new pod, while not available, counts
       }
     }
     // a deletion is done once its node no longer reports the pod (or the node is gone)
@@ -141,34 +150,78 @@ final class DaemonSetController {
       NodeEntry n = state.nodes.get(d.getValue());
       return n == null || !n.awaitingReport && n.reported.get(d.getKey()) == null;
     });
-    var d = RollingUpdate.decide(info, states, inFlight, r.paused(), now);
+    var d = RollingUpdate.decide(info, states, down, inFlight, r.paused(), now);
     e.decision = d;
     Set<String> moving = new TreeSet<>(r.moving());
     List<NodeEntry> told = new ArrayList<>();
     for (String node : d.moving()) {
       NodeEntry n = state.nodes.get(node);
-      // only replacements are remembered as moving: a node with no pod gets the revision anyway
-      if (!unheard && !n.observed.getOrDefault(k, List.of()).isEmpty() && !inFlight.contains(node) && moving.add(node)) {
+      // only replacements are remembered as moving: a node with no pod gets the revision anyway, and one
+      // whose pod is current already (a rollback's node not reached by the rollout) was not moved by this
+      // rollout, so it holds no budget when NotReady (RollingUpdate rule 4)
+      List<ObservedPod> has = n.observed.getOrDefault(k, List.of());
+      if (!unheard && !has.isEmpty() && ObservedPod.current(has, cur.hash()) == null && !inFlight.contains(node) && moving.add(node)) {
         told.add(n);
       }
     }
     moving.retainAll(state.nodes.keySet());
+    d.surgeLeftovers().forEach(moving::remove);
     int progress = 0;
     boolean complete = true;
     int done = 0;
+    boolean onDelete = RollingUpdate.onDelete(e.ds);
+    // progress: a node reaching a step it had not reached before in this rollout (see DsEntry.progressBest)
+    boolean fresh = e.progressBest == null || !cur.hash().equals(e.progressHash) || r.progress() < 0;
+    if (fresh) {
+      e.progressBest = new HashMap<>();
+      e.progressHash = cur.hash();
+    }
+    boolean advanced = false;
     for (var st : states) {
       ObservedPod pod = st.current(cur.hash());
       boolean available = pod != null && pod.available(info.minReadySeconds(), now);
-      progress += (pod != null ? 1 : 0) + (pod != null && pod.ready() ? 1 : 0) + (available ? 1 : 0);
-      if (available) {
+      int p = (pod != null ? 1 : 0) + (pod != null && pod.ready() ? 1 : 0) + (available ? 1 : 0);
+      progress += p;
+      // a node's first report since this coordinator started is what it ran, not a step: the coordinator starts
+      // knowing no pods, and each restart made every node's pods "progress" (a stuck rollout behind a restarting
+      // coordinator never failed). A node not heard from yet is not judged.
+      NodeEntry heard = state.nodes.get(st.node());
+      if (heard != null && heard.reportedSinceStart && !heard.awaitingReport) {
+        Integer best = e.progressBest.get(st.node());
+        if (best == null) {
+          e.progressBest.put(st.node(), p);
+        } else if (p > best) {
+          e.progressBest.put(st.node(), p);
+          advanced = true;
+        }
+      }
+      // OnDelete: a node keeping its old pod waits for the operator to delete it, which is no rollout stuck
+      boolean waitsForOperator = onDelete && pod == null && st.old(cur.hash()) != null && !inFlight.contains(st.node());
+      // a node this rollout moved that is NotReady and still desired (no unreachable taint in a full disruption, or not
+      // yet) holds the rollout as a tainted one does (below): its pod as last reported is not known to hold
+      boolean movedAndDown = heard != null && !heard.readyForPods() && inFlight.contains(st.node());
+      if (available && !movedAndDown) {
         done++;
-      } else if (st.nodeReady()) {
+      } else if (st.nodeReady() && !waitsForOperator || movedAndDown) {
+        complete = false;
+      }
+    }
+    for (var st : down) {
+      // a node this rollout moved that is down (tainted, so no longer desired) still holds it (RollingUpdate rule 4):
+      // the rollout is not complete, and its deadline runs (before, the last node a revision took down left it complete)
+      if (!st.nodeReady() && inFlight.contains(st.node())) {
         complete = false;
       }
     }
     RolloutState next = r.withMoving(moving).withDeleted(deleted);
-    if (progress > r.progress()) {
+    // after a restart, or for a new rollout, the stored sum is the mark: a restart shows no progress that was not made
+    if (fresh ? progress > r.progress() : advanced) {
       next = next.withProgress(progress, now.toEpochMilli());
+    }
+    // every desired node (all heard from) runs an available pod of the revision, none moved is down: the rollout is
+    // done, and its deadline no longer applies, as Kubernetes' DeploymentTimedOut once NewReplicaSetAvailable
+    if (complete && !unheard && !states.isEmpty() && done == states.size() && !r.paused()) {
+      next = next.completed();
     }
     if (!next.equals(r)) {
       save(k, e, next);
@@ -184,14 +237,26 @@ final class DaemonSetController {
       dispatcher.replanAndPush(n, now);
       sendingNanos += nanoTime.getAsLong() - sendStart;
     }
-    if (complete || e.rollout.paused()) {
-      return;
+    if (complete || e.rollout.paused() || e.rollout.complete()) {
+      return; // (a rollout done once is not failed by a pod that fails later: that is no rollout stuck; helper-83)
     }
     Long deadline = annotationSeconds(e.ds, PROGRESS_DEADLINE);
-    if (deadline != null && now.toEpochMilli() > e.rollout.lastProgressAtMillis() + deadline * 1000) {
+    if (deadline != null && noProgressNanos(e, now) > deadline * 1_000_000_000L) {
       fail(k, e, "no progress for " + deadline + " s: " + done + " of " + states.size() + " nodes run revision "
-          + cur.revision() + " available");
+          + cur.revision() + " available" + (d.waitingNotReady().isEmpty() ? "" : "; NotReady: " + String.join(", ", d.waitingNotReady())));
     }
+  }
+
+  /** How long the rollout has made no progress, on the monotonic clock (anchored from the wall clock when its stored time changed). */
+  private long noProgressNanos(DsEntry e, Instant now) {
+    long nanos = nanoTime.getAsLong();
+    long at = e.rollout.lastProgressAtMillis();
+    if (e.progressSeenMillis != at) {
+      long ageMillis = Math.max(0, Math.min(now.toEpochMilli() - at, java.time.Duration.ofDays(365).toMillis()));
+      e.progressSeenMillis = at;
+      e.progressAtNanos = nanos - ageMillis * 1_000_000L;
+    }
+    return nanos - e.progressAtNanos;
   }
 
   /** The revisions (hashes) of each DaemonSet the nodes run or are told to run, by DaemonSet key: one walk of the fleet a pass. */
@@ -327,9 +392,14 @@ final class DaemonSetController {
       if (!n.name.equals(e.rollout.deleted().get(podName))) {
         Map<String, String> deleted = new HashMap<>(e.rollout.deleted());
         deleted.put(podName, n.name);
-        save(dsKey, e, e.rollout.withDeleted(deleted));
+        RolloutState next = e.rollout.withDeleted(deleted);
+        if (RollingUpdate.onDelete(e.ds)) {
+          // OnDelete moves on when a pod is deleted: the progress deadline counts from this step
+          next = next.withProgress(next.progress(), now.toEpochMilli());
+        }
+        save(dsKey, e, next);
         events.record("ds/" + dsKey, "Normal", "PodDeleted", "pod " + podName + " on " + n.name
-            + " deleted with dsctl: a new pod of revision " + e.current().revision() + " starts once it has stopped");
+            + " deleted (dsctl or kubectl delete pod): a new pod of revision " + e.current().revision() + " starts once it has stopped");
         dispatcher.replanAndPush(n, now);
       }
       return n.name;

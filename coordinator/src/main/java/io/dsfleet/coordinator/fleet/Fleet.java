@@ -16,6 +16,7 @@ import io.dsfleet.proto.v1.NodeInfo;
 import io.dsfleet.proto.v1.PodStatusReport;
 import io.grpc.Status;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -91,6 +92,19 @@ public final class Fleet {
     load();
   }
 
+  /**
+   * An object stored under older rules loads as it was accepted (its DaemonSet runs as before);
+   * the operator is told what it breaks now. A ConfigMap's or Secret's problems name keys, never
+   * values.
+   */
+  private static void warnIfRulesChanged(StoredObject o, io.dsfleet.common.model.KubeObject parsed) {
+    var problems = ManifestParser.problems(parsed);
+    if (!problems.isEmpty()) {
+      log.warn("{} {}/{} as stored does not pass today's validation: {}; it is used as stored, apply it corrected", o.kind(),
+          o.namespace(), o.name(), problems);
+    }
+  }
+
   private void load() {
     Instant now = clock.instant();
     for (StoredObject o : store.objects()) {
@@ -98,13 +112,15 @@ public final class Fleet {
         DsEntry e = new DsEntry();
         e.stored = o;
         e.ds = (DaemonSet) ManifestParser.parseOne(o.json());
-        var problems = ManifestParser.problems(e.ds);
-        if (!problems.isEmpty()) { // stored under older rules: it runs as it did; the operator is told
-          log.warn("DaemonSet {}/{} as stored does not pass today's validation: {}; it runs as stored, apply it corrected", o.namespace(),
-              o.name(), problems);
-        }
+        warnIfRulesChanged(o, e.ds);
         state.daemonSets.put(key(o.namespace(), o.name()), e);
       } else {
+        try {
+          warnIfRulesChanged(o, ManifestParser.parseOne(o.json()));
+        } catch (IllegalArgumentException unreadable) {
+          log.warn("{} {}/{} as stored cannot be read today: {}; it is sent as stored, apply it again", o.kind(), o.namespace(), o.name(),
+              unreadable.getMessage());
+        }
         state.configs.put(FleetState.configKey(o.kind(), o.namespace(), o.name()), o);
       }
     }
@@ -129,6 +145,10 @@ public final class Fleet {
       node.leaseDeadlineNanos = lifecycle.leaseDeadline(returnMillis + stormMillis);
       node.heardSinceStart = false;
       node.reportedSinceStart = false;
+      if (node.notReadySince != null) { // its NotReady age as the wall clock says now, bounded (a wild clock overflows nothing)
+        long ageMillis = Math.max(0, Math.min(Duration.between(node.notReadySince, now).toMillis(), 2 * options.nodeGcAfter().toMillis()));
+        node.notReadySinceNanos = nanoTime.getAsLong() - ageMillis * 1_000_000L;
+      }
       state.nodes.put(n.name(), node);
     }
     lifecycle.restarted(stormMillis, returnMillis);

@@ -85,9 +85,28 @@ final class FleetState {
     RollingUpdate.Decision decision;
     /** The generation the controller last acted on (Kubernetes' status.observedGeneration). */
     long observedGeneration;
-    /** Rollout passes of this DaemonSet that failed in a row, and when to try again. */
+    /**
+     * Memory only: the furthest step (pod started, Ready, available: 1 to 3) each node reached in
+     * the rollout of {@link #progressHash}. Progress is a node reaching a step it had not reached
+     * before, so nodes that leave (removed, NotReady) take nothing from the others' progress, and a
+     * pod that flaps is no progress. Before, progress was the sum over the nodes there now and had
+     * to pass its highest mark: a healthy rollout that lost finished nodes showed none until it had
+     * made their steps again, and failed at its deadline (helper-80). After a restart, or for a new
+     * rollout, the stored sum ({@link RolloutState#progress}) is the mark, as before.
+     */
+    Map<String, Integer> progressBest;
+    String progressHash;
+    /** Rollout passes of this DaemonSet that failed in a row, and when to try again (System.nanoTime: a wall clock stepped back does not stretch it). */
     int passFailures;
-    Instant retryAt;
+    Long retryAtNanos;
+    /**
+     * {@link RolloutState#lastProgressAtMillis} as last seen, and that moment on the monotonic clock,
+     * which times the progress deadline (a step of the wall clock fails no rollout). Anchored when
+     * the stored time changes (progress, a new revision, a resume, a load), from its age as the wall
+     * clock says then.
+     */
+    long progressSeenMillis = Long.MIN_VALUE;
+    long progressAtNanos;
     final TreeMap<Long, StoredRevision> revisions = new TreeMap<>();
     final Map<String, TemplateRefs.Refs> refsByHash = new HashMap<>();
     /** Each revision's pod spec, for its own placement verdict (which revision a node may have its template and configs of). */

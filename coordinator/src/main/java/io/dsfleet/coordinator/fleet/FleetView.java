@@ -34,7 +34,23 @@ public final class FleetView {
   /** One DaemonSet with its status counters (Kubernetes' updateDaemonSetStatus), history and rollout. */
   public record DsSnapshot(String namespace, String name, DaemonSet ds, long generation, long observedGeneration,
       long resourceVersion, long createdAtMillis, long revision, String hash, DsStatus status, List<StoredRevision> revisions,
-      RolloutState rollout, int maxUnavailable, List<String> waitingNotReady) {}
+      RolloutState rollout, int maxUnavailable, List<String> waitingNotReady) {
+
+    /**
+     * The rollout is complete (`dsctl rollout status`): the controller has acted on the latest spec,
+     * and every desired node runs an available pod of the current revision (Kubernetes:
+     * updatedNumberScheduled and numberAvailable reach desiredNumberScheduled), and no NotReady node
+     * is waited for. A node the rollout moved that went down is tainted, so no longer desired, yet
+     * holds the rollout (RollingUpdate rule 4): before, the last nodes a revision took down left it
+     * complete. (A NotReady node that has not moved yet is desired and not updated: incomplete anyway.)
+     * Once the rollout was done ({@link RolloutState#complete}) a moved node that dies later holds it no
+     * more, as its deadline no longer runs: a finished rollout stays complete until the next template.
+     */
+    public boolean rolledOut() {
+      return observedGeneration >= generation && status.updated() >= status.desired() && status.available() >= status.desired()
+          && (waitingNotReady.isEmpty() || rollout.complete());
+    }
+  }
 
   final long version;
   private final Map<String, NodeSnapshot> nodes;
@@ -84,7 +100,7 @@ public final class FleetView {
     DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
     List<Planner.NodeFacts> facts = new ArrayList<>(state.nodes.size());
     for (NodeEntry n : state.nodes.values()) {
-      facts.add(new Planner.NodeFacts(n.plan == null ? null : n.plan.verdicts().get(k), n.observed.get(k)));
+      facts.add(new Planner.NodeFacts(n.plan == null ? null : n.plan.verdicts().get(k), n.observed.get(k), n.readyForPods()));
     }
     return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), e.observedGeneration,
         e.stored.resourceVersion(), e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),

@@ -49,6 +49,12 @@ final class NodeEntry {
   /** Heartbeats arrive: the lease holds. Written under the lock, read by heartbeats without it. */
   volatile boolean ready = true;
   Instant notReadySince;
+  /**
+   * {@link #notReadySince} on the monotonic clock (System.nanoTime), which times the node's
+   * collection: a step of the wall clock collects nobody. A node loaded NotReady counts from its
+   * stored time as the wall clock says at the load.
+   */
+  long notReadySinceNanos;
   /** When the node lifecycle tainted it unreachable (rate-limited, not while the fleet is disrupted); null: not tainted. */
   Instant unreachableTaintedAt;
   /** Set while the agent reports that its container runtime does not answer (the node cannot run pods). */

@@ -193,6 +193,7 @@ final class NodeLifecycle {
           continue;
         }
         n.notReadySince = now;
+        n.notReadySinceNanos = nanos;
         dirty.add(n.name);
         events.record(Events.nodeKey(n.name), "Warning", "NodeNotReady", "no heartbeat since " + n.lastHeartbeat);
         log.warn("node {} NotReady: no heartbeat since {}", n.name, n.lastHeartbeat);
@@ -233,7 +234,9 @@ final class NodeLifecycle {
         events.record(Events.nodeKey(n.name), "Warning", "NodeTainted", "tainted " + DaemonTolerations.UNREACHABLE);
         dispatcher.replanAndPush(n, now);
       }
-      if (!disrupted && !now.isBefore(n.notReadySince.plus(options.nodeGcAfter()))) {
+      // NotReady for nodeGcAfter on the monotonic clock (a wall clock stepped ahead collected every NotReady node at once);
+      // a node NotReady since before this coordinator started has the window every node has to come back first
+      if (!disrupted && nanos - n.notReadySinceNanos >= options.nodeGcAfter().toNanos() && (n.heardSinceStart || !stillReturning(nanos))) {
         collect.add(n.name);
       }
     }

@@ -23,9 +23,13 @@ import java.util.Set;
  * @param live the revisions (by hash) nodes run or are told to run, and the current one: history
  *     pruning after a restart keeps those stored until every node has reported (stored since
  *     schema 8; absent before)
+ * @param complete every desired node ran an available pod of {@code hash} once: the progress
+ *     deadline no longer applies (Kubernetes' DeploymentTimedOut is false once the Progressing
+ *     condition says NewReplicaSetAvailable); a pod that fails later is no stuck rollout to roll
+ *     back. Until the next template (absent before 2026-12-05: false)
  */
 public record RolloutState(Pause pause, String reason, long rolledBackFrom, String hash, Set<String> moving,
-    int progress, long lastProgressAtMillis, Map<String, String> deleted, Set<String> live) {
+    int progress, long lastProgressAtMillis, Map<String, String> deleted, Set<String> live, boolean complete) {
 
   /** Why a rollout does not move nodes. */
   public enum Pause {
@@ -46,42 +50,56 @@ public record RolloutState(Pause pause, String reason, long rolledBackFrom, Stri
 
   /** A new revision's rollout, started now. */
   static RolloutState start(String hash, long nowMillis) {
-    return new RolloutState(Pause.NONE, "", 0, hash, Set.of(), -1, nowMillis, Map.of(), Set.of());
+    return new RolloutState(Pause.NONE, "", 0, hash, Set.of(), -1, nowMillis, Map.of(), Set.of(), false);
   }
 
   /** The rollout of a new revision: a pause by dsctl, pending pod deletions and what runs carry over; a failure is history. */
   RolloutState next(String newHash, long nowMillis) {
-    return new RolloutState(pause == Pause.USER ? Pause.USER : Pause.NONE, "", 0, newHash, Set.of(), -1, nowMillis, deleted, live);
+    return next(newHash, nowMillis, Set.of());
+  }
+
+  /**
+   * As {@link #next(String, long)}, with {@code replacing}: nodes whose replacement is in flight
+   * (told to move, their old pod stopped, the new one not reported yet). They move on to the new
+   * revision and keep their share of its budget: a node without a pod that is not moving is taken
+   * for one that never had one, which takes no budget.
+   */
+  RolloutState next(String newHash, long nowMillis, Set<String> replacing) {
+    return new RolloutState(pause == Pause.USER ? Pause.USER : Pause.NONE, "", 0, newHash, replacing, -1, nowMillis, deleted, live, false);
   }
 
   /** The rollout of the previous template after the revision {@code from} failed. */
   RolloutState rolledBack(long from, String why) {
-    return new RolloutState(Pause.NONE, why, from, hash, moving, progress, lastProgressAtMillis, deleted, live);
+    return new RolloutState(Pause.NONE, why, from, hash, moving, progress, lastProgressAtMillis, deleted, live, false);
   }
 
   RolloutState failed(String why) {
-    return new RolloutState(Pause.FAILED, why, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, live);
+    return new RolloutState(Pause.FAILED, why, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, live, complete);
   }
 
   RolloutState paused(boolean paused, long nowMillis) {
-    return paused ? new RolloutState(Pause.USER, "", rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, live)
-        : new RolloutState(Pause.NONE, "", 0, hash, moving, progress, nowMillis, deleted, live);
+    return paused ? new RolloutState(Pause.USER, "", rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, live, complete)
+        : new RolloutState(Pause.NONE, "", 0, hash, moving, progress, nowMillis, deleted, live, complete);
   }
 
   RolloutState withMoving(Set<String> nodes) {
-    return new RolloutState(pause, reason, rolledBackFrom, hash, nodes, progress, lastProgressAtMillis, deleted, live);
+    return new RolloutState(pause, reason, rolledBackFrom, hash, nodes, progress, lastProgressAtMillis, deleted, live, complete);
   }
 
   RolloutState withProgress(int newProgress, long atMillis) {
-    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, newProgress, atMillis, deleted, live);
+    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, newProgress, atMillis, deleted, live, complete);
   }
 
   RolloutState withDeleted(Map<String, String> pods) {
-    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, pods, live);
+    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, pods, live, complete);
+  }
+
+  RolloutState completed() {
+    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, live, true);
   }
 
   RolloutState withLive(Set<String> hashes) {
-    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, hashes);
+    return new RolloutState(pause, reason, rolledBackFrom, hash, moving, progress, lastProgressAtMillis, deleted, hashes, complete);
   }
 
   public boolean paused() {
@@ -110,6 +128,6 @@ public record RolloutState(Pause pause, String reason, long rolledBackFrom, Stri
     String message = n.path("message").asText("");
     Pause pause = !n.path("paused").asBoolean() ? Pause.NONE : message.startsWith("paused with dsctl") ? Pause.USER : Pause.FAILED;
     return new RolloutState(pause, pause == Pause.USER ? "" : message, n.path("rolledBackFrom").asLong(), currentHash, Set.of(), -1,
-        nowMillis, Map.of(), Set.of());
+        nowMillis, Map.of(), Set.of(), false);
   }
 }

@@ -32,7 +32,10 @@ public final class PodViews {
       for (PodStatus p : n.pods()) {
         reported.add(p.getPodName());
         if (matches(p.getNamespace(), p.getPodName(), p.getDaemonSet(), namespace, podName, dsName)) {
-          out.add(PodView.newBuilder().setNodeName(n.name()).setStatus(p)
+          // a NotReady node's pod is not Ready (what it last reported is not known to hold), as Kubernetes'
+          // node controller marks it; its containers show as reported, and the status counters count it so
+          PodStatus shown = n.ready() || !p.getReady() ? p : p.toBuilder().setReady(false).setReadySinceMillis(0).build();
+          out.add(PodView.newBuilder().setNodeName(n.name()).setStatus(shown)
               .setRevision(revisionByHash.getOrDefault(Fleet.key(p.getNamespace(), p.getDaemonSet()) + "@" + p.getTemplateHash(), 0L)).build());
         }
       }

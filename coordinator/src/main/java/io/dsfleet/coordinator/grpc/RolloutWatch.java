@@ -54,7 +54,7 @@ final class RolloutWatch {
     var r = d.rollout();
     // as kubectl: nothing is complete before the controller has acted on the latest spec
     boolean observed = d.observedGeneration() >= d.generation();
-    boolean complete = observed && s.updated() >= s.desired() && s.available() >= s.desired();
+    boolean complete = d.rolledOut();
     boolean failed = r.failedOrRolledBack();
     String message = failed ? "error: " + failure(d)
         : r.pause() == RolloutState.Pause.USER ? "daemon set \"" + name + "\" rollout is paused (dsctl rollout resume continues it): "
@@ -63,8 +63,9 @@ final class RolloutWatch {
         : message(name, s, complete);
     RolloutStatusEvent e = RolloutStatusEvent.newBuilder().setRevision(d.revision()).setDesired(s.desired())
         .setUpdated(s.updated()).setAvailable(s.available()).setComplete(complete && !failed).setFailed(failed)
-        .setPaused(r.paused()).setMessage(message + (d.waitingNotReady().isEmpty() ? ""
-            : " (NotReady, updated when back: " + String.join(", ", d.waitingNotReady()) + ")"))
+        .setPaused(r.paused()).setMessage(message + (d.waitingNotReady().isEmpty() || complete ? ""
+            // nodes down before their turn (updated when back), or moved and down (holding the budget: docs/rollouts.md)
+            : " (waiting for NotReady nodes: " + String.join(", ", d.waitingNotReady()) + ")"))
         .build();
     if (!e.equals(last)) {
       out.onNext(e);

@@ -10,9 +10,13 @@ import java.util.List;
  */
 public record ObservedPod(String dsKey, String podName, String hash, boolean ready, Instant readySince) {
 
-  /** Available = Ready for at least minReadySeconds (Kubernetes' podutil.IsPodAvailable). */
+  /**
+   * Available = Ready for at least minReadySeconds (Kubernetes' podutil.IsPodAvailable): without
+   * minReadySeconds, Ready is available, whatever the node's clock says (its readySince is the
+   * node's wall-clock time: a node whose clock ran ahead held its pods unavailable for the skew).
+   */
   public boolean available(int minReadySeconds, Instant now) {
-    return ready && readySince != null && !readySince.plusSeconds(minReadySeconds).isAfter(now);
+    return ready && (minReadySeconds <= 0 || readySince != null && !readySince.plusSeconds(minReadySeconds).isAfter(now));
   }
 
   /** The pod at {@code hash} among one DaemonSet's pods on a node, or null. */

@@ -68,9 +68,17 @@ public final class Planner {
         if (old == null) {
           desired.add(current(ds, cur != null ? cur.podName() : base));
         } else if (!RollingUpdate.surges(ds)) {
-          // replaced in place, or kept; a current pod left from a surge wins over the old one
-          desired.add(cur != null ? current(ds, cur.podName())
-              : moving.test(ds.key()) ? current(ds, old.podName()) : kept(old, ds));
+          // replaced in place, or kept. A current pod left from a surge (the strategy changed during
+          // one) wins over the old one once it is available; until then the old one stays and the
+          // unfinished one goes, as Kubernetes keeps a node's oldest pod when it does not surge, and
+          // the node waits for the budget (RollingUpdate). Stopping the old one instead took every
+          // surging node down at once, whatever the budget.
+          if (cur != null && !cur.available(ds.minReadySeconds(), now)) {
+            desired.add(kept(old, ds));
+          } else {
+            desired.add(cur != null ? current(ds, cur.podName())
+                : moving.test(ds.key()) ? current(ds, old.podName()) : kept(old, ds));
+          }
         } else if (cur != null) {
           if (!cur.available(ds.minReadySeconds(), now)) {
             desired.add(kept(old, ds));
@@ -110,10 +118,19 @@ public final class Planner {
     return PodNames.name(dsName, nodeName, 0);
   }
 
-  /** Per-node inputs to the status counters of one DaemonSet. */
-  public record NodeFacts(Verdict verdict, List<ObservedPod> pods) {
+  /**
+   * Per-node inputs to the status counters of one DaemonSet.
+   *
+   * @param nodeReady whether the node is Ready: the pods of a NotReady node are not Ready (what they
+   *     last reported is not known to hold), as Kubernetes' node controller marks them
+   */
+  public record NodeFacts(Verdict verdict, List<ObservedPod> pods, boolean nodeReady) {
     public NodeFacts {
       pods = pods == null ? List.of() : List.copyOf(pods);
+    }
+
+    public NodeFacts(Verdict verdict, List<ObservedPod> pods) {
+      this(verdict, pods, true);
     }
 
     public NodeFacts(Verdict verdict, ObservedPod pod) {
@@ -126,7 +143,10 @@ public final class Planner {
    * by one pod, its oldest (while a surge is in flight, the old pod): desired = nodes that should
    * run the pod; current = those that have one; misscheduled = nodes that have one but should not
    * run it; ready, updated (the judged pod is at the current hash) and available (it is Ready for
-   * minReadySeconds) count only nodes that should run it; unavailable = desired - available.
+   * minReadySeconds) count only nodes that should run it; unavailable = desired - available. A
+   * NotReady node's pod is neither ready nor available (Kubernetes' node controller marks it
+   * NotReady): before, what it last reported counted, and a fleet mostly down (no NotReady taints
+   * in a full disruption, so its nodes stay desired) showed every pod available.
    */
   public static DsStatus status(DsInfo ds, Collection<NodeFacts> nodes, Instant now) {
     int desired = 0;
@@ -150,13 +170,13 @@ public final class Planner {
       current++;
       ObservedPod old = ObservedPod.bestOld(f.pods(), ds.hash());
       ObservedPod judged = old != null ? old : ObservedPod.current(f.pods(), ds.hash());
-      if (judged.ready()) {
+      if (judged.ready() && f.nodeReady()) {
         ready++;
       }
       if (judged.hash().equals(ds.hash())) {
         updated++;
       }
-      if (judged.available(ds.minReadySeconds(), now)) {
+      if (judged.available(ds.minReadySeconds(), now) && f.nodeReady()) {
         available++;
       }
     }

@@ -21,8 +21,15 @@ import java.util.TreeSet;
  *       forever, so they go first).
  *   <li>A node whose old pod is available moves only while the number of Ready desired nodes
  *       without an available pod stays within the budget; the pass moves at most that many.
- *   <li>A NotReady node is neither counted nor moved: it cannot block the rollout (Kubernetes
- *       issue #123232) and is updated when it comes back.
+ *   <li>A NotReady node that this rollout has not moved is neither counted nor moved: a node
+ *       down before its turn cannot block the rollout (Kubernetes issue #117204) and is updated
+ *       when it comes back; nor does one that already ran the current revision (a node down
+ *       before a rollout runs the revision its rollback restores). A node this rollout told to
+ *       move that is NotReady counts against the budget until it is back with an available
+ *       pod, or removed: it may be the new revision that took it down, and the next node must not
+ *       follow it (as Kubernetes, whose node controller marks its pods NotReady; the reason
+ *       Kubernetes declined to skip NotReady nodes in PR #117658). {@code down}: such nodes that
+ *       are not desired only because of the taints of their condition (unreachable, not-ready).
  *   <li>Paused (dsctl rollout pause, or a failed rollout): only rule 1 applies. OnDelete: only
  *       rule 1 applies too; `dsctl delete pod` leaves a node without a pod, so it moves.
  * </ol>
@@ -33,8 +40,8 @@ import java.util.TreeSet;
  * node starts the new pod next to the old one, and the {@link Planner} stops the old pod once the
  * new one is available; nothing available is ever taken down. Rules 1, 4 and 5 hold as above;
  * rule 2 becomes: a node whose old pod is unavailable gets its new pod at once; rule 3 becomes: at
- * most {@code maxSurge} Ready nodes (a percentage rounds up) run a new pod that is not available
- * yet next to an old one, and healthy nodes surge only within that.
+ * most {@code maxSurge} nodes (a percentage rounds up) run a new pod that is not available yet
+ * next to an old one (a NotReady node's new pod never is), and healthy nodes surge only within that.
  */
 public final class RollingUpdate {
   private RollingUpdate() {}
@@ -68,11 +75,15 @@ public final class RollingUpdate {
    * @param moving nodes that may run the current revision (their pod is current, or may be replaced now)
    * @param maxUnavailable the budget in nodes (0 with maxSurge)
    * @param maxSurge nodes that may run an extra pod not yet available (0 without maxSurge)
-   * @param unavailable Ready desired nodes without an available pod, after this pass
-   * @param waitingNotReady NotReady nodes still on an old revision (updated when they come back)
+   * @param unavailable nodes without an available pod that count against the budget, after this pass
+   * @param waitingNotReady NotReady nodes the rollout waits for: still on an old revision (updated
+   *     when they come back), or moved by it and holding the budget (rule 4)
+   * @param surgeLeftovers nodes (without maxSurge) running a new pod not available yet next to an old
+   *     one, left from a surge: no longer moving; they move again within the budget once their
+   *     unfinished pod is gone
    */
   public record Decision(Set<String> moving, int maxUnavailable, int maxSurge, int unavailable,
-      List<String> waitingNotReady) {}
+      List<String> waitingNotReady, List<String> surgeLeftovers) {}
 
   /** The surge budget in nodes: 0 unless the strategy sets maxSurge (a percentage rounds up, as Kubernetes does). */
   public static int maxSurge(DsInfo ds, int desired) {
@@ -81,6 +92,11 @@ public final class RollingUpdate {
       return 0;
     }
     return Math.max(0, strategy.rollingUpdate().maxSurge().scaled(desired, true));
+  }
+
+  /** Whether the DaemonSet updates OnDelete: a node moves only when its pod is deleted. */
+  public static boolean onDelete(io.dsfleet.common.model.DaemonSet ds) {
+    return ds.spec().updateStrategy() != null && "OnDelete".equals(ds.spec().updateStrategy().type());
   }
 
   /** Whether the strategy surges: maxSurge is non-zero (then maxUnavailable is 0, as validation requires). */
@@ -105,30 +121,65 @@ public final class RollingUpdate {
    *     old pod still runs the replacement is in flight, so they count against the budget
    */
   public static Decision decide(DsInfo ds, List<NodeState> nodes, Set<String> alreadyMoving, boolean paused, Instant now) {
+    return decide(ds, nodes, List.of(), alreadyMoving, paused, now);
+  }
+
+  /**
+   * @param down nodes not desired whose pods may stay, never moved: NotReady nodes that are not
+   *     desired only because they are NotReady (the unreachable and not-ready taints), which count
+   *     against the budget when this rollout moved them (rule 4); and Ready misscheduled nodes (a
+   *     NoSchedule taint added during the rollout), which count while their new pod is not
+   *     available yet, as Kubernetes counts every node with a daemon pod
+   */
+  public static Decision decide(DsInfo ds, List<NodeState> nodes, List<NodeState> down, Set<String> alreadyMoving, boolean paused,
+      Instant now) {
     if (surges(ds)) {
-      return decideSurge(ds, nodes, alreadyMoving, paused, now);
+      return decideSurge(ds, nodes, down, alreadyMoving, paused, now);
     }
-    boolean onDelete = ds.ds().spec().updateStrategy() != null && "OnDelete".equals(ds.ds().spec().updateStrategy().type());
+    boolean onDelete = onDelete(ds.ds());
     int budget = maxUnavailable(ds, nodes.size());
     Set<String> moving = new TreeSet<>();
     List<String> waiting = new ArrayList<>();
     List<NodeState> oldAvailable = new ArrayList<>();
+    List<String> leftovers = new ArrayList<>();
     int unavailable = 0;
+    for (NodeState n : down) {
+      ObservedPod cur = n.current(ds.hash());
+      if (n.nodeReady() ? cur != null && !cur.available(ds.minReadySeconds(), now) : alreadyMoving.contains(n.node())) {
+        unavailable++; // moved by this rollout, then down (rule 4), or misscheduled with its new pod not available yet
+        if (!n.nodeReady()) {
+          waiting.add(n.node());
+        }
+      }
+    }
     for (NodeState n : nodes) {
       ObservedPod cur = n.current(ds.hash());
       ObservedPod pod = cur != null ? cur : n.old(ds.hash());
+      if (cur != null && n.old(ds.hash()) != null && !cur.available(ds.minReadySeconds(), now)) {
+        // left from a surge (the strategy changed during one): the unfinished new pod goes, the old
+        // one stays (Planner), and the node then waits for the budget as any other
+        unavailable++;
+        leftovers.add(n.node());
+        continue;
+      }
       if (pod == null || cur != null) {
         moving.add(n.node());
         boolean inFlight = pod == null && alreadyMoving.contains(n.node());
-        if (n.nodeReady() && (inFlight || pod != null && !pod.available(ds.minReadySeconds(), now))) {
+        // a NotReady node's current pod is not available (Kubernetes marks it NotReady): it holds the
+        // budget if this rollout moved it (rule 4); one that ran the revision before (a rollback's) does not
+        if (inFlight || pod != null && (n.nodeReady() ? !pod.available(ds.minReadySeconds(), now) : alreadyMoving.contains(n.node()))) {
           unavailable++;
+          if (!n.nodeReady()) {
+            waiting.add(n.node());
+          }
         }
         continue;
       }
       if (alreadyMoving.contains(n.node())) {
         moving.add(n.node());
-        if (n.nodeReady()) {
-          unavailable++;
+        unavailable++; // Ready or not: a node moved by this rollout holds the budget (rule 4)
+        if (!n.nodeReady()) {
+          waiting.add(n.node());
         }
         continue;
       }
@@ -154,11 +205,11 @@ public final class RollingUpdate {
         unavailable++;
       }
     }
-    return new Decision(moving, budget, 0, unavailable, waiting);
+    return new Decision(moving, budget, 0, unavailable, waiting, leftovers);
   }
 
-  private static Decision decideSurge(DsInfo ds, List<NodeState> nodes, Set<String> alreadyMoving, boolean paused,
-      Instant now) {
+  private static Decision decideSurge(DsInfo ds, List<NodeState> nodes, List<NodeState> down, Set<String> alreadyMoving,
+      boolean paused, Instant now) {
     int budget = maxSurge(ds, nodes.size());
     int minReady = ds.minReadySeconds();
     Set<String> moving = new TreeSet<>();
@@ -166,6 +217,16 @@ public final class RollingUpdate {
     List<String> candidates = new ArrayList<>();
     int surging = 0;
     int unavailable = 0;
+    for (NodeState n : down) {
+      ObservedPod cur = n.current(ds.hash());
+      if (n.old(ds.hash()) != null && (n.nodeReady() ? cur != null && !cur.available(minReady, now)
+          : alreadyMoving.contains(n.node()))) {
+        surging++; // a surge in flight on a node that went down (rule 4), or on a misscheduled one
+        if (!n.nodeReady()) {
+          waiting.add(n.node());
+        }
+      }
+    }
     for (NodeState n : nodes) {
       ObservedPod cur = n.current(ds.hash());
       ObservedPod old = n.old(ds.hash());
@@ -181,8 +242,11 @@ public final class RollingUpdate {
       if (cur != null || alreadyMoving.contains(n.node())) {
         // a surge in flight: the new pod runs (or is starting) next to the old one
         moving.add(n.node());
-        if (n.nodeReady() && !curAvailable) {
+        if (n.nodeReady() ? !curAvailable : alreadyMoving.contains(n.node())) {
           surging++;
+        }
+        if (!n.nodeReady()) {
+          waiting.add(n.node());
         }
         continue;
       }
@@ -206,6 +270,6 @@ public final class RollingUpdate {
         surging++;
       }
     }
-    return new Decision(moving, 0, budget, unavailable, waiting);
+    return new Decision(moving, 0, budget, unavailable, waiting, List.of());
   }
 }

@@ -57,6 +57,9 @@ abstract class SqliteDatabase implements AutoCloseable {
       List.of("SELECT 1"),
       // 8: a DaemonSet's rollout state carries the revisions nodes ran when last known (history
       // pruning keeps them across a restart); no table changes, the same reason as 7
+      List.of("SELECT 1"),
+      // 9: a rollout state carries whether its revision was once complete (the progress deadline
+      // then no longer applies); no table changes, the same reason as 7
       List.of("SELECT 1"));
 
   protected final Connection db;

@@ -173,8 +173,11 @@ final class FleetHarness implements AutoCloseable {
       }
     }
 
+    /** How far this agent's wall clock runs ahead of the coordinator's (its reported times carry it). */
+    java.time.Duration clockAhead = java.time.Duration.ZERO;
+
     PodStatus status(DesiredPod p, boolean ready) {
-      long now = clock.millis();
+      long now = clock.millis() + clockAhead.toMillis();
       return PodStatus.newBuilder().setNamespace(p.getNamespace()).setDaemonSet(p.getDaemonSet()).setPodName(p.getPodName())
           .setTemplateHash(p.getTemplateHash()).setPhase("Running").setReady(ready).setReadySinceMillis(ready ? now : 0)
           .setStartedAtMillis(now).addContainers(ContainerStatus.newBuilder().setName("main").setState("running").setReady(ready))

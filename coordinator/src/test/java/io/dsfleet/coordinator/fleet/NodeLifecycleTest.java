@@ -166,6 +166,49 @@ class NodeLifecycleTest {
     assertThat(h.fleet.nodes()).allMatch(FleetView.NodeSnapshot::ready);
   }
 
+  /**
+   * A step of the wall clock (a replica's clock set a day ahead, NTP stepping it) collects no node:
+   * a node NotReady for a minute stays a member, and is collected nodeGcAfter (10 min here) after it
+   * went NotReady, on the monotonic clock. Before, the step removed every NotReady node at once.
+   */
+  @Test
+  void aStepOfTheWallClockCollectsNoNode() {
+    nodes(5);
+    h.agents.get("n0").alive = false;
+    h.advance(Duration.ofSeconds(25));
+    assertThat(node("n0").ready()).isFalse();
+    h.clock.stepWall(Duration.ofDays(1));
+    h.advance(Duration.ofSeconds(1));
+    assertThat(h.fleet.nodes()).as("NotReady for a minute, not a day").hasSize(5);
+    h.advance(Duration.ofMinutes(10));
+    assertThat(h.fleet.nodes()).as("NotReady for nodeGcAfter on the monotonic clock: collected").hasSize(4);
+  }
+
+  /**
+   * A node NotReady when the coordinator went away for longer than nodeGcAfter is not collected at
+   * the restart's first sweep: it gets the window every node gets to come back (its agent retries
+   * within 15 s). Before, it was removed before its agent could reconnect; a node that does not
+   * come back within the window is collected as before.
+   */
+  @Test
+  void aNodeNotReadyBeforeALongOutageMayComeBackAfterTheRestart() {
+    nodes(5);
+    h.agents.get("n0").alive = false;
+    h.agents.get("n1").alive = false;
+    h.advance(Duration.ofSeconds(25));
+    assertThat(node("n0").ready()).isFalse();
+    h.clock.advance(Duration.ofMinutes(11)); // the coordinator down, past nodeGcAfter
+    h.crashAndRestart();
+    seconds(10);
+    assertThat(h.fleet.nodes()).as("nobody collected while the fleet comes back").hasSize(5);
+    back("n0");
+    seconds(1);
+    assertThat(node("n0").ready()).as("back after the restart: a member, Ready").isTrue();
+    seconds(60);
+    assertThat(h.fleet.nodes()).as("n1, NotReady since before the outage and not back: collected").hasSize(4)
+        .allMatch(FleetView.NodeSnapshot::ready);
+  }
+
   @Test
   void unreachableTaintsAreRateLimited() {
     nodes(20);

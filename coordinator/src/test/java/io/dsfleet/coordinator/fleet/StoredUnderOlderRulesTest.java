@@ -2,6 +2,7 @@ package io.dsfleet.coordinator.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.dsfleet.coordinator.store.Store;
 import java.nio.file.Path;
 import java.sql.DriverManager;
 import org.junit.jupiter.api.Test;
@@ -29,5 +30,37 @@ class StoredUnderOlderRulesTest {
           : v.emptyDir().sizeLimit()).isEqualTo("-1Gi"));
       assertThat(h.ds().status().desired()).isEqualTo(1);
     }
+  }
+
+  /** A ConfigMap and a Secret stored with keys today's rules refuse load as stored, each named in the log by kind and key (not value). */
+  @Test
+  void aConfigMapAndASecretStoredUnderOlderRulesLoadAndAreNamedInTheLog() throws Exception {
+    try (var older = new io.dsfleet.coordinator.store.SqliteStore(dir)) { // as an older coordinator stored them
+      older.putObjects(java.util.List.of(
+          write(new Store.StoredObject("ConfigMap", "ops", "cfg", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":"
+              + "{\"name\":\"cfg\",\"namespace\":\"ops\"},\"data\":{\"..data\":\"one\"}}", 1, 0, 0)),
+          write(new Store.StoredObject("Secret", "ops", "sec", "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":"
+              + "{\"name\":\"sec\",\"namespace\":\"ops\"},\"data\":{\"..data\":\"aHVudGVyMi10aGUtdmFsdWU=\"}}", 1, 0, 0))));
+    }
+    java.io.PrintStream stderr = System.err;
+    var printed = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+    FleetHarness h;
+    try {
+      h = new FleetHarness(dir);
+    } finally {
+      System.setErr(stderr);
+    }
+    try (h) {
+      String log = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(log).contains("ConfigMap ops/cfg as stored does not pass today's validation", "Secret ops/sec as stored does not pass",
+          "..data").doesNotContain("aHVudGVyMi10aGUtdmFsdWU=");
+      assertThat(h.fleet.configs("ConfigMap")).extracting(Store.StoredObject::name).containsExactly("cfg");
+      assertThat(h.fleet.configs("Secret")).extracting(Store.StoredObject::name).containsExactly("sec");
+    }
+  }
+
+  static Store.ObjectWrite write(Store.StoredObject o) {
+    return new Store.ObjectWrite(o, 0, null, java.util.List.of(), null);
   }
 }

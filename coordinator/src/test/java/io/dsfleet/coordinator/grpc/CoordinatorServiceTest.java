@@ -250,10 +250,18 @@ class CoordinatorServiceTest {
     await().atMost(WAIT).until(() -> a.received.stream().filter(CoordinatorMessage::hasHeartbeatAck).count() >= 2);
     assertThat(a.drainDesired()).allSatisfy(d -> assertThat(d.getPodsList()).isEqualTo(s.getPodsList()));
 
+    // its pod shows not Ready while its node is NotReady (as Kubernetes' node controller marks it), its containers as reported
+    var pod = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build()).getPods(0).getStatus();
+    assertThat(pod.getReady()).isFalse();
+    assertThat(pod.getPhase()).isEqualTo("Running");
+    assertThat(pod.getContainersList()).allMatch(io.dsfleet.proto.v1.ContainerStatus::getReady);
+
     a.heartbeat(false, "");
     await().atMost(WAIT).until(() -> node("node-a").getReady());
     assertThat(node("node-a").getTaintsList()).isEmpty();
     assertThat(node("node-a").getNotReadyReason()).isEmpty();
+    assertThat(c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setAllNamespaces(true).build()).getPods(0).getStatus()
+        .getReady()).as("Ready again with its node").isTrue();
   }
 
   @Test

@@ -156,10 +156,13 @@ class PlannerTest {
   }
 
   @Test
-  void withoutSurgeAMovingNodeReplacesItsPodInPlaceAndALeftoverOldPodGoes() {
+  void withoutSurgeAMovingNodeReplacesItsPodInPlaceAndALeftoverFromASurgeKeepsTheOldPodUntilTheNewIsAvailable() {
     DsInfo ds = ds("plain", null, null);
     String second = Planner.surgeName(Planner.podName("plain", "n1"));
     assertThat(plan(ds, true, pod(ds, second, "old", true))).containsExactly(second + "@new");
-    assertThat(plan(ds, false, pod(ds, "x", "old", true), pod(ds, second, ds.hash(), false))).containsExactly(second + "@new");
+    assertThat(plan(ds, false, pod(ds, "x", "old", true), pod(ds, second, ds.hash(), false)))
+        .as("the unfinished new pod goes, the available old one stays (Kubernetes keeps the oldest)").containsExactly("x@old");
+    assertThat(plan(ds, true, pod(ds, "x", "old", true), pod(ds, second, ds.hash(), true))).as("the new one available: the old goes")
+        .containsExactly(second + "@new");
   }
 }

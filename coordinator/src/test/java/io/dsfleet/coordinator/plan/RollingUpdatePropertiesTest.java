@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The rolling update's safety over random fleets, failures and timings: every pass, the update
  * takes down an available pod only while fewer than maxUnavailable Ready nodes lack an available
- * pod (counting replacements in flight), so the update itself never pushes the fleet past its
+ * pod (counting replacements in flight, and NotReady nodes it moved, desired or tainted and passed
+ * as {@code down}: rule 4), so the update itself never pushes the fleet past its
  * budget; and without failures every rollout completes. Each case is a list of
  * choices the property draws from ({@link Choices}): QuickTheories shrinks a failing one and names its seed.
  */
@@ -45,16 +46,20 @@ class RollingUpdatePropertiesTest {
     int max = RollingUpdate.maxUnavailable(ds, n);
     for (int step = 0; step < 200; step++) {
       List<NodeState> states = new ArrayList<>();
+      // a NotReady node is tainted (so not desired, passed as down) at random, as the node lifecycle does after a while
+      List<NodeState> down = new ArrayList<>();
       int unavailableBefore = 0;
       for (int i = 0; i < n; i++) {
-        states.add(new NodeState("n" + i, ready[i], new ObservedPod("ops/agent", "p" + i, hash[i].equals("new") ? ds.hash() : "old",
-            available[i], available[i] ? NOW.minusSeconds(60) : null)));
+        var st = new NodeState("n" + i, ready[i], new ObservedPod("ops/agent", "p" + i, hash[i].equals("new") ? ds.hash() : "old",
+            available[i], available[i] ? NOW.minusSeconds(60) : null));
+        (!ready[i] && r.nextBoolean() ? down : states).add(st);
         boolean inFlight = moving.contains("n" + i) && hash[i].equals("old");
-        if (ready[i] && (!available[i] || inFlight)) {
+        // a node the rollout moved that is NotReady holds its share of the budget (rule 4)
+        if (ready[i] ? !available[i] || inFlight : moving.contains("n" + i)) {
           unavailableBefore++;
         }
       }
-      var d = RollingUpdate.decide(ds, states, moving, false, NOW);
+      var d = RollingUpdate.decide(ds, states, down, moving, false, NOW);
       int takenDown = 0;
       for (int i = 0; i < n; i++) {
         if (d.moving().contains("n" + i) && !moving.contains("n" + i) && hash[i].equals("old") && available[i]) {
@@ -64,8 +69,14 @@ class RollingUpdatePropertiesTest {
       }
       assertThat(unavailableBefore + takenDown).as("step %d: the update exceeded maxUnavailable %d", step, max)
           .isLessThanOrEqualTo(Math.max(max, unavailableBefore));
-      assertThat(d.moving()).as("once moving, always moving").containsAll(moving);
-      moving = d.moving();
+      Set<String> stillMoving = new HashSet<>(d.moving());
+      for (NodeState st : down) {
+        if (moving.contains(st.node())) {
+          stillMoving.add(st.node()); // the controller keeps what it was told: a down node is never decided on
+        }
+      }
+      assertThat(stillMoving).as("once moving, always moving").containsAll(moving);
+      moving = stillMoving;
       // the world moves on: agents replace moved pods (sometimes later), new pods become available (sometimes later),
       // and with failures, pods and nodes fail and recover at random
       for (int i = 0; i < n; i++) {

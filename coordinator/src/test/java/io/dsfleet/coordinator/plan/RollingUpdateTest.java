@@ -100,6 +100,26 @@ class RollingUpdateTest {
     assertThat(d.moving()).as("both broken nodes move; the budget is already spent, no healthy one does").containsExactly("n2", "n3");
   }
 
+  /**
+   * A NotReady node this rollout moved holds its share of the budget, whether it is still desired
+   * (no taints yet) or only kept (tainted unreachable: {@code down}); one it never moved does not.
+   */
+  @Test
+  void aNotReadyNodeTheRolloutMovedHoldsTheBudget() {
+    var states = nodes(4, pod("old", true, 60));
+    states.set(0, new NodeState("n0", false, pod("newhash000", false, 0)));
+    var d = RollingUpdate.decide(ds(), states, Set.of("n0"), false, NOW);
+    assertThat(d.moving()).as("n0 holds the one unavailable allowed").containsExactly("n0");
+    var down = List.of(new NodeState("d0", false, pod("old", true, 60)));
+    d = RollingUpdate.decide(ds(), nodes(3, pod("old", true, 60)), down, Set.of("d0"), false, NOW);
+    assertThat(d.moving()).as("told to move, then tainted unreachable").isEmpty();
+    d = RollingUpdate.decide(ds(), nodes(3, pod("old", true, 60)), down, Set.of(), false, NOW);
+    assertThat(d.moving()).as("down before its turn: holds nothing").hasSize(1);
+    var surge = ds("spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}");
+    var surging = List.of(new NodeState("d0", false, List.of(pod("old", true, 60), pod("newhash000", false, 0))));
+    assertThat(RollingUpdate.decide(surge, nodes(3, pod("old", true, 60)), surging, Set.of("d0"), false, NOW).moving()).isEmpty();
+  }
+
   @Test
   void notReadyNodesAreSkippedNotCountedAndReported() {
     var states = nodes(3, pod("old", true, 60));
