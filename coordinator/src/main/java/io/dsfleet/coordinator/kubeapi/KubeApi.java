@@ -247,6 +247,11 @@ public final class KubeApi implements AutoCloseable {
     if (!who.admin()) {
       throw forbidden(who, verb, t, "viewer credentials are read-only");
     }
+    if (t.resource().equals("pods") && t.group().isEmpty() && method.equals("DELETE") && t.name() != null && t.sub() == null
+        && t.namespace() != null) {
+      deletePod(x, t);
+      return;
+    }
     KubeWrites.Kind kind = KubeWrites.Kind.of(t.resource());
     boolean nodePatch = t.resource().equals("nodes") && t.group().isEmpty() && method.equals("PATCH") && t.name() != null
         && t.sub() == null;
@@ -255,7 +260,7 @@ public final class KubeApi implements AutoCloseable {
       send(x, KubeObjects.status(405, "MethodNotAllowed", refusedWrite(method, t)));
       return;
     }
-    boolean dryRun = dryRun(param(x, "dryRun") == null ? null : Json.mapper().getNodeFactory().textNode(param(x, "dryRun")));
+    boolean dryRun = dryRunAsked(x, null);
     KubeWrites writes = new KubeWrites(fleetOrFail(), clock);
     String manager = manager(x);
     JsonNode body = method.equals("DELETE") ? null : body(x);
@@ -271,17 +276,44 @@ public final class KubeApi implements AutoCloseable {
         JsonNode options = body(x);
         String propagation = param(x, "propagationPolicy") != null ? param(x, "propagationPolicy")
             : options == null ? null : options.path("propagationPolicy").asText(null);
-        if (options != null && options.has("dryRun")) {
-          dryRun = dryRun || dryRun(options.get("dryRun"));
-        }
-        send(x, writes.delete(kind, t.namespace(), t.name(), propagation, options == null ? null : options.get("preconditions"), dryRun),
-            200);
+        send(x, writes.delete(kind, t.namespace(), t.name(), propagation, options == null ? null : options.get("preconditions"),
+            dryRunAsked(x, options)), 200);
       }
       case "POST" -> reply(x, writes.create(kind, t.namespace(), body, dryRun, manager));
       case "PUT" -> reply(x, writes.replace(kind, t.namespace(), t.name(), body, dryRun, manager));
       default -> reply(x, writes.patch(kind, t.namespace(), t.name(), x.getRequestHeaders().getFirst("Content-Type"), body, dryRun,
           manager, "true".equals(param(x, "force"))));
     }
+  }
+
+  /**
+   * kubectl delete pod: the pod is replaced at its DaemonSet's current revision, as dsctl delete
+   * pod does (OnDelete's way to roll a node; otherwise a restart of the pod). Answered with the pod
+   * as it was; its replacement takes the node's other pod name, so kubectl's wait for the deletion
+   * ends when the pod has stopped.
+   */
+  private void deletePod(HttpExchange x, Target t) throws IOException {
+    Fleet f = fleetOrFail();
+    var found = io.dsfleet.coordinator.grpc.PodViews.of(f, t.namespace(), t.name(), null);
+    if (found.isEmpty()) { // a Pending pod (not reported yet) is deleted too, as dsctl delete pod does
+      throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + t.name() + "\" not found");
+    }
+    var v = found.get(0);
+    var ds = f.daemonSets().stream().filter(d -> d.namespace().equals(t.namespace()) && d.name().equals(v.getStatus().getDaemonSet()))
+        .findFirst().orElse(null);
+    ObjectNode pod = KubeObjects.pod(v, ds);
+    JsonNode options = body(x);
+    if (!dryRunAsked(x, options)) {
+      f.deletePod(t.namespace(), t.name());
+      pod.with("metadata").put("deletionTimestamp", KubeObjects.timestamp(clock.millis()));
+    }
+    send(x, pod, 200);
+  }
+
+  /** Whether the request asks for a dry run: its dryRun query parameter, or its DeleteOptions' (null: none). */
+  private static boolean dryRunAsked(HttpExchange x, JsonNode deleteOptions) {
+    return dryRun(param(x, "dryRun") == null ? null : Json.mapper().getNodeFactory().textNode(param(x, "dryRun")))
+        || deleteOptions != null && deleteOptions.has("dryRun") && dryRun(deleteOptions.get("dryRun"));
   }
 
   /** A dryRun value: none, or All (a query parameter, or DeleteOptions' list); anything else refused, as Kubernetes does. */
@@ -326,7 +358,7 @@ public final class KubeApi implements AutoCloseable {
   /** Why a write of this kind is not served. */
   private static String refusedWrite(String method, Target t) {
     return switch (t.resource()) {
-      case "pods" -> "pods are the DaemonSets': change the DaemonSet (dsctl delete pod replaces one)";
+      case "pods" -> "pods are the DaemonSets': change the DaemonSet (kubectl delete pod replaces one)";
       case "nodes" -> "nodes join with ds-agent and leave with dsctl node remove; kubectl label, taint and cordon patch them";
       case "controllerrevisions" -> "revisions are kept by the coordinator: kubectl rollout undo restores one";
       case "namespaces" -> "namespaces are implicit in dsfleet: every name exists";

@@ -7,6 +7,8 @@ import io.dsfleet.common.manifest.SharedManifests;
 import io.dsfleet.coordinator.cli.DsctlRun;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
 import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.ApplyRequest;
+import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.GetRequest;
 import io.dsfleet.proto.v1.NodeView;
 import io.dsfleet.proto.v1.ObjectKind;
@@ -57,6 +59,67 @@ class KubectlWritesTest {
 
   static NodeView node(CoordinatorFixture c, String name) {
     return c.control().get(GetRequest.newBuilder().setKind(ObjectKind.NODE).setName(name).build()).getNodes(0);
+  }
+
+  /**
+   * kubectl delete pod, OnDelete's way to move a node (it was refused, 405): the pod is replaced at
+   * the current revision, and kubectl's wait for the deletion ends when the pod has gone (its
+   * replacement has the node's other pod name), not at its watch's timeout.
+   */
+  @Test
+  void kubectlDeletePodReplacesItAtTheCurrentRevision() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of());
+      a.nextDesired(Duration.ofSeconds(10));
+      String onDelete = Fixtures.BASE.replace("  selector:\n", "  updateStrategy: {type: OnDelete}\n  selector:\n");
+      c.control().apply(ApplyRequest.newBuilder().setManifests(onDelete).build());
+      DesiredState v1 = a.nextDesired(Duration.ofSeconds(10));
+      a.report(running(v1.getPods(0), 1_000));
+      String pod = v1.getPods(0).getPodName();
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl(c, "get", "pods", "-n", "ops").contains("1/1"));
+      c.control().apply(ApplyRequest.newBuilder().setManifests(onDelete.replace("local/busybox:1", "local/busybox:2")).build());
+      a.drainDesired(); // OnDelete: the node keeps its pod
+      Kubectl k = kubectl(c, api);
+      assertThat(k.run("delete", "pod", "nope", "-n", "ops").out()).contains("pods \"nope\" not found");
+      assertThat(k.ok("delete", "pod", pod, "-n", "ops", "--dry-run=server")).contains("deleted (server dry run)");
+      assertThat(dsctl(c, "describe", "ds", "agent", "-n", "ops")).as("a dry run deletes nothing").doesNotContain("PodDeleted");
+
+      java.util.concurrent.CompletableFuture<Kubectl.Run> deleting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return k.run("delete", "pod", pod, "-n", "ops");
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      long start = System.nanoTime();
+      DesiredState next = a.nextDesired(Duration.ofSeconds(20)); // the old pod goes first
+      assertThat(next.getPodsList()).as("the deleted pod stops before its replacement starts").isEmpty();
+      a.report();
+      DesiredState v2 = a.nextDesired(Duration.ofSeconds(20));
+      assertThat(v2.getPods(0).getTemplateJson().toStringUtf8()).contains("local/busybox:2");
+      assertThat(v2.getPods(0).getPodName()).as("the replacement takes the node's other pod name").isNotEqualTo(pod);
+      a.report(running(v2.getPods(0), 2_000));
+      Kubectl.Run deleted = deleting.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(deleted.exit()).as(deleted.out()).isZero();
+      assertThat(deleted.out()).isEqualTo("pod \"" + pod + "\" deleted\n");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the pod's going ended kubectl's wait, not its watch's 25 s")
+          .isLessThan(Duration.ofSeconds(20));
+      assertThat(dsctl(c, "describe", "ds", "agent", "-n", "ops")).contains("PodDeleted");
+
+      // a node whose agent never reported: its pod is Pending, and deleted as dsctl deletes it (kubectl get pods lists it)
+      FakeAgent b = c.agent("node-b", Map.of());
+      String pending = b.nextDesired(Duration.ofSeconds(10)).getPods(0).getPodName();
+      assertThat(k.ok("delete", "pod", pending, "-n", "ops")).isEqualTo("pod \"" + pending + "\" deleted\n");
+    }
+  }
+
+  /** The agent's report of {@code p} running and Ready, created on the node at {@code createdAt}. */
+  static io.dsfleet.proto.v1.PodStatus running(io.dsfleet.proto.v1.DesiredPod p, long createdAt) {
+    return io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace(p.getNamespace()).setDaemonSet(p.getDaemonSet())
+        .setPodName(p.getPodName()).setTemplateHash(p.getTemplateHash()).setPhase("Running").setReady(true)
+        .setReadySinceMillis(createdAt).setStartedAtMillis(createdAt).setCreatedAtMillis(createdAt)
+        .addContainers(io.dsfleet.proto.v1.ContainerStatus.newBuilder().setName("main").setState("running").setReady(true)).build();
   }
 
   @Test
