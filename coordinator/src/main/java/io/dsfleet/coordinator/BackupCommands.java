@@ -124,9 +124,10 @@ final class BackupCommands {
     @Override
     public Integer call() {
       CoordinatorOptions options = settings.optionsOrReport();
-      if (options == null) {
-        return 2;
-      }
+      return options == null ? 2 : CoordinatorMain.locked(options.dataDir(), "restore", () -> restore(options));
+    }
+
+    private int restore(CoordinatorOptions options) {
       Path dir = options.dataDir();
       Path restoring = dir.resolve(RESTORING);
       String held = CoordinatorMain.Settings.heldStore(dir);

@@ -65,11 +65,21 @@ public final class CoordinatorMain {
         System.err.println("ds-coordinator: init makes credentials; it has nothing to do with --insecure");
         return 2;
       }
+      // asked first without the lock: a serving coordinator holds it, and its directory is initialised
+      return initialised(options) ? 0 : locked(options.dataDir(), "init", () -> initialised(options) ? 0 : init(options));
+    }
+
+    private static boolean initialised(CoordinatorOptions options) {
       Path pki = options.dataDir().resolve("pki");
       if (Files.exists(pki.resolve("ca.crt"))) {
         System.out.println("already initialised: " + pki + " (dsctl token create makes more join tokens)");
-        return 0;
+        return true;
       }
+      return false;
+    }
+
+    private static int init(CoordinatorOptions options) {
+      Path pki = options.dataDir().resolve("pki");
       try {
         BackupCommands.refuseUnfinishedRestore(options.dataDir()); // credentials are not made in an unchecked copy's store
       } catch (IllegalStateException e) {
@@ -85,6 +95,23 @@ public final class CoordinatorMain {
         System.out.println("join token (24 h): " + io.dsfleet.common.OwnerOnlyFiles.read(pki.resolve("join-token")).strip());
       }
       return 0;
+    }
+  }
+
+  /**
+   * Runs {@code work} holding the data directory's lock ({@link DataDirLock}); refused (status 2),
+   * saying who holds it, while another process does.
+   */
+  static int locked(Path dataDir, String what, java.util.function.IntSupplier work) {
+    DataDirLock lock;
+    try {
+      lock = DataDirLock.take(dataDir, what);
+    } catch (IllegalStateException | java.io.UncheckedIOException e) {
+      System.err.println("ds-coordinator: " + e.getMessage());
+      return 2;
+    }
+    try (lock) {
+      return work.getAsInt();
     }
   }
 

@@ -79,124 +79,133 @@ public final class CoordinatorServer implements AutoCloseable {
   private static final String SESSION_METHOD = io.dsfleet.proto.v1.AgentServiceGrpc.getSessionMethod().getFullMethodName();
   /** Runs every call but the agents' sessions (see the server's builder). */
   private final java.util.concurrent.ExecutorService calls;
+  /** Held from the start until {@link #close}: one process serves a data directory. */
+  private final DataDirLock dataDirLock;
 
   public CoordinatorServer(CoordinatorOptions options, Clock clock, java.util.function.LongSupplier nanoTime, boolean tick) {
-    BackupCommands.refuseUnfinishedRestore(options.dataDir());
-    this.options = options;
-    this.clock = clock;
-    this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock);
-    this.nanoTime = nanoTime;
-    this.scheduler = Executors.newScheduledThreadPool(1, io.dsfleet.common.DaemonThreads.named("coordinator-scheduler"));
-    ServerCredentials credentials;
-    Authority single = null;
-    ReplicationOptions replication = options.replication();
-    List<io.grpc.ServiceDescriptor> served = new java.util.ArrayList<>(List.of(io.dsfleet.proto.v1.AgentServiceGrpc.getServiceDescriptor(),
-        io.dsfleet.proto.v1.ControlServiceGrpc.getServiceDescriptor()));
-    if (replication != null) {
-      served.add(io.dsfleet.proto.v1.ReplicaServiceGrpc.getServiceDescriptor());
-    }
-    this.services = new ServingRegistry(served);
-    if (replication == null) {
-      this.store = new SqliteStore(options.dataDir());
-      this.replica = null;
-      this.gate = null;
-      if (options.insecure()) {
-        this.pki = null;
-        credentials = InsecureServerCredentials.create();
-      } else {
-        single = Authority.open(options.dataDir(), options.tlsNames(), store, clock, options.nodeCertTtl());
-        this.pki = single.pki();
-        credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca(), this::issuedHere);
+    // first: nothing below reads or writes the directory while another process serves from it
+    this.dataDirLock = DataDirLock.take(options.dataDir(), "serve");
+    try {
+      BackupCommands.refuseUnfinishedRestore(options.dataDir());
+      this.options = options;
+      this.clock = clock;
+      this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock);
+      this.nanoTime = nanoTime;
+      this.scheduler = Executors.newScheduledThreadPool(1, io.dsfleet.common.DaemonThreads.named("coordinator-scheduler"));
+      ServerCredentials credentials;
+      Authority single = null;
+      ReplicationOptions replication = options.replication();
+      List<io.grpc.ServiceDescriptor> served = new java.util.ArrayList<>(List.of(io.dsfleet.proto.v1.AgentServiceGrpc.getServiceDescriptor(),
+          io.dsfleet.proto.v1.ControlServiceGrpc.getServiceDescriptor()));
+      if (replication != null) {
+        served.add(io.dsfleet.proto.v1.ReplicaServiceGrpc.getServiceDescriptor());
       }
-    } else {
-      this.pki = CoordinatorPki.load(options.dataDir(), options.tlsNames(), false);
-      credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca(), this::issuedHere);
-      Path secretsKey = SqliteStore.secretsKey(options.dataDir());
-      if (!java.nio.file.Files.exists(secretsKey)) {
-        throw new IllegalStateException("no " + secretsKey + ": every replica seals Secrets with the group's key;"
-            + " a replica gets it with `ds-coordinator join --token`");
-      }
-      requireJoinedOrBootstrap(options.dataDir(), replication);
-      String peerHost = replication.self().peerAddress().substring(0, replication.self().peerAddress().lastIndexOf(':'));
-      CoordinatorPki.ReplicaCredential peer = pki.replicaCredential(replication.id(), List.of(peerHost));
-      try {
-        this.replica = new Replica(replication, options.dataDir(), pki.caHash(), SecretBox.loadOrCreate(secretsKey), pki.ca(),
-            peer.certificate(), peer.key());
-      } catch (IOException e) {
-        throw new java.io.UncheckedIOException("cannot set up replica " + replication.id() + ": " + e.getMessage(), e);
-      }
-      this.store = replica.store();
-      this.gate = new LeaderGate(replication.id(), replica::leaderAddress);
-    }
-    this.connections = new ConnectionLimits(options.connections());
-    // more threads than cores: a call may wait on the disk or, on a replica, on a majority (seconds
-    // during a leader change), and must not hold up the calls behind it
-    this.calls = Executors.newFixedThreadPool(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()), daemonThreads("coordinator-call"));
-    this.boss = ConnectionLimits.eventLoops(1, daemonThreads("coordinator-accept"));
-    this.workers = ConnectionLimits.eventLoops(0, daemonThreads("coordinator-io"));
-    NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)
-        .channelFactory(connections::newServerChannel)
-        .bossEventLoopGroup(boss)
-        .workerEventLoopGroup(workers)
-        .handshakeTimeout(10, TimeUnit.SECONDS)
-        // a connection that holds no call is closed (agents always hold their session); a client may
-        // open only so many streams on one connection and ping only so often
-        .maxConnectionIdle(options.connections().idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
-        .maxConcurrentCallsPerConnection(64)
-        .keepAliveTime(60, TimeUnit.SECONDS)
-        .keepAliveTimeout(20, TimeUnit.SECONDS)
-        .permitKeepAliveTime(10, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(false)
-        // the agents' sessions run on the transport threads: most of their messages are heartbeats,
-        // answered there without the fleet's lock, and a thread hand-off per message would cost more
-        // than the work (docs/benchmarks.md); what else a session changes is queued to one worker
-        // (SessionWorker). Every other call (joins that sign and commit, the control API that may
-        // plan the whole fleet) runs on the call threads, not on a transport thread.
-        .directExecutor()
-        .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
-          @Override
-          public <Q, R> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers) {
-            return call.getMethodDescriptor().getFullMethodName().equals(SESSION_METHOD) ? null : calls;
-          }
-        })
-        .maxInboundMetadataSize(16 * 1024)
-        .maxInboundMessageSize(options.maxMessageBytes())
-        .fallbackHandlerRegistry(services)
-        .intercept(new AuthInterceptor(options.insecure(), () -> {
-          Serving s = serving;
-          return s == null ? null : s.authority();
-        }, scheduler));
-    if (gate != null) {
-      builder.intercept(gate); // added last, runs first: a follower answers before anything else
-    }
-    builder.intercept(new io.dsfleet.coordinator.metrics.GrpcMetrics()); // runs first: every call counted, refused ones too
-    this.server = builder.build();
-    if (replica == null) {
-      startServing(single, store);
-    }
-    // rollout passes run as in production in every coordinator, tests on a fake clock included
-    scheduler.scheduleWithFixedDelay(() -> {
-      Serving s = serving;
-      try {
-        if (s != null) {
-          s.fleet().rolloutPass();
+      this.services = new ServingRegistry(served);
+      if (replication == null) {
+        this.store = new SqliteStore(options.dataDir());
+        this.replica = null;
+        this.gate = null;
+        if (options.insecure()) {
+          this.pki = null;
+          credentials = InsecureServerCredentials.create();
+        } else {
+          single = Authority.open(options.dataDir(), options.tlsNames(), store, clock, options.nodeCertTtl());
+          this.pki = single.pki();
+          credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca(), this::issuedHere);
         }
-      } catch (RuntimeException e) {
-        log.error("rollout pass failed", e);
+      } else {
+        this.pki = CoordinatorPki.load(options.dataDir(), options.tlsNames(), false);
+        credentials = Tls.server(pki.serverCert(), pki.serverKey(), pki.ca(), this::issuedHere);
+        Path secretsKey = SqliteStore.secretsKey(options.dataDir());
+        if (!java.nio.file.Files.exists(secretsKey)) {
+          throw new IllegalStateException("no " + secretsKey + ": every replica seals Secrets with the group's key;"
+              + " a replica gets it with `ds-coordinator join --token`");
+        }
+        requireJoinedOrBootstrap(options.dataDir(), replication);
+        String peerHost = replication.self().peerAddress().substring(0, replication.self().peerAddress().lastIndexOf(':'));
+        CoordinatorPki.ReplicaCredential peer = pki.replicaCredential(replication.id(), List.of(peerHost));
+        try {
+          this.replica = new Replica(replication, options.dataDir(), pki.caHash(), SecretBox.loadOrCreate(secretsKey), pki.ca(),
+              peer.certificate(), peer.key());
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException("cannot set up replica " + replication.id() + ": " + e.getMessage(), e);
+        }
+        this.store = replica.store();
+        this.gate = new LeaderGate(replication.id(), replica::leaderAddress);
       }
-    }, 20, 20, TimeUnit.MILLISECONDS);
-    if (tick) {
-      long ms = options.tickInterval().toMillis();
+      this.connections = new ConnectionLimits(options.connections());
+      // more threads than cores: a call may wait on the disk or, on a replica, on a majority (seconds
+      // during a leader change), and must not hold up the calls behind it
+      this.calls = Executors.newFixedThreadPool(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()), daemonThreads("coordinator-call"));
+      this.boss = ConnectionLimits.eventLoops(1, daemonThreads("coordinator-accept"));
+      this.workers = ConnectionLimits.eventLoops(0, daemonThreads("coordinator-io"));
+      NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)
+          .channelFactory(connections::newServerChannel)
+          .bossEventLoopGroup(boss)
+          .workerEventLoopGroup(workers)
+          .handshakeTimeout(10, TimeUnit.SECONDS)
+          // a connection that holds no call is closed (agents always hold their session); a client may
+          // open only so many streams on one connection and ping only so often
+          .maxConnectionIdle(options.connections().idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
+          .maxConcurrentCallsPerConnection(64)
+          .keepAliveTime(60, TimeUnit.SECONDS)
+          .keepAliveTimeout(20, TimeUnit.SECONDS)
+          .permitKeepAliveTime(10, TimeUnit.SECONDS)
+          .permitKeepAliveWithoutCalls(false)
+          // the agents' sessions run on the transport threads: most of their messages are heartbeats,
+          // answered there without the fleet's lock, and a thread hand-off per message would cost more
+          // than the work (docs/benchmarks.md); what else a session changes is queued to one worker
+          // (SessionWorker). Every other call (joins that sign and commit, the control API that may
+          // plan the whole fleet) runs on the call threads, not on a transport thread.
+          .directExecutor()
+          .callExecutor(new io.grpc.ServerCallExecutorSupplier() {
+            @Override
+            public <Q, R> java.util.concurrent.Executor getExecutor(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers) {
+              return call.getMethodDescriptor().getFullMethodName().equals(SESSION_METHOD) ? null : calls;
+            }
+          })
+          .maxInboundMetadataSize(16 * 1024)
+          .maxInboundMessageSize(options.maxMessageBytes())
+          .fallbackHandlerRegistry(services)
+          .intercept(new AuthInterceptor(options.insecure(), () -> {
+            Serving s = serving;
+            return s == null ? null : s.authority();
+          }, scheduler));
+      if (gate != null) {
+        builder.intercept(gate); // added last, runs first: a follower answers before anything else
+      }
+      builder.intercept(new io.dsfleet.coordinator.metrics.GrpcMetrics()); // runs first: every call counted, refused ones too
+      this.server = builder.build();
+      if (replica == null) {
+        startServing(single, store);
+      }
+      // rollout passes run as in production in every coordinator, tests on a fake clock included
       scheduler.scheduleWithFixedDelay(() -> {
         Serving s = serving;
         try {
           if (s != null) {
-            s.fleet().tick();
+            s.fleet().rolloutPass();
           }
         } catch (RuntimeException e) {
-          log.error("lease sweep failed", e);
+          log.error("rollout pass failed", e);
         }
-      }, ms, ms, TimeUnit.MILLISECONDS);
+      }, 20, 20, TimeUnit.MILLISECONDS);
+      if (tick) {
+        long ms = options.tickInterval().toMillis();
+        scheduler.scheduleWithFixedDelay(() -> {
+          Serving s = serving;
+          try {
+            if (s != null) {
+              s.fleet().tick();
+            }
+          } catch (RuntimeException e) {
+            log.error("lease sweep failed", e);
+          }
+        }, ms, ms, TimeUnit.MILLISECONDS);
+      }
+    } catch (RuntimeException | Error e) {
+      dataDirLock.close(); // a start that failed leaves the directory to the next
+      throw e;
     }
   }
 
@@ -371,31 +380,35 @@ public final class CoordinatorServer implements AutoCloseable {
 
   @Override
   public void close() {
-    scheduler.shutdownNow();
-    background.shutdownNow();
-    server.shutdownNow();
     try {
-      server.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    calls.shutdownNow();
-    boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-    workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-    Serving s = serving;
-    if (s != null) {
-      s.agents().close();
-      s.fleet().stopWatchers();
+      scheduler.shutdownNow();
+      background.shutdownNow();
+      server.shutdownNow();
       try {
-        s.fleet().flush();
-      } catch (RuntimeException e) {
-        log.warn("events not written at shutdown: {}", e.getMessage());
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
-    }
-    if (replica != null) {
-      replica.close();
-    } else {
-      store.close();
+      calls.shutdownNow();
+      boss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      workers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+      Serving s = serving;
+      if (s != null) {
+        s.agents().close();
+        s.fleet().stopWatchers();
+        try {
+          s.fleet().flush();
+        } catch (RuntimeException e) {
+          log.warn("events not written at shutdown: {}", e.getMessage());
+        }
+      }
+      if (replica != null) {
+        replica.close();
+      } else {
+        store.close();
+      }
+    } finally {
+      dataDirLock.close(); // last: the directory is the next process's once this one wrote its last
     }
   }
 }

@@ -51,9 +51,10 @@ final class JoinGroupCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     CoordinatorOptions options = settings.optionsOrReport();
-    if (options == null) {
-      return 2;
-    }
+    return options == null ? 2 : CoordinatorMain.locked(options.dataDir(), "join", () -> join(options));
+  }
+
+  private int join(CoordinatorOptions options) {
     ReplicationOptions r = options.replication();
     if (r == null) {
       System.err.println("ds-coordinator: join needs this replica's id and peers (--replica-id, --peer, or the config file)");

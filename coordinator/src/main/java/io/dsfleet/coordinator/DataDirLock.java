@@ -1,0 +1,109 @@
+package io.dsfleet.coordinator;
+
+import io.dsfleet.common.OwnerOnlyFiles;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.Set;
+
+/**
+ * One ds-coordinator process at a time in a data directory: {@code serve} for as long as it runs,
+ * {@code init}, {@code join} and {@code restore} while they write. Two serving one directory (a
+ * second unit, a hand-started one on another port) would each hold the fleet in memory and write
+ * the one store under the other; a restore under a serving one would be undone by its next write.
+ * As etcd's and Apache Ratis's ({@code in_use.lock}): a lock on a file of the directory, which the
+ * kernel drops when the process ends however it ends, so a SIGKILL leaves no stale lock behind.
+ * {@code backup} takes none: it reads a consistent copy beside a serving coordinator.
+ */
+public final class DataDirLock implements AutoCloseable {
+  static final String FILE = "ds-coordinator.lock";
+  private static final int MAX_HOLDER_BYTES = 256;
+
+  private final FileChannel channel;
+  private final FileLock lock;
+
+  private DataDirLock(FileChannel channel, FileLock lock) {
+    this.channel = channel;
+    this.lock = lock;
+  }
+
+  /**
+   * Takes the directory's lock (made owner-only, with the directory, when missing) for {@code what}
+   * this process does there, or refuses with who holds it.
+   *
+   * @throws IllegalStateException another process (or this one) holds it
+   * @throws UncheckedIOException the lock file cannot be opened (a link there, a read-only disk)
+   */
+  public static DataDirLock take(Path dataDir, String what) {
+    OwnerOnlyFiles.directory(dataDir);
+    Path file = dataDir.resolve(FILE);
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
+          LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
+    }
+    try {
+      FileLock lock;
+      try {
+        lock = channel.tryLock();
+      } catch (OverlappingFileLockException heldHere) {
+        lock = null;
+      }
+      if (lock == null) {
+        String holder = holder(channel);
+        channel.close();
+        throw new IllegalStateException(dataDir + " is in use by another ds-coordinator" + (holder.isEmpty() ? "" : " (" + holder + ")")
+            + ": one process at a time serves, initialises, joins or restores a data directory; stop that one first");
+      }
+      // who holds it, for the message of the next one refused (the lock, not this text, decides)
+      channel.truncate(0);
+      channel.write(ByteBuffer.wrap((what + ", pid " + ProcessHandle.current().pid() + ", since " + Instant.now() + "\n")
+          .getBytes(StandardCharsets.UTF_8)), 0);
+      return new DataDirLock(channel, lock);
+    } catch (IOException e) {
+      closeQuietly(channel);
+      throw new UncheckedIOException("cannot lock " + file + ": " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeQuietly(channel);
+      throw e;
+    }
+  }
+
+  /** The holder's own line, printable characters only and bounded (the file is the holder's to write, not a message to trust). */
+  private static String holder(FileChannel channel) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(MAX_HOLDER_BYTES);
+    channel.read(buf, 0);
+    String text = new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).strip();
+    return text.replaceAll("[^\\x20-\\x7e]", "?");
+  }
+
+  private static void closeQuietly(FileChannel channel) {
+    try {
+      channel.close();
+    } catch (IOException ignored) {
+      // already failing for a better reason
+    }
+  }
+
+  /** Releases the lock (the file stays: its text is only read beside a held lock). */
+  @Override
+  public void close() {
+    try {
+      lock.release();
+    } catch (IOException e) {
+      // the close below drops it too
+    }
+    closeQuietly(channel);
+  }
+}

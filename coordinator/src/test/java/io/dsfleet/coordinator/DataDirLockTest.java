@@ -1,0 +1,83 @@
+package io.dsfleet.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import io.dsfleet.coordinator.store.SqliteStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One ds-coordinator process at a time in a data directory ({@link DataDirLock}): a second serve,
+ * an init, a join or a restore beside one that holds it is refused with who holds it and touches
+ * nothing; a holder SIGKILLed leaves no stale lock.
+ */
+class DataDirLockTest {
+  private static final String CONFIG_MAP = "{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"settings\"},"
+      + " \"data\": {\"k\": \"v\"}}";
+
+  @TempDir Path dir;
+
+  private CoordinatorServer serve(Path data) {
+    return new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false);
+  }
+
+  @Test
+  void aSecondServeOfTheSameDirectoryIsRefusedAndTheFirstServesOn() throws Exception {
+    Path data = dir.resolve("data");
+    try (CoordinatorServer first = serve(data).start()) {
+      byte[] storeBefore = Files.readAllBytes(data.resolve("dsfleet.db"));
+      assertThatThrownBy(() -> serve(data))
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining(data + " is in use by another ds-coordinator (serve, pid " + ProcessHandle.current().pid());
+      assertThat(Files.readAllBytes(data.resolve("dsfleet.db"))).as("the refused start wrote nothing").isEqualTo(storeBefore);
+      var restore = ReplicaCliTest.run(new CoordinatorMain(), "restore", "--data-dir", data.toString(), "--config",
+          dir.resolve("none.yaml").toString(), "--unverified", dir.resolve("any.db").toString());
+      assertThat(restore.exit()).isEqualTo(2);
+      assertThat(restore.err()).contains("is in use by another ds-coordinator (serve, pid");
+      first.fleet().apply(CONFIG_MAP, "test", false); // the first one still serves and writes
+    }
+    try (CoordinatorServer next = serve(data).start()) { // closed, it left the directory to the next
+      assertThat(next.fleet().configs("ConfigMap")).extracting(o -> o.name()).containsExactly("settings");
+    }
+  }
+
+  @Test
+  void aHolderKilledLeavesNoStaleLock() throws Exception {
+    Path served = dir.resolve("served");
+    serve(served).close(); // a data directory's Secrets key, for a restore to find
+    Path data = dir.resolve("data");
+    Files.createDirectories(data.resolve("pki"));
+    Files.copy(SqliteStore.secretsKey(served), SqliteStore.secretsKey(data));
+    Path backup = dir.resolve("backup.db");
+    Files.writeString(backup, "not read");
+    Path mac = dir.resolve("backup.db.mac");
+    assertThat(new ProcessBuilder("mkfifo", mac.toString()).start().waitFor()).isZero();
+    // a restore that holds the lock, blocked reading its MAC (a named pipe nobody writes)
+    Process restore = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1",
+        "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName(), "restore", "--data-dir",
+        data.toString(), "--config", dir.resolve("none.yaml").toString(), backup.toString())
+        .redirectErrorStream(true).redirectOutput(dir.resolve("restore.log").toFile()).start();
+    try {
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30))
+          .until(() -> Files.exists(data.resolve(DataDirLock.FILE)) && Files.readString(data.resolve(DataDirLock.FILE)).contains("restore"));
+      assertThatThrownBy(() -> serve(data)).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("is in use by another ds-coordinator (restore, pid " + restore.pid());
+      var init = ReplicaCliTest.run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString());
+      assertThat(init.exit()).isEqualTo(2);
+      assertThat(init.err()).contains("is in use by another ds-coordinator (restore, pid " + restore.pid());
+      assertThat(data.resolve("pki/ca.crt")).as("the refused init made nothing").doesNotExist();
+    } finally {
+      restore.destroyForcibly();
+      assertThat(restore.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    }
+    try (CoordinatorServer server = serve(data).start()) { // the kernel dropped the killed holder's lock
+      assertThat(server.fleet().apply(CONFIG_MAP, "test", false).results()).extracting(r -> r.action()).containsExactly("created");
+    }
+  }
+}
