@@ -48,6 +48,8 @@ public final class Replica implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Replica.class);
   /** How long a write may wait for a majority before the caller is told it did not commit (it may still). */
   static final Duration WRITE_TIMEOUT = Duration.ofSeconds(10);
+  /** {@link #WRITE_TIMEOUT}, shorter in tests that wait it out. */
+  private volatile Duration writeTimeout = WRITE_TIMEOUT;
 
   /** What the coordinator does when this replica starts or stops serving; called on one thread, in order. */
   public interface Serving {
@@ -74,6 +76,11 @@ public final class Replica implements AutoCloseable {
     public void stop() { }
   };
   private volatile long servingTerm;
+
+  /** Tests that wait a write's timeout out wait less ({@link #WRITE_TIMEOUT} otherwise). */
+  void writeTimeout(Duration timeout) {
+    writeTimeout = timeout;
+  }
 
   /**
    * @param groupKey what all replicas of one group share (the fleet CA's fingerprint): the Raft
@@ -520,12 +527,12 @@ public final class Replica implements AutoCloseable {
   private RaftClientReply await(java.util.concurrent.CompletableFuture<RaftClientReply> pending, String what, long writeTerm) {
     RaftClientReply reply;
     try {
-      reply = pending.get(WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      reply = pending.get(writeTimeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (TimeoutException e) {
       if (writeTerm != 0) {
         reloadIfCommittedLater(pending, writeTerm);
       }
-      throw new StoreException(what + ": no majority answered within " + WRITE_TIMEOUT.toSeconds()
+      throw new StoreException(what + ": no majority answered within " + writeTimeout.toSeconds()
           + " s (it may still commit)", e, true);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

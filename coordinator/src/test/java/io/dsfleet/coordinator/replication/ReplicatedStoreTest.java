@@ -174,6 +174,9 @@ class ReplicatedStoreTest {
     }
   }
 
+  /** The write timeout of the leader in tests that wait one out (10 s in production). */
+  private static final Duration SHORT_WRITE_TIMEOUT = Duration.ofSeconds(4);
+
   /**
    * Holds the leader's store lock (as a slow disk would hold its apply) for {@code millis}, on a
    * thread of its own, returned once it holds it: the leader's apply of the next entries waits.
@@ -214,7 +217,8 @@ class ReplicatedStoreTest {
       long term = leader.servingTerm();
       int starts = group.servingStarts.get(leader.id()).get();
       Store servedBefore = leader.store().forThisServing(); // what the fleet served before the reload writes through
-      Thread holder = holdStore(leader, Replica.WRITE_TIMEOUT.toMillis() + 2_000);
+      leader.writeTimeout(SHORT_WRITE_TIMEOUT);
+      Thread holder = holdStore(leader, SHORT_WRITE_TIMEOUT.toMillis() + 2_000);
       assertThatThrownBy(() -> leader.store().putObjects(List.of(configMap("late", 0))))
           .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class).hasMessageContaining("may still commit");
       holder.join();
@@ -245,7 +249,9 @@ class ReplicatedStoreTest {
       Replica leader = group.leader();
       long term = leader.servingTerm();
       int starts = group.servingStarts.get(leader.id()).get();
-      Thread holder = holdStore(leader, Replica.WRITE_TIMEOUT.toMillis() + 3_000);
+      // the second write is proposed once the first timed out and must be acknowledged within its own timeout
+      leader.writeTimeout(SHORT_WRITE_TIMEOUT.plusSeconds(3));
+      Thread holder = holdStore(leader, SHORT_WRITE_TIMEOUT.toMillis() + 6_000);
       assertThatThrownBy(() -> leader.store().putObjects(List.of(configMap("late", 0))))
           .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class).hasMessageContaining("may still commit");
       List<ObjectWrite> many = new ArrayList<>();
@@ -273,7 +279,8 @@ class ReplicatedStoreTest {
       Replica leader = group.leader();
       long term = leader.servingTerm();
       int starts = group.servingStarts.get(leader.id()).get();
-      Thread holder = holdStore(leader, Replica.WRITE_TIMEOUT.toMillis() + 2_000);
+      leader.writeTimeout(SHORT_WRITE_TIMEOUT);
+      Thread holder = holdStore(leader, SHORT_WRITE_TIMEOUT.toMillis() + 2_000);
       List<Thread> writers = new ArrayList<>();
       java.util.concurrent.atomic.AtomicInteger timedOut = new java.util.concurrent.atomic.AtomicInteger();
       for (int i = 0; i < 4; i++) {
