@@ -7,7 +7,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -40,7 +39,8 @@ public final class Events {
   private final Store store;
   private final Map<String, Deque<Event>> byObject = new HashMap<>();
   private final Deque<StoredEvent> pending = new ArrayDeque<>();
-  private final Set<String> forgotten = new LinkedHashSet<>();
+  /** Objects forgotten since the last flush, each with how many times (a flush takes off only those not forgotten again meanwhile). */
+  private final Map<String, Integer> forgotten = new java.util.LinkedHashMap<>();
 
   /** Loads the stored events. */
   public Events(Clock clock, int keep, Store store) {
@@ -203,33 +203,73 @@ public final class Events {
     byObject.remove(objectKey);
     sources.remove(objectKey);
     pending.removeIf(e -> e.object().equals(objectKey));
-    forgotten.add(objectKey);
+    forgotten.merge(objectKey, 1, Integer::sum);
   }
 
-  /** Writes the events recorded and the objects forgotten since the last flush; on failure, tries again next time. */
+  /** One flush at a time: two would both write what waits before either takes it off. */
+  private final Object flushing = new Object();
+
+  /**
+   * Writes the events recorded and the objects forgotten since the last flush; on failure, tries
+   * again next time. Recording goes on meanwhile (the disk is written without this recorder's
+   * monitor, and callers need hold no lock of theirs).
+   */
   public void flush() {
-    List<StoredEvent> batch;
-    List<String> gone;
-    synchronized (this) {
-      if (pending.isEmpty() && forgotten.isEmpty()) {
+    synchronized (flushing) {
+      List<StoredEvent> taken;
+      Map<String, Integer> gone;
+      synchronized (this) {
+        if (pending.isEmpty() && forgotten.isEmpty()) {
+          return;
+        }
+        taken = new ArrayList<>(pending);
+        gone = new java.util.LinkedHashMap<>(forgotten);
+      }
+      List<StoredEvent> batch = newestOfEachObject(taken, keep);
+      try {
+        gone.keySet().forEach(store::deleteEvents);
+        store.putEvents(batch, keep);
+      } catch (RuntimeException e) {
+        log.warn("writing {} events failed; trying again at the next flush: {}", batch.size(), e.toString());
         return;
       }
-      batch = new ArrayList<>(pending);
-      gone = new ArrayList<>(forgotten);
-    }
-    try {
-      gone.forEach(store::deleteEvents);
-      store.putEvents(batch, keep);
-    } catch (RuntimeException e) {
-      log.warn("writing {} events failed; trying again at the next flush: {}", batch.size(), e.toString());
-      return;
-    }
-    synchronized (this) {
-      for (int i = 0; i < batch.size() && !pending.isEmpty(); i++) {
-        pending.removeFirst();
+      synchronized (this) {
+        // what this flush took, by identity: meanwhile events were recorded after it, and an
+        // object's forgotten or the oldest dropped (over MAX_PENDING) before it
+        Set<StoredEvent> written = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        written.addAll(taken);
+        pending.removeIf(written::contains);
+        // an object forgotten again meanwhile stays forgotten: events of it this flush wrote go at the next
+        gone.forEach((object, times) -> forgotten.remove(object, times));
       }
-      forgotten.removeAll(gone);
     }
+  }
+
+  /**
+   * The last {@code keep} events of each object of {@code events}, in their order: the store keeps
+   * no more of an object than that, newest first, so the older ones of a batch would be written
+   * only to be deleted in the same transaction (at 10,000 nodes an apply records a PodScheduled
+   * for each node on its DaemonSet, of which 50 are kept).
+   */
+  static List<StoredEvent> newestOfEachObject(List<StoredEvent> events, int keep) {
+    Map<String, Integer> left = new HashMap<>();
+    boolean[] kept = new boolean[events.size()];
+    int n = 0;
+    for (int i = events.size() - 1; i >= 0; i--) {
+      int room = left.merge(events.get(i).object(), 1, Integer::sum);
+      kept[i] = room <= keep;
+      n += kept[i] ? 1 : 0;
+    }
+    if (n == events.size()) {
+      return events;
+    }
+    List<StoredEvent> out = new ArrayList<>(n);
+    for (int i = 0; i < events.size(); i++) {
+      if (kept[i]) {
+        out.add(events.get(i));
+      }
+    }
+    return out;
   }
 
   public static String dsKey(String namespace, String name) {

@@ -358,8 +358,10 @@ public final class Fleet {
       // paced as every other one, so a tick in the middle of a rollout adds no walk of its own
       rolloutsDirty = true;
       rolloutPass();
-      events.flush();
     }
+    // outside the fleet's lock: at 10,000 nodes an apply records thousands of events, and their
+    // write (a transaction, a round of the group when replicated) held every report behind it
+    events.flush();
   }
 
   /** Writes what waits for the disk (events, node conditions): on a clean shutdown. */
