@@ -14,16 +14,12 @@ import io.dsfleet.common.tls.Pki;
 import io.dsfleet.proto.v1.AgentMessage;
 import io.dsfleet.proto.v1.AgentServiceGrpc;
 import io.dsfleet.proto.v1.CoordinatorMessage;
-import io.dsfleet.proto.v1.DesiredState;
-import io.dsfleet.proto.v1.HeartbeatAck;
 import io.dsfleet.proto.v1.JoinRequest;
 import io.dsfleet.proto.v1.JoinResponse;
 import io.dsfleet.proto.v1.NodeInfo;
 import io.grpc.Server;
 import io.grpc.stub.StreamObserver;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -64,22 +60,7 @@ class ExpiredCertificateRejoinTest {
 
       @Override
       public StreamObserver<AgentMessage> session(StreamObserver<CoordinatorMessage> response) {
-        return new StreamObserver<>() {
-          @Override
-          public synchronized void onNext(AgentMessage m) {
-            if (m.hasOpen()) {
-              response.onNext(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(1)).build());
-            } else if (m.hasHeartbeat()) {
-              response.onNext(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(m.getHeartbeat().getSeq())).build());
-            }
-          }
-
-          @Override
-          public void onError(Throwable t) {}
-
-          @Override
-          public void onCompleted() {}
-        };
+        return TlsStandIn.session(response, m -> { });
       }
     };
     return TlsStandIn.start(port, service, sessionSerials, true);
@@ -87,11 +68,7 @@ class ExpiredCertificateRejoinTest {
 
   @Test
   void aCertificateThatExpiredDuringAnOutageIsReplacedThroughTheJoinToken() throws Exception {
-    KeyPair nodeKeys = Pki.newKeyPair();
-    X509Certificate nodeCert = TlsStandIn.issue(nodeKeys.getPublic(), new Pki.Subject("n1", Pki.NODES), Duration.ofHours(1));
-    Path pki = Files.createDirectories(dir.resolve("state").resolve("pki"));
-    Files.writeString(pki.resolve(NodeCredentials.BUNDLE), Pki.pem(nodeCert) + Pki.pem(nodeKeys.getPrivate()));
-    Files.writeString(pki.resolve("ca.crt"), Pki.pem(TlsStandIn.CA));
+    X509Certificate nodeCert = TlsStandIn.writeNodeCredentials(dir.resolve("state"), "n1", Duration.ofHours(1));
     io.dsfleet.common.testing.FakeClock clock = new io.dsfleet.common.testing.FakeClock(java.time.Instant.now());
     String token = io.dsfleet.common.tls.JoinToken.create(Pki.fingerprint(TlsStandIn.CA)).text();
     NodeCredentials credentials = NodeCredentials.tls(dir.resolve("state"), "n1", token, clock);

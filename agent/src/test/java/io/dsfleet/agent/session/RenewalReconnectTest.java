@@ -14,8 +14,6 @@ import io.dsfleet.common.tls.Pki;
 import io.dsfleet.proto.v1.AgentMessage;
 import io.dsfleet.proto.v1.AgentServiceGrpc;
 import io.dsfleet.proto.v1.CoordinatorMessage;
-import io.dsfleet.proto.v1.DesiredState;
-import io.dsfleet.proto.v1.HeartbeatAck;
 import io.dsfleet.proto.v1.JoinRequest;
 import io.dsfleet.proto.v1.JoinResponse;
 import io.dsfleet.proto.v1.NodeInfo;
@@ -23,9 +21,7 @@ import io.dsfleet.proto.v1.RenewCertificateRequest;
 import io.dsfleet.proto.v1.RenewCertificateResponse;
 import io.grpc.Server;
 import io.grpc.stub.StreamObserver;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -75,25 +71,13 @@ class RenewalReconnectTest {
 
       @Override
       public StreamObserver<AgentMessage> session(StreamObserver<CoordinatorMessage> response) {
-        return new StreamObserver<>() {
-          @Override
-          public synchronized void onNext(AgentMessage m) {
-            if (m.hasOpen()) {
-              sessionOpenedAt.add(System.nanoTime());
-              response.onNext(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(1)).build());
-            } else if (m.hasAck()) {
-              desiredAcks.incrementAndGet();
-            } else if (m.hasHeartbeat()) {
-              response.onNext(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(m.getHeartbeat().getSeq())).build());
-            }
+        return TlsStandIn.session(response, m -> {
+          if (m.hasOpen()) {
+            sessionOpenedAt.add(System.nanoTime());
+          } else if (m.hasAck()) {
+            desiredAcks.incrementAndGet();
           }
-
-          @Override
-          public void onError(Throwable t) {}
-
-          @Override
-          public void onCompleted() {}
-        };
+        });
       }
     };
     return TlsStandIn.start(port, service, sessionSerials, false);
@@ -103,11 +87,7 @@ class RenewalReconnectTest {
   void aRenewedCertificateIsUsedByTheNextSessionAtOnceWhateverTheBackOff() throws Exception {
     // the node's certificate, due for renewal from the start (a third of its life is left: it was
     // issued 5 minutes back-dated, for 20 s)
-    KeyPair nodeKeys = Pki.newKeyPair();
-    X509Certificate nodeCert = TlsStandIn.issue(nodeKeys.getPublic(), new Pki.Subject("n1", Pki.NODES), Duration.ofSeconds(20));
-    Path pki = Files.createDirectories(dir.resolve("state").resolve("pki"));
-    Files.writeString(pki.resolve(NodeCredentials.BUNDLE), Pki.pem(nodeCert) + Pki.pem(nodeKeys.getPrivate()));
-    Files.writeString(pki.resolve("ca.crt"), Pki.pem(TlsStandIn.CA));
+    X509Certificate nodeCert = TlsStandIn.writeNodeCredentials(dir.resolve("state"), "n1", Duration.ofSeconds(20));
     Clock clock = Clock.systemUTC();
     NodeCredentials credentials = NodeCredentials.tls(dir.resolve("state"), "n1", null, clock);
     assertThat(credentials.dueForRenewal(clock.instant())).isTrue();

@@ -3,6 +3,10 @@ package io.dsfleet.agent.session;
 import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
+import io.dsfleet.proto.v1.AgentMessage;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.HeartbeatAck;
 import io.grpc.BindableService;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
@@ -12,6 +16,7 @@ import io.grpc.ServerCallHandler;
 import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
 import java.net.InetSocketAddress;
 import java.security.KeyPair;
 import java.security.cert.X509Certificate;
@@ -63,5 +68,42 @@ final class TlsStandIn {
   /** A certificate the CA issues, as the coordinator issues a node's. */
   static X509Certificate issue(java.security.PublicKey key, Pki.Subject subject, Duration validity) {
     return CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), key, subject, Pki.Purpose.CLIENT, List.of(), validity);
+  }
+
+  /**
+   * Writes node {@code node}'s credentials (a certificate valid for {@code validity}, its key, the
+   * CA) where its agent keeps them; returns the certificate.
+   */
+  static X509Certificate writeNodeCredentials(java.nio.file.Path stateDir, String node, Duration validity) throws java.io.IOException {
+    KeyPair keys = Pki.newKeyPair();
+    X509Certificate cert = issue(keys.getPublic(), new Pki.Subject(node, Pki.NODES), validity);
+    java.nio.file.Path pki = java.nio.file.Files.createDirectories(stateDir.resolve("pki"));
+    java.nio.file.Files.writeString(pki.resolve(NodeCredentials.BUNDLE), Pki.pem(cert) + Pki.pem(keys.getPrivate()));
+    java.nio.file.Files.writeString(pki.resolve("ca.crt"), Pki.pem(CA));
+    return cert;
+  }
+
+  /**
+   * A coordinator's side of a session as these tests need it: desired set 1 when the agent opens
+   * it, each heartbeat acknowledged; {@code seen} sees every message first.
+   */
+  static StreamObserver<AgentMessage> session(StreamObserver<CoordinatorMessage> response, java.util.function.Consumer<AgentMessage> seen) {
+    return new StreamObserver<>() {
+      @Override
+      public synchronized void onNext(AgentMessage m) {
+        seen.accept(m);
+        if (m.hasOpen()) {
+          response.onNext(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(1)).build());
+        } else if (m.hasHeartbeat()) {
+          response.onNext(CoordinatorMessage.newBuilder().setHeartbeatAck(HeartbeatAck.newBuilder().setSeq(m.getHeartbeat().getSeq())).build());
+        }
+      }
+
+      @Override
+      public void onError(Throwable t) {}
+
+      @Override
+      public void onCompleted() {}
+    };
   }
 }
