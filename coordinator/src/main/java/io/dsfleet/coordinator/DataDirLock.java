@@ -28,12 +28,39 @@ public final class DataDirLock implements AutoCloseable {
   static final String FILE = "ds-coordinator.lock";
   private static final int MAX_HOLDER_BYTES = 256;
 
+  /**
+   * The directories this process holds, by their file key, with who holds them. A second take in
+   * this process is refused from here, before it opens the lock file: fcntl locks are the
+   * process's, and closing any descriptor of the file (the refused one's) drops them all, so the
+   * lock held by the first would be gone for every other process while this one still served.
+   */
+  private static final java.util.Map<Object, DataDirLock> HELD = new java.util.HashMap<>();
+
   private final FileChannel channel;
   private final FileLock lock;
+  private final Object key;
+  private final String holder;
 
-  private DataDirLock(FileChannel channel, FileLock lock) {
+  private DataDirLock(FileChannel channel, FileLock lock, Object key, String holder) {
     this.channel = channel;
     this.lock = lock;
+    this.key = key;
+    this.holder = holder;
+  }
+
+  private static IllegalStateException inUse(Path dataDir, String holder) {
+    return new IllegalStateException(dataDir + " is in use by another ds-coordinator" + (holder.isEmpty() ? "" : " (" + holder + ")")
+        + ": one process at a time serves, initialises, joins or restores a data directory; stop that one first");
+  }
+
+  /** The directory's identity (device and inode): the same directory under another name (a link, a bind mount) is the same key. */
+  private static Object key(Path dataDir) {
+    try {
+      Object key = java.nio.file.Files.readAttributes(dataDir, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+      return key != null ? key : dataDir.toRealPath();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + dataDir + ": " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -45,6 +72,19 @@ public final class DataDirLock implements AutoCloseable {
    */
   public static DataDirLock take(Path dataDir, String what) {
     OwnerOnlyFiles.directory(dataDir);
+    synchronized (HELD) {
+      Object key = key(dataDir);
+      DataDirLock here = HELD.get(key);
+      if (here != null) { // held in this process: refused without opening the file (see HELD)
+        throw inUse(dataDir, here.holder);
+      }
+      DataDirLock taken = take(dataDir, what, key);
+      HELD.put(key, taken);
+      return taken;
+    }
+  }
+
+  private static DataDirLock take(Path dataDir, String what, Object key) {
     Path file = dataDir.resolve(FILE);
     FileChannel channel;
     try {
@@ -63,14 +103,13 @@ public final class DataDirLock implements AutoCloseable {
       if (lock == null) {
         String holder = holder(channel);
         channel.close();
-        throw new IllegalStateException(dataDir + " is in use by another ds-coordinator" + (holder.isEmpty() ? "" : " (" + holder + ")")
-            + ": one process at a time serves, initialises, joins or restores a data directory; stop that one first");
+        throw inUse(dataDir, holder);
       }
       // who holds it, for the message of the next one refused (the lock, not this text, decides)
+      String holder = what + ", pid " + ProcessHandle.current().pid() + ", since " + Instant.now();
       channel.truncate(0);
-      channel.write(ByteBuffer.wrap((what + ", pid " + ProcessHandle.current().pid() + ", since " + Instant.now() + "\n")
-          .getBytes(StandardCharsets.UTF_8)), 0);
-      return new DataDirLock(channel, lock);
+      channel.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+      return new DataDirLock(channel, lock, key, holder);
     } catch (IOException e) {
       closeQuietly(channel);
       throw new UncheckedIOException("cannot lock " + file + ": " + e.getMessage(), e);
@@ -99,11 +138,14 @@ public final class DataDirLock implements AutoCloseable {
   /** Releases the lock (the file stays: its text is only read beside a held lock). */
   @Override
   public void close() {
-    try {
-      lock.release();
-    } catch (IOException e) {
-      // the close below drops it too
+    synchronized (HELD) {
+      try {
+        lock.release();
+      } catch (IOException e) {
+        // the close below drops it too
+      }
+      closeQuietly(channel);
+      HELD.remove(key, this); // a second close leaves a later holder's entry alone
     }
-    closeQuietly(channel);
   }
 }

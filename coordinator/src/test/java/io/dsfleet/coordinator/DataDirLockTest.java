@@ -80,4 +80,47 @@ class DataDirLockTest {
       assertThat(server.fleet().apply(CONFIG_MAP, "test", false).results()).extracting(r -> r.action()).containsExactly("created");
     }
   }
+  /** A ds-coordinator command in a process of its own, its output in {@code log}. */
+  private Process child(Path log, String... args) throws Exception {
+    java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName()));
+    cmd.addAll(java.util.List.of(args));
+    return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+  }
+
+  /**
+   * fcntl locks are the process's, and closing any descriptor of the file drops them all: a take
+   * refused inside the holder's own process (a second CoordinatorServer on the directory, as the
+   * test above makes) closed its descriptor of the lock file and so dropped the holder's lock for
+   * every other process, which then initialised (or restored, or served) beside the holder.
+   */
+  @Test
+  void aTakeRefusedInTheHoldersOwnProcessLeavesTheLockHeldForOthers() throws Exception {
+    Path data = dir.resolve("data");
+    long pid = ProcessHandle.current().pid();
+    try (DataDirLock held = DataDirLock.take(data, "serve")) {
+      assertThatThrownBy(() -> DataDirLock.take(data, "restore")).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("is in use by another ds-coordinator (serve, pid " + pid);
+      Path log = dir.resolve("init.log");
+      Process init = child(log, "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString());
+      assertThat(init.waitFor(60, TimeUnit.SECONDS)).isTrue();
+      assertThat(Files.readString(log)).contains("is in use by another ds-coordinator (serve, pid " + pid);
+      assertThat(init.exitValue()).isEqualTo(2);
+      assertThat(data.resolve("pki/ca.crt")).as("the refused init made nothing").doesNotExist();
+    }
+  }
+
+  /** A lock closed twice (a CoordinatorServer closed twice) leaves the next holder's alone. */
+  @Test
+  void aSecondCloseLeavesTheNextHolderAlone() {
+    Path data = dir.resolve("data");
+    DataDirLock first = DataDirLock.take(data, "serve");
+    first.close();
+    try (DataDirLock next = DataDirLock.take(data, "init")) {
+      first.close();
+      assertThatThrownBy(() -> DataDirLock.take(data, "restore")).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("(init, pid " + ProcessHandle.current().pid());
+    }
+    DataDirLock.take(data, "serve").close();
+  }
 }
