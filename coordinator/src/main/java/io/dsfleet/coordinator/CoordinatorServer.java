@@ -85,13 +85,20 @@ public final class CoordinatorServer implements AutoCloseable {
   public CoordinatorServer(CoordinatorOptions options, Clock clock, java.util.function.LongSupplier nanoTime, boolean tick) {
     // first: nothing below reads or writes the directory while another process serves from it
     this.dataDirLock = DataDirLock.take(options.dataDir(), "serve");
+    // what a start that fails closes before it leaves the directory to the next (the fields cannot be read in the catch)
+    ScheduledExecutorService openScheduler = null;
+    Store openStore = null;
+    Replica openReplica = null;
+    java.util.concurrent.ExecutorService openCalls = null;
+    EventLoopGroup openBoss = null;
+    EventLoopGroup openWorkers = null;
     try {
       BackupCommands.refuseUnfinishedRestore(options.dataDir());
       this.options = options;
       this.clock = clock;
       this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock);
       this.nanoTime = nanoTime;
-      this.scheduler = Executors.newScheduledThreadPool(1, io.dsfleet.common.DaemonThreads.named("coordinator-scheduler"));
+      this.scheduler = openScheduler = Executors.newScheduledThreadPool(1, io.dsfleet.common.DaemonThreads.named("coordinator-scheduler"));
       ServerCredentials credentials;
       Authority single = null;
       ReplicationOptions replication = options.replication();
@@ -102,7 +109,7 @@ public final class CoordinatorServer implements AutoCloseable {
       }
       this.services = new ServingRegistry(served);
       if (replication == null) {
-        this.store = new SqliteStore(options.dataDir());
+        this.store = openStore = new SqliteStore(options.dataDir());
         this.replica = null;
         this.gate = null;
         if (options.insecure()) {
@@ -125,7 +132,7 @@ public final class CoordinatorServer implements AutoCloseable {
         String peerHost = replication.self().peerAddress().substring(0, replication.self().peerAddress().lastIndexOf(':'));
         CoordinatorPki.ReplicaCredential peer = pki.replicaCredential(replication.id(), List.of(peerHost));
         try {
-          this.replica = new Replica(replication, options.dataDir(), pki.caHash(), SecretBox.loadOrCreate(secretsKey), pki.ca(),
+          this.replica = openReplica = new Replica(replication, options.dataDir(), pki.caHash(), SecretBox.loadOrCreate(secretsKey), pki.ca(),
               peer.certificate(), peer.key());
         } catch (IOException e) {
           throw new java.io.UncheckedIOException("cannot set up replica " + replication.id() + ": " + e.getMessage(), e);
@@ -136,9 +143,9 @@ public final class CoordinatorServer implements AutoCloseable {
       this.connections = new ConnectionLimits(options.connections());
       // more threads than cores: a call may wait on the disk or, on a replica, on a majority (seconds
       // during a leader change), and must not hold up the calls behind it
-      this.calls = Executors.newFixedThreadPool(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()), daemonThreads("coordinator-call"));
-      this.boss = ConnectionLimits.eventLoops(1, daemonThreads("coordinator-accept"));
-      this.workers = ConnectionLimits.eventLoops(0, daemonThreads("coordinator-io"));
+      this.calls = openCalls = Executors.newFixedThreadPool(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()), daemonThreads("coordinator-call"));
+      this.boss = openBoss = ConnectionLimits.eventLoops(1, daemonThreads("coordinator-accept"));
+      this.workers = openWorkers = ConnectionLimits.eventLoops(0, daemonThreads("coordinator-io"));
       NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)
           .channelFactory(connections::newServerChannel)
           .bossEventLoopGroup(boss)
@@ -204,7 +211,31 @@ public final class CoordinatorServer implements AutoCloseable {
         }, ms, ms, TimeUnit.MILLISECONDS);
       }
     } catch (RuntimeException | Error e) {
-      dataDirLock.close(); // a start that failed leaves the directory to the next
+      // a start that failed closes what it opened, then leaves the directory to the next
+      try {
+        background.shutdownNow();
+        if (openScheduler != null) {
+          openScheduler.shutdownNow();
+        }
+        if (openCalls != null) {
+          openCalls.shutdownNow();
+        }
+        if (openBoss != null) {
+          openBoss.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        if (openWorkers != null) {
+          openWorkers.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+        if (openReplica != null) {
+          openReplica.close();
+        } else if (openStore != null) {
+          openStore.close();
+        }
+      } catch (RuntimeException closing) {
+        e.addSuppressed(closing);
+      } finally {
+        dataDirLock.close();
+      }
       throw e;
     }
   }

@@ -123,4 +123,39 @@ class DataDirLockTest {
     }
     DataDirLock.take(data, "serve").close();
   }
+  /** The files of {@code dir} this process has open (its descriptors, as /proc/self/fd shows them). */
+  private static java.util.List<String> openUnder(Path dir) throws Exception {
+    Path real = dir.toRealPath();
+    java.util.List<String> open = new java.util.ArrayList<>();
+    try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+      for (Path fd : fds.toList()) {
+        try {
+          Path target = Files.readSymbolicLink(fd);
+          if (target.startsWith(real)) {
+            open.add(target.toString());
+          }
+        } catch (java.io.IOException gone) {
+          // closed meanwhile (the listing's own descriptor among them)
+        }
+      }
+    }
+    return open;
+  }
+
+  /**
+   * A start that fails after it opened the store (here the server's builder refuses a negative
+   * message size, after the CA was made) closes what it opened before it leaves the directory to
+   * the next: before this test it released the lock and left the store open, and its threads running.
+   */
+  @Test
+  void aStartThatFailsClosesTheStoreItOpenedBeforeItLeavesTheDirectory() throws Exception {
+    Path data = dir.resolve("data");
+    CoordinatorOptions o = CoordinatorFixture.options(data, false);
+    CoordinatorOptions bad = new CoordinatorOptions(o.host(), o.port(), data, o.fleet(), o.tickInterval(), -1, o.insecure(), o.tlsNames(),
+        o.nodeCertTtl(), o.connections());
+    assertThatThrownBy(() -> new CoordinatorServer(bad, Clock.systemUTC(), false)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(data.resolve("pki/ca.crt")).as("it failed after the store was open and the CA made").exists();
+    assertThat(openUnder(data)).as("nothing of the directory open once the lock is released").isEmpty();
+    serve(data).close();
+  }
 }
