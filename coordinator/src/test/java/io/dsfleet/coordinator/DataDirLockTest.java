@@ -158,4 +158,16 @@ class DataDirLockTest {
     assertThat(openUnder(data)).as("nothing of the directory open once the lock is released").isEmpty();
     serve(data).close();
   }
+  /** join writes the directory (the CA, the Secrets key, the group's store): refused beside a holder, as init and restore. */
+  @Test
+  void aJoinBesideAHolderIsRefused() {
+    Path data = dir.resolve("data");
+    try (DataDirLock held = DataDirLock.take(data, "serve")) {
+      var join = ReplicaCliTest.run(new CoordinatorMain(), "join", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString(),
+          "--replica-id", "c2", "--peer", "c1,127.0.0.1:1,127.0.0.1:2", "--peer", "c2,127.0.0.1:3,127.0.0.1:4", "--token", "not.a.token",
+          "--coordinator", "127.0.0.1:2");
+      assertThat(join.exit()).isEqualTo(2);
+      assertThat(join.err()).contains("is in use by another ds-coordinator (serve, pid " + ProcessHandle.current().pid());
+    }
+  }
 }
