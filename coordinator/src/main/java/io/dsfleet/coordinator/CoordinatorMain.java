@@ -324,7 +324,13 @@ public final class CoordinatorMain {
         log.warn("INSECURE: serving plaintext gRPC on {}:{} without credentials (--insecure): anyone who can reach"
             + " this port can read Secrets and run containers as root on every node", options.host(), options.port());
       }
-      CoordinatorServer server = new CoordinatorServer(options, Clock.systemUTC(), true);
+      CoordinatorServer server;
+      try {
+        server = new CoordinatorServer(options, Clock.systemUTC(), true);
+      } catch (DataDirLock.InUse e) { // said as init, join and restore say it, not as a failure of this code
+        System.err.println("ds-coordinator: " + e.getMessage());
+        return 2;
+      }
       server.start();
       log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}; {} ms after the JVM started", options.insecure() ? "plaintext" : "TLS",
           options.host(), server.port(), !ConnectionLimits.EPOLL ? "NIO" : ConnectionLimits.gather().isZero() ? "epoll" : "epoll, gathering " + ConnectionLimits.gather().toMillis() + " ms when busy", options.dataDir(),

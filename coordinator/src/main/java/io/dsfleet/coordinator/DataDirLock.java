@@ -48,8 +48,15 @@ public final class DataDirLock implements AutoCloseable {
     this.holder = holder;
   }
 
-  private static IllegalStateException inUse(Path dataDir, String holder) {
-    return new IllegalStateException(dataDir + " is in use by another ds-coordinator" + (holder.isEmpty() ? "" : " (" + holder + ")")
+  /** The directory is held by another process (or another part of this one). */
+  public static final class InUse extends IllegalStateException {
+    InUse(String message) {
+      super(message);
+    }
+  }
+
+  private static InUse inUse(Path dataDir, String holder) {
+    return new InUse(dataDir + " is in use by another ds-coordinator" + (holder.isEmpty() ? "" : " (" + holder + ")")
         + ": one process at a time serves, initialises, joins or restores a data directory; stop that one first");
   }
 
@@ -67,7 +74,7 @@ public final class DataDirLock implements AutoCloseable {
    * Takes the directory's lock (made owner-only, with the directory, when missing) for {@code what}
    * this process does there, or refuses with who holds it.
    *
-   * @throws IllegalStateException another process (or this one) holds it
+   * @throws InUse another process (or this one) holds it
    * @throws UncheckedIOException the lock file cannot be opened (a link there, a read-only disk)
    */
   public static DataDirLock take(Path dataDir, String what) {

@@ -170,4 +170,16 @@ class DataDirLockTest {
       assertThat(join.err()).contains("is in use by another ds-coordinator (serve, pid " + ProcessHandle.current().pid());
     }
   }
+  /** serve refused says so as the other commands do (status 2, the message, no stack trace): before this test it threw. */
+  @Test
+  void aServeRefusedSaysWhoHoldsTheDirectory() {
+    Path data = dir.resolve("data");
+    try (DataDirLock held = DataDirLock.take(data, "restore")) {
+      var serve = ReplicaCliTest.run(new CoordinatorMain(), "serve", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString(),
+          "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--dashboard-listen", "off", "--kube-api-listen", "off");
+      assertThat(serve.exit()).isEqualTo(2);
+      assertThat(serve.err()).startsWith("ds-coordinator: " + data + " is in use by another ds-coordinator (restore, pid "
+          + ProcessHandle.current().pid());
+    }
+  }
 }
