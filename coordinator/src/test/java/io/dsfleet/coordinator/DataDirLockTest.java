@@ -170,6 +170,17 @@ class DataDirLockTest {
       assertThat(join.err()).contains("is in use by another ds-coordinator (serve, pid " + ProcessHandle.current().pid());
     }
   }
+  /** init beside a serving coordinator: its directory is initialised, and init says so (asked first, without the lock). */
+  @Test
+  void initBesideAServingCoordinatorSaysAlreadyInitialised() throws Exception {
+    Path data = dir.resolve("data");
+    try (CoordinatorServer server = serve(data).start()) {
+      var init = ReplicaCliTest.run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString());
+      assertThat(init.exit()).as(init.err()).isZero();
+      assertThat(init.out()).contains("already initialised: " + data.resolve("pki"));
+    }
+  }
+
   /** serve refused says so as the other commands do (status 2, the message, no stack trace): before this test it threw. */
   @Test
   void aServeRefusedSaysWhoHoldsTheDirectory() {
