@@ -20,8 +20,10 @@ import java.util.Set;
  * {@code init}, {@code join} and {@code restore} while they write. Two serving one directory (a
  * second unit, a hand-started one on another port) would each hold the fleet in memory and write
  * the one store under the other; a restore under a serving one would be undone by its next write.
- * As etcd's and Apache Ratis's ({@code in_use.lock}): a lock on a file of the directory, which the
+ * As Apache Ratis's ({@code in_use.lock}): an fcntl lock on a file of the directory, which the
  * kernel drops when the process ends however it ends, so a SIGKILL leaves no stale lock behind.
+ * An fcntl lock is the process's, not the descriptor's (etcd uses Linux's open-file-description
+ * locks for this reason): closing any descriptor of the file drops it, hence {@code HELD}.
  * {@code backup} takes none: it reads a consistent copy beside a serving coordinator.
  */
 public final class DataDirLock implements AutoCloseable {
