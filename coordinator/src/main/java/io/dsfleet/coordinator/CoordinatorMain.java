@@ -327,7 +327,7 @@ public final class CoordinatorMain {
       CoordinatorServer server;
       try {
         server = new CoordinatorServer(options, Clock.systemUTC(), true);
-      } catch (DataDirLock.InUse e) { // said as init, join and restore say it, not as a failure of this code
+      } catch (DataDirLock.InUse | DataDirLock.NotOpened e) { // said as init, join and restore say it, not as a failure of this code
         System.err.println("ds-coordinator: " + e.getMessage());
         return 2;
       }

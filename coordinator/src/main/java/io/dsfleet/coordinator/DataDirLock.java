@@ -57,6 +57,13 @@ public final class DataDirLock implements AutoCloseable {
     }
   }
 
+  /** The lock file is there but this process may not open it (another user made it). */
+  public static final class NotOpened extends UncheckedIOException {
+    NotOpened(String message, IOException cause) {
+      super(message, cause);
+    }
+  }
+
   private static InUse inUse(Path dataDir, String holder) {
     return new InUse(dataDir + " is in use by another ds-coordinator" + (holder.isEmpty() ? "" : " (" + holder + ")")
         + ": one process at a time serves, initialises, joins or restores a data directory; stop that one first");
@@ -99,6 +106,10 @@ public final class DataDirLock implements AutoCloseable {
     try {
       channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE,
           LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (java.nio.file.AccessDeniedException e) {
+      throw new NotOpened("cannot open " + file + ": it belongs to " + owner(file) + ", not to this process's user"
+          + " (a command run as another user, such as root, made it); give it to this user (chown) or remove it while no"
+          + " ds-coordinator runs", e);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open " + file + ": " + e.getMessage(), e);
     }
@@ -134,6 +145,14 @@ public final class DataDirLock implements AutoCloseable {
     channel.read(buf, 0);
     String text = new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8).strip();
     return text.replaceAll("[^\\x20-\\x7e]", "?");
+  }
+
+  private static String owner(Path file) {
+    try {
+      return "uid " + java.nio.file.Files.getAttribute(file, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+    } catch (IOException | UnsupportedOperationException e) {
+      return "another user";
+    }
   }
 
   private static void closeQuietly(FileChannel channel) {
