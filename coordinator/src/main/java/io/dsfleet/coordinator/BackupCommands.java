@@ -92,6 +92,13 @@ final class BackupCommands {
         System.err.println("ds-coordinator: " + mac + " exists; a backup never overwrites");
         return 2;
       }
+      if (!Files.exists(SqliteStore.secretsKey(options.dataDir()))) {
+        // asked before the store opens: opening it would make a new key there, with which the MAC
+        // would be made and which the next start would take for the one the Secrets are sealed with
+        System.err.println("ds-coordinator: no " + SqliteStore.secretsKey(options.dataDir()) + ": the store's Secrets are sealed"
+            + " with it and the backup's MAC is made with it; back up the data directory whose pki/ holds it");
+        return 2;
+      }
       try (SqliteStore store = new SqliteStore(options.dataDir())) {
         store.copyTo(file);
         long made = clock.millis();

@@ -143,6 +143,15 @@ class ReplicaCliTest {
         .as("a backup is the fleet's state: owner-only, as the store").isEqualTo("rw-------");
     assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).err())
         .contains("never overwrites");
+    // a data directory whose pki/ is elsewhere: refused before the store opens (which made a new key there)
+    Path key = SqliteStore.secretsKey(data);
+    Path aside = Files.move(key, dir.resolve("secrets.key.aside"));
+    Result keyless = run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, dir.resolve("keyless.db").toString());
+    assertThat(keyless.exit()).isEqualTo(2);
+    assertThat(keyless.err()).contains("no " + key);
+    assertThat(key).as("no key made in its place").doesNotExist();
+    assertThat(dir.resolve("keyless.db")).doesNotExist();
+    Files.move(aside, key);
 
     Path restored = dir.resolve("restored");
     Result noKey = run(new CoordinatorMain(), "restore", "--data-dir", restored.toString(), "--config", none, backup.toString());
