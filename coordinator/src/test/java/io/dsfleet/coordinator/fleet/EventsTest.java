@@ -112,4 +112,72 @@ class EventsTest {
       assertThat(messages(stored, "ds/default/again")).as("forgotten again while its new event was written").isEmpty();
     }
   }
+  /**
+   * An apply at 10,000 nodes records a PodScheduled on its DaemonSet and one on each node (the
+   * Dispatcher): 20,000 events before the next flush. The DaemonSet's beyond the last {@code keep}
+   * would never reach the disk anyway; each node's one must.
+   */
+  @Test
+  void anApplyAtTenThousandNodesLeavesEachNodesEventOnDisk() {
+    try (SqliteStore real = new SqliteStore(dir)) {
+      Events events = new Events(Clock.systemUTC(), 50, real);
+      for (int i = 0; i < 10_000; i++) {
+        events.record("ds/default/agent", "Normal", "PodScheduled", "pod " + i + " scheduled on n" + i);
+        events.record(Events.nodeKey("n" + i), "Normal", "PodScheduled", "pod " + i + " of default/agent");
+      }
+      events.flush();
+      List<StoredEvent> stored = real.events();
+      assertThat(messages(stored, "ds/default/agent")).hasSize(50).last().isEqualTo("pod 9999 scheduled on n9999");
+      assertThat(stored.stream().map(StoredEvent::object).filter(o -> o.startsWith("node/")).distinct().count())
+          .as("every node's PodScheduled on disk (memory shows it; a restart must too)").isEqualTo(10_000);
+    }
+  }
+  /**
+   * More waits than the cap (the store failing, or applies one after another within a sweep): what
+   * goes first is what the store would not keep (the DaemonSet's older PodScheduled), not the
+   * nodes' only one.
+   */
+  @Test
+  void overTheCapWhatTheStoreWouldNotKeepGoesFirst() {
+    try (SqliteStore real = new SqliteStore(dir)) {
+      Events events = new Events(Clock.systemUTC(), 50, real);
+      int nodes = Events.MAX_PENDING * 9 / 10;
+      for (int i = 0; i < nodes; i++) {
+        events.record("ds/default/agent", "Normal", "PodScheduled", "pod " + i + " scheduled on n" + i);
+        events.record(Events.nodeKey("n" + i), "Normal", "PodScheduled", "pod " + i + " of default/agent");
+      }
+      events.flush();
+      List<StoredEvent> stored = real.events();
+      assertThat(messages(stored, "ds/default/agent")).hasSize(50);
+      assertThat(stored.stream().map(StoredEvent::object).filter(o -> o.startsWith("node/")).distinct().count())
+          .as("every node's one event on disk").isEqualTo(nodes);
+    }
+  }
+  /** Events of an object recorded while its batch is written push out ones that batch took: the next flush leaves the newest. */
+  @Test
+  void whatAWriteTookAndWasSupersededMeanwhileIsNotWrittenAgain() throws Exception {
+    try (SqliteStore real = new SqliteStore(dir)) {
+      Events events = new Events(Clock.systemUTC(), KEEP, store(real));
+      for (int i = 0; i < 3; i++) {
+        events.record("ds/default/agent", "Normal", "PodScheduled", "a" + i);
+      }
+      writing = new CountDownLatch(1);
+      release = new CountDownLatch(1);
+      Thread flush = new Thread(events::flush);
+      flush.start();
+      assertThat(writing.await(10, TimeUnit.SECONDS)).isTrue();
+      for (int i = 3; i < 10; i++) {
+        events.record("ds/default/agent", "Normal", "PodScheduled", "a" + i);
+      }
+      release.countDown();
+      flush.join(10_000);
+      assertThat(flush.isAlive()).isFalse();
+      release = null;
+      events.flush();
+      assertThat(batches.get(1)).extracting(StoredEvent::message).containsExactly("a5", "a6", "a7", "a8", "a9");
+      assertThat(messages(real.events(), "ds/default/agent")).containsExactly("a5", "a6", "a7", "a8", "a9");
+      events.flush();
+      assertThat(batches).as("nothing left waiting").hasSize(2);
+    }
+  }
 }
