@@ -151,6 +151,13 @@ class ReplicaCliTest {
     assertThat(keyless.err()).contains("no " + key);
     assertThat(key).as("no key made in its place").doesNotExist();
     assertThat(dir.resolve("keyless.db")).doesNotExist();
+    // a key that is a link whose target is gone (pki/ on a volume not mounted): refused, the link left as it is
+    Files.createSymbolicLink(key, dir.resolve("unmounted").resolve("secrets.key"));
+    Result dangling = run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, dir.resolve("keyless.db").toString());
+    assertThat(dangling.exit()).isEqualTo(2);
+    assertThat(Files.isSymbolicLink(key)).as("no key made in the link's place").isTrue();
+    assertThat(dir.resolve("keyless.db")).doesNotExist();
+    Files.delete(key);
     Files.move(aside, key);
 
     Path restored = dir.resolve("restored");
