@@ -30,5 +30,8 @@ public record FleetOptions(Duration heartbeatInterval, Duration heartbeatGrace, 
     if (leaseJitter < 0 || leaseJitter > 1) {
       throw new IllegalArgumentException("leaseJitter must be between 0 and 1");
     }
+    if (eventsKept < 1) { // none kept would leave the store's older rows unpruned for good
+      throw new IllegalArgumentException("eventsKept must be at least 1 (got " + eventsKept + ")");
+    }
   }
 }

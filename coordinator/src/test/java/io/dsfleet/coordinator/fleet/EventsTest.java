@@ -50,6 +50,14 @@ class EventsTest {
     return events.stream().filter(e -> e.object().equals(object)).map(StoredEvent::message).toList();
   }
 
+  /** Keeping no events would write none, and the store would never prune an object's older rows. */
+  @Test
+  void aFleetThatWouldKeepNoEventsIsRefused() {
+    var d = FleetOptions.defaults();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new FleetOptions(d.heartbeatInterval(), d.heartbeatGrace(), d.leaseJitter(),
+        d.nodeGcAfter(), d.maxObjectsPerApply(), 0)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("eventsKept");
+  }
+
   @Test
   void aFlushWritesNoMoreOfAnObjectThanTheStoreKeeps() {
     try (SqliteStore real = new SqliteStore(dir)) {
