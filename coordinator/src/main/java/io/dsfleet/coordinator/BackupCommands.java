@@ -92,7 +92,8 @@ final class BackupCommands {
         System.err.println("ds-coordinator: " + mac + " exists; a backup never overwrites");
         return 2;
       }
-      if (!Files.exists(SqliteStore.secretsKey(options.dataDir()))) {
+      // notExists, not !exists: a key this user may not read is not missing (opening the store then says why it fails)
+      if (Files.notExists(SqliteStore.secretsKey(options.dataDir()))) {
         // asked before the store opens: opening it would make a new key there, with which the MAC
         // would be made and which the next start would take for the one the Secrets are sealed with
         System.err.println("ds-coordinator: no " + SqliteStore.secretsKey(options.dataDir()) + ": the store's Secrets are sealed"
