@@ -9,6 +9,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,13 +21,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Events {
   private static final Logger log = LoggerFactory.getLogger(Events.class);
-  /**
-   * Events waiting for the disk are capped: the oldest go first. Of each object no more wait than
-   * the store keeps ({@code keep}, the newest): an apply at 10,000 nodes records 20,000 (a
-   * PodScheduled on its DaemonSet and on each node), of which 10,050 wait; with a cap of 10,000 on
-   * all it recorded, half the nodes' one each was dropped before the flush.
-   */
-  static final int MAX_PENDING = 50_000;
+  /** Events waiting for the disk when the store keeps failing are capped: the oldest go first. */
+  private static final int MAX_PENDING = 10_000;
 
   public record Event(long atMillis, String type, String reason, String message) {}
 
@@ -42,21 +38,7 @@ public final class Events {
   private final int keep;
   private final Store store;
   private final Map<String, Deque<Event>> byObject = new HashMap<>();
-  /** An event waiting for the disk; dead once written, dropped, superseded or its object forgotten. */
-  private static final class Pending {
-    final StoredEvent event;
-    boolean dead;
-
-    Pending(StoredEvent event) {
-      this.event = event;
-    }
-  }
-
-  /** In the order recorded, dead ones too until {@link #sweepPending} (each op stays O(1) amortized). */
-  private final Deque<Pending> pending = new ArrayDeque<>();
-  /** The live ones of each object, oldest first: never more than {@link #keep} (the store keeps no more). */
-  private final Map<String, Deque<Pending>> pendingOf = new HashMap<>();
-  private int livePending;
+  private final Deque<StoredEvent> pending = new ArrayDeque<>();
   /** Objects forgotten since the last flush, each with how many times (a flush takes off only those not forgotten again meanwhile). */
   private final Map<String, Integer> forgotten = new java.util.LinkedHashMap<>();
 
@@ -144,49 +126,9 @@ public final class Events {
     while (recent.size() > RECENT) {
       recent.removeFirst();
     }
-    Pending p = new Pending(new StoredEvent(objectKey, e.atMillis(), type, reason, message));
-    pending.addLast(p);
-    Deque<Pending> mine = pendingOf.computeIfAbsent(objectKey, k -> new ArrayDeque<>());
-    mine.addLast(p);
-    livePending++;
-    while (mine.size() > Math.max(keep, 0)) { // the store would prune it in the same transaction
-      kill(mine.removeFirst());
-    }
-    while (livePending > MAX_PENDING) {
-      Pending oldest = pending.removeFirst();
-      if (!oldest.dead) {
-        unlink(oldest);
-      }
-    }
-    if (mine.isEmpty()) {
-      pendingOf.remove(objectKey);
-    }
-    sweepPending();
-  }
-
-  private void kill(Pending p) {
-    p.dead = true;
-    livePending--;
-  }
-
-  /** Takes a live one off its object's queue (it is the oldest there: written or dropped in order) and kills it. */
-  private void unlink(Pending p) {
-    Deque<Pending> of = pendingOf.get(p.event.object());
-    if (of.peekFirst() == p) {
-      of.removeFirst();
-    } else {
-      of.removeIf(x -> x == p);
-    }
-    if (of.isEmpty()) {
-      pendingOf.remove(p.event.object());
-    }
-    kill(p);
-  }
-
-  /** Drops the dead from {@link #pending} once they are half of it. */
-  private void sweepPending() {
-    if (pending.size() > 64 && pending.size() > 2 * livePending) {
-      pending.removeIf(p -> p.dead);
+    pending.addLast(new StoredEvent(objectKey, e.atMillis(), type, reason, message));
+    while (pending.size() > MAX_PENDING) {
+      pending.removeFirst();
     }
   }
 
@@ -260,11 +202,7 @@ public final class Events {
     }
     byObject.remove(objectKey);
     sources.remove(objectKey);
-    Deque<Pending> mine = pendingOf.remove(objectKey);
-    if (mine != null) {
-      mine.forEach(this::kill);
-      sweepPending();
-    }
+    pending.removeIf(e -> e.object().equals(objectKey));
     forgotten.merge(objectKey, 1, Integer::sum);
   }
 
@@ -278,21 +216,16 @@ public final class Events {
    */
   public void flush() {
     synchronized (flushing) {
-      List<Pending> taken = new ArrayList<>();
+      List<StoredEvent> taken;
       Map<String, Integer> gone;
       synchronized (this) {
-        if (livePending == 0 && forgotten.isEmpty()) {
+        if (pending.isEmpty() && forgotten.isEmpty()) {
           return;
         }
-        pending.forEach(p -> {
-          if (!p.dead) {
-            taken.add(p);
-          }
-        });
+        taken = new ArrayList<>(pending);
         gone = new java.util.LinkedHashMap<>(forgotten);
       }
-      // no more of an object than the store keeps: pendingOf holds no more
-      List<StoredEvent> batch = taken.stream().map(p -> p.event).toList();
+      List<StoredEvent> batch = newestOfEachObject(taken, keep);
       try {
         gone.keySet().forEach(store::deleteEvents);
         store.putEvents(batch, keep);
@@ -301,18 +234,42 @@ public final class Events {
         return;
       }
       synchronized (this) {
-        // what this flush took, still live: meanwhile events were recorded after it, and an
-        // object's forgotten, superseded or the oldest dropped (over MAX_PENDING) before it
-        for (Pending p : taken) {
-          if (!p.dead) {
-            unlink(p);
-          }
-        }
-        sweepPending();
+        // what this flush took, by identity: meanwhile events were recorded after it, and an
+        // object's forgotten or the oldest dropped (over MAX_PENDING) before it
+        Set<StoredEvent> written = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        written.addAll(taken);
+        pending.removeIf(written::contains);
         // an object forgotten again meanwhile stays forgotten: events of it this flush wrote go at the next
         gone.forEach((object, times) -> forgotten.remove(object, times));
       }
     }
+  }
+
+  /**
+   * The last {@code keep} events of each object of {@code events}, in their order: the store keeps
+   * no more of an object than that, newest first, so the older ones of a batch would be written
+   * only to be deleted in the same transaction (at 10,000 nodes an apply records a PodScheduled
+   * for each node on its DaemonSet, of which 50 are kept).
+   */
+  static List<StoredEvent> newestOfEachObject(List<StoredEvent> events, int keep) {
+    Map<String, Integer> left = new HashMap<>();
+    boolean[] kept = new boolean[events.size()];
+    int n = 0;
+    for (int i = events.size() - 1; i >= 0; i--) {
+      int room = left.merge(events.get(i).object(), 1, Integer::sum);
+      kept[i] = room <= keep;
+      n += kept[i] ? 1 : 0;
+    }
+    if (n == events.size()) {
+      return events;
+    }
+    List<StoredEvent> out = new ArrayList<>(n);
+    for (int i = 0; i < events.size(); i++) {
+      if (kept[i]) {
+        out.add(events.get(i));
+      }
+    }
+    return out;
   }
 
   public static String dsKey(String namespace, String name) {
