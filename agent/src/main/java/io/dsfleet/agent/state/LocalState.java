@@ -83,7 +83,7 @@ public class LocalState {
         sealed = read(f);
       } catch (IOException e) {
         readFailed = e;
-        sleepQuietly(READ_RETRY_MILLIS);
+        pause(READ_RETRY_MILLIS);
       }
     }
     if (sealed == null) { // the disk did not give the file (EIO): it is not damaged, so it stays for the next start to read
@@ -129,7 +129,8 @@ public class LocalState {
     return Files.readAllBytes(file);
   }
 
-  private static void sleepQuietly(long millis) {
+  /** The wait before a read is tried again (a test's disk fails without it). */
+  void pause(long millis) {
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {
