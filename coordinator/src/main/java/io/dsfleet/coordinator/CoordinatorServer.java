@@ -187,28 +187,9 @@ public final class CoordinatorServer implements AutoCloseable {
         startServing(single, store);
       }
       // rollout passes run as in production in every coordinator, tests on a fake clock included
-      scheduler.scheduleWithFixedDelay(() -> {
-        Serving s = serving;
-        try {
-          if (s != null) {
-            s.fleet().rolloutPass();
-          }
-        } catch (RuntimeException e) {
-          log.error("rollout pass failed", e);
-        }
-      }, 20, 20, TimeUnit.MILLISECONDS);
+      everyWhileServing(20, "rollout pass", Fleet::rolloutPass);
       if (tick) {
-        long ms = options.tickInterval().toMillis();
-        scheduler.scheduleWithFixedDelay(() -> {
-          Serving s = serving;
-          try {
-            if (s != null) {
-              s.fleet().tick();
-            }
-          } catch (RuntimeException e) {
-            log.error("lease sweep failed", e);
-          }
-        }, ms, ms, TimeUnit.MILLISECONDS);
+        everyWhileServing(options.tickInterval().toMillis(), "lease sweep", Fleet::tick);
       }
     } catch (RuntimeException | Error e) {
       // a start that failed closes what it opened, then leaves the directory to the next
@@ -238,6 +219,20 @@ public final class CoordinatorServer implements AutoCloseable {
       }
       throw e;
     }
+  }
+
+  /** Runs {@code work} on the fleet served, if any, every {@code millis} on the scheduler; a failure is logged, the next run comes. */
+  private void everyWhileServing(long millis, String what, java.util.function.Consumer<Fleet> work) {
+    scheduler.scheduleWithFixedDelay(() -> {
+      Serving s = serving;
+      try {
+        if (s != null) {
+          work.accept(s.fleet());
+        }
+      } catch (RuntimeException e) {
+        log.error(what + " failed", e);
+      }
+    }, millis, millis, TimeUnit.MILLISECONDS);
   }
 
   /**
