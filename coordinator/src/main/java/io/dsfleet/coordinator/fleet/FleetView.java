@@ -105,7 +105,41 @@ public final class FleetView {
     return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), e.observedGeneration,
         e.stored.resourceVersion(), e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),
         List.copyOf(e.revisions.values()), e.rollout, e.decision == null ? 0 : e.decision.maxUnavailable(),
-        e.decision == null ? List.of() : e.decision.waitingNotReady());
+        waitingNotReady(state, k, e, info, now));
+  }
+
+  /**
+   * The NotReady nodes the rollout waits for: the last pass's, and any node this rollout moved that
+   * is down now and may keep its pod (RollingUpdate rule 4, as the next pass will count it). The
+   * status counters are of now, and a moved node that goes down leaves them at once (its condition's
+   * taints): with only the last pass's list, made while it was up, the view read "rolled out" until
+   * the next pass (a heartbeat saying the runtime is down runs none; helper-90).
+   */
+  private static List<String> waitingNotReady(FleetState state, String k, DsEntry e, DsInfo info, Instant now) {
+    List<String> waiting = e.decision == null ? List.of() : e.decision.waitingNotReady();
+    List<String> more = null;
+    for (String name : e.rollout.moving()) {
+      NodeEntry n = state.nodes.get(name);
+      if (n == null || n.readyForPods() || waiting.contains(name)) {
+        continue;
+      }
+      Placement.Verdict v = n.plan == null ? null : n.plan.verdicts().get(k);
+      boolean placed = v != null && (v.shouldRun() || v.shouldContinueRunning() && Placement.evaluate(e.ds, n.placedNode(), now).shouldRun());
+      List<io.dsfleet.coordinator.plan.ObservedPod> pods = n.observed.getOrDefault(k, List.of());
+      // with maxSurge a moved node holds the rollout while its old pod is still there (RollingUpdate.decideSurge)
+      if (placed && (!io.dsfleet.coordinator.plan.RollingUpdate.surges(info)
+          || io.dsfleet.coordinator.plan.ObservedPod.bestOld(pods, info.hash()) != null)) {
+        if (more == null) {
+          more = new ArrayList<>(waiting);
+        }
+        more.add(name);
+      }
+    }
+    if (more == null) {
+      return waiting;
+    }
+    Collections.sort(more);
+    return List.copyOf(more);
   }
 
   /** Whether this view has the node snapshots. */

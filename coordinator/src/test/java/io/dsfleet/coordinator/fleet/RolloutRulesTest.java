@@ -897,6 +897,37 @@ class RolloutRulesTest {
   }
 
   /**
+   * The same the moment the node goes down, before the next rollout pass: a heartbeat saying the
+   * node's container runtime is down (a new revision that breaks Docker) taints it not-ready at
+   * once, so it is no longer desired, and the view must already count it as waited for. Before,
+   * the list of NotReady nodes the rollout waits for was the last pass's, made while the node was
+   * up: until the next tick's pass (up to a second, or more while passes are paced) the view read
+   * "successfully rolled out", and a `dsctl rollout status` watch, told of the change at once,
+   * exited 0 (helper-90).
+   */
+  @Test
+  void aMovedNodeGoingDownIsWaitedForBeforeTheNextPass() {
+    List<Agent> agents = fleetOf(3);
+    h.apply(image(1));
+    runAll(true);
+    h.apply(image(2));
+    for (int i = 0; i < 2; i++) {
+      h.fleet.tick();
+      agents.get(i).runDesired(true); // n0, then n1, move and are available
+    }
+    h.fleet.tick();
+    assertThat(h.ds().status().updated()).as("n2 told, not moved yet").isEqualTo(2);
+    agents.get(2).runDesired(false); // n2's new pod starts...
+    h.fleet.heartbeat("n2", true, "Cannot connect to the Docker daemon"); // ...and its runtime goes down: no pass yet
+    assertThat(h.ds().status().desired()).as("n2 is tainted not-ready at once").isEqualTo(2);
+    assertThat(h.ds().status().available()).isEqualTo(2);
+    assertThat(h.ds().rolledOut()).as("n2 holds the rollout from the moment it is down").isFalse();
+    assertThat(h.ds().waitingNotReady()).containsExactly("n2");
+    h.fleet.tick();
+    assertThat(h.ds().rolledOut()).as("and after the pass").isFalse();
+  }
+
+  /**
    * `dsctl rollout status` of a rollout that finished stays complete when a node it moved dies
    * later (hardware, hours after): that node is tainted, so not desired, and no longer holds a
    * rollout that is done, as its deadline no longer runs. Before, a finished rollout read "not
