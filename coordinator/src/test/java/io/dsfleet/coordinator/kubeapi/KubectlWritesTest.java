@@ -114,6 +114,59 @@ class KubectlWritesTest {
     }
   }
 
+  /**
+   * `kubectl rollout status` after the coordinator rolled a failed revision back on its own
+   * (`dsfleet.io/on-failure: rollback`): the rollback's revision rolls out everywhere, yet what was
+   * applied is not running, so kubectl must not say "successfully rolled out" (a CI's `kubectl
+   * apply && kubectl rollout status` would take the failed change for deployed). Kubernetes has no
+   * automatic rollback of a DaemonSet: its rollout would wait, and kubectl's --timeout fail it.
+   * Before, the Kubernetes API showed the rollback's counters with observedGeneration reached, and
+   * kubectl, which reads nothing else, exited 0 (helper-90).
+   */
+  @Test
+  void kubectlRolloutStatusDoesNotCallAnAutomaticRollbackASuccess() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of());
+      a.nextDesired(Duration.ofSeconds(10));
+      String v1 = Fixtures.BASE.replace("  labels: {app: agent}\n", "  labels: {app: agent}\n"
+          + "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\", dsfleet.io/on-failure: rollback}\n");
+      c.control().apply(ApplyRequest.newBuilder().setManifests(v1).build());
+      a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+      Kubectl k = kubectl(c, api);
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> k.ok("rollout", "status", "ds/agent", "-n", "ops", "--watch=false")
+          .contains("successfully rolled out"));
+      c.control().apply(ApplyRequest.newBuilder().setManifests(v1.replace("local/busybox:1", "local/busybox:broken")).build());
+      DesiredState broken = a.nextDesired(Duration.ofSeconds(10));
+      a.report(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent")
+          .setPodName(broken.getPods(0).getPodName()).setTemplateHash(broken.getPods(0).getTemplateHash()).setPhase("Running").build());
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET)
+          .setNamespace("ops").setName("agent").build()).getDaemonSets(0).getStatus().getUpdated() == 1);
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !c.server.fleet().rolloutPassPending());
+      c.clock.advance(Duration.ofSeconds(31));
+      a.heartbeat();
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(a::heartbeatAcked);
+      c.server.fleet().tick();
+      DesiredState back = a.nextDesired(Duration.ofSeconds(10)); // the rollback: revision 3, revision 1's template
+      assertThat(back.getPods(0).getTemplateJson().toStringUtf8()).contains("local/busybox:1");
+      a.reportAllReady(back, c.clock.millis());
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET)
+          .setNamespace("ops").setName("agent").build()).getDaemonSets(0).getStatus().getAvailable() == 1);
+      assertThat(DsctlRun.run(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure", "rollout", "status", "ds/agent",
+          "-n", "ops", "--no-watch")).out()).as("dsctl says so").contains("rolled back from revision 2 to revision 3");
+      Awaitility.await().pollDelay(Duration.ofMillis(300)).atMost(Duration.ofSeconds(10))
+          .until(() -> k.ok("get", "ds", "agent", "-n", "ops", "-o", "jsonpath={.status.numberAvailable}").equals("1"));
+      assertThat(k.ok("rollout", "status", "ds/agent", "-n", "ops", "--watch=false")).as("kubectl reads the counters alone")
+          .doesNotContain("successfully rolled out");
+      Kubectl.Run waited = k.run("rollout", "status", "ds/agent", "-n", "ops", "--timeout=2s");
+      assertThat(waited.exit()).as(waited.out()).isNotZero();
+      // dsctl rollout resume acknowledges the rollback: the rollout is the template's as any other
+      dsctl(c, "rollout", "resume", "ds/agent", "-n", "ops");
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> k.ok("rollout", "status", "ds/agent", "-n", "ops", "--watch=false")
+          .contains("successfully rolled out"));
+    }
+  }
+
   /** The agent's report of {@code p} running and Ready, created on the node at {@code createdAt}. */
   static io.dsfleet.proto.v1.PodStatus running(io.dsfleet.proto.v1.DesiredPod p, long createdAt) {
     return io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace(p.getNamespace()).setDaemonSet(p.getDaemonSet())
