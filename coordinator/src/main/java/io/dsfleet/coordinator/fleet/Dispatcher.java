@@ -8,7 +8,9 @@ import io.dsfleet.common.model.ConfigMap;
 import io.dsfleet.common.model.KubeObject;
 import io.dsfleet.common.model.Secret;
 import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
+import io.dsfleet.coordinator.plan.DsInfo;
 import io.dsfleet.coordinator.plan.NodePlan;
+import io.dsfleet.coordinator.plan.ObservedPod;
 import io.dsfleet.coordinator.plan.Planner;
 import io.dsfleet.coordinator.plan.PodAssignment;
 import io.dsfleet.coordinator.store.Store.StoredObject;
@@ -90,6 +92,20 @@ final class Dispatcher {
     for (var v : n.plan.verdicts().values()) {
       if (v.evictAt() != null && (next == null || v.evictAt().isBefore(next))) {
         next = v.evictAt();
+      }
+    }
+    // a new pod next to an old one (a surge) that is Ready but not yet for minReadySeconds: the plan
+    // drops the old pod once it is, which time alone brings about (a Ready pod is not reported again).
+    // Before, nothing planned the node again: the old pod ran on, and the node never counted as updated
+    for (DsInfo ds : state.dsInfos) {
+      List<ObservedPod> pods = n.observed.get(ds.key());
+      if (pods == null || pods.size() < 2 || ds.minReadySeconds() <= 0) {
+        continue;
+      }
+      ObservedPod cur = ObservedPod.current(pods, ds.hash());
+      if (cur != null && cur.ready() && cur.readySince() != null && !cur.available(ds.minReadySeconds(), now)) {
+        Instant at = cur.readySince().plusSeconds(ds.minReadySeconds());
+        next = next == null || at.isBefore(next) ? at : next;
       }
     }
     n.nextEvaluation = next;

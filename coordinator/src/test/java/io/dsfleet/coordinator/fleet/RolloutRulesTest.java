@@ -928,6 +928,39 @@ class RolloutRulesTest {
   }
 
   /**
+   * A surge with minReadySeconds: the old pod stops once the new one has been Ready for
+   * minReadySeconds, which time alone brings about (the agent reports a pod when it changes, and a
+   * Ready pod does not change when it becomes available). Before, only a report replanned a node, so
+   * the old pod ran on next to the new one, every node judged by it stayed not updated, and the
+   * rollout never completed (helper-90).
+   */
+  @Test
+  void aSurgeStopsTheOldPodOnceTheNewOneHasBeenReadyForMinReadySeconds() {
+    List<Agent> agents = fleetOf(2);
+    String surge = "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}";
+    h.apply(image(1, "spec.minReadySeconds", "10", "spec.updateStrategy", surge));
+    runAll(true);
+    h.apply(image(2, "spec.minReadySeconds", "10", "spec.updateStrategy", surge));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    assertThat(agents.get(0).last().getPodsList()).as("n0 surges: the new pod next to the old one").hasSize(2);
+    agents.get(0).runDesired(true); // both Ready; the new one since now
+    for (int i = 0; i < 12; i++) {
+      h.advance(Duration.ofSeconds(1));
+    }
+    assertThat(agents.get(0).desiredHashes()).as("the new pod available for 10 s: the old one stops").containsExactly(v2);
+    assertThat(agents.get(1).last().getPodsList()).as("and n1 surges").hasSize(2);
+    for (int round = 0; round < 3; round++) {
+      runAll(true);
+      for (int i = 0; i < 12; i++) {
+        h.advance(Duration.ofSeconds(1));
+      }
+    }
+    assertThat(h.ds().status().updated()).isEqualTo(2);
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
+
+  /**
    * `dsctl rollout status` of a rollout that finished stays complete when a node it moved dies
    * later (hardware, hours after): that node is tainted, so not desired, and no longer holds a
    * rollout that is done, as its deadline no longer runs. Before, a finished rollout read "not
