@@ -1,6 +1,7 @@
 package io.dsfleet.agent.pod;
 
 import io.dsfleet.agent.hostfs.AtomicWriter;
+import io.dsfleet.agent.hostfs.Fds;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.hostfs.SubPaths;
@@ -347,7 +348,8 @@ public final class Volumes {
     }
   }
 
-  private static Path hostPath(String volume, HostPathVolumeSource h) {
+  /** Checks, or makes, a hostPath as its type says; package-visible for {@code HostPathCreateTest}. */
+  static Path hostPath(String volume, HostPathVolumeSource h) {
     Path p = Path.of(h.path());
     String type = h.type() == null ? "" : h.type();
     try {
@@ -355,8 +357,7 @@ public final class Volumes {
         case "", "DirectoryOrCreate" -> {
           // untyped: no check, but a missing path is made a directory, as Docker's binds and containerd do for the kubelet
           if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS) && !Files.exists(p)) {
-            Files.createDirectories(p);
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
+            create(p, true);
           } else if (type.equals("DirectoryOrCreate") && !Files.isDirectory(p)) {
             throw mismatch(volume, p, "a directory");
           }
@@ -368,9 +369,7 @@ public final class Volumes {
         }
         case "FileOrCreate" -> {
           if (!Files.exists(p)) {
-            Files.createDirectories(p.getParent()); // as the kubelet: the missing parents too
-            Files.createFile(p);
-            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-r--r--"));
+            create(p, false);
           } else if (!Files.isRegularFile(p)) {
             throw mismatch(volume, p, "a file");
           }
@@ -396,6 +395,31 @@ public final class Volumes {
       throw new PodConfigError("HostPathError", "hostPath volume \"" + volume + "\": " + e.getMessage());
     }
     return p;
+  }
+
+  /**
+   * Makes a missing hostPath: its missing parents as the kubelet's MkdirAll does (links followed,
+   * as in Kubernetes), then the path itself with mkdirat or openat(O_CREAT|O_EXCL|O_NOFOLLOW) on a
+   * handle of its parent, its mode (0755, 0644, past the umask) set on the very inode made. The
+   * path may lie in a directory a container writes (another hostPath it is granted): before
+   * 2026-12-05 the mode was set by path after the create, and a link the container swapped in
+   * meanwhile (for the path or a parent) made the agent chmod a host file of its choosing
+   * ({@code HostPathCreateTest}; helper-88). Something already there (a race) is left as it is.
+   */
+  private static void create(Path p, boolean directory) throws IOException {
+    Path abs = p.toAbsolutePath().normalize(); // no ".." (validation): only "." and slashes go
+    Path parent = abs.getParent();
+    if (parent == null) {
+      return; // "/" exists
+    }
+    Files.createDirectories(parent);
+    try (Fds.Fd dir = Fds.openDirectory(parent)) {
+      if (directory) {
+        Fds.child(dir, abs.getFileName().toString(), true, 0755).close();
+      } else {
+        Fds.createFile(dir, abs.getFileName().toString(), 0644);
+      }
+    }
   }
 
   private static String fileType(Path p) throws IOException {
