@@ -1,0 +1,67 @@
+package io.dsfleet.agent;
+
+import static io.dsfleet.agent.DockerHarness.ds;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A container with a memory limit can have the kernel OOM-kill a child of its own as often as it
+ * likes (about 13 times a second from a shell loop here) and run on: Docker sends an {@code oom}
+ * event for each. Every event the agent follows wakes a full pass (a list of the node's containers)
+ * and drops the container's inspect, so such a container kept the agent's one reconcile thread and
+ * the daemon listing and inspecting back to back. The agent reads nothing of an {@code oom} event
+ * (a container that dies of it sends {@code die}), so it no longer follows them. On the real daemon.
+ */
+class OomEventsTest {
+  static final String C0 = "spec.template.spec.containers[0]";
+  @TempDir Path tmp;
+  DockerHarness h;
+
+  @BeforeEach
+  void start() {
+    h = new DockerHarness(tmp.resolve("state"));
+  }
+
+  @AfterEach
+  void stop() {
+    h.close();
+  }
+
+  @Test
+  void aContainerThatOomKillsItsOwnChildrenInALoopDoesNotDriveTheAgentsPasses() throws Exception {
+    AtomicLong wakes = new AtomicLong();
+    h.reconciler.wakeWith(wakes::incrementAndGet); // what the agent's loop runs a pass for, at once (AgentMain)
+    h.run(ds(C0 + ".resources", "{limits: {memory: 16Mi}}",
+        C0 + ".command", "[sh, -c, 'trap \"exit 0\" TERM; while :; do dd if=/dev/zero bs=32M count=1 of=/dev/null 2>/dev/null; done']"));
+    Thread.sleep(2000); // the start's own events and passes are over
+    long oomBefore = oomKills();
+    long wakesBefore = wakes.get();
+    long inspectsBefore = h.docker.inspects();
+    Thread.sleep(5000);
+    long oomKills = oomKills() - oomBefore;
+    long woken = wakes.get() - wakesBefore;
+    long inspected = h.docker.inspects() - inspectsBefore;
+    assertThat(oomKills).as("the container OOM-killed its children meanwhile").isGreaterThanOrEqualTo(10);
+    assertThat(woken).as("passes the container's OOM kills woke in 5 s (" + oomKills + " kills)").isLessThanOrEqualTo(2);
+    assertThat(inspected).as("inspects of the container in 5 s").isLessThanOrEqualTo(2);
+  }
+
+  /** The kernel's count of OOM kills in the container's memory cgroup (v1 or v2). */
+  private long oomKills() {
+    String out = "";
+    for (int i = 0; i < 20; i++) { // the exec runs in the container's cgroup: the kernel may pick it
+      out = h.sh("main", "cat /sys/fs/cgroup/memory/memory.oom_control /sys/fs/cgroup/memory.events 2>/dev/null");
+      var m = java.util.regex.Pattern.compile("(?m)^oom_kill (\\d+)").matcher(out);
+      if (m.find()) {
+        return Long.parseLong(m.group(1));
+      }
+    }
+    throw new AssertionError("no oom_kill count in: " + out);
+  }
+}
