@@ -89,6 +89,44 @@ class OversizedContainersTest {
   }
 
   /**
+   * Every list of the node's containers carries each container's command line in full, and a
+   * container takes over its image's entrypoint (and command) unless the pod gives its own: an
+   * image of 250 KiB of entrypoint (within the 256 KiB of settings an image may carry) made a list
+   * line of 250 KiB, and a pod of 17 containers of it a list over the 4 MiB the agent reads, so
+   * every pass of the node failed (no pod started, stopped or reported; helper-88). Such an image
+   * is refused unless the pod's containers have commands of their own.
+   */
+  @Test
+  void anImageWhoseEntrypointWouldFillTheNodesContainerListIsNotRun() throws Exception {
+    String id = created("{\"Image\": \"local/busybox:1\", \"Entrypoint\": [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 3600 & wait\", \""
+        + "x".repeat(250_000) + "\"], \"Cmd\": null}");
+    image = "local/bigentry-" + h.node + ":1";
+    String[] repoTag = image.split(":");
+    api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
+    api("DELETE", "/containers/" + id + "?force=1", "");
+    assertThat(h.docker.inspectImage(image).orElseThrow().settingsBytes()).as("within what an image may carry for inspects")
+        .isBetween(250_000L, (long) ImageInfo.MAX_SETTINGS_BYTES);
+
+    StringBuilder containers = new StringBuilder("[");
+    for (int i = 0; i < 17; i++) {
+      containers.append(i == 0 ? "" : ", ").append("{name: c").append(i).append(", image: '").append(image).append("'}");
+    }
+    h.reconciler.setDesired(DockerHarness.state(ds("spec.template.spec.containers", containers.append("]").toString())));
+    try {
+      var s = h.awaitStatus(p -> p.getContainersCount() == 17 && p.getContainersList().stream().allMatch(c -> c.getReason().equals(
+          "CreateContainerError")), Duration.ofSeconds(60));
+      assertThat(s.getContainers(0).getMessage()).contains("bytes of command and entrypoint");
+    } finally {
+      List<ContainerInfo> listed = h.docker.listOwned(h.node); // throws when the list is over what the agent reads
+      assertThat(listed).as("the node's containers can be listed: none of the image was made").allMatch(c -> Labels.SANDBOX.equals(
+          c.label(Labels.ROLE)));
+    }
+
+    // a command of the pod's own replaces the entrypoint: that container runs
+    h.run(ds(C0 + ".image", image));
+  }
+
+  /**
    * An image asking Docker to run its HEALTHCHECK every millisecond (a review's image had the
    * daemon, containerd and runc spend most of a core on it, outside the pod's limits): its
    * containers run it once a second, its test still the image's, and it still decides readiness.

@@ -399,6 +399,12 @@ public final class Executor {
           + " environment, command and entrypoint; the agent runs images with at most " + ImageInfo.MAX_SETTINGS_BYTES
           + " (each inspect of its containers carries them all)");
     }
+    long command = image.inheritedCommandBytes(c.command() != null && !c.command().isEmpty(), c.args() != null && !c.args().isEmpty());
+    if (command > ImageInfo.MAX_COMMAND_BYTES) {
+      throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries " + command + " bytes of command and entrypoint"
+          + " the container would take over; the agent runs images with at most " + ImageInfo.MAX_COMMAND_BYTES
+          + " (each list of the node's containers carries every container's command line; give the container a command of its own)");
+    }
     if (image.hasOwnershipLabels()) {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries dsfleet's ownership labels (io.dsfleet.*): its"
           + " containers would pass for the agent's own, so the agent refuses to run it");

@@ -267,7 +267,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       return Optional.of(new ImageInfo(r.getId(), config == null || config.getUser() == null ? "" : config.getUser(),
           config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels()), ImageInfo.jsonBytes(settings),
           health == null || health.getInterval() == null ? 0 : health.getInterval(),
-          health == null || health.getStartInterval() == null ? 0 : health.getStartInterval()));
+          health == null || health.getStartInterval() == null ? 0 : health.getStartInterval(),
+          config == null || config.getEntrypoint() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getEntrypoint())),
+          config == null || config.getCmd() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getCmd()))));
     } catch (NotFoundException e) {
       return Optional.empty();
     }

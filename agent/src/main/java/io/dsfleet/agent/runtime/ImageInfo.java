@@ -12,9 +12,30 @@ import java.util.Map;
  * @param healthStartIntervalNanos its HEALTHCHECK's interval during the start period, 0 for none or the interval
  */
 public record ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
-    long healthStartIntervalNanos) {
+    long healthStartIntervalNanos, long entrypointBytes, long cmdBytes) {
   public ImageInfo(String id, String user, Map<String, String> labels) {
     this(id, user, labels, 0, 0, 0);
+  }
+
+  public ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
+      long healthStartIntervalNanos) {
+    this(id, user, labels, settingsBytes, healthIntervalNanos, healthStartIntervalNanos, 0, 0);
+  }
+
+  /**
+   * The most bytes of the image's entrypoint and command a container of it may take over (those
+   * the pod's {@code command} and {@code args} do not replace): every list of the node's containers
+   * carries each container's command line in full, so a container of an image with 250 KiB of
+   * entrypoint (within {@link #MAX_SETTINGS_BYTES}) made a list line of 250 KiB, and 17 of them a
+   * list over the 4 MiB the agent reads: every pass of the node failed (helper-88). With labels
+   * (at most {@link #MAX_LABEL_BYTES}) a list of 128 containers of such images stays within it.
+   * Real images carry well under a KiB.
+   */
+  public static final int MAX_COMMAND_BYTES = 16 * 1024;
+
+  /** The bytes of the image's entrypoint and command a container takes over, given the pod's own command and args. */
+  public long inheritedCommandBytes(boolean podCommand, boolean podArgs) {
+    return (podCommand ? 0 : entrypointBytes) + (podCommand || podArgs ? 0 : cmdBytes);
   }
 
   /**
@@ -51,7 +72,8 @@ public record ImageInfo(String id, String user, Map<String, String> labels, long
   /**
    * The most bytes of labels (keys and values) an image may carry for the agent to run it: every
    * list and event of its containers carries them all, into a 48 MiB heap (a list of 256 such
-   * containers stays within the 4 MiB the agent reads of an answer).
+   * containers stays within the 4 MiB the agent reads of an answer; 128 with the command lines
+   * {@link #MAX_COMMAND_BYTES} allows).
    */
   public static final int MAX_LABEL_BYTES = 16 * 1024;
 

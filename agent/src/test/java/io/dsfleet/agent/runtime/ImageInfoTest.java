@@ -29,4 +29,13 @@ class ImageInfoTest {
     assertThat(new ImageInfo("i", "", Map.of(), 0, 30_000 * ms, 5 * ms).healthFloor())
         .isEqualTo(new ContainerSpec.HealthTiming(null, 1000 * ms));
   }
+
+  @Test
+  void aContainerTakesOverTheImagesEntrypointAndCommandOnlyWhereThePodGivesNoneOfItsOwn() {
+    var image = new ImageInfo("i", "", Map.of(), 0, 0, 0, 100, 20);
+    assertThat(image.inheritedCommandBytes(false, false)).as("neither: both of the image's").isEqualTo(120);
+    assertThat(image.inheritedCommandBytes(false, true)).as("args: the image's entrypoint").isEqualTo(100);
+    assertThat(image.inheritedCommandBytes(true, false)).as("command: nothing of the image's (its CMD dropped too)").isZero();
+    assertThat(image.inheritedCommandBytes(true, true)).isZero();
+  }
 }
