@@ -127,6 +127,38 @@ class OversizedContainersTest {
   }
 
   /**
+   * A running container off the host's network lists every port its image exposes: an image that
+   * exposes all 65,535 made each such container's list line 2.3 MiB, so two pods of it (each a
+   * container alone on the bridge) made every list of the node over the 4 MiB the agent reads, and
+   * every pass of the node failed (helper-88). Such an image is refused.
+   */
+  @Test
+  void anImageExposingEveryPortIsNotRun() throws Exception {
+    StringBuilder ports = new StringBuilder();
+    for (int p = 1; p <= 65_535; p++) {
+      ports.append(p == 1 ? "" : ", ").append('"').append(p).append("/tcp\": {}");
+    }
+    String id = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"sh\", \"-c\", \"sleep 3600 & wait\"], \"ExposedPorts\": {" + ports + "}}");
+    image = "local/allports-" + h.node + ":1";
+    String[] repoTag = image.split(":");
+    api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
+    api("DELETE", "/containers/" + id + "?force=1", "");
+    assertThat(api("GET", "/images/" + image + "/json", "")).contains("\"65535/tcp\":{}");
+
+    var ds = ds(C0 + ".image", image);
+    var one = DockerHarness.state(ds).getPods(0);
+    h.reconciler.setDesired(io.dsfleet.proto.v1.DesiredState.newBuilder().setVersion(1).addPods(one)
+        .addPods(one.toBuilder().setPodName("agent-pod02")).build());
+    try {
+      await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> h.last.size() == 2 && h.last.stream()
+          .allMatch(p -> p.getContainersCount() == 1 && p.getContainers(0).getReason().equals("CreateContainerError")));
+      assertThat(h.last.get(0).getContainers(0).getMessage()).contains("exposes 65535 ports");
+    } finally {
+      assertThat(h.docker.listOwned(h.node)).as("the node's containers can be listed; none of the image was made").isEmpty();
+    }
+  }
+
+  /**
    * An image asking Docker to run its HEALTHCHECK every millisecond (a review's image had the
    * daemon, containerd and runc spend most of a core on it, outside the pod's limits): its
    * containers run it once a second, its test still the image's, and it still decides readiness.

@@ -405,6 +405,11 @@ public final class Executor {
           + " the container would take over; the agent runs images with at most " + ImageInfo.MAX_COMMAND_BYTES
           + " (each list of the node's containers carries every container's command line; give the container a command of its own)");
     }
+    if (image.portAndVolumeBytes() > ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES) {
+      throw new PodConfigError("CreateContainerError", "image " + c.image() + " exposes " + image.exposedPorts() + " ports and declares "
+          + "volumes of " + image.volumeBytes() + " bytes, about " + image.portAndVolumeBytes() + " bytes in every list line of its"
+          + " containers; the agent runs images with at most " + ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES);
+    }
     if (image.hasOwnershipLabels()) {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries dsfleet's ownership labels (io.dsfleet.*): its"
           + " containers would pass for the agent's own, so the agent refuses to run it");

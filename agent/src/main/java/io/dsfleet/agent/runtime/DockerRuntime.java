@@ -269,7 +269,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
           health == null || health.getInterval() == null ? 0 : health.getInterval(),
           health == null || health.getStartInterval() == null ? 0 : health.getStartInterval(),
           config == null || config.getEntrypoint() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getEntrypoint())),
-          config == null || config.getCmd() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getCmd()))));
+          config == null || config.getCmd() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getCmd())),
+          config == null || config.getExposedPorts() == null ? 0 : config.getExposedPorts().length,
+          config == null || config.getVolumes() == null ? 0 : ImageInfo.volumeBytes(config.getVolumes().keySet())));
     } catch (NotFoundException e) {
       return Optional.empty();
     }

@@ -12,14 +12,46 @@ import java.util.Map;
  * @param healthStartIntervalNanos its HEALTHCHECK's interval during the start period, 0 for none or the interval
  */
 public record ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
-    long healthStartIntervalNanos, long entrypointBytes, long cmdBytes) {
+    long healthStartIntervalNanos, long entrypointBytes, long cmdBytes, long exposedPorts, long volumeBytes) {
   public ImageInfo(String id, String user, Map<String, String> labels) {
     this(id, user, labels, 0, 0, 0);
   }
 
   public ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
       long healthStartIntervalNanos) {
-    this(id, user, labels, settingsBytes, healthIntervalNanos, healthStartIntervalNanos, 0, 0);
+    this(id, user, labels, settingsBytes, healthIntervalNanos, healthStartIntervalNanos, 0, 0, 0, 0);
+  }
+
+  public ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
+      long healthStartIntervalNanos, long entrypointBytes, long cmdBytes) {
+    this(id, user, labels, settingsBytes, healthIntervalNanos, healthStartIntervalNanos, entrypointBytes, cmdBytes, 0, 0);
+  }
+
+  /**
+   * The most bytes the image's exposed ports and volumes may add to each list line of its
+   * containers: a running container off the host's network lists every port its image exposes
+   * (about {@link #PORT_BYTES} each), and every container lists the anonymous volume Docker makes
+   * for each of its image's {@code VOLUME}s (about {@link #VOLUME_BYTES} and the path each). An image
+   * exposing all 65,535 ports made each running container's list line 2.3 MiB, so two pods of it
+   * made every list of the node, and so every pass, fail (helper-88). Real images expose a few
+   * ports and declare a few volumes; 16 KiB is about 400 ports, or 60 volumes.
+   */
+  public static final int MAX_PORTS_AND_VOLUMES_BYTES = 16 * 1024;
+  static final int PORT_BYTES = 40;
+  static final int VOLUME_BYTES = 200;
+
+  /** What the image's exposed ports and volumes add to each list line of its containers, about. */
+  public long portAndVolumeBytes() {
+    return exposedPorts * PORT_BYTES + volumeBytes;
+  }
+
+  /** The bytes of the volumes' paths as a list line carries them, with what Docker adds for each. */
+  public static long volumeBytes(java.util.Collection<String> paths) {
+    long n = 0;
+    for (String p : paths) {
+      n += VOLUME_BYTES + jsonBytes(p);
+    }
+    return n;
   }
 
   /**
@@ -28,7 +60,8 @@ public record ImageInfo(String id, String user, Map<String, String> labels, long
    * carries each container's command line in full, so a container of an image with 250 KiB of
    * entrypoint (within {@link #MAX_SETTINGS_BYTES}) made a list line of 250 KiB, and 17 of them a
    * list over the 4 MiB the agent reads: every pass of the node failed (helper-88). With labels
-   * (at most {@link #MAX_LABEL_BYTES}) a list of 128 containers of such images stays within it.
+   * (at most {@link #MAX_LABEL_BYTES}) and exposed ports and volumes ({@link #MAX_PORTS_AND_VOLUMES_BYTES}) a
+   * list of about 85 containers of such images stays within it.
    * Real images carry well under a KiB.
    */
   public static final int MAX_COMMAND_BYTES = 16 * 1024;
@@ -72,8 +105,8 @@ public record ImageInfo(String id, String user, Map<String, String> labels, long
   /**
    * The most bytes of labels (keys and values) an image may carry for the agent to run it: every
    * list and event of its containers carries them all, into a 48 MiB heap (a list of 256 such
-   * containers stays within the 4 MiB the agent reads of an answer; 128 with the command lines
-   * {@link #MAX_COMMAND_BYTES} allows).
+   * containers stays within the 4 MiB the agent reads of an answer; about 85 with the command
+   * lines, ports and volumes {@link #MAX_COMMAND_BYTES} and {@link #MAX_PORTS_AND_VOLUMES_BYTES} allow).
    */
   public static final int MAX_LABEL_BYTES = 16 * 1024;
 

@@ -38,4 +38,12 @@ class ImageInfoTest {
     assertThat(image.inheritedCommandBytes(true, false)).as("command: nothing of the image's (its CMD dropped too)").isZero();
     assertThat(image.inheritedCommandBytes(true, true)).isZero();
   }
+
+  @Test
+  void exposedPortsAndVolumesCountAsTheyFillAListLine() {
+    assertThat(ImageInfo.volumeBytes(List.of("/data"))).isEqualTo(200 + 5);
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 3, 205).portAndVolumeBytes()).isEqualTo(3 * 40 + 205);
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 65_535, 0).portAndVolumeBytes()).isGreaterThan(ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES);
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 100, 10 * 220).portAndVolumeBytes()).isLessThan(ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES);
+  }
 }
