@@ -156,6 +156,11 @@ class OversizedContainersTest {
     } finally {
       assertThat(h.docker.listOwned(h.node)).as("the node's containers can be listed; none of the image was made").isEmpty();
     }
+    // on the host's network its container lists no ports: it runs
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", image, "spec.template.spec.hostNetwork", "true")));
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> h.last.size() == 1
+        && h.last.get(0).getPhase().equals("Running"));
+    assertThat(h.docker.listOwned(h.node)).as("the node's containers can still be listed").hasSize(1);
   }
 
   /**

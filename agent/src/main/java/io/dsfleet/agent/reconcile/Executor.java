@@ -283,7 +283,7 @@ public final class Executor {
     }
     String id;
     try {
-      ImageInfo image = image(pod, c);
+      ImageInfo image = image(pod, c, alone && !hostNetwork);
       if (!wanted.getAsBoolean()) {
         return false; // dropped while its image was pulled
       }
@@ -367,8 +367,12 @@ public final class Executor {
     }
   }
 
-  /** The image, pulled as its policy says; refused when it carries the agent's ownership labels. */
-  private ImageInfo image(DesiredPod pod, Container c) {
+  /**
+   * The image, pulled as its policy says; refused when it carries the agent's ownership labels, or
+   * more than the node's container lists can carry ({@code listsPorts}: whether its container will
+   * list the ports the image exposes, {@link ImageInfo#portAndVolumeBytes}).
+   */
+  private ImageInfo image(DesiredPod pod, Container c, boolean listsPorts) {
     String policy = c.imagePullPolicy() == null ? "IfNotPresent" : c.imagePullPolicy();
     var present = runtime.inspectImage(c.image());
     if (policy.equals("Never") && present.isEmpty()) {
@@ -405,10 +409,12 @@ public final class Executor {
           + " the container would take over; the agent runs images with at most " + ImageInfo.MAX_COMMAND_BYTES
           + " (each list of the node's containers carries every container's command line; give the container a command of its own)");
     }
-    if (image.portAndVolumeBytes() > ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES) {
+    long listed = image.portAndVolumeBytes(listsPorts);
+    if (listed > ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES) {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " exposes " + image.exposedPorts() + " ports and declares "
-          + "volumes of " + image.volumeBytes() + " bytes, about " + image.portAndVolumeBytes() + " bytes in every list line of its"
-          + " containers; the agent runs images with at most " + ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES);
+          + "volumes of " + image.volumeBytes() + " bytes, about " + listed + " bytes in every list line of its containers"
+          + (listsPorts ? " off the host's network" : "") + "; the agent runs images with at most " + ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES
+          + (listsPorts ? " (on the host's network, or in a pod of more than one container, its container lists no ports)" : ""));
     }
     if (image.hasOwnershipLabels()) {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries dsfleet's ownership labels (io.dsfleet.*): its"

@@ -40,9 +40,14 @@ public record ImageInfo(String id, String user, Map<String, String> labels, long
   static final int PORT_BYTES = 40;
   static final int VOLUME_BYTES = 200;
 
-  /** What the image's exposed ports and volumes add to each list line of its containers, about. */
-  public long portAndVolumeBytes() {
-    return exposedPorts * PORT_BYTES + volumeBytes;
+  /**
+   * What the image's exposed ports and volumes add to each list line of a container of it, about.
+   * @param listsPorts whether the container lists the image's ports: only one that has a network
+   *     namespace of its own off the host's does (a pod's lone container on the bridge); one on the
+   *     host's network or in a sandbox's lists none (Docker 20.10, checked by hand)
+   */
+  public long portAndVolumeBytes(boolean listsPorts) {
+    return (listsPorts ? exposedPorts * PORT_BYTES : 0) + volumeBytes;
   }
 
   /** The bytes of the volumes' paths as a list line carries them, with what Docker adds for each. */

@@ -42,8 +42,9 @@ class ImageInfoTest {
   @Test
   void exposedPortsAndVolumesCountAsTheyFillAListLine() {
     assertThat(ImageInfo.volumeBytes(List.of("/data"))).isEqualTo(200 + 5);
-    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 3, 205).portAndVolumeBytes()).isEqualTo(3 * 40 + 205);
-    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 65_535, 0).portAndVolumeBytes()).isGreaterThan(ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES);
-    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 100, 10 * 220).portAndVolumeBytes()).isLessThan(ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES);
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 3, 205).portAndVolumeBytes(true)).isEqualTo(3 * 40 + 205);
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 65_535, 0).portAndVolumeBytes(true)).isGreaterThan(ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES);
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 100, 10 * 220).portAndVolumeBytes(true)).isLessThan(ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES);
+    assertThat(new ImageInfo("i", "", Map.of(), 0, 0, 0, 0, 0, 65_535, 205).portAndVolumeBytes(false)).as("no ports listed").isEqualTo(205);
   }
 }
