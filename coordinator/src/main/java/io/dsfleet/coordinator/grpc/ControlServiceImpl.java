@@ -2,7 +2,6 @@ package io.dsfleet.coordinator.grpc;
 
 import static io.dsfleet.coordinator.grpc.ControlViews.configView;
 import static io.dsfleet.coordinator.grpc.ControlViews.dsView;
-import static io.dsfleet.coordinator.grpc.ControlViews.eventView;
 import static io.dsfleet.coordinator.grpc.ControlViews.nodeView;
 import static io.dsfleet.coordinator.grpc.ControlViews.ns;
 
@@ -347,16 +346,14 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     })) {
       return;
     }
-    Events.Listing listing = fleet.events(which);
-    listing.events().forEach(r -> call.onNext(eventView(r)));
-    if (!req.getWatch()) {
-      call.onCompleted();
-      return;
-    }
-    EventsFollow follow = new EventsFollow(fleet, which, listing.seq(), call);
-    follow.start(scheduler);
+    // handed to the call only as fast as the client takes them (EventsFollow): a client that does not read grows no queue
+    EventsFollow follow = new EventsFollow(fleet, which, fleet.events(which), req.getWatch(), call);
+    call.setOnReadyHandler(follow::drain);
     call.setOnCancelHandler(follow::cancel);
-    endOnRevoke(() -> follow.end(revokedStatus()));
+    follow.start(scheduler);
+    if (req.getWatch()) {
+      endOnRevoke(() -> follow.end(revokedStatus()));
+    }
   }
 
   @Override
