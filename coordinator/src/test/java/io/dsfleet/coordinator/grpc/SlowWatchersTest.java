@@ -106,4 +106,28 @@ class SlowWatchersTest {
       scheduler.shutdownNow();
     }
   }
+
+  /**
+   * A viewer's `dsctl rollout status -w` that never reads: each change of the rollout (every pod
+   * report moves its counts at a large fleet; the message names the NotReady nodes it waits for)
+   * was handed to the call and queued by gRPC. Only the newest state is sent, once the client takes it.
+   */
+  @Test
+  void aRolloutWatchThatNeverReadsIsHandedOnlyTheNewestStateOnceItReads() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir)) {
+      f.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
+      f.agent("node-a", java.util.Map.of()); // its pod not reported Ready: the rollout is under way
+      Fleet fleet = f.server.fleet();
+      Stalled<io.dsfleet.proto.v1.RolloutStatusEvent> call = new Stalled<>();
+      RolloutWatch watch = new RolloutWatch(fleet, "ops", "agent", true, call);
+      for (int i = 0; i < 200; i++) { // 200 changes of what the watch reports
+        fleet.pause("ops", "agent", i % 2 == 0);
+        watch.check();
+      }
+      assertThat(call.given.get()).as("states handed to a call whose client takes nothing (gRPC queues them in the heap)").isZero();
+      call.ready.set(true);
+      watch.check();
+      assertThat(call.given.get()).as("the newest state, once").isEqualTo(1);
+    }
+  }
 }
