@@ -66,7 +66,11 @@ public final class Events {
   static final int AGENT_SHARE = 10;
 
   /** What a node's agent causes events about. */
-  public enum AgentKind { CONDITIONS, PODS }
+  public enum AgentKind {
+    CONDITIONS, PODS,
+    /** Its joins with its certificate and its refused leaves: calls a node (or a copy of its certificate) may make in a loop. */
+    JOINS
+  }
 
   /** A node's budget of events of one kind: tokens left, when it last grew, and whether its last event was dropped. */
   private static final class Budget {

@@ -197,9 +197,11 @@ final class NodeRegistry {
       NodeInfo admitted = n.info;
       NodeInfo info = reported.toBuilder().clearLabels().putAllLabels(admitted.getLabelsMap()).clearTaints()
           .addAllTaints(admitted.getTaintsList()).setOs(admitted.getOs()).setArch(admitted.getArch()).build();
-      if (!stamped(info, Instant.EPOCH).equals(stamped(reported, Instant.EPOCH))) { // the taints' times are the coordinator's
-        events.record(Events.nodeKey(n.name), "Warning", "NodeRestricted", "the agent reports labels, taints, OS or"
-            + " architecture other than those it was admitted with; ignored (an admin changes them with dsctl label/taint)");
+      // the taints' times are the coordinator's; the event and its log line within the node's budget
+      // (an agent calling Join in a loop, with other labels each time, must not flood either)
+      if (!stamped(info, Instant.EPOCH).equals(stamped(reported, Instant.EPOCH)) && events.recordFromAgent(n.name,
+          Events.AgentKind.JOINS, List.of(Events.nodeKey(n.name)), "Warning", "NodeRestricted", "the agent reports labels, taints,"
+          + " OS or architecture other than those it was admitted with; ignored (an admin changes them with dsctl label/taint)")) {
         log.warn("security: node {} reported labels/taints/os/arch other than those it was admitted with; ignored", n.name);
       }
       NodeEntry existing = n;
@@ -215,8 +217,8 @@ final class NodeRegistry {
       }
     }
     lifecycle.alive(n, now);
-    events.record(Events.nodeKey(n.name), "Normal", isNew ? "Joined" : "Rejoined", "node joined with agent "
-        + reported.getAgentVersion());
+    events.recordFromAgent(n.name, Events.AgentKind.JOINS, List.of(Events.nodeKey(n.name)), "Normal", isNew ? "Joined" : "Rejoined",
+        "node joined with agent " + reported.getAgentVersion());
     dispatcher.replanAndPush(n, now);
   }
 
@@ -279,8 +281,10 @@ final class NodeRegistry {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member");
     }
     if (!n.leaveSecretSha256.isEmpty() && !io.dsfleet.common.Sha256.matches(leaveSecret, n.leaveSecretSha256)) {
-      events.record(Events.nodeKey(nodeName), "Warning", "LeaveRefused", "a leave without the node's leave secret was refused");
-      log.warn("security: leave for node {} refused: {} leave secret", nodeName, leaveSecret.isEmpty() ? "no" : "wrong");
+      if (events.recordFromAgent(nodeName, Events.AgentKind.JOINS, List.of(Events.nodeKey(nodeName)), "Warning", "LeaveRefused",
+          "a leave without the node's leave secret was refused")) { // within the node's budget: a copied certificate may loop
+        log.warn("security: leave for node {} refused: {} leave secret", nodeName, leaveSecret.isEmpty() ? "no" : "wrong");
+      }
       throw new ControlException(Status.Code.PERMISSION_DENIED, "leaving needs node " + nodeName + "'s leave secret (kept in"
           + " the agent's state directory); a node certificate alone cannot remove the node. An admin removes it with"
           + " dsctl node rm " + nodeName);

@@ -378,6 +378,31 @@ class AttackTest extends TlsFleetTest {
         .anyMatch(CoordinatorMessage::hasRemoved));
   }
 
+  /**
+   * Root on a node (its certificate; a copy of it is enough for the leaves) calls Join with its
+   * certificate, reporting other labels each time, and Leave with a wrong secret, in a loop: each
+   * call recorded an event (Rejoined, NodeRestricted, LeaveRefused) and logged a warning, outside
+   * the budget that bounds the events a node's agent causes, so one node could push every other
+   * object's events out of what waits for the disk and what `events -w` reads, as the
+   * condition flips once did. They now count against the node's budget as those do.
+   */
+  @Test
+  void aNodeRejoiningAndLeavingInALoopCausesNoMoreEventsThanAnAgentsBudget() throws Exception {
+    NodeCert a = join("node-a", token());
+    FakeAgent agent = new FakeAgent(as(a), "node-a");
+    agents.add(agent);
+    long before = server.fleet().events(k -> true).seq();
+    for (int i = 0; i < 200; i++) {
+      agent.join(java.util.Map.of("pool", "p" + i)); // with its certificate: labels other than admitted, ignored
+      catchThrowableOfType(StatusRuntimeException.class, () -> agent.leave("guessed"));
+    }
+    var caused = server.fleet().eventsAfter(before, k -> k.equals(io.dsfleet.coordinator.fleet.Events.nodeKey("node-a")));
+    assertThat(caused.stream().map(r -> r.event().reason()).distinct().toList())
+        .as("each kind of event was recorded at first").contains("Rejoined", "NodeRestricted", "LeaveRefused");
+    assertThat(caused).as("events of 400 calls of one node: its budget (25 at once), not one or two a call").hasSizeLessThanOrEqualTo(30);
+    assertThat(server.fleet().node("node-a", false).labels()).as("the labels stay as admitted").doesNotContainKey("pool");
+  }
+
   /** A channel under a viewer credential issued now to {@code name}. */
   ManagedChannel viewer(String name) throws Exception {
     java.nio.file.Path file = dir.resolve(name + ".pem");
