@@ -314,12 +314,17 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       }
     }
 
-    /** A heartbeat's texts bounded as the fleet keeps them ({@link AgentText}) before it may wait in the queue. */
+    /**
+     * A heartbeat's texts bounded as the fleet keeps them ({@link AgentText}) before it may wait in
+     * the queue, and without the fields protobuf kept unread: a 4 MiB message of unknown fields
+     * waited whole, 128 of them 512 MiB a session while the worker was held up (SessionMemoryTest).
+     */
     private static Heartbeat bounded(Heartbeat hb) {
       String message = AgentText.bounded(hb.getRuntimeMessage(), AgentText.MESSAGE);
       String error = AgentText.bounded(hb.getStateWriteError(), AgentText.MESSAGE);
-      return message == hb.getRuntimeMessage() && error == hb.getStateWriteError() ? hb
-          : hb.toBuilder().setRuntimeMessage(message).setStateWriteError(error).build();
+      return message == hb.getRuntimeMessage() && error == hb.getStateWriteError() && hb.getUnknownFields().asMap().isEmpty() ? hb
+          : hb.toBuilder().setRuntimeMessage(message).setStateWriteError(error)
+              .setUnknownFields(com.google.protobuf.UnknownFieldSet.getDefaultInstance()).build();
     }
 
     /** Ends the session with what went wrong: a refusal as its code, anything else as an internal error. */

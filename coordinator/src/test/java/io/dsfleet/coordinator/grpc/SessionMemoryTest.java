@@ -1,0 +1,74 @@
+package io.dsfleet.coordinator.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
+import io.dsfleet.proto.v1.AgentMessage;
+import io.dsfleet.proto.v1.Heartbeat;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a session's messages cost while they wait for the session worker (the fleet's lock held by
+ * an apply, a rollout pass): at most 128 of them, a heartbeat's texts bounded before it waits. A
+ * heartbeat also kept whatever fields protobuf did not know (a 4 MiB message of them, from root on
+ * a node or any name a join token admits): 128 such heartbeats held 512 MiB per session until the
+ * worker came to them. A waiting heartbeat now keeps only what the coordinator reads of it.
+ */
+class SessionMemoryTest {
+  @TempDir
+  Path dir;
+
+  static long heapUsed() {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+    }
+    return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+  }
+
+  @Test
+  void aWaitingHeartbeatKeepsNoFieldsTheCoordinatorDoesNotRead() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir)) {
+      FakeAgent agent = f.agent("node-a", Map.of());
+      CountDownLatch release = new CountDownLatch(1);
+      CountDownLatch held = new CountDownLatch(1);
+      Thread holder = new Thread(() -> f.server.fleet().batch(() -> { // an apply holding the fleet's lock
+        held.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+      holder.start();
+      held.await();
+      long before = heapUsed();
+      ByteString padding = ByteString.copyFrom(new byte[3 << 20]);
+      int sent = 60;
+      try {
+        for (int i = 1; i <= sent; i++) { // the condition flips with the first: each waits for the worker
+          Heartbeat hb = Heartbeat.newBuilder().setSeq(i).setRuntimeUnavailable(i % 2 == 1).setAckNotNeeded(true)
+              .setUnknownFields(UnknownFieldSet.newBuilder().addField(999, UnknownFieldSet.Field.newBuilder()
+                  .addLengthDelimited(padding).build()).build()).build();
+          agent.send(AgentMessage.newBuilder().setHeartbeat(hb).build());
+        }
+        Thread.sleep(3_000); // 180 MiB over loopback: taken from the socket and decoded well within this
+        long grown = heapUsed() - before;
+        assertThat(grown).as("heap held by %d heartbeats waiting for the worker (each sent with 3 MiB of unknown fields)", sent)
+            .isLessThan(32L << 20);
+      } finally {
+        release.countDown();
+        holder.join();
+      }
+      await().atMost(Duration.ofSeconds(30)).until(() -> f.server.queuedSessionMessages() == 0);
+      assertThat(f.server.fleet().connected("node-a")).as("the session goes on").isTrue();
+    }
+  }
+}
