@@ -194,8 +194,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     /**
      * Sends a message; a desired set waits while the stream is not ready (an agent that stopped
      * reading, a half-open connection until the keepalive ends it), and a newer one replaces it:
-     * the coordinator holds at most one desired set per node, never a backlog. Acks and log
-     * requests are small and go as they come.
+     * the coordinator holds at most one desired set per node, never a backlog. A heartbeat's answer
+     * likewise: the newest waits (after a waiting desired set). Log requests and cancels go as they
+     * come (as many as readers ask for).
      */
     @Override
     public synchronized void send(CoordinatorMessage message) {
@@ -209,13 +210,33 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         }
         heldDesired = null;
       }
+      if (message.hasHeartbeatAck()) {
+        // the newest answer waits too: a node that asks for answers and reads none (each a few hundred
+        // bytes queued for a heartbeat of a dozen) grew the coordinator's memory without end (SessionMemoryTest)
+        if (!out.isReady() || heldDesired != null) {
+          heldAck = message;
+          return;
+        }
+        heldAck = null;
+      }
       out.onNext(message);
     }
 
+    /** The newest heartbeat answer not sent yet (the agent was not reading): sent after the held desired set. */
+    private CoordinatorMessage heldAck;
+
     private synchronized void sendHeld() {
-      if (heldDesired != null && !closed && !out.isCancelled() && out.isReady()) {
+      if (closed || out.isCancelled()) {
+        return;
+      }
+      if (heldDesired != null && out.isReady()) {
         CoordinatorMessage m = heldDesired;
         heldDesired = null;
+        out.onNext(m);
+      }
+      if (heldAck != null && heldDesired == null && out.isReady()) {
+        CoordinatorMessage m = heldAck;
+        heldAck = null;
         out.onNext(m);
       }
     }

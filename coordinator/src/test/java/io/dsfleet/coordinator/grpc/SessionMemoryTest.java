@@ -71,4 +71,28 @@ class SessionMemoryTest {
       assertThat(f.server.fleet().connected("node-a")).as("the session goes on").isTrue();
     }
   }
+
+  /**
+   * A node that sends heartbeats asking for an answer and never reads its session (root on a node,
+   * or any name a join token admits): each answer was handed to gRPC, which queued what the agent
+   * did not take, a few hundred bytes of the coordinator's memory for a heartbeat of a dozen
+   * bytes, without end. The newest answer now waits, as the newest desired set does.
+   */
+  @Test
+  void heartbeatAnswersANodeDoesNotReadDoNotPileUp() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir)) {
+      FakeAgent agent = new FakeAgent(f.server.port(), "node-b");
+      agent.reading = false;
+      agent.join(Map.of()).open();
+      await().atMost(Duration.ofSeconds(10)).until(() -> f.server.fleet().connected("node-b"));
+      long before = heapUsed();
+      for (int i = 0; i < 300_000; i++) {
+        agent.heartbeat();
+      }
+      Thread.sleep(4_000); // sent, taken from the socket and answered
+      long grown = heapUsed() - before;
+      assertThat(grown).as("heap held by the answers to 300,000 heartbeats of a node that reads nothing").isLessThan(16L << 20);
+      agent.close();
+    }
+  }
 }
