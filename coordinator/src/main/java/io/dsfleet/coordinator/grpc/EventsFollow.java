@@ -31,10 +31,6 @@ final class EventsFollow {
   private boolean ended;
   private ScheduledFuture<?> poll;
 
-  EventsFollow(Fleet fleet, Predicate<String> which, long seen, ServerCallStreamObserver<EventView> call) {
-    this(fleet, which, new Events.Listing(java.util.List.of(), seen), true, call);
-  }
-
   /** @param watch whether new events follow the listing; else the call completes once the listing was taken */
   EventsFollow(Fleet fleet, Predicate<String> which, Events.Listing listing, boolean watch, ServerCallStreamObserver<EventView> call) {
     this.fleet = fleet;

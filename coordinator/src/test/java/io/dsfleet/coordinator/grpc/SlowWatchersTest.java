@@ -80,7 +80,7 @@ class SlowWatchersTest {
     try (CoordinatorFixture f = new CoordinatorFixture(dir)) {
       Fleet fleet = f.server.fleet();
       Stalled<EventView> call = new Stalled<>();
-      EventsFollow follow = new EventsFollow(fleet, k -> true, fleet.events(k -> true).seq(), call);
+      EventsFollow follow = new EventsFollow(fleet, k -> true, new io.dsfleet.coordinator.fleet.Events.Listing(java.util.List.of(), fleet.events(k -> true).seq()), true, call);
       follow.start(scheduler);
       for (int i = 0; i < 5_000; i++) {
         fleet.securityEvent("node-" + (i % 100), "Test", "event " + i + " " + "x".repeat(200));
