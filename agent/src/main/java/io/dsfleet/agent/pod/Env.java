@@ -21,10 +21,59 @@ public final class Env {
   /** {@code $$}, or {@code $(} up to the next {@code )}: the kubelet's expansion reads any name (env names may be any printable ASCII but '='). */
   private static final Pattern REF = Pattern.compile("\\$\\$|\\$\\(([^)]*)\\)");
 
+  /**
+   * The most characters a container's environment (names and values) may hold once built and its
+   * {@code $(VAR)} references expanded. Each variable may refer to the ones before it, so a
+   * template's value doubles with each ({@code B=$(A)$(A)}, {@code C=$(B)$(B)} ...): forty such
+   * lines asked for terabytes, and before 2026-12-05 the agent built them in its 48 MiB heap until it
+   * ran out of memory and exited, at every start, on every node the DaemonSet reached (helper-88).
+   * Linux itself refuses to start a process with more than about 2 MiB of arguments and environment.
+   */
+  public static final int MAX_ENV_CHARS = 256 * 1024;
+  /** The most characters a container's command and args may hold once expanded (every list of the node's containers carries them). */
+  public static final int MAX_COMMAND_CHARS = 64 * 1024;
+
   private Env() {}
 
+  /** What an expansion may still produce; past it the container is not made (CreateContainerConfigError), and the expansion stops there. */
+  public static final class Budget {
+    private final String what;
+    private final long max;
+    private long left;
+
+    /** @param what what is being built, for the error ("the environment of container main") */
+    public Budget(String what, long max) {
+      this.what = what;
+      this.max = max;
+      this.left = max;
+    }
+
+    void take(long chars) {
+      left -= chars;
+      if (left < 0) {
+        throw new PodConfigError("CreateContainerConfigError", what + " is over " + max / 1024 + " KiB once its $(VAR) references are"
+            + " expanded; the agent builds at most that (a value that refers to an earlier one twice doubles with each line)");
+      }
+    }
+
+    void giveBack(long chars) {
+      left += chars;
+    }
+  }
+
   public static Map<String, String> build(PodContext ctx, Container c, String podIp) {
-    Map<String, String> env = new LinkedHashMap<>();
+    Budget budget = new Budget("the environment of container " + c.name(), MAX_ENV_CHARS);
+    Map<String, String> env = new LinkedHashMap<>() {
+      @Override
+      public String put(String name, String value) {
+        budget.take(name.length() + value.length());
+        String old = super.put(name, value);
+        if (old != null) {
+          budget.giveBack(name.length() + old.length());
+        }
+        return old;
+      }
+    };
     for (EnvFromSource from : list(c.envFrom())) {
       boolean secret = from.secretRef() != null;
       var ref = secret ? from.secretRef() : from.configMapRef();
@@ -41,7 +90,7 @@ public final class Env {
     for (EnvVar e : list(c.env())) {
       String value;
       if (e.valueFrom() == null) {
-        value = expand(e.value() == null ? "" : e.value(), env);
+        value = expand(e.value() == null ? "" : e.value(), env, budget);
       } else if (e.valueFrom().fieldRef() != null) {
         value = fieldValue(ctx, e.valueFrom().fieldRef().fieldPath(), podIp);
       } else if (e.valueFrom().configMapKeyRef() != null) {
@@ -128,9 +177,15 @@ public final class Env {
     return b.append('"').toString();
   }
 
-  public static String expand(String text, Map<String, String> env) {
+  /**
+   * {@code text} with its references expanded, as the kubelet expands them, within {@code budget}:
+   * the expansion stops as soon as it would produce more than the budget has left (what it
+   * produced is not taken from the budget: the caller's map or list does that when it keeps it).
+   */
+  public static String expand(String text, Map<String, String> env, Budget budget) {
     Matcher m = REF.matcher(text);
     StringBuilder out = new StringBuilder();
+    int from = 0;
     while (m.find()) {
       String replacement;
       if (m.group().equals("$$")) {
@@ -139,18 +194,31 @@ public final class Env {
         String v = env.get(m.group(1));
         replacement = v == null ? m.group() : v;
       }
+      within(budget, out.length() + (m.start() - from) + replacement.length());
       m.appendReplacement(out, Matcher.quoteReplacement(replacement));
+      from = m.end();
     }
     m.appendTail(out);
+    within(budget, out.length());
     return out.toString();
   }
 
-  public static List<String> expand(List<String> args, Map<String, String> env) {
+  private static void within(Budget budget, long chars) {
+    budget.take(chars);
+    budget.giveBack(chars);
+  }
+
+  /** Each of {@code args} expanded ({@link #expand(String, Map, Budget)}), all of them taken from {@code budget}. */
+  public static List<String> expand(List<String> args, Map<String, String> env, Budget budget) {
     if (args == null) {
       return null;
     }
     List<String> out = new ArrayList<>();
-    args.forEach(a -> out.add(expand(a, env)));
+    for (String a : args) {
+      String x = expand(a, env, budget);
+      budget.take(x.length());
+      out.add(x);
+    }
     return out;
   }
 

@@ -218,8 +218,9 @@ public final class PodRenderer {
 
     // command replaces the image entrypoint (and drops its CMD); args replace CMD
     // an empty list is none, as Kubernetes stores it (`command: []` keeps the image's entrypoint; Docker's Entrypoint [] would drop it)
-    List<String> entrypoint = Env.expand(c.command() == null || c.command().isEmpty() ? null : c.command(), env);
-    List<String> cmd = Env.expand(c.args() == null || c.args().isEmpty() ? null : c.args(), env);
+    Env.Budget line = new Env.Budget("the command and args of container " + c.name(), Env.MAX_COMMAND_CHARS);
+    List<String> entrypoint = Env.expand(c.command() == null || c.command().isEmpty() ? null : c.command(), env, line);
+    List<String> cmd = Env.expand(c.args() == null || c.args().isEmpty() ? null : c.args(), env, line);
     if (entrypoint != null && cmd == null) {
       cmd = List.of();
     }

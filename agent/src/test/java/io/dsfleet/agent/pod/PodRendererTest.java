@@ -41,7 +41,38 @@ class PodRendererTest {
   @Test
   void variablesOfAnyNameExpandAsTheKubeletExpandsThem() {
     java.util.Map<String, String> env = java.util.Map.of("1X", "one", "MY VAR", "two", "A", "a");
-    assertThat(Env.expand("$(1X)-$(MY VAR)-$(A)-$$(A)-$(NONE)-$(", env)).isEqualTo("one-two-a-$(A)-$(NONE)-$(");
+    assertThat(Env.expand("$(1X)-$(MY VAR)-$(A)-$$(A)-$(NONE)-$(", env, new Env.Budget("test", 100))).isEqualTo("one-two-a-$(A)-$(NONE)-$(");
+  }
+
+  /**
+   * Each variable may refer to the ones before it, so a value that refers to the one before twice
+   * doubles with each line: forty lines asked for terabytes, which the agent built until its heap
+   * ran out. The environment and the command line have bounds of their own, and an expansion stops
+   * at them with the container's error.
+   */
+  @Test
+  void anEnvironmentOrCommandThatDoublesWithEachLineStopsAtItsBound() {
+    StringBuilder env = new StringBuilder("[{\"name\": \"V0\", \"value\": \"" + "x".repeat(1024) + "\"}");
+    for (int i = 1; i <= 40; i++) {
+      env.append(", {\"name\": \"V").append(i).append("\", \"value\": \"$(V").append(i - 1).append(")$(V").append(i - 1).append(")\"}");
+    }
+    env.append(']');
+    var t = io.dsfleet.common.Json.read(("{\"spec\": {\"containers\": [{\"name\": \"m\", \"image\": \"x:1\", \"env\": %s},"
+        + " {\"name\": \"n\", \"image\": \"x:1\", \"env\": [{\"name\": \"K\", \"value\": \"%s\"}], \"args\": [\"%s\"]},"
+        + " {\"name\": \"o\", \"image\": \"x:1\", \"env\": [{\"name\": \"K\", \"value\": \"%s\"}, {\"name\": \"L\", \"value\": \"$(K)$(K)\"}],"
+        + " \"args\": [\"$(L)\", \"$(K)\"]}]}}").formatted(env, "k".repeat(1024), "$(K)".repeat(100), "k".repeat(10 * 1024)),
+        io.dsfleet.common.model.PodTemplateSpec.class);
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", t, java.util.Map.of(), java.util.Map.of(), java.util.Map.of(),
+        java.nio.file.Path.of("/pods/p"));
+    java.util.function.Function<Integer, io.dsfleet.agent.runtime.ContainerSpec> render = i -> PodRenderer.container(ctx, t.spec().containers().get(i), "app", 0, 0, null, 0,
+        "img", "10.0.0.1", java.util.List.of(), "", null, "a", null);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> render.apply(0)).isInstanceOf(PodConfigError.class)
+        .hasMessageContaining("the environment of container m is over 256 KiB");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> render.apply(1)).isInstanceOf(PodConfigError.class)
+        .hasMessageContaining("the command and args of container n is over 64 KiB");
+    var o = render.apply(2);
+    assertThat(o.cmd()).as("within both bounds").hasSize(2);
+    assertThat(o.cmd().get(0)).hasSize(20 * 1024);
   }
 
   /** The downward API's labels and annotations files as the kubelet writes them: Go's %q of each value, no newline after the last. */
