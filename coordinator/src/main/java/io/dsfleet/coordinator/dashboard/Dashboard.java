@@ -207,7 +207,7 @@ public final class Dashboard implements AutoCloseable {
     } else if (p[0].equals("streams") && p.length == 6 && p[1].equals("nodes") && p[3].equals("logs")) {
       headers(x);
       String cookie = cookie(x);
-      logs.serve(x, f, who.formToken(), logsRequest(x, java.util.Arrays.copyOfRange(p, 1, 6)),
+      logs.serve(x, f, who.formToken(), (who.admin() ? "admin/" : "viewer/") + who.name(), logsRequest(x, java.util.Arrays.copyOfRange(p, 1, 6)),
           () -> logins.check(cookie, authority.get()) != null);
       return;
     } else if (p[0].equals("events") && p.length == 1) {

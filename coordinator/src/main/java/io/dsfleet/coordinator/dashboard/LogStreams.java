@@ -20,7 +20,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The dashboard's streamed pod logs. A page's stream is a follower: a `logs -f` relay from the
@@ -30,17 +29,29 @@ import java.util.concurrent.atomic.AtomicInteger;
  * responses, and a thread serves each one while it lasts); its EventSource reconnects with the last
  * line's id, so the next response goes on from there: no line lost or repeated across responses. A
  * follower nobody reads for {@code idle} ends, and its relay with it. Followers are capped per
- * login (a new one replaces that login's oldest unread one) and in all; the login is checked again
+ * login (a new one replaces that login's oldest unread one), per credential (half of them: its
+ * logins' oldest unread one is replaced) and in all, and so are the responses being sent (half of
+ * them to one credential): one credential, with the several logins `dsctl dashboard` gives it,
+ * cannot take every stream and keep the others' pages from following logs; the login is checked again
  * at every reconnect and every few seconds while a response lasts. {@link #serve} writes those
  * responses; the dashboard routes to it.
  */
 final class LogStreams implements AutoCloseable {
   static final int MAX_FOLLOWERS = 16;
   static final int MAX_PER_LOGIN = 4;
+  /** Followers of one credential's logins at once: the other half stays for the others. */
+  static final int MAX_PER_CREDENTIAL = MAX_FOLLOWERS / 2;
   static final long MAX_BUFFERED_BYTES = 1 << 20;
   /** Responses being sent now, each on a thread of the dashboard's own while it lasts; the pages keep the rest. */
   static final int MAX_STREAMING = 8;
-  private final AtomicInteger streaming = new AtomicInteger();
+  /**
+   * Responses being sent, half of them to one credential at most: several responses may read one
+   * follower (a reconnect naming it), and before 2026-12-05 one viewer's login held all eight with
+   * eight requests naming its follower, every other page told to come back later for as long as it
+   * renewed them.
+   */
+  private final io.dsfleet.coordinator.http.Turns streaming = new io.dsfleet.coordinator.http.Turns(MAX_STREAMING, MAX_STREAMING / 2,
+      Duration.ZERO);
 
   private final LogRelay relays;
   private volatile Duration window;
@@ -72,6 +83,8 @@ final class LogStreams implements AutoCloseable {
   final class Follower implements LogRelay.Reader {
     final String id;
     final String owner;
+    /** The credential of the login that opened it ("admin/NAME", "viewer/NAME"). */
+    final String credential;
     private final ArrayDeque<String> lines = new ArrayDeque<>();
     private long firstSeq = 1; // the number of the oldest line held
     private long bytes;
@@ -82,9 +95,10 @@ final class LogStreams implements AutoCloseable {
     private long unreadSince = created;
     private LogRelay.Relay relay;
 
-    Follower(String id, String owner) {
+    Follower(String id, String owner, String credential) {
       this.id = id;
       this.owner = owner;
+      this.credential = credential;
     }
 
     @Override
@@ -211,17 +225,23 @@ final class LogStreams implements AutoCloseable {
    *
    * @throws ControlException NOT_FOUND (no such pod on a connected node), RESOURCE_EXHAUSTED (too many streams open)
    */
-  Follower follow(Fleet fleet, String owner, LogsRequest req) {
+  Follower follow(Fleet fleet, String owner, String credential, LogsRequest req) {
     byte[] id = new byte[12];
     random.nextBytes(id);
-    Follower f = new Follower(Base64.getUrlEncoder().withoutPadding().encodeToString(id), owner);
+    Follower f = new Follower(Base64.getUrlEncoder().withoutPadding().encodeToString(id), owner, credential);
     Follower replaced = null;
     synchronized (followers) { // the caps and the place taken in one step; the relay starts outside
       List<Follower> mine = followers.values().stream().filter(o -> o.owner.equals(owner)).sorted(java.util.Comparator.comparingLong(
           o -> o.created)).toList();
+      List<Follower> credentials = followers.values().stream().filter(o -> o.credential.equals(credential))
+          .sorted(java.util.Comparator.comparingLong(o -> o.created)).toList();
       if (mine.size() >= MAX_PER_LOGIN) {
         replaced = mine.stream().filter(Follower::unread).findFirst().orElseThrow(() -> new ControlException(
             Status.Code.RESOURCE_EXHAUSTED, "this login reads " + MAX_PER_LOGIN + " logs already: close one"));
+        followers.remove(replaced.id);
+      } else if (credentials.size() >= MAX_PER_CREDENTIAL) {
+        replaced = credentials.stream().filter(Follower::unread).findFirst().orElseThrow(() -> new ControlException(
+            Status.Code.RESOURCE_EXHAUSTED, "the logins of " + credential + " read " + MAX_PER_CREDENTIAL + " logs already: close one"));
         followers.remove(replaced.id);
       } else if (followers.size() >= MAX_FOLLOWERS) {
         throw new ControlException(Status.Code.RESOURCE_EXHAUSTED, MAX_FOLLOWERS + " log streams are open on this dashboard: close one");
@@ -263,12 +283,14 @@ final class LogStreams implements AutoCloseable {
    * open) it gets an "end" event saying why. The caller set the dashboard's own headers.
    *
    * @param owner the login the stream is this login's (its followers, resumable by it only)
+   * @param credential the login's credential ("admin/NAME", "viewer/NAME"): its logins' streams are capped together
    * @param loggedIn whether that login still holds, asked at least every 5 s
    */
-  void serve(HttpExchange x, Fleet f, String owner, LogsRequest req, java.util.function.BooleanSupplier loggedIn) throws IOException {
+  void serve(HttpExchange x, Fleet f, String owner, String credential, LogsRequest req, java.util.function.BooleanSupplier loggedIn)
+      throws IOException, InterruptedException {
     x.getResponseHeaders().set("Content-Type", "text/event-stream; charset=utf-8");
-    if (streaming.incrementAndGet() > MAX_STREAMING) {
-      streaming.decrementAndGet();
+    io.dsfleet.coordinator.http.Turns.Turn sending = streaming.take(credential);
+    if (sending == null) {
       x.sendResponseHeaders(200, 0);
       x.getResponseBody().write("retry: 5000\n\n".getBytes(StandardCharsets.UTF_8)); // busy: the same id, 5 s later
       return;
@@ -283,7 +305,7 @@ final class LogStreams implements AutoCloseable {
       long seq = LogStreams.seqOf(lastId);
       if (follower == null || !follower.attach()) {
         try {
-          follower = follow(f, owner, req.toBuilder().setTailLines(200).build());
+          follower = follow(f, owner, credential, req.toBuilder().setTailLines(200).build());
         } catch (ControlException e) {
           follower = null;
           out.write(events.append(endEvent(e.getMessage())).toString().getBytes(StandardCharsets.UTF_8));
@@ -339,7 +361,7 @@ final class LogStreams implements AutoCloseable {
       if (follower != null) {
         follower.detach();
       }
-      streaming.decrementAndGet();
+      sending.close();
     }
   }
 

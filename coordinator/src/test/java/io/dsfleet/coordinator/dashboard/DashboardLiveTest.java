@@ -135,6 +135,71 @@ class DashboardLiveTest {
     return a;
   }
 
+  /** Another login, as `dsctl --insecure dashboard` makes one (an insecure coordinator's logins are all one credential's): its cookie. */
+  String anotherLogin() throws Exception {
+    var made = io.dsfleet.coordinator.cli.DsctlRun.run(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure", "dashboard"));
+    assertThat(made.exit()).as(made.err()).isZero();
+    String set = http.send(HttpRequest.newBuilder(URI.create(made.out().strip())).build(), HttpResponse.BodyHandlers.discarding()).headers()
+        .firstValue("Set-Cookie").orElseThrow();
+    return set.substring(0, set.indexOf(';'));
+  }
+
+  /** One response of a log stream with this login's cookie, read to its end: every line but empty ones. */
+  List<String> response(String login, String lastEventId) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + "/streams/nodes/node-a/logs/ops/agent"))
+        .header("Cookie", login);
+    if (lastEventId != null) {
+      request.header("Last-Event-ID", lastEventId);
+    }
+    return http.send(request.build(), HttpResponse.BodyHandlers.ofLines()).body().filter(l -> !l.isEmpty()).toList();
+  }
+
+  /**
+   * One credential cannot take every log stream of the dashboard: `dsctl dashboard` gives it up to
+   * 20 logins of 4 followers each, and several responses may read one follower (a reconnect names
+   * it). Before, three logins of one viewer held 12 of the 16 followers (four held them all, and
+   * every other page was told the dashboard had 16 open), and one login's eight requests naming
+   * one follower held all 8 responses (every other page told to come back in 5 s, again and
+   * again). Now a credential holds at most half of each: its ninth follower replaces its oldest
+   * unread one, its fifth response at once is told to come back later.
+   */
+  @Test
+  void oneCredentialHoldsAtMostHalfTheDashboardsLogStreams() throws Exception {
+    FakeAgent a = podRunningOnNodeA();
+    a.answerLogs = false;
+    dashboard.logStreamTimes(Duration.ofMillis(300), Duration.ofSeconds(60)); // short responses; no follower ends unread meanwhile
+    List<String> logins = List.of(cookie, anotherLogin(), anotherLogin());
+    String lastId = null;
+    for (String login : logins) {
+      for (int i = 0; i < LogStreams.MAX_PER_LOGIN; i++) {
+        List<String> got = response(login, null);
+        assertThat(got).as("a stream of its own, no refusal").anyMatch(l -> l.startsWith("id: ")).noneMatch(l -> l.startsWith("event: end"));
+        lastId = got.stream().filter(l -> l.startsWith("id: ")).findFirst().orElseThrow().substring("id: ".length());
+      }
+    }
+    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> c.server.logRelay().open() <= LogStreams.MAX_FOLLOWERS / 2);
+    assertThat(c.server.logRelay().open()).as("the credential's oldest unread followers were replaced, their relays ended")
+        .isEqualTo(LogStreams.MAX_FOLLOWERS / 2);
+
+    dashboard.logStreamTimes(Duration.ofSeconds(4), Duration.ofSeconds(60));
+    String follower = lastId;
+    String login = logins.get(2);
+    List<java.util.concurrent.CompletableFuture<List<String>>> at = new java.util.ArrayList<>();
+    for (int i = 0; i <= LogStreams.MAX_STREAMING / 2; i++) {
+      at.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return response(login, follower);
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }));
+    }
+    List<List<String>> answers = at.stream().map(f -> f.join()).toList();
+    assertThat(answers.stream().filter(r -> r.stream().anyMatch(l -> l.startsWith("id: "))).count()).as("served at once").isEqualTo(
+        LogStreams.MAX_STREAMING / 2);
+    assertThat(answers).as("the one more is told to come back in 5 s, where it was").anyMatch(r -> r.equals(List.of("retry: 5000")));
+  }
+
   /** A login that ends while its log stream waits for lines is sent none of the lines that came meanwhile. */
   @Test
   void aLogStreamWhoseLoginEndsSendsNothingMore() throws Exception {
