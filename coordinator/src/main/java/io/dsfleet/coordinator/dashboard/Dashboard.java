@@ -135,10 +135,12 @@ public final class Dashboard implements AutoCloseable {
       }
       // an action's form is read before its turn: a body sent slowly holds only its own thread
       Map<String, String> form = x.getRequestMethod().equals("POST") ? form(x) : null;
-      // answered a few at a time once logged in (a caller without a login holds only its own thread)
-      io.dsfleet.coordinator.http.Turns.Turn turn = answering.take(who.name());
+      // answered a few at a time once logged in (a caller without a login holds only its own thread); a
+      // credential is its role and name: a viewer named as an admin is another one, with a share of its own
+      String credential = (who.admin() ? "admin/" : "viewer/") + who.name();
+      io.dsfleet.coordinator.http.Turns.Turn turn = answering.take(credential);
       if (turn == null) {
-        send(x, 503, "text/plain", "the dashboard is " + answering.refusal(who.name()) + "\n");
+        send(x, 503, "text/plain", "the dashboard is " + answering.refusal(credential) + "\n");
         return;
       }
       try (turn) {

@@ -128,10 +128,12 @@ public final class KubeApi implements AutoCloseable {
     try {
       KubeRequests.refuseBrowsers(x);
       Who who = caller(x);
-      // answered a few at a time once the caller is known (one without a credential holds only its own thread)
-      io.dsfleet.coordinator.http.Turns.Turn turn = answering.take(who.name());
+      // answered a few at a time once the caller is known (one without a credential holds only its own thread);
+      // a credential is its role and name: a viewer named as an admin is another one, with a share of its own
+      String credential = (who.admin() ? "admin/" : "viewer/") + who.name();
+      io.dsfleet.coordinator.http.Turns.Turn turn = answering.take(credential);
       if (turn == null) {
-        throw KubeWrites.KubeError.of(429, "TooManyRequests", "the Kubernetes API is " + answering.refusal(who.name()));
+        throw KubeWrites.KubeError.of(429, "TooManyRequests", "the Kubernetes API is " + answering.refusal(credential));
       }
       try (turn) {
         String method = x.getRequestMethod();

@@ -275,4 +275,63 @@ class KubeApiRequestsTest {
       assertThat(send("GET", CMS + "?watch=true&timeoutSeconds=1", null, null).code()).as("slots given back").isEqualTo(200);
     }
   }
+
+  /**
+   * Credentials are a role and a name ("credential revoke NAME --role R"): a viewer named as an
+   * admin is another credential, and its requests do not spend the admin's share of the turns.
+   * Before, turns were counted by name alone: a viewer issued the admin's name held 6 of the
+   * admin's 10 with its watches, and the admin's fifth watch was refused (429) as if it were
+   * the viewer's.
+   */
+  @Test
+  void aViewerNamedAsAnAdminDoesNotSpendTheAdminsTurns() throws Exception {
+    try (io.dsfleet.coordinator.CoordinatorServer server = new io.dsfleet.coordinator.CoordinatorServer(
+        CoordinatorFixture.options(dir.resolve("data"), false), java.time.Clock.systemUTC(), false).start();
+        KubeApi api = server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      Path pki = dir.resolve("data/pki");
+      String coordinator = "127.0.0.1:" + server.port();
+      var made = io.dsfleet.coordinator.cli.DsctlRun.run(List.of("credential", "create", "admin", "--role", "viewer", "-o",
+          dir.resolve("viewer-admin.pem").toString(), "--coordinator", coordinator, "--credentials", pki.resolve("admin.pem").toString()));
+      assertThat(made.exit()).as(made.err()).isZero();
+      HttpClient admin = clientOf(pki.resolve("admin.pem"), pki.resolve("ca.crt"));
+      HttpClient viewer = clientOf(dir.resolve("viewer-admin.pem"), pki.resolve("ca.crt"));
+      String watch = "https://127.0.0.1:" + api.port() + CMS + "?watch=true&timeoutSeconds=6";
+      List<CompletableFuture<HttpResponse<String>>> viewers = new ArrayList<>();
+      for (int i = 0; i < KubeWatch.PER_CREDENTIAL; i++) {
+        viewers.add(viewer.sendAsync(HttpRequest.newBuilder(URI.create(watch)).build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> api.watchesOf("viewer/admin") == KubeWatch.PER_CREDENTIAL);
+      List<CompletableFuture<HttpResponse<String>>> admins = new ArrayList<>();
+      for (int i = 0; i < KubeWatch.PER_CREDENTIAL; i++) {
+        admins.add(admin.sendAsync(HttpRequest.newBuilder(URI.create(watch)).build(), HttpResponse.BodyHandlers.ofString()));
+      }
+      for (var a : admins) {
+        HttpResponse<String> r = a.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(r.statusCode()).as("the admin's watch: %s", r.body()).isEqualTo(200);
+      }
+      for (var v : viewers) {
+        assertThat(v.get(20, java.util.concurrent.TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+      }
+    }
+  }
+
+  /** HTTPS presenting a dsctl credential's certificate (its PEM: certificate, key, CA), trusting the fleet CA. */
+  static HttpClient clientOf(Path credential, Path ca) throws Exception {
+    String pem = java.nio.file.Files.readString(credential);
+    var chain = io.dsfleet.common.tls.Pki.certificates(pem);
+    java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+    keys.load(null, null);
+    keys.setKeyEntry("me", io.dsfleet.common.tls.CertificateAuthority.privateKey(pem), new char[0],
+        chain.toArray(new java.security.cert.X509Certificate[0]));
+    javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(keys, new char[0]);
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("fleet", io.dsfleet.common.tls.Pki.certificates(java.nio.file.Files.readString(ca)).get(0));
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+    tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+    return HttpClient.newBuilder().sslContext(tls).version(HttpClient.Version.HTTP_1_1).build();
+  }
 }
