@@ -319,8 +319,7 @@ public final class Dashboard implements AutoCloseable {
       headers(x);
       x.getResponseHeaders().set("Content-Type", type + "; charset=utf-8");
       x.getResponseHeaders().set("Cache-Control", "max-age=300");
-      x.sendResponseHeaders(200, body.length);
-      x.getResponseBody().write(body);
+      respond(x, 200, body);
     }
   }
 
@@ -383,8 +382,21 @@ public final class Dashboard implements AutoCloseable {
     byte[] b = body.getBytes(StandardCharsets.UTF_8);
     headers(x);
     x.getResponseHeaders().set("Content-Type", type);
-    x.sendResponseHeaders(status, b.length);
-    x.getResponseBody().write(b);
+    respond(x, status, b);
+  }
+
+  /**
+   * The status and body; a HEAD's answer has none, and names no length: the JDK's server logs a
+   * warning for every HEAD answered with one, and any web page can make a browser send HEADs here
+   * (a no-cors fetch), a log line each.
+   */
+  private static void respond(HttpExchange x, int status, byte[] body) throws IOException {
+    if (x.getRequestMethod().equals("HEAD")) {
+      x.sendResponseHeaders(status, -1);
+      return;
+    }
+    x.sendResponseHeaders(status, body.length);
+    x.getResponseBody().write(body);
   }
 
   /** Loopback addresses and names: what a dashboard bound to loopback answers to. */

@@ -195,6 +195,10 @@ public final class KubeApi implements AutoCloseable {
     FieldQuery fields = FieldQuery.parse(param(x, "fieldSelector"));
     boolean table = wantsTable(x);
     if ("true".equals(param(x, "watch")) || "1".equals(param(x, "watch"))) {
+      if (x.getRequestMethod().equals("HEAD")) { // a stream: a HEAD of it would be answered with a length, each a warning of the JDK's server
+        send(x, KubeObjects.status(405, "MethodNotAllowed", "a watch is a GET"));
+        return;
+      }
       if (t == null || t.name() != null || t.sub() != null || !KubeWatch.WATCHABLE.contains(t.group() + "/" + t.resource())) {
         send(x, KubeObjects.status(405, "MethodNotAllowed", "watch is served on lists (daemonsets, nodes, pods, configmaps, secrets,"
             + " controllerrevisions)"));
@@ -472,8 +476,11 @@ public final class KubeApi implements AutoCloseable {
     byte[] body = lines.stream().map(l -> l + "\n").collect(java.util.stream.Collectors.joining()).getBytes(StandardCharsets.UTF_8);
     x.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
     x.getResponseHeaders().set("Cache-Control", "no-store");
-    x.sendResponseHeaders(200, body.length == 0 ? -1 : body.length);
-    x.getResponseBody().write(body);
+    boolean head = x.getRequestMethod().equals("HEAD"); // no body, no length: the JDK's server logs a warning for each HEAD with one
+    x.sendResponseHeaders(200, body.length == 0 || head ? -1 : body.length);
+    if (!head) {
+      x.getResponseBody().write(body);
+    }
   }
 
   /** A query parameter, decoded; null when absent. */

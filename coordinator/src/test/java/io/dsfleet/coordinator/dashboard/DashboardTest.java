@@ -196,6 +196,45 @@ class DashboardTest {
     assertThat(fromElsewhere.statusCode()).as("a login opened from another site (login CSRF)").isEqualTo(403);
   }
 
+  /**
+   * HEAD requests, which any web page the operator visits can make the browser send here (a
+   * no-cors fetch needs no preflight), without a login: each is answered without a body and logs
+   * nothing. Before, every answer named its length, and the JDK's server logged a warning for
+   * each ("being invoked with a content length for a HEAD request"), a line a request, to flood
+   * the coordinator's log; and cut the connection when the body followed.
+   */
+  @Test
+  void headRequestsWithoutALoginLogNothing() throws Exception {
+    java.util.logging.Logger jdk = java.util.logging.Logger.getLogger("com.sun.net.httpserver");
+    List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Handler catcher = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        if (r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue()) {
+          logged.add(r.getMessage());
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    jdk.addHandler(catcher);
+    try {
+      for (String path : List.of("/", "/nodes", "/login", "/static/live.js", "/static/nothing")) {
+        HttpResponse<String> r = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + dashboard.port() + path))
+            .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(path).isIn(200, 401, 404);
+        assertThat(r.body()).as(path).isEmpty();
+      }
+      assertThat(logged).as("the JDK server's log").isEmpty();
+    } finally {
+      jdk.removeHandler(catcher);
+    }
+  }
+
   @Test
   void aViewerReadsEveryPageAndIsRefusedEveryAction() throws Exception {
     String viewer = login("viewer");
