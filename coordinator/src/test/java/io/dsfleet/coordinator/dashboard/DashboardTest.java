@@ -205,33 +205,14 @@ class DashboardTest {
    */
   @Test
   void headRequestsWithoutALoginLogNothing() throws Exception {
-    java.util.logging.Logger jdk = java.util.logging.Logger.getLogger("com.sun.net.httpserver");
-    List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Handler catcher = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord r) {
-        if (r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue()) {
-          logged.add(r.getMessage());
-        }
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void close() {}
-    };
-    jdk.addHandler(catcher);
-    try {
+    try (io.dsfleet.coordinator.http.JdkServerLog log = new io.dsfleet.coordinator.http.JdkServerLog()) {
       for (String path : List.of("/", "/nodes", "/login", "/static/live.js", "/static/nothing")) {
         HttpResponse<String> r = https.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + dashboard.port() + path))
             .method("HEAD", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(path).isIn(200, 401, 404);
         assertThat(r.body()).as(path).isEmpty();
       }
-      assertThat(logged).as("the JDK server's log").isEmpty();
-    } finally {
-      jdk.removeHandler(catcher);
+      assertThat(log.lines()).as("the JDK server's log").isEmpty();
     }
   }
 

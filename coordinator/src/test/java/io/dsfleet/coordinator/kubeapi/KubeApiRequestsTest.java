@@ -259,33 +259,15 @@ class KubeApiRequestsTest {
    */
   @Test
   void headRequestsLogNothing() throws Exception {
-    java.util.logging.Logger jdk = java.util.logging.Logger.getLogger("com.sun.net.httpserver");
-    List<String> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
-    java.util.logging.Handler catcher = new java.util.logging.Handler() {
-      @Override
-      public void publish(java.util.logging.LogRecord r) {
-        if (r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue()) {
-          logged.add(r.getMessage());
-        }
-      }
-
-      @Override
-      public void flush() {}
-
-      @Override
-      public void close() {}
-    };
-    jdk.addHandler(catcher);
-    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+    try (io.dsfleet.coordinator.http.JdkServerLog log = new io.dsfleet.coordinator.http.JdkServerLog();
+        CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
         KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
       base = "http://127.0.0.1:" + api.port();
       assertThat(send("HEAD", CMS, null, null).code()).isEqualTo(200);
       Answer watch = send("HEAD", CMS + "?watch=true&timeoutSeconds=1", null, null);
       assertThat(watch.code()).isEqualTo(405);
       assertThat(watch.text()).isEmpty();
-      assertThat(logged).as("the JDK server's log").isEmpty();
-    } finally {
-      jdk.removeHandler(catcher);
+      assertThat(log.lines()).as("the JDK server's log").isEmpty();
     }
   }
 
