@@ -36,6 +36,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   private final ScheduledExecutorService scheduler;
   private final String version;
   private final Authority authority;
+  private final FollowStreams streams = new FollowStreams();
 
   /** @param authority null on an insecure coordinator (no tokens, no certificates) */
   public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version,
@@ -307,7 +308,10 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   public void rolloutStatus(RolloutStatusRequest req, StreamObserver<RolloutStatusEvent> out) {
     ServerCallStreamObserver<RolloutStatusEvent> call = (ServerCallStreamObserver<RolloutStatusEvent>) out;
     String ns = ns(req.getNamespace());
-    if (!opened(out, () -> fleet.daemonSet(ns, req.getName()))) {
+    if (!opened(out, () -> {
+      fleet.daemonSet(ns, req.getName());
+      streams.take();
+    })) {
       return;
     }
     RolloutWatch watch = new RolloutWatch(fleet, ns, req.getName(), req.getWatch(), call);
@@ -343,6 +347,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       } else if (!o.isEmpty()) {
         fleet.daemonSet(ns, name);
       }
+      streams.take();
     })) {
       return;
     }
@@ -361,6 +366,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     ServerCallStreamObserver<LogLine> call = (ServerCallStreamObserver<LogLine>) out;
     LogRelay.Relay relay;
     try {
+      streams.take();
       relay = logs.start(fleet, req, LogRelay.reader(call));
     } catch (ControlException e) {
       out.onError(e.toStatus());

@@ -488,6 +488,58 @@ class AttackTest extends TlsFleetTest {
     assertThat(agent.received).noneMatch(CoordinatorMessage::hasLogRequest);
   }
 
+  /**
+   * A viewer opening follow streams by the hundred (64 a connection), each looked at every second or
+   * half second on the scheduler thread that runs the lease sweep and the rollout passes: one
+   * credential holds at most 32 at once, refused beyond with why; another credential is not held up,
+   * and a stream that ends gives its place back.
+   */
+  @Test
+  void oneCredentialHoldsAtMostThirtyTwoFollowStreams() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    ManagedChannel viewer = credentialFile("viewer.pem");
+    List<ClientCall<EventsRequest, EventView>> open = new java.util.ArrayList<>();
+    java.util.function.Function<ManagedChannel, CompletableFuture<Status>> follow = ch -> {
+      ClientCall<EventsRequest, EventView> call = ch.newCall(ControlServiceGrpc.getEventsMethod(), CallOptions.DEFAULT);
+      CompletableFuture<Status> closed = new CompletableFuture<>();
+      call.start(new ClientCall.Listener<>() {
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          closed.complete(status);
+        }
+      }, new Metadata());
+      call.sendMessage(EventsRequest.newBuilder().setAllNamespaces(true).setWatch(true).build());
+      call.halfClose();
+      call.request(Integer.MAX_VALUE);
+      open.add(call);
+      return closed;
+    };
+    List<CompletableFuture<Status>> viewers = new java.util.ArrayList<>();
+    for (int i = 0; i < 33; i++) {
+      viewers.add(follow.apply(viewer));
+    }
+    // one of the 33 is refused (the call threads take them in any order); 32 stay open
+    Status refused = CompletableFuture.anyOf(viewers.toArray(CompletableFuture[]::new)).thenApply(Status.class::cast).get(10, TimeUnit.SECONDS);
+    assertThat(refused.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(refused.getDescription()).contains("at most 32").contains("viewer/viewer");
+    Thread.sleep(500);
+    assertThat(viewers.stream().filter(CompletableFuture::isDone)).as("the others stay open").hasSize(1);
+    int toEnd = java.util.stream.IntStream.range(0, 33).filter(i -> !viewers.get(i).isDone()).findFirst().orElseThrow();
+    // the admin's credential is another one
+    CompletableFuture<Status> admins = follow.apply(credentialFile("admin.pem"));
+    Thread.sleep(500);
+    assertThat(admins).as("the admin's stream is not refused").isNotDone();
+    // one of the viewer's ends: its place is given back
+    open.get(toEnd).cancel("done", null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> viewers.get(toEnd).isDone());
+    await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+      CompletableFuture<Status> again = follow.apply(viewer);
+      Thread.sleep(300);
+      assertThat(again).as("a stream in the place given back").isNotDone();
+    });
+    open.forEach(c -> c.cancel("test over", null));
+  }
+
   @Test
   void aLogReaderThatNeverReadsIsDroppedInsteadOfFillingTheHeap() throws Exception {
     admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
