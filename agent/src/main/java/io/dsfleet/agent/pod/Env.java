@@ -48,12 +48,17 @@ public final class Env {
       this.left = max;
     }
 
-    void take(long chars) {
-      left -= chars;
-      if (left < 0) {
+    /** Refuses {@code chars} more than the budget has left, taking nothing. */
+    void check(long chars) {
+      if (chars > left) {
         throw new PodConfigError("CreateContainerConfigError", what + " is over " + max / 1024 + " KiB once its $(VAR) references are"
             + " expanded; the agent builds at most that (a value that refers to an earlier one twice doubles with each line)");
       }
+    }
+
+    void take(long chars) {
+      check(chars);
+      left -= chars;
     }
 
     void giveBack(long chars) {
@@ -194,18 +199,13 @@ public final class Env {
         String v = env.get(m.group(1));
         replacement = v == null ? m.group() : v;
       }
-      within(budget, out.length() + (m.start() - from) + replacement.length());
+      budget.check(out.length() + (m.start() - from) + replacement.length());
       m.appendReplacement(out, Matcher.quoteReplacement(replacement));
       from = m.end();
     }
     m.appendTail(out);
-    within(budget, out.length());
+    budget.check(out.length());
     return out.toString();
-  }
-
-  private static void within(Budget budget, long chars) {
-    budget.take(chars);
-    budget.giveBack(chars);
   }
 
   /** Each of {@code args} expanded ({@link #expand(String, Map, Budget)}), all of them taken from {@code budget}. */

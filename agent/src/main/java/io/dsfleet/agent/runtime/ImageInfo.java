@@ -22,15 +22,11 @@ public record ImageInfo(String id, String user, Map<String, String> labels, long
     this(id, user, labels, settingsBytes, healthIntervalNanos, healthStartIntervalNanos, 0, 0, 0, 0);
   }
 
-  public ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
-      long healthStartIntervalNanos, long entrypointBytes, long cmdBytes) {
-    this(id, user, labels, settingsBytes, healthIntervalNanos, healthStartIntervalNanos, entrypointBytes, cmdBytes, 0, 0);
-  }
-
   /**
    * The most bytes the image's exposed ports and volumes may add to each list line of its
-   * containers: a running container off the host's network lists every port its image exposes
-   * (about {@link #PORT_BYTES} each), and every container lists the anonymous volume Docker makes
+   * containers: a running container with a network namespace of its own off the host's (a pod's
+   * lone container on the bridge) lists every port its image exposes (about {@link #PORT_BYTES}
+   * each; {@link #portAndVolumeBytes}), and every container lists the anonymous volume Docker makes
    * for each of its image's {@code VOLUME}s (about {@link #VOLUME_BYTES} and the path each). An image
    * exposing all 65,535 ports made each running container's list line 2.3 MiB, so two pods of it
    * made every list of the node, and so every pass, fail (helper-88). Real images expose a few

@@ -32,7 +32,7 @@ class ImageInfoTest {
 
   @Test
   void aContainerTakesOverTheImagesEntrypointAndCommandOnlyWhereThePodGivesNoneOfItsOwn() {
-    var image = new ImageInfo("i", "", Map.of(), 0, 0, 0, 100, 20);
+    var image = new ImageInfo("i", "", Map.of(), 0, 0, 0, 100, 20, 0, 0);
     assertThat(image.inheritedCommandBytes(false, false)).as("neither: both of the image's").isEqualTo(120);
     assertThat(image.inheritedCommandBytes(false, true)).as("args: the image's entrypoint").isEqualTo(100);
     assertThat(image.inheritedCommandBytes(true, false)).as("command: nothing of the image's (its CMD dropped too)").isZero();

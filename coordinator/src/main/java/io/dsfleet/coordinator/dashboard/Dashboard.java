@@ -137,7 +137,7 @@ public final class Dashboard implements AutoCloseable {
       Map<String, String> form = x.getRequestMethod().equals("POST") ? form(x) : null;
       // answered a few at a time once logged in (a caller without a login holds only its own thread); a
       // credential is its role and name: a viewer named as an admin is another one, with a share of its own
-      String credential = (who.admin() ? "admin/" : "viewer/") + who.name();
+      String credential = who.credential();
       io.dsfleet.coordinator.http.Turns.Turn turn = answering.take(credential);
       if (turn == null) {
         send(x, 503, "text/plain", "the dashboard is " + answering.refusal(credential) + "\n");
@@ -209,7 +209,7 @@ public final class Dashboard implements AutoCloseable {
     } else if (p[0].equals("streams") && p.length == 6 && p[1].equals("nodes") && p[3].equals("logs")) {
       headers(x);
       String cookie = cookie(x);
-      logs.serve(x, f, who.formToken(), (who.admin() ? "admin/" : "viewer/") + who.name(), logsRequest(x, java.util.Arrays.copyOfRange(p, 1, 6)),
+      logs.serve(x, f, who.formToken(), who.credential(), logsRequest(x, java.util.Arrays.copyOfRange(p, 1, 6)),
           () -> logins.check(cookie, authority.get()) != null);
       return;
     } else if (p[0].equals("events") && p.length == 1) {

@@ -26,7 +26,12 @@ public final class Logins {
   static final int MAX = 10_000;
 
   /** Who is logged in: the credential's role, name and certificate serial, until when, and the token forms must carry. */
-  public record Login(boolean admin, String name, String serial, Instant expires, String formToken) {}
+  public record Login(boolean admin, String name, String serial, Instant expires, String formToken) {
+    /** The login's credential, its role and name ("admin/NAME", "viewer/NAME"): a viewer named as an admin is another one. */
+    public String credential() {
+      return (admin ? "admin/" : "viewer/") + name;
+    }
+  }
 
   private final Clock clock;
   private final SecureRandom random = new SecureRandom();

@@ -44,7 +44,7 @@ final class EventsFollow {
   /** Sends what the call takes now; polls for new events while it watches. */
   synchronized void start(ScheduledExecutorService scheduler) {
     if (watch) {
-      poll = scheduler.scheduleWithFixedDelay(this::check, 500, 500, TimeUnit.MILLISECONDS);
+      poll = scheduler.scheduleWithFixedDelay(this::drain, 500, 500, TimeUnit.MILLISECONDS);
     }
     drain();
   }
@@ -83,10 +83,6 @@ final class EventsFollow {
     } catch (RuntimeException e) {
       end(Status.UNAVAILABLE.withDescription("following events failed: " + e.getMessage()));
     }
-  }
-
-  private void check() {
-    drain();
   }
 
   private void stop() {

@@ -122,7 +122,12 @@ public final class KubeApi implements AutoCloseable {
    * Who is calling: a credential's name, whether it may write (an admin's, or anyone on an insecure
    * coordinator), and its certificate's serial ("" on an insecure coordinator).
    */
-  record Who(String name, boolean admin, String serial) {}
+  record Who(String name, boolean admin, String serial) {
+    /** The caller's credential, its role and name ("admin/NAME", "viewer/NAME"): a viewer named as an admin is another one. */
+    String credential() {
+      return (admin ? "admin/" : "viewer/") + name;
+    }
+  }
 
   private void handle(HttpExchange x) throws IOException {
     try {
@@ -130,7 +135,7 @@ public final class KubeApi implements AutoCloseable {
       Who who = caller(x);
       // answered a few at a time once the caller is known (one without a credential holds only its own thread);
       // a credential is its role and name: a viewer named as an admin is another one, with a share of its own
-      String credential = (who.admin() ? "admin/" : "viewer/") + who.name();
+      String credential = who.credential();
       io.dsfleet.coordinator.http.Turns.Turn turn = answering.take(credential);
       if (turn == null) {
         throw KubeWrites.KubeError.of(429, "TooManyRequests", "the Kubernetes API is " + answering.refusal(credential));
@@ -212,7 +217,7 @@ public final class KubeApi implements AutoCloseable {
       }
       Fleet at = fleetOrFail();
       String query = query(x, table);
-      watches.serve(x, (who.admin() ? "admin/" : "viewer/") + who.name(), query, () -> fleet.get() == at
+      watches.serve(x, who.credential(), query, () -> fleet.get() == at
           ? watches.shared(query, at::viewVersion, () -> reads.route(p, table, selector, fields)) : null, at::viewVersion, at::watch,
           param(x, "resourceVersion"), timeout,
           param(x, "includeObject"), "true".equals(param(x, "allowWatchBookmarks")), end -> {
