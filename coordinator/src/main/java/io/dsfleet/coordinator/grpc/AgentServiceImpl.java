@@ -39,6 +39,19 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   private final LogRelay logs;
   private final Authority authority;
   private final SessionWorker worker;
+  /** Each node's recent joins with its certificate (System.nanoTime of each, the newest {@link #REJOINS} at most). */
+  private final java.util.concurrent.ConcurrentHashMap<String, java.util.ArrayDeque<Long>> rejoins = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * A node joins with its certificate at most this often in {@link #REJOIN_WINDOW}; more is refused
+   * (RESOURCE_EXHAUSTED, which the agent tries again after its back-off). An agent joins so when it
+   * starts and when the coordinator no longer knows it; each such join takes the fleet's lock,
+   * plans the node again and writes it to the store, on the call threads dsctl shares, and before
+   * 2026-12-05 root on one node (or a copy of its certificate) could call Join in a loop and keep
+   * the store and the fleet's lock busy for every other caller (helper-89).
+   */
+  static final int REJOINS = 5;
+  static final java.time.Duration REJOIN_WINDOW = java.time.Duration.ofMinutes(1);
 
   /** @param authority null on an insecure coordinator */
   public AgentServiceImpl(Fleet fleet, LogRelay logs, Authority authority) {
@@ -99,6 +112,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       } else if (!caller.speaksFor(name)) {
         throw new ControlException(Status.Code.PERMISSION_DENIED, caller + " cannot join as node " + name);
       } else {
+        rejoining(name, System.nanoTime());
         fleet.join(request.getNode(), leaveHash, caller.kind() == Caller.Kind.INSECURE);
       }
       response.onNext(out.build());
@@ -107,6 +121,26 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       response.onError(e.toStatus());
     } catch (StoreException e) {
       response.onError(storeRefused(e));
+    }
+  }
+
+  /** Counts a join of {@code name} with its certificate at {@code nanos}; refuses one over {@link #REJOINS} in {@link #REJOIN_WINDOW}. */
+  void rejoining(String name, long nanos) {
+    boolean[] refused = new boolean[1];
+    rejoins.compute(name, (k, times) -> {
+      java.util.ArrayDeque<Long> t = times == null ? new java.util.ArrayDeque<>() : times;
+      while (!t.isEmpty() && nanos - t.peekFirst() >= REJOIN_WINDOW.toNanos()) {
+        t.pollFirst();
+      }
+      refused[0] = t.size() >= REJOINS;
+      if (!refused[0]) {
+        t.addLast(nanos);
+      }
+      return t;
+    });
+    if (refused[0]) {
+      throw new ControlException(Status.Code.RESOURCE_EXHAUSTED, "node " + name + " joined " + REJOINS + " times in the last "
+          + REJOIN_WINDOW.toSeconds() + " s with its certificate; try again later");
     }
   }
 

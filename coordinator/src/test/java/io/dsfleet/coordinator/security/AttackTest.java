@@ -392,10 +392,20 @@ class AttackTest extends TlsFleetTest {
     FakeAgent agent = new FakeAgent(as(a), "node-a");
     agents.add(agent);
     long before = server.fleet().events(k -> true).seq();
+    int refused = 0;
     for (int i = 0; i < 200; i++) {
-      agent.join(java.util.Map.of("pool", "p" + i)); // with its certificate: labels other than admitted, ignored
+      int pool = i;
+      // with its certificate: labels other than admitted, ignored; five joins a minute, the rest refused before the fleet's lock
+      StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class, () -> agent.join(java.util.Map.of("pool", "p" + pool)));
+      if (e != null) {
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(e.getStatus().getDescription()).contains("node node-a joined 5 times in the last 60 s");
+        refused++;
+      }
       catchThrowableOfType(StatusRuntimeException.class, () -> agent.leave("guessed"));
     }
+    assertThat(refused).as("joins with the node's certificate over five a minute").isEqualTo(195);
+    new FakeAgent(as(join("node-b", token())), "node-b").join(java.util.Map.of()); // another node joins as ever
     var caused = server.fleet().eventsAfter(before, k -> k.equals(io.dsfleet.coordinator.fleet.Events.nodeKey("node-a")));
     assertThat(caused.stream().map(r -> r.event().reason()).distinct().toList())
         .as("each kind of event was recorded at first").contains("Rejoined", "NodeRestricted", "LeaveRefused");
