@@ -71,12 +71,20 @@ public final class Env {
     Map<String, String> env = new LinkedHashMap<>() {
       @Override
       public String put(String name, String value) {
-        budget.take(name.length() + value.length());
-        String old = super.put(name, value);
-        if (old != null) {
-          budget.giveBack(name.length() + old.length());
+        // a replaced variable (env over envFrom, a later envFrom over an earlier one) gives its place back first
+        String before = get(name);
+        if (before != null) {
+          budget.giveBack(name.length() + before.length());
         }
-        return old;
+        try {
+          budget.take(name.length() + value.length());
+        } catch (PodConfigError e) {
+          if (before != null) {
+            budget.take(name.length() + before.length());
+          }
+          throw e;
+        }
+        return super.put(name, value);
       }
     };
     for (EnvFromSource from : list(c.envFrom())) {
@@ -95,7 +103,9 @@ public final class Env {
     for (EnvVar e : list(c.env())) {
       String value;
       if (e.valueFrom() == null) {
-        value = expand(e.value() == null ? "" : e.value(), env, budget);
+        // a value replacing a variable (env over envFrom) may use that variable's place: it is given back when the value is kept
+        String replaced = env.get(e.name());
+        value = expand(e.value() == null ? "" : e.value(), env, budget, replaced == null ? 0 : e.name().length() + replaced.length());
       } else if (e.valueFrom().fieldRef() != null) {
         value = fieldValue(ctx, e.valueFrom().fieldRef().fieldPath(), podIp);
       } else if (e.valueFrom().configMapKeyRef() != null) {
@@ -188,6 +198,11 @@ public final class Env {
    * produced is not taken from the budget: the caller's map or list does that when it keeps it).
    */
   public static String expand(String text, Map<String, String> env, Budget budget) {
+    return expand(text, env, budget, 0);
+  }
+
+  /** As {@link #expand(String, Map, Budget)}, with {@code slack} more than the budget has left (what a replaced variable gives back). */
+  private static String expand(String text, Map<String, String> env, Budget budget, long slack) {
     Matcher m = REF.matcher(text);
     StringBuilder out = new StringBuilder();
     int from = 0;
@@ -199,12 +214,12 @@ public final class Env {
         String v = env.get(m.group(1));
         replacement = v == null ? m.group() : v;
       }
-      budget.check(out.length() + (m.start() - from) + replacement.length());
+      budget.check(out.length() + (m.start() - from) + replacement.length() - slack);
       m.appendReplacement(out, Matcher.quoteReplacement(replacement));
       from = m.end();
     }
     m.appendTail(out);
-    budget.check(out.length());
+    budget.check(out.length() - slack);
     return out.toString();
   }
 

@@ -75,6 +75,25 @@ class PodRendererTest {
     assertThat(o.cmd().get(0)).hasSize(20 * 1024);
   }
 
+  /**
+   * A variable of env may replace one of envFrom (as in Kubernetes, the later wins): the budget
+   * counts what the environment holds, so a value replacing one of the same size fits when the
+   * environment it leaves is within the bound. Before, the new value was taken before the old one
+   * was given back, and a 150 KiB ConfigMap key overridden by a 150 KiB value (150 KiB in all) was
+   * refused as over 256 KiB.
+   */
+  @Test
+  void aVariableReplacingOneOfEnvFromCountsOnce() {
+    var t = io.dsfleet.common.Json.read(("{\"spec\": {\"containers\": [{\"name\": \"m\", \"image\": \"x:1\","
+        + " \"envFrom\": [{\"configMapRef\": {\"name\": \"big\"}}], \"env\": [{\"name\": \"A\", \"value\": \"%s\"}]}]}}")
+        .formatted("b".repeat(150 * 1024)), io.dsfleet.common.model.PodTemplateSpec.class);
+    var configMaps = java.util.Map.of("big", java.util.Map.of("A", "a".repeat(150 * 1024).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", t, configMaps, java.util.Map.of(), java.util.Map.of(),
+        java.nio.file.Path.of("/pods/p"));
+    java.util.Map<String, String> env = Env.build(ctx, t.spec().containers().get(0), "10.0.0.1");
+    assertThat(env.get("A")).isEqualTo("b".repeat(150 * 1024));
+  }
+
   /** The downward API's labels and annotations files as the kubelet writes them: Go's %q of each value, no newline after the last. */
   @Test
   void labelsAndAnnotationsFilesQuoteAsTheKubelet() {
