@@ -356,9 +356,8 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     call.setOnReadyHandler(follow::drain);
     call.setOnCancelHandler(follow::cancel);
     follow.start(scheduler);
-    if (req.getWatch()) {
-      endOnRevoke(() -> follow.end(revokedStatus()));
-    }
+    // a listing too waits for a client that does not read: it ends with the credential, as every stream
+    endOnRevoke(() -> follow.end(revokedStatus()));
   }
 
   @Override

@@ -479,6 +479,47 @@ class AttackTest extends TlsFleetTest {
   }
 
   /**
+   * `dsctl events` without -w is handed its listing only as fast as the client takes it, so a
+   * client that stops reading holds the call open: revoking its credential ends it too, as it ends
+   * every other stream open under the credential (before, only a watch registered for the
+   * revocation, and a revoked viewer's stalled listing went on being served as it read).
+   */
+  @Test
+  void revokingACredentialEndsAnEventsListingItHasNotReadYet() throws Exception {
+    for (int i = 0; i < 10_000; i++) { // 50 kept of each of 200 nodes, some 3 MB: more than a stream's flow-control window
+      server.fleet().securityEvent("node-" + (i % 200), "Test", "event " + i + " " + "x".repeat(200));
+    }
+    ManagedChannel eve = viewer("eve-events");
+    ClientCall<EventsRequest, EventView> call = eve.newCall(ControlServiceGrpc.getEventsMethod(), CallOptions.DEFAULT);
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicInteger got = new java.util.concurrent.atomic.AtomicInteger();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onMessage(EventView message) {
+        got.incrementAndGet();
+      }
+
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    call.sendMessage(EventsRequest.newBuilder().setAllNamespaces(true).build());
+    call.halfClose();
+    call.request(1); // reads one event, then nothing
+    await().atMost(Duration.ofSeconds(10)).until(() -> got.get() == 1);
+    Thread.sleep(500);
+    assertThat(closed).as("the listing waits for the client").isNotDone();
+
+    admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("eve-events").setRole("viewer").build());
+    Thread.sleep(500);
+    call.request(Integer.MAX_VALUE); // the client reads again: what gRPC holds already, then the end
+    assertThat(closed.get(10, TimeUnit.SECONDS).getCode()).as("the listing, after %d events", got.get())
+        .isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(got.get()).as("events served after the revocation: only what waited in gRPC's window").isLessThan(10_000);
+  }
+
+  /**
    * A node reporting a pod of a DaemonSet never placed on it (named for itself, so kept) was asked
    * for that DaemonSet's logs, and its lines mixed into `dsctl logs ds/...` (a review). Only nodes
    * the DaemonSet is placed on are asked.
