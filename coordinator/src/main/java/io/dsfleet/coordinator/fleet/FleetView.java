@@ -117,10 +117,17 @@ public final class FleetView {
    */
   private static List<String> waitingNotReady(FleetState state, String k, DsEntry e, DsInfo info, Instant now) {
     List<String> waiting = e.decision == null ? List.of() : e.decision.waitingNotReady();
+    java.util.Set<String> waited = null; // made for the first moved node that is down: a list's contains for each was quadratic
     List<String> more = null;
     for (String name : e.rollout.moving()) {
       NodeEntry n = state.nodes.get(name);
-      if (n == null || n.readyForPods() || waiting.contains(name)) {
+      if (n == null || n.readyForPods()) {
+        continue;
+      }
+      if (waited == null) {
+        waited = new java.util.HashSet<>(waiting);
+      }
+      if (waited.contains(name)) {
         continue;
       }
       Placement.Verdict v = n.plan == null ? null : n.plan.verdicts().get(k);
