@@ -108,7 +108,7 @@ class RolloutScenariosTest {
 
   @Test
   void aBrokenVersionStopsAfterTheFirstHostAndIsRolledBack() throws Exception {
-    String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"15\", dsfleet.io/on-failure: rollback}";
+    String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\", dsfleet.io/on-failure: rollback}";
     apply(app("broken", "local/busybox:2", "/index.html", annotations));
     TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("broken").stream().allMatch(s -> s.equals("1R")));
     apply(app("broken", "local/busybox:2", "/never-there", annotations));
