@@ -130,12 +130,14 @@ class OversizedContainersTest {
    * A running container off the host's network lists every port its image exposes: an image that
    * exposes all 65,535 made each such container's list line 2.3 MiB, so two pods of it (each a
    * container alone on the bridge) made every list of the node over the 4 MiB the agent reads, and
-   * every pass of the node failed (helper-88). Such an image is refused.
+   * every pass of the node failed (helper-88). Such an image is refused on the bridge, here one of
+   * 2,000 ports (80 KB of list line, over the bound's 16 KiB: the 65,535 of the review took 25 s of
+   * the suite to make and run), and runs on the host's network, where its container lists none.
    */
   @Test
-  void anImageExposingEveryPortIsNotRun() throws Exception {
+  void anImageExposingThousandsOfPortsIsNotRunOnTheBridge() throws Exception {
     StringBuilder ports = new StringBuilder();
-    for (int p = 1; p <= 65_535; p++) {
+    for (int p = 1; p <= 2_000; p++) {
       ports.append(p == 1 ? "" : ", ").append('"').append(p).append("/tcp\": {}");
     }
     String id = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"sh\", \"-c\", \"sleep 3600 & wait\"], \"ExposedPorts\": {" + ports + "}}");
@@ -143,7 +145,7 @@ class OversizedContainersTest {
     String[] repoTag = image.split(":");
     api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
     api("DELETE", "/containers/" + id + "?force=1", "");
-    assertThat(api("GET", "/images/" + image + "/json", "")).contains("\"65535/tcp\":{}");
+    assertThat(api("GET", "/images/" + image + "/json", "")).contains("\"2000/tcp\":{}");
 
     var ds = ds(C0 + ".image", image);
     var one = DockerHarness.state(ds).getPods(0);
@@ -152,7 +154,7 @@ class OversizedContainersTest {
     try {
       await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> h.last.size() == 2 && h.last.stream()
           .allMatch(p -> p.getContainersCount() == 1 && p.getContainers(0).getReason().equals("CreateContainerError")));
-      assertThat(h.last.get(0).getContainers(0).getMessage()).contains("exposes 65535 ports");
+      assertThat(h.last.get(0).getContainers(0).getMessage()).contains("exposes 2000 ports");
     } finally {
       assertThat(h.docker.listOwned(h.node)).as("the node's containers can be listed; none of the image was made").isEmpty();
     }
