@@ -413,6 +413,18 @@ class AttackTest extends TlsFleetTest {
     assertThat(server.fleet().node("node-a", false).labels()).as("the labels stay as admitted").doesNotContainKey("pool");
   }
 
+  /** Starts {@code call}, reading nothing unless asked; its end (the status) completes the future returned. */
+  static <R> CompletableFuture<Status> started(ClientCall<?, R> call) {
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    return closed;
+  }
+
   /** A channel under a viewer credential issued now to {@code name}. */
   ManagedChannel viewer(String name) throws Exception {
     java.nio.file.Path file = dir.resolve(name + ".pem");
@@ -552,13 +564,7 @@ class AttackTest extends TlsFleetTest {
     List<ClientCall<EventsRequest, EventView>> open = new java.util.ArrayList<>();
     java.util.function.Function<ManagedChannel, CompletableFuture<Status>> follow = ch -> {
       ClientCall<EventsRequest, EventView> call = ch.newCall(ControlServiceGrpc.getEventsMethod(), CallOptions.DEFAULT);
-      CompletableFuture<Status> closed = new CompletableFuture<>();
-      call.start(new ClientCall.Listener<>() {
-        @Override
-        public void onClose(Status status, Metadata trailers) {
-          closed.complete(status);
-        }
-      }, new Metadata());
+      CompletableFuture<Status> closed = started(call);
       call.sendMessage(EventsRequest.newBuilder().setAllNamespaces(true).setWatch(true).build());
       call.halfClose();
       call.request(Integer.MAX_VALUE);
@@ -597,13 +603,7 @@ class AttackTest extends TlsFleetTest {
     FakeAgent agent = liveNode(join("node-a", token()));
     agent.answerLogs = false;
     ClientCall<LogsRequest, LogLine> call = credentialFile("viewer.pem").newCall(ControlServiceGrpc.getLogsMethod(), CallOptions.DEFAULT);
-    CompletableFuture<Status> closed = new CompletableFuture<>();
-    call.start(new ClientCall.Listener<>() {
-      @Override
-      public void onClose(Status status, Metadata trailers) {
-        closed.complete(status);
-      }
-    }, new Metadata());
+    CompletableFuture<Status> closed = started(call);
     call.sendMessage(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setFollow(true).build());
     call.halfClose(); // and never call.request(n): the reader takes nothing
     CoordinatorMessage request = null;
