@@ -67,6 +67,28 @@ public final class CoordinatorFixture implements AutoCloseable {
     start();
   }
 
+  /** Runs {@code body} while another thread holds the fleet's lock (as an apply or a rollout pass would). */
+  public void whileTheFleetLockIsHeld(org.junit.jupiter.api.function.Executable body) throws Throwable {
+    var held = new java.util.concurrent.CountDownLatch(1);
+    var release = new java.util.concurrent.CountDownLatch(1);
+    Thread holder = new Thread(() -> server.fleet().batch(() -> {
+      held.countDown();
+      try {
+        release.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }));
+    holder.start();
+    try {
+      held.await();
+      body.execute();
+    } finally {
+      release.countDown();
+      holder.join();
+    }
+  }
+
   @Override
   public void close() {
     agents.forEach(FakeAgent::close);

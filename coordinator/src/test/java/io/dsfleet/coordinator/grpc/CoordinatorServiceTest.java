@@ -95,28 +95,6 @@ class CoordinatorServiceTest {
     return agent;
   }
 
-  /** Runs {@code body} while another thread holds the fleet's lock (as an apply or a rollout pass would). */
-  private void whileTheFleetLockIsHeld(org.junit.jupiter.api.function.Executable body) throws Throwable {
-    var held = new java.util.concurrent.CountDownLatch(1);
-    var release = new java.util.concurrent.CountDownLatch(1);
-    Thread holder = new Thread(() -> c.server.fleet().batch(() -> {
-      held.countDown();
-      try {
-        release.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }));
-    holder.start();
-    try {
-      held.await();
-      body.execute();
-    } finally {
-      release.countDown();
-      holder.join();
-    }
-  }
-
   /**
    * Two sessions on one connection share one transport thread. While something holds the fleet's
    * lock (an apply planning the fleet, a rollout pass), a report is queued, not waited for on that
@@ -132,7 +110,7 @@ class CoordinatorServiceTest {
     apply(Fixtures.BASE);
     DesiredState set = a.nextDesired(WAIT);
     assertThat(set.getPodsCount()).isOne();
-    whileTheFleetLockIsHeld(() -> {
+    c.whileTheFleetLockIsHeld(() -> {
       a.reportAllReady(set, c.clock.millis());
       a.heartbeat();
       b.heartbeat();
@@ -159,7 +137,7 @@ class CoordinatorServiceTest {
     var channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1", c.server.port()).usePlaintext().build();
     FakeAgent a = session(channel, "node-a");
     FakeAgent b = session(channel, "node-b");
-    whileTheFleetLockIsHeld(() -> {
+    c.whileTheFleetLockIsHeld(() -> {
       a.heartbeat(true, "docker at unix:///var/run/docker.sock unreachable");
       a.heartbeat(false, "");
       b.heartbeat();

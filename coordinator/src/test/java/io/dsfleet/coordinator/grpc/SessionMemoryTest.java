@@ -11,7 +11,6 @@ import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,25 +33,13 @@ class SessionMemoryTest {
   }
 
   @Test
-  void aWaitingHeartbeatKeepsNoFieldsTheCoordinatorDoesNotRead() throws Exception {
+  void aWaitingHeartbeatKeepsNoFieldsTheCoordinatorDoesNotRead() throws Throwable {
     try (CoordinatorFixture f = new CoordinatorFixture(dir)) {
       FakeAgent agent = f.agent("node-a", Map.of());
-      CountDownLatch release = new CountDownLatch(1);
-      CountDownLatch held = new CountDownLatch(1);
-      Thread holder = new Thread(() -> f.server.fleet().batch(() -> { // an apply holding the fleet's lock
-        held.countDown();
-        try {
-          release.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }));
-      holder.start();
-      held.await();
-      long before = heapUsed();
-      ByteString padding = ByteString.copyFrom(new byte[3 << 20]);
-      int sent = 60;
-      try {
+      f.whileTheFleetLockIsHeld(() -> { // as an apply holding the fleet's lock
+        long before = heapUsed();
+        ByteString padding = ByteString.copyFrom(new byte[3 << 20]);
+        int sent = 60;
         for (int i = 1; i <= sent; i++) { // the condition flips with the first: each waits for the worker
           Heartbeat hb = Heartbeat.newBuilder().setSeq(i).setRuntimeUnavailable(i % 2 == 1).setAckNotNeeded(true)
               .setUnknownFields(UnknownFieldSet.newBuilder().addField(999, UnknownFieldSet.Field.newBuilder()
@@ -63,10 +50,7 @@ class SessionMemoryTest {
         long grown = heapUsed() - before;
         assertThat(grown).as("heap held by %d heartbeats waiting for the worker (each sent with 3 MiB of unknown fields)", sent)
             .isLessThan(32L << 20);
-      } finally {
-        release.countDown();
-        holder.join();
-      }
+      });
       await().atMost(Duration.ofSeconds(30)).until(() -> f.server.queuedSessionMessages() == 0);
       assertThat(f.server.fleet().connected("node-a")).as("the session goes on").isTrue();
     }
