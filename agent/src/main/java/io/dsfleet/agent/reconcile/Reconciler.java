@@ -60,7 +60,7 @@ public final class Reconciler {
   /**
    * The reconciler's threads.
    *
-   * @param pods pod workers (one pod's work at a time each)
+   * @param pods pod workers (a pod's work at a time on each, as many as pods have work under way)
    * @param probes probe runs
    * @param stoppers the stops of one pod, in parallel
    * @param gc garbage collection (one at a time)
@@ -69,10 +69,25 @@ public final class Reconciler {
     /** Probes running at once at most. */
     static final int MAX_PROBES_AT_ONCE = 32;
 
+    /** Pod workers at once at most: a host runs a pod per DaemonSet (the coordinator keeps 256 a node's reports). */
+    static final int MAX_POD_WORKERS = 256;
+
     /** Daemon threads of the sizes the agent uses. */
     public static Threads standard() {
-      return new Threads(Executors.newFixedThreadPool(4, DaemonThreads.named("pod-worker")), probers(),
-          Executors.newCachedThreadPool(DaemonThreads.named("container-stop")), Executors.newSingleThreadExecutor(DaemonThreads.named("container-gc")));
+      return new Threads(podWorkers(), probers(), Executors.newCachedThreadPool(DaemonThreads.named("container-stop")),
+          Executors.newSingleThreadExecutor(DaemonThreads.named("container-gc")));
+    }
+
+    /**
+     * Pod workers: a thread for each pod whose work is under way (the kubelet's worker per pod), up
+     * to {@link #MAX_POD_WORKERS} (threads idle for a minute end). A fixed four once queued every
+     * pod's work behind four pods whose own containers held them: a postStart hook that hangs for its
+     * 30 s at every start, a preStop hook that hangs and a SIGTERM ignored for the whole grace period
+     * of a restart. Work no thread takes is planned again at a later pass.
+     */
+    static ExecutorService podWorkers() {
+      return new java.util.concurrent.ThreadPoolExecutor(0, MAX_POD_WORKERS, 60, TimeUnit.SECONDS,
+          new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("pod-worker"));
     }
 
     /**
@@ -578,23 +593,30 @@ public final class Reconciler {
     if (!busy.begin(pod, kind == Work.TEARDOWN)) {
       return;
     }
-    on.execute(() -> {
-      boolean done = false;
-      try {
-        work.run();
-        done = true;
-      } catch (RuntimeUnavailableException ex) {
-        runtimeUnreachable(ex);
-      } catch (RuntimeException | StackOverflowError ex) {
-        log.error("pod {}: {}", pod, ex.toString(), ex);
-      } finally {
-        view.changed(); // the work may have touched containers: the next pass lists them
-        busy.end(pod);
-      }
-      if (done && kind.wakeAfter()) {
-        wakeUp(); // report the new state now; after a failure the next tick retries, never a tight loop
-      }
-    });
+    try {
+      on.execute(() -> run(pod, kind, work));
+    } catch (java.util.concurrent.RejectedExecutionException e) { // every worker busy (or the agent stopping): a later pass plans it again
+      busy.end(pod);
+      log.debug("pod {}: no thread free for its work; a later pass plans it again", pod);
+    }
+  }
+
+  private void run(String pod, Work kind, Runnable work) {
+    boolean done = false;
+    try {
+      work.run();
+      done = true;
+    } catch (RuntimeUnavailableException ex) {
+      runtimeUnreachable(ex);
+    } catch (RuntimeException | StackOverflowError ex) {
+      log.error("pod {}: {}", pod, ex.toString(), ex);
+    } finally {
+      view.changed(); // the work may have touched containers: the next pass lists them
+      busy.end(pod);
+    }
+    if (done && kind.wakeAfter()) {
+      wakeUp(); // report the new state now; after a failure the next tick retries, never a tight loop
+    }
   }
 
   /**

@@ -476,6 +476,81 @@ class ReconcilerTest {
     }
   }
 
+  /** A desired set of one pod per name, each of DaemonSet NAME in namespace ops, from the fixture DaemonSet with {@code lifecycle} (or none). */
+  static DesiredState podsNamed(long version, Map<String, String> lifecycleByName) {
+    DesiredState.Builder b = DesiredState.newBuilder().setVersion(version);
+    lifecycleByName.forEach((name, lifecycle) -> {
+      var ds = lifecycle.isEmpty() ? Pods.ds() : Pods.ds("spec.template.spec.containers[0].lifecycle", lifecycle);
+      b.addPods(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet(name).setPodName(name + "-abcde")
+          .setTemplateHash(io.dsfleet.common.TemplateHash.of(ds.spec().template())).setRevision(1)
+          .setTemplateJson(com.google.protobuf.ByteString.copyFromUtf8(io.dsfleet.common.Json.canonical(ds.spec().template()))));
+    });
+    return b.build();
+  }
+
+  /**
+   * A container decides how long its own hooks take (a script swapped, a fifo read): five pods whose
+   * postStart hooks hang hold five workers, and a sixth pod still starts at once. With a fixed four
+   * workers it waited, queued, until a hook ended (the same holds for a preStop hook that hangs and
+   * a SIGTERM ignored through a restart's whole grace period).
+   */
+  @Test
+  void podsWhoseHooksHangHoldNoOtherPodsStartBack() throws Exception {
+    java.util.concurrent.ExecutorService workers = Reconciler.Threads.podWorkers();
+    r = reconciler(new Reconciler.Threads(workers, new Direct(), new Direct(), new Direct()));
+    java.util.concurrent.CountDownLatch hooked = new java.util.concurrent.CountDownLatch(5);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    runtime.setExecRule(cmd -> {
+      hooked.countDown();
+      try {
+        release.await(60, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    Map<String, String> pods = new java.util.TreeMap<>();
+    for (int i = 0; i < 5; i++) {
+      pods.put("hangs" + i, "{postStart: {exec: {command: [hang]}}}");
+    }
+    try {
+      r.setDesired(podsNamed(1, pods));
+      r.tick();
+      assertThat(hooked.await(10, TimeUnit.SECONDS)).as("the five pods' workers each wait in a postStart hook").isTrue();
+      pods.put("free", "");
+      r.setDesired(podsNamed(2, pods));
+      org.awaitility.Awaitility.await("the sixth pod's container runs while the five hooks hang").atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(50)).until(() -> {
+            r.tick();
+            return owned().stream().anyMatch(c -> "free-abcde".equals(c.label(Labels.POD)) && c.running());
+          });
+      assertThat(release.getCount()).as("no hook was let go").isEqualTo(1);
+    } finally {
+      release.countDown();
+      workers.shutdownNow();
+    }
+  }
+
+  /** A pod's work no worker could take (all busy) is planned again at the next pass. */
+  @Test
+  void aPodsWorkRefusedForWantOfAThreadRunsAtTheNextPass() {
+    int[] refusals = {1};
+    r = reconciler(new Reconciler.Threads(new Direct() {
+      @Override
+      public void execute(Runnable command) {
+        if (refusals[0]-- > 0) {
+          throw new java.util.concurrent.RejectedExecutionException("every pod worker busy");
+        }
+        command.run();
+      }
+    }, new Direct(), new Direct(), new Direct()));
+    r.setDesired(Pods.state(Pods.ds()));
+    r.tick();
+    assertThat(owned()).as("refused: nothing started yet").isEmpty();
+    run(Duration.ofSeconds(2), Duration.ofSeconds(1));
+    assertThat(app("main")).as("started at a later pass").isNotNull().matches(ContainerInfo::running);
+  }
+
   /** A probe the probe threads could not take (all busy) runs at the next pass, not a period later. */
   @Test
   void aProbeRefusedForWantOfAThreadRunsAtTheNextPass() {
