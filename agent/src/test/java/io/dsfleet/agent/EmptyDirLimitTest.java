@@ -34,7 +34,53 @@ class EmptyDirLimitTest {
 
   @AfterEach
   void stop() {
+    if (h != null) {
+      h.close();
+    }
+  }
+
+  /**
+   * A pod filling the pods' file system through an emptyDir without a sizeLimit is evicted under
+   * disk pressure (less than 10 % free: the kubelet's {@code nodefs.available<10%}), its container
+   * stopped, the volume emptied, the pod started again. The state directory is on a tmpfs of 64 MiB
+   * here. Before, nothing stopped it: it filled the host's disk.
+   */
+  @Test
+  void aPodFillingThePodsFileSystemThroughAnUnlimitedEmptyDirIsEvictedUnderDiskPressure() throws Exception {
     h.close();
+    h = null;
+    Path small = Files.createDirectories(tmp.resolve("small"));
+    Path marks = Files.createDirectories(tmp.resolve("marks"));
+    sh("mount", "-t", "tmpfs", "-o", "size=64m", "dsfleet-test", small.toString());
+    try {
+      h = new DockerHarness(small.resolve("state"), new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(10)));
+      String script = "trap '' TERM; echo run >> /marks/runs; n=$(wc -l < /marks/runs); ls -A /scratch > /marks/seen-$n;"
+          + " if [ $n -eq 1 ]; then dd if=/dev/zero of=/scratch/big bs=1M count=60 2>/dev/null; fi; sleep 3600 & wait";
+      h.run(ds(C0 + ".command", "[sh, -c, \"" + script + "\"]", POD + ".terminationGracePeriodSeconds", "60",
+          C0 + ".volumeMounts", "[{name: scratch, mountPath: /scratch}, {name: marks, mountPath: /marks}]",
+          POD + ".volumes", "[{name: scratch, emptyDir: {}}, {name: marks, hostPath: {path: " + marks + ", type: Directory}}]"));
+      Set<String> reasons = ConcurrentHashMap.newKeySet();
+      await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        h.last.forEach(p -> p.getContainersList().forEach(c -> reasons.add(c.getReason() + ": " + c.getMessage())));
+        return Files.exists(marks.resolve("seen-2"));
+      });
+      assertThat(reasons).as("the pod said why").anyMatch(r -> r.startsWith("Evicted: The node was low on resource: ephemeral-storage"));
+      assertThat(Files.readString(marks.resolve("seen-2")).strip()).as("the second run starts with the volume emptied").isEmpty();
+      var fs = Files.getFileStore(small);
+      assertThat(fs.getUsableSpace()).as("the space given back").isGreaterThan(fs.getTotalSpace() / 2);
+    } finally {
+      if (h != null) {
+        h.close();
+        h = null;
+      }
+      sh("umount", "-l", small.toString());
+    }
+  }
+
+  static void sh(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
   }
 
   @Test

@@ -59,30 +59,42 @@ public final class Volumes {
   /** Where a volume is on the host. */
   public record Source(Path path, Kind kind) {}
 
-  /** An emptyDir on the host's disk with a sizeLimit: its directory, and the limit as written and in bytes. */
-  public record LimitedDir(String name, Path dir, String limit, long limitBytes) {}
+  /**
+   * An emptyDir on the host's disk: its directory, and its sizeLimit as written and in bytes (null
+   * and {@link Long#MAX_VALUE} for none).
+   */
+  public record DiskDir(String name, Path dir, String limit, long limitBytes) {
+    public boolean limited() {
+      return limit != null;
+    }
+  }
 
   /**
-   * The pod's emptyDir volumes on disk (not {@code medium: Memory}, whose tmpfs has the size) that
-   * set a sizeLimit above 0: as the kubelet, a limit of 0 (or one below, which a coordinator before
+   * The pod's emptyDir volumes on disk (not {@code medium: Memory}, whose tmpfs has the size), with
+   * their sizeLimits: as the kubelet, a limit of 0 (or one below, which a coordinator before
    * 2026-12-05 let through) is no limit, never an eviction of an empty volume.
    */
-  public static List<LimitedDir> limitedDiskVolumes(PodContext ctx) {
-    List<LimitedDir> out = new java.util.ArrayList<>();
+  public static List<DiskDir> diskVolumes(PodContext ctx) {
+    List<DiskDir> out = new java.util.ArrayList<>();
     for (Volume v : list(ctx.template().spec().volumes())) {
-      if (v.emptyDir() != null && !"Memory".equals(v.emptyDir().medium()) && v.emptyDir().sizeLimit() != null) {
-        long bytes;
+      if (v.emptyDir() != null && !"Memory".equals(v.emptyDir().medium())) {
+        String limit = v.emptyDir().sizeLimit();
+        long bytes = 0;
         try {
-          bytes = io.dsfleet.common.Quantities.bytes(v.emptyDir().sizeLimit());
+          bytes = limit == null ? 0 : io.dsfleet.common.Quantities.bytes(limit);
         } catch (IllegalArgumentException notNow) {
-          continue; // one an older coordinator let through (1e200: an exponent past today's bound): no limit, never a failed pass
+          // one an older coordinator let through (1e200: an exponent past today's bound): no limit, never a failed pass
         }
-        if (bytes > 0) {
-          out.add(new LimitedDir(v.name(), ctx.podDir().resolve("volumes").resolve(v.name()), v.emptyDir().sizeLimit(), bytes));
-        }
+        Path dir = ctx.podDir().resolve("volumes").resolve(v.name());
+        out.add(bytes > 0 ? new DiskDir(v.name(), dir, limit, bytes) : new DiskDir(v.name(), dir, null, Long.MAX_VALUE));
       }
     }
     return out;
+  }
+
+  /** The pod's emptyDir volumes on disk that set a sizeLimit above 0 ({@link #diskVolumes}). */
+  public static List<DiskDir> limitedDiskVolumes(PodContext ctx) {
+    return diskVolumes(ctx).stream().filter(DiskDir::limited).toList();
   }
 
   private final Mounts mounts;

@@ -22,6 +22,12 @@ import org.slf4j.LoggerFactory;
  * limit are emptied, and then the pod starts again, as the new pod Kubernetes' DaemonSet controller
  * makes for an evicted one would, with empty volumes. Before, a sizeLimit on disk was taken and
  * ignored: a review's pod filled the state directory's disk through a volume of {@code sizeLimit: 1Mi}.
+ *
+ * <p>Disk pressure too, as the kubelet's hard threshold {@code nodefs.available<10%}: when the file
+ * system of the pods' volumes has less than {@link #PRESSURE_FREE_PERCENT} % free, the pod whose
+ * disk emptyDirs hold the most, at least {@link #PRESSURE_LEAST_PERCENT} % of it, is evicted the same
+ * way, and all its disk emptyDirs are emptied; one pod at a time, none while another eviction is
+ * under way. Before, a volume without a sizeLimit filled the host's disk and nothing stopped it.
  */
 final class Evictions {
   private static final Logger log = LoggerFactory.getLogger(Evictions.class);
@@ -38,8 +44,32 @@ final class Evictions {
   /** ... but never more than this between two measurements of a pod. */
   static final Duration MAX_PAUSE = Duration.ofMinutes(1);
 
+  /** Disk pressure: the pods' file system with less free than this share (the kubelet's default hard threshold). */
+  static final int PRESSURE_FREE_PERCENT = 10;
+  /**
+   * ... and a pod evicted for it only when its disk emptyDirs hold at least this share of the file
+   * system: a disk filled by something else does not take every pod's volumes away, one each check.
+   */
+  static final int PRESSURE_LEAST_PERCENT = 1;
+
+  /** The free and total bytes of the file system that holds the pods' volumes. */
+  record Space(long free, long total) {
+    boolean pressed() {
+      return total > 0 && free * 100 < total * PRESSURE_FREE_PERCENT;
+    }
+  }
+
+  /** A pod chosen for eviction under disk pressure, and why. */
+  record Heaviest(DesiredPod pod, String why) {}
+
   /** Why each pod is evicted, by pod key, until its volumes are emptied. */
   private final Map<String, String> evicted = new ConcurrentHashMap<>();
+  /** The evicted pods whose every disk emptyDir is emptied (disk pressure), not only those over their limits. */
+  private final Set<String> pressured = ConcurrentHashMap.newKeySet();
+  /** When the pods' volumes may be measured again for disk pressure ({@link #PACE}); the collector thread's only. */
+  private Instant nextPressure = Instant.MIN;
+  /** Whether the pressure under way was logged as having no pod to evict (said once, not at every check); the collector thread's only. */
+  private boolean saidNoneToEvict;
   /** The pass thread's only. */
   private Instant nextCheck = Instant.MIN;
   /** When each pod's volumes may be measured again, by pod key ({@link #PACE}). */
@@ -76,6 +106,7 @@ final class Evictions {
   /** Forgets the pods no longer desired. */
   void retain(Set<String> podKeys) {
     evicted.keySet().retainAll(podKeys);
+    pressured.retainAll(podKeys);
     nextMeasure.keySet().retainAll(podKeys);
     nextEmpty.keySet().retainAll(podKeys);
   }
@@ -97,7 +128,7 @@ final class Evictions {
   }
 
   private boolean measured(DesiredPod d) {
-    for (Volumes.LimitedDir v : Volumes.limitedDiskVolumes(d.ctx())) {
+    for (Volumes.DiskDir v : Volumes.limitedDiskVolumes(d.ctx())) {
       long used;
       try {
         used = NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES);
@@ -115,6 +146,66 @@ final class Evictions {
       }
     }
     return false;
+  }
+
+  /**
+   * Under disk pressure, the desired pod whose disk emptyDirs hold the most bytes, when they hold at
+   * least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted already
+   * (its volumes may be what frees the disk) or sooner than {@link #PACE} times the last such
+   * measurement took. Measures only (the collector thread, beside the pods' workers); {@link
+   * #evictForPressure} evicts.
+   */
+  java.util.Optional<Heaviest> heaviest(Collection<DesiredPod> pods, Space space, Instant now) {
+    if (!space.pressed()) {
+      saidNoneToEvict = false;
+    }
+    if (!space.pressed() || !evicted.isEmpty() || waiting(now, nextPressure, MAX_PAUSE)) {
+      return java.util.Optional.empty();
+    }
+    long start = System.nanoTime();
+    DesiredPod most = null;
+    long mostBytes = -1;
+    for (DesiredPod d : pods) {
+      if (d.ctx() == null) {
+        continue;
+      }
+      long bytes = 0;
+      for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
+        try {
+          long used = NoFollow.usage(v.dir(), Long.MAX_VALUE, MAX_ENTRIES);
+          bytes = used == Long.MAX_VALUE || bytes > Long.MAX_VALUE - used ? Long.MAX_VALUE : bytes + used;
+        } catch (IOException | RuntimeException e) {
+          log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
+        }
+      }
+      if (bytes > mostBytes) {
+        most = d;
+        mostBytes = bytes;
+      }
+    }
+    nextPressure = now.plus(Duration.ofNanos(Math.min((System.nanoTime() - start) * PACE, MAX_PAUSE.toNanos())));
+    if (most == null || mostBytes < space.total() / 100 * PRESSURE_LEAST_PERCENT) {
+      if (!saidNoneToEvict) {
+        saidNoneToEvict = true;
+        log.warn("the pods' file system has {} of {} bytes free, under {} %; no pod's emptyDir volumes hold {} % of it: none evicted",
+            space.free(), space.total(), PRESSURE_FREE_PERCENT, PRESSURE_LEAST_PERCENT);
+      }
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(new Heaviest(most, "The node was low on resource: ephemeral-storage (the pods' file system had "
+        + space.free() + " of " + space.total() + " bytes free, under " + PRESSURE_FREE_PERCENT + " %); this pod's emptyDir volumes "
+        + (mostBytes == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostBytes + " bytes")
+        + ", the most of any pod's: the pod was evicted (its containers stopped, its emptyDir volumes emptied) and starts again"));
+  }
+
+  /** Evicts the pod chosen under disk pressure, unless it is evicted already; true when it is now. Under the pod's own work. */
+  boolean evictForPressure(Heaviest h) {
+    if (evicted.putIfAbsent(h.pod().key(), h.why()) != null) {
+      return false;
+    }
+    pressured.add(h.pod().key());
+    log.warn("pod {}: {}", h.pod().key(), h.why());
+    return true;
   }
 
   /**
@@ -140,11 +231,15 @@ final class Evictions {
     return evicted.containsKey(podKey) && !waiting(now, nextEmpty.getOrDefault(podKey, Instant.MIN), MAX_PAUSE) && containers.stream().noneMatch(c -> c.podKey().equals(podKey) && c.running() && !c.isSandbox());
   }
 
-  /** Empties the evicted pod's volumes over their limit (the next start makes them again) and ends its eviction. */
+  /**
+   * Empties the evicted pod's volumes over their limit, or all its disk emptyDirs when it was evicted
+   * for disk pressure (the next start makes them again), and ends its eviction.
+   */
   void empty(DesiredPod d, Instant now) throws IOException {
+    boolean all = pressured.contains(d.key());
     try {
-      for (Volumes.LimitedDir v : Volumes.limitedDiskVolumes(d.ctx())) {
-        if (NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES) > v.limitBytes()) {
+      for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
+        if (all || v.limited() && NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES) > v.limitBytes()) {
           NoFollow.deleteTree(v.dir());
         }
       }
@@ -152,6 +247,7 @@ final class Evictions {
       nextEmpty.put(d.key(), now.plus(MAX_PAUSE)); // not every pass: each try walks the volume
       throw e;
     }
+    pressured.remove(d.key());
     evicted.remove(d.key());
     log.info("pod {}: evicted pod's volumes emptied; it starts again", d.key());
   }

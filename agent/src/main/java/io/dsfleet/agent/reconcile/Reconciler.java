@@ -15,6 +15,7 @@ import io.dsfleet.common.model.PodTemplateSpec;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
 import java.io.IOException;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -22,6 +23,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -52,6 +54,8 @@ public final class Reconciler {
   private static final int MAX_STEPS = 20;
   /** The default of how often a pass lists every container while the event stream runs (agent option relistInterval). */
   public static final Duration RELIST = Duration.ofSeconds(30);
+  /** The collector's disk pressure check, among the {@link #collecting} keys (no pod key, no container ID looks like it). */
+  private static final String DISK_PRESSURE = "node/disk-pressure";
   private static final Pattern POD_DIR = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
   /** Whether the container runtime answers, as the node reports it. */
@@ -549,12 +553,29 @@ public final class Reconciler {
       for (DesiredPod d : want.values()) {
         if (d.ctx() != null && !Volumes.limitedDiskVolumes(d.ctx()).isEmpty()) {
           dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
-            if (evictions.measure(d, now)) { // none of its containers starts until its volumes are emptied
-              containerNames(d).forEach(c -> failures.hold(Failures.key(d.key(), c), "Evicted", evictions.why(d.key()), clock.instant()));
-              wakeUp();
+            if (evictions.measure(d, now)) {
+              holdEvicted(d);
             }
           });
         }
+      }
+      if (collecting.add(DISK_PRESSURE)) {
+        Collection<DesiredPod> pods = want.values();
+        threads.gc().execute(() -> {
+          try {
+            FileStore fs = Files.getFileStore(podsDir);
+            evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), now).ifPresent(h ->
+                dispatch(h.pod().key(), Work.DIRECTORY, threads.gc(), () -> {
+                  if (evictions.evictForPressure(h)) {
+                    holdEvicted(h.pod());
+                  }
+                }));
+          } catch (IOException | RuntimeException e) { // no pods directory yet: no pod's volume to free
+            log.debug("disk pressure not checked: {}", e.toString());
+          } finally {
+            collecting.remove(DISK_PRESSURE);
+          }
+        });
       }
     }
     for (DesiredPod d : want.values()) {
@@ -570,6 +591,12 @@ public final class Reconciler {
         });
       }
     }
+  }
+
+  /** An evicted pod: none of its containers starts until its volumes are emptied; a pass stops those that run. */
+  private void holdEvicted(DesiredPod d) {
+    containerNames(d).forEach(c -> failures.hold(Failures.key(d.key(), c), "Evicted", evictions.why(d.key()), clock.instant()));
+    wakeUp();
   }
 
   /** The pod's init and app containers' names. */

@@ -27,5 +27,7 @@ class DiskLimitsTest {
     assertThat(Volumes.limitedDiskVolumes(ctx)).singleElement()
         .satisfies(d -> assertThat(d.name()).isEqualTo("limited"))
         .satisfies(d -> assertThat(d.limitBytes()).isEqualTo(1L << 20));
+    assertThat(Volumes.diskVolumes(ctx)).as("every emptyDir on disk, for disk pressure; the others without a limit")
+        .extracting(d -> d.name() + ":" + d.limited()).containsExactly("below:false", "zero:false", "past-today:false", "none:false", "limited:true");
   }
 }

@@ -43,6 +43,15 @@ final class Pods {
         .setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template())))).build();
   }
 
+  /** A desired set of one pod per name, each NAME-abcde of DaemonSet NAME in namespace ops. */
+  static DesiredState named(long version, Map<String, DaemonSet> byName) {
+    DesiredState.Builder b = DesiredState.newBuilder().setVersion(version);
+    byName.forEach((name, ds) -> b.addPods(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet(name)
+        .setPodName(name + "-abcde").setTemplateHash(TemplateHash.of(ds.spec().template())).setRevision(1)
+        .setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template())))));
+    return b.build();
+  }
+
   static DesiredPod pod(String... pathsAndValues) {
     return DesiredPod.parse(state(ds(pathsAndValues)), Map.of(), NODE, "10.1.1.1", Path.of("/nonexistent/pods"), "test")
         .get("ops/agent-abcde");

@@ -476,18 +476,6 @@ class ReconcilerTest {
     }
   }
 
-  /** A desired set of one pod per name, each of DaemonSet NAME in namespace ops, from the fixture DaemonSet with {@code lifecycle} (or none). */
-  static DesiredState podsNamed(long version, Map<String, String> lifecycleByName) {
-    DesiredState.Builder b = DesiredState.newBuilder().setVersion(version);
-    lifecycleByName.forEach((name, lifecycle) -> {
-      var ds = lifecycle.isEmpty() ? Pods.ds() : Pods.ds("spec.template.spec.containers[0].lifecycle", lifecycle);
-      b.addPods(io.dsfleet.proto.v1.DesiredPod.newBuilder().setNamespace("ops").setDaemonSet(name).setPodName(name + "-abcde")
-          .setTemplateHash(io.dsfleet.common.TemplateHash.of(ds.spec().template())).setRevision(1)
-          .setTemplateJson(com.google.protobuf.ByteString.copyFromUtf8(io.dsfleet.common.Json.canonical(ds.spec().template()))));
-    });
-    return b.build();
-  }
-
   /**
    * A container decides how long its own hooks take (a script swapped, a fifo read): five pods whose
    * postStart hooks hang hold five workers, and a sixth pod still starts at once. With a fixed four
@@ -509,16 +497,16 @@ class ReconcilerTest {
       }
       return new ContainerRuntime.ExecResult(0, "");
     });
-    Map<String, String> pods = new java.util.TreeMap<>();
+    Map<String, io.dsfleet.common.model.DaemonSet> pods = new java.util.TreeMap<>();
     for (int i = 0; i < 5; i++) {
-      pods.put("hangs" + i, "{postStart: {exec: {command: [hang]}}}");
+      pods.put("hangs" + i, Pods.ds("spec.template.spec.containers[0].lifecycle", "{postStart: {exec: {command: [hang]}}}"));
     }
     try {
-      r.setDesired(podsNamed(1, pods));
+      r.setDesired(Pods.named(1, pods));
       r.tick();
       assertThat(hooked.await(10, TimeUnit.SECONDS)).as("the five pods' workers each wait in a postStart hook").isTrue();
-      pods.put("free", "");
-      r.setDesired(podsNamed(2, pods));
+      pods.put("free", Pods.ds());
+      r.setDesired(Pods.named(2, pods));
       org.awaitility.Awaitility.await("the sixth pod's container runs while the five hooks hang").atMost(Duration.ofSeconds(10))
           .pollInterval(Duration.ofMillis(50)).until(() -> {
             r.tick();

@@ -1,0 +1,93 @@
+package io.dsfleet.agent.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Which pod disk pressure evicts (the measuring and choosing of {@link Evictions}, on real
+ * directories; the free space given): the one whose disk emptyDirs hold the most, at least 1 % of the
+ * file system, one at a time; its every disk emptyDir is emptied.
+ */
+class DiskPressureTest {
+  static final long MIB = 1 << 20;
+  static final Evictions.Space PRESSED = new Evictions.Space(5 * MIB, 100 * MIB);
+  static final Instant T0 = Instant.parse("2026-12-05T00:00:00Z");
+  @TempDir Path pods;
+  Evictions evictions = new Evictions();
+
+  /** Pods big (3 MiB in an emptyDir without a limit), small (1 MiB) and memory (a tmpfs volume: not the disk's). */
+  Collection<DesiredPod> pods() throws IOException {
+    Map<String, io.dsfleet.common.model.DaemonSet> byName = new TreeMap<>();
+    String volumes = "spec.template.spec.volumes";
+    byName.put("big", Pods.ds(volumes, "[{name: scratch, emptyDir: {}}, {name: limited, emptyDir: {sizeLimit: 1Gi}}]"));
+    byName.put("small", Pods.ds(volumes, "[{name: scratch, emptyDir: {}}]"));
+    byName.put("memory", Pods.ds(volumes, "[{name: scratch, emptyDir: {medium: Memory}}]"));
+    var desired = DesiredPod.parse(Pods.named(1, byName), Map.of(), Pods.NODE, "10.1.1.1", pods, "test");
+    fill(desired.get("ops/big-abcde"), "scratch", 2 * MIB);
+    fill(desired.get("ops/big-abcde"), "limited", MIB);
+    fill(desired.get("ops/small-abcde"), "scratch", MIB);
+    fill(desired.get("ops/memory-abcde"), "scratch", 10 * MIB);
+    return desired.values();
+  }
+
+  static void fill(DesiredPod d, String volume, long bytes) throws IOException {
+    Path dir = Files.createDirectories(d.ctx().podDir().resolve("volumes").resolve(volume));
+    Files.write(dir.resolve("data"), new byte[(int) bytes]);
+  }
+
+  @Test
+  void underPressureThePodWhoseDiskVolumesHoldTheMostIsEvictedAndAllThoseVolumesEmptied() throws IOException {
+    Collection<DesiredPod> all = pods();
+    var chosen = evictions.heaviest(all, PRESSED, T0).orElseThrow();
+    assertThat(chosen.pod().key()).isEqualTo("ops/big-abcde");
+    assertThat(chosen.why()).startsWith("The node was low on resource: ephemeral-storage").contains("5242880 of 104857600 bytes free");
+    var used = java.util.regex.Pattern.compile("used (\\d+) bytes").matcher(chosen.why());
+    assertThat(used.find()).isTrue();
+    assertThat(Long.parseLong(used.group(1))).as("its two volumes' files and directories").isBetween(3 * MIB, 3 * MIB + 64 * 1024);
+    assertThat(evictions.evictForPressure(chosen)).isTrue();
+    assertThat(evictions.why("ops/big-abcde")).isEqualTo(chosen.why());
+    assertThat(evictions.evictForPressure(chosen)).as("once").isFalse();
+    assertThat(evictions.heaviest(all, PRESSED, T0.plusSeconds(60))).as("none more while one eviction is under way").isEmpty();
+
+    evictions.empty(chosen.pod(), T0);
+    Path volumes = chosen.pod().ctx().podDir().resolve("volumes");
+    assertThat(volumes.resolve("scratch")).as("the volume without a limit emptied").doesNotExist();
+    assertThat(volumes.resolve("limited")).as("the one within its limit too").doesNotExist();
+    assertThat(evictions.why("ops/big-abcde")).isNull();
+    assertThat(pods.resolve("ops_small-abcde/volumes/scratch/data")).as("another pod's volume kept").exists();
+  }
+
+  @Test
+  void withoutPressureNothingIsMeasured() throws IOException {
+    assertThat(evictions.heaviest(pods(), new Evictions.Space(11 * MIB, 100 * MIB), T0)).isEmpty();
+  }
+
+  /** A disk filled by something else does not take the pods' volumes away one after another. */
+  @Test
+  void noPodIsEvictedWhoseVolumesHoldLessThanOnePercent() throws IOException {
+    assertThat(evictions.heaviest(pods(), new Evictions.Space(MIB, 1000 * MIB), T0)).as("3 MiB of 1000").isEmpty();
+  }
+
+  /** An eviction for a sizeLimit empties only the volumes over their limits, as before. */
+  @Test
+  void aSizeLimitEvictionEmptiesOnlyTheVolumesOverTheirLimits() throws IOException {
+    Map<String, io.dsfleet.common.model.DaemonSet> byName = Map.of("limited",
+        Pods.ds("spec.template.spec.volumes", "[{name: over, emptyDir: {sizeLimit: 1Ki}}, {name: free, emptyDir: {}}]"));
+    DesiredPod d = DesiredPod.parse(Pods.named(1, byName), Map.of(), Pods.NODE, "10.1.1.1", pods, "test").get("ops/limited-abcde");
+    fill(d, "over", 4096);
+    fill(d, "free", 4096);
+    assertThat(evictions.measure(d, T0)).isTrue();
+    evictions.empty(d, T0);
+    assertThat(d.ctx().podDir().resolve("volumes/over")).doesNotExist();
+    assertThat(d.ctx().podDir().resolve("volumes/free/data")).exists();
+  }
+}
