@@ -77,6 +77,18 @@ class EmptyDirLimitTest {
     }
   }
 
+  /** What disk pressure ranks pods by, besides their volumes: the bytes each container wrote to its own file system, as Docker counts them. */
+  @Test
+  void theRuntimeSaysWhatEachContainerWroteToItsWritableLayer() throws Exception {
+    h.run(ds(C0 + ".command", "[sh, -c, \"dd if=/dev/zero of=/big bs=1024 count=3072 2>/dev/null; touch /written; sleep 3600\"]"));
+    String id = h.container("main").id();
+    await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "ls /written").contains("/written"));
+    var layers = h.docker.writableLayers(h.node);
+    assertThat(layers.bytesById().get(id)).as("3 MiB written").isBetween(3L << 20, 4L << 20);
+    assertThat(layers.root()).as("Docker's root directory, where the layers lie").isDirectory();
+    assertThat(layers.root().resolve("containers").resolve(id)).isDirectory();
+  }
+
   static void sh(String... command) throws Exception {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());

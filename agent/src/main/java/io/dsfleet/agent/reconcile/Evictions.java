@@ -25,9 +25,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Disk pressure too, as the kubelet's hard threshold {@code nodefs.available<10%}: when the file
  * system of the pods' volumes has less than {@link #PRESSURE_FREE_PERCENT} % free, the pod whose
- * disk emptyDirs hold the most, at least {@link #PRESSURE_LEAST_PERCENT} % of it, is evicted the same
- * way, and all its disk emptyDirs are emptied; one pod at a time, none while another eviction is
- * under way. Before, a volume without a sizeLimit filled the host's disk and nothing stopped it.
+ * disk emptyDirs and containers' writable layers (when Docker keeps them on that file system) hold
+ * the most, at least {@link #PRESSURE_LEAST_PERCENT} % of it, is evicted the same way: its stopped
+ * containers are removed and all its disk emptyDirs emptied; one pod at a time, none while another
+ * eviction is under way. Before, a volume without a sizeLimit filled the host's disk and nothing
+ * stopped it.
  */
 final class Evictions {
   private static final Logger log = LoggerFactory.getLogger(Evictions.class);
@@ -149,13 +151,15 @@ final class Evictions {
   }
 
   /**
-   * Under disk pressure, the desired pod whose disk emptyDirs hold the most bytes, when they hold at
-   * least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted already
+   * Under disk pressure, the desired pod whose disk emptyDirs and containers' writable layers
+   * ({@code layers}: bytes by pod key, asked for only under pressure) hold the most bytes, when they
+   * hold at least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted already
    * (its volumes may be what frees the disk) or sooner than {@link #PACE} times the last such
    * measurement took. Measures only (the collector thread, beside the pods' workers); {@link
    * #evictForPressure} evicts.
    */
-  java.util.Optional<Heaviest> heaviest(Collection<DesiredPod> pods, Space space, Instant now) {
+  java.util.Optional<Heaviest> heaviest(Collection<DesiredPod> pods, Space space, java.util.function.Supplier<Map<String, Long>> layers,
+      Instant now) {
     if (!space.pressed()) {
       saidNoneToEvict = false;
     }
@@ -163,24 +167,27 @@ final class Evictions {
       return java.util.Optional.empty();
     }
     long start = System.nanoTime();
+    Map<String, Long> layerBytes = layers.get();
     DesiredPod most = null;
     long mostBytes = -1;
+    long mostVolumes = 0;
     for (DesiredPod d : pods) {
       if (d.ctx() == null) {
         continue;
       }
-      long bytes = 0;
+      long volumes = 0;
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
         try {
-          long used = NoFollow.usage(v.dir(), Long.MAX_VALUE, MAX_ENTRIES);
-          bytes = used == Long.MAX_VALUE || bytes > Long.MAX_VALUE - used ? Long.MAX_VALUE : bytes + used;
+          volumes = plus(volumes, NoFollow.usage(v.dir(), Long.MAX_VALUE, MAX_ENTRIES));
         } catch (IOException | RuntimeException e) {
           log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
         }
       }
+      long bytes = plus(volumes, layerBytes.getOrDefault(d.key(), 0L));
       if (bytes > mostBytes) {
         most = d;
         mostBytes = bytes;
+        mostVolumes = volumes;
       }
     }
     nextPressure = now.plus(Duration.ofNanos(Math.min((System.nanoTime() - start) * PACE, MAX_PAUSE.toNanos())));
@@ -193,9 +200,19 @@ final class Evictions {
       return java.util.Optional.empty();
     }
     return java.util.Optional.of(new Heaviest(most, "The node was low on resource: ephemeral-storage (the pods' file system had "
-        + space.free() + " of " + space.total() + " bytes free, under " + PRESSURE_FREE_PERCENT + " %); this pod's emptyDir volumes "
-        + (mostBytes == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostBytes + " bytes")
-        + ", the most of any pod's: the pod was evicted (its containers stopped, its emptyDir volumes emptied) and starts again"));
+        + space.free() + " of " + space.total() + " bytes free, under " + PRESSURE_FREE_PERCENT + " %); this pod "
+        + (mostBytes == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostBytes + " bytes") + " (emptyDir volumes "
+        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers " + layerBytes.getOrDefault(most.key(), 0L)
+        + "), the most of any pod's: the pod was evicted (its containers stopped and removed, its emptyDir volumes emptied) and starts again"));
+  }
+
+  private static long plus(long a, long b) {
+    return a == Long.MAX_VALUE || b == Long.MAX_VALUE || a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
+  }
+
+  /** Whether the pod was evicted for disk pressure (its stopped containers are removed before it starts again: their layers count). */
+  boolean pressured(String podKey) {
+    return pressured.contains(podKey);
   }
 
   /** Evicts the pod chosen under disk pressure, unless it is evicted already; true when it is now. Under the pod's own work. */

@@ -564,7 +564,7 @@ public final class Reconciler {
         threads.gc().execute(() -> {
           try {
             FileStore fs = Files.getFileStore(podsDir);
-            evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), now).ifPresent(h ->
+            evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> layersByPod(fs, owned), now).ifPresent(h ->
                 dispatch(h.pod().key(), Work.DIRECTORY, threads.gc(), () -> {
                   if (evictions.evictForPressure(h)) {
                     holdEvicted(h.pod());
@@ -580,8 +580,13 @@ public final class Reconciler {
     }
     for (DesiredPod d : want.values()) {
       if (evictions.stopped(d.key(), owned, now)) {
+        List<OwnedContainer> stopped = owned.stream().filter(c -> c.podKey().equals(d.key()) && !c.running()).toList();
         dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
           try {
+            // their writable layers hold the disk too: the pod starts again as a new one, once they are gone
+            if (evictions.pressured(d.key()) && !stopped.stream().allMatch(c -> executor.remove(c, false))) {
+              return; // a later pass tries again
+            }
             evictions.empty(d, now);
             containerNames(d).forEach(c -> failures.forget(Failures.key(d.key(), c)));
           } catch (IOException | RuntimeException e) {
@@ -591,6 +596,29 @@ public final class Reconciler {
         });
       }
     }
+  }
+
+  /**
+   * The bytes the pods' containers (among {@code owned}, whose labels were checked) wrote to their
+   * writable layers, by pod key, when Docker keeps them on {@code fs}; none when it keeps them
+   * elsewhere (they do not fill this file system) or cannot say.
+   */
+  private Map<String, Long> layersByPod(FileStore fs, List<OwnedContainer> owned) {
+    ContainerRuntime.WritableLayers layers;
+    try {
+      layers = runtime.writableLayers(node);
+      if (!Files.getFileStore(layers.root()).equals(fs)) {
+        return Map.of();
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk pressure: the containers' writable layers not measured: {}", e.toString());
+      return Map.of();
+    }
+    Map<String, Long> out = new java.util.HashMap<>();
+    for (OwnedContainer c : owned) {
+      out.merge(c.podKey(), layers.bytesById().getOrDefault(c.id(), 0L), Long::sum);
+    }
+    return out;
   }
 
   /** An evicted pod: none of its containers starts until its volumes are emptied; a pass stops those that run. */

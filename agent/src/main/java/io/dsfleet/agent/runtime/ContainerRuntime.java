@@ -71,6 +71,16 @@ public interface ContainerRuntime {
    */
   AutoCloseable watch(String node, Consumer<String> onEvent, Consumer<Throwable> onEnd);
 
+  /**
+   * What this node's containers (every one {@link #listOwned} gives) wrote to their writable
+   * layers, in bytes by container ID, and the directory the runtime keeps them under: for disk
+   * pressure. Costly (the runtime walks each layer): called only under pressure.
+   */
+  WritableLayers writableLayers(String node);
+
+  /** The bytes each container wrote to its writable layer, by ID, and the directory those layers lie in. */
+  record WritableLayers(java.nio.file.Path root, Map<String, Long> bytesById) {}
+
   /** Makes sure the pod sandbox image exists locally; returns what to create sandboxes from (its ID, which no tag can move). */
   String ensureSandboxImage();
 

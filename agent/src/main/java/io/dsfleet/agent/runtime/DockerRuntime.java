@@ -120,6 +120,21 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
             .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(responseTimeout).build();
   }
 
+  @Override
+  public WritableLayers writableLayers(String node) {
+    String root = call("info", () -> quick.infoCmd().exec().getDockerRootDir());
+    // on the client without the passes' deadline: Docker walks every layer to answer
+    List<Container> list = call("list sizes", () -> docker.listContainersCmd().withShowAll(true).withShowSize(true)
+        .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec());
+    Map<String, Long> bytes = new java.util.HashMap<>();
+    for (Container c : list) {
+      if (c.getSizeRw() != null && c.getSizeRw() > 0) {
+        bytes.put(c.getId(), c.getSizeRw());
+      }
+    }
+    return new WritableLayers(Path.of(root == null ? "/var/lib/docker" : root), bytes);
+  }
+
   /** Docker's answer to one call was over what the agent reads ({@link #QUICK_ANSWER_MAX}): that call failed, Docker is fine. */
   static final class AnswerTooLarge extends IllegalStateException {
     AnswerTooLarge(String message, Throwable cause) {

@@ -47,7 +47,7 @@ class DiskPressureTest {
   @Test
   void underPressureThePodWhoseDiskVolumesHoldTheMostIsEvictedAndAllThoseVolumesEmptied() throws IOException {
     Collection<DesiredPod> all = pods();
-    var chosen = evictions.heaviest(all, PRESSED, T0).orElseThrow();
+    var chosen = evictions.heaviest(all, PRESSED, Map::of, T0).orElseThrow();
     assertThat(chosen.pod().key()).isEqualTo("ops/big-abcde");
     assertThat(chosen.why()).startsWith("The node was low on resource: ephemeral-storage").contains("5242880 of 104857600 bytes free");
     var used = java.util.regex.Pattern.compile("used (\\d+) bytes").matcher(chosen.why());
@@ -56,7 +56,7 @@ class DiskPressureTest {
     assertThat(evictions.evictForPressure(chosen)).isTrue();
     assertThat(evictions.why("ops/big-abcde")).isEqualTo(chosen.why());
     assertThat(evictions.evictForPressure(chosen)).as("once").isFalse();
-    assertThat(evictions.heaviest(all, PRESSED, T0.plusSeconds(60))).as("none more while one eviction is under way").isEmpty();
+    assertThat(evictions.heaviest(all, PRESSED, Map::of, T0.plusSeconds(60))).as("none more while one eviction is under way").isEmpty();
 
     evictions.empty(chosen.pod(), T0);
     Path volumes = chosen.pod().ctx().podDir().resolve("volumes");
@@ -66,15 +66,25 @@ class DiskPressureTest {
     assertThat(pods.resolve("ops_small-abcde/volumes/scratch/data")).as("another pod's volume kept").exists();
   }
 
+  /** A container's writable layer counts as its pod's volumes do: writing to its own file system instead evades nothing. */
+  @Test
+  void aPodsContainersWritableLayersCountToo() throws IOException {
+    var chosen = evictions.heaviest(pods(), PRESSED, () -> Map.of("ops/small-abcde", 4 * MIB), T0).orElseThrow();
+    assertThat(chosen.pod().key()).as("1 MiB of volume and 4 MiB of layers against 3 MiB of volumes").isEqualTo("ops/small-abcde");
+    assertThat(chosen.why()).contains("containers' writable layers " + 4 * MIB);
+  }
+
   @Test
   void withoutPressureNothingIsMeasured() throws IOException {
-    assertThat(evictions.heaviest(pods(), new Evictions.Space(11 * MIB, 100 * MIB), T0)).isEmpty();
+    assertThat(evictions.heaviest(pods(), new Evictions.Space(11 * MIB, 100 * MIB), () -> {
+      throw new AssertionError("the runtime asked for its layers' sizes without pressure");
+    }, T0)).isEmpty();
   }
 
   /** A disk filled by something else does not take the pods' volumes away one after another. */
   @Test
   void noPodIsEvictedWhoseVolumesHoldLessThanOnePercent() throws IOException {
-    assertThat(evictions.heaviest(pods(), new Evictions.Space(MIB, 1000 * MIB), T0)).as("3 MiB of 1000").isEmpty();
+    assertThat(evictions.heaviest(pods(), new Evictions.Space(MIB, 1000 * MIB), Map::of, T0)).as("3 MiB of 1000").isEmpty();
   }
 
   /** An eviction for a sizeLimit empties only the volumes over their limits, as before. */

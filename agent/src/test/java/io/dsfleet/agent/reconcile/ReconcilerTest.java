@@ -519,6 +519,48 @@ class ReconcilerTest {
     }
   }
 
+  /**
+   * Under disk pressure the pod whose container wrote the most to its writable layer (Docker keeps
+   * the layers on the pods' file system here, a 16 MiB tmpfs, the layer a file on it) is evicted:
+   * its containers stopped and removed, for their layers are what holds the disk, and it starts
+   * again as a new pod; the other pod, whose volume holds less, is left alone.
+   */
+  @Test
+  void underDiskPressureThePodWritingMostToItsLayerIsEvictedAndItsContainersRemoved() throws Exception {
+    Path fs = Files.createDirectories(dir.resolve("fs"));
+    sh("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
+    try {
+      r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, fs.resolve("state"),
+          "test", new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+      r.tick();
+      String writer = owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
+      String keeper = owned().stream().filter(c -> "keeper-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
+      Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
+      Path layer = Files.write(fs.resolve("layer"), new byte[14 << 20]);
+      runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(writer, 14L << 20));
+      run(Duration.ofSeconds(13), Duration.ofSeconds(1)); // measured at 10 s, stopped at the next pass, removed at the one after
+      assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
+      Files.delete(layer); // Docker gave the layer's space back
+      run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+      assertThat(owned()).as("the writer runs again, a new container; the keeper's runs on").anyMatch(c -> "writer-abcde".equals(c.label(Labels.POD))
+          && c.running() && !c.id().equals(writer)).anyMatch(c -> c.id().equals(keeper) && c.running());
+      assertThat(kept).as("the keeper's volume kept").exists();
+      assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
+          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().contains("containers' writable layers " + (14L << 20)));
+    } finally {
+      r.close();
+      sh("umount", "-l", fs.toString());
+    }
+  }
+
+  static void sh(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
+  }
+
   /** A pod's work no worker could take (all busy) is planned again at the next pass. */
   @Test
   void aPodsWorkRefusedForWantOfAThreadRunsAtTheNextPass() {

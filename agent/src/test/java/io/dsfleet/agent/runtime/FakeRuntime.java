@@ -307,6 +307,15 @@ public final class FakeRuntime implements ContainerRuntime {
   /** While set, each stream ends with it as it opens, before {@link #watch} returns. */
   public volatile Throwable streamsEndAtOnce;
 
+  /** What {@link #writableLayers} answers. */
+  public volatile WritableLayers layers = new WritableLayers(java.nio.file.Path.of("/nonexistent/docker"), Map.of());
+
+  @Override
+  public WritableLayers writableLayers(String node) {
+    check();
+    return layers;
+  }
+
   @Override
   public void ping() {
     check();
