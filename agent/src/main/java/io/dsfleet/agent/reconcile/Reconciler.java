@@ -84,13 +84,14 @@ public final class Reconciler {
 
     /**
      * Pod workers: a thread for each pod whose work is under way (the kubelet's worker per pod), up
-     * to {@link #MAX_POD_WORKERS} (threads idle for a minute end). A fixed four once queued every
+     * to {@link #MAX_POD_WORKERS}; threads idle for 10 s end (a pod that runs has no work: a node
+     * whose pods run keeps none, and a burst's threads go soon after it). A fixed four once queued every
      * pod's work behind four pods whose own containers held them: a postStart hook that hangs for its
      * 30 s at every start, a preStop hook that hangs and a SIGTERM ignored for the whole grace period
      * of a restart. Work no thread takes is planned again at a later pass.
      */
     static ExecutorService podWorkers() {
-      return new java.util.concurrent.ThreadPoolExecutor(0, MAX_POD_WORKERS, 60, TimeUnit.SECONDS,
+      return new java.util.concurrent.ThreadPoolExecutor(0, MAX_POD_WORKERS, 10, TimeUnit.SECONDS,
           new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("pod-worker"));
     }
 
