@@ -204,7 +204,7 @@ class DashboardBrowserTest {
   @Test
   void aViewerSeesTheGridMoveThroughARolloutAndCannotPauseIt() throws Exception {
     openRolledOut("web", "viewer");
-    assertThat(browser.findElements(By.cssSelector("form button"))).as("a viewer's page has no actions").isEmpty();
+    assertThat(browser.findElements(By.cssSelector("main form button"))).as("a viewer's page has no actions").isEmpty();
 
     fleet.apply(daemonSet("web", "local/busybox:2", 2));
     List<List<String>> seen = new ArrayList<>();
@@ -265,6 +265,12 @@ class DashboardBrowserTest {
     assertThat(String.valueOf(answer)).startsWith("403 ").contains("viewer viewer is read-only");
     assertThat(paused("web")).isFalse();
     assertThat(rolloutLine()).contains("rollout complete");
+
+    // the nav's logout ends this login: the browser keeps no way back in
+    browser.findElement(By.xpath("//nav//button[text()='Log out']")).click();
+    assertThat(browser.getPageSource()).contains("logged out");
+    browser.get(BASE + "/daemonsets/default/web");
+    assertThat(browser.getPageSource()).contains("not logged in");
   }
 
   @Test

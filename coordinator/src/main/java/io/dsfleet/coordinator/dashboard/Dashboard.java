@@ -250,13 +250,20 @@ public final class Dashboard implements AutoCloseable {
       send(x, 403, "text/plain", "an action from another site is refused\n");
       return;
     }
+    if (path.equals("/logout")) { // every login may end itself, a viewer's too
+      if (formOfThisLogin(x, who, form)) {
+        logins.end(cookie(x));
+        x.getResponseHeaders().add("Set-Cookie", cookieName + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (insecure ? "" : "; Secure"));
+        log.info("dashboard: logout of {}", who.credential());
+        send(x, 200, "text/plain", "logged out: run `dsctl dashboard` to log in again\n");
+      }
+      return;
+    }
     if (!who.admin()) {
       send(x, 403, "text/plain", "viewer " + who.name() + " is read-only: an admin's login acts\n");
       return;
     }
-    if (!java.security.MessageDigest.isEqual(who.formToken().getBytes(StandardCharsets.UTF_8),
-        form.getOrDefault("token", "").getBytes(StandardCharsets.UTF_8))) {
-      send(x, 403, "text/plain", "the form was not this login's (reload the page)\n");
+    if (!formOfThisLogin(x, who, form)) {
       return;
     }
     String[] p = parts(path);
@@ -288,6 +295,16 @@ public final class Dashboard implements AutoCloseable {
     }
     log.info("dashboard: {} by {}", path, who.name());
     redirect(x, back);
+  }
+
+  /** Whether the form carries the login's own token (a page of this login posted it); answers 403 when not. */
+  private static boolean formOfThisLogin(HttpExchange x, Logins.Login who, Map<String, String> form) throws IOException {
+    if (java.security.MessageDigest.isEqual(who.formToken().getBytes(StandardCharsets.UTF_8),
+        form.getOrDefault("token", "").getBytes(StandardCharsets.UTF_8))) {
+      return true;
+    }
+    send(x, 403, "text/plain", "the form was not this login's (reload the page)\n");
+    return false;
   }
 
   private void login(HttpExchange x) throws IOException {

@@ -67,6 +67,7 @@ final class Html {
         + "<script src=\"/static/live.js\" defer></script></head><body>"
         + "<nav><a href=\"/\"><b>dsfleet</b></a> <a href=\"/daemonsets\">DaemonSets</a> <a href=\"/nodes\">Nodes</a>"
         + " <a href=\"/events\">Events</a><span class=\"who\">" + (login == null ? "" : esc((login.admin() ? "admin " : "viewer ")
-        + login.name())) + "</span></nav><main><h1>" + esc(title) + "</h1>" + body + "</main></body></html>";
+        + login.name())) + "</span>" + (login == null ? "" : Pages.button("/logout", "Log out", login.formToken()))
+        + "</nav><main><h1>" + esc(title) + "</h1>" + body + "</main></body></html>";
   }
 }

@@ -106,6 +106,13 @@ public final class Logins {
     return l;
   }
 
+  /** Ends the login of a cookie's token (a logout): its pages and streams are refused from now on. */
+  public void end(String token) {
+    if (token != null) {
+      byToken.remove(token);
+    }
+  }
+
   /** When the login of a token (a URL's or a cookie's) ends. */
   public Instant expiry(String token) {
     Login l = byToken.get(token);

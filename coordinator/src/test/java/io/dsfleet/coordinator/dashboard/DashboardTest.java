@@ -225,7 +225,7 @@ class DashboardTest {
         .contains("RevisionCreated");
     HttpResponse<String> ds = get("/daemonsets/ops/agent", viewer);
     assertThat(ds.body()).contains("Revision <b>r1</b>").contains("data-live=\"/fragments/daemonsets/ops/agent\"")
-        .as("no action for a viewer").doesNotContain("<form");
+        .as("no action for a viewer").doesNotContain("action=\"/daemonsets");
     assertThat(get("/fragments/daemonsets/ops/agent", viewer).body()).startsWith("<p class=\"rollout\">Revision <b>r1</b>");
     assertThat(get("/daemonsets/ops/missing", viewer).statusCode()).isEqualTo(404);
 
@@ -236,6 +236,27 @@ class DashboardTest {
 
     assertThat(dsctl("admin", "credential", "revoke", "viewer", "--role", "viewer").exit()).isZero();
     assertThat(get("/", viewer).statusCode()).as("a revoked credential's login ends").isEqualTo(401);
+  }
+
+  /** A login ends itself (a viewer's too), with its own form only; the credential's other logins go on. */
+  @Test
+  void aLoginLogsItselfOutWithItsOwnFormOnly() throws Exception {
+    String viewer = login("viewer");
+    String other = login("viewer");
+    String page = get("/", viewer).body();
+    Matcher form = Pattern.compile("action=\"/logout\"><input type=\"hidden\" name=\"token\" value=\"([^\"]+)\"").matcher(page);
+    assertThat(form.find()).as(page).isTrue();
+    assertThat(post("/logout", viewer, "token=forged").statusCode()).as("another page's form").isEqualTo(403);
+    HttpResponse<String> crossSite = post("/logout", viewer, "token=" + form.group(1), "Origin", "https://evil.example");
+    assertThat(crossSite.statusCode()).as("another site, even with the token").isEqualTo(403);
+    assertThat(get("/", viewer).statusCode()).as("still logged in").isEqualTo(200);
+
+    HttpResponse<String> out = post("/logout", viewer, "token=" + form.group(1));
+    assertThat(out.statusCode()).isEqualTo(200);
+    assertThat(out.headers().firstValue("Set-Cookie")).get().asString().startsWith("__Host-dsfleet_login=;").contains("Max-Age=0")
+        .contains("Secure");
+    assertThat(get("/", viewer).statusCode()).as("the login ended: its cookie, kept, opens nothing").isEqualTo(401);
+    assertThat(get("/", other).statusCode()).as("the credential's other login goes on").isEqualTo(200);
   }
 
   @Test
