@@ -42,13 +42,23 @@ public final class Turns {
       }
       held.merge(caller, 1, Integer::sum);
     }
-    if (!free.tryAcquire(waitMillis, TimeUnit.MILLISECONDS)) {
-      give(caller);
+    boolean taken = false;
+    try {
+      taken = free.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
+    } finally {
+      if (!taken) { // none came free, or the wait was interrupted (the listener stopping): the share is not kept
+        give(caller);
+      }
+    }
+    if (!taken) {
       return null;
     }
+    java.util.concurrent.atomic.AtomicBoolean given = new java.util.concurrent.atomic.AtomicBoolean();
     return () -> {
-      free.release();
-      give(caller);
+      if (given.compareAndSet(false, true)) { // once, however often it is closed: a second release would make a turn out of nothing
+        free.release();
+        give(caller);
+      }
     };
   }
 

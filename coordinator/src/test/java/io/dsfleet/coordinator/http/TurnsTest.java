@@ -21,6 +21,20 @@ class TurnsTest {
     assertThat(turns.refusal("viewer")).contains("4 requests at once", "at most 2 of one credential (viewer)");
   }
 
+  /** A wait cut short (the listener's thread interrupted as it stops) keeps none of the caller's share; a turn closed twice is given back once. */
+  @Test
+  void anInterruptedWaitKeepsNoShareAndATurnClosedTwiceIsGivenBackOnce() throws Exception {
+    Turns turns = new Turns(1, 1, java.time.Duration.ofMillis(200));
+    Turns.Turn held = turns.take("a");
+    Thread.currentThread().interrupt();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> turns.take("b")).isInstanceOf(InterruptedException.class);
+    assertThat(turns.held("b")).as("the interrupted wait's share given back").isZero();
+    held.close();
+    held.close();
+    assertThat(turns.take("b")).as("b's share was left to it").isNotNull();
+    assertThat(turns.take("c")).as("one turn in all: the second close made none").isNull();
+  }
+
   @Test
   void whenAllAreTakenACallerIsRefusedAfterItsWaitAndKeepsNoShare() throws Exception {
     Turns turns = new Turns(2, 2, java.time.Duration.ofMillis(200));
