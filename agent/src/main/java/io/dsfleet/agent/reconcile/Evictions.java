@@ -28,8 +28,10 @@ import org.slf4j.LoggerFactory;
  * disk emptyDirs and containers' writable layers (when Docker keeps them on that file system) hold
  * the most, at least {@link #PRESSURE_LEAST_PERCENT} % of it, is evicted the same way: its stopped
  * containers are removed and all its disk emptyDirs emptied; one pod at a time, none while another
- * eviction is under way. Before, a volume without a sizeLimit filled the host's disk and nothing
- * stopped it.
+ * pod's eviction for disk pressure is under way. Before, a volume without a sizeLimit filled the
+ * host's disk and nothing stopped it. An eviction for a sizeLimit holds none back: a pod that kept
+ * a small limited volume over its limit at every check (evicted, emptied, over again) held every
+ * pressure eviction back while its volume without a limit, never emptied, filled the disk.
  */
 final class Evictions {
   private static final Logger log = LoggerFactory.getLogger(Evictions.class);
@@ -153,9 +155,10 @@ final class Evictions {
   /**
    * Under disk pressure, the desired pod whose disk emptyDirs and containers' writable layers
    * ({@code layers}: bytes by pod key, asked for only under pressure) hold the most bytes, when they
-   * hold at least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted already
-   * (its volumes may be what frees the disk) or sooner than {@link #PACE} times the last such
-   * measurement took. Measures only (the collector thread, beside the pods' workers); {@link
+   * hold at least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted for
+   * disk pressure already (its volumes may be what frees the disk) or sooner than {@link #PACE} times
+   * the last such measurement took. A pod evicted for a sizeLimit holds nothing back (it may keep one
+   * small volume over its limit at every check) and is measured as any other. Measures only (the collector thread, beside the pods' workers); {@link
    * #evictForPressure} evicts.
    */
   java.util.Optional<Heaviest> heaviest(Collection<DesiredPod> pods, Space space, java.util.function.Supplier<Map<String, Long>> layers,
@@ -163,7 +166,7 @@ final class Evictions {
     if (!space.pressed()) {
       saidNoneToEvict = false;
     }
-    if (!space.pressed() || !evicted.isEmpty() || waiting(now, nextPressure, MAX_PAUSE)) {
+    if (!space.pressed() || !pressured.isEmpty() || waiting(now, nextPressure, MAX_PAUSE)) {
       return java.util.Optional.empty();
     }
     long start = System.nanoTime();
@@ -215,12 +218,17 @@ final class Evictions {
     return pressured.contains(podKey);
   }
 
-  /** Evicts the pod chosen under disk pressure, unless it is evicted already; true when it is now. Under the pod's own work. */
+  /**
+   * Evicts the pod chosen under disk pressure, unless it is evicted for it already; true when it is
+   * now. An eviction of the pod for a sizeLimit under way becomes this one (all its disk emptyDirs
+   * emptied, its stopped containers removed), else the volume without a limit that fills the disk
+   * would outlive it. Under the pod's own work.
+   */
   boolean evictForPressure(Heaviest h) {
-    if (evicted.putIfAbsent(h.pod().key(), h.why()) != null) {
+    if (!pressured.add(h.pod().key())) {
       return false;
     }
-    pressured.add(h.pod().key());
+    evicted.put(h.pod().key(), h.why());
     log.warn("pod {}: {}", h.pod().key(), h.why());
     return true;
   }

@@ -87,6 +87,42 @@ class DiskPressureTest {
     assertThat(evictions.heaviest(pods(), new Evictions.Space(MIB, 1000 * MIB), Map::of, T0)).as("3 MiB of 1000").isEmpty();
   }
 
+  /**
+   * A pod that keeps a small limited volume over its limit at every check (evicted for it, emptied,
+   * started, over again) and fills the disk through a volume without a limit: its sizeLimit
+   * evictions hold no disk pressure back, and it is evicted for the pressure, all its volumes
+   * emptied. Before, a sizeLimit eviction under way at every check held every pressure eviction
+   * back, and emptied only the small volume: the big one filled the host's disk for good. A
+   * neighbour's sizeLimit eviction holds back no pressure eviction of the pod that fills the disk.
+   */
+  @Test
+  void aPodKeptOverASmallSizeLimitCannotHoldDiskPressureBackWhileItsOtherVolumeFillsTheDisk() throws IOException {
+    String volumes = "spec.template.spec.volumes";
+    Map<String, io.dsfleet.common.model.DaemonSet> byName = Map.of(
+        "hoarder", Pods.ds(volumes, "[{name: tiny, emptyDir: {sizeLimit: 1Ki}}, {name: hoard, emptyDir: {}}]"),
+        "cycler", Pods.ds(volumes, "[{name: tiny, emptyDir: {sizeLimit: 1Ki}}]"),
+        "filler", Pods.ds(volumes, "[{name: hoard, emptyDir: {}}]"));
+    var desired = DesiredPod.parse(Pods.named(1, byName), Map.of(), Pods.NODE, "10.1.1.1", pods, "test");
+    DesiredPod hoarder = desired.get("ops/hoarder-abcde");
+    fill(hoarder, "tiny", 4096);
+    fill(hoarder, "hoard", 8 * MIB);
+    assertThat(evictions.measure(hoarder, T0)).as("evicted for its sizeLimit at the check").isTrue();
+    var chosen = evictions.heaviest(desired.values(), PRESSED, Map::of, T0).orElseThrow();
+    assertThat(chosen.pod()).isEqualTo(hoarder);
+    assertThat(evictions.evictForPressure(chosen)).as("its sizeLimit eviction becomes one for disk pressure").isTrue();
+    assertThat(evictions.why(hoarder.key())).isEqualTo(chosen.why());
+    assertThat(evictions.evictForPressure(chosen)).as("once").isFalse();
+    evictions.empty(hoarder, T0);
+    assertThat(hoarder.ctx().podDir().resolve("volumes/hoard")).as("the volume without a limit emptied too").doesNotExist();
+
+    DesiredPod cycler = desired.get("ops/cycler-abcde");
+    fill(cycler, "tiny", 4096);
+    fill(desired.get("ops/filler-abcde"), "hoard", 8 * MIB);
+    assertThat(evictions.measure(cycler, T0.plusSeconds(60))).isTrue();
+    assertThat(evictions.heaviest(desired.values(), PRESSED, Map::of, T0.plusSeconds(60)).orElseThrow().pod().key())
+        .as("a neighbour's sizeLimit eviction under way").isEqualTo("ops/filler-abcde");
+  }
+
   /** An eviction for a sizeLimit empties only the volumes over their limits, as before. */
   @Test
   void aSizeLimitEvictionEmptiesOnlyTheVolumesOverTheirLimits() throws IOException {
