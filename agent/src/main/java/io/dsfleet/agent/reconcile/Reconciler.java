@@ -565,7 +565,7 @@ public final class Reconciler {
         threads.gc().execute(() -> {
           try {
             FileStore fs = Files.getFileStore(podsDir);
-            evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> layersByPod(fs, owned), now).ifPresent(h ->
+            evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> layersByPod(owned), now).ifPresent(h ->
                 dispatch(h.pod().key(), Work.DIRECTORY, threads.gc(), () -> {
                   if (evictions.evictForPressure(h)) {
                     holdEvicted(h.pod());
@@ -601,14 +601,17 @@ public final class Reconciler {
 
   /**
    * The bytes the pods' containers (among {@code owned}, whose labels were checked) wrote to their
-   * writable layers, by pod key, when Docker keeps them on {@code fs}; none when it keeps them
-   * elsewhere (they do not fill this file system) or cannot say.
+   * writable layers, by pod key, when Docker keeps them on the pods' file system; none when it keeps
+   * them elsewhere (they do not fill this file system) or cannot say. The same file system is the
+   * same device, whatever mount reaches it: file stores compare as mounts (device and mount point),
+   * and a Docker root bound from a directory of the pods' disk (or a state directory bound so) was
+   * another one, its layers not counted, a neighbour's volume emptied for them.
    */
-  private Map<String, Long> layersByPod(FileStore fs, List<OwnedContainer> owned) {
+  private Map<String, Long> layersByPod(List<OwnedContainer> owned) {
     ContainerRuntime.WritableLayers layers;
     try {
       layers = runtime.writableLayers(node);
-      if (!Files.getFileStore(layers.root()).equals(fs)) {
+      if (!Files.getAttribute(layers.root(), "unix:dev").equals(Files.getAttribute(podsDir, "unix:dev"))) {
         return Map.of();
       }
     } catch (IOException | RuntimeException e) {

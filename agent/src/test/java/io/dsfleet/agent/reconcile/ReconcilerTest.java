@@ -555,6 +555,39 @@ class ReconcilerTest {
     }
   }
 
+  /**
+   * Docker's root on the pods' file system through another mount of it (a bind mount: {@code
+   * /var/lib/docker} bound from a data disk's directory, as hosts often have it) still counts the
+   * layers: the writer is evicted, not the keeper, whose 1 MiB volume is the most the volumes hold.
+   * Before, the two file stores were compared as mounts (device and mount point), found unequal,
+   * and the layers not counted: the neighbour's volume was emptied for the writer's layer.
+   */
+  @Test
+  void underDiskPressureALayerOnABindMountOfThePodsFileSystemCountsToo() throws Exception {
+    Path fs = Files.createDirectories(dir.resolve("fs"));
+    Path bound = Files.createDirectories(dir.resolve("docker"));
+    sh("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
+    try {
+      sh("mount", "--bind", Files.createDirectories(fs.resolve("docker")).toString(), bound.toString());
+      r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, fs.resolve("state"),
+          "test", new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+      r.tick();
+      String writer = owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
+      Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
+      Files.write(bound.resolve("layer"), new byte[14 << 20]);
+      runtime.layers = new ContainerRuntime.WritableLayers(bound, Map.of(writer, 14L << 20));
+      run(Duration.ofSeconds(13), Duration.ofSeconds(1));
+      assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
+      assertThat(kept).as("the keeper's volume kept").exists();
+    } finally {
+      r.close();
+      sh("umount", "-l", bound.toString());
+      sh("umount", "-l", fs.toString());
+    }
+  }
+
   static void sh(String... command) throws Exception {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());
