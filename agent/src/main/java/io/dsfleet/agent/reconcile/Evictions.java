@@ -70,9 +70,9 @@ final class Evictions {
   private final Map<String, String> evicted = new ConcurrentHashMap<>();
   /** The evicted pods whose every disk emptyDir is emptied (disk pressure), not only those over their limits. */
   private final Set<String> pressured = ConcurrentHashMap.newKeySet();
-  /** When the pods' volumes may be measured again for disk pressure ({@link #PACE}); the collector thread's only. */
+  /** When the pods' volumes may be measured again for disk pressure ({@link #PACE}); the disk pressure thread's only. */
   private Instant nextPressure = Instant.MIN;
-  /** Whether the pressure under way was logged as having no pod to evict (said once, not at every check); the collector thread's only. */
+  /** Whether the pressure under way was logged as having no pod to evict (said once, not at every check); the disk pressure thread's only. */
   private boolean saidNoneToEvict;
   /** The pass thread's only. */
   private Instant nextCheck = Instant.MIN;
@@ -158,8 +158,9 @@ final class Evictions {
    * hold at least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted for
    * disk pressure already (its volumes may be what frees the disk) or sooner than {@link #PACE} times
    * the last such measurement took. A pod evicted for a sizeLimit holds nothing back (it may keep one
-   * small volume over its limit at every check) and is measured as any other. Measures only (the collector thread, beside the pods' workers); {@link
-   * #evictForPressure} evicts.
+   * small volume over its limit at every check) and is measured as any other. Measures only (the
+   * disk pressure thread, beside the pods' workers and the collector); {@link #evictForPressure}
+   * evicts.
    */
   java.util.Optional<Heaviest> heaviest(Collection<DesiredPod> pods, Space space, java.util.function.Supplier<Map<String, Long>> layers,
       Instant now) {

@@ -68,8 +68,19 @@ public final class Reconciler {
    * @param probes probe runs
    * @param stoppers the stops of one pod, in parallel
    * @param gc garbage collection (one at a time)
+   * @param pressure the disk pressure check (one at a time): off the collector's thread, since
+   *     Docker walks every container's layer to say what they hold (a container that made
+   *     millions of files in its own file system makes that long: the call waits up to 10
+   *     minutes), and every pod's sizeLimit measurement queued behind it on the collector, each
+   *     holding its pod's work back
    */
-  public record Threads(ExecutorService pods, ExecutorService probes, ExecutorService stoppers, ExecutorService gc) {
+  public record Threads(ExecutorService pods, ExecutorService probes, ExecutorService stoppers, ExecutorService gc,
+      ExecutorService pressure) {
+    /** The disk pressure check on the collector's thread (tests whose collector runs each piece of work at once). */
+    public Threads(ExecutorService pods, ExecutorService probes, ExecutorService stoppers, ExecutorService gc) {
+      this(pods, probes, stoppers, gc, gc);
+    }
+
     /** Probes running at once at most. */
     static final int MAX_PROBES_AT_ONCE = 32;
 
@@ -79,7 +90,8 @@ public final class Reconciler {
     /** Daemon threads of the sizes the agent uses. */
     public static Threads standard() {
       return new Threads(podWorkers(), probers(), Executors.newCachedThreadPool(DaemonThreads.named("container-stop")),
-          Executors.newSingleThreadExecutor(DaemonThreads.named("container-gc")));
+          Executors.newSingleThreadExecutor(DaemonThreads.named("container-gc")),
+          Executors.newSingleThreadExecutor(DaemonThreads.named("disk-pressure")));
     }
 
     /**
@@ -111,6 +123,7 @@ public final class Reconciler {
       probes.shutdownNow();
       stoppers.shutdownNow();
       gc.shutdownNow();
+      pressure.shutdownNow();
     }
   }
 
@@ -562,7 +575,7 @@ public final class Reconciler {
       }
       if (collecting.add(DISK_PRESSURE)) {
         Collection<DesiredPod> pods = want.values();
-        threads.gc().execute(() -> {
+        threads.pressure().execute(() -> {
           try {
             FileStore fs = Files.getFileStore(podsDir);
             evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> layersByPod(owned), now).ifPresent(h ->

@@ -588,6 +588,65 @@ class ReconcilerTest {
     }
   }
 
+  /**
+   * While Docker takes its time to say what the layers hold (it walks each one: a container that
+   * made millions of files in its own file system makes that minutes, up to the long client's 10),
+   * a pod with a limited emptyDir whose container died is restarted all the same. Before, the check
+   * ran on the collector's one thread: every pod's sizeLimit measurement queued behind it, each
+   * holding its pod's work mark, and none of those pods was restarted, updated or evicted until
+   * Docker answered.
+   */
+  @Test
+  void aSlowAnswerOfWhatTheLayersHoldHoldsNoPodsWorkBack() throws Exception {
+    Path fs = Files.createDirectories(dir.resolve("fs"));
+    sh("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
+    java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
+    try {
+      r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, fs.resolve("state"),
+          "test", Reconciler.Threads.standard(), reports::add);
+      r.setDesired(Pods.named(1, Map.of("limited", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Gi}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+      java.util.function.Supplier<List<ContainerInfo>> running = () -> owned().stream()
+          .filter(c -> Labels.APP.equals(c.label(Labels.ROLE)) && c.running()).toList();
+      for (int i = 0; i < 100 && running.get().isEmpty(); i++) {
+        clock.advance(Duration.ofSeconds(1));
+        r.tick();
+        Thread.sleep(20);
+      }
+      String first = running.get().get(0).id();
+      java.util.concurrent.CountDownLatch asked = new java.util.concurrent.CountDownLatch(1);
+      runtime.duringLayers = () -> {
+        asked.countDown();
+        try {
+          answer.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      };
+      Files.write(fs.resolve("host-file"), new byte[15 << 20]); // the host's own: under 10 % free
+      runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of());
+      for (int i = 0; i < 30 && asked.getCount() > 0; i++) {
+        clock.advance(Duration.ofSeconds(1));
+        r.tick();
+        Thread.sleep(20);
+      }
+      assertThat(asked.getCount()).as("the pressure check asked Docker").isZero();
+      run(Duration.ofSeconds(12), Duration.ofSeconds(1)); // the next check of the pod's limited volume is due meanwhile
+      runtime.crash(first, 1);
+      for (int i = 0; i < 60 && running.get().isEmpty(); i++) {
+        clock.advance(Duration.ofSeconds(1));
+        r.tick();
+        Thread.sleep(20);
+      }
+      assertThat(answer.getCount()).as("Docker has not answered yet").isEqualTo(1);
+      assertThat(running.get()).as("the pod's container restarted meanwhile").isNotEmpty();
+    } finally {
+      answer.countDown();
+      r.close();
+      sh("umount", "-l", fs.toString());
+    }
+  }
+
   static void sh(String... command) throws Exception {
     Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
     String out = new String(p.getInputStream().readAllBytes());

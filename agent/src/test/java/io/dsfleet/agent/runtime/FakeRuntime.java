@@ -307,12 +307,16 @@ public final class FakeRuntime implements ContainerRuntime {
   /** While set, each stream ends with it as it opens, before {@link #watch} returns. */
   public volatile Throwable streamsEndAtOnce;
 
+  /** Runs in each {@link #writableLayers}, before it answers (Docker walking a layer of millions of files). */
+  public volatile Runnable duringLayers = () -> { };
+
   /** What {@link #writableLayers} answers. */
   public volatile WritableLayers layers = new WritableLayers(java.nio.file.Path.of("/nonexistent/docker"), Map.of());
 
   @Override
   public WritableLayers writableLayers(String node) {
     check();
+    duringLayers.run();
     return layers;
   }
 
