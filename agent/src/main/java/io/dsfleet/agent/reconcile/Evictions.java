@@ -78,6 +78,10 @@ final class Evictions {
   private Instant nextCheck = Instant.MIN;
   /** When each pod's volumes may be measured again, by pod key ({@link #PACE}). */
   private final Map<String, Instant> nextMeasure = new ConcurrentHashMap<>();
+  /** A pod's evictions in a row, and when the last one ended. */
+  private record Streak(int count, Instant at) {}
+  /** Each evicted pod's evictions in a row, by pod key ({@link #startAgainAt}). */
+  private final Map<String, Streak> streaks = new ConcurrentHashMap<>();
   /** When an evicted pod's volumes may be tried again after emptying them failed (a mount inside: a btrfs subvolume), by pod key. */
   private final Map<String, Instant> nextEmpty = new ConcurrentHashMap<>();
 
@@ -113,6 +117,7 @@ final class Evictions {
     pressured.retainAll(podKeys);
     nextMeasure.keySet().retainAll(podKeys);
     nextEmpty.keySet().retainAll(podKeys);
+    streaks.keySet().retainAll(podKeys);
   }
 
   /**
@@ -276,5 +281,20 @@ final class Evictions {
     pressured.remove(d.key());
     evicted.remove(d.key());
     log.info("pod {}: evicted pod's volumes emptied; it starts again", d.key());
+  }
+
+  /**
+   * When the pod whose eviction ended {@code now} may start again, as Kubernetes' DaemonSet
+   * controller recreates a failed pod: at once the first time, then after {@code backoff}'s delays
+   * (10 s doubling to 5 min; the controller's are 1 s doubling to 15 min), over again once the
+   * last eviction is {@link Backoff#resetAfter} old. Its stopped containers, removed under disk
+   * pressure, took their restart back-off with them: before, a pod evicted again and again
+   * started again at once every time, and a container that filled the disk as fast as it could
+   * held the node's disk full.
+   */
+  Instant startAgainAt(String podKey, Instant now, Backoff backoff) {
+    Streak s = streaks.compute(podKey, (k, was) -> was == null || !WallClock.waiting(now, was.at(), was.at().plus(backoff.resetAfter()))
+        ? new Streak(1, now) : new Streak(was.count() + 1, now));
+    return s.count() == 1 ? now : now.plus(backoff.delay(s.count() - 2));
   }
 }

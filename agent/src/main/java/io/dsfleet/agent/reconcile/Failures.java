@@ -64,6 +64,11 @@ public final class Failures {
     failures.put(key, new Failure(reason, message, 1, now, Instant.MAX));
   }
 
+  /** A failure that holds its key's starts until {@code until} (a back-off timed by the caller). */
+  public void holdUntil(String key, String reason, String message, Instant now, Instant until) {
+    failures.put(key, new Failure(reason, message, 1, now, until));
+  }
+
   /** Whether any failure is recorded (a retry is pending, or waits for its back-off). */
   public boolean any() {
     return !failures.isEmpty();

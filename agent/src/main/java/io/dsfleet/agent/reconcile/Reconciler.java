@@ -557,7 +557,8 @@ public final class Reconciler {
       if (d.valid() && evictions.why(d.key()) == null) {
         for (String c : containerNames(d)) {
           String key = Failures.key(d.key(), c);
-          if (failures.get(key).filter(f -> f.reason().equals("Evicted")).isPresent()) {
+          // a hold, not the back-off its eviction's end left (startAgainAt)
+          if (failures.get(key).filter(f -> f.reason().equals("Evicted") && f.retryAt().equals(Instant.MAX)).isPresent()) {
             failures.forget(key);
           }
         }
@@ -601,8 +602,17 @@ public final class Reconciler {
             if (evictions.pressured(d.key()) && !stopped.stream().allMatch(c -> executor.remove(c, false))) {
               return; // a later pass tries again
             }
+            String why = evictions.why(d.key());
             evictions.empty(d, now);
-            containerNames(d).forEach(c -> failures.forget(Failures.key(d.key(), c)));
+            Instant again = evictions.startAgainAt(d.key(), now, failures.backoff());
+            for (String c : containerNames(d)) {
+              if (again.isAfter(now)) {
+                failures.holdUntil(Failures.key(d.key(), c), "Evicted", why + "; evicted again and again, it starts again at " + again
+                    + " (back-off)", now, again);
+              } else {
+                failures.forget(Failures.key(d.key(), c));
+              }
+            }
           } catch (IOException | RuntimeException e) {
             log.warn("pod {}: emptying its evicted volumes: {}; tried again in a minute", d.key(), e.toString());
           }

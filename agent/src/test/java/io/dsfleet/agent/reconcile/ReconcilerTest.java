@@ -589,6 +589,49 @@ class ReconcilerTest {
   }
 
   /**
+   * A pod evicted again and again starts again later each time, as Kubernetes' DaemonSet
+   * controller recreates a failed pod with back-off (1 s doubling to 15 min; here the agent's 10 s
+   * doubling to 5 min): the first time at once, the second after 10 s. Before, an evicted pod
+   * started again at once every time, its stopped containers removed and with them its restart
+   * back-off: a container that filled the disk as fast as it could held the node's disk full,
+   * evicted and back within seconds, again and again.
+   */
+  @Test
+  void aPodEvictedAgainAndAgainForDiskPressureStartsAgainWithBackOff() throws Exception {
+    Path fs = Files.createDirectories(dir.resolve("fs"));
+    sh("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
+    try {
+      r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, fs.resolve("state"),
+          "test", new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds())));
+      r.tick();
+      java.util.function.Supplier<List<ContainerInfo>> running = () -> owned().stream()
+          .filter(c -> "writer-abcde".equals(c.label(Labels.POD)) && Labels.APP.equals(c.label(Labels.ROLE)) && c.running()).toList();
+      for (int eviction = 1; eviction <= 2; eviction++) {
+        String writer = running.get().get(0).id();
+        Path layer = Files.write(fs.resolve("layer"), new byte[15 << 20]);
+        runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(writer, 15L << 20));
+        for (int i = 0; i < 30 && runtime.exists(writer); i++) {
+          run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+        }
+        assertThat(runtime.exists(writer)).as("eviction " + eviction + ": the writer's container removed").isFalse();
+        Files.delete(layer);
+        run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+        if (eviction == 1) {
+          assertThat(running.get()).as("after the first eviction it starts again at once").isNotEmpty();
+        }
+      }
+      assertThat(running.get()).as("after the second, not within 3 s").isEmpty();
+      assertThat(last().getContainersList()).anyMatch(c -> c.getReason().equals("Evicted"));
+      run(Duration.ofSeconds(9), Duration.ofSeconds(1));
+      assertThat(running.get()).as("but after its 10 s").isNotEmpty();
+    } finally {
+      r.close();
+      sh("umount", "-l", fs.toString());
+    }
+  }
+
+  /**
    * While Docker takes its time to say what the layers hold (it walks each one: a container that
    * made millions of files in its own file system makes that minutes, up to the long client's 10),
    * a pod with a limited emptyDir whose container died is restarted all the same. Before, the check
