@@ -40,6 +40,13 @@ final class Evictions {
   /** Entries of one volume measured at most: a volume of more counts as over its limit. */
   static final long MAX_ENTRIES = 100_000;
   /**
+   * Entries of one volume measured at most for disk pressure, where a volume of more counts as the
+   * largest: ten times {@link #MAX_ENTRIES}, on the pressure check's own thread and only under
+   * pressure, so a volume of many small files (a cache) is not taken for the disk's filler when
+   * something else fills it (at 100,000 it was: past the 1 % floor and first, whatever it held).
+   */
+  static final long PRESSURE_MAX_ENTRIES = 1_000_000;
+  /**
    * A pod's volumes are measured again no sooner than this many times the last measurement took:
    * a walk of 100,000 entries took 0.4-0.5 s here, so measuring one such volume costs at most 2 %
    * of a core however it is filled.
@@ -65,6 +72,19 @@ final class Evictions {
 
   /** A pod chosen for eviction under disk pressure, and why. */
   record Heaviest(DesiredPod pod, String why) {}
+
+  private final long maxEntries;
+  private final long pressureMaxEntries;
+
+  Evictions() {
+    this(MAX_ENTRIES, PRESSURE_MAX_ENTRIES);
+  }
+
+  /** With other bounds of a walk (tests: {@link #MAX_ENTRIES} files take seconds to make). */
+  Evictions(long maxEntries, long pressureMaxEntries) {
+    this.maxEntries = maxEntries;
+    this.pressureMaxEntries = pressureMaxEntries;
+  }
 
   /** Why each pod is evicted, by pod key, until its volumes are emptied. */
   private final Map<String, String> evicted = new ConcurrentHashMap<>();
@@ -140,14 +160,14 @@ final class Evictions {
     for (Volumes.DiskDir v : Volumes.limitedDiskVolumes(d.ctx())) {
       long used;
       try {
-        used = NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES);
+        used = NoFollow.usage(v.dir(), v.limitBytes(), maxEntries);
       } catch (IOException | RuntimeException e) {
         log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
         continue;
       }
       if (used > v.limitBytes()) {
         String why = "emptyDir volume \"" + v.name() + "\" " + (used == Long.MAX_VALUE ? "holds more than the agent measures (over "
-            + MAX_ENTRIES + " entries or deeper than 256 levels)" : "uses at least " + used + " bytes") + ", over its sizeLimit " + v.limit()
+            + maxEntries + " entries or deeper than 256 levels)" : "uses at least " + used + " bytes") + ", over its sizeLimit " + v.limit()
             + ": the pod was evicted (its containers stopped, the volume emptied) and starts again";
         evicted.put(d.key(), why);
         log.warn("pod {}: {}", d.key(), why);
@@ -187,7 +207,7 @@ final class Evictions {
       long volumes = 0;
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
         try {
-          volumes = plus(volumes, NoFollow.usage(v.dir(), Long.MAX_VALUE, MAX_ENTRIES));
+          volumes = plus(volumes, NoFollow.usage(v.dir(), Long.MAX_VALUE, pressureMaxEntries));
         } catch (IOException | RuntimeException e) {
           log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
         }
@@ -270,7 +290,7 @@ final class Evictions {
     boolean all = pressured.contains(d.key());
     try {
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
-        if (all || v.limited() && NoFollow.usage(v.dir(), v.limitBytes(), MAX_ENTRIES) > v.limitBytes()) {
+        if (all || v.limited() && NoFollow.usage(v.dir(), v.limitBytes(), maxEntries) > v.limitBytes()) {
           NoFollow.deleteTree(v.dir());
         }
       }

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
@@ -121,6 +122,30 @@ class DiskPressureTest {
     assertThat(evictions.measure(cycler, T0.plusSeconds(60))).isTrue();
     assertThat(evictions.heaviest(desired.values(), PRESSED, Map::of, T0.plusSeconds(60)).orElseThrow().pod().key())
         .as("a neighbour's sizeLimit eviction under way").isEqualTo("ops/filler-abcde");
+  }
+
+  /**
+   * A volume of more files than a sizeLimit's measure walks (100,000; 100 here) is no filler of the
+   * disk for that alone: measured further under pressure (up to 1,000,000; 1,000 here), it holds
+   * what it holds. Before, it counted as the largest, past the 1 % floor, whatever filled the disk.
+   */
+  @Test
+  void aVolumeOfManySmallFilesIsMeasuredNotTakenForTheDisksFiller() throws IOException {
+    evictions = new Evictions(100, 1000);
+    Map<String, io.dsfleet.common.model.DaemonSet> byName = Map.of("cache", Pods.ds("spec.template.spec.volumes", "[{name: files, emptyDir: {}}]"));
+    DesiredPod d = DesiredPod.parse(Pods.named(1, byName), Map.of(), Pods.NODE, "10.1.1.1", pods, "test").get("ops/cache-abcde");
+    Path dir = Files.createDirectories(d.ctx().podDir().resolve("volumes/files"));
+    for (int i = 0; i < 150; i++) {
+      Files.createFile(dir.resolve("f" + i));
+    }
+    long gib = 1L << 30;
+    assertThat(evictions.heaviest(List.of(d), new Evictions.Space(5 * gib, 1000 * gib), Map::of, T0))
+        .as("150 empty files on a disk of 1000 GiB something else filled: far under 1 %").isEmpty();
+    for (int i = 150; i <= 1000; i++) {
+      Files.createFile(dir.resolve("f" + i));
+    }
+    assertThat(evictions.heaviest(List.of(d), new Evictions.Space(5 * gib, 1000 * gib), Map::of, T0.plusSeconds(60)))
+        .as("past what it measures, the largest: so many files cannot hide bytes").isPresent();
   }
 
   /** An eviction for a sizeLimit empties only the volumes over their limits, as before. */
