@@ -598,9 +598,11 @@ public final class Reconciler {
         List<OwnedContainer> stopped = owned.stream().filter(c -> c.podKey().equals(d.key()) && !c.running()).toList();
         dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
           try {
-            // their writable layers hold the disk too: the pod starts again as a new one, once they are gone
-            if (evictions.pressured(d.key()) && !stopped.stream().allMatch(c -> executor.remove(c, false))) {
-              return; // a later pass tries again
+            // their writable layers hold the disk too: the pod starts again as a new one, once they are gone; a
+            // removal that failed is tried again after its back-off, as the collector's, not at every pass
+            if (evictions.pressured(d.key()) && (stopped.stream().anyMatch(c -> failures.get("gc/" + c.id()).map(f -> f.active(now)).orElse(false))
+                || !stopped.stream().allMatch(c -> executor.remove(c, false)))) {
+              return;
             }
             String why = evictions.why(d.key());
             evictions.empty(d, now);
