@@ -70,6 +70,13 @@ final class Evictions {
     }
   }
 
+  /**
+   * What the pods' containers hold in their writable layers for disk pressure, by pod key, and how
+   * many stopped containers were removed to reclaim theirs before any pod is evicted (the kubelet
+   * removes dead containers first): when some were, no pod is evicted at this check.
+   */
+  record Layers(Map<String, Long> byPod, int reclaimed) {}
+
   /** A pod chosen for eviction under disk pressure, and why. */
   record Heaviest(DesiredPod pod, String why) {}
 
@@ -179,7 +186,8 @@ final class Evictions {
 
   /**
    * Under disk pressure, the desired pod whose disk emptyDirs and containers' writable layers
-   * ({@code layers}: bytes by pod key, asked for only under pressure) hold the most bytes, when they
+   * ({@code layers}: bytes by pod key, asked for only under pressure; none chosen when stopped
+   * containers were removed for theirs instead) hold the most bytes, when they
    * hold at least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted for
    * disk pressure already (its volumes may be what frees the disk) or sooner than {@link #PACE} times
    * the last such measurement took. A pod evicted for a sizeLimit holds nothing back (it may keep one
@@ -187,7 +195,7 @@ final class Evictions {
    * disk pressure thread, beside the pods' workers and the collector); {@link #evictForPressure}
    * evicts.
    */
-  java.util.Optional<Heaviest> heaviest(Collection<DesiredPod> pods, Space space, java.util.function.Supplier<Map<String, Long>> layers,
+  java.util.Optional<Heaviest> heaviest(Collection<DesiredPod> pods, Space space, java.util.function.Supplier<Layers> layers,
       Instant now) {
     if (!space.pressed()) {
       saidNoneToEvict = false;
@@ -196,7 +204,11 @@ final class Evictions {
       return java.util.Optional.empty();
     }
     long start = System.nanoTime();
-    Map<String, Long> layerBytes = layers.get();
+    Layers measured = layers.get();
+    if (measured.reclaimed() > 0) {
+      return java.util.Optional.empty(); // the next check sees what that gave back
+    }
+    Map<String, Long> layerBytes = measured.byPod();
     DesiredPod most = null;
     long mostBytes = -1;
     long mostVolumes = 0;

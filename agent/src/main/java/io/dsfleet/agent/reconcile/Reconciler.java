@@ -15,7 +15,6 @@ import io.dsfleet.common.model.PodTemplateSpec;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
 import java.io.IOException;
-import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -150,6 +149,7 @@ public final class Reconciler {
   private volatile Set<String> orphans = Set.of();
   private final PodWork busy = new PodWork();
   private final Evictions evictions = new Evictions();
+  private final PressureCheck pressure;
   private final Set<String> collecting = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
   private final PodStarts starts = new PodStarts();
@@ -182,6 +182,7 @@ public final class Reconciler {
     this.probes = new ProbeManager(runtime, threads.probes(), clock);
     this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
         templatesByHash::get, new Random());
+    this.pressure = new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay);
   }
 
   /**
@@ -578,8 +579,7 @@ public final class Reconciler {
         Collection<DesiredPod> pods = want.values();
         threads.pressure().execute(() -> {
           try {
-            FileStore fs = Files.getFileStore(podsDir);
-            evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> layersByPod(owned), now).ifPresent(h ->
+            pressure.run(pods, owned, now).ifPresent(h ->
                 dispatch(h.pod().key(), Work.DIRECTORY, threads.gc(), () -> {
                   if (evictions.evictForPressure(h)) {
                     holdEvicted(h.pod());
@@ -622,32 +622,6 @@ public final class Reconciler {
         });
       }
     }
-  }
-
-  /**
-   * The bytes the pods' containers (among {@code owned}, whose labels were checked) wrote to their
-   * writable layers, by pod key, when Docker keeps them on the pods' file system; none when it keeps
-   * them elsewhere (they do not fill this file system) or cannot say. The same file system is the
-   * same device, whatever mount reaches it: file stores compare as mounts (device and mount point),
-   * and a Docker root bound from a directory of the pods' disk (or a state directory bound so) was
-   * another one, its layers not counted, a neighbour's volume emptied for them.
-   */
-  private Map<String, Long> layersByPod(List<OwnedContainer> owned) {
-    ContainerRuntime.WritableLayers layers;
-    try {
-      layers = runtime.writableLayers(node);
-      if (!Files.getAttribute(layers.root(), "unix:dev").equals(Files.getAttribute(podsDir, "unix:dev"))) {
-        return Map.of();
-      }
-    } catch (IOException | RuntimeException e) {
-      log.warn("disk pressure: the containers' writable layers not measured: {}", e.toString());
-      return Map.of();
-    }
-    Map<String, Long> out = new java.util.HashMap<>();
-    for (OwnedContainer c : owned) {
-      out.merge(c.podKey(), layers.bytesById().getOrDefault(c.id(), 0L), Long::sum);
-    }
-    return out;
   }
 
   /** An evicted pod: none of its containers starts until its volumes are emptied; a pass stops those that run. */

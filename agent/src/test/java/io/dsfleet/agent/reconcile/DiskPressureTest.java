@@ -22,6 +22,8 @@ class DiskPressureTest {
   static final long MIB = 1 << 20;
   static final Evictions.Space PRESSED = new Evictions.Space(5 * MIB, 100 * MIB);
   static final Instant T0 = Instant.parse("2026-12-05T00:00:00Z");
+  /** No container wrote to its writable layer, none was removed. */
+  static final java.util.function.Supplier<Evictions.Layers> NO_LAYERS = () -> new Evictions.Layers(Map.of(), 0);
   @TempDir Path pods;
   Evictions evictions = new Evictions();
 
@@ -48,7 +50,7 @@ class DiskPressureTest {
   @Test
   void underPressureThePodWhoseDiskVolumesHoldTheMostIsEvictedAndAllThoseVolumesEmptied() throws IOException {
     Collection<DesiredPod> all = pods();
-    var chosen = evictions.heaviest(all, PRESSED, Map::of, T0).orElseThrow();
+    var chosen = evictions.heaviest(all, PRESSED, NO_LAYERS, T0).orElseThrow();
     assertThat(chosen.pod().key()).isEqualTo("ops/big-abcde");
     assertThat(chosen.why()).startsWith("The node was low on resource: ephemeral-storage").contains("5242880 of 104857600 bytes free");
     var used = java.util.regex.Pattern.compile("used (\\d+) bytes").matcher(chosen.why());
@@ -57,7 +59,7 @@ class DiskPressureTest {
     assertThat(evictions.evictForPressure(chosen)).isTrue();
     assertThat(evictions.why("ops/big-abcde")).isEqualTo(chosen.why());
     assertThat(evictions.evictForPressure(chosen)).as("once").isFalse();
-    assertThat(evictions.heaviest(all, PRESSED, Map::of, T0.plusSeconds(60))).as("none more while one eviction is under way").isEmpty();
+    assertThat(evictions.heaviest(all, PRESSED, NO_LAYERS, T0.plusSeconds(60))).as("none more while one eviction is under way").isEmpty();
 
     evictions.empty(chosen.pod(), T0);
     Path volumes = chosen.pod().ctx().podDir().resolve("volumes");
@@ -70,9 +72,17 @@ class DiskPressureTest {
   /** A container's writable layer counts as its pod's volumes do: writing to its own file system instead evades nothing. */
   @Test
   void aPodsContainersWritableLayersCountToo() throws IOException {
-    var chosen = evictions.heaviest(pods(), PRESSED, () -> Map.of("ops/small-abcde", 4 * MIB), T0).orElseThrow();
+    var chosen = evictions.heaviest(pods(), PRESSED, () -> new Evictions.Layers(Map.of("ops/small-abcde", 4 * MIB), 0), T0).orElseThrow();
     assertThat(chosen.pod().key()).as("1 MiB of volume and 4 MiB of layers against 3 MiB of volumes").isEqualTo("ops/small-abcde");
     assertThat(chosen.why()).contains("containers' writable layers " + 4 * MIB);
+  }
+
+  /** Stopped containers removed for their layers instead (the kubelet's first step): no pod is evicted at this check, and the next one measures. */
+  @Test
+  void noPodIsEvictedAtACheckThatRemovedStoppedContainersForTheirLayers() throws IOException {
+    Collection<DesiredPod> all = pods();
+    assertThat(evictions.heaviest(all, PRESSED, () -> new Evictions.Layers(Map.of(), 1), T0)).isEmpty();
+    assertThat(evictions.heaviest(all, PRESSED, NO_LAYERS, T0.plusSeconds(10))).as("the next check, 10 s on").isPresent();
   }
 
   @Test
@@ -85,7 +95,7 @@ class DiskPressureTest {
   /** A disk filled by something else does not take the pods' volumes away one after another. */
   @Test
   void noPodIsEvictedWhoseVolumesHoldLessThanOnePercent() throws IOException {
-    assertThat(evictions.heaviest(pods(), new Evictions.Space(MIB, 1000 * MIB), Map::of, T0)).as("3 MiB of 1000").isEmpty();
+    assertThat(evictions.heaviest(pods(), new Evictions.Space(MIB, 1000 * MIB), NO_LAYERS, T0)).as("3 MiB of 1000").isEmpty();
   }
 
   /**
@@ -108,7 +118,7 @@ class DiskPressureTest {
     fill(hoarder, "tiny", 4096);
     fill(hoarder, "hoard", 8 * MIB);
     assertThat(evictions.measure(hoarder, T0)).as("evicted for its sizeLimit at the check").isTrue();
-    var chosen = evictions.heaviest(desired.values(), PRESSED, Map::of, T0).orElseThrow();
+    var chosen = evictions.heaviest(desired.values(), PRESSED, NO_LAYERS, T0).orElseThrow();
     assertThat(chosen.pod()).isEqualTo(hoarder);
     assertThat(evictions.evictForPressure(chosen)).as("its sizeLimit eviction becomes one for disk pressure").isTrue();
     assertThat(evictions.why(hoarder.key())).isEqualTo(chosen.why());
@@ -120,7 +130,7 @@ class DiskPressureTest {
     fill(cycler, "tiny", 4096);
     fill(desired.get("ops/filler-abcde"), "hoard", 8 * MIB);
     assertThat(evictions.measure(cycler, T0.plusSeconds(60))).isTrue();
-    assertThat(evictions.heaviest(desired.values(), PRESSED, Map::of, T0.plusSeconds(60)).orElseThrow().pod().key())
+    assertThat(evictions.heaviest(desired.values(), PRESSED, NO_LAYERS, T0.plusSeconds(60)).orElseThrow().pod().key())
         .as("a neighbour's sizeLimit eviction under way").isEqualTo("ops/filler-abcde");
   }
 
@@ -139,12 +149,12 @@ class DiskPressureTest {
       Files.createFile(dir.resolve("f" + i));
     }
     long gib = 1L << 30;
-    assertThat(evictions.heaviest(List.of(d), new Evictions.Space(5 * gib, 1000 * gib), Map::of, T0))
+    assertThat(evictions.heaviest(List.of(d), new Evictions.Space(5 * gib, 1000 * gib), NO_LAYERS, T0))
         .as("150 empty files on a disk of 1000 GiB something else filled: far under 1 %").isEmpty();
     for (int i = 150; i <= 1000; i++) {
       Files.createFile(dir.resolve("f" + i));
     }
-    assertThat(evictions.heaviest(List.of(d), new Evictions.Space(5 * gib, 1000 * gib), Map::of, T0.plusSeconds(60)))
+    assertThat(evictions.heaviest(List.of(d), new Evictions.Space(5 * gib, 1000 * gib), NO_LAYERS, T0.plusSeconds(60)))
         .as("past what it measures, the largest: so many files cannot hide bytes").isPresent();
   }
 

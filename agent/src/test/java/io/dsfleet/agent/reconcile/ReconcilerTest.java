@@ -576,6 +576,39 @@ class ReconcilerTest {
     });
   }
 
+  /**
+   * Under disk pressure a container's previous run (stopped, kept for {@code logs --previous}) whose
+   * layer holds the disk is removed, as the kubelet reclaims dead containers before it evicts: the
+   * pod runs on, its volumes and restart count kept, nothing evicted.
+   */
+  @Test
+  void underDiskPressureAPreviousRunHoldingTheDiskIsRemovedBeforeAnyPodIsEvicted() throws Exception {
+    onA16MiBDisk(direct(), fs -> {
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds())));
+      r.tick();
+      String first = app("main").id();
+      runtime.crash(first, 1);
+      for (int i = 0; i < 60 && app("main").id().equals(first); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      String second = app("main").id();
+      assertThat(second).as("restarted").isNotEqualTo(first);
+      Path layer = Files.write(fs.resolve("layer"), new byte[15 << 20]);
+      runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(first, 15L << 20));
+      for (int i = 0; i < 15 && runtime.exists(first); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      assertThat(runtime.exists(first)).as("the previous run removed").isFalse();
+      Files.delete(layer); // Docker gave its layer back
+      run(Duration.ofSeconds(12), Duration.ofSeconds(1)); // the next check finds no pressure
+      assertThat(app("main").id()).as("the pod ran on").isEqualTo(second);
+      assertThat(app("main").running()).isTrue();
+      assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream())).as("nothing evicted")
+          .noneMatch(c -> c.getReason().equals("Evicted"));
+      assertThat(last().getContainers(0).getRestartCount()).as("its restart count kept").isEqualTo(1);
+    });
+  }
+
   /** The reconciler's threads running each piece of work at once, on the calling thread. */
   static Reconciler.Threads direct() {
     return new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct());

@@ -1,0 +1,103 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.runtime.ContainerRuntime;
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import java.io.IOException;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One disk pressure check ({@link Evictions}), on the pressure check's own thread: the free space
+ * of the pods' file system; under pressure, what the containers wrote to their writable layers,
+ * and first, as the kubelet reclaims dead containers before it evicts a pod, the removal of the
+ * previous runs of containers that run again (kept only for {@code logs --previous}) whose layers
+ * hold bytes; then the pod to evict, if any. Evicting it is the caller's (under the pod's own work).
+ */
+final class PressureCheck {
+  private static final Logger log = LoggerFactory.getLogger(PressureCheck.class);
+  private final String node;
+  private final ContainerRuntime runtime;
+  private final Path podsDir;
+  private final Evictions evictions;
+  private final Executor executor;
+  private final Predicate<String> podBusy;
+
+  /** @param podBusy whether a pod's work is under way (its containers are left alone then) */
+  PressureCheck(String node, ContainerRuntime runtime, Path podsDir, Evictions evictions, Executor executor, Predicate<String> podBusy) {
+    this.node = node;
+    this.runtime = runtime;
+    this.podsDir = podsDir;
+    this.evictions = evictions;
+    this.executor = executor;
+    this.podBusy = podBusy;
+  }
+
+  /**
+   * The pod to evict for disk pressure at {@code now}, among {@code pods}, with the containers
+   * {@code owned} (their labels checked) as the last pass listed them.
+   *
+   * @throws IOException when the pods' file system cannot be read (no pods directory yet)
+   */
+  Optional<Evictions.Heaviest> run(Collection<DesiredPod> pods, List<OwnedContainer> owned, Instant now) throws IOException {
+    FileStore fs = Files.getFileStore(podsDir);
+    return evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> layers(owned), now);
+  }
+
+  /**
+   * The bytes the pods' containers wrote to their writable layers, by pod key, when Docker keeps
+   * them on the pods' file system; none when it keeps them elsewhere (they do not fill this file
+   * system) or cannot say. The same file system is the same device, whatever mount reaches it: file
+   * stores compare as mounts (device and mount point), and a Docker root bound from a directory of
+   * the pods' disk (or a state directory bound so) was another one, its layers not counted, a
+   * neighbour's volume emptied for them. Previous runs holding bytes are removed first (counted in
+   * {@link Evictions.Layers#reclaimed}).
+   */
+  private Evictions.Layers layers(List<OwnedContainer> owned) {
+    ContainerRuntime.WritableLayers layers;
+    try {
+      layers = runtime.writableLayers(node);
+      if (!Files.getAttribute(layers.root(), "unix:dev").equals(Files.getAttribute(podsDir, "unix:dev"))) {
+        return new Evictions.Layers(Map.of(), 0);
+      }
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk pressure: the containers' writable layers not measured: {}", e.toString());
+      return new Evictions.Layers(Map.of(), 0);
+    }
+    int reclaimed = 0;
+    for (OwnedContainer c : owned) {
+      long bytes = layers.bytesById().getOrDefault(c.id(), 0L);
+      if (bytes > 0 && previousRun(c, owned) && !podBusy.test(c.podKey()) && executor.remove(c, false)) {
+        log.info("disk pressure: removed the previous run of pod {}'s container {} ({} bytes in its writable layer) before evicting any pod",
+            c.podKey(), c.container(), bytes);
+        reclaimed++;
+      }
+    }
+    Map<String, Long> byPod = new HashMap<>();
+    for (OwnedContainer c : owned) {
+      byPod.merge(c.podKey(), layers.bytesById().getOrDefault(c.id(), 0L), Long::sum);
+    }
+    return new Evictions.Layers(byPod, reclaimed);
+  }
+
+  /**
+   * Whether {@code c} is a stopped app container whose pod runs the same container again: kept only
+   * for {@code logs --previous}. An init container's exit says the pod's init is done (and no app
+   * container has its name), a crashed app container waiting for its restart holds the pod's
+   * restart count and back-off: never these.
+   */
+  private static boolean previousRun(OwnedContainer c, List<OwnedContainer> owned) {
+    return !c.running() && owned.stream().anyMatch(o -> o.running() && o.podKey().equals(c.podKey())
+        && o.container().equals(c.container()) && Labels.APP.equals(o.role()) && o.hash().equals(c.hash()));
+  }
+}
