@@ -32,6 +32,8 @@ final class PressureCheck {
   private final Evictions evictions;
   private final Executor executor;
   private final Predicate<String> podBusy;
+  /** The pods' file system; the pressure check's thread's only. */
+  private FileStore store;
 
   /** @param podBusy whether a pod's work is under way (its containers are left alone then) */
   PressureCheck(String node, ContainerRuntime runtime, Path podsDir, Evictions evictions, Executor executor, Predicate<String> podBusy) {
@@ -50,7 +52,10 @@ final class PressureCheck {
    * @throws IOException when the pods' file system cannot be read (no pods directory yet)
    */
   Optional<Evictions.Heaviest> run(Collection<DesiredPod> pods, List<OwnedContainer> owned, Instant now) throws IOException {
-    FileStore fs = Files.getFileStore(podsDir);
+    if (store == null) { // found once (the JDK reads the whole mount table for it); its figures are read anew each time
+      store = Files.getFileStore(podsDir);
+    }
+    FileStore fs = store;
     return evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> layers(owned), now);
   }
 
