@@ -51,7 +51,7 @@ class EmptyDirLimitTest {
     h = null;
     Path small = Files.createDirectories(tmp.resolve("small"));
     Path marks = Files.createDirectories(tmp.resolve("marks"));
-    sh("mount", "-t", "tmpfs", "-o", "size=64m", "dsfleet-test", small.toString());
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=64m", "dsfleet-test", small.toString());
     try {
       h = new DockerHarness(small.resolve("state"), new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(10)));
       String script = "trap '' TERM; echo run >> /marks/runs; n=$(wc -l < /marks/runs); ls -A /scratch > /marks/seen-$n;"
@@ -73,7 +73,7 @@ class EmptyDirLimitTest {
         h.close();
         h = null;
       }
-      sh("umount", "-l", small.toString());
+      io.dsfleet.common.testing.Processes.succeed("umount", "-l", small.toString());
     }
   }
 
@@ -87,12 +87,6 @@ class EmptyDirLimitTest {
     assertThat(layers.bytesById().get(id)).as("3 MiB written").isBetween(3L << 20, 4L << 20);
     assertThat(layers.root()).as("Docker's root directory, where the layers lie").isDirectory();
     assertThat(layers.root().resolve("containers").resolve(id)).isDirectory();
-  }
-
-  static void sh(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
   }
 
   @Test

@@ -625,7 +625,7 @@ class ReconcilerTest {
    */
   void onA16MiBDisk(Reconciler.Threads threads, OnDisk body) throws Exception {
     Path fs = Files.createDirectories(dir.resolve("fs"));
-    sh("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
     try {
       r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, fs.resolve("state"),
           "test", threads, reports::add);
@@ -634,7 +634,7 @@ class ReconcilerTest {
       if (r != null) {
         r.close();
       }
-      sh("umount", "-l", fs.toString());
+      io.dsfleet.common.testing.Processes.succeed("umount", "-l", fs.toString());
     }
   }
 
@@ -649,7 +649,7 @@ class ReconcilerTest {
   void underDiskPressureALayerOnABindMountOfThePodsFileSystemCountsToo() throws Exception {
     Path bound = Files.createDirectories(dir.resolve("docker"));
     onA16MiBDisk(direct(), fs -> {
-      sh("mount", "--bind", Files.createDirectories(fs.resolve("docker")).toString(), bound.toString());
+      io.dsfleet.common.testing.Processes.succeed("mount", "--bind", Files.createDirectories(fs.resolve("docker")).toString(), bound.toString());
       try {
         r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
             "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
@@ -662,7 +662,7 @@ class ReconcilerTest {
         assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
         assertThat(kept).as("the keeper's volume kept").exists();
       } finally {
-        sh("umount", "-l", bound.toString());
+        io.dsfleet.common.testing.Processes.succeed("umount", "-l", bound.toString());
       }
     });
   }
@@ -756,12 +756,6 @@ class ReconcilerTest {
         answer.countDown();
       }
     });
-  }
-
-  static void sh(String... command) throws Exception {
-    Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as(String.join(" ", command) + ": " + out).isZero();
   }
 
   /** A pod's work no worker could take (all busy) is planned again at the next pass. */
