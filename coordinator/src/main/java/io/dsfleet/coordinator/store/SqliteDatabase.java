@@ -166,8 +166,10 @@ abstract class SqliteDatabase implements AutoCloseable {
       long start = System.nanoTime();
       db.setAutoCommit(false);
       depth++;
+      boolean committing = false;
       try {
         work.run();
+        committing = true;
         db.commit();
         io.dsfleet.coordinator.metrics.CoordinatorMetrics.STORE_COMMIT.observe((System.nanoTime() - start) / 1e9);
       } catch (SQLException | RuntimeException e) {
@@ -175,6 +177,9 @@ abstract class SqliteDatabase implements AutoCloseable {
           db.rollback();
         } catch (SQLException rollback) { // SQLite ended the transaction itself (a full disk): the first error says why
           e.addSuppressed(rollback);
+        }
+        if (committing && syncFailed(e)) {
+          throw new StoreException("store write not confirmed by the disk: " + e.getMessage(), e, true);
         }
         throw e;
       } finally {
@@ -188,6 +193,24 @@ abstract class SqliteDatabase implements AutoCloseable {
     } catch (SQLException e) {
       throw new StoreException("store write failed: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * An fsync that failed at commit: SQLite had written the transaction's frames to the WAL, its
+   * commit frame last, and then found them not confirmed on disk. This connection counts the
+   * transaction as rolled back and its next commit writes over those frames, but a start after a
+   * crash before then recovers the WAL from what the file holds (what reached the disk, or the
+   * pages the kernel kept after failing to write them), the transaction with it: the write may
+   * have been applied (before 2026-12-05 it was reported as nothing written, and a killed
+   * coordinator started with the refused apply in place; helper-94). A full disk (SQLITE_FULL)
+   * or a failed write() stops before the commit frame: nothing of those is applied.
+   */
+  private static boolean syncFailed(Exception e) {
+    if (e instanceof org.sqlite.SQLiteException se) {
+      var code = se.getResultCode();
+      return code == org.sqlite.SQLiteErrorCode.SQLITE_IOERR_FSYNC || code == org.sqlite.SQLiteErrorCode.SQLITE_IOERR_DIR_FSYNC;
+    }
+    return false;
   }
 
   public synchronized void close() {

@@ -58,6 +58,67 @@ class SqliteStoreTest {
     }
   }
 
+  /**
+   * A commit whose fsync failed (a disk returning I/O errors: here ext4 on a loop device whose
+   * backing file's tmpfs is full) may have been applied, and says so: SQLite wrote the
+   * transaction's frames, its commit frame last, to the WAL before the fsync, and the start after a
+   * SIGKILL recovers the WAL from what the file then holds (the kernel keeps the pages it could not
+   * write). Before 2026-12-05 it was "nothing applied", and a killed coordinator started again with
+   * the refused apply in place (helper-94). The files copied as they are stand in for the kill.
+   */
+  @Test
+  void aCommitWhoseFsyncFailedMayHaveBeenAppliedAndAStartAfterAKillMayFindIt() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a loop device needs root: not run");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(Path.of("/dev/loop-control")), "no loop devices: not run");
+    Path back = java.nio.file.Files.createDirectory(dir.resolve("back"));
+    Path disk = java.nio.file.Files.createDirectory(dir.resolve("disk"));
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", back.toString());
+    String loop = null;
+    try {
+      Path image = back.resolve("disk.img");
+      try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
+        f.setLength(32L << 20); // sparse: what the file system writes beyond the tmpfs's 4 MiB fails under it
+      }
+      io.dsfleet.common.testing.Processes.succeed("mkfs.ext4", "-q", "-O", "^has_journal", image.toString());
+      var attached = io.dsfleet.common.testing.Processes.run(new ProcessBuilder("losetup", "-f", "--show", image.toString()),
+          java.time.Duration.ofSeconds(30));
+      org.junit.jupiter.api.Assumptions.assumeTrue(attached.exit() == 0, "no loop device to attach: not run");
+      loop = attached.output().strip();
+      io.dsfleet.common.testing.Processes.succeed("mount", "-o", "errors=continue", loop, disk.toString());
+      try (SqliteStore s = new SqliteStore(disk)) {
+        s.putObjects(List.of(config("before", 0)));
+        try (var out = java.nio.file.Files.newOutputStream(back.resolve("filler"))) { // the tmpfs full to its last byte
+          byte[] block = new byte[4096];
+          while (true) {
+            out.write(block);
+          }
+        } catch (java.io.IOException full) {
+          // no space left
+        }
+        var refused = org.assertj.core.api.Assertions.catchThrowableOfType(StoreException.class,
+            () -> s.putObjects(List.of(new ObjectWrite(new StoredObject("ConfigMap", "ns", "refused",
+                "{\"data\":{\"a\":\"" + "x".repeat(1 << 20) + "\"}}", 1, 0, 0), 0, null, List.of(), null))));
+        assertThat(refused).as("the write whose fsync failed").isNotNull().hasMessageContaining("SQLITE_IOERR_FSYNC");
+        assertThat(refused.mayHaveApplied()).as("an fsync that failed after the commit frame was written").isTrue();
+        assertThat(s.objects()).extracting(StoredObject::name).as("this process's view").containsExactly("before");
+        Path afterKill = java.nio.file.Files.createDirectory(dir.resolve("after-kill"));
+        for (String f : List.of("dsfleet.db", "dsfleet.db-wal")) {
+          java.nio.file.Files.copy(disk.resolve(f), afterKill.resolve(f));
+        }
+        try (SqliteStore restarted = new SqliteStore(afterKill)) {
+          assertThat(restarted.objects()).extracting(StoredObject::name).as("what a start after a SIGKILL loads")
+              .containsExactlyInAnyOrder("before", "refused");
+        }
+      }
+    } finally {
+      if (loop != null) {
+        io.dsfleet.common.testing.Processes.run(new ProcessBuilder("umount", "-l", disk.toString()), java.time.Duration.ofSeconds(30));
+        io.dsfleet.common.testing.Processes.run(new ProcessBuilder("losetup", "-d", loop), java.time.Duration.ofSeconds(30));
+      }
+      io.dsfleet.common.testing.Processes.succeed("umount", "-l", back.toString());
+    }
+  }
+
   @Test
   void secretsAreSealedAtRestWithAKeyOutsideTheDatabaseAndOlderPlainOnesAreSealedAtOpen() throws Exception {
     String value = "{\"data\":{\"password\":\"hunter2-in-the-clear\"}}";
