@@ -86,17 +86,28 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     } catch (java.io.IOException e) {
       throw new StoreException("cannot create " + file + ": " + e.getMessage(), e);
     }
-    try (PreparedStatement ps = db.prepareStatement("VACUUM INTO ?")) {
-      ps.setString(1, file.toString());
-      ps.execute();
-    } catch (SQLException e) {
-      throw new StoreException("copying the store to " + file + ": " + e.getMessage(), e);
-    }
-    try { // VACUUM INTO syncs nothing: the copy (a backup, a snapshot) is on disk before it is said to be made
-      sync(file);
-      sync(file.toAbsolutePath().getParent());
-    } catch (java.io.IOException e) {
-      throw new StoreException("syncing " + file + ": " + e.getMessage(), e);
+    try {
+      try (PreparedStatement ps = db.prepareStatement("VACUUM INTO ?")) {
+        ps.setString(1, file.toString());
+        ps.execute();
+      } catch (SQLException e) {
+        throw new StoreException("copying the store to " + file + ": " + e.getMessage(), e);
+      }
+      try { // VACUUM INTO syncs nothing: the copy (a backup, a snapshot) is on disk before it is said to be made
+        sync(file);
+        sync(file.toAbsolutePath().getParent());
+      } catch (java.io.IOException e) {
+        throw new StoreException("syncing " + file + ": " + e.getMessage(), e);
+      }
+    } catch (StoreException e) {
+      // a copy that failed (a full disk) is no copy: left, it looked like one and its name was
+      // refused to the next try ("exists; a backup never overwrites"; helper-94)
+      try {
+        java.nio.file.Files.deleteIfExists(file);
+      } catch (java.io.IOException gone) {
+        e.addSuppressed(gone);
+      }
+      throw e;
     }
   }
 

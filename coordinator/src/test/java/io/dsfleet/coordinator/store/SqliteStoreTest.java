@@ -59,6 +59,34 @@ class SqliteStoreTest {
   }
 
   /**
+   * A copy (a backup) the disk has no room for leaves no file: before 2026-12-05 the empty or
+   * partial copy stayed under the name asked for, a backup tried again once the disk had room was
+   * refused ("exists; a backup never overwrites"), and a partial file looked like a backup
+   * (helper-94).
+   */
+  @Test
+  void aCopyTheDiskHasNoRoomForLeavesNoFileAndTheSameNameIsCopiedToOnceThereIsRoom() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a small tmpfs needs root: not run");
+    Path small = java.nio.file.Files.createDirectory(dir.resolve("small"));
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small.toString());
+    try (SqliteStore s = new SqliteStore(dir)) {
+      s.putObjects(List.of(new ObjectWrite(new StoredObject("ConfigMap", "ns", "big", "{\"data\":{\"a\":\"" + "x".repeat(100_000) + "\"}}",
+          1, 0, 0), 0, null, List.of(), null)));
+      Path copy = small.resolve("backup.db");
+      assertThatThrownBy(() -> s.copyTo(copy)).isInstanceOf(StoreException.class).hasMessageContaining("SQLITE_FULL");
+      assertThat(copy).as("the copy that did not fit").doesNotExist();
+      io.dsfleet.common.testing.Processes.succeed("mount", "-o", "remount,size=1m", small.toString());
+      s.copyTo(copy);
+      try (var c = DriverManager.getConnection("jdbc:sqlite:" + copy); Statement st = c.createStatement();
+          var rs = st.executeQuery("SELECT name FROM objects")) {
+        assertThat(rs.next() ? rs.getString(1) : null).as("the copy made once there was room").isEqualTo("big");
+      }
+    } finally {
+      io.dsfleet.common.testing.Processes.succeed("umount", "-l", small.toString());
+    }
+  }
+
+  /**
    * A commit whose fsync failed (a disk returning I/O errors: here ext4 on a loop device whose
    * backing file's tmpfs is full) may have been applied, and says so: SQLite wrote the
    * transaction's frames, its commit frame last, to the WAL before the fsync, and the start after a
