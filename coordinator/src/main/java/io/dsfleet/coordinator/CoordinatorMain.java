@@ -115,6 +115,20 @@ public final class CoordinatorMain {
     }
   }
 
+  /**
+   * A failure's message and its causes' that it does not already hold ("reading objects: [SQLITE_CORRUPT] ..."):
+   * in one line, what a stack trace would have said of the disk.
+   */
+  static String withCauses(Throwable e) {
+    StringBuilder why = new StringBuilder(String.valueOf(e.getMessage()));
+    for (Throwable c = e.getCause(); c != null && c != c.getCause(); c = c.getCause()) {
+      if (c.getMessage() != null && why.indexOf(c.getMessage()) < 0) {
+        why.append(": ").append(c.getMessage());
+      }
+    }
+    return why.toString();
+  }
+
   /** The options serve and init share. */
   static final class Settings {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML config file; flags win over its keys (${DEFAULT-VALUE} when it exists).",
@@ -330,6 +344,10 @@ public final class CoordinatorMain {
       } catch (DataDirLock.InUse | DataDirLock.NotOpened e) { // said as init, join and restore say it, not as a failure of this code
         System.err.println("ds-coordinator: " + e.getMessage());
         return 2;
+      } catch (io.dsfleet.coordinator.store.StoreException | java.io.UncheckedIOException e) {
+        // the data directory's disk (full, read-only, failing): what is wrong with it, not a stack trace (helper-94)
+        System.err.println("ds-coordinator: " + withCauses(e));
+        return 1;
       }
       server.start();
       log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}; {} ms after the JVM started", options.insecure() ? "plaintext" : "TLS",

@@ -127,8 +127,13 @@ public final class DataDirLock implements AutoCloseable {
       }
       // who holds it, for the message of the next one refused (the lock, not this text, decides)
       String holder = what + ", pid " + ProcessHandle.current().pid() + ", since " + Instant.now();
-      channel.truncate(0);
-      channel.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+      try {
+        channel.truncate(0);
+        channel.write(ByteBuffer.wrap((holder + "\n").getBytes(StandardCharsets.UTF_8)), 0);
+      } catch (IOException noRoom) {
+        // the text only names the holder for a refusal's message: a full disk does not refuse the
+        // lock for it (the store, opened next, says what the disk lets it do; helper-94)
+      }
       return new DataDirLock(channel, lock, key, holder);
     } catch (IOException e) {
       closeQuietly(channel);

@@ -8,6 +8,7 @@ import io.dsfleet.coordinator.store.SqliteStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -190,5 +191,68 @@ class DataDirLockTest {
       assertThat(serve.err()).startsWith("ds-coordinator: " + data + " is in use by another ds-coordinator (restore, pid "
           + ProcessHandle.current().pid());
     }
+  }
+
+  /**
+   * serve on a full or read-only disk says what is wrong with the disk, in one line (status 1):
+   * before 2026-12-05 a full disk stopped the start with a stack trace naming an I/O error
+   * ("SQLITE_IOERR_SHMSIZE ... disk I/O error": SQLite could not make the WAL's index file), which
+   * sent the operator looking for a failing disk, and a read-only one with a stack trace (helper-94).
+   */
+  @Test
+  void aServeOnAFullOrReadOnlyDiskSaysSoInOneLine() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a small tmpfs needs root: not run");
+    Path small = java.nio.file.Files.createDirectory(dir.resolve("small"));
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small.toString());
+    try {
+      Path data = small.resolve("data");
+      new io.dsfleet.coordinator.store.SqliteStore(data).close(); // a store the last coordinator left, closed cleanly
+      try (var out = java.nio.file.Files.newOutputStream(small.resolve("filler"))) {
+        byte[] block = new byte[4096];
+        while (true) {
+          out.write(block);
+        }
+      } catch (java.io.IOException full) {
+        // no byte left
+      }
+      String[] serve = {"serve", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString(), "--insecure",
+          "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--dashboard-listen", "off", "--kube-api-listen", "off"};
+      var full = ReplicaCliTest.run(new CoordinatorMain(), serve);
+      assertThat(full.exit()).as(full.err()).isEqualTo(1);
+      assertThat(full.err()).doesNotContain("Exception").doesNotContain("\tat ").contains("\nds-coordinator: cannot open the store in " + data)
+          .contains("(the file system of " + data + " has no space left: 0 bytes free)");
+      java.nio.file.Files.delete(small.resolve("filler"));
+      io.dsfleet.common.testing.Processes.succeed("mount", "-o", "remount,ro", small.toString());
+      var readOnly = ReplicaCliTest.run(new CoordinatorMain(), serve);
+      assertThat(readOnly.exit()).as(readOnly.err()).isEqualTo(1);
+      assertThat(readOnly.err()).doesNotContain("Exception").doesNotContain("\tat ").contains("\nds-coordinator: ")
+          .contains("Read-only file system");
+    } finally {
+      io.dsfleet.common.testing.Processes.succeed("umount", "-l", small.toString());
+    }
+  }
+
+  /**
+   * serve on a store a failing disk damaged says so in one line with SQLite's own words, not
+   * only the store's step ("reading objects") and not a stack trace (helper-94).
+   */
+  @Test
+  void aServeOnADamagedStoreSaysWhatSqliteFoundInOneLine() throws Exception {
+    Path data = dir.resolve("data");
+    try (var s = new io.dsfleet.coordinator.store.SqliteStore(data)) {
+      s.putObjects(List.of(new io.dsfleet.coordinator.store.Store.ObjectWrite(new io.dsfleet.coordinator.store.Store.StoredObject(
+          "ConfigMap", "ns", "a", "{}", 1, 0, 0), 0, null, List.of(), null)));
+    }
+    try (var f = new java.io.RandomAccessFile(data.resolve("dsfleet.db").toFile(), "rw")) {
+      f.seek(4096); // page 2: the objects table's first page
+      f.write(new byte[4096]);
+      f.seek(4096);
+      f.write(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff});
+    }
+    var serve = ReplicaCliTest.run(new CoordinatorMain(), "serve", "--data-dir", data.toString(), "--config",
+        dir.resolve("none.yaml").toString(), "--insecure", "--listen", "127.0.0.1:0", "--metrics-listen", "off", "--dashboard-listen",
+        "off", "--kube-api-listen", "off");
+    assertThat(serve.exit()).as(serve.err()).isEqualTo(1);
+    assertThat(serve.err()).doesNotContain("Exception").doesNotContain("\tat ").contains("\nds-coordinator: ").contains("SQLITE_CORRUPT");
   }
 }

@@ -65,10 +65,13 @@ abstract class SqliteDatabase implements AutoCloseable {
   protected final Connection db;
 
   protected SqliteDatabase(Path dataDir) {
+    this.dataDir = dataDir;
+    Connection opened = null;
     try {
       OwnerOnlyFiles.directory(dataDir);
       ownerOnlyDatabaseFile(dataDir.resolve("dsfleet.db"));
-      db = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("dsfleet.db"));
+      opened = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("dsfleet.db"));
+      db = opened;
       try (Statement s = db.createStatement()) {
         s.execute("PRAGMA journal_mode=WAL");
         s.execute("PRAGMA synchronous=FULL");
@@ -77,7 +80,55 @@ abstract class SqliteDatabase implements AutoCloseable {
       }
       migrate();
     } catch (Exception e) {
-      throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage(), e);
+      closeAfterFailedOpen(opened, e);
+      throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage() + disk(dataDir), e);
+    }
+  }
+
+  /**
+   * A store whose open failed (a full disk refused the WAL's index) closes the connection it had:
+   * left open, the database's files stayed open in a process that goes on (a start that failed
+   * and is tried again in-process, a test), and the disk could not be unmounted (helper-94).
+   */
+  static void closeAfterFailedOpen(Connection opened, Exception failure) {
+    if (opened != null) {
+      try {
+        opened.close();
+      } catch (SQLException e) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  /** Where the store is: named, with its file system's state, in a failure's message. */
+  private final Path dataDir;
+
+  /** SQLite's error is the disk's (no room, no writes, I/O), not the statement's (a constraint): worth the disk's state. */
+  private static boolean diskRefused(SQLException e) {
+    if (e instanceof org.sqlite.SQLiteException se) {
+      String code = se.getResultCode().name();
+      return code.startsWith("SQLITE_IOERR") || code.startsWith("SQLITE_READONLY") || code.equals("SQLITE_FULL")
+          || code.startsWith("SQLITE_CANTOPEN");
+    }
+    return false;
+  }
+
+  /**
+   * What is wrong with the data directory's file system, for a failure's message ("" when nothing
+   * shows): SQLite says "disk I/O error" both when a disk fails and when it has no room left for
+   * the WAL's index, or no longer takes writes (before 2026-12-05 a start on a full disk read as
+   * a failing disk; helper-94).
+   */
+  static String disk(Path dataDir) {
+    try {
+      java.nio.file.FileStore fs = java.nio.file.Files.getFileStore(dataDir);
+      if (fs.isReadOnly()) {
+        return " (the file system of " + dataDir + " is read-only)";
+      }
+      long free = fs.getUsableSpace();
+      return free < (1 << 20) ? " (the file system of " + dataDir + " has no space left: " + free + " bytes free)" : "";
+    } catch (java.io.IOException | RuntimeException e) {
+      return "";
     }
   }
 
@@ -179,7 +230,7 @@ abstract class SqliteDatabase implements AutoCloseable {
           e.addSuppressed(rollback);
         }
         if (committing && syncFailed(e)) {
-          throw new StoreException("store write not confirmed by the disk: " + e.getMessage(), e, true);
+          throw new StoreException("store write not confirmed by the disk: " + e.getMessage() + disk(dataDir), e, true);
         }
         throw e;
       } finally {
@@ -191,7 +242,7 @@ abstract class SqliteDatabase implements AutoCloseable {
         }
       }
     } catch (SQLException e) {
-      throw new StoreException("store write failed: " + e.getMessage(), e);
+      throw new StoreException("store write failed: " + e.getMessage() + (diskRefused(e) ? disk(dataDir) : ""), e);
     }
   }
 

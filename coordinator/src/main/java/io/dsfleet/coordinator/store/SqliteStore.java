@@ -40,11 +40,16 @@ public final class SqliteStore extends SqliteDatabase implements Store {
    */
   public SqliteStore(Path dataDir) {
     super(dataDir);
-    this.secrets = new SealedSecrets(SecretBox.loadOrCreate(secretsKey(dataDir)));
-    int[] sealed = new int[1];
-    tx(() -> sealed[0] = secrets.sealPlain(db));
-    if (sealed[0] > 0) {
-      checkpoint();
+    try {
+      this.secrets = new SealedSecrets(SecretBox.loadOrCreate(secretsKey(dataDir)));
+      int[] sealed = new int[1];
+      tx(() -> sealed[0] = secrets.sealPlain(db));
+      if (sealed[0] > 0) {
+        checkpoint();
+      }
+    } catch (RuntimeException e) {
+      closeAfterFailedOpen(db, e); // as the database's own open does
+      throw e;
     }
   }
 
