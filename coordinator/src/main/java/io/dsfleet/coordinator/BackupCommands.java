@@ -103,8 +103,18 @@ final class BackupCommands {
       try (SqliteStore store = new SqliteStore(options.dataDir())) {
         store.copyTo(file);
         long made = clock.millis();
-        io.dsfleet.common.OwnerOnlyFiles.write(mac, java.util.HexFormat.of().formatHex(box(options.dataDir()).mac(purpose(made), file))
-            + " " + made + "\n");
+        try {
+          io.dsfleet.common.OwnerOnlyFiles.write(mac, java.util.HexFormat.of().formatHex(box(options.dataDir()).mac(purpose(made), file))
+              + " " + made + "\n");
+        } catch (java.io.IOException | RuntimeException e) {
+          // a copy without its MAC is no backup (restore refuses it) and would refuse this name to the next try (helper-94)
+          try {
+            Files.deleteIfExists(file);
+          } catch (java.io.IOException gone) {
+            e.addSuppressed(gone);
+          }
+          throw e;
+        }
         long[] at = store.appliedEntry();
         System.out.println("backed up " + options.dataDir().resolve("dsfleet.db") + " to " + file + " (and its MAC to " + mac + ")"
             + (at[1] > 0 ? " (replica's log index " + at[1] + ")" : ""));

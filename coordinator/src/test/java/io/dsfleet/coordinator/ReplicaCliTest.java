@@ -124,6 +124,29 @@ class ReplicaCliTest {
     }
   }
 
+  /**
+   * A backup whose MAC cannot be written (its disk full once the copy took the last of it; here a
+   * directory where the MAC's temporary file goes) leaves no copy: before 2026-12-05 the copy
+   * stayed without its MAC, restore refused it but for --unverified, and the same backup tried
+   * again was refused as "exists; a backup never overwrites" (helper-94).
+   */
+  @Test
+  void aBackupWhoseMacCannotBeWrittenLeavesNoCopyAndRunsAgainUnderItsName() throws Exception {
+    Path data = dir.resolve("data");
+    new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false).close();
+    Path backup = dir.resolve("backup.db");
+    Path blocker = Files.createDirectories(dir.resolve("backup.db.mac.tmp").resolve("in-the-way"));
+    String none = dir.resolve("none.yaml").toString();
+    Result failed = run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString());
+    assertThat(failed.exit()).as(failed.err()).isEqualTo(1);
+    assertThat(failed.err()).contains("cannot write " + dir.resolve("backup.db.mac"));
+    assertThat(backup).as("the copy without its MAC").doesNotExist();
+    Files.delete(blocker);
+    Result again = run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString());
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(dir.resolve("backup.db.mac")).exists();
+  }
+
   @Test
   void aBackupRestoresIntoAnEmptyDirectoryAsAStoreNoLogKnows() throws Exception {
     Path data = dir.resolve("data");
