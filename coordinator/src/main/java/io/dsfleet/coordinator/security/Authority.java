@@ -412,10 +412,22 @@ public final class Authority {
    * ({@link #onRevoke}); returns how many.
    */
   public int revoke(String name, String role) {
-    List<String> serials = revokeKeepingStreams(name, role);
-    endStreams(serials);
+    List<String> serials = List.of();
+    try {
+      serials = revokeKeepingStreams(name, role);
+    } finally {
+      endStreams(serials); // refused part-way, it still ends the calls of what it did revoke (unended, below)
+    }
     return serials.size();
   }
+
+  /**
+   * Certificates a revocation revoked (in memory and in the store) before the store refused its
+   * next write: the exception took the list their calls would have been ended with, and a retry
+   * revokes only the rest, so a call open under one went on for good under a revoked certificate
+   * (helper-94). The next {@link #endStreams} ends them too.
+   */
+  private final Set<String> unended = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /**
    * Revokes as {@link #revoke} does but leaves the calls open under the certificates to the caller,
@@ -439,7 +451,12 @@ public final class Authority {
       IssuedCertificate c = issued.get(serial);
       if (c != null && c.revokedMillis() == 0 && (only == null || only.contains(serial))) {
         IssuedCertificate r = c.revokedAt(now);
-        store.putCertificate(r);
+        try {
+          store.putCertificate(r);
+        } catch (RuntimeException e) {
+          unended.addAll(done);
+          throw e;
+        }
         issued.put(serial, r);
         revoked.add(serial);
         done.add(serial);
@@ -470,7 +487,13 @@ public final class Authority {
 
   /** Ends the calls open under these (revoked) certificates. */
   public void endStreams(List<String> serials) {
-    openStreams.end(serials);
+    List<String> all = new java.util.ArrayList<>(serials);
+    for (String serial : List.copyOf(unended)) {
+      if (unended.remove(serial)) {
+        all.add(serial);
+      }
+    }
+    openStreams.end(all);
   }
 
   /** The join token that admitted a node and the certificates it holds, for {@code describe node}. */

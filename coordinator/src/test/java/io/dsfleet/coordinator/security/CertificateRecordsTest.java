@@ -34,6 +34,49 @@ class CertificateRecordsTest {
     }
   }
 
+  /**
+   * A revocation the store refuses part-way (a full disk: the first record's write fit in the WAL,
+   * the second's did not) revoked the first certificate, in memory and on disk, and threw before
+   * the calls open under it were ended; the retry revokes only the second. Before 2026-12-05 a
+   * stream open under the first (a log follow, a watch) went on for good under a revoked credential
+   * (helper-94): its end now comes with the failed call.
+   */
+  @Test
+  void aRevocationTheStoreRefusesPartWayEndsTheCallsOfWhatItDidRevoke() {
+    Path data = dir.resolve("data");
+    try (SqliteStore sqlite = new SqliteStore(data)) {
+      int[] certificateWrites = {0};
+      int[] failAt = {0};
+      io.dsfleet.coordinator.store.Store store = (io.dsfleet.coordinator.store.Store) java.lang.reflect.Proxy.newProxyInstance(
+          io.dsfleet.coordinator.store.Store.class.getClassLoader(), new Class<?>[] {io.dsfleet.coordinator.store.Store.class},
+          (p, m, args) -> {
+            if (m.getName().equals("putCertificate") && ++certificateWrites[0] == failAt[0]) {
+              throw new io.dsfleet.coordinator.store.StoreException("store write failed: [SQLITE_FULL] (a test's)", null);
+            }
+            try {
+              return m.invoke(sqlite, args);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+              throw e.getCause();
+            }
+          });
+      Authority ca = Authority.open(data, List.of("127.0.0.1"), store, Clock.systemUTC(), Duration.ofDays(30));
+      ca.credential("ops", io.dsfleet.common.tls.Pki.ADMINS);
+      ca.credential("ops", io.dsfleet.common.tls.Pki.ADMINS);
+      List<String> serials = ca.certificatesOf("ops", io.dsfleet.common.tls.Pki.ADMINS).stream().map(IssuedCertificate::serial).toList();
+      assertThat(serials).hasSize(2);
+      boolean[] ended = new boolean[2];
+      ca.onRevoke(serials.get(0), () -> ended[0] = true);
+      ca.onRevoke(serials.get(1), () -> ended[1] = true);
+      failAt[0] = certificateWrites[0] + 2; // the first revocation's write goes through, the second's is refused
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> ca.revoke("ops", io.dsfleet.common.tls.Pki.ADMINS))
+          .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class);
+      assertThat(ca.revoked(serials.get(0), io.dsfleet.common.tls.Pki.ADMINS, "ops")).as("the first, revoked before the refusal").isTrue();
+      assertThat(ended[0]).as("the call open under the certificate the failed revocation did revoke").isTrue();
+      assertThat(ca.revoke("ops", io.dsfleet.common.tls.Pki.ADMINS)).as("the retry revokes the rest").isEqualTo(1);
+      assertThat(ended[1]).isTrue();
+    }
+  }
+
   @Test
   void recordsGoThirtyDaysAfterTheyExpiredByTheEarlierOfTheClockAndTheNewestIssuance() {
     long day = Duration.ofDays(1).toMillis();
