@@ -1,5 +1,6 @@
 package io.dsfleet.agent.reconcile;
 
+import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.runtime.OwnedContainer;
@@ -89,10 +90,35 @@ final class PressureCheck {
       }
     }
     Map<String, Long> byPod = new HashMap<>();
+    Path containers = layers.root().resolve("containers");
     for (OwnedContainer c : owned) {
-      byPod.merge(c.podKey(), layers.bytesById().getOrDefault(c.id(), 0L), Long::sum);
+      byPod.merge(c.podKey(), plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(containers, c)), PressureCheck::plus);
     }
     return new Evictions.Layers(byPod, reclaimed);
+  }
+
+  /**
+   * What the container holds in its directory under Docker's root ({@code containers/ID}): the
+   * {@code hosts}, {@code resolv.conf} and {@code hostname} files Docker binds into it, writable by
+   * its root (a container joined to its pod's sandbox shares the sandbox's, counted with the
+   * sandbox, of the same pod), and its logs. Docker's {@code SizeRw} is the layer's alone: before,
+   * a container that appended to its {@code /etc/hosts} filled the disk uncounted and had a
+   * neighbour's volume emptied for it (as the kubelet before CVE-2020-8557's fix).
+   */
+  private static long kept(Path containers, OwnedContainer c) {
+    if (!c.id().matches("[0-9a-f]{1,64}")) {
+      return 0; // never a path of anything but a container ID Docker gave
+    }
+    try {
+      return NoFollow.usage(containers.resolve(c.id()), Long.MAX_VALUE, Evictions.PRESSURE_MAX_ENTRIES);
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk pressure: what Docker keeps for pod {}'s container {} not measured: {}", c.podKey(), c.container(), e.toString());
+      return 0;
+    }
+  }
+
+  private static long plus(long a, long b) {
+    return a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
   }
 
   /**

@@ -544,7 +544,7 @@ class ReconcilerTest {
           && c.running() && !c.id().equals(writer)).anyMatch(c -> c.id().equals(keeper) && c.running());
       assertThat(kept).as("the keeper's volume kept").exists();
       assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
-          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().contains("containers' writable layers " + (14L << 20)));
+          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().contains("containers' writable layers and their files in Docker's root " + (14L << 20)));
     });
   }
 
@@ -664,6 +664,32 @@ class ReconcilerTest {
       } finally {
         io.dsfleet.common.testing.Processes.succeed("umount", "-l", bound.toString());
       }
+    });
+  }
+
+  /**
+   * What a container writes to the files Docker keeps for it beside its layer, in its directory
+   * under Docker's root, counts as its layer does: {@code /etc/hosts}, {@code /etc/resolv.conf}
+   * and {@code /etc/hostname} are bound from there and writable by the container's root, as are
+   * its logs. The writer is evicted, not the keeper, whose 1 MiB volume is the most the volumes
+   * hold. Before, nothing counted them (Docker's {@code SizeRw} is the layer's alone): a container
+   * that appended to its {@code /etc/hosts} filled the disk and had the neighbour's volume emptied
+   * for it, again and again (the kubelet's CVE-2020-8557).
+   */
+  @Test
+  void underDiskPressureWhatAContainerWritesToItsEtcHostsCountsForItsPod() throws Exception {
+    onA16MiBDisk(direct(), fs -> {
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+      r.tick();
+      String writer = owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
+      Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
+      Path docker = Files.createDirectories(fs.resolve("docker"));
+      Files.write(Files.createDirectories(docker.resolve("containers").resolve(writer)).resolve("hosts"), new byte[14 << 20]);
+      runtime.layers = new ContainerRuntime.WritableLayers(docker, Map.of()); // its layer holds nothing
+      run(Duration.ofSeconds(13), Duration.ofSeconds(1));
+      assertThat(kept).as("the keeper's volume kept").exists();
+      assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
     });
   }
 
