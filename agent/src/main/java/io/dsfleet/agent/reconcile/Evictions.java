@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * system of the pods' volumes has less than {@link #PRESSURE_FREE_PERCENT} % free, the pod whose
  * disk emptyDirs and containers' writable layers (when Docker keeps them on that file system) hold
  * the most, at least {@link #PRESSURE_LEAST_PERCENT} % of it, is evicted the same way: its stopped
- * containers are removed and all its disk emptyDirs emptied; one pod at a time, none while another
+ * containers and its sandbox are removed and all its disk emptyDirs emptied; one pod at a time, none while another
  * pod's eviction for disk pressure is under way. Before, a volume without a sizeLimit filled the
  * host's disk and nothing stopped it. An eviction for a sizeLimit holds none back: a pod that kept
  * a small limited volume over its limit at every check (evicted, emptied, over again) held every
@@ -244,7 +244,7 @@ final class Evictions {
         + space.free() + " of " + space.total() + " bytes free, under " + PRESSURE_FREE_PERCENT + " %); this pod "
         + (mostBytes == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostBytes + " bytes") + " (emptyDir volumes "
         + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers and their files in Docker's root " + layerBytes.getOrDefault(most.key(), 0L)
-        + "), the most of any pod's: the pod was evicted (its containers stopped and removed, its emptyDir volumes emptied) and starts again"));
+        + "), the most of any pod's: the pod was evicted (its containers and sandbox stopped and removed, its emptyDir volumes emptied) and starts again"));
   }
 
   private static long plus(long a, long b) {

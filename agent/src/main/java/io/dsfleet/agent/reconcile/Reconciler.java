@@ -595,13 +595,15 @@ public final class Reconciler {
     }
     for (DesiredPod d : want.values()) {
       if (evictions.stopped(d.key(), owned, now)) {
-        List<OwnedContainer> stopped = owned.stream().filter(c -> c.podKey().equals(d.key()) && !c.running()).toList();
+        // and its sandbox, running: the /etc/hosts, /etc/resolv.conf and /etc/hostname its containers write are the
+        // sandbox's files (the kubelet kills an evicted pod's sandbox too); the pod starts again in a new one
+        List<OwnedContainer> stopped = owned.stream().filter(c -> c.podKey().equals(d.key()) && (!c.running() || c.isSandbox())).toList();
         dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
           try {
             // their writable layers hold the disk too: the pod starts again as a new one, once they are gone; a
             // removal that failed is tried again after its back-off, as the collector's, not at every pass
             if (evictions.pressured(d.key()) && (stopped.stream().anyMatch(c -> failures.get("gc/" + c.id()).map(f -> f.active(now)).orElse(false))
-                || !stopped.stream().allMatch(c -> executor.remove(c, false)))) {
+                || !stopped.stream().allMatch(c -> executor.remove(c, c.running())))) {
               return;
             }
             String why = evictions.why(d.key());

@@ -694,6 +694,37 @@ class ReconcilerTest {
   }
 
   /**
+   * A pod with a sandbox evicted for disk pressure loses its sandbox too, as the kubelet kills an
+   * evicted pod's sandbox: the {@code /etc/hosts} its containers share is the sandbox's file, and
+   * the pod starts again in a new sandbox with a fresh one. Before, only the stopped app
+   * containers were removed: the sandbox ran on with the bytes appended to its {@code /etc/hosts},
+   * the disk stayed full, and the pod was evicted again and again, never giving them back.
+   */
+  @Test
+  void underDiskPressureAnEvictedPodsSandboxHoldingItsEtcHostsIsRemovedToo() throws Exception {
+    onA16MiBDisk(direct(), fs -> {
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds("spec.template.spec.containers[1]", "{name: b, image: local/busybox:1}"))));
+      for (int i = 0; i < 10 && (app("main") == null || !app("main").running()); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      String sandbox = owned().stream().filter(c -> Labels.SANDBOX.equals(c.label(Labels.ROLE))).findFirst().orElseThrow().id();
+      Path docker = Files.createDirectories(fs.resolve("docker"));
+      Path hosts = Files.write(Files.createDirectories(docker.resolve("containers").resolve(sandbox)).resolve("hosts"), new byte[15 << 20]);
+      runtime.layers = new ContainerRuntime.WritableLayers(docker, Map.of());
+      for (int i = 0; i < 20 && runtime.exists(sandbox); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream())).as("evicted")
+          .anyMatch(c -> c.getReason().equals("Evicted"));
+      assertThat(runtime.exists(sandbox)).as("the evicted pod's sandbox removed").isFalse();
+      Files.delete(hosts); // Docker removed its directory with it
+      run(Duration.ofSeconds(5), Duration.ofSeconds(1));
+      assertThat(app("main")).as("the pod runs again").isNotNull().matches(ContainerInfo::running);
+      assertThat(owned()).as("in a new sandbox").anyMatch(c -> Labels.SANDBOX.equals(c.label(Labels.ROLE)) && c.running() && !c.id().equals(sandbox));
+    });
+  }
+
+  /**
    * A pod evicted again and again starts again later each time, as Kubernetes' DaemonSet
    * controller recreates a failed pod with back-off (1 s doubling to 15 min; here the agent's 10 s
    * doubling to 5 min): the first time at once, the second after 10 s. Before, an evicted pod
