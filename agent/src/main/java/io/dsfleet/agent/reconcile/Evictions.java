@@ -243,7 +243,7 @@ final class Evictions {
     return java.util.Optional.of(new Heaviest(most, "The node was low on resource: ephemeral-storage (the pods' file system had "
         + space.free() + " of " + space.total() + " bytes free, under " + PRESSURE_FREE_PERCENT + " %); this pod "
         + (mostBytes == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostBytes + " bytes") + " (emptyDir volumes "
-        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers and their files in Docker's root " + layerBytes.getOrDefault(most.key(), 0L)
+        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers and their files and volumes in Docker's root " + layerBytes.getOrDefault(most.key(), 0L)
         + "), the most of any pod's: the pod was evicted (its containers and sandbox stopped and removed, its emptyDir volumes emptied) and starts again"));
   }
 

@@ -92,7 +92,11 @@ final class PressureCheck {
     Map<String, Long> byPod = new HashMap<>();
     Path containers = layers.root().resolve("containers");
     for (OwnedContainer c : owned) {
-      byPod.merge(c.podKey(), plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(containers, c)), PressureCheck::plus);
+      long bytes = plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(containers, c));
+      for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
+        bytes = plus(bytes, anonymous(volume, c));
+      }
+      byPod.merge(c.podKey(), bytes, PressureCheck::plus);
     }
     return new Evictions.Layers(byPod, reclaimed);
   }
@@ -113,6 +117,26 @@ final class PressureCheck {
       return NoFollow.usage(containers.resolve(c.id()), Long.MAX_VALUE, Evictions.PRESSURE_MAX_ENTRIES);
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: what Docker keeps for pod {}'s container {} not measured: {}", c.podKey(), c.container(), e.toString());
+      return 0;
+    }
+  }
+
+  /**
+   * What one of the container's anonymous volumes holds (Docker makes one for each {@code VOLUME}
+   * of its image that no mount covers, under its root), when it lies on the pods' file system:
+   * neither {@code SizeRw} nor the pod's emptyDirs count it, and before, a container that filled its
+   * image's volume had a neighbour's volume emptied for it.
+   */
+  private long anonymous(Path volume, OwnedContainer c) {
+    try {
+      if (!Files.getAttribute(volume, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(Files.getAttribute(podsDir, "unix:dev"))) {
+        return 0;
+      }
+      return NoFollow.usage(volume, Long.MAX_VALUE, Evictions.PRESSURE_MAX_ENTRIES);
+    } catch (java.nio.file.NoSuchFileException gone) {
+      return 0;
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk pressure: pod {}'s container {}'s volume {} not measured: {}", c.podKey(), c.container(), volume, e.toString());
       return 0;
     }
   }

@@ -78,8 +78,17 @@ public interface ContainerRuntime {
    */
   WritableLayers writableLayers(String node);
 
-  /** The bytes each container wrote to its writable layer, by ID, and the directory those layers lie in. */
-  record WritableLayers(java.nio.file.Path root, Map<String, Long> bytesById) {}
+  /**
+   * The bytes each container wrote to its writable layer, by ID, the directory those layers lie in,
+   * and the directories of each container's anonymous volumes (the runtime makes one for each
+   * {@code VOLUME} of its image that no mount covers), by ID: the container writes them as its own
+   * file system, but they are not its layer's.
+   */
+  record WritableLayers(java.nio.file.Path root, Map<String, Long> bytesById, Map<String, List<java.nio.file.Path>> volumesById) {
+    public WritableLayers(java.nio.file.Path root, Map<String, Long> bytesById) {
+      this(root, bytesById, Map.of());
+    }
+  }
 
   /** Makes sure the pod sandbox image exists locally; returns what to create sandboxes from (its ID, which no tag can move). */
   String ensureSandboxImage();

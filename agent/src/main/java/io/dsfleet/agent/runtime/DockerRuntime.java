@@ -126,13 +126,22 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     // on the client without the passes' deadline: Docker walks every layer to answer
     List<Container> list = call("list sizes", () -> docker.listContainersCmd().withShowAll(true).withShowSize(true)
         .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec());
+    Path dockerRoot = Path.of(root == null ? "/var/lib/docker" : root);
     Map<String, Long> bytes = new java.util.HashMap<>();
+    Map<String, List<Path>> volumes = new java.util.HashMap<>();
     for (Container c : list) {
       if (c.getSizeRw() != null && c.getSizeRw() > 0) {
         bytes.put(c.getId(), c.getSizeRw());
       }
+      // the agent mounts binds and tmpfs only: a mount with a name is a volume Docker made for the image's VOLUME; the
+      // list leaves its source empty, and the local driver keeps it in ROOT/volumes/NAME/_data
+      for (var m : c.getMounts() == null ? List.<com.github.dockerjava.api.model.ContainerMount>of() : c.getMounts()) {
+        if (m.getName() != null && m.getName().matches("[a-zA-Z0-9][a-zA-Z0-9_.-]*") && "local".equals(m.getDriver())) {
+          volumes.computeIfAbsent(c.getId(), k -> new java.util.ArrayList<>()).add(dockerRoot.resolve("volumes").resolve(m.getName()).resolve("_data"));
+        }
+      }
     }
-    return new WritableLayers(Path.of(root == null ? "/var/lib/docker" : root), bytes);
+    return new WritableLayers(dockerRoot, bytes, volumes);
   }
 
   /** Docker's answer to one call was over what the agent reads ({@link #QUICK_ANSWER_MAX}): that call failed, Docker is fine. */

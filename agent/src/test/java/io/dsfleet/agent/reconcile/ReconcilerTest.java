@@ -544,7 +544,7 @@ class ReconcilerTest {
           && c.running() && !c.id().equals(writer)).anyMatch(c -> c.id().equals(keeper) && c.running());
       assertThat(kept).as("the keeper's volume kept").exists();
       assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
-          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().contains("containers' writable layers and their files in Docker's root " + (14L << 20)));
+          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().contains("containers' writable layers and their files and volumes in Docker's root " + (14L << 20)));
     });
   }
 
@@ -687,6 +687,31 @@ class ReconcilerTest {
       Path docker = Files.createDirectories(fs.resolve("docker"));
       Files.write(Files.createDirectories(docker.resolve("containers").resolve(writer)).resolve("hosts"), new byte[14 << 20]);
       runtime.layers = new ContainerRuntime.WritableLayers(docker, Map.of()); // its layer holds nothing
+      run(Duration.ofSeconds(13), Duration.ofSeconds(1));
+      assertThat(kept).as("the keeper's volume kept").exists();
+      assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
+    });
+  }
+
+  /**
+   * What a container writes to an anonymous volume (Docker makes one for each {@code VOLUME} of its
+   * image, postgres' {@code /var/lib/postgresql/data}, under its root) counts for its pod as its
+   * layer does: the writer is evicted, not the keeper, whose 1 MiB volume is the most the emptyDirs
+   * hold. Before, neither Docker's {@code SizeRw} nor the emptyDirs counted it: a container that
+   * filled its image's volume had a neighbour's volume emptied for it, one neighbour after another.
+   */
+  @Test
+  void underDiskPressureWhatAContainerWritesToItsImagesAnonymousVolumeCountsForItsPod() throws Exception {
+    onA16MiBDisk(direct(), fs -> {
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+      r.tick();
+      String writer = owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
+      Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
+      Path docker = Files.createDirectories(fs.resolve("docker"));
+      Path volume = Files.createDirectories(docker.resolve("volumes/0123abcd/_data"));
+      Files.write(volume.resolve("base"), new byte[14 << 20]);
+      runtime.layers = new ContainerRuntime.WritableLayers(docker, Map.of(), Map.of(writer, List.of(volume))); // its layer holds nothing
       run(Duration.ofSeconds(13), Duration.ofSeconds(1));
       assertThat(kept).as("the keeper's volume kept").exists();
       assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
