@@ -4,6 +4,9 @@ import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.pod.Volumes;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -303,7 +306,7 @@ final class Evictions {
     try {
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
         if (all || v.limited() && NoFollow.usage(v.dir(), v.limitBytes(), maxEntries) > v.limitBytes()) {
-          NoFollow.deleteTree(v.dir());
+          clear(d, v);
         }
       }
     } catch (IOException | RuntimeException e) {
@@ -314,6 +317,33 @@ final class Evictions {
     evicted.remove(d.key());
     log.info("pod {}: evicted pod's volumes emptied; it starts again", d.key());
   }
+
+  /**
+   * Removes the volume's tree or, when that fails (what the removal must not cross: a mount, a
+   * btrfs subvolume, which any container of a btrfs host can make), moves it out of the way to the
+   * pods directory's trash, whose removal is retried with back-off as a pod directory's: the pod
+   * starts again with a fresh volume either way, as Kubernetes' new pod would. Before, the pod
+   * stayed evicted for good, and, one disk pressure eviction at a time, no other pod was evicted
+   * for disk pressure again.
+   */
+  private static void clear(DesiredPod d, Volumes.DiskDir v) throws IOException {
+    try {
+      NoFollow.deleteTree(v.dir());
+    } catch (IOException e) {
+      Path pod = d.ctx().podDir();
+      Path trash = pod.getParent().resolve(".trash-" + pod.getFileName() + "-" + java.util.HexFormat.of().toHexDigits(RANDOM.nextInt()));
+      try {
+        Files.move(v.dir(), trash, StandardCopyOption.ATOMIC_MOVE);
+      } catch (IOException | RuntimeException m) {
+        e.addSuppressed(m);
+        throw e;
+      }
+      log.warn("pod {}: emptyDir volume {} not emptied ({}): moved out of the way to {}; its removal is retried with back-off", d.key(),
+          v.name(), e.getMessage(), trash.getFileName());
+    }
+  }
+
+  private static final java.util.Random RANDOM = new java.util.Random();
 
   /**
    * When the pod whose eviction ended {@code now} may start again, as Kubernetes' DaemonSet

@@ -750,6 +750,36 @@ class ReconcilerTest {
   }
 
   /**
+   * An evicted pod whose volume cannot be emptied (what the removal must not cross: here a tmpfs
+   * mounted inside it, on the host a btrfs subvolume, which any container of a btrfs host can make)
+   * starts again all the same, as Kubernetes' new pod with new volumes would: the volume is moved
+   * out of the way to the pods directory's trash, whose removal is retried with back-off. Before,
+   * the emptying was tried again every minute and failed every time: the pod stayed evicted for
+   * good, and since one eviction for disk pressure at a time is under way, no other pod was ever
+   * evicted for it again.
+   */
+  @Test
+  void underDiskPressureAnEvictedPodWhoseVolumeCannotBeEmptiedStartsAgainWithAFreshOne() throws Exception {
+    onA16MiBDisk(direct(), fs -> {
+      r.setDesired(Pods.named(1, Map.of("stuck", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+      r.tick();
+      String first = app("main").id();
+      Path volume = fs.resolve("state/pods/ops_stuck-abcde/volumes/scratch");
+      Path filler = Files.write(volume.resolve("filler"), new byte[15 << 20]);
+      Path inner = Files.createDirectories(volume.resolve("inner"));
+      io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=1m", "dsfleet-test-inner", inner.toString());
+      for (int i = 0; i < 20 && runtime.exists(first); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      assertThat(runtime.exists(first)).as("evicted: its container removed").isFalse();
+      run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+      assertThat(app("main")).as("the pod runs again").isNotNull().matches(ContainerInfo::running);
+      assertThat(filler).as("with a fresh volume").doesNotExist();
+    });
+  }
+
+  /**
    * A pod evicted again and again starts again later each time, as Kubernetes' DaemonSet
    * controller recreates a failed pod with back-off (1 s doubling to 15 min; here the agent's 10 s
    * doubling to 5 min): the first time at once, the second after 10 s. Before, an evicted pod
