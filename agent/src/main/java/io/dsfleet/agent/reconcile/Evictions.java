@@ -74,11 +74,18 @@ final class Evictions {
   }
 
   /**
-   * What the pods' containers hold in their writable layers for disk pressure, by pod key, and how
+   * What the pods' containers hold in their writable layers for disk pressure, by pod key, how
    * many stopped containers were removed to reclaim theirs before any pod is evicted (the kubelet
-   * removes dead containers first): when some were, no pod is evicted at this check.
+   * removes dead containers first), and the pods' file system read again after those removals
+   * (null when none, or not read): when some were removed, a pod is evicted at this check only
+   * when the file system is still under pressure after them, as the kubelet measures again after
+   * it reclaims.
    */
-  record Layers(Map<String, Long> byPod, int reclaimed) {}
+  record Layers(Map<String, Long> byPod, int reclaimed, Space after) {
+    Layers(Map<String, Long> byPod, int reclaimed) {
+      this(byPod, reclaimed, null);
+    }
+  }
 
   /** A pod chosen for eviction under disk pressure, and why. */
   record Heaviest(DesiredPod pod, String why) {}
@@ -190,7 +197,7 @@ final class Evictions {
   /**
    * Under disk pressure, the desired pod whose disk emptyDirs and containers' writable layers
    * ({@code layers}: bytes by pod key, asked for only under pressure; none chosen when stopped
-   * containers were removed for theirs instead) hold the most bytes, when they
+   * containers were removed for theirs instead and that ended the pressure) hold the most bytes, when they
    * hold at least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted for
    * disk pressure already (its volumes may be what frees the disk) or sooner than {@link #PACE} times
    * the last such measurement took. A pod evicted for a sizeLimit holds nothing back (it may keep one
@@ -209,7 +216,12 @@ final class Evictions {
     long start = System.nanoTime();
     Layers measured = layers.get();
     if (measured.reclaimed() > 0) {
-      return java.util.Optional.empty(); // the next check sees what that gave back
+      if (measured.after() == null || !measured.after().pressed()) {
+        return java.util.Optional.empty(); // what that gave back was enough (or the next check sees it)
+      }
+      // still under pressure: evicted now, as the kubelet does; before, a pod whose containers crashed in
+      // turn, each leaving a previous run of one written byte at every check, held its eviction off for good
+      space = measured.after();
     }
     Map<String, Long> layerBytes = measured.byPod();
     DesiredPod most = null;

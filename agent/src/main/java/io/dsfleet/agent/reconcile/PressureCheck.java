@@ -57,7 +57,17 @@ final class PressureCheck {
       store = Files.getFileStore(podsDir);
     }
     FileStore fs = store;
-    return evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> layers(owned), now);
+    return evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> {
+      Evictions.Layers l = layers(owned);
+      if (l.reclaimed() == 0) {
+        return l;
+      }
+      try { // read again: the kubelet evicts at once when what it reclaimed was not enough
+        return new Evictions.Layers(l.byPod(), l.reclaimed(), new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()));
+      } catch (IOException e) {
+        return l;
+      }
+    }, now);
   }
 
   /**
@@ -81,17 +91,22 @@ final class PressureCheck {
       return new Evictions.Layers(Map.of(), 0);
     }
     int reclaimed = 0;
+    java.util.Set<String> removed = new java.util.HashSet<>();
     for (OwnedContainer c : owned) {
       long bytes = layers.bytesById().getOrDefault(c.id(), 0L);
       if (bytes > 0 && previousRun(c, owned) && !podBusy.test(c.podKey()) && executor.remove(c, false)) {
         log.info("disk pressure: removed the previous run of pod {}'s container {} ({} bytes in its writable layer) before evicting any pod",
             c.podKey(), c.container(), bytes);
         reclaimed++;
+        removed.add(c.id());
       }
     }
     Map<String, Long> byPod = new HashMap<>();
     Path containers = layers.root().resolve("containers");
     for (OwnedContainer c : owned) {
+      if (removed.contains(c.id())) {
+        continue; // its layer is given back
+      }
       long bytes = plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(containers, c));
       for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
         bytes = plus(bytes, anonymous(volume, c));

@@ -77,12 +77,20 @@ class DiskPressureTest {
     assertThat(chosen.why()).contains("containers' writable layers and their files and volumes in Docker's root " + 4 * MIB);
   }
 
-  /** Stopped containers removed for their layers instead (the kubelet's first step): no pod is evicted at this check, and the next one measures. */
+  /**
+   * Stopped containers removed for their layers instead (the kubelet's first step): no pod is
+   * evicted at this check when that ended the pressure (or the space was not read again), and the
+   * next one measures; a pod is evicted at once when the file system is still under pressure after
+   * them, as the kubelet does.
+   */
   @Test
-  void noPodIsEvictedAtACheckThatRemovedStoppedContainersForTheirLayers() throws IOException {
+  void noPodIsEvictedAtACheckThatRemovedStoppedContainersForTheirLayersUnlessThePressureStays() throws IOException {
     Collection<DesiredPod> all = pods();
     assertThat(evictions.heaviest(all, PRESSED, () -> new Evictions.Layers(Map.of(), 1), T0)).isEmpty();
+    assertThat(evictions.heaviest(all, PRESSED, () -> new Evictions.Layers(Map.of(), 1, new Evictions.Space(50 * MIB, 100 * MIB)), T0))
+        .as("the pressure ended").isEmpty();
     assertThat(evictions.heaviest(all, PRESSED, NO_LAYERS, T0.plusSeconds(10))).as("the next check, 10 s on").isPresent();
+    assertThat(new Evictions().heaviest(pods(), PRESSED, () -> new Evictions.Layers(Map.of(), 1, PRESSED), T0)).as("still pressed").isPresent();
   }
 
   @Test

@@ -609,6 +609,36 @@ class ReconcilerTest {
     });
   }
 
+  /**
+   * When removing the previous runs leaves the disk still under pressure, the pod is evicted at the
+   * same check, as the kubelet measures again after it reclaims and evicts at once. Before, a check
+   * that removed any previous run evicted nothing and left it to the next one, 10 s on: a pod whose
+   * containers crashed in turn, each leaving a run of one written byte at every check, held its own
+   * eviction off for good while its volume filled the disk.
+   */
+  @Test
+  void underDiskPressureAPodIsEvictedAtTheCheckThatRemovedPreviousRunsWhenThatFreedTooLittle() throws Exception {
+    onA16MiBDisk(direct(), fs -> {
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+      r.tick();
+      String first = app("main").id();
+      runtime.crash(first, 1);
+      for (int i = 0; i < 60 && app("main").id().equals(first); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      String second = app("main").id();
+      Files.write(fs.resolve("state/pods/ops_writer-abcde/volumes/scratch/filler"), new byte[15 << 20]);
+      runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(first, 1L)); // its previous run wrote a byte
+      for (int i = 0; i < 15 && runtime.exists(first); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      assertThat(runtime.exists(first)).as("the previous run removed").isFalse();
+      run(Duration.ofSeconds(2), Duration.ofSeconds(1)); // stopped at the next pass, removed at the one after
+      assertThat(runtime.exists(second)).as("and the pod evicted at that same check: its container removed").isFalse();
+    });
+  }
+
   /** The reconciler's threads running each piece of work at once, on the calling thread. */
   static Reconciler.Threads direct() {
     return new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct());
