@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -239,6 +240,13 @@ final class Evictions {
           log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
         }
       }
+      for (Path dir : leftovers(d)) {
+        try {
+          volumes = plus(volumes, NoFollow.usage(dir, Long.MAX_VALUE, pressureMaxEntries));
+        } catch (IOException | RuntimeException e) {
+          log.warn("pod {}: cannot measure {}, a volume its template no longer has: {}", d.key(), dir.getFileName(), e.toString());
+        }
+      }
       long bytes = plus(volumes, layerBytes.getOrDefault(d.key(), 0L));
       if (bytes > mostBytes) {
         most = d;
@@ -318,7 +326,12 @@ final class Evictions {
     try {
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
         if (all || v.limited() && NoFollow.usage(v.dir(), v.limitBytes(), maxEntries) > v.limitBytes()) {
-          clear(d, v);
+          clear(d, v.dir());
+        }
+      }
+      if (all) {
+        for (Path dir : leftovers(d)) {
+          clear(d, dir);
         }
       }
     } catch (IOException | RuntimeException e) {
@@ -338,24 +351,55 @@ final class Evictions {
    * stayed evicted for good, and, one disk pressure eviction at a time, no other pod was evicted
    * for disk pressure again.
    */
-  private static void clear(DesiredPod d, Volumes.DiskDir v) throws IOException {
+  private static void clear(DesiredPod d, Path dir) throws IOException {
     try {
-      NoFollow.deleteTree(v.dir());
+      NoFollow.deleteTree(dir);
     } catch (IOException e) {
       Path pod = d.ctx().podDir();
       Path trash = pod.getParent().resolve(".trash-" + pod.getFileName() + "-" + java.util.HexFormat.of().toHexDigits(RANDOM.nextInt()));
       try {
-        Files.move(v.dir(), trash, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
       } catch (IOException | RuntimeException m) {
         e.addSuppressed(m);
         throw e;
       }
-      log.warn("pod {}: emptyDir volume {} not emptied ({}): moved out of the way to {}; its removal is retried with back-off", d.key(),
-          v.name(), e.getMessage(), trash.getFileName());
+      log.warn("pod {}: volume {} not emptied ({}): moved out of the way to {}; its removal is retried with back-off", d.key(),
+          dir.getFileName(), e.getMessage(), trash.getFileName());
     }
   }
 
   private static final java.util.Random RANDOM = new java.util.Random();
+
+  /**
+   * The directories in the pod's volumes directory that no volume of its template names (a
+   * template since changed made them: a pod's volumes outlive a new template here, where
+   * Kubernetes' new pod gets new ones), on that directory's own file system (not a secret's tmpfs):
+   * counted with the pod's disk emptyDirs under disk pressure, and emptied with them. Before, what a
+   * volume dropped by a rollout held was no pod's, and a neighbour's volume was emptied for it.
+   */
+  static List<Path> leftovers(DesiredPod d) {
+    if (d.ctx() == null) {
+      return List.of();
+    }
+    Path dir = d.ctx().podDir().resolve("volumes");
+    Set<String> named = new java.util.HashSet<>();
+    if (d.template().spec().volumes() != null) {
+      d.template().spec().volumes().forEach(v -> named.add(v.name()));
+    }
+    List<Path> out = new java.util.ArrayList<>();
+    try (var entries = Files.list(dir)) {
+      Object device = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      for (Path p : (Iterable<Path>) entries::iterator) {
+        if (!named.contains(p.getFileName().toString()) && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            && device.equals(Files.getAttribute(p, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
+          out.add(p);
+        }
+      }
+    } catch (IOException | RuntimeException e) { // none yet, or gone
+      return out;
+    }
+    return out;
+  }
 
   /**
    * When the pod whose eviction ended {@code now} may start again, as Kubernetes' DaemonSet
