@@ -49,6 +49,7 @@ public final class DockerHarness implements AutoCloseable {
   private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
   public volatile List<PodStatus> last = List.of();
   public final Reconciler reconciler;
+  private final Reconciler.Threads threads = Reconciler.Threads.standard();
 
   public DockerHarness(Path stateDir) {
     this(stateDir, true, Backoff.KUBERNETES);
@@ -74,7 +75,7 @@ public final class DockerHarness implements AutoCloseable {
         "skipped: test image local/busybox:1 missing; build it with scripts/build-test-images.sh");
     this.stateDir = new io.dsfleet.agent.state.LocalState(stateDir).dir();
     this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), backoff, Reconciler.RELIST, stateDir, "test",
-        Reconciler.Threads.standard(), r -> last = r);
+        threads, r -> last = r);
     if (reconcile) {
       ticker.scheduleWithFixedDelay(() -> {
         try {
@@ -163,6 +164,9 @@ public final class DockerHarness implements AutoCloseable {
     ticker.shutdownNow();
     try {
       ticker.awaitTermination(5, TimeUnit.SECONDS);
+      // a pod's work under way (a restart's create) ends before the containers are listed for removal, or it
+      // made one after the list that stayed behind
+      threads.pods().awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
