@@ -243,6 +243,9 @@ public final class Reconciler {
     // a new template starts without the old one's back-off; forgotten once the old one is no longer
     // wanted, so a worker of the old one that fails now records nothing (it asks first)
     replaced.forEach(failures::forgetPod);
+    // and a pod no longer desired at all: its teardown forgets them too, but one with no container left (its
+    // eviction removed them) has none, and its holds stayed for good: every pass a full one ever after
+    was.keySet().stream().filter(k -> !next.containsKey(k)).forEach(failures::forgetPod);
     for (String key : replaced) { // an eviction holds the new template's starts too, until the volume is emptied
       String why = evictions.why(key);
       if (why != null && next.get(key).valid()) {

@@ -663,6 +663,42 @@ class ReconcilerTest {
     });
   }
 
+  /**
+   * A pod dropped from the desired set while it waits out its back-off after a second eviction,
+   * with no container left (the evictions removed them), keeps no hold: the node's passes go quiet
+   * again. Before, its hold stayed for good, and every pass was a full one.
+   */
+  @Test
+  void anEvictedPodDroppedWithNoContainerLeftKeepsNoHold() throws Exception {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      onA16MiBDisk(direct(), fs -> {
+        r.watch(scheduler); // a pass may be quiet only while the runtime's events are followed
+        r.setDesired(Pods.named(1, Map.of("writer", Pods.ds())));
+        r.tick();
+        for (int eviction = 1; eviction <= 2; eviction++) {
+          String writer = app("main").id();
+          Path layer = Files.write(fs.resolve("layer"), new byte[15 << 20]);
+          runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(writer, 15L << 20));
+          for (int i = 0; i < 30 && runtime.exists(writer); i++) {
+            run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+          }
+          assertThat(runtime.exists(writer)).as("eviction " + eviction + ": its container removed").isFalse();
+          Files.delete(layer);
+          run(Duration.ofSeconds(2), Duration.ofSeconds(1));
+        }
+        assertThat(owned()).as("waiting out its back-off, no container").isEmpty();
+        r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+        run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+        long quiet = r.quietPasses();
+        run(Duration.ofSeconds(5), Duration.ofSeconds(1));
+        assertThat(r.quietPasses()).as("passes with nothing to look at again are skipped").isGreaterThan(quiet);
+      });
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
   /** The reconciler's threads running each piece of work at once, on the calling thread. */
   static Reconciler.Threads direct() {
     return new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct());
