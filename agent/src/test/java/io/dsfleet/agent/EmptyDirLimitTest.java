@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.dsfleet.agent.reconcile.Backoff;
+import io.dsfleet.common.testing.Processes;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -78,6 +79,32 @@ class EmptyDirLimitTest {
   }
 
   /** What disk pressure ranks pods by, besides their volumes: the bytes each container wrote to its own file system, as Docker counts them. */
+  /**
+   * ... and where Docker keeps each of a container's anonymous volumes (one for each VOLUME of its
+   * image, postgres' data directory), which disk pressure measures: the list gives no source for
+   * them, so the path is made from Docker's root, checked here against what the container wrote.
+   */
+  @Test
+  void theRuntimeSaysWhereAContainersAnonymousVolumesLie() throws Exception {
+    String image = "local/volume-" + h.node + ":1";
+    String made = Processes.run(new ProcessBuilder("docker", "create", "local/busybox:1", "true"), Duration.ofSeconds(60)).output().strip();
+    try {
+      Processes.succeed("docker", "commit", "--change", "VOLUME /data", made, image);
+      h.run(ds(C0 + ".image", image, C0 + ".command", "[sh, -c, \"dd if=/dev/zero of=/data/big bs=1024 count=2048 2>/dev/null;"
+          + " touch /data/done; sleep 3600\"]"));
+      String id = h.container("main").id();
+      await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "ls /data/done").contains("/data/done"));
+      var volumes = h.docker.writableLayers(h.node).volumesById().get(id);
+      assertThat(volumes).as("one anonymous volume").hasSize(1);
+      assertThat(Files.size(volumes.get(0).resolve("big"))).as("what the container wrote there").isEqualTo(2L << 20);
+    } finally {
+      h.close();
+      h = null;
+      Processes.run(new ProcessBuilder("docker", "rm", "-f", made), Duration.ofSeconds(60));
+      Processes.run(new ProcessBuilder("docker", "rmi", "-f", image), Duration.ofSeconds(60));
+    }
+  }
+
   @Test
   void theRuntimeSaysWhatEachContainerWroteToItsWritableLayer() throws Exception {
     h.run(ds(C0 + ".command", "[sh, -c, \"dd if=/dev/zero of=/big bs=1024 count=3072 2>/dev/null; touch /written; sleep 3600\"]"));
