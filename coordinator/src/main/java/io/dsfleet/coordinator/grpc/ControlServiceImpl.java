@@ -80,9 +80,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       return c.toStatus();
     }
     return ControlException.answered(io.grpc.Status.UNAVAILABLE.withDescription(e instanceof io.dsfleet.coordinator.replication.ReplicatedStore.NotLeaderException
-        ? "this coordinator replica no longer leads; retry: " + e.getMessage()
-        : e instanceof io.dsfleet.coordinator.store.StoreException se && se.mayHaveApplied() ? se.outcome("") + ": " + e.getMessage()
-        : "the store did not take the write: " + e.getMessage()));
+        ? "this coordinator replica no longer leads; retry: " + e.getMessage() : ((io.dsfleet.coordinator.store.StoreException) e).told()));
   }
 
   @Override

@@ -163,7 +163,7 @@ public final class KubeApi implements AutoCloseable {
         default -> KubeObjects.status(400, "BadRequest", e.getMessage());
       });
     } catch (io.dsfleet.coordinator.store.StoreException e) {
-      send(x, KubeObjects.status(503, "ServiceUnavailable", "the store did not take the write: " + e.getMessage()));
+      send(x, KubeObjects.status(503, "ServiceUnavailable", e.told()));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       send(x, KubeObjects.status(503, "ServiceUnavailable", "the coordinator is stopping"));

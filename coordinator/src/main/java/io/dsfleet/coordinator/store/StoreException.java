@@ -22,6 +22,15 @@ public class StoreException extends RuntimeException {
     return mayHaveApplied;
   }
 
+  /**
+   * What a caller of the control API or the Kubernetes API is told of a write the store did not
+   * take, with why: that it may have been applied, when it may (a commit whose fsync failed: before
+   * 2026-12-05 the Kubernetes API said "did not take the write" of one; helper-94).
+   */
+  public String told() {
+    return (mayHaveApplied ? outcome("") : "the store did not take the write") + ": " + getMessage();
+  }
+
   /** What a caller is told of a refused write: {@code nothing} ("nothing applied"), or that it may have been. */
   public String outcome(String nothing) {
     return mayHaveApplied ? "the store did not confirm the write, which may have been applied: look (dsctl get), then try again"
