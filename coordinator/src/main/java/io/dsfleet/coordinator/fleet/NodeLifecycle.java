@@ -264,10 +264,29 @@ final class NodeLifecycle {
     try {
       store.putNodes(rows);
       dirty.clear();
+      if (flushFailures > 0) {
+        log.info("the condition of {} nodes written, after {} failed tries", rows.size(), flushFailures);
+        flushFailures = 0;
+      }
     } catch (RuntimeException e) {
-      log.error("writing the condition of {} nodes failed; trying again at the next sweep", rows.size(), e);
+      // tried again at every sweep (about a second): the first failure with its trace, then a line a minute, not a
+      // stack trace a second into the log of a coordinator whose disk is full (helper-94)
+      long now = nanoTime.getAsLong();
+      if (flushFailures++ == 0) {
+        log.error("writing the condition of {} nodes failed; trying again at each sweep", rows.size(), e);
+        flushFailureSaid = now;
+      } else if (now - flushFailureSaid >= FLUSH_FAILURE_EVERY_NANOS) {
+        log.error("writing the condition of {} nodes failed {} times in a row, lately: {}", rows.size(), flushFailures, e.getMessage());
+        flushFailureSaid = now;
+      }
     }
   }
+
+  /** How often a write of conditions that keeps failing is logged again. */
+  private static final long FLUSH_FAILURE_EVERY_NANOS = 60_000_000_000L;
+  /** Failed writes of conditions in a row, and when the last was logged (nanoTime). */
+  private int flushFailures;
+  private long flushFailureSaid;
 
   /** The node's row holds grants it no longer needs, or could not be written with a new one: written with the next sweep's. */
   void grantsChanged(NodeEntry n) {

@@ -65,6 +65,36 @@ class NodeLifecycleTest {
     assertThat(taintedAt(node("n1"), DaemonTolerations.UNREACHABLE)).isEqualTo(unreachable);
   }
 
+  /**
+   * A write of node conditions the store refuses (a full disk) is tried again at every sweep, about
+   * a second, and logged the first time with its trace, then once a minute in a line, and once
+   * when it goes through: before, every sweep logged a stack trace into the full disk's log.
+   */
+  @Test
+  void aConditionsWriteTheStoreKeepsRefusingIsLoggedOnceAMinuteNotEverySweep() {
+    nodes(2);
+    h.failing = (m, a) -> m.equals("putNodes");
+    java.io.PrintStream stderr = System.err;
+    var printed = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      h.agents.get("n1").alive = false;
+      for (int i = 0; i < 90; i++) {
+        h.advance(Duration.ofSeconds(1)); // n1 NotReady after its grace: a condition to write at every sweep
+      }
+      h.failing = (m, a) -> false;
+      h.advance(Duration.ofSeconds(1));
+    } finally {
+      System.setErr(stderr);
+    }
+    String log = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(log.lines().filter(l -> l.contains("writing the condition of"))).as(log).hasSize(2);
+    assertThat(log.lines().filter(l -> l.contains("StoreException: injected: putNodes failed"))).as("one stack trace").hasSize(1);
+    assertThat(log).contains("failed; trying again at each sweep", "times in a row, lately: injected: putNodes failed")
+        .containsPattern("the condition of \\d+ nodes written, after \\d+ failed tries");
+    assertThat(node("n1").ready()).isFalse();
+  }
+
   /** An agent whose state directory refuses writes says so in its heartbeats: one event each way, the node Ready throughout. */
   @Test
   void aStateDirectoryThatRefusesWritesIsAnEventAndTheNodeStaysReady() {
