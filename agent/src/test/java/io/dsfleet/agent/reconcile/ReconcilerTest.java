@@ -528,12 +528,9 @@ class ReconcilerTest {
   @Test
   void underDiskPressureThePodWritingMostToItsLayerIsEvictedAndItsContainersRemoved() throws Exception {
     onA16MiBDisk(direct(), fs -> {
-      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
-          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
-      r.tick();
-      String writer = owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
+      String writer = writerAndKeeper(fs);
       String keeper = owned().stream().filter(c -> "keeper-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
-      Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
+      Path kept = fs.resolve(KEPT);
       Path layer = Files.write(fs.resolve("layer"), new byte[14 << 20]);
       runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(writer, 14L << 20));
       run(Duration.ofSeconds(13), Duration.ofSeconds(1)); // measured at 10 s, stopped at the next pass, removed at the one after
@@ -699,6 +696,25 @@ class ReconcilerTest {
     }
   }
 
+  /** The keeper's 1 MiB, under the small disk: the most the pods' emptyDirs hold in the disk pressure tests. */
+  static final String KEPT = "state/pods/ops_keeper-abcde/volumes/scratch/data";
+
+  /** Pods writer (the fixture) and keeper (an emptyDir, written {@link #KEPT}) started on the small disk {@code fs}; the writer's container. */
+  String writerAndKeeper(Path fs) throws IOException {
+    r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+        "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+    r.tick();
+    Files.write(fs.resolve(KEPT), new byte[1 << 20]);
+    return owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
+  }
+
+  /** Past a check (every 10 s), the stop and the removal: the writer's container stopped and removed, the keeper's volume kept. */
+  void theWriterIsEvictedNotTheKeeper(Path fs) {
+    run(Duration.ofSeconds(13), Duration.ofSeconds(1));
+    assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
+    assertThat(fs.resolve(KEPT)).as("the keeper's volume kept").exists();
+  }
+
   /** The reconciler's threads running each piece of work at once, on the calling thread. */
   static Reconciler.Threads direct() {
     return new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct());
@@ -741,16 +757,10 @@ class ReconcilerTest {
     onA16MiBDisk(direct(), fs -> {
       io.dsfleet.common.testing.Processes.succeed("mount", "--bind", Files.createDirectories(fs.resolve("docker")).toString(), bound.toString());
       try {
-        r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
-            "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
-        r.tick();
-        String writer = owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
-        Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
+        String writer = writerAndKeeper(fs);
         Files.write(bound.resolve("layer"), new byte[14 << 20]);
         runtime.layers = new ContainerRuntime.WritableLayers(bound, Map.of(writer, 14L << 20));
-        run(Duration.ofSeconds(13), Duration.ofSeconds(1));
-        assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
-        assertThat(kept).as("the keeper's volume kept").exists();
+        theWriterIsEvictedNotTheKeeper(fs);
       } finally {
         io.dsfleet.common.testing.Processes.succeed("umount", "-l", bound.toString());
       }
@@ -769,17 +779,11 @@ class ReconcilerTest {
   @Test
   void underDiskPressureWhatAContainerWritesToItsEtcHostsCountsForItsPod() throws Exception {
     onA16MiBDisk(direct(), fs -> {
-      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
-          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
-      r.tick();
-      String writer = owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
-      Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
+      String writer = writerAndKeeper(fs);
       Path docker = Files.createDirectories(fs.resolve("docker"));
       Files.write(Files.createDirectories(docker.resolve("containers").resolve(writer)).resolve("hosts"), new byte[14 << 20]);
       runtime.layers = new ContainerRuntime.WritableLayers(docker, Map.of()); // its layer holds nothing
-      run(Duration.ofSeconds(13), Duration.ofSeconds(1));
-      assertThat(kept).as("the keeper's volume kept").exists();
-      assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
+      theWriterIsEvictedNotTheKeeper(fs);
     });
   }
 
@@ -793,18 +797,12 @@ class ReconcilerTest {
   @Test
   void underDiskPressureWhatAContainerWritesToItsImagesAnonymousVolumeCountsForItsPod() throws Exception {
     onA16MiBDisk(direct(), fs -> {
-      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(), "keeper", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
-          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
-      r.tick();
-      String writer = owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
-      Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
+      String writer = writerAndKeeper(fs);
       Path docker = Files.createDirectories(fs.resolve("docker"));
       Path volume = Files.createDirectories(docker.resolve("volumes/0123abcd/_data"));
       Files.write(volume.resolve("base"), new byte[14 << 20]);
       runtime.layers = new ContainerRuntime.WritableLayers(docker, Map.of(), Map.of(writer, List.of(volume))); // its layer holds nothing
-      run(Duration.ofSeconds(13), Duration.ofSeconds(1));
-      assertThat(kept).as("the keeper's volume kept").exists();
-      assertThat(runtime.calls).as("the writer's container stopped and removed").anyMatch(c -> c.startsWith("remove dsf_writer-abcde_ops_main_0_"));
+      theWriterIsEvictedNotTheKeeper(fs);
     });
   }
 
