@@ -674,14 +674,7 @@ class ReconcilerTest {
         r.setDesired(Pods.named(1, Map.of("writer", Pods.ds())));
         r.tick();
         for (int eviction = 1; eviction <= 2; eviction++) {
-          String writer = app("main").id();
-          Path layer = Files.write(fs.resolve("layer"), new byte[15 << 20]);
-          runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(writer, 15L << 20));
-          for (int i = 0; i < 30 && runtime.exists(writer); i++) {
-            run(Duration.ofSeconds(1), Duration.ofSeconds(1));
-          }
-          assertThat(runtime.exists(writer)).as("eviction " + eviction + ": its container removed").isFalse();
-          Files.delete(layer);
+          evictedForItsLayer(fs, app("main").id());
           run(Duration.ofSeconds(2), Duration.ofSeconds(1));
         }
         assertThat(owned()).as("waiting out its back-off, no container").isEmpty();
@@ -706,6 +699,20 @@ class ReconcilerTest {
     r.tick();
     Files.write(fs.resolve(KEPT), new byte[1 << 20]);
     return owned().stream().filter(c -> "writer-abcde".equals(c.label(Labels.POD))).findFirst().orElseThrow().id();
+  }
+
+  /**
+   * The container's layer made to hold 15 MiB of the small disk {@code fs} (a file there, and the
+   * runtime saying so) until a check evicts its pod and removes it, then given back.
+   */
+  void evictedForItsLayer(Path fs, String container) throws IOException {
+    Path layer = Files.write(fs.resolve("layer"), new byte[15 << 20]);
+    runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(container, 15L << 20));
+    for (int i = 0; i < 30 && runtime.exists(container); i++) {
+      run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+    }
+    assertThat(runtime.exists(container)).as("evicted: its container removed").isFalse();
+    Files.delete(layer);
   }
 
   /** Past a check (every 10 s), the stop and the removal: the writer's container stopped and removed, the keeper's volume kept. */
@@ -883,14 +890,7 @@ class ReconcilerTest {
       java.util.function.Supplier<List<ContainerInfo>> running = () -> owned().stream()
           .filter(c -> "writer-abcde".equals(c.label(Labels.POD)) && Labels.APP.equals(c.label(Labels.ROLE)) && c.running()).toList();
       for (int eviction = 1; eviction <= 2; eviction++) {
-        String writer = running.get().get(0).id();
-        Path layer = Files.write(fs.resolve("layer"), new byte[15 << 20]);
-        runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(writer, 15L << 20));
-        for (int i = 0; i < 30 && runtime.exists(writer); i++) {
-          run(Duration.ofSeconds(1), Duration.ofSeconds(1));
-        }
-        assertThat(runtime.exists(writer)).as("eviction " + eviction + ": the writer's container removed").isFalse();
-        Files.delete(layer);
+        evictedForItsLayer(fs, running.get().get(0).id());
         run(Duration.ofSeconds(3), Duration.ofSeconds(1));
         if (eviction == 1) {
           assertThat(running.get()).as("after the first eviction it starts again at once").isNotEmpty();
