@@ -6,7 +6,6 @@ import io.dsfleet.agent.runtime.OwnedContainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
@@ -270,7 +269,8 @@ final class Evictions {
         + "), the most of any pod's: the pod was evicted (its containers and sandbox stopped and removed, its emptyDir volumes emptied) and starts again"));
   }
 
-  private static long plus(long a, long b) {
+  /** A sum of sizes that stops at {@link Long#MAX_VALUE} (past measure), never wraps. */
+  static long plus(long a, long b) {
     return a == Long.MAX_VALUE || b == Long.MAX_VALUE || a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
   }
 
@@ -356,9 +356,9 @@ final class Evictions {
       NoFollow.deleteTree(dir);
     } catch (IOException e) {
       Path pod = d.ctx().podDir();
-      Path trash = pod.getParent().resolve(".trash-" + pod.getFileName() + "-" + java.util.HexFormat.of().toHexDigits(RANDOM.nextInt()));
+      Path trash;
       try {
-        Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
+        trash = Executor.toTrash(pod.getParent(), pod.getFileName().toString(), dir, RANDOM);
       } catch (IOException | RuntimeException m) {
         e.addSuppressed(m);
         throw e;

@@ -502,6 +502,17 @@ public final class Executor {
    * out of the way, to {@code .trash-NAME-RANDOM}, so a pod of the same name starts with fresh
    * volumes; the trash is retried after its back-off ({@link #removeTrash}).
    */
+  /**
+   * Moves {@code dir} (a pod's directory, or one of its volumes) out of the way, to the pods
+   * directory's {@code .trash-NAME-RANDOM} for pod directory {@code name}, whose removal is retried
+   * with back-off ({@link #removeTrash}); returns where it went.
+   */
+  static Path toTrash(Path podsDir, String name, Path dir, java.util.Random random) throws IOException {
+    Path trash = podsDir.resolve(".trash-" + name + "-" + HexFormat.of().toHexDigits(random.nextInt()));
+    java.nio.file.Files.move(dir, trash, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    return trash;
+  }
+
   public void removePodDir(Path podsDir, String name) {
     Path dir = podsDir.resolve(name);
     try {
@@ -513,9 +524,8 @@ public final class Executor {
     } catch (IOException e) {
       log.warn("cannot remove {}: {}", dir, e.getMessage());
     }
-    Path trash = podsDir.resolve(".trash-" + name + "-" + HexFormat.of().toHexDigits(random.nextInt()));
     try {
-      java.nio.file.Files.move(dir, trash, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      Path trash = toTrash(podsDir, name, dir, random);
       log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
     } catch (IOException e) {
       failed("dir/" + name, "RemoveFailed", "cannot remove or move " + dir + ": " + e.getMessage());

@@ -107,11 +107,11 @@ final class PressureCheck {
       if (removed.contains(c.id())) {
         continue; // its layer is given back
       }
-      long bytes = plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(containers, c));
+      long bytes = Evictions.plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(containers, c));
       for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
-        bytes = plus(bytes, anonymous(volume, c));
+        bytes = Evictions.plus(bytes, anonymous(volume, c));
       }
-      byPod.merge(c.podKey(), bytes, PressureCheck::plus);
+      byPod.merge(c.podKey(), bytes, Evictions::plus);
     }
     return new Evictions.Layers(byPod, reclaimed);
   }
@@ -154,10 +154,6 @@ final class PressureCheck {
       log.warn("disk pressure: pod {}'s container {}'s volume {} not measured: {}", c.podKey(), c.container(), volume, e.toString());
       return 0;
     }
-  }
-
-  private static long plus(long a, long b) {
-    return a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
   }
 
   /**
