@@ -69,6 +69,11 @@ public final class CoordinatorFixture implements AutoCloseable {
 
   /** Runs {@code body} while another thread holds the fleet's lock (as an apply or a rollout pass would). */
   public void whileTheFleetLockIsHeld(org.junit.jupiter.api.function.Executable body) throws Throwable {
+    whileTheFleetLockIsHeld(server, body);
+  }
+
+  /** Runs {@code body} while another thread holds {@code server}'s fleet's lock. */
+  public static void whileTheFleetLockIsHeld(CoordinatorServer server, org.junit.jupiter.api.function.Executable body) throws Throwable {
     var held = new java.util.concurrent.CountDownLatch(1);
     var release = new java.util.concurrent.CountDownLatch(1);
     Thread holder = new Thread(() -> server.fleet().batch(() -> {

@@ -303,31 +303,20 @@ class AttackTest extends TlsFleetTest {
    * and reports afresh.
    */
   @Test
-  void aNodeThatSendsFasterThanTheCoordinatorAppliesIsCutOffNotQueued() throws Exception {
+  void aNodeThatSendsFasterThanTheCoordinatorAppliesIsCutOffNotQueued() throws Throwable {
     NodeCert a = join("node-a", token());
     FakeAgent flood = new FakeAgent(as(a), "node-a").open();
     agents.add(flood);
     await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().connected("node-a"));
-    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    Thread busy = new Thread(() -> server.fleet().batch(() -> { // the worker waits for the fleet's lock meanwhile
-      try {
-        release.await();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }));
-    busy.start();
-    try {
+    // the worker waits for the fleet's lock meanwhile
+    io.dsfleet.coordinator.grpc.CoordinatorFixture.whileTheFleetLockIsHeld(server, () -> {
       for (int i = 0; i < 1_000 && flood.sessionError == null; i++) {
         flood.heartbeat(i % 2 == 0, "flip " + i);
       }
       await().atMost(Duration.ofSeconds(10)).until(() -> flood.sessionError != null);
       assertThat(Status.fromThrowable(flood.sessionError).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
       assertThat(flood.sessionError.getMessage()).contains("faster than the coordinator applies them");
-    } finally {
-      release.countDown();
-      busy.join();
-    }
+    });
   }
 
   @Test
