@@ -115,6 +115,17 @@ public final class DockerHarness implements AutoCloseable {
         .setRevision(1).setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template())))).addAllConfigs(List.of(configs)).build();
   }
 
+  /** One pod of each DaemonSet, named after it ({@code NAME-pod01}). */
+  public static DesiredState state(List<DaemonSet> sets) {
+    DesiredState.Builder b = DesiredState.newBuilder().setVersion(1);
+    for (DaemonSet ds : sets) {
+      b.addPods(DesiredPod.newBuilder().setNamespace(ds.namespace()).setDaemonSet(ds.name()).setPodName(ds.name() + "-pod01")
+          .setTemplateHash(TemplateHash.of(ds.spec().template())).setRevision(1)
+          .setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template()))));
+    }
+    return b.build();
+  }
+
   public static ConfigObject config(ConfigObject.Kind kind, String name, Map<String, String> data) {
     ConfigObject.Builder b = ConfigObject.newBuilder().setKind(kind).setNamespace("ops").setName(name);
     data.forEach((k, v) -> b.putData(k, ByteString.copyFrom(v, StandardCharsets.UTF_8)));

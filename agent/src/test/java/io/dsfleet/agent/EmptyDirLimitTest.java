@@ -78,6 +78,52 @@ class EmptyDirLimitTest {
     }
   }
 
+  /**
+   * A pod whose container writes a file, keeps it open and deletes it fills the disk as surely as
+   * one that keeps the file, and no walk of its volume sees it: under disk pressure it is the pod
+   * evicted (its processes ended, the space given back), not the neighbour whose volume holds 4 MiB
+   * in plain sight. Before, the neighbour was evicted and emptied, then the next (helper-95's
+   * finding, 2026-12-05). The state directory is on a tmpfs of 64 MiB.
+   */
+  @Test
+  void aPodHoldingADeletedFileThatFillsTheDiskIsEvictedNotItsNeighbour() throws Exception {
+    h.close();
+    h = null;
+    Path small = Files.createDirectories(tmp.resolve("small"));
+    Path marks = Files.createDirectories(tmp.resolve("marks"));
+    Processes.succeed("mount", "-t", "tmpfs", "-o", "size=64m", "dsfleet-test", small.toString());
+    try {
+      h = new DockerHarness(small.resolve("state"), new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(10)));
+      String volumes = "[{name: scratch, emptyDir: {}}, {name: marks, hostPath: {path: " + marks + ", type: Directory}}]";
+      String mounts = "[{name: scratch, mountPath: /scratch}, {name: marks, mountPath: /marks}]";
+      var keeper = ds("metadata.name", "keeper", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
+          "[sh, -c, \"echo run >> /marks/keeper-runs; dd if=/dev/zero of=/scratch/keep bs=1M count=4 2>/dev/null;"
+          + " touch /marks/kept; trap 'exit 0' TERM; sleep 3600 & wait\"]");
+      var holder = ds("metadata.name", "holder", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
+          "[sh, -c, \"echo run >> /marks/holder-runs; if [ $(wc -l < /marks/holder-runs) -eq 1 ]; then exec 3>/scratch/big;"
+          + " rm /scratch/big; dd if=/dev/zero bs=1M count=56 >&3 2>/dev/null; fi; trap 'exit 0' TERM; sleep 3600 & wait\"]");
+      h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper)));
+      await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(marks.resolve("kept")));
+      h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper, holder)));
+      Set<String> reasons = ConcurrentHashMap.newKeySet();
+      await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        h.last.forEach(p -> p.getContainersList().forEach(c -> reasons.add(p.getDaemonSet() + ": " + c.getReason() + ": " + c.getMessage())));
+        return Files.exists(marks.resolve("holder-runs")) && Files.readAllLines(marks.resolve("holder-runs")).size() >= 2;
+      });
+      assertThat(reasons).as("the holder said why").anyMatch(r -> r.startsWith("holder: Evicted: The node was low on resource: ephemeral-storage"));
+      assertThat(reasons).as("the keeper was never evicted").noneMatch(r -> r.startsWith("keeper: Evicted"));
+      assertThat(Files.readAllLines(marks.resolve("keeper-runs"))).as("the keeper ran once").hasSize(1);
+      var fs = Files.getFileStore(small);
+      assertThat(fs.getUsableSpace()).as("the space given back").isGreaterThan(fs.getTotalSpace() / 2);
+    } finally {
+      if (h != null) {
+        h.close();
+        h = null;
+      }
+      Processes.succeed("umount", "-l", small.toString());
+    }
+  }
+
   /** What disk pressure ranks pods by, besides their volumes: the bytes each container wrote to its own file system, as Docker counts them. */
   /**
    * ... and where Docker keeps each of a container's anonymous volumes (one for each VOLUME of its

@@ -74,12 +74,12 @@ final class Evictions {
   }
 
   /**
-   * What the pods' containers hold in their writable layers for disk pressure, by pod key, how
-   * many stopped containers were removed to reclaim theirs before any pod is evicted (the kubelet
-   * removes dead containers first), and the pods' file system read again after those removals
-   * (null when none, or not read): when some were removed, a pod is evicted at this check only
-   * when the file system is still under pressure after them, as the kubelet measures again after
-   * it reclaims.
+   * What the pods' containers hold in their writable layers (and in files they deleted and hold
+   * open) for disk pressure, by pod key, how many stopped containers were removed to reclaim theirs
+   * before any pod is evicted (the kubelet removes dead containers first), and the pods' file
+   * system read again after those removals (null when none, or not read): when some were removed,
+   * a pod is evicted at this check only when the file system is still under pressure after them,
+   * as the kubelet measures again after it reclaims.
    */
   record Layers(Map<String, Long> byPod, int reclaimed, Space after) {
     Layers(Map<String, Long> byPod, int reclaimed) {
@@ -265,7 +265,7 @@ final class Evictions {
     return java.util.Optional.of(new Heaviest(most, "The node was low on resource: ephemeral-storage (the pods' file system had "
         + space.free() + " of " + space.total() + " bytes free, under " + PRESSURE_FREE_PERCENT + " %); this pod "
         + (mostBytes == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostBytes + " bytes") + " (emptyDir volumes "
-        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers and their files and volumes in Docker's root " + layerBytes.getOrDefault(most.key(), 0L)
+        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers, their files and volumes in Docker's root and the files they deleted and hold open " + layerBytes.getOrDefault(most.key(), 0L)
         + "), the most of any pod's: the pod was evicted (its containers and sandbox stopped and removed, its emptyDir volumes emptied) and starts again"));
   }
 

@@ -1,5 +1,6 @@
 package io.dsfleet.agent.reconcile;
 
+import io.dsfleet.agent.hostfs.HeldDeleted;
 import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
@@ -33,6 +34,7 @@ final class PressureCheck {
   private final Evictions evictions;
   private final Executor executor;
   private final Predicate<String> podBusy;
+  private final HeldDeleted heldDeleted;
   /** The pods' file system; the pressure check's thread's only. */
   private FileStore store;
 
@@ -44,6 +46,7 @@ final class PressureCheck {
     this.evictions = evictions;
     this.executor = executor;
     this.podBusy = podBusy;
+    this.heldDeleted = new HeldDeleted(Path.of("/proc"));
   }
 
   /**
@@ -77,22 +80,30 @@ final class PressureCheck {
    * stores compare as mounts (device and mount point), and a Docker root bound from a directory of
    * the pods' disk (or a state directory bound so) was another one, its layers not counted, a
    * neighbour's volume emptied for them. Previous runs holding bytes are removed first (counted in
-   * {@link Evictions.Layers#reclaimed}).
+   * {@link Evictions.Layers#reclaimed}). With them, wherever the layers lie, what the containers'
+   * processes hold in files they deleted ({@link #held}).
    */
   private Evictions.Layers layers(List<OwnedContainer> owned) {
+    Object device;
+    try {
+      device = Files.getAttribute(podsDir, "unix:dev");
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk pressure: the pods' file system not read: {}", e.toString());
+      return new Evictions.Layers(Map.of(), 0);
+    }
     ContainerRuntime.WritableLayers layers;
     try {
       layers = runtime.writableLayers(node);
-      if (!Files.getAttribute(layers.root(), "unix:dev").equals(Files.getAttribute(podsDir, "unix:dev"))) {
-        return new Evictions.Layers(Map.of(), 0);
+      if (!Files.getAttribute(layers.root(), "unix:dev").equals(device)) {
+        layers = null; // elsewhere: they do not fill this file system
       }
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: the containers' writable layers not measured: {}", e.toString());
-      return new Evictions.Layers(Map.of(), 0);
+      layers = null;
     }
     int reclaimed = 0;
     java.util.Set<String> removed = new java.util.HashSet<>();
-    for (OwnedContainer c : owned) {
+    for (OwnedContainer c : layers == null ? List.<OwnedContainer>of() : owned) {
       long bytes = layers.bytesById().getOrDefault(c.id(), 0L);
       if (bytes > 0 && previousRun(c, owned) && !podBusy.test(c.podKey()) && executor.remove(c, false)) {
         log.info("disk pressure: removed the previous run of pod {}'s container {} ({} bytes in its writable layer) before evicting any pod",
@@ -101,19 +112,43 @@ final class PressureCheck {
         removed.add(c.id());
       }
     }
+    Map<String, Long> held = held(owned, device, layers != null);
     Map<String, Long> byPod = new HashMap<>();
-    Path containers = layers.root().resolve("containers");
     for (OwnedContainer c : owned) {
       if (removed.contains(c.id())) {
         continue; // its layer is given back
       }
-      long bytes = Evictions.plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(containers, c));
-      for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
-        bytes = Evictions.plus(bytes, anonymous(volume, c));
+      long bytes = held.getOrDefault(c.id(), 0L);
+      if (layers != null) {
+        bytes = Evictions.plus(bytes, Evictions.plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(layers.root().resolve("containers"), c)));
+        for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
+          bytes = Evictions.plus(bytes, anonymous(volume, c));
+        }
       }
       byPod.merge(c.podKey(), bytes, Evictions::plus);
     }
     return new Evictions.Layers(byPod, reclaimed);
+  }
+
+  /**
+   * What the running containers' processes hold in files they deleted (an emptyDir's or, with
+   * {@code layersToo}, their own file system's), by container ID: no walk of a volume sees those
+   * bytes, and before, a container that wrote a file, kept it open and deleted it filled the disk
+   * unseen while its neighbours (each holding 1 %) were evicted and emptied, one after another.
+   */
+  private Map<String, Long> held(List<OwnedContainer> owned, Object device, boolean layersToo) {
+    java.util.Set<String> running = new java.util.HashSet<>();
+    for (OwnedContainer c : owned) {
+      if (c.running()) {
+        running.add(c.id());
+      }
+    }
+    try {
+      return heldDeleted.bytesByContainer(running, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk pressure: the files the containers deleted and hold open not measured: {}", e.toString());
+      return Map.of();
+    }
   }
 
   /**

@@ -74,7 +74,7 @@ class DiskPressureTest {
   void aPodsContainersWritableLayersCountToo() throws IOException {
     var chosen = evictions.heaviest(pods(), PRESSED, () -> new Evictions.Layers(Map.of("ops/small-abcde", 4 * MIB), 0), T0).orElseThrow();
     assertThat(chosen.pod().key()).as("1 MiB of volume and 4 MiB of layers against 3 MiB of volumes").isEqualTo("ops/small-abcde");
-    assertThat(chosen.why()).contains("containers' writable layers and their files and volumes in Docker's root " + 4 * MIB);
+    assertThat(chosen.why()).contains("containers' writable layers, their files and volumes in Docker's root and the files they deleted and hold open " + 4 * MIB);
   }
 
   /**

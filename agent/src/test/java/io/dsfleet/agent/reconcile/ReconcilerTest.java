@@ -541,7 +541,7 @@ class ReconcilerTest {
           && c.running() && !c.id().equals(writer)).anyMatch(c -> c.id().equals(keeper) && c.running());
       assertThat(kept).as("the keeper's volume kept").exists();
       assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
-          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().contains("containers' writable layers and their files and volumes in Docker's root " + (14L << 20)));
+          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().contains("containers' writable layers, their files and volumes in Docker's root and the files they deleted and hold open " + (14L << 20)));
     });
   }
 

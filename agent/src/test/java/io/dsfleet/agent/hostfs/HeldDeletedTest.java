@@ -1,0 +1,113 @@
+package io.dsfleet.agent.hostfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the containers' processes hold in files they deleted, read from a {@code /proc} made here:
+ * each process a directory with its cgroup, its descriptors and mappings as links. The deleted file
+ * is this JVM's own (written, held open, deleted), reached through {@code /proc/self/fd}, so that
+ * it has no link left as a container's would. Disk pressure counts these bytes for the pod
+ * (EmptyDirLimitTest holds one in a real container).
+ */
+class HeldDeletedTest {
+  static final String ID = "a".repeat(64);
+  static final String OTHER = "b".repeat(64);
+  @TempDir Path tmp;
+  Path proc;
+  FileChannel held;
+  Path heldPath;
+  Object device;
+
+  @BeforeEach
+  void holdADeletedFile() throws Exception {
+    proc = Files.createDirectories(tmp.resolve("proc"));
+    Path file = tmp.resolve("big");
+    held = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+    held.write(ByteBuffer.allocate(3000));
+    Files.delete(file);
+    try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+      heldPath = fds.filter(fd -> {
+        try {
+          return Files.readSymbolicLink(fd).toString().equals(file + " (deleted)");
+        } catch (Exception e) {
+          return false;
+        }
+      }).findFirst().orElseThrow();
+    }
+    device = Files.getAttribute(tmp, "unix:dev");
+  }
+
+  @AfterEach
+  void close() throws Exception {
+    held.close();
+  }
+
+  /** A process of the container {@code id} holding what {@code links} lead to as its descriptors. */
+  Path process(int pid, String id, Path... links) throws Exception {
+    Path p = Files.createDirectories(proc.resolve(Integer.toString(pid)));
+    Files.writeString(p.resolve("cgroup"), "12:pids:/docker/" + id + "\n0::/system.slice/docker-" + id + ".scope\n");
+    Files.createSymbolicLink(p.resolve("root"), tmp);
+    Files.createDirectories(p.resolve("fd"));
+    Files.createDirectories(p.resolve("map_files"));
+    for (int i = 0; i < links.length; i++) {
+      Files.createSymbolicLink(p.resolve(i % 2 == 0 ? "fd" : "map_files").resolve(Integer.toString(i + 3)), links[i]);
+    }
+    return p;
+  }
+
+  /** A link whose text ends as the kernel's does for a deleted file and that leads to the one held here. */
+  Path deleted(String name) throws Exception {
+    return Files.createSymbolicLink(tmp.resolve(name + " (deleted)"), heldPath);
+  }
+
+  @Test
+  void aDeletedFileHeldByTheContainersProcessesCountsOnceHoweverManyHoldIt() throws Exception {
+    Path big = deleted("big");
+    process(100, ID, big, big);
+    process(101, ID, big);
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).isEqualTo(Map.of(ID, 3000L));
+  }
+
+  @Test
+  void aFileOnlyNamedAsDeletedIsNotCounted() throws Exception {
+    Path named = Files.write(tmp.resolve("named (deleted)"), new byte[5000]);
+    process(100, ID, named);
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).isEmpty();
+  }
+
+  @Test
+  void onlyTheDevicesThatCountAreCounted() throws Exception {
+    process(100, ID, deleted("big"));
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), -1L, false, 1000)).as("another device").isEmpty();
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), -1L, true, 1000)).as("the process's root's device")
+        .isEqualTo(Map.of(ID, 3000L));
+  }
+
+  @Test
+  void processesOfOtherContainersAndTheHostsAreNotCounted() throws Exception {
+    process(100, OTHER, deleted("big"));
+    Path host = process(101, ID, deleted("big2"));
+    Files.writeString(host.resolve("cgroup"), "0::/user.slice\n");
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).isEmpty();
+  }
+
+  @Test
+  void aContainerHoldingMoreDescriptorsThanAreReadIsPastMeasure() throws Exception {
+    Path sock = Files.createSymbolicLink(tmp.resolve("socket"), Path.of("socket:[1]"));
+    process(100, ID, sock, sock, sock, sock, sock);
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 4)).isEqualTo(Map.of(ID, Long.MAX_VALUE));
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 5)).isEmpty();
+  }
+}
