@@ -18,7 +18,9 @@ import java.util.regex.Pattern;
  * every cgroup driver's path), its descriptors ({@code fd}) and mappings ({@code map_files}) lead
  * to the files. A link's text ending in {@code (deleted)} picks the candidates without touching
  * any other file (a socket, a FUSE file that might not answer); a candidate counts only when it is
- * a regular file with no link left (a name a container chose cannot pass for one).
+ * a regular file with no link left (a name a container chose cannot pass for one). A link whose
+ * text cannot be read (a path longer than a page: ENAMETOOLONG) is a candidate too, and a link or
+ * a process's directory that cannot be read is passed over alone, never the whole measurement.
  */
 public final class HeldDeleted {
   private static final Pattern CONTAINER_ID = Pattern.compile("[0-9a-f]{64}");
@@ -54,25 +56,32 @@ public final class HeldDeleted {
         if (id == null || bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
           continue;
         }
-        try {
-          Object root = rootsToo ? Files.getAttribute(process.resolve("root"), "unix:dev") : null;
-          for (String dir : new String[] {"fd", "map_files"}) {
-            try (DirectoryStream<Path> links = Files.newDirectoryStream(process.resolve(dir))) {
-              for (Path link : links) {
-                long n = entries.merge(id, 1L, Long::sum);
-                if (n > maxEntries) {
-                  bytes.put(id, Long.MAX_VALUE);
-                  break;
-                }
-                long size = heldDeleted(link, device, root, seen);
-                if (size > 0) {
-                  bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
-                }
+        Object root = null;
+        if (rootsToo) {
+          try {
+            root = Files.getAttribute(process.resolve("root"), "unix:dev");
+          } catch (IOException | RuntimeException gone) {
+            // ended, or its first thread did (the others run on): its links are read all the same
+          }
+        }
+        for (String dir : new String[] {"fd", "map_files"}) {
+          // one process's directory that cannot be read (the process ended meanwhile: ENOENT from the
+          // listing itself, a DirectoryIteratorException) is that directory, never the whole measurement
+          try (DirectoryStream<Path> links = Files.newDirectoryStream(process.resolve(dir))) {
+            for (Path link : links) {
+              long n = entries.merge(id, 1L, Long::sum);
+              if (n > maxEntries) {
+                bytes.put(id, Long.MAX_VALUE);
+                break;
+              }
+              long size = heldDeleted(link, device, root, seen);
+              if (size > 0) {
+                bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
               }
             }
+          } catch (IOException | java.nio.file.DirectoryIteratorException gone) {
+            // the process ended (its pid may be reused: what it held is given back either way)
           }
-        } catch (java.nio.file.NoSuchFileException | java.nio.file.AccessDeniedException gone) {
-          // the process ended (its pid may be reused: what it held is given back either way)
         }
       }
     }
@@ -109,20 +118,21 @@ public final class HeldDeleted {
   }
 
   /** The size of the deleted regular file the link leads to, on a device that counts, the first time it is seen; else 0. */
-  private static long heldDeleted(Path link, Object device, Object root, Set<String> seen) throws IOException {
-    String target;
+  private static long heldDeleted(Path link, Object device, Object root, Set<String> seen) {
     try {
-      target = Files.readSymbolicLink(link).toString();
+      if (!Files.readSymbolicLink(link).toString().endsWith(DELETED)) {
+        return 0;
+      }
     } catch (java.nio.file.NoSuchFileException closed) {
       return 0;
-    }
-    if (!target.endsWith(DELETED)) {
-      return 0;
+    } catch (IOException unreadable) {
+      // a path longer than the kernel writes into a link's text (ENAMETOOLONG: a container makes one
+      // with directories deep enough): what the link leads to decides, as for a deleted one
     }
     Map<String, Object> a;
     try {
       a = Files.readAttributes(link, "unix:dev,ino,mode,nlink,size");
-    } catch (java.nio.file.NoSuchFileException closed) {
+    } catch (IOException closed) {
       return 0;
     }
     Object dev = a.get("dev");

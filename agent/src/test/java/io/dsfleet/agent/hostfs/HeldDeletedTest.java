@@ -110,4 +110,63 @@ class HeldDeletedTest {
     assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 4)).isEqualTo(Map.of(ID, Long.MAX_VALUE));
     assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 5)).isEmpty();
   }
+
+  /** The JVM's own descriptors as a process of the container {@code id} (its {@code fd} a link to this JVM's). */
+  Path thisJvm(int pid, String id) throws Exception {
+    Path p = process(pid, id);
+    Files.delete(p.resolve("fd"));
+    Files.createSymbolicLink(p.resolve("fd"), Path.of("/proc/" + ProcessHandle.current().pid() + "/fd"));
+    return p;
+  }
+
+  /**
+   * Directories nested {@code levels} deep under {@code base}, each name 250 characters, made by
+   * moving each into the next (no path past PATH_MAX is ever given to the kernel), with what the
+   * innermost ({@code base/n0}) held; {@link #flatten} undoes it. A file in there has a path the
+   * kernel cannot write into a link's text: reading its {@code /proc/PID/fd} link fails
+   * (ENAMETOOLONG), as a container can make for any file it holds ({@code cd} into each in turn).
+   */
+  static void nest(Path base, int levels) throws Exception {
+    for (int i = 1; i <= levels; i++) {
+      Files.createDirectory(base.resolve("n" + i));
+      Files.move(base.resolve("n" + (i - 1)), base.resolve("n" + i).resolve("d".repeat(250)));
+    }
+  }
+
+  static void flatten(Path base, int levels) throws Exception {
+    for (int i = levels; i >= 1; i--) {
+      Files.move(base.resolve("n" + i).resolve("d".repeat(250)), base.resolve("n" + (i - 1)));
+      Files.delete(base.resolve("n" + i));
+    }
+  }
+
+  /**
+   * A link the kernel cannot read (a file whose path is longer than a page) is one link, not the
+   * whole measurement: before, the error ended it, every container's held files went uncounted at
+   * that check (the neighbour with the most in plain sight evicted instead), and a container made
+   * it so at will: any file it holds under deep enough directories. A deleted file held there
+   * counts too: its link is not read, what it leads to is.
+   */
+  @Test
+  void aLinkTooLongToReadNeitherEndsTheMeasurementNorHidesTheFile() throws Exception {
+    Path base = Files.createDirectories(tmp.resolve("deep"));
+    Files.createDirectory(base.resolve("n0"));
+    Path deepFile = base.resolve("n0").resolve("f");
+    try (FileChannel open = FileChannel.open(deepFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        FileChannel deletedDeep = FileChannel.open(base.resolve("n0").resolve("g"), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      deletedDeep.write(ByteBuffer.allocate(7000));
+      Files.delete(base.resolve("n0").resolve("g"));
+      nest(base, 20);
+      try {
+        process(100, OTHER, deleted("big"));
+        thisJvm(101, ID);
+        Map<String, Long> held = new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), device, false, 1000);
+        assertThat(held.get(ID)).as("the deleted file under the deep directories").isGreaterThanOrEqualTo(7000L);
+        assertThat(held.values().stream().mapToLong(Long::longValue).sum()).as("that one and the other held file (3000, once)")
+            .isEqualTo(10_000L);
+      } finally {
+        flatten(base, 20);
+      }
+    }
+  }
 }
