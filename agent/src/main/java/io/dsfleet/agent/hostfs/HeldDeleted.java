@@ -5,7 +5,9 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -15,8 +17,9 @@ import java.util.regex.Pattern;
  * The files that containers' processes deleted and still hold, open or mapped: their blocks stay in
  * use until the last holder lets go, and no walk of a directory finds them. Read from {@code /proc}
  * as the host's root sees it: each process's cgroup names its container (Docker's full ID, in
- * every cgroup driver's path), its descriptors ({@code fd}) and mappings ({@code map_files}) lead
- * to the files. A link's text ending in {@code (deleted)} picks the candidates without touching
+ * every cgroup driver's path), its descriptors ({@code fd}, and each thread's own table,
+ * {@code task/TID/fd}) and mappings ({@code map_files}, from another thread when the first ended)
+ * lead to the files. A link's text ending in {@code (deleted)} picks the candidates without touching
  * any other file (a socket, a FUSE file that might not answer); a candidate counts only when it is
  * a regular file with no link left (a name a container chose cannot pass for one). A link whose
  * text cannot be read (a path longer than a page: ENAMETOOLONG) is a candidate too, and a link or
@@ -29,9 +32,17 @@ public final class HeldDeleted {
   private static final int S_IFREG = 0100000;
 
   private final Path proc;
+  /** Whether threads' tables of descriptors are compared with kcmp: only on the host's own /proc. */
+  private final boolean kcmp;
 
   public HeldDeleted(Path proc) {
+    this(proc, proc.equals(Path.of("/proc")));
+  }
+
+  /** With {@code kcmp}: the process directories under {@code proc} are named by the host's real pids. */
+  HeldDeleted(Path proc, boolean kcmp) {
     this.proc = proc;
+    this.kcmp = kcmp && Kcmp.available();
   }
 
   /**
@@ -56,36 +67,142 @@ public final class HeldDeleted {
         if (id == null || bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
           continue;
         }
+        // its threads: a thread made without CLONE_FILES has descriptors of its own, and a first
+        // thread that ended (SYS_exit alone) leaves its directory with no descriptors, mappings or
+        // root while the others run on with them; each table is read once (kcmp), under the same bound
+        List<String> tasks = new ArrayList<>();
+        try (DirectoryStream<Path> t = Files.newDirectoryStream(process.resolve("task"), p -> isPid(p.getFileName().toString()))) {
+          for (Path task : t) {
+            if (!task.getFileName().equals(process.getFileName())) {
+              tasks.add(task.getFileName().toString());
+            }
+          }
+        } catch (IOException | java.nio.file.DirectoryIteratorException gone) {
+          // ended
+        }
+        String pid = process.getFileName().toString();
         Object root = null;
         if (rootsToo) {
-          try {
-            root = Files.getAttribute(process.resolve("root"), "unix:dev");
-          } catch (IOException | RuntimeException gone) {
-            // ended, or its first thread did (the others run on): its links are read all the same
+          for (Path r : roots(process, tasks)) {
+            try {
+              root = Files.getAttribute(r, "unix:dev");
+              break;
+            } catch (IOException | RuntimeException gone) {
+              // ended, or its first thread did (the others run on)
+            }
           }
         }
-        for (String dir : new String[] {"fd", "map_files"}) {
-          // one process's directory that cannot be read (the process ended meanwhile: ENOENT from the
-          // listing itself, a DirectoryIteratorException) is that directory, never the whole measurement
-          try (DirectoryStream<Path> links = Files.newDirectoryStream(process.resolve(dir))) {
-            for (Path link : links) {
-              long n = entries.merge(id, 1L, Long::sum);
-              if (n > maxEntries) {
-                bytes.put(id, Long.MAX_VALUE);
-                break;
-              }
-              long size = heldDeleted(link, device, root, seen);
-              if (size > 0) {
-                bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
-              }
-            }
-          } catch (IOException | java.nio.file.DirectoryIteratorException gone) {
-            // the process ended (its pid may be reused: what it held is given back either way)
+        List<String> tables = new ArrayList<>();
+        tables.add(pid);
+        links(process.resolve("fd"), id, device, root, seen, bytes, entries, maxEntries);
+        for (String tid : tasks) {
+          if (bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
+            break;
           }
+          if (sharesTable(tables, tid, id, entries, maxEntries)) {
+            continue;
+          }
+          tables.add(tid);
+          links(process.resolve("task").resolve(tid).resolve("fd"), id, device, root, seen, bytes, entries, maxEntries);
+        }
+        // the mappings are the process's, whichever of its threads still has them
+        long read = links(process.resolve("map_files"), id, device, root, seen, bytes, entries, maxEntries);
+        for (int i = 0; read == 0 && i < tasks.size() && bytes.getOrDefault(id, 0L) != Long.MAX_VALUE; i++) {
+          read = links(proc.resolve(tasks.get(i)).resolve("map_files"), id, device, root, seen, bytes, entries, maxEntries);
         }
       }
     }
     return bytes;
+  }
+
+  /** The process's root, then its other threads' (as {@code /proc/TID}), the first that answers. */
+  private List<Path> roots(Path process, List<String> tasks) {
+    List<Path> roots = new ArrayList<>();
+    roots.add(process.resolve("root"));
+    for (String tid : tasks) {
+      roots.add(proc.resolve(tid).resolve("root"));
+    }
+    return roots;
+  }
+
+  /**
+   * Whether the thread {@code tid} shares its descriptors with one of the tables already read (the
+   * kernel's kcmp, KCMP_FILES; each comparison counts as an entry); without kcmp (another /proc
+   * than the host's, an architecture not known here) it is read as its own.
+   */
+  private boolean sharesTable(List<String> tables, String tid, String id, Map<String, Long> entries, long maxEntries) {
+    if (!kcmp) {
+      return false;
+    }
+    for (String other : tables) {
+      if (entries.merge(id, 1L, Long::sum) > maxEntries) {
+        return false; // its links will find the bound
+      }
+      if (Kcmp.sameFiles(Integer.parseInt(other), Integer.parseInt(tid))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Counts what the links of {@code dir} lead to; returns how many it read (0 when it cannot be read). */
+  private static long links(Path dir, String id, Object device, Object root, Set<String> seen, Map<String, Long> bytes,
+      Map<String, Long> entries, long maxEntries) {
+    long read = 0;
+    // a directory that cannot be read (the process ended meanwhile: ENOENT from the listing itself,
+    // a DirectoryIteratorException) is that directory, never the whole measurement
+    try (DirectoryStream<Path> links = Files.newDirectoryStream(dir)) {
+      for (Path link : links) {
+        read++;
+        if (entries.merge(id, 1L, Long::sum) > maxEntries) {
+          bytes.put(id, Long.MAX_VALUE);
+          break;
+        }
+        long size = heldDeleted(link, device, root, seen);
+        if (size > 0) {
+          bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
+        }
+      }
+    } catch (IOException | java.nio.file.DirectoryIteratorException gone) {
+      // the process ended (its pid may be reused: what it held is given back either way)
+    }
+    return read;
+  }
+
+  /** kcmp(2) through JNA: whether two tasks share one table of descriptors. */
+  static final class Kcmp {
+    private static final int KCMP_FILES = 2;
+    private static final long NR = switch (System.getProperty("os.arch")) {
+      case "amd64", "x86_64" -> 312;
+      case "aarch64" -> 272;
+      default -> -1;
+    };
+
+    interface LibC extends com.sun.jna.Library {
+      long syscall(long number, long pid1, long pid2, long type, long idx1, long idx2) throws com.sun.jna.LastErrorException;
+    }
+
+    private static final class Holder {
+      static final LibC C = com.sun.jna.Native.load("c", LibC.class);
+    }
+
+    private Kcmp() {}
+
+    static boolean available() {
+      return NR > 0;
+    }
+
+    /** True only when the kernel says so: an error (a task ended, no kcmp) is "not known to share". */
+    static boolean sameFiles(int pid1, int pid2) {
+      if (NR < 0) {
+        return false;
+      }
+      try {
+        return Holder.C.syscall(NR, pid1, pid2, KCMP_FILES, 0, 0) == 0;
+      } catch (com.sun.jna.LastErrorException | UnsatisfiedLinkError | NoClassDefFoundError e) {
+        return false;
+      }
+    }
   }
 
   private static boolean isPid(String name) {

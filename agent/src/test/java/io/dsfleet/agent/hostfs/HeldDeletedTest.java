@@ -169,4 +169,63 @@ class HeldDeletedTest {
       }
     }
   }
+
+  /**
+   * A thread's own table of descriptors (a thread made without CLONE_FILES, which Docker's seccomp
+   * profile allows) and a process whose first thread ended alone (SYS_exit: its directory then has
+   * no descriptors, mappings or root, the other threads keep them): both count. Before, only the
+   * first thread's {@code fd} and {@code map_files} were read (and a process without a root was
+   * passed over): a container's program hid any file so (seen here with a Python program, the
+   * kernel's {@code /proc} as modelled below).
+   */
+  @Test
+  void whatAThreadHoldsCountsThoughTheFirstThreadEndedOrHoldsOtherDescriptors() throws Exception {
+    Path sock = Files.createSymbolicLink(tmp.resolve("socket"), Path.of("socket:[1]"));
+    Path own = process(100, ID, sock);
+    Path thread = Files.createDirectories(own.resolve("task").resolve("101").resolve("fd"));
+    Files.createSymbolicLink(thread.resolve("3"), deleted("big"));
+    Files.createDirectories(own.resolve("task").resolve("100").resolve("fd"));
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).as("a thread's own descriptors")
+        .isEqualTo(Map.of(ID, 3000L));
+
+    Files.delete(proc.resolve("100").resolve("root"));
+    Files.createSymbolicLink(Files.createDirectories(proc.resolve("101")).resolve("root"), tmp); // /proc/TID: not listed, there
+    Files.delete(proc.resolve("100").resolve("fd").resolve("3"));
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), -1L, true, 1000)).as("the first thread ended: the others' descriptors and root")
+        .isEqualTo(Map.of(ID, 3000L));
+    Files.delete(thread.resolve("3"));
+    Path maps = Files.createDirectories(proc.resolve("101").resolve("map_files"));
+    Files.createSymbolicLink(maps.resolve("7f0000-7f1000"), deleted("big2"));
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).as("the first thread ended: the others' mappings")
+        .isEqualTo(Map.of(ID, 3000L));
+  }
+
+  /**
+   * ... and each table is read once: the threads of this JVM, which share one, cost one reading
+   * (kcmp), so that a program of many threads and descriptors (a JVM, a broker) is not taken as
+   * past measure and evicted first.
+   */
+  @Test
+  void threadsSharingTheirDescriptorsAreReadOnce() throws Exception {
+    long pid = ProcessHandle.current().pid();
+    Path p = thisJvm((int) pid, ID);
+    long fds;
+    try (var l = Files.list(Path.of("/proc/" + pid + "/fd"))) {
+      fds = l.count();
+    }
+    int threads = 0;
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      for (Path t : (Iterable<Path>) tasks::iterator) {
+        Path task = Files.createDirectories(p.resolve("task").resolve(t.getFileName().toString()));
+        Files.createSymbolicLink(task.resolve("fd"), t.resolve("fd"));
+        threads++;
+      }
+    }
+    assertThat(threads).isGreaterThan(5);
+    long bound = fds + 10 * threads;
+    assertThat(new HeldDeleted(proc, true).bytesByContainer(Set.of(ID), device, false, bound)).as("read once")
+        .isEqualTo(Map.of(ID, 3000L));
+    assertThat(new HeldDeleted(proc, false).bytesByContainer(Set.of(ID), device, false, bound)).as("without kcmp, read for each thread")
+        .isEqualTo(Map.of(ID, Long.MAX_VALUE));
+  }
 }
