@@ -48,9 +48,10 @@ public final class HeldDeleted {
   /**
    * The bytes (apparent sizes) of deleted files held by the processes of each container of
    * {@code ids}, each file once however many descriptors, mappings and processes hold it. A file
-   * counts when it lies on {@code device}, or, with {@code rootsToo}, on the device of its
-   * process's root (the container's own file system, when its writable layer is on the disk that
-   * counts). A container whose processes hold more than {@code maxEntries} descriptors and
+   * counts when it lies on {@code device}, or, with {@code rootsToo} (the containers' writable
+   * layers are on the disk that counts), on an overlay whose upper directory is on {@code device}
+   * ({@link #overlaysOn}: a container's own file system, whatever root its process chrooted to) or
+   * on the device of its process's root (another storage driver's). A container whose processes hold more than {@code maxEntries} descriptors and
    * mappings in all counts {@link Long#MAX_VALUE} (past measure), so that a million descriptors do
    * not make each look take seconds. A process that ends while it is read is passed over.
    */
@@ -60,6 +61,11 @@ public final class HeldDeleted {
     Set<String> seen = new HashSet<>();
     if (ids.isEmpty()) {
       return bytes;
+    }
+    Set<Object> devices = new HashSet<>();
+    devices.add(device);
+    if (rootsToo) {
+      devices.addAll(overlaysOn(device));
     }
     try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> isPid(p.getFileName().toString()))) {
       for (Path process : processes) {
@@ -83,6 +89,8 @@ public final class HeldDeleted {
         String pid = process.getFileName().toString();
         Object root = null;
         if (rootsToo) {
+          // the process's root is the container's own file system only until it chroots (CAP_SYS_CHROOT,
+          // which Docker gives) elsewhere: the overlays on the disk ({@link #overlaysOn}) count whatever it does
           for (Path r : roots(process, tasks)) {
             try {
               root = Files.getAttribute(r, "unix:dev");
@@ -94,7 +102,7 @@ public final class HeldDeleted {
         }
         List<String> tables = new ArrayList<>();
         tables.add(pid);
-        links(process.resolve("fd"), id, device, root, seen, bytes, entries, maxEntries);
+        links(process.resolve("fd"), id, devices, root, seen, bytes, entries, maxEntries);
         for (String tid : tasks) {
           if (bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
             break;
@@ -103,16 +111,76 @@ public final class HeldDeleted {
             continue;
           }
           tables.add(tid);
-          links(process.resolve("task").resolve(tid).resolve("fd"), id, device, root, seen, bytes, entries, maxEntries);
+          links(process.resolve("task").resolve(tid).resolve("fd"), id, devices, root, seen, bytes, entries, maxEntries);
         }
         // the mappings are the process's, whichever of its threads still has them
-        long read = links(process.resolve("map_files"), id, device, root, seen, bytes, entries, maxEntries);
+        long read = links(process.resolve("map_files"), id, devices, root, seen, bytes, entries, maxEntries);
         for (int i = 0; read == 0 && i < tasks.size() && bytes.getOrDefault(id, 0L) != Long.MAX_VALUE; i++) {
-          read = links(proc.resolve(tasks.get(i)).resolve("map_files"), id, device, root, seen, bytes, entries, maxEntries);
+          read = links(proc.resolve(tasks.get(i)).resolve("map_files"), id, devices, root, seen, bytes, entries, maxEntries);
         }
       }
     }
     return bytes;
+  }
+
+  /**
+   * The devices of the overlay mounts (Docker's overlay2: each container's root) whose upper
+   * directory, where what a container writes lies, is on {@code device}: read from the agent's own
+   * mount table ({@code PROC/self/mountinfo}, which no container changes), the upper directories'
+   * devices read by their paths under Docker's root. None when it cannot be read.
+   */
+  Set<Object> overlaysOn(Object device) {
+    Set<Object> devices = new HashSet<>();
+    java.util.List<String> lines;
+    try {
+      lines = Files.readAllLines(proc.resolve("self").resolve("mountinfo"));
+    } catch (IOException | RuntimeException e) {
+      return devices;
+    }
+    for (String line : lines) {
+      int dash = line.indexOf(" - ");
+      if (dash < 0) {
+        continue;
+      }
+      String[] fields = line.substring(0, dash).split(" ");
+      String[] fs = line.substring(dash + 3).split(" ");
+      if (fields.length < 5 || fs.length < 3 || !(fs[0].equals("overlay") || fs[0].equals("fuse.fuse-overlayfs"))) {
+        continue;
+      }
+      for (String option : fs[2].split(",")) {
+        if (option.startsWith("upperdir=")) {
+          try {
+            if (Files.getAttribute(Path.of(unescape(option.substring(9))), "unix:dev").equals(device)) {
+              String[] mm = fields[2].split(":");
+              devices.add(makedev(Long.parseLong(mm[0]), Long.parseLong(mm[1])));
+            }
+          } catch (IOException | RuntimeException e) {
+            // gone meanwhile, or not a path: not one that counts
+          }
+        }
+      }
+    }
+    return devices;
+  }
+
+  /** The kernel's escapes in a mount table's field ({@code \040} for a space). */
+  private static String unescape(String s) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+        b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+        i += 3;
+      } else {
+        b.append(c);
+      }
+    }
+    return b.toString();
+  }
+
+  /** glibc's makedev: st_dev as the JDK's {@code unix:dev} gives it. */
+  static long makedev(long major, long minor) {
+    return ((major & 0xfffL) << 8) | ((major & 0xfffff000L) << 32) | (minor & 0xffL) | ((minor & 0xffffff00L) << 12);
   }
 
   /** The process's root, then its other threads' (as {@code /proc/TID}), the first that answers. */
@@ -146,7 +214,7 @@ public final class HeldDeleted {
   }
 
   /** Counts what the links of {@code dir} lead to; returns how many it read (0 when it cannot be read). */
-  private static long links(Path dir, String id, Object device, Object root, Set<String> seen, Map<String, Long> bytes,
+  private static long links(Path dir, String id, Set<Object> devices, Object root, Set<String> seen, Map<String, Long> bytes,
       Map<String, Long> entries, long maxEntries) {
     long read = 0;
     // a directory that cannot be read (the process ended meanwhile: ENOENT from the listing itself,
@@ -158,7 +226,7 @@ public final class HeldDeleted {
           bytes.put(id, Long.MAX_VALUE);
           break;
         }
-        long size = heldDeleted(link, device, root, seen);
+        long size = heldDeleted(link, devices, root, seen);
         if (size > 0) {
           bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
         }
@@ -235,7 +303,7 @@ public final class HeldDeleted {
   }
 
   /** The size of the deleted regular file the link leads to, on a device that counts, the first time it is seen; else 0. */
-  private static long heldDeleted(Path link, Object device, Object root, Set<String> seen) {
+  private static long heldDeleted(Path link, Set<Object> devices, Object root, Set<String> seen) {
     try {
       if (!Files.readSymbolicLink(link).toString().endsWith(DELETED)) {
         return 0;
@@ -253,7 +321,7 @@ public final class HeldDeleted {
       return 0;
     }
     Object dev = a.get("dev");
-    if (((Integer) a.get("mode") & S_IFMT) != S_IFREG || ((Integer) a.get("nlink")) != 0 || !(dev.equals(device) || dev.equals(root))) {
+    if (((Integer) a.get("mode") & S_IFMT) != S_IFREG || ((Integer) a.get("nlink")) != 0 || !(devices.contains(dev) || dev.equals(root))) {
       return 0;
     }
     return seen.add(dev + ":" + a.get("ino")) ? (Long) a.get("size") : 0;

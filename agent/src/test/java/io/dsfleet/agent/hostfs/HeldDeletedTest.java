@@ -228,4 +228,44 @@ class HeldDeletedTest {
     assertThat(new HeldDeleted(proc, false).bytesByContainer(Set.of(ID), device, false, bound)).as("without kcmp, read for each thread")
         .isEqualTo(Map.of(ID, Long.MAX_VALUE));
   }
+
+  static String docker(String... args) throws Exception {
+    java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("docker"));
+    cmd.addAll(java.util.List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes()).trim();
+    assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
+    return out;
+  }
+
+  /**
+   * A real container (Docker, overlay2) writes 20 MiB to a file of its own file system, holds it,
+   * deletes it, then chroots (CAP_SYS_CHROOT, which Docker gives) into a directory of another file
+   * system, here a bind of the disk's as an emptyDir is: its process's root is no longer its
+   * overlay. The file still counts: the overlay mounts whose upper directory lies on the disk that
+   * counts are that disk's. Before, only the process's root's device was taken for the container's
+   * own file system, and the chroot hid the file from disk pressure (its writable layer's size,
+   * Docker's SizeRw, does not count a deleted file either).
+   */
+  @Test
+  void aContainerThatChrootsElsewhereStillCountsWhatItHoldsInItsOwnFileSystem() throws Exception {
+    Path dockerRoot = Path.of(docker("info", "-f", "{{.DockerRootDir}}"));
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.getAttribute(dockerRoot, "unix:dev").equals(device),
+        "the test's directory is on Docker's root's disk, as the state directory is in production");
+    Path bind = Files.createDirectories(tmp.resolve("bind"));
+    String id = docker("run", "-d", "--label", "dsfleet-test=held-deleted", "-v", bind + ":/scratch", "local/busybox:1", "sh", "-c",
+        "exec 3>/big; dd if=/dev/zero bs=1M count=20 >&3 2>/dev/null; rm /big; mkdir -p /scratch/r;"
+        + " cp /bin/busybox /scratch/r/busybox; exec chroot /scratch/r /busybox sleep 3600");
+    try {
+      String pid = docker("inspect", "-f", "{{.State.Pid}}", id);
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20))
+          .until(() -> Files.getAttribute(Path.of("/proc", pid, "root"), "unix:dev").equals(device));
+      assertThat(new HeldDeleted(Path.of("/proc")).bytesByContainer(Set.of(id), device, true, 10_000))
+          .isEqualTo(Map.of(id, 20L << 20));
+      assertThat(new HeldDeleted(Path.of("/proc")).bytesByContainer(Set.of(id), device, false, 10_000))
+          .as("its own file system counts only when its layer lies on the disk (rootsToo)").isEmpty();
+    } finally {
+      docker("rm", "-f", id);
+    }
+  }
 }
