@@ -56,6 +56,17 @@ public final class HeldDeleted {
    * not make each look take seconds. A process that ends while it is read is passed over.
    */
   public Map<String, Long> bytesByContainer(Set<String> ids, Object device, boolean rootsToo, long maxEntries) throws IOException {
+    return bytesByContainer(ids, Map.of(), device, rootsToo, maxEntries);
+  }
+
+  /**
+   * The same, {@code maxEntries} bounding what the containers of one pod ({@code podOf}: a
+   * container's pod key; a container not in it is a pod of its own) hold in all, not each of them:
+   * a pod of many containers, each just under the bound, made each check read as many times a
+   * million links (8 s for one million here, on the pressure check's thread every 10 s).
+   */
+  public Map<String, Long> bytesByContainer(Set<String> ids, Map<String, String> podOf, Object device, boolean rootsToo, long maxEntries)
+      throws IOException {
     Map<String, Long> bytes = new HashMap<>();
     Map<String, Long> entries = new HashMap<>();
     Set<String> seen = new HashSet<>();
@@ -71,6 +82,10 @@ public final class HeldDeleted {
       for (Path process : processes) {
         String id = containerOf(process, ids);
         if (id == null || bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
+          continue;
+        }
+        String pod = podOf.getOrDefault(id, id);
+        if (entries.getOrDefault(pod, 0L) > maxEntries) { // past measure: another of its containers counts the most
           continue;
         }
         // its threads: a thread made without CLONE_FILES has descriptors of its own, and a first
@@ -102,21 +117,21 @@ public final class HeldDeleted {
         }
         List<String> tables = new ArrayList<>();
         tables.add(pid);
-        links(process.resolve("fd"), id, devices, root, seen, bytes, entries, maxEntries);
+        links(process.resolve("fd"), id, pod, devices, root, seen, bytes, entries, maxEntries);
         for (String tid : tasks) {
           if (bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
             break;
           }
-          if (sharesTable(tables, tid, id, entries, maxEntries)) {
+          if (sharesTable(tables, tid, pod, entries, maxEntries)) {
             continue;
           }
           tables.add(tid);
-          links(process.resolve("task").resolve(tid).resolve("fd"), id, devices, root, seen, bytes, entries, maxEntries);
+          links(process.resolve("task").resolve(tid).resolve("fd"), id, pod, devices, root, seen, bytes, entries, maxEntries);
         }
         // the mappings are the process's, whichever of its threads still has them
-        long read = links(process.resolve("map_files"), id, devices, root, seen, bytes, entries, maxEntries);
+        long read = links(process.resolve("map_files"), id, pod, devices, root, seen, bytes, entries, maxEntries);
         for (int i = 0; read == 0 && i < tasks.size() && bytes.getOrDefault(id, 0L) != Long.MAX_VALUE; i++) {
-          read = links(proc.resolve(tasks.get(i)).resolve("map_files"), id, devices, root, seen, bytes, entries, maxEntries);
+          read = links(proc.resolve(tasks.get(i)).resolve("map_files"), id, pod, devices, root, seen, bytes, entries, maxEntries);
         }
       }
     }
@@ -198,12 +213,12 @@ public final class HeldDeleted {
    * kernel's kcmp, KCMP_FILES; each comparison counts as an entry); without kcmp (another /proc
    * than the host's, an architecture not known here) it is read as its own.
    */
-  private boolean sharesTable(List<String> tables, String tid, String id, Map<String, Long> entries, long maxEntries) {
+  private boolean sharesTable(List<String> tables, String tid, String pod, Map<String, Long> entries, long maxEntries) {
     if (!kcmp) {
       return false;
     }
     for (String other : tables) {
-      if (entries.merge(id, 1L, Long::sum) > maxEntries) {
+      if (entries.merge(pod, 1L, Long::sum) > maxEntries) {
         return false; // its links will find the bound
       }
       if (Kcmp.sameFiles(Integer.parseInt(other), Integer.parseInt(tid))) {
@@ -214,7 +229,7 @@ public final class HeldDeleted {
   }
 
   /** Counts what the links of {@code dir} lead to; returns how many it read (0 when it cannot be read). */
-  private static long links(Path dir, String id, Set<Object> devices, Object root, Set<String> seen, Map<String, Long> bytes,
+  private static long links(Path dir, String id, String pod, Set<Object> devices, Object root, Set<String> seen, Map<String, Long> bytes,
       Map<String, Long> entries, long maxEntries) {
     long read = 0;
     // a directory that cannot be read (the process ended meanwhile: ENOENT from the listing itself,
@@ -222,7 +237,7 @@ public final class HeldDeleted {
     try (DirectoryStream<Path> links = Files.newDirectoryStream(dir)) {
       for (Path link : links) {
         read++;
-        if (entries.merge(id, 1L, Long::sum) > maxEntries) {
+        if (entries.merge(pod, 1L, Long::sum) > maxEntries) {
           bytes.put(id, Long.MAX_VALUE);
           break;
         }

@@ -138,13 +138,15 @@ final class PressureCheck {
    */
   private Map<String, Long> held(List<OwnedContainer> owned, Object device, boolean layersToo) {
     java.util.Set<String> running = new java.util.HashSet<>();
+    Map<String, String> podOf = new HashMap<>();
     for (OwnedContainer c : owned) {
       if (c.running()) {
         running.add(c.id());
+        podOf.put(c.id(), c.podKey());
       }
     }
     try {
-      return heldDeleted.bytesByContainer(running, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
+      return heldDeleted.bytesByContainer(running, podOf, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: the files the containers deleted and hold open not measured: {}", e.toString());
       return Map.of();
