@@ -47,7 +47,8 @@ public final class HeldDeleted {
 
   /**
    * The bytes (apparent sizes) of deleted files held by the processes of each container of
-   * {@code ids}, each file once however many descriptors, mappings and processes hold it. A file
+   * {@code ids}, each file once for each pod however many descriptors, mappings and processes of
+   * it hold it (and for each pod whose processes hold it). A file
    * counts when it lies on {@code device}, or, with {@code rootsToo} (the containers' writable
    * layers are on the disk that counts), on an overlay whose upper directory is on {@code device}
    * ({@link #overlaysOn}: a container's own file system, whatever root its process chrooted to) or
@@ -241,7 +242,7 @@ public final class HeldDeleted {
           bytes.put(id, Long.MAX_VALUE);
           break;
         }
-        long size = heldDeleted(link, devices, root, seen);
+        long size = heldDeleted(link, pod, devices, root, seen);
         if (size > 0) {
           bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
         }
@@ -318,7 +319,7 @@ public final class HeldDeleted {
   }
 
   /** The size of the deleted regular file the link leads to, on a device that counts, the first time it is seen; else 0. */
-  private static long heldDeleted(Path link, Set<Object> devices, Object root, Set<String> seen) {
+  private static long heldDeleted(Path link, String pod, Set<Object> devices, Object root, Set<String> seen) {
     try {
       if (!Files.readSymbolicLink(link).toString().endsWith(DELETED)) {
         return 0;
@@ -339,6 +340,7 @@ public final class HeldDeleted {
     if (((Integer) a.get("mode") & S_IFMT) != S_IFREG || ((Integer) a.get("nlink")) != 0 || !(devices.contains(dev) || dev.equals(root))) {
       return 0;
     }
-    return seen.add(dev + ":" + a.get("ino")) ? (Long) a.get("size") : 0;
+    // once for each pod that holds it: which pod's process /proc lists first cannot shift it onto another
+    return seen.add(pod + " " + dev + ":" + a.get("ino")) ? (Long) a.get("size") : 0;
   }
 }
