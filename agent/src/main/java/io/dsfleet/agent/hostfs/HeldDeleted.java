@@ -70,7 +70,7 @@ public final class HeldDeleted {
       throws IOException {
     Map<String, Long> bytes = new HashMap<>();
     Map<String, Long> entries = new HashMap<>();
-    Set<String> seen = new HashSet<>();
+    Seen seen = new Seen(Math.max(1, maxEntries / 10));
     if (ids.isEmpty()) {
       return bytes;
     }
@@ -230,7 +230,7 @@ public final class HeldDeleted {
   }
 
   /** Counts what the links of {@code dir} lead to; returns how many it read (0 when it cannot be read). */
-  private static long links(Path dir, String id, String pod, Set<Object> devices, Object root, Set<String> seen, Map<String, Long> bytes,
+  private static long links(Path dir, String id, String pod, Set<Object> devices, Object root, Seen seen, Map<String, Long> bytes,
       Map<String, Long> entries, long maxEntries) {
     long read = 0;
     // a directory that cannot be read (the process ended meanwhile: ENOENT from the listing itself,
@@ -243,6 +243,10 @@ public final class HeldDeleted {
           break;
         }
         long size = heldDeleted(link, pod, devices, root, seen);
+        if (size < 0) {
+          bytes.put(id, Long.MAX_VALUE);
+          break;
+        }
         if (size > 0) {
           bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
         }
@@ -289,6 +293,92 @@ public final class HeldDeleted {
     }
   }
 
+  /**
+   * The files each pod was seen to hold, to count each once: inode numbers by device, in open
+   * addressing (8 bytes a slot), at most {@code cap} a pod. Before, a text key was kept for each
+   * (about 100 bytes): half a million empty deleted files held by one default container used 46 of
+   * the agent's 48 MiB, a million ran it out.
+   */
+  static final class Seen {
+    private final long cap;
+    private final Map<String, Map<Object, LongSet>> byPod = new HashMap<>();
+    private final Map<String, Long> counts = new HashMap<>();
+
+    Seen(long cap) {
+      this.cap = cap;
+    }
+
+    /** 1 when the pod was not seen to hold it, 0 when it was, -1 when the pod holds more than {@code cap}. */
+    int add(String pod, Object dev, long ino) {
+      LongSet set = byPod.computeIfAbsent(pod, k -> new HashMap<>()).computeIfAbsent(dev, k -> new LongSet());
+      if (set.contains(ino)) {
+        return 0;
+      }
+      if (counts.merge(pod, 1L, Long::sum) > cap) {
+        return -1;
+      }
+      set.add(ino);
+      return 1;
+    }
+  }
+
+  /** A set of longs in one array (0 kept aside). */
+  static final class LongSet {
+    private long[] slots = new long[16];
+    private int size;
+    private boolean zero;
+
+    boolean contains(long v) {
+      if (v == 0) {
+        return zero;
+      }
+      int mask = slots.length - 1;
+      for (int i = mix(v) & mask; slots[i] != 0; i = (i + 1) & mask) {
+        if (slots[i] == v) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    void add(long v) {
+      if (v == 0) {
+        zero = true;
+        return;
+      }
+      if ((size + 1) * 2 > slots.length) {
+        long[] old = slots;
+        slots = new long[old.length * 2];
+        size = 0;
+        for (long o : old) {
+          if (o != 0) {
+            put(o);
+          }
+        }
+      }
+      put(v);
+    }
+
+    private void put(long v) {
+      int mask = slots.length - 1;
+      int i = mix(v) & mask;
+      while (slots[i] != 0) {
+        if (slots[i] == v) {
+          return;
+        }
+        i = (i + 1) & mask;
+      }
+      slots[i] = v;
+      size++;
+    }
+
+    private static int mix(long v) {
+      v = (v ^ (v >>> 33)) * 0xff51afd7ed558ccdL;
+      v = (v ^ (v >>> 33)) * 0xc4ceb9fe1a85ec53L;
+      return (int) (v ^ (v >>> 33));
+    }
+  }
+
   private static boolean isPid(String name) {
     if (name.isEmpty() || name.length() > 10) {
       return false;
@@ -318,8 +408,8 @@ public final class HeldDeleted {
     return null;
   }
 
-  /** The size of the deleted regular file the link leads to, on a device that counts, the first time it is seen; else 0. */
-  private static long heldDeleted(Path link, String pod, Set<Object> devices, Object root, Set<String> seen) {
+  /** The size of the deleted regular file the link leads to, on a device that counts, the first time the pod is seen to hold it; else 0; -1 when the pod holds more than are kept. */
+  private static long heldDeleted(Path link, String pod, Set<Object> devices, Object root, Seen seen) {
     try {
       if (!Files.readSymbolicLink(link).toString().endsWith(DELETED)) {
         return 0;
@@ -341,6 +431,7 @@ public final class HeldDeleted {
       return 0;
     }
     // once for each pod that holds it: which pod's process /proc lists first cannot shift it onto another
-    return seen.add(pod + " " + dev + ":" + a.get("ino")) ? (Long) a.get("size") : 0;
+    int added = seen.add(pod, dev, (Long) a.get("ino"));
+    return added < 0 ? -1 : added > 0 ? (Long) a.get("size") : 0;
   }
 }
