@@ -124,6 +124,51 @@ class EmptyDirLimitTest {
     }
   }
 
+  /**
+   * A pod that uses up the inodes of the pods' file system with empty files, bytes to spare, is
+   * evicted (the kubelet's {@code nodefs.inodesFree<5%}), not its neighbour holding a few hundred
+   * files. Before, inodes were not watched: the host could make no file and nothing was evicted.
+   * The state directory is a tmpfs of 4,096 inodes here.
+   */
+  @Test
+  void aPodUsingUpTheInodesIsEvictedNotItsNeighbour() throws Exception {
+    h.close();
+    h = null;
+    Path small = Files.createDirectories(tmp.resolve("small"));
+    Path marks = Files.createDirectories(tmp.resolve("marks"));
+    Processes.succeed("mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=4096", "dsfleet-test", small.toString());
+    try {
+      h = new DockerHarness(small.resolve("state"), new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(10)));
+      String volumes = "[{name: scratch, emptyDir: {}}, {name: marks, hostPath: {path: " + marks + ", type: Directory}}]";
+      String mounts = "[{name: scratch, mountPath: /scratch}, {name: marks, mountPath: /marks}]";
+      var keeper = ds("metadata.name", "keeper", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
+          "[sh, -c, \"echo run >> /marks/keeper-runs; i=0; while [ $i -lt 200 ]; do echo -n > /scratch/k$i; i=$((i+1)); done;"
+          + " touch /marks/kept; trap 'exit 0' TERM; sleep 3600 & wait\"]");
+      var filler = ds("metadata.name", "filler", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
+          "[sh, -c, \"echo run >> /marks/filler-runs; if [ $(wc -l < /marks/filler-runs) -eq 1 ]; then i=0;"
+          + " while echo -n > /scratch/f$i; do i=$((i+1)); done 2>/dev/null; fi; trap 'exit 0' TERM; sleep 3600 & wait\"]");
+      h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper)));
+      await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(marks.resolve("kept")));
+      h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper, filler)));
+      Set<String> reasons = ConcurrentHashMap.newKeySet();
+      await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100)).until(() -> {
+        h.last.forEach(p -> p.getContainersList().forEach(c -> reasons.add(p.getDaemonSet() + ": " + c.getReason() + ": " + c.getMessage())));
+        return Files.exists(marks.resolve("filler-runs")) && Files.readAllLines(marks.resolve("filler-runs")).size() >= 2;
+      });
+      assertThat(reasons).as("the filler said why").anyMatch(r -> r.startsWith("filler: Evicted: The node was low on resource: inodes"));
+      assertThat(reasons).as("the keeper was never evicted").noneMatch(r -> r.startsWith("keeper: Evicted"));
+      assertThat(Files.readAllLines(marks.resolve("keeper-runs"))).as("the keeper ran once").hasSize(1);
+      String free = Processes.run(new ProcessBuilder("stat", "-f", "-c", "%d", small.toString()), Duration.ofSeconds(10)).output().strip();
+      assertThat(Long.parseLong(free)).as("the inodes given back").isGreaterThan(2048);
+    } finally {
+      if (h != null) {
+        h.close();
+        h = null;
+      }
+      Processes.succeed("umount", "-l", small.toString());
+    }
+  }
+
   /** What disk pressure ranks pods by, besides their volumes: the bytes each container wrote to its own file system, as Docker counts them. */
   /**
    * ... and where Docker keeps each of a container's anonymous volumes (one for each VOLUME of its
@@ -149,6 +194,23 @@ class EmptyDirLimitTest {
       Processes.run(new ProcessBuilder("docker", "rm", "-f", made), Duration.ofSeconds(60));
       Processes.run(new ProcessBuilder("docker", "rmi", "-f", image), Duration.ofSeconds(60));
     }
+  }
+
+  /**
+   * ... and where a container's writable layer lies, whose inodes disk pressure counts (Docker says
+   * what it holds in bytes only): the upper directory of the overlay at its root, read from the
+   * mount table of one of its processes, checked here against what the container wrote.
+   */
+  @Test
+  void theContainersProcessesSayWhereItsWritableLayerLies() throws Exception {
+    h.run(ds(C0 + ".command", "[sh, -c, \"mkdir /made; touch /made/a /made/b; sleep 3600\"]"));
+    String id = h.container("main").id();
+    await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "ls /made").contains("b"));
+    var upper = new io.dsfleet.agent.hostfs.LayerDirs(Path.of("/proc")).upperDirs(Set.of(id)).get(id);
+    assertThat(upper).as("the container's upper directory").isNotNull();
+    assertThat(upper.startsWith(h.docker.writableLayers(h.node).root())).as(upper + " under Docker's root").isTrue();
+    assertThat(upper.resolve("made/a")).exists();
+    assertThat(io.dsfleet.agent.hostfs.NoFollow.inodes(upper.resolve("made"), 100)).isEqualTo(2);
   }
 
   @Test

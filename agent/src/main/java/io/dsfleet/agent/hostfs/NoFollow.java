@@ -187,15 +187,31 @@ public final class NoFollow {
    * regular files and directories (a directory that held many long names keeps their size after
    * they are gone), nothing followed through a link, nothing counted on another file system (a
    * mount). Sizes as files report them: a sparse file counts what it could hold, a file of several
-   * links once a link, a file deleted while held open not at all. Counting stops once it is over {@code stopAbove}; a tree of more than
+   * links once a link, a file deleted while held open not at all. Counting stops once it is over
+   * {@code stopAbove}; a tree of more than
    * {@code maxEntries} entries, or deeper than {@link #MAX_DEPTH} levels, is not measured further
    * and counts as {@link Long#MAX_VALUE} (a container could otherwise hide bytes from the count,
    * or make every count take minutes). Missing: 0.
    */
   public static long usage(Path p, long stopAbove, long maxEntries) throws IOException {
+    return walk(p, stopAbove, maxEntries, false);
+  }
+
+  /**
+   * The inodes a directory tree uses on its own file system, as the kubelet's disk pressure on
+   * inodes counts them: each entry once a link (a file of several links more than once), the
+   * tree's own directory not, the rest as {@link #usage} (nothing followed, nothing on another
+   * file system; more than {@code maxEntries} entries, or deeper than {@link #MAX_DEPTH}, count
+   * as {@link Long#MAX_VALUE}). Missing: 0.
+   */
+  public static long inodes(Path p, long maxEntries) throws IOException {
+    return walk(p, Long.MAX_VALUE, maxEntries, true);
+  }
+
+  private static long walk(Path p, long stopAbove, long maxEntries, boolean inodes) throws IOException {
     for (int attempt = 1; ; attempt++) {
       try {
-        return walkUsage(p, stopAbove, maxEntries);
+        return walkUsage(p, stopAbove, maxEntries, inodes);
       } catch (Swapped swapped) {
         if (attempt == SWAPPED_ATTEMPTS) {
           return Long.MAX_VALUE; // a directory swapped under every walk: a container racing the count is over its limit
@@ -225,11 +241,12 @@ public final class NoFollow {
    */
   static volatile java.util.function.Consumer<Path> beforeOpen = x -> { };
 
-  private static long walkUsage(Path p, long stopAbove, long maxEntries) throws IOException, Swapped {
+  private static long walkUsage(Path p, long stopAbove, long maxEntries, boolean inodes) throws IOException, Swapped {
     Optional<BasicFileAttributes> a = lstat(p);
     if (a.isEmpty() || !a.get().isDirectory() || a.get().isSymbolicLink()) {
-      return a.map(x -> x.isRegularFile() ? x.size() : 0L).orElse(0L);
+      return a.map(x -> inodes ? 1L : x.isRegularFile() ? x.size() : 0L).orElse(0L);
     }
+    long used = 0; // inodes on the tree's file system
     String device = device(a.get());
     long bytes = 0; // the tree's own directory not counted: an empty volume uses nothing, whatever its file system says
     long entries = 0;
@@ -259,6 +276,7 @@ public final class NoFollow {
               return Long.MAX_VALUE;
             }
             bytes += e.size();
+            used++;
             beforeOpen.accept(top.name.resolve(name));
             Level next;
             try {
@@ -280,15 +298,16 @@ public final class NoFollow {
               throw new Swapped();
             }
             levels.push(next);
-          } else if (e.isRegularFile()) {
-            bytes += e.size();
+          } else {
+            bytes += e.isRegularFile() ? e.size() : 0;
+            used++;
           }
         }
       } finally {
         levels.forEach(Level::close);
       }
     }
-    return bytes;
+    return inodes ? used : bytes;
   }
 
   private static final java.security.SecureRandom HOIST_NAMES = new java.security.SecureRandom();

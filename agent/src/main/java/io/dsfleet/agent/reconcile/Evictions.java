@@ -66,10 +66,33 @@ final class Evictions {
    */
   static final int PRESSURE_LEAST_PERCENT = 1;
 
-  /** The free and total bytes of the file system that holds the pods' volumes. */
-  record Space(long free, long total) {
+  /** Disk pressure on inodes: the pods' file system with fewer free inodes than this share (the kubelet's {@code nodefs.inodesFree<5%}). */
+  static final int PRESSURE_INODES_FREE_PERCENT = 5;
+
+  /**
+   * The free and total bytes of the file system that holds the pods' volumes, and its free and
+   * total inodes (0 and 0 when not known, or a file system without a fixed number: btrfs).
+   */
+  record Space(long free, long total, long freeInodes, long totalInodes) {
+    Space(long free, long total) {
+      this(free, total, 0, 0);
+    }
+
     boolean pressed() {
+      return bytesPressed() || inodesPressed();
+    }
+
+    private boolean bytesPressed() {
       return total > 0 && free * 100 < total * PRESSURE_FREE_PERCENT;
+    }
+
+    private boolean inodesPressed() {
+      return totalInodes > 0 && freeInodes * 100 < totalInodes * PRESSURE_INODES_FREE_PERCENT;
+    }
+
+    /** Whether pods are ranked by the inodes they use (short of inodes, not of bytes), not by bytes. */
+    boolean byInodes() {
+      return !bytesPressed() && inodesPressed();
     }
   }
 
@@ -196,9 +219,10 @@ final class Evictions {
 
   /**
    * Under disk pressure, the desired pod whose disk emptyDirs and containers' writable layers
-   * ({@code layers}: bytes by pod key, asked for only under pressure; none chosen when stopped
-   * containers were removed for theirs instead and that ended the pressure) hold the most bytes, when they
-   * hold at least {@link #PRESSURE_LEAST_PERCENT} % of the file system; none while a pod is evicted for
+   * ({@code layers}: by pod key, in bytes or, short of inodes only, in inodes ({@link Space#byInodes}),
+   * asked for only under pressure; none chosen when stopped containers were removed for theirs
+   * instead and that ended the pressure) hold the most, when they hold at least {@link
+   * #PRESSURE_LEAST_PERCENT} % of the file system's bytes (or inodes); none while a pod is evicted for
    * disk pressure already (its volumes may be what frees the disk) or sooner than {@link #PACE} times
    * the last such measurement took. A pod evicted for a sizeLimit holds nothing back (it may keep one
    * small volume over its limit at every check) and is measured as any other. Measures only (the
@@ -216,16 +240,17 @@ final class Evictions {
     long start = System.nanoTime();
     Layers measured = layers.get();
     if (measured.reclaimed() > 0) {
-      if (measured.after() == null || !measured.after().pressed()) {
-        return java.util.Optional.empty(); // what that gave back was enough (or the next check sees it)
+      if (measured.after() == null || !measured.after().pressed() || measured.after().byInodes() != space.byInodes()) {
+        return java.util.Optional.empty(); // what that gave back was enough (or the next check sees it, and measures anew)
       }
       // still under pressure: evicted now, as the kubelet does; before, a pod whose containers crashed in
       // turn, each leaving a previous run of one written byte at every check, held its eviction off for good
       space = measured.after();
     }
-    Map<String, Long> layerBytes = measured.byPod();
+    boolean inodes = space.byInodes();
+    Map<String, Long> layerUse = measured.byPod();
     DesiredPod most = null;
-    long mostBytes = -1;
+    long mostUse = -1;
     long mostVolumes = 0;
     for (DesiredPod d : pods) {
       if (d.ctx() == null) {
@@ -234,39 +259,49 @@ final class Evictions {
       long volumes = 0;
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
         try {
-          volumes = plus(volumes, NoFollow.usage(v.dir(), Long.MAX_VALUE, pressureMaxEntries));
+          volumes = plus(volumes, use(v.dir(), inodes));
         } catch (IOException | RuntimeException e) {
           log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
         }
       }
       for (Path dir : leftovers(d)) {
         try {
-          volumes = plus(volumes, NoFollow.usage(dir, Long.MAX_VALUE, pressureMaxEntries));
+          volumes = plus(volumes, use(dir, inodes));
         } catch (IOException | RuntimeException e) {
           log.warn("pod {}: cannot measure {}, a volume its template no longer has: {}", d.key(), dir.getFileName(), e.toString());
         }
       }
-      long bytes = plus(volumes, layerBytes.getOrDefault(d.key(), 0L));
-      if (bytes > mostBytes) {
+      long use = plus(volumes, layerUse.getOrDefault(d.key(), 0L));
+      if (use > mostUse) {
         most = d;
-        mostBytes = bytes;
+        mostUse = use;
         mostVolumes = volumes;
       }
     }
     nextPressure = now.plus(Duration.ofNanos(Math.min((System.nanoTime() - start) * PACE, MAX_PAUSE.toNanos())));
-    if (most == null || mostBytes < space.total() / 100 * PRESSURE_LEAST_PERCENT) {
+    long free = inodes ? space.freeInodes() : space.free();
+    long total = inodes ? space.totalInodes() : space.total();
+    String unit = inodes ? " inodes" : " bytes";
+    String under = (inodes ? PRESSURE_INODES_FREE_PERCENT : PRESSURE_FREE_PERCENT) + " %";
+    if (most == null || mostUse < total / 100 * PRESSURE_LEAST_PERCENT) {
       if (!saidNoneToEvict) {
         saidNoneToEvict = true;
-        log.warn("the pods' file system has {} of {} bytes free, under {} %; no pod's emptyDir volumes hold {} % of it: none evicted",
-            space.free(), space.total(), PRESSURE_FREE_PERCENT, PRESSURE_LEAST_PERCENT);
+        log.warn("the pods' file system has {} of {}{} free, under {}; no pod's emptyDir volumes hold {} % of it: none evicted",
+            free, total, unit, under, PRESSURE_LEAST_PERCENT);
       }
       return java.util.Optional.empty();
     }
-    return java.util.Optional.of(new Heaviest(most, "The node was low on resource: ephemeral-storage (the pods' file system had "
-        + space.free() + " of " + space.total() + " bytes free, under " + PRESSURE_FREE_PERCENT + " %); this pod "
-        + (mostBytes == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostBytes + " bytes") + " (emptyDir volumes "
-        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers, their files and volumes in Docker's root and the files they deleted and hold open " + layerBytes.getOrDefault(most.key(), 0L)
+    return java.util.Optional.of(new Heaviest(most, "The node was low on resource: " + (inodes ? "inodes" : "ephemeral-storage")
+        + " (the pods' file system had " + free + " of " + total + unit + " free, under " + under + "); this pod "
+        + (mostUse == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostUse + unit) + " (emptyDir volumes "
+        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers, their files and volumes in Docker's root"
+        + (inodes ? " " : " and the files they deleted and hold open ") + layerUse.getOrDefault(most.key(), 0L)
         + "), the most of any pod's: the pod was evicted (its containers and sandbox stopped and removed, its emptyDir volumes emptied) and starts again"));
+  }
+
+  /** What a volume holds: its inodes or its bytes. */
+  private long use(Path dir, boolean inodes) throws IOException {
+    return inodes ? NoFollow.inodes(dir, pressureMaxEntries) : NoFollow.usage(dir, Long.MAX_VALUE, pressureMaxEntries);
   }
 
   /** A sum of sizes that stops at {@link Long#MAX_VALUE} (past measure), never wraps. */

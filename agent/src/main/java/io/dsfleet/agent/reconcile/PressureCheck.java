@@ -1,6 +1,7 @@
 package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.hostfs.HeldDeleted;
+import io.dsfleet.agent.hostfs.LayerDirs;
 import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
@@ -34,7 +35,9 @@ final class PressureCheck {
   private final Evictions evictions;
   private final Executor executor;
   private final Predicate<String> podBusy;
-  private final HeldDeleted heldDeleted;
+  /** The containers' processes, as {@code /proc} shows them (a test's own tree in tests). */
+  private volatile HeldDeleted heldDeleted = new HeldDeleted(Path.of("/proc"));
+  private volatile LayerDirs layerDirs = new LayerDirs(Path.of("/proc"));
   /** The pods' file system; the pressure check's thread's only. */
   private FileStore store;
 
@@ -46,7 +49,12 @@ final class PressureCheck {
     this.evictions = evictions;
     this.executor = executor;
     this.podBusy = podBusy;
-    this.heldDeleted = new HeldDeleted(Path.of("/proc"));
+  }
+
+  /** Reads the containers' processes from {@code proc} instead of {@code /proc} (tests). */
+  void readProcessesFrom(Path proc) {
+    heldDeleted = new HeldDeleted(proc);
+    layerDirs = new LayerDirs(proc);
   }
 
   /**
@@ -59,18 +67,60 @@ final class PressureCheck {
     if (store == null) { // found once (the JDK reads the whole mount table for it); its figures are read anew each time
       store = Files.getFileStore(podsDir);
     }
-    FileStore fs = store;
-    return evictions.heaviest(pods, new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()), () -> {
-      Evictions.Layers l = layers(owned);
+    Evictions.Space space = space();
+    return evictions.heaviest(pods, space, () -> {
+      Evictions.Layers l = layers(owned, space.byInodes());
       if (l.reclaimed() == 0) {
         return l;
       }
       try { // read again: the kubelet evicts at once when what it reclaimed was not enough
-        return new Evictions.Layers(l.byPod(), l.reclaimed(), new Evictions.Space(fs.getUsableSpace(), fs.getTotalSpace()));
+        return new Evictions.Layers(l.byPod(), l.reclaimed(), space());
       } catch (IOException e) {
         return l;
       }
     }, now);
+  }
+
+  /** The pods' file system's free and total bytes and inodes. */
+  private Evictions.Space space() throws IOException {
+    long[] inodes = inodes(podsDir);
+    return new Evictions.Space(store.getUsableSpace(), store.getTotalSpace(), inodes[0], inodes[1]);
+  }
+
+  /** Whether reading the inodes failed was logged (said once). */
+  private boolean saidNoInodes;
+
+  /**
+   * The free and total inodes of {@code dir}'s file system ({@code statvfs}'s {@code f_ffree} and
+   * {@code f_files}, which the JDK does not read: from {@code stat -f}, a process every 10 s, about a
+   * millisecond of CPU); 0 and 0 when they cannot be read (logged once) or the file system has no
+   * fixed number (btrfs).
+   */
+  private long[] inodes(Path dir) {
+    try {
+      Process p = new ProcessBuilder("stat", "-f", "-c", "%d %c", "--", dir.toString()).redirectErrorStream(true).start();
+      p.getOutputStream().close();
+      if (!p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+        throw new IOException("stat -f took over 5 s");
+      }
+      String out = new String(p.getInputStream().readNBytes(256), java.nio.charset.StandardCharsets.US_ASCII).strip();
+      if (p.exitValue() != 0 || !out.matches("[0-9]{1,19} [0-9]{1,19}")) {
+        throw new IOException("stat -f exited " + p.exitValue() + ": " + out);
+      }
+      String[] f = out.split(" ");
+      saidNoInodes = false;
+      return new long[] {Long.parseLong(f[0]), Long.parseLong(f[1])};
+    } catch (IOException | RuntimeException e) {
+      if (!saidNoInodes) {
+        saidNoInodes = true;
+        log.warn("disk pressure: the free inodes of {} not read, so not watched: {}", dir, e.toString());
+      }
+      return new long[] {0, 0};
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return new long[] {0, 0};
+    }
   }
 
   /**
@@ -83,7 +133,7 @@ final class PressureCheck {
    * {@link Evictions.Layers#reclaimed}). With them, wherever the layers lie, what the containers'
    * processes hold in files they deleted ({@link #held}).
    */
-  private Evictions.Layers layers(List<OwnedContainer> owned) {
+  private Evictions.Layers layers(List<OwnedContainer> owned, boolean inodes) {
     Object device;
     try {
       device = Files.getAttribute(podsDir, "unix:dev");
@@ -112,22 +162,59 @@ final class PressureCheck {
         removed.add(c.id());
       }
     }
-    Map<String, Long> held = held(owned, device, layers != null);
+    Map<String, Long> held = inodes ? Map.of() : held(owned, device, layers != null);
+    Map<String, Path> uppers = inodes && layers != null ? upperDirs(owned, layers.root()) : Map.of();
     Map<String, Long> byPod = new HashMap<>();
     for (OwnedContainer c : owned) {
       if (removed.contains(c.id())) {
         continue; // its layer is given back
       }
-      long bytes = held.getOrDefault(c.id(), 0L);
+      long use = held.getOrDefault(c.id(), 0L);
       if (layers != null) {
-        bytes = Evictions.plus(bytes, Evictions.plus(layers.bytesById().getOrDefault(c.id(), 0L), kept(layers.root().resolve("containers"), c)));
+        use = Evictions.plus(use, Evictions.plus(inodes ? measure(uppers.get(c.id()), true, c) : layers.bytesById().getOrDefault(c.id(), 0L),
+            measure(containerDir(layers.root().resolve("containers"), c), inodes, c)));
         for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
-          bytes = Evictions.plus(bytes, anonymous(volume, c));
+          use = Evictions.plus(use, anonymous(volume, inodes, c));
         }
       }
-      byPod.merge(c.podKey(), bytes, Evictions::plus);
+      byPod.merge(c.podKey(), use, Evictions::plus);
     }
     return new Evictions.Layers(byPod, reclaimed);
+  }
+
+  /**
+   * Where each running container's writable layer lies, when under Docker's root: Docker says what
+   * the layers hold in bytes but not in inodes, and before, a container that made millions of empty
+   * files in its own file system was not ranked for them.
+   */
+  private Map<String, Path> upperDirs(List<OwnedContainer> owned, Path root) {
+    try {
+      Map<String, Path> out = new HashMap<>(layerDirs.upperDirs(running(owned)));
+      out.values().removeIf(p -> !p.normalize().equals(p) || !p.startsWith(root));
+      return out;
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk pressure: where the containers' writable layers lie not read: {}", e.toString());
+      return Map.of();
+    }
+  }
+
+  private static java.util.Set<String> running(List<OwnedContainer> owned) {
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    owned.stream().filter(OwnedContainer::running).forEach(c -> ids.add(c.id()));
+    return ids;
+  }
+
+  /** What a directory of the container's holds, in inodes or in bytes; 0 when there is none, or it cannot be measured (logged). */
+  private static long measure(Path dir, boolean inodes, OwnedContainer c) {
+    if (dir == null) {
+      return 0;
+    }
+    try {
+      return inodes ? NoFollow.inodes(dir, Evictions.PRESSURE_MAX_ENTRIES) : NoFollow.usage(dir, Long.MAX_VALUE, Evictions.PRESSURE_MAX_ENTRIES);
+    } catch (IOException | RuntimeException e) {
+      log.warn("disk pressure: {} of pod {}'s container {} not measured: {}", dir, c.podKey(), c.container(), e.toString());
+      return 0;
+    }
   }
 
   /**
@@ -137,16 +224,10 @@ final class PressureCheck {
    * unseen while its neighbours (each holding 1 %) were evicted and emptied, one after another.
    */
   private Map<String, Long> held(List<OwnedContainer> owned, Object device, boolean layersToo) {
-    java.util.Set<String> running = new java.util.HashSet<>();
-    Map<String, String> podOf = new HashMap<>();
-    for (OwnedContainer c : owned) {
-      if (c.running()) {
-        running.add(c.id());
-        podOf.put(c.id(), c.podKey());
-      }
-    }
     try {
-      return heldDeleted.bytesByContainer(running, podOf, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
+      Map<String, String> podOf = new HashMap<>();
+      owned.forEach(c -> podOf.put(c.id(), c.podKey()));
+      return heldDeleted.bytesByContainer(running(owned), podOf, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: the files the containers deleted and hold open not measured: {}", e.toString());
       return Map.of();
@@ -154,23 +235,15 @@ final class PressureCheck {
   }
 
   /**
-   * What the container holds in its directory under Docker's root ({@code containers/ID}): the
-   * {@code hosts}, {@code resolv.conf} and {@code hostname} files Docker binds into it, writable by
-   * its root (a container joined to its pod's sandbox shares the sandbox's, counted with the
-   * sandbox, of the same pod), and its logs. Docker's {@code SizeRw} is the layer's alone: before,
-   * a container that appended to its {@code /etc/hosts} filled the disk uncounted and had a
-   * neighbour's volume emptied for it (as the kubelet before CVE-2020-8557's fix).
+   * The container's directory under Docker's root ({@code containers/ID}): the {@code hosts},
+   * {@code resolv.conf} and {@code hostname} files Docker binds into it, writable by its root (a
+   * container joined to its pod's sandbox shares the sandbox's, counted with the sandbox, of the
+   * same pod), and its logs. Docker's {@code SizeRw} is the layer's alone: before, a container that
+   * appended to its {@code /etc/hosts} filled the disk uncounted and had a neighbour's volume
+   * emptied for it (as the kubelet before CVE-2020-8557's fix). Null for an ID Docker would not give.
    */
-  private static long kept(Path containers, OwnedContainer c) {
-    if (!c.id().matches("[0-9a-f]{1,64}")) {
-      return 0; // never a path of anything but a container ID Docker gave
-    }
-    try {
-      return NoFollow.usage(containers.resolve(c.id()), Long.MAX_VALUE, Evictions.PRESSURE_MAX_ENTRIES);
-    } catch (IOException | RuntimeException e) {
-      log.warn("disk pressure: what Docker keeps for pod {}'s container {} not measured: {}", c.podKey(), c.container(), e.toString());
-      return 0;
-    }
+  private static Path containerDir(Path containers, OwnedContainer c) {
+    return c.id().matches("[0-9a-f]{1,64}") ? containers.resolve(c.id()) : null; // never a path of anything but a container ID
   }
 
   /**
@@ -179,18 +252,18 @@ final class PressureCheck {
    * neither {@code SizeRw} nor the pod's emptyDirs count it, and before, a container that filled its
    * image's volume had a neighbour's volume emptied for it.
    */
-  private long anonymous(Path volume, OwnedContainer c) {
+  private long anonymous(Path volume, boolean inodes, OwnedContainer c) {
     try {
       if (!Files.getAttribute(volume, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(Files.getAttribute(podsDir, "unix:dev"))) {
         return 0;
       }
-      return NoFollow.usage(volume, Long.MAX_VALUE, Evictions.PRESSURE_MAX_ENTRIES);
     } catch (java.nio.file.NoSuchFileException gone) {
       return 0;
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: pod {}'s container {}'s volume {} not measured: {}", c.podKey(), c.container(), volume, e.toString());
       return 0;
     }
+    return measure(volume, inodes, c);
   }
 
   /**

@@ -69,6 +69,32 @@ class DiskPressureTest {
     assertThat(pods.resolve("ops_small-abcde/volumes/scratch/data")).as("another pod's volume kept").exists();
   }
 
+  /**
+   * Short of inodes with bytes to spare (the kubelet's {@code nodefs.inodesFree<5%}), the pod whose
+   * volumes hold the most entries is evicted, not the one holding the most bytes; at least 1 % of
+   * the inodes. Before, inodes were not watched: a container making millions of empty files used
+   * them up and the host could make no file.
+   */
+  @Test
+  void shortOfInodesThePodWhoseVolumesHoldTheMostEntriesIsEvicted() throws IOException {
+    Collection<DesiredPod> all = pods();
+    Path cache = Files.createDirectories(all.stream().filter(d -> d.key().equals("ops/small-abcde")).findFirst().orElseThrow()
+        .ctx().podDir().resolve("volumes/scratch/cache"));
+    for (int i = 0; i < 300; i++) {
+      Files.createFile(cache.resolve("f" + i));
+    }
+    var chosen = new Evictions().heaviest(all, new Evictions.Space(50 * MIB, 100 * MIB, 100, 10_000), NO_LAYERS, T0).orElseThrow();
+    assertThat(chosen.pod().key()).as("302 entries against big's 4").isEqualTo("ops/small-abcde");
+    assertThat(chosen.why()).startsWith("The node was low on resource: inodes").contains("100 of 10000 inodes free, under 5 %")
+        .contains("used 302 inodes");
+    assertThat(new Evictions().heaviest(all, new Evictions.Space(50 * MIB, 100 * MIB, 100, 40_000), NO_LAYERS, T0))
+        .as("302 entries are under 1 % of 40,000").isEmpty();
+    assertThat(new Evictions().heaviest(all, new Evictions.Space(50 * MIB, 100 * MIB, 600, 10_000), NO_LAYERS, T0))
+        .as("6 % free: no pressure").isEmpty();
+    assertThat(new Evictions().heaviest(all, new Evictions.Space(5 * MIB, 100 * MIB, 100, 10_000), NO_LAYERS, T0).orElseThrow().pod().key())
+        .as("short of bytes too: ranked by bytes").isEqualTo("ops/big-abcde");
+  }
+
   /** A container's writable layer counts as its pod's volumes do: writing to its own file system instead evades nothing. */
   @Test
   void aPodsContainersWritableLayersCountToo() throws IOException {

@@ -737,8 +737,13 @@ class ReconcilerTest {
    * 16 MiB tmpfs, a disk a test can fill, mounted at {@code fs} for it and unmounted after.
    */
   void onA16MiBDisk(Reconciler.Threads threads, OnDisk body) throws Exception {
+    onA16MiBDisk(threads, "", body);
+  }
+
+  /** ... with more tmpfs options ({@code ,nr_inodes=N}). */
+  void onA16MiBDisk(Reconciler.Threads threads, String options, OnDisk body) throws Exception {
     Path fs = Files.createDirectories(dir.resolve("fs"));
-    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=16m" + options, "dsfleet-test", fs.toString());
     try {
       r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, fs.resolve("state"),
           "test", threads, reports::add);
@@ -749,6 +754,37 @@ class ReconcilerTest {
       }
       io.dsfleet.common.testing.Processes.succeed("umount", "-l", fs.toString());
     }
+  }
+
+  /**
+   * Short of inodes, what a container made in its own file system counts for its pod: the
+   * writer, whose writable layer (the upper directory of the overlay at its root, as the mount table
+   * of its process in {@code /proc} names it) holds 1,980 empty files on a disk of 2,048 inodes,
+   * is evicted, not the keeper. Docker says what a layer holds in bytes only: before, the layer's
+   * inodes were not counted (nor inodes watched at all), and a pod holding 1 % of them in a volume
+   * would have been evicted for the writer.
+   */
+  @Test
+  void shortOfInodesTheFilesAContainerMadeInItsOwnFileSystemCountForItsPod() throws Exception {
+    onA16MiBDisk(direct(), ",nr_inodes=2048", fs -> {
+      String writer = writerAndKeeper(fs);
+      for (int i = 0; i < 30; i++) {
+        Files.createFile(fs.resolve(KEPT).resolveSibling("k" + i)); // 31 entries: over 1 % of the inodes
+      }
+      Path upper = Files.createDirectories(fs.resolve("docker/overlay2/abc/diff"));
+      for (int i = 0; i < 1980; i++) {
+        Files.createFile(upper.resolve("f" + i));
+      }
+      runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of());
+      Path process = Files.createDirectories(dir.resolve("proc/4321"));
+      Files.writeString(process.resolve("cgroup"), "12:pids:/docker/" + writer + "\n");
+      Files.writeString(process.resolve("mountinfo"), "1510 1300 0:39 / / rw,relatime - overlay overlay rw,lowerdir=/x,upperdir="
+          + upper + ",workdir=/y\n");
+      r.pressure().readProcessesFrom(dir.resolve("proc"));
+      theWriterIsEvictedNotTheKeeper(fs);
+      assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
+          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().startsWith("The node was low on resource: inodes"));
+    });
   }
 
   /**

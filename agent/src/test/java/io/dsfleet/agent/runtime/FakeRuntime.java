@@ -110,7 +110,7 @@ public final class FakeRuntime implements ContainerRuntime {
     Fake f = new Fake();
     f.spec = new ContainerSpec(name, "foreign", null, null, null, Map.of(), labels, List.of(), List.of(), "bridge", "private", null,
         false, List.of(), List.of(), null, List.of(), false, List.of(), 0, 0, 0, false, false, null, null);
-    f.id = "c" + ids.incrementAndGet();
+    f.id = String.format("%064x", ids.incrementAndGet()); // as Docker's: a process's cgroup names it so
     f.created = clock.instant();
     f.state = "running";
     f.started = clock.instant();
@@ -207,7 +207,7 @@ public final class FakeRuntime implements ContainerRuntime {
     }
     Fake f = new Fake();
     f.spec = spec;
-    f.id = "c" + ids.incrementAndGet();
+    f.id = String.format("%064x", ids.incrementAndGet()); // as Docker's: a process's cgroup names it so
     f.created = clock.instant();
     containers.put(f.id, f);
     return f.id;
