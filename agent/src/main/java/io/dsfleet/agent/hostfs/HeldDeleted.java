@@ -379,7 +379,7 @@ public final class HeldDeleted {
     }
   }
 
-  static boolean isPid(String name) {
+  private static boolean isPid(String name) {
     if (name.isEmpty() || name.length() > 10) {
       return false;
     }
@@ -392,7 +392,7 @@ public final class HeldDeleted {
   }
 
   /** The container of {@code ids} the process's cgroup names (the outermost: a container's own containers count for it), or null. */
-  static String containerOf(Path process, Set<String> ids) {
+  private static String containerOf(Path process, Set<String> ids) {
     String cgroup;
     try {
       cgroup = Files.readString(process.resolve("cgroup"));

@@ -1,6 +1,7 @@
 package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.hostfs.HeldDeleted;
+import io.dsfleet.agent.hostfs.Inodes;
 import io.dsfleet.agent.hostfs.LayerDirs;
 import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.runtime.ContainerRuntime;
@@ -35,9 +36,8 @@ final class PressureCheck {
   private final Evictions evictions;
   private final Executor executor;
   private final Predicate<String> podBusy;
-  /** The containers' processes, as {@code /proc} shows them (a test's own tree in tests). */
-  private volatile HeldDeleted heldDeleted = new HeldDeleted(Path.of("/proc"));
-  private volatile LayerDirs layerDirs = new LayerDirs(Path.of("/proc"));
+  /** The containers' processes' held deleted files, as {@code /proc} shows them. */
+  private final HeldDeleted heldDeleted = new HeldDeleted(Path.of("/proc"));
   /** The pods' file system; the pressure check's thread's only. */
   private FileStore store;
 
@@ -49,12 +49,6 @@ final class PressureCheck {
     this.evictions = evictions;
     this.executor = executor;
     this.podBusy = podBusy;
-  }
-
-  /** Reads the containers' processes from {@code proc} instead of {@code /proc} (tests). */
-  void readProcessesFrom(Path proc) {
-    heldDeleted = new HeldDeleted(proc);
-    layerDirs = new LayerDirs(proc);
   }
 
   /**
@@ -91,34 +85,19 @@ final class PressureCheck {
   private boolean saidNoInodes;
 
   /**
-   * The free and total inodes of {@code dir}'s file system ({@code statvfs}'s {@code f_ffree} and
-   * {@code f_files}, which the JDK does not read: from {@code stat -f}, a process every 10 s, about a
-   * millisecond of CPU); 0 and 0 when they cannot be read (logged once) or the file system has no
-   * fixed number (btrfs).
+   * The free and total inodes of {@code dir}'s file system ({@link Inodes}); 0 and 0 when they
+   * cannot be read (logged once), which leaves them unwatched.
    */
   private long[] inodes(Path dir) {
     try {
-      Process p = new ProcessBuilder("stat", "-f", "-c", "%d %c", "--", dir.toString()).redirectErrorStream(true).start();
-      p.getOutputStream().close();
-      if (!p.waitFor(5, java.util.concurrent.TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new IOException("stat -f took over 5 s");
-      }
-      String out = new String(p.getInputStream().readNBytes(256), java.nio.charset.StandardCharsets.US_ASCII).strip();
-      if (p.exitValue() != 0 || !out.matches("[0-9]{1,19} [0-9]{1,19}")) {
-        throw new IOException("stat -f exited " + p.exitValue() + ": " + out);
-      }
-      String[] f = out.split(" ");
+      long[] inodes = Inodes.of(dir);
       saidNoInodes = false;
-      return new long[] {Long.parseLong(f[0]), Long.parseLong(f[1])};
-    } catch (IOException | RuntimeException e) {
+      return inodes;
+    } catch (IOException e) {
       if (!saidNoInodes) {
         saidNoInodes = true;
         log.warn("disk pressure: the free inodes of {} not read, so not watched: {}", dir, e.toString());
       }
-      return new long[] {0, 0};
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
       return new long[] {0, 0};
     }
   }
@@ -163,7 +142,6 @@ final class PressureCheck {
       }
     }
     Map<String, Long> held = inodes ? Map.of() : held(owned, device, layers != null);
-    Map<String, Path> uppers = inodes && layers != null ? upperDirs(owned, layers.root()) : Map.of();
     Map<String, Long> byPod = new HashMap<>();
     for (OwnedContainer c : owned) {
       if (removed.contains(c.id())) {
@@ -171,7 +149,7 @@ final class PressureCheck {
       }
       long use = held.getOrDefault(c.id(), 0L);
       if (layers != null) {
-        use = Evictions.plus(use, Evictions.plus(inodes ? measure(uppers.get(c.id()), true, c) : layers.bytesById().getOrDefault(c.id(), 0L),
+        use = Evictions.plus(use, Evictions.plus(inodes ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c) : layers.bytesById().getOrDefault(c.id(), 0L),
             measure(containerDir(layers.root().resolve("containers"), c), inodes, c)));
         for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
           use = Evictions.plus(use, anonymous(volume, inodes, c));
@@ -180,22 +158,6 @@ final class PressureCheck {
       byPod.merge(c.podKey(), use, Evictions::plus);
     }
     return new Evictions.Layers(byPod, reclaimed);
-  }
-
-  /**
-   * Where each running container's writable layer lies, when under Docker's root: Docker says what
-   * the layers hold in bytes but not in inodes, and before, a container that made millions of empty
-   * files in its own file system was not ranked for them.
-   */
-  private Map<String, Path> upperDirs(List<OwnedContainer> owned, Path root) {
-    try {
-      Map<String, Path> out = new HashMap<>(layerDirs.upperDirs(running(owned)));
-      out.values().removeIf(p -> !p.normalize().equals(p) || !p.startsWith(root));
-      return out;
-    } catch (IOException | RuntimeException e) {
-      log.warn("disk pressure: where the containers' writable layers lie not read: {}", e.toString());
-      return Map.of();
-    }
   }
 
   private static java.util.Set<String> running(List<OwnedContainer> owned) {

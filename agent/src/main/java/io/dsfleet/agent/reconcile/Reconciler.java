@@ -150,11 +150,6 @@ public final class Reconciler {
   private final PodWork busy = new PodWork();
   private final Evictions evictions = new Evictions();
   private final PressureCheck pressure;
-
-  /** The disk pressure check (tests read the containers' processes from a tree of their own through it). */
-  PressureCheck pressure() {
-    return pressure;
-  }
   private final Set<String> collecting = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
   private final PodStarts starts = new PodStarts();

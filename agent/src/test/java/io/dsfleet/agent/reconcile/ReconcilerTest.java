@@ -758,8 +758,8 @@ class ReconcilerTest {
 
   /**
    * Short of inodes, what a container made in its own file system counts for its pod: the
-   * writer, whose writable layer (the upper directory of the overlay at its root, as the mount table
-   * of its process in {@code /proc} names it) holds 1,980 empty files on a disk of 2,048 inodes,
+   * writer, whose writable layer (overlay2's upper directory, as Docker's {@code mount-id} for the
+   * container names it) holds 1,980 empty files on a disk of 2,048 inodes,
    * is evicted, not the keeper. Docker says what a layer holds in bytes only: before, the layer's
    * inodes were not counted (nor inodes watched at all), and a pod holding 1 % of them in a volume
    * would have been evicted for the writer.
@@ -771,16 +771,13 @@ class ReconcilerTest {
       for (int i = 0; i < 30; i++) {
         Files.createFile(fs.resolve(KEPT).resolveSibling("k" + i)); // 31 entries: over 1 % of the inodes
       }
-      Path upper = Files.createDirectories(fs.resolve("docker/overlay2/abc/diff"));
+      String mount = "c".repeat(64);
+      Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
       for (int i = 0; i < 1980; i++) {
         Files.createFile(upper.resolve("f" + i));
       }
+      Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(writer)).resolve("mount-id"), mount);
       runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of());
-      Path process = Files.createDirectories(dir.resolve("proc/4321"));
-      Files.writeString(process.resolve("cgroup"), "12:pids:/docker/" + writer + "\n");
-      Files.writeString(process.resolve("mountinfo"), "1510 1300 0:39 / / rw,relatime - overlay overlay rw,lowerdir=/x,upperdir="
-          + upper + ",workdir=/y\n");
-      r.pressure().readProcessesFrom(dir.resolve("proc"));
       theWriterIsEvictedNotTheKeeper(fs);
       assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
           .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().startsWith("The node was low on resource: inodes"));
