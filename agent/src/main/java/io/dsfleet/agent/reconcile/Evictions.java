@@ -294,8 +294,8 @@ final class Evictions {
     return java.util.Optional.of(new Heaviest(most, "The node was low on resource: " + (inodes ? "inodes" : "ephemeral-storage")
         + " (the pods' file system had " + free + " of " + total + unit + " free, under " + under + "); this pod "
         + (mostUse == Long.MAX_VALUE ? "held more than the agent measures" : "used " + mostUse + unit) + " (emptyDir volumes "
-        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers, their files and volumes in Docker's root"
-        + (inodes ? " " : " and the files they deleted and hold open ") + layerUse.getOrDefault(most.key(), 0L)
+        + (mostVolumes == Long.MAX_VALUE ? "past measure" : mostVolumes) + ", containers' writable layers, their files and volumes in Docker's root and the files they"
+        + " deleted and hold open " + layerUse.getOrDefault(most.key(), 0L)
         + "), the most of any pod's: the pod was evicted (its containers and sandbox stopped and removed, its emptyDir volumes emptied) and starts again"));
   }
 

@@ -141,7 +141,7 @@ final class PressureCheck {
         removed.add(c.id());
       }
     }
-    Map<String, Long> held = inodes ? Map.of() : held(owned, device, layers != null);
+    Map<String, Long> held = held(owned, device, layers != null, inodes);
     Map<String, Long> byPod = new HashMap<>();
     for (OwnedContainer c : owned) {
       if (removed.contains(c.id())) {
@@ -181,15 +181,17 @@ final class PressureCheck {
 
   /**
    * What the running containers' processes hold in files they deleted (an emptyDir's or, with
-   * {@code layersToo}, their own file system's), by container ID: no walk of a volume sees those
-   * bytes, and before, a container that wrote a file, kept it open and deleted it filled the disk
-   * unseen while its neighbours (each holding 1 %) were evicted and emptied, one after another.
+   * {@code layersToo}, their own file system's), by container ID, in bytes or, with {@code inodes},
+   * in files: no walk of a volume sees them, and before, a container that wrote a file, kept it
+   * open and deleted it filled the disk unseen while its neighbours (each holding 1 %) were evicted
+   * and emptied, one after another.
    */
-  private Map<String, Long> held(List<OwnedContainer> owned, Object device, boolean layersToo) {
+  private Map<String, Long> held(List<OwnedContainer> owned, Object device, boolean layersToo, boolean inodes) {
     try {
       Map<String, String> podOf = new HashMap<>();
       owned.forEach(c -> podOf.put(c.id(), c.podKey()));
-      return heldDeleted.bytesByContainer(running(owned), podOf, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
+      return inodes ? heldDeleted.filesByContainer(running(owned), podOf, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES)
+          : heldDeleted.bytesByContainer(running(owned), podOf, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: the files the containers deleted and hold open not measured: {}", e.toString());
       return Map.of();

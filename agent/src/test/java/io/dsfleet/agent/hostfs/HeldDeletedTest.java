@@ -37,15 +37,7 @@ class HeldDeletedTest {
     held = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
     held.write(ByteBuffer.allocate(3000));
     Files.delete(file);
-    try (var fds = Files.list(Path.of("/proc/self/fd"))) {
-      heldPath = fds.filter(fd -> {
-        try {
-          return Files.readSymbolicLink(fd).toString().equals(file + " (deleted)");
-        } catch (Exception e) {
-          return false;
-        }
-      }).findFirst().orElseThrow();
-    }
+    heldPath = Path.of("/proc/self/fd").resolve(fdOf(file));
     device = Files.getAttribute(tmp, "unix:dev");
   }
 
@@ -78,6 +70,33 @@ class HeldDeletedTest {
     process(100, ID, big, big);
     process(101, ID, big);
     assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).isEqualTo(Map.of(ID, 3000L));
+  }
+
+  /** Counting inodes, each deleted file held is one, an empty one too. */
+  @Test
+  void countingFilesEachDeletedFileHeldIsOneHoweverSmall() throws Exception {
+    Path empty = tmp.resolve("empty");
+    try (FileChannel c = FileChannel.open(empty, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      Files.delete(empty);
+      Path big = deleted("big");
+      Path none = Files.createSymbolicLink(tmp.resolve("empty (deleted)"), Path.of("/proc/self/fd").resolve(fdOf(empty)));
+      process(100, ID, big, none, big);
+      assertThat(new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
+      assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).isEqualTo(Map.of(ID, 3000L));
+    }
+  }
+
+  /** The number of this JVM's descriptor held open on {@code file}, deleted. */
+  static String fdOf(Path file) throws Exception {
+    try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+      return fds.filter(fd -> {
+        try {
+          return Files.readSymbolicLink(fd).toString().equals(file + " (deleted)");
+        } catch (Exception e) {
+          return false;
+        }
+      }).findFirst().orElseThrow().getFileName().toString();
+    }
   }
 
   @Test
