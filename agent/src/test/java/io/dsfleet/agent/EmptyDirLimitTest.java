@@ -87,41 +87,11 @@ class EmptyDirLimitTest {
    */
   @Test
   void aPodHoldingADeletedFileThatFillsTheDiskIsEvictedNotItsNeighbour() throws Exception {
-    h.close();
-    h = null;
-    Path small = Files.createDirectories(tmp.resolve("small"));
-    Path marks = Files.createDirectories(tmp.resolve("marks"));
-    Processes.succeed("mount", "-t", "tmpfs", "-o", "size=64m", "dsfleet-test", small.toString());
-    try {
-      h = new DockerHarness(small.resolve("state"), new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(10)));
-      String volumes = "[{name: scratch, emptyDir: {}}, {name: marks, hostPath: {path: " + marks + ", type: Directory}}]";
-      String mounts = "[{name: scratch, mountPath: /scratch}, {name: marks, mountPath: /marks}]";
-      var keeper = ds("metadata.name", "keeper", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
-          "[sh, -c, \"echo run >> /marks/keeper-runs; dd if=/dev/zero of=/scratch/keep bs=1M count=4 2>/dev/null;"
-          + " touch /marks/kept; trap 'exit 0' TERM; sleep 3600 & wait\"]");
-      var holder = ds("metadata.name", "holder", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
-          "[sh, -c, \"echo run >> /marks/holder-runs; if [ $(wc -l < /marks/holder-runs) -eq 1 ]; then exec 3>/scratch/big;"
-          + " rm /scratch/big; dd if=/dev/zero bs=1M count=56 >&3 2>/dev/null; fi; trap 'exit 0' TERM; sleep 3600 & wait\"]");
-      h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper)));
-      await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(marks.resolve("kept")));
-      h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper, holder)));
-      Set<String> reasons = ConcurrentHashMap.newKeySet();
-      await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100)).until(() -> {
-        h.last.forEach(p -> p.getContainersList().forEach(c -> reasons.add(p.getDaemonSet() + ": " + c.getReason() + ": " + c.getMessage())));
-        return Files.exists(marks.resolve("holder-runs")) && Files.readAllLines(marks.resolve("holder-runs")).size() >= 2;
-      });
-      assertThat(reasons).as("the holder said why").anyMatch(r -> r.startsWith("holder: Evicted: The node was low on resource: ephemeral-storage"));
-      assertThat(reasons).as("the keeper was never evicted").noneMatch(r -> r.startsWith("keeper: Evicted"));
-      assertThat(Files.readAllLines(marks.resolve("keeper-runs"))).as("the keeper ran once").hasSize(1);
-      var fs = Files.getFileStore(small);
-      assertThat(fs.getUsableSpace()).as("the space given back").isGreaterThan(fs.getTotalSpace() / 2);
-    } finally {
-      if (h != null) {
-        h.close();
-        h = null;
-      }
-      Processes.succeed("umount", "-l", small.toString());
-    }
+    evictedNotTheKeeper("size=64m", "dd if=/dev/zero of=/scratch/keep bs=1M count=4 2>/dev/null",
+        "holder", "exec 3>/scratch/big; rm /scratch/big; dd if=/dev/zero bs=1M count=56 >&3 2>/dev/null", "ephemeral-storage", small -> {
+          var fs = Files.getFileStore(small);
+          assertThat(fs.getUsableSpace()).as("the space given back").isGreaterThan(fs.getTotalSpace() / 2);
+        });
   }
 
   /**
@@ -132,34 +102,53 @@ class EmptyDirLimitTest {
    */
   @Test
   void aPodUsingUpTheInodesIsEvictedNotItsNeighbour() throws Exception {
+    evictedNotTheKeeper("size=64m,nr_inodes=4096", "i=0; while [ $i -lt 200 ]; do echo -n > /scratch/k$i; i=$((i+1)); done",
+        "filler", "i=0; while echo -n > /scratch/f$i; do i=$((i+1)); done 2>/dev/null", "inodes", small -> {
+          String free = Processes.run(new ProcessBuilder("stat", "-f", "-c", "%d", small.toString()), Duration.ofSeconds(10)).output().strip();
+          assertThat(Long.parseLong(free)).as("the inodes given back").isGreaterThan(2048);
+        });
+  }
+
+  /** A check of the small state directory's file system, given its mount point. */
+  interface OnSmall {
+    void check(Path small) throws Exception;
+  }
+
+  /**
+   * Pods on a tmpfs state directory mounted with {@code options}: the keeper ({@code keeperScript}
+   * run once, its emptyDir at /scratch), then, beside it, the pod {@code name}, whose {@code script}
+   * runs at its first run only; until {@code name} runs a second time (evicted and started again).
+   * It said it was evicted for {@code resource}, the keeper never was and ran once; then {@code
+   * after}, before the tmpfs is unmounted.
+   */
+  void evictedNotTheKeeper(String options, String keeperScript, String name, String script, String resource, OnSmall after)
+      throws Exception {
     h.close();
     h = null;
     Path small = Files.createDirectories(tmp.resolve("small"));
     Path marks = Files.createDirectories(tmp.resolve("marks"));
-    Processes.succeed("mount", "-t", "tmpfs", "-o", "size=64m,nr_inodes=4096", "dsfleet-test", small.toString());
+    Processes.succeed("mount", "-t", "tmpfs", "-o", options, "dsfleet-test", small.toString());
     try {
       h = new DockerHarness(small.resolve("state"), new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(10)));
       String volumes = "[{name: scratch, emptyDir: {}}, {name: marks, hostPath: {path: " + marks + ", type: Directory}}]";
       String mounts = "[{name: scratch, mountPath: /scratch}, {name: marks, mountPath: /marks}]";
       var keeper = ds("metadata.name", "keeper", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
-          "[sh, -c, \"echo run >> /marks/keeper-runs; i=0; while [ $i -lt 200 ]; do echo -n > /scratch/k$i; i=$((i+1)); done;"
-          + " touch /marks/kept; trap 'exit 0' TERM; sleep 3600 & wait\"]");
-      var filler = ds("metadata.name", "filler", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
-          "[sh, -c, \"echo run >> /marks/filler-runs; if [ $(wc -l < /marks/filler-runs) -eq 1 ]; then i=0;"
-          + " while echo -n > /scratch/f$i; do i=$((i+1)); done 2>/dev/null; fi; trap 'exit 0' TERM; sleep 3600 & wait\"]");
+          "[sh, -c, \"echo run >> /marks/keeper-runs; " + keeperScript + "; touch /marks/kept; trap 'exit 0' TERM; sleep 3600 & wait\"]");
+      var other = ds("metadata.name", name, C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
+          "[sh, -c, \"echo run >> /marks/runs; if [ $(wc -l < /marks/runs) -eq 1 ]; then " + script + "; fi;"
+          + " trap 'exit 0' TERM; sleep 3600 & wait\"]");
       h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper)));
       await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(marks.resolve("kept")));
-      h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper, filler)));
+      h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper, other)));
       Set<String> reasons = ConcurrentHashMap.newKeySet();
       await().atMost(Duration.ofSeconds(40)).pollInterval(Duration.ofMillis(100)).until(() -> {
         h.last.forEach(p -> p.getContainersList().forEach(c -> reasons.add(p.getDaemonSet() + ": " + c.getReason() + ": " + c.getMessage())));
-        return Files.exists(marks.resolve("filler-runs")) && Files.readAllLines(marks.resolve("filler-runs")).size() >= 2;
+        return Files.exists(marks.resolve("runs")) && Files.readAllLines(marks.resolve("runs")).size() >= 2;
       });
-      assertThat(reasons).as("the filler said why").anyMatch(r -> r.startsWith("filler: Evicted: The node was low on resource: inodes"));
+      assertThat(reasons).as(name + " said why").anyMatch(r -> r.startsWith(name + ": Evicted: The node was low on resource: " + resource));
       assertThat(reasons).as("the keeper was never evicted").noneMatch(r -> r.startsWith("keeper: Evicted"));
       assertThat(Files.readAllLines(marks.resolve("keeper-runs"))).as("the keeper ran once").hasSize(1);
-      String free = Processes.run(new ProcessBuilder("stat", "-f", "-c", "%d", small.toString()), Duration.ofSeconds(10)).output().strip();
-      assertThat(Long.parseLong(free)).as("the inodes given back").isGreaterThan(2048);
+      after.check(small);
     } finally {
       if (h != null) {
         h.close();
