@@ -103,8 +103,8 @@ final class PressureCheck {
   }
 
   /**
-   * The bytes the pods' containers wrote to their writable layers, by pod key, when Docker keeps
-   * them on the pods' file system; none when it keeps them elsewhere (they do not fill this file
+   * The bytes (with {@code inodes}, the inodes) the pods' containers use in their writable layers,
+   * by pod key, when Docker keeps them on the pods' file system; none when it keeps them elsewhere (they do not fill this file
    * system) or cannot say. The same file system is the same device, whatever mount reaches it: file
    * stores compare as mounts (device and mount point), and a Docker root bound from a directory of
    * the pods' disk (or a state directory bound so) was another one, its layers not counted, a
@@ -149,8 +149,9 @@ final class PressureCheck {
       }
       long use = held.getOrDefault(c.id(), 0L);
       if (layers != null) {
-        use = Evictions.plus(use, Evictions.plus(inodes ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c) : layers.bytesById().getOrDefault(c.id(), 0L),
-            measure(containerDir(layers.root().resolve("containers"), c), inodes, c)));
+        long layer = inodes ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c)
+            : layers.bytesById().getOrDefault(c.id(), 0L); // Docker says a layer's bytes, not its inodes
+        use = Evictions.plus(use, Evictions.plus(layer, measure(containerDir(layers.root().resolve("containers"), c), inodes, c)));
         for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
           use = Evictions.plus(use, anonymous(volume, inodes, c));
         }
