@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  * {@code task/TID/fd}) and mappings ({@code map_files}, from another thread when the first ended)
  * lead to the files. A link's text ending in {@code (deleted)} picks the candidates without touching
  * any other file (a socket, a FUSE file that might not answer); a candidate counts only when it is
- * a regular file with no link left (a name a container chose cannot pass for one). A link whose
+ * a regular file (counting files: a file of any type, a directory held open included) with no link
+ * left (a name a container chose cannot pass for one). A link whose
  * text cannot be read (a path longer than a page: ENAMETOOLONG) is a candidate too, and a link or
  * a process's directory that cannot be read is passed over alone, never the whole measurement.
  */
@@ -426,7 +427,7 @@ public final class HeldDeleted {
     return null;
   }
 
-  /** The size of the deleted regular file the link leads to, on a device that counts, the first time the pod is seen to hold it; else 0; -1 when the pod holds more than are kept. */
+  /** The size of the deleted regular file (counting files: of any type) the link leads to, on a device that counts, the first time the pod is seen to hold it; else 0; -1 when the pod holds more than are kept. */
   private static long heldDeleted(Path link, String pod, Set<Object> devices, Object root, Seen seen) {
     try {
       if (!Files.readSymbolicLink(link).toString().endsWith(DELETED)) {
@@ -445,7 +446,11 @@ public final class HeldDeleted {
       return 0;
     }
     Object dev = a.get("dev");
-    if (((Integer) a.get("mode") & S_IFMT) != S_IFREG || ((Integer) a.get("nlink")) != 0 || !(devices.contains(dev) || dev.equals(root))) {
+    // counting files, whatever its type: a directory (or FIFO, device node, link) removed while held
+    // open uses its inode as a regular file does; before, only regular files counted, and a container
+    // that opened a million directories and removed them used a million inodes unseen
+    boolean counts = seen.files || ((Integer) a.get("mode") & S_IFMT) == S_IFREG;
+    if (!counts || ((Integer) a.get("nlink")) != 0 || !(devices.contains(dev) || dev.equals(root))) {
       return 0;
     }
     // once for each pod that holds it: which pod's process /proc lists first cannot shift it onto another

@@ -86,6 +86,23 @@ class HeldDeletedTest {
     }
   }
 
+  /**
+   * Counting inodes, a deleted directory held open is one too (as a FIFO, a device node or a bound
+   * socket's file would be): before, only regular files counted, and a container that made a
+   * million directories, opened each and removed it used a million inodes unseen.
+   */
+  @Test
+  void countingFilesADeletedDirectoryHeldOpenIsOneAndHoldsNoBytes() throws Exception {
+    Path dir = Files.createDirectory(tmp.resolve("dir"));
+    try (Fds.Fd fd = Fds.openDirectory(dir)) {
+      Files.delete(dir);
+      Path gone = Files.createSymbolicLink(tmp.resolve("dir (deleted)"), fd.procPath());
+      process(100, ID, gone, deleted("big"));
+      assertThat(new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
+      assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).as("bytes: the file's alone").isEqualTo(Map.of(ID, 3000L));
+    }
+  }
+
   /** The number of this JVM's descriptor held open on {@code file}, deleted. */
   static String fdOf(Path file) throws Exception {
     try (var fds = Files.list(Path.of("/proc/self/fd"))) {
