@@ -109,7 +109,7 @@ final class PressureCheck {
    * stores compare as mounts (device and mount point), and a Docker root bound from a directory of
    * the pods' disk (or a state directory bound so) was another one, its layers not counted, a
    * neighbour's volume emptied for them. Previous runs holding bytes are removed first (counted in
-   * {@link Evictions.Layers#reclaimed}). With them, wherever the layers lie, what the containers'
+   * {@link Evictions.Layers#reclaimed}; short of inodes, those whose upper directories hold entries). With them, wherever the layers lie, what the containers'
    * processes hold in files they deleted ({@link #held}).
    */
   private Evictions.Layers layers(List<OwnedContainer> owned, boolean inodes) {
@@ -133,10 +133,17 @@ final class PressureCheck {
     int reclaimed = 0;
     java.util.Set<String> removed = new java.util.HashSet<>();
     for (OwnedContainer c : layers == null ? List.<OwnedContainer>of() : owned) {
+      if (!previousRun(c, owned) || podBusy.test(c.podKey())) {
+        continue;
+      }
+      // short of inodes, what its layer holds in inodes: empty files are 0 bytes to Docker, and before, a
+      // previous run holding only those was kept and its pod evicted for them
+      // (one holding bytes holds inodes too, whatever the storage driver)
       long bytes = layers.bytesById().getOrDefault(c.id(), 0L);
-      if (bytes > 0 && previousRun(c, owned) && !podBusy.test(c.podKey()) && executor.remove(c, false)) {
-        log.info("disk pressure: removed the previous run of pod {}'s container {} ({} bytes in its writable layer) before evicting any pod",
-            c.podKey(), c.container(), bytes);
+      long entries = inodes && bytes == 0 ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c) : 0;
+      if ((bytes > 0 || entries > 0) && executor.remove(c, false)) {
+        log.info("disk pressure: removed the previous run of pod {}'s container {} ({} in its writable layer) before evicting any pod",
+            c.podKey(), c.container(), bytes > 0 ? bytes + " bytes" : entries + " inodes");
         reclaimed++;
         removed.add(c.id());
       }

@@ -607,6 +607,43 @@ class ReconcilerTest {
   }
 
   /**
+   * Short of inodes, a previous run whose layer holds inodes (empty files: Docker's {@code SizeRw}
+   * is 0) is removed before any pod is evicted, as the kubelet collects dead containers first under
+   * inode pressure too: the pod runs on, its restart count kept. Before, only a previous run holding
+   * bytes was removed, and the pod was evicted for its own previous run's empty files.
+   */
+  @Test
+  void shortOfInodesAPreviousRunHoldingThemIsRemovedBeforeAnyPodIsEvicted() throws Exception {
+    onA16MiBDisk(direct(), ",nr_inodes=2048", fs -> {
+      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds())));
+      r.tick();
+      String first = app("main").id();
+      runtime.crash(first, 1);
+      for (int i = 0; i < 60 && app("main").id().equals(first); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      String second = app("main").id();
+      assertThat(second).as("restarted").isNotEqualTo(first);
+      String mount = "c".repeat(64);
+      Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
+      for (int i = 0; i < 1980; i++) {
+        Files.createFile(upper.resolve("f" + i));
+      }
+      Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(first)).resolve("mount-id"), mount);
+      runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of()); // SizeRw: 0, the files empty
+      for (int i = 0; i < 15 && runtime.exists(first); i++) {
+        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+      }
+      assertThat(runtime.exists(first)).as("the previous run removed").isFalse();
+      io.dsfleet.agent.hostfs.NoFollow.deleteTree(upper); // Docker gave its layer back
+      run(Duration.ofSeconds(12), Duration.ofSeconds(1)); // the next check finds no pressure
+      assertThat(app("main").id()).as("the pod ran on").isEqualTo(second);
+      assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream())).as("nothing evicted")
+          .noneMatch(c -> c.getReason().equals("Evicted"));
+    });
+  }
+
+  /**
    * When removing the previous runs leaves the disk still under pressure, the pod is evicted at the
    * same check, as the kubelet measures again after it reclaims and evicts at once. Before, a check
    * that removed any previous run evicted nothing and left it to the next one, 10 s on: a pod whose
