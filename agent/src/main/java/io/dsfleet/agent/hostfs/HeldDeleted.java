@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * as the host's root sees it: each process's cgroup names its container (Docker's full ID, in
  * every cgroup driver's path), its descriptors ({@code fd}, and each thread's own table,
  * {@code task/TID/fd}) and mappings ({@code map_files}, from another thread when the first ended)
- * lead to the files. A link's text ending in {@code (deleted)} picks the candidates without touching
+ * lead to the files; counting files, so do its threads' working directories and roots. A link's text ending in {@code (deleted)} picks the candidates without touching
  * any other file (a socket, a FUSE file that might not answer); a candidate counts only when it is
  * a regular file (counting files: a file of any type, a directory held open included) with no link
  * left (a name a container chose cannot pass for one). A link whose
@@ -150,6 +150,22 @@ public final class HeldDeleted {
         for (int i = 0; read == 0 && i < tasks.size() && bytes.getOrDefault(id, 0L) != Long.MAX_VALUE; i++) {
           read = links(proc.resolve(tasks.get(i)).resolve("map_files"), id, pod, devices, root, seen, bytes, entries, maxEntries);
         }
+        if (seen.files) {
+          // counting files, the directories its threads work in or chrooted to (each thread's own, made
+          // without CLONE_FS): one removed while a thread is in it keeps its inode; before, a container
+          // whose processes each sat in a directory they removed held those inodes unseen
+          List<Path> dirs = new ArrayList<>(List.of(process.resolve("cwd"), process.resolve("root")));
+          for (String tid : tasks) {
+            dirs.add(process.resolve("task").resolve(tid).resolve("cwd"));
+            dirs.add(process.resolve("task").resolve(tid).resolve("root"));
+          }
+          for (Path link : dirs) {
+            if (bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
+              break;
+            }
+            one(link, id, pod, devices, root, seen, bytes, entries, maxEntries);
+          }
+        }
       }
     }
     return bytes;
@@ -271,6 +287,21 @@ public final class HeldDeleted {
       // the process ended (its pid may be reused: what it held is given back either way)
     }
     return read;
+  }
+
+  /** Counts what one link leads to ({@link #links} for a single link that may be missing). */
+  private static void one(Path link, String id, String pod, Set<Object> devices, Object root, Seen seen, Map<String, Long> bytes,
+      Map<String, Long> entries, long maxEntries) {
+    if (entries.merge(pod, 1L, Long::sum) > maxEntries) {
+      bytes.put(id, Long.MAX_VALUE);
+      return;
+    }
+    long size = heldDeleted(link, pod, devices, root, seen);
+    if (size < 0) {
+      bytes.put(id, Long.MAX_VALUE);
+    } else if (size > 0) {
+      bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
+    }
   }
 
   /** kcmp(2) through JNA: whether two tasks share one table of descriptors. */

@@ -103,6 +103,27 @@ class HeldDeletedTest {
     }
   }
 
+  /**
+   * Counting inodes, a deleted directory that a process (or one of its threads) has as its working
+   * directory is one too: before, only descriptors and mappings were read, and a container whose
+   * processes each sat in a directory they removed held those inodes unseen.
+   */
+  @Test
+  void countingFilesADeletedWorkingDirectoryIsOne() throws Exception {
+    Path dir = Files.createDirectory(tmp.resolve("dir"));
+    Path dir2 = Files.createDirectory(tmp.resolve("dir2"));
+    try (Fds.Fd fd = Fds.openDirectory(dir); Fds.Fd fd2 = Fds.openDirectory(dir2)) {
+      Files.delete(dir);
+      Files.delete(dir2);
+      Path p = process(100, ID);
+      Files.createSymbolicLink(p.resolve("cwd"), Files.createSymbolicLink(tmp.resolve("dir (deleted)"), fd.procPath()));
+      Path task = Files.createDirectories(p.resolve("task").resolve("101"));
+      Files.createSymbolicLink(task.resolve("cwd"), Files.createSymbolicLink(tmp.resolve("dir2 (deleted)"), fd2.procPath()));
+      assertThat(new HeldDeleted(proc, false).filesByContainer(Set.of(ID), Map.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
+      assertThat(new HeldDeleted(proc, false).bytesByContainer(Set.of(ID), device, false, 1000)).isEmpty();
+    }
+  }
+
   /** The number of this JVM's descriptor held open on {@code file}, deleted. */
   static String fdOf(Path file) throws Exception {
     try (var fds = Files.list(Path.of("/proc/self/fd"))) {
