@@ -19,12 +19,13 @@ import java.util.regex.Pattern;
  * as the host's root sees it: each process's cgroup names its container (Docker's full ID, in
  * every cgroup driver's path), its descriptors ({@code fd}, and each thread's own table,
  * {@code task/TID/fd}) and mappings ({@code map_files}, from another thread when the first ended)
- * lead to the files; counting files, so do its threads' working directories and roots. A link's text ending in {@code (deleted)} picks the candidates without touching
- * any other file (a socket, a FUSE file that might not answer); a candidate counts only when it is
- * a regular file (counting files: a file of any type, a directory held open included) with no link
- * left (a name a container chose cannot pass for one). A link whose
- * text cannot be read (a path longer than a page: ENAMETOOLONG) is a candidate too, and a link or
- * a process's directory that cannot be read is passed over alone, never the whole measurement.
+ * lead to the files; counting files, so do its threads' working directories and roots. A link's
+ * text ending in {@code (deleted)} picks the candidates without touching any other file (a socket,
+ * a FUSE file that might not answer); a candidate counts only when it is a regular file (counting
+ * files: a file of any type, a directory held open included) with no link left (a name a container
+ * chose cannot pass for one). A link whose text cannot be read (a path longer than a page:
+ * ENAMETOOLONG) is a candidate too, and a link or a process's directory that cannot be read is
+ * passed over alone, never the whole measurement.
  */
 public final class HeldDeleted {
   private static final Pattern CONTAINER_ID = Pattern.compile("[0-9a-f]{64}");
@@ -458,7 +459,11 @@ public final class HeldDeleted {
     return null;
   }
 
-  /** The size of the deleted regular file (counting files: of any type) the link leads to, on a device that counts, the first time the pod is seen to hold it; else 0; -1 when the pod holds more than are kept. */
+  /**
+   * The size of the deleted regular file (counting files: 1 for a file of any type) the link leads
+   * to, on a device that counts, the first time the pod is seen to hold it; else 0; -1 when the pod
+   * holds more than are kept.
+   */
   private static long heldDeleted(Path link, String pod, Set<Object> devices, Object root, Seen seen) {
     try {
       if (!Files.readSymbolicLink(link).toString().endsWith(DELETED)) {

@@ -108,9 +108,10 @@ final class PressureCheck {
    * system) or cannot say. The same file system is the same device, whatever mount reaches it: file
    * stores compare as mounts (device and mount point), and a Docker root bound from a directory of
    * the pods' disk (or a state directory bound so) was another one, its layers not counted, a
-   * neighbour's volume emptied for them. Previous runs holding bytes are removed first (counted in
-   * {@link Evictions.Layers#reclaimed}; short of inodes, those whose upper directories hold entries). With them, wherever the layers lie, what the containers'
-   * processes hold in files they deleted ({@link #held}).
+   * neighbour's volume emptied for them. Previous runs holding bytes (short of inodes, or entries in
+   * their upper directories) are removed first (counted in {@link Evictions.Layers#reclaimed}). With
+   * them, wherever the layers lie, what the containers' processes hold in files they deleted
+   * ({@link #held}).
    */
   private Evictions.Layers layers(List<OwnedContainer> owned, boolean inodes) {
     Object device;
