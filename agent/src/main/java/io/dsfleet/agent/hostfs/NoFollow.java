@@ -188,10 +188,9 @@ public final class NoFollow {
    * they are gone), nothing followed through a link, nothing counted on another file system (a
    * mount). Sizes as files report them: a sparse file counts what it could hold, a file of several
    * links once a link, a file deleted while held open not at all. Counting stops once it is over
-   * {@code stopAbove}; a tree of more than
-   * {@code maxEntries} entries, or deeper than {@link #MAX_DEPTH} levels, is not measured further
-   * and counts as {@link Long#MAX_VALUE} (a container could otherwise hide bytes from the count,
-   * or make every count take minutes). Missing: 0.
+   * {@code stopAbove}; a tree of more than {@code maxEntries} entries, or deeper than {@link
+   * #MAX_DEPTH} levels, is not measured further and counts as {@link Long#MAX_VALUE} (a container
+   * could otherwise hide bytes from the count, or make every count take minutes). Missing: 0.
    */
   public static long usage(Path p, long stopAbove, long maxEntries) throws IOException {
     return walk(p, stopAbove, maxEntries, false);
