@@ -271,17 +271,8 @@ public final class HeldDeleted {
     try (DirectoryStream<Path> links = Files.newDirectoryStream(dir)) {
       for (Path link : links) {
         read++;
-        if (entries.merge(pod, 1L, Long::sum) > maxEntries) {
-          bytes.put(id, Long.MAX_VALUE);
+        if (!one(link, id, pod, devices, root, seen, bytes, entries, maxEntries)) {
           break;
-        }
-        long size = heldDeleted(link, pod, devices, root, seen);
-        if (size < 0) {
-          bytes.put(id, Long.MAX_VALUE);
-          break;
-        }
-        if (size > 0) {
-          bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
         }
       }
     } catch (IOException | java.nio.file.DirectoryIteratorException gone) {
@@ -290,19 +281,22 @@ public final class HeldDeleted {
     return read;
   }
 
-  /** Counts what one link leads to ({@link #links} for a single link that may be missing). */
-  private static void one(Path link, String id, String pod, Set<Object> devices, Object root, Seen seen, Map<String, Long> bytes,
+  /** Counts what one link leads to (it may be missing); false when the pod is past measure now. */
+  private static boolean one(Path link, String id, String pod, Set<Object> devices, Object root, Seen seen, Map<String, Long> bytes,
       Map<String, Long> entries, long maxEntries) {
     if (entries.merge(pod, 1L, Long::sum) > maxEntries) {
       bytes.put(id, Long.MAX_VALUE);
-      return;
+      return false;
     }
     long size = heldDeleted(link, pod, devices, root, seen);
     if (size < 0) {
       bytes.put(id, Long.MAX_VALUE);
-    } else if (size > 0) {
+      return false;
+    }
+    if (size > 0) {
       bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
     }
+    return true;
   }
 
   /** kcmp(2) through JNA: whether two tasks share one table of descriptors. */

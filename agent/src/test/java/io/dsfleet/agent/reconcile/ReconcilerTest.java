@@ -581,15 +581,9 @@ class ReconcilerTest {
   @Test
   void underDiskPressureAPreviousRunHoldingTheDiskIsRemovedBeforeAnyPodIsEvicted() throws Exception {
     onA16MiBDisk(direct(), fs -> {
-      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds())));
-      r.tick();
-      String first = app("main").id();
-      runtime.crash(first, 1);
-      for (int i = 0; i < 60 && app("main").id().equals(first); i++) {
-        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
-      }
-      String second = app("main").id();
-      assertThat(second).as("restarted").isNotEqualTo(first);
+      String[] runs = writerRestartedOnce(Pods.ds());
+      String first = runs[0];
+      String second = runs[1];
       Path layer = Files.write(fs.resolve("layer"), new byte[15 << 20]);
       runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(first, 15L << 20));
       for (int i = 0; i < 15 && runtime.exists(first); i++) {
@@ -606,6 +600,20 @@ class ReconcilerTest {
     });
   }
 
+  /** The writer pod ({@code ds}) run, its container crashed and run again: the first run's container and the second's. */
+  String[] writerRestartedOnce(io.dsfleet.common.model.DaemonSet ds) {
+    r.setDesired(Pods.named(1, Map.of("writer", ds)));
+    r.tick();
+    String first = app("main").id();
+    runtime.crash(first, 1);
+    for (int i = 0; i < 60 && app("main").id().equals(first); i++) {
+      run(Duration.ofSeconds(1), Duration.ofSeconds(1));
+    }
+    String second = app("main").id();
+    assertThat(second).as("restarted").isNotEqualTo(first);
+    return new String[] {first, second};
+  }
+
   /**
    * Short of inodes, a previous run whose layer holds inodes (empty files: Docker's {@code SizeRw}
    * is 0) is removed before any pod is evicted, as the kubelet collects dead containers first under
@@ -615,15 +623,9 @@ class ReconcilerTest {
   @Test
   void shortOfInodesAPreviousRunHoldingThemIsRemovedBeforeAnyPodIsEvicted() throws Exception {
     onA16MiBDisk(direct(), ",nr_inodes=2048", fs -> {
-      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds())));
-      r.tick();
-      String first = app("main").id();
-      runtime.crash(first, 1);
-      for (int i = 0; i < 60 && app("main").id().equals(first); i++) {
-        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
-      }
-      String second = app("main").id();
-      assertThat(second).as("restarted").isNotEqualTo(first);
+      String[] runs = writerRestartedOnce(Pods.ds());
+      String first = runs[0];
+      String second = runs[1];
       String mount = "c".repeat(64);
       Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
       for (int i = 0; i < 1980; i++) {
@@ -653,15 +655,10 @@ class ReconcilerTest {
   @Test
   void underDiskPressureAPodIsEvictedAtTheCheckThatRemovedPreviousRunsWhenThatFreedTooLittle() throws Exception {
     onA16MiBDisk(direct(), fs -> {
-      r.setDesired(Pods.named(1, Map.of("writer", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
-          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
-      r.tick();
-      String first = app("main").id();
-      runtime.crash(first, 1);
-      for (int i = 0; i < 60 && app("main").id().equals(first); i++) {
-        run(Duration.ofSeconds(1), Duration.ofSeconds(1));
-      }
-      String second = app("main").id();
+      String[] runs = writerRestartedOnce(Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"));
+      String first = runs[0];
+      String second = runs[1];
       Files.write(fs.resolve("state/pods/ops_writer-abcde/volumes/scratch/filler"), new byte[15 << 20]);
       runtime.layers = new ContainerRuntime.WritableLayers(fs, Map.of(first, 1L)); // its previous run wrote a byte
       for (int i = 0; i < 15 && runtime.exists(first); i++) {
