@@ -26,12 +26,14 @@ import org.slf4j.LoggerFactory;
  * makes for an evicted one would, with empty volumes. Before, a sizeLimit on disk was taken and
  * ignored: a review's pod filled the state directory's disk through a volume of {@code sizeLimit: 1Mi}.
  *
- * <p>Disk pressure too, as the kubelet's hard threshold {@code nodefs.available<10%}: when the file
- * system of the pods' volumes has less than {@link #PRESSURE_FREE_PERCENT} % free, the pod whose
- * disk emptyDirs and containers' writable layers (when Docker keeps them on that file system) hold
- * the most, at least {@link #PRESSURE_LEAST_PERCENT} % of it, is evicted the same way: its stopped
- * containers and its sandbox are removed and all its disk emptyDirs emptied; one pod at a time, none while another
- * pod's eviction for disk pressure is under way. Before, a volume without a sizeLimit filled the
+ * <p>Disk pressure too, as the kubelet's hard thresholds {@code nodefs.available<10%} and {@code
+ * nodefs.inodesFree<5%}: when the file system of the pods' volumes has less than {@link
+ * #PRESSURE_FREE_PERCENT} % of its bytes free (or {@link #PRESSURE_INODES_FREE_PERCENT} % of its
+ * inodes), the pod whose disk emptyDirs, containers' writable layers (when Docker keeps them on
+ * that file system) and held deleted files hold the most bytes (short of inodes only: inodes), at
+ * least {@link #PRESSURE_LEAST_PERCENT} % of them, is evicted the same way: its stopped containers
+ * and its sandbox are removed and all its disk emptyDirs emptied; one pod at a time, none while
+ * another pod's eviction for disk pressure is under way. Before, a volume without a sizeLimit filled the
  * host's disk and nothing stopped it. An eviction for a sizeLimit holds none back: a pod that kept
  * a small limited volume over its limit at every check (evicted, emptied, over again) held every
  * pressure eviction back while its volume without a limit, never emptied, filled the disk.
@@ -98,7 +100,7 @@ final class Evictions {
 
   /**
    * What the pods' containers hold in their writable layers (and in files they deleted and hold
-   * open) for disk pressure, by pod key, how many stopped containers were removed to reclaim theirs
+   * open) for disk pressure, by pod key, in bytes or inodes ({@link Space#byInodes}), how many stopped containers were removed to reclaim theirs
    * before any pod is evicted (the kubelet removes dead containers first), and the pods' file
    * system read again after those removals (null when none, or not read): when some were removed,
    * a pod is evicted at this check only when the file system is still under pressure after them,
