@@ -497,12 +497,6 @@ public final class Executor {
   }
 
   /**
-   * Unmounts and removes a pod's directory (named by the caller's listing of the agent's pods
-   * directory). A directory that cannot be removed (a mount that stays, a tree too deep) is moved
-   * out of the way, to {@code .trash-NAME-RANDOM}, so a pod of the same name starts with fresh
-   * volumes; the trash is retried after its back-off ({@link #removeTrash}).
-   */
-  /**
    * Moves {@code dir} (a pod's directory, or one of its volumes) out of the way, to the pods
    * directory's {@code .trash-NAME-RANDOM} for pod directory {@code name}, whose removal is retried
    * with back-off ({@link #removeTrash}); returns where it went.
@@ -513,6 +507,12 @@ public final class Executor {
     return trash;
   }
 
+  /**
+   * Unmounts and removes a pod's directory (named by the caller's listing of the agent's pods
+   * directory). A directory that cannot be removed (a mount that stays, a tree too deep) is moved
+   * out of the way, to {@code .trash-NAME-RANDOM}, so a pod of the same name starts with fresh
+   * volumes; the trash is retried after its back-off ({@link #removeTrash}).
+   */
   public void removePodDir(Path podsDir, String name) {
     Path dir = podsDir.resolve(name);
     try {

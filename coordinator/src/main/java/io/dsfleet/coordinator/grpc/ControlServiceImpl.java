@@ -80,7 +80,8 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       return c.toStatus();
     }
     return ControlException.answered(io.grpc.Status.UNAVAILABLE.withDescription(e instanceof io.dsfleet.coordinator.replication.ReplicatedStore.NotLeaderException
-        ? "this coordinator replica no longer leads; retry: " + e.getMessage() : ((io.dsfleet.coordinator.store.StoreException) e).told()));
+        ? "this coordinator replica no longer leads; retry: " + e.getMessage()
+        : e instanceof io.dsfleet.coordinator.store.StoreException se ? se.told() : e.getMessage()));
   }
 
   @Override
