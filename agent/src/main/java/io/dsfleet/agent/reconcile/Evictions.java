@@ -261,14 +261,14 @@ final class Evictions {
       long volumes = 0;
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
         try {
-          volumes = plus(volumes, use(v.dir(), inodes));
+          volumes = plus(volumes, use(v.dir(), inodes, pressureMaxEntries));
         } catch (IOException | RuntimeException e) {
           log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
         }
       }
       for (Path dir : leftovers(d)) {
         try {
-          volumes = plus(volumes, use(dir, inodes));
+          volumes = plus(volumes, use(dir, inodes, pressureMaxEntries));
         } catch (IOException | RuntimeException e) {
           log.warn("pod {}: cannot measure {}, a volume its template no longer has: {}", d.key(), dir.getFileName(), e.toString());
         }
@@ -301,9 +301,9 @@ final class Evictions {
         + "), the most of any pod's: the pod was evicted (its containers and sandbox stopped and removed, its emptyDir volumes emptied) and starts again"));
   }
 
-  /** What a volume holds: its inodes or its bytes. */
-  private long use(Path dir, boolean inodes) throws IOException {
-    return inodes ? NoFollow.inodes(dir, pressureMaxEntries) : NoFollow.usage(dir, Long.MAX_VALUE, pressureMaxEntries);
+  /** What a directory holds for disk pressure: its inodes or its bytes, past {@code maxEntries} entries {@link Long#MAX_VALUE}. */
+  static long use(Path dir, boolean inodes, long maxEntries) throws IOException {
+    return inodes ? NoFollow.inodes(dir, maxEntries) : NoFollow.usage(dir, Long.MAX_VALUE, maxEntries);
   }
 
   /** A sum of sizes that stops at {@link Long#MAX_VALUE} (past measure), never wraps. */

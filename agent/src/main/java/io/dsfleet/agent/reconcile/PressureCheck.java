@@ -3,7 +3,6 @@ package io.dsfleet.agent.reconcile;
 import io.dsfleet.agent.hostfs.HeldDeleted;
 import io.dsfleet.agent.hostfs.Inodes;
 import io.dsfleet.agent.hostfs.LayerDirs;
-import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.runtime.OwnedContainer;
@@ -181,7 +180,7 @@ final class PressureCheck {
       return 0;
     }
     try {
-      return inodes ? NoFollow.inodes(dir, Evictions.PRESSURE_MAX_ENTRIES) : NoFollow.usage(dir, Long.MAX_VALUE, Evictions.PRESSURE_MAX_ENTRIES);
+      return Evictions.use(dir, inodes, Evictions.PRESSURE_MAX_ENTRIES);
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: {} of pod {}'s container {} not measured: {}", dir, c.podKey(), c.container(), e.toString());
       return 0;
