@@ -43,10 +43,21 @@ public final class Fds {
     int mkdirat(int dirfd, String path, int mode) throws LastErrorException;
 
     int close(int fd) throws LastErrorException;
+
+    /** {@link Inodes}: a file system's inodes. */
+    int statvfs(String path, com.sun.jna.Pointer buf) throws LastErrorException;
+
+    /** {@link Kcmp}: a system call libc has no function for. */
+    long syscall(long number, long a1, long a2, long a3, long a4, long a5) throws LastErrorException;
   }
 
   private static final class Holder {
     static final LibC C = Native.load("c", LibC.class);
+  }
+
+  /** The agent's one binding of libc (loaded on first use), for this package's other calls into it. */
+  static LibC libc() {
+    return Holder.C;
   }
 
   private Fds() {}

@@ -1,17 +1,14 @@
 package io.dsfleet.agent.hostfs;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
 import com.sun.jna.Memory;
-import com.sun.jna.Native;
-import com.sun.jna.Pointer;
 import java.io.IOException;
 import java.nio.file.Path;
 
 /**
  * A file system's free and total inodes ({@code statvfs}'s {@code f_ffree} and {@code f_files}),
- * which the JDK's file stores do not give: libc's {@code statvfs} through JNA (as {@link Fds} calls
- * libc), no process started for it.
+ * which the JDK's file stores do not give: libc's {@code statvfs} through JNA ({@link Fds#libc}),
+ * no process started for it.
  */
 public final class Inodes {
   /** glibc's {@code struct statvfs} on 64-bit Linux (x86-64, arm64): {@code f_files} and {@code f_ffree} after five longs. */
@@ -20,14 +17,6 @@ public final class Inodes {
   private static final int F_FFREE = 48;
   private static final boolean SUPPORTED = System.getProperty("os.name").equals("Linux")
       && (System.getProperty("os.arch").equals("amd64") || System.getProperty("os.arch").equals("aarch64"));
-
-  interface LibC extends Library {
-    int statvfs(String path, Pointer buf) throws LastErrorException;
-  }
-
-  private static final class Holder {
-    static final LibC C = Native.load("c", LibC.class);
-  }
 
   private Inodes() {}
 
@@ -43,7 +32,7 @@ public final class Inodes {
       throw new IOException("inodes are read on 64-bit Linux (x86-64, arm64) only, not " + System.getProperty("os.arch"));
     }
     try (Memory buf = new Memory(SIZE)) {
-      Holder.C.statvfs(dir.toString(), buf);
+      Fds.libc().statvfs(dir.toString(), buf);
       return new long[] {buf.getLong(F_FFREE), buf.getLong(F_FILES)};
     } catch (LastErrorException e) {
       throw new IOException("statvfs " + dir + ": errno " + e.getErrorCode(), e);
