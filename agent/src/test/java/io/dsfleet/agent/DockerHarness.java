@@ -110,20 +110,21 @@ public final class DockerHarness implements AutoCloseable {
   }
 
   public static DesiredState state(DaemonSet ds, ConfigObject... configs) {
-    return DesiredState.newBuilder().setVersion(1).addPods(DesiredPod.newBuilder().setNamespace(ds.namespace())
-        .setDaemonSet(ds.name()).setPodName("agent-pod01").setTemplateHash(TemplateHash.of(ds.spec().template()))
-        .setRevision(1).setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template())))).addAllConfigs(List.of(configs)).build();
+    return DesiredState.newBuilder().setVersion(1).addPods(pod(ds, "agent-pod01")).addAllConfigs(List.of(configs)).build();
   }
 
   /** One pod of each DaemonSet, named after it ({@code NAME-pod01}). */
   public static DesiredState state(List<DaemonSet> sets) {
     DesiredState.Builder b = DesiredState.newBuilder().setVersion(1);
-    for (DaemonSet ds : sets) {
-      b.addPods(DesiredPod.newBuilder().setNamespace(ds.namespace()).setDaemonSet(ds.name()).setPodName(ds.name() + "-pod01")
-          .setTemplateHash(TemplateHash.of(ds.spec().template())).setRevision(1)
-          .setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template()))));
-    }
+    sets.forEach(ds -> b.addPods(pod(ds, ds.name() + "-pod01")));
     return b.build();
+  }
+
+  /** The DaemonSet's pod {@code name}, at its first revision. */
+  private static DesiredPod.Builder pod(DaemonSet ds, String name) {
+    return DesiredPod.newBuilder().setNamespace(ds.namespace()).setDaemonSet(ds.name()).setPodName(name)
+        .setTemplateHash(TemplateHash.of(ds.spec().template())).setRevision(1)
+        .setTemplateJson(ByteString.copyFromUtf8(Json.canonical(ds.spec().template())));
   }
 
   public static ConfigObject config(ConfigObject.Kind kind, String name, Map<String, String> data) {
