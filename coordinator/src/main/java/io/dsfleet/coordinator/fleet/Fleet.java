@@ -192,11 +192,14 @@ public final class Fleet {
    * was lost (a deadline, a cut connection), and without this it could never join again. Only
    * while that answer's certificate was never presented and no admin revoked the node's: root on a
    * node holds its token and secret, and must not undo a revocation or outlive a lost {@code pki/}.
-   * Returns what {@code credential} issued; {@code notRegistered} is told what was issued for a node
-   * whose registration the store then refused (nothing written), to take back its token's use.
+   * Returns what {@code credential} issued; {@code tokenOf} says which token it was issued with and
+   * the token's count of uses that admission counted (stored in the node's write, {@link
+   * io.dsfleet.coordinator.store.Store#admitNode}); {@code notRegistered} is told what was issued
+   * for a node whose registration the store then refused (nothing written), to take back its
+   * token's use in memory.
    */
   public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret, Credential<C> credential,
-      java.util.function.Function<C, String> tokenIdOf, java.util.function.Consumer<C> notRegistered) {
+      java.util.function.Function<C, io.dsfleet.coordinator.store.Store.TokenUse> tokenOf, java.util.function.Consumer<C> notRegistered) {
     synchronized (lock) {
       NodeRegistry.requireAdmissible(info);
       NodeEntry existing = state.nodes.get(info.getName());
@@ -205,7 +208,7 @@ public final class Fleet {
       C issued = credential.issue(existing != null && !sameAgent, sameAgent ? existing.admittedBy : "");
       changes.bump();
       try {
-        registry.admitted(info, leaveSecretSha256, tokenIdOf.apply(issued), existing != null, sameAgent);
+        registry.admitted(info, leaveSecretSha256, tokenOf.apply(issued), existing != null, sameAgent);
       } catch (ControlException e) {
         if (e.writeRefused()) { // only then: a node that did register (or may have) keeps what it was issued, its token's use included
           try {

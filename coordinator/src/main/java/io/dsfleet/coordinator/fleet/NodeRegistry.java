@@ -125,13 +125,15 @@ final class NodeRegistry {
    * member, or {@code sameAgent}: the member's own agent, whose first answer was lost). The labels, taints, OS and architecture it reports now are the ones scheduling uses
    * from here on ({@link #join}); its leave secret is set once.
    */
-  void admitted(NodeInfo reported, String leaveSecretSha256, String tokenId, boolean member, boolean sameAgent) {
+  void admitted(NodeInfo reported, String leaveSecretSha256, Store.TokenUse token, boolean member, boolean sameAgent) {
+    String tokenId = token.tokenId();
+    java.util.function.Consumer<NodeEntry> write = token.uses() > 0 ? e -> store.admitNode(e.stored(), token) : e -> store.putNode(e.stored());
     Instant now = clock.instant();
     NodeEntry n = state.nodes.get(reported.getName());
     NodeInfo info = stamped(reported, now, n == null ? NodeInfo.getDefaultInstance() : n.info);
     if (member) {
       NodeEntry existing = n;
-      persist(existing, () -> {
+      persist(existing, write, () -> {
         existing.info = info;
         existing.leaveSecretSha256 = leaveSecretSha256;
         existing.admittedBy = tokenId;
@@ -149,7 +151,7 @@ final class NodeRegistry {
       n.admittedBy = tokenId;
       n.readmitsBySecret = true;
       releasedBefore(n); // before the write: the write is the admission's first, so a refused one means nothing was registered
-      persist(n, () -> { });
+      persist(n, write, () -> { });
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();
     }
@@ -406,6 +408,11 @@ final class NodeRegistry {
    * is undone in memory too, so a refused request changes nothing.
    */
   private void persist(NodeEntry n, Runnable change) {
+    persist(n, e -> store.putNode(e.stored()), change);
+  }
+
+  /** {@code change} made to the node and written with {@code write}, or undone when the store refuses it. */
+  private void persist(NodeEntry n, java.util.function.Consumer<NodeEntry> write, Runnable change) {
     NodeInfo info = n.info;
     String leaveSecretSha256 = n.leaveSecretSha256;
     String admittedBy = n.admittedBy;
@@ -415,7 +422,7 @@ final class NodeRegistry {
     boolean readmitsBySecret = n.readmitsBySecret;
     change.run();
     try {
-      store.putNode(n.stored());
+      write.accept(n);
     } catch (RuntimeException e) {
       n.info = info;
       n.leaveSecretSha256 = leaveSecretSha256;

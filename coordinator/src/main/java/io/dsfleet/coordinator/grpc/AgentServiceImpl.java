@@ -103,7 +103,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         }
         Authority.Admission admission = fleet.admit(request.getNode(), leaveHash, request.getLeaveSecret(),
             (member, retryOf) -> authority.admit(request.getJoinToken(), name, request.getCsrPem(), member, retryOf),
-            Authority.Admission::tokenId, authority::giveBack);
+            Authority.Admission::tokenUse, authority::giveBack);
         authority.endStreams(admission.revoked());
         X509Certificate cert = admission.certificate();
         fleet.securityEvent(name, "CertificateIssued", "certificate " + Pki.serialHex(cert) + " issued with join token "

@@ -133,6 +133,11 @@ public final class ReplicatedStore implements Store {
   }
 
   @Override
+  public void admitNode(StoredNode node, TokenUse use) {
+    write("admitNode", node, use);
+  }
+
+  @Override
   public void putRollout(String namespace, String name, String json) {
     write("putRollout", namespace, name, json);
   }

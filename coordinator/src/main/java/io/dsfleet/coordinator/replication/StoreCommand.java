@@ -87,6 +87,7 @@ record StoreCommand(long term, String op, List<JsonNode> args) {
           arg(2, new TypeReference<List<Store.Orphan>>() {}));
       case "deleteOrphans" -> store.deleteOrphans(arg(0, String.class), arg(1, new TypeReference<List<String>>() {}));
       case "putNodes" -> store.putNodes(arg(0, new TypeReference<List<Store.StoredNode>>() {}));
+      case "admitNode" -> store.admitNode(arg(0, Store.StoredNode.class), arg(1, Store.TokenUse.class));
       case "deleteNode" -> store.deleteNode(arg(0, String.class));
       case "putRollout" -> store.putRollout(arg(0, String.class), arg(1, String.class), arg(2, String.class));
       case "putEvents" -> store.putEvents(arg(0, new TypeReference<List<Store.StoredEvent>>() {}), arg(1, Integer.class));

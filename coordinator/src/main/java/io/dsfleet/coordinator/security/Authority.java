@@ -224,8 +224,17 @@ public final class Authority {
    * A node's certificate, the join token that admitted it, and the earlier certificates of the
    * name it revoked (their open calls end with {@link #endStreams}, once the caller's locks are released).
    */
-  /** @param counted whether the admission counted a use of its token ({@link #giveBack} takes it back) */
-  public record Admission(X509Certificate certificate, String tokenId, List<String> revoked, boolean counted) {}
+  /**
+   * @param counted the token's count of uses with this admission, which the node's registration
+   *     stores with the node ({@link Store#admitNode}); null when the admission counted none (the
+   *     same agent again)
+   */
+  public record Admission(X509Certificate certificate, String tokenId, List<String> revoked, Store.TokenUse counted) {
+    /** What the node's registration stores of its token: the count, or only the token's id (uses 0) when none was counted. */
+    public Store.TokenUse tokenUse() {
+      return counted != null ? counted : new Store.TokenUse(tokenId, 0);
+    }
+  }
 
   /**
    * A join by token: a valid token and a request for the node's own name give the node its
@@ -235,7 +244,9 @@ public final class Authority {
    * The caller holds whatever makes {@code member} true until the node is registered. The same
    * agent again after its answer was lost ({@code retryOf}: the token that admitted it, presented
    * again) is not a new use: a single-use token, used up by the admission whose answer was lost,
-   * let that agent never join again (helper-75).
+   * let that agent never join again (helper-75). The use is counted here, in memory, and written
+   * with the node's record ({@link Store#admitNode}), so a crash between the two neither burns a
+   * single-use token nor lets it admit a second node.
    */
   public synchronized Admission admit(String tokenText, String nodeName, String csrPem, boolean member, String retryOf) {
     StoredToken t = check(tokenText);
@@ -256,33 +267,26 @@ public final class Authority {
     CertificateAuthority.Request req = request(nodeName, csrPem);
     List<String> revokedNow = revokeLocked(nodeName, Pki.NODES);
     X509Certificate cert = signNode(nodeName, req, "join token " + t.id());
+    Store.TokenUse counted = null;
     if (!retry) {
       StoredToken used = t.withUses(t.uses() + 1);
-      store.putToken(used);
       tokens.put(t.id(), used);
+      counted = new Store.TokenUse(t.id(), used.uses());
     }
     log.warn("security: node {} {} with join token {}; certificate {} issued", nodeName, member ? "re-admitted" : "admitted",
         t.id(), Pki.serialHex(cert));
-    return new Admission(cert, t.id(), revokedNow, !retry);
+    return new Admission(cert, t.id(), revokedNow, counted);
   }
 
   /**
-   * An admission whose node could not be registered (its store write refused): the use it counted
-   * is given back, so the agent's retry is not refused as a use of a single-use token (helper-78).
-   * The certificate issued is never delivered; a store that refuses this write too keeps the use
-   * (logged).
+   * An admission whose node could not be registered (its store write refused, the token's count
+   * with it): the use it counted is taken back in memory too, so the agent's retry is not refused
+   * as a use of a single-use token (helper-78). The certificate issued is never delivered.
    */
   public synchronized void giveBack(Admission a) {
     StoredToken t = tokens.get(a.tokenId());
-    if (!a.counted() || t == null || t.uses() == 0) {
-      return;
-    }
-    StoredToken back = t.withUses(t.uses() - 1);
-    try {
-      store.putToken(back);
-      tokens.put(back.id(), back);
-    } catch (io.dsfleet.coordinator.store.StoreException e) {
-      log.error("join token {}: the use of an admission whose node was not registered could not be given back: {}", t.id(), e.getMessage());
+    if (a.counted() != null && t != null && t.uses() > 0) {
+      tokens.put(t.id(), t.withUses(t.uses() - 1));
     }
   }
 

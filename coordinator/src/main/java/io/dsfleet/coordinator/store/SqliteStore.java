@@ -395,22 +395,36 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public void putNodes(List<StoredNode> nodes) {
+    tx(() -> nodeRows(nodes));
+  }
+
+  @Override
+  public void admitNode(StoredNode node, TokenUse use) {
     tx(() -> {
-      try (PreparedStatement ps = db.prepareStatement(
-          "INSERT OR REPLACE INTO nodes (name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at, state_json)"
-              + " VALUES (?,?,?,?,?,?,?)")) {
-        for (StoredNode n : nodes) {
-          ps.setString(1, n.name());
-          ps.setString(2, n.infoJson());
-          ps.setString(3, n.adminLabelsJson());
-          ps.setString(4, n.adminTaintsJson());
-          ps.setInt(5, n.unschedulable() ? 1 : 0);
-          ps.setLong(6, n.joinedAtMillis());
-          ps.setString(7, n.stateJson());
-          ps.executeUpdate();
-        }
+      nodeRows(List.of(node));
+      try (PreparedStatement ps = db.prepareStatement("UPDATE join_tokens SET uses = MAX(uses, ?) WHERE id = ?")) {
+        ps.setInt(1, use.uses());
+        ps.setString(2, use.tokenId());
+        ps.executeUpdate();
       }
     });
+  }
+
+  private void nodeRows(List<StoredNode> nodes) throws SQLException {
+    try (PreparedStatement ps = db.prepareStatement(
+        "INSERT OR REPLACE INTO nodes (name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at, state_json)"
+            + " VALUES (?,?,?,?,?,?,?)")) {
+      for (StoredNode n : nodes) {
+        ps.setString(1, n.name());
+        ps.setString(2, n.infoJson());
+        ps.setString(3, n.adminLabelsJson());
+        ps.setString(4, n.adminTaintsJson());
+        ps.setInt(5, n.unschedulable() ? 1 : 0);
+        ps.setLong(6, n.joinedAtMillis());
+        ps.setString(7, n.stateJson());
+        ps.executeUpdate();
+      }
+    }
   }
 
   @Override

@@ -83,6 +83,18 @@ public interface Store extends AutoCloseable {
   /** Writes several nodes in one transaction (the lifecycle's condition changes of one sweep). */
   void putNodes(List<StoredNode> nodes);
 
+  /** A join token's count of uses with the admission that counted the last one. */
+  record TokenUse(String tokenId, int uses) {}
+
+  /**
+   * A node admitted by join token and its token's count of uses, in one transaction: a crash
+   * between the two would otherwise either burn a single-use token on a node never registered or
+   * let it admit a second node. The count is only ever raised ({@code uses} or what is stored,
+   * whichever is more), and nothing else of the token's row is written: a revocation written
+   * while the join was on its way stays.
+   */
+  void admitNode(StoredNode node, TokenUse use);
+
   /** Rollout state of a DaemonSet, as JSON (null clears). */
   void putRollout(String namespace, String name, String json);
 

@@ -70,7 +70,7 @@ class CredentialsCliTest {
     assertThat(dsctl(admin(), "token", "list").out()).containsPattern(token.id() + " +valid +rack12-n1 +0/1 ");
     server.fleet().admit(io.dsfleet.coordinator.grpc.FakeAgent.info("rack12-n1", Map.of()), "", "", (member, retryOf) ->
         server.authority().admit(token.text(), "rack12-n1", io.dsfleet.common.tls.Pki.csr(io.dsfleet.common.tls.Pki.newKeyPair(),
-            "rack12-n1", io.dsfleet.common.tls.Pki.NODES), member, ""), io.dsfleet.coordinator.security.Authority.Admission::tokenId, a -> { });
+            "rack12-n1", io.dsfleet.common.tls.Pki.NODES), member, ""), io.dsfleet.coordinator.security.Authority.Admission::tokenUse, a -> { });
     assertThat(dsctl(admin(), "token", "list").out()).containsPattern(token.id() + " +used +rack12-n1 +1/1 ");
 
     Result rm = dsctl(admin(), "node", "rm", "rack12-n1", "--revoke-token");

@@ -37,6 +37,8 @@ final class FleetHarness implements AutoCloseable {
   /** Whether an injected failure is one a replicated group reports when it may still commit the write. */
   volatile boolean failingMayHaveApplied;
   private SqliteStore sqlite;
+  /** The store the fleet writes to (the one that fails when told), new at each start. */
+  Store store;
   Fleet fleet;
   final Map<String, Agent> agents = new TreeMap<>();
   /** How long sending a desired set takes the coordinator (the fake clock moves by it): a large fleet's encoding and sending. */
@@ -49,7 +51,7 @@ final class FleetHarness implements AutoCloseable {
 
   private void start() {
     sqlite = new SqliteStore(dir);
-    Store store = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (p, m, args) -> {
+    store = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (p, m, args) -> {
       if (failing.test(m.getName(), args == null ? new Object[0] : args)) {
         throw new StoreException("injected: " + m.getName() + " failed", null, failingMayHaveApplied);
       }

@@ -7,7 +7,6 @@ import io.dsfleet.common.Sha256;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.grpc.FakeAgent;
 import io.dsfleet.coordinator.security.Authority;
-import io.dsfleet.coordinator.store.SqliteStore;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -18,56 +17,102 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A join whose node record the store refuses after its token's use was counted (a disk full for
- * the larger write only): the use is given back, so the agent's retry is not refused as a second
- * use of a single-use token (helper-75, helper-78: it was locked out for good); but only when
- * nothing was written (helper-79: a single-use token admitted two nodes).
+ * A join whose node record the store refuses after its token's use was counted: the use is given
+ * back, so the agent's retry is not refused as a second use of a single-use token (helper-75,
+ * helper-78: it was locked out for good); but only when nothing was written (helper-79: a
+ * single-use token admitted two nodes). The use is written with the node, in one transaction.
  */
 class JoinStoreFailureTest {
   static final String SECRET = "0123456789abcdef0123456789abcdef";
   @TempDir Path dir;
   FleetHarness h;
-  SqliteStore caStore;
   Authority ca;
   String once;
 
   @BeforeEach
   void start() {
     h = new FleetHarness(dir.resolve("fleet"));
-    caStore = new SqliteStore(dir.resolve("ca"));
-    ca = Authority.open(dir.resolve("ca"), List.of("127.0.0.1"), caStore, h.clock, Duration.ofDays(30));
+    ca = sharedAuthority();
     once = ca.createToken(Duration.ofHours(1), "once", "", 1).text();
   }
 
   @AfterEach
   void stop() {
-    caStore.close();
     h.close();
   }
 
+  /** The coordinator's authority: its tokens in the fleet's store, as in the coordinator. */
+  Authority sharedAuthority() {
+    return Authority.open(dir.resolve("pki"), List.of("127.0.0.1"), h.store, h.clock, Duration.ofDays(30));
+  }
+
   Authority.Admission admitD() {
+    return admitD(ca, once);
+  }
+
+  Authority.Admission admitD(Authority authority, String token) {
     return h.fleet.admit(FakeAgent.info("node-d", Map.of()), Sha256.hex(SECRET), SECRET,
-        (member, retryOf) -> ca.admit(once, "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), member, retryOf),
-        Authority.Admission::tokenId, ca::giveBack);
+        (member, retryOf) -> authority.admit(token, "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), member, retryOf),
+        Authority.Admission::tokenUse, authority::giveBack);
   }
 
   Throwable admitE() {
-    return catchThrowable(() -> ca.admit(once, "node-e", Pki.csr(Pki.newKeyPair(), "node-e", Pki.NODES), false, ""));
+    return admitE(ca);
+  }
+
+  Throwable admitE(Authority authority) {
+    return catchThrowable(() -> authority.admit(once, "node-e", Pki.csr(Pki.newKeyPair(), "node-e", Pki.NODES), false, ""));
   }
 
   @Test
   void aJoinWhoseNodeWriteIsRefusedGivesItsTokensUseBack() {
-    h.failing = (m, a) -> m.equals("putNode");
+    h.failing = (m, a) -> m.equals("admitNode");
     assertThat(catchThrowable(this::admitD)).isInstanceOf(ControlException.class).hasMessageContaining("store refused");
     h.failing = (m, a) -> false;
     assertThat(admitD().certificate().getSubjectX500Principal().getName()).contains("node-d");
     assertThat(admitE()).as("the token's one use is the retry's").hasMessageContaining("used up (1 of 1 joins)");
   }
 
+  /**
+   * The coordinator's disk fails at the node's write of a join, and every write after it (the
+   * coordinator dies there, or its store stays refused until it is restarted): the token's use
+   * was counted on disk before the node was, and a single-use token was burned on a node never
+   * registered; its agent could never join. Token and node share one store here, as in the
+   * coordinator.
+   */
+  @Test
+  void aCrashAtTheNodesWriteLeavesItsSingleUseTokenUnused() {
+    boolean[] down = new boolean[1];
+    h.failing = (m, a) -> down[0] |= m.equals("putNode") || m.equals("admitNode");
+    assertThat(catchThrowable(this::admitD)).isInstanceOf(ControlException.class).hasMessageContaining("store refused");
+    assertThat(down[0]).as("the join reached the node's write").isTrue();
+    h.failing = (m, a) -> false;
+    h.crashAndRestart();
+    assertThat(admitD(sharedAuthority(), once).certificate().getSubjectX500Principal().getName()).contains("node-d");
+    h.crashAndRestart();
+    assertThat(admitE(sharedAuthority())).as("its one use stored with the node").hasMessageContaining("used up (1 of 1 joins)");
+  }
+
+  /** A revocation written while a join by the token was on its way stays revoked: the node's write raises the token's count only. */
+  @Test
+  void theNodesWriteDoesNotUndoARevocationMadeMeanwhile() {
+    var created = ca.createToken(Duration.ofHours(1), "many", "", 0);
+    h.fleet.admit(FakeAgent.info("node-d", Map.of()), Sha256.hex(SECRET), SECRET, (member, retryOf) -> {
+      Authority.Admission a = ca.admit(created.text(), "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), member, retryOf);
+      ca.revokeToken(created.id());
+      return a;
+    }, Authority.Admission::tokenUse, ca::giveBack);
+    h.crashAndRestart();
+    assertThat(sharedAuthority().tokens()).filteredOn(t -> t.id().equals(created.id())).singleElement().satisfies(t -> {
+      assertThat(t.revokedMillis()).as("still revoked").isPositive();
+      assertThat(t.uses()).isEqualTo(1);
+    });
+  }
+
   /** A node write whose outcome is unknown (a replicated group that did not confirm it) may have registered the node: its use is kept. */
   @Test
   void aNodeWriteThatMayHaveBeenAppliedKeepsItsTokensUse() {
-    h.failing = (m, a) -> m.equals("putNode");
+    h.failing = (m, a) -> m.equals("admitNode");
     h.failingMayHaveApplied = true;
     assertThat(catchThrowable(this::admitD)).hasMessageContaining("may have been applied");
     h.failing = (m, a) -> false;

@@ -86,11 +86,20 @@ class ReplicatedStoreTest {
     }
   }
 
+  /** Compare-and-set conflicts, and a node admitted with its join token's count of uses (one entry: both or neither). */
   @Test
-  void compareAndSetConflictsAreDecidedInTheLogTheSameOnEveryReplica() throws Exception {
+  void writesDecidedInTheLogAreTheSameOnEveryReplica() throws Exception {
     try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
       group.form();
       Store store = group.leader().store();
+      store.putToken(new Store.StoredToken("t1", "hash", "once", 1, Long.MAX_VALUE, 0, 0, "", 1));
+      store.admitNode(new Store.StoredNode("node-a", "{}", "{}", "{}", false, 1, "{}"), new Store.TokenUse("t1", 1));
+      for (Replica r : group.running.values()) {
+        Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+          assertThat(r.store().nodes()).as("replica " + r.id()).extracting(Store.StoredNode::name).containsExactly("node-a");
+          assertThat(r.store().tokens()).as("replica " + r.id()).extracting(Store.StoredToken::uses).containsExactly(1);
+        });
+      }
       long rv = store.putObjects(List.of(configMap("cm", 0))).objects().get(0).resourceVersion();
       store.putObjects(List.of(configMap("cm", rv)));
       assertThatThrownBy(() -> store.putObjects(List.of(configMap("cm", rv)))).isInstanceOf(Store.ConflictException.class)
