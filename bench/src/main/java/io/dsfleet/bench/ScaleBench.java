@@ -15,7 +15,8 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  * Benchmark 3, fleet scale on one coordinator: the real coordinator process (the unit's JVM flags:
  * serial GC, 1 GiB heap, its store on disk, TLS) and simulated agents ({@link SimulatedAgents}: the
  * agent's session and reconciler code over real gRPC on loopback, in-memory runtime), a few
- * thousand per JVM. Measures the time for all to join, the coordinator's CPU and heap at steady
+ * thousand per JVM. Measures first what a join alone costs the coordinator ({@link JoinCheck}, a
+ * coordinator of its own), then the time for all to join, the coordinator's CPU and heap at steady
  * heartbeat, a new DaemonSet until every node runs it (latency per node, measured at the agents),
  * a rolling update (maxUnavailable 10 %, instant readiness) until converged, a second new
  * DaemonSet (the coordinator's code now compiled) until every node runs it, and a coordinator
@@ -33,7 +34,7 @@ final class ScaleBench {
    * @param apply the first DaemonSet applied to the fleet (the coordinator's apply code not yet compiled)
    * @param warmApply a second one, after the first and its rolling update
    */
-  record Result(int nodes, int replicas, double joinMs, double joinCpuMsPerNode, double cpuPercent, double jitPercent, double heapMib, double rssMib, Apply apply,
+  record Result(int nodes, int replicas, JoinCheck.Result joinsAlone, double joinMs, double joinCpuMsPerNode, double cpuPercent, double jitPercent, double heapMib, double rssMib, Apply apply,
       Apply warmApply, double rollingMs, double rollingCpuMs, double reconnectMs, int maxNotReady, long watchedAfterMs, int maxNotReadyAfter,
       DashboardProbe.Figures dashboard) {}
 
@@ -47,6 +48,9 @@ final class ScaleBench {
   static Result run(int nodes, int replicas, int perJvm, long tickMillis, long cpuWindowMs, long watchAfterMs, Path work, Path profile,
       PrintStream out)
       throws Exception {
+    // what a join costs the coordinator alone, first, with nothing else running (one coordinator only:
+    // a group's leader would add its replication, which the figure of the joins below shows)
+    JoinCheck.Result joinsAlone = replicas == 1 ? JoinCheck.run(work, Math.min(nodes, JOINS_ALONE), out) : null;
     Path state = Path.of("/dev/shm", "dsfleet-bench-" + ProcessHandle.current().pid() + "-" + nodes);
     List<Process> sims = new ArrayList<>();
     ConcurrentLinkedQueue<String> lines = new ConcurrentLinkedQueue<>();
@@ -95,7 +99,8 @@ final class ScaleBench {
       double joinMs = (System.nanoTime() - t0) / 1e6;
       // the coordinator's own CPU over the joins (the simulators' handshakes and keys are theirs), per node
       double joinCpuPerNode = (double) (Procs.cpuMillis(fleet.coordinator.pid()) - joinCpu0) / nodes;
-      out.printf("%d nodes: all joined in %.1f s, coordinator CPU %.1f ms per join%n", nodes, joinMs / 1000, joinCpuPerNode);
+      out.printf("%d nodes: all joined in %.1f s, coordinator CPU %.1f ms per join (the heartbeats and desired sets of the nodes"
+          + " already in included)%n", nodes, joinMs / 1000, joinCpuPerNode);
 
       Thread.sleep(Math.min(10_000, cpuWindowMs));
       long pid = fleet.coordinator.pid();
@@ -202,7 +207,7 @@ final class ScaleBench {
           replicas == 1 ? "the bench's admin call answered" : "a new leader", servingMs / 1000,
           replicas == 1 ? " (the coordinator's log: serving " + servingAfterStart(fleet.dir.resolve("coordinator.log")) + " after its JVM started)" : "",
           timeline);
-      return new Result(nodes, replicas, joinMs, joinCpuPerNode, cpu, jitPercent, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,
+      return new Result(nodes, replicas, joinsAlone, joinMs, joinCpuPerNode, cpu, jitPercent, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0], watchAfterMs, maxNotReadyAfter, dashboard);
     } finally {
       for (Process p : sims) {
@@ -331,6 +336,9 @@ final class ScaleBench {
     });
   }
 
+  /** Joins of the separate check of a join's cost ({@link JoinCheck}): enough for the coordinator's code to be compiled early in them. */
+  static final int JOINS_ALONE = 2000;
+
   /** How often the bench asks the coordinator: every poll walks the fleet, so it is kept rare (the figures' resolution). */
   static final long POLL_MS = 250;
 
@@ -341,11 +349,11 @@ final class ScaleBench {
   static void print(List<Result> results, PrintStream out) {
     Table t = new Table("Fleet scale (simulated agents over real gRPC and TLS on loopback; with replicas, the leader's"
         + " CPU and heap, and the restart is the leader SIGKILLed)",
-        "nodes", "coordinators", "all joined", "coordinator CPU per join", "heartbeat CPU, % of a core (JIT compiler threads)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
+        "nodes", "coordinators", "all joined", "coordinator CPU per join (of the joins alone)", "heartbeat CPU, % of a core (JIT compiler threads)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
         "coordinator CPU for the apply (its JIT compiler threads)", "a second apply, compiled: p50 / p99 / max (coordinator CPU)", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
         "NotReady during restart / in the time watched after", "dashboard DaemonSet page: size, server time p50 / max");
     for (Result r : results) {
-      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms".formatted(r.joinCpuMsPerNode()), "%.1f %% (%.1f %%)".formatted(r.cpuPercent(), r.jitPercent()), "%.0f MiB".formatted(r.heapMib()),
+      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms (%s)".formatted(r.joinCpuMsPerNode(), r.joinsAlone() == null ? "-" : "%.1f ms".formatted(r.joinsAlone().cpuMsPerJoin())), "%.1f %% (%.1f %%)".formatted(r.cpuPercent(), r.jitPercent()), "%.0f MiB".formatted(r.heapMib()),
           "%.0f MiB".formatted(r.rssMib()),
           "%.0f / %.0f / %.0f ms".formatted(r.apply().latency().median(), r.apply().latency().percentile(99), r.apply().latency().max()),
           "%.1f s (%.1f s)".formatted(r.apply().cpuMs() / 1000, r.apply().jitS()),

@@ -17,6 +17,9 @@ class ScaleAndFootprintSmokeTest extends SmokeRun {
     assertThat(r.warmApply().latency().count()).as("the second DaemonSet, on every node").isEqualTo(30);
     assertThat(work.resolve("profile/coordinator-30-1.jfr")).as("the coordinator's flight recording (--profile)").isNotEmptyFile();
     assertThat(r.joinMs()).isPositive();
+    assertThat(r.joinsAlone().joins()).as("the separate check of a join's cost: a join per node, up to 2,000").isEqualTo(30);
+    assertThat(r.joinsAlone().cpuMsPerJoin()).isPositive();
+    assertThat(printed()).containsPattern("joins alone: 30 joins in [0-9.]+ s, coordinator CPU [0-9.]+ ms per join");
     assertThat(r.heapMib()).isPositive();
     assertThat(r.rollingMs()).isPositive();
     assertThat(r.reconnectMs()).isPositive();

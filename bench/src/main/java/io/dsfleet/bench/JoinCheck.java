@@ -1,0 +1,85 @@
+package io.dsfleet.bench;
+
+import io.dsfleet.agent.session.NodeCredentials;
+import io.dsfleet.common.tls.Pki;
+import io.dsfleet.proto.v1.AgentServiceGrpc;
+import io.dsfleet.proto.v1.JoinRequest;
+import io.dsfleet.proto.v1.NodeInfo;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What a join costs the coordinator, and nothing else (issue 19's "separate check"): a coordinator
+ * of its own, with no agent connected, takes {@code joins} joins by token, each as an agent's first
+ * (its own TLS connection pinned on the token's CA, the token, a request for a P-256 certificate,
+ * the leave secret's hash; the coordinator checks the request, signs the certificate and commits
+ * the node). The measure is the coordinator's CPU over them, per join. The joiners' key pairs and
+ * requests are made before the window; their handshakes run beside it on the same cores but are
+ * not the coordinator's CPU. No session is opened after a join: the heartbeats and desired sets of
+ * nodes already in, which the scale run's figure over its joins includes, are not here.
+ */
+final class JoinCheck {
+  private JoinCheck() {}
+
+  record Result(int joins, double seconds, double cpuMsPerJoin) {}
+
+  /** Joins at once: enough to keep the coordinator's two cores busy without queueing behind its limits. */
+  static final int PARALLEL = 8;
+
+  static Result run(Path work, int joins, PrintStream out) throws Exception {
+    Path state = Path.of("/dev/shm", "dsfleet-joins-" + ProcessHandle.current().pid());
+    try (LocalFleet fleet = new LocalFleet(work.resolve("joins-" + joins))
+        .coordinatorConfig("maxConnections: %d%nmaxConnectionsPerAddress: %d%n".formatted(joins + 100, joins + 100)).startCoordinator()) {
+      String address = fleet.addresses.get(0);
+      String token = fleet.joinToken();
+      Clock clock = Clock.systemUTC();
+      List<JoinRequest> requests = new ArrayList<>();
+      List<NodeCredentials> credentials = new ArrayList<>();
+      for (int i = 0; i < joins; i++) {
+        String name = "join-" + i;
+        NodeCredentials c = NodeCredentials.tls(state.resolve(name), name, token, clock);
+        credentials.add(c);
+        requests.add(JoinRequest.newBuilder().setJoinToken(token).setCsrPem(c.newRequest()).setLeaveSecret(c.leaveSecret())
+            .setLeaveSecretSha256(c.leaveSecretSha256()).setNode(NodeInfo.newBuilder().setName(name).addAddresses("10.0.0.1")
+                .setOs("linux").setArch("amd64").setAgentVersion("join-check").setCpuMillis(2000).setMemoryBytes(1L << 30)).build());
+      }
+      ExecutorService pool = Executors.newFixedThreadPool(PARALLEL);
+      try {
+        long cpu0 = Procs.cpuMillis(fleet.coordinator.pid());
+        long t0 = System.nanoTime();
+        List<Future<?>> done = new ArrayList<>();
+        for (int i = 0; i < joins; i++) {
+          int k = i;
+          done.add(pool.submit(() -> {
+            var channel = NettyTransport.INSTANCE.channel(address, credentials.get(k).channelCredentials(NettyTransport.INSTANCE))
+                .overrideAuthority(Pki.SERVER_NAME).build();
+            try {
+              return AgentServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS).join(requests.get(k));
+            } finally {
+              channel.shutdownNow();
+            }
+          }));
+        }
+        for (Future<?> f : done) {
+          f.get();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        double perJoin = (double) (Procs.cpuMillis(fleet.coordinator.pid()) - cpu0) / joins;
+        out.printf("joins alone: %d joins in %.1f s, coordinator CPU %.1f ms per join (a coordinator of its own, %d at once)%n",
+            joins, seconds, perJoin, PARALLEL);
+        return new Result(joins, seconds, perJoin);
+      } finally {
+        pool.shutdownNow();
+      }
+    } finally {
+      Procs.run(List.of("rm", "-rf", state.toString()));
+    }
+  }
+}
