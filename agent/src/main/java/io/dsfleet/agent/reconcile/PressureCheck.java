@@ -139,7 +139,7 @@ final class PressureCheck {
       // short of inodes, what its layer holds in inodes: empty files are 0 bytes to Docker, and before, a
       // previous run holding only those was kept and its pod evicted for them
       // (one holding bytes holds inodes too, whatever the storage driver)
-      long bytes = layers.bytesById().getOrDefault(c.id(), 0L);
+      long bytes = layerBytes(layers, c);
       long entries = inodes && bytes == 0 ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c) : 0;
       if ((bytes > 0 || entries > 0) && executor.remove(c, false)) {
         log.info("disk pressure: removed the previous run of pod {}'s container {} ({} in its writable layer) before evicting any pod",
@@ -156,8 +156,7 @@ final class PressureCheck {
       }
       long use = held.getOrDefault(c.id(), 0L);
       if (layers != null) {
-        long layer = inodes ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c)
-            : layers.bytesById().getOrDefault(c.id(), 0L); // Docker says a layer's bytes, not its inodes
+        long layer = inodes ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c) : layerBytes(layers, c);
         use = Evictions.plus(use, Evictions.plus(layer, measure(containerDir(layers.root().resolve("containers"), c), inodes, c)));
         for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
           use = Evictions.plus(use, anonymous(volume, inodes, c));
@@ -166,6 +165,16 @@ final class PressureCheck {
       byPod.merge(c.podKey(), use, Evictions::plus);
     }
     return new Evictions.Layers(byPod, reclaimed);
+  }
+
+  /**
+   * The bytes in the container's writable layer: what the runtime said, or, where it said nothing
+   * (overlay2: {@link ContainerRuntime#writableLayers}), its upper directory walked. Docker says a
+   * layer's bytes only, never its inodes, which are always walked.
+   */
+  private static long layerBytes(ContainerRuntime.WritableLayers layers, OwnedContainer c) {
+    Long said = layers.bytesById().get(c.id());
+    return said != null ? said : measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), false, c);
   }
 
   private static java.util.Set<String> running(List<OwnedContainer> owned) {

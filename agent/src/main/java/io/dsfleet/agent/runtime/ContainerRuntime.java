@@ -74,7 +74,8 @@ public interface ContainerRuntime {
   /**
    * What this node's containers (every one {@link #listOwned} gives) wrote to their writable
    * layers, in bytes by container ID, and the directory the runtime keeps them under: for disk
-   * pressure. Costly (the runtime walks each layer): called only under pressure.
+   * pressure. Costly (the runtime walks each layer): called only under pressure. A runtime whose
+   * layers the agent can walk itself (Docker's overlay2: their upper directories) says no bytes.
    */
   WritableLayers writableLayers(String node);
 

@@ -120,15 +120,45 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
             .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(responseTimeout).build();
   }
 
+  /** Docker's root directory and whether its storage driver is overlay2: from its first answer (a daemon keeps both while it runs). */
+  private record Layout(Path root, boolean overlay2) {}
+
+  private volatile Layout layout;
+
+  /**
+   * On overlay2 Docker is not asked what each layer holds: the agent walks the layers' upper
+   * directories itself (disk pressure, {@code bytesById} empty), as cadvisor does for the kubelet.
+   * Docker's answer walks every layer too, but on the client without a deadline (the walk takes as
+   * long as the layers are large), and a daemon that hangs or fails under the pressure it should
+   * help with left every layer unmeasured: pods were ranked by their volumes alone, and a
+   * neighbour's emptied for a container filling its own file system. Docker's root and driver are
+   * asked once; the list that says the anonymous volumes is one of the passes' (their deadline, no
+   * sizes), and its failure leaves only those unmeasured. Other drivers: Docker's {@code SizeRw}.
+   */
   @Override
   public WritableLayers writableLayers(String node) {
-    String root = call("info", () -> quick.infoCmd().exec().getDockerRootDir());
-    // on the client without the passes' deadline: Docker walks every layer to answer
-    List<Container> list = call("list sizes", () -> docker.listContainersCmd().withShowAll(true).withShowSize(true)
-        .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec());
-    Path dockerRoot = Path.of(root == null ? "/var/lib/docker" : root);
+    Layout l = layout;
+    if (l == null) {
+      var info = call("info", () -> quick.infoCmd().exec());
+      l = new Layout(Path.of(info.getDockerRootDir() == null ? "/var/lib/docker" : info.getDockerRootDir()), "overlay2".equals(info.getDriver()));
+      layout = l;
+    }
     Map<String, Long> bytes = new java.util.HashMap<>();
     Map<String, List<Path>> volumes = new java.util.HashMap<>();
+    List<Container> list;
+    try {
+      list = l.overlay2() ? call("list", () -> quick.listContainersCmd().withShowAll(true)
+              .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec())
+          // on the client without the passes' deadline: Docker walks every layer to answer
+          : call("list sizes", () -> docker.listContainersCmd().withShowAll(true).withShowSize(true)
+              .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.NODE, node)).exec());
+    } catch (RuntimeException e) {
+      if (!l.overlay2()) {
+        throw e;
+      }
+      log.warn("disk pressure: the containers' anonymous volumes not measured, their layers still are: Docker's list failed: {}", e.toString());
+      return new WritableLayers(l.root(), Map.of(), Map.of());
+    }
     for (Container c : list) {
       if (c.getSizeRw() != null && c.getSizeRw() > 0) {
         bytes.put(c.getId(), c.getSizeRw());
@@ -137,11 +167,11 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       // list leaves its source empty, and the local driver keeps it in ROOT/volumes/NAME/_data
       for (var m : c.getMounts() == null ? List.<com.github.dockerjava.api.model.ContainerMount>of() : c.getMounts()) {
         if (m.getName() != null && m.getName().matches("[a-zA-Z0-9][a-zA-Z0-9_.-]*") && "local".equals(m.getDriver())) {
-          volumes.computeIfAbsent(c.getId(), k -> new java.util.ArrayList<>()).add(dockerRoot.resolve("volumes").resolve(m.getName()).resolve("_data"));
+          volumes.computeIfAbsent(c.getId(), k -> new java.util.ArrayList<>()).add(l.root().resolve("volumes").resolve(m.getName()).resolve("_data"));
         }
       }
     }
-    return new WritableLayers(dockerRoot, bytes, volumes);
+    return new WritableLayers(l.root(), bytes, volumes);
   }
 
   /** Docker's answer to one call was over what the agent reads ({@link #QUICK_ANSWER_MAX}): that call failed, Docker is fine. */

@@ -819,6 +819,27 @@ class ReconcilerTest {
   }
 
   /**
+   * A runtime that says no bytes for a layer (Docker on overlay2, which the agent no longer asks:
+   * its answer had no deadline, and a daemon failing under pressure left every layer unmeasured)
+   * has the layer's upper directory walked: the writer, 14 MiB in its own file system, is evicted,
+   * not the keeper, whose 1 MiB volume is the most the volumes hold.
+   */
+  @Test
+  void underDiskPressureALayerTheRuntimeSaysNothingOfIsMeasuredFromItsUpperDirectory() throws Exception {
+    onA16MiBDisk(direct(), fs -> {
+      String writer = writerAndKeeper(fs);
+      String mount = "d".repeat(64);
+      Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
+      Files.write(Files.createDirectories(upper.resolve("var/cache")).resolve("big"), new byte[14 << 20]);
+      Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(writer)).resolve("mount-id"), mount);
+      runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of());
+      theWriterIsEvictedNotTheKeeper(fs);
+      assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
+          .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().startsWith("The node was low on resource: ephemeral-storage"));
+    });
+  }
+
+  /**
    * Docker's root on the pods' file system through another mount of it (a bind mount: {@code
    * /var/lib/docker} bound from a data disk's directory, as hosts often have it) still counts the
    * layers: the writer is evicted, not the keeper, whose 1 MiB volume is the most the volumes hold.
