@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * {@code dsfleet.io/progress-deadline-seconds}: pause, or with {@code dsfleet.io/on-failure:
  * rollback} roll the previous revision out again, once); pause and resume; deleting a pod; pruning
  * revision history. Every change of a rollout is in the store ({@link RolloutState}) before a
- * node hears of it. One DaemonSet whose pass fails is retried with back-off and never stops the
- * others.
+ * node hears of it. One DaemonSet whose pass fails is retried with back-off (cut short when the
+ * store takes writes again after refusing them) and never stops the others.
  */
 final class DaemonSetController {
   private static final Logger log = LoggerFactory.getLogger(DaemonSetController.class);
@@ -103,6 +103,17 @@ final class DaemonSetController {
       inPass = false;
     }
     return sendingNanos;
+  }
+
+  /**
+   * The store took a write after refusing one (a full or failing disk works again): every
+   * DaemonSet backing off is tried at the next pass. Its count of failures stays: should its pass
+   * fail again, it waits as long as it would have (a disk failing on and off is not hammered), and
+   * {@code RolloutPassRecovered} counts them. A pass failing while the store takes other writes
+   * (its own write refused) keeps its back-off: the disk did not come back.
+   */
+  void storeTakesWrites() {
+    state.daemonSets.values().forEach(e -> e.retryAtNanos = null);
   }
 
   private void sync(String k, DsEntry e, Instant now, Set<String> running, boolean unreported) {

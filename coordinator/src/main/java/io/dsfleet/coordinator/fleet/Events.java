@@ -212,19 +212,26 @@ public final class Events {
 
   /** One flush at a time: two would both write what waits before either takes it off. */
   private final Object flushing = new Object();
+  /** The store refused the last flush's write (under {@link #flushing}). */
+  private boolean refused;
 
   /**
    * Writes the events recorded and the objects forgotten since the last flush; on failure, tries
    * again next time. Recording goes on meanwhile (the disk is written without this recorder's
    * monitor, and callers need hold no lock of theirs).
+   *
+   * @return whether the store took this flush's write after refusing the last one's: a full or
+   *     failing disk works again. While the store refuses writes, events wait (every failed
+   *     rollout pass records one), so a flush tries it once a sweep: the coordinator's probe of its
+   *     store, which writes nothing of its own.
    */
-  public void flush() {
+  public boolean flush() {
     synchronized (flushing) {
       List<StoredEvent> taken;
       Map<String, Integer> gone;
       synchronized (this) {
         if (pending.isEmpty() && forgotten.isEmpty()) {
-          return;
+          return false;
         }
         taken = new ArrayList<>(pending);
         gone = new java.util.LinkedHashMap<>(forgotten);
@@ -235,7 +242,8 @@ public final class Events {
         store.putEvents(batch, keep);
       } catch (RuntimeException e) {
         log.warn("writing {} events failed; trying again at the next flush: {}", batch.size(), e.toString());
-        return;
+        refused = true;
+        return false;
       }
       synchronized (this) {
         // what this flush took, by identity: meanwhile events were recorded after it, and an
@@ -246,6 +254,9 @@ public final class Events {
         // an object forgotten again meanwhile stays forgotten: events of it this flush wrote go at the next
         gone.forEach((object, times) -> forgotten.remove(object, times));
       }
+      boolean recovered = refused;
+      refused = false;
+      return recovered;
     }
   }
 

@@ -364,7 +364,14 @@ public final class Fleet {
     }
     // outside the fleet's lock: at 10,000 nodes an apply records thousands of events, and their
     // write (a transaction, a round of the group when replicated) held every report behind it
-    events.flush();
+    if (events.flush()) {
+      // the store takes writes again after refusing them: a rollout pass backing off since (up to
+      // 5 min) is tried now. Before, rolling updates stalled that long after the disk was fine.
+      synchronized (lock) {
+        controller.storeTakesWrites();
+        rolloutsDirty = true;
+      }
+    }
   }
 
   /** Writes what waits for the disk (events, node conditions): on a clean shutdown. */
