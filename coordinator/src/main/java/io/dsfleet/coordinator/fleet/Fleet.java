@@ -330,11 +330,18 @@ public final class Fleet {
     }
   }
 
-  /** The agent leaves ({@link NodeRegistry#leave}); {@code revoke} runs after the secret's check, before the removal. */
+  /**
+   * The agent leaves ({@link NodeRegistry#leave}); {@code revoke} runs after the secret's check,
+   * before the removal. A wrong secret is refused before the lock, the secret hashed without it: a
+   * copy of the node's certificate calling Leave in a loop (a secret of up to a message's 4 MiB)
+   * took the lock at each call and moved the fleet's version, rebuilding every watcher's view.
+   */
   public void leave(String nodeName, String leaveSecret, Runnable revoke) {
+    String presented = io.dsfleet.common.Sha256.hex(leaveSecret);
+    registry.requireLeaveSecret(nodeName, presented);
     synchronized (lock) {
       changes.bump();
-      registry.leave(nodeName, leaveSecret, revoke);
+      registry.leave(nodeName, presented, revoke);
     }
   }
 

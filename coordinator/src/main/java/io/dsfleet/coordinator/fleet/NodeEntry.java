@@ -35,8 +35,11 @@ final class NodeEntry {
   final Map<String, Taint> adminTaints = new TreeMap<>();
   boolean unschedulable;
   final Instant joinedAt;
-  /** Hex SHA-256 of the agent's leave secret, given at admission; "" for a node admitted before there were any. */
-  String leaveSecretSha256 = "";
+  /**
+   * Hex SHA-256 of the agent's leave secret, given at admission; "" for a node admitted before
+   * there were any. Written under the lock, read by a Leave's check without it.
+   */
+  volatile String leaveSecretSha256 = "";
   /** The join token that admitted the node ("" when unknown), for {@code node rm --revoke-token}. */
   String admittedBy = "";
   /**

@@ -276,26 +276,44 @@ final class NodeRegistry {
    * The agent leaves: it must present the leave secret whose hash it gave at admission, so a copied
    * node certificate alone cannot remove the node (and make the real agent remove its pods). A
    * node that never gave one (admitted before leave secrets) leaves with its certificate.
+   *
+   * @param presentedSha256 hex SHA-256 of the secret the caller presented
    */
-  void leave(String nodeName, String leaveSecret, Runnable revoke) {
-    NodeEntry n = state.nodes.get(nodeName);
-    if (n == null) {
-      throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member");
-    }
-    if (!n.leaveSecretSha256.isEmpty() && !io.dsfleet.common.Sha256.matches(leaveSecret, n.leaveSecretSha256)) {
-      if (events.recordFromAgent(nodeName, Events.AgentKind.JOINS, List.of(Events.nodeKey(nodeName)), "Warning", "LeaveRefused",
-          "a leave without the node's leave secret was refused")) { // within the node's budget: a copied certificate may loop
-        log.warn("security: leave for node {} refused: {} leave secret", nodeName, leaveSecret.isEmpty() ? "no" : "wrong");
-      }
-      throw new ControlException(Status.Code.PERMISSION_DENIED, "leaving needs node " + nodeName + "'s leave secret (kept in"
-          + " the agent's state directory); a node certificate alone cannot remove the node. An admin removes it with"
-          + " dsctl node rm " + nodeName);
-    }
+  void leave(String nodeName, String presentedSha256, Runnable revoke) {
+    requireLeaveSecret(nodeName, presentedSha256); // again under the lock: an admission since may have changed the hash
     revoke.run();
     remove(nodeName, "the agent left");
     CoordinatorMetrics.NODE_REMOVALS.labelValues("left").inc();
   }
 
+
+  /** The hash of no leave secret (an empty one). */
+  private static final String NO_SECRET = io.dsfleet.common.Sha256.hex("");
+
+  /**
+   * Refuses a leave of a node that is no member (NOT_FOUND) or without its leave secret
+   * (PERMISSION_DENIED; an event within the node's budget of JOINS). Safe without the fleet's lock
+   * (the node table and the hash are read as heartbeats read them), so {@link Fleet#leave} refuses
+   * a wrong secret before taking it.
+   */
+  void requireLeaveSecret(String nodeName, String presentedSha256) {
+    NodeEntry n = state.nodes.get(nodeName);
+    if (n == null) {
+      throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member");
+    }
+    String kept = n.leaveSecretSha256;
+    if (!kept.isEmpty() && !java.security.MessageDigest.isEqual(presentedSha256.getBytes(java.nio.charset.StandardCharsets.US_ASCII),
+        kept.getBytes(java.nio.charset.StandardCharsets.US_ASCII))) {
+      if (events.recordFromAgent(nodeName, Events.AgentKind.JOINS, List.of(Events.nodeKey(nodeName)), "Warning", "LeaveRefused",
+          "a leave without the node's leave secret was refused")) { // within the node's budget: a copied certificate may loop
+        log.warn("security: leave for node {} refused: {} leave secret", nodeName,
+            presentedSha256.equals(NO_SECRET) ? "no" : "wrong");
+      }
+      throw new ControlException(Status.Code.PERMISSION_DENIED, "leaving needs node " + nodeName + "'s leave secret (kept in"
+          + " the agent's state directory); a node certificate alone cannot remove the node. An admin removes it with"
+          + " dsctl node rm " + nodeName);
+    }
+  }
 
   void removeNode(String nodeName) {
     state.node(nodeName);
