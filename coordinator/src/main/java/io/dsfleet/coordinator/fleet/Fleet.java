@@ -269,6 +269,11 @@ public final class Fleet {
     }
   }
 
+  /** Whether the node is a member now: read without the lock, as heartbeats read the node table. */
+  public boolean member(String nodeName) {
+    return state.nodes.containsKey(nodeName);
+  }
+
   /** Whether the node is a member with a session open right now. */
   public boolean connected(String nodeName) {
     synchronized (lock) {

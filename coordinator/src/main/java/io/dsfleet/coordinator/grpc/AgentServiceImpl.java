@@ -179,12 +179,24 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     }
   }
 
+  /**
+   * A node's new certificate ({@link Authority#renew}), for a member only: a node collected after
+   * being NotReady for {@code nodeGcAfter} keeps its certificates (only a removal or a leave revokes
+   * them), and before 2026-12-05 a copy of one renewed them for good, though they admit the name
+   * nowhere. Its agent, which renews only within a session, comes back with a join token. A
+   * collection between this check and the signing leaves one certificate, which the next renewal
+   * cannot renew.
+   */
   @Override
   public void renewCertificate(RenewCertificateRequest request, StreamObserver<RenewCertificateResponse> response) {
     try {
       Caller caller = Caller.current();
       if (authority == null || caller.kind() != Caller.Kind.NODE) {
         throw new ControlException(Status.Code.FAILED_PRECONDITION, "certificates are renewed over mutual TLS only");
+      }
+      if (!fleet.member(caller.name())) {
+        throw new ControlException(Status.Code.FAILED_PRECONDITION, "node " + caller.name() + " is not a member of the fleet"
+            + " (removed, left, or collected after being NotReady too long): its certificate is not renewed; join with a join token");
       }
       var cert = authority.renew(caller.name(), caller.serial(), request.getCsrPem());
       fleet.securityEvent(caller.name(), "CertificateRenewed", "certificate " + Pki.serialHex(cert) + " issued (renewal),"

@@ -208,6 +208,26 @@ class SecurityTest extends TlsFleetTest {
         .isEqualTo(first.getPodsList().stream().map(p -> p.getPodName() + "@" + p.getTemplateHash()).toList());
   }
 
+  /**
+   * A node collected after being NotReady for nodeGcAfter keeps its certificates (only a removal or a
+   * leave revokes them), which admit it nowhere: a copy of one (a decommissioned disk, a backup)
+   * renewed them, a month at a time, for good.
+   */
+  @Test
+  void aNodeNoLongerAMemberGetsNoRenewedCertificate() throws Exception {
+    NodeCert a = join("node-a", token());
+    for (Duration d : List.of(Duration.ofMinutes(1), Duration.ofMinutes(11))) {
+      clock.advance(d);
+      server.fleet().tick();
+    }
+    assertThat(server.fleet().nodes()).as("collected: NotReady for nodeGcAfter").isEmpty();
+    var renewal = catchThrowableOfType(StatusRuntimeException.class, () -> agentStub(as(a)).renewCertificate(
+        RenewCertificateRequest.newBuilder().setCsrPem(Pki.csr(Pki.newKeyPair(), "node-a", Pki.NODES)).build()));
+    assertThat(renewal).as("no certificate signed for a name that is no member").isNotNull();
+    assertThat(renewal.getStatus().getCode()).isEqualTo(Status.Code.FAILED_PRECONDITION);
+    assertThat(renewal.getStatus().getDescription()).contains("node node-a is not a member", "join token");
+  }
+
   @Test
   void theCoordinatorKeepsServingWhileAClientSendsGarbageAndOversizedMessages() throws Exception {
     NodeCert a = join("node-a", token());
