@@ -101,6 +101,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         if (!request.getLeaveSecret().isEmpty() && !io.dsfleet.common.Sha256.matches(request.getLeaveSecret(), leaveHash)) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, "leave_secret does not match leave_secret_sha256");
         }
+        authority.requireValidToken(request.getJoinToken()); // before the fleet's lock: anyone can call Join
         Authority.Admission admission = fleet.admit(request.getNode(), leaveHash, request.getLeaveSecret(),
             (member, retryOf) -> authority.admit(request.getJoinToken(), name, request.getCsrPem(), member, retryOf),
             Authority.Admission::tokenUse, authority::giveBack);

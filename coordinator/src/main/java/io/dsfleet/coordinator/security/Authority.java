@@ -194,13 +194,34 @@ public final class Authority {
   }
 
   /** Checks a presented token; UNAUTHENTICATED naming why (never echoing the secret). */
-  private StoredToken check(String text) {
-    JoinToken token;
+  /**
+   * Refuses a join token that admits no one now (malformed, another fleet's, unknown, revoked,
+   * expired) as {@link #admit} does, which checks it again: a join checks it first, before the
+   * fleet's lock, which {@link #admit} runs under. Before 2026-12-05 anyone who reached the port
+   * took that lock with every Join, a made-up token parsed under it (up to a message's 4 MiB), and
+   * held every session, report and apply behind it. Parsed without this one's monitor too, which
+   * an admission under the fleet's lock waits for.
+   */
+  public void requireValidToken(String text) {
+    JoinToken token = parse(text);
+    synchronized (this) {
+      check(token);
+    }
+  }
+
+  private static JoinToken parse(String text) {
     try {
-      token = JoinToken.parse(text);
+      return JoinToken.parse(text);
     } catch (IllegalArgumentException e) {
       throw new ControlException(Status.Code.UNAUTHENTICATED, e.getMessage());
     }
+  }
+
+  private StoredToken check(String text) {
+    return check(parse(text));
+  }
+
+  private StoredToken check(JoinToken token) {
     if (!token.caHash().equals(pki.caHash())) {
       throw new ControlException(Status.Code.UNAUTHENTICATED, "the join token is for another fleet (its CA hash differs)");
     }

@@ -72,6 +72,44 @@ class AttackTest extends TlsFleetTest {
     return agent;
   }
 
+  /**
+   * Anyone who reaches the port calls Join with a made-up token (or a message's worth of junk) in a
+   * loop: each call took the fleet's lock before its token was looked at, parsing what it sent
+   * under it, and held every session, report and apply behind it. A token that admits no one is
+   * refused first.
+   */
+  @Test
+  void aJoinWithATokenThatAdmitsNoOneIsRefusedWithoutTheFleetsLock() throws Exception {
+    String good = token();
+    String madeUp = new io.dsfleet.common.tls.JoinToken(io.dsfleet.common.tls.JoinToken.parse(good).caHash(), "abcdef", "0".repeat(32)).text();
+    java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    CompletableFuture<Void> holder = CompletableFuture.runAsync(() -> server.fleet().batch(() -> {
+      held.countDown();
+      try {
+        release.await(20, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }));
+    try {
+      assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+      for (String token : List.of(madeUp, "x".repeat(1 << 20))) {
+        var e = catchThrowableOfType(StatusRuntimeException.class, () -> AgentServiceGrpc.newBlockingStub(channel(Tls.pinned(
+            server.authority().pki().caHash()))).withDeadlineAfter(3, TimeUnit.SECONDS).join(JoinRequest.newBuilder()
+            .setNode(FakeAgent.info("node-a", Map.of())).setJoinToken(token).setCsrPem(Pki.csr(Pki.newKeyPair(), "node-a", Pki.NODES))
+            .setLeaveSecretSha256(sha256(leaveSecret("node-a"))).build()));
+        assertThat(e.getStatus().getCode()).as("refused while the fleet's lock is held, not left waiting for it")
+            .isEqualTo(Status.Code.UNAUTHENTICATED);
+      }
+    } finally {
+      release.countDown();
+      holder.get(20, TimeUnit.SECONDS);
+    }
+    join("node-a", good); // a valid token admits as ever
+    assertThat(server.fleet().member("node-a")).isTrue();
+  }
+
   @Test
   void aJoinTokenNeverTakesOverAMemberStoppedConnectedOrRightAfterARestart() throws Exception {
     String token = token();
