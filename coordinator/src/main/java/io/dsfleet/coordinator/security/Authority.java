@@ -193,7 +193,6 @@ public final class Authority {
     return t;
   }
 
-  /** Checks a presented token; UNAUTHENTICATED naming why (never echoing the secret). */
   /**
    * Refuses a join token that admits no one now (malformed, another fleet's, unknown, revoked,
    * expired) as {@link #admit} does, which checks it again: a join checks it first, before the
@@ -221,6 +220,7 @@ public final class Authority {
     return check(parse(text));
   }
 
+  /** Checks a presented token; UNAUTHENTICATED naming why (never echoing the secret). */
   private StoredToken check(JoinToken token) {
     if (!token.caHash().equals(pki.caHash())) {
       throw new ControlException(Status.Code.UNAUTHENTICATED, "the join token is for another fleet (its CA hash differs)");
