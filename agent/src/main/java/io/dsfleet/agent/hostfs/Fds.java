@@ -47,6 +47,9 @@ public final class Fds {
     /** {@link Inodes}: a file system's inodes. */
     int statvfs(String path, com.sun.jna.Pointer buf) throws LastErrorException;
 
+    /** {@link LinkTarget}: a file's attributes through a handle, {@code AT_STATX_DONT_SYNC} (glibc 2.28). */
+    int statx(int dirfd, String path, int flags, int mask, com.sun.jna.Pointer buf) throws LastErrorException;
+
     /** {@link Kcmp}: a system call libc has no function for. */
     long syscall(long number, long a1, long a2, long a3, long a4, long a5) throws LastErrorException;
   }

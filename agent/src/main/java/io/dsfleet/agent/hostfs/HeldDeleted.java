@@ -20,10 +20,11 @@ import java.util.regex.Pattern;
  * every cgroup driver's path), its descriptors ({@code fd}, and each thread's own table,
  * {@code task/TID/fd}) and mappings ({@code map_files}, from another thread when the first ended)
  * lead to the files; counting files, so do its threads' working directories and roots. A link's
- * text ending in {@code (deleted)} picks the candidates without touching any other file (a socket,
- * a FUSE file that might not answer); a candidate counts only when it is a regular file (counting
- * files: a file of any type, a directory held open included) with no link left (a name a container
- * chose cannot pass for one). A link whose text cannot be read (a path longer than a page:
+ * text ending in {@code (deleted)} picks the candidates without touching any other file (a socket);
+ * a candidate on a file system that does not count is never stat'ed ({@link LinkTarget}: the
+ * process's mount table says where it lies), and one that does counts only when it is a regular file
+ * (counting files: a file of any type, a directory held open included) with no link left (a name a
+ * container chose cannot pass for one). A link whose text cannot be read (a path longer than a page:
  * ENAMETOOLONG) is a candidate too, and a link or a process's directory that cannot be read is
  * passed over alone, never the whole measurement.
  */
@@ -55,8 +56,9 @@ public final class HeldDeleted {
    * layers are on the disk that counts), on an overlay whose upper directory is on {@code device}
    * ({@link #overlaysOn}: a container's own file system, whatever root its process chrooted to) or
    * on the device of its process's root (another storage driver's). A container whose processes hold more than {@code maxEntries} descriptors and
-   * mappings in all counts {@link Long#MAX_VALUE} (past measure), so that a million descriptors do
-   * not make each look take seconds. A process that ends while it is read is passed over.
+   * mappings in all (and lines of mount tables read for them) counts {@link Long#MAX_VALUE} (past
+   * measure), so that a million descriptors do not make each look take seconds. A process that ends
+   * while it is read is passed over.
    */
   public Map<String, Long> bytesByContainer(Set<String> ids, Object device, boolean rootsToo, long maxEntries) throws IOException {
     return bytesByContainer(ids, Map.of(), device, rootsToo, maxEntries);
@@ -120,22 +122,20 @@ public final class HeldDeleted {
           // ended
         }
         String pid = process.getFileName().toString();
-        Object root = null;
+        Proc p = new Proc(id, pod, process, tasks);
         if (rootsToo) {
           // the process's root is the container's own file system only until it chroots (CAP_SYS_CHROOT,
           // which Docker gives) elsewhere: the overlays on the disk ({@link #overlaysOn}) count whatever it does
           for (Path r : roots(process, tasks)) {
-            try {
-              root = Files.getAttribute(r, "unix:dev");
-              break;
-            } catch (IOException | RuntimeException gone) {
-              // ended, or its first thread did (the others run on)
+            p.root = LinkTarget.device(r, p.mounts(entries));
+            if (p.root != null) {
+              break; // else ended, or its first thread did (the others run on)
             }
           }
         }
         List<String> tables = new ArrayList<>();
         tables.add(pid);
-        links(process.resolve("fd"), id, pod, devices, root, seen, bytes, entries, maxEntries);
+        links(process.resolve("fd"), p, devices, seen, bytes, entries, maxEntries);
         for (String tid : tasks) {
           if (bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
             break;
@@ -144,12 +144,12 @@ public final class HeldDeleted {
             continue;
           }
           tables.add(tid);
-          links(process.resolve("task").resolve(tid).resolve("fd"), id, pod, devices, root, seen, bytes, entries, maxEntries);
+          links(process.resolve("task").resolve(tid).resolve("fd"), p, devices, seen, bytes, entries, maxEntries);
         }
         // the mappings are the process's, whichever of its threads still has them
-        long read = links(process.resolve("map_files"), id, pod, devices, root, seen, bytes, entries, maxEntries);
+        long read = links(process.resolve("map_files"), p, devices, seen, bytes, entries, maxEntries);
         for (int i = 0; read == 0 && i < tasks.size() && bytes.getOrDefault(id, 0L) != Long.MAX_VALUE; i++) {
-          read = links(proc.resolve(tasks.get(i)).resolve("map_files"), id, pod, devices, root, seen, bytes, entries, maxEntries);
+          read = links(proc.resolve(tasks.get(i)).resolve("map_files"), p, devices, seen, bytes, entries, maxEntries);
         }
         if (seen.files) {
           // counting files, the directories its threads work in or chrooted to (each thread's own, made
@@ -164,7 +164,7 @@ public final class HeldDeleted {
             if (bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
               break;
             }
-            one(link, id, pod, devices, root, seen, bytes, entries, maxEntries);
+            one(link, p, devices, seen, bytes, entries, maxEntries);
           }
         }
       }
@@ -263,15 +263,15 @@ public final class HeldDeleted {
   }
 
   /** Counts what the links of {@code dir} lead to; returns how many it read (0 when it cannot be read). */
-  private static long links(Path dir, String id, String pod, Set<Object> devices, Object root, Seen seen, Map<String, Long> bytes,
-      Map<String, Long> entries, long maxEntries) {
+  private static long links(Path dir, Proc p, Set<Object> devices, Seen seen, Map<String, Long> bytes, Map<String, Long> entries,
+      long maxEntries) {
     long read = 0;
     // a directory that cannot be read (the process ended meanwhile: ENOENT from the listing itself,
     // a DirectoryIteratorException) is that directory, never the whole measurement
     try (DirectoryStream<Path> links = Files.newDirectoryStream(dir)) {
       for (Path link : links) {
         read++;
-        if (!one(link, id, pod, devices, root, seen, bytes, entries, maxEntries)) {
+        if (!one(link, p, devices, seen, bytes, entries, maxEntries)) {
           break;
         }
       }
@@ -282,19 +282,19 @@ public final class HeldDeleted {
   }
 
   /** Counts what one link leads to (it may be missing); false when the pod is past measure now. */
-  private static boolean one(Path link, String id, String pod, Set<Object> devices, Object root, Seen seen, Map<String, Long> bytes,
-      Map<String, Long> entries, long maxEntries) {
-    if (entries.merge(pod, 1L, Long::sum) > maxEntries) {
-      bytes.put(id, Long.MAX_VALUE);
+  private static boolean one(Path link, Proc p, Set<Object> devices, Seen seen, Map<String, Long> bytes, Map<String, Long> entries,
+      long maxEntries) {
+    if (entries.merge(p.pod, 1L, Long::sum) > maxEntries) {
+      bytes.put(p.id, Long.MAX_VALUE);
       return false;
     }
-    long size = heldDeleted(link, pod, devices, root, seen);
-    if (size < 0) {
-      bytes.put(id, Long.MAX_VALUE);
+    long size = heldDeleted(link, p, devices, seen, entries);
+    if (size < 0 || entries.get(p.pod) > maxEntries) { // its mount table, read for this link, was past measure too
+      bytes.put(p.id, Long.MAX_VALUE);
       return false;
     }
     if (size > 0) {
-      bytes.merge(id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
+      bytes.merge(p.id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
     }
     return true;
   }
@@ -331,9 +331,9 @@ public final class HeldDeleted {
   /**
    * The size of the deleted regular file (counting files: 1 for a file of any type) the link leads
    * to, on a device that counts, the first time the pod is seen to hold it; else 0; -1 when the pod
-   * holds more than are kept.
+   * holds more than are kept. A file on another device is never stat'ed ({@link LinkTarget}).
    */
-  private static long heldDeleted(Path link, String pod, Set<Object> devices, Object root, Seen seen) {
+  private static long heldDeleted(Path link, Proc p, Set<Object> devices, Seen seen, Map<String, Long> entries) {
     try {
       if (!Files.readSymbolicLink(link).toString().endsWith(DELETED)) {
         return 0;
@@ -344,22 +344,50 @@ public final class HeldDeleted {
       // a path longer than the kernel writes into a link's text (ENAMETOOLONG: a container makes one
       // with directories deep enough): what the link leads to decides, as for a deleted one
     }
-    Map<String, Object> a;
-    try {
-      a = Files.readAttributes(link, "unix:dev,ino,mode,nlink,size");
-    } catch (IOException closed) {
+    LinkTarget.Attributes a = LinkTarget.counted(link, p.mounts(entries), dev -> devices.contains(dev) || dev.equals(p.root));
+    if (a == null) {
       return 0;
     }
-    Object dev = a.get("dev");
     // counting files, whatever its type: a directory (or FIFO, device node, link) removed while held
     // open uses its inode as a regular file does; before, only regular files counted, and a container
     // that opened a million directories and removed them used a million inodes unseen
-    boolean counts = seen.files || ((Integer) a.get("mode") & S_IFMT) == S_IFREG;
-    if (!counts || ((Integer) a.get("nlink")) != 0 || !(devices.contains(dev) || dev.equals(root))) {
+    boolean counts = seen.files || (a.mode() & S_IFMT) == S_IFREG;
+    if (!counts || a.nlink() != 0) {
       return 0;
     }
     // once for each pod that holds it: which pod's process /proc lists first cannot shift it onto another
-    int added = seen.add(pod, dev, (Long) a.get("ino"));
-    return added < 0 ? -1 : added == 0 ? 0 : seen.files ? 1 : (Long) a.get("size");
+    int added = seen.add(p.pod, a.dev(), a.ino());
+    return added < 0 ? -1 : added == 0 ? 0 : seen.files ? 1 : a.size();
+  }
+
+  /** One process as it is read: its container and pod, its root's device, and its mount table once a link needs it. */
+  private final class Proc {
+    final String id;
+    final String pod;
+    final Path dir;
+    final List<String> tasks;
+    Object root;
+    private MountTable mounts;
+
+    Proc(String id, String pod, Path dir, List<String> tasks) {
+      this.id = id;
+      this.pod = pod;
+      this.dir = dir;
+      this.tasks = tasks;
+    }
+
+    /** Read once, its lines counted against the pod's bound (a container may have 100,000 mounts). */
+    MountTable mounts(Map<String, Long> entries) {
+      if (mounts == null) {
+        List<Path> tables = new ArrayList<>();
+        tables.add(dir.resolve("mountinfo"));
+        for (String tid : tasks) {
+          tables.add(proc.resolve(tid).resolve("mountinfo")); // its first thread ended: its others'
+        }
+        mounts = MountTable.read(tables);
+        entries.merge(pod, mounts.lines, Long::sum);
+      }
+      return mounts;
+    }
   }
 }

@@ -173,6 +173,7 @@ class HeldDeletedTest {
     Path p = process(pid, id);
     Files.delete(p.resolve("fd"));
     Files.createSymbolicLink(p.resolve("fd"), Path.of("/proc/" + ProcessHandle.current().pid() + "/fd"));
+    Files.createSymbolicLink(p.resolve("mountinfo"), Path.of("/proc/" + ProcessHandle.current().pid() + "/mountinfo"));
     return p;
   }
 
@@ -283,6 +284,94 @@ class HeldDeletedTest {
         .isEqualTo(Map.of(ID, 3000L));
     assertThat(new HeldDeleted(proc, false).bytesByContainer(Set.of(ID), device, false, bound)).as("without kcmp, read for each thread")
         .isEqualTo(Map.of(ID, Long.MAX_VALUE));
+  }
+
+  /** libc's calls to make a FUSE mount here, whose daemon (none) never answers. */
+  interface Mounting extends com.sun.jna.Library {
+    int open(String path, int flags) throws com.sun.jna.LastErrorException;
+
+    int mount(String source, String target, String type, long flags, String data) throws com.sun.jna.LastErrorException;
+
+    int umount2(String target, int flags) throws com.sun.jna.LastErrorException;
+
+    int close(int fd) throws com.sun.jna.LastErrorException;
+  }
+
+  /**
+   * A file system that never answers (a FUSE mount whose daemon, in a container's own hands, reads
+   * no request; an NFS or CIFS server gone) is never asked: this JVM, as a container's process, holds
+   * the root of such a mount as a descriptor, works in it and has it as its root, and both counts
+   * come back at once, the file it holds on the disk counted; so too when its mount table shows no
+   * mount (it chrooted out of their reach), the stat then not synced. Before, the stat of each such link
+   * (and of the root) waited for the daemon for good, and with it every later pressure check: no
+   * disk pressure was seen on that node again, and a container filled its disk freely.
+   */
+  @Test
+  void aFileSystemThatNeverAnswersIsNeverAskedAndWhatLiesOnTheDiskStillCounts() throws Exception {
+    Mounting c = com.sun.jna.Native.load("c", Mounting.class);
+    Path mnt = Files.createDirectory(tmp.resolve("fuse (deleted)")); // its links read as a deleted file's
+    int fuse;
+    try {
+      fuse = c.open("/dev/fuse", 02 /* O_RDWR */ | 02000000 /* O_CLOEXEC */);
+    } catch (com.sun.jna.LastErrorException e) {
+      org.junit.jupiter.api.Assumptions.abort("no /dev/fuse here: errno " + e.getErrorCode());
+      return;
+    }
+    java.util.concurrent.ExecutorService measuring = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "measuring");
+      t.setDaemon(true);
+      return t;
+    });
+    boolean mounted = false;
+    try {
+      c.mount("dsfleet-test", mnt.toString(), "fuse", 2 | 4 /* MS_NOSUID | MS_NODEV */, "fd=" + fuse + ",rootmode=40000,user_id=0,group_id=0");
+      mounted = true;
+      try (Fds.Fd root = Fds.openDirectory(mnt)) { // O_PATH: the kernel asks the daemon nothing
+        Path p = thisJvm(101, ID);
+        Files.createSymbolicLink(p.resolve("cwd"), Files.createSymbolicLink(tmp.resolve("cwd (deleted)"), root.procPath()));
+        Files.delete(p.resolve("root"));
+        Files.createSymbolicLink(p.resolve("root"), mnt);
+        assertThat(measuring.submit(() -> new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, true, 100_000))
+            .get(10, java.util.concurrent.TimeUnit.SECONDS)).as("bytes, the process's root on the mount").isEqualTo(Map.of(ID, 3000L));
+        assertThat(measuring.submit(() -> new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), device, false, 100_000))
+            .get(10, java.util.concurrent.TimeUnit.SECONDS)).as("files, its working directory there").isEqualTo(Map.of(ID, 1L));
+        Files.delete(p.resolve("mountinfo"));
+        Files.writeString(p.resolve("mountinfo"), ""); // chrooted out of every mount's reach: its table shows none
+        assertThat(measuring.submit(() -> new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), device, true, 100_000))
+            .get(10, java.util.concurrent.TimeUnit.SECONDS)).as("no mount known: stat'ed, but not synced").isEqualTo(Map.of(ID, 1L));
+      }
+    } finally {
+      c.close(fuse); // the connection ends: a stat still waiting fails (ENOTCONN)
+      if (mounted) {
+        c.umount2(mnt.toString(), 2 /* MNT_DETACH */);
+      }
+      measuring.shutdownNow();
+    }
+  }
+
+  /**
+   * Which file system a held file lies on is its process's mount table's word, taken before anything
+   * is stat'ed: a file on a mount the table gives another device is neither stat'ed nor counted,
+   * though a stat would find it on the disk. A mount listed twice is not known, and what the file's
+   * stat says decides.
+   */
+  @Test
+  void aHeldFileOnAMountItsProcesssTableGivesAnotherDeviceIsNotLookedAt() throws Exception {
+    Path p = process(100, ID, deleted("big"));
+    int id;
+    try (Fds.Fd fd = Fds.openDirectory(tmp)) {
+      id = LinkTarget.mountOf(fd.fd);
+    }
+    String line = Files.readAllLines(Path.of("/proc/self/mountinfo")).stream().filter(l -> l.startsWith(id + " ")).findFirst().orElseThrow();
+    String[] f = line.split(" ", 4);
+    String nfs = id + " " + f[1] + " 0:99 / /srv/nfs\\040(deleted) rw - nfs4 server:/x rw\n";
+    Files.writeString(p.resolve("mountinfo"), "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n" + nfs);
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).as("another device").isEmpty();
+    Files.writeString(p.resolve("mountinfo"), line + "\n");
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).as("the disk's").isEqualTo(Map.of(ID, 3000L));
+    Files.writeString(p.resolve("mountinfo"), nfs + line + "\n");
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).as("listed twice: the stat's word")
+        .isEqualTo(Map.of(ID, 3000L));
   }
 
   static String docker(String... args) throws Exception {
