@@ -44,8 +44,8 @@ public final class Fds {
 
     int close(int fd) throws LastErrorException;
 
-    /** {@link Inodes}: a file system's inodes. */
-    int statvfs(String path, com.sun.jna.Pointer buf) throws LastErrorException;
+    /** {@link Inodes}: a file system's inodes, the path as its bytes ({@link #nativePath}). */
+    int statvfs(byte[] path, com.sun.jna.Pointer buf) throws LastErrorException;
 
     /** {@link LinkTarget}: a file's attributes through a handle, {@code AT_STATX_DONT_SYNC} (glibc 2.28). */
     int statx(int dirfd, String path, int flags, int mask, com.sun.jna.Pointer buf) throws LastErrorException;
@@ -101,7 +101,7 @@ public final class Fds {
   /** A directory the agent trusts (its own path), opened. */
   public static Fd openDirectory(Path trusted) throws IOException {
     try {
-      return new Fd(Holder.C.openat(-100 /* AT_FDCWD */, trusted.toString(), O_PATH | O_DIRECTORY | O_CLOEXEC, 0));
+      return new Fd(Holder.C.openat(-100 /* AT_FDCWD */, nativePath(trusted), O_PATH | O_DIRECTORY | O_CLOEXEC, 0));
     } catch (LastErrorException e) {
       throw error("open " + trusted, e);
     }
@@ -191,6 +191,26 @@ public final class Fds {
         out.write(c); // the URI's other characters are ASCII
       }
     }
+    return out.toByteArray();
+  }
+
+  /**
+   * A path as the bytes the JDK gives the kernel for it (each name's, {@link #rawName}),
+   * NUL-terminated: a String handed to JNA is encoded in JNA's own charset ({@code jna.encoding},
+   * else the platform's), and a name that is no text in it (bytes a listing gave, not UTF-8) became
+   * U+FFFD on the way, another path.
+   */
+  static byte[] nativePath(Path p) {
+    Path abs = p.toAbsolutePath(); // as the JDK resolves a relative one
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (Path name : abs) {
+      out.write('/');
+      out.writeBytes(rawName(name));
+    }
+    if (abs.getNameCount() == 0) {
+      out.write('/');
+    }
+    out.write(0);
     return out.toByteArray();
   }
 

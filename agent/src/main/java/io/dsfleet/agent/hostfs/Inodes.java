@@ -32,7 +32,7 @@ public final class Inodes {
       throw new IOException("inodes are read on 64-bit Linux (x86-64, arm64) only, not " + System.getProperty("os.arch"));
     }
     try (Memory buf = new Memory(SIZE)) {
-      Fds.libc().statvfs(dir.toString(), buf);
+      Fds.libc().statvfs(Fds.nativePath(dir), buf); // the bytes the JDK's own calls would give
       return new long[] {buf.getLong(F_FFREE), buf.getLong(F_FILES)};
     } catch (LastErrorException e) {
       throw new IOException("statvfs " + dir + ": errno " + e.getErrorCode(), e);

@@ -30,6 +30,31 @@ class InodesTest {
     }
   }
 
+  /**
+   * The path reaches statvfs as the bytes the JDK has for it, not as JNA would encode its text: a
+   * directory whose name is no UTF-8 (byte 0xE9, a Latin-1 "é"), as a listing gives it, is read,
+   * and opened ({@link Fds#openDirectory}). Before, JNA encoded the path's text, in which the JDK
+   * had made that byte U+FFFD: another path (ENOENT), and its inodes went unwatched.
+   */
+  @Test
+  void aPathWhoseNameIsNoTextInTheJvmsEncodingIsReadAsTheJdkHasIt() throws Exception {
+    Processes.succeed("sh", "-c", "mkdir \"$1\"/\"$(printf '\\351')\"", "sh", tmp.toString());
+    Path fs;
+    try (var listed = Files.list(tmp)) {
+      fs = listed.findFirst().orElseThrow();
+    }
+    assertThat(Files.isDirectory(fs)).as("the JDK keeps its bytes").isTrue();
+    Processes.succeed("sh", "-c", "mount -t tmpfs -o size=1m,nr_inodes=1000 dsfleet-test \"$1\"/\"$(printf '\\351')\"", "sh", tmp.toString());
+    try {
+      assertThat(Inodes.of(fs)[1]).as("total").isEqualTo(1000);
+      try (Fds.Fd dir = Fds.openDirectory(fs)) {
+        assertThat(dir.identity()[0]).as("the tmpfs's root").isEqualTo(Files.getAttribute(fs, "unix:dev"));
+      }
+    } finally {
+      Processes.succeed("sh", "-c", "umount -l \"$1\"/\"$(printf '\\351')\"", "sh", tmp.toString()); // its text is another path
+    }
+  }
+
   @Test
   void aPathThatIsNotThereIsAnError() {
     assertThatThrownBy(() -> Inodes.of(tmp.resolve("missing"))).isInstanceOf(IOException.class).hasMessageContaining("errno 2");
