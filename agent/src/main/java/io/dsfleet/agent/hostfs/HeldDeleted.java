@@ -182,7 +182,7 @@ public final class HeldDeleted {
     Set<Object> devices = new HashSet<>();
     java.util.List<String> lines;
     try {
-      lines = Files.readAllLines(proc.resolve("self").resolve("mountinfo"));
+      lines = Files.readAllLines(proc.resolve("self").resolve("mountinfo"), java.nio.charset.StandardCharsets.ISO_8859_1); // as Mounts reads it
     } catch (IOException | RuntimeException e) {
       return devices;
     }
@@ -199,7 +199,8 @@ public final class HeldDeleted {
       for (String option : fs[2].split(",")) {
         if (option.startsWith("upperdir=")) {
           try {
-            if (Files.getAttribute(Path.of(unescape(option.substring(9))), "unix:dev").equals(device)) {
+            Path upper = Mounts.path(option.substring(9));
+            if (upper != null && Files.getAttribute(upper, "unix:dev").equals(device)) {
               String[] mm = fields[2].split(":");
               devices.add(makedev(Long.parseLong(mm[0]), Long.parseLong(mm[1])));
             }
@@ -210,21 +211,6 @@ public final class HeldDeleted {
       }
     }
     return devices;
-  }
-
-  /** The kernel's escapes in a mount table's field ({@code \040} for a space). */
-  private static String unescape(String s) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
-        b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-        i += 3;
-      } else {
-        b.append(c);
-      }
-    }
-    return b.toString();
   }
 
   /** glibc's makedev: st_dev as the JDK's {@code unix:dev} gives it. */

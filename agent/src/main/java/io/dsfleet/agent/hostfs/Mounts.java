@@ -48,11 +48,15 @@ public class Mounts {
   /** Mount points at or below {@code dir}, deepest first. */
   public List<Path> under(Path dir) throws IOException {
     List<Path> out = new ArrayList<>();
-    for (String line : Files.readAllLines(mountinfo, StandardCharsets.UTF_8)) {
+    // ISO-8859-1 keeps each byte: the kernel escapes only space, tab, newline and backslash, and a
+    // name that is no UTF-8 shows as it is (a container renames a directory above a subPath the agent
+    // bound: that bind's line shows its source's path); read as UTF-8, that one line failed the
+    // whole table, and with it every pod's secret, memory emptyDir and subPath and every removal
+    for (String line : Files.readAllLines(mountinfo, StandardCharsets.ISO_8859_1)) {
       String[] f = line.split(" ");
       if (f.length > 4) {
-        Path p = Path.of(unescape(f[4]));
-        if (p.startsWith(dir)) {
+        Path p = path(f[4]);
+        if (p != null && p.startsWith(dir)) {
           out.add(p);
         }
       }
@@ -75,6 +79,29 @@ public class Mounts {
       }
     }
     return under(dir).isEmpty();
+  }
+
+  /**
+   * A path field of a mount table read as ISO-8859-1, as the JDK would name that path: escapes
+   * undone, its bytes decoded as the JDK decodes names ({@code sun.jnu.encoding}); null when the JDK
+   * can make no path of it.
+   */
+  static Path path(String field) {
+    try {
+      return Path.of(new String(unescape(field).getBytes(StandardCharsets.ISO_8859_1), JNU));
+    } catch (java.nio.file.InvalidPathException e) {
+      return null;
+    }
+  }
+
+  private static final java.nio.charset.Charset JNU = jnu();
+
+  private static java.nio.charset.Charset jnu() {
+    try {
+      return java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+    } catch (IllegalArgumentException e) {
+      return java.nio.charset.Charset.defaultCharset();
+    }
   }
 
   /** mountinfo escapes space, tab, newline and backslash as \ooo. */

@@ -374,6 +374,22 @@ class HeldDeletedTest {
         .isEqualTo(Map.of(ID, 3000L));
   }
 
+  /**
+   * The agent's own mount table names the overlays whose upper directory is on the disk though
+   * another of its lines is no UTF-8 (a container renamed a directory above a subPath the agent
+   * bound: {@link MountsTest}). Before, the table was read as UTF-8 and failed whole: no overlay
+   * counted, and a container that chrooted out of its own file system hid what it held there.
+   */
+  @Test
+  void theOverlaysOnTheDiskAreKnownThoughALineOfTheTableIsNoUtf8() throws Exception {
+    java.io.ByteArrayOutputStream t = new java.io.ByteArrayOutputStream();
+    t.writeBytes(MountsTest.tableWithANameThatIsNoUtf8());
+    t.writeBytes(("90 26 0:77 / /var/lib/docker/overlay2/x/merged rw - overlay overlay rw,lowerdir=/l,upperdir=" + tmp.toString().replace(" ", "\\040")
+        + ",workdir=/w\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    Files.write(Files.createDirectories(proc.resolve("self")).resolve("mountinfo"), t.toByteArray());
+    assertThat(new HeldDeleted(proc).overlaysOn(device)).containsExactly(HeldDeleted.makedev(0, 77));
+  }
+
   static String docker(String... args) throws Exception {
     java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("docker"));
     cmd.addAll(java.util.List.of(args));
