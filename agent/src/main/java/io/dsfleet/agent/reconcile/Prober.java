@@ -80,12 +80,19 @@ public final class Prober {
    */
   private int httpGet(boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout) throws IOException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    try (Socket s = https ? tls.getSocketFactory().createSocket() : new Socket()) {
-      // closed at the deadline whatever it waits for: a read's timeout bounds each read alone, and
-      // a TLS handshake fed a byte at a time makes many reads (it held a probe thread for hours)
-      ScheduledFuture<?> cut = DEADLINES.schedule(() -> close(s), remaining(deadline), TimeUnit.MILLISECONDS);
+    try (Socket tcp = new Socket()) {
+      // the connection, not its TLS layer, is closed at the deadline whatever it waits for: a read's
+      // timeout bounds each read alone, and a TLS handshake fed a byte at a time makes many reads (it
+      // held a probe thread for hours); an SSLSocket's close waits for its write lock to send
+      // close_notify, and a server that reads nothing holds a write blocked under it for good (it
+      // asks for a key update again and again, each answered by the probe)
+      ScheduledFuture<?> cut = DEADLINES.schedule(() -> close(tcp), remaining(deadline), TimeUnit.MILLISECONDS);
       try {
-        return exchange(s, https, host, port, path, headers, timeout, deadline);
+        tcp.connect(new InetSocketAddress(host, port), millis(timeout.toMillis()));
+        Socket s = https ? tls.getSocketFactory().createSocket(tcp, host, port, true) : tcp;
+        try (s) {
+          return exchange(s, host, port, path, headers, deadline);
+        }
       } finally {
         cut.cancel(false);
       }
@@ -137,9 +144,7 @@ public final class Prober {
     return req.append(given).append("Connection: close\r\n\r\n").toString();
   }
 
-  private int exchange(Socket s, boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout,
-      long deadline) throws IOException {
-    s.connect(new InetSocketAddress(host, port), millis(timeout.toMillis()));
+  private int exchange(Socket s, String host, int port, String path, List<HTTPHeader> headers, long deadline) throws IOException {
     s.setSoTimeout(remaining(deadline));
     if (s instanceof SSLSocket ssl) {
       ssl.startHandshake();

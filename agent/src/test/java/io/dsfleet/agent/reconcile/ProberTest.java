@@ -59,6 +59,49 @@ class ProberTest {
     }
   }
 
+
+  /**
+   * A probe whose write blocks ends at its deadline too. A TLS 1.3 server can make the probe
+   * write as much as it likes and read none of it: it asks for a key update again and again, and
+   * the probe answers each with one of its own, until the connection is full and the probe's write
+   * blocks, holding its socket's write lock. The JDK's SSLSocket sends close_notify under that lock
+   * when closed, so the close at the deadline waited for it: the probe and the one thread that ends
+   * every probe at its deadline hung for as long as the server ran (seen with a key-update flood
+   * against a probe of 8 s; 160,000 answers fill a loopback connection, fewer a bridge's). Here the
+   * request the server never reads blocks the write the same way, at once.
+   */
+  @Test
+  void anHttpsProbeWhoseWriteBlocksEndsWithinItsTimeout() throws Exception {
+    java.security.KeyPair keys = io.dsfleet.common.tls.Pki.newKeyPair();
+    java.security.cert.X509Certificate cert = io.dsfleet.common.tls.CertificateAuthority.newCa(keys, "probe-target", java.time.Duration.ofHours(1));
+    java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+    store.load(null, null);
+    store.setKeyEntry("k", keys.getPrivate(), new char[0], new java.security.cert.Certificate[] {cert});
+    javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
+    kmf.init(store, new char[0]);
+    javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLSv1.3");
+    ctx.init(kmf.getKeyManagers(), null, null);
+    java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    try (ServerSocket server = ctx.getServerSocketFactory().createServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
+      Thread deaf = new Thread(() -> {
+        try (javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) server.accept()) {
+          s.startHandshake();
+          done.await(); // and reads nothing
+        } catch (Exception e) {
+          // the test is over
+        }
+      }, "deaf");
+      deaf.setDaemon(true);
+      deaf.start();
+      Probe probe = Json.read("{\"httpGet\": {\"path\": \"/\", \"port\": " + server.getLocalPort() + ", \"scheme\": \"HTTPS\","
+          + " \"httpHeaders\": [{\"name\": \"X-Long\", \"value\": \"" + "x".repeat(16 << 20) + "\"}]}, \"timeoutSeconds\": 1}", Probe.class);
+      Container c = Json.read("{\"name\": \"main\", \"image\": \"local/busybox:1\"}", Container.class);
+      var r = java.util.concurrent.CompletableFuture.supplyAsync(() -> new Prober(new FakeRuntime(new FakeClock())).run(probe, c, "c1", "127.0.0.1"));
+      assertThat(r.get(10, java.util.concurrent.TimeUnit.SECONDS).ok()).as("ended at its 1 s timeout").isFalse();
+    } finally {
+      done.countDown();
+    }
+  }
   @Test
   void aTimeoutOfYearsProbesAsAnyOther() throws Exception {
     try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
