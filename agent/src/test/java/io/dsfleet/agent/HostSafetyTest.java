@@ -259,6 +259,39 @@ class HostSafetyTest {
   }
 
   /** Someone moves the sandbox image's tag (a pod with image dsfleet/pause:1 and Always): sandboxes still run the agent's own image, by ID. */
+
+  /**
+   * A new template is a new pod, with fresh volumes, as Kubernetes makes a new pod for it. The
+   * agent kept a pod's volume directories by name from one template to the next: a Secret volume
+   * that the new template made an emptyDir of the same name showed its containers, writable, the
+   * Secret their template is not given; what the old containers wrote to an emptyDir reached the
+   * new template's, into a ConfigMap volume of that name too; an emptyDir made a Secret volume got
+   * the Secret written to disk beside what was there (no tmpfs for a directory that is not empty).
+   */
+  @Test
+  void aNewTemplateStartsWithFreshVolumes() throws Exception {
+    h.run(ds(C0 + ".volumeMounts", "[{name: data, mountPath: /data}, {name: scratch, mountPath: /scratch}]",
+        POD + ".volumes", "[{name: data, secret: {secretName: creds}}, {name: scratch, emptyDir: {}}]"),
+        config(Kind.SECRET, "creds", Map.of("token", "s3cret")));
+    h.sh("main", "echo planted > /scratch/planted");
+    io.dsfleet.common.model.DaemonSet next = ds(C0 + ".volumeMounts", "[{name: data, mountPath: /data}, {name: scratch, mountPath: /scratch}]",
+        POD + ".volumes", "[{name: data, emptyDir: {}}, {name: scratch, configMap: {name: cfg}}]");
+    h.reconciler.setDesired(DockerHarness.state(next, config(Kind.CONFIG_MAP, "cfg", Map.of("greeting", "hello"))));
+    String hash = io.dsfleet.common.TemplateHash.of(next.spec().template());
+    h.awaitStatus(p -> p.getTemplateHash().equals(hash) && p.getContainers(0).getState().equals("running"), Duration.ofSeconds(60));
+    assertThat(h.sh("main", "ls -A /data")).as("the old template's Secret").isEmpty();
+    assertThat(h.sh("main", "ls /scratch")).as("what the old template's container wrote").isEqualTo("greeting");
+    assertThat(Files.readAllLines(Path.of("/proc/self/mountinfo"))).as("the old Secret's tmpfs, unmounted")
+        .noneMatch(l -> l.contains(h.stateDir.resolve("pods/ops_agent-pod01/volumes/data") + " ") && l.contains(" - tmpfs "));
+
+    io.dsfleet.common.model.DaemonSet third = ds(C0 + ".volumeMounts", "[{name: data, mountPath: /data}]",
+        POD + ".volumes", "[{name: data, secret: {secretName: creds}}]");
+    h.sh("main", "echo planted > /data/planted");
+    h.reconciler.setDesired(DockerHarness.state(third, config(Kind.SECRET, "creds", Map.of("token", "s3cret"))));
+    String thirdHash = io.dsfleet.common.TemplateHash.of(third.spec().template());
+    h.awaitStatus(p -> p.getTemplateHash().equals(thirdHash) && p.getContainers(0).getState().equals("running"), Duration.ofSeconds(60));
+    assertThat(h.sh("main", "ls /data; grep ' /data ' /proc/mounts | cut -d' ' -f3")).as("the Secret alone, on a tmpfs").isEqualTo("token\ntmpfs");
+  }
   @Test
   void sandboxesRunTheAgentsOwnPauseImageWhateverItsTag() {
     String pause = io.dsfleet.agent.runtime.PauseImage.id();

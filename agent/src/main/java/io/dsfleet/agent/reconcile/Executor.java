@@ -1,9 +1,11 @@
 package io.dsfleet.agent.reconcile;
 
+import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.metrics.AgentCounters;
 import io.dsfleet.agent.pod.PodConfigError;
 import io.dsfleet.agent.pod.PodRenderer;
 import io.dsfleet.agent.pod.SeccompProfiles;
+import io.dsfleet.agent.pod.TemplateMark;
 import io.dsfleet.agent.pod.Volumes;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.ContainerSpec;
@@ -239,6 +241,7 @@ public final class Executor {
   private boolean startSandbox(DesiredPod pod, int attempt, BooleanSupplier wanted) {
     String key = Failures.key(pod.key(), "POD");
     try {
+      freshVolumesForANewTemplate(pod);
       volumes.prepare(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());
       String image = runtime.ensureSandboxImage();
@@ -288,6 +291,7 @@ public final class Executor {
         return false; // dropped while its image was pulled
       }
       String podIp = hostNetwork ? hostIp : sandbox == null ? null : sandbox.info().ip();
+      freshVolumesForANewTemplate(pod);
       var sources = volumes.prepare(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());
       List<ContainerSpec.Mount> mounts = volumes.mounts(pod.ctx(), c, sources);
@@ -357,6 +361,7 @@ public final class Executor {
 
   private boolean syncVolumes(DesiredPod pod) {
     try {
+      freshVolumesForANewTemplate(pod); // a new template's Secret never lands in the old one's emptyDir, on disk
       volumes.refresh(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());
       return true;
@@ -493,6 +498,31 @@ public final class Executor {
       log.warn("pod {}: cannot remove stopped container {} ({} tries; again in {} s): {}", c.podKey(), c.info().name(), f.count(),
           Duration.between(f.at(), f.retryAt()).toSeconds(), f.message());
       return false;
+    }
+  }
+
+  /**
+   * A new template is a new pod, with fresh volumes, as Kubernetes makes one: a pod directory made
+   * for another template ({@link TemplateMark}) is removed, or moved to the trash, before this
+   * template's volumes are first written or its first container or sandbox made (the old template's
+   * containers all stopped: the planner stops them before anything of a new template). Before 2026-12-06 volumes were kept by name from template to template: a
+   * Secret volume that a new template made an emptyDir of the same name showed the new containers,
+   * writable, a Secret their template is not given, and what old containers wrote to an emptyDir
+   * (a compromised image's, say) reached the containers of the template that replaced it.
+   */
+  private void freshVolumesForANewTemplate(DesiredPod pod) {
+    Path dir = pod.ctx().podDir();
+    try {
+      if (TemplateMark.another(dir, pod.hash())) {
+        log.info("pod {}: template {} starts with fresh volumes; removing those of the one before", pod.key(), pod.hash());
+        removePodDir(dir.getParent(), dir.getFileName().toString());
+        if (NoFollow.lstat(dir).isPresent()) {
+          throw new PodConfigError("FailedMount", "the volumes of the pod's template before cannot be removed or moved away: " + dir);
+        }
+      }
+      TemplateMark.mark(dir, pod.hash());
+    } catch (IOException e) {
+      throw new PodConfigError("FailedMount", "the pod's directory " + dir + ": " + e.getMessage());
     }
   }
 

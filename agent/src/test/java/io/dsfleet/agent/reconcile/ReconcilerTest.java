@@ -671,11 +671,12 @@ class ReconcilerTest {
   }
 
   /**
-   * What an emptyDir a new template no longer has still holds (here its volumes outlive a new
-   * template, where Kubernetes' new pod gets new ones) counts for its pod under disk pressure, and
-   * goes when the pod is evicted for it: the writer is evicted, its old volume emptied, and the
-   * keeper's 1 MiB, the most any current volume holds, is kept. Before, what a volume dropped by a
-   * rollout held was no pod's: the disk stayed full and the neighbour's volume was emptied for it.
+   * What an emptyDir a new template no longer has still holds (the old template's volumes stay
+   * until the new one starts with fresh ones, which here it cannot: its image is missing) counts for
+   * its pod under disk pressure, and goes when the pod is evicted for it: the writer is evicted, its
+   * old volume emptied, and the keeper's 1 MiB, the most any current volume holds, is kept. Before,
+   * what a volume dropped by a rollout held was no pod's: the disk stayed full and the neighbour's
+   * volume was emptied for it.
    */
   @Test
   void underDiskPressureAVolumeANewTemplateDroppedCountsForItsPodAndGoesWithItsEviction() throws Exception {
@@ -687,7 +688,10 @@ class ReconcilerTest {
       r.tick();
       Path old = Files.write(fs.resolve("state/pods/ops_writer-abcde/volumes/old/filler"), new byte[14 << 20]);
       Path kept = Files.write(fs.resolve("state/pods/ops_keeper-abcde/volumes/scratch/data"), new byte[1 << 20]);
-      r.setDesired(Pods.named(2, Map.of("writer", Pods.ds("spec.template.spec.containers[0].image", "local/busybox:2"), "keeper", keeper)));
+      runtime.failing.put("pull local/missing:1", "manifest unknown");
+      r.setDesired(Pods.named(2, Map.of("writer", Pods.ds("spec.template.spec.containers[0].image", "local/missing:1"), "keeper", keeper)));
+      r.tick();
+      assertThat(old).as("kept while the new template has not started").exists();
       run(Duration.ofSeconds(13), Duration.ofSeconds(1));
       assertThat(kept).as("the keeper's volume kept").exists();
       assertThat(old).as("the writer's old volume emptied").doesNotExist();
