@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the startup, liveness and readiness probes of every running app container on the probe
  * workers, each when it is due (initial delay, then its period), never two at once for the same
- * probe, and turns their results into {@link ProbeVerdict}s. The startup probe gates the others;
- * a container run is forgotten when it is gone.
+ * probe nor more than a share of them for one pod, and turns their results into {@link
+ * ProbeVerdict}s. The startup probe gates the others; a container run is forgotten when it is gone.
  */
 public final class ProbeManager {
   private static final Logger log = LoggerFactory.getLogger(ProbeManager.class);
@@ -30,10 +30,19 @@ public final class ProbeManager {
   /** Probe states by container id, then by kind (startup, liveness, readiness). */
   private final Map<String, Map<String, ProbeState>> states = new ConcurrentHashMap<>();
   private final Set<String> inFlight = ConcurrentHashMap.newKeySet();
+  /** Probes under way by pod key, each pod's at most {@code maxPerPod}. */
+  private final Map<String, Integer> underWay = new ConcurrentHashMap<>();
+  private final int maxPerPod;
 
-  public ProbeManager(ContainerRuntime runtime, ExecutorService workers, java.time.Clock clock) {
+  /**
+   * @param maxPerPod the most probes of one pod under way at once: a pod's containers decide how
+   *     long their exec probes take, up to the timeouts its manifest sets, and without a bound one
+   *     pod's probes held every probe thread while no other pod's probe ran
+   */
+  public ProbeManager(ContainerRuntime runtime, ExecutorService workers, int maxPerPod, java.time.Clock clock) {
     this.prober = new Prober(runtime);
     this.workers = workers;
+    this.maxPerPod = maxPerPod;
     this.clock = clock;
   }
 
@@ -77,7 +86,11 @@ public final class ProbeManager {
             continue;
           }
           String key = c.id() + "/" + s.getKey();
+          if (!take(d.key())) {
+            break; // the pod's share is under way: its other probes run at a later pass, as a refused one does
+          }
           if (!inFlight.add(key)) {
+            give(d.key());
             continue;
           }
           Runnable run = () -> {
@@ -90,6 +103,7 @@ public final class ProbeManager {
               }
             } finally {
               inFlight.remove(key);
+              give(d.key());
             }
           };
           try {
@@ -97,10 +111,26 @@ public final class ProbeManager {
             s.getValue().started(now); // (the run records its result later; a refused one is due again at the next pass)
           } catch (java.util.concurrent.RejectedExecutionException full) {
             inFlight.remove(key); // every probe thread busy (probes that hang until their timeouts): this one runs a pass later
+            give(d.key());
           }
         }
       }
     }
+  }
+
+  /** A place for one more probe of the pod, if its share has one. */
+  private boolean take(String pod) {
+    boolean[] taken = {false};
+    underWay.compute(pod, (k, n) -> {
+      int now = n == null ? 0 : n;
+      taken[0] = now < maxPerPod;
+      return taken[0] ? now + 1 : n;
+    });
+    return taken[0];
+  }
+
+  private void give(String pod) {
+    underWay.computeIfPresent(pod, (k, n) -> n > 1 ? n - 1 : null);
   }
 
   /** Whether any container has probes (they run on the passes' clock). */

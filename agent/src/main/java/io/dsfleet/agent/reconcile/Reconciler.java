@@ -80,7 +80,7 @@ public final class Reconciler {
       this(pods, probes, stoppers, gc, gc);
     }
 
-    /** Probes running at once at most. */
+    /** Probes running at once at most, a quarter of them one pod's ({@link ProbeManager}). */
     static final int MAX_PROBES_AT_ONCE = 32;
 
     /** Pod workers at once at most: a host runs a pod per DaemonSet (the coordinator keeps 256 a node's reports). */
@@ -110,7 +110,9 @@ public final class Reconciler {
      * Probe runs: a thread each while it runs, up to {@link #MAX_PROBES_AT_ONCE} (threads idle for a
      * minute end). A fixed four once queued every probe behind four that hung until their timeouts
      * (a container can make its own exec probes hang): one pod's probes could hold every other
-     * pod's back. A probe found no thread runs at a later pass.
+     * pod's back. A probe found no thread runs at a later pass. One pod's probes take at most a
+     * quarter of the threads: with 32 for all, 34 probes of one pod hanging for the hour its manifest
+     * allowed held every thread, and no other pod's probe ran.
      */
     static ExecutorService probers() {
       return new java.util.concurrent.ThreadPoolExecutor(0, MAX_PROBES_AT_ONCE, 60, TimeUnit.SECONDS,
@@ -179,7 +181,7 @@ public final class Reconciler {
     this.agentVersion = agentVersion;
     this.threads = threads;
     this.reporter = reporter;
-    this.probes = new ProbeManager(runtime, threads.probes(), clock);
+    this.probes = new ProbeManager(runtime, threads.probes(), Threads.MAX_PROBES_AT_ONCE / 4, clock);
     this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
         templatesByHash::get, new Random());
     this.pressure = new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay);

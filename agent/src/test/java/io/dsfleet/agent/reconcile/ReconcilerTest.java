@@ -476,6 +476,54 @@ class ReconcilerTest {
     }
   }
 
+
+  /**
+   * One pod's probes hold at most a quarter of the probe threads. A pod's containers can each make
+   * their exec probes hang until their timeouts, which its manifest sets (here an hour): 34 such
+   * probes of one pod held all 32 threads, and no other pod's probe ran while they hung (here a
+   * neighbour whose liveness probe fails was never restarted; the kubelet runs each probe on a
+   * goroutine of its own, and one pod holds none of another's).
+   */
+  @Test
+  void onePodsProbesHoldAtMostAQuarterOfTheProbeThreads() {
+    java.util.concurrent.ExecutorService probers = Reconciler.Threads.probers();
+    r = reconciler(new Reconciler.Threads(new Direct(), probers, new Direct(), new Direct()));
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger hanging = new java.util.concurrent.atomic.AtomicInteger();
+    runtime.setExecRule(cmd -> {
+      if (cmd.contains("hang")) {
+        hanging.incrementAndGet();
+        try {
+          release.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        hanging.decrementAndGet();
+        return new ContainerRuntime.ExecResult(0, "");
+      }
+      return new ContainerRuntime.ExecResult(1, "unhealthy");
+    });
+    String hangs = "{exec: {command: [hang]}, periodSeconds: 1, timeoutSeconds: 3600}";
+    List<String> containers = new ArrayList<>();
+    for (int i = 0; i < 17; i++) {
+      containers.add("{name: c" + i + ", image: local/busybox:1, livenessProbe: " + hangs + ", readinessProbe: " + hangs + "}");
+    }
+    var hog = Pods.ds("spec.template.spec.containers", "[" + String.join(", ", containers) + "]");
+    var neighbour = Pods.ds("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}, periodSeconds: 1, failureThreshold: 2}");
+    try {
+      r.setDesired(Pods.named(1, Map.of("hog", hog, "neighbour", neighbour)));
+      r.tick();
+      org.awaitility.Awaitility.await("the neighbour's failing container restarted").atMost(Duration.ofSeconds(30)).until(() -> {
+        clock.advance(Duration.ofSeconds(1));
+        r.tick();
+        return runtime.calls.stream().anyMatch(c -> c.startsWith("stop dsf_neighbour-abcde_ops_"));
+      });
+      assertThat(hanging.get()).as("the hog's probes under way").isEqualTo(Reconciler.Threads.MAX_PROBES_AT_ONCE / 4);
+    } finally {
+      release.countDown();
+      probers.shutdownNow();
+    }
+  }
   /**
    * A container decides how long its own hooks take (a script swapped, a fifo read): five pods whose
    * postStart hooks hang hold five workers, and a sixth pod still starts at once. With a fixed four

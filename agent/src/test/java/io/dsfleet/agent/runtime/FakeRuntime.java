@@ -171,7 +171,7 @@ public final class FakeRuntime implements ContainerRuntime {
 
   private ContainerInfo info(Fake f) {
     return new ContainerInfo(f.id, f.spec.name(), f.spec.labels(), f.state, f.exitCode, f.created, f.started, f.finished, null,
-        "host".equals(f.spec.networkMode()) ? null : "10.0.0." + (Long.parseLong(f.id.substring(1)) % 250 + 1), f.error, f.foreignImage);
+        "host".equals(f.spec.networkMode()) ? null : "10.0.0." + (Long.parseLong(f.id.substring(1), 16) % 250 + 1), f.error, f.foreignImage);
   }
 
   @Override
