@@ -120,10 +120,35 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
             .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(responseTimeout).build();
   }
 
-  /** Docker's root directory and whether its storage driver is overlay2: from its first answer (a daemon keeps both while it runs). */
+  /** Docker's root directory and whether its storage driver is overlay2. */
   private record Layout(Path root, boolean overlay2) {}
 
+  /** What Docker last said of its layout: taken when it does not answer {@code info}. */
   private volatile Layout layout;
+
+  /**
+   * Docker's layout as the daemon running now says it, asked at each pressure check: a dockerd
+   * restarted with another {@code data-root} or driver under a running agent was taken as the
+   * first one said (before 2026-12-06), every layer looked for where none lay, each counted 0. A
+   * daemon that does not answer is taken as it last said (logged); one never answered fails.
+   */
+  private Layout layout() {
+    try {
+      var info = call("info", () -> quick.infoCmd().exec());
+      Layout said = new Layout(Path.of(info.getDockerRootDir() == null ? "/var/lib/docker" : info.getDockerRootDir()),
+          "overlay2".equals(info.getDriver()));
+      layout = said;
+      return said;
+    } catch (RuntimeException e) {
+      Layout last = layout;
+      if (last == null) {
+        throw e;
+      }
+      log.warn("disk pressure: Docker's root and storage driver taken as it last said them ({}, overlay2 {}): info failed: {}",
+          last.root(), last.overlay2(), e.toString());
+      return last;
+    }
+  }
 
   /**
    * On overlay2 Docker is not asked what each layer holds: the agent walks the layers' upper
@@ -132,17 +157,12 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
    * long as the layers are large), and a daemon that hangs or fails under the pressure it should
    * help with left every layer unmeasured: pods were ranked by their volumes alone, and a
    * neighbour's emptied for a container filling its own file system. Docker's root and driver are
-   * asked once; the list that says the anonymous volumes is one of the passes' (their deadline, no
+   * asked each time ({@link #layout()}); the list that says the anonymous volumes is one of the passes' (their deadline, no
    * sizes), and its failure leaves only those unmeasured. Other drivers: Docker's {@code SizeRw}.
    */
   @Override
   public WritableLayers writableLayers(String node) {
-    Layout l = layout;
-    if (l == null) {
-      var info = call("info", () -> quick.infoCmd().exec());
-      l = new Layout(Path.of(info.getDockerRootDir() == null ? "/var/lib/docker" : info.getDockerRootDir()), "overlay2".equals(info.getDriver()));
-      layout = l;
-    }
+    Layout l = layout();
     Map<String, Long> bytes = new java.util.HashMap<>();
     Map<String, List<Path>> volumes = new java.util.HashMap<>();
     List<Container> list;
