@@ -187,7 +187,8 @@ public final class NoFollow {
    * regular files and directories (a directory that held many long names keeps their size after
    * they are gone), nothing followed through a link, nothing counted on another file system (a
    * mount). Sizes as files report them: a sparse file counts what it could hold, a file of several
-   * links once a link, a file deleted while held open not at all. Counting stops once it is over
+   * links once a link, a file deleted while held open not at all; a sum past a long is {@link
+   * Long#MAX_VALUE}. Counting stops once it is over
    * {@code stopAbove}; a tree of more than {@code maxEntries} entries, or deeper than {@link
    * #MAX_DEPTH} levels, is not measured further and counts as {@link Long#MAX_VALUE} (a container
    * could otherwise hide bytes from the count, or make every count take minutes). Missing: 0.
@@ -274,7 +275,7 @@ public final class NoFollow {
             if (levels.size() >= MAX_DEPTH) {
               return Long.MAX_VALUE;
             }
-            bytes += e.size();
+            bytes = plus(bytes, e.size());
             used++;
             beforeOpen.accept(top.name.resolve(name));
             Level next;
@@ -298,7 +299,7 @@ public final class NoFollow {
             }
             levels.push(next);
           } else {
-            bytes += e.isRegularFile() ? e.size() : 0;
+            bytes = plus(bytes, e.isRegularFile() ? e.size() : 0);
             used++;
           }
         }
@@ -307,6 +308,15 @@ public final class NoFollow {
       }
     }
     return inodes ? used : bytes;
+  }
+
+  /**
+   * A sum of sizes that stops at {@link Long#MAX_VALUE}: a sparse file's size is what it could
+   * hold, up to 8 EiB on XFS, btrfs or tmpfs (one {@code truncate}), and before 2026-12-06 a tree
+   * holding one beside any written byte summed past a long to less than nothing (helper-101).
+   */
+  private static long plus(long a, long b) {
+    return a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b;
   }
 
   private static final java.security.SecureRandom HOIST_NAMES = new java.security.SecureRandom();
