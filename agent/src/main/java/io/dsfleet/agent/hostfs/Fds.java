@@ -47,8 +47,12 @@ public final class Fds {
     /** {@link Inodes}: a file system's inodes, the path as its bytes ({@link #nativePath}). */
     int statvfs(byte[] path, com.sun.jna.Pointer buf) throws LastErrorException;
 
-    /** {@link LinkTarget}: a file's attributes through a handle, {@code AT_STATX_DONT_SYNC} (glibc 2.28). */
-    int statx(int dirfd, String path, int flags, int mask, com.sun.jna.Pointer buf) throws LastErrorException;
+    /**
+     * A file's attributes, its path as NUL-terminated bytes (glibc 2.28): {@link LinkTarget}'s
+     * through a handle with {@code AT_STATX_DONT_SYNC}, {@link Allocated}'s blocks, which no
+     * attribute view of the JDK gives.
+     */
+    int statx(int dirfd, byte[] path, int flags, int mask, byte[] buf) throws LastErrorException;
 
     /** {@link Kcmp}: a system call libc has no function for. */
     long syscall(long number, long a1, long a2, long a3, long a4, long a5) throws LastErrorException;

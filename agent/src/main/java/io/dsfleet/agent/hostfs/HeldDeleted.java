@@ -343,7 +343,11 @@ public final class HeldDeleted {
     }
     // once for each pod that holds it: which pod's process /proc lists first cannot shift it onto another
     int added = seen.add(p.pod, a.dev(), a.ino());
-    return added < 0 ? -1 : added == 0 ? 0 : seen.files ? 1 : a.size();
+    if (added <= 0 || seen.files) {
+      return added < 0 ? -1 : added;
+    }
+    long past = Allocated.past(a.blocks(), a.blockSize(), a.size()); // preallocated past its end (fallocate --keep-size): its blocks held too
+    return a.size() > Long.MAX_VALUE - past ? Long.MAX_VALUE : a.size() + past;
   }
 
   /** One process as it is read: its container and pod, its root's device, and its mount table once a link needs it. */

@@ -1,7 +1,6 @@
 package io.dsfleet.agent.hostfs;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Memory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,19 +24,21 @@ final class LinkTarget {
   private static final int AT_FDCWD = -100;
   private static final int AT_EMPTY_PATH = 0x1000;
   private static final int AT_STATX_DONT_SYNC = 0x4000;
-  /** STATX_TYPE, MODE, NLINK, INO, SIZE: no times, for which NFS and CIFS write back first. */
-  private static final int MASK = 0x1 | 0x2 | 0x4 | 0x100 | 0x200;
+  /** STATX_TYPE, MODE, NLINK, INO, SIZE, BLOCKS: no times, for which NFS and CIFS write back first. */
+  private static final int MASK = 0x1 | 0x2 | 0x4 | 0x100 | 0x200 | 0x400;
   /** The kernel's {@code struct statx} (the same on every architecture) and where its fields lie. */
   private static final int SIZE = 256;
+  private static final int BLKSIZE = 4;
   private static final int NLINK = 16;
   private static final int MODE = 28;
   private static final int INO = 32;
   private static final int BYTES = 40;
+  private static final int BLOCKS = 48;
   private static final int DEV_MAJOR = 136;
   private static final int DEV_MINOR = 140;
 
-  /** A file's device (as the JDK's {@code unix:dev}), inode, type and mode, links and size. */
-  record Attributes(Long dev, long ino, int mode, long nlink, long size) {}
+  /** A file's device (as the JDK's {@code unix:dev}), inode, type and mode, links, size, and blocks (512 bytes) and block size. */
+  record Attributes(Long dev, long ino, int mode, long nlink, long size, long blocks, long blockSize) {}
 
   private LinkTarget() {}
 
@@ -126,11 +127,14 @@ final class LinkTarget {
   }
 
   private static Attributes statx(int fd, int mask) {
-    try (Memory buf = new Memory(SIZE)) {
-      buf.clear();
-      Fds.libc().statx(fd, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, mask, buf);
+    byte[] raw = new byte[SIZE];
+    try {
+      Fds.libc().statx(fd, new byte[1], AT_EMPTY_PATH | AT_STATX_DONT_SYNC, mask, raw);
+      java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.nativeOrder());
       long dev = HeldDeleted.makedev(Integer.toUnsignedLong(buf.getInt(DEV_MAJOR)), Integer.toUnsignedLong(buf.getInt(DEV_MINOR)));
-      return new Attributes(dev, buf.getLong(INO), buf.getShort(MODE) & 0xffff, Integer.toUnsignedLong(buf.getInt(NLINK)), buf.getLong(BYTES));
+      long blocks = (buf.getInt(0) & 0x400) == 0 ? 0 : buf.getLong(BLOCKS); // not said: sizes alone
+      return new Attributes(dev, buf.getLong(INO), buf.getShort(MODE) & 0xffff, Integer.toUnsignedLong(buf.getInt(NLINK)), buf.getLong(BYTES),
+          blocks, Integer.toUnsignedLong(buf.getInt(BLKSIZE)));
     } catch (LastErrorException gone) {
       return null;
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {

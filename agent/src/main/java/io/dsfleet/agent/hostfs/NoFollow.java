@@ -187,7 +187,8 @@ public final class NoFollow {
    * regular files and directories (a directory that held many long names keeps their size after
    * they are gone), nothing followed through a link, nothing counted on another file system (a
    * mount). Sizes as files report them: a sparse file counts what it could hold, a file of several
-   * links once a link, a file deleted while held open not at all; a sum past a long is {@link
+   * links once a link, a file deleted while held open not at all, and blocks allocated past a
+   * file's end count too ({@link Allocated}); a sum past a long is {@link
    * Long#MAX_VALUE}. Counting stops once it is over
    * {@code stopAbove}; a tree of more than {@code maxEntries} entries, or deeper than {@link
    * #MAX_DEPTH} levels, is not measured further and counts as {@link Long#MAX_VALUE} (a container
@@ -299,7 +300,7 @@ public final class NoFollow {
             }
             levels.push(next);
           } else {
-            bytes = plus(bytes, e.isRegularFile() ? e.size() : 0);
+            bytes = plus(bytes, e.isRegularFile() ? plus(e.size(), inodes ? 0 : Allocated.pastSize(top.handle, name, e.size())) : 0);
             used++;
           }
         }

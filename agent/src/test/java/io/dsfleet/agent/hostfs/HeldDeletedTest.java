@@ -72,6 +72,22 @@ class HeldDeletedTest {
     assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).isEqualTo(Map.of(ID, 3000L));
   }
 
+  /**
+   * A file preallocated past its end ({@code fallocate --keep-size}, its size left at 0), held
+   * open and deleted holds its blocks: before, it counted 0 bytes ({@link Allocated}).
+   */
+  @Test
+  void aDeletedFileHeldAndPreallocatedPastItsEndCountsItsBlocks() throws Exception {
+    Path file = tmp.resolve("kept");
+    try (FileChannel kept = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+      Process p = new ProcessBuilder("fallocate", "--keep-size", "--length", "8MiB", file.toString()).inheritIO().start();
+      org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "fallocate(1) with --keep-size on this file system");
+      Files.delete(file);
+      process(100, ID, Files.createSymbolicLink(tmp.resolve("kept (deleted)"), Path.of("/proc/self/fd").resolve(fdOf(file))));
+      assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).isEqualTo(Map.of(ID, 8L << 20));
+    }
+  }
+
   /** Counting inodes, each deleted file held is one, an empty one too. */
   @Test
   void countingFilesEachDeletedFileHeldIsOneHoweverSmall() throws Exception {
