@@ -9,7 +9,6 @@ import io.grpc.Status;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,26 +27,12 @@ class LeaveRefusedOutsideLockTest {
     try (FleetHarness h = new FleetHarness(dir)) {
       h.fleet.join(FakeAgent.info("n1", Map.of()), Sha256.hex("the agent's secret"), true);
       long version = h.fleet.viewVersion();
-      CountDownLatch held = new CountDownLatch(1);
-      CountDownLatch release = new CountDownLatch(1);
-      CompletableFuture<Void> holder = CompletableFuture.runAsync(() -> h.fleet.batch(() -> {
-        held.countDown();
-        try {
-          release.await(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }));
-      try {
-        assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+      try (FleetLockHeld held = FleetLockHeld.by(h.fleet)) {
         CompletableFuture<ControlException> leave = CompletableFuture.supplyAsync(() ->
             catchThrowableOfType(ControlException.class, () -> h.fleet.leave("n1", "guessed", () -> { })));
         ControlException refused = leave.get(5, TimeUnit.SECONDS); // a TimeoutException here: the refusal waited for the lock
         assertThat(refused.code()).isEqualTo(Status.Code.PERMISSION_DENIED);
         assertThat(refused.getMessage()).contains("leave secret");
-      } finally {
-        release.countDown();
-        holder.get(10, TimeUnit.SECONDS);
       }
       assertThat(h.fleet.viewVersion()).as("nothing changed: no view rebuilt, no watcher woken").isEqualTo(version);
       assertThat(h.fleet.events(Events.nodeKey("n1")).stream().map(Events.Event::reason)).contains("LeaveRefused");

@@ -82,18 +82,7 @@ class AttackTest extends TlsFleetTest {
   void aJoinWithATokenThatAdmitsNoOneIsRefusedWithoutTheFleetsLock() throws Exception {
     String good = token();
     String madeUp = new io.dsfleet.common.tls.JoinToken(io.dsfleet.common.tls.JoinToken.parse(good).caHash(), "abcdef", "0".repeat(32)).text();
-    java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
-    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-    CompletableFuture<Void> holder = CompletableFuture.runAsync(() -> server.fleet().batch(() -> {
-      held.countDown();
-      try {
-        release.await(20, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }));
-    try {
-      assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+    try (var held = io.dsfleet.coordinator.fleet.FleetLockHeld.by(server.fleet())) {
       for (String token : List.of(madeUp, "x".repeat(1 << 20))) {
         var e = catchThrowableOfType(StatusRuntimeException.class, () -> AgentServiceGrpc.newBlockingStub(channel(Tls.pinned(
             server.authority().pki().caHash()))).withDeadlineAfter(3, TimeUnit.SECONDS).join(JoinRequest.newBuilder()
@@ -102,9 +91,6 @@ class AttackTest extends TlsFleetTest {
         assertThat(e.getStatus().getCode()).as("refused while the fleet's lock is held, not left waiting for it")
             .isEqualTo(Status.Code.UNAUTHENTICATED);
       }
-    } finally {
-      release.countDown();
-      holder.get(20, TimeUnit.SECONDS);
     }
     join("node-a", good); // a valid token admits as ever
     assertThat(server.fleet().member("node-a")).isTrue();
