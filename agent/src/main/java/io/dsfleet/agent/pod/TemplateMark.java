@@ -29,6 +29,26 @@ public final class TemplateMark {
     }
   }
 
+  /**
+   * Whether a pod of {@code spec} makes nothing in its directory: its volumes are all hostPaths
+   * (the host's, never the pod's) and no mount takes a subPath (staged there). Such a pod needs
+   * no directory and no mark while it has none: one pod directory and mark fewer for each pod of
+   * most DaemonSets, and at a template change none to remove (at 10,000 simulated nodes the
+   * directories of a rolling update's new pods took seconds of the cores the coordinator shares).
+   */
+  public static boolean needsNone(io.dsfleet.common.model.PodSpec spec) {
+    java.util.List<io.dsfleet.common.model.Container> containers = new java.util.ArrayList<>();
+    if (spec.initContainers() != null) {
+      containers.addAll(spec.initContainers());
+    }
+    if (spec.containers() != null) {
+      containers.addAll(spec.containers());
+    }
+    return (spec.volumes() == null || spec.volumes().stream().allMatch(v -> v.hostPath() != null))
+        && containers.stream().allMatch(c -> c.volumeMounts() == null || c.volumeMounts().stream().allMatch(m -> m.subPath() == null
+            || m.subPath().isEmpty()));
+  }
+
   /** Marks the pod's directory, made if missing, as made for template {@code hash}. */
   public static void mark(Path podDir, String hash) throws IOException {
     Path dir = NoFollow.mkdirs(podDir.getParent(), podDir.getFileName(), PosixFilePermissions.fromString("rwxr-x---"));

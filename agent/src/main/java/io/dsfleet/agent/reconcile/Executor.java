@@ -513,6 +513,10 @@ public final class Executor {
   private void freshVolumesForANewTemplate(DesiredPod pod) {
     Path dir = pod.ctx().podDir();
     try {
+      boolean needsNone = TemplateMark.needsNone(pod.template().spec());
+      if (needsNone && NoFollow.lstat(dir).isEmpty()) {
+        return; // nothing of an earlier template to remove, nothing of this one to mark
+      }
       if (TemplateMark.another(dir, pod.hash())) {
         log.info("pod {}: template {} starts with fresh volumes; removing those of the one before", pod.key(), pod.hash());
         removePodDir(dir.getParent(), dir.getFileName().toString());
@@ -520,7 +524,9 @@ public final class Executor {
           throw new PodConfigError("FailedMount", "the volumes of the pod's template before cannot be removed or moved away: " + dir);
         }
       }
-      TemplateMark.mark(dir, pod.hash());
+      if (!needsNone) {
+        TemplateMark.mark(dir, pod.hash());
+      }
     } catch (IOException e) {
       throw new PodConfigError("FailedMount", "the pod's directory " + dir + ": " + e.getMessage());
     }
