@@ -353,7 +353,7 @@ final class ScaleBench {
         "coordinator CPU for the apply (its JIT compiler threads)", "a second apply, compiled: p50 / p99 / max (coordinator CPU)", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
         "NotReady during restart / in the time watched after", "dashboard DaemonSet page: size, server time p50 / max");
     for (Result r : results) {
-      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms (%s)".formatted(r.joinCpuMsPerNode(), r.joinsAlone() == null ? "-" : "%.1f ms".formatted(r.joinsAlone().cpuMsPerJoin())), "%.1f %% (%.1f %%)".formatted(r.cpuPercent(), r.jitPercent()), "%.0f MiB".formatted(r.heapMib()),
+      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms (%s)".formatted(r.joinCpuMsPerNode(), r.joinsAlone() == null ? "-" : "%.1f ms, warm %.1f ms".formatted(r.joinsAlone().cpuMsPerJoin(), r.joinsAlone().warmCpuMsPerJoin())), "%.1f %% (%.1f %%)".formatted(r.cpuPercent(), r.jitPercent()), "%.0f MiB".formatted(r.heapMib()),
           "%.0f MiB".formatted(r.rssMib()),
           "%.0f / %.0f / %.0f ms".formatted(r.apply().latency().median(), r.apply().latency().percentile(99), r.apply().latency().max()),
           "%.1f s (%.1f s)".formatted(r.apply().cpuMs() / 1000, r.apply().jitS()),
