@@ -535,10 +535,17 @@ public final class Replica implements AutoCloseable {
       throw new StoreException(what + ": no majority answered within " + writeTimeout.toSeconds()
           + " s (it may still commit)", e, true);
     } catch (InterruptedException e) {
+      // proposed, and no longer waited for: as a write that timed out, it may still commit. Before
+      // 2026-12-06 it was told as not applied: a join's token use was given back in memory while
+      // its node could still be registered, and a single-use token admitted a second node (helper-101)
       Thread.currentThread().interrupt();
-      throw new StoreException(what + ": interrupted", e);
+      if (writeTerm != 0) {
+        reloadIfCommittedLater(pending, writeTerm);
+      }
+      throw new StoreException(what + ": interrupted (it may still commit)", e, writeTerm != 0);
     } catch (java.util.concurrent.ExecutionException e) {
-      throw new StoreException(what + " failed: " + e.getCause(), e.getCause());
+      // proposed: whether it was appended is not known
+      throw new StoreException(what + " failed: " + e.getCause(), e.getCause(), writeTerm != 0);
     }
     if (!reply.isSuccess()) {
       if (reply.getException() instanceof org.apache.ratis.protocol.exceptions.LeaderNotReadyException) { // refused before it was appended

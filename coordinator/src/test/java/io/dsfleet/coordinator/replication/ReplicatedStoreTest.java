@@ -245,6 +245,35 @@ class ReplicatedStoreTest {
   }
 
   /**
+   * A write whose caller is interrupted while it waits was proposed, and may still commit: it is
+   * told so (a join keeps its token's use), and once it commits the leader serves again from its
+   * store, as for a write that timed out. Before, it was told as not applied.
+   */
+  @Test
+  void aWriteInterruptedWhileItWaitsMayStillCommitAndIsLoadedWhenItDoes() throws Exception {
+    try (ReplicaGroup group = new ReplicaGroup(root, 3, 10_000)) {
+      group.form();
+      Replica leader = group.leader();
+      long term = leader.servingTerm();
+      int starts = group.servingStarts.get(leader.id()).get();
+      Thread holder = holdStore(leader, 4_000);
+      java.util.concurrent.CompletableFuture<Throwable> failed = new java.util.concurrent.CompletableFuture<>();
+      Thread writer = new Thread(() -> failed.complete(org.assertj.core.api.Assertions.catchThrowable(
+          () -> leader.store().putObjects(List.of(configMap("late", 0))))), "writer");
+      writer.start();
+      Thread.sleep(1_000); // proposed, waiting for its apply
+      writer.interrupt();
+      assertThat(failed.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(io.dsfleet.coordinator.store.StoreException.class)
+          .hasMessageContaining("may still commit")
+          .satisfies(e -> assertThat(((io.dsfleet.coordinator.store.StoreException) e).mayHaveApplied()).isTrue());
+      holder.join();
+      Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
+          .until(() -> group.servingStarts.get(leader.id()).get() == starts + 1 && leader.servingTerm() == term);
+      assertThat(leader.store().objects()).extracting(StoredObject::name).contains("late");
+    }
+  }
+
+  /**
    * Two writes are held up on the leader: the first past the write timeout, the second (proposed
    * after the first timed out, a big one, slow to apply) within it. The first commits late and the
    * leader serves again in the same term; its fleet must be loaded once the second is applied too:
