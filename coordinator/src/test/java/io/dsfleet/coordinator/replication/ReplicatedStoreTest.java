@@ -190,6 +190,12 @@ class ReplicatedStoreTest {
    * Holds the leader's store lock (as a slow disk would hold its apply) for {@code millis}, on a
    * thread of its own, returned once it holds it: the leader's apply of the next entries waits.
    */
+  /** Waits until {@code leader} serves again, in the same {@code term}, after {@code starts} servings. */
+  static void awaitServingAgain(ReplicaGroup group, Replica leader, long term, int starts) {
+    Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
+        .until(() -> group.servingStarts.get(leader.id()).get() > starts && leader.servingTerm() == term);
+  }
+
   static Thread holdStore(Replica leader, long millis) throws Exception {
     java.lang.reflect.Field f = Replica.class.getDeclaredField("machine");
     f.setAccessible(true);
@@ -231,8 +237,8 @@ class ReplicatedStoreTest {
       assertThatThrownBy(() -> leader.store().putObjects(List.of(configMap("late", 0))))
           .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class).hasMessageContaining("may still commit");
       holder.join();
-      Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
-          .until(() -> group.servingStarts.get(leader.id()).get() == starts + 1 && leader.servingTerm() == term);
+      awaitServingAgain(group, leader, term, starts);
+      assertThat(group.servingStarts.get(leader.id()).get()).as("served again once").isEqualTo(starts + 1);
       assertThat(leader.store().objects()).extracting(StoredObject::name).contains("late");
       // the fleet loaded anew does not hold what the stopped one would write now: in the same term
       // nothing fences it, so its store refuses it (a call still running in it when the reload came)
@@ -267,8 +273,8 @@ class ReplicatedStoreTest {
           .hasMessageContaining("may still commit")
           .satisfies(e -> assertThat(((io.dsfleet.coordinator.store.StoreException) e).mayHaveApplied()).isTrue());
       holder.join();
-      Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
-          .until(() -> group.servingStarts.get(leader.id()).get() == starts + 1 && leader.servingTerm() == term);
+      awaitServingAgain(group, leader, term, starts);
+      assertThat(group.servingStarts.get(leader.id()).get()).as("served again once").isEqualTo(starts + 1);
       assertThat(leader.store().objects()).extracting(StoredObject::name).contains("late");
     }
   }
@@ -298,8 +304,7 @@ class ReplicatedStoreTest {
       }
       leader.store().putObjects(many); // acknowledged: applied after the holder let go, within the timeout
       holder.join();
-      Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
-          .until(() -> group.servingStarts.get(leader.id()).get() > starts && leader.servingTerm() == term);
+      awaitServingAgain(group, leader, term, starts);
       assertThat(group.loadsBehindTheLog).as("serving starts whose store lacked entries of the leader's log {last, applied}")
           .isEmpty();
     }
@@ -338,8 +343,7 @@ class ReplicatedStoreTest {
       }
       assertThat(timedOut.get()).isEqualTo(4);
       holder.join();
-      Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
-          .until(() -> group.servingStarts.get(leader.id()).get() > starts && leader.servingTerm() == term);
+      awaitServingAgain(group, leader, term, starts);
       Thread.sleep(2_000); // any further reload would be done by now
       assertThat(group.servingStarts.get(leader.id()).get()).isEqualTo(starts + 1);
       assertThat(leader.store().objects()).extracting(StoredObject::name).contains("slow-0", "slow-1", "slow-2", "slow-3");
