@@ -1,8 +1,5 @@
 package io.dsfleet.agent.hostfs;
 
-import com.sun.jna.LastErrorException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
 
 /**
@@ -18,13 +15,6 @@ import java.nio.file.Path;
  * direct mapping, faster, leaves a deleted file of libffi's held open in the agent).
  */
 final class Allocated {
-  private static final int AT_FDCWD = -100;
-  private static final int AT_SYMLINK_NOFOLLOW = 0x100;
-  private static final int AT_NO_AUTOMOUNT = 0x800;
-  private static final int STATX_BLOCKS = 0x400;
-  /** struct statx: stx_mask (u32) at 0, stx_blksize (u32) at 4, stx_blocks (u64, 512-byte units) at 48. */
-  private static final int SIZE = 256;
-
   /** A libc without statx (before glibc 2.28): sizes alone, as before. */
   private static volatile boolean missing;
 
@@ -36,27 +26,17 @@ final class Allocated {
    * and 0 when they cannot be read (gone meanwhile).
    */
   static long pastSize(Fds.Fd dir, Path entry, long size) {
-    return pastSize(dir.fd, name(entry), AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, size);
-  }
-
-  private static long pastSize(int dirfd, byte[] path, int flags, long size) {
     if (missing) {
       return 0;
     }
-    byte[] buf = new byte[SIZE];
+    Statx s;
     try {
-      Fds.libc().statx(dirfd, path, flags, STATX_BLOCKS, buf);
-    } catch (LastErrorException e) {
-      return 0;
+      s = Statx.of(dir.fd, Fds.nameZ(entry), Statx.AT_SYMLINK_NOFOLLOW | Statx.AT_NO_AUTOMOUNT, Statx.BLOCKS);
     } catch (UnsatisfiedLinkError e) {
       missing = true;
       return 0;
     }
-    ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
-    if ((b.getInt(0) & STATX_BLOCKS) == 0) {
-      return 0;
-    }
-    return past(b.getLong(48), Integer.toUnsignedLong(b.getInt(4)), size);
+    return s == null || !s.has(Statx.BLOCKS) ? 0 : past(s.blocks(), s.blockSize(), size);
   }
 
   /**
@@ -68,23 +48,5 @@ final class Allocated {
     long allocated = blocks < 0 || blocks > Long.MAX_VALUE / 512 ? Long.MAX_VALUE : blocks * 512;
     long written = size > Long.MAX_VALUE - block ? Long.MAX_VALUE : (size + block - 1) / block * block;
     return Math.max(0, allocated - written);
-  }
-
-  /**
-   * The name as its bytes, NUL-terminated: an ASCII name as its characters (no byte past ASCII
-   * decodes to one), any other through {@link Fds#rawName}, whose stat would double a walk's time.
-   */
-  private static byte[] name(Path entry) {
-    String s = entry.getFileName().toString();
-    byte[] z = new byte[s.length() + 1];
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == 0 || c >= 0x80) {
-        byte[] raw = Fds.rawName(entry);
-        return java.util.Arrays.copyOf(raw, raw.length + 1);
-      }
-      z[i] = (byte) c;
-    }
-    return z;
   }
 }

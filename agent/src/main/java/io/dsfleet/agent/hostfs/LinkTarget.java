@@ -21,21 +21,8 @@ import java.util.function.Predicate;
  * FUSE and NFS answer it from what the kernel holds, and the device it says is checked again.
  */
 final class LinkTarget {
-  private static final int AT_FDCWD = -100;
-  private static final int AT_EMPTY_PATH = 0x1000;
-  private static final int AT_STATX_DONT_SYNC = 0x4000;
-  /** STATX_TYPE, MODE, NLINK, INO, SIZE, BLOCKS: no times, for which NFS and CIFS write back first. */
-  private static final int MASK = 0x1 | 0x2 | 0x4 | 0x100 | 0x200 | 0x400;
-  /** The kernel's {@code struct statx} (the same on every architecture) and where its fields lie. */
-  private static final int SIZE = 256;
-  private static final int BLKSIZE = 4;
-  private static final int NLINK = 16;
-  private static final int MODE = 28;
-  private static final int INO = 32;
-  private static final int BYTES = 40;
-  private static final int BLOCKS = 48;
-  private static final int DEV_MAJOR = 136;
-  private static final int DEV_MINOR = 140;
+  /** TYPE, MODE, NLINK, INO, SIZE, BLOCKS: no times, for which NFS and CIFS write back first. */
+  private static final int MASK = Statx.TYPE | Statx.MODE | Statx.NLINK | Statx.INO | Statx.SIZE | Statx.BLOCKS;
 
   /** A file's device (as the JDK's {@code unix:dev}), inode, type and mode, links, size, and blocks (512 bytes) and block size. */
   record Attributes(Long dev, long ino, int mode, long nlink, long size, long blocks, long blockSize) {}
@@ -83,7 +70,7 @@ final class LinkTarget {
 
   private static int open(Path link) {
     try {
-      return Fds.libc().openat(AT_FDCWD, link.toString(), Fds.O_PATH | Fds.O_CLOEXEC, 0);
+      return Fds.libc().openat(Statx.AT_FDCWD, link.toString(), Fds.O_PATH | Fds.O_CLOEXEC, 0);
     } catch (LastErrorException gone) {
       return -1;
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
@@ -127,16 +114,10 @@ final class LinkTarget {
   }
 
   private static Attributes statx(int fd, int mask) {
-    byte[] raw = new byte[SIZE];
     try {
-      Fds.libc().statx(fd, new byte[1], AT_EMPTY_PATH | AT_STATX_DONT_SYNC, mask, raw);
-      java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.nativeOrder());
-      long dev = HeldDeleted.makedev(Integer.toUnsignedLong(buf.getInt(DEV_MAJOR)), Integer.toUnsignedLong(buf.getInt(DEV_MINOR)));
-      long blocks = (buf.getInt(0) & 0x400) == 0 ? 0 : buf.getLong(BLOCKS); // not said: sizes alone
-      return new Attributes(dev, buf.getLong(INO), buf.getShort(MODE) & 0xffff, Integer.toUnsignedLong(buf.getInt(NLINK)), buf.getLong(BYTES),
-          blocks, Integer.toUnsignedLong(buf.getInt(BLKSIZE)));
-    } catch (LastErrorException gone) {
-      return null;
+      Statx s = Statx.of(fd, new byte[1], Statx.AT_EMPTY_PATH | Statx.AT_STATX_DONT_SYNC, mask);
+      return s == null ? null : new Attributes(s.dev(), s.ino(), s.mode(), s.nlink(), s.size(), s.has(Statx.BLOCKS) ? s.blocks() : 0,
+          s.blockSize()); // blocks not said: sizes alone
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
       throw unreached(e);
     }
