@@ -241,9 +241,7 @@ public final class Executor {
   private boolean startSandbox(DesiredPod pod, int attempt, BooleanSupplier wanted) {
     String key = Failures.key(pod.key(), "POD");
     try {
-      freshVolumesForANewTemplate(pod);
-      volumes.prepare(pod.ctx(), pod.template().spec());
-      volumesWritten.put(pod.key(), pod.configs());
+      prepareVolumes(pod);
       String image = runtime.ensureSandboxImage();
       String id = create(n -> PodRenderer.sandbox(pod.ctx(), image, attempt, n));
       if (!keepIfWanted(pod, id, wanted)) {
@@ -291,9 +289,7 @@ public final class Executor {
         return false; // dropped while its image was pulled
       }
       String podIp = hostNetwork ? hostIp : sandbox == null ? null : sandbox.info().ip();
-      freshVolumesForANewTemplate(pod);
-      var sources = volumes.prepare(pod.ctx(), pod.template().spec());
-      volumesWritten.put(pod.key(), pod.configs());
+      var sources = prepareVolumes(pod);
       List<ContainerSpec.Mount> mounts = volumes.mounts(pod.ctx(), c, sources);
       String seccomp = seccomp(pod, c);
       String sandboxId = sandbox == null ? null : sandbox.id();
@@ -499,6 +495,14 @@ public final class Executor {
           Duration.between(f.at(), f.retryAt()).toSeconds(), f.message());
       return false;
     }
+  }
+
+  /** The pod's volumes made or brought up to date, fresh for a new template; what they are, by name. */
+  private Map<String, Volumes.Source> prepareVolumes(DesiredPod pod) {
+    freshVolumesForANewTemplate(pod);
+    var sources = volumes.prepare(pod.ctx(), pod.template().spec());
+    volumesWritten.put(pod.key(), pod.configs());
+    return sources;
   }
 
   /**
