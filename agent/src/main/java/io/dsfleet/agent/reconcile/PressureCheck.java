@@ -159,7 +159,7 @@ final class PressureCheck {
         long layer = inodes ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c) : layerBytes(layers, c);
         use = Evictions.plus(use, Evictions.plus(layer, measure(containerDir(layers.root().resolve("containers"), c), inodes, c)));
         for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
-          use = Evictions.plus(use, anonymous(volume, inodes, c));
+          use = Evictions.plus(use, anonymous(volume, device, inodes, c));
         }
       }
       byPod.merge(c.podKey(), use, Evictions::plus);
@@ -231,11 +231,11 @@ final class PressureCheck {
    * What one of the container's anonymous volumes holds (Docker makes one for each {@code VOLUME}
    * of its image that no mount covers, under its root), when it lies on the pods' file system:
    * neither {@code SizeRw} nor the pod's emptyDirs count it, and before, a container that filled its
-   * image's volume had a neighbour's volume emptied for it.
+   * image's volume had a neighbour's volume emptied for it. {@code device}: the pods' file system's.
    */
-  private long anonymous(Path volume, boolean inodes, OwnedContainer c) {
+  private static long anonymous(Path volume, Object device, boolean inodes, OwnedContainer c) {
     try {
-      if (!Files.getAttribute(volume, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(Files.getAttribute(podsDir, "unix:dev"))) {
+      if (!Files.getAttribute(volume, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(device)) {
         return 0;
       }
     } catch (java.nio.file.NoSuchFileException gone) {
