@@ -130,6 +130,14 @@ final class PressureCheck {
       log.warn("disk pressure: the containers' writable layers not measured: {}", e.toString());
       layers = null;
     }
+    ContainerRuntime.WritableLayers found = layers;
+    // each layer walked once a check, for its bytes and for its inodes: a previous run kept is
+    // measured first to decide whether to remove it, then again with its pod
+    Map<String, Long> layerBytes = new HashMap<>();
+    Map<String, Long> layerInodes = new HashMap<>();
+    java.util.function.Function<OwnedContainer, Long> bytesOf = c -> layerBytes.computeIfAbsent(c.id(), id -> layerBytes(found, c));
+    java.util.function.Function<OwnedContainer, Long> inodesOf = c -> layerInodes.computeIfAbsent(c.id(),
+        id -> measure(LayerDirs.upperDir(found.root(), id).orElse(null), true, c));
     int reclaimed = 0;
     java.util.Set<String> removed = new java.util.HashSet<>();
     for (OwnedContainer c : layers == null ? List.<OwnedContainer>of() : owned) {
@@ -139,8 +147,8 @@ final class PressureCheck {
       // short of inodes, what its layer holds in inodes: empty files are 0 bytes to Docker, and before, a
       // previous run holding only those was kept and its pod evicted for them
       // (one holding bytes holds inodes too, whatever the storage driver)
-      long bytes = layerBytes(layers, c);
-      long entries = inodes && bytes == 0 ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c) : 0;
+      long bytes = bytesOf.apply(c);
+      long entries = inodes && bytes == 0 ? inodesOf.apply(c) : 0;
       if ((bytes > 0 || entries > 0) && executor.remove(c, false)) {
         log.info("disk pressure: removed the previous run of pod {}'s container {} ({} in its writable layer) before evicting any pod",
             c.podKey(), c.container(), bytes > 0 ? bytes + " bytes" : entries + " inodes");
@@ -156,7 +164,7 @@ final class PressureCheck {
       }
       long use = held.getOrDefault(c.id(), 0L);
       if (layers != null) {
-        long layer = inodes ? measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), true, c) : layerBytes(layers, c);
+        long layer = inodes ? inodesOf.apply(c) : bytesOf.apply(c);
         use = Evictions.plus(use, Evictions.plus(layer, measure(containerDir(layers.root().resolve("containers"), c), inodes, c)));
         for (Path volume : layers.volumesById().getOrDefault(c.id(), List.of())) {
           use = Evictions.plus(use, anonymous(volume, device, inodes, c));
