@@ -22,7 +22,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -53,8 +52,6 @@ public final class Reconciler {
   private static final int MAX_STEPS = 20;
   /** The default of how often a pass lists every container while the event stream runs (agent option relistInterval). */
   public static final Duration RELIST = Duration.ofSeconds(30);
-  /** The collector's disk pressure check, among the {@link #collecting} keys (no pod key, no container ID looks like it). */
-  private static final String DISK_PRESSURE = "node/disk-pressure";
   private static final Pattern POD_DIR = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
   /** Whether the container runtime answers, as the node reports it. */
@@ -151,7 +148,7 @@ public final class Reconciler {
   private volatile Set<String> orphans = Set.of();
   private final PodWork busy = new PodWork();
   private final Evictions evictions = new Evictions();
-  private final PressureCheck pressure;
+  private final VolumeLimits limits;
   private final Set<String> collecting = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
   private final PodStarts starts = new PodStarts();
@@ -184,7 +181,8 @@ public final class Reconciler {
     this.probes = new ProbeManager(runtime, threads.probes(), Threads.MAX_PROBES_AT_ONCE / 4, clock);
     this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
         templatesByHash::get, new Random());
-    this.pressure = new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay);
+    this.limits = new VolumeLimits(evictions, new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay), executor,
+        failures, threads, collecting, clock, (pod, work) -> dispatch(pod, Work.DIRECTORY, threads.gc(), work), this::wakeUp);
   }
 
   /**
@@ -251,7 +249,7 @@ public final class Reconciler {
     for (String key : replaced) { // an eviction holds the new template's starts too, until the volume is emptied
       String why = evictions.why(key);
       if (why != null && next.get(key).valid()) {
-        containerNames(next.get(key)).forEach(c -> failures.hold(Failures.key(key, c), "Evicted", why, now));
+        VolumeLimits.containerNames(next.get(key)).forEach(c -> failures.hold(Failures.key(key, c), "Evicted", why, now));
       }
     }
     desiredVersion = state.getVersion();
@@ -414,7 +412,7 @@ public final class Reconciler {
         }
       });
     }
-    enforceVolumeLimits(want, owned, now);
+    limits.enforce(want, owned, now);
     for (String trash : dirs.trash()) {
       if (!failures.get("trash/" + trash).map(f -> f.active(now)).orElse(false) && collecting.add("trash/" + trash)) {
         threads.gc().execute(() -> {
@@ -549,99 +547,6 @@ public final class Reconciler {
       log.warn("cannot list {}: {}", podsDir, e.getMessage());
     }
     return new PodsDir(pods, trash);
-  }
-
-  /**
-   * emptyDir sizeLimits on disk ({@link Evictions}): every 10 s each pod's limited volumes are
-   * measured, under the pod's own work on the collector's thread; an evicted pod's app containers
-   * get a kill verdict and a wait (reason {@code Evicted}) before they start again, and once none
-   * runs its volumes over their limit are emptied.
-   */
-  private void enforceVolumeLimits(Map<String, DesiredPod> want, List<OwnedContainer> owned, Instant now) {
-    evictions.retain(want.keySet());
-    for (DesiredPod d : want.values()) { // a hold left by a template change racing the emptying ends with the eviction
-      if (d.valid() && evictions.why(d.key()) == null) {
-        for (String c : containerNames(d)) {
-          String key = Failures.key(d.key(), c);
-          // a hold, not the back-off its eviction's end left (startAgainAt)
-          if (failures.get(key).filter(f -> f.reason().equals("Evicted") && f.retryAt().equals(Instant.MAX)).isPresent()) {
-            failures.forget(key);
-          }
-        }
-      }
-    }
-    if (evictions.checkDue(now)) {
-      for (DesiredPod d : want.values()) {
-        if (d.ctx() != null && !Volumes.limitedDiskVolumes(d.ctx()).isEmpty()) {
-          dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
-            if (evictions.measure(d, now)) {
-              holdEvicted(d);
-            }
-          });
-        }
-      }
-      if (collecting.add(DISK_PRESSURE)) {
-        Collection<DesiredPod> pods = want.values();
-        threads.pressure().execute(() -> {
-          try {
-            pressure.run(pods, owned, now).ifPresent(h ->
-                dispatch(h.pod().key(), Work.DIRECTORY, threads.gc(), () -> {
-                  if (evictions.evictForPressure(h)) {
-                    holdEvicted(h.pod());
-                  }
-                }));
-          } catch (IOException | RuntimeException e) { // no pods directory yet: no pod's volume to free
-            log.debug("disk pressure not checked: {}", e.toString());
-          } finally {
-            collecting.remove(DISK_PRESSURE);
-          }
-        });
-      }
-    }
-    for (DesiredPod d : want.values()) {
-      if (evictions.stopped(d.key(), owned, now)) {
-        // and its sandbox, running: the /etc/hosts, /etc/resolv.conf and /etc/hostname its containers write are the
-        // sandbox's files (the kubelet kills an evicted pod's sandbox too); the pod starts again in a new one
-        List<OwnedContainer> stopped = owned.stream().filter(c -> c.podKey().equals(d.key()) && (!c.running() || c.isSandbox())).toList();
-        dispatch(d.key(), Work.DIRECTORY, threads.gc(), () -> {
-          try {
-            // their writable layers hold the disk too: the pod starts again as a new one, once they are gone; a
-            // removal that failed is tried again after its back-off, as the collector's, not at every pass
-            if (evictions.pressured(d.key()) && (stopped.stream().anyMatch(c -> failures.get("gc/" + c.id()).map(f -> f.active(now)).orElse(false))
-                || !stopped.stream().allMatch(c -> executor.remove(c, c.running())))) {
-              return;
-            }
-            String why = evictions.why(d.key());
-            evictions.empty(d, now);
-            Instant again = evictions.startAgainAt(d.key(), now, failures.backoff());
-            for (String c : containerNames(d)) {
-              if (again.isAfter(now)) {
-                failures.holdUntil(Failures.key(d.key(), c), "Evicted", why + "; evicted again and again, it starts again at " + again
-                    + " (back-off)", now, again);
-              } else {
-                failures.forget(Failures.key(d.key(), c));
-              }
-            }
-          } catch (IOException | RuntimeException e) {
-            log.warn("pod {}: emptying its evicted volumes: {}; tried again in a minute", d.key(), e.toString());
-          }
-          wakeUp();
-        });
-      }
-    }
-  }
-
-  /** An evicted pod: none of its containers starts until its volumes are emptied; a pass stops those that run. */
-  private void holdEvicted(DesiredPod d) {
-    containerNames(d).forEach(c -> failures.hold(Failures.key(d.key(), c), "Evicted", evictions.why(d.key()), clock.instant()));
-    wakeUp();
-  }
-
-  /** The pod's init and app containers' names. */
-  private static List<String> containerNames(DesiredPod d) {
-    var spec = d.template().spec();
-    return java.util.stream.Stream.concat(spec.initContainers() == null ? java.util.stream.Stream.empty() : spec.initContainers().stream(),
-        spec.containers().stream()).map(io.dsfleet.common.model.Container::name).toList();
   }
 
   /** Pod work: a worker's steps, a teardown, or the removal of a pod's directory. */
