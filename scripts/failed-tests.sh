@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What failed in the last run, short, for the end of scripts/test's output: CI may keep only the
-# output's tail, and a failing lane's log is printed long before it. For each test class whose
+# output's tail, and a failing step's log is printed long before it. For each test class whose
 # surefire report counts a failure or an error, the report's first lines (the failing tests and
 # the start of each assertion); for a step's log given as an argument, its failure lines (the
-# quickstart's "FAILED:", Maven's build errors) and its steps' exit lines.
+# quickstart's "FAILED:", Maven's build errors) and its exit line.
 cd "$(dirname "$0")/.."
 for f in */target/surefire-reports/*.txt; do
   [ -e "$f" ] || continue
