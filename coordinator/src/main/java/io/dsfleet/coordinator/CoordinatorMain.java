@@ -181,7 +181,7 @@ public final class CoordinatorMain {
         + " the fleet's certificates (default " + DEFAULT_DASHBOARD + "; off: none). Log in with dsctl dashboard.")
     String dashboardListen;
 
-    @Option(names = "--kube-api-listen", paramLabel = "HOST:PORT|off", description = "Where the Kubernetes API (reads, for kubectl)"
+    @Option(names = "--kube-api-listen", paramLabel = "HOST:PORT|off", description = "Where the Kubernetes API for kubectl"
         + " serves, HTTPS with a fleet credential required (default " + DEFAULT_KUBE_API + "; off: none). A kubeconfig: dsctl kubeconfig.")
     String kubeApiListen;
 

@@ -355,7 +355,7 @@ public final class CoordinatorServer implements AutoCloseable {
     return d;
   }
 
-  /** Serves the Kubernetes API's reads (docs/kubectl.md) on this address, HTTPS with a fleet credential required. */
+  /** Serves the Kubernetes API (docs/kubectl.md) on this address, HTTPS with a fleet credential required. */
   public io.dsfleet.coordinator.kubeapi.KubeApi startKubeApi(InetSocketAddress at) throws IOException {
     java.security.cert.X509Certificate[] chain = pki == null ? null : new java.security.cert.X509Certificate[] {pki.serverCert(), pki.ca()};
     return new io.dsfleet.coordinator.kubeapi.KubeApi(at, this::fleet, this::authority, logs, chain, pki == null ? null : pki.serverKey(),
