@@ -11,8 +11,7 @@ import java.util.Map;
  * and default).
  *
  * @param coordinators coordinator addresses, HOST:PORT, tried in turn
- * @param address the address reported as the node's (status.hostIP); default: the first
- *     non-loopback IPv4 address of the host
+ * @param address the address reported as the node's (status.hostIP); default: {@link HostAddress#detect}'s
  * @param heartbeatInterval null: the coordinator's
  * @param leaveOnShutdown leave the fleet (removing every owned container) when stopped
  * @param joinToken the join token for a node without its certificate yet; null when none
