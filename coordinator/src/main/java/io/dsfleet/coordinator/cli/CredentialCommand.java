@@ -21,7 +21,8 @@ public final class CredentialCommand {
     @Parameters(paramLabel = "NAME")
     String name;
 
-    @Option(names = "--role", defaultValue = "viewer", description = "admin or viewer (read-only: get, describe, logs, rollout status/history; default ${DEFAULT-VALUE}).")
+    @Option(names = "--role", defaultValue = "viewer", description = "admin or viewer (read-only: get, describe, events, logs,"
+        + " rollout status/history, replica list, dashboard; default ${DEFAULT-VALUE}).")
     String role;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", required = true, description = "Where to write it (must not exist).")
