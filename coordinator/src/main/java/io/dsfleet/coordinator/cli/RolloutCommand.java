@@ -8,7 +8,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** `dsctl rollout status|history|undo ds/NAME`. */
-@Command(name = "rollout", description = "Follow, list, undo and restart DaemonSet rollouts.",
+@Command(name = "rollout", description = "Follow, list, pause, resume, undo and restart DaemonSet rollouts.",
     subcommands = {RolloutCommand.Status.class, RolloutCommand.History.class, RolloutCommand.Undo.class,
         RolloutCommand.Pause.class, RolloutCommand.Resume.class, RolloutCommand.Restart.class})
 public final class RolloutCommand {
