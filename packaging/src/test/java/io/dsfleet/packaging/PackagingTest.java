@@ -46,6 +46,21 @@ class PackagingTest {
     assertThat(r.out()).as("no warnings either").isBlank();
   }
 
+  /**
+   * systemd stops restarting a unit that failed StartLimitBurst starts within StartLimitInterval,
+   * Restart=always or not: the coordinator's unit (10 in 300 s) left the fleet without a
+   * coordinator after about 30 s of a full disk until someone ran {@code systemctl reset-failed}.
+   * Both daemons are tried again, every RestartSec, until they start.
+   */
+  @Test
+  void neitherUnitGivesUpRestarting() throws Exception {
+    for (String unit : List.of("ds-agent.service", "ds-coordinator.service")) {
+      String text = Files.readString(ROOT.resolve("systemd").resolve(unit));
+      assertThat(text).as(unit).containsPattern("(?m)^Restart=always$").containsPattern("(?m)^RestartSec=[1-9][0-9]*$")
+          .containsPattern("(?m)^StartLimitIntervalSec=0$").doesNotContainPattern("(?m)^StartLimitBurst=");
+    }
+  }
+
   @Test
   void installIntoADestdirThenKeepAnEditedConfigThenUninstall() throws Exception {
     Path dest = tmp.resolve("root");
