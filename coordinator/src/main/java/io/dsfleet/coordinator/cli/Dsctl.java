@@ -27,8 +27,30 @@ public final class Dsctl {
   }
 
   public static int run(String... args) {
-    CommandLine cl = new CommandLine(new Dsctl());
+    CommandLine cl = commandLine();
     return cl.execute(globalFlagsAfterVerb(cl, args));
+  }
+
+  /**
+   * dsctl's command line, every verb and sub-verb taking {@code -h}/{@code --help} as kubectl's do
+   * ({@code dsctl get --help}, {@code dsctl rollout status --help}): picocli gives the root alone
+   * one, and before, a verb's {@code --help} failed as an unknown option or a missing argument.
+   */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Dsctl());
+    addHelp(cl);
+    return cl;
+  }
+
+  private static void addHelp(CommandLine cl) {
+    for (CommandLine sub : cl.getSubcommands().values()) {
+      var spec = sub.getCommandSpec();
+      if (spec.findOption("--help") == null) {
+        String[] names = spec.findOption("-h") == null ? new String[] {"-h", "--help"} : new String[] {"--help"};
+        spec.addOption(CommandLine.Model.OptionSpec.builder(names).usageHelp(true).description("Show this help and exit.").build());
+      }
+      addHelp(sub);
+    }
   }
 
   /** Flags every client verb takes, with a value; kubectl takes them before the verb too. */

@@ -43,7 +43,7 @@ class DsctlCliTest {
   Result dsctl(String... args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(new Dsctl());
+    CommandLine cl = Dsctl.commandLine();
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
     String[] withAddr = args;
@@ -74,11 +74,23 @@ class DsctlCliTest {
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> ioThreads() == 0); // other tests' commands
     assertThat(dsctl("get", "ds", "-A").err()).isEqualTo("No resources found\n");
     assertThat(dsctl("version").exit()).isZero();
-    CommandLine cl = new CommandLine(new Dsctl());
+    CommandLine cl = Dsctl.commandLine();
     cl.setErr(new PrintWriter(new StringWriter(), true));
     assertThat(cl.execute("get", "nodes", "--coordinator", "127.0.0.1:1", "--insecure")).as("refused: nothing listens there").isEqualTo(1);
     // the group's termination is signalled from its thread's last steps: the thread itself ends a moment later
     org.awaitility.Awaitility.await("every dsctl-io thread ended").atMost(Duration.ofSeconds(5)).until(() -> ioThreads() == 0);
+  }
+
+  /** kubectl's habit: every verb's and sub-verb's --help prints its usage, needs none of its arguments and sends nothing. */
+  @Test
+  void everyVerbTakesHelp() {
+    for (String[] args : new String[][] {{"get", "--help"}, {"rollout", "status", "--help"}, {"token", "create", "-h"},
+        {"rollout", "--help"}, {"node", "rm", "--help"}, {"apply", "--help"}}) {
+      DsctlRun.Result r = DsctlRun.run(java.util.List.of(args));
+      String verb = String.join(" ", java.util.Arrays.copyOf(args, args.length - 1));
+      assertThat(r.exit()).as("dsctl %s: %s", String.join(" ", args), r.err()).isZero();
+      assertThat(r.out()).as(verb).contains("Usage: dsctl " + verb);
+    }
   }
 
   @Test
@@ -198,7 +210,7 @@ class DsctlCliTest {
   void globalFlagsGoBeforeOrAfterTheVerb() throws Exception {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(new Dsctl());
+    CommandLine cl = Dsctl.commandLine();
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
     String[] args = {"--coordinator", addr, "--insecure", "-n", "ops", "rollout", "history", "ds/agent"};
@@ -274,7 +286,7 @@ class DsctlCliTest {
 
     // -w: what is kept, then what happens next
     StringWriter out = new StringWriter();
-    CommandLine cl = new CommandLine(new Dsctl());
+    CommandLine cl = Dsctl.commandLine();
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(new StringWriter(), true));
     Thread watch = new Thread(() -> cl.execute("events", "--coordinator", addr, "--insecure", "-w", "--for", "node/node-a"));
@@ -486,7 +498,7 @@ class DsctlCliTest {
   @Test
   void anUnreachableCoordinatorIsOneLineNamingTheAddress() {
     StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(new Dsctl());
+    CommandLine cl = Dsctl.commandLine();
     cl.setErr(new PrintWriter(err, true));
     int exit = cl.execute("get", "nodes", "--coordinator", "127.0.0.1:1", "--insecure");
     assertThat(exit).isEqualTo(1);

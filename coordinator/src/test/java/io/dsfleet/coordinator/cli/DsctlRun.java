@@ -14,7 +14,7 @@ public final class DsctlRun {
   public static Result run(List<String> args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    CommandLine cl = new CommandLine(new Dsctl());
+    CommandLine cl = Dsctl.commandLine();
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
     int exit = cl.execute(Dsctl.globalFlagsAfterVerb(cl, args.toArray(String[]::new)));
