@@ -246,10 +246,10 @@ public final class CoordinatorMain {
           duration(pick(heartbeatGrace, file, "heartbeatGrace", Durations.format(d.heartbeatGrace())), "heartbeatGrace"),
           d.leaseJitter(),
           duration(pick(nodeGcAfter, file, "nodeGcAfter", Durations.format(d.nodeGcAfter())), "nodeGcAfter"),
-          Integer.parseInt(pick(null, file, "maxObjectsPerApply", String.valueOf(d.maxObjectsPerApply()))),
+          positive(pick(null, file, "maxObjectsPerApply", String.valueOf(d.maxObjectsPerApply())), "maxObjectsPerApply"),
           d.eventsKept());
       Path dir = dataDir != null ? dataDir : Path.of(pick(null, file, "dataDir", "/var/lib/ds-coordinator"));
-      int maxBytes = Integer.parseInt(pick(null, file, "maxMessageBytes", String.valueOf(4 * 1024 * 1024)));
+      int maxBytes = positive(pick(null, file, "maxMessageBytes", String.valueOf(4 * 1024 * 1024)), "maxMessageBytes");
       boolean plain = insecure != null ? insecure : file.containsKey("insecure") && bool(file.get("insecure"), "insecure");
       List<String> names = tlsNames != null ? tlsNames : file.containsKey("tlsNames") ? strings(file.get("tlsNames"), "tlsNames") : List.of();
       Duration ttl = duration(pick(nodeCertTtl, file, "nodeCertTtl", Durations.format(CoordinatorOptions.DEFAULT_NODE_CERT_TTL)), "nodeCertTtl");
@@ -257,9 +257,9 @@ public final class CoordinatorMain {
         throw new IllegalArgumentException("nodeCertTtl must be at least 1m, got " + Durations.format(ttl));
       }
       ConnectionLimits.Settings c = ConnectionLimits.Settings.defaults();
-      int total = Integer.parseInt(pick(null, file, "maxConnections", String.valueOf(c.total())));
+      int total = positive(pick(null, file, "maxConnections", String.valueOf(c.total())), "maxConnections");
       ConnectionLimits.Settings connections = new ConnectionLimits.Settings(total,
-          Integer.parseInt(pick(null, file, "maxConnectionsPerAddress", String.valueOf(Math.min(c.perAddress(), total)))),
+          positive(pick(null, file, "maxConnectionsPerAddress", String.valueOf(Math.min(c.perAddress(), total))), "maxConnectionsPerAddress"),
           duration(pick(null, file, "idleConnectionTimeout", Durations.format(c.idleTimeout())), "idleConnectionTimeout"));
       CoordinatorOptions o = new CoordinatorOptions(listenValue.substring(0, colon), port, dir, fleet, Duration.ofSeconds(1), maxBytes,
           plain, names, ttl, connections);
@@ -300,6 +300,19 @@ public final class CoordinatorMain {
       }
       JsonNode v = file.get(key);
       return v == null ? fallback : v.asText();
+    }
+
+    /** A count from the config file, named when it is none (before, {@code maxConnections: lots} said only {@code For input string: "lots"}). */
+    private static int positive(String text, String key) {
+      try {
+        int n = Integer.parseInt(text.strip());
+        if (n > 0) {
+          return n;
+        }
+      } catch (NumberFormatException notOne) {
+        // said below
+      }
+      throw new IllegalArgumentException("config key \"" + key + "\" must be a whole number from 1 to " + Integer.MAX_VALUE + ", got \"" + text + "\"");
     }
 
     private static Duration duration(String text, String name) {

@@ -1,0 +1,34 @@
+package io.dsfleet.coordinator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The coordinator's config file read as {@code serve} reads it. */
+class CoordinatorSettingsTest {
+  @TempDir Path dir;
+
+  CoordinatorMain.Settings settings(String yaml) throws Exception {
+    CoordinatorMain.Settings s = new CoordinatorMain.Settings();
+    s.config = Files.writeString(dir.resolve("coordinator.yaml"), yaml);
+    return s;
+  }
+
+  /** A count that is none is refused naming its key and what it got (before: {@code For input string: "lots"}, no key). */
+  @Test
+  void aCountThatIsNoneIsRefusedNamingItsKey() throws Exception {
+    for (String key : List.of("maxConnections", "maxConnectionsPerAddress", "maxObjectsPerApply", "maxMessageBytes")) {
+      for (String bad : List.of("lots", "0", "-3", "99999999999")) {
+        CoordinatorMain.Settings s = settings(key + ": " + bad + "\n");
+        assertThatThrownBy(s::options).as("%s: %s", key, bad).isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("config key \"" + key + "\"").hasMessageContaining("got \"" + bad + "\"");
+      }
+    }
+    assertThat(settings("maxConnections: 300\nmaxConnectionsPerAddress: 20\n").options().connections().perAddress()).isEqualTo(20);
+  }
+}
