@@ -240,6 +240,9 @@ public final class CoordinatorMain {
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("--listen port must be a number, got \"" + listenValue + "\"");
       }
+      if (port < 0 || port > 65535) {
+        throw new IllegalArgumentException("--listen port must be between 0 and 65535, got \"" + listenValue + "\"");
+      }
       FleetOptions d = FleetOptions.defaults();
       FleetOptions fleet = new FleetOptions(
           duration(pick(heartbeatInterval, file, "heartbeatInterval", Durations.format(d.heartbeatInterval())), "heartbeatInterval"),

@@ -29,6 +29,7 @@ class CoordinatorSettingsTest {
             .hasMessageContaining("config key \"" + key + "\"").hasMessageContaining("got \"" + bad + "\"");
       }
     }
+    assertThatThrownBy(settings("listen: 127.0.0.1:99999\n")::options).hasMessageContaining("--listen port must be between 0 and 65535");
     assertThat(settings("maxConnections: 300\nmaxConnectionsPerAddress: 20\n").options().connections().perAddress()).isEqualTo(20);
   }
 }
