@@ -507,7 +507,7 @@ public final class Executor {
 
   /**
    * A new template is a new pod, with fresh volumes, as Kubernetes makes one: a pod directory made
-   * for another template ({@link TemplateMark}) is removed, or moved to the trash, before this
+   * for another template ({@link TemplateMark}) is moved to the trash and removed ({@link #removePodDir}) before this
    * template's volumes are first written or its first container or sandbox made (the old template's
    * containers all stopped: the planner stops them before anything of a new template). Before 2026-12-06 volumes were kept by name from template to template: a
    * Secret volume that a new template made an emptyDir of the same name showed the new containers,
@@ -549,12 +549,28 @@ public final class Executor {
 
   /**
    * Unmounts and removes a pod's directory (named by the caller's listing of the agent's pods
-   * directory). A directory that cannot be removed (a mount that stays, a tree too deep) is moved
-   * out of the way, to {@code .trash-NAME-RANDOM}, so a pod of the same name starts with fresh
-   * volumes; the trash is retried after its back-off ({@link #removeTrash}).
+   * directory): moved out of the way first, to {@code .trash-NAME-RANDOM}, in one rename, then
+   * removed from there, its removal retried after its back-off when it fails (a mount that stays:
+   * {@link #removeTrash}). An agent killed while it removes a large tree leaves trash, which the
+   * next one removes, never a pod directory holding part of what its pod wrote without its template's
+   * mark: before 2026-12-06 it was removed where it lay, and a pod of the same name (its next
+   * template, or the pod made again) took what was left for its own. A directory the rename cannot
+   * move (gone already) is removed where it lies, as before.
    */
   public void removePodDir(Path podsDir, String name) {
     Path dir = podsDir.resolve(name);
+    try {
+      Path trash = toTrash(podsDir, name, dir, random);
+      volumesWritten.remove(name.replaceFirst("_", "/"));
+      if (removeTrash(podsDir, trash.getFileName().toString())) {
+        log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
+      } else {
+        log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
+      }
+      return;
+    } catch (IOException e) {
+      // not moved: removed where it lies
+    }
     try {
       if (volumes.remove(dir)) {
         log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
@@ -573,17 +589,30 @@ public final class Executor {
     volumesWritten.remove(name.replaceFirst("_", "/"));
   }
 
-  /** Retries the removal of a directory moved out of the way; a failure waits for its back-off. */
-  public void removeTrash(Path podsDir, String name) {
+  /** The trash directories under removal, by name: one removal of each at a time. */
+  private final java.util.Set<String> removingTrash = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Removes (or retries the removal of) a directory moved out of the way; true when it is gone. A
+   * failure waits for its back-off; one under removal already (a pass lists the trash of a pod
+   * directory as {@link #removePodDir} removes it) is left to that removal.
+   */
+  public boolean removeTrash(Path podsDir, String name) {
+    if (!removingTrash.add(name)) {
+      return false;
+    }
     try {
       if (volumes.remove(podsDir.resolve(name))) {
         failures.succeeded("trash/" + name);
-        return;
+        return true;
       }
       failed("trash/" + name, "RemoveFailed", podsDir.resolve(name) + " still has mounts");
     } catch (IOException e) {
       failed("trash/" + name, "RemoveFailed", "cannot remove " + podsDir.resolve(name) + ": " + e.getMessage());
+    } finally {
+      removingTrash.remove(name);
     }
+    return false;
   }
 
   private Failures.Failure failed(String key, String reason, String message) {

@@ -64,7 +64,7 @@ class ReconcilerTest {
   }
 
   /** Host mounts that only record (the unit tests use no Secret or memory volume). */
-  static final class NoMounts extends Mounts {
+  static class NoMounts extends Mounts {
     @Override
     public List<Path> under(Path d) {
       return List.of();
@@ -716,6 +716,62 @@ class ReconcilerTest {
       run(Duration.ofSeconds(2), Duration.ofSeconds(1)); // stopped at the next pass, removed at the one after
       assertThat(runtime.exists(second)).as("and the pod evicted at that same check: its container removed").isFalse();
     });
+  }
+
+  /**
+   * An agent killed while it removes the directory of a pod's template before (here as its removal
+   * has taken the template's mark and not yet the volume) leaves the next template nothing of it:
+   * the agent after it starts the new template with a fresh emptyDir, and removes what the old one
+   * held from the host. Before, the directory was removed where it lay, and what the removal had not
+   * reached, left without its mark, counted as the new template's: its containers saw what the old
+   * ones wrote (a large tree takes long to remove, and an agent restarted or OOM-killed meanwhile is
+   * the worst moment).
+   */
+  @Test
+  void anAgentKilledWhileItRemovesTheTemplateBeforesVolumesLeavesTheNextTemplateNothingOfThem() throws Exception {
+    String[] scratch = {"spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+        "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"};
+    r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(scratch))));
+    r.tick();
+    Path written = Files.write(dir.resolve("pods/ops_writer-abcde/volumes/scratch/left-by-the-old-template"), new byte[] {1});
+    r.close();
+    String[] next = java.util.Arrays.copyOf(scratch, scratch.length + 2);
+    next[scratch.length] = "spec.template.spec.containers[0].image";
+    next[scratch.length + 1] = "local/busybox:2";
+    runtime.addImage("local/busybox:2");
+    class Killed extends Error {}
+    Reconciler killed = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts() {
+      @Override
+      public boolean unmountAll(Path d) throws IOException {
+        try (var marks = Files.newDirectoryStream(d, "template-*")) {
+          for (Path mark : marks) {
+            Files.delete(mark); // the removal got this far
+          }
+        }
+        throw new Killed();
+      }
+    }, clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(), reports::add);
+    killed.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
+    boolean died = false;
+    for (int pass = 0; pass < 3 && !died; pass++) { // the old template's container stopped first
+      try {
+        killed.tick();
+      } catch (Killed end) {
+        died = true;
+      }
+    }
+    killed.close();
+    assertThat(died).as("killed in the removal").isTrue();
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
+        reports::add);
+    r.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
+    r.tick();
+    assertThat(dir.resolve("pods/ops_writer-abcde/volumes/scratch")).as("the new template's emptyDir").isDirectory();
+    assertThat(written).as("what the old template wrote, not in the new one's emptyDir").doesNotExist();
+    r.tick();
+    try (var left = Files.list(dir.resolve("pods"))) {
+      assertThat(left.map(p -> p.getFileName().toString())).as("nothing of the old template left on the host").containsExactly("ops_writer-abcde");
+    }
   }
 
   /**
