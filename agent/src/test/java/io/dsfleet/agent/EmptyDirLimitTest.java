@@ -109,6 +109,20 @@ class EmptyDirLimitTest {
         });
   }
 
+  /**
+   * A pod that writes a file into a hostPath its neighbour reads (a log shipper's), and deletes it
+   * once the neighbour holds it open, fills the disk with a file of the host's: the neighbour is
+   * not evicted for it (a hostPath is the host's, as Kubernetes counts it); the writer, which holds
+   * the most of its own (4 MiB in its emptyDir), is. Before, a deleted file counted for the pod
+   * whose process held it, wherever it lay: the neighbour was evicted (helper-103).
+   */
+  @Test
+  void aFileDeletedInAHostPathTheNeighbourHoldsOpenIsNotCountedForTheNeighbour() throws Exception {
+    evictedNotTheKeeper("size=64m", "touch /marks/big; exec 3</marks/big",
+        "writer", "dd if=/dev/zero bs=1M count=55 >> /marks/big 2>/dev/null; rm /marks/big;"
+        + " dd if=/dev/zero of=/scratch/own bs=1M count=4 2>/dev/null", "ephemeral-storage", small -> { });
+  }
+
   /** A check of the small state directory's file system, given its mount point. */
   interface OnSmall {
     void check(Path small) throws Exception;
@@ -126,9 +140,9 @@ class EmptyDirLimitTest {
     h.close();
     h = null;
     Path small = Files.createDirectories(tmp.resolve("small"));
-    Path marks = Files.createDirectories(tmp.resolve("marks"));
     Processes.succeed("mount", "-t", "tmpfs", "-o", options, "dsfleet-test", small.toString());
     try {
+      Path marks = Files.createDirectories(small.resolve("marks")); // a hostPath on the pods' file system
       h = new DockerHarness(small.resolve("state"), new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(10)));
       String volumes = "[{name: scratch, emptyDir: {}}, {name: marks, hostPath: {path: " + marks + ", type: Directory}}]";
       String mounts = "[{name: scratch, mountPath: /scratch}, {name: marks, mountPath: /marks}]";

@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -61,18 +62,20 @@ public final class HeldDeleted {
    * while it is read is passed over.
    */
   public Map<String, Long> bytesByContainer(Set<String> ids, Object device, boolean rootsToo, long maxEntries) throws IOException {
-    return bytesByContainer(ids, Map.of(), device, rootsToo, maxEntries);
+    return bytesByContainer(ids, Map.of(), Map.of(), device, rootsToo, maxEntries);
   }
 
   /**
    * The same, {@code maxEntries} bounding what the containers of one pod ({@code podOf}: a
    * container's pod key; a container not in it is a pod of its own) hold in all, not each of them:
    * a pod of many containers, each just under the bound, made each check read as many times a
-   * million links (8 s for one million here, on the pressure check's thread every 10 s).
+   * million links (8 s for one million here, on the pressure check's thread every 10 s). A file in
+   * one of the container's {@code hostPaths} (the host's paths bound into it, as its manifest names them, by container ID)
+   * counts for no pod ({@link HostPaths}).
    */
-  public Map<String, Long> bytesByContainer(Set<String> ids, Map<String, String> podOf, Object device, boolean rootsToo, long maxEntries)
-      throws IOException {
-    return held(ids, podOf, device, rootsToo, maxEntries, false);
+  public Map<String, Long> bytesByContainer(Set<String> ids, Map<String, String> podOf, Map<String, ? extends Collection<Path>> hostPaths,
+      Object device, boolean rootsToo, long maxEntries) throws IOException {
+    return held(ids, podOf, hostPaths, device, rootsToo, maxEntries, false);
   }
 
   /**
@@ -80,13 +83,13 @@ public final class HeldDeleted {
    * inode in use, however small (disk pressure on inodes; before, a container holding a million
    * empty files it deleted used a million inodes and counted none).
    */
-  public Map<String, Long> filesByContainer(Set<String> ids, Map<String, String> podOf, Object device, boolean rootsToo, long maxEntries)
-      throws IOException {
-    return held(ids, podOf, device, rootsToo, maxEntries, true);
+  public Map<String, Long> filesByContainer(Set<String> ids, Map<String, String> podOf, Map<String, ? extends Collection<Path>> hostPaths,
+      Object device, boolean rootsToo, long maxEntries) throws IOException {
+    return held(ids, podOf, hostPaths, device, rootsToo, maxEntries, true);
   }
 
-  private Map<String, Long> held(Set<String> ids, Map<String, String> podOf, Object device, boolean rootsToo, long maxEntries, boolean files)
-      throws IOException {
+  private Map<String, Long> held(Set<String> ids, Map<String, String> podOf, Map<String, ? extends Collection<Path>> hostPaths, Object device,
+      boolean rootsToo, long maxEntries, boolean files) throws IOException {
     Map<String, Long> bytes = new HashMap<>();
     Map<String, Long> entries = new HashMap<>();
     Seen seen = new Seen(Math.max(1, maxEntries / 10), files);
@@ -97,6 +100,11 @@ public final class HeldDeleted {
     devices.add(device);
     if (rootsToo) {
       devices.addAll(overlaysOn(device));
+    }
+    Map<String, HostPaths> binds = new HashMap<>();
+    if (!hostPaths.isEmpty()) {
+      List<String> self = selfTable();
+      hostPaths.forEach((id, paths) -> binds.put(id, HostPaths.of(paths, self)));
     }
     try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> isPid(p.getFileName().toString()))) {
       for (Path process : processes) {
@@ -122,7 +130,7 @@ public final class HeldDeleted {
           // ended
         }
         String pid = process.getFileName().toString();
-        Proc p = new Proc(id, pod, process, tasks);
+        Proc p = new Proc(id, pod, process, tasks, binds.getOrDefault(id, HostPaths.NONE));
         if (rootsToo) {
           // the process's root is the container's own file system only until it chroots (CAP_SYS_CHROOT,
           // which Docker gives) elsewhere: the overlays on the disk ({@link #overlaysOn}) count whatever it does
@@ -180,13 +188,7 @@ public final class HeldDeleted {
    */
   Set<Object> overlaysOn(Object device) {
     Set<Object> devices = new HashSet<>();
-    java.util.List<String> lines;
-    try {
-      lines = Files.readAllLines(proc.resolve("self").resolve("mountinfo"), java.nio.charset.StandardCharsets.ISO_8859_1); // as Mounts reads it
-    } catch (IOException | RuntimeException e) {
-      return devices;
-    }
-    for (String line : lines) {
+    for (String line : selfTable()) {
       int dash = line.indexOf(" - ");
       if (dash < 0) {
         continue;
@@ -211,6 +213,15 @@ public final class HeldDeleted {
       }
     }
     return devices;
+  }
+
+  /** The agent's own mount table ({@code PROC/self/mountinfo}, which no container changes), its lines; none when it cannot be read. */
+  private List<String> selfTable() {
+    try {
+      return Files.readAllLines(proc.resolve("self").resolve("mountinfo"), java.nio.charset.StandardCharsets.ISO_8859_1); // as Mounts reads it
+    } catch (IOException | RuntimeException e) {
+      return List.of();
+    }
   }
 
   /** glibc's makedev: st_dev as the JDK's {@code unix:dev} gives it. */
@@ -356,14 +367,16 @@ public final class HeldDeleted {
     final String pod;
     final Path dir;
     final List<String> tasks;
+    final HostPaths hostPaths;
     Object root;
     private MountTable mounts;
 
-    Proc(String id, String pod, Path dir, List<String> tasks) {
+    Proc(String id, String pod, Path dir, List<String> tasks, HostPaths hostPaths) {
       this.id = id;
       this.pod = pod;
       this.dir = dir;
       this.tasks = tasks;
+      this.hostPaths = hostPaths;
     }
 
     /** Read once, its lines counted against the pod's bound (a container may have 100,000 mounts). */
@@ -374,7 +387,7 @@ public final class HeldDeleted {
         for (String tid : tasks) {
           tables.add(proc.resolve(tid).resolve("mountinfo")); // its first thread ended: its others'
         }
-        mounts = MountTable.read(tables);
+        mounts = MountTable.read(tables, hostPaths);
         entries.merge(pod, mounts.lines, Long::sum);
       }
       return mounts;

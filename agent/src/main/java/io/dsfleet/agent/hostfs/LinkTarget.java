@@ -30,8 +30,9 @@ final class LinkTarget {
   private LinkTarget() {}
 
   /**
-   * The attributes of what {@code link} leads to when it lies on a device {@code counts} accepts;
-   * null when it does not, or is gone.
+   * The attributes of what {@code link} leads to when it lies on a device {@code counts} accepts
+   * and not in a hostPath ({@link MountTable#hostPath}: the host's, never a pod's); null when it
+   * does not, or is gone.
    */
   static Attributes counted(Path link, MountTable mounts, Predicate<Object> counts) {
     int fd = open(link);
@@ -39,7 +40,11 @@ final class LinkTarget {
       return null;
     }
     try {
-      long dev = mounts.device(mountOf(fd));
+      int mount = mountOf(fd);
+      if (mounts.hostPath(mount)) {
+        return null;
+      }
+      long dev = mounts.device(mount);
       if (dev != -1 && !counts.test(dev)) {
         return null; // another file system: never asked
       }

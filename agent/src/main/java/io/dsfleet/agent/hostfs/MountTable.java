@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Set;
 
 /**
  * A process's mount table ({@code /proc/PID/mountinfo}) as the device of each mount by its ID: which
@@ -16,24 +17,32 @@ import java.util.Arrays;
  * not known. Kept as two arrays: a container may have 100,000 mounts (the kernel's {@code mount-max}).
  */
 final class MountTable {
-  static final MountTable NONE = new MountTable(new int[0], new long[0], 0);
+  static final MountTable NONE = new MountTable(new int[0], new long[0], 0, Set.of());
 
   private final int[] ids;
   private final long[] devices;
   /** How many lines were read: the cost of reading it, counted against a pod's bound. */
   final long lines;
+  /** The IDs of the mounts of {@link HostPaths#left} (a hostPath's bind, its files the host's). */
+  private final Set<Integer> hostPaths;
 
-  private MountTable(int[] ids, long[] devices, long lines) {
+  private MountTable(int[] ids, long[] devices, long lines, Set<Integer> hostPaths) {
     this.ids = ids;
     this.devices = devices;
     this.lines = lines;
+    this.hostPaths = hostPaths;
   }
 
   /** The first of {@code tables} that can be read (a process whose first thread ended has none: its other threads'); else {@link #NONE}. */
   static MountTable read(Iterable<Path> tables) {
+    return read(tables, HostPaths.NONE);
+  }
+
+  /** ... knowing which of its mounts bind one of {@code hostPaths} ({@link #hostPath}). */
+  static MountTable read(Iterable<Path> tables, HostPaths hostPaths) {
     for (Path table : tables) {
       try {
-        return read(table);
+        return read(table, hostPaths);
       } catch (IOException | RuntimeException gone) {
         // ended, or its first thread did
       }
@@ -42,6 +51,11 @@ final class MountTable {
   }
 
   static MountTable read(Path mountinfo) throws IOException {
+    return read(mountinfo, HostPaths.NONE);
+  }
+
+  static MountTable read(Path mountinfo, HostPaths hostPaths) throws IOException {
+    Set<Integer> binds = new java.util.HashSet<>();
     long[] packed = new long[64];
     long[] devs = new long[64];
     int n = 0;
@@ -64,6 +78,9 @@ final class MountTable {
           packed[n] = ((long) id << 32) | n; // sorted by ID, each still knowing its device's place
           devs[n] = dev;
           n++;
+          if (hostPaths.binds(dev, f[3])) {
+            binds.add(id);
+          }
         } catch (NumberFormatException e) {
           // not a mount's line
         }
@@ -77,7 +94,12 @@ final class MountTable {
       ids[i] = (int) (packed[i] >> 32);
       devices[i] = devs[(int) packed[i]];
     }
-    return new MountTable(ids, devices, lines);
+    return new MountTable(ids, devices, lines, binds);
+  }
+
+  /** Whether the mount {@code id} binds one of the hostPaths the table was read for. */
+  boolean hostPath(int id) {
+    return hostPaths.contains(id) && device(id) != -1; // an ID listed twice is not known: its files count as before
   }
 
   /** The device of the mount {@code id}; -1 when the table does not list it once. */

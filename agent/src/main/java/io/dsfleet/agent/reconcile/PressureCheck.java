@@ -62,7 +62,7 @@ final class PressureCheck {
     }
     Evictions.Space space = space();
     return evictions.heaviest(pods, space, () -> {
-      Evictions.Layers l = layers(owned, space.byInodes());
+      Evictions.Layers l = layers(pods, owned, space.byInodes());
       if (l.reclaimed() == 0) {
         return l;
       }
@@ -112,7 +112,7 @@ final class PressureCheck {
    * them, wherever the layers lie, what the containers' processes hold in files they deleted
    * ({@link #held}).
    */
-  private Evictions.Layers layers(List<OwnedContainer> owned, boolean inodes) {
+  private Evictions.Layers layers(Collection<DesiredPod> pods, List<OwnedContainer> owned, boolean inodes) {
     Object device;
     try {
       device = Files.getAttribute(podsDir, "unix:dev");
@@ -156,7 +156,7 @@ final class PressureCheck {
         removed.add(c.id());
       }
     }
-    Map<String, Long> held = held(owned, device, layers != null, inodes);
+    Map<String, Long> held = held(owned, hostPaths(pods, owned), device, layers != null, inodes);
     Map<String, Long> byPod = new HashMap<>();
     for (OwnedContainer c : owned) {
       if (removed.contains(c.id())) {
@@ -211,16 +211,51 @@ final class PressureCheck {
    * open and deleted it filled the disk unseen while its neighbours (each holding 1 %) were evicted
    * and emptied, one after another.
    */
-  private Map<String, Long> held(List<OwnedContainer> owned, Object device, boolean layersToo, boolean inodes) {
+  private Map<String, Long> held(List<OwnedContainer> owned, Map<String, List<Path>> hostPaths, Object device, boolean layersToo,
+      boolean inodes) {
     try {
       Map<String, String> podOf = new HashMap<>();
       owned.forEach(c -> podOf.put(c.id(), c.podKey()));
-      return inodes ? heldDeleted.filesByContainer(running(owned), podOf, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES)
-          : heldDeleted.bytesByContainer(running(owned), podOf, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
+      return inodes ? heldDeleted.filesByContainer(running(owned), podOf, hostPaths, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES)
+          : heldDeleted.bytesByContainer(running(owned), podOf, hostPaths, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: the files the containers deleted and hold open not measured: {}", e.toString());
       return Map.of();
     }
+  }
+
+  /**
+   * The hostPaths each running container of {@code owned} has bound, by container ID: its template's
+   * ({@code pods}; a container of another template than its pod's now, none), each the host's path
+   * (with the mount's subPath) as the manifest says it. A file in one counts for no pod, deleted and
+   * held open or not ({@link HeldDeleted}).
+   */
+  private static Map<String, List<Path>> hostPaths(Collection<DesiredPod> pods, List<OwnedContainer> owned) {
+    Map<String, DesiredPod> byKey = new HashMap<>();
+    pods.forEach(d -> byKey.put(d.key(), d));
+    Map<String, List<Path>> out = new HashMap<>();
+    for (OwnedContainer c : owned) {
+      DesiredPod d = byKey.get(c.podKey());
+      if (!c.running() || c.isSandbox() || d == null || !d.valid() || !d.hash().equals(c.hash())) {
+        continue;
+      }
+      var spec = d.template().spec();
+      Map<String, io.dsfleet.common.model.HostPathVolumeSource> volumes = new HashMap<>();
+      (spec.volumes() == null ? List.<io.dsfleet.common.model.Volume>of() : spec.volumes()).stream().filter(v -> v.hostPath() != null)
+          .forEach(v -> volumes.put(v.name(), v.hostPath()));
+      java.util.stream.Stream.concat(spec.initContainers() == null ? java.util.stream.Stream.empty() : spec.initContainers().stream(),
+              spec.containers().stream())
+          .filter(x -> x.name().equals(c.container()) && x.volumeMounts() != null)
+          .flatMap(x -> x.volumeMounts().stream())
+          .filter(m -> volumes.containsKey(m.name()))
+          .forEach(m -> {
+            Path source = Path.of(volumes.get(m.name()).path());
+            source = m.subPath() == null || m.subPath().isEmpty() ? source : source.resolve(m.subPath());
+            // no link followed: one a container planted in its hostPath since would name another mount, its emptyDir's say
+            out.computeIfAbsent(c.id(), k -> new java.util.ArrayList<>()).add(source.normalize());
+          });
+    }
+    return out;
   }
 
   /**
