@@ -408,9 +408,9 @@ final class Evictions {
   private static final java.util.Random RANDOM = new java.util.Random();
 
   /**
-   * The directories in the pod's volumes directory that no volume of its template names (a
-   * template since changed made them: a pod's volumes outlive a new template here, where
-   * Kubernetes' new pod gets new ones), on that directory's own file system (not a secret's tmpfs):
+   * The directories in the pod's volumes directory that no volume of its template names (the
+   * template before made them, and the new one has not started yet: it starts with fresh volumes,
+   * {@link io.dsfleet.agent.pod.TemplateMark}), on that directory's own file system (not a secret's tmpfs):
    * counted with the pod's disk emptyDirs under disk pressure, and emptied with them. Before, what a
    * volume dropped by a rollout held was no pod's, and a neighbour's volume was emptied for it.
    */
