@@ -120,12 +120,34 @@ public final class CertificateAuthority {
     try {
       var jca = new JcaPKCS10CertificationRequest(req);
       PublicKey key = jca.getPublicKey();
+      requireCheapToVerify(key);
       if (!req.isSignatureValid(verifier(req, key))) {
         throw new IllegalArgumentException("the certificate request's signature does not match its key");
       }
       return new Request(subjectOf(req.getSubject()), key);
     } catch (GeneralSecurityException | OperatorCreationException | PKCSException | IOException e) {
       throw new IllegalArgumentException("unreadable certificate request: " + e.getMessage());
+    }
+  }
+
+  /**
+   * Refuses a key whose signature check costs more than a request is worth, before it is checked:
+   * an EC key (what agents make) or an RSA key whose public exponent is at most 2^31-1, as Go's
+   * crypto/rsa takes it (Kubernetes' CSRs with it). The JDK lets a modulus of up to 3072 bits carry
+   * an exponent as long, and checking one request of 1.8 KB signed with such a key took 200 ms of
+   * the coordinator's CPU, under the CA's lock (a renewal) or the fleet's (a join), before
+   * 2026-12-06. Other key types (DSA, EdDSA) no agent sends, and are refused.
+   */
+  private static void requireCheapToVerify(PublicKey key) {
+    if (key instanceof java.security.interfaces.ECPublicKey) {
+      return;
+    }
+    if (!(key instanceof java.security.interfaces.RSAPublicKey rsa)) {
+      throw new IllegalArgumentException("the certificate request's key is " + key.getAlgorithm() + "; an EC or RSA key is needed");
+    }
+    if (rsa.getPublicExponent().bitLength() > 31) {
+      throw new IllegalArgumentException("the certificate request's RSA public exponent has " + rsa.getPublicExponent().bitLength()
+          + " bits; at most 31 (65537 is usual)");
     }
   }
 
