@@ -106,7 +106,7 @@ class ReplicaCliTest {
       assertThat(added.exit()).as(added.err()).isZero();
       JoinToken token = JoinToken.parse(added.out().strip());
       // a replica's token admits no node: a stolen one cannot take a node's name
-      assertThatThrownBy(() -> server.authority().admit(token.text(), "c2", "unused", false, ""))
+      assertThatThrownBy(() -> server.authority().present(token.text(), "c2", "unused", false))
           .hasMessageContaining("admits only node replica/c2");
 
       Result bad = run(new Dsctl(), with(common, "replica", "add", "C_2", "--peer-address", "127.0.0.1:1", "--coordinator-address", "x"));

@@ -200,11 +200,16 @@ public final class Fleet {
    */
   public <C> C admit(NodeInfo info, String leaveSecretSha256, String leaveSecret, Credential<C> credential,
       java.util.function.Function<C, io.dsfleet.coordinator.store.Store.TokenUse> tokenOf, java.util.function.Consumer<C> notRegistered) {
+    // checked and hashed before the lock: a join's secret is up to a message's 4 MiB (40 ms to hash
+    // here), and a holder of a used-up token looping joins for the name it admitted held the lock
+    // for each one's hash
+    NodeRegistry.requireAdmissible(info);
+    byte[] presented = leaveSecret.isEmpty() ? null
+        : io.dsfleet.common.Sha256.hex(leaveSecret).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     synchronized (lock) {
-      NodeRegistry.requireAdmissible(info);
       NodeEntry existing = state.nodes.get(info.getName());
-      boolean sameAgent = existing != null && existing.readmitsBySecret && !leaveSecret.isEmpty() && !existing.leaveSecretSha256.isEmpty()
-          && io.dsfleet.common.Sha256.matches(leaveSecret, existing.leaveSecretSha256);
+      boolean sameAgent = existing != null && existing.readmitsBySecret && presented != null && !existing.leaveSecretSha256.isEmpty()
+          && java.security.MessageDigest.isEqual(presented, existing.leaveSecretSha256.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       C issued = credential.issue(existing != null && !sameAgent, sameAgent ? existing.admittedBy : "");
       changes.bump();
       try {

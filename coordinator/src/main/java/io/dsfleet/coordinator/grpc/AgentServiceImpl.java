@@ -98,12 +98,14 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         if (leaveHash.isEmpty()) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, "a join by token must carry the agent's leave secret hash");
         }
+        // before the fleet's lock: anyone can call Join
+        Authority.Presented presented = authority.present(request.getJoinToken(), name, request.getCsrPem(),
+            !request.getLeaveSecret().isEmpty());
         if (!request.getLeaveSecret().isEmpty() && !io.dsfleet.common.Sha256.matches(request.getLeaveSecret(), leaveHash)) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, "leave_secret does not match leave_secret_sha256");
         }
-        authority.requireValidToken(request.getJoinToken()); // before the fleet's lock: anyone can call Join
         Authority.Admission admission = fleet.admit(request.getNode(), leaveHash, request.getLeaveSecret(),
-            (member, retryOf) -> authority.admit(request.getJoinToken(), name, request.getCsrPem(), member, retryOf),
+            (member, retryOf) -> authority.admit(presented, member, retryOf),
             Authority.Admission::tokenUse, authority::giveBack);
         authority.endStreams(admission.revoked());
         X509Certificate cert = admission.certificate();

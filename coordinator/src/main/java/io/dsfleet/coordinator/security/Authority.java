@@ -159,8 +159,14 @@ public final class Authority {
   /** What a joining replica gets once its token checks out: the CA with its key. The token is used up. */
   public record ReplicaMaterial(String caPem, String caKeyPem) {}
 
-  public synchronized ReplicaMaterial admitReplica(String tokenText, String id) {
-    StoredToken t = check(tokenText);
+  public ReplicaMaterial admitReplica(String tokenText, String id) {
+    JoinToken token = parse(tokenText); // not under the monitor: anyone may send one
+    synchronized (this) {
+      return admitReplica(check(token), id);
+    }
+  }
+
+  private ReplicaMaterial admitReplica(StoredToken t, String id) {
     if (!t.node().equals(replicaScope(id))) {
       throw new ControlException(Status.Code.PERMISSION_DENIED, "join token " + t.id() + " does not admit coordinator replica " + id
           + " (make one with dsctl replica add " + id + ")");
@@ -194,18 +200,35 @@ public final class Authority {
   }
 
   /**
-   * Refuses a join token that admits no one now (malformed, another fleet's, unknown, revoked,
-   * expired) as {@link #admit} does, which checks it again: a join checks it first, before the
-   * fleet's lock, which {@link #admit} runs under. Before 2026-12-05 anyone who reached the port
-   * took that lock with every Join, a made-up token parsed under it (up to a message's 4 MiB), and
-   * held every session, report and apply behind it. Parsed without this one's monitor too, which
-   * an admission under the fleet's lock waits for.
+   * What a join by token presents, read and checked before any lock ({@link #present}): its token
+   * and its certificate request, parsed once.
    */
-  public void requireValidToken(String text) {
-    JoinToken token = parse(text);
+  public record Presented(JoinToken token, String nodeName, CertificateAuthority.Request request) {}
+
+  /**
+   * Reads a join's token and certificate request, and refuses a token that admits no one now as
+   * {@link #admit} does (malformed, another fleet's, unknown, revoked, expired, scoped to another
+   * name, or used up when the join does not prove the leave secret that could make it the retry of
+   * a lost answer), which checks it again: a join does this first, before the fleet's lock, which
+   * {@link #admit} runs under, and only the token's check holds this one's monitor. Before
+   * 2026-12-05 anyone who reached the port took that lock with every Join, a made-up token parsed
+   * under it (up to a message's 4 MiB); until 2026-12-06 a token that passed (one used up, one
+   * scoped to another name too) had its text parsed again under both locks, and one that admits
+   * its request read and its signature checked there, up to 200 ms with a key chosen for it.
+   *
+   * @param provesLeaveSecret the join carries a leave secret: it may be the same agent again, whose
+   *     retry a used-up token still admits ({@link #admit})
+   */
+  public Presented present(String tokenText, String nodeName, String csrPem, boolean provesLeaveSecret) {
+    JoinToken token = parse(tokenText);
     synchronized (this) {
-      check(token);
+      StoredToken t = check(token);
+      requireScope(t, nodeName);
+      if (!provesLeaveSecret) {
+        requireUnused(t);
+      }
     }
+    return new Presented(token, nodeName, request(nodeName, csrPem));
   }
 
   private static JoinToken parse(String text) {
@@ -216,8 +239,18 @@ public final class Authority {
     }
   }
 
-  private StoredToken check(String text) {
-    return check(parse(text));
+  private static void requireScope(StoredToken t, String nodeName) {
+    if (!t.node().isEmpty() && !t.node().equals(nodeName)) {
+      throw new ControlException(Status.Code.PERMISSION_DENIED, "join token " + t.id() + " admits only node " + t.node()
+          + ", not " + nodeName);
+    }
+  }
+
+  private static void requireUnused(StoredToken t) {
+    if (t.maxUses() > 0 && t.uses() >= t.maxUses()) {
+      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " is used up (" + t.uses() + " of "
+          + t.maxUses() + " joins)");
+    }
   }
 
   /** Checks a presented token; UNAUTHENTICATED naming why (never echoing the secret). */
@@ -269,25 +302,21 @@ public final class Authority {
    * with the node's record ({@link Store#admitNode}), so a crash between the two neither burns a
    * single-use token nor lets it admit a second node.
    */
-  public synchronized Admission admit(String tokenText, String nodeName, String csrPem, boolean member, String retryOf) {
-    StoredToken t = check(tokenText);
-    if (!t.node().isEmpty() && !t.node().equals(nodeName)) {
-      throw new ControlException(Status.Code.PERMISSION_DENIED, "join token " + t.id() + " admits only node " + t.node()
-          + ", not " + nodeName);
-    }
+  public synchronized Admission admit(Presented presented, boolean member, String retryOf) {
+    String nodeName = presented.nodeName();
+    StoredToken t = check(presented.token());
+    requireScope(t, nodeName);
     if (member && t.node().isEmpty()) {
       throw new ControlException(Status.Code.ALREADY_EXISTS, "node " + nodeName + " is already a member of the fleet: it"
           + " re-joins with its own certificate, never with a join token. To replace it, remove it (dsctl node rm "
           + nodeName + ") or make a token for it (dsctl token create --node " + nodeName + ")");
     }
     boolean retry = !retryOf.isEmpty() && retryOf.equals(t.id());
-    if (!retry && t.maxUses() > 0 && t.uses() >= t.maxUses()) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " is used up (" + t.uses() + " of "
-          + t.maxUses() + " joins)");
+    if (!retry) {
+      requireUnused(t);
     }
-    CertificateAuthority.Request req = request(nodeName, csrPem);
     List<String> revokedNow = revokeLocked(nodeName, Pki.NODES);
-    X509Certificate cert = signNode(nodeName, req, "join token " + t.id());
+    X509Certificate cert = signNode(nodeName, presented.request(), "join token " + t.id());
     Store.TokenUse counted = null;
     if (!retry) {
       StoredToken used = t.withUses(t.uses() + 1);
@@ -331,21 +360,23 @@ public final class Authority {
    * older certificate renewing, and renewing what it got, would otherwise lock the agent out).
    */
   public X509Certificate renew(String nodeName, String serial, String csrPem) {
-    Renewal r = renewLocked(nodeName, serial, csrPem);
+    // read before this one's monitor, which a join waits for under the fleet's lock: a copy of a
+    // node's certificate renewing in a loop with requests that fail held it for each one's check
+    CertificateAuthority.Request req = request(nodeName, csrPem);
+    Renewal r = renewLocked(nodeName, serial, req);
     endStreams(r.superseded());
     return r.certificate();
   }
 
   private record Renewal(X509Certificate certificate, List<String> superseded) {}
 
-  private synchronized Renewal renewLocked(String nodeName, String serial, String csrPem) {
+  private synchronized Renewal renewLocked(String nodeName, String serial, CertificateAuthority.Request req) {
     // checked again here, under the lock revocations take: a renewal held open across a revocation
     // (its call began with the certificate still good) gets nothing
     if (revoked(serial, Pki.NODES, nodeName)) {
       throw new ControlException(Status.Code.UNAUTHENTICATED, "the certificate of node " + nodeName
           + " was revoked while this renewal waited (a removed node needs a new join token)");
     }
-    CertificateAuthority.Request req = request(nodeName, csrPem);
     // an agent renews once in a third of a certificate's life (or again when it could not keep the
     // new one): more than a few within an hour (a third of the life, if shorter) is a client renewing
     // in a loop, each renewal a stored record; refused for the hour only, long before expiry

@@ -96,6 +96,36 @@ class AttackTest extends TlsFleetTest {
     assertThat(server.fleet().member("node-a")).isTrue();
   }
 
+  /**
+   * A holder of a join token (one used up, or one made for another name, too) calls Join in a loop
+   * with what costs most to read: a request of a message's size, or one whose key takes long to
+   * check. Token and request were read again and checked under the fleet's lock, and every session,
+   * report and apply waited behind each call. Read and refused before it now.
+   */
+  @Test
+  void aJoinsTokenAndRequestAreReadAndRefusedBeforeTheFleetsLock() throws Exception {
+    String good = token();
+    String once = server.authority().createToken(Duration.ofHours(1), "once", "", 1).text();
+    join("node-a", once);
+    String forB = server.authority().createToken(Duration.ofHours(1), "node-b's", "node-b", 0).text();
+    String csrC = Pki.csr(Pki.newKeyPair(), "node-c", Pki.NODES);
+    record Attempt(String token, String csr, Status.Code refused) {}
+    try (var held = io.dsfleet.coordinator.fleet.FleetLockHeld.by(server.fleet())) {
+      for (Attempt a : List.of(new Attempt(good, "x".repeat(1 << 20), Status.Code.INVALID_ARGUMENT),
+          new Attempt(good, Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), Status.Code.PERMISSION_DENIED),
+          new Attempt(once, csrC, Status.Code.UNAUTHENTICATED), new Attempt(forB, csrC, Status.Code.PERMISSION_DENIED))) {
+        var e = catchThrowableOfType(StatusRuntimeException.class, () -> AgentServiceGrpc.newBlockingStub(channel(Tls.pinned(
+            server.authority().pki().caHash()))).withDeadlineAfter(3, TimeUnit.SECONDS).join(JoinRequest.newBuilder()
+            .setNode(FakeAgent.info("node-c", Map.of())).setJoinToken(a.token()).setCsrPem(a.csr())
+            .setLeaveSecretSha256(sha256(leaveSecret("node-c"))).build()));
+        assertThat(e.getStatus().getCode()).as("refused while the fleet's lock is held, not left waiting for it")
+            .isEqualTo(a.refused());
+      }
+    }
+    join("node-c", good); // a valid token and request admit as ever
+    assertThat(server.fleet().member("node-c")).isTrue();
+  }
+
   @Test
   void aJoinTokenNeverTakesOverAMemberStoppedConnectedOrRightAfterARestart() throws Exception {
     String token = token();

@@ -30,7 +30,7 @@ class RenewalTest {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
       String token = ca.createToken(Duration.ofHours(1), "test").text();
-      X509Certificate first = ca.admit(token, "node-a", csr(), false, "").certificate();
+      X509Certificate first = ca.admit(ca.present(token, "node-a", csr(), false), false, "").certificate();
       String serial = Pki.serialHex(first);
 
       X509Certificate renewed = ca.renew("node-a", serial, csr());
@@ -70,7 +70,7 @@ class RenewalTest {
   void aCopyOfAnOlderCertificateRenewingRevokesNothingNewer() {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
-      X509Certificate first = ca.admit(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false, "").certificate();
+      X509Certificate first = ca.admit(ca.present(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false), false, "").certificate();
       clock.advance(Duration.ofMinutes(1));
       X509Certificate current = ca.renew("node-a", Pki.serialHex(first), csr()); // the agent's, stored and in use
       clock.advance(Duration.ofMinutes(1));
@@ -89,7 +89,7 @@ class RenewalTest {
   void aRenewalOfACertificateRecordedWithoutItsParentRevokesWhatCameBefore() {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
-      X509Certificate first = ca.admit(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false, "").certificate();
+      X509Certificate first = ca.admit(ca.present(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false), false, "").certificate();
       clock.advance(Duration.ofMinutes(1));
       X509Certificate current = ca.renew("node-a", Pki.serialHex(first), csr());
       var record = ca.certificatesOf("node-a", Pki.NODES).stream().filter(c -> c.serial().equals(Pki.serialHex(current))).findFirst()
@@ -101,6 +101,45 @@ class RenewalTest {
       upgraded.renew("node-a", Pki.serialHex(current), csr());
       assertThat(upgraded.certificatesOf("node-a", Pki.NODES)).filteredOn(c -> c.serial().equals(Pki.serialHex(first)))
           .singleElement().satisfies(c -> assertThat(c.revokedMillis()).as("the admission's certificate").isNotZero());
+    }
+  }
+
+  /**
+   * A copy of a node's certificate renewing in a loop with requests that fail their check (or that
+   * pass it, once the node's renewals ran out): each request was read and its signature checked
+   * under the CA's monitor, which a join waits for under the fleet's lock, so every session,
+   * report and apply waited behind the loop. Read before the monitor now: refused while another
+   * holds it.
+   */
+  @Test
+  void aRenewalsRequestIsReadBeforeTheCasMonitor() throws Exception {
+    try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
+      Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
+      String token = ca.createToken(Duration.ofHours(1), "test").text();
+      String serial = Pki.serialHex(ca.admit(ca.present(token, "node-a", csr(), false), false, "").certificate());
+      java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+      var holder = java.util.concurrent.CompletableFuture.runAsync(() -> {
+        synchronized (ca) { // what a join signing under the fleet's lock holds, or a slow store's commit of it
+          held.countDown();
+          try {
+            release.await(20, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+      });
+      try {
+        assertThat(held.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        for (String request : List.of("x".repeat(1 << 20), Pki.csr(Pki.newKeyPair(), "node-b", Pki.NODES))) {
+          var refused = java.util.concurrent.CompletableFuture.supplyAsync(() -> code(() -> ca.renew("node-a", serial, request)));
+          assertThat(refused.get(5, java.util.concurrent.TimeUnit.SECONDS)).as("refused while the CA's monitor is held")
+              .isIn(Status.Code.INVALID_ARGUMENT, Status.Code.PERMISSION_DENIED);
+        }
+      } finally {
+        release.countDown();
+        holder.get(20, java.util.concurrent.TimeUnit.SECONDS);
+      }
     }
   }
 
