@@ -252,9 +252,15 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
       // name that is no member any more (collected) still loses its certificates; the session
       // carries the removal before it ends
       List<String> revoked = authority == null ? List.of() : authority.revokeKeepingStreams(name, Pki.NODES);
-      String admittedBy = "";
+      RemoveNodeResponse.Builder b = RemoveNodeResponse.newBuilder();
       try {
-        admittedBy = fleet.admittedBy(name);
+        String token = fleet.admittedBy(name);
+        // the token before the node: once the name is no member, a join with that token (the one
+        // that leaked with the node, say) admitted it again until the token was revoked, and the
+        // command said both done while the name was a member on another key
+        if (authority != null && req.getRevokeJoinToken() && authority.tokens().stream().anyMatch(t -> t.id().equals(token))) {
+          b.setRevokedJoinToken(authority.revokeToken(token).id());
+        }
         fleet.removeNode(name);
       } catch (ControlException e) {
         if (e.code() != Status.Code.NOT_FOUND || revoked.isEmpty()) {
@@ -264,11 +270,6 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
         if (authority != null) {
           authority.endStreams(revoked);
         }
-      }
-      RemoveNodeResponse.Builder b = RemoveNodeResponse.newBuilder();
-      String token = admittedBy;
-      if (authority != null && req.getRevokeJoinToken() && authority.tokens().stream().anyMatch(t -> t.id().equals(token))) {
-        b.setRevokedJoinToken(authority.revokeToken(token).id());
       }
       return b.build();
     });

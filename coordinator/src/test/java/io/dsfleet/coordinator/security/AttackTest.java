@@ -126,6 +126,27 @@ class AttackTest extends TlsFleetTest {
     assertThat(server.fleet().member("node-c")).isTrue();
   }
 
+  /**
+   * {@code dsctl node rm N --revoke-token} while whoever holds that token (it leaked with the node)
+   * calls Join for N in a loop: the node was removed before the token was revoked, and a join
+   * between the two admitted N again, on the caller's key; the command then said both done. The
+   * join is made here as the command ends the calls of N's revoked certificates, between the two.
+   */
+  @Test
+  void aNodeRemovedWithItsTokenIsNotAdmittedAgainByItBetweenTheTwo() throws Exception {
+    String token = token();
+    NodeCert a = join("node-a", token);
+    var raced = new java.util.concurrent.CompletableFuture<Status.Code>();
+    server.authority().onRevoke(Pki.serialHex(a.cert()), () -> {
+      StatusRuntimeException e = refusedJoin("node-a", token);
+      raced.complete(e == null ? Status.Code.OK : e.getStatus().getCode());
+    });
+    RemoveNodeResponse removed = admin().removeNode(RemoveNodeRequest.newBuilder().setNodeName("node-a").setRevokeJoinToken(true).build());
+    assertThat(removed.getRevokedJoinToken()).isEqualTo(io.dsfleet.common.tls.JoinToken.parse(token).id());
+    assertThat(raced.get(10, TimeUnit.SECONDS)).as("the join made during the removal").isEqualTo(Status.Code.UNAUTHENTICATED);
+    assertThat(server.fleet().member("node-a")).as("removed, as the command said").isFalse();
+  }
+
   @Test
   void aJoinTokenNeverTakesOverAMemberStoppedConnectedOrRightAfterARestart() throws Exception {
     String token = token();
