@@ -104,10 +104,19 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         if (!request.getLeaveSecret().isEmpty() && !io.dsfleet.common.Sha256.matches(request.getLeaveSecret(), leaveHash)) {
           throw new ControlException(Status.Code.INVALID_ARGUMENT, "leave_secret does not match leave_secret_sha256");
         }
-        Authority.Admission admission = fleet.admit(request.getNode(), leaveHash, request.getLeaveSecret(),
-            (member, retryOf) -> authority.admit(presented, member, retryOf),
-            Authority.Admission::tokenUse, authority::giveBack);
-        authority.endStreams(admission.revoked());
+        Authority.Admission[] issued = new Authority.Admission[1];
+        Authority.Admission admission;
+        try {
+          admission = fleet.admit(request.getNode(), leaveHash, request.getLeaveSecret(),
+              (member, retryOf) -> issued[0] = authority.admit(presented, member, retryOf),
+              Authority.Admission::tokenUse, authority::giveBack);
+        } finally {
+          // also when the node's write then failed: what the admission revoked (a replaced member's
+          // certificates, a stolen copy's among them) stays revoked, and before, its calls went on
+          if (issued[0] != null) {
+            authority.endStreams(issued[0].revoked());
+          }
+        }
         X509Certificate cert = admission.certificate();
         fleet.securityEvent(name, "CertificateIssued", "certificate " + Pki.serialHex(cert) + " issued with join token "
             + admission.tokenId() + ", valid until " + cert.getNotAfter().toInstant());
