@@ -150,7 +150,13 @@ final class NodeRegistry {
       n.leaveSecretSha256 = leaveSecretSha256;
       n.admittedBy = tokenId;
       n.readmitsBySecret = true;
-      releasedBefore(n); // before the write: the write is the admission's first, so a refused one means nothing was registered
+      try {
+        releasedBefore(n); // before the write: the write is the admission's first, so a refused one means nothing was registered
+      } catch (io.dsfleet.coordinator.store.StoreException e) {
+        // nothing written: told as a refused write, so the token's use counted for it is given back
+        // (before 2026-12-06 it stayed counted, and a single-use token refused the agent's retry until a restart)
+        throw new ControlException(Status.Code.UNAVAILABLE, "the store refused a read, nothing changed: " + e.getMessage(), true);
+      }
       persist(n, write, () -> { });
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();

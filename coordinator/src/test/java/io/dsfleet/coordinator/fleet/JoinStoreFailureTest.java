@@ -74,6 +74,20 @@ class JoinStoreFailureTest {
   }
 
   /**
+   * The disk fails at the read a new node's admission makes before its write (the pods the name
+   * held when it was a member before): nothing was written, and the token's use was kept counted
+   * in memory, so a single-use token refused its agent's retry until the coordinator restarted.
+   */
+  @Test
+  void aJoinWhoseReadBeforeTheNodesWriteFailsGivesItsTokensUseBack() {
+    h.failing = (m, a) -> m.equals("orphans");
+    assertThat(catchThrowable(this::admitD)).as("the join on a disk that fails reads").isNotNull();
+    h.failing = (m, a) -> false;
+    assertThat(admitD().certificate().getSubjectX500Principal().getName()).as("the retry, with the single-use token")
+        .contains("node-d");
+  }
+
+  /**
    * The coordinator's disk fails at the node's write of a join, and every write after it (the
    * coordinator dies there, or its store stays refused until it is restarted): the token's use
    * was counted on disk before the node was, and a single-use token was burned on a node never
