@@ -134,7 +134,7 @@ public final class Replica implements AutoCloseable {
     long election = options.electionTimeout().toMillis();
     RaftServerConfigKeys.Rpc.setTimeoutMin(props, TimeDuration.valueOf(election, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.Rpc.setTimeoutMax(props, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
-    // a leader that has not heard from a majority for an election timeout steps down (and stops serving)
+    // a leader that has not heard from a majority for two election timeouts (the longest one) steps down and stops serving
     RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(props, TimeDuration.valueOf(2 * election, TimeUnit.MILLISECONDS));
     RaftServerConfigKeys.LeaderElection.setPreVote(props, true);
     // A follower whose election-timeout sleep overran by more than this skips that round (it may have
