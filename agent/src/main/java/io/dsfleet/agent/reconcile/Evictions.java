@@ -240,6 +240,7 @@ final class Evictions {
       return java.util.Optional.empty();
     }
     long start = System.nanoTime();
+    budgets.clear();
     Layers measured = layers.get();
     if (measured.reclaimed() > 0) {
       if (measured.after() == null || !measured.after().pressed() || measured.after().byInodes() != space.byInodes()) {
@@ -261,14 +262,14 @@ final class Evictions {
       long volumes = 0;
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
         try {
-          volumes = plus(volumes, use(v.dir(), inodes, pressureMaxEntries));
+          volumes = plus(volumes, use(v.dir(), inodes, budget(d.key())));
         } catch (IOException | RuntimeException e) {
           log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
         }
       }
       for (Path dir : leftovers(d)) {
         try {
-          volumes = plus(volumes, use(dir, inodes, pressureMaxEntries));
+          volumes = plus(volumes, use(dir, inodes, budget(d.key())));
         } catch (IOException | RuntimeException e) {
           log.warn("pod {}: cannot measure {}, a volume its template no longer has: {}", d.key(), dir.getFileName(), e.toString());
         }
@@ -301,10 +302,23 @@ final class Evictions {
         + "), the most of any pod's: the pod was evicted (its containers and sandbox stopped and removed, its emptyDir volumes emptied) and starts again"));
   }
 
-  /** What a directory holds for disk pressure: its inodes or its bytes, past {@code maxEntries} entries {@link Long#MAX_VALUE}. */
-  static long use(Path dir, boolean inodes, long maxEntries) throws IOException {
-    return inodes ? NoFollow.inodes(dir, maxEntries) : NoFollow.usage(dir, Long.MAX_VALUE, maxEntries);
+  /** What a directory holds for disk pressure: its inodes or its bytes, past its pod's {@code budget} {@link Long#MAX_VALUE}. */
+  static long use(Path dir, boolean inodes, NoFollow.Budget budget) throws IOException {
+    return inodes ? NoFollow.inodes(dir, budget) : NoFollow.usage(dir, budget);
   }
+
+  /**
+   * The entries a pod's walks may visit at this disk pressure check, all of them together: its
+   * emptyDirs and leftovers here, its containers' writable layers, their directories in Docker's
+   * root and their anonymous volumes ({@link PressureCheck}); a pod past them is past measure, the
+   * largest. Before 2026-12-06 each walk had its bound, and a pod of many each just under it made
+   * one check take minutes. The disk pressure thread's only, made anew at each check.
+   */
+  NoFollow.Budget budget(String podKey) {
+    return budgets.computeIfAbsent(podKey, k -> new NoFollow.Budget(pressureMaxEntries));
+  }
+
+  private final Map<String, NoFollow.Budget> budgets = new HashMap<>();
 
   /** A sum of sizes that stops at {@link Long#MAX_VALUE} (past measure), never wraps. */
   static long plus(long a, long b) {

@@ -180,7 +180,7 @@ final class PressureCheck {
    * (overlay2: {@link ContainerRuntime#writableLayers}), its upper directory walked. Docker says a
    * layer's bytes only, never its inodes, which are always walked.
    */
-  private static long layerBytes(ContainerRuntime.WritableLayers layers, OwnedContainer c) {
+  private long layerBytes(ContainerRuntime.WritableLayers layers, OwnedContainer c) {
     Long said = layers.bytesById().get(c.id());
     return said != null ? said : measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), false, c);
   }
@@ -191,13 +191,13 @@ final class PressureCheck {
     return ids;
   }
 
-  /** What a directory of the container's holds, in inodes or in bytes; 0 when there is none, or it cannot be measured (logged). */
-  private static long measure(Path dir, boolean inodes, OwnedContainer c) {
+  /** What a directory of the container's holds, in inodes or in bytes, its entries taken from its pod's ({@link Evictions#budget}); 0 when there is none, or it cannot be measured (logged). */
+  private long measure(Path dir, boolean inodes, OwnedContainer c) {
     if (dir == null) {
       return 0;
     }
     try {
-      return Evictions.use(dir, inodes, Evictions.PRESSURE_MAX_ENTRIES);
+      return Evictions.use(dir, inodes, evictions.budget(c.podKey()));
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: {} of pod {}'s container {} not measured: {}", dir, c.podKey(), c.container(), e.toString());
       return 0;
@@ -276,7 +276,7 @@ final class PressureCheck {
    * neither {@code SizeRw} nor the pod's emptyDirs count it, and before, a container that filled its
    * image's volume had a neighbour's volume emptied for it. {@code device}: the pods' file system's.
    */
-  private static long anonymous(Path volume, Object device, boolean inodes, OwnedContainer c) {
+  private long anonymous(Path volume, Object device, boolean inodes, OwnedContainer c) {
     try {
       if (!Files.getAttribute(volume, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS).equals(device)) {
         return 0;

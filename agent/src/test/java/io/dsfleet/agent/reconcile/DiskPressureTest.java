@@ -192,6 +192,39 @@ class DiskPressureTest {
         .as("past what it measures, the largest: so many files cannot hide bytes").isPresent();
   }
 
+  /**
+   * A pod's walks share one bound at a check (1,000,000 entries; 1,000 here): two volumes of 600
+   * files each, each under it, are past measure together, the largest. Before, each walk had a
+   * bound of its own, and a pod of many volumes or containers each just under it made one check
+   * walk tens of millions of entries. The next check has the whole bound again.
+   */
+  @Test
+  void aPodsWalksShareOneBound() throws IOException {
+    evictions = new Evictions(100, 1000);
+    Map<String, io.dsfleet.common.model.DaemonSet> byName = Map.of("cache",
+        Pods.ds("spec.template.spec.volumes", "[{name: a, emptyDir: {}}, {name: b, emptyDir: {}}]"));
+    DesiredPod d = DesiredPod.parse(Pods.named(1, byName), Map.of(), Pods.NODE, "10.1.1.1", pods, "test").get("ops/cache-abcde");
+    long gib = 1L << 30;
+    Evictions.Space elsewhere = new Evictions.Space(5 * gib, 1000 * gib); // filled by something else: 1,200 empty files are far under 1 %
+    for (String volume : List.of("a", "b")) {
+      Path dir = Files.createDirectories(d.ctx().podDir().resolve("volumes").resolve(volume));
+      for (int i = 0; i < (volume.equals("a") ? 600 : 300); i++) {
+        Files.createFile(dir.resolve("f" + i));
+      }
+    }
+    assertThat(evictions.heaviest(List.of(d), elsewhere, NO_LAYERS, T0)).as("900 entries in all: measured").isEmpty();
+    for (int i = 300; i < 600; i++) {
+      Files.createFile(d.ctx().podDir().resolve("volumes/b").resolve("f" + i));
+    }
+    assertThat(evictions.heaviest(List.of(d), elsewhere, NO_LAYERS, T0.plusSeconds(60)).orElseThrow().why())
+        .as("1,200 entries in all, 600 a volume: past measure").contains("held more than the agent measures");
+    for (int i = 300; i < 600; i++) {
+      Files.delete(d.ctx().podDir().resolve("volumes/b").resolve("f" + i));
+    }
+    assertThat(evictions.heaviest(List.of(d), elsewhere, NO_LAYERS, T0.plusSeconds(120))).as("900 again: each check has the whole bound")
+        .isEmpty();
+  }
+
   /** An eviction for a sizeLimit empties only the volumes over their limits, as before. */
   @Test
   void aSizeLimitEvictionEmptiesOnlyTheVolumesOverTheirLimits() throws IOException {
