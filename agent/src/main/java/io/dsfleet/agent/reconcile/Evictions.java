@@ -241,6 +241,7 @@ final class Evictions {
     }
     long start = System.nanoTime();
     budgets.clear();
+    previousRunsBudgets.clear();
     Layers measured = layers.get();
     if (measured.reclaimed() > 0) {
       if (measured.after() == null || !measured.after().pressed() || measured.after().byInodes() != space.byInodes()) {
@@ -318,7 +319,18 @@ final class Evictions {
     return budgets.computeIfAbsent(podKey, k -> new NoFollow.Budget(pressureMaxEntries));
   }
 
+  /**
+   * The entries the layers of a pod's previous runs may visit at this check, all of them together:
+   * a bound beside {@link #budget}, so that a run removed to reclaim the disk spends none of what
+   * the pod keeps is measured with. Before, its walk took from the pod's one bound, and a pod whose
+   * previous run held most of it was past measure, the largest, though that run was removed.
+   */
+  NoFollow.Budget previousRunsBudget(String podKey) {
+    return previousRunsBudgets.computeIfAbsent(podKey, k -> new NoFollow.Budget(pressureMaxEntries));
+  }
+
   private final Map<String, NoFollow.Budget> budgets = new HashMap<>();
+  private final Map<String, NoFollow.Budget> previousRunsBudgets = new HashMap<>();
 
   /** A sum of sizes that stops at {@link Long#MAX_VALUE} (past measure), never wraps. */
   static long plus(long a, long b) {

@@ -3,6 +3,7 @@ package io.dsfleet.agent.reconcile;
 import io.dsfleet.agent.hostfs.HeldDeleted;
 import io.dsfleet.agent.hostfs.Inodes;
 import io.dsfleet.agent.hostfs.LayerDirs;
+import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.runtime.OwnedContainer;
@@ -135,9 +136,13 @@ final class PressureCheck {
     // measured first to decide whether to remove it, then again with its pod
     Map<String, Long> layerBytes = new HashMap<>();
     Map<String, Long> layerInodes = new HashMap<>();
-    java.util.function.Function<OwnedContainer, Long> bytesOf = c -> layerBytes.computeIfAbsent(c.id(), id -> layerBytes(found, c));
+    // a previous run's layer from a bound of its own: once removed, its walk spends none of its pod's
+    java.util.function.Function<OwnedContainer, NoFollow.Budget> budgetOf = c -> previousRun(c, owned)
+        ? evictions.previousRunsBudget(c.podKey()) : evictions.budget(c.podKey());
+    java.util.function.Function<OwnedContainer, Long> bytesOf = c -> layerBytes.computeIfAbsent(c.id(),
+        id -> layerBytes(found, c, budgetOf.apply(c)));
     java.util.function.Function<OwnedContainer, Long> inodesOf = c -> layerInodes.computeIfAbsent(c.id(),
-        id -> measure(LayerDirs.upperDir(found.root(), id).orElse(null), true, c));
+        id -> measure(LayerDirs.upperDir(found.root(), id).orElse(null), true, c, budgetOf.apply(c)));
     int reclaimed = 0;
     java.util.Set<String> removed = new java.util.HashSet<>();
     for (OwnedContainer c : layers == null ? List.<OwnedContainer>of() : owned) {
@@ -180,9 +185,9 @@ final class PressureCheck {
    * (overlay2: {@link ContainerRuntime#writableLayers}), its upper directory walked. Docker says a
    * layer's bytes only, never its inodes, which are always walked.
    */
-  private long layerBytes(ContainerRuntime.WritableLayers layers, OwnedContainer c) {
+  private static long layerBytes(ContainerRuntime.WritableLayers layers, OwnedContainer c, NoFollow.Budget budget) {
     Long said = layers.bytesById().get(c.id());
-    return said != null ? said : measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), false, c);
+    return said != null ? said : measure(LayerDirs.upperDir(layers.root(), c.id()).orElse(null), false, c, budget);
   }
 
   private static java.util.Set<String> running(List<OwnedContainer> owned) {
@@ -193,11 +198,16 @@ final class PressureCheck {
 
   /** What a directory of the container's holds, in inodes or in bytes, its entries taken from its pod's ({@link Evictions#budget}); 0 when there is none, or it cannot be measured (logged). */
   private long measure(Path dir, boolean inodes, OwnedContainer c) {
+    return measure(dir, inodes, c, evictions.budget(c.podKey()));
+  }
+
+  /** ... its entries taken from {@code budget}. */
+  private static long measure(Path dir, boolean inodes, OwnedContainer c, NoFollow.Budget budget) {
     if (dir == null) {
       return 0;
     }
     try {
-      return Evictions.use(dir, inodes, evictions.budget(c.podKey()));
+      return Evictions.use(dir, inodes, budget);
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: {} of pod {}'s container {} not measured: {}", dir, c.podKey(), c.container(), e.toString());
       return 0;

@@ -3,6 +3,7 @@ package io.dsfleet.agent.reconcile;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.agent.hostfs.Mounts;
+import io.dsfleet.agent.pod.Volumes;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.FakeRuntime;
@@ -690,6 +691,48 @@ class ReconcilerTest {
       assertThat(app("main").id()).as("the pod ran on").isEqualTo(second);
       assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream())).as("nothing evicted")
           .noneMatch(c -> c.getReason().equals("Evicted"));
+    });
+  }
+
+  /**
+   * What a previous run's layer holds counts for no pod once it is removed to reclaim the disk, nor do
+   * the entries its walk took count against its pod's bound (1,000 here): the writer, whose previous
+   * run held 900 files, its pod's volume now 300, is measured at 300; the keeper's 780 is the most,
+   * and it is evicted when the removal freed too little. Before, the removed run's 900 and the
+   * volume's 300 were past the bound together, and the writer was evicted as past measure.
+   */
+  @Test
+  void shortOfInodesAPreviousRunsWalkDoesNotSpendItsPodsBoundOnceRemoved() throws Exception {
+    onA16MiBDisk(direct(), ",nr_inodes=2048", fs -> {
+      String[] emptyDir = {"spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+          "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"};
+      String first = writerRestartedOnce(Pods.ds(emptyDir))[0];
+      var set = Pods.named(1, Map.of("writer", Pods.ds(emptyDir), "keeper", Pods.ds(emptyDir)));
+      r.setDesired(set);
+      r.tick();
+      r.close();
+      Path podsDir = fs.resolve("state/pods").toRealPath();
+      for (int i = 0; i < 300; i++) {
+        Files.createFile(Files.createDirectories(podsDir.resolve("ops_writer-abcde/volumes/scratch")).resolve("w" + i));
+      }
+      for (int i = 0; i < 780; i++) {
+        Files.createFile(Files.createDirectories(podsDir.resolve("ops_keeper-abcde/volumes/scratch")).resolve("k" + i));
+      }
+      String mount = "c".repeat(64);
+      Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
+      for (int i = 0; i < 900; i++) {
+        Files.createFile(upper.resolve("f" + i));
+      }
+      Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(first)).resolve("mount-id"), mount);
+      runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of()); // SizeRw: 0, the files empty
+      var executor = new Executor("10.1.1.1", runtime, new Volumes(new NoMounts(), clock), fs.resolve("state/seccomp"),
+          new Failures(Backoff.KUBERNETES), clock, java.util.concurrent.Executors.newSingleThreadExecutor(), h -> null, new java.util.Random());
+      var check = new PressureCheck("n1", runtime, podsDir, new Evictions(100, 1000), executor, k -> false);
+      var pods = DesiredPod.parse(set, Map.of(), "n1", "10.1.1.1", podsDir, "test").values();
+      var owned = owned().stream().map(c -> io.dsfleet.agent.runtime.OwnedContainer.of(c, "n1", new StringBuilder()).orElseThrow()).toList();
+      var chosen = check.run(pods, owned, clock.instant()).orElseThrow();
+      assertThat(runtime.exists(first)).as("the previous run removed").isFalse();
+      assertThat(chosen.pod().key()).as(chosen.why()).isEqualTo("ops/keeper-abcde");
     });
   }
 
