@@ -112,10 +112,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
               Authority.Admission::tokenUse, authority::giveBack);
         } finally {
           // also when the node's write then failed: what the admission revoked (a replaced member's
-          // certificates, a stolen copy's among them) stays revoked, and before, its calls went on
-          if (issued[0] != null) {
-            authority.endStreams(issued[0].revoked());
-          }
+          // certificates, a stolen copy's among them) stays revoked, and before, its calls went on;
+          // when the admission itself failed after its revocations, they wait in the authority's unended
+          authority.endStreams(issued[0] != null ? issued[0].revoked() : java.util.List.of());
         }
         X509Certificate cert = admission.certificate();
         fleet.securityEvent(name, "CertificateIssued", "certificate " + Pki.serialHex(cert) + " issued with join token "

@@ -316,7 +316,15 @@ public final class Authority {
       requireUnused(t);
     }
     List<String> revokedNow = revokeLocked(nodeName, Pki.NODES);
-    X509Certificate cert = signNode(nodeName, presented.request(), "join token " + t.id());
+    X509Certificate cert;
+    try {
+      cert = signNode(nodeName, presented.request(), "join token " + t.id());
+    } catch (RuntimeException e) {
+      // the new certificate's record refused after the revocations were written: they stay, and
+      // the caller's endStreams ends their calls (before 2026-12-06 the list was dropped here)
+      unended.addAll(revokedNow);
+      throw e;
+    }
     Store.TokenUse counted = null;
     if (!retry) {
       StoredToken used = t.withUses(t.uses() + 1);

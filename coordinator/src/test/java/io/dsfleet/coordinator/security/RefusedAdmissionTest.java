@@ -44,12 +44,28 @@ class RefusedAdmissionTest {
 
   @Test
   void theCallsOfWhatAnAdmissionRevokedEndAlsoWhenItsNodeWriteIsRefused() throws Exception {
+    theCallsOfWhatAnAdmissionRevokedEndWhen((m, args) -> m.getName().equals("admitNode"));
+  }
+
+  /**
+   * The same when the store refuses the record of the certificate the admission issues, the write
+   * after the revocations' (a replicated store losing its leader between the two, a disk filling):
+   * before, the list was dropped there too, the admission's answer never made.
+   */
+  @Test
+  void theCallsOfWhatAnAdmissionRevokedEndAlsoWhenItsNewCertificatesRecordIsRefused() throws Exception {
+    theCallsOfWhatAnAdmissionRevokedEndWhen((m, args) -> m.getName().equals("putCertificate")
+        && ((Store.IssuedCertificate) args[0]).revokedMillis() == 0);
+  }
+
+  private void theCallsOfWhatAnAdmissionRevokedEndWhen(java.util.function.BiPredicate<java.lang.reflect.Method, Object[]> refuses)
+      throws Exception {
     AtomicBoolean diskFails = new AtomicBoolean();
     FakeClock clock = new FakeClock();
     try (SqliteStore real = new SqliteStore(dir.resolve("data"))) {
       Store store = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (proxy, m, args) -> {
-        if (diskFails.get() && m.getName().equals("admitNode")) {
-          throw new StoreException("injected: the disk refused the node's write", null);
+        if (diskFails.get() && refuses.test(m, args)) {
+          throw new StoreException("injected: the disk refused the write", null);
         }
         try {
           return m.invoke(real, args);
