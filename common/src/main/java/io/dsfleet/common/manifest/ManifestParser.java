@@ -366,7 +366,11 @@ public final class ManifestParser {
         }
         try {
           LabelSelector sel = Json.mapper().treeToValue(term.path("labelSelector"), LabelSelector.class);
-          if (sel == null || !LabelSelectors.matches(sel, labels)) {
+          // not validated yet: an expression without an operator (or none at all) is not the
+          // DaemonSet's own pods, and is left to the schema check's refusal rather than matched
+          if (sel == null || (sel.matchExpressions() != null
+              && sel.matchExpressions().stream().anyMatch(r -> r == null || r.operator() == null))
+              || !LabelSelectors.matches(sel, labels)) {
             return false;
           }
         } catch (JsonProcessingException | IllegalArgumentException ex) {

@@ -141,6 +141,22 @@ class ManifestParserTest {
         .containsExactly("spec.template.spec.affinity.podAntiAffinity: not supported");
   }
 
+  /**
+   * An anti-affinity whose selector has an expression without an operator, or a null one, is refused
+   * as any other: before, matching it against the template's labels (to drop a self anti-affinity)
+   * threw a NullPointerException out of the parser, dsctl validate and apply failing with no field named.
+   */
+  @Test
+  void antiAffinityWithAnIncompleteExpressionIsRefusedNotACrash() {
+    for (String expression : List.of("{key: app}", "null")) {
+      var tree = Fixtures.with(Fixtures.baseTree(), "spec.template.spec.affinity",
+          "{podAntiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: [{labelSelector: {matchExpressions: [" + expression
+              + "]}, topologyKey: kubernetes.io/hostname}]}}");
+      assertThat(Fixtures.parse(tree).get(0).errors()).map(Problem::toString).as(expression)
+          .containsExactly("spec.template.spec.affinity.podAntiAffinity: not supported");
+    }
+  }
+
   @Test
   void anAliasIsRefusedNamingItsFieldAndLineInsteadOfBecomingTheAnchorsName() {
     String node = "        - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}\n";
