@@ -123,6 +123,18 @@ class EmptyDirLimitTest {
         + " dd if=/dev/zero of=/scratch/own bs=1M count=4 2>/dev/null", "ephemeral-storage", small -> { });
   }
 
+  /**
+   * A pod with a hostPath holding the pods directory (node-exporter's and cadvisor's {@code /}) that
+   * opens a file of its own emptyDir through it and deletes it fills the disk with a file of its own:
+   * it is evicted for it. Before, a file held through a hostPath counted for no pod, wherever it lay,
+   * and such a pod filled the disk unseen (helper-106).
+   */
+  @Test
+  void aFileOfItsOwnEmptyDirHeldThroughAHostPathOfTheHostsRootCountsForThePod() throws Exception {
+    evictedNotTheKeeper("size=64m", "true", "writer", "dd if=/dev/zero of=/scratch/big bs=1M count=59 2>/dev/null;"
+        + " exec 3<$(ls -d /host/state/pods/*_writer-*/volumes/scratch)/big; rm /scratch/big", "ephemeral-storage", true, small -> { });
+  }
+
   /** A check of the small state directory's file system, given its mount point. */
   interface OnSmall {
     void check(Path small) throws Exception;
@@ -137,6 +149,12 @@ class EmptyDirLimitTest {
    */
   void evictedNotTheKeeper(String options, String keeperScript, String name, String script, String resource, OnSmall after)
       throws Exception {
+    evictedNotTheKeeper(options, keeperScript, name, script, resource, false, after);
+  }
+
+  /** ... {@code name} given, when {@code seesTheHost}, the small file system's root too, read-only at /host (node-exporter's hostPath /). */
+  void evictedNotTheKeeper(String options, String keeperScript, String name, String script, String resource, boolean seesTheHost,
+      OnSmall after) throws Exception {
     h.close();
     h = null;
     Path small = Files.createDirectories(tmp.resolve("small"));
@@ -148,7 +166,10 @@ class EmptyDirLimitTest {
       String mounts = "[{name: scratch, mountPath: /scratch}, {name: marks, mountPath: /marks}]";
       var keeper = ds("metadata.name", "keeper", C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
           "[sh, -c, \"echo run >> /marks/keeper-runs; " + keeperScript + "; touch /marks/kept; trap 'exit 0' TERM; sleep 3600 & wait\"]");
-      var other = ds("metadata.name", name, C0 + ".volumeMounts", mounts, POD + ".volumes", volumes, C0 + ".command",
+      String hostVolume = seesTheHost ? ", {name: host, hostPath: {path: " + small + ", type: Directory}}]" : "]";
+      String hostMount = seesTheHost ? ", {name: host, mountPath: /host, readOnly: true}]" : "]";
+      var other = ds("metadata.name", name, C0 + ".volumeMounts", mounts.replaceFirst("]$", hostMount), POD + ".volumes",
+          volumes.replaceFirst("]$", hostVolume), C0 + ".command",
           "[sh, -c, \"echo run >> /marks/runs; if [ $(wc -l < /marks/runs) -eq 1 ]; then " + script + "; fi;"
           + " trap 'exit 0' TERM; sleep 3600 & wait\"]");
       h.reconciler.setDesired(DockerHarness.state(java.util.List.of(keeper)));

@@ -62,7 +62,7 @@ public final class HeldDeleted {
    * while it is read is passed over.
    */
   public Map<String, Long> bytesByContainer(Set<String> ids, Object device, boolean rootsToo, long maxEntries) throws IOException {
-    return bytesByContainer(ids, Map.of(), Map.of(), device, rootsToo, maxEntries);
+    return bytesByContainer(ids, Map.of(), Map.of(), List.of(), device, rootsToo, maxEntries);
   }
 
   /**
@@ -71,11 +71,12 @@ public final class HeldDeleted {
    * a pod of many containers, each just under the bound, made each check read as many times a
    * million links (8 s for one million here, on the pressure check's thread every 10 s). A file in
    * one of the container's {@code hostPaths} (the host's paths bound into it, as its manifest names them, by container ID)
-   * counts for no pod ({@link HostPaths}).
+   * counts for no pod ({@link HostPaths}), unless the hostPath holds one of {@code own} (the pods
+   * directory first, then Docker's layers and anonymous volumes) or lies in the pods directory.
    */
   public Map<String, Long> bytesByContainer(Set<String> ids, Map<String, String> podOf, Map<String, ? extends Collection<Path>> hostPaths,
-      Object device, boolean rootsToo, long maxEntries) throws IOException {
-    return held(ids, podOf, hostPaths, device, rootsToo, maxEntries, false);
+      List<Path> own, Object device, boolean rootsToo, long maxEntries) throws IOException {
+    return held(ids, podOf, hostPaths, own, device, rootsToo, maxEntries, false);
   }
 
   /**
@@ -84,12 +85,12 @@ public final class HeldDeleted {
    * empty files it deleted used a million inodes and counted none).
    */
   public Map<String, Long> filesByContainer(Set<String> ids, Map<String, String> podOf, Map<String, ? extends Collection<Path>> hostPaths,
-      Object device, boolean rootsToo, long maxEntries) throws IOException {
-    return held(ids, podOf, hostPaths, device, rootsToo, maxEntries, true);
+      List<Path> own, Object device, boolean rootsToo, long maxEntries) throws IOException {
+    return held(ids, podOf, hostPaths, own, device, rootsToo, maxEntries, true);
   }
 
-  private Map<String, Long> held(Set<String> ids, Map<String, String> podOf, Map<String, ? extends Collection<Path>> hostPaths, Object device,
-      boolean rootsToo, long maxEntries, boolean files) throws IOException {
+  private Map<String, Long> held(Set<String> ids, Map<String, String> podOf, Map<String, ? extends Collection<Path>> hostPaths, List<Path> own,
+      Object device, boolean rootsToo, long maxEntries, boolean files) throws IOException {
     Map<String, Long> bytes = new HashMap<>();
     Map<String, Long> entries = new HashMap<>();
     Seen seen = new Seen(Math.max(1, maxEntries / 10), files);
@@ -104,7 +105,7 @@ public final class HeldDeleted {
     Map<String, HostPaths> binds = new HashMap<>();
     if (!hostPaths.isEmpty()) {
       List<String> self = selfTable();
-      hostPaths.forEach((id, paths) -> binds.put(id, HostPaths.of(paths, self)));
+      hostPaths.forEach((id, paths) -> binds.put(id, HostPaths.of(paths, self, own)));
     }
     try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> isPid(p.getFileName().toString()))) {
       for (Path process : processes) {

@@ -161,7 +161,9 @@ final class PressureCheck {
         removed.add(c.id());
       }
     }
-    Map<String, Long> held = held(owned, hostPaths(pods, owned), device, layers != null, inodes);
+    // a hostPath holding the pods' volumes or the containers' layers is no way out of their count
+    List<Path> own = layers == null ? List.of(podsDir) : List.of(podsDir, layers.root().resolve("overlay2"), layers.root().resolve("volumes"));
+    Map<String, Long> held = held(owned, hostPaths(pods, owned), own, device, layers != null, inodes);
     Map<String, Long> byPod = new HashMap<>();
     for (OwnedContainer c : owned) {
       if (removed.contains(c.id())) {
@@ -221,13 +223,13 @@ final class PressureCheck {
    * open and deleted it filled the disk unseen while its neighbours (each holding 1 %) were evicted
    * and emptied, one after another.
    */
-  private Map<String, Long> held(List<OwnedContainer> owned, Map<String, List<Path>> hostPaths, Object device, boolean layersToo,
-      boolean inodes) {
+  private Map<String, Long> held(List<OwnedContainer> owned, Map<String, List<Path>> hostPaths, List<Path> own, Object device,
+      boolean layersToo, boolean inodes) {
     try {
       Map<String, String> podOf = new HashMap<>();
       owned.forEach(c -> podOf.put(c.id(), c.podKey()));
-      return inodes ? heldDeleted.filesByContainer(running(owned), podOf, hostPaths, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES)
-          : heldDeleted.bytesByContainer(running(owned), podOf, hostPaths, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
+      return inodes ? heldDeleted.filesByContainer(running(owned), podOf, hostPaths, own, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES)
+          : heldDeleted.bytesByContainer(running(owned), podOf, hostPaths, own, device, layersToo, Evictions.PRESSURE_MAX_ENTRIES);
     } catch (IOException | RuntimeException e) {
       log.warn("disk pressure: the files the containers deleted and hold open not measured: {}", e.toString());
       return Map.of();

@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
@@ -97,7 +98,7 @@ class HeldDeletedTest {
       Path big = deleted("big");
       Path none = Files.createSymbolicLink(tmp.resolve("empty (deleted)"), Path.of("/proc/self/fd").resolve(fdOf(empty)));
       process(100, ID, big, none, big);
-      assertThat(new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), Map.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
+      assertThat(new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), Map.of(), List.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
       assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).isEqualTo(Map.of(ID, 3000L));
     }
   }
@@ -114,7 +115,7 @@ class HeldDeletedTest {
       Files.delete(dir);
       Path gone = Files.createSymbolicLink(tmp.resolve("dir (deleted)"), fd.procPath());
       process(100, ID, gone, deleted("big"));
-      assertThat(new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), Map.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
+      assertThat(new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), Map.of(), List.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
       assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, false, 1000)).as("bytes: the file's alone").isEqualTo(Map.of(ID, 3000L));
     }
   }
@@ -135,7 +136,7 @@ class HeldDeletedTest {
       Files.createSymbolicLink(p.resolve("cwd"), Files.createSymbolicLink(tmp.resolve("dir (deleted)"), fd.procPath()));
       Path task = Files.createDirectories(p.resolve("task").resolve("101"));
       Files.createSymbolicLink(task.resolve("cwd"), Files.createSymbolicLink(tmp.resolve("dir2 (deleted)"), fd2.procPath()));
-      assertThat(new HeldDeleted(proc, false).filesByContainer(Set.of(ID), Map.of(), Map.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
+      assertThat(new HeldDeleted(proc, false).filesByContainer(Set.of(ID), Map.of(), Map.of(), List.of(), device, false, 1000)).isEqualTo(Map.of(ID, 2L));
       assertThat(new HeldDeleted(proc, false).bytesByContainer(Set.of(ID), device, false, 1000)).isEmpty();
     }
   }
@@ -349,11 +350,11 @@ class HeldDeletedTest {
         Files.createSymbolicLink(p.resolve("root"), mnt);
         assertThat(measuring.submit(() -> new HeldDeleted(proc).bytesByContainer(Set.of(ID), device, true, 100_000))
             .get(10, java.util.concurrent.TimeUnit.SECONDS)).as("bytes, the process's root on the mount").isEqualTo(Map.of(ID, 3000L));
-        assertThat(measuring.submit(() -> new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), Map.of(), device, false, 100_000))
+        assertThat(measuring.submit(() -> new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), Map.of(), List.of(), device, false, 100_000))
             .get(10, java.util.concurrent.TimeUnit.SECONDS)).as("files, its working directory there").isEqualTo(Map.of(ID, 1L));
         Files.delete(p.resolve("mountinfo"));
         Files.writeString(p.resolve("mountinfo"), ""); // chrooted out of every mount's reach: its table shows none
-        assertThat(measuring.submit(() -> new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), Map.of(), device, true, 100_000))
+        assertThat(measuring.submit(() -> new HeldDeleted(proc).filesByContainer(Set.of(ID), Map.of(), Map.of(), List.of(), device, true, 100_000))
             .get(10, java.util.concurrent.TimeUnit.SECONDS)).as("no mount known: stat'ed, but not synced").isEqualTo(Map.of(ID, 1L));
       }
     } finally {
@@ -457,10 +458,10 @@ class HeldDeletedTest {
     Path sock = Files.createSymbolicLink(tmp.resolve("socket"), Path.of("socket:[1]"));
     process(100, ID, sock, sock, sock);
     process(101, OTHER, sock, sock, sock);
-    Map<String, Long> held = new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), Map.of(ID, "ops/p", OTHER, "ops/p"), Map.of(), device,
+    Map<String, Long> held = new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), Map.of(ID, "ops/p", OTHER, "ops/p"), Map.of(), List.of(), device,
         false, 5);
     assertThat(held.values()).as("one of the pod's containers counts the most").contains(Long.MAX_VALUE);
-    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), Map.of(ID, "ops/p", OTHER, "ops/q"), Map.of(), device, false, 5))
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), Map.of(ID, "ops/p", OTHER, "ops/q"), Map.of(), List.of(), device, false, 5))
         .as("two pods, each under the bound").isEmpty();
   }
 
@@ -476,9 +477,9 @@ class HeldDeletedTest {
     Path big = deleted("big");
     process(100, OTHER, big);
     process(101, ID, big);
-    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), Map.of(ID, "ops/a", OTHER, "ops/b"), Map.of(), device, false, 1000))
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), Map.of(ID, "ops/a", OTHER, "ops/b"), Map.of(), List.of(), device, false, 1000))
         .isEqualTo(Map.of(ID, 3000L, OTHER, 3000L));
-    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), Map.of(ID, "ops/a", OTHER, "ops/a"), Map.of(), device, false, 1000).values())
+    assertThat(new HeldDeleted(proc).bytesByContainer(Set.of(ID, OTHER), Map.of(ID, "ops/a", OTHER, "ops/a"), Map.of(), List.of(), device, false, 1000).values())
         .as("one pod's containers: once").containsExactly(3000L);
   }
 
