@@ -242,7 +242,9 @@ class KubeApiRequestsTest {
         both.add(http.sendAsync(HttpRequest.newBuilder(URI.create(base + CMS + "?watch=true&timeoutSeconds=3&resourceVersion=" + from))
             .build(), HttpResponse.BodyHandlers.ofString()));
       }
-      Thread.sleep(500);
+      // both watching (their turns taken) before the change: a fixed 500 ms did not prove it, and
+      // took that much more of their 3 s on a busy machine
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> api.watchesOf("admin/insecure") == 2);
       send("POST", CMS, "application/json", CM.formatted("seen-by-both"));
       for (var w : both) {
         assertThat(w.get().body()).contains("\"type\":\"ADDED\"").contains("seen-by-both");
