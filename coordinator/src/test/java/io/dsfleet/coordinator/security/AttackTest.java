@@ -322,7 +322,7 @@ class AttackTest extends TlsFleetTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().connected("node-a"));
     String scoped = server.authority().createToken(Duration.ofHours(1), "replace", "node-a", 0).text();
     join("node-a", scoped);
-    await().atMost(Duration.ofSeconds(3)).until(() -> again.sessionError != null || again.sessionCompleted);
+    await().atMost(Duration.ofSeconds(10)).until(() -> again.sessionError != null || again.sessionCompleted);
     assertThat(refusedJoin("node-a", scoped).getStatus().getDescription()).as("a token for one node is single use by default")
         .contains("used up (1 of 1 joins)");
   }
@@ -524,10 +524,10 @@ class AttackTest extends TlsFleetTest {
     ControlServiceGrpc.newStub(eve).events(EventsRequest.newBuilder().setAllNamespaces(true).setWatch(true).build(),
         endedInto(ended, seen::add));
     join("node-a", token()); // an event, followed: the stream is open and polling
-    await().atMost(Duration.ofSeconds(5)).until(() -> !seen.isEmpty());
+    await().atMost(Duration.ofSeconds(10)).until(() -> !seen.isEmpty());
 
     admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("eve").setRole("viewer").build());
-    Throwable t = ended.get(3, TimeUnit.SECONDS);
+    Throwable t = ended.get(10, TimeUnit.SECONDS);
     assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
   }
 
@@ -544,7 +544,7 @@ class AttackTest extends TlsFleetTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogRequest));
 
     admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("eve").setRole("viewer").build());
-    Throwable t = ended.get(3, TimeUnit.SECONDS);
+    Throwable t = ended.get(10, TimeUnit.SECONDS);
     assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
     await().atMost(Duration.ofSeconds(3)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogCancel));
 
