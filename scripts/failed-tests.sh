@@ -14,5 +14,5 @@ done
 for log in "$@"; do
   [ -e "$log" ] || continue
   echo "----- failure lines of $log"
-  grep -E 'test-quickstart: FAILED|^\[ERROR\] (Failed to execute|Tests run:|  [A-Za-z])|^===== scripts/test: .*exit' "$log" | head -40
+  grep -E 'test-quickstart: FAILED|^\[ERROR\] (Failed to execute|Tests run:|  [A-Za-z])|===== scripts/test: .*: exit' "$log" | head -40
 done
