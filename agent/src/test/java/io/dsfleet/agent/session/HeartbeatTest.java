@@ -97,8 +97,9 @@ class HeartbeatTest extends SessionTestBase {
         // may hold a thread longer than an interval)
         java.util.regex.Matcher quiet = java.util.regex.Pattern.compile("for (\\d+) ms").matcher(left.lines().get(0));
         assertThat(quiet.find()).as(left.lines().get(0)).isTrue();
+        // the log's milliseconds cut what was over four intervals by a fraction of one: 1,600 ms for 1,600.4
         assertThat(Duration.ofMillis(Long.parseLong(quiet.group(1)))).as("the first session left after over four silent intervals")
-            .isGreaterThan(INTERVAL.multipliedBy(4));
+            .isGreaterThanOrEqualTo(INTERVAL.multipliedBy(4));
         assertThat(secondAfter).as("the second session opened only after four silent intervals").isGreaterThan(INTERVAL.multipliedBy(4));
       }
     }
