@@ -172,16 +172,18 @@ public final class DockerHarness implements AutoCloseable {
 
   @Override
   public void close() {
-    reconciler.close();
     ticker.shutdownNow();
     try {
       ticker.awaitTermination(5, TimeUnit.SECONDS);
-      // a pod's work under way (a restart's create) ends before the containers are listed for removal, or it
-      // made one after the list that stayed behind
+      // a pod's work under way (a restart's create) ends before the containers are listed for removal,
+      // not interrupted: an interrupted create still lands in Docker, after the list, and its
+      // container stayed behind, Created (seen between test runs)
+      threads.pods().shutdown();
       threads.pods().awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+    reconciler.close();
     for (ContainerInfo c : docker.listOwned(node)) {
       try {
         docker.remove(c.id(), true);
