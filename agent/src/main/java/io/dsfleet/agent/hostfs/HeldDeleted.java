@@ -204,8 +204,7 @@ public final class HeldDeleted {
           try {
             Path upper = Mounts.path(option.substring(9));
             if (upper != null && Files.getAttribute(upper, "unix:dev").equals(device)) {
-              String[] mm = fields[2].split(":");
-              devices.add(makedev(Long.parseLong(mm[0]), Long.parseLong(mm[1])));
+              devices.add(device(fields[2]));
             }
           } catch (IOException | RuntimeException e) {
             // gone meanwhile, or not a path: not one that counts
@@ -228,6 +227,15 @@ public final class HeldDeleted {
   /** glibc's makedev: st_dev as the JDK's {@code unix:dev} gives it. */
   static long makedev(long major, long minor) {
     return ((major & 0xfffL) << 8) | ((major & 0xfffff000L) << 32) | (minor & 0xffL) | ((minor & 0xffffff00L) << 12);
+  }
+
+  /** A mount table's device field, {@code MAJOR:MINOR}, as {@link #makedev} gives it. */
+  static long device(String majorMinor) {
+    int colon = majorMinor.indexOf(':');
+    if (colon < 0) {
+      throw new NumberFormatException("no MAJOR:MINOR: " + majorMinor);
+    }
+    return makedev(Long.parseLong(majorMinor, 0, colon, 10), Long.parseLong(majorMinor, colon + 1, majorMinor.length(), 10));
   }
 
   /** The process's root, then its other threads' (as {@code /proc/TID}), the first that answers. */

@@ -16,15 +16,20 @@ import java.util.Set;
  * shipper tails, then deleted it, had the shipper evicted for it (helper-103).
  */
 final class HostPaths {
-  static final HostPaths NONE = new HostPaths(Set.of(), Set.of());
+  static final HostPaths NONE = new HostPaths(Set.of());
 
-  /** "DEVICE ROOT", the root as a mount table spells it (ISO-8859-1, unescaped). */
-  private final Set<String> keys;
-  private final Set<Long> devices;
+  /** A place on the host: a file system's device and a path within it, as a mount table's root field spells it (ISO-8859-1, unescaped). */
+  private record Place(long dev, String within) {
+    /** Whether this place is {@code other}, or holds it. */
+    boolean holds(Place other) {
+      return dev == other.dev && (within.equals("/") || other.within.equals(within) || other.within.startsWith(within + "/"));
+    }
+  }
 
-  private HostPaths(Set<String> keys, Set<Long> devices) {
-    this.keys = keys;
-    this.devices = devices;
+  private final Set<Place> binds;
+
+  private HostPaths(Set<Place> binds) {
+    this.binds = binds;
   }
 
   /**
@@ -37,74 +42,60 @@ final class HostPaths {
    * disk counted for no pod, a neighbour evicted for it (helper-106).
    */
   static HostPaths of(Collection<Path> paths, List<String> self, List<Path> own) {
-    List<String[]> owned = new java.util.ArrayList<>();
+    List<Place> owned = new java.util.ArrayList<>();
     for (Path o : own) {
-      String[] k = place(o, self);
+      Place k = place(o, self);
       if (k != null) {
         owned.add(k);
       }
     }
-    String[] podsDir = own.isEmpty() ? null : place(own.get(0), self);
-    Set<String> keys = new HashSet<>();
-    Set<Long> devices = new HashSet<>();
+    Place podsDir = own.isEmpty() ? null : place(own.get(0), self);
+    Set<Place> binds = new HashSet<>();
     for (Path p : paths) {
-      String[] k = place(p, self);
-      if (k == null || holdsOwn(k, owned, podsDir)) {
-        continue;
-      }
-      try {
-        int colon = k[0].indexOf(':');
-        long dev = HeldDeleted.makedev(Long.parseLong(k[0].substring(0, colon)), Long.parseLong(k[0].substring(colon + 1)));
-        keys.add(dev + " " + k[1]);
-        devices.add(dev);
-      } catch (NumberFormatException e) {
-        // not a mount's line
+      Place k = place(p, self);
+      if (k != null && owned.stream().noneMatch(k::holds) && (podsDir == null || !podsDir.holds(k))) {
+        binds.add(k);
       }
     }
-    return keys.isEmpty() ? NONE : new HostPaths(keys, devices);
+    return binds.isEmpty() ? NONE : new HostPaths(binds);
   }
 
-  /** Whether {@code k} holds one of {@code owned} (or is one), or lies in {@code inside}: on the same device, by path within it. */
-  private static boolean holdsOwn(String[] k, List<String[]> owned, String[] inside) {
-    for (String[] o : owned) {
-      if (o[0].equals(k[0]) && (k[1].equals("/") || o[1].equals(k[1]) || o[1].startsWith(k[1] + "/"))) {
-        return true;
-      }
-    }
-    return inside != null && inside[0].equals(k[0]) && (inside[1].equals("/") || k[1].startsWith(inside[1] + "/"));
-  }
-
-  /** The device ("MAJOR:MINOR") and the path within its file system of {@code p}, as the agent's table places it; null when it cannot. */
-  private static String[] place(Path p, List<String> self) {
+  /** Where {@code p} lies, as the agent's table places it (the longest mount point holding it, the last of a stack); null when it cannot. */
+  private static Place place(Path p, List<String> self) {
     byte[] z = Fds.nativePath(p);
     String path = new String(z, 0, z.length - 1, StandardCharsets.ISO_8859_1);
     String[] best = null;
+    String bestPoint = null;
     for (String line : self) {
       String[] f = line.split(" ");
       if (f.length > 4 && f[2].indexOf(':') > 0) {
         String point = Mounts.unescape(f[4]);
         if ((path.equals(point) || point.equals("/") || path.startsWith(point + "/"))
-            && (best == null || point.length() >= Mounts.unescape(best[4]).length())) {
-          best = f; // the longest mount point, the last of a stack
+            && (best == null || point.length() >= bestPoint.length())) {
+          best = f;
+          bestPoint = point;
         }
       }
     }
     if (best == null) {
       return null;
     }
-    String point = Mounts.unescape(best[4]);
-    String rest = point.equals("/") ? path : path.substring(point.length());
+    String rest = bestPoint.equals("/") ? path : path.substring(bestPoint.length());
     rest = rest.equals("/") ? "" : rest;
     String root = Mounts.unescape(best[3]);
-    return new String[] {best[2], root.equals("/") ? (rest.isEmpty() ? "/" : rest) : root + rest};
+    try {
+      return new Place(HeldDeleted.device(best[2]), root.equals("/") ? (rest.isEmpty() ? "/" : rest) : root + rest);
+    } catch (NumberFormatException notAMount) {
+      return null;
+    }
   }
 
   /** Whether a mount on {@code dev}, its line's fields from the root on being {@code rest}, binds one of these. */
   boolean binds(long dev, String rest) {
-    if (!devices.contains(dev)) {
+    if (binds.isEmpty()) {
       return false;
     }
     int space = rest.indexOf(' ');
-    return keys.contains(dev + " " + Mounts.unescape(space < 0 ? rest : rest.substring(0, space)));
+    return binds.contains(new Place(dev, Mounts.unescape(space < 0 ? rest : rest.substring(0, space))));
   }
 }

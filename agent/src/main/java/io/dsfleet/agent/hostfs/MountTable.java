@@ -70,7 +70,7 @@ final class MountTable {
         }
         try {
           int id = Integer.parseInt(f[0]);
-          long dev = HeldDeleted.makedev(Long.parseLong(f[2], 0, colon, 10), Long.parseLong(f[2], colon + 1, f[2].length(), 10));
+          long dev = HeldDeleted.device(f[2]);
           if (n == packed.length) {
             packed = Arrays.copyOf(packed, n * 2);
             devs = Arrays.copyOf(devs, n * 2);
