@@ -649,6 +649,22 @@ class ReconcilerTest {
     });
   }
 
+  /**
+   * {@code files} empty files in container {@code id}'s writable layer, an overlay2 upper directory
+   * under {@code fs}/docker as Docker's layerdb names it, and the runtime saying no bytes of any
+   * layer (Docker on overlay2, or SizeRw 0 for empty files); the upper directory.
+   */
+  Path emptyFilesInLayerOf(Path fs, String id, int files) throws IOException {
+    String mount = "c".repeat(64);
+    Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
+    for (int i = 0; i < files; i++) {
+      Files.createFile(upper.resolve("f" + i));
+    }
+    Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(id)).resolve("mount-id"), mount);
+    runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of());
+    return upper;
+  }
+
   /** The writer pod ({@code ds}) run, its container crashed and run again: the first run's container and the second's. */
   String[] writerRestartedOnce(io.dsfleet.common.model.DaemonSet ds) {
     r.setDesired(Pods.named(1, Map.of("writer", ds)));
@@ -675,13 +691,7 @@ class ReconcilerTest {
       String[] runs = writerRestartedOnce(Pods.ds());
       String first = runs[0];
       String second = runs[1];
-      String mount = "c".repeat(64);
-      Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
-      for (int i = 0; i < 1980; i++) {
-        Files.createFile(upper.resolve("f" + i));
-      }
-      Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(first)).resolve("mount-id"), mount);
-      runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of()); // SizeRw: 0, the files empty
+      Path upper = emptyFilesInLayerOf(fs, first, 1980);
       for (int i = 0; i < 15 && runtime.exists(first); i++) {
         run(Duration.ofSeconds(1), Duration.ofSeconds(1));
       }
@@ -718,13 +728,7 @@ class ReconcilerTest {
       for (int i = 0; i < 780; i++) {
         Files.createFile(Files.createDirectories(podsDir.resolve("ops_keeper-abcde/volumes/scratch")).resolve("k" + i));
       }
-      String mount = "c".repeat(64);
-      Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
-      for (int i = 0; i < 900; i++) {
-        Files.createFile(upper.resolve("f" + i));
-      }
-      Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(first)).resolve("mount-id"), mount);
-      runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of()); // SizeRw: 0, the files empty
+      emptyFilesInLayerOf(fs, first, 900);
       var executor = new Executor("10.1.1.1", runtime, new Volumes(new NoMounts(), clock), fs.resolve("state/seccomp"),
           new Failures(Backoff.KUBERNETES), clock, java.util.concurrent.Executors.newSingleThreadExecutor(), h -> null, new java.util.Random());
       var check = new PressureCheck("n1", runtime, podsDir, new Evictions(100, 1000), executor, k -> false);
@@ -956,13 +960,7 @@ class ReconcilerTest {
       for (int i = 0; i < 30; i++) {
         Files.createFile(fs.resolve(KEPT).resolveSibling("k" + i)); // 31 entries: over 1 % of the inodes
       }
-      String mount = "c".repeat(64);
-      Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
-      for (int i = 0; i < 1980; i++) {
-        Files.createFile(upper.resolve("f" + i));
-      }
-      Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(writer)).resolve("mount-id"), mount);
-      runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of());
+      emptyFilesInLayerOf(fs, writer, 1980);
       theWriterIsEvictedNotTheKeeper(fs);
       assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
           .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().startsWith("The node was low on resource: inodes"));
@@ -979,11 +977,8 @@ class ReconcilerTest {
   void underDiskPressureALayerTheRuntimeSaysNothingOfIsMeasuredFromItsUpperDirectory() throws Exception {
     onA16MiBDisk(direct(), fs -> {
       String writer = writerAndKeeper(fs);
-      String mount = "d".repeat(64);
-      Path upper = Files.createDirectories(fs.resolve("docker/overlay2").resolve(mount).resolve("diff"));
+      Path upper = emptyFilesInLayerOf(fs, writer, 0);
       Files.write(Files.createDirectories(upper.resolve("var/cache")).resolve("big"), new byte[14 << 20]);
-      Files.writeString(Files.createDirectories(fs.resolve("docker/image/overlay2/layerdb/mounts").resolve(writer)).resolve("mount-id"), mount);
-      runtime.layers = new ContainerRuntime.WritableLayers(fs.resolve("docker"), Map.of());
       theWriterIsEvictedNotTheKeeper(fs);
       assertThat(reports.stream().flatMap(List::stream).flatMap(p -> p.getContainersList().stream()))
           .anyMatch(c -> c.getReason().equals("Evicted") && c.getMessage().startsWith("The node was low on resource: ephemeral-storage"));
