@@ -17,7 +17,6 @@ import io.dsfleet.proto.v1.JoinRequest;
 import io.dsfleet.proto.v1.JoinResponse;
 import io.grpc.Context;
 import io.grpc.Status;
-import io.grpc.stub.StreamObserver;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
@@ -96,21 +95,13 @@ class RefusedAdmissionTest {
     CompletableFuture<JoinResponse> answer = new CompletableFuture<>();
     JoinRequest request = JoinRequest.newBuilder().setNode(FakeAgent.info("node-a", Map.of())).setJoinToken(token)
         .setCsrPem(Pki.csr(Pki.newKeyPair(), "node-a", Pki.NODES)).setLeaveSecretSha256(Sha256.hex("secret")).build();
-    Context.current().withValue(Caller.KEY, Caller.ANONYMOUS).run(() -> agents.join(request, new StreamObserver<>() {
-      @Override
-      public void onNext(JoinResponse r) {
-        answer.complete(r);
-      }
-
-      @Override
-      public void onError(Throwable t) {
+    CompletableFuture<Throwable> ended = new CompletableFuture<>();
+    ended.thenAccept(t -> {
+      if (t != null) {
         answer.completeExceptionally(t);
       }
-
-      @Override
-      public void onCompleted() {
-      }
-    }));
+    });
+    Context.current().withValue(Caller.KEY, Caller.ANONYMOUS).run(() -> agents.join(request, AttackTest.endedInto(ended, answer::complete)));
     return answer;
   }
 }
