@@ -261,8 +261,13 @@ public final class CoordinatorMain {
       }
       ConnectionLimits.Settings c = ConnectionLimits.Settings.defaults();
       int total = positive(pick(null, file, "maxConnections", String.valueOf(c.total())), "maxConnections");
-      ConnectionLimits.Settings connections = new ConnectionLimits.Settings(total,
-          positive(pick(null, file, "maxConnectionsPerAddress", String.valueOf(Math.min(c.perAddress(), total))), "maxConnectionsPerAddress"),
+      int perAddress = positive(pick(null, file, "maxConnectionsPerAddress", String.valueOf(Math.min(c.perAddress(), total))),
+          "maxConnectionsPerAddress");
+      if (perAddress > total) {
+        throw new IllegalArgumentException("config key \"maxConnectionsPerAddress\" (" + perAddress
+            + ") must be at most \"maxConnections\" (" + total + (file.containsKey("maxConnections") ? "" : ", its default here") + ")");
+      }
+      ConnectionLimits.Settings connections = new ConnectionLimits.Settings(total, perAddress,
           duration(pick(null, file, "idleConnectionTimeout", Durations.format(c.idleTimeout())), "idleConnectionTimeout"));
       CoordinatorOptions o = new CoordinatorOptions(listenValue.substring(0, colon), port, dir, fleet, Duration.ofSeconds(1), maxBytes,
           plain, names, ttl, connections);

@@ -32,4 +32,13 @@ class CoordinatorSettingsTest {
     assertThatThrownBy(settings("listen: 127.0.0.1:99999\n")::options).hasMessageContaining("--listen port must be between 0 and 65535");
     assertThat(settings("maxConnections: 300\nmaxConnectionsPerAddress: 20\n").options().connections().perAddress()).isEqualTo(20);
   }
+
+  /** A per-address cap above the total is refused naming both keys (before: "connection limits must be positive ...", neither key). */
+  @Test
+  void aPerAddressCapAboveTheTotalIsRefusedNamingBothKeys() throws Exception {
+    assertThatThrownBy(settings("maxConnections: 300\nmaxConnectionsPerAddress: 500\n")::options).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("config key \"maxConnectionsPerAddress\" (500) must be at most \"maxConnections\" (300)");
+    assertThat(settings("maxConnections: 300\n").options().connections().perAddress()).as("the default per address follows a smaller total")
+        .isLessThanOrEqualTo(300);
+  }
 }
