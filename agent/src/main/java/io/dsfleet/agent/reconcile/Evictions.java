@@ -421,7 +421,7 @@ final class Evictions {
       Path pod = d.ctx().podDir();
       Path trash;
       try {
-        trash = Executor.toTrash(pod.getParent(), pod.getFileName().toString(), dir, RANDOM);
+        trash = PodDirs.toTrash(pod.getParent(), pod.getFileName().toString(), dir, RANDOM);
       } catch (IOException | RuntimeException m) {
         e.addSuppressed(m);
         throw e;

@@ -1,11 +1,9 @@
 package io.dsfleet.agent.reconcile;
 
-import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.metrics.AgentCounters;
 import io.dsfleet.agent.pod.PodConfigError;
 import io.dsfleet.agent.pod.PodRenderer;
 import io.dsfleet.agent.pod.SeccompProfiles;
-import io.dsfleet.agent.pod.TemplateMark;
 import io.dsfleet.agent.pod.Volumes;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.ContainerSpec;
@@ -55,6 +53,8 @@ public final class Executor {
   private final Random random;
   /** By pod key, the configs digest its volumes were last written from. */
   final Map<String, String> volumesWritten = new ConcurrentHashMap<>();
+  /** The pods' directories: fresh for a new template, moved to the trash and removed. */
+  final PodDirs dirs;
 
   /**
    * The stops under way or ended lately, by container ID: a second stop of a container waits for
@@ -105,6 +105,7 @@ public final class Executor {
     this.stoppers = stoppers;
     this.templates = templates;
     this.random = random;
+    this.dirs = new PodDirs(volumes, failures, clock, random, volumesWritten);
   }
 
   /**
@@ -357,7 +358,7 @@ public final class Executor {
 
   private boolean syncVolumes(DesiredPod pod) {
     try {
-      freshVolumesForANewTemplate(pod); // a new template's Secret never lands in the old one's emptyDir, on disk
+      dirs.freshForANewTemplate(pod); // a new template's Secret never lands in the old one's emptyDir, on disk
       volumes.refresh(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());
       return true;
@@ -499,129 +500,14 @@ public final class Executor {
 
   /** The pod's volumes made or brought up to date, fresh for a new template; what they are, by name. */
   private Map<String, Volumes.Source> prepareVolumes(DesiredPod pod) {
-    freshVolumesForANewTemplate(pod);
+    dirs.freshForANewTemplate(pod);
     var sources = volumes.prepare(pod.ctx(), pod.template().spec());
     volumesWritten.put(pod.key(), pod.configs());
     return sources;
   }
 
-  /**
-   * A new template is a new pod, with fresh volumes, as Kubernetes makes one: a pod directory made
-   * for another template ({@link TemplateMark}) is moved to the trash and removed ({@link #removePodDir}) before this
-   * template's volumes are first written or its first container or sandbox made (the old template's
-   * containers all stopped: the planner stops them before anything of a new template). Before 2026-12-06 volumes were kept by name from template to template: a
-   * Secret volume that a new template made an emptyDir of the same name showed the new containers,
-   * writable, a Secret their template is not given, and what old containers wrote to an emptyDir
-   * (a compromised image's, say) reached the containers of the template that replaced it.
-   */
-  private void freshVolumesForANewTemplate(DesiredPod pod) {
-    Path dir = pod.ctx().podDir();
-    try {
-      boolean needsNone = TemplateMark.needsNone(pod.template().spec());
-      if (needsNone && NoFollow.lstat(dir).isEmpty()) {
-        return; // nothing of an earlier template to remove, nothing of this one to mark
-      }
-      if (TemplateMark.another(dir, pod.hash())) {
-        log.info("pod {}: template {} starts with fresh volumes; removing those of the one before", pod.key(), pod.hash());
-        removePodDir(dir.getParent(), dir.getFileName().toString());
-        if (NoFollow.lstat(dir).isPresent()) {
-          throw new PodConfigError("FailedMount", "the volumes of the pod's template before cannot be removed or moved away: " + dir);
-        }
-      }
-      if (!needsNone) {
-        TemplateMark.mark(dir, pod.hash());
-      }
-    } catch (IOException e) {
-      throw new PodConfigError("FailedMount", "the pod's directory " + dir + ": " + e.getMessage());
-    }
-  }
-
-  /**
-   * Moves {@code dir} (a pod's directory, or one of its volumes) out of the way, to the pods
-   * directory's {@code .trash-NAME-RANDOM} for pod directory {@code name}, whose removal is retried
-   * with back-off ({@link #removeTrash}); returns where it went.
-   */
-  static Path toTrash(Path podsDir, String name, Path dir, java.util.Random random) throws IOException {
-    Path trash = podsDir.resolve(".trash-" + name + "-" + HexFormat.of().toHexDigits(random.nextInt()));
-    java.nio.file.Files.move(dir, trash, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-    return trash;
-  }
-
-  /**
-   * Unmounts and removes a pod's directory (named by the caller's listing of the agent's pods
-   * directory): moved out of the way first, to {@code .trash-NAME-RANDOM}, in one rename, then
-   * removed from there, its removal retried after its back-off when it fails (a mount that stays:
-   * {@link #removeTrash}). An agent killed while it removes a large tree leaves trash, which the
-   * next one removes, never a pod directory holding part of what its pod wrote without its template's
-   * mark: before 2026-12-06 it was removed where it lay, and a pod of the same name (its next
-   * template, or the pod made again) took what was left for its own. A directory the rename cannot
-   * move (gone already) is removed where it lies, as before.
-   */
-  public void removePodDir(Path podsDir, String name) {
-    Path dir = podsDir.resolve(name);
-    try {
-      Path trash = toTrash(podsDir, name, dir, random);
-      volumesWritten.remove(name.replaceFirst("_", "/"));
-      if (removeTrash(podsDir, trash.getFileName().toString())) {
-        log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
-      } else {
-        log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
-      }
-      return;
-    } catch (IOException e) {
-      // not moved: removed where it lies
-    }
-    try {
-      if (volumes.remove(dir)) {
-        log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
-        volumesWritten.remove(name.replaceFirst("_", "/"));
-        return;
-      }
-    } catch (IOException e) {
-      log.warn("cannot remove {}: {}", dir, e.getMessage());
-    }
-    try {
-      Path trash = toTrash(podsDir, name, dir, random);
-      log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
-    } catch (IOException e) {
-      failed("dir/" + name, "RemoveFailed", "cannot remove or move " + dir + ": " + e.getMessage());
-    }
-    volumesWritten.remove(name.replaceFirst("_", "/"));
-  }
-
-  /** The trash directories under removal, by name: one removal of each at a time. */
-  private final java.util.Set<String> removingTrash = ConcurrentHashMap.newKeySet();
-
-  /**
-   * Removes (or retries the removal of) a directory moved out of the way; true when it is gone. A
-   * failure waits for its back-off; one under removal already (a pass lists the trash of a pod
-   * directory as {@link #removePodDir} removes it) is left to that removal.
-   */
-  public boolean removeTrash(Path podsDir, String name) {
-    if (!removingTrash.add(name)) {
-      return false;
-    }
-    try {
-      if (volumes.remove(podsDir.resolve(name))) {
-        failures.succeeded("trash/" + name);
-        return true;
-      }
-      failed("trash/" + name, "RemoveFailed", podsDir.resolve(name) + " still has mounts");
-    } catch (IOException e) {
-      failed("trash/" + name, "RemoveFailed", "cannot remove " + podsDir.resolve(name) + ": " + e.getMessage());
-    } finally {
-      removingTrash.remove(name);
-    }
-    return false;
-  }
-
   private Failures.Failure failed(String key, String reason, String message) {
-    Failures.Failure was = failures.get(key).orElse(null);
-    Failures.Failure f = failures.failed(key, reason, message, clock.instant());
-    if (was == null || !was.message().equals(message)) {
-      log.warn("{}: {}: {}", key, reason, message);
-    }
-    return f;
+    return failures.failed(key, reason, message, clock.instant(), log);
   }
 
   private static String message(Throwable e) {

@@ -59,6 +59,16 @@ public final class Failures {
     });
   }
 
+  /** {@link #failed}, logged to {@code log} when it is new or its message changed (not at each retry). */
+  public Failure failed(String key, String reason, String message, Instant now, org.slf4j.Logger log) {
+    Failure was = failures.get(key);
+    Failure f = failed(key, reason, message, now);
+    if (was == null || !was.message().equals(message)) {
+      log.warn("{}: {}: {}", key, reason, message);
+    }
+    return f;
+  }
+
   /** A failure that holds its key's starts until it is forgotten ({@link #forget}), not for a back-off. */
   public void hold(String key, String reason, String message, Instant now) {
     failures.put(key, new Failure(reason, message, 1, now, Instant.MAX));

@@ -408,7 +408,7 @@ public final class Reconciler {
       // under the pod's own key: never while a pod worker prepares the same pod's volumes
       dispatch(key, Work.DIRECTORY, threads.gc(), () -> {
         if (!desired.containsKey(key)) {
-          executor.removePodDir(podsDir, dir);
+          executor.dirs.remove(podsDir, dir);
         }
       });
     }
@@ -417,7 +417,7 @@ public final class Reconciler {
       if (!failures.get("trash/" + trash).map(f -> f.active(now)).orElse(false) && collecting.add("trash/" + trash)) {
         threads.gc().execute(() -> {
           try {
-            executor.removeTrash(podsDir, trash);
+            executor.dirs.removeTrash(podsDir, trash);
           } finally {
             collecting.remove("trash/" + trash);
           }
@@ -680,7 +680,7 @@ public final class Reconciler {
       String namespace = dir.substring(0, dir.indexOf('_'));
       String pod = dir.substring(dir.indexOf('_') + 1);
       if (!ReleasedPods.holds(released, ReleasedPods.key(namespace, pod), pod)) { // released pods run on with their volumes
-        executor.removePodDir(podsDir, dir);
+        executor.dirs.remove(podsDir, dir);
       }
     }
     return running;

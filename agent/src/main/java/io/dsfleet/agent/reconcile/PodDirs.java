@@ -1,0 +1,155 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.hostfs.NoFollow;
+import io.dsfleet.agent.pod.PodConfigError;
+import io.dsfleet.agent.pod.TemplateMark;
+import io.dsfleet.agent.pod.Volumes;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pods' directories under the agent's pods directory, on the host: made fresh for a pod's new
+ * template, and removed by first moving them out of the way, to the trash, in one rename. Failures
+ * are recorded in {@link Failures} and retried after their back-off, as the {@link Executor}'s.
+ */
+final class PodDirs {
+  private static final Logger log = LoggerFactory.getLogger(PodDirs.class);
+  private final Volumes volumes;
+  private final Failures failures;
+  private final Clock clock;
+  private final Random random;
+  /** The executor's record of the configs each pod's volumes were written from: a pod's removed with its directory. */
+  private final Map<String, String> volumesWritten;
+
+  PodDirs(Volumes volumes, Failures failures, Clock clock, Random random, Map<String, String> volumesWritten) {
+    this.volumes = volumes;
+    this.failures = failures;
+    this.clock = clock;
+    this.random = random;
+    this.volumesWritten = volumesWritten;
+  }
+
+  /**
+   * A new template is a new pod, with fresh volumes, as Kubernetes makes one: a pod directory made
+   * for another template ({@link TemplateMark}) is moved to the trash and removed ({@link #remove}) before this
+   * template's volumes are first written or its first container or sandbox made (the old template's
+   * containers all stopped: the planner stops them before anything of a new template). Before 2026-12-06 volumes were kept by name from template to template: a
+   * Secret volume that a new template made an emptyDir of the same name showed the new containers,
+   * writable, a Secret their template is not given, and what old containers wrote to an emptyDir
+   * (a compromised image's, say) reached the containers of the template that replaced it.
+   */
+  void freshForANewTemplate(DesiredPod pod) {
+    Path dir = pod.ctx().podDir();
+    try {
+      boolean needsNone = TemplateMark.needsNone(pod.template().spec());
+      if (needsNone && NoFollow.lstat(dir).isEmpty()) {
+        return; // nothing of an earlier template to remove, nothing of this one to mark
+      }
+      if (TemplateMark.another(dir, pod.hash())) {
+        log.info("pod {}: template {} starts with fresh volumes; removing those of the one before", pod.key(), pod.hash());
+        remove(dir.getParent(), dir.getFileName().toString());
+        if (NoFollow.lstat(dir).isPresent()) {
+          throw new PodConfigError("FailedMount", "the volumes of the pod's template before cannot be removed or moved away: " + dir);
+        }
+      }
+      if (!needsNone) {
+        TemplateMark.mark(dir, pod.hash());
+      }
+    } catch (IOException e) {
+      throw new PodConfigError("FailedMount", "the pod's directory " + dir + ": " + e.getMessage());
+    }
+  }
+
+  /**
+   * Moves {@code dir} (a pod's directory, or one of its volumes) out of the way, to the pods
+   * directory's {@code .trash-NAME-RANDOM} for pod directory {@code name}, whose removal is retried
+   * with back-off ({@link #removeTrash}); returns where it went.
+   */
+  static Path toTrash(Path podsDir, String name, Path dir, Random random) throws IOException {
+    Path trash = podsDir.resolve(".trash-" + name + "-" + HexFormat.of().toHexDigits(random.nextInt()));
+    Files.move(dir, trash, StandardCopyOption.ATOMIC_MOVE);
+    return trash;
+  }
+
+  /**
+   * Unmounts and removes a pod's directory (named by the caller's listing of the agent's pods
+   * directory): moved out of the way first, to {@code .trash-NAME-RANDOM}, in one rename, then
+   * removed from there, its removal retried after its back-off when it fails (a mount that stays:
+   * {@link #removeTrash}). An agent killed while it removes a large tree leaves trash, which the
+   * next one removes, never a pod directory holding part of what its pod wrote without its template's
+   * mark: before 2026-12-06 it was removed where it lay, and a pod of the same name (its next
+   * template, or the pod made again) took what was left for its own. A directory the rename cannot
+   * move (gone already) is removed where it lies, as before.
+   */
+  void remove(Path podsDir, String name) {
+    Path dir = podsDir.resolve(name);
+    try {
+      Path trash = toTrash(podsDir, name, dir, random);
+      volumesWritten.remove(name.replaceFirst("_", "/"));
+      if (removeTrash(podsDir, trash.getFileName().toString())) {
+        log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
+      } else {
+        log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
+      }
+      return;
+    } catch (IOException e) {
+      // not moved: removed where it lies
+    }
+    try {
+      if (volumes.remove(dir)) {
+        log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
+        volumesWritten.remove(name.replaceFirst("_", "/"));
+        return;
+      }
+    } catch (IOException e) {
+      log.warn("cannot remove {}: {}", dir, e.getMessage());
+    }
+    try {
+      Path trash = toTrash(podsDir, name, dir, random);
+      log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
+    } catch (IOException e) {
+      failed("dir/" + name, "RemoveFailed", "cannot remove or move " + dir + ": " + e.getMessage());
+    }
+    volumesWritten.remove(name.replaceFirst("_", "/"));
+  }
+
+  /** The trash directories under removal, by name: one removal of each at a time. */
+  private final Set<String> removingTrash = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Removes (or retries the removal of) a directory moved out of the way; true when it is gone. A
+   * failure waits for its back-off; one under removal already (a pass lists the trash of a pod
+   * directory as {@link #remove} removes it) is left to that removal.
+   */
+  boolean removeTrash(Path podsDir, String name) {
+    if (!removingTrash.add(name)) {
+      return false;
+    }
+    try {
+      if (volumes.remove(podsDir.resolve(name))) {
+        failures.succeeded("trash/" + name);
+        return true;
+      }
+      failed("trash/" + name, "RemoveFailed", podsDir.resolve(name) + " still has mounts");
+    } catch (IOException e) {
+      failed("trash/" + name, "RemoveFailed", "cannot remove " + podsDir.resolve(name) + ": " + e.getMessage());
+    } finally {
+      removingTrash.remove(name);
+    }
+    return false;
+  }
+
+  private void failed(String key, String reason, String message) {
+    failures.failed(key, reason, message, clock.instant(), log);
+  }
+}
