@@ -1,7 +1,6 @@
 package io.dsfleet.coordinator.security;
 
 import io.dsfleet.common.OwnerOnlyFiles;
-import io.dsfleet.common.Sha256;
 import io.dsfleet.common.tls.JoinToken;
 import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
@@ -15,8 +14,6 @@ import java.security.KeyPair;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -38,7 +35,8 @@ public final class Authority {
   private final Store store;
   private final Clock clock;
   private final Duration nodeCertTtl;
-  private final Map<String, StoredToken> tokens = new LinkedHashMap<>();
+  /** Guarded by this object's monitor, as everything the CA writes. */
+  private final JoinTokens tokens;
   // read without the lock by revoked() on every call (sessions run on the transport threads); written under it
   private final Set<String> revoked = java.util.concurrent.ConcurrentHashMap.newKeySet();
   private final Map<String, List<String>> serialsByName = new java.util.concurrent.ConcurrentHashMap<>();
@@ -59,9 +57,7 @@ public final class Authority {
       store.deleteCertificatesExpiredBefore(horizon);
       records = records.stream().filter(c -> c.notAfterMillis() >= horizon).toList();
     }
-    for (StoredToken t : store.tokens()) {
-      tokens.put(t.id(), t);
-    }
+    this.tokens = new JoinTokens(store, clock, pki.caHash());
     for (IssuedCertificate c : records) {
       serialsByName.computeIfAbsent(c.role() + "/" + c.name(), k -> new java.util.concurrent.CopyOnWriteArrayList<>()).add(c.serial());
       issued.put(c.serial(), c);
@@ -116,87 +112,32 @@ public final class Authority {
    * @param maxUses 0 for any number of joins until it expires
    */
   public synchronized JoinToken createToken(Duration ttl, String description, String node, int maxUses) {
-    if (ttl.isNegative() || ttl.isZero()) {
-      throw new ControlException(Status.Code.INVALID_ARGUMENT, "a token's time to live must be positive");
-    }
-    if (maxUses < 0) {
-      throw new ControlException(Status.Code.INVALID_ARGUMENT, "a token's maximum uses must be 0 (unlimited) or more");
-    }
-    if (!node.isEmpty()) {
-      io.dsfleet.coordinator.fleet.Fleet.requireName(node);
-      maxUses = maxUses == 0 ? 1 : maxUses; // a token for one node is single use unless the admin asks for more
-    }
-    JoinToken token = JoinToken.create(pki.caHash());
-    long now = clock.millis();
-    StoredToken t = new StoredToken(token.id(), Sha256.hex(token.secret()), description, now, now + ttl.toMillis(), 0, 0, node, maxUses);
-    store.putToken(t);
-    tokens.put(t.id(), t);
-    log.warn("security: join token {} created ({}{})", t.id(), node.isEmpty() ? "any new node" : "node " + node,
-        maxUses == 0 ? "" : ", " + maxUses + " use(s)");
-    return token;
-  }
-
-  /** The token scope that marks a replica's join token: a node name never contains '/'. */
-  static String replicaScope(String id) {
-    return "replica/" + id;
+    return tokens.create(ttl, description, node, maxUses);
   }
 
   /** A single-use token for the coordinator replica {@code id} to join the group with (`dsctl replica add`). */
   public synchronized JoinToken createReplicaToken(String id, Duration ttl) {
-    if (ttl.isNegative() || ttl.isZero()) {
-      throw new ControlException(Status.Code.INVALID_ARGUMENT, "a token's time to live must be positive");
-    }
-    JoinToken token = JoinToken.create(pki.caHash());
-    long now = clock.millis();
-    StoredToken t = new StoredToken(token.id(), Sha256.hex(token.secret()), "coordinator replica " + id, now,
-        now + ttl.toMillis(), 0, 0, replicaScope(id), 1);
-    store.putToken(t);
-    tokens.put(t.id(), t);
-    log.warn("security: join token {} created for coordinator replica {}", t.id(), id);
-    return token;
+    return tokens.createReplica(id, ttl);
   }
 
   /** What a joining replica gets once its token checks out: the CA with its key. The token is used up. */
   public record ReplicaMaterial(String caPem, String caKeyPem) {}
 
   public ReplicaMaterial admitReplica(String tokenText, String id) {
-    JoinToken token = parse(tokenText); // not under the monitor: anyone may send one
+    JoinToken token = JoinTokens.parse(tokenText); // not under the monitor: anyone may send one
     synchronized (this) {
-      return admitReplica(check(token), id);
+      StoredToken used = tokens.useForReplica(tokens.check(token), id);
+      log.warn("security: coordinator replica {} admitted with join token {}: it receives the fleet CA and its key", id, used.id());
+      return new ReplicaMaterial(Pki.pem(pki.ca()), Pki.pem(pki.caKey()));
     }
-  }
-
-  private ReplicaMaterial admitReplica(StoredToken t, String id) {
-    if (!t.node().equals(replicaScope(id))) {
-      throw new ControlException(Status.Code.PERMISSION_DENIED, "join token " + t.id() + " does not admit coordinator replica " + id
-          + " (make one with dsctl replica add " + id + ")");
-    }
-    if (t.uses() >= t.maxUses()) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " is used up");
-    }
-    StoredToken used = t.withUses(t.uses() + 1);
-    store.putToken(used);
-    tokens.put(t.id(), used);
-    log.warn("security: coordinator replica {} admitted with join token {}: it receives the fleet CA and its key", id, t.id());
-    return new ReplicaMaterial(Pki.pem(pki.ca()), Pki.pem(pki.caKey()));
   }
 
   public synchronized List<StoredToken> tokens() {
-    return List.copyOf(tokens.values());
+    return tokens.list();
   }
 
   public synchronized StoredToken revokeToken(String id) {
-    StoredToken t = tokens.get(id);
-    if (t == null) {
-      throw new ControlException(Status.Code.NOT_FOUND, "join token " + id + " not found");
-    }
-    if (t.revokedMillis() == 0) {
-      t = t.revokedAt(clock.millis());
-      store.putToken(t);
-      tokens.put(id, t);
-      log.warn("security: join token {} revoked", id);
-    }
-    return t;
+    return tokens.revoke(id);
   }
 
   /**
@@ -220,56 +161,15 @@ public final class Authority {
    *     retry a used-up token still admits ({@link #admit})
    */
   public Presented present(String tokenText, String nodeName, String csrPem, boolean provesLeaveSecret) {
-    JoinToken token = parse(tokenText);
+    JoinToken token = JoinTokens.parse(tokenText);
     synchronized (this) {
-      StoredToken t = check(token);
-      requireScope(t, nodeName);
+      StoredToken t = tokens.check(token);
+      JoinTokens.requireScope(t, nodeName);
       if (!provesLeaveSecret) {
-        requireUnused(t);
+        JoinTokens.requireUnused(t);
       }
     }
     return new Presented(token, nodeName, request(nodeName, csrPem));
-  }
-
-  private static JoinToken parse(String text) {
-    try {
-      return JoinToken.parse(text);
-    } catch (IllegalArgumentException e) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, e.getMessage());
-    }
-  }
-
-  private static void requireScope(StoredToken t, String nodeName) {
-    if (!t.node().isEmpty() && !t.node().equals(nodeName)) {
-      throw new ControlException(Status.Code.PERMISSION_DENIED, "join token " + t.id() + " admits only node " + t.node()
-          + ", not " + nodeName);
-    }
-  }
-
-  private static void requireUnused(StoredToken t) {
-    if (t.maxUses() > 0 && t.uses() >= t.maxUses()) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " is used up (" + t.uses() + " of "
-          + t.maxUses() + " joins)");
-    }
-  }
-
-  /** Checks a presented token; UNAUTHENTICATED naming why (never echoing the secret). */
-  private StoredToken check(JoinToken token) {
-    if (!token.caHash().equals(pki.caHash())) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, "the join token is for another fleet (its CA hash differs)");
-    }
-    StoredToken t = tokens.get(token.id());
-    if (t == null || !Sha256.matches(token.secret(), t.secretHash())) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + token.id() + " is not valid");
-    }
-    if (t.revokedMillis() != 0) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " was revoked");
-    }
-    if (clock.millis() >= t.expiresMillis()) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " expired at "
-          + Instant.ofEpochMilli(t.expiresMillis()));
-    }
-    return t;
   }
 
   // ---------------------------------------------------------------- certificates
@@ -304,8 +204,8 @@ public final class Authority {
    */
   public synchronized Admission admit(Presented presented, boolean member, String retryOf) {
     String nodeName = presented.nodeName();
-    StoredToken t = check(presented.token());
-    requireScope(t, nodeName);
+    StoredToken t = tokens.check(presented.token());
+    JoinTokens.requireScope(t, nodeName);
     if (member && t.node().isEmpty()) {
       throw new ControlException(Status.Code.ALREADY_EXISTS, "node " + nodeName + " is already a member of the fleet: it"
           + " re-joins with its own certificate, never with a join token. To replace it, remove it (dsctl node rm "
@@ -313,7 +213,7 @@ public final class Authority {
     }
     boolean retry = !retryOf.isEmpty() && retryOf.equals(t.id());
     if (!retry) {
-      requireUnused(t);
+      JoinTokens.requireUnused(t);
     }
     List<String> revokedNow = revokeLocked(nodeName, Pki.NODES);
     X509Certificate cert;
@@ -325,12 +225,7 @@ public final class Authority {
       unended.addAll(revokedNow);
       throw e;
     }
-    Store.TokenUse counted = null;
-    if (!retry) {
-      StoredToken used = t.withUses(t.uses() + 1);
-      tokens.put(t.id(), used);
-      counted = new Store.TokenUse(t.id(), used.uses());
-    }
+    Store.TokenUse counted = retry ? null : tokens.countUse(t);
     log.warn("security: node {} {} with join token {}; certificate {} issued", nodeName, member ? "re-admitted" : "admitted",
         t.id(), Pki.serialHex(cert));
     return new Admission(cert, t.id(), revokedNow, counted);
@@ -342,9 +237,8 @@ public final class Authority {
    * as a use of a single-use token (helper-78). The certificate issued is never delivered.
    */
   public synchronized void giveBack(Admission a) {
-    StoredToken t = tokens.get(a.tokenId());
-    if (a.counted() != null && t != null && t.uses() > 0) {
-      tokens.put(t.id(), t.withUses(t.uses() - 1));
+    if (a.counted() != null) {
+      tokens.giveBack(a.tokenId());
     }
   }
 
