@@ -190,21 +190,16 @@ public final class HeldDeleted {
   Set<Object> overlaysOn(Object device) {
     Set<Object> devices = new HashSet<>();
     for (String line : selfTable()) {
-      int dash = line.indexOf(" - ");
-      if (dash < 0) {
+      MountInfo.Mount m = MountInfo.parse(line);
+      if (m == null || !(m.fsType().equals("overlay") || m.fsType().equals("fuse.fuse-overlayfs"))) {
         continue;
       }
-      String[] fields = line.substring(0, dash).split(" ");
-      String[] fs = line.substring(dash + 3).split(" ");
-      if (fields.length < 5 || fs.length < 3 || !(fs[0].equals("overlay") || fs[0].equals("fuse.fuse-overlayfs"))) {
-        continue;
-      }
-      for (String option : fs[2].split(",")) {
+      for (String option : m.superOptions().split(",")) {
         if (option.startsWith("upperdir=")) {
           try {
-            Path upper = Mounts.path(option.substring(9));
+            Path upper = MountInfo.path(MountInfo.unescape(option.substring(9)));
             if (upper != null && Files.getAttribute(upper, "unix:dev").equals(device)) {
-              devices.add(device(fields[2]));
+              devices.add(m.dev());
             }
           } catch (IOException | RuntimeException e) {
             // gone meanwhile, or not a path: not one that counts
@@ -218,24 +213,10 @@ public final class HeldDeleted {
   /** The agent's own mount table ({@code PROC/self/mountinfo}, which no container changes), its lines; none when it cannot be read. */
   private List<String> selfTable() {
     try {
-      return Files.readAllLines(proc.resolve("self").resolve("mountinfo"), java.nio.charset.StandardCharsets.ISO_8859_1); // as Mounts reads it
+      return MountInfo.lines(proc.resolve("self").resolve("mountinfo"));
     } catch (IOException | RuntimeException e) {
       return List.of();
     }
-  }
-
-  /** glibc's makedev: st_dev as the JDK's {@code unix:dev} gives it. */
-  static long makedev(long major, long minor) {
-    return ((major & 0xfffL) << 8) | ((major & 0xfffff000L) << 32) | (minor & 0xffL) | ((minor & 0xffffff00L) << 12);
-  }
-
-  /** A mount table's device field, {@code MAJOR:MINOR}, as {@link #makedev} gives it. */
-  static long device(String majorMinor) {
-    int colon = majorMinor.indexOf(':');
-    if (colon < 0) {
-      throw new NumberFormatException("no MAJOR:MINOR: " + majorMinor);
-    }
-    return makedev(Long.parseLong(majorMinor, 0, colon, 10), Long.parseLong(majorMinor, colon + 1, majorMinor.length(), 10));
   }
 
   /** The process's root, then its other threads' (as {@code /proc/TID}), the first that answers. */

@@ -64,38 +64,24 @@ final class HostPaths {
   private static Place place(Path p, List<String> self) {
     byte[] z = Fds.nativePath(p);
     String path = new String(z, 0, z.length - 1, StandardCharsets.ISO_8859_1);
-    String[] best = null;
-    String bestPoint = null;
+    MountInfo.Mount best = null;
     for (String line : self) {
-      String[] f = line.split(" ");
-      if (f.length > 4 && f[2].indexOf(':') > 0) {
-        String point = Mounts.unescape(f[4]);
-        if ((path.equals(point) || point.equals("/") || path.startsWith(point + "/"))
-            && (best == null || point.length() >= bestPoint.length())) {
-          best = f;
-          bestPoint = point;
-        }
+      MountInfo.Mount m = MountInfo.parse(line);
+      if (m != null && (path.equals(m.point()) || m.point().equals("/") || path.startsWith(m.point() + "/"))
+          && (best == null || m.point().length() >= best.point().length())) {
+        best = m;
       }
     }
     if (best == null) {
       return null;
     }
-    String rest = bestPoint.equals("/") ? path : path.substring(bestPoint.length());
+    String rest = best.point().equals("/") ? path : path.substring(best.point().length());
     rest = rest.equals("/") ? "" : rest;
-    String root = Mounts.unescape(best[3]);
-    try {
-      return new Place(HeldDeleted.device(best[2]), root.equals("/") ? (rest.isEmpty() ? "/" : rest) : root + rest);
-    } catch (NumberFormatException notAMount) {
-      return null;
-    }
+    return new Place(best.dev(), best.root().equals("/") ? (rest.isEmpty() ? "/" : rest) : best.root() + rest);
   }
 
-  /** Whether a mount on {@code dev}, its line's fields from the root on being {@code rest}, binds one of these. */
-  boolean binds(long dev, String rest) {
-    if (binds.isEmpty()) {
-      return false;
-    }
-    int space = rest.indexOf(' ');
-    return binds.contains(new Place(dev, Mounts.unescape(space < 0 ? rest : rest.substring(0, space))));
+  /** Whether a mount on {@code dev} whose root (unescaped) is {@code root} binds one of these. */
+  boolean binds(long dev, String root) {
+    return !binds.isEmpty() && binds.contains(new Place(dev, root));
   }
 }

@@ -13,7 +13,7 @@ import java.util.Set;
  * file system a held file lies on (its handle's {@code mnt_id}) without asking that file system. The
  * text is the kernel's; a container chooses only paths and sources, which the kernel escapes
  * ({@code \040}, {@code \012}), so each line is one mount and its first three fields are numbers.
- * Read as ISO-8859-1: a name that is no UTF-8 cannot make the table unreadable. An ID listed twice is
+ * Read through {@link MountInfo}, as ISO-8859-1: a name that is no UTF-8 cannot make the table unreadable. An ID listed twice is
  * not known. Kept as two arrays: a container may have 100,000 mounts (the kernel's {@code mount-max}).
  */
 final class MountTable {
@@ -63,26 +63,19 @@ final class MountTable {
     try (BufferedReader r = Files.newBufferedReader(mountinfo, StandardCharsets.ISO_8859_1)) {
       for (String line = r.readLine(); line != null; line = r.readLine()) {
         lines++;
-        String[] f = line.split(" ", 4);
-        int colon = f.length < 4 ? -1 : f[2].indexOf(':');
-        if (colon < 0) {
+        MountInfo.Mount m = MountInfo.parse(line);
+        if (m == null) {
           continue;
         }
-        try {
-          int id = Integer.parseInt(f[0]);
-          long dev = HeldDeleted.device(f[2]);
-          if (n == packed.length) {
-            packed = Arrays.copyOf(packed, n * 2);
-            devs = Arrays.copyOf(devs, n * 2);
-          }
-          packed[n] = ((long) id << 32) | n; // sorted by ID, each still knowing its device's place
-          devs[n] = dev;
-          n++;
-          if (hostPaths.binds(dev, f[3])) {
-            binds.add(id);
-          }
-        } catch (NumberFormatException e) {
-          // not a mount's line
+        if (n == packed.length) {
+          packed = Arrays.copyOf(packed, n * 2);
+          devs = Arrays.copyOf(devs, n * 2);
+        }
+        packed[n] = ((long) m.id() << 32) | n; // sorted by ID, each still knowing its device's place
+        devs[n] = m.dev();
+        n++;
+        if (hostPaths.binds(m.dev(), m.root())) {
+          binds.add(m.id());
         }
       }
     }

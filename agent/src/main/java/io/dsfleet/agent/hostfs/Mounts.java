@@ -2,7 +2,6 @@ package io.dsfleet.agent.hostfs;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -48,17 +47,11 @@ public class Mounts {
   /** Mount points at or below {@code dir}, deepest first. */
   public List<Path> under(Path dir) throws IOException {
     List<Path> out = new ArrayList<>();
-    // ISO-8859-1 keeps each byte: the kernel escapes only space, tab, newline and backslash, and a
-    // name that is no UTF-8 shows as it is (a container renames a directory above a subPath the agent
-    // bound: that bind's line shows its source's path); read as UTF-8, that one line failed the
-    // whole table, and with it every pod's secret, memory emptyDir and subPath and every removal
-    for (String line : Files.readAllLines(mountinfo, StandardCharsets.ISO_8859_1)) {
-      String[] f = line.split(" ");
-      if (f.length > 4) {
-        Path p = path(f[4]);
-        if (p != null && p.startsWith(dir)) {
-          out.add(p);
-        }
+    for (String line : MountInfo.lines(mountinfo)) {
+      MountInfo.Mount m = MountInfo.parse(line);
+      Path p = m == null ? null : MountInfo.path(m.point());
+      if (p != null && p.startsWith(dir)) {
+        out.add(p);
       }
     }
     out.sort(Comparator.comparingInt(Path::getNameCount).reversed());
@@ -79,48 +72,6 @@ public class Mounts {
       }
     }
     return under(dir).isEmpty();
-  }
-
-  /**
-   * A path field of a mount table read as ISO-8859-1, as the JDK would name that path: escapes
-   * undone, its bytes decoded as the JDK decodes names ({@code sun.jnu.encoding}); null when the JDK
-   * can make no path of it.
-   */
-  static Path path(String field) {
-    try {
-      return Path.of(new String(unescape(field).getBytes(StandardCharsets.ISO_8859_1), JNU));
-    } catch (java.nio.file.InvalidPathException e) {
-      return null;
-    }
-  }
-
-  private static final java.nio.charset.Charset JNU = jnu();
-
-  private static java.nio.charset.Charset jnu() {
-    try {
-      return java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
-    } catch (IllegalArgumentException e) {
-      return java.nio.charset.Charset.defaultCharset();
-    }
-  }
-
-  /** mountinfo escapes space, tab, newline and backslash as \ooo. */
-  static String unescape(String s) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\\' && i + 3 < s.length()) {
-        try {
-          b.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
-          i += 3;
-          continue;
-        } catch (NumberFormatException e) {
-          // not an escape
-        }
-      }
-      b.append(c);
-    }
-    return b.toString();
   }
 
   private static void run(String... cmd) throws IOException {

@@ -77,6 +77,6 @@ final class Statx {
 
   /** The device, as the JDK's {@code unix:dev} gives it. */
   long dev() {
-    return HeldDeleted.makedev(Integer.toUnsignedLong(b.getInt(136)), Integer.toUnsignedLong(b.getInt(140)));
+    return MountInfo.makedev(Integer.toUnsignedLong(b.getInt(136)), Integer.toUnsignedLong(b.getInt(140)));
   }
 }

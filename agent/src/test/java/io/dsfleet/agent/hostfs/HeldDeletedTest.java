@@ -404,7 +404,7 @@ class HeldDeletedTest {
     t.writeBytes(("90 26 0:77 / /var/lib/docker/overlay2/x/merged rw - overlay overlay rw,lowerdir=/l,upperdir=" + tmp.toString().replace(" ", "\\040")
         + ",workdir=/w\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
     Files.write(Files.createDirectories(proc.resolve("self")).resolve("mountinfo"), t.toByteArray());
-    assertThat(new HeldDeleted(proc).overlaysOn(device)).containsExactly(HeldDeleted.makedev(0, 77));
+    assertThat(new HeldDeleted(proc).overlaysOn(device)).containsExactly(MountInfo.makedev(0, 77));
   }
 
   static String docker(String... args) throws Exception {
