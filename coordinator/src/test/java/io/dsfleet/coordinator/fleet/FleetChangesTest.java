@@ -27,14 +27,17 @@ class FleetChangesTest {
       runs.incrementAndGet();
       first.countDown();
     });
+    AtomicInteger after = new AtomicInteger(); // watched after it, so run after it in every run
+    changes.watch(after::incrementAndGet);
     assertThat(first.await(200, TimeUnit.MILLISECONDS)).as("nothing changed: not run").isFalse();
     changes.bump();
     assertThat(changes.get()).isEqualTo(1);
     assertThat(first.await(10, TimeUnit.SECONDS)).as("run after the change").isTrue();
     unwatch.run();
     int before = runs.get();
+    int afterBefore = after.get();
     changes.bump();
-    Thread.sleep(200); // longer than the gap between two runs: a run would have come
+    await().atMost(Duration.ofSeconds(10)).until(() -> after.get() > afterBefore); // a run after the unwatch went by it
     assertThat(runs.get()).as("unwatched: not run again").isEqualTo(before);
   }
 
