@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -85,7 +86,8 @@ class SlowWatchersTest {
       for (int i = 0; i < 5_000; i++) {
         fleet.securityEvent("node-" + (i % 100), "Test", "event " + i + " " + "x".repeat(200));
       }
-      Thread.sleep(1_500); // three polls
+      // the polls due before this (one thread, run by time: two or three) have run, however slow the machine
+      scheduler.schedule(() -> { }, 1_500, TimeUnit.MILLISECONDS).get(30, TimeUnit.SECONDS);
       assertThat(call.given.get()).as("events handed to a call whose client takes nothing (gRPC queues them in the heap)")
           .isZero();
       call.ready.set(true);
