@@ -200,7 +200,9 @@ class LogRequestLimitsTest extends SessionTestBase {
       try {
         coordinator.stallReads = true;
         coordinator.send(request("slow", true));
-        Thread.sleep(3000);
+        await().atMost(Duration.ofSeconds(30)).until(() -> read.get() > 0); // the relay reads
+        int[] last = {-1}; // until it reads no more for half a second: held (or done, which the bound below refuses)
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> last[0] == (last[0] = read.get()));
         assertThat(read.get()).as("lines read from Docker while the coordinator read nothing: a few MiB of buffers, not all 50 MB")
             .isLessThan(10_000);
         coordinator.stallReads = false;
