@@ -42,7 +42,8 @@ final class JoinGroupCommand implements Callable<Integer> {
   @CommandLine.Mixin
   CoordinatorMain.Settings settings;
 
-  @Option(names = "--token", required = true, paramLabel = "TOKEN", description = "The token `dsctl replica add` printed.")
+  @Option(names = "--token", required = true, paramLabel = "TOKEN|-", description = "The token `dsctl replica add` printed; - reads it"
+      + " from standard input (on the command line every local user sees it in ps while the join runs).")
   String token;
 
   @Option(names = "--coordinator", required = true, paramLabel = "HOST:PORT[,HOST:PORT...]", description = "Any member of the group.")
@@ -80,15 +81,20 @@ final class JoinGroupCommand implements Callable<Integer> {
       System.err.println("ds-coordinator: " + e.getMessage());
       return 2;
     }
+    String text = token.equals("-") ? firstLine() : token.strip();
+    if (token.equals("-") && text.isEmpty()) {
+      System.err.println("ds-coordinator: no token on standard input (--token -): give the token `dsctl replica add` printed");
+      return 2;
+    }
     JoinToken parsed;
     try {
-      parsed = JoinToken.parse(token.strip());
+      parsed = JoinToken.parse(text);
     } catch (IllegalArgumentException e) {
       System.err.println("ds-coordinator: the token is not a join token: " + e.getMessage());
       return 2;
     }
     List<String> targets = Arrays.stream(coordinators.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList();
-    ReplicaJoinRequest request = ReplicaJoinRequest.newBuilder().setToken(token.strip()).setId(r.id())
+    ReplicaJoinRequest request = ReplicaJoinRequest.newBuilder().setToken(text).setId(r.id())
         .setPeerAddress(r.self().peerAddress()).setCoordinatorAddress(r.self().coordinatorAddress()).build();
     String target = targets.get(0);
     int next = 1;
@@ -127,6 +133,20 @@ final class JoinGroupCommand implements Callable<Integer> {
       } finally {
         channel.shutdownNow();
       }
+    }
+  }
+
+  /**
+   * The token from standard input: a command line is readable by every local user (ps,
+   * /proc/PID/cmdline) while the join runs, and whoever sends the single-use token first gets the
+   * CA's key; "" when there is none.
+   */
+  private static String firstLine() {
+    try {
+      String line = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, java.nio.charset.StandardCharsets.UTF_8)).readLine();
+      return line == null ? "" : line.strip();
+    } catch (IOException e) {
+      return "";
     }
   }
 

@@ -125,6 +125,33 @@ class ReplicaCliTest {
   }
 
   /**
+   * `join --token -` takes the token from standard input: on the command line any local user reads
+   * it in ps while the join runs (a review did, as nobody) and can send it first, getting the CA's key.
+   */
+  @Test
+  void joinReadsItsTokenFromStandardInput() {
+    String token = "dsf1." + "ab".repeat(32) + ".0a0b0c." + "cd".repeat(16);
+    Result joined = joinWithInput(token + "\n");
+    assertThat(joined.err()).as("the token read and used: only the coordinator is missing").contains("the join failed at 127.0.0.1:1: UNAVAILABLE");
+    assertThat(joined.exit()).isEqualTo(1);
+    Result none = joinWithInput("");
+    assertThat(none.exit()).isEqualTo(2);
+    assertThat(none.err()).contains("no token on standard input (--token -)");
+  }
+
+  private Result joinWithInput(String input) {
+    java.io.InputStream stdin = System.in;
+    System.setIn(new java.io.ByteArrayInputStream(input.getBytes(StandardCharsets.UTF_8)));
+    try {
+      return run(new CoordinatorMain(), "join", "--data-dir", dir.resolve("data").toString(), "--config", dir.resolve("none.yaml").toString(),
+          "--replica-id", "c2", "--peer", "c1,127.0.0.1:1,127.0.0.1:1", "--peer", "c2,127.0.0.1:3,127.0.0.1:4", "--token", "-",
+          "--coordinator", "127.0.0.1:1");
+    } finally {
+      System.setIn(stdin);
+    }
+  }
+
+  /**
    * A backup whose MAC cannot be written (its disk full once the copy took the last of it; here a
    * directory where the MAC's temporary file goes) leaves no copy: before 2026-12-05 the copy
    * stayed without its MAC, restore refused it but for --unverified, and the same backup tried
