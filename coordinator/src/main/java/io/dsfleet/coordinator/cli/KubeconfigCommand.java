@@ -1,11 +1,13 @@
 package io.dsfleet.coordinator.cli;
 
+import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.proto.v1.ControlServiceGrpc;
 import io.dsfleet.proto.v1.VersionRequest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.Base64;
 import java.util.List;
@@ -27,8 +29,15 @@ public final class KubeconfigCommand extends ClientCommand {
       + " port " + DEFAULT_PORT + ").")
   String server;
 
+  @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write it to FILE, owner-only (0600; must not exist),"
+      + " rather than print it.")
+  Path output;
+
   @Override
   protected int run(ControlServiceGrpc.ControlServiceBlockingStub control) throws Exception {
+    if (output != null && Files.exists(output)) {
+      throw new UsageException(output + " exists; choose another file");
+    }
     control.version(VersionRequest.getDefaultInstance()); // the credential works before it goes into a file
     String host = address().contains("]") ? address().substring(0, address().indexOf(']') + 1)
         : address().contains(":") ? address().substring(0, address().lastIndexOf(':')) : address();
@@ -54,10 +63,16 @@ public final class KubeconfigCommand extends ClientCommand {
         // a context per credential: an admin's and a viewer's kubeconfig merge without clashing
         .append("contexts:\n- name: ").append(user).append("\n  context:\n    cluster: dsfleet\n    user: ").append(user)
         .append("\n    namespace: default\ncurrent-context: ").append(user).append('\n');
+    String who = "kubeconfig for " + url + " as " + user.substring("dsfleet-".length());
+    if (output != null) {
+      // a shell's redirection makes the file with the umask's mode (0644 as a rule): the key readable by every local user
+      OwnerOnlyFiles.write(output, y.toString());
+      out().println(who + " written to " + output);
+      return 0;
+    }
     out().print(y);
     out().flush(); // print, unlike println, leaves it in the buffer
-    err().println("kubeconfig for " + url + " as " + user.substring("dsfleet-".length()) + " (it holds the credential's key: keep it"
-        + " as private as the credential)");
+    err().println(who + " (it holds the credential's key: keep it as private as the credential; -o FILE writes it owner-only)");
     return 0;
   }
 

@@ -90,6 +90,24 @@ class CredentialsCliTest {
     assertThat(dsctl(admin(), "get", "nodes").err()).doesNotContain("warning");
   }
 
+  /**
+   * A kubeconfig holds the credential's key. Before, it was only printed, and the documented
+   * `dsctl kubeconfig > ~/.kube/dsfleet.yaml` made it 0644 under the usual umask: the admin's key
+   * readable by every local user (a review read it as nobody).
+   */
+  @Test
+  void aKubeconfigWrittenToAFileIsOwnerOnlyAndNeverOverwritesOne() throws Exception {
+    Path kubeconfig = dir.resolve("dsfleet.yaml");
+    Result made = dsctl(admin(), "kubeconfig", "-o", kubeconfig.toString());
+    assertThat(made.exit()).as(made.err()).isZero();
+    assertThat(made.out()).contains("kubeconfig for https://127.0.0.1:6443 as admin written to " + kubeconfig);
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(kubeconfig))).isEqualTo("rw-------");
+    assertThat(Files.readString(kubeconfig)).contains("client-key-data: ", "current-context: dsfleet-admin");
+    Result again = dsctl(admin(), "kubeconfig", "-o", kubeconfig.toString());
+    assertThat(again.exit()).isEqualTo(2);
+    assertThat(again.err()).contains(kubeconfig + " exists");
+  }
+
   @Test
   void aViewerCredentialReadsCannotWriteAndStopsWorkingWhenRevoked() throws Exception {
     Path bob = dir.resolve("bob.pem");
