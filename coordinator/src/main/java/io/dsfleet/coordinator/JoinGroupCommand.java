@@ -166,6 +166,9 @@ final class JoinGroupCommand implements Callable<Integer> {
     }
     SqliteStore.replaceWith(dir, partial);
     Files.delete(partial);
+    List<Path> written = new java.util.ArrayList<>(List.of(pki, pki.resolve("ca.crt"), pki.resolve("ca.key"), SqliteStore.secretsKey(dir)));
+    written.addAll(DirectoryOwner.store(dir));
+    DirectoryOwner.give(dir, written);
     return first.getMembersList().stream().map(m -> m.getId() + " (" + m.getCoordinatorAddress() + ")")
         .collect(java.util.stream.Collectors.joining(", "));
   }

@@ -228,6 +228,86 @@ class ReplicaCliTest {
   }
 
   /**
+   * The documented `sudo ds-coordinator restore --data-dir /var/lib/ds-coordinator` with the
+   * shipped unit: the directory is the service's own user's (systemd's DynamicUser= layout, a
+   * root-only /var/lib/private), and the store root restored there must be that user's too, or the
+   * coordinator cannot open it (systemd does not give the tree back when the directory is the
+   * user's). Before, the start after a restore failed: "dsfleet.db: Operation not permitted".
+   */
+  @Test
+  void rootsRestoreIntoTheServicesDirectoryLeavesTheStoreToTheService() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
+    Path data = dir.resolve("data");
+    new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false).close();
+    Path backup = dir.resolve("backup.db");
+    String none = dir.resolve("none.yaml").toString();
+    assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).exit()).isZero();
+
+    int service = 61234;
+    Path privateDir = Files.createDirectory(dir.resolve("private"),
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
+    Path pki = Files.createDirectory(own.resolve("pki"));
+    Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(own));
+    for (Path p : List.of(own, pki, SqliteStore.secretsKey(own))) { // as the service's earlier run left them
+      Files.setAttribute(p, "unix:uid", service);
+      Files.setAttribute(p, "unix:gid", service);
+    }
+    Path link = Files.createSymbolicLink(dir.resolve("ds-coordinator"), own);
+    Result r = run(new CoordinatorMain(), "restore", "--data-dir", link.toString(), "--config", none, backup.toString());
+    assertThat(r.exit()).as(r.err()).isZero();
+    for (String f : List.of("dsfleet.db", "ds-coordinator.lock")) {
+      assertThat(Files.getAttribute(own.resolve(f), "unix:uid")).as(f).isEqualTo(service);
+      assertThat(Files.getAttribute(own.resolve(f), "unix:gid")).as(f).isEqualTo(service);
+      assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(own.resolve(f)))).isEqualTo("rw-------");
+    }
+  }
+
+  /**
+   * The same for `sudo ds-coordinator join` (a replica whose store was lost joins again): the CA,
+   * its key, the Secrets key and the store it was sent are the service's.
+   */
+  @Test
+  void rootsJoinIntoTheServicesDirectoryLeavesWhatItWasSentToTheService() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
+    peerPort = FreePorts.pick();
+    Path data = dir.resolve("data");
+    String none = dir.resolve("none.yaml").toString();
+    assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", none).exit()).isZero();
+    int port = FreePorts.pick();
+    try (CoordinatorServer server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start()) {
+      Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> server.fleet() != null);
+      Result added = run(new Dsctl(), "replica", "add", "c2", "--peer-address", "127.0.0.1:1", "--coordinator-address", "127.0.0.1:2",
+          "--coordinator", "127.0.0.1:" + port, "--credentials", data.resolve("pki/admin.pem").toString());
+      assertThat(added.exit()).as(added.err()).isZero();
+
+      int service = 61234;
+      Path privateDir = Files.createDirectory(dir.resolve("private"),
+          java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+      Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
+      for (Path p : List.of(own, Files.createDirectory(own.resolve("pki")))) { // the service's, as its earlier run left them
+        Files.setAttribute(p, "unix:uid", service);
+        Files.setAttribute(p, "unix:gid", service);
+      }
+      Path link = Files.createSymbolicLink(dir.resolve("ds-coordinator"), own);
+      java.io.InputStream stdin = System.in;
+      System.setIn(new java.io.ByteArrayInputStream(added.out().getBytes(StandardCharsets.UTF_8)));
+      Result joined;
+      try {
+        joined = run(new CoordinatorMain(), "join", "--data-dir", link.toString(), "--config", none, "--replica-id", "c2",
+            "--peer", "c1,127.0.0.1:" + peerPort + ",127.0.0.1:" + port, "--peer", "c2,127.0.0.1:1,127.0.0.1:2", "--token", "-",
+            "--coordinator", "127.0.0.1:" + port);
+      } finally {
+        System.setIn(stdin);
+      }
+      assertThat(joined.exit()).as(joined.err()).isZero();
+      for (String f : List.of("pki", "pki/ca.crt", "pki/ca.key", "pki/secrets.key", "dsfleet.db", "ds-coordinator.lock")) {
+        assertThat(Files.getAttribute(own.resolve(f), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(service);
+      }
+    }
+  }
+
+  /**
    * A review edited a backup (a replica join token of its own, with a far expiry) and restore took
    * it: the token then got the CA's key. A backup's MAC (keyed from pki/secrets.key, which the
    * backup does not hold) goes beside it; restore checks the copy it made and keeps nothing that
