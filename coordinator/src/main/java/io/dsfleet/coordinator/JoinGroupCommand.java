@@ -75,12 +75,6 @@ final class JoinGroupCommand implements Callable<Integer> {
           + " is there); a replica joins with an empty data directory: run ds-coordinator restore again, or empty it");
       return 2;
     }
-    try {
-      OwnerOnlyFiles.directory(dir); // before the token is used: pki/ in a directory another user owns could be swapped
-    } catch (java.io.UncheckedIOException e) {
-      System.err.println("ds-coordinator: " + e.getMessage());
-      return 2;
-    }
     String text = token.equals("-") ? firstLine() : token.strip();
     if (token.equals("-") && text.isEmpty()) {
       System.err.println("ds-coordinator: no token on standard input (--token -): give the token `dsctl replica add` printed");
@@ -93,6 +87,15 @@ final class JoinGroupCommand implements Callable<Integer> {
       System.err.println("ds-coordinator: the token is not a join token: " + e.getMessage());
       return 2;
     }
+    Path pki;
+    try {
+      OwnerOnlyFiles.directory(dir); // before the token is used: pki/ in a directory another user owns could be swapped
+      // pki/ too: refused after the token's use (root's new pki/ in the service's directory), the join burnt the single-use token
+      pki = OwnerOnlyFiles.directory(dir.resolve("pki"));
+    } catch (java.io.UncheckedIOException e) {
+      System.err.println("ds-coordinator: " + e.getMessage());
+      return 2;
+    }
     List<String> targets = Arrays.stream(coordinators.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList();
     ReplicaJoinRequest request = ReplicaJoinRequest.newBuilder().setToken(text).setId(r.id())
         .setPeerAddress(r.self().peerAddress()).setCoordinatorAddress(r.self().coordinatorAddress()).build();
@@ -102,7 +105,7 @@ final class JoinGroupCommand implements Callable<Integer> {
       ManagedChannel channel = NettyChannelBuilder.forTarget(target, Tls.pinned(parsed.caHash()))
           .overrideAuthority(Pki.SERVER_NAME).maxInboundMessageSize(8 << 20).build();
       try {
-        String members = write(dir, ReplicaServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).join(request));
+        String members = write(dir, pki, ReplicaServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).join(request));
         System.out.println("replica " + r.id() + " joined the group through " + target + "; data in " + dir
             + ". Start it with `ds-coordinator serve` and the same replica options: the leader adds it once it caught up."
             + " The group will be: " + members);
@@ -151,9 +154,8 @@ final class JoinGroupCommand implements Callable<Integer> {
   }
 
   /** Writes what the leader sent; returns the members the group will have, as the leader listed them. */
-  private static String write(Path dir, Iterator<ReplicaJoinChunk> chunks) throws IOException {
+  private static String write(Path dir, Path pki, Iterator<ReplicaJoinChunk> chunks) throws IOException {
     ReplicaJoinChunk first = chunks.next();
-    Path pki = OwnerOnlyFiles.directory(dir.resolve("pki"));
     OwnerOnlyFiles.write(pki.resolve("ca.crt"), first.getCaPem());
     OwnerOnlyFiles.write(pki.resolve("ca.key"), first.getCaKeyPem());
     OwnerOnlyFiles.write(SqliteStore.secretsKey(dir), first.getSecretsKey().toByteArray());

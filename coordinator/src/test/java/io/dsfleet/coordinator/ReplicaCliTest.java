@@ -265,7 +265,8 @@ class ReplicaCliTest {
 
   /**
    * The same for `sudo ds-coordinator join` (a replica whose store was lost joins again): the CA,
-   * its key, the Secrets key and the store it was sent are the service's.
+   * its key, the Secrets key and the store it was sent are the service's. A pki/ root would make
+   * there is refused before the token is used.
    */
   @Test
   void rootsJoinIntoTheServicesDirectoryLeavesWhatItWasSentToTheService() throws Exception {
@@ -285,25 +286,38 @@ class ReplicaCliTest {
       Path privateDir = Files.createDirectory(dir.resolve("private"),
           java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
       Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
-      for (Path p : List.of(own, Files.createDirectory(own.resolve("pki")))) { // the service's, as its earlier run left them
-        Files.setAttribute(p, "unix:uid", service);
-        Files.setAttribute(p, "unix:gid", service);
-      }
+      Files.setAttribute(own, "unix:uid", service);
+      Files.setAttribute(own, "unix:gid", service);
       Path link = Files.createSymbolicLink(dir.resolve("ds-coordinator"), own);
-      java.io.InputStream stdin = System.in;
-      System.setIn(new java.io.ByteArrayInputStream(added.out().getBytes(StandardCharsets.UTF_8)));
-      Result joined;
-      try {
-        joined = run(new CoordinatorMain(), "join", "--data-dir", link.toString(), "--config", none, "--replica-id", "c2",
-            "--peer", "c1,127.0.0.1:" + peerPort + ",127.0.0.1:" + port, "--peer", "c2,127.0.0.1:1,127.0.0.1:2", "--token", "-",
-            "--coordinator", "127.0.0.1:" + port);
-      } finally {
-        System.setIn(stdin);
-      }
+      String id = JoinToken.parse(added.out().strip()).id();
+
+      // root's own pki/ in the service's directory is refused (the service's user could swap it), before the token is used:
+      // refused after, the single-use token was burnt and the leader waited for a replica that never came
+      Result refused = joinAsC2(link, port, added.out());
+      assertThat(refused.exit()).as(refused.err()).isEqualTo(2);
+      assertThat(refused.err()).contains("cannot create " + link.resolve("pki"));
+      assertThat(server.authority().tokens()).filteredOn(t -> t.id().equals(id)).singleElement().satisfies(t -> assertThat(t.uses()).isZero());
+
+      Path pki = own.resolve("pki"); // the service's, as its earlier run left it (the refused join made it root's)
+      Files.setAttribute(pki, "unix:uid", service);
+      Files.setAttribute(pki, "unix:gid", service);
+      Result joined = joinAsC2(link, port, added.out());
       assertThat(joined.exit()).as(joined.err()).isZero();
       for (String f : List.of("pki", "pki/ca.crt", "pki/ca.key", "pki/secrets.key", "dsfleet.db", "ds-coordinator.lock")) {
         assertThat(Files.getAttribute(own.resolve(f), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(service);
       }
+    }
+  }
+
+  private Result joinAsC2(Path data, int port, String token) {
+    java.io.InputStream stdin = System.in;
+    System.setIn(new java.io.ByteArrayInputStream(token.getBytes(StandardCharsets.UTF_8)));
+    try {
+      return run(new CoordinatorMain(), "join", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString(),
+          "--replica-id", "c2", "--peer", "c1,127.0.0.1:" + peerPort + ",127.0.0.1:" + port, "--peer", "c2,127.0.0.1:1,127.0.0.1:2",
+          "--token", "-", "--coordinator", "127.0.0.1:" + port);
+    } finally {
+      System.setIn(stdin);
     }
   }
 
