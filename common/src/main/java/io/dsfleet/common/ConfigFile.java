@@ -23,6 +23,8 @@ public final class ConfigFile {
     JsonNode root;
     try {
       root = Json.yamlMapper().readTree(Files.readString(path));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException("cannot read config file " + path + ": " + problem(e));
     } catch (IOException e) {
       throw new IllegalArgumentException("cannot read config file " + path + ": " + e.getMessage());
     }
@@ -45,5 +47,19 @@ public final class ConfigFile {
       }
     }
     return out;
+  }
+
+  /**
+   * What is wrong with a file that is no YAML and where, never the text of its line: the agent's
+   * config holds the join token, and a typo on its line put the token in the journal (SnakeYAML's
+   * message quotes the line; helper-107).
+   */
+  static String problem(com.fasterxml.jackson.core.JsonProcessingException e) {
+    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblemMark() != null) {
+      return (m.getContext() == null ? "" : m.getContext() + ": ") + m.getProblem() + " (line " + (m.getProblemMark().getLine() + 1)
+          + ", column " + (m.getProblemMark().getColumn() + 1) + "; the line is not shown: it may hold a secret)";
+    }
+    var at = e.getLocation();
+    return e.getOriginalMessage() + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
   }
 }
