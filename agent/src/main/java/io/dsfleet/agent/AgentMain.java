@@ -87,8 +87,27 @@ public final class AgentMain {
       }
     }
 
+    /**
+     * Who besides its owner may read {@code file} ("everyone", "its group"), null when nobody: the
+     * package installs agent.yaml 0600, but an upgrade keeps the mode of a file written before it
+     * (by config management, say), and the join token in it admits any new node.
+     */
+    static String readableByOthers(Path file) {
+      try {
+        var mode = Files.getPosixFilePermissions(file);
+        return mode.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ) ? "everyone"
+            : mode.contains(java.nio.file.attribute.PosixFilePermission.GROUP_READ) ? "its group" : null;
+      } catch (UnsupportedOperationException | java.io.IOException e) {
+        return null; // not a POSIX file system, or gone: read as before
+      }
+    }
+
     AgentOptions resolve(Map<String, String> env) {
       Map<String, JsonNode> file = Files.exists(config) ? ConfigFile.read(config, CONFIG_KEYS) : Map.of();
+      String exposed = file.containsKey("joinToken") ? readableByOthers(config) : null;
+      if (exposed != null) {
+        log.warn("security: config file {} holds the join token and is readable by {}: chmod 600 {}", config, exposed, config);
+      }
       List<String> coords = new ArrayList<>();
       for (String c : coordinators != null ? coordinators
           : env.containsKey("DS_AGENT_COORDINATOR") ? List.of(env.get("DS_AGENT_COORDINATOR").split(","))

@@ -30,6 +30,18 @@ class AgentOptionsTest {
     return run.common.resolve(env);
   }
 
+  /** An upgrade keeps an edited agent.yaml's mode: one the token is readable in is told at start (helper-107). */
+  @Test
+  void aConfigFileOthersCanReadIsTold() throws Exception {
+    Path config = Files.writeString(tmp.resolve("agent.yaml"), "nodeName: n1\n");
+    Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    assertThat(AgentMain.Common.readableByOthers(config)).isEqualTo("everyone");
+    Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+    assertThat(AgentMain.Common.readableByOthers(config)).isEqualTo("its group");
+    Files.setPosixFilePermissions(config, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+    assertThat(AgentMain.Common.readableByOthers(config)).isNull();
+  }
+
   @Test
   void theRestartBackoffIsKubernetesUnlessConfigured() throws Exception {
     assertThat(resolve(Map.of()).restartBackoff()).isEqualTo(Backoff.KUBERNETES);
