@@ -446,6 +446,36 @@ class DockerFieldsTest {
     assertThat(lines).allMatch(l -> l.length() <= 16 * 1024).hasSize(3);
   }
 
+  /**
+   * A log read whole that is closed before its end ends (its done runs) without reading on: the
+   * agent closes it when the coordinator cancels the request (LogRequests).
+   */
+  @Test
+  void aLogReadWholeThatIsClosedEnds() throws Exception {
+    h.run(ds(C0 + ".command", "[sh, -c, 'seq 1 200000; sleep 3600']"));
+    String id = h.container("main").id();
+    java.util.concurrent.atomic.AtomicInteger read = new java.util.concurrent.atomic.AtomicInteger();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
+      java.util.concurrent.CountDownLatch d = new java.util.concurrent.CountDownLatch(1);
+      read.set(0);
+      h.docker.logs(id, -1, false, l -> read.incrementAndGet(), d::countDown);
+      d.await(20, java.util.concurrent.TimeUnit.SECONDS);
+      return read.get() == 200_000;
+    });
+    read.set(0);
+    java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    AutoCloseable stream = h.docker.logs(id, -1, false, l -> {
+      read.incrementAndGet();
+      java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // a reader held back: 200 s for the whole log
+    }, done::countDown);
+    Thread.sleep(500);
+    stream.close();
+    assertThat(done.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("ended once closed").isTrue();
+    int atEnd = read.get();
+    Thread.sleep(1000);
+    assertThat(read.get()).as("no line read after it ended").isEqualTo(atEnd).isLessThan(200_000);
+  }
+
   @Test
   void ttyAndStdin() {
     h.run(ds(C0 + ".tty", "true", C0 + ".stdin", "true"));

@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The log requests a session carries (`dsctl logs`, the dashboard's log view): each answered from
- * the runtime in chunks of up to 100 lines, a followed one flushed every 200 ms until it is
- * cancelled or the session ends. {@link #answer} waits for the runtime: the session runs it off
- * the heartbeats' scheduler.
+ * the runtime in chunks of up to 100 lines, a followed one flushed every 200 ms, until the log
+ * ends, the request is cancelled or the session ends. {@link #answer} waits for the runtime: the
+ * session runs it off the heartbeats' scheduler.
  */
 final class LogRequests {
   private static final Logger log = LoggerFactory.getLogger(LogRequests.class);
@@ -50,8 +50,12 @@ final class LogRequests {
    * ended the node's session and delivered nothing.
    */
   static final long MAX_CHUNK_BYTES = 1 << 20;
-  /** Followed requests by id, from when they are taken: cancelled, or closed when the session ends. */
-  private final Map<String, Follow> follows = new ConcurrentHashMap<>();
+  /**
+   * Requests by id, from when they are taken: cancelled, or closed when the session ends. A log
+   * read whole is here too: cut by the coordinator at its bound or left by its reader, it would
+   * otherwise read and send the rest of the log (tens of MiB), holding a place for as long.
+   */
+  private final Map<String, Taken> taken = new ConcurrentHashMap<>();
   private final AtomicInteger pending = new AtomicInteger();
   private final Semaphore followSlots = new Semaphore(MAX_FOLLOWS);
   /** Moves when a session ends: what was taken before is dropped unanswered (nobody reads the answer). */
@@ -77,10 +81,13 @@ final class LogRequests {
    * (each chunk sent regardless once queued up in gRPC's buffer without bound). False when the
    * stream was cancelled, its session ended, or {@link #READY_WAIT} passed.
    */
-  private boolean awaitReady(Follow follow, long session) {
+  private boolean awaitReady(Taken request, long session) {
     long deadline = System.nanoTime() + READY_WAIT.toNanos();
+    if (request.cancelled()) {
+      return false; // its stream is being closed: the lines Docker sent meanwhile go nowhere
+    }
     while (!ready.getAsBoolean()) {
-      if ((follow != null && follow.cancelled()) || session != sessions.get() || System.nanoTime() - deadline > 0) {
+      if (request.cancelled() || session != sessions.get() || System.nanoTime() - deadline > 0) {
         return false;
       }
       java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
@@ -89,10 +96,11 @@ final class LogRequests {
   }
 
   /**
-   * A followed request: registered when taken, so a cancel that comes while it waits for a thread
-   * or for Docker is not lost (the stream would then hold its place until the session ended).
+   * A request: registered when taken, so a cancel that comes while it waits for a thread or for
+   * Docker is not lost (the stream would then hold its place until it ended, a followed one until
+   * the session did).
    */
-  private static final class Follow {
+  private static final class Taken {
     private AutoCloseable stream;
     private boolean cancelled;
 
@@ -132,34 +140,30 @@ final class LogRequests {
     }
     Runnable done = once(pending::decrementAndGet);
     long session = sessions.get();
-    Follow follow = r.getFollow() ? new Follow() : null;
-    if (follow != null) {
-      Follow before = follows.put(r.getRequestId(), follow);
-      if (before != null) {
-        before.cancel(); // the same id again: the newer request wins
-      }
+    Taken request = new Taken();
+    Taken before = taken.put(r.getRequestId(), request);
+    if (before != null) {
+      before.cancel(); // the same id again: the newer request wins
     }
     try {
       on.execute(() -> {
         boolean streaming = false;
         try {
-          if (session == sessions.get() && (follow == null || !follow.cancelled())) {
-            streaming = answer(r, follow, done, session);
+          if (session == sessions.get() && !request.cancelled()) {
+            streaming = answer(r, request, done, session);
           }
         } finally {
           if (!streaming) {
             done.run();
           }
-          if (follow != null && !follow.isOpen()) {
-            follows.remove(r.getRequestId(), follow);
+          if (!request.isOpen()) {
+            taken.remove(r.getRequestId(), request);
           }
         }
       });
     } catch (RejectedExecutionException e) {
       done.run();
-      if (follow != null) {
-        follows.remove(r.getRequestId(), follow);
-      }
+      taken.remove(r.getRequestId(), request);
       endWithError(r, "node " + node + " is shutting down");
     }
   }
@@ -168,9 +172,9 @@ final class LogRequests {
    * Answers a request; one the runtime fails gets the reason, not a stream that never ends. True
    * when a stream that is not followed was opened: it runs {@code done} when it ends.
    */
-  private boolean answer(LogRequest r, Follow follow, Runnable done, long session) {
+  private boolean answer(LogRequest r, Taken request, Runnable done, long session) {
     try {
-      return start(r, follow, done, session);
+      return start(r, request, done, session);
     } catch (RuntimeException e) {
       log.warn("log request for pod {} failed: {}", r.getPodName(), e.toString());
       endWithError(r, "cannot read the logs of pod " + r.getPodName() + ": " + e.getMessage());
@@ -179,21 +183,21 @@ final class LogRequests {
   }
 
   void cancel(String requestId) {
-    Follow f = follows.remove(requestId);
+    Taken f = taken.remove(requestId);
     if (f != null) {
       f.cancel();
     }
   }
 
-  /** The session ended: no followed stream outlives it, and nothing taken before is answered. */
+  /** The session ended: no stream outlives it, and nothing taken before is answered. */
   void closeAll() {
     sessions.incrementAndGet();
-    for (String id : follows.keySet()) {
+    for (String id : taken.keySet()) {
       cancel(id);
     }
   }
 
-  private boolean start(LogRequest r, Follow follow, Runnable done, long session) {
+  private boolean start(LogRequest r, Taken request, Runnable done, long session) {
     List<OwnedContainer> mine = runtime.listOwned(node, Map.of(Labels.POD, r.getPodName())).stream()
         .flatMap(c -> OwnedContainer.of(c, node, new StringBuilder()).stream())
         .filter(c -> (r.getNamespace().isEmpty() || r.getNamespace().equals(c.namespace())) && Labels.APP.equals(c.role()))
@@ -215,24 +219,25 @@ final class LogRequests {
       endWithError(r, "no container " + (r.getContainer().isEmpty() ? "" : r.getContainer() + " ") + "in pod " + r.getPodName());
       return false;
     }
-    Runnable ended = done;
-    if (follow != null) {
-      if (follow.cancelled()) {
-        return false; // cancelled while the containers were read (Docker may have taken minutes)
-      }
-      if (!followSlots.tryAcquire()) {
-        endWithError(r, "node " + node + " has " + MAX_FOLLOWS + " followed log streams open; close one");
-        return false;
-      }
-      ended = once(() -> {
-        follows.remove(r.getRequestId(), follow);
-        followSlots.release();
-      });
+    if (request.cancelled()) {
+      return false; // cancelled while the containers were read (Docker may have taken minutes)
     }
-    Runnable end = ended;
+    boolean follow = r.getFollow();
+    if (follow && !followSlots.tryAcquire()) {
+      endWithError(r, "node " + node + " has " + MAX_FOLLOWS + " followed log streams open; close one");
+      return false;
+    }
+    Runnable end = once(() -> {
+      taken.remove(r.getRequestId(), request);
+      if (follow) {
+        followSlots.release();
+      } else {
+        done.run();
+      }
+    });
     List<String> batch = new ArrayList<>();
     long[] batchBytes = {0}; // about the batch's size on the wire: a chunk stays far below the coordinator's 4 MiB message limit
-    ScheduledFuture<?> flusher = follow == null ? null : scheduler.scheduleWithFixedDelay(() -> {
+    ScheduledFuture<?> flusher = !follow ? null : scheduler.scheduleWithFixedDelay(() -> {
       synchronized (batch) {
         if (!batch.isEmpty() && ready.getAsBoolean()) { // else the next round, or the reading thread once it may
           flush(r.getRequestId(), batch, false);
@@ -243,8 +248,8 @@ final class LogRequests {
     AutoCloseable h;
     try {
       long[] leftOut = {0}; // only Docker's reading thread touches it
-      h = runtime.logs(mine.get(0).id(), r.getTailLines(), follow != null, line -> {
-        if (!awaitReady(follow, session)) {
+      h = runtime.logs(mine.get(0).id(), r.getTailLines(), follow, line -> {
+        if (!awaitReady(request, session)) {
           leftOut[0]++;
           return;
         }
@@ -274,23 +279,20 @@ final class LogRequests {
       if (flusher != null) {
         flusher.cancel(false);
       }
-      if (follow != null) {
-        end.run();
-      }
+      end.run();
       throw e;
     }
-    if (follow != null) {
-      AutoCloseable stop = () -> {
-        flusher.cancel(false);
-        end.run();
-        h.close();
-      };
-      if (!follow.opened(stop)) {
-        close(stop); // cancelled while it opened
-      }
-      return false;
+    // a followed stream's place is free once it is cancelled; a read whole ends as the runtime
+    // ends its stream, which closing it makes happen
+    AutoCloseable stop = !follow ? h : () -> {
+      flusher.cancel(false);
+      end.run();
+      h.close();
+    };
+    if (!request.opened(stop)) {
+      close(stop); // cancelled while it opened
     }
-    return true;
+    return !follow;
   }
 
   /** Runs {@code r} the first time only. */

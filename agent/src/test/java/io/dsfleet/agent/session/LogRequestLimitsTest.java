@@ -215,6 +215,39 @@ class LogRequestLimitsTest extends SessionTestBase {
     }
   }
 
+  /**
+   * A log read whole (kubectl logs, dsctl logs without -f, the dashboard's tail) that the
+   * coordinator cancels (its reader went away, or it cut the read at its bound) stops reading:
+   * before 2026-12-06 only followed streams heard their cancel, and a viewer's kubectl logs of a
+   * pod with 50 MiB of log (what the agent's rotation keeps), cut by the coordinator at 4 MiB, had
+   * the agent read and send the other 46 MiB on, holding one of its 32 places until Docker's last
+   * line.
+   */
+  @Test
+  void aLogReadWholeStopsWhenItIsCancelled() throws Exception {
+    FakeRuntime runtime = runtimeWithPodP();
+    runtime.followsStayOpen = false;
+    String line = "x".repeat(1024);
+    int lines = 50_000; // 50 MB of log
+    runtime.logLines = java.util.Collections.nCopies(lines, line);
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
+      CoordinatorSession session = opened(coordinator, runtime);
+      try {
+        coordinator.stallReads = true; // the read is under way, held back by flow control, when its cancel comes
+        coordinator.send(request("whole", false));
+        Thread.sleep(1000);
+        coordinator.send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId("whole")).build());
+        Thread.sleep(500);
+        coordinator.stallReads = false;
+        await().atMost(Duration.ofSeconds(60)).until(() -> chunks(coordinator, "whole").stream().anyMatch(LogChunk::getEof));
+        assertThat(chunks(coordinator, "whole").stream().mapToInt(LogChunk::getLinesCount).sum())
+            .as("lines sent: those under way when the cancel came, not the whole log").isLessThan(lines / 5);
+      } finally {
+        session.close();
+      }
+    }
+  }
+
   @Test
   void followedStreamsBeyondTheCapAreRefusedAndOneCancelledFreesItsPlace() throws Exception {
     FakeRuntime runtime = runtimeWithPodP();
