@@ -41,7 +41,7 @@ public final class LogsCommand extends ClientCommand {
         .setTailLines(tail < 0 ? 0 : tail).setPrevious(previous).build());
     while (lines.hasNext()) {
       LogLine l = lines.next();
-      out().println("[" + l.getNodeName() + "] " + l.getLine());
+      out().println("[" + l.getNodeName() + "] " + io.dsfleet.coordinator.fleet.AgentText.logLine(l.getLine()));
       out().flush();
     }
     return 0;

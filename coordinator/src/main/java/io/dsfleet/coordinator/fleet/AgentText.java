@@ -40,6 +40,29 @@ public final class AgentText {
     return out.toString();
   }
 
+  /**
+   * A line of a pod's log as dsctl prints it under its node's prefix: whole but for a last
+   * carriage return (the line end of a container with a terminal, `tty: true`, is CR LF), with the
+   * characters {@link #bounded} replaces and line breaks (a node's agent splits its pods' output
+   * at them, so one inside a line is a node's making) replaced by U+FFFD; the same string when it
+   * has none. Else a pod prints a carriage return and another node's prefix over its own, or sets
+   * the operator's clipboard (OSC 52) or window title.
+   */
+  public static String logLine(String line) {
+    String s = line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
+    StringBuilder out = null;
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\n' || control(c)) {
+        if (out == null) {
+          out = new StringBuilder(s);
+        }
+        out.setCharAt(i, '\uFFFD');
+      }
+    }
+    return out == null ? s : out.toString();
+  }
+
   private static boolean control(char c) {
     return (c < 0x20 && c != '\n' && c != '\t') || (c >= 0x7f && c < 0xa0) || (c >= 0x2028 && c <= 0x202e)
         || (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f || c == 0x061c;

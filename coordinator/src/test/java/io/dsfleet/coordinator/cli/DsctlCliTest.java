@@ -357,6 +357,33 @@ class DsctlCliTest {
     assertThat(describe.out()).contains("Status:             Ready").contains("rack=r1").contains(s.getPods(0).getPodName());
   }
 
+  /**
+   * A pod writes its log, and a node's agent relays it: neither reaches the operator's terminal
+   * with control characters (a carriage return and an erase that print another node's prefix over
+   * the line, an OSC 52 that sets the clipboard, a title, a line break a node sends inside a line)
+   * nor text that reads otherwise than it is. Before 2026-12-06 dsctl printed each line as sent.
+   */
+  @Test
+  void logsReachTheTerminalWithoutTheirControlCharacters() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    DesiredState s = a.nextDesired(Duration.ofSeconds(10));
+    a.reportAllReady(s, c.clock.millis());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("Running"));
+    a.logLines = java.util.List.of("\r\u001b[2K[node-b] all good", "\u001b]52;c;cm0gLXJmIH4=\u0007copied", "\u001b]0;title\u001b\\x",
+        "one\n[node-b] forged", "\u202etxt.exe", "tab\tand \u00e9t\u00e9 stay", "a terminal's line end\r");
+    Result logs = dsctl("logs", "ds/agent", "-n", "ops");
+    assertThat(logs.out().lines().toList()).containsExactly(
+        "[node-a] \uFFFD\uFFFD[2K[node-b] all good",
+        "[node-a] \uFFFD]52;c;cm0gLXJmIH4=\uFFFDcopied",
+        "[node-a] \uFFFD]0;title\uFFFD\\x",
+        "[node-a] one\uFFFD[node-b] forged",
+        "[node-a] \uFFFDtxt.exe",
+        "[node-a] tab\tand \u00e9t\u00e9 stay",
+        "[node-a] a terminal's line end");
+  }
+
   /** Every failure an agent reports reaches get pods and describe pod with its reason and message, and the pod has an age. */
   @Test
   void aPodsFailureShowsInGetAndDescribe() throws Exception {

@@ -29,6 +29,8 @@ public final class FakeAgent implements AutoCloseable {
   public volatile boolean sessionCompleted;
   /** false: log requests stay open (a follow with nothing to say yet) until the test sends {@link #logChunk}. */
   public volatile boolean answerLogs = true;
+  /** What it answers a log request with; null: "log of POD" and "second line". */
+  public volatile List<String> logLines;
   private StreamObserver<AgentMessage> session;
   private long seq;
   private volatile long ackedSeq;
@@ -96,8 +98,10 @@ public final class FakeAgent implements AutoCloseable {
         received.add(m);
         if (m.hasLogRequest() && answerLogs) {
           synchronized (FakeAgent.this) {
+            List<String> lines = logLines;
             session.onNext(AgentMessage.newBuilder().setLogChunk(LogChunk.newBuilder().setRequestId(m.getLogRequest().getRequestId())
-                .addLines("log of " + m.getLogRequest().getPodName()).addLines("second line").setEof(true)).build());
+                .addAllLines(lines != null ? lines : List.of("log of " + m.getLogRequest().getPodName(), "second line")).setEof(true))
+                .build());
           }
         }
       }
