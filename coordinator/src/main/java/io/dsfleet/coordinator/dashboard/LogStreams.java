@@ -252,7 +252,7 @@ final class LogStreams implements AutoCloseable {
       replaced.stop(); // a page left or reloaded: its stream would end unread anyway
     }
     try {
-      LogRelay.Relay r = relays.start(fleet, req.toBuilder().setFollow(true).build(), f);
+      LogRelay.Relay r = relays.start(fleet, req.toBuilder().setFollow(true).build(), credential, f);
       synchronized (f) {
         f.relay = r;
       }

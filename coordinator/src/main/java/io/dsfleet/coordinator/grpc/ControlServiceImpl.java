@@ -368,7 +368,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     LogRelay.Relay relay;
     try {
       streams.take();
-      relay = logs.start(fleet, req, LogRelay.reader(call));
+      relay = logs.start(fleet, req, FollowStreams.credential(), LogRelay.reader(call));
     } catch (ControlException e) {
       out.onError(e.toStatus());
       return;

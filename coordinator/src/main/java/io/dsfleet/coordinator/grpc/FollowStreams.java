@@ -20,14 +20,19 @@ final class FollowStreams {
 
   private final ConcurrentHashMap<String, Integer> open = new ConcurrentHashMap<>();
 
+  /** The current call's credential, its role and name ("admin/NAME", "viewer/NAME"). */
+  static String credential() {
+    Caller c = Caller.current();
+    return c.kind().name().toLowerCase(java.util.Locale.ROOT) + "/" + c.name();
+  }
+
   /**
    * Counts a stream of the current call's credential, given back when the call ends, however it
    * ends (its context is cancelled then).
    * @throws ControlException RESOURCE_EXHAUSTED when the credential holds its share already
    */
   void take() {
-    Caller c = Caller.current();
-    String credential = c.kind().name().toLowerCase(java.util.Locale.ROOT) + "/" + c.name();
+    String credential = credential();
     boolean[] taken = new boolean[1];
     open.compute(credential, (k, n) -> {
       int held = n == null ? 0 : n;

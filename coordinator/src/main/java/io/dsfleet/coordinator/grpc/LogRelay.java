@@ -33,6 +33,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * here, at most {@link #MAX_WAITING_BYTES} per reader; a reader further behind is dropped (its
  * stream fails RESOURCE_EXHAUSTED and the agents stop sending), so a {@code logs -f} that never
  * reads cannot grow the coordinator's heap.
+ *
+ * <p>A followed stream holds one of an agent's 32 places (LogRequests.MAX_FOLLOWS) on each of its
+ * nodes for as long as it is open; one credential holds at most {@link #MAX_FOLLOWS_PER_NODE} of
+ * them, so its `logs -f` streams and dashboard pages leave the others half of every node's.
  */
 public final class LogRelay {
   /** Lines waiting for one slow reader before it is dropped, as {@link #heapBytes} counts them. */
@@ -49,7 +53,16 @@ public final class LogRelay {
     return line.length() + 96L;
   }
 
+  /**
+   * Followed streams of one credential open on one node at once: half of what an agent serves.
+   * Before 2026-12-06 a viewer's 32 `logs -f` of a DaemonSet run everywhere took every place on
+   * every node, and every other follow, an admin's or the dashboard's, was refused by the agents.
+   */
+  static final int MAX_FOLLOWS_PER_NODE = 16;
+
   private final Map<String, Relay> relays = new ConcurrentHashMap<>();
+  /** Followed streams open by credential and node ("credential node"), counted while their relays are. */
+  private final Map<String, Integer> follows = new HashMap<>();
 
   /**
    * A pod's log read whole, not followed: the lines its agents send until they end, or as many as
@@ -65,7 +78,7 @@ public final class LogRelay {
     List<String> lines = new ArrayList<>();
     long[] bytes = {0};
     java.util.concurrent.CountDownLatch ended = new java.util.concurrent.CountDownLatch(1);
-    Relay r = start(fleet, req.toBuilder().setFollow(false).build(), new Reader() {
+    Relay r = start(fleet, req.toBuilder().setFollow(false).build(), null, new Reader() {
       @Override
       public boolean isReady() {
         return true;
@@ -153,16 +166,19 @@ public final class LogRelay {
     private final String id;
     private final Reader client;
     private final Map<String, AgentSink> sinks;
+    /** The credential whose followed stream this is; null when it is not followed. */
+    private final String follower;
     private final Map<String, String> podByNode;
     private final Set<String> open;
     private final ArrayDeque<LogLine> waiting = new ArrayDeque<>();
     private long waitingBytes;
     private boolean ended;
 
-    private Relay(String id, Reader client, Map<String, AgentSink> sinks, Map<String, String> podByNode) {
+    private Relay(String id, Reader client, Map<String, AgentSink> sinks, String follower, Map<String, String> podByNode) {
       this.id = id;
       this.client = client;
       this.sinks = sinks;
+      this.follower = follower;
       this.podByNode = podByNode;
       this.open = new HashSet<>(podByNode.keySet());
     }
@@ -192,7 +208,7 @@ public final class LogRelay {
     }
 
     private void stopAgents() {
-      if (relays.remove(id) != null) {
+      if (forget()) {
         sinks.values().forEach(s -> s.send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId(id)).build()));
       }
     }
@@ -206,9 +222,22 @@ public final class LogRelay {
       }
       if (!ended && waiting.isEmpty() && open.isEmpty()) {
         ended = true;
-        relays.remove(id); // every agent sent its last chunk: nothing to stop, nothing more to route here
+        forget(); // every agent sent its last chunk: nothing to stop, nothing more to route here
         client.onCompleted();
       }
+    }
+
+    /** Routes nothing more here and gives back its follower's places; false when that was done already. */
+    private boolean forget() {
+      if (relays.remove(id) == null) {
+        return false;
+      }
+      if (follower != null) {
+        synchronized (follows) {
+          sinks.keySet().forEach(n -> follows.computeIfPresent(follower + " " + n, (k, held) -> held > 1 ? held - 1 : null));
+        }
+      }
+      return true;
     }
 
     /** A line of the relay's own (a node it could not ask), in order with the agents' lines. */
@@ -248,9 +277,12 @@ public final class LogRelay {
    * (of the one node named, if one is) for its pod's logs; a node whose agent is not connected gets
    * a line saying so.
    *
-   * @throws ControlException NOT_FOUND: no such DaemonSet, or no pod of it on a connected node
+   * @param credential whose stream it is ("admin/NAME", "viewer/NAME"): a followed one counts
+   *     against its {@link #MAX_FOLLOWS_PER_NODE} on each node asked
+   * @throws ControlException NOT_FOUND: no such DaemonSet, or no pod of it on a connected node;
+   *     RESOURCE_EXHAUSTED: a followed stream of a credential that holds its share of a node's
    */
-  public Relay start(Fleet fleet, LogsRequest req, Reader reader) {
+  public Relay start(Fleet fleet, LogsRequest req, String credential, Reader reader) {
     String ns = req.getNamespace().isEmpty() ? "default" : req.getNamespace();
     String key = Fleet.key(ns, req.getDaemonSet());
     fleet.daemonSet(ns, req.getDaemonSet());
@@ -281,8 +313,12 @@ public final class LogRelay {
           + (req.getNodeName().isEmpty() ? "" : " on node " + req.getNodeName())
           + (unreachable.isEmpty() ? "" : " on a connected node (not connected: " + unreachable + ")"));
     }
+    String follower = req.getFollow() ? credential : null;
+    if (follower != null) {
+      takeFollows(follower, sinks.keySet());
+    }
     String id = UUID.randomUUID().toString();
-    Relay r = new Relay(id, reader, Map.copyOf(sinks), podByNode);
+    Relay r = new Relay(id, reader, Map.copyOf(sinks), follower, podByNode);
     relays.put(id, r);
     LogRequest template = LogRequest.newBuilder().setRequestId(id).setNamespace(ns).setContainer(req.getContainer())
         .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).setPrevious(req.getPrevious()).build();
@@ -293,6 +329,19 @@ public final class LogRelay {
       r.notice(n, "error: node not connected; no logs");
     }
     return r;
+  }
+
+  /** A place on each of {@code nodes} for a followed stream of {@code credential}, all or none. */
+  private void takeFollows(String credential, Set<String> nodes) {
+    synchronized (follows) {
+      for (String n : nodes) {
+        if (follows.getOrDefault(credential + " " + n, 0) >= MAX_FOLLOWS_PER_NODE) {
+          throw new ControlException(Status.Code.RESOURCE_EXHAUSTED, credential + " follows " + MAX_FOLLOWS_PER_NODE
+              + " logs on node " + n + " already (half of what a node serves at once); end one");
+        }
+      }
+      nodes.forEach(n -> follows.merge(credential + " " + n, 1, Integer::sum));
+    }
   }
 
   void deliver(String node, LogChunk chunk) {

@@ -661,6 +661,51 @@ class AttackTest extends TlsFleetTest {
     open.forEach(c -> c.cancel("test over", null));
   }
 
+  /**
+   * A viewer's `logs -f` streams hold at most half of a node's followed streams (the agent serves
+   * 32): before 2026-12-06 its 32, of a DaemonSet run on every node, took every place on every
+   * node, and the agents refused every other follow, an admin's and the dashboard's.
+   */
+  @Test
+  void oneCredentialFollowsAtMostHalfOfANodesLogs() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    FakeAgent agent = liveNode(join("node-a", token()));
+    agent.answerLogs = false; // each follow stays open, with nothing to say yet
+    List<ClientCall<LogsRequest, LogLine>> open = new java.util.ArrayList<>();
+    java.util.function.Function<ManagedChannel, CompletableFuture<Status>> follow = ch -> {
+      ClientCall<LogsRequest, LogLine> call = ch.newCall(ControlServiceGrpc.getLogsMethod(), CallOptions.DEFAULT);
+      CompletableFuture<Status> closed = started(call);
+      call.sendMessage(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setFollow(true).build());
+      call.halfClose();
+      call.request(Integer.MAX_VALUE);
+      open.add(call);
+      return closed;
+    };
+    ManagedChannel viewer = credentialFile("viewer.pem");
+    List<CompletableFuture<Status>> viewers = new java.util.ArrayList<>();
+    for (int i = 0; i < 32; i++) {
+      viewers.add(follow.apply(viewer));
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> viewers.stream().filter(CompletableFuture::isDone).count() == 16);
+    assertThat(viewers.stream().filter(CompletableFuture::isDone).map(CompletableFuture::join)).allSatisfy(st -> {
+      assertThat(st.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+      assertThat(st.getDescription()).isEqualTo("viewer/viewer follows 16 logs on node node-a already (half of what a node serves"
+          + " at once); end one");
+    });
+    assertThat(agent.received.stream().filter(CoordinatorMessage::hasLogRequest)).as("the node was asked 16 times").hasSize(16);
+    CompletableFuture<Status> admins = follow.apply(credentialFile("admin.pem"));
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().filter(CoordinatorMessage::hasLogRequest).count() == 17);
+    assertThat(admins).as("the admin follows the node's log too").isNotDone();
+    // one of the viewer's ends: its place on the node is given back
+    int toEnd = java.util.stream.IntStream.range(0, 32).filter(i -> !viewers.get(i).isDone()).findFirst().orElseThrow();
+    open.get(toEnd).cancel("done", null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogCancel));
+    CompletableFuture<Status> again = follow.apply(viewer);
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().filter(CoordinatorMessage::hasLogRequest).count() == 18);
+    assertThat(again).isNotDone();
+    open.forEach(c -> c.cancel("test over", null));
+  }
+
   @Test
   void aLogReaderThatNeverReadsIsDroppedInsteadOfFillingTheHeap() throws Exception {
     admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
