@@ -279,10 +279,17 @@ public final class LogRelay {
    *
    * @param credential whose stream it is ("admin/NAME", "viewer/NAME"): a followed one counts
    *     against its {@link #MAX_FOLLOWS_PER_NODE} on each node asked
-   * @throws ControlException NOT_FOUND: no such DaemonSet, or no pod of it on a connected node;
+   * @throws ControlException INVALID_ARGUMENT: a container that is no container's name (before
+   *     2026-12-06 any was relayed: a viewer's of 4 MiB went to every node of the DaemonSet in a
+   *     message of its own); NOT_FOUND: no such DaemonSet, or no pod of it on a connected node;
    *     RESOURCE_EXHAUSTED: a followed stream of a credential that holds its share of a node's
    */
   public Relay start(Fleet fleet, LogsRequest req, String credential, Reader reader) {
+    String badContainer = req.getContainer().isEmpty() ? null : io.dsfleet.common.manifest.Names.dns1123Label(req.getContainer());
+    if (badContainer != null) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "container " + (req.getContainer().length() <= 63
+          ? "\"" + req.getContainer() + "\"" : "of " + req.getContainer().length() + " characters") + ": " + badContainer);
+    }
     String ns = req.getNamespace().isEmpty() ? "default" : req.getNamespace();
     String key = Fleet.key(ns, req.getDaemonSet());
     fleet.daemonSet(ns, req.getDaemonSet());

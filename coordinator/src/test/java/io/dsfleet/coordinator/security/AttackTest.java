@@ -706,6 +706,29 @@ class AttackTest extends TlsFleetTest {
     open.forEach(c -> c.cancel("test over", null));
   }
 
+  /**
+   * A logs request's container is a container's name: before 2026-12-06 any was relayed, and a
+   * viewer's request naming one of 4 MiB became a message of 4 MiB to every node of the DaemonSet
+   * (serialized for each, and held by each agent, 48 MiB of heap, for as long as it waited for one
+   * of its 32 places), and came back in each node's error.
+   */
+  @Test
+  void aLogsRequestForAContainerThatIsNoNameAsksNoNode() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    FakeAgent agent = liveNode(join("node-a", token()));
+    agent.answerLogs = false;
+    var viewer = ControlServiceGrpc.newBlockingStub(credentialFile("viewer.pem")).withDeadlineAfter(30, TimeUnit.SECONDS);
+    for (String container : List.of("c".repeat(4_000_000), "main\u001b]52;c;eA==\u0007", "Main")) {
+      var e = catchThrowableOfType(StatusRuntimeException.class, () -> viewer.logs(LogsRequest.newBuilder().setNamespace("ops")
+          .setDaemonSet("agent").setContainer(container).build()).hasNext());
+      assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(e.getStatus().getDescription()).startsWith("container ").hasSizeLessThan(400);
+    }
+    agent.heartbeat(); // a round trip: whatever the coordinator sent before its answer is in
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasHeartbeatAck));
+    assertThat(agent.received.stream().filter(CoordinatorMessage::hasLogRequest)).as("the node was asked nothing").isEmpty();
+  }
+
   @Test
   void aLogReaderThatNeverReadsIsDroppedInsteadOfFillingTheHeap() throws Exception {
     admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
