@@ -478,13 +478,19 @@ public final class KubeApi implements AutoCloseable {
     List<String> lines = logs.read(f, io.dsfleet.proto.v1.LogsRequest.newBuilder().setNamespace(namespace)
         .setDaemonSet(v.getStatus().getDaemonSet()).setNodeName(v.getNodeName()).setContainer(java.util.Objects.requireNonNullElse(
             param(x, "container"), "")).setTailLines(tail).setPrevious("true".equals(param(x, "previous"))).build(), java.time.Duration.ofSeconds(10));
-    byte[] body = lines.stream().map(l -> l + "\n").collect(java.util.stream.Collectors.joining()).getBytes(StandardCharsets.UTF_8);
     x.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
     x.getResponseHeaders().set("Cache-Control", "no-store");
     boolean head = x.getRequestMethod().equals("HEAD"); // no body, no length: the JDK's server logs a warning for each HEAD with one
-    x.sendResponseHeaders(200, body.length == 0 || head ? -1 : body.length);
-    if (!head) {
-      x.getResponseBody().write(body);
+    x.sendResponseHeaders(200, lines.isEmpty() || head ? -1 : 0);
+    if (!head && !lines.isEmpty()) {
+      // line by line, chunked: the read's lines joined and encoded whole cost ten times their size
+      // (4 MiB of characters Docker could not decode: 85 MiB allocated, about 40 MiB at once)
+      var out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(x.getResponseBody(), StandardCharsets.UTF_8));
+      for (String line : lines) {
+        out.write(line);
+        out.write('\n');
+      }
+      out.flush();
     }
   }
 
