@@ -429,6 +429,30 @@ class DockerFieldsTest {
     assertThat(s.getContainers(0).getMessage()).contains("127.0.0.1:1/absent:1");
   }
 
+  /**
+   * A container's characters of more than one byte come whole, however Docker's stream of them is
+   * cut in frames (a terminal's, here, about a KiB each): each frame was decoded alone, and a
+   * character cut between two came as two or three U+FFFD, every few hundred characters. (Docker
+   * itself stores a line in pieces of 16 KiB, each a JSON string, and a character cut between two
+   * is lost there: the text here stays under that.)
+   */
+  @Test
+  void logCharactersCutBetweenFramesComeWhole() throws Exception {
+    String text = "\u20ac".repeat(40); // the euro sign: three bytes
+    h.run(ds(C0 + ".tty", "true", C0 + ".command", "[sh, -c, 'i=0; while [ $i -lt 130 ]; do printf " + text + "; i=$((i+1)); done;"
+        + " echo; sleep 3600']"));
+    String id = h.container("main").id();
+    java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+      lines.clear();
+      java.util.concurrent.CountDownLatch d = new java.util.concurrent.CountDownLatch(1);
+      h.docker.logs(id, -1, false, lines::add, d::countDown);
+      d.await(10, java.util.concurrent.TimeUnit.SECONDS);
+      return lines.stream().mapToInt(String::length).sum() >= 5200;
+    });
+    assertThat(String.join("", lines)).as("every character whole").isEqualTo(text.repeat(130) + "\r");
+  }
+
   /** Log text without a newline reaches dsctl logs in bounded pieces (a container cannot grow one line in the agent's heap). */
   @Test
   void logsWithoutNewlinesComeInBoundedPieces() throws Exception {

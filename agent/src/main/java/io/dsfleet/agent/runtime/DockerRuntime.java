@@ -469,32 +469,18 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         cmd.withTailAll();
       }
       return cmd.exec(new ResultCallback.Adapter<Frame>() {
-        private final StringBuilder partial = new StringBuilder();
+        /** Each stream's own lines: stdout's half line is not finished by stderr's newline. */
+        private final Map<com.github.dockerjava.api.model.StreamType, LogLines> streams =
+            new java.util.EnumMap<>(com.github.dockerjava.api.model.StreamType.class);
 
         @Override
         public void onNext(Frame f) {
-          String chunk = new String(f.getPayload(), StandardCharsets.UTF_8);
-          int from = 0;
-          int nl;
-          while ((nl = chunk.indexOf('\n', from)) >= 0) {
-            partial.append(chunk, from, nl);
-            line.accept(partial.toString());
-            partial.setLength(0);
-            from = nl + 1;
-          }
-          partial.append(chunk, from, chunk.length());
-          // a container that never prints a newline must not grow a line without end
-          while (partial.length() >= MAX_LOG_LINE) {
-            line.accept(partial.substring(0, MAX_LOG_LINE));
-            partial.delete(0, MAX_LOG_LINE);
-          }
+          streams.computeIfAbsent(f.getStreamType(), t -> new LogLines(MAX_LOG_LINE, line)).frame(f.getPayload());
         }
 
         @Override
         public void onComplete() {
-          if (partial.length() > 0) {
-            line.accept(partial.toString());
-          }
+          streams.values().forEach(LogLines::end);
           done.run();
         }
 
