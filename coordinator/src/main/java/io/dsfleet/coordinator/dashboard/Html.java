@@ -12,16 +12,39 @@ final class Html {
     StringBuilder b = new StringBuilder(s.length() + 8);
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      switch (c) {
-        case '<' -> b.append("&lt;");
-        case '>' -> b.append("&gt;");
-        case '&' -> b.append("&amp;");
-        case '"' -> b.append("&quot;");
-        case '\'' -> b.append("&#39;");
-        default -> b.append(c);
+      String entity = entity(c);
+      if (entity == null) {
+        b.append(c);
+      } else {
+        b.append(entity);
       }
     }
     return b.toString();
+  }
+
+  /** {@code s} escaped as {@link #esc}, written to {@code out} as it goes (a log page's lines: no copy of each). */
+  static void esc(java.io.Writer out, String s) throws java.io.IOException {
+    int from = 0;
+    for (int i = 0; i < s.length(); i++) {
+      String entity = entity(s.charAt(i));
+      if (entity != null) {
+        out.write(s, from, i - from);
+        out.write(entity);
+        from = i + 1;
+      }
+    }
+    out.write(s, from, s.length() - from);
+  }
+
+  private static String entity(char c) {
+    return switch (c) {
+      case '<' -> "&lt;";
+      case '>' -> "&gt;";
+      case '&' -> "&amp;";
+      case '"' -> "&quot;";
+      case '\'' -> "&#39;";
+      default -> null;
+    };
   }
 
   /** A path segment, escaped for a URL. */
@@ -61,6 +84,14 @@ final class Html {
 
   /** A whole page: the navigation, the body, the fragment scripts; readable without JavaScript. */
   static String page(String title, String body, Logins.Login login) {
+    return top(title, login) + body + BOTTOM;
+  }
+
+  /** A page's end, after its body. */
+  static final String BOTTOM = "</main></body></html>";
+
+  /** A page up to its body: for a body written in pieces (a log page's lines). */
+  static String top(String title, Logins.Login login) {
     return "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         + "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         + "<title>" + esc(title) + " - dsfleet</title><link rel=\"stylesheet\" href=\"/static/dashboard.css\">"
@@ -68,6 +99,6 @@ final class Html {
         + "<nav><a href=\"/\"><b>dsfleet</b></a> <a href=\"/daemonsets\">DaemonSets</a> <a href=\"/nodes\">Nodes</a>"
         + " <a href=\"/events\">Events</a><span class=\"who\">" + (login == null ? "" : esc((login.admin() ? "admin " : "viewer ")
         + login.name())) + "</span>" + (login == null ? "" : Pages.button("/logout", "Log out", login.formToken()))
-        + "</nav><main><h1>" + esc(title) + "</h1>" + body + "</main></body></html>";
+        + "</nav><main><h1>" + esc(title) + "</h1>";
   }
 }

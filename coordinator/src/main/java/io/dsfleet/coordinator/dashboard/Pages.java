@@ -145,16 +145,15 @@ final class Pages {
    * A pod's log: its last lines, then (with the page's script) the lines as they come, streamed.
    * The container is the pod's first unless the URL names one (?container=NAME).
    */
-  static String logs(LogsRequest req, List<String> tail) {
+  /** A log page's body up to its lines, which go in the {@code <pre>} escaped, one a line, before {@code </pre>}. */
+  static String logsTop(LogsRequest req) {
     String base = "/nodes/" + seg(req.getNodeName()) + "/logs/" + seg(req.getNamespace()) + "/" + seg(req.getDaemonSet())
         + (req.getContainer().isEmpty() ? "" : "?container=" + java.net.URLEncoder.encode(req.getContainer(), StandardCharsets.UTF_8));
     StringBuilder b = new StringBuilder("<p>The pod of ").append(link("/daemonsets/" + seg(req.getNamespace()) + "/"
         + seg(req.getDaemonSet()), req.getDaemonSet())).append(" on ").append(link("/nodes/" + seg(req.getNodeName()), req.getNodeName()))
         .append(req.getContainer().isEmpty() ? "" : ", container " + esc(req.getContainer()))
         .append(": its last lines, then each new one as it comes (with JavaScript; without, reload for more).</p>");
-    b.append("<pre class=\"log\" data-stream=\"").append(esc("/streams" + base)).append("\">");
-    tail.forEach(l -> b.append(esc(l)).append('\n'));
-    return b.append("</pre>").toString();
+    return b.append("<pre class=\"log\" data-stream=\"").append(esc("/streams" + base)).append("\">").toString();
   }
 
   /** The part of a DaemonSet's page that moves: the rollout's state and budget, the grid of nodes, the revisions. */

@@ -226,6 +226,45 @@ class DashboardLiveTest {
     assertThat(got).as("ended for the login, within the wait").contains("event: end").noneMatch(l -> l.contains("after"));
   }
 
+  /**
+   * A log page of characters Docker could not decode (a pod writing binary: U+FFFD, two bytes each
+   * in the heap, three in UTF-8) is written line by line: before 2026-12-06 the read's lines were
+   * escaped into one string, that put into the page's and the page encoded into one array: 113 MiB
+   * allocated for 4 MiB of characters, about 40 MiB of it held at once, a credential's eight pages
+   * at once a third of a coordinator's 1 GiB heap.
+   */
+  @Test
+  void aLogPageIsWrittenLineByLine() throws Exception {
+    FakeAgent a = podRunningOnNodeA();
+    a.answerLogs = false;
+    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+    java.util.function.Supplier<Map<Long, Long>> allocated = () -> {
+      Map<Long, Long> by = new java.util.HashMap<>();
+      for (Thread t : Thread.getAllStackTraces().keySet()) {
+        if (t.getName().equals("dashboard")) {
+          by.put(t.getId(), threads.getThreadAllocatedBytes(t.getId()));
+        }
+      }
+      return by;
+    };
+    Map<Long, Long> before = allocated.get();
+    var page = http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + "/nodes/node-a/logs/ops/agent"))
+        .header("Cookie", cookie).build(), HttpResponse.BodyHandlers.ofString());
+    String id = logRequest(a).getRequestId();
+    a.logChunk(id, List.of("<script>x</script> & \"'"));
+    List<String> chunk = java.util.Collections.nCopies(32, "\uFFFD".repeat(16384)); // 1.5 MiB on the wire
+    for (int i = 0; i < 9; i++) { // 288 lines: past the read's 4 MiB
+      a.logChunk(id, chunk);
+    }
+    var r = page.get(30, TimeUnit.SECONDS);
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).contains("<pre class=\"log\" data-stream=\"/streams/nodes/node-a/logs/ops/agent\">"
+            + "&lt;script&gt;x&lt;/script&gt; &amp; &quot;&#39;\n" + "\uFFFD".repeat(16384) + "\n")
+        .contains("[the log goes on beyond 4 MiB: read it with a tail or with dsctl logs, which streams]\n</pre>").endsWith("</html>");
+    long spent = allocated.get().entrySet().stream().mapToLong(e -> e.getValue() - before.getOrDefault(e.getKey(), 0L)).sum();
+    assertThat(spent).as("bytes the dashboard's threads allocated answering it").isLessThan(16L << 20);
+  }
+
   @Test
   void aPodsLogStreamsAcrossResponsesWithNoLineLostOrRepeatedAndEndsWhenNobodyReads() throws Exception {
     FakeAgent a = podRunningOnNodeA();
