@@ -384,6 +384,30 @@ class DsctlCliTest {
         "[node-a] a terminal's line end");
   }
 
+  /**
+   * An event is one row of `dsctl events`: a line break in its message (a node's report keeps
+   * them; a carriage return it turns into U+FFFD) printed as a space. Before 2026-12-06 it was printed,
+   * and a node's report made rows of its own under the header, of any object: an event of another
+   * DaemonSet that never happened.
+   */
+  @Test
+  void anEventsMessageStaysOnItsRow() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    DesiredState s = a.nextDesired(Duration.ofSeconds(10));
+    a.report(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent").setPodName(s.getPods(0).getPodName())
+        .setTemplateHash(s.getPods(0).getTemplateHash()).setPhase("Pending").setCreatedAtMillis(c.clock.millis())
+        .addContainers(io.dsfleet.proto.v1.ContainerStatus.newBuilder().setName("main").setImage("local/busybox:1").setState("waiting")
+            .setReason("ErrImagePull").setMessage("not found\r\n0s        Normal    Deleted                    daemonset/other"
+                + "                     removed by an admin")).build());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("events", "-n", "ops").out().contains("ErrImagePull"));
+    java.util.List<String> rows = dsctl("events", "-n", "ops").out().lines().toList();
+    assertThat(rows).noneMatch(r -> r.contains("daemonset/other") && !r.contains("ErrImagePull"));
+    assertThat(rows).anyMatch(r -> r.contains("ErrImagePull") && r.endsWith("container main: not found\uFFFD 0s        Normal    Deleted"
+        + "                    daemonset/other                     removed by an admin"));
+  }
+
   /** Every failure an agent reports reaches get pods and describe pod with its reason and message, and the pod has an age. */
   @Test
   void aPodsFailureShowsInGetAndDescribe() throws Exception {
