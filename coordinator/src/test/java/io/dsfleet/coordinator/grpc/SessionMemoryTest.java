@@ -46,7 +46,8 @@ class SessionMemoryTest {
                   .addLengthDelimited(padding).build()).build()).build();
           agent.send(AgentMessage.newBuilder().setHeartbeat(hb).build());
         }
-        Thread.sleep(3_000); // 180 MiB over loopback: taken from the socket and decoded well within this
+        // all taken from the socket, decoded and queued for the worker (which holds the first, waiting for the lock)
+        await().atMost(Duration.ofSeconds(60)).until(() -> f.server.queuedSessionMessages() >= sent - 1);
         long grown = heapUsed() - before;
         assertThat(grown).as("heap held by %d heartbeats waiting for the worker (each sent with 3 MiB of unknown fields)", sent)
             .isLessThan(32L << 20);
