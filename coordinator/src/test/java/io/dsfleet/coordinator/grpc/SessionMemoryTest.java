@@ -74,7 +74,9 @@ class SessionMemoryTest {
       for (int i = 0; i < 300_000; i++) {
         agent.heartbeat();
       }
-      Thread.sleep(4_000); // sent, taken from the socket and answered
+      // a heartbeat that changes the node's condition, applied once the session has taken (and answered) every one before it
+      agent.heartbeat(true, "after the 300,000");
+      await().atMost(Duration.ofSeconds(60)).until(() -> !f.server.fleet().node("node-b", true).ready());
       long grown = heapUsed() - before;
       assertThat(grown).as("heap held by the answers to 300,000 heartbeats of a node that reads nothing").isLessThan(16L << 20);
       agent.close();
