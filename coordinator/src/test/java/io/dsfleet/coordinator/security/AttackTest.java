@@ -626,15 +626,30 @@ class AttackTest extends TlsFleetTest {
     admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
     ManagedChannel viewer = credentialFile("viewer.pem");
     List<ClientCall<EventsRequest, EventView>> open = new java.util.ArrayList<>();
+    server.fleet().securityEvent("node-x", "Test", "in every listing"); // what a stream let open is sent first
+    java.util.Set<CompletableFuture<Status>> heard = java.util.concurrent.ConcurrentHashMap.newKeySet();
     java.util.function.Function<ManagedChannel, CompletableFuture<Status>> follow = ch -> {
       ClientCall<EventsRequest, EventView> call = ch.newCall(ControlServiceGrpc.getEventsMethod(), CallOptions.DEFAULT);
-      CompletableFuture<Status> closed = started(call);
+      CompletableFuture<Status> closed = new CompletableFuture<>();
+      call.start(new ClientCall.Listener<>() {
+        @Override
+        public void onMessage(EventView message) {
+          heard.add(closed);
+        }
+
+        @Override
+        public void onClose(Status status, Metadata trailers) {
+          closed.complete(status);
+        }
+      }, new Metadata());
       call.sendMessage(EventsRequest.newBuilder().setAllNamespaces(true).setWatch(true).build());
       call.halfClose();
       call.request(Integer.MAX_VALUE);
       open.add(call);
       return closed;
     };
+    // the coordinator has decided on a stream: it was refused, or let open and sent its listing
+    java.util.function.Predicate<CompletableFuture<Status>> decided = f -> f.isDone() || heard.contains(f);
     List<CompletableFuture<Status>> viewers = new java.util.ArrayList<>();
     for (int i = 0; i < 33; i++) {
       viewers.add(follow.apply(viewer));
@@ -643,19 +658,19 @@ class AttackTest extends TlsFleetTest {
     Status refused = CompletableFuture.anyOf(viewers.toArray(CompletableFuture[]::new)).thenApply(Status.class::cast).get(10, TimeUnit.SECONDS);
     assertThat(refused.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(refused.getDescription()).contains("at most 32").contains("viewer/viewer");
-    Thread.sleep(500);
+    await().atMost(Duration.ofSeconds(10)).until(() -> viewers.stream().allMatch(decided));
     assertThat(viewers.stream().filter(CompletableFuture::isDone)).as("the others stay open").hasSize(1);
     int toEnd = java.util.stream.IntStream.range(0, 33).filter(i -> !viewers.get(i).isDone()).findFirst().orElseThrow();
     // the admin's credential is another one
     CompletableFuture<Status> admins = follow.apply(credentialFile("admin.pem"));
-    Thread.sleep(500);
+    await().atMost(Duration.ofSeconds(10)).until(() -> decided.test(admins));
     assertThat(admins).as("the admin's stream is not refused").isNotDone();
     // one of the viewer's ends: its place is given back
     open.get(toEnd).cancel("done", null);
     await().atMost(Duration.ofSeconds(10)).until(() -> viewers.get(toEnd).isDone());
     await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
       CompletableFuture<Status> again = follow.apply(viewer);
-      Thread.sleep(300);
+      await().atMost(Duration.ofSeconds(10)).until(() -> decided.test(again));
       assertThat(again).as("a stream in the place given back").isNotDone();
     });
     open.forEach(c -> c.cancel("test over", null));
