@@ -196,6 +196,13 @@ class ReplicatedStoreTest {
         .until(() -> group.servingStarts.get(leader.id()).get() > starts && leader.servingTerm() == term);
   }
 
+  /** Returns once what the replica's leadership thread was given before this call has run. */
+  static void leadershipThreadRan(Replica replica) throws Exception {
+    java.lang.reflect.Field f = Replica.class.getDeclaredField("transitions");
+    f.setAccessible(true);
+    ((java.util.concurrent.ExecutorService) f.get(replica)).submit(() -> { }).get(10, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
   static Thread holdStore(Replica leader, long millis) throws Exception {
     java.lang.reflect.Field f = Replica.class.getDeclaredField("machine");
     f.setAccessible(true);
@@ -344,7 +351,10 @@ class ReplicatedStoreTest {
       assertThat(timedOut.get()).isEqualTo(4);
       holder.join();
       awaitServingAgain(group, leader, term, starts);
-      Thread.sleep(2_000); // any further reload would be done by now
+      // a write after the four, answered once applied after them: their late answers came first, each
+      // queuing its reload check on the leadership thread; a task queued there after those has run them
+      leader.store().putObjects(List.of(configMap("after", 0)));
+      leadershipThreadRan(leader);
       assertThat(group.servingStarts.get(leader.id()).get()).isEqualTo(starts + 1);
       assertThat(leader.store().objects()).extracting(StoredObject::name).contains("slow-0", "slow-1", "slow-2", "slow-3");
     }
