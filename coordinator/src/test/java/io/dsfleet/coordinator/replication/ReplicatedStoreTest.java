@@ -273,8 +273,10 @@ class ReplicatedStoreTest {
       java.util.concurrent.CompletableFuture<Throwable> failed = new java.util.concurrent.CompletableFuture<>();
       Thread writer = new Thread(() -> failed.complete(org.assertj.core.api.Assertions.catchThrowable(
           () -> leader.store().putObjects(List.of(configMap("late", 0))))), "writer");
+      long logged = leader.division().getRaftLog().getLastEntryTermIndex().getIndex();
       writer.start();
-      Thread.sleep(1_000); // proposed, waiting for its apply
+      Awaitility.await("proposed, waiting for its apply").atMost(Duration.ofSeconds(10))
+          .until(() -> leader.division().getRaftLog().getLastEntryTermIndex().getIndex() > logged);
       writer.interrupt();
       assertThat(failed.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(io.dsfleet.coordinator.store.StoreException.class)
           .hasMessageContaining("may still commit")
