@@ -51,6 +51,15 @@ class RenewalReconnectTest {
   /** Desired sets the agent acknowledged: it acknowledges one once it has written it to its state directory. */
   final java.util.concurrent.atomic.AtomicInteger desiredAcks = new java.util.concurrent.atomic.AtomicInteger();
 
+  /** The reconnects the session's back-off counted since it was last reset (the doublings of its wait). */
+  static int backoffSteps(CoordinatorSession session) throws ReflectiveOperationException {
+    java.lang.reflect.Field reconnect = CoordinatorSession.class.getDeclaredField("reconnect");
+    reconnect.setAccessible(true);
+    java.lang.reflect.Field attempt = Reconnect.class.getDeclaredField("attempt");
+    attempt.setAccessible(true);
+    return attempt.getInt(reconnect.get(session));
+  }
+
   Server coordinator(int port) throws Exception {
     AgentServiceGrpc.AgentServiceImplBase service = new AgentServiceGrpc.AgentServiceImplBase() {
       @Override
@@ -103,7 +112,7 @@ class RenewalReconnectTest {
           reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock, new Random(1), Duration.ofMillis(200), () -> { });
       // nobody listens yet: the agent's reconnect back-off grows (0.5, 1, 2, 4 s, ...)
       session.start();
-      Thread.sleep(4000);
+      await().atMost(Duration.ofSeconds(60)).until(() -> backoffSteps(session) >= 4); // its next wait 4 to 8 s
       server = coordinator(port);
       // the second session's desired set written too: nothing of it is still on its way to the state directory at the end
       await().atMost(Duration.ofSeconds(30)).until(() -> renewedAt != 0 && sessionOpenedAt.size() >= 2 && desiredAcks.get() >= 2);
