@@ -88,7 +88,9 @@ class ExpiredCertificateRejoinTest {
       server.shutdownNow(); // the coordinator away ...
       assertThat(server.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
       clock.stepWall(Duration.ofHours(2)); // ... for longer than the certificate's life
-      Thread.sleep(1000);
+      // the agent has tried meanwhile and failed: its back-off counted the session's end and a later attempt
+      int steps = RenewalReconnectTest.backoffSteps(session);
+      await().atMost(Duration.ofSeconds(30)).until(() -> RenewalReconnectTest.backoffSteps(session) > Math.max(steps, 1));
       server = coordinator(port);
       await().atMost(Duration.ofSeconds(30)).until(() -> tokenJoins.get() > 0 && sessionSerials.stream()
           .anyMatch(s -> !s.equals("none") && !s.equals(Pki.serialHex(nodeCert))));
