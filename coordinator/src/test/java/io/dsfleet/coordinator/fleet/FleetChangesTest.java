@@ -78,8 +78,21 @@ class FleetChangesTest {
     changes.watch(runs::incrementAndGet);
     changes.bump();
     assertThat(changes.get()).isEqualTo(2);
-    Thread.sleep(200);
+    watchersThreadRan();
     assertThat(runs.get()).isZero();
+  }
+
+  /**
+   * Returns once the watchers' thread, if one was made (the only one that runs them), has run every
+   * run due before a rest of {@link FleetChanges#MAX_GAP_NANOS}: a task due after them has run.
+   */
+  void watchersThreadRan() throws Exception {
+    java.lang.reflect.Field f = FleetChanges.class.getDeclaredField("thread");
+    f.setAccessible(true);
+    var thread = (java.util.concurrent.ScheduledExecutorService) f.get(changes);
+    if (thread != null && !thread.isShutdown()) {
+      thread.schedule(() -> { }, FleetChanges.MAX_GAP_NANOS, TimeUnit.NANOSECONDS).get(10, TimeUnit.SECONDS);
+    }
   }
 
   @Test
