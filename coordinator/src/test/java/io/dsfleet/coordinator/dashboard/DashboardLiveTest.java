@@ -237,17 +237,7 @@ class DashboardLiveTest {
   void aLogPageIsWrittenLineByLine() throws Exception {
     FakeAgent a = podRunningOnNodeA();
     a.answerLogs = false;
-    var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-    java.util.function.Supplier<Map<Long, Long>> allocated = () -> {
-      Map<Long, Long> by = new java.util.HashMap<>();
-      for (Thread t : Thread.getAllStackTraces().keySet()) {
-        if (t.getName().equals("dashboard")) {
-          by.put(t.getId(), threads.getThreadAllocatedBytes(t.getId()));
-        }
-      }
-      return by;
-    };
-    Map<Long, Long> before = allocated.get();
+    io.dsfleet.coordinator.Allocations allocated = io.dsfleet.coordinator.Allocations.ofThreadsNamed("dashboard");
     var page = http.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + dashboard.port() + "/nodes/node-a/logs/ops/agent"))
         .header("Cookie", cookie).build(), HttpResponse.BodyHandlers.ofString());
     String id = logRequest(a).getRequestId();
@@ -261,7 +251,7 @@ class DashboardLiveTest {
     assertThat(r.body()).contains("<pre class=\"log\" data-stream=\"/streams/nodes/node-a/logs/ops/agent\">"
             + "&lt;script&gt;x&lt;/script&gt; &amp; &quot;&#39;\n" + "\uFFFD".repeat(16384) + "\n")
         .contains("[the log goes on beyond 4 MiB: read it with a tail or with dsctl logs, which streams]\n</pre>").endsWith("</html>");
-    long spent = allocated.get().entrySet().stream().mapToLong(e -> e.getValue() - before.getOrDefault(e.getKey(), 0L)).sum();
+    long spent = allocated.since();
     assertThat(spent).as("bytes the dashboard's threads allocated answering it").isLessThan(16L << 20);
   }
 

@@ -73,17 +73,7 @@ class KubeApiRequestsTest {
       String pod = desired.getPods(0).getPodName();
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !c.server.fleet().node("node-a", false).pods().isEmpty());
       agent.answerLogs = false;
-      var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
-      java.util.function.Supplier<Map<Long, Long>> allocated = () -> {
-        Map<Long, Long> by = new java.util.HashMap<>();
-        for (Thread t : Thread.getAllStackTraces().keySet()) {
-          if (t.getName().equals("kube-api")) {
-            by.put(t.getId(), threads.getThreadAllocatedBytes(t.getId()));
-          }
-        }
-        return by;
-      };
-      Map<Long, Long> before = allocated.get();
+      io.dsfleet.coordinator.Allocations allocated = io.dsfleet.coordinator.Allocations.ofThreadsNamed("kube-api");
       CompletableFuture<HttpResponse<byte[]>> read = http.sendAsync(HttpRequest.newBuilder(URI.create(base
           + "/api/v1/namespaces/ops/pods/" + pod + "/log")).build(), HttpResponse.BodyHandlers.ofByteArray());
       String id = null;
@@ -99,7 +89,7 @@ class KubeApiRequestsTest {
       assertThat(r.statusCode()).isEqualTo(200);
       assertThat(new String(r.body(), java.nio.charset.StandardCharsets.UTF_8)).startsWith("\uFFFD".repeat(16384) + "\n")
           .endsWith("[the log goes on beyond 4 MiB: read it with a tail or with dsctl logs, which streams]\n");
-      long spent = allocated.get().entrySet().stream().mapToLong(e -> e.getValue() - before.getOrDefault(e.getKey(), 0L)).sum();
+      long spent = allocated.since();
       assertThat(spent).as("bytes the API's threads allocated answering it").isLessThan(16L << 20);
     }
   }
