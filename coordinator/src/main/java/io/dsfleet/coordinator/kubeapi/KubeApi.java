@@ -469,12 +469,15 @@ public final class KubeApi implements AutoCloseable {
       throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + pod + "\" not found");
     }
     var v = found.get(0);
-    int tail;
-    try {
-      tail = param(x, "tailLines") == null ? 0 : Integer.parseInt(param(x, "tailLines"));
-    } catch (NumberFormatException e) {
-      throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, "tailLines must be a number: " + param(x, "tailLines"));
+    for (String unserved : List.of("sinceSeconds", "sinceTime", "timestamps")) {
+      // refused, not ignored: before 2026-12-06 `kubectl logs --since 1h` printed the whole log as if it were the last hour's
+      if (param(x, unserved) != null && !(unserved.equals("timestamps") && param(x, unserved).equals("false"))) {
+        throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, unserved + " is not served by the dsfleet coordinator:"
+            + " a pod's log is read whole or by its last lines (--tail)");
+      }
     }
+    int tail = (int) count(x, "tailLines", 0, Integer.MAX_VALUE);
+    long limit = count(x, "limitBytes", 1, Long.MAX_VALUE);
     List<String> lines = logs.read(f, io.dsfleet.proto.v1.LogsRequest.newBuilder().setNamespace(namespace)
         .setDaemonSet(v.getStatus().getDaemonSet()).setNodeName(v.getNodeName()).setContainer(java.util.Objects.requireNonNullElse(
             param(x, "container"), "")).setTailLines(tail).setPrevious("true".equals(param(x, "previous"))).build(), java.time.Duration.ofSeconds(10));
@@ -485,13 +488,32 @@ public final class KubeApi implements AutoCloseable {
     if (!head && !lines.isEmpty()) {
       // line by line, chunked: the read's lines joined and encoded whole cost ten times their size
       // (4 MiB of characters Docker could not decode: 85 MiB allocated, about 40 MiB at once)
-      var out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(x.getResponseBody(), StandardCharsets.UTF_8));
-      for (String line : lines) {
-        out.write(line);
-        out.write('\n');
+      var out = new java.io.BufferedOutputStream(x.getResponseBody());
+      long left = limit == 0 ? Long.MAX_VALUE : limit; // limitBytes: that many bytes, the last line cut (as Kubernetes)
+      for (int i = 0; i < lines.size() && left > 0; i++) {
+        byte[] b = (lines.get(i) + "\n").getBytes(StandardCharsets.UTF_8);
+        out.write(b, 0, (int) Math.min(b.length, left));
+        left -= b.length;
       }
       out.flush();
     }
+  }
+
+  /** A count parameter: 0 when absent, else a number from {@code min} to {@code max}, refused naming it otherwise. */
+  private static long count(HttpExchange x, String name, long min, long max) {
+    String text = param(x, name);
+    if (text == null) {
+      return 0;
+    }
+    try {
+      long n = Long.parseLong(text);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // refused below
+    }
+    throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, name + " must be a number from " + min + " to " + max + ", got \"" + text + "\"");
   }
 
   /** A query parameter, decoded; null when absent. */

@@ -110,6 +110,13 @@ class KubectlTest {
       Run podLog = kubectl(kubeconfig, "logs", "-n", "ops", pod);
       assertThat(podLog.exit()).as(podLog.out()).isZero();
       assertThat(podLog.out()).as("the agent's answer, relayed").isEqualTo("log of " + pod.substring("pod/".length()) + "\nsecond line\n");
+      Run limited = kubectl(kubeconfig, "logs", "--limit-bytes", "12", "-n", "ops", pod);
+      assertThat(limited.out()).as("--limit-bytes: that many bytes (before 2026-12-06 the whole log)").isEqualTo("log of " + pod.substring(4, 9));
+      for (String[] unserved : List.of(new String[] {"--since", "1h", "sinceSeconds"}, new String[] {"--timestamps", "true", "timestamps"})) {
+        Run refused = kubectl(kubeconfig, "logs", unserved[0] + "=" + unserved[1], "-n", "ops", pod);
+        assertThat(refused.exit()).as("%s: refused, not the whole log as if it were what was asked", unserved[0]).isNotZero();
+        assertThat(refused.out()).contains(unserved[2] + " is not served by the dsfleet coordinator");
+      }
       Run dsLog = kubectl(kubeconfig, "logs", "-n", "ops", "ds/agent");
       assertThat(dsLog.out()).as("kubectl logs ds/NAME: one of its pods").contains("Found 2 pods").contains("\nlog of agent-")
           .contains("second line");
