@@ -73,7 +73,7 @@ public final class DescribeCommand extends ClientCommand {
       Table t = new Table("  TYPE", "REASON", "AGE", "MESSAGE");
       long now = Dsctl.clock.millis();
       for (Event e : r.getEventsList()) {
-        t.row("  " + e.getType(), e.getReason(), Table.age(e.getAtMillis(), now), e.getMessage());
+        t.row("  " + e.getType(), e.getReason(), Table.age(e.getAtMillis(), now), Table.oneLine(e.getMessage()));
       }
       t.print(o);
     }
@@ -94,7 +94,7 @@ public final class DescribeCommand extends ClientCommand {
       o.printf("Created:      %s%nStatus:       %s%nReady:        %s%n", s.getCreatedAtMillis() == 0 ? "<unknown>"
           : time(s.getCreatedAtMillis()) + " (" + Table.age(s.getCreatedAtMillis(), now) + " ago)", GetCommand.podStatus(p), s.getReady());
       if (!s.getReason().isEmpty() || !s.getMessage().isEmpty()) {
-        o.printf("Reason:       %s%nMessage:      %s%n", s.getReason().isEmpty() ? "-" : s.getReason(), s.getMessage());
+        o.printf("Reason:       %s%nMessage:      %s%n", s.getReason().isEmpty() ? "-" : s.getReason(), Table.oneLine(s.getMessage()));
       }
       o.println("Containers:" + (s.getContainersCount() == 0 ? " <none>" : ""));
       for (ContainerStatus c : s.getContainersList()) {
@@ -102,7 +102,7 @@ public final class DescribeCommand extends ClientCommand {
             c.getImage(), c.getContainerId().isEmpty() ? "<none>" : c.getContainerId().substring(0, Math.min(12, c.getContainerId().length())),
             c.getState() + (c.getReason().isEmpty() ? "" : " (" + c.getReason() + ")"));
         if (!c.getMessage().isEmpty()) {
-          o.printf("    Message:        %s%n", c.getMessage());
+          o.printf("    Message:        %s%n", Table.oneLine(c.getMessage()));
         }
         if (c.getState().equals("terminated") || c.getFinishedAtMillis() != 0) {
           o.printf("    Last Exit Code: %d%n", c.getExitCode());

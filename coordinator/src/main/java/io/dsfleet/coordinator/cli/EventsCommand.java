@@ -42,9 +42,8 @@ public final class EventsCommand extends ClientCommand {
     while (events.hasNext()) {
       EventView v = events.next();
       Event e = v.getEvent();
-      // one row an event: a line break in a node's message made rows of its own, of any object
       print(widths, Table.age(e.getAtMillis(), watch ? Dsctl.clock.millis() : now), e.getType(), e.getReason(), object(v.getObject()),
-          e.getMessage().replace('\n', ' '));
+          Table.oneLine(e.getMessage()));
       any = true;
     }
     if (!any) {

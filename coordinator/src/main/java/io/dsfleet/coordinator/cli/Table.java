@@ -45,6 +45,15 @@ public final class Table {
     return rows.size() == 1;
   }
 
+  /**
+   * A node's text (an event's or a status's message) on one line: a line break in it printed as a
+   * space. Agents' texts keep theirs, and one made rows or fields of its own under any object (an
+   * event of another DaemonSet's deletion that never happened, a container's "Ready: true").
+   */
+  public static String oneLine(String text) {
+    return text.replace('\n', ' ');
+  }
+
   /** kubectl's age: 45s, 12m, 3h, 5d. */
   public static String age(long sinceMillis, long nowMillis) {
     if (sinceMillis <= 0) {

@@ -406,6 +406,13 @@ class DsctlCliTest {
     assertThat(rows).noneMatch(r -> r.contains("daemonset/other") && !r.contains("ErrImagePull"));
     assertThat(rows).anyMatch(r -> r.contains("ErrImagePull") && r.endsWith("container main: not found\uFFFD 0s        Normal    Deleted"
         + "                    daemonset/other                     removed by an admin"));
+    // describe too: the pod's and the container's message, the DaemonSet's and the node's events
+    for (String[] what : java.util.List.of(new String[] {"pod", s.getPods(0).getPodName()}, new String[] {"ds", "agent"},
+        new String[] {"node", "node-a"})) {
+      Result describe = dsctl("describe", what[0], what[1], "-n", "ops");
+      assertThat(describe.out()).as("describe %s", what[0]).contains("not found");
+      assertThat(describe.out().lines()).as("describe %s", what[0]).noneMatch(l -> l.contains("daemonset/other") && !l.contains("not found"));
+    }
   }
 
   /** Every failure an agent reports reaches get pods and describe pod with its reason and message, and the pod has an age. */
