@@ -253,8 +253,16 @@ final class LogStreams implements AutoCloseable {
     }
     try {
       LogRelay.Relay r = relays.start(fleet, req.toBuilder().setFollow(true).build(), credential, f);
+      boolean stopped;
       synchronized (f) {
         f.relay = r;
+        stopped = f.ended;
+      }
+      if (stopped) {
+        // stopped while the relay started (a newer page of the login replaced it, or it was reaped):
+        // its stop() found no relay to cancel, and left running it would hold an agent's place and
+        // the credential's share on every node until the nodes' sessions ended
+        r.cancel();
       }
     } catch (RuntimeException e) {
       followers.remove(f.id);

@@ -200,6 +200,40 @@ class DashboardLiveTest {
     assertThat(answers).as("the one more is told to come back in 5 s, where it was").anyMatch(r -> r.equals(List.of("retry: 5000")));
   }
 
+  /**
+   * A follower stopped while its relay starts (replaced by a newer page of its login, or reaped)
+   * has that relay cancelled once it is there: nobody else knows of it, and left running it held
+   * an agent's place and its credential's share on every node until the nodes' sessions ended.
+   */
+  @Test
+  void aFollowerStoppedWhileItsRelayStartsEndsThatRelay() throws Exception {
+    FakeAgent a = podRunningOnNodeA();
+    a.answerLogs = false;
+    java.lang.reflect.Field logsField = Dashboard.class.getDeclaredField("logs");
+    logsField.setAccessible(true);
+    LogStreams streams = (LogStreams) logsField.get(dashboard);
+    java.lang.reflect.Field followsField = io.dsfleet.coordinator.grpc.LogRelay.class.getDeclaredField("follows");
+    followsField.setAccessible(true);
+    Object follows = followsField.get(c.server.logRelay());
+    java.lang.reflect.Field followersField = LogStreams.class.getDeclaredField("followers");
+    followersField.setAccessible(true);
+    Map<?, ?> followers = (Map<?, ?>) followersField.get(streams);
+    var req = io.dsfleet.proto.v1.LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setNodeName("node-a").build();
+    java.util.concurrent.CompletableFuture<LogStreams.Follower> started;
+    Thread[] follower = new Thread[1];
+    synchronized (follows) { // the relay's start waits here, its follower already listed
+      started = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        follower[0] = Thread.currentThread();
+        return streams.follow(c.server.fleet(), "login", "admin/insecure", req);
+      });
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> follower[0] != null && follower[0].getState() == Thread.State.BLOCKED);
+      assertThat(followers).hasSize(1);
+      ((LogStreams.Follower) followers.values().iterator().next()).stop(); // as a newer page of its login replacing it does
+    }
+    started.get(10, TimeUnit.SECONDS);
+    assertThat(c.server.logRelay().open()).as("the stopped follower's relay ended").isZero();
+  }
+
   /** A login that ends while its log stream waits for lines is sent none of the lines that came meanwhile. */
   @Test
   void aLogStreamWhoseLoginEndsSendsNothingMore() throws Exception {
