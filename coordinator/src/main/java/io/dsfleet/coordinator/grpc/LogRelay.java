@@ -36,7 +36,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * <p>A followed stream holds one of an agent's 32 places (LogRequests.MAX_FOLLOWS) on each of its
  * nodes for as long as it is open; one credential holds at most {@link #MAX_FOLLOWS_PER_NODE} of
- * them, so its `logs -f` streams and dashboard pages leave the others half of every node's.
+ * them, so its `logs -f` streams and dashboard pages leave the others half of every node's. A
+ * stream's place on a node is given back when its stream there ends, not only when the relay does.
  */
 public final class LogRelay {
   /** Lines waiting for one slow reader before it is dropped, as {@link #heapBytes} counts them. */
@@ -168,6 +169,8 @@ public final class LogRelay {
     private final Map<String, AgentSink> sinks;
     /** The credential whose followed stream this is; null when it is not followed. */
     private final String follower;
+    /** The nodes whose place it holds for {@link #follower}, guarded by {@link #follows}: a node's ends with its stream there. */
+    private final Set<String> holding;
     private final Map<String, String> podByNode;
     private final Set<String> open;
     private final ArrayDeque<LogLine> waiting = new ArrayDeque<>();
@@ -179,6 +182,7 @@ public final class LogRelay {
       this.client = client;
       this.sinks = sinks;
       this.follower = follower;
+      this.holding = follower == null ? Set.of() : new HashSet<>(sinks.keySet());
       this.podByNode = podByNode;
       this.open = new HashSet<>(podByNode.keySet());
     }
@@ -232,12 +236,22 @@ public final class LogRelay {
       if (relays.remove(id) == null) {
         return false;
       }
-      if (follower != null) {
-        synchronized (follows) {
-          sinks.keySet().forEach(n -> follows.computeIfPresent(follower + " " + n, (k, held) -> held > 1 ? held - 1 : null));
+      release(List.copyOf(sinks.keySet()));
+      return true;
+    }
+
+    /** Gives back its follower's places on these nodes, each once. */
+    private void release(java.util.Collection<String> nodes) {
+      if (follower == null) {
+        return;
+      }
+      synchronized (follows) {
+        for (String n : nodes) {
+          if (holding.remove(n)) {
+            follows.computeIfPresent(follower + " " + n, (k, held) -> held > 1 ? held - 1 : null);
+          }
         }
       }
-      return true;
     }
 
     /** A line of the relay's own (a node it could not ask), in order with the agents' lines. */
@@ -268,6 +282,9 @@ public final class LogRelay {
       synchronized (this) {
         open.remove(node);
       }
+      // the node's stream ended (its log ended, it refused, its session ended): the agent's place is
+      // free, and so is the credential's, while the relay goes on with its other nodes
+      release(List.of(node));
       drain();
     }
   }

@@ -722,6 +722,51 @@ class AttackTest extends TlsFleetTest {
   }
 
   /**
+   * A followed stream's place on a node is given back when its stream there ends (the container's
+   * log ended, the node refused, its session ended), not only when the relay's last node does: a
+   * viewer's 16 follows of a DaemonSet whose log on node-a ended, still open on node-b, left the
+   * viewer refused every follow of node-a, where it held nothing.
+   */
+  @Test
+  void aFollowsPlaceOnANodeIsGivenBackWhenItsStreamThereEnds() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    FakeAgent a = liveNode(join("node-a", token())); // answers each request with its lines and their end
+    FakeAgent b = new FakeAgent(as(join("node-b", token())), "node-b").open();
+    agents.add(b);
+    b.answerLogs = false; // each follow stays open there
+    b.reportAllReady(b.nextDesired(Duration.ofSeconds(10)), clock.millis());
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().node("node-b", false).pods().size() == 1);
+    ManagedChannel viewer = credentialFile("viewer.pem");
+    List<ClientCall<LogsRequest, LogLine>> open = new java.util.ArrayList<>();
+    java.util.function.Function<String, CompletableFuture<Status>> follow = node -> {
+      ClientCall<LogsRequest, LogLine> call = viewer.newCall(ControlServiceGrpc.getLogsMethod(), CallOptions.DEFAULT);
+      CompletableFuture<Status> closed = started(call);
+      call.sendMessage(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setNodeName(node).setFollow(true).build());
+      call.halfClose();
+      call.request(Integer.MAX_VALUE);
+      open.add(call);
+      return closed;
+    };
+    for (int i = 0; i < 16; i++) {
+      follow.apply("");
+    }
+    await().atMost(Duration.ofSeconds(10)).until(() -> b.received.stream().filter(CoordinatorMessage::hasLogRequest).count()
+        == 16);
+    // node-a's streams end as their answers come in: a follow of node-a alone is then served (and
+    // ends with node-a's answer), not refused as one more than the viewer's share of node-a
+    await().atMost(Duration.ofSeconds(10)).until(() -> {
+      Status st = follow.apply("node-a").get(10, TimeUnit.SECONDS);
+      if (!st.isOk()) {
+        assertThat(st.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(st.getDescription()).contains("node node-a");
+      }
+      return st.isOk();
+    });
+    assertThat(a.received.stream().filter(CoordinatorMessage::hasLogRequest)).hasSize(16 + 1);
+    open.forEach(c -> c.cancel("test over", null));
+  }
+
+  /**
    * A logs request's container is a container's name: before 2026-12-06 any was relayed, and a
    * viewer's request naming one of 4 MiB became a message of 4 MiB to every node of the DaemonSet
    * (serialized for each, and held by each agent, 48 MiB of heap, for as long as it waited for one
