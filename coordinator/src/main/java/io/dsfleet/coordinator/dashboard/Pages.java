@@ -142,10 +142,10 @@ final class Pages {
   }
 
   /**
-   * A pod's log: its last lines, then (with the page's script) the lines as they come, streamed.
-   * The container is the pod's first unless the URL names one (?container=NAME).
+   * A pod's log page's body up to its last lines, which go in the {@code <pre>} escaped, one a line,
+   * before {@code </pre>}; with the page's script, the lines as they come are streamed there. The
+   * container is the pod's first unless the URL names one (?container=NAME).
    */
-  /** A log page's body up to its lines, which go in the {@code <pre>} escaped, one a line, before {@code </pre>}. */
   static String logsTop(LogsRequest req) {
     String base = "/nodes/" + seg(req.getNodeName()) + "/logs/" + seg(req.getNamespace()) + "/" + seg(req.getDaemonSet())
         + (req.getContainer().isEmpty() ? "" : "?container=" + java.net.URLEncoder.encode(req.getContainer(), StandardCharsets.UTF_8));
