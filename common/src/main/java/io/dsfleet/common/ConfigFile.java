@@ -55,9 +55,11 @@ public final class ConfigFile {
    * message quotes the line; helper-107).
    */
   static String problem(com.fasterxml.jackson.core.JsonProcessingException e) {
-    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblemMark() != null) {
-      return (m.getContext() == null ? "" : m.getContext() + ": ") + m.getProblem() + " (line " + (m.getProblemMark().getLine() + 1)
-          + ", column " + (m.getProblemMark().getColumn() + 1) + "; the line is not shown: it may hold a secret)";
+    if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException m) { // its own message quotes the line at each mark
+      var at = m.getProblemMark() != null ? m.getProblemMark() : m.getContextMark();
+      String where = at == null ? "" : "line " + (at.getLine() + 1) + ", column " + (at.getColumn() + 1) + "; ";
+      return (m.getContext() == null ? "" : m.getContext() + ": ") + java.util.Objects.requireNonNullElse(m.getProblem(), "not YAML")
+          + " (" + where + "the line is not shown: it may hold a secret)";
     }
     var at = e.getLocation();
     return e.getOriginalMessage() + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")");
