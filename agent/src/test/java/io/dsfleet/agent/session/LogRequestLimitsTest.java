@@ -229,15 +229,28 @@ class LogRequestLimitsTest extends SessionTestBase {
     runtime.followsStayOpen = false;
     String line = "x".repeat(1024);
     int lines = 50_000; // 50 MB of log
-    runtime.logLines = java.util.Collections.nCopies(lines, line);
+    java.util.concurrent.atomic.AtomicInteger read = new java.util.concurrent.atomic.AtomicInteger();
+    runtime.logLines = new java.util.AbstractList<>() {
+      @Override
+      public String get(int i) {
+        read.incrementAndGet();
+        return line;
+      }
+
+      @Override
+      public int size() {
+        return lines;
+      }
+    };
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
       CoordinatorSession session = opened(coordinator, runtime);
       try {
         coordinator.stallReads = true; // the read is under way, held back by flow control, when its cancel comes
         coordinator.send(request("whole", false));
-        Thread.sleep(1000);
+        int[] last = {-1}; // read, then held: no more lines for half a second
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> read.get() > 0 && last[0] == (last[0] = read.get()));
         coordinator.send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId("whole")).build());
-        Thread.sleep(500);
+        Thread.sleep(500); // not a barrier: the cancel taken before reads go on again, else lines sent after it fail the test
         coordinator.stallReads = false;
         await().atMost(Duration.ofSeconds(60)).until(() -> chunks(coordinator, "whole").stream().anyMatch(LogChunk::getEof));
         assertThat(chunks(coordinator, "whole").stream().mapToInt(LogChunk::getLinesCount).sum())
