@@ -488,14 +488,35 @@ public final class KubeApi implements AutoCloseable {
     if (!head && !lines.isEmpty()) {
       // line by line, chunked: the read's lines joined and encoded whole cost ten times their size
       // (4 MiB of characters Docker could not decode: 85 MiB allocated, about 40 MiB at once)
-      var out = new java.io.BufferedOutputStream(x.getResponseBody());
-      long left = limit == 0 ? Long.MAX_VALUE : limit; // limitBytes: that many bytes, the last line cut (as Kubernetes)
-      for (int i = 0; i < lines.size() && left > 0; i++) {
-        byte[] b = (lines.get(i) + "\n").getBytes(StandardCharsets.UTF_8);
-        out.write(b, 0, (int) Math.min(b.length, left));
-        left -= b.length;
+      Limited body = new Limited(x.getResponseBody(), limit == 0 ? Long.MAX_VALUE : limit);
+      var out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8));
+      for (int i = 0; i < lines.size() && body.left > 0; i++) {
+        out.write(lines.get(i));
+        out.write('\n');
       }
       out.flush();
+    }
+  }
+
+  /** A response body that takes at most {@code left} bytes and drops the rest (limitBytes: the last line cut, as Kubernetes). */
+  private static final class Limited extends java.io.FilterOutputStream {
+    long left;
+
+    Limited(java.io.OutputStream out, long left) {
+      super(out);
+      this.left = left;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      int n = (int) Math.min(len, left);
+      out.write(b, off, n);
+      left -= n;
     }
   }
 
