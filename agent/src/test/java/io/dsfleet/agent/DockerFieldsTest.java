@@ -492,7 +492,7 @@ class DockerFieldsTest {
       read.incrementAndGet();
       java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // a reader held back: 200 s for the whole log
     }, done::countDown);
-    Thread.sleep(500);
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> read.get() > 0); // under way
     stream.close();
     assertThat(done.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("ended once closed").isTrue();
     int atEnd = read.get();

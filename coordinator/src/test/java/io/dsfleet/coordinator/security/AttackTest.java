@@ -584,8 +584,8 @@ class AttackTest extends TlsFleetTest {
     call.halfClose();
     call.request(1); // reads one event, then nothing
     await().atMost(Duration.ofSeconds(10)).until(() -> got.get() == 1);
-    Thread.sleep(500);
-    assertThat(closed).as("the listing waits for the client").isNotDone();
+    // (whether the listing waits for the client cannot be seen from here: gRPC tells a client the
+    // end of a stream only after the messages before it, which this one does not read)
 
     // answered once the listing was ended: the revocation ends the streams open under it before it answers
     admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("eve-events").setRole("viewer").build());
