@@ -44,14 +44,21 @@ public final class LogRelay {
   static final long MAX_WAITING_BYTES = 4L << 20;
 
   /**
-   * About what a log line costs on the heap where it waits: its characters (a byte each, as Java
-   * keeps Latin-1 text; other text takes two, counted here at one, so a bound holds at most twice
-   * its bytes of such text) and the objects around them (the line's string, its message, a
-   * queue's or a list's slot: about 96 bytes). Counting characters alone let an agent send
-   * millions of empty lines against a bound of bytes.
+   * About what a log line costs on the heap where it waits: its characters (a byte each where all
+   * are Latin-1, as Java keeps such text; else two each) and the objects around them (the line's
+   * string, its message, a queue's or a list's slot: about 96 bytes). Counting characters alone
+   * let an agent send millions of empty lines against a bound of bytes; counting every character
+   * at one byte let text of other scripts (a pod writing binary: U+FFFD) hold twice the bound.
    */
   public static long heapBytes(String line) {
-    return line.length() + 96L;
+    int wide = 1;
+    for (int i = 0; i < line.length(); i++) {
+      if (line.charAt(i) > 0xFF) {
+        wide = 2;
+        break;
+      }
+    }
+    return (long) line.length() * wide + 96L;
   }
 
   /**

@@ -793,6 +793,17 @@ class AttackTest extends TlsFleetTest {
   void aLogReaderThatNeverReadsIsDroppedInsteadOfFillingTheHeap() throws Exception {
     admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
     FakeAgent agent = liveNode(join("node-a", token()));
+    int latin = chunksUntilDropped(agent, "x");
+    assertThat(latin).as("dropped within the buffer's bound (a few MB), not after 64").isLessThan(16);
+    // text of other scripts takes two bytes a character where it waits: dropped after half as many
+    // characters (before 2026-12-06 counted at one, so a reader held twice the bound of it)
+    int wide = chunksUntilDropped(agent, "\uFFFD");
+    assertThat(wide).as("chunks of U+FFFD until dropped, against %d of Latin-1", latin).isLessThanOrEqualTo((latin + 1) / 2 + 1);
+  }
+
+  /** Chunks of a megacharacter of {@code character} an agent sends to a logs -f reader that takes nothing, until it is dropped. */
+  private int chunksUntilDropped(FakeAgent agent, String character) throws Exception {
+    agent.received.clear();
     agent.answerLogs = false;
     ClientCall<LogsRequest, LogLine> call = credentialFile("viewer.pem").newCall(ControlServiceGrpc.getLogsMethod(), CallOptions.DEFAULT);
     CompletableFuture<Status> closed = started(call);
@@ -804,7 +815,7 @@ class AttackTest extends TlsFleetTest {
       request = request != null && request.hasLogRequest() ? request : null;
     }
     String id = request.getLogRequest().getRequestId();
-    List<String> lines = Collections.nCopies(1000, "x".repeat(1000)); // 1 MB a chunk
+    List<String> lines = Collections.nCopies(1000, character.repeat(1000)); // a million characters a chunk
     int sent = 0;
     while (agent.received.stream().noneMatch(CoordinatorMessage::hasLogCancel) && sent < 64) {
       agent.logChunk(id, lines);
@@ -814,10 +825,10 @@ class AttackTest extends TlsFleetTest {
           >= 1);
       agent.received.removeIf(CoordinatorMessage::hasHeartbeatAck);
     }
-    assertThat(agent.received).as("the coordinator stopped the agent's stream: the reader was dropped after %d MB", sent)
+    assertThat(agent.received).as("the coordinator stopped the agent's stream: the reader was dropped after %d chunks", sent)
         .anyMatch(CoordinatorMessage::hasLogCancel);
-    assertThat(sent).as("dropped within the buffer's bound (a few MB), not after 64").isLessThan(16);
     call.cancel("done", null);
+    return sent;
   }
 
   /**
