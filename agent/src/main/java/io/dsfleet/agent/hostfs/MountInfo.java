@@ -27,35 +27,45 @@ final class MountInfo {
    * @param dev its file system's device, as {@link #makedev} gives it
    * @param root the path within that file system it shows (a bind's source there), unescaped
    * @param point where it is mounted, unescaped (ISO-8859-1: a byte a character)
-   * @param fsType after the separator, its file system's type; "" when the line has none
-   * @param superOptions its file system's options ({@code upperdir=...} of an overlay); "" when none
+   * @param rest the line after the mount point: its options, optional fields, the separator and its file system's
    */
-  record Mount(int id, long dev, String root, String point, String fsType, String superOptions) {}
+  record Mount(int id, long dev, String root, String point, String rest) {
+    /** After the separator, its file system's type; "" when the line has none. */
+    String fsType() {
+      String[] fs = fileSystem();
+      return fs.length > 0 ? fs[0] : "";
+    }
+
+    /** Its file system's options ({@code upperdir=...} of an overlay), escaped as the table has them; "" when none. */
+    String superOptions() {
+      String[] fs = fileSystem();
+      return fs.length > 2 ? fs[2] : "";
+    }
+
+    /** The fields after the separator (" - ": no path field is "-", paths are absolute, and a space in one is escaped). */
+    private String[] fileSystem() {
+      int dash = (" " + rest).indexOf(" - ");
+      return dash < 0 ? new String[0] : rest.substring(dash + 2).split(" ");
+    }
+  }
 
   /** The table's lines; an exception when it cannot be read (a process gone). */
   static List<String> lines(Path table) throws IOException {
     return Files.readAllLines(table, StandardCharsets.ISO_8859_1);
   }
 
-  /** A line read; null when it is no mount's (its ID or device not numbers, fields missing). */
+  /**
+   * A line read; null when it is no mount's (its ID or device not numbers, fields missing). The
+   * fields after the mount point are split only when asked for: a container may have 100,000
+   * mounts, each a line of the table disk pressure reads.
+   */
   static Mount parse(String line) {
-    String[] f = line.split(" ");
+    String[] f = line.split(" ", 6);
     if (f.length < 5) {
       return null;
     }
     try {
-      int id = Integer.parseInt(f[0]);
-      long dev = device(f[2]);
-      String fsType = "";
-      String superOptions = "";
-      for (int i = 6; i < f.length; i++) {
-        if (f[i].equals("-")) { // no path field is "-": paths are absolute
-          fsType = i + 1 < f.length ? f[i + 1] : "";
-          superOptions = i + 3 < f.length ? f[i + 3] : "";
-          break;
-        }
-      }
-      return new Mount(id, dev, unescape(f[3]), unescape(f[4]), fsType, superOptions);
+      return new Mount(Integer.parseInt(f[0]), device(f[2]), unescape(f[3]), unescape(f[4]), f.length > 5 ? f[5] : "");
     } catch (NumberFormatException e) {
       return null;
     }
