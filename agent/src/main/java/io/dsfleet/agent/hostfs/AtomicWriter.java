@@ -34,7 +34,11 @@ import java.util.TreeSet;
  * created O_CREAT|O_EXCL|O_NOFOLLOW, modes set with fchmod on the opened file, the swap is a
  * rename of a link, and what is no longer wanted is removed with {@link NoFollow#deleteTree}.
  * Entries of the volume directory that no payload ever named (a nested mount point, say) are left
- * alone. The volume is mounted read-only into containers, so nothing here races a container; the
+ * alone. A version directory that {@code ..data} does not name (an agent killed while it wrote the
+ * next version, or after the swap and before the old version's removal) is removed at the next
+ * write, which an agent makes for each pod at its start: before 2026-12-06 it stayed for the pod's
+ * life, and with it, readable in the pod's containers, a Secret's values from before its rotation
+ * (on the volume's tmpfs, in memory). The volume is mounted read-only into containers, so nothing here races a container; the
  * no-follow rules also hold against directories an older agent mounted writable.
  */
 public final class AtomicWriter {
@@ -76,6 +80,7 @@ public final class AtomicWriter {
       files.put(validate(e.getKey()), e.getValue()); // two spellings of one file: one of them (the last in the paths' order), never a refusal
     }
     Optional<Path> current = currentVersion();
+    removeStaleVersions(current);
     Set<String> oldTop = new TreeSet<>();
     if (current.isPresent()) {
       Map<Path, FileData> old = read(current.get());
@@ -143,6 +148,20 @@ public final class AtomicWriter {
     }
     if (current.isPresent()) {
       NoFollow.deleteTree(current.get());
+    }
+  }
+
+  /** A version directory's name as {@link #write} makes it: {@code ..} and its time stamp, then the digits of a temporary name. */
+  private static final java.util.regex.Pattern VERSION = java.util.regex.Pattern.compile("\\.\\.\\d{4}(_\\d{2}){5}\\.\\d+");
+
+  /** Removes the version directories other than {@code current}: what a write cut short left. */
+  private void removeStaleVersions(Optional<Path> current) throws IOException {
+    try (var entries = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) entries::iterator) {
+        if (VERSION.matcher(p.getFileName().toString()).matches() && !Optional.of(p).equals(current)) {
+          NoFollow.deleteTree(p);
+        }
+      }
     }
   }
 

@@ -69,6 +69,36 @@ class AtomicWriterTest {
     assertThat(vol.resolve("memberlist")).isDirectory();
   }
 
+  /**
+   * An agent killed in a write leaves a version directory that {@code ..data} does not name: one
+   * half written (killed while it filled it), or the version before (killed after the swap, before
+   * its removal). The restarted agent's write removes both, though the payload is the one in place:
+   * before, they stayed for the pod's life, a rotated Secret's old value readable in its containers.
+   */
+  @Test
+  void versionsAWriteCutShortLeftAreRemovedByTheNextWrite() throws Exception {
+    w.write(payload("token", "before-rotation"), null);
+    Path before = vol.resolve(Files.readSymbolicLink(vol.resolve("..data")));
+    clock.advance(Duration.ofSeconds(1));
+    // the write of the rotated value, killed after the swap: the new version in place, the old one still there
+    Path rotated = Files.createDirectory(vol.resolve("..2026_12_06_07_00_01.123"));
+    Files.writeString(rotated.resolve("token"), "after-rotation");
+    Files.setPosixFilePermissions(rotated.resolve("token"), PosixFilePermissions.fromString("rw-r--r--"));
+    Files.setPosixFilePermissions(rotated, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.createSymbolicLink(vol.resolve("..data_tmp"), rotated.getFileName());
+    Files.move(vol.resolve("..data_tmp"), vol.resolve("..data"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    // and a later write killed while it filled its version
+    Path half = Files.createDirectories(vol.resolve("..2026_12_06_07_00_02.456/dir"));
+    Files.writeString(half.resolve("b"), "part");
+
+    assertThat(new AtomicWriter(vol, clock).write(payload("token", "after-rotation"), null)).as("the payload in place: nothing written").isFalse();
+    assertThat(Files.readString(vol.resolve("token"))).isEqualTo("after-rotation");
+    assertThat(before).as("the version before the rotation").doesNotExist();
+    assertThat(half.getParent()).as("the half-written version").doesNotExist();
+    assertThat(rotated).as("the version in place").isDirectory();
+  }
+
   /** Links a container could have planted while an older agent mounted the volume writable: never followed. */
   @Test
   void linksPlantedInTheVolumeAreReplacedNeverFollowed() throws Exception {
