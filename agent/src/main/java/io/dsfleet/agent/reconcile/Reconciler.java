@@ -650,7 +650,7 @@ public final class Reconciler {
 
   /**
    * Stops every owned pod in parallel, each container within its grace period but all within
-   * {@code deadline}, then removes the containers and the pod directories (the node left the fleet).
+   * {@code deadline}, then removes the containers, the pod directories and the trash (the node left the fleet).
    * From its start no reconcile pass plans anything (a pass would tear the same pods down again:
    * their preStop hooks twice), and a pass under way ends first; then {@link PodsRemoval} stops and
    * removes the pods, work under way included.
@@ -676,13 +676,16 @@ public final class Reconciler {
     }
     Set<String> released = orphans;
     int running = new PodsRemoval(executor, () -> owned(runtime.listOwned(node)), busy, released, until, progress).run();
-    for (String dir : listPodsDir().pods()) {
+    PodsDir left = listPodsDir();
+    for (String dir : left.pods()) {
       String namespace = dir.substring(0, dir.indexOf('_'));
       String pod = dir.substring(dir.indexOf('_') + 1);
       if (!ReleasedPods.holds(released, ReleasedPods.key(namespace, pod), pod)) { // released pods run on with their volumes
         executor.dirs.remove(podsDir, dir);
       }
     }
+    // and the trash, no pod's (an agent killed while it removed a directory left it): no pass of an agent removes it after this
+    left.trash().forEach(trash -> executor.dirs.removeTrash(podsDir, trash));
     return running;
   }
 

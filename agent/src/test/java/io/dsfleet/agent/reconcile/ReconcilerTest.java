@@ -1615,6 +1615,49 @@ class ReconcilerTest {
     assertThat(r.removeAll(Duration.ofSeconds(30), progress::add)).as("a second leave has nothing to stop").isZero();
   }
 
+  /**
+   * What an agent killed while it removed a pod's directory left in the trash goes when the node
+   * leaves ({@code ds-agent leave}: a new agent, no desired set, no pass): before, the leave removed
+   * the pod directories alone, and the trash, a Secret's tmpfs perhaps still mounted in it, stayed
+   * on a host that left the fleet, with no agent to remove it.
+   */
+  @Test
+  void leavingRemovesTheTrashAnAgentKilledInARemovalLeft() throws Exception {
+    r.setDesired(Pods.named(1, Map.of("writer", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+        "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
+    r.tick();
+    Files.write(dir.resolve("pods/ops_writer-abcde/volumes/scratch/data"), new byte[] {1});
+    r.close();
+    class Killed extends Error {}
+    Reconciler killed = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts() {
+      @Override
+      public boolean unmountAll(Path d) {
+        throw new Killed();
+      }
+    }, clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(), reports::add);
+    killed.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    boolean died = false;
+    for (int pass = 0; pass < 3 && !died; pass++) { // the pod stopped first
+      try {
+        killed.tick();
+      } catch (Killed end) {
+        died = true;
+      }
+    }
+    killed.close();
+    assertThat(died).as("killed in the removal").isTrue();
+    try (var left = Files.list(dir.resolve("pods"))) {
+      assertThat(left.map(p -> p.getFileName().toString())).as("the trash the kill left").singleElement().asString().startsWith(".trash-");
+    }
+    Reconciler leaver = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
+        direct(), reports::add);
+    leaver.removeAll(Duration.ofSeconds(30), x -> { });
+    leaver.close();
+    try (var left = Files.list(dir.resolve("pods"))) {
+      assertThat(left).as("nothing of the node's pods left on the host").isEmpty();
+    }
+  }
+
   /** A pass while the node's pods are being removed tears nothing down again: each preStop hook runs once. */
   @Test
   void aPassDuringTheRemovalTearsNothingDownAgain() throws Exception {
