@@ -89,38 +89,28 @@ final class PodDirs {
    * next one removes, never a pod directory holding part of what its pod wrote without its template's
    * mark: before 2026-12-06 it was removed where it lay, and a pod of the same name (its next
    * template, or the pod made again) took what was left for its own. A directory the rename cannot
-   * move (gone already) is removed where it lies, as before.
+   * move (a disk that refuses it) stays as it is, its move retried after its back-off: until
+   * 2026-12-06 it was removed where it lay, and a removal cut short there (the agent killed, a file
+   * it could not remove) could take the template's mark and leave the volumes.
    */
   void remove(Path podsDir, String name) {
     Path dir = podsDir.resolve(name);
+    Path trash;
     try {
-      Path trash = toTrash(podsDir, name, dir, random);
+      trash = toTrash(podsDir, name, dir, random);
+    } catch (java.nio.file.NoSuchFileException gone) {
       volumesWritten.remove(name.replaceFirst("_", "/"));
-      if (removeTrash(podsDir, trash.getFileName().toString())) {
-        log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
-      } else {
-        log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
-      }
       return;
     } catch (IOException e) {
-      // not moved: removed where it lies
-    }
-    try {
-      if (volumes.remove(dir)) {
-        log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
-        volumesWritten.remove(name.replaceFirst("_", "/"));
-        return;
-      }
-    } catch (IOException e) {
-      log.warn("cannot remove {}: {}", dir, e.getMessage());
-    }
-    try {
-      Path trash = toTrash(podsDir, name, dir, random);
-      log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
-    } catch (IOException e) {
-      failed("dir/" + name, "RemoveFailed", "cannot remove or move " + dir + ": " + e.getMessage());
+      failed("dir/" + name, "RemoveFailed", "cannot move " + dir + " out of the way: " + e.getMessage());
+      return;
     }
     volumesWritten.remove(name.replaceFirst("_", "/"));
+    if (removeTrash(podsDir, trash.getFileName().toString())) {
+      log.info("removed the directory of pod {}", name.replaceFirst("_", "/"));
+    } else {
+      log.warn("moved {} out of the way to {}; its removal is retried with back-off", dir, trash.getFileName());
+    }
   }
 
   /** The trash directories under removal, by name: one removal of each at a time. */

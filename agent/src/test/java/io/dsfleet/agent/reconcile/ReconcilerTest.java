@@ -822,6 +822,61 @@ class ReconcilerTest {
   }
 
   /**
+   * A pod directory the disk will not let the agent move to the trash (here the pods directory is
+   * append-only, {@code chattr +a}) is left as it is, its move retried: before, it was removed where
+   * it lay, and an agent killed there (the template's mark gone first, its volumes not yet) left the
+   * next template the old one's volumes without their mark, taken for its own.
+   */
+  @Test
+  void aPodDirectoryTheDiskWillNotMoveIsNeverRemovedWhereItLies() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "chattr needs root: not run");
+    String[] scratch = {"spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+        "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"};
+    r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(scratch))));
+    r.tick();
+    Path written = Files.write(dir.resolve("pods/ops_writer-abcde/volumes/scratch/left-by-the-old-template"), new byte[] {1});
+    r.close();
+    String[] next = java.util.Arrays.copyOf(scratch, scratch.length + 2);
+    next[scratch.length] = "spec.template.spec.containers[0].image";
+    next[scratch.length + 1] = "local/busybox:2";
+    runtime.addImage("local/busybox:2");
+    org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("chattr", "+a", dir.resolve("pods").toString()).start().waitFor() == 0,
+        "no append-only directories on this file system: not run");
+    class Killed extends Error {}
+    try {
+      Reconciler killed = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts() {
+        @Override
+        public boolean unmountAll(Path d) throws IOException {
+          try (var marks = Files.newDirectoryStream(d, "template-*")) {
+            for (Path mark : marks) {
+              Files.delete(mark); // a removal where it lies got this far
+            }
+          }
+          throw new Killed();
+        }
+      }, clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(), reports::add);
+      killed.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
+      for (int pass = 0; pass < 3; pass++) { // the old template's container stopped first
+        try {
+          killed.tick();
+        } catch (Killed end) {
+          break;
+        }
+      }
+      killed.close();
+      assertThat(written).as("the old template's volume, still with its mark").exists();
+    } finally {
+      io.dsfleet.common.testing.Processes.succeed("chattr", "-a", dir.resolve("pods").toString());
+    }
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
+        reports::add);
+    r.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
+    r.tick();
+    assertThat(dir.resolve("pods/ops_writer-abcde/volumes/scratch")).as("the new template's emptyDir").isDirectory();
+    assertThat(written).as("what the old template wrote, not in the new one's emptyDir").doesNotExist();
+  }
+
+  /**
    * What an emptyDir a new template no longer has still holds (the old template's volumes stay
    * until the new one starts with fresh ones, which here it cannot: its image is missing) counts for
    * its pod under disk pressure, and goes when the pod is evicted for it: the writer is evicted, its
