@@ -18,6 +18,7 @@ final class KubeRequests {
       throw KubeWrites.KubeError.of(403, "Forbidden", "the Kubernetes API does not answer web pages (a request with an Origin or"
           + " cross-site fetch metadata); use kubectl, or dsctl dashboard for a browser");
     }
+    refuseContainerStreams(x);
     String method = x.getRequestMethod();
     String type = String.valueOf(x.getRequestHeaders().getFirst("Content-Type")).split(";")[0].trim().toLowerCase(java.util.Locale.ROOT);
     if ((method.equals("POST") || method.equals("PUT") || method.equals("PATCH")) && !List.of("application/json", "application/yaml",
@@ -25,6 +26,25 @@ final class KubeRequests {
         "application/apply-patch+yaml", "application/vnd.kubernetes.protobuf").contains(type)) {
       throw KubeWrites.KubeError.of(415, "UnsupportedMediaType", "the body must be JSON or YAML (Content-Type application/json,"
           + " application/yaml or a patch type), not " + type);
+    }
+  }
+
+  /** A pod's subresources that are streams into its containers, by the kubectl command that asks for them. */
+  private static final java.util.Map<String, String> CONTAINER_STREAMS = java.util.Map.of("exec", "kubectl exec (and cp)", "attach",
+      "kubectl attach", "portforward", "kubectl port-forward", "ephemeralcontainers", "kubectl debug");
+
+  /**
+   * kubectl exec, cp, attach, port-forward and debug, refused by name, before the body's type is
+   * checked: they send no body but an upgrade to a stream, and before 2026-12-06 were told "the
+   * body must be JSON or YAML", as if kubectl had sent a wrong one.
+   */
+  static void refuseContainerStreams(HttpExchange x) {
+    String[] p = x.getRequestURI().getRawPath().split("/");
+    // /api/v1/namespaces/NS/pods/NAME/SUB: "" first
+    if (p.length == 8 && p[1].equals("api") && p[2].equals("v1") && p[3].equals("namespaces") && p[5].equals("pods")
+        && CONTAINER_STREAMS.containsKey(p[7])) {
+      throw KubeWrites.KubeError.of(405, "MethodNotAllowed", CONTAINER_STREAMS.get(p[7]) + " is not served by the dsfleet"
+          + " coordinator: it does not reach into containers; on the pod's node (kubectl get pod -o wide) docker ps lists them");
     }
   }
 

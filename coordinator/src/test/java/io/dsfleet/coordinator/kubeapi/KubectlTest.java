@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -160,6 +161,13 @@ class KubectlTest {
       Run follow = kubectl(kubeconfig, "logs", "-f", "-n", "ops", pod);
       assertThat(follow.exit()).isNotZero();
       assertThat(follow.out()).contains("use dsctl logs -f");
+      for (List<String> stream : List.of(List.of("exec", pod.substring(4), "--", "ls"), List.of("port-forward", pod, "8080:80"),
+          List.of("attach", pod.substring(4)))) {
+        Run refused = kubectl(kubeconfig, Stream.concat(Stream.of("-n", "ops"), stream.stream()).toArray(String[]::new));
+        assertThat(refused.exit()).isNotZero();
+        assertThat(refused.out()).as("kubectl %s: refused by name (before 2026-12-06: \"the body must be JSON or YAML\")", stream.get(0))
+            .contains("is not served by the dsfleet coordinator: it does not reach into containers");
+      }
 
       Run missing = kubectl(kubeconfig, "get", "ds", "nope", "-n", "ops");
       assertThat(missing.exit()).isNotZero();
