@@ -234,7 +234,9 @@ final class KubeReads {
     List<ObjectNode> items = new java.util.ArrayList<>();
     for (var v : io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, name, null)) {
       ObjectNode pod = KubeObjects.pod(v, byKey.get(Fleet.key(v.getStatus().getNamespace(), v.getStatus().getDaemonSet())));
-      if ((selector == null || LabelSelectors.matches(selector, labels(pod))) && fields.matches(v.getStatus().getPodName(), v.getStatus().getNamespace())) {
+      var values = java.util.Map.of("metadata.name", v.getStatus().getPodName(), "metadata.namespace", v.getStatus().getNamespace(),
+          "spec.nodeName", v.getNodeName(), "status.phase", pod.path("status").path("phase").asText());
+      if ((selector == null || LabelSelectors.matches(selector, labels(pod))) && fields.matches(values)) {
         views.add(v);
         items.add(pod);
       }

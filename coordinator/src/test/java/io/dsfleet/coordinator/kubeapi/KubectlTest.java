@@ -172,6 +172,20 @@ class KubectlTest {
       Run missing = kubectl(kubeconfig, "get", "ds", "nope", "-n", "ops");
       assertThat(missing.exit()).isNotZero();
       assertThat(missing.out()).contains("Error from server (NotFound): daemonsets.apps \"nope\" not found");
+
+      // a node's pods by its name, as operators list them and kubectl drain does (before 2026-12-06 refused, and drain failed
+      // once it had cordoned the node)
+      Run onNode = kubectl(kubeconfig, "get", "pods", "-A", "--field-selector", "spec.nodeName=node-a,status.phase=Running", "-o", "wide");
+      assertThat(onNode.exit()).as(onNode.out()).isZero();
+      assertThat(onNode.out()).contains("node-a").doesNotContain("node-b");
+      assertThat(kubectl(kubeconfig, "get", "pods", "-A", "--field-selector", "status.phase!=Running").out()).contains("No resources found");
+      Run drain = kubectl(kubeconfig, "drain", "node-a");
+      assertThat(drain.exit()).isNotZero();
+      assertThat(drain.out()).as("as Kubernetes: a DaemonSet's pods are not evicted").contains("cannot delete DaemonSet-managed Pods");
+      Run drained = kubectl(kubeconfig, "drain", "node-a", "--ignore-daemonsets");
+      assertThat(drained.exit()).as(drained.out()).isZero();
+      assertThat(drained.out()).contains("ignoring DaemonSet-managed Pods: ops/agent-").contains("node/node-a drained");
+      assertThat(dsctl(coordinator, "get", "nodes")).containsPattern("node-a\\s+Ready,SchedulingDisabled");
     }
   }
 

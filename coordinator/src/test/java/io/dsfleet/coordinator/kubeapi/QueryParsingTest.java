@@ -38,8 +38,16 @@ class QueryParsingTest {
   }
 
   @ParameterizedTest(name = "--field-selector {0} is refused")
-  @CsvSource({"status.phase=Running", "metadata.name"})
+  @CsvSource({"spec.restartPolicy=Always", "metadata.name"})
   void refusesFieldsItDoesNotServe(String selector) {
     assertThatThrownBy(() -> FieldQuery.parse(selector)).isInstanceOf(ControlException.class).hasMessageContaining("field");
+  }
+
+  @ParameterizedTest(name = "--field-selector {0} on a DaemonSet is refused")
+  @CsvSource({"spec.nodeName=node-a", "reason=Started"})
+  void refusesOnOneKindTheFieldsOfAnother(String selector) {
+    FieldQuery query = FieldQuery.parse(selector);
+    assertThatThrownBy(() -> query.matches("agent", "ops")).isInstanceOf(ControlException.class)
+        .hasMessageContaining("field label not supported: " + selector.split("=")[0]);
   }
 }
