@@ -314,6 +314,12 @@ public final class KubeApi implements AutoCloseable {
         .findFirst().orElse(null);
     ObjectNode pod = KubeObjects.pod(v, ds);
     JsonNode options = body(x);
+    if (param(x, "gracePeriodSeconds") != null || (options != null && options.hasNonNull("gracePeriodSeconds"))) {
+      // refused, not ignored: before 2026-12-06 `--grace-period=300` stopped the pod with its own 30 s, `--force
+      // --grace-period=0` printed "force deleted" over a pod that stopped as gracefully as ever
+      throw KubeWrites.KubeError.of(400, "BadRequest", "gracePeriodSeconds is not served by the dsfleet coordinator: a pod stops"
+          + " with its template's terminationGracePeriodSeconds; delete it without --grace-period, --now or --force");
+    }
     if (!dryRunAsked(x, options)) {
       f.deletePod(t.namespace(), t.name());
       pod.with("metadata").put("deletionTimestamp", KubeObjects.timestamp(clock.millis()));

@@ -84,6 +84,12 @@ class KubectlWritesTest {
       assertThat(k.run("delete", "pod", "nope", "-n", "ops").out()).contains("pods \"nope\" not found");
       assertThat(k.ok("delete", "pod", pod, "-n", "ops", "--dry-run=server")).contains("deleted (server dry run)");
       assertThat(dsctl(c, "describe", "ds", "agent", "-n", "ops")).as("a dry run deletes nothing").doesNotContain("PodDeleted");
+      for (List<String> grace : List.of(List.of("--grace-period=300"), List.of("--now"), List.of("--force", "--grace-period=0"))) {
+        Kubectl.Run refused = k.run(Stream.concat(Stream.of("delete", "pod", pod, "-n", "ops", "--wait=false"), grace.stream()).toArray(String[]::new));
+        assertThat(refused.exit()).as("%s: refused, not the pod's own grace period as if it were what was asked", grace).isNotZero();
+        assertThat(refused.out()).contains("gracePeriodSeconds is not served by the dsfleet coordinator");
+      }
+      assertThat(dsctl(c, "describe", "ds", "agent", "-n", "ops")).as("a refused delete deletes nothing").doesNotContain("PodDeleted");
 
       java.util.concurrent.CompletableFuture<Kubectl.Run> deleting = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
         try {
