@@ -209,6 +209,15 @@ public final class KubeApi implements AutoCloseable {
             + " controllerrevisions)"));
         return;
       }
+      // a watch list (client-go's WatchListClient) is refused as by an API server without the WatchList feature, which
+      // clients fall back from to a list and a watch; before 2026-12-06 it was ignored, and a stream ended without the
+      // bookmark that marks the initial events' end, which such a client waits for
+      if (param(x, "sendInitialEvents") != null || param(x, "resourceVersionMatch") != null) {
+        String field = param(x, "sendInitialEvents") != null ? "sendInitialEvents" : "resourceVersionMatch";
+        throw KubeWrites.KubeError.of(422, "Invalid", "ListOptions.meta.k8s.io \"\" is invalid: " + field + ": Forbidden: " + field
+            + " is forbidden for watch: the dsfleet coordinator does not serve the WatchList feature (list, then watch from the"
+            + " list's resourceVersion)");
+      }
       long timeout;
       try {
         timeout = param(x, "timeoutSeconds") == null ? 0 : Long.parseLong(param(x, "timeoutSeconds"));

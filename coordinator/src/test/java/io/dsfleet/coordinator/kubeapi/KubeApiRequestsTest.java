@@ -307,6 +307,14 @@ class KubeApiRequestsTest {
       assertThat(resumed.code()).isEqualTo(200);
       assertThat(resumed.text().lines().map(l -> Json.read(l, JsonNode.class).path("type").asText() + " "
           + Json.read(l, JsonNode.class).at("/object/metadata/name").asText()).toList()).containsExactly("DELETED stays");
+
+      // a watch list (client-go's WatchListClient) is refused as an API server without the feature refuses it, and its
+      // client lists and watches instead; it was ignored, and ended without the bookmark that ends the initial events
+      for (String query : List.of("sendInitialEvents=true&resourceVersionMatch=NotOlderThan", "resourceVersionMatch=NotOlderThan")) {
+        Answer watchList = send("GET", CMS + "?watch=true&allowWatchBookmarks=true&timeoutSeconds=1&" + query, null, null);
+        assertThat(watchList.code()).as(query).isEqualTo(422);
+        assertThat(watchList.body().path("message").asText()).contains(query.split("=")[0] + ": Forbidden");
+      }
     }
   }
 
