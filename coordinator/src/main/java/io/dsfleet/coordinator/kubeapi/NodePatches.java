@@ -72,6 +72,12 @@ final class NodePatches {
       throw KubeWrites.KubeError.of(422, "Invalid", invalid + "spec.unschedulable: must be true or false");
     }
     boolean unschedulable = cordon.asBoolean(false);
+    if (meta.has("resourceVersion")) {
+      // kubectl label|annotate --resource-version: a precondition on a version nodes do not have here, refused by name
+      // (it was told "the coordinator changes a node's labels, taints and cordon only", as if it had asked another change)
+      throw KubeWrites.KubeError.of(422, "Invalid", invalid + "metadata.resourceVersion: the dsfleet coordinator keeps no version of"
+          + " a node to check a patch against: patch it without --resource-version");
+    }
     ObjectNode rest = strip(after.deepCopy());
     if (!rest.equals(strip(before.deepCopy()))) {
       throw KubeWrites.KubeError.of(422, "Invalid", "Node \"" + name + "\" is invalid: the dsfleet coordinator changes a node's metadata.labels,"

@@ -358,6 +358,11 @@ class KubectlWritesTest {
       k.ok("label", "node", "node-a", "tier-");
       assertThat(node(c, "node-a").getLabelsMap()).doesNotContainKey("tier");
       assertThat(k.run("label", "node", "node-a", "bad key=x").exit()).isNotZero();
+      Kubectl.Run pinned = k.run("label", "node", "node-a", "tier=x", "--resource-version=1");
+      assertThat(pinned.exit()).isNotZero();
+      assertThat(pinned.out()).as("a precondition that cannot be checked, refused by name").contains("metadata.resourceVersion: the dsfleet"
+          + " coordinator keeps no version of a node");
+      assertThat(node(c, "node-a").getLabelsMap()).doesNotContainKey("tier");
 
       assertThat(k.ok("taint", "node", "node-b", "dedicated=gpu:NoSchedule")).isEqualTo("node/node-b tainted\n");
       assertThat(node(c, "node-b").getTaintsList()).anySatisfy(t -> {
