@@ -118,6 +118,7 @@ final class KubeWrites {
     if (now == null) {
       throw notFound(kind, name);
     }
+    checkUid(kind, name, now, body);
     ObjectNode o = object(kind, namespace, name, body);
     keep(o, ManagedFields.updated(object(kind, namespace, name, now), o, ManagedFields.of(now), manager, kind.apiVersion,
         now()));
@@ -137,7 +138,7 @@ final class KubeWrites {
         throw notFound(kind, name);
       }
       ObjectNode patched = apply ? serverSideApply(kind, namespace, name, now, patch, manager, force)
-          : object(kind, namespace, name, apply(now, contentType, patch));
+          : object(kind, namespace, name, checkUid(kind, name, now, apply(now, contentType, patch)));
       if (!apply) {
         keep(patched, ManagedFields.updated(object(kind, namespace, name, now), patched, ManagedFields.of(now), manager,
             kind.apiVersion, now()));
@@ -161,6 +162,21 @@ final class KubeWrites {
         }
       }
     }
+  }
+
+  /**
+   * A body or patched object naming a uid (kubectl replace of an exported object): a precondition,
+   * as Kubernetes checks it; another uid is 409 Conflict, where it was dropped with what the server
+   * sets and the write went to whatever object now has the name.
+   */
+  private static JsonNode checkUid(Kind kind, String name, ObjectNode now, JsonNode body) {
+    String named = body.path("metadata").path("uid").asText("");
+    String is = now.path("metadata").path("uid").asText();
+    if (!named.isEmpty() && !named.equals(is)) {
+      throw KubeError.of(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualified() + " \"" + name + "\": Precondition"
+          + " failed: UID in precondition: " + named + ", UID in object meta: " + is);
+    }
+    return body;
   }
 
   /** DELETE: Orphan leaves the pods running unmanaged (dsctl delete --cascade=orphan); Background and Foreground remove them. */

@@ -319,6 +319,31 @@ class KubeApiRequestsTest {
   }
 
   /**
+   * A replace or patch naming another object's uid (kubectl replace -f of an object exported
+   * before it was deleted and made again) is 409 Conflict with Kubernetes' message, and changes
+   * nothing; the uid was dropped with what the server sets, and the write went to the new object.
+   */
+  @Test
+  void aWriteNamingAnotherUidIsAConflict() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      assertThat(send("POST", CMS, "application/json", CM.formatted("cm")).code()).isEqualTo(201);
+      String uid = send("GET", CMS + "/cm", null, null).body().at("/metadata/uid").asText();
+      String other = "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"cm\",\"uid\":\"%s\"},\"data\":{\"a\":\"%s\"}}";
+      Answer replaced = send("PUT", CMS + "/cm", "application/json", other.formatted("0ld-0bject", "replaced"));
+      assertThat(replaced.code()).isEqualTo(409);
+      assertThat(replaced.body().path("message").asText()).isEqualTo("Operation cannot be fulfilled on configmaps \"cm\": Precondition"
+          + " failed: UID in precondition: 0ld-0bject, UID in object meta: " + uid);
+      Answer patched = send("PATCH", CMS + "/cm", "application/merge-patch+json", "{\"metadata\":{\"uid\":\"0ld-0bject\"},\"data\":{\"a\":\"patched\"}}");
+      assertThat(patched.code()).isEqualTo(409);
+      assertThat(send("GET", CMS + "/cm", null, null).body().at("/data/a").asText()).as("nothing written").isEqualTo("b");
+      assertThat(send("PUT", CMS + "/cm", "application/json", other.formatted(uid, "c")).code()).as("its own uid").isEqualTo(200);
+      assertThat(send("GET", CMS + "/cm", null, null).body().at("/data/a").asText()).isEqualTo("c");
+    }
+  }
+
+  /**
    * HEAD requests, a list's and a watch's, are answered without a body and log nothing. Before, a
    * HEAD of a watch was answered as a stream, with a length, and the JDK's server logged a warning
    * for each ("being invoked with a content length for a HEAD request"): a line a request.
