@@ -416,6 +416,7 @@ final class KubeWrites {
           }
         });
       }
+      ManagedFields.show(would); // as the written object is answered: its managers' annotation as metadata.managedFields
       return new Written(would, warnings, create);
     }
     return new Written(now, warnings, create);
