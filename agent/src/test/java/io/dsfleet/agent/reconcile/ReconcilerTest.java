@@ -765,6 +765,63 @@ class ReconcilerTest {
     });
   }
 
+  /** The writer's template: an emptyDir at /scratch. */
+  static final String[] SCRATCH = {"spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
+      "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"};
+
+  /** The writer run with {@link #SCRATCH}, a file written in its emptyDir (returned), the agent closed. */
+  Path theOldTemplateWroteAFile() throws Exception {
+    r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(SCRATCH))));
+    r.tick();
+    Path written = Files.write(dir.resolve("pods/ops_writer-abcde/volumes/scratch/left-by-the-old-template"), new byte[] {1});
+    r.close();
+    return written;
+  }
+
+  /** The writer's next template: {@link #SCRATCH} on another image. */
+  String[] writerNext() {
+    runtime.addImage("local/busybox:2");
+    String[] next = java.util.Arrays.copyOf(SCRATCH, SCRATCH.length + 2);
+    next[SCRATCH.length] = "spec.template.spec.containers[0].image";
+    next[SCRATCH.length + 1] = "local/busybox:2";
+    return next;
+  }
+
+  /** Where an agent is killed in a test: nothing after it runs. */
+  static final class Killed extends Error {}
+
+  /**
+   * An agent on this state directory given {@code desired}, killed in its first unmount before it
+   * removes a pod's directory, once that removal took the template's mark (as far as a removal got);
+   * whether it was killed within three passes (a pod's containers stop first).
+   */
+  boolean killedInARemoval(DesiredState desired) throws Exception {
+    Reconciler killed = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts() {
+      @Override
+      public boolean unmountAll(Path d) throws IOException {
+        try (var marks = Files.newDirectoryStream(d, "template-*")) {
+          for (Path mark : marks) {
+            Files.delete(mark);
+          }
+        }
+        throw new Killed();
+      }
+    }, clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(), reports::add);
+    killed.setDesired(desired);
+    try {
+      for (int pass = 0; pass < 3; pass++) {
+        try {
+          killed.tick();
+        } catch (Killed end) {
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      killed.close();
+    }
+  }
+
   /**
    * An agent killed while it removes the directory of a pod's template before (here as its removal
    * has taken the template's mark and not yet the volume) leaves the next template nothing of it:
@@ -776,39 +833,9 @@ class ReconcilerTest {
    */
   @Test
   void anAgentKilledWhileItRemovesTheTemplateBeforesVolumesLeavesTheNextTemplateNothingOfThem() throws Exception {
-    String[] scratch = {"spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
-        "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"};
-    r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(scratch))));
-    r.tick();
-    Path written = Files.write(dir.resolve("pods/ops_writer-abcde/volumes/scratch/left-by-the-old-template"), new byte[] {1});
-    r.close();
-    String[] next = java.util.Arrays.copyOf(scratch, scratch.length + 2);
-    next[scratch.length] = "spec.template.spec.containers[0].image";
-    next[scratch.length + 1] = "local/busybox:2";
-    runtime.addImage("local/busybox:2");
-    class Killed extends Error {}
-    Reconciler killed = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts() {
-      @Override
-      public boolean unmountAll(Path d) throws IOException {
-        try (var marks = Files.newDirectoryStream(d, "template-*")) {
-          for (Path mark : marks) {
-            Files.delete(mark); // the removal got this far
-          }
-        }
-        throw new Killed();
-      }
-    }, clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(), reports::add);
-    killed.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
-    boolean died = false;
-    for (int pass = 0; pass < 3 && !died; pass++) { // the old template's container stopped first
-      try {
-        killed.tick();
-      } catch (Killed end) {
-        died = true;
-      }
-    }
-    killed.close();
-    assertThat(died).as("killed in the removal").isTrue();
+    Path written = theOldTemplateWroteAFile();
+    String[] next = writerNext();
+    assertThat(killedInARemoval(Pods.named(2, Map.of("writer", Pods.ds(next))))).as("killed in the removal").isTrue();
     r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
         reports::add);
     r.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
@@ -830,40 +857,12 @@ class ReconcilerTest {
   @Test
   void aPodDirectoryTheDiskWillNotMoveIsNeverRemovedWhereItLies() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "chattr needs root: not run");
-    String[] scratch = {"spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
-        "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"};
-    r.setDesired(Pods.named(1, Map.of("writer", Pods.ds(scratch))));
-    r.tick();
-    Path written = Files.write(dir.resolve("pods/ops_writer-abcde/volumes/scratch/left-by-the-old-template"), new byte[] {1});
-    r.close();
-    String[] next = java.util.Arrays.copyOf(scratch, scratch.length + 2);
-    next[scratch.length] = "spec.template.spec.containers[0].image";
-    next[scratch.length + 1] = "local/busybox:2";
-    runtime.addImage("local/busybox:2");
+    Path written = theOldTemplateWroteAFile();
+    String[] next = writerNext();
     org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("chattr", "+a", dir.resolve("pods").toString()).start().waitFor() == 0,
         "no append-only directories on this file system: not run");
-    class Killed extends Error {}
     try {
-      Reconciler killed = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts() {
-        @Override
-        public boolean unmountAll(Path d) throws IOException {
-          try (var marks = Files.newDirectoryStream(d, "template-*")) {
-            for (Path mark : marks) {
-              Files.delete(mark); // a removal where it lies got this far
-            }
-          }
-          throw new Killed();
-        }
-      }, clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(), reports::add);
-      killed.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
-      for (int pass = 0; pass < 3; pass++) { // the old template's container stopped first
-        try {
-          killed.tick();
-        } catch (Killed end) {
-          break;
-        }
-      }
-      killed.close();
+      killedInARemoval(Pods.named(2, Map.of("writer", Pods.ds(next)))); // where the directory lies, if it is removed there
       assertThat(written).as("the old template's volume, still with its mark").exists();
     } finally {
       io.dsfleet.common.testing.Processes.succeed("chattr", "-a", dir.resolve("pods").toString());
@@ -1678,29 +1677,8 @@ class ReconcilerTest {
    */
   @Test
   void leavingRemovesTheTrashAnAgentKilledInARemovalLeft() throws Exception {
-    r.setDesired(Pods.named(1, Map.of("writer", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {}}]",
-        "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
-    r.tick();
-    Files.write(dir.resolve("pods/ops_writer-abcde/volumes/scratch/data"), new byte[] {1});
-    r.close();
-    class Killed extends Error {}
-    Reconciler killed = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts() {
-      @Override
-      public boolean unmountAll(Path d) {
-        throw new Killed();
-      }
-    }, clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(), reports::add);
-    killed.setDesired(DesiredState.newBuilder().setVersion(2).build());
-    boolean died = false;
-    for (int pass = 0; pass < 3 && !died; pass++) { // the pod stopped first
-      try {
-        killed.tick();
-      } catch (Killed end) {
-        died = true;
-      }
-    }
-    killed.close();
-    assertThat(died).as("killed in the removal").isTrue();
+    theOldTemplateWroteAFile();
+    assertThat(killedInARemoval(DesiredState.newBuilder().setVersion(2).build())).as("killed in the removal").isTrue();
     try (var left = Files.list(dir.resolve("pods"))) {
       assertThat(left.map(p -> p.getFileName().toString())).as("the trash the kill left").singleElement().asString().startsWith(".trash-");
     }

@@ -183,18 +183,7 @@ class LogRequestLimitsTest extends SessionTestBase {
     String line = "x".repeat(1024);
     java.util.concurrent.atomic.AtomicInteger read = new java.util.concurrent.atomic.AtomicInteger();
     int lines = 50_000; // 50 MB of log
-    runtime.logLines = new java.util.AbstractList<>() {
-      @Override
-      public String get(int i) {
-        read.incrementAndGet();
-        return line;
-      }
-
-      @Override
-      public int size() {
-        return lines;
-      }
-    };
+    runtime.logLines = counted(line, lines, read);
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
       CoordinatorSession session = opened(coordinator, runtime);
       try {
@@ -215,6 +204,22 @@ class LogRequestLimitsTest extends SessionTestBase {
     }
   }
 
+  /** A log of {@code lines} copies of {@code line}, each line the runtime reads counted in {@code read}. */
+  static java.util.List<String> counted(String line, int lines, java.util.concurrent.atomic.AtomicInteger read) {
+    return new java.util.AbstractList<>() {
+      @Override
+      public String get(int i) {
+        read.incrementAndGet();
+        return line;
+      }
+
+      @Override
+      public int size() {
+        return lines;
+      }
+    };
+  }
+
   /**
    * A log read whole (kubectl logs, dsctl logs without -f, the dashboard's tail) that the
    * coordinator cancels (its reader went away, or it cut the read at its bound) stops reading:
@@ -230,18 +235,7 @@ class LogRequestLimitsTest extends SessionTestBase {
     String line = "x".repeat(1024);
     int lines = 50_000; // 50 MB of log
     java.util.concurrent.atomic.AtomicInteger read = new java.util.concurrent.atomic.AtomicInteger();
-    runtime.logLines = new java.util.AbstractList<>() {
-      @Override
-      public String get(int i) {
-        read.incrementAndGet();
-        return line;
-      }
-
-      @Override
-      public int size() {
-        return lines;
-      }
-    };
+    runtime.logLines = counted(line, lines, read);
     try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
       CoordinatorSession session = opened(coordinator, runtime);
       try {
