@@ -1,0 +1,97 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import com.sun.net.httpserver.HttpExchange;
+import io.dsfleet.coordinator.fleet.ControlException;
+import io.dsfleet.coordinator.fleet.Fleet;
+import io.dsfleet.coordinator.grpc.LogRelay;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/** `kubectl logs`: a pod's log read whole through its agent, as text. */
+final class KubeLogs {
+  private KubeLogs() {}
+
+  /**
+   * kubectl logs POD [-c C] [--tail N] [-p]: the pod's log from its agent, read whole, as text.
+   * Following (-f) is not served yet: the JDK's server cuts a response after 30 s.
+   */
+  static void answer(HttpExchange x, Fleet f, LogRelay logs, String namespace, String pod) throws IOException, InterruptedException {
+    if ("true".equals(KubeApi.param(x, "follow"))) {
+      KubeApi.send(x, KubeObjects.status(400, "BadRequest", "kubectl logs -f is not served yet by the dsfleet coordinator: use dsctl logs -f"));
+      return;
+    }
+    var found = io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, pod, null);
+    if (found.isEmpty()) {
+      throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + pod + "\" not found");
+    }
+    var v = found.get(0);
+    for (String unserved : List.of("sinceSeconds", "sinceTime", "timestamps")) {
+      // refused, not ignored: before 2026-12-06 `kubectl logs --since 1h` printed the whole log as if it were the last hour's
+      if (KubeApi.param(x, unserved) != null && !(unserved.equals("timestamps") && KubeApi.param(x, unserved).equals("false"))) {
+        throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, unserved + " is not served by the dsfleet coordinator:"
+            + " a pod's log is read whole or by its last lines (--tail)");
+      }
+    }
+    int tail = (int) count(x, "tailLines", 0, Integer.MAX_VALUE);
+    long limit = count(x, "limitBytes", 1, Long.MAX_VALUE);
+    List<String> lines = logs.read(f, io.dsfleet.proto.v1.LogsRequest.newBuilder().setNamespace(namespace)
+        .setDaemonSet(v.getStatus().getDaemonSet()).setNodeName(v.getNodeName()).setContainer(java.util.Objects.requireNonNullElse(
+            KubeApi.param(x, "container"), "")).setTailLines(tail).setPrevious("true".equals(KubeApi.param(x, "previous"))).build(), java.time.Duration.ofSeconds(10));
+    x.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+    x.getResponseHeaders().set("Cache-Control", "no-store");
+    boolean head = x.getRequestMethod().equals("HEAD"); // no body, no length: the JDK's server logs a warning for each HEAD with one
+    x.sendResponseHeaders(200, lines.isEmpty() || head ? -1 : 0);
+    if (!head && !lines.isEmpty()) {
+      // line by line, chunked: the read's lines joined and encoded whole cost ten times their size
+      // (4 MiB of characters Docker could not decode: 85 MiB allocated, about 40 MiB at once)
+      Limited body = new Limited(x.getResponseBody(), limit == 0 ? Long.MAX_VALUE : limit);
+      var out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8));
+      for (int i = 0; i < lines.size() && body.left > 0; i++) {
+        out.write(lines.get(i));
+        out.write('\n');
+      }
+      out.flush();
+    }
+  }
+
+  /** A response body that takes at most {@code left} bytes and drops the rest (limitBytes: the last line cut, as Kubernetes). */
+  private static final class Limited extends java.io.FilterOutputStream {
+    long left;
+
+    Limited(java.io.OutputStream out, long left) {
+      super(out);
+      this.left = left;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      int n = (int) Math.min(len, left);
+      out.write(b, off, n);
+      left -= n;
+    }
+  }
+
+  /** A count parameter: 0 when absent, else a number from {@code min} to {@code max}, refused naming it otherwise. */
+  private static long count(HttpExchange x, String name, long min, long max) {
+    String text = KubeApi.param(x, name);
+    if (text == null) {
+      return 0;
+    }
+    try {
+      long n = Long.parseLong(text);
+      if (n >= min && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // refused below
+    }
+    throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, name + " must be a number from " + min + " to " + max + ", got \"" + text + "\"");
+  }
+
+}
