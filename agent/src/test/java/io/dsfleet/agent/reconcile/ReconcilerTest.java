@@ -787,6 +787,16 @@ class ReconcilerTest {
     return next;
   }
 
+  /** A new agent on this state directory starts the writer's {@code next} template with a fresh emptyDir, {@code written} gone. */
+  void theNextTemplateStartsFresh(String[] next, Path written) throws Exception {
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
+        reports::add);
+    r.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
+    r.tick();
+    assertThat(dir.resolve("pods/ops_writer-abcde/volumes/scratch")).as("the new template's emptyDir").isDirectory();
+    assertThat(written).as("what the old template wrote, not in the new one's emptyDir").doesNotExist();
+  }
+
   /** Where an agent is killed in a test: nothing after it runs. */
   static final class Killed extends Error {}
 
@@ -836,12 +846,7 @@ class ReconcilerTest {
     Path written = theOldTemplateWroteAFile();
     String[] next = writerNext();
     assertThat(killedInARemoval(Pods.named(2, Map.of("writer", Pods.ds(next))))).as("killed in the removal").isTrue();
-    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
-        reports::add);
-    r.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
-    r.tick();
-    assertThat(dir.resolve("pods/ops_writer-abcde/volumes/scratch")).as("the new template's emptyDir").isDirectory();
-    assertThat(written).as("what the old template wrote, not in the new one's emptyDir").doesNotExist();
+    theNextTemplateStartsFresh(next, written);
     r.tick();
     try (var left = Files.list(dir.resolve("pods"))) {
       assertThat(left.map(p -> p.getFileName().toString())).as("nothing of the old template left on the host").containsExactly("ops_writer-abcde");
@@ -867,12 +872,7 @@ class ReconcilerTest {
     } finally {
       io.dsfleet.common.testing.Processes.succeed("chattr", "-a", dir.resolve("pods").toString());
     }
-    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
-        reports::add);
-    r.setDesired(Pods.named(2, Map.of("writer", Pods.ds(next))));
-    r.tick();
-    assertThat(dir.resolve("pods/ops_writer-abcde/volumes/scratch")).as("the new template's emptyDir").isDirectory();
-    assertThat(written).as("what the old template wrote, not in the new one's emptyDir").doesNotExist();
+    theNextTemplateStartsFresh(next, written);
   }
 
   /**
