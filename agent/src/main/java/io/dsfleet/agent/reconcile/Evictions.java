@@ -138,6 +138,10 @@ final class Evictions {
   private boolean saidNoneToEvict;
   /** The pass thread's only. */
   private Instant nextCheck = Instant.MIN;
+  /** How often the volumes are measured and the disk checked: {@link #CHECK_EVERY} but in tests ({@link #checkEvery(Duration)}). */
+  private volatile Duration checkEvery = CHECK_EVERY;
+  /** Measurements of a pod's limited volumes that ended, over the agent's life (tests wait on it). */
+  private final java.util.concurrent.atomic.AtomicLong measured = new java.util.concurrent.atomic.AtomicLong();
   /** When each pod's volumes may be measured again, by pod key ({@link #PACE}). */
   private final Map<String, Instant> nextMeasure = new ConcurrentHashMap<>();
   /** A pod's evictions in a row, and when the last one ended. */
@@ -149,11 +153,29 @@ final class Evictions {
 
   /** Whether the volumes are due to be measured at {@code now} (the pass thread asks, once a pass). */
   boolean checkDue(Instant now) {
-    if (waiting(now, nextCheck, CHECK_EVERY)) {
+    if (!due(now)) {
       return false;
     }
-    nextCheck = now.plus(CHECK_EVERY);
+    nextCheck = now.plus(checkEvery);
     return true;
+  }
+
+  /** Whether the volumes are due to be measured at {@code now}, changing nothing: a quiet pass is not skipped then (the pass thread's). */
+  boolean due(Instant now) {
+    return !waiting(now, nextCheck, checkEvery);
+  }
+
+  /**
+   * Checks every {@code every} instead of {@link #CHECK_EVERY} (tests: an eviction within a second
+   * or two instead of ten); a check due sooner than the last interval set comes at once.
+   */
+  void checkEvery(Duration every) {
+    checkEvery = every;
+  }
+
+  /** How many measurements of a pod's limited volumes have ended (each pod's each check, {@link #measure}). */
+  long measurements() {
+    return measured.get();
   }
 
   /**
@@ -194,6 +216,7 @@ final class Evictions {
     try {
       return measured(d);
     } finally {
+      measured.incrementAndGet();
       nextMeasure.put(d.key(), now.plus(Duration.ofNanos(Math.min((System.nanoTime() - start) * PACE, MAX_PAUSE.toNanos()))));
     }
   }

@@ -193,6 +193,19 @@ public final class Reconciler {
     this.wake = wake;
   }
 
+  /**
+   * Measures limited volumes and checks the disk every {@code every} instead of the kubelet's 10 s
+   * (tests of evictions, which otherwise wait out a check or two each).
+   */
+  public void checkDiskEvery(Duration every) {
+    evictions.checkEvery(every);
+  }
+
+  /** How many measurements of pods' limited volumes have ended: a test's barrier for "measured, and left alone". */
+  public long diskMeasurements() {
+    return evictions.measurements();
+  }
+
   /** Called when the runtime goes away or comes back (the node reports it at once). */
   public void onRuntimeCondition(Runnable listener) {
     this.onCondition = listener;
@@ -314,8 +327,9 @@ public final class Reconciler {
    * One reconcile pass. Not reentrant: call from one thread. A pass finds nothing to do, and
    * returns at once, when nothing it reads changed since the last full one (no desired set, no
    * event, no work of the agent's own), that one left nothing on the clock (no back-off, no probe,
-   * no pod work in flight), the event stream runs, the relist is not due, and the last full pass is
-   * less than {@link QuietPasses#MAX} old: a node whose pods just run costs a timer and nothing more.
+   * no pod work in flight), the event stream runs, the relist is not due, nor the volumes' and the
+   * disk's check, and the last full pass is less than {@link QuietPasses#MAX} old: a node whose pods
+   * just run costs a timer and nothing more.
    */
   public void tick() {
     passing.lock();
@@ -332,7 +346,7 @@ public final class Reconciler {
 
   private void pass() {
     Instant now = clock.instant();
-    if (quiet.skip(now, idle() && view.fresh(now))) {
+    if (quiet.skip(now, idle() && view.fresh(now) && !evictions.due(now))) {
       long n = passes.incrementAndGet();
       if (log.isDebugEnabled()) { // the barrier of tests of the agent as a process counts these too
         log.debug("reconcile pass {} done: nothing changed, idle", n);

@@ -425,6 +425,28 @@ class ReconcilerTest {
     }
   }
 
+  /**
+   * ... but never past the volumes' and the disk's check: a quiet node still checks them when they
+   * are due (here every 3 s), not only at the full pass every ten seconds brings. Before, a check due
+   * just after a full pass waited for the next one, and an interval under ten seconds was not kept.
+   */
+  @Test
+  void aQuietNodesPassIsAFullOneWhenTheDiskCheckIsDue() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.checkDiskEvery(Duration.ofSeconds(3));
+      r.watch(scheduler);
+      r.setDesired(desired());
+      r.tick(); // starts the pod (its own work)
+      r.tick(); // sees it running and reports it
+      long quiet = r.quietPasses();
+      run(Duration.ofSeconds(9), Duration.ofSeconds(1));
+      assertThat(r.quietPasses() - quiet).as("full passes at the checks due 3, 6 and 9 s on").isEqualTo(6);
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
   @Test
   void aFailingLivenessProbeRestartsTheContainer() {
     r.setDesired(desired("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}, periodSeconds: 1, failureThreshold: 2}"));
