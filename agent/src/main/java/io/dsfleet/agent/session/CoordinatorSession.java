@@ -30,6 +30,8 @@ public final class CoordinatorSession implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorSession.class);
   /** How long a desired set the disk refused waits before it is written again. */
   static final Duration WRITE_RETRY = Duration.ofSeconds(5);
+  /** {@link #WRITE_RETRY}, shorter in tests that wait out several retries ({@link #writeRetry}). */
+  private volatile Duration writeRetry = WRITE_RETRY;
   private final NodeInfo info;
   private final Reconciler reconciler;
   private final LocalState state;
@@ -454,8 +456,13 @@ public final class CoordinatorSession implements AutoCloseable {
   /** Tries the refused set again in {@link #WRITE_RETRY}, and again after that until it is written (or the session closes). */
   private void writeAgainLater() {
     if (writingAgain.compareAndSet(false, true)) {
-      scheduler.schedule(() -> work.execute(this::writeAgain), WRITE_RETRY.toMillis(), TimeUnit.MILLISECONDS);
+      scheduler.schedule(() -> work.execute(this::writeAgain), writeRetry.toMillis(), TimeUnit.MILLISECONDS);
     }
+  }
+
+  /** Tries a refused set again after {@code every} instead of {@link #WRITE_RETRY} (tests). */
+  void writeRetry(Duration every) {
+    writeRetry = every;
   }
 
   private void writeAgain() {

@@ -102,10 +102,12 @@ class DesiredSetWriteTest extends SessionTestBase {
     reconciler.close();
   }
 
-  /** Node n1's session to {@code coordinator}, on the slow disk. */
+  /** Node n1's session to {@code coordinator}, on the slow disk; a set the disk refused tried again every 500 ms (5 s in the agent). */
   private CoordinatorSession session(FakeCoordinator coordinator) {
-    return new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(), NodeInfo.newBuilder().setName("n1").build(),
-        reconciler, runtime, disk, scheduler, clock, new Random(1), Duration.ofSeconds(1), () -> { });
+    CoordinatorSession s = new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
+        NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, disk, scheduler, clock, new Random(1), Duration.ofSeconds(1), () -> { });
+    s.writeRetry(Duration.ofMillis(500));
+    return s;
   }
 
   @Test
