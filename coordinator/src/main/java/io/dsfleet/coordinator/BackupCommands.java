@@ -197,7 +197,9 @@ final class BackupCommands {
           // a new group's log starts empty: the copy no longer names a position in the old one
           store.applyEntry(0, 0, () -> null);
         }
-        DirectoryOwner.give(dir, DirectoryOwner.store(dir));
+        try (DirectoryOwner data = DirectoryOwner.open(dir)) {
+          data.giveTo(data.attributes(), DirectoryOwner.STORE);
+        }
         Files.delete(restoring);
         try (var d = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
           d.force(true); // the mark's removal on disk: the restore is done

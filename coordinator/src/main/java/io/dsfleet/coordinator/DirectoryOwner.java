@@ -1,38 +1,184 @@
 package io.dsfleet.coordinator;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SecureDirectoryStream;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Set;
 
 /**
- * What root wrote into the coordinator's data directory, given to the directory's owner. The
- * shipped unit (DynamicUser=) owns its directory as the service's own user, and an operator runs
- * `sudo ds-coordinator restore` and `join` there as root: before 2026-12-06 the store and keys they
- * wrote stayed root's (0600) and the coordinator could not open them ("Operation not permitted"),
- * since systemd gives a state directory's tree to the unit's user only when the directory itself
- * is not the user's yet (helper-107).
+ * A directory root writes into on behalf of the coordinator's data directory's owner, opened once
+ * and worked on through that descriptor: every entry is reached relative to it with no link
+ * followed (Linux's {@link SecureDirectoryStream}: openat with O_NOFOLLOW, renameat, fchown of what
+ * was so opened), and what root wrote is given to the owner.
+ *
+ * <p>The shipped unit (DynamicUser=) owns its directory as the service's own user, and an operator
+ * runs `sudo ds-coordinator restore` and `join` there as root: before 2026-12-06 the store and keys
+ * they wrote stayed root's (0600) and the coordinator could not open them, since systemd gives a
+ * state directory's tree to the unit's user only when the directory itself is not the user's yet
+ * (helper-107). Until 2026-12-06 root then wrote and chowned by path: the directory's owner could
+ * swap {@code pki} for a link while a join waited for the leader, and root wrote the CA and its key
+ * into the directory the link named and gave them, and that directory's own {@code ca.crt} and
+ * {@code ca.key}, to the service's user (helper-113).
  */
-final class DirectoryOwner {
-  private DirectoryOwner() {}
+final class DirectoryOwner implements AutoCloseable {
+  private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
 
-  /** Gives each of {@code written} that exists and is not the owner's to the owner of {@code dir}; links are not followed. */
-  static void give(Path dir, List<Path> written) throws IOException {
-    Path real = dir.toRealPath();
-    int uid = (Integer) Files.getAttribute(real, "unix:uid");
-    int gid = (Integer) Files.getAttribute(real, "unix:gid");
-    for (Path p : written) {
-      // only root writes files of another uid than the directory's (anyone else is refused another's directory)
-      if (Files.exists(p, LinkOption.NOFOLLOW_LINKS) && (Integer) Files.getAttribute(p, "unix:uid", LinkOption.NOFOLLOW_LINKS) != uid) {
-        Files.setAttribute(p, "unix:uid", uid, LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(p, "unix:gid", gid, LinkOption.NOFOLLOW_LINKS);
+  private final SecureDirectoryStream<Path> dir;
+  private final Path path; // for messages only: nothing is reached through it
+
+  private DirectoryOwner(SecureDirectoryStream<Path> dir, Path path) {
+    this.dir = dir;
+    this.path = path;
+  }
+
+  /** The store's files, as restore and join leave them (the directory's lock: {@link CoordinatorMain#locked}). */
+  static final List<String> STORE = List.of("dsfleet.db", "dsfleet.db-wal", "dsfleet.db-shm");
+
+  /** Opens {@code dir} (which its caller checked: {@code OwnerOnlyFiles.directory}); a link to it is followed, as the path names it. */
+  static DirectoryOwner open(Path dir) throws IOException {
+    DirectoryStream<Path> stream = Files.newDirectoryStream(dir);
+    if (stream instanceof SecureDirectoryStream<Path> secure) {
+      return new DirectoryOwner(secure, dir);
+    }
+    stream.close();
+    throw new IOException("cannot open " + dir + " without following links on this system (no SecureDirectoryStream)");
+  }
+
+  /**
+   * The subdirectory {@code name}, opened relative to this one with no link followed; null when
+   * there is none.
+   *
+   * @throws IOException {@code name} is a link or no directory
+   */
+  DirectoryOwner subdirectory(String name) throws IOException {
+    Path entry = Path.of(name);
+    PosixFileAttributes attrs;
+    try {
+      attrs = dir.getFileAttributeView(entry, PosixFileAttributeView.class, NOFOLLOW).readAttributes();
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+    if (!attrs.isDirectory()) {
+      throw new IOException(path.resolve(name) + " is " + (attrs.isSymbolicLink() ? "a link" : "not a directory")
+          + ": it must be a directory of its own (a link there could lead anywhere, and root would write there); remove it");
+    }
+    try {
+      return new DirectoryOwner((SecureDirectoryStream<Path>) dir.newDirectoryStream(entry, NOFOLLOW), path.resolve(name));
+    } catch (FileSystemException e) { // swapped for a link since: ELOOP
+      throw new IOException("cannot open " + path.resolve(name) + " without following a link: " + e.getReason() + "; remove it", e);
+    }
+  }
+
+  /** Makes the subdirectory {@code name} (0700) and opens it; one already there (a link too) is an error. */
+  DirectoryOwner makeSubdirectory(String name) throws IOException {
+    // mkdir by path: this directory's own path was checked, and mkdir follows no link at its last name
+    try {
+      Files.createDirectory(path.resolve(name), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    } catch (java.nio.file.FileAlreadyExistsException e) {
+      throw new IOException(path.resolve(name) + " appeared while this ran (none was there when it began): remove it, and try again", e);
+    }
+    DirectoryOwner made = subdirectory(name);
+    if (made == null) {
+      throw new NoSuchFileException(path.resolve(name).toString(), null, "removed as it was made");
+    }
+    return made;
+  }
+
+  /**
+   * Replaces the entry {@code name}'s content in one step (owner-only, synced): written to a new
+   * file beside it (created here, never a link's target), then renamed over it.
+   */
+  void write(String name, byte[] content) throws IOException {
+    Path tmp = Path.of(name + ".tmp");
+    try {
+      dir.deleteFile(tmp);
+    } catch (NoSuchFileException gone) {
+      // nothing left by an earlier try
+    }
+    try (FileChannel ch = (FileChannel) dir.newByteChannel(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, NOFOLLOW),
+        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+      ByteBuffer rest = ByteBuffer.wrap(content);
+      while (rest.hasRemaining()) {
+        ch.write(rest);
+      }
+      ch.force(true);
+    }
+    dir.move(tmp, dir, Path.of(name));
+    try (FileChannel self = (FileChannel) dir.newByteChannel(Path.of("."), Set.of(StandardOpenOption.READ))) {
+      self.force(true); // the rename on disk too
+    }
+  }
+
+  /** Removes the entry {@code name} (a file, or an empty directory); none is no error. */
+  void delete(String name) throws IOException {
+    try {
+      if (dir.getFileAttributeView(Path.of(name), PosixFileAttributeView.class, NOFOLLOW).readAttributes().isDirectory()) {
+        dir.deleteDirectory(Path.of(name));
+      } else {
+        dir.deleteFile(Path.of(name));
+      }
+    } catch (NoSuchFileException gone) {
+      // already gone
+    }
+  }
+
+  /** This directory's own owner and group. */
+  PosixFileAttributes attributes() throws IOException {
+    return dir.getFileAttributeView(PosixFileAttributeView.class).readAttributes();
+  }
+
+  /**
+   * Gives this directory itself and each of its entries {@code names} that is a file or directory
+   * of another user to {@code owner}'s owner and group: only root writes files of another uid than
+   * the directory's (anyone else is refused another's directory). An entry that is a link (or a
+   * FIFO, a device) is left as it is: root made none.
+   */
+  void giveTo(PosixFileAttributes owner, List<String> names) throws IOException {
+    give(dir.getFileAttributeView(PosixFileAttributeView.class), owner);
+    for (String name : names) {
+      PosixFileAttributeView view = dir.getFileAttributeView(Path.of(name), PosixFileAttributeView.class, NOFOLLOW);
+      PosixFileAttributes attrs;
+      try {
+        attrs = view.readAttributes();
+      } catch (NoSuchFileException gone) {
+        continue;
+      }
+      if (attrs.isRegularFile() || attrs.isDirectory()) {
+        give(view, owner); // opened again with O_NOFOLLOW: a link swapped in since fails (ELOOP), never followed
       }
     }
   }
 
-  /** The store's files and the directory's lock, as restore and join leave them. */
-  static List<Path> store(Path dir) {
-    return List.of(dir.resolve("dsfleet.db"), dir.resolve("dsfleet.db-wal"), dir.resolve("dsfleet.db-shm"), dir.resolve(DataDirLock.FILE));
+  private static void give(PosixFileAttributeView view, PosixFileAttributes owner) throws IOException {
+    if (!view.readAttributes().owner().equals(owner.owner())) {
+      view.setOwner(owner.owner());
+      view.setGroup(owner.group());
+    }
+  }
+
+  /** Makes this directory owner-only (0700) where it is not (through its descriptor). */
+  void ownerOnly() throws IOException {
+    PosixFileAttributeView self = dir.getFileAttributeView(PosixFileAttributeView.class);
+    var mode = PosixFilePermissions.fromString("rwx------");
+    if (!self.readAttributes().permissions().equals(mode)) {
+      self.setPermissions(mode);
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    dir.close();
   }
 }

@@ -87,15 +87,43 @@ final class JoinGroupCommand implements Callable<Integer> {
       System.err.println("ds-coordinator: the token is not a join token: " + e.getMessage());
       return 2;
     }
-    Path pki;
+    DirectoryOwner data;
+    DirectoryOwner pki;
     try {
-      OwnerOnlyFiles.directory(dir); // before the token is used: pki/ in a directory another user owns could be swapped
-      // pki/ too: refused after the token's use (root's new pki/ in the service's directory), the join burnt the single-use token
-      pki = OwnerOnlyFiles.directory(dir.resolve("pki"));
-    } catch (java.io.UncheckedIOException e) {
+      OwnerOnlyFiles.directory(dir); // before the token is used, as pki/ below: refused after, the single-use token was burnt
+      data = DirectoryOwner.open(dir);
+    } catch (IOException | java.io.UncheckedIOException e) {
       System.err.println("ds-coordinator: " + e.getMessage());
       return 2;
     }
+    try {
+      // held from here: whatever the directory's owner puts at pki/ meanwhile, the CA goes into the
+      // directory checked now; none yet is made once the leader answered (a refused join makes nothing)
+      pki = data.subdirectory("pki");
+    } catch (IOException e) {
+      System.err.println("ds-coordinator: " + e.getMessage());
+      close(data);
+      return 2;
+    }
+    try (data; DirectoryOwner opened = pki) {
+      try {
+        return join(r, dir, data, opened, parsed, text);
+      } finally {
+        if (made != null) {
+          close(made);
+        }
+      }
+    } catch (IOException e) {
+      System.err.println("ds-coordinator: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  /** A test's hook: runs once the data directory is checked and held, before the token is sent. */
+  Runnable checked = () -> {};
+
+  private int join(ReplicationOptions r, Path dir, DirectoryOwner data, DirectoryOwner pki, JoinToken parsed, String text) {
+    checked.run();
     List<String> targets = Arrays.stream(coordinators.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList();
     ReplicaJoinRequest request = ReplicaJoinRequest.newBuilder().setToken(text).setId(r.id())
         .setPeerAddress(r.self().peerAddress()).setCoordinatorAddress(r.self().coordinatorAddress()).build();
@@ -105,7 +133,7 @@ final class JoinGroupCommand implements Callable<Integer> {
       ManagedChannel channel = NettyChannelBuilder.forTarget(target, Tls.pinned(parsed.caHash()))
           .overrideAuthority(Pki.SERVER_NAME).maxInboundMessageSize(8 << 20).build();
       try {
-        String members = write(dir, pki, ReplicaServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).join(request));
+        String members = write(dir, data, pki, ReplicaServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).join(request));
         System.out.println("replica " + r.id() + " joined the group through " + target + "; data in " + dir
             + ". Start it with `ds-coordinator serve` and the same replica options: the leader adds it once it caught up."
             + " The group will be: " + members);
@@ -127,11 +155,11 @@ final class JoinGroupCommand implements Callable<Integer> {
         }
         System.err.println("ds-coordinator: the join failed at " + target + ": " + e.getStatus().getCode() + " "
             + e.getStatus().getDescription());
-        clean(dir);
+        clean(data);
         return 1;
       } catch (IOException | RuntimeException e) {
         System.err.println("ds-coordinator: the join failed: " + e.getMessage());
-        clean(dir);
+        clean(data);
         return 1;
       } finally {
         channel.shutdownNow();
@@ -153,12 +181,18 @@ final class JoinGroupCommand implements Callable<Integer> {
     }
   }
 
-  /** Writes what the leader sent; returns the members the group will have, as the leader listed them. */
-  private static String write(Path dir, Path pki, Iterator<ReplicaJoinChunk> chunks) throws IOException {
+  /**
+   * Writes what the leader sent, into the directories held since the check ({@code pki} made now
+   * when there was none), and gives it to the data directory's owner; returns the members the group
+   * will have, as the leader listed them.
+   */
+  private String write(Path dir, DirectoryOwner data, DirectoryOwner held, Iterator<ReplicaJoinChunk> chunks) throws IOException {
     ReplicaJoinChunk first = chunks.next();
-    OwnerOnlyFiles.write(pki.resolve("ca.crt"), first.getCaPem());
-    OwnerOnlyFiles.write(pki.resolve("ca.key"), first.getCaKeyPem());
-    OwnerOnlyFiles.write(SqliteStore.secretsKey(dir), first.getSecretsKey().toByteArray());
+    DirectoryOwner pki = held != null ? held : made != null ? made : (made = data.makeSubdirectory("pki"));
+    pki.ownerOnly();
+    pki.write("ca.crt", first.getCaPem().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    pki.write("ca.key", first.getCaKeyPem().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    pki.write("secrets.key", first.getSecretsKey().toByteArray()); // SqliteStore.secretsKey
     Path partial = dir.resolve("dsfleet.db.joining");
     Files.deleteIfExists(partial);
     try (OutputStream out = java.nio.channels.Channels.newOutputStream(OwnerOnlyFiles.createNew(partial))) {
@@ -168,20 +202,44 @@ final class JoinGroupCommand implements Callable<Integer> {
     }
     SqliteStore.replaceWith(dir, partial);
     Files.delete(partial);
-    List<Path> written = new java.util.ArrayList<>(List.of(pki, pki.resolve("ca.crt"), pki.resolve("ca.key"), SqliteStore.secretsKey(dir)));
-    written.addAll(DirectoryOwner.store(dir));
-    DirectoryOwner.give(dir, written);
+    var owner = data.attributes();
+    pki.giveTo(owner, PKI);
+    data.giveTo(owner, DirectoryOwner.STORE);
     return first.getMembersList().stream().map(m -> m.getId() + " (" + m.getCoordinatorAddress() + ")")
         .collect(java.util.stream.Collectors.joining(", "));
   }
 
-  /** A join that did not finish leaves no half a store behind (the CA files are kept: the next join overwrites them). */
-  private static void clean(Path dir) {
+  /** What the join writes into pki/. */
+  private static final List<String> PKI = List.of("ca.crt", "ca.key", "secrets.key");
+
+  /** pki/ when this join made it, for {@link #clean}. */
+  private DirectoryOwner made;
+
+  /**
+   * A join that did not finish leaves no half a store behind, nor a pki/ it made (the CA files in
+   * one that was there are kept: the next join overwrites them).
+   */
+  private void clean(DirectoryOwner data) {
     try {
-      Files.deleteIfExists(dir.resolve("dsfleet.db.joining"));
-      Files.deleteIfExists(dir.resolve("dsfleet.db"));
+      data.delete("dsfleet.db.joining");
+      data.delete("dsfleet.db");
+      if (made != null) {
+        for (String f : PKI) {
+          made.delete(f);
+          made.delete(f + ".tmp");
+        }
+        data.delete("pki");
+      }
     } catch (IOException ignored) {
       // nothing more to do
+    }
+  }
+
+  private static void close(DirectoryOwner d) {
+    try {
+      d.close();
+    } catch (IOException ignored) {
+      // read-only: nothing to lose
     }
   }
 }

@@ -134,6 +134,7 @@ class ReplicaCliTest {
     Result joined = joinWithInput(token + "\n");
     assertThat(joined.err()).as("the token read and used: only the coordinator is missing").contains("the join failed at 127.0.0.1:1: UNAVAILABLE");
     assertThat(joined.exit()).isEqualTo(1);
+    assertThat(dir.resolve("data").resolve("pki")).as("a refused join makes no pki/ (before 2026-12-06 it was made first)").doesNotExist();
     Result none = joinWithInput("");
     assertThat(none.exit()).isEqualTo(2);
     assertThat(none.err()).contains("no token on standard input (--token -)");
@@ -265,56 +266,149 @@ class ReplicaCliTest {
 
   /**
    * The same for `sudo ds-coordinator join` (a replica whose store was lost joins again): the CA,
-   * its key, the Secrets key and the store it was sent are the service's. A pki/ root would make
-   * there is refused before the token is used.
+   * its key, the Secrets key and the store it was sent are the service's. A join the leader refuses
+   * leaves nothing root made: before 2026-12-06 root's empty pki/ stayed, and its lock file (the
+   * service's next start refused it), and a directory without pki/ was refused (helper-113).
    */
   @Test
   void rootsJoinIntoTheServicesDirectoryLeavesWhatItWasSentToTheService() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
-    peerPort = FreePorts.pick();
-    Path data = dir.resolve("data");
-    String none = dir.resolve("none.yaml").toString();
-    assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", none).exit()).isZero();
-    int port = FreePorts.pick();
-    try (CoordinatorServer server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start()) {
+    try (Group group = new Group()) {
+      JoinToken real = JoinToken.parse(group.token);
+      String wrong = new JoinToken(real.caHash(), real.id(), real.secret().replace(real.secret().charAt(0), real.secret().charAt(0) == 'a' ? 'b' : 'a'))
+          .text();
+      Result refused = joinAsC2(group.link, group.port, wrong);
+      assertThat(refused.exit()).as(refused.err()).isEqualTo(1);
+      assertThat(refused.err()).contains("the join failed at");
+      try (var left = Files.list(group.own)) {
+        assertThat(left.map(p -> p.getFileName().toString())).as("nothing but the lock, as the service makes it").containsExactly("ds-coordinator.lock");
+      }
+      assertThat(Files.getAttribute(group.own.resolve("ds-coordinator.lock"), "unix:uid")).isEqualTo(group.service);
+
+      Result joined = joinAsC2(group.link, group.port, group.token);
+      assertThat(joined.exit()).as(joined.err()).isZero();
+      for (String f : List.of("pki", "pki/ca.crt", "pki/ca.key", "pki/secrets.key", "dsfleet.db", "ds-coordinator.lock")) {
+        assertThat(Files.getAttribute(group.own.resolve(f), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(group.service);
+        assertThat(Files.getAttribute(group.own.resolve(f), "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(group.service);
+      }
+      assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(group.own.resolve("pki")))).isEqualTo("rwx------");
+    }
+  }
+
+  /**
+   * The service's user (the directory is theirs) swaps pki/ for a link to another directory while
+   * root's join waits for the leader: before 2026-12-06 root wrote the fleet CA and its key into that
+   * directory, over its own ca.crt and ca.key, and gave them to the service's user (helper-113). The
+   * join writes into the pki/ it checked, held open since, and follows no link.
+   */
+  @Test
+  void aLinkSwappedInForPkiWhileRootJoinsIsNeverFollowed() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
+    try (Group group = new Group()) {
+      Path pki = group.serviceOwns(Files.createDirectory(group.own.resolve("pki"))); // as the service's earlier run left it
+      Path victim = Files.createDirectory(dir.resolve("victim"));
+      for (String f : List.of("ca.crt", "ca.key")) {
+        Files.writeString(victim.resolve(f), "the victim's " + f);
+      }
+      JoinGroupCommand join = new JoinGroupCommand();
+      join.checked = () -> { // the service's user, once root checked the directory and before the leader answers
+        try {
+          Files.move(pki, group.own.resolve("pki.aside"));
+          Files.setAttribute(Files.createSymbolicLink(pki, victim), "unix:uid", group.service, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      };
+      Result joined = joinAsC2(join, group.link, group.port, group.token);
+      assertThat(joined.exit()).as(joined.err()).isZero();
+      for (String f : List.of("ca.crt", "ca.key")) {
+        assertThat(Files.readString(victim.resolve(f))).as("written through the link").isEqualTo("the victim's " + f);
+        assertThat(Files.getAttribute(victim.resolve(f), "unix:uid")).as("given through the link").isEqualTo(0);
+      }
+      assertThat(victim.resolve("secrets.key")).doesNotExist();
+      assertThat(Files.readString(group.own.resolve("pki.aside/ca.crt"))).as("the directory checked got the CA").contains("BEGIN CERTIFICATE");
+      assertThat(Files.getAttribute(group.own.resolve("pki.aside/ca.key"), "unix:uid")).isEqualTo(group.service);
+
+      // none there when root checked, one planted before the leader answers: the join fails, nothing written through it
+      Files.delete(pki);
+      Files.delete(group.own.resolve("dsfleet.db"));
+      Result added = run(new Dsctl(), "replica", "add", "c3", "--peer-address", "127.0.0.1:5", "--coordinator-address", "127.0.0.1:6",
+          "--coordinator", "127.0.0.1:" + group.port, "--credentials", group.data.resolve("pki/admin.pem").toString());
+      assertThat(added.exit()).as(added.err()).isZero();
+      JoinGroupCommand planted = new JoinGroupCommand();
+      planted.checked = () -> {
+        try {
+          Files.createSymbolicLink(pki, victim);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      };
+      Result failed = joinAs(planted, "c3", "c3,127.0.0.1:5,127.0.0.1:6", group.link, group.port, added.out());
+      assertThat(failed.exit()).as(failed.err()).isEqualTo(1);
+      assertThat(failed.err()).contains(group.link.resolve("pki").toString());
+      for (String f : List.of("ca.crt", "ca.key")) {
+        assertThat(Files.readString(victim.resolve(f))).isEqualTo("the victim's " + f);
+        assertThat(Files.getAttribute(victim.resolve(f), "unix:uid")).isEqualTo(0);
+      }
+      assertThat(group.own.resolve("dsfleet.db")).as("no half a join").doesNotExist();
+    }
+  }
+
+  /**
+   * A group of one serving from {@code data} (a replica token for c2 made), and the service's
+   * directory of the shipped unit (DynamicUser=): {@code own}, uid {@code service}'s, in a root-only
+   * tree, reached through root's link {@code link}.
+   */
+  private final class Group implements AutoCloseable {
+    final int service = 61234;
+    final Path data = dir.resolve("data");
+    final int port = FreePorts.pick();
+    final CoordinatorServer server;
+    final String token;
+    final Path own;
+    final Path link;
+
+    Group() throws Exception {
+      peerPort = FreePorts.pick();
+      assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString()).exit()).isZero();
+      server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start();
       Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> server.fleet() != null);
       Result added = run(new Dsctl(), "replica", "add", "c2", "--peer-address", "127.0.0.1:1", "--coordinator-address", "127.0.0.1:2",
           "--coordinator", "127.0.0.1:" + port, "--credentials", data.resolve("pki/admin.pem").toString());
       assertThat(added.exit()).as(added.err()).isZero();
-
-      int service = 61234;
+      token = added.out().strip();
       Path privateDir = Files.createDirectory(dir.resolve("private"),
           java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-      Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
-      Files.setAttribute(own, "unix:uid", service);
-      Files.setAttribute(own, "unix:gid", service);
-      Path link = Files.createSymbolicLink(dir.resolve("ds-coordinator"), own);
-      String id = JoinToken.parse(added.out().strip()).id();
+      own = serviceOwns(Files.createDirectory(privateDir.resolve("ds-coordinator")));
+      link = Files.createSymbolicLink(dir.resolve("ds-coordinator"), own);
+    }
 
-      // root's own pki/ in the service's directory is refused (the service's user could swap it), before the token is used:
-      // refused after, the single-use token was burnt and the leader waited for a replica that never came
-      Result refused = joinAsC2(link, port, added.out());
-      assertThat(refused.exit()).as(refused.err()).isEqualTo(2);
-      assertThat(refused.err()).contains("cannot create " + link.resolve("pki"));
-      assertThat(server.authority().tokens()).filteredOn(t -> t.id().equals(id)).singleElement().satisfies(t -> assertThat(t.uses()).isZero());
+    Path serviceOwns(Path p) throws java.io.IOException {
+      Files.setAttribute(p, "unix:uid", service);
+      Files.setAttribute(p, "unix:gid", service);
+      return p;
+    }
 
-      Path pki = own.resolve("pki"); // the service's, as its earlier run left it (the refused join made it root's)
-      Files.setAttribute(pki, "unix:uid", service);
-      Files.setAttribute(pki, "unix:gid", service);
-      Result joined = joinAsC2(link, port, added.out());
-      assertThat(joined.exit()).as(joined.err()).isZero();
-      for (String f : List.of("pki", "pki/ca.crt", "pki/ca.key", "pki/secrets.key", "dsfleet.db", "ds-coordinator.lock")) {
-        assertThat(Files.getAttribute(own.resolve(f), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(service);
-      }
+    @Override
+    public void close() {
+      server.close();
     }
   }
 
   private Result joinAsC2(Path data, int port, String token) {
+    return joinAsC2(new JoinGroupCommand(), data, port, token);
+  }
+
+  private Result joinAsC2(JoinGroupCommand join, Path data, int port, String token) {
+    return joinAs(join, "c2", "c2,127.0.0.1:1,127.0.0.1:2", data, port, token);
+  }
+
+  private Result joinAs(JoinGroupCommand join, String id, String peer, Path data, int port, String token) {
     java.io.InputStream stdin = System.in;
     System.setIn(new java.io.ByteArrayInputStream(token.getBytes(StandardCharsets.UTF_8)));
     try {
-      return run(new CoordinatorMain(), "join", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString(),
-          "--replica-id", "c2", "--peer", "c1,127.0.0.1:" + peerPort + ",127.0.0.1:" + port, "--peer", "c2,127.0.0.1:1,127.0.0.1:2",
+      return run(join, "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString(),
+          "--replica-id", id, "--peer", "c1,127.0.0.1:" + peerPort + ",127.0.0.1:" + port, "--peer", peer,
           "--token", "-", "--coordinator", "127.0.0.1:" + port);
     } finally {
       System.setIn(stdin);
