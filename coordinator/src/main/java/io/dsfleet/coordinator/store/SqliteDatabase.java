@@ -70,7 +70,13 @@ abstract class SqliteDatabase implements AutoCloseable {
     try {
       OwnerOnlyFiles.directory(dataDir);
       ownerOnlyDatabaseFile(dataDir.resolve("dsfleet.db"));
-      opened = DriverManager.getConnection("jdbc:sqlite:" + dataDir.resolve("dsfleet.db"));
+      java.util.Properties noLinks = new org.sqlite.SQLiteConfig().toProperties();
+      // SQLITE_OPEN_NOFOLLOW: a link swapped in for the file after the check above is refused, not opened
+      // (SQLite opens its -wal and -shm with O_NOFOLLOW itself); sqlite-jdbc's SQLiteOpenMode has no name for it.
+      // It refuses a link anywhere on the path: the directory's own (DynamicUser='s /var/lib/NAME) is resolved
+      // here, as OwnerOnlyFiles.directory checked it
+      noLinks.setProperty("open_mode", String.valueOf(new org.sqlite.SQLiteConfig().getOpenModeFlags() | SQLITE_OPEN_NOFOLLOW));
+      opened = DriverManager.getConnection("jdbc:sqlite:" + dataDir.toRealPath().resolve("dsfleet.db"), noLinks);
       db = opened;
       try (Statement s = db.createStatement()) {
         s.execute("PRAGMA journal_mode=WAL");
@@ -159,21 +165,40 @@ abstract class SqliteDatabase implements AutoCloseable {
     }
   }
 
+  /** sqlite3.h's SQLITE_OPEN_NOFOLLOW (3.31): the database's path must not be a link. */
+  private static final int SQLITE_OPEN_NOFOLLOW = 0x01000000;
+
   /**
    * The database holds Secrets and the CA's records: 0600 like the keys next to it. SQLite gives
    * its -wal and -shm files the database file's mode, so setting it on the main file covers all
-   * three; a file an older coordinator made is tightened here too.
+   * three; a file an older coordinator made is tightened here too. None of the three may be a link
+   * (nor a FIFO, a device): root opens the service's store (`sudo ds-coordinator backup`, `restore`)
+   * in a directory the service's user writes, and until 2026-12-06 a link that user planted there
+   * (dsfleet.db-wal to /etc/passwd) had root make what it led to 0600, and dsfleet.db one open as
+   * the store, an empty file written into (helper-113).
    */
   private static void ownerOnlyDatabaseFile(Path file) throws java.io.IOException {
     var mode = java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
-    if (!java.nio.file.Files.exists(file)) {
+    if (java.nio.file.Files.notExists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       java.nio.file.Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(mode));
     }
-    java.nio.file.Files.setPosixFilePermissions(file, mode);
-    for (String suffix : List.of("-wal", "-shm")) {
-      Path side = file.resolveSibling(file.getFileName() + suffix);
-      if (java.nio.file.Files.exists(side)) {
-        java.nio.file.Files.setPosixFilePermissions(side, mode);
+    for (String suffix : List.of("", "-wal", "-shm")) {
+      Path f = file.resolveSibling(file.getFileName() + suffix);
+      var view = java.nio.file.Files.getFileAttributeView(f, java.nio.file.attribute.PosixFileAttributeView.class,
+          java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      java.nio.file.attribute.PosixFileAttributes attrs;
+      try {
+        attrs = view.readAttributes();
+      } catch (java.nio.file.NoSuchFileException none) {
+        continue;
+      }
+      if (!attrs.isRegularFile()) {
+        throw new java.io.IOException(f + " is " + (attrs.isSymbolicLink() ? "a link" : "not a file") + ": the store's files must be"
+            + " files of their own in the data directory (a link could lead anywhere, and the store would be read and written"
+            + " there); remove it");
+      }
+      if (!attrs.permissions().equals(mode)) {
+        view.setPermissions(mode); // fchmod of the file opened with O_NOFOLLOW: a link swapped in since fails, never followed
       }
     }
   }

@@ -147,6 +147,35 @@ class SqliteStoreTest {
     }
   }
 
+  /**
+   * Root opens the service's store (`sudo ds-coordinator backup` beside the running service,
+   * `restore`) in a directory the service's user writes: before 2026-12-06 a link that user planted
+   * among the store's files made root chmod what it led to 0600 (dsfleet.db-wal to /etc/passwd),
+   * and dsfleet.db one was opened as the store, an empty file written into (helper-113). Refused,
+   * naming the link; what it leads to is left as it was.
+   */
+  @Test
+  void aLinkAmongTheStoresFilesIsRefusedAndNeverFollowed(@TempDir Path elsewhere) throws Exception {
+    new SqliteStore(dir).close();
+    Path victim = java.nio.file.Files.createFile(elsewhere.resolve("victim"),
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--")));
+    Path store = java.nio.file.Files.move(dir.resolve("dsfleet.db"), elsewhere.resolve("store"));
+    for (String f : List.of("dsfleet.db-wal", "dsfleet.db-shm", "dsfleet.db")) {
+      if (!f.equals("dsfleet.db")) {
+        java.nio.file.Files.copy(store, dir.resolve("dsfleet.db"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      } else {
+        java.nio.file.Files.delete(dir.resolve("dsfleet.db"));
+      }
+      Path link = java.nio.file.Files.createSymbolicLink(dir.resolve(f), victim);
+      Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> new SqliteStore(dir).close());
+      assertThat(java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(victim)))
+          .as("chmod through " + f).isEqualTo("rw-r--r--");
+      assertThat(java.nio.file.Files.size(victim)).as("written through " + f).isZero();
+      assertThat(refused).as(f).hasMessageContaining(link + " is a link");
+      java.nio.file.Files.delete(link);
+    }
+  }
+
   @Test
   void secretsAreSealedAtRestWithAKeyOutsideTheDatabaseAndOlderPlainOnesAreSealedAtOpen() throws Exception {
     String value = "{\"data\":{\"password\":\"hunter2-in-the-clear\"}}";
