@@ -27,15 +27,32 @@ public final class OwnerOnlyFiles {
    * another user in a tree of theirs that only root can reach ({@code /var/lib/private}).
    */
   public static Path directory(Path dir) {
+    return directory(dir, () -> {});
+  }
+
+  /**
+   * {@link #directory(Path)}; {@code checked} runs once the directory is checked, before its mode
+   * is set (a test's swap). The mode is set on the directory as checked, its real path, with its
+   * last name not followed: in the service's directory (systemd's layout below) its user may swap
+   * {@code pki/} for a link at any time, and until 2026-12-06 root's chmod by the path given,
+   * right after the check, made the directory the link led to 0700 (/usr; helper-113).
+   */
+  static Path directory(Path dir, Runnable checked) {
     try {
       Files.createDirectories(dir);
       Integer me = processUid();
-      if (me != null) { // no /proc: not Linux, where the daemons run
-        refuseForeign(dir, me);
+      // no /proc: not Linux, where the daemons run
+      Path real = me != null ? refuseForeign(dir, me) : dir.toRealPath();
+      checked.run();
+      var view = Files.getFileAttributeView(real, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+      var attrs = view.readAttributes();
+      if (!attrs.isDirectory()) {
+        throw new IOException(real + " is " + (attrs.isSymbolicLink() ? "a link" : "no directory") + " now, not the directory checked"
+            + " (it was replaced meanwhile)");
       }
       var ownerOnly = PosixFilePermissions.fromString("rwx------");
-      if (!Files.getPosixFilePermissions(dir).equals(ownerOnly)) { // only when needed: a read-only disk is still read (a restart on it)
-        Files.setPosixFilePermissions(dir, ownerOnly);
+      if (!attrs.permissions().equals(ownerOnly)) { // only when needed: a read-only disk is still read (a restart on it)
+        view.setPermissions(ownerOnly); // fchmod of it opened with O_NOFOLLOW: a link swapped in since fails, never followed
       }
       return dir;
     } catch (IOException e) {
@@ -43,8 +60,11 @@ public final class OwnerOnlyFiles {
     }
   }
 
-  /** @param me the process's effective uid */
-  static void refuseForeign(Path dir, int me) throws IOException {
+  /**
+   * @param me the process's effective uid
+   * @return the directory's real path, as checked
+   */
+  static Path refuseForeign(Path dir, int me) throws IOException {
     // every link on the way, as the path names it: made by this user or root, or it could lead anywhere
     Path abs = dir.toAbsolutePath();
     for (int i = 1; i <= abs.getNameCount(); i++) {
@@ -85,6 +105,7 @@ public final class OwnerOnlyFiles {
             + ": they could move it aside and put theirs in its place; put it where only root (or this user) writes, as /var/lib");
       }
     }
+    return real;
   }
 
   /** The sticky bit: in such a directory (/tmp) only an entry's owner may rename or remove it. */

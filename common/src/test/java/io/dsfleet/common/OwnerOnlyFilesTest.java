@@ -145,6 +145,32 @@ class OwnerOnlyFilesTest {
     assertThatThrownBy(() -> OwnerOnlyFiles.refuseForeign(link, 1000)).as("any other user").hasMessageContaining("belongs to uid " + SERVICE);
   }
 
+  /**
+   * The service's user swaps pki/ for a link to another directory once root (an operator's backup)
+   * checked it: before 2026-12-06 root's chmod by the path then made that directory 0700
+   * (helper-113). Refused, the link not followed.
+   */
+  @Test
+  void aLinkSwappedInOnceRootCheckedTheServicesDirectoryIsNotFollowed() throws Exception {
+    assumeRoot();
+    Path privateDir = Files.createDirectory(tmp.resolve("private"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Path data = owned(privateDir.resolve("ds-coordinator"), SERVICE);
+    Path pki = owned(data.resolve("pki"), SERVICE);
+    Files.setPosixFilePermissions(pki, PosixFilePermissions.fromString("rwxr-xr-x")); // a mode root would set
+    Path victim = Files.createDirectory(tmp.resolve("victim"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
+    Runnable swap = () -> {
+      try {
+        Files.move(pki, data.resolve("pki.aside"));
+        Files.setAttribute(Files.createSymbolicLink(pki, victim), "unix:uid", SERVICE, LinkOption.NOFOLLOW_LINKS);
+      } catch (java.io.IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    };
+    Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> OwnerOnlyFiles.directory(pki, swap));
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(victim))).as("chmod through the link").isEqualTo("rwxr-xr-x");
+    assertThat(refused).isInstanceOf(UncheckedIOException.class).hasMessageContaining(pki + " is a link now, not the directory checked");
+  }
+
   private static final int SERVICE = 61234;
 
   /** A new directory, given to {@code uid}. */
