@@ -183,6 +183,44 @@ public final class OwnerOnlyFiles {
     write(f, content.getBytes(StandardCharsets.UTF_8));
   }
 
+  /**
+   * A small file's content (a key), at most {@code max} bytes. Refused when it is no regular file
+   * (a FIFO held its reader for good, /dev/zero filled its heap) or is a link another user than
+   * root or this process's made: root reads the service's {@code pki/secrets.key} for `sudo
+   * ds-coordinator backup` and `restore`, in a directory that user writes, and until 2026-12-06 a
+   * FIFO or a link to one planted there held the backup for good (helper-113).
+   */
+  public static String readSmall(Path f, int max) {
+    try {
+      var entry = Files.readAttributes(f, java.nio.file.attribute.PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+      Integer me = processUid();
+      if (entry.isSymbolicLink() && me != null) {
+        int maker = (Integer) Files.getAttribute(f, "unix:uid", LinkOption.NOFOLLOW_LINKS);
+        if (maker != me && maker != 0) {
+          throw new IOException("it is a link uid " + maker + " made, not this process's uid " + me + " nor root: it could lead anywhere;"
+              + " remove it");
+        }
+      }
+      if (!Files.isRegularFile(f)) {
+        throw new IOException("it is no regular file (a FIFO, a device, a directory): it must be a file of its own");
+      }
+      // not followed when it was no link: one swapped in since is refused (ELOOP)
+      Set<StandardOpenOption> read = Set.of(StandardOpenOption.READ);
+      try (FileChannel ch = entry.isSymbolicLink() ? FileChannel.open(f, read) : FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        ByteBuffer buf = ByteBuffer.allocate(max + 1);
+        while (buf.hasRemaining() && ch.read(buf) >= 0) {
+          // until the end, or one byte past what may be there
+        }
+        if (buf.position() > max) {
+          throw new IOException("it holds more than " + max + " bytes");
+        }
+        return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+    }
+  }
+
   public static String read(Path f) {
     try {
       return Files.readString(f);

@@ -45,7 +45,7 @@ public final class SecretBox {
     }
     byte[] k;
     try {
-      k = Base64.getDecoder().decode(OwnerOnlyFiles.read(keyFile).strip());
+      k = Base64.getDecoder().decode(OwnerOnlyFiles.readSmall(keyFile, 4096).strip());
     } catch (IllegalArgumentException e) {
       throw new IllegalStateException("the key file " + keyFile + " is not base64: " + e.getMessage());
     }

@@ -171,6 +171,33 @@ class OwnerOnlyFilesTest {
     assertThat(refused).isInstanceOf(UncheckedIOException.class).hasMessageContaining(pki + " is a link now, not the directory checked");
   }
 
+  /**
+   * Root reads the service's pki/secrets.key for `sudo ds-coordinator backup` and `restore`: before
+   * 2026-12-06 a FIFO the service's user put there, or their link to one, held the backup for good
+   * (a link to /dev/zero filled its heap; helper-113). Refused at once, naming what is wrong.
+   */
+  @Test
+  void aKeyThatIsAFifoOrAnotherUsersLinkIsRefusedNotRead() throws Exception {
+    Path pki = OwnerOnlyFiles.directory(tmp.resolve("pki"));
+    Path fifo = pki.resolve("secrets.key");
+    io.dsfleet.common.testing.Processes.succeed("mkfifo", fifo.toString());
+    Throwable refused = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+        () -> org.assertj.core.api.Assertions.catchThrowable(() -> SecretBox.loadOrCreate(fifo)), "the key's read waited for a writer");
+    assertThat(refused).hasMessageContaining("cannot read " + fifo + ": it is no regular file");
+    Files.delete(fifo);
+    Files.writeString(fifo, "x".repeat(5000));
+    assertThatThrownBy(() -> SecretBox.loadOrCreate(fifo)).hasMessageContaining("it holds more than 4096 bytes");
+    Files.delete(fifo);
+    if (Integer.valueOf(0).equals(OwnerOnlyFiles.processUid())) { // root, in the service's directory
+      Path key = Files.writeString(tmp.resolve("another.key"), java.util.Base64.getEncoder().encodeToString(new byte[32]));
+      Files.setAttribute(Files.createSymbolicLink(fifo, key), "unix:uid", SERVICE, LinkOption.NOFOLLOW_LINKS);
+      assertThatThrownBy(() -> SecretBox.loadOrCreate(fifo)).hasMessageContaining("it is a link uid " + SERVICE + " made");
+      Files.delete(fifo);
+      Files.createSymbolicLink(fifo, key); // root's own (pki/ kept on another volume): followed
+      assertThat(SecretBox.loadOrCreate(fifo)).isNotNull();
+    }
+  }
+
   private static final int SERVICE = 61234;
 
   /** A new directory, given to {@code uid}. */
