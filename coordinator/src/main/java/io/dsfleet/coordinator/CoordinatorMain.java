@@ -80,6 +80,11 @@ public final class CoordinatorMain {
 
     private static int init(CoordinatorOptions options) {
       Path pki = options.dataDir().resolve("pki");
+      String another = rootInAnothersDirectory(options.dataDir());
+      if (another != null) {
+        System.err.println("ds-coordinator: " + another);
+        return 2;
+      }
       try {
         BackupCommands.refuseUnfinishedRestore(options.dataDir()); // credentials are not made in an unchecked copy's store
       } catch (IllegalStateException e) {
@@ -96,6 +101,28 @@ public final class CoordinatorMain {
       }
       return 0;
     }
+  }
+
+  /**
+   * Why root's init may not make the fleet in {@code dataDir}, a directory another user owns (the
+   * shipped unit's, DynamicUser=, made by a start before init: a replica's, refused without a CA);
+   * null when it may. Until 2026-12-06 it was made there: the CA, keys and store root's 0600, which
+   * the coordinator could not read, written by path into a pki/ that user could swap for a link
+   * (helper-113).
+   */
+  private static String rootInAnothersDirectory(Path dataDir) {
+    int me;
+    int owner;
+    try {
+      me = (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+      owner = (Integer) Files.getAttribute(dataDir, "unix:uid");
+    } catch (java.io.IOException | UnsupportedOperationException | IllegalArgumentException e) {
+      return null; // no /proc, no uids: not Linux, where the daemons run
+    }
+    return me != 0 || owner == 0 ? null : dataDir + " belongs to uid " + owner + " (the service's own user, as systemd's DynamicUser= makes"
+        + " it), not root: the CA, keys and store init made there would be root's, and the coordinator could not read them. It"
+        + " holds no fleet CA yet: move it aside (with the shipped unit /var/lib/private/ds-coordinator, and remove the link"
+        + " /var/lib/ds-coordinator) and run init again before the service's next start, which then takes the new directory over";
   }
 
   /**
