@@ -166,12 +166,7 @@ public abstract class ClientCommand implements Callable<Integer> {
     }
     Path file = resolveCredentials(env);
     warnIfReadableByOthers(file);
-    String pem;
-    try {
-      pem = Files.readString(file);
-    } catch (java.io.IOException e) {
-      throw new IllegalArgumentException("cannot read the credential " + file + ": " + e.getMessage());
-    }
+    String pem = readCredential(file);
     io.grpc.ChannelCredentials creds;
     try {
       creds = Tls.client(pem);
@@ -179,6 +174,20 @@ public abstract class ClientCommand implements Callable<Integer> {
       throw new IllegalArgumentException(file + ": " + e.getMessage());
     }
     return channelTo(NettyChannelBuilder.forTarget(address, creds)).overrideAuthority(Pki.SERVER_NAME).build();
+  }
+
+  /**
+   * The credential file's PEM: a regular file of at most 1 MiB, through a link only root's or this
+   * user's. `sudo dsctl` on the coordinator's host reads the service's pki/admin.pem, which the
+   * service's user writes: until 2026-12-06 a FIFO put there held root's dsctl for good, and a link
+   * to /dev/zero filled its heap (helper-113).
+   */
+  static String readCredential(Path file) {
+    try {
+      return io.dsfleet.common.OwnerOnlyFiles.readSmall(file, 1 << 20);
+    } catch (java.io.UncheckedIOException e) {
+      throw new IllegalArgumentException("cannot read the credential " + file + ": " + e.getCause().getMessage());
+    }
   }
 
   /**

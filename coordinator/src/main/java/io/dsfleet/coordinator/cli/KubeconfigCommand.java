@@ -48,7 +48,7 @@ public final class KubeconfigCommand extends ClientCommand {
     String user = "dsfleet-insecure";
     String userBlock = "  user: {}\n";
     if (!plain) {
-      String pem = Files.readString(resolveCredentials(System.getenv()));
+      String pem = readCredential(resolveCredentials(System.getenv()));
       List<X509Certificate> certs = Pki.certificates(pem);
       if (certs.size() < 2) {
         throw new IllegalArgumentException("not a credential: it must hold the client certificate, its key and the CA");

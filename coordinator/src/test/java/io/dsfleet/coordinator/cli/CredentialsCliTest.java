@@ -46,6 +46,25 @@ class CredentialsCliTest {
     return dir.resolve("data/pki/admin.pem").toString();
   }
 
+  /**
+   * `sudo dsctl` on the coordinator's host reads the service's pki/admin.pem, which the service's
+   * user writes: before 2026-12-06 a FIFO put there held root's dsctl for good (a link to
+   * /dev/zero filled its heap; helper-113). Refused at once, naming the file; kubectl's kubeconfig
+   * the same.
+   */
+  @Test
+  void aCredentialThatIsAFifoIsRefusedNotWaitedFor() throws Exception {
+    Path fifo = dir.resolve("admin.pem");
+    io.dsfleet.common.testing.Processes.succeed("mkfifo", fifo.toString());
+    for (List<String> args : List.of(List.of("get", "nodes"), List.of("kubeconfig"))) {
+      Result refused = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+          () -> dsctl(fifo.toString(), args.toArray(String[]::new)), "dsctl waited for a writer");
+      assertThat(refused.exit()).as(args + ": " + refused.err()).isNotZero();
+      assertThat(refused.err()).as(args.toString()).contains("cannot read the credential " + fifo + ": it is no regular file");
+    }
+    assertThat(dsctl(admin(), "get", "nodes").exit()).as("a credential that is one").isZero();
+  }
+
   @Test
   void tokensAreCreatedShownOnceListedWithoutSecretAndRevoked() {
     Result created = dsctl(admin(), "token", "create", "--ttl", "2h", "--description", "rack 12");
