@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * running pod alone until a coordinator sends the node's desired set. A file sealed with another
  * key (the key was lost) is such a file. A file the disk does not give (an I/O error, three tries)
  * is not damaged: it stays where it is for the next start (helper-82: a passing disk error had
- * moved it aside, and the agent's next start without a coordinator had nothing to run).
+ * moved it aside, and the agent's next start without a coordinator had nothing to run); nor is a
+ * key the disk does not give ({@link #key}).
  *
  * <p>Not final: a test stands a slow disk in for its writes.
  */
@@ -36,13 +37,46 @@ public class LocalState {
   private static final Logger log = LoggerFactory.getLogger(LocalState.class);
   private static final String CONTEXT = "ds-agent desired.pb";
   private final Path dir;
-  private final SecretBox box;
+  /** The state file's key once read or made ({@link #key}); null until then. Under this object's lock. */
+  private SecretBox box;
   /** The desired set on disk, as last read or written here; null: none. */
   private volatile DesiredState written;
 
   public LocalState(Path dir) {
     this.dir = OwnerOnlyFiles.directory(dir);
-    this.box = stateKey(this.dir.resolve("state.key"));
+  }
+
+  /**
+   * The state file's key, read (or made, when there is none) at its first use and tried again at
+   * each use until it is: a key the disk does not give (an I/O error in each of {@link
+   * #READ_ATTEMPTS} reads {@link #READ_RETRY_MILLIS} ms apart), or cannot make (a disk gone
+   * read-only), leaves the key and the state file in place: the set on disk is not read at this
+   * start (running pods are left alone until a coordinator answers), and no set is written until
+   * the key is there (the session tries again every few seconds and tells the coordinator why).
+   * Before 2026-12-06 the key was read when the agent started, and an I/O error there stopped it
+   * at every start, no retry, while its pods ran on unwatched (a failure-injection review).
+   *
+   * @throws IllegalStateException naming the key file and the disk's error
+   */
+  private synchronized SecretBox key() {
+    if (box != null) {
+      return box;
+    }
+    Path keyFile = dir.resolve("state.key");
+    RuntimeException failed = null;
+    for (int attempt = 0; attempt < READ_ATTEMPTS; attempt++) {
+      if (attempt > 0) {
+        pause(READ_RETRY_MILLIS);
+      }
+      try {
+        box = stateKey(keyFile);
+        return box;
+      } catch (UncheckedIOException e) {
+        failed = e;
+      }
+    }
+    throw new IllegalStateException("the state key " + keyFile + " cannot be read or made (" + failed.getMessage() + "; " + READ_ATTEMPTS
+        + " tries): no desired set is read or written until it can; the key and the state file are left in place");
   }
 
   /**
@@ -91,6 +125,14 @@ public class LocalState {
           + " answers", f, readFailed.getMessage(), READ_ATTEMPTS);
       return Optional.empty();
     }
+    SecretBox box;
+    try {
+      box = key();
+    } catch (IllegalStateException e) {
+      log.error("{}; the last desired set {} is not read at this start; running pods are left alone until a coordinator answers",
+          e.getMessage(), f);
+      return Optional.empty();
+    }
     try {
       written = DesiredState.parseFrom(box.open(sealed, CONTEXT));
       return Optional.of(written);
@@ -116,7 +158,7 @@ public class LocalState {
     if (cleared) { // a write that waited out the session's close (a disk stalled for longer) never undoes the leave
       throw new IllegalStateException("the node left the fleet: no desired set is written any more");
     }
-    write(dir.resolve("desired.pb"), box.seal(state.toByteArray(), CONTEXT));
+    write(dir.resolve("desired.pb"), key().seal(state.toByteArray(), CONTEXT));
     written = state;
   }
 

@@ -148,6 +148,46 @@ class LocalStateTest {
     assertThat(new LocalState(dir).loadDesired()).map(DesiredState::getVersion).contains(3L);
   }
 
+  /**
+   * A key the disk does not give (here a directory where the key file was: its read fails, as an
+   * I/O error would) never stops the agent: it starts, the set and the key left in place, the set
+   * not read; no set is written while the key cannot be read, and once it can be the key is read
+   * again and used. Before 2026-12-06 the agent read the key when it started and stopped there at
+   * every start.
+   */
+  @Test
+  void aStateKeyTheDiskDoesNotGiveStopsNothingAndIsReadAgainAtTheNextWrite() throws Exception {
+    DesiredState d = DesiredState.newBuilder().setVersion(5).addPods(DesiredPod.newBuilder().setPodName("p")).build();
+    new LocalState(dir).saveDesired(d);
+    byte[] key = Files.readAllBytes(dir.resolve("state.key"));
+    byte[] set = Files.readAllBytes(dir.resolve("desired.pb"));
+    Files.delete(dir.resolve("state.key"));
+    Files.createDirectory(dir.resolve("state.key"));
+    class NoWait extends LocalState {
+      NoWait() {
+        super(dir);
+      }
+
+      @Override
+      void pause(long millis) {
+        // the disk's failures are the test's: no wait for them to pass
+      }
+    }
+    LocalState state = new NoWait();
+    assertThat(state.loadDesired()).isEmpty();
+    assertThat(state.released()).isEmpty();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> state.saveDesired(d.toBuilder().setVersion(6).build()))
+        .hasMessageContaining("state key " + dir.resolve("state.key")).hasMessageContaining("cannot be read");
+    assertThat(dir.resolve("desired.pb")).hasBinaryContent(set);
+    assertThat(dir.resolve("desired.pb.corrupt")).doesNotExist();
+    assertThat(dir.resolve("state.key")).isDirectory();
+    assertThat(dir.resolve("state.key.corrupt")).doesNotExist();
+    Files.delete(dir.resolve("state.key"));
+    Files.write(dir.resolve("state.key"), key); // the disk well again
+    state.saveDesired(d.toBuilder().setVersion(7).build());
+    assertThat(new LocalState(dir).loadDesired()).map(DesiredState::getVersion).contains(7L);
+  }
+
   @Test
   void orphanLinesThatAreNotPodNamesAreDropped() throws Exception {
     Files.writeString(dir.resolve("orphans"), "web-abcde\n../../etc\n\nlog-12345\nops/web-abcde\nOps/x\n");
