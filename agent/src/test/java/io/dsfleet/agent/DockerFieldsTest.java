@@ -419,6 +419,26 @@ class DockerFieldsTest {
     h.awaitStatus(PodStatus::getReady, Duration.ofSeconds(20));
   }
 
+  /**
+   * An image's HEALTHCHECK runs only where it decides readiness: an init container (never ready)
+   * and an app container with a readiness probe (which decides instead) run theirs with Docker's
+   * {@code NONE}, so Docker starts no health monitor and no exec of the check (each one dockerd,
+   * containerd and runc work outside the pod's limits, here once a second); before 2026-12-06 both
+   * ran it. An app container without a readiness probe still does (its health shown from start).
+   */
+  @Test
+  void anImagesHealthCheckRunsOnlyWhereItDecidesReadiness() {
+    h.run(ds(POD + ".initContainers", "[{name: init, image: local/busybox-health:1, command: [sh, -c, 'exit 0']}]",
+        C0 + ".image", "local/busybox-health:1", C0 + ".readinessProbe", "{exec: {command: [sh, -c, 'exit 0']}, periodSeconds: 1}",
+        POD + ".containers[1]", "{name: plain, image: local/busybox-health:1, command: [sh, -c, 'trap \"exit 0\" TERM; sleep 3600 & wait']}"));
+    assertThat(h.container("plain").health()).as("no readiness probe: Docker's check decides, monitored from the start").isNotNull();
+    assertThat(h.container("main").health()).as("a readiness probe decides: no check run").isNull();
+    var init = h.docker.listOwned(h.node).stream().filter(c -> Labels.INIT.equals(c.label(Labels.ROLE))).findFirst().orElseThrow();
+    assertThat(init.running()).isFalse();
+    assertThat(init.health()).as("an init container: no check run").isNull();
+    h.awaitStatus(p -> p.getContainersList().stream().anyMatch(c -> c.getName().equals("main") && c.getReady()), Duration.ofSeconds(20));
+  }
+
   @Test
   void imagePullPolicies() {
     h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", "local/absent:1", C0 + ".imagePullPolicy", "Never")));

@@ -138,6 +138,8 @@ public final class PodRenderer {
    * @param mounts the container's bind mounts, resolved by {@link Volumes#mounts}
    * @param imageUser the image's configured user, for runAsNonRoot
    * @param seccompProfile the content of a Localhost seccomp profile, or null
+   * @param health the image's HEALTHCHECK timing ({@link io.dsfleet.agent.runtime.ImageInfo#healthFloor}), turned off here where
+   *     nothing reads it ({@link #health})
    */
   public static ContainerSpec container(PodContext ctx, Container c, String role, int restarts, int streak, String sandboxId, int attempt,
       String image, String podIp, List<ContainerSpec.Mount> mounts, String imageUser, String seccompProfile, String suffix,
@@ -234,7 +236,20 @@ public final class PodRenderer {
         privileged, sc != null && sc.capabilities() != null ? list(sc.capabilities().add()) : List.of(),
         sc != null && sc.capabilities() != null ? list(sc.capabilities().drop()) : List.of(), user, groups,
         sc != null && Boolean.TRUE.equals(sc.readOnlyRootFilesystem()), securityOpts, nanoCpus, memory, shares,
-        Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), alone && !hostNetwork ? hostname(ctx.podName()) : null, health);
+        Boolean.TRUE.equals(c.tty()), Boolean.TRUE.equals(c.stdin()), alone && !hostNetwork ? hostname(ctx.podName()) : null,
+        health(c, role, health));
+  }
+
+  /**
+   * The image's HEALTHCHECK as the container runs it: off where nothing reads it (an init
+   * container, never ready; an app container with a readiness probe, which decides its readiness
+   * instead), else as {@code floor} says. Docker runs each check as an exec in the container, its
+   * dockerd, containerd and runc work outside the pod's limits: before 2026-12-06 it ran in every
+   * container of such an image, at up to once a second each, whether or not anything read it
+   * (helper-116).
+   */
+  static ContainerSpec.HealthTiming health(Container c, String role, ContainerSpec.HealthTiming floor) {
+    return Labels.INIT.equals(role) || c.readinessProbe() != null ? ContainerSpec.HealthTiming.OFF : floor;
   }
 
   /**

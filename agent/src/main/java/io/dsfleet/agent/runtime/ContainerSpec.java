@@ -15,7 +15,7 @@ import java.util.Map;
  * @param memoryBytes memory limit, 0 for none (the same limit caps memory plus swap: no swap)
  * @param cpuShares relative cpu weight from the cpu request, 0 for the default
  * @param securityOpts Docker security options (no-new-privileges, seccomp=..., label=...)
- * @param health the image's HEALTHCHECK timing made slower where it is too frequent, null to keep the image's
+ * @param health the image's HEALTHCHECK turned off or made slower where it is too frequent, null to keep the image's
  */
 public record ContainerSpec(
     String name,
@@ -53,7 +53,15 @@ public record ContainerSpec(
   /**
    * How often Docker runs an image's HEALTHCHECK, where the container sets it: the interval and
    * the start period's interval in nanoseconds, null to inherit the image's (its test, timeout and
-   * retries are always inherited).
+   * retries are always inherited); or {@code off}: never (Docker's {@code NONE}), for a container
+   * whose readiness nothing takes from it.
    */
-  public record HealthTiming(Long intervalNanos, Long startIntervalNanos) {}
+  public record HealthTiming(boolean off, Long intervalNanos, Long startIntervalNanos) {
+    /** The image's check not run at all. */
+    public static final HealthTiming OFF = new HealthTiming(true, null, null);
+
+    public HealthTiming(Long intervalNanos, Long startIntervalNanos) {
+      this(false, intervalNanos, startIntervalNanos);
+    }
+  }
 }

@@ -80,7 +80,9 @@ final class DockerContainers {
     if (spec.hostname() != null) {
       cmd.withHostName(spec.hostname());
     }
-    if (spec.health() != null) { // Docker takes the image's test, timeout and retries for what is not set here
+    if (spec.health() != null && spec.health().off()) {
+      cmd.withHealthcheck(new HealthCheck().withTest(List.of("NONE")));
+    } else if (spec.health() != null) { // Docker takes the image's test, timeout and retries for what is not set here
       cmd.withHealthcheck(new HealthCheck().withInterval(spec.health().intervalNanos()).withStartInterval(spec.health().startIntervalNanos()));
     }
     return cmd;
