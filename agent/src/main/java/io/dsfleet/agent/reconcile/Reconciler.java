@@ -164,6 +164,8 @@ public final class Reconciler {
   private volatile Runnable wake = () -> { };
   private volatile Runnable onCondition = () -> { };
   private volatile Consumer<Set<String>> onOrphans = x -> { };
+  /** Run by each pass once it read the desired set (a test's set arrives there). */
+  volatile Runnable afterDesiredRead = () -> { };
 
   /** @param relist how often a pass lists every container while the runtime's event stream is followed (the kubelet's relist) */
   public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Backoff backoff, Duration relist,
@@ -367,12 +369,17 @@ public final class Reconciler {
       return;
     }
     seenAt = view.mark();
+    // read before the set, which setDesired writes first: a pass that finds the sources ready has the set that made them
+    // so; before 2026-12-06 it was read after, and the first set arriving between the two reads had this pass take the
+    // empty set before it for the node's desired pods and tear down every pod it ran
+    boolean ready = sourcesReady;
     Map<String, DesiredPod> want = desired;
+    afterDesiredRead.run();
     Set<String> released = orphans;
     probes.sync(want, owned, now);
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
     PodsDir dirs = listPodsDir();
-    NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(sourcesReady, want, owned, released, verdicts, failures,
+    NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(ready, want, owned, released, verdicts, failures,
         Map.copyOf(executor.volumesWritten), dirs.pods(), now));
     for (var e : plan.pods().entrySet()) {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {

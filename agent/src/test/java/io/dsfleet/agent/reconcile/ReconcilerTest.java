@@ -819,6 +819,38 @@ class ReconcilerTest {
     assertThat(written).as("what the old template wrote, not in the new one's emptyDir").doesNotExist();
   }
 
+  /**
+   * The first desired set arriving while a pass runs, between its read of the set and its read of
+   * whether the sources are ready (here: at once after the set's): that pass acts on the set it
+   * read, with the sources not ready, and leaves the running pod alone; the next one has the set.
+   * Before 2026-12-06 the pass took the empty set it read for what the node wants, with the sources
+   * ready by then, and stopped every running pod: an agent started without a desired set on disk
+   * (its state directory wiped, its key or file unreadable), whose coordinator answered then.
+   */
+  @Test
+  void theFirstDesiredSetArrivingDuringAPassTearsNothingDown() {
+    r.setDesired(desired());
+    r.tick();
+    String running = app("main").id();
+    r.close(); // an agent before this one ran the pod; this one starts with no desired set
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
+        reports::add);
+    java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+    r.afterDesiredRead = () -> {
+      if (sent.getAndIncrement() == 0) {
+        r.setDesired(desired()); // the coordinator's first set, while the pass runs
+      }
+    };
+    runtime.calls.clear();
+    clock.advance(Duration.ofSeconds(1));
+    r.tick();
+    assertThat(sent.get()).as("the set arrived during that pass").isEqualTo(1);
+    r.tick();
+    assertThat(runtime.calls).as("nothing stopped or removed").noneMatch(c -> c.startsWith("stop ") || c.startsWith("remove "));
+    assertThat(app("main").id()).isEqualTo(running);
+    assertThat(app("main").running()).isTrue();
+  }
+
   /** Where an agent is killed in a test: nothing after it runs. */
   static final class Killed extends Error {}
 
