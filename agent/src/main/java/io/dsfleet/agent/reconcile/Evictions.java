@@ -4,13 +4,11 @@ import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.pod.Volumes;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -117,15 +115,55 @@ final class Evictions {
 
   private final long maxEntries;
   private final long pressureMaxEntries;
+  /** Where the evictions under way and the pods' streaks are kept across the agent's restarts; null: nowhere. */
+  private final EvictionRecord record;
+  /** The pods read from the record, whose holds the reconciler has not made again yet ({@link #takeRestored}). */
+  private final Set<String> restored = ConcurrentHashMap.newKeySet();
 
   Evictions() {
-    this(MAX_ENTRIES, PRESSURE_MAX_ENTRIES);
+    this(MAX_ENTRIES, PRESSURE_MAX_ENTRIES, null);
   }
 
   /** With other bounds of a walk (tests: {@link #MAX_ENTRIES} files take seconds to make). */
   Evictions(long maxEntries, long pressureMaxEntries) {
+    this(maxEntries, pressureMaxEntries, null);
+  }
+
+  /** Kept in {@code record} across the agent's restarts, and started from what it holds. */
+  Evictions(EvictionRecord record) {
+    this(MAX_ENTRIES, PRESSURE_MAX_ENTRIES, record);
+  }
+
+  private Evictions(long maxEntries, long pressureMaxEntries, EvictionRecord record) {
     this.maxEntries = maxEntries;
     this.pressureMaxEntries = pressureMaxEntries;
+    this.record = record;
+    if (record != null) {
+      restored.addAll(record.restore(evicted, pressured, streaks));
+    }
+  }
+
+  private void save() {
+    if (record != null) {
+      record.save(evicted, pressured, streaks);
+    }
+  }
+
+  /**
+   * The pods read from the record at the start whose holds are not made yet, once: the reconciler
+   * holds each again, an eviction under way until its volumes are emptied, a back-off until it
+   * ends ({@link #backOff}).
+   */
+  Set<String> takeRestored() {
+    Set<String> out = Set.copyOf(restored);
+    restored.removeAll(out);
+    return out;
+  }
+
+  /** The pod's back-off after its last eviction, while it lasts at {@code now}: when it ended, until when, and why it was evicted. */
+  java.util.Optional<Streak> backOff(String podKey, Instant now) {
+    Streak s = streaks.get(podKey);
+    return s != null && WallClock.waiting(now, s.at(), s.until()) ? java.util.Optional.of(s) : java.util.Optional.empty();
   }
 
   /** Why each pod is evicted, by pod key, until its volumes are emptied. */
@@ -144,8 +182,8 @@ final class Evictions {
   private final java.util.concurrent.atomic.AtomicLong measured = new java.util.concurrent.atomic.AtomicLong();
   /** When each pod's volumes may be measured again, by pod key ({@link #PACE}). */
   private final Map<String, Instant> nextMeasure = new ConcurrentHashMap<>();
-  /** A pod's evictions in a row, and when the last one ended. */
-  private record Streak(int count, Instant at) {}
+  /** A pod's evictions in a row, when the last one ended, until when it waits after it ({@link #startAgainAt}), and why it was evicted. */
+  record Streak(int count, Instant at, Instant until, String why) {}
   /** Each evicted pod's evictions in a row, by pod key ({@link #startAgainAt}). */
   private final Map<String, Streak> streaks = new ConcurrentHashMap<>();
   /** When an evicted pod's volumes may be tried again after emptying them failed (a mount inside: a btrfs subvolume), by pod key. */
@@ -197,11 +235,14 @@ final class Evictions {
 
   /** Forgets the pods no longer desired. */
   void retain(Set<String> podKeys) {
-    evicted.keySet().retainAll(podKeys);
+    boolean changed = evicted.keySet().retainAll(podKeys);
     pressured.retainAll(podKeys);
     nextMeasure.keySet().retainAll(podKeys);
     nextEmpty.keySet().retainAll(podKeys);
-    streaks.keySet().retainAll(podKeys);
+    changed |= streaks.keySet().retainAll(podKeys);
+    if (changed) {
+      save();
+    }
   }
 
   /**
@@ -235,6 +276,7 @@ final class Evictions {
             + maxEntries + " entries or deeper than 256 levels)" : "uses at least " + used + " bytes") + ", over its sizeLimit " + v.limit()
             + ": the pod was evicted (its containers stopped, the volume emptied) and starts again";
         evicted.put(d.key(), why);
+        save();
         log.warn("pod {}: {}", d.key(), why);
         return true;
       }
@@ -291,7 +333,7 @@ final class Evictions {
           log.warn("pod {}: cannot measure emptyDir volume {}: {}", d.key(), v.name(), e.toString());
         }
       }
-      for (Path dir : leftovers(d)) {
+      for (Path dir : PodDirs.leftovers(d)) {
         try {
           volumes = plus(volumes, use(dir, inodes, budget(d.key())));
         } catch (IOException | RuntimeException e) {
@@ -376,6 +418,7 @@ final class Evictions {
       return false;
     }
     evicted.put(h.pod().key(), h.why());
+    save();
     log.warn("pod {}: {}", h.pod().key(), h.why());
     return true;
   }
@@ -405,86 +448,32 @@ final class Evictions {
 
   /**
    * Empties the evicted pod's volumes over their limit, or all its disk emptyDirs when it was evicted
-   * for disk pressure (the next start makes them again), and ends its eviction.
+   * for disk pressure (the next start makes them again), and ends its eviction, counted in the pod's
+   * evictions in a row with {@code backoff} ({@link #startAgainAt(String)}).
    */
-  void empty(DesiredPod d, Instant now) throws IOException {
+  void empty(DesiredPod d, Instant now, Backoff backoff) throws IOException {
     boolean all = pressured.contains(d.key());
     try {
       for (Volumes.DiskDir v : Volumes.diskVolumes(d.ctx())) {
         if (all || v.limited() && NoFollow.usage(v.dir(), v.limitBytes(), maxEntries) > v.limitBytes()) {
-          clear(d, v.dir());
+          PodDirs.clearVolume(d, v.dir());
         }
       }
       if (all) {
-        for (Path dir : leftovers(d)) {
-          clear(d, dir);
+        for (Path dir : PodDirs.leftovers(d)) {
+          PodDirs.clearVolume(d, dir);
         }
       }
     } catch (IOException | RuntimeException e) {
       nextEmpty.put(d.key(), now.plus(MAX_PAUSE)); // not every pass: each try walks the volume
       throw e;
     }
+    String why = evicted.get(d.key());
+    startAgainAt(d.key(), why == null ? "" : why, now, backoff);
     pressured.remove(d.key());
     evicted.remove(d.key());
+    save(); // the eviction's end and the streak it made, at once: a kill in between counts neither
     log.info("pod {}: evicted pod's volumes emptied; it starts again", d.key());
-  }
-
-  /**
-   * Removes the volume's tree or, when that fails (what the removal must not cross: a mount, a
-   * btrfs subvolume, which any container of a btrfs host can make), moves it out of the way to the
-   * pods directory's trash, whose removal is retried with back-off as a pod directory's: the pod
-   * starts again with a fresh volume either way, as Kubernetes' new pod would. Before, the pod
-   * stayed evicted for good, and, one disk pressure eviction at a time, no other pod was evicted
-   * for disk pressure again.
-   */
-  private static void clear(DesiredPod d, Path dir) throws IOException {
-    try {
-      NoFollow.deleteTree(dir);
-    } catch (IOException e) {
-      Path pod = d.ctx().podDir();
-      Path trash;
-      try {
-        trash = PodDirs.toTrash(pod.getParent(), pod.getFileName().toString(), dir, RANDOM);
-      } catch (IOException | RuntimeException m) {
-        e.addSuppressed(m);
-        throw e;
-      }
-      log.warn("pod {}: volume {} not emptied ({}): moved out of the way to {}; its removal is retried with back-off", d.key(),
-          dir.getFileName(), e.getMessage(), trash.getFileName());
-    }
-  }
-
-  private static final java.util.Random RANDOM = new java.util.Random();
-
-  /**
-   * The directories in the pod's volumes directory that no volume of its template names (the
-   * template before made them, and the new one has not started yet: it starts with fresh volumes,
-   * {@link io.dsfleet.agent.pod.TemplateMark}), on that directory's own file system (not a secret's tmpfs):
-   * counted with the pod's disk emptyDirs under disk pressure, and emptied with them. Before, what a
-   * volume dropped by a rollout held was no pod's, and a neighbour's volume was emptied for it.
-   */
-  static List<Path> leftovers(DesiredPod d) {
-    if (d.ctx() == null) {
-      return List.of();
-    }
-    Path dir = d.ctx().podDir().resolve("volumes");
-    Set<String> named = new java.util.HashSet<>();
-    if (d.template().spec().volumes() != null) {
-      d.template().spec().volumes().forEach(v -> named.add(v.name()));
-    }
-    List<Path> out = new java.util.ArrayList<>();
-    try (var entries = Files.list(dir)) {
-      Object device = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
-      for (Path p : (Iterable<Path>) entries::iterator) {
-        if (!named.contains(p.getFileName().toString()) && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
-            && device.equals(Files.getAttribute(p, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
-          out.add(p);
-        }
-      }
-    } catch (IOException | RuntimeException e) { // none yet, or gone
-      return out;
-    }
-    return out;
   }
 
   /**
@@ -496,9 +485,16 @@ final class Evictions {
    * started again at once every time, and a container that filled the disk as fast as it could
    * held the node's disk full.
    */
-  Instant startAgainAt(String podKey, Instant now, Backoff backoff) {
-    Streak s = streaks.compute(podKey, (k, was) -> was == null || !WallClock.waiting(now, was.at(), was.at().plus(backoff.resetAfter()))
-        ? new Streak(1, now) : new Streak(was.count() + 1, now));
-    return s.count() == 1 ? now : now.plus(backoff.delay(s.count() - 2));
+  private void startAgainAt(String podKey, String why, Instant now, Backoff backoff) {
+    streaks.compute(podKey, (k, was) -> {
+      int count = was == null || !WallClock.waiting(now, was.at(), was.at().plus(backoff.resetAfter())) ? 1 : was.count() + 1;
+      return new Streak(count, now, count == 1 ? now : now.plus(backoff.delay(count - 2)), why);
+    });
+  }
+
+  /** When the pod whose eviction ended last may start again ({@link #startAgainAt}); null when none ended. */
+  Instant startAgainAt(String podKey) {
+    Streak s = streaks.get(podKey);
+    return s == null ? null : s.until();
   }
 }

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -141,5 +142,63 @@ final class PodDirs {
 
   private void failed(String key, String reason, String message) {
     failures.failed(key, reason, message, clock.instant(), log);
+  }
+
+  /**
+   * Removes the volume's tree or, when that fails (what the removal must not cross: a mount, a
+   * btrfs subvolume, which any container of a btrfs host can make), moves it out of the way to the
+   * pods directory's trash, whose removal is retried with back-off as a pod directory's: the pod
+   * starts again with a fresh volume either way, as Kubernetes' new pod would. Before, the pod
+   * stayed evicted for good, and, one disk pressure eviction at a time, no other pod was evicted
+   * for disk pressure again.
+   */
+  static void clearVolume(DesiredPod d, Path dir) throws IOException {
+    try {
+      NoFollow.deleteTree(dir);
+    } catch (IOException e) {
+      Path pod = d.ctx().podDir();
+      Path trash;
+      try {
+        trash = PodDirs.toTrash(pod.getParent(), pod.getFileName().toString(), dir, RANDOM);
+      } catch (IOException | RuntimeException m) {
+        e.addSuppressed(m);
+        throw e;
+      }
+      log.warn("pod {}: volume {} not emptied ({}): moved out of the way to {}; its removal is retried with back-off", d.key(),
+          dir.getFileName(), e.getMessage(), trash.getFileName());
+    }
+  }
+
+  private static final Random RANDOM = new Random();
+
+  /**
+   * The directories in the pod's volumes directory that no volume of its template names (the
+   * template before made them, and the new one has not started yet: it starts with fresh volumes,
+   * {@link io.dsfleet.agent.pod.TemplateMark}), on that directory's own file system (not a secret's tmpfs):
+   * counted with the pod's disk emptyDirs under disk pressure, and emptied with them. Before, what a
+   * volume dropped by a rollout held was no pod's, and a neighbour's volume was emptied for it.
+   */
+  static List<Path> leftovers(DesiredPod d) {
+    if (d.ctx() == null) {
+      return List.of();
+    }
+    Path dir = d.ctx().podDir().resolve("volumes");
+    Set<String> named = new java.util.HashSet<>();
+    if (d.template().spec().volumes() != null) {
+      d.template().spec().volumes().forEach(v -> named.add(v.name()));
+    }
+    List<Path> out = new java.util.ArrayList<>();
+    try (var entries = Files.list(dir)) {
+      Object device = Files.getAttribute(dir, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      for (Path p : (Iterable<Path>) entries::iterator) {
+        if (!named.contains(p.getFileName().toString()) && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)
+            && device.equals(Files.getAttribute(p, "unix:dev", java.nio.file.LinkOption.NOFOLLOW_LINKS))) {
+          out.add(p);
+        }
+      }
+    } catch (IOException | RuntimeException e) { // none yet, or gone
+      return out;
+    }
+    return out;
   }
 }

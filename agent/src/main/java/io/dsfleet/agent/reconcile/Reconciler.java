@@ -147,7 +147,7 @@ public final class Reconciler {
   /** Pods released by an orphan delete: never touched, never reported (unless desired again). */
   private volatile Set<String> orphans = Set.of();
   private final PodWork busy = new PodWork();
-  private final Evictions evictions = new Evictions();
+  private final Evictions evictions;
   private final VolumeLimits limits;
   private final Set<String> collecting = ConcurrentHashMap.newKeySet();
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
@@ -171,6 +171,7 @@ public final class Reconciler {
   public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Backoff backoff, Duration relist,
       Path stateDir, String agentVersion, Threads threads, Consumer<List<PodStatus>> reporter) {
     this.failures = new Failures(backoff);
+    this.evictions = new Evictions(new EvictionRecord(stateDir.resolve("evictions")));
     this.view = new ContainerView(relist);
     this.node = node;
     this.hostIp = hostIp;
@@ -267,6 +268,7 @@ public final class Reconciler {
         VolumeLimits.containerNames(next.get(key)).forEach(c -> failures.hold(Failures.key(key, c), "Evicted", why, now));
       }
     }
+    limits.restore(next, now); // the first set's: before any pass may plan it (sourcesReady, below)
     desiredVersion = state.getVersion();
     sourcesReady = true;
     wakeUp();
@@ -433,7 +435,9 @@ public final class Reconciler {
         }
       });
     }
-    limits.enforce(want, owned, now);
+    if (ready) { // the evictions' record read at the start is kept for the pods of the first desired set
+      limits.enforce(want, owned, now);
+    }
     for (String trash : dirs.trash()) {
       if (!failures.get("trash/" + trash).map(f -> f.active(now)).orElse(false) && collecting.add("trash/" + trash)) {
         threads.gc().execute(() -> {

@@ -57,7 +57,8 @@ final class VolumeLimits {
    * emptyDir sizeLimits on disk ({@link Evictions}): every 10 s each pod's limited volumes are
    * measured, under the pod's own work on the collector's thread; an evicted pod's app containers
    * get a kill verdict and a wait (reason {@code Evicted}) before they start again, and once none
-   * runs its volumes over their limit are emptied.
+   * runs its volumes over their limit are emptied. Only once a desired set is known (the sources
+   * ready): until then no pod is known to forget.
    */
   void enforce(Map<String, DesiredPod> want, List<OwnedContainer> owned, Instant now) {
     evictions.retain(want.keySet());
@@ -114,8 +115,8 @@ final class VolumeLimits {
               return;
             }
             String why = evictions.why(d.key());
-            evictions.empty(d, now);
-            Instant again = evictions.startAgainAt(d.key(), now, failures.backoff());
+            evictions.empty(d, now, failures.backoff());
+            Instant again = evictions.startAgainAt(d.key());
             for (String c : containerNames(d)) {
               if (again.isAfter(now)) {
                 failures.holdUntil(Failures.key(d.key(), c), "Evicted", why + "; evicted again and again, it starts again at " + again
@@ -129,6 +130,26 @@ final class VolumeLimits {
           }
           wake.run();
         });
+      }
+    }
+  }
+
+  /**
+   * The evictions the agent before this one left under way, and the back-offs after them, held
+   * again for the pods of the first desired set ({@link EvictionRecord}), before any pass plans
+   * them: an eviction's pod starts once its volumes are emptied, a back-off's once it ends.
+   */
+  void restore(Map<String, DesiredPod> want, Instant now) {
+    for (String key : evictions.takeRestored()) {
+      DesiredPod d = want.get(key);
+      if (d == null || !d.valid()) {
+        continue;
+      }
+      if (evictions.why(key) != null) {
+        holdEvicted(d);
+      } else {
+        evictions.backOff(key, now).ifPresent(s -> containerNames(d).forEach(c -> failures.holdUntil(Failures.key(key, c), "Evicted",
+            s.why() + "; evicted again and again, it starts again at " + s.until() + " (back-off)", s.at(), s.until())));
       }
     }
   }

@@ -61,7 +61,7 @@ class DiskPressureTest {
     assertThat(evictions.evictForPressure(chosen)).as("once").isFalse();
     assertThat(evictions.heaviest(all, PRESSED, NO_LAYERS, T0.plusSeconds(60))).as("none more while one eviction is under way").isEmpty();
 
-    evictions.empty(chosen.pod(), T0);
+    evictions.empty(chosen.pod(), T0, Backoff.KUBERNETES);
     Path volumes = chosen.pod().ctx().podDir().resolve("volumes");
     assertThat(volumes.resolve("scratch")).as("the volume without a limit emptied").doesNotExist();
     assertThat(volumes.resolve("limited")).as("the one within its limit too").doesNotExist();
@@ -157,7 +157,7 @@ class DiskPressureTest {
     assertThat(evictions.evictForPressure(chosen)).as("its sizeLimit eviction becomes one for disk pressure").isTrue();
     assertThat(evictions.why(hoarder.key())).isEqualTo(chosen.why());
     assertThat(evictions.evictForPressure(chosen)).as("once").isFalse();
-    evictions.empty(hoarder, T0);
+    evictions.empty(hoarder, T0, Backoff.KUBERNETES);
     assertThat(hoarder.ctx().podDir().resolve("volumes/hoard")).as("the volume without a limit emptied too").doesNotExist();
 
     DesiredPod cycler = desired.get("ops/cycler-abcde");
@@ -234,7 +234,7 @@ class DiskPressureTest {
     fill(d, "over", 4096);
     fill(d, "free", 4096);
     assertThat(evictions.measure(d, T0)).isTrue();
-    evictions.empty(d, T0);
+    evictions.empty(d, T0, Backoff.KUBERNETES);
     assertThat(d.ctx().podDir().resolve("volumes/over")).doesNotExist();
     assertThat(d.ctx().podDir().resolve("volumes/free/data")).exists();
   }

@@ -1246,6 +1246,42 @@ class ReconcilerTest {
   }
 
   /**
+   * An agent killed while an evicted pod waits out its back-off, and one started in its place on
+   * the same state directory: the pod still waits out its 10 s, and its next eviction in a row
+   * counts on (20 s). Before 2026-12-06 the back-off and the streak were the killed agent's memory
+   * alone: the new one started the pod at once, and counted its next eviction the first.
+   */
+  @Test
+  void anAgentKilledDuringAnEvictionsBackOffLeavesItToTheNext() throws Exception {
+    onA16MiBDisk(direct(), fs -> {
+      DesiredState set = Pods.named(1, Map.of("writer", Pods.ds()));
+      r.setDesired(set);
+      r.tick();
+      java.util.function.Supplier<List<ContainerInfo>> running = () -> owned().stream()
+          .filter(c -> "writer-abcde".equals(c.label(Labels.POD)) && Labels.APP.equals(c.label(Labels.ROLE)) && c.running()).toList();
+      for (int eviction = 1; eviction <= 2; eviction++) {
+        evictedForItsLayer(fs, running.get().get(0).id());
+        run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+      }
+      assertThat(running.get()).as("backing off after the second").isEmpty();
+      r.close(); // killed: nothing of it runs on; a new agent starts from the state directory
+      r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, fs.resolve("state"),
+          "test", direct(), reports::add);
+      r.setDesired(set);
+      run(Duration.ofSeconds(3), Duration.ofSeconds(1));
+      assertThat(running.get()).as("the new agent keeps the back-off").isEmpty();
+      assertThat(last().getContainersList()).anyMatch(c -> c.getReason().equals("Evicted"));
+      run(Duration.ofSeconds(6), Duration.ofSeconds(1));
+      assertThat(running.get()).as("but only its 10 s").isNotEmpty();
+      evictedForItsLayer(fs, running.get().get(0).id());
+      run(Duration.ofSeconds(12), Duration.ofSeconds(1));
+      assertThat(running.get()).as("the third in a row: 20 s").isEmpty();
+      run(Duration.ofSeconds(10), Duration.ofSeconds(1));
+      assertThat(running.get()).isNotEmpty();
+    });
+  }
+
+  /**
    * While Docker takes its time to say what the layers hold (it walks each one: a container that
    * made millions of files in its own file system makes that minutes, up to the long client's 10),
    * a pod with a limited emptyDir whose container died is restarted all the same. Before, the check
@@ -1374,6 +1410,43 @@ class ReconcilerTest {
     run(Duration.ofSeconds(5), Duration.ofSeconds(1));
     assertThat(bigAtCreate).as("the new template's containers are created, and only on the emptied volume").isNotEmpty()
         .containsOnly(false);
+  }
+
+  /**
+   * An agent killed during an eviction, its pod's container stopped and its volume not emptied
+   * yet, and one started in its place on the same state directory: the new agent empties the
+   * volume before the pod starts again. Before 2026-12-06 the eviction was the killed agent's
+   * memory alone: the new one took the stopped container for a crash and started it again at once,
+   * on the full volume.
+   */
+  @Test
+  void anAgentKilledDuringAnEvictionLeavesItToTheNext() throws IOException {
+    String[] volume = {"spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]",
+        "spec.template.spec.volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Ki}}]"};
+    r.setDesired(desired(volume));
+    r.tick();
+    Path scratch;
+    try (var found = Files.walk(dir)) {
+      scratch = found.filter(p -> p.endsWith(Path.of("volumes", "scratch"))).findFirst().orElseThrow();
+    }
+    Files.write(scratch.resolve("big"), new byte[64 * 1024]);
+    clock.advance(Evictions.MAX_PAUSE.plusSeconds(1)); // past the next measure, whatever the first walk took
+    r.tick(); // measured: evicted
+    r.tick(); // its container stopped
+    assertThat(app("main").running()).as("stopped").isFalse();
+    assertThat(scratch.resolve("big")).as("not emptied yet").exists();
+    r.close(); // killed here
+    r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
+        reports::add);
+    List<Boolean> bigAtCreate = new ArrayList<>();
+    runtime.beforeCreate = spec -> {
+      if (spec.name().contains("_main_")) {
+        bigAtCreate.add(Files.exists(scratch.resolve("big")));
+      }
+    };
+    r.setDesired(desired(volume));
+    run(Duration.ofSeconds(5), Duration.ofSeconds(1));
+    assertThat(bigAtCreate).as("started again by the new agent, and only on the emptied volume").isNotEmpty().containsOnly(false);
   }
 
   /** The wall clock stepped back an hour (NTP, date -s) does not stop sizeLimit enforcement for an hour. */
