@@ -34,7 +34,8 @@ import java.util.TreeSet;
  * created O_CREAT|O_EXCL|O_NOFOLLOW, modes set with fchmod on the opened file, the swap is a
  * rename of a link, and what is no longer wanted is removed with {@link NoFollow#deleteTree}.
  * Entries of the volume directory that no payload ever named (a nested mount point, say) are left
- * alone. A version directory that {@code ..data} does not name (an agent killed while it wrote the
+ * alone (a link into {@code ..data} no payload names now is a key's a write cut short left, and
+ * goes). A version directory that {@code ..data} does not name (an agent killed while it wrote the
  * next version, or after the swap and before the old version's removal) is removed at the next
  * write, which an agent makes for each pod at its start: before 2026-12-06 it stayed for the pod's
  * life, and with it, readable in the pod's containers, a Secret's values from before its rotation
@@ -81,13 +82,13 @@ public final class AtomicWriter {
     }
     Optional<Path> current = currentVersion();
     removeStaleVersions(current);
-    Set<String> oldTop = new TreeSet<>();
+    Set<String> oldTop = new TreeSet<>(strayLinks(topLevel(files.keySet())));
     if (current.isPresent()) {
       Map<Path, FileData> old = read(current.get());
-      old.keySet().forEach(p -> oldTop.add(p.getName(0).toString()));
-      if (old.equals(files) && linksInPlace(topLevel(files.keySet()))) {
+      if (old.equals(files) && oldTop.isEmpty() && linksInPlace(topLevel(files.keySet()))) {
         return false;
       }
+      old.keySet().forEach(p -> oldTop.add(p.getName(0).toString()));
     }
     Path version = Files.createTempDirectory(dir, ".." + STAMP.format(clock.instant()));
     try {
@@ -149,6 +150,26 @@ public final class AtomicWriter {
     if (current.isPresent()) {
       NoFollow.deleteTree(current.get());
     }
+  }
+
+  /**
+   * The top-level links into {@code ..data} ({@code NAME -> ..data/NAME}, as {@link #swap} makes
+   * them) whose names {@code top} does not hold: a key's link a write cut short left after its swap
+   * (the version in place never had the key, so no later write took it for one to remove, and it
+   * dangled for the pod's life). Nothing else: an entry no payload named (a nested mount point) stays.
+   */
+  private Set<String> strayLinks(Set<String> top) throws IOException {
+    Set<String> out = new TreeSet<>();
+    try (var entries = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) entries::iterator) {
+        String name = p.getFileName().toString();
+        Optional<BasicFileAttributes> a = name.startsWith("..") || top.contains(name) ? Optional.empty() : NoFollow.lstat(p);
+        if (a.isPresent() && a.get().isSymbolicLink() && Files.readSymbolicLink(p).equals(Path.of(DATA, name))) {
+          out.add(name);
+        }
+      }
+    }
+    return out;
   }
 
   /** A version directory's name as {@link #write} makes it: {@code ..} and its time stamp, then the digits of a temporary name. */

@@ -99,6 +99,37 @@ class AtomicWriterTest {
     assertThat(rotated).as("the version in place").isDirectory();
   }
 
+  /**
+   * An agent killed in a write that drops a key, after the swap and before it removed the key's
+   * link: the link is left pointing into {@code ..data} at a file the version in place does not
+   * have (dangling). The restarted agent's write, of the payload in place, removes it. Before
+   * 2026-12-06 the next writes took the keys to remove from the version in place, which never had
+   * it, and the dangling link stayed for the pod's life, a file in its containers' listing that no
+   * open could read (a failure-injection review).
+   */
+  @Test
+  void aKeysLinkAWriteCutShortLeftDanglingIsRemovedByTheNextWrite() throws Exception {
+    w.write(payload("a", "1", "gone", "2", "dir/b", "3"), null);
+    clock.advance(Duration.ofSeconds(1));
+    // the write without "gone" and "dir", killed after the swap: its version in place, their links and the old version still there
+    Path next = Files.createDirectory(vol.resolve("..2026_12_06_07_00_01.123"));
+    Files.writeString(next.resolve("a"), "1");
+    Files.setPosixFilePermissions(next.resolve("a"), PosixFilePermissions.fromString("rw-r--r--"));
+    Files.setPosixFilePermissions(next, PosixFilePermissions.fromString("rwxr-xr-x"));
+    Files.createSymbolicLink(vol.resolve("..data_tmp"), next.getFileName());
+    Files.move(vol.resolve("..data_tmp"), vol.resolve("..data"), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    assertThat(Files.readSymbolicLink(vol.resolve("gone"))).isEqualTo(Path.of("..data/gone"));
+    assertThat(Files.exists(vol.resolve("gone"))).as("dangling").isFalse();
+    Files.createDirectory(vol.resolve("memberlist")); // a nested mount point: no payload named it, and it stays
+
+    new AtomicWriter(vol, clock).write(payload("a", "1"), null);
+    assertThat(vol.resolve("gone")).as("the dropped key's link").doesNotExist().matches(p -> !Files.isSymbolicLink(p));
+    assertThat(vol.resolve("dir")).as("the dropped directory's link").matches(p -> !Files.isSymbolicLink(p));
+    assertThat(Files.readString(vol.resolve("a"))).isEqualTo("1");
+    assertThat(vol.resolve("memberlist")).isDirectory();
+  }
+
   /** Links a container could have planted while an older agent mounted the volume writable: never followed. */
   @Test
   void linksPlantedInTheVolumeAreReplacedNeverFollowed() throws Exception {
