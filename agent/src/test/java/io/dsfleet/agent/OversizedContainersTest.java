@@ -66,7 +66,30 @@ class OversizedContainersTest {
 
     h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", image)));
     var s = h.awaitStatus(p -> p.getContainers(0).getReason().equals("CreateContainerError"), Duration.ofSeconds(60));
-    assertThat(s.getContainers(0).getMessage()).contains("bytes of environment, command and entrypoint");
+    assertThat(s.getContainers(0).getMessage()).contains("bytes of environment, command, entrypoint, health check, working directory and user");
+    assertThat(h.docker.listOwned(h.node)).as("no container made").isEmpty();
+  }
+
+  /**
+   * Docker copies an image's HEALTHCHECK test (its working directory and user too) into each of its
+   * containers' config, as its environment: megabytes of it count as megabytes of environment.
+   * Before 2026-12-06 they were not counted, and the container was made, each inspect of it
+   * carrying them all. (A working directory is bounded by Docker itself: it makes it at create, no
+   * longer than a path.)
+   */
+  @Test
+  void anImageWithMegabytesOfHealthCheckIsNotRun() throws Exception {
+    String id = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"true\"],"
+        + " \"Healthcheck\": {\"Test\": [\"CMD-SHELL\", \"" + "x".repeat(300_000) + "\"]}}");
+    image = "local/bighealth-" + h.node + ":1";
+    String[] repoTag = image.split(":");
+    api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
+    api("DELETE", "/containers/" + id + "?force=1", "");
+    assertThat(h.docker.inspectImage(image).orElseThrow().settingsBytes()).isGreaterThan(ImageInfo.MAX_SETTINGS_BYTES);
+
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", image)));
+    var s = h.awaitStatus(p -> p.getContainers(0).getReason().equals("CreateContainerError"), Duration.ofSeconds(60));
+    assertThat(s.getContainers(0).getMessage()).contains("health check, working directory and user");
     assertThat(h.docker.listOwned(h.node)).as("no container made").isEmpty();
   }
 

@@ -402,7 +402,8 @@ public final class Executor {
     }
     if (image.settingsBytes() > ImageInfo.MAX_SETTINGS_BYTES) {
       throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries " + image.settingsBytes() + " bytes of"
-          + " environment, command and entrypoint; the agent runs images with at most " + ImageInfo.MAX_SETTINGS_BYTES
+          + " environment, command, entrypoint, health check, working directory and user; the agent runs images with at most "
+          + ImageInfo.MAX_SETTINGS_BYTES
           + " (each inspect of its containers carries them all)");
     }
     long command = image.inheritedCommandBytes(c.command() != null && !c.command().isEmpty(), c.args() != null && !c.args().isEmpty());

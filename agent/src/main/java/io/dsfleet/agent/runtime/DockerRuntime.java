@@ -330,14 +330,16 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       var r = call("inspect image", () -> quick.inspectImageCmd(image).exec());
       var config = r.getConfig();
       List<String> settings = new ArrayList<>();
-      if (config != null) {
-        for (String[] part : new String[][] {config.getEnv(), config.getCmd(), config.getEntrypoint()}) {
+      var health = config == null ? null : config.getHealthcheck();
+      if (config != null) { // what Docker copies from the image into each container's config, besides labels, ports and volumes
+        for (String[] part : new String[][] {config.getEnv(), config.getCmd(), config.getEntrypoint(),
+            health == null || health.getTest() == null ? null : health.getTest().toArray(String[]::new),
+            {config.getWorkingDir() == null ? "" : config.getWorkingDir(), config.getUser() == null ? "" : config.getUser()}}) {
           if (part != null) {
             settings.addAll(java.util.Arrays.asList(part));
           }
         }
       }
-      var health = config == null ? null : config.getHealthcheck();
       return Optional.of(new ImageInfo(r.getId(), config == null || config.getUser() == null ? "" : config.getUser(),
           config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels()), ImageInfo.jsonBytes(settings),
           health == null || health.getInterval() == null ? 0 : health.getInterval(),

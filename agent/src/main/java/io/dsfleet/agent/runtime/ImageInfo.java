@@ -6,8 +6,9 @@ import java.util.Map;
  * A local image, as the runtime describes it.
  *
  * @param user the user it runs as by default ("" for root), for runAsNonRoot
- * @param settingsBytes the bytes of its environment, command and entrypoint as Docker's JSON
- *     carries them (each of its containers' inspects carries them all)
+ * @param settingsBytes the bytes of its environment, command, entrypoint, HEALTHCHECK test, working
+ *     directory and user as Docker's JSON carries them (Docker copies them into each of its
+ *     containers' config, and each inspect of those carries them all)
  * @param healthIntervalNanos its HEALTHCHECK's interval, 0 for none or Docker's default (30 s)
  * @param healthStartIntervalNanos its HEALTHCHECK's interval during the start period, 0 for none or the interval
  */
@@ -88,9 +89,11 @@ public record ImageInfo(String id, String user, Map<String, String> labels, long
   }
 
   /**
-   * The most bytes of environment, command and entrypoint an image may carry for the agent to run
-   * it: a container's inspect carries them, and one over the 4 MiB the agent reads of an answer is
-   * known only by its list line. Real images carry a few KiB.
+   * The most bytes of environment, command, entrypoint, HEALTHCHECK test, working directory and
+   * user an image may carry for the agent to run it: a container's inspect carries them, and one
+   * over the 4 MiB the agent reads of an answer is known only by its list line (no start time: no
+   * probe runs). Real images carry a few KiB. Before 2026-12-06 the test, working directory and user
+   * were not counted, and an image of megabytes of any of them was run (helper-116).
    */
   public static final int MAX_SETTINGS_BYTES = 256 * 1024;
 
