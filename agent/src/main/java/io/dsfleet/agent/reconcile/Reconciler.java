@@ -240,15 +240,14 @@ public final class Reconciler {
         }
       }
     }
+    desired = Map.copyOf(next);
     if (!adopted.isEmpty()) {
-      // desired again: the DaemonSet adopts what it released (as Kubernetes adopts orphans); the release is over
+      // desired again: the DaemonSet adopts what it released (as Kubernetes adopts orphans); the release is over, once
+      // the set that desires them is in place (a pass reads the released pods before and after the set: pass())
       Set<String> still = new TreeSet<>(orphans);
       still.removeAll(adopted);
       orphans = Set.copyOf(still);
       log.info("pods {} are desired again: no longer released", adopted);
-    }
-    desired = Map.copyOf(next);
-    if (!adopted.isEmpty()) {
       try { // after the set is taken: a disk that refuses the write must not leave the pod neither desired nor released
         onOrphans.accept(orphans);
       } catch (RuntimeException e) {
@@ -375,9 +374,14 @@ public final class Reconciler {
     // so; before 2026-12-06 it was read after, and the first set arriving between the two reads had this pass take the
     // empty set before it for the node's desired pods and tear down every pod it ran
     boolean ready = sourcesReady;
+    // and the released pods both before and after it: a pod released (setOrphans, then the set without it) or adopted
+    // (the set with it, then no longer released) is in the set read or in one of the two; before 2026-12-06 they were
+    // read after the set alone, and a pod adopted between the two reads was neither, and stopped as no longer desired
+    Set<String> releasedBefore = orphans;
     Map<String, DesiredPod> want = desired;
     afterDesiredRead.run();
-    Set<String> released = orphans;
+    Set<String> releasedAfter = orphans;
+    Set<String> released = releasedBefore == releasedAfter ? releasedAfter : union(releasedBefore, releasedAfter);
     probes.sync(want, owned, now);
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
     PodsDir dirs = listPodsDir();
@@ -717,6 +721,12 @@ public final class Reconciler {
   /** Stops the reconciler's threads. */
   public void close() {
     threads.shutdown();
+  }
+
+  private static Set<String> union(Set<String> a, Set<String> b) {
+    Set<String> all = new TreeSet<>(a);
+    all.addAll(b);
+    return all;
   }
 
   private static Path realPath(Path p) {

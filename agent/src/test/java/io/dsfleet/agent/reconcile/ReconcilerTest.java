@@ -851,6 +851,38 @@ class ReconcilerTest {
     assertThat(app("main").running()).isTrue();
   }
 
+  /**
+   * A released pod (an orphan delete: its containers run on, unmanaged) desired again while a
+   * pass runs, between its read of the set and its read of the released pods (here: at once after
+   * the set's): that pass leaves it alone, the next adopts it; nothing of it is stopped. Before
+   * 2026-12-06 the pass read the set before the adoption and the released pods after it, found the
+   * pod in neither, and stopped it as no longer desired.
+   */
+  @Test
+  void aReleasedPodDesiredAgainDuringAPassIsNotStopped() {
+    r.setDesired(desired());
+    r.tick();
+    String running = app("main").id();
+    r.setOrphans(java.util.Set.of("ops/agent-abcde")); // released, as the session does it: first the release, then the set without it
+    r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    r.tick();
+    java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+    r.afterDesiredRead = () -> {
+      if (sent.getAndIncrement() == 0) {
+        r.setDesired(desired()); // desired again: adopted
+      }
+    };
+    runtime.calls.clear();
+    clock.advance(Duration.ofSeconds(1));
+    r.tick();
+    assertThat(sent.get()).as("the set arrived during that pass").isEqualTo(1);
+    assertThat(r.orphans()).as("adopted").isEmpty();
+    r.tick();
+    assertThat(runtime.calls).as("nothing stopped or removed").noneMatch(c -> c.startsWith("stop ") || c.startsWith("remove "));
+    assertThat(app("main").id()).isEqualTo(running);
+    assertThat(app("main").running()).isTrue();
+  }
+
   /** Where an agent is killed in a test: nothing after it runs. */
   static final class Killed extends Error {}
 
