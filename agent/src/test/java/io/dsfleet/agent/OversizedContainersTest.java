@@ -93,6 +93,29 @@ class OversizedContainersTest {
     assertThat(h.docker.listOwned(h.node)).as("no container made").isEmpty();
   }
 
+  /**
+   * The anonymous volume Docker makes on the host's disk for each of an image's {@code VOLUME}s
+   * (what the container writes there is on the host, in Docker's root) goes with the container:
+   * the agent removes its containers with their anonymous volumes ({@code docker rm -v}), so a pod
+   * that goes leaves none behind. Checked on the real daemon (2026-12-06, helper-116): held before.
+   */
+  @Test
+  void anImagesAnonymousVolumesGoWithItsPod() throws Exception {
+    String id = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"true\"], \"Volumes\": {\"/data\": {}}}");
+    image = "local/withvolume-" + h.node + ":1";
+    String[] repoTag = image.split(":");
+    api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
+    api("DELETE", "/containers/" + id + "?force=1&v=1", "");
+    h.run(ds(C0 + ".image", image, C0 + ".command", "[sh, -c, 'echo kept > /data/file; trap \"exit 0\" TERM; sleep 3600 & wait']"));
+    Matcher m = Pattern.compile("\"Type\":\"volume\",\"Name\":\"([0-9a-f]{64})\"")
+        .matcher(api("GET", "/containers/" + h.container("main").id() + "/json", ""));
+    assertThat(m.find()).as("an anonymous volume for /data").isTrue();
+    String volume = m.group(1);
+    assertThat(api("GET", "/volumes/" + volume, "")).contains("\"Name\":\"" + volume + "\"");
+    h.clear();
+    assertThat(answer("GET", "/volumes/" + volume, "")).as("gone with the pod's containers").startsWith("HTTP/1.0 404");
+  }
+
   @Test
   void aContainerWhoseInspectIsOverTheLimitStopsNoPodWorkOnTheNode() throws Exception {
     String big = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"true\"], \"Env\": [\"BIG=" + "x".repeat(5_000_000) + "\"],"
@@ -231,8 +254,15 @@ class OversizedContainersTest {
     return m.group(1);
   }
 
-  /** One HTTP/1.0 call on the daemon's socket: the whole answer, status line included. */
+  /** One HTTP/1.0 call on the daemon's socket that Docker answered with success: the whole answer, status line included. */
   private static String api(String method, String path, String body) throws Exception {
+    String text = answer(method, path, body);
+    assertThat(text).as(method + " " + path).startsWith("HTTP/1.0 2");
+    return text;
+  }
+
+  /** One HTTP/1.0 call on the daemon's socket: the whole answer, status line included, whatever it says. */
+  private static String answer(String method, String path, String body) throws Exception {
     byte[] content = body.getBytes(StandardCharsets.UTF_8);
     try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       c.connect(UnixDomainSocketAddress.of(DockerHarness.DOCKER_HOST.substring("unix://".length())));
@@ -251,9 +281,7 @@ class OversizedContainersTest {
         answer.write(in.array(), 0, in.position());
         in.clear();
       }
-      String text = answer.toString(StandardCharsets.UTF_8);
-      assertThat(text).as(method + " " + path).startsWith("HTTP/1.0 2");
-      return text;
+      return answer.toString(StandardCharsets.UTF_8);
     }
   }
 }
