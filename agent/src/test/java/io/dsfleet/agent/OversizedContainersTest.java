@@ -116,6 +116,25 @@ class OversizedContainersTest {
     assertThat(answer("GET", "/volumes/" + volume, "")).as("gone with the pod's containers").startsWith("HTTP/1.0 404");
   }
 
+  /**
+   * An image's {@code STOPSIGNAL} that stops nothing (SIGSTOP: the process only pauses) holds a
+   * stop no longer than the pod's grace period: Docker kills the container at its end (SIGKILL),
+   * whatever the image asked. Checked on the real daemon (2026-12-06, helper-116): held before.
+   */
+  @Test
+  void anImagesStopSignalThatStopsNothingHoldsAStopNoLongerThanItsGrace() throws Exception {
+    String id = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"true\"], \"StopSignal\": \"SIGSTOP\"}");
+    image = "local/stopsignal-" + h.node + ":1";
+    String[] repoTag = image.split(":");
+    api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
+    api("DELETE", "/containers/" + id + "?force=1", "");
+    h.run(ds(C0 + ".image", image, C0 + ".command", "[sleep, '3600']", "spec.template.spec.terminationGracePeriodSeconds", "3"));
+    assertThat(api("GET", "/containers/" + h.container("main").id() + "/json", "")).contains("\"StopSignal\":\"SIGSTOP\"");
+    long start = System.nanoTime();
+    h.clear();
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).as("its 3 s, Docker's kill and the agent's passes").isLessThan(Duration.ofSeconds(20));
+  }
+
   @Test
   void aContainerWhoseInspectIsOverTheLimitStopsNoPodWorkOnTheNode() throws Exception {
     String big = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"true\"], \"Env\": [\"BIG=" + "x".repeat(5_000_000) + "\"],"
