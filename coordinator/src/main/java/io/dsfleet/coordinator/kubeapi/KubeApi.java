@@ -235,7 +235,11 @@ public final class KubeApi implements AutoCloseable {
           });
       return;
     }
+    ReadVersion version = t == null ? null : ReadVersion.of(param(x, "resourceVersion"), param(x, "resourceVersionMatch"), t.name() == null);
     ObjectNode body = reads.route(p, table, selector, fields);
+    if (version != null && body != null) {
+      version.check(body, fleetOrFail()::viewVersion);
+    }
     if (body == null) {
       send(x, KubeObjects.status(404, "NotFound", "the server could not find the requested resource"));
       return;
