@@ -273,7 +273,7 @@ public final class KubeApi implements AutoCloseable {
     }
     if (t.resource().equals("pods") && t.group().isEmpty() && method.equals("DELETE") && t.name() != null && t.sub() == null
         && t.namespace() != null) {
-      deletePod(x, t);
+      send(x, PodDeletes.delete(x, fleetOrFail(), clock, t), 200);
       return;
     }
     KubeWrites.Kind kind = KubeWrites.Kind.of(t.resource());
@@ -310,38 +310,8 @@ public final class KubeApi implements AutoCloseable {
     }
   }
 
-  /**
-   * kubectl delete pod: the pod is replaced at its DaemonSet's current revision, as dsctl delete
-   * pod does (OnDelete's way to roll a node; otherwise a restart of the pod). Answered with the pod
-   * as it was; its replacement takes the node's other pod name, so kubectl's wait for the deletion
-   * ends when the pod has stopped.
-   */
-  private void deletePod(HttpExchange x, Target t) throws IOException {
-    Fleet f = fleetOrFail();
-    var found = io.dsfleet.coordinator.grpc.PodViews.of(f, t.namespace(), t.name(), null);
-    if (found.isEmpty()) { // a Pending pod (not reported yet) is deleted too, as dsctl delete pod does
-      throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + t.name() + "\" not found");
-    }
-    var v = found.get(0);
-    var ds = f.daemonSets().stream().filter(d -> d.namespace().equals(t.namespace()) && d.name().equals(v.getStatus().getDaemonSet()))
-        .findFirst().orElse(null);
-    ObjectNode pod = KubeObjects.pod(v, ds);
-    JsonNode options = body(x);
-    if (param(x, "gracePeriodSeconds") != null || (options != null && options.hasNonNull("gracePeriodSeconds"))) {
-      // refused, not ignored: before 2026-12-06 `--grace-period=300` stopped the pod with its own 30 s, `--force
-      // --grace-period=0` printed "force deleted" over a pod that stopped as gracefully as ever
-      throw KubeWrites.KubeError.of(400, "BadRequest", "gracePeriodSeconds is not served by the dsfleet coordinator: a pod stops"
-          + " with its template's terminationGracePeriodSeconds; delete it without --grace-period, --now or --force");
-    }
-    if (!dryRunAsked(x, options)) {
-      f.deletePod(t.namespace(), t.name());
-      pod.with("metadata").put("deletionTimestamp", KubeObjects.timestamp(clock.millis()));
-    }
-    send(x, pod, 200);
-  }
-
   /** Whether the request asks for a dry run: its dryRun query parameter, or its DeleteOptions' (null: none). */
-  private static boolean dryRunAsked(HttpExchange x, JsonNode deleteOptions) {
+  static boolean dryRunAsked(HttpExchange x, JsonNode deleteOptions) {
     return dryRun(param(x, "dryRun") == null ? null : Json.mapper().getNodeFactory().textNode(param(x, "dryRun")))
         || deleteOptions != null && deleteOptions.has("dryRun") && dryRun(deleteOptions.get("dryRun"));
   }
@@ -408,7 +378,7 @@ public final class KubeApi implements AutoCloseable {
   }
 
   /** A request's body as JSON (YAML too), at most 3 MiB as the API server takes; null when empty. */
-  private static JsonNode body(HttpExchange x) throws IOException {
+  static JsonNode body(HttpExchange x) throws IOException {
     byte[] b = x.getRequestBody().readNBytes(MAX_BODY + 1);
     if (b.length > MAX_BODY) {
       throw KubeWrites.KubeError.of(413, "RequestEntityTooLarge", "the request is larger than " + (MAX_BODY >> 20) + " MiB");
