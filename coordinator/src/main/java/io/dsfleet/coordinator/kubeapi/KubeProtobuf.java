@@ -13,7 +13,8 @@ import java.util.Base64;
  * `kubectl create secret`), read into the JSON the API takes: the "k8s\0" envelope (a
  * runtime.Unknown: its TypeMeta and the object's bytes), and of the object what a ConfigMap or a
  * Secret has (metadata name, namespace, labels, annotations; data, binaryData, stringData, type,
- * immutable). Other kinds are refused: kubectl sends them as JSON when it applies them.
+ * immutable); and the reviews {@code kubectl auth} sends ({@link KubeReviews}). Other kinds are
+ * refused: kubectl sends them as JSON when it applies them.
  */
 final class KubeProtobuf {
   private KubeProtobuf() {}
@@ -47,9 +48,14 @@ final class KubeProtobuf {
           default -> in.skipField(tag);
         }
       }
+      if ((apiVersion.equals("authorization.k8s.io/v1") && kind.matches("SelfSubject(Access|Rules)Review"))
+          || (apiVersion.equals("authentication.k8s.io/v1") && kind.equals("SelfSubjectReview"))) {
+        return KubeReviews.fromProtobuf(apiVersion, kind, raw); // kubectl auth can-i, whoami
+      }
       if (!apiVersion.equals("v1") || !(kind.equals("ConfigMap") || kind.equals("Secret"))) {
         throw KubeWrites.KubeError.of(415, "UnsupportedMediaType", "the dsfleet coordinator reads protobuf bodies of v1 ConfigMaps and"
-            + " Secrets only, not " + apiVersion + " " + kind + ": send JSON or YAML (kubectl apply -f)");
+            + " Secrets (and of the reviews kubectl auth sends) only, not " + apiVersion + " " + kind + ": send JSON or YAML (kubectl"
+            + " apply -f)");
       }
       ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", apiVersion).put("kind", kind);
       boolean secret = kind.equals("Secret");

@@ -255,7 +255,7 @@ final class KubeReads {
   private static ObjectNode coreResources() {
     return resources("v1", resource("nodes", "Node", false, List.of("no"), WATCH_PATCH),
         resource("namespaces", "Namespace", false, List.of("ns"), READ),
-        resource("pods", "Pod", true, List.of("po"), READ), resource("pods/log", "Pod", true, List.of(), List.of("get")),
+        resource("pods", "Pod", true, List.of("po"), List.of("delete", "get", "list", "watch")), resource("pods/log", "Pod", true, List.of(), List.of("get")),
         resource("configmaps", "ConfigMap", true, List.of("cm"), ALL_VERBS),
         resource("secrets", "Secret", true, List.of(), ALL_VERBS), resource("events", "Event", true, List.of("ev"), READ));
   }
@@ -264,6 +264,21 @@ final class KubeReads {
     return resources("apps/v1", resource("daemonsets", "DaemonSet", true, List.of("ds"), ALL_VERBS),
         resource("daemonsets/status", "DaemonSet", true, List.of(), List.of("get")),
         resource("controllerrevisions", "ControllerRevision", true, List.of(), READ));
+  }
+
+  /** Each resource served ("GROUP/RESOURCE", "GROUP/RESOURCE/SUBRESOURCE", the core group "") with its verbs, as discovery names them. */
+  static java.util.Map<String, List<String>> served() {
+    java.util.Map<String, List<String>> out = new java.util.LinkedHashMap<>();
+    for (ObjectNode doc : List.of(coreResources(), appsResources())) {
+      String groupVersion = doc.path("groupVersion").asText();
+      String group = groupVersion.contains("/") ? groupVersion.substring(0, groupVersion.indexOf('/')) : "";
+      for (JsonNode r : doc.path("resources")) {
+        List<String> verbs = new java.util.ArrayList<>();
+        r.path("verbs").forEach(v -> verbs.add(v.asText()));
+        out.put(group + "/" + r.path("name").asText(), List.copyOf(verbs));
+      }
+    }
+    return out;
   }
 
   /** What a client asking for aggregated discovery is answered with (its Content-Type names the format). */
