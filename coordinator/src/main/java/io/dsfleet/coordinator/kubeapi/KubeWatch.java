@@ -330,7 +330,7 @@ final class KubeWatch {
       ObjectNode before = seen.get(e.getKey());
       if (before == null) {
         event(out, "ADDED", e.getValue(), list, includeObject);
-      } else if (!comparable(before).equals(comparable(e.getValue()))) {
+      } else if (!comparable(before).toString().equals(comparable(e.getValue()).toString())) {
         event(out, "MODIFIED", e.getValue(), list, includeObject);
       }
     }
@@ -354,7 +354,13 @@ final class KubeWatch {
     return out;
   }
 
-  /** What a change is judged on: the whole object, without a node's heartbeat time (it moves every few seconds). */
+  /**
+   * What a change is judged on: the whole object, without a node's heartbeat time (it moves every
+   * few seconds); compared as text, since a remembered list is read back from its text, where a
+   * number built as a long is an int (unequal as trees: before 2026-12-06 a watch from a list's
+   * version sent every DaemonSet, whose generation is a long, as MODIFIED, and {@code kubectl get
+   * ds -w} printed each twice).
+   */
   private static JsonNode comparable(ObjectNode item) {
     ObjectNode whole = item.has("cells") ? (ObjectNode) item.path("object").path(KubeObjects.WHOLE) : item;
     ObjectNode copy = whole.deepCopy();

@@ -77,6 +77,31 @@ class KubeReadVersionTest {
     }
   }
 
+  /**
+   * A watch from a list's version of DaemonSets that did not change since sends nothing: the list
+   * is remembered as text and read back, where a long (a DaemonSet's generation) is an int, and
+   * every DaemonSet was sent as MODIFIED (kubectl get ds -w printed each twice).
+   */
+  @Test
+  void aWatchFromAListsVersionSendsNoChangeThatDidNotHappen() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      c.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
+      String dss = "/apis/apps/v1/namespaces/ops/daemonsets";
+      for (String accept : new String[] {"application/json", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}) {
+        HttpResponse<String> list = http.send(HttpRequest.newBuilder(URI.create(base + dss)).header("Accept", accept).build(),
+            HttpResponse.BodyHandlers.ofString());
+        String v = Json.read(list.body(), JsonNode.class).at("/metadata/resourceVersion").asText();
+        // the watch compares the list it remembered with the fleet's at once, and ends after a second
+        HttpResponse<String> watch = http.send(HttpRequest.newBuilder(URI.create(base + dss + "?watch=true&timeoutSeconds=1"
+            + "&resourceVersion=" + v)).header("Accept", accept).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(watch.statusCode()).as(watch.body()).isEqualTo(200);
+        assertThat(watch.body()).as(accept).isEmpty();
+      }
+    }
+  }
+
   @Test
   void whatIsNotKubernetesOrNotServedIsRefusedByName() throws Exception {
     try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
