@@ -89,6 +89,14 @@ final class KubeObjects {
     ArrayNode addresses = status.putArray("addresses");
     n.info().getAddressesList().forEach(a -> addresses.addObject().put("type", "InternalIP").put("address", a));
     addresses.addObject().put("type", "Hostname").put("address", n.name());
+    if (n.info().getCpuMillis() > 0 && n.info().getMemoryBytes() > 0) {
+      // what the agent counted (its processors, the host's memory); kubectl describe node divides its pods' requests by
+      // them, and printed -9223372036854775808% of nothing before 2026-12-06
+      ObjectNode capacity = status.putObject("capacity").put("cpu", n.info().getCpuMillis() % 1000 == 0
+          ? String.valueOf(n.info().getCpuMillis() / 1000) : n.info().getCpuMillis() + "m")
+          .put("memory", n.info().getMemoryBytes() / 1024 + "Ki");
+      status.set("allocatable", capacity.deepCopy());
+    }
     status.putObject("nodeInfo").put("kubeletVersion", version(n)).put("operatingSystem", n.info().getOs())
         .put("architecture", n.info().getArch()).put("containerRuntimeVersion", "docker");
     return o;

@@ -76,6 +76,10 @@ final class KubeReads {
         // below
       }
     }
+    if (path.startsWith("/apis/coordination.k8s.io/")) { // kubectl describe node asks for the node's Lease, and prints this
+      throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "the dsfleet coordinator keeps no Leases: a node's heartbeat is its"
+          + " Ready condition's lastHeartbeatTime");
+    }
     Target t = Target.parse(p);
     if (t == null) {
       return null;

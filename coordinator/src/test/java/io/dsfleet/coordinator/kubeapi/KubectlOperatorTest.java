@@ -1,0 +1,89 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.coordinator.cli.DsctlRun;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.ApplyRequest;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** What an operator of a DaemonSet fleet runs most, beyond get and apply: describe node, edit, top. */
+class KubectlOperatorTest {
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void installed() {
+    Kubectl.assumeInstalled();
+  }
+
+  Kubectl kubectl(CoordinatorFixture c, KubeApi api) throws Exception {
+    DsctlRun.Result made = DsctlRun.run(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure", "kubeconfig", "--server",
+        "http://127.0.0.1:" + api.port()));
+    assertThat(made.exit()).as(made.err()).isZero();
+    return new Kubectl(Files.writeString(dir.resolve("kubeconfig"), made.out()), dir.resolve("kube-cache"));
+  }
+
+  /**
+   * kubectl describe node: the node's capacity is what its agent counted (2 processors, 1 GiB
+   * here), so its pods' share of it is 0%, not -9223372036854775808% of a capacity of nothing; the
+   * Lease kubectl asks for is refused saying where the heartbeat is.
+   */
+  @Test
+  void describeNodeShowsItsCapacityAndItsPodsShareOfIt() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of());
+      a.nextDesired(Duration.ofSeconds(10));
+      c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+      a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+      Kubectl k = kubectl(c, api);
+      String described = k.ok("describe", "node", "node-a");
+      assertThat(described).containsPattern("Capacity:\\s+cpu:\\s+2\\s+memory:\\s+1Gi")
+          .containsPattern("Allocatable:\\s+cpu:\\s+2\\s+memory:\\s+1Gi")
+          .containsPattern("ops\\s+agent-\\S+\\s+0 \\(0%\\)\\s+0 \\(0%\\)\\s+0 \\(0%\\)\\s+0 \\(0%\\)").doesNotContain("-9223372036854775808")
+          .contains("Lease:              Failed to get lease: the dsfleet coordinator keeps no Leases: a node's heartbeat is its Ready"
+              + " condition's lastHeartbeatTime");
+    }
+  }
+
+  /**
+   * kubectl edit: the change made in the editor is patched (a strategic merge patch, as
+   * kubectl-edit), and is then what dsctl shows; kubectl top is refused by kubectl itself, the
+   * fleet serving no metrics API.
+   */
+  @Test
+  void editPatchesWhatTheEditorChanged() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+      Kubectl k = kubectl(c, api);
+      Path editor = dir.resolve("editor.sh");
+      Files.writeString(editor, "#!/bin/sh\nsed -i 's#local/busybox:1#local/busybox:2#' \"$1\"\n");
+      assertThat(editor.toFile().setExecutable(true)).isTrue();
+      List<String> cmd = k.command("edit", "ds", "agent", "-n", "ops", "-v=6");
+      ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+      pb.environment().put("EDITOR", editor.toString());
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes());
+      assertThat(p.waitFor() == 0).as(out).isTrue();
+      assertThat(out).contains("daemonset.apps/agent edited").containsPattern("PATCH \\S+/daemonsets/agent\\?fieldManager=kubectl-edit")
+          .doesNotContainPattern("PUT \\S+/daemonsets/agent");
+      assertThat(k.ok("get", "ds", "agent", "-n", "ops", "-o", "jsonpath={.spec.template.spec.containers[0].image}"))
+          .isEqualTo("local/busybox:2");
+
+      Kubectl.Run top = k.run("top", "pods", "-n", "ops");
+      assertThat(top.exit()).isNotZero();
+      assertThat(top.out()).contains("Metrics API not available");
+    }
+  }
+}
