@@ -415,6 +415,11 @@ final class KubeWrites {
             meta.set(e.getKey(), e.getValue());
           }
         });
+        if (now.has("status")) {
+          // a write does not set the status (it is the coordinator's): as it is now, as Kubernetes' dry run answers it
+          // (before 2026-12-06 there was none, and kubectl diff showed every DaemonSet's status as removed)
+          would.set("status", now.get("status").deepCopy());
+        }
       }
       ManagedFields.show(would); // as the written object is answered: its managers' annotation as metadata.managedFields
       return new Written(would, warnings, create);

@@ -57,6 +57,34 @@ class KubectlOperatorTest {
   }
 
   /**
+   * kubectl diff (a dry run of the apply) shows what the file changes and nothing else: the
+   * DaemonSet's status, which no write sets, is in the dry run's answer as it is now.
+   */
+  @Test
+  void diffShowsWhatTheFileChangesOnly() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of());
+      a.nextDesired(Duration.ofSeconds(10));
+      Kubectl k = kubectl(c, api);
+      Path file = Files.writeString(dir.resolve("ds.yaml"), Fixtures.BASE);
+      k.ok("apply", "-f", file.toString());
+      a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> k.ok("get", "ds", "agent", "-n", "ops", "-o",
+          "jsonpath={.status.numberReady}").equals("1"));
+      Files.writeString(file, Fixtures.BASE.replace("local/busybox:1", "local/busybox:2"));
+      ProcessBuilder pb = new ProcessBuilder(k.command("diff", "-f", file.toString())).redirectErrorStream(true);
+      pb.environment().put("KUBECTL_EXTERNAL_DIFF", "diff -u");
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes());
+      assertThat(p.waitFor()).as(out).isEqualTo(1); // kubectl diff: 1 when there are differences
+      List<String> changed = out.lines().filter(l -> (l.startsWith("-") || l.startsWith("+")) && !l.startsWith("---")
+          && !l.startsWith("+++")).map(l -> l.charAt(0) + l.substring(1).strip()).toList();
+      assertThat(changed).as(out).containsExactly("-image: local/busybox:1", "+image: local/busybox:2");
+    }
+  }
+
+  /**
    * kubectl edit: the change made in the editor is patched (a strategic merge patch, as
    * kubectl-edit), and is then what dsctl shows; kubectl top is refused by kubectl itself, the
    * fleet serving no metrics API.
