@@ -120,8 +120,7 @@ final class KubeWrites {
     }
     checkUid(kind, name, now, body);
     ObjectNode o = object(kind, namespace, name, body);
-    keep(o, ManagedFields.updated(object(kind, namespace, name, now), o, ManagedFields.of(now), manager, kind.apiVersion,
-        now()));
+    keep(o, ManagedFields.updated(object(kind, namespace, name, now), o, named(body, now), manager, kind.apiVersion, now()));
     return write(kind, namespace, name, o, dryRun, false);
   }
 
@@ -137,10 +136,11 @@ final class KubeWrites {
       if (now == null && !apply) {
         throw notFound(kind, name);
       }
+      JsonNode changed = apply ? null : apply(now, contentType, patch);
       ObjectNode patched = apply ? serverSideApply(kind, namespace, name, now, patch, manager, force)
-          : object(kind, namespace, name, checkUid(kind, name, now, apply(now, contentType, patch)));
+          : object(kind, namespace, name, checkUid(kind, name, now, changed));
       if (!apply) {
-        keep(patched, ManagedFields.updated(object(kind, namespace, name, now), patched, ManagedFields.of(now), manager,
+        keep(patched, ManagedFields.updated(object(kind, namespace, name, now), patched, named(changed, now), manager,
             kind.apiVersion, now()));
       }
       if (now == null) {
@@ -162,6 +162,23 @@ final class KubeWrites {
         }
       }
     }
+  }
+
+  /**
+   * The managers a replace or patch starts from, as Kubernetes takes them: the metadata.managedFields
+   * its object names (kubectl apply --server-side rewrites them so, moving an object's fields from
+   * kubectl-client-side-apply to kubectl), none for the reset [{}], the object's own when it names
+   * none or none that can be read. Before 2026-12-06 the object's own always: the rewrite was
+   * answered 200 and ignored, and the next server-side apply of a change conflicted with
+   * kubectl-client-side-apply, where Kubernetes moves the object over without one.
+   */
+  private static List<ManagedFields.Entry> named(JsonNode written, ObjectNode now) {
+    JsonNode named = written == null ? null : written.path("metadata").path("managedFields");
+    if (named != null && named.isArray() && named.size() == 1 && named.get(0).isObject() && named.get(0).isEmpty()) {
+      return new ArrayList<>();
+    }
+    List<ManagedFields.Entry> entries = named != null && named.isArray() && !named.isEmpty() ? ManagedFields.of(written) : List.of();
+    return entries.isEmpty() ? ManagedFields.of(now) : entries;
   }
 
   /**

@@ -85,6 +85,30 @@ class KubectlOperatorTest {
   }
 
   /**
+   * kubectl apply --server-side over an object kubectl apply made takes its fields over, as on
+   * Kubernetes: kubectl rewrites the object's managedFields (kubectl-client-side-apply's to
+   * kubectl's) with a JSON patch, which was answered 200 and ignored, and the next server-side
+   * apply of a change conflicted with kubectl-client-side-apply.
+   */
+  @Test
+  void serverSideApplyTakesOverWhatClientSideApplyMade() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      Kubectl k = kubectl(c, api);
+      String cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n  namespace: ops\ndata:\n  a: \"%s\"\n";
+      Path file = Files.writeString(dir.resolve("cm.yaml"), cm.formatted("1"));
+      k.ok("apply", "-f", file.toString());
+      assertThat(k.ok("apply", "--server-side", "-f", file.toString())).contains("configmap/cm serverside-applied");
+      String managers = k.ok("get", "cm", "cm", "-n", "ops", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}");
+      assertThat(managers).as("kubectl's rewrite of the managers taken").doesNotContain("kubectl-client-side-apply").contains("kubectl");
+      Files.writeString(file, cm.formatted("2"));
+      Kubectl.Run changed = k.run("apply", "--server-side", "-f", file.toString());
+      assertThat(changed.exit()).as(changed.out()).isZero();
+      assertThat(k.ok("get", "cm", "cm", "-n", "ops", "-o", "jsonpath={.data.a}")).isEqualTo("2");
+    }
+  }
+
+  /**
    * kubectl edit: the change made in the editor is patched (a strategic merge patch, as
    * kubectl-edit), and is then what dsctl shows; kubectl top is refused by kubectl itself, the
    * fleet serving no metrics API.
