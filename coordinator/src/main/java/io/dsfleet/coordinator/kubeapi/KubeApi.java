@@ -300,8 +300,7 @@ public final class KubeApi implements AutoCloseable {
     switch (method) {
       case "DELETE" -> {
         JsonNode options = body(x);
-        String propagation = param(x, "propagationPolicy") != null ? param(x, "propagationPolicy")
-            : options == null ? null : options.path("propagationPolicy").asText(null);
+        String propagation = DeleteOptions.propagation(param(x, "propagationPolicy"), param(x, "orphanDependents"), options);
         send(x, writes.delete(kind, t.namespace(), t.name(), propagation, options == null ? null : options.get("preconditions"),
             dryRunAsked(x, options)), 200);
       }

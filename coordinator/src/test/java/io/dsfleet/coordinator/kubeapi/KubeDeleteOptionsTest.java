@@ -16,8 +16,12 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** DELETE of a pod with DeleteOptions' preconditions: checked as Kubernetes checks them, or refused by name; never ignored. */
-class KubePodDeleteTest {
+/**
+ * DeleteOptions as Kubernetes reads them: a pod's preconditions checked, or refused by name; a
+ * DaemonSet's orphanDependents (what older clients send) taken as its propagation policy. Never
+ * ignored.
+ */
+class KubeDeleteOptionsTest {
   @TempDir Path dir;
   final HttpClient http = HttpClient.newHttpClient();
   String base;
@@ -61,6 +65,36 @@ class KubePodDeleteTest {
       Answer same = send("DELETE", pod, "{\"preconditions\":{\"uid\":\"" + uid + "\"}}");
       assertThat(same.code()).as(same.body().toString()).isEqualTo(200);
       assertThat(send("GET", deleted, null).body().path("items")).as("the pod's own uid: deleted").hasSize(1);
+    }
+  }
+
+  /**
+   * orphanDependents: true, as older clients ask a DaemonSet's pods orphaned, leaves them running
+   * (the node's next set releases its pod, as dsctl delete --cascade=orphan); it was not read, and
+   * the pods were stopped. Given with propagationPolicy, or not a boolean, it is refused and nothing
+   * is deleted.
+   */
+  @Test
+  void orphanDependentsOrphansADaemonSetsPods() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      var agent = c.agent("node-a", Map.of());
+      agent.nextDesired(Duration.ofSeconds(10));
+      c.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
+      String pod = agent.nextDesired(Duration.ofSeconds(10)).getPods(0).getPodName();
+      String ds = "/apis/apps/v1/namespaces/ops/daemonsets/agent";
+      Answer both = send("DELETE", ds + "?propagationPolicy=Background", "{\"orphanDependents\":true}");
+      assertThat(both.code()).as(both.body().toString()).isEqualTo(422);
+      assertThat(both.body().path("message").asText()).contains("orphanDependents and deletionPropagation cannot be both set");
+      assertThat(send("DELETE", ds + "?orphanDependents=maybe", null).code()).isEqualTo(400);
+      assertThat(send("GET", ds, null).code()).as("nothing deleted").isEqualTo(200);
+
+      Answer orphaned = send("DELETE", ds, "{\"kind\":\"DeleteOptions\",\"apiVersion\":\"v1\",\"orphanDependents\":true}");
+      assertThat(orphaned.code()).as(orphaned.body().toString()).isEqualTo(200);
+      var next = agent.nextDesired(Duration.ofSeconds(10));
+      assertThat(next.getPodsList()).isEmpty();
+      assertThat(next.getOrphanedPodsList()).as("released, left running").containsExactly(pod);
     }
   }
 }
