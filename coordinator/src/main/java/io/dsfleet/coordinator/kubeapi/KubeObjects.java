@@ -109,8 +109,12 @@ final class KubeObjects {
 
   /**
    * A pod as the Kubernetes API shows one, read-only: the DaemonSet's pod on its node, its labels
-   * and containers those of the template it runs (the DaemonSet's current one), owned by the
-   * DaemonSet, and its status from the agent's last report (Pending until the first).
+   * and spec those of the template of the revision it runs (with the revision's
+   * controller-revision-hash, as Kubernetes labels a DaemonSet's pods), owned by the DaemonSet, and
+   * its status from the agent's last report (Pending until the first). A revision no longer kept:
+   * its containers as the agent reports them. Before 2026-12-06 the labels and containers (names and
+   * images only) were the DaemonSet's current template's: during a rollout a pod not yet moved
+   * showed the new image, and kubectl describe node counted no pod's requests.
    */
   static ObjectNode pod(PodView v, DsSnapshot d) {
     PodStatus s = v.getStatus();
@@ -122,9 +126,16 @@ final class KubeObjects {
       meta.put("creationTimestamp", timestamp(created));
     }
     ObjectNode labels = meta.putObject("labels");
-    var template = d == null ? null : d.ds().spec().template();
-    if (template != null && template.metadata() != null && template.metadata().labels() != null) {
-      new TreeMap<>(template.metadata().labels()).forEach(labels::put);
+    var revision = d == null ? null : d.revisions().stream().filter(r -> r.revision() == v.getRevision()).findFirst().orElse(null);
+    JsonNode template = revision == null ? null : Json.read(revision.templateJson(), JsonNode.class);
+    if (template != null) {
+      TreeMap<String, String> sorted = new TreeMap<>();
+      template.path("metadata").path("labels").fields().forEachRemaining(e -> sorted.put(e.getKey(), e.getValue().asText()));
+      sorted.forEach(labels::put);
+      labels.put("controller-revision-hash", revision.hash());
+    } else if (d != null && d.ds().spec().template().metadata() != null && d.ds().spec().template().metadata().labels() != null) {
+      // the selector's labels are in every template (a selector does not change): the pod is selected as before
+      new TreeMap<>(d.ds().spec().template().metadata().labels()).forEach(labels::put);
     }
     labels.put("pod-template-generation", String.valueOf(v.getRevision()));
     if (d != null) {
@@ -132,10 +143,13 @@ final class KubeObjects {
           .put("uid", uid("daemonset", d.namespace(), d.name(), d.createdAtMillis())).put("controller", true)
           .put("blockOwnerDeletion", true);
     }
-    ObjectNode spec = o.putObject("spec").put("nodeName", v.getNodeName());
-    ArrayNode containers = spec.putArray("containers");
-    if (template != null) {
-      template.spec().containers().forEach(c -> containers.addObject().put("name", c.name()).put("image", c.image()));
+    ObjectNode spec = template != null && template.path("spec").isObject() ? o.putObject("spec").setAll((ObjectNode) template.get("spec"))
+        : o.putObject("spec");
+    spec.put("nodeName", v.getNodeName());
+    if (template == null) {
+      ArrayNode containers = spec.putArray("containers");
+      s.getContainersList().stream().filter(c -> !c.getInit()).forEach(c -> containers.addObject().put("name", c.getName())
+          .put("image", c.getImage()));
     }
     ObjectNode status = o.putObject("status").put("phase", v.getPending() || s.getPhase().isEmpty() ? "Pending" : s.getPhase());
     if (!s.getReason().isEmpty()) {

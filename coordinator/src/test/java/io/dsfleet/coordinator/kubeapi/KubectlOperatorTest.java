@@ -57,6 +57,37 @@ class KubectlOperatorTest {
   }
 
   /**
+   * A pod shows the template of the revision it runs, as Kubernetes: during an OnDelete rollout
+   * the pod not yet replaced has the old image and the old revision's controller-revision-hash, and
+   * its template's requests are what describe node counts. It showed the DaemonSet's current
+   * template's names and images (the new image, no requests).
+   */
+  @Test
+  void aPodShowsTheTemplateOfTheRevisionItRuns() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of());
+      a.nextDesired(Duration.ofSeconds(10));
+      String onDelete = Fixtures.BASE.replace("  selector:\n", "  updateStrategy: {type: OnDelete}\n  selector:\n")
+          .replace("\n        readinessProbe:", "\n        resources: {requests: {cpu: 500m}}\n        readinessProbe:");
+      c.control().apply(ApplyRequest.newBuilder().setManifests(onDelete).build());
+      var v1 = a.nextDesired(Duration.ofSeconds(10));
+      a.report(KubectlWritesTest.running(v1.getPods(0), 1_000));
+      Kubectl k = kubectl(c, api);
+      String hash1 = k.ok("get", "controllerrevisions", "-n", "ops", "-o", "jsonpath={.items[0].metadata.labels.controller-revision-hash}");
+      c.control().apply(ApplyRequest.newBuilder().setManifests(onDelete.replace("local/busybox:1", "local/busybox:2")).build());
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> k.ok("get", "controllerrevisions", "-n", "ops",
+          "-o", "name").lines().count() == 2);
+      String pod = "pod/" + v1.getPods(0).getPodName();
+      assertThat(k.ok("get", pod, "-n", "ops", "-o", "jsonpath={.spec.containers[0].image} {.metadata.labels.controller-revision-hash}"))
+          .as("not moved yet (OnDelete): what it runs").isEqualTo("local/busybox:1 " + hash1);
+      assertThat(k.ok("get", "pods", "-n", "ops", "-l", "controller-revision-hash=" + hash1, "-o", "name").strip()).isEqualTo(pod);
+      assertThat(k.ok("describe", pod, "-n", "ops")).containsPattern("Image:\\s+local/busybox:1").containsPattern("Requests:\\s+cpu:\\s+500m");
+      assertThat(k.ok("describe", "node", "node-a")).containsPattern("cpu\\s+500m \\(25%\\)");
+    }
+  }
+
+  /**
    * kubectl diff (a dry run of the apply) shows what the file changes and nothing else: the
    * DaemonSet's status, which no write sets, is in the dry run's answer as it is now.
    */
