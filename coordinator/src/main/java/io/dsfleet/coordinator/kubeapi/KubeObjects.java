@@ -117,6 +117,11 @@ final class KubeObjects {
    * showed the new image, and kubectl describe node counted no pod's requests.
    */
   static ObjectNode pod(PodView v, DsSnapshot d) {
+    return pod(v, d, new java.util.HashMap<>());
+  }
+
+  /** @param templates the templates read so far, by DaemonSet and revision (a list of many pods reads each once) */
+  static ObjectNode pod(PodView v, DsSnapshot d, Map<String, JsonNode> templates) {
     PodStatus s = v.getStatus();
     ObjectNode o = Json.mapper().createObjectNode().put("apiVersion", "v1").put("kind", "Pod");
     long created = s.getCreatedAtMillis() != 0 ? s.getCreatedAtMillis() : s.getStartedAtMillis();
@@ -127,7 +132,8 @@ final class KubeObjects {
     }
     ObjectNode labels = meta.putObject("labels");
     var revision = d == null ? null : d.revisions().stream().filter(r -> r.revision() == v.getRevision()).findFirst().orElse(null);
-    JsonNode template = revision == null ? null : Json.read(revision.templateJson(), JsonNode.class);
+    JsonNode template = revision == null ? null : templates.computeIfAbsent(d.namespace() + "/" + d.name() + "#" + revision.revision(),
+        k -> Json.read(revision.templateJson(), JsonNode.class));
     if (template != null) {
       TreeMap<String, String> sorted = new TreeMap<>();
       template.path("metadata").path("labels").fields().forEachRemaining(e -> sorted.put(e.getKey(), e.getValue().asText()));
@@ -143,7 +149,7 @@ final class KubeObjects {
           .put("uid", uid("daemonset", d.namespace(), d.name(), d.createdAtMillis())).put("controller", true)
           .put("blockOwnerDeletion", true);
     }
-    ObjectNode spec = template != null && template.path("spec").isObject() ? o.putObject("spec").setAll((ObjectNode) template.get("spec"))
+    ObjectNode spec = template != null && template.path("spec").isObject() ? o.putObject("spec").setAll(((ObjectNode) template.get("spec")).deepCopy())
         : o.putObject("spec");
     spec.put("nodeName", v.getNodeName());
     if (template == null) {

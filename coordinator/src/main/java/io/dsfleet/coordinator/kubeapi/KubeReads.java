@@ -236,8 +236,9 @@ final class KubeReads {
     f.daemonSets().forEach(d -> byKey.put(Fleet.key(d.namespace(), d.name()), d));
     List<io.dsfleet.proto.v1.PodView> views = new java.util.ArrayList<>();
     List<ObjectNode> items = new java.util.ArrayList<>();
+    java.util.Map<String, JsonNode> templates = new java.util.HashMap<>(); // each revision's read once, not once a pod
     for (var v : io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, name, null)) {
-      ObjectNode pod = KubeObjects.pod(v, byKey.get(Fleet.key(v.getStatus().getNamespace(), v.getStatus().getDaemonSet())));
+      ObjectNode pod = KubeObjects.pod(v, byKey.get(Fleet.key(v.getStatus().getNamespace(), v.getStatus().getDaemonSet())), templates);
       var values = java.util.Map.of("metadata.name", v.getStatus().getPodName(), "metadata.namespace", v.getStatus().getNamespace(),
           "spec.nodeName", v.getNodeName(), "status.phase", pod.path("status").path("phase").asText());
       if ((selector == null || LabelSelectors.matches(selector, labels(pod))) && fields.matches(values)) {
