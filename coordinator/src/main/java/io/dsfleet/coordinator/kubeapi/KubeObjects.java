@@ -182,6 +182,23 @@ final class KubeObjects {
     return o;
   }
 
+  /**
+   * A pod's node's address (its agent's first) as its hostIP, as the kubelet reports it; and as its
+   * podIP too when it runs in the host's network (a pod of its own network has an address the
+   * coordinator does not know). kubectl describe pod printed "Node: node-a/" and no IP before
+   * 2026-12-06.
+   */
+  static void hostIp(ObjectNode pod, String ip) {
+    if (ip == null || pod.path("status").path("phase").asText().equals("Pending")) {
+      return;
+    }
+    ObjectNode status = pod.with("status").put("hostIP", ip);
+    status.putArray("hostIPs").addObject().put("ip", ip);
+    if (pod.path("spec").path("hostNetwork").asBoolean(false)) {
+      status.put("podIP", ip).putArray("podIPs").addObject().put("ip", ip);
+    }
+  }
+
   /** kubectl get pods: NAME READY STATUS RESTARTS AGE (-o wide: IP NODE NOMINATED NODE READINESS GATES). */
   static ObjectNode podTable(List<PodView> pods, List<ObjectNode> items, long resourceVersion, long now) {
     ObjectNode t = table(resourceVersion, column("Name", "string", "name", 0), column("Ready", "string", "", 0),
@@ -197,7 +214,8 @@ final class KubeObjects {
       int restarts = s.getContainersList().stream().mapToInt(ContainerStatus::getRestartCount).sum();
       long created = s.getCreatedAtMillis() != 0 ? s.getCreatedAtMillis() : s.getStartedAtMillis();
       row(rows, items.get(i)).add(s.getPodName()).add(ready + "/" + total).add(GetCommand.podStatus(v)).add(String.valueOf(restarts))
-          .add(Table.age(created, now)).add("<none>").add(v.getNodeName()).add("<none>").add("<none>");
+          .add(Table.age(created, now)).add(items.get(i).path("status").path("podIP").asText("<none>")).add(v.getNodeName())
+          .add("<none>").add("<none>");
     }
     return t;
   }

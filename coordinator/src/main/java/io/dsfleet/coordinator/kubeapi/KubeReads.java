@@ -237,8 +237,11 @@ final class KubeReads {
     List<io.dsfleet.proto.v1.PodView> views = new java.util.ArrayList<>();
     List<ObjectNode> items = new java.util.ArrayList<>();
     java.util.Map<String, JsonNode> templates = new java.util.HashMap<>(); // each revision's read once, not once a pod
+    java.util.Map<String, String> hostIps = new java.util.HashMap<>();
+    f.nodes().stream().filter(n -> n.info().getAddressesCount() > 0).forEach(n -> hostIps.put(n.name(), n.info().getAddresses(0)));
     for (var v : io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, name, null)) {
       ObjectNode pod = KubeObjects.pod(v, byKey.get(Fleet.key(v.getStatus().getNamespace(), v.getStatus().getDaemonSet())), templates);
+      KubeObjects.hostIp(pod, hostIps.get(v.getNodeName()));
       var values = java.util.Map.of("metadata.name", v.getStatus().getPodName(), "metadata.namespace", v.getStatus().getNamespace(),
           "spec.nodeName", v.getNodeName(), "status.phase", pod.path("status").path("phase").asText());
       if ((selector == null || LabelSelectors.matches(selector, labels(pod))) && fields.matches(values)) {

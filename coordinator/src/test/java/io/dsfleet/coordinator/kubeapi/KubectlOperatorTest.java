@@ -44,9 +44,19 @@ class KubectlOperatorTest {
         KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
       FakeAgent a = c.agent("node-a", Map.of());
       a.nextDesired(Duration.ofSeconds(10));
-      c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
-      a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+      String host = Fixtures.BASE.replace("name: agent", "name: host").replace("app: agent", "app: host")
+          .replace("\n      containers:", "\n      hostNetwork: true\n      containers:");
+      c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE + "---\n" + host).build());
+      var desired = a.nextDesired(Duration.ofSeconds(10));
+      assertThat(desired.getPodsCount()).isEqualTo(2);
+      a.reportAllReady(desired, c.clock.millis());
       Kubectl k = kubectl(c, api);
+      // the node's address is each pod's hostIP, and a pod in the host's network has it as its own (kubectl printed "node-a/")
+      String pods = k.ok("get", "pods", "-n", "ops", "-o", "wide");
+      assertThat(pods).containsPattern("host-\\S+\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+127\\.0\\.0\\.1\\s+node-a")
+          .containsPattern("agent-\\S+\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+<none>\\s+node-a");
+      String agentPod = desired.getPodsList().stream().filter(p -> p.getDaemonSet().equals("agent")).findFirst().orElseThrow().getPodName();
+      assertThat(k.ok("describe", "pod", agentPod, "-n", "ops")).containsPattern("Node:\\s+node-a/127\\.0\\.0\\.1");
       String described = k.ok("describe", "node", "node-a");
       assertThat(described).containsPattern("Capacity:\\s+cpu:\\s+2\\s+memory:\\s+1Gi")
           .containsPattern("Allocatable:\\s+cpu:\\s+2\\s+memory:\\s+1Gi")
