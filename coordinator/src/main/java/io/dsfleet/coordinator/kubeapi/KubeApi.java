@@ -133,6 +133,7 @@ public final class KubeApi implements AutoCloseable {
     try {
       KubeRequests.refuseBrowsers(x);
       Who who = caller(x);
+      KubeRequests.refuseImpersonation(x, who);
       // answered a few at a time once the caller is known (one without a credential holds only its own thread);
       // a credential is its role and name: a viewer named as an admin is another one, with a share of its own
       String credential = who.credential();

@@ -48,6 +48,26 @@ final class KubeRequests {
     }
   }
 
+  /**
+   * Impersonation (kubectl --as, --as-group, --as-uid: Impersonate-* headers) is refused (403, as
+   * by an API server where the caller may not impersonate): before 2026-12-06 the headers were not
+   * read, and an admin's {@code kubectl --as=viewer delete ds x}, meant to try a viewer's rights,
+   * deleted it, while {@code kubectl --as=viewer auth can-i} answered for the admin.
+   */
+  static void refuseImpersonation(HttpExchange x, KubeApi.Who who) {
+    for (String header : x.getRequestHeaders().keySet()) {
+      if (header.toLowerCase(java.util.Locale.ROOT).startsWith("impersonate-")) {
+        String as = String.valueOf(x.getRequestHeaders().getFirst(header));
+        String what = header.equalsIgnoreCase("Impersonate-User") ? "users" : header.equalsIgnoreCase("Impersonate-Group") ? "groups"
+            : header.equalsIgnoreCase("Impersonate-Uid") ? "uids" : "userextras";
+        throw KubeWrites.KubeError.of(403, "Forbidden", what + " \"" + (as.length() <= 64 ? as : as.substring(0, 64) + "...")
+            + "\" is forbidden: User \"" + who.name() + "\" cannot impersonate resource \"" + what + "\" in API group \"\" at the"
+            + " cluster scope: the dsfleet coordinator does not serve impersonation (" + header + "); use that credential's own"
+            + " kubeconfig (dsctl kubeconfig)");
+      }
+    }
+  }
+
   /** A Host header naming an IP address (v4 or [v6]) or localhost. */
   static boolean addressedByIp(String host) {
     if (host == null) {

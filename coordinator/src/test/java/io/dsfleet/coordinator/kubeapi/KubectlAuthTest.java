@@ -63,6 +63,14 @@ class KubectlAuthTest {
           + " secrets");
       assertThat(admin.run("auth", "can-i", "create", "pods", "--subresource=exec", "-n", "ops").out()).contains("no - the dsfleet"
           + " coordinator does not serve pods/exec");
+      // impersonation is refused, not ignored: an admin's --as=viewer did the admin's write, and can-i answered for the admin
+      Kubectl.Run as = admin.run("--as=viewer", "delete", "ds", "agent", "-n", "ops");
+      assertThat(as.exit()).isNotZero();
+      assertThat(as.out()).contains("User \"admin\" cannot impersonate resource \"users\"")
+          .contains("the dsfleet coordinator does not serve impersonation");
+      assertThat(admin.ok("get", "ds", "agent", "-n", "ops")).as("nothing deleted").contains("agent");
+      Kubectl.Run asCanI = admin.run("--as=viewer", "auth", "can-i", "delete", "ds", "-n", "ops");
+      assertThat(asCanI.out()).doesNotStartWith("yes").contains("cannot impersonate");
       // what it was told is what the API does
       assertThat(viewer.ok("get", "ds", "-n", "ops")).contains("agent");
       assertThat(viewer.run("delete", "ds", "agent", "-n", "ops").out()).contains("(Forbidden)");
