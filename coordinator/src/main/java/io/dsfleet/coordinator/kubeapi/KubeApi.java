@@ -238,6 +238,12 @@ public final class KubeApi implements AutoCloseable {
           });
       return;
     }
+    if (t != null && param(x, "continue") != null && !param(x, "continue").isEmpty()) {
+      // every list is answered whole, with no continue token: one sent was not this coordinator's (it was not read before
+      // 2026-12-06, and a pager asking for the rest got the whole list again)
+      throw KubeWrites.KubeError.of(400, "BadRequest", "continue key is not valid: the dsfleet coordinator answers every list whole"
+          + " and gives no continue token");
+    }
     ReadVersion version = t == null ? null : ReadVersion.of(param(x, "resourceVersion"), param(x, "resourceVersionMatch"), t.name() == null);
     ObjectNode body = reads.route(p, table, selector, fields);
     if (version != null && body != null) {

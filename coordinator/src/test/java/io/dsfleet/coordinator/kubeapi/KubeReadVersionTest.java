@@ -116,7 +116,8 @@ class KubeReadVersionTest {
               + " resourceVersion \"0\""),
           new Refused(CMS + "?resourceVersion=1&resourceVersionMatch=Latest", 422, "resourceVersionMatch: Unsupported value: \"Latest\""),
           new Refused(CMS + "/first?resourceVersion=1&resourceVersionMatch=Exact", 400, "resourceVersionMatch is served on lists only"),
-          new Refused("/api/v1/nodes/nope?resourceVersion=x", 400, "resourceVersion: Invalid value")}) {
+          new Refused("/api/v1/nodes/nope?resourceVersion=x", 400, "resourceVersion: Invalid value"),
+          new Refused(CMS + "?limit=1&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ", 400, "continue key is not valid")}) {
         Answer a = get(r.query());
         assertThat(a.code()).as(r.query() + ": " + a.body()).isEqualTo(r.code());
         assertThat(a.body().path("message").asText()).as(r.query()).contains(r.says());
