@@ -331,7 +331,7 @@ public final class Reconciler {
    * returns at once, when nothing it reads changed since the last full one (no desired set, no
    * event, no work of the agent's own), that one left nothing on the clock (no back-off, no probe,
    * no pod work in flight), the event stream runs, the relist is not due, nor the volumes' and the
-   * disk's check, and the last full pass is less than {@link QuietPasses#MAX} old: a node whose pods
+   * disk's check (once the sources are ready: none runs before), and the last full pass is less than {@link QuietPasses#MAX} old: a node whose pods
    * just run costs a timer and nothing more.
    */
   public void tick() {
@@ -349,7 +349,9 @@ public final class Reconciler {
 
   private void pass() {
     Instant now = clock.instant();
-    if (quiet.skip(now, idle() && view.fresh(now) && !evictions.due(now))) {
+    // the disk check runs once the sources are ready (limits.enforce): before, none is due, or an agent without a
+    // desired set made every pass a full one
+    if (quiet.skip(now, idle() && view.fresh(now) && !(sourcesReady && evictions.due(now)))) {
       long n = passes.incrementAndGet();
       if (log.isDebugEnabled()) { // the barrier of tests of the agent as a process counts these too
         log.debug("reconcile pass {} done: nothing changed, idle", n);

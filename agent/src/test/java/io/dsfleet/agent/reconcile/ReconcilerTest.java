@@ -447,6 +447,25 @@ class ReconcilerTest {
     }
   }
 
+  /**
+   * ... and an agent without a desired set yet (an empty state directory, the coordinator down:
+   * its running pods left alone) is a quiet node too: no disk check runs before a set is known, so
+   * none is due. Before, its check never ran, was due at every pass, and every pass was a full one.
+   */
+  @Test
+  void anAgentWithoutADesiredSetPassesQuietly() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler);
+      r.tick();
+      long quiet = r.quietPasses();
+      run(Duration.ofSeconds(9), Duration.ofSeconds(1));
+      assertThat(r.quietPasses() - quiet).as("nothing to do, nothing changed: every pass was quiet").isEqualTo(9);
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
   @Test
   void aFailingLivenessProbeRestartsTheContainer() {
     r.setDesired(desired("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}, periodSeconds: 1, failureThreshold: 2}"));
