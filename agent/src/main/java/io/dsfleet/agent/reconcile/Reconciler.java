@@ -240,6 +240,10 @@ public final class Reconciler {
         }
       }
     }
+    // the evictions the agent before left, held again for the first set's pods before the set is in place: a pass plans
+    // (starts) the pods of the set it reads whether or not the sources are ready; before 2026-12-06 they were held after,
+    // and a pass in between started an evicted pod at once on its full volume
+    limits.restore(next, now);
     desired = Map.copyOf(next);
     if (!adopted.isEmpty()) {
       // desired again: the DaemonSet adopts what it released (as Kubernetes adopts orphans); the release is over, once
@@ -267,7 +271,6 @@ public final class Reconciler {
         VolumeLimits.containerNames(next.get(key)).forEach(c -> failures.hold(Failures.key(key, c), "Evicted", why, now));
       }
     }
-    limits.restore(next, now); // the first set's: before any pass may plan it (sourcesReady, below)
     desiredVersion = state.getVersion();
     sourcesReady = true;
     wakeUp();

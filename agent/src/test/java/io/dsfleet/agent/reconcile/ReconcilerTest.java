@@ -1472,8 +1472,58 @@ class ReconcilerTest {
    */
   @Test
   void anAgentKilledDuringAnEvictionLeavesItToTheNext() throws IOException {
-    String[] volume = {"spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]",
-        "spec.template.spec.volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Ki}}]"};
+    Path scratch = killedDuringAnEviction();
+    List<Boolean> bigAtCreate = bigAtCreate(scratch);
+    r.setDesired(desired(EVICTED_VOLUME));
+    run(Duration.ofSeconds(5), Duration.ofSeconds(1));
+    assertThat(bigAtCreate).as("started again by the new agent, and only on the emptied volume").isNotEmpty().containsOnly(false);
+  }
+
+  /**
+   * ... and so does a pass that reads the new agent's first set while it is being taken, the set
+   * in place and its evictions not held again yet (here from the released pods' write of an
+   * adoption, which comes between the two): the pod waits for its volume all the same. Before
+   * 2026-12-06 the set was in place before the record's holds were made again, and such a pass
+   * started the pod at once on the full volume (the sources not ready stop nothing, but start
+   * what the set holds).
+   */
+  @Test
+  void aPassDuringTheNewAgentsFirstSetStartsNoPodWhoseEvictionIsUnderWay() throws IOException {
+    Path scratch = killedDuringAnEviction();
+    List<Boolean> bigAtCreate = bigAtCreate(scratch);
+    r.setOrphans(java.util.Set.of("ops/agent-abcde")); // released, and desired again by the set below: adopted
+    java.util.concurrent.atomic.AtomicInteger passes = new java.util.concurrent.atomic.AtomicInteger();
+    r.onOrphansChanged(released -> {
+      passes.incrementAndGet();
+      r.tick(); // a pass while the set is being taken
+    });
+    r.setDesired(desired(EVICTED_VOLUME));
+    assertThat(passes.get()).as("a pass ran while the set was taken").isEqualTo(1);
+    run(Duration.ofSeconds(5), Duration.ofSeconds(1));
+    assertThat(bigAtCreate).as("started again, and only on the emptied volume").isNotEmpty().containsOnly(false);
+  }
+
+  static final String[] EVICTED_VOLUME = {"spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]",
+      "spec.template.spec.volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Ki}}]"};
+
+  /** Whether the pod's volume held its file at each create of its container, from now on. */
+  List<Boolean> bigAtCreate(Path scratch) {
+    List<Boolean> bigAtCreate = new ArrayList<>();
+    runtime.beforeCreate = spec -> {
+      if (spec.name().contains("_main_")) {
+        bigAtCreate.add(Files.exists(scratch.resolve("big")));
+      }
+    };
+    return bigAtCreate;
+  }
+
+  /**
+   * An agent that evicts its pod for a volume over its limit, killed once its container stopped
+   * and before the volume is emptied, and a new agent in its place on the same state directory
+   * ({@code r}), given no set yet; the volume.
+   */
+  Path killedDuringAnEviction() throws IOException {
+    String[] volume = EVICTED_VOLUME;
     r.setDesired(desired(volume));
     r.tick();
     Path scratch;
@@ -1489,15 +1539,7 @@ class ReconcilerTest {
     r.close(); // killed here
     r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", direct(),
         reports::add);
-    List<Boolean> bigAtCreate = new ArrayList<>();
-    runtime.beforeCreate = spec -> {
-      if (spec.name().contains("_main_")) {
-        bigAtCreate.add(Files.exists(scratch.resolve("big")));
-      }
-    };
-    r.setDesired(desired(volume));
-    run(Duration.ofSeconds(5), Duration.ofSeconds(1));
-    assertThat(bigAtCreate).as("started again by the new agent, and only on the emptied volume").isNotEmpty().containsOnly(false);
+    return scratch;
   }
 
   /** The wall clock stepped back an hour (NTP, date -s) does not stop sizeLimit enforcement for an hour. */
