@@ -35,10 +35,16 @@ public final class SecretBox {
     this.keyFile = keyFile;
   }
 
-  /** The key in this file (base64 of 32 bytes), made owner-only on first use. */
+  /**
+   * The key in this file (base64 of 32 bytes), made owner-only on first use: only when the file
+   * is certainly not there. One that does not answer as there (a link leading nowhere, its target
+   * on a volume not mounted yet; a stat the disk fails) is read, and refused naming it, never
+   * replaced: what was sealed under the key it holds would be unreadable after (before 2026-12-06
+   * it was taken for none and a new key written in its place).
+   */
   public static SecretBox loadOrCreate(Path keyFile) {
     OwnerOnlyFiles.directory(keyFile.getParent());
-    if (!Files.exists(keyFile)) {
+    if (Files.notExists(keyFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       byte[] k = new byte[32];
       RANDOM.nextBytes(k);
       OwnerOnlyFiles.write(keyFile, Base64.getEncoder().encodeToString(k) + "\n");
