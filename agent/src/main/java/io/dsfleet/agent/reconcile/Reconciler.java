@@ -11,7 +11,6 @@ import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.agent.runtime.RuntimeUnavailableException;
 import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.common.OwnerOnlyFiles;
-import io.dsfleet.common.model.PodTemplateSpec;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
 import java.io.IOException;
@@ -154,7 +153,7 @@ public final class Reconciler {
   private final PodStarts starts = new PodStarts();
   private volatile long desiredVersion;
   /** Templates seen, by hash: a pod replaced or no longer desired still gets its preStop hooks. */
-  private final Map<String, PodTemplateSpec> templatesByHash = new ConcurrentHashMap<>();
+  private final Templates templates = new Templates();
   private final Set<String> foreignSeen = ConcurrentHashMap.newKeySet();
   private final AtomicLong passes = new AtomicLong();
   private final QuietPasses quiet = new QuietPasses();
@@ -183,7 +182,7 @@ public final class Reconciler {
     this.reporter = reporter;
     this.probes = new ProbeManager(runtime, threads.probes(), Threads.MAX_PROBES_AT_ONCE / 4, clock);
     this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
-        templatesByHash::get, new Random());
+        templates::get, new Random());
     this.limits = new VolumeLimits(evictions, new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay), executor,
         failures, threads, collecting, clock, (pod, work) -> dispatch(pod, Work.DIRECTORY, threads.gc(), work), this::wakeUp);
   }
@@ -226,7 +225,7 @@ public final class Reconciler {
         replaced.add(d.key());
       }
       if (d.valid()) {
-        templatesByHash.put(d.hash(), d.template());
+        templates.put(d.hash(), d.template());
       } else {
         log.warn("pod {}: {}", d.key(), d.problem());
       }
@@ -387,6 +386,7 @@ public final class Reconciler {
     afterDesiredRead.run();
     Set<String> releasedAfter = orphans;
     Set<String> released = releasedBefore == releasedAfter ? releasedAfter : union(releasedBefore, releasedAfter);
+    templates.retainUsed(usedHashes(want, owned));
     probes.sync(want, owned, now);
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
     PodsDir dirs = listPodsDir();
@@ -726,6 +726,19 @@ public final class Reconciler {
   /** Stops the reconciler's threads. */
   public void close() {
     threads.shutdown();
+  }
+
+  /** The template hashes a desired pod or an owned container has. */
+  private static Set<String> usedHashes(Map<String, DesiredPod> want, List<OwnedContainer> owned) {
+    Set<String> used = new java.util.HashSet<>();
+    want.values().forEach(d -> used.add(d.hash()));
+    owned.forEach(c -> used.add(c.hash()));
+    return used;
+  }
+
+  /** How many templates the node keeps (a test's). */
+  int templatesKept() {
+    return templates.size();
   }
 
   private static Set<String> union(Set<String> a, Set<String> b) {

@@ -101,7 +101,6 @@ class ReconcilerTest {
     return reports.get(reports.size() - 1).get(0);
   }
 
-  /** Ticks every {@code step} for {@code total}, fake time. */
   /** Follows the runtime's events on {@code scheduler}, counting the passes asked for (wake-ups) from then on. */
   java.util.concurrent.atomic.AtomicInteger wakesWhileWatching(java.util.concurrent.ScheduledExecutorService scheduler) {
     java.util.concurrent.atomic.AtomicInteger wakes = new java.util.concurrent.atomic.AtomicInteger();
@@ -110,6 +109,7 @@ class ReconcilerTest {
     return wakes;
   }
 
+  /** Ticks every {@code step} for {@code total}, fake time. */
   void run(Duration total, Duration step) {
     for (Duration t = Duration.ZERO; t.compareTo(total) < 0; t = t.plus(step)) {
       clock.advance(step);
@@ -1687,6 +1687,29 @@ class ReconcilerTest {
     r.tick();
     assertThat(hooks).as("the old template's hook, which took 40 of its 30 s").containsExactly("hook");
     assertThat(graces("dsf_agent-abcde_ops_main_0_")).containsExactly(Duration.ofSeconds(2));
+  }
+
+  /**
+   * A template that no desired pod and no container has any more is forgotten, at the second full
+   * pass that finds it unused; one given again (a rollback) is kept again. Before 2026-12-06 every
+   * template the agent was given stayed for its life, one more at each rollout (helper-118).
+   */
+  @Test
+  void aTemplateNothingUsesAnyMoreIsForgotten() {
+    runtime.addImage("local/busybox:2");
+    r.setDesired(desired());
+    r.tick();
+    r.setDesired(desired("spec.template.spec.containers[0].image", "local/busybox:2"));
+    run(Duration.ofSeconds(5), Duration.ofSeconds(1));
+    assertThat(app("main").label(Labels.HASH)).isEqualTo(desired("spec.template.spec.containers[0].image", "local/busybox:2").getPods(0)
+        .getTemplateHash());
+    assertThat(r.templatesKept()).as("the first template forgotten once its containers were gone").isEqualTo(1);
+    r.setDesired(desired());
+    r.tick();
+    assertThat(r.templatesKept()).as("the rollback's template and the one its containers still have").isEqualTo(2);
+    run(Duration.ofSeconds(5), Duration.ofSeconds(1));
+    assertThat(app("main").label(Labels.HASH)).isEqualTo(desired().getPods(0).getTemplateHash());
+    assertThat(r.templatesKept()).isEqualTo(1);
   }
 
   /** The grace periods the containers named {@code prefix...} were stopped with. */
