@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.DockerRuntime;
 import io.dsfleet.agent.session.CoordinatorSession;
 import io.dsfleet.agent.state.LocalState;
@@ -250,7 +251,7 @@ public final class AgentMain {
   /** The parts `run` and `leave` share: Docker, the state directory, the reconciler (with its released pods). */
   record Parts(DockerRuntime docker, LocalState state, Reconciler reconciler) {}
 
-  static Parts parts(AgentOptions o, Reconciler.Threads threads,
+  static Parts parts(AgentOptions o, ReconcilerThreads threads,
       java.util.function.Consumer<java.util.List<io.dsfleet.proto.v1.PodStatus>> reporter) {
     DockerRuntime docker = new DockerRuntime(o.dockerHost());
     LocalState state = new LocalState(o.stateDir());
@@ -304,7 +305,7 @@ public final class AgentMain {
       ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2, DaemonThreads.named("agent-scheduler"));
       CountDownLatch stop = new CountDownLatch(1);
       CoordinatorSession[] session = new CoordinatorSession[1];
-      Parts parts = parts(o, Reconciler.Threads.standard(), report -> {
+      Parts parts = parts(o, ReconcilerThreads.standard(), report -> {
         if (session[0] != null) {
           session[0].sendReport(report);
         }
@@ -389,7 +390,7 @@ public final class AgentMain {
         return 2;
       }
       ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(1, DaemonThreads.named("leave"));
-      Parts parts = parts(o, Reconciler.Threads.standard(), r -> { });
+      Parts parts = parts(o, ReconcilerThreads.standard(), r -> { });
       LocalState state = parts.state();
       Reconciler reconciler = parts.reconciler();
       Clock clock = Clock.systemUTC();

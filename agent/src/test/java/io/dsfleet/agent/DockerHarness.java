@@ -7,6 +7,7 @@ import com.google.protobuf.ByteString;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.DockerRuntime;
 import io.dsfleet.agent.runtime.Labels;
@@ -49,7 +50,7 @@ public final class DockerHarness implements AutoCloseable {
   private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
   public volatile List<PodStatus> last = List.of();
   public final Reconciler reconciler;
-  private final Reconciler.Threads threads = Reconciler.Threads.standard();
+  private final ReconcilerThreads threads = ReconcilerThreads.standard();
 
   public DockerHarness(Path stateDir) {
     this(stateDir, true, Backoff.KUBERNETES);

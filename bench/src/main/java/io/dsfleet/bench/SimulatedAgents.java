@@ -2,6 +2,7 @@ package io.dsfleet.bench;
 
 import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.session.CoordinatorSession;
 import io.dsfleet.agent.session.NodeCredentials;
@@ -95,7 +96,7 @@ public final class SimulatedAgents {
     // (JOINING_AT_ONCE), so heartbeats never wait behind them
     ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(64, DaemonThreads.named("sessions"));
     // shared by every simulated agent: pod workers, probes, stops, garbage collection
-    Reconciler.Threads threads = new Reconciler.Threads(Executors.newFixedThreadPool(4, DaemonThreads.named("pod-workers")),
+    ReconcilerThreads threads = new ReconcilerThreads(Executors.newFixedThreadPool(4, DaemonThreads.named("pod-workers")),
         Executors.newFixedThreadPool(2, DaemonThreads.named("probes")), Executors.newCachedThreadPool(DaemonThreads.named("stops")),
         Executors.newSingleThreadExecutor(DaemonThreads.named("gc")));
     ExecutorService ticks = Executors.newFixedThreadPool(4, DaemonThreads.named("ticks"));

@@ -9,7 +9,6 @@ import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.agent.runtime.RuntimeUnavailableException;
-import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
@@ -28,7 +27,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -56,81 +54,13 @@ public final class Reconciler {
   /** Whether the container runtime answers, as the node reports it. */
   public record RuntimeCondition(boolean down, String message) {}
 
-  /**
-   * The reconciler's threads.
-   *
-   * @param pods pod workers (a pod's work at a time on each, as many as pods have work under way)
-   * @param probes probe runs
-   * @param stoppers the stops of one pod, in parallel
-   * @param gc garbage collection (one at a time)
-   * @param pressure the disk pressure check (one at a time): off the collector's thread, since
-   *     Docker walks every container's layer to say what they hold (a container that made
-   *     millions of files in its own file system makes that long: the call waits up to 10
-   *     minutes), and every pod's sizeLimit measurement queued behind it on the collector, each
-   *     holding its pod's work back
-   */
-  public record Threads(ExecutorService pods, ExecutorService probes, ExecutorService stoppers, ExecutorService gc,
-      ExecutorService pressure) {
-    /** The disk pressure check on the collector's thread (tests whose collector runs each piece of work at once). */
-    public Threads(ExecutorService pods, ExecutorService probes, ExecutorService stoppers, ExecutorService gc) {
-      this(pods, probes, stoppers, gc, gc);
-    }
-
-    /** Probes running at once at most, a quarter of them one pod's ({@link ProbeManager}). */
-    static final int MAX_PROBES_AT_ONCE = 32;
-
-    /** Pod workers at once at most: a host runs a pod per DaemonSet (the coordinator keeps 256 a node's reports). */
-    static final int MAX_POD_WORKERS = 256;
-
-    /** Daemon threads of the sizes the agent uses. */
-    public static Threads standard() {
-      return new Threads(podWorkers(), probers(), Executors.newCachedThreadPool(DaemonThreads.named("container-stop")),
-          Executors.newSingleThreadExecutor(DaemonThreads.named("container-gc")),
-          Executors.newSingleThreadExecutor(DaemonThreads.named("disk-pressure")));
-    }
-
-    /**
-     * Pod workers: a thread for each pod whose work is under way (the kubelet's worker per pod), up
-     * to {@link #MAX_POD_WORKERS}; threads idle for 10 s end (a pod that runs has no work: a node
-     * whose pods run keeps none, and a burst's threads go soon after it). A fixed four once queued every
-     * pod's work behind four pods whose own containers held them: a postStart hook that hangs for its
-     * 30 s at every start, a preStop hook that hangs and a SIGTERM ignored for the whole grace period
-     * of a restart. Work no thread takes is planned again at a later pass.
-     */
-    static ExecutorService podWorkers() {
-      return new java.util.concurrent.ThreadPoolExecutor(0, MAX_POD_WORKERS, 10, TimeUnit.SECONDS,
-          new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("pod-worker"));
-    }
-
-    /**
-     * Probe runs: a thread each while it runs, up to {@link #MAX_PROBES_AT_ONCE} (threads idle for a
-     * minute end). A fixed four once queued every probe behind four that hung until their timeouts
-     * (a container can make its own exec probes hang): one pod's probes could hold every other
-     * pod's back. A probe found no thread runs at a later pass. One pod's probes take at most a
-     * quarter of the threads: with 32 for all, 34 probes of one pod hanging for the hour its manifest
-     * allowed held every thread, and no other pod's probe ran.
-     */
-    static ExecutorService probers() {
-      return new java.util.concurrent.ThreadPoolExecutor(0, MAX_PROBES_AT_ONCE, 60, TimeUnit.SECONDS,
-          new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("prober"));
-    }
-
-    void shutdown() {
-      pods.shutdownNow();
-      probes.shutdownNow();
-      stoppers.shutdownNow();
-      gc.shutdownNow();
-      pressure.shutdownNow();
-    }
-  }
-
   private final String node;
   private final String hostIp;
   private final ContainerRuntime runtime;
   private final Clock clock;
   private final Path podsDir;
   private final String agentVersion;
-  private final Threads threads;
+  private final ReconcilerThreads threads;
   private final Consumer<List<PodStatus>> reporter;
   private final Failures failures;
   private final ProbeManager probes;
@@ -168,7 +98,7 @@ public final class Reconciler {
 
   /** @param relist how often a pass lists every container while the runtime's event stream is followed (the kubelet's relist) */
   public Reconciler(String node, String hostIp, ContainerRuntime runtime, Mounts mounts, Clock clock, Backoff backoff, Duration relist,
-      Path stateDir, String agentVersion, Threads threads, Consumer<List<PodStatus>> reporter) {
+      Path stateDir, String agentVersion, ReconcilerThreads threads, Consumer<List<PodStatus>> reporter) {
     this.failures = new Failures(backoff);
     this.evictions = new Evictions(new EvictionRecord(stateDir.resolve("evictions")));
     this.view = new ContainerView(relist);
@@ -180,7 +110,7 @@ public final class Reconciler {
     this.agentVersion = agentVersion;
     this.threads = threads;
     this.reporter = reporter;
-    this.probes = new ProbeManager(runtime, threads.probes(), Threads.MAX_PROBES_AT_ONCE / 4, clock);
+    this.probes = new ProbeManager(runtime, threads.probes(), ReconcilerThreads.MAX_PROBES_AT_ONCE / 4, clock);
     this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
         templates::get, new Random());
     this.limits = new VolumeLimits(evictions, new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay), executor,

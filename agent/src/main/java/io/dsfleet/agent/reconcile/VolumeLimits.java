@@ -33,14 +33,14 @@ final class VolumeLimits {
   private final PressureCheck pressure;
   private final Executor executor;
   private final Failures failures;
-  private final Reconciler.Threads threads;
+  private final ReconcilerThreads threads;
   private final Set<String> collecting;
   private final Clock clock;
   private final DirectoryWork directoryWork;
   private final Runnable wake;
 
   /** @param collecting the keys of the collector's work under way, the reconciler's (idle when empty) */
-  VolumeLimits(Evictions evictions, PressureCheck pressure, Executor executor, Failures failures, Reconciler.Threads threads,
+  VolumeLimits(Evictions evictions, PressureCheck pressure, Executor executor, Failures failures, ReconcilerThreads threads,
       Set<String> collecting, Clock clock, DirectoryWork directoryWork, Runnable wake) {
     this.evictions = evictions;
     this.pressure = pressure;

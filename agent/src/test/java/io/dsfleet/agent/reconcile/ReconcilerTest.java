@@ -76,7 +76,7 @@ class ReconcilerTest {
   void setUp() {
     runtime.addImage("local/busybox:1");
     r = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
-        new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
+        new ReconcilerThreads(new Direct(), new Direct(), new Direct(), new Direct()), reports::add);
   }
 
   /** The fixture pod with changes; its container asks for the pod's IP, so it runs in a sandbox (the rules these tests follow). */
@@ -485,8 +485,8 @@ class ReconcilerTest {
    */
   @Test
   void probesThatHangHoldNoOtherContainersProbesBack() {
-    java.util.concurrent.ExecutorService probers = Reconciler.Threads.probers();
-    r = reconciler(new Reconciler.Threads(new Direct(), probers, new Direct(), new Direct()));
+    java.util.concurrent.ExecutorService probers = ReconcilerThreads.probers();
+    r = reconciler(new ReconcilerThreads(new Direct(), probers, new Direct(), new Direct()));
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     runtime.setExecRule(cmd -> {
       if (cmd.contains("hang")) {
@@ -528,8 +528,8 @@ class ReconcilerTest {
    */
   @Test
   void onePodsProbesHoldAtMostAQuarterOfTheProbeThreads() {
-    java.util.concurrent.ExecutorService probers = Reconciler.Threads.probers();
-    r = reconciler(new Reconciler.Threads(new Direct(), probers, new Direct(), new Direct()));
+    java.util.concurrent.ExecutorService probers = ReconcilerThreads.probers();
+    r = reconciler(new ReconcilerThreads(new Direct(), probers, new Direct(), new Direct()));
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.atomic.AtomicInteger hanging = new java.util.concurrent.atomic.AtomicInteger();
     runtime.setExecRule(cmd -> {
@@ -560,7 +560,7 @@ class ReconcilerTest {
         r.tick();
         return runtime.calls.stream().anyMatch(c -> c.startsWith("stop dsf_neighbour-abcde_ops_"));
       });
-      assertThat(hanging.get()).as("the hog's probes under way").isEqualTo(Reconciler.Threads.MAX_PROBES_AT_ONCE / 4);
+      assertThat(hanging.get()).as("the hog's probes under way").isEqualTo(ReconcilerThreads.MAX_PROBES_AT_ONCE / 4);
     } finally {
       release.countDown();
       probers.shutdownNow();
@@ -574,8 +574,8 @@ class ReconcilerTest {
    */
   @Test
   void podsWhoseHooksHangHoldNoOtherPodsStartBack() throws Exception {
-    java.util.concurrent.ExecutorService workers = Reconciler.Threads.podWorkers();
-    r = reconciler(new Reconciler.Threads(workers, new Direct(), new Direct(), new Direct()));
+    java.util.concurrent.ExecutorService workers = ReconcilerThreads.podWorkers();
+    r = reconciler(new ReconcilerThreads(workers, new Direct(), new Direct(), new Direct()));
     java.util.concurrent.CountDownLatch hooked = new java.util.concurrent.CountDownLatch(5);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     runtime.setExecRule(cmd -> {
@@ -1071,8 +1071,8 @@ class ReconcilerTest {
   }
 
   /** The reconciler's threads running each piece of work at once, on the calling thread. */
-  static Reconciler.Threads direct() {
-    return new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct());
+  static ReconcilerThreads direct() {
+    return new ReconcilerThreads(new Direct(), new Direct(), new Direct(), new Direct());
   }
 
   /** What runs on a small disk ({@link #onA16MiBDisk}), given its mount point. */
@@ -1084,12 +1084,12 @@ class ReconcilerTest {
    * Runs {@code body} with this test's reconciler ({@code threads}) keeping its state and pods on a
    * 16 MiB tmpfs, a disk a test can fill, mounted at {@code fs} for it and unmounted after.
    */
-  void onA16MiBDisk(Reconciler.Threads threads, OnDisk body) throws Exception {
+  void onA16MiBDisk(ReconcilerThreads threads, OnDisk body) throws Exception {
     onA16MiBDisk(threads, "", body);
   }
 
   /** ... with more tmpfs options ({@code ,nr_inodes=N}). */
-  void onA16MiBDisk(Reconciler.Threads threads, String options, OnDisk body) throws Exception {
+  void onA16MiBDisk(ReconcilerThreads threads, String options, OnDisk body) throws Exception {
     Path fs = Files.createDirectories(dir.resolve("fs"));
     io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=16m" + options, "dsfleet-test", fs.toString());
     try {
@@ -1343,7 +1343,7 @@ class ReconcilerTest {
   @Test
   void aSlowAnswerOfWhatTheLayersHoldHoldsNoPodsWorkBack() throws Exception {
     java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
-    onA16MiBDisk(Reconciler.Threads.standard(), fs -> {
+    onA16MiBDisk(ReconcilerThreads.standard(), fs -> {
       try {
         r.setDesired(Pods.named(1, Map.of("limited", Pods.ds("spec.template.spec.volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Gi}}]",
             "spec.template.spec.containers[0].volumeMounts", "[{name: scratch, mountPath: /scratch}]"))));
@@ -1391,7 +1391,7 @@ class ReconcilerTest {
   @Test
   void aPodsWorkRefusedForWantOfAThreadRunsAtTheNextPass() {
     int[] refusals = {1};
-    r = reconciler(new Reconciler.Threads(new Direct() {
+    r = reconciler(new ReconcilerThreads(new Direct() {
       @Override
       public void execute(Runnable command) {
         if (refusals[0]-- > 0) {
@@ -1411,7 +1411,7 @@ class ReconcilerTest {
   @Test
   void aProbeRefusedForWantOfAThreadRunsAtTheNextPass() {
     int[] refusals = {1};
-    r = reconciler(new Reconciler.Threads(new Direct(), new Direct() {
+    r = reconciler(new ReconcilerThreads(new Direct(), new Direct() {
       @Override
       public void execute(Runnable command) {
         if (refusals[0]-- > 0) {
@@ -1746,7 +1746,7 @@ class ReconcilerTest {
     List<String> before = owned().stream().map(ContainerInfo::id).toList();
     // a new agent on the same node with no state and no coordinator: sources are not ready
     Reconciler fresh = new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir.resolve("other"), "test",
-        new Reconciler.Threads(new Direct(), new Direct(), new Direct(), new Direct()), x -> { });
+        new ReconcilerThreads(new Direct(), new Direct(), new Direct(), new Direct()), x -> { });
     runtime.calls.clear();
     for (int i = 0; i < 100; i++) {
       clock.advance(Duration.ofSeconds(1));
@@ -1971,7 +1971,7 @@ class ReconcilerTest {
   @Test
   void theRemovalWaitsForACreateUnderWayAndRemovesItsContainer() throws Exception {
     java.util.concurrent.ExecutorService pods = java.util.concurrent.Executors.newSingleThreadExecutor();
-    r = reconciler(new Reconciler.Threads(pods, new Direct(), new Direct(), new Direct()));
+    r = reconciler(new ReconcilerThreads(pods, new Direct(), new Direct(), new Direct()));
     java.util.concurrent.CountDownLatch creating = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     runtime.beforeCreate = spec -> {
@@ -1999,7 +1999,7 @@ class ReconcilerTest {
   }
 
   /** The reconciler of this test over {@code threads}. */
-  Reconciler reconciler(Reconciler.Threads threads) {
+  Reconciler reconciler(ReconcilerThreads threads) {
     return new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test", threads,
         reports::add);
   }
@@ -2043,7 +2043,7 @@ class ReconcilerTest {
   @Test
   void aTeardownUnderWayGoesOnWhileTheRemovalStopsTheOtherPodsWithTheirGrace() throws Exception {
     java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newCachedThreadPool();
-    r = reconciler(new Reconciler.Threads(new Direct(), new Direct(), stoppers, new Direct()));
+    r = reconciler(new ReconcilerThreads(new Direct(), new Direct(), stoppers, new Direct()));
     Hooks hooks = new Hooks();
     runtime.setExecRule(hooks::run); // the torn-down pod's hook lasts until the test lets it end
     DesiredState slow = Pods.state(Pods.ds("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [slow-hook]}}}"));
@@ -2106,7 +2106,7 @@ class ReconcilerTest {
   void aContainerAWorkerIsStoppingIsStoppedOnce() throws Exception {
     java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newSingleThreadExecutor();
     java.util.concurrent.ExecutorService stoppers = java.util.concurrent.Executors.newCachedThreadPool();
-    r = reconciler(new Reconciler.Threads(workers, new Direct(), stoppers, new Direct()));
+    r = reconciler(new ReconcilerThreads(workers, new Direct(), stoppers, new Direct()));
     Hooks hooks = new Hooks();
     runtime.setExecRule(hooks::run);
     try {

@@ -8,6 +8,7 @@ import io.dsfleet.agent.FakeCoordinator;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.CoordinatorMessage;
@@ -93,7 +94,7 @@ class DesiredSetWriteTest extends SessionTestBase {
   void agent() {
     disk = new Disk(dir.resolve("state"));
     reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir.resolve("state"), "test",
-        Reconciler.Threads.standard(), report -> { });
+        ReconcilerThreads.standard(), report -> { });
     reconciler.onOrphansChanged(disk::saveOrphans); // as the agent persists an adoption
   }
 

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.common.testing.FreePorts;
@@ -79,7 +80,7 @@ class ExpiredCertificateRejoinTest {
     try {
       FakeRuntime runtime = new FakeRuntime(Clock.systemUTC());
       Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), Clock.systemUTC(), Backoff.KUBERNETES, Reconciler.RELIST,
-          dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
+          dir.resolve("state"), "test", ReconcilerThreads.standard(), report -> { });
       CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + port), credentials, NodeInfo.newBuilder().setName("n1").build(),
           reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock, new Random(1), Duration.ofMillis(200), () -> { });
       session.start();

@@ -1,5 +1,7 @@
 package io.dsfleet.agent.session;
 
+import io.dsfleet.agent.reconcile.ReconcilerThreads;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -125,7 +127,7 @@ class LeavingTest extends SessionTestBase {
       CoordinatorSession[] session = new CoordinatorSession[1];
       io.dsfleet.agent.reconcile.Reconciler reconciler = new io.dsfleet.agent.reconcile.Reconciler("n1", "127.0.0.1", runtime,
           new io.dsfleet.agent.hostfs.Mounts(), java.time.Clock.systemUTC(), io.dsfleet.agent.reconcile.Backoff.KUBERNETES,
-          io.dsfleet.agent.reconcile.Reconciler.RELIST, dir.resolve("state"), "test", io.dsfleet.agent.reconcile.Reconciler.Threads.standard(),
+          io.dsfleet.agent.reconcile.Reconciler.RELIST, dir.resolve("state"), "test", io.dsfleet.agent.reconcile.ReconcilerThreads.standard(),
           report -> session[0].sendReport(report)); // as the agent wires them
       session[0] = new CoordinatorSession(java.util.List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
           io.dsfleet.proto.v1.NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")),

@@ -7,6 +7,7 @@ import io.dsfleet.agent.FakeCoordinator;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.DesiredState;
@@ -40,7 +41,7 @@ class SendAfterCancelTest {
       coordinator.ackHeartbeats = false; // silent: the agent leaves each session after four 100 ms intervals
       FakeRuntime runtime = new FakeRuntime(clock);
       Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir.resolve("state"),
-          "test", Reconciler.Threads.standard(), report -> { });
+          "test", ReconcilerThreads.standard(), report -> { });
       CoordinatorSession session = new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
           NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock,
           new Random(1), Duration.ofMillis(100), () -> { });

@@ -6,6 +6,7 @@ import io.dsfleet.agent.FakeCoordinator;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
 import io.dsfleet.agent.reconcile.Reconciler;
+import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.NodeInfo;
@@ -43,7 +44,7 @@ abstract class SessionTestBase {
   CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime, Duration heartbeatInterval, Runnable onRemoved) {
     Clock clock = Clock.systemUTC();
     Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
-        dir.resolve("state"), "test", Reconciler.Threads.standard(), report -> { });
+        dir.resolve("state"), "test", ReconcilerThreads.standard(), report -> { });
     return new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
         NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock,
         new Random(1), heartbeatInterval, onRemoved);
