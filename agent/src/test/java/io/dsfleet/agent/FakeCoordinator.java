@@ -30,6 +30,10 @@ public final class FakeCoordinator implements AutoCloseable {
   public final List<io.dsfleet.proto.v1.LogChunk> logChunks = new CopyOnWriteArrayList<>();
   /** While set, the coordinator reads nothing more from its sessions (a slow link, a busy coordinator): flow control holds the agents back. */
   public volatile boolean stallReads;
+  /** The next session's open is refused with this (then it is cleared); null: none is. */
+  public volatile io.grpc.StatusRuntimeException refuseNextSession;
+  /** When each session's open arrived (System.nanoTime), refused ones too. */
+  public final List<Long> sessionOpensNanos = new CopyOnWriteArrayList<>();
   /** Every heartbeat received, in order, with the session it came on (1 for the first opened). */
   public final List<Received> heartbeats = new CopyOnWriteArrayList<>();
 
@@ -88,6 +92,13 @@ public final class FakeCoordinator implements AutoCloseable {
               java.util.concurrent.locks.LockSupport.parkNanos(10_000_000);
             }
             if (m.hasOpen()) {
+              sessionOpensNanos.add(System.nanoTime());
+              io.grpc.StatusRuntimeException refusal = refuseNextSession;
+              if (refusal != null) {
+                refuseNextSession = null;
+                response.onError(refusal);
+                return;
+              }
               session = sessionsOpened.incrementAndGet();
               latest = response;
               synchronized (response) {

@@ -160,7 +160,7 @@ public final class CoordinatorSession implements AutoCloseable {
         return;
       }
       retry("join failed: " + e.getStatus().getCode() + " " + firstLine(e.getStatus().getDescription()) + rootCause(e),
-          e.getStatus().getCode());
+          e.getStatus().getCode(), Reconnect.asked(e.getStatus(), e.getTrailers()));
     } catch (IllegalStateException e) {
       channel.reset();
       retry("cannot join: " + e.getMessage(), Status.Code.FAILED_PRECONDITION);
@@ -211,6 +211,11 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   private void retry(String why, Status.Code code) {
+    retry(why, code, Duration.ZERO);
+  }
+
+  /** Connects again after the back-off, and not sooner than {@code asked} (the coordinator's RetryInfo). */
+  private void retry(String why, Status.Code code, Duration asked) {
     if (closed) {
       return;
     }
@@ -218,7 +223,7 @@ public final class CoordinatorSession implements AutoCloseable {
       channel.nextCoordinator();
     }
     channel.dropLostConnection();
-    Duration delay = reconnect.next();
+    Duration delay = reconnect.next(asked);
     log.warn("{}; retrying in {} ms (pods keep running)", why, delay.toMillis());
     scheduler.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -376,7 +381,7 @@ public final class CoordinatorSession implements AutoCloseable {
       return;
     }
     retry("session ended: " + status.getCode() + (status.getDescription() == null ? "" : " " + firstLine(status.getDescription())),
-        status.getCode());
+        status.getCode(), Reconnect.asked(status, trailers));
   }
 
   /** How long a report in which a pod is still changing by itself waits for the next one. */

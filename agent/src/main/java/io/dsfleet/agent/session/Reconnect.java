@@ -20,6 +20,43 @@ public final class Reconnect {
     return Duration.ofMillis(step / 2 + (long) (random.nextDouble() * step / 2));
   }
 
+  /**
+   * The next delay, but not sooner than {@code atLeast} (what the coordinator asked, a RetryInfo:
+   * a session refused for replacing the node's open one too often) plus up to a tenth more, so
+   * two agents told the same wait do not come back together.
+   */
+  public Duration next(Duration atLeast) {
+    Duration backOff = next();
+    if (atLeast.isZero()) {
+      return backOff;
+    }
+    Duration asked = atLeast.plusMillis(jitter(Math.max(1, atLeast.toMillis() / 10)));
+    return asked.compareTo(backOff) > 0 ? asked : backOff;
+  }
+
+  /** The most a coordinator's RetryInfo keeps the agent away: past this, the agent's own back-off (at most 10 s) rules. */
+  static final Duration MAX_ASKED = Duration.ofMinutes(1);
+
+  /** The wait a refusal's RetryInfo asks for (at most {@link #MAX_ASKED}); zero when it carries none. */
+  public static Duration asked(io.grpc.Status status, io.grpc.Metadata trailers) {
+    com.google.rpc.Status details = trailers == null ? null : io.grpc.protobuf.StatusProto.fromStatusAndTrailers(status, trailers);
+    if (details == null) {
+      return Duration.ZERO;
+    }
+    for (com.google.protobuf.Any a : details.getDetailsList()) {
+      if (a.is(com.google.rpc.RetryInfo.class)) {
+        try {
+          com.google.protobuf.Duration d = a.unpack(com.google.rpc.RetryInfo.class).getRetryDelay();
+          Duration asked = Duration.ofSeconds(d.getSeconds(), d.getNanos());
+          return asked.isNegative() ? Duration.ZERO : asked.compareTo(MAX_ASKED) > 0 ? MAX_ASKED : asked;
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+          return Duration.ZERO;
+        }
+      }
+    }
+    return Duration.ZERO;
+  }
+
   /** A uniformly random delay below {@code maxMillis}: spreads a fleet's reconnects. */
   public long jitter(long maxMillis) {
     return (long) (random.nextDouble() * maxMillis);
