@@ -249,10 +249,20 @@ public final class Fleet {
 
   /** A certificate issued for a node: an event {@code describe node} shows. */
   public void securityEvent(String nodeName, String reason, String message) {
+    securityEvent(nodeName, "Normal", reason, message);
+  }
+
+  /** An event of {@code type} on the node; its caller bounds how often (the agent's budgets do not). */
+  public void securityEvent(String nodeName, String type, String reason, String message) {
     synchronized (lock) {
       changes.bump();
-      events.record(Events.nodeKey(nodeName), "Normal", reason, message);
+      events.record(Events.nodeKey(nodeName), type, reason, message);
     }
+  }
+
+  /** The monotonic clock leases run on: what else the coordinator times by it agrees with them (and tests drive it). */
+  public LongSupplier nanoTime() {
+    return nanoTime;
   }
 
   /** The join token that admitted the node, "" when not known. */

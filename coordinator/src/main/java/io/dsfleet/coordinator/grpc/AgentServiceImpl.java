@@ -59,7 +59,11 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     this.logs = logs;
     this.authority = authority;
     this.worker = new SessionWorker(fleet);
+    this.takeovers = new SessionTakeovers(fleet.nanoTime());
   }
+
+  /** How often a node's open session may be replaced by another (two holders of its certificate taking it in turns). */
+  private final SessionTakeovers takeovers;
 
   /** Session messages waiting for the fleet's lock (the session worker's queue). */
   public int queuedSessionMessages() {
@@ -312,12 +316,16 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     }
 
     private void fail(Status status) {
+      fail(status, null);
+    }
+
+    private void fail(Status status, io.grpc.Metadata trailers) {
       synchronized (this) {
         if (closed) {
           return;
         }
         closed = true;
-        out.onError(status.asRuntimeException());
+        out.onError(status.asRuntimeException(trailers));
       }
       ended();
     }
@@ -343,6 +351,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
             return;
           }
           String opened = m.getOpen().getNodeName();
+          if (!mayOpen(opened)) {
+            return;
+          }
           node = opened;
           later(() -> fleet.openSession(opened, this));
           if (authority != null) {
@@ -390,6 +401,26 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       } catch (RuntimeException e) {
         failWith(e);
       }
+    }
+
+    /**
+     * Whether this session may open for {@code opened} ({@link SessionTakeovers}): one that would
+     * replace the node's open session more often than that allows ends here, RESOURCE_EXHAUSTED with
+     * the time to wait in a RetryInfo (which the agent honours), before the fleet sees it; the first
+     * refusal, then one a minute, is a Warning event on the node and in the log.
+     */
+    private boolean mayOpen(String opened) {
+      SessionTakeovers.Refusal refused = takeovers.open(opened, this);
+      if (refused == null) {
+        return true;
+      }
+      if (refused.warning() != null) {
+        log.warn("security: {}", refused.warning());
+        worker.submit(() -> fleet.securityEvent(opened, "Warning", "SessionTakeovers", refused.warning()));
+      }
+      io.grpc.StatusRuntimeException refusal = refused.toException(opened);
+      fail(refusal.getStatus(), refusal.getTrailers());
+      return false;
     }
 
     /**
@@ -514,6 +545,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       unwatch.run();
       String from = node;
       if (from != null) {
+        takeovers.ended(from, this);
         worker.submit(() -> fleet.sessionClosed(from, this));
         logs.nodeGone(from);
       }

@@ -207,6 +207,11 @@ public final class FakeAgent implements AutoCloseable {
     }
   }
 
+  /** Ends the session from this side (the coordinator ends it too), keeping the connection for another. */
+  public synchronized void endSession() {
+    session.onCompleted();
+  }
+
   @Override
   public void close() {
     if (session != null) {
