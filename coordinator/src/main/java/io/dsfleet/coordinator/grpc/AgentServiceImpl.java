@@ -405,9 +405,10 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
 
     /**
      * Whether this session may open for {@code opened} ({@link SessionTakeovers}): one that would
-     * replace the node's open session more often than that allows ends here, RESOURCE_EXHAUSTED with
-     * the time to wait in a RetryInfo (which the agent honours), before the fleet sees it; the first
-     * refusal, then one a minute, is a Warning event on the node and in the log.
+     * replace the node's open session, or open one, more often than that allows ends here,
+     * RESOURCE_EXHAUSTED with the time to wait in a RetryInfo (which the agent honours), before the
+     * fleet sees it; of replacements refused, the first, then one a minute, is a Warning event on
+     * the node and in the log (of opens refused, in the log).
      */
     private boolean mayOpen(String opened) {
       SessionTakeovers.Refusal refused = takeovers.open(opened, this);
@@ -416,9 +417,11 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       }
       if (refused.warning() != null) {
         log.warn("security: {}", refused.warning());
-        worker.submit(() -> fleet.securityEvent(opened, "Warning", "SessionTakeovers", refused.warning()));
+        if (!refused.logOnly()) {
+          worker.submit(() -> fleet.securityEvent(opened, "Warning", "SessionTakeovers", refused.warning()));
+        }
       }
-      io.grpc.StatusRuntimeException refusal = refused.toException(opened);
+      io.grpc.StatusRuntimeException refusal = refused.toException();
       fail(refusal.getStatus(), refusal.getTrailers());
       return false;
     }

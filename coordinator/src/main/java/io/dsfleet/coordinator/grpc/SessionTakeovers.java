@@ -15,7 +15,11 @@ import java.util.function.LongSupplier;
  * replacements at once, then one every {@link #REFILL}; a session over that is refused
  * ({@link Refusal}) before anything of it reaches the fleet. A session that opens while none of its
  * node is open (the first, one after the old one ended, every agent after a coordinator restart)
- * is never counted or refused.
+ * is never counted as one. Every session a node opens counts against a second bucket,
+ * {@link #OPEN_BURST} at once and then one a second: one holder of a node certificate (root on
+ * the node, or any name a join token admits) opening a session and ending it, never replacing
+ * one, had the same cost about 700 times a second, and an agent opens one when it starts and
+ * then after back-offs of 0.25 s and more, doubling, or once its session lasted 10 s.
  *
  * <p>Read and written on the transport threads, without the fleet's lock: each node's entry
  * changes under the map's lock of its key only.
@@ -25,16 +29,23 @@ final class SessionTakeovers {
   static final int BURST = 2;
   /** One more replacement allowed each this long. */
   static final Duration REFILL = Duration.ofSeconds(5);
+  /** Sessions a node may open at once, replacing one or not. */
+  static final int OPEN_BURST = 10;
+  /** One more session allowed each this long. */
+  static final Duration OPEN_REFILL = Duration.ofSeconds(1);
   /** The node's Warning event and the log's warning about its replacements, at most once this long. */
   static final Duration WARN_EVERY = Duration.ofMinutes(1);
 
-  /** A session refused: try again after {@code retryAfter}; {@code warning} is the text to tell the operator now, or null. */
-  record Refusal(Duration retryAfter, String warning) {
+  /**
+   * A session refused: {@code why} it was, to try again after {@code retryAfter}; {@code warning}
+   * is the text to tell the operator now (a Warning event on the node and the log), or null;
+   * {@code logOnly} when it goes to the log alone.
+   */
+  record Refusal(String why, Duration retryAfter, String warning, boolean logOnly) {
     /** RESOURCE_EXHAUSTED saying why, with the wait in a {@code google.rpc.RetryInfo} (which the agent's back-off honours). */
-    io.grpc.StatusRuntimeException toException(String node) {
+    io.grpc.StatusRuntimeException toException() {
       long millis = Math.max(1, retryAfter.toMillis());
-      String text = "node " + node + "'s session was replaced by another too often (" + BURST + " at once, then one every "
-          + REFILL.toSeconds() + " s: does another agent hold this node's certificate?); try again in " + millis + " ms";
+      String text = why + "; try again in " + millis + " ms";
       return io.grpc.protobuf.StatusProto.toStatusRuntimeException(com.google.rpc.Status.newBuilder()
           .setCode(io.grpc.Status.Code.RESOURCE_EXHAUSTED.value()).setMessage(text)
           .addDetails(com.google.protobuf.Any.pack(com.google.rpc.RetryInfo.newBuilder().setRetryDelay(com.google.protobuf.Duration.newBuilder()
@@ -42,15 +53,59 @@ final class SessionTakeovers {
     }
   }
 
+  /** A token bucket: {@code burst} at once, then one each {@code refill}. */
+  private static final class Bucket {
+    private final int burst;
+    private final long refillNanos;
+    int tokens;
+    long stampNanos;
+
+    Bucket(int burst, Duration refill, long now) {
+      this.burst = burst;
+      this.refillNanos = refill.toNanos();
+      this.tokens = burst;
+      this.stampNanos = now;
+    }
+
+    void refill(long now) {
+      if (tokens >= burst) {
+        stampNanos = now;
+        return;
+      }
+      long grown = (now - stampNanos) / refillNanos;
+      if (grown > 0) {
+        tokens = (int) Math.min(burst, tokens + grown);
+        stampNanos = tokens >= burst ? now : stampNanos + grown * refillNanos;
+      }
+    }
+
+    boolean full() {
+      return tokens >= burst;
+    }
+
+    /** How long until the next token. */
+    Duration untilNext(long now) {
+      return Duration.ofNanos(Math.max(0, refillNanos - (now - stampNanos)));
+    }
+  }
+
   private static final class Node {
     Object open;
-    int tokens = BURST;
-    long stampNanos;
-    /** When the last warning was told; 0 with {@link #warned} false: never. */
+    final Bucket replacements;
+    final Bucket opens;
+    /** When the last warning was told; meaningless while {@link #warned} is false. */
     long warnedNanos;
     boolean warned;
     int replaced;
     int refused;
+    /** When the log last said the node opens sessions too often; meaningless while {@link #loggedOpens} is false. */
+    long loggedOpensNanos;
+    boolean loggedOpens;
+
+    Node(long now) {
+      replacements = new Bucket(BURST, REFILL, now);
+      opens = new Bucket(OPEN_BURST, OPEN_REFILL, now);
+    }
   }
 
   private final LongSupplier nanoTime;
@@ -62,7 +117,8 @@ final class SessionTakeovers {
 
   /**
    * Session {@code session} opens for {@code node}: it is the node's open session from now on,
-   * or, when it would replace one over the node's allowance, refused (it is not recorded).
+   * or, when it would replace one over the node's allowance or open over the node's, refused (it
+   * is not recorded, and counts against neither).
    *
    * @return null when it may open
    */
@@ -71,18 +127,30 @@ final class SessionTakeovers {
     Refusal[] refusal = new Refusal[1];
     nodes.compute(node, (k, n) -> {
       if (n == null) {
-        n = new Node();
-        n.stampNanos = now;
+        n = new Node(now);
       }
-      refill(n, now);
-      if (n.open != null && n.open != session) {
-        if (n.tokens == 0) {
-          n.refused++;
-          long wait = REFILL.toNanos() - (now - n.stampNanos);
-          refusal[0] = new Refusal(Duration.ofNanos(Math.max(wait, 0)), warning(k, n, now));
-          return n;
+      n.replacements.refill(now);
+      n.opens.refill(now);
+      boolean replaces = n.open != null && n.open != session;
+      if (replaces && n.replacements.tokens == 0) {
+        n.refused++;
+        refusal[0] = new Refusal("node " + k + "'s session was replaced by another too often (" + BURST + " at once, then one every "
+            + REFILL.toSeconds() + " s: does another agent hold this node's certificate?)", n.replacements.untilNext(now), warning(k, n, now), false);
+        return n;
+      }
+      if (n.opens.tokens == 0) {
+        boolean log = !n.loggedOpens || now - n.loggedOpensNanos >= WARN_EVERY.toNanos();
+        if (log) {
+          n.loggedOpens = true;
+          n.loggedOpensNanos = now;
         }
-        n.tokens--;
+        String why = "node " + k + " opens sessions too often (" + OPEN_BURST + " at once, then one every " + OPEN_REFILL.toSeconds() + " s)";
+        refusal[0] = new Refusal(why, n.opens.untilNext(now), log ? why + "; refused until then, told once a minute" : null, true);
+        return n;
+      }
+      n.opens.tokens--;
+      if (replaces) {
+        n.replacements.tokens--;
         n.replaced++;
       }
       n.open = session;
@@ -98,23 +166,13 @@ final class SessionTakeovers {
       if (n.open == session) {
         n.open = null;
       }
-      refill(n, now);
-      // nothing left to remember: its allowance is whole and its last warning old (a node removed leaves no entry)
-      boolean quiet = !n.warned || now - n.warnedNanos >= WARN_EVERY.toNanos();
-      return n.open == null && n.tokens == BURST && quiet ? null : n;
+      n.replacements.refill(now);
+      n.opens.refill(now);
+      // nothing left to remember: its allowances are whole and its last warning old (a node removed leaves no entry)
+      boolean quiet = (!n.warned || now - n.warnedNanos >= WARN_EVERY.toNanos())
+          && (!n.loggedOpens || now - n.loggedOpensNanos >= WARN_EVERY.toNanos());
+      return n.open == null && n.replacements.full() && n.opens.full() && quiet ? null : n;
     });
-  }
-
-  private static void refill(Node n, long now) {
-    if (n.tokens >= BURST) {
-      n.stampNanos = now;
-      return;
-    }
-    long grown = (now - n.stampNanos) / REFILL.toNanos();
-    if (grown > 0) {
-      n.tokens = (int) Math.min(BURST, n.tokens + grown);
-      n.stampNanos = n.tokens >= BURST ? now : n.stampNanos + grown * REFILL.toNanos();
-    }
   }
 
   /** The text of a warning due now (the first refusal, then once each {@link #WARN_EVERY}), or null. */
