@@ -95,6 +95,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       if (!leaveHash.isEmpty() && !leaveHash.matches("[0-9a-f]{64}")) {
         throw new ControlException(Status.Code.INVALID_ARGUMENT, "leave_secret_sha256 must be 64 lowercase hex digits");
       }
+      requireLeaveSecretSize(request.getLeaveSecret());
       if (caller.kind() == Caller.Kind.ANONYMOUS) {
         if (request.getJoinToken().isEmpty() || request.getCsrPem().isEmpty()) {
           throw new ControlException(Status.Code.UNAUTHENTICATED, "joining needs a join token and a certificate request");
@@ -169,10 +170,26 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     return Status.UNAVAILABLE.withDescription("the coordinator's store refused a write (" + e.getMessage() + "); try again").asRuntimeException();
   }
 
+  /**
+   * The most characters of a leave secret read. The agent's is 64 hex digits; a caller's of up to
+   * a message's 4 MiB was hashed whole, about 20 ms of a call thread for each Leave a copy of a
+   * node's certificate sent in a loop (each refused only after it), twice what the message's
+   * decoding costs.
+   */
+  static final int MAX_LEAVE_SECRET = 1024;
+
+  private static void requireLeaveSecretSize(String secret) {
+    if (secret.length() > MAX_LEAVE_SECRET) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "leave_secret is " + secret.length() + " characters, more than the "
+          + MAX_LEAVE_SECRET + " read: an agent's leave secret is 64 hex digits (its state directory's leave-secret file)");
+    }
+  }
+
   @Override
   public void leave(LeaveRequest request, StreamObserver<LeaveResponse> response) {
     try {
       requireSelf(request.getNodeName());
+      requireLeaveSecretSize(request.getLeaveSecret()); // before it is hashed
       java.util.List<String> revoked = new java.util.ArrayList<>();
       try {
         fleet.leave(request.getNodeName(), request.getLeaveSecret(), () -> {
