@@ -62,6 +62,9 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     this.takeovers = new SessionTakeovers(fleet.nanoTime());
   }
 
+  /** How fast each session's pod reports are read. */
+  private final ReportPacing pacing = new ReportPacing();
+
   /** How often a node's open session may be replaced by another (two holders of its certificate taking it in turns). */
   private final SessionTakeovers takeovers;
 
@@ -74,6 +77,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   @Override
   public void close() {
     worker.close();
+    pacing.close();
   }
 
   /**
@@ -267,7 +271,11 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
     Session(ServerCallStreamObserver<CoordinatorMessage> out) {
       this.out = out;
       out.setOnReadyHandler(this::sendHeld);
+      this.reads = pacing.reads(out);
     }
+
+    /** What this session reads next, and when ({@link ReportPacing}). */
+    private final ReportPacing.Reads reads;
 
     /**
      * Sends a message; a desired set waits while the stream is not ready (an agent that stopped
@@ -354,6 +362,14 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
 
     @Override
     public void onNext(AgentMessage m) {
+      try {
+        handle(m);
+      } finally {
+        reads.handled(m.hasPodStatus());
+      }
+    }
+
+    private void handle(AgentMessage m) {
       try {
         if (node == null) {
           if (!m.hasOpen()) {

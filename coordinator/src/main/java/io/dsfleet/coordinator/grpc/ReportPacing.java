@@ -1,0 +1,90 @@
+package io.dsfleet.coordinator.grpc;
+
+import io.grpc.stub.ServerCallStreamObserver;
+import java.time.Duration;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * How fast a session's pod reports are read: {@link #BURST} at once, then one each {@link #EVERY}.
+ * Each report is applied under the fleet's lock, one of 256 pods with their texts at their bounds
+ * (4 MiB) in about 10 ms of the session worker; a node sending them as fast as it could (root on
+ * one, or any name a join token admits) had the worker apply them back to back, the fleet's lock
+ * held about half the time, and only one report waiting a session was no bound on that. A report
+ * over the allowance is not refused: the session reads its next message only when the allowance
+ * has grown again (gRPC flow control), so what the node sends waits on its side of the connection,
+ * in order, and nothing is dropped. An agent reports when its pods change, a report whose pods are
+ * still changing held up to 250 ms for the next: ten at once and ten a second leave it unpaced.
+ * The pace is kept on the JVM's monotonic clock, as the timer that resumes a session runs on it.
+ */
+final class ReportPacing implements AutoCloseable {
+  static final int BURST = 10;
+  static final Duration EVERY = Duration.ofMillis(100);
+
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
+      io.dsfleet.common.DaemonThreads.named("coordinator-report-pacing"));
+
+  /** The reads of one session, which from now on asks for each message itself. Call in the service method. */
+  Reads reads(ServerCallStreamObserver<?> call) {
+    call.disableAutoRequest();
+    Reads reads = new Reads(call);
+    call.request(1);
+    return reads;
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+  }
+
+  /** One session's allowance of reports. */
+  final class Reads {
+    private final ServerCallStreamObserver<?> call;
+    private int tokens = BURST;
+    private long stampNanos = System.nanoTime();
+
+    private Reads(ServerCallStreamObserver<?> call) {
+      this.call = call;
+    }
+
+    /**
+     * A message was handled: the next is read now, or, after a report over the allowance (read on
+     * credit: it is already handled), once the allowance has grown by the one it took.
+     */
+    synchronized void handled(boolean report) {
+      if (!report) {
+        request();
+        return;
+      }
+      long now = System.nanoTime();
+      if (tokens >= BURST) {
+        stampNanos = now;
+      } else {
+        long grown = (now - stampNanos) / EVERY.toNanos();
+        if (grown > 0) {
+          tokens = (int) Math.min(BURST, tokens + grown);
+          stampNanos = tokens >= BURST ? now : stampNanos + grown * EVERY.toNanos();
+        }
+      }
+      tokens--;
+      if (tokens >= 0) {
+        request();
+        return;
+      }
+      try {
+        timer.schedule(this::request, Math.max(0, EVERY.toNanos() - (now - stampNanos)), TimeUnit.NANOSECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // no longer serving: the session ends with the server
+      }
+    }
+
+    private void request() {
+      try {
+        call.request(1);
+      } catch (RuntimeException ended) {
+        // the call ended meanwhile: nothing more to read
+      }
+    }
+  }
+}
