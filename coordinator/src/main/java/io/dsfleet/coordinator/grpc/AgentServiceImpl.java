@@ -362,12 +362,16 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
 
     @Override
     public void onNext(AgentMessage m) {
+      worked = false;
       try {
         handle(m);
       } finally {
-        reads.handled(m.hasPodStatus());
+        reads.handled(worked);
       }
     }
+
+    /** The message being handled went to the worker as a report or a change of the node's condition: it counts against the pace. */
+    private boolean worked;
 
     private void handle(AgentMessage m) {
       try {
@@ -411,6 +415,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
                 later(() -> ackHeartbeat(hb));
               }
             } else {
+              worked = true;
               conditionsQueued.incrementAndGet();
               later(() -> {
                 try {
@@ -425,7 +430,10 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
               });
             }
           }
-          case POD_STATUS -> report(from, m.getPodStatus());
+          case POD_STATUS -> {
+            worked = true;
+            report(from, m.getPodStatus());
+          }
           case LOG_CHUNK -> logs.deliver(from, m.getLogChunk());
           case ACK -> { } // nothing rests on it: released pods go in every set (an agent's lost file loses none)
           case OPEN -> fail(Status.FAILED_PRECONDITION.withDescription("session already open for " + node));

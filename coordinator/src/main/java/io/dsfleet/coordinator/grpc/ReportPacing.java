@@ -7,16 +7,19 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * How fast a session's pod reports are read: {@link #BURST} at once, then one each {@link #EVERY}.
- * Each report is applied under the fleet's lock, one of 256 pods with their texts at their bounds
- * (4 MiB) in about 10 ms of the session worker; a node sending them as fast as it could (root on
- * one, or any name a join token admits) had the worker apply them back to back, the fleet's lock
- * held about half the time, and only one report waiting a session was no bound on that. A report
+ * How fast a session's pod reports, and its heartbeats that change the node's condition, are
+ * read: {@link #BURST} at once, then one each {@link #EVERY}. Each is applied under the fleet's
+ * lock: a report of 256 pods with their texts at their bounds (4 MiB) in about 10 ms of the session
+ * worker, a condition's change with the node planned again and its desired set sent. A node
+ * sending them as fast as it could (root on one, or any name a join token admits) had the worker
+ * apply them back to back, the fleet's lock held about half the time with such reports; one report
+ * waiting a session, and 128 messages, bounded only what waited, not how many were applied. One
  * over the allowance is not refused: the session reads its next message only when the allowance
  * has grown again (gRPC flow control), so what the node sends waits on its side of the connection,
  * in order, and nothing is dropped. An agent reports when its pods change, a report whose pods are
- * still changing held up to 250 ms for the next: ten at once and ten a second leave it unpaced.
- * The pace is kept on the JVM's monotonic clock, as the timer that resumes a session runs on it.
+ * still changing held up to 250 ms for the next, and its condition changes when its container
+ * runtime stops or comes back: ten at once and ten a second leave it unpaced. The pace is kept on
+ * the JVM's monotonic clock, as the timer that resumes a session runs on it.
  */
 final class ReportPacing implements AutoCloseable {
   static final int BURST = 10;
@@ -38,7 +41,7 @@ final class ReportPacing implements AutoCloseable {
     timer.shutdownNow();
   }
 
-  /** One session's allowance of reports. */
+  /** One session's allowance of reports and condition changes. */
   final class Reads {
     private final ServerCallStreamObserver<?> call;
     private int tokens = BURST;
@@ -49,11 +52,12 @@ final class ReportPacing implements AutoCloseable {
     }
 
     /**
-     * A message was handled: the next is read now, or, after a report over the allowance (read on
-     * credit: it is already handled), once the allowance has grown by the one it took.
+     * A message was handled: the next is read now, or, after one that counts ({@code paced}: a
+     * report, a condition's change) over the allowance (read on credit: it is already handled),
+     * once the allowance has grown by the one it took.
      */
-    synchronized void handled(boolean report) {
-      if (!report) {
+    synchronized void handled(boolean paced) {
+      if (!paced) {
         request();
         return;
       }

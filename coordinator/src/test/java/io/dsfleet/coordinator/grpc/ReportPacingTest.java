@@ -46,4 +46,28 @@ class ReportPacingTest {
       assertThat(f.server.fleet().connected("node-a")).isTrue();
     }
   }
+
+  /**
+   * A node flipping its condition (container runtime down, up) in every heartbeat: each change is
+   * applied under the fleet's lock, the node planned again and its desired set sent. Paced as the
+   * reports are, with them.
+   */
+  @Test
+  void aNodesConditionChangesAreReadAsItsReportsAre() throws Exception {
+    try (CoordinatorFixture f = new CoordinatorFixture(dir)) {
+      FakeAgent agent = f.agent("node-a", Map.of());
+      int sent = 40;
+      long start = System.nanoTime();
+      for (int i = 0; i < sent; i++) {
+        agent.heartbeat(i % 2 == 0, "flip " + i);
+      }
+      agent.heartbeat(); // up again: a change too, answered once applied
+      await().atMost(Duration.ofSeconds(60)).until(agent::heartbeatAcked);
+      Duration took = Duration.ofNanos(System.nanoTime() - start);
+      // the open's report and 9 of these within the allowance of 10, the other 32 one each 100 ms
+      assertThat(took).as("41 changes read at most 10 at once, then one each 100 ms").isGreaterThanOrEqualTo(Duration.ofMillis(2_900));
+      assertThat(agent.sessionError).isNull();
+      assertThat(f.server.fleet().node("node-a", true).ready()).isTrue();
+    }
+  }
 }

@@ -388,7 +388,8 @@ class AttackTest extends TlsFleetTest {
       for (int i = 0; i < 1_000 && flood.sessionError == null; i++) {
         flood.heartbeat(i % 2 == 0, "flip " + i);
       }
-      await().atMost(Duration.ofSeconds(10)).until(() -> flood.sessionError != null);
+      // read 10 at once, then one each 100 ms (ReportPacing): the 128th waits about 12 s on
+      await().atMost(Duration.ofSeconds(40)).until(() -> flood.sessionError != null);
       assertThat(Status.fromThrowable(flood.sessionError).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
       assertThat(flood.sessionError.getMessage()).contains("faster than the coordinator applies them");
     });
