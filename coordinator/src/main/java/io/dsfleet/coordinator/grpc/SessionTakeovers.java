@@ -166,13 +166,31 @@ final class SessionTakeovers {
       if (n.open == session) {
         n.open = null;
       }
-      n.replacements.refill(now);
-      n.opens.refill(now);
-      // nothing left to remember: its allowances are whole and its last warning old (a node removed leaves no entry)
-      boolean quiet = (!n.warned || now - n.warnedNanos >= WARN_EVERY.toNanos())
-          && (!n.loggedOpens || now - n.loggedOpensNanos >= WARN_EVERY.toNanos());
-      return n.open == null && n.replacements.full() && n.opens.full() && quiet ? null : n;
+      return forgettable(n, now) ? null : n;
     });
+    if (endings.incrementAndGet() % SWEEP_EVERY == 0) {
+      // a session that ended with its node's allowance short stays, to be counted against, until it has grown
+      // whole; the node may never open another (removed, renamed), so now and then every such entry is looked at
+      nodes.forEach((k, n) -> nodes.computeIfPresent(k, (key, m) -> forgettable(m, now) ? null : m));
+    }
+  }
+
+  /** Entries are looked at all together once this many sessions ended: the map holds open sessions and recent history only. */
+  static final int SWEEP_EVERY = 1024;
+  private final java.util.concurrent.atomic.AtomicLong endings = new java.util.concurrent.atomic.AtomicLong();
+
+  /** Nothing left to remember of the node: no session open, its allowances whole, its last warnings old. */
+  private static boolean forgettable(Node n, long now) {
+    n.replacements.refill(now);
+    n.opens.refill(now);
+    boolean quiet = (!n.warned || now - n.warnedNanos >= WARN_EVERY.toNanos())
+        && (!n.loggedOpens || now - n.loggedOpensNanos >= WARN_EVERY.toNanos());
+    return n.open == null && n.replacements.full() && n.opens.full() && quiet;
+  }
+
+  /** Nodes remembered (tests). */
+  int remembered() {
+    return nodes.size();
   }
 
   /** The text of a warning due now (the first refusal, then once each {@link #WARN_EVERY}), or null. */
