@@ -38,11 +38,21 @@ public final class OwnerOnlyFiles {
    * right after the check, made the directory the link led to 0700 (/usr; helper-113).
    */
   static Path directory(Path dir, Runnable checked) {
+    checkDirectory(dir, checked);
+    return dir;
+  }
+
+  /**
+   * {@link #directory(Path, Runnable)}; returns whether the directory, as checked, belongs to
+   * another user than this process's (root in the service's directory: {@link #refuseForeign}).
+   */
+  static boolean checkDirectory(Path dir, Runnable checked) {
     try {
       Files.createDirectories(dir);
       Integer me = processUid();
       // no /proc: not Linux, where the daemons run
-      Path real = me != null ? refuseForeign(dir, me) : dir.toRealPath();
+      Checked seen = me != null ? refuseForeign(dir, me) : new Checked(dir.toRealPath(), false);
+      Path real = seen.real();
       checked.run();
       var view = Files.getFileAttributeView(real, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
       var attrs = view.readAttributes();
@@ -54,17 +64,20 @@ public final class OwnerOnlyFiles {
       if (!attrs.permissions().equals(ownerOnly)) { // only when needed: a read-only disk is still read (a restart on it)
         view.setPermissions(ownerOnly); // fchmod of it opened with O_NOFOLLOW: a link swapped in since fails, never followed
       }
-      return dir;
+      return seen.anothers();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + dir + ": " + e.getMessage(), e);
     }
   }
 
+  /** A directory as {@link #refuseForeign} checked it: its real path, and whether another user than this process's owns it. */
+  record Checked(Path real, boolean anothers) {}
+
   /**
    * @param me the process's effective uid
-   * @return the directory's real path, as checked
+   * @return the directory's real path and owner, as checked
    */
-  static Path refuseForeign(Path dir, int me) throws IOException {
+  static Checked refuseForeign(Path dir, int me) throws IOException {
     // every link on the way, as the path names it: made by this user or root, or it could lead anywhere
     Path abs = dir.toAbsolutePath();
     for (int i = 1; i <= abs.getNameCount(); i++) {
@@ -105,7 +118,7 @@ public final class OwnerOnlyFiles {
             + ": they could move it aside and put theirs in its place; put it where only root (or this user) writes, as /var/lib");
       }
     }
-    return real;
+    return new Checked(real, theirs);
   }
 
   /** The sticky bit: in such a directory (/tmp) only an entry's owner may rename or remove it. */

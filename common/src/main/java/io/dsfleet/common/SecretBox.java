@@ -36,15 +36,31 @@ public final class SecretBox {
   }
 
   /**
-   * The key in this file (base64 of 32 bytes), made owner-only on first use: only when the file
-   * is certainly not there. One that does not answer as there (a link leading nowhere, its target
-   * on a volume not mounted yet; a stat the disk fails) is read, and refused naming it, never
-   * replaced: what was sealed under the key it holds would be unreadable after (before 2026-12-06
-   * it was taken for none and a new key written in its place).
+   * The key in this file (base64 of 32 bytes), made owner-only on first use by the user whose
+   * directory holds it. Root, in the directory of another user (the coordinator service's
+   * {@code pki/}: `sudo ds-coordinator backup`, `restore`), reads a key there and never makes one:
+   * that user may swap the directory for a link at any time after the check, and until 2026-12-06
+   * a key gone by then was made by path, root writing {@code secrets.key} (replacing any file of
+   * that name) into whatever directory the link named; made there it was root's 0600 too, which
+   * the service could not read (helper-119). A key is made only when the file is certainly not
+   * there: one that does not answer as there (a link leading nowhere, its target on a volume not
+   * mounted yet; a stat the disk fails) is read, and refused naming it, never replaced: what was
+   * sealed under the key it holds would be unreadable after (before 2026-12-06 it was taken for
+   * none and a new key written in its place).
    */
   public static SecretBox loadOrCreate(Path keyFile) {
-    OwnerOnlyFiles.directory(keyFile.getParent());
+    return loadOrCreate(keyFile, () -> {});
+  }
+
+  /** {@link #loadOrCreate(Path)}; {@code checked} runs once the key's directory is checked (a test's swap). */
+  static SecretBox loadOrCreate(Path keyFile, Runnable checked) {
+    boolean anothers = OwnerOnlyFiles.checkDirectory(keyFile.getParent(), () -> {});
+    checked.run();
     if (Files.notExists(keyFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      if (anothers) {
+        throw new IllegalStateException("no " + keyFile + ": it is made by the user its directory belongs to (the coordinator's"
+            + " init or first start), never by another (root's backup or restore there): nothing made");
+      }
       byte[] k = new byte[32];
       RANDOM.nextBytes(k);
       OwnerOnlyFiles.write(keyFile, Base64.getEncoder().encodeToString(k) + "\n");

@@ -198,6 +198,45 @@ class OwnerOnlyFilesTest {
     }
   }
 
+  /**
+   * Root's backup or restore opens the service's store, which loads pki/secrets.key; the service's
+   * user removes the key and swaps pki/ for a link once root checked it: before 2026-12-06 root
+   * made a new key by path, into the directory the link named (replacing any secrets.key there;
+   * helper-119). Refused, nothing made, there nor in pki/.
+   */
+  @Test
+  void rootMakesNoSecretsKeyInTheServicesDirectoryNorThroughALinkSwappedIn() throws Exception {
+    assumeRoot();
+    Path privateDir = Files.createDirectory(tmp.resolve("private"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+    Path data = owned(privateDir.resolve("ds-coordinator"), SERVICE);
+    Path pki = owned(data.resolve("pki"), SERVICE);
+    Files.setPosixFilePermissions(pki, PosixFilePermissions.fromString("rwx------"));
+    Path victim = Files.createDirectory(tmp.resolve("victim"));
+    Path key = pki.resolve("secrets.key");
+    Runnable swap = () -> {
+      try {
+        Files.move(pki, data.resolve("pki.aside"));
+        Files.setAttribute(Files.createSymbolicLink(pki, victim), "unix:uid", SERVICE, LinkOption.NOFOLLOW_LINKS);
+      } catch (java.io.IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    };
+    Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> SecretBox.loadOrCreate(key, swap));
+    try (var made = Files.list(victim)) {
+      assertThat(made).as("written through the link").isEmpty();
+    }
+    assertThat(refused).isInstanceOf(IllegalStateException.class).hasMessageContaining("no " + key + ": it is made by the user its"
+        + " directory belongs to");
+    Files.delete(pki);
+    Files.move(data.resolve("pki.aside"), pki);
+    assertThatThrownBy(() -> SecretBox.loadOrCreate(key)).as("no swap").hasMessageContaining("nothing made");
+    try (var made = Files.list(pki)) {
+      assertThat(made).as("root's key, which the service could not read").isEmpty();
+    }
+    Files.writeString(key, java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    assertThat(SecretBox.loadOrCreate(key)).as("the service's key, read").isNotNull();
+  }
+
   private static final int SERVICE = 61234;
 
   /** A new directory, given to {@code uid}. */
