@@ -83,17 +83,22 @@ public final class SecretBox {
    * that matches nor alter the file unnoticed.
    */
   public byte[] mac(String purpose, Path file) throws java.io.IOException {
+    try (java.io.InputStream in = Files.newInputStream(file)) {
+      return mac(purpose, in);
+    }
+  }
+
+  /** {@link #mac(String, Path)} of what {@code in} holds (read to its end, not closed). */
+  public byte[] mac(String purpose, java.io.InputStream in) throws java.io.IOException {
     try {
       javax.crypto.Mac derive = javax.crypto.Mac.getInstance("HmacSHA256");
       derive.init(new SecretKeySpec(key.getEncoded(), "HmacSHA256"));
       byte[] purposeKey = derive.doFinal(("dsfleet " + purpose).getBytes(StandardCharsets.UTF_8));
       javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
       mac.init(new SecretKeySpec(purposeKey, "HmacSHA256"));
-      try (java.io.InputStream in = Files.newInputStream(file)) {
-        byte[] buf = new byte[65536];
-        for (int n; (n = in.read(buf)) > 0; ) {
-          mac.update(buf, 0, n);
-        }
+      byte[] buf = new byte[65536];
+      for (int n; (n = in.read(buf)) >= 0; ) {
+        mac.update(buf, 0, n);
       }
       return mac.doFinal();
     } catch (GeneralSecurityException e) {

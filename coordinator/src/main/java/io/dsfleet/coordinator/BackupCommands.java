@@ -2,6 +2,7 @@ package io.dsfleet.coordinator;
 
 import io.dsfleet.coordinator.store.SqliteStore;
 import io.dsfleet.coordinator.store.StoreException;
+import io.dsfleet.coordinator.store.StoreReplacement;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -139,6 +140,9 @@ final class BackupCommands {
         + " without checking that it is unaltered: only one kept where nobody else could write.")
     boolean unverified;
 
+    /** A test's hook: runs once the copy is written beside the store, before it is checked and put in place. */
+    Runnable copied = () -> {};
+
     @Override
     public Integer call() {
       CoordinatorOptions options = settings.optionsOrReport();
@@ -184,14 +188,20 @@ final class BackupCommands {
         io.dsfleet.common.OwnerOnlyFiles.directory(dir); // a directory another user owns is refused before the store goes in
         // marked first, unmarked last: a restore killed in between leaves a directory serve refuses
         io.dsfleet.common.OwnerOnlyFiles.write(restoring, "restore of " + file + " began; not finished\n");
-        SqliteStore.replaceWith(dir, file);
-        if (!unverified) { // the copy checked, not the file it came from: nothing can change in between
-          if (!java.security.MessageDigest.isEqual(expected, box(dir).mac(purpose(made), dir.resolve("dsfleet.db")))) {
+        io.dsfleet.common.SecretBox box = unverified ? null : box(dir);
+        byte[] wanted = expected;
+        long stamp = made;
+        StoreReplacement.replace(dir, StoreReplacement.from(file), written -> {
+          copied.run();
+          // the copy checked, not the file it came from, and through the descriptor that wrote it,
+          // never by name in the directory (whose owner may swap anything there: StoreReplacement)
+          if (box != null && !java.security.MessageDigest.isEqual(wanted, box.mac(purpose(stamp),
+              java.nio.channels.Channels.newInputStream(written.position(0))))) {
             throw new StoreException(file + " does not match " + mac + ": it was altered, or backed up with another"
                 + " pki/secrets.key; nothing restored", null);
           }
-          madeAt = java.time.Instant.ofEpochMilli(made);
-        }
+        });
+        madeAt = unverified ? null : java.time.Instant.ofEpochMilli(made);
         try (SqliteStore store = new SqliteStore(dir)) {
           store.objects(); // the Secrets open with this key, or the restore stops here
           // a new group's log starts empty: the copy no longer names a position in the old one

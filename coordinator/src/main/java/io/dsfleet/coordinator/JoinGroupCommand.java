@@ -5,7 +5,7 @@ import io.dsfleet.common.tls.JoinToken;
 import io.dsfleet.common.tls.Pki;
 import io.dsfleet.common.tls.Tls;
 import io.dsfleet.coordinator.replication.ReplicationOptions;
-import io.dsfleet.coordinator.store.SqliteStore;
+import io.dsfleet.coordinator.store.StoreReplacement;
 import io.dsfleet.proto.v1.ReplicaJoinChunk;
 import io.dsfleet.proto.v1.ReplicaJoinRequest;
 import io.dsfleet.proto.v1.ReplicaServiceGrpc;
@@ -193,15 +193,13 @@ final class JoinGroupCommand implements Callable<Integer> {
     pki.write("ca.crt", first.getCaPem().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     pki.write("ca.key", first.getCaKeyPem().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     pki.write("secrets.key", first.getSecretsKey().toByteArray()); // SqliteStore.secretsKey
-    Path partial = dir.resolve("dsfleet.db.joining");
-    Files.deleteIfExists(partial);
-    try (OutputStream out = java.nio.channels.Channels.newOutputStream(OwnerOnlyFiles.createNew(partial))) {
+    // streamed into the copy's own descriptor, never reopened by name (StoreReplacement)
+    StoreReplacement.replace(dir, out -> {
+      OutputStream stream = java.nio.channels.Channels.newOutputStream(out);
       while (chunks.hasNext()) {
-        chunks.next().getStore().writeTo(out);
+        chunks.next().getStore().writeTo(stream);
       }
-    }
-    SqliteStore.replaceWith(dir, partial);
-    Files.delete(partial);
+    }, written -> {});
     var owner = data.attributes();
     pki.giveTo(owner, PKI);
     data.giveTo(owner, DirectoryOwner.STORE);
@@ -221,7 +219,6 @@ final class JoinGroupCommand implements Callable<Integer> {
    */
   private void clean(DirectoryOwner data) {
     try {
-      data.delete("dsfleet.db.joining");
       data.delete("dsfleet.db");
       if (made != null) {
         for (String f : PKI) {

@@ -265,6 +265,57 @@ class ReplicaCliTest {
   }
 
   /**
+   * The service's user (the directory is theirs) renames a FIFO over the copy root's restore just
+   * wrote there: before 2026-12-06 root reopened it by name, to sync it and to check its MAC, and
+   * waited on the FIFO for good, the directory's lock held (a link there had root open whatever it
+   * named; helper-119). The copy is synced and checked through the descriptor that wrote it, and a
+   * copy replaced meanwhile is refused, nothing restored.
+   */
+  @Test
+  void aFifoSwappedInForTheCopyRootsRestoreWroteHoldsNothing() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
+    Path data = dir.resolve("data");
+    new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false).close();
+    Path backup = dir.resolve("backup.db");
+    String none = dir.resolve("none.yaml").toString();
+    assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).exit()).isZero();
+    int service = 61234;
+    Path privateDir = Files.createDirectory(dir.resolve("private"),
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
+    Path pki = Files.createDirectory(own.resolve("pki"));
+    Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(own));
+    for (Path p : List.of(own, pki, SqliteStore.secretsKey(own))) {
+      Files.setAttribute(p, "unix:uid", service);
+      Files.setAttribute(p, "unix:gid", service);
+    }
+    BackupCommands.Restore restore = new BackupCommands.Restore();
+    java.util.concurrent.atomic.AtomicInteger swapped = new java.util.concurrent.atomic.AtomicInteger();
+    restore.copied = () -> { // the service's user, once the copy is written: a FIFO over it, whatever its name
+      try {
+        for (String copy : List.of("dsfleet.db.restoring", "dsfleet.db")) {
+          if (Files.exists(own.resolve(copy))) {
+            Path fifo = own.resolve("fifo");
+            assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+            Files.move(fifo, own.resolve(copy), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            swapped.incrementAndGet();
+          }
+        }
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    Result r = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(30),
+        () -> run(restore, "--data-dir", own.toString(), "--config", none, backup.toString()), "root's restore waited on the FIFO");
+    assertThat(swapped.get()).as("the hook found the copy").isEqualTo(1);
+    assertThat(r.exit()).as(r.err()).isEqualTo(1);
+    assertThat(r.err()).contains("was replaced while the copy was written");
+    try (var left = Files.list(own)) {
+      assertThat(left.map(p -> p.getFileName().toString())).as("nothing restored").containsExactlyInAnyOrder("pki", "ds-coordinator.lock");
+    }
+  }
+
+  /**
    * The same for `sudo ds-coordinator join` (a replica whose store was lost joins again): the CA,
    * its key, the Secrets key and the store it was sent are the service's. A join the leader refuses
    * leaves nothing root made: before 2026-12-06 root's empty pki/ stayed, and its lock file (the

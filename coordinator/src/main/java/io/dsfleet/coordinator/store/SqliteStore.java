@@ -123,21 +123,9 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     }
   }
 
-  /** Replaces the (closed) database of {@code dataDir} with a copy made by {@link #copyTo}. */
+  /** Replaces the (closed) database of {@code dataDir} with a copy made by {@link #copyTo} ({@link StoreReplacement}). */
   public static void replaceWith(Path dataDir, Path copy) {
-    Path file = dataDir.resolve("dsfleet.db");
-    try {
-      for (String suffix : List.of("-wal", "-shm")) {
-        java.nio.file.Files.deleteIfExists(file.resolveSibling(file.getFileName() + suffix));
-      }
-      Path tmp = file.resolveSibling("dsfleet.db.restoring");
-      java.nio.file.Files.copy(copy, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      sync(tmp);
-      java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      sync(file.toAbsolutePath().getParent());
-    } catch (java.io.IOException e) {
-      throw new StoreException("restoring the store from " + copy + ": " + e.getMessage(), e);
-    }
+    StoreReplacement.replace(dataDir, StoreReplacement.from(copy), written -> {});
   }
 
   @Override
