@@ -193,6 +193,10 @@ final class JoinGroupCommand implements Callable<Integer> {
     pki.write("ca.crt", first.getCaPem().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     pki.write("ca.key", first.getCaKeyPem().getBytes(java.nio.charset.StandardCharsets.UTF_8));
     pki.write("secrets.key", first.getSecretsKey().toByteArray()); // SqliteStore.secretsKey
+    var owner = data.attributes();
+    // given before the store comes: a join that fails while it does (the leader gone, a full disk)
+    // keeps them in a pki/ that was there, and root's 0600 ones kept the service from starting
+    pki.giveTo(owner, PKI);
     // streamed into the copy's own descriptor, never reopened by name (StoreReplacement)
     StoreReplacement.replace(dir, out -> {
       OutputStream stream = java.nio.channels.Channels.newOutputStream(out);
@@ -200,8 +204,6 @@ final class JoinGroupCommand implements Callable<Integer> {
         chunks.next().getStore().writeTo(stream);
       }
     }, written -> {});
-    var owner = data.attributes();
-    pki.giveTo(owner, PKI);
     data.giveTo(owner, DirectoryOwner.STORE);
     return first.getMembersList().stream().map(m -> m.getId() + " (" + m.getCoordinatorAddress() + ")")
         .collect(java.util.stream.Collectors.joining(", "));
@@ -215,7 +217,7 @@ final class JoinGroupCommand implements Callable<Integer> {
 
   /**
    * A join that did not finish leaves no half a store behind, nor a pki/ it made (the CA files in
-   * one that was there are kept: the next join overwrites them).
+   * one that was there are kept, the directory owner's: the next join overwrites them).
    */
   private void clean(DirectoryOwner data) {
     try {

@@ -347,6 +347,31 @@ class ReplicaCliTest {
   }
 
   /**
+   * A replica whose store was lost joins again, its pki/ kept, and the join fails once it wrote the
+   * CA there, while the store comes (the leader gone, a full disk; here what is in the way of the
+   * store's copy): before 2026-12-06 the CA files it kept there were root's 0600, and the service
+   * could not read them to start (helper-119). They are the service's.
+   */
+  @Test
+  void aJoinThatFailsWhileTheStoreComesLeavesTheKeptPkiToTheService() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
+    try (Group group = new Group()) {
+      Path pki = group.serviceOwns(Files.createDirectory(group.own.resolve("pki"))); // as the service's earlier run left it
+      group.serviceOwns(Files.writeString(pki.resolve("ca.crt"), "the service's earlier CA"));
+      Path inTheWay = group.serviceOwns(Files.createDirectory(group.own.resolve("dsfleet.db.restoring")));
+      group.serviceOwns(Files.writeString(inTheWay.resolve("x"), "x"));
+      Result failed = joinAsC2(group.link, group.port, group.token);
+      assertThat(failed.exit()).as(failed.err()).isEqualTo(1);
+      assertThat(failed.err()).contains("the join failed", "dsfleet.db.restoring");
+      assertThat(group.own.resolve("dsfleet.db")).doesNotExist();
+      for (String f : List.of("pki", "pki/ca.crt", "pki/ca.key", "pki/secrets.key")) {
+        assertThat(Files.getAttribute(group.own.resolve(f), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(group.service);
+        assertThat(Files.getAttribute(group.own.resolve(f), "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(group.service);
+      }
+    }
+  }
+
+  /**
    * The service's user (the directory is theirs) swaps pki/ for a link to another directory while
    * root's join waits for the leader: before 2026-12-06 root wrote the fleet CA and its key into that
    * directory, over its own ca.crt and ca.key, and gave them to the service's user (helper-113). The
