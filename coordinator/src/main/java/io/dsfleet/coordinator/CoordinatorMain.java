@@ -127,10 +127,11 @@ public final class CoordinatorMain {
 
   /**
    * Runs {@code work} holding the data directory's lock ({@link DataDirLock}); refused (status 2),
-   * saying who holds it, while another process does. The lock file is the directory owner's when
-   * the work ends, whatever its end: root's, made by a `sudo ds-coordinator join` or `restore`
-   * refused in the service's directory (DynamicUser=), stopped the service's next start until
-   * 2026-12-06 (helper-113).
+   * saying who holds it, while another process does. The lock file is the directory owner's from
+   * the moment it is held, so whatever the work's end, a kill too (SIGKILL, or Ctrl-C: no finally
+   * runs): root's, made by a `sudo ds-coordinator join` or `restore` refused in the service's
+   * directory (DynamicUser=), stopped the service's next start until 2026-12-06 (helper-113), and
+   * until then also one interrupted there, a join waiting for its leader (helper-119).
    */
   static int locked(Path dataDir, String what, java.util.function.IntSupplier work) {
     DataDirLock lock;
@@ -141,14 +142,13 @@ public final class CoordinatorMain {
       return 2;
     }
     try (lock) {
-      return work.getAsInt();
-    } finally {
       try (DirectoryOwner dir = DirectoryOwner.open(dataDir)) {
         dir.giveTo(dir.attributes(), List.of(DataDirLock.FILE));
       } catch (java.io.IOException e) {
         System.err.println("ds-coordinator: cannot give " + dataDir.resolve(DataDirLock.FILE) + " to the owner of " + dataDir + ": "
             + e.getMessage());
       }
+      return work.getAsInt();
     }
   }
 

@@ -142,4 +142,37 @@ class RestoreKilledTest {
     assertThat(join.err()).contains("did not finish");
     restoresAgain(restored, macText);
   }
+
+  /**
+   * Root's restore into the service's directory (DynamicUser=: the service's user owns it, in a
+   * root-only tree), killed there before the service ever made the lock file: before 2026-12-06 the
+   * lock file root made stayed root's (the owner was given it only when the work ended, and a kill
+   * or Ctrl-C runs no finally), and the service's next start was refused (helper-119).
+   */
+  @Test
+  void rootsRestoreKilledInTheServicesDirectoryLeavesTheLockFileToTheService() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
+    aBackup();
+    int service = 61234;
+    Path privateDir = Files.createDirectory(dir.resolve("private"),
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
+    Files.createDirectory(own.resolve("pki"));
+    Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(own));
+    for (Path p : java.util.List.of(own, own.resolve("pki"), SqliteStore.secretsKey(own))) {
+      Files.setAttribute(p, "unix:uid", service);
+      Files.setAttribute(p, "unix:gid", service);
+    }
+    Path pipe = dir.resolve("pipe.db");
+    mkfifo(pipe);
+    Files.copy(mac, dir.resolve("pipe.db.mac"));
+    Process p = restore(own, pipe);
+    try (OutputStream w = Files.newOutputStream(pipe)) { // returns once restore opened the copy to read it: the lock is held
+      kill(p);
+    } catch (java.io.IOException ignored) {
+      // a broken pipe: the reader was killed
+    }
+    assertThat(Files.getAttribute(own.resolve(DataDirLock.FILE), "unix:uid")).as("the lock file").isEqualTo(service);
+    assertThat(Files.getAttribute(own.resolve(DataDirLock.FILE), "unix:gid")).isEqualTo(service);
+  }
 }
