@@ -122,6 +122,9 @@ final class JoinGroupCommand implements Callable<Integer> {
   /** A test's hook: runs once the data directory is checked and held, before the token is sent. */
   Runnable checked = () -> {};
 
+  /** A test's hook: runs once the store is in place, before the join gives what it wrote (a kill there). */
+  Runnable stored = () -> {};
+
   private int join(ReplicationOptions r, Path dir, DirectoryOwner data, DirectoryOwner pki, JoinToken parsed, String text) {
     checked.run();
     List<String> targets = Arrays.stream(coordinators.split(",")).map(String::strip).filter(a -> !a.isEmpty()).toList();
@@ -197,13 +200,16 @@ final class JoinGroupCommand implements Callable<Integer> {
     // given before the store comes: a join that fails while it does (the leader gone, a full disk)
     // keeps them in a pki/ that was there, and root's 0600 ones kept the service from starting
     pki.giveTo(owner, PKI);
-    // streamed into the copy's own descriptor, never reopened by name (StoreReplacement)
+    // streamed into the copy's own descriptor, never reopened by name (StoreReplacement), and the
+    // owner's before it is the store: a join killed once it is (Ctrl-C) left root's, which the
+    // service could not open and the next join refused as a store already there
     StoreReplacement.replace(dir, out -> {
       OutputStream stream = java.nio.channels.Channels.newOutputStream(out);
       while (chunks.hasNext()) {
         chunks.next().getStore().writeTo(stream);
       }
-    }, written -> {});
+    }, written -> data.giveTo(owner, List.of(StoreReplacement.COPY)));
+    stored.run();
     data.giveTo(owner, DirectoryOwner.STORE);
     return first.getMembersList().stream().map(m -> m.getId() + " (" + m.getCoordinatorAddress() + ")")
         .collect(java.util.stream.Collectors.joining(", "));

@@ -319,7 +319,10 @@ class ReplicaCliTest {
    * The same for `sudo ds-coordinator join` (a replica whose store was lost joins again): the CA,
    * its key, the Secrets key and the store it was sent are the service's. A join the leader refuses
    * leaves nothing root made: before 2026-12-06 root's empty pki/ stayed, and its lock file (the
-   * service's next start refused it), and a directory without pki/ was refused (helper-113).
+   * service's next start refused it), and a directory without pki/ was refused (helper-113). The
+   * store is the service's before it is in place: until 2026-12-06 it was given after, and a join
+   * killed in between left root's, which the service could not open and the next join refused as a
+   * store already there (helper-119).
    */
   @Test
   void rootsJoinIntoTheServicesDirectoryLeavesWhatItWasSentToTheService() throws Exception {
@@ -336,8 +339,18 @@ class ReplicaCliTest {
       }
       assertThat(Files.getAttribute(group.own.resolve("ds-coordinator.lock"), "unix:uid")).isEqualTo(group.service);
 
-      Result joined = joinAsC2(group.link, group.port, group.token);
+      JoinGroupCommand join = new JoinGroupCommand();
+      Object[] atKill = new Object[1];
+      join.stored = () -> { // a kill there (Ctrl-C) would leave the store as it is now
+        try {
+          atKill[0] = Files.getAttribute(group.own.resolve("dsfleet.db"), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      };
+      Result joined = joinAsC2(join, group.link, group.port, group.token);
       assertThat(joined.exit()).as(joined.err()).isZero();
+      assertThat(atKill[0]).as("the store, once in place").isEqualTo(group.service);
       for (String f : List.of("pki", "pki/ca.crt", "pki/ca.key", "pki/secrets.key", "dsfleet.db", "ds-coordinator.lock")) {
         assertThat(Files.getAttribute(group.own.resolve(f), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(group.service);
         assertThat(Files.getAttribute(group.own.resolve(f), "unix:gid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(group.service);

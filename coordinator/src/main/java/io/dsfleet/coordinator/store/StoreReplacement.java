@@ -23,8 +23,8 @@ import java.util.Set;
 public final class StoreReplacement {
   private StoreReplacement() {}
 
-  /** Where the copy is written before its rename. */
-  static final String COPY = "dsfleet.db.restoring";
+  /** Where the copy is written before its rename, in the data directory. */
+  public static final String COPY = "dsfleet.db.restoring";
 
   /** Writes the copy into {@code out}, the new file's own descriptor. */
   public interface Content {
