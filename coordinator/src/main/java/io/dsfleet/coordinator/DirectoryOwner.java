@@ -98,7 +98,9 @@ final class DirectoryOwner implements AutoCloseable {
 
   /**
    * Replaces the entry {@code name}'s content in one step (owner-only, synced): written to a new
-   * file beside it (created here, never a link's target), then renamed over it.
+   * file beside it (created here, never a link's target), then renamed over it. One that fails (a
+   * full disk) leaves no part behind: until 2026-12-06 root's partial {@code ca.key.tmp} stayed in
+   * the service's pki/ (helper-119).
    */
   void write(String name, byte[] content) throws IOException {
     Path tmp = Path.of(name + ".tmp");
@@ -107,6 +109,19 @@ final class DirectoryOwner implements AutoCloseable {
     } catch (NoSuchFileException gone) {
       // nothing left by an earlier try
     }
+    try {
+      replace(tmp, name, content);
+    } catch (IOException | RuntimeException e) {
+      try {
+        dir.deleteFile(tmp);
+      } catch (IOException gone) {
+        // none made, or renamed already
+      }
+      throw e;
+    }
+  }
+
+  private void replace(Path tmp, String name, byte[] content) throws IOException {
     try (FileChannel ch = (FileChannel) dir.newByteChannel(tmp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, NOFOLLOW),
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
       ByteBuffer rest = ByteBuffer.wrap(content);
