@@ -41,7 +41,7 @@ final class LocalFleet implements AutoCloseable {
   /**
    * The agent's class-data archive, made by its launcher on the first start that finds none fitting
    * its jar and Java: by default one for every fleet of this build (target/agent-cds, the e2e
-   * fleets' too; each costs 6 s of CPU to make); the agent benchmark gives each fleet its own, to
+   * fleets' too; each costs 3-6 s of CPU to make); the agent benchmark gives each fleet its own, to
    * time its making.
    */
   Path agentArchive;
@@ -269,24 +269,40 @@ final class LocalFleet implements AutoCloseable {
     return this;
   }
 
-  /** The launcher for a jar, whatever its file is called: it and its class list linked into a directory of this fleet's. */
+  /**
+   * The launcher for a jar, with {@link #agentLib} its directory: a jar called ds-agent.jar (this
+   * build's) from its own directory, where its class list is; one called anything else linked, with
+   * the class list beside it, into a directory of this fleet's. The class-data archive names the jar
+   * by that path and the launcher makes it again once the path is gone: through a link in a fleet's
+   * directory, which goes with the fleet (a test's temporary one), every fleet of a run made the
+   * shared archive again (3 s and more of CPU each, two at once in the apply benchmark) and left one
+   * that no other fleet, nor the e2e fleets sharing it, could use.
+   */
   List<String> agentLauncher(Path jar) {
-    Path lib = dir.resolve("agent-lib");
-    try {
-      Files.createDirectories(lib);
-      for (String name : List.of("ds-agent.jar", "ds-agent.classlist")) {
-        Files.deleteIfExists(lib.resolve(name));
+    Path abs = jar.toAbsolutePath();
+    if (abs.getFileName().toString().equals("ds-agent.jar")) {
+      agentLib = abs.getParent();
+    } else {
+      agentLib = dir.resolve("agent-lib");
+      try {
+        Files.createDirectories(agentLib);
+        for (String name : List.of("ds-agent.jar", "ds-agent.classlist")) {
+          Files.deleteIfExists(agentLib.resolve(name));
+        }
+        Files.createSymbolicLink(agentLib.resolve("ds-agent.jar"), abs);
+        Path list = abs.resolveSibling("ds-agent.classlist");
+        if (Files.exists(list)) {
+          Files.createSymbolicLink(agentLib.resolve("ds-agent.classlist"), list);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
-      Files.createSymbolicLink(lib.resolve("ds-agent.jar"), jar.toAbsolutePath());
-      Path list = jar.toAbsolutePath().resolveSibling("ds-agent.classlist");
-      if (Files.exists(list)) {
-        Files.createSymbolicLink(lib.resolve("ds-agent.classlist"), list);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
     return new ArrayList<>(List.of("/bin/sh", repo.resolve("bin/ds-agent").toString()));
   }
+
+  /** The launcher's DSFLEET_LIB: where the jar it runs is, called ds-agent.jar (set by {@link #agentLauncher}). */
+  private Path agentLib;
 
   /**
    * The unit's environment for the agent: its JVM flags, MALLOC_ARENA_MAX and class-data archive
@@ -294,7 +310,10 @@ final class LocalFleet implements AutoCloseable {
    * agent (bench/run agent --agent-jar OLD) ignores where it would refuse the flag.
    */
   java.util.Map<String, String> agentEnvironment() {
-    return java.util.Map.of("DS_AGENT_JAVA_OPTS", String.join(" ", AGENT_JVM), "DSFLEET_LIB", dir.resolve("agent-lib").toString(),
+    if (agentLib == null) {
+      throw new IllegalStateException("no agent jar given: agentLauncher(jar) first");
+    }
+    return java.util.Map.of("DS_AGENT_JAVA_OPTS", String.join(" ", AGENT_JVM), "DSFLEET_LIB", agentLib.toString(),
         "MALLOC_ARENA_MAX", "2", "DS_AGENT_CDS_ARCHIVE", agentArchive.toString(),
         "DS_AGENT_METRICS_LISTEN", "127.0.0.1:" + agentMetricsPort);
   }
