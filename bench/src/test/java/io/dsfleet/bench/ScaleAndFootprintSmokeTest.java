@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class ScaleAndFootprintSmokeTest extends SmokeRun {
   @Test
   void fleetScaleWithSimulatedAgents() throws Exception {
-    ScaleBench.Result r = ScaleBench.run(30, 1, 30, 1000, 2000, 2000, work, work.resolve("profile"), out);
+    ScaleBench.Result r = ScaleBench.run(30, 1, 30, 1000, 1000, 1000, work, work.resolve("profile"), out);
     assertThat(r.apply().latency().count()).isEqualTo(30);
     assertThat(r.warmApply().latency().count()).as("the second DaemonSet, on every node").isEqualTo(30);
     assertThat(work.resolve("profile/coordinator-30-1.jfr")).as("the coordinator's flight recording (--profile)").isNotEmptyFile();
@@ -24,7 +24,7 @@ class ScaleAndFootprintSmokeTest extends SmokeRun {
     assertThat(r.heapMib()).isPositive();
     assertThat(r.rollingMs()).isPositive();
     assertThat(r.reconnectMs()).isPositive();
-    assertThat(printed()).contains("30 nodes: in the 2 s after every agent was back, nodes NotReady (or gone) at any poll: ");
+    assertThat(printed()).contains("30 nodes: in the 1 s after every agent was back, nodes NotReady (or gone) at any poll: ");
     assertThat(printed()).as("the JIT's part of each apply").containsPattern(
         "apply -> every node Running: .*JIT compiler threads' CPU: coordinator [0-9.]+ s, simulators [0-9.]+ s\\)\n")
         .contains("30 nodes: a second DaemonSet, applied after the first and its rolling update: every node Running: p50 ");
@@ -36,7 +36,7 @@ class ScaleAndFootprintSmokeTest extends SmokeRun {
   @Test
   void agentFootprint() throws Exception {
     assumeDocker();
-    AgentBench.Result r = AgentBench.run(List.of(LocalFleet.builtAgentJar()), 2000, 2, work, out).get(0);
+    AgentBench.Result r = AgentBench.run(List.of(LocalFleet.builtAgentJar()), 1000, 2, work, out).get(0);
     assertThat(r.idleRssMib()).isPositive();
     assertThat(r.podsRssMib()).isPositive();
     assertThat(r.startToReadyMs()).isPositive();
@@ -44,7 +44,7 @@ class ScaleAndFootprintSmokeTest extends SmokeRun {
     // the agent reached Docker through the counter: its calls were counted, two pods' containers (one each, no sandbox) created among them
     assertThat(r.calls()).as("the agent's Docker calls").containsKey("GET containers/json");
     assertThat(r.calls().get("POST containers/create")).as("containers created").isGreaterThanOrEqualTo(2);
-    AgentBench.print(List.of(r), 2000, out);
+    AgentBench.print(List.of(r), 1000, out);
     assertThat(printed()).contains("RSS idle").contains("Docker API calls/min");
   }
 }
