@@ -12,25 +12,25 @@ import org.junit.jupiter.api.Test;
 class ScaleAndFootprintSmokeTest extends SmokeRun {
   @Test
   void fleetScaleWithSimulatedAgents() throws Exception {
-    ScaleBench.Result r = ScaleBench.run(30, 1, 30, 1000, 1000, 1000, work, work.resolve("profile"), out);
-    assertThat(r.apply().latency().count()).isEqualTo(30);
-    assertThat(r.warmApply().latency().count()).as("the second DaemonSet, on every node").isEqualTo(30);
-    assertThat(work.resolve("profile/coordinator-30-1.jfr")).as("the coordinator's flight recording (--profile)").isNotEmptyFile();
+    ScaleBench.Result r = ScaleBench.run(10, 1, 10, 1000, 1000, 1000, work, work.resolve("profile"), out);
+    assertThat(r.apply().latency().count()).isEqualTo(10);
+    assertThat(r.warmApply().latency().count()).as("the second DaemonSet, on every node").isEqualTo(10);
+    assertThat(work.resolve("profile/coordinator-10-1.jfr")).as("the coordinator's flight recording (--profile)").isNotEmptyFile();
     assertThat(r.joinMs()).isPositive();
-    assertThat(r.joinsAlone().joins()).as("the separate check of a join's cost: a join per node, up to 2,000").isEqualTo(30);
+    assertThat(r.joinsAlone().joins()).as("the separate check of a join's cost: a join per node, up to 2,000").isEqualTo(10);
     assertThat(r.joinsAlone().cpuMsPerJoin()).isPositive();
     assertThat(r.joinsAlone().warmCpuMsPerJoin()).isPositive();
-    assertThat(printed()).containsPattern("joins alone: 30 joins in [0-9.]+ s, coordinator CPU [0-9.]+ ms per join, [0-9.]+ ms each of the second half");
+    assertThat(printed()).containsPattern("joins alone: 10 joins in [0-9.]+ s, coordinator CPU [0-9.]+ ms per join, [0-9.]+ ms each of the second half");
     assertThat(r.heapMib()).isPositive();
     assertThat(r.rollingMs()).isPositive();
     assertThat(r.reconnectMs()).isPositive();
-    assertThat(printed()).contains("30 nodes: in the 1 s after every agent was back, nodes NotReady (or gone) at any poll: ");
+    assertThat(printed()).contains("10 nodes: in the 1 s after every agent was back, nodes NotReady (or gone) at any poll: ");
     assertThat(printed()).as("the JIT's part of each apply").containsPattern(
         "apply -> every node Running: .*JIT compiler threads' CPU: coordinator [0-9.]+ s, simulators [0-9.]+ s\\)\n")
-        .contains("30 nodes: a second DaemonSet, applied after the first and its rolling update: every node Running: p50 ");
-    assertThat(printed()).as("where the rolling update's time went, wave by wave").containsPattern("waves of 3 \\(.*\\): ([0-9.]+->[0-9.]+ ){9}[0-9.]+->[0-9.]+; [1-9][0-9]* rollout passes, [0-9]+ ms each on average\n");
+        .contains("10 nodes: a second DaemonSet, applied after the first and its rolling update: every node Running: p50 ");
+    assertThat(printed()).as("where the rolling update's time went, wave by wave").containsPattern("waves of 1 \\(.*\\): ([0-9.]+->[0-9.]+ ){9}[0-9.]+->[0-9.]+; [1-9][0-9]* rollout passes, [0-9]+ ms each on average\n");
     ScaleBench.print(List.of(r), out);
-    assertThat(printed()).contains("| 30 | ");
+    assertThat(printed()).contains("| 10 | ");
   }
 
   @Test
