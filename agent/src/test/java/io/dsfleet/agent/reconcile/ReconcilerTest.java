@@ -432,19 +432,15 @@ class ReconcilerTest {
    */
   @Test
   void aQuietNodesPassIsAFullOneWhenTheDiskCheckIsDue() {
-    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
-    try {
-      r.checkDiskEvery(Duration.ofSeconds(3));
-      r.watch(scheduler);
+    r.checkDiskEvery(Duration.ofSeconds(3));
+    whileWatching(() -> {
       r.setDesired(desired());
       r.tick(); // starts the pod (its own work)
       r.tick(); // sees it running and reports it
       long quiet = r.quietPasses();
       run(Duration.ofSeconds(9), Duration.ofSeconds(1));
       assertThat(r.quietPasses() - quiet).as("full passes at the checks due 3, 6 and 9 s on").isEqualTo(6);
-    } finally {
-      scheduler.shutdownNow();
-    }
+    });
   }
 
   /**
@@ -454,13 +450,20 @@ class ReconcilerTest {
    */
   @Test
   void anAgentWithoutADesiredSetPassesQuietly() {
-    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
-    try {
-      r.watch(scheduler);
+    whileWatching(() -> {
       r.tick();
       long quiet = r.quietPasses();
       run(Duration.ofSeconds(9), Duration.ofSeconds(1));
       assertThat(r.quietPasses() - quiet).as("nothing to do, nothing changed: every pass was quiet").isEqualTo(9);
+    });
+  }
+
+  /** Runs {@code body} with the runtime's events followed on a scheduler of its own (a pass may be quiet only then). */
+  void whileWatching(Runnable body) {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler);
+      body.run();
     } finally {
       scheduler.shutdownNow();
     }
