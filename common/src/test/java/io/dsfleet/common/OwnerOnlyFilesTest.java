@@ -158,14 +158,7 @@ class OwnerOnlyFilesTest {
     Path pki = owned(data.resolve("pki"), SERVICE);
     Files.setPosixFilePermissions(pki, PosixFilePermissions.fromString("rwxr-xr-x")); // a mode root would set
     Path victim = Files.createDirectory(tmp.resolve("victim"), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxr-xr-x")));
-    Runnable swap = () -> {
-      try {
-        Files.move(pki, data.resolve("pki.aside"));
-        Files.setAttribute(Files.createSymbolicLink(pki, victim), "unix:uid", SERVICE, LinkOption.NOFOLLOW_LINKS);
-      } catch (java.io.IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    };
+    Runnable swap = swapForALink(pki, victim);
     Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> OwnerOnlyFiles.directory(pki, swap));
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(victim))).as("chmod through the link").isEqualTo("rwxr-xr-x");
     assertThat(refused).isInstanceOf(UncheckedIOException.class).hasMessageContaining(pki + " is a link now, not the directory checked");
@@ -213,14 +206,7 @@ class OwnerOnlyFilesTest {
     Files.setPosixFilePermissions(pki, PosixFilePermissions.fromString("rwx------"));
     Path victim = Files.createDirectory(tmp.resolve("victim"));
     Path key = pki.resolve("secrets.key");
-    Runnable swap = () -> {
-      try {
-        Files.move(pki, data.resolve("pki.aside"));
-        Files.setAttribute(Files.createSymbolicLink(pki, victim), "unix:uid", SERVICE, LinkOption.NOFOLLOW_LINKS);
-      } catch (java.io.IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    };
+    Runnable swap = swapForALink(pki, victim);
     Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> SecretBox.loadOrCreate(key, swap));
     try (var made = Files.list(victim)) {
       assertThat(made).as("written through the link").isEmpty();
@@ -247,5 +233,17 @@ class OwnerOnlyFilesTest {
 
   private static void assumeRoot() {
     Assumptions.assumeTrue(Integer.valueOf(0).equals(OwnerOnlyFiles.processUid()), "giving a directory to another user needs root");
+  }
+
+  /** The service's user's move: {@code dir} put aside and a link of its own to {@code victim} in its place. */
+  private static Runnable swapForALink(Path dir, Path victim) {
+    return () -> {
+      try {
+        Files.move(dir, dir.resolveSibling(dir.getFileName() + ".aside"));
+        Files.setAttribute(Files.createSymbolicLink(dir, victim), "unix:uid", SERVICE, LinkOption.NOFOLLOW_LINKS);
+      } catch (java.io.IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    };
   }
 }
