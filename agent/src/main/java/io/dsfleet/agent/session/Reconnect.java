@@ -37,9 +37,22 @@ public final class Reconnect {
   /** The most a coordinator's RetryInfo keeps the agent away: past this, the agent's own back-off (at most 10 s) rules. */
   static final Duration MAX_ASKED = Duration.ofMinutes(1);
 
-  /** The wait a refusal's RetryInfo asks for (at most {@link #MAX_ASKED}); zero when it carries none. */
+  /**
+   * The wait a refusal's RetryInfo asks for (at most {@link #MAX_ASKED}); zero when it carries
+   * none, or none this agent can read: status details that do not parse, or whose code is not the
+   * refusal's (grpc-java's reader refuses them, IllegalArgumentException), and a delay out of
+   * range (seconds near Long.MAX_VALUE with nanos past a second overflowed Duration,
+   * ArithmeticException). Before 2026-12-06 both were thrown from the session's end, and no retry
+   * was scheduled: a coordinator, or anything answering in its place, that sent such a refusal
+   * once had the agent never connect again (its pods ran on, unwatched, until it was restarted).
+   */
   public static Duration asked(io.grpc.Status status, io.grpc.Metadata trailers) {
-    com.google.rpc.Status details = trailers == null ? null : io.grpc.protobuf.StatusProto.fromStatusAndTrailers(status, trailers);
+    com.google.rpc.Status details;
+    try {
+      details = trailers == null ? null : io.grpc.protobuf.StatusProto.fromStatusAndTrailers(status, trailers);
+    } catch (RuntimeException unreadable) {
+      return Duration.ZERO;
+    }
     if (details == null) {
       return Duration.ZERO;
     }
@@ -47,7 +60,8 @@ public final class Reconnect {
       if (a.is(com.google.rpc.RetryInfo.class)) {
         try {
           com.google.protobuf.Duration d = a.unpack(com.google.rpc.RetryInfo.class).getRetryDelay();
-          Duration asked = Duration.ofSeconds(d.getSeconds(), d.getNanos());
+          // the seconds bounded first: nanos are an int, so no sum of the two overflows
+          Duration asked = Duration.ofSeconds(Math.max(-1, Math.min(d.getSeconds(), MAX_ASKED.getSeconds() + 1)), d.getNanos());
           return asked.isNegative() ? Duration.ZERO : asked.compareTo(MAX_ASKED) > 0 ? MAX_ASKED : asked;
         } catch (com.google.protobuf.InvalidProtocolBufferException e) {
           return Duration.ZERO;
