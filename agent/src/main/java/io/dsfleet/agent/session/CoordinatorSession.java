@@ -258,7 +258,7 @@ public final class CoordinatorSession implements AutoCloseable {
       // re-report everything on (re)connect, at once: the coordinator keeps pod status in memory
       // only, and sends this node nothing before it heard what runs here
       heldReport = reconciler.lastReport();
-      flushReport();
+      flushReport(true);
       heartbeat(); // at once: it carries whether this node can run pods now
       heartbeats = scheduler.scheduleAtFixedRate(this::heartbeat, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -403,18 +403,36 @@ public final class CoordinatorSession implements AutoCloseable {
     if (pods.stream().noneMatch(CoordinatorSession::changing)) {
       flushReport();
     } else if (heldReportFlush == null) {
-      heldReportFlush = scheduler.schedule(this::flushReport, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
+      heldReportFlush = scheduler.schedule((Runnable) this::flushReport, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
     }
   }
 
   private synchronized void flushReport() {
+    flushReport(false);
+  }
+
+  /**
+   * Sends the held report; while the open stream takes no more ({@code evenIfNotReady} false: the
+   * coordinator reads no faster than its pace, ReportPacing, or the link is slow) it stays held,
+   * looked at again each {@link #SETTLE_MILLIS}, and a newer one replaces it: every report is the
+   * node's whole status, so one waiting behind others in the stream's buffer was only older. Before
+   * 2026-12-06 each went into the buffer, which grew without bound on the agent's heap while its
+   * pods changed faster than the coordinator read, and the coordinator heard the latest only after
+   * every older one (ReportCoalescingTest).
+   */
+  private synchronized void flushReport(boolean evenIfNotReady) {
     if (heldReportFlush != null) {
       heldReportFlush.cancel(false);
       heldReportFlush = null;
     }
-    if (heldReport != null) {
-      send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(heldReport)).build());
+    if (heldReport == null) {
+      return;
     }
+    if (!evenIfNotReady && stream != null && !streamReady()) {
+      heldReportFlush = scheduler.schedule((Runnable) this::flushReport, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
+      return;
+    }
+    send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(heldReport)).build());
     heldReport = null; // a report not sent goes in full with the next session's first message
   }
 
