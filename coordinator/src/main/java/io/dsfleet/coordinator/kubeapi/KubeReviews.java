@@ -71,18 +71,38 @@ final class KubeReviews {
     }
     if (n.isObject()) {
       String path = n.path("path").asText();
-      boolean served = n.path("verb").asText().equals("get") && NON_RESOURCE.stream().anyMatch(p -> p.endsWith("/*")
+      String verb = n.path("verb").asText();
+      Target t = Target.parse(java.util.Arrays.stream(path.split("/")).filter(s -> !s.isEmpty()).toList());
+      if (t != null) {
+        // a resource's path (/api/v1/secrets): a GET of it is the resource's read, answered as such; it matched /api/*,
+        // and a viewer was told yes for a GET of Secrets the API refuses
+        if (!verb.equals("get")) {
+          deny(status, "a resource's path is asked of as the resource (kubectl auth can-i VERB RESOURCE), a GET of it alone as a"
+              + " path");
+          return;
+        }
+        resource(who, t.name() == null ? "list" : "get", t.group(), t.resource() + (t.sub() == null ? "" : "/" + t.sub()), status);
+        return;
+      }
+      boolean served = verb.equals("get") && NON_RESOURCE.stream().anyMatch(p -> p.endsWith("/*")
           ? path.startsWith(p.substring(0, p.length() - 1)) : path.equals(p));
       status.put("allowed", served);
       status.put("reason", served ? "served to every credential of the fleet" : "the dsfleet coordinator serves GET of "
           + String.join(", ", NON_RESOURCE) + " only");
       return;
     }
-    String verb = r.path("verb").asText();
-    String group = r.path("group").asText();
     String resource = r.path("resource").asText() + (r.path("subresource").asText().isEmpty() ? "" : "/" + r.path("subresource").asText());
-    List<String> verbs = KubeReads.served().get(group + "/" + resource);
+    resource(who, r.path("verb").asText(), r.path("group").asText(), resource, status);
+  }
+
+  /** Whether {@code who} may {@code verb} the {@code resource} ("NAME" or "NAME/SUBRESOURCE") of {@code group}. */
+  private static void resource(KubeApi.Who who, String verb, String group, String resource, ObjectNode status) {
     String named = resource + (group.isEmpty() ? "" : "." + group);
+    if (verb.equals("create") && SELF_REVIEWS.contains(group + "/" + resource)) {
+      status.put("allowed", true).put("reason", "every credential of the fleet asks what it may do and who it is");
+      return;
+    }
+    List<String> verbs = KubeReads.served().get(group + "/" + resource);
     if (verbs == null) {
       deny(status, "the dsfleet coordinator does not serve " + named);
     } else if (!verbs.contains(verb)) {
@@ -95,6 +115,14 @@ final class KubeReviews {
           + " reads it");
     }
   }
+
+  /**
+   * The reviews themselves, which every credential creates (as Kubernetes' system:basic-user may):
+   * before 2026-12-06 {@code can-i create selfsubjectaccessreviews} was told no, and {@code --list}
+   * left them out.
+   */
+  private static final List<String> SELF_REVIEWS = List.of("authorization.k8s.io/selfsubjectaccessreviews",
+      "authorization.k8s.io/selfsubjectrulesreviews", "authentication.k8s.io/selfsubjectreviews");
 
   private static void deny(ObjectNode status, String reason) {
     status.put("allowed", false).put("reason", reason);
@@ -114,6 +142,12 @@ final class KubeReviews {
         rule.putArray("apiGroups").add(group);
         rule.putArray("resources").add(resource);
       }
+    }
+    for (String review : SELF_REVIEWS) {
+      ObjectNode rule = resources.addObject();
+      rule.putArray("verbs").add("create");
+      rule.putArray("apiGroups").add(review.substring(0, review.indexOf('/')));
+      rule.putArray("resources").add(review.substring(review.indexOf('/') + 1));
     }
     ObjectNode urls = status.putArray("nonResourceRules").addObject();
     urls.putArray("verbs").add("get");
