@@ -34,7 +34,7 @@ public final class Reconnect {
     return asked.compareTo(backOff) > 0 ? asked : backOff;
   }
 
-  /** The most a coordinator's RetryInfo keeps the agent away: past this, the agent's own back-off (at most 10 s) rules. */
+  /** The longest wait of a RetryInfo read: a longer one is read as this (66 s at most with the tenth's jitter). */
   static final Duration MAX_ASKED = Duration.ofMinutes(1);
 
   /**
