@@ -89,6 +89,10 @@ class KubeReadVersionTest {
       base = "http://127.0.0.1:" + api.port();
       c.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
       String dss = "/apis/apps/v1/namespaces/ops/daemonsets";
+      // the rollout pass's status first (observedGeneration): a change that did happen, and is sent
+      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> Json.read(http.send(
+          HttpRequest.newBuilder(URI.create(base + dss)).build(), HttpResponse.BodyHandlers.ofString()).body(), JsonNode.class)
+          .at("/items/0/status/observedGeneration").asLong() == 1);
       for (String accept : new String[] {"application/json", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}) {
         HttpResponse<String> list = http.send(HttpRequest.newBuilder(URI.create(base + dss)).header("Accept", accept).build(),
             HttpResponse.BodyHandlers.ofString());
