@@ -252,7 +252,7 @@ class DashboardBrowserTest {
     // a pod's log: the page shows its last lines, then new ones stream in without a reload
     browser.get(BASE + "/nodes/" + fleet.host(1).name);
     browser.findElement(By.linkText("logs")).click();
-    assertThat(browser.getCurrentUrl()).isEqualTo(BASE + "/nodes/" + fleet.host(1).name + "/logs/default/web");
+    TestFleet.await("the log page", 30, () -> browser.getCurrentUrl().equals(BASE + "/nodes/" + fleet.host(1).name + "/logs/default/web"));
     int shown = lastTick();
     assertThat(shown).as("the page's last lines").isPositive();
     TestFleet.await("the log page shows ticks logged after it loaded", 30, () -> lastTick() >= shown + 3);
@@ -268,7 +268,8 @@ class DashboardBrowserTest {
 
     // the nav's logout ends this login: the browser keeps no way back in
     browser.findElement(By.xpath("//nav//button[text()='Log out']")).click();
-    assertThat(browser.getPageSource()).contains("logged out");
+    // the click may return before the form's navigation ends (a CI rehearsal read the page it left)
+    TestFleet.await("the logout's page", 30, () -> browser.getPageSource().contains("logged out"));
     browser.get(BASE + "/daemonsets/default/web");
     assertThat(browser.getPageSource()).contains("not logged in");
   }
