@@ -19,6 +19,14 @@ final class Kubectl {
   private final Path cache;
 
   /** @param cache kubectl's discovery cache (a test's own: nothing left from another run) */
+  /** kubectl with a kubeconfig from dsctl kubeconfig for {@code c}'s insecure coordinator and its API, kept in {@code dir}. */
+  static Kubectl insecure(io.dsfleet.coordinator.grpc.CoordinatorFixture c, KubeApi api, Path dir) throws Exception {
+    io.dsfleet.coordinator.cli.DsctlRun.Result made = io.dsfleet.coordinator.cli.DsctlRun.run(List.of("--coordinator",
+        "127.0.0.1:" + c.server.port(), "--insecure", "kubeconfig", "--server", "http://127.0.0.1:" + api.port()));
+    assertThat(made.exit()).as(made.err()).isZero();
+    return new Kubectl(Files.writeString(dir.resolve("kubeconfig"), made.out()), dir.resolve("kube-cache"));
+  }
+
   Kubectl(Path kubeconfig, Path cache) {
     this.kubeconfig = kubeconfig;
     this.cache = cache;

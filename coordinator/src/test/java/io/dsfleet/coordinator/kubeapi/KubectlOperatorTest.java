@@ -3,7 +3,6 @@ package io.dsfleet.coordinator.kubeapi;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.common.manifest.Fixtures;
-import io.dsfleet.coordinator.cli.DsctlRun;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
 import io.dsfleet.coordinator.grpc.FakeAgent;
 import io.dsfleet.proto.v1.ApplyRequest;
@@ -26,11 +25,9 @@ class KubectlOperatorTest {
     Kubectl.assumeInstalled();
   }
 
+  /** A kubeconfig from dsctl kubeconfig for this insecure coordinator's API. */
   Kubectl kubectl(CoordinatorFixture c, KubeApi api) throws Exception {
-    DsctlRun.Result made = DsctlRun.run(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure", "kubeconfig", "--server",
-        "http://127.0.0.1:" + api.port()));
-    assertThat(made.exit()).as(made.err()).isZero();
-    return new Kubectl(Files.writeString(dir.resolve("kubeconfig"), made.out()), dir.resolve("kube-cache"));
+    return Kubectl.insecure(c, api, dir);
   }
 
   /**

@@ -43,10 +43,7 @@ class KubectlWritesTest {
 
   /** A kubeconfig from dsctl kubeconfig for this insecure coordinator's API. */
   Kubectl kubectl(CoordinatorFixture c, KubeApi api) throws Exception {
-    DsctlRun.Result made = DsctlRun.run(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure", "kubeconfig", "--server",
-        "http://127.0.0.1:" + api.port()));
-    assertThat(made.exit()).as(made.err()).isZero();
-    return new Kubectl(Files.writeString(dir.resolve("kubeconfig"), made.out()), dir.resolve("kube-cache"));
+    return Kubectl.insecure(c, api, dir);
   }
 
   static String dsctl(CoordinatorFixture c, String... args) {
