@@ -44,8 +44,7 @@ final class ReportPacing implements AutoCloseable {
   /** One session's allowance of reports and condition changes. */
   final class Reads {
     private final ServerCallStreamObserver<?> call;
-    private int tokens = BURST;
-    private long stampNanos = System.nanoTime();
+    private final TokenBucket allowance = new TokenBucket(BURST, EVERY, System.nanoTime());
 
     private Reads(ServerCallStreamObserver<?> call) {
       this.call = call;
@@ -62,22 +61,14 @@ final class ReportPacing implements AutoCloseable {
         return;
       }
       long now = System.nanoTime();
-      if (tokens >= BURST) {
-        stampNanos = now;
-      } else {
-        long grown = (now - stampNanos) / EVERY.toNanos();
-        if (grown > 0) {
-          tokens = (int) Math.min(BURST, tokens + grown);
-          stampNanos = tokens >= BURST ? now : stampNanos + grown * EVERY.toNanos();
-        }
-      }
-      tokens--;
-      if (tokens >= 0) {
+      allowance.refill(now);
+      allowance.tokens--;
+      if (allowance.tokens >= 0) {
         request();
         return;
       }
       try {
-        timer.schedule(this::request, Math.max(0, EVERY.toNanos() - (now - stampNanos)), TimeUnit.NANOSECONDS);
+        timer.schedule(this::request, allowance.untilNext(now).toNanos(), TimeUnit.NANOSECONDS);
       } catch (java.util.concurrent.RejectedExecutionException closed) {
         // no longer serving: the session ends with the server
       }

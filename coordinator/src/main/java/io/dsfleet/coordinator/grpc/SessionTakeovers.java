@@ -53,46 +53,10 @@ final class SessionTakeovers {
     }
   }
 
-  /** A token bucket: {@code burst} at once, then one each {@code refill}. */
-  private static final class Bucket {
-    private final int burst;
-    private final long refillNanos;
-    int tokens;
-    long stampNanos;
-
-    Bucket(int burst, Duration refill, long now) {
-      this.burst = burst;
-      this.refillNanos = refill.toNanos();
-      this.tokens = burst;
-      this.stampNanos = now;
-    }
-
-    void refill(long now) {
-      if (tokens >= burst) {
-        stampNanos = now;
-        return;
-      }
-      long grown = (now - stampNanos) / refillNanos;
-      if (grown > 0) {
-        tokens = (int) Math.min(burst, tokens + grown);
-        stampNanos = tokens >= burst ? now : stampNanos + grown * refillNanos;
-      }
-    }
-
-    boolean full() {
-      return tokens >= burst;
-    }
-
-    /** How long until the next token. */
-    Duration untilNext(long now) {
-      return Duration.ofNanos(Math.max(0, refillNanos - (now - stampNanos)));
-    }
-  }
-
   private static final class Node {
     Object open;
-    final Bucket replacements;
-    final Bucket opens;
+    final TokenBucket replacements;
+    final TokenBucket opens;
     /** When the last warning was told; meaningless while {@link #warned} is false. */
     long warnedNanos;
     boolean warned;
@@ -103,8 +67,8 @@ final class SessionTakeovers {
     boolean loggedOpens;
 
     Node(long now) {
-      replacements = new Bucket(BURST, REFILL, now);
-      opens = new Bucket(OPEN_BURST, OPEN_REFILL, now);
+      replacements = new TokenBucket(BURST, REFILL, now);
+      opens = new TokenBucket(OPEN_BURST, OPEN_REFILL, now);
     }
   }
 
