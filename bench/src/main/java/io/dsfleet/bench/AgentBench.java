@@ -124,7 +124,7 @@ final class AgentBench {
       List<Seen> idle = window(all, windowMs);
       for (int i = 0; i < all.size(); i++) {
         Seen s = idle.get(i);
-        out.printf("agent %s: Ready %.1f s after start; idle RSS %.0f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n",
+        out.printf("agent %s: Ready %.1f s after start; idle RSS %.1f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n",
             all.get(i).jar, all.get(i).startMs / 1000, s.rssMib(), s.cpuPercent(), s.threads(), s.calls());
       }
       for (Measured m : all) {
@@ -141,7 +141,7 @@ final class AgentBench {
       for (int i = 0; i < all.size(); i++) {
         Measured m = all.get(i);
         Seen s = loaded.get(i);
-        out.printf("agent %s: with %d pods RSS %.0f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n", m.jar, pods,
+        out.printf("agent %s: with %d pods RSS %.1f MiB, CPU %.2f %% (busiest threads: %s), Docker calls/min %s%n", m.jar, pods,
             s.rssMib(), s.cpuPercent(), s.threads(), s.calls());
         Seen d = idle.get(i);
         results.add(new Result(m.jar.toString(), m.archiveMs, m.startMs, d.rssMib(), d.cpuPercent(), d.calls(), s.rssMib(), s.cpuPercent(),
