@@ -11,12 +11,25 @@ import java.util.HexFormat;
  * declaration order, map keys sorted, nulls left out), first 10 hex digits. YAML key order and
  * serialization round trips do not change it; a new optional field added to the model in a later
  * release does not change the hash of templates that leave it unset.
+ *
+ * <p>40 bits collide: two templates of one DaemonSet can share a hash (by chance, or made to, with
+ * about 2^20 tries). The coordinator then hashes the newer with a collision count, as Kubernetes'
+ * ComputeHash does with the DaemonSet's collisionCount ({@link #of(PodTemplateSpec, int)}).
  */
 public final class TemplateHash {
   private TemplateHash() {}
 
   public static String of(PodTemplateSpec template) {
     return digest(Json.canonical(template));
+  }
+
+  /**
+   * The hash of a template whose plain hash ({@code collisions} 0) and the {@code collisions - 1}
+   * before it are taken by other templates.
+   */
+  public static String of(PodTemplateSpec template, int collisions) {
+    String canonical = Json.canonical(template);
+    return digest(collisions == 0 ? canonical : canonical + "#collision-" + collisions);
   }
 
   static String digest(String canonicalJson) {

@@ -103,5 +103,14 @@ class TemplateHashTest {
     assertThat(TemplateHash.of(Fixtures.baseDaemonSet().spec().template())).hasSize(10).matches("[0-9a-f]{10}");
   }
 
+  /** A collision count of 0 is the plain hash; each count is another hash, pinned as the plain one is. */
+  @Test
+  void aCollisionCountGivesAnotherHash() {
+    var t = parse(ORDER_A).spec().template();
+    assertThat(TemplateHash.of(t, 0)).isEqualTo(PINNED);
+    assertThat(TemplateHash.of(t, 1)).isEqualTo("87df07a773");
+    assertThat(TemplateHash.of(t, 2)).isNotIn(PINNED, TemplateHash.of(t, 1));
+  }
+
   private static final String PINNED = "bbd0bcddce";
 }

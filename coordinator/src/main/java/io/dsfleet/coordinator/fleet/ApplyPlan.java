@@ -3,7 +3,6 @@ package io.dsfleet.coordinator.fleet;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dsfleet.common.Json;
-import io.dsfleet.common.TemplateHash;
 import io.dsfleet.common.TemplateRefs;
 import io.dsfleet.common.match.Placement;
 import io.dsfleet.common.model.DaemonSet;
@@ -72,7 +71,7 @@ public final class ApplyPlan {
 
   private static Plan daemonSet(DaemonSet ds, FleetState state, Instant now) {
     String key = FleetState.key(ds.namespace(), ds.name());
-    String hash = TemplateHash.of(ds.spec().template());
+    String hash = RevisionHashes.of(state.daemonSets.get(key), ds.spec().template());
     List<String> gain = new ArrayList<>();
     List<String> lose = new ArrayList<>();
     List<String> replace = new ArrayList<>();

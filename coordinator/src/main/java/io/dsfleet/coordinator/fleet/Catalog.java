@@ -1,7 +1,6 @@
 package io.dsfleet.coordinator.fleet;
 
 import io.dsfleet.common.Json;
-import io.dsfleet.common.TemplateHash;
 import io.dsfleet.common.TemplateRefs;
 import io.dsfleet.common.manifest.ManifestParser;
 import io.dsfleet.common.manifest.ParsedDocument;
@@ -181,7 +180,7 @@ final class Catalog {
   private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long expected, long now, String label,
       java.util.function.UnaryOperator<RolloutState> rollback) {
     DsEntry e = state.daemonSets.get(FleetState.key(ds.namespace(), ds.name()));
-    String hash = TemplateHash.of(ds.spec().template());
+    String hash = RevisionHashes.of(e, ds.spec().template());
     if (e != null && !Json.canonical(e.ds.spec().selector()).equals(Json.canonical(ds.spec().selector()))) {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, label + ": spec.selector: Invalid value: "
           + Json.canonical(ds.spec().selector()) + ": field is immutable");

@@ -1,0 +1,131 @@
+package io.dsfleet.coordinator.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.TemplateHash;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.common.manifest.ManifestParser;
+import io.dsfleet.coordinator.fleet.FleetHarness.Agent;
+import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.dsfleet.proto.v1.DesiredPod;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two different templates whose hashes (the first 40 bits of a SHA-256, TemplateHash) are equal are
+ * two revisions, as Kubernetes' collisionCount makes them: the second gets another hash. Before,
+ * the second was taken for the first: applied over it, no revision was made and the fleet ran on
+ * the first template while the DaemonSet showed the second; applied after another, it renumbered
+ * the first's revision with the second's template, and nodes still running the first counted as
+ * updated. The pair below was found by a birthday search over the annotation's value (2^20 tries).
+ */
+class RevisionHashCollisionTest {
+  static final String A = "b346048";
+  static final String B = "b1619926";
+  @TempDir Path dir;
+  FleetHarness h;
+  List<Agent> agents;
+
+  @BeforeEach
+  void fleet() {
+    h = new FleetHarness(dir);
+    for (int i = 0; i < 2; i++) {
+      h.agent("n" + i);
+    }
+    agents = List.copyOf(h.agents.values());
+  }
+
+  @AfterEach
+  void close() {
+    h.close();
+  }
+
+  static String build(String value, String... more) {
+    String[] all = new String[more.length + 2];
+    all[0] = "spec.template.metadata.annotations";
+    all[1] = "{build: '" + value + "'}";
+    System.arraycopy(more, 0, all, 2, more.length);
+    return FleetHarness.manifest(all);
+  }
+
+  static String plainHash(String manifest) {
+    return TemplateHash.of(((DaemonSet) ManifestParser.parseOne(manifest)).spec().template());
+  }
+
+  static String template(DesiredPod p) {
+    return p.getTemplateJson().toString(StandardCharsets.UTF_8);
+  }
+
+  void runAll() {
+    agents.forEach(a -> a.runDesired(true));
+  }
+
+  @Test
+  void thePairCollides() {
+    assertThat(plainHash(build(A))).isEqualTo(plainHash(build(B)));
+    assertThat(build(A)).isNotEqualTo(build(B));
+  }
+
+  @Test
+  void aTemplateWhoseHashCollidesWithTheCurrentRevisionsIsANewRevisionAndRollsOut() {
+    h.apply(build(A));
+    runAll();
+    String first = h.ds().hash();
+    h.apply(build(B));
+    assertThat(h.ds().revision()).as("a new template is a new revision").isEqualTo(2);
+    assertThat(h.ds().hash()).isNotEqualTo(first);
+    for (int step = 0; step < 4; step++) {
+      runAll();
+    }
+    for (Agent a : agents) {
+      assertThat(a.last().getPodsList()).singleElement().satisfies(p -> {
+        assertThat(p.getTemplateHash()).isEqualTo(h.ds().hash());
+        assertThat(template(p)).contains(B).doesNotContain(A);
+      });
+    }
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
+
+  @Test
+  void thePlanOfSuchATemplateReplacesEveryPod() {
+    h.apply(build(A));
+    runAll();
+    var plan = h.fleet.plan(build(B), "test").plans().get(0);
+    assertThat(plan.replace()).containsExactly("n0", "n1");
+  }
+
+  @Test
+  void aTemplateWhoseHashCollidesWithAnOlderRevisionsLeavesThatRevisionAndItsPodsAlone() {
+    String onDelete = "spec.updateStrategy";
+    h.apply(build(A, onDelete, "{type: OnDelete}"));
+    runAll();
+    String first = h.ds().hash();
+    h.apply(build("other", onDelete, "{type: OnDelete}"));
+    h.apply(build(B, onDelete, "{type: OnDelete}"));
+    assertThat(h.ds().revisions()).extracting(StoredRevision::revision).containsExactly(1L, 2L, 3L);
+    assertThat(h.ds().revisions().get(0).hash()).isEqualTo(first);
+    assertThat(h.ds().revisions().get(0).templateJson()).contains(A);
+    assertThat(h.ds().hash()).isNotEqualTo(first);
+    assertThat(h.ds().status().updated()).as("the nodes run the first template, not the newest").isZero();
+  }
+
+  @Test
+  void theSameTemplateAppliedAgainFindsItsRevisionAcrossARestart() {
+    h.apply(build(A));
+    h.apply(build(B));
+    String second = h.ds().hash();
+    h.crashAndRestart();
+    h.apply(build(B));
+    assertThat(h.ds().revision()).as("no change").isEqualTo(2);
+    assertThat(h.ds().hash()).isEqualTo(second);
+    h.apply(build(A));
+    assertThat(h.ds().revision()).as("the first template again: its revision renumbered").isEqualTo(3);
+    assertThat(h.ds().hash()).isEqualTo(plainHash(build(A)));
+    assertThat(h.ds().revisions()).extracting(StoredRevision::revision).containsExactly(2L, 3L);
+  }
+}
