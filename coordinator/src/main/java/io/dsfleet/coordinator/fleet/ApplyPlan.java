@@ -78,6 +78,7 @@ public final class ApplyPlan {
     List<Skip> skip = new ArrayList<>();
     List<String> notReady = new ArrayList<>();
     int desired = 0;
+    boolean onDelete = RollingUpdate.onDelete(ds);
     for (NodeEntry n : state.nodes.values()) {
       Placement.Verdict v = Placement.evaluate(ds, n.toNode(), now);
       List<ObservedPod> pods = n.observed.getOrDefault(key, List.of());
@@ -93,8 +94,10 @@ public final class ApplyPlan {
           changes = true;
         }
       } else {
-        boolean stays = has && v.shouldContinueRunning();
-        skip.add(new Skip(n.name, v.reason() + (stays ? " (its running pod stays, misscheduled)" : "")));
+        // a misscheduled pod of an old revision goes with a rolling update (RollingUpdate rule 6)
+        boolean stays = has && v.shouldContinueRunning() && (onDelete || pods.stream().anyMatch(p -> p.hash().equals(hash)));
+        skip.add(new Skip(n.name, v.reason() + (stays ? " (its running pod stays, misscheduled)"
+            : has && v.shouldContinueRunning() ? " (its running pod of an old revision goes with the rolling update)" : "")));
         if (has && !stays) {
           lose.add(n.name);
           changes = true;
@@ -104,7 +107,6 @@ public final class ApplyPlan {
         notReady.add(n.name);
       }
     }
-    boolean onDelete = RollingUpdate.onDelete(ds);
     DsInfo info = new DsInfo(key, ds, 0, hash);
     int maxUnavailable = onDelete ? 0 : RollingUpdate.maxUnavailable(info, desired);
     int maxSurge = onDelete ? 0 : RollingUpdate.maxSurge(info, desired);

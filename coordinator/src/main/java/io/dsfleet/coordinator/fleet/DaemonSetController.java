@@ -239,7 +239,11 @@ final class DaemonSetController {
     }
     for (NodeEntry n : told) {
       List<ObservedPod> pods = n.observed.getOrDefault(k, List.of());
-      if (ObservedPod.current(pods, cur.hash()) == null && ObservedPod.bestOld(pods, cur.hash()) != null) {
+      var verdict = n.plan == null ? null : n.plan.verdicts().get(k);
+      if (verdict != null && !verdict.shouldRun()) {
+        events.record("ds/" + k, "Normal", "RolloutStep", "node " + n.name + ": its pod of an old revision goes, and none comes back"
+            + " while the node takes no new pods (" + verdict.reason() + ")");
+      } else if (ObservedPod.current(pods, cur.hash()) == null && ObservedPod.bestOld(pods, cur.hash()) != null) {
         events.record("ds/" + k, "Normal", "RolloutStep", "node " + n.name + " moves to revision " + cur.revision()
             + (d.maxSurge() > 0 ? " (new pod next to the old one; at most " + d.maxSurge() + " nodes surging)"
                 : " (" + d.unavailable() + " of at most " + d.maxUnavailable() + " nodes unavailable)"));

@@ -19,8 +19,9 @@ import java.util.function.Predicate;
  * placed there ({@link Placement#evaluate}: node selector, required node affinity, every
  * NoSchedule/NoExecute taint tolerated, automatic tolerations included). A pod already on a node
  * that may no longer be placed there, but may continue running (an untolerated NoSchedule taint
- * added later), stays at the revision it runs: it is "misscheduled". Everything else is not
- * desired, so the agent removes it.
+ * added later), stays at the revision it runs: it is "misscheduled", until a rolling update
+ * reaches it, which removes such a pod of an old revision (Kubernetes' rollingUpdate deletes it,
+ * and its manage loop puts none back). Everything else is not desired, so the agent removes it.
  *
  * <p>A template change moves a node to the new revision only when the rolling update allows it
  * ({@link RollingUpdate}); until then the node keeps the revision it runs.
@@ -91,6 +92,9 @@ public final class Planner {
           }
         }
       } else if (v.shouldContinueRunning() && !pods.isEmpty()) {
+        if (cur == null && moving.test(ds.key()) && !RollingUpdate.onDelete(ds.ds())) {
+          continue; // misscheduled, with an old revision only, and reached by a rolling update: its pod goes (RollingUpdate rule 6)
+        }
         ObservedPod keep = ObservedPod.primary(pods, ds.hash(), ds.minReadySeconds(), now);
         desired.add(kept(keep, ds));
       }

@@ -32,6 +32,15 @@ import java.util.TreeSet;
  *       are not desired only because of the taints of their condition (unreachable, not-ready).
  *   <li>Paused (dsctl rollout pause, or a failed rollout): only rule 1 applies. OnDelete: only
  *       rule 1 applies too; `dsctl delete pod` leaves a node without a pod, so it moves.
+ *   <li>A Ready misscheduled node (a NoSchedule taint its DaemonSet does not tolerate, added after
+ *       its pod started: in {@code down}) running only an old revision's pod is "moved": the
+ *       {@link Planner} removes its pod, and none comes back while the taint stays, as Kubernetes'
+ *       rollingUpdate deletes such a pod (update.go) and its manage loop puts none there. Without
+ *       a surge an unavailable one goes at once and an available one within the budget, after
+ *       the desired nodes, its removal counting against the budget until it is gone (Kubernetes
+ *       counts a node whose old pod is terminating); with a surge an unavailable one goes at once
+ *       and available ones as far as the desired nodes' available pods leave them one too many
+ *       (Kubernetes: numAvailable - desiredNumberScheduled). OnDelete leaves it.
  * </ol>
  * Once a node runs the current revision it stays there, so the budget holds over any sequence of
  * passes (tested as a property over random fleets and failures).
@@ -142,9 +151,26 @@ public final class RollingUpdate {
     List<String> waiting = new ArrayList<>();
     List<NodeState> oldAvailable = new ArrayList<>();
     List<String> leftovers = new ArrayList<>();
+    List<NodeState> misscheduledOld = new ArrayList<>();
     int unavailable = 0;
     for (NodeState n : down) {
       ObservedPod cur = n.current(ds.hash());
+      if (n.nodeReady() && cur == null && n.old(ds.hash()) != null && !onDelete) {
+        // misscheduled, with only an old revision's pod: it goes (rule 6), at once when not available; a removal in
+        // flight counts against the budget, as Kubernetes counts a node whose old pod is terminating
+        if (alreadyMoving.contains(n.node())) {
+          moving.add(n.node());
+          unavailable++;
+        } else if (!n.old(ds.hash()).available(ds.minReadySeconds(), now)) {
+          unavailable++;
+          if (!paused) {
+            moving.add(n.node());
+          }
+        } else {
+          misscheduledOld.add(n);
+        }
+        continue;
+      }
       if (n.nodeReady() ? cur != null && !cur.available(ds.minReadySeconds(), now) : alreadyMoving.contains(n.node())) {
         unavailable++; // moved by this rollout, then down (rule 4), or misscheduled with its new pod not available yet
         if (!n.nodeReady()) {
@@ -204,6 +230,13 @@ public final class RollingUpdate {
         moving.add(n.node());
         unavailable++;
       }
+      for (NodeState n : misscheduledOld) {
+        if (unavailable >= budget) {
+          break;
+        }
+        moving.add(n.node());
+        unavailable++;
+      }
     }
     return new Decision(moving, budget, 0, unavailable, waiting, leftovers);
   }
@@ -217,8 +250,20 @@ public final class RollingUpdate {
     List<String> candidates = new ArrayList<>();
     int surging = 0;
     int unavailable = 0;
+    List<String> misscheduledAvailable = new ArrayList<>();
+    int availableDesired = 0;
     for (NodeState n : down) {
       ObservedPod cur = n.current(ds.hash());
+      if (n.nodeReady() && cur == null && n.old(ds.hash()) != null) {
+        // misscheduled, with only an old revision's pod (rule 6): it goes at once when not available, else once the
+        // desired nodes' available pods make it one too many (below)
+        if (alreadyMoving.contains(n.node()) || !paused && !n.old(ds.hash()).available(minReady, now)) {
+          moving.add(n.node());
+        } else if (n.old(ds.hash()).available(minReady, now)) {
+          misscheduledAvailable.add(n.node());
+        }
+        continue;
+      }
       if (n.old(ds.hash()) != null && (n.nodeReady() ? cur != null && !cur.available(minReady, now)
           : alreadyMoving.contains(n.node()))) {
         surging++; // a surge in flight on a node that went down (rule 4), or on a misscheduled one
@@ -234,6 +279,9 @@ public final class RollingUpdate {
       boolean oldAvailable = old != null && old.available(minReady, now);
       if (n.nodeReady() && !curAvailable && !oldAvailable) {
         unavailable++;
+      }
+      if (n.nodeReady() && (old != null ? oldAvailable : curAvailable)) {
+        availableDesired++; // judged as Kubernetes' surge judges a node: by its old pod while it has one
       }
       if (old == null) {
         moving.add(n.node());
@@ -269,6 +317,10 @@ public final class RollingUpdate {
         moving.add(node);
         surging++;
       }
+      // as many misscheduled available pods go as there are available pods beyond the desired nodes (Kubernetes:
+      // numAvailable - desiredNumberScheduled), so the fleet never has fewer available pods than desired nodes
+      int extra = availableDesired + misscheduledAvailable.size() - nodes.size();
+      misscheduledAvailable.stream().limit(Math.max(0, extra)).forEach(moving::add);
     }
     return new Decision(moving, 0, budget, unavailable, waiting, List.of());
   }

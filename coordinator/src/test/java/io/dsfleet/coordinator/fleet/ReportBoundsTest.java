@@ -481,8 +481,8 @@ class ReportBoundsTest {
   }
 
   /**
-   * A pod of an older revision that tolerated a taint the new revision does not is kept (the
-   * controller leaves a misscheduled pod of NoSchedule alone) and keeps its template and Secret,
+   * A pod of an older revision that tolerated a taint the new revision does not is kept (an
+   * OnDelete controller leaves a misscheduled pod of NoSchedule alone) and keeps its template and Secret,
    * also after a restart, when nothing sent before is remembered but the revision's own placement.
    */
   @Test
@@ -491,11 +491,14 @@ class ReportBoundsTest {
       h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
       FleetHarness.Agent node = h.agent("node-b");
       h.fleet.taintNode("node-b", List.of(new io.dsfleet.common.model.Taint("dedicated", "web", "NoSchedule", null)), List.of(), false);
-      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.template.spec.tolerations", "[{key: dedicated, operator: Exists}]"), "test", false);
+      // OnDelete: a rolling update removes a misscheduled pod of an old revision, as Kubernetes' does (RollingUpdate rule 6)
+      String onDelete = "spec.updateStrategy";
+      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.template.spec.tolerations", "[{key: dedicated, operator: Exists}]", onDelete,
+          "{type: OnDelete}"), "test", false);
       node.runDesired(true);
       String first = h.fleet.daemonSet("ops", "gpu").hash();
       assertThat(node.desiredHashes()).containsExactly(first);
-      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.template.spec.tolerations", "[]"), "test", false);
+      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.template.spec.tolerations", "[]", onDelete, "{type: OnDelete}"), "test", false);
       node.runDesired(true);
       assertThat(node.desiredHashes()).as("kept on its revision").containsExactly(first);
       h.crashAndRestart();

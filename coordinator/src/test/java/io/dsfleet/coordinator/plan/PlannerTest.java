@@ -47,7 +47,7 @@ class PlannerTest {
         Arguments.of("nodeSelector mismatch removes an existing pod", ssd, node(Map.of()), running(ssd, ssd.hash()), false, null),
         Arguments.of("untolerated NoSchedule: no new pod", plain, node(Map.of(), "gpu:NoSchedule"), null, false, null),
         Arguments.of("untolerated NoSchedule: existing pod kept (misscheduled)", plain, node(Map.of(), "gpu:NoSchedule"),
-            running(plain, "oldhash000"), true, "oldhash000"),
+            running(plain, plain.hash()), true, plain.hash()),
         Arguments.of("untolerated NoExecute: existing pod removed", plain, node(Map.of(), "gpu:NoExecute"), running(plain, plain.hash()), false, null),
         Arguments.of("unreachable node keeps its pod (automatic toleration)", plain,
             node(Map.of(), "node.kubernetes.io/unreachable:NoExecute", "node.kubernetes.io/unreachable:NoSchedule"),
@@ -164,5 +164,24 @@ class PlannerTest {
         .as("the unfinished new pod goes, the available old one stays (Kubernetes keeps the oldest)").containsExactly("x@old");
     assertThat(plan(ds, true, pod(ds, "x", "old", true), pod(ds, second, ds.hash(), true))).as("the new one available: the old goes")
         .containsExactly(second + "@new");
+  }
+
+  static List<String> planTainted(DsInfo ds, boolean moving, ObservedPod pod) {
+    return Planner.planNode(List.of(ds), node(Map.of(), "gpu:NoSchedule"), Map.of(ds.key(), List.of(pod)), NOW, k -> moving,
+        (k, p) -> false, PodNames.FIRST).desired().stream().map(p -> p.hash().equals(ds.hash()) ? "new" : p.hash()).toList();
+  }
+
+  /**
+   * A misscheduled pod of an old revision stays until a rolling update reaches its node (RollingUpdate rule 6), which
+   * removes it, as Kubernetes' rollingUpdate deletes it and puts no pod back; OnDelete keeps it.
+   */
+  @Test
+  void aMisscheduledPodOfAnOldRevisionGoesWhenARollingUpdateReachesItsNode() {
+    DsInfo plain = ds("plain", null, null);
+    assertThat(planTainted(plain, false, running(plain, "old"))).as("not reached yet").containsExactly("old");
+    assertThat(planTainted(plain, true, running(plain, "old"))).as("reached: removed, nothing new").isEmpty();
+    assertThat(planTainted(plain, true, running(plain, plain.hash()))).as("of the current revision: kept").containsExactly("new");
+    DsInfo onDelete = ds("od", "spec.updateStrategy", "{type: OnDelete}");
+    assertThat(planTainted(onDelete, true, running(onDelete, "old"))).as("OnDelete keeps it").containsExactly("old");
   }
 }
