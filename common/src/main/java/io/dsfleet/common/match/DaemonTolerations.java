@@ -9,9 +9,12 @@ import java.util.List;
  * The tolerations Kubernetes' DaemonSet controller adds to every daemon pod
  * (util/daemonset_util.go AddOrUpdateDaemonPodTolerations): not-ready and unreachable NoExecute
  * with no time limit; disk-pressure, memory-pressure, pid-pressure and unschedulable NoSchedule;
- * network-unavailable NoSchedule for hostNetwork pods. As AddOrUpdateTolerationInPodSpec does, the
- * DaemonSet's own toleration replaces a user toleration of the same key and effect (in place), so
- * a manifest's {@code tolerationSeconds} for not-ready or unreachable never evicts a daemon pod.
+ * network-unavailable NoSchedule for hostNetwork pods. The DaemonSet's own toleration replaces a
+ * user toleration of the same key and effect (in place), so a manifest's {@code tolerationSeconds}
+ * for not-ready or unreachable never evicts a daemon pod. Kubernetes' AddOrUpdateTolerationInPodSpec
+ * replaces only one equal in operator and value too (MatchToleration), so there a toleration
+ * without {@code operator: Exists} stays first and its time evicts the pod: a deliberate difference
+ * (docs/coordinator.md, "The planner").
  */
 public final class DaemonTolerations {
   public static final String NOT_READY = "node.kubernetes.io/not-ready";
