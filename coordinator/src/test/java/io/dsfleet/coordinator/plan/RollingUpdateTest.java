@@ -197,4 +197,41 @@ class RollingUpdateTest {
     states.set(2, new NodeState("n2", true, List.<ObservedPod>of()));
     assertThat(RollingUpdate.decide(ds(SURGE), states, Set.of(), true, NOW).moving()).containsExactly("n2");
   }
+
+  /** Rule 6: a Ready misscheduled node (passed as down) running only an old revision's pod loses it, after the desired nodes. */
+  @Test
+  void aMisscheduledOldPodGoesWithinTheBudgetAfterTheDesiredNodes() {
+    var states = nodes(2, pod("old", true, 60));
+    List<NodeState> misscheduled = List.of(new NodeState("m0", true, pod("old", true, 60)));
+    var d = RollingUpdate.decide(ds(), states, misscheduled, Set.of(), false, NOW);
+    assertThat(d.moving()).as("a desired node first").containsExactly("n0");
+    var done = List.of(new NodeState("n0", true, pod("newhash000", true, 60)), new NodeState("n1", true, pod("newhash000", true, 60)));
+    d = RollingUpdate.decide(ds(), done, misscheduled, Set.of("n0", "n1"), false, NOW);
+    assertThat(d.moving()).as("then the misscheduled one").contains("m0");
+    d = RollingUpdate.decide(ds(), states, misscheduled, Set.of("m0"), false, NOW);
+    assertThat(d.moving()).as("its removal in flight holds the budget").containsExactly("m0");
+    var unavailable = List.of(new NodeState("m0", true, pod("old", false, 0)));
+    assertThat(RollingUpdate.decide(ds(), states, unavailable, Set.of(), false, NOW).moving()).as("an unavailable one at once")
+        .contains("m0");
+    assertThat(RollingUpdate.decide(ds(), done, misscheduled, Set.of(), true, NOW).moving()).as("paused").doesNotContain("m0");
+    assertThat(RollingUpdate.decide(ds("spec.updateStrategy", "{type: OnDelete}"), done, misscheduled, Set.of(), false, NOW).moving())
+        .as("OnDelete").doesNotContain("m0");
+    var current = List.of(new NodeState("m0", true, pod("newhash000", true, 60)));
+    assertThat(RollingUpdate.decide(ds(), done, current, Set.of(), false, NOW).moving()).as("of the current revision").doesNotContain("m0");
+  }
+
+  /** Rule 6 with a surge: a misscheduled available old pod goes only once the desired nodes' available pods make it one too many. */
+  @Test
+  void withASurgeAMisscheduledOldPodGoesOnceItIsOneAvailablePodTooMany() {
+    DsInfo surge = ds("spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}");
+    List<NodeState> misscheduled = List.of(new NodeState("m0", true, pod("old", true, 60)));
+    var oneUnavailable = List.of(new NodeState("n0", true, pod("old", false, 0)), new NodeState("n1", true, pod("old", true, 60)));
+    assertThat(RollingUpdate.decide(surge, oneUnavailable, misscheduled, Set.of(), false, NOW).moving())
+        .as("two desired nodes, one available pod among them: m0's is needed").doesNotContain("m0");
+    assertThat(RollingUpdate.decide(surge, nodes(2, pod("old", true, 60)), misscheduled, Set.of(), false, NOW).moving())
+        .as("both desired nodes available: m0's is one too many").contains("m0");
+    var unavailable = List.of(new NodeState("m0", true, pod("old", false, 0)));
+    assertThat(RollingUpdate.decide(surge, oneUnavailable, unavailable, Set.of(), false, NOW).moving()).as("an unavailable one at once")
+        .contains("m0");
+  }
 }
