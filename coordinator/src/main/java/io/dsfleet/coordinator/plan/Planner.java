@@ -81,7 +81,9 @@ public final class Planner {
                 : moving.test(ds.key()) ? current(ds, old.podName()) : kept(old, ds));
           }
         } else if (cur != null) {
-          if (!cur.available(ds.minReadySeconds(), now)) {
+          // the old pod stays until the new one is available, unless it is not Ready: it serves nothing, and
+          // Kubernetes' manage loop (podsShouldBeOnNode) deletes it at once (freeing a host port the new pod waits for)
+          if (!cur.available(ds.minReadySeconds(), now) && old.ready()) {
             desired.add(kept(old, ds));
           }
           desired.add(current(ds, cur.podName()));

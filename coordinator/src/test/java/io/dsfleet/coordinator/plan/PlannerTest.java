@@ -146,6 +146,17 @@ class PlannerTest {
         .containsExactly(base + "@new", second + "@old");
   }
 
+  /** Kubernetes' podsShouldBeOnNode deletes the old pod of a surging node once it is not Ready, new pod available or not. */
+  @Test
+  void aSurgingNodesOldPodThatIsNotReadyGoesAtOnce() {
+    DsInfo ds = ds("surge", "spec.updateStrategy", SURGE);
+    String base = Planner.podName("surge", "n1");
+    String second = Planner.surgeName(base);
+    assertThat(plan(ds, true, pod(ds, base, "old", false), pod(ds, second, ds.hash(), false))).containsExactly(second + "@new");
+    assertThat(plan(ds, false, pod(ds, base, "old", false), pod(ds, second, ds.hash(), false))).as("moving or not")
+        .containsExactly(second + "@new");
+  }
+
   @Test
   void aTemplateChangeDuringASurgeKeepsTheAvailableOldPodAndDropsTheUnfinishedOne() {
     DsInfo ds = ds("surge", "spec.updateStrategy", SURGE);
