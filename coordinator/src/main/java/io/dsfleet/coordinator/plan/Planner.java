@@ -45,7 +45,8 @@ public final class Planner {
    *     is available
    * @param deleted pods deleted with dsctl (DaemonSet key, pod name): such a pod goes, and its node
    *     gets a new pod of the current revision, under another name, once it no longer reports it
-   *     (stop first, then start, as Kubernetes' controller waits for the old pod)
+   *     (stop first, then start, as Kubernetes' controller waits for the old pod); with maxSurge at
+   *     once, next to the one stopping, as Kubernetes' controller does for a surging DaemonSet
    * @param namer the name of a new pod
    */
   public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, List<ObservedPod>> observed,
@@ -58,8 +59,13 @@ public final class Planner {
       List<ObservedPod> all = observed.getOrDefault(ds.key(), List.of());
       List<ObservedPod> pods = all.stream().filter(p -> !deleted.test(ds.key(), p.podName())).toList();
       if (pods.size() < all.size()) {
-        // a deleted pod still runs: it stops before anything else starts; the others stay as they are
+        // a deleted pod still runs: it stops before anything else starts; the others stay as they are. With maxSurge
+        // its replacement starts at once, next to it, as Kubernetes' manage loop makes one when a surging DaemonSet's
+        // node runs no pod but the terminating one (podsShouldBeOnNode)
         pods.forEach(p -> desired.add(kept(p, ds)));
+        if (pods.isEmpty() && v.shouldRun() && RollingUpdate.surges(ds)) {
+          desired.add(current(ds, namer.name(ds, node.name(), pod -> deleted.test(ds.key(), pod))));
+        }
         continue;
       }
       ObservedPod cur = ObservedPod.current(pods, ds.hash());

@@ -195,4 +195,24 @@ class PlannerTest {
     DsInfo onDelete = ds("od", "spec.updateStrategy", "{type: OnDelete}");
     assertThat(planTainted(onDelete, true, running(onDelete, "old"))).as("OnDelete keeps it").containsExactly("old");
   }
+
+  static List<String> planDeleting(DsInfo ds, ObservedPod... pods) {
+    return Planner.planNode(List.of(ds), node(Map.of()), Map.of(ds.key(), List.of(pods)), NOW, k -> false,
+        (k, p) -> p.equals("gone"), PodNames.FIRST).desired().stream().map(p -> p.podName() + "@" + (p.hash().equals(ds.hash()) ? "new" : p.hash()))
+        .toList();
+  }
+
+  /**
+   * A deleted pod's replacement waits for it to stop, as Kubernetes' controller waits; with maxSurge it starts at once
+   * next to it, as Kubernetes' podsShouldBeOnNode makes one for a surging DaemonSet whose node runs only a terminating pod.
+   */
+  @Test
+  void aDeletedPodsReplacementStartsAtOnceWithASurge() {
+    DsInfo plain = ds("plain", null, null);
+    assertThat(planDeleting(plain, pod(plain, "gone", "old", true))).as("stop first").isEmpty();
+    DsInfo surge = ds("surge", "spec.updateStrategy", SURGE);
+    assertThat(planDeleting(surge, pod(surge, "gone", "old", true))).containsExactly(Planner.podName("surge", "n1") + "@new");
+    assertThat(planDeleting(surge, pod(surge, "gone", "old", true), pod(surge, "x", surge.hash(), false)))
+        .as("another pod still runs: nothing more").containsExactly("x@new");
+  }
 }
