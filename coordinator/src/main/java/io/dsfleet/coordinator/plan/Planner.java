@@ -47,6 +47,7 @@ public final class Planner {
    *     gets a new pod of the current revision, under another name, once it no longer reports it
    *     (stop first, then start, as Kubernetes' controller waits for the old pod); with maxSurge at
    *     once, next to the one stopping, as Kubernetes' controller does for a surging DaemonSet
+   *     (unless its pods hold host ports: {@link #holdsHostPorts})
    * @param namer the name of a new pod
    */
   public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, List<ObservedPod>> observed,
@@ -61,9 +62,11 @@ public final class Planner {
       if (pods.size() < all.size()) {
         // a deleted pod still runs: it stops before anything else starts; the others stay as they are. With maxSurge
         // its replacement starts at once, next to it, as Kubernetes' manage loop makes one when a surging DaemonSet's
-        // node runs no pod but the terminating one (podsShouldBeOnNode)
+        // node runs no pod but the terminating one (podsShouldBeOnNode); not a pod holding host ports, which Kubernetes'
+        // scheduler leaves Pending until the terminating pod lets them go (NodePorts): here the agent would fail it on
+        // the taken port and try again only after its back-off, longer without a pod than waiting for the stop
         pods.forEach(p -> desired.add(kept(p, ds)));
-        if (pods.isEmpty() && v.shouldRun() && RollingUpdate.surges(ds)) {
+        if (pods.isEmpty() && v.shouldRun() && RollingUpdate.surges(ds) && !holdsHostPorts(ds.ds().spec().template().spec())) {
           desired.add(current(ds, namer.name(ds, node.name(), pod -> deleted.test(ds.key(), pod))));
         }
         continue;
@@ -109,6 +112,16 @@ public final class Planner {
     }
     desired.sort(java.util.Comparator.comparing(PodAssignment::dsKey).thenComparing(PodAssignment::podName));
     return new NodePlan(node.name(), desired, verdicts);
+  }
+
+  /**
+   * Whether a pod of this spec binds ports of its host, as Kubernetes' scheduler counts them (NodePorts): a container's
+   * {@code hostPort}, or with {@code hostNetwork} any {@code containerPort} (Kubernetes defaults the hostPort to it).
+   */
+  static boolean holdsHostPorts(io.dsfleet.common.model.PodSpec spec) {
+    boolean hostNetwork = Boolean.TRUE.equals(spec.hostNetwork());
+    return spec.containers().stream().filter(c -> c.ports() != null).flatMap(c -> c.ports().stream())
+        .anyMatch(p -> p.hostPort() != null && p.hostPort() > 0 || hostNetwork && p.containerPort() != null && p.containerPort() > 0);
   }
 
   private static PodAssignment current(DsInfo ds, String podName) {

@@ -215,4 +215,37 @@ class PlannerTest {
     assertThat(planDeleting(surge, pod(surge, "gone", "old", true), pod(surge, "x", surge.hash(), false)))
         .as("another pod still runs: nothing more").containsExactly("x@new");
   }
+
+  /** A surging DaemonSet with these (pod spec path, value) pairs set. */
+  static DsInfo surgeWith(String name, String... podPathsAndValues) {
+    var tree = Fixtures.with(Fixtures.baseTree(), "metadata.name", name);
+    Fixtures.with(tree, "spec.updateStrategy", SURGE);
+    for (int i = 0; i < podPathsAndValues.length; i += 2) {
+      Fixtures.with(tree, POD + "." + podPathsAndValues[i], podPathsAndValues[i + 1]);
+    }
+    DaemonSet d = (DaemonSet) Fixtures.parse(tree).get(0).object();
+    return new DsInfo("ops/" + name, d, 1, TemplateHash.of(d.spec().template()));
+  }
+
+  /**
+   * A surging DaemonSet's pod that holds host ports is replaced once it has stopped, as without a surge: Kubernetes'
+   * scheduler leaves the new pod Pending until the terminating one lets the port go (NodePorts). Started at once, the
+   * new pod failed on the taken port and the agent tried again only after its back-off (10 s, 20 s, ...), the node
+   * longer without a pod than when it waited for the stop.
+   */
+  @Test
+  void aDeletedPodsReplacementWaitsForItToStopWhenItHoldsHostPorts() {
+    DsInfo hostPort = surgeWith("hp", "containers[0].ports[0].hostPort", "8080");
+    assertThat(planDeleting(hostPort, pod(hostPort, "gone", "old", true))).as("the port is held: stop first").isEmpty();
+    assertThat(planDeleting(hostPort)).as("stopped: the replacement").containsExactly(Planner.podName("hp", "n1") + "@new");
+    DsInfo hostNetwork = surgeWith("hn", "hostNetwork", "true");
+    assertThat(planDeleting(hostNetwork, pod(hostNetwork, "gone", "old", true)))
+        .as("host network with a containerPort: a host port, as Kubernetes defaults it").isEmpty();
+    DsInfo hostNetworkNoPort = surgeWith("hnn", "hostNetwork", "true", "containers[0].ports", null, "containers[0].readinessProbe", null);
+    assertThat(planDeleting(hostNetworkNoPort, pod(hostNetworkNoPort, "gone", "old", true))).as("host network, no port declared: at once")
+        .containsExactly(Planner.podName("hnn", "n1") + "@new");
+    DsInfo containerPort = surgeWith("cp");
+    assertThat(planDeleting(containerPort, pod(containerPort, "gone", "old", true))).as("a containerPort alone: at once")
+        .containsExactly(Planner.podName("cp", "n1") + "@new");
+  }
 }
