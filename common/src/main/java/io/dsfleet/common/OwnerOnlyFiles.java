@@ -47,6 +47,26 @@ public final class OwnerOnlyFiles {
    * another user than this process's (root in the service's directory: {@link #refuseForeign}).
    */
   static boolean checkDirectory(Path dir, Runnable checked) {
+    try (Held held = hold(dir, checked)) {
+      return held.anothers();
+    }
+  }
+
+  /** A directory checked and held open ({@link #hold}); {@code anothers}: it belongs to another user than this process's. */
+  record Held(HeldDirectory dir, boolean anothers) implements AutoCloseable {
+    @Override
+    public void close() {
+      dir.close();
+    }
+  }
+
+  /**
+   * {@link #directory(Path, Runnable)}, the directory as checked held open: what is read in it
+   * after is read relative to this descriptor, not through its path again (a {@code pki/} swapped
+   * for a link after the check: until 2026-12-06 root then read that directory's
+   * {@code secrets.key}).
+   */
+  static Held hold(Path dir, Runnable checked) {
     try {
       Files.createDirectories(dir);
       Integer me = processUid();
@@ -54,17 +74,23 @@ public final class OwnerOnlyFiles {
       Checked seen = me != null ? refuseForeign(dir, me) : new Checked(dir.toRealPath(), false);
       Path real = seen.real();
       checked.run();
-      var view = Files.getFileAttributeView(real, java.nio.file.attribute.PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-      var attrs = view.readAttributes();
-      if (!attrs.isDirectory()) {
-        throw new IOException(real + " is " + (attrs.isSymbolicLink() ? "a link" : "no directory") + " now, not the directory checked"
-            + " (it was replaced meanwhile)");
+      HeldDirectory held;
+      try {
+        held = HeldDirectory.openNoFollow(real); // the directory checked, its last name not followed
+      } catch (HeldDirectory.NotADirectory | java.nio.file.NoSuchFileException e) {
+        throw new IOException(real + " is " + (Files.isSymbolicLink(real) ? "a link" : "no directory") + " now, not the directory checked"
+            + " (it was replaced meanwhile)", e);
       }
-      var ownerOnly = PosixFilePermissions.fromString("rwx------");
-      if (!attrs.permissions().equals(ownerOnly)) { // only when needed: a read-only disk is still read (a restart on it)
-        view.setPermissions(ownerOnly); // fchmod of it opened with O_NOFOLLOW: a link swapped in since fails, never followed
+      try {
+        var ownerOnly = PosixFilePermissions.fromString("rwx------");
+        if (!held.attributes().permissions().equals(ownerOnly)) { // only when needed: a read-only disk is still read (a restart on it)
+          Files.setPosixFilePermissions(held.procPath(), ownerOnly); // chmod of the inode held: nothing swapped in since is reached
+        }
+        return new Held(held, seen.anothers());
+      } catch (IOException | RuntimeException e) {
+        held.close();
+        throw e;
       }
-      return seen.anothers();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create " + dir + ": " + e.getMessage(), e);
     }
@@ -201,36 +227,40 @@ public final class OwnerOnlyFiles {
    * (a FIFO held its reader for good, /dev/zero filled its heap) or is a link another user than
    * root or this process's made: root reads the service's {@code pki/secrets.key} for `sudo
    * ds-coordinator backup` and `restore`, in a directory that user writes, and until 2026-12-06 a
-   * FIFO or a link to one planted there held the backup for good (helper-113).
+   * FIFO or a link to one planted there held the backup for good (helper-113). The entry is held
+   * ({@link HeldDirectory#entry}: O_PATH, nothing opened for real) before anything is decided, and
+   * read only through that inode: until 2026-12-06 root looked at it and then opened it by name,
+   * and a FIFO swapped in between held root's command.
    */
   public static String readSmall(Path f, int max) {
-    try {
-      var entry = Files.readAttributes(f, java.nio.file.attribute.PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-      Integer me = processUid();
-      if (entry.isSymbolicLink() && me != null) {
-        int maker = (Integer) Files.getAttribute(f, "unix:uid", LinkOption.NOFOLLOW_LINKS);
-        if (maker != me && maker != 0) {
-          throw new IOException("it is a link uid " + maker + " made, not this process's uid " + me + " nor root: it could lead anywhere;"
-              + " remove it");
-        }
-      }
-      if (!Files.isRegularFile(f)) {
-        throw new IOException("it is no regular file (a FIFO, a device, a directory): it must be a file of its own");
-      }
-      // not followed when it was no link: one swapped in since is refused (ELOOP)
-      Set<StandardOpenOption> read = Set.of(StandardOpenOption.READ);
-      try (FileChannel ch = entry.isSymbolicLink() ? FileChannel.open(f, read) : FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-        ByteBuffer buf = ByteBuffer.allocate(max + 1);
-        while (buf.hasRemaining() && ch.read(buf) >= 0) {
-          // until the end, or one byte past what may be there
-        }
-        if (buf.position() > max) {
-          throw new IOException("it holds more than " + max + " bytes");
-        }
-        return new String(buf.array(), 0, buf.position(), StandardCharsets.UTF_8);
-      }
+    return readSmall(f, max, () -> {});
+  }
+
+  /** {@link #readSmall(Path, int)}; {@code opening} runs as the entry is about to be opened (a test's swap). */
+  static String readSmall(Path f, int max, Runnable opening) {
+    try (HeldDirectory dir = HeldDirectory.open(f.toAbsolutePath().getParent())) {
+      return readSmall(dir, f.getFileName().toString(), max, opening);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** {@link #readSmall(Path, int)} of the entry {@code name} of a directory held open. */
+  static String readSmall(HeldDirectory dir, String name, int max, Runnable opening) throws IOException {
+    opening.run();
+    try (HeldDirectory.Entry entry = dir.entry(name)) {
+      if (!entry.attributes().isSymbolicLink()) {
+        return new String(entry.read(max), StandardCharsets.UTF_8);
+      }
+      Integer me = processUid();
+      int maker = entry.uid();
+      if (me != null && maker != me && maker != 0) {
+        throw new IOException("it is a link uid " + maker + " made, not this process's uid " + me + " nor root: it could lead anywhere;"
+            + " remove it");
+      }
+      try (HeldDirectory.Entry target = entry.target(dir)) { // the link held, its text read from it
+        return new String(target.read(max), StandardCharsets.UTF_8);
+      }
     }
   }
 

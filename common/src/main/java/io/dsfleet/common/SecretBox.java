@@ -54,27 +54,58 @@ public final class SecretBox {
 
   /** {@link #loadOrCreate(Path)}; {@code checked} runs once the key's directory is checked (a test's swap). */
   static SecretBox loadOrCreate(Path keyFile, Runnable checked) {
-    boolean anothers = OwnerOnlyFiles.checkDirectory(keyFile.getParent(), () -> {});
-    checked.run();
-    if (Files.notExists(keyFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      if (anothers) {
-        throw new IllegalStateException("no " + keyFile + ": it is made by the user its directory belongs to (the coordinator's"
-            + " init or first start), never by another (root's backup or restore there): nothing made");
+    return loadOrCreate(keyFile, checked, () -> {});
+  }
+
+  /**
+   * {@link #loadOrCreate(Path, Runnable)}; {@code opening} runs as the key is about to be opened (a
+   * test's swap). The key is read through its directory as checked, held open since: until
+   * 2026-12-06 it was read by path, and the directory's owner who swapped {@code pki/} for a link
+   * after root's check had root read the key of the directory the link named (as the key of a
+   * backup's MAC, or of the store's Secrets).
+   */
+  static SecretBox loadOrCreate(Path keyFile, Runnable checked, Runnable opening) {
+    String name = keyFile.getFileName().toString();
+    try (OwnerOnlyFiles.Held held = OwnerOnlyFiles.hold(keyFile.toAbsolutePath().getParent(), () -> {})) {
+      checked.run();
+      if (missing(held.dir(), name)) {
+        if (held.anothers()) {
+          throw new IllegalStateException("no " + keyFile + ": it is made by the user its directory belongs to (the coordinator's"
+              + " init or first start), never by another (root's backup or restore there): nothing made");
+        }
+        byte[] k = new byte[32];
+        RANDOM.nextBytes(k);
+        // by path, as this user's own directory's: no other user could have swapped it since the check
+        OwnerOnlyFiles.write(keyFile, Base64.getEncoder().encodeToString(k) + "\n");
       }
-      byte[] k = new byte[32];
-      RANDOM.nextBytes(k);
-      OwnerOnlyFiles.write(keyFile, Base64.getEncoder().encodeToString(k) + "\n");
+      String text;
+      try {
+        text = OwnerOnlyFiles.readSmall(held.dir(), name, 4096, opening);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot read " + keyFile + ": " + e.getMessage(), e);
+      }
+      byte[] k;
+      try {
+        k = Base64.getDecoder().decode(text.strip());
+      } catch (IllegalArgumentException e) {
+        throw new IllegalStateException("the key file " + keyFile + " is not base64: " + e.getMessage());
+      }
+      if (k.length != 32) {
+        throw new IllegalStateException("the key file " + keyFile + " must hold 32 bytes (base64), it holds " + k.length);
+      }
+      return new SecretBox(k, keyFile);
     }
-    byte[] k;
-    try {
-      k = Base64.getDecoder().decode(OwnerOnlyFiles.readSmall(keyFile, 4096).strip());
-    } catch (IllegalArgumentException e) {
-      throw new IllegalStateException("the key file " + keyFile + " is not base64: " + e.getMessage());
+  }
+
+  /** Whether the directory certainly holds no entry {@code name} (one that does not answer, a disk's error, is not missing). */
+  private static boolean missing(HeldDirectory dir, String name) {
+    try (HeldDirectory.Entry seen = dir.entry(name)) {
+      return false;
+    } catch (java.nio.file.NoSuchFileException none) {
+      return true;
+    } catch (java.io.IOException e) {
+      return false; // read below, which says why it fails
     }
-    if (k.length != 32) {
-      throw new IllegalStateException("the key file " + keyFile + " must hold 32 bytes (base64), it holds " + k.length);
-    }
-    return new SecretBox(k, keyFile);
   }
 
   /**

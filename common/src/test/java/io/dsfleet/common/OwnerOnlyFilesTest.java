@@ -223,6 +223,66 @@ class OwnerOnlyFilesTest {
     assertThat(SecretBox.loadOrCreate(key)).as("the service's key, read").isNotNull();
   }
 
+  /**
+   * The service's user renames a FIFO over pki/secrets.key at the moment root, its look at the
+   * entry done, opens it (root's backup or restore): before 2026-12-06 root looked, then opened the
+   * key by name without O_NONBLOCK, and waited on the FIFO for good (helper-119 said so). The entry
+   * is held (O_PATH) before anything is decided and opened for real only as the regular file held:
+   * the FIFO is refused at once, naming the key, and nothing waits for a writer.
+   */
+  @Test
+  void aFifoSwappedInForTheKeyAsRootOpensItIsRefusedAtOnce() throws Exception {
+    Path pki = OwnerOnlyFiles.directory(tmp.resolve("pki"));
+    Path key = Files.writeString(pki.resolve("secrets.key"), java.util.Base64.getEncoder().encodeToString(new byte[32]));
+    AtomicBoolean swapped = new AtomicBoolean();
+    Runnable fifoOverTheKey = () -> { // the service's user, at the moment root opens the key
+      try {
+        Path fifo = pki.resolve("fifo");
+        io.dsfleet.common.testing.Processes.succeed("mkfifo", fifo.toString());
+        Files.move(fifo, key, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        swapped.set(true);
+      } catch (java.io.IOException | InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    };
+    Throwable refused = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
+        () -> org.assertj.core.api.Assertions.catchThrowable(() -> SecretBox.loadOrCreate(key, () -> {}, fifoOverTheKey)),
+        "root's read of the key waited on the FIFO");
+    assertThat(swapped).as("the FIFO was in place as root opened the key").isTrue();
+    assertThat(refused).hasMessageContaining("cannot read " + key + ": it is no regular file");
+    assertThat(Files.isRegularFile(key, LinkOption.NOFOLLOW_LINKS)).as("nothing written in its place").isFalse();
+  }
+
+  /**
+   * The service's user swaps pki/ for a link to another directory once root (its backup, its
+   * restore) checked it: before 2026-12-06 root then read the key by path, that directory's
+   * {@code secrets.key}, and made the backup's MAC or opened the store's Secrets with it. The key
+   * is read through pki/ as checked, held open since.
+   */
+  @Test
+  void theKeyIsReadFromTheDirectoryCheckedNotThroughALinkSwappedInSince() throws Exception {
+    Path pki = OwnerOnlyFiles.directory(tmp.resolve("pki"));
+    Path key = pki.resolve("secrets.key");
+    SecretBox checked = SecretBox.loadOrCreate(key); // made here: pki/'s own key
+    Path other = OwnerOnlyFiles.directory(tmp.resolve("other"));
+    SecretBox others = SecretBox.loadOrCreate(other.resolve("secrets.key"));
+    byte[] sealed = checked.seal("s3cret".getBytes(java.nio.charset.StandardCharsets.UTF_8), "v1/Secret/default/db");
+    AtomicBoolean swapped = new AtomicBoolean();
+    SecretBox read = SecretBox.loadOrCreate(key, () -> { // once root checked pki/
+      try {
+        Files.move(pki, tmp.resolve("pki.aside"));
+        Files.createSymbolicLink(pki, other);
+        swapped.set(true);
+      } catch (java.io.IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+    assertThat(swapped).isTrue();
+    assertThat(new String(read.open(sealed, "v1/Secret/default/db"), java.nio.charset.StandardCharsets.UTF_8))
+        .as("pki/'s key, as checked").isEqualTo("s3cret");
+    assertThatThrownBy(() -> others.open(sealed, "v1/Secret/default/db")).as("the other directory's key opens nothing of it");
+  }
+
   private static final int SERVICE = 61234;
 
   /** A new directory, given to {@code uid}. */

@@ -1,10 +1,10 @@
 package io.dsfleet.coordinator;
 
+import io.dsfleet.common.HeldDirectory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -16,12 +16,14 @@ import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * A directory root writes into on behalf of the coordinator's data directory's owner, opened once
  * and worked on through that descriptor: every entry is reached relative to it with no link
- * followed (Linux's {@link SecureDirectoryStream}: openat with O_NOFOLLOW, renameat, fchown of what
- * was so opened), and what root wrote is given to the owner.
+ * followed (Linux's {@link SecureDirectoryStream}: openat with O_NOFOLLOW, renameat; and {@link
+ * HeldDirectory}'s O_PATH handles, which open no FIFO or device, for subdirectories and the entries
+ * given), and what root wrote is given to the owner.
  *
  * <p>The shipped unit (DynamicUser=) owns its directory as the service's own user, and an operator
  * runs `sudo ds-coordinator restore` and `join` there as root: before 2026-12-06 the store and keys
@@ -35,12 +37,30 @@ import java.util.Set;
 final class DirectoryOwner implements AutoCloseable {
   private static final LinkOption NOFOLLOW = LinkOption.NOFOLLOW_LINKS;
 
-  private final SecureDirectoryStream<Path> dir;
+  private final HeldDirectory held; // what entries are opened relative to, never for real but as files (HeldDirectory)
+  private final SecureDirectoryStream<Path> dir; // the same directory, opened through held's descriptor: writes, renames, removals
   private final Path path; // for messages only: nothing is reached through it
 
-  private DirectoryOwner(SecureDirectoryStream<Path> dir, Path path) {
-    this.dir = dir;
+  /** A test's hook: runs with an entry's name as this directory is about to open it (a swap at that moment). */
+  private final Consumer<String> opening;
+
+  private DirectoryOwner(HeldDirectory held, Path path, Consumer<String> opening) throws IOException {
+    this.held = held;
     this.path = path;
+    this.opening = opening;
+    DirectoryStream<Path> stream;
+    try {
+      stream = Files.newDirectoryStream(held.procPath()); // the inode held, not a path looked up again
+    } catch (IOException | RuntimeException e) {
+      held.close();
+      throw e;
+    }
+    if (!(stream instanceof SecureDirectoryStream<Path> secure)) {
+      stream.close();
+      held.close();
+      throw new IOException("cannot open " + path + " without following links on this system (no SecureDirectoryStream)");
+    }
+    this.dir = secure;
   }
 
   /** The store's files, as restore and join leave them (the directory's lock: {@link CoordinatorMain#locked}). */
@@ -48,37 +68,34 @@ final class DirectoryOwner implements AutoCloseable {
 
   /** Opens {@code dir} (which its caller checked: {@code OwnerOnlyFiles.directory}); a link to it is followed, as the path names it. */
   static DirectoryOwner open(Path dir) throws IOException {
-    DirectoryStream<Path> stream = Files.newDirectoryStream(dir);
-    if (stream instanceof SecureDirectoryStream<Path> secure) {
-      return new DirectoryOwner(secure, dir);
-    }
-    stream.close();
-    throw new IOException("cannot open " + dir + " without following links on this system (no SecureDirectoryStream)");
+    return open(dir, name -> {});
+  }
+
+  /** {@link #open(Path)}; {@code opening} runs with each entry's name as it is about to be opened, here and in subdirectories (a test's swap). */
+  static DirectoryOwner open(Path dir, Consumer<String> opening) throws IOException {
+    return new DirectoryOwner(HeldDirectory.open(dir), dir, opening);
   }
 
   /**
-   * The subdirectory {@code name}, opened relative to this one with no link followed; null when
-   * there is none.
+   * The subdirectory {@code name}, opened relative to this one with no link followed, nothing but
+   * a directory opened (O_PATH|O_DIRECTORY|O_NOFOLLOW: until 2026-12-06 the JDK's open of it,
+   * right after root looked at it, had no O_DIRECTORY nor O_NONBLOCK, and a FIFO swapped in
+   * between held root's join); null when there is none.
    *
    * @throws IOException {@code name} is a link or no directory
    */
   DirectoryOwner subdirectory(String name) throws IOException {
-    Path entry = Path.of(name);
-    PosixFileAttributes attrs;
+    opening.accept(name);
+    HeldDirectory sub;
     try {
-      attrs = dir.getFileAttributeView(entry, PosixFileAttributeView.class, NOFOLLOW).readAttributes();
+      sub = held.subdirectory(name);
     } catch (NoSuchFileException e) {
       return null;
+    } catch (HeldDirectory.NotADirectory e) {
+      throw new IOException(e.getMessage() + ": it must be a directory of its own (a link there could lead anywhere, and root would"
+          + " write there); remove it", e);
     }
-    if (!attrs.isDirectory()) {
-      throw new IOException(path.resolve(name) + " is " + (attrs.isSymbolicLink() ? "a link" : "not a directory")
-          + ": it must be a directory of its own (a link there could lead anywhere, and root would write there); remove it");
-    }
-    try {
-      return new DirectoryOwner((SecureDirectoryStream<Path>) dir.newDirectoryStream(entry, NOFOLLOW), path.resolve(name));
-    } catch (FileSystemException e) { // swapped for a link since: ELOOP
-      throw new IOException("cannot open " + path.resolve(name) + " without following a link: " + e.getReason() + "; remove it", e);
-    }
+    return new DirectoryOwner(sub, path.resolve(name), opening);
   }
 
   /** Makes the subdirectory {@code name} (0700) and opens it; one already there (a link too) is an error. */
@@ -158,20 +175,21 @@ final class DirectoryOwner implements AutoCloseable {
    * Gives this directory itself and each of its entries {@code names} that is a file or directory
    * of another user to {@code owner}'s owner and group: only root writes files of another uid than
    * the directory's (anyone else is refused another's directory). An entry that is a link (or a
-   * FIFO, a device) is left as it is: root made none.
+   * FIFO, a device) is left as it is: root made none. Each entry is held (O_PATH, opened for real
+   * never) and what is given is the inode held: until 2026-12-06 root looked at the entry, then
+   * opened it to fchown it, read-only without O_NONBLOCK, and a FIFO the directory's owner swapped
+   * in between held root's command.
    */
   void giveTo(PosixFileAttributes owner, List<String> names) throws IOException {
     give(dir.getFileAttributeView(PosixFileAttributeView.class), owner);
     for (String name : names) {
-      PosixFileAttributeView view = dir.getFileAttributeView(Path.of(name), PosixFileAttributeView.class, NOFOLLOW);
-      PosixFileAttributes attrs;
-      try {
-        attrs = view.readAttributes();
+      opening.accept(name);
+      try (HeldDirectory.Entry entry = held.entry(name)) {
+        if (entry.isFileOrDirectory() && !entry.attributes().owner().equals(owner.owner())) {
+          entry.setOwner(owner.owner(), owner.group());
+        }
       } catch (NoSuchFileException gone) {
-        continue;
-      }
-      if (attrs.isRegularFile() || attrs.isDirectory()) {
-        give(view, owner); // opened again with O_NOFOLLOW: a link swapped in since fails (ELOOP), never followed
+        // none to give
       }
     }
   }
@@ -194,6 +212,10 @@ final class DirectoryOwner implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
-    dir.close();
+    try {
+      dir.close();
+    } finally {
+      held.close();
+    }
   }
 }

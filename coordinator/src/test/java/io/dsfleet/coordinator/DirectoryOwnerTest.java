@@ -4,7 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,5 +32,119 @@ class DirectoryOwnerTest {
     assertThat(dir.resolve("ca.key.tmp")).doesNotExist();
     assertThat(dir.resolve("ca.crt")).hasContent("crt");
     assertThat(dir.resolve("ca.crt.tmp")).doesNotExist();
+  }
+
+  private static final int SERVICE = 61234;
+
+  /**
+   * The directory's owner (the coordinator service's user: root's join and restore give it what
+   * they wrote) renames a FIFO over an entry at the moment root opens it to give it: before
+   * 2026-12-06 root looked at the entry, then opened it read-only without O_NONBLOCK to fchown it,
+   * and waited on the FIFO for good, its command held. The entry is held (O_PATH) before anything
+   * is decided: the FIFO is left as it is (root made none), not given, and the give goes on.
+   */
+  @Test
+  void aFifoSwappedInAsRootGivesAnEntryHoldsNothing() throws Exception {
+    assumeRoot();
+    PosixFileAttributes service = serviceOwned(dir.resolve("service"));
+    Path work = Files.createDirectory(dir.resolve("work"));
+    Files.writeString(work.resolve("ca.crt"), "crt");
+    Files.writeString(work.resolve("ca.key"), "key");
+    AtomicBoolean swapped = new AtomicBoolean();
+    try (DirectoryOwner owner = DirectoryOwner.open(work, name -> {
+      if (name.equals("ca.key")) { // the owner's move, as root opens the entry
+        fifoOver(work.resolve("ca.key"));
+        swapped.set(true);
+      }
+    })) {
+      endsWithin(Duration.ofSeconds(20), work.resolve("ca.key"), () -> {
+        owner.giveTo(service, List.of("ca.crt", "ca.key", "secrets.key"));
+        return null;
+      });
+    }
+    assertThat(swapped).as("the FIFO was in place as root opened the entry").isTrue();
+    assertThat(Files.getAttribute(work.resolve("ca.crt"), "unix:uid")).as("the file before it, given").isEqualTo(SERVICE);
+    assertThat(Files.readAttributes(work.resolve("ca.key"), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS).isOther())
+        .as("still the FIFO").isTrue();
+    assertThat(Files.getAttribute(work.resolve("ca.key"), "unix:uid", LinkOption.NOFOLLOW_LINKS)).as("the FIFO, not given").isEqualTo(0);
+  }
+
+  /**
+   * The same at pki/, which root's join opens as a directory while the owner puts a FIFO in its
+   * place: before 2026-12-06 the JDK's open of it (no O_DIRECTORY, no O_NONBLOCK) waited on the
+   * FIFO for good. Refused at once, naming it.
+   */
+  @Test
+  void aFifoSwappedInForASubdirectoryAsRootOpensItIsRefusedAtOnce() throws Exception {
+    Path work = Files.createDirectory(dir.resolve("work"));
+    Path pki = Files.createDirectory(work.resolve("pki"));
+    AtomicBoolean swapped = new AtomicBoolean();
+    try (DirectoryOwner owner = DirectoryOwner.open(work, name -> {
+      if (name.equals("pki")) {
+        try {
+          Files.move(pki, work.resolve("pki.aside"));
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+        fifoOver(pki);
+        swapped.set(true);
+      }
+    })) {
+      Throwable refused = endsWithin(Duration.ofSeconds(20), pki,
+          () -> org.assertj.core.api.Assertions.catchThrowable(() -> owner.subdirectory("pki").close()));
+      assertThat(swapped).isTrue();
+      assertThat(refused).isInstanceOf(java.io.IOException.class)
+          .hasMessageContaining(pki + " is no regular file (a FIFO, a socket or a device), not a directory of its own");
+    }
+    assertThat(work.resolve("pki.aside")).isEmptyDirectory();
+  }
+
+  /**
+   * What {@code work} returns, in {@code bound}; one that still runs then fails the test, once
+   * released (a writer opens the FIFO it waits on: the JDK's directory stream, its open under way,
+   * would hold the test's close too).
+   */
+  private static <T> T endsWithin(Duration bound, Path fifo, java.util.concurrent.Callable<T> work) throws Exception {
+    var one = java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      var result = one.submit(work);
+      try {
+        return result.get(bound.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException held) {
+        try (var writer = java.nio.channels.FileChannel.open(fifo, java.nio.file.StandardOpenOption.WRITE)) {
+          try { // held open while the work ends: each of its opens of the FIFO returns
+            result.get(bound.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+          } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ended) {
+            // the failure below says what matters
+          }
+        }
+        throw new AssertionError("root's command was still waiting after " + bound + ", on the FIFO at " + fifo);
+      }
+    } finally {
+      one.shutdownNow();
+    }
+  }
+
+  /** A FIFO renamed over {@code at} (made beside it, then moved in: the swap is one step). */
+  private static void fifoOver(Path at) {
+    try {
+      Path fifo = at.resolveSibling("fifo");
+      assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+      Files.move(fifo, at, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (java.io.IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The attributes of a new directory given to the service's uid (what root gives to). */
+  private static PosixFileAttributes serviceOwned(Path p) throws java.io.IOException {
+    Files.createDirectory(p);
+    Files.setAttribute(p, "unix:uid", SERVICE);
+    Files.setAttribute(p, "unix:gid", SERVICE);
+    return Files.readAttributes(p, PosixFileAttributes.class);
+  }
+
+  private static void assumeRoot() {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
   }
 }

@@ -1,0 +1,326 @@
+package io.dsfleet.common;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.GroupPrincipal;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.UserPrincipal;
+import java.util.Set;
+
+/**
+ * A directory opened once, its entries reached relative to that descriptor: each opened with
+ * O_PATH|O_NOFOLLOW (openat through JNA: the JDK has no O_PATH), which names the entry's inode
+ * and opens nothing for real, so neither a FIFO (which blocks its reader until a writer comes) nor
+ * a device (its driver's open) is ever opened, and a link is held as the link. What is done to an
+ * entry (its attributes, chown, chmod, a read of a regular file's content) is done to the inode
+ * so held, through {@code /proc/PID/fd/N}, as glibc's fchmodat does it: whatever is renamed in
+ * over the name meanwhile is not what is acted on.
+ *
+ * <p>Root works so in the coordinator service's directory (`sudo ds-coordinator join`, `restore`,
+ * `backup`), which that service's user writes: until 2026-12-06 Java's fchown and fchmod of an
+ * entry opened it read-only without O_NONBLOCK right after root looked at it, as did the read of
+ * {@code pki/secrets.key}, and a FIFO that user swapped in between held root's command for good.
+ */
+public final class HeldDirectory implements AutoCloseable {
+  /** Linux flags, the same on x86-64 and arm64 (asm-generic). */
+  private static final int O_DIRECTORY = 0200000;
+  private static final int O_NOFOLLOW = 0400000;
+  private static final int O_CLOEXEC = 02000000;
+  private static final int O_PATH = 010000000;
+  private static final int AT_FDCWD = -100;
+  private static final int ENOENT = 2;
+  private static final int ENOTDIR = 20;
+  private static final int ELOOP = 40;
+
+  interface LibC extends Library {
+    int openat(int dirfd, byte[] path, int flags, int mode) throws LastErrorException;
+
+    int close(int fd) throws LastErrorException;
+
+    /** A link's own text, through a descriptor of the link itself (O_PATH|O_NOFOLLOW) and an empty path. */
+    long readlinkat(int dirfd, byte[] path, byte[] buf, long size) throws LastErrorException;
+  }
+
+  private static final class Holder {
+    static final LibC C = Native.load("c", LibC.class);
+  }
+
+  private final int fd;
+  private final Path path; // for messages only: nothing is reached through it
+
+  private HeldDirectory(int fd, Path path) {
+    this.fd = fd;
+    this.path = path;
+  }
+
+  /** The directory {@code dir}, links on its way followed as the path names them (its caller checked them). */
+  public static HeldDirectory open(Path dir) throws IOException {
+    return open(dir, false);
+  }
+
+  /** {@link #open(Path)} with its last name not followed: a link there is refused. */
+  public static HeldDirectory openNoFollow(Path dir) throws IOException {
+    return open(dir, true);
+  }
+
+  private static HeldDirectory open(Path dir, boolean noFollow) throws IOException {
+    try {
+      return new HeldDirectory(Holder.C.openat(AT_FDCWD, nativePath(dir), O_PATH | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0), 0), dir);
+    } catch (LastErrorException e) {
+      throw error(dir, null, e);
+    }
+  }
+
+  /** Where this directory was opened, for messages. */
+  public Path path() {
+    return path;
+  }
+
+  /** This directory's inode, as a path the process can use (the held inode, whatever its name is now). */
+  public Path procPath() {
+    return procPath(fd);
+  }
+
+  /** This directory's own attributes. */
+  public PosixFileAttributes attributes() throws IOException {
+    return Files.readAttributes(procPath(), PosixFileAttributes.class);
+  }
+
+  /**
+   * The subdirectory {@code name}, opened relative to this one with no link followed and nothing
+   * but a directory opened.
+   *
+   * @throws NoSuchFileException there is none
+   * @throws NotADirectory it is a link, or no directory
+   */
+  public HeldDirectory subdirectory(String name) throws IOException {
+    check(name);
+    try {
+      return new HeldDirectory(Holder.C.openat(fd, z(name), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0), path.resolve(name));
+    } catch (LastErrorException e) {
+      throw error(path.resolve(name), this, e);
+    }
+  }
+
+  /**
+   * The entry {@code name}, whatever it is (a link held as the link), opened relative to this
+   * directory without opening it for real.
+   *
+   * @throws NoSuchFileException there is none
+   */
+  public Entry entry(String name) throws IOException {
+    check(name);
+    try {
+      return new Entry(Holder.C.openat(fd, z(name), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0), path.resolve(name));
+    } catch (LastErrorException e) {
+      throw error(path.resolve(name), this, e);
+    }
+  }
+
+  /** A name of this directory's own: no separator, not "." or "..". */
+  private static void check(String name) {
+    if (name.isEmpty() || name.contains("/") || name.contains("\0") || name.equals(".") || name.equals("..")) {
+      throw new IllegalArgumentException("not a name in a directory: \"" + name + "\"");
+    }
+  }
+
+  @Override
+  public void close() {
+    closeFd(fd);
+  }
+
+  /** An entry's inode, held (O_PATH): never opened for real but as a regular file, by {@link #read}. */
+  public static final class Entry implements AutoCloseable {
+    private final int fd;
+    private final Path path;
+    private final PosixFileAttributes attributes;
+
+    private Entry(int fd, Path path) throws IOException {
+      this.fd = fd;
+      this.path = path;
+      try {
+        // stat through /proc of an O_PATH descriptor: of the inode held, a link's own when it is one
+        this.attributes = Files.readAttributes(procPath(fd), PosixFileAttributes.class);
+      } catch (IOException | RuntimeException e) {
+        closeFd(fd);
+        throw e;
+      }
+    }
+
+    /** The entry's path, as its directory was named: for messages only. */
+    public Path path() {
+      return path;
+    }
+
+    /** The held inode's attributes, as they were when it was opened (a link's own, for a link). */
+    public PosixFileAttributes attributes() {
+      return attributes;
+    }
+
+    /** The uid of the held inode's owner (a link's maker, for a link). */
+    public int uid() throws IOException {
+      return (Integer) Files.getAttribute(procPath(fd), "unix:uid");
+    }
+
+    /** A regular file or a directory (no link, FIFO, socket or device). */
+    public boolean isFileOrDirectory() {
+      return attributes.isRegularFile() || attributes.isDirectory();
+    }
+
+    /** Gives the held inode to {@code owner} and {@code group} (chown of the inode itself: its name is not looked up again). */
+    public void setOwner(UserPrincipal owner, GroupPrincipal group) throws IOException {
+      var view = Files.getFileAttributeView(fileOrDirectory(), java.nio.file.attribute.PosixFileAttributeView.class);
+      view.setOwner(owner);
+      view.setGroup(group);
+    }
+
+    /** chmod of the held inode. */
+    public void setPermissions(Set<PosixFilePermission> mode) throws IOException {
+      Files.setPosixFilePermissions(fileOrDirectory(), mode);
+    }
+
+    private Path fileOrDirectory() throws IOException {
+      if (!isFileOrDirectory()) { // chown through /proc of a link's descriptor would act on what the link names
+        throw new IOException(path + " is " + kind(attributes) + ", not a file or directory: left as it is");
+      }
+      return procPath(fd);
+    }
+
+    /**
+     * What a link held here names, resolved from {@code dir} (the link's own directory) and opened
+     * as {@link HeldDirectory#entry} opens (O_PATH, so a FIFO or device it names is not opened),
+     * links on its way followed: for a link whose maker its caller trusts. The link's text is read
+     * from the link held, never from its name again.
+     */
+    public Entry target(HeldDirectory dir) throws IOException {
+      if (!attributes.isSymbolicLink()) {
+        throw new IllegalStateException(path + " is no link");
+      }
+      byte[] buf = new byte[4097];
+      long n;
+      try {
+        n = Holder.C.readlinkat(fd, new byte[] {0}, buf, buf.length);
+      } catch (LastErrorException e) {
+        throw error(path, null, e);
+      }
+      if (n >= buf.length) {
+        throw new IOException(path + ": a link's text of more than 4096 bytes");
+      }
+      byte[] text = java.util.Arrays.copyOf(buf, (int) n + 1); // NUL-terminated
+      try {
+        return new Entry(Holder.C.openat(dir.fd, text, O_PATH | O_CLOEXEC, 0), path);
+      } catch (LastErrorException e) {
+        throw error(path, null, e);
+      }
+    }
+
+    /**
+     * The content of the held regular file, at most {@code max} bytes: it is opened for real only
+     * now, through the inode held, so a FIFO or a link renamed over its name meanwhile is never read.
+     *
+     * @throws IOException it is no regular file, or holds more than {@code max} bytes
+     */
+    public byte[] read(int max) throws IOException {
+      if (!attributes.isRegularFile()) {
+        throw new IOException("it is " + kind(attributes) + ": it must be a file of its own");
+      }
+      try (FileChannel ch = FileChannel.open(procPath(fd), StandardOpenOption.READ)) {
+        ByteBuffer buf = ByteBuffer.allocate(max + 1);
+        while (buf.hasRemaining() && ch.read(buf) >= 0) {
+          // until the end, or one byte past what may be there
+        }
+        if (buf.position() > max) {
+          throw new IOException("it holds more than " + max + " bytes");
+        }
+        return java.util.Arrays.copyOf(buf.array(), buf.position());
+      }
+    }
+
+    @Override
+    public void close() {
+      closeFd(fd);
+    }
+  }
+
+  /** The entry was a link or no directory where a directory was wanted (ENOTDIR, ELOOP). */
+  public static final class NotADirectory extends IOException {
+    NotADirectory(String message) {
+      super(message);
+    }
+  }
+
+  /** What a file is, in words, for a message: "a link", "a FIFO", ... */
+  public static String kind(PosixFileAttributes a) {
+    if (a.isSymbolicLink()) {
+      return "a link";
+    }
+    if (a.isDirectory()) {
+      return "a directory";
+    }
+    if (a.isRegularFile()) {
+      return "a regular file";
+    }
+    return "no regular file (a FIFO, a socket or a device)";
+  }
+
+  private static IOException error(Path p, HeldDirectory in, LastErrorException e) {
+    int code = e.getErrorCode();
+    if (code == ENOENT) {
+      return new NoSuchFileException(p.toString());
+    }
+    if (code == ENOTDIR || code == ELOOP) {
+      String what = "not a directory";
+      if (in != null) {
+        try (Entry seen = in.entry(p.getFileName().toString())) {
+          what = kind(seen.attributes());
+        } catch (IOException | RuntimeException gone) {
+          // the message says less
+        }
+      }
+      return new NotADirectory(p + " is " + what + ", not a directory of its own");
+    }
+    return new IOException("cannot open " + p + ": " + e.getMessage());
+  }
+
+  private static Path procPath(int fd) {
+    return Path.of("/proc/" + ProcessHandle.current().pid() + "/fd/" + fd);
+  }
+
+  private static void closeFd(int fd) {
+    try {
+      Holder.C.close(fd);
+    } catch (LastErrorException e) {
+      // nothing to do
+    }
+  }
+
+  /** A name, NUL-terminated, in the encoding the JDK gives the kernel names in. */
+  private static byte[] z(String name) {
+    byte[] b = name.getBytes(NAMES);
+    return java.util.Arrays.copyOf(b, b.length + 1);
+  }
+
+  private static final java.nio.charset.Charset NAMES = names();
+
+  private static java.nio.charset.Charset names() {
+    try {
+      return java.nio.charset.Charset.forName(System.getProperty("sun.jnu.encoding", "UTF-8"));
+    } catch (IllegalArgumentException e) {
+      return java.nio.charset.StandardCharsets.UTF_8;
+    }
+  }
+
+  /** A path, NUL-terminated, as the JDK gives it to the kernel. */
+  private static byte[] nativePath(Path p) {
+    return z(p.toAbsolutePath().toString());
+  }
+}
