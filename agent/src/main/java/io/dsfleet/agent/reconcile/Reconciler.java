@@ -326,7 +326,8 @@ public final class Reconciler {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
         DesiredPod d = want.get(e.getKey());
         List<OwnedContainer> seen = owned.stream().filter(c -> c.podKey().equals(d.key())).toList();
-        dispatch(e.getKey(), Work.STEPS, threads.pods(), () -> sync(d, seen, seenAt));
+        // its template held from here, before the next pass, until the work ends (Templates)
+        dispatch(e.getKey(), Work.STEPS, threads.pods(), () -> sync(d, seen, seenAt), templates.hold(d.hash()));
       }
     }
     for (var e : plan.teardown().entrySet()) {
@@ -524,13 +525,26 @@ public final class Reconciler {
   }
 
   private void dispatch(String pod, Work kind, ExecutorService on, Runnable work) {
+    dispatch(pod, kind, on, work, () -> { });
+  }
+
+  /** {@link #dispatch(String, Work, ExecutorService, Runnable)}; {@code ended} runs once the work ended, or at once when none was started. */
+  private void dispatch(String pod, Work kind, ExecutorService on, Runnable work, Runnable ended) {
     if (!busy.begin(pod, kind == Work.TEARDOWN)) {
+      ended.run();
       return;
     }
     try {
-      on.execute(() -> run(pod, kind, work));
+      on.execute(() -> {
+        try {
+          run(pod, kind, work);
+        } finally {
+          ended.run(); // after run's view.changed(): a pass that lists from then on sees what the work made
+        }
+      });
     } catch (java.util.concurrent.RejectedExecutionException e) { // every worker busy (or the agent stopping): a later pass plans it again
       busy.end(pod);
+      ended.run();
       log.debug("pod {}: no thread free for its work; a later pass plans it again", pod);
     }
   }

@@ -1715,6 +1715,48 @@ class ReconcilerTest {
     assertThat(r.templatesKept()).isEqualTo(1);
   }
 
+  /**
+   * A pod worker's template is kept while its work runs: the passes that run meanwhile may see
+   * neither the pod (a new set dropped it) nor the containers the worker makes (the event stream
+   * followed, nothing of the work's own is listed before it ends), and before 2026-12-06 two of
+   * them forgot the template of the container the worker was starting; its stop, once a pass
+   * listed it, then ran no preStop hook (helper-125). Here the set drops the pod as its app
+   * container starts, and two full passes run before the worker's work ends.
+   */
+  @Test
+  void aTemplateIsKeptWhileAPodWorkerMakesItsContainers() {
+    String[] withHook = {"spec.template.spec.terminationGracePeriodSeconds", "30",
+        "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook]}}}"};
+    List<String> hooks = java.util.Collections.synchronizedList(new ArrayList<>());
+    runtime.setExecRule(cmd -> {
+      hooks.add(String.join(" ", cmd));
+      return new ContainerRuntime.ExecResult(0, "");
+    });
+    List<Integer> keptDuring = new ArrayList<>();
+    whileWatching(() -> {
+      r.setDesired(desired(withHook));
+      runtime.duringStart = id -> {
+        if (owned().stream().noneMatch(c -> c.id().equals(id) && Labels.APP.equals(c.label(Labels.ROLE)))) {
+          return; // the sandbox
+        }
+        runtime.duringStart = x -> { };
+        r.setDesired(DesiredState.newBuilder().setVersion(2).build()); // the pod dropped as its app container starts
+        long before = r.passes();
+        r.tick();
+        clock.advance(Duration.ofSeconds(1));
+        r.tick();
+        assertThat(r.passes() - before).as("two passes while the worker's work runs").isEqualTo(2);
+        keptDuring.add(r.templatesKept());
+      };
+      r.tick(); // the worker makes the pod's containers
+      assertThat(keptDuring).as("the passes ran").hasSize(1);
+      assertThat(app("main").running()).as("started before the set dropped it").isTrue();
+      r.tick(); // lists what the worker made: the pod is no longer desired, stopped
+    });
+    assertThat(hooks).as("its preStop hook ran as it stopped").containsExactly("hook");
+    assertThat(keptDuring).as("the template of the container being started").containsExactly(1);
+  }
+
   /** The grace periods the containers named {@code prefix...} were stopped with. */
   List<Duration> graces(String prefix) {
     return runtime.stopGraces.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).map(Map.Entry::getValue).toList();
