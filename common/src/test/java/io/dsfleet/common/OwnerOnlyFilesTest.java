@@ -236,18 +236,11 @@ class OwnerOnlyFilesTest {
     Path key = Files.writeString(pki.resolve("secrets.key"), java.util.Base64.getEncoder().encodeToString(new byte[32]));
     AtomicBoolean swapped = new AtomicBoolean();
     Runnable fifoOverTheKey = () -> { // the service's user, at the moment root opens the key
-      try {
-        Path fifo = pki.resolve("fifo");
-        io.dsfleet.common.testing.Processes.succeed("mkfifo", fifo.toString());
-        Files.move(fifo, key, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        swapped.set(true);
-      } catch (java.io.IOException | InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
+      io.dsfleet.common.testing.Fifos.over(key);
+      swapped.set(true);
     };
-    Throwable refused = org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20),
-        () -> org.assertj.core.api.Assertions.catchThrowable(() -> SecretBox.loadOrCreate(key, () -> {}, fifoOverTheKey)),
-        "root's read of the key waited on the FIFO");
+    Throwable refused = io.dsfleet.common.testing.Fifos.endsWithin(java.time.Duration.ofSeconds(20), key,
+        () -> org.assertj.core.api.Assertions.catchThrowable(() -> SecretBox.loadOrCreate(key, () -> {}, fifoOverTheKey)));
     assertThat(swapped).as("the FIFO was in place as root opened the key").isTrue();
     assertThat(refused).hasMessageContaining("cannot read " + key + ": it is no regular file");
     assertThat(Files.isRegularFile(key, LinkOption.NOFOLLOW_LINKS)).as("nothing written in its place").isFalse();

@@ -3,10 +3,10 @@ package io.dsfleet.coordinator;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dsfleet.common.testing.Fifos;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.time.Duration;
 import java.util.List;
@@ -53,11 +53,11 @@ class DirectoryOwnerTest {
     AtomicBoolean swapped = new AtomicBoolean();
     try (DirectoryOwner owner = DirectoryOwner.open(work, name -> {
       if (name.equals("ca.key")) { // the owner's move, as root opens the entry
-        fifoOver(work.resolve("ca.key"));
+        Fifos.over(work.resolve("ca.key"));
         swapped.set(true);
       }
     })) {
-      endsWithin(Duration.ofSeconds(20), work.resolve("ca.key"), () -> {
+      Fifos.endsWithin(Duration.ofSeconds(20), work.resolve("ca.key"), () -> {
         owner.giveTo(service, List.of("ca.crt", "ca.key", "secrets.key"));
         return null;
       });
@@ -86,54 +86,17 @@ class DirectoryOwnerTest {
         } catch (java.io.IOException e) {
           throw new java.io.UncheckedIOException(e);
         }
-        fifoOver(pki);
+        Fifos.over(pki);
         swapped.set(true);
       }
     })) {
-      Throwable refused = endsWithin(Duration.ofSeconds(20), pki,
+      Throwable refused = Fifos.endsWithin(Duration.ofSeconds(20), pki,
           () -> org.assertj.core.api.Assertions.catchThrowable(() -> owner.subdirectory("pki").close()));
       assertThat(swapped).isTrue();
       assertThat(refused).isInstanceOf(java.io.IOException.class)
           .hasMessageContaining(pki + " is no regular file (a FIFO, a socket or a device), not a directory of its own");
     }
     assertThat(work.resolve("pki.aside")).isEmptyDirectory();
-  }
-
-  /**
-   * What {@code work} returns, in {@code bound}; one that still runs then fails the test, once
-   * released (a writer opens the FIFO it waits on: the JDK's directory stream, its open under way,
-   * would hold the test's close too).
-   */
-  private static <T> T endsWithin(Duration bound, Path fifo, java.util.concurrent.Callable<T> work) throws Exception {
-    var one = java.util.concurrent.Executors.newSingleThreadExecutor();
-    try {
-      var result = one.submit(work);
-      try {
-        return result.get(bound.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-      } catch (java.util.concurrent.TimeoutException held) {
-        try (var writer = java.nio.channels.FileChannel.open(fifo, java.nio.file.StandardOpenOption.WRITE)) {
-          try { // held open while the work ends: each of its opens of the FIFO returns
-            result.get(bound.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-          } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException ended) {
-            // the failure below says what matters
-          }
-        }
-        throw new AssertionError("root's command was still waiting after " + bound + ", on the FIFO at " + fifo);
-      }
-    } finally {
-      one.shutdownNow();
-    }
-  }
-
-  /** A FIFO renamed over {@code at} (made beside it, then moved in: the swap is one step). */
-  private static void fifoOver(Path at) {
-    try {
-      Path fifo = at.resolveSibling("fifo");
-      assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
-      Files.move(fifo, at, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-    } catch (java.io.IOException | InterruptedException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   /** The attributes of a new directory given to the service's uid (what root gives to). */

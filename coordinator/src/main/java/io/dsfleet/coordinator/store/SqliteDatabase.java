@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.store;
 
+import io.dsfleet.common.HeldDirectory;
 import io.dsfleet.common.OwnerOnlyFiles;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -175,30 +176,41 @@ abstract class SqliteDatabase implements AutoCloseable {
    * (nor a FIFO, a device): root opens the service's store (`sudo ds-coordinator backup`, `restore`)
    * in a directory the service's user writes, and until 2026-12-06 a link that user planted there
    * (dsfleet.db-wal to /etc/passwd) had root make what it led to 0600, and dsfleet.db one open as
-   * the store, an empty file written into (helper-113).
+   * the store, an empty file written into (helper-113). Each is held (O_PATH, {@link
+   * HeldDirectory}) before it is looked at, and the mode set on the inode held: until 2026-12-06
+   * root looked at it, then opened it to fchmod it, read-only without O_NONBLOCK, and a FIFO that
+   * user swapped in between held root's backup or restore for good.
    */
   private static void ownerOnlyDatabaseFile(Path file) throws java.io.IOException {
+    ownerOnlyDatabaseFile(file, name -> { });
+  }
+
+  /** {@link #ownerOnlyDatabaseFile(Path)}; {@code opening} runs with each file's name as it is about to be opened (a test's swap). */
+  static void ownerOnlyDatabaseFile(Path file, java.util.function.Consumer<String> opening) throws java.io.IOException {
     var mode = java.nio.file.attribute.PosixFilePermissions.fromString("rw-------");
     if (java.nio.file.Files.notExists(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
       java.nio.file.Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(mode));
     }
-    for (String suffix : List.of("", "-wal", "-shm")) {
-      Path f = file.resolveSibling(file.getFileName() + suffix);
-      var view = java.nio.file.Files.getFileAttributeView(f, java.nio.file.attribute.PosixFileAttributeView.class,
-          java.nio.file.LinkOption.NOFOLLOW_LINKS);
-      java.nio.file.attribute.PosixFileAttributes attrs;
-      try {
-        attrs = view.readAttributes();
-      } catch (java.nio.file.NoSuchFileException none) {
-        continue;
-      }
-      if (!attrs.isRegularFile()) {
-        throw new java.io.IOException(f + " is " + (attrs.isSymbolicLink() ? "a link" : "not a file") + ": the store's files must be"
-            + " files of their own in the data directory (a link could lead anywhere, and the store would be read and written"
-            + " there); remove it");
-      }
-      if (!attrs.permissions().equals(mode)) {
-        view.setPermissions(mode); // fchmod of the file opened with O_NOFOLLOW: a link swapped in since fails, never followed
+    try (HeldDirectory dir = HeldDirectory.open(file.toAbsolutePath().getParent())) {
+      for (String suffix : List.of("", "-wal", "-shm")) {
+        String name = file.getFileName() + suffix;
+        opening.accept(name);
+        HeldDirectory.Entry entry;
+        try {
+          entry = dir.entry(name);
+        } catch (java.nio.file.NoSuchFileException none) {
+          continue;
+        }
+        try (entry) {
+          if (!entry.attributes().isRegularFile()) {
+            throw new java.io.IOException(entry.path() + " is " + (entry.attributes().isSymbolicLink() ? "a link" : "not a file")
+                + ": the store's files must be files of their own in the data directory (a link could lead anywhere, and the store"
+                + " would be read and written there); remove it");
+          }
+          if (!entry.attributes().permissions().equals(mode)) {
+            entry.setPermissions(mode); // chmod of the inode held: whatever is renamed in since is not reached
+          }
+        }
       }
     }
   }

@@ -176,6 +176,29 @@ class SqliteStoreTest {
     }
   }
 
+  /**
+   * ... and a FIFO that user renames over one of them (the WAL, which root's open makes 0600) at
+   * the moment root opens it to set its mode: before 2026-12-06 root looked at the file, then
+   * opened it read-only without O_NONBLOCK to fchmod it, and waited on the FIFO for good. The file
+   * is held (O_PATH) before it is looked at: the FIFO is refused at once, naming it.
+   */
+  @Test
+  void aFifoSwappedInAsRootSetsAStoreFilesModeIsRefusedAtOnce() throws Exception {
+    new SqliteStore(dir).close();
+    Path wal = java.nio.file.Files.writeString(dir.resolve("dsfleet.db-wal"), "");
+    java.nio.file.Files.setPosixFilePermissions(wal, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    java.util.concurrent.atomic.AtomicBoolean swapped = new java.util.concurrent.atomic.AtomicBoolean();
+    Throwable refused = io.dsfleet.common.testing.Fifos.endsWithin(java.time.Duration.ofSeconds(20), wal,
+        () -> org.assertj.core.api.Assertions.catchThrowable(() -> SqliteDatabase.ownerOnlyDatabaseFile(dir.resolve("dsfleet.db"), name -> {
+          if (name.equals("dsfleet.db-wal")) { // the service's user, as root opens it
+            io.dsfleet.common.testing.Fifos.over(wal);
+            swapped.set(true);
+          }
+        })));
+    assertThat(swapped).isTrue();
+    assertThat(refused).hasMessageContaining(wal + " is not a file");
+  }
+
   @Test
   void secretsAreSealedAtRestWithAKeyOutsideTheDatabaseAndOlderPlainOnesAreSealedAtOpen() throws Exception {
     String value = "{\"data\":{\"password\":\"hunter2-in-the-clear\"}}";
