@@ -91,7 +91,7 @@ final class JoinGroupCommand implements Callable<Integer> {
     DirectoryOwner pki;
     try {
       OwnerOnlyFiles.directory(dir); // before the token is used, as pki/ below: refused after, the single-use token was burnt
-      data = DirectoryOwner.open(dir);
+      data = DirectoryOwner.open(dir, opening);
     } catch (IOException | java.io.UncheckedIOException e) {
       System.err.println("ds-coordinator: " + e.getMessage());
       return 2;
@@ -118,6 +118,9 @@ final class JoinGroupCommand implements Callable<Integer> {
       return 1;
     }
   }
+
+  /** A test's hook: runs with an entry's name as the join is about to open it, in the data directory or pki/ (a swap then). */
+  java.util.function.Consumer<String> opening = name -> { };
 
   /** A test's hook: runs once the data directory is checked and held, before the token is sent. */
   Runnable checked = () -> {};

@@ -444,6 +444,62 @@ class ReplicaCliTest {
   }
 
   /**
+   * The service's user renames a FIFO over what root's join is about to open in its directory:
+   * before 2026-12-06 root looked at the entry, then opened it without O_NONBLOCK (pki/ to write
+   * into it, each file it wrote to give it to the service), and waited on the FIFO for good, the
+   * directory's lock held. A FIFO at pki/ is refused at once, naming it, before the token is used
+   * and with nothing written; one over a file root wrote is left as it is, not given, and the join
+   * ends.
+   */
+  @Test
+  void aFifoSwappedInAsRootsJoinOpensAnEntryHoldsNothing() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
+    try (Group group = new Group()) {
+      Path pki = group.serviceOwns(Files.createDirectory(group.own.resolve("pki"))); // as the service's earlier run left it
+      JoinGroupCommand join = new JoinGroupCommand();
+      join.opening = name -> {
+        if (name.equals("pki")) {
+          try {
+            Files.move(pki, group.own.resolve("pki.aside"));
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+          }
+          io.dsfleet.common.testing.Fifos.over(pki);
+        }
+      };
+      Result refused = io.dsfleet.common.testing.Fifos.endsWithin(Duration.ofSeconds(30), pki,
+          () -> joinAsC2(join, group.link, group.port, group.token));
+      assertThat(refused.exit()).as(refused.err()).isEqualTo(2);
+      assertThat(refused.err()).contains(group.link.resolve("pki") + " is no regular file (a FIFO, a socket or a device), not a"
+          + " directory of its own");
+      try (var left = Files.list(group.own)) {
+        assertThat(left.map(p -> p.getFileName().toString())).as("nothing written").containsExactlyInAnyOrder("pki", "pki.aside",
+            "ds-coordinator.lock");
+      }
+      assertThat(group.own.resolve("pki.aside")).isEmptyDirectory();
+
+      Files.delete(pki);
+      Files.move(group.own.resolve("pki.aside"), pki);
+      JoinGroupCommand again = new JoinGroupCommand(); // the token was not used: the refusal came first
+      again.opening = name -> {
+        if (name.equals("ca.key")) { // as root gives the key it wrote
+          io.dsfleet.common.testing.Fifos.over(pki.resolve("ca.key"));
+        }
+      };
+      Result joined = io.dsfleet.common.testing.Fifos.endsWithin(Duration.ofSeconds(60), pki.resolve("ca.key"),
+          () -> joinAsC2(again, group.link, group.port, group.token));
+      assertThat(joined.exit()).as(joined.err()).isZero();
+      assertThat(Files.readAttributes(pki.resolve("ca.key"), java.nio.file.attribute.PosixFileAttributes.class,
+          java.nio.file.LinkOption.NOFOLLOW_LINKS).isOther()).as("still the FIFO").isTrue();
+      assertThat(Files.getAttribute(pki.resolve("ca.key"), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as("not given")
+          .isEqualTo(0);
+      for (String f : List.of("pki/ca.crt", "pki/secrets.key", "dsfleet.db")) {
+        assertThat(Files.getAttribute(group.own.resolve(f), "unix:uid", java.nio.file.LinkOption.NOFOLLOW_LINKS)).as(f).isEqualTo(group.service);
+      }
+    }
+  }
+
+  /**
    * A group of one serving from {@code data} (a replica token for c2 made), and the service's
    * directory of the shipped unit (DynamicUser=): {@code own}, uid {@code service}'s, in a root-only
    * tree, reached through root's link {@code link}.
