@@ -4,7 +4,6 @@ import com.sun.jna.LastErrorException;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -234,14 +233,7 @@ public final class HeldDirectory implements AutoCloseable {
         throw new IOException("it is " + kind(attributes) + ": it must be a file of its own");
       }
       try (FileChannel ch = FileChannel.open(procPath(fd), StandardOpenOption.READ)) {
-        ByteBuffer buf = ByteBuffer.allocate(max + 1);
-        while (buf.hasRemaining() && ch.read(buf) >= 0) {
-          // until the end, or one byte past what may be there
-        }
-        if (buf.position() > max) {
-          throw new IOException("it holds more than " + max + " bytes");
-        }
-        return java.util.Arrays.copyOf(buf.array(), buf.position());
+        return OwnerOnlyFiles.readUpTo(ch, max);
       }
     }
 

@@ -238,11 +238,35 @@ public final class OwnerOnlyFiles {
 
   /** {@link #readSmall(Path, int)}; {@code opening} runs as the entry is about to be opened (a test's swap). */
   static String readSmall(Path f, int max, Runnable opening) {
+    if (processUid() == null) { // no /proc: not Linux (dsctl on a workstation), where no daemon reads another user's directory
+      try {
+        if (!Files.isRegularFile(f)) {
+          throw new IOException("it is no regular file: it must be a file of its own");
+        }
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+          return new String(readUpTo(ch, max), StandardCharsets.UTF_8);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
+      }
+    }
     try (HeldDirectory dir = HeldDirectory.open(f.toAbsolutePath().getParent())) {
       return readSmall(dir, f.getFileName().toString(), max, opening);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read " + f + ": " + e.getMessage(), e);
     }
+  }
+
+  /** What {@code ch} holds, at most {@code max} bytes: refused when there is more. */
+  static byte[] readUpTo(FileChannel ch, int max) throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(max + 1);
+    while (buf.hasRemaining() && ch.read(buf) >= 0) {
+      // until the end, or one byte past what may be there
+    }
+    if (buf.position() > max) {
+      throw new IOException("it holds more than " + max + " bytes");
+    }
+    return java.util.Arrays.copyOf(buf.array(), buf.position());
   }
 
   /** {@link #readSmall(Path, int)} of the entry {@code name} of a directory held open. */
