@@ -1,0 +1,71 @@
+package io.dsfleet.common;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dsfleet.common.testing.Fifos;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class HeldDirectoryTest {
+  @TempDir Path dir;
+
+  /** What is read, chmodded or given is the inode held, whatever is renamed over its name after. */
+  @Test
+  void anEntryIsTheInodeHeldNotItsName() throws Exception {
+    Path key = Files.writeString(dir.resolve("key"), "the one held");
+    try (HeldDirectory held = HeldDirectory.open(dir); HeldDirectory.Entry entry = held.entry("key")) {
+      Files.move(key, dir.resolve("key.aside"));
+      Files.writeString(key, "swapped in");
+      assertThat(new String(entry.read(64), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("the one held");
+      entry.setPermissions(PosixFilePermissions.fromString("rw-------"));
+      assertThatThrownBy(() -> entry.read(4)).hasMessage("it holds more than 4 bytes");
+    }
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("key.aside")))).isEqualTo("rw-------");
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(key))).as("the name's new file").isNotEqualTo("rw-------");
+  }
+
+  /** A link is held as the link: never followed to be read, chmodded or given. */
+  @Test
+  void aLinkIsHeldAsTheLinkAndNeverActedThrough() throws Exception {
+    Path victim = Files.writeString(dir.resolve("victim"), "untouched");
+    Files.setPosixFilePermissions(victim, PosixFilePermissions.fromString("rw-r--r--"));
+    Files.createSymbolicLink(dir.resolve("link"), victim);
+    try (HeldDirectory held = HeldDirectory.open(dir); HeldDirectory.Entry link = held.entry("link")) {
+      assertThat(link.attributes().isSymbolicLink()).isTrue();
+      assertThat(link.isFileOrDirectory()).isFalse();
+      assertThatThrownBy(() -> link.read(64)).hasMessageContaining("it is a link");
+      assertThatThrownBy(() -> link.setPermissions(PosixFilePermissions.fromString("rw-------")))
+          .hasMessageContaining(dir.resolve("link") + " is a link, not a file or directory: left as it is");
+      try (HeldDirectory.Entry target = link.target(held)) { // a link its caller trusts, followed on purpose
+        assertThat(new String(target.read(64), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("untouched");
+      }
+      assertThatThrownBy(() -> held.subdirectory("link")).isInstanceOf(HeldDirectory.NotADirectory.class)
+          .hasMessage(dir.resolve("link") + " is a link, not a directory of its own");
+    }
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(victim))).isEqualTo("rw-r--r--");
+  }
+
+  /** A FIFO is held without opening it (no writer needed): refused as a file to read, and as a directory. */
+  @Test
+  void aFifoIsNeverOpened() throws Exception {
+    Path fifo = dir.resolve("fifo");
+    Fifos.over(fifo);
+    try (HeldDirectory held = HeldDirectory.open(dir)) {
+      Throwable refused = Fifos.endsWithin(Duration.ofSeconds(20), fifo, () -> {
+        try (HeldDirectory.Entry entry = held.entry("fifo")) {
+          return org.assertj.core.api.Assertions.catchThrowable(() -> entry.read(64));
+        }
+      });
+      assertThat(refused).hasMessageContaining("it is no regular file (a FIFO, a socket or a device)");
+      assertThatThrownBy(() -> held.subdirectory("fifo")).isInstanceOf(HeldDirectory.NotADirectory.class)
+          .hasMessageContaining("is no regular file");
+      assertThatThrownBy(() -> held.entry("none")).isInstanceOf(java.nio.file.NoSuchFileException.class);
+      assertThatThrownBy(() -> held.entry("../x")).isInstanceOf(IllegalArgumentException.class);
+    }
+  }
+}
