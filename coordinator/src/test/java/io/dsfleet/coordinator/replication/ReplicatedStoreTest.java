@@ -183,13 +183,12 @@ class ReplicatedStoreTest {
     }
   }
 
-  /** The write timeout of the leader in tests that wait one out (10 s in production). */
-  private static final Duration SHORT_WRITE_TIMEOUT = Duration.ofSeconds(4);
-
   /**
-   * Holds the leader's store lock (as a slow disk would hold its apply) for {@code millis}, on a
-   * thread of its own, returned once it holds it: the leader's apply of the next entries waits.
+   * The write timeout of the leader in tests that wait one out (10 s in production): the writes
+   * they time out are held up until the test lets go of the leader's store, so any will do.
    */
+  private static final Duration SHORT_WRITE_TIMEOUT = Duration.ofSeconds(1);
+
   /** Waits until {@code leader} serves again, in the same {@code term}, after {@code starts} servings. */
   static void awaitServingAgain(ReplicaGroup group, Replica leader, long term, int starts) {
     Awaitility.await("the leader serves again from its store").atMost(Duration.ofSeconds(10))
@@ -203,25 +202,41 @@ class ReplicatedStoreTest {
     ((java.util.concurrent.ExecutorService) f.get(replica)).submit(() -> { }).get(10, java.util.concurrent.TimeUnit.SECONDS);
   }
 
-  static Thread holdStore(Replica leader, long millis) throws Exception {
-    java.lang.reflect.Field f = Replica.class.getDeclaredField("machine");
-    f.setAccessible(true);
-    StoreStateMachine machine = (StoreStateMachine) f.get(leader);
-    java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
-    Thread holder = new Thread(() -> machine.read(s -> {
-      synchronized (s) {
-        holding.countDown();
-        try {
-          Thread.sleep(millis);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
+  /**
+   * The leader's store lock, held (as a slow disk would hold its apply) on a thread of its own from
+   * construction, which returns once it holds it, until {@link #close}: the leader's apply of the
+   * next entries waits until the test lets go (once what it checks has happened, not after a fixed time).
+   */
+  static final class HeldStore implements AutoCloseable {
+    private final java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    private final Thread holder;
+
+    HeldStore(Replica leader) throws Exception {
+      java.lang.reflect.Field f = Replica.class.getDeclaredField("machine");
+      f.setAccessible(true);
+      StoreStateMachine machine = (StoreStateMachine) f.get(leader);
+      java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+      holder = new Thread(() -> machine.read(s -> {
+        synchronized (s) {
+          holding.countDown();
+          try {
+            release.await(60, java.util.concurrent.TimeUnit.SECONDS); // a test that failed before letting go
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
         }
-      }
-      return null;
-    }), "holding the leader's store");
-    holder.start();
-    assertThat(holding.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-    return holder;
+        return null;
+      }), "holding the leader's store");
+      holder.start();
+      assertThat(holding.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    }
+
+    /** Lets go of the store; returns once the holder has. */
+    @Override
+    public void close() throws InterruptedException {
+      release.countDown();
+      holder.join();
+    }
   }
 
   /**
@@ -240,10 +255,10 @@ class ReplicatedStoreTest {
       int starts = group.servingStarts.get(leader.id()).get();
       Store servedBefore = leader.store().forThisServing(); // what the fleet served before the reload writes through
       leader.writeTimeout(SHORT_WRITE_TIMEOUT);
-      Thread holder = holdStore(leader, SHORT_WRITE_TIMEOUT.toMillis() + 2_000);
-      assertThatThrownBy(() -> leader.store().putObjects(List.of(configMap("late", 0))))
-          .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class).hasMessageContaining("may still commit");
-      holder.join();
+      try (HeldStore held = new HeldStore(leader)) {
+        assertThatThrownBy(() -> leader.store().putObjects(List.of(configMap("late", 0))))
+            .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class).hasMessageContaining("may still commit");
+      } // the write timed out: its apply goes on, and it commits late
       awaitServingAgain(group, leader, term, starts);
       assertThat(group.servingStarts.get(leader.id()).get()).as("served again once").isEqualTo(starts + 1);
       assertThat(leader.store().objects()).extracting(StoredObject::name).contains("late");
@@ -269,7 +284,7 @@ class ReplicatedStoreTest {
       Replica leader = group.leader();
       long term = leader.servingTerm();
       int starts = group.servingStarts.get(leader.id()).get();
-      Thread holder = holdStore(leader, 4_000);
+      HeldStore held = new HeldStore(leader);
       java.util.concurrent.CompletableFuture<Throwable> failed = new java.util.concurrent.CompletableFuture<>();
       Thread writer = new Thread(() -> failed.complete(org.assertj.core.api.Assertions.catchThrowable(
           () -> leader.store().putObjects(List.of(configMap("late", 0))))), "writer");
@@ -281,7 +296,7 @@ class ReplicatedStoreTest {
       assertThat(failed.get(10, java.util.concurrent.TimeUnit.SECONDS)).isInstanceOf(io.dsfleet.coordinator.store.StoreException.class)
           .hasMessageContaining("may still commit")
           .satisfies(e -> assertThat(((io.dsfleet.coordinator.store.StoreException) e).mayHaveApplied()).isTrue());
-      holder.join();
+      held.close(); // the writer was told: its apply goes on, and it commits
       awaitServingAgain(group, leader, term, starts);
       assertThat(group.servingStarts.get(leader.id()).get()).as("served again once").isEqualTo(starts + 1);
       assertThat(leader.store().objects()).extracting(StoredObject::name).contains("late");
@@ -302,17 +317,23 @@ class ReplicatedStoreTest {
       Replica leader = group.leader();
       long term = leader.servingTerm();
       int starts = group.servingStarts.get(leader.id()).get();
-      // the second write is proposed once the first timed out and must be acknowledged within its own timeout
-      leader.writeTimeout(SHORT_WRITE_TIMEOUT.plusSeconds(3));
-      Thread holder = holdStore(leader, SHORT_WRITE_TIMEOUT.toMillis() + 6_000);
+      leader.writeTimeout(SHORT_WRITE_TIMEOUT);
+      HeldStore held = new HeldStore(leader);
       assertThatThrownBy(() -> leader.store().putObjects(List.of(configMap("late", 0))))
           .isInstanceOf(io.dsfleet.coordinator.store.StoreException.class).hasMessageContaining("may still commit");
+      // the second write is proposed once the first timed out and must be acknowledged within the product's timeout
+      leader.writeTimeout(Replica.WRITE_TIMEOUT);
       List<ObjectWrite> many = new ArrayList<>();
       for (int i = 0; i < 3_000; i++) {
         many.add(configMap("second-" + i, 0));
       }
-      leader.store().putObjects(many); // acknowledged: applied after the holder let go, within the timeout
-      holder.join();
+      java.util.concurrent.CompletableFuture<Void> second = java.util.concurrent.CompletableFuture.runAsync(
+          () -> leader.store().putObjects(many));
+      long logged = leader.division().getRaftLog().getLastEntryTermIndex().getIndex();
+      Awaitility.await("the second write in the leader's log, behind the first").atMost(Duration.ofSeconds(10))
+          .until(() -> leader.division().getRaftLog().getLastEntryTermIndex().getIndex() > logged);
+      held.close(); // the first commits late: the second is not applied yet
+      second.get(30, java.util.concurrent.TimeUnit.SECONDS); // acknowledged: applied after the holder let go
       awaitServingAgain(group, leader, term, starts);
       assertThat(group.loadsBehindTheLog).as("serving starts whose store lacked entries of the leader's log {last, applied}")
           .isEmpty();
@@ -332,7 +353,7 @@ class ReplicatedStoreTest {
       long term = leader.servingTerm();
       int starts = group.servingStarts.get(leader.id()).get();
       leader.writeTimeout(SHORT_WRITE_TIMEOUT);
-      Thread holder = holdStore(leader, SHORT_WRITE_TIMEOUT.toMillis() + 2_000);
+      HeldStore held = new HeldStore(leader);
       List<Thread> writers = new ArrayList<>();
       java.util.concurrent.atomic.AtomicInteger timedOut = new java.util.concurrent.atomic.AtomicInteger();
       for (int i = 0; i < 4; i++) {
@@ -351,7 +372,7 @@ class ReplicatedStoreTest {
         w.join();
       }
       assertThat(timedOut.get()).isEqualTo(4);
-      holder.join();
+      held.close(); // the four commit late, together
       awaitServingAgain(group, leader, term, starts);
       // a write after the four, answered once applied after them: their late answers came first, each
       // queuing its reload check on the leadership thread; a task queued there after those has run them
