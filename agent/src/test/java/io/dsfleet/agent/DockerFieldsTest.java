@@ -26,6 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 class DockerFieldsTest {
   static final String C0 = "spec.template.spec.containers[0]";
   static final String POD = "spec.template.spec";
+  /** A container's shell that exits 3 once the test touches /tmp/crash in it (a crash when the test has looked, not after a fixed time). */
+  static final String CRASH = "until test -f /tmp/crash; do sleep 0.1; done; exit 3";
   @TempDir Path tmp;
   DockerHarness h;
 
@@ -263,13 +265,15 @@ class DockerFieldsTest {
     h.close();
     h = new DockerHarness(own, new io.dsfleet.agent.reconcile.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(10)));
     String role = Labels.ROLE;
-    PodStatus s = h.run(ds(POD + ".hostNetwork", "true", C0 + ".command", "[sh, -c, 'sleep 2; exit 3']"));
+    // each run crashes once the test says so (CRASH), after it looked inside
+    PodStatus s = h.run(ds(POD + ".hostNetwork", "true", C0 + ".command", "[sh, -c, '" + CRASH + "']"));
     assertThat(s.getPhase()).isEqualTo("Running");
     assertThat(s.getStartedAtMillis()).isPositive();
     assertThat(h.docker.listOwned(h.node)).as("one container, no sandbox").hasSize(1)
         .allMatch(c -> c.label(role).equals(Labels.APP));
     assertThat(h.sh("main", "readlink /proc/self/ns/net")).isEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString());
     assertThat(h.sh("main", "readlink /proc/self/ns/ipc")).isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/ipc")).toString());
+    h.sh("main", "touch /tmp/crash");
     h.awaitStatus(p -> p.getContainers(0).getRestartCount() == 1 && p.getContainers(0).getState().equals("running") && p.getReady(),
         Duration.ofSeconds(30));
     assertThat(h.docker.listOwned(h.node)).as("restarted in place: still no sandbox")
@@ -291,8 +295,8 @@ class DockerFieldsTest {
   void oneContainerOnTheBridgeRunsWithoutASandboxAndItsProbesFollowItsAddress(@TempDir Path own) throws IOException {
     h.close();
     h = new DockerHarness(own, new io.dsfleet.agent.reconcile.Backoff(Duration.ofSeconds(1), Duration.ofSeconds(10)));
-    // the first run crashes after 2 s; the next runs stay (the emptyDir outlives a run)
-    h.run(ds(C0 + ".command", "[sh, -c, 'httpd -p 8080 -h /www; test -f /scratch/crashed && exec sleep 3600; touch /scratch/crashed; sleep 2; exit 3']",
+    // the first run crashes once the test says so (CRASH); the next runs stay (the emptyDir outlives a run)
+    h.run(ds(C0 + ".command", "[sh, -c, 'httpd -p 8080 -h /www; test -f /scratch/crashed && exec sleep 3600; touch /scratch/crashed; " + CRASH + "']",
         C0 + ".volumeMounts", "[{name: scratch, mountPath: /scratch}]", POD + ".volumes", "[{name: scratch, emptyDir: {}}]",
         C0 + ".ports", "[{name: http, containerPort: 8080}]",
         C0 + ".readinessProbe", "{httpGet: {port: http, path: /index.html}, periodSeconds: 1}"));
@@ -300,6 +304,7 @@ class DockerFieldsTest {
         .allMatch(c -> c.label(Labels.ROLE).equals(Labels.APP) && c.ip().matches("\\d+\\.\\d+\\.\\d+\\.\\d+"));
     assertThat(h.sh("main", "hostname")).isEqualTo("agent-pod01");
     assertThat(h.sh("main", "readlink /proc/self/ns/net")).isNotEqualTo(Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString());
+    h.sh("main", "touch /tmp/crash");
     h.awaitStatus(p -> p.getContainers(0).getRestartCount() == 1 && p.getContainers(0).getReady() && p.getReady(), Duration.ofSeconds(30));
     assertThat(h.docker.listOwned(h.node)).as("restarted alone: still no sandbox").noneMatch(c -> c.label(Labels.ROLE).equals(Labels.SANDBOX));
   }
@@ -496,9 +501,11 @@ class DockerFieldsTest {
    */
   @Test
   void aLogReadWholeThatIsClosedEnds() throws Exception {
-    h.run(ds(C0 + ".command", "[sh, -c, 'seq 1 200000; sleep 3600']"));
+    h.run(ds(C0 + ".command", "[sh, -c, 'seq 1 200000; touch /tmp/written; sleep 3600']"));
     String id = h.container("main").id();
     java.util.concurrent.atomic.AtomicInteger read = new java.util.concurrent.atomic.AtomicInteger();
+    // written (a look inside is cheap; each read of the whole log is not), then read whole once Docker has it all
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> h.sh("main", "test -f /tmp/written && echo yes").equals("yes"));
     org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
       java.util.concurrent.CountDownLatch d = new java.util.concurrent.CountDownLatch(1);
       read.set(0);
@@ -508,7 +515,9 @@ class DockerFieldsTest {
     });
     read.set(0);
     java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicReference<Thread> reader = new java.util.concurrent.atomic.AtomicReference<>();
     AutoCloseable stream = h.docker.logs(id, -1, false, l -> {
+      reader.compareAndSet(null, Thread.currentThread());
       read.incrementAndGet();
       java.util.concurrent.locks.LockSupport.parkNanos(1_000_000); // a reader held back: 200 s for the whole log
     }, done::countDown);
@@ -516,7 +525,9 @@ class DockerFieldsTest {
     stream.close();
     assertThat(done.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("ended once closed").isTrue();
     int atEnd = read.get();
-    Thread.sleep(1000);
+    // the thread that passed the lines on has ended: no line can come after this
+    reader.get().join(10_000);
+    assertThat(reader.get().isAlive()).as("the stream's reader ended").isFalse();
     assertThat(read.get()).as("no line read after it ended").isEqualTo(atEnd).isLessThan(200_000);
   }
 
