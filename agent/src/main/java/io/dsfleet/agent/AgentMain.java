@@ -43,10 +43,12 @@ public final class AgentMain {
   static final String VERSION = java.util.Objects.requireNonNullElse(AgentMain.class.getPackage().getImplementationVersion(), "dev");
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
       "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure", "restartBackoff", "restartBackoffMax",
-      "relistInterval", "metricsListen");
+      "relistInterval", "passInterval", "metricsListen");
   /** Where Prometheus scrapes an agent unless told otherwise: loopback only. */
   static final String DEFAULT_METRICS = "127.0.0.1:7481";
   static final String DEFAULT_CONFIG = "/etc/dsfleet/agent.yaml";
+  /** How often a reconcile pass runs when nothing wakes one sooner (agent option passInterval). */
+  static final Duration PASS_INTERVAL = Duration.ofSeconds(1);
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -72,6 +74,7 @@ public final class AgentMain {
     String restartBackoff;
     String restartBackoffMax;
     String relistInterval;
+    String passInterval;
     String metricsListen;
     String leaveTimeout = "60s";
 
@@ -188,21 +191,29 @@ public final class AgentMain {
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("restartBackoff " + backoff + ", restartBackoffMax " + backoffMax + ": " + e.getMessage());
       }
-      String relist = first(relistInterval, env.get("DS_AGENT_RELIST_INTERVAL"), text(file, "relistInterval"), null);
-      Duration relistEvery;
-      try {
-        relistEvery = relist == null ? Reconciler.RELIST : Durations.parse(relist);
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("relistInterval " + relist + ": " + e.getMessage());
-      }
-      if (relistEvery.isNegative() || relistEvery.isZero()) {
-        throw new IllegalArgumentException("relistInterval " + relist + ": must be longer than 0");
-      }
+      Duration relistEvery = positive("relistInterval",
+          first(relistInterval, env.get("DS_AGENT_RELIST_INTERVAL"), text(file, "relistInterval"), null), Reconciler.RELIST);
+      Duration passEvery = positive("passInterval",
+          first(passInterval, env.get("DS_AGENT_PASS_INTERVAL"), text(file, "passInterval"), null), PASS_INTERVAL);
       // leave serves no metrics: a bad metricsListen must not keep a node from leaving
       java.net.InetSocketAddress metrics = !forRun ? null : io.dsfleet.common.metrics.MetricsEndpoint.parse("metricsListen",
           first(metricsListen, env.get("DS_AGENT_METRICS_LISTEN"), text(file, "metricsListen"), DEFAULT_METRICS));
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
-          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery, metrics);
+          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery, passEvery, metrics);
+    }
+
+    /** The duration {@code value} of option {@code key} ({@code dflt} when not given), refused unless longer than 0. */
+    private static Duration positive(String key, String value, Duration dflt) {
+      Duration d;
+      try {
+        d = value == null ? dflt : Durations.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(key + " " + value + ": " + e.getMessage());
+      }
+      if (d.isNegative() || d.isZero()) {
+        throw new IllegalArgumentException(key + " " + value + ": must be longer than 0");
+      }
+      return d;
     }
 
     /**
@@ -322,7 +333,7 @@ public final class AgentMain {
       }, () -> log.info("no desired set in {}: running containers are left alone until a coordinator sends one", o.stateDir()));
       session[0] = new CoordinatorSession(o.coordinators(), o.credentials(clock), nodeInfo(o), reconciler, docker, state, scheduler, clock, new Random(),
           o.heartbeatInterval(), stop::countDown);
-      // one thread runs every pass: each second, and at once when a desired set arrives or a pod's work ends
+      // one thread runs every pass: each passInterval (a second), and at once when a desired set arrives or a pod's work ends
       ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("reconcile"));
       Runnable pass = () -> {
         try {
@@ -341,7 +352,7 @@ public final class AgentMain {
           });
         }
       });
-      loop.scheduleWithFixedDelay(pass, 0, 1, TimeUnit.SECONDS);
+      loop.scheduleWithFixedDelay(pass, 0, o.passInterval().toNanos(), TimeUnit.NANOSECONDS);
       reconciler.watch(scheduler);
       session[0].start();
       var metrics = o.metricsListen() == null ? null

@@ -18,12 +18,13 @@ import java.util.Map;
  * @param insecure plaintext gRPC without credentials (the coordinator must run --insecure too)
  * @param restartBackoff how long failed containers, pulls and sandboxes wait before the next try
  * @param relistInterval how often every container is listed while Docker's event stream runs
+ * @param passInterval how often a reconcile pass runs when nothing wakes one sooner
  * @param metricsListen where the Prometheus endpoint listens (plain HTTP); null: none
  */
 public record AgentOptions(List<String> coordinators, String nodeName, Path stateDir, String dockerHost,
     Map<String, String> labels, List<Taint> taints, String address, Duration heartbeatInterval, boolean leaveOnShutdown,
     String joinToken, boolean insecure, io.dsfleet.agent.reconcile.Backoff restartBackoff, Duration relistInterval,
-    java.net.InetSocketAddress metricsListen) {
+    Duration passInterval, java.net.InetSocketAddress metricsListen) {
 
   /** The node's credentials: plaintext when insecure, else its certificate or join token under the state directory. */
   public io.dsfleet.agent.session.NodeCredentials credentials(java.time.Clock clock) {

@@ -76,6 +76,19 @@ class AgentOptionsTest {
   }
 
   @Test
+  void thePassIntervalIsOneSecondUnlessConfiguredAndMustBePositive() throws Exception {
+    assertThat(resolve(Map.of()).passInterval()).isEqualTo(Duration.ofSeconds(1));
+    Files.writeString(tmp.resolve("agent.yaml"), "passInterval: 2s\n");
+    assertThat(resolve(Map.of()).passInterval()).isEqualTo(Duration.ofSeconds(2));
+    assertThat(resolve(Map.of("DS_AGENT_PASS_INTERVAL", "500ms")).passInterval()).isEqualTo(Duration.ofMillis(500));
+    assertThat(resolve(Map.of("DS_AGENT_PASS_INTERVAL", "500ms"), "--pass-interval", "200ms").passInterval()).isEqualTo(Duration.ofMillis(200));
+    assertThatThrownBy(() -> resolve(Map.of(), "--pass-interval", "0s")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("passInterval 0s").hasMessageContaining("longer than 0");
+    assertThatThrownBy(() -> resolve(Map.of(), "--pass-interval", "often")).hasMessageContaining("passInterval often")
+        .hasMessageContaining("invalid duration");
+  }
+
+  @Test
   void metricsAreServedOnLoopbackUnlessConfiguredOrOff() throws Exception {
     assertThat(resolve(Map.of()).metricsListen()).hasToString("127.0.0.1/<unresolved>:7481");
     Files.writeString(tmp.resolve("agent.yaml"), "metricsListen: 0.0.0.0:9100\n");
