@@ -24,6 +24,13 @@ import java.util.concurrent.TimeUnit;
 final class ReportPacing implements AutoCloseable {
   static final int BURST = 10;
   static final Duration EVERY = Duration.ofMillis(100);
+  /** {@link #EVERY}, for the sessions opened from now on; shorter in tests that wait for a paced flood to fill a session's queue. */
+  private static volatile Duration every = EVERY;
+
+  /** Paces the sessions opened from now on every {@code interval} ({@link #EVERY} otherwise): a seam for tests. */
+  static void paceEvery(Duration interval) {
+    every = interval;
+  }
 
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
       io.dsfleet.common.DaemonThreads.named("coordinator-report-pacing"));
@@ -44,7 +51,7 @@ final class ReportPacing implements AutoCloseable {
   /** One session's allowance of reports and condition changes. */
   final class Reads {
     private final ServerCallStreamObserver<?> call;
-    private final TokenBucket allowance = new TokenBucket(BURST, EVERY, System.nanoTime());
+    private final TokenBucket allowance = new TokenBucket(BURST, every, System.nanoTime());
 
     private Reads(ServerCallStreamObserver<?> call) {
       this.call = call;

@@ -72,6 +72,20 @@ public final class CoordinatorFixture implements AutoCloseable {
     whileTheFleetLockIsHeld(server, body);
   }
 
+  /**
+   * Runs {@code body} with the sessions it opens paced every {@code interval} instead of
+   * ReportPacing's 100 ms: a test that waits for a paced flood to fill a session's queue waits
+   * that much less (the pace is the JVM's: its tests run one at a time).
+   */
+  public static void withReportsPacedEvery(java.time.Duration interval, org.junit.jupiter.api.function.Executable body) throws Throwable {
+    ReportPacing.paceEvery(interval);
+    try {
+      body.execute();
+    } finally {
+      ReportPacing.paceEvery(ReportPacing.EVERY);
+    }
+  }
+
   /** Runs {@code body} while another thread holds {@code server}'s fleet's lock. */
   public static void whileTheFleetLockIsHeld(CoordinatorServer server, org.junit.jupiter.api.function.Executable body) throws Throwable {
     var held = new java.util.concurrent.CountDownLatch(1);

@@ -380,18 +380,20 @@ class AttackTest extends TlsFleetTest {
   @Test
   void aNodeThatSendsFasterThanTheCoordinatorAppliesIsCutOffNotQueued() throws Throwable {
     NodeCert a = join("node-a", token());
-    FakeAgent flood = new FakeAgent(as(a), "node-a").open();
-    agents.add(flood);
-    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().connected("node-a"));
-    // the worker waits for the fleet's lock meanwhile
-    io.dsfleet.coordinator.grpc.CoordinatorFixture.whileTheFleetLockIsHeld(server, () -> {
-      for (int i = 0; i < 1_000 && flood.sessionError == null; i++) {
-        flood.heartbeat(i % 2 == 0, "flip " + i);
-      }
-      // read 10 at once, then one each 100 ms (ReportPacing): the 128th waits about 12 s on
-      await().atMost(Duration.ofSeconds(40)).until(() -> flood.sessionError != null);
-      assertThat(Status.fromThrowable(flood.sessionError).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
-      assertThat(flood.sessionError.getMessage()).contains("faster than the coordinator applies them");
+    // read 10 at once, then one each 100 ms (ReportPacing): the 128th queued 12 s on; here one each ms
+    io.dsfleet.coordinator.grpc.CoordinatorFixture.withReportsPacedEvery(Duration.ofMillis(1), () -> {
+      FakeAgent flood = new FakeAgent(as(a), "node-a").open();
+      agents.add(flood);
+      await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().connected("node-a"));
+      // the worker waits for the fleet's lock meanwhile
+      io.dsfleet.coordinator.grpc.CoordinatorFixture.whileTheFleetLockIsHeld(server, () -> {
+        for (int i = 0; i < 1_000 && flood.sessionError == null; i++) {
+          flood.heartbeat(i % 2 == 0, "flip " + i);
+        }
+        await().atMost(Duration.ofSeconds(40)).until(() -> flood.sessionError != null);
+        assertThat(Status.fromThrowable(flood.sessionError).getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(flood.sessionError.getMessage()).contains("faster than the coordinator applies them");
+      });
     });
   }
 
