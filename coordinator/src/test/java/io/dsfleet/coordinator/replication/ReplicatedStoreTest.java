@@ -419,7 +419,12 @@ class ReplicatedStoreTest {
       leader.setMembers(group.peers.stream().filter(p -> !p.id().equals(removed.id())).toList());
       long term = removed.currentTerm();
       acknowledged.addAll(write(group, "while-out", 5));
-      Thread.sleep(5000); // ten election timeouts of 500 ms
+      // its election timer fired: paused, Raft makes it a candidate and runs no election (one it ran
+      // would close it, as it did within seconds before elections were paused for it); then four
+      // election timeouts of 500 ms for a close that the election would bring (nothing seen follows one)
+      Awaitility.await("the removed replica's election timer fired").atMost(Duration.ofSeconds(10))
+          .until(() -> removed.division().getInfo().isCandidate());
+      Thread.sleep(2000);
       assertThat(removed.failed()).as("closed by its Raft").isFalse();
       assertThat(removed.division().getInfo().isAlive()).isTrue();
       assertThat(removed.currentTerm()).as("a term of its own: it stood for election").isEqualTo(term);
