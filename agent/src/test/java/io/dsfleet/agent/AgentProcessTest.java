@@ -198,9 +198,10 @@ class AgentProcessTest {
    */
   @Test
   void anAgentLeavingOnShutdownStopsEachPodOnceAndExitsOnceTheyAreGone() throws Exception {
-    // a preStop hook that takes a while: a second teardown (a reconcile pass meanwhile) would find the pods running
+    // a preStop hook that takes a while: a second teardown (one of the reconcile passes meanwhile, five
+    // a second here) would find the pods running
     coordinator = new FakeCoordinator(threePods("spec.template.spec.terminationGracePeriodSeconds", "10",
-        "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [sleep, '3']}}}")).startInPlaceOf(coordinator);
+        "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [sleep, '1']}}}")).startInPlaceOf(coordinator);
     coordinator.removesOnLeave = true;
     agent = startAgent("--leave-on-shutdown");
     await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
