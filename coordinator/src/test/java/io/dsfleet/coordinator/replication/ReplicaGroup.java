@@ -33,7 +33,7 @@ final class ReplicaGroup implements AutoCloseable {
   /** How many times each replica began serving (a leadership, or a reload within one). */
   final Map<String, java.util.concurrent.atomic.AtomicInteger> servingStarts = new java.util.concurrent.ConcurrentHashMap<>();
   /**
-   * Each serving start that loaded a store missing entries its own log already held (the last log
+   * Each serving start that loaded a store missing writes its own log already held (the last log
    * index, then the last applied one): a fleet loaded so lacks writes the leader acknowledges later.
    */
   final List<long[]> loadsBehindTheLog = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -107,7 +107,7 @@ final class ReplicaGroup implements AutoCloseable {
         RaftServer.Division d = running.get(id).division();
         long last = d.getRaftLog().getLastEntryTermIndex().getIndex();
         long applied = d.getInfo().getLastAppliedIndex();
-        if (applied < last) {
+        if (storeWriteBetween(d, applied, last)) {
           loadsBehindTheLog.add(new long[] {last, applied});
         }
       }
@@ -117,6 +117,26 @@ final class ReplicaGroup implements AutoCloseable {
     });
     running.put(id, r);
     return r;
+  }
+
+  /**
+   * Whether the log holds a store write after {@code applied} up to {@code last}: Raft's own entries
+   * (the leader's record of its commit index, appended once an entry commits; a configuration)
+   * write nothing to the store, and a serving start may come before the one after its last write
+   * is applied.
+   */
+  private static boolean storeWriteBetween(RaftServer.Division d, long applied, long last) {
+    for (long i = applied + 1; i <= last; i++) {
+      try {
+        var entry = d.getRaftLog().get(i);
+        if (entry == null || entry.hasStateMachineLogEntry()) {
+          return true; // not readable: counted as one
+        }
+      } catch (org.apache.ratis.server.raftlog.RaftLogIOException e) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
