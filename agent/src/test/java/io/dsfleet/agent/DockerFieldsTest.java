@@ -406,10 +406,11 @@ class DockerFieldsTest {
     assertThat(s.getReady()).as("flaky has no readiness probe: ready while running").isTrue();
     // the container flaky had when main became ready (on a loaded machine its liveness may have failed already)
     String firstId = s.getContainers(1).getContainerId();
+    // main's readiness fails from now on (three periods), while flaky's liveness fails (two): waited out together
+    h.sh("main", "rm /www/index.html");
     // liveness failed: flaky was restarted, as a new container that runs
     h.awaitStatus(p -> p.getContainers(1).getRestartCount() >= 1 && !p.getContainers(1).getContainerId().equals(firstId)
         && p.getContainers(1).getState().equals("running"), Duration.ofSeconds(30));
-    h.sh("main", "rm /www/index.html");
     h.awaitStatus(p -> !p.getContainers(0).getReady() && !p.getReady(), Duration.ofSeconds(20));
   }
 
