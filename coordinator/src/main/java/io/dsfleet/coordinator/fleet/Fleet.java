@@ -649,6 +649,11 @@ public final class Fleet {
     return view(true).nodes();
   }
 
+  /** The fleet's view with its nodes: what several reads of one moment read (the metrics' families), built once. */
+  public FleetView view() {
+    return view(true);
+  }
+
   /**
    * Runs {@code watcher} after changes until the handle is closed: soon after each, changes close
    * together once ({@link FleetChanges}); it must not block, and reads what changed through the views.

@@ -1,0 +1,127 @@
+package io.dsfleet.coordinator.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.coordinator.fleet.Fleet;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
+import io.prometheus.metrics.model.snapshots.MetricSnapshots;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fleet's series come from one read of the fleet a collection, one collection at a time, served
+ * again for a second: a scrape in a loop, or many at once, cannot keep a core busy (nor the fleet's
+ * lock taken) with collections of a large fleet.
+ */
+class FleetSeriesTest {
+  @TempDir Path dir;
+
+  /** The fleet, counting its reads (each one a view of the fleet, built under its lock when it changed). */
+  private static final class Reads implements Supplier<Fleet> {
+    final Fleet fleet;
+    final AtomicInteger count = new AtomicInteger();
+    volatile CountDownLatch holdFirst;
+    final CountDownLatch firstRead = new CountDownLatch(1);
+
+    Reads(Fleet fleet) {
+      this.fleet = fleet;
+    }
+
+    @Override
+    public Fleet get() {
+      if (count.incrementAndGet() == 1 && holdFirst != null) {
+        firstRead.countDown();
+        try {
+          holdFirst.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return fleet;
+    }
+  }
+
+  private static double value(MetricSnapshots s, String name, String node) {
+    return s.stream().filter(m -> m.getMetadata().getPrometheusName().equals(name)).findFirst().map(m -> ((GaugeSnapshot) m)
+        .getDataPoints().stream().filter(p -> p.getLabels().get("node").equals(node)).findFirst().orElseThrow().getValue())
+        .orElseThrow();
+  }
+
+  @Test
+  void everyFamilyOfAScrapeComesFromOneReadOfTheFleet() {
+    try (LargeFleet f = new LargeFleet(dir, 20, 2)) {
+      Reads reads = new Reads(f.fleet);
+      PrometheusRegistry r = new PrometheusRegistry();
+      CoordinatorMetrics.fleetSeries(r, reads, f.clock, f.clock::nanos);
+      MetricSnapshots s = r.scrape();
+      assertThat(s.stream().mapToInt(m -> m.getDataPoints().size()).sum()).as("12 DaemonSet families of 2, 2 of the count, 4 a node")
+          .isEqualTo(12 * 2 + 2 + 4 * 20);
+      assertThat(reads.count).as("reads of the fleet for the scrape's 16 families").hasValue(1);
+    }
+  }
+
+  @Test
+  void aScrapeWithinASecondOfACollectionServesItAndALaterOneCollectsAgain() {
+    try (LargeFleet f = new LargeFleet(dir, 20, 1)) {
+      Reads reads = new Reads(f.fleet);
+      PrometheusRegistry r = new PrometheusRegistry();
+      CoordinatorMetrics.fleetSeries(r, reads, f.clock, f.clock::nanos);
+      assertThat(value(r.scrape(), "dsfleet_node_spec_unschedulable", "node-3")).isZero();
+      f.fleet.cordon("node-3", true);
+      f.clock.advance(FleetSeries.REUSE.minusMillis(1));
+      assertThat(value(r.scrape(), "dsfleet_node_spec_unschedulable", "node-3")).as("the last collection, served again").isZero();
+      assertThat(reads.count).hasValue(1);
+      f.clock.advance(Duration.ofMillis(1));
+      assertThat(value(r.scrape(), "dsfleet_node_spec_unschedulable", "node-3")).as("a second on: collected again").isEqualTo(1);
+      assertThat(reads.count).hasValue(2);
+    }
+  }
+
+  @Test
+  void scrapesThatComeWhileOneCollectsWaitForItAndServeItsCollection() throws Exception {
+    try (LargeFleet f = new LargeFleet(dir, 20, 1)) {
+      Reads reads = new Reads(f.fleet);
+      reads.holdFirst = new CountDownLatch(1);
+      PrometheusRegistry r = new PrometheusRegistry();
+      CoordinatorMetrics.fleetSeries(r, reads, f.clock, f.clock::nanos);
+      List<MetricSnapshots> results = java.util.Collections.synchronizedList(new ArrayList<>());
+      Thread first = new Thread(() -> results.add(r.scrape()));
+      first.start();
+      assertThat(reads.firstRead.await(10, TimeUnit.SECONDS)).as("the first scrape reads the fleet").isTrue();
+      List<Thread> others = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        Thread t = new Thread(() -> results.add(r.scrape()));
+        others.add(t);
+        t.start();
+      }
+      try {
+        // each has come to the collection (waits for it) or is done: nothing else keeps them
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> others.stream()
+            .allMatch(t -> t.getState() == Thread.State.BLOCKED || t.getState() == Thread.State.WAITING
+                || t.getState() == Thread.State.TERMINATED));
+        assertThat(reads.count).as("reads while the first scrape collects").hasValue(1);
+      } finally {
+        reads.holdFirst.countDown();
+      }
+      first.join(10_000);
+      for (Thread t : others) {
+        t.join(10_000);
+      }
+      assertThat(results).hasSize(5);
+      assertThat(reads.count).as("reads for five scrapes at once").hasValue(1);
+      for (MetricSnapshots s : results) {
+        assertThat(value(s, "dsfleet_node_heartbeat_age_seconds", "node-7")).as("each serves the collection").isZero();
+      }
+    }
+  }
+}
