@@ -413,7 +413,7 @@ public final class CoordinatorMain {
           java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
       var metrics = metricsAt == null ? null
           : io.dsfleet.common.metrics.MetricsEndpoint.start(metricsAt, io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server,
-              Clock.systemUTC()), io.dsfleet.common.JdkHttpServers.threads("metrics"));
+              Clock.systemUTC()), io.dsfleet.common.JdkHttpServers.threads("metrics"), io.dsfleet.coordinator.metrics.CoordinatorMetrics.SHARED_FOR);
       io.dsfleet.coordinator.dashboard.Dashboard dashboard = null;
       if (dashboardAt != null) {
         try {

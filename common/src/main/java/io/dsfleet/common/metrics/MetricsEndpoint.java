@@ -1,9 +1,16 @@
 package io.dsfleet.common.metrics;
 
-import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+import io.prometheus.metrics.exporter.httpserver.DefaultHandler;
+import io.prometheus.metrics.exporter.httpserver.HealthyHandler;
+import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
 
 /**
  * The Prometheus endpoint of a daemon: {@code GET /metrics} in the text format, on an address of
@@ -15,10 +22,12 @@ public final class MetricsEndpoint implements AutoCloseable {
   /** The JDK's logger (common has no logging library): the daemons route it to theirs. */
   private static final System.Logger log = System.getLogger(MetricsEndpoint.class.getName());
 
-  private final HTTPServer server;
+  private final HttpServer server;
+  private final ExecutorService threads;
 
-  private MetricsEndpoint(HTTPServer server) {
+  private MetricsEndpoint(HttpServer server, ExecutorService threads) {
     this.server = server;
+    this.threads = threads;
   }
 
   /**
@@ -50,34 +59,53 @@ public final class MetricsEndpoint implements AutoCloseable {
     return InetSocketAddress.createUnresolved(host, port);
   }
 
+  /** As {@link #start(InetSocketAddress, PrometheusRegistry, ExecutorService, Duration)}, each scrape rendered on its own. */
+  public static MetricsEndpoint start(InetSocketAddress address, PrometheusRegistry registry, ExecutorService threads) {
+    return start(address, registry, threads, Duration.ZERO);
+  }
+
   /**
    * Serves {@code registry} on {@code address} on {@code threads} (from
    * {@link io.dsfleet.common.JdkHttpServers}: the server reads each request on one of them, so a
    * client that sends its request slowly holds one until its request bound; with one thread, a
    * review's two such connections held every scrape 8-9 s); null (after logging why, the threads
-   * ended) when it cannot bind.
+   * ended) when it cannot bind. As client_java's HTTPServer serves it ({@code /metrics},
+   * {@code /-/healthy}, a page at {@code /}), with its handlers; with a {@code shareFor}, one
+   * rendering serves the scrapes of that time ({@link SharedScrapes}).
    */
-  public static MetricsEndpoint start(InetSocketAddress address, PrometheusRegistry registry, java.util.concurrent.ExecutorService threads) {
+  public static MetricsEndpoint start(InetSocketAddress address, PrometheusRegistry registry, ExecutorService threads, Duration shareFor) {
     io.dsfleet.common.JdkHttpServers.limitClients();
     try {
-      HTTPServer server = HTTPServer.builder().hostname(address.getHostString()).port(address.getPort()).registry(registry)
-          .executorService(threads).buildAndStart();
-      log.log(System.Logger.Level.INFO, "serving Prometheus metrics on http://" + address.getHostString() + ":" + server.getPort() + "/metrics");
-      return new MetricsEndpoint(server);
-    } catch (IOException | RuntimeException e) {
+      HttpServer server = HttpServer.create(new InetSocketAddress(address.getHostString(), address.getPort()), 3);
+      HttpHandler metrics = new MetricsHandler(registry);
+      server.createContext("/", new DefaultHandler("/metrics"));
+      server.createContext("/metrics", shareFor.isZero() ? metrics : new SharedScrapes(metrics, shareFor, System::nanoTime));
+      server.createContext("/-/healthy", new HealthyHandler());
+      server.setExecutor(threads);
+      // started on one of its threads, as client_java does: the server's dispatcher thread is then a daemon, as they are
+      threads.submit(server::start).get();
+      log.log(System.Logger.Level.INFO, "serving Prometheus metrics on http://" + address.getHostString() + ":"
+          + server.getAddress().getPort() + "/metrics");
+      return new MetricsEndpoint(server, threads);
+    } catch (IOException | RuntimeException | ExecutionException e) {
       threads.shutdownNow();
       log.log(System.Logger.Level.ERROR, "cannot serve metrics on " + address.getHostString() + ":" + address.getPort() + " (" + e
           + "); running without them");
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      threads.shutdownNow();
       return null;
     }
   }
 
   public int port() {
-    return server.getPort();
+    return server.getAddress().getPort();
   }
 
   @Override
   public void close() {
-    server.close();
+    server.stop(0);
+    threads.shutdown();
   }
 }

@@ -11,6 +11,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class MetricsEndpointTest {
@@ -51,5 +52,52 @@ class MetricsEndpointTest {
       double seconds = (System.nanoTime() - t0) / 1e9;
       assertThat(seconds).as("cut off after the 10 s bound, at a check of the 5 s timer (a loaded machine adds some)").isBetween(9.0, 30.0);
     }
+  }
+
+  /**
+   * An endpoint that shares its renderings answers each kind of request as client_java's handler
+   * does (the text format, OpenMetrics, gzip, a name filter), the same bytes each.
+   */
+  @Test
+  void aSharedEndpointAnswersEveryKindOfRequestAsClientJavasHandlerDoes() throws Exception {
+    PrometheusRegistry registry = new PrometheusRegistry();
+    registry.register(io.prometheus.metrics.core.metrics.Counter.builder().name("things_total").help("Things").build());
+    registry.register(io.prometheus.metrics.core.metrics.Gauge.builder().name("level").help("A level").build());
+    try (MetricsEndpoint own = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), registry,
+        io.dsfleet.common.JdkHttpServers.threads("metrics"));
+        MetricsEndpoint shared = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), registry,
+            io.dsfleet.common.JdkHttpServers.threads("metrics"), java.time.Duration.ofSeconds(1))) {
+      List<List<String>> kinds = List.of(List.of(), List.of("Accept-Encoding", "gzip"),
+          List.of("Accept", "application/openmetrics-text; version=1.0.0; charset=utf-8", "Accept-Encoding", "gzip"));
+      for (String path : List.of("/metrics", "/metrics?name[]=level")) {
+        for (List<String> headers : kinds) {
+          for (int i = 0; i < 2; i++) { // the second from the shared rendering
+            HttpResponse<byte[]> a = get(own.port(), path, headers);
+            HttpResponse<byte[]> b = get(shared.port(), path, headers);
+            assertThat(b.statusCode()).isEqualTo(200).isEqualTo(a.statusCode());
+            for (String h : List.of("Content-Type", "Content-Encoding")) {
+              assertThat(b.headers().firstValue(h)).as("%s of %s %s", h, path, headers).isEqualTo(a.headers().firstValue(h));
+            }
+            assertThat(text(b)).as("%s %s", path, headers).isEqualTo(text(a)).contains("level");
+          }
+        }
+      }
+    }
+  }
+
+  private static HttpResponse<byte[]> get(int port, String path, List<String> headers) throws Exception {
+    var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
+    for (int i = 0; i < headers.size(); i += 2) {
+      request.header(headers.get(i), headers.get(i + 1));
+    }
+    return HttpClient.newHttpClient().send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+  }
+
+  private static String text(HttpResponse<byte[]> r) throws java.io.IOException {
+    byte[] body = r.body();
+    if (r.headers().firstValue("Content-Encoding").orElse("").equals("gzip")) {
+      body = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(body)).readAllBytes();
+    }
+    return new String(body, StandardCharsets.UTF_8);
   }
 }

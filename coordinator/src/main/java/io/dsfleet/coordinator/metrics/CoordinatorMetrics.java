@@ -19,6 +19,12 @@ import java.util.List;
 public final class CoordinatorMetrics {
   private CoordinatorMetrics() {}
 
+  /**
+   * How long one rendering of {@code /metrics} serves the scrapes that ask for the same (the fleet's
+   * series are collected once for that time too: {@link FleetSeries#REUSE}).
+   */
+  public static final java.time.Duration SHARED_FOR = FleetSeries.REUSE;
+
   /** Buckets for work that takes milliseconds and must not take seconds. */
   private static final double[] FAST = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 

@@ -1,0 +1,137 @@
+package io.dsfleet.common.metrics;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One rendering of /metrics serves the scrapes of the next second that ask for the same, and one
+ * scrape renders at a time: clients scraping in a loop, or many at once, cannot keep the cores
+ * rendering a large fleet's text.
+ */
+class SharedScrapesTest {
+  private final AtomicLong nanos = new AtomicLong();
+  private final AtomicInteger renders = new AtomicInteger();
+  private volatile CountDownLatch holdFirst;
+  private final CountDownLatch firstRendering = new CountDownLatch(1);
+  /** The server's threads, to see which wait for a rendering. */
+  private final List<Thread> threads = new CopyOnWriteArrayList<>();
+  private HttpServer server;
+  private ExecutorService pool;
+
+  /** Renders its count of renderings and what the client accepts, as the metrics' handler renders what it is asked. */
+  private final HttpHandler render = exchange -> {
+    int n = renders.incrementAndGet();
+    if (n == 1 && holdFirst != null) {
+      firstRendering.countDown();
+      try {
+        holdFirst.await(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    byte[] body = ("rendering " + n + " for " + exchange.getRequestHeaders().getFirst("Accept-Encoding")).getBytes(StandardCharsets.UTF_8);
+    exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    exchange.sendResponseHeaders(200, body.length);
+    exchange.getResponseBody().write(body);
+    exchange.close();
+  };
+
+  private int start() throws Exception {
+    io.dsfleet.common.JdkHttpServers.limitClients(); // before the JVM's first server: the bounds are read once, and other tests count on them
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
+    server.createContext("/metrics", new SharedScrapes(render, Duration.ofSeconds(1), nanos::get));
+    pool = Executors.newCachedThreadPool(r -> {
+      Thread t = new Thread(r);
+      threads.add(t);
+      return t;
+    });
+    server.setExecutor(pool);
+    server.start();
+    return server.getAddress().getPort();
+  }
+
+  @AfterEach
+  void stop() {
+    if (holdFirst != null) {
+      holdFirst.countDown();
+    }
+    server.stop(0);
+    pool.shutdownNow();
+  }
+
+  private static HttpResponse<String> get(int port, String encoding) throws Exception {
+    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+        .header("Accept-Encoding", encoding).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void scrapesWithinASecondOfARenderingServeItAndALaterOneRendersAgain() throws Exception {
+    int port = start();
+    for (int i = 0; i < 5; i++) {
+      HttpResponse<String> r = get(port, "identity");
+      assertThat(r.statusCode()).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("rendering 1 for identity");
+      assertThat(r.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4; charset=utf-8");
+      nanos.addAndGet(Duration.ofMillis(199).toNanos());
+    }
+    assertThat(get(port, "gzip").body()).as("another kind of request: its own rendering").isEqualTo("rendering 2 for gzip");
+    nanos.addAndGet(Duration.ofMillis(5).toNanos()); // a second after the first
+    assertThat(get(port, "identity").body()).isEqualTo("rendering 3 for identity");
+    assertThat(renders).hasValue(3);
+  }
+
+  @Test
+  void scrapesThatComeWhileOneRendersWaitForItAndServeItsRendering() throws Exception {
+    holdFirst = new CountDownLatch(1);
+    int port = start();
+    CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> call(port));
+    assertThat(firstRendering.await(10, TimeUnit.SECONDS)).isTrue();
+    List<CompletableFuture<HttpResponse<String>>> others = new java.util.ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      others.add(CompletableFuture.supplyAsync(() -> call(port), Executors.newSingleThreadExecutor()));
+    }
+    try {
+      // each of the four has come to the rendering and waits for its turn (or was answered: nothing else holds them)
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> threads.stream().filter(t -> t.getState() == Thread.State.BLOCKED)
+          .count() + others.stream().filter(CompletableFuture::isDone).count() == 4);
+      assertThat(renders).as("renderings while the first scrape renders").hasValue(1);
+    } finally {
+      holdFirst.countDown();
+    }
+    assertThat(first.get(10, TimeUnit.SECONDS).body()).isEqualTo("rendering 1 for identity");
+    for (var o : others) {
+      assertThat(o.get(10, TimeUnit.SECONDS).body()).isEqualTo("rendering 1 for identity");
+    }
+    assertThat(renders).as("renderings for five scrapes at once").hasValue(1);
+  }
+
+  private static HttpResponse<String> call(int port) {
+    try {
+      return get(port, "identity");
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
