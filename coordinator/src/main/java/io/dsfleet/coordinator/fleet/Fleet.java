@@ -649,9 +649,9 @@ public final class Fleet {
     return view(true).nodes();
   }
 
-  /** The fleet's view with its nodes: what several reads of one moment read (the metrics' families), built once. */
-  public FleetView view() {
-    return view(true);
+  /** Every node's condition and last heartbeat as they are now, read without the lock ({@link FleetView#conditions}). */
+  public List<FleetView.NodeCondition> nodeConditions() {
+    return FleetView.conditions(state);
   }
 
   /**

@@ -31,6 +31,9 @@ public final class FleetView {
       Instant joinedAt, Instant lastHeartbeat, List<PodStatus> pods, List<PodAssignment> desired,
       Map<String, Placement.Verdict> verdicts) {}
 
+  /** A node's condition and heartbeat, for the metrics: read without the lock ({@link #conditions}). */
+  public record NodeCondition(String name, boolean ready, boolean unschedulable, Instant lastHeartbeat) {}
+
   /** One DaemonSet with its status counters (Kubernetes' updateDaemonSetStatus), history and rollout. */
   public record DsSnapshot(String namespace, String name, DaemonSet ds, long generation, long observedGeneration,
       long resourceVersion, long createdAtMillis, long revision, String hash, DsStatus status, List<StoredRevision> revisions,
@@ -147,6 +150,20 @@ public final class FleetView {
     }
     Collections.sort(more);
     return List.copyOf(more);
+  }
+
+  /**
+   * Every node's condition as it is now, in name order, read without the fleet's lock as heartbeats
+   * read the node table (the fields are volatile): the metrics' node series, which a view with its
+   * node snapshots, built under the lock, served (about 30 ms at 20,000 nodes, each time the fleet
+   * had changed).
+   */
+  static List<NodeCondition> conditions(FleetState state) {
+    List<NodeCondition> out = new ArrayList<>(state.nodes.size());
+    for (NodeEntry n : state.nodes.values()) {
+      out.add(new NodeCondition(n.name, n.readyForPods(), n.unschedulable, n.lastHeartbeat));
+    }
+    return out;
   }
 
   /** Whether this view has the node snapshots. */

@@ -33,7 +33,8 @@ final class NodeEntry {
   final Map<String, String> adminLabels = new TreeMap<>();
   /** dsctl's taints by "key:effect"; a null value removes a taint the agent sets. */
   final Map<String, Taint> adminTaints = new TreeMap<>();
-  boolean unschedulable;
+  /** Cordoned. Written under the lock, read by the metrics without it ({@link FleetView#conditions}). */
+  volatile boolean unschedulable;
   final Instant joinedAt;
   /**
    * Hex SHA-256 of the agent's leave secret, given at admission; "" for a node admitted before

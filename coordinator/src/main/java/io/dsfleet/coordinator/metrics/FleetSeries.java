@@ -1,9 +1,8 @@
 package io.dsfleet.coordinator.metrics;
 
 import io.dsfleet.coordinator.fleet.Fleet;
-import io.dsfleet.coordinator.fleet.FleetView;
 import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
-import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
+import io.dsfleet.coordinator.fleet.FleetView.NodeCondition;
 import io.dsfleet.coordinator.fleet.RolloutState;
 import io.dsfleet.coordinator.plan.DsStatus;
 import io.prometheus.metrics.model.registry.MultiCollector;
@@ -26,16 +25,18 @@ import java.util.function.ToDoubleFunction;
 
 /**
  * The fleet's series (its DaemonSets and nodes: 4 a node, 80,000 at 20,000 nodes), collected for
- * every family from one view of the fleet, one collection at a time, and served again to the
- * scrapes of the next {@link #REUSE}. A family read the fleet each (16 reads a scrape, the second
- * building the view again with its nodes under the fleet's lock, and families of different
- * moments), every scrape collected its own (about 150 ms of a core and 89 MiB at 20,000 nodes,
+ * every family from one read of the fleet, one collection at a time, and served again to the
+ * scrapes of the next {@link #REUSE}. The DaemonSets' status comes from the fleet's view (built
+ * under its lock when the fleet changed, as `dsctl get ds` reads it); the nodes' conditions are
+ * read without the lock. A family read the fleet each (16 reads a scrape, the node families
+ * building the view again with every node's snapshot under the fleet's lock, about 30 ms at 20,000
+ * nodes, and families of different moments), every scrape collected its own (about 150 ms of a core and 89 MiB at 20,000 nodes,
  * docs/benchmarks.md), and whoever reaches the port could scrape in a loop from several
  * connections and keep a core busy and the fleet's lock taken. Each node's label sets are made once
  * and kept while it is a member, as kube-state-metrics keeps each object's series.
  */
 final class FleetSeries implements MultiCollector {
-  /** How long a collection serves: the node series' heartbeat times are a lease sweep (a second) old anyway. */
+  /** How long a collection serves: as long as the lease sweep that rebuilds the DaemonSets' view takes to come round. */
   static final Duration REUSE = Duration.ofSeconds(1);
 
   private final Supplier<Fleet> fleet;
@@ -72,16 +73,14 @@ final class FleetSeries implements MultiCollector {
       long now = nanoTime.getAsLong();
       if (last == null || now - lastAtNanos >= REUSE.toNanos()) {
         Fleet f = fleet.get();
-        last = collect(f == null ? null : f.view());
+        last = f == null ? collect(List.of(), List.of()) : collect(f.daemonSets(), f.nodeConditions());
         lastAtNanos = now;
       }
       return last;
     }
   }
 
-  private MetricSnapshots collect(FleetView view) {
-    List<DsSnapshot> daemonSets = view == null ? List.of() : view.daemonSets();
-    List<NodeSnapshot> nodes = view == null ? List.of() : view.nodes();
+  private MetricSnapshots collect(List<DsSnapshot> daemonSets, List<NodeCondition> nodes) {
     List<MetricSnapshot> families = new ArrayList<>(16);
     daemonSets(families, daemonSets);
     nodes(families, nodes);
@@ -132,14 +131,14 @@ final class FleetSeries implements MultiCollector {
     return s.updated() < s.desired() || s.available() < s.desired() || s.misscheduled() > 0;
   }
 
-  private void nodes(List<MetricSnapshot> families, List<NodeSnapshot> nodes) {
+  private void nodes(List<MetricSnapshot> families, List<NodeCondition> nodes) {
     Map<String, NodeLabels> kept = new HashMap<>(nodes.size() * 2);
     List<GaugeDataPointSnapshot> condition = new ArrayList<>(nodes.size() * 2);
     List<GaugeDataPointSnapshot> unschedulable = new ArrayList<>(nodes.size());
     List<GaugeDataPointSnapshot> heartbeatAge = new ArrayList<>(nodes.size());
     int ready = 0;
     long now = clock.instant().toEpochMilli();
-    for (NodeSnapshot n : nodes) {
+    for (NodeCondition n : nodes) {
       NodeLabels l = nodeLabels.get(n.name());
       if (l == null) {
         l = new NodeLabels(n.name());
@@ -163,6 +162,6 @@ final class FleetSeries implements MultiCollector {
     families.add(new GaugeSnapshot(new MetricMetadata("dsfleet_node_spec_unschedulable", "1 for a cordoned node (dsctl cordon)"),
         unschedulable));
     families.add(new GaugeSnapshot(new MetricMetadata("dsfleet_node_heartbeat_age_seconds",
-        "Seconds since the node's last heartbeat, as of the last lease sweep (about a second)"), heartbeatAge));
+        "Seconds since the node's last heartbeat, as of the collection served (a second or two old at most)"), heartbeatAge));
   }
 }

@@ -124,4 +124,39 @@ class FleetSeriesTest {
       }
     }
   }
+
+  /**
+   * The node series are read without the fleet's lock: while a rollout pass or an apply holds it,
+   * a scrape of a fleet whose DaemonSets' view is current (dsctl and the watches keep it so) is
+   * answered. The view with every node's snapshot was built under the lock for the node series.
+   */
+  @Test
+  void aScrapeReadsTheNodesWithoutTheFleetsLock() throws Exception {
+    try (LargeFleet f = new LargeFleet(dir, 20, 1)) {
+      PrometheusRegistry r = new PrometheusRegistry();
+      CoordinatorMetrics.fleetSeries(r, () -> f.fleet, f.clock, f.clock::nanos);
+      f.fleet.cordon("node-3", true);
+      f.fleet.daemonSets(); // the DaemonSets' view of the fleet as it is now, as `dsctl get ds` reads it
+      CountDownLatch held = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      Thread holder = new Thread(() -> f.fleet.batch(() -> {
+        held.countDown();
+        try {
+          release.await(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }));
+      holder.start();
+      try {
+        assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+        MetricSnapshots s = java.util.concurrent.CompletableFuture.supplyAsync(r::scrape).get(10, TimeUnit.SECONDS); // a timeout: the scrape waited for the lock
+        assertThat(value(s, "dsfleet_node_spec_unschedulable", "node-3")).isEqualTo(1);
+        assertThat(value(s, "dsfleet_node_heartbeat_age_seconds", "node-3")).isZero();
+      } finally {
+        release.countDown();
+        holder.join(10_000);
+      }
+    }
+  }
 }
