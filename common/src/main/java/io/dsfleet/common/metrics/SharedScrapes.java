@@ -50,6 +50,13 @@ final class SharedScrapes implements HttpHandler {
     this.nanoTime = nanoTime;
   }
 
+  /** The renderings kept. */
+  int kept() {
+    synchronized (turn) {
+      return last.size();
+    }
+  }
+
   @Override
   public void handle(HttpExchange exchange) throws IOException {
     try {
@@ -85,8 +92,10 @@ final class SharedScrapes implements HttpHandler {
         }
       });
       r = new Rendered(c.status, headers, c.body.toByteArray(), now);
+      // what no scrape may be served any more goes: a large fleet's text is megabytes a kind
+      last.values().removeIf(kept -> now - kept.atNanos() >= shareForNanos);
       if (r.status() == 200) { // an error is rendered again by the next scrape
-        if (last.size() >= KINDS_KEPT && !last.containsKey(kind)) {
+        if (last.size() >= KINDS_KEPT) {
           last.clear();
         }
         last.put(kind, r);

@@ -38,6 +38,7 @@ class SharedScrapesTest {
   /** The server's threads, to see which wait for a rendering. */
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
   private HttpServer server;
+  private SharedScrapes shared;
   private ExecutorService pool;
 
   /** Renders its count of renderings and what the client accepts, as the metrics' handler renders what it is asked. */
@@ -61,7 +62,8 @@ class SharedScrapesTest {
   private int start() throws Exception {
     io.dsfleet.common.JdkHttpServers.limitClients(); // before the JVM's first server: the bounds are read once, and other tests count on them
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
-    server.createContext("/metrics", new SharedScrapes(render, Duration.ofSeconds(1), nanos::get));
+    shared = new SharedScrapes(render, Duration.ofSeconds(1), nanos::get);
+    server.createContext("/metrics", shared);
     pool = Executors.newCachedThreadPool(r -> {
       Thread t = new Thread(r);
       threads.add(t);
@@ -100,6 +102,9 @@ class SharedScrapesTest {
     nanos.addAndGet(Duration.ofMillis(5).toNanos()); // a second after the first
     assertThat(get(port, "identity").body()).isEqualTo("rendering 3 for identity");
     assertThat(renders).hasValue(3);
+    nanos.addAndGet(Duration.ofSeconds(1).toNanos());
+    assertThat(get(port, "gzip").body()).isEqualTo("rendering 4 for gzip");
+    assertThat(shared.kept()).as("the identity rendering, a second old, no longer kept").isEqualTo(1);
   }
 
   @Test
