@@ -30,9 +30,9 @@ import java.util.function.ToDoubleFunction;
  * under its lock when the fleet changed, as `dsctl get ds` reads it); the nodes' conditions are
  * read without the lock. A family read the fleet each (16 reads a scrape, the node families
  * building the view again with every node's snapshot under the fleet's lock, about 30 ms at 20,000
- * nodes, and families of different moments), every scrape collected its own (about 150 ms of a core and 89 MiB at 20,000 nodes,
- * docs/benchmarks.md), and whoever reaches the port could scrape in a loop from several
- * connections and keep a core busy and the fleet's lock taken. Each node's label sets are made once
+ * nodes, and families of different moments), every scrape collected its own (with the text, about
+ * 170 ms of a core and 87 MiB at 20,000 nodes: docs/benchmarks.md), and whoever reaches the port
+ * could scrape in a loop from several connections and keep the cores busy and the lock taken. Each node's label sets are made once
  * and kept while it is a member, as kube-state-metrics keeps each object's series.
  */
 final class FleetSeries implements MultiCollector {
