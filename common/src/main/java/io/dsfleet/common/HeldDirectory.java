@@ -175,14 +175,22 @@ public final class HeldDirectory implements AutoCloseable {
       return attributes.isRegularFile() || attributes.isDirectory();
     }
 
-    /** Gives the held inode to {@code owner} and {@code group} (chown of the inode itself: its name is not looked up again). */
+    /**
+     * Gives the held inode to {@code owner} and {@code group} (chown of the inode itself: its name is not looked up again).
+     *
+     * @throws IOException it is no file nor directory, or a file with more than one name (a hard link)
+     */
     public void setOwner(UserPrincipal owner, GroupPrincipal group) throws IOException {
       var view = Files.getFileAttributeView(fileOrDirectory(), java.nio.file.attribute.PosixFileAttributeView.class);
       view.setOwner(owner);
       view.setGroup(group);
     }
 
-    /** chmod of the held inode. */
+    /**
+     * chmod of the held inode.
+     *
+     * @throws IOException it is no file nor directory, or a file with more than one name (a hard link)
+     */
     public void setPermissions(Set<PosixFilePermission> mode) throws IOException {
       Files.setPosixFilePermissions(fileOrDirectory(), mode);
     }
@@ -191,7 +199,26 @@ public final class HeldDirectory implements AutoCloseable {
       if (!isFileOrDirectory()) { // chown through /proc of a link's descriptor would act on what the link names
         throw new IOException(path + " is " + kind(attributes) + ", not a file or directory: left as it is");
       }
-      return procPath(fd);
+      return ownFile();
+    }
+
+    /**
+     * The held inode's path, once it is known to have this one name: a regular file with more is
+     * a hard link, maybe of a file outside this directory (the directory's owner may link a file of
+     * root's there where fs.protected_hardlinks is 0), which root would chown, chmod or read as the
+     * entry. Until 2026-12-06 root gave such a link's /etc/shadow to the service's user, or made
+     * its /etc/passwd 0600.
+     */
+    private Path ownFile() throws IOException {
+      Path p = procPath(fd);
+      if (attributes.isRegularFile()) {
+        int names = (Integer) Files.getAttribute(p, "unix:nlink");
+        if (names > 1) { // none: its name went since it was held, and no other leads to it
+          throw new IOException(path + " is a hard link, a file with " + names + " names (one may be outside this directory): left as"
+              + " it is; it must be a file of its own");
+        }
+      }
+      return p;
     }
 
     /**
@@ -226,13 +253,13 @@ public final class HeldDirectory implements AutoCloseable {
      * The content of the held regular file, at most {@code max} bytes: it is opened for real only
      * now, through the inode held, so a FIFO or a link renamed over its name meanwhile is never read.
      *
-     * @throws IOException it is no regular file, or holds more than {@code max} bytes
+     * @throws IOException it is no regular file, is a hard link ({@link #ownFile}), or holds more than {@code max} bytes
      */
     public byte[] read(int max) throws IOException {
       if (!attributes.isRegularFile()) {
         throw new IOException("it is " + kind(attributes) + ": it must be a file of its own");
       }
-      try (FileChannel ch = FileChannel.open(procPath(fd), StandardOpenOption.READ)) {
+      try (FileChannel ch = FileChannel.open(ownFile(), StandardOpenOption.READ)) {
         return OwnerOnlyFiles.readUpTo(ch, max);
       }
     }

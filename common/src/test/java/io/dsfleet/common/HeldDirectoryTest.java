@@ -68,4 +68,25 @@ class HeldDirectoryTest {
       assertThatThrownBy(() -> held.entry("../x")).isInstanceOf(IllegalArgumentException.class);
     }
   }
+
+  /**
+   * A hard link of a file outside the directory (the directory's owner may make one of a file of
+   * root's where fs.protected_hardlinks is 0) is neither chmodded nor read as the entry: before
+   * 2026-12-06 root's chmod of a store's file so planted made the file it shares 0600 (/etc/passwd).
+   */
+  @Test
+  void aHardLinkIsNeverChmoddedNorRead() throws Exception {
+    Path victim = Files.writeString(Files.createDirectory(dir.resolve("outside")).resolve("passwd"), "root:x:0:0");
+    Files.setPosixFilePermissions(victim, PosixFilePermissions.fromString("rw-r--r--"));
+    Path work = Files.createDirectory(dir.resolve("work"));
+    Files.createLink(work.resolve("dsfleet.db-wal"), victim);
+    try (HeldDirectory held = HeldDirectory.open(work); HeldDirectory.Entry entry = held.entry("dsfleet.db-wal")) {
+      assertThat(entry.isFileOrDirectory()).isTrue();
+      assertThatThrownBy(() -> entry.setPermissions(PosixFilePermissions.fromString("rw-------")))
+          .hasMessage(work.resolve("dsfleet.db-wal") + " is a hard link, a file with 2 names (one may be outside this directory): left as"
+              + " it is; it must be a file of its own");
+      assertThatThrownBy(() -> entry.read(64)).hasMessageContaining("is a hard link, a file with 2 names");
+    }
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(victim))).isEqualTo("rw-r--r--");
+  }
 }

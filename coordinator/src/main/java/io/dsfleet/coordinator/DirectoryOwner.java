@@ -175,7 +175,8 @@ final class DirectoryOwner implements AutoCloseable {
    * Gives this directory itself and each of its entries {@code names} that is a file or directory
    * of another user to {@code owner}'s owner and group: only root writes files of another uid than
    * the directory's (anyone else is refused another's directory). An entry that is a link (or a
-   * FIFO, a device) is left as it is: root made none. Each entry is held (O_PATH, opened for real
+   * FIFO, a device) is left as it is: root made none; a file with more than one name (a hard link
+   * of a file outside, maybe root's) is refused, naming it ({@link HeldDirectory.Entry#setOwner}). Each entry is held (O_PATH, opened for real
    * never) and what is given is the inode held: until 2026-12-06 root looked at the entry, then
    * opened it to fchown it, read-only without O_NONBLOCK, and a FIFO the directory's owner swapped
    * in between held root's command.

@@ -99,6 +99,40 @@ class DirectoryOwnerTest {
     assertThat(work.resolve("pki.aside")).isEmptyDirectory();
   }
 
+  /**
+   * The owner renames a hard link of a file of root's outside the directory (/etc/shadow, where
+   * fs.protected_hardlinks is 0) over an entry root wrote as root gives it: root's file, not the
+   * owner's, so before 2026-12-06 root gave it, and the file outside, to the service's user. Refused
+   * naming it, nothing given.
+   */
+  @Test
+  void aHardLinkSwappedInAsRootGivesAnEntryIsNotGiven() throws Exception {
+    assumeRoot();
+    PosixFileAttributes service = serviceOwned(dir.resolve("service"));
+    Path shadow = Files.writeString(Files.createDirectory(dir.resolve("etc")).resolve("shadow"), "root:$6$hash");
+    Path work = Files.createDirectory(dir.resolve("work"));
+    Files.writeString(work.resolve("ca.key"), "key");
+    AtomicBoolean swapped = new AtomicBoolean();
+    try (DirectoryOwner owner = DirectoryOwner.open(work, name -> {
+      if (name.equals("ca.key")) { // the owner's move, as root opens the entry
+        try {
+          Files.createLink(work.resolve("ca.key.planted"), shadow);
+          Files.move(work.resolve("ca.key.planted"), work.resolve("ca.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+              java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+        swapped.set(true);
+      }
+    })) {
+      assertThatThrownBy(() -> owner.giveTo(service, List.of("ca.key"))).isInstanceOf(java.io.IOException.class)
+          .hasMessageContaining(work.resolve("ca.key") + " is a hard link, a file with 2 names");
+    }
+    assertThat(swapped).isTrue();
+    assertThat(Files.getAttribute(shadow, "unix:uid")).as("root's file outside, not given").isEqualTo(0);
+    assertThat(Files.getAttribute(shadow, "unix:gid")).isEqualTo(0);
+  }
+
   /** The attributes of a new directory given to the service's uid (what root gives to). */
   private static PosixFileAttributes serviceOwned(Path p) throws java.io.IOException {
     Files.createDirectory(p);

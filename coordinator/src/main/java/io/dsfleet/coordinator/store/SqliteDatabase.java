@@ -179,7 +179,8 @@ abstract class SqliteDatabase implements AutoCloseable {
    * the store, an empty file written into (helper-113). Each is held (O_PATH, {@link
    * HeldDirectory}) before it is looked at, and the mode set on the inode held: until 2026-12-06
    * root looked at it, then opened it to fchmod it, read-only without O_NONBLOCK, and a FIFO that
-   * user swapped in between held root's backup or restore for good.
+   * user swapped in between held root's backup or restore for good. One with more than one name (a
+   * hard link of a file of root's outside, /etc/passwd) is refused, not chmodded (helper-128).
    */
   private static void ownerOnlyDatabaseFile(Path file) throws java.io.IOException {
     ownerOnlyDatabaseFile(file, name -> { });

@@ -199,6 +199,36 @@ class SqliteStoreTest {
     assertThat(refused).hasMessageContaining(wal + " is not a file");
   }
 
+  /**
+   * The service's user renames a hard link of a file of root's (/etc/passwd, where
+   * fs.protected_hardlinks is 0) over dsfleet.db-wal as root opens the store's files to make them
+   * owner-only: before 2026-12-06 root made that file 0600. Refused naming it, its mode kept.
+   */
+  @Test
+  void aHardLinkSwappedInAsRootSetsAStoreFilesModeIsRefused(@TempDir Path etc) throws Exception {
+    new SqliteStore(dir).close();
+    Path passwd = java.nio.file.Files.writeString(etc.resolve("passwd"), "root:x:0:0");
+    java.nio.file.Files.setPosixFilePermissions(passwd, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+    Path wal = dir.resolve("dsfleet.db-wal");
+    java.util.concurrent.atomic.AtomicBoolean swapped = new java.util.concurrent.atomic.AtomicBoolean();
+    Throwable refused = org.assertj.core.api.Assertions.catchThrowable(() -> SqliteDatabase.ownerOnlyDatabaseFile(dir.resolve("dsfleet.db"),
+        name -> {
+          if (name.equals("dsfleet.db-wal")) { // the service's user, as root opens it
+            try {
+              java.nio.file.Files.deleteIfExists(wal);
+              java.nio.file.Files.createLink(wal, passwd);
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            swapped.set(true);
+          }
+        }));
+    assertThat(swapped).isTrue();
+    assertThat(refused).hasMessageContaining(wal + " is a hard link, a file with 2 names");
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(java.nio.file.Files.getPosixFilePermissions(passwd)))
+        .isEqualTo("rw-r--r--");
+  }
+
   @Test
   void secretsAreSealedAtRestWithAKeyOutsideTheDatabaseAndOlderPlainOnesAreSealedAtOpen() throws Exception {
     String value = "{\"data\":{\"password\":\"hunter2-in-the-clear\"}}";
