@@ -21,7 +21,7 @@ import java.util.Set;
  * and opens nothing for real, so neither a FIFO (which blocks its reader until a writer comes) nor
  * a device (its driver's open) is ever opened, and a link is held as the link. What is done to an
  * entry (its attributes, chown, chmod, a read of a regular file's content) is done to the inode
- * so held, through {@code /proc/PID/fd/N}, as glibc's fchmodat does it: whatever is renamed in
+ * so held, through {@code /proc/self/fd/N}, as glibc's fchmodat does it: whatever is renamed in
  * over the name meanwhile is not what is acted on.
  *
  * <p>Root works so in the coordinator service's directory (`sudo ds-coordinator join`, `restore`,
@@ -310,8 +310,15 @@ public final class HeldDirectory implements AutoCloseable {
     return new IOException("cannot open " + p + ": " + e.getMessage());
   }
 
+  /**
+   * The descriptor's inode as a path of this process's own (nothing here hands it to another).
+   * /proc/self, which the kernel resolves in /proc's own PID namespace: until 2026-12-06 it was
+   * /proc/PID, and where /proc is a parent namespace's (`unshare --pid --fork` without
+   * `--mount-proc`, a container given the host's /proc) PID named another process there, whose
+   * descriptor root then chowned, chmodded or read (helper-128).
+   */
   private static Path procPath(int fd) {
-    return Path.of("/proc/" + ProcessHandle.current().pid() + "/fd/" + fd);
+    return Path.of("/proc/self/fd/" + fd);
   }
 
   private static void closeFd(int fd) {

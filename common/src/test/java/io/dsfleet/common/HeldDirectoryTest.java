@@ -89,4 +89,32 @@ class HeldDirectoryTest {
     }
     assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(victim))).isEqualTo("rw-r--r--");
   }
+
+  /**
+   * In a PID namespace whose /proc is its parent's (`unshare --pid --fork` without
+   * `--mount-proc`, a container given the host's /proc), the process's own pid (1 here) names
+   * another process there: the held inode is reached through /proc/self, which the kernel resolves
+   * in /proc's own namespace. Before 2026-12-06 it was /proc/PID/fd/N: root's chown, chmod and read
+   * reached that other process's descriptor N (here the namespace's parent's init's), not the entry.
+   */
+  @Test
+  void theHeldInodeIsReachedInAPidNamespaceWhoseProcIsItsParents() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(new ProcessBuilder("unshare", "--pid", "--fork", "true").start().waitFor() == 0,
+        "unshare --pid needs root (CAP_SYS_ADMIN)");
+    Files.writeString(dir.resolve("key"), "the one held");
+    Process p = new ProcessBuilder("unshare", "--pid", "--fork", Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-cp", System.getProperty("java.class.path"), ReadHeld.class.getName(), dir.toString()).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(out).isEqualTo("pid 1: the one held");
+  }
+
+  /** Reads the entry "key" of the directory named as it is held, in a process of its own: {@link #theHeldInodeIsReachedInAPidNamespaceWhoseProcIsItsParents}. */
+  public static final class ReadHeld {
+    public static void main(String[] args) throws Exception {
+      try (HeldDirectory held = HeldDirectory.open(Path.of(args[0])); HeldDirectory.Entry entry = held.entry("key")) {
+        System.out.print("pid " + ProcessHandle.current().pid() + ": " + new String(entry.read(64), java.nio.charset.StandardCharsets.UTF_8));
+      }
+    }
+  }
 }
