@@ -91,7 +91,11 @@ public final class HeldDirectory implements AutoCloseable {
 
   /** This directory's own attributes. */
   public PosixFileAttributes attributes() throws IOException {
-    return Files.readAttributes(procPath(), PosixFileAttributes.class);
+    try {
+      return Files.readAttributes(procPath(), PosixFileAttributes.class);
+    } catch (NoSuchFileException e) {
+      throw noProc(e);
+    }
   }
 
   /**
@@ -149,6 +153,9 @@ public final class HeldDirectory implements AutoCloseable {
       try {
         // stat through /proc of an O_PATH descriptor: of the inode held, a link's own when it is one
         this.attributes = Files.readAttributes(procPath(fd), PosixFileAttributes.class);
+      } catch (NoSuchFileException e) {
+        closeFd(fd);
+        throw noProc(e);
       } catch (IOException | RuntimeException e) {
         closeFd(fd);
         throw e;
@@ -196,7 +203,7 @@ public final class HeldDirectory implements AutoCloseable {
     }
 
     private Path fileOrDirectory() throws IOException {
-      if (!isFileOrDirectory()) { // chown through /proc of a link's descriptor would act on what the link names
+      if (!isFileOrDirectory()) { // through /proc a link's descriptor is the link's own (chmod EOPNOTSUPP, chown lchown's): nothing of root's to do
         throw new IOException(path + " is " + kind(attributes) + ", not a file or directory: left as it is");
       }
       return ownFile();
@@ -319,6 +326,15 @@ public final class HeldDirectory implements AutoCloseable {
    */
   private static Path procPath(int fd) {
     return Path.of("/proc/self/fd/" + fd);
+  }
+
+  /** A held descriptor not found in /proc: when there is no /proc mounted, an error that says so. */
+  private static IOException noProc(NoSuchFileException e) {
+    if (Files.isDirectory(Path.of("/proc/self/fd"))) {
+      return e;
+    }
+    return new IOException("no /proc here (" + e.getFile() + "): what is held of a directory another user writes is reached"
+        + " only through /proc/self/fd; mount /proc", e);
   }
 
   private static void closeFd(int fd) {

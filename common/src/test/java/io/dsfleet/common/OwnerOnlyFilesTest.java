@@ -284,6 +284,41 @@ class OwnerOnlyFilesTest {
     return dir;
   }
 
+  /**
+   * Root's read of a credential in a directory another user writes (`sudo dsctl` of the service's
+   * pki/admin.pem) on Linux where /proc is not mounted (a chroot, a mount namespace without it):
+   * before 2026-12-06 it was read by path, as on a system without /proc, and the link that user
+   * planted there was followed to a file of root's. Refused, saying /proc is missing.
+   */
+  @Test
+  void withoutProcOnLinuxACredentialIsNotReadByPath() throws Exception {
+    assumeRoot();
+    Assumptions.assumeTrue(new ProcessBuilder("unshare", "--mount", "--fork", "true").start().waitFor() == 0, "unshare --mount");
+    Path secret = Files.writeString(tmp.resolve("shadow"), "root's own");
+    Path pem = Files.createDirectory(tmp.resolve("pki")).resolve("admin.pem");
+    Files.setAttribute(Files.createSymbolicLink(pem, secret), "unix:uid", SERVICE, LinkOption.NOFOLLOW_LINKS);
+    Path javaHome = Path.of(System.getProperty("java.home"));
+    ProcessBuilder b = new ProcessBuilder("unshare", "--mount", "--fork", "sh", "-c", "umount -l /proc && exec \"$@\"", "sh",
+        javaHome.resolve("bin/java").toString(), "-cp", System.getProperty("java.class.path"), ReadSmall.class.getName(), pem.toString());
+    // the launcher finds its libraries through /proc/self/exe
+    b.environment().put("LD_LIBRARY_PATH", javaHome.resolve("lib") + ":" + javaHome.resolve("lib/server"));
+    Process p = b.redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(out).doesNotContain("root's own").contains("cannot read " + pem + ": no /proc here").contains("mount /proc");
+  }
+
+  /** Prints what {@link OwnerOnlyFiles#readSmall} reads of the file named, or why it cannot. */
+  public static final class ReadSmall {
+    public static void main(String[] args) {
+      try {
+        System.out.print("read: " + OwnerOnlyFiles.readSmall(Path.of(args[0]), 64));
+      } catch (RuntimeException e) {
+        System.out.print(e.getMessage());
+      }
+    }
+  }
+
   private static void assumeRoot() {
     Assumptions.assumeTrue(Integer.valueOf(0).equals(OwnerOnlyFiles.processUid()), "giving a directory to another user needs root");
   }
