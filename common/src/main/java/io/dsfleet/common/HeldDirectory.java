@@ -218,11 +218,11 @@ public final class HeldDirectory implements AutoCloseable {
      */
     private Path ownFile() throws IOException {
       Path p = procPath(fd);
-      if (attributes.isRegularFile()) {
-        int names = (Integer) Files.getAttribute(p, "unix:nlink");
+      if (attributes.isRegularFile() || attributes.isSymbolicLink()) { // a directory has one name whatever its count
+        int names = (Integer) Files.getAttribute(p, "unix:nlink"); // a link's own (stat of /proc's fd stops at it)
         if (names > 1) { // none: its name went since it was held, and no other leads to it
-          throw new IOException(path + " is a hard link, a file with " + names + " names (one may be outside this directory): left as"
-              + " it is; it must be a file of its own");
+          throw new IOException(path + " is a hard link, " + (attributes.isSymbolicLink() ? "a link" : "a file") + " with " + names
+              + " names (one may be outside this directory): left as it is; it must be a file of its own");
         }
       }
       return p;
@@ -232,12 +232,15 @@ public final class HeldDirectory implements AutoCloseable {
      * What a link held here names, resolved from {@code dir} (the link's own directory) and opened
      * as {@link HeldDirectory#entry} opens (O_PATH, so a FIFO or device it names is not opened),
      * links on its way followed: for a link whose maker its caller trusts. The link's text is read
-     * from the link held, never from its name again.
+     * from the link held, never from its name again. A link with more than one name is refused: its
+     * maker (root, say) made it elsewhere, for there, and another user may have linked it here
+     * where fs.protected_hardlinks is 0 (until 2026-12-06 it was followed; helper-128).
      */
     public Entry target(HeldDirectory dir) throws IOException {
       if (!attributes.isSymbolicLink()) {
         throw new IllegalStateException(path + " is no link");
       }
+      ownFile();
       byte[] buf = new byte[4097];
       long n;
       try {

@@ -91,6 +91,26 @@ class HeldDirectoryTest {
   }
 
   /**
+   * A hard link of a link made elsewhere (root's, to its own key), linked into the directory where
+   * fs.protected_hardlinks is 0, is its maker's yet not made for here: never followed, whoever made
+   * it. Before 2026-12-06 target() followed it, and root's read of a credential read root's key.
+   */
+  @Test
+  void aHardLinkOfALinkMadeElsewhereIsNotFollowed() throws Exception {
+    Path outside = Files.createDirectory(dir.resolve("outside"));
+    Path key = Files.writeString(outside.resolve("key"), "root's own");
+    Files.createSymbolicLink(outside.resolve("key.link"), key);
+    Path work = Files.createDirectory(dir.resolve("work"));
+    Files.createLink(work.resolve("admin.pem"), outside.resolve("key.link")); // link(2): the link itself, not what it names
+    try (HeldDirectory held = HeldDirectory.open(work); HeldDirectory.Entry link = held.entry("admin.pem")) {
+      assertThat(link.attributes().isSymbolicLink()).isTrue();
+      assertThatThrownBy(() -> link.target(held).close())
+          .hasMessage(work.resolve("admin.pem") + " is a hard link, a link with 2 names (one may be outside this directory): left as it"
+              + " is; it must be a file of its own");
+    }
+  }
+
+  /**
    * In a PID namespace whose /proc is its parent's (`unshare --pid --fork` without
    * `--mount-proc`, a container given the host's /proc), the process's own pid (1 here) names
    * another process there: the held inode is reached through /proc/self, which the kernel resolves
