@@ -68,7 +68,7 @@ final class AgentCommandLine {
       new Option("--relist-interval", "DURATION", false, Scope.RUN,
           "How often every container is listed while Docker's event stream runs (default 30s).", (c, v) -> c.relistInterval = v),
       new Option("--pass-interval", "DURATION", false, Scope.RUN,
-          "How often a reconcile pass runs when nothing wakes one sooner (default 1s).", (c, v) -> c.passInterval = v),
+          "How often a reconcile pass runs when nothing wakes one sooner (100ms to 1s; default 1s).", (c, v) -> c.passInterval = v),
       new Option("--metrics-listen", "HOST:PORT|off", false, Scope.RUN,
           "Where Prometheus scrapes the agent's metrics, plain HTTP (default " + AgentMain.DEFAULT_METRICS + "; off: none).",
           (c, v) -> c.metricsListen = v),

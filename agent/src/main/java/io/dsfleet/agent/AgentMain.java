@@ -49,6 +49,11 @@ public final class AgentMain {
   static final String DEFAULT_CONFIG = "/etc/dsfleet/agent.yaml";
   /** How often a reconcile pass runs when nothing wakes one sooner (agent option passInterval). */
   static final Duration PASS_INTERVAL = Duration.ofSeconds(1);
+  /**
+   * The shortest passInterval: passes a millisecond apart kept a core busy walking timers that
+   * count whole seconds (probes' periods, back-offs); tests pass every 200 ms.
+   */
+  static final Duration PASS_INTERVAL_MIN = Duration.ofMillis(100);
 
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
@@ -195,6 +200,11 @@ public final class AgentMain {
           first(relistInterval, env.get("DS_AGENT_RELIST_INTERVAL"), text(file, "relistInterval"), null), Reconciler.RELIST);
       Duration passEvery = positive("passInterval",
           first(passInterval, env.get("DS_AGENT_PASS_INTERVAL"), text(file, "passInterval"), null), PASS_INTERVAL);
+      if (passEvery.compareTo(PASS_INTERVAL_MIN) < 0 || passEvery.compareTo(PASS_INTERVAL) > 0) {
+        // longer, a probe of periodSeconds 1 would run once a pass, and its failureThreshold count passes, not seconds
+        throw new IllegalArgumentException("passInterval " + Durations.format(passEvery) + ": must be 100ms to 1s (probes and back-offs"
+            + " are looked at once a pass)");
+      }
       // leave serves no metrics: a bad metricsListen must not keep a node from leaving
       java.net.InetSocketAddress metrics = !forRun ? null : io.dsfleet.common.metrics.MetricsEndpoint.parse("metricsListen",
           first(metricsListen, env.get("DS_AGENT_METRICS_LISTEN"), text(file, "metricsListen"), DEFAULT_METRICS));

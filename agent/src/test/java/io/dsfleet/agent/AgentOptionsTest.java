@@ -78,14 +78,29 @@ class AgentOptionsTest {
   @Test
   void thePassIntervalIsOneSecondUnlessConfiguredAndMustBePositive() throws Exception {
     assertThat(resolve(Map.of()).passInterval()).isEqualTo(Duration.ofSeconds(1));
-    Files.writeString(tmp.resolve("agent.yaml"), "passInterval: 2s\n");
-    assertThat(resolve(Map.of()).passInterval()).isEqualTo(Duration.ofSeconds(2));
+    Files.writeString(tmp.resolve("agent.yaml"), "passInterval: 300ms\n");
+    assertThat(resolve(Map.of()).passInterval()).isEqualTo(Duration.ofMillis(300));
     assertThat(resolve(Map.of("DS_AGENT_PASS_INTERVAL", "500ms")).passInterval()).isEqualTo(Duration.ofMillis(500));
     assertThat(resolve(Map.of("DS_AGENT_PASS_INTERVAL", "500ms"), "--pass-interval", "200ms").passInterval()).isEqualTo(Duration.ofMillis(200));
     assertThatThrownBy(() -> resolve(Map.of(), "--pass-interval", "0s")).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("passInterval 0s").hasMessageContaining("longer than 0");
     assertThatThrownBy(() -> resolve(Map.of(), "--pass-interval", "often")).hasMessageContaining("passInterval often")
         .hasMessageContaining("invalid duration");
+  }
+
+  /**
+   * A pass interval of a millisecond ran a thousand passes a second on one core; one of minutes ran
+   * probes and back-offs (looked at once a pass) minutes late, and one past 292 years overflowed
+   * the loop's nanoseconds after the options were taken.
+   */
+  @Test
+  void thePassIntervalIsRefusedOutside100msTo1s() throws Exception {
+    assertThat(resolve(Map.of(), "--pass-interval", "100ms").passInterval()).isEqualTo(Duration.ofMillis(100));
+    for (String bad : List.of("1ms", "99ms", "1001ms", "2s", "1h", "200000d")) {
+      assertThatThrownBy(() -> resolve(Map.of(), "--pass-interval", bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("passInterval ").hasMessageContaining("must be 100ms to 1s");
+      assertThatThrownBy(() -> resolve(Map.of("DS_AGENT_PASS_INTERVAL", bad))).as(bad).hasMessageContaining("must be 100ms to 1s");
+    }
   }
 
   @Test
