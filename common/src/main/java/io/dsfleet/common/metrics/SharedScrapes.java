@@ -62,8 +62,10 @@ final class SharedScrapes implements HttpHandler {
     try {
       Rendered r = rendered(exchange);
       r.headers().forEach((name, values) -> exchange.getResponseHeaders().put(name, values));
-      exchange.sendResponseHeaders(r.status(), r.body().length == 0 ? -1 : r.body().length);
-      if (r.body().length > 0) {
+      // a HEAD gets no body whatever was rendered (its length is the Content-Length the handler set)
+      boolean sent = r.body().length > 0 && !exchange.getRequestMethod().equalsIgnoreCase("HEAD");
+      exchange.sendResponseHeaders(r.status(), sent ? r.body().length : -1);
+      if (sent) {
         try (OutputStream body = exchange.getResponseBody()) {
           body.write(r.body());
         }
@@ -86,8 +88,10 @@ final class SharedScrapes implements HttpHandler {
       Capture c = new Capture(exchange);
       render.handle(c);
       Map<String, List<String>> headers = new HashMap<>();
+      boolean head = exchange.getRequestMethod().equalsIgnoreCase("HEAD");
       c.responseHeaders.forEach((name, values) -> {
-        if (!name.equalsIgnoreCase("Content-length") && !name.equalsIgnoreCase("Transfer-encoding")) {
+        // the server sets a body's length itself; a HEAD's, which has none, is the handler's (client_java's gives the GET's)
+        if (!(name.equalsIgnoreCase("Content-length") && !head) && !name.equalsIgnoreCase("Transfer-encoding")) {
           headers.put(name, List.copyOf(values));
         }
       });

@@ -85,6 +85,45 @@ class MetricsEndpointTest {
     }
   }
 
+  /**
+   * A HEAD of a shared endpoint is answered as client_java's handler answers it: the headers of the
+   * GET with its length, no body; a GET right after it gets the whole text.
+   */
+  @Test
+  void aSharedEndpointAnswersAHeadAsClientJavasHandlerDoes() throws Exception {
+    PrometheusRegistry registry = new PrometheusRegistry();
+    registry.register(io.prometheus.metrics.core.metrics.Gauge.builder().name("level").help("A level").build());
+    try (MetricsEndpoint own = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), registry,
+        io.dsfleet.common.JdkHttpServers.threads("metrics"));
+        MetricsEndpoint shared = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), registry,
+            io.dsfleet.common.JdkHttpServers.threads("metrics"), java.time.Duration.ofSeconds(1))) {
+      for (String encoding : List.of("", "Accept-Encoding: gzip\r\n")) {
+        for (int i = 0; i < 2; i++) {
+          String a = raw(own.port(), "HEAD", encoding);
+          String b = raw(shared.port(), "HEAD", encoding);
+          assertThat(headers(b)).as("HEAD %s", encoding).isEqualTo(headers(a));
+        }
+      }
+      assertThat(raw(shared.port(), "GET", "")).contains("level");
+    }
+  }
+
+  /** The answer to {@code method /metrics} on a connection of its own, as sent. */
+  private static String raw(int port, String method, String headers) throws Exception {
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.getOutputStream().write((method + " /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + headers + "\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      s.setSoTimeout(10_000);
+      return new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+    }
+  }
+
+  /** The status line and headers but the date, in order of name. */
+  private static List<String> headers(String response) {
+    return response.lines().takeWhile(l -> !l.isEmpty()).filter(l -> !l.toLowerCase(java.util.Locale.ROOT).startsWith("date:"))
+        .map(l -> l.toLowerCase(java.util.Locale.ROOT)).sorted().toList();
+  }
+
   private static HttpResponse<byte[]> get(int port, String path, List<String> headers) throws Exception {
     var request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path));
     for (int i = 0; i < headers.size(); i += 2) {
