@@ -67,6 +67,13 @@ final class FleetSeries implements MultiCollector {
     this.nanoTime = nanoTime;
   }
 
+  /** The nodes whose label sets are kept: the members of the last collection. */
+  int nodesWithLabelSets() {
+    synchronized (collecting) {
+      return nodeLabels.size();
+    }
+  }
+
   @Override
   public MetricSnapshots collect() {
     synchronized (collecting) {

@@ -126,6 +126,46 @@ class FleetSeriesTest {
   }
 
   /**
+   * Nodes join and leave for weeks: a node that left has no series from the next collection on and
+   * its label sets are not kept (the cache holds the members only); a deleted DaemonSet's series go
+   * the same way.
+   */
+  @Test
+  void aNodeThatLeftAndADeletedDaemonSetHaveNoSeriesAndNothingKept() {
+    try (LargeFleet f = new LargeFleet(dir, 20, 2)) {
+      FleetSeries series = new FleetSeries(() -> f.fleet, f.clock, f.clock::nanos);
+      PrometheusRegistry r = new PrometheusRegistry();
+      r.register(series);
+      assertThat(nodes(r.scrape(), "dsfleet_node_spec_unschedulable")).hasSize(20);
+      assertThat(series.nodesWithLabelSets()).isEqualTo(20);
+      for (int round = 0; round < 3; round++) { // churn: five leave, five others join, each round
+        for (int i = 0; i < 5; i++) {
+          f.fleet.removeNode("node-" + (round * 5 + i));
+          f.fleet.join(io.dsfleet.coordinator.grpc.FakeAgent.info("new-" + round + "-" + i, java.util.Map.of()), "", true);
+        }
+        f.clock.advance(FleetSeries.REUSE);
+        MetricSnapshots s = r.scrape();
+        for (String family : List.of("dsfleet_node_status_condition", "dsfleet_node_spec_unschedulable", "dsfleet_node_heartbeat_age_seconds")) {
+          assertThat(nodes(s, family)).as(family).doesNotContain("node-" + (round * 5)).contains("new-" + round + "-0")
+              .hasSize(family.equals("dsfleet_node_status_condition") ? 40 : 20);
+        }
+        assertThat(series.nodesWithLabelSets()).as("label sets kept after round %d", round).isEqualTo(20);
+      }
+      var gone = f.fleet.daemonSets().get(1);
+      f.fleet.deleteDaemonSet(gone.namespace(), gone.name(), true);
+      f.clock.advance(FleetSeries.REUSE);
+      MetricSnapshots s = r.scrape();
+      assertThat(s.stream().filter(m -> m.getMetadata().getPrometheusName().startsWith("dsfleet_daemonset_"))
+          .flatMap(m -> m.getDataPoints().stream()).map(p -> p.getLabels().get("daemonset")).distinct()).containsExactly(f.fleet.daemonSets().get(0).name()).doesNotContain(gone.name());
+    }
+  }
+
+  private static List<String> nodes(MetricSnapshots s, String family) {
+    return s.stream().filter(m -> m.getMetadata().getPrometheusName().equals(family)).flatMap(m -> m.getDataPoints().stream())
+        .map(p -> p.getLabels().get("node")).toList();
+  }
+
+  /**
    * The node series are read without the fleet's lock: while a rollout pass or an apply holds it,
    * a scrape of a fleet whose DaemonSets' view is current (dsctl and the watches keep it so) is
    * answered. The view with every node's snapshot was built under the lock for the node series.
