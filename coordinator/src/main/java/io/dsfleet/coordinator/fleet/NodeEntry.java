@@ -21,7 +21,7 @@ import java.util.TreeMap;
 /**
  * One node's state in the coordinator; guarded by the Fleet's lock, but for {@link #ready},
  * {@link #lastHeartbeat} and {@link #leaseDeadlineNanos}, which a heartbeat renews without it
- * (see {@link NodeLifecycle#renew}). Durable parts (info, the
+ * (see {@link NodeLifecycle#renew}), and the volatile fields the metrics read without it. Durable parts (info, the
  * operator's labels and taints and the agent's ones the operator removed, cordon, and the
  * condition: NotReady since, tainted unreachable since, runtime down since; the leave secret's
  * hash and the token that admitted it) are mirrored in the store ({@link #stored()}); the rest is volatile.
@@ -33,8 +33,13 @@ final class NodeEntry {
   final Map<String, String> adminLabels = new TreeMap<>();
   /** dsctl's taints by "key:effect"; a null value removes a taint the agent sets. */
   final Map<String, Taint> adminTaints = new TreeMap<>();
-  /** Cordoned. Written under the lock, read by the metrics without it ({@link FleetView#conditions}). */
-  volatile boolean unschedulable;
+  /** Cordoned. Guarded by the lock: made before its write and undone when the store refuses it. */
+  boolean unschedulable;
+  /**
+   * {@link #unschedulable} as the store has it, for reads without the lock (the metrics:
+   * {@link FleetView#conditions}), which would see a cordon still being written, or refused.
+   */
+  volatile boolean unschedulableStored;
   final Instant joinedAt;
   /**
    * Hex SHA-256 of the agent's leave secret, given at admission; "" for a node admitted before
@@ -234,6 +239,7 @@ final class NodeEntry {
     node.adminLabels.putAll(Json.read(n.adminLabelsJson(), new TypeReference<Map<String, String>>() {}));
     node.adminTaints.putAll(Json.read(n.adminTaintsJson(), new TypeReference<Map<String, Taint>>() {}));
     node.unschedulable = n.unschedulable();
+    node.unschedulableStored = n.unschedulable();
     Condition c = Json.read(n.stateJson(), Condition.class);
     if (c.removedLabels() != null) {
       c.removedLabels().forEach(k -> node.adminLabels.put(k, null));

@@ -461,6 +461,7 @@ final class NodeRegistry {
           ? se.outcome("nothing changed") : "the store refused the write, nothing changed") + ": " + e.getMessage(),
           e instanceof io.dsfleet.coordinator.store.StoreException se2 && !se2.mayHaveApplied());
     }
+    n.unschedulableStored = n.unschedulable;
     lifecycle.written(n.name);
   }
 
