@@ -24,8 +24,9 @@ import java.util.function.LongSupplier;
  * at 20,000 nodes, gzipped for Prometheus) took about 65 ms of a core for each scrape, so a few
  * clients scraping in a loop kept the cores busy; now scrapes in a loop from any number of
  * connections render at most once per {@code shareFor} each kind of request, and at most one core
- * renders whatever they ask. The answer is written to each client outside that turn, so a client
- * that reads slowly holds no other.
+ * renders whatever they ask. A scrape whose rendering is kept is served without waiting for a
+ * rendering of another kind under way (a client asking in ever new ways keeps the turn busy). The
+ * answer is written to each client outside that turn, so a client that reads slowly holds no other.
  */
 final class SharedScrapes implements HttpHandler {
   /** The kinds of request whose last rendering is kept: Prometheus servers send one or two. */
@@ -36,6 +37,7 @@ final class SharedScrapes implements HttpHandler {
   private final LongSupplier nanoTime;
   /** Held while rendering. */
   private final Object turn = new Object();
+  /** The last rendering of each kind; its own lock, held a moment: a kept rendering is served while another renders. */
   private final Map<String, Rendered> last = new HashMap<>();
 
   private record Rendered(int status, Map<String, List<String>> headers, byte[] body, long atNanos) {}
@@ -52,7 +54,7 @@ final class SharedScrapes implements HttpHandler {
 
   /** The renderings kept. */
   int kept() {
-    synchronized (turn) {
+    synchronized (last) {
       return last.size();
     }
   }
@@ -79,12 +81,16 @@ final class SharedScrapes implements HttpHandler {
     Headers h = exchange.getRequestHeaders();
     String kind = exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawQuery() + " " + h.get("Accept") + " "
         + h.get("Accept-Encoding");
+    Rendered r = kept(kind);
+    if (r != null) { // served without waiting for a rendering of another kind under way
+      return r;
+    }
     synchronized (turn) {
-      long now = nanoTime.getAsLong();
-      Rendered r = last.get(kind);
-      if (r != null && now - r.atNanos() < shareForNanos) {
+      r = kept(kind); // rendered while this scrape waited for its turn
+      if (r != null) {
         return r;
       }
+      long now = nanoTime.getAsLong();
       Capture c = new Capture(exchange);
       render.handle(c);
       Map<String, List<String>> headers = new HashMap<>();
@@ -96,15 +102,25 @@ final class SharedScrapes implements HttpHandler {
         }
       });
       r = new Rendered(c.status, headers, c.body.toByteArray(), now);
-      // what no scrape may be served any more goes: a large fleet's text is megabytes a kind
-      last.values().removeIf(kept -> now - kept.atNanos() >= shareForNanos);
-      if (r.status() == 200) { // an error is rendered again by the next scrape
-        if (last.size() >= KINDS_KEPT) {
-          last.clear();
+      synchronized (last) {
+        // what no scrape may be served any more goes: a large fleet's text is megabytes a kind
+        last.values().removeIf(kept -> now - kept.atNanos() >= shareForNanos);
+        if (r.status() == 200) { // an error is rendered again by the next scrape
+          if (last.size() >= KINDS_KEPT) {
+            last.clear();
+          }
+          last.put(kind, r);
         }
-        last.put(kind, r);
       }
       return r;
+    }
+  }
+
+  /** The rendering of {@code kind} that may still be served, or null. */
+  private Rendered kept(String kind) {
+    synchronized (last) {
+      Rendered r = last.get(kind);
+      return r != null && nanoTime.getAsLong() - r.atNanos() < shareForNanos ? r : null;
     }
   }
 

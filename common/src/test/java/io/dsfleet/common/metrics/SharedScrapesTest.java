@@ -34,6 +34,8 @@ class SharedScrapesTest {
   private final AtomicLong nanos = new AtomicLong();
   private final AtomicInteger renders = new AtomicInteger();
   private volatile CountDownLatch holdFirst;
+  /** Which rendering holdFirst holds. */
+  private volatile int held = 1;
   private final CountDownLatch firstRendering = new CountDownLatch(1);
   /** The server's threads, to see which wait for a rendering. */
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
@@ -44,10 +46,10 @@ class SharedScrapesTest {
   /** Renders its count of renderings and what the client accepts, as the metrics' handler renders what it is asked. */
   private final HttpHandler render = exchange -> {
     int n = renders.incrementAndGet();
-    if (n == 1 && holdFirst != null) {
+    if (n == held && holdFirst != null) {
       firstRendering.countDown();
       try {
-        holdFirst.await(10, TimeUnit.SECONDS);
+        holdFirst.await(30, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
@@ -130,6 +132,35 @@ class SharedScrapesTest {
       assertThat(o.get(10, TimeUnit.SECONDS).body()).isEqualTo("rendering 1 for identity");
     }
     assertThat(renders).as("renderings for five scrapes at once").hasValue(1);
+  }
+
+  /**
+   * A scrape whose rendering is kept is served while a rendering of another kind is under way: a
+   * client asking in ever new ways (a query of its own each time) keeps the turn busy, and
+   * Prometheus' scrapes, whose rendering is kept, waited behind each of its renderings.
+   */
+  @Test
+  void aScrapeWhoseRenderingIsKeptIsServedWhileAnotherKindRenders() throws Exception {
+    holdFirst = new CountDownLatch(1);
+    held = 2;
+    int port = start();
+    assertThat(get(port, "gzip").body()).isEqualTo("rendering 1 for gzip");
+    CompletableFuture<HttpResponse<String>> other = CompletableFuture.supplyAsync(() -> call(port));
+    assertThat(firstRendering.await(10, TimeUnit.SECONDS)).as("the identity rendering is under way").isTrue();
+    try {
+      HttpResponse<String> kept = CompletableFuture.supplyAsync(() -> {
+        try {
+          return get(port, "gzip");
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }).get(10, TimeUnit.SECONDS); // the rendering under way is held for 30 s
+      assertThat(kept.body()).isEqualTo("rendering 1 for gzip");
+    } finally {
+      holdFirst.countDown();
+    }
+    assertThat(other.get(10, TimeUnit.SECONDS).body()).isEqualTo("rendering 2 for identity");
+    assertThat(renders).hasValue(2);
   }
 
   private static HttpResponse<String> call(int port) {
