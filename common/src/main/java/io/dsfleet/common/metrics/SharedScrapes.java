@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 
 /**
@@ -35,8 +36,12 @@ final class SharedScrapes implements HttpHandler {
   private final HttpHandler render;
   private final long shareForNanos;
   private final LongSupplier nanoTime;
-  /** Held while rendering. */
-  private final Object turn = new Object();
+  /**
+   * Held while rendering; fair, so scrapes render in the order they came: a monitor let a client
+   * that asks in ever new ways from many connections render again and again before a scrape
+   * that had waited longer.
+   */
+  private final ReentrantLock turn = new ReentrantLock(true);
   /** The last rendering of each kind; its own lock, held a moment: a kept rendering is served while another renders. */
   private final Map<String, Rendered> last = new HashMap<>();
 
@@ -85,7 +90,8 @@ final class SharedScrapes implements HttpHandler {
     if (r != null) { // served without waiting for a rendering of another kind under way
       return r;
     }
-    synchronized (turn) {
+    turn.lock();
+    try {
       r = kept(kind); // rendered while this scrape waited for its turn
       if (r != null) {
         return r;
@@ -113,7 +119,14 @@ final class SharedScrapes implements HttpHandler {
         }
       }
       return r;
+    } finally {
+      turn.unlock();
     }
+  }
+
+  /** The scrapes waiting for their turn to render. */
+  int waiting() {
+    return turn.getQueueLength();
   }
 
   /** The rendering of {@code kind} that may still be served, or null. */

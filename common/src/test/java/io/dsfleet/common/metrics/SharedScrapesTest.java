@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,8 +36,6 @@ class SharedScrapesTest {
   /** Which rendering holdFirst holds. */
   private volatile int held = 1;
   private final CountDownLatch firstRendering = new CountDownLatch(1);
-  /** The server's threads, to see which wait for a rendering. */
-  private final List<Thread> threads = new CopyOnWriteArrayList<>();
   private HttpServer server;
   private SharedScrapes shared;
   private ExecutorService pool;
@@ -66,11 +63,7 @@ class SharedScrapesTest {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
     shared = new SharedScrapes(render, Duration.ofSeconds(1), nanos::get);
     server.createContext("/metrics", shared);
-    pool = Executors.newCachedThreadPool(r -> {
-      Thread t = new Thread(r);
-      threads.add(t);
-      return t;
-    });
+    pool = Executors.newCachedThreadPool();
     server.setExecutor(pool);
     server.start();
     return server.getAddress().getPort();
@@ -121,8 +114,8 @@ class SharedScrapesTest {
     }
     try {
       // each of the four has come to the rendering and waits for its turn (or was answered: nothing else holds them)
-      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> threads.stream().filter(t -> t.getState() == Thread.State.BLOCKED)
-          .count() + others.stream().filter(CompletableFuture::isDone).count() == 4);
+      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> shared.waiting() + others.stream().filter(CompletableFuture::isDone)
+          .count() == 4);
       assertThat(renders).as("renderings while the first scrape renders").hasValue(1);
     } finally {
       holdFirst.countDown();
@@ -161,6 +154,40 @@ class SharedScrapesTest {
     }
     assertThat(other.get(10, TimeUnit.SECONDS).body()).isEqualTo("rendering 2 for identity");
     assertThat(renders).hasValue(2);
+  }
+
+  /**
+   * Scrapes render in the order they came to wait for the turn: whoever asks in new ways from many
+   * connections cannot have its renderings go before a scrape that waited longer (a monitor's
+   * waiters are let in in no set order, and Prometheus' scrape could wait past its timeout).
+   */
+  @Test
+  void scrapesOfDifferentKindsRenderInTheOrderTheyCame() throws Exception {
+    holdFirst = new CountDownLatch(1);
+    int port = start();
+    CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> call(port));
+    assertThat(firstRendering.await(10, TimeUnit.SECONDS)).isTrue();
+    List<CompletableFuture<HttpResponse<String>>> queued = new java.util.ArrayList<>();
+    try {
+      for (int i = 1; i <= 4; i++) {
+        String encoding = "kind-" + i;
+        queued.add(CompletableFuture.supplyAsync(() -> {
+          try {
+            return get(port, encoding);
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        }, Executors.newSingleThreadExecutor()));
+        int waiting = i;
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> shared.waiting() == waiting);
+      }
+    } finally {
+      holdFirst.countDown();
+    }
+    assertThat(first.get(10, TimeUnit.SECONDS).body()).isEqualTo("rendering 1 for identity");
+    for (int i = 1; i <= 4; i++) {
+      assertThat(queued.get(i - 1).get(10, TimeUnit.SECONDS).body()).isEqualTo("rendering " + (i + 1) + " for kind-" + i);
+    }
   }
 
   private static HttpResponse<String> call(int port) {
