@@ -108,6 +108,30 @@ class MetricsEndpointTest {
     }
   }
 
+  /**
+   * A collection that throws fails its scrape (client_java's 500) and is not kept: the next scrape,
+   * within the same second, collects again and is answered.
+   */
+  @Test
+  void aFailedScrapeIsNotKeptAndTheNextCollectsAgain() throws Exception {
+    PrometheusRegistry registry = new PrometheusRegistry();
+    java.util.concurrent.atomic.AtomicInteger collections = new java.util.concurrent.atomic.AtomicInteger();
+    registry.register(io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("level").help("A level").callback(cb -> {
+      if (collections.incrementAndGet() == 1) {
+        throw new IllegalStateException("the fleet could not be read");
+      }
+      cb.call(7);
+    }).build());
+    try (MetricsEndpoint shared = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), registry,
+        io.dsfleet.common.JdkHttpServers.threads("metrics"), java.time.Duration.ofMinutes(1))) {
+      assertThat(get(shared.port(), "/metrics", List.of()).statusCode()).isEqualTo(500);
+      HttpResponse<byte[]> next = get(shared.port(), "/metrics", List.of());
+      assertThat(next.statusCode()).isEqualTo(200);
+      assertThat(text(next)).contains("level 7.0");
+      assertThat(collections).hasValue(2);
+    }
+  }
+
   /** The answer to {@code method /metrics} on a connection of its own, as sent. */
   private static String raw(int port, String method, String headers) throws Exception {
     try (Socket s = new Socket("127.0.0.1", port)) {
