@@ -97,6 +97,15 @@ final class FleetHarness implements AutoCloseable {
     return agent(name, Map.of());
   }
 
+  /** Agents of nodes {@code n0} to {@code n<count - 1>}, joined and connected, in that order. */
+  List<Agent> agents(int count) {
+    List<Agent> made = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      made.add(agent("n" + i));
+    }
+    return made;
+  }
+
   Agent agent(String name, Map<String, String> labels) {
     Agent a = new Agent(name);
     agents.put(name, a);

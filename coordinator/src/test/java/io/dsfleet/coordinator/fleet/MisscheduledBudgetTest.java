@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.FleetHarness.Agent;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.TreeSet;
@@ -40,10 +39,7 @@ class MisscheduledBudgetTest {
     String strategy = percent ? "{rollingUpdate: {maxUnavailable: '50%'}}" : "{rollingUpdate: {maxUnavailable: 1}}";
     int budget = percent ? 3 : 1; // 50% of the six nodes desired before the taint
     try (FleetHarness h = new FleetHarness(dir)) {
-      List<Agent> agents = new ArrayList<>();
-      for (int i = 0; i < 6; i++) {
-        agents.add(h.agent("n" + i));
-      }
+      List<Agent> agents = h.agents(6);
       h.apply(RolloutRulesTest.image(1, "spec.updateStrategy", strategy));
       agents.forEach(a -> a.runDesired(true));
       h.apply(RolloutRulesTest.image(2, "spec.updateStrategy", strategy));
@@ -79,10 +75,7 @@ class MisscheduledBudgetTest {
     Random random = new Random(seed);
     String strategy = "{rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}";
     try (FleetHarness h = new FleetHarness(dir)) {
-      List<Agent> agents = new ArrayList<>();
-      for (int i = 0; i < 6; i++) {
-        agents.add(h.agent("n" + i));
-      }
+      List<Agent> agents = h.agents(6);
       h.apply(RolloutRulesTest.image(1, "spec.updateStrategy", strategy));
       agents.forEach(a -> a.runDesired(true));
       h.apply(RolloutRulesTest.image(2, "spec.updateStrategy", strategy));

@@ -27,10 +27,7 @@ class MisscheduledRolloutTest {
   @BeforeEach
   void fleet() {
     h = new FleetHarness(dir);
-    for (int i = 0; i < 3; i++) {
-      h.agent("n" + i);
-    }
-    agents = List.copyOf(h.agents.values());
+    agents = h.agents(3);
   }
 
   @AfterEach

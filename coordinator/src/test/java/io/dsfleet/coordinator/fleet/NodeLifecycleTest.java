@@ -30,9 +30,7 @@ class NodeLifecycleTest {
   }
 
   void nodes(int n) {
-    for (int i = 0; i < n; i++) {
-      h.agent("n" + i);
-    }
+    h.agents(n);
   }
 
   FleetView.NodeSnapshot node(String name) {

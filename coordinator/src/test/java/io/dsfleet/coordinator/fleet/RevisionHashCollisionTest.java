@@ -34,10 +34,7 @@ class RevisionHashCollisionTest {
   @BeforeEach
   void fleet() {
     h = new FleetHarness(dir);
-    for (int i = 0; i < 2; i++) {
-      h.agent("n" + i);
-    }
-    agents = List.copyOf(h.agents.values());
+    agents = h.agents(2);
   }
 
   @AfterEach

@@ -33,10 +33,7 @@ class RolloutRulesTest {
 
   List<Agent> fleetOf(int n) {
     h = new FleetHarness(dir);
-    for (int i = 0; i < n; i++) {
-      h.agent("n" + i);
-    }
-    return List.copyOf(h.agents.values());
+    return h.agents(n);
   }
 
   static String image(int v, String... more) {
