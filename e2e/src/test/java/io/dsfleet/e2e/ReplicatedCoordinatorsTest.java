@@ -225,6 +225,8 @@ class ReplicatedCoordinatorsTest {
     for (String id : List.of("c1", "c2", "c3")) {
       createHost(id);
     }
+    // the agent hosts' namespaces, dockerds and images while the group forms; their agents once it has
+    var agentHosts = fleet.createHosts(HOSTS);
     // the first replica: `init` makes the CA and credentials, then it starts the group alone
     Sh.Result init = Sh.run(List.of(fleet.java(), "-jar", fleet.coordinatorJar.toString(), "init", "--data-dir",
         dataDir("c1").toString(), "--config", fleet.root.resolve("none.yaml").toString()));
@@ -248,7 +250,7 @@ class ReplicatedCoordinatorsTest {
       }
       throw e;
     }
-    fleet.addHosts(HOSTS);
+    fleet.startAgents(agentHosts);
     TestFleet.await(HOSTS + " nodes Ready", 180, () -> fleet.nodes().values().stream().filter(NodeView::getReady).count() == HOSTS);
   }
 

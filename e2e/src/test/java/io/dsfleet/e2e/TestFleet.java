@@ -243,20 +243,43 @@ final class TestFleet implements AutoCloseable {
     return h;
   }
 
-  /** Adds hosts 1..n side by side (each host's namespace, dockerd, image load and agent are its own). */
-  void addHosts(int n) throws Exception {
-    var pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+  /**
+   * Starts making hosts 1..n side by side, each its namespace, dockerd and images, and checks the
+   * agents' class-data archive meanwhile: what needs no coordinator, so it goes on while one starts
+   * (or a group forms). {@link #startAgents} waits for it and starts their agents.
+   */
+  java.util.concurrent.CompletableFuture<Void> createHosts(int n) {
+    long t0 = System.nanoTime();
+    var pool = java.util.concurrent.Executors.newFixedThreadPool(n + 1);
+    List<java.util.concurrent.CompletableFuture<Void>> made = new ArrayList<>();
+    made.add(java.util.concurrent.CompletableFuture.runAsync(this::agentJvmFlags, pool));
+    for (int i = 1; i <= n; i++) {
+      TestHost h = new TestHost(this, i);
+      hosts.put(i, h);
+      made.add(java.util.concurrent.CompletableFuture.runAsync(() -> {
+        try {
+          h.create();
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      }, pool));
+    }
+    return java.util.concurrent.CompletableFuture.allOf(made.toArray(new java.util.concurrent.CompletableFuture<?>[0]))
+        .whenComplete((v, e) -> {
+          pool.shutdown();
+          System.out.printf("e2e: %d hosts made (namespaces, dockerds, images) after %.1f s%n", n, (System.nanoTime() - t0) / 1e9);
+        });
+  }
+
+  /** Waits for the hosts {@link #createHosts} makes, then starts their agents. */
+  void startAgents(java.util.concurrent.CompletableFuture<Void> created) throws Exception {
     try {
-      List<java.util.concurrent.Future<TestHost>> made = new ArrayList<>();
-      for (int i = 1; i <= n; i++) {
-        int index = i;
-        made.add(pool.submit(() -> addHost(index)));
-      }
-      for (var f : made) {
-        f.get(180, TimeUnit.SECONDS);
-      }
-    } finally {
-      pool.shutdownNow();
+      created.get(180, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof Exception x ? x : e;
+    }
+    for (TestHost h : hosts.values()) {
+      h.startAgent();
     }
   }
 
@@ -331,10 +354,13 @@ final class TestFleet implements AutoCloseable {
 
   /** A fleet: the coordinator (with extra flags), hosts 1..n side by side, all Ready. */
   static TestFleet up(int hosts, String... coordinatorFlags) throws Exception {
+    long t0 = System.nanoTime();
     TestFleet fleet = new TestFleet();
+    var created = fleet.createHosts(hosts); // while the coordinator starts
     fleet.startCoordinator(coordinatorFlags);
-    fleet.addHosts(hosts);
+    fleet.startAgents(created);
     await(hosts + " nodes Ready", 180, () -> fleet.nodes().values().stream().filter(NodeView::getReady).count() == hosts);
+    System.out.printf("e2e: the fleet up after %.1f s%n", (System.nanoTime() - t0) / 1e9);
     return fleet;
   }
 
@@ -545,6 +571,7 @@ Map<String, NodeView> nodes() {
 
   @Override
   public void close() {
+    long t0 = System.nanoTime();
     if (channel != null) {
       channel.shutdownNow();
     }
@@ -553,5 +580,6 @@ Map<String, NodeView> nodes() {
       p.destroyForcibly();
     }
     cleanup();
+    System.out.printf("e2e: the fleet removed after %.1f s%n", (System.nanoTime() - t0) / 1e9);
   }
 }
