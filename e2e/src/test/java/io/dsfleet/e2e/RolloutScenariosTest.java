@@ -8,14 +8,19 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 
 /**
  * Rolling updates on five real hosts: one host at a time, a broken version rolled back, undo, a
- * surge. Each scenario has a DaemonSet of its own; the fleet deletes what one leaves after it.
+ * surge. Each scenario has a DaemonSet of its own, and they run at once (each mostly waits: for
+ * pods to turn Ready one host after the other, for a progress deadline); after each, the fleet
+ * deletes the DaemonSets it applied.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class RolloutScenariosTest {
   @RegisterExtension
-  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(5);
+  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(5).scenariosAtOnce();
   static TestFleet fleet;
 
   @BeforeAll
@@ -63,6 +68,13 @@ class RolloutScenariosTest {
     fleet.apply(yaml);
   }
 
+  /** Prints a scenario's sampled states in one piece (the other scenarios print at the same time). */
+  static void printSeen(String title, List<List<String>> seen) {
+    StringBuilder b = new StringBuilder(title).append('\n');
+    seen.forEach(s -> b.append("  ").append(s).append('\n'));
+    System.out.print(b);
+  }
+
   /** Per host: the DaemonSet's pod's revision and whether it is Ready ("-" when none). */
   static List<String> snapshot(String name) {
     List<String> out = new ArrayList<>();
@@ -75,18 +87,17 @@ class RolloutScenariosTest {
   @Test
   void anImageChangeRollsAcrossFiveHostsOneAtATime() throws Exception {
     apply(app("roll", "local/busybox:1", "/index.html", ""));
-    TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("roll").stream().allMatch(s -> s.equals("1R")));
+    TestFleet.await("roll revision 1 Ready everywhere", 120, () -> snapshot("roll").stream().allMatch(s -> s.equals("1R")));
     apply(app("roll", "local/busybox:2", "/index.html", ""));
     List<List<String>> seen = new ArrayList<>();
-    TestFleet.await("revision 2 Ready everywhere", 180, () -> {
+    TestFleet.await("roll revision 2 Ready everywhere", 180, () -> {
       List<String> s = snapshot("roll");
       if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s)) {
         seen.add(s);
       }
       return s.stream().allMatch(x -> x.equals("2R"));
     });
-    System.out.println("rollout as seen by dsctl, one line per change (revision, R = Ready, u = unready):");
-    seen.forEach(s -> System.out.println("  " + s));
+    printSeen("roll as seen by dsctl, one line per change (revision, R = Ready, u = unready):", seen);
     // one host at a time: in every sampled state at most one host runs the new revision unready,
     // not counting hosts that moved from an old pod that had already turned unready (those are
     // replaced at once, by design: docs/rollouts.md)
@@ -110,17 +121,17 @@ class RolloutScenariosTest {
   void aBrokenVersionStopsAfterTheFirstHostAndIsRolledBack() throws Exception {
     String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\", dsfleet.io/on-failure: rollback}";
     apply(app("broken", "local/busybox:2", "/index.html", annotations));
-    TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("broken").stream().allMatch(s -> s.equals("1R")));
+    TestFleet.await("broken revision 1 Ready everywhere", 120, () -> snapshot("broken").stream().allMatch(s -> s.equals("1R")));
     apply(app("broken", "local/busybox:2", "/never-there", annotations));
     List<List<String>> seen = new ArrayList<>();
-    TestFleet.await("rolled back: every host Ready on the old template", 180, () -> {
+    TestFleet.await("broken rolled back: every host Ready on the old template", 180, () -> {
       List<String> s = snapshot("broken");
       if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s)) {
         seen.add(s);
       }
       return fleet.daemonSet("broken").getRevision() >= 3 && s.stream().allMatch(x -> x.equals("3R"));
     });
-    seen.forEach(s -> System.out.println("  " + s));
+    printSeen("broken as seen by dsctl, one line per change (revision, R = Ready, u = unready):", seen);
     long hostsThatGotTheBrokenVersion = seen.stream().flatMap(List::stream).filter(x -> x.startsWith("2")).distinct().count();
     assertThat(seen.stream().mapToLong(s -> s.stream().filter(x -> x.startsWith("2")).count()).max().orElse(0))
         .as("the broken revision 2 never ran on more than one host at once").isLessThanOrEqualTo(1);
@@ -135,11 +146,11 @@ class RolloutScenariosTest {
     // every host at once (maxUnavailable 100%): this scenario is about the revisions, not the pace
     String allAtOnce = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 100%}}\n  selector:";
     apply(app("undo", "local/busybox:1", "/index.html", "").replace("spec:\n  selector:", allAtOnce));
-    TestFleet.await("revision 1 Ready everywhere", 120, () -> snapshot("undo").stream().allMatch(s -> s.equals("1R")));
+    TestFleet.await("undo revision 1 Ready everywhere", 120, () -> snapshot("undo").stream().allMatch(s -> s.equals("1R")));
     apply(app("undo", "local/busybox:2", "/index.html", "").replace("spec:\n  selector:", allAtOnce));
-    TestFleet.await("revision 2 Ready everywhere", 120, () -> snapshot("undo").stream().allMatch(s -> s.equals("2R")));
+    TestFleet.await("undo revision 2 Ready everywhere", 120, () -> snapshot("undo").stream().allMatch(s -> s.equals("2R")));
     fleet.dsctlOk("rollout", "undo", "ds/undo", "--to-revision", "1");
-    TestFleet.await("revision 3 (template of 1) Ready everywhere", 180, () -> snapshot("undo").stream().allMatch(s -> s.equals("3R")));
+    TestFleet.await("undo revision 3 (template of 1) Ready everywhere", 180, () -> snapshot("undo").stream().allMatch(s -> s.equals("3R")));
     assertThat(fleet.daemonSet("undo").getImages()).isEqualTo("local/busybox:1");
     String history = fleet.dsctlOk("rollout", "history", "ds/undo");
     assertThat(history).contains("2 ").contains("3 ");
@@ -164,20 +175,19 @@ class RolloutScenariosTest {
   void aSurgeRunsTheNewPodNextToTheOldOneOnOneHostAtATime() throws Exception {
     String surge = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}\n  selector:";
     apply(app("surge", "local/busybox:1", "/index.html", "").replace("spec:\n  selector:", surge));
-    TestFleet.await("revision 1 Ready everywhere", 120, () -> podsPerHost().stream().allMatch(s -> s.equals("1R")));
+    TestFleet.await("surge revision 1 Ready everywhere", 120, () -> podsPerHost().stream().allMatch(s -> s.equals("1R")));
     long before = fleet.daemonSet("surge").getRevision();
     apply(app("surge", "local/busybox:2", "/index.html", "").replace("spec:\n  selector:", surge));
     String next = String.valueOf(before + 1);
     List<List<String>> seen = new ArrayList<>();
-    TestFleet.await("revision " + next + " alone and Ready everywhere", 180, () -> {
+    TestFleet.await("surge revision " + next + " alone and Ready everywhere", 180, () -> {
       List<String> s = podsPerHost();
       if (seen.isEmpty() || !seen.get(seen.size() - 1).equals(s)) {
         seen.add(s);
       }
       return s.stream().allMatch(x -> x.equals(next + "R"));
     });
-    System.out.println("surge as seen by dsctl, one line per change (pods per host: revision, R = Ready, u = unready):");
-    seen.forEach(s -> System.out.println("  " + s));
+    printSeen("surge as seen by dsctl, one line per change (pods per host: revision, R = Ready, u = unready):", seen);
     for (List<String> s : seen) {
       // maxSurge 1: one host at a time waits for its new pod next to the old one (a host whose new pod is Ready
       // may still be stopping its old one: that is the end of its step, not a second surge)

@@ -349,7 +349,20 @@ final class TestFleet implements AutoCloseable {
    * set-up (a dsctl JVM per step costs seconds of CPU); scenarios about dsctl run it as a process.
    */
   void apply(String yaml) {
-    control().apply(ApplyRequest.newBuilder().setManifests(yaml).setSource("e2e").build());
+    var applied = control().apply(ApplyRequest.newBuilder().setManifests(yaml).setSource("e2e").build());
+    applied.getResultsList().stream().filter(r -> r.getKind().equals("DaemonSet"))
+        .forEach(r -> appliedBy.computeIfAbsent(Thread.currentThread(), t -> java.util.concurrent.ConcurrentHashMap.newKeySet()).add(r.getName()));
+  }
+
+  /** The DaemonSets each thread applied with {@link #apply}: a scenario's, in a class whose scenarios run at once. */
+  private final Map<Thread, java.util.Set<String>> appliedBy = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Deletes the DaemonSets this thread's scenario applied and waits until their containers are gone. */
+  void deleteDaemonSetsAppliedHere() {
+    java.util.Set<String> mine = appliedBy.remove(Thread.currentThread());
+    if (mine != null) {
+      mine.forEach(this::deleteDaemonSet);
+    }
   }
 
   /** A fleet: the coordinator (with extra flags), hosts 1..n side by side, all Ready. */
@@ -464,11 +477,21 @@ Map<String, NodeView> nodes() {
       org.junit.jupiter.api.extension.TestWatcher {
     private final int hosts;
     private final String[] coordinatorFlags;
+    private boolean scenariosAtOnce;
     TestFleet fleet;
 
     PerClass(int hosts, String... coordinatorFlags) {
       this.hosts = hosts;
       this.coordinatorFlags = coordinatorFlags;
+    }
+
+    /**
+     * For a class whose scenarios run at once (@Execution(CONCURRENT)): after each, only the
+     * DaemonSets it applied are deleted (and their containers awaited gone), not the others'.
+     */
+    PerClass scenariosAtOnce() {
+      scenariosAtOnce = true;
+      return this;
     }
 
     @Override
@@ -478,7 +501,11 @@ Map<String, NodeView> nodes() {
 
     @Override
     public void afterEach(org.junit.jupiter.api.extension.ExtensionContext context) {
-      fleet.deleteEveryDaemonSet();
+      if (scenariosAtOnce) {
+        fleet.deleteDaemonSetsAppliedHere();
+      } else {
+        fleet.deleteEveryDaemonSet();
+      }
     }
 
     @Override
