@@ -113,8 +113,8 @@ class FleetScenariosTest extends ThreeHostScenarios {
     for (TestHost h : hosts123()) {
       // each agent has the desired set that released kept's pod, and has acted on it
       TestFleet.await(h.name + " released kept's pod", 30, () -> h.agentLog().contains("released pods [default/kept-")); // by key
-      h.settle(3);
     }
+    TestHost.settle(hosts123(), 3);
     for (var e : before.entrySet()) {
       assertThat(containers("kept", fleet.host(e.getKey()))).as("orphaned containers keep running on host%d", e.getKey()).isEqualTo(e.getValue());
     }
