@@ -228,6 +228,7 @@ class ReplicatedCoordinatorsTest {
     // the agent hosts' namespaces, dockerds and images while the group forms; their agents once it has
     var agentHosts = fleet.createHosts(HOSTS);
     // the first replica: `init` makes the CA and credentials, then it starts the group alone
+    long t = System.nanoTime();
     Sh.Result init = Sh.run(List.of(fleet.java(), "-jar", fleet.coordinatorJar.toString(), "init", "--data-dir",
         dataDir("c1").toString(), "--config", fleet.root.resolve("none.yaml").toString()));
     assertThat(init.exit()).as(init.out()).isZero();
@@ -235,10 +236,14 @@ class ReplicatedCoordinatorsTest {
     adminPem = Files.readString(fleet.pki().resolve("admin.pem"));
     fleet.coordinators.clear();
     fleet.coordinators.addAll(List.of(service("c1"), service("c2"), service("c3")));
+    t = step("c1's init", t);
     serve("c1", "--bootstrap");
     awaitLeader(60);
+    t = step("c1 serving, the group's one member", t);
     join("c2");
+    t = step("c2's join and start", t);
     join("c3");
+    step("c3's join and start", t);
     try {
       TestFleet.await("three members", 120, () -> leader().listReplicas(ListReplicasRequest.getDefaultInstance()).getReplicasCount() == 3
           && servingReplica() != null);
@@ -252,6 +257,12 @@ class ReplicatedCoordinatorsTest {
     }
     fleet.startAgents(agentHosts);
     TestFleet.await(HOSTS + " nodes Ready", 180, () -> fleet.nodes().values().stream().filter(NodeView::getReady).count() == HOSTS);
+  }
+
+  /** Prints how long a step of the group's set-up took; returns now. */
+  private static long step(String what, long since) {
+    System.out.printf("e2e: %s after %.1f s%n", what, (System.nanoTime() - since) / 1e9);
+    return System.nanoTime();
   }
 
   @AfterAll
@@ -490,7 +501,8 @@ class ReplicatedCoordinatorsTest {
         awaitLeader(10);
         return rolledOut(version);
       });
-      Thread.sleep(1000); // a few more labels on the healed group
+      int labelsSoFar = watch.acknowledged.size();
+      TestFleet.await("three more labels acknowledged by the healed group", 30, () -> watch.acknowledged.size() >= labelsSoFar + 3);
       watch.close();
       acknowledged = watch.acknowledged;
       assertThat(watch.maxLacking.get()).as("hosts without the pod at once (maxUnavailable 1)").isLessThanOrEqualTo(1);
