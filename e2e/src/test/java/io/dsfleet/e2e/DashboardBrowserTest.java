@@ -52,7 +52,7 @@ class DashboardBrowserTest {
   static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
 
   @RegisterExtension
-  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(3, "--dashboard-listen", "127.0.0.1:" + DASHBOARD_PORT);
+  static final FleetPerClass FLEET = new FleetPerClass(3, "--dashboard-listen", "127.0.0.1:" + DASHBOARD_PORT);
   static TestFleet fleet;
   static ChromeDriverService service;
   static WebDriver browser;

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
 @Execution(ExecutionMode.CONCURRENT)
 class RolloutScenariosTest {
   @RegisterExtension
-  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(5).scenariosAtOnce();
+  static final FleetPerClass FLEET = new FleetPerClass(5).scenariosAtOnce();
   static TestFleet fleet;
 
   @BeforeAll

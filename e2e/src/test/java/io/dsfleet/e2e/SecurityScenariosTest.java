@@ -21,7 +21,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  */
 class SecurityScenariosTest {
   @RegisterExtension
-  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(1, "--node-cert-ttl", "1m");
+  static final FleetPerClass FLEET = new FleetPerClass(1, "--node-cert-ttl", "1m");
   static TestFleet fleet;
   static TestHost host;
 

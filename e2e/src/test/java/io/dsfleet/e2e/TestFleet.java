@@ -34,7 +34,7 @@ import org.awaitility.Awaitility;
  * namespace, a coordinator process on it, and hosts in network namespaces. Traffic stays on this
  * machine: loopback, the bridge and the hosts' addresses (10.213.N.0/24).
  *
- * <p>Everything lives under {@link #ROOT} and is named with {@link #PREFIX}, so {@link #cleanup()}
+ * <p>Everything lives under {@link #ROOT} and is named with {@link #PREFIX}, so {@link FleetCleanup#run()}
  * finds what any earlier run left (a failed or interrupted one included) and removes it before
  * starting and after finishing. Several fleets run side by side, one per test JVM: each JVM's
  * {@link #INSTANCE} (surefire's fork number, set by e2e/pom.xml) gives it its own root, names,
@@ -74,9 +74,9 @@ final class TestFleet implements AutoCloseable {
     coordinatorJar = repo.resolve("coordinator/target/ds-coordinator.jar").toAbsolutePath();
     agentJar = repo.resolve("agent/target/ds-agent.jar").toAbsolutePath();
     assumeTrue(Files.exists(coordinatorJar) && Files.exists(agentJar), "skipped: build the jars first (mvn package)");
-    cleanup();
+    FleetCleanup.run();
     Files.createDirectories(root);
-    Runtime.getRuntime().addShutdownHook(new Thread(TestFleet::cleanup, "e2e-cleanup"));
+    Runtime.getRuntime().addShutdownHook(new Thread(FleetCleanup::run, "e2e-cleanup"));
     Sh.ok("ip", "link", "add", BRIDGE, "type", "bridge");
     // a MAC of its own: a bridge left to itself takes its lowest port's, so a host removed from the
     // fleet changed the coordinator's MAC under the other hosts, whose ARP entries then sent to the
@@ -89,41 +89,6 @@ final class TestFleet implements AutoCloseable {
     Sh.ok("iptables", "-I", "FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT");
     imagesTar = root.resolve("images.tar");
     Sh.ok("docker", "save", "-o", imagesTar.toString(), "local/busybox:1", "local/busybox:2");
-  }
-
-  /** Removes everything a run (this one or an earlier, failed one) made: processes, namespaces, links, mounts, files. */
-  static void cleanup() {
-    Sh.quiet("for p in " + ROOT + "/*.pid " + ROOT + "/*/dockerd.pid; do [ -f \"$p\" ] && kill -9 $(cat \"$p\") 2>/dev/null; done; true");
-    Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns pids $ns | xargs -r kill -9; done; true");
-    Sh.quiet("pkill -9 -f '" + ROOT + "/' ; true"); // the run's own paths, not a classpath that names the e2e jar
-    awaitKilled();
-    Sh.quiet("grep ' " + ROOT + "/' /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l; true");
-    Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns del $ns; done; true");
-    Sh.quiet("for l in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^" + PREFIX + "'); do ip link del $l; done; true");
-    Sh.quiet("while iptables -D FORWARD -i " + BRIDGE + " -o " + BRIDGE + " -j ACCEPT 2>/dev/null; do :; done; true");
-    Sh.quiet("rm -rf " + ROOT);
-  }
-
-  /**
-   * Waits (5 s at most) until the processes just killed are gone: none names the fleet's paths on
-   * its command line, none is left in its namespaces. A fixed half second did, twice a class, most
-   * often with nothing killed (the run before cleaned up after itself).
-   */
-  private static void awaitKilled() {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (System.nanoTime() < deadline && (ProcessHandle.allProcesses().anyMatch(TestFleet::namesOurPaths)
-        || !Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns pids $ns; done").isBlank())) {
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-  }
-
-  private static boolean namesOurPaths(ProcessHandle p) {
-    return p.isAlive() && p.info().commandLine().map(c -> c.contains(ROOT + "/")).orElse(false);
   }
 
   String java() {
@@ -491,62 +456,6 @@ Map<String, NodeView> nodes() {
   }
 
   /**
-   * A test class's fleet, as a JUnit extension: brought up before its first scenario, every
-   * DaemonSet left deleted after each one (so scenarios do not depend on each other's leftovers),
-   * every log printed for a failed one, everything removed after the last.
-   */
-  static final class PerClass implements org.junit.jupiter.api.extension.BeforeAllCallback,
-      org.junit.jupiter.api.extension.AfterEachCallback, org.junit.jupiter.api.extension.AfterAllCallback,
-      org.junit.jupiter.api.extension.TestWatcher {
-    private final int hosts;
-    private final String[] coordinatorFlags;
-    private boolean scenariosAtOnce;
-    TestFleet fleet;
-
-    PerClass(int hosts, String... coordinatorFlags) {
-      this.hosts = hosts;
-      this.coordinatorFlags = coordinatorFlags;
-    }
-
-    /**
-     * For a class whose scenarios run at once (@Execution(CONCURRENT)): after each, only the
-     * DaemonSets it applied are deleted (and their containers awaited gone), not the others'.
-     */
-    PerClass scenariosAtOnce() {
-      scenariosAtOnce = true;
-      return this;
-    }
-
-    @Override
-    public void beforeAll(org.junit.jupiter.api.extension.ExtensionContext context) throws Exception {
-      fleet = up(hosts, coordinatorFlags);
-    }
-
-    @Override
-    public void afterEach(org.junit.jupiter.api.extension.ExtensionContext context) {
-      if (scenariosAtOnce) {
-        fleet.deleteDaemonSetsAppliedHere();
-      } else {
-        fleet.deleteEveryDaemonSet();
-      }
-    }
-
-    @Override
-    public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
-      if (fleet != null) {
-        System.out.println("==== " + context.getDisplayName() + " failed: " + cause + "\n" + fleet.logs());
-      }
-    }
-
-    @Override
-    public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) {
-      if (fleet != null) {
-        fleet.close();
-      }
-    }
-  }
-
-  /**
    * Each agent's session troubles over the class (reconnects, back-offs, failed renewals), printed
    * when the fleet goes: a wait that took long shows why here, and the fleet's files go with it.
    */
@@ -629,7 +538,7 @@ Map<String, NodeView> nodes() {
     for (Process p : processes) {
       p.destroyForcibly();
     }
-    cleanup();
+    FleetCleanup.run();
     System.out.printf("e2e: the fleet removed after %.1f s%n", (System.nanoTime() - t0) / 1e9);
   }
 }

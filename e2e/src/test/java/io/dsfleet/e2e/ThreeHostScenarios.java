@@ -22,7 +22,7 @@ abstract class ThreeHostScenarios {
   static final int KUBE_API_PORT = 16443 + TestFleet.INSTANCE;
 
   @RegisterExtension
-  static final TestFleet.PerClass FLEET = new TestFleet.PerClass(3, "--kube-api-listen", "127.0.0.1:" + KUBE_API_PORT);
+  static final FleetPerClass FLEET = new FleetPerClass(3, "--kube-api-listen", "127.0.0.1:" + KUBE_API_PORT);
   static TestFleet fleet;
 
   @BeforeAll
