@@ -29,7 +29,8 @@ final class FleetCleanup {
    * often with nothing killed (the run before cleaned up after itself).
    */
   private static void awaitKilled() {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    long t0 = System.nanoTime();
+    long deadline = t0 + TimeUnit.SECONDS.toNanos(5);
     while (System.nanoTime() < deadline && (ProcessHandle.allProcesses().anyMatch(FleetCleanup::namesOurPaths)
         || !Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns pids $ns; done").isBlank())) {
       try {
@@ -38,6 +39,9 @@ final class FleetCleanup {
         Thread.currentThread().interrupt();
         return;
       }
+    }
+    if (System.nanoTime() - t0 > TimeUnit.MILLISECONDS.toNanos(100)) {
+      System.out.printf("e2e: the fleet's killed processes gone after %.1f s%n", (System.nanoTime() - t0) / 1e9);
     }
   }
 
