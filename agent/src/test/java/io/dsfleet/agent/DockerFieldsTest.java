@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -284,6 +285,27 @@ class DockerFieldsTest {
     assertThat(h.docker.listOwned(h.node)).as("two containers share a sandbox")
         .filteredOn(c -> c.label(role).equals(Labels.SANDBOX)).hasSize(1);
     assertThat(h.sh("side", "readlink /proc/self/ns/ipc")).isEqualTo(h.sh("main", "readlink /proc/self/ns/ipc"));
+
+    // the sandbox's /pause takes no SIGTERM: a `docker stop` (dockerd's own at a restart) kills it at once instead of
+    // waiting out its timeout for nothing
+    String sandbox = h.docker.listOwned(h.node).stream().filter(c -> c.label(role).equals(Labels.SANDBOX)).findFirst().orElseThrow().id();
+    assertThat(dockerCli("inspect", "-f", "{{.Config.StopSignal}}", sandbox)).isEqualTo("SIGKILL");
+    long t0 = System.nanoTime();
+    dockerCli("stop", "-t", "60", sandbox);
+    assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("docker stop -t 60 of the sandbox").isLessThan(Duration.ofSeconds(30));
+  }
+
+  private static String dockerCli(String... args) throws IOException {
+    List<String> cmd = new java.util.ArrayList<>(List.of("docker"));
+    cmd.addAll(List.of(args));
+    try {
+      var r = io.dsfleet.common.testing.Processes.run(new ProcessBuilder(cmd), Duration.ofSeconds(90));
+      assertThat(r.exit()).as("docker %s: %s", String.join(" ", args), r.output()).isZero();
+      return r.output().strip();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException(e);
+    }
   }
 
   /**

@@ -65,6 +65,12 @@ final class DockerContainers {
     cmd.withName(spec.name()).withLabels(spec.labels())
         .withEnv(spec.env().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList())
         .withTty(spec.tty()).withStdinOpen(spec.stdin()).withExposedPorts(exposed).withHostConfig(host);
+    if (Labels.SANDBOX.equals(spec.labels().get(Labels.ROLE))) {
+      // its /pause is PID 1 without a handler, so SIGTERM does nothing to it: a `docker stop`, and
+      // dockerd's own at its shutdown or restart, waited out their 10 s for each sandbox (the agent
+      // itself stops a sandbox with no grace, after its containers)
+      cmd.withStopSignal("SIGKILL");
+    }
     if (spec.entrypoint() != null) {
       cmd.withEntrypoint(spec.entrypoint());
     }
