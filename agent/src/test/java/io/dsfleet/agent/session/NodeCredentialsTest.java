@@ -159,4 +159,19 @@ class NodeCredentialsTest {
     assertThat(c.dueForRenewal(end.minus(Duration.ofDays(11)))).isFalse();
     assertThat(c.dueForRenewal(end.minus(Duration.ofDays(9)))).isTrue();
   }
+
+  /**
+   * A certificate of 2 minutes (`nodeCertTtl` may be as short as 1 m) is due once a third of its
+   * 2 minutes is left, not as it is made: its notBefore, 5 minutes before it was made, counted in
+   * its life had it due at once, and the agent renewed at every heartbeat.
+   */
+  @Test
+  void aShortCertificateIsDueWhenAThirdOfItsLifeIsLeftNotAsItIsMade() {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
+    c.accept(sign(c.newRequest(), Duration.ofMinutes(2)), Pki.pem(ca));
+    Instant end = c.certificate().getNotAfter().toInstant();
+    assertThat(c.dueForRenewal(end.minus(Duration.ofSeconds(90)))).as("a made certificate, 1.5 of its 2 minutes left").isFalse();
+    assertThat(c.dueForRenewal(end.minus(Duration.ofSeconds(50)))).isFalse();
+    assertThat(c.dueForRenewal(end.minus(Duration.ofSeconds(35)))).isTrue();
+  }
 }

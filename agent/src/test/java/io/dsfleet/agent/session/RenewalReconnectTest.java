@@ -95,10 +95,10 @@ class RenewalReconnectTest {
 
   @Test
   void aRenewedCertificateIsUsedByTheNextSessionAtOnceWhateverTheBackOff() throws Exception {
-    // the node's certificate, due for renewal from the start (a third of its life is left: it was
-    // issued 5 minutes back-dated, for 20 s)
-    X509Certificate nodeCert = TlsStandIn.writeNodeCredentials(dir.resolve("state"), "n1", Duration.ofSeconds(20));
-    Clock clock = Clock.systemUTC();
+    // the node's certificate, made for 60 s, and the agent's clock 45 s on: due for renewal from
+    // the start (less than a third of its life left), still valid through the back-off below
+    X509Certificate nodeCert = TlsStandIn.writeNodeCredentials(dir.resolve("state"), "n1", Duration.ofSeconds(60));
+    Clock clock = Clock.offset(Clock.systemUTC(), Duration.ofSeconds(45));
     NodeCredentials credentials = NodeCredentials.tls(dir.resolve("state"), "n1", null, clock);
     assertThat(credentials.dueForRenewal(clock.instant())).isTrue();
 

@@ -49,12 +49,7 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
 public final class CertificateAuthority {
   private static final String SIGNATURE = "SHA256withECDSA";
   private static final SecureRandom RANDOM = new SecureRandom();
-  /**
-   * Certificates start this long before they are made, for clocks a little behind the
-   * coordinator's (or a coordinator's clock corrected back after it issued them): Kubernetes'
-   * certificate signer backdates by 5 minutes too. It was 60 s (helper-82).
-   */
-  private static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
+  private static final Duration CLOCK_SKEW = Pki.CLOCK_SKEW;
 
   private CertificateAuthority() {}
 

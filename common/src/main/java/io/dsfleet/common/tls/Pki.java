@@ -12,6 +12,7 @@ import java.security.Signature;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPublicKey;
 import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -144,10 +145,22 @@ public final class Pki {
     }
   }
 
-  /** Whether less than a third of the certificate's lifetime is left (time to renew). */
+  /**
+   * Certificates start this long before they are made, for clocks a little behind the
+   * coordinator's (or a coordinator's clock corrected back after it issued them): Kubernetes'
+   * certificate signer backdates by 5 minutes too. It was 60 s (helper-82).
+   */
+  public static final Duration CLOCK_SKEW = Duration.ofMinutes(5);
+
+  /**
+   * Whether less than a third of the certificate's lifetime is left (time to renew), its life
+   * counted from when it was made ({@link #CLOCK_SKEW} after its notBefore, never after its
+   * notAfter). Counted from its notBefore, a certificate made for 2.5 minutes or less was due as
+   * it was made, and its agent renewed at every heartbeat (helper-122's finding).
+   */
   public static boolean dueForRenewal(X509Certificate cert, Instant now) {
-    long start = cert.getNotBefore().getTime();
     long end = cert.getNotAfter().getTime();
+    long start = Math.min(end, cert.getNotBefore().getTime() + CLOCK_SKEW.toMillis());
     return now.toEpochMilli() >= end - (end - start) / 3;
   }
 
