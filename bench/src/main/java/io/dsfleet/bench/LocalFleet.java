@@ -349,17 +349,27 @@ final class LocalFleet implements AutoCloseable {
         .filter(p -> p.getStatus().getDaemonSet().equals(ds)).toList();
   }
 
-  /** A sample of the coordinator's Prometheus metrics (its metrics listener, plain HTTP on loopback), e.g. a histogram's _sum; 0 if absent. */
-  double coordinatorMetric(String sample) throws Exception {
+  /**
+   * Samples of the coordinator's Prometheus metrics (its metrics listener, plain HTTP on loopback),
+   * e.g. a histogram's _count and _sum, from one scrape; 0 for one absent. The scrape is made a
+   * second and a tenth from now: the coordinator serves a scrape the rendering it made for another
+   * within the last second (docs/operations.md), so one made right after a change could show the
+   * fleet before it.
+   */
+  double[] coordinatorMetrics(String... samples) throws Exception {
+    Thread.sleep(1100);
     String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
         java.net.URI.create("http://127.0.0.1:" + coordinatorMetricsPort + "/metrics")).timeout(java.time.Duration.ofSeconds(60)).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    double[] values = new double[samples.length];
     for (String line : text.split("\n")) {
-      if (line.startsWith(sample + " ")) {
-        return Double.parseDouble(line.substring(sample.length() + 1).trim());
+      for (int i = 0; i < samples.length; i++) {
+        if (line.startsWith(samples[i] + " ")) {
+          values[i] = Double.parseDouble(line.substring(samples[i].length() + 1).trim());
+        }
       }
     }
-    return 0;
+    return values;
   }
 
   DaemonSetView daemonSet(String name) {

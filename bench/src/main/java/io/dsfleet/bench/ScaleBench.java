@@ -119,8 +119,7 @@ final class ScaleBench {
       double rollGc0 = Procs.gcSeconds(pid);
       // the rollout controller's passes, from the coordinator's metrics (a single coordinator's: a group's leader serves them elsewhere)
       String passes = "dsfleet_controller_pass_duration_seconds";
-      double passCount0 = replicas == 1 ? fleet.coordinatorMetric(passes + "_count") : 0;
-      double passSeconds0 = replicas == 1 ? fleet.coordinatorMetric(passes + "_sum") : 0;
+      double[] passes0 = replicas == 1 ? fleet.coordinatorMetrics(passes + "_count", passes + "_sum") : new double[2];
       long rollCpu0 = Procs.cpuMillis(pid);
       long rollAt = System.currentTimeMillis(); // after the readings above (a metrics scrape at 10,000 nodes takes seconds)
       long r0 = System.nanoTime();
@@ -133,8 +132,9 @@ final class ScaleBench {
           + " %.1f s)%n", nodes, rollingMs / 1000, rollingCpuMs / 1000, rollingGcS);
       String passFigures = "";
       if (replicas == 1) {
-        double passCount = fleet.coordinatorMetric(passes + "_count") - passCount0;
-        double passSeconds = fleet.coordinatorMetric(passes + "_sum") - passSeconds0;
+        double[] passes1 = fleet.coordinatorMetrics(passes + "_count", passes + "_sum");
+        double passCount = passes1[0] - passes0[0];
+        double passSeconds = passes1[1] - passes0[1];
         passFigures = String.format("; %.0f rollout passes, %.0f ms each on average", passCount, passCount == 0 ? 0 : 1000 * passSeconds / passCount);
       }
       out.printf("%d nodes: rolling update, %s%s%n", nodes, waves(lines, rollAt, nodes / 10), passFigures);

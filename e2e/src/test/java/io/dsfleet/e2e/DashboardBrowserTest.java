@@ -319,7 +319,7 @@ class DashboardBrowserTest {
     assertThat(held).as("paused with a node still on r1").contains("r1 Ready");
     // the barrier: a rollout pass has run since the last change (the settled node's report), and the
     // page, loaded again, shows what it left
-    TestFleet.await("a rollout pass after the node settled", 30, () -> !fleet.rolloutPassPending());
+    fleet.awaitRolloutPass("a rollout pass after the node settled");
     browser.navigate().refresh();
     assertThat(grid()).as("nothing moves while paused").isEqualTo(held);
     assertThat(rolloutLine()).contains("rollout paused");

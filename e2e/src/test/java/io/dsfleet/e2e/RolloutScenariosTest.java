@@ -15,9 +15,9 @@ import org.junit.jupiter.api.parallel.ExecutionMode;
  * Rolling updates on five real hosts: one host at a time, a broken version rolled back, undo, a
  * surge. Each scenario has a DaemonSet of its own, and they run at once (each mostly waits: for
  * pods to turn Ready one host after the other, for a progress deadline); after each, the fleet
- * deletes the DaemonSets it applied.
+ * deletes the DaemonSets it applied. Its methods are the concurrent ones, not the class: a class
+ * annotated so ran beside the next class, whose fleet of the same names it tore up.
  */
-@Execution(ExecutionMode.CONCURRENT)
 class RolloutScenariosTest {
   @RegisterExtension
   static final FleetPerClass FLEET = new FleetPerClass(5).scenariosAtOnce();
@@ -85,6 +85,7 @@ class RolloutScenariosTest {
   }
 
   @Test
+  @Execution(ExecutionMode.CONCURRENT)
   void anImageChangeRollsAcrossFiveHostsOneAtATime() throws Exception {
     apply(app("roll", "local/busybox:1", "/index.html", ""));
     TestFleet.await("roll revision 1 Ready everywhere", 120, () -> snapshot("roll").stream().allMatch(s -> s.equals("1R")));
@@ -118,6 +119,7 @@ class RolloutScenariosTest {
   }
 
   @Test
+  @Execution(ExecutionMode.CONCURRENT)
   void aBrokenVersionStopsAfterTheFirstHostAndIsRolledBack() throws Exception {
     String annotations = "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\", dsfleet.io/on-failure: rollback}";
     apply(app("broken", "local/busybox:2", "/index.html", annotations));
@@ -142,6 +144,7 @@ class RolloutScenariosTest {
   }
 
   @Test
+  @Execution(ExecutionMode.CONCURRENT)
   void undoRestoresThePreviousTemplateAsANewRevision() throws Exception {
     // every host at once (maxUnavailable 100%): this scenario is about the revisions, not the pace
     String allAtOnce = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 100%}}\n  selector:";
@@ -172,6 +175,7 @@ class RolloutScenariosTest {
   }
 
   @Test
+  @Execution(ExecutionMode.CONCURRENT)
   void aSurgeRunsTheNewPodNextToTheOldOneOnOneHostAtATime() throws Exception {
     String surge = "spec:\n  updateStrategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}\n  selector:";
     apply(app("surge", "local/busybox:1", "/index.html", "").replace("spec:\n  selector:", surge));

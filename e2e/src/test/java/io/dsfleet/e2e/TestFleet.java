@@ -188,11 +188,18 @@ final class TestFleet implements AutoCloseable {
   private volatile int metricsPort;
 
   /**
-   * Whether a change waits for the coordinator's rollout pass (its metric
-   * dsfleet_controller_pass_pending): false once a pass has run after the last change, the barrier
-   * before asserting that a rollout did not move.
+   * Waits until a rollout pass of the coordinator has run since the last change (its metric
+   * dsfleet_controller_pass_pending 0), the barrier before asserting that a rollout did not move.
+   * Its first look is a second and a tenth from now: the coordinator serves a scrape the rendering
+   * it made within the last second (docs/operations.md), which may be of before the change.
    */
-  boolean rolloutPassPending() throws IOException, InterruptedException {
+  void awaitRolloutPass(String why) throws InterruptedException {
+    Thread.sleep(1100);
+    await(why, 30, () -> !rolloutPassPending());
+  }
+
+  /** Whether a change waits for the coordinator's rollout pass, as of the scrape the coordinator answers now. */
+  private boolean rolloutPassPending() throws IOException, InterruptedException {
     if (metricsPort == 0) {
       throw new IllegalStateException("the coordinator was started with a metrics address of the test's own");
     }
