@@ -17,7 +17,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Credentials on a real host: the agent joins with the join token (its key made and kept on the
  * host), renews its short-lived certificate without restarting its pods, and a removed node's
  * certificate stops working. The coordinator issues one-minute node certificates here so a
- * renewal happens within the test.
+ * renewal happens within the test: 40 s after the certificate was made (a third of its life
+ * left), the class's critical path (its scenarios run at once save nothing: tried).
  */
 class SecurityScenariosTest {
   @RegisterExtension
