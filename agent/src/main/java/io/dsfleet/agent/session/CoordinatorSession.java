@@ -8,6 +8,8 @@ import io.dsfleet.proto.v1.RenewCertificateRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Duration;
@@ -229,7 +231,12 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   private void openStream(Duration interval) {
-    StreamObserver<AgentMessage> out = AgentServiceGrpc.newStub(channel.get()).session(new StreamObserver<>() {
+    StreamObserver<AgentMessage> out = AgentServiceGrpc.newStub(channel.get()).session(new ClientResponseObserver<AgentMessage, CoordinatorMessage>() {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<AgentMessage> requests) {
+        requests.setOnReadyHandler(() -> onStreamReady(requests));
+      }
+
       @Override
       public void onNext(CoordinatorMessage m) {
         handle(m);
@@ -271,7 +278,7 @@ public final class CoordinatorSession implements AutoCloseable {
       // heartbeats go into the void while another replica leads. Four intervals unanswered: leave.
       log.warn("the coordinator acknowledged no heartbeat for {} ms; reconnecting (pods keep running)", silentFor().toMillis());
       silent = true;
-      ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).cancel("the coordinator went silent", null);
+      ((ClientCallStreamObserver<AgentMessage>) stream).cancel("the coordinator went silent", null);
       stream = null; // nothing more goes out on it; ended() follows
       return;
     }
@@ -387,9 +394,14 @@ public final class CoordinatorSession implements AutoCloseable {
   /** How long a report in which a pod is still changing by itself waits for the next one. */
   static final long SETTLE_MILLIS = 250;
 
-  /** The latest report not sent yet (it waits for its pods to settle), or null. */
+  /**
+   * The latest report not sent yet, or null: it waits for its pods to settle ({@link #settling}
+   * set), or, due, for the stream to take more ({@link #settling} null), which the stream's
+   * onReady handler sends it the moment it does ({@link #onStreamReady}).
+   */
   private List<PodStatus> heldReport;
-  private ScheduledFuture<?> heldReportFlush;
+  /** The end of the held report's settle window, while it waits for its pods to settle; else null. */
+  private ScheduledFuture<?> settling;
 
   /**
    * Sends the full pod status of the node, when connected, coalesced: a report in which some pod
@@ -402,8 +414,8 @@ public final class CoordinatorSession implements AutoCloseable {
     heldReport = pods;
     if (pods.stream().noneMatch(CoordinatorSession::changing)) {
       flushReport();
-    } else if (heldReportFlush == null) {
-      heldReportFlush = scheduler.schedule((Runnable) this::flushReport, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
+    } else if (settling == null) {
+      settling = scheduler.schedule((Runnable) this::flushReport, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -413,27 +425,41 @@ public final class CoordinatorSession implements AutoCloseable {
 
   /**
    * Sends the held report; while the open stream takes no more ({@code evenIfNotReady} false: the
-   * coordinator reads no faster than its pace, ReportPacing, or the link is slow) it stays held,
-   * looked at again each {@link #SETTLE_MILLIS}, and a newer one replaces it: every report is the
-   * node's whole status, so one waiting behind others in the stream's buffer was only older. Before
-   * 2026-12-06 each went into the buffer, which grew without bound on the agent's heap while its
-   * pods changed faster than the coordinator read, and the coordinator heard the latest only after
-   * every older one (ReportCoalescingTest).
+   * coordinator reads no faster than its pace, ReportPacing, or the link is slow) it stays held
+   * until the stream's onReady handler says it takes more, and a newer one replaces it: every
+   * report is the node's whole status, so one waiting behind others in the stream's buffer was
+   * only older. Before 2026-12-06 each went into the buffer, which grew without bound on the
+   * agent's heap while its pods changed faster than the coordinator read, and the coordinator
+   * heard the latest only after every older one (ReportCoalescingTest); then, until the same day's
+   * onReady handler, a held report was looked at again every {@link #SETTLE_MILLIS} by a timer,
+   * up to that late (HeldReportOnReadyTest).
    */
   private synchronized void flushReport(boolean evenIfNotReady) {
-    if (heldReportFlush != null) {
-      heldReportFlush.cancel(false);
-      heldReportFlush = null;
+    if (settling != null) {
+      settling.cancel(false);
+      settling = null;
     }
     if (heldReport == null) {
       return;
     }
     if (!evenIfNotReady && stream != null && !streamReady()) {
-      heldReportFlush = scheduler.schedule((Runnable) this::flushReport, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
+      // the check and the handler both hold the session's lock: a stream ready after the check calls the handler after it
       return;
     }
     send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(heldReport)).build());
     heldReport = null; // a report not sent goes in full with the next session's first message
+  }
+
+  /**
+   * The onReady handler of {@code requests}, on gRPC's callback executor: the stream takes more,
+   * so a held report that is due goes now; one still in its settle window waits for its end. A
+   * stream no longer the session's (ended, replaced by a reconnect's) sends nothing: the new
+   * session's first report carries the node's status.
+   */
+  private synchronized void onStreamReady(ClientCallStreamObserver<AgentMessage> requests) {
+    if (stream == requests && settling == null) {
+      flushReport(); // looks at isReady again: gRPC may call the handler when the stream is no longer ready
+    }
   }
 
   /** A pod on its way to a state it holds: created and starting, started and not yet ready, stopping. */
@@ -448,8 +474,8 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   /** Whether the open stream takes more now (gRPC's flow control); false with none. */
-  private synchronized boolean streamReady() {
-    return stream != null && ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).isReady();
+  synchronized boolean streamReady() {
+    return stream != null && ((ClientCallStreamObserver<AgentMessage>) stream).isReady();
   }
 
   /**
@@ -467,7 +493,7 @@ public final class CoordinatorSession implements AutoCloseable {
       return true;
     } catch (RuntimeException e) {
       log.warn("sending to the coordinator failed ({}); reconnecting (pods keep running)", e.toString());
-      ((io.grpc.stub.ClientCallStreamObserver<AgentMessage>) stream).cancel("a message could not be sent", e);
+      ((ClientCallStreamObserver<AgentMessage>) stream).cancel("a message could not be sent", e);
       stream = null; // ended() follows
       return false;
     }

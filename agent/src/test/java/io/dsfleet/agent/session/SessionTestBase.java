@@ -27,7 +27,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 abstract class SessionTestBase {
   @TempDir Path dir;
-  final ScheduledExecutorService scheduler = Executors.newScheduledThreadPool(2);
+  final ScheduledExecutorService scheduler = newScheduler();
+
+  /** The session's scheduler: two threads, as the agent's. */
+  ScheduledExecutorService newScheduler() {
+    return Executors.newScheduledThreadPool(2);
+  }
 
   @AfterEach
   void stopTheAgent() throws InterruptedException {
