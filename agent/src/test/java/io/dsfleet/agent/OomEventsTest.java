@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
  * event for each. Every event the agent follows wakes a full pass (a list of the node's containers)
  * and drops the container's inspect, so such a container kept the agent's one reconcile thread and
  * the daemon listing and inspecting back to back. The agent reads nothing of an {@code oom} event
- * (a container that dies of it sends {@code die}), so it no longer follows them. On the real daemon.
+ * (a container that dies of it sends {@code die}), so it no longer follows them; the container's
+ * {@code die} still wakes a pass (the stream ran throughout). On the real daemon.
  */
 class OomEventsTest {
   static final String C0 = "spec.template.spec.containers[0]";
@@ -53,6 +54,13 @@ class OomEventsTest {
     assertThat(oomKills).as("the container OOM-killed its children meanwhile").isGreaterThanOrEqualTo(10);
     assertThat(woken).as("passes the container's OOM kills woke in 5 s (" + oomKills + " kills)").isLessThanOrEqualTo(2);
     assertThat(inspected).as("inspects of the container in 5 s").isLessThanOrEqualTo(2);
+    // the stream ran all along: the container's die event wakes a pass at once (with no stream, nothing wakes
+    // one and the counts above held whatever the agent followed)
+    long beforeKill = wakes.get();
+    assertThat(io.dsfleet.common.testing.Processes.run(new ProcessBuilder("docker", "kill", h.container("main").id()),
+        java.time.Duration.ofSeconds(60)).exit()).isZero();
+    org.awaitility.Awaitility.await("a pass woken by the container's die event").atMost(java.time.Duration.ofSeconds(10))
+        .until(() -> wakes.get() > beforeKill);
   }
 
   /** The kernel's count of OOM kills in the container's memory cgroup (v1 or v2). */
