@@ -20,11 +20,11 @@ import java.util.regex.Pattern;
 /**
  * A proxy in front of the Docker daemon's socket for an agent process under test (given
  * {@link #dockerHost()}): it counts the API calls passing through by kind ("GET containers/json",
- * "GET events", as the bench's DockerCallCounter), and can withhold what the daemon sends on the
+ * "GET events"; the agent benchmark counts an agent's calls with it too), and can withhold what the daemon sends on the
  * event streams ({@link #muteEvents}) while the connections stay open: the agent follows a
  * stream that says nothing, as when the daemon drops an event. Every other byte passes unchanged.
  */
-final class DockerCalls implements AutoCloseable {
+public final class DockerCalls implements AutoCloseable {
   /** The agent's list of the node's containers: what a pass does when it looks again. */
   static final String LIST = "GET containers/json";
   static final String EVENTS = "GET events";
@@ -39,7 +39,7 @@ final class DockerCalls implements AutoCloseable {
   private final AtomicBoolean muted = new AtomicBoolean();
   private final AtomicLong withheld = new AtomicLong();
 
-  DockerCalls(Path socket, String dockerHost) throws IOException {
+  public DockerCalls(Path socket, String dockerHost) throws IOException {
     if (!dockerHost.startsWith("unix://")) {
       throw new IllegalArgumentException("DockerCalls proxies a unix socket, not " + dockerHost);
     }
@@ -54,8 +54,15 @@ final class DockerCalls implements AutoCloseable {
   }
 
   /** The agent's --docker-host. */
-  String dockerHost() {
+  public String dockerHost() {
     return "unix://" + socket;
+  }
+
+  /** Calls so far, by kind. */
+  public java.util.Map<String, Long> counts() {
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    counts.forEach((k, v) -> out.put(k, v.get()));
+    return out;
   }
 
   /** Calls of {@code kind} so far. */
@@ -74,6 +81,7 @@ final class DockerCalls implements AutoCloseable {
     return withheld.get();
   }
 
+  /** The kind of a request line ("GET containers/{id}/json"), or null when the line is no request. */
   static String kind(String line) {
     Matcher m = REQUEST.matcher(line);
     return m.matches() ? m.group(1) + " " + ID.matcher(m.group(3)).replaceAll("{id}") : null;

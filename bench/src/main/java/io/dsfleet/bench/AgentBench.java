@@ -13,7 +13,7 @@ import java.util.TreeMap;
  * coordinator has the node Ready), then RSS, CPU and Docker API calls idle (no pods) and with 10
  * pods (10 DaemonSets), each after a settle period, over a window. An agent with a class list
  * beside its jar has its class-data archive made first (timed apart, once per install). The
- * agent reaches Docker through a {@link DockerCallCounter}. Several agent jars (e.g. an older build's) are measured side by
+ * agent reaches Docker through a counting proxy ({@code io.dsfleet.agent.DockerCalls}, of the agent's tests). Several agent jars (e.g. an older build's) are measured side by
  * side in one run, each with a coordinator and a node name of its own, over the same windows.
  */
 final class AgentBench {
@@ -28,7 +28,7 @@ final class AgentBench {
   private static final class Measured implements AutoCloseable {
     final Path jar;
     final LocalFleet fleet;
-    final DockerCallCounter counter;
+    final io.dsfleet.agent.DockerCalls counter;
     double archiveMs = Double.NaN;
     double startMs;
     long pid;
@@ -36,10 +36,10 @@ final class AgentBench {
     Measured(Path jar, Path dir) throws Exception {
       this.jar = jar;
       this.fleet = new LocalFleet(dir);
-      DockerCallCounter c;
+      io.dsfleet.agent.DockerCalls c;
       try {
         fleet.startCoordinator();
-        c = new DockerCallCounter(dir.resolve("docker.sock"), Path.of("/var/run/docker.sock"));
+        c = new io.dsfleet.agent.DockerCalls(dir.resolve("docker.sock"), "unix:///var/run/docker.sock");
       } catch (Exception | Error e) {
         fleet.close();
         throw e;
@@ -61,7 +61,7 @@ final class AgentBench {
       }
       archiveMs = java.nio.file.Files.exists(dir.resolve("agent.jsa")) ? (System.nanoTime() - a0) / 1e6 : Double.NaN;
       long t0 = System.nanoTime();
-      fleet.startAgent(jar, "--docker-host", "unix://" + counter.socket());
+      fleet.startAgent(jar, "--docker-host", counter.dockerHost());
       LocalFleet.await("the node Ready", 120, fleet::nodeReady);
       startMs = (System.nanoTime() - t0) / 1e6;
       pid = fleet.agent.pid();
