@@ -228,6 +228,30 @@ class ReplicaCliTest {
         .contains("already holds a store");
   }
 
+  /** The service's user in these tests (root gives files to it). */
+  static final int SERVICE = 61234;
+
+  /**
+   * A backup of a new store at {@code backup}, and the service's directory as systemd's
+   * DynamicUser= layout and the service's earlier run leave it (a root-only parent; the directory,
+   * its pki/ and the Secrets key the service user's): that directory.
+   */
+  Path servicesDirectoryWithABackup(Path backup, String none) throws Exception {
+    Path data = dir.resolve("data");
+    new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false).close();
+    assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).exit()).isZero();
+    Path privateDir = Files.createDirectory(dir.resolve("private"),
+        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
+    Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
+    Path pki = Files.createDirectory(own.resolve("pki"));
+    Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(own));
+    for (Path p : List.of(own, pki, SqliteStore.secretsKey(own))) {
+      Files.setAttribute(p, "unix:uid", SERVICE);
+      Files.setAttribute(p, "unix:gid", SERVICE);
+    }
+    return own;
+  }
+
   /**
    * The documented `sudo ds-coordinator restore --data-dir /var/lib/ds-coordinator` with the
    * shipped unit: the directory is the service's own user's (systemd's DynamicUser= layout, a
@@ -238,22 +262,10 @@ class ReplicaCliTest {
   @Test
   void rootsRestoreIntoTheServicesDirectoryLeavesTheStoreToTheService() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
-    Path data = dir.resolve("data");
-    new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false).close();
-    Path backup = dir.resolve("backup.db");
     String none = dir.resolve("none.yaml").toString();
-    assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).exit()).isZero();
-
-    int service = 61234;
-    Path privateDir = Files.createDirectory(dir.resolve("private"),
-        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-    Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
-    Path pki = Files.createDirectory(own.resolve("pki"));
-    Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(own));
-    for (Path p : List.of(own, pki, SqliteStore.secretsKey(own))) { // as the service's earlier run left them
-      Files.setAttribute(p, "unix:uid", service);
-      Files.setAttribute(p, "unix:gid", service);
-    }
+    Path backup = dir.resolve("backup.db");
+    Path own = servicesDirectoryWithABackup(backup, none);
+    int service = SERVICE;
     Path link = Files.createSymbolicLink(dir.resolve("ds-coordinator"), own);
     Result r = run(new CoordinatorMain(), "restore", "--data-dir", link.toString(), "--config", none, backup.toString());
     assertThat(r.exit()).as(r.err()).isZero();
@@ -274,21 +286,10 @@ class ReplicaCliTest {
   @Test
   void aFifoSwappedInForTheCopyRootsRestoreWroteHoldsNothing() throws Exception {
     org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "giving files to another user needs root");
-    Path data = dir.resolve("data");
-    new CoordinatorServer(CoordinatorFixture.options(data, false), Clock.systemUTC(), false).close();
-    Path backup = dir.resolve("backup.db");
     String none = dir.resolve("none.yaml").toString();
-    assertThat(run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none, backup.toString()).exit()).isZero();
-    int service = 61234;
-    Path privateDir = Files.createDirectory(dir.resolve("private"),
-        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")));
-    Path own = Files.createDirectory(privateDir.resolve("ds-coordinator"));
-    Path pki = Files.createDirectory(own.resolve("pki"));
-    Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(own));
-    for (Path p : List.of(own, pki, SqliteStore.secretsKey(own))) {
-      Files.setAttribute(p, "unix:uid", service);
-      Files.setAttribute(p, "unix:gid", service);
-    }
+    Path backup = dir.resolve("backup.db");
+    Path own = servicesDirectoryWithABackup(backup, none);
+    int service = SERVICE;
     BackupCommands.Restore restore = new BackupCommands.Restore();
     java.util.concurrent.atomic.AtomicInteger swapped = new java.util.concurrent.atomic.AtomicInteger();
     restore.copied = () -> { // the service's user, once the copy is written: a FIFO over it, whatever its name
