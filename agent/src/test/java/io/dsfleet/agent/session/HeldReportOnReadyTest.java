@@ -28,16 +28,6 @@ import org.junit.jupiter.api.Test;
  * every 250 ms while one was held).
  */
 class HeldReportOnReadyTest extends SessionTestBase {
-  /** Report {@code n}: 256 settled pods, about 200 KiB, its number in the first pod's message. */
-  private static List<PodStatus> report(int n) {
-    List<PodStatus> pods = new ArrayList<>();
-    for (int i = 0; i < 256; i++) {
-      pods.add(PodStatus.newBuilder().setNamespace("ops").setDaemonSet("ds" + i).setPodName("ds" + i + "-n1").setPhase("Running")
-          .setReady(true).setMessage(i == 0 ? "report " + n : "x".repeat(800)).build());
-    }
-    return pods;
-  }
-
   /** A report's number ("report N"), or "" for one of no pod. */
   private static String number(io.dsfleet.proto.v1.PodStatusReport r) {
     return r.getPodsCount() == 0 ? "" : r.getPods(0).getMessage();

@@ -6,11 +6,8 @@ import static org.awaitility.Awaitility.await;
 import io.dsfleet.agent.FakeCoordinator;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.proto.v1.DesiredState;
-import io.dsfleet.proto.v1.PodStatus;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,16 +17,6 @@ import org.junit.jupiter.api.Test;
  */
 class ReportCoalescingTest extends SessionTestBase {
   private static final int REPORTS = 60;
-
-  /** Report {@code n}: 256 settled pods, about 200 KiB, its number in the first pod's message. */
-  private static List<PodStatus> report(int n) {
-    List<PodStatus> pods = new ArrayList<>();
-    for (int i = 0; i < 256; i++) {
-      pods.add(PodStatus.newBuilder().setNamespace("ops").setDaemonSet("ds" + i).setPodName("ds" + i + "-n1").setPhase("Running")
-          .setReady(true).setMessage(i == 0 ? "report " + n : "x".repeat(800)).build());
-    }
-    return pods;
-  }
 
   @Test
   void reportsTheCoordinatorDoesNotReadYetAreReplacedByTheLatest() throws Exception {

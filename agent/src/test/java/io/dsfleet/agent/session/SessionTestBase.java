@@ -10,9 +10,11 @@ import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.FakeRuntime;
 import io.dsfleet.agent.state.LocalState;
 import io.dsfleet.proto.v1.NodeInfo;
+import io.dsfleet.proto.v1.PodStatus;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.Executors;
@@ -26,6 +28,16 @@ import org.junit.jupiter.api.io.TempDir;
  * session's scheduler (two threads, as the agent's) ends before JUnit removes its state directory.
  */
 abstract class SessionTestBase {
+  /** Report {@code n} (the report tests' unit, far more than a flow-control window in a few): 256 settled pods, about 200 KiB, its number in the first pod's message. */
+  static List<PodStatus> report(int n) {
+    List<PodStatus> pods = new ArrayList<>();
+    for (int i = 0; i < 256; i++) {
+      pods.add(PodStatus.newBuilder().setNamespace("ops").setDaemonSet("ds" + i).setPodName("ds" + i + "-n1").setPhase("Running")
+          .setReady(true).setMessage(i == 0 ? "report " + n : "x".repeat(800)).build());
+    }
+    return pods;
+  }
+
   @TempDir Path dir;
   final ScheduledExecutorService scheduler = newScheduler();
 
