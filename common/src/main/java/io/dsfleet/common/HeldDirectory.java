@@ -1,8 +1,6 @@
 package io.dsfleet.common;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -40,19 +38,6 @@ public final class HeldDirectory implements AutoCloseable {
   private static final int ENOTDIR = 20;
   private static final int ELOOP = 40;
 
-  interface LibC extends Library {
-    int openat(int dirfd, byte[] path, int flags, int mode) throws LastErrorException;
-
-    int close(int fd) throws LastErrorException;
-
-    /** A link's own text, through a descriptor of the link itself (O_PATH|O_NOFOLLOW) and an empty path. */
-    long readlinkat(int dirfd, byte[] path, byte[] buf, long size) throws LastErrorException;
-  }
-
-  private static final class Holder {
-    static final LibC C = Native.load("c", LibC.class);
-  }
-
   private final int fd;
   private final Path path; // for messages only: nothing is reached through it
 
@@ -73,7 +58,7 @@ public final class HeldDirectory implements AutoCloseable {
 
   private static HeldDirectory open(Path dir, boolean noFollow) throws IOException {
     try {
-      return new HeldDirectory(Holder.C.openat(AT_FDCWD, nativePath(dir), O_PATH | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0), 0), dir);
+      return new HeldDirectory(LibC.get().openat(AT_FDCWD, nativePath(dir), O_PATH | O_DIRECTORY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0), 0), dir);
     } catch (LastErrorException e) {
       throw error(dir, null, e);
     }
@@ -108,7 +93,7 @@ public final class HeldDirectory implements AutoCloseable {
   public HeldDirectory subdirectory(String name) throws IOException {
     check(name);
     try {
-      return new HeldDirectory(Holder.C.openat(fd, z(name), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0), path.resolve(name));
+      return new HeldDirectory(LibC.get().openat(fd, z(name), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0), path.resolve(name));
     } catch (LastErrorException e) {
       throw error(path.resolve(name), this, e);
     }
@@ -123,7 +108,7 @@ public final class HeldDirectory implements AutoCloseable {
   public Entry entry(String name) throws IOException {
     check(name);
     try {
-      return new Entry(Holder.C.openat(fd, z(name), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0), path.resolve(name));
+      return new Entry(LibC.get().openat(fd, z(name), O_PATH | O_NOFOLLOW | O_CLOEXEC, 0), path.resolve(name));
     } catch (LastErrorException e) {
       throw error(path.resolve(name), this, e);
     }
@@ -244,7 +229,7 @@ public final class HeldDirectory implements AutoCloseable {
       byte[] buf = new byte[4097];
       long n;
       try {
-        n = Holder.C.readlinkat(fd, new byte[] {0}, buf, buf.length);
+        n = LibC.get().readlinkat(fd, new byte[] {0}, buf, buf.length);
       } catch (LastErrorException e) {
         throw error(path, null, e);
       }
@@ -253,7 +238,7 @@ public final class HeldDirectory implements AutoCloseable {
       }
       byte[] text = java.util.Arrays.copyOf(buf, (int) n + 1); // NUL-terminated
       try {
-        return new Entry(Holder.C.openat(dir.fd, text, O_PATH | O_CLOEXEC, 0), path);
+        return new Entry(LibC.get().openat(dir.fd, text, O_PATH | O_CLOEXEC, 0), path);
       } catch (LastErrorException e) {
         throw error(path, null, e);
       }
@@ -342,7 +327,7 @@ public final class HeldDirectory implements AutoCloseable {
 
   private static void closeFd(int fd) {
     try {
-      Holder.C.close(fd);
+      LibC.get().close(fd);
     } catch (LastErrorException e) {
       // nothing to do
     }

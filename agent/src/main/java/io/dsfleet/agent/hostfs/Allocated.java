@@ -11,7 +11,7 @@ import java.nio.file.Path;
  * (helper-101); a file so preallocated, held open and deleted too (its blocks read from
  * {@link LinkTarget}'s statx of it). The kubelet's {@code du}
  * counts blocks. Read with statx (no automount triggered): in a walk, in the directory it holds
- * open, no link followed. Through {@link Fds.LibC}, a walk of bytes takes 2-3 times as long (JNA's
+ * open, no link followed. Through {@link io.dsfleet.common.LibC}, a walk of bytes takes 2-3 times as long (JNA's
  * direct mapping, faster, leaves a deleted file of libffi's held open in the agent).
  */
 final class Allocated {

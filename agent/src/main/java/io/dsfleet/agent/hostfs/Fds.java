@@ -1,8 +1,7 @@
 package io.dsfleet.agent.hostfs;
 
 import com.sun.jna.LastErrorException;
-import com.sun.jna.Library;
-import com.sun.jna.Native;
+import io.dsfleet.common.LibC;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,37 +33,9 @@ public final class Fds {
   static final int ENOTDIR = 20;
   static final int ELOOP = 40;
 
-  interface LibC extends Library {
-    int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
-
-    /** The same, the name as its bytes (NUL-terminated): a name that is no text in the JVM's encoding reaches the kernel as it is. */
-    int openat(int dirfd, byte[] path, int flags, int mode) throws LastErrorException;
-
-    int mkdirat(int dirfd, String path, int mode) throws LastErrorException;
-
-    int close(int fd) throws LastErrorException;
-
-    /** {@link Inodes}: a file system's inodes, the path as its bytes ({@link #nativePath}). */
-    int statvfs(byte[] path, com.sun.jna.Pointer buf) throws LastErrorException;
-
-    /**
-     * A file's attributes, its path as NUL-terminated bytes (glibc 2.28): {@link LinkTarget}'s
-     * through a handle with {@code AT_STATX_DONT_SYNC}, {@link Allocated}'s blocks, which no
-     * attribute view of the JDK gives.
-     */
-    int statx(int dirfd, byte[] path, int flags, int mask, byte[] buf) throws LastErrorException;
-
-    /** {@link Kcmp}: a system call libc has no function for. */
-    long syscall(long number, long a1, long a2, long a3, long a4, long a5) throws LastErrorException;
-  }
-
-  private static final class Holder {
-    static final LibC C = Native.load("c", LibC.class);
-  }
-
-  /** The agent's one binding of libc (loaded on first use), for this package's other calls into it. */
+  /** The process's one binding of libc (common's, loaded on first use), for this package's other calls into it. */
   static LibC libc() {
-    return Holder.C;
+    return LibC.get();
   }
 
   private Fds() {}
@@ -95,7 +66,7 @@ public final class Fds {
     @Override
     public void close() {
       try {
-        Holder.C.close(fd);
+        LibC.get().close(fd);
       } catch (LastErrorException e) {
         // nothing to do
       }
@@ -105,7 +76,7 @@ public final class Fds {
   /** A directory the agent trusts (its own path), opened. */
   public static Fd openDirectory(Path trusted) throws IOException {
     try {
-      return new Fd(Holder.C.openat(-100 /* AT_FDCWD */, nativePath(trusted), O_PATH | O_DIRECTORY | O_CLOEXEC, 0));
+      return new Fd(LibC.get().openat(-100 /* AT_FDCWD */, nativePath(trusted), O_PATH | O_DIRECTORY | O_CLOEXEC, 0));
     } catch (LastErrorException e) {
       throw error("open " + trusted, e);
     }
@@ -123,7 +94,7 @@ public final class Fds {
     check(name);
     for (int i = 0; i < 2; i++) {
       try {
-        return new Fd(Holder.C.openat(dir.fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
+        return new Fd(LibC.get().openat(dir.fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
       } catch (LastErrorException e) {
         if (e.getErrorCode() == ELOOP || e.getErrorCode() == ENOTDIR) {
           throw new NoFollow.NotInsideException(name + " is a symlink or not a directory");
@@ -133,8 +104,8 @@ public final class Fds {
         }
       }
       try {
-        Holder.C.mkdirat(dir.fd, name, mode);
-        try (Fd made = new Fd(Holder.C.openat(dir.fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0))) {
+        LibC.get().mkdirat(dir.fd, name, mode);
+        try (Fd made = new Fd(LibC.get().openat(dir.fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0))) {
           Files.setPosixFilePermissions(made.procPath(), AtomicWriter.perms(mode)); // the inode the handle holds; mkdir's mode went through the umask
         }
       } catch (LastErrorException e) {
@@ -158,7 +129,7 @@ public final class Fds {
    */
   public static Fd listedDirectory(Fd dir, Path entry) throws IOException {
     try {
-      return new Fd(Holder.C.openat(dir.fd, nameZ(entry), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
+      return new Fd(LibC.get().openat(dir.fd, nameZ(entry), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0));
     } catch (LastErrorException e) {
       if (e.getErrorCode() == ELOOP || e.getErrorCode() == ENOTDIR) {
         throw new NoFollow.NotInsideException(entry + " is no longer a directory");
@@ -244,7 +215,7 @@ public final class Fds {
     check(name);
     Fd fd;
     try {
-      fd = new Fd(Holder.C.openat(dir.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0));
+      fd = new Fd(LibC.get().openat(dir.fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0));
     } catch (LastErrorException e) {
       throw error("open " + name, e);
     }
@@ -260,7 +231,7 @@ public final class Fds {
   public static void createFile(Fd dir, String name, int mode) throws IOException {
     check(name);
     try {
-      int fd = Holder.C.openat(dir.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+      int fd = LibC.get().openat(dir.fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
       try (Fd f = new Fd(fd)) {
         Files.setPosixFilePermissions(f.procPath(), AtomicWriter.perms(mode));
       }

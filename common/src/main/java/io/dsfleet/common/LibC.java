@@ -1,0 +1,47 @@
+package io.dsfleet.common;
+
+import com.sun.jna.LastErrorException;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+
+/**
+ * The C library calls the JDK has no form of (descriptor-relative opens, a link's text through
+ * its descriptor, statx, statvfs by bytes, syscall): one binding for a process, loaded on first
+ * use ({@link #get}). Root's opens in the coordinator service's directory ({@link HeldDirectory})
+ * and the agent's walks of pod volumes (its hostfs package) both go through it; a binding of its
+ * own each loaded JNA's proxy and method tables twice in the agent.
+ */
+public interface LibC extends Library {
+  int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
+
+  /** The same, the name as its bytes (NUL-terminated): a name that is no text in the JVM's encoding reaches the kernel as it is. */
+  int openat(int dirfd, byte[] path, int flags, int mode) throws LastErrorException;
+
+  int mkdirat(int dirfd, String path, int mode) throws LastErrorException;
+
+  int close(int fd) throws LastErrorException;
+
+  /** A link's own text, through a descriptor of the link itself (O_PATH|O_NOFOLLOW) and an empty path. */
+  long readlinkat(int dirfd, byte[] path, byte[] buf, long size) throws LastErrorException;
+
+  /** A file system's inodes, the path as its bytes. */
+  int statvfs(byte[] path, com.sun.jna.Pointer buf) throws LastErrorException;
+
+  /** A file's attributes, its path as NUL-terminated bytes (glibc 2.28), which no attribute view of the JDK gives all of. */
+  int statx(int dirfd, byte[] path, int flags, int mask, byte[] buf) throws LastErrorException;
+
+  /** A system call libc has no function for. */
+  long syscall(long number, long a1, long a2, long a3, long a4, long a5) throws LastErrorException;
+
+  /** The process's binding. */
+  static LibC get() {
+    return Holder.C;
+  }
+
+  /** Loaded on first use. */
+  final class Holder {
+    private Holder() {}
+
+    static final LibC C = Native.load("c", LibC.class);
+  }
+}
