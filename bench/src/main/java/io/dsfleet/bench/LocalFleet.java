@@ -351,15 +351,14 @@ final class LocalFleet implements AutoCloseable {
 
   /**
    * Samples of the coordinator's Prometheus metrics (its metrics listener, plain HTTP on loopback),
-   * e.g. a histogram's _count and _sum, from one scrape; 0 for one absent. The scrape is made a
-   * second and a tenth from now: the coordinator serves a scrape the rendering it made for another
-   * within the last second (docs/operations.md), so one made right after a change could show the
-   * fleet before it.
+   * e.g. a histogram's _count and _sum, from one scrape; 0 for one absent. The coordinator serves a
+   * scrape the rendering it made for the same request within the last second (docs/operations.md),
+   * so each scrape here asks with a query of its own ({@code fresh}, which nothing reads): rendered
+   * now, never one of before a change.
    */
   double[] coordinatorMetrics(String... samples) throws Exception {
-    Thread.sleep(1100);
     String text = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-        java.net.URI.create("http://127.0.0.1:" + coordinatorMetricsPort + "/metrics")).timeout(java.time.Duration.ofSeconds(60)).build(),
+        java.net.URI.create("http://127.0.0.1:" + coordinatorMetricsPort + "/metrics?fresh=" + System.nanoTime())).timeout(java.time.Duration.ofSeconds(60)).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     double[] values = new double[samples.length];
     for (String line : text.split("\n")) {

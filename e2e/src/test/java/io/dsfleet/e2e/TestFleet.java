@@ -190,11 +190,11 @@ final class TestFleet implements AutoCloseable {
   /**
    * Waits until a rollout pass of the coordinator has run since the last change (its metric
    * dsfleet_controller_pass_pending 0), the barrier before asserting that a rollout did not move.
-   * Its first look is a second and a tenth from now: the coordinator serves a scrape the rendering
-   * it made within the last second (docs/operations.md), which may be of before the change.
+   * Each look asks with a query of its own: the coordinator serves a scrape the rendering it made
+   * for the same request within the last second (docs/operations.md), which may be of before the
+   * change.
    */
-  void awaitRolloutPass(String why) throws InterruptedException {
-    Thread.sleep(1100);
+  void awaitRolloutPass(String why) {
     await(why, 30, () -> !rolloutPassPending());
   }
 
@@ -204,7 +204,7 @@ final class TestFleet implements AutoCloseable {
       throw new IllegalStateException("the coordinator was started with a metrics address of the test's own");
     }
     var client = java.net.http.HttpClient.newHttpClient();
-    String body = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics"))
+    String body = client.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + metricsPort + "/metrics?fresh=" + System.nanoTime()))
         .timeout(Duration.ofSeconds(30)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     return body.lines().filter(l -> l.startsWith("dsfleet_controller_pass_pending ")).findFirst()
         .map(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1).strip()) != 0)
