@@ -4,7 +4,6 @@ import io.dsfleet.coordinator.fleet.Fleet;
 import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
 import io.dsfleet.coordinator.fleet.FleetView.NodeCondition;
 import io.dsfleet.coordinator.fleet.RolloutState;
-import io.dsfleet.coordinator.plan.DsStatus;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot;
@@ -127,15 +126,19 @@ final class FleetSeries implements MultiCollector {
     ds(f, d, "dsfleet_daemonset_rollout_failed", "1 while the rollout is stopped by a failure (no progress within"
         + " its deadline) or was rolled back automatically", s -> s.rollout() != null && s.rollout().failedOrRolledBack() ? 1 : 0);
     ds(f, d, "dsfleet_daemonset_rollout_progressing", "1 while nodes still move to the current revision: not paused,"
-        + " not failed, and not every node updated and available", s -> progressing(s) ? 1 : 0);
+        + " not failed, and not complete as dsctl rollout status tells it", s -> progressing(s) ? 1 : 0);
   }
 
+  /**
+   * Not paused, not failed, and not complete as `rollout status` says: a misscheduled pod does not
+   * hold it (before 2026-12-06 it did, so a pod left running on a node tainted NoSchedule, as
+   * Kubernetes leaves it, showed its DaemonSet progressing for good).
+   */
   static boolean progressing(DsSnapshot d) {
     if (d.rollout() != null && (d.rollout().paused() || d.rollout().failedOrRolledBack())) {
       return false;
     }
-    DsStatus s = d.status();
-    return s.updated() < s.desired() || s.available() < s.desired() || s.misscheduled() > 0;
+    return !d.rolledOut();
   }
 
   private void nodes(List<MetricSnapshot> families, List<NodeCondition> nodes) {

@@ -199,4 +199,19 @@ class FleetSeriesTest {
       }
     }
   }
+
+  private static io.dsfleet.coordinator.fleet.FleetView.DsSnapshot ds(int desired, int updated, int available, int misscheduled) {
+    return new io.dsfleet.coordinator.fleet.FleetView.DsSnapshot("default", "agent", null, 2, 2, 7, 0, 2, "abcdef0123",
+        new io.dsfleet.coordinator.plan.DsStatus(desired, desired, available, updated, available, misscheduled, desired - available),
+        List.of(), null, 1, List.of());
+  }
+
+  @Test
+  void aRolloutCompleteWithAPodLeftOnATaintedNodeIsNotProgressing() {
+    assertThat(FleetSeries.progressing(ds(3, 3, 3, 1))).as("every desired node updated and available, one pod misscheduled")
+        .isFalse();
+    assertThat(FleetSeries.progressing(ds(3, 2, 3, 0))).as("a node still on the old revision").isTrue();
+    assertThat(FleetSeries.progressing(ds(3, 3, 2, 0))).as("a node's new pod not yet available").isTrue();
+    assertThat(FleetSeries.progressing(ds(3, 3, 3, 0))).isFalse();
+  }
 }
