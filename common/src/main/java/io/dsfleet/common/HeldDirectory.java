@@ -1,5 +1,13 @@
 package io.dsfleet.common;
 
+import static io.dsfleet.common.LibC.O_DIRECTORY;
+import static io.dsfleet.common.LibC.O_NOFOLLOW;
+import static io.dsfleet.common.LibC.O_CLOEXEC;
+import static io.dsfleet.common.LibC.O_PATH;
+import static io.dsfleet.common.LibC.ENOENT;
+import static io.dsfleet.common.LibC.ENOTDIR;
+import static io.dsfleet.common.LibC.ELOOP;
+
 import com.sun.jna.LastErrorException;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -28,15 +36,8 @@ import java.util.Set;
  * {@code pki/secrets.key}, and a FIFO that user swapped in between held root's command for good.
  */
 public final class HeldDirectory implements AutoCloseable {
-  /** Linux flags, the same on x86-64 and arm64 (asm-generic). */
-  private static final int O_DIRECTORY = 0200000;
-  private static final int O_NOFOLLOW = 0400000;
-  private static final int O_CLOEXEC = 02000000;
-  private static final int O_PATH = 010000000;
+  /** openat(2)'s "relative to the working directory". */
   private static final int AT_FDCWD = -100;
-  private static final int ENOENT = 2;
-  private static final int ENOTDIR = 20;
-  private static final int ELOOP = 40;
 
   private final int fd;
   private final Path path; // for messages only: nothing is reached through it

@@ -12,6 +12,20 @@ import com.sun.jna.Native;
  * own each loaded JNA's proxy and method tables twice in the agent.
  */
 public interface LibC extends Library {
+  /** open(2) flags and errno values of Linux on x86-64 and arm64, for the callers of this binding. */
+  int O_WRONLY = 01;
+  int O_CREAT = 0100;
+  int O_EXCL = 0200;
+  int O_NONBLOCK = 04000;
+  int O_DIRECTORY = 0200000;
+  int O_NOFOLLOW = 0400000;
+  int O_CLOEXEC = 02000000;
+  int O_PATH = 010000000;
+  int ENOENT = 2;
+  int EEXIST = 17;
+  int ENOTDIR = 20;
+  int ELOOP = 40;
+
   int openat(int dirfd, String path, int flags, int mode) throws LastErrorException;
 
   /** The same, the name as its bytes (NUL-terminated): a name that is no text in the JVM's encoding reaches the kernel as it is. */

@@ -1,5 +1,18 @@
 package io.dsfleet.agent.hostfs;
 
+import static io.dsfleet.common.LibC.O_WRONLY;
+import static io.dsfleet.common.LibC.O_CREAT;
+import static io.dsfleet.common.LibC.O_EXCL;
+import static io.dsfleet.common.LibC.O_NONBLOCK;
+import static io.dsfleet.common.LibC.O_DIRECTORY;
+import static io.dsfleet.common.LibC.O_NOFOLLOW;
+import static io.dsfleet.common.LibC.O_CLOEXEC;
+import static io.dsfleet.common.LibC.O_PATH;
+import static io.dsfleet.common.LibC.ENOENT;
+import static io.dsfleet.common.LibC.EEXIST;
+import static io.dsfleet.common.LibC.ENOTDIR;
+import static io.dsfleet.common.LibC.ELOOP;
+
 import com.sun.jna.LastErrorException;
 import io.dsfleet.common.LibC;
 import java.io.IOException;
@@ -19,20 +32,6 @@ import java.nio.file.attribute.BasicFileAttributes;
  * its attributes, or for mount(8) to bind it).
  */
 public final class Fds {
-  /** Linux flags, the same on x86-64 and arm64 (asm-generic). */
-  static final int O_WRONLY = 01;
-  static final int O_CREAT = 0100;
-  static final int O_EXCL = 0200;
-  static final int O_NONBLOCK = 04000;
-  static final int O_DIRECTORY = 0200000;
-  static final int O_NOFOLLOW = 0400000;
-  static final int O_CLOEXEC = 02000000;
-  static final int O_PATH = 010000000;
-  static final int ENOENT = 2;
-  static final int EEXIST = 17;
-  static final int ENOTDIR = 20;
-  static final int ELOOP = 40;
-
   /** The process's one binding of libc (common's, loaded on first use), for this package's other calls into it. */
   static LibC libc() {
     return LibC.get();

@@ -1,5 +1,8 @@
 package io.dsfleet.agent.hostfs;
 
+import static io.dsfleet.common.LibC.O_CLOEXEC;
+import static io.dsfleet.common.LibC.O_PATH;
+
 import com.sun.jna.LastErrorException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -75,7 +78,7 @@ final class LinkTarget {
 
   private static int open(Path link) {
     try {
-      return Fds.libc().openat(Statx.AT_FDCWD, link.toString(), Fds.O_PATH | Fds.O_CLOEXEC, 0);
+      return Fds.libc().openat(Statx.AT_FDCWD, link.toString(), O_PATH | O_CLOEXEC, 0);
     } catch (LastErrorException gone) {
       return -1;
     } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
