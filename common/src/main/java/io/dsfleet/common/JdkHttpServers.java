@@ -23,13 +23,21 @@ import java.util.concurrent.TimeUnit;
 public final class JdkHttpServers {
   private JdkHttpServers() {}
 
+  /**
+   * The JDK's bound on any answer of the process: above the longest an exchange may set itself
+   * ({@link ExchangeDeadlines#extend}: a watch of the Kubernetes API, 30 minutes and its last
+   * writes). Each exchange's own deadline is what bounds it ({@link ExchangeDeadlines}).
+   */
+  public static final java.time.Duration MAX_ANSWER = java.time.Duration.ofMinutes(35);
+
   /** How long a thread with nothing to do lives on before it ends. */
   static final long IDLE_SECONDS = 30;
 
   /**
    * The JDK's HTTP server waits for a request and its answer without end by default: a client
    * that sends a byte a minute would hold a thread for ever. Bounded here, before the first
-   * server is made (the limits are read once per JVM); flags given on the command line win. The
+   * server is made (the limits are read once per JVM); flags given on the command line win; an
+   * answer's own bound is kept by its executor ({@link ExchangeDeadlines}). The
    * server checks the bounds on a timer thread, every second by default: every 5 s here (a slow
    * client is cut off 10-15 s into its request), since each wake of an otherwise idle process
    * costs CPU (on this project's test machine the 1 s timer was a tenth of an idle agent's).
@@ -42,7 +50,9 @@ public final class JdkHttpServers {
       System.setProperty("sun.net.httpserver.maxReqTime", "10");
     }
     if (System.getProperty("sun.net.httpserver.maxRspTime") == null) {
-      System.setProperty("sun.net.httpserver.maxRspTime", "30");
+      // every answer's own bound is its executor's (ExchangeDeadlines: 40 s, a watch its own); this
+      // one, for the process, stays as an outer net above the longest watch
+      System.setProperty("sun.net.httpserver.maxRspTime", String.valueOf(MAX_ANSWER.toSeconds()));
     }
     if (System.getProperty("sun.net.httpserver.timerMillis") == null) {
       System.setProperty("sun.net.httpserver.timerMillis", "5000");
@@ -69,9 +79,37 @@ public final class JdkHttpServers {
    * finishing) the server closes the connection, as it does for a refused task.
    */
   public static ExecutorService threads(String name) {
+    return threads(name, ExchangeDeadlines.DEFAULT);
+  }
+
+  /** {@link #threads(String)}, each exchange bounded by {@code bound} unless it sets another (a test's). */
+  public static ExecutorService threads(String name, java.time.Duration bound) {
     limitClients();
     int cap = Math.min(MAX_THREADS, Integer.getInteger("jdk.httpserver.maxConnections", connectionCap(FileDescriptors.limit())));
-    return new ThreadPoolExecutor(0, Math.max(1, cap), IDLE_SECONDS, TimeUnit.SECONDS, new SynchronousQueue<>(), DaemonThreads.named(name));
+    return new Bounded(0, Math.max(1, cap), new SynchronousQueue<>(), name, bound);
+  }
+
+  /**
+   * A pool whose every task is an exchange of the JDK's server, bounded by its deadline
+   * ({@link ExchangeDeadlines}): begun as the task starts on its thread, ended as it ends.
+   */
+  private static final class Bounded extends ThreadPoolExecutor {
+    private final java.time.Duration bound;
+
+    Bounded(int core, int max, java.util.concurrent.BlockingQueue<Runnable> queue, String name, java.time.Duration bound) {
+      super(core, max, IDLE_SECONDS, TimeUnit.SECONDS, queue, DaemonThreads.named(name));
+      this.bound = bound;
+    }
+
+    @Override
+    protected void beforeExecute(Thread t, Runnable r) {
+      ExchangeDeadlines.begin(bound);
+    }
+
+    @Override
+    protected void afterExecute(Runnable r, Throwable t) {
+      ExchangeDeadlines.end();
+    }
   }
 
   /**
@@ -87,8 +125,7 @@ public final class JdkHttpServers {
    * connection holds one of them until its request bound.
    */
   public static ExecutorService few(String name, int count) {
-    ThreadPoolExecutor pool = new ThreadPoolExecutor(count, count, IDLE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
-        DaemonThreads.named(name));
+    ThreadPoolExecutor pool = new Bounded(count, count, new LinkedBlockingQueue<>(), name, ExchangeDeadlines.DEFAULT);
     pool.allowCoreThreadTimeOut(true);
     return pool;
   }

@@ -96,7 +96,7 @@ public final class KubeApi implements AutoCloseable {
       server = https;
     }
     // the JDK's server shakes hands and reads requests on these threads too (10 s at most each: limitClients),
-    // and each watch holds one while it lasts (25 s at most): one a connection being served
+    // and each watch holds one while it lasts (30 minutes at most): one a connection being served
     threads = io.dsfleet.common.JdkHttpServers.threads("kube-api");
     server.setExecutor(threads);
     server.createContext("/", this::handle);

@@ -26,12 +26,21 @@ import java.util.function.Supplier;
  * Then it compares what the list answers now with what it answered last when the fleet tells of a
  * change (its watchers: {@code Fleet.watch}), at once after a quiet spell and at most every
  * {@link #PACE_MILLIS} while changes keep coming (a large list's build and comparison are the
- * watch's own work, on its thread), and once a second whatever it was told. Each response lasts at most {@link
- * #WINDOW_SECONDS} (the JDK's server cuts responses after 30 s) and ends with a bookmark when the
- * client asked for them, from which it watches on.
+ * watch's own work, on its thread), and once a second whatever it was told. Each response lasts the
+ * client's {@code timeoutSeconds}, or {@link #WINDOW} without one (`kubectl get -w`), at most that
+ * (Kubernetes' API server keeps a watch 30-60 minutes), and ends with a bookmark when the client
+ * asked for them, from which it watches on. A client that stops reading loses its watch once a
+ * write has waited {@link #WRITE_BOUND} for it (its slot is free again then).
  */
 final class KubeWatch {
-  static final int WINDOW_SECONDS = 25;
+  /**
+   * A watch's length without a {@code timeoutSeconds}, and the most it may ask: Kubernetes' {@code
+   * --min-request-timeout}. Until 2026-12-06 every watch ended after 25 s (the JDK's server cut
+   * every answer at 30 s), and `kubectl get -w`, which does not watch again, ended with it.
+   */
+  static final java.time.Duration WINDOW = java.time.Duration.ofMinutes(30);
+  /** The longest a write of a watch waits for its client to take it (the bound every answer of the API has). */
+  static final java.time.Duration WRITE_BOUND = java.time.Duration.ofSeconds(30);
   /** Watches at once: each holds one of the listener's threads while it lasts. */
   static final int MAX_WATCHES = 16;
   /** Watches of one credential at once: one viewer cannot take every slot. */
@@ -51,6 +60,7 @@ final class KubeWatch {
   private final LongSupplier millis;
   private final long paceMillis;
   private final long safetyMillis;
+  private final java.time.Duration writeBound;
   /** Watch slots: taken at once or not at all. */
   private final io.dsfleet.coordinator.http.Turns slots = new io.dsfleet.coordinator.http.Turns(MAX_WATCHES, PER_CREDENTIAL,
       java.time.Duration.ZERO);
@@ -65,14 +75,20 @@ final class KubeWatch {
 
   /** @param millis a monotonic clock in milliseconds: windows and the age of remembered lists */
   KubeWatch(LongSupplier millis) {
-    this(millis, PACE_MILLIS, SAFETY_MILLIS);
+    this(millis, PACE_MILLIS, SAFETY_MILLIS, WRITE_BOUND);
   }
 
   /** With other pacing: a test's. */
   KubeWatch(LongSupplier millis, long paceMillis, long safetyMillis) {
+    this(millis, paceMillis, safetyMillis, WRITE_BOUND);
+  }
+
+  /** With other pacing and another bound on a write: a test's. */
+  KubeWatch(LongSupplier millis, long paceMillis, long safetyMillis, java.time.Duration writeBound) {
     this.millis = millis;
     this.paceMillis = paceMillis;
     this.safetyMillis = safetyMillis;
+    this.writeBound = writeBound;
   }
 
   /** The lists a watch follows. */
@@ -240,10 +256,14 @@ final class KubeWatch {
         KubeApi.send(x, KubeObjects.status(401, "Unauthorized", "the credential this watch was opened with was revoked"));
         return;
       }
+      long window = timeoutSeconds <= 0 ? WINDOW.toMillis() : Math.min(timeoutSeconds * 1000, WINDOW.toMillis());
+      long end = millis.getAsLong() + window;
       x.getResponseHeaders().set("Content-Type", "application/json");
       x.getResponseHeaders().set("Cache-Control", "no-store");
+      io.dsfleet.common.ExchangeDeadlines.extend(writeBound);
       x.sendResponseHeaders(200, 0);
-      OutputStream out = x.getResponseBody();
+      OutputStream out = new BoundedWrites(x.getResponseBody(), writeBound,
+          () -> java.time.Duration.ofMillis(Math.max(0, end - millis.getAsLong())));
       ObjectNode last = first;
       if (initial != null) {
         for (ObjectNode item : items(first).values()) {
@@ -254,8 +274,6 @@ final class KubeWatch {
       } else {
         seen = changes(out, seen, first, includeObject);
       }
-      long window = Math.min(timeoutSeconds <= 0 ? WINDOW_SECONDS : timeoutSeconds, WINDOW_SECONDS) * 1000;
-      long end = millis.getAsLong() + window;
       long built = millis.getAsLong() - paceMillis;
       for (long left = window; left > 0; left = end - millis.getAsLong()) {
         boolean told = moved.tryAcquire(Math.min(left, safetyMillis), java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -268,7 +286,7 @@ final class KubeWatch {
         }
         long due = built + paceMillis; // changes keep coming: the list once per pace
         // a change in the window's last pace: one last list when the pace allows (the response runs
-        // on by less than a pace, well inside the server's cut at 30 s); nothing changed: the end
+        // on by less than a pace, well inside its deadline: the window and a write's bound); nothing changed: the end
         boolean lastPace = due >= end;
         if (lastPace && version.getAsLong() == v) {
           Thread.sleep(Math.max(0, end - millis.getAsLong()));
@@ -393,5 +411,44 @@ final class KubeWatch {
     e.set("object", object);
     out.write(Json.mapper().writeValueAsBytes(e));
     out.write('\n');
+  }
+
+  /**
+   * A watch's stream, each write and flush given {@code bound} to reach its client (the
+   * exchange's deadline: ExchangeDeadlines), the watch's rest and a write's bound between writes.
+   */
+  static final class BoundedWrites extends java.io.FilterOutputStream {
+    private final java.time.Duration bound;
+    private final Supplier<java.time.Duration> rest;
+
+    BoundedWrites(OutputStream out, java.time.Duration bound, Supplier<java.time.Duration> rest) {
+      super(out);
+      this.bound = bound;
+      this.rest = rest;
+      between();
+    }
+
+    private void between() {
+      io.dsfleet.common.ExchangeDeadlines.extend(rest.get().plus(bound));
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      io.dsfleet.common.ExchangeDeadlines.extend(bound);
+      out.write(b, off, len);
+      between();
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void flush() throws IOException {
+      io.dsfleet.common.ExchangeDeadlines.extend(bound);
+      out.flush();
+      between();
+    }
   }
 }

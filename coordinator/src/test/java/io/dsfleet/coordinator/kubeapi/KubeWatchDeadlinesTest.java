@@ -1,0 +1,149 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpServer;
+import io.dsfleet.common.Json;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A watch on the JDK's HTTP server, as the Kubernetes API serves it: it lasts its own window, not
+ * the bound every other answer has (until 2026-12-06 the JDK's server cut every answer at 30 s, and
+ * `kubectl get -w` ended after 25 s), and a client that stops reading loses it once a write has
+ * waited its bound, which frees its slot.
+ */
+class KubeWatchDeadlinesTest {
+  private final AtomicLong version = new AtomicLong(1);
+  private final AtomicInteger items = new AtomicInteger(1);
+  private final AtomicInteger itemBytes = new AtomicInteger(10);
+  private final AtomicReference<Runnable> told = new AtomicReference<>();
+  private HttpServer server;
+  private ExecutorService pool;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.stop(0);
+    }
+    if (pool != null) {
+      pool.shutdownNow();
+    }
+  }
+
+  private ObjectNode list() {
+    ObjectNode l = Json.mapper().createObjectNode().put("kind", "ConfigMapList").put("apiVersion", "v1");
+    var arr = l.putArray("items");
+    String data = "x".repeat(itemBytes.get());
+    for (int i = 0; i < items.get(); i++) {
+      ObjectNode cm = arr.addObject().put("kind", "ConfigMap");
+      cm.putObject("metadata").put("namespace", "ops").put("name", "cm" + i);
+      cm.putObject("data").put("d", data + version.get());
+    }
+    return l;
+  }
+
+  private void change() {
+    version.incrementAndGet();
+    Runnable r = told.get();
+    if (r != null) {
+      r.run();
+    }
+  }
+
+  /** The watch served on a real JDK server whose answers are bounded by {@code bound} unless they set another. */
+  private int serve(KubeWatch w, Duration bound, long timeoutSeconds) throws IOException {
+    pool = io.dsfleet.common.JdkHttpServers.threads("kube-watch-test", bound);
+    server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
+    server.setExecutor(pool);
+    server.createContext("/", x -> {
+      try {
+        w.serve(x, "viewer/v", "/api/v1/configmaps", this::list, version::get, r -> {
+          told.set(r);
+          return () -> told.set(null);
+        }, "0", timeoutSeconds, null, false, end -> () -> { });
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        x.close();
+      }
+    });
+    server.start();
+    return server.getAddress().getPort();
+  }
+
+  private static Socket watch(int port) throws IOException {
+    Socket s = new Socket("127.0.0.1", port);
+    s.setReceiveBufferSize(4096);
+    s.getOutputStream().write("GET /api/v1/configmaps?watch=true HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+    s.getOutputStream().flush();
+    return s;
+  }
+
+  /** The answer up to its last chunk, or up to the connection's end. */
+  private static String untilLastChunk(InputStream in) throws IOException {
+    StringBuilder b = new StringBuilder();
+    for (int c = in.read(); c >= 0; c = in.read()) {
+      b.append((char) c);
+      if (b.indexOf("\r\n0\r\n\r\n") >= 0) {
+        break;
+      }
+    }
+    return b.toString();
+  }
+
+  @Test
+  void aWatchLastsItsWindowPastTheBoundOfEveryOtherAnswer() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 200, Duration.ofSeconds(5));
+    int port = serve(w, Duration.ofMillis(500), 3); // answers bounded at 0.5 s; the watch asks for 3 s
+    long start = System.nanoTime();
+    try (Socket s = watch(port)) {
+      s.setSoTimeout(20_000);
+      Thread changer = new Thread(() -> {
+        try {
+          Thread.sleep(1500); // three times the bound of an answer
+          items.incrementAndGet();
+          change();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      changer.start();
+      String answer = untilLastChunk(s.getInputStream());
+      changer.join();
+      assertThat(answer).as("the first state, the change 1.5 s in, and the stream's end").contains("\"cm0\"").contains("\"cm1\"")
+          .contains("\r\n0\r\n\r\n");
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the watch's window").isGreaterThanOrEqualTo(Duration.ofMillis(2900));
+    }
+  }
+
+  @Test
+  void aWatchWhoseClientStopsReadingEndsOnceAWriteWaitedItsBound() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 200, Duration.ofSeconds(1));
+    int port = serve(w, Duration.ofMinutes(5), 60); // neither an answer's bound nor the window ends it
+    itemBytes.set(256 * 1024);
+    try (Socket s = watch(port)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> w.watching("viewer/v") == 1 && told.get() != null);
+      long start = System.nanoTime();
+      // the client reads nothing; every change sends 256 KiB more until the kernel's buffers are full
+      while (w.watching("viewer/v") == 1 && System.nanoTime() - start < 30_000_000_000L) {
+        change();
+        Thread.sleep(20);
+      }
+      assertThat(w.watching("viewer/v")).as("the watch ended: its write waited 1 s for a client reading nothing").isZero();
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
+    }
+  }
+}
