@@ -248,6 +248,20 @@ class DockerFieldsTest {
     assertThat(h.sh("main", "hostname")).isEqualTo("agent-pod01");
   }
 
+  /**
+   * Every container the agent makes on Docker, the sandbox too, carries the SHA-256 of the template
+   * bytes it was sent (with the hash, which template it is: a hash can be shared; docs/agent.md).
+   */
+  @Test
+  void everyContainerOfAPodCarriesItsTemplatesDigest() throws Exception {
+    var ds = ds(POD + ".containers[1]", "{name: side, image: local/busybox:1, command: [sleep, '3600']}");
+    h.run(ds);
+    byte[] sent = DockerHarness.state(ds).getPods(0).getTemplateJson().toByteArray();
+    String digest = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(sent));
+    assertThat(h.docker.listOwned(h.node)).extracting(c -> c.label(Labels.ROLE) + " " + c.label(Labels.DIGEST))
+        .containsExactlyInAnyOrder("sandbox " + digest, "app " + digest, "app " + digest);
+  }
+
   @Test
   void hostNetworkHostPidAndHostIpc() throws IOException {
     h.run(ds(POD + ".hostNetwork", "true", POD + ".hostPID", "true", POD + ".hostIPC", "true"));

@@ -71,6 +71,32 @@ public final class NoFollow {
     chmod(p, mode);
   }
 
+  /**
+   * The first {@code max} bytes at most of a regular file, read as the file itself (opened
+   * O_NOFOLLOW), or null when nothing is at the path; anything but a regular file (a link, a
+   * directory, a FIFO whose open would block) is refused unread.
+   */
+  public static byte[] readAtMost(Path p, int max) throws IOException {
+    Optional<BasicFileAttributes> a = lstat(p);
+    if (a.isEmpty()) {
+      return null;
+    }
+    if (!a.get().isRegularFile()) {
+      throw new IOException(p + " is not a regular file");
+    }
+    try (SeekableByteChannel ch = Files.newByteChannel(p, Set.of(StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS))) {
+      ByteBuffer b = ByteBuffer.allocate(max);
+      while (b.hasRemaining() && ch.read(b) >= 0) {
+        // until full or at its end
+      }
+      byte[] out = new byte[b.position()];
+      b.flip().get(out);
+      return out;
+    } catch (NoSuchFileException gone) {
+      return null;
+    }
+  }
+
   /** chmod of the file itself: refuses a link (the JDK opens it O_NOFOLLOW and uses fchmod). */
   public static void chmod(Path p, Set<PosixFilePermission> mode) throws IOException {
     Files.getFileAttributeView(p, PosixFileAttributeView.class, NOFOLLOW).setPermissions(mode);

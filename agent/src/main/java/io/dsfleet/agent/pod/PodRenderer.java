@@ -64,6 +64,9 @@ public final class PodRenderer {
     l.put(Labels.POD, ctx.podName());
     l.put(Labels.CONTAINER, container);
     l.put(Labels.HASH, ctx.hash());
+    if (ctx.digest() != null) {
+      l.put(Labels.DIGEST, ctx.digest());
+    }
     l.put(Labels.ROLE, role);
     l.put(Labels.RESTARTS, String.valueOf(restarts));
     l.put(Labels.ATTEMPT, String.valueOf(attempt));

@@ -2,31 +2,47 @@ package io.dsfleet.agent.pod;
 
 import io.dsfleet.agent.hostfs.NoFollow;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 
 /**
- * Which template a pod's directory, and so its volumes, was made for: an empty file {@code
- * template-HASH} in it. A new template is a new pod, which Kubernetes gives fresh volumes, but the
- * pod's directory is named after the pod, whose name stays from template to template: this mark
- * tells them apart. A directory without one (made by an agent before 2026-12-06) counts as the
- * current template's.
+ * Which template a pod's directory, and so its volumes, was made for: a file {@code
+ * template-HASH} in it holding the template's digest (the SHA-256 of its JSON as sent). A new
+ * template is a new pod, which Kubernetes gives fresh volumes, but the pod's directory is named
+ * after the pod, whose name stays from template to template: this mark tells them apart, by hash
+ * and digest (a template can be made to share another's 40-bit hash). A directory without one
+ * (made by an agent before 2026-12-06) counts as the current template's, and so does an empty mark
+ * (an agent's before 2026-12-06) for the template of its hash: an agent's upgrade leaves every
+ * pod's volumes. Only the agent writes here (volumes are directories below).
  */
 public final class TemplateMark {
   private static final String PREFIX = "template-";
+  /** A digest is 64 characters; a mark longer than this is no mark of ours. */
+  private static final int MAX_READ = 128;
 
   private TemplateMark() {}
 
-  /** Whether the pod's directory exists and was made for another template than {@code hash}. */
-  public static boolean another(Path podDir, String hash) throws IOException {
+  /**
+   * Whether the pod's directory exists and was made for another template than {@code hash} and
+   * {@code digest}: a mark of another hash, or of this one holding another digest (an empty mark
+   * of this hash, an older agent's, does not say another).
+   */
+  public static boolean another(Path podDir, String hash, String digest) throws IOException {
     if (NoFollow.lstat(podDir).isEmpty()) {
       return false;
     }
+    boolean other;
     try (var entries = Files.list(podDir)) {
-      return entries.map(p -> p.getFileName().toString()).anyMatch(n -> n.startsWith(PREFIX) && !n.equals(PREFIX + hash));
+      other = entries.map(p -> p.getFileName().toString()).anyMatch(n -> n.startsWith(PREFIX) && !n.equals(PREFIX + hash));
     }
+    if (other) {
+      return true;
+    }
+    String held = read(podDir.resolve(PREFIX + hash));
+    return held != null && !held.isEmpty() && !held.equals(digest);
   }
 
   /**
@@ -49,16 +65,39 @@ public final class TemplateMark {
             || m.subPath().isEmpty()));
   }
 
-  /** Marks the pod's directory, made if missing, as made for template {@code hash}. */
-  public static void mark(Path podDir, String hash) throws IOException {
+  /**
+   * Marks the pod's directory, made if missing, as made for template {@code hash} and {@code
+   * digest}. An empty mark of the hash (an older agent's, which {@link #another} took for this
+   * template) is written again with the digest.
+   */
+  public static void mark(Path podDir, String hash, String digest) throws IOException {
     Path dir = NoFollow.mkdirs(podDir.getParent(), podDir.getFileName(), PosixFilePermissions.fromString("rwxr-x---"));
     Path mark = dir.resolve(PREFIX + hash);
-    if (NoFollow.lstat(mark).isEmpty()) {
+    String held = read(mark);
+    if (held != null && held.isEmpty()) {
+      Files.deleteIfExists(mark); // the link itself, never what it names
+      held = null;
+    }
+    if (held == null) {
       try {
-        NoFollow.createFile(mark, new byte[0], PosixFilePermissions.fromString("rw-------"));
+        NoFollow.createFile(mark, digest.getBytes(StandardCharsets.US_ASCII), PosixFilePermissions.fromString("rw-------"));
       } catch (FileAlreadyExistsException raced) {
         // made meanwhile: marked all the same
       }
     }
+  }
+
+  /**
+   * What the mark holds, at most {@link #MAX_READ} bytes of it, or null when there is none. Read as
+   * the file itself ({@link NoFollow#readAtMost}): anything else there (a link, a directory) reads
+   * as a mark of no template's, "?".
+   */
+  private static String read(Path mark) throws IOException {
+    var a = NoFollow.lstat(mark);
+    if (a.isPresent() && !a.get().isRegularFile()) {
+      return "?";
+    }
+    byte[] b = NoFollow.readAtMost(mark, MAX_READ);
+    return b == null ? null : b.length == 0 ? "" : new String(b, StandardCharsets.US_ASCII).strip();
   }
 }

@@ -1,6 +1,7 @@
 package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.pod.PodContext;
+import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.common.Json;
 import io.dsfleet.common.manifest.Names;
 import io.dsfleet.common.model.PodTemplateSpec;
@@ -20,15 +21,36 @@ import java.util.TreeMap;
  * go on.
  *
  * @param key "namespace/name"
+ * @param hash the template's revision hash, as the coordinator names it (40 bits: two templates can share one)
+ * @param digest the SHA-256 (hex) of the template's JSON as sent: with {@code hash}, the template's identity here;
+ *     null only for a pod sent without a template this agent does not know
  * @param template null when {@link #problem} is set
  * @param ctx what rendering needs; null when {@link #problem} is set
  * @param configs a digest of the ConfigMaps and Secrets of the pod's namespace, to notice updates
  */
-public record DesiredPod(String key, String namespace, String name, String daemonSet, String hash, PodTemplateSpec template,
-    String problem, PodContext ctx, String configs) {
+public record DesiredPod(String key, String namespace, String name, String daemonSet, String hash, String digest,
+    PodTemplateSpec template, String problem, PodContext ctx, String configs) {
 
   public boolean valid() {
     return template != null;
+  }
+
+  /**
+   * Whether {@code c} is a container of this pod's template: of its hash and, where the container
+   * carries one ({@link io.dsfleet.agent.runtime.Labels#DIGEST}), of its digest. The hash alone
+   * does not say (40 bits: a template can be made to share another's, and a DaemonSet made again
+   * after a delete knows none of the deleted one's revisions to tell them apart); a container
+   * without a digest, made by an agent before 2026-12-06, is taken by its hash alone, so an
+   * agent's upgrade restarts no pod. Every comparison of a container with a desired pod's
+   * template is this one.
+   */
+  public boolean runs(OwnedContainer c) {
+    return hash.equals(c.hash()) && (c.digest() == null || digest == null || c.digest().equals(digest));
+  }
+
+  /** Whether {@code other} is this pod's template: the same hash and the same digest. */
+  public boolean sameTemplate(DesiredPod other) {
+    return hash.equals(other.hash()) && java.util.Objects.equals(digest, other.digest());
   }
 
   /** Whether the pod runs in a sandbox ({@link io.dsfleet.agent.pod.PodRenderer#needsSandbox}); call on a valid pod. */
@@ -47,8 +69,10 @@ public record DesiredPod(String key, String namespace, String name, String daemo
   }
 
   /**
-   * Parses a desired set. Templates of pods already known with the same hash are reused; a pod
-   * sent without a template (a misscheduled pod of a pruned revision) keeps the template it had.
+   * Parses a desired set. Templates of pods already known with the same hash and digest (the same
+   * bytes) are reused; a pod sent without a template (a misscheduled pod of a pruned revision)
+   * keeps the template it had, and its digest. Before 2026-12-06 the hash alone said a template
+   * was known, and a template sent under a known one's hash was never read.
    */
   public static Map<String, DesiredPod> parse(DesiredState state, Map<String, DesiredPod> known, String node, String hostIp, Path podsDir,
       String agentVersion) {
@@ -82,27 +106,30 @@ public record DesiredPod(String key, String namespace, String name, String daemo
       }
       DesiredPod old = known.get(key);
       PodTemplateSpec template;
+      String digest;
       if (!p.getTemplateJson().isEmpty()) {
-        if (old != null && old.valid() && old.hash().equals(p.getTemplateHash())) {
+        digest = digest(p.getTemplateJson());
+        if (old != null && old.valid() && old.hash().equals(p.getTemplateHash()) && digest.equals(old.digest())) {
           template = old.template();
         } else {
           try {
             template = Json.read(p.getTemplateJson().toStringUtf8(), PodTemplateSpec.class);
           } catch (RuntimeException e) {
-            out.put(key, invalid(key, p, "ds-agent " + agentVersion + " cannot run this pod (a newer coordinator?): " + rootMessage(e)));
+            out.put(key, invalid(key, p, digest, "ds-agent " + agentVersion + " cannot run this pod (a newer coordinator?): " + rootMessage(e)));
             continue;
           }
         }
       } else if (old != null && old.valid()) {
         template = old.template();
+        digest = old.digest();
       } else {
         out.put(key, invalid(key, p, "sent without its template, which this agent does not know; its containers are left as they are"));
         continue;
       }
-      PodContext ctx = new PodContext(node, hostIp, p.getNamespace(), p.getDaemonSet(), p.getPodName(), p.getTemplateHash(), template,
+      PodContext ctx = new PodContext(node, hostIp, p.getNamespace(), p.getDaemonSet(), p.getPodName(), p.getTemplateHash(), digest, template,
           cms.getOrDefault(p.getNamespace(), Map.of()), secrets.getOrDefault(p.getNamespace(), Map.of()),
           secretTypes.getOrDefault(p.getNamespace(), Map.of()), podsDir.resolve(dirName(key)));
-      out.put(key, new DesiredPod(key, p.getNamespace(), p.getPodName(), p.getDaemonSet(), p.getTemplateHash(), template, null, ctx,
+      out.put(key, new DesiredPod(key, p.getNamespace(), p.getPodName(), p.getDaemonSet(), p.getTemplateHash(), digest, template, null, ctx,
           String.join(",", digests.getOrDefault(p.getNamespace(), new TreeMap<>()).values())));
     }
     return out;
@@ -124,7 +151,25 @@ public record DesiredPod(String key, String namespace, String name, String daemo
   }
 
   private static DesiredPod invalid(String key, io.dsfleet.proto.v1.DesiredPod p, String problem) {
-    return new DesiredPod(key, p.getNamespace(), p.getPodName(), p.getDaemonSet(), p.getTemplateHash(), null, problem, null, "");
+    return invalid(key, p, null, problem);
+  }
+
+  private static DesiredPod invalid(String key, io.dsfleet.proto.v1.DesiredPod p, String digest, String problem) {
+    return new DesiredPod(key, p.getNamespace(), p.getPodName(), p.getDaemonSet(), p.getTemplateHash(), digest, null, problem, null, "");
+  }
+
+  /**
+   * The SHA-256 (64 lowercase hex digits) of a template's JSON as the coordinator sent it: its bytes,
+   * never parsed and written again (a coordinator sends a revision's stored bytes unchanged: docs/wire.md).
+   */
+  static String digest(com.google.protobuf.ByteString templateJson) {
+    try {
+      java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+      md.update(templateJson.asReadOnlyByteBuffer());
+      return java.util.HexFormat.of().formatHex(md.digest());
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static String rootMessage(Throwable e) {

@@ -49,7 +49,7 @@ public final class Executor {
   private final Failures failures;
   private final Clock clock;
   private final ExecutorService stoppers;
-  private final Function<String, PodTemplateSpec> templates;
+  private final Function<OwnedContainer, PodTemplateSpec> templates;
   private final Random random;
   /** By pod key, the configs digest its volumes were last written from. */
   final Map<String, String> volumesWritten = new ConcurrentHashMap<>();
@@ -92,10 +92,11 @@ public final class Executor {
 
   /**
    * @param stoppers runs the stops of one pod in parallel (each up to its grace period)
-   * @param templates the templates seen, by hash: a pod replaced or no longer desired still gets its preStop hooks
+   * @param templates the template a container is of, of those seen (Templates#get): a pod replaced or no longer desired still gets its
+   *     preStop hooks
    */
   public Executor(String hostIp, ContainerRuntime runtime, Volumes volumes, Path seccompDir, Failures failures, Clock clock,
-      ExecutorService stoppers, Function<String, PodTemplateSpec> templates, Random random) {
+      ExecutorService stoppers, Function<OwnedContainer, PodTemplateSpec> templates, Random random) {
     this.hostIp = hostIp;
     this.runtime = runtime;
     this.volumes = volumes;
@@ -213,7 +214,7 @@ public final class Executor {
     OwnedContainer c = k.container();
     log.info("pod {}: stopping {}: {}", c.podKey(), c.container(), k.why());
     Instant start = clock.instant();
-    PodTemplateSpec t = Labels.APP.equals(c.role()) ? templates.apply(c.hash()) : null;
+    PodTemplateSpec t = Labels.APP.equals(c.role()) ? templates.apply(c) : null;
     Container spec = t == null ? null : t.spec().containers().stream().filter(x -> x.name().equals(c.container())).findFirst().orElse(null);
     if (spec != null && spec.lifecycle() != null && spec.lifecycle().preStop() != null && !k.grace().isZero()) {
       try {
@@ -276,9 +277,9 @@ public final class Executor {
     Container c = list.stream().filter(x -> x.name().equals(s.name())).findFirst().orElseThrow();
     boolean hostNetwork = Boolean.TRUE.equals(pod.template().spec().hostNetwork());
     // as the planner decided: alone, or in the sandbox of this attempt (on the bridge maybe one an older agent made)
-    boolean alone = PodPlanner.alone(pod, observed.stream().filter(x -> x.hash().equals(pod.hash())).toList());
+    boolean alone = PodPlanner.alone(pod, observed.stream().filter(pod::runs).toList());
     OwnedContainer sandbox = alone ? null
-        : observed.stream().filter(x -> x.isSandbox() && x.running() && x.attempt() == s.attempt() && x.hash().equals(pod.hash()))
+        : observed.stream().filter(x -> x.isSandbox() && x.running() && x.attempt() == s.attempt() && pod.runs(x))
             .findFirst().orElse(null);
     if (sandbox == null && !alone) {
       return false; // gone meanwhile: the next look decides again

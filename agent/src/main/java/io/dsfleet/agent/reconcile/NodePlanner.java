@@ -104,13 +104,13 @@ public final class NodePlanner {
   /** Stopped containers of a desired pod that nothing needs any more. */
   static List<OwnedContainer> garbage(DesiredPod d, List<OwnedContainer> observed) {
     List<OwnedContainer> out = new ArrayList<>();
-    List<OwnedContainer> current = observed.stream().filter(c -> c.hash().equals(d.hash())).toList();
+    List<OwnedContainer> current = observed.stream().filter(d::runs).toList();
     for (OwnedContainer c : observed) {
       if (c.running()) {
         continue;
       }
       boolean keep = false;
-      if (!c.isSandbox() && c.hash().equals(d.hash())) {
+      if (!c.isSandbox() && d.runs(c)) {
         OwnedContainer latest = PodPlanner.latest(current, c.container(), c.role(), -1);
         keep = latest == c || PodPlanner.latest(current.stream().filter(x -> x != latest).toList(), c.container(), c.role(), -1) == c;
       }

@@ -56,7 +56,7 @@ final class PodDirs {
       if (needsNone && NoFollow.lstat(dir).isEmpty()) {
         return; // nothing of an earlier template to remove, nothing of this one to mark
       }
-      if (TemplateMark.another(dir, pod.hash())) {
+      if (TemplateMark.another(dir, pod.hash(), pod.digest())) {
         log.info("pod {}: template {} starts with fresh volumes; removing those of the one before", pod.key(), pod.hash());
         remove(dir.getParent(), dir.getFileName().toString());
         if (NoFollow.lstat(dir).isPresent()) {
@@ -64,7 +64,7 @@ final class PodDirs {
         }
       }
       if (!needsNone) {
-        TemplateMark.mark(dir, pod.hash());
+        TemplateMark.mark(dir, pod.hash(), pod.digest());
       }
     } catch (IOException e) {
       throw new PodConfigError("FailedMount", "the pod's directory " + dir + ": " + e.getMessage());

@@ -16,7 +16,7 @@ import java.util.Optional;
  * inputs give the same actions. In the order of the kubelet's computePodActions:
  *
  * <ol>
- *   <li>Running containers of another template hash are the old pod: stop them (preStop, SIGTERM,
+ *   <li>Running containers of another template ({@link DesiredPod#runs}: its hash, and its digest) are the old pod: stop them (preStop, SIGTERM,
  *       grace, SIGKILL) before anything new starts.
  *   <li>No running sandbox: stop what still runs of the pod, then start a new sandbox (the next
  *       attempt number, a fresh name: a dead one the runtime cannot remove never blocks it).
@@ -71,15 +71,15 @@ public final class PodPlanner {
       return List.of(); // what runs of it stays as it is; the status says why
     }
     List<OwnedContainer> running = observed.stream().filter(OwnedContainer::running).toList();
-    List<OwnedContainer> old = running.stream().filter(c -> !c.hash().equals(pod.hash())).toList();
+    List<OwnedContainer> old = running.stream().filter(c -> !pod.runs(c)).toList();
     if (!old.isEmpty()) { // an evicted pod's old containers go at once, as its others do
       return kill(old, pod.grace(), "replaced by template " + pod.hash()).stream().map(a -> evicting(a, f)).toList();
     }
     // attempts are never reused, even once a dead sandbox is collected: a run of an older sandbox never passes for the new one's
     int next = observed.stream().mapToInt(OwnedContainer::attempt).max().orElse(-1) + 1;
     // from here on only this template's containers count (a new template is a new pod: its runs start at 0)
-    observed = observed.stream().filter(c -> c.hash().equals(pod.hash())).toList();
-    running = running.stream().filter(c -> c.hash().equals(pod.hash())).toList();
+    observed = observed.stream().filter(pod::runs).toList();
+    running = running.stream().filter(pod::runs).toList();
     if (alone(pod, observed)) {
       List<Action> actions = new ArrayList<>();
       running.stream().filter(OwnedContainer::isSandbox).forEach(c -> actions.add(new Kill(c, Duration.ZERO, "the pod runs without a sandbox")));

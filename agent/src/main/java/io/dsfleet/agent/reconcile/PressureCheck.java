@@ -248,7 +248,7 @@ final class PressureCheck {
     Map<String, List<Path>> out = new HashMap<>();
     for (OwnedContainer c : owned) {
       DesiredPod d = byKey.get(c.podKey());
-      if (!c.running() || c.isSandbox() || d == null || !d.valid() || !d.hash().equals(c.hash())) {
+      if (!c.running() || c.isSandbox() || d == null || !d.valid() || !d.runs(c)) {
         continue;
       }
       var spec = d.template().spec();
@@ -310,6 +310,6 @@ final class PressureCheck {
    */
   private static boolean previousRun(OwnedContainer c, List<OwnedContainer> owned) {
     return !c.running() && owned.stream().anyMatch(o -> o.running() && o.podKey().equals(c.podKey())
-        && o.container().equals(c.container()) && Labels.APP.equals(o.role()) && o.hash().equals(c.hash()));
+        && o.container().equals(c.container()) && Labels.APP.equals(o.role()) && o.sameTemplate(c));
   }
 }

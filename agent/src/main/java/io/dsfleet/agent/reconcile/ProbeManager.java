@@ -57,7 +57,7 @@ public final class ProbeManager {
       }
       List<OwnedContainer> pod = byPod.getOrDefault(d.key(), List.of());
       for (OwnedContainer c : pod) {
-        if (!c.running() || !Labels.APP.equals(c.role()) || c.info().startedAt() == null || !c.hash().equals(d.hash())) {
+        if (!c.running() || !Labels.APP.equals(c.role()) || c.info().startedAt() == null || !d.runs(c)) {
           continue;
         }
         Container spec = d.template().spec().containers().stream().filter(x -> x.name().equals(c.container())).findFirst().orElse(null);

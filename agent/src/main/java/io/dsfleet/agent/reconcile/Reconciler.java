@@ -82,7 +82,7 @@ public final class Reconciler {
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
   private final PodStarts starts = new PodStarts();
   private volatile long desiredVersion;
-  /** Templates seen, by hash: a pod replaced or no longer desired still gets its preStop hooks. */
+  /** Templates seen, by hash and digest: a pod replaced or no longer desired still gets its preStop hooks. */
   private final Templates templates = new Templates();
   private final Set<String> foreignSeen = ConcurrentHashMap.newKeySet();
   private final AtomicLong passes = new AtomicLong();
@@ -112,7 +112,7 @@ public final class Reconciler {
     this.reporter = reporter;
     this.probes = new ProbeManager(runtime, threads.probes(), ReconcilerThreads.MAX_PROBES_AT_ONCE / 4, clock);
     this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
-        templates::get, new Random());
+        c -> templates.get(c.hash(), c.digest()), new Random());
     this.limits = new VolumeLimits(evictions, new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay), executor,
         failures, threads, collecting, clock, (pod, work) -> dispatch(pod, Work.DIRECTORY, threads.gc(), work), this::wakeUp);
   }
@@ -151,11 +151,11 @@ public final class Reconciler {
     List<String> replaced = new ArrayList<>();
     for (DesiredPod d : next.values()) {
       firstSeen.putIfAbsent(d.key(), now);
-      if (was.containsKey(d.key()) && !was.get(d.key()).hash().equals(d.hash())) {
+      if (was.containsKey(d.key()) && !was.get(d.key()).sameTemplate(d)) {
         replaced.add(d.key());
       }
       if (d.valid()) {
-        templates.put(d.hash(), d.template());
+        templates.put(d.hash(), d.digest(), d.template());
       } else {
         log.warn("pod {}: {}", d.key(), d.problem());
       }
@@ -316,7 +316,7 @@ public final class Reconciler {
     afterDesiredRead.run();
     Set<String> releasedAfter = orphans;
     Set<String> released = releasedBefore == releasedAfter ? releasedAfter : union(releasedBefore, releasedAfter);
-    templates.retainUsed(usedHashes(want, owned));
+    templates.retainUsed(used(want, owned));
     probes.sync(want, owned, now);
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
     PodsDir dirs = listPodsDir();
@@ -327,7 +327,7 @@ public final class Reconciler {
         DesiredPod d = want.get(e.getKey());
         List<OwnedContainer> seen = owned.stream().filter(c -> c.podKey().equals(d.key())).toList();
         // its template held from here, before the next pass, until the work ends (Templates)
-        dispatch(e.getKey(), Work.STEPS, threads.pods(), () -> sync(d, seen, seenAt), templates.hold(d.hash()));
+        dispatch(e.getKey(), Work.STEPS, threads.pods(), () -> sync(d, seen, seenAt), templates.hold(d.hash(), d.digest()));
       }
     }
     for (var e : plan.teardown().entrySet()) {
@@ -609,7 +609,7 @@ public final class Reconciler {
    */
   private boolean stillWanted(DesiredPod d, boolean configsToo) {
     DesiredPod now = desired.get(d.key());
-    return now != null && now.hash().equals(d.hash()) && (!configsToo || now.configs().equals(d.configs()));
+    return now != null && now.sameTemplate(d) && (!configsToo || now.configs().equals(d.configs()));
   }
 
   private static List<PodPlanner.Kill> kills(List<PodPlanner.Action> actions) {
@@ -672,11 +672,11 @@ public final class Reconciler {
     threads.shutdown();
   }
 
-  /** The template hashes a desired pod or an owned container has. */
-  private static Set<String> usedHashes(Map<String, DesiredPod> want, List<OwnedContainer> owned) {
-    Set<String> used = new java.util.HashSet<>();
-    want.values().forEach(d -> used.add(d.hash()));
-    owned.forEach(c -> used.add(c.hash()));
+  /** The templates a desired pod or an owned container is of (a container without a digest: any of its hash). */
+  private static Set<Templates.Id> used(Map<String, DesiredPod> want, List<OwnedContainer> owned) {
+    Set<Templates.Id> used = new java.util.HashSet<>();
+    want.values().forEach(d -> used.add(new Templates.Id(d.hash(), d.digest())));
+    owned.forEach(c -> used.add(new Templates.Id(c.hash(), c.digest())));
     return used;
   }
 

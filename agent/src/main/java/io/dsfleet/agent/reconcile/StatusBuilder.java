@@ -49,7 +49,7 @@ public final class StatusBuilder {
     if (!d.valid()) {
       return b.setPhase("Failed").setReason("UnsupportedPodSpec").setMessage(d.problem()).build();
     }
-    List<OwnedContainer> current = observed.stream().filter(c -> d.hash().equals(c.hash())).toList();
+    List<OwnedContainer> current = observed.stream().filter(d::runs).toList();
     boolean alone = PodPlanner.alone(d, current); // the pod is its one container: up whenever that runs
     OwnedContainer sandbox = alone ? null : current.stream().filter(c -> c.isSandbox() && c.running())
         .max(Comparator.comparingInt(OwnedContainer::attempt)).orElse(null);

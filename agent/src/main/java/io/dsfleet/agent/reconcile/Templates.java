@@ -8,9 +8,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The pod templates the node was given, by template hash: a container of a template no longer
- * desired still gets its preStop hook and grace period when it is stopped. Kept while a desired pod
- * or an owned container has the hash, and forgotten at the second full pass in a row that finds
+ * The pod templates the node was given, by template hash and digest ({@link Id}): a container of a
+ * template no longer desired still gets its preStop hook and grace period when it is stopped, its
+ * own template's, never that of another template sharing its hash (until 2026-12-06 they were kept
+ * by hash alone, and a template sent under a known one's hash replaced it). Kept while a desired pod
+ * or an owned container is of it, and forgotten at the second full pass in a row that finds
  * neither (one pass is not enough: a container a pod worker created after the pass listed the
  * node's containers is in the next pass's list), nor while a pod worker handed a pod of it works
  * ({@link #hold}): the passes meanwhile may see neither the pod (a new set dropped it) nor the
@@ -20,53 +22,80 @@ import java.util.concurrent.ConcurrentHashMap;
  * agent was ever given was kept for its life, one more at each rollout (helper-118).
  */
 final class Templates {
-  private final Map<String, PodTemplateSpec> byHash = new ConcurrentHashMap<>();
   /**
-   * Hashes the last full pass found unused, under this object's monitor: a template given again
+   * A template's identity: its hash and digest ({@link DesiredPod#digest}). A null digest, a
+   * container's made by an agent before 2026-12-06, stands for any template of the hash.
+   */
+  record Id(String hash, String digest) {}
+
+  private final Map<Id, PodTemplateSpec> byId = new ConcurrentHashMap<>();
+  /** The last template put of each hash: the one a container without a digest gets. */
+  private final Map<String, Id> lastOfHash = new ConcurrentHashMap<>();
+  /**
+   * Templates the last full pass found unused, under this object's monitor: a template given again
    * (a rollback) is taken off here as it is put, so a pass that read the set before it and finds
-   * the hash unused a second time forgets it only before the put, never after.
+   * it unused a second time forgets it only before the put, never after.
    */
-  private Set<String> unusedLastPass = new HashSet<>();
-  /** How many pod workers hold each hash ({@link #hold}), under this object's monitor. */
-  private final Map<String, Integer> held = new HashMap<>();
+  private Set<Id> unusedLastPass = new HashSet<>();
+  /** How many pod workers hold each template ({@link #hold}), under this object's monitor. */
+  private final Map<Id, Integer> held = new HashMap<>();
 
-  synchronized void put(String hash, PodTemplateSpec template) {
-    byHash.put(hash, template);
-    unusedLastPass.remove(hash);
-  }
-
-  /** The template of {@code hash}, or null when the node was never given it (or forgot it, unused). */
-  PodTemplateSpec get(String hash) {
-    return byHash.get(hash);
+  synchronized void put(String hash, String digest, PodTemplateSpec template) {
+    Id id = new Id(hash, digest);
+    byId.put(id, template);
+    lastOfHash.put(hash, id);
+    unusedLastPass.remove(id);
   }
 
   /**
-   * Keeps {@code hash}'s template, as in use, until the returned release runs (once; a second run
-   * does nothing): a pod worker's, from the pass that hands it its pod until its work ends.
+   * The template of {@code hash} and {@code digest}, or null when the node was never given it (or
+   * forgot it, unused); with a null digest (a container made before 2026-12-06), the last one given
+   * of the hash.
    */
-  synchronized Runnable hold(String hash) {
-    held.merge(hash, 1, Integer::sum);
+  PodTemplateSpec get(String hash, String digest) {
+    if (digest != null) {
+      return byId.get(new Id(hash, digest));
+    }
+    Id last = lastOfHash.get(hash);
+    PodTemplateSpec t = last == null ? null : byId.get(last);
+    if (t != null) {
+      return t;
+    }
+    return byId.entrySet().stream().filter(e -> e.getKey().hash().equals(hash)).map(Map.Entry::getValue).findFirst().orElse(null);
+  }
+
+  /**
+   * Keeps the template, as in use, until the returned release runs (once; a second run does
+   * nothing): a pod worker's, from the pass that hands it its pod until its work ends.
+   */
+  synchronized Runnable hold(String hash, String digest) {
+    Id id = new Id(hash, digest);
+    held.merge(id, 1, Integer::sum);
     java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
     return () -> {
       if (released.compareAndSet(false, true)) {
-        release(hash);
+        release(id);
       }
     };
   }
 
-  private synchronized void release(String hash) {
-    held.computeIfPresent(hash, (h, n) -> n == 1 ? null : n - 1);
+  private synchronized void release(Id id) {
+    held.computeIfPresent(id, (h, n) -> n == 1 ? null : n - 1);
   }
 
-  /** A full pass found these hashes in use (desired or on an owned container); those held are in use too. */
-  synchronized void retainUsed(Set<String> used) {
-    Set<String> unused = new HashSet<>();
-    for (String hash : byHash.keySet()) {
-      if (!used.contains(hash) && !held.containsKey(hash)) {
-        if (unusedLastPass.contains(hash)) {
-          byHash.remove(hash);
+  /**
+   * A full pass found these templates in use (desired or on an owned container; one without a
+   * digest keeps every template of its hash); those held are in use too.
+   */
+  synchronized void retainUsed(Set<Id> used) {
+    Set<Id> unused = new HashSet<>();
+    for (Id id : byId.keySet()) {
+      if (!used.contains(id) && !used.contains(new Id(id.hash(), null)) && !held.containsKey(id)) {
+        if (unusedLastPass.contains(id)) {
+          byId.remove(id);
+          lastOfHash.remove(id.hash(), id);
         } else {
-          unused.add(hash);
+          unused.add(id);
         }
       }
     }
@@ -74,6 +103,6 @@ final class Templates {
   }
 
   int size() {
-    return byHash.size();
+    return byId.size();
   }
 }

@@ -13,6 +13,12 @@ public final class Labels {
   public static final String POD = "io.dsfleet.pod";
   public static final String CONTAINER = "io.dsfleet.container";
   public static final String HASH = "io.dsfleet.template-hash";
+  /**
+   * The SHA-256 (64 lowercase hex digits) of the template's JSON as the coordinator sent it: with
+   * the hash (40 bits, which a template can be made to share), which template the container is of
+   * ({@code DesiredPod#runs}). Absent on containers made before 2026-12-06: the hash alone says.
+   */
+  public static final String DIGEST = "io.dsfleet.template-digest";
   public static final String RESTARTS = "io.dsfleet.restarts";
   /** "init" for init containers, "sandbox" for the pod's namespace holder, "app" otherwise. */
   public static final String ROLE = "io.dsfleet.role";

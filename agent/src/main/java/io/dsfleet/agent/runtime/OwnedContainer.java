@@ -11,8 +11,9 @@ import java.util.regex.Pattern;
  * container whose labels fail a check is not the agent's: never stopped, removed or reported.
  */
 public record OwnedContainer(ContainerInfo info, String namespace, String daemonSet, String pod, String container, String role,
-    String hash, int restarts, int attempt, Long graceSeconds, int streak) {
+    String hash, String digest, int restarts, int attempt, Long graceSeconds, int streak) {
   private static final Pattern HASH = Pattern.compile("[a-z0-9]{1,64}");
+  private static final Pattern DIGEST = Pattern.compile("[0-9a-f]{64}");
 
   /** The container as the agent's, or empty (with why in {@code reject}) when it is not. */
   public static Optional<OwnedContainer> of(ContainerInfo c, String node, StringBuilder reject) {
@@ -24,7 +25,7 @@ public record OwnedContainer(ContainerInfo info, String namespace, String daemon
     String grace = c.label(Labels.GRACE);
     int restarts = (int) number(c.label(Labels.RESTARTS));
     return Optional.of(new OwnedContainer(c, c.label(Labels.NAMESPACE), c.label(Labels.DAEMON_SET), c.label(Labels.POD),
-        c.label(Labels.CONTAINER), c.label(Labels.ROLE), c.label(Labels.HASH), restarts,
+        c.label(Labels.CONTAINER), c.label(Labels.ROLE), c.label(Labels.HASH), c.label(Labels.DIGEST), restarts,
         c.label(Labels.ATTEMPT) == null ? 0 : (int) number(c.label(Labels.ATTEMPT)), grace == null ? null : number(grace),
         c.label(Labels.STREAK) == null ? restarts : (int) number(c.label(Labels.STREAK))));
   }
@@ -58,6 +59,9 @@ public record OwnedContainer(ContainerInfo info, String namespace, String daemon
     if (!HASH.matcher(String.valueOf(c.label(Labels.HASH))).matches()) {
       return "label " + Labels.HASH + " is not a template hash";
     }
+    if (c.label(Labels.DIGEST) != null && !DIGEST.matcher(c.label(Labels.DIGEST)).matches()) {
+      return "label " + Labels.DIGEST + " is not a template digest (64 lowercase hex digits of SHA-256)";
+    }
     for (String key : new String[] {Labels.RESTARTS, Labels.ATTEMPT, Labels.STREAK}) {
       String v = c.label(key);
       if ((v != null || key.equals(Labels.RESTARTS)) && (number(v) < 0 || number(v) > 999_999)) {
@@ -85,6 +89,14 @@ public record OwnedContainer(ContainerInfo info, String namespace, String daemon
       return -1;
     }
     return Long.parseLong(v);
+  }
+
+  /**
+   * Whether {@code other} is of this container's template: the same hash, and the same digest where
+   * both carry one (a container made by an agent before 2026-12-06 has none: by hash alone).
+   */
+  public boolean sameTemplate(OwnedContainer other) {
+    return hash.equals(other.hash()) && (digest == null || other.digest() == null || digest.equals(other.digest()));
   }
 
   /** "namespace/pod": pods are unique per namespace, as in Kubernetes. */

@@ -23,7 +23,7 @@ class DiskLimitsTest {
           {"name": "past-today", "emptyDir": {"sizeLimit": "1e200"}},
           {"name": "none", "emptyDir": {}}, {"name": "memory", "emptyDir": {"medium": "Memory", "sizeLimit": "1Mi"}},
           {"name": "limited", "emptyDir": {"sizeLimit": "1Mi"}}]}}""", PodTemplateSpec.class);
-    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", t, Map.of(), Map.of(), Map.of(), Path.of("/pods/p"));
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", null, t, Map.of(), Map.of(), Map.of(), Path.of("/pods/p"));
     assertThat(Volumes.limitedDiskVolumes(ctx)).singleElement()
         .satisfies(d -> assertThat(d.name()).isEqualTo("limited"))
         .satisfies(d -> assertThat(d.limitBytes()).isEqualTo(1L << 20));

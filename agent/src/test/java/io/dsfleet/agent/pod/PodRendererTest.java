@@ -62,7 +62,7 @@ class PodRendererTest {
         + " {\"name\": \"o\", \"image\": \"x:1\", \"env\": [{\"name\": \"K\", \"value\": \"%s\"}, {\"name\": \"L\", \"value\": \"$(K)$(K)\"}],"
         + " \"args\": [\"$(L)\", \"$(K)\"]}]}}").formatted(env, "k".repeat(1024), "$(K)".repeat(100), "k".repeat(10 * 1024)),
         io.dsfleet.common.model.PodTemplateSpec.class);
-    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", t, java.util.Map.of(), java.util.Map.of(), java.util.Map.of(),
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", null, t, java.util.Map.of(), java.util.Map.of(), java.util.Map.of(),
         java.nio.file.Path.of("/pods/p"));
     java.util.function.Function<Integer, io.dsfleet.agent.runtime.ContainerSpec> render = i -> PodRenderer.container(ctx, t.spec().containers().get(i), "app", 0, 0, null, 0,
         "img", "10.0.0.1", java.util.List.of(), "", null, "a", null);
@@ -88,7 +88,7 @@ class PodRendererTest {
         + " \"envFrom\": [{\"configMapRef\": {\"name\": \"big\"}}], \"env\": [{\"name\": \"A\", \"value\": \"%s\"}]}]}}")
         .formatted("b".repeat(150 * 1024)), io.dsfleet.common.model.PodTemplateSpec.class);
     var configMaps = java.util.Map.of("big", java.util.Map.of("A", "a".repeat(150 * 1024).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", t, configMaps, java.util.Map.of(), java.util.Map.of(),
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", null, t, configMaps, java.util.Map.of(), java.util.Map.of(),
         java.nio.file.Path.of("/pods/p"));
     java.util.Map<String, String> env = Env.build(ctx, t.spec().containers().get(0), "10.0.0.1");
     assertThat(env.get("A")).isEqualTo("b".repeat(150 * 1024));
@@ -107,7 +107,7 @@ class PodRendererTest {
     var t = io.dsfleet.common.Json.read("""
         {"spec": {"containers": [{"name": "m", "image": "x:1", "command": [], "args": []},
                                  {"name": "n", "image": "x:1", "command": ["run"], "args": []}]}}""", io.dsfleet.common.model.PodTemplateSpec.class);
-    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", t, java.util.Map.of(), java.util.Map.of(), java.util.Map.of(),
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", null, t, java.util.Map.of(), java.util.Map.of(), java.util.Map.of(),
         java.nio.file.Path.of("/pods/p"));
     var m = PodRenderer.container(ctx, t.spec().containers().get(0), "app", 0, 0, null, 0, "img", "10.0.0.1", java.util.List.of(), "", null, "a",
         null);

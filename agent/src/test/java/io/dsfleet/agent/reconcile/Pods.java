@@ -130,10 +130,13 @@ final class Pods {
       return this;
     }
 
+    /** As the runtime shows it, its labels unchecked. */
+    ContainerInfo info() {
+      return new ContainerInfo(id, "dsf_" + id, Map.copyOf(labels), state, exit, created, started, finished, null, "10.0.0.9", error, false);
+    }
+
     OwnedContainer build() {
-      ContainerInfo info = new ContainerInfo(id, "dsf_" + id, Map.copyOf(labels), state, exit, created, started, finished, null,
-          "10.0.0.9", error, false);
-      return OwnedContainer.of(info, NODE, new StringBuilder()).orElseThrow();
+      return OwnedContainer.of(info(), NODE, new StringBuilder()).orElseThrow();
     }
   }
 }

@@ -20,7 +20,7 @@ class PullSecretsTest {
 
   static Map<String, String> auth(String image, String secretName) {
     DaemonSet ds = (DaemonSet) Fixtures.parse(Fixtures.with(Fixtures.baseTree(), "spec.template.spec.imagePullSecrets", "[{name: regcred}]")).get(0).object();
-    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", ds.spec().template(), Map.of(),
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", null, ds.spec().template(), Map.of(),
         Map.of(secretName, Map.of(".dockerconfigjson", CONFIG.getBytes(StandardCharsets.UTF_8))), Map.of(), Path.of("/tmp"));
     return PullSecrets.auth(ctx, ds.spec().template().spec(), image);
   }
