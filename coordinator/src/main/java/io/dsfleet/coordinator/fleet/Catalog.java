@@ -194,20 +194,24 @@ final class Catalog {
     }
     String cause = ds.metadata().annotations() == null ? null : ds.metadata().annotations().get(CHANGE_CAUSE);
     long createdAt = now;
+    String templateJson = Json.canonical(ds.spec().template());
     List<Long> renumbered = new ArrayList<>();
     if (e != null) {
       // an old revision with this template becomes the newest under a new number, and keeps what
-      // it was created with (Kubernetes renumbers its ControllerRevision and leaves its annotations)
+      // it was created with (Kubernetes renumbers its ControllerRevision and leaves its annotations),
+      // its text too: agents take a revision's bytes for its identity with the hash (docs/wire.md),
+      // and one stored by an older model in other text would be a new template to every node
       for (StoredRevision r : e.revisions.values()) {
         if (r.hash().equals(hash)) {
           renumbered.add(r.revision());
           cause = r.changeCause();
           createdAt = r.createdAtMillis();
+          templateJson = r.templateJson();
         }
       }
     }
     // the store numbers the revision (one above the highest it holds)
-    StoredRevision rev = new StoredRevision(ds.namespace(), ds.name(), 0, hash, Json.canonical(ds.spec().template()), cause, createdAt);
+    StoredRevision rev = new StoredRevision(ds.namespace(), ds.name(), 0, hash, templateJson, cause, createdAt);
     RolloutState rollout = e == null ? RolloutState.start(hash, now) : e.rollout.next(hash, now, replacing(ds, e));
     if (rollback != null) {
       rollout = rollback.apply(rollout);

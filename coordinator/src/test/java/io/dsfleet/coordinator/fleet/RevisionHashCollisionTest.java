@@ -125,4 +125,39 @@ class RevisionHashCollisionTest {
     assertThat(h.ds().hash()).isEqualTo(plainHash(build(A)));
     assertThat(h.ds().revisions()).extracting(StoredRevision::revision).containsExactly(2L, 3L);
   }
+
+  /**
+   * A template applied again that an older revision holds in other text (stored by an older
+   * coordinator's model) is that revision renumbered, with its stored text: agents take a template's
+   * bytes for its identity with the hash (docs/wire.md), so the same revision's bytes never change.
+   * Before 2026-12-06 the renumbered revision took the new canonical text, and the bytes sent for the
+   * hash changed at the coordinator's next restart (its cache of them kept the old ones until then):
+   * every node would restart the pod.
+   */
+  @Test
+  void aRevisionRenumberedKeepsTheTextItWasStoredWith() throws Exception {
+    String onDelete = "spec.updateStrategy";
+    h.apply(build(A, onDelete, "{type: OnDelete}"));
+    runAll();
+    String first = h.ds().hash();
+    h.apply(build("other", onDelete, "{type: OnDelete}"));
+    try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("dsfleet.db")); var st = c.createStatement()) {
+      assertThat(st.executeUpdate("UPDATE revisions SET template_json = ' ' || template_json WHERE revision = 1")).isEqualTo(1);
+    }
+    h.crashAndRestart();
+    String stored = h.ds().revisions().get(0).templateJson();
+    assertThat(stored).as("the same template in other text").startsWith(" {");
+    h.apply(build(A, onDelete, "{type: OnDelete}"));
+    assertThat(h.ds().revision()).isEqualTo(3);
+    assertThat(h.ds().hash()).isEqualTo(first);
+    assertThat(h.ds().revisions()).extracting(StoredRevision::revision).containsExactly(2L, 3L);
+    assertThat(h.ds().revisions().get(1).templateJson()).isEqualTo(stored);
+    h.crashAndRestart();
+    for (Agent a : agents) {
+      assertThat(a.last().getPodsList()).singleElement().satisfies(p -> {
+        assertThat(p.getTemplateHash()).isEqualTo(first);
+        assertThat(template(p)).isEqualTo(stored);
+      });
+    }
+  }
 }
