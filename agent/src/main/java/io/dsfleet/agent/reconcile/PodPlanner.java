@@ -73,7 +73,10 @@ public final class PodPlanner {
     List<OwnedContainer> running = observed.stream().filter(OwnedContainer::running).toList();
     List<OwnedContainer> old = running.stream().filter(c -> !pod.runs(c)).toList();
     if (!old.isEmpty()) { // an evicted pod's old containers go at once, as its others do
-      return kill(old, pod.grace(), "replaced by template " + pod.hash()).stream().map(a -> evicting(a, f)).toList();
+      // the same hash with another digest: another template made to share the hash (docs/agent.md)
+      String why = "replaced by template " + pod.hash() + (old.stream().anyMatch(c -> c.hash().equals(pod.hash()))
+          ? " (another template under the same hash: digest " + pod.digest() + ")" : "");
+      return kill(old, pod.grace(), why).stream().map(a -> evicting(a, f)).toList();
     }
     // attempts are never reused, even once a dead sandbox is collected: a run of an older sandbox never passes for the new one's
     int next = observed.stream().mapToInt(OwnedContainer::attempt).max().orElse(-1) + 1;
