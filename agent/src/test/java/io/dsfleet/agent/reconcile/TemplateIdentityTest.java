@@ -35,12 +35,14 @@ class TemplateIdentityTest {
   List<List<PodStatus>> reports = new ArrayList<>();
 
   /** Template A: busybox:1 sleeping, its preStop hook says "a"; in a sandbox (it asks for its pod's IP). */
-  static final DaemonSet A = Pods.ds("spec.template.spec.containers[0].env[1]", DockerHarness.ASKS_FOR_POD_IP,
-      "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook-of-a]}}}");
+  static final String[] A_FIELDS = {"spec.template.spec.containers[0].env[1]", DockerHarness.ASKS_FOR_POD_IP,
+      "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook-of-a]}}}"};
   /** Template B: another image and command, its hook says "b". */
-  static final DaemonSet B = Pods.ds("spec.template.spec.containers[0].env[1]", DockerHarness.ASKS_FOR_POD_IP,
+  static final String[] B_FIELDS = {"spec.template.spec.containers[0].env[1]", DockerHarness.ASKS_FOR_POD_IP,
       "spec.template.spec.containers[0].image", "local/busybox:2", "spec.template.spec.containers[0].command", "[sh, -c, 'sleep 2000']",
-      "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook-of-b]}}}");
+      "spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook-of-b]}}}"};
+  static final DaemonSet A = Pods.ds(A_FIELDS);
+  static final DaemonSet B = Pods.ds(B_FIELDS);
   static final String H = TemplateHash.of(A.spec().template());
 
   @BeforeEach
@@ -56,8 +58,12 @@ class TemplateIdentityTest {
 
   /** {@code ds}'s template sent under A's hash, as a DaemonSet made again with a template colliding with the deleted one's. */
   static DesiredState underH(DaemonSet ds, long version) {
+    return under(ds, H, version);
+  }
+
+  static DesiredState under(DaemonSet ds, String hash, long version) {
     DesiredState s = Pods.state(ds);
-    return s.toBuilder().setVersion(version).setPods(0, s.getPods(0).toBuilder().setTemplateHash(H)).build();
+    return s.toBuilder().setVersion(version).setPods(0, s.getPods(0).toBuilder().setTemplateHash(hash)).build();
   }
 
   void ticks(int n) {
@@ -175,5 +181,37 @@ class TemplateIdentityTest {
     String good = "0123456789abcdef".repeat(4);
     assertThat(Pods.C.app("c1", "abc", "main", 0, 0).label(Labels.DIGEST, good).build().digest()).isEqualTo(good);
     assertThat(Pods.C.app("c1", "abc", "main", 0, 0).build().digest()).as("none: an older agent's").isNull();
+  }
+
+  /**
+   * The template sent under the hash of the one whose pod the node runs starts with fresh volumes,
+   * as any new template does: the pod directory's mark holds the digest, and A's emptyDir (what A's
+   * containers wrote) is not B's. Before 2026-12-06 the mark was the hash alone.
+   */
+  @Test
+  void theTemplateUnderTheSameHashStartsWithFreshVolumes() throws Exception {
+    DaemonSet a = Pods.ds(plus(A_FIELDS, ReconcilerTest.SCRATCH));
+    DaemonSet b = Pods.ds(plus(B_FIELDS, ReconcilerTest.SCRATCH));
+    r = agent();
+    r.setDesired(Pods.state(a));
+    ticks(3);
+    Path pod = dir.resolve("pods/ops_agent-abcde");
+    Path written = java.nio.file.Files.write(pod.resolve("volumes/scratch/left-by-a"), new byte[] {1});
+    r.close();
+    r = agent();
+    DesiredState underA = under(b, TemplateHash.of(a.spec().template()), 2);
+    r.setDesired(underA);
+    ticks(3);
+    assertThat(running(Labels.APP)).singleElement().satisfies(c -> assertThat(spec(c).image()).isEqualTo(id("local/busybox:2")));
+    assertThat(pod.resolve("volumes/scratch")).as("B's emptyDir").isDirectory();
+    assertThat(written).as("what A wrote, not in B's emptyDir").doesNotExist();
+    assertThat(java.nio.file.Files.readString(pod.resolve("template-" + TemplateHash.of(a.spec().template()))))
+        .isEqualTo(DesiredPod.digest(underA.getPods(0).getTemplateJson()));
+  }
+
+  static String[] plus(String[] a, String... more) {
+    String[] all = java.util.Arrays.copyOf(a, a.length + more.length);
+    System.arraycopy(more, 0, all, a.length, more.length);
+    return all;
   }
 }
