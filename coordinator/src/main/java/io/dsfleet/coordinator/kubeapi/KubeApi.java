@@ -162,6 +162,7 @@ public final class KubeApi implements AutoCloseable {
         case NOT_FOUND -> KubeObjects.status(404, "NotFound", e.getMessage());
         case UNAVAILABLE -> KubeObjects.status(503, "ServiceUnavailable", e.getMessage());
         case PERMISSION_DENIED -> KubeObjects.status(403, "Forbidden", e.getMessage());
+        case RESOURCE_EXHAUSTED -> KubeObjects.status(429, "TooManyRequests", e.getMessage());
         case FAILED_PRECONDITION, ALREADY_EXISTS, ABORTED -> KubeObjects.status(409, "Conflict", e.getMessage());
         default -> KubeObjects.status(400, "BadRequest", e.getMessage());
       });
@@ -184,7 +185,10 @@ public final class KubeApi implements AutoCloseable {
       throw forbidden(who, "get", t, "a viewer's credential does not read secrets (as Kubernetes' view role)");
     }
     if (t != null && t.resource().equals("pods") && "log".equals(t.sub()) && t.namespace() != null) {
-      KubeLogs.answer(x, fleetOrFail(), logs, t.namespace(), t.name());
+      KubeLogs.answer(x, fleetOrFail(), logs, t.namespace(), t.name(), watches, who.credential(), end -> {
+        Authority ca = authority.get();
+        return ca == null ? () -> { } : ca.onRevoke(who.serial(), end);
+      });
       return;
     }
     String accept = String.join(",", x.getRequestHeaders().getOrDefault("Accept", List.of()));

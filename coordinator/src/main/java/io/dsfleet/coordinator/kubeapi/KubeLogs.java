@@ -8,19 +8,17 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
-/** `kubectl logs`: a pod's log read whole through its agent, as text. */
+/** `kubectl logs`: a pod's log read whole through its agent, as text, or followed ({@link KubeLogFollow}). */
 final class KubeLogs {
   private KubeLogs() {}
 
   /**
-   * kubectl logs POD [-c C] [--tail N] [-p]: the pod's log from its agent, read whole, as text.
-   * Following (-f) is not served yet: the JDK's server cuts a response after 30 s.
+   * kubectl logs POD [-c C] [--tail N] [-p] [-f]: the pod's log from its agent, read whole, as
+   * text, or followed under {@code credential} (a slot of {@code streams}; ended when
+   * {@code onRevoke} tells).
    */
-  static void answer(HttpExchange x, Fleet f, LogRelay logs, String namespace, String pod) throws IOException, InterruptedException {
-    if ("true".equals(KubeApi.param(x, "follow"))) {
-      KubeApi.send(x, KubeObjects.status(400, "BadRequest", "kubectl logs -f is not served yet by the dsfleet coordinator: use dsctl logs -f"));
-      return;
-    }
+  static void answer(HttpExchange x, Fleet f, LogRelay logs, String namespace, String pod, KubeWatch streams, String credential,
+      java.util.function.Function<Runnable, Runnable> onRevoke) throws IOException, InterruptedException {
     var found = io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, pod, null);
     if (found.isEmpty()) {
       throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + pod + "\" not found");
@@ -35,9 +33,19 @@ final class KubeLogs {
     }
     int tail = (int) count(x, "tailLines", 0, Integer.MAX_VALUE);
     long limit = count(x, "limitBytes", 1, Long.MAX_VALUE);
-    List<String> lines = logs.read(f, io.dsfleet.proto.v1.LogsRequest.newBuilder().setNamespace(namespace)
+    boolean follow = "true".equals(KubeApi.param(x, "follow"));
+    if (follow && x.getRequestMethod().equals("HEAD")) {
+      throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, "a followed log is a GET");
+    }
+    var req = io.dsfleet.proto.v1.LogsRequest.newBuilder().setNamespace(namespace)
         .setDaemonSet(v.getStatus().getDaemonSet()).setNodeName(v.getNodeName()).setContainer(java.util.Objects.requireNonNullElse(
-            KubeApi.param(x, "container"), "")).setTailLines(tail).setPrevious("true".equals(KubeApi.param(x, "previous"))).build(), java.time.Duration.ofSeconds(10));
+            KubeApi.param(x, "container"), "")).setTailLines(tail)
+        .setPrevious("true".equals(KubeApi.param(x, "previous"))).build();
+    if (follow) {
+      KubeLogFollow.serve(x, f, logs, req, streams, credential, onRevoke, limit);
+      return;
+    }
+    List<String> lines = logs.read(f, req, java.time.Duration.ofSeconds(10));
     x.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
     x.getResponseHeaders().set("Cache-Control", "no-store");
     boolean head = x.getRequestMethod().equals("HEAD"); // no body, no length: the JDK's server logs a warning for each HEAD with one
@@ -56,7 +64,7 @@ final class KubeLogs {
   }
 
   /** A response body that takes at most {@code left} bytes and drops the rest (limitBytes: the last line cut, as Kubernetes). */
-  private static final class Limited extends java.io.FilterOutputStream {
+  static final class Limited extends java.io.FilterOutputStream {
     long left;
 
     Limited(java.io.OutputStream out, long left) {

@@ -41,9 +41,9 @@ final class KubeWatch {
   static final java.time.Duration WINDOW = java.time.Duration.ofMinutes(30);
   /** The longest a write of a watch waits for its client to take it (the bound every answer of the API has). */
   static final java.time.Duration WRITE_BOUND = java.time.Duration.ofSeconds(30);
-  /** Watches at once: each holds one of the listener's threads while it lasts. */
+  /** Watches and followed logs ({@link KubeLogFollow}) at once: each holds one of the listener's threads while it lasts. */
   static final int MAX_WATCHES = 16;
-  /** Watches of one credential at once: one viewer cannot take every slot. */
+  /** Watches and followed logs of one credential at once: one viewer cannot take every slot. */
   static final int PER_CREDENTIAL = 6;
   /** A watch builds and compares its list at most this often (it looked four times a second, told or not, before). */
   static final long PACE_MILLIS = 250;
@@ -61,6 +61,16 @@ final class KubeWatch {
   private final long paceMillis;
   private final long safetyMillis;
   private final java.time.Duration writeBound;
+  /** How long a write of a stream waits for its client ({@link #WRITE_BOUND} but in a test). */
+  java.time.Duration writeBound() {
+    return writeBound;
+  }
+
+  /** A slot for a stream of {@code who}'s (a watch, a followed log), taken at once, or null when none is free for it. */
+  io.dsfleet.coordinator.http.Turns.Turn slot(String who) throws InterruptedException {
+    return slots.take(who);
+  }
+
   /** Watch slots: taken at once or not at all. */
   private final io.dsfleet.coordinator.http.Turns slots = new io.dsfleet.coordinator.http.Turns(MAX_WATCHES, PER_CREDENTIAL,
       java.time.Duration.ZERO);

@@ -158,9 +158,44 @@ class KubectlTest {
       a.answerLogs = true;
       b.answerLogs = true;
 
-      Run follow = kubectl(kubeconfig, "logs", "-f", "-n", "ops", pod);
-      assertThat(follow.exit()).isNotZero();
-      assertThat(follow.out()).contains("use dsctl logs -f");
+      // kubectl logs -f: followed through the pod's agent, each line printed as it comes, until the log ends
+      // (refused before 2026-12-06: the JDK's server cut every answer at 30 s)
+      a.answerLogs = false;
+      b.answerLogs = false;
+      a.received.clear();
+      b.received.clear();
+      Process follow = new ProcessBuilder(new Kubectl(kubeconfig, dir.resolve("kube-cache")).command("logs", "-f", "-n", "ops",
+          pod)).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+      try {
+        var printed = new java.io.BufferedReader(new java.io.InputStreamReader(follow.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
+          for (FakeAgent agent : List.of(a, b)) {
+            for (var m : agent.received) {
+              if (m.hasLogRequest()) {
+                asked[0] = agent;
+                request[0] = m.getLogRequest();
+                return true;
+              }
+            }
+          }
+          return false;
+        });
+        assertThat(request[0].getFollow()).as("the agent is asked to follow").isTrue();
+        asked[0].logChunk(request[0].getRequestId(), List.of("first line"));
+        assertThat(printed.readLine()).isEqualTo("first line");
+        asked[0].logChunk(request[0].getRequestId(), List.of("a line that came later"));
+        assertThat(printed.readLine()).as("printed as it came, the stream still open").isEqualTo("a line that came later");
+        assertThat(follow.isAlive()).isTrue();
+        asked[0].send(io.dsfleet.proto.v1.AgentMessage.newBuilder().setLogChunk(io.dsfleet.proto.v1.LogChunk.newBuilder()
+            .setRequestId(request[0].getRequestId()).setEof(true)).build()); // the container's log ended
+        assertThat(follow.waitFor(20, TimeUnit.SECONDS)).as("kubectl ends with the log").isTrue();
+        assertThat(follow.exitValue()).isZero();
+        assertThat(printed.readLine()).as("nothing more").isNull();
+      } finally {
+        follow.destroyForcibly();
+      }
+      a.answerLogs = true;
+      b.answerLogs = true;
       for (List<String> stream : List.of(List.of("exec", pod.substring(4), "--", "ls"), List.of("port-forward", pod, "8080:80"),
           List.of("attach", pod.substring(4)))) {
         Run refused = kubectl(kubeconfig, Stream.concat(Stream.of("-n", "ops"), stream.stream()).toArray(String[]::new));
