@@ -71,8 +71,9 @@ public record DesiredPod(String key, String namespace, String name, String daemo
   /**
    * Parses a desired set. Templates of pods already known with the same hash and digest (the same
    * bytes) are reused; a pod sent without a template (a misscheduled pod of a pruned revision)
-   * keeps the template it had, and its digest. Before 2026-12-06 the hash alone said a template
-   * was known, and a template sent under a known one's hash was never read.
+   * keeps the template it had, its digest and its hash (a template never runs labelled, and
+   * reported, as another). Before 2026-12-06 the hash alone said a template was known, and a
+   * template sent under a known one's hash was never read.
    */
   public static Map<String, DesiredPod> parse(DesiredState state, Map<String, DesiredPod> known, String node, String hostIp, Path podsDir,
       String agentVersion) {
@@ -105,6 +106,7 @@ public record DesiredPod(String key, String namespace, String name, String daemo
         continue;
       }
       DesiredPod old = known.get(key);
+      String hash = p.getTemplateHash();
       PodTemplateSpec template;
       String digest;
       if (!p.getTemplateJson().isEmpty()) {
@@ -120,16 +122,20 @@ public record DesiredPod(String key, String namespace, String name, String daemo
           }
         }
       } else if (old != null && old.valid()) {
+        // under the hash of the template it has, whatever the hash sent (a coordinator sends a pod by name alone under the
+        // revision the node last reported: a plan from a report older than the node's last set would name another); before
+        // 2026-12-06 the agent took the hash sent, stopped the pod and started the template it had again under that hash
+        hash = old.hash();
         template = old.template();
         digest = old.digest();
       } else {
         out.put(key, invalid(key, p, "sent without its template, which this agent does not know; its containers are left as they are"));
         continue;
       }
-      PodContext ctx = new PodContext(node, hostIp, p.getNamespace(), p.getDaemonSet(), p.getPodName(), p.getTemplateHash(), digest, template,
+      PodContext ctx = new PodContext(node, hostIp, p.getNamespace(), p.getDaemonSet(), p.getPodName(), hash, digest, template,
           cms.getOrDefault(p.getNamespace(), Map.of()), secrets.getOrDefault(p.getNamespace(), Map.of()),
           secretTypes.getOrDefault(p.getNamespace(), Map.of()), podsDir.resolve(dirName(key)));
-      out.put(key, new DesiredPod(key, p.getNamespace(), p.getPodName(), p.getDaemonSet(), p.getTemplateHash(), digest, template, null, ctx,
+      out.put(key, new DesiredPod(key, p.getNamespace(), p.getPodName(), p.getDaemonSet(), hash, digest, template, null, ctx,
           String.join(",", digests.getOrDefault(p.getNamespace(), new TreeMap<>()).values())));
     }
     return out;

@@ -209,6 +209,38 @@ class TemplateIdentityTest {
         .isEqualTo(DesiredPod.digest(underA.getPods(0).getTemplateJson()));
   }
 
+  /**
+   * A pod sent without its template (by name alone, under the revision its node last reported: a
+   * plan made from a report older than the node's last set would name the one before) under a hash
+   * other than the one the agent runs it by keeps the template it runs, under that template's own
+   * hash, and is reported so. Before 2026-12-06 the agent took the hash sent with the template
+   * it had: it stopped B's containers and started B's template again labelled A's hash, and reported
+   * A's revision running while the node ran B's.
+   */
+  @Test
+  void aPodSentWithoutItsTemplateUnderAnotherHashKeepsTheTemplateItRunsUnderItsOwnHash() {
+    r = agent();
+    r.setDesired(Pods.state(A));
+    ticks(3);
+    String hashOfB = TemplateHash.of(B.spec().template());
+    r.setDesired(Pods.state(B).toBuilder().setVersion(2).build());
+    ticks(3);
+    ContainerInfo b = running(Labels.APP).get(0);
+    assertThat(spec(b).image()).isEqualTo(id("local/busybox:2"));
+    runtime.calls.clear();
+    DesiredState byName = Pods.state(A);
+    r.setDesired(byName.toBuilder().setVersion(3).setPods(0, byName.getPods(0).toBuilder().clearTemplateJson()).build());
+    ticks(3);
+    assertThat(runtime.calls).as("nothing stopped or made").noneMatch(c -> c.startsWith("create") || c.startsWith("stop"));
+    assertThat(running(Labels.APP)).singleElement().satisfies(c -> {
+      assertThat(c.id()).isEqualTo(b.id());
+      assertThat(c.label(Labels.HASH)).isEqualTo(hashOfB);
+    });
+    PodStatus last = reports.get(reports.size() - 1).get(0);
+    assertThat(last.getTemplateHash()).as("what the node runs").isEqualTo(hashOfB);
+    assertThat(last.getReady()).isTrue();
+  }
+
   static String[] plus(String[] a, String... more) {
     String[] all = java.util.Arrays.copyOf(a, a.length + more.length);
     System.arraycopy(more, 0, all, a.length, more.length);
