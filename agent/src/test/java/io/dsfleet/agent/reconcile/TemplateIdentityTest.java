@@ -169,6 +169,40 @@ class TemplateIdentityTest {
     assertThat(reports.get(reports.size() - 1).get(0).getReady()).isTrue();
   }
 
+  /**
+   * An agent upgraded over an older one's pod (its sandbox and container without a digest label, its
+   * directory's mark empty, its emptyDir written to) restarts nothing and keeps the volume: the
+   * restarted agent writes each pod's volumes again, and the mark it then reads is an older agent's,
+   * taken by its hash; it holds the digest from then on.
+   */
+  @Test
+  void anUpgradedAgentRestartsNoPodAndKeepsItsVolumes() throws Exception {
+    DaemonSet a = Pods.ds(plus(A_FIELDS, ReconcilerTest.SCRATCH));
+    String hash = TemplateHash.of(a.spec().template());
+    runtime.labelsLeftOff.add(Labels.DIGEST);
+    r = agent();
+    r.setDesired(Pods.state(a));
+    ticks(3);
+    Path pod = dir.resolve("pods/ops_agent-abcde");
+    java.nio.file.Files.write(pod.resolve("template-" + hash), new byte[0]); // as an agent before 2026-12-06 marked it
+    Path written = java.nio.file.Files.write(pod.resolve("volumes/scratch/left-by-the-pod"), new byte[] {1});
+    r.close();
+    assertThat(runtime.listOwned("n1")).as("as an older agent made them").hasSize(2).allSatisfy(c -> {
+      assertThat(c.running()).isTrue();
+      assertThat(c.label(Labels.DIGEST)).isNull();
+    });
+    runtime.labelsLeftOff.clear();
+    runtime.calls.clear();
+    r = agent();
+    r.setDesired(Pods.state(a));
+    ticks(3); // the mark read and written again below shows the new agent wrote the pod's volumes
+    assertThat(runtime.calls).as("nothing stopped or made").noneMatch(c -> c.startsWith("create") || c.startsWith("stop"));
+    assertThat(written).as("the pod's emptyDir kept").exists();
+    assertThat(java.nio.file.Files.readString(pod.resolve("template-" + hash))).isEqualTo(DesiredPod.digest(Pods.state(a).getPods(0)
+        .getTemplateJson()));
+    assertThat(reports.get(reports.size() - 1).get(0).getReady()).isTrue();
+  }
+
   /** A digest label that is not one (64 lowercase hex digits) makes the container not the agent's, with the reason. */
   @Test
   void aMalformedDigestLabelIsRefusedWithItsReason() {
