@@ -40,7 +40,7 @@ public final class StatusBuilder {
   static PodStatus status(DesiredPod d, List<OwnedContainer> observed, List<PodPlanner.Action> plan, Map<String, ProbeVerdict> probes,
       Failures failures, Instant firstSeen, Instant now) {
     PodStatus.Builder b = PodStatus.newBuilder().setNamespace(d.namespace()).setDaemonSet(d.daemonSet()).setPodName(d.name())
-        .setTemplateHash(d.hash());
+        .setTemplateHash(d.hash()).setTemplateDigest(d.digest() == null ? "" : d.digest());
     Instant created = observed.stream().map(c -> c.info().created()).filter(Objects::nonNull).min(Comparator.naturalOrder())
         .orElse(firstSeen);
     if (created != null) {

@@ -117,6 +117,8 @@ class TemplateIdentityTest {
       assertThat(c.getImage()).isEqualTo("local/busybox:2");
       assertThat(c.getContainerId()).isEqualTo(running(Labels.APP).get(0).id());
     });
+    assertThat(last.getTemplateDigest()).as("the report names the template by its digest too: the coordinator tells A's reports from B's")
+        .isEqualTo(DesiredPod.digest(underH(B, 2).getPods(0).getTemplateJson()));
   }
 
   /**

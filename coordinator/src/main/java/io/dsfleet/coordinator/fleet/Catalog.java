@@ -144,6 +144,7 @@ final class Catalog {
       return;
     }
     String k = FleetState.key(so.namespace(), so.name());
+    boolean made = !state.daemonSets.containsKey(k);
     DsEntry e = state.daemonSets.computeIfAbsent(k, x -> new DsEntry());
     e.stored = so;
     e.ds = (DaemonSet) o;
@@ -156,8 +157,12 @@ final class Catalog {
     }
     Set<String> kept = e.revisions.values().stream().map(StoredRevision::hash).collect(Collectors.toSet());
     e.templateBytes.keySet().retainAll(kept);
+    e.templateDigests.keySet().retainAll(kept);
     e.refsByHash.keySet().retainAll(kept);
     e.specByHash.keySet().retainAll(kept);
+    if (made) {
+      PodIntake.revisit(state, k); // the nodes' last reports under its name may be of a deleted one's template
+    }
   }
 
   /**

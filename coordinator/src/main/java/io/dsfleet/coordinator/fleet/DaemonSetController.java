@@ -332,6 +332,7 @@ final class DaemonSetController {
       Set<String> kept = new HashSet<>();
       e.revisions.values().forEach(r -> kept.add(r.hash()));
       e.templateBytes.keySet().retainAll(kept);
+      e.templateDigests.keySet().retainAll(kept);
       e.refsByHash.keySet().retainAll(kept);
       e.specByHash.keySet().retainAll(kept);
     }

@@ -228,7 +228,7 @@ final class Dispatcher {
           .setDaemonSet(e == null ? "" : e.ds.name()).setPodName(p.podName()).setTemplateHash(p.hash())
           .setRevision(rev == null ? 0 : rev.revision());
       if (e != null && entitled.contains(grantKey(e, p))) {
-        b.setTemplateJson(e.templateBytes.computeIfAbsent(rev.hash(), h -> ByteString.copyFromUtf8(rev.templateJson())));
+        b.setTemplateJson(e.bytesOf(rev));
         usedConfigs(e.ds.namespace(), e.refsByHash.get(rev.hash()), o -> used.put(o.kind() + "/" + o.namespace() + "/" + o.name(), encoded(o)));
       }
       pods.add(b.build());

@@ -113,6 +113,30 @@ final class FleetState {
     final Map<String, io.dsfleet.common.model.PodSpec> specByHash = new HashMap<>();
     /** Each revision's template as sent, encoded once and shared by every node's message. */
     final Map<String, ByteString> templateBytes = new HashMap<>();
+    /** Each revision's template digest: the SHA-256 of its bytes as sent ({@link #digestOf}). */
+    final Map<String, String> templateDigests = new HashMap<>();
+
+    /** The bytes sent for the revision of {@code hash} (its stored text, unchanged: docs/wire.md). */
+    ByteString bytesOf(StoredRevision r) {
+      return templateBytes.computeIfAbsent(r.hash(), h -> ByteString.copyFromUtf8(r.templateJson()));
+    }
+
+    /**
+     * The SHA-256 (hex) of the template sent under {@code hash}, as an agent reports it with the
+     * hash (PodStatus.template_digest); null when no revision has the hash.
+     */
+    String digestOf(String hash) {
+      String d = templateDigests.get(hash);
+      if (d == null) {
+        StoredRevision r = byHash(hash);
+        if (r == null) {
+          return null;
+        }
+        d = io.dsfleet.common.Sha256.hex(bytesOf(r).toByteArray());
+        templateDigests.put(hash, d);
+      }
+      return d;
+    }
 
     StoredRevision current() {
       return revisions.lastEntry().getValue();

@@ -50,6 +50,7 @@ final class PodIntake {
       return null;
     }
     PodStatus.Builder b = p.toBuilder().setPhase(AgentText.bounded(p.getPhase(), AgentText.REASON))
+        .setTemplateDigest(TEMPLATE_DIGEST.matcher(p.getTemplateDigest()).matches() ? p.getTemplateDigest() : "")
         .setReason(AgentText.bounded(p.getReason(), AgentText.REASON)).setMessage(AgentText.bounded(p.getMessage(), AgentText.MESSAGE))
         .clearContainers();
     for (ContainerStatus c : p.getContainersList().subList(0, Math.min(MAX_CONTAINERS, p.getContainersCount()))) {
@@ -66,6 +67,48 @@ final class PodIntake {
 
   /** A template hash as dsfleet makes them (10 hex digits), or none: what describe prints as it is. */
   private static final java.util.regex.Pattern TEMPLATE_HASH = java.util.regex.Pattern.compile("[0-9a-z]{0,64}");
+  /** A template digest (SHA-256, hex); anything else a node reports is kept as none. */
+  private static final java.util.regex.Pattern TEMPLATE_DIGEST = java.util.regex.Pattern.compile("[0-9a-f]{64}");
+
+  /**
+   * A reported pod as the planner reads it: Ready only while it is of the template its DaemonSet
+   * has under the reported hash, by the digest of that template's bytes where the agent reports one
+   * (agents since 2026-12-06). Two templates can share a 40-bit hash: a DaemonSet made again after a
+   * delete, with a template made to share the deleted one's, found the nodes' last reports of the old
+   * pods (Ready, that hash) and read its rollout complete before any node had the new template.
+   */
+  static ObservedPod observed(FleetState state, String dsKey, PodStatus p) {
+    return new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(), p.getReady() && ofItsTemplate(state, dsKey, p),
+        p.getReadySinceMillis() == 0 ? null : Instant.ofEpochMilli(p.getReadySinceMillis()));
+  }
+
+  private static boolean ofItsTemplate(FleetState state, String dsKey, PodStatus p) {
+    if (p.getTemplateDigest().isEmpty()) {
+      return true; // an agent before 2026-12-06: by its hash alone
+    }
+    FleetState.DsEntry e = state.daemonSets.get(dsKey);
+    String digest = e == null ? null : e.digestOf(p.getTemplateHash());
+    return digest == null || digest.equals(p.getTemplateDigest());
+  }
+
+  /**
+   * A DaemonSet made anew under {@code dsKey}: the pods the nodes last reported under its name (a
+   * deleted one's, still going or released) are read again against its revisions ({@link #observed}).
+   */
+  static void revisit(FleetState state, String dsKey) {
+    for (NodeEntry n : state.nodes.values()) {
+      if (!n.observed.containsKey(dsKey)) {
+        continue;
+      }
+      List<ObservedPod> now = new ArrayList<>();
+      for (PodStatus p : n.reported.values()) {
+        if (FleetState.key(p.getNamespace(), p.getDaemonSet()).equals(dsKey)) {
+          now.add(observed(state, dsKey, p));
+        }
+      }
+      n.observed.put(dsKey, now);
+    }
+  }
 
   /**
    * The most pods of one report whose names are checked and found not the node's own: a real agent
@@ -141,8 +184,7 @@ final class PodIntake {
     Map<String, List<ObservedPod>> observed = new HashMap<>();
     for (PodStatus p : n.reported.values()) {
       String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
-      observed.computeIfAbsent(dsKey, x -> new ArrayList<>()).add(new ObservedPod(dsKey, p.getPodName(), p.getTemplateHash(),
-          p.getReady(), p.getReadySinceMillis() == 0 ? null : Instant.ofEpochMilli(p.getReadySinceMillis())));
+      observed.computeIfAbsent(dsKey, x -> new ArrayList<>()).add(observed(state, dsKey, p));
       if (state.daemonSets.containsKey(dsKey)) { // names of DaemonSets that exist only: a report cannot grow the index at will
         state.podNames.reported(dsKey, n.name, p.getPodName());
       }

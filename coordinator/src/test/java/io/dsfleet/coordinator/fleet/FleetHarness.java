@@ -178,8 +178,12 @@ final class FleetHarness implements AutoCloseable {
       running.keySet().retainAll(last().getPodsList().stream().map(DesiredPod::getPodName).toList());
       for (DesiredPod p : last().getPodsList()) {
         PodStatus have = running.get(p.getPodName());
-        if (have == null || !have.getTemplateHash().equals(p.getTemplateHash()) || (ready && !have.getReady())) {
-          running.put(p.getPodName(), status(p, ready));
+        // a template is its hash and its bytes' digest, as the agent knows it; one sent by name alone keeps the digest it had
+        String digest = p.getTemplateJson().isEmpty() ? (have == null ? "" : have.getTemplateDigest())
+            : io.dsfleet.common.Sha256.hex(p.getTemplateJson().toByteArray());
+        if (have == null || !have.getTemplateHash().equals(p.getTemplateHash()) || !have.getTemplateDigest().equals(digest)
+            || (ready && !have.getReady())) {
+          running.put(p.getPodName(), status(p, ready).toBuilder().setTemplateDigest(digest).build());
         }
       }
     }

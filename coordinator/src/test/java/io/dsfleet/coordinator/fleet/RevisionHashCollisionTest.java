@@ -88,6 +88,32 @@ class RevisionHashCollisionTest {
     assertThat(h.ds().rolledOut()).isTrue();
   }
 
+  /**
+   * A DaemonSet deleted and made again before its nodes report, its template made to share the
+   * deleted one's hash (it knows none of the deleted one's revisions, so nothing bumps the hash):
+   * the nodes' last reports, the old pods Ready under that hash, are of another template by their
+   * digest, and the rollout is not complete on them. Before 2026-12-06 `rollout status` read it
+   * complete at once, before any node had the new template (helper-134's review).
+   */
+  @Test
+  void aDaemonSetMadeAgainOnTheDeletedOnesHashIsNotRolledOutByTheOldPodsReports() {
+    h.apply(build(A));
+    runAll();
+    assertThat(h.ds().rolledOut()).isTrue();
+    h.fleet.deleteDaemonSet("ops", "agent", true);
+    h.apply(build(B));
+    assertThat(h.ds().hash()).as("the deleted one's revisions unknown: the same hash").isEqualTo(plainHash(build(A)));
+    assertThat(h.ds().status().available()).as("the old pods' reports: Ready under the hash, of the other template").isZero();
+    assertThat(h.ds().rolledOut()).isFalse();
+    for (int step = 0; step < 3; step++) {
+      runAll(); // the nodes get B under the same hash, run it, report its digest
+    }
+    assertThat(h.ds().rolledOut()).isTrue();
+    for (Agent a : agents) {
+      assertThat(a.last().getPodsList()).singleElement().satisfies(p -> assertThat(template(p)).contains(B));
+    }
+  }
+
   @Test
   void thePlanOfSuchATemplateReplacesEveryPod() {
     h.apply(build(A));
