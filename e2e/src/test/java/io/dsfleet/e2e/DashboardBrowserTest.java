@@ -22,10 +22,14 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
@@ -44,6 +48,10 @@ import org.openqa.selenium.chrome.ChromeOptions;
  * trusts the dashboard's certificate by its key only (Chromium's SPKI pin, the fingerprint the docs
  * tell an operator to check), not the fleet CA wholesale. The screenshot of the grid mid-rollout
  * that docs/dashboard.md shows is written to target/dashboard-rollout-grid.png.
+ *
+ * <p>The scenarios run at once, each with a browser of its own (its own profile: its own login)
+ * and a DaemonSet of its own: each mostly waits for its pods to turn Ready one host after the
+ * other, and after each only the DaemonSets it applied are deleted.
  */
 class DashboardBrowserTest {
   static final int DASHBOARD_PORT = 17482 + TestFleet.INSTANCE;
@@ -52,30 +60,39 @@ class DashboardBrowserTest {
   static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
 
   @RegisterExtension
-  static final FleetPerClass FLEET = new FleetPerClass(3, "--dashboard-listen", "127.0.0.1:" + DASHBOARD_PORT);
+  static final FleetPerClass FLEET = new FleetPerClass(3, "--dashboard-listen", "127.0.0.1:" + DASHBOARD_PORT).scenariosAtOnce();
   static TestFleet fleet;
-  static ChromeDriverService service;
-  static WebDriver browser;
-  static Path profile;
+  /** The dashboard's key as Chromium pins it ({@link #servingKeyPin}), read once. */
+  static String pin;
+  // this scenario's own (JUnit makes an instance of the class for each)
+  ChromeDriverService service;
+  WebDriver browser;
+  Path profile;
 
   @BeforeAll
-  static void browser() throws Exception {
+  static void chromium() throws Exception {
     assumeTrue(Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
         "skipped: no Debian chromium and chromium-driver here (scripts/test installs them as root)");
     fleet = FLEET.fleet;
+    pin = servingKeyPin();
+  }
+
+  /** A browser of this scenario's own: its own chromedriver (quitting a browser stops its driver) and profile. */
+  @BeforeEach
+  void browser(TestInfo test) throws Exception {
     profile = Files.createTempDirectory("dsfleet-chromium");
     service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort()
-        .withLogFile(fleet.root.resolve("chromedriver.log").toFile()).build();
+        .withLogFile(fleet.root.resolve("chromedriver-" + test.getTestMethod().orElseThrow().getName() + ".log").toFile()).build();
     ChromeOptions options = new ChromeOptions().setBinary(CHROMIUM.toFile()).addArguments("--headless=new", "--no-sandbox",
         "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--window-size=1100,760", "--user-data-dir=" + profile,
-        "--ignore-certificate-errors-spki-list=" + servingKeyPin());
+        "--ignore-certificate-errors-spki-list=" + pin);
     browser = new ChromeDriver(service, options);
     browser.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(30)).scriptTimeout(Duration.ofSeconds(15));
   }
 
-  @AfterAll
-  static void closeBrowser() throws IOException {
+  @AfterEach
+  void closeBrowser() throws IOException {
     if (browser != null) {
       browser.quit();
     }
@@ -129,7 +146,7 @@ class DashboardBrowserTest {
    * interfaces, and Chromium ends a navigation under way then (ERR_NETWORK_CHANGED; one CI
    * rehearsal's login).
    */
-  static void open(String url) {
+  void open(String url) {
     for (int tries = 1; ; tries++) {
       browser.get(url);
       if (!networkChanged() || tries == 5) {
@@ -139,13 +156,13 @@ class DashboardBrowserTest {
   }
 
   /** Whether the page is Chromium's own for a network that changed or went away under a navigation. */
-  static boolean networkChanged() {
+  boolean networkChanged() {
     String page = browser.getPageSource();
     return page.contains("ERR_NETWORK_CHANGED") || page.contains("ERR_INTERNET_DISCONNECTED");
   }
 
   /** Logs the browser in with a URL `dsctl dashboard` printed for this credential. */
-  static void logIn(String credential) {
+  void logIn(String credential) {
     for (int tries = 1; ; tries++) { // a login URL is used once: a new one for each try
       String url = fleet.dsctlAs(credential, "dashboard").out().lines().findFirst().orElse(""); // then what it is, on stderr
       assertThat(url).as("dsctl dashboard prints the login URL").startsWith(BASE + "/login?token=");
@@ -161,19 +178,19 @@ class DashboardBrowserTest {
 
   /** Each node's cell of the grid as the page shows it now ("r2 Ready", "r1 → r2 moving", ...), in node order. */
   @SuppressWarnings("unchecked")
-  static List<String> grid() {
+  List<String> grid() {
     return (List<String>) ((JavascriptExecutor) browser).executeScript(
         "return Array.from(document.querySelectorAll('.grid li span')).map(function (s) { return s.textContent; });");
   }
 
   /** The rollout's line ("Revision r2 · rollout paused · ..."), read in one step: the page's script replaces it each second. */
-  static String rolloutLine() {
+  String rolloutLine() {
     return String.valueOf(((JavascriptExecutor) browser).executeScript("var p = document.querySelector('p.rollout');"
         + " return p === null ? '' : p.textContent;"));
   }
 
   /** The highest tick the log page shows now; 0 for none. */
-  static int lastTick() {
+  int lastTick() {
     String text = String.valueOf(((JavascriptExecutor) browser).executeScript("return document.querySelector('pre.log').textContent;"));
     return text.lines().filter(l -> l.startsWith("tick ")).mapToInt(l -> Integer.parseInt(l.substring(5).strip())).max().orElse(0);
   }
@@ -191,6 +208,7 @@ class DashboardBrowserTest {
   }
 
   @Test
+  @Execution(ExecutionMode.CONCURRENT)
   void withoutALoginEveryPageIs401AndShowsNothingOfTheFleet() throws Exception {
     fleet.apply(daemonSet("secretive", "local/busybox:1", 0));
     HttpClient client = HttpClient.newBuilder().sslContext(trustingTheFleetCa()).build();
@@ -219,7 +237,7 @@ class DashboardBrowserTest {
   }
 
   /** A DaemonSet r1 Ready on the three hosts, its page open in the browser under this credential's login, its grid all r1 Ready. */
-  static void openRolledOut(String name, String credential) {
+  void openRolledOut(String name, String credential) {
     fleet.apply(daemonSet(name, "local/busybox:1", 1));
     TestFleet.await("r1 Ready on the 3 hosts", 120, () -> fleet.pods(name).stream().filter(p -> p.getStatus().getReady()).count() == 3);
     logIn(credential);
@@ -228,6 +246,7 @@ class DashboardBrowserTest {
   }
 
   @Test
+  @Execution(ExecutionMode.CONCURRENT)
   void aViewerSeesTheGridMoveThroughARolloutAndCannotPauseIt() throws Exception {
     openRolledOut("web", "viewer");
     assertThat(browser.findElements(By.cssSelector("main form button"))).as("a viewer's page has no actions").isEmpty();
@@ -277,7 +296,8 @@ class DashboardBrowserTest {
 
     // a pod's log: the page shows its last lines, then new ones stream in without a reload
     open(BASE + "/nodes/" + fleet.host(1).name);
-    browser.findElement(By.linkText("logs")).click();
+    // its pod's logs link: the node runs the other scenarios' pods too
+    browser.findElement(By.cssSelector("a[href$='/logs/default/web']")).click();
     TestFleet.await("the log page", 30, () -> browser.getCurrentUrl().equals(BASE + "/nodes/" + fleet.host(1).name + "/logs/default/web"));
     int shown = lastTick();
     assertThat(shown).as("the page's last lines").isPositive();
@@ -301,6 +321,7 @@ class DashboardBrowserTest {
   }
 
   @Test
+  @Execution(ExecutionMode.CONCURRENT)
   void anAdminsPauseStopsTheRolloutAndTheGridShowsIt() throws Exception {
     openRolledOut("agent", "admin");
 
