@@ -239,8 +239,8 @@ class DashboardBrowserTest {
   /** A DaemonSet r1 Ready on the three hosts, its page open in the browser under this credential's login, its grid all r1 Ready. */
   void openRolledOut(String name, String credential) {
     fleet.apply(daemonSet(name, "local/busybox:1", 1));
+    logIn(credential); // while the pods start: a dsctl process and a page load, which needed them no more than they need it
     TestFleet.await("r1 Ready on the 3 hosts", 120, () -> fleet.pods(name).stream().filter(p -> p.getStatus().getReady()).count() == 3);
-    logIn(credential);
     open(BASE + "/daemonsets/default/" + name);
     TestFleet.await("the grid shows r1 Ready on every node", 30, () -> grid().equals(all("r1 Ready")));
   }
