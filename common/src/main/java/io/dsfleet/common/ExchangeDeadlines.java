@@ -1,5 +1,8 @@
 package io.dsfleet.common;
 
+import com.sun.net.httpserver.Filter;
+import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -16,6 +19,14 @@ import java.util.concurrent.TimeUnit;
  * of the process: at 30 s it cut every watch of the Kubernetes API at 25 s (`kubectl get -w` ended
  * there, where Kubernetes' watches last 30-60 minutes). An exchange that streams by design (a watch)
  * now sets its own deadline ({@link #extend}) while every other keeps {@link #DEFAULT}.
+ *
+ * <p>The interrupt closes the connection's channel behind the server's back: the server still
+ * counts the connection among its open ones (its cap, {@code jdk.httpserver.maxConnections}) until
+ * it is told, which it is when the exchange ends with an error. A handler that catches the error
+ * and returns (the dashboard's log streams: a browser that went away) would leave it counted until
+ * the server's own bound on answers, 35 minutes. Each context is therefore made by {@link
+ * JdkHttpServers#context}, whose {@link #CUT} filter ends an exchange its deadline cut with an error
+ * whatever its handler did.
  */
 public final class ExchangeDeadlines {
   private ExchangeDeadlines() {}
@@ -64,14 +75,39 @@ public final class ExchangeDeadlines {
       }
     }
 
-    /** Ends the deadline: no interrupt for it reaches the thread after this returns. */
-    private synchronized void end() {
+    /** Ends the deadline: no interrupt for it reaches the thread after this returns; whether it cut the exchange. */
+    private synchronized boolean end() {
       ended = true;
       if (due != null) {
         due.cancel(false);
       }
+      return interrupted;
     }
   }
+
+  /**
+   * After the handler: an exchange its deadline cut ends with an IOException, which the server
+   * answers by closing the connection and no longer counting it (the interrupt closed its channel
+   * only). In the deadlines' first form (2026-12-06) an exchange whose handler caught the error of
+   * its cut write (the dashboard's log streams do) stayed among the server's open connections for 35
+   * minutes: a viewer whose log pages read nothing could take a place of the dashboard's connection
+   * cap every 40 s, four at a time, until the dashboard closed every new connection at accept.
+   */
+  public static final Filter CUT = new Filter() {
+    @Override
+    public void doFilter(HttpExchange exchange, Chain chain) throws IOException {
+      chain.doFilter(exchange);
+      Exchange e = CURRENT.get();
+      if (e != null && e.end()) {
+        throw new IOException("the exchange ran past its deadline and was cut");
+      }
+    }
+
+    @Override
+    public String description() {
+      return "ends an exchange its deadline cut with an error, so the server closes and forgets its connection";
+    }
+  };
 
   /** Starts the deadline of the exchange the current thread is about to serve. */
   static void begin(Duration bound) {

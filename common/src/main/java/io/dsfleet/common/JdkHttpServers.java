@@ -1,5 +1,8 @@
 package io.dsfleet.common;
 
+import com.sun.net.httpserver.HttpContext;
+import com.sun.net.httpserver.HttpHandler;
+import com.sun.net.httpserver.HttpServer;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.SynchronousQueue;
@@ -118,6 +121,18 @@ public final class JdkHttpServers {
    * a sender needs 256 stalled connections to keep others out (32 before).
    */
   static final int MAX_THREADS = 256;
+
+  /**
+   * Serves {@code handler} at {@code path} of {@code server}, whose executor is one of these
+   * ({@link #threads}, {@link #few}): an exchange its deadline cut ends with an error, so the server
+   * closes its connection and no longer counts it ({@link ExchangeDeadlines#CUT}). Every context of
+   * the daemons' servers is made here.
+   */
+  public static HttpContext context(HttpServer server, String path, HttpHandler handler) {
+    HttpContext context = server.createContext(path, handler);
+    context.getFilters().add(ExchangeDeadlines.CUT);
+    return context;
+  }
 
   /**
    * At most {@code count} threads, made when needed and ended after 30 s idle; connections beyond

@@ -121,4 +121,77 @@ class ExchangeDeadlinesTest {
     assertThat(Long.parseLong(System.getProperty("sun.net.httpserver.maxRspTime")))
         .as("seconds").isGreaterThan(Duration.ofMinutes(30).toSeconds());
   }
+
+  /**
+   * An exchange its deadline cut, whose handler caught the error of its write and returned (as the
+   * dashboard's log streams do when a browser stops reading), no longer counts among the server's
+   * open connections: with a cap of three, three such exchanges then a plain request is answered.
+   * Before, the server counted each for 35 minutes (its own bound on answers) and closed every new
+   * connection at accept. Run in a process of its own: the JDK's server reads its cap once per JVM.
+   */
+  @Test
+  void exchangesCutAtTheirDeadlineLeaveTheServersConnectionCap() throws Exception {
+    Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Djdk.httpserver.maxConnections=3", "-cp", System.getProperty("java.class.path"), CutThrice.class.getName())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(out).as("three exchanges cut, then a request on a fourth connection").contains("cut 3").contains("answered: HTTP/1.1 200");
+  }
+
+  /** {@link #exchangesCutAtTheirDeadlineLeaveTheServersConnectionCap}, in its process. */
+  public static final class CutThrice {
+    public static void main(String[] args) throws Exception {
+      java.util.concurrent.Semaphore cut = new java.util.concurrent.Semaphore(0);
+      ExecutorService pool = JdkHttpServers.threads("cut-thrice", Duration.ofMillis(500));
+      HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
+      server.setExecutor(pool);
+      JdkHttpServers.context(server, "/", x -> {
+        try (x) {
+          if (x.getRequestURI().getPath().equals("/stream")) {
+            x.sendResponseHeaders(200, 0);
+            try {
+              byte[] chunk = new byte[64 * 1024];
+              for (int i = 0; i < 4096; i++) {
+                x.getResponseBody().write(chunk);
+              }
+            } catch (java.io.IOException gone) {
+              cut.release(); // caught, as a stream whose reader went away
+            }
+          } else {
+            byte[] ok = "ok\n".getBytes(StandardCharsets.US_ASCII);
+            x.sendResponseHeaders(200, ok.length);
+            x.getResponseBody().write(ok);
+          }
+        }
+      });
+      server.start();
+      int port = server.getAddress().getPort();
+      for (int i = 0; i < 3; i++) {
+        try (Socket s = get(port, "/stream")) {
+          if (!cut.tryAcquire(20, TimeUnit.SECONDS)) {
+            System.out.println("not cut");
+            System.exit(1);
+          }
+        }
+      }
+      System.out.println("cut 3");
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      String answer = "refused: closed at accept";
+      while (System.nanoTime() < until && !answer.startsWith("HTTP/1.1 200")) {
+        try (Socket s = get(port, "/ok")) {
+          s.setSoTimeout(5000);
+          String line = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+          answer = line == null ? "refused: closed at accept" : line;
+        } catch (java.io.IOException e) {
+          answer = "refused: " + e;
+        }
+        if (!answer.startsWith("HTTP/1.1 200")) {
+          Thread.sleep(100); // the server forgets a cut exchange's connection as its thread ends it
+        }
+      }
+      System.out.println("answered: " + answer);
+      System.exit(0);
+    }
+  }
 }

@@ -78,9 +78,10 @@ public final class MetricsEndpoint implements AutoCloseable {
     try {
       HttpServer server = HttpServer.create(new InetSocketAddress(address.getHostString(), address.getPort()), 3);
       HttpHandler metrics = new MetricsHandler(registry);
-      server.createContext("/", new DefaultHandler("/metrics"));
-      server.createContext("/metrics", shareFor.isZero() ? metrics : new SharedScrapes(metrics, shareFor, System::nanoTime));
-      server.createContext("/-/healthy", new HealthyHandler());
+      io.dsfleet.common.JdkHttpServers.context(server, "/", new DefaultHandler("/metrics"));
+      io.dsfleet.common.JdkHttpServers.context(server, "/metrics", shareFor.isZero() ? metrics
+          : new SharedScrapes(metrics, shareFor, System::nanoTime));
+      io.dsfleet.common.JdkHttpServers.context(server, "/-/healthy", new HealthyHandler());
       server.setExecutor(threads);
       // started on one of its threads, as client_java does: the server's dispatcher thread is then a daemon, as they are
       threads.submit(server::start).get();

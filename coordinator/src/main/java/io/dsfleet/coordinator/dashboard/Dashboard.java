@@ -85,7 +85,7 @@ public final class Dashboard implements AutoCloseable {
     // the JDK's server reads requests and shakes hands on these threads too: one a connection being served
     threads = io.dsfleet.common.JdkHttpServers.threads("dashboard");
     server.setExecutor(threads);
-    server.createContext("/", this::handle);
+    io.dsfleet.common.JdkHttpServers.context(server, "/", this::handle); // an exchange its deadline cut is forgotten
     server.start();
     log.info("dashboard on {}://{}:{}/ (log in with dsctl dashboard)", insecure ? "http" : "https", at.getHostString(), port());
   }

@@ -99,7 +99,7 @@ public final class KubeApi implements AutoCloseable {
     // and each watch holds one while it lasts (30 minutes at most): one a connection being served
     threads = io.dsfleet.common.JdkHttpServers.threads("kube-api");
     server.setExecutor(threads);
-    server.createContext("/", this::handle);
+    io.dsfleet.common.JdkHttpServers.context(server, "/", this::handle); // an exchange its deadline cut is forgotten
     server.start();
     log.info("Kubernetes API on {}://{}:{}/ (a kubeconfig: dsctl kubeconfig)", insecure ? "http" : "https", at.getHostString(),
         port());
