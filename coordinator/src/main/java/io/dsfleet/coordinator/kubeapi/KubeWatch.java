@@ -272,8 +272,7 @@ final class KubeWatch {
       x.getResponseHeaders().set("Cache-Control", "no-store");
       io.dsfleet.common.ExchangeDeadlines.extend(writeBound);
       x.sendResponseHeaders(200, 0);
-      OutputStream out = new BoundedWrites(x.getResponseBody(), writeBound,
-          () -> java.time.Duration.ofMillis(Math.max(0, end - millis.getAsLong())));
+      OutputStream out = new BoundedWrites(x.getResponseBody(), writeBound, () -> java.time.Duration.ofMillis(end - millis.getAsLong()));
       ObjectNode last = first;
       if (initial != null) {
         for (ObjectNode item : items(first).values()) {
@@ -424,13 +423,18 @@ final class KubeWatch {
   }
 
   /**
-   * A watch's stream, each write and flush given {@code bound} to reach its client (the
-   * exchange's deadline: ExchangeDeadlines), the watch's rest and a write's bound between writes.
+   * A watch's stream, each write and flush given {@code bound} to reach its client, and never past
+   * the watch's end and a bound (the exchange's deadline: ExchangeDeadlines), the watch's rest and
+   * a bound between writes. Before 2026-12-06 each write had its whole bound from when it began,
+   * wherever the window was: a client that took each write within it, but slower than the window
+   * needed for a large first state, kept the watch past its window, for as long as the list lasted
+   * at its pace (the JDK's net cut it at 35 minutes).
    */
   static final class BoundedWrites extends java.io.FilterOutputStream {
     private final java.time.Duration bound;
     private final Supplier<java.time.Duration> rest;
 
+    /** @param rest the watch's time left (negative past its end) */
     BoundedWrites(OutputStream out, java.time.Duration bound, Supplier<java.time.Duration> rest) {
       super(out);
       this.bound = bound;
@@ -438,13 +442,24 @@ final class KubeWatch {
       between();
     }
 
+    /** The watch's end and a write's bound, from now (zero past it). */
+    private java.time.Duration untilCut() {
+      java.time.Duration d = rest.get().plus(bound);
+      return d.isNegative() ? java.time.Duration.ZERO : d;
+    }
+
     private void between() {
-      io.dsfleet.common.ExchangeDeadlines.extend(rest.get().plus(bound));
+      io.dsfleet.common.ExchangeDeadlines.extend(untilCut());
+    }
+
+    private void during() {
+      java.time.Duration cut = untilCut();
+      io.dsfleet.common.ExchangeDeadlines.extend(cut.compareTo(bound) < 0 ? cut : bound);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-      io.dsfleet.common.ExchangeDeadlines.extend(bound);
+      during();
       out.write(b, off, len);
       between();
     }
@@ -456,7 +471,7 @@ final class KubeWatch {
 
     @Override
     public void flush() throws IOException {
-      io.dsfleet.common.ExchangeDeadlines.extend(bound);
+      during();
       out.flush();
       between();
     }

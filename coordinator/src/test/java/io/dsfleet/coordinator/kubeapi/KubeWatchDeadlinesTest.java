@@ -146,4 +146,50 @@ class KubeWatchDeadlinesTest {
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
     }
   }
+
+  /**
+   * A client that reads steadily, each write taken well within its bound, but slower than the
+   * watch's window needs for a large first state, loses the watch at its window and a write's bound:
+   * each write's bound is counted to there at most. Before, every write was given its whole bound
+   * from when it began, so a watch asked for 2 s ran on while its first state trickled out (here
+   * 48 MB at about 3 MB/s; a larger list for as long as the JDK's net of 35 minutes).
+   */
+  @Test
+  void aClientThatReadsSlowlyLosesTheWatchAtItsWindowAndAWritesBound() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 200, Duration.ofSeconds(2));
+    int port = serve(w, Duration.ofMinutes(5), 2); // the watch asks for 2 s; no answer's bound ends it
+    items.set(6000);
+    itemBytes.set(8 * 1024);
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.getOutputStream().write("GET /api/v1/configmaps?watch=true HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+      AtomicLong read = new AtomicLong();
+      Thread reader = new Thread(() -> {
+        byte[] b = new byte[64 * 1024];
+        try {
+          InputStream in = s.getInputStream();
+          while (!stop.get()) {
+            int n = in.readNBytes(b, 0, b.length);
+            if (n <= 0) {
+              return;
+            }
+            read.addAndGet(n);
+            Thread.sleep(20); // about 3 MB/s: each 8 KiB event is taken within milliseconds of room for it
+          }
+        } catch (IOException | InterruptedException e) {
+          // the watch was cut
+        }
+      });
+      reader.start();
+      await().atMost(Duration.ofSeconds(20)).until(() -> w.watching("viewer/v") == 1);
+      long start = System.nanoTime();
+      await().atMost(Duration.ofSeconds(90)).until(() -> w.watching("viewer/v") == 0);
+      Duration lasted = Duration.ofNanos(System.nanoTime() - start);
+      long whenCut = read.get();
+      stop.set(true);
+      reader.join(10_000);
+      assertThat(whenCut).as("the client read all along").isGreaterThan(4L << 20);
+      assertThat(lasted).as("the window (2 s) and a write's bound (2 s)").isLessThan(Duration.ofSeconds(7));
+    }
+  }
 }
