@@ -71,9 +71,8 @@ final class KubeWatch {
     return slots.take(who);
   }
 
-  /** Watch slots: taken at once or not at all. */
-  private final io.dsfleet.coordinator.http.Turns slots = new io.dsfleet.coordinator.http.Turns(MAX_WATCHES, PER_CREDENTIAL,
-      java.time.Duration.ZERO);
+  /** Watch slots: taken at once or not at all; some kept for admins. */
+  private final WatchSlots slots = new WatchSlots();
   private final Deque<Snapshot> remembered = new ArrayDeque<>();
   private long rememberedBytes;
 
@@ -222,8 +221,7 @@ final class KubeWatch {
     io.dsfleet.coordinator.http.Turns.Turn slot = slots.take(who);
     if (slot == null) {
       x.getResponseHeaders().set("Retry-After", "5");
-      KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", "too many watches at once (" + MAX_WATCHES + " in all, "
-          + PER_CREDENTIAL + " per credential); try again shortly"));
+      KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", WatchSlots.refusal()));
       return;
     }
     Semaphore moved = new Semaphore(0);

@@ -70,7 +70,9 @@ class KubeWatchDeadlinesTest {
     server.setExecutor(pool);
     server.createContext("/", x -> {
       try {
-        w.serve(x, "viewer/v", "/api/v1/configmaps", this::list, version::get, r -> {
+        String query = x.getRequestURI().getQuery();
+        String who = query != null && query.contains("who=") ? query.substring(query.indexOf("who=") + 4) : "viewer/v";
+        w.serve(x, who, "/api/v1/configmaps", this::list, version::get, r -> {
           told.set(r);
           return () -> told.set(null);
         }, "0", timeoutSeconds, null, false, end -> () -> { });
@@ -190,6 +192,56 @@ class KubeWatchDeadlinesTest {
       reader.join(10_000);
       assertThat(whenCut).as("the client read all along").isGreaterThan(4L << 20);
       assertThat(lasted).as("the window (2 s) and a write's bound (2 s)").isLessThan(Duration.ofSeconds(7));
+    }
+  }
+
+  /** The status line of a watch asked for as {@code who}. */
+  private static String statusOf(Socket s) throws IOException {
+    s.setSoTimeout(10_000);
+    StringBuilder b = new StringBuilder();
+    InputStream in = s.getInputStream();
+    for (int c = in.read(); c >= 0 && c != '\r'; c = in.read()) {
+      b.append((char) c);
+    }
+    return b.toString();
+  }
+
+  private static Socket watchAs(int port, String who) throws IOException {
+    Socket s = new Socket("127.0.0.1", port);
+    s.getOutputStream().write(("GET /api/v1/configmaps?watch=true&who=" + who + " HTTP/1.1\r\nHost: x\r\n\r\n")
+        .getBytes(StandardCharsets.US_ASCII));
+    return s;
+  }
+
+  /**
+   * Viewers' credentials hold twelve of the sixteen slots together: with two viewers at their six
+   * each, a third viewer is refused and an admin's watch (its rollout status) is served. Before,
+   * a third viewer took the last four, and any admin's watch was refused while they lasted (30
+   * minutes each for a `kubectl get -w`).
+   */
+  @Test
+  void viewersTogetherLeaveSlotsForAdmins() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 200, Duration.ofSeconds(5));
+    int port = serve(w, Duration.ofMinutes(5), 30);
+    java.util.List<Socket> open = new java.util.ArrayList<>();
+    try {
+      for (String viewer : java.util.List.of("viewer/a", "viewer/b")) {
+        for (int i = 0; i < KubeWatch.PER_CREDENTIAL; i++) {
+          open.add(watchAs(port, viewer));
+        }
+      }
+      await().atMost(Duration.ofSeconds(20)).until(() -> w.watching("viewer/a") + w.watching("viewer/b") == 2 * KubeWatch.PER_CREDENTIAL);
+      Socket third = watchAs(port, "viewer/c");
+      open.add(third);
+      assertThat(statusOf(third)).as("a third viewer's watch, 12 of viewers' held").startsWith("HTTP/1.1 429");
+      Socket admin = watchAs(port, "admin/ci");
+      open.add(admin);
+      assertThat(statusOf(admin)).as("an admin's watch").startsWith("HTTP/1.1 200");
+      assertThat(w.watching("viewer/c")).isZero();
+    } finally {
+      for (Socket s : open) {
+        s.close();
+      }
     }
   }
 }
