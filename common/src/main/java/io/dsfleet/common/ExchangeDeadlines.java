@@ -1,8 +1,5 @@
 package io.dsfleet.common;
 
-import com.sun.net.httpserver.Filter;
-import com.sun.net.httpserver.HttpExchange;
-import java.io.IOException;
 import java.time.Duration;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -21,12 +18,8 @@ import java.util.concurrent.TimeUnit;
  * now sets its own deadline ({@link #extend}) while every other keeps {@link #DEFAULT}.
  *
  * <p>The interrupt closes the connection's channel behind the server's back: the server still
- * counts the connection among its open ones (its cap, {@code jdk.httpserver.maxConnections}) until
- * it is told, which it is when the exchange ends with an error. A handler that catches the error
- * and returns (the dashboard's log streams: a browser that went away) would leave it counted until
- * the server's own bound on answers, 35 minutes. Each context is therefore made by {@link
- * JdkHttpServers#context}, whose {@link #CUT} filter ends an exchange its deadline cut with an error
- * whatever its handler did.
+ * counts the connection among its open ones until the exchange ends with an error, which {@link
+ * ExchangeEnds} sees to (each context is made by {@link JdkHttpServers#context}).
  */
 public final class ExchangeDeadlines {
   private ExchangeDeadlines() {}
@@ -86,28 +79,14 @@ public final class ExchangeDeadlines {
   }
 
   /**
-   * After the handler: an exchange its deadline cut ends with an IOException, which the server
-   * answers by closing the connection and no longer counting it (the interrupt closed its channel
-   * only). In the deadlines' first form (2026-12-06) an exchange whose handler caught the error of
-   * its cut write (the dashboard's log streams do) stayed among the server's open connections for 35
-   * minutes: a viewer whose log pages read nothing could take a place of the dashboard's connection
-   * cap every 40 s, four at a time, until the dashboard closed every new connection at accept.
+   * Ends the deadline of the exchange the current thread serves, as its handler returns; whether
+   * the deadline cut it ({@link ExchangeEnds} then ends it with an error). No interrupt of it
+   * reaches the thread after this.
    */
-  public static final Filter CUT = new Filter() {
-    @Override
-    public void doFilter(HttpExchange exchange, Chain chain) throws IOException {
-      chain.doFilter(exchange);
-      Exchange e = CURRENT.get();
-      if (e != null && e.end()) {
-        throw new IOException("the exchange ran past its deadline and was cut");
-      }
-    }
-
-    @Override
-    public String description() {
-      return "ends an exchange its deadline cut with an error, so the server closes and forgets its connection";
-    }
-  };
+  static boolean endCurrent() {
+    Exchange e = CURRENT.get();
+    return e != null && e.end();
+  }
 
   /** Starts the deadline of the exchange the current thread is about to serve. */
   static void begin(Duration bound) {

@@ -124,13 +124,13 @@ public final class JdkHttpServers {
 
   /**
    * Serves {@code handler} at {@code path} of {@code server}, whose executor is one of these
-   * ({@link #threads}, {@link #few}): an exchange its deadline cut ends with an error, so the server
-   * closes its connection and no longer counts it ({@link ExchangeDeadlines#CUT}). Every context of
-   * the daemons' servers is made here.
+   * ({@link #threads}, {@link #few}): an exchange whose answer broke (its client went away, its
+   * deadline cut it) ends with an error, so the server closes its connection and no longer counts
+   * it ({@link ExchangeEnds}). Every context of the daemons' servers is made here.
    */
   public static HttpContext context(HttpServer server, String path, HttpHandler handler) {
     HttpContext context = server.createContext(path, handler);
-    context.getFilters().add(ExchangeDeadlines.CUT);
+    context.getFilters().add(ExchangeEnds.FILTER);
     return context;
   }
 

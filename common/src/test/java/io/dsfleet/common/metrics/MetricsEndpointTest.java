@@ -163,4 +163,63 @@ class MetricsEndpointTest {
     }
     return new String(body, StandardCharsets.UTF_8);
   }
+
+  /**
+   * Scrapes that go away in the middle of a large text (a Prometheus scrape that timed out) leave
+   * the endpoint's connection cap: client_java's handler, which the agent's endpoint serves with,
+   * catches the error of its write and returns, and the JDK's server counted each such connection
+   * until its own bound on answers (35 minutes since 2026-12-06, 30 s before): with a cap of two,
+   * two of them and every later scrape was closed at accept. Run in a process of its own: the JDK's
+   * server reads its cap once per JVM.
+   */
+  @Test
+  void scrapesThatGoAwayMidAnswerLeaveTheConnectionCap() throws Exception {
+    Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Djdk.httpserver.maxConnections=2", "-cp", System.getProperty("java.class.path"), GoneScrapes.class.getName())
+        .redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    assertThat(out).as("two scrapes gone, then a scrape").contains("gone 2").contains("scraped: HTTP/1.1 200");
+  }
+
+  /** {@link #scrapesThatGoAwayMidAnswerLeaveTheConnectionCap}, in its process. */
+  public static final class GoneScrapes {
+    public static void main(String[] args) throws Exception {
+      PrometheusRegistry registry = new PrometheusRegistry();
+      var gauge = io.prometheus.metrics.core.metrics.Gauge.builder().name("big").help("a large text").labelNames("v").register(registry);
+      String wide = "x".repeat(2048);
+      for (int i = 0; i < 5000; i++) { // about 10 MB of text: more than loopback's socket buffers take
+        gauge.labelValues(wide + i).set(i);
+      }
+      MetricsEndpoint endpoint = MetricsEndpoint.start(InetSocketAddress.createUnresolved("127.0.0.1", 0), registry,
+          io.dsfleet.common.JdkHttpServers.threads("metrics"));
+      for (int i = 0; i < 2; i++) {
+        try (Socket s = new Socket("127.0.0.1", endpoint.port())) {
+          s.setReceiveBufferSize(4096);
+          s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          s.setSoTimeout(20_000);
+          s.getInputStream().readNBytes(1024); // the answer began
+          s.setSoLinger(true, 0); // then the scrape goes, its connection reset
+        }
+      }
+      System.out.println("gone 2");
+      long until = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      String answer = "refused";
+      while (System.nanoTime() < until && !answer.startsWith("HTTP/1.1 200")) {
+        try (Socket s = new Socket("127.0.0.1", endpoint.port())) {
+          s.getOutputStream().write("GET /-/healthy HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+          s.setSoTimeout(5000);
+          String line = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII)).readLine();
+          answer = line == null ? "refused: closed at accept" : line;
+        } catch (java.io.IOException e) {
+          answer = "refused: " + e;
+        }
+        if (!answer.startsWith("HTTP/1.1 200")) {
+          Thread.sleep(100); // the server forgets a broken scrape's connection as its thread ends it
+        }
+      }
+      System.out.println("scraped: " + answer);
+      System.exit(0);
+    }
+  }
 }
