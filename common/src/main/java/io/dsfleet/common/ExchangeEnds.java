@@ -9,12 +9,13 @@ import java.io.OutputStream;
 /**
  * The filter of every context of the daemons' HTTP servers ({@link JdkHttpServers#context}): an
  * exchange whose answer could not be written (its client went away, or its deadline cut it: {@link
- * ExchangeDeadlines}) ends with an IOException, even when its handler caught the error and returned;
- * the JDK's server answers that by closing the connection and no longer counting it.
+ * ExchangeDeadlines}) ends with an IOException, even when its handler caught the error and returned,
+ * and so does one whose handler returned without answering (a watch of a coordinator that stopped
+ * leading); the JDK's server answers that by closing the connection and no longer counting it.
  *
  * <p>The server forgets a connection when its exchange ends with an error or its answer is written
  * whole. One whose handler caught a failed write (client_java's scrape handler does, and the
- * dashboard's log streams when a page is closed) it closes and keeps counting toward its cap
+ * dashboard's log streams when a page is closed), or that never answered, it closes and keeps counting toward its cap
  * ({@code jdk.httpserver.maxConnections}) until its bound on answers ({@code
  * sun.net.httpserver.maxRspTime}) reaps it: 30 s before 2026-12-06, then 35 minutes, since watches of
  * the Kubernetes API last 30. Each closed log page, each Prometheus scrape that timed out mid-answer,
@@ -33,8 +34,9 @@ final class ExchangeEnds extends Filter {
     exchange.setStreams(null, body);
     chain.doFilter(exchange);
     boolean cut = ExchangeDeadlines.endCurrent();
-    if (cut || body.failed) {
-      throw new IOException(cut ? "the exchange ran past its deadline and was cut" : "the answer could not be written whole");
+    if (cut || body.failed || exchange.getResponseCode() < 0) {
+      throw new IOException(cut ? "the exchange ran past its deadline and was cut" : body.failed ? "the answer could not be written whole"
+          : "the handler returned without answering");
     }
   }
 

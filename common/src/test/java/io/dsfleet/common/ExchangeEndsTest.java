@@ -15,8 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Exchanges whose answer broke, and whose handler caught the error and returned (as the
- * dashboard's log streams and client_java's scrape handler do), no longer count among the JDK
- * server's open connections: with a cap of three, three such exchanges then a plain request is
+ * dashboard's log streams and client_java's scrape handler do), or which were never answered, no
+ * longer count among the JDK server's open connections: with a cap of three, three such exchanges then a plain request is
  * answered. Before, the server counted each until its own bound on answers (35 minutes since
  * 2026-12-06) and closed every new connection at accept. Each runs in a process of its own: the
  * JDK's server reads its cap once per JVM.
@@ -45,6 +45,13 @@ class ExchangeEndsTest {
         .contains("answered: HTTP/1.1 200");
   }
 
+  /** Exchanges whose handler returned without answering (a watch of a coordinator that stopped leading). */
+  @Test
+  void exchangesLeftUnansweredLeaveTheServersConnectionCap() throws Exception {
+    assertThat(run("unanswered")).as("three left unanswered, then a request on a fourth connection").contains("broke 3")
+        .contains("answered: HTTP/1.1 200");
+  }
+
   private static Socket get(int port, String path) throws IOException {
     Socket s = new Socket("127.0.0.1", port);
     s.setReceiveBufferSize(4096);
@@ -52,7 +59,7 @@ class ExchangeEndsTest {
     return s;
   }
 
-  /** Three answers broken as {@code args[0]} says ("cut", "gone"), then a plain request: what it was answered. */
+  /** Three answers broken as {@code args[0]} says ("cut", "gone", "unanswered"), then a plain request: what it was answered. */
   public static final class BreakThrice {
     public static void main(String[] args) throws Exception {
       boolean cut = args[0].equals("cut");
@@ -61,7 +68,9 @@ class ExchangeEndsTest {
       server.setExecutor(JdkHttpServers.threads("break-thrice", cut ? Duration.ofMillis(500) : Duration.ofMinutes(5)));
       JdkHttpServers.context(server, "/", x -> {
         try (x) {
-          if (x.getRequestURI().getPath().equals("/stream")) {
+          if (x.getRequestURI().getPath().equals("/unanswered")) {
+            broke.release(); // returns without an answer
+          } else if (x.getRequestURI().getPath().equals("/stream")) {
             x.sendResponseHeaders(200, 0);
             try {
               byte[] chunk = new byte[64 * 1024];
@@ -81,13 +90,13 @@ class ExchangeEndsTest {
       server.start();
       int port = server.getAddress().getPort();
       for (int i = 0; i < 3; i++) {
-        try (Socket s = get(port, "/stream")) {
-          if (!cut) {
+        try (Socket s = get(port, args[0].equals("unanswered") ? "/unanswered" : "/stream")) {
+          if (args[0].equals("gone")) {
             s.getInputStream().readNBytes(1024); // the answer began
             s.setSoLinger(true, 0);
             s.close(); // then the client goes, its connection reset
           }
-          if (!broke.tryAcquire(20, TimeUnit.SECONDS)) { // cut: the deadline ended the write; gone: the reset did
+          if (!broke.tryAcquire(20, TimeUnit.SECONDS)) { // cut: the deadline ended the write; gone: the reset did; or no answer
             System.out.println("not broken");
             System.exit(1);
           }
