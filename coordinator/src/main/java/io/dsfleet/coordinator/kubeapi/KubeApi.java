@@ -62,7 +62,7 @@ public final class KubeApi implements AutoCloseable {
   private final boolean insecure;
   private final LogRelay logs;
   private final Clock clock;
-  // a watch's window is the HTTP server's time (it cuts a response after 30 s), not the fleet's clock
+  // a watch's window is counted on the HTTP server's monotonic time (its deadlines: ExchangeDeadlines), not the fleet's clock
   private final KubeWatch watches = new KubeWatch(() -> System.nanoTime() / 1_000_000);
   private final KubeReads reads;
 
