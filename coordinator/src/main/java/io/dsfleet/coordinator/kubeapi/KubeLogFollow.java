@@ -19,8 +19,8 @@ import java.util.function.Function;
 /**
  * `kubectl logs -f`: a pod's log followed through its agent, as dsctl logs -f follows it (the same
  * relay, counted against the credential's followed streams on the node), written to the answer as
- * its lines come. It holds one of the API's stream slots ({@link KubeWatch}: watches and followed
- * logs, 16 in all, 6 per credential) and lasts until the pod's log ends, the client leaves, its
+ * its lines come. It holds one of the API's stream slots ({@link WatchSlots}: watches and followed
+ * logs, 16 in all, 6 per credential, 12 of viewers' together) and lasts until the pod's log ends, the client leaves, its
  * credential is revoked, or {@link KubeWatch#WINDOW} (kubectl then exits; dsctl logs -f follows
  * without end). Until 2026-12-06 it was refused: the JDK's server cut every answer at 30 s.
  */
@@ -101,8 +101,7 @@ final class KubeLogFollow implements LogRelay.Reader {
     io.dsfleet.coordinator.http.Turns.Turn slot = streams.slot(credential);
     if (slot == null) {
       x.getResponseHeaders().set("Retry-After", "5");
-      KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", "too many watches and followed logs at once ("
-          + KubeWatch.MAX_WATCHES + " in all, " + KubeWatch.PER_CREDENTIAL + " per credential); try again shortly"));
+      KubeApi.send(x, KubeObjects.status(429, "TooManyRequests", WatchSlots.refusal()));
       return;
     }
     KubeLogFollow follower = new KubeLogFollow();

@@ -4,8 +4,8 @@ import io.dsfleet.coordinator.http.Turns;
 import java.time.Duration;
 
 /**
- * The Kubernetes API's watch slots, each a thread of the listener while its watch lasts (a
- * `kubectl get -w` 30 minutes): {@link KubeWatch#MAX_WATCHES} in all, {@link
+ * The Kubernetes API's stream slots (watches, and followed logs: {@link KubeLogFollow}), each a
+ * thread of the listener while its stream lasts (a `kubectl get -w` or `logs -f` 30 minutes): {@link KubeWatch#MAX_WATCHES} in all, {@link
  * KubeWatch#PER_CREDENTIAL} per credential, and viewers' credentials together at most {@link
  * #VIEWERS}, so the last {@link #KEPT_FOR_ADMINS} stay for admins' `kubectl rollout status` and
  * informers however many viewer credentials watch. Taken at once or not at all.
@@ -59,7 +59,7 @@ final class WatchSlots {
 
   /** Why a slot was refused. */
   static String refusal() {
-    return "too many watches at once (" + KubeWatch.MAX_WATCHES + " in all, " + VIEWERS + " of viewers' credentials, "
+    return "too many watches and followed logs at once (" + KubeWatch.MAX_WATCHES + " in all, " + VIEWERS + " of viewers' credentials, "
         + KubeWatch.PER_CREDENTIAL + " per credential); try again shortly";
   }
 }
