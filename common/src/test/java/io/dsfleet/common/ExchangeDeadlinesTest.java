@@ -13,6 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import io.dsfleet.common.testing.RawHttp;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -45,14 +46,6 @@ class ExchangeDeadlinesTest {
     return server.getAddress().getPort();
   }
 
-  private static Socket get(int port, String path) throws Exception {
-    Socket s = new Socket("127.0.0.1", port);
-    s.setReceiveBufferSize(4096); // little taken in by the kernel: the server's writes block soon
-    s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
-    return s;
-  }
-
   @Test
   void aClientThatReadsNothingOfALongAnswerLosesItAtTheExchangesDeadline() throws Exception {
     CountDownLatch ended = new CountDownLatch(1);
@@ -74,23 +67,11 @@ class ExchangeDeadlinesTest {
       }
     });
     long start = System.nanoTime();
-    try (Socket s = get(port, "/big")) {
+    try (Socket s = RawHttp.get(port, "/big")) {
       assertThat(ended.await(15, TimeUnit.SECONDS)).as("the exchange ended at its 1 s deadline, its client reading nothing").isTrue();
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
       assertThat(why.get()).as("its blocked write failed: the channel was closed under it").isInstanceOf(java.io.IOException.class);
     }
-  }
-
-  /** A chunked answer up to its last chunk, or what came before the connection ended (the connection stays open after it). */
-  private static String untilLastChunk(InputStream in) throws java.io.IOException {
-    StringBuilder b = new StringBuilder();
-    for (int c = in.read(); c >= 0; c = in.read()) {
-      b.append((char) c);
-      if (b.indexOf("\r\n0\r\n\r\n") >= 0) {
-        break;
-      }
-    }
-    return b.toString();
   }
 
   @Test
@@ -108,9 +89,9 @@ class ExchangeDeadlinesTest {
         throw new java.io.IOException("interrupted", e);
       }
     });
-    try (Socket s = get(port, "/stream")) {
+    try (Socket s = RawHttp.get(port, "/stream")) {
       s.setSoTimeout(10_000);
-      String answer = untilLastChunk(s.getInputStream());
+      String answer = RawHttp.until(s.getInputStream(), RawHttp.LAST_CHUNK);
       assertThat(answer).contains("200 OK").contains("line 0").contains("line 5").contains("\r\n0\r\n\r\n"); // the last chunk: whole
     }
   }

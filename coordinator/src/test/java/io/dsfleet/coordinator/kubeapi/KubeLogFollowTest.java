@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.testing.RawHttp;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
 import io.dsfleet.coordinator.grpc.FakeAgent;
 import io.dsfleet.proto.v1.ApplyRequest;
@@ -81,11 +82,7 @@ class KubeLogFollowTest {
   }
 
   private Socket follow() throws IOException {
-    Socket s = new Socket("127.0.0.1", server.getAddress().getPort());
-    s.setReceiveBufferSize(4096);
-    s.getOutputStream().write("GET /log?follow=true HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
-    return s;
+    return RawHttp.get(server.getAddress().getPort(), "/log?follow=true");
   }
 
   private LogRequest asked() {
@@ -106,17 +103,6 @@ class KubeLogFollowTest {
     return agent.received.stream().anyMatch(m -> m.hasLogCancel() && m.getLogCancel().getRequestId().equals(requestId));
   }
 
-  private static String until(InputStream in, String text) throws IOException {
-    StringBuilder b = new StringBuilder();
-    for (int ch = in.read(); ch >= 0; ch = in.read()) {
-      b.append((char) ch);
-      if (b.indexOf(text) >= 0) {
-        break;
-      }
-    }
-    return b.toString();
-  }
-
   @Test
   void aRevokedCredentialsFollowedLogEndsAndItsAgentStopsSending() throws Exception {
     try (Socket s = follow()) {
@@ -124,11 +110,11 @@ class KubeLogFollowTest {
       LogRequest req = asked();
       assertThat(req.getFollow()).isTrue();
       agent.logChunk(req.getRequestId(), List.of("before the revocation"));
-      assertThat(until(s.getInputStream(), "before the revocation")).contains("200 OK");
+      assertThat(RawHttp.until(s.getInputStream(), "before the revocation")).contains("200 OK");
       assertThat(streams.watching("viewer/v")).isEqualTo(1);
       revoke.get().run();
       agent.logChunk(req.getRequestId(), List.of("after the revocation"));
-      String rest = until(s.getInputStream(), "\r\n0\r\n\r\n");
+      String rest = RawHttp.until(s.getInputStream(), RawHttp.LAST_CHUNK);
       assertThat(rest).as("the stream ended, nothing more written").endsWith("\r\n0\r\n\r\n").doesNotContain("after the revocation");
       assertThat(served.await(10, TimeUnit.SECONDS)).isTrue();
       Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> cancelled(req.getRequestId()));

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import io.dsfleet.common.Json;
+import io.dsfleet.common.testing.RawHttp;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -87,23 +88,7 @@ class KubeWatchDeadlinesTest {
   }
 
   private static Socket watch(int port) throws IOException {
-    Socket s = new Socket("127.0.0.1", port);
-    s.setReceiveBufferSize(4096);
-    s.getOutputStream().write("GET /api/v1/configmaps?watch=true HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-    s.getOutputStream().flush();
-    return s;
-  }
-
-  /** The answer up to its last chunk, or up to the connection's end. */
-  private static String untilLastChunk(InputStream in) throws IOException {
-    StringBuilder b = new StringBuilder();
-    for (int c = in.read(); c >= 0; c = in.read()) {
-      b.append((char) c);
-      if (b.indexOf("\r\n0\r\n\r\n") >= 0) {
-        break;
-      }
-    }
-    return b.toString();
+    return RawHttp.get(port, "/api/v1/configmaps?watch=true");
   }
 
   @Test
@@ -123,7 +108,7 @@ class KubeWatchDeadlinesTest {
         }
       });
       changer.start();
-      String answer = untilLastChunk(s.getInputStream());
+      String answer = RawHttp.until(s.getInputStream(), RawHttp.LAST_CHUNK);
       changer.join();
       assertThat(answer).as("the first state, the change 1.5 s in, and the stream's end").contains("\"cm0\"").contains("\"cm1\"")
           .contains("\r\n0\r\n\r\n");

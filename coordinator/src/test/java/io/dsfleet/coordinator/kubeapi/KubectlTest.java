@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,6 +41,26 @@ class KubectlTest {
   Run kubectl(Path kubeconfig, String... args) throws Exception {
     Kubectl.Run r = new Kubectl(kubeconfig, dir.resolve("kube-cache")).run(args);
     return new Run(r.exit(), r.out());
+  }
+
+  /** An agent asked for a pod's log, and the request. */
+  record Asked(FakeAgent agent, io.dsfleet.proto.v1.LogRequest request) {}
+
+  /** The first log request one of {@code agents} received (each agent's messages cleared before). */
+  static Asked awaitLogRequest(FakeAgent... agents) {
+    AtomicReference<Asked> found = new AtomicReference<>();
+    Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
+      for (FakeAgent agent : agents) {
+        for (var m : agent.received) {
+          if (m.hasLogRequest()) {
+            found.set(new Asked(agent, m.getLogRequest()));
+            return true;
+          }
+        }
+      }
+      return false;
+    });
+    return found.get();
   }
 
   /** The lines of a table without its last column (AGE may tick between two commands). */
@@ -133,23 +154,10 @@ class KubectlTest {
           throw new IllegalStateException(e);
         }
       });
-      FakeAgent[] asked = {null};
-      io.dsfleet.proto.v1.LogRequest[] request = {null};
-      Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
-        for (FakeAgent agent : List.of(a, b)) {
-          for (var m : agent.received) {
-            if (m.hasLogRequest()) {
-              asked[0] = agent;
-              request[0] = m.getLogRequest();
-              return true;
-            }
-          }
-        }
-        return false;
-      });
+      Asked large = awaitLogRequest(a, b);
       String line = "x".repeat(16 * 1024);
       for (int i = 0; i < 24; i++) { // 6 MiB in chunks of 256 KiB
-        asked[0].logChunk(request[0].getRequestId(), java.util.Collections.nCopies(16, line));
+        large.agent().logChunk(large.request().getRequestId(), java.util.Collections.nCopies(16, line));
       }
       Run truncated = big.get(60, TimeUnit.SECONDS);
       assertThat(truncated.exit()).isZero();
@@ -168,26 +176,15 @@ class KubectlTest {
           pod)).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
       try {
         var printed = new java.io.BufferedReader(new java.io.InputStreamReader(follow.getInputStream(), java.nio.charset.StandardCharsets.UTF_8));
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> {
-          for (FakeAgent agent : List.of(a, b)) {
-            for (var m : agent.received) {
-              if (m.hasLogRequest()) {
-                asked[0] = agent;
-                request[0] = m.getLogRequest();
-                return true;
-              }
-            }
-          }
-          return false;
-        });
-        assertThat(request[0].getFollow()).as("the agent is asked to follow").isTrue();
-        asked[0].logChunk(request[0].getRequestId(), List.of("first line"));
+        Asked followed = awaitLogRequest(a, b);
+        assertThat(followed.request().getFollow()).as("the agent is asked to follow").isTrue();
+        followed.agent().logChunk(followed.request().getRequestId(), List.of("first line"));
         assertThat(printed.readLine()).isEqualTo("first line");
-        asked[0].logChunk(request[0].getRequestId(), List.of("a line that came later"));
+        followed.agent().logChunk(followed.request().getRequestId(), List.of("a line that came later"));
         assertThat(printed.readLine()).as("printed as it came, the stream still open").isEqualTo("a line that came later");
         assertThat(follow.isAlive()).isTrue();
-        asked[0].send(io.dsfleet.proto.v1.AgentMessage.newBuilder().setLogChunk(io.dsfleet.proto.v1.LogChunk.newBuilder()
-            .setRequestId(request[0].getRequestId()).setEof(true)).build()); // the container's log ended
+        followed.agent().send(io.dsfleet.proto.v1.AgentMessage.newBuilder().setLogChunk(io.dsfleet.proto.v1.LogChunk.newBuilder()
+            .setRequestId(followed.request().getRequestId()).setEof(true)).build()); // the container's log ended
         assertThat(follow.waitFor(20, TimeUnit.SECONDS)).as("kubectl ends with the log").isTrue();
         assertThat(follow.exitValue()).isZero();
         assertThat(printed.readLine()).as("nothing more").isNull();
