@@ -44,6 +44,14 @@ public final class FakeCoordinator implements AutoCloseable {
   public volatile boolean removesOnLeave;
   /** Set: a leave is answered with this error (and changes nothing). */
   public volatile io.grpc.Status leaveFails;
+  /**
+   * Set: this is a coordinator replica that does not lead, and refuses every call at once
+   * UNAVAILABLE with this leader's address in the dsfleet-leader trailer (empty: none leads yet, an
+   * election), as the coordinator's LeaderGate does; null: it serves.
+   */
+  public volatile String notLeading;
+  /** When each call refused for not leading arrived (System.nanoTime). */
+  public final List<Long> notLeadingNanos = new CopyOnWriteArrayList<>();
 
   public FakeCoordinator(DesiredState desired) {
     this.desired = desired;
@@ -59,7 +67,7 @@ public final class FakeCoordinator implements AutoCloseable {
     if (!Epoll.isAvailable()) {
       throw new IllegalStateException("the fake coordinator binds with SO_REUSEPORT, which needs Netty's epoll transport", Epoll.unavailabilityCause());
     }
-    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).withOption(EpollChannelOption.SO_REUSEPORT, true).addService(new AgentServiceGrpc.AgentServiceImplBase() {
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port)).withOption(EpollChannelOption.SO_REUSEPORT, true).addService(io.grpc.ServerInterceptors.intercept(new AgentServiceGrpc.AgentServiceImplBase() {
       @Override
       public void join(JoinRequest request, StreamObserver<JoinResponse> response) {
         joins.incrementAndGet();
@@ -129,7 +137,21 @@ public final class FakeCoordinator implements AutoCloseable {
           public void onCompleted() {}
         };
       }
-    }).build().start();
+    }, new io.grpc.ServerInterceptor() {
+      @Override
+      public <Q, R> io.grpc.ServerCall.Listener<Q> interceptCall(io.grpc.ServerCall<Q, R> call, io.grpc.Metadata headers,
+          io.grpc.ServerCallHandler<Q, R> next) {
+        String leader = notLeading;
+        if (leader == null) {
+          return next.startCall(call, headers);
+        }
+        notLeadingNanos.add(System.nanoTime());
+        io.grpc.Metadata trailers = new io.grpc.Metadata();
+        trailers.put(io.grpc.Metadata.Key.of("dsfleet-leader", io.grpc.Metadata.ASCII_STRING_MARSHALLER), leader);
+        call.close(io.grpc.Status.UNAVAILABLE.withDescription("this replica is not the leader"), trailers);
+        return new io.grpc.ServerCall.Listener<>() {};
+      }
+    })).build().start();
     return this;
   }
 

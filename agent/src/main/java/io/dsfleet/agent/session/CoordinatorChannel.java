@@ -97,17 +97,23 @@ final class CoordinatorChannel {
     }
   }
 
-  /** Leaves a named leader for the configured list, or moves on to the next configured coordinator (with several). */
-  synchronized void nextCoordinator() {
+  /**
+   * Leaves a named leader for the configured list, or moves on to the next configured coordinator
+   * (with several). Whether the next try goes to another address: false with one address and no
+   * leader named.
+   */
+  synchronized boolean nextCoordinator() {
     if (leaderHint != null) {
       leaderHint = null;
       reset();
-      return;
+      return true;
     }
     if (coordinators.size() > 1) {
       reset();
       coordinatorIndex++;
+      return true;
     }
+    return false;
   }
 
   /** Goes to the leader a replica named, unless already there. */

@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Joins the coordinator and keeps one session: heartbeats and pod status up; desired sets and log
  * requests down. When the session breaks it reconnects with jittered exponential back-off (trying
- * the configured coordinators in turn); when the coordinator answers NOT_FOUND (status code, not
- * message text) it joins again. Nothing here waits on a thread: every retry is scheduled.
+ * the configured coordinators in turn, in rounds: {@link Rounds}); when the coordinator answers
+ * NOT_FOUND (status code, not message text) it joins again. Nothing here waits on a thread: every
+ * retry is scheduled.
  */
 public final class CoordinatorSession implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorSession.class);
@@ -41,6 +42,8 @@ public final class CoordinatorSession implements AutoCloseable {
   private final ScheduledExecutorService scheduler;
   private final Clock clock;
   private final Reconnect reconnect;
+  /** The waits between tries, in rounds of the configured addresses, on {@link #reconnect}'s back-off. */
+  private final Rounds rounds;
   private final Runnable onRemoved;
   private final Duration heartbeatOverride;
   private final NodeCredentials credentials;
@@ -92,6 +95,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.scheduler = scheduler;
     this.clock = clock;
     this.reconnect = new Reconnect(random);
+    this.rounds = new Rounds(coordinators.size(), reconnect);
     this.heartbeatOverride = heartbeatOverride;
     this.onRemoved = onRemoved;
     this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send, this::streamReady);
@@ -191,24 +195,27 @@ public final class CoordinatorSession implements AutoCloseable {
   /**
    * A replica that does not lead named the one that does (or said none does yet): connect there
    * (or to the next replica) within a second, jittered so a fleet does not arrive at once, without
-   * growing the back-off. The address is only a hint: the leader must still prove it holds a
-   * certificate of the fleet's CA.
+   * growing the back-off ({@link Rounds}: while the replicas elect, for a bounded time). The address
+   * is only a hint: the leader must still prove it holds a certificate of the fleet's CA.
    */
   private boolean followLeader(io.grpc.Metadata trailers) {
     String leader = trailers == null ? null : trailers.get(LEADER);
     if (closed || leader == null) {
       return false;
     }
-    long delay = 250 + reconnect.jitter(750);
+    Duration delay;
     if (leader.isBlank()) {
-      // the replicas are electing a leader (a second or two): ask around again soon, no back-off
+      // the replicas are electing a leader (a second or two): ask around again soon
       channel.nextCoordinator();
-      log.info("no coordinator replica leads yet (an election); asking again in {} ms (pods keep running)", delay);
+      delay = rounds.noLeader(System.nanoTime());
+      log.info("no coordinator replica leads yet (an election); asking again in {} ms (pods keep running)", delay.toMillis());
     } else {
       channel.toLeader(leader);
-      log.info("the coordinator replica does not lead; the leader is at {}: connecting in {} ms (pods keep running)", leader, delay);
+      delay = rounds.leaderNamed();
+      log.info("the coordinator replica does not lead; the leader is at {}: connecting in {} ms (pods keep running)", leader,
+          delay.toMillis());
     }
-    scheduler.schedule(this::connect, delay, TimeUnit.MILLISECONDS);
+    scheduler.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
     return true;
   }
 
@@ -221,11 +228,9 @@ public final class CoordinatorSession implements AutoCloseable {
     if (closed) {
       return;
     }
-    if (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) {
-      channel.nextCoordinator();
-    }
+    boolean movedOn = (code == Status.Code.UNAVAILABLE || code == Status.Code.DEADLINE_EXCEEDED) && channel.nextCoordinator();
     channel.dropLostConnection();
-    Duration delay = reconnect.next(asked);
+    Duration delay = rounds.failed(movedOn, asked, System.nanoTime());
     log.warn("{}; retrying in {} ms (pods keep running)", why, delay.toMillis());
     scheduler.schedule(this::connect, delay.toMillis(), TimeUnit.MILLISECONDS);
   }
@@ -368,7 +373,7 @@ public final class CoordinatorSession implements AutoCloseable {
       }
       stream = null;
       if (openedAtNanos != 0 && System.nanoTime() - openedAtNanos > Duration.ofSeconds(10).toNanos()) {
-        reconnect.reset();
+        rounds.reset();
       }
     }
     logs.closeAll();
@@ -379,7 +384,7 @@ public final class CoordinatorSession implements AutoCloseable {
     refusedCertificate(status);
     if (reconnectAtOnce && !closed) {
       reconnectAtOnce = false;
-      reconnect.reset();
+      rounds.reset();
       log.info("reconnecting with the renewed certificate now (pods keep running)");
       scheduler.execute(this::connect);
       return;

@@ -59,10 +59,15 @@ abstract class SessionTestBase {
 
   /** The same, running {@code onRemoved} once the coordinator removed the node and its pods are gone. */
   CoordinatorSession session(FakeCoordinator coordinator, FakeRuntime runtime, Duration heartbeatInterval, Runnable onRemoved) {
+    return session(List.of(coordinator), runtime, heartbeatInterval, onRemoved);
+  }
+
+  /** A session given every one of {@code coordinators}' addresses, in this order (a coordinator group's replicas). */
+  CoordinatorSession session(List<FakeCoordinator> coordinators, FakeRuntime runtime, Duration heartbeatInterval, Runnable onRemoved) {
     Clock clock = Clock.systemUTC();
     Reconciler reconciler = new Reconciler("n1", "127.0.0.1", runtime, new Mounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
         dir.resolve("state"), "test", ReconcilerThreads.standard(), report -> { });
-    return new CoordinatorSession(List.of("127.0.0.1:" + coordinator.port()), NodeCredentials.insecure(),
+    return new CoordinatorSession(coordinators.stream().map(c -> "127.0.0.1:" + c.port()).toList(), NodeCredentials.insecure(),
         NodeInfo.newBuilder().setName("n1").build(), reconciler, runtime, new LocalState(dir.resolve("state")), scheduler, clock,
         new Random(1), heartbeatInterval, onRemoved);
   }
