@@ -41,8 +41,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private final DesiredSets desiredSets;
   private final ScheduledExecutorService scheduler;
   private final Clock clock;
-  private final Reconnect reconnect;
-  /** The waits between tries, in rounds of the configured addresses, on {@link #reconnect}'s back-off. */
+  /** The waits between tries, in rounds of the configured addresses, on a jittered exponential back-off. */
   private final Rounds rounds;
   private final Runnable onRemoved;
   private final Duration heartbeatOverride;
@@ -94,8 +93,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.removal = new NodeRemoval(reconciler, state, credentials, writes);
     this.scheduler = scheduler;
     this.clock = clock;
-    this.reconnect = new Reconnect(random);
-    this.rounds = new Rounds(coordinators.size(), reconnect);
+    this.rounds = new Rounds(coordinators.size(), new Reconnect(random));
     this.heartbeatOverride = heartbeatOverride;
     this.onRemoved = onRemoved;
     this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send, this::streamReady);

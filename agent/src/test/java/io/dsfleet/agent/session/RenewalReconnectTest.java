@@ -54,11 +54,13 @@ class RenewalReconnectTest {
 
   /** The reconnects the session's back-off counted since it was last reset (the doublings of its wait). */
   static int backoffSteps(CoordinatorSession session) throws ReflectiveOperationException {
-    java.lang.reflect.Field reconnect = CoordinatorSession.class.getDeclaredField("reconnect");
-    reconnect.setAccessible(true);
+    java.lang.reflect.Field rounds = CoordinatorSession.class.getDeclaredField("rounds");
+    rounds.setAccessible(true);
+    java.lang.reflect.Field backOff = Rounds.class.getDeclaredField("backOff");
+    backOff.setAccessible(true);
     java.lang.reflect.Field attempt = Reconnect.class.getDeclaredField("attempt");
     attempt.setAccessible(true);
-    return attempt.getInt(reconnect.get(session));
+    return attempt.getInt(backOff.get(rounds.get(session)));
   }
 
   Server coordinator(int port) throws Exception {
