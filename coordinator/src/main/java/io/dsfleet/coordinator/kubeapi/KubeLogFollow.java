@@ -25,24 +25,33 @@ import java.util.function.Function;
  * without end). Until 2026-12-06 it was refused: the JDK's server cut every answer at 30 s.
  */
 final class KubeLogFollow implements LogRelay.Reader {
-  /** Lines the relay hands over before the answer's writes take them; beyond, the relay keeps them (and drops a reader too slow). */
-  static final int MAX_QUEUED = 1000;
+  /**
+   * Lines the relay hands over before the answer's writes take them, as {@link LogRelay#heapBytes}
+   * counts them; beyond, the relay keeps them (and drops a reader too slow, past its own 4 MiB).
+   * Until 2026-12-06 it was 1,000 lines of any length: with an agent's lines of 16,384 characters
+   * (its cut), 16-32 MiB for each of the API's 16 streams whose client read slowly, and a node's
+   * lines of 4 MiB (a message's bound) 4 GiB.
+   */
+  static final long MAX_QUEUED_BYTES = 256 << 10;
   /** How long the answer waits for a line before it looks again (whether the credential still holds, the window). */
   private static final long LOOK_MILLIS = 5000;
 
   private final ArrayDeque<String> lines = new ArrayDeque<>();
+  /** What {@link #lines} hold, as {@link LogRelay#heapBytes} counts it. */
+  private long queuedBytes;
   private boolean ended;
   private boolean revoked;
   private String failure;
 
   @Override
   public synchronized boolean isReady() {
-    return !ended && lines.size() < MAX_QUEUED;
+    return !ended && queuedBytes < MAX_QUEUED_BYTES;
   }
 
   @Override
   public synchronized void onNext(LogLine line) {
     lines.add(line.getLine());
+    queuedBytes += LogRelay.heapBytes(line.getLine());
     notifyAll();
   }
 
@@ -81,6 +90,7 @@ final class KubeLogFollow implements LogRelay.Reader {
     }
     List<String> out = new ArrayList<>(lines);
     lines.clear();
+    queuedBytes = 0;
     return out;
   }
 

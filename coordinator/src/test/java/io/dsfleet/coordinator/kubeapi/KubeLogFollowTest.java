@@ -103,6 +103,29 @@ class KubeLogFollowTest {
     return agent.received.stream().anyMatch(m -> m.hasLogCancel() && m.getLogCancel().getRequestId().equals(requestId));
   }
 
+  /**
+   * What a followed log holds for its answer's writes is bounded in bytes, as the relay's own wait
+   * is (LogRelay.MAX_WAITING_BYTES, each line as {@link io.dsfleet.coordinator.grpc.LogRelay#heapBytes}
+   * counts it): before, 1,000 lines of any length, so an agent's lines of 16,384 characters (its
+   * own cut) held 16-32 MiB for each of the API's 16 streams while their clients read slowly, and
+   * a node's of 4 MiB each (a message's bound) 4 GiB.
+   */
+  @Test
+  void theLinesAFollowedLogHoldsForItsClientAreBoundedInBytes() {
+    KubeLogFollow follower = new KubeLogFollow();
+    String line = "\u00e9\u4e2d".repeat(8 * 1024); // 16,384 characters, wide: two bytes each on the heap
+    long held = 0;
+    int taken = 0;
+    while (follower.isReady() && taken < 100_000) {
+      follower.onNext(io.dsfleet.proto.v1.LogLine.newBuilder().setLine(line).build());
+      held += io.dsfleet.coordinator.grpc.LogRelay.heapBytes(line);
+      taken++;
+    }
+    assertThat(taken).as("it takes lines, then waits for its client").isPositive();
+    assertThat(held).as("what it holds: its bound and one line more at most")
+        .isLessThanOrEqualTo(KubeLogFollow.MAX_QUEUED_BYTES + io.dsfleet.coordinator.grpc.LogRelay.heapBytes(line));
+  }
+
   @Test
   void aRevokedCredentialsFollowedLogEndsAndItsAgentStopsSending() throws Exception {
     try (Socket s = follow()) {
