@@ -22,7 +22,9 @@ import java.util.function.Function;
  * its lines come. It holds one of the API's stream slots ({@link WatchSlots}: watches and followed
  * logs, 16 in all, 6 per credential, 12 of viewers' together) and lasts until the pod's log ends, the client leaves, its
  * credential is revoked, or {@link KubeWatch#WINDOW} (kubectl then exits; dsctl logs -f follows
- * without end). Until 2026-12-06 it was refused: the JDK's server cut every answer at 30 s.
+ * without end). A client that leaves is noticed at the next line written to it: the JDK's server
+ * reads nothing of the connection meanwhile, so one that leaves a quiet log holds the slot until a
+ * line comes or the window ends. Until 2026-12-06 it was refused: the JDK's server cut every answer at 30 s.
  */
 final class KubeLogFollow implements LogRelay.Reader {
   /**
