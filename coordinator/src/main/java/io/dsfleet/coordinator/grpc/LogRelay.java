@@ -352,7 +352,7 @@ public final class LogRelay {
     Relay r = new Relay(id, reader, Map.copyOf(sinks), follower, podByNode);
     relays.put(id, r);
     LogRequest template = LogRequest.newBuilder().setRequestId(id).setNamespace(ns).setContainer(req.getContainer())
-        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : req.getTailLines()).setPrevious(req.getPrevious()).build();
+        .setFollow(req.getFollow()).setTailLines(req.getTailLines() == 0 ? -1 : Math.max(0, req.getTailLines())).setPrevious(req.getPrevious()).build();
     for (var e : sinks.entrySet()) {
       e.getValue().send(CoordinatorMessage.newBuilder().setLogRequest(template.toBuilder().setPodName(podByNode.get(e.getKey()))).build());
     }

@@ -32,6 +32,9 @@ final class KubeLogs {
       }
     }
     int tail = (int) count(x, "tailLines", 0, Integer.MAX_VALUE);
+    // tailLines=0 is none of the lines before now, as Kubernetes reads it (`kubectl logs -f --tail=0`: only what comes),
+    // a negative tail of the relay's; before 2026-12-06 it was taken for no tail, and the whole log came back
+    boolean noneBefore = tail == 0 && KubeApi.param(x, "tailLines") != null;
     long limit = count(x, "limitBytes", 1, Long.MAX_VALUE);
     boolean follow = "true".equals(KubeApi.param(x, "follow"));
     if (follow && x.getRequestMethod().equals("HEAD")) {
@@ -39,7 +42,7 @@ final class KubeLogs {
     }
     var req = io.dsfleet.proto.v1.LogsRequest.newBuilder().setNamespace(namespace)
         .setDaemonSet(v.getStatus().getDaemonSet()).setNodeName(v.getNodeName()).setContainer(java.util.Objects.requireNonNullElse(
-            KubeApi.param(x, "container"), "")).setTailLines(tail)
+            KubeApi.param(x, "container"), "")).setTailLines(noneBefore ? -1 : tail)
         .setPrevious("true".equals(KubeApi.param(x, "previous"))).build();
     if (follow) {
       KubeLogFollow.serve(x, f, logs, req, streams, credential, onRevoke, limit);
