@@ -26,7 +26,8 @@ public final class LogsCommand extends ClientCommand {
   @Option(names = {"-f", "--follow"}, description = "Keep streaming new lines.")
   boolean follow;
 
-  @Option(names = "--tail", defaultValue = "-1", paramLabel = "N", description = "Only the last N lines of each pod (default: all).")
+  @Option(names = "--tail", defaultValue = "-1", paramLabel = "N",
+      description = "Only the last N lines of each pod (0: none, with -f only the lines that come; default: all).")
   int tail;
 
   @Override
@@ -36,9 +37,10 @@ public final class LogsCommand extends ClientCommand {
     if (!follow) {
       stub = withRequestTimeout(stub);
     }
+    // LogsRequest's tail: 0 all, negative none before now
     Iterator<LogLine> lines = stub.logs(LogsRequest.newBuilder().setNamespace(ds.namespace).setDaemonSet(name)
         .setNodeName(node == null ? "" : node).setContainer(container == null ? "" : container).setFollow(follow)
-        .setTailLines(tail < 0 ? 0 : tail).setPrevious(previous).build());
+        .setTailLines(tail < 0 ? 0 : tail == 0 ? -1 : tail).setPrevious(previous).build());
     while (lines.hasNext()) {
       LogLine l = lines.next();
       out().println("[" + l.getNodeName() + "] " + io.dsfleet.coordinator.fleet.AgentText.logLine(l.getLine()));

@@ -358,6 +358,29 @@ class DsctlCliTest {
   }
 
   /**
+   * `dsctl logs --tail 0` asks the agents for none of the log's lines before now (with -f only the
+   * lines that come), as kubectl's: before 2026-12-06 a tail of 0 was sent as none asked, and
+   * every node's whole log came back.
+   */
+  @Test
+  void aTailOfNoLinesAsksTheAgentsForNoneBeforeNow() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    DesiredState s = a.nextDesired(Duration.ofSeconds(10));
+    a.reportAllReady(s, c.clock.millis());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("Running"));
+    for (var tail : java.util.List.of(java.util.List.of("--tail", "0"), java.util.List.of("--tail", "2"), java.util.List.<String>of())) {
+      a.received.clear();
+      java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("logs", "ds/agent", "-n", "ops"));
+      args.addAll(tail);
+      assertThat(dsctl(args.toArray(String[]::new)).exit()).isZero();
+      assertThat(a.received.stream().filter(io.dsfleet.proto.v1.CoordinatorMessage::hasLogRequest).map(m -> m.getLogRequest().getTailLines()))
+          .as(tail + ": the agent's tail (negative: all)").containsExactly(tail.isEmpty() ? -1 : Integer.parseInt(tail.get(1)));
+    }
+  }
+
+  /**
    * A pod writes its log, and a node's agent relays it: neither reaches the operator's terminal
    * with control characters (a carriage return and an erase that print another node's prefix over
    * the line, an OSC 52 that sets the clipboard, a title, a line break a node sends inside a line)
