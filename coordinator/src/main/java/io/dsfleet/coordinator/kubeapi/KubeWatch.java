@@ -39,6 +39,15 @@ final class KubeWatch {
    * every answer at 30 s), and `kubectl get -w`, which does not watch again, ended with it.
    */
   static final java.time.Duration WINDOW = java.time.Duration.ofMinutes(30);
+  /**
+   * How long a watch writes nothing before it writes a newline (whitespace between the stream's
+   * JSON objects, which kubectl and client-go skip): the JDK's server reads nothing of a connection
+   * while it answers, so a client gone from a quiet watch (kubectl get -w ended with Ctrl-C) is
+   * noticed only by a write failing. Before 2026-12-06 such a watch held its slot, its thread and
+   * its list until its window's end, 30 minutes; now a minute or so (the first write after the
+   * close may still be taken by the kernel, the next fails).
+   */
+  static final long PROBE_MILLIS = 30_000;
   /** The longest a write of a watch waits for its client to take it (the bound every answer of the API has). */
   static final java.time.Duration WRITE_BOUND = java.time.Duration.ofSeconds(30);
   /** Watches and followed logs ({@link KubeLogFollow}) at once: each holds one of the listener's threads while it lasts. */
@@ -61,6 +70,7 @@ final class KubeWatch {
   private final long paceMillis;
   private final long safetyMillis;
   private final java.time.Duration writeBound;
+  private final long probeMillis;
   /** How long a write of a stream waits for its client ({@link #WRITE_BOUND} but in a test). */
   java.time.Duration writeBound() {
     return writeBound;
@@ -94,10 +104,16 @@ final class KubeWatch {
 
   /** With other pacing and another bound on a write: a test's. */
   KubeWatch(LongSupplier millis, long paceMillis, long safetyMillis, java.time.Duration writeBound) {
+    this(millis, paceMillis, safetyMillis, writeBound, PROBE_MILLIS);
+  }
+
+  /** With other pacing, another bound on a write and another wait before a newline probes a quiet client: a test's. */
+  KubeWatch(LongSupplier millis, long paceMillis, long safetyMillis, java.time.Duration writeBound, long probeMillis) {
     this.millis = millis;
     this.paceMillis = paceMillis;
     this.safetyMillis = safetyMillis;
     this.writeBound = writeBound;
+    this.probeMillis = probeMillis;
   }
 
   /** The lists a watch follows. */
@@ -282,8 +298,10 @@ final class KubeWatch {
         seen = changes(out, seen, first, includeObject);
       }
       long built = millis.getAsLong() - paceMillis;
+      long wrote = millis.getAsLong();
       for (long left = window; left > 0; left = end - millis.getAsLong()) {
-        boolean told = moved.tryAcquire(Math.min(left, safetyMillis), java.util.concurrent.TimeUnit.MILLISECONDS);
+        boolean told = moved.tryAcquire(Math.min(Math.min(left, safetyMillis), Math.max(1, wrote + probeMillis - millis.getAsLong())),
+            java.util.concurrent.TimeUnit.MILLISECONDS);
         moved.drainPermits();
         if (revoked.get()) {
           return; // revoked: the stream ends, kubectl's next request is refused
@@ -316,9 +334,15 @@ final class KubeWatch {
           last = next;
           built = millis.getAsLong();
           seen = changes(out, seen, next, includeObject);
+          wrote = built;
         }
         if (lastPace) {
           break;
+        }
+        if (millis.getAsLong() - wrote >= probeMillis) {
+          out.write('\n'); // whitespace the client's JSON decoder skips: a client gone fails the write (the next at the latest)
+          out.flush();
+          wrote = millis.getAsLong();
         }
       }
       if (bookmarks && !last.path("kind").asText().equals("Table")) {

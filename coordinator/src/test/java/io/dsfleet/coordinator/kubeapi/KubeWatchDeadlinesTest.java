@@ -229,4 +229,25 @@ class KubeWatchDeadlinesTest {
       }
     }
   }
+
+  /**
+   * A client gone from a quiet watch (kubectl get -w ended with Ctrl-C, nothing changing) is noticed
+   * by a newline written when the watch has been quiet a while: the JDK's server reads nothing of a
+   * connection while it answers. Before 2026-12-06 such a watch held its slot until its window's
+   * end, 30 minutes.
+   */
+  @Test
+  void aQuietWatchWhoseClientLeftEndsAtItsNextProbe() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 200, Duration.ofSeconds(5), 200);
+    int port = serve(w, Duration.ofMinutes(5), 60);
+    try (Socket s = watch(port)) {
+      s.setSoTimeout(10_000);
+      assertThat(RawHttp.until(s.getInputStream(), "\"cm0\"")).contains("200 OK");
+      await().atMost(Duration.ofSeconds(10)).until(() -> w.watching("viewer/v") == 1);
+    } // the client leaves; nothing changes in the fleet
+    long left = System.nanoTime();
+    await().atMost(Duration.ofSeconds(15)).until(() -> w.watching("viewer/v") == 0);
+    assertThat(Duration.ofNanos(System.nanoTime() - left)).as("its slot free at the probes, not at its window's end (60 s)")
+        .isLessThan(Duration.ofSeconds(10));
+  }
 }
