@@ -357,6 +357,16 @@ class DsctlCliTest {
     assertThat(describe.out()).contains("Status:             Ready").contains("rack=r1").contains(s.getPods(0).getPodName());
   }
 
+  /** node-a, running the base DaemonSet's pod Ready, as dsctl get pods shows it. */
+  private FakeAgent agentRunningTheBase() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(Duration.ofSeconds(10));
+    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
+    a.reportAllReady(a.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("Running"));
+    return a;
+  }
+
   /**
    * `dsctl logs --tail 0` asks the agents for none of the log's lines before now (with -f only the
    * lines that come), as kubectl's: before 2026-12-06 a tail of 0 was sent as none asked, and
@@ -364,12 +374,7 @@ class DsctlCliTest {
    */
   @Test
   void aTailOfNoLinesAsksTheAgentsForNoneBeforeNow() throws Exception {
-    FakeAgent a = c.agent("node-a", Map.of());
-    a.nextDesired(Duration.ofSeconds(10));
-    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
-    DesiredState s = a.nextDesired(Duration.ofSeconds(10));
-    a.reportAllReady(s, c.clock.millis());
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("Running"));
+    FakeAgent a = agentRunningTheBase();
     for (var tail : java.util.List.of(java.util.List.of("--tail", "0"), java.util.List.of("--tail", "2"), java.util.List.<String>of())) {
       a.received.clear();
       java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("logs", "ds/agent", "-n", "ops"));
@@ -388,12 +393,7 @@ class DsctlCliTest {
    */
   @Test
   void logsReachTheTerminalWithoutTheirControlCharacters() throws Exception {
-    FakeAgent a = c.agent("node-a", Map.of());
-    a.nextDesired(Duration.ofSeconds(10));
-    dsctl("apply", "-f", file("ds.yaml", Fixtures.BASE).toString());
-    DesiredState s = a.nextDesired(Duration.ofSeconds(10));
-    a.reportAllReady(s, c.clock.millis());
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> dsctl("get", "pods", "-n", "ops").out().contains("Running"));
+    FakeAgent a = agentRunningTheBase();
     a.logLines = java.util.List.of("\r\u001b[2K[node-b] all good", "\u001b]52;c;cm0gLXJmIH4=\u0007copied", "\u001b]0;title\u001b\\x",
         "one\n[node-b] forged", "\u202etxt.exe", "tab\tand \u00e9t\u00e9 stay", "a terminal's line end\r");
     Result logs = dsctl("logs", "ds/agent", "-n", "ops");
