@@ -127,7 +127,7 @@ final class KubeLogFollow implements LogRelay.Reader {
       x.getResponseHeaders().set("Cache-Control", "no-store");
       io.dsfleet.common.ExchangeDeadlines.extend(streams.writeBound());
       x.sendResponseHeaders(200, 0);
-      OutputStream bounded = new KubeWatch.BoundedWrites(x.getResponseBody(), streams.writeBound(),
+      OutputStream bounded = new BoundedWrites(x.getResponseBody(), streams.writeBound(),
           () -> java.time.Duration.ofNanos(Math.max(0, end - System.nanoTime())));
       KubeLogs.Limited body = new KubeLogs.Limited(bounded, limitBytes == 0 ? Long.MAX_VALUE : limitBytes);
       Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8));
