@@ -10,8 +10,15 @@ public final class Sha256 {
   private Sha256() {}
 
   public static String hex(byte[] data) {
+    return hex(java.nio.ByteBuffer.wrap(data));
+  }
+
+  /** Of the buffer's remaining bytes, read without copying them (a protobuf ByteString's {@code asReadOnlyByteBuffer()}). */
+  public static String hex(java.nio.ByteBuffer data) {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      md.update(data);
+      return HexFormat.of().formatHex(md.digest());
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
     }

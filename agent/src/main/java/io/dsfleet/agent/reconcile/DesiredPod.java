@@ -169,13 +169,7 @@ public record DesiredPod(String key, String namespace, String name, String daemo
    * never parsed and written again (a coordinator sends a revision's stored bytes unchanged: docs/wire.md).
    */
   static String digest(com.google.protobuf.ByteString templateJson) {
-    try {
-      java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-      md.update(templateJson.asReadOnlyByteBuffer());
-      return java.util.HexFormat.of().formatHex(md.digest());
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return io.dsfleet.common.Sha256.hex(templateJson.asReadOnlyByteBuffer());
   }
 
   private static String rootMessage(Throwable e) {

@@ -132,7 +132,7 @@ final class FleetState {
         if (r == null) {
           return null;
         }
-        d = io.dsfleet.common.Sha256.hex(bytesOf(r).toByteArray());
+        d = io.dsfleet.common.Sha256.hex(bytesOf(r).asReadOnlyByteBuffer());
         templateDigests.put(hash, d);
       }
       return d;

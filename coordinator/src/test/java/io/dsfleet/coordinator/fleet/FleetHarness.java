@@ -180,7 +180,7 @@ final class FleetHarness implements AutoCloseable {
         PodStatus have = running.get(p.getPodName());
         // a template is its hash and its bytes' digest, as the agent knows it; one sent by name alone keeps the digest it had
         String digest = p.getTemplateJson().isEmpty() ? (have == null ? "" : have.getTemplateDigest())
-            : io.dsfleet.common.Sha256.hex(p.getTemplateJson().toByteArray());
+            : io.dsfleet.common.Sha256.hex(p.getTemplateJson().asReadOnlyByteBuffer());
         if (have == null || !have.getTemplateHash().equals(p.getTemplateHash()) || !have.getTemplateDigest().equals(digest)
             || (ready && !have.getReady())) {
           running.put(p.getPodName(), status(p, ready).toBuilder().setTemplateDigest(digest).build());
