@@ -53,44 +53,37 @@ final class ExchangeEnds extends Filter {
       super(out);
     }
 
-    @Override
-    public void write(int b) throws IOException {
+    private interface Step {
+      void run() throws IOException;
+    }
+
+    private void noted(Step step) throws IOException {
       try {
-        out.write(b);
+        step.run();
       } catch (IOException e) {
         failed = true;
         throw e;
       }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      noted(() -> out.write(b));
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-      try {
-        out.write(b, off, len);
-      } catch (IOException e) {
-        failed = true;
-        throw e;
-      }
+      noted(() -> out.write(b, off, len));
     }
 
     @Override
     public void flush() throws IOException {
-      try {
-        out.flush();
-      } catch (IOException e) {
-        failed = true;
-        throw e;
-      }
+      noted(out::flush);
     }
 
     @Override
     public void close() throws IOException {
-      try {
-        out.close();
-      } catch (IOException e) {
-        failed = true;
-        throw e;
-      }
+      noted(out::close);
     }
   }
 }
