@@ -28,6 +28,7 @@ import java.util.function.LongSupplier;
  * renders whatever they ask. A scrape whose rendering is kept is served without waiting for a
  * rendering of another kind under way (a client asking in ever new ways keeps the turn busy). The
  * answer is written to each client outside that turn, so a client that reads slowly holds no other.
+ * A scrape still waiting for the turn at its exchange's deadline ends there, unanswered.
  */
 final class SharedScrapes implements HttpHandler {
   /** The kinds of request whose last rendering is kept: Prometheus servers send one or two. */
@@ -90,7 +91,14 @@ final class SharedScrapes implements HttpHandler {
     if (r != null) { // served without waiting for a rendering of another kind under way
       return r;
     }
-    turn.lock();
+    try {
+      // interruptibly: the exchange's deadline (ExchangeDeadlines) interrupts a scrape still waiting, which then ends
+      // unanswered; before 2026-12-06 it waited on, rendered past its deadline, and only its write failed
+      turn.lockInterruptibly();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("the scrape's deadline came while it waited for its turn to render", e);
+    }
     try {
       r = kept(kind); // rendered while this scrape waited for its turn
       if (r != null) {

@@ -45,9 +45,17 @@ class SharedScrapesTest {
     int n = renders.incrementAndGet();
     if (n == held && holdFirst != null) {
       firstRendering.countDown();
-      try {
-        holdFirst.await(30, TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
+      boolean interrupted = false;
+      long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      // held until the test lets it go, whatever interrupts it (a rendering that ignores its deadline)
+      while (holdFirst.getCount() > 0 && System.nanoTime() < until) {
+        try {
+          holdFirst.await(until - System.nanoTime(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
         Thread.currentThread().interrupt();
       }
     }
@@ -60,10 +68,15 @@ class SharedScrapesTest {
 
   private int start() throws Exception {
     io.dsfleet.common.JdkHttpServers.limitClients(); // before the JVM's first server: the bounds are read once, and other tests count on them
+    return start(Executors.newCachedThreadPool());
+  }
+
+  /** On {@code threads}, through the daemons' context filter ({@code JdkHttpServers.context}). */
+  private int start(ExecutorService threads) throws Exception {
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 50);
     shared = new SharedScrapes(render, Duration.ofSeconds(1), nanos::get);
-    server.createContext("/metrics", shared);
-    pool = Executors.newCachedThreadPool();
+    io.dsfleet.common.JdkHttpServers.context(server, "/metrics", shared);
+    pool = threads;
     server.setExecutor(pool);
     server.start();
     return server.getAddress().getPort();
@@ -188,6 +201,30 @@ class SharedScrapesTest {
     for (int i = 1; i <= 4; i++) {
       assertThat(queued.get(i - 1).get(10, TimeUnit.SECONDS).body()).isEqualTo("rendering " + (i + 1) + " for kind-" + i);
     }
+  }
+
+  /**
+   * A scrape still waiting for its turn when its exchange's deadline comes ends then, unanswered,
+   * rendering nothing: before 2026-12-06 it waited on for the turn (the lock ignored the
+   * deadline's interrupt) and rendered past its deadline.
+   */
+  @Test
+  void aScrapeWaitingForItsTurnEndsAtItsDeadline() throws Exception {
+    holdFirst = new CountDownLatch(1);
+    int port = start(io.dsfleet.common.JdkHttpServers.threads("scrapes", Duration.ofMillis(500)));
+    CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> call(port));
+    assertThat(firstRendering.await(10, TimeUnit.SECONDS)).isTrue();
+    CompletableFuture<HttpResponse<String>> waiting = CompletableFuture.supplyAsync(() -> call(port), Executors.newSingleThreadExecutor());
+    try {
+      assertThat(waiting).as("the waiting scrape, ended at its deadline while the first still renders")
+          .failsWithin(Duration.ofSeconds(10));
+      assertThat(shared.waiting()).as("scrapes waiting for the turn").isZero();
+      assertThat(renders).as("renderings").hasValue(1);
+    } finally {
+      holdFirst.countDown();
+    }
+    first.handle((r, e) -> null).get(10, TimeUnit.SECONDS);
+    assertThat(renders).as("renderings once the first ended").hasValue(1);
   }
 
   private static HttpResponse<String> call(int port) {
