@@ -6,15 +6,12 @@ import io.dsfleet.agent.metrics.AgentCounters;
 import io.dsfleet.agent.pod.Volumes;
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.ContainerRuntime;
-import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.agent.runtime.RuntimeUnavailableException;
 import io.dsfleet.common.OwnerOnlyFiles;
 import io.dsfleet.proto.v1.DesiredState;
 import io.dsfleet.proto.v1.PodStatus;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -26,11 +23,9 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,17 +34,16 @@ import org.slf4j.LoggerFactory;
  * Makes the node's containers match its desired pods. Each {@link #tick()} takes the owned
  * containers (listed again only when something changed: see {@link #watch}), checks their labels
  * ({@link OwnedContainer}), asks the pure {@link NodePlanner} what to do, hands each pod's work to
- * a pod worker (never two at once for a pod, so nothing is done twice and a slow pod never blocks
- * another), hands stopped containers and unused pod directories to the garbage collector, starts
- * due probes ({@link ProbeManager}) and reports pod status ({@link StatusBuilder}) when it
- * changed. Only the {@link Executor} touches Docker and the disk.
+ * a pod worker ({@link PodWorkers}: never two at once for a pod, so nothing is done twice and a slow
+ * pod never blocks another; a worker's steps are {@link PodSync}'s), hands stopped containers and
+ * unused pod directories to the {@link GarbageCollector}, starts due probes ({@link ProbeManager})
+ * and reports pod status ({@link StatusBuilder}) when it changed. Whether the runtime answers, and
+ * its events, are {@link RuntimeWatch}'s. Only the {@link Executor} touches Docker and the disk.
  */
 public final class Reconciler {
   private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
-  private static final int MAX_STEPS = 20;
   /** The default of how often a pass lists every container while the event stream runs (agent option relistInterval). */
   public static final Duration RELIST = Duration.ofSeconds(30);
-  private static final Pattern POD_DIR = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?_[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
   /** Whether the container runtime answers, as the node reports it. */
   public record RuntimeCondition(boolean down, String message) {}
@@ -88,10 +82,12 @@ public final class Reconciler {
   private final AtomicLong passes = new AtomicLong();
   private final QuietPasses quiet = new QuietPasses();
   private final ContainerView view;
+  private final RuntimeWatch runtimeWatch;
+  private final PodWorkers workers;
+  private final PodSync podSync;
+  private final GarbageCollector collector;
   private volatile List<PodStatus> lastReport;
-  private volatile RuntimeCondition condition = new RuntimeCondition(false, "");
   private volatile Runnable wake = () -> { };
-  private volatile Runnable onCondition = () -> { };
   private volatile Consumer<Set<String>> onOrphans = x -> { };
   /** Run by each pass once it read the desired set (a test's set arrives there). */
   volatile Runnable afterDesiredRead = () -> { };
@@ -102,6 +98,8 @@ public final class Reconciler {
     this.failures = new Failures(backoff);
     this.evictions = new Evictions(new EvictionRecord(stateDir.resolve("evictions")));
     this.view = new ContainerView(relist);
+    this.runtimeWatch = new RuntimeWatch(node, runtime, view, busy, this::wakeUp);
+    this.workers = new PodWorkers(busy, view, runtimeWatch, this::wakeUp);
     this.node = node;
     this.hostIp = hostIp;
     this.runtime = runtime;
@@ -113,8 +111,11 @@ public final class Reconciler {
     this.probes = new ProbeManager(runtime, threads.probes(), ReconcilerThreads.MAX_PROBES_AT_ONCE / 4, clock);
     this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
         c -> templates.get(c.hash(), c.digest()), new Random());
+    this.podSync = new PodSync(node, runtime, this::owned, view, executor, evictions, probes, failures, clock, key -> desired.get(key));
+    this.collector = new GarbageCollector(podsDir, executor, failures, busy, collecting, threads, view, runtimeWatch, workers,
+        key -> desired.containsKey(key), this::wakeUp);
     this.limits = new VolumeLimits(evictions, new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay), executor,
-        failures, threads, collecting, clock, (pod, work) -> dispatch(pod, Work.DIRECTORY, threads.gc(), work), this::wakeUp);
+        failures, threads, collecting, clock, (pod, work) -> workers.dispatch(pod, PodWorkers.Work.DIRECTORY, threads.gc(), work), this::wakeUp);
   }
 
   /**
@@ -140,7 +141,7 @@ public final class Reconciler {
 
   /** Called when the runtime goes away or comes back (the node reports it at once). */
   public void onRuntimeCondition(Runnable listener) {
-    this.onCondition = listener;
+    runtimeWatch.onCondition(listener);
   }
 
   /** Replaces the desired set (level-triggered: the whole set, every time). From here on, pods not in it are removed. */
@@ -235,7 +236,7 @@ public final class Reconciler {
   }
 
   public RuntimeCondition runtimeCondition() {
-    return condition;
+    return runtimeWatch.condition();
   }
 
   /** Completed passes: a test barrier ("the agent has looked since"). */
@@ -295,11 +296,11 @@ public final class Reconciler {
     try {
       owned = view.get(now, () -> {
         List<OwnedContainer> o = owned(runtime.listOwned(node));
-        runtimeReachable();
+        runtimeWatch.reachable();
         return o;
       });
     } catch (RuntimeUnavailableException e) {
-      runtimeUnreachable(e);
+      runtimeWatch.unreachable(e);
       log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
       return;
     }
@@ -319,7 +320,7 @@ public final class Reconciler {
     templates.retainUsed(used(want, owned));
     probes.sync(want, owned, now);
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
-    PodsDir dirs = listPodsDir();
+    GarbageCollector.PodsDir dirs = collector.listPodsDir();
     NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(ready, want, owned, released, verdicts, failures,
         Map.copyOf(executor.volumesWritten), dirs.pods(), now));
     for (var e : plan.pods().entrySet()) {
@@ -327,68 +328,23 @@ public final class Reconciler {
         DesiredPod d = want.get(e.getKey());
         List<OwnedContainer> seen = owned.stream().filter(c -> c.podKey().equals(d.key())).toList();
         // its template held from here, before the next pass, until the work ends (Templates)
-        dispatch(e.getKey(), Work.STEPS, threads.pods(), () -> sync(d, seen, seenAt), templates.hold(d.hash(), d.digest()));
+        workers.dispatch(e.getKey(), PodWorkers.Work.STEPS, threads.pods(), () -> podSync.sync(d, seen, seenAt), templates.hold(d.hash(), d.digest()));
       }
     }
     for (var e : plan.teardown().entrySet()) {
       // on the stoppers, not the pod workers: every pod stops at once, each within its own grace period
-      dispatch(e.getKey(), Work.TEARDOWN, threads.stoppers(), () -> {
+      workers.dispatch(e.getKey(), PodWorkers.Work.TEARDOWN, threads.stoppers(), () -> {
         log.info("removing pod {}: no longer desired on this node", e.getKey());
         executor.kill(kills(e.getValue()));
         failures.forgetPod(e.getKey());
       });
     }
-    for (OwnedContainer c : plan.garbage()) {
-      // not while the pod's worker may be between creating and starting this very container
-      if (busy.underWay(c.podKey()) || failures.get("gc/" + c.id()).map(f -> f.active(now)).orElse(false) || !collecting.add(c.id())) {
-        continue;
-      }
-      threads.gc().execute(() -> {
-        boolean removed = false;
-        try {
-          removed = executor.remove(c, false);
-        } catch (RuntimeUnavailableException e) {
-          runtimeUnreachable(e);
-        } catch (RuntimeException | StackOverflowError e) {
-          log.warn("garbage collection of {}: {}", c.info().name(), e.getMessage());
-        } finally {
-          view.changed();
-          collecting.remove(c.id());
-        }
-        if (removed) {
-          // a pass lists now, not at the next tick: the view is current for what comes next (a new
-          // desired set acted on from it rather than after a list of its own; docs/benchmarks.md);
-          // after a failure the next tick retries, never a tight loop
-          wakeUp();
-        }
-      });
-    }
-    for (String dir : plan.removeDirs()) {
-      String key = dir.replaceFirst("_", "/");
-      if (failures.get("dir/" + dir).map(f -> f.active(now)).orElse(false)) {
-        continue;
-      }
-      // under the pod's own key: never while a pod worker prepares the same pod's volumes
-      dispatch(key, Work.DIRECTORY, threads.gc(), () -> {
-        if (!desired.containsKey(key)) {
-          executor.dirs.remove(podsDir, dir);
-        }
-      });
-    }
+    collector.containers(plan.garbage(), now);
+    collector.directories(plan.removeDirs(), now);
     if (ready) { // the evictions' record read at the start is kept for the pods of the first desired set
       limits.enforce(want, owned, now);
     }
-    for (String trash : dirs.trash()) {
-      if (!failures.get("trash/" + trash).map(f -> f.active(now)).orElse(false) && collecting.add("trash/" + trash)) {
-        threads.gc().execute(() -> {
-          try {
-            executor.dirs.removeTrash(podsDir, trash);
-          } finally {
-            collecting.remove("trash/" + trash);
-          }
-        });
-      }
-    }
+    collector.trash(dirs.trash(), now);
     quiet.fullPassDone(failures.any() || probes.any() || evictions.any() || !plan.garbage().isEmpty() || !plan.removeDirs().isEmpty()
         || plan.pods().values().stream().anyMatch(a -> !a.isEmpty()) || !plan.teardown().isEmpty());
     List<OwnedContainer> reported = owned.stream().filter(c -> !ReleasedPods.holds(released, c.podKey(), c.pod()) || want.containsKey(c.podKey()))
@@ -419,197 +375,12 @@ public final class Reconciler {
     return out;
   }
 
-  private void runtimeReachable() {
-    if (condition.down()) {
-      log.info("container runtime reachable again; reconciling");
-      condition = new RuntimeCondition(false, "");
-      onCondition.run();
-    }
-  }
-
-  /** Any call that found the runtime gone says so at once (a dockerd restart can be over between two passes). */
-  private void runtimeUnreachable(RuntimeException e) {
-    if (!condition.down()) {
-      log.warn("container runtime unreachable, pods keep running; retrying: {}", e.getMessage());
-      condition = new RuntimeCondition(true, e.getMessage());
-      onCondition.run();
-    }
-  }
-
   /**
    * Follows the runtime's events for this node: each one wakes a pass that lists the containers
-   * again (a container that died is restarted and reported now, not at the next relist), except an
-   * event of a pod whose worker is at work (mostly the echo of its own create and start, while
-   * Docker starts the container): it only marks the list stale; the worker's end wakes a pass (it
-   * ends once an app container it started runs), and any pass lists (within a second: no pass is
-   * quiet while a pod is worked on). While the stream runs, a pass lists only after an event or the
-   * agent's own work, and at least every {@code relist} for anything the stream missed (the
-   * kubelet's PLEG relist); the passes in between
-   * (probes, back-off timers) work from the last list. The stream ending means the runtime went
-   * away: the node says so at once, every pass lists again, and the watch is taken up again with
-   * back-off; a stream taken up again starts with a list (events may have been missed meanwhile).
+   * again, and the stream's end says the runtime went away ({@link RuntimeWatch#watch}).
    */
   public void watch(java.util.concurrent.ScheduledExecutorService scheduler) {
-    watch(scheduler, 0);
-  }
-
-  private void watch(java.util.concurrent.ScheduledExecutorService scheduler, int failures) {
-    if (scheduler.isShutdown()) {
-      return;
-    }
-    try {
-      // following before the stream opens: a stream that ends at once leaves it off (its end comes after)
-      view.watching(true);
-      runtime.watch(node, podKey -> {
-        view.changed();
-        // a pod whose worker is at it hears of its own create and start: the worker's end wakes a pass, which lists
-        if (podKey == null || !busy.underWay(podKey)) {
-          wakeUp();
-        }
-      }, t -> {
-        view.watching(false);
-        // the runtime gone ends the stream, but so does a stream quiet for longer than the
-        // transport waits for a byte (10 minutes): only a runtime that does not answer is down
-        try {
-          runtime.ping();
-          log.info("the container runtime's event stream ended ({}); the runtime answers: following its events again", t.getMessage());
-        } catch (RuntimeException e) {
-          runtimeUnreachable(new RuntimeUnavailableException("the container runtime's event stream ended: " + t.getMessage(), t));
-        }
-        wakeUp();
-        scheduler.schedule(() -> watch(scheduler, 0), 1, TimeUnit.SECONDS);
-      });
-      wakeUp(); // a pass now: it lists, and finds out whether the runtime is back
-    } catch (RuntimeException e) {
-      view.watching(false);
-      runtimeUnreachable(e);
-      long delay = Math.min(30, 1L << Math.min(failures, 5));
-      scheduler.schedule(() -> watch(scheduler, failures + 1), delay, TimeUnit.SECONDS);
-    }
-  }
-
-  /**
-   * The agent's pods directory as a pass reads it: the directories that name a pod (its own
-   * records; anything else is left alone) and those it moved out of the way because they could not
-   * be removed.
-   */
-  private record PodsDir(Set<String> pods, Set<String> trash) {}
-
-  /** Lists the pods directory once (a pass listed it twice, one listing for each set). */
-  private PodsDir listPodsDir() {
-    Set<String> pods = new TreeSet<>();
-    Set<String> trash = new TreeSet<>();
-    try (var list = Files.list(podsDir)) {
-      list.forEach(p -> {
-        String n = p.getFileName().toString();
-        if (n.startsWith(".trash-")) {
-          trash.add(n);
-        } else if (POD_DIR.matcher(n).matches() && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-          pods.add(n);
-        }
-      });
-    } catch (IOException e) {
-      log.warn("cannot list {}: {}", podsDir, e.getMessage());
-    }
-    return new PodsDir(pods, trash);
-  }
-
-  /** Pod work: a worker's steps, a teardown, or the removal of a pod's directory. */
-  private enum Work {
-    STEPS, TEARDOWN, DIRECTORY;
-
-    /** A pass as soon as the work is done: it reports the pod's new state now. */
-    boolean wakeAfter() {
-      return this != DIRECTORY;
-    }
-  }
-
-  private void dispatch(String pod, Work kind, ExecutorService on, Runnable work) {
-    dispatch(pod, kind, on, work, () -> { });
-  }
-
-  /** {@link #dispatch(String, Work, ExecutorService, Runnable)}; {@code ended} runs once the work ended, or at once when none was started. */
-  private void dispatch(String pod, Work kind, ExecutorService on, Runnable work, Runnable ended) {
-    if (!busy.begin(pod, kind == Work.TEARDOWN)) {
-      ended.run();
-      return;
-    }
-    try {
-      on.execute(() -> {
-        try {
-          run(pod, kind, work);
-        } finally {
-          ended.run(); // after run's view.changed(): a pass that lists from then on sees what the work made
-        }
-      });
-    } catch (java.util.concurrent.RejectedExecutionException e) { // every worker busy (or the agent stopping): a later pass plans it again
-      busy.end(pod);
-      ended.run();
-      log.debug("pod {}: no thread free for its work; a later pass plans it again", pod);
-    }
-  }
-
-  private void run(String pod, Work kind, Runnable work) {
-    boolean done = false;
-    try {
-      work.run();
-      done = true;
-    } catch (RuntimeUnavailableException ex) {
-      runtimeUnreachable(ex);
-    } catch (RuntimeException | StackOverflowError ex) {
-      log.error("pod {}: {}", pod, ex.toString(), ex);
-    } finally {
-      view.changed(); // the work may have touched containers: the next pass lists them
-      busy.end(pod);
-    }
-    if (done && kind.wakeAfter()) {
-      wakeUp(); // report the new state now; after a failure the next tick retries, never a tight loop
-    }
-  }
-
-  /**
-   * Decide and act for one pod until only waiting is left, or until its app containers were started
-   * (the pass that wakes then lists them, reports them and hands the pod out again if more is to be
-   * done: a second look of the worker's own would list and inspect the same containers beside it).
-   * The first step acts on the pod's containers as the pass saw them ({@code seen}, at {@code
-   * seenAt}) when nothing changed since ({@link ContainerView#current}); every other step lists them.
-   */
-  private void sync(DesiredPod d, List<OwnedContainer> seen, long seenAt) {
-    boolean sandboxStarted = false;
-    for (int step = 0; step < MAX_STEPS; step++) {
-      if (!stillWanted(d, true)) {
-        return; // no longer desired as this worker was handed it (a new set came): the next pass decides afresh
-      }
-      List<OwnedContainer> observed = step == 0 && view.current(seenAt) ? seen
-          : owned(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream().filter(c -> c.podKey().equals(d.key())).toList();
-      boolean current = d.configs().equals(executor.volumesWritten.get(d.key()));
-      List<PodPlanner.Action> actions = PodPlanner.decide(d, observed,
-          new PodPlanner.Facts(evictions.withKills(probes.verdicts(), observed), failures, current, clock.instant()));
-      boolean startsSandbox = actions.stream().anyMatch(a -> a instanceof PodPlanner.StartSandbox);
-      if (startsSandbox && sandboxStarted) {
-        // it started, yet it is not seen running: never a tight loop of new sandboxes
-        failures.failed(Failures.key(d.key(), "POD"), "CreatePodSandboxError", "the pod sandbox started but stopped at once", clock.instant());
-        return;
-      }
-      sandboxStarted |= startsSandbox;
-      if (actions.stream().allMatch(a -> a instanceof PodPlanner.Wait) || !executor.run(d, observed, actions, () -> stillWanted(d, false))) {
-        return;
-      }
-      if (actions.stream().anyMatch(a -> a instanceof PodPlanner.Start s && Labels.APP.equals(s.role()))) {
-        return; // an app container runs now: the pass woken at this work's end lists and reports it
-      }
-    }
-  }
-
-  /**
-   * Whether the desired set still wants {@code d}: with the same template, and (configsToo) its
-   * namespace's same ConfigMaps and Secrets. A worker asks for both before each step (a step plans
-   * with the pod it was handed); its actions ask only for the template, so a change of some config
-   * of the namespace (the next pass syncs the volumes) never throws away a pull under way.
-   */
-  private boolean stillWanted(DesiredPod d, boolean configsToo) {
-    DesiredPod now = desired.get(d.key());
-    return now != null && now.sameTemplate(d) && (!configsToo || now.configs().equals(d.configs()));
+    runtimeWatch.watch(scheduler);
   }
 
   private static List<PodPlanner.Kill> kills(List<PodPlanner.Action> actions) {
@@ -654,16 +425,7 @@ public final class Reconciler {
     }
     Set<String> released = orphans;
     int running = new PodsRemoval(executor, () -> owned(runtime.listOwned(node)), busy, released, until, progress).run();
-    PodsDir left = listPodsDir();
-    for (String dir : left.pods()) {
-      String namespace = dir.substring(0, dir.indexOf('_'));
-      String pod = dir.substring(dir.indexOf('_') + 1);
-      if (!ReleasedPods.holds(released, ReleasedPods.key(namespace, pod), pod)) { // released pods run on with their volumes
-        executor.dirs.remove(podsDir, dir);
-      }
-    }
-    // and the trash, no pod's (an agent killed while it removed a directory left it): no pass of an agent removes it after this
-    left.trash().forEach(trash -> executor.dirs.removeTrash(podsDir, trash));
+    collector.removeAll(released);
     return running;
   }
 
