@@ -13,7 +13,6 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ScheduledExecutorService;
@@ -23,22 +22,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Joins the coordinator and keeps one session: heartbeats and pod status up; desired sets and log
- * requests down. When the session breaks it reconnects with jittered exponential back-off (trying
+ * Joins the coordinator and keeps one session: heartbeats and pod status ({@link StatusReports}) up;
+ * desired sets ({@link DesiredSetIntake}) and log requests ({@link LogRequests}) down. When the session breaks it reconnects with jittered exponential back-off (trying
  * the configured coordinators in turn, in rounds: {@link Rounds}); when the coordinator answers
  * NOT_FOUND (status code, not message text) it joins again. Nothing here waits on a thread: every
  * retry is scheduled.
  */
 public final class CoordinatorSession implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorSession.class);
-  /** How long a desired set the disk refused waits before it is written again. */
-  static final Duration WRITE_RETRY = Duration.ofSeconds(5);
-  /** {@link #WRITE_RETRY}, shorter in tests that wait out several retries ({@link #writeRetry}). */
-  private volatile Duration writeRetry = WRITE_RETRY;
   private final NodeInfo info;
   private final Reconciler reconciler;
   private final LocalState state;
   private final DesiredSets desiredSets;
+  private final DesiredSetIntake intake;
+  private final StatusReports reports;
   private final ScheduledExecutorService scheduler;
   private final Clock clock;
   /** The waits between tries, in rounds of the configured addresses, on a jittered exponential back-off. */
@@ -66,18 +63,8 @@ public final class CoordinatorSession implements AutoCloseable {
   /** The session is being ended because the coordinator went silent: reconnect elsewhere. */
   private boolean silent;
   private final LogRequests logs;
-  /**
-   * Work that may wait long for Docker or the coordinator (a renewal: 10 s; the removal of every
-   * pod): never on the scheduler, whose two threads send the heartbeats. Threads only while there
-   * is such work.
-   */
-  private final java.util.concurrent.ThreadPoolExecutor work = pool(2, "agent-session-work");
-  /**
-   * The log requests' own threads: each may wait 2 minutes for a hung Docker, and up to
-   * {@link LogRequests#MAX_PENDING} may wait for a thread; a renewal or the node's removal never
-   * waits behind them.
-   */
-  private final java.util.concurrent.ThreadPoolExecutor logWork = pool(4, "agent-log-requests");
+  /** Where work that may wait long runs (a renewal, the node's removal, the disk's writes, log requests): never the scheduler. */
+  private final SessionThreads threads = new SessionThreads();
 
   public CoordinatorSession(List<String> coordinators, NodeCredentials credentials, NodeInfo info, Reconciler reconciler,
       ContainerRuntime runtime, LocalState state, ScheduledExecutorService scheduler, Clock clock, Random random,
@@ -98,6 +85,8 @@ public final class CoordinatorSession implements AutoCloseable {
     this.onRemoved = onRemoved;
     this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send, this::streamReady);
     this.channel = new CoordinatorChannel(coordinators, credentials, () -> closed);
+    this.intake = new DesiredSetIntake(desiredSets, writes, scheduler, threads.work, this::send);
+    this.reports = new StatusReports(this, scheduler, () -> stream, this::streamReady, this::send);
   }
 
   public void start() {
@@ -237,7 +226,7 @@ public final class CoordinatorSession implements AutoCloseable {
     StreamObserver<AgentMessage> out = AgentServiceGrpc.newStub(channel.get()).session(new ClientResponseObserver<AgentMessage, CoordinatorMessage>() {
       @Override
       public void beforeStart(ClientCallStreamObserver<AgentMessage> requests) {
-        requests.setOnReadyHandler(() -> onStreamReady(requests));
+        requests.setOnReadyHandler(() -> reports.onStreamReady(requests));
       }
 
       @Override
@@ -267,8 +256,7 @@ public final class CoordinatorSession implements AutoCloseable {
       out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
       // re-report everything on (re)connect, at once: the coordinator keeps pod status in memory
       // only, and sends this node nothing before it heard what runs here
-      heldReport = reconciler.lastReport();
-      flushReport(true);
+      reports.sendOnOpen(reconciler.lastReport());
       heartbeat(); // at once: it carries whether this node can run pods now
       heartbeats = scheduler.scheduleAtFixedRate(this::heartbeat, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -297,7 +285,7 @@ public final class CoordinatorSession implements AutoCloseable {
         .setStateWriteError(desiredSets.writeError())).build())) {
       if (!renewing && credentials.dueForRenewal(clock.instant())) {
         renewing = true;
-        work.execute(this::renew);
+        threads.work.execute(this::renew);
       }
     }
   }
@@ -394,86 +382,12 @@ public final class CoordinatorSession implements AutoCloseable {
         status.getCode(), Reconnect.asked(status, trailers));
   }
 
-  /** How long a report in which a pod is still changing by itself waits for the next one. */
-  static final long SETTLE_MILLIS = 250;
-
   /**
-   * The latest report not sent yet, or null: it waits for its pods to settle ({@link #settling}
-   * set), or, due, for the stream to take more ({@link #settling} null), which the stream's
-   * onReady handler sends it the moment it does ({@link #onStreamReady}).
+   * Sends the full pod status of the node, when connected, coalesced while its pods settle and
+   * held while the stream takes no more ({@link StatusReports}).
    */
-  private List<PodStatus> heldReport;
-  /** The end of the held report's settle window, while it waits for its pods to settle; else null. */
-  private ScheduledFuture<?> settling;
-
-  /**
-   * Sends the full pod status of the node, when connected, coalesced: a report in which some pod
-   * is still on its way (being created, started but not yet ready, stopping) waits up to
-   * {@link #SETTLE_MILLIS} for the next one, which replaces it; a settled one goes at once. So a
-   * pod that goes Pending, Running and Ready within the window is one report, sent when Ready,
-   * and no report waits longer than the window.
-   */
-  public synchronized void sendReport(List<PodStatus> pods) {
-    heldReport = pods;
-    if (pods.stream().noneMatch(CoordinatorSession::changing)) {
-      flushReport();
-    } else if (settling == null) {
-      settling = scheduler.schedule((Runnable) this::flushReport, SETTLE_MILLIS, TimeUnit.MILLISECONDS);
-    }
-  }
-
-  private synchronized void flushReport() {
-    flushReport(false);
-  }
-
-  /**
-   * Sends the held report; while the open stream takes no more ({@code evenIfNotReady} false: the
-   * coordinator reads no faster than its pace, ReportPacing, or the link is slow) it stays held
-   * until the stream's onReady handler says it takes more, and a newer one replaces it: every
-   * report is the node's whole status, so one waiting behind others in the stream's buffer was
-   * only older. Before 2026-12-06 each went into the buffer, which grew without bound on the
-   * agent's heap while its pods changed faster than the coordinator read, and the coordinator
-   * heard the latest only after every older one (ReportCoalescingTest); then, until the same day's
-   * onReady handler, a held report was looked at again every {@link #SETTLE_MILLIS} by a timer,
-   * up to that late (HeldReportOnReadyTest).
-   */
-  private synchronized void flushReport(boolean evenIfNotReady) {
-    if (settling != null) {
-      settling.cancel(false);
-      settling = null;
-    }
-    if (heldReport == null) {
-      return;
-    }
-    if (!evenIfNotReady && stream != null && !streamReady()) {
-      // the check and the handler both hold the session's lock: a stream ready after the check calls the handler after it
-      return;
-    }
-    send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(heldReport)).build());
-    heldReport = null; // a report not sent goes in full with the next session's first message
-  }
-
-  /**
-   * The onReady handler of {@code requests}, on gRPC's callback executor: the stream takes more,
-   * so a held report that is due goes now; one still in its settle window waits for its end. A
-   * stream no longer the session's (ended, replaced by a reconnect's) sends nothing: the new
-   * session's first report carries the node's status.
-   */
-  private synchronized void onStreamReady(ClientCallStreamObserver<AgentMessage> requests) {
-    if (stream == requests && settling == null) {
-      flushReport(); // looks at isReady again: gRPC may call the handler when the stream is no longer ready
-    }
-  }
-
-  /** A pod on its way to a state it holds: created and starting, started and not yet ready, stopping. */
-  static boolean changing(PodStatus p) {
-    return switch (p.getPhase()) {
-      case "Pending" -> p.getReason().isEmpty() && p.getContainersList().stream()
-          .allMatch(c -> c.getReason().isEmpty() || c.getReason().equals("ContainerCreating") || c.getReason().equals("PodInitializing"));
-      case "Running" -> !p.getReady() && p.getContainersList().stream().allMatch(c -> c.getState().equals("running") || c.getInit());
-      case "Terminating" -> true;
-      default -> false;
-    };
+  public void sendReport(List<PodStatus> pods) {
+    reports.send(pods);
   }
 
   /** Whether the open stream takes more now (gRPC's flow control); false with none. */
@@ -502,74 +416,24 @@ public final class CoordinatorSession implements AutoCloseable {
     }
   }
 
-  /** Whether a write of a set the disk refused is scheduled. */
-  private final java.util.concurrent.atomic.AtomicBoolean writingAgain = new java.util.concurrent.atomic.AtomicBoolean();
-
-  /** Tries the refused set again in {@link #WRITE_RETRY}, and again after that until it is written (or the session closes). */
-  private void writeAgainLater() {
-    if (writingAgain.compareAndSet(false, true)) {
-      scheduler.schedule(() -> work.execute(this::writeAgain), writeRetry.toMillis(), TimeUnit.MILLISECONDS);
-    }
-  }
-
-  /** Tries a refused set again after {@code every} instead of {@link #WRITE_RETRY} (tests). */
+  /** Tries a refused set again after {@code every} instead of {@link DesiredSetIntake#WRITE_RETRY} (tests). */
   void writeRetry(Duration every) {
-    writeRetry = every;
-  }
-
-  private void writeAgain() {
-    writingAgain.set(false);
-    if (!writes.begin()) { // closed (left, removed): nothing more is written
-      return;
-    }
-    try {
-      DesiredState written = desiredSets.writeAgain();
-      if (written != null) {
-        acknowledge(written);
-      } else if (desiredSets.waiting()) {
-        writeAgainLater();
-      }
-    } finally {
-      writes.end();
-    }
-  }
-
-  /** Tells the coordinator the set is on disk (on the session open now, if any: one opened later gets its full set again). */
-  private void acknowledge(DesiredState d) {
-    send(AgentMessage.newBuilder().setAck(DesiredStateAck.newBuilder().setVersion(d.getVersion())).build());
+    intake.writeRetry(every);
   }
 
   private void handle(CoordinatorMessage m) {
     switch (m.getMsgCase()) {
-      case DESIRED -> {
-        DesiredState d = m.getDesired();
-        if (!writes.begin()) { // closed: nothing more is written; close() waits for a write under way
-          return;
-        }
-        try { // outside the session's lock: heartbeats and reports do not wait for the disk
-          if (desiredSets.take(d)) {
-            acknowledge(d); // before the write ends: a leave waiting for it closes the stream only after
-          } else {
-            writeAgainLater(); // acknowledged once written
-          }
-        } catch (RuntimeException e) {
-          log.error("desired set version {} not taken: {}", d.getVersion(), e.toString()); // gRPC's cancel names no cause
-          throw e;
-        } finally {
-          writes.end();
-        }
-        log.info("desired set version {}: {} pods", d.getVersion(), d.getPodsCount());
-      }
+      case DESIRED -> intake.take(m.getDesired());
       case LOG_REQUEST -> {
         if (!closed) {
-          logs.take(m.getLogRequest(), logWork);
+          logs.take(m.getLogRequest(), threads.logs);
         }
       }
       case LOG_CANCEL -> logs.cancel(m.getLogCancel().getRequestId());
       case REMOVED -> {
         log.warn("this node was removed from the fleet: {}; stopping and removing every owned container", m.getRemoved().getReason());
         closed = true;
-        removal.start(work).whenComplete((done, failed) -> onRemoved.run()); // removed either way: what failed is logged
+        removal.start(threads.work).whenComplete((done, failed) -> onRemoved.run()); // removed either way: what failed is logged
       }
       case HEARTBEAT_ACK -> lastAckNanos = System.nanoTime();
       default -> { }
@@ -593,7 +457,7 @@ public final class CoordinatorSession implements AutoCloseable {
       }
     }
     closed = true;
-    removal.start(work);
+    removal.start(threads.work);
     removal.await();
   }
 
@@ -625,15 +489,7 @@ public final class CoordinatorSession implements AutoCloseable {
       channel.reset();
     }
     removal.awaitQuietly(); // a REMOVED that came meanwhile: the same budget, nothing more if none did
-    work.shutdownNow();
-    logWork.shutdownNow();
+    threads.shutdownNow();
     writes.close(30, TimeUnit.SECONDS);
-  }
-
-  private static java.util.concurrent.ThreadPoolExecutor pool(int threads, String name) {
-    java.util.concurrent.ThreadPoolExecutor p = new java.util.concurrent.ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS,
-        new java.util.concurrent.LinkedBlockingQueue<>(), io.dsfleet.common.DaemonThreads.named(name));
-    p.allowCoreThreadTimeOut(true);
-    return p;
   }
 }

@@ -96,7 +96,7 @@ class HeldReportOnReadyTest extends SessionTestBase {
         List<PodStatus> changing = new ArrayList<>(report(60));
         changing.set(1, changing.get(1).toBuilder().setPhase("Pending").setReady(false).build());
         session.sendReport(changing); // replaces the held report 59, and waits for its pods
-        assertThat(askedForLater).extracting(Later::millis).containsExactly(CoordinatorSession.SETTLE_MILLIS);
+        assertThat(askedForLater).extracting(Later::millis).containsExactly(StatusReports.SETTLE_MILLIS);
         coordinator.stallReads = false;
         await().atMost(Duration.ofSeconds(30)).until(session::streamReady);
         callbacks.submit(() -> { }).get(); // the onReady handler, queued when the stream became ready, has run

@@ -15,21 +15,21 @@ class ReportSettlingTest {
 
   @Test
   void podsOnTheirWayToRunningAndReadyOrToGoneAreChanging() {
-    assertThat(CoordinatorSession.changing(pod("Pending", false, "", "waiting", "ContainerCreating"))).isTrue();
-    assertThat(CoordinatorSession.changing(pod("Pending", false, "", "waiting", "PodInitializing"))).isTrue();
-    assertThat(CoordinatorSession.changing(pod("Running", false, "", "running", ""))).as("started, readiness not yet passed").isTrue();
-    assertThat(CoordinatorSession.changing(pod("Terminating", false, "", "running", ""))).isTrue();
+    assertThat(StatusReports.changing(pod("Pending", false, "", "waiting", "ContainerCreating"))).isTrue();
+    assertThat(StatusReports.changing(pod("Pending", false, "", "waiting", "PodInitializing"))).isTrue();
+    assertThat(StatusReports.changing(pod("Running", false, "", "running", ""))).as("started, readiness not yet passed").isTrue();
+    assertThat(StatusReports.changing(pod("Terminating", false, "", "running", ""))).isTrue();
   }
 
   @Test
   void settledPodsAndFailuresGoAtOnce() {
-    assertThat(CoordinatorSession.changing(pod("Running", true, "", "running", ""))).isFalse();
-    assertThat(CoordinatorSession.changing(pod("Pending", false, "", "waiting", "ImagePullBackOff"))).isFalse();
-    assertThat(CoordinatorSession.changing(pod("Pending", false, "", "waiting", "CreateContainerConfigError"))).isFalse();
-    assertThat(CoordinatorSession.changing(pod("Pending", false, "FailedMount", "waiting", "ContainerCreating")))
+    assertThat(StatusReports.changing(pod("Running", true, "", "running", ""))).isFalse();
+    assertThat(StatusReports.changing(pod("Pending", false, "", "waiting", "ImagePullBackOff"))).isFalse();
+    assertThat(StatusReports.changing(pod("Pending", false, "", "waiting", "CreateContainerConfigError"))).isFalse();
+    assertThat(StatusReports.changing(pod("Pending", false, "FailedMount", "waiting", "ContainerCreating")))
         .as("a pod-level failure").isFalse();
-    assertThat(CoordinatorSession.changing(pod("Running", false, "", "waiting", "CrashLoopBackOff"))).as("a container crashed").isFalse();
-    assertThat(CoordinatorSession.changing(pod("Failed", false, "UnsupportedPodSpec", "waiting", ""))).isFalse();
-    assertThat(CoordinatorSession.changing(pod("Succeeded", false, "", "terminated", "Completed"))).isFalse();
+    assertThat(StatusReports.changing(pod("Running", false, "", "waiting", "CrashLoopBackOff"))).as("a container crashed").isFalse();
+    assertThat(StatusReports.changing(pod("Failed", false, "UnsupportedPodSpec", "waiting", ""))).isFalse();
+    assertThat(StatusReports.changing(pod("Succeeded", false, "", "terminated", "Completed"))).isFalse();
   }
 }
