@@ -1,13 +1,21 @@
 package io.dsfleet.agent.runtime;
 
 import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.InspectImageResponse;
 import com.github.dockerjava.api.model.Container;
 import com.github.dockerjava.api.model.ContainerNetwork;
+import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-/** What Docker's container list and inspect answers say of a container, as a {@link ContainerInfo} (no call made here). */
+/**
+ * What Docker's answers say (no call made here): of a container, its list line and its inspect, as a
+ * {@link ContainerInfo}; of an image, its inspect as an {@link ImageInfo}; of the node's containers'
+ * writable layers, a list with sizes.
+ */
 final class DockerAnswers {
   private DockerAnswers() {}
 
@@ -59,6 +67,52 @@ final class DockerAnswers {
       }
     }
     return ip;
+  }
+
+  /** An image as its inspect describes it. */
+  static ImageInfo image(InspectImageResponse r) {
+    var config = r.getConfig();
+    List<String> settings = new ArrayList<>();
+    var health = config == null ? null : config.getHealthcheck();
+    if (config != null) { // what Docker copies from the image into each container's config, besides labels, ports and volumes
+      for (String[] part : new String[][] {config.getEnv(), config.getCmd(), config.getEntrypoint(),
+          health == null || health.getTest() == null ? null : health.getTest().toArray(String[]::new),
+          {config.getWorkingDir() == null ? "" : config.getWorkingDir(), config.getUser() == null ? "" : config.getUser()}}) {
+        if (part != null) {
+          settings.addAll(java.util.Arrays.asList(part));
+        }
+      }
+    }
+    return new ImageInfo(r.getId(), config == null || config.getUser() == null ? "" : config.getUser(),
+        config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels()), ImageInfo.jsonBytes(settings),
+        health == null || health.getInterval() == null ? 0 : health.getInterval(),
+        health == null || health.getStartInterval() == null ? 0 : health.getStartInterval(),
+        config == null || config.getEntrypoint() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getEntrypoint())),
+        config == null || config.getCmd() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getCmd())),
+        config == null || config.getExposedPorts() == null ? 0 : config.getExposedPorts().length,
+        config == null || config.getVolumes() == null ? 0 : ImageInfo.volumeBytes(config.getVolumes().keySet()));
+  }
+
+  /**
+   * What a list of the node's containers says they hold: their writable layers' sizes (a list with
+   * sizes: on a driver other than overlay2) and the anonymous volumes Docker keeps under {@code root}.
+   */
+  static ContainerRuntime.WritableLayers writableLayers(Path root, List<Container> list) {
+    Map<String, Long> bytes = new HashMap<>();
+    Map<String, List<Path>> volumes = new HashMap<>();
+    for (Container c : list) {
+      if (c.getSizeRw() != null && c.getSizeRw() > 0) {
+        bytes.put(c.getId(), c.getSizeRw());
+      }
+      // the agent mounts binds and tmpfs only: a mount with a name is a volume Docker made for the image's VOLUME; the
+      // list leaves its source empty, and the local driver keeps it in ROOT/volumes/NAME/_data
+      for (var m : c.getMounts() == null ? List.<com.github.dockerjava.api.model.ContainerMount>of() : c.getMounts()) {
+        if (m.getName() != null && m.getName().matches("[a-zA-Z0-9][a-zA-Z0-9_.-]*") && "local".equals(m.getDriver())) {
+          volumes.computeIfAbsent(c.getId(), k -> new java.util.ArrayList<>()).add(root.resolve("volumes").resolve(m.getName()).resolve("_data"));
+        }
+      }
+    }
+    return new ContainerRuntime.WritableLayers(root, bytes, volumes);
   }
 
   private static Instant time(String t) {

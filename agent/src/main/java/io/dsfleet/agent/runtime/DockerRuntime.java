@@ -5,7 +5,6 @@ import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.ConflictException;
-import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.AuthConfig;
@@ -38,26 +37,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final DockerClient quick;
   private final String host;
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
-  /**
-   * What each container's last inspect said, by id, and when: while an event stream runs, a list
-   * that shows a container in the state, health and address it was inspected with does not
-   * inspect it again for up to {@link #INSPECT_MAX_AGE}. Its own calls on the container (after each), its events,
-   * and the event stream starting over or ending (events may have been missed) drop entries; labels
-   * never change on a container.
-   */
-  private final Map<String, Inspected> inspected = new java.util.concurrent.ConcurrentHashMap<>();
-  /** Event streams running: without one, nothing would say a container changed, so every list inspects. */
-  private final java.util.concurrent.atomic.AtomicInteger streams = new java.util.concurrent.atomic.AtomicInteger();
-  private record Inspected(ContainerInfo info, long atNanos) {}
-  /** Counts every forgetting: an inspect is remembered only if none happened while it ran. */
-  private final java.util.concurrent.atomic.AtomicLong changes = new java.util.concurrent.atomic.AtomicLong();
-  /**
-   * Every container is inspected again at least this often, whatever the events said: the last
-   * net for a change that neither an event nor the list (state, health, address) showed while the
-   * stream ran (a stream that ends forgets every inspect). Ten relists (30 s each) apart, not one: with one, every
-   * relist inspected every container (40 inspects a minute for 10 idle pods).
-   */
-  static final Duration INSPECT_MAX_AGE = Duration.ofMinutes(5);
+  /** What each container's last inspect said, while event streams run ({@link InspectCache}). */
+  private final InspectCache inspected = new InspectCache();
   /**
    * Docker's container events that change what an inspect says (not the exec_* events of every probe
    * run). Not {@code oom}: a container with a memory limit has the kernel kill a child of its own as
@@ -163,8 +144,6 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   @Override
   public WritableLayers writableLayers(String node) {
     Layout l = layout();
-    Map<String, Long> bytes = new java.util.HashMap<>();
-    Map<String, List<Path>> volumes = new java.util.HashMap<>();
     List<Container> list;
     try {
       list = l.overlay2() ? call("list", () -> quick.listContainersCmd().withShowAll(true)
@@ -179,19 +158,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       log.warn("disk pressure: the containers' anonymous volumes not measured, their layers still are: Docker's list failed: {}", e.toString());
       return new WritableLayers(l.root(), Map.of(), Map.of());
     }
-    for (Container c : list) {
-      if (c.getSizeRw() != null && c.getSizeRw() > 0) {
-        bytes.put(c.getId(), c.getSizeRw());
-      }
-      // the agent mounts binds and tmpfs only: a mount with a name is a volume Docker made for the image's VOLUME; the
-      // list leaves its source empty, and the local driver keeps it in ROOT/volumes/NAME/_data
-      for (var m : c.getMounts() == null ? List.<com.github.dockerjava.api.model.ContainerMount>of() : c.getMounts()) {
-        if (m.getName() != null && m.getName().matches("[a-zA-Z0-9][a-zA-Z0-9_.-]*") && "local".equals(m.getDriver())) {
-          volumes.computeIfAbsent(c.getId(), k -> new java.util.ArrayList<>()).add(l.root().resolve("volumes").resolve(m.getName()).resolve("_data"));
-        }
-      }
-    }
-    return new WritableLayers(l.root(), bytes, volumes);
+    return DockerAnswers.writableLayers(l.root(), list);
   }
 
   /** Docker's answer to one call was over what the agent reads ({@link #QUICK_ANSWER_MAX}): that call failed, Docker is fine. */
@@ -201,25 +168,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     }
   }
 
-  /** A Docker call, timed and counted by operation (docs/operations.md); an unreachable daemon as such. */
+  /** A Docker call, timed and counted by operation (docs/operations.md); an unreachable daemon as such ({@link DockerCall}). */
   private <T> T call(String what, Supplier<T> body) {
-    try {
-      return io.dsfleet.agent.metrics.AgentCounters.docker(what.replace(' ', '_'), body, e -> e instanceof NotFoundException);
-    } catch (DockerException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof UnixSocketHttpClient.TooLarge tooLarge) { // Docker answered (JSON's reader wraps it in an IOException)
-          throw new AnswerTooLarge(what + ": " + tooLarge.getMessage(), e);
-        }
-      }
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof IOException) {
-          throw new RuntimeUnavailableException("docker at " + host + " unreachable (" + what + "): " + t.getMessage(), e);
-        }
-      }
-      throw e;
-    }
+    return DockerCall.run(host, what, body);
   }
 
   @Override
@@ -235,23 +186,16 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     List<Container> list = call("list", () -> quick.listContainersCmd().withShowAll(true).withLabelFilter(filter).exec());
     List<ContainerInfo> out = new ArrayList<>();
     for (Container c : list) {
-      Inspected known = inspected.get(c.getId());
-      if (known != null && streams.get() > 0 && known.info().state().equals(c.getState())
-          && java.util.Objects.equals(known.info().health(), DockerAnswers.listedHealth(c))
-          && java.util.Objects.equals(known.info().ip(), DockerAnswers.listedIp(c))
-          && System.nanoTime() - known.atNanos() < INSPECT_MAX_AGE.toNanos()) {
-        out.add(known.info());
+      ContainerInfo known = inspected.known(c);
+      if (known != null) {
+        out.add(known);
         continue;
       }
       try {
         long at = System.nanoTime();
-        long changesBefore = changes.get();
+        long changesBefore = inspected.changes();
         ContainerInfo info = inspect(c.getId());
-        if (changes.get() == changesBefore) {
-          // remembered only when no event or call of the agent's own said meanwhile that it changed:
-          // an inspect answered before such an event would otherwise outlive it
-          inspected.put(info.id(), new Inspected(info, at));
-        }
+        inspected.remember(info, at, changesBefore);
         out.add(info);
       } catch (NotFoundException gone) {
         // removed between list and inspect
@@ -267,7 +211,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     }
     tooLarge.retainAll(list.stream().map(Container::getId).toList());
     if (more.isEmpty()) { // every container of the node: forget the ones that are gone
-      inspected.keySet().retainAll(list.stream().map(Container::getId).collect(java.util.stream.Collectors.toSet()));
+      inspected.retain(list.stream().map(Container::getId).collect(java.util.stream.Collectors.toSet()));
     }
     return out;
   }
@@ -284,18 +228,6 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       imageLabelled = true; // not known: never taken for the agent's own
     }
     return DockerAnswers.listed(c, why, imageLabelled);
-  }
-
-  /** Forgets a container's inspect: an event or the agent's own call says it changed. */
-  private void forget(String id) {
-    changes.incrementAndGet();
-    inspected.remove(id);
-  }
-
-  /** Forgets every inspect: what happened while no stream ran is not known. */
-  private void forgetAll() {
-    changes.incrementAndGet();
-    inspected.clear();
   }
 
   /** Containers inspected since this runtime was made (a figure for the benchmarks and tests). */
@@ -328,26 +260,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   public Optional<ImageInfo> inspectImage(String image) {
     try {
       var r = call("inspect image", () -> quick.inspectImageCmd(image).exec());
-      var config = r.getConfig();
-      List<String> settings = new ArrayList<>();
-      var health = config == null ? null : config.getHealthcheck();
-      if (config != null) { // what Docker copies from the image into each container's config, besides labels, ports and volumes
-        for (String[] part : new String[][] {config.getEnv(), config.getCmd(), config.getEntrypoint(),
-            health == null || health.getTest() == null ? null : health.getTest().toArray(String[]::new),
-            {config.getWorkingDir() == null ? "" : config.getWorkingDir(), config.getUser() == null ? "" : config.getUser()}}) {
-          if (part != null) {
-            settings.addAll(java.util.Arrays.asList(part));
-          }
-        }
-      }
-      return Optional.of(new ImageInfo(r.getId(), config == null || config.getUser() == null ? "" : config.getUser(),
-          config == null || config.getLabels() == null ? Map.of() : Map.copyOf(config.getLabels()), ImageInfo.jsonBytes(settings),
-          health == null || health.getInterval() == null ? 0 : health.getInterval(),
-          health == null || health.getStartInterval() == null ? 0 : health.getStartInterval(),
-          config == null || config.getEntrypoint() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getEntrypoint())),
-          config == null || config.getCmd() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getCmd())),
-          config == null || config.getExposedPorts() == null ? 0 : config.getExposedPorts().length,
-          config == null || config.getVolumes() == null ? 0 : ImageInfo.volumeBytes(config.getVolumes().keySet())));
+      return Optional.of(DockerAnswers.image(r));
     } catch (NotFoundException e) {
       return Optional.empty();
     }
@@ -397,7 +310,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         return null;
       });
     } finally {
-      forget(id); // a start that failed leaves the state as it was, with its error
+      inspected.forget(id); // a start that failed leaves the state as it was, with its error
     }
   }
 
@@ -413,7 +326,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         return null;
       });
     } finally {
-      forget(id);
+      inspected.forget(id);
     }
   }
 
@@ -429,7 +342,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         return null;
       });
     } finally {
-      forget(id);
+      inspected.forget(id);
     }
   }
 
@@ -497,12 +410,12 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   @Override
   public AutoCloseable watch(String node, Consumer<String> onEvent, Consumer<Throwable> onEnd) {
     java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
-    forgetAll();
+    inspected.forgetAll();
     java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean(true);
     Runnable uncount = () -> {
       if (counted.compareAndSet(true, false)) {
-        streams.decrementAndGet();
-        forgetAll();
+        inspected.streamEnded();
+        inspected.forgetAll();
       }
     };
     Consumer<Throwable> once = t -> {
@@ -511,7 +424,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         onEnd.accept(t);
       }
     };
-    streams.incrementAndGet();
+    inspected.streamStarted();
     Instant since = Instant.now().minus(EVENTS_REPLAYED);
     java.io.Closeable stream;
     try {
@@ -521,7 +434,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
             @Override
             public void onNext(com.github.dockerjava.api.model.Event e) {
               if (e.getId() != null) {
-                forget(e.getId());
+                inspected.forget(e.getId());
               }
               Map<String, String> labels = e.getActor() == null || e.getActor().getAttributes() == null ? Map.of() : e.getActor().getAttributes();
               String ns = labels.get(Labels.NAMESPACE);
