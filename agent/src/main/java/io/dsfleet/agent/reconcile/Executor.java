@@ -15,18 +15,14 @@ import io.dsfleet.agent.runtime.RuntimeUnavailableException;
 import io.dsfleet.common.model.Container;
 import io.dsfleet.common.model.PodTemplateSpec;
 import io.dsfleet.common.model.SeccompProfile;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.function.BooleanSupplier;
@@ -36,8 +32,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Carries out the planner's actions: the only part of the reconciler that touches the container
- * runtime and the host's file system. A failure is recorded in {@link Failures} under its key with
- * Kubernetes' reason, and the pod's work stops there until its back-off has passed.
+ * runtime and the host's file system (the stops through {@link ContainerStops}, the images through
+ * {@link ImagePolicy}, the pods' directories through {@link PodDirs}). A failure is recorded in
+ * {@link Failures} under its key with Kubernetes' reason, and the pod's work stops there until its
+ * back-off has passed.
  */
 public final class Executor {
   private static final Logger log = LoggerFactory.getLogger(Executor.class);
@@ -48,47 +46,13 @@ public final class Executor {
   private final Path seccompDir;
   private final Failures failures;
   private final Clock clock;
-  private final ExecutorService stoppers;
-  private final Function<OwnedContainer, PodTemplateSpec> templates;
   private final Random random;
+  private final ContainerStops stops;
+  private final ImagePolicy images;
   /** By pod key, the configs digest its volumes were last written from. */
   final Map<String, String> volumesWritten = new ConcurrentHashMap<>();
   /** The pods' directories: fresh for a new template, moved to the trash and removed. */
   final PodDirs dirs;
-
-  /**
-   * The stops under way or ended lately, by container ID: a second stop of a container waits for
-   * the one under way, and one asked within {@link #STOPPED_FOR} of its end, of the same run of the
-   * container, does nothing (its caller listed the container before that stop ended: its preStop
-   * hook is not run again). A stop that failed is tried again by whoever asks next.
-   */
-  private final Map<String, Stop> stops = new ConcurrentHashMap<>();
-
-  static final Duration STOPPED_FOR = Duration.ofMinutes(1);
-
-  /**
-   * One container's stop, of the run that started at {@code startedAt} (a container started again
-   * behind the agent's back is stopped again): done, true if it stopped, once it ended at
-   * {@code endedNanos} ({@link System#nanoTime}).
-   */
-  private static final class Stop {
-    final Instant startedAt;
-    final CompletableFuture<Boolean> done = new CompletableFuture<>();
-    volatile long endedNanos;
-
-    Stop(Instant startedAt) {
-      this.startedAt = startedAt;
-    }
-
-    /** Whether a stop of the run that started at {@code started} is this one's to do (under way, or ended lately and well). */
-    boolean covers(Instant started) {
-      if (!done.isDone()) {
-        return true;
-      }
-      return Boolean.TRUE.equals(done.getNow(false)) && java.util.Objects.equals(startedAt, started)
-          && System.nanoTime() - endedNanos < STOPPED_FOR.toNanos();
-    }
-  }
 
   /**
    * @param stoppers runs the stops of one pod in parallel (each up to its grace period)
@@ -103,10 +67,10 @@ public final class Executor {
     this.seccompDir = seccompDir;
     this.failures = failures;
     this.clock = clock;
-    this.stoppers = stoppers;
-    this.templates = templates;
     this.random = random;
     this.dirs = new PodDirs(volumes, failures, clock, random, volumesWritten);
+    this.stops = new ContainerStops(runtime, clock, stoppers, templates);
+    this.images = new ImagePolicy(runtime);
   }
 
   /**
@@ -149,96 +113,10 @@ public final class Executor {
     return true;
   }
 
-  /** Stops containers: all but sandboxes in parallel (each with its preStop hook and grace), then the sandboxes. */
+  /** Stops containers: all but sandboxes in parallel (each with its preStop hook and grace), then the sandboxes ({@link ContainerStops}). */
   public void kill(List<PodPlanner.Kill> kills) {
-    List<CompletableFuture<Void>> stops = new ArrayList<>();
-    for (PodPlanner.Kill k : kills) {
-      if (!k.container().isSandbox()) {
-        stops.add(CompletableFuture.runAsync(() -> stop(k), stoppers));
-      }
-    }
-    try {
-      CompletableFuture.allOf(stops.toArray(CompletableFuture[]::new)).join();
-    } catch (CompletionException e) {
-      if (e.getCause() instanceof RuntimeUnavailableException r) {
-        throw r;
-      }
-      log.warn("stopping containers: {}", e.getCause().toString());
-    }
-    kills.stream().filter(k -> k.container().isSandbox()).forEach(this::stop);
+    stops.kill(kills);
   }
-
-  /**
-   * preStop hook, then SIGTERM, the rest of the grace period, SIGKILL; once per run of a container
-   * however many ask (a worker replacing it, a teardown, the node's removal): a second stop waits
-   * for the one under way, or does nothing if that one ended lately and well ({@link #stops}).
-   */
-  private void stop(PodPlanner.Kill k) {
-    String id = k.container().id();
-    Instant started = k.container().info().startedAt();
-    for (int tries = 0; tries < 2; tries++) { // a stop under way that fails is tried again here, once
-      Stop mine = new Stop(started);
-      Stop earlier = stops.compute(id, (key, s) -> s != null && s.covers(started) ? s : mine);
-      if (earlier == mine) {
-        stopAs(mine, k);
-        return;
-      }
-      try {
-        if (earlier.done.get()) {
-          return;
-        }
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return;
-      } catch (java.util.concurrent.ExecutionException e) {
-        throw new IllegalStateException(e); // never: a stop's end is always a value
-      }
-    }
-  }
-
-  private void stopAs(Stop mine, PodPlanner.Kill k) {
-    if (stops.size() > 256) {
-      stops.values().removeIf(s -> s != mine && s.done.isDone() && System.nanoTime() - s.endedNanos > STOPPED_FOR.toNanos());
-    }
-    boolean stopped = false;
-    try {
-      stopNow(k);
-      stopped = true;
-    } finally {
-      mine.endedNanos = System.nanoTime();
-      mine.done.complete(stopped);
-    }
-  }
-
-  private void stopNow(PodPlanner.Kill k) {
-    OwnedContainer c = k.container();
-    log.info("pod {}: stopping {}: {}", c.podKey(), c.container(), k.why());
-    Instant start = clock.instant();
-    PodTemplateSpec t = Labels.APP.equals(c.role()) ? templates.apply(c) : null;
-    Container spec = t == null ? null : t.spec().containers().stream().filter(x -> x.name().equals(c.container())).findFirst().orElse(null);
-    if (spec != null && spec.lifecycle() != null && spec.lifecycle().preStop() != null && !k.grace().isZero()) {
-      try {
-        var r = runtime.exec(c.id(), spec.lifecycle().preStop().exec().command(), k.grace());
-        if (r.exitCode() != 0) {
-          log.warn("pod {}: preStop hook of {} exited {}", c.podKey(), c.container(), r.exitCode());
-        }
-      } catch (RuntimeUnavailableException e) {
-        throw e;
-      } catch (RuntimeException e) { // as the kubelet: a hook that could not run is logged, the stop goes on
-        log.warn("pod {}: preStop hook of {} could not run: {}", c.podKey(), c.container(), message(e));
-      }
-    }
-    Duration spent = Duration.between(start, clock.instant());
-    // a wall clock stepped back during the hook gives no more than the grace period
-    Duration left = spent.isNegative() ? k.grace() : k.grace().minus(spent);
-    // as the kubelet: a container gets at least 2 s between SIGTERM and SIGKILL, however little its grace
-    // period left (0, or used up by its preStop hook); a sandbox, which runs nothing, none
-    Duration floor = c.isSandbox() ? Duration.ZERO : MIN_STOP_GRACE;
-    runtime.stop(c.id(), left.compareTo(floor) < 0 ? floor : left);
-  }
-
-  /** The kubelet's minimumGracePeriodInSeconds: the shortest time a container is given between SIGTERM and SIGKILL. */
-  static final Duration MIN_STOP_GRACE = Duration.ofSeconds(2);
 
   private boolean startSandbox(DesiredPod pod, int attempt, BooleanSupplier wanted) {
     String key = Failures.key(pod.key(), "POD");
@@ -286,7 +164,7 @@ public final class Executor {
     }
     String id;
     try {
-      ImageInfo image = image(pod, c, alone && !hostNetwork);
+      ImageInfo image = images.get(pod, c, alone && !hostNetwork);
       if (!wanted.getAsBoolean()) {
         return false; // dropped while its image was pulled
       }
@@ -347,9 +225,9 @@ public final class Executor {
           started = java.util.Optional.empty();
         }
         if (started.isEmpty()) { // not found as it was listed: stopped without its hook
-          runtime.stop(id, pod.grace().compareTo(MIN_STOP_GRACE) < 0 ? MIN_STOP_GRACE : pod.grace());
+          runtime.stop(id, pod.grace().compareTo(ContainerStops.MIN_STOP_GRACE) < 0 ? ContainerStops.MIN_STOP_GRACE : pod.grace());
         } else if (started.get().running()) { // an app that died is not stopped again
-          stop(new PodPlanner.Kill(started.get(), pod.grace(), "postStart hook failed"));
+          stops.stop(new PodPlanner.Kill(started.get(), pod.grace(), "postStart hook failed"));
         }
         return false;
       }
@@ -368,63 +246,6 @@ public final class Executor {
       volumesWritten.put(pod.key(), pod.configs()); // tried; a container start reports it
       return true;
     }
-  }
-
-  /**
-   * The image, pulled as its policy says; refused when it carries the agent's ownership labels, or
-   * more than the node's container lists can carry ({@code listsPorts}: whether its container will
-   * list the ports the image exposes, {@link ImageInfo#portAndVolumeBytes}).
-   */
-  private ImageInfo image(DesiredPod pod, Container c, boolean listsPorts) {
-    String policy = c.imagePullPolicy() == null ? "IfNotPresent" : c.imagePullPolicy();
-    var present = runtime.inspectImage(c.image());
-    if (policy.equals("Never") && present.isEmpty()) {
-      throw new PodConfigError("ErrImageNeverPull", "image " + c.image() + " is not present and imagePullPolicy is Never");
-    }
-    boolean pulled = policy.equals("Always") || present.isEmpty();
-    if (pulled) {
-      try {
-        runtime.pull(c.image(), PullSecrets.auth(pod.ctx(), pod.template().spec(), c.image()));
-      } catch (RuntimeUnavailableException e) {
-        throw e;
-      } catch (RuntimeException e) {
-        if (present.isEmpty()) {
-          throw new PodConfigError("ErrImagePull", "pulling " + c.image() + ": " + message(e));
-        }
-        log.warn("pod {}: pull of {} failed, using the local image: {}", pod.key(), c.image(), message(e));
-      }
-    }
-    // looked at again only after a pull (which may have moved the tag): one inspect for an image already here
-    ImageInfo image = (pulled ? runtime.inspectImage(c.image()) : present)
-        .orElseThrow(() -> new PodConfigError("ErrImagePull", "image " + c.image() + " is not present after its pull"));
-    if (image.labelBytes() > ImageInfo.MAX_LABEL_BYTES) {
-      throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries " + image.labelBytes() + " bytes of labels; the"
-          + " agent runs images with at most " + ImageInfo.MAX_LABEL_BYTES + " (each list and event of its containers carries them all)");
-    }
-    if (image.settingsBytes() > ImageInfo.MAX_SETTINGS_BYTES) {
-      throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries " + image.settingsBytes() + " bytes of"
-          + " environment, command, entrypoint, health check, working directory and user; the agent runs images with at most "
-          + ImageInfo.MAX_SETTINGS_BYTES
-          + " (each inspect of its containers carries them all)");
-    }
-    long command = image.inheritedCommandBytes(c.command() != null && !c.command().isEmpty(), c.args() != null && !c.args().isEmpty());
-    if (command > ImageInfo.MAX_COMMAND_BYTES) {
-      throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries " + command + " bytes of command and entrypoint"
-          + " the container would take over; the agent runs images with at most " + ImageInfo.MAX_COMMAND_BYTES
-          + " (each list of the node's containers carries every container's command line; give the container a command of its own)");
-    }
-    long listed = image.portAndVolumeBytes(listsPorts);
-    if (listed > ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES) {
-      throw new PodConfigError("CreateContainerError", "image " + c.image() + " exposes " + image.exposedPorts() + " ports and declares "
-          + "volumes of " + image.volumeBytes() + " bytes, about " + listed + " bytes in every list line of its containers"
-          + (listsPorts ? " off the host's network" : "") + "; the agent runs images with at most " + ImageInfo.MAX_PORTS_AND_VOLUMES_BYTES
-          + (listsPorts ? " (on the host's network, or in a pod of more than one container, its container lists no ports)" : ""));
-    }
-    if (image.hasOwnershipLabels()) {
-      throw new PodConfigError("CreateContainerError", "image " + c.image() + " carries dsfleet's ownership labels (io.dsfleet.*): its"
-          + " containers would pass for the agent's own, so the agent refuses to run it");
-    }
-    return image;
   }
 
   private String seccomp(DesiredPod pod, Container c) {
@@ -487,7 +308,7 @@ public final class Executor {
     String key = "gc/" + c.id();
     try {
       runtime.remove(c.id(), force);
-      stops.remove(c.id());
+      stops.forget(c.id());
       failures.succeeded(key);
       return true;
     } catch (RuntimeUnavailableException e) {
@@ -512,7 +333,8 @@ public final class Executor {
     return failures.failed(key, reason, message, clock.instant(), log);
   }
 
-  private static String message(Throwable e) {
+  /** A failure's text as the log and a pod's status say it (also {@link ContainerStops}' and {@link ImagePolicy}'s). */
+  static String message(Throwable e) {
     String m = e.getMessage() == null ? e.toString() : e.getMessage();
     return m.strip();
   }
