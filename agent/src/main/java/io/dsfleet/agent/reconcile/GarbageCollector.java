@@ -21,8 +21,9 @@ import org.slf4j.LoggerFactory;
  * The removal of what no pod needs any more (the kubelet's container garbage collection and its
  * cleanup of orphaned pod directories): the stopped containers a pass's plan names, the pod
  * directories no desired pod has, and the trash (directories moved out of the way because they
- * could not be removed). Each is handed out once at a time ({@code collecting}), and is skipped while
- * its failure's back-off holds.
+ * could not be removed). A container or a piece of trash is handed out once at a time
+ * ({@code collecting}), a pod directory as its pod's work (never beside that pod's worker:
+ * {@link PodWork}); each is skipped while its failure's back-off holds.
  */
 final class GarbageCollector {
   // its lines under the Reconciler's name, as before they moved here: a level set for that logger still covers them
@@ -43,7 +44,7 @@ final class GarbageCollector {
   private final Set<String> collecting;
   private final ReconcilerThreads threads;
   private final ContainerView view;
-  private final RuntimeWatch runtime;
+  private final RuntimeWatch runtimeWatch;
   private final PodWorkers workers;
   private final Predicate<String> desired;
   private final Runnable wakeUp;
@@ -54,7 +55,7 @@ final class GarbageCollector {
    * @param wakeUp makes a full pass due now (the reconciler's)
    */
   GarbageCollector(Path podsDir, Executor executor, Failures failures, PodWork busy, Set<String> collecting, ReconcilerThreads threads,
-      ContainerView view, RuntimeWatch runtime, PodWorkers workers, Predicate<String> desired, Runnable wakeUp) {
+      ContainerView view, RuntimeWatch runtimeWatch, PodWorkers workers, Predicate<String> desired, Runnable wakeUp) {
     this.podsDir = podsDir;
     this.executor = executor;
     this.failures = failures;
@@ -62,7 +63,7 @@ final class GarbageCollector {
     this.collecting = collecting;
     this.threads = threads;
     this.view = view;
-    this.runtime = runtime;
+    this.runtimeWatch = runtimeWatch;
     this.workers = workers;
     this.desired = desired;
     this.wakeUp = wakeUp;
@@ -99,7 +100,7 @@ final class GarbageCollector {
         try {
           removed = executor.remove(c, false);
         } catch (RuntimeUnavailableException e) {
-          runtime.unreachable(e);
+          runtimeWatch.unreachable(e);
         } catch (RuntimeException | StackOverflowError e) {
           log.warn("garbage collection of {}: {}", c.info().name(), e.getMessage());
         } finally {

@@ -27,14 +27,14 @@ final class PodWorkers {
 
   private final PodWork busy;
   private final ContainerView view;
-  private final RuntimeWatch runtime;
+  private final RuntimeWatch runtimeWatch;
   private final Runnable wakeUp;
 
   /** @param wakeUp makes a full pass due now (the reconciler's) */
-  PodWorkers(PodWork busy, ContainerView view, RuntimeWatch runtime, Runnable wakeUp) {
+  PodWorkers(PodWork busy, ContainerView view, RuntimeWatch runtimeWatch, Runnable wakeUp) {
     this.busy = busy;
     this.view = view;
-    this.runtime = runtime;
+    this.runtimeWatch = runtimeWatch;
     this.wakeUp = wakeUp;
   }
 
@@ -69,7 +69,7 @@ final class PodWorkers {
       work.run();
       done = true;
     } catch (RuntimeUnavailableException ex) {
-      runtime.unreachable(ex);
+      runtimeWatch.unreachable(ex);
     } catch (RuntimeException | StackOverflowError ex) {
       log.error("pod {}: {}", pod, ex.toString(), ex);
     } finally {
