@@ -63,7 +63,7 @@ public final class CoordinatorSession implements AutoCloseable {
   /** The session is being ended because the coordinator went silent: reconnect elsewhere. */
   private boolean silent;
   private final LogRequests logs;
-  /** Where work that may wait long runs (a renewal, the node's removal, the disk's writes, log requests): never the scheduler. */
+  /** Where work that may wait long runs (a renewal, the node's removal, a refused desired set written again, log requests): never the scheduler. */
   private final SessionThreads threads = new SessionThreads();
 
   public CoordinatorSession(List<String> coordinators, NodeCredentials credentials, NodeInfo info, Reconciler reconciler,
