@@ -15,15 +15,13 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The node registry: joins and sessions, leaving and removal, and what an operator sets on a node
- * (labels, taints, cordon). A node's durable fields are written before memory changes; a refused
- * write changes nothing.
+ * (labels, taints, cordon: {@link NodeSettings}). A node's durable fields are written before memory
+ * changes; a refused write changes nothing ({@link NodeWrites}).
  */
 final class NodeRegistry {
   private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
@@ -34,6 +32,8 @@ final class NodeRegistry {
   private final Events events;
   private final Dispatcher dispatcher;
   private final NodeLifecycle lifecycle;
+  private final NodeWrites writes;
+  private final NodeSettings settings;
 
   NodeRegistry(FleetState state, Store store, Clock clock, Events events, Dispatcher dispatcher, NodeLifecycle lifecycle) {
     this.state = state;
@@ -42,6 +42,8 @@ final class NodeRegistry {
     this.events = events;
     this.dispatcher = dispatcher;
     this.lifecycle = lifecycle;
+    this.writes = new NodeWrites(store, lifecycle);
+    this.settings = new NodeSettings(state, clock, events, dispatcher, writes);
   }
 
   /**
@@ -133,7 +135,7 @@ final class NodeRegistry {
     NodeInfo info = stamped(reported, now, n == null ? NodeInfo.getDefaultInstance() : n.info);
     if (member) {
       NodeEntry existing = n;
-      persist(existing, write, () -> {
+      writes.persist(existing, write, () -> {
         existing.info = info;
         existing.leaveSecretSha256 = leaveSecretSha256;
         existing.admittedBy = tokenId;
@@ -157,7 +159,7 @@ final class NodeRegistry {
         // (before 2026-12-06 it stayed counted, and a single-use token refused the agent's retry until a restart)
         throw new ControlException(Status.Code.UNAVAILABLE, "the store refused a read, nothing changed: " + e.getMessage(), true);
       }
-      persist(n, write, () -> { });
+      writes.persist(n, write, () -> { });
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();
     }
@@ -166,6 +168,11 @@ final class NodeRegistry {
         + " (agent " + info.getAgentVersion() + ")");
     lifecycle.alive(n, now);
     dispatcher.replanAndPush(n, now);
+  }
+
+  /** A new entry's released pods from when the name was a member before (rows outlive a removal), as a restart loads them. */
+  private void releasedBefore(NodeEntry n) {
+    n.orphans.addAll(store.orphans(n.name));
   }
 
   /**
@@ -179,11 +186,6 @@ final class NodeRegistry {
    *     insecure coordinator); with certificates it is refused: a node that was removed, left or
    *     was collected comes back through admission (a join token), never on an old certificate
    */
-  /** A new entry's released pods from when the name was a member before (rows outlive a removal), as a restart loads them. */
-  private void releasedBefore(NodeEntry n) {
-    n.orphans.addAll(store.orphans(n.name));
-  }
-
   void join(NodeInfo reported, String leaveSecretSha256, boolean register) {
     requireAdmissible(reported);
     Instant now = clock.instant();
@@ -197,7 +199,7 @@ final class NodeRegistry {
       }
       n = new NodeEntry(reported.getName(), stamped(reported, now), now);
       n.leaveSecretSha256 = leaveSecretSha256;
-      persist(n, () -> { });
+      writes.persist(n, () -> { });
       releasedBefore(n);
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();
@@ -215,7 +217,7 @@ final class NodeRegistry {
       NodeEntry existing = n;
       boolean firstSecret = existing.leaveSecretSha256.isEmpty() && !leaveSecretSha256.isEmpty();
       if (!existing.info.equals(info) || firstSecret || existing.readmitsBySecret) {
-        persist(existing, () -> {
+        writes.persist(existing, () -> {
           existing.info = info;
           existing.readmitsBySecret = false; // its certificate reached it
           if (firstSecret) { // a node admitted before leave secrets existed: its first one is kept, never replaced
@@ -245,7 +247,7 @@ final class NodeRegistry {
       n.session.close();
     }
     if (n.readmitsBySecret) { // the certificate of its admission reached the agent: the answer was not lost
-      persist(n, () -> n.readmitsBySecret = false);
+      writes.persist(n, () -> n.readmitsBySecret = false);
     }
     n.session = sink;
     lifecycle.alive(n, clock.instant());
@@ -257,14 +259,14 @@ final class NodeRegistry {
   void revokedByAdmin(String nodeName) {
     NodeEntry n = state.nodes.get(nodeName);
     if (n != null && n.readmitsBySecret) {
-      persist(n, () -> n.readmitsBySecret = false);
+      writes.persist(n, () -> n.readmitsBySecret = false);
     }
   }
 
   /** The grants the node needs changed (Dispatcher): written now; at the next sweep if the store refuses. */
   void writeGrants(NodeEntry n) {
     try {
-      persist(n, () -> { });
+      writes.persist(n, () -> { });
     } catch (ControlException e) {
       lifecycle.grantsChanged(n);
     }
@@ -342,127 +344,19 @@ final class NodeRegistry {
     log.info("node {} removed: {}", nodeName, reason);
   }
 
-  /** Sets and removes dsctl labels; see docs/coordinator.md for how they combine with the agent's. */
+  /** Sets and removes dsctl labels ({@link NodeSettings#label}). */
   void label(String nodeName, Map<String, String> set, List<String> remove, boolean overwrite) {
-    NodeEntry n = state.node(nodeName);
-    Map<String, String> effective = n.effectiveLabels();
-    for (var e : set.entrySet()) {
-      String bad = Names.label(e.getKey(), e.getValue());
-      if (bad != null) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "invalid label " + e.getKey() + "=" + e.getValue() + ": " + bad);
-      }
-      String current = effective.get(e.getKey());
-      if (current != null && !current.equals(e.getValue()) && !overwrite) {
-        throw new ControlException(Status.Code.FAILED_PRECONDITION, "node " + nodeName + " already has a value (" + current
-            + ") for label " + e.getKey() + " and --overwrite is false");
-      }
-    }
-    for (String k : remove) {
-      if (!effective.containsKey(k)) {
-        throw new ControlException(Status.Code.NOT_FOUND, "label \"" + k + "\" not found on node " + nodeName);
-      }
-    }
-    dispatcher.grantCurrent(n); // what it may have now stays its own, whatever the change
-    persist(n, () -> {
-      n.adminLabels.putAll(set);
-      for (String k : remove) {
-        if (n.info.getLabelsMap().containsKey(k)) {
-          n.adminLabels.put(k, null);
-        } else {
-          n.adminLabels.remove(k);
-        }
-      }
-    });
-    events.record(Events.nodeKey(nodeName), "Normal", "Labeled", "set " + set + (remove.isEmpty() ? "" : ", removed " + remove));
-    dispatcher.replanAndPush(n, clock.instant());
+    settings.label(nodeName, set, remove, overwrite);
   }
 
+  /** Adds and removes dsctl taints ({@link NodeSettings#taint}). */
   void taint(String nodeName, List<Taint> add, List<Fleet.TaintRemoval> remove, boolean overwrite) {
-    NodeEntry n = state.node(nodeName);
-    List<Taint> effective = n.effectiveTaints();
-    for (Taint t : add) {
-      for (Taint have : effective) {
-        if (have.key().equals(t.key()) && have.effect().equals(t.effect()) && !have.value().equals(t.value()) && !overwrite) {
-          throw new ControlException(Status.Code.FAILED_PRECONDITION, "node " + nodeName + " already has taint " + have
-              + " and --overwrite is false");
-        }
-      }
-    }
-    for (Fleet.TaintRemoval t : remove) {
-      boolean found = effective.stream().anyMatch(h -> h.key().equals(t.key()) && (t.effect().isEmpty() || h.effect().equals(t.effect())));
-      if (!found) {
-        throw new ControlException(Status.Code.NOT_FOUND, "taint \"" + t.key() + (t.effect().isEmpty() ? "" : ":" + t.effect())
-            + "\" not found on node " + nodeName);
-      }
-    }
-    dispatcher.grantCurrent(n); // what it may have now stays its own, whatever the change
-    Instant now = clock.instant();
-    persist(n, () -> {
-      for (Taint t : add) {
-        // the same taint again keeps its time (a script re-applying it must not put off a NoExecute eviction)
-        Instant added = effective.stream().filter(h -> h.key().equals(t.key()) && h.effect().equals(t.effect())
-            && h.value().equals(t.value()) && h.timeAdded() != null).map(Taint::timeAdded).findFirst().orElse(now);
-        n.adminTaints.put(t.key() + ":" + t.effect(), new Taint(t.key(), t.value(), t.effect(), added));
-      }
-      for (Fleet.TaintRemoval t : remove) {
-        for (String effect : t.effect().isEmpty() ? Taint.EFFECTS : Set.of(t.effect())) {
-          String k = t.key() + ":" + effect;
-          boolean agentHas = n.info.getTaintsList().stream().anyMatch(a -> a.getKey().equals(t.key()) && a.getEffect().equals(effect));
-          if (agentHas) {
-            n.adminTaints.put(k, null);
-          } else {
-            n.adminTaints.remove(k);
-          }
-        }
-      }
-    });
-    events.record(Events.nodeKey(nodeName), "Normal", "Tainted", "added " + add + (remove.isEmpty() ? "" : ", removed " + remove));
-    dispatcher.replanAndPush(n, now);
+    settings.taint(nodeName, add, remove, overwrite);
   }
 
+  /** Marks the node (un)schedulable ({@link NodeSettings#cordon}). */
   void cordon(String nodeName, boolean unschedulable) {
-    NodeEntry n = state.node(nodeName);
-    persist(n, () -> n.unschedulable = unschedulable);
-    events.record(Events.nodeKey(nodeName), "Normal", unschedulable ? "Cordoned" : "Uncordoned", "");
-    dispatcher.replanAndPush(n, clock.instant());
-  }
-
-  /**
-   * Applies a change to a node's durable fields and writes them; when the write fails the change
-   * is undone in memory too, so a refused request changes nothing.
-   */
-  private void persist(NodeEntry n, Runnable change) {
-    persist(n, e -> store.putNode(e.stored()), change);
-  }
-
-  /** {@code change} made to the node and written with {@code write}, or undone when the store refuses it. */
-  private void persist(NodeEntry n, java.util.function.Consumer<NodeEntry> write, Runnable change) {
-    NodeInfo info = n.info;
-    String leaveSecretSha256 = n.leaveSecretSha256;
-    String admittedBy = n.admittedBy;
-    Map<String, String> labels = new TreeMap<>(n.adminLabels);
-    Map<String, Taint> taints = new TreeMap<>(n.adminTaints);
-    boolean unschedulable = n.unschedulable;
-    boolean readmitsBySecret = n.readmitsBySecret;
-    change.run();
-    try {
-      write.accept(n);
-    } catch (RuntimeException e) {
-      n.info = info;
-      n.leaveSecretSha256 = leaveSecretSha256;
-      n.admittedBy = admittedBy;
-      n.adminLabels.clear();
-      n.adminLabels.putAll(labels);
-      n.adminTaints.clear();
-      n.adminTaints.putAll(taints);
-      n.unschedulable = unschedulable;
-      n.readmitsBySecret = readmitsBySecret;
-      throw new ControlException(Status.Code.UNAVAILABLE, (e instanceof io.dsfleet.coordinator.store.StoreException se
-          ? se.outcome("nothing changed") : "the store refused the write, nothing changed") + ": " + e.getMessage(),
-          e instanceof io.dsfleet.coordinator.store.StoreException se2 && !se2.mayHaveApplied());
-    }
-    n.unschedulableStored = n.unschedulable;
-    lifecycle.written(n.name);
+    settings.cordon(nodeName, unschedulable);
   }
 
   /** @throws ControlException INVALID_ARGUMENT unless the name is a valid node name (an RFC 1123 subdomain) */
