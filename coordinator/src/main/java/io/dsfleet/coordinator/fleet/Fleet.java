@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The coordinator's state and the rules that change it, behind one lock. This class wires the
  * parts and holds the lock; each rule lives in its own class (docs/coordinator.md has the map):
- * {@link Catalog} (apply, delete, revisions), {@link NodeRegistry} (joins, sessions, what dsctl
- * sets on nodes), {@link NodeLifecycle} (leases, NotReady, garbage collection), {@link PodIntake}
+ * {@link Catalog} (apply, delete, revisions), {@link NodeRegistry} (joins, sessions), {@link
+ * NodeSettings} (what dsctl sets on nodes), {@link NodeLifecycle} (leases, NotReady, garbage collection), {@link PodIntake}
  * (pod reports), {@link DaemonSetController} (rollouts), {@link Dispatcher} (plans and desired
  * sets), {@link Events}.
  *
@@ -58,6 +58,7 @@ public final class Fleet {
   private final Catalog catalog;
   private final NodeLifecycle lifecycle;
   private final NodeRegistry registry;
+  private final NodeSettings settings;
   private final PodIntake intake;
 
   /** Written under the lock; volatile for {@link #rolloutPassWaiting} (metrics), which reads it without. */
@@ -85,7 +86,9 @@ public final class Fleet {
     this.controller.rollbackWith((ns, name, after) ->
         catalog.apply(catalog.parse(catalog.undoManifest(ns, name, 0, 0), "automatic rollback"), false, after));
     this.lifecycle = new NodeLifecycle(state, store, options, random, nanoTime, events, dispatcher);
-    this.registry = new NodeRegistry(state, store, clock, events, dispatcher, lifecycle);
+    NodeWrites writes = new NodeWrites(store, lifecycle);
+    this.registry = new NodeRegistry(state, store, clock, events, dispatcher, lifecycle, writes);
+    this.settings = new NodeSettings(state, clock, events, dispatcher, writes);
     dispatcher.onGrantsChanged(registry::writeGrants, lifecycle::grantsChanged);
     this.intake = new PodIntake(state, store, dispatcher, events);
     dispatcher.onOrphansAdopted(intake::adopted);
@@ -413,7 +416,7 @@ public final class Fleet {
   public void labelNode(String nodeName, Map<String, String> set, List<String> remove, boolean overwrite) {
     synchronized (lock) {
       changes.bump();
-      registry.label(nodeName, set, remove, overwrite);
+      settings.label(nodeName, set, remove, overwrite);
     }
   }
 
@@ -428,14 +431,14 @@ public final class Fleet {
   public void taintNode(String nodeName, List<Taint> add, List<TaintRemoval> remove, boolean overwrite) {
     synchronized (lock) {
       changes.bump();
-      registry.taint(nodeName, add, remove, overwrite);
+      settings.taint(nodeName, add, remove, overwrite);
     }
   }
 
   public void cordon(String nodeName, boolean unschedulable) {
     synchronized (lock) {
       changes.bump();
-      registry.cordon(nodeName, unschedulable);
+      settings.cordon(nodeName, unschedulable);
     }
   }
 

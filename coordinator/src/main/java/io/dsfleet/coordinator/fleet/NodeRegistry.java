@@ -14,14 +14,13 @@ import io.grpc.Status;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The node registry: joins and sessions, leaving and removal, and what an operator sets on a node
- * (labels, taints, cordon: {@link NodeSettings}). A node's durable fields are written before memory
- * changes; a refused write changes nothing ({@link NodeWrites}).
+ * The node registry: joins and sessions, leaving and removal (what an operator sets on a node,
+ * labels, taints, cordon, is {@link NodeSettings}'s). A node's durable fields are written before
+ * memory changes; a refused write changes nothing ({@link NodeWrites}).
  */
 final class NodeRegistry {
   private static final Logger log = LoggerFactory.getLogger(NodeRegistry.class);
@@ -33,17 +32,16 @@ final class NodeRegistry {
   private final Dispatcher dispatcher;
   private final NodeLifecycle lifecycle;
   private final NodeWrites writes;
-  private final NodeSettings settings;
 
-  NodeRegistry(FleetState state, Store store, Clock clock, Events events, Dispatcher dispatcher, NodeLifecycle lifecycle) {
+  NodeRegistry(FleetState state, Store store, Clock clock, Events events, Dispatcher dispatcher, NodeLifecycle lifecycle,
+      NodeWrites writes) {
     this.state = state;
     this.store = store;
     this.clock = clock;
     this.events = events;
     this.dispatcher = dispatcher;
     this.lifecycle = lifecycle;
-    this.writes = new NodeWrites(store, lifecycle);
-    this.settings = new NodeSettings(state, clock, events, dispatcher, writes);
+    this.writes = writes;
   }
 
   /**
@@ -342,21 +340,6 @@ final class NodeRegistry {
     }
     events.forget(Events.nodeKey(nodeName));
     log.info("node {} removed: {}", nodeName, reason);
-  }
-
-  /** Sets and removes dsctl labels ({@link NodeSettings#label}). */
-  void label(String nodeName, Map<String, String> set, List<String> remove, boolean overwrite) {
-    settings.label(nodeName, set, remove, overwrite);
-  }
-
-  /** Adds and removes dsctl taints ({@link NodeSettings#taint}). */
-  void taint(String nodeName, List<Taint> add, List<Fleet.TaintRemoval> remove, boolean overwrite) {
-    settings.taint(nodeName, add, remove, overwrite);
-  }
-
-  /** Marks the node (un)schedulable ({@link NodeSettings#cordon}). */
-  void cordon(String nodeName, boolean unschedulable) {
-    settings.cordon(nodeName, unschedulable);
   }
 
   /** @throws ControlException INVALID_ARGUMENT unless the name is a valid node name (an RFC 1123 subdomain) */
