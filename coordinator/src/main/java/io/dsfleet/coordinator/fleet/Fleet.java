@@ -206,7 +206,7 @@ public final class Fleet {
     // checked and hashed before the lock: a join's secret is up to a message's 4 MiB (40 ms to hash
     // here), and a holder of a used-up token looping joins for the name it admitted held the lock
     // for each one's hash
-    NodeRegistry.requireAdmissible(info);
+    NodeInfoRules.requireAdmissible(info);
     byte[] presented = leaveSecret.isEmpty() ? null
         : io.dsfleet.common.Sha256.hex(leaveSecret).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     synchronized (lock) {
@@ -748,6 +748,6 @@ public final class Fleet {
 
   /** @throws ControlException INVALID_ARGUMENT unless the name is a valid node name (an RFC 1123 subdomain) */
   public static void requireName(String name) {
-    NodeRegistry.requireName(name);
+    NodeInfoRules.requireName(name);
   }
 }

@@ -212,7 +212,7 @@ final class NodeEntry {
     Condition c = new Condition(millis(notReadySince), millis(unreachableTaintedAt), millis(runtimeDownSince), runtimeMessage,
         removals(adminLabels), removals(adminTaints), leaveSecretSha256, admittedBy, readmitsBySecret,
         new java.util.TreeSet<>(heldGrants).stream().toList());
-    return new StoredNode(name, NodeRegistry.printInfo(info), Json.canonical(present(adminLabels)), Json.canonical(present(adminTaints)),
+    return new StoredNode(name, NodeInfoRules.printInfo(info), Json.canonical(present(adminLabels)), Json.canonical(present(adminTaints)),
         unschedulable, joinedAt.toEpochMilli(), Json.canonical(c));
   }
 
@@ -234,7 +234,7 @@ final class NodeEntry {
 
   /** A node as stored; NotReady when it was (until it is heard from again). */
   static NodeEntry load(StoredNode n) {
-    NodeEntry node = new NodeEntry(n.name(), NodeRegistry.withValidTaints(n.name(), NodeRegistry.parseInfo(n.infoJson())),
+    NodeEntry node = new NodeEntry(n.name(), NodeInfoRules.withValidTaints(n.name(), NodeInfoRules.parseInfo(n.infoJson())),
         Instant.ofEpochMilli(n.joinedAtMillis()));
     node.adminLabels.putAll(Json.read(n.adminLabelsJson(), new TypeReference<Map<String, String>>() {}));
     node.adminTaints.putAll(Json.read(n.adminTaintsJson(), new TypeReference<Map<String, Taint>>() {}));

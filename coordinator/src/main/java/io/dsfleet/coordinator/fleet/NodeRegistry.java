@@ -1,9 +1,5 @@
 package io.dsfleet.coordinator.fleet;
 
-import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.protobuf.util.JsonFormat;
-import io.dsfleet.common.manifest.Names;
-import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.metrics.CoordinatorMetrics;
 import io.dsfleet.coordinator.plan.PodAssignment;
 import io.dsfleet.coordinator.store.Store;
@@ -45,82 +41,6 @@ final class NodeRegistry {
   }
 
   /**
-   * Label keys only an admin sets (with dsctl): an agent that reports one is refused, so a label a
-   * DaemonSet selects on under this prefix proves an admin chose the node. Kubernetes reserves
-   * {@code node-restriction.kubernetes.io/} for the same purpose (NodeRestriction admission).
-   */
-  static final List<String> RESERVED_PREFIXES = List.of("node-restriction.dsfleet.io/", "node-restriction.kubernetes.io/");
-
-  /**
-   * Refuses what no agent may report: an invalid name, labels and taints that are not Kubernetes
-   * labels and taints, a label or taint under a reserved prefix, and fields past a size that a real node never needs
-   * (an agent version, addresses, OS names are copied into events and views).
-   */
-  static void requireAdmissible(NodeInfo info) {
-    requireName(info.getName());
-    if (info.getLabelsCount() > 64 || info.getTaintsCount() > 32 || info.getAddressesCount() > 16) {
-      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + " reports " + info.getLabelsCount()
-          + " labels, " + info.getTaintsCount() + " taints and " + info.getAddressesCount() + " addresses; at most 64, 32 and 16");
-    }
-    for (var e : info.getLabelsMap().entrySet()) {
-      String bad = Names.label(e.getKey(), e.getValue());
-      if (bad != null) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": invalid label " + e.getKey() + ": " + bad);
-      }
-      if (reserved(e.getKey())) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "label " + e.getKey() + " is reserved for admins (" + e.getKey()
-            .substring(0, e.getKey().indexOf('/') + 1) + "): set it with dsctl label node " + info.getName()
-            + ", not in the agent's configuration");
-      }
-    }
-    for (var t : info.getTaintsList()) {
-      String notATaint = notATaint(t); // one would fail every view and plan of the fleet that meets it
-      if (notATaint != null) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": " + notATaint);
-      }
-      if (reserved(t.getKey())) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "taint " + t.getKey() + " is reserved for admins: set it with"
-            + " dsctl taint node " + info.getName());
-      }
-    }
-    List<String> shortFields = new java.util.ArrayList<>(List.of(info.getAgentVersion(), info.getOs(), info.getArch()));
-    shortFields.addAll(info.getAddressesList());
-    if (shortFields.stream().anyMatch(f -> f.length() > 64)) {
-      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": agent version, OS, architecture"
-          + " and addresses are at most 64 characters each");
-    }
-    // shown in get nodes, describe, events and the Kubernetes API: printable ASCII only (no terminal
-    // escapes, no text that reads otherwise than it is)
-    if (shortFields.stream().anyMatch(f -> !f.chars().allMatch(c -> c > 0x20 && c < 0x7f))) {
-      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + info.getName() + ": agent version, OS, architecture"
-          + " and addresses are printable ASCII without spaces");
-    }
-  }
-
-  /**
-   * The node as admitted, its taints timed by the coordinator: the time an agent sends is not taken
-   * (it feeds NoExecute tolerationSeconds: a node must not date its own taints).
-   */
-  static NodeInfo stamped(NodeInfo info, Instant now) {
-    return stamped(info, now, NodeInfo.getDefaultInstance());
-  }
-
-  /** As {@link #stamped(NodeInfo, Instant)}, a taint {@code before} had already keeping its time (the same agent admitted again). */
-  static NodeInfo stamped(NodeInfo info, Instant now, NodeInfo before) {
-    NodeInfo.Builder b = info.toBuilder().clearTaints();
-    for (var t : info.getTaintsList()) {
-      long at = before.getTaintsList().stream().filter(o -> o.getKey().equals(t.getKey()) && o.getValue().equals(t.getValue())
-          && o.getEffect().equals(t.getEffect())).mapToLong(o -> o.getTimeAddedMillis()).findFirst().orElse(now.toEpochMilli());
-      b.addTaints(t.toBuilder().setTimeAddedMillis(at));
-    }
-    return b.build();
-  }
-
-  private static boolean reserved(String key) {
-    return RESERVED_PREFIXES.stream().anyMatch(key::startsWith);
-  }
-
-  /**
    * A node admitted by join token ({@code member}: an admin's token for this name replaces a
    * member, or {@code sameAgent}: the member's own agent, whose first answer was lost). The labels, taints, OS and architecture it reports now are the ones scheduling uses
    * from here on ({@link #join}); its leave secret is set once.
@@ -130,7 +50,7 @@ final class NodeRegistry {
     java.util.function.Consumer<NodeEntry> write = token.uses() > 0 ? e -> store.admitNode(e.stored(), token) : e -> store.putNode(e.stored());
     Instant now = clock.instant();
     NodeEntry n = state.nodes.get(reported.getName());
-    NodeInfo info = stamped(reported, now, n == null ? NodeInfo.getDefaultInstance() : n.info);
+    NodeInfo info = NodeInfoRules.stamped(reported, now, n == null ? NodeInfo.getDefaultInstance() : n.info);
     if (member) {
       NodeEntry existing = n;
       writes.persist(existing, write, () -> {
@@ -185,7 +105,7 @@ final class NodeRegistry {
    *     was collected comes back through admission (a join token), never on an old certificate
    */
   void join(NodeInfo reported, String leaveSecretSha256, boolean register) {
-    requireAdmissible(reported);
+    NodeInfoRules.requireAdmissible(reported);
     Instant now = clock.instant();
     NodeEntry n = state.nodes.get(reported.getName());
     boolean isNew = n == null;
@@ -195,7 +115,7 @@ final class NodeRegistry {
             + " (removed, left, or collected after being NotReady too long): its certificate no longer admits it; join with a"
             + " join token");
       }
-      n = new NodeEntry(reported.getName(), stamped(reported, now), now);
+      n = new NodeEntry(reported.getName(), NodeInfoRules.stamped(reported, now), now);
       n.leaveSecretSha256 = leaveSecretSha256;
       writes.persist(n, () -> { });
       releasedBefore(n);
@@ -207,9 +127,10 @@ final class NodeRegistry {
           .addAllTaints(admitted.getTaintsList()).setOs(admitted.getOs()).setArch(admitted.getArch()).build();
       // the taints' times are the coordinator's; the event and its log line within the node's budget
       // (an agent calling Join in a loop, with other labels each time, must not flood either)
-      if (!stamped(info, Instant.EPOCH).equals(stamped(reported, Instant.EPOCH)) && events.recordFromAgent(n.name,
-          Events.AgentKind.JOINS, List.of(Events.nodeKey(n.name)), "Warning", "NodeRestricted", "the agent reports labels, taints,"
-          + " OS or architecture other than those it was admitted with; ignored (an admin changes them with dsctl label/taint)")) {
+      if (!NodeInfoRules.stamped(info, Instant.EPOCH).equals(NodeInfoRules.stamped(reported, Instant.EPOCH))
+          && events.recordFromAgent(n.name, Events.AgentKind.JOINS, List.of(Events.nodeKey(n.name)), "Warning", "NodeRestricted",
+          "the agent reports labels, taints, OS or architecture other than those it was admitted with; ignored (an admin changes"
+          + " them with dsctl label/taint)")) {
         log.warn("security: node {} reported labels/taints/os/arch other than those it was admitted with; ignored", n.name);
       }
       NodeEntry existing = n;
@@ -340,59 +261,5 @@ final class NodeRegistry {
     }
     events.forget(Events.nodeKey(nodeName));
     log.info("node {} removed: {}", nodeName, reason);
-  }
-
-  /** @throws ControlException INVALID_ARGUMENT unless the name is a valid node name (an RFC 1123 subdomain) */
-  static void requireName(String name) {
-    String bad = Names.dns1123Subdomain(name == null ? "" : name);
-    if (name == null || name.isEmpty() || bad != null) {
-      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node name \"" + name + "\" is invalid: "
-          + (bad == null ? "Required value" : bad));
-    }
-  }
-
-  static String printInfo(NodeInfo info) {
-    try {
-      return JsonFormat.printer().omittingInsignificantWhitespace().print(info);
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /**
-   * The node as stored, without taints that are not taints: before 2026-12-05 a join's taints were
-   * not checked, and one with an effect of its own failed every view and plan of the fleet that met
-   * it, the coordinator's start among them. Such a taint is dropped at load, and said so.
-   */
-  static NodeInfo withValidTaints(String name, NodeInfo info) {
-    List<io.dsfleet.proto.v1.Taint> valid = info.getTaintsList().stream().filter(t -> {
-      String notATaint = notATaint(t);
-      if (notATaint != null) {
-        log.warn("node {}: a stored taint is not a taint and is dropped ({}); it stays so until the node is admitted again",
-            name, notATaint);
-      }
-      return notATaint == null;
-    }).toList();
-    return valid.size() == info.getTaintsCount() ? info : info.toBuilder().clearTaints().addAllTaints(valid).build();
-  }
-
-  /** What makes an agent's taint not a taint ({@link Taint#checked}), bounded for a log or an answer; null for a taint. */
-  private static String notATaint(io.dsfleet.proto.v1.Taint t) {
-    try {
-      Taint.checked(t.getKey(), t.getValue(), t.getEffect());
-      return null;
-    } catch (IllegalArgumentException e) {
-      return AgentText.bounded(e.getMessage(), 300);
-    }
-  }
-
-  static NodeInfo parseInfo(String json) {
-    try {
-      NodeInfo.Builder b = NodeInfo.newBuilder();
-      JsonFormat.parser().merge(json, b);
-      return b.build();
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("stored node info is not valid: " + e.getMessage(), e);
-    }
   }
 }

@@ -26,10 +26,10 @@ class StoredTaintsTest {
       SqliteStore raw = new SqliteStore(dir);
       try {
         StoredNode n = raw.nodes().stream().filter(s -> s.name().equals("n1")).findFirst().orElseThrow();
-        NodeInfo tainted = NodeRegistry.parseInfo(n.infoJson()).toBuilder()
+        NodeInfo tainted = NodeInfoRules.parseInfo(n.infoJson()).toBuilder()
             .addTaints(Taint.newBuilder().setKey("k").setValue("v").setEffect("Bogus"))
             .addTaints(Taint.newBuilder().setKey("dedicated").setValue("gpu").setEffect("NoSchedule")).build();
-        raw.putNode(new StoredNode(n.name(), NodeRegistry.printInfo(tainted), n.adminLabelsJson(), n.adminTaintsJson(), n.unschedulable(),
+        raw.putNode(new StoredNode(n.name(), NodeInfoRules.printInfo(tainted), n.adminLabelsJson(), n.adminTaintsJson(), n.unschedulable(),
             n.joinedAtMillis(), n.stateJson()));
       } finally {
         raw.close();
