@@ -1,22 +1,14 @@
 package io.dsfleet.coordinator.fleet;
 
-import io.dsfleet.common.manifest.ManifestParser;
-import io.dsfleet.common.model.DaemonSet;
 import io.dsfleet.common.model.Taint;
-import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
-import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
-import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
 import io.dsfleet.coordinator.metrics.CoordinatorMetrics;
 import io.dsfleet.coordinator.store.Store;
-import io.dsfleet.coordinator.store.Store.StoredNode;
 import io.dsfleet.coordinator.store.Store.StoredObject;
-import io.dsfleet.coordinator.store.Store.StoredRevision;
 import io.dsfleet.proto.v1.ConfigObject;
 import io.dsfleet.proto.v1.NodeInfo;
 import io.dsfleet.proto.v1.PodStatusReport;
 import io.grpc.Status;
 import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -28,11 +20,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator's state and the rules that change it, behind one lock. This class wires the
- * parts and holds the lock; each rule lives in its own class (docs/coordinator.md has the map):
- * {@link Catalog} (apply, delete, revisions), {@link NodeRegistry} (joins, sessions), {@link
- * NodeSettings} (what dsctl sets on nodes), {@link NodeLifecycle} (leases, NotReady, garbage collection), {@link PodIntake}
- * (pod reports), {@link DaemonSetController} (rollouts), {@link Dispatcher} (plans and desired
- * sets), {@link Events}.
+ * parts and takes the lock for every write; what is read of the fleet, and the state and lock
+ * themselves, are {@link FleetReads}'s, and the state as stored is read at start by {@link
+ * FleetLoad}. Each rule lives in its own class (docs/coordinator.md has the map): {@link Catalog}
+ * (apply, delete, revisions), {@link NodeRegistry} (joins, sessions), {@link NodeSettings} (what
+ * dsctl sets on nodes), {@link NodeLifecycle} (leases, NotReady, garbage collection), {@link
+ * PodIntake} (pod reports), {@link DaemonSetController} (rollouts, paced by {@link RolloutPacing}),
+ * {@link Dispatcher} (plans and desired sets), {@link Events}.
  *
  * <p>Invariants: (1) a write is in the store before the request that made it is acknowledged,
  * and memory changes only after the store committed; (2) a node is sent a DesiredState only when
@@ -40,19 +34,9 @@ import org.slf4j.LoggerFactory;
  * (3) heartbeats touch memory only, never the store, and take the lock only when the node changes
  * condition (then it is planned again); (4) leases are issued and expired on the injected clock.
  */
-public final class Fleet {
+public final class Fleet extends FleetReads {
   private static final Logger log = LoggerFactory.getLogger(Fleet.class);
 
-  /** Restart grace added per known node: the fleet reconnects at 100 nodes a second or faster. */
-  static final long RESTART_MILLIS_PER_NODE = 10;
-
-  private final Store store;
-  private final Clock clock;
-  private final LongSupplier nanoTime;
-  private final FleetOptions options;
-  private final Events events;
-  private final Object lock = new Object();
-  private final FleetState state = new FleetState();
   private final Dispatcher dispatcher;
   private final DaemonSetController controller;
   private final Catalog catalog;
@@ -61,25 +45,15 @@ public final class Fleet {
   private final NodeSettings settings;
   private final PodIntake intake;
 
-  /** Written under the lock; volatile for {@link #rolloutPassWaiting} (metrics), which reads it without. */
-  private volatile boolean rolloutsDirty;
-  /** The longest the pacing of rollout passes holds one back (see {@link #rolloutPass}). */
-  static final long MAX_PASS_GAP_NANOS = 1_000_000_000L;
-  /** Moves with every change (and every sweep); the view is rebuilt when it moved. */
-  private final FleetChanges changes = new FleetChanges();
-  private volatile FleetView view;
-  private long nextRolloutPassNanos;
+  private final RolloutPacing pacing;
 
   /**
    * @param clock wall time: what people read, taint times, deadlines of rollouts
    * @param nanoTime the monotonic clock leases run on ({@code System::nanoTime} in production)
    */
   public Fleet(Store store, Clock clock, LongSupplier nanoTime, FleetOptions options, Random random) {
-    this.store = store;
-    this.clock = clock;
-    this.nanoTime = nanoTime;
-    this.options = options;
-    this.events = new Events(clock, options.eventsKept(), store);
+    super(store, clock, nanoTime, options);
+    this.pacing = new RolloutPacing(nanoTime);
     this.dispatcher = new Dispatcher(state, events, clock.millis() * 1000);
     this.controller = new DaemonSetController(state, store, events, dispatcher, nanoTime);
     this.catalog = new Catalog(state, store, clock, options, events, this::committed);
@@ -92,89 +66,7 @@ public final class Fleet {
     dispatcher.onGrantsChanged(registry::writeGrants, lifecycle::grantsChanged);
     this.intake = new PodIntake(state, store, dispatcher, events);
     dispatcher.onOrphansAdopted(intake::adopted);
-    load();
-  }
-
-  /**
-   * An object stored under older rules loads as it was accepted (its DaemonSet runs as before);
-   * the operator is told what it breaks now. A ConfigMap's or Secret's problems name keys, never
-   * values.
-   */
-  private static void warnIfRulesChanged(StoredObject o, io.dsfleet.common.model.KubeObject parsed) {
-    var problems = ManifestParser.problems(parsed);
-    if (!problems.isEmpty()) {
-      log.warn("{} {}/{} as stored does not pass today's validation: {}; it is used as stored, apply it corrected", o.kind(),
-          o.namespace(), o.name(), problems);
-    }
-  }
-
-  private void load() {
-    Instant now = clock.instant();
-    for (StoredObject o : store.objects()) {
-      if (o.kind().equals("DaemonSet")) {
-        DsEntry e = new DsEntry();
-        e.stored = o;
-        e.ds = (DaemonSet) ManifestParser.parseOne(o.json());
-        warnIfRulesChanged(o, e.ds);
-        state.daemonSets.put(key(o.namespace(), o.name()), e);
-      } else {
-        try {
-          warnIfRulesChanged(o, ManifestParser.parseOne(o.json()));
-        } catch (IllegalArgumentException unreadable) {
-          log.warn("{} {}/{} as stored cannot be read today: {}; it is sent as stored, apply it again", o.kind(), o.namespace(), o.name(),
-              unreadable.getMessage());
-        }
-        state.configs.put(FleetState.configKey(o.kind(), o.namespace(), o.name()), o);
-      }
-    }
-    for (StoredRevision r : store.revisions()) {
-      DsEntry e = state.daemonSets.get(key(r.namespace(), r.name()));
-      if (e != null) {
-        Catalog.addRevision(e, r);
-      }
-    }
-    List<StoredNode> storedNodes = store.nodes();
-    // an agent that backed off while no coordinator answered tries again within its longest
-    // back-off, and every agent reconnects at once (a TLS handshake, a session, its desired set
-    // each): allow that, and 100 reconnects a second, on top of the heartbeat grace (measured:
-    // docs/benchmarks.md)
-    long returnMillis = io.dsfleet.common.Reconnects.longestReturn().toMillis();
-    long stormMillis = storedNodes.size() * RESTART_MILLIS_PER_NODE;
-    for (StoredNode n : storedNodes) {
-      NodeEntry node = NodeEntry.load(n);
-      // A restarted coordinator gives every node that was Ready a full grace period to reconnect
-      // before calling it NotReady, so a coordinator restart never turns the fleet NotReady; a
-      // node that was NotReady stays so, with its times, until it is heard from.
-      node.leaseDeadlineNanos = lifecycle.leaseDeadline(returnMillis + stormMillis);
-      node.heardSinceStart = false;
-      node.reportedSinceStart = false;
-      if (node.notReadySince != null) { // its NotReady age as the wall clock says now, bounded (a wild clock overflows nothing)
-        long ageMillis = Math.max(0, Math.min(Duration.between(node.notReadySince, now).toMillis(), 2 * options.nodeGcAfter().toMillis()));
-        node.notReadySinceNanos = nanoTime.getAsLong() - ageMillis * 1_000_000L;
-      }
-      state.nodes.put(n.name(), node);
-    }
-    lifecycle.restarted(stormMillis, returnMillis);
-    Map<String, String> rollouts = store.rollouts();
-    state.daemonSets.forEach((k, e) -> {
-      String hash = e.current().hash();
-      String json = rollouts.get(k);
-      RolloutState r = json == null ? RolloutState.start(hash, now.toEpochMilli()) : RolloutState.fromJson(json, hash, now.toEpochMilli());
-      e.rollout = r.hash().equals(hash) ? r : r.next(hash, now.toEpochMilli());
-      e.liveWhenLoaded = e.rollout.live();
-    });
-    for (Store.Orphan o : store.orphans()) {
-      NodeEntry n = state.nodes.get(o.node());
-      if (n != null) {
-        n.orphans.add(o.pod());
-      }
-    }
-    state.refreshDsInfos();
-    for (NodeEntry n : state.nodes.values()) {
-      dispatcher.replan(n, now);
-    }
-    log.info("loaded {} DaemonSets, {} ConfigMaps/Secrets, {} nodes (schema version {})",
-        state.daemonSets.size(), state.configs.size(), state.nodes.size(), store.schemaVersion());
+    new FleetLoad(state, store, clock, nanoTime, options, lifecycle, dispatcher).load();
   }
 
   // ------------------------------------------------------------------ nodes
@@ -263,18 +155,6 @@ public final class Fleet {
     }
   }
 
-  /** The monotonic clock leases run on: what else the coordinator times by it agrees with them (and tests drive it). */
-  public LongSupplier nanoTime() {
-    return nanoTime;
-  }
-
-  /** The join token that admitted the node, "" when not known. */
-  public String admittedBy(String nodeName) {
-    synchronized (lock) {
-      return state.node(nodeName).admittedBy;
-    }
-  }
-
   /**
    * Opens a node's session: attaches the sink, marks the node alive, sends its full desired set.
    *
@@ -284,19 +164,6 @@ public final class Fleet {
     synchronized (lock) {
       changes.bump();
       registry.openSession(nodeName, sink);
-    }
-  }
-
-  /** Whether the node is a member now: read without the lock, as heartbeats read the node table. */
-  public boolean member(String nodeName) {
-    return state.nodes.containsKey(nodeName);
-  }
-
-  /** Whether the node is a member with a session open right now. */
-  public boolean connected(String nodeName) {
-    synchronized (lock) {
-      NodeEntry n = state.nodes.get(nodeName);
-      return n != null && n.session != null;
     }
   }
 
@@ -348,7 +215,7 @@ public final class Fleet {
       changes.bump();
       Instant now = clock.instant();
       if (intake.report(nodeName, report, now)) {
-        rolloutsDirty = true;
+        pacing.due();
       }
     }
   }
@@ -389,7 +256,7 @@ public final class Fleet {
       }
       // time alone moves rollouts too (minReadySeconds, progress deadlines, a node's lease): a pass,
       // paced as every other one, so a tick in the middle of a rollout adds no walk of its own
-      rolloutsDirty = true;
+      pacing.due();
       rolloutPass();
     }
     // outside the fleet's lock: at 10,000 nodes an apply records thousands of events, and their
@@ -399,7 +266,7 @@ public final class Fleet {
       // 5 min) is tried now. Before, rolling updates stalled that long after the disk was fine.
       synchronized (lock) {
         controller.storeTakesWrites();
-        rolloutsDirty = true;
+        pacing.due();
       }
     }
   }
@@ -457,18 +324,10 @@ public final class Fleet {
    */
   public void rolloutPass() {
     synchronized (lock) {
-      long start = nanoTime.getAsLong();
-      if (rolloutsDirty && start >= nextRolloutPassNanos) {
-        rolloutsDirty = false;
+      pacing.passIfDue(() -> {
         changes.bump();
-        long sending = controller.pass(clock.instant());
-        long end = nanoTime.getAsLong();
-        CoordinatorMetrics.CONTROLLER_PASS.observe((end - start) / 1e9);
-        // at most a second apart while something waits: a pass slowed by its store writes (a
-        // replicated store waits for a majority, seconds in a leader change) holds the next one back
-        // that long at most, as the lease sweep's own pass once a second did before it was paced
-        nextRolloutPassNanos = end + Math.min(MAX_PASS_GAP_NANOS, 4 * Math.max(0, end - start - sending));
-      }
+        return controller.pass(clock.instant());
+      });
     }
   }
 
@@ -478,13 +337,13 @@ public final class Fleet {
    */
   public boolean rolloutPassPending() {
     synchronized (lock) {
-      return rolloutsDirty;
+      return pacing.waiting();
     }
   }
 
   /** {@link #rolloutPassPending} without the lock, for a metrics scrape: never waits behind a pass. */
   public boolean rolloutPassWaiting() {
-    return rolloutsDirty;
+    return pacing.waiting();
   }
 
   /** Pauses or resumes a DaemonSet's rollout; resuming also clears a failure. */
@@ -492,7 +351,7 @@ public final class Fleet {
     synchronized (lock) {
       changes.bump();
       controller.pause(namespace, name, paused, clock.instant());
-      rolloutsDirty = true;
+      pacing.due();
     }
   }
 
@@ -616,7 +475,7 @@ public final class Fleet {
     } catch (RuntimeException e) {
       log.error("planning after a committed change failed; the next pass plans again", e);
     }
-    rolloutsDirty = true;
+    pacing.due();
   }
 
   /** A stored ConfigMap or Secret as it travels on the wire (values decoded from base64). */
@@ -624,110 +483,7 @@ public final class Fleet {
     return Dispatcher.configObject(o);
   }
 
-  // ------------------------------------------------------------------ reading
-
-  /**
-   * The fleet as views see it: rebuilt when something changed since the last one (every change
-   * and every lease sweep moves the version, so time-dependent counters and heartbeat times are at
-   * most a sweep old), read without the lock otherwise. With node snapshots or without
-   * ({@link FleetView#build}): a view without them serves the DaemonSets' status and configs.
-   */
-  private FleetView view(boolean withNodes) {
-    FleetView v = view;
-    if (v != null && v.version == changes.get() && (v.hasNodes() || !withNodes)) {
-      return v;
-    }
-    synchronized (lock) {
-      long current = changes.get();
-      v = view;
-      if (v == null || v.version != current || (withNodes && !v.hasNodes())) {
-        v = FleetView.build(state, current, clock.instant(), withNodes);
-        view = v;
-      }
-      return v;
-    }
-  }
-
-  public List<NodeSnapshot> nodes() {
-    return view(true).nodes();
-  }
-
-  /** Every node's condition and last heartbeat as they are now, read without the lock ({@link FleetView#conditions}). */
-  public List<FleetView.NodeCondition> nodeConditions() {
-    return FleetView.conditions(state);
-  }
-
-  /**
-   * Runs {@code watcher} after changes until the handle is closed: soon after each, changes close
-   * together once ({@link FleetChanges}); it must not block, and reads what changed through the views.
-   *
-   * @return what ends the watch
-   */
-  public Runnable watch(Runnable watcher) {
-    return changes.watch(watcher);
-  }
-
-  /** No watcher runs any more (this fleet no longer serves). */
-  public void stopWatchers() {
-    changes.close();
-  }
-
-  /** The version the fleet's views have now: it moves with every change and lease sweep (a list's resourceVersion). */
-  public long viewVersion() {
-    return changes.get();
-  }
-
-  /** @throws ControlException NOT_FOUND when the node is unknown and {@code mustExist} */
-  public NodeSnapshot node(String name, boolean mustExist) {
-    NodeSnapshot n = view(true).node(name);
-    if (n == null && mustExist) {
-      throw new ControlException(Status.Code.NOT_FOUND, "nodes \"" + name + "\" not found");
-    }
-    return n;
-  }
-
-  public List<DsSnapshot> daemonSets() {
-    return view(false).daemonSets();
-  }
-
-  /** @throws ControlException NOT_FOUND when there is no such DaemonSet */
-  public DsSnapshot daemonSet(String namespace, String name) {
-    DsSnapshot d = view(false).daemonSet(namespace, name);
-    if (d == null) {
-      throw new ControlException(Status.Code.NOT_FOUND, "daemonsets \"" + name + "\" not found in namespace " + namespace);
-    }
-    return d;
-  }
-
-  public List<StoredObject> configs(String kind) {
-    return view(false).configs(kind);
-  }
-
-  public List<Events.Event> events(String objectKey) {
-    return events.of(objectKey);
-  }
-
-  /** Every event kept of the objects selected, oldest first, and where a watcher goes on from. */
-  public Events.Listing events(java.util.function.Predicate<String> objects) {
-    return events.all(objects);
-  }
-
-  /** The events of the objects selected recorded after {@code seq} (of a listing or an earlier call). */
-  public List<Events.Recorded> eventsAfter(long seq, java.util.function.Predicate<String> objects) {
-    return events.after(seq, objects);
-  }
-
-  /** The session of a node, for log requests; null when not connected. */
-  public AgentSink session(String nodeName) {
-    synchronized (lock) {
-      NodeEntry n = state.nodes.get(nodeName);
-      return n == null ? null : n.session;
-    }
-  }
-
-  public FleetOptions options() {
-    return options;
-  }
+  // ------------------------------------------------------------------ names and manifests
 
   /**
    * kubectl's `rollout restart`: the manifest with the template annotated restartedAt (a new
