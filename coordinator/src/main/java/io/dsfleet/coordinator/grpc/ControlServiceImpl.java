@@ -1,7 +1,5 @@
 package io.dsfleet.coordinator.grpc;
 
-import static io.dsfleet.coordinator.grpc.ControlViews.configView;
-import static io.dsfleet.coordinator.grpc.ControlViews.dsView;
 import static io.dsfleet.coordinator.grpc.ControlViews.nodeView;
 import static io.dsfleet.coordinator.grpc.ControlViews.ns;
 
@@ -11,13 +9,8 @@ import io.dsfleet.coordinator.fleet.ApplyPlan;
 import io.dsfleet.coordinator.fleet.ControlException;
 import io.dsfleet.coordinator.fleet.Events;
 import io.dsfleet.coordinator.fleet.Fleet;
-import io.dsfleet.coordinator.fleet.FleetView.DsSnapshot;
-import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
 import io.dsfleet.coordinator.security.Authority;
 import io.dsfleet.coordinator.security.Caller;
-import io.dsfleet.coordinator.store.Store;
-import io.dsfleet.coordinator.store.Store.StoredObject;
-import java.time.Duration;
 import io.dsfleet.proto.v1.*;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -29,7 +22,12 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
-/** The operator's API, used by dsctl. Every refusal is a status code with a description; nothing is changed. */
+/**
+ * The operator's API, used by dsctl. Every refusal is a status code with a description; nothing is
+ * changed. The writes, rollout verbs and streams are answered here; the reads by {@link
+ * ControlReads}, the coordinator's own administration (replicas, join tokens, credentials,
+ * dashboard logins) by {@link ControlAdmin}.
+ */
 public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceImplBase {
   private final Fleet fleet;
   private final LogRelay logs;
@@ -37,6 +35,8 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   private final String version;
   private final Authority authority;
   private final FollowStreams streams = new FollowStreams();
+  private final ControlReads reads;
+  private final ControlAdmin admin;
 
   /** @param authority null on an insecure coordinator (no tokens, no certificates) */
   public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version,
@@ -52,14 +52,13 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version,
       Authority authority, io.dsfleet.coordinator.replication.Replica replica, io.dsfleet.coordinator.dashboard.Logins logins,
       Supplier<String> dashboardUrl) {
-    this.logins = logins;
-    this.dashboardUrl = dashboardUrl;
-    this.replica = replica;
     this.fleet = fleet;
     this.logs = logs;
     this.scheduler = scheduler;
     this.version = version;
     this.authority = authority;
+    this.reads = new ControlReads(fleet, replica);
+    this.admin = new ControlAdmin(fleet, authority, replica, logins, dashboardUrl);
   }
 
   private static <T> void unary(StreamObserver<T> out, Supplier<T> body) {
@@ -113,79 +112,12 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
 
   @Override
   public void get(GetRequest req, StreamObserver<GetResponse> out) {
-    unary(out, () -> {
-      fresh();
-      GetResponse.Builder b = GetResponse.newBuilder();
-      switch (req.getKind()) {
-        case DAEMON_SET -> {
-          if (!req.getName().isEmpty()) {
-            b.addDaemonSets(dsView(fleet.daemonSet(ns(req.getNamespace()), req.getName())));
-          } else {
-            fleet.daemonSets().stream().filter(d -> req.getAllNamespaces() || d.namespace().equals(ns(req.getNamespace())))
-                .forEach(d -> b.addDaemonSets(dsView(d)));
-          }
-        }
-        case NODE -> {
-          if (!req.getName().isEmpty()) {
-            b.addNodes(nodeView(fleet.node(req.getName(), true)));
-          } else {
-            fleet.nodes().forEach(n -> b.addNodes(nodeView(n)));
-          }
-        }
-        case POD -> b.addAllPods(pods(req.getAllNamespaces() ? null : ns(req.getNamespace()), req.getName(), null));
-        case CONFIG_MAP, SECRET -> {
-          String kind = req.getKind() == ObjectKind.CONFIG_MAP ? "ConfigMap" : "Secret";
-          List<StoredObject> found = fleet.configs(kind).stream()
-              .filter(o -> req.getAllNamespaces() || o.namespace().equals(ns(req.getNamespace())))
-              .filter(o -> req.getName().isEmpty() || o.name().equals(req.getName())).toList();
-          if (!req.getName().isEmpty() && found.isEmpty()) {
-            throw new ControlException(Status.Code.NOT_FOUND, kind.toLowerCase() + "s \"" + req.getName() + "\" not found in namespace " + ns(req.getNamespace()));
-          }
-          if (req.getShowSecrets() && Caller.current().kind() == Caller.Kind.VIEWER) {
-            throw new ControlException(Status.Code.PERMISSION_DENIED, "a read-only credential cannot show secret values");
-          }
-          found.forEach(o -> b.addConfigs(configView(o, req.getShowSecrets())));
-        }
-        default -> throw new ControlException(Status.Code.INVALID_ARGUMENT, "kind is required");
-      }
-      return b.build();
-    });
+    unary(out, () -> reads.get(req));
   }
 
   @Override
   public void describe(DescribeRequest req, StreamObserver<DescribeResponse> out) {
-    unary(out, () -> {
-      fresh();
-      DescribeResponse.Builder b = DescribeResponse.newBuilder();
-      if (req.getKind() == ObjectKind.DAEMON_SET) {
-        DsSnapshot d = fleet.daemonSet(ns(req.getNamespace()), req.getName());
-        b.setDaemonSet(dsView(d));
-        String key = Fleet.key(d.namespace(), d.name());
-        for (NodeSnapshot n : fleet.nodes()) {
-          var v = n.verdicts().get(key);
-          boolean placed = v != null && v.shouldRun();
-          b.addPlacements(Placement.newBuilder().setNodeName(n.name()).setPlaced(placed)
-              .setReason(v == null || v.reason() == null ? "" : v.reason()
-                  + (v.shouldContinueRunning() && n.desired().stream().anyMatch(p -> p.dsKey().equals(key)) ? " (misscheduled: existing pod kept)" : "")));
-        }
-        b.addAllPods(pods(d.namespace(), null, d.name()));
-        events(Events.dsKey(d.namespace(), d.name()), b);
-      } else if (req.getKind() == ObjectKind.NODE) {
-        NodeSnapshot n = fleet.node(req.getName(), true);
-        b.setNode(nodeView(n));
-        b.addAllPods(pods(null, null, null).stream().filter(p -> p.getNodeName().equals(n.name())).toList());
-        events(Events.nodeKey(n.name()), b);
-      } else {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "describe takes ds or node");
-      }
-      return b.build();
-    });
-  }
-
-  private void events(String key, DescribeResponse.Builder b) {
-    for (Events.Event e : fleet.events(key)) {
-      b.addEvents(Event.newBuilder().setAtMillis(e.atMillis()).setType(e.type()).setReason(e.reason()).setMessage(e.message()));
-    }
+    unary(out, () -> reads.describe(req));
   }
 
   @Override
@@ -277,14 +209,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
 
   @Override
   public void rolloutHistory(RolloutHistoryRequest req, StreamObserver<RolloutHistoryResponse> out) {
-    unary(out, () -> {
-      fresh();
-      DsSnapshot d = fleet.daemonSet(ns(req.getNamespace()), req.getName());
-      RolloutHistoryResponse.Builder b = RolloutHistoryResponse.newBuilder();
-      d.revisions().forEach(r -> b.addRevisions(RevisionView.newBuilder().setRevision(r.revision()).setTemplateHash(r.hash())
-          .setChangeCause(r.changeCause() == null ? "" : r.changeCause()).setCreatedAtMillis(r.createdAtMillis())));
-      return b.build();
-    });
+    unary(out, () -> reads.rolloutHistory(req));
   }
 
   @Override
@@ -384,7 +309,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
    */
   private boolean opened(StreamObserver<?> out, Runnable check) {
     try {
-      fresh();
+      reads.fresh();
       check.run();
       return true;
     } catch (ControlException | io.dsfleet.coordinator.store.StoreException e) {
@@ -405,97 +330,24 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
     return Status.UNAUTHENTICATED.withDescription("the credential this stream was opened with was revoked");
   }
 
-  private final io.dsfleet.coordinator.replication.Replica replica;
-  private final io.dsfleet.coordinator.dashboard.Logins logins;
-  private final Supplier<String> dashboardUrl;
-
-  /** `dsctl dashboard`: a login for the caller's credential, as a URL that opens the dashboard. */
   @Override
   public void dashboardLogin(DashboardLoginRequest req, StreamObserver<DashboardLoginResponse> out) {
-    unary(out, () -> {
-      String base = dashboardUrl.get();
-      if (logins == null || base.isEmpty()) {
-        throw new ControlException(Status.Code.FAILED_PRECONDITION, "this coordinator serves no dashboard (dashboardListen is off)");
-      }
-      java.time.Duration ttl = req.getTtlSeconds() == 0 ? io.dsfleet.coordinator.dashboard.Logins.DEFAULT_TTL
-          : java.time.Duration.ofSeconds(req.getTtlSeconds());
-      if (ttl.isNegative() || ttl.compareTo(io.dsfleet.coordinator.dashboard.Logins.MAX_TTL) > 0) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "a dashboard login lasts at most 24h, got " + req.getTtlSeconds() + "s");
-      }
-      Caller caller = Caller.current();
-      String token = logins.create(caller, ttl);
-      return DashboardLoginResponse.newBuilder().setUrl(base + "login?token=" + token)
-          .setRole(caller.kind() == Caller.Kind.VIEWER ? "viewer" : "admin").setExpiresAtMillis(logins.expiry(token).toEpochMilli()).build();
-    });
-  }
-
-  /**
-   * Before a read that must see every acknowledged write: a replica confirms with a majority
-   * that it still leads (a deposed leader that does not know it yet must not answer from memory).
-   */
-  private void fresh() {
-    if (replica != null) {
-      replica.confirmLeadership();
-    }
-  }
-
-  private io.dsfleet.coordinator.replication.Replica replica() {
-    if (replica == null) {
-      throw new ControlException(io.grpc.Status.Code.FAILED_PRECONDITION, "this coordinator runs alone, not as a replica of a"
-          + " group (docs/operations.md: coordinator replicas)");
-    }
-    return replica;
-  }
-
-  private ListReplicasResponse replicas() {
-    var r = replica();
-    var commits = r.commitIndices();
-    String leader = r.leaderId();
-    ListReplicasResponse.Builder b = ListReplicasResponse.newBuilder().setTerm(r.currentTerm())
-        .setCommitIndex(commits.getOrDefault(r.id(), 0L));
-    for (var p : r.members()) {
-      b.addReplicas(ReplicaView.newBuilder().setId(p.id()).setPeerAddress(p.peerAddress()).setCoordinatorAddress(p.coordinatorAddress())
-          .setLeader(p.id().equals(leader)).setMatchIndex(commits.getOrDefault(p.id(), 0L)));
-    }
-    return b.build();
+    unary(out, () -> admin.dashboardLogin(req));
   }
 
   @Override
   public void listReplicas(ListReplicasRequest req, StreamObserver<ListReplicasResponse> out) {
-    unary(out, this::replicas);
+    unary(out, admin::replicas);
   }
 
   @Override
   public void addReplica(AddReplicaRequest req, StreamObserver<AddReplicaResponse> out) {
-    unary(out, () -> {
-      replica();
-      io.dsfleet.coordinator.replication.ReplicationOptions.Peer peer;
-      try {
-        peer = io.dsfleet.coordinator.replication.ReplicationOptions.Peer.parse(req.getId() + "," + req.getPeerAddress() + ","
-            + req.getCoordinatorAddress());
-      } catch (IllegalArgumentException e) {
-        throw new ControlException(io.grpc.Status.Code.INVALID_ARGUMENT, e.getMessage());
-      }
-      Duration ttl = req.getTtlSeconds() == 0 ? Duration.ofHours(1) : Duration.ofSeconds(req.getTtlSeconds());
-      return AddReplicaResponse.newBuilder().setToken(tls().createReplicaToken(peer.id(), ttl).text()).build();
-    });
+    unary(out, () -> admin.addReplica(req));
   }
 
   @Override
   public void removeReplica(RemoveReplicaRequest req, StreamObserver<ListReplicasResponse> out) {
-    unary(out, () -> {
-      replica().changeMembers(members -> {
-        if (!members.removeIf(p -> p.id().equals(req.getId()))) {
-          throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "replica " + req.getId() + " is not a member; the members are "
-              + members.stream().map(io.dsfleet.coordinator.replication.ReplicationOptions.Peer::id).toList());
-        }
-        if (members.isEmpty()) {
-          throw new ControlException(io.grpc.Status.Code.FAILED_PRECONDITION, "replica " + req.getId() + " is the last member");
-        }
-        return members;
-      });
-      return replicas();
-    });
+    unary(out, () -> admin.removeReplica(req));
   }
 
   @Override
@@ -505,64 +357,27 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
 
   @Override
   public void createJoinToken(CreateJoinTokenRequest req, StreamObserver<CreateJoinTokenResponse> out) {
-    unary(out, () -> {
-      Duration ttl = req.getTtlSeconds() == 0 ? Authority.DEFAULT_TOKEN_TTL : Duration.ofSeconds(req.getTtlSeconds());
-      var token = tls().createToken(ttl, req.getDescription(), req.getNodeName(), req.getMaxUses());
-      var view = tls().tokens().stream().filter(t -> t.id().equals(token.id())).findFirst().orElseThrow();
-      return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(CredentialViews.tokenView(view)).build();
-    });
+    unary(out, () -> admin.createJoinToken(req));
   }
 
   @Override
   public void listJoinTokens(ListJoinTokensRequest req, StreamObserver<ListJoinTokensResponse> out) {
-    unary(out, () -> {
-      var b = ListJoinTokensResponse.newBuilder();
-      tls().tokens().forEach(t -> b.addTokens(CredentialViews.tokenView(t)));
-      return b.build();
-    });
+    unary(out, () -> admin.listJoinTokens(req));
   }
 
   @Override
   public void revokeJoinToken(RevokeJoinTokenRequest req, StreamObserver<JoinTokenView> out) {
-    unary(out, () -> CredentialViews.tokenView(tls().revokeToken(req.getId())));
+    unary(out, () -> admin.revokeJoinToken(req));
   }
 
   @Override
   public void issueCredential(IssueCredentialRequest req, StreamObserver<IssueCredentialResponse> out) {
-    unary(out, () -> {
-      String role = CredentialViews.role(req.getRole(), false);
-      String bad = io.dsfleet.common.manifest.Names.dns1123Subdomain(req.getName());
-      if (req.getName().isEmpty() || bad != null) {
-        throw new ControlException(Status.Code.INVALID_ARGUMENT, "credential name \"" + req.getName() + "\" is invalid: "
-            + (bad == null ? "Required value" : bad));
-      }
-      return IssueCredentialResponse.newBuilder().setPemBundle(tls().credential(req.getName(), role)).build();
-    });
+    unary(out, () -> admin.issueCredential(req));
   }
 
   @Override
   public void revokeCredential(RevokeCredentialRequest req, StreamObserver<RevokeCredentialResponse> out) {
-    unary(out, () -> {
-      String role = CredentialViews.role(req.getRole(), true);
-      if (role.equals(Pki.NODES)) {
-        fleet.revokingNode(req.getName()); // its agent's token and leave secret must not re-admit it
-      }
-      int n = tls().revoke(req.getName(), role);
-      if (n == 0) {
-        throw new ControlException(Status.Code.NOT_FOUND, "no valid " + req.getRole() + " certificate named \"" + req.getName() + "\"");
-      }
-      return RevokeCredentialResponse.newBuilder().setRevoked(n).build();
-    });
+    unary(out, () -> admin.revokeCredential(req));
   }
 
-  private Authority tls() {
-    if (authority == null) {
-      throw new ControlException(Status.Code.FAILED_PRECONDITION, "this coordinator runs --insecure: there are no join tokens");
-    }
-    return authority;
-  }
-
-  private List<PodView> pods(String namespace, String podName, String dsName) {
-    return PodViews.of(fleet, namespace, podName, dsName);
-  }
 }
