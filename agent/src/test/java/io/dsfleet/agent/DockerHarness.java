@@ -45,7 +45,7 @@ public final class DockerHarness implements AutoCloseable {
   public static final String ASKS_FOR_POD_IP = "{name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}";
   public static final String DOCKER_HOST = System.getenv().getOrDefault("DOCKER_HOST", "unix:///var/run/docker.sock");
   public final String node = "test-" + UUID.randomUUID().toString().substring(0, 8);
-  public final DockerRuntime docker = new DockerRuntime(DOCKER_HOST);
+  public final DockerRuntime docker;
   public final Path stateDir;
   private final ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor();
   public volatile List<PodStatus> last = List.of();
@@ -66,7 +66,17 @@ public final class DockerHarness implements AutoCloseable {
     return new DockerHarness(stateDir, false, Backoff.KUBERNETES);
   }
 
+  /** A harness whose agent reaches the daemon at {@code dockerHost} (a proxy in front of it: {@link DockerFaults}). */
+  public static DockerHarness through(Path stateDir, String dockerHost) {
+    return new DockerHarness(stateDir, true, Backoff.KUBERNETES, dockerHost);
+  }
+
   private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff) {
+    this(stateDir, reconcile, backoff, DOCKER_HOST);
+  }
+
+  private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff, String dockerHost) {
+    this.docker = new DockerRuntime(dockerHost);
     try {
       docker.ping();
     } catch (RuntimeException e) {

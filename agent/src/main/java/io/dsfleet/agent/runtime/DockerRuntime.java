@@ -5,6 +5,7 @@ import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.CreateContainerCmd;
 import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.DockerException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
 import com.github.dockerjava.api.model.AuthConfig;
@@ -199,24 +200,25 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         out.add(info);
       } catch (NotFoundException gone) {
         // removed between list and inspect
-      } catch (AnswerTooLarge big) {
-        // one container's inspect over what the agent reads (its image's megabytes of environment):
-        // the list's line stands in for it, so the node's other pods go on and this one can still
-        // be stopped, removed and reported (a failed pass for every pod of the node before)
+      } catch (AnswerTooLarge | DockerException unreadable) {
+        // one container's inspect over what the agent reads (its image's megabytes of environment), or
+        // refused by Docker for that container alone (dockerd answers 500 when its layer's directory
+        // cannot be read): the list's line stands in for it, so the node's other pods go on and this one
+        // can still be stopped, removed and reported (a failed pass for every pod of the node before)
         if (tooLarge.add(c.getId())) {
-          log.warn("container {}: {}; using what the container list says of it", c.getId(), big.getMessage());
+          log.warn("container {}: {}; using what the container list says of it", c.getId(), String.valueOf(unreadable.getMessage()).strip());
         }
-        out.add(listed(c, big.getMessage()));
+        out.add(listed(c, String.valueOf(unreadable.getMessage()).strip()));
       }
     }
-    tooLarge.retainAll(list.stream().map(Container::getId).toList());
-    if (more.isEmpty()) { // every container of the node: forget the ones that are gone
+    if (more.isEmpty()) { // every container of the node: forget the ones that are gone (a pod's list would forget its neighbours)
+      tooLarge.retainAll(list.stream().map(Container::getId).toList());
       inspected.retain(list.stream().map(Container::getId).collect(java.util.stream.Collectors.toSet()));
     }
     return out;
   }
 
-  /** Containers whose inspect was over the limit, warned about once each. */
+  /** Containers whose inspect was over the limit or failed, warned about once each. */
   private final Set<String> tooLarge = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   /** A container as its list line describes it (no start or finish time), for one whose inspect the agent cannot read. */

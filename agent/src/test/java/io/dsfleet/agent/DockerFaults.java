@@ -1,0 +1,160 @@
+package io.dsfleet.agent;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+
+/**
+ * A proxy in front of the Docker daemon's socket that answers chosen requests with an error of
+ * the daemon's own form (a status and {@code {"message": ...}}) instead of passing them on: what a
+ * daemon does when one container's inspect fails (its layer's directory gone, a disk's I/O error)
+ * or its events endpoint is refused (an authorization plugin, a socket proxy without events),
+ * while every other call is answered. Each request is matched on its request line
+ * ("GET /v1.41/containers/ID/json HTTP/1.1"); every other byte passes unchanged.
+ */
+public final class DockerFaults implements AutoCloseable {
+  private record Rule(Predicate<String> requestLine, int status) {}
+
+  private final Path socket;
+  private final Path docker;
+  private final ServerSocketChannel server;
+  private final List<Rule> rules = new CopyOnWriteArrayList<>();
+  private final List<SocketChannel> open = new CopyOnWriteArrayList<>();
+  private final Map<String, AtomicLong> faulted = new ConcurrentHashMap<>();
+
+  public DockerFaults(Path socket, String dockerHost) throws IOException {
+    if (!dockerHost.startsWith("unix://")) {
+      throw new IllegalArgumentException("DockerFaults proxies a unix socket, not " + dockerHost);
+    }
+    this.socket = socket;
+    this.docker = Path.of(dockerHost.substring("unix://".length()));
+    Files.deleteIfExists(socket);
+    server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+    server.bind(UnixDomainSocketAddress.of(socket));
+    Thread acceptor = new Thread(this::accept, "docker-faults");
+    acceptor.setDaemon(true);
+    acceptor.start();
+  }
+
+  /** The --docker-host that goes through this proxy. */
+  public String dockerHost() {
+    return "unix://" + socket;
+  }
+
+  /** From now on a request whose line matches is answered {@code status} by the proxy, never reaching the daemon. */
+  public void fail(Predicate<String> requestLine, int status) {
+    rules.add(new Rule(requestLine, status));
+  }
+
+  /** Every request passes again. */
+  public void heal() {
+    rules.clear();
+  }
+
+  /** Requests answered with an error so far whose line contains {@code part}. */
+  public long faulted(String part) {
+    return faulted.entrySet().stream().filter(e -> e.getKey().contains(part)).mapToLong(e -> e.getValue().get()).sum();
+  }
+
+  private void accept() {
+    while (server.isOpen()) {
+      try {
+        SocketChannel client = server.accept();
+        open.add(client);
+        Thread t = new Thread(() -> serve(client), "docker-faults-conn");
+        t.setDaemon(true);
+        t.start();
+      } catch (IOException e) {
+        if (server.isOpen()) {
+          System.err.println("docker-faults: " + e.getMessage());
+        }
+      }
+    }
+  }
+
+  /** Reads the request's head, then answers the fault or passes the connection on to the daemon. */
+  private void serve(SocketChannel client) {
+    ByteBuffer head = ByteBuffer.allocate(64 * 1024);
+    try {
+      int lineEnd = -1;
+      while (lineEnd < 0 && head.hasRemaining()) {
+        if (client.read(head) < 0) {
+          client.close();
+          return;
+        }
+        for (int i = 0; i < head.position(); i++) {
+          if (head.get(i) == '\n') {
+            lineEnd = i;
+            break;
+          }
+        }
+      }
+      String line = new String(head.array(), 0, Math.max(0, lineEnd), StandardCharsets.ISO_8859_1).strip();
+      for (Rule r : rules) {
+        if (r.requestLine().test(line)) {
+          faulted.computeIfAbsent(line, k -> new AtomicLong()).incrementAndGet();
+          byte[] body = ("{\"message\":\"injected by the test's proxy: " + r.status() + "\"}\n").getBytes(StandardCharsets.UTF_8);
+          String answer = "HTTP/1.1 " + r.status() + " Injected\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+              + "\r\nConnection: close\r\n\r\n";
+          try (client) {
+            client.write(ByteBuffer.wrap(answer.getBytes(StandardCharsets.ISO_8859_1)));
+            client.write(ByteBuffer.wrap(body));
+          }
+          return;
+        }
+      }
+      SocketChannel upstream = SocketChannel.open(UnixDomainSocketAddress.of(docker));
+      open.add(upstream);
+      head.flip();
+      while (head.hasRemaining()) {
+        upstream.write(head);
+      }
+      Thread back = new Thread(() -> pipe(upstream, client), "docker-faults-pipe");
+      back.setDaemon(true);
+      back.start();
+      pipe(client, upstream);
+    } catch (IOException e) {
+      try {
+        client.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+  }
+
+  private static void pipe(SocketChannel from, SocketChannel to) {
+    ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+    try (from; to) {
+      while (from.read(buf) >= 0) {
+        buf.flip();
+        while (buf.hasRemaining()) {
+          to.write(buf);
+        }
+        buf.clear();
+      }
+    } catch (IOException e) {
+      // either side closed: the other goes with it
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+    for (SocketChannel c : open) {
+      c.close();
+    }
+    Files.deleteIfExists(socket);
+  }
+}

@@ -1,0 +1,87 @@
+package io.dsfleet.agent;
+
+import static io.dsfleet.agent.DockerHarness.ds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.DockerRuntime;
+import io.dsfleet.agent.runtime.Labels;
+import io.dsfleet.proto.v1.PodStatus;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The agent on the real Docker daemon, through a proxy that answers chosen calls with the
+ * daemon's own errors while every other call is answered ({@link DockerFaults}): what one failing
+ * call must not do to the rest of the node.
+ */
+class FailingDockerCallsTest {
+  @TempDir Path tmp;
+  DockerFaults faults;
+  DockerHarness h;
+  /** The daemon itself, not through the proxy: what the test sees. */
+  final DockerRuntime direct = new DockerRuntime(DockerHarness.DOCKER_HOST);
+
+  @BeforeEach
+  void start() throws Exception {
+    faults = new DockerFaults(tmp.resolve("docker.sock"), DockerHarness.DOCKER_HOST);
+    h = DockerHarness.through(tmp.resolve("state"), faults.dockerHost());
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    faults.heal();
+    h.close();
+    faults.close();
+    direct.close();
+  }
+
+  private static void docker(String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of("docker", "-H", DockerHarness.DOCKER_HOST));
+    cmd.addAll(List.of(args));
+    assertThat(io.dsfleet.common.testing.Processes.run(new ProcessBuilder(cmd), Duration.ofSeconds(60)).exit()).as("%s", cmd).isZero();
+  }
+
+  private ContainerInfo running(String pod) {
+    return direct.listOwned(h.node, Map.of(Labels.POD, pod)).stream()
+        .filter(c -> !Labels.SANDBOX.equals(c.label(Labels.ROLE)) && c.running()).findFirst().orElse(null);
+  }
+
+  /**
+   * Docker answers one container's inspect with an error while its list line is fine (dockerd
+   * 20.10 answers 500 when the container's overlay2 directory cannot be read: a disk's I/O error, a
+   * clean-up that removed it): that container is known by its list line, as one whose inspect is
+   * too large, and the node's other pods go on. Before, the error failed every pass of the node:
+   * no pod was restarted, started, stopped or reported for as long as it lasted, the node said
+   * Ready, and each pass (a second) listed again and logged the error's stack trace.
+   */
+  @Test
+  void oneContainersFailingInspectHoldsNoOtherPodBack() throws Exception {
+    h.reconciler.setDesired(DockerHarness.state(List.of(ds("metadata.name", "broken"), ds("metadata.name", "healthy"))));
+    await().atMost(Duration.ofSeconds(60)).until(() -> running("broken-pod01") != null && running("healthy-pod01") != null);
+    String broken = running("broken-pod01").id();
+    String healthy = running("healthy-pod01").id();
+    faults.fail(line -> line.contains("/containers/" + broken + "/json"), 500);
+    // an event of the broken container (the agent inspects again what an event says changed; so it does after its
+    // own restart, and every 5 minutes), then the healthy pod's container killed behind the agent's back
+    docker("update", "--restart", "no", broken);
+    docker("kill", healthy);
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+        .until(() -> running("healthy-pod01") != null && !running("healthy-pod01").id().equals(healthy));
+
+    assertThat(faults.faulted(broken)).as("the agent looked at the broken container, and Docker failed its inspect").isPositive();
+    assertThat(running("broken-pod01").id()).as("the container whose inspect fails runs on, untouched").isEqualTo(broken);
+    long passes = h.reconciler.passes();
+    await().atMost(Duration.ofSeconds(30)).until(() -> h.reconciler.passes() > passes + 2);
+    PodStatus report = h.last.stream().filter(p -> p.getPodName().equals("broken-pod01")).findFirst().orElseThrow();
+    assertThat(report.getContainersList()).as("and is reported running").allMatch(c -> c.getState().equals("running"));
+    assertThat(h.reconciler.runtimeCondition().down()).as("the node's runtime is not said to be down for one container").isFalse();
+  }
+}
