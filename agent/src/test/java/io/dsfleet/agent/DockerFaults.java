@@ -32,7 +32,11 @@ public final class DockerFaults implements AutoCloseable {
   private final ServerSocketChannel server;
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
   private final List<SocketChannel> open = new CopyOnWriteArrayList<>();
+  /** The agent's side of the event streams passed on. */
+  private final List<SocketChannel> streams = new CopyOnWriteArrayList<>();
   private final Map<String, AtomicLong> faulted = new ConcurrentHashMap<>();
+  /** When each faulted request came (System.nanoTime), with its line. */
+  private final List<Map.Entry<String, Long>> faultedAt = new CopyOnWriteArrayList<>();
 
   public DockerFaults(Path socket, String dockerHost) throws IOException {
     if (!dockerHost.startsWith("unix://")) {
@@ -58,6 +62,13 @@ public final class DockerFaults implements AutoCloseable {
     rules.add(new Rule(requestLine, status));
   }
 
+  /** Ends every event stream passed on so far, as the daemon's end of it closing would. */
+  public void cutEventStreams() throws IOException {
+    for (SocketChannel c : streams) {
+      c.close();
+    }
+  }
+
   /** Every request passes again. */
   public void heal() {
     rules.clear();
@@ -66,6 +77,11 @@ public final class DockerFaults implements AutoCloseable {
   /** Requests answered with an error so far whose line contains {@code part}. */
   public long faulted(String part) {
     return faulted.entrySet().stream().filter(e -> e.getKey().contains(part)).mapToLong(e -> e.getValue().get()).sum();
+  }
+
+  /** When each request answered with an error whose line contains {@code part} came, in order (System.nanoTime). */
+  public List<Long> faultedAt(String part) {
+    return faultedAt.stream().filter(e -> e.getKey().contains(part)).map(Map.Entry::getValue).toList();
   }
 
   private void accept() {
@@ -105,6 +121,7 @@ public final class DockerFaults implements AutoCloseable {
       for (Rule r : rules) {
         if (r.requestLine().test(line)) {
           faulted.computeIfAbsent(line, k -> new AtomicLong()).incrementAndGet();
+          faultedAt.add(Map.entry(line, System.nanoTime()));
           byte[] body = ("{\"message\":\"injected by the test's proxy: " + r.status() + "\"}\n").getBytes(StandardCharsets.UTF_8);
           String answer = "HTTP/1.1 " + r.status() + " Injected\r\nContent-Type: application/json\r\nContent-Length: " + body.length
               + "\r\nConnection: close\r\n\r\n";
@@ -117,6 +134,9 @@ public final class DockerFaults implements AutoCloseable {
       }
       SocketChannel upstream = SocketChannel.open(UnixDomainSocketAddress.of(docker));
       open.add(upstream);
+      if (line.contains("/events?")) {
+        streams.add(client);
+      }
       head.flip();
       while (head.hasRemaining()) {
         upstream.write(head);

@@ -84,4 +84,30 @@ class FailingDockerCallsTest {
     assertThat(report.getContainersList()).as("and is reported running").allMatch(c -> c.getState().equals("running"));
     assertThat(h.reconciler.runtimeCondition().down()).as("the node's runtime is not said to be down for one container").isFalse();
   }
+
+  /**
+   * Docker refuses the agent's event stream while it answers everything else (an authorization
+   * plugin, a socket proxy that does not pass events): the pods are still reconciled, every pass
+   * listing (no stream says what changed), and the stream is asked for again after 1 s, doubling
+   * to 30 s while each ends within a minute of its start. Before, each was asked for again a
+   * second after the last ended, whatever: a request, a ping and an INFO line in the journal every
+   * second for as long as it lasted (86,400 a day).
+   */
+  @Test
+  void anEventStreamDockerRefusesIsAskedForAgainWithBackOff() throws Exception {
+    h.run(ds());
+    String first = running("agent-pod01").id();
+    faults.fail(line -> line.contains("/events?"), 500);
+    faults.cutEventStreams();
+    await().atMost(Duration.ofSeconds(30)).until(() -> faults.faultedAt("/events?").size() >= 1);
+    docker("kill", first); // no stream tells of it: a pass's list finds it
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+        .until(() -> running("agent-pod01") != null && !running("agent-pod01").id().equals(first));
+
+    await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100)).until(() -> faults.faultedAt("/events?").size() >= 4);
+    List<Long> at = faults.faultedAt("/events?");
+    Duration third = Duration.ofNanos(at.get(3) - at.get(2));
+    assertThat(third).as("the wait before the fourth refused stream (1 s, 2 s, 4 s: a second each before)")
+        .isGreaterThan(Duration.ofMillis(3500));
+  }
 }

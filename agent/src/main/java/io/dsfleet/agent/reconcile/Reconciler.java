@@ -98,7 +98,7 @@ public final class Reconciler {
     this.failures = new Failures(backoff);
     this.evictions = new Evictions(new EvictionRecord(stateDir.resolve("evictions")));
     this.view = new ContainerView(relist);
-    this.runtimeWatch = new RuntimeWatch(node, runtime, view, busy, this::wakeUp);
+    this.runtimeWatch = new RuntimeWatch(node, runtime, view, busy, this::wakeUp, clock);
     this.workers = new PodWorkers(busy, view, runtimeWatch, this::wakeUp);
     this.node = node;
     this.hostIp = hostIp;

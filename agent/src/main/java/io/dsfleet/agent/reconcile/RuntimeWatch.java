@@ -3,6 +3,9 @@ package io.dsfleet.agent.reconcile;
 import io.dsfleet.agent.reconcile.Reconciler.RuntimeCondition;
 import io.dsfleet.agent.runtime.ContainerRuntime;
 import io.dsfleet.agent.runtime.RuntimeUnavailableException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -21,12 +24,14 @@ final class RuntimeWatch {
   private final ContainerView view;
   private final PodWork busy;
   private final Runnable wakeUp;
+  private final Clock clock;
   private volatile RuntimeCondition condition = new RuntimeCondition(false, "");
   private volatile Runnable onCondition = () -> { };
 
   /** @param wakeUp makes a full pass due now (the reconciler's) */
-  RuntimeWatch(String node, ContainerRuntime runtime, ContainerView view, PodWork busy, Runnable wakeUp) {
+  RuntimeWatch(String node, ContainerRuntime runtime, ContainerView view, PodWork busy, Runnable wakeUp, Clock clock) {
     this.node = node;
+    this.clock = clock;
     this.runtime = runtime;
     this.view = view;
     this.busy = busy;
@@ -83,6 +88,7 @@ final class RuntimeWatch {
     try {
       // following before the stream opens: a stream that ends at once leaves it off (its end comes after)
       view.watching(true);
+      Instant opened = clock.instant();
       runtime.watch(node, podKey -> {
         view.changed();
         // a pod whose worker is at it hears of its own create and start: the worker's end wakes a pass, which lists
@@ -93,21 +99,27 @@ final class RuntimeWatch {
         view.watching(false);
         // the runtime gone ends the stream, but so does a stream quiet for longer than the
         // transport waits for a byte (10 minutes): only a runtime that does not answer is down
+        int inARow = EventStreamRetries.afterEnd(failures, Duration.between(opened, clock.instant()));
+        long delay = EventStreamRetries.delaySeconds(inARow);
         try {
           runtime.ping();
-          log.info("the container runtime's event stream ended ({}); the runtime answers: following its events again", t.getMessage());
+          if (inARow <= 1) { // the next ones of a streak at debug: a stream Docker refuses ends every try
+            log.info("the container runtime's event stream ended ({}); the runtime answers: following its events again in {} s",
+                String.valueOf(t.getMessage()).strip(), delay);
+          } else {
+            log.debug("the container runtime's event stream ended ({} in a row); following its events again in {} s", inARow, delay);
+          }
         } catch (RuntimeException e) {
           unreachable(new RuntimeUnavailableException("the container runtime's event stream ended: " + t.getMessage(), t));
         }
         wakeUp.run();
-        scheduler.schedule(() -> watch(scheduler, 0), 1, TimeUnit.SECONDS);
+        scheduler.schedule(() -> watch(scheduler, inARow), delay, TimeUnit.SECONDS);
       });
       wakeUp.run(); // a pass now: it lists, and finds out whether the runtime is back
     } catch (RuntimeException e) {
       view.watching(false);
       unreachable(e);
-      long delay = Math.min(30, 1L << Math.min(failures, 5));
-      scheduler.schedule(() -> watch(scheduler, failures + 1), delay, TimeUnit.SECONDS);
+      scheduler.schedule(() -> watch(scheduler, failures + 1), EventStreamRetries.delaySeconds(failures + 1), TimeUnit.SECONDS);
     }
   }
 }
