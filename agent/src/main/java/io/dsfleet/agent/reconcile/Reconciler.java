@@ -82,6 +82,7 @@ public final class Reconciler {
   private final AtomicLong passes = new AtomicLong();
   private final QuietPasses quiet = new QuietPasses();
   private final ContainerView view;
+  private final FailingLists failingLists = new FailingLists();
   private final RuntimeWatch runtimeWatch;
   private final PodWorkers workers;
   private final PodSync podSync;
@@ -296,12 +297,20 @@ public final class Reconciler {
     try {
       owned = view.get(now, () -> {
         List<OwnedContainer> o = owned(runtime.listOwned(node));
+        failingLists.listed();
         runtimeWatch.reachable();
         return o;
       });
     } catch (RuntimeUnavailableException e) {
       runtimeWatch.unreachable(e);
       log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
+      return;
+    } catch (RuntimeException e) { // the runtime answered, with an error: this pass cannot see the node
+      String down = failingLists.failed(now, e);
+      if (down != null) {
+        runtimeWatch.unreachable(new RuntimeUnavailableException(down, e));
+      }
+      log.debug("reconcile pass {} done: the list failed", passes.incrementAndGet());
       return;
     }
     seenAt = view.mark();

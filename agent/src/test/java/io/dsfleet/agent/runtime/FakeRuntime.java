@@ -166,6 +166,7 @@ public final class FakeRuntime implements ContainerRuntime {
 
   private synchronized List<ContainerInfo> listOwnedNow(String node, Map<String, String> more) {
     check();
+    maybeFail("list");
     return containers.values().stream()
         .filter(f -> "true".equals(f.labels.get(Labels.MANAGED)) && node.equals(f.labels.get(Labels.NODE)))
         .filter(f -> more.entrySet().stream().allMatch(e -> e.getValue().equals(f.labels.get(e.getKey()))))
