@@ -31,6 +31,7 @@ final class ContainerStops {
   private static final Logger log = LoggerFactory.getLogger(Executor.class);
 
   private final ContainerRuntime runtime;
+  private final Failures failures;
   private final Clock clock;
   private final ExecutorService stoppers;
   private final Function<OwnedContainer, PodTemplateSpec> templates;
@@ -74,8 +75,10 @@ final class ContainerStops {
    * @param templates the template a container is of, of those seen (Templates#get): a pod replaced or no longer desired still gets its
    *     preStop hooks
    */
-  ContainerStops(ContainerRuntime runtime, Clock clock, ExecutorService stoppers, Function<OwnedContainer, PodTemplateSpec> templates) {
+  ContainerStops(ContainerRuntime runtime, Failures failures, Clock clock, ExecutorService stoppers,
+      Function<OwnedContainer, PodTemplateSpec> templates) {
     this.runtime = runtime;
+    this.failures = failures;
     this.clock = clock;
     this.stoppers = stoppers;
     this.templates = templates;
@@ -166,7 +169,15 @@ final class ContainerStops {
     // as the kubelet: a container gets at least 2 s between SIGTERM and SIGKILL, however little its grace
     // period left (0, or used up by its preStop hook); a sandbox, which runs nothing, none
     Duration floor = c.isSandbox() ? Duration.ZERO : MIN_STOP_GRACE;
-    runtime.stop(c.id(), left.compareTo(floor) < 0 ? floor : left);
+    try {
+      runtime.stop(c.id(), left.compareTo(floor) < 0 ? floor : left);
+      failures.succeeded(FailedStops.key(c.id()));
+    } catch (RuntimeUnavailableException e) {
+      throw e;
+    } catch (RuntimeException e) { // refused: not stopped again before its back-off (FailedStops)
+      failures.failed(FailedStops.key(c.id()), "KillContainerError", message(e), clock.instant(), log);
+      throw e;
+    }
   }
 
   /** The kubelet's minimumGracePeriodInSeconds: the shortest time a container is given between SIGTERM and SIGKILL. */

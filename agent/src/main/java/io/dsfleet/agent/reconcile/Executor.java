@@ -69,7 +69,7 @@ public final class Executor {
     this.clock = clock;
     this.random = random;
     this.dirs = new PodDirs(volumes, failures, clock, random, volumesWritten);
-    this.stops = new ContainerStops(runtime, clock, stoppers, templates);
+    this.stops = new ContainerStops(runtime, failures, clock, stoppers, templates);
     this.images = new ImagePolicy(runtime);
   }
 

@@ -78,7 +78,10 @@ public final class NodePlanner {
         }
         List<OwnedContainer> running = e.getValue().stream().filter(OwnedContainer::running).toList();
         if (!running.isEmpty()) {
-          teardown.put(e.getKey(), PodPlanner.kill(running, java.time.Duration.ofSeconds(30), "no longer desired on this node"));
+          List<PodPlanner.Action> kills = PodPlanner.kill(running, java.time.Duration.ofSeconds(30), "no longer desired on this node");
+          if (!FailedStops.anyWaiting(kills, in.failures(), in.now())) { // a stop refused: the whole pod after its back-off
+            teardown.put(e.getKey(), kills);
+          }
           busyDirs.add(DesiredPod.dirName(e.getKey()));
         }
         e.getValue().stream().filter(c -> !c.running()).forEach(garbage::add);

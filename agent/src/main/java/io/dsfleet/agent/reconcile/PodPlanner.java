@@ -66,6 +66,10 @@ public final class PodPlanner {
   public record Facts(Map<String, ProbeVerdict> probes, Failures failures, boolean volumesCurrent, Instant now) {}
 
   public static List<Action> decide(DesiredPod pod, List<OwnedContainer> all, Facts f) {
+    return FailedStops.held(decideNow(pod, all, f), f.failures(), f.now()); // a refused stop waits for its back-off
+  }
+
+  private static List<Action> decideNow(DesiredPod pod, List<OwnedContainer> all, Facts f) {
     List<OwnedContainer> observed = all;
     if (!pod.valid()) {
       return List.of(); // what runs of it stays as it is; the status says why
