@@ -146,4 +146,25 @@ class FailingDockerCallsTest {
       loop.shutdownNow();
     }
   }
+
+  /**
+   * Docker refuses the exec of an exec liveness probe (dockerd answers 500 while containerd is
+   * down or restarting, 409 while the container is paused): the probe could not run, which says
+   * nothing of the container, and the result is thrown away, as the kubelet throws away a probe that
+   * errored. Before, each refusal counted as a failure, and the container, healthy and running
+   * throughout, was killed and restarted once its failureThreshold was reached.
+   */
+  @Test
+  void anExecProbeDockerRefusesIsNoFailureOfTheContainer() throws Exception {
+    h.run(ds("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [\"true\"]}, periodSeconds: 1, failureThreshold: 2}"));
+    String id = running("agent-pod01").id();
+    faults.fail(line -> line.startsWith("POST") && line.contains("/exec"), 500); // every exec: the probe's of a restarted one too
+    await().atMost(Duration.ofSeconds(30)).until(() -> faults.faulted("/exec") >= 4);
+    long passes = h.reconciler.passes();
+    await().atMost(Duration.ofSeconds(30)).until(() -> h.reconciler.passes() >= passes + 3 && h.reconciler.idle());
+    assertThat(running("agent-pod01")).as("a container to run").isNotNull();
+    assertThat(running("agent-pod01").id()).as("four probes Docker refused, failureThreshold 2: the container runs on, untouched")
+        .isEqualTo(id);
+    faults.heal();
+  }
 }

@@ -25,7 +25,8 @@ public final class AgentCounters {
           + " report as Running, seconds (pods the agent adopted running are not counted)").classicOnly().classicUpperBounds(0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300, 600)
       .withoutExemplars().build();
   public static final Counter PROBES = Counter.builder().name("dsfleet_agent_probe_results_total")
-      .help("Probe runs by probe (startup, liveness, readiness) and result (success, failure)").labelNames("probe", "result")
+      .help("Probe runs by probe (startup, liveness, readiness) and result (success, failure, or error: an exec the runtime"
+          + " could not run, which counts as neither)").labelNames("probe", "result")
       .withoutExemplars().build();
   public static final Counter RESTARTS = Counter.builder().name("dsfleet_agent_container_restarts_total")
       .help("Containers started again after their last run ended, by how it ended: Completed (exit 0), Error, or"
@@ -45,6 +46,7 @@ public final class AgentCounters {
     for (String probe : List.of("startup", "liveness", "readiness")) {
       PROBES.labelValues(probe, "success");
       PROBES.labelValues(probe, "failure");
+      PROBES.labelValues(probe, "error");
     }
   }
 

@@ -96,8 +96,10 @@ public final class ProbeManager {
           Runnable run = () -> {
             try {
               Prober.Result r = prober.run(s.getValue().probe(), spec, c.id(), host);
-              s.getValue().record(r.ok(), r.message(), clock.instant());
-              io.dsfleet.agent.metrics.AgentCounters.PROBES.labelValues(s.getKey(), r.ok() ? "success" : "failure").inc();
+              if (r.ran()) { // one the runtime could not run says nothing of the container (Prober.Result)
+                s.getValue().record(r.ok(), r.message(), clock.instant());
+              }
+              io.dsfleet.agent.metrics.AgentCounters.PROBES.labelValues(s.getKey(), !r.ran() ? "error" : r.ok() ? "success" : "failure").inc();
               if (!r.ok()) {
                 log.debug("{} probe of {} failed: {}", s.getKey(), c.info().name(), r.message());
               }

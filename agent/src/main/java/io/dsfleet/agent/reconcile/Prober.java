@@ -40,14 +40,31 @@ public final class Prober {
     this.runtime = runtime;
   }
 
-  /** The outcome of one probe run. */
-  public record Result(boolean ok, String message) {}
+  /**
+   * The outcome of one probe run.
+   *
+   * @param ran false when the runtime could not run an exec probe (Docker refused or did not answer the exec): that says
+   *     nothing of the container, and the result is thrown away, as the kubelet throws away a probe that errored
+   */
+  public record Result(boolean ok, String message, boolean ran) {
+    public Result(boolean ok, String message) {
+      this(ok, message, true);
+    }
+  }
 
   public Result run(Probe probe, Container container, String containerId, String host) {
     Duration timeout = Duration.ofSeconds(probe.timeoutSeconds());
     try {
       if (probe.exec() != null) {
-        var r = runtime.exec(containerId, probe.exec().command(), timeout);
+        ContainerRuntime.ExecResult r;
+        try {
+          r = runtime.exec(containerId, probe.exec().command(), timeout);
+        } catch (RuntimeException e) {
+          // the command's own end is a result (its exit code, its timeout); the runtime failing to run it is not: dockerd
+          // answers 500 while containerd is down or restarting, 409 while the container is paused. Counted as failures,
+          // such refusals killed healthy containers once their failureThreshold was reached (before 2026-12-06)
+          return new Result(false, "the exec could not run: " + e.getMessage(), false);
+        }
         return new Result(r.exitCode() == 0, r.exitCode() == -1 ? "exec timed out" : "exit code " + r.exitCode());
       }
       if (probe.httpGet() != null) {
