@@ -17,8 +17,14 @@ import java.util.Map;
 public record ContainerInfo(String id, String name, Map<String, String> labels, String state, int exitCode,
     Instant created, Instant startedAt, Instant finishedAt, String health, String ip, String error, boolean imageHasOwnershipLabels) {
 
+  /**
+   * Running, or paused (its processes frozen: {@code docker pause}, or {@code docker commit}, which pauses the container while
+   * it copies its file system): it still runs, as the kubelet's Docker shim took it ("Up 2 minutes (Paused)"); its probes say
+   * whether it serves. Before 2026-12-06 a paused container was taken for one that exited: a second one was started beside
+   * it, and ran on beside it once unpaused, and a pod whose sandbox was paused was killed (PausedContainersTest).
+   */
   public boolean running() {
-    return "running".equals(state);
+    return "running".equals(state) || "paused".equals(state);
   }
 
   public String label(String key) {
