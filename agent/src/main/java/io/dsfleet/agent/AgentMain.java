@@ -334,6 +334,13 @@ public final class AgentMain {
       DockerRuntime docker = parts.docker();
       LocalState state = parts.state();
       Reconciler reconciler = parts.reconciler();
+      try { // before anything is read or run: the set and the pods may be another node's
+        io.dsfleet.agent.state.NodeOfState.claim(state, o.nodeName());
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-agent: " + e.getMessage());
+        reconciler.close();
+        return 2;
+      }
       state.joining();
       // static stability: run the last desired set before (and whether or not) the coordinator answers;
       // without one, nothing owned is touched until a coordinator sends the node's desired set
@@ -414,6 +421,13 @@ public final class AgentMain {
       Parts parts = parts(o, ReconcilerThreads.standard(), r -> { });
       LocalState state = parts.state();
       Reconciler reconciler = parts.reconciler();
+      try { // a leave as another node would clear this one's state and remove none of its containers
+        io.dsfleet.agent.state.NodeOfState.claim(state, o.nodeName());
+      } catch (IllegalArgumentException e) {
+        System.err.println("ds-agent: " + e.getMessage());
+        reconciler.close();
+        return 2;
+      }
       Clock clock = Clock.systemUTC();
       var credentials = o.credentials(clock);
       boolean member = !state.left() && (state.loadDesired().isPresent() || credentials.isInsecure() || credentials.hasCertificate());

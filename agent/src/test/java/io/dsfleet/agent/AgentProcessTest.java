@@ -67,12 +67,15 @@ class AgentProcessTest {
   /** The Docker the agent is given: the daemon's socket, or a {@link DockerCalls} in front of it. */
   String dockerHost = DockerHarness.DOCKER_HOST;
 
+  /** The agent's --node-name: the harness's node unless a test renames it. */
+  String nodeName;
+
   List<String> agentCommand(String verb) {
     List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         ReconcilePasses.DEBUG_FLAG,
         "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", // a short-lived JVM: start cheaply on a loaded machine
         "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), verb,
-        "--coordinator", "127.0.0.1:" + port, "--node-name", docker.node, "--state-dir", tmp.resolve("state").toString(),
+        "--coordinator", "127.0.0.1:" + port, "--node-name", nodeName != null ? nodeName : docker.node, "--state-dir", tmp.resolve("state").toString(),
         "--config", tmp.resolve("none.yaml").toString(), "--docker-host", dockerHost, "--insecure"));
     if (verb.equals("run")) { // leave takes none of run's own options; metrics on a port of its own, never the default another agent holds
       cmd.addAll(List.of("--restart-backoff", restartBackoff, "--address", "127.0.0.1", "--metrics-listen", "127.0.0.1:0",
@@ -248,6 +251,36 @@ class AgentProcessTest {
       assertThat(after.get(name).startedAt()).as(name + " not restarted").isEqualTo(before.get(name).startedAt());
     }
     assertThat(docker.docker.listOwned(docker.node)).as("nothing duplicated").hasSize(before.size());
+  }
+
+  /**
+   * The node renamed under its state directory (the name defaults to the hostname, which DHCP,
+   * cloud-init or hostnamectl can change) and the agent started again: it refuses to start, naming
+   * both names, rather than run the saved set's every pod again beside the node's own. Before, it
+   * started the pod again at once, labelled with the new name, beside the running one.
+   */
+  @Test
+  void anAgentRenamedUnderItsStateDirectoryRefusesToStartRatherThanRunEveryPodTwice() throws Exception {
+    agent = startAgent();
+    await().atMost(Duration.ofSeconds(60)).until(coordinator::podReady);
+    Map<String, String> before = runningIds();
+    io.dsfleet.common.testing.Processes.kill(agent); // SIGKILL
+    String renamed = docker.node + "-renamed";
+    nodeName = renamed;
+    try {
+      agent = startAgent();
+      boolean ended = agent.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertThat(ended).as("the renamed agent exited (running, it made %s containers as %s)", docker.docker.listOwned(renamed).size(), renamed)
+          .isTrue();
+      assertThat(agent.exitValue()).isEqualTo(2);
+      assertThat(Files.readString(log)).contains("is node " + docker.node + "'s").contains("not node " + renamed + "'s");
+      assertThat(docker.docker.listOwned(renamed)).as("nothing made as the new name").isEmpty();
+      assertThat(runningIds()).as("the node's pod runs on, untouched").isEqualTo(before);
+    } finally {
+      for (ContainerInfo c : docker.docker.listOwned(renamed)) {
+        docker.docker.remove(c.id(), true);
+      }
+    }
   }
 
   /** Starts the agent on a {@link DockerCalls} in front of Docker ({@link #calls}), with its pod running and its passes settled. */
