@@ -43,8 +43,9 @@ public final class Prober {
   /**
    * The outcome of one probe run.
    *
-   * @param ran false when the runtime could not run an exec probe (Docker refused or did not answer the exec): that says
-   *     nothing of the container, and the result is thrown away, as the kubelet throws away a probe that errored
+   * @param ran false when the runtime refused an exec probe within its timeout (Docker answered the exec with an error, or
+   *     was gone): that says nothing of the container, and the result is thrown away, as the kubelet throws away a probe that
+   *     errored; an exec the runtime did not answer within the timeout is a timeout, a failure
    */
   public record Result(boolean ok, String message, boolean ran) {
     public Result(boolean ok, String message) {
@@ -57,10 +58,16 @@ public final class Prober {
     try {
       if (probe.exec() != null) {
         ContainerRuntime.ExecResult r;
+        long start = System.nanoTime();
         try {
           r = runtime.exec(containerId, probe.exec().command(), timeout);
         } catch (RuntimeException e) {
-          // the command's own end is a result (its exit code, its timeout); the runtime failing to run it is not: dockerd
+          if (System.nanoTime() - start >= timeout.toNanos()) {
+            // past its timeout: a timeout, as the kubelet counts an exec its runtime did not answer in time (a daemon
+            // stuck on the container gives up after its own wait: DockerRuntime's calls of the passes')
+            return new Result(false, "exec timed out: the runtime did not answer within " + timeout.toSeconds() + " s (" + e.getMessage() + ")");
+          }
+          // the command's own end is a result (its exit code, its timeout); the runtime refusing to run it is not: dockerd
           // answers 500 while containerd is down or restarting, 409 while the container is paused. Counted as failures,
           // such refusals killed healthy containers once their failureThreshold was reached (before 2026-12-06)
           return new Result(false, "the exec could not run: " + e.getMessage(), false);

@@ -351,7 +351,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   @Override
   public ExecResult exec(String id, List<String> command, Duration timeout) {
     return call("exec", () -> {
-      String execId = docker.execCreateCmd(id).withCmd(command.toArray(String[]::new)).withAttachStdout(true)
+      // its create and inspect on the passes' client (2 minutes: the kubelet's runtime requests' wait): a daemon stuck on
+      // the container held an exec probe 10 minutes before (its stream is bounded by the timeout below)
+      String execId = quick.execCreateCmd(id).withCmd(command.toArray(String[]::new)).withAttachStdout(true)
           .withAttachStderr(true).exec().getId();
       StringBuilder output = new StringBuilder();
       ResultCallback.Adapter<Frame> cb = docker.execStartCmd(execId).exec(new ResultCallback.Adapter<>() {
@@ -371,7 +373,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         Thread.currentThread().interrupt();
         return new ExecResult(-1, "interrupted");
       }
-      Long code = docker.inspectExecCmd(execId).exec().getExitCodeLong();
+      Long code = quick.inspectExecCmd(execId).exec().getExitCodeLong();
       return new ExecResult(code == null ? -1 : code.intValue(), output.toString());
     });
   }

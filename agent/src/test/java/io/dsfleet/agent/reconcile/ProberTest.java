@@ -29,6 +29,35 @@ class ProberTest {
         java.util.List.of(new io.dsfleet.common.model.HTTPHeader("X-A", "1\r\nHost: evil")))).isInstanceOf(java.io.IOException.class);
   }
 
+  /**
+   * An exec probe the runtime refuses within its timeout (Docker's 500 while containerd is down, its
+   * 409 for a paused container) did not run: thrown away, neither success nor failure. One the
+   * runtime did not answer within the timeout timed out: a failure.
+   */
+  @Test
+  void anExecTheRuntimeRefusesDidNotRunAndOneItDoesNotAnswerInTimeTimedOut() throws Exception {
+    Probe probe = Json.read("{\"exec\": {\"command\": [\"true\"]}, \"timeoutSeconds\": 1}", Probe.class);
+    Container c = Json.read("{\"name\": \"main\", \"image\": \"local/busybox:1\"}", Container.class);
+    FakeRuntime runtime = new FakeRuntime(new FakeClock());
+    runtime.setExecRule(cmd -> {
+      throw new IllegalStateException("Status 500: connection error: desc = transport: Error while dialing containerd.sock");
+    });
+    Prober.Result refused = new Prober(runtime).run(probe, c, "c1", "127.0.0.1");
+    assertThat(refused.ran()).as("refused at once: not run").isFalse();
+    runtime.setExecRule(cmd -> {
+      try {
+        Thread.sleep(1100); // the daemon's wait, past the probe's timeout
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      throw new io.dsfleet.agent.runtime.RuntimeUnavailableException("docker did not answer (exec)", null);
+    });
+    Prober.Result late = new Prober(runtime).run(probe, c, "c1", "127.0.0.1");
+    assertThat(late.ran()).as("not answered within the timeout: it ran, and timed out").isTrue();
+    assertThat(late.ok()).isFalse();
+    assertThat(late.message()).contains("timed out");
+  }
+
   @Test
   void anHttpsProbeWhoseHandshakeTricklesEndsWithinItsTimeout() throws Exception {
     try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {

@@ -63,4 +63,14 @@ class HungDockerTest {
       }
     }
   }
+
+  /** An exec (a probe's, a hook's) whose create the daemon never answers gives up after the same wait, not the transport's 10 minutes. */
+  @Test
+  void anExecTheDaemonNeverAnswersGivesUpAsTheRuntimeUnavailable() throws Exception {
+    try (DockerRuntime docker = new DockerRuntime("unix://" + dir.resolve("docker.sock"), Duration.ofMillis(500))) {
+      org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(10), () ->
+          assertThatThrownBy(() -> docker.exec("c1", List.of("true"), Duration.ofSeconds(1))).isInstanceOf(RuntimeUnavailableException.class)
+              .hasMessageContaining("did not answer"));
+    }
+  }
 }
