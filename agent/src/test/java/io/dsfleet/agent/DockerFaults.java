@@ -25,7 +25,8 @@ import java.util.function.Predicate;
  * ("GET /v1.41/containers/ID/json HTTP/1.1"); every other byte passes unchanged.
  */
 public final class DockerFaults implements AutoCloseable {
-  private record Rule(Predicate<String> requestLine, int status) {}
+  /** @param body the answer's body; null for the daemon's error of the status */
+  private record Rule(Predicate<String> requestLine, int status, String body) {}
 
   private final Path socket;
   private final Path docker;
@@ -59,7 +60,12 @@ public final class DockerFaults implements AutoCloseable {
 
   /** From now on a request whose line matches is answered {@code status} by the proxy, never reaching the daemon. */
   public void fail(Predicate<String> requestLine, int status) {
-    rules.add(new Rule(requestLine, status));
+    rules.add(new Rule(requestLine, status, null));
+  }
+
+  /** From now on a request whose line matches is answered 200 with {@code json} by the proxy (a wrong answer of the daemon's). */
+  public void answer(Predicate<String> requestLine, String json) {
+    rules.add(new Rule(requestLine, 200, json));
   }
 
   /** Ends every event stream passed on so far, as the daemon's end of it closing would. */
@@ -74,7 +80,7 @@ public final class DockerFaults implements AutoCloseable {
     rules.clear();
   }
 
-  /** Requests answered with an error so far whose line contains {@code part}. */
+  /** Requests answered by the proxy (an error, or a canned answer) so far whose line contains {@code part}. */
   public long faulted(String part) {
     return faulted.entrySet().stream().filter(e -> e.getKey().contains(part)).mapToLong(e -> e.getValue().get()).sum();
   }
@@ -122,7 +128,8 @@ public final class DockerFaults implements AutoCloseable {
         if (r.requestLine().test(line)) {
           faulted.computeIfAbsent(line, k -> new AtomicLong()).incrementAndGet();
           faultedAt.add(Map.entry(line, System.nanoTime()));
-          byte[] body = ("{\"message\":\"injected by the test's proxy: " + r.status() + "\"}\n").getBytes(StandardCharsets.UTF_8);
+          byte[] body = (r.body() != null ? r.body() : "{\"message\":\"injected by the test's proxy: " + r.status() + "\"}\n")
+              .getBytes(StandardCharsets.UTF_8);
           String answer = "HTTP/1.1 " + r.status() + " Injected\r\nContent-Type: application/json\r\nContent-Length: " + body.length
               + "\r\nConnection: close\r\n\r\n";
           try (client) {

@@ -167,4 +167,27 @@ class FailingDockerCallsTest {
         .isEqualTo(id);
     faults.heal();
   }
+
+  /**
+   * Docker answers the lists of the node's containers with none for a while (a daemon, or something
+   * in front of its socket, answering wrongly): the running containers the lists leave out are
+   * looked up one by one, and found, so nothing is started or stopped. Before, the first empty
+   * list had the pod's sandbox made again beside the running one, and its container stopped as an
+   * older sandbox's.
+   */
+  @Test
+  void listsThatLeaveOutRunningContainersRestartNoPod() throws Exception {
+    h.run(ds("spec.template.spec.containers[0].env", "[" + DockerHarness.ASKS_FOR_POD_IP + "]"));
+    List<String> before = direct.listOwned(h.node).stream().map(ContainerInfo::id).sorted().toList();
+    assertThat(before).as("a sandbox and its container").hasSize(2);
+    faults.answer(line -> line.contains("/containers/json"), "[]");
+    docker("kill", "--signal", "HUP", before.get(0)); // an event: a pass lists (HUP ends neither busybox's sleep nor pause)
+    await().atMost(Duration.ofSeconds(30)).until(() -> faults.faulted("/containers/json") >= 1);
+    long passes = h.reconciler.passes();
+    await().atMost(Duration.ofSeconds(30)).until(() -> h.reconciler.passes() >= passes + 3 && h.reconciler.idle());
+    faults.heal();
+    assertThat(direct.listOwned(h.node).stream().map(ContainerInfo::id).sorted().toList())
+        .as("the same two containers, nothing made or removed").isEqualTo(before);
+    assertThat(direct.listOwned(h.node)).as("both running").allMatch(ContainerInfo::running);
+  }
 }

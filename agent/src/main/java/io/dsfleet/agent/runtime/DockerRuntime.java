@@ -215,8 +215,16 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       tooLarge.retainAll(list.stream().map(Container::getId).toList());
       inspected.retain(list.stream().map(Container::getId).collect(java.util.stream.Collectors.toSet()));
     }
-    return out;
+    return vanished.fill(filter, out, id -> { // a running container left out of the list: looked up before the list is taken
+      try {
+        return Optional.of(inspect(id));
+      } catch (NotFoundException gone) {
+        return Optional.empty();
+      }
+    });
   }
+
+  private final VanishedContainers vanished = new VanishedContainers();
 
   /** Containers whose inspect was over the limit or failed, warned about once each. */
   private final Set<String> tooLarge = java.util.concurrent.ConcurrentHashMap.newKeySet();
