@@ -240,10 +240,10 @@ public final class Executor {
       dirs.freshForANewTemplate(pod); // a new template's Secret never lands in the old one's emptyDir, on disk
       volumes.refresh(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());
+      failures.succeeded(PodPlanner.volumesKey(pod.key()));
       return true;
-    } catch (PodConfigError e) {
-      log.warn("pod {}: volumes not updated: {}", pod.key(), e.getMessage());
-      volumesWritten.put(pod.key(), pod.configs()); // tried; a container start reports it
+    } catch (PodConfigError e) { // not written: again after its back-off (a full disk frees up), not taken for done
+      failed(PodPlanner.volumesKey(pod.key()), e.reason(), "volumes not updated: " + e.getMessage());
       return true;
     }
   }

@@ -90,7 +90,7 @@ public final class PodPlanner {
     if (alone(pod, observed)) {
       List<Action> actions = new ArrayList<>();
       running.stream().filter(OwnedContainer::isSandbox).forEach(c -> actions.add(new Kill(c, Duration.ZERO, "the pod runs without a sandbox")));
-      if (!f.volumesCurrent()) {
+      if (syncDue(pod, f)) {
         actions.add(new SyncVolumes());
       }
       Container app = pod.template().spec().containers().get(0);
@@ -120,7 +120,7 @@ public final class PodPlanner {
         actions.add(new Kill(c, c.isSandbox() ? Duration.ZERO : pod.grace(), "its pod sandbox was replaced"));
       }
     }
-    if (!f.volumesCurrent()) {
+    if (syncDue(pod, f)) {
       actions.add(new SyncVolumes());
     }
     for (Container init : list(pod.template().spec().initContainers())) {
@@ -158,6 +158,19 @@ public final class PodPlanner {
    */
   static boolean alone(DesiredPod pod, List<OwnedContainer> current) {
     return !pod.needsSandbox() && (Boolean.TRUE.equals(pod.template().spec().hostNetwork()) || current.stream().noneMatch(OwnedContainer::isSandbox));
+  }
+
+  /**
+   * The key under which a failed update of a running pod's volumes (its ConfigMaps and Secrets changed) backs off: a
+   * full or failing disk refuses it, and it is written again after its back-off. A dot, which no container's name has.
+   */
+  static String volumesKey(String podKey) {
+    return Failures.key(podKey, "volumes.sync");
+  }
+
+  /** The pod's volumes are written from other ConfigMaps and Secrets than its set's, and no failed update backs off. */
+  private static boolean syncDue(DesiredPod pod, Facts f) {
+    return !f.volumesCurrent() && f.failures().get(volumesKey(pod.key())).filter(x -> x.active(f.now())).isEmpty();
   }
 
   /** An app container: started when missing, restarted after its back-off when it ended, stopped when a probe says so. */
