@@ -20,9 +20,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator's state and the rules that change it, behind one lock. This class wires the
- * parts and takes the lock for every write; what is read of the fleet, and the state and lock
- * themselves, are {@link FleetReads}'s, and the state as stored is read at start by {@link
- * FleetLoad}. Each rule lives in its own class (docs/coordinator.md has the map): {@link Catalog}
+ * parts and takes the lock for every write but a heartbeat's renewal of a lease ({@link #renew},
+ * invariant 3) and a tick's write of the events to the store ({@link #tick}); what is read of the
+ * fleet, and the state and lock themselves, are {@link FleetReads}'s, and the state as stored is
+ * read at start by {@link FleetLoad}. Each rule lives in its own class (docs/coordinator.md has the map): {@link Catalog}
  * (apply, delete, revisions), {@link NodeRegistry} (joins, sessions), {@link NodeSettings} (what
  * dsctl sets on nodes), {@link NodeLifecycle} (leases, NotReady, garbage collection), {@link
  * PodIntake} (pod reports), {@link DaemonSetController} (rollouts, paced by {@link RolloutPacing}),
