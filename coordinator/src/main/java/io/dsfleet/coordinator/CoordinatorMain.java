@@ -91,13 +91,16 @@ public final class CoordinatorMain {
         System.err.println("ds-coordinator: " + e.getMessage());
         return 2;
       }
-      try (var store = new io.dsfleet.coordinator.store.SqliteStore(options.dataDir())) {
+      try (var store = io.dsfleet.coordinator.store.SqliteStore.openKept(options.dataDir())) {
         var authority = io.dsfleet.coordinator.security.Authority.open(options.dataDir(), options.tlsNames(), store,
             Clock.systemUTC(), options.nodeCertTtl());
         System.out.println("fleet CA:          " + pki.resolve("ca.crt") + " (sha256 " + authority.pki().caHash() + ")");
         System.out.println("admin credential:  " + pki.resolve("admin.pem"));
         System.out.println("viewer credential: " + pki.resolve("viewer.pem") + " (read-only)");
         System.out.println("join token (24 h): " + io.dsfleet.common.OwnerOnlyFiles.read(pki.resolve("join-token")).strip());
+      } catch (io.dsfleet.coordinator.store.StoreException e) { // the store lost, or its disk: said as serve says it
+        System.err.println("ds-coordinator: " + withCauses(e));
+        return 1;
       }
       return 0;
     }

@@ -109,7 +109,7 @@ public final class CoordinatorServer implements AutoCloseable {
       }
       this.services = new ServingRegistry(served);
       if (replication == null) {
-        this.store = openStore = new SqliteStore(options.dataDir());
+        this.store = openStore = SqliteStore.openKept(options.dataDir());
         this.replica = null;
         this.gate = null;
         if (options.insecure()) {

@@ -24,6 +24,17 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   private final SealedSecrets secrets;
 
+  /**
+   * The store of a data directory that may already hold one (serve, init): refused, naming the
+   * file, where the directory shows it held a store that is gone ({@link StoreFiles#refuseLost}).
+   * A replica's store is not opened so: a replica with its store gone is rebuilt from its
+   * snapshot and log.
+   */
+  public static SqliteStore openKept(Path dataDir) {
+    StoreFiles.refuseLost(dataDir);
+    return new SqliteStore(dataDir);
+  }
+
   /** Copies the WAL into the database and empties it: old pages (plain Secrets) leave the WAL file. */
   private synchronized void checkpoint() {
     try (Statement s = db.createStatement()) {
