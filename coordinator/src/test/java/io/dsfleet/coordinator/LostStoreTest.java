@@ -64,4 +64,77 @@ class LostStoreTest {
     assertThat(empty.output()).contains(db + " is empty, but");
     assertThat(Files.size(db)).isZero();
   }
+
+  /**
+   * The store's file replaced (another file renamed over it, a copy put back by hand) or its WAL
+   * deleted under the open store: the next write is refused, nothing written, naming the file;
+   * before 2026-12-06 it was committed into the file held open, which no start would read.
+   */
+  @Test
+  void aStoreFileReplacedOrAWalDeletedTakesNoWrite() throws Exception {
+    Store.ObjectWrite a = new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 0, 0), 0, null, List.of(), null);
+    Store.ObjectWrite b = new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "b", "{}", 1, 0, 0), 0, null, List.of(), null);
+    Path data = dir.resolve("replaced");
+    try (var s = new SqliteStore(data)) {
+      s.putObjects(List.of(a));
+      s.copyTo(dir.resolve("older.db"));
+      Files.move(dir.resolve("older.db"), data.resolve("dsfleet.db"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      var refused = catchThrowableOfType(io.dsfleet.coordinator.store.StoreException.class, () -> s.putObjects(List.of(b)));
+      assertThat(refused.mayHaveApplied()).isFalse();
+      assertThat(refused).hasMessageContaining("nothing changed: " + data.resolve("dsfleet.db") + " was deleted or replaced");
+      assertThat(s.objects()).extracting(Store.StoredObject::name).containsExactly("a");
+    }
+    Path wal = dir.resolve("wal");
+    try (var s = new SqliteStore(wal)) {
+      s.putObjects(List.of(a));
+      Files.delete(wal.resolve("dsfleet.db-wal"));
+      var refused = catchThrowableOfType(io.dsfleet.coordinator.store.StoreException.class, () -> s.putObjects(List.of(b)));
+      assertThat(refused).hasMessageContaining(wal.resolve("dsfleet.db-wal") + " was deleted or replaced");
+    }
+  }
+
+  /**
+   * The store's file deleted under a running coordinator: the writes after are refused (UNAVAILABLE,
+   * naming the file, nothing in memory), a copy of what the store held is saved, a start after a
+   * SIGKILL is refused pointing to it, and restored from it the coordinator has every write it
+   * acknowledged. Before 2026-12-06 those writes were acknowledged into the deleted file and the
+   * start after a kill served an empty fleet, the writes from before the deletion lost too.
+   */
+  @Test
+  void aStoreDeletedUnderARunningCoordinatorTakesNoWriteItWouldLose() throws Exception {
+    try (CoordinatorProcess p = new CoordinatorProcess(dir).start()) {
+      p.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+      Files.delete(p.dataDir.resolve("dsfleet.db"));
+      var refused = catchThrowableOfType(StatusRuntimeException.class, () -> p.control().apply(ApplyRequest.newBuilder().setManifests("""
+          apiVersion: v1
+          kind: ConfigMap
+          metadata: {name: cfg, namespace: ops}
+          data: {a: b}
+          """).build()));
+      assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+      assertThat(refused.getStatus().getDescription()).contains(p.dataDir.resolve("dsfleet.db") + " was deleted or replaced while this"
+          + " coordinator ran").contains("saved in " + p.dataDir.resolve("dsfleet.db.saved-"));
+      var cm = catchThrowableOfType(StatusRuntimeException.class, () -> p.control().get(GetRequest.newBuilder()
+          .setKind(ObjectKind.CONFIG_MAP).setNamespace("ops").setName("cfg").build()));
+      assertThat(cm.getStatus().getCode()).as("memory holds what the store refused as not applied").isEqualTo(Status.Code.NOT_FOUND);
+      assertThat(p.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").build()).getDaemonSetsCount())
+          .as("reads go on").isEqualTo(1);
+      Path saved;
+      try (var files = Files.list(p.dataDir)) {
+        saved = files.filter(f -> f.getFileName().toString().startsWith("dsfleet.db.saved-")).findFirst().orElseThrow();
+      }
+
+      assertThat(p.kill()).isEqualTo(137);
+      var start = serve(p.dataDir);
+      assertThat(start.exit()).as(start.output()).isEqualTo(1);
+      assertThat(start.output()).contains(p.dataDir.resolve("dsfleet.db") + " is missing").contains("the coordinator saved " + saved);
+      Path kept = Files.move(saved, dir.resolve("saved.db"));
+      var restore = ReplicaCliTest.run(new CoordinatorMain(), "restore", "--unverified", "--data-dir", p.dataDir.toString(),
+          "--config", dir.resolve("none.yaml").toString(), kept.toString());
+      assertThat(restore.exit()).as(restore.err()).isZero();
+      p.start();
+      var ds = p.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").build());
+      assertThat(ds.getDaemonSetsList()).extracting(d -> d.getName()).containsExactly("agent");
+    }
+  }
 }

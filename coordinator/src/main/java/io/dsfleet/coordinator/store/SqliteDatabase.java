@@ -86,6 +86,7 @@ abstract class SqliteDatabase implements AutoCloseable {
         s.execute("PRAGMA secure_delete=ON"); // what a write replaces (a Secret sealed at open) is overwritten, not left in free pages
       }
       migrate();
+      files = new StoreFiles(dataDir);
     } catch (Exception e) {
       closeAfterFailedOpen(opened, e);
       throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage() + disk(dataDir), e);
@@ -109,6 +110,9 @@ abstract class SqliteDatabase implements AutoCloseable {
 
   /** Where the store is: named, with its file system's state, in a failure's message. */
   private final Path dataDir;
+
+  /** The files opened: a write into a file deleted or replaced under them is refused (null while migrations run). */
+  private StoreFiles files;
 
   /** SQLite's error is the disk's (no room, no writes, I/O), not the statement's (a constraint): worth the disk's state. */
   private static boolean diskRefused(SQLException e) {
@@ -252,6 +256,10 @@ abstract class SqliteDatabase implements AutoCloseable {
         }
         return;
       }
+      String lost = files == null ? null : files.lost(db);
+      if (lost != null) {
+        throw new StoreException("store write refused, nothing changed: " + lost, null);
+      }
       long start = System.nanoTime();
       db.setAutoCommit(false);
       depth++;
@@ -261,6 +269,11 @@ abstract class SqliteDatabase implements AutoCloseable {
         committing = true;
         db.commit();
         io.dsfleet.coordinator.metrics.CoordinatorMetrics.STORE_COMMIT.observe((System.nanoTime() - start) / 1e9);
+        committing = false;
+        lost = files == null ? null : files.lost(db);
+        if (lost != null) { // gone between the look before and the commit: committed into a file no start opens
+          throw new StoreException("store write not kept: " + lost, null, true);
+        }
       } catch (SQLException | RuntimeException e) {
         try {
           db.rollback();

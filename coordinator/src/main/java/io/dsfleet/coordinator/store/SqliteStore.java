@@ -95,43 +95,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
    * sealed in it.
    */
   public synchronized void copyTo(Path file) {
-    try {
-      // owner-only from its first byte, as the store itself (VACUUM INTO fills an empty file it is given)
-      java.nio.file.Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-    } catch (java.io.IOException e) {
-      throw new StoreException("cannot create " + file + ": " + e.getMessage(), e);
-    }
-    try {
-      try (PreparedStatement ps = db.prepareStatement("VACUUM INTO ?")) {
-        ps.setString(1, file.toString());
-        ps.execute();
-      } catch (SQLException e) {
-        throw new StoreException("copying the store to " + file + ": " + e.getMessage(), e);
-      }
-      try { // VACUUM INTO syncs nothing: the copy (a backup, a snapshot) is on disk before it is said to be made
-        sync(file);
-        sync(file.toAbsolutePath().getParent());
-      } catch (java.io.IOException e) {
-        throw new StoreException("syncing " + file + ": " + e.getMessage(), e);
-      }
-    } catch (StoreException e) {
-      // a copy that failed (a full disk) is no copy: left, it looked like one and its name was
-      // refused to the next try ("exists; a backup never overwrites"; helper-94)
-      try {
-        java.nio.file.Files.deleteIfExists(file);
-      } catch (java.io.IOException gone) {
-        e.addSuppressed(gone);
-      }
-      throw e;
-    }
-  }
-
-  /** fsync of a file, or of a directory (its entries: a rename in it). */
-  private static void sync(Path path) throws java.io.IOException {
-    try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.READ)) {
-      channel.force(true);
-    }
+    StoreFiles.copy(db, file);
   }
 
   /** Replaces the (closed) database of {@code dataDir} with a copy made by {@link #copyTo} ({@link StoreReplacement}). */

@@ -3,13 +3,90 @@ package io.dsfleet.coordinator.store;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
 
-/** The store's file, and what is wrong when it is not there. */
+/**
+ * The store's files as this process opened them, and what is wrong when the names no longer lead
+ * there. SQLite writes through the descriptors it opened: a {@code dsfleet.db} (or its
+ * {@code -wal}) deleted or replaced under a running coordinator took every later commit into a
+ * file nobody will open again, and the next start found an empty store, or another one. Before
+ * 2026-12-06 such writes were acknowledged, and after a restart the fleet was empty (helper-139).
+ */
 final class StoreFiles {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(StoreFiles.class);
   static final String DB = "dsfleet.db";
+  /** A copy of a store whose files went, saved beside them: its name, then the time. */
+  static final String SAVED = "dsfleet.db.saved-";
 
-  private StoreFiles() {}
+  private final Path dataDir;
+  private final Object db;
+  private Object wal;
+  private String lost;
+  private Path saved;
+
+  /** The files of the store just opened in {@code dataDir} (its {@code -wal} taken once it is there). */
+  StoreFiles(Path dataDir) throws IOException {
+    this.dataDir = dataDir;
+    this.db = key(dataDir.resolve(DB));
+    this.wal = keyOrNull(dataDir.resolve(DB + "-wal"));
+  }
+
+  /**
+   * Why the store takes no more writes, or null while its files are the ones it opened. Once they
+   * are not, they never are again (this process keeps writing into the files it holds), and a copy
+   * of what the store holds is saved once in the data directory, tried again each time until made.
+   */
+  String lost(Connection connection) {
+    if (lost == null) {
+      String moved = moved();
+      if (moved == null) {
+        return null;
+      }
+      lost = dataDir.resolve(moved) + " was deleted or replaced while this coordinator ran: what it writes would be in a file"
+          + " no start opens again, so it takes no more writes";
+      log.error("the store: {}", lost);
+    }
+    if (saved == null) {
+      Path copy = dataDir.resolve(SAVED + System.currentTimeMillis());
+      try {
+        copy(connection, copy);
+        saved = copy;
+        log.error("the store: what it held is saved in {}: stop the coordinator, move {} aside if a file is there,"
+            + " then ds-coordinator restore --unverified {} and start it", copy, dataDir.resolve(DB), copy);
+      } catch (StoreException e) {
+        return lost + "; no copy of what it holds could be saved yet (" + e.getMessage() + "), and the next write tries again:"
+            + " do not stop the coordinator until one is";
+      }
+    }
+    return lost + "; what it holds is saved in " + saved + ": stop the coordinator, move " + dataDir.resolve(DB)
+        + " aside if a file is there, then ds-coordinator restore --unverified " + saved + " and start it";
+  }
+
+  /** The name of the store's file that no longer leads to the file opened, or null. */
+  private String moved() {
+    if (db == null) {
+      return null; // no file identities on this platform (not Linux, where the coordinator runs)
+    }
+    try {
+      if (!db.equals(keyOrNull(dataDir.resolve(DB)))) {
+        return DB;
+      }
+      Object now = keyOrNull(dataDir.resolve(DB + "-wal"));
+      if (wal == null) {
+        wal = now; // SQLite had not made it yet
+      } else if (!wal.equals(now)) {
+        return DB + "-wal";
+      }
+      return null;
+    } catch (IOException e) {
+      return null; // a stat the disk failed: the write says so itself
+    }
+  }
 
   /**
    * Refuses to make a new store where one was: a data directory whose {@code pki/secrets.key}
@@ -27,13 +104,73 @@ final class StoreFiles {
         return; // a new data directory
       }
       if (Files.notExists(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) == 0) {
+        String saved;
+        try (var copies = Files.list(dataDir)) {
+          saved = copies.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(SAVED)).sorted().reduce((a, b) -> b)
+              .map(n -> " (the coordinator saved " + dataDir.resolve(n) + " when it found it gone)").orElse("");
+        }
         throw new StoreException(file + (Files.exists(file) ? " is empty" : " is missing") + ", but " + key + " shows this data"
             + " directory held a store: it was deleted, emptied or lost, and a start on a new one would serve an empty fleet;"
-            + " nothing done. Put it back: ds-coordinator restore a backup; or, for a new fleet, move the data"
+            + " nothing done. Put it back: ds-coordinator restore a backup" + saved + "; or, for a new fleet, move the data"
             + " directory aside", null);
       }
     } catch (IOException e) {
       throw new StoreException("cannot look at " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A consistent copy of the database in {@code file} (which must not exist): SQLite's
+   * {@code VACUUM INTO}, owner-only from its first byte, synced (file and directory) before it is
+   * said to be made. A copy that failed (a full disk) is removed: left, it looked like one and its
+   * name was refused to the next try (helper-94).
+   */
+  static void copy(Connection connection, Path file) {
+    try {
+      Files.createFile(file, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+          java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+    } catch (IOException e) {
+      throw new StoreException("cannot create " + file + ": " + e.getMessage(), e);
+    }
+    try {
+      try (PreparedStatement ps = connection.prepareStatement("VACUUM INTO ?")) {
+        ps.setString(1, file.toString());
+        ps.execute();
+      } catch (SQLException e) {
+        throw new StoreException("copying the store to " + file + ": " + e.getMessage(), e);
+      }
+      try { // VACUUM INTO syncs nothing
+        sync(file);
+        sync(file.toAbsolutePath().getParent());
+      } catch (IOException e) {
+        throw new StoreException("syncing " + file + ": " + e.getMessage(), e);
+      }
+    } catch (StoreException e) {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException gone) {
+        e.addSuppressed(gone);
+      }
+      throw e;
+    }
+  }
+
+  /** fsync of a file, or of a directory (its entries). */
+  private static void sync(Path path) throws IOException {
+    try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.READ)) {
+      channel.force(true);
+    }
+  }
+
+  private static Object key(Path file) throws IOException {
+    return Files.readAttributes(file, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS).fileKey();
+  }
+
+  private static Object keyOrNull(Path file) throws IOException {
+    try {
+      return key(file);
+    } catch (NoSuchFileException gone) {
+      return null;
     }
   }
 }
