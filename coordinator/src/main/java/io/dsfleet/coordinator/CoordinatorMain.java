@@ -98,7 +98,7 @@ public final class CoordinatorMain {
         System.out.println("admin credential:  " + pki.resolve("admin.pem"));
         System.out.println("viewer credential: " + pki.resolve("viewer.pem") + " (read-only)");
         System.out.println("join token (24 h): " + io.dsfleet.common.OwnerOnlyFiles.read(pki.resolve("join-token")).strip());
-      } catch (io.dsfleet.coordinator.store.StoreException e) { // the store lost, or its disk: said as serve says it
+      } catch (io.dsfleet.coordinator.store.StoreException | IllegalStateException e) { // the store or the CA lost, or its disk: said as serve says it
         System.err.println("ds-coordinator: " + withCauses(e));
         return 1;
       }
@@ -405,8 +405,9 @@ public final class CoordinatorMain {
       } catch (DataDirLock.InUse | DataDirLock.NotOpened e) { // said as init, join and restore say it, not as a failure of this code
         System.err.println("ds-coordinator: " + e.getMessage());
         return 2;
-      } catch (io.dsfleet.coordinator.store.StoreException | java.io.UncheckedIOException e) {
-        // the data directory's disk (full, read-only, failing): what is wrong with it, not a stack trace (helper-94)
+      } catch (io.dsfleet.coordinator.store.StoreException | java.io.UncheckedIOException | IllegalStateException e) {
+        // the data directory's disk (full, read-only, failing): what is wrong with it, not a stack trace (helper-94);
+        // or what is missing from it (its fleet's CA, a restore unfinished)
         System.err.println("ds-coordinator: " + withCauses(e));
         return 1;
       }

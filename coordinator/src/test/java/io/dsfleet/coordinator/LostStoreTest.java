@@ -19,7 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The store's file gone: deleted, emptied or replaced under a running coordinator, or missing at
- * a start in a data directory that held one. Nothing is acknowledged that a restart would not
+ * a start in a data directory that held one; and the fleet's CA certificate gone. Nothing is acknowledged that a restart would not
  * find, and no start serves an empty fleet in its place (helper-139).
  */
 class LostStoreTest {
@@ -27,10 +27,66 @@ class LostStoreTest {
 
   /** serve on {@code data} as a process of its own: one that serves (the store taken) is killed after the deadline, failing the test. */
   private io.dsfleet.common.testing.Processes.Result serve(Path data) throws Exception {
-    return io.dsfleet.common.testing.Processes.run(new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+    return serve(data, "--insecure");
+  }
+
+  private io.dsfleet.common.testing.Processes.Result serve(Path data, String... more) throws Exception {
+    List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName(),
-        "serve", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString(), "--insecure", "--listen", "127.0.0.1:0",
-        "--metrics-listen", "off", "--dashboard-listen", "off", "--kube-api-listen", "off"), java.time.Duration.ofSeconds(60));
+        "serve", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString(), "--listen", "127.0.0.1:0",
+        "--metrics-listen", "off", "--dashboard-listen", "off", "--kube-api-listen", "off"));
+    command.addAll(List.of(more));
+    return io.dsfleet.common.testing.Processes.run(new ProcessBuilder(command), java.time.Duration.ofSeconds(60));
+  }
+
+  /**
+   * A fleet's {@code pki/ca.crt} lost (deleted, a file system's repair) while its store records
+   * certificates the CA issued: serve and init refuse, naming it, and write nothing (its key, the
+   * credentials, the serving certificate as they were); with the file put back from a credential's
+   * copy the coordinator serves again. Before 2026-12-06 a start made a new CA, wrote its key over
+   * the old one's and new admin and viewer credentials over theirs: every node and credential was
+   * refused from then on, and the old CA's key was gone for good.
+   */
+  @Test
+  void aFleetsLostCaCertificateIsRefusedNotMadeAnew() throws Exception {
+    Path data = dir.resolve("data");
+    Path pki = data.resolve("pki");
+    try (var s = new SqliteStore(data)) {
+      io.dsfleet.coordinator.security.Authority.open(data, List.of(), s, java.time.Clock.systemUTC(), java.time.Duration.ofDays(1))
+          .credential("ops", io.dsfleet.common.tls.Pki.ADMINS); // one made with dsctl credential create
+    }
+    String caPem = Files.readString(pki.resolve("ca.crt"));
+    Files.delete(pki.resolve("ca.crt"));
+    java.util.Map<String, String> before = new java.util.TreeMap<>();
+    try (var files = Files.list(pki)) {
+      for (Path f : files.toList()) {
+        before.put(f.getFileName().toString(), Files.readString(f));
+      }
+    }
+    var served = serve(data, "--tls-name", "coordinator.example"); // TLS (no --insecure), where the CA is made
+    assertThat(served.exit()).as(served.output()).isEqualTo(1);
+    assertThat(served.output()).doesNotContain("Exception").contains("ds-coordinator: " + pki.resolve("ca.crt") + " is missing, but the"
+        + " store records 1 certificate its CA issued (dsfleet:admins ops): a new CA would cut every node and credential off; nothing made");
+    var init = ReplicaCliTest.run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString());
+    assertThat(init.exit()).as(init.err()).isEqualTo(1);
+    assertThat(init.err()).doesNotContain("Exception").contains(pki.resolve("ca.crt") + " is missing");
+    java.util.Map<String, String> after = new java.util.TreeMap<>();
+    try (var files = Files.list(pki)) {
+      for (Path f : files.toList()) {
+        after.put(f.getFileName().toString(), Files.readString(f));
+      }
+    }
+    assertThat(after).as("nothing written").isEqualTo(before);
+
+    String admin = before.get("admin.pem");
+    Files.writeString(pki.resolve("ca.crt"), admin.substring(admin.lastIndexOf("-----BEGIN CERTIFICATE-----")));
+    assertThat(Files.readString(pki.resolve("ca.crt"))).isEqualTo(caPem);
+    try (var s = SqliteStore.openKept(data)) {
+      var authority = io.dsfleet.coordinator.security.Authority.open(data, List.of(), s, java.time.Clock.systemUTC(),
+          java.time.Duration.ofDays(1));
+      assertThat(authority.pki().created()).as("the fleet's own CA, with its key").isFalse();
+      assertThat(Files.readString(pki.resolve("admin.pem"))).isEqualTo(admin);
+    }
   }
 
   /**

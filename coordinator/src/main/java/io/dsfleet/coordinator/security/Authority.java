@@ -72,6 +72,9 @@ public final class Authority {
    * both), together with the first credentials ({@link #writeFirstCredentials()}).
    */
   public static Authority open(Path dataDir, List<String> tlsNames, Store store, Clock clock, Duration nodeCertTtl) {
+    if (java.nio.file.Files.notExists(dataDir.resolve("pki").resolve("ca.crt"))) { // before anything is made, the serving certificate too
+      CertificateRecords.refuseNewCaOverAFleet(dataDir.resolve("pki"), store.certificates());
+    }
     CoordinatorPki pki = CoordinatorPki.loadOrCreate(dataDir, tlsNames);
     Authority authority = new Authority(pki, store, clock, nodeCertTtl);
     if (pki.created()) {

@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.security;
 
+import io.dsfleet.common.tls.Pki;
 import io.dsfleet.coordinator.store.Store.IssuedCertificate;
 import java.time.Duration;
 import java.util.List;
@@ -8,6 +9,28 @@ import java.util.Map;
 /** Which certificates' records the CA deletes at its start (a certificate without a record is revoked). */
 final class CertificateRecords {
   private CertificateRecords() {}
+
+  /**
+   * A CA is made ({@link Authority#open}) only where none issued anything yet: a
+   * {@code pki/ca.crt} lost (deleted, a file system's repair) in a data directory whose store
+   * records certificates beyond what a first start records before it keeps its CA (the
+   * {@code admin} and {@code viewer} credentials) is refused, naming it, and nothing is written:
+   * a node's, a replica's, a credential made with dsctl show the directory had its CA (an insecure
+   * coordinator records none). Before 2026-12-06 a start there made a new CA, wrote its key over
+   * the old one's and new admin and viewer credentials over theirs: every node's and credential's
+   * certificate refused from then on, the old CA's key gone for good (helper-139).
+   */
+  static void refuseNewCaOverAFleet(java.nio.file.Path pkiDir, List<IssuedCertificate> records) {
+    List<IssuedCertificate> issued = records.stream().filter(c -> !(c.name().equals("admin") && c.role().equals(Pki.ADMINS))
+        && !(c.name().equals("viewer") && c.role().equals(Pki.VIEWERS))).toList();
+    if (!issued.isEmpty()) {
+      throw new IllegalStateException(pkiDir.resolve("ca.crt") + " is missing, but the store records " + issued.size()
+          + " certificate" + (issued.size() == 1 ? "" : "s") + " its CA issued (" + issued.get(0).role() + " " + issued.get(0).name()
+          + (issued.size() > 1 ? ", ..." : "") + "): a new CA would cut every node and credential off; nothing made. Put the"
+          + " fleet's ca.crt back beside its ca.key (its backup, or the last certificate of any credential file, admin.pem among"
+          + " them: each holds a copy)");
+    }
+  }
 
   /** How long past its expiry a certificate's record is kept: a clock that jumped ahead purges no record still in use. */
   static final Duration RECORDS_KEPT_PAST_EXPIRY = Duration.ofDays(30);
