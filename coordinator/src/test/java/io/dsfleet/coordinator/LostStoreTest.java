@@ -40,6 +40,31 @@ class LostStoreTest {
   }
 
   /**
+   * {@code pki/secrets.key} lost while the store holds Secrets sealed with it: serve refuses,
+   * naming it, and makes no key in its place; before 2026-12-06 it wrote a new key there, then
+   * failed on the first Secret ("another key sealed it"), the new key left behind.
+   */
+  @Test
+  void aLostSecretsKeyIsRefusedNotMadeAnew() throws Exception {
+    Path data = dir.resolve("data");
+    try (var s = new SqliteStore(data)) {
+      s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("Secret", "ns", "creds", "{\"data\": {}}", 1, 0, 0), 0, null,
+          List.of(), null)));
+    }
+    Path key = data.resolve("pki/secrets.key");
+    Files.move(key, dir.resolve("secrets.key.aside"));
+    var served = serve(data);
+    assertThat(served.exit()).as(served.output()).isEqualTo(1);
+    assertThat(served.output()).doesNotContain("Exception").contains(key + " is missing, but the store holds 1 Secret sealed with it:"
+        + " a new key would open none of them; nothing made");
+    assertThat(key).as("no key made in its place").doesNotExist();
+    Files.move(dir.resolve("secrets.key.aside"), key);
+    try (var s = new SqliteStore(data)) {
+      assertThat(s.objects()).extracting(Store.StoredObject::name).containsExactly("creds");
+    }
+  }
+
+  /**
    * A fleet's {@code pki/ca.crt} lost (deleted, a file system's repair) while its store records
    * certificates the CA issued: serve and init refuse, naming it, and write nothing (its key, the
    * credentials, the serving certificate as they were); with the file put back from a credential's

@@ -42,6 +42,20 @@ final class SealedSecrets {
     }
   }
 
+  /** How many Secrets the store holds sealed (by some key): none can be opened without it. */
+  static int sealed(Connection db) throws SQLException {
+    int n = 0;
+    try (PreparedStatement ps = db.prepareStatement("SELECT json FROM objects WHERE kind=?")) {
+      ps.setString(1, SECRET);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          n += SecretBox.isSealedText(rs.getString(1)) ? 1 : 0;
+        }
+      }
+    }
+    return n;
+  }
+
   /**
    * Seals the Secrets an older coordinator stored in the clear (inside the caller's transaction);
    * returns how many. With secure_delete the old cells are overwritten; the caller then truncates

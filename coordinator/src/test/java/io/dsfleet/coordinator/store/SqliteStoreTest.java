@@ -257,8 +257,10 @@ class SqliteStoreTest {
         assertThat(rs.getString(1)).startsWith("dsb1:").doesNotContain("old-plain-value");
       }
     }
-    // with another key, the store says so instead of serving garbage
-    java.nio.file.Files.delete(SqliteStore.secretsKey(dir));
+    // with another key, the store says so instead of serving garbage (with none, LostStoreTest)
+    byte[] another = new byte[32];
+    new java.security.SecureRandom().nextBytes(another);
+    io.dsfleet.common.OwnerOnlyFiles.write(SqliteStore.secretsKey(dir), java.util.Base64.getEncoder().encodeToString(another) + "\n");
     assertThatThrownBy(() -> new SqliteStore(dir).objects()).isInstanceOf(StoreException.class)
         .hasMessageContaining("cannot decrypt with the key in " + SqliteStore.secretsKey(dir));
   }
