@@ -40,6 +40,33 @@ class LostStoreTest {
   }
 
   /**
+   * The fleet CA's key or certificate emptied or torn (a disk, a file system's repair): serve
+   * refuses in one line naming the file and what to do, and leaves it as it is; before 2026-12-06
+   * a stack trace ("no PEM private key found") named no file.
+   */
+  @Test
+  void aDamagedCaFileIsRefusedNamingIt() throws Exception {
+    Path data = dir.resolve("data");
+    try (var s = new SqliteStore(data)) {
+      io.dsfleet.coordinator.security.Authority.open(data, List.of(), s, java.time.Clock.systemUTC(), java.time.Duration.ofDays(1));
+    }
+    Path pki = data.resolve("pki");
+    Files.writeString(pki.resolve("ca.key"), "");
+    var emptied = serve(data, "--tls-name", "coordinator.example");
+    assertThat(emptied.exit()).as(emptied.output()).isEqualTo(1);
+    assertThat(emptied.output()).doesNotContain("Exception").doesNotContain("\tat ").contains("ds-coordinator: " + pki.resolve("ca.key")
+        + " does not hold the fleet CA's key (").contains("; 0 bytes): the disk or a repair damaged it; nothing made. Put it back");
+    assertThat(Files.size(pki.resolve("ca.key"))).isZero();
+    String ca = Files.readString(pki.resolve("ca.crt"));
+    Files.writeString(pki.resolve("ca.crt"), ca.substring(0, ca.length() / 2));
+    var torn = serve(data, "--tls-name", "coordinator.example");
+    assertThat(torn.exit()).as(torn.output()).isEqualTo(1);
+    assertThat(torn.output()).doesNotContain("Exception").contains("ds-coordinator: " + pki.resolve("ca.crt")
+        + " does not hold the fleet CA's certificate (");
+    assertThat(Files.readString(pki.resolve("ca.crt"))).isEqualTo(ca.substring(0, ca.length() / 2));
+  }
+
+  /**
    * {@code pki/secrets.key} lost while the store holds Secrets sealed with it: serve refuses,
    * naming it, and makes no key in its place; before 2026-12-06 it wrote a new key there, then
    * failed on the first Secret ("another key sealed it"), the new key left behind.

@@ -67,8 +67,10 @@ public final class CoordinatorPki {
           + " (a token from `dsctl replica add`), or from `ds-coordinator init` on the group's first replica");
     }
     if (Files.exists(dir.resolve("ca.crt"))) {
-      ca = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("ca.crt")));
-      caKey = CertificateAuthority.privateKey(OwnerOnlyFiles.read(dir.resolve("ca.key")));
+      ca = readPem(dir.resolve("ca.crt"), "the fleet CA's certificate", Pki::certificate,
+          "Put it back from the backup of pki/ (or from the last certificate of any credential file, admin.pem among them)");
+      caKey = readPem(dir.resolve("ca.key"), "the fleet CA's key", CertificateAuthority::privateKey,
+          "Put it back from the backup of pki/: no other copy of it is made");
     } else {
       // not written yet: ca.crt is what says a data directory has its fleet (init, serve), so it
       // is written last, once the first credentials are (keepCa), and a start killed before then
@@ -83,10 +85,16 @@ public final class CoordinatorPki {
     X509Certificate server = null;
     PrivateKey serverKey = null;
     if (Files.exists(dir.resolve("server.crt"))) {
-      server = Pki.certificate(OwnerOnlyFiles.read(dir.resolve("server.crt")));
-      serverKey = CertificateAuthority.privateKey(OwnerOnlyFiles.read(dir.resolve("server.key")));
-      if (Pki.dueForRenewal(server, Instant.now()) || !sans(server).containsAll(names) || !signedBy(server, ca)
-          || !Pki.isKeyOf(serverKey, server)) { // a start killed between a renewal's key and certificate
+      try {
+        server = readPem(dir.resolve("server.crt"), "a certificate", Pki::certificate, "");
+        serverKey = readPem(dir.resolve("server.key"), "a private key", CertificateAuthority::privateKey, "");
+      } catch (IllegalStateException | java.io.UncheckedIOException damaged) {
+        // the serving certificate is the CA's to make again: one a disk emptied or tore is not the end of the fleet
+        log.warn("renewing the serving certificate: {}", damaged.getMessage());
+        server = null;
+      }
+      if (server != null && (Pki.dueForRenewal(server, Instant.now()) || !sans(server).containsAll(names) || !signedBy(server, ca)
+          || !Pki.isKeyOf(serverKey, server))) { // a start killed between a renewal's key and certificate
         log.info("renewing the serving certificate (due, names changed, another CA, or a key that is not its own)");
         server = null;
       }
@@ -100,6 +108,23 @@ public final class CoordinatorPki {
       OwnerOnlyFiles.write(dir.resolve("server.crt"), Pki.pem(server));
     }
     return new CoordinatorPki(dir, ca, caKey, server, serverKey, created);
+  }
+
+  /**
+   * A file of pki/ read as what it must be. One that does not parse (emptied or torn by a disk or
+   * a file system's repair; this process writes each in one synced rename) is refused naming it,
+   * with {@code remedy}: before 2026-12-06 the start ended in a stack trace that named no file
+   * ("no PEM private key found"), also for the serving certificate, which is now made again
+   * (helper-139).
+   */
+  private static <T> T readPem(Path file, String what, java.util.function.Function<String, T> parse, String remedy) {
+    String text = OwnerOnlyFiles.read(file); // a file that cannot be read is named by the read
+    try {
+      return parse.apply(text);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(file + " does not hold " + what + " (" + e.getMessage() + "; " + text.length() + " bytes)"
+          + (remedy.isEmpty() ? "" : ": the disk or a repair damaged it; nothing made. " + remedy), e);
+    }
   }
 
   private static Set<String> sans(X509Certificate cert) {

@@ -89,6 +89,35 @@ class FirstStartCrashTest {
     assertThat(verify.verify(signature)).as("the serving key is its certificate's").isTrue();
   }
 
+  /**
+   * A serving certificate or key a disk or a file system's repair emptied, tore or lost is made
+   * again from the CA at start: before 2026-12-06 the start ended in a stack trace ("no PEM private
+   * key found", naming no file) at every try, and the coordinator never served again (helper-139).
+   */
+  @Test
+  void aServingCertificateOrKeyADiskDamagedIsMadeAgain() throws Exception {
+    Path data = dir.resolve("data");
+    try (SqliteStore store = new SqliteStore(data)) {
+      Authority.open(data, List.of(), store, Clock.systemUTC(), Duration.ofDays(1));
+    }
+    Path pki = data.resolve("pki");
+    String ca = Files.readString(pki.resolve("ca.crt"));
+    for (String damage : List.of("server.key emptied", "server.crt torn", "server.key gone")) {
+      switch (damage) {
+        case "server.key emptied" -> Files.writeString(pki.resolve("server.key"), "");
+        case "server.crt torn" -> Files.writeString(pki.resolve("server.crt"), Files.readString(pki.resolve("server.crt")).substring(0, 100));
+        default -> Files.delete(pki.resolve("server.key"));
+      }
+      CoordinatorPki again = CoordinatorPki.load(data, List.of(), true);
+      assertThat(again.created()).as(damage).isFalse();
+      again.serverCert().verify(again.ca().getPublicKey());
+      assertThat(Pki.isKeyOf(again.serverKey(), again.serverCert())).as(damage).isTrue();
+      assertThat(Pki.certificate(Files.readString(pki.resolve("server.crt"))).getSerialNumber()).as(damage + ": written")
+          .isEqualTo(again.serverCert().getSerialNumber());
+      assertThat(Files.readString(pki.resolve("ca.crt"))).isEqualTo(ca);
+    }
+  }
+
   @Test
   void aReplicaNeverMakesAFleetOfItsOwn() {
     Path data = dir.resolve("replica");
