@@ -174,6 +174,33 @@ class LostStoreTest {
   }
 
   /**
+   * SQLite keeps in the {@code -wal} what it has not copied into {@code dsfleet.db} yet: a small
+   * fleet's whole store. The file alone put back (copied by hand, not with backup) or its
+   * {@code -wal} deleted is a store with no table: refused as lost, where before 2026-12-06 the
+   * start made the tables and served an empty fleet.
+   */
+  @Test
+  void aStoreWhoseWalWasLostIsRefusedNamingIt() throws Exception {
+    Path data = dir.resolve("data");
+    Path header = dir.resolve("header.db");
+    try (var s = new SqliteStore(data)) {
+      s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 0, 0), 0, null, List.of(), null)));
+      Files.copy(data.resolve("dsfleet.db"), header); // what a cp of the file alone takes while the coordinator runs
+    }
+    Files.copy(header, data.resolve("dsfleet.db"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.deleteIfExists(data.resolve("dsfleet.db-wal"));
+    var served = serve(data);
+    assertThat(served.exit()).as(served.output()).isEqualTo(1);
+    assertThat(served.output()).doesNotContain("Exception").contains(data.resolve("dsfleet.db") + " holds no store (no table: what it"
+        + " held was in its -wal, which is gone, or another file was put in its place), but " + data.resolve("pki/secrets.key"))
+        .contains("nothing done");
+    try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + data.resolve("dsfleet.db"));
+        var rs = c.createStatement().executeQuery("SELECT count(*) FROM sqlite_master")) {
+      assertThat(rs.getInt(1)).as("no table made").isZero();
+    }
+  }
+
+  /**
    * The store's file replaced (another file renamed over it, a copy put back by hand) or its WAL
    * deleted under the open store: the next write is refused, nothing written, naming the file;
    * before 2026-12-06 it was committed into the file held open, which no start would read.

@@ -66,6 +66,11 @@ abstract class SqliteDatabase implements AutoCloseable {
   protected final Connection db;
 
   protected SqliteDatabase(Path dataDir) {
+    this(dataDir, false);
+  }
+
+  /** @param kept a store the directory may already hold (serve, init): one that it held and lost is refused ({@link StoreFiles#refuseEmpty}) */
+  protected SqliteDatabase(Path dataDir, boolean kept) {
     this.dataDir = dataDir;
     Connection opened = null;
     try {
@@ -84,6 +89,9 @@ abstract class SqliteDatabase implements AutoCloseable {
         s.execute("PRAGMA synchronous=FULL");
         s.execute("PRAGMA foreign_keys=ON");
         s.execute("PRAGMA secure_delete=ON"); // what a write replaces (a Secret sealed at open) is overwritten, not left in free pages
+      }
+      if (kept) {
+        StoreFiles.refuseEmpty(dataDir, schemaVersion());
       }
       migrate();
       files = new StoreFiles(dataDir);

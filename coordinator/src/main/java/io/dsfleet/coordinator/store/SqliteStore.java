@@ -32,7 +32,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
    */
   public static SqliteStore openKept(Path dataDir) {
     StoreFiles.refuseLost(dataDir);
-    return new SqliteStore(dataDir);
+    return new SqliteStore(dataDir, true);
   }
 
   /** Copies the WAL into the database and empties it: old pages (plain Secrets) leave the WAL file. */
@@ -50,7 +50,11 @@ public final class SqliteStore extends SqliteDatabase implements Store {
    * coordinator stored in the clear are sealed here, once.
    */
   public SqliteStore(Path dataDir) {
-    super(dataDir);
+    this(dataDir, false);
+  }
+
+  private SqliteStore(Path dataDir, boolean kept) {
+    super(dataDir, kept);
     try {
       refuseLostKey(secretsKey(dataDir));
       this.secrets = new SealedSecrets(SecretBox.loadOrCreate(secretsKey(dataDir)));

@@ -98,25 +98,44 @@ final class StoreFiles {
    */
   static void refuseLost(Path dataDir) {
     Path file = dataDir.resolve(DB);
-    Path key = SqliteStore.secretsKey(dataDir);
     try {
-      if (Files.notExists(key, LinkOption.NOFOLLOW_LINKS)) {
+      if (Files.notExists(SqliteStore.secretsKey(dataDir), LinkOption.NOFOLLOW_LINKS)) {
         return; // a new data directory
       }
       if (Files.notExists(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) == 0) {
-        String saved;
-        try (var copies = Files.list(dataDir)) {
-          saved = copies.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(SAVED)).sorted().reduce((a, b) -> b)
-              .map(n -> " (the coordinator saved " + dataDir.resolve(n) + " when it found it gone)").orElse("");
-        }
-        throw new StoreException(file + (Files.exists(file) ? " is empty" : " is missing") + ", but " + key + " shows this data"
-            + " directory held a store: it was deleted, emptied or lost, and a start on a new one would serve an empty fleet;"
-            + " nothing done. Put it back: ds-coordinator restore a backup" + saved + "; or, for a new fleet, move the data"
-            + " directory aside", null);
+        throw lost(dataDir, file + (Files.exists(file) ? " is empty" : " is missing"));
       }
     } catch (IOException e) {
       throw new StoreException("cannot look at " + file + ": " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * {@link #refuseLost}, of a store opened: one of schema version 0 (no table yet) where the
+   * directory shows it held a store. SQLite keeps in the {@code -wal} what it has not copied into
+   * {@code dsfleet.db} yet (a small fleet's whole store: the file is its 4 KiB header until 4 MB of
+   * writes), so a {@code -wal} lost (deleted, or a copy of {@code dsfleet.db} alone put back by
+   * hand) left a store with no tables, and before 2026-12-06 the start made them and served an
+   * empty fleet (helper-139).
+   */
+  static void refuseEmpty(Path dataDir, int schemaVersion) {
+    if (schemaVersion == 0 && !Files.notExists(SqliteStore.secretsKey(dataDir), LinkOption.NOFOLLOW_LINKS)) {
+      throw lost(dataDir, dataDir.resolve(DB) + " holds no store (no table: what it held was in its -wal, which is gone, or another"
+          + " file was put in its place)");
+    }
+  }
+
+  private static StoreException lost(Path dataDir, String what) {
+    String saved = "";
+    try (var copies = Files.list(dataDir)) {
+      saved = copies.map(p -> p.getFileName().toString()).filter(n -> n.startsWith(SAVED)).sorted().reduce((a, b) -> b)
+          .map(n -> " (the coordinator saved " + dataDir.resolve(n) + " when it found it gone)").orElse("");
+    } catch (IOException e) {
+      // named without the copy
+    }
+    return new StoreException(what + ", but " + SqliteStore.secretsKey(dataDir) + " shows this data directory held a store: it"
+        + " was deleted, emptied or lost, and a start on a new one would serve an empty fleet; nothing done. Put it back:"
+        + " ds-coordinator restore a backup" + saved + "; or, for a new fleet, move the data directory aside", null);
   }
 
   /**
