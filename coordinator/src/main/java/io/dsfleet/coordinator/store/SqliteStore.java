@@ -56,7 +56,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   private SqliteStore(Path dataDir, boolean kept) {
     super(dataDir, kept);
     try {
-      refuseLostKey(secretsKey(dataDir));
+      SealedSecrets.refuseLostKey(db, secretsKey(dataDir));
       this.secrets = new SealedSecrets(SecretBox.loadOrCreate(secretsKey(dataDir)));
       int[] sealed = new int[1];
       tx(() -> sealed[0] = secrets.sealPlain(db));
@@ -66,30 +66,6 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     } catch (RuntimeException e) {
       closeAfterFailedOpen(db, e); // as the database's own open does
       throw e;
-    }
-  }
-
-  /**
-   * A key is made only for a store that holds nothing sealed: with {@code pki/secrets.key} lost
-   * (deleted, a file system's repair, {@code pki/} restored without it) and Secrets sealed in the
-   * store, the open is refused naming it, and no key is made. Before 2026-12-06 a new key was
-   * written in its place and the start then failed on the first Secret "another key sealed it",
-   * the new key left there (and a backup's MAC made with it, which no older backup matched;
-   * helper-139).
-   */
-  private void refuseLostKey(Path key) {
-    if (!java.nio.file.Files.notExists(key, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    int sealed;
-    try {
-      sealed = SealedSecrets.sealed(db);
-    } catch (SQLException e) {
-      throw new StoreException("reading Secrets: " + e.getMessage(), e);
-    }
-    if (sealed > 0) {
-      throw new StoreException(key + " is missing, but the store holds " + sealed + " Secret" + (sealed == 1 ? "" : "s")
-          + " sealed with it: a new key would open none of them; nothing made. Put it back (from the backup of pki/)", null);
     }
   }
 
