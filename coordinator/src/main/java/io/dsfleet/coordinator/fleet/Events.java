@@ -214,6 +214,10 @@ public final class Events {
   private final Object flushing = new Object();
   /** The store refused the last flush's write (under {@link #flushing}). */
   private boolean refused;
+  /** Failed flushes in a row, and when the last was logged (under {@link #flushing}). */
+  private int failures;
+  private long failureSaid;
+  private static final long FAILURE_EVERY_MILLIS = 60_000;
 
   /**
    * Writes the events recorded and the objects forgotten since the last flush; on failure, tries
@@ -241,9 +245,23 @@ public final class Events {
         gone.keySet().forEach(store::deleteEvents);
         store.putEvents(batch, keep);
       } catch (RuntimeException e) {
-        log.warn("writing {} events failed; trying again at the next flush: {}", batch.size(), e.toString());
+        // tried again at every flush (about a second): the first failure, then a line a minute, as the
+        // nodes' conditions (NodeLifecycle), not a line a second into the log of a coordinator whose
+        // disk is full (before 2026-12-06; helper-139)
+        long now = clock.millis();
+        if (failures++ == 0) {
+          log.warn("writing {} events failed; trying again at each flush: {}", batch.size(), e.toString());
+          failureSaid = now;
+        } else if (now - failureSaid >= FAILURE_EVERY_MILLIS) {
+          log.warn("writing {} events failed {} times in a row, lately: {}", batch.size(), failures, e.getMessage());
+          failureSaid = now;
+        }
         refused = true;
         return false;
+      }
+      if (failures > 0) {
+        log.info("{} events written, after {} failed tries", batch.size(), failures);
+        failures = 0;
       }
       synchronized (this) {
         // what this flush took, by identity: meanwhile events were recorded after it, and an

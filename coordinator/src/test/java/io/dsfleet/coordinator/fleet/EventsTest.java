@@ -50,6 +50,64 @@ class EventsTest {
     return events.stream().filter(e -> e.object().equals(object)).map(StoredEvent::message).toList();
   }
 
+  /**
+   * A flush the store keeps refusing (a full disk) is logged when it first fails, then a line a
+   * minute, and once when it is written: before 2026-12-06 a line at every flush, a second apart.
+   */
+  @Test
+  void aFlushTheStoreKeepsRefusingIsLoggedOnceAMinuteNotEveryFlush() {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000);
+    Clock clock = new Clock() {
+      @Override
+      public java.time.ZoneId getZone() {
+        return java.time.ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public java.time.Instant instant() {
+        return java.time.Instant.ofEpochMilli(now.get());
+      }
+    };
+    java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean(true);
+    try (SqliteStore real = new SqliteStore(dir)) {
+      Store refusing = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (proxy, m, args) -> {
+        if (m.getName().equals("putEvents") && full.get()) {
+          throw new io.dsfleet.coordinator.store.StoreException("store write failed: [SQLITE_FULL] database or disk is full", null);
+        }
+        try {
+          return m.invoke(real, args);
+        } catch (InvocationTargetException e) {
+          throw e.getCause();
+        }
+      });
+      Events events = new Events(clock, KEEP, refusing);
+      java.io.PrintStream stderr = System.err;
+      var printed = new java.io.ByteArrayOutputStream();
+      System.setErr(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+      try {
+        events.record("ds/default/agent", "Warning", "RolloutFailed", "a pass failed");
+        for (int i = 0; i < 90; i++) {
+          assertThat(events.flush()).isFalse();
+          now.addAndGet(1_000);
+        }
+        full.set(false);
+        assertThat(events.flush()).as("written after refusals").isTrue();
+      } finally {
+        System.setErr(stderr);
+      }
+      String log = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(log.lines().filter(l -> l.contains("events failed"))).as(log).hasSize(2);
+      assertThat(log).contains("writing 1 events failed; trying again at each flush", "failed 61 times in a row, lately: store write failed",
+          "1 events written, after 90 failed tries");
+      assertThat(real.events()).extracting(StoredEvent::message).containsExactly("a pass failed");
+    }
+  }
+
   /** Keeping no events would write none, and the store would never prune an object's older rows. */
   @Test
   void aFleetThatWouldKeepNoEventsIsRefused() {
