@@ -297,11 +297,25 @@ abstract class SqliteDatabase implements AutoCloseable {
         try {
           db.setAutoCommit(true);
         } catch (SQLException again) {
-          log.warn("the store's connection did not go back to autocommit: {}", again.getMessage());
+          // sqlite-jdbc sets the mode, then commits: where SQLite had ended the transaction itself (a
+          // full disk rolls it back) that commit of nothing fails, and the connection is back all
+          // the same. Said only when it is not: before 2026-12-06 every write a full disk refused
+          // logged "... did not go back to autocommit: SQL error or missing database" (helper-139)
+          if (!autoCommit()) {
+            log.warn("the store's connection did not go back to autocommit: {}", again.getMessage());
+          }
         }
       }
     } catch (SQLException e) {
       throw new StoreException("store write failed: " + e.getMessage() + (diskRefused(e) ? disk(dataDir) : ""), e);
+    }
+  }
+
+  private boolean autoCommit() {
+    try {
+      return db.getAutoCommit();
+    } catch (SQLException e) {
+      return false;
     }
   }
 

@@ -46,13 +46,28 @@ class SqliteStoreTest {
     org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a small tmpfs needs root: not run");
     Path small = java.nio.file.Files.createDirectory(dir.resolve("small"));
     io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", small.toString());
+    java.io.PrintStream stderr = System.err;
+    var printed = new java.io.ByteArrayOutputStream();
     try (SqliteStore s = new SqliteStore(small)) {
       String big = "x".repeat(200_000);
-      org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
-        for (int i = 0; i < 100; i++) {
-          s.putEvents(List.of(new Store.StoredEvent("ds/ns/a" + i, i, "Normal", "Big", big)), 50);
-        }
-      }).isInstanceOf(StoreException.class).hasMessageContaining("SQLITE_FULL");
+      System.setErr(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+      try {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> {
+          for (int i = 0; i < 100; i++) {
+            s.putEvents(List.of(new Store.StoredEvent("ds/ns/a" + i, i, "Normal", "Big", big)), 50);
+          }
+        }).isInstanceOf(StoreException.class).hasMessageContaining("SQLITE_FULL");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.putEvents(List.of(new Store.StoredEvent("ds/ns/b", 1, "Normal", "Big",
+            big)), 50)).isInstanceOf(StoreException.class).hasMessageContaining("SQLITE_FULL");
+      } finally {
+        System.setErr(stderr);
+      }
+      // before 2026-12-06 each refused write also logged "the store's connection did not go back to autocommit:
+      // SQL error or missing database (cannot commit - no transaction is active)" (helper-139)
+      assertThat(printed.toString(java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("autocommit");
+      io.dsfleet.common.testing.Processes.succeed("mount", "-o", "remount,size=8m", small.toString());
+      s.putEvents(List.of(new Store.StoredEvent("ds/ns/c", 1, "Normal", "Small", "once there is room")), 50);
+      assertThat(s.events()).extracting(Store.StoredEvent::message).contains("once there is room");
     } finally {
       io.dsfleet.common.testing.Processes.succeed("umount", small.toString());
     }
