@@ -144,6 +144,10 @@ abstract class SqliteDatabase implements AutoCloseable {
       if (fs.isReadOnly()) {
         return " (the file system of " + dataDir + " is read-only)";
       }
+      if (StoreFiles.readOnlyAfterAnError(dataDir)) {
+        return " (the file system of " + dataDir + " is read-only: the kernel made it so after an error on it, emergency_ro;"
+            + " check its disk and repair it)";
+      }
       long free = fs.getUsableSpace();
       return free < (1 << 20) ? " (the file system of " + dataDir + " has no space left: " + free + " bytes free)" : "";
     } catch (java.io.IOException | RuntimeException e) {

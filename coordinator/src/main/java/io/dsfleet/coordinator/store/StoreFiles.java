@@ -139,6 +139,35 @@ final class StoreFiles {
   }
 
   /**
+   * Whether the kernel made {@code dir}'s file system read-only after an error on it (ext4 with
+   * {@code errors=remount-ro}: {@code emergency_ro} among its options in /proc/self/mounts, which
+   * still say {@code rw}, so Java's {@code FileStore.isReadOnly} says no). Before 2026-12-06 the
+   * writes it refused read as "disk I/O error" alone (helper-139).
+   */
+  static boolean readOnlyAfterAnError(Path dir) {
+    try {
+      String real = dir.toRealPath().toString();
+      String options = null;
+      int longest = -1;
+      for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+        String[] f = line.split(" ");
+        if (f.length < 4) {
+          continue;
+        }
+        String at = f[1].replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\");
+        boolean under = real.equals(at) || real.startsWith(at.endsWith("/") ? at : at + "/");
+        if (under && at.length() >= longest) { // the last of the longest: what is mounted over the others
+          longest = at.length();
+          options = f[3];
+        }
+      }
+      return options != null && java.util.Arrays.asList(options.split(",")).contains("emergency_ro");
+    } catch (IOException | RuntimeException e) {
+      return false; // no /proc: nothing more to say
+    }
+  }
+
+  /**
    * A consistent copy of the database in {@code file} (which must not exist): SQLite's
    * {@code VACUUM INTO}, owner-only from its first byte, synced (file and directory) before it is
    * said to be made. A copy that failed (a full disk) is removed: left, it looked like one and its

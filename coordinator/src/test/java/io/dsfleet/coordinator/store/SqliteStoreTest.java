@@ -163,6 +163,45 @@ class SqliteStoreTest {
   }
 
   /**
+   * A file system the kernel made read-only after an error on it (ext4, errors=remount-ro: its
+   * options still say rw, with emergency_ro) is named so in the refused write, nothing applied;
+   * before 2026-12-06 the write said "disk I/O error" alone (helper-139).
+   */
+  @Test
+  void aFileSystemTheKernelMadeReadOnlyAfterAnErrorIsNamedInTheRefusal() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a loop device needs root: not run");
+    org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(Path.of("/dev/loop-control")), "no loop devices: not run");
+    Path disk = java.nio.file.Files.createDirectory(dir.resolve("disk"));
+    Path image = dir.resolve("disk.img");
+    try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
+      f.setLength(32L << 20);
+    }
+    io.dsfleet.common.testing.Processes.succeed("mkfs.ext4", "-q", image.toString());
+    var attached = io.dsfleet.common.testing.Processes.run(new ProcessBuilder("losetup", "-f", "--show", image.toString()),
+        java.time.Duration.ofSeconds(30));
+    org.junit.jupiter.api.Assumptions.assumeTrue(attached.exit() == 0, "no loop device to attach: not run");
+    String loop = attached.output().strip();
+    try {
+      io.dsfleet.common.testing.Processes.succeed("mount", "-o", "errors=remount-ro", loop, disk.toString());
+      Path trigger = Path.of("/sys/fs/ext4", Path.of(loop).getFileName().toString(), "trigger_fs_error");
+      org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.exists(trigger), "no " + trigger + " (ext4's test hook): not run");
+      try (SqliteStore s = new SqliteStore(disk.resolve("data"))) {
+        s.putObjects(List.of(config("before", 0)));
+        java.nio.file.Files.writeString(trigger, "1"); // as an error the file system found on its disk
+        var refused = org.assertj.core.api.Assertions.catchThrowableOfType(StoreException.class,
+            () -> s.putObjects(List.of(config("refused", 0))));
+        assertThat(refused).isNotNull().hasMessageContaining("(the file system of " + disk.resolve("data") + " is read-only: the kernel"
+            + " made it so after an error on it, emergency_ro; check its disk and repair it)");
+        assertThat(refused.mayHaveApplied()).isFalse();
+        assertThat(s.objects()).extracting(StoredObject::name).containsExactly("before");
+      }
+    } finally {
+      io.dsfleet.common.testing.Processes.run(new ProcessBuilder("umount", "-l", disk.toString()), java.time.Duration.ofSeconds(30));
+      io.dsfleet.common.testing.Processes.run(new ProcessBuilder("losetup", "-d", loop), java.time.Duration.ofSeconds(30));
+    }
+  }
+
+  /**
    * Root opens the service's store (`sudo ds-coordinator backup` beside the running service,
    * `restore`) in a directory the service's user writes: before 2026-12-06 a link that user planted
    * among the store's files made root chmod what it led to 0600 (dsfleet.db-wal to /etc/passwd),
