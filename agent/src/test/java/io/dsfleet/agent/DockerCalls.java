@@ -1,17 +1,11 @@
 package io.dsfleet.agent;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
@@ -24,38 +18,20 @@ import java.util.regex.Pattern;
  * event streams ({@link #muteEvents}) while the connections stay open: the agent follows a
  * stream that says nothing, as when the daemon drops an event. Every other byte passes unchanged.
  */
-public final class DockerCalls implements AutoCloseable {
+public final class DockerCalls extends DockerSocketProxy {
   /** The agent's list of the node's containers: what a pass does when it looks again. */
   static final String LIST = "GET containers/json";
   static final String EVENTS = "GET events";
   private static final Pattern REQUEST = Pattern.compile("^(GET|POST|PUT|DELETE|HEAD) (/v[0-9.]+)?/([^?\\s]*)[^\\s]* HTTP/1\\.[01]\r?$");
   private static final Pattern ID = Pattern.compile("(?<=/)([0-9a-f]{12,64}|dsf_[^/]+)(?=/|$)");
 
-  private final Path socket;
-  private final Path docker;
-  private final ServerSocketChannel server;
   private final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
-  private final List<SocketChannel> open = new CopyOnWriteArrayList<>();
   private final AtomicBoolean muted = new AtomicBoolean();
   private final AtomicLong withheld = new AtomicLong();
 
   public DockerCalls(Path socket, String dockerHost) throws IOException {
-    if (!dockerHost.startsWith("unix://")) {
-      throw new IllegalArgumentException("DockerCalls proxies a unix socket, not " + dockerHost);
-    }
-    this.socket = socket;
-    this.docker = Path.of(dockerHost.substring("unix://".length()));
-    Files.deleteIfExists(socket);
-    server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-    server.bind(UnixDomainSocketAddress.of(socket));
-    Thread acceptor = new Thread(this::accept, "docker-calls");
-    acceptor.setDaemon(true);
-    acceptor.start();
-  }
-
-  /** The agent's --docker-host. */
-  public String dockerHost() {
-    return "unix://" + socket;
+    super(socket, dockerHost, "docker-calls");
+    start();
   }
 
   /** Calls so far, by kind. */
@@ -87,26 +63,16 @@ public final class DockerCalls implements AutoCloseable {
     return m.matches() ? m.group(1) + " " + ID.matcher(m.group(3)).replaceAll("{id}") : null;
   }
 
-  private void accept() {
-    while (server.isOpen()) {
-      try {
-        SocketChannel client = server.accept();
-        SocketChannel upstream = SocketChannel.open(UnixDomainSocketAddress.of(docker));
-        open.add(client);
-        open.add(upstream);
-        AtomicBoolean events = new AtomicBoolean(); // this connection carries an event stream (it carries nothing else after)
-        pipe(client, upstream, events, true);
-        pipe(upstream, client, events, false);
-      } catch (IOException e) {
-        if (server.isOpen()) {
-          System.err.println("docker-calls: " + e.getMessage());
-        }
-      }
-    }
+  @Override
+  protected void accepted(SocketChannel client) throws IOException {
+    SocketChannel upstream = daemon();
+    AtomicBoolean events = new AtomicBoolean(); // this connection carries an event stream (it carries nothing else after)
+    pipe(client, upstream, events, true);
+    pipe(upstream, client, events, false);
   }
 
   private void pipe(SocketChannel from, SocketChannel to, AtomicBoolean events, boolean requests) {
-    Thread t = new Thread(() -> {
+    daemonThread(() -> {
       ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
       StringBuilder line = new StringBuilder();
       try (from; to) {
@@ -139,17 +105,6 @@ public final class DockerCalls implements AutoCloseable {
       } catch (IOException e) {
         // either side closed: the other goes with it
       }
-    }, "docker-calls-pipe");
-    t.setDaemon(true);
-    t.start();
-  }
-
-  @Override
-  public void close() throws IOException {
-    server.close();
-    for (SocketChannel c : open) {
-      c.close();
-    }
-    Files.deleteIfExists(socket);
+    }, "docker-calls-pipe").start();
   }
 }

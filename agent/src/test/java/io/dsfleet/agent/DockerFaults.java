@@ -1,13 +1,9 @@
 package io.dsfleet.agent;
 
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -22,17 +18,16 @@ import java.util.function.Predicate;
  * daemon does when one container's inspect fails (its layer's directory gone, a disk's I/O error)
  * or its events endpoint is refused (an authorization plugin, a socket proxy without events),
  * while every other call is answered. Each request is matched on its request line
- * ("GET /v1.41/containers/ID/json HTTP/1.1"); every other byte passes unchanged.
+ * ("GET /v1.41/containers/ID/json HTTP/1.1"); every other byte passes unchanged. Only a
+ * connection's first request is matched, which is every request of the agent's (its client makes a
+ * connection per call, {@code Connection: close}); a client that keeps its connections would pass
+ * its later requests on unmatched.
  */
-public final class DockerFaults implements AutoCloseable {
+public final class DockerFaults extends DockerSocketProxy {
   /** @param body the answer's body; null for the daemon's error of the status */
   private record Rule(Predicate<String> requestLine, int status, String body) {}
 
-  private final Path socket;
-  private final Path docker;
-  private final ServerSocketChannel server;
   private final List<Rule> rules = new CopyOnWriteArrayList<>();
-  private final List<SocketChannel> open = new CopyOnWriteArrayList<>();
   /** The agent's side of the event streams passed on. */
   private final List<SocketChannel> streams = new CopyOnWriteArrayList<>();
   private final Map<String, AtomicLong> faulted = new ConcurrentHashMap<>();
@@ -40,22 +35,8 @@ public final class DockerFaults implements AutoCloseable {
   private final List<Map.Entry<String, Long>> faultedAt = new CopyOnWriteArrayList<>();
 
   public DockerFaults(Path socket, String dockerHost) throws IOException {
-    if (!dockerHost.startsWith("unix://")) {
-      throw new IllegalArgumentException("DockerFaults proxies a unix socket, not " + dockerHost);
-    }
-    this.socket = socket;
-    this.docker = Path.of(dockerHost.substring("unix://".length()));
-    Files.deleteIfExists(socket);
-    server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-    server.bind(UnixDomainSocketAddress.of(socket));
-    Thread acceptor = new Thread(this::accept, "docker-faults");
-    acceptor.setDaemon(true);
-    acceptor.start();
-  }
-
-  /** The --docker-host that goes through this proxy. */
-  public String dockerHost() {
-    return "unix://" + socket;
+    super(socket, dockerHost, "docker-faults");
+    start();
   }
 
   /** From now on a request whose line matches is answered {@code status} by the proxy, never reaching the daemon. */
@@ -90,20 +71,9 @@ public final class DockerFaults implements AutoCloseable {
     return faultedAt.stream().filter(e -> e.getKey().contains(part)).map(Map.Entry::getValue).toList();
   }
 
-  private void accept() {
-    while (server.isOpen()) {
-      try {
-        SocketChannel client = server.accept();
-        open.add(client);
-        Thread t = new Thread(() -> serve(client), "docker-faults-conn");
-        t.setDaemon(true);
-        t.start();
-      } catch (IOException e) {
-        if (server.isOpen()) {
-          System.err.println("docker-faults: " + e.getMessage());
-        }
-      }
-    }
+  @Override
+  protected void accepted(SocketChannel client) {
+    daemonThread(() -> serve(client), "docker-faults-conn").start();
   }
 
   /** Reads the request's head, then answers the fault or passes the connection on to the daemon. */
@@ -139,8 +109,7 @@ public final class DockerFaults implements AutoCloseable {
           return;
         }
       }
-      SocketChannel upstream = SocketChannel.open(UnixDomainSocketAddress.of(docker));
-      open.add(upstream);
+      SocketChannel upstream = daemon();
       if (line.contains("/events?")) {
         streams.add(client);
       }
@@ -148,9 +117,7 @@ public final class DockerFaults implements AutoCloseable {
       while (head.hasRemaining()) {
         upstream.write(head);
       }
-      Thread back = new Thread(() -> pipe(upstream, client), "docker-faults-pipe");
-      back.setDaemon(true);
-      back.start();
+      daemonThread(() -> pipe(upstream, client), "docker-faults-pipe").start();
       pipe(client, upstream);
     } catch (IOException e) {
       try {
@@ -174,14 +141,5 @@ public final class DockerFaults implements AutoCloseable {
     } catch (IOException e) {
       // either side closed: the other goes with it
     }
-  }
-
-  @Override
-  public void close() throws IOException {
-    server.close();
-    for (SocketChannel c : open) {
-      c.close();
-    }
-    Files.deleteIfExists(socket);
   }
 }
