@@ -3,14 +3,11 @@ package io.dsfleet.coordinator.replication;
 import io.dsfleet.common.SecretBox;
 import io.dsfleet.coordinator.store.StoreException;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -20,18 +17,14 @@ import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.protocol.ClientId;
-import org.apache.ratis.protocol.LeaderElectionManagementRequest;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
-import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.storage.RaftStorage;
-import org.apache.ratis.util.LifeCycle;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,6 +54,7 @@ public final class Replica implements AutoCloseable {
   private final StoreStateMachine machine;
   private final RaftServer server;
   private final ReplicatedStore store;
+  private final ReplicaMembers members;
   private final ClientId clientId = ClientId.randomId();
   private final AtomicLong callIds = new AtomicLong();
   private final ExecutorService transitions = Executors.newSingleThreadExecutor(io.dsfleet.common.DaemonThreads.named("replica-leadership"));
@@ -87,20 +81,7 @@ public final class Replica implements AutoCloseable {
       X509Certificate cert, PrivateKey key) throws IOException {
     this.options = options;
     this.self = RaftPeerId.valueOf(options.id());
-    List<RaftPeer> peers = new ArrayList<>();
-    boolean fresh = !java.nio.file.Files.exists(dataDir.resolve("raft"));
-    // A group's first replica starts as a group of one. Every later member (a fresh store from
-    // `ds-coordinator join`) starts with no configuration at all, so it cannot campaign (Raft
-    // shuts down a candidate that is not in the configuration) before the leader adds it; from
-    // then on the configuration comes from the log. A replica with a log uses the one it holds.
-    if (options.bootstrap() && fresh) {
-      peers.add(peer(options.self()));
-    } else if (!fresh) {
-      for (ReplicationOptions.Peer p : options.peers()) {
-        peers.add(peer(p));
-      }
-    }
-    this.group = RaftGroup.valueOf(groupId(groupKey), peers);
+    this.group = ReplicaMembers.initialGroup(options, dataDir, groupKey);
     this.machine = new StoreStateMachine(dataDir, box, new StoreStateMachine.Listener() {
       @Override
       public void leaderChanged(RaftPeerId leader) {
@@ -133,14 +114,7 @@ public final class Replica implements AutoCloseable {
         .setParameters(parameters)
         .setOption(RaftStorage.StartupOption.RECOVER)
         .build();
-  }
-
-  static RaftGroupId groupId(String groupKey) {
-    return RaftGroupId.valueOf(UUID.nameUUIDFromBytes(("dsfleet coordinators " + groupKey).getBytes(StandardCharsets.UTF_8)));
-  }
-
-  static RaftPeer peer(ReplicationOptions.Peer p) {
-    return RaftPeer.newBuilder().setId(p.id()).setAddress(p.peerAddress()).setClientAddress(p.coordinatorAddress()).build();
+    this.members = new ReplicaMembers(options.id(), self, group.getGroupId(), clientId, callIds, server, this::division, this::fail);
   }
 
   public void start(Serving serving) throws IOException {
@@ -238,15 +212,16 @@ public final class Replica implements AutoCloseable {
   private void checkRole() {
     // Raft closes the group's division alone, not the server around it, when this replica cannot go
     // on: it could not apply an entry, it stood for election in a configuration that does not list
-    // it (see standForElectionOnlyWhenListed), or it led and removed itself. The server then still
-    // runs, so both are checked: a closed division applies nothing more. `closing` is read after
-    // them: close() sets it before it closes the server, so this replica's own close is no failure.
+    // it (see ReplicaMembers.standForElectionOnlyWhenListed), or it led and removed itself. The
+    // server then still runs, so both are checked: a closed division applies nothing more. `closing`
+    // is read after them: close() sets it before it closes the server, so this replica's own close
+    // is no failure.
     boolean closed = server.getLifeCycleState().isClosingOrClosed() || !divisionAlive();
     if (closed && !closing && !failed) {
       fail("Raft closed its server or its group's division (see the errors before this line)");
     }
     if (!closing && !failed) {
-      standForElectionOnlyWhenListed();
+      members.standForElectionOnlyWhenListed();
     }
     if (servingTerm == 0) {
       return;
@@ -269,54 +244,6 @@ public final class Replica implements AutoCloseable {
     log.error("replica {}: {}; the coordinator must restart", options.id(), why);
     if (servingTerm != 0) {
       stopServing("the replica failed");
-    }
-  }
-
-  /** Whether this replica's elections are paused (touched on the transitions thread only). */
-  private boolean electionsPaused;
-
-  /**
-   * Raft closes a replica that stands for election in a configuration that does not list it. One
-   * catching up after a join holds such a configuration (none yet, or its own removal, from the
-   * log) until the leader's entries bring the one that adds it, and one removed while it runs holds
-   * one for good: while its configuration does not list it, this replica's elections are paused
-   * (it could not win one anyway), and resumed once it does. Raft takes the request only from a
-   * running division: a joining replica's starts running with the leader's first append after it
-   * caught up, at least an election timeout before it could stand (this check runs every 200 ms).
-   */
-  private void standForElectionOnlyWhenListed() {
-    RaftServer.Division d;
-    try {
-      d = division();
-    } catch (StoreException e) {
-      return;
-    }
-    if (d.getInfo().getLifeCycleState() != LifeCycle.State.RUNNING) {
-      return;
-    }
-    boolean listed = d.getRaftConf().getCurrentPeers().stream().anyMatch(p -> p.getId().equals(self));
-    if (listed != electionsPaused) {
-      return; // listed and standing, or unlisted and paused
-    }
-    long call = callIds.incrementAndGet();
-    try {
-      RaftClientReply reply = server.leaderElectionManagement(listed
-          ? LeaderElectionManagementRequest.newResume(clientId, self, group.getGroupId(), call)
-          : LeaderElectionManagementRequest.newPause(clientId, self, group.getGroupId(), call));
-      if (!reply.isSuccess()) {
-        log.warn("replica {}: {} its elections was refused: {}", options.id(), listed ? "resuming" : "pausing", reply.getException());
-        return;
-      }
-      electionsPaused = !listed;
-      log.info("replica {}: {}", options.id(), listed ? "its configuration lists it again: it stands for election again"
-          : "its configuration does not list it (joining, or removed): it does not stand for election until one does");
-      if (listed && d.getInfo().isCandidate()) {
-        // its election timed out while paused: Raft made it a candidate and ran no election, and only
-        // a leader's append or another candidate's request would make it a follower again
-        fail("a candidate whose election was skipped while paused");
-      }
-    } catch (IOException e) {
-      log.warn("replica {}: {} its elections failed: {}", options.id(), listed ? "resuming" : "pausing", e.toString());
     }
   }
 
@@ -533,62 +460,22 @@ public final class Replica implements AutoCloseable {
 
   /** The commit index each member reported to this replica (the leader knows all of them), by id. */
   public java.util.Map<String, Long> commitIndices() {
-    java.util.Map<String, Long> out = new java.util.TreeMap<>();
-    for (var info : division().getCommitInfos()) {
-      out.put(info.getServer().getId().toStringUtf8(), info.getCommitIndex());
-    }
-    return out;
+    return members.commitIndices();
   }
 
   /** The group's members as this replica's configuration lists them. */
   public List<ReplicationOptions.Peer> members() {
-    List<ReplicationOptions.Peer> out = new ArrayList<>();
-    for (RaftPeer p : division().getRaftConf().getCurrentPeers()) {
-      out.add(new ReplicationOptions.Peer(p.getId().toString(), p.getAddress(), p.getClientAddress()));
-    }
-    out.sort(java.util.Comparator.comparing(ReplicationOptions.Peer::id));
-    return out;
+    return members.members();
   }
 
-  private final Object membership = new Object();
-
-  /**
-   * Changes the group's members from what they are now (the leader only), one change at a time:
-   * two joins at once each read the members and then set them, and without this the second could
-   * set a list read before the first committed, dropping the first's new member. Blocks while Raft
-   * brings a new member up to date (see {@link #setMembers}).
-   */
+  /** Changes the group's members from what they are now (the leader only), one change at a time ({@link ReplicaMembers#changeMembers}). */
   public List<ReplicationOptions.Peer> changeMembers(java.util.function.UnaryOperator<List<ReplicationOptions.Peer>> change) {
-    synchronized (membership) {
-      List<ReplicationOptions.Peer> now = members();
-      List<ReplicationOptions.Peer> next = change.apply(new ArrayList<>(now));
-      if (!new java.util.HashSet<>(next).equals(new java.util.HashSet<>(now))) { // no change: no Raft call
-        configure(next);
-      }
-      return next;
-    }
+    return members.changeMembers(change);
   }
 
   /** Sets the group's members to exactly these (the leader only), in turn with {@link #changeMembers}. */
   public void setMembers(List<ReplicationOptions.Peer> members) {
     changeMembers(now -> members);
-  }
-
-  /**
-   * Raft's configuration change: a new member is added once it caught up with the log (a
-   * snapshot, then entries), and the new configuration is committed on both majorities.
-   */
-  private void configure(List<ReplicationOptions.Peer> members) {
-    List<RaftPeer> peers = members.stream().map(Replica::peer).toList();
-    try {
-      RaftClientReply reply = server.setConfiguration(new SetConfigurationRequest(clientId, self, group.getGroupId(),
-          callIds.incrementAndGet(), peers));
-      if (!reply.isSuccess()) {
-        throw new StoreException("changing the members failed: " + reply.getException(), reply.getException());
-      }
-    } catch (IOException e) {
-      throw new StoreException("changing the members failed: " + e.getMessage(), e);
-    }
   }
 
   @Override

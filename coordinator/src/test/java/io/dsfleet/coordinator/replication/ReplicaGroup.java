@@ -165,7 +165,7 @@ final class ReplicaGroup implements AutoCloseable {
         .map(p -> org.apache.ratis.protocol.RaftPeer.newBuilder().setId(p.id()).setAddress(p.peerAddress()).build()).toList();
     try (org.apache.ratis.client.RaftClient client = org.apache.ratis.client.RaftClient.newBuilder()
         .setProperties(new org.apache.ratis.conf.RaftProperties()).setParameters(parameters)
-        .setRaftGroup(org.apache.ratis.protocol.RaftGroup.valueOf(Replica.groupId("test"), members))
+        .setRaftGroup(org.apache.ratis.protocol.RaftGroup.valueOf(ReplicaMembers.groupId("test"), members))
         .setRetryPolicy(org.apache.ratis.retry.RetryPolicies.retryUpToMaximumCountWithFixedSleep(20,
             org.apache.ratis.util.TimeDuration.valueOf(200, java.util.concurrent.TimeUnit.MILLISECONDS))).build()) {
       var reply = client.io().send(org.apache.ratis.protocol.Message.valueOf(
