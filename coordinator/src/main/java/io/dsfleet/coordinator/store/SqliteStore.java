@@ -7,14 +7,14 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The store on the embedded database ({@link SqliteDatabase}): objects with compare-and-set and
  * the resourceVersion counter, revisions numbered here, rollout states, nodes, orphans, events,
- * join tokens and issued certificates. Every write is one transaction.
+ * join tokens and issued certificates. Every write is one transaction; each table's rows are read
+ * by {@link SqliteReads}, under this store's lock.
  */
 public final class SqliteStore extends SqliteDatabase implements Store {
   /** Where the key that seals Secrets lives: next to the CA key, not in the database file. */
@@ -88,7 +88,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   /** The Raft log position of the last entry applied here: {term, index}, {0, 0} for none. */
   public synchronized long[] appliedEntry() {
     try {
-      return new long[] {counter("raft_applied_term"), counter("raft_applied_index")};
+      return new long[] {SqliteReads.counter(db, "raft_applied_term"), SqliteReads.counter(db, "raft_applied_index")};
     } catch (SQLException e) {
       throw new StoreException("reading the applied log position", e);
     }
@@ -110,20 +110,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public synchronized List<StoredObject> objects() {
-    List<StoredObject> out = new ArrayList<>();
-    try (Statement s = db.createStatement();
-        ResultSet rs = s.executeQuery("SELECT kind, namespace, name, json, generation, resource_version, created_at FROM objects")) {
-      while (rs.next()) {
-        String json = secrets.open(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4));
-        out.add(new StoredObject(rs.getString(1), rs.getString(2), rs.getString(3), json, rs.getLong(5),
-            rs.getLong(6), rs.getLong(7)));
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading objects", e);
-    } catch (IllegalStateException e) {
-      throw new StoreException("reading Secrets: " + e.getMessage(), e);
-    }
-    return out;
+    return SqliteReads.objects(db, secrets);
   }
 
   @Override
@@ -131,7 +118,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     List<StoredObject> objects = new ArrayList<>();
     List<StoredRevision> revisions = new ArrayList<>();
     tx(() -> {
-      long rv = counter("resource_version");
+      long rv = SqliteReads.counter(db, "resource_version");
       for (ObjectWrite w : writes) {
         StoredObject o = w.object();
         long current = resourceVersion(o.kind(), o.namespace(), o.name());
@@ -214,15 +201,6 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     }
   }
 
-  private long counter(String name) throws SQLException {
-    try (PreparedStatement ps = db.prepareStatement("SELECT value FROM counters WHERE name=?")) {
-      ps.setString(1, name);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next() ? rs.getLong(1) : 0;
-      }
-    }
-  }
-
   private void setCounter(String name, long value) throws SQLException {
     try (PreparedStatement ps = db.prepareStatement("INSERT OR REPLACE INTO counters (name, value) VALUES (?,?)")) {
       ps.setString(1, name);
@@ -261,31 +239,12 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public synchronized List<String> orphans(String node) {
-    List<String> out = new ArrayList<>();
-    try (PreparedStatement ps = db.prepareStatement("SELECT pod FROM orphans WHERE node=?")) {
-      ps.setString(1, node);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(rs.getString(1));
-        }
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading orphans", e);
-    }
-    return out;
+    return SqliteReads.orphans(db, node);
   }
 
   @Override
   public synchronized List<Orphan> orphans() {
-    List<Orphan> out = new ArrayList<>();
-    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT node, pod FROM orphans")) {
-      while (rs.next()) {
-        out.add(new Orphan(rs.getString(1), rs.getString(2)));
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading orphans", e);
-    }
-    return out;
+    return SqliteReads.orphans(db);
   }
 
   @Override
@@ -328,32 +287,12 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public synchronized List<StoredRevision> revisions() {
-    List<StoredRevision> out = new ArrayList<>();
-    try (Statement s = db.createStatement();
-        ResultSet rs = s.executeQuery("SELECT namespace, name, revision, hash, template_json, change_cause, created_at FROM revisions ORDER BY revision")) {
-      while (rs.next()) {
-        out.add(new StoredRevision(rs.getString(1), rs.getString(2), rs.getLong(3), rs.getString(4), rs.getString(5),
-            rs.getString(6), rs.getLong(7)));
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading revisions", e);
-    }
-    return out;
+    return SqliteReads.revisions(db);
   }
 
   @Override
   public synchronized List<StoredNode> nodes() {
-    List<StoredNode> out = new ArrayList<>();
-    try (Statement s = db.createStatement();
-        ResultSet rs = s.executeQuery("SELECT name, info_json, admin_labels_json, admin_taints_json, unschedulable, joined_at, state_json FROM nodes")) {
-      while (rs.next()) {
-        out.add(new StoredNode(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getInt(5) != 0, rs.getLong(6),
-            rs.getString(7)));
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading nodes", e);
-    }
-    return out;
+    return SqliteReads.nodes(db);
   }
 
   @Override
@@ -452,15 +391,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public synchronized List<StoredEvent> events() {
-    List<StoredEvent> out = new ArrayList<>();
-    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT object, at, type, reason, message FROM events ORDER BY seq")) {
-      while (rs.next()) {
-        out.add(new StoredEvent(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getString(5)));
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading events", e);
-    }
-    return out;
+    return SqliteReads.events(db);
   }
 
   @Override
@@ -475,15 +406,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public synchronized Map<String, String> rollouts() {
-    Map<String, String> out = new HashMap<>();
-    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("SELECT namespace, name, json FROM rollouts")) {
-      while (rs.next()) {
-        out.put(rs.getString(1) + "/" + rs.getString(2), rs.getString(3));
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading rollouts", e);
-    }
-    return out;
+    return SqliteReads.rollouts(db);
   }
 
   @Override
@@ -507,18 +430,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public synchronized List<StoredToken> tokens() {
-    List<StoredToken> out = new ArrayList<>();
-    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT id, secret_hash, description, created_at, expires_at, revoked_at, uses, node, max_uses FROM join_tokens"
-            + " ORDER BY created_at")) {
-      while (rs.next()) {
-        out.add(new StoredToken(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
-            rs.getLong(6), rs.getInt(7), rs.getString(8), rs.getInt(9)));
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading join tokens", e);
-    }
-    return out;
+    return SqliteReads.tokens(db);
   }
 
   @Override
@@ -552,16 +464,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public synchronized List<IssuedCertificate> certificates() {
-    List<IssuedCertificate> out = new ArrayList<>();
-    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(
-        "SELECT serial, name, role, not_after, revoked_at, issued_at, via, sha256 FROM certificates ORDER BY issued_at")) {
-      while (rs.next()) {
-        out.add(new IssuedCertificate(rs.getString(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5),
-            rs.getLong(6), rs.getString(7), rs.getString(8)));
-      }
-    } catch (SQLException e) {
-      throw new StoreException("reading certificates", e);
-    }
-    return out;
+    return SqliteReads.certificates(db);
   }
+
 }
