@@ -468,14 +468,17 @@ public final class Replica implements AutoCloseable {
     return members.members();
   }
 
-  /** Changes the group's members from what they are now (the leader only), one change at a time ({@link ReplicaMembers#changeMembers}). */
+  /**
+   * Changes the group's members from what they are now (the leader only), one change at a time (see
+   * ReplicaMembers.changeMembers for why). Blocks while Raft brings a new member up to date.
+   */
   public List<ReplicationOptions.Peer> changeMembers(java.util.function.UnaryOperator<List<ReplicationOptions.Peer>> change) {
     return members.changeMembers(change);
   }
 
   /** Sets the group's members to exactly these (the leader only), in turn with {@link #changeMembers}. */
-  public void setMembers(List<ReplicationOptions.Peer> members) {
-    changeMembers(now -> members);
+  public void setMembers(List<ReplicationOptions.Peer> peers) {
+    changeMembers(now -> peers);
   }
 
   @Override

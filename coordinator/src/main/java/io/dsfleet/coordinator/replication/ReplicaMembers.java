@@ -78,7 +78,7 @@ final class ReplicaMembers {
     return RaftPeer.newBuilder().setId(p.id()).setAddress(p.peerAddress()).setClientAddress(p.coordinatorAddress()).build();
   }
 
-  /** Whether this replica's elections are paused (touched on the transitions thread only). */
+  /** Whether this replica's elections are paused (touched on Replica's transitions thread only). */
   private boolean electionsPaused;
 
   /**
@@ -88,7 +88,8 @@ final class ReplicaMembers {
    * one for good: while its configuration does not list it, this replica's elections are paused
    * (it could not win one anyway), and resumed once it does. Raft takes the request only from a
    * running division: a joining replica's starts running with the leader's first append after it
-   * caught up, at least an election timeout before it could stand (this check runs every 200 ms).
+   * caught up, at least an election timeout before it could stand (Replica's checkRole runs this
+   * check every 200 ms, on its transitions thread).
    */
   void standForElectionOnlyWhenListed() {
     RaftServer.Division d;
@@ -151,7 +152,7 @@ final class ReplicaMembers {
    * Changes the group's members from what they are now (the leader only), one change at a time:
    * two joins at once each read the members and then set them, and without this the second could
    * set a list read before the first committed, dropping the first's new member. Blocks while Raft
-   * brings a new member up to date (see {@link Replica#setMembers}).
+   * brings a new member up to date (see {@link #configure}).
    */
   List<ReplicationOptions.Peer> changeMembers(java.util.function.UnaryOperator<List<ReplicationOptions.Peer>> change) {
     synchronized (membership) {

@@ -466,5 +466,4 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   public synchronized List<IssuedCertificate> certificates() {
     return SqliteReads.certificates(db);
   }
-
 }
