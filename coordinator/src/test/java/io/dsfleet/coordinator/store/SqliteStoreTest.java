@@ -40,6 +40,39 @@ class SqliteStoreTest {
     return all.toString();
   }
 
+  /**
+   * Every read runs under the store's lock: its reads are SqliteReads', static on the connection
+   * and locking nothing themselves, so a read asked while a write holds the lock waits for it (a
+   * thread blocked on a monitor: the store's is the only one held).
+   */
+  @Test
+  void everyReadWaitsForTheStoresLock() throws Exception {
+    try (SqliteStore s = new SqliteStore(dir)) {
+      java.util.Map<String, Runnable> reads = new java.util.LinkedHashMap<>();
+      reads.put("objects", s::objects);
+      reads.put("orphans of a node", () -> s.orphans("n1"));
+      reads.put("orphans", s::orphans);
+      reads.put("revisions", s::revisions);
+      reads.put("nodes", s::nodes);
+      reads.put("events", s::events);
+      reads.put("rollouts", s::rollouts);
+      reads.put("tokens", s::tokens);
+      reads.put("certificates", s::certificates);
+      reads.put("appliedEntry", s::appliedEntry);
+      for (var read : reads.entrySet()) {
+        Thread reader = new Thread(read.getValue(), "reading " + read.getKey());
+        synchronized (s) {
+          reader.start();
+          org.awaitility.Awaitility.await(read.getKey() + " waits for the store's lock").atMost(java.time.Duration.ofSeconds(10))
+              .until(() -> reader.getState() == Thread.State.BLOCKED || !reader.isAlive());
+          assertThat(reader.getState()).as(read.getKey() + " read without the store's lock").isEqualTo(Thread.State.BLOCKED);
+        }
+        reader.join(10_000);
+        assertThat(reader.isAlive()).as(read.getKey() + " done once the lock is free").isFalse();
+      }
+    }
+  }
+
   /** A full disk is named as such (it read "cannot commit - no transaction is active": the rollback's error hid the commit's; helper-75). */
   @Test
   void aFullDiskIsTheErrorAWriteReports() throws Exception {
