@@ -35,6 +35,11 @@ final class ReplicaMembers {
   private final RaftPeerId self;
   private final RaftGroupId groupId;
   private final ClientId clientId;
+  /**
+   * Replica's own counter, not one of this class: its writes use the same client id, and Ratis's
+   * retry cache keys a reply on (client id, call id), so a configuration change must not reuse a
+   * write's call id (a leader not ready yet answers a cached one with that write's reply).
+   */
   private final AtomicLong callIds;
   private final RaftServer server;
   private final Supplier<RaftServer.Division> division;
