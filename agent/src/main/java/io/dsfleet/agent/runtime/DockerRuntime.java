@@ -375,6 +375,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       try {
         if (!cb.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
           cb.close();
+          endTimedOut(execId);
           return new ExecResult(-1, "timed out after " + timeout);
         }
       } catch (InterruptedException | IOException e) {
@@ -384,6 +385,18 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
       Long code = quick.inspectExecCmd(execId).exec().getExitCodeLong();
       return new ExecResult(code == null ? -1 : code.intValue(), output.toString());
     });
+  }
+
+  /** An exec past its timeout: its processes killed ({@link TimedOutExecs}), else left one more each probe period. */
+  private void endTimedOut(String execId) {
+    try {
+      var e = docker.inspectExecCmd(execId).exec();
+      if (Boolean.TRUE.equals(e.isRunning()) && e.getPidLong() != null) {
+        TimedOutExecs.end(e.getContainerID(), e.getPidLong());
+      }
+    } catch (RuntimeException e) {
+      log.warn("exec {} timed out and could not be ended: {}", execId, e.toString());
+    }
   }
 
   @Override

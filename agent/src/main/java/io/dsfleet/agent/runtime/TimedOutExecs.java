@@ -1,0 +1,147 @@
+package io.dsfleet.agent.runtime;
+
+import com.sun.jna.LastErrorException;
+import io.dsfleet.common.LibC;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
+
+/**
+ * Ends an exec (a probe's, a hook's) that outlived its timeout, as containerd's CRI does for the
+ * kubelet: Docker has no call that ends an exec, and a process left running keeps what dockerd and
+ * the container's shim hold for it (80 KB of dockerd's memory, 5 of its descriptors and 10 of the
+ * shim's each, outside the pod's limits) for as long as it runs; a readiness probe that hangs left
+ * one more every period. The exec's process (Docker's {@code Pid}, a host PID) and the processes
+ * below it are killed: the shell of a {@code sh -c} probe and the command it waits on.
+ *
+ * <p>No process outside the container is ever signalled: each one is opened as a pidfd first, its
+ * cgroup read after, and the signal sent through the pidfd, so a process that ended and whose PID
+ * was reused meanwhile gets nothing (the pidfd names the one that ended), and one not in the
+ * container's cgroup is left alone. Where pidfds are missing (Linux before 5.3) nothing is killed.
+ */
+final class TimedOutExecs {
+  /** pidfd_open(2) and pidfd_send_signal(2): the same numbers on x86-64 and arm64. */
+  private static final long PIDFD_OPEN = 434;
+  private static final long PIDFD_SEND_SIGNAL = 424;
+  private static final int SIGKILL = 9;
+  private static final Pattern CONTAINER_ID = Pattern.compile("[0-9a-f]{64}");
+
+  private TimedOutExecs() {}
+
+  /**
+   * Kills the exec's process {@code pid} and the processes below it, those in the container
+   * {@code containerId}'s cgroup; how many were signalled.
+   */
+  static int end(String containerId, long pid) {
+    if (pid <= 1 || containerId == null || !CONTAINER_ID.matcher(containerId).matches()) {
+      return 0;
+    }
+    List<Long> below = descendants(pid); // read while the exec's process lives: its children are still its own
+    int killed = kill(containerId, pid) ? 1 : 0; // then it first: it forks no more
+    for (long n : below) {
+      if (kill(containerId, n)) {
+        killed++;
+      }
+    }
+    return killed;
+  }
+
+  /** The most descendants of an exec's process looked for. */
+  static final int MAX_DESCENDANTS = 4096;
+
+  /**
+   * The processes below {@code pid}, as each thread's {@code children} file in /proc names them
+   * (no walk of all of /proc: a probe timing out each second on a host of 10,000 processes would
+   * read them all each time), at most {@link #MAX_DESCENDANTS}; none where the kernel has no such file.
+   */
+  private static List<Long> descendants(long pid) {
+    List<Long> out = new ArrayList<>();
+    java.util.ArrayDeque<Long> next = new java.util.ArrayDeque<>(List.of(pid));
+    while (!next.isEmpty() && out.size() < MAX_DESCENDANTS) {
+      long p = next.poll();
+      try (var tasks = Files.newDirectoryStream(Path.of("/proc/" + p + "/task"))) {
+        for (Path task : tasks) {
+          String text;
+          try {
+            text = Files.readString(task.resolve("children"));
+          } catch (IOException | RuntimeException gone) {
+            continue;
+          }
+          for (String child : text.trim().split(" ")) {
+            if (!child.isEmpty() && isPid(child) && out.size() < MAX_DESCENDANTS) {
+              long c = Long.parseLong(child);
+              out.add(c);
+              next.add(c);
+            }
+          }
+        }
+      } catch (IOException | RuntimeException gone) {
+        // ended meanwhile
+      }
+    }
+    return out;
+  }
+
+  /** SIGKILL to process {@code n} through a pidfd, if it is in the container's cgroup when its pidfd is open. */
+  private static boolean kill(String containerId, long n) {
+    int fd;
+    try {
+      fd = (int) LibC.get().syscall(PIDFD_OPEN, n, 0, 0, 0, 0);
+    } catch (LastErrorException e) {
+      return false; // ended (ESRCH), or no pidfds here
+    } catch (UnsatisfiedLinkError | NoClassDefFoundError e) {
+      return false;
+    }
+    try {
+      String cgroup;
+      try {
+        cgroup = Files.readString(Path.of("/proc/" + n + "/cgroup"));
+      } catch (IOException gone) {
+        return false;
+      }
+      if (!inContainer(cgroup, containerId)) {
+        return false;
+      }
+      LibC.get().syscall(PIDFD_SEND_SIGNAL, fd, SIGKILL, 0, 0, 0);
+      return true;
+    } catch (LastErrorException ended) {
+      return false; // the process the pidfd names ended (ESRCH): a PID reused since is never signalled
+    } finally {
+      try {
+        LibC.get().close(fd);
+      } catch (LastErrorException e) {
+        // closing: nothing to do
+      }
+    }
+  }
+
+  /** Whether a /proc cgroup file names the container (cgroupfs' {@code /docker/ID}, systemd's {@code docker-ID.scope}). */
+  static boolean inContainer(String cgroup, String containerId) {
+    for (int at = cgroup.indexOf(containerId); at >= 0; at = cgroup.indexOf(containerId, at + 1)) {
+      int end = at + containerId.length();
+      if ((at == 0 || !hex(cgroup.charAt(at - 1))) && (end == cgroup.length() || !hex(cgroup.charAt(end)))) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean hex(char c) {
+    return c >= '0' && c <= '9' || c >= 'a' && c <= 'f';
+  }
+
+  private static boolean isPid(String name) {
+    if (name.isEmpty() || name.length() > 10) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      if (name.charAt(i) < '0' || name.charAt(i) > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+}

@@ -1,0 +1,84 @@
+package io.dsfleet.agent;
+
+import static io.dsfleet.agent.DockerHarness.ds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An exec that outlives its timeout (a probe's, a hook's) is ended, as containerd's CRI ends the
+ * kubelet's: Docker has no call that ends an exec, and before 2026-12-06 the agent left its
+ * process running, and with it what dockerd and the container's shim hold for each exec (here
+ * 80 KB of dockerd's memory and 5 of its descriptors, 10 of the shim's), outside the pod's
+ * limits. A readiness probe that hangs (an image whose check blocks, or a real check waiting on a
+ * dependency that hangs) never restarts its container, so one more was left every period for as
+ * long as the container ran: 8,640 a day at the default period, dockerd's memory and descriptors
+ * without bound. On the real daemon.
+ */
+class ExecTimeoutTest {
+  static final String C0 = "spec.template.spec.containers[0]";
+  @TempDir Path tmp;
+  DockerHarness h;
+
+  @BeforeEach
+  void start() {
+    h = new DockerHarness(tmp.resolve("state"));
+  }
+
+  @AfterEach
+  void stop() {
+    h.close();
+  }
+
+  @Test
+  void aReadinessProbeThatHangsLeavesNoProcessBehindItsTimeout() throws Exception {
+    // each run notes itself, then hangs in a child of its shell (the exec's own process is the shell)
+    h.run(ds(C0 + ".readinessProbe", "{exec: {command: [sh, -c, 'echo run >> /tmp/runs; sleep 7777; true']},"
+        + " periodSeconds: 1, timeoutSeconds: 1}"));
+    String id = h.container("main").id();
+    await("six runs of the probe").atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+        .until(() -> runs() >= 6);
+    // the runs before the one under way timed out; each was ended, its shell and the child it waited on
+    assertThat(processes(id, "sleep\u00007777")).as("probe processes still running after six runs").isLessThanOrEqualTo(2);
+    assertThat(processes(id, "sh\u0000-c\u0000echo run >> /tmp/runs; sleep 7777; true")).as("probe shells still running")
+        .isLessThanOrEqualTo(2);
+    // nothing else of the container was touched: its own process runs on, never restarted
+    assertThat(processes(id, "sleep\u00003600")).as("the container's own sleep").isEqualTo(1);
+    assertThat(h.container("main").id()).isEqualTo(id);
+    assertThat(h.last.get(0).getContainers(0).getRestartCount()).isZero();
+  }
+
+  private int runs() {
+    String n = h.sh("main", "cat /tmp/runs 2>/dev/null | wc -l");
+    return n.isEmpty() ? 0 : Integer.parseInt(n.strip());
+  }
+
+  /** Processes on the host in the container's cgroup whose command line is {@code cmdline} (its arguments NUL-separated). */
+  static int processes(String containerId, String cmdline) throws IOException {
+    int n = 0;
+    try (var procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
+      for (Path p : procs) {
+        try {
+          String cgroup = Files.readString(p.resolve("cgroup"));
+          byte[] cmd = Files.readAllBytes(p.resolve("cmdline"));
+          String args = new String(cmd, StandardCharsets.UTF_8);
+          if (cgroup.contains(containerId) && (args.equals(cmdline + "\u0000") || args.equals(cmdline))) {
+            n++;
+          }
+        } catch (IOException gone) {
+          // ended meanwhile
+        }
+      }
+    }
+    return n;
+  }
+}
