@@ -192,6 +192,28 @@ class OversizedContainersTest {
   }
 
   /**
+   * A path over 4,095 bytes cannot be run (execve's ENAMETOOLONG), and runc's error for one puts
+   * it twice into one line of its log; a line over 64 KiB hung runc's create for good here (runc
+   * 1.1.5 under Docker 20.10), and with it Docker's start, which holds the container's lock: every
+   * inspect of the container then waited, so every pass of the node waited 2 minutes for it and
+   * failed, and no pod of the node was started, stopped or reported until the runc was killed by
+   * hand. A pod's command may be 64 KiB once its variables are expanded (a ConfigMap's script
+   * given as {@code command: ["$(SCRIPT)"]} instead of to {@code sh -c}); an image's entrypoint is
+   * within 16 KiB of JSON, too short for the hang. Such an executable is refused before a container
+   * is made, naming its length.
+   */
+  @Test
+  void aCommandWhoseExecutableIsLongerThanAPathIsRefusedBeforeDockerHangsOnIt() throws Exception {
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".command", "['/" + "a".repeat(40_000) + "']")));
+    var s = h.awaitStatus(p -> p.getContainers(0).getReason().equals("CreateContainerConfigError"), Duration.ofSeconds(30));
+    assertThat(s.getContainers(0).getMessage()).contains("executable").contains("40001 bytes").contains("4095");
+    assertThat(h.docker.listOwned(h.node)).as("no container of it made").noneMatch(c -> "main".equals(c.label(Labels.CONTAINER)));
+
+    // a command that can run replaces it, on a node whose passes go on
+    h.run(ds());
+  }
+
+  /**
    * A running container off the host's network lists every port its image exposes: an image that
    * exposes all 65,535 made each such container's list line 2.3 MiB, so two pods of it (each a
    * container alone on the bridge) made every list of the node over the 4 MiB the agent reads, and

@@ -1,6 +1,7 @@
 package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.metrics.AgentCounters;
+import io.dsfleet.agent.pod.Executable;
 import io.dsfleet.agent.pod.PodConfigError;
 import io.dsfleet.agent.pod.PodRenderer;
 import io.dsfleet.agent.pod.SeccompProfiles;
@@ -173,8 +174,8 @@ public final class Executor {
       List<ContainerSpec.Mount> mounts = volumes.mounts(pod.ctx(), c, sources);
       String seccomp = seccomp(pod, c);
       String sandboxId = sandbox == null ? null : sandbox.id();
-      id = create(n -> PodRenderer.container(pod.ctx(), c, s.role(), s.restarts(), s.streak(), sandboxId, s.attempt(), image.id(),
-          podIp, mounts, image.user(), seccomp, n, image.healthFloor()));
+      id = create(n -> Executable.checked(PodRenderer.container(pod.ctx(), c, s.role(), s.restarts(), s.streak(),
+          sandboxId, s.attempt(), image.id(), podIp, mounts, image.user(), seccomp, n, image.healthFloor()), image));
     } catch (PodConfigError e) {
       if (wanted.getAsBoolean()) { // a template replaced meanwhile starts without this one's back-off
         failed(key, e.reason(), e.getMessage());

@@ -90,7 +90,9 @@ final class DockerAnswers {
         config == null || config.getEntrypoint() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getEntrypoint())),
         config == null || config.getCmd() == null ? 0 : ImageInfo.jsonBytes(java.util.Arrays.asList(config.getCmd())),
         config == null || config.getExposedPorts() == null ? 0 : config.getExposedPorts().length,
-        config == null || config.getVolumes() == null ? 0 : ImageInfo.volumeBytes(config.getVolumes().keySet()));
+        config == null || config.getVolumes() == null ? 0 : ImageInfo.volumeBytes(config.getVolumes().keySet()),
+        config == null || config.getEntrypoint() == null || config.getEntrypoint().length == 0 ? "" : config.getEntrypoint()[0],
+        config == null || config.getCmd() == null || config.getCmd().length == 0 ? "" : config.getCmd()[0]);
   }
 
   /**

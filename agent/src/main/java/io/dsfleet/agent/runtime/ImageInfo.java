@@ -11,9 +11,23 @@ import java.util.Map;
  *     containers' config, and each inspect of those carries them all)
  * @param healthIntervalNanos its HEALTHCHECK's interval, 0 for none or Docker's default (30 s)
  * @param healthStartIntervalNanos its HEALTHCHECK's interval during the start period, 0 for none or the interval
+ * @param entrypointHead the first word of its entrypoint ("" for none), the executable it runs unless a pod's command replaces it
+ * @param cmdHead the first word of its command ("" for none), the executable where neither an entrypoint nor a pod's command is
  */
 public record ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
-    long healthStartIntervalNanos, long entrypointBytes, long cmdBytes, long exposedPorts, long volumeBytes) {
+    long healthStartIntervalNanos, long entrypointBytes, long cmdBytes, long exposedPorts, long volumeBytes, String entrypointHead,
+    String cmdHead) {
+  public ImageInfo {
+    entrypointHead = entrypointHead == null ? "" : entrypointHead;
+    cmdHead = cmdHead == null ? "" : cmdHead;
+  }
+
+  public ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
+      long healthStartIntervalNanos, long entrypointBytes, long cmdBytes, long exposedPorts, long volumeBytes) {
+    this(id, user, labels, settingsBytes, healthIntervalNanos, healthStartIntervalNanos, entrypointBytes, cmdBytes, exposedPorts,
+        volumeBytes, "", "");
+  }
+
   public ImageInfo(String id, String user, Map<String, String> labels) {
     this(id, user, labels, 0, 0, 0);
   }
