@@ -57,6 +57,41 @@ class ExecTimeoutTest {
     assertThat(h.last.get(0).getContainers(0).getRestartCount()).isZero();
   }
 
+  /**
+   * runc's error for an executable it cannot run puts its path twice into one line of its log, and
+   * a line over 64 KiB hung runc's exec for good (runc 1.1.5, Docker 20.10), and with it Docker's
+   * exec, which holds the container's lock: every inspect of the container then waited, and every
+   * pass of the node waited 2 minutes for it and failed. A probe's (or hook's) command whose
+   * executable is longer than a path (which no exec could run) fails without reaching Docker.
+   */
+  @Test
+  void aProbeWhoseExecutableIsLongerThanAPathFailsWithoutHangingDocker() throws Exception {
+    h.run(ds(C0 + ".readinessProbe", "{exec: {command: ['/" + "a".repeat(40_000) + "']}, periodSeconds: 1, timeoutSeconds: 1}"));
+    String id = h.container("main").id();
+    h.settle(15); // 3 s of passes at least: the probe has run
+    assertThat(h.container("main").id()).as("the container is listed and inspected as before").isEqualTo(id);
+    assertThat(h.last.get(0).getContainers(0).getReady()).isFalse();
+    assertThat(runcOf(id)).as("runc processes of the container left").isZero();
+  }
+
+  /** runc processes (a create's, an exec's) working on the container. */
+  static int runcOf(String containerId) throws IOException {
+    int n = 0;
+    try (var procs = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
+      for (Path p : procs) {
+        try {
+          String args = new String(Files.readAllBytes(p.resolve("cmdline")), StandardCharsets.UTF_8);
+          if (args.startsWith("runc\u0000") && args.contains(containerId)) {
+            n++;
+          }
+        } catch (IOException gone) {
+          // ended meanwhile
+        }
+      }
+    }
+    return n;
+  }
+
   private int runs() {
     String n = h.sh("main", "cat /tmp/runs 2>/dev/null | wc -l");
     return n.isEmpty() ? 0 : Integer.parseInt(n.strip());

@@ -1,8 +1,8 @@
 package io.dsfleet.agent.pod;
 
 import io.dsfleet.agent.runtime.ContainerSpec;
+import io.dsfleet.agent.runtime.ExecutablePaths;
 import io.dsfleet.agent.runtime.ImageInfo;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
@@ -10,14 +10,12 @@ import java.util.List;
  * (the pod's {@code command}) or else the image's, then the container's cmd (the pod's {@code
  * args}), or else the image's, which a container's own entrypoint drops. A path longer than
  * {@link #MAX_BYTES} cannot be run (execve's ENAMETOOLONG) and is refused before a container is
- * made: runc's error for it quotes it twice in one line of its log, as Go quotes it (a soft
- * hyphen, two bytes, as six characters), and a line over 64 KiB hung runc's create for good (runc
- * 1.1.5 under Docker 20.10), and with it Docker's start, which holds the container's lock: every
- * inspect of that container then waited, and so did every pass of the node.
+ * made ({@link ExecutablePaths}: runc's error for a longer one hung runc's create, and with it
+ * every pass of the node).
  */
 public final class Executable {
   /** PATH_MAX less its NUL: the longest path execve takes. */
-  public static final int MAX_BYTES = 4095;
+  public static final int MAX_BYTES = ExecutablePaths.MAX_BYTES;
 
   private Executable() {}
 
@@ -28,7 +26,7 @@ public final class Executable {
         : spec.entrypoint() == null && !image.entrypointHead().isEmpty() ? image.entrypointHead()
         : present(spec.cmd()) ? spec.cmd().get(0)
         : spec.entrypoint() == null && spec.cmd() == null ? image.cmdHead() : "";
-    int bytes = path.getBytes(StandardCharsets.UTF_8).length;
+    int bytes = ExecutablePaths.bytes(path);
     if (bytes > MAX_BYTES) {
       throw new PodConfigError(own ? "CreateContainerConfigError" : "CreateContainerError", "the executable the container would run"
           + (own ? " (the first word of its command or args)" : " (its image's entrypoint or command)") + " is " + bytes

@@ -358,6 +358,10 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public ExecResult exec(String id, List<String> command, Duration timeout) {
+    String refused = ExecutablePaths.refused(command);
+    if (refused != null) {
+      return new ExecResult(126, refused); // as a shell says a command it cannot run
+    }
     return call("exec", () -> {
       // its create and inspect on the passes' client (2 minutes: the kubelet's runtime requests' wait): a daemon stuck on
       // the container held an exec probe 10 minutes before (its stream is bounded by the timeout below)
