@@ -107,7 +107,7 @@ public final class HeldDeleted {
       List<String> self = selfTable();
       hostPaths.forEach((id, paths) -> binds.put(id, HostPaths.of(paths, self, own)));
     }
-    try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> isPid(p.getFileName().toString()))) {
+    try (DirectoryStream<Path> processes = Files.newDirectoryStream(proc, p -> ProcNames.isPid(p.getFileName().toString()))) {
       for (Path process : processes) {
         String id = containerOf(process, ids);
         if (id == null || bytes.getOrDefault(id, 0L) == Long.MAX_VALUE) {
@@ -121,7 +121,7 @@ public final class HeldDeleted {
         // thread that ended (SYS_exit alone) leaves its directory with no descriptors, mappings or
         // root while the others run on with them; each table is read once (kcmp), under the same bound
         List<String> tasks = new ArrayList<>();
-        try (DirectoryStream<Path> t = Files.newDirectoryStream(process.resolve("task"), p -> isPid(p.getFileName().toString()))) {
+        try (DirectoryStream<Path> t = Files.newDirectoryStream(process.resolve("task"), p -> ProcNames.isPid(p.getFileName().toString()))) {
           for (Path task : t) {
             if (!task.getFileName().equals(process.getFileName())) {
               tasks.add(task.getFileName().toString());
@@ -282,18 +282,6 @@ public final class HeldDeleted {
     }
     if (size > 0) {
       bytes.merge(p.id, size, (a, b) -> a > Long.MAX_VALUE - b ? Long.MAX_VALUE : a + b);
-    }
-    return true;
-  }
-
-  private static boolean isPid(String name) {
-    if (name.isEmpty() || name.length() > 10) {
-      return false;
-    }
-    for (int i = 0; i < name.length(); i++) {
-      if (name.charAt(i) < '0' || name.charAt(i) > '9') {
-        return false;
-      }
     }
     return true;
   }

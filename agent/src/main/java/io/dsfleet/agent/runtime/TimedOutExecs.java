@@ -1,6 +1,7 @@
 package io.dsfleet.agent.runtime;
 
 import com.sun.jna.LastErrorException;
+import io.dsfleet.agent.hostfs.ProcNames;
 import io.dsfleet.common.LibC;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -71,7 +72,7 @@ final class TimedOutExecs {
             continue;
           }
           for (String child : text.trim().split(" ")) {
-            if (!child.isEmpty() && isPid(child) && out.size() < MAX_DESCENDANTS) {
+            if (!child.isEmpty() && ProcNames.isPid(child) && out.size() < MAX_DESCENDANTS) {
               long c = Long.parseLong(child);
               out.add(c);
               next.add(c);
@@ -131,17 +132,5 @@ final class TimedOutExecs {
 
   private static boolean hex(char c) {
     return c >= '0' && c <= '9' || c >= 'a' && c <= 'f';
-  }
-
-  private static boolean isPid(String name) {
-    if (name.isEmpty() || name.length() > 10) {
-      return false;
-    }
-    for (int i = 0; i < name.length(); i++) {
-      if (name.charAt(i) < '0' || name.charAt(i) > '9') {
-        return false;
-      }
-    }
-    return true;
   }
 }
