@@ -142,6 +142,46 @@ class LostStoreTest {
   }
 
   /**
+   * The fleet's CA replaced on purpose (a leaked CA or serving key: docs/security.md, "Rotating
+   * everything"): with its {@code ca.crt} removed and {@code pki/replace-ca} created, the next
+   * start makes a new CA and credentials over a store that records the old CA's certificates,
+   * which a start without the file refuses, pointing to it; the file is removed once the new CA is
+   * kept, and one beside a {@code ca.crt} replaces nothing and is removed too. From 2026-12-06 to
+   * this fix the rotation the docs gave was refused and no way on was told but the old CA.
+   */
+  @Test
+  void aCaReplacedOnPurposeIsMadeAtTheStartAfterReplaceCaIsCreated() throws Exception {
+    Path data = dir.resolve("data");
+    Path pki = data.resolve("pki");
+    try (var s = new SqliteStore(data)) {
+      io.dsfleet.coordinator.security.Authority.open(data, List.of(), s, java.time.Clock.systemUTC(), java.time.Duration.ofDays(1))
+          .credential("ops", io.dsfleet.common.tls.Pki.ADMINS);
+    }
+    String oldCa = Files.readString(pki.resolve("ca.crt"));
+    String oldAdmin = Files.readString(pki.resolve("admin.pem"));
+    Files.createFile(pki.resolve("replace-ca"));
+    try (var s = SqliteStore.openKept(data)) {
+      var kept = io.dsfleet.coordinator.security.Authority.open(data, List.of(), s, java.time.Clock.systemUTC(), java.time.Duration.ofDays(1));
+      assertThat(kept.pki().created()).as("ca.crt there: the CA stays").isFalse();
+    }
+    assertThat(pki.resolve("replace-ca")).as("removed, so a later loss of ca.crt is refused again").doesNotExist();
+    assertThat(Files.readString(pki.resolve("ca.crt"))).isEqualTo(oldCa);
+
+    Files.delete(pki.resolve("ca.crt"));
+    var plain = ReplicaCliTest.run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString());
+    assertThat(plain.exit()).as(plain.err()).isEqualTo(1);
+    assertThat(plain.err()).contains("to replace the fleet's CA on purpose, create " + pki.resolve("replace-ca") + " (an empty file) and"
+        + " start again");
+    Files.createFile(pki.resolve("replace-ca"));
+    var rotated = ReplicaCliTest.run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString());
+    assertThat(rotated.exit()).as(rotated.err()).isZero();
+    String newCa = Files.readString(pki.resolve("ca.crt"));
+    assertThat(newCa).isNotEqualTo(oldCa);
+    assertThat(Files.readString(pki.resolve("admin.pem"))).isNotEqualTo(oldAdmin).endsWith(newCa);
+    assertThat(pki.resolve("replace-ca")).doesNotExist();
+  }
+
+  /**
    * A data directory whose store was deleted or emptied (its Secrets key shows it held one) is
    * refused by serve and init, naming the file, and left as it was: before 2026-12-06 serve made an
    * empty store and served an empty fleet, whose agents, told their node was no member, joined

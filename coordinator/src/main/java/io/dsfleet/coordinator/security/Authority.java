@@ -81,6 +81,16 @@ public final class Authority {
       authority.writeFirstCredentials();
       pki.keepCa(); // last: a start killed before this left no ca.crt, and the next makes the fleet again
     }
+    if (CertificateRecords.replaceAsked(pki.dir())) { // once the new CA is kept: asked for one replacement, not for every loss after
+      try {
+        java.nio.file.Files.delete(pki.dir().resolve(CertificateRecords.REPLACE_CA));
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException("cannot remove " + pki.dir().resolve(CertificateRecords.REPLACE_CA) + " (remove it by hand)", e);
+      }
+      log.warn(pki.created() ? "security: replaced the fleet's CA as {} asked: every node joins again with a token made for its name"
+          : "security: {} removed: pki/ca.crt is there, so the fleet's CA stays (remove ca.crt too to replace it)",
+          pki.dir().resolve(CertificateRecords.REPLACE_CA));
+    }
     return authority;
   }
 

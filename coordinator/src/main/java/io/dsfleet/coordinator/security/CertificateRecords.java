@@ -18,9 +18,15 @@ final class CertificateRecords {
    * a node's, a replica's, a credential made with dsctl show the directory had its CA (an insecure
    * coordinator records none). Before 2026-12-06 a start there made a new CA, wrote its key over
    * the old one's and new admin and viewer credentials over theirs: every node's and credential's
-   * certificate refused from then on, the old CA's key gone for good (helper-139).
+   * certificate refused from then on, the old CA's key gone for good (helper-139). An admin who
+   * replaces the CA on purpose (a leaked CA or serving key) says so ({@link #replaceAsked}): from
+   * 2026-12-06 to that fix this refusal barred docs/security.md's rotation of the CA, and said no
+   * way on but putting the old CA back (helper-149).
    */
   static void refuseNewCaOverAFleet(java.nio.file.Path pkiDir, List<IssuedCertificate> records) {
+    if (replaceAsked(pkiDir)) {
+      return;
+    }
     List<IssuedCertificate> issued = records.stream().filter(c -> !(c.name().equals("admin") && c.role().equals(Pki.ADMINS))
         && !(c.name().equals("viewer") && c.role().equals(Pki.VIEWERS))).toList();
     if (!issued.isEmpty()) {
@@ -28,8 +34,23 @@ final class CertificateRecords {
           + " certificate" + (issued.size() == 1 ? "" : "s") + " its CA issued (" + issued.get(0).role() + " " + issued.get(0).name()
           + (issued.size() > 1 ? ", ..." : "") + "): a new CA would cut every node and credential off; nothing made. Put the"
           + " fleet's ca.crt back beside its ca.key (its backup, or the last certificate of any credential file, admin.pem among"
-          + " them: each holds a copy)");
+          + " them: each holds a copy); or, to replace the fleet's CA on purpose, create " + pkiDir.resolve(REPLACE_CA) + " (an empty"
+          + " file) and start again: a new CA, credentials and join token, every node to join again (docs/security.md, \"Rotating"
+          + " everything\")");
     }
+  }
+
+  /**
+   * The file an admin creates in {@code pki/} beside a {@code ca.crt} removed to have the next start
+   * ({@code serve}, {@code init}) make a new CA over a fleet's records; the start removes it. A
+   * file, not an option, so the shipped unit (DynamicUser=, whose directory root's {@code init}
+   * may not write) takes it at its next start, and no option left in a unit replaces a CA lost later.
+   */
+  static final String REPLACE_CA = "replace-ca";
+
+  /** Whether {@link #REPLACE_CA} is in {@code pkiDir}. */
+  static boolean replaceAsked(java.nio.file.Path pkiDir) {
+    return java.nio.file.Files.exists(pkiDir.resolve(REPLACE_CA), java.nio.file.LinkOption.NOFOLLOW_LINKS);
   }
 
   /** How long past its expiry a certificate's record is kept: a clock that jumped ahead purges no record still in use. */
