@@ -269,6 +269,34 @@ class LostStoreTest {
   }
 
   /**
+   * The store's file deleted while no write came (a quiet fleet), then the coordinator stopped: the
+   * store, closing, saves what it holds (owner-only: sealed Secrets, certificates' records), and the
+   * start after names that copy. Before this fix (helper-149) only a write looked, the deleted
+   * file went with the close, and the start was refused with nothing to restore.
+   */
+  @Test
+  void aStoreDeletedWhileNoWriteCameIsSavedWhenItCloses() throws Exception {
+    Path data = dir.resolve("data");
+    try (var s = SqliteStore.openKept(data)) {
+      s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 0, 0), 0, null, List.of(), null)));
+      Files.delete(data.resolve("dsfleet.db"));
+    }
+    Path saved;
+    try (var files = Files.list(data)) {
+      saved = files.filter(f -> f.getFileName().toString().startsWith("dsfleet.db.saved-")).findFirst().orElseThrow(
+          () -> new AssertionError("no copy saved at close"));
+    }
+    assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(saved))).isEqualTo("rw-------");
+    try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + saved);
+        var rs = c.createStatement().executeQuery("SELECT name FROM objects")) {
+      assertThat(rs.next()).isTrue();
+      assertThat(rs.getString(1)).isEqualTo("a");
+    }
+    var refused = catchThrowableOfType(io.dsfleet.coordinator.store.StoreException.class, () -> SqliteStore.openKept(data));
+    assertThat(refused).hasMessageContaining("the coordinator saved " + saved);
+  }
+
+  /**
    * The store's file deleted under a running coordinator: the writes after are refused (UNAVAILABLE,
    * naming the file, nothing in memory), a copy of what the store held is saved, a start after a
    * SIGKILL is refused pointing to it, and restored from it the coordinator has every write it

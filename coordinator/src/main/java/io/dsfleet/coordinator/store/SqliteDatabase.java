@@ -342,6 +342,9 @@ abstract class SqliteDatabase implements AutoCloseable {
   }
 
   public synchronized void close() {
+    if (files != null) {
+      files.beforeClose(db);
+    }
     try {
       db.close();
     } catch (SQLException e) {

@@ -67,6 +67,19 @@ final class StoreFiles {
         + " aside if a file is there, then ds-coordinator restore --unverified " + saved + " and start it";
   }
 
+  /**
+   * {@link #lost}, as the store closes (a stop, a restart): a store whose file went while no
+   * write came (a quiet fleet writes nothing for hours) is saved before the connection goes, the
+   * last that holds it. Before this fix (helper-149) nothing looked then: the file deleted went
+   * with the close, and the start after was refused with no copy to restore.
+   */
+  void beforeClose(Connection connection) {
+    String why = lost(connection);
+    if (why != null && saved == null) {
+      log.error("the store closes: {}", why);
+    }
+  }
+
   /** The name of the store's file that no longer leads to the file opened, or null. */
   private String moved() {
     if (db == null) {
