@@ -79,7 +79,7 @@ final class StoreStateMachine extends BaseStateMachine {
   public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
     super.initialize(server, groupId, raftStorage);
     storage.init(raftStorage);
-    store = new SqliteStore(dataDir);
+    store = SqliteStore.openReplicas(dataDir);
     long[] applied = store.appliedEntry();
     SingleFileSnapshotInfo snapshot = storage.getLatestSnapshot();
     if (snapshot != null && snapshot.getIndex() > applied[1]) {
@@ -135,7 +135,7 @@ final class StoreStateMachine extends BaseStateMachine {
         store.close();
       }
       SqliteStore.replaceWith(dataDir, file);
-      store = new SqliteStore(dataDir);
+      store = SqliteStore.openReplicas(dataDir);
     } finally {
       swap.writeLock().unlock();
     }

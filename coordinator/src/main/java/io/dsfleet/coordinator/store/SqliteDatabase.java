@@ -66,11 +66,20 @@ abstract class SqliteDatabase implements AutoCloseable {
   protected final Connection db;
 
   protected SqliteDatabase(Path dataDir) {
-    this(dataDir, false);
+    this(dataDir, Opened.PLAIN);
   }
 
-  /** @param kept a store the directory may already hold (serve, init): one that it held and lost is refused ({@link StoreFiles#refuseEmpty}) */
-  protected SqliteDatabase(Path dataDir, boolean kept) {
+  /** How a store is opened, for what is done when it is lost. */
+  protected enum Opened {
+    /** A command's (backup, restore, join's check): short-lived, nothing more. */
+    PLAIN,
+    /** A store the directory may already hold (serve, init): one that it held and lost is refused ({@link StoreFiles#refuseEmpty}). */
+    KEPT,
+    /** A replica's: its snapshot and log rebuild a lost one, so none is copied ({@link StoreFiles#lost}). */
+    REPLICA
+  }
+
+  protected SqliteDatabase(Path dataDir, Opened how) {
     this.dataDir = dataDir;
     Connection opened = null;
     try {
@@ -90,11 +99,11 @@ abstract class SqliteDatabase implements AutoCloseable {
         s.execute("PRAGMA foreign_keys=ON");
         s.execute("PRAGMA secure_delete=ON"); // what a write replaces (a Secret sealed at open) is overwritten, not left in free pages
       }
-      if (kept) {
+      if (how == Opened.KEPT) {
         StoreFiles.refuseEmpty(dataDir, schemaVersion());
       }
       migrate();
-      files = new StoreFiles(dataDir);
+      files = new StoreFiles(dataDir, how == Opened.REPLICA);
     } catch (Exception e) {
       closeAfterFailedOpen(opened, e);
       throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage() + disk(dataDir), e);

@@ -32,7 +32,12 @@ public final class SqliteStore extends SqliteDatabase implements Store {
    */
   public static SqliteStore openKept(Path dataDir) {
     StoreFiles.refuseLost(dataDir);
-    return new SqliteStore(dataDir, true);
+    return new SqliteStore(dataDir, Opened.KEPT);
+  }
+
+  /** A replica's store: one deleted or replaced under it is rebuilt from its snapshot and log when it starts again, not copied. */
+  public static SqliteStore openReplicas(Path dataDir) {
+    return new SqliteStore(dataDir, Opened.REPLICA);
   }
 
   /** Copies the WAL into the database and empties it: old pages (plain Secrets) leave the WAL file. */
@@ -50,11 +55,11 @@ public final class SqliteStore extends SqliteDatabase implements Store {
    * coordinator stored in the clear are sealed here, once.
    */
   public SqliteStore(Path dataDir) {
-    this(dataDir, false);
+    this(dataDir, Opened.PLAIN);
   }
 
-  private SqliteStore(Path dataDir, boolean kept) {
-    super(dataDir, kept);
+  private SqliteStore(Path dataDir, Opened how) {
+    super(dataDir, how);
     try {
       SealedSecrets.refuseLostKey(db, secretsKey(dataDir));
       this.secrets = new SealedSecrets(SecretBox.loadOrCreate(secretsKey(dataDir)));

@@ -29,9 +29,13 @@ final class StoreFiles {
   private String lost;
   private Path saved;
 
+  /** A replica's store: its snapshot and log rebuild it, so none is copied, and the way on is a restart. */
+  private final boolean replicas;
+
   /** The files of the store just opened in {@code dataDir} (its {@code -wal} taken once it is there). */
-  StoreFiles(Path dataDir) throws IOException {
+  StoreFiles(Path dataDir, boolean replicas) throws IOException {
     this.dataDir = dataDir;
+    this.replicas = replicas;
     this.db = key(dataDir.resolve(DB));
     this.wal = keyOrNull(dataDir.resolve(DB + "-wal"));
   }
@@ -50,6 +54,9 @@ final class StoreFiles {
       lost = dataDir.resolve(moved) + " was deleted or replaced while this coordinator ran: what it writes would be in a file"
           + " no start opens again, so it takes no more writes";
       log.error("the store: {}", lost);
+    }
+    if (replicas) { // before this fix (helper-149) a copy was saved and "restore --unverified" it said, which restore refuses to a replica
+      return lost + "; stop this replica and start it again: it rebuilds its store from its snapshot and the log";
     }
     if (saved == null) {
       Path copy = dataDir.resolve(SAVED + System.currentTimeMillis());
@@ -75,7 +82,7 @@ final class StoreFiles {
    */
   void beforeClose(Connection connection) {
     String why = lost(connection);
-    if (why != null && saved == null) {
+    if (why != null && saved == null && !replicas) { // a replica said it at the entry it refused
       log.error("the store closes: {}", why);
     }
   }

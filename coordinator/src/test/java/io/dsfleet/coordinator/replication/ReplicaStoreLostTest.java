@@ -17,7 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
  * A replica's {@code dsfleet.db} deleted while it runs: it takes the next entry into no file no
  * start would open (the store refuses it, LostStoreTest), so it stops, and started again it
  * rebuilds its store from its snapshot and the log after it, every acknowledged write there
- * (helper-139).
+ * (helper-139). It saves no copy of the store, as a single coordinator does: until a fix of
+ * 2026-12-06 it did, a disk's worth of what its log holds, and said to restore it, which restore
+ * refuses in a replica's directory (helper-149).
  */
 class ReplicaStoreLostTest {
   @TempDir
@@ -51,6 +53,10 @@ class ReplicaStoreLostTest {
       acknowledged.addAll(write(group, "after", 5)); // the leader and the other follower are a majority
       Awaitility.await("the follower stops rather than apply into the deleted file").atMost(Duration.ofSeconds(20))
           .until(follower::failed);
+      try (var files = Files.list(group.dir(follower.id()))) {
+        assertThat(files.map(f -> f.getFileName().toString()).filter(n -> n.startsWith("dsfleet.db.saved-")))
+            .as("no copy a replica's log rebuilds, nor restore's advice, which restore refuses to a replica").isEmpty();
+      }
       group.stop(follower.id());
       Replica back = group.start(follower.id());
       holds(back, acknowledged);
