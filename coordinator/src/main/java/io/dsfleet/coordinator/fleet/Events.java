@@ -252,7 +252,9 @@ public final class Events {
         if (failures++ == 0) {
           log.warn("writing {} events failed; trying again at each flush: {}", batch.size(), e.toString());
           failureSaid = now;
-        } else if (now - failureSaid >= FAILURE_EVERY_MILLIS) {
+        } else if (now - failureSaid >= FAILURE_EVERY_MILLIS || now < failureSaid) {
+          // a wall clock stepped back (this clock is the events' own, not the nodes' nanoTime) says it at once:
+          // before this fix (helper-149) a step back of an hour kept the minute's line for that hour
           log.warn("writing {} events failed {} times in a row, lately: {}", batch.size(), failures, e.getMessage());
           failureSaid = now;
         }

@@ -108,6 +108,61 @@ class EventsTest {
     }
   }
 
+  /**
+   * The wall clock stepped back an hour while the store refuses the flushes (NTP setting it
+   * right): the minute's line still comes a minute after, not once the clock is past the last
+   * line's time again; before this fix (helper-149) an hour of failed flushes said nothing.
+   */
+  @Test
+  void aFlushRefusedAcrossAClockSteppedBackIsStillLoggedOnceAMinute() {
+    java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(10_000_000);
+    Clock clock = new Clock() {
+      @Override
+      public java.time.ZoneId getZone() {
+        return java.time.ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public java.time.Instant instant() {
+        return java.time.Instant.ofEpochMilli(now.get());
+      }
+    };
+    try (SqliteStore real = new SqliteStore(dir)) {
+      Store refusing = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (proxy, m, args) -> {
+        if (m.getName().equals("putEvents")) {
+          throw new io.dsfleet.coordinator.store.StoreException("store write failed: [SQLITE_FULL] database or disk is full", null);
+        }
+        try {
+          return m.invoke(real, args);
+        } catch (InvocationTargetException e) {
+          throw e.getCause();
+        }
+      });
+      Events events = new Events(clock, KEEP, refusing);
+      java.io.PrintStream stderr = System.err;
+      var printed = new java.io.ByteArrayOutputStream();
+      System.setErr(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+      try {
+        events.record("ds/default/agent", "Warning", "RolloutFailed", "a pass failed");
+        assertThat(events.flush()).isFalse();
+        now.addAndGet(-3_600_000); // stepped back an hour
+        for (int i = 0; i < 70; i++) {
+          now.addAndGet(1_000);
+          assertThat(events.flush()).isFalse();
+        }
+      } finally {
+        System.setErr(stderr);
+      }
+      String log = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+      assertThat(log.lines().filter(l -> l.contains("events failed"))).as(log).hasSize(3);
+    }
+  }
+
   /** Keeping no events would write none, and the store would never prune an object's older rows. */
   @Test
   void aFleetThatWouldKeepNoEventsIsRefused() {
