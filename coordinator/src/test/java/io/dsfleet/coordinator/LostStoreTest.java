@@ -269,6 +269,39 @@ class LostStoreTest {
   }
 
   /**
+   * The store's file deleted between a write's look and its commit: the write is answered as
+   * possibly applied, not as done, and the copy saved holds it (what a restore of it brings back).
+   * No test reached this look until helper-149: without it the write was acknowledged.
+   */
+  @Test
+  void aStoreDeletedDuringAWriteIsAnsweredPossiblyAppliedAndTheCopyHoldsIt() throws Exception {
+    Path data = dir.resolve("data");
+    try (var s = SqliteStore.openKept(data)) {
+      var during = catchThrowableOfType(io.dsfleet.coordinator.store.StoreException.class, () -> s.applyEntry(1, 1, () -> {
+        try {
+          Files.delete(data.resolve("dsfleet.db")); // after the look before, inside the write's transaction
+        } catch (java.io.IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+        return s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "a", "{}", 1, 0, 0), 0, null,
+            List.of(), null)));
+      }));
+      assertThat(during).as("acknowledged into the deleted file").isNotNull();
+      assertThat(during.mayHaveApplied()).isTrue();
+      assertThat(during).hasMessageContaining(data.resolve("dsfleet.db") + " was deleted or replaced");
+    }
+    Path saved;
+    try (var files = Files.list(data)) {
+      saved = files.filter(f -> f.getFileName().toString().startsWith("dsfleet.db.saved-")).findFirst().orElseThrow();
+    }
+    try (var c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + saved);
+        var rs = c.createStatement().executeQuery("SELECT name FROM objects")) {
+      assertThat(rs.next()).as("the copy holds the write").isTrue();
+      assertThat(rs.getString(1)).isEqualTo("a");
+    }
+  }
+
+  /**
    * The store's file deleted while no write came (a quiet fleet), then the coordinator stopped: the
    * store, closing, saves what it holds (owner-only: sealed Secrets, certificates' records), and the
    * start after names that copy. Before this fix (helper-149) only a write looked, the deleted
