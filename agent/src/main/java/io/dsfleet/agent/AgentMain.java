@@ -14,7 +14,6 @@ import io.dsfleet.common.Durations;
 import io.dsfleet.common.ProtoMapping;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.proto.v1.NodeInfo;
-import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -132,7 +131,10 @@ public final class AgentMain {
           throw new IllegalArgumentException("coordinator address \"" + c + "\": " + bad);
         }
       }
-      String name = first(nodeName, env.get("DS_AGENT_NODE_NAME"), text(file, "nodeName"), hostname());
+      String name = first(nodeName, env.get("DS_AGENT_NODE_NAME"), text(file, "nodeName"));
+      if (name == null) {
+        name = hostname();
+      }
       Path state = stateDir != null ? stateDir : Path.of(first(null, env.get("DS_AGENT_STATE_DIR"), text(file, "stateDir"), "/var/lib/ds-agent"));
       String docker = first(dockerHost, env.get("DS_AGENT_DOCKER_HOST"), text(file, "dockerHost"), "unix:///var/run/docker.sock");
       Map<String, String> lbls = new LinkedHashMap<>();
@@ -283,12 +285,25 @@ public final class AgentMain {
     return new Parts(docker, state, reconciler);
   }
 
+  /**
+   * The default node name: the kernel's hostname, lower-cased, as the kubelet's ({@code os.Hostname}). Not
+   * {@code InetAddress.getLocalHost()}'s, which looks the name up: where the lookup failed (DNS not up yet at boot, a
+   * hostname not in /etc/hosts) the agent ran as node "localhost" until 2026-12-06, every pod of its saved set started
+   * again beside the node's own, and the state directory recorded "localhost" (NodeOfState), refusing the real name after.
+   */
   static String hostname() {
+    Path kernel = Path.of("/proc/sys/kernel/hostname");
     try {
-      return InetAddress.getLocalHost().getHostName().toLowerCase();
-    } catch (Exception e) {
-      return "localhost";
+      String name = Files.readString(kernel).strip();
+      if (!name.isEmpty()) {
+        return name.toLowerCase(java.util.Locale.ROOT);
+      }
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("cannot read the hostname from " + kernel + " (" + e + "); give the node's name"
+          + " (--node-name, nodeName or DS_AGENT_NODE_NAME)");
     }
+    throw new IllegalArgumentException("the hostname is empty (" + kernel + "); give the node's name (--node-name, nodeName"
+        + " or DS_AGENT_NODE_NAME)");
   }
 
   static NodeInfo nodeInfo(AgentOptions o) {
