@@ -43,9 +43,9 @@ public final class Prober {
   /**
    * The outcome of one probe run.
    *
-   * @param ran false when the runtime refused an exec probe within its timeout (Docker answered the exec with an error, or
-   *     was gone): that says nothing of the container, and the result is thrown away, as the kubelet throws away a probe that
-   *     errored; an exec the runtime did not answer within the timeout is a timeout, a failure
+   * @param ran false when the runtime refused an exec probe (Docker answered the exec with an error, however late, or was
+   *     gone at once): that says nothing of the container, and the result is thrown away, as the kubelet throws away a probe
+   *     that errored; an exec the runtime did not answer within the timeout is a timeout, a failure
    */
   public record Result(boolean ok, String message, boolean ran) {
     public Result(boolean ok, String message) {
@@ -62,9 +62,11 @@ public final class Prober {
         try {
           r = runtime.exec(containerId, probe.exec().command(), timeout);
         } catch (RuntimeException e) {
-          if (System.nanoTime() - start >= timeout.toNanos()) {
-            // past its timeout: a timeout, as the kubelet counts an exec its runtime did not answer in time (a daemon
-            // stuck on the container gives up after its own wait: DockerRuntime's calls of the passes')
+          if (e instanceof io.dsfleet.agent.runtime.RuntimeUnavailableException && System.nanoTime() - start >= timeout.toNanos()) {
+            // not answered past its timeout: a timeout, as the kubelet counts an exec its runtime did not answer in time (a
+            // daemon stuck on the container gives up after its own wait: DockerRuntime's calls of the passes'). A refusal
+            // answered late is still a refusal (below): a busy daemon's 409 for a paused container, counted a timeout, had its
+            // liveness probe kill it (until 2026-12-06)
             return new Result(false, "exec timed out: the runtime did not answer within " + timeout.toSeconds() + " s (" + e.getMessage() + ")");
           }
           // the command's own end is a result (its exit code, its timeout); the runtime refusing to run it is not: dockerd

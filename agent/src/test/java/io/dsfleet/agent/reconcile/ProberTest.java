@@ -58,6 +58,29 @@ class ProberTest {
     assertThat(late.message()).contains("timed out");
   }
 
+  /**
+   * A refusal Docker answers late (a busy daemon answering a paused container's exec 409 after more
+   * than the probe's 1 s) is still a refusal, thrown away, as the kubelet throws away every exec its
+   * runtime answered with an error: only one the runtime did not answer is a timeout. Taken for a
+   * timeout, a paused container's liveness probe failed on a loaded node and killed it.
+   */
+  @Test
+  void aRefusalTheRuntimeAnswersAfterTheTimeoutIsStillNoResult() throws Exception {
+    Probe probe = Json.read("{\"exec\": {\"command\": [\"true\"]}, \"timeoutSeconds\": 1}", Probe.class);
+    Container c = Json.read("{\"name\": \"main\", \"image\": \"local/busybox:1\"}", Container.class);
+    FakeRuntime runtime = new FakeRuntime(new FakeClock());
+    runtime.setExecRule(cmd -> {
+      try {
+        Thread.sleep(1100); // a busy daemon's answer, past the probe's timeout
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      throw new IllegalStateException("Status 409: Container c1 is paused, unpause the container before exec");
+    });
+    Prober.Result late = new Prober(runtime).run(probe, c, "c1", "127.0.0.1");
+    assertThat(late.ran()).as("answered, with a refusal: not run, whenever it came (%s)", late.message()).isFalse();
+  }
+
   @Test
   void anHttpsProbeWhoseHandshakeTricklesEndsWithinItsTimeout() throws Exception {
     try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
