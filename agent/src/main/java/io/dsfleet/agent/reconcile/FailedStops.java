@@ -22,8 +22,21 @@ final class FailedStops {
 
   /** The key under which a container's refused stop backs off. */
   static String key(String containerId) {
-    return "stop/" + containerId;
+    return PREFIX + containerId;
   }
+
+  /**
+   * Forgets the refused stops of containers that no longer run ({@code owned}: a full list of the node's), removed by hand
+   * or ended by themselves: no stop of theirs is planned again, and a failure kept for good made every pass of the node a
+   * full one (Reconciler's quiet passes wait for no failure to be recorded) until 2026-12-06.
+   */
+  static void forgetGone(Failures failures, List<OwnedContainer> owned) {
+    java.util.Set<String> running = new java.util.HashSet<>();
+    owned.stream().filter(OwnedContainer::running).forEach(c -> running.add(key(c.id())));
+    failures.forgetIf(k -> k.startsWith(PREFIX) && !running.contains(k));
+  }
+
+  private static final String PREFIX = "stop/";
 
   /** The refused stop {@code c} waits out, if its back-off is not over. */
   static Optional<Failures.Failure> waiting(OwnedContainer c, Failures failures, Instant now) {

@@ -101,6 +101,11 @@ public final class Failures {
     failures.remove(key);
   }
 
+  /** Forgets the failures whose key {@code gone} says no longer names anything. */
+  void forgetIf(java.util.function.Predicate<String> gone) {
+    failures.keySet().removeIf(gone);
+  }
+
   /** The key that times how soon a pod's sandbox may be made again after it died. */
   public static String sandboxRestartKey(String podKey) {
     return podKey + "/POD-restart";

@@ -328,6 +328,7 @@ public final class Reconciler {
     Set<String> released = releasedBefore == releasedAfter ? releasedAfter : union(releasedBefore, releasedAfter);
     templates.retainUsed(used(want, owned));
     probes.sync(want, owned, now);
+    FailedStops.forgetGone(failures, owned); // a refused stop of a container gone since
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
     GarbageCollector.PodsDir dirs = collector.listPodsDir();
     NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(ready, want, owned, released, verdicts, failures,

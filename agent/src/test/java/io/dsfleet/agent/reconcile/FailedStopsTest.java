@@ -89,4 +89,42 @@ class FailedStopsTest {
     assertThat(stops(name)).as("tried again once its back-off is over").isEqualTo(2);
     assertThat(app().name()).as("the new template runs").isNotEqualTo(name);
   }
+
+  /**
+   * A refused stop's back-off is forgotten once its container is gone another way (removed by hand,
+   * as an operator does with a container the agent cannot stop, or ended by itself): kept, it was a
+   * failure recorded for good, and a node with a failure recorded never skips a pass (each a list
+   * of Docker's containers) however quiet it is.
+   */
+  @Test
+  void aRefusedStopIsForgottenOnceItsContainerIsGoneAndPassesGoQuietAgain() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler); // a pass is skipped only while the event stream runs
+      quietOnceGone();
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
+
+  private void quietOnceGone() {
+    r.setDesired(Pods.state(Pods.ds()));
+    r.tick();
+    ContainerInfo main = app();
+    runtime.failing.put("stop " + main.name(), "cannot kill container: permission denied");
+    r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+    passes(3);
+    assertThat(stops(main.name())).as("refused once").isEqualTo(1);
+    runtime.remove(main.id(), true); // docker rm -f by hand
+    runtime.failing.clear();
+    clock.advance(Duration.ofSeconds(11)); // the pod's sandbox waited the back-off with it: now torn down
+    passes(3);
+    assertThat(runtime.listOwned("n1")).as("the pod is gone").isEmpty();
+    long quiet = r.quietPasses();
+    for (int i = 0; i < 5; i++) { // nothing changes: no event, a clock that moves less than the longest quiet stretch
+      clock.advance(Duration.ofMillis(100));
+      r.tick();
+    }
+    assertThat(r.quietPasses() - quiet).as("passes skipped on a quiet node").isPositive();
+  }
 }
