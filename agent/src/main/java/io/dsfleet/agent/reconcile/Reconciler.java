@@ -331,8 +331,13 @@ public final class Reconciler {
     FailedStops.forgetGone(failures, owned); // a refused stop of a container gone since
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
     GarbageCollector.PodsDir dirs = collector.listPodsDir();
+    Map<String, String> written = Map.copyOf(executor.volumesWritten);
+    // a refused volume update no longer needed (changed back, or written whole at a container's start) is forgotten: kept,
+    // it was a failure recorded for good, and no pass of the node was skipped again (until 2026-12-06)
+    want.values().stream().filter(d -> !d.valid() || d.configs().equals(written.get(d.key())))
+        .forEach(d -> failures.succeeded(PodPlanner.volumesKey(d.key())));
     NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(ready, want, owned, released, verdicts, failures,
-        Map.copyOf(executor.volumesWritten), dirs.pods(), now));
+        written, dirs.pods(), now));
     for (var e : plan.pods().entrySet()) {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
         DesiredPod d = want.get(e.getKey());
