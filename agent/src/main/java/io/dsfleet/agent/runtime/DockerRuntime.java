@@ -394,7 +394,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   /** An exec past its timeout: its processes killed ({@link TimedOutExecs}), else left one more each probe period. */
   private void endTimedOut(String execId) {
     try {
-      var e = docker.inspectExecCmd(execId).exec();
+      // on the passes' client too: a start stuck in runc holds the exec's lock, and its inspect waited the transport's 10
+      // minutes, the probe's thread with it (until 2026-12-06)
+      var e = quick.inspectExecCmd(execId).exec();
       if (Boolean.TRUE.equals(e.isRunning()) && e.getPidLong() != null) {
         TimedOutExecs.end(e.getContainerID(), e.getPidLong());
       }
