@@ -16,7 +16,9 @@ import org.slf4j.LoggerFactory;
  * of those containers its own and start every pod of the set again beside them, labelled with the
  * new name: two of every pod (a second copy of each hostPort pod failing its sandbox for good), and
  * the first ones never looked after again; and a leave would clear the node's state and remove none
- * of its containers. Such a start is refused, naming both. Recorded at the first start (and at
+ * of its containers. Such a start is refused, naming both, while the directory holds the node's pods
+ * (a desired set, a damaged one, released pods; a first start whose join failed holds none, and
+ * takes the name given next). Recorded at the first start (and at
  * the first start of a directory an agent before 2026-12-06 kept); a node that left may join again
  * under any name. A record the disk cannot give or take stops nothing: it is logged, and the agent
  * runs as configured.
@@ -27,9 +29,26 @@ public final class NodeOfState {
   private NodeOfState() {}
 
   /**
+   * Whether the directory holds something of its node's pods: a desired set (their containers may run), a damaged one moved
+   * aside, or pods released to run on unmanaged. One that never got a set (the first start's join failed) holds nothing,
+   * and takes the name given next, as the kubelet registers whatever name it is given: until 2026-12-06 it refused every
+   * other name until a leave as the first one.
+   */
+  private static boolean holdsPods(Path dir) {
+    try {
+      return Files.exists(dir.resolve("desired.pb")) || Files.exists(dir.resolve("desired.pb.corrupt"))
+          || Files.size(dir.resolve("orphans")) > 0;
+    } catch (NoSuchFileException none) {
+      return false;
+    } catch (IOException e) {
+      return true; // not known: refused, as one that holds them
+    }
+  }
+
+  /**
    * Claims {@code state} for {@code node}.
    *
-   * @throws IllegalArgumentException when the directory is kept for another node that has not left
+   * @throws IllegalArgumentException when the directory is kept for another node that has not left and holds its pods
    */
   public static void claim(LocalState state, String node) {
     Path file = state.dir().resolve("node");
@@ -42,7 +61,7 @@ public final class NodeOfState {
       log.warn("cannot read {}: {}; running as node {}", file, e.toString(), node);
       return;
     }
-    if (recorded != null && !recorded.isEmpty() && !recorded.equals(node) && !state.left()) {
+    if (recorded != null && !recorded.isEmpty() && !recorded.equals(node) && !state.left() && holdsPods(state.dir())) {
       throw new IllegalArgumentException("the state directory " + state.dir() + " is node " + recorded + "'s (its desired set, and its"
           + " pods' containers carry that name), not node " + node + "'s: as " + node + " the agent would start every pod again beside"
           + " " + recorded + "'s. Run as " + recorded + " (nodeName: " + recorded + ", --node-name or DS_AGENT_NODE_NAME; the default is"
