@@ -148,8 +148,8 @@ class FailingDockerCallsTest {
   }
 
   /**
-   * Docker refuses the exec of an exec liveness probe (dockerd answers 500 while containerd is
-   * down or restarting, 409 while the container is paused): the probe could not run, which says
+   * Docker refuses the exec of an exec liveness probe (an error status: dockerd answers an exec's
+   * create 409 while the container is paused or restarting; here the proxy's 500): the probe could not run, which says
    * nothing of the container, and the result is thrown away, as the kubelet throws away a probe that
    * errored. Before, each refusal counted as a failure, and the container, healthy and running
    * throughout, was killed and restarted once its failureThreshold was reached.

@@ -70,8 +70,9 @@ public final class Prober {
             return new Result(false, "exec timed out: the runtime did not answer within " + timeout.toSeconds() + " s (" + e.getMessage() + ")");
           }
           // the command's own end is a result (its exit code, its timeout); the runtime refusing to run it is not: dockerd
-          // answers 500 while containerd is down or restarting, 409 while the container is paused. Counted as failures,
-          // such refusals killed healthy containers once their failureThreshold was reached (before 2026-12-06)
+          // answers an exec's create 409 while the container is paused or restarting (a start that fails once accepted,
+          // containerd down, is exit code 126 in the exec's stream: a result). Counted as failures, such refusals killed
+          // healthy containers once their failureThreshold was reached (before 2026-12-06)
           return new Result(false, "the exec could not run: " + e.getMessage(), false);
         }
         return new Result(r.exitCode() == 0, r.exitCode() == -1 ? "exec timed out" : "exit code " + r.exitCode());

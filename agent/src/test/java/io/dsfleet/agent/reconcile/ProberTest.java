@@ -30,8 +30,8 @@ class ProberTest {
   }
 
   /**
-   * An exec probe the runtime refuses within its timeout (Docker's 500 while containerd is down, its
-   * 409 for a paused container) did not run: thrown away, neither success nor failure. One the
+   * An exec probe the runtime refuses within its timeout (Docker's 409 for a paused container, any
+   * error status) did not run: thrown away, neither success nor failure. One the
    * runtime did not answer within the timeout timed out: a failure.
    */
   @Test
