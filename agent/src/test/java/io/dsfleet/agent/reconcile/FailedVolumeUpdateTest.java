@@ -35,9 +35,7 @@ class FailedVolumeUpdateTest {
     io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
     Reconciler r = null;
     try {
-      r = new Reconciler("n1", "10.1.1.1", runtime, new ReconcilerTest.NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
-          fs.resolve("state"), "test", new ReconcilerThreads(new ReconcilerTest.Direct(), new ReconcilerTest.Direct(),
-              new ReconcilerTest.Direct(), new ReconcilerTest.Direct()), reports::add);
+      r = reconciler(fs.resolve("state"));
       var ds = Pods.ds("spec.template.spec.containers[0].volumeMounts", "[{name: cfg, mountPath: /etc/cfg}]",
           "spec.template.spec.volumes", "[{name: cfg, configMap: {name: cfg}}]");
       r.setDesired(Pods.state(ds).toBuilder().addConfigs(ReconcilerTest.config(Map.of("a", "1"))).build());
@@ -45,15 +43,7 @@ class FailedVolumeUpdateTest {
       Path a = fs.resolve("state/pods/ops_agent-abcde/volumes/cfg/a");
       assertThat(Files.readString(a)).isEqualTo("1");
 
-      Path filler = fs.resolve("filler");
-      try (var out = Files.newOutputStream(filler)) {
-        byte[] mib = new byte[1 << 20];
-        while (true) {
-          out.write(mib);
-        }
-      } catch (IOException full) {
-        // the disk is full
-      }
+      Path filler = filled(fs);
       r.setDesired(Pods.state(ds).toBuilder().setVersion(2).addConfigs(ReconcilerTest.config(Map.of("a", "changed"))).build());
       r.tick();
       assertThat(Files.readString(a)).as("the full disk refused the new version").isEqualTo("1");
@@ -87,9 +77,7 @@ class FailedVolumeUpdateTest {
     Reconciler r = null;
     java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     try {
-      r = new Reconciler("n1", "10.1.1.1", runtime, new ReconcilerTest.NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
-          fs.resolve("state"), "test", new ReconcilerThreads(new ReconcilerTest.Direct(), new ReconcilerTest.Direct(),
-              new ReconcilerTest.Direct(), new ReconcilerTest.Direct()), reports::add);
+      r = reconciler(fs.resolve("state"));
       r.watch(scheduler); // a pass is skipped only while the event stream runs
       var ds = Pods.ds("spec.template.spec.containers[0].volumeMounts", "[{name: cfg, mountPath: /etc/cfg}]",
           "spec.template.spec.volumes", "[{name: cfg, configMap: {name: cfg}}]");
@@ -98,15 +86,7 @@ class FailedVolumeUpdateTest {
       r.tick();
       Path a = fs.resolve("state/pods/ops_agent-abcde/volumes/cfg/a");
       assertThat(Files.readString(a)).isEqualTo("1");
-      Path filler = fs.resolve("filler");
-      try (var out = Files.newOutputStream(filler)) {
-        byte[] mib = new byte[1 << 20];
-        while (true) {
-          out.write(mib);
-        }
-      } catch (IOException full) {
-        // the disk is full
-      }
+      Path filler = filled(fs);
       r.setDesired(Pods.state(ds).toBuilder().setVersion(2).addConfigs(ReconcilerTest.config(Map.of("a", "changed"))).build());
       r.tick();
       assertThat(Files.readString(a)).as("the full disk refused the new version").isEqualTo("1");
@@ -130,5 +110,26 @@ class FailedVolumeUpdateTest {
       }
       io.dsfleet.common.testing.Processes.succeed("umount", "-l", fs.toString());
     }
+  }
+
+  /** A reconciler of node n1 keeping its state in {@code state}, its work done on the calling thread. */
+  private Reconciler reconciler(Path state) {
+    return new Reconciler("n1", "10.1.1.1", runtime, new ReconcilerTest.NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
+        state, "test", new ReconcilerThreads(new ReconcilerTest.Direct(), new ReconcilerTest.Direct(),
+            new ReconcilerTest.Direct(), new ReconcilerTest.Direct()), reports::add);
+  }
+
+  /** Fills the file system of {@code fs} with a file there, which is returned: delete it and the disk takes writes again. */
+  private static Path filled(Path fs) throws IOException {
+    Path filler = fs.resolve("filler");
+    try (var out = Files.newOutputStream(filler)) {
+      byte[] mib = new byte[1 << 20];
+      while (true) {
+        out.write(mib);
+      }
+    } catch (IOException full) {
+      // the disk is full
+    }
+    return filler;
   }
 }

@@ -57,39 +57,12 @@ class EventsTest {
   @Test
   void aFlushTheStoreKeepsRefusingIsLoggedOnceAMinuteNotEveryFlush() {
     java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(1_000_000);
-    Clock clock = new Clock() {
-      @Override
-      public java.time.ZoneId getZone() {
-        return java.time.ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(java.time.ZoneId zone) {
-        return this;
-      }
-
-      @Override
-      public java.time.Instant instant() {
-        return java.time.Instant.ofEpochMilli(now.get());
-      }
-    };
+    Clock clock = movable(now);
     java.util.concurrent.atomic.AtomicBoolean full = new java.util.concurrent.atomic.AtomicBoolean(true);
     try (SqliteStore real = new SqliteStore(dir)) {
-      Store refusing = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (proxy, m, args) -> {
-        if (m.getName().equals("putEvents") && full.get()) {
-          throw new io.dsfleet.coordinator.store.StoreException("store write failed: [SQLITE_FULL] database or disk is full", null);
-        }
-        try {
-          return m.invoke(real, args);
-        } catch (InvocationTargetException e) {
-          throw e.getCause();
-        }
-      });
+      Store refusing = refusingEvents(real, full::get);
       Events events = new Events(clock, KEEP, refusing);
-      java.io.PrintStream stderr = System.err;
-      var printed = new java.io.ByteArrayOutputStream();
-      System.setErr(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
-      try {
+      String log = stderrOf(() -> {
         events.record("ds/default/agent", "Warning", "RolloutFailed", "a pass failed");
         for (int i = 0; i < 90; i++) {
           assertThat(events.flush()).isFalse();
@@ -97,10 +70,7 @@ class EventsTest {
         }
         full.set(false);
         assertThat(events.flush()).as("written after refusals").isTrue();
-      } finally {
-        System.setErr(stderr);
-      }
-      String log = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+      });
       assertThat(log.lines().filter(l -> l.contains("events failed"))).as(log).hasSize(2);
       assertThat(log).contains("writing 1 events failed; trying again at each flush", "failed 61 times in a row, lately: store write failed",
           "1 events written, after 90 failed tries");
@@ -116,38 +86,11 @@ class EventsTest {
   @Test
   void aFlushRefusedAcrossAClockSteppedBackIsStillLoggedOnceAMinute() {
     java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(10_000_000);
-    Clock clock = new Clock() {
-      @Override
-      public java.time.ZoneId getZone() {
-        return java.time.ZoneOffset.UTC;
-      }
-
-      @Override
-      public Clock withZone(java.time.ZoneId zone) {
-        return this;
-      }
-
-      @Override
-      public java.time.Instant instant() {
-        return java.time.Instant.ofEpochMilli(now.get());
-      }
-    };
+    Clock clock = movable(now);
     try (SqliteStore real = new SqliteStore(dir)) {
-      Store refusing = (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (proxy, m, args) -> {
-        if (m.getName().equals("putEvents")) {
-          throw new io.dsfleet.coordinator.store.StoreException("store write failed: [SQLITE_FULL] database or disk is full", null);
-        }
-        try {
-          return m.invoke(real, args);
-        } catch (InvocationTargetException e) {
-          throw e.getCause();
-        }
-      });
+      Store refusing = refusingEvents(real, () -> true);
       Events events = new Events(clock, KEEP, refusing);
-      java.io.PrintStream stderr = System.err;
-      var printed = new java.io.ByteArrayOutputStream();
-      System.setErr(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
-      try {
+      String log = stderrOf(() -> {
         events.record("ds/default/agent", "Warning", "RolloutFailed", "a pass failed");
         assertThat(events.flush()).isFalse();
         now.addAndGet(-3_600_000); // stepped back an hour
@@ -155,10 +98,7 @@ class EventsTest {
           now.addAndGet(1_000);
           assertThat(events.flush()).isFalse();
         }
-      } finally {
-        System.setErr(stderr);
-      }
-      String log = printed.toString(java.nio.charset.StandardCharsets.UTF_8);
+      });
       assertThat(log.lines().filter(l -> l.contains("events failed"))).as(log).hasSize(3);
     }
   }
@@ -232,5 +172,52 @@ class EventsTest {
       assertThat(messages(stored, "ds/default/gone")).as("forgotten while its event was written").isEmpty();
       assertThat(messages(stored, "ds/default/again")).as("forgotten again while its new event was written").isEmpty();
     }
+  }
+
+  /** A clock at {@code millis}, moved by the test. */
+  private static Clock movable(java.util.concurrent.atomic.AtomicLong millis) {
+    return new Clock() {
+      @Override
+      public java.time.ZoneId getZone() {
+        return java.time.ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(java.time.ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public java.time.Instant instant() {
+        return java.time.Instant.ofEpochMilli(millis.get());
+      }
+    };
+  }
+
+  /** {@code real}, its events' writes refused as a full disk refuses them while {@code full} says so. */
+  private static Store refusingEvents(SqliteStore real, java.util.function.BooleanSupplier full) {
+    return (Store) Proxy.newProxyInstance(Store.class.getClassLoader(), new Class<?>[] {Store.class}, (proxy, m, args) -> {
+      if (m.getName().equals("putEvents") && full.getAsBoolean()) {
+        throw new io.dsfleet.coordinator.store.StoreException("store write failed: [SQLITE_FULL] database or disk is full", null);
+      }
+      try {
+        return m.invoke(real, args);
+      } catch (InvocationTargetException e) {
+        throw e.getCause();
+      }
+    });
+  }
+
+  /** What {@code run} printed on standard error. */
+  private static String stderrOf(Runnable run) {
+    java.io.PrintStream stderr = System.err;
+    var printed = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      run.run();
+    } finally {
+      System.setErr(stderr);
+    }
+    return printed.toString(java.nio.charset.StandardCharsets.UTF_8);
   }
 }
