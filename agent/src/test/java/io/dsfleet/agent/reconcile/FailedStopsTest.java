@@ -31,9 +31,7 @@ class FailedStopsTest {
   @BeforeEach
   void setUp() {
     runtime.addImage("local/busybox:1");
-    r = new Reconciler("n1", "10.1.1.1", runtime, new ReconcilerTest.NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, dir, "test",
-        new ReconcilerThreads(new ReconcilerTest.Direct(), new ReconcilerTest.Direct(), new ReconcilerTest.Direct(), new ReconcilerTest.Direct()),
-        reports::add);
+    r = ReconcilerTest.onTheCallingThread(runtime, clock, dir, reports::add);
   }
 
   private ContainerInfo app() {

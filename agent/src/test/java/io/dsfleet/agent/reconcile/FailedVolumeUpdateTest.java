@@ -35,7 +35,7 @@ class FailedVolumeUpdateTest {
     io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=16m", "dsfleet-test", fs.toString());
     Reconciler r = null;
     try {
-      r = reconciler(fs.resolve("state"));
+      r = ReconcilerTest.onTheCallingThread(runtime, clock, fs.resolve("state"), reports::add);
       var ds = Pods.ds("spec.template.spec.containers[0].volumeMounts", "[{name: cfg, mountPath: /etc/cfg}]",
           "spec.template.spec.volumes", "[{name: cfg, configMap: {name: cfg}}]");
       r.setDesired(Pods.state(ds).toBuilder().addConfigs(ReconcilerTest.config(Map.of("a", "1"))).build());
@@ -77,7 +77,7 @@ class FailedVolumeUpdateTest {
     Reconciler r = null;
     java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     try {
-      r = reconciler(fs.resolve("state"));
+      r = ReconcilerTest.onTheCallingThread(runtime, clock, fs.resolve("state"), reports::add);
       r.watch(scheduler); // a pass is skipped only while the event stream runs
       var ds = Pods.ds("spec.template.spec.containers[0].volumeMounts", "[{name: cfg, mountPath: /etc/cfg}]",
           "spec.template.spec.volumes", "[{name: cfg, configMap: {name: cfg}}]");
@@ -110,13 +110,6 @@ class FailedVolumeUpdateTest {
       }
       io.dsfleet.common.testing.Processes.succeed("umount", "-l", fs.toString());
     }
-  }
-
-  /** A reconciler of node n1 keeping its state in {@code state}, its work done on the calling thread. */
-  private Reconciler reconciler(Path state) {
-    return new Reconciler("n1", "10.1.1.1", runtime, new ReconcilerTest.NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST,
-        state, "test", new ReconcilerThreads(new ReconcilerTest.Direct(), new ReconcilerTest.Direct(),
-            new ReconcilerTest.Direct(), new ReconcilerTest.Direct()), reports::add);
   }
 
   /** Fills the file system of {@code fs} with a file there, which is returned: delete it and the disk takes writes again. */

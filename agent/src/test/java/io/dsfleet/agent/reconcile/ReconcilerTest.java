@@ -1078,6 +1078,13 @@ class ReconcilerTest {
     return new ReconcilerThreads(new Direct(), new Direct(), new Direct(), new Direct());
   }
 
+  /** A reconciler of node n1 on {@code runtime}, keeping its state in {@code stateDir}, its work done on the calling thread ({@link #direct}). */
+  static Reconciler onTheCallingThread(io.dsfleet.agent.runtime.ContainerRuntime runtime, java.time.Clock clock, Path stateDir,
+      java.util.function.Consumer<List<PodStatus>> reports) {
+    return new Reconciler("n1", "10.1.1.1", runtime, new NoMounts(), clock, Backoff.KUBERNETES, Reconciler.RELIST, stateDir, "test",
+        direct(), reports);
+  }
+
   /** What runs on a small disk ({@link #onA16MiBDisk}), given its mount point. */
   interface OnDisk {
     void run(Path fs) throws Exception;
