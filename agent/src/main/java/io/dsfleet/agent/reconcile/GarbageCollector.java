@@ -88,6 +88,18 @@ final class GarbageCollector {
     return new PodsDir(pods, trash);
   }
 
+  /**
+   * Forgets the refused removals ({@code gc/ID}) of containers no longer on the node ({@code owned}: a full list of its
+   * containers), removed by hand after the agent's removal was refused: nothing of theirs is removed again, and a failure
+   * kept for good made every pass of the node a full one (Reconciler's quiet passes wait for no failure to be recorded)
+   * until 2026-12-06, as a refused stop's did ({@link FailedStops#forgetGone}).
+   */
+  static void forgetGone(Failures failures, List<OwnedContainer> owned) {
+    Set<String> there = new java.util.HashSet<>();
+    owned.forEach(c -> there.add("gc/" + c.id()));
+    failures.forgetIf(k -> k.startsWith("gc/") && !there.contains(k));
+  }
+
   /** Removes the stopped containers of a pass's plan, on the collector's threads. */
   void containers(List<OwnedContainer> garbage, Instant now) {
     for (OwnedContainer c : garbage) {

@@ -329,6 +329,7 @@ public final class Reconciler {
     templates.retainUsed(used(want, owned));
     probes.sync(want, owned, now);
     FailedStops.forgetGone(failures, owned); // a refused stop of a container gone since
+    GarbageCollector.forgetGone(failures, owned); // and a refused removal
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);
     GarbageCollector.PodsDir dirs = collector.listPodsDir();
     Map<String, String> written = Map.copyOf(executor.volumesWritten);

@@ -125,4 +125,37 @@ class FailedStopsTest {
     }
     assertThat(r.quietPasses() - quiet).as("passes skipped on a quiet node").isPositive();
   }
+
+  /**
+   * A refused removal's back-off ({@code gc/ID}: dockerd's "device or resource busy" for a layer it
+   * cannot unmount yet) is forgotten once its container is gone another way (removed by hand): kept,
+   * it made every pass of the node a full one for good, as a refused stop's did (helper-148's finding).
+   */
+  @Test
+  void aRefusedRemovalIsForgottenOnceItsContainerIsGoneAndPassesGoQuietAgain() {
+    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+    try {
+      r.watch(scheduler); // a pass is skipped only while the event stream runs
+      r.setDesired(Pods.state(Pods.ds()));
+      r.tick();
+      ContainerInfo main = app();
+      runtime.failing.put("remove " + main.id(), "driver overlay2 failed to remove root filesystem: device or resource busy");
+      r.setDesired(DesiredState.newBuilder().setVersion(2).build());
+      passes(3);
+      assertThat(runtime.calls.stream().filter(c -> c.equals("remove " + main.name()))).as("its removal refused").hasSize(1);
+      runtime.failing.clear();
+      runtime.remove(main.id(), true); // docker rm by hand
+      clock.advance(Duration.ofSeconds(11));
+      passes(3);
+      assertThat(runtime.listOwned("n1")).as("the pod is gone").isEmpty();
+      long quiet = r.quietPasses();
+      for (int i = 0; i < 5; i++) { // nothing changes: no event, a clock that moves less than the longest quiet stretch
+        clock.advance(Duration.ofMillis(100));
+        r.tick();
+      }
+      assertThat(r.quietPasses() - quiet).as("passes skipped on a quiet node").isPositive();
+    } finally {
+      scheduler.shutdownNow();
+    }
+  }
 }
