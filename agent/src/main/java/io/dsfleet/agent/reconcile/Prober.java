@@ -34,10 +34,17 @@ import javax.net.ssl.X509TrustManager;
  */
 public final class Prober {
   private final ContainerRuntime runtime;
+  /** The monotonic clock an exec's wait is measured on (a refusal told from a timeout); the sockets' deadlines are the system's. */
+  private final java.util.function.LongSupplier nanoTime;
   private final SSLContext tls = trustAll();
 
   public Prober(ContainerRuntime runtime) {
+    this(runtime, System::nanoTime);
+  }
+
+  Prober(ContainerRuntime runtime, java.util.function.LongSupplier nanoTime) {
     this.runtime = runtime;
+    this.nanoTime = nanoTime;
   }
 
   /**
@@ -58,11 +65,11 @@ public final class Prober {
     try {
       if (probe.exec() != null) {
         ContainerRuntime.ExecResult r;
-        long start = System.nanoTime();
+        long start = nanoTime.getAsLong();
         try {
           r = runtime.exec(containerId, probe.exec().command(), timeout);
         } catch (RuntimeException e) {
-          if (e instanceof io.dsfleet.agent.runtime.RuntimeUnavailableException && System.nanoTime() - start >= timeout.toNanos()) {
+          if (e instanceof io.dsfleet.agent.runtime.RuntimeUnavailableException && nanoTime.getAsLong() - start >= timeout.toNanos()) {
             // not answered past its timeout: a timeout, as the kubelet counts an exec its runtime did not answer in time (a
             // daemon stuck on the container gives up after its own wait: DockerRuntime's calls of the passes'). A refusal
             // answered late is still a refusal (below): a busy daemon's 409 for a paused container, counted a timeout, had its

@@ -18,6 +18,9 @@ import org.junit.jupiter.api.Test;
  * time included; and a timeout of any size the API server accepts (an int32 of seconds) works.
  */
 class ProberTest {
+  /** The monotonic clock the exec probes' waits are measured on, moved by the tests' runtimes instead of sleeping. */
+  private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+
   /** The pod's headers replace the probe's own of the same name (a second Host is a 400 from Go and nginx servers: RFC 7230). */
   @Test
   void aPodsHeadersReplaceTheProbesOwnAndNoneBreaksALine() throws Exception {
@@ -45,14 +48,10 @@ class ProberTest {
     Prober.Result refused = new Prober(runtime).run(probe, c, "c1", "127.0.0.1");
     assertThat(refused.ran()).as("refused at once: not run").isFalse();
     runtime.setExecRule(cmd -> {
-      try {
-        Thread.sleep(1100); // the daemon's wait, past the probe's timeout
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      nanos.addAndGet(1_100_000_000L); // the daemon's wait, past the probe's timeout
       throw new io.dsfleet.agent.runtime.RuntimeUnavailableException("docker did not answer (exec)", null);
     });
-    Prober.Result late = new Prober(runtime).run(probe, c, "c1", "127.0.0.1");
+    Prober.Result late = new Prober(runtime, nanos::get).run(probe, c, "c1", "127.0.0.1");
     assertThat(late.ran()).as("not answered within the timeout: it ran, and timed out").isTrue();
     assertThat(late.ok()).isFalse();
     assertThat(late.message()).contains("timed out");
@@ -70,14 +69,10 @@ class ProberTest {
     Container c = Json.read("{\"name\": \"main\", \"image\": \"local/busybox:1\"}", Container.class);
     FakeRuntime runtime = new FakeRuntime(new FakeClock());
     runtime.setExecRule(cmd -> {
-      try {
-        Thread.sleep(1100); // a busy daemon's answer, past the probe's timeout
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      nanos.addAndGet(1_100_000_000L); // a busy daemon's answer, past the probe's timeout
       throw new IllegalStateException("Status 409: Container c1 is paused, unpause the container before exec");
     });
-    Prober.Result late = new Prober(runtime).run(probe, c, "c1", "127.0.0.1");
+    Prober.Result late = new Prober(runtime, nanos::get).run(probe, c, "c1", "127.0.0.1");
     assertThat(late.ran()).as("answered, with a refusal: not run, whenever it came (%s)", late.message()).isFalse();
   }
 
