@@ -17,7 +17,6 @@ import com.github.dockerjava.transport.DockerHttpClient;
 import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -36,6 +35,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final DockerClient docker;
   /** The same daemon for the passes' calls, which wait {@link #QUICK_CALLS} at most. */
   private final DockerClient quick;
+  /** The execs of probes and hooks, on these two clients. */
+  private final DockerExecs execs;
   private final String host;
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
   /** What each container's last inspect said, while event streams run ({@link InspectCache}). */
@@ -85,6 +86,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         .withDockerTlsVerify(false).build();
     this.docker = DockerClientImpl.getInstance(config, transport(config, Duration.ofMinutes(10), 0));
     this.quick = DockerClientImpl.getInstance(config, transport(config, quickCalls, QUICK_ANSWER_MAX));
+    this.execs = new DockerExecs(docker, quick);
   }
 
   /**
@@ -362,47 +364,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     if (refused != null) {
       return new ExecResult(126, refused); // as a shell says a command it cannot run
     }
-    return call("exec", () -> {
-      // its create and inspect on the passes' client (2 minutes: the kubelet's runtime requests' wait): a daemon stuck on
-      // the container held an exec probe 10 minutes before (its stream is bounded by the timeout below)
-      String execId = quick.execCreateCmd(id).withCmd(command.toArray(String[]::new)).withAttachStdout(true)
-          .withAttachStderr(true).exec().getId();
-      StringBuilder output = new StringBuilder();
-      ResultCallback.Adapter<Frame> cb = docker.execStartCmd(execId).exec(new ResultCallback.Adapter<>() {
-        @Override
-        public void onNext(Frame f) {
-          if (output.length() < 10_000) {
-            output.append(new String(f.getPayload(), StandardCharsets.UTF_8));
-          }
-        }
-      });
-      try {
-        if (!cb.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-          cb.close();
-          endTimedOut(execId);
-          return new ExecResult(-1, "timed out after " + timeout);
-        }
-      } catch (InterruptedException | IOException e) {
-        Thread.currentThread().interrupt();
-        return new ExecResult(-1, "interrupted");
-      }
-      Long code = quick.inspectExecCmd(execId).exec().getExitCodeLong();
-      return new ExecResult(code == null ? -1 : code.intValue(), output.toString());
-    });
-  }
-
-  /** An exec past its timeout: its processes killed ({@link TimedOutExecs}), else left one more each probe period. */
-  private void endTimedOut(String execId) {
-    try {
-      // on the passes' client too: a start stuck in runc holds the exec's lock, and its inspect waited the transport's 10
-      // minutes, the probe's thread with it (until 2026-12-06)
-      var e = quick.inspectExecCmd(execId).exec();
-      if (Boolean.TRUE.equals(e.isRunning()) && e.getPidLong() != null) {
-        TimedOutExecs.end(e.getContainerID(), e.getPidLong());
-      }
-    } catch (RuntimeException e) {
-      log.warn("exec {} timed out and could not be ended: {}", execId, e.toString());
-    }
+    return call("exec", () -> execs.run(id, command, timeout));
   }
 
   @Override

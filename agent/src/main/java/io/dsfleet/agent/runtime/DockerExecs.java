@@ -1,0 +1,73 @@
+package io.dsfleet.agent.runtime;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.model.Frame;
+import io.dsfleet.agent.runtime.ContainerRuntime.ExecResult;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A command run in a container (an exec probe's, a hook's) through Docker's exec, bounded by its
+ * timeout, and ended when it outlives it ({@link TimedOutExecs}): {@link DockerRuntime#exec}'s
+ * work, apart from its other calls.
+ */
+final class DockerExecs {
+  // its lines under DockerRuntime's name, as before they moved here
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DockerRuntime.class);
+
+  private final DockerClient docker;
+  private final DockerClient quick;
+
+  /** @param quick the same daemon on the passes' client (its calls wait 2 minutes at most) */
+  DockerExecs(DockerClient docker, DockerClient quick) {
+    this.docker = docker;
+    this.quick = quick;
+  }
+
+  /** Runs {@code command} in container {@code id}: its exit code and first output, or -1 once {@code timeout} passed. */
+  ExecResult run(String id, List<String> command, Duration timeout) {
+    // its create and inspect on the passes' client (2 minutes: the kubelet's runtime requests' wait): a daemon stuck on
+    // the container held an exec probe 10 minutes before (its stream is bounded by the timeout below)
+    String execId = quick.execCreateCmd(id).withCmd(command.toArray(String[]::new)).withAttachStdout(true)
+        .withAttachStderr(true).exec().getId();
+    StringBuilder output = new StringBuilder();
+    ResultCallback.Adapter<Frame> cb = docker.execStartCmd(execId).exec(new ResultCallback.Adapter<>() {
+      @Override
+      public void onNext(Frame f) {
+        if (output.length() < 10_000) {
+          output.append(new String(f.getPayload(), StandardCharsets.UTF_8));
+        }
+      }
+    });
+    try {
+      if (!cb.awaitCompletion(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        cb.close();
+        endTimedOut(execId);
+        return new ExecResult(-1, "timed out after " + timeout);
+      }
+    } catch (InterruptedException | IOException e) {
+      Thread.currentThread().interrupt();
+      return new ExecResult(-1, "interrupted");
+    }
+    Long code = quick.inspectExecCmd(execId).exec().getExitCodeLong();
+    return new ExecResult(code == null ? -1 : code.intValue(), output.toString());
+  }
+
+  /** An exec past its timeout: its processes killed ({@link TimedOutExecs}), else left one more each probe period. */
+  private void endTimedOut(String execId) {
+    try {
+      // on the passes' client too: a start stuck in runc holds the exec's lock, and its inspect waited the transport's 10
+      // minutes, the probe's thread with it (until 2026-12-06)
+      var e = quick.inspectExecCmd(execId).exec();
+      if (Boolean.TRUE.equals(e.isRunning()) && e.getPidLong() != null) {
+        TimedOutExecs.end(e.getContainerID(), e.getPidLong());
+      }
+    } catch (RuntimeException e) {
+      log.warn("exec {} timed out and could not be ended: {}", execId, e.toString());
+    }
+  }
+}
