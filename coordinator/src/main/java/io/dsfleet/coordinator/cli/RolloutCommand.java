@@ -93,7 +93,7 @@ public final class RolloutCommand {
         + e.getDesired() + " updated, " + e.getAvailable() + " available" + (e.getPaused() ? " (paused)" : "") + "   ";
   }
 
-  /** kubectl's restart ({@link io.dsfleet.coordinator.fleet.Fleet#restartManifest}), on the version read. */
+  /** kubectl's restart ({@link io.dsfleet.coordinator.fleet.RolloutRestart#manifest}), on the version read. */
   @Command(name = "restart", description = "Replace every pod of a DaemonSet, node by node, as a rolling update does.")
   public static final class Restart extends ClientCommand {
     @Mixin DsTarget ds;
@@ -103,7 +103,7 @@ public final class RolloutCommand {
       String name = ds.name();
       DaemonSetView view = control.get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace(ds.namespace)
           .setName(name).build()).getDaemonSets(0);
-      String manifest = io.dsfleet.coordinator.fleet.Fleet.restartManifest(io.dsfleet.common.Json.mapper().readTree(view.getManifestJson()),
+      String manifest = io.dsfleet.coordinator.fleet.RolloutRestart.manifest(io.dsfleet.common.Json.mapper().readTree(view.getManifestJson()),
           view.getResourceVersion(), java.time.Instant.now(Dsctl.clock));
       ApplyResponse r = control.apply(ApplyRequest.newBuilder().setManifests(manifest).setSource("rollout restart").build());
       boolean changed = r.getResultsCount() > 0 && r.getResults(0).getAction().equals("configured");

@@ -281,7 +281,7 @@ public final class Dashboard implements AutoCloseable {
         case "pause" -> f.pause(d.namespace(), d.name(), true);
         case "resume" -> f.pause(d.namespace(), d.name(), false);
         case "undo" -> f.undo(d.namespace(), d.name(), 0, d.resourceVersion());
-        case "restart" -> f.apply(Fleet.restartManifest(Json.mapper().valueToTree(d.ds()), d.resourceVersion(), clock.instant()),
+        case "restart" -> f.apply(io.dsfleet.coordinator.fleet.RolloutRestart.manifest(Json.mapper().valueToTree(d.ds()), d.resourceVersion(), clock.instant()),
             "dashboard restart by " + who.name(), false);
         default -> {
           send(x, 404, "text/plain", "no such action\n");
