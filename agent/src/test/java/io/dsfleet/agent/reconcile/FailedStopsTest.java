@@ -96,34 +96,7 @@ class FailedStopsTest {
    */
   @Test
   void aRefusedStopIsForgottenOnceItsContainerIsGoneAndPassesGoQuietAgain() {
-    java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
-    try {
-      r.watch(scheduler); // a pass is skipped only while the event stream runs
-      quietOnceGone();
-    } finally {
-      scheduler.shutdownNow();
-    }
-  }
-
-  private void quietOnceGone() {
-    r.setDesired(Pods.state(Pods.ds()));
-    r.tick();
-    ContainerInfo main = app();
-    runtime.failing.put("stop " + main.name(), "cannot kill container: permission denied");
-    r.setDesired(DesiredState.newBuilder().setVersion(2).build());
-    passes(3);
-    assertThat(stops(main.name())).as("refused once").isEqualTo(1);
-    runtime.remove(main.id(), true); // docker rm -f by hand
-    runtime.failing.clear();
-    clock.advance(Duration.ofSeconds(11)); // the pod's sandbox waited the back-off with it: now torn down
-    passes(3);
-    assertThat(runtime.listOwned("n1")).as("the pod is gone").isEmpty();
-    long quiet = r.quietPasses();
-    for (int i = 0; i < 5; i++) { // nothing changes: no event, a clock that moves less than the longest quiet stretch
-      clock.advance(Duration.ofMillis(100));
-      r.tick();
-    }
-    assertThat(r.quietPasses() - quiet).as("passes skipped on a quiet node").isPositive();
+    quietOnceGone(main -> "stop " + main.name(), "cannot kill container: permission denied", main -> stops(main.name()));
   }
 
   /**
@@ -133,19 +106,30 @@ class FailedStopsTest {
    */
   @Test
   void aRefusedRemovalIsForgottenOnceItsContainerIsGoneAndPassesGoQuietAgain() {
+    quietOnceGone(main -> "remove " + main.id(), "driver overlay2 failed to remove root filesystem: device or resource busy",
+        main -> runtime.calls.stream().filter(c -> c.equals("remove " + main.name())).count());
+  }
+
+  /**
+   * The pod's container's {@code refusedCall} refused once as its pod goes ({@code tries}: its calls so far), the container
+   * then removed by hand: once the pod is gone, passes on a quiet node are skipped again. With the event stream followed:
+   * a pass is skipped only while it runs.
+   */
+  private void quietOnceGone(java.util.function.Function<ContainerInfo, String> refusedCall, String refusal,
+      java.util.function.ToLongFunction<ContainerInfo> tries) {
     java.util.concurrent.ScheduledExecutorService scheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
     try {
-      r.watch(scheduler); // a pass is skipped only while the event stream runs
+      r.watch(scheduler);
       r.setDesired(Pods.state(Pods.ds()));
       r.tick();
       ContainerInfo main = app();
-      runtime.failing.put("remove " + main.id(), "driver overlay2 failed to remove root filesystem: device or resource busy");
+      runtime.failing.put(refusedCall.apply(main), refusal);
       r.setDesired(DesiredState.newBuilder().setVersion(2).build());
       passes(3);
-      assertThat(runtime.calls.stream().filter(c -> c.equals("remove " + main.name()))).as("its removal refused").hasSize(1);
+      assertThat(tries.applyAsLong(main)).as("refused once").isEqualTo(1);
       runtime.failing.clear();
-      runtime.remove(main.id(), true); // docker rm by hand
-      clock.advance(Duration.ofSeconds(11));
+      runtime.remove(main.id(), true); // docker rm -f by hand
+      clock.advance(Duration.ofSeconds(11)); // the pod's sandbox waited the back-off with it: now torn down
       passes(3);
       assertThat(runtime.listOwned("n1")).as("the pod is gone").isEmpty();
       long quiet = r.quietPasses();
