@@ -22,9 +22,12 @@ import java.util.function.Function;
  * its lines come. It holds one of the API's stream slots ({@link WatchSlots}: watches and followed
  * logs, 16 in all, 6 per credential, 12 of viewers' together) and lasts until the pod's log ends, the client leaves, its
  * credential is revoked, or {@link KubeWatch#WINDOW} (kubectl then exits; dsctl logs -f follows
- * without end). A client that leaves is noticed at the next line written to it: the JDK's server
- * reads nothing of the connection meanwhile, so one that leaves a quiet log holds the slot until a
- * line comes or the window ends. Until 2026-12-06 it was refused: the JDK's server cut every answer at 30 s.
+ * without end). A client that leaves is noticed at the next line written to it, or, on a quiet log,
+ * within {@link KubeWatch#PROBE_MILLIS} from the kernel's table of connections ({@link
+ * io.dsfleet.coordinator.http.TcpPeers}): the JDK's server reads nothing of the connection
+ * meanwhile, and until 2026-12-06 (evening) a client that left a quiet log (kubectl logs -f ended with
+ * Ctrl-C) held the slot, and its follow on the agent, until a line came or the window ended. Until
+ * 2026-12-06 it was refused: the JDK's server cut every answer at 30 s.
  */
 final class KubeLogFollow implements LogRelay.Reader {
   /**
@@ -131,18 +134,27 @@ final class KubeLogFollow implements LogRelay.Reader {
           () -> java.time.Duration.ofNanos(Math.max(0, end - System.nanoTime())));
       KubeLogs.Limited body = new KubeLogs.Limited(bounded, limitBytes == 0 ? Long.MAX_VALUE : limitBytes);
       Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8));
+      long looked = System.nanoTime(); // the last line written, or the last look at the client
       while (body.left > 0 && !follower.over()) {
         long left = TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime());
         if (left <= 0) {
           break;
         }
-        List<String> batch = follower.next(Math.min(left, LOOK_MILLIS));
+        List<String> batch = follower.next(Math.min(left, Math.min(LOOK_MILLIS, streams.probeMillis())));
         for (int i = 0; i < batch.size() && body.left > 0; i++) {
           out.write(batch.get(i));
           out.write('\n');
         }
         out.flush();
         relay.drain(); // what the relay kept while this took no more
+        if (!batch.isEmpty()) {
+          looked = System.nanoTime();
+        } else if (System.nanoTime() - looked >= TimeUnit.MILLISECONDS.toNanos(streams.probeMillis())) {
+          if (io.dsfleet.coordinator.http.TcpPeers.gone(x.getLocalAddress(), x.getRemoteAddress())) {
+            break; // the client left a quiet log: nothing to write that would tell
+          }
+          looked = System.nanoTime();
+        }
       }
       String failure;
       synchronized (follower) {

@@ -43,9 +43,12 @@ final class KubeWatch {
    * How long a watch writes nothing before it writes a newline (whitespace between the stream's
    * JSON objects, which kubectl and client-go skip): the JDK's server reads nothing of a connection
    * while it answers, so a client gone from a quiet watch (kubectl get -w ended with Ctrl-C) is
-   * noticed only by a write failing. Before 2026-12-06 such a watch held its slot, its thread and
-   * its list until its window's end, 30 minutes; now a minute or so (the first write after the
-   * close may still be taken by the kernel, the next fails).
+   * noticed only by a write failing, or by the kernel's table of connections ({@link
+   * io.dsfleet.coordinator.http.TcpPeers}), looked at before each newline. Before 2026-12-06 such
+   * a watch held its slot, its thread and its list until its window's end, 30 minutes; then, until
+   * the kernel's table was read too (later that day), a minute or so (the first write after the
+   * close may still be taken by the kernel, the next fails); now this long where the table can be
+   * read (Linux).
    */
   static final long PROBE_MILLIS = 30_000;
   /** The longest a write of a watch waits for its client to take it (the bound every answer of the API has). */
@@ -71,6 +74,11 @@ final class KubeWatch {
   private final long safetyMillis;
   private final java.time.Duration writeBound;
   private final long probeMillis;
+  /** How long a stream writes nothing before it looks whether its client is still there ({@link #PROBE_MILLIS} but in a test). */
+  long probeMillis() {
+    return probeMillis;
+  }
+
   /** How long a write of a stream waits for its client ({@link #WRITE_BOUND} but in a test). */
   java.time.Duration writeBound() {
     return writeBound;
@@ -340,6 +348,9 @@ final class KubeWatch {
           break;
         }
         if (millis.getAsLong() - wrote >= probeMillis) {
+          if (io.dsfleet.coordinator.http.TcpPeers.gone(x.getLocalAddress(), x.getRemoteAddress())) {
+            return; // the kernel's table says the client closed or reset the connection
+          }
           out.write('\n'); // whitespace the client's JSON decoder skips: a client gone fails the write (the next at the latest)
           out.flush();
           wrote = millis.getAsLong();

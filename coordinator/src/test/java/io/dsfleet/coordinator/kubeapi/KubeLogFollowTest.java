@@ -42,7 +42,8 @@ class KubeLogFollowTest {
   private FakeAgent agent;
   private HttpServer server;
   private ExecutorService pool;
-  private final KubeWatch streams = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 1000, Duration.ofSeconds(1));
+  /** Writes wait 1 s for a client, a quiet stream looks for its client every 200 ms. */
+  private final KubeWatch streams = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 1000, Duration.ofSeconds(1), 200);
   private final AtomicReference<Runnable> revoke = new AtomicReference<>();
   private final CountDownLatch served = new CountDownLatch(1);
 
@@ -161,5 +162,29 @@ class KubeLogFollowTest {
       Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> cancelled(req.getRequestId()));
       assertThat(streams.watching("viewer/v")).isZero();
     }
+  }
+
+  /**
+   * kubectl logs -f ended with Ctrl-C on a log with nothing to say: nothing is written that would
+   * fail, and the JDK's server reads nothing of the connection, so before the kernel's table was
+   * read the stream held its slot, and its follow on the agent, for its whole window (30 minutes).
+   * A client still there keeps its stream through the same looks.
+   */
+  @Test
+  void aClientThatLeavesAQuietLogGivesItsSlotBackAndItsAgentStopsFollowing() throws Exception {
+    LogRequest req;
+    try (Socket s = follow()) {
+      s.setSoTimeout(15_000);
+      req = asked();
+      agent.logChunk(req.getRequestId(), List.of("first"));
+      assertThat(RawHttp.until(s.getInputStream(), "first")).contains("200 OK");
+      Thread.sleep(1000); // quiet for five of its looks, its client there
+      agent.logChunk(req.getRequestId(), List.of("after a quiet second"));
+      assertThat(RawHttp.until(s.getInputStream(), "after a quiet second")).as("a client still there keeps its stream").isNotEmpty();
+      assertThat(streams.watching("viewer/v")).isEqualTo(1);
+    } // the client leaves; the log says nothing more
+    assertThat(served.await(10, TimeUnit.SECONDS)).as("the stream ended without a line to write").isTrue();
+    assertThat(streams.watching("viewer/v")).as("its slot is free").isZero();
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> cancelled(req.getRequestId()));
   }
 }

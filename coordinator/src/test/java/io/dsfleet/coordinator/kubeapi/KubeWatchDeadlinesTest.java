@@ -250,4 +250,27 @@ class KubeWatchDeadlinesTest {
     assertThat(Duration.ofNanos(System.nanoTime() - left)).as("its slot free at the probes, not at its window's end (60 s)")
         .isLessThan(Duration.ofSeconds(10));
   }
+
+  /**
+   * A client that closes its side and reads on: its newlines are taken, so before the kernel's
+   * table was read the watch ran to its window. Kubernetes' server (Go's net/http, which reads the
+   * connection while the handler runs) ends a request whose client closed its side; so does this
+   * one now, at its next probe.
+   */
+  @Test
+  void aWatchWhoseClientClosedItsSideEndsAtItsNextProbeThoughItsWritesAreTaken() throws Exception {
+    KubeWatch w = new KubeWatch(() -> System.nanoTime() / 1_000_000, 0, 200, Duration.ofSeconds(5), 200);
+    int port = serve(w, Duration.ofMinutes(5), 60);
+    try (Socket s = watch(port)) {
+      s.setSoTimeout(10_000);
+      assertThat(RawHttp.until(s.getInputStream(), "\"cm0\"")).contains("200 OK");
+      s.shutdownOutput();
+      long closed = System.nanoTime();
+      String rest = RawHttp.until(s.getInputStream(), RawHttp.LAST_CHUNK);
+      assertThat(rest).as("the answer ended").endsWith(RawHttp.LAST_CHUNK);
+      assertThat(Duration.ofNanos(System.nanoTime() - closed)).as("at a probe, not at its window's end (60 s)")
+          .isLessThan(Duration.ofSeconds(5));
+      await().atMost(Duration.ofSeconds(5)).until(() -> w.watching("viewer/v") == 0);
+    }
+  }
 }
