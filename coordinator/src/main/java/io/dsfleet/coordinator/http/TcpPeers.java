@@ -43,7 +43,14 @@ public final class TcpPeers {
   /** {@link #gone(InetSocketAddress, InetSocketAddress)} on the tables' text: a test's. */
   static boolean gone(String tables, InetSocketAddress local, InetSocketAddress remote) {
     boolean listening = false; // the local port seen at all: the table is one this process's sockets are in
-    for (String line : tables.split("\n")) {
+    String port = String.format(":%04X ", local.getPort()); // as the kernel writes it: only such lines are split
+    for (int at = 0, next; at < tables.length(); at = next + 1) {
+      next = tables.indexOf('\n', at);
+      next = next < 0 ? tables.length() : next;
+      String line = tables.substring(at, next);
+      if (!line.contains(port)) {
+        continue; // a connection of another port (at a large fleet, thousands of agents' on the gRPC port)
+      }
       String[] f = line.trim().split("\\s+"); // sl, local address:port, remote address:port, state, ...
       if (f.length < 4 || !f[0].endsWith(":")) {
         continue; // a header, or a line this reading does not know
