@@ -20,13 +20,14 @@ import java.util.Optional;
  *       grace, SIGKILL) before anything new starts.
  *   <li>No running sandbox: stop what still runs of the pod, then start a new sandbox (the next
  *       attempt number, a fresh name: a dead one the runtime cannot remove never blocks it).
- *   <li>Containers still running in an older sandbox are stopped.
+ *   <li>Containers still running in an older sandbox are stopped, and so is a second running copy of a container (an older
+ *       run started again by hand: {@link DuplicateRuns}).
  *   <li>Init containers run one at a time, in order, each to a zero exit, in the current sandbox.
  *   <li>Then every app container runs; a missing one is started, an exited one restarted after
  *       its crash back-off, one whose liveness or startup probe failed is stopped (and so restarted).
  * </ol>
  *
- * A pod without a sandbox ({@link DesiredPod#needsSandbox}) is its app container alone: steps 2 to 4
+ * A pod without a sandbox ({@link DesiredPod#needsSandbox}) is its app container alone: steps 2 to 4 (but for a second copy of it)
  * do not apply, and its runs keep the attempt number of the first. A sandbox of it still running,
  * made by an agent before this rule, is stopped on the host's network (the container keeps
  * running); on the bridge the pod keeps running with sandboxes ({@link #alone}).
@@ -90,6 +91,7 @@ public final class PodPlanner {
     if (alone(pod, observed)) {
       List<Action> actions = new ArrayList<>();
       running.stream().filter(OwnedContainer::isSandbox).forEach(c -> actions.add(new Kill(c, Duration.ZERO, "the pod runs without a sandbox")));
+      actions.addAll(DuplicateRuns.stops(pod, observed, -1)); // a run of it started again by hand beside the current one
       if (syncDue(pod, f)) {
         actions.add(new SyncVolumes());
       }
@@ -120,6 +122,7 @@ public final class PodPlanner {
         actions.add(new Kill(c, c.isSandbox() ? Duration.ZERO : pod.grace(), "its pod sandbox was replaced"));
       }
     }
+    actions.addAll(DuplicateRuns.stops(pod, observed, attempt));
     if (syncDue(pod, f)) {
       actions.add(new SyncVolumes());
     }
@@ -240,10 +243,16 @@ public final class PodPlanner {
     return any == null ? 0 : any.restarts() + 1;
   }
 
-  /** The latest run of a container (in sandbox {@code attempt}; -1: in any). */
+  /**
+   * The latest run of a container (in sandbox {@code attempt}; -1: in any): the highest run number, then sandbox, then the
+   * newest by creation (two copies of one run, an older agent's from a list that left the first out: {@link DuplicateRuns}),
+   * then the ID, so that every pass takes the same one whatever order the runtime lists them in.
+   */
   static OwnedContainer latest(List<OwnedContainer> observed, String name, String role, int attempt) {
     return observed.stream().filter(c -> role.equals(c.role()) && name.equals(c.container()) && (attempt < 0 || c.attempt() == attempt))
-        .max(Comparator.comparingInt(OwnedContainer::restarts).thenComparingInt(OwnedContainer::attempt)).orElse(null);
+        .max(Comparator.comparingInt(OwnedContainer::restarts).thenComparingInt(OwnedContainer::attempt)
+            .thenComparing((OwnedContainer c) -> c.info().created(), Comparator.nullsFirst(Comparator.naturalOrder()))
+            .thenComparing(OwnedContainer::id)).orElse(null);
   }
 
   static <T> List<T> list(List<T> l) {

@@ -120,6 +120,11 @@ final class Pods {
       return this;
     }
 
+    C created(Instant at) {
+      created = at;
+      return this;
+    }
+
     C startedAt(Instant at) {
       started = at;
       return this;
