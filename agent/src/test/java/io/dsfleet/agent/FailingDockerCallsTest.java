@@ -86,6 +86,44 @@ class FailingDockerCallsTest {
   }
 
   /**
+   * Docker answers one image's inspect with an error (dockerd 20.10 answers 500 when the image's
+   * layer cannot be read), here from an agent's first look at a pod's new container: that pod is
+   * held, its container neither taken for another's (nor for no pod's: the pod would be started a
+   * second time beside it) nor replaced, reported as it was last known with why, and looked at again
+   * at the next list; the node's other pods go on. Before, the error failed every list of the node:
+   * no pod was restarted, started, stopped or reported, and after 30 s its runtime was said down.
+   */
+  @Test
+  void anImageWhoseInspectFailsHoldsItsPodAloneAndNoOtherPodBack() throws Exception {
+    String image = direct.inspectImage("local/busybox:2").orElseThrow().id();
+    String hex = image.substring(image.indexOf(':') + 1);
+    faults.fail(line -> line.contains("/images/") && line.contains(hex), 500); // by ID, as a list asks; its pull policy's look by name passes
+    h.reconciler.setDesired(DockerHarness.state(List.of(ds("metadata.name", "broken", "spec.template.spec.containers[0].image",
+        "local/busybox:2"), ds("metadata.name", "healthy"))));
+    await().atMost(Duration.ofSeconds(60)).until(() -> running("broken-pod01") != null && running("healthy-pod01") != null);
+    String broken = running("broken-pod01").id();
+    String healthy = running("healthy-pod01").id();
+    await().atMost(Duration.ofSeconds(30)).until(() -> faults.faulted(hex) > 0);
+    docker("kill", healthy); // behind the agent's back: its event wakes a pass, whose list must go on past the broken image
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100))
+        .until(() -> running("healthy-pod01") != null && !running("healthy-pod01").id().equals(healthy));
+    h.settle(3);
+
+    assertThat(direct.listOwned(h.node, Map.of(Labels.POD, "broken-pod01"))).as("the held pod's one container, running, untouched")
+        .extracting(ContainerInfo::id, ContainerInfo::running).containsExactly(org.assertj.core.groups.Tuple.tuple(broken, true));
+    PodStatus held = h.last.stream().filter(p -> p.getPodName().equals("broken-pod01")).findFirst().orElseThrow();
+    assertThat(held.getReason()).isEqualTo("ImageLabelsUnknown");
+    assertThat(held.getMessage()).as("naming the image and Docker's error").contains(image).contains("500");
+    assertThat(h.reconciler.runtimeCondition().down()).as("the node's runtime is not said to be down for one image").isFalse();
+
+    faults.heal();
+    docker("update", "--restart", "no", broken); // an event of the pod: the next list looks again
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> h.last.stream()
+        .anyMatch(p -> p.getPodName().equals("broken-pod01") && p.getReason().isEmpty() && p.getPhase().equals("Running")));
+    assertThat(running("broken-pod01").id()).as("once its image's labels are known the pod goes on as it ran").isEqualTo(broken);
+  }
+
+  /**
    * Docker refuses the agent's event stream while it answers everything else (an authorization
    * plugin, a socket proxy that does not pass events): the pods are still reconciled, every pass
    * listing (no stream says what changed), and the stream is asked for again after 1 s, doubling

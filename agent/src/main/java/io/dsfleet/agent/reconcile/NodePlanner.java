@@ -29,6 +29,8 @@ import java.util.TreeSet;
  *       kept (its exit code, logs and back-off), and the run before it (`dsctl logs --previous`,
  *       whether the latest runs or waits out its back-off); older runs, stopped sandboxes, runs of
  *       another template and everything of pods no longer desired go.
+ *   <li>A held pod ({@link HeldPods}: a container of its image's labels not known) is left as it runs: no action, no
+ *       teardown, no garbage, its directory kept.
  * </ul>
  */
 public final class NodePlanner {
@@ -38,9 +40,16 @@ public final class NodePlanner {
    * @param orphans pods released by an orphan delete ({@link ReleasedPods}: keys, or names of any namespace)
    * @param volumesWritten by pod key, the {@link DesiredPod#configs()} its volumes were last written from
    * @param podDirs names of the directories in the agent's pods directory
+   * @param held keys of the pods left as they run this pass ({@link HeldPods})
    */
   public record Input(boolean sourcesReady, Map<String, DesiredPod> desired, List<OwnedContainer> owned, Set<String> orphans,
-      Map<String, ProbeVerdict> probes, Failures failures, Map<String, String> volumesWritten, Set<String> podDirs, Instant now) {}
+      Map<String, ProbeVerdict> probes, Failures failures, Map<String, String> volumesWritten, Set<String> podDirs, Instant now,
+      Set<String> held) {
+    public Input(boolean sourcesReady, Map<String, DesiredPod> desired, List<OwnedContainer> owned, Set<String> orphans,
+        Map<String, ProbeVerdict> probes, Failures failures, Map<String, String> volumesWritten, Set<String> podDirs, Instant now) {
+      this(sourcesReady, desired, owned, orphans, probes, failures, volumesWritten, podDirs, now, Set.of());
+    }
+  }
 
   /**
    * @param pods actions of each desired pod, by key
@@ -54,14 +63,18 @@ public final class NodePlanner {
   public static Plan plan(Input in) {
     Map<String, List<OwnedContainer>> byPod = new HashMap<>();
     for (OwnedContainer c : in.owned()) {
-      if (ReleasedPods.holds(in.orphans(), c.podKey(), c.pod()) && !in.desired().containsKey(c.podKey())) {
-        continue; // released: not ours any more
+      if (ReleasedPods.holds(in.orphans(), c.podKey(), c.pod()) && !in.desired().containsKey(c.podKey()) || in.held().contains(c.podKey())) {
+        continue; // released: not ours any more; held: left as it runs
       }
       byPod.computeIfAbsent(c.podKey(), k -> new ArrayList<>()).add(c);
     }
     Map<String, List<PodPlanner.Action>> pods = new LinkedHashMap<>();
     List<OwnedContainer> garbage = new ArrayList<>();
     for (DesiredPod d : in.desired().values()) {
+      if (in.held().contains(d.key())) {
+        pods.put(d.key(), List.of());
+        continue;
+      }
       List<OwnedContainer> observed = byPod.getOrDefault(d.key(), List.of());
       boolean current = !d.valid() || d.configs().equals(in.volumesWritten().get(d.key()));
       pods.put(d.key(), PodPlanner.decide(d, observed, new PodPlanner.Facts(in.probes(), in.failures(), current, in.now())));
@@ -71,6 +84,7 @@ public final class NodePlanner {
     }
     Map<String, List<PodPlanner.Action>> teardown = new LinkedHashMap<>();
     Set<String> busyDirs = new TreeSet<>();
+    in.held().forEach(k -> busyDirs.add(DesiredPod.dirName(k)));
     if (in.sourcesReady()) {
       for (var e : byPod.entrySet()) {
         if (in.desired().containsKey(e.getKey())) {

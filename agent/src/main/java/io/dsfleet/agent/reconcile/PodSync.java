@@ -20,6 +20,7 @@ final class PodSync {
   private final String node;
   private final ContainerRuntime runtime;
   private final Function<List<ContainerInfo>, List<OwnedContainer>> owned;
+  private final HeldPods held;
   private final ContainerView view;
   private final Executor executor;
   private final Evictions evictions;
@@ -32,11 +33,12 @@ final class PodSync {
    * @param owned the containers of a list whose labels pass the ownership checks (the reconciler's)
    * @param desired the desired set's pod of a key now, or null
    */
-  PodSync(String node, ContainerRuntime runtime, Function<List<ContainerInfo>, List<OwnedContainer>> owned, ContainerView view,
+  PodSync(String node, ContainerRuntime runtime, Function<List<ContainerInfo>, List<OwnedContainer>> owned, HeldPods held, ContainerView view,
       Executor executor, Evictions evictions, ProbeManager probes, Failures failures, Clock clock, Function<String, DesiredPod> desired) {
     this.node = node;
     this.runtime = runtime;
     this.owned = owned;
+    this.held = held;
     this.view = view;
     this.executor = executor;
     this.evictions = evictions;
@@ -59,8 +61,14 @@ final class PodSync {
       if (!stillWanted(d, true)) {
         return; // no longer desired as this worker was handed it (a new set came): the next pass decides afresh
       }
-      List<OwnedContainer> observed = step == 0 && view.current(seenAt) ? seen
-          : owned.apply(runtime.listOwned(node, Map.of(Labels.POD, d.name()))).stream().filter(c -> c.podKey().equals(d.key())).toList();
+      List<OwnedContainer> observed = seen;
+      if (step > 0 || !view.current(seenAt)) {
+        List<ContainerInfo> listed = runtime.listOwned(node, Map.of(Labels.POD, d.name()));
+        if (held.holds(listed, d.key())) {
+          return; // a container of the pod whose image's labels are not known: left as it runs, the next pass decides
+        }
+        observed = owned.apply(listed).stream().filter(c -> c.podKey().equals(d.key())).toList();
+      }
       boolean current = d.configs().equals(executor.volumesWritten.get(d.key()));
       List<PodPlanner.Action> actions = PodPlanner.decide(d, observed,
           new PodPlanner.Facts(evictions.withKills(probes.verdicts(), observed), failures, current, clock.instant()));

@@ -83,6 +83,9 @@ public final class Reconciler {
   private final QuietPasses quiet = new QuietPasses();
   private final ContainerView view;
   private final FailingLists failingLists = new FailingLists();
+  private final HeldPods heldPods;
+  /** The pods the last full list holds ({@link HeldPods}), by key, with why. */
+  private volatile Map<String, String> held = Map.of();
   private final RuntimeWatch runtimeWatch;
   private final PodWorkers workers;
   private final PodSync podSync;
@@ -102,6 +105,7 @@ public final class Reconciler {
     this.runtimeWatch = new RuntimeWatch(node, runtime, view, busy, this::wakeUp, clock);
     this.workers = new PodWorkers(busy, view, runtimeWatch, this::wakeUp);
     this.node = node;
+    this.heldPods = new HeldPods(node);
     this.hostIp = hostIp;
     this.runtime = runtime;
     this.clock = clock;
@@ -112,7 +116,8 @@ public final class Reconciler {
     this.probes = new ProbeManager(runtime, threads.probes(), ReconcilerThreads.MAX_PROBES_AT_ONCE / 4, clock);
     this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
         c -> templates.get(c.hash(), c.digest()), new Random());
-    this.podSync = new PodSync(node, runtime, this::owned, view, executor, evictions, probes, failures, clock, key -> desired.get(key));
+    this.podSync = new PodSync(node, runtime, this::owned, heldPods, view, executor, evictions, probes, failures, clock,
+        key -> desired.get(key));
     this.collector = new GarbageCollector(podsDir, executor, failures, busy, collecting, threads, view, runtimeWatch, workers,
         key -> desired.containsKey(key), this::wakeUp);
     this.limits = new VolumeLimits(evictions, new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay), executor,
@@ -296,7 +301,9 @@ public final class Reconciler {
     long seenAt;
     try {
       owned = view.get(now, () -> {
-        List<OwnedContainer> o = owned(runtime.listOwned(node));
+        List<ContainerInfo> all = runtime.listOwned(node);
+        held = heldPods.of(all);
+        List<OwnedContainer> o = HeldPods.without(owned(all), held); // a held pod's containers are nobody's to act on
         failingLists.listed();
         runtimeWatch.reachable();
         return o;
@@ -314,6 +321,7 @@ public final class Reconciler {
       return;
     }
     seenAt = view.mark();
+    Map<String, String> holding = held;
     // read before the set, which setDesired writes first: a pass that finds the sources ready has the set that made them
     // so; before 2026-12-06 it was read after, and the first set arriving between the two reads had this pass take the
     // empty set before it for the node's desired pods and tear down every pod it ran
@@ -338,7 +346,7 @@ public final class Reconciler {
     want.values().stream().filter(d -> !d.valid() || d.configs().equals(written.get(d.key())))
         .forEach(d -> failures.succeeded(PodPlanner.volumesKey(d.key())));
     NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(ready, want, owned, released, verdicts, failures,
-        written, dirs.pods(), now));
+        written, dirs.pods(), now, holding.keySet()));
     for (var e : plan.pods().entrySet()) {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
         DesiredPod d = want.get(e.getKey());
@@ -358,14 +366,15 @@ public final class Reconciler {
     collector.containers(plan.garbage(), now);
     collector.directories(plan.removeDirs(), now);
     if (ready) { // the evictions' record read at the start is kept for the pods of the first desired set
-      limits.enforce(want, owned, now);
+      limits.enforce(want, owned, now, holding.keySet());
     }
     collector.trash(dirs.trash(), now);
     quiet.fullPassDone(failures.any() || probes.any() || evictions.any() || !plan.garbage().isEmpty() || !plan.removeDirs().isEmpty()
         || plan.pods().values().stream().anyMatch(a -> !a.isEmpty()) || !plan.teardown().isEmpty());
     List<OwnedContainer> reported = owned.stream().filter(c -> !ReleasedPods.holds(released, c.podKey(), c.pod()) || want.containsKey(c.podKey()))
         .toList();
-    List<PodStatus> report = StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now);
+    List<PodStatus> report = HeldPods.report(StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now),
+        holding, lastReport);
     if (!report.equals(lastReport)) {
       lastReport = report;
       starts.report(report, firstSeen, now, d -> AgentCounters.POD_START.observe(d.toNanos() / 1e9));
@@ -381,6 +390,9 @@ public final class Reconciler {
   private List<OwnedContainer> owned(List<ContainerInfo> all) {
     List<OwnedContainer> out = new ArrayList<>();
     for (ContainerInfo c : all) {
+      if (c.imageLabelsUnknown() != null) {
+        continue; // neither the agent's nor another's: its pod is held (HeldPods, which logs it)
+      }
       StringBuilder why = new StringBuilder();
       OwnedContainer.of(c, node, why).ifPresentOrElse(out::add, () -> {
         if (foreignSeen.add(c.id())) {
@@ -440,8 +452,14 @@ public final class Reconciler {
       }
     }
     Set<String> released = orphans;
-    int running = new PodsRemoval(executor, () -> owned(runtime.listOwned(node)), busy, released, until, progress).run();
-    collector.removeAll(released);
+    Set<String> heldSeen = ConcurrentHashMap.newKeySet(); // left running, with their directories (HeldPods: maybe not ours)
+    int running = new PodsRemoval(executor, () -> {
+      List<ContainerInfo> all = runtime.listOwned(node);
+      Map<String, String> h = heldPods.of(all);
+      heldSeen.addAll(h.keySet());
+      return HeldPods.without(owned(all), h);
+    }, busy, released, until, progress).run();
+    collector.removeAll(union(released, heldSeen));
     return running;
   }
 

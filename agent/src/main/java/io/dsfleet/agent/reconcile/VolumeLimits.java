@@ -58,10 +58,12 @@ final class VolumeLimits {
    * measured, under the pod's own work on the collector's thread; an evicted pod's app containers
    * get a kill verdict and a wait (reason {@code Evicted}) before they start again, and once none
    * runs its volumes over their limit are emptied. Only once a desired set is known (the sources
-   * ready): until then no pod is known to forget.
+   * ready): until then no pod is known to forget. A held pod ({@link HeldPods}: its containers not in {@code owned}) keeps
+   * its eviction, if any, and is neither measured, evicted nor emptied while it is held.
    */
-  void enforce(Map<String, DesiredPod> want, List<OwnedContainer> owned, Instant now) {
-    evictions.retain(want.keySet());
+  void enforce(Map<String, DesiredPod> desired, List<OwnedContainer> owned, Instant now, java.util.Set<String> held) {
+    evictions.retain(desired.keySet());
+    Map<String, DesiredPod> want = HeldPods.without(desired, held);
     for (DesiredPod d : want.values()) { // a hold left by a template change racing the emptying ends with the eviction
       if (d.valid() && evictions.why(d.key()) == null) {
         for (String c : containerNames(d)) {

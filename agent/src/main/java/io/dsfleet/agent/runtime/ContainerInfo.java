@@ -13,9 +13,19 @@ import java.util.Map;
  * @param error why the runtime could not start it ("" or null when it could)
  * @param imageHasOwnershipLabels its image carries {@code io.dsfleet.*} labels: the agent never
  *     creates a container from such an image, so this container is not the agent's
+ * @param imageLabelsUnknown why whether its image carries such labels is not known (Docker answered the image's inspect
+ *     with an error), or null when it is known: such a container is neither the agent's nor another's, and its pod is
+ *     left as it runs until the labels are known (reconcile/HeldPods)
  */
 public record ContainerInfo(String id, String name, Map<String, String> labels, String state, int exitCode,
-    Instant created, Instant startedAt, Instant finishedAt, String health, String ip, String error, boolean imageHasOwnershipLabels) {
+    Instant created, Instant startedAt, Instant finishedAt, String health, String ip, String error, boolean imageHasOwnershipLabels,
+    String imageLabelsUnknown) {
+
+  /** A container whose image's labels are known. */
+  public ContainerInfo(String id, String name, Map<String, String> labels, String state, int exitCode, Instant created,
+      Instant startedAt, Instant finishedAt, String health, String ip, String error, boolean imageHasOwnershipLabels) {
+    this(id, name, labels, state, exitCode, created, startedAt, finishedAt, health, ip, error, imageHasOwnershipLabels, null);
+  }
 
   /**
    * Running, or paused (its processes frozen: {@code docker pause}, or {@code docker commit}, which pauses the container while

@@ -23,22 +23,22 @@ final class DockerAnswers {
   private static final java.util.regex.Pattern LISTED_EXIT = java.util.regex.Pattern.compile("^Exited \\((\\d{1,9})\\)");
 
   /** A container as its list line describes it (no start or finish time): for one whose inspect the agent cannot read. */
-  static ContainerInfo listed(Container c, String why, boolean imageLabelled) {
+  static ContainerInfo listed(Container c, String why, boolean imageLabelled, String imageUnknown) {
     String name = c.getNames() == null || c.getNames().length == 0 ? "" : c.getNames()[0].replaceFirst("^/", "");
     java.util.regex.Matcher exit = LISTED_EXIT.matcher(c.getStatus() == null ? "" : c.getStatus());
     return new ContainerInfo(c.getId(), name, c.getLabels() == null ? Map.of() : c.getLabels(), c.getState(),
         exit.find() ? Integer.parseInt(exit.group(1)) : 0, c.getCreated() == null ? null : Instant.ofEpochSecond(c.getCreated()),
-        null, null, listedHealth(c), listedIp(c), why, imageLabelled);
+        null, null, listedHealth(c), listedIp(c), why, imageLabelled, imageUnknown);
   }
 
   /** A container as its inspect describes it. */
-  static ContainerInfo inspected(InspectContainerResponse r, boolean imageLabelled) {
+  static ContainerInfo inspected(InspectContainerResponse r, boolean imageLabelled, String imageUnknown) {
     var s = r.getState();
     String ip = r.getNetworkSettings() == null ? null : lastAddress(r.getNetworkSettings().getNetworks());
     return new ContainerInfo(r.getId(), r.getName() == null ? "" : r.getName().replaceFirst("^/", ""),
         r.getConfig().getLabels() == null ? Map.of() : r.getConfig().getLabels(), s.getStatus(),
         s.getExitCodeLong() == null ? 0 : s.getExitCodeLong().intValue(), time(r.getCreated()), time(s.getStartedAt()),
-        time(s.getFinishedAt()), s.getHealth() == null ? null : s.getHealth().getStatus(), ip, s.getError(), imageLabelled);
+        time(s.getFinishedAt()), s.getHealth() == null ? null : s.getHealth().getStatus(), ip, s.getError(), imageLabelled, imageUnknown);
   }
 
   /** The health a list shows in a container's status ("Up 2 minutes (healthy)"), as an inspect names it; null for none. */

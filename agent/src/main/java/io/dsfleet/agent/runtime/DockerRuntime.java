@@ -198,7 +198,9 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         long at = System.nanoTime();
         long changesBefore = inspected.changes();
         ContainerInfo info = inspect(c.getId());
-        inspected.remember(info, at, changesBefore);
+        if (info.imageLabelsUnknown() == null) { // one whose image's labels are not known is inspected again at the next list
+          inspected.remember(info, at, changesBefore);
+        }
         out.add(info);
       } catch (NotFoundException gone) {
         // removed between list and inspect
@@ -233,13 +235,31 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   /** A container as its list line describes it (no start or finish time), for one whose inspect the agent cannot read. */
   private ContainerInfo listed(Container c, String why) {
-    boolean imageLabelled;
+    ImageLabels image;
     try {
-      imageLabelled = imageLabelled(c.getImageId());
+      image = imageLabels(c.getImageId());
     } catch (AnswerTooLarge e) {
-      imageLabelled = true; // not known: never taken for the agent's own
+      image = new ImageLabels(true, null); // an image the agent never runs (over its labels' limit): never taken for the agent's own
     }
-    return DockerAnswers.listed(c, why, imageLabelled);
+    return DockerAnswers.listed(c, why, image.labelled(), image.unknown());
+  }
+
+  /** Whether an image carries ownership labels, or why that is not known ({@code unknown}, null when it is). */
+  private record ImageLabels(boolean labelled, String unknown) {}
+
+  /**
+   * Whether the image carries ownership labels; not known when Docker answers its inspect with an error (dockerd 20.10
+   * answers 500 when the image's layer cannot be read): asked again at the next list, never remembered. Before
+   * 2026-12-06 that error failed every list of the node, for one image: no pod was started, stopped or reported, and after
+   * 30 s the node's runtime was said down. A container of such an image is neither the agent's nor another's: its pod
+   * is left as it runs (reconcile/HeldPods), since a container taken for none would have its pod started a second time.
+   */
+  private ImageLabels imageLabels(String imageId) {
+    try {
+      return new ImageLabels(imageLabelled(imageId), null);
+    } catch (DockerException e) {
+      return new ImageLabels(false, "Docker's inspect of its image " + imageId + " failed: " + String.valueOf(e.getMessage()).strip());
+    }
   }
 
   /** Containers inspected since this runtime was made (a figure for the benchmarks and tests). */
@@ -252,7 +272,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private ContainerInfo inspect(String id) {
     inspects.incrementAndGet();
     InspectContainerResponse r = call("inspect", () -> quick.inspectContainerCmd(id).exec());
-    return DockerAnswers.inspected(r, imageLabelled(r.getImageId()));
+    ImageLabels image = imageLabels(r.getImageId());
+    return DockerAnswers.inspected(r, image.labelled(), image.unknown());
   }
 
   /** Whether the image (by id) carries ownership labels; image ids are content hashes, so the answer never changes. */

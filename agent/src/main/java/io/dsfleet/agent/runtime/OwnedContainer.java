@@ -35,7 +35,24 @@ public record OwnedContainer(ContainerInfo info, String namespace, String daemon
     return check(new ContainerInfo("", "", labels, "created", 0, null, null, null, null, null, "", false), node);
   }
 
+  /**
+   * The pod ("namespace/pod") of a container whose image's labels are not known ({@link ContainerInfo#imageLabelsUnknown})
+   * and whose own labels pass every check for this node: a container the agent most likely made, which it must neither
+   * act on nor take for missing; null for any other container.
+   */
+  public static String heldPod(ContainerInfo c, String node) {
+    if (c.imageLabelsUnknown() == null) {
+      return null;
+    }
+    ContainerInfo known = new ContainerInfo(c.id(), c.name(), c.labels(), c.state(), c.exitCode(), c.created(), c.startedAt(),
+        c.finishedAt(), c.health(), c.ip(), c.error(), false);
+    return check(known, node) == null ? known.label(Labels.NAMESPACE) + "/" + known.label(Labels.POD) : null;
+  }
+
   static String check(ContainerInfo c, String node) {
+    if (c.imageLabelsUnknown() != null) {
+      return "whether its image carries io.dsfleet.* labels is not known: " + c.imageLabelsUnknown();
+    }
     if (c.imageHasOwnershipLabels()) {
       return "its image carries io.dsfleet.* labels";
     }

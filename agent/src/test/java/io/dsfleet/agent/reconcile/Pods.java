@@ -73,6 +73,7 @@ final class Pods {
     private Instant started = T0;
     private Instant finished;
     private String error = "";
+    private String imageUnknown;
     private final String id;
 
     C(String id, String hash, String role, String container, int restarts, int attempt) {
@@ -120,6 +121,12 @@ final class Pods {
       return this;
     }
 
+    /** Docker could not say its image's labels: {@link ContainerInfo#imageLabelsUnknown}. */
+    C imageUnknown(String why) {
+      imageUnknown = why;
+      return this;
+    }
+
     C created(Instant at) {
       created = at;
       return this;
@@ -137,7 +144,8 @@ final class Pods {
 
     /** As the runtime shows it, its labels unchecked. */
     ContainerInfo info() {
-      return new ContainerInfo(id, "dsf_" + id, Map.copyOf(labels), state, exit, created, started, finished, null, "10.0.0.9", error, false);
+      return new ContainerInfo(id, "dsf_" + id, Map.copyOf(labels), state, exit, created, started, finished, null, "10.0.0.9", error, false,
+          imageUnknown);
     }
 
     OwnedContainer build() {

@@ -173,9 +173,13 @@ public final class FakeRuntime implements ContainerRuntime {
         .map(this::info).toList();
   }
 
+  /** Containers whose image's labels Docker would not say, by ID, with why ({@link ContainerInfo#imageLabelsUnknown}). */
+  public final Map<String, String> imageLabelsUnknown = new java.util.concurrent.ConcurrentHashMap<>();
+
   private ContainerInfo info(Fake f) {
     return new ContainerInfo(f.id, f.spec.name(), f.labels, f.state, f.exitCode, f.created, f.started, f.finished, null,
-        "host".equals(f.spec.networkMode()) ? null : "10.0.0." + (Long.parseLong(f.id.substring(1), 16) % 250 + 1), f.error, f.foreignImage);
+        "host".equals(f.spec.networkMode()) ? null : "10.0.0." + (Long.parseLong(f.id.substring(1), 16) % 250 + 1), f.error, f.foreignImage,
+        imageLabelsUnknown.get(f.id));
   }
 
   @Override

@@ -1,0 +1,100 @@
+package io.dsfleet.agent.reconcile;
+
+import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import io.dsfleet.proto.v1.PodStatus;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pods left as they run while a container of theirs is of an image whose labels Docker cannot say
+ * ({@link ContainerInfo#imageLabelsUnknown}: it answered the image's inspect with an error, as dockerd
+ * 20.10 does when the image's layer cannot be read). Such a container is neither the agent's (it
+ * would be acted on, though its image may carry the agent's labels and make it another's) nor taken
+ * for none (its pod, seen without it, would be started a second time beside it, or its volumes
+ * removed as no running pod's): its whole pod is held. Nothing of a held pod is started, stopped,
+ * replaced, collected, evicted or emptied; it is reported as it was last reported, with why (reason
+ * {@link #REASON}), or as Unknown when it never was; and it is looked at again at the next list of
+ * the node (an event of its containers, the relist). Only that pod waits: the node's other pods go
+ * on, and the node's runtime is not said down. Before 2026-12-06 the image's error failed every
+ * list of the node ({@code FailingDockerCallsTest.anImageWhoseInspectFailsHoldsItsPodAloneAndNoOtherPodBack}).
+ */
+final class HeldPods {
+  private static final Logger log = LoggerFactory.getLogger(HeldPods.class);
+  static final String REASON = "ImageLabelsUnknown";
+
+  private final String node;
+  /** The containers a hold was logged for, once each while it lasts. */
+  private final Set<String> logged = ConcurrentHashMap.newKeySet();
+
+  HeldPods(String node) {
+    this.node = node;
+  }
+
+  /** The held pods of a full list of the node's containers, by key, with why; logged once per container while it lasts. */
+  Map<String, String> of(List<ContainerInfo> all) {
+    Map<String, String> held = new HashMap<>();
+    Set<String> ids = new java.util.HashSet<>();
+    for (ContainerInfo c : all) {
+      String pod = OwnedContainer.heldPod(c, node);
+      if (pod == null) {
+        continue;
+      }
+      ids.add(c.id());
+      held.putIfAbsent(pod, "the labels of container " + c.name() + "'s image are not known (" + c.imageLabelsUnknown()
+          + "): the pod is left as it runs until Docker says them");
+      if (logged.add(c.id())) {
+        log.warn("pod {}: container {} ({}): {}; the pod is left as it runs, neither stopped nor started again, and looked at again"
+            + " at the next list", pod, c.name(), c.id(), c.imageLabelsUnknown());
+      }
+    }
+    logged.retainAll(ids);
+    return Map.copyOf(held);
+  }
+
+  /** Whether a list of a pod's containers holds one of this pod's whose image's labels are not known. */
+  boolean holds(List<ContainerInfo> listed, String podKey) {
+    return listed.stream().anyMatch(c -> podKey.equals(OwnedContainer.heldPod(c, node)));
+  }
+
+  /** The containers of pods not held. */
+  static List<OwnedContainer> without(List<OwnedContainer> owned, Map<String, String> held) {
+    return held.isEmpty() ? owned : owned.stream().filter(c -> !held.containsKey(c.podKey())).toList();
+  }
+
+  /** The desired pods not held. */
+  static Map<String, DesiredPod> without(Map<String, DesiredPod> want, Set<String> held) {
+    if (held.isEmpty()) {
+      return want;
+    }
+    Map<String, DesiredPod> out = new java.util.LinkedHashMap<>(want);
+    out.keySet().removeAll(held);
+    return out;
+  }
+
+  /** The report with each held pod as it was last reported ({@code last}), or Unknown, and why. */
+  static List<PodStatus> report(List<PodStatus> built, Map<String, String> held, List<PodStatus> last) {
+    if (held.isEmpty()) {
+      return built;
+    }
+    List<PodStatus> out = new ArrayList<>(built.size());
+    for (PodStatus p : built) {
+      String why = held.get(p.getNamespace() + "/" + p.getPodName());
+      if (why == null) {
+        out.add(p);
+        continue;
+      }
+      PodStatus before = last == null ? null : last.stream().filter(x -> x.getNamespace().equals(p.getNamespace())
+          && x.getPodName().equals(p.getPodName()) && x.getTemplateHash().equals(p.getTemplateHash())).findFirst().orElse(null);
+      PodStatus.Builder b = before != null ? before.toBuilder() : p.toBuilder().clearContainers().setPhase("Unknown").setReady(false);
+      out.add(b.setReason(REASON).setMessage(why).build());
+    }
+    return List.copyOf(out);
+  }
+}

@@ -1,0 +1,123 @@
+package io.dsfleet.agent.reconcile;
+
+import static io.dsfleet.agent.reconcile.Pods.T0;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.agent.reconcile.Pods.C;
+import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.OwnedContainer;
+import io.dsfleet.proto.v1.ContainerStatus;
+import io.dsfleet.proto.v1.PodStatus;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Pods held while a container of theirs is of an image whose labels Docker cannot say: such a
+ * container is neither the agent's nor taken for none, its pod left as it runs and reported as last
+ * known ({@link HeldPods}; on the real daemon: {@code FailingDockerCallsTest.anImageWhoseInspectFails...}).
+ */
+class HeldPodsTest {
+  static final DesiredPod POD = Pods.pod();
+  static final String H = POD.hash();
+  static final String WHY = "Docker's inspect of its image sha256:ab failed: Status 500";
+
+  @Test
+  void aContainerOfAnImageWhoseLabelsAreNotKnownIsNotTheAgentsButHoldsItsPod() {
+    ContainerInfo unknown = C.app("a0", H, "main", 0, 0).imageUnknown(WHY).info();
+    StringBuilder why = new StringBuilder();
+    assertThat(OwnedContainer.of(unknown, Pods.NODE, why)).as("never acted on").isEmpty();
+    assertThat(why.toString()).contains(WHY);
+    assertThat(new HeldPods(Pods.NODE).of(List.of(unknown, C.app("b0", H, "main", 0, 0).info())).keySet())
+        .as("its pod held, whatever else runs").containsExactly("ops/agent-abcde");
+    assertThat(new HeldPods(Pods.NODE).of(List.of(C.app("a0", H, "main", 0, 0).label("io.dsfleet.node", "other").imageUnknown(WHY)
+        .info()))).as("one whose own labels fail their checks holds nothing: it is not this agent's whatever its image").isEmpty();
+    assertThat(new HeldPods(Pods.NODE).holds(List.of(unknown), "ops/agent-abcde")).isTrue();
+    assertThat(new HeldPods(Pods.NODE).holds(List.of(unknown), "web/agent-abcde")).as("the same name in another namespace").isFalse();
+  }
+
+  /** Without the hold, the pod seen without the container would be started again beside it. */
+  @Test
+  void aHeldPodIsNeitherStartedStoppedNorCollectedAndItsDirectoryStays() {
+    List<OwnedContainer> others = List.of(C.app("a1", H, "main", 1, 0).exited(1, T0).build(), C.app("a0", H, "main", 0, 0).exited(1, T0).build());
+    String dir = DesiredPod.dirName(POD.key());
+    NodePlanner.Plan desired = NodePlanner.plan(new NodePlanner.Input(true, Map.of(POD.key(), POD), others, Set.of(), Map.of(),
+        new Failures(Backoff.KUBERNETES), Map.of(POD.key(), POD.configs()), Set.of(dir), T0, Set.of(POD.key())));
+    assertThat(desired.pods().get(POD.key())).as("no action").isEmpty();
+    assertThat(desired.garbage()).as("nothing collected").isEmpty();
+    assertThat(desired.removeDirs()).isEmpty();
+    NodePlanner.Plan gone = NodePlanner.plan(new NodePlanner.Input(true, Map.of(), List.of(C.app("a2", H, "main", 2, 0).build()), Set.of(),
+        Map.of(), new Failures(Backoff.KUBERNETES), Map.of(), Set.of(dir), T0, Set.of(POD.key())));
+    assertThat(gone.teardown()).as("no longer desired, but held: not torn down").isEmpty();
+    assertThat(gone.removeDirs()).as("nor its directory removed").isEmpty();
+    NodePlanner.Plan unheld = NodePlanner.plan(new NodePlanner.Input(true, Map.of(POD.key(), POD), others, Set.of(), Map.of(),
+        new Failures(Backoff.KUBERNETES), Map.of(POD.key(), POD.configs()), Set.of(dir), T0));
+    assertThat(unheld.pods().get(POD.key())).as("not held: planned as ever").isNotEmpty();
+  }
+
+  @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir;
+
+  /**
+   * Through the reconciler on the fake runtime: a pod whose app container's image labels are not known is held, its
+   * crash not restarted, its sandbox not stopped; a leave leaves it running with its directory; once the labels are
+   * known again it goes on (the crash restarted in the sandbox it had).
+   */
+  @Test
+  void aHeldPodIsLeftAsItRunsByPassesAndByALeaveAndGoesOnOnceItsImagesLabelsAreKnown() {
+    var clock = new io.dsfleet.common.testing.FakeClock(T0);
+    var runtime = new io.dsfleet.agent.runtime.FakeRuntime(clock);
+    runtime.addImage("local/busybox:1");
+    List<List<PodStatus>> reports = new java.util.ArrayList<>();
+    Reconciler r = ReconcilerTest.onTheCallingThread(runtime, clock, dir, reports::add);
+    r.setDesired(ReconcilerTest.desired("spec.template.spec.volumes", "[{name: data, emptyDir: {}}]",
+        "spec.template.spec.containers[0].volumeMounts", "[{name: data, mountPath: /data}]"));
+    r.tick();
+    List<ContainerInfo> before = runtime.listOwned("n1");
+    assertThat(before).as("a sandbox and its container").hasSize(2).allMatch(ContainerInfo::running);
+    String app = before.stream().filter(c -> "app".equals(c.label("io.dsfleet.role"))).findFirst().orElseThrow().id();
+    runtime.imageLabelsUnknown.put(app, WHY);
+    runtime.crash(app, 1);
+    r.tick();
+    r.tick();
+    assertThat(runtime.listOwned("n1")).as("nothing started again beside it, nothing stopped").hasSize(2);
+    assertThat(reports.get(reports.size() - 1).get(0).getReason()).isEqualTo(HeldPods.REASON);
+
+    r.removeAll(java.time.Duration.ofSeconds(30), x -> { });
+    assertThat(runtime.listOwned("n1")).as("a leave stops nothing of a held pod").hasSize(2)
+        .filteredOn(c -> !c.id().equals(app)).allMatch(ContainerInfo::running);
+    assertThat(dir.resolve("pods").resolve(DesiredPod.dirName(POD.key()))).as("nor removes its directory").isDirectory();
+    r.close();
+
+    runtime.imageLabelsUnknown.clear();
+    Reconciler again = ReconcilerTest.onTheCallingThread(runtime, clock, dir.resolve("again"), reports::add);
+    again.setDesired(ReconcilerTest.desired("spec.template.spec.volumes", "[{name: data, emptyDir: {}}]",
+        "spec.template.spec.containers[0].volumeMounts", "[{name: data, mountPath: /data}]"));
+    again.tick();
+    assertThat(runtime.listOwned("n1")).as("known again: the crash restarted in its sandbox").hasSize(3)
+        .filteredOn(ContainerInfo::running).hasSize(2);
+    again.close();
+  }
+
+  @Test
+  void aHeldPodIsReportedAsLastKnownWithWhyOrAsUnknown() {
+    PodStatus running = PodStatus.newBuilder().setNamespace("ops").setPodName("agent-abcde").setTemplateHash(H).setPhase("Running")
+        .setReady(true).addContainers(ContainerStatus.newBuilder().setName("main").setState("running")).build();
+    PodStatus built = PodStatus.newBuilder().setNamespace("ops").setPodName("agent-abcde").setTemplateHash(H).setPhase("Pending")
+        .addContainers(ContainerStatus.newBuilder().setName("main").setState("waiting")).build();
+    PodStatus other = PodStatus.newBuilder().setNamespace("ops").setPodName("other-abcde").setPhase("Running").build();
+    Map<String, String> held = Map.of("ops/agent-abcde", "why");
+
+    List<PodStatus> report = HeldPods.report(List.of(built, other), held, List.of(running));
+    assertThat(report.get(0)).as("as last reported, and why").isEqualTo(running.toBuilder().setReason(HeldPods.REASON).setMessage("why").build());
+    assertThat(report.get(1)).as("another pod as built").isEqualTo(other);
+
+    PodStatus unknown = HeldPods.report(List.of(built), held, null).get(0);
+    assertThat(unknown.getPhase()).as("never reported: Unknown").isEqualTo("Unknown");
+    assertThat(unknown.getReady()).isFalse();
+    assertThat(unknown.getContainersList()).as("nothing said of its containers that is not known").isEmpty();
+    assertThat(HeldPods.report(List.of(built), held, List.of(running.toBuilder().setTemplateHash("older").build())).get(0).getPhase())
+        .as("a report of another template is not this pod's").isEqualTo("Unknown");
+    assertThat(HeldPods.report(List.of(built), Map.of(), List.of(running))).as("nothing held: as built").containsExactly(built);
+  }
+}
