@@ -241,6 +241,89 @@ class LostStoreTest {
   }
 
   /**
+   * A {@code -wal} lost after SQLite's automatic checkpoint (every 4 MB of writes) had copied part
+   * of the store into {@code dsfleet.db}: the file alone is an older store with every table, and
+   * before helper-151 a start served it, a certificate's revocation acknowledged after the
+   * checkpoint undone without a word. The files as a SIGKILL leaves them (copied while the store is
+   * open): with the {@code -wal} the store opens with every write; without it the start is refused,
+   * naming both files, and touches nothing (refused again); the mark removed by the admin accepts
+   * the older store. A store closed cleanly leaves neither {@code -wal} nor mark and opens.
+   */
+  @Test
+  void aWalLostPastTheCheckpointIsRefusedAndAKilledStoresWalReplays() throws Exception {
+    Path data = dir.resolve("data");
+    var cert = new Store.IssuedCertificate("01", "node-a", "node", Long.MAX_VALUE, 0, 1, "token", "");
+    try (var s = SqliteStore.openKept(data)) {
+      s.putCertificate(cert);
+      String big = "{\"data\": {\"k\": \"" + "x".repeat(1 << 20) + "\"}}";
+      for (int i = 0; i < 6; i++) { // 6 MB: past the 4 MB at which SQLite copies the -wal into the file
+        s.putObjects(List.of(new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", "big-" + i, big, 1, 0, 0), 0, null,
+            List.of(), null)));
+      }
+      assertThat(Files.size(data.resolve("dsfleet.db"))).as("checkpointed into the file").isGreaterThan(1 << 20);
+      s.putCertificate(new Store.IssuedCertificate("01", "node-a", "node", Long.MAX_VALUE, 42, 1, "token", "")); // revoked
+      for (String copy : List.of("killed", "lost")) {
+        Files.createDirectories(dir.resolve(copy).resolve("pki"));
+        try (var files = Files.list(data)) {
+          for (Path f : files.filter(Files::isRegularFile).toList()) {
+            Files.copy(f, dir.resolve(copy).resolve(f.getFileName()));
+          }
+        }
+        Files.copy(data.resolve("pki/secrets.key"), dir.resolve(copy).resolve("pki/secrets.key"));
+      }
+    }
+    assertThat(data.resolve("dsfleet.db-wal")).as("a clean close").doesNotExist();
+    assertThat(data.resolve("dsfleet.db.open")).doesNotExist();
+    try (var s = SqliteStore.openKept(data)) {
+      assertThat(s.certificates()).extracting(Store.IssuedCertificate::revokedMillis).containsExactly(42L);
+    }
+    try (var s = SqliteStore.openKept(dir.resolve("killed"))) {
+      assertThat(s.certificates()).as("the -wal replayed").extracting(Store.IssuedCertificate::revokedMillis).containsExactly(42L);
+    }
+    assertThat(dir.resolve("killed").resolve("dsfleet.db.open")).as("its close copied the -wal into the file").doesNotExist();
+
+    Path lost = dir.resolve("lost");
+    Files.delete(lost.resolve("dsfleet.db-wal"));
+    for (int i = 0; i < 2; i++) {
+      var refused = catchThrowableOfType(io.dsfleet.coordinator.store.StoreException.class, () -> SqliteStore.openKept(lost));
+      assertThat(refused).as("started on the older store").isNotNull();
+      assertThat(refused).hasMessageContaining(lost.resolve("dsfleet.db-wal") + " is missing, but " + lost.resolve("dsfleet.db.open")
+          + " shows the store was not closed since it was opened").hasMessageContaining("nothing done")
+          .hasMessageContaining("remove " + lost.resolve("dsfleet.db.open") + " and start again");
+      assertThat(lost.resolve("dsfleet.db-wal")).as("nothing made").doesNotExist();
+    }
+    Files.delete(lost.resolve("dsfleet.db.open")); // the admin accepts the older store
+    try (var s = SqliteStore.openKept(lost)) {
+      assertThat(s.certificates()).as("the store as the checkpoint left it").extracting(Store.IssuedCertificate::revokedMillis)
+          .containsExactly(0L);
+    }
+  }
+
+  /**
+   * A coordinator SIGKILLed as it is (its {@code -wal} there) starts with every write it
+   * acknowledged; killed again and its {@code -wal} deleted, serve is refused with status 1,
+   * naming it, and nothing is made in its place.
+   */
+  @Test
+  void aKilledCoordinatorStartsWithItsWalAndIsRefusedWithoutIt() throws Exception {
+    try (CoordinatorProcess p = new CoordinatorProcess(dir).start()) {
+      p.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+      assertThat(p.kill()).isEqualTo(137);
+      assertThat(p.dataDir.resolve("dsfleet.db-wal")).exists();
+      p.start();
+      assertThat(p.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").build()).getDaemonSetsCount())
+          .isEqualTo(1);
+      assertThat(p.kill()).isEqualTo(137);
+      Files.delete(p.dataDir.resolve("dsfleet.db-wal"));
+      var start = serve(p.dataDir);
+      assertThat(start.exit()).as(start.output()).isEqualTo(1);
+      assertThat(start.output()).doesNotContain("Exception").contains("ds-coordinator: " + p.dataDir.resolve("dsfleet.db-wal")
+          + " is missing, but " + p.dataDir.resolve("dsfleet.db.open"));
+      assertThat(p.dataDir.resolve("dsfleet.db-wal")).doesNotExist();
+    }
+  }
+
+  /**
    * The store's file replaced (another file renamed over it, a copy put back by hand) or its WAL
    * deleted under the open store: the next write is refused, nothing written, naming the file;
    * before 2026-12-06 it was committed into the file held open, which no start would read.

@@ -81,6 +81,9 @@ abstract class SqliteDatabase implements AutoCloseable {
 
   protected SqliteDatabase(Path dataDir, Opened how) {
     this.dataDir = dataDir;
+    if (how != Opened.REPLICA) {
+      OpenMark.refuseLostWal(dataDir); // before SQLite makes an empty -wal in its place
+    }
     Connection opened = null;
     try {
       OwnerOnlyFiles.directory(dataDir);
@@ -99,13 +102,15 @@ abstract class SqliteDatabase implements AutoCloseable {
         s.execute("PRAGMA foreign_keys=ON");
         s.execute("PRAGMA secure_delete=ON"); // what a write replaces (a Secret sealed at open) is overwritten, not left in free pages
       }
+      int version = schemaVersion(); // a read: SQLite has its -wal from here on
       if (how == Opened.KEPT) {
-        StoreFiles.refuseEmpty(dataDir, schemaVersion());
+        StoreFiles.refuseEmpty(dataDir, version);
       }
+      OpenMark.set(dataDir); // before the first write
       migrate();
       files = new StoreFiles(dataDir, how == Opened.REPLICA);
     } catch (Exception e) {
-      closeAfterFailedOpen(opened, e);
+      closeAfterFailedOpen(opened, dataDir, e);
       throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage() + disk(dataDir), e);
     }
   }
@@ -115,11 +120,12 @@ abstract class SqliteDatabase implements AutoCloseable {
    * left open, the database's files stayed open in a process that goes on (a start that failed
    * and is tried again in-process, a test), and the disk could not be unmounted (helper-94).
    */
-  static void closeAfterFailedOpen(Connection opened, Exception failure) {
+  static void closeAfterFailedOpen(Connection opened, Path dataDir, Exception failure) {
     if (opened != null) {
       try {
         opened.close();
-      } catch (SQLException e) {
+        OpenMark.clearIfClosed(dataDir); // a start refused for its schema is not a store left open
+      } catch (SQLException | java.io.IOException e) {
         failure.addSuppressed(e);
       }
     }
@@ -358,6 +364,14 @@ abstract class SqliteDatabase implements AutoCloseable {
       db.close();
     } catch (SQLException e) {
       throw new StoreException("closing the store", e);
+    }
+    if (files != null && !files.isLost()) { // a file replaced under it: what is there now is no store this close checkpointed
+      try {
+        OpenMark.clearIfClosed(dataDir);
+      } catch (java.io.IOException e) {
+        log.warn("the store closed, but {} could not be removed ({}): the next start may refuse the store as not closed",
+            dataDir.resolve(OpenMark.NAME), e.getMessage());
+      }
     }
   }
 }

@@ -69,7 +69,7 @@ public final class SqliteStore extends SqliteDatabase implements Store {
         checkpoint();
       }
     } catch (RuntimeException e) {
-      closeAfterFailedOpen(db, e); // as the database's own open does
+      closeAfterFailedOpen(db, dataDir, e); // as the database's own open does
       throw e;
     }
   }

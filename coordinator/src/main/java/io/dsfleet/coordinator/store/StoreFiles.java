@@ -74,6 +74,11 @@ final class StoreFiles {
         + " aside if a file is there, then ds-coordinator restore --unverified " + saved + " and start it";
   }
 
+  /** Whether a write or the close found the store's files gone or replaced. */
+  boolean isLost() {
+    return lost != null;
+  }
+
   /**
    * {@link #lost}, as the store closes (a stop, a restart): a store whose file went while no
    * write came (a quiet fleet writes nothing for hours) is saved before the connection goes, the

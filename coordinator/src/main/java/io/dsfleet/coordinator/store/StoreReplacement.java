@@ -79,6 +79,7 @@ public final class StoreReplacement {
       try (FileChannel dir = FileChannel.open(dataDir, StandardOpenOption.READ)) {
         dir.force(true); // the rename on disk too
       }
+      OpenMark.clear(dataDir); // the copy is a whole store, no -wal to it
     } catch (IOException e) {
       throw new StoreException("replacing the store of " + dataDir + ": " + e.getMessage(), e);
     }
