@@ -353,8 +353,9 @@ class LostStoreTest {
 
   /**
    * The store's file deleted between a write's look and its commit: the write is answered as
-   * possibly applied, not as done, and the copy saved holds it (what a restore of it brings back).
-   * No test reached this look until helper-149: without it the write was acknowledged.
+   * possibly applied, not as done, and the copy saved holds it (what a restore of it brings back),
+   * as its refusal says (before helper-151 it said "not kept"). No test reached this look until
+   * helper-149: without it the write was acknowledged.
    */
   @Test
   void aStoreDeletedDuringAWriteIsAnsweredPossiblyAppliedAndTheCopyHoldsIt() throws Exception {
@@ -371,7 +372,9 @@ class LostStoreTest {
       }));
       assertThat(during).as("acknowledged into the deleted file").isNotNull();
       assertThat(during.mayHaveApplied()).isTrue();
-      assertThat(during).hasMessageContaining(data.resolve("dsfleet.db") + " was deleted or replaced");
+      assertThat(during).hasMessageContaining(data.resolve("dsfleet.db") + " was deleted or replaced")
+          .hasMessageStartingWith("store write committed into the file this coordinator holds, which no start opens, and in the copy"
+              + " saved, which a restore brings back: ").hasMessageNotContaining("not kept"); // before helper-151 "not kept"
     }
     Path saved;
     try (var files = Files.list(data)) {

@@ -297,10 +297,6 @@ abstract class SqliteDatabase implements AutoCloseable {
         db.commit();
         io.dsfleet.coordinator.metrics.CoordinatorMetrics.STORE_COMMIT.observe((System.nanoTime() - start) / 1e9);
         committing = false;
-        lost = files == null ? null : files.lost(db);
-        if (lost != null) { // gone between the look before and the commit: committed into a file no start opens
-          throw new StoreException("store write not kept: " + lost, null, true);
-        }
       } catch (SQLException | RuntimeException e) {
         try {
           db.rollback();
@@ -324,6 +320,14 @@ abstract class SqliteDatabase implements AutoCloseable {
             log.warn("the store's connection did not go back to autocommit: {}", again.getMessage());
           }
         }
+      }
+      // gone between the look before and the commit: committed into a file no start opens. Looked
+      // at in autocommit: the copy it saves (VACUUM INTO) fails inside a transaction, and before
+      // helper-151 the look ran before the connection left the transaction sqlite-jdbc begins after
+      // each commit, so its copy always failed ("cannot VACUUM from within a transaction")
+      lost = files == null ? null : files.lostDuringWrite(db);
+      if (lost != null) {
+        throw new StoreException(lost, null, true);
       }
     } catch (SQLException e) {
       throw new StoreException("store write failed: " + e.getMessage() + (diskRefused(e) ? disk(dataDir) : ""), e);

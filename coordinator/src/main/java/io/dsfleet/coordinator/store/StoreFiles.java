@@ -74,6 +74,17 @@ final class StoreFiles {
         + " aside if a file is there, then ds-coordinator restore --unverified " + saved + " and start it";
   }
 
+  /**
+   * {@link #lost}, for a write that committed after the look before it: it is in what this store
+   * holds, and so in the copy saved (after the commit), not in the file a start opens. Before
+   * helper-151 it was said "not kept", and the copy held it.
+   */
+  String lostDuringWrite(Connection connection) {
+    String why = lost(connection);
+    return why == null ? null : "store write committed into the file this coordinator holds, which no start opens"
+        + (saved != null ? ", and in the copy saved, which a restore brings back: " : ", and in the copy a later try saves: ") + why;
+  }
+
   /** Whether a write or the close found the store's files gone or replaced. */
   boolean isLost() {
     return lost != null;
