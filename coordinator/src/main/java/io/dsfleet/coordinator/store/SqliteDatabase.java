@@ -108,7 +108,7 @@ abstract class SqliteDatabase implements AutoCloseable {
       }
       OpenMark.set(dataDir); // before the first write
       migrate();
-      files = new StoreFiles(dataDir, how == Opened.REPLICA);
+      files = new StoreFiles(dataDir, how == Opened.REPLICA, () -> nanoTime.getAsLong());
     } catch (Exception e) {
       closeAfterFailedOpen(opened, dataDir, e);
       throw new StoreException("cannot open the store in " + dataDir + ": " + e.getMessage() + disk(dataDir), e);
@@ -136,6 +136,14 @@ abstract class SqliteDatabase implements AutoCloseable {
 
   /** The files opened: a write into a file deleted or replaced under them is refused (null while migrations run). */
   private StoreFiles files;
+
+  /** The monotonic clock of a lost store's copy's tries ({@link StoreFiles#lost}): System.nanoTime, a test's own. */
+  private volatile java.util.function.LongSupplier nanoTime = System::nanoTime;
+
+  /** A test's clock for {@link StoreFiles#lost}'s tries. */
+  void nanoTime(java.util.function.LongSupplier clock) {
+    nanoTime = clock;
+  }
 
   /** SQLite's error is the disk's (no room, no writes, I/O), not the statement's (a constraint): worth the disk's state. */
   private static boolean diskRefused(SQLException e) {

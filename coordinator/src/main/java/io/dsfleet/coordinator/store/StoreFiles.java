@@ -32,20 +32,38 @@ final class StoreFiles {
   /** A replica's store: its snapshot and log rebuild it, so none is copied, and the way on is a restart. */
   private final boolean replicas;
 
-  /** The files of the store just opened in {@code dataDir} (its {@code -wal} taken once it is there). */
-  StoreFiles(Path dataDir, boolean replicas) throws IOException {
+  /**
+   * The files of the store just opened in {@code dataDir} (its {@code -wal} taken once it is
+   * there); {@code nanoTime}, a monotonic clock, times the tries of a copy.
+   */
+  StoreFiles(Path dataDir, boolean replicas, java.util.function.LongSupplier nanoTime) throws IOException {
     this.dataDir = dataDir;
     this.replicas = replicas;
+    this.nanoTime = nanoTime;
     this.db = key(dataDir.resolve(DB));
     this.wal = keyOrNull(dataDir.resolve(DB + "-wal"));
   }
 
+  /** How long after a failed copy (a full disk) the next write tries again: each try copies the whole store. */
+  static final long COPY_RETRY_NANOS = java.util.concurrent.TimeUnit.MINUTES.toNanos(1);
+
+  /** When the last copy was tried ({@link #nanoTime}), and why it failed; null before any. */
+  private Long copyTried;
+  private String copyFailed;
+  private final java.util.function.LongSupplier nanoTime;
+
   /**
    * Why the store takes no more writes, or null while its files are the ones it opened. Once they
    * are not, they never are again (this process keeps writing into the files it holds), and a copy
-   * of what the store holds is saved once in the data directory, tried again each time until made.
+   * of what the store holds is saved once in the data directory. One that failed (no room) is tried
+   * again by the first write a minute on, and by the close: before helper-151 every refused write
+   * tried it, a copy of the whole store each, as fast as writes came.
    */
   String lost(Connection connection) {
+    return lost(connection, false);
+  }
+
+  private String lost(Connection connection, boolean closing) {
     if (lost == null) {
       String moved = moved();
       if (moved == null) {
@@ -59,15 +77,23 @@ final class StoreFiles {
       return lost + "; stop this replica and start it again: it rebuilds its store from its snapshot and the log";
     }
     if (saved == null) {
-      Path copy = dataDir.resolve(SAVED + System.currentTimeMillis());
-      try {
-        copy(connection, copy);
-        saved = copy;
-        log.error("the store: what it held is saved in {}: stop the coordinator, move {} aside if a file is there,"
-            + " then ds-coordinator restore --unverified {} and start it", copy, dataDir.resolve(DB), copy);
-      } catch (StoreException e) {
-        return lost + "; no copy of what it holds could be saved yet (" + e.getMessage() + "), and the next write tries again:"
-            + " do not stop the coordinator until one is";
+      long now = nanoTime.getAsLong();
+      if (closing || copyTried == null || now - copyTried >= COPY_RETRY_NANOS) {
+        copyTried = now;
+        Path copy = dataDir.resolve(SAVED + System.currentTimeMillis());
+        try {
+          copy(connection, copy);
+          saved = copy;
+          log.error("the store: what it held is saved in {}: stop the coordinator, move {} aside if a file is there,"
+              + " then ds-coordinator restore --unverified {} and start it", copy, dataDir.resolve(DB), copy);
+        } catch (StoreException e) {
+          copyFailed = e.getMessage();
+        }
+      }
+      if (saved == null) {
+        return lost + "; no copy of what it holds could be saved (" + copyFailed + ")" + (closing ? " before it closed"
+            : ": the first write a minute after that try tries again, and so does the coordinator's stop, the last that can;"
+            + " make room in " + dataDir + " and do not stop the coordinator until a copy is saved (logged)");
       }
     }
     return lost + "; what it holds is saved in " + saved + ": stop the coordinator, move " + dataDir.resolve(DB)
@@ -93,11 +119,12 @@ final class StoreFiles {
   /**
    * {@link #lost}, as the store closes (a stop, a restart): a store whose file went while no
    * write came (a quiet fleet writes nothing for hours) is saved before the connection goes, the
-   * last that holds it. Before this fix (helper-149) nothing looked then: the file deleted went
-   * with the close, and the start after was refused with no copy to restore.
+   * last that holds it; one whose copy failed is tried once more, whenever the last try was. Before
+   * helper-149 nothing looked then: the file deleted went with the close, and the start after was
+   * refused with no copy to restore.
    */
   void beforeClose(Connection connection) {
-    String why = lost(connection);
+    String why = lost(connection, true);
     if (why != null && saved == null && !replicas) { // a replica said it at the entry it refused
       log.error("the store closes: {}", why);
     }
