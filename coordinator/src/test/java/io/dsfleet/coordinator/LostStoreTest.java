@@ -67,6 +67,33 @@ class LostStoreTest {
   }
 
   /**
+   * A {@code ca.key} that is not the key of {@code ca.crt} (a partial restore of {@code pki/}, one
+   * file from another backup or fleet): serve refuses, naming both, and leave them as they
+   * are. Before helper-151 the start went on and signed what it issued with a key no node's CA
+   * verifies: every join and renewal handed out a certificate its holder could not use.
+   */
+  @Test
+  void aCaKeyThatIsNotTheCertificatesIsRefusedNamingBoth() throws Exception {
+    Path data = dir.resolve("data");
+    Path other = dir.resolve("other");
+    for (Path d : List.of(data, other)) {
+      try (var s = new SqliteStore(d)) {
+        io.dsfleet.coordinator.security.Authority.open(d, List.of(), s, java.time.Clock.systemUTC(), java.time.Duration.ofDays(1));
+      }
+    }
+    Path pki = data.resolve("pki");
+    Files.copy(other.resolve("pki/ca.key"), pki.resolve("ca.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    String key = Files.readString(pki.resolve("ca.key"));
+    String server = Files.readString(pki.resolve("server.crt"));
+    var served = serve(data, "--tls-name", "coordinator.example"); // TLS, a new name: the serving certificate would be made
+    assertThat(served.exit()).as(served.output()).isEqualTo(1);
+    assertThat(served.output()).doesNotContain("Exception").contains("ds-coordinator: " + pki.resolve("ca.key") + " is not the key of "
+        + pki.resolve("ca.crt")).contains("nothing made");
+    assertThat(Files.readString(pki.resolve("ca.key"))).isEqualTo(key);
+    assertThat(Files.readString(pki.resolve("server.crt"))).as("no serving certificate made with it").isEqualTo(server);
+  }
+
+  /**
    * {@code pki/secrets.key} lost while the store holds Secrets sealed with it: serve refuses,
    * naming it, and makes no key in its place; before 2026-12-06 it wrote a new key there, then
    * failed on the first Secret ("another key sealed it"), the new key left behind.

@@ -71,6 +71,14 @@ public final class CoordinatorPki {
           "Put it back from the backup of pki/ (or from the last certificate of any credential file, admin.pem among them)");
       caKey = readPem(dir.resolve("ca.key"), "the fleet CA's key", CertificateAuthority::privateKey,
           "Put it back from the backup of pki/: no other copy of it is made");
+      if (!Pki.isKeyOf(caKey, ca)) {
+        // a partial restore of pki/ (one file from another backup, another fleet's): before helper-151
+        // the start went on and signed every certificate it issued with a key no holder of ca.crt verifies
+        throw new IllegalStateException(dir.resolve("ca.key") + " is not the key of " + dir.resolve("ca.crt") + " (the fleet CA's"
+            + " certificate, sha256 " + Pki.fingerprint(ca) + "): one of them came from another backup of pki/ or another fleet, and"
+            + " what this CA issued with it would be refused by every node; nothing made. Put back both from the same backup of pki/"
+            + " (ca.crt is also the last certificate of any credential file, admin.pem among them)");
+      }
     } else {
       // not written yet: ca.crt is what says a data directory has its fleet (init, serve), so it
       // is written last, once the first credentials are (keepCa), and a start killed before then
