@@ -193,11 +193,20 @@ public final class OwnerOnlyFiles {
     try {
       Files.deleteIfExists(tmp);
       try (FileChannel ch = createNew(tmp)) {
-        ByteBuffer rest = ByteBuffer.wrap(content);
-        while (rest.hasRemaining()) {
-          ch.write(rest);
+        try {
+          ByteBuffer rest = ByteBuffer.wrap(content);
+          while (rest.hasRemaining()) {
+            ch.write(rest);
+          }
+          ch.force(true);
+        } catch (IOException e) { // a full disk: the temporary made goes (before helper-151 an empty one stayed for good)
+          try {
+            Files.deleteIfExists(tmp);
+          } catch (IOException gone) {
+            e.addSuppressed(gone);
+          }
+          throw e;
         }
-        ch.force(true);
       }
       Files.move(tmp, f, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       // the rename itself must reach the disk too, or a crash can bring back the old file

@@ -31,6 +31,34 @@ class OwnerOnlyFilesTest {
   }
 
   /**
+   * A write a full disk refuses leaves neither the file nor its temporary: before helper-151 an
+   * empty {@code X.tmp} stayed beside it (created, then its write refused), for good.
+   */
+  @Test
+  void aWriteAFullDiskRefusesLeavesNoTemporary() throws Exception {
+    Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "a small tmpfs needs root: not run");
+    Path small = Files.createDirectory(tmp.resolve("small"));
+    io.dsfleet.common.testing.Processes.succeed("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", small.toString());
+    try {
+      try (var filler = Files.newOutputStream(small.resolve("filler"))) {
+        byte[] block = new byte[4096];
+        while (true) {
+          filler.write(block);
+        }
+      } catch (java.io.IOException full) {
+        // no room left
+      }
+      Path f = small.resolve("node.pem");
+      assertThatThrownBy(() -> OwnerOnlyFiles.write(f, "x".repeat(10_000))).isInstanceOf(UncheckedIOException.class)
+          .hasMessageContaining("cannot write " + f);
+      assertThat(f).doesNotExist();
+      assertThat(small.resolve("node.pem.tmp")).as("no temporary left").doesNotExist();
+    } finally {
+      io.dsfleet.common.testing.Processes.succeed("umount", "-l", small.toString());
+    }
+  }
+
+  /**
    * Someone who can write the directory swaps the temporary file for a link to another file while
    * keys are written: the content never reaches the link's target (a review's race put a private
    * key there 1,437 times in 4 s when the temporary file was opened again by its name).
