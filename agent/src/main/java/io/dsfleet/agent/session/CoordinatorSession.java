@@ -43,6 +43,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private final Runnable onRemoved;
   private final Duration heartbeatOverride;
   private final NodeCredentials credentials;
+  private final CertificateRefusals refusals;
   private volatile boolean renewing;
 
   private final CoordinatorChannel channel;
@@ -85,6 +86,7 @@ public final class CoordinatorSession implements AutoCloseable {
     this.onRemoved = onRemoved;
     this.logs = new LogRequests(info.getName(), runtime, scheduler, this::send, this::streamReady);
     this.channel = new CoordinatorChannel(coordinators, credentials, () -> closed);
+    this.refusals = new CertificateRefusals(credentials, channel, info.getName());
     this.intake = new DesiredSetIntake(desiredSets, writes, scheduler, threads.work, this::send);
     this.reports = new StatusReports(this, scheduler, () -> stream, this::streamReady, this::send);
   }
@@ -122,8 +124,8 @@ public final class CoordinatorSession implements AutoCloseable {
     if (closed) {
       return;
     }
+    boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
     try {
-      boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
       // a certificate that expired while no coordinator answered (an outage longer than its life) is no
       // session's: join again, with the token if there is one (before, sessions without a certificate were
       // refused until the agent was restarted; helper-82)
@@ -149,15 +151,18 @@ public final class CoordinatorSession implements AutoCloseable {
       openStream(heartbeatOverride != null ? heartbeatOverride : heartbeatInterval);
     } catch (StatusRuntimeException e) {
       refusedCertificate(e.getStatus());
+      refusals.joinFailed(bootstrap, e.getStatus());
       if (followLeader(e.getTrailers())) {
         return;
       }
       retry("join failed: " + e.getStatus().getCode() + " " + firstLine(e.getStatus().getDescription()) + rootCause(e),
           e.getStatus().getCode(), Reconnect.asked(e.getStatus(), e.getTrailers()));
     } catch (IllegalStateException e) {
+      refusals.joinFailed(bootstrap, null);
       channel.reset();
       retry("cannot join: " + e.getMessage(), Status.Code.FAILED_PRECONDITION);
     } catch (RuntimeException e) {
+      refusals.joinFailed(bootstrap, null);
       retry("join failed: " + e, Status.Code.UNKNOWN);
     }
   }
@@ -328,19 +333,10 @@ public final class CoordinatorSession implements AutoCloseable {
     }
   }
 
-  /** A refused certificate (revoked: the node was removed): with a join token, join afresh; without, say what to do. */
+  /** A refused certificate (revoked: the node was removed, or a wrong store serves): join again ({@link CertificateRefusals}). */
   private void refusedCertificate(Status status) {
-    if (status.getCode() != Status.Code.UNAUTHENTICATED || credentials.isInsecure() || !credentials.hasCertificate()) {
-      return;
-    }
-    joined = false;
-    if (credentials.hasToken()) {
-      log.warn("the coordinator refused this node's certificate ({}); joining again with the join token", status.getDescription());
-      credentials.forget();
-      channel.reset();
-    } else {
-      log.error("the coordinator refused this node's certificate ({}); configure a join token to join again",
-          status.getDescription());
+    if (refusals.certificateRefused(status)) {
+      joined = false;
     }
   }
 

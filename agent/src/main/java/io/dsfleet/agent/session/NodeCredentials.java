@@ -36,6 +36,12 @@ public final class NodeCredentials {
   private PrivateKey key;
   private X509Certificate ca;
   private KeyPair pending;
+  /**
+   * The certificate was refused (UNAUTHENTICATED): the next try joins with the token instead; set
+   * back by {@link #takeBack} when the token does not admit the node either. The certificate stays,
+   * on disk too, until the token gives a new one ({@link #accept}).
+   */
+  private boolean setAside;
 
   private NodeCredentials(Path dir, String nodeName, JoinToken token, Clock clock) {
     this.dir = dir;
@@ -103,9 +109,29 @@ public final class NodeCredentials {
     return dir == null;
   }
 
-  /** Whether the node has a certificate that has not expired. */
+  /** Whether the node has a certificate that has not expired, and that is not set aside for a join with the token. */
   public synchronized boolean hasCertificate() {
-    return cert != null && cert.getNotAfter().toInstant().isAfter(clock.instant());
+    return cert != null && !setAside && cert.getNotAfter().toInstant().isAfter(clock.instant());
+  }
+
+  /**
+   * The coordinator refused the certificate: the next try joins with the token, and the certificate
+   * is kept (in memory and in {@code node.pem}) until the token gives a new one. A refusal says what
+   * the coordinator's store holds now, which a restore from an older backup or a start on the wrong
+   * data directory (the fleet's CA copied there) changes back once the operator puts the right store
+   * back: until 2026-12-06 the certificate was deleted at the first refusal, and every agent with a
+   * join token was then locked out of the right store (its token refused: the node a member), each
+   * needing a token an admin made for its name.
+   */
+  public synchronized void setAside() {
+    setAside = true;
+  }
+
+  /** The token did not admit the node: its certificate, if one was set aside, is tried again at the next try. Returns whether one was. */
+  public synchronized boolean takeBack() {
+    boolean was = setAside && cert != null && cert.getNotAfter().toInstant().isAfter(clock.instant());
+    setAside = false;
+    return was;
   }
 
   public synchronized boolean hasToken() {
@@ -191,11 +217,12 @@ public final class NodeCredentials {
     key = pending.getPrivate();
     ca = newCa;
     pending = null;
+    setAside = false;
   }
 
   /** Whether a third or less of the certificate's life is left. */
   public synchronized boolean dueForRenewal(Instant now) {
-    return cert != null && Pki.dueForRenewal(cert, now);
+    return cert != null && !setAside && Pki.dueForRenewal(cert, now);
   }
 
   /**
@@ -234,6 +261,7 @@ public final class NodeCredentials {
       return;
     }
     synchronized (this) { // the files outside the lock: a stalled disk holds up no heartbeat asking dueForRenewal
+      setAside = false;
       cert = null;
       key = null;
       mutual = null;
