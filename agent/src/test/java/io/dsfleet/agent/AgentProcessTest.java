@@ -225,6 +225,12 @@ class AgentProcessTest {
     assertThat(tmp.resolve("state/left")).exists();
   }
 
+  /** The pods the node's running containers belong to. */
+  java.util.Set<String> runningPods() {
+    return docker.docker.listOwned(docker.node).stream().filter(ContainerInfo::running).map(c -> c.label(Labels.POD))
+        .collect(Collectors.toSet());
+  }
+
   Map<String, String> runningIds() {
     return docker.docker.listOwned(docker.node).stream().filter(ContainerInfo::running)
         .collect(Collectors.toMap(ContainerInfo::name, ContainerInfo::id));
@@ -388,4 +394,39 @@ class AgentProcessTest {
     assertThat(Files.readString(log)).contains("resuming the last desired set");
   }
 
+
+  /**
+   * The host rebooted while the coordinator is down: every container of the node exited (sandbox
+   * and app, as dockerd's restart leaves them without a restart policy) and the agent starts again
+   * with no coordinator to answer: it runs every pod again from the sealed set in its state
+   * directory (docs/agent.md, "Static stability"), and the coordinator's return changes nothing.
+   */
+  @Test
+  void afterARebootDuringAnOutageThePodsRunAgainFromTheSealedSet() throws Exception {
+    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(coordinator);
+    agent = startAgent();
+    await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
+    Map<String, String> before = runningIds();
+    assertThat(before).hasSize(3);
+    FakeCoordinator.Away away = coordinator.goAway();
+
+    io.dsfleet.common.testing.Processes.kill(agent); // the host goes down: the agent and every container with it
+    for (ContainerInfo c : docker.docker.listOwned(docker.node)) {
+      assertThat(io.dsfleet.common.testing.Processes.run(new ProcessBuilder("docker", "stop", "-t", "1", c.id()), Duration.ofSeconds(60))
+          .exit()).isZero();
+    }
+    assertThat(runningIds()).isEmpty();
+    agent = startAgent(); // booted again, the coordinator still away
+    await().atMost(Duration.ofSeconds(90)).until(() -> runningPods().size() == 3);
+    assertThat(runningPods()).isEqualTo(java.util.Set.of("first-aaaaa", "second-bbbbb", "third-ccccc"));
+    assertThat(Files.readString(log)).contains("resuming the last desired set");
+    settle(3);
+    Map<String, String> rebooted = runningIds();
+    assertThat(rebooted).hasSize(3);
+
+    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(away);
+    await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.sessionsOpened.get() > 0 && coordinator.allReady());
+    settle(3);
+    assertThat(runningIds()).as("the return restarts nothing").isEqualTo(rebooted);
+  }
 }
