@@ -206,6 +206,9 @@ final class BackupCommands {
           store.objects(); // the Secrets open with this key, or the restore stops here
           // a new group's log starts empty: the copy no longer names a position in the old one
           store.applyEntry(0, 0, () -> null);
+          // nor is it the store the backup was taken of, which told the agents what they run: they
+          // release, not remove, the pods this one drops (docs/operations.md, "Backup and restore")
+          store.renewIdentity();
         }
         try (DirectoryOwner data = DirectoryOwner.open(dir)) {
           data.giveTo(data.attributes(), DirectoryOwner.STORE);

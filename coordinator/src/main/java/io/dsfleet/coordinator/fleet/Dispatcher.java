@@ -39,11 +39,14 @@ final class Dispatcher {
   private final Events events;
   /** Versions sent to agents start above anything an earlier coordinator process sent. */
   private final long versionSeed;
+  /** The store's identity, sent with every set ({@code DesiredState.store_id}). */
+  private final String storeId;
 
-  Dispatcher(FleetState state, Events events, long versionSeed) {
+  Dispatcher(FleetState state, Events events, long versionSeed, String storeId) {
     this.state = state;
     this.events = events;
     this.versionSeed = versionSeed;
+    this.storeId = storeId;
   }
 
   /** Told when a node needs a grant its row does not hold: written at once (rare: an admin's change of the node). */
@@ -235,7 +238,7 @@ final class Dispatcher {
     }
     n.version = Math.max(n.version + 1, versionSeed);
     try {
-      n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version)
+      n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version).setStoreId(storeId)
           .addAllPods(pods).addAllConfigs(used.values())
           .addAllOrphanedPods(n.orphans.stream().map(io.dsfleet.common.ReleasedPods::name).distinct().toList()) // agents before 2026-12-05
           .addAllOrphanedPodKeys(n.orphans)).build()); // keys; a name alone where it was released so before 2026-12-05

@@ -192,6 +192,11 @@ public final class ReplicatedStore implements Store {
     return read(SqliteStore::schemaVersion);
   }
 
+  @Override
+  public String identity() {
+    return read(SqliteStore::identity);
+  }
+
   /** The replica closes the local store with its state machine. */
   @Override
   public void close() {

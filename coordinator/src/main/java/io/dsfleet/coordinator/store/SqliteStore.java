@@ -23,6 +23,8 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   }
 
   private final SealedSecrets secrets;
+  /** The Secrets key, from which the store's {@link #identity} is derived. */
+  private final SecretBox key;
 
   /**
    * The store of a data directory that may already hold one (serve, init): refused, naming the
@@ -62,7 +64,8 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     super(dataDir, how);
     try {
       SealedSecrets.refuseLostKey(db, secretsKey(dataDir));
-      this.secrets = new SealedSecrets(SecretBox.loadOrCreate(secretsKey(dataDir)));
+      this.key = SecretBox.loadOrCreate(secretsKey(dataDir));
+      this.secrets = new SealedSecrets(key);
       int[] sealed = new int[1];
       tx(() -> sealed[0] = secrets.sealPlain(db));
       if (sealed[0] > 0) {
@@ -88,6 +91,21 @@ public final class SqliteStore extends SqliteDatabase implements Store {
     @SuppressWarnings("unchecked")
     T result = (T) out[0];
     return result;
+  }
+
+  /** {@link StoreIdentity}: from the Secrets key and the store's epoch. */
+  @Override
+  public synchronized String identity() {
+    try {
+      return StoreIdentity.of(key, SqliteReads.counter(db, StoreIdentity.EPOCH));
+    } catch (SQLException e) {
+      throw new StoreException("reading the store's identity", e);
+    }
+  }
+
+  /** Gives the store a new {@link #identity} (a restore: the agents' pods came from the store the backup was taken of, not from this one). */
+  public synchronized void renewIdentity() {
+    tx(() -> setCounter(StoreIdentity.EPOCH, StoreIdentity.newEpoch()));
   }
 
   /** The Raft log position of the last entry applied here: {term, index}, {0, 0} for none. */

@@ -158,6 +158,16 @@ public interface Store extends AutoCloseable {
 
   int schemaVersion();
 
+  /**
+   * The store's identity, sent with every desired set: the same for as long as the store lives (its
+   * restarts, every replica of a group), another for a new store and after each restore, so an agent
+   * can tell a set from a store that never sent it its pods (docs/agent.md, "Never harm a node"). ""
+   * where a store has none.
+   */
+  default String identity() {
+    return "";
+  }
+
   @Override
   void close();
 }

@@ -107,6 +107,8 @@ class ReplicatedStoreTest {
       for (Replica r : group.running.values()) {
         Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
             assertThat(r.store().objects()).singleElement().extracting(StoredObject::resourceVersion).isEqualTo(rv + 1));
+        // the identity desired sets carry: one store to the agents, whichever replica leads
+        assertThat(r.store().identity()).as("replica " + r.id()).matches("[0-9a-f]{32}").isEqualTo(store.identity());
       }
     }
   }
