@@ -429,4 +429,36 @@ class AgentProcessTest {
     settle(3);
     assertThat(runningIds()).as("the return restarts nothing").isEqualTo(rebooted);
   }
+
+  /**
+   * The coordinator replaced by one with a new store (started on the wrong data directory, or an
+   * empty one): it answers with an empty desired set. Its store is not the one the node's pods came
+   * from, so the agent releases them rather than remove them: they keep running in the same
+   * containers, recorded as released. Before 2026-12-06 every pod of the node was removed, and so on
+   * every node of the fleet.
+   */
+  @Test
+  void aCoordinatorWithAnotherStoreSendingAnEmptySetRemovesNoPod() throws Exception {
+    coordinator = new FakeCoordinator(threePods().toBuilder().setStoreId("store-a").build()).startInPlaceOf(coordinator);
+    agent = startAgent();
+    await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
+    await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() > 0); // store-a's set is on disk
+    Map<String, String> before = runningIds();
+    assertThat(before).hasSize(3);
+
+    coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(2).setStoreId("store-b").build()).startInPlaceOf(coordinator);
+    await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.desiredAcks.get() > 0); // the empty set taken and written
+    settle(3);
+    assertThat(runningIds()).as("no pod removed").isEqualTo(before);
+    assertThat(Files.readString(log)).contains("comes from another coordinator store (store-b) than this node's last set (store-a)");
+    assertThat(Files.readAllLines(tmp.resolve("state").resolve("orphans"))).containsExactlyInAnyOrder(
+        "ops/first-aaaaa", "ops/second-bbbbb", "ops/third-ccccc");
+
+    // the right store put back: its set desires the released pods again, which it adopts as they run
+    coordinator = new FakeCoordinator(threePods().toBuilder().setVersion(3).setStoreId("store-a").build()).startInPlaceOf(coordinator);
+    await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.desiredAcks.get() > 0 && coordinator.allReady());
+    settle(3);
+    assertThat(runningIds()).as("adopted, not restarted").isEqualTo(before);
+    assertThat(Files.readAllLines(tmp.resolve("state").resolve("orphans"))).isEmpty();
+  }
 }

@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * until a write succeeds ({@link #writeAgain}), since a node that takes no change while its disk
  * is full can never be given the one that frees it (a review's pod filled the disk and the node
  * took nothing more, the deletion of that pod included). An agent restarted before the write
- * succeeds starts from the older set on disk, until its coordinator answers. One set at a time:
- * the session's calls come one after another.
+ * succeeds starts from the older set on disk, until its coordinator answers. A set from another
+ * coordinator store than the last one's releases the pods it drops rather than remove them
+ * ({@link StoreChange}). One set at a time: the session's calls come one after another.
  */
 final class DesiredSets {
   private static final Logger log = LoggerFactory.getLogger(DesiredSets.class);
@@ -35,6 +36,8 @@ final class DesiredSets {
   private volatile String writeError = "";
   /** Released pods the disk refused: written (as the reconciler holds them then) before any set, which must never be on disk without them. */
   private boolean orphansUnwritten;
+  /** The set taken last (written or not); null until one is, the set on disk standing for it then. */
+  private DesiredState last;
 
   DesiredSets(LocalState state, Reconciler reconciler) {
     this.state = state;
@@ -61,6 +64,20 @@ final class DesiredSets {
         log.info("released pods {}: their containers keep running, unmanaged", releases);
       }
     }
+    DesiredState before = last != null ? last : state.written().orElse(null);
+    java.util.List<String> dropped = StoreChange.dropped(before, d, reconciler.orphans());
+    if (!dropped.isEmpty()) {
+      Set<String> orphans = new java.util.TreeSet<>(reconciler.orphans());
+      orphans.addAll(dropped);
+      reconciler.setOrphans(orphans);
+      orphansUnwritten = true;
+      log.error("desired set version {} comes from another coordinator store ({}) than this node's last set ({}): a restore from"
+          + " a backup, or a new store (the wrong data directory?); the pods it drops are released, not removed, and keep"
+          + " running unmanaged: {}. If the store is the right one, apply their DaemonSets again (each adopts its pods) and"
+          + " delete them to remove them; if not, put the right store back", d.getVersion(), d.getStoreId(), before.getStoreId(),
+          dropped);
+    }
+    last = d;
     if (d.getPodsList().stream().anyMatch(p -> ReleasedPods.holds(reconciler.orphans(), ReleasedPods.key(p.getNamespace(), p.getPodName()),
         p.getPodName()))) {
       orphansUnwritten = true; // a released pod desired again: the file follows the adoption with the set (its own write may fail)
