@@ -461,4 +461,37 @@ class AgentProcessTest {
     assertThat(runningIds()).as("adopted, not restarted").isEqualTo(before);
     assertThat(Files.readAllLines(tmp.resolve("state").resolve("orphans"))).isEmpty();
   }
+
+  /**
+   * The state directory damaged while the agent was down (a torn write, a disk that lost blocks):
+   * its state file cut in half and its key overwritten. Started with no coordinator, the agent moves
+   * both aside, says so, and leaves every running pod alone (the sources are not ready); the
+   * coordinator's return then gives it its set, and it adopts the same containers.
+   */
+  @Test
+  void aDamagedStateFileAndKeyWithNoCoordinatorLeaveEveryPodRunning() throws Exception {
+    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(coordinator);
+    agent = startAgent();
+    await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
+    await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() > 0);
+    Map<String, String> before = runningIds();
+    assertThat(before).hasSize(3);
+    FakeCoordinator.Away away = coordinator.goAway();
+
+    io.dsfleet.common.testing.Processes.kill(agent);
+    Path desired = tmp.resolve("state").resolve("desired.pb");
+    byte[] sealed = Files.readAllBytes(desired);
+    Files.write(desired, java.util.Arrays.copyOf(sealed, sealed.length / 2));
+    Files.writeString(tmp.resolve("state").resolve("state.key"), "not a key\n");
+    agent = startAgent();
+    await().atMost(Duration.ofSeconds(30)).until(() -> Files.readString(log).contains("no desired set in"));
+    settle(5);
+    assertThat(runningIds()).as("nothing touched").isEqualTo(before);
+    assertThat(Files.readString(log)).contains("state.key.corrupt", "desired.pb.corrupt", "running pods are left alone until a coordinator answers");
+
+    coordinator = new FakeCoordinator(threePods()).startInPlaceOf(away);
+    await().atMost(Duration.ofSeconds(60)).until(() -> coordinator.desiredAcks.get() > 0 && coordinator.allReady());
+    settle(3);
+    assertThat(runningIds()).as("adopted, not restarted").isEqualTo(before);
+  }
 }
