@@ -104,9 +104,10 @@ public final class Fleet extends FleetReads {
         : io.dsfleet.common.Sha256.hex(leaveSecret).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     synchronized (lock) {
       NodeEntry existing = state.nodes.get(info.getName());
-      boolean sameAgent = existing != null && existing.readmitsBySecret && presented != null && !existing.leaveSecretSha256.isEmpty()
+      boolean ownSecret = existing != null && presented != null && !existing.leaveSecretSha256.isEmpty()
           && java.security.MessageDigest.isEqual(presented, existing.leaveSecretSha256.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-      C issued = credential.issue(existing != null && !sameAgent, sameAgent ? existing.admittedBy : "");
+      boolean sameAgent = ownSecret && existing.readmitsBySecret;
+      C issued = credential.issue(existing != null && !sameAgent, sameAgent ? existing.admittedBy : "", ownSecret);
       changes.bump();
       try {
         registry.admitted(info, leaveSecretSha256, tokenOf.apply(issued), existing != null, sameAgent);
@@ -131,8 +132,9 @@ public final class Fleet extends FleetReads {
      * @param member the name is a member's (only a token scoped to it re-admits it)
      * @param retryOf the token that admitted the name when this is the same agent again (its answer
      *     lost), else empty: that token's use was counted by the admission being retried
+     * @param ownSecret the join showed the member's own leave secret (its agent, or root on its host)
      */
-    C issue(boolean member, String retryOf);
+    C issue(boolean member, String retryOf, boolean ownSecret);
   }
 
   /** An admin revokes the node's certificates: call before revoking, so no join by its leave secret slips in between. */

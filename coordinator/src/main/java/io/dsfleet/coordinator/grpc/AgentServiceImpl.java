@@ -112,7 +112,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         Authority.Admission admission;
         try {
           admission = fleet.admit(request.getNode(), leaveHash, request.getLeaveSecret(),
-              (member, retryOf) -> issued[0] = authority.admit(presented, member, retryOf),
+              (member, retryOf, ownSecret) -> issued[0] = authority.admit(presented, member, retryOf, ownSecret),
               Authority.Admission::tokenUse, authority::giveBack);
         } finally {
           // also when the node's write then failed: what the admission revoked (a replaced member's
@@ -122,7 +122,8 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
         }
         X509Certificate cert = admission.certificate();
         fleet.securityEvent(name, "CertificateIssued", "certificate " + Pki.serialHex(cert) + " issued with join token "
-            + admission.tokenId() + ", valid until " + cert.getNotAfter().toInstant());
+            + admission.tokenId() + (admission.lapsed() ? " to the node's own agent (its leave secret shown): every certificate it"
+            + " was issued had expired" : "") + ", valid until " + cert.getNotAfter().toInstant());
         out.setCertificatePem(Pki.pem(cert)).setCaPem(Pki.pem(authority.pki().ca()));
       } else if (!caller.speaksFor(name)) {
         throw new ControlException(Status.Code.PERMISSION_DENIED, caller + " cannot join as node " + name);

@@ -196,7 +196,8 @@ public final class Authority {
    *     stores with the node ({@link Store#admitNode}); null when the admission counted none (the
    *     same agent again)
    */
-  public record Admission(X509Certificate certificate, String tokenId, List<String> revoked, Store.TokenUse counted) {
+  /** @param lapsed a member re-admitted because its certificates had all expired ({@link CertificateRecords#lapsed}) */
+  public record Admission(X509Certificate certificate, String tokenId, List<String> revoked, Store.TokenUse counted, boolean lapsed) {
     /** What the node's registration stores of its token: the count, or only the token's id (uses 0) when none was counted. */
     public Store.TokenUse tokenUse() {
       return counted != null ? counted : new Store.TokenUse(tokenId, 0);
@@ -216,12 +217,25 @@ public final class Authority {
    * single-use token nor lets it admit a second node.
    */
   public synchronized Admission admit(Presented presented, boolean member, String retryOf) {
+    return admit(presented, member, retryOf, false);
+  }
+
+  /**
+   * {@link #admit(Presented, boolean, String)}, where {@code ownSecret} says the join showed the
+   * member's own leave secret: then any valid token re-admits a member whose certificates have all
+   * lapsed ({@link CertificateRecords#lapsed}), as the kubelet bootstraps again with its token once
+   * its client certificate expired.
+   */
+  public synchronized Admission admit(Presented presented, boolean member, String retryOf, boolean ownSecret) {
     String nodeName = presented.nodeName();
     StoredToken t = tokens.check(presented.token());
     JoinTokens.requireScope(t, nodeName);
-    if (member && t.node().isEmpty()) {
+    boolean lapsed = member && ownSecret && CertificateRecords.lapsed(serialsByName.getOrDefault(Pki.NODES + "/" + nodeName, List.of())
+        .stream().map(issued::get).filter(java.util.Objects::nonNull).toList(), clock.millis());
+    if (member && t.node().isEmpty() && !lapsed) {
       throw new ControlException(Status.Code.ALREADY_EXISTS, "node " + nodeName + " is already a member of the fleet: it"
-          + " re-joins with its own certificate, never with a join token. To replace it, remove it (dsctl node rm "
+          + " re-joins with its own certificate, never with a join token (its own agent also with the token once every"
+          + " certificate it was issued has expired). To replace it, remove it (dsctl node rm "
           + nodeName + ") or make a token for it (dsctl token create --node " + nodeName + ")");
     }
     boolean retry = !retryOf.isEmpty() && retryOf.equals(t.id());
@@ -239,9 +253,9 @@ public final class Authority {
       throw e;
     }
     Store.TokenUse counted = retry ? null : tokens.countUse(t);
-    log.warn("security: node {} {} with join token {}; certificate {} issued", nodeName, member ? "re-admitted" : "admitted",
-        t.id(), Pki.serialHex(cert));
-    return new Admission(cert, t.id(), revokedNow, counted);
+    log.warn("security: node {} {} with join token {}; certificate {} issued", nodeName, lapsed ? "re-admitted (its certificates"
+        + " had expired; its leave secret shown)" : member ? "re-admitted" : "admitted", t.id(), Pki.serialHex(cert));
+    return new Admission(cert, t.id(), revokedNow, counted, lapsed);
   }
 
   /**

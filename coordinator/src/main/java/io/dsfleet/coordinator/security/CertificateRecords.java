@@ -11,6 +11,29 @@ final class CertificateRecords {
   private CertificateRecords() {}
 
   /**
+   * Whether a node's certificates have all lapsed: it has one at least, none it could still present
+   * (each expired or revoked), and the newest expired unrevoked (an admin's revocation of the node
+   * revokes every one, the newest with them). Its agent (its leave secret shown) may then be
+   * re-admitted by any join token ({@link Authority#admit}): an outage of the coordinator longer than
+   * a certificate has left (a third of {@code nodeCertTtl} once renewed) left every node of a fleet
+   * with only an expired certificate, each refused as a member by the token its agent joins with
+   * until an admin made one token per node (and the node's collection, the other way back, waits
+   * while most of the fleet is NotReady, as all of it is then).
+   */
+  static boolean lapsed(List<IssuedCertificate> records, long nowMillis) {
+    IssuedCertificate newest = null;
+    for (IssuedCertificate c : records) {
+      if (c.revokedMillis() == 0 && c.notAfterMillis() > nowMillis) {
+        return false; // one it can present: it needs no token
+      }
+      if (newest == null || c.issuedMillis() > newest.issuedMillis()) {
+        newest = c;
+      }
+    }
+    return newest != null && newest.revokedMillis() == 0;
+  }
+
+  /**
    * A CA is made ({@link Authority#open}) only where none issued anything yet: a
    * {@code pki/ca.crt} lost (deleted, a file system's repair) in a data directory whose store
    * records certificates beyond what a first start records before it keeps its CA (the

@@ -52,7 +52,7 @@ class JoinStoreFailureTest {
 
   Authority.Admission admitD(Authority authority, String token) {
     return h.fleet.admit(FakeAgent.info("node-d", Map.of()), Sha256.hex(SECRET), SECRET,
-        (member, retryOf) -> authority.admit(authority.present(token, "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), true), member, retryOf),
+        (member, retryOf, ownSecret) -> authority.admit(authority.present(token, "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), true), member, retryOf),
         Authority.Admission::tokenUse, authority::giveBack);
   }
 
@@ -111,7 +111,7 @@ class JoinStoreFailureTest {
   @Test
   void theNodesWriteDoesNotUndoARevocationMadeMeanwhile() {
     var created = ca.createToken(Duration.ofHours(1), "many", "", 0);
-    h.fleet.admit(FakeAgent.info("node-d", Map.of()), Sha256.hex(SECRET), SECRET, (member, retryOf) -> {
+    h.fleet.admit(FakeAgent.info("node-d", Map.of()), Sha256.hex(SECRET), SECRET, (member, retryOf, ownSecret) -> {
       Authority.Admission a = ca.admit(ca.present(created.text(), "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), true), member, retryOf);
       ca.revokeToken(created.id());
       return a;

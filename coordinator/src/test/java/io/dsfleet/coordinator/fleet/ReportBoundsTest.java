@@ -474,7 +474,7 @@ class ReportBoundsTest {
       node.runDesired(true);
       assertThat(node.last().getConfigsList()).as("kept after the taint, with its Secret").anyMatch(c -> c.getName().equals("gpu-key"));
 
-      h.fleet.admit(io.dsfleet.coordinator.grpc.FakeAgent.info("node-b", java.util.Map.of()), "", "", (member, retryOf) -> "issued", issued -> new io.dsfleet.coordinator.store.Store.TokenUse("token-b", 0), issued -> { });
+      h.fleet.admit(io.dsfleet.coordinator.grpc.FakeAgent.info("node-b", java.util.Map.of()), "", "", (member, retryOf, ownSecret) -> "issued", issued -> new io.dsfleet.coordinator.store.Store.TokenUse("token-b", 0), issued -> { });
       node.open();
       assertNothingOf(claim(node, "gpu", pod.getPodName(), pod.getTemplateHash()), "gpu", "gpu-key");
     }
@@ -522,7 +522,7 @@ class ReportBoundsTest {
           .satisfies(t -> assertThat(t.timeAdded()).as("the agent's own date ignored").isEqualTo(joined));
       h.clock.advance(java.time.Duration.ofMinutes(5));
       h.fleet.admit(io.dsfleet.coordinator.grpc.FakeAgent.info("node-a", java.util.Map.of()).toBuilder()
-          .addTaints(io.dsfleet.proto.v1.Taint.newBuilder().setKey("gpu").setEffect("NoExecute")).build(), "", "", (m, r) -> "c", c -> new io.dsfleet.coordinator.store.Store.TokenUse("t", 0), c -> { });
+          .addTaints(io.dsfleet.proto.v1.Taint.newBuilder().setKey("gpu").setEffect("NoExecute")).build(), "", "", (m, r, s) -> "c", c -> new io.dsfleet.coordinator.store.Store.TokenUse("t", 0), c -> { });
       assertThat(h.fleet.node("node-a", true).taints()).singleElement()
           .satisfies(t -> assertThat(t.timeAdded()).as("admitted again with the same taint: its time kept").isEqualTo(joined));
       var web = new io.dsfleet.common.model.Taint("dedicated", "web", "NoExecute", null);
