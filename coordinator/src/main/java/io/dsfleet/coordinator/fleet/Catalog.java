@@ -12,6 +12,7 @@ import io.dsfleet.common.model.ObjectMeta;
 import io.dsfleet.common.model.PodTemplateSpec;
 import io.dsfleet.common.model.Secret;
 import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
+import io.dsfleet.coordinator.plan.ObservedPod;
 import io.dsfleet.coordinator.store.Store;
 import io.dsfleet.coordinator.store.Store.ObjectWrite;
 import io.dsfleet.coordinator.store.Store.StoredObject;
@@ -167,15 +168,18 @@ final class Catalog {
 
   /**
    * The nodes of the DaemonSet's rollout whose replacement is in flight: told to move, and
-   * reporting no pod of it (the old one stopped, the new one not reported yet). A node that has
-   * not reported since this coordinator started is not among them (what it runs is not known).
+   * reporting no pod of the revision they were told to run (the old one stopped and the new one
+   * not reported yet, or no report since they were told: the last one still shows the old pod,
+   * which the agent is replacing). A node that has not reported since this coordinator started is
+   * not among them (what it runs is not known).
    */
   private Set<String> replacing(DaemonSet ds, DsEntry e) {
     String k = FleetState.key(ds.namespace(), ds.name());
     Set<String> out = new TreeSet<>();
     for (String node : e.rollout.moving()) {
       NodeEntry n = state.nodes.get(node);
-      if (n != null && n.reportedSinceStart && !n.awaitingReport && n.observed.getOrDefault(k, List.of()).isEmpty()) {
+      if (n != null && n.reportedSinceStart && !n.awaitingReport
+          && ObservedPod.current(n.observed.getOrDefault(k, List.of()), e.rollout.hash()) == null) {
         out.add(node);
       }
     }
