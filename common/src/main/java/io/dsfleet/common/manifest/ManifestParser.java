@@ -295,7 +295,8 @@ public final class ManifestParser {
    */
   private static java.util.Optional<String> surgeWarning(DaemonSet ds) {
     var strategy = ds.spec().updateStrategy();
-    var surge = strategy == null || strategy.rollingUpdate() == null ? null : strategy.rollingUpdate().maxSurge();
+    var surge = strategy == null || !"RollingUpdate".equals(strategy.type()) || strategy.rollingUpdate() == null ? null
+        : strategy.rollingUpdate().maxSurge();
     if (surge == null || surge.scaled(100, true) == 0) {
       return java.util.Optional.empty();
     }

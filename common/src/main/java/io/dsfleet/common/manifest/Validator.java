@@ -294,9 +294,8 @@ public final class Validator extends Rules {
     }
     RollingUpdateDaemonSet ru = strategy.rollingUpdate();
     if ("OnDelete".equals(type)) {
-      if (ru != null) {
-        errors.add(Problem.forbidden(path + ".rollingUpdate", "may not be specified when strategy `type` is 'OnDelete'"));
-      }
+      // a rollingUpdate beside it is kept and means nothing, as Kubernetes' DaemonSet validation has it (it checks
+      // rollingUpdate for type RollingUpdate only): `kubectl patch` of the type alone leaves the defaulted one there
       return;
     }
     if (ru == null) {

@@ -131,7 +131,6 @@ class ValidatorTest {
         row("tolerationSeconds needs NoExecute", POD + ".tolerations", "[{key: a, effect: NoSchedule, tolerationSeconds: 5}]", POD + ".tolerations[0].effect: Invalid value: \"NoSchedule\": effect must be 'NoExecute'"),
         row("imagePullSecrets need names", POD + ".imagePullSecrets", "[{}]", POD + ".imagePullSecrets[0].name: Required value"),
         row("update strategy type known", "spec.updateStrategy.type", "Recreate", "spec.updateStrategy.type: Unsupported value: \"Recreate\""),
-        row("OnDelete takes no rollingUpdate", "spec.updateStrategy", "{type: OnDelete, rollingUpdate: {maxUnavailable: 1}}", "spec.updateStrategy.rollingUpdate: Forbidden"),
         row("maxUnavailable and maxSurge not both non-zero", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}", "spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: 1: may not be set when maxUnavailable is non-zero"),
         row("maxUnavailable and maxSurge not both zero", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 0}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Required value: cannot be 0 when maxSurge is 0"),
         row("percent at most 100", "spec.updateStrategy", "{rollingUpdate: {maxUnavailable: 120%}}", "spec.updateStrategy.rollingUpdate.maxUnavailable: Invalid value: \"120%\": must not be greater than 100%"),
@@ -203,6 +202,20 @@ class ValidatorTest {
     assertThat(hostNet.warnings()).singleElement().asString()
         .startsWith("spec.updateStrategy.rollingUpdate.maxSurge: the new pod starts next to the old one")
         .contains("uses the host network");
+  }
+
+  /**
+   * OnDelete beside a rollingUpdate, as `kubectl patch` of the type alone leaves it (the defaulted one stays): valid, and
+   * its values are neither checked nor used, as Kubernetes' DaemonSet validation checks rollingUpdate for type
+   * RollingUpdate only. It was refused (Forbidden), as Kubernetes refuses it for a StatefulSet, not a DaemonSet.
+   */
+  @Test
+  void onDeleteBesideARollingUpdateIsValidAndWarnsNothing() {
+    var tree = Fixtures.with(Fixtures.baseTree(), "spec.updateStrategy", "{type: OnDelete, rollingUpdate: {maxUnavailable: 1, maxSurge: 1}}");
+    Fixtures.with(tree, "spec.template.spec.hostNetwork", "true");
+    var doc = Fixtures.parse(tree).get(0);
+    assertThat(doc.errors()).isEmpty();
+    assertThat(doc.warnings()).as("no surge: OnDelete replaces a pod once it is deleted").isEmpty();
   }
 
   @Test

@@ -94,10 +94,13 @@ public final class RollingUpdate {
   public record Decision(Set<String> moving, int maxUnavailable, int maxSurge, int unavailable,
       List<String> waitingNotReady, List<String> surgeLeftovers) {}
 
-  /** The surge budget in nodes: 0 unless the strategy sets maxSurge (a percentage rounds up, as Kubernetes does). */
+  /**
+   * The surge budget in nodes: 0 unless the strategy is RollingUpdate and sets maxSurge (a percentage rounds up, as
+   * Kubernetes does). An OnDelete strategy's rollingUpdate means nothing, as Kubernetes' SurgeCount has it.
+   */
   public static int maxSurge(DsInfo ds, int desired) {
     var strategy = ds.ds().spec().updateStrategy();
-    if (strategy == null || strategy.rollingUpdate() == null || strategy.rollingUpdate().maxSurge() == null) {
+    if (strategy == null || onDelete(ds.ds()) || strategy.rollingUpdate() == null || strategy.rollingUpdate().maxSurge() == null) {
       return 0;
     }
     return Math.max(0, strategy.rollingUpdate().maxSurge().scaled(desired, true));
@@ -118,7 +121,7 @@ public final class RollingUpdate {
       return 0;
     }
     var strategy = ds.ds().spec().updateStrategy();
-    if (strategy == null || strategy.rollingUpdate() == null || strategy.rollingUpdate().maxUnavailable() == null) {
+    if (strategy == null || onDelete(ds.ds()) || strategy.rollingUpdate() == null || strategy.rollingUpdate().maxUnavailable() == null) {
       return 1;
     }
     int n = strategy.rollingUpdate().maxUnavailable().scaled(desired, true);
