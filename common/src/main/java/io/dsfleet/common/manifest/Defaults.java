@@ -9,7 +9,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * does). Values: maxUnavailable 1, maxSurge 0, revisionHistoryLimit 10, minReadySeconds 0,
  * restartPolicy Always, terminationGracePeriodSeconds 30, imagePullPolicy Always for :latest or
  * untagged images and IfNotPresent otherwise, port protocol TCP, probe period 10 s, timeout 1 s,
- * success 1, failure 3, httpGet path "/" and scheme HTTP, volume defaultMode 0644.
+ * success 1, failure 3, httpGet path "/" and scheme HTTP, volume defaultMode 0644. A string field Kubernetes
+ * defaults when "" and a probe's number it defaults when 0 are defaulted then too ({@link #unset}).
  */
 final class Defaults {
   static final int DEFAULT_MODE = 0644;
@@ -18,12 +19,12 @@ final class Defaults {
 
   static void daemonSet(ObjectNode ds) {
     ObjectNode meta = obj(ds, "metadata");
-    meta.putIfAbsent("namespace", meta.textNode("default"));
+    unset(meta, "namespace", meta.textNode("default"));
     ObjectNode spec = obj(ds, "spec");
     spec.putIfAbsent("revisionHistoryLimit", spec.numberNode(10));
     spec.putIfAbsent("minReadySeconds", spec.numberNode(0));
     ObjectNode strategy = obj(spec, "updateStrategy");
-    strategy.putIfAbsent("type", strategy.textNode("RollingUpdate"));
+    unset(strategy, "type", strategy.textNode("RollingUpdate"));
     if ("RollingUpdate".equals(strategy.path("type").asText())) {
       ObjectNode ru = obj(strategy, "rollingUpdate");
       ru.putIfAbsent("maxUnavailable", ru.numberNode(1));
@@ -35,11 +36,11 @@ final class Defaults {
   }
 
   static void configObject(ObjectNode o) {
-    obj(o, "metadata").putIfAbsent("namespace", o.textNode("default"));
+    unset(obj(o, "metadata"), "namespace", o.textNode("default"));
   }
 
   private static void podSpec(ObjectNode pod) {
-    pod.putIfAbsent("restartPolicy", pod.textNode("Always"));
+    unset(pod, "restartPolicy", pod.textNode("Always"));
     pod.putIfAbsent("terminationGracePeriodSeconds", pod.numberNode(30L));
     for (String list : new String[] {"initContainers", "containers"}) {
       for (JsonNode c : pod.path(list)) {
@@ -59,23 +60,23 @@ final class Defaults {
 
   private static void container(ObjectNode c) {
     if (c.path("image").isTextual()) {
-      c.putIfAbsent("imagePullPolicy", c.textNode(defaultPullPolicy(c.path("image").asText())));
+      unset(c, "imagePullPolicy", c.textNode(defaultPullPolicy(c.path("image").asText())));
     }
     for (JsonNode p : c.path("ports")) {
       if (p instanceof ObjectNode port) {
-        port.putIfAbsent("protocol", port.textNode("TCP"));
+        unset(port, "protocol", port.textNode("TCP"));
       }
     }
     for (String probe : new String[] {"livenessProbe", "readinessProbe", "startupProbe"}) {
       if (c.get(probe) instanceof ObjectNode p) {
         p.putIfAbsent("initialDelaySeconds", p.numberNode(0));
-        p.putIfAbsent("timeoutSeconds", p.numberNode(1));
-        p.putIfAbsent("periodSeconds", p.numberNode(10));
-        p.putIfAbsent("successThreshold", p.numberNode(1));
-        p.putIfAbsent("failureThreshold", p.numberNode(3));
+        unset(p, "timeoutSeconds", p.numberNode(1));
+        unset(p, "periodSeconds", p.numberNode(10));
+        unset(p, "successThreshold", p.numberNode(1));
+        unset(p, "failureThreshold", p.numberNode(3));
         if (p.get("httpGet") instanceof ObjectNode h) {
           h.putIfAbsent("path", h.textNode("/"));
-          h.putIfAbsent("scheme", h.textNode("HTTP"));
+          unset(h, "scheme", h.textNode("HTTP"));
         }
       }
     }
@@ -92,6 +93,18 @@ final class Defaults {
       return "Always";
     }
     return image.substring(colon + 1).equals("latest") ? "Always" : "IfNotPresent";
+  }
+
+  /**
+   * Sets {@code field} to {@code value} when it is absent or holds its type's zero value ("" or 0), as Kubernetes'
+   * defaulting does for these fields (a Go string or int field that is "" or 0 is unset: `type: ""`, or `periodSeconds:
+   * 0`, as a chart renders an empty value, is defaulted there, and was refused here).
+   */
+  private static void unset(ObjectNode o, String field, JsonNode value) {
+    JsonNode v = o.get(field);
+    if (v == null || v.isTextual() && v.asText().isEmpty() || v.isNumber() && value.isNumber() && v.asLong() == 0) {
+      o.set(field, value);
+    }
   }
 
   private static ObjectNode obj(ObjectNode parent, String field) {

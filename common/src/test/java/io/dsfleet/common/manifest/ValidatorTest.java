@@ -100,7 +100,7 @@ class ValidatorTest {
         row("emptyDir medium known", POD + ".volumes[1]", "{name: e, emptyDir: {medium: HugePages}}", POD + ".volumes[1].emptyDir.medium: Unsupported value: \"HugePages\""),
         row("downwardAPI fieldPath supported", POD + ".volumes[1]", "{name: d, downwardAPI: {items: [{path: x, fieldRef: {fieldPath: status.podIP}}]}}", POD + ".volumes[1].downwardAPI.items[0].fieldRef.fieldPath: Unsupported value: \"status.podIP\""),
         row("probe has one handler", C0 + ".livenessProbe", "{periodSeconds: 5}", C0 + ".livenessProbe: Required value: must specify exactly one handler type"),
-        row("probe period >= 1", C0 + ".readinessProbe.periodSeconds", "0", C0 + ".readinessProbe.periodSeconds: Invalid value: 0: must be greater than or equal to 1"),
+        row("probe period >= 1 (0 is unset: defaulted)", C0 + ".readinessProbe.periodSeconds", "-1", C0 + ".readinessProbe.periodSeconds: Invalid value: -1: must be greater than or equal to 1"),
         row("probe initialDelay >= 0", C0 + ".readinessProbe.initialDelaySeconds", "-1", C0 + ".readinessProbe.initialDelaySeconds: Invalid value: -1"),
         row("liveness successThreshold is 1", C0 + ".livenessProbe", "{exec: {command: [ok]}, successThreshold: 2}", C0 + ".livenessProbe.successThreshold: Invalid value: 2: must be 1"),
         row("probe named port exists", C0 + ".readinessProbe.httpGet.port", "metrics", C0 + ".readinessProbe.httpGet.port: Invalid value: \"metrics\""),
@@ -216,6 +216,35 @@ class ValidatorTest {
     var doc = Fixtures.parse(tree).get(0);
     assertThat(doc.errors()).isEmpty();
     assertThat(doc.warnings()).as("no surge: OnDelete replaces a pod once it is deleted").isEmpty();
+  }
+
+  /**
+   * Zero values Kubernetes' defaulting takes for unset ("" or 0 in a Go field: SetDefaults_DaemonSet, _PodSpec,
+   * _Container, _ContainerPort, _HTTPGetAction, _Probe), as a chart renders an empty value: defaulted, not refused.
+   */
+  @Test
+  void zeroValuesKubernetesTakesForUnsetAreDefaulted() {
+    var tree = Fixtures.with(Fixtures.baseTree(), "spec.updateStrategy", "{type: ''}");
+    Fixtures.with(tree, "metadata.namespace", "''");
+    Fixtures.with(tree, POD + ".restartPolicy", "''");
+    Fixtures.with(tree, C0 + ".imagePullPolicy", "''");
+    Fixtures.with(tree, C0 + ".ports", "[{containerPort: 80, protocol: ''}]");
+    Fixtures.with(tree, C0 + ".readinessProbe", "{httpGet: {port: 80, scheme: ''}, periodSeconds: 0, timeoutSeconds: 0,"
+        + " successThreshold: 0, failureThreshold: 0}");
+    var doc = Fixtures.parse(tree).get(0);
+    assertThat(doc.errors()).isEmpty();
+    var ds = (io.dsfleet.common.model.DaemonSet) doc.object();
+    assertThat(ds.namespace()).isEqualTo("default");
+    assertThat(ds.spec().updateStrategy().type()).isEqualTo("RollingUpdate");
+    assertThat(ds.spec().updateStrategy().rollingUpdate().maxUnavailable().intValue()).isEqualTo(1);
+    assertThat(ds.spec().template().spec().restartPolicy()).isEqualTo("Always");
+    var c = ds.spec().template().spec().containers().get(0);
+    assertThat(c.imagePullPolicy()).isEqualTo("IfNotPresent");
+    assertThat(c.ports().get(0).protocol()).isEqualTo("TCP");
+    var probe = c.readinessProbe();
+    assertThat(probe.httpGet().scheme()).isEqualTo("HTTP");
+    assertThat(List.of(probe.periodSeconds(), probe.timeoutSeconds(), probe.successThreshold(), probe.failureThreshold()))
+        .containsExactly(10, 1, 1, 3);
   }
 
   @Test
