@@ -153,6 +153,7 @@ final class Catalog {
     if (newRevision != null) {
       addRevision(e, newRevision, e.ds.spec().template());
       e.rollout = RolloutState.fromJson(w.rolloutJson(), newRevision.hash(), 0);
+      unsureReports(k, e);
       events.record(Events.dsKey(so.namespace(), so.name()), "Normal", "RevisionCreated", "revision " + newRevision.revision()
           + " (" + newRevision.hash() + ")" + (newRevision.changeCause() == null ? "" : ": " + newRevision.changeCause()));
     }
@@ -163,6 +164,21 @@ final class Catalog {
     e.specByHash.keySet().retainAll(kept);
     if (made) {
       PodIntake.revisit(state, k); // the nodes' last reports under its name may be of a deleted one's template
+    }
+  }
+
+  /**
+   * A new revision's carried nodes (told to move by the last rollout, no report since: {@link #replacing}) whose last
+   * report shows a pod of the new revision: the one they were told to leave (a rollback while they moved). Their agent
+   * may be replacing it, so that report does not say the pod is up ({@link DaemonSetController}).
+   */
+  private void unsureReports(String k, DsEntry e) {
+    e.unsureReports.clear();
+    for (String node : e.rollout.moving()) {
+      NodeEntry n = state.nodes.get(node);
+      if (n != null && ObservedPod.current(n.observed.getOrDefault(k, List.of()), e.rollout.hash()) != null) {
+        e.unsureReports.put(node, new FleetState.UnsureReport(n.reports));
+      }
     }
   }
 

@@ -37,6 +37,12 @@ final class DaemonSetController {
   static final String ON_FAILURE = "dsfleet.io/on-failure";
   /** The longest wait before a failing DaemonSet's pass is tried again. */
   static final long MAX_RETRY_SECONDS = 300;
+  /**
+   * How long a carried node's report from before it was told to move is not taken for what runs there (FleetState's
+   * unsureReports) when no report comes: its agent reports a change within a second; one that reports nothing never
+   * had the move (the set it was told was replaced before it went out) and runs what it reported.
+   */
+  static final long UNSURE_REPORT_NANOS = 10_000_000_000L;
 
   /** Rolls a DaemonSet back to its previous template (a new revision), its rollout state after it written with it. */
   interface Rollback {
@@ -144,6 +150,9 @@ final class DaemonSetController {
       List<ObservedPod> live = pods.stream().filter(p -> !n.name.equals(r.deleted().get(p.podName()))).toList();
       if (live.size() < pods.size()) {
         inFlight.add(n.name);
+      }
+      if (unsure(e, n)) {
+        live = List.of(); // its pod as last reported may be going: a replacement in flight, with its share of the budget
       }
       if (v != null && v.shouldRun()) {
         states.add(new RollingUpdate.NodeState(n.name, n.readyForPods() && !n.awaitingReport, live));
@@ -260,6 +269,26 @@ final class DaemonSetController {
       fail(k, e, "no progress for " + deadline + " s: " + done + " of " + states.size() + " nodes run revision "
           + cur.revision() + " available" + (d.waitingNotReady().isEmpty() ? "" : "; NotReady: " + String.join(", ", d.waitingNotReady())));
     }
+  }
+
+  /**
+   * Whether the node's last report is from before this rollout's predecessor told it to move, and not yet old enough
+   * to be taken for what runs there ({@link FleetState.DsEntry#unsureReports}, {@link #UNSURE_REPORT_NANOS}).
+   */
+  private boolean unsure(DsEntry e, NodeEntry n) {
+    FleetState.UnsureReport u = e.unsureReports.get(n.name);
+    if (u == null) {
+      return false;
+    }
+    long nanos = nanoTime.getAsLong();
+    if (u.untilNanos == null) {
+      u.untilNanos = nanos + UNSURE_REPORT_NANOS;
+    }
+    if (n.reports != u.reports || nanos - u.untilNanos >= 0) {
+      e.unsureReports.remove(n.name);
+      return false;
+    }
+    return true;
   }
 
   /** How long the rollout has made no progress, on the monotonic clock (anchored from the wall clock when its stored time changed). */

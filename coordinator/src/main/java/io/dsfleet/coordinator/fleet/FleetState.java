@@ -71,6 +71,16 @@ final class FleetState {
     }
   }
 
+  /** A node's count of reports when its last one became unsure (DsEntry#unsureReports), and until when (System.nanoTime; null before the first pass). */
+  static final class UnsureReport {
+    final long reports;
+    Long untilNanos;
+
+    UnsureReport(long reports) {
+      this.reports = reports;
+    }
+  }
+
   /** A DaemonSet with its revisions, newest last. */
   static final class DsEntry {
     StoredObject stored;
@@ -96,6 +106,13 @@ final class FleetState {
      */
     Map<String, Integer> progressBest;
     String progressHash;
+    /**
+     * Memory only: nodes this rollout carried over from the last one (told to move, no report since) whose last report
+     * shows a pod of the current revision, from before they were told to leave it (a rollback while they moved): by
+     * node, their {@link NodeEntry#reports} then and, from the first pass on, until when that report is not taken
+     * for what runs there ({@link DaemonSetController}).
+     */
+    final Map<String, UnsureReport> unsureReports = new HashMap<>();
     /** Rollout passes of this DaemonSet that failed in a row, and when to try again (System.nanoTime: a wall clock stepped back does not stretch it). */
     int passFailures;
     Long retryAtNanos;

@@ -84,6 +84,8 @@ final class NodeEntry {
   volatile boolean heardSinceStart = true;
   /** Reported what it runs since this coordinator started; false for a node loaded from the store until then. */
   boolean reportedSinceStart = true;
+  /** Pod reports taken from the node by this coordinator: whether one came since a moment (RolloutState's carried nodes). */
+  long reports;
   AgentSink session;
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */

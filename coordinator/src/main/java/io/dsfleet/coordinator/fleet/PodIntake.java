@@ -149,6 +149,7 @@ final class PodIntake {
     if (n == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member; join first");
     }
+    n.reports++;
     // pods this node reported before: their names were checked then
     Map<String, PodStatus> before = report.getFull() ? new HashMap<>(n.reported) : n.reported;
     if (report.getFull()) {

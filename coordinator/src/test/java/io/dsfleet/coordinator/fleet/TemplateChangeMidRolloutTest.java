@@ -55,4 +55,48 @@ class TemplateChangeMidRolloutTest {
     assertThat(h.ds().status().updated()).isEqualTo(4);
     assertThat(h.ds().rolledOut()).isTrue();
   }
+
+  /**
+   * A rollback (the template before) while a node told to move has not reported since: its last report shows the
+   * pod of the revision restored, which its agent may be replacing. It holds the budget until it reports (or, when
+   * no report comes, as an agent that never had the move sends none, for 10 s); before, a node already moved was
+   * moved back at once, two nodes down with maxUnavailable 1.
+   */
+  @Test
+  void aRollbackWhileANodeToldToMoveHasNotReportedSinceWaitsForItsReport() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(4);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    String v1 = h.ds().hash();
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    agents.get(0).runDesired(true); // n0 runs revision 2, available; n1 is told to move, its report of that not come yet
+    assertThat(toldToRun(agents, v2)).containsExactly("n0", "n1");
+    h.fleet.undo("ops", "agent", 0, 0);
+    h.fleet.tick();
+    assertThat(toldToRun(agents, v2)).as("n1 holds the budget: n0 keeps revision 2 for now").containsExactly("n0");
+    agents.get(1).runDesired(true); // n1's report: revision 1 again, Ready (as before: the next tick's pass reads it)
+    h.fleet.tick();
+    assertThat(toldToRun(agents, v1)).as("n1 reported its pod up: n0 moves back").containsExactly("n0", "n1", "n2", "n3");
+  }
+
+  @Test
+  void aNodeThatNeverReportsAfterARollbackHoldsTheBudgetTenSecondsAtMost() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    agents.get(0).runDesired(true);
+    h.fleet.undo("ops", "agent", 0, 0); // n1, told to move a moment ago, never had the move: it reports nothing
+    h.fleet.tick();
+    h.advance(java.time.Duration.ofSeconds(9));
+    assertThat(toldToRun(agents, v2)).containsExactly("n0");
+    h.advance(java.time.Duration.ofSeconds(2));
+    assertThat(toldToRun(agents, v2)).as("n1's report of revision 1 is taken for what runs there").isEmpty();
+  }
 }
