@@ -99,6 +99,32 @@ class HeldPodsTest {
     again.close();
   }
 
+  /**
+   * A pod worker's own list between its steps holds the pod as a pass's does: here the sandbox's image can no longer be
+   * inspected once the init container starts, and the worker's next step, seeing the init container run without a
+   * sandbox, stopped it ("the pod sandbox is not running") without the hold.
+   */
+  @Test
+  void aWorkersOwnListBetweenItsStepsHoldsThePodToo() {
+    var clock = new io.dsfleet.common.testing.FakeClock(T0);
+    var runtime = new io.dsfleet.agent.runtime.FakeRuntime(clock);
+    runtime.addImage("local/busybox:1");
+    List<String> started = new java.util.concurrent.CopyOnWriteArrayList<>();
+    runtime.duringStart = id -> {
+      started.add(id);
+      if (started.size() == 2) { // the init container, after the sandbox
+        runtime.imageLabelsUnknown.put(started.get(0), WHY);
+      }
+    };
+    Reconciler r = ReconcilerTest.onTheCallingThread(runtime, clock, dir, x -> { });
+    r.setDesired(ReconcilerTest.desired("spec.template.spec.initContainers", "[{name: setup, image: local/busybox:1}]"));
+    r.tick();
+    assertThat(started).as("the sandbox, then the init container").hasSize(2);
+    assertThat(runtime.listOwned("n1")).as("both left running, nothing stopped or started again").hasSize(2)
+        .allMatch(ContainerInfo::running);
+    r.close();
+  }
+
   @Test
   void aHeldPodIsReportedAsLastKnownWithWhyOrAsUnknown() {
     PodStatus running = PodStatus.newBuilder().setNamespace("ops").setPodName("agent-abcde").setTemplateHash(H).setPhase("Running")
