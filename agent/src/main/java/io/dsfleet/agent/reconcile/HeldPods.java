@@ -78,6 +78,17 @@ final class HeldPods {
     return out;
   }
 
+  /**
+   * Tells a leave's progress ({@code ds-agent leave}'s output, the journal of the coordinator's removal) of each held pod it
+   * left running, its containers and directory kept, and what removes them: the node's state is cleared by then, and
+   * before 2026-12-06 nothing but the journal line of the hold's start said that a pod of a node that left still ran.
+   */
+  static void leftRunning(Map<String, String> held, java.util.function.Consumer<String> progress) {
+    new java.util.TreeMap<>(held).forEach((pod, why) -> progress.accept("pod " + pod + " left running, its containers and directory"
+        + " kept: " + why + "; `ds-agent leave` again removes them once Docker answers that image's inspect, or remove them by hand"
+        + " (docker rm -f, their label io.dsfleet.pod=" + pod.substring(pod.indexOf('/') + 1) + ")"));
+  }
+
   /** The report with each held pod as it was last reported ({@code last}), or Unknown, and why. */
   static List<PodStatus> report(List<PodStatus> built, Map<String, String> held, List<PodStatus> last) {
     if (held.isEmpty()) {

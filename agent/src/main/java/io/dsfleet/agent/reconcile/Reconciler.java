@@ -452,14 +452,15 @@ public final class Reconciler {
       }
     }
     Set<String> released = orphans;
-    Set<String> heldSeen = ConcurrentHashMap.newKeySet(); // left running, with their directories (HeldPods: maybe not ours)
+    Map<String, String> heldSeen = new ConcurrentHashMap<>(); // left running, with their directories (HeldPods: maybe not ours)
     int running = new PodsRemoval(executor, () -> {
       List<ContainerInfo> all = runtime.listOwned(node);
       Map<String, String> h = heldPods.of(all);
-      heldSeen.addAll(h.keySet());
+      heldSeen.putAll(h);
       return HeldPods.without(owned(all), h);
     }, busy, released, until, progress).run();
-    collector.removeAll(union(released, heldSeen));
+    collector.removeAll(union(released, heldSeen.keySet()));
+    HeldPods.leftRunning(heldSeen, progress);
     return running;
   }
 

@@ -83,7 +83,10 @@ class HeldPodsTest {
     assertThat(runtime.listOwned("n1")).as("nothing started again beside it, nothing stopped").hasSize(2);
     assertThat(reports.get(reports.size() - 1).get(0).getReason()).isEqualTo(HeldPods.REASON);
 
-    r.removeAll(java.time.Duration.ofSeconds(30), x -> { });
+    List<String> progress = new java.util.ArrayList<>();
+    r.removeAll(java.time.Duration.ofSeconds(30), progress::add);
+    assertThat(progress).as("and says so, with why and what removes it").anyMatch(l -> l.startsWith("pod ops/agent-abcde left running")
+        && l.contains(WHY) && l.contains("`ds-agent leave` again") && l.contains("io.dsfleet.pod=agent-abcde"));
     assertThat(runtime.listOwned("n1")).as("a leave stops nothing of a held pod").hasSize(2)
         .filteredOn(c -> !c.id().equals(app)).allMatch(ContainerInfo::running);
     assertThat(dir.resolve("pods").resolve(DesiredPod.dirName(POD.key()))).as("nor removes its directory").isDirectory();
