@@ -128,6 +128,33 @@ class HeldPodsTest {
     r.close();
   }
 
+  /**
+   * A held pod's volume over its sizeLimit is neither measured, evicted nor emptied: its containers are not in the pass's
+   * list, so an eviction would find none of them running and empty the volume under the one that runs.
+   */
+  @Test
+  void aHeldPodsVolumeOverItsLimitIsNeitherEvictedNorEmptied() throws java.io.IOException {
+    var clock = new io.dsfleet.common.testing.FakeClock(T0);
+    var runtime = new io.dsfleet.agent.runtime.FakeRuntime(clock);
+    runtime.addImage("local/busybox:1");
+    Reconciler r = ReconcilerTest.onTheCallingThread(runtime, clock, dir, x -> { });
+    r.setDesired(ReconcilerTest.desired(ReconcilerTest.EVICTED_VOLUME));
+    r.tick();
+    java.nio.file.Path scratch;
+    try (var found = java.nio.file.Files.walk(dir)) {
+      scratch = found.filter(p -> p.endsWith(java.nio.file.Path.of("volumes", "scratch"))).findFirst().orElseThrow();
+    }
+    java.nio.file.Files.write(scratch.resolve("big"), new byte[64 * 1024]);
+    String app = runtime.listOwned("n1").stream().filter(c -> "app".equals(c.label("io.dsfleet.role"))).findFirst().orElseThrow().id();
+    runtime.imageLabelsUnknown.put(app, WHY);
+    clock.advance(Evictions.MAX_PAUSE.plusSeconds(1)); // past the next measure
+    r.tick();
+    r.tick();
+    assertThat(scratch.resolve("big")).as("its volume not emptied under its running container").exists();
+    assertThat(runtime.listOwned("n1")).as("nothing stopped").hasSize(2).allMatch(ContainerInfo::running);
+    r.close();
+  }
+
   @Test
   void aHeldPodIsReportedAsLastKnownWithWhyOrAsUnknown() {
     PodStatus running = PodStatus.newBuilder().setNamespace("ops").setPodName("agent-abcde").setTemplateHash(H).setPhase("Running")
