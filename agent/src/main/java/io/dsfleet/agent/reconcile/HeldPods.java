@@ -2,6 +2,7 @@ package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.runtime.ContainerInfo;
 import io.dsfleet.agent.runtime.OwnedContainer;
+import io.dsfleet.proto.v1.ContainerStatus;
 import io.dsfleet.proto.v1.PodStatus;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -20,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * for none (its pod, seen without it, would be started a second time beside it, or its volumes
  * removed as no running pod's): its whole pod is held. Nothing of a held pod is started, stopped,
  * replaced, collected, evicted or emptied; it is reported as it was last reported, with why (reason
- * {@link #REASON}), or as Unknown when it never was; and it is looked at again at the next list of
+ * {@link #REASON}), a container of that report the list shows ended as ended, or as Unknown when it never was; and it is looked at again at the next list of
  * the node (an event of its containers, the relist). Only that pod waits: the node's other pods go
  * on, and the node's runtime is not said down. Before 2026-12-06 the image's error failed every
  * list of the node ({@code FailingDockerCallsTest.anImageWhoseInspectFailsHoldsItsPodAloneAndNoOtherPodBack}).
@@ -37,8 +38,19 @@ final class HeldPods {
     this.node = node;
   }
 
+  /**
+   * The held pods of a list of the node's containers, and the list.
+   *
+   * @param why by pod key, why it is held
+   * @param listed the list's containers by ID while a pod is held (empty while none is): what the report says of a
+   *     held pod's containers ({@link #report})
+   */
+  record Hold(Map<String, String> why, Map<String, ContainerInfo> listed) {
+    static final Hold NONE = new Hold(Map.of(), Map.of());
+  }
+
   /** The held pods of a full list of the node's containers, by key, with why; logged once per container while it lasts. */
-  Map<String, String> of(List<ContainerInfo> all) {
+  Hold of(List<ContainerInfo> all) {
     Map<String, String> held = new HashMap<>();
     Set<String> ids = new java.util.HashSet<>();
     for (ContainerInfo c : all) {
@@ -55,7 +67,12 @@ final class HeldPods {
       }
     }
     logged.retainAll(ids);
-    return Map.copyOf(held);
+    if (held.isEmpty()) {
+      return Hold.NONE;
+    }
+    Map<String, ContainerInfo> listed = new HashMap<>();
+    all.forEach(c -> listed.put(c.id(), c));
+    return new Hold(Map.copyOf(held), listed);
   }
 
   /** Whether a list of a pod's containers holds one of this pod's whose image's labels are not known. */
@@ -89,8 +106,14 @@ final class HeldPods {
         + " (docker rm -f, their label io.dsfleet.pod=" + pod.substring(pod.indexOf('/') + 1) + ")"));
   }
 
-  /** The report with each held pod as it was last reported ({@code last}), or Unknown, and why. */
-  static List<PodStatus> report(List<PodStatus> built, Map<String, String> held, List<PodStatus> last) {
+  /**
+   * The report with each held pod as it was last reported ({@code last}), or Unknown, and why; a container that report
+   * said running and the list shows ended (or no longer lists) is reported so, and the pod not ready: a held pod is not
+   * restarted, and before 2026-12-06 its crashed container was reported running and ready for as long as the hold
+   * lasted (for good with an image's layer that cannot be read), the pod counted available.
+   */
+  static List<PodStatus> report(List<PodStatus> built, Hold hold, List<PodStatus> last) {
+    Map<String, String> held = hold.why();
     if (held.isEmpty()) {
       return built;
     }
@@ -103,9 +126,33 @@ final class HeldPods {
       }
       PodStatus before = last == null ? null : last.stream().filter(x -> x.getNamespace().equals(p.getNamespace())
           && x.getPodName().equals(p.getPodName()) && x.getTemplateHash().equals(p.getTemplateHash())).findFirst().orElse(null);
-      PodStatus.Builder b = before != null ? before.toBuilder() : p.toBuilder().clearContainers().setPhase("Unknown").setReady(false);
+      PodStatus.Builder b = before != null ? asListed(before, hold.listed())
+          : p.toBuilder().clearContainers().setPhase("Unknown").setReady(false);
       out.add(b.setReason(REASON).setMessage(why).build());
     }
     return List.copyOf(out);
+  }
+
+  /** The last report of a held pod, each container it said running that the list shows ended, or lists no more, so. */
+  private static PodStatus.Builder asListed(PodStatus before, Map<String, ContainerInfo> listed) {
+    PodStatus.Builder b = before.toBuilder();
+    for (int i = 0; i < b.getContainersCount(); i++) {
+      ContainerStatus c = b.getContainers(i);
+      ContainerInfo now = listed.get(c.getContainerId());
+      if (!c.getState().equals("running") || now != null && now.running()) {
+        continue;
+      }
+      ContainerStatus.Builder ended = c.toBuilder().setState("terminated").setReady(false);
+      if (now == null) { // as the kubelet says of a container it cannot find
+        ended.setExitCode(137).setReason("ContainerStatusUnknown").setMessage("the container is no longer listed by Docker");
+      } else {
+        ended.setExitCode(now.exitCode()).setReason(now.exitCode() == 0 ? "Completed" : "Error");
+        if (now.finishedAt() != null) {
+          ended.setFinishedAtMillis(now.finishedAt().toEpochMilli());
+        }
+      }
+      b.setContainers(i, ended).setReady(false).setReadySinceMillis(0);
+    }
+    return b;
   }
 }

@@ -84,8 +84,8 @@ public final class Reconciler {
   private final ContainerView view;
   private final FailingLists failingLists = new FailingLists();
   private final HeldPods heldPods;
-  /** The pods the last full list holds ({@link HeldPods}), by key, with why. */
-  private volatile Map<String, String> held = Map.of();
+  /** The pods the last full list holds ({@link HeldPods}), by key, with why, and that list while one is held. */
+  private volatile HeldPods.Hold held = HeldPods.Hold.NONE;
   private final RuntimeWatch runtimeWatch;
   private final PodWorkers workers;
   private final PodSync podSync;
@@ -303,7 +303,7 @@ public final class Reconciler {
       owned = view.get(now, () -> {
         List<ContainerInfo> all = runtime.listOwned(node);
         held = heldPods.of(all);
-        List<OwnedContainer> o = HeldPods.without(owned(all), held); // a held pod's containers are nobody's to act on
+        List<OwnedContainer> o = HeldPods.without(owned(all), held.why()); // a held pod's containers are nobody's to act on
         failingLists.listed();
         runtimeWatch.reachable();
         return o;
@@ -321,7 +321,7 @@ public final class Reconciler {
       return;
     }
     seenAt = view.mark();
-    Map<String, String> holding = held;
+    HeldPods.Hold holding = held;
     // read before the set, which setDesired writes first: a pass that finds the sources ready has the set that made them
     // so; before 2026-12-06 it was read after, and the first set arriving between the two reads had this pass take the
     // empty set before it for the node's desired pods and tear down every pod it ran
@@ -346,7 +346,7 @@ public final class Reconciler {
     want.values().stream().filter(d -> !d.valid() || d.configs().equals(written.get(d.key())))
         .forEach(d -> failures.succeeded(PodPlanner.volumesKey(d.key())));
     NodePlanner.Plan plan = NodePlanner.plan(new NodePlanner.Input(ready, want, owned, released, verdicts, failures,
-        written, dirs.pods(), now, holding.keySet()));
+        written, dirs.pods(), now, holding.why().keySet()));
     for (var e : plan.pods().entrySet()) {
       if (e.getValue().stream().anyMatch(a -> !(a instanceof PodPlanner.Wait))) {
         DesiredPod d = want.get(e.getKey());
@@ -366,7 +366,7 @@ public final class Reconciler {
     collector.containers(plan.garbage(), now);
     collector.directories(plan.removeDirs(), now);
     if (ready) { // the evictions' record read at the start is kept for the pods of the first desired set
-      limits.enforce(want, owned, now, holding.keySet());
+      limits.enforce(want, owned, now, holding.why().keySet());
     }
     collector.trash(dirs.trash(), now);
     quiet.fullPassDone(failures.any() || probes.any() || evictions.any() || !plan.garbage().isEmpty() || !plan.removeDirs().isEmpty()
@@ -455,7 +455,7 @@ public final class Reconciler {
     Map<String, String> heldSeen = new ConcurrentHashMap<>(); // left running, with their directories (HeldPods: maybe not ours)
     int running = new PodsRemoval(executor, () -> {
       List<ContainerInfo> all = runtime.listOwned(node);
-      Map<String, String> h = heldPods.of(all);
+      Map<String, String> h = heldPods.of(all).why();
       heldSeen.putAll(h);
       return HeldPods.without(owned(all), h);
     }, busy, released, until, progress).run();

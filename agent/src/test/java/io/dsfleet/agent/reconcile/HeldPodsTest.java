@@ -29,10 +29,10 @@ class HeldPodsTest {
     StringBuilder why = new StringBuilder();
     assertThat(OwnedContainer.of(unknown, Pods.NODE, why)).as("never acted on").isEmpty();
     assertThat(why.toString()).contains(WHY);
-    assertThat(new HeldPods(Pods.NODE).of(List.of(unknown, C.app("b0", H, "main", 0, 0).info())).keySet())
+    assertThat(new HeldPods(Pods.NODE).of(List.of(unknown, C.app("b0", H, "main", 0, 0).info())).why().keySet())
         .as("its pod held, whatever else runs").containsExactly("ops/agent-abcde");
     assertThat(new HeldPods(Pods.NODE).of(List.of(C.app("a0", H, "main", 0, 0).label("io.dsfleet.node", "other").imageUnknown(WHY)
-        .info()))).as("one whose own labels fail their checks holds nothing: it is not this agent's whatever its image").isEmpty();
+        .info())).why()).as("one whose own labels fail their checks holds nothing: it is not this agent's whatever its image").isEmpty();
     assertThat(new HeldPods(Pods.NODE).holds(List.of(unknown), "ops/agent-abcde")).isTrue();
     assertThat(new HeldPods(Pods.NODE).holds(List.of(unknown), "web/agent-abcde")).as("the same name in another namespace").isFalse();
   }
@@ -76,12 +76,21 @@ class HeldPodsTest {
     List<ContainerInfo> before = runtime.listOwned("n1");
     assertThat(before).as("a sandbox and its container").hasSize(2).allMatch(ContainerInfo::running);
     String app = before.stream().filter(c -> "app".equals(c.label("io.dsfleet.role"))).findFirst().orElseThrow().id();
+    r.tick();
+    assertThat(reports.get(reports.size() - 1).get(0).getReady()).as("running, ready").isTrue();
     runtime.imageLabelsUnknown.put(app, WHY);
+    r.tick();
+    assertThat(reports.get(reports.size() - 1).get(0)).as("held: as last reported, with why").returns(HeldPods.REASON, PodStatus::getReason)
+        .returns(true, PodStatus::getReady);
     runtime.crash(app, 1);
     r.tick();
     r.tick();
     assertThat(runtime.listOwned("n1")).as("nothing started again beside it, nothing stopped").hasSize(2);
-    assertThat(reports.get(reports.size() - 1).get(0).getReason()).isEqualTo(HeldPods.REASON);
+    PodStatus crashed = reports.get(reports.size() - 1).get(0);
+    assertThat(crashed.getReason()).isEqualTo(HeldPods.REASON);
+    assertThat(crashed.getReady()).as("its crash, not restarted, is not reported running and ready").isFalse();
+    assertThat(crashed.getContainers(0)).returns("terminated", ContainerStatus::getState).returns(1, ContainerStatus::getExitCode)
+        .returns("Error", ContainerStatus::getReason);
 
     List<String> progress = new java.util.ArrayList<>();
     r.removeAll(java.time.Duration.ofSeconds(30), progress::add);
@@ -158,15 +167,28 @@ class HeldPodsTest {
   @Test
   void aHeldPodIsReportedAsLastKnownWithWhyOrAsUnknown() {
     PodStatus running = PodStatus.newBuilder().setNamespace("ops").setPodName("agent-abcde").setTemplateHash(H).setPhase("Running")
-        .setReady(true).addContainers(ContainerStatus.newBuilder().setName("main").setState("running")).build();
+        .setReady(true).setReadySinceMillis(5).addContainers(ContainerStatus.newBuilder().setName("main").setContainerId("a0")
+            .setState("running").setReady(true)).build();
     PodStatus built = PodStatus.newBuilder().setNamespace("ops").setPodName("agent-abcde").setTemplateHash(H).setPhase("Pending")
         .addContainers(ContainerStatus.newBuilder().setName("main").setState("waiting")).build();
     PodStatus other = PodStatus.newBuilder().setNamespace("ops").setPodName("other-abcde").setPhase("Running").build();
-    Map<String, String> held = Map.of("ops/agent-abcde", "why");
+    Map<String, String> why = Map.of("ops/agent-abcde", "why");
+    HeldPods.Hold held = new HeldPods.Hold(why, Map.of("a0", C.app("a0", H, "main", 0, 0).info()));
 
     List<PodStatus> report = HeldPods.report(List.of(built, other), held, List.of(running));
     assertThat(report.get(0)).as("as last reported, and why").isEqualTo(running.toBuilder().setReason(HeldPods.REASON).setMessage("why").build());
     assertThat(report.get(1)).as("another pod as built").isEqualTo(other);
+
+    PodStatus ended = HeldPods.report(List.of(built), new HeldPods.Hold(why, Map.of("a0", C.app("a0", H, "main", 0, 0)
+        .exited(2, T0.plusSeconds(7)).info())), List.of(running)).get(0);
+    assertThat(ended.getReady()).as("a container the list shows ended: not ready").isFalse();
+    assertThat(ended.getReadySinceMillis()).isZero();
+    assertThat(ended.getContainers(0)).as("and the container as it ended").isEqualTo(running.getContainers(0).toBuilder()
+        .setState("terminated").setReady(false).setExitCode(2).setReason("Error").setFinishedAtMillis(T0.plusSeconds(7).toEpochMilli()).build());
+    PodStatus gone = HeldPods.report(List.of(built), new HeldPods.Hold(why, Map.of("b0", C.app("b0", H, "main", 0, 0).info())),
+        List.of(running)).get(0);
+    assertThat(gone.getReady()).as("a container the list no longer shows: not ready").isFalse();
+    assertThat(gone.getContainers(0)).returns("terminated", ContainerStatus::getState).returns("ContainerStatusUnknown", ContainerStatus::getReason);
 
     PodStatus unknown = HeldPods.report(List.of(built), held, null).get(0);
     assertThat(unknown.getPhase()).as("never reported: Unknown").isEqualTo("Unknown");
@@ -174,6 +196,6 @@ class HeldPodsTest {
     assertThat(unknown.getContainersList()).as("nothing said of its containers that is not known").isEmpty();
     assertThat(HeldPods.report(List.of(built), held, List.of(running.toBuilder().setTemplateHash("older").build())).get(0).getPhase())
         .as("a report of another template is not this pod's").isEqualTo("Unknown");
-    assertThat(HeldPods.report(List.of(built), Map.of(), List.of(running))).as("nothing held: as built").containsExactly(built);
+    assertThat(HeldPods.report(List.of(built), HeldPods.Hold.NONE, List.of(running))).as("nothing held: as built").containsExactly(built);
   }
 }
