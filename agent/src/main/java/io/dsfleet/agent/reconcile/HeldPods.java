@@ -1,6 +1,7 @@
 package io.dsfleet.agent.reconcile;
 
 import io.dsfleet.agent.runtime.ContainerInfo;
+import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.proto.v1.ContainerStatus;
 import io.dsfleet.proto.v1.PodStatus;
@@ -44,9 +45,12 @@ final class HeldPods {
    * @param why by pod key, why it is held
    * @param listed the list's containers by ID while a pod is held (empty while none is): what the report says of a
    *     held pod's containers ({@link #report})
+   * @param templates the templates of the held pods' containers, kept while they are held ({@link Templates}): neither a
+   *     desired pod nor a container of the pass's list may be of one (a DaemonSet deleted, a rollout meanwhile), and
+   *     before 2026-12-06 two passes forgot it, so the stop of its containers once the hold was over ran no preStop hook
    */
-  record Hold(Map<String, String> why, Map<String, ContainerInfo> listed) {
-    static final Hold NONE = new Hold(Map.of(), Map.of());
+  record Hold(Map<String, String> why, Map<String, ContainerInfo> listed, Set<Templates.Id> templates) {
+    static final Hold NONE = new Hold(Map.of(), Map.of(), Set.of());
   }
 
   /** The held pods of a full list of the node's containers, by key, with why; logged once per container while it lasts. */
@@ -71,8 +75,18 @@ final class HeldPods {
       return Hold.NONE;
     }
     Map<String, ContainerInfo> listed = new HashMap<>();
-    all.forEach(c -> listed.put(c.id(), c));
-    return new Hold(Map.copyOf(held), listed);
+    Set<Templates.Id> templates = new java.util.HashSet<>();
+    for (ContainerInfo c : all) {
+      listed.put(c.id(), c);
+      String pod = OwnedContainer.heldPod(c, node);
+      if (pod == null) {
+        pod = OwnedContainer.of(c, node, new StringBuilder()).map(OwnedContainer::podKey).orElse(null);
+      }
+      if (pod != null && held.containsKey(pod)) {
+        templates.add(new Templates.Id(c.label(Labels.HASH), c.label(Labels.DIGEST)));
+      }
+    }
+    return new Hold(Map.copyOf(held), listed, templates);
   }
 
   /** Whether a list of a pod's containers holds one of this pod's whose image's labels are not known. */

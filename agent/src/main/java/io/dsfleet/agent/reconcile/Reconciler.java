@@ -334,7 +334,7 @@ public final class Reconciler {
     afterDesiredRead.run();
     Set<String> releasedAfter = orphans;
     Set<String> released = releasedBefore == releasedAfter ? releasedAfter : union(releasedBefore, releasedAfter);
-    templates.retainUsed(used(want, owned));
+    templates.retainUsed(used(want, owned, holding.templates()));
     probes.sync(want, owned, now);
     FailedStops.forgetGone(failures, owned); // a refused stop of a container gone since
     GarbageCollector.forgetGone(failures, owned); // and a refused removal
@@ -469,9 +469,9 @@ public final class Reconciler {
     threads.shutdown();
   }
 
-  /** The templates a desired pod or an owned container is of (a container without a digest: any of its hash). */
-  private static Set<Templates.Id> used(Map<String, DesiredPod> want, List<OwnedContainer> owned) {
-    Set<Templates.Id> used = new java.util.HashSet<>();
+  /** The templates a desired pod, an owned container or a held pod's container is of (a container without a digest: any of its hash). */
+  private static Set<Templates.Id> used(Map<String, DesiredPod> want, List<OwnedContainer> owned, Set<Templates.Id> held) {
+    Set<Templates.Id> used = new java.util.HashSet<>(held); // a held pod's (HeldPods): its stop once the hold is over runs its hooks
     want.values().forEach(d -> used.add(new Templates.Id(d.hash(), d.digest())));
     owned.forEach(c -> used.add(new Templates.Id(c.hash(), c.digest())));
     return used;

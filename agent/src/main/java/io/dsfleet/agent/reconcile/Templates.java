@@ -11,8 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The pod templates the node was given, by template hash and digest ({@link Id}): a container of a
  * template no longer desired still gets its preStop hook and grace period when it is stopped, its
  * own template's, never that of another template sharing its hash (until 2026-12-06 they were kept
- * by hash alone, and a template sent under a known one's hash replaced it). Kept while a desired pod
- * or an owned container is of it, and forgotten at the second full pass in a row that finds
+ * by hash alone, and a template sent under a known one's hash replaced it). Kept while a desired pod,
+ * an owned container or a held pod's container ({@link HeldPods}) is of it, and forgotten at the second full pass in a row that finds
  * neither (one pass is not enough: a container a pod worker created after the pass listed the
  * node's containers is in the next pass's list), nor while a pod worker handed a pod of it works
  * ({@link #hold}): the passes meanwhile may see neither the pod (a new set dropped it) nor the

@@ -164,6 +164,40 @@ class HeldPodsTest {
     r.close();
   }
 
+  /**
+   * A held pod's template is kept while it is held (neither a desired pod nor a container of the pass's list is of it):
+   * the DaemonSet deleted meanwhile, its container's stop once the hold is over runs its preStop hook.
+   */
+  @Test
+  void aHeldPodsTemplateIsKeptAndItsPreStopHookRunsOnceTheHoldIsOver() {
+    var clock = new io.dsfleet.common.testing.FakeClock(T0);
+    var runtime = new io.dsfleet.agent.runtime.FakeRuntime(clock);
+    runtime.addImage("local/busybox:1");
+    List<String> hooks = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    runtime.setExecRule(cmd -> {
+      hooks.add(String.join(" ", cmd));
+      return new io.dsfleet.agent.runtime.ContainerRuntime.ExecResult(0, "");
+    });
+    Reconciler r = ReconcilerTest.onTheCallingThread(runtime, clock, dir, x -> { });
+    r.setDesired(ReconcilerTest.desired("spec.template.spec.containers[0].lifecycle", "{preStop: {exec: {command: [hook]}}}"));
+    r.tick();
+    String app = runtime.listOwned("n1").stream().filter(c -> "app".equals(c.label("io.dsfleet.role"))).findFirst().orElseThrow().id();
+    runtime.imageLabelsUnknown.put(app, WHY);
+    r.setDesired(io.dsfleet.proto.v1.DesiredState.newBuilder().setVersion(2).build()); // the DaemonSet deleted while it is held
+    for (int i = 0; i < 3; i++) {
+      r.tick();
+      clock.advance(java.time.Duration.ofSeconds(1));
+    }
+    assertThat(runtime.listOwned("n1")).as("held: left running").hasSize(2).allMatch(ContainerInfo::running);
+    assertThat(r.templatesKept()).as("its template kept").isEqualTo(1);
+
+    runtime.imageLabelsUnknown.clear();
+    r.tick();
+    assertThat(runtime.listOwned("n1")).as("the hold over: stopped").noneMatch(ContainerInfo::running);
+    assertThat(hooks).as("with its preStop hook").containsExactly("hook");
+    r.close();
+  }
+
   @Test
   void aHeldPodIsReportedAsLastKnownWithWhyOrAsUnknown() {
     PodStatus running = PodStatus.newBuilder().setNamespace("ops").setPodName("agent-abcde").setTemplateHash(H).setPhase("Running")
@@ -173,19 +207,19 @@ class HeldPodsTest {
         .addContainers(ContainerStatus.newBuilder().setName("main").setState("waiting")).build();
     PodStatus other = PodStatus.newBuilder().setNamespace("ops").setPodName("other-abcde").setPhase("Running").build();
     Map<String, String> why = Map.of("ops/agent-abcde", "why");
-    HeldPods.Hold held = new HeldPods.Hold(why, Map.of("a0", C.app("a0", H, "main", 0, 0).info()));
+    HeldPods.Hold held = new HeldPods.Hold(why, Map.of("a0", C.app("a0", H, "main", 0, 0).info()), Set.of());
 
     List<PodStatus> report = HeldPods.report(List.of(built, other), held, List.of(running));
     assertThat(report.get(0)).as("as last reported, and why").isEqualTo(running.toBuilder().setReason(HeldPods.REASON).setMessage("why").build());
     assertThat(report.get(1)).as("another pod as built").isEqualTo(other);
 
     PodStatus ended = HeldPods.report(List.of(built), new HeldPods.Hold(why, Map.of("a0", C.app("a0", H, "main", 0, 0)
-        .exited(2, T0.plusSeconds(7)).info())), List.of(running)).get(0);
+        .exited(2, T0.plusSeconds(7)).info()), Set.of()), List.of(running)).get(0);
     assertThat(ended.getReady()).as("a container the list shows ended: not ready").isFalse();
     assertThat(ended.getReadySinceMillis()).isZero();
     assertThat(ended.getContainers(0)).as("and the container as it ended").isEqualTo(running.getContainers(0).toBuilder()
         .setState("terminated").setReady(false).setExitCode(2).setReason("Error").setFinishedAtMillis(T0.plusSeconds(7).toEpochMilli()).build());
-    PodStatus gone = HeldPods.report(List.of(built), new HeldPods.Hold(why, Map.of("b0", C.app("b0", H, "main", 0, 0).info())),
+    PodStatus gone = HeldPods.report(List.of(built), new HeldPods.Hold(why, Map.of("b0", C.app("b0", H, "main", 0, 0).info()), Set.of()),
         List.of(running)).get(0);
     assertThat(gone.getReady()).as("a container the list no longer shows: not ready").isFalse();
     assertThat(gone.getContainers(0)).returns("terminated", ContainerStatus::getState).returns("ContainerStatusUnknown", ContainerStatus::getReason);
