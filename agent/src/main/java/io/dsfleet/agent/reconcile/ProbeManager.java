@@ -46,10 +46,16 @@ public final class ProbeManager {
     this.clock = clock;
   }
 
-  /** Starts the probes that are due, and forgets containers that are gone. */
-  public void sync(Map<String, DesiredPod> desired, List<OwnedContainer> owned, Instant now) {
+  /**
+   * Starts the probes that are due, and forgets containers that are gone.
+   *
+   * @param listed containers not in {@code owned} whose probes' state is kept, unprobed meanwhile: a held pod's
+   *     ({@link HeldPods}); before 2026-12-06 a hold of one list started its pod's probes over, the pod ready since its
+   *     end and not ready until its readiness probe answered again
+   */
+  public void sync(Map<String, DesiredPod> desired, List<OwnedContainer> owned, Set<String> listed, Instant now) {
     Set<String> ids = owned.stream().map(OwnedContainer::id).collect(Collectors.toSet());
-    states.keySet().removeIf(id -> !ids.contains(id));
+    states.keySet().removeIf(id -> !ids.contains(id) && !listed.contains(id));
     Map<String, List<OwnedContainer>> byPod = owned.stream().collect(Collectors.groupingBy(OwnedContainer::podKey));
     for (DesiredPod d : desired.values()) {
       if (!d.valid()) {

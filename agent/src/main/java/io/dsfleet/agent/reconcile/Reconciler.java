@@ -335,7 +335,7 @@ public final class Reconciler {
     Set<String> releasedAfter = orphans;
     Set<String> released = releasedBefore == releasedAfter ? releasedAfter : union(releasedBefore, releasedAfter);
     templates.retainUsed(used(want, owned, holding.templates()));
-    probes.sync(want, owned, now);
+    probes.sync(want, owned, holding.listed().keySet(), now); // a held pod's probes kept, not run
     FailedStops.forgetGone(failures, owned); // a refused stop of a container gone since
     GarbageCollector.forgetGone(failures, owned); // and a refused removal
     Map<String, ProbeVerdict> verdicts = evictions.withKills(probes.verdicts(), owned);

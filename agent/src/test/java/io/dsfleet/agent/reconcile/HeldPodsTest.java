@@ -198,6 +198,45 @@ class HeldPodsTest {
     r.close();
   }
 
+  /**
+   * A hold keeps its pod's probes' state (without probing it meanwhile): once it is over, the pod is ready as it was, since
+   * when it was, its readiness probe not started over (which made a pod ready for hours ready since the hold's end, and
+   * not ready until its probe answered again, after one list's transient error of Docker's).
+   */
+  @Test
+  void aHoldKeepsItsPodsProbesAndTheyGoOnAsTheyWereOnceItIsOver() {
+    var clock = new io.dsfleet.common.testing.FakeClock(T0);
+    var runtime = new io.dsfleet.agent.runtime.FakeRuntime(clock);
+    runtime.addImage("local/busybox:1");
+    List<String> probes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    runtime.setExecRule(cmd -> {
+      probes.add(String.join(" ", cmd));
+      return new io.dsfleet.agent.runtime.ContainerRuntime.ExecResult(0, "");
+    });
+    List<List<PodStatus>> reports = new java.util.ArrayList<>();
+    Reconciler r = ReconcilerTest.onTheCallingThread(runtime, clock, dir, reports::add);
+    r.setDesired(ReconcilerTest.desired("spec.template.spec.containers[0].readinessProbe", "{exec: {command: [ready]}, periodSeconds: 60}"));
+    for (int i = 0; i < 3; i++) {
+      r.tick();
+      clock.advance(java.time.Duration.ofSeconds(1));
+    }
+    PodStatus ready = reports.get(reports.size() - 1).get(0);
+    assertThat(ready.getReady()).as("ready").isTrue();
+    int probed = probes.size();
+    String app = runtime.listOwned("n1").stream().filter(c -> "app".equals(c.label("io.dsfleet.role"))).findFirst().orElseThrow().id();
+    runtime.imageLabelsUnknown.put(app, WHY);
+    r.tick();
+    clock.advance(java.time.Duration.ofSeconds(5));
+    runtime.imageLabelsUnknown.clear();
+    r.tick();
+    PodStatus after = reports.get(reports.size() - 1).get(0);
+    assertThat(after.getReason()).as("the hold over").isEmpty();
+    assertThat(after.getReady()).isTrue();
+    assertThat(after.getReadySinceMillis()).as("ready since when it was").isEqualTo(ready.getReadySinceMillis());
+    assertThat(probes).as("its readiness probe not run again before its period").hasSize(probed);
+    r.close();
+  }
+
   @Test
   void aHeldPodIsReportedAsLastKnownWithWhyOrAsUnknown() {
     PodStatus running = PodStatus.newBuilder().setNamespace("ops").setPodName("agent-abcde").setTemplateHash(H).setPhase("Running")
