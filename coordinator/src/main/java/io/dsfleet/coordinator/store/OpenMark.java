@@ -19,8 +19,9 @@ import java.nio.file.StandardOpenOption;
  * checkpoint gone, a revoked certificate admitted again. A coordinator killed with its
  * {@code -wal} in place starts as before (SQLite replays it). Every kind of open sets and clears
  * the mark, so a backup's connection that closes last (after a kill, or after the coordinator's
- * own close) clears it too; only a replica's start does not refuse (its snapshot and log rebuild
- * its store).
+ * own close) clears it too; so does serve's or init's close that checkpointed the whole {@code -wal}
+ * while another program (sqlite3) held it open, which then removes it at its own close; only a
+ * replica's start does not refuse (its snapshot and log rebuild its store).
  */
 final class OpenMark {
   static final String NAME = "dsfleet.db.open";
@@ -34,7 +35,8 @@ final class OpenMark {
     if (Files.exists(mark, LinkOption.NOFOLLOW_LINKS) && Files.notExists(wal, LinkOption.NOFOLLOW_LINKS)
         && Files.exists(dataDir.resolve(StoreFiles.DB), LinkOption.NOFOLLOW_LINKS)) {
       throw new StoreException(wal + " is missing, but " + mark + " shows the store was not closed since it was opened (the"
-          + " coordinator killed, crashed, or its host lost power): SQLite keeps the latest writes in that -wal until it copies"
+          + " coordinator killed, crashed, or its host lost power; or a program other than ds-coordinator, sqlite3, was reading"
+          + " the store as it stopped and closed it last: the file is then whole): SQLite keeps the latest writes in that -wal until it copies"
           + " them into " + StoreFiles.DB + ", so " + dataDir.resolve(StoreFiles.DB) + " alone may be an older store (changes,"
           + " joins and revocations acknowledged since gone); nothing done. Put the -wal back from where it went, or"
           + " ds-coordinator restore a backup; or, to go on with the older store the file holds, remove " + mark
@@ -58,9 +60,24 @@ final class OpenMark {
 
   /** After a connection closed: the mark goes once SQLite removed the {@code -wal}, everything it held in the file. */
   static void clearIfClosed(Path dataDir) throws IOException {
-    if (Files.notExists(dataDir.resolve(StoreFiles.DB + "-wal"), LinkOption.NOFOLLOW_LINKS)) {
+    clearAfterClose(dataDir, false);
+  }
+
+  /**
+   * After a connection closed: the mark goes once SQLite removed the {@code -wal}, or, with
+   * {@code whole}, once the close of the directory's only writer (serve's, init's store, under the
+   * directory's lock) had every frame of the {@code -wal} checkpointed into the file, synced. A
+   * {@code -wal} another program held open (sqlite3 at its prompt) stays after that close, and
+   * SQLite removes it at that program's close, which knows no mark: before helper-155 the mark
+   * stayed, and the next start was refused as one killed, its file whole. Returns whether the mark
+   * stays.
+   */
+  static boolean clearAfterClose(Path dataDir, boolean whole) throws IOException {
+    if (whole || Files.notExists(dataDir.resolve(StoreFiles.DB + "-wal"), LinkOption.NOFOLLOW_LINKS)) {
       clear(dataDir);
+      return false;
     }
+    return Files.exists(dataDir.resolve(NAME), LinkOption.NOFOLLOW_LINKS);
   }
 
   /** The mark removed: the store's file holds the whole store (a close's checkpoint, a copy put in its place). */

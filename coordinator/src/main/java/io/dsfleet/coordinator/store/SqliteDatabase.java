@@ -81,6 +81,7 @@ abstract class SqliteDatabase implements AutoCloseable {
 
   protected SqliteDatabase(Path dataDir, Opened how) {
     this.dataDir = dataDir;
+    this.soleWriter = how != Opened.PLAIN;
     if (how != Opened.REPLICA) {
       OpenMark.refuseLostWal(dataDir); // before SQLite makes an empty -wal in its place
     }
@@ -133,6 +134,15 @@ abstract class SqliteDatabase implements AutoCloseable {
 
   /** Where the store is: named, with its file system's state, in a failure's message. */
   private final Path dataDir;
+
+  /**
+   * Opened by serve or init (a replica's too), under the data directory's lock: once it closes,
+   * nothing of the coordinator's writes to the store (a backup beside it only reads), so a close
+   * that checkpointed all of the {@code -wal} may remove {@link OpenMark} while another program
+   * keeps the {@code -wal} open. A backup's or a restore's close may not: the coordinator may be
+   * writing beside it.
+   */
+  private final boolean soleWriter;
 
   /** The files opened: a write into a file deleted or replaced under them is refused (null while migrations run). */
   private StoreFiles files;
@@ -342,6 +352,19 @@ abstract class SqliteDatabase implements AutoCloseable {
     }
   }
 
+  /**
+   * Whether a checkpoint now leaves nothing of the {@code -wal} outside {@code dsfleet.db}: every
+   * frame copied into it and synced (SQLite syncs the file before it counts frames copied), none
+   * held back by another connection's read. Passive: it waits for nobody.
+   */
+  private boolean checkpointedWhole() {
+    try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("PRAGMA wal_checkpoint(PASSIVE)")) {
+      return rs.next() && rs.getInt(1) == 0 && rs.getInt(2) >= 0 && rs.getInt(2) == rs.getInt(3);
+    } catch (SQLException e) {
+      return false; // the close's own checkpoint says the rest
+    }
+  }
+
   private boolean autoCommit() {
     try {
       return db.getAutoCommit();
@@ -369,8 +392,10 @@ abstract class SqliteDatabase implements AutoCloseable {
   }
 
   public synchronized void close() {
+    boolean whole = false;
     if (files != null) {
       files.beforeClose(db);
+      whole = soleWriter && !files.isLost() && checkpointedWhole();
     }
     try {
       db.close();
@@ -379,7 +404,11 @@ abstract class SqliteDatabase implements AutoCloseable {
     }
     if (files != null && !files.isLost()) { // a file replaced under it: what is there now is no store this close checkpointed
       try {
-        OpenMark.clearIfClosed(dataDir);
+        if (OpenMark.clearAfterClose(dataDir, whole) && soleWriter) {
+          log.warn("the store closed while another program was reading it: {} stays, and so does {}; if a program other than"
+              + " ds-coordinator (sqlite3) closes the store last, the next start refuses it as not closed: remove {} then",
+              dataDir.resolve(StoreFiles.DB + "-wal"), dataDir.resolve(OpenMark.NAME), dataDir.resolve(OpenMark.NAME));
+        }
       } catch (java.io.IOException e) {
         log.warn("the store closed, but {} could not be removed ({}): the next start may refuse the store as not closed",
             dataDir.resolve(OpenMark.NAME), e.getMessage());
