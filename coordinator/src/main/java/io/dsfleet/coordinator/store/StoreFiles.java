@@ -22,6 +22,8 @@ final class StoreFiles {
   static final String DB = "dsfleet.db";
   /** A copy of a store whose files went, saved beside them: its name, then the time. */
   static final String SAVED = "dsfleet.db.saved-";
+  /** Such a copy while it is made ({@link #saveCopy}): never named so before it is whole. */
+  static final String SAVING = "dsfleet.db.saving-";
 
   private final Path dataDir;
   private final Object db;
@@ -80,9 +82,8 @@ final class StoreFiles {
       long now = nanoTime.getAsLong();
       if (closing || copyTried == null || now - copyTried >= COPY_RETRY_NANOS) {
         copyTried = now;
-        Path copy = dataDir.resolve(SAVED + System.currentTimeMillis());
         try {
-          copy(connection, copy);
+          Path copy = saveCopy(connection, dataDir, System.currentTimeMillis());
           saved = copy;
           log.error("the store: what it held is saved in {}: stop the coordinator, move {} aside if a file is there,"
               + " then ds-coordinator restore --unverified {} and start it", copy, dataDir.resolve(DB), copy);
@@ -264,6 +265,32 @@ final class StoreFiles {
       }
       throw e;
     }
+  }
+
+  /**
+   * A copy of what the store holds under its {@link #SAVED} name only once it is whole and synced:
+   * made under {@link #SAVING}, then renamed. VACUUM INTO writes its file as it goes (pages as its
+   * cache spills), and before helper-155 a coordinator killed during the copy (systemd's stop
+   * timeout, at the close's copy of a large store) left part of one under the name its refusals
+   * name and a {@code restore --unverified} takes.
+   */
+  private static Path saveCopy(Connection connection, Path dataDir, long millis) {
+    Path saving = dataDir.resolve(SAVING + millis);
+    Path copy = dataDir.resolve(SAVED + millis);
+    copy(connection, saving); // synced, file and directory; removed where it failed
+    try {
+      Files.move(saving, copy, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      sync(dataDir);
+    } catch (IOException e) {
+      StoreException failed = new StoreException("saving " + copy + ": " + e.getMessage(), e);
+      try {
+        Files.deleteIfExists(saving);
+      } catch (IOException gone) {
+        failed.addSuppressed(gone);
+      }
+      throw failed;
+    }
+    return copy;
   }
 
   /** fsync of a file, or of a directory (its entries). */

@@ -59,6 +59,54 @@ class LostStoreCopyTest {
     }
   }
 
+  /**
+   * The copy is under its {@code dsfleet.db.saved-MILLIS} name only once it is whole: looked at
+   * from SQLite's progress handler while VACUUM INTO writes it (a kill then leaves no part of one
+   * there, which a refusal would name and a restore --unverified take). Before helper-155 the file
+   * was there, growing, from the copy's start.
+   */
+  @Test
+  void aCopyIsUnderItsSavedNameOnlyOnceItIsWhole() throws Exception {
+    Path data = dir.resolve("data");
+    try (SqliteStore s = new SqliteStore(data)) {
+      for (int i = 0; i < 20; i++) {
+        s.putObjects(List.of(write("big-" + i, "x".repeat(100_000))));
+      }
+      List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+      java.util.concurrent.atomic.AtomicInteger looks = new java.util.concurrent.atomic.AtomicInteger();
+      org.sqlite.ProgressHandler.setHandler(s.db, 1, new org.sqlite.ProgressHandler() {
+        @Override
+        protected int progress() {
+          looks.incrementAndGet();
+          try {
+            seen.addAll(saved(data).stream().map(p -> p.getFileName().toString()).toList());
+          } catch (java.io.IOException e) {
+            seen.add(e.toString());
+          }
+          return 0;
+        }
+      });
+      Files.delete(data.resolve("dsfleet.db"));
+      looks.set(0);
+      var refused = catchThrowableOfType(StoreException.class, () -> s.putObjects(List.of(write("a", "1"))));
+      org.sqlite.ProgressHandler.clearHandler(s.db);
+      assertThat(looks.get()).as("looked while VACUUM INTO ran").isGreaterThan(10);
+      assertThat(seen).as("a saved copy's name while it was made").isEmpty();
+      assertThat(saved(data)).hasSize(1);
+      assertThat(refused).hasMessageContaining("what it holds is saved in " + saved(data).get(0));
+      try (var files = Files.list(data)) {
+        assertThat(files.map(f -> f.getFileName().toString())).noneMatch(n -> n.startsWith(StoreFiles.SAVING));
+      }
+      Path restored = Files.createDirectory(dir.resolve("restored"));
+      Files.copy(saved(data).get(0), restored.resolve("dsfleet.db"));
+      Files.createDirectory(restored.resolve("pki"));
+      Files.copy(data.resolve("pki/secrets.key"), restored.resolve("pki/secrets.key"));
+      try (SqliteStore copy = new SqliteStore(restored)) {
+        assertThat(copy.objects()).hasSize(20);
+      }
+    }
+  }
+
   private static Store.ObjectWrite write(String name, String value) {
     return new Store.ObjectWrite(new Store.StoredObject("ConfigMap", "ns", name, "{\"data\":{\"a\":\"" + value + "\"}}", 1, 0, 0), 0,
         null, List.of(), null);
