@@ -58,22 +58,16 @@ final class OpenMark {
     syncDirectory(dataDir);
   }
 
-  /** After a connection closed: the mark goes once SQLite removed the {@code -wal}, everything it held in the file. */
-  static void clearIfClosed(Path dataDir) throws IOException {
-    clearAfterClose(dataDir, false);
-  }
-
   /**
-   * After a connection closed: the mark goes once SQLite removed the {@code -wal}, or, with
-   * {@code whole}, once the close of the directory's only writer (serve's, init's store, under the
-   * directory's lock) had every frame of the {@code -wal} checkpointed into the file, synced. A
-   * {@code -wal} another program held open (sqlite3 at its prompt) stays after that close, and
-   * SQLite removes it at that program's close, which knows no mark: before helper-155 the mark
-   * stayed, and the next start was refused as one killed, its file whole. Returns whether the mark
-   * stays.
+   * After a connection closed: the mark goes once SQLite removed the {@code -wal}, everything it
+   * held in the file. Returns whether the mark stays. (The close of serve's or init's store, the
+   * directory's only writer, removes it before, once it checkpointed every frame of the
+   * {@code -wal} into the file: a {@code -wal} another program held open, sqlite3 at its prompt,
+   * stays after that close and SQLite removes it at that program's, which knows no mark; before
+   * helper-155 the mark stayed then, and the next start was refused, its file whole.)
    */
-  static boolean clearAfterClose(Path dataDir, boolean whole) throws IOException {
-    if (whole || Files.notExists(dataDir.resolve(StoreFiles.DB + "-wal"), LinkOption.NOFOLLOW_LINKS)) {
+  static boolean clearIfClosed(Path dataDir) throws IOException {
+    if (Files.notExists(dataDir.resolve(StoreFiles.DB + "-wal"), LinkOption.NOFOLLOW_LINKS)) {
       clear(dataDir);
       return false;
     }

@@ -392,19 +392,23 @@ abstract class SqliteDatabase implements AutoCloseable {
   }
 
   public synchronized void close() {
-    boolean whole = false;
+    boolean cleared = false;
     if (files != null) {
       files.beforeClose(db);
-      whole = soleWriter && !files.isLost() && checkpointedWhole();
+      // the whole -wal in the file: the mark goes before SQLite removes the -wal, so a kill or a
+      // power cut between the two finds a store that opens (before helper-155 the mark went after,
+      // and a kill there was refused as a -wal lost)
+      cleared = soleWriter && !files.isLost() && checkpointedWhole() && clearMark();
     }
+    closing.run();
     try {
       db.close();
     } catch (SQLException e) {
       throw new StoreException("closing the store", e);
     }
-    if (files != null && !files.isLost()) { // a file replaced under it: what is there now is no store this close checkpointed
+    if (files != null && !files.isLost() && !cleared) { // a file replaced under it: what is there now is no store this close checkpointed
       try {
-        if (OpenMark.clearAfterClose(dataDir, whole) && soleWriter) {
+        if (OpenMark.clearIfClosed(dataDir) && soleWriter) {
           log.warn("the store closed while another program was reading it: {} stays, and so does {}; if a program other than"
               + " ds-coordinator (sqlite3) closes the store last, the next start refuses it as not closed: remove {} then",
               dataDir.resolve(StoreFiles.DB + "-wal"), dataDir.resolve(OpenMark.NAME), dataDir.resolve(OpenMark.NAME));
@@ -414,5 +418,23 @@ abstract class SqliteDatabase implements AutoCloseable {
             dataDir.resolve(OpenMark.NAME), e.getMessage());
       }
     }
+  }
+
+  /** {@link OpenMark#clear}; false (and tried again once the connection closed) where it failed. */
+  private boolean clearMark() {
+    try {
+      OpenMark.clear(dataDir);
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
+  /** Runs as the connection is about to close, the mark removed or not: a test's look. */
+  private volatile Runnable closing = () -> { };
+
+  /** A test's look as the connection is about to close. */
+  void closing(Runnable look) {
+    closing = look;
   }
 }

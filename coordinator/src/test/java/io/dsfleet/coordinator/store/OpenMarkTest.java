@@ -42,6 +42,25 @@ class OpenMarkTest {
   }
 
   /**
+   * The close of a store whose {@code -wal} is all in the file removes the mark before the
+   * connection closes, where SQLite removes the {@code -wal}: a kill or a power cut between the two
+   * finds no mark, and the start after opens the whole file. Before helper-155 the mark went after,
+   * and such a kill was refused as a {@code -wal} lost.
+   */
+  @Test
+  void theMarkGoesBeforeSqliteRemovesTheWal() throws Exception {
+    Path data = dir.resolve("data");
+    java.util.concurrent.atomic.AtomicReference<String> atClose = new java.util.concurrent.atomic.AtomicReference<>();
+    try (var s = SqliteStore.openKept(data)) {
+      s.putObjects(List.of(SqliteStoreTest.config("a", -1)));
+      s.closing(() -> atClose.set("mark " + Files.exists(data.resolve(OpenMark.NAME)) + ", -wal "
+          + Files.exists(data.resolve("dsfleet.db-wal"))));
+    }
+    assertThat(atClose.get()).isEqualTo("mark false, -wal true");
+    assertThat(data.resolve("dsfleet.db-wal")).doesNotExist();
+  }
+
+  /**
    * What the close cannot checkpoint (a reader's transaction holds frames in the {@code -wal})
    * keeps the mark, and a backup's close never removes it while the coordinator may write beside
    * it: a kill, then the {@code -wal} lost, is still refused.
