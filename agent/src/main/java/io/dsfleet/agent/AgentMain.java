@@ -472,14 +472,21 @@ public final class AgentMain {
           session.close();
         }
       }
-      int pods = reconciler.removeAll(deadline, line -> System.out.println(line));
+      Reconciler.Removal removal = reconciler.removeAll(deadline, line -> System.out.println(line));
       state.clear();
-      System.out.println(pods == 0 ? "no pods of node " + o.nodeName() + " were running here"
-          : "removed every container owned by node " + o.nodeName());
+      System.out.println(leaveSummary(o.nodeName(), removal));
       reconciler.close();
       scheduler.shutdownNow();
       return code;
     }
   }
 
+  /** The last line of `ds-agent leave`: what it removed, and what it left running (said above, pod by pod). */
+  static String leaveSummary(String node, Reconciler.Removal removal) {
+    if (removal.leftRunning() > 0) {
+      return (removal.stopped() == 0 ? "removed no pod" : "removed " + removal.stopped() + " pod(s)") + " of node " + node + "; "
+          + removal.leftRunning() + " left running, as said above";
+    }
+    return removal.stopped() == 0 ? "no pods of node " + node + " were running here" : "removed every container owned by node " + node;
+  }
 }

@@ -434,7 +434,10 @@ public final class Reconciler {
    *
    * @return how many pods were running at its first look
    */
-  public int removeAll(Duration deadline, Consumer<String> progress) {
+  /** What a leave's removal did: pods stopped, and pods left running (their image's labels not known: {@link HeldPods}). */
+  public record Removal(int stopped, int leftRunning) {}
+
+  public Removal removeAll(Duration deadline, Consumer<String> progress) {
     removing = true;
     desired = Map.of();
     sourcesReady = true;
@@ -461,7 +464,7 @@ public final class Reconciler {
     }, busy, released, until, progress).run();
     collector.removeAll(union(released, heldSeen.keySet()));
     HeldPods.leftRunning(heldSeen, progress);
-    return running;
+    return new Removal(running, heldSeen.size());
   }
 
   /** Stops the reconciler's threads. */

@@ -93,7 +93,8 @@ class HeldPodsTest {
         .returns("Error", ContainerStatus::getReason);
 
     List<String> progress = new java.util.ArrayList<>();
-    r.removeAll(java.time.Duration.ofSeconds(30), progress::add);
+    assertThat(r.removeAll(java.time.Duration.ofSeconds(30), progress::add)).as("one pod left running, none stopped")
+        .isEqualTo(new Reconciler.Removal(0, 1));
     assertThat(progress).as("and says so, with why and what removes it").anyMatch(l -> l.startsWith("pod ops/agent-abcde left running")
         && l.contains(WHY) && l.contains("`ds-agent leave` again") && l.contains("io.dsfleet.pod=agent-abcde"));
     assertThat(runtime.listOwned("n1")).as("a leave stops nothing of a held pod").hasSize(2)

@@ -1958,10 +1958,10 @@ class ReconcilerTest {
     r.setDesired(desired());
     r.tick();
     List<String> progress = new ArrayList<>();
-    assertThat(r.removeAll(Duration.ofSeconds(30), progress::add)).isEqualTo(1);
+    assertThat(r.removeAll(Duration.ofSeconds(30), progress::add).stopped()).isEqualTo(1);
     assertThat(owned()).isEmpty();
     assertThat(progress).containsExactly("stopping 1 pod (each within its grace period, at most 30 s)", "stopped ops/agent-abcde (1/1)");
-    assertThat(r.removeAll(Duration.ofSeconds(30), progress::add)).as("a second leave has nothing to stop").isZero();
+    assertThat(r.removeAll(Duration.ofSeconds(30), progress::add).stopped()).as("a second leave has nothing to stop").isZero();
   }
 
   /**
@@ -2015,7 +2015,7 @@ class ReconcilerTest {
     } finally {
       release.countDown();
     }
-    assertThat(removal.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+    assertThat(removal.get(30, TimeUnit.SECONDS).stopped()).isEqualTo(1);
     assertThat(owned()).isEmpty();
   }
 
@@ -2112,7 +2112,7 @@ class ReconcilerTest {
       var removal = java.util.concurrent.CompletableFuture.supplyAsync(() -> r.removeAll(Duration.ofSeconds(30), progress::add));
       assertThat(hooks.otherHooked.await(10, TimeUnit.SECONDS)).as("the other pod's preStop hook ran while the teardown was still under way").isTrue();
       hooks.release.countDown();
-      assertThat(removal.get(30, TimeUnit.SECONDS)).as("both pods ran at the removal's first look").isEqualTo(2);
+      assertThat(removal.get(30, TimeUnit.SECONDS).stopped()).as("both pods ran at the removal's first look").isEqualTo(2);
       assertThat(hooks.slowRuns.get()).as("the torn-down pod's preStop hook ran once").isEqualTo(1);
       assertThat(owned()).isEmpty();
       assertThat(progress).contains("pod ops/agent-abcde was being stopped already: that goes on", "stopped ops/other-fghij (1/1)");
@@ -2173,7 +2173,7 @@ class ReconcilerTest {
       var removal = java.util.concurrent.CompletableFuture.supplyAsync(() -> r.removeAll(Duration.ofSeconds(30), progress::add));
       org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !progress.isEmpty()); // the removal began
       hooks.release.countDown();
-      assertThat(removal.get(30, TimeUnit.SECONDS)).isEqualTo(1);
+      assertThat(removal.get(30, TimeUnit.SECONDS).stopped()).isEqualTo(1);
       assertThat(hooks.slowRuns.get()).as("the preStop hook ran once").isEqualTo(1);
       assertThat(progress).contains("stopped ops/agent-abcde (1/1)");
       assertThat(owned()).isEmpty();
