@@ -110,7 +110,7 @@ public final class Fleet extends FleetReads {
       C issued = credential.issue(existing != null && !sameAgent, sameAgent ? existing.admittedBy : "", ownSecret);
       changes.bump();
       try {
-        registry.admitted(info, leaveSecretSha256, tokenOf.apply(issued), existing != null, sameAgent);
+        registry.admitted(info, leaveSecretSha256, tokenOf.apply(issued), existing != null, sameAgent, ownSecret);
       } catch (ControlException e) {
         if (e.writeRefused()) { // only then: a node that did register (or may have) keeps what it was issued, its token's use included
           try {

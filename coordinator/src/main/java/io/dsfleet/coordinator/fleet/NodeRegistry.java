@@ -43,14 +43,22 @@ final class NodeRegistry {
   /**
    * A node admitted by join token ({@code member}: an admin's token for this name replaces a
    * member, or {@code sameAgent}: the member's own agent, whose first answer was lost). The labels, taints, OS and architecture it reports now are the ones scheduling uses
-   * from here on ({@link #join}); its leave secret is set once.
+   * from here on ({@link #join}); its leave secret is set once. A member re-admitted by its own
+   * agent ({@code ownAgent}: the join showed the member's leave secret; its certificates lapsed, or
+   * its first answer was lost) is the same host: it keeps the labels, taints, OS and architecture
+   * it was admitted with and what it was granted, as a join with its certificate does, and as a
+   * kubelet bootstrapping again keeps its Node. Until 2026-12-06 that admission took what the agent
+   * reported, and root on a node whose certificates had lapsed moved it into another pool with any
+   * join token, and lost the Secrets of the pods it kept after an admin's taint.
    */
-  void admitted(NodeInfo reported, String leaveSecretSha256, Store.TokenUse token, boolean member, boolean sameAgent) {
+  void admitted(NodeInfo reported, String leaveSecretSha256, Store.TokenUse token, boolean member, boolean sameAgent,
+      boolean ownAgent) {
     String tokenId = token.tokenId();
     java.util.function.Consumer<NodeEntry> write = token.uses() > 0 ? e -> store.admitNode(e.stored(), token) : e -> store.putNode(e.stored());
     Instant now = clock.instant();
     NodeEntry n = state.nodes.get(reported.getName());
-    NodeInfo info = NodeInfoRules.stamped(reported, now, n == null ? NodeInfo.getDefaultInstance() : n.info);
+    boolean sameHost = member && ownAgent;
+    NodeInfo info = sameHost ? restricted(n, reported) : NodeInfoRules.stamped(reported, now, n == null ? NodeInfo.getDefaultInstance() : n.info);
     if (member) {
       NodeEntry existing = n;
       writes.persist(existing, write, () -> {
@@ -58,8 +66,10 @@ final class NodeRegistry {
         existing.leaveSecretSha256 = leaveSecretSha256;
         existing.admittedBy = tokenId;
         existing.readmitsBySecret = true;
-        existing.sentWithTemplate.clear(); // what the replaced node was sent is not this one's
-        existing.heldGrants.clear();
+        if (!sameHost) {
+          existing.sentWithTemplate.clear(); // what the replaced node was sent is not this one's
+          existing.heldGrants.clear();
+        }
       });
       if (existing.session != null) {
         existing.session.close(); // the replaced node's certificate is revoked; its session ends here
@@ -94,6 +104,26 @@ final class NodeRegistry {
   }
 
   /**
+   * What the member reports, with the labels, taints, OS and architecture it was admitted with
+   * (what scheduling reads: Kubernetes' NodeRestriction); a difference is ignored with a Warning
+   * event, within the node's budget (an agent calling Join in a loop, with other labels each time,
+   * must not flood the events or the log).
+   */
+  private NodeInfo restricted(NodeEntry n, NodeInfo reported) {
+    NodeInfo admitted = n.info;
+    NodeInfo info = reported.toBuilder().clearLabels().putAllLabels(admitted.getLabelsMap()).clearTaints()
+        .addAllTaints(admitted.getTaintsList()).setOs(admitted.getOs()).setArch(admitted.getArch()).build();
+    // the taints' times are the coordinator's
+    if (!NodeInfoRules.stamped(info, Instant.EPOCH).equals(NodeInfoRules.stamped(reported, Instant.EPOCH))
+        && events.recordFromAgent(n.name, Events.AgentKind.JOINS, List.of(Events.nodeKey(n.name)), "Warning", "NodeRestricted",
+        "the agent reports labels, taints, OS or architecture other than those it was admitted with; ignored (an admin changes"
+        + " them with dsctl label/taint)")) {
+      log.warn("security: node {} reported labels/taints/os/arch other than those it was admitted with; ignored", n.name);
+    }
+    return info;
+  }
+
+  /**
    * A node re-joins with its own certificate (or anything joins on an insecure coordinator). What
    * scheduling reads (labels, taints, OS, architecture) stays as admitted: a node cannot move
    * itself into other DaemonSets' pools and receive their Secrets (Kubernetes' NodeRestriction);
@@ -122,17 +152,7 @@ final class NodeRegistry {
       state.nodes.put(n.name, n);
       CoordinatorMetrics.NODE_JOINS.inc();
     } else {
-      NodeInfo admitted = n.info;
-      NodeInfo info = reported.toBuilder().clearLabels().putAllLabels(admitted.getLabelsMap()).clearTaints()
-          .addAllTaints(admitted.getTaintsList()).setOs(admitted.getOs()).setArch(admitted.getArch()).build();
-      // the taints' times are the coordinator's; the event and its log line within the node's budget
-      // (an agent calling Join in a loop, with other labels each time, must not flood either)
-      if (!NodeInfoRules.stamped(info, Instant.EPOCH).equals(NodeInfoRules.stamped(reported, Instant.EPOCH))
-          && events.recordFromAgent(n.name, Events.AgentKind.JOINS, List.of(Events.nodeKey(n.name)), "Warning", "NodeRestricted",
-          "the agent reports labels, taints, OS or architecture other than those it was admitted with; ignored (an admin changes"
-          + " them with dsctl label/taint)")) {
-        log.warn("security: node {} reported labels/taints/os/arch other than those it was admitted with; ignored", n.name);
-      }
+      NodeInfo info = restricted(n, reported);
       NodeEntry existing = n;
       boolean firstSecret = existing.leaveSecretSha256.isEmpty() && !leaveSecretSha256.isEmpty();
       if (!existing.info.equals(info) || firstSecret || existing.readmitsBySecret) {

@@ -481,6 +481,45 @@ class ReportBoundsTest {
   }
 
   /**
+   * A member's own agent admitted again by join token (its leave secret shown: its certificates
+   * lapsed, or its answer was lost) is the same host, not a replacement: it keeps the labels it was
+   * admitted with (the pool it reports now is ignored, with its Secret) and what it was granted (a
+   * pod kept after an admin's taint, with its Secret). Until 2026-12-06 it was admitted as it
+   * reported itself: root on a node whose certificates had lapsed moved it into the gpu pool with
+   * any join token, and the kept pod was sent by name alone, its Secret no longer.
+   */
+  @Test
+  void aMembersOwnAgentAdmittedAgainKeepsItsLabelsAndGrants() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(SECRET.formatted("gpu-key"), "test", false);
+      h.fleet.apply(SECRET.formatted("web-key"), "test", false);
+      h.fleet.apply(withSecret("gpu", "gpu-key", "spec.template.spec.nodeSelector", "{pool: gpu}"), "test", false);
+      FleetHarness.Agent node = h.agent("node-b", java.util.Map.of("pool", "web"));
+      String secret = "leave-secret-of-node-b";
+      h.fleet.join(io.dsfleet.coordinator.grpc.FakeAgent.info("node-b", java.util.Map.of("pool", "web")),
+          io.dsfleet.common.Sha256.hex(secret), false); // its leave secret, as an agent admitted before there were any gives it
+      h.fleet.apply(withSecret("web", "web-key", "spec.template.spec.nodeSelector", "{pool: web}"), "test", false);
+      node.runDesired(true);
+      DesiredPod pod = node.last().getPods(0);
+      h.fleet.taintNode("node-b", List.of(new io.dsfleet.common.model.Taint("dedicated", "db", "NoSchedule", null)), List.of(), false);
+      node.runDesired(true);
+      assertThat(node.last().getConfigsList()).as("kept after the taint, with its Secret").anyMatch(c -> c.getName().equals("web-key"));
+
+      h.fleet.admit(io.dsfleet.coordinator.grpc.FakeAgent.info("node-b", java.util.Map.of("pool", "gpu")), io.dsfleet.common.Sha256.hex(secret),
+          secret, (member, retryOf, ownSecret) -> "issued", issued -> new io.dsfleet.coordinator.store.Store.TokenUse("token-b", 1), issued -> { });
+      node.open();
+      node.runDesired(true);
+      assertThat(h.fleet.node("node-b", true).labels()).as("the labels it was admitted with").containsEntry("pool", "web");
+      assertNothingOf(node.last(), "gpu", "gpu-key");
+      assertThat(node.last().getPodsList()).singleElement().satisfies(p -> {
+        assertThat(p.getPodName()).isEqualTo(pod.getPodName());
+        assertThat(p.getTemplateJson()).as("its template, as granted").isNotEmpty();
+      });
+      assertThat(node.last().getConfigsList()).as("and its Secret").anyMatch(c -> c.getName().equals("web-key"));
+    }
+  }
+
+  /**
    * A pod of an older revision that tolerated a taint the new revision does not is kept (an
    * OnDelete controller leaves a misscheduled pod of NoSchedule alone) and keeps its template and Secret,
    * also after a restart, when nothing sent before is remembered but the revision's own placement.
