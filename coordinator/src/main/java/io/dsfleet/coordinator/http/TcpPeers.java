@@ -15,6 +15,7 @@ import java.util.List;
  * leaves a stream with nothing to send (kubectl logs -f on a quiet log, ended with Ctrl-C) is
  * otherwise noticed only by a write failing. A client that closed its side leaves its connection
  * in CLOSE_WAIT here (its FIN received, ours not sent); one that reset it is out of the table.
+ * A stream keeps a {@link Look} and asks it when it has been quiet for a while.
  */
 public final class TcpPeers {
   /** The kernel's TCP_CLOSE_WAIT, as the tables write a state (hex). */
@@ -23,12 +24,44 @@ public final class TcpPeers {
 
   private TcpPeers() {}
 
+  /** What the tables say of one connection. */
+  enum Seen {
+    /** Listed, not closed by its peer. */
+    OPEN,
+    /** Listed in CLOSE_WAIT: its peer's FIN came. */
+    CLOSED,
+    /** Not listed, its listener is: reset, or skipped by a read of a table that changed meanwhile. */
+    ABSENT,
+    /** The tables cannot be read (not Linux), or name neither the connection nor its listener. */
+    UNKNOWN
+  }
+
   /**
-   * Whether the peer of the connection from {@code local} to {@code remote} closed or reset it:
-   * false when it is open, and when the tables cannot be read (not Linux) or name neither address
-   * family's sockets, so a stream is never ended on a guess.
+   * Whether the client of one stream has gone, looked at now and then: in CLOSE_WAIT at one look,
+   * or out of the table at two looks in a row (a read of {@code /proc/net/tcp} while sockets come
+   * and go can skip a line: it resumes by position, and a large fleet's agents reconnect all the
+   * time), never on a table that cannot be read.
    */
-  public static boolean gone(InetSocketAddress local, InetSocketAddress remote) {
+  public static final class Look {
+    private final InetSocketAddress local;
+    private final InetSocketAddress remote;
+    private boolean absentBefore;
+
+    public Look(InetSocketAddress local, InetSocketAddress remote) {
+      this.local = local;
+      this.remote = remote;
+    }
+
+    public boolean gone() {
+      Seen seen = seen(tables(), local, remote);
+      boolean absent = seen == Seen.ABSENT;
+      boolean gone = seen == Seen.CLOSED || (absent && absentBefore);
+      absentBefore = absent;
+      return gone;
+    }
+  }
+
+  private static String tables() {
     StringBuilder all = new StringBuilder();
     for (Path table : TABLES) {
       try {
@@ -37,11 +70,11 @@ public final class TcpPeers {
         // this table is not there (no IPv6) or not readable: the other may still answer
       }
     }
-    return gone(all.toString(), local, remote);
+    return all.toString();
   }
 
-  /** {@link #gone(InetSocketAddress, InetSocketAddress)} on the tables' text: a test's. */
-  static boolean gone(String tables, InetSocketAddress local, InetSocketAddress remote) {
+  /** What the tables' text says of the connection from {@code local} to {@code remote}. */
+  static Seen seen(String tables, InetSocketAddress local, InetSocketAddress remote) {
     boolean listening = false; // the local port seen at all: the table is one this process's sockets are in
     String port = String.format(":%04X ", local.getPort()); // as the kernel writes it: only such lines are split
     for (int at = 0, next; at < tables.length(); at = next + 1) {
@@ -63,10 +96,10 @@ public final class TcpPeers {
       Endpoint r = Endpoint.parse(f[2]);
       if (r != null && r.port == remote.getPort() && r.address.equals(remote.getAddress())
           && l.address.equals(local.getAddress())) {
-        return Integer.parseInt(f[3], 16) == CLOSE_WAIT;
+        return Integer.parseInt(f[3], 16) == CLOSE_WAIT ? Seen.CLOSED : Seen.OPEN;
       }
     }
-    return listening; // the listener's own line is there and this connection's is not: reset and gone
+    return listening ? Seen.ABSENT : Seen.UNKNOWN;
   }
 
   /** One side of a table's line: the address as the kernel writes it (each 32-bit word in the host's order, little-endian here), the port in hex. */

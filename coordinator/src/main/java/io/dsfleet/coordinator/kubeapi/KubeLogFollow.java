@@ -135,6 +135,8 @@ final class KubeLogFollow implements LogRelay.Reader {
       KubeLogs.Limited body = new KubeLogs.Limited(bounded, limitBytes == 0 ? Long.MAX_VALUE : limitBytes);
       Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8));
       long looked = System.nanoTime(); // the last line written, or the last look at the client
+      io.dsfleet.coordinator.http.TcpPeers.Look client = new io.dsfleet.coordinator.http.TcpPeers.Look(x.getLocalAddress(),
+          x.getRemoteAddress());
       while (body.left > 0 && !follower.over()) {
         long left = TimeUnit.NANOSECONDS.toMillis(end - System.nanoTime());
         if (left <= 0) {
@@ -150,7 +152,7 @@ final class KubeLogFollow implements LogRelay.Reader {
         if (!batch.isEmpty()) {
           looked = System.nanoTime();
         } else if (System.nanoTime() - looked >= TimeUnit.MILLISECONDS.toNanos(streams.probeMillis())) {
-          if (io.dsfleet.coordinator.http.TcpPeers.gone(x.getLocalAddress(), x.getRemoteAddress())) {
+          if (client.gone()) {
             break; // the client left a quiet log: nothing to write that would tell
           }
           looked = System.nanoTime();

@@ -307,6 +307,8 @@ final class KubeWatch {
       }
       long built = millis.getAsLong() - paceMillis;
       long wrote = millis.getAsLong();
+      io.dsfleet.coordinator.http.TcpPeers.Look client = new io.dsfleet.coordinator.http.TcpPeers.Look(x.getLocalAddress(),
+          x.getRemoteAddress());
       for (long left = window; left > 0; left = end - millis.getAsLong()) {
         boolean told = moved.tryAcquire(Math.min(Math.min(left, safetyMillis), Math.max(1, wrote + probeMillis - millis.getAsLong())),
             java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -348,7 +350,7 @@ final class KubeWatch {
           break;
         }
         if (millis.getAsLong() - wrote >= probeMillis) {
-          if (io.dsfleet.coordinator.http.TcpPeers.gone(x.getLocalAddress(), x.getRemoteAddress())) {
+          if (client.gone()) {
             return; // the kernel's table says the client closed or reset the connection
           }
           out.write('\n'); // whitespace the client's JSON decoder skips: a client gone fails the write (the next at the latest)
