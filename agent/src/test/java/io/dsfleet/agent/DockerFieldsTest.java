@@ -24,23 +24,11 @@ import org.junit.jupiter.api.io.TempDir;
  * Every field of the supported PodSpec subset on the real Docker daemon, each test asserting the
  * effect from inside the container or from what Docker reports about it.
  */
-class DockerFieldsTest {
+class DockerFieldsTest extends OnDocker {
   static final String C0 = "spec.template.spec.containers[0]";
   static final String POD = "spec.template.spec";
   /** A container's shell that exits 3 once the test touches /tmp/crash in it (a crash when the test has looked, not after a fixed time). */
   static final String CRASH = "until test -f /tmp/crash; do sleep 0.1; done; exit 3";
-  @TempDir Path tmp;
-  DockerHarness h;
-
-  @BeforeEach
-  void start() {
-    h = new DockerHarness(tmp.resolve("state"));
-  }
-
-  @AfterEach
-  void stop() {
-    h.close();
-  }
 
   @Test
   void envFromFieldRefsConfigMapsAndSecrets() {

@@ -20,19 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@code docker start}), beside the run the agent made after it. The agent keeps the run its list
  * says is current (the latest) and stops the other, through its stops (their back-off on a refusal).
  */
-class DuplicateRunsTest {
-  @TempDir Path tmp;
-  DockerHarness h;
-
-  @BeforeEach
-  void start() {
-    h = new DockerHarness(tmp.resolve("state"));
-  }
-
-  @AfterEach
-  void stop() {
-    h.close();
-  }
+class DuplicateRunsTest extends OnDocker {
 
   private static void docker(String... args) throws Exception {
     List<String> cmd = new java.util.ArrayList<>(List.of("docker", "-H", DockerHarness.DOCKER_HOST));

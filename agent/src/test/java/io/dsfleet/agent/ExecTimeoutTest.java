@@ -24,20 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
  * long as the container ran: 8,640 a day at the default period, dockerd's memory and descriptors
  * without bound. On the real daemon.
  */
-class ExecTimeoutTest {
+class ExecTimeoutTest extends OnDocker {
   static final String C0 = "spec.template.spec.containers[0]";
-  @TempDir Path tmp;
-  DockerHarness h;
-
-  @BeforeEach
-  void start() {
-    h = new DockerHarness(tmp.resolve("state"));
-  }
-
-  @AfterEach
-  void stop() {
-    h.close();
-  }
 
   @Test
   void aReadinessProbeThatHangsLeavesNoProcessBehindItsTimeout() throws Exception {

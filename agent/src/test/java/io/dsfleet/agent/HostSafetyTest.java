@@ -25,26 +25,18 @@ import org.junit.jupiter.api.io.TempDir;
  * or with an image. The victims are host files and directories outside the pod's own directory;
  * after each attack they must be exactly as they were, and the pod says why it was refused.
  */
-class HostSafetyTest {
+class HostSafetyTest extends OnDocker {
   static final String C0 = "spec.template.spec.containers[0]";
   static final String POD = "spec.template.spec";
-  @TempDir Path tmp;
-  DockerHarness h;
   Path victimFile;
   Path victimDir;
 
   @BeforeEach
   void start() throws Exception {
-    h = new DockerHarness(tmp.resolve("state"));
     victimFile = Files.writeString(tmp.resolve("victim.txt"), "original");
     Files.setPosixFilePermissions(victimFile, PosixFilePermissions.fromString("rw-------"));
     victimDir = Files.createDirectories(tmp.resolve("victim_x"));
     Files.writeString(victimDir.resolve("keep.txt"), "keep");
-  }
-
-  @AfterEach
-  void stop() {
-    h.close();
   }
 
   private void assertVictimsUntouched() throws Exception {

@@ -19,20 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
  * (a container that dies of it sends {@code die}), so it no longer follows them; the container's
  * {@code die} still wakes a pass (the stream ran throughout). On the real daemon.
  */
-class OomEventsTest {
+class OomEventsTest extends OnDocker {
   static final String C0 = "spec.template.spec.containers[0]";
-  @TempDir Path tmp;
-  DockerHarness h;
-
-  @BeforeEach
-  void start() {
-    h = new DockerHarness(tmp.resolve("state"));
-  }
-
-  @AfterEach
-  void stop() {
-    h.close();
-  }
 
   @Test
   void aContainerThatOomKillsItsOwnChildrenInALoopDoesNotDriveTheAgentsPasses() throws Exception {

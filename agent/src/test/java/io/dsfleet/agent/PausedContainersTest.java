@@ -19,22 +19,14 @@ import org.junit.jupiter.api.io.TempDir;
  * still runs (its processes frozen), as the kubelet's Docker shim took it ("Up 2 minutes
  * (Paused)"); on the real daemon.
  */
-class PausedContainersTest {
-  @TempDir Path tmp;
-  DockerHarness h;
+class PausedContainersTest extends OnDocker {
   String paused;
-
-  @BeforeEach
-  void start() {
-    h = new DockerHarness(tmp.resolve("state"));
-  }
 
   @AfterEach
   void stop() throws Exception {
     if (paused != null) {
-      docker("unpause", paused);
+      docker("unpause", paused); // before the harness closes (a subclass's tear-down runs first)
     }
-    h.close();
   }
 
   private static void docker(String... args) throws Exception {
