@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.LongSupplier;
 import java.util.stream.Collectors;
 
 /**
@@ -42,12 +43,17 @@ final class Catalog {
   private final FleetOptions options;
   private final Events events;
   private final Runnable committed;
+  private final LongSupplier nanoTime;
 
-  /** @param committed called after a committed change (every node is planned again); it never throws */
-  Catalog(FleetState state, Store store, Clock clock, FleetOptions options, Events events, Runnable committed) {
+  /**
+   * @param committed called after a committed change (every node is planned again); it never throws
+   * @param nanoTime the monotonic clock a carried node's unsure report is timed on ({@link DsEntry#unsure})
+   */
+  Catalog(FleetState state, Store store, Clock clock, LongSupplier nanoTime, FleetOptions options, Events events, Runnable committed) {
     this.state = state;
     this.store = store;
     this.clock = clock;
+    this.nanoTime = nanoTime;
     this.options = options;
     this.events = events;
     this.committed = committed;
@@ -186,16 +192,19 @@ final class Catalog {
    * The nodes of the DaemonSet's rollout whose replacement is in flight: told to move, and
    * reporting no pod of the revision they were told to run (the old one stopped and the new one
    * not reported yet, or no report since they were told: the last one still shows the old pod,
-   * which the agent is replacing). A node that has not reported since this coordinator started is
-   * not among them (what it runs is not known).
+   * which the agent is replacing), or whose report is still unsure (a rollback's node that has not
+   * reported since: {@link DsEntry#unsure}; before, a template applied then took it for a healthy
+   * node and moved another beside it). A node that has not reported since this coordinator started
+   * is not among them (what it runs is not known).
    */
   private Set<String> replacing(DaemonSet ds, DsEntry e) {
     String k = FleetState.key(ds.namespace(), ds.name());
     Set<String> out = new TreeSet<>();
+    long nanos = nanoTime.getAsLong();
     for (String node : e.rollout.moving()) {
       NodeEntry n = state.nodes.get(node);
       if (n != null && n.reportedSinceStart && !n.awaitingReport
-          && ObservedPod.current(n.observed.getOrDefault(k, List.of()), e.rollout.hash()) == null) {
+          && (ObservedPod.current(n.observed.getOrDefault(k, List.of()), e.rollout.hash()) == null || e.unsure(n, nanos))) {
         out.add(node);
       }
     }

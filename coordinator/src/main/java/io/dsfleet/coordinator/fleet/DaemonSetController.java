@@ -151,7 +151,7 @@ final class DaemonSetController {
       if (live.size() < pods.size()) {
         inFlight.add(n.name);
       }
-      if (unsure(e, n)) {
+      if (e.unsure(n, nanoTime.getAsLong())) {
         live = List.of(); // its pod as last reported may be going: a replacement in flight, with its share of the budget
       }
       if (v != null && v.shouldRun()) {
@@ -269,26 +269,6 @@ final class DaemonSetController {
       fail(k, e, "no progress for " + deadline + " s: " + done + " of " + states.size() + " nodes run revision "
           + cur.revision() + " available" + (d.waitingNotReady().isEmpty() ? "" : "; NotReady: " + String.join(", ", d.waitingNotReady())));
     }
-  }
-
-  /**
-   * Whether the node's last report is from before this rollout's predecessor told it to move, and not yet old enough
-   * to be taken for what runs there ({@link FleetState.DsEntry#unsureReports}, {@link #UNSURE_REPORT_NANOS}).
-   */
-  private boolean unsure(DsEntry e, NodeEntry n) {
-    FleetState.UnsureReport u = e.unsureReports.get(n.name);
-    if (u == null) {
-      return false;
-    }
-    long nanos = nanoTime.getAsLong();
-    if (u.untilNanos == null) {
-      u.untilNanos = nanos + UNSURE_REPORT_NANOS;
-    }
-    if (n.reports != u.reports || nanos - u.untilNanos >= 0) {
-      e.unsureReports.remove(n.name);
-      return false;
-    }
-    return true;
   }
 
   /** How long the rollout has made no progress, on the monotonic clock (anchored from the wall clock when its stored time changed). */

@@ -57,7 +57,7 @@ public final class Fleet extends FleetReads {
     this.pacing = new RolloutPacing(nanoTime);
     this.dispatcher = new Dispatcher(state, events, clock.millis() * 1000, store.identity());
     this.controller = new DaemonSetController(state, store, events, dispatcher, nanoTime);
-    this.catalog = new Catalog(state, store, clock, options, events, this::committed);
+    this.catalog = new Catalog(state, store, clock, nanoTime, options, events, this::committed);
     this.controller.rollbackWith((ns, name, after) ->
         catalog.apply(catalog.parse(catalog.undoManifest(ns, name, 0, 0), "automatic rollback"), false, after));
     this.lifecycle = new NodeLifecycle(state, store, options, random, nanoTime, events, dispatcher);

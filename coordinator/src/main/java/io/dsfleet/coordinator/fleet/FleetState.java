@@ -71,7 +71,7 @@ final class FleetState {
     }
   }
 
-  /** A node's count of reports when its last one became unsure (DsEntry#unsureReports), and until when (System.nanoTime; null before the first pass). */
+  /** A node's count of reports when its last one became unsure (DsEntry#unsureReports), and until when (System.nanoTime; null before the first look). */
   static final class UnsureReport {
     final long reports;
     Long untilNanos;
@@ -109,10 +109,31 @@ final class FleetState {
     /**
      * Memory only: nodes this rollout carried over from the last one (told to move, no report since) whose last report
      * shows a pod of the current revision, from before they were told to leave it (a rollback while they moved): by
-     * node, their {@link NodeEntry#reports} then and, from the first pass on, until when that report is not taken
-     * for what runs there ({@link DaemonSetController}).
+     * node, their {@link NodeEntry#reports} then and, from the first look on, until when that report is not taken
+     * for what runs there ({@link DaemonSetController}, {@link #unsure}).
      */
     final Map<String, UnsureReport> unsureReports = new HashMap<>();
+
+    /**
+     * Whether the node's last report is from before it was told to move ({@link #unsureReports}) and not yet old
+     * enough ({@link DaemonSetController#UNSURE_REPORT_NANOS}, counted from the first look) to be taken for what runs
+     * there; forgotten once it is (a report came, or the time is up). The rollout pass and an apply's carried nodes
+     * both ask, so a template applied in that moment (a rollout restart, an undo of the undo) carries the node on.
+     */
+    boolean unsure(NodeEntry n, long nanos) {
+      UnsureReport u = unsureReports.get(n.name);
+      if (u == null) {
+        return false;
+      }
+      if (u.untilNanos == null) {
+        u.untilNanos = nanos + DaemonSetController.UNSURE_REPORT_NANOS;
+      }
+      if (n.reports != u.reports || nanos - u.untilNanos >= 0) {
+        unsureReports.remove(n.name);
+        return false;
+      }
+      return true;
+    }
     /** Rollout passes of this DaemonSet that failed in a row, and when to try again (System.nanoTime: a wall clock stepped back does not stretch it). */
     int passFailures;
     Long retryAtNanos;

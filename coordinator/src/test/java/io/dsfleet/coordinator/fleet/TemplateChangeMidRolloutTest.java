@@ -82,6 +82,39 @@ class TemplateChangeMidRolloutTest {
     assertThat(toldToRun(agents, v1)).as("n1 reported its pod up: n0 moves back").containsExactly("n0", "n1", "n2", "n3");
   }
 
+  /**
+   * A template applied again (kubectl's rollout restart) while a rollback's node has not reported since: it holds the
+   * budget for the newest revision too, as for the rollback, and moves on to it. Before, the apply took its unsure
+   * report (the rollback's pod, Ready) for a healthy node and moved another beside it, two nodes down with
+   * maxUnavailable 1.
+   */
+  @Test
+  void aRestartDuringARollbackKeepsTheUnreportedNodesBudget() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(4);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    agents.get(0).runDesired(true); // n0 runs revision 2; n1 is told to move, its report of that not come yet
+    assertThat(toldToRun(agents, v2)).containsExactly("n0", "n1");
+    h.fleet.undo("ops", "agent", 0, 0);
+    h.fleet.tick();
+    assertThat(toldToRun(agents, v2)).as("n1 holds the rollback's budget").containsExactly("n0");
+    h.apply(RolloutRulesTest.image(1, "spec.template.metadata.annotations", "{kubectl.kubernetes.io/restartedAt: '2026-12-06T19:40:00Z'}"));
+    h.fleet.tick();
+    String v3 = h.ds().hash();
+    assertThat(toldToRun(agents, v3)).as("n1, still unreported, holds the restart's budget and moves on: nobody else moves")
+        .containsExactly("n1");
+    assertThat(toldToRun(agents, v2)).containsExactly("n0");
+    for (int step = 0; step < 6; step++) {
+      agents.forEach(a -> a.runDesired(true));
+      h.fleet.tick();
+    }
+    assertThat(h.ds().status().updated()).isEqualTo(4);
+  }
+
   @Test
   void aNodeThatNeverReportsAfterARollbackHoldsTheBudgetTenSecondsAtMost() {
     h = new FleetHarness(dir);
