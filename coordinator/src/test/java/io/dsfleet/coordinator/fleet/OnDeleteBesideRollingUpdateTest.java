@@ -37,4 +37,19 @@ class OnDeleteBesideRollingUpdateTest {
       assertThat(agents.get(0).desiredHashes()).containsExactly(h.ds().hash());
     }
   }
+
+  /** Nor does its maxUnavailable: the budget shown (describe, the dashboard) is an OnDelete DaemonSet's, as without it. */
+  @Test
+  void aRollingUpdateBesideOnDeleteShowsNoBudgetOfItsOwn() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      List<Agent> agents = h.agents(3);
+      h.apply(RolloutRulesTest.image(1, "spec.updateStrategy", "{type: OnDelete}"));
+      agents.forEach(a -> a.runDesired(true));
+      h.fleet.tick();
+      int without = h.ds().maxUnavailable();
+      h.apply(RolloutRulesTest.image(1, "spec.updateStrategy", "{type: OnDelete, rollingUpdate: {maxUnavailable: 3}}"));
+      h.fleet.tick();
+      assertThat(h.ds().maxUnavailable()).isEqualTo(without).isEqualTo(1);
+    }
+  }
 }
