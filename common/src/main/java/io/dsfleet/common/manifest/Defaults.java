@@ -10,7 +10,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * restartPolicy Always, terminationGracePeriodSeconds 30, imagePullPolicy Always for :latest or
  * untagged images and IfNotPresent otherwise, port protocol TCP, probe period 10 s, timeout 1 s,
  * success 1, failure 3, httpGet path "/" and scheme HTTP, volume defaultMode 0644. A string field Kubernetes
- * defaults when "" and a probe's number it defaults when 0 are defaulted then too ({@link #unset}).
+ * defaults when "" and a probe's number it defaults when 0 are defaulted then too ({@link #unset}); a fieldRef's
+ * apiVersion "" is taken as absent ({@link #fieldRefs}). An httpGet's path "" is kept: always accepted, made "/" it
+ * would give a DaemonSet stored with it a new template hash, a new pod on every node, at its next apply.
  */
 final class Defaults {
   static final int DEFAULT_MODE = 0644;
@@ -56,6 +58,20 @@ final class Defaults {
         }
       }
     }
+    fieldRefs(pod);
+  }
+
+  /**
+   * A fieldRef's apiVersion "" (Kubernetes' SetDefaults_ObjectFieldSelector takes it for unset: "v1") is taken as
+   * absent, as an absent one is kept here (so the template, and its hash, are those of the same fieldRef without it):
+   * env's valueFrom and a downwardAPI volume's items, alone or projected.
+   */
+  private static void fieldRefs(JsonNode node) {
+    if (node instanceof ObjectNode o && o.get("fieldRef") instanceof ObjectNode ref && ref.path("apiVersion").isTextual()
+        && ref.path("apiVersion").asText().isEmpty()) {
+      ref.remove("apiVersion");
+    }
+    node.forEach(Defaults::fieldRefs);
   }
 
   private static void container(ObjectNode c) {
@@ -100,7 +116,7 @@ final class Defaults {
    * defaulting does for these fields (a Go string or int field that is "" or 0 is unset: `type: ""`, or `periodSeconds:
    * 0`, as a chart renders an empty value, is defaulted there, and was refused here).
    */
-  private static void unset(ObjectNode o, String field, JsonNode value) {
+  static void unset(ObjectNode o, String field, JsonNode value) {
     JsonNode v = o.get(field);
     if (v == null || v.isTextual() && v.asText().isEmpty() || v.isNumber() && value.isNumber() && v.asLong() == 0) {
       o.set(field, value);

@@ -384,7 +384,7 @@ public final class ManifestParser {
 
   /** stringData is merged into data (base64), values from stringData winning, as Kubernetes does. */
   private static void foldStringData(ObjectNode secret) {
-    secret.putIfAbsent("type", secret.textNode("Opaque"));
+    Defaults.unset(secret, "type", secret.textNode("Opaque")); // "" too, as Kubernetes' SetDefaults_Secret
     if (secret.get("stringData") instanceof ObjectNode sd) {
       ObjectNode data = secret.get("data") instanceof ObjectNode d ? d : secret.putObject("data");
       sd.fields().forEachRemaining(e -> data.put(e.getKey(),

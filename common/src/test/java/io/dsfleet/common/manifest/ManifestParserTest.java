@@ -173,6 +173,32 @@ class ManifestParserTest {
             + " (line 24, column 18)");
   }
 
+  /**
+   * A ConfigMap's and a Secret's namespace "" and a Secret's type "" are unset to Kubernetes (SetDefaults_Secret,
+   * the namespace of the request): defaulted, as a DaemonSet's are.
+   */
+  @Test
+  void aConfigObjectsEmptyNamespaceAndASecretsEmptyTypeAreDefaulted() {
+    String text = """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: cfg, namespace: ""}
+        data: {k: v}
+        ---
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: s, namespace: ""}
+        type: ""
+        stringData: {k: v}
+        """;
+    List<ParsedDocument> docs = ManifestParser.parse(text, "empty.yaml");
+    assertThat(docs).allSatisfy(d -> assertThat(d.errors()).isEmpty());
+    assertThat(((ConfigMap) docs.get(0).object()).metadata().namespace()).isEqualTo("default");
+    Secret s = (Secret) docs.get(1).object();
+    assertThat(s.metadata().namespace()).isEqualTo("default");
+    assertThat(s.type()).isEqualTo("Opaque");
+  }
+
   @Test
   void aMergeKeyIsAnAliasTooAndIsRefused() {
     String text = """

@@ -247,6 +247,29 @@ class ValidatorTest {
         .containsExactly(10, 1, 1, 3);
   }
 
+  /**
+   * A fieldRef's apiVersion "" (SetDefaults_ObjectFieldSelector takes it for unset) in env and in a downwardAPI volume:
+   * the same template as without it, not refused (Unsupported value: "").
+   */
+  @Test
+  void aFieldRefsEmptyApiVersionIsTakenAsAbsent() {
+    String env = "[{name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName%s}}}]";
+    String downward = "{name: d, downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name%s}}]}}";
+    String projected = "{name: p, projected: {sources: [{downwardAPI: {items: [{path: n, fieldRef: {fieldPath: metadata.name%s}}]}}]}}";
+    var empty = Fixtures.with(Fixtures.baseTree(), C0 + ".env", env.formatted(", apiVersion: ''"));
+    Fixtures.with(empty, POD + ".volumes[1]", downward.formatted(", apiVersion: ''"));
+    Fixtures.with(empty, POD + ".volumes[2]", projected.formatted(", apiVersion: ''"));
+    var absent = Fixtures.with(Fixtures.baseTree(), C0 + ".env", env.formatted(""));
+    Fixtures.with(absent, POD + ".volumes[1]", downward.formatted(""));
+    Fixtures.with(absent, POD + ".volumes[2]", projected.formatted(""));
+    var doc = Fixtures.parse(empty).get(0);
+    assertThat(doc.errors()).isEmpty();
+    var expected = Fixtures.parse(absent).get(0);
+    assertThat(expected.errors()).isEmpty();
+    assertThat(io.dsfleet.common.Json.canonical(((io.dsfleet.common.model.DaemonSet) doc.object()).spec().template()))
+        .isEqualTo(io.dsfleet.common.Json.canonical(((io.dsfleet.common.model.DaemonSet) expected.object()).spec().template()));
+  }
+
   @Test
   void aDaemonSetNameOf63CharactersAndSixtyFourContainersAreValid() {
     var tree = Fixtures.with(Fixtures.baseTree(), "metadata.name", "d".repeat(63));
