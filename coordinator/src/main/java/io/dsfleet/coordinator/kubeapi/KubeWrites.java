@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dsfleet.common.Json;
 import io.dsfleet.common.manifest.ManifestParser;
+import io.dsfleet.common.model.KubeObject;
 import io.dsfleet.common.manifest.ParsedDocument;
 import io.dsfleet.common.manifest.Problem;
 import io.dsfleet.coordinator.fleet.ControlException;
@@ -424,7 +425,11 @@ final class KubeWrites {
     List<String> warnings = outcome.warnings().stream().map(w -> w.replaceFirst("^kubectl#1 \\S+: ", "")).toList();
     ObjectNode now = current(kind, namespace, name);
     if (dryRun || now == null) {
-      ObjectNode would = o.deepCopy();
+      // the object as a read would answer it once written: defaulted, as Kubernetes' dry run answers it. Before
+      // 2026-12-06 the object as patched: a field the file gives its zero value ("" or 0, which defaulting takes for
+      // unset) showed as that, so kubectl diff showed a change no apply makes, at every run (and a new object no defaults)
+      KubeObject parsed = docs.size() == 1 ? docs.get(0).object() : null;
+      ObjectNode would = parsed == null ? o.deepCopy() : Json.mapper().valueToTree(parsed);
       if (now != null) {
         ObjectNode meta = would.with("metadata");
         now.path("metadata").fields().forEachRemaining(e -> {
