@@ -57,7 +57,7 @@ final class CertificateRefusals {
   void joinFailed(boolean withToken, Status status) {
     if (withToken && credentials.takeBack()) {
       channel.reset();
-      log.warn("the join token did not admit this node either{}; its certificate is kept and tried again at the next try"
+      log.warn("the join with the join token failed too{}; this node's certificate is kept and tried again at the next try"
           + " (a coordinator restored from an older backup, or started on the wrong data directory, refuses it until the"
           + " right store serves again; otherwise an admin makes this node a token: dsctl token create --node {})",
           status == null ? "" : " (" + status.getCode() + ")", node);
