@@ -90,7 +90,7 @@ final class Dispatcher {
     }, (dsKey, pod) -> {
       DsEntry e = state.daemonSets.get(dsKey);
       return e != null && n.name.equals(e.rollout.deleted().get(pod));
-    }, state.podNames);
+    }, state.podNames, io.dsfleet.coordinator.plan.ReleasedPodNames.byDaemonSet(n.orphans, state.dsInfos, n.name));
     Instant next = null;
     for (var v : n.plan.verdicts().values()) {
       if (v.evictAt() != null && (next == null || v.evictAt().isBefore(next))) {

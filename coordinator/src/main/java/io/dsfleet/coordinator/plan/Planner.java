@@ -52,6 +52,15 @@ public final class Planner {
    */
   public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, List<ObservedPod>> observed,
       Instant now, Predicate<String> moving, BiPredicate<String, String> deleted, PodNames.Namer namer) {
+    return planNode(daemonSets, node, observed, now, moving, deleted, namer, Map.of());
+  }
+
+  /**
+   * @param released by DaemonSet key, the name of a pod of it released on this node ({@link ReleasedPodNames}):
+   *     a DaemonSet with no pod here adopts it under that name, as it runs
+   */
+  public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, List<ObservedPod>> observed,
+      Instant now, Predicate<String> moving, BiPredicate<String, String> deleted, PodNames.Namer namer, Map<String, String> released) {
     List<PodAssignment> desired = new ArrayList<>();
     Map<String, Verdict> verdicts = new HashMap<>();
     for (DsInfo ds : daemonSets) {
@@ -75,8 +84,9 @@ public final class Planner {
       ObservedPod old = ObservedPod.bestOld(pods, ds.hash());
       if (v.shouldRun()) {
         String base = namer.name(ds, node.name(), pod -> deleted.test(ds.key(), pod));
+        String adopted = released.get(ds.key());
         if (old == null) {
-          desired.add(current(ds, cur != null ? cur.podName() : base));
+          desired.add(current(ds, cur != null ? cur.podName() : adopted != null && !deleted.test(ds.key(), adopted) ? adopted : base));
         } else if (!RollingUpdate.surges(ds)) {
           // replaced in place, or kept. A current pod left from a surge (the strategy changed during
           // one) wins over the old one once it is available; until then the old one stays and the
