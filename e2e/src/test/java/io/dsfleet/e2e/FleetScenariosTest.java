@@ -109,7 +109,12 @@ class FleetScenariosTest extends ThreeHostScenarios {
     Map<Integer, Map<String, String>> before = new java.util.TreeMap<>();
     hosts123().forEach(h -> before.put(h.index, containers("kept", h)));
     assertThat(fleet.dsctlOk("delete", "ds", "kept", "--cascade=orphan")).contains("deleted (pods orphaned)");
-    TestFleet.await("kept gone from dsctl", 30, () -> pods("kept").isEmpty());
+    // shown released by every host's agent (no longer the DaemonSet's: its pods, pending ones too, are gone)
+    TestFleet.await("kept shown released in dsctl", 30, () -> {
+      List<PodView> kept = pods("kept");
+      return kept.stream().allMatch(PodView::getReleased)
+          && kept.stream().map(PodView::getNodeName).toList().containsAll(hosts123().stream().map(h -> h.name).toList());
+    });
     for (TestHost h : hosts123()) {
       // each agent has the desired set that released kept's pod, and has acted on it
       TestFleet.await(h.name + " released kept's pod", 30, () -> h.agentLog().contains("released pods [default/kept-")); // by key

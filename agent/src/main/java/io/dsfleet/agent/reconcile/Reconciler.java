@@ -373,11 +373,13 @@ public final class Reconciler {
         || plan.pods().values().stream().anyMatch(a -> !a.isEmpty()) || !plan.teardown().isEmpty());
     List<OwnedContainer> reported = owned.stream().filter(c -> !ReleasedPods.holds(released, c.podKey(), c.pod()) || want.containsKey(c.podKey()))
         .toList();
-    List<PodStatus> report = HeldPods.report(StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now),
+    List<PodStatus> managed = HeldPods.report(StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now),
         holding, lastReport);
+    List<PodStatus> releasedPods = ReleasedPodStatus.of(owned, released, want); // the session sends them apart (StatusReports)
+    List<PodStatus> report = releasedPods.isEmpty() ? managed : java.util.stream.Stream.concat(managed.stream(), releasedPods.stream()).toList();
     if (!report.equals(lastReport)) {
       lastReport = report;
-      starts.report(report, firstSeen, now, d -> AgentCounters.POD_START.observe(d.toNanos() / 1e9));
+      starts.report(managed, firstSeen, now, d -> AgentCounters.POD_START.observe(d.toNanos() / 1e9));
       reporter.accept(report);
     }
     long n = passes.incrementAndGet();

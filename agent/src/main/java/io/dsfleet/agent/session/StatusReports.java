@@ -112,9 +112,26 @@ final class StatusReports {
         // the check and the handler both hold the session's lock: a stream ready after the check calls the handler after it
         return;
       }
-      send.accept(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(heldReport)).build());
+      send.accept(AgentMessage.newBuilder().setPodStatus(report(heldReport)).build());
       heldReport = null; // a report not sent goes in full with the next session's first message
     }
+  }
+
+  /**
+   * A full report of {@code pods}: the released ones ({@link PodStatus#getReleased}) in their own
+   * field, which a coordinator before 2026-12-06 ignores (among the pods, it would take them for
+   * pods of their DaemonSets, count them and send them back desired, adopting them unasked).
+   */
+  static PodStatusReport report(List<PodStatus> pods) {
+    PodStatusReport.Builder b = PodStatusReport.newBuilder().setFull(true);
+    for (PodStatus p : pods) {
+      if (p.getReleased()) {
+        b.addReleasedPods(p);
+      } else {
+        b.addPods(p);
+      }
+    }
+    return b.build();
   }
 
   /**

@@ -1923,8 +1923,13 @@ class ReconcilerTest {
     return b.build();
   }
 
+  /**
+   * A released pod runs on, untouched, and is reported apart from the node's pods, as released (the
+   * operator sees it in dsctl get pods; a coordinator before 2026-12-06 ignores the field): before
+   * 2026-12-06 it was not reported at all, and only the agent's log and STATE_DIR/orphans said it ran.
+   */
   @Test
-  void orphanedPodsAreLeftRunningAndUnreported() {
+  void orphanedPodsAreLeftRunningAndReportedAsReleased() {
     r.setDesired(desired());
     r.tick();
     String id = app("main").id();
@@ -1933,7 +1938,19 @@ class ReconcilerTest {
     r.tick();
     assertThat(runtime.exists(id)).isTrue();
     assertThat(owned()).hasSize(2).allMatch(ContainerInfo::running);
-    assertThat(reports.get(reports.size() - 1)).isEmpty();
+    List<PodStatus> last = reports.get(reports.size() - 1);
+    assertThat(last).singleElement().satisfies(p -> {
+      assertThat(p.getReleased()).isTrue();
+      assertThat(p.getPhase()).isEqualTo("Released");
+      assertThat(p.getNamespace() + "/" + p.getDaemonSet() + "/" + p.getPodName()).isEqualTo("ops/agent/agent-abcde");
+      assertThat(p.getContainersList()).singleElement().satisfies(c -> {
+        assertThat(c.getName()).isEqualTo("main");
+        assertThat(c.getState()).isEqualTo("running");
+      });
+    });
+    var wire = io.dsfleet.agent.session.StatusReportsAccess.report(last);
+    assertThat(wire.getPodsList()).as("not among the pods, which an older coordinator would take for its own").isEmpty();
+    assertThat(wire.getReleasedPodsList()).extracting(PodStatus::getPodName).containsExactly("agent-abcde");
     r.removeAll(Duration.ofSeconds(30), x -> { });
     assertThat(owned()).as("leaving the fleet does not touch released pods either").hasSize(2).allMatch(ContainerInfo::running);
   }

@@ -90,7 +90,7 @@ final class Dispatcher {
     }, (dsKey, pod) -> {
       DsEntry e = state.daemonSets.get(dsKey);
       return e != null && n.name.equals(e.rollout.deleted().get(pod));
-    }, state.podNames, io.dsfleet.coordinator.plan.ReleasedPodNames.byDaemonSet(n.orphans, state.dsInfos, n.name));
+    }, state.podNames, io.dsfleet.coordinator.plan.ReleasedPodNames.byDaemonSet(releasedHere(n), state.dsInfos, n.name));
     Instant next = null;
     for (var v : n.plan.verdicts().values()) {
       if (v.evictAt() != null && (next == null || v.evictAt().isBefore(next))) {
@@ -137,6 +137,16 @@ final class Dispatcher {
       held.retainAll(planned);
       hold(n, held);
     }
+  }
+
+  /** The node's released pods: those the store released (orphan deletes) and those its agent reports released (a store change too). */
+  private static java.util.Collection<String> releasedHere(NodeEntry n) {
+    if (n.released.isEmpty()) {
+      return n.orphans;
+    }
+    java.util.Set<String> all = new java.util.TreeSet<>(n.orphans);
+    all.addAll(n.released.keySet());
+    return all;
   }
 
   void replanAndPush(NodeEntry n, Instant now) {

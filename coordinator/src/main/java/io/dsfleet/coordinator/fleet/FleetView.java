@@ -29,7 +29,7 @@ public final class FleetView {
   public record NodeSnapshot(String name, NodeInfo info, Map<String, String> labels, List<Taint> taints,
       Map<String, String> adminLabels, List<Taint> adminTaints, boolean ready, String notReadyReason, boolean unschedulable,
       Instant joinedAt, Instant lastHeartbeat, List<PodStatus> pods, List<PodAssignment> desired,
-      Map<String, Placement.Verdict> verdicts) {}
+      Map<String, Placement.Verdict> verdicts, List<PodStatus> released) {}
 
   /** A node's condition and heartbeat, for the metrics: read without the lock ({@link #conditions}). */
   public record NodeCondition(String name, boolean ready, boolean unschedulable, Instant lastHeartbeat) {}
@@ -95,7 +95,7 @@ public final class FleetView {
     return new NodeSnapshot(n.name, n.info, n.effectiveLabels(), List.copyOf(n.effectiveTaints()), NodeEntry.present(n.adminLabels),
         List.copyOf(NodeEntry.present(n.adminTaints).values()), n.readyForPods(), n.notReadyReason(), n.unschedulable, n.joinedAt,
         n.lastHeartbeat, List.copyOf(n.reported.values()), n.plan == null ? List.of() : n.plan.desired(),
-        n.plan == null ? Map.of() : n.plan.verdicts());
+        n.plan == null ? Map.of() : n.plan.verdicts(), List.copyOf(n.released.values()));
   }
 
   private static DsSnapshot daemonSet(FleetState state, String k, DsEntry e, Instant now) {

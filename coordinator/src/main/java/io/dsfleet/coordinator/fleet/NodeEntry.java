@@ -90,6 +90,12 @@ final class NodeEntry {
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */
   final Map<String, PodStatus> reported = new LinkedHashMap<>();
+  /**
+   * The pods the node reports it leaves running, unmanaged (released: by an orphan delete, or by a
+   * set from another store), by "namespace/name": shown, counted by no DaemonSet, and adopted under
+   * their names by a DaemonSet applied again (ReleasedPodNames). Agents before 2026-12-06 report none.
+   */
+  final Map<String, PodStatus> released = new java.util.TreeMap<>();
   /** The failure last made an event, by "pod/container" ("pod/" for the pod's own reason): a crash loop is one event, not one a crash. */
   final Map<String, String> failureEvents = new java.util.HashMap<>();
   /**

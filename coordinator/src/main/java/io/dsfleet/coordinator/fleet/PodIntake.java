@@ -160,6 +160,7 @@ final class PodIntake {
     }
     int dropped = 0;
     int misnamed = 0;
+    Map<String, PodStatus> releasedNow = new java.util.TreeMap<>();
     for (PodStatus raw : report.getPodsList()) {
       PodStatus p = accepted(raw);
       if (p == null || (!n.reported.containsKey(p.getPodName()) && n.reported.size() >= MAX_PODS_PER_NODE)) {
@@ -176,6 +177,26 @@ final class PodIntake {
       n.reported.put(p.getPodName(), p);
       failures(n, p);
     }
+    for (PodStatus raw : report.getFull() ? report.getReleasedPodsList() : List.<PodStatus>of()) {
+      // released pods: the same checks, their names the node's own, so a DaemonSet applied again may take one's name there
+      PodStatus p = accepted(raw);
+      if (p == null || releasedNow.size() >= MAX_PODS_PER_NODE) {
+        dropped++;
+        continue;
+      }
+      String key = FleetState.key(p.getNamespace(), p.getPodName());
+      if (!ownName(n, n.released.get(key), p) && (misnamed >= MAX_MISNAMED || !namedFor(nodeName, p))) {
+        misnamed++;
+        dropped++;
+        continue;
+      }
+      releasedNow.put(key, p.toBuilder().setReleased(true).setReady(false).setReadySinceMillis(0).build());
+    }
+    boolean releasedChanged = report.getFull() && !releasedNow.keySet().equals(n.released.keySet());
+    if (report.getFull()) {
+      n.released.clear();
+      n.released.putAll(releasedNow);
+    }
     if (dropped > 0 && !n.droppedPodsLogged) {
       n.droppedPodsLogged = true;
       log.warn("node {} reported {} pods this coordinator does not keep (a name that is not a name or not one given a pod on"
@@ -190,7 +211,7 @@ final class PodIntake {
         state.podNames.reported(dsKey, n.name, p.getPodName());
       }
     }
-    if (observed.equals(n.observed) && !n.awaitingReport) {
+    if (observed.equals(n.observed) && !n.awaitingReport && !releasedChanged) {
       return false; // nothing the planner reads changed
     }
     n.observed.clear();

@@ -50,7 +50,8 @@ final class ControlReads {
           fleet.nodes().forEach(n -> b.addNodes(nodeView(n)));
         }
       }
-      case POD -> b.addAllPods(pods(req.getAllNamespaces() ? null : ns(req.getNamespace()), req.getName(), null));
+      case POD -> b.addAllPods(pods(req.getAllNamespaces() ? null : ns(req.getNamespace()), req.getName(), null))
+          .addAllPods(PodViews.released(fleet, req.getAllNamespaces() ? null : ns(req.getNamespace()), req.getName()));
       case CONFIG_MAP, SECRET -> {
         String kind = req.getKind() == ObjectKind.CONFIG_MAP ? "ConfigMap" : "Secret";
         List<StoredObject> found = fleet.configs(kind).stream()
@@ -89,6 +90,7 @@ final class ControlReads {
       NodeSnapshot n = fleet.node(req.getName(), true);
       b.setNode(nodeView(n));
       b.addAllPods(pods(null, null, null).stream().filter(p -> p.getNodeName().equals(n.name())).toList());
+      b.addAllPods(PodViews.released(fleet, null, null).stream().filter(p -> p.getNodeName().equals(n.name())).toList());
       events(Events.nodeKey(n.name()), b);
     } else {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "describe takes ds or node");

@@ -51,6 +51,23 @@ public final class PodViews {
     return out;
   }
 
+  /**
+   * The pods agents report they leave running, unmanaged (released: by an orphan delete, or by a
+   * set from another coordinator store), filtered as {@link #of}: shown (dsctl get pods, describe
+   * node) with {@code released} set, counted by no DaemonSet, not reachable by logs or a delete.
+   */
+  public static List<PodView> released(Fleet fleet, String namespace, String podName) {
+    List<PodView> out = new ArrayList<>();
+    for (NodeSnapshot n : fleet.nodes()) {
+      for (PodStatus p : n.released()) {
+        if (matches(p.getNamespace(), p.getPodName(), p.getDaemonSet(), namespace, podName, null)) {
+          out.add(PodView.newBuilder().setNodeName(n.name()).setStatus(p).setReleased(true).build());
+        }
+      }
+    }
+    return out;
+  }
+
   private static boolean matches(String ns, String pod, String ds, String wantNs, String wantPod, String wantDs) {
     return (wantNs == null || wantNs.equals(ns)) && (wantPod == null || wantPod.isEmpty() || wantPod.equals(pod))
         && (wantDs == null || wantDs.equals(ds));

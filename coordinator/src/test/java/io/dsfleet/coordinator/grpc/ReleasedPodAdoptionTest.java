@@ -1,6 +1,7 @@
 package io.dsfleet.coordinator.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.coordinator.plan.PodNames;
@@ -10,6 +11,7 @@ import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -59,5 +61,54 @@ class ReleasedPodAdoptionTest {
     DesiredState again = a.nextDesired(WAIT);
     assertThat(again.getPodsList()).as("adopted as it runs, no second copy beside it").extracting(DesiredPod::getPodName).containsExactly(name);
     assertThat(again.getOrphanedPodKeysList()).isEmpty();
+  }
+
+  /**
+   * A pod the agent released itself (a set from another coordinator store dropped it: a restore, a
+   * store started on the wrong data directory), which this store knows nothing of, is shown as its
+   * agent reports it (dsctl get pods, describe node), counted by no DaemonSet, and adopted under its
+   * name by the DaemonSet applied again. Before 2026-12-06 agents reported no released pod: nothing
+   * showed it, and the DaemonSet applied again started a second copy under its first name beside it.
+   */
+  @Test
+  void aPodItsAgentReportsReleasedIsShownCountedByNoDaemonSetAndAdoptedUnderItsName() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    String name = PodNames.name("agent", "node-a", 0) + PodNames.SURGE;
+    a.send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addReleasedPods(PodStatus.newBuilder()
+        .setNamespace("ops").setDaemonSet("agent").setPodName(name).setTemplateHash("0123456789").setPhase("Released").setReleased(true)
+        .addContainers(ContainerStatus.newBuilder().setName("main").setState("running")))).build());
+    await().atMost(WAIT).until(() -> !pods().isEmpty());
+    assertThat(pods()).singleElement().satisfies(v -> {
+      assertThat(v.getReleased()).isTrue();
+      assertThat(v.getNodeName()).isEqualTo("node-a");
+      assertThat(v.getStatus().getPodName()).isEqualTo(name);
+      assertThat(v.getStatus().getPhase()).isEqualTo("Released");
+    });
+    assertThat(c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.NODE).setName("node-a").build()).getPodsList())
+        .extracting(v -> v.getStatus().getPodName() + " " + v.getReleased()).containsExactly(name + " true");
+    apply(Fixtures.BASE);
+    assertThat(a.nextDesired(WAIT).getPodsList()).as("adopted under its name").extracting(DesiredPod::getPodName).containsExactly(name);
+    DaemonSetStatus status = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent")
+        .build()).getDaemonSets(0).getStatus();
+    assertThat(status.getCurrent()).as("a released pod is no DaemonSet's until its node reports it adopted").isZero();
+  }
+
+  /** A node reports its own pods only, released ones too: one under a name given on another node is dropped, as a pod would be. */
+  @Test
+  void aReleasedPodNamedForAnotherNodeIsNotKept() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    PodStatus.Builder p = PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent").setTemplateHash("0123456789").setPhase("Released")
+        .setReleased(true);
+    a.send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true)
+        .addReleasedPods(p.clone().setPodName(PodNames.name("agent", "node-b", 0)))
+        .addReleasedPods(p.clone().setPodName(PodNames.name("agent", "node-a", 0)))).build());
+    await().atMost(WAIT).until(() -> !pods().isEmpty());
+    assertThat(pods()).extracting(v -> v.getStatus().getPodName()).containsExactly(PodNames.name("agent", "node-a", 0));
+  }
+
+  private java.util.List<PodView> pods() {
+    return c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setNamespace("ops").build()).getPodsList();
   }
 }
