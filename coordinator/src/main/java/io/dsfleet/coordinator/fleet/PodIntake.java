@@ -140,6 +140,22 @@ final class PodIntake {
     return owner != null && !owner.equals(dsKey + "|" + n.name);
   }
 
+  /**
+   * Pods the node newly reports released that this store never released (no orphan delete of
+   * theirs: the agent released them on a set from another store, a restore or the wrong data
+   * directory, docs/agent.md): a Warning on the node naming them, so the operator learns of pods
+   * that run unmanaged from {@code dsctl events} and {@code kubectl get events}, not from each host.
+   */
+  private void unasked(NodeEntry n, Map<String, PodStatus> releasedNow) {
+    List<String> unasked = releasedNow.entrySet().stream().filter(e -> !n.released.containsKey(e.getKey())
+        && !io.dsfleet.common.ReleasedPods.holds(n.orphans, e.getKey(), e.getValue().getPodName())).map(Map.Entry::getKey).toList();
+    if (!unasked.isEmpty()) {
+      events.recordFromAgent(n.name, Events.AgentKind.PODS, List.of(Events.nodeKey(n.name)), "Warning", "PodsReleased",
+          "pods " + unasked + " run on " + n.name + " unmanaged: its agent released them, on a desired set from another"
+              + " coordinator store (a restore, the wrong data directory?); apply their DaemonSets again to adopt them, or remove them");
+    }
+  }
+
   /** Waiting reasons of a container on its way up: not failures. */
   private static final java.util.Set<String> STARTING = java.util.Set.of("", "ContainerCreating", "PodInitializing");
 
@@ -194,6 +210,7 @@ final class PodIntake {
     }
     boolean releasedChanged = report.getFull() && !releasedNow.keySet().equals(n.released.keySet());
     if (report.getFull()) {
+      unasked(n, releasedNow);
       n.released.clear();
       n.released.putAll(releasedNow);
     }

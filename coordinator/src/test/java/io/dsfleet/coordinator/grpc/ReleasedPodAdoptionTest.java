@@ -85,13 +85,35 @@ class ReleasedPodAdoptionTest {
       assertThat(v.getStatus().getPodName()).isEqualTo(name);
       assertThat(v.getStatus().getPhase()).isEqualTo("Released");
     });
-    assertThat(c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.NODE).setName("node-a").build()).getPodsList())
-        .extracting(v -> v.getStatus().getPodName() + " " + v.getReleased()).containsExactly(name + " true");
+    DescribeResponse node = c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.NODE).setName("node-a").build());
+    assertThat(node.getPodsList()).extracting(v -> v.getStatus().getPodName() + " " + v.getReleased()).containsExactly(name + " true");
+    // a release no operator asked for (this store never released it): a Warning on the node, naming the pod
+    assertThat(node.getEventsList()).filteredOn(e -> e.getReason().equals("PodsReleased")).singleElement()
+        .satisfies(e -> assertThat(e.getType() + " " + e.getMessage()).startsWith("Warning ").contains("ops/" + name));
     apply(Fixtures.BASE);
     assertThat(a.nextDesired(WAIT).getPodsList()).as("adopted under its name").extracting(DesiredPod::getPodName).containsExactly(name);
     DaemonSetStatus status = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent")
         .build()).getDaemonSets(0).getStatus();
     assertThat(status.getCurrent()).as("a released pod is no DaemonSet's until its node reports it adopted").isZero();
+  }
+
+  /** A release the operator asked for (delete --cascade=orphan), once its agent reports the pod released, is shown and warns of nothing. */
+  @Test
+  void anOrphanDeletesReleaseIsShownWithoutAWarning() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    apply(Fixtures.BASE);
+    DesiredState s = a.nextDesired(WAIT);
+    a.reportAllReady(s, 1);
+    c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").setCascade(false).build());
+    a.nextDesired(WAIT);
+    DesiredPod p = s.getPods(0);
+    a.send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addReleasedPods(PodStatus.newBuilder()
+        .setNamespace("ops").setDaemonSet("agent").setPodName(p.getPodName()).setTemplateHash(p.getTemplateHash()).setPhase("Released")
+        .setReleased(true))).build());
+    await().atMost(WAIT).until(() -> pods().stream().anyMatch(PodView::getReleased));
+    assertThat(c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.NODE).setName("node-a").build()).getEventsList())
+        .extracting(Event::getReason).doesNotContain("PodsReleased");
   }
 
   /** A node reports its own pods only, released ones too: one under a name given on another node is dropped, as a pod would be. */
