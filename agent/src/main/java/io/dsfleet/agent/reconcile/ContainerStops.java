@@ -183,6 +183,15 @@ final class ContainerStops {
   /** The kubelet's minimumGracePeriodInSeconds: the shortest time a container is given between SIGTERM and SIGKILL. */
   static final Duration MIN_STOP_GRACE = Duration.ofSeconds(2);
 
+  /**
+   * Whether this run of the container is being stopped (its stop under way: preStop hook, grace), or was lately
+   * (a list from before that stop's end still shows it running): its status reports it not ready ({@link StatusBuilder}).
+   */
+  boolean stopping(OwnedContainer c) {
+    Stop s = stops.get(c.id());
+    return s != null && s.covers(c.info().startedAt());
+  }
+
   /** A stop of the container asked from now on is a new one: it was removed. */
   void forget(String id) {
     stops.remove(id);

@@ -119,6 +119,11 @@ public final class Executor {
     stops.kill(kills);
   }
 
+  /** Whether this run of the container is being stopped, or was lately ({@link ContainerStops#stopping}). */
+  boolean stopping(OwnedContainer c) {
+    return stops.stopping(c);
+  }
+
   private boolean startSandbox(DesiredPod pod, int attempt, BooleanSupplier wanted) {
     String key = Failures.key(pod.key(), "POD");
     try {

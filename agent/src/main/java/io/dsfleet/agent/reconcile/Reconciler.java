@@ -373,8 +373,8 @@ public final class Reconciler {
         || plan.pods().values().stream().anyMatch(a -> !a.isEmpty()) || !plan.teardown().isEmpty());
     List<OwnedContainer> reported = owned.stream().filter(c -> !ReleasedPods.holds(released, c.podKey(), c.pod()) || want.containsKey(c.podKey()))
         .toList();
-    List<PodStatus> managed = HeldPods.report(StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now),
-        holding, lastReport);
+    List<PodStatus> managed = HeldPods.report(StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now,
+        executor::stopping), holding, lastReport);
     List<PodStatus> releasedPods = ReleasedPodStatus.of(owned, released, want); // the session sends them apart (StatusReports)
     List<PodStatus> report = releasedPods.isEmpty() ? managed : java.util.stream.Stream.concat(managed.stream(), releasedPods.stream()).toList();
     if (!report.equals(lastReport)) {

@@ -12,12 +12,20 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * The pod status the agent reports, pure: from the desired pods, their containers, the plan's
  * waits (which carry Kubernetes' waiting reasons: ImagePullBackOff, CreateContainerError,
- * RunContainerError, CrashLoopBackOff, ...), probe verdicts and recorded failures. Every failure
- * the agent meets shows here, so it reaches {@code dsctl get pods} and {@code describe}.
+ * RunContainerError, CrashLoopBackOff, ...), probe verdicts, recorded failures and the stops under
+ * way. Every failure the agent meets shows here, so it reaches {@code dsctl get pods} and {@code describe}.
+ *
+ * <p>A container being stopped (its preStop hook, its grace period) is running and not ready, as the
+ * kubelet reports a pod being deleted; a pod whose running app containers are all being stopped is
+ * {@code Terminating}, unless the stop is a restart a probe asked for (the pod goes on).
+ * Before 2026-12-06 such a pod was reported Ready until its containers ended: a rollback's pod, which
+ * the agent was still stopping for the rollout's template, ended the coordinator's hold on the
+ * node's share of the budget (docs/rollouts.md) while it went down.
  */
 public final class StatusBuilder {
   private StatusBuilder() {}
@@ -25,20 +33,21 @@ public final class StatusBuilder {
   /**
    * @param plans the planner's actions by pod key (their {@link PodPlanner.Wait}s name what each container waits for)
    * @param firstSeen when each pod was first desired here (its age when no container of it exists)
+   * @param stopping whether a container's run is being stopped ({@link ContainerStops#stopping})
    */
   public static List<PodStatus> build(Map<String, DesiredPod> desired, List<OwnedContainer> owned, Map<String, List<PodPlanner.Action>> plans,
-      Map<String, ProbeVerdict> probes, Failures failures, Map<String, Instant> firstSeen, Instant now) {
+      Map<String, ProbeVerdict> probes, Failures failures, Map<String, Instant> firstSeen, Instant now, Predicate<OwnedContainer> stopping) {
     List<PodStatus> out = new ArrayList<>();
     for (DesiredPod d : desired.values()) {
       List<OwnedContainer> mine = owned.stream().filter(c -> c.podKey().equals(d.key())).toList();
-      out.add(status(d, mine, plans.getOrDefault(d.key(), List.of()), probes, failures, firstSeen.get(d.key()), now));
+      out.add(status(d, mine, plans.getOrDefault(d.key(), List.of()), probes, failures, firstSeen.get(d.key()), now, stopping));
     }
     out.sort(Comparator.comparing(PodStatus::getNamespace).thenComparing(PodStatus::getPodName));
     return out;
   }
 
   static PodStatus status(DesiredPod d, List<OwnedContainer> observed, List<PodPlanner.Action> plan, Map<String, ProbeVerdict> probes,
-      Failures failures, Instant firstSeen, Instant now) {
+      Failures failures, Instant firstSeen, Instant now, Predicate<OwnedContainer> stopping) {
     PodStatus.Builder b = PodStatus.newBuilder().setNamespace(d.namespace()).setDaemonSet(d.daemonSet()).setPodName(d.name())
         .setTemplateHash(d.hash()).setTemplateDigest(d.digest() == null ? "" : d.digest());
     Instant created = observed.stream().map(c -> c.info().created()).filter(Objects::nonNull).min(Comparator.naturalOrder())
@@ -58,16 +67,22 @@ public final class StatusBuilder {
     Instant started = sandbox == null ? null : sandbox.info().startedAt();
     boolean allReady = true;
     boolean anyRunning = false;
+    // the pod ends: every app container that runs is being stopped, and not as a probe's restart
+    boolean allStopping = true;
     Instant readySince = null;
     for (Container c : PodPlanner.list(d.template().spec().initContainers())) {
-      b.addContainers(container(d, c, run(current, c.name(), Labels.INIT, attempt), alone, sandbox, plan, probes, failures, true));
+      b.addContainers(container(d, c, run(current, c.name(), Labels.INIT, attempt), alone, sandbox, plan, probes, failures, true, stopping));
     }
     for (Container c : d.template().spec().containers()) {
       OwnedContainer run = run(current, c.name(), Labels.APP, attempt);
-      ContainerStatus cs = container(d, c, run, alone, sandbox, plan, probes, failures, false);
+      ContainerStatus cs = container(d, c, run, alone, sandbox, plan, probes, failures, false, stopping);
       b.addContainers(cs);
       allReady &= cs.getReady();
       anyRunning |= cs.getState().equals("running");
+      if (cs.getState().equals("running")) {
+        ProbeVerdict v = probes.getOrDefault(run.id(), ProbeVerdict.NONE);
+        allStopping &= stopping.test(run) && (v.kill() == null || v.evict());
+      }
       if (alone && cs.getState().equals("running")) {
         started = run.info().startedAt();
       }
@@ -77,8 +92,8 @@ public final class StatusBuilder {
         readySince = readySince == null || (since != null && since.isAfter(readySince)) ? since : readySince;
       }
     }
-    boolean ready = up && allReady;
-    b.setReady(ready).setPhase(up && anyRunning ? "Running" : "Pending");
+    boolean ready = up && allReady; // a container being stopped is not ready
+    b.setReady(ready).setPhase(!up || !anyRunning ? "Pending" : allStopping ? "Terminating" : "Running");
     if (ready && readySince != null) {
       b.setReadySinceMillis(readySince.toEpochMilli());
     }
@@ -102,7 +117,7 @@ public final class StatusBuilder {
 
   /** @param alone the pod is this container alone, without a sandbox */
   private static ContainerStatus container(DesiredPod d, Container c, OwnedContainer run, boolean alone, OwnedContainer sandbox,
-      List<PodPlanner.Action> plan, Map<String, ProbeVerdict> probes, Failures failures, boolean init) {
+      List<PodPlanner.Action> plan, Map<String, ProbeVerdict> probes, Failures failures, boolean init, Predicate<OwnedContainer> stopping) {
     ContainerStatus.Builder cs = ContainerStatus.newBuilder().setName(c.name()).setImage(c.image()).setInit(init);
     Optional<PodPlanner.Wait> wait = plan.stream().filter(a -> a instanceof PodPlanner.Wait w && w.container().equals(c.name()))
         .map(a -> (PodPlanner.Wait) a).findFirst();
@@ -114,7 +129,7 @@ public final class StatusBuilder {
       if (run.running() && (alone || sandbox != null && run.attempt() == sandbox.attempt())) {
         ProbeVerdict v = probes.getOrDefault(run.id(), ProbeVerdict.NONE);
         boolean ready = v.ready() != null ? v.ready() : v.started() && (run.info().health() == null || run.info().health().equals("healthy"));
-        return cs.setState("running").setReady(!init && ready).build();
+        return cs.setState("running").setReady(!init && ready && !stopping.test(run)).build();
       }
       cs.setExitCode(run.info().exitCode());
       if (run.info().finishedAt() != null) {

@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 class StatusBuilderTest {
   static ContainerStatus main(C container) {
     DesiredPod pod = Pods.pod("spec.template.spec.hostNetwork", "true"); // one container, no sandbox: the container is the pod
-    return StatusBuilder.status(pod, List.of(container.build()), List.of(), Map.of(), new Failures(Backoff.KUBERNETES), T0, T0.plusSeconds(1))
+    return StatusBuilder.status(pod, List.of(container.build()), List.of(), Map.of(), new Failures(Backoff.KUBERNETES), T0, T0.plusSeconds(1),
+        c -> false)
         .getContainersList().get(0);
   }
 
