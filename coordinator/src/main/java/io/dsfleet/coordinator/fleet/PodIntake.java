@@ -150,11 +150,21 @@ final class PodIntake {
     List<String> unasked = releasedNow.entrySet().stream().filter(e -> !n.released.containsKey(e.getKey())
         && !io.dsfleet.common.ReleasedPods.holds(n.orphans, e.getKey(), e.getValue().getPodName())).map(Map.Entry::getKey).toList();
     if (!unasked.isEmpty()) {
+      String named = unasked.size() <= NAMED_RELEASED ? unasked.toString()
+          : unasked.subList(0, NAMED_RELEASED) + " and " + (unasked.size() - NAMED_RELEASED) + " more (dsctl get pods -A)";
       events.recordFromAgent(n.name, Events.AgentKind.PODS, List.of(Events.nodeKey(n.name)), "Warning", "PodsReleased",
-          "pods " + unasked + " run on " + n.name + " unmanaged: its agent released them, on a desired set from another"
-              + " coordinator store (a restore, the wrong data directory?); apply their DaemonSets again to adopt them, or remove them");
+          AgentText.bounded("pods " + named + " run on " + n.name + " unmanaged: its agent released them, on a desired set from another"
+              + " coordinator store (a restore, the wrong data directory?); apply their DaemonSets again to adopt them, or remove them",
+              AgentText.MESSAGE));
     }
   }
+
+  /**
+   * The most released pods a {@code PodsReleased} event names (the rest counted): a key is up to 317
+   * characters, so ten keep its message within {@link AgentText#MESSAGE} as an agent's other events;
+   * a node's 256 would make one of about 80 KB, which a node alternating two sets made at each report.
+   */
+  static final int NAMED_RELEASED = 10;
 
   /** Waiting reasons of a container on its way up: not failures. */
   private static final java.util.Set<String> STARTING = java.util.Set.of("", "ContainerCreating", "PodInitializing");

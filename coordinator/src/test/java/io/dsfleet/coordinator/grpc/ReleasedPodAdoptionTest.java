@@ -116,6 +116,35 @@ class ReleasedPodAdoptionTest {
         .extracting(Event::getReason).doesNotContain("PodsReleased");
   }
 
+  /**
+   * A node's 256 released pods, none of which this store released, are one PodsReleased Warning whose
+   * message is bounded as an agent's other texts ({@link io.dsfleet.coordinator.fleet.AgentText#MESSAGE}):
+   * it named every key, about 17 KB here and 80 KB at the longest names, and a node alternating two such
+   * sets bought one at each report, kept in its node's events and the coordinator's last 10,000.
+   */
+  @Test
+  void aPodsReleasedWarningNamesAFewAndCountsTheRest() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    PodStatusReport.Builder r = PodStatusReport.newBuilder().setFull(true);
+    for (int i = 0; i < 256; i++) {
+      String ds = String.format("released-%043d", i); // 52 characters: the longest pod names do not cut
+      r.addReleasedPods(PodStatus.newBuilder().setNamespace("ops").setDaemonSet(ds).setPodName(PodNames.name(ds, "node-a", 0))
+          .setTemplateHash("0123456789").setPhase("Released").setReleased(true));
+    }
+    a.send(AgentMessage.newBuilder().setPodStatus(r).build());
+    await().atMost(WAIT).until(() -> pods().size() == 256);
+    assertThat(nodeEvents("PodsReleased")).singleElement().satisfies(e -> {
+      assertThat(e.getMessage()).hasSizeLessThanOrEqualTo(io.dsfleet.coordinator.fleet.AgentText.MESSAGE)
+          .contains("ops/" + PodNames.name(String.format("released-%043d", 0), "node-a", 0)).contains(" and 246 more");
+    });
+  }
+
+  private java.util.List<Event> nodeEvents(String reason) {
+    return c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.NODE).setName("node-a").build()).getEventsList().stream()
+        .filter(e -> e.getReason().equals(reason)).toList();
+  }
+
   /** A node reports its own pods only, released ones too: one under a name given on another node is dropped, as a pod would be. */
   @Test
   void aReleasedPodNamedForAnotherNodeIsNotKept() throws Exception {
