@@ -140,6 +140,29 @@ class ReleasedPodAdoptionTest {
     });
   }
 
+  /**
+   * The same released pods reported again warn no more; one newly released is a Warning naming it
+   * alone. (Full reports queued in a session are coalesced, the newest kept: each waits for the one
+   * before it to be taken.)
+   */
+  @Test
+  void releasedPodsReportedAgainWarnOnce() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    PodStatus.Builder p = PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent").setTemplateHash("0123456789").setPhase("Released")
+        .setReleased(true);
+    String first = PodNames.name("agent", "node-a", 0);
+    String second = PodNames.name("agent", "node-a", 1);
+    a.send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addReleasedPods(p.clone().setPodName(first)))
+        .build());
+    await().atMost(WAIT).until(() -> nodeEvents("PodsReleased").size() == 1);
+    a.send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addReleasedPods(p.clone().setPodName(first))
+        .addReleasedPods(p.clone().setPodName(second))).build());
+    await().atMost(WAIT).until(() -> pods().size() == 2); // the second report taken
+    assertThat(nodeEvents("PodsReleased")).extracting(Event::getMessage)
+        .satisfiesExactly(m -> assertThat(m).contains("[ops/" + first + "]"), m -> assertThat(m).contains("[ops/" + second + "]"));
+  }
+
   private java.util.List<Event> nodeEvents(String reason) {
     return c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.NODE).setName("node-a").build()).getEventsList().stream()
         .filter(e -> e.getReason().equals(reason)).toList();
