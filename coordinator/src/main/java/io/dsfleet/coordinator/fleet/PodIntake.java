@@ -211,7 +211,10 @@ final class PodIntake {
         continue;
       }
       String key = FleetState.key(p.getNamespace(), p.getPodName());
-      if (!ownName(n, n.released.get(key), p) && (misnamed >= MAX_MISNAMED || !namedFor(nodeName, p))) {
+      // a pod this store released on this node has a name it gave there: its DaemonSet is gone, so a
+      // name cut at 52 characters could not be checked (namedFor) and such a pod was never shown
+      if (!ownName(n, n.released.get(key), p) && !io.dsfleet.common.ReleasedPods.holds(n.orphans, key, p.getPodName())
+          && (misnamed >= MAX_MISNAMED || !namedFor(nodeName, p))) {
         misnamed++;
         dropped++;
         continue;

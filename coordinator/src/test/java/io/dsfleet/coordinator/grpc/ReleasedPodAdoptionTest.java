@@ -168,6 +168,31 @@ class ReleasedPodAdoptionTest {
         .filter(e -> e.getReason().equals(reason)).toList();
   }
 
+  /**
+   * A pod of a DaemonSet whose name pod names cut at 52 characters, released by its orphan delete,
+   * is shown once its agent reports it: such a name is checked only against a DaemonSet that exists
+   * (a name cut could be searched for until it equals another's), and the delete took it, so the
+   * report was dropped and the pod never shown; the store's release of it on this node names it.
+   */
+  @Test
+  void anOrphanDeletesReleasedPodOfALongNamedDaemonSetIsShown() throws Exception {
+    String ds = "agent-" + "x".repeat(54);
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    apply(Fixtures.BASE.replaceFirst("  name: agent\n", "  name: " + ds + "\n"));
+    DesiredState s = a.nextDesired(WAIT);
+    DesiredPod pod = s.getPods(0);
+    assertThat(PodNames.truncates(ds)).isTrue();
+    a.reportAllReady(s, 1);
+    c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName(ds).setCascade(false).build());
+    assertThat(a.nextDesired(WAIT).getOrphanedPodKeysList()).containsExactly("ops/" + pod.getPodName());
+    a.send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addReleasedPods(PodStatus.newBuilder()
+        .setNamespace("ops").setDaemonSet(ds).setPodName(pod.getPodName()).setTemplateHash(pod.getTemplateHash()).setPhase("Released")
+        .setReleased(true))).build());
+    await().atMost(WAIT).until(() -> !pods().isEmpty());
+    assertThat(pods()).extracting(v -> v.getStatus().getPodName() + " " + v.getReleased()).containsExactly(pod.getPodName() + " true");
+  }
+
   /** A node reports its own pods only, released ones too: one under a name given on another node is dropped, as a pod would be. */
   @Test
   void aReleasedPodNamedForAnotherNodeIsNotKept() throws Exception {
