@@ -138,7 +138,9 @@ final class HeldPods {
         out.add(p);
         continue;
       }
-      PodStatus before = last == null ? null : last.stream().filter(x -> x.getNamespace().equals(p.getNamespace())
+      // not its status as a released pod (ReleasedPodStatus), which the last report holds when a set adopts it in this pass:
+      // copied, the adopted pod went up as released, apart from the node's pods, for as long as the hold lasted
+      PodStatus before = last == null ? null : last.stream().filter(x -> !x.getReleased() && x.getNamespace().equals(p.getNamespace())
           && x.getPodName().equals(p.getPodName()) && x.getTemplateHash().equals(p.getTemplateHash())).findFirst().orElse(null);
       PodStatus.Builder b = before != null ? asListed(before, hold.listed())
           : p.toBuilder().clearContainers().setPhase("Unknown").setReady(false);
