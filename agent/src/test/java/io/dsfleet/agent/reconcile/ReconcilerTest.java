@@ -1924,6 +1924,24 @@ class ReconcilerTest {
   }
 
   /**
+   * A pass between a release and the set that drops the pod (the session takes the release first)
+   * finds it both desired and released: it is the set's, reported once among the node's pods, not
+   * again as released (the coordinator showed it twice, managed and Released, until the next report).
+   */
+  @Test
+  void aPodStillDesiredWhenItsReleaseArrivesIsReportedOnceAsTheSets() {
+    r.setDesired(desired());
+    r.tick();
+    r.setOrphans(java.util.Set.of("ops/agent-abcde")); // the release: the set without it comes next
+    clock.advance(Duration.ofSeconds(1));
+    r.tick();
+    assertThat(r.lastReport()).singleElement().satisfies(p -> {
+      assertThat(p.getPodName()).isEqualTo("agent-abcde");
+      assertThat(p.getReleased()).isFalse();
+    });
+  }
+
+  /**
    * A released pod runs on, untouched, and is reported apart from the node's pods, as released (the
    * operator sees it in dsctl get pods; a coordinator before 2026-12-06 ignores the field): before
    * 2026-12-06 it was not reported at all, and only the agent's log and STATE_DIR/orphans said it ran.
