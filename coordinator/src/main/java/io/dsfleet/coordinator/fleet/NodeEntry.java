@@ -96,6 +96,8 @@ final class NodeEntry {
    * their names by a DaemonSet applied again (ReleasedPodNames). Agents before 2026-12-06 report none.
    */
   final Map<String, PodStatus> released = new java.util.TreeMap<>();
+  /** Those of {@link #released} whose PodsReleased Warning the node's event budget dropped: named at a later report. */
+  final java.util.Set<String> releasedUnwarned = new java.util.TreeSet<>();
   /** The failure last made an event, by "pod/container" ("pod/" for the pod's own reason): a crash loop is one event, not one a crash. */
   final Map<String, String> failureEvents = new java.util.HashMap<>();
   /**

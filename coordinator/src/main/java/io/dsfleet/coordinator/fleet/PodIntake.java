@@ -147,15 +147,21 @@ final class PodIntake {
    * that run unmanaged from {@code dsctl events} and {@code kubectl get events}, not from each host.
    */
   private void unasked(NodeEntry n, Map<String, PodStatus> releasedNow) {
-    List<String> unasked = releasedNow.entrySet().stream().filter(e -> !n.released.containsKey(e.getKey())
+    n.releasedUnwarned.retainAll(releasedNow.keySet());
+    List<String> unasked = releasedNow.entrySet().stream().filter(e -> (!n.released.containsKey(e.getKey()) || n.releasedUnwarned.contains(e.getKey()))
         && !io.dsfleet.common.ReleasedPods.holds(n.orphans, e.getKey(), e.getValue().getPodName())).map(Map.Entry::getKey).toList();
     if (!unasked.isEmpty()) {
       String named = unasked.size() <= NAMED_RELEASED ? unasked.toString()
           : unasked.subList(0, NAMED_RELEASED) + " and " + (unasked.size() - NAMED_RELEASED) + " more (dsctl get pods -A)";
-      events.recordFromAgent(n.name, Events.AgentKind.PODS, List.of(Events.nodeKey(n.name)), "Warning", "PodsReleased",
+      // one dropped (the node over its event budget) is named at a later report, as a pod's failure is: it was lost for good
+      if (events.recordFromAgent(n.name, Events.AgentKind.PODS, List.of(Events.nodeKey(n.name)), "Warning", "PodsReleased",
           AgentText.bounded("pods " + named + " run on " + n.name + " unmanaged: its agent released them, on a desired set from another"
               + " coordinator store (a restore, the wrong data directory?); apply their DaemonSets again to adopt them, or remove them",
-              AgentText.MESSAGE));
+              AgentText.MESSAGE))) {
+        n.releasedUnwarned.removeAll(unasked);
+      } else {
+        n.releasedUnwarned.addAll(unasked);
+      }
     }
   }
 

@@ -163,6 +163,35 @@ class ReleasedPodAdoptionTest {
         .satisfiesExactly(m -> assertThat(m).contains("[ops/" + first + "]"), m -> assertThat(m).contains("[ops/" + second + "]"));
   }
 
+  /**
+   * A PodsReleased Warning the node's event budget drops (25 at once, then one every 30 s: Events)
+   * is recorded at a later report once the budget allows, as a pod's failure is: it was lost for
+   * good, the pod taken for one warned of.
+   */
+  @Test
+  void aPodsReleasedWarningOverTheNodesBudgetComesAtALaterReport() throws Exception {
+    FakeAgent a = c.agent("node-a", Map.of());
+    a.nextDesired(WAIT);
+    PodStatus.Builder p = PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent").setTemplateHash("0123456789").setPhase("Released")
+        .setReleased(true);
+    int burst = 25; // Events.AGENT_BURST
+    for (int i = 0; i < burst; i++) {
+      a.send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true)
+          .addReleasedPods(p.clone().setPodName(PodNames.name("agent", "node-a", i)))).build());
+      int n = i + 1;
+      await().atMost(WAIT).until(() -> nodeEvents("PodsReleased").size() == n);
+    }
+    String dropped = PodNames.name("agent", "node-a", burst);
+    PodStatusReport over = PodStatusReport.newBuilder().setFull(true).addReleasedPods(p.clone().setPodName(dropped)).build();
+    a.send(AgentMessage.newBuilder().setPodStatus(over).build());
+    await().atMost(WAIT).until(() -> pods().stream().anyMatch(v -> v.getStatus().getPodName().equals(dropped)));
+    assertThat(nodeEvents("PodsReleased")).as("over the budget").hasSize(burst);
+    c.clock.advance(Duration.ofSeconds(30)); // Events.AGENT_REFILL_MILLIS: one more
+    a.send(AgentMessage.newBuilder().setPodStatus(over).build()); // the same pods: a later report
+    await().atMost(WAIT).until(() -> nodeEvents("PodsReleased").size() == burst + 1);
+    assertThat(nodeEvents("PodsReleased").get(burst).getMessage()).contains("[ops/" + dropped + "]");
+  }
+
   private java.util.List<Event> nodeEvents(String reason) {
     return c.control().describe(DescribeRequest.newBuilder().setKind(ObjectKind.NODE).setName("node-a").build()).getEventsList().stream()
         .filter(e -> e.getReason().equals(reason)).toList();
