@@ -104,7 +104,11 @@ public final class GetCommand extends ClientCommand {
     return 0;
   }
 
-  /** kubectl's pod STATUS: a waiting or terminated reason of a container wins over the phase. */
+  /**
+   * kubectl's pod STATUS: a waiting or terminated reason of a container wins over the pod's reason
+   * (a held pod's ImageLabelsUnknown, an eviction's), which wins over the phase (before 2026-12-06 the
+   * pod's reason was not shown: a held pod read Running).
+   */
   public static String podStatus(PodView p) {
     PodStatus s = p.getStatus();
     for (ContainerStatus c : s.getContainersList()) {
@@ -117,7 +121,7 @@ public final class GetCommand extends ClientCommand {
         return c.getReason();
       }
     }
-    return p.getPending() ? "Pending" : s.getPhase();
+    return p.getPending() ? "Pending" : s.getReason().isEmpty() ? s.getPhase() : s.getReason();
   }
 
   static String taint(io.dsfleet.proto.v1.Taint t) {
