@@ -134,7 +134,7 @@ final class KubeLogFollow implements LogRelay.Reader {
           () -> java.time.Duration.ofNanos(Math.max(0, end - System.nanoTime())));
       KubeLogs.Limited body = new KubeLogs.Limited(bounded, limitBytes == 0 ? Long.MAX_VALUE : limitBytes);
       Writer out = new java.io.BufferedWriter(new java.io.OutputStreamWriter(body, StandardCharsets.UTF_8));
-      long looked = System.nanoTime(); // the last line written, or the last look at the client
+      long looked = streams.millis(); // the last line written, or the last look at the client
       io.dsfleet.coordinator.http.TcpPeers.Look client = new io.dsfleet.coordinator.http.TcpPeers.Look(x.getLocalAddress(),
           x.getRemoteAddress());
       while (body.left > 0 && !follower.over()) {
@@ -150,12 +150,12 @@ final class KubeLogFollow implements LogRelay.Reader {
         out.flush();
         relay.drain(); // what the relay kept while this took no more
         if (!batch.isEmpty()) {
-          looked = System.nanoTime();
-        } else if (System.nanoTime() - looked >= TimeUnit.MILLISECONDS.toNanos(streams.probeMillis())) {
+          looked = streams.millis();
+        } else if (streams.millis() - looked >= streams.probeMillis()) {
           if (client.gone()) {
             break; // the client left a quiet log: nothing to write that would tell
           }
-          looked = System.nanoTime();
+          looked = streams.millis();
         }
       }
       String failure;

@@ -74,6 +74,11 @@ final class KubeWatch {
   private final long safetyMillis;
   private final java.time.Duration writeBound;
   private final long probeMillis;
+  /** The monotonic clock of this API's streams, in milliseconds. */
+  long millis() {
+    return millis.getAsLong();
+  }
+
   /** How long a stream writes nothing before it looks whether its client is still there ({@link #PROBE_MILLIS} but in a test). */
   long probeMillis() {
     return probeMillis;
