@@ -214,17 +214,9 @@ public final class Authority {
    * again) is not a new use: a single-use token, used up by the admission whose answer was lost,
    * let that agent never join again (helper-75). The use is counted here, in memory, and written
    * with the node's record ({@link Store#admitNode}), so a crash between the two neither burns a
-   * single-use token nor lets it admit a second node.
-   */
-  public synchronized Admission admit(Presented presented, boolean member, String retryOf) {
-    return admit(presented, member, retryOf, false);
-  }
-
-  /**
-   * {@link #admit(Presented, boolean, String)}, where {@code ownSecret} says the join showed the
-   * member's own leave secret: then any valid token re-admits a member whose certificates have all
-   * lapsed ({@link CertificateRecords#lapsed}), as the kubelet bootstraps again with its token once
-   * its client certificate expired.
+   * single-use token nor lets it admit a second node. A join showing the member's own leave secret
+   * ({@code ownSecret}) is re-admitted by any valid token once its certificates have all lapsed
+   * ({@link CertificateRecords#lapsed}), as the kubelet bootstraps again with its token.
    */
   public synchronized Admission admit(Presented presented, boolean member, String retryOf, boolean ownSecret) {
     String nodeName = presented.nodeName();

@@ -89,7 +89,7 @@ class CredentialsCliTest {
     assertThat(dsctl(admin(), "token", "list").out()).containsPattern(token.id() + " +valid +rack12-n1 +0/1 ");
     server.fleet().admit(io.dsfleet.coordinator.grpc.FakeAgent.info("rack12-n1", Map.of()), "", "", (member, retryOf, ownSecret) ->
         server.authority().admit(server.authority().present(token.text(), "rack12-n1", io.dsfleet.common.tls.Pki.csr(
-            io.dsfleet.common.tls.Pki.newKeyPair(), "rack12-n1", io.dsfleet.common.tls.Pki.NODES), false), member, ""), io.dsfleet.coordinator.security.Authority.Admission::tokenUse, a -> { });
+            io.dsfleet.common.tls.Pki.newKeyPair(), "rack12-n1", io.dsfleet.common.tls.Pki.NODES), false), member, "", ownSecret), io.dsfleet.coordinator.security.Authority.Admission::tokenUse, a -> { });
     assertThat(dsctl(admin(), "token", "list").out()).containsPattern(token.id() + " +used +rack12-n1 +1/1 ");
 
     Result rm = dsctl(admin(), "node", "rm", "rack12-n1", "--revoke-token");

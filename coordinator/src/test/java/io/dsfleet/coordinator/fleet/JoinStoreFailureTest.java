@@ -52,7 +52,7 @@ class JoinStoreFailureTest {
 
   Authority.Admission admitD(Authority authority, String token) {
     return h.fleet.admit(FakeAgent.info("node-d", Map.of()), Sha256.hex(SECRET), SECRET,
-        (member, retryOf, ownSecret) -> authority.admit(authority.present(token, "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), true), member, retryOf),
+        (member, retryOf, ownSecret) -> authority.admit(authority.present(token, "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), true), member, retryOf, ownSecret),
         Authority.Admission::tokenUse, authority::giveBack);
   }
 
@@ -61,7 +61,7 @@ class JoinStoreFailureTest {
   }
 
   Throwable admitE(Authority authority) {
-    return catchThrowable(() -> authority.admit(authority.present(once, "node-e", Pki.csr(Pki.newKeyPair(), "node-e", Pki.NODES), false), false, ""));
+    return catchThrowable(() -> authority.admit(authority.present(once, "node-e", Pki.csr(Pki.newKeyPair(), "node-e", Pki.NODES), false), false, "", false));
   }
 
   @Test
@@ -112,7 +112,7 @@ class JoinStoreFailureTest {
   void theNodesWriteDoesNotUndoARevocationMadeMeanwhile() {
     var created = ca.createToken(Duration.ofHours(1), "many", "", 0);
     h.fleet.admit(FakeAgent.info("node-d", Map.of()), Sha256.hex(SECRET), SECRET, (member, retryOf, ownSecret) -> {
-      Authority.Admission a = ca.admit(ca.present(created.text(), "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), true), member, retryOf);
+      Authority.Admission a = ca.admit(ca.present(created.text(), "node-d", Pki.csr(Pki.newKeyPair(), "node-d", Pki.NODES), true), member, retryOf, ownSecret);
       ca.revokeToken(created.id());
       return a;
     }, Authority.Admission::tokenUse, ca::giveBack);

@@ -30,7 +30,7 @@ class RenewalTest {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
       String token = ca.createToken(Duration.ofHours(1), "test").text();
-      X509Certificate first = ca.admit(ca.present(token, "node-a", csr(), false), false, "").certificate();
+      X509Certificate first = ca.admit(ca.present(token, "node-a", csr(), false), false, "", false).certificate();
       String serial = Pki.serialHex(first);
 
       X509Certificate renewed = ca.renew("node-a", serial, csr());
@@ -70,7 +70,7 @@ class RenewalTest {
   void aCopyOfAnOlderCertificateRenewingRevokesNothingNewer() {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
-      X509Certificate first = ca.admit(ca.present(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false), false, "").certificate();
+      X509Certificate first = ca.admit(ca.present(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false), false, "", false).certificate();
       clock.advance(Duration.ofMinutes(1));
       X509Certificate current = ca.renew("node-a", Pki.serialHex(first), csr()); // the agent's, stored and in use
       clock.advance(Duration.ofMinutes(1));
@@ -89,7 +89,7 @@ class RenewalTest {
   void aRenewalOfACertificateRecordedWithoutItsParentRevokesWhatCameBefore() {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
-      X509Certificate first = ca.admit(ca.present(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false), false, "").certificate();
+      X509Certificate first = ca.admit(ca.present(ca.createToken(Duration.ofHours(1), "test").text(), "node-a", csr(), false), false, "", false).certificate();
       clock.advance(Duration.ofMinutes(1));
       X509Certificate current = ca.renew("node-a", Pki.serialHex(first), csr());
       var record = ca.certificatesOf("node-a", Pki.NODES).stream().filter(c -> c.serial().equals(Pki.serialHex(current))).findFirst()
@@ -116,7 +116,7 @@ class RenewalTest {
     try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
       Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
       String token = ca.createToken(Duration.ofHours(1), "test").text();
-      String serial = Pki.serialHex(ca.admit(ca.present(token, "node-a", csr(), false), false, "").certificate());
+      String serial = Pki.serialHex(ca.admit(ca.present(token, "node-a", csr(), false), false, "", false).certificate());
       java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
       java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
       var holder = java.util.concurrent.CompletableFuture.runAsync(() -> {
