@@ -168,14 +168,7 @@ public final class Reconciler {
       }
     }
     firstSeen.keySet().retainAll(next.keySet());
-    Set<String> adopted = new TreeSet<>(); // by key, or by name alone as a coordinator before 2026-12-05 released it
-    for (DesiredPod d : next.values()) {
-      for (String entry : ReleasedPods.entries(d.key(), d.name())) {
-        if (orphans.contains(entry)) {
-          adopted.add(entry);
-        }
-      }
-    }
+    Set<String> adopted = ReleasedPodStatus.adopted(orphans, next.values());
     // the evictions the agent before left, held again for the first set's pods before the set is in place: a pass plans
     // (starts) the pods of the set it reads whether or not the sources are ready; before 2026-12-06 they were held after,
     // and a pass in between started an evicted pod at once on its full volume

@@ -22,6 +22,19 @@ import java.util.TreeMap;
 final class ReleasedPodStatus {
   private ReleasedPodStatus() {}
 
+  /** The entries of {@code released} that {@code desired} takes back: by key, or by name alone as a coordinator before 2026-12-05 released it. */
+  static Set<String> adopted(Set<String> released, java.util.Collection<DesiredPod> desired) {
+    Set<String> adopted = new java.util.TreeSet<>();
+    for (DesiredPod d : desired) {
+      for (String entry : ReleasedPods.entries(d.key(), d.name())) {
+        if (released.contains(entry)) {
+          adopted.add(entry);
+        }
+      }
+    }
+    return adopted;
+  }
+
   /** The released pods among {@code owned}; a pod the set desires again is the set's, not released. */
   static List<PodStatus> of(List<OwnedContainer> owned, Set<String> released, Map<String, DesiredPod> desired) {
     if (released.isEmpty()) {
