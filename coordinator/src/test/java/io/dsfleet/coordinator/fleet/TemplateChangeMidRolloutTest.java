@@ -26,18 +26,28 @@ class TemplateChangeMidRolloutTest {
     }
   }
 
+  /** Revision 1's hash, as {@link #rollingToRevision2} made it. */
+  String v1;
+
+  /** {@code nodes} agents running revision 1, revision 2 applied and its first pass run: n0 told to move. */
+  List<Agent> rollingToRevision2(int nodes) {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(nodes);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    v1 = h.ds().hash();
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    return agents;
+  }
+
   List<String> toldToRun(List<Agent> agents, String hash) {
     return agents.stream().filter(a -> a.desiredHashes().contains(hash)).map(a -> a.name).toList();
   }
 
   @Test
   void aNodeToldToMoveThatHasNotReportedSinceKeepsItsBudgetWhenTheTemplateChangesAgain() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(4);
-    h.apply(RolloutRulesTest.image(1));
-    agents.forEach(a -> a.runDesired(true));
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
+    List<Agent> agents = rollingToRevision2(4);
     String v2 = h.ds().hash();
     assertThat(toldToRun(agents, v2)).containsExactly("n0");
     agents.get(0).runDesired(true); // n0 runs revision 2, available: n1 is told to move next
@@ -64,13 +74,7 @@ class TemplateChangeMidRolloutTest {
    */
   @Test
   void aRollbackWhileANodeToldToMoveHasNotReportedSinceWaitsForItsReport() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(4);
-    h.apply(RolloutRulesTest.image(1));
-    agents.forEach(a -> a.runDesired(true));
-    String v1 = h.ds().hash();
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
+    List<Agent> agents = rollingToRevision2(4);
     String v2 = h.ds().hash();
     agents.get(0).runDesired(true); // n0 runs revision 2, available; n1 is told to move, its report of that not come yet
     assertThat(toldToRun(agents, v2)).containsExactly("n0", "n1");
@@ -90,12 +94,7 @@ class TemplateChangeMidRolloutTest {
    */
   @Test
   void aRestartDuringARollbackKeepsTheUnreportedNodesBudget() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(4);
-    h.apply(RolloutRulesTest.image(1));
-    agents.forEach(a -> a.runDesired(true));
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
+    List<Agent> agents = rollingToRevision2(4);
     String v2 = h.ds().hash();
     agents.get(0).runDesired(true); // n0 runs revision 2; n1 is told to move, its report of that not come yet
     assertThat(toldToRun(agents, v2)).containsExactly("n0", "n1");
@@ -117,12 +116,7 @@ class TemplateChangeMidRolloutTest {
 
   @Test
   void aNodeThatNeverReportsAfterARollbackHoldsTheBudgetTenSecondsAtMost() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(3);
-    h.apply(RolloutRulesTest.image(1));
-    agents.forEach(a -> a.runDesired(true));
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
+    List<Agent> agents = rollingToRevision2(3);
     String v2 = h.ds().hash();
     agents.get(0).runDesired(true);
     h.fleet.undo("ops", "agent", 0, 0); // n1, told to move a moment ago, never had the move: it reports nothing
