@@ -23,24 +23,16 @@ final class DuplicateRuns {
    * of their container there.
    */
   static List<PodPlanner.Action> stops(DesiredPod pod, List<OwnedContainer> current, int attempt) {
-    List<OwnedContainer> copies = new ArrayList<>();
-    List<OwnedContainer> kept = new ArrayList<>();
+    List<PodPlanner.Action> out = new ArrayList<>();
     for (OwnedContainer c : current) {
       if (!c.running() || c.isSandbox() || (attempt >= 0 && c.attempt() != attempt)) {
         continue;
       }
       OwnedContainer latest = PodPlanner.latest(current, c.container(), c.role(), attempt);
       if (latest != c) {
-        copies.add(c);
-        kept.add(latest);
+        out.addAll(PodPlanner.kill(List.of(c), pod.grace(), "a second running copy of " + c.container() + " (run " + c.restarts()
+            + ", " + shortId(c) + "): run " + latest.restarts() + " (" + shortId(latest) + ") is the current one"));
       }
-    }
-    List<PodPlanner.Action> out = new ArrayList<>();
-    for (int i = 0; i < copies.size(); i++) {
-      OwnedContainer c = copies.get(i);
-      OwnedContainer k = kept.get(i);
-      out.addAll(PodPlanner.kill(List.of(c), pod.grace(), "a second running copy of " + c.container() + " (run " + c.restarts()
-          + ", " + shortId(c) + "): run " + k.restarts() + " (" + shortId(k) + ") is the current one"));
     }
     return out;
   }
