@@ -5,7 +5,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * {@code dsfleet.db.open}: a store was opened in this data directory, and no close since found its
@@ -55,7 +54,7 @@ final class OpenMark {
     } catch (java.nio.file.FileAlreadyExistsException another) {
       return; // another process's open (a backup beside the coordinator) made it meanwhile
     }
-    syncDirectory(dataDir);
+    StoreFiles.sync(dataDir);
   }
 
   /**
@@ -77,13 +76,7 @@ final class OpenMark {
   /** The mark removed: the store's file holds the whole store (a close's checkpoint, a copy put in its place). */
   static void clear(Path dataDir) throws IOException {
     if (Files.deleteIfExists(dataDir.resolve(NAME))) {
-      syncDirectory(dataDir);
-    }
-  }
-
-  private static void syncDirectory(Path dir) throws IOException {
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
+      StoreFiles.sync(dataDir);
     }
   }
 }

@@ -294,7 +294,7 @@ final class StoreFiles {
   }
 
   /** fsync of a file, or of a directory (its entries). */
-  private static void sync(Path path) throws IOException {
+  static void sync(Path path) throws IOException {
     try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.READ)) {
       channel.force(true);
     }
