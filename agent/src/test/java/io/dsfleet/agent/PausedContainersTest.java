@@ -40,11 +40,11 @@ class PausedContainersTest extends OnDocker {
   }
 
   /**
-   * The agent has listed the node's containers since now (the pause's event woke a pass that listed), then passed twice
-   * more with no work in flight: it looked, and acted.
+   * The agent has listed the node's containers since it had listed {@code lists} times (read before the docker command:
+   * the command's event can wake a pass that lists before the command's answer; a rehearsal then waited for the relist's
+   * 30 s), then passed twice more with no work in flight: it looked, and acted.
    */
-  private void looked() {
-    long lists = h.reconciler.lists();
+  private void looked(long lists) {
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> h.reconciler.lists() > lists);
     long passes = h.reconciler.passes();
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
@@ -57,12 +57,14 @@ class PausedContainersTest extends OnDocker {
     h.run(ds());
     List<String> before = containers();
     paused = h.container("main").id();
+    long lists = h.reconciler.lists();
     docker("pause", paused);
-    looked();
+    looked(lists);
     assertThat(containers()).as("no container started beside the paused one").isEqualTo(before);
+    lists = h.reconciler.lists();
     docker("unpause", paused);
     paused = null;
-    looked();
+    looked(lists);
     assertThat(containers()).isEqualTo(before);
     assertThat(h.container("main").id()).as("the same container runs").isEqualTo(before.get(0));
   }
@@ -74,8 +76,9 @@ class PausedContainersTest extends OnDocker {
     List<String> before = containers();
     String app = h.container("main").id();
     paused = before.stream().filter(id -> !id.equals(app)).findFirst().orElseThrow();
+    long lists = h.reconciler.lists();
     docker("pause", paused);
-    looked();
+    looked(lists);
     assertThat(containers()).as("nothing made or removed").isEqualTo(before);
     assertThat(h.container("main").id()).as("the pod's container runs on").isEqualTo(app);
   }
