@@ -171,7 +171,8 @@ class DsctlLauncherTest {
             .until(() -> Files.readString(comm).strip().equals("java"));
         p.destroy(); // SIGTERM
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).as(call + ": ended by SIGTERM").isTrue();
-        assertThat(p.exitValue()).as(call + ": the JVM's exit for SIGTERM").isEqualTo(143);
+        assertThat(p.exitValue()).as(call + ": the JVM's exit for SIGTERM (its output: %s)", Files.readString(tmp.resolve("events.out")))
+            .isEqualTo(143);
       } finally {
         p.destroyForcibly();
       }
