@@ -155,6 +155,16 @@ final class Catalog {
     DsEntry e = state.daemonSets.computeIfAbsent(k, x -> new DsEntry());
     e.stored = so;
     e.ds = (DaemonSet) o;
+    var orphaned = made ? state.orphanedRevisions.remove(k) : null;
+    if (orphaned != null) { // adopted into its history (those it does not adopt are pruned with the write)
+      orphaned.values().forEach(r -> addRevision(e, r));
+      List<Long> adopted = orphaned.keySet().stream().filter(r -> !w.pruneRevisions().contains(r)).toList();
+      if (!adopted.isEmpty()) {
+        events.record(Events.dsKey(so.namespace(), so.name()), "Normal", "RevisionsAdopted", "revisions " + adopted
+            + " of the DaemonSet deleted with --cascade=orphan, which its released pods run: they move to the new template within"
+            + " its update strategy");
+      }
+    }
     w.pruneRevisions().forEach(e.revisions::remove);
     if (newRevision != null) {
       addRevision(e, newRevision, e.ds.spec().template());
@@ -214,7 +224,9 @@ final class Catalog {
   private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long expected, long now, String label,
       java.util.function.UnaryOperator<RolloutState> rollback) {
     DsEntry e = state.daemonSets.get(FleetState.key(ds.namespace(), ds.name()));
-    String hash = RevisionHashes.of(e, ds.spec().template());
+    // a DaemonSet made again after an orphan delete starts from the revisions it adopts (OrphanedRevisions)
+    DsEntry history = e != null ? e : OrphanedRevisions.history(state, ds);
+    String hash = RevisionHashes.of(history, ds.spec().template());
     if (e != null && !Json.canonical(e.ds.spec().selector()).equals(Json.canonical(ds.spec().selector()))) {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, label + ": spec.selector: Invalid value: "
           + Json.canonical(ds.spec().selector()) + ": field is immutable");
@@ -229,13 +241,13 @@ final class Catalog {
     String cause = ds.metadata().annotations() == null ? null : ds.metadata().annotations().get(CHANGE_CAUSE);
     long createdAt = now;
     String templateJson = Json.canonical(ds.spec().template());
-    List<Long> renumbered = new ArrayList<>();
-    if (e != null) {
+    List<Long> renumbered = new ArrayList<>(e == null ? OrphanedRevisions.notAdopted(state, ds) : List.of());
+    if (history != null) {
       // an old revision with this template becomes the newest under a new number, and keeps what
       // it was created with (Kubernetes renumbers its ControllerRevision and leaves its annotations),
       // its text too: agents take a revision's bytes for its identity with the hash (docs/wire.md),
       // and one stored by an older model in other text would be a new template to every node
-      for (StoredRevision r : e.revisions.values()) {
+      for (StoredRevision r : history.revisions.values()) {
         if (r.hash().equals(hash)) {
           renumbered.add(r.revision());
           cause = r.changeCause();
@@ -320,22 +332,35 @@ final class Catalog {
    */
   void deleteDaemonSet(String namespace, String name, boolean cascade) {
     String k = FleetState.key(namespace, name);
-    state.daemonSet(namespace, name);
+    DsEntry e = state.daemonSet(namespace, name);
     if (cascade) {
       store.deleteObject("DaemonSet", namespace, name);
     } else {
       // every pod of it that a node runs or should run is released there: left running, unmanaged
       List<Store.Orphan> orphans = new ArrayList<>();
+      Set<String> hashes = new HashSet<>(); // the revisions they run, or are told to: kept, orphaned (OrphanedRevisions)
       for (NodeEntry n : state.nodes.values()) {
         Set<String> pods = new TreeSet<>();
         if (n.plan != null) {
-          n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> pods.add(p.podName()));
+          n.plan.desired().stream().filter(p -> p.dsKey().equals(k)).forEach(p -> {
+            pods.add(p.podName());
+            hashes.add(p.hash());
+          });
         }
-        n.observed.getOrDefault(k, List.of()).forEach(o -> pods.add(o.podName()));
+        n.observed.getOrDefault(k, List.of()).forEach(o -> {
+          pods.add(o.podName());
+          hashes.add(o.hash());
+        });
         pods.forEach(p -> orphans.add(new Store.Orphan(n.name, io.dsfleet.common.ReleasedPods.key(namespace, p)))); // by key: names repeat across namespaces
       }
-      store.deleteDaemonSetOrphaning(namespace, name, orphans);
+      List<Long> kept = OrphanedRevisions.kept(e, hashes);
+      store.deleteDaemonSetOrphaning(namespace, name, orphans, kept);
       orphans.forEach(o -> state.nodes.get(o.node()).orphans.add(o.pod()));
+      if (!kept.isEmpty()) {
+        java.util.TreeMap<Long, StoredRevision> orphaned = new java.util.TreeMap<>();
+        kept.forEach(r -> orphaned.put(r, e.revisions.get(r)));
+        state.orphanedRevisions.put(k, orphaned);
+      }
     }
     state.daemonSets.remove(k);
     state.podNames.forgetDaemonSet(k);

@@ -140,7 +140,7 @@ final class Dispatcher {
   }
 
   /** The node's released pods: those the store released (orphan deletes) and those its agent reports released (a store change too). */
-  private static java.util.Collection<String> releasedHere(NodeEntry n) {
+  static java.util.Collection<String> releasedHere(NodeEntry n) {
     if (n.released.isEmpty()) {
       return n.orphans;
     }

@@ -83,6 +83,8 @@ final class FleetLoad {
       DsEntry e = state.daemonSets.get(FleetState.key(r.namespace(), r.name()));
       if (e != null) {
         Catalog.addRevision(e, r);
+      } else { // of a DaemonSet deleted with orphan, run by its released pods (OrphanedRevisions)
+        state.orphanedRevisions.computeIfAbsent(FleetState.key(r.namespace(), r.name()), k -> new java.util.TreeMap<>()).put(r.revision(), r);
       }
     }
     List<StoredNode> storedNodes = store.nodes();

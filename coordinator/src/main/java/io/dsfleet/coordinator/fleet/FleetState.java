@@ -26,6 +26,8 @@ final class FleetState {
   final Map<String, StoredObject> configs = new HashMap<>();
   final NodeTable nodes = new NodeTable();
   final PodNameIndex podNames = new PodNameIndex();
+  /** By DaemonSet key, the revisions of one deleted with orphan that its released pods run, by number ({@link OrphanedRevisions}). */
+  final Map<String, TreeMap<Long, StoredRevision>> orphanedRevisions = new HashMap<>();
   /** Every DaemonSet's current revision, in a stable order, for the planner. */
   List<DsInfo> dsInfos = List.of();
 

@@ -93,20 +93,24 @@ final class PodIntake {
 
   /**
    * A DaemonSet made anew under {@code dsKey}: the pods the nodes last reported under its name (a
-   * deleted one's, still going or released) are read again against its revisions ({@link #observed}).
+   * deleted one's, still going or released) are read again against its revisions ({@link #observed}),
+   * and a released pod it adopts where a node reports none of it is its pod at the revision it runs
+   * ({@link OrphanedRevisions#releasedPods}).
    */
   static void revisit(FleetState state, String dsKey) {
     for (NodeEntry n : state.nodes.values()) {
-      if (!n.observed.containsKey(dsKey)) {
-        continue;
-      }
       List<ObservedPod> now = new ArrayList<>();
       for (PodStatus p : n.reported.values()) {
         if (FleetState.key(p.getNamespace(), p.getDaemonSet()).equals(dsKey)) {
           now.add(observed(state, dsKey, p));
         }
       }
-      n.observed.put(dsKey, now);
+      if (now.isEmpty()) {
+        now.addAll(OrphanedRevisions.releasedPods(state, n, dsKey)); // a released pod it adopts, at the revision it runs
+      }
+      if (!now.isEmpty() || n.observed.containsKey(dsKey)) {
+        n.observed.put(dsKey, now);
+      }
     }
   }
 
@@ -247,6 +251,7 @@ final class PodIntake {
         state.podNames.reported(dsKey, n.name, p.getPodName());
       }
     }
+    OrphanedRevisions.addReleasedPods(state, n, observed); // released pods a DaemonSet adopts, at the revision each runs
     if (observed.equals(n.observed) && !n.awaitingReport && !releasedChanged) {
       return false; // nothing the planner reads changed
     }

@@ -88,8 +88,8 @@ public final class ReplicatedStore implements Store {
   }
 
   @Override
-  public void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans) {
-    write("deleteDaemonSetOrphaning", namespace, name, orphans);
+  public void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans, List<Long> keptRevisions) {
+    write("orphanDaemonSet", namespace, name, orphans, keptRevisions); // an entry of its own: an older replica stops on it, not drops the kept ones
   }
 
   @Override

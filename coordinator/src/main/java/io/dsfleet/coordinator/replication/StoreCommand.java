@@ -84,7 +84,9 @@ record StoreCommand(long term, String op, List<JsonNode> args) {
       case "deleteObject" -> store.deleteObject(arg(0, String.class), arg(1, String.class), arg(2, String.class));
       case "pruneRevisions" -> store.pruneRevisions(arg(0, String.class), arg(1, String.class), arg(2, new TypeReference<List<Long>>() {}));
       case "deleteDaemonSetOrphaning" -> store.deleteDaemonSetOrphaning(arg(0, String.class), arg(1, String.class),
-          arg(2, new TypeReference<List<Store.Orphan>>() {}));
+          arg(2, new TypeReference<List<Store.Orphan>>() {}), List.of()); // of a leader before orphaned revisions (2026-12-06): its revisions went with it
+      case "orphanDaemonSet" -> store.deleteDaemonSetOrphaning(arg(0, String.class), arg(1, String.class),
+          arg(2, new TypeReference<List<Store.Orphan>>() {}), arg(3, new TypeReference<List<Long>>() {}));
       case "deleteOrphans" -> store.deleteOrphans(arg(0, String.class), arg(1, new TypeReference<List<String>>() {}));
       case "putNodes" -> store.putNodes(arg(0, new TypeReference<List<Store.StoredNode>>() {}));
       case "admitNode" -> store.admitNode(arg(0, Store.StoredNode.class), arg(1, Store.TokenUse.class));

@@ -247,9 +247,9 @@ public final class SqliteStore extends SqliteDatabase implements Store {
   }
 
   @Override
-  public void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans) {
+  public void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans, List<Long> keptRevisions) {
     tx(() -> {
-      deleteRows("DaemonSet", namespace, name);
+      deleteRows("DaemonSet", namespace, name, keptRevisions);
       try (PreparedStatement ps = db.prepareStatement("INSERT OR REPLACE INTO orphans (node, pod) VALUES (?,?)")) {
         for (Orphan o : orphans) {
           ps.setString(1, o.node());
@@ -285,10 +285,11 @@ public final class SqliteStore extends SqliteDatabase implements Store {
 
   @Override
   public void deleteObject(String kind, String namespace, String name) {
-    tx(() -> deleteRows(kind, namespace, name));
+    tx(() -> deleteRows(kind, namespace, name, List.of()));
   }
 
-  private void deleteRows(String kind, String namespace, String name) throws SQLException {
+  /** @param keptRevisions of a DaemonSet, the revisions that stay (orphaned) */
+  private void deleteRows(String kind, String namespace, String name, List<Long> keptRevisions) throws SQLException {
     {
       try (PreparedStatement ps = db.prepareStatement("DELETE FROM objects WHERE kind=? AND namespace=? AND name=?")) {
         ps.setString(1, kind);
@@ -298,9 +299,13 @@ public final class SqliteStore extends SqliteDatabase implements Store {
       }
       if (kind.equals("DaemonSet")) {
         for (String table : new String[] {"revisions", "rollouts"}) {
-          try (PreparedStatement ps = db.prepareStatement("DELETE FROM " + table + " WHERE namespace=? AND name=?")) {
+          try (PreparedStatement ps = db.prepareStatement("DELETE FROM " + table + " WHERE namespace=? AND name=?"
+              + (table.equals("revisions") ? " AND revision NOT IN (SELECT value FROM json_each(?))" : ""))) {
             ps.setString(1, namespace);
             ps.setString(2, name);
+            if (table.equals("revisions")) {
+              ps.setString(3, keptRevisions.toString());
+            }
             ps.executeUpdate();
           }
         }

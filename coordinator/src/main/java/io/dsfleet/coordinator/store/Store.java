@@ -61,8 +61,13 @@ public interface Store extends AutoCloseable {
   /** A pod a node must stop managing and leave running (its DaemonSet was deleted with orphan). */
   record Orphan(String node, String pod) {}
 
-  /** Deletes a DaemonSet and records its pods as orphans, in one transaction. */
-  void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans);
+  /**
+   * Deletes a DaemonSet and records its pods as orphans, in one transaction, with its revisions
+   * except {@code keptRevisions}: those its released pods run, kept as orphaned revisions (rows of
+   * no DaemonSet, as Kubernetes keeps a DaemonSet's ControllerRevisions on an orphan delete), which
+   * a DaemonSet applied again under the name adopts into its history.
+   */
+  void deleteDaemonSetOrphaning(String namespace, String name, List<Orphan> orphans, List<Long> keptRevisions);
 
   List<Orphan> orphans();
 

@@ -173,8 +173,26 @@ final class FleetHarness implements AutoCloseable {
       report();
     }
 
+    /**
+     * Pods it released (an orphan delete's set names them): left running as they were, reported apart
+     * ({@code released_pods}), and adopted as they run when a set desires one again, as the agent does.
+     */
+    final Map<String, PodStatus> released = new TreeMap<>();
+
     /** As {@link #runDesired}, without reporting. */
     void runSilently(boolean ready) {
+      for (String key : last().getOrphanedPodKeysList()) {
+        String pod = key.substring(key.indexOf('/') + 1);
+        if (running.containsKey(pod)) {
+          released.put(pod, running.remove(pod));
+        }
+      }
+      for (DesiredPod p : last().getPodsList()) {
+        PodStatus adopted = released.remove(p.getPodName());
+        if (adopted != null) {
+          running.put(p.getPodName(), adopted); // as it runs: replaced below if its template is not the one sent
+        }
+      }
       running.keySet().retainAll(last().getPodsList().stream().map(DesiredPod::getPodName).toList());
       for (DesiredPod p : last().getPodsList()) {
         PodStatus have = running.get(p.getPodName());
@@ -201,7 +219,9 @@ final class FleetHarness implements AutoCloseable {
 
     /** Reports what it runs; then the scheduler's rollout pass runs, as it does within 20 ms in a coordinator. */
     void report() {
-      fleet.reportPods(name, PodStatusReport.newBuilder().setFull(true).addAllPods(running.values()).build());
+      fleet.reportPods(name, PodStatusReport.newBuilder().setFull(true).addAllPods(running.values())
+          .addAllReleasedPods(released.values().stream().map(p -> p.toBuilder().setReleased(true).setPhase("Released").setReady(false)
+              .setReadySinceMillis(0).setCreatedAtMillis(p.getStartedAtMillis()).build()).toList()).build());
       fleet.rolloutPass();
     }
 

@@ -407,6 +407,31 @@ class SqliteStoreTest {
     }
   }
 
+  /**
+   * An orphan delete keeps, in its transaction, the revisions its released pods run (orphaned: no
+   * DaemonSet's), across a restart; the DaemonSet made again under the name numbers its first
+   * revision above them, and a cascade delete then takes every one.
+   */
+  @Test
+  void anOrphanDeleteKeepsTheRevisionsItIsToldToAndTheNextDaemonSetNumbersAboveThem() {
+    try (SqliteStore s = new SqliteStore(dir)) {
+      long rv = s.putObjects(List.of(daemonSet(0, "h1", List.of(), "{\"r\":1}"))).objects().get(0).resourceVersion();
+      rv = s.putObjects(List.of(daemonSet(rv, "h2", List.of(), "{\"r\":2}"))).objects().get(0).resourceVersion();
+      s.putObjects(List.of(daemonSet(rv, "h3", List.of(), "{\"r\":3}")));
+      s.deleteDaemonSetOrphaning("ns", "ds", List.of(new Store.Orphan("n1", "ns/ds-abcde")), List.of(1L, 3L));
+      assertThat(s.objects()).isEmpty();
+      assertThat(s.rollouts()).isEmpty();
+    }
+    try (SqliteStore s = new SqliteStore(dir)) {
+      assertThat(s.revisions()).extracting(StoredRevision::hash).containsExactlyInAnyOrder("h1", "h3");
+      assertThat(s.putObjects(List.of(daemonSet(0, "h4", List.of(1L), "{\"r\":4}"))).revisions().get(0).revision())
+          .as("above the orphaned revisions it adopts").isEqualTo(4);
+      assertThat(s.revisions()).extracting(StoredRevision::revision).containsExactlyInAnyOrder(3L, 4L);
+      s.deleteObject("DaemonSet", "ns", "ds");
+      assertThat(s.revisions()).isEmpty();
+    }
+  }
+
   @Test
   void aBatchIsAllOrNothing() {
     try (SqliteStore s = new SqliteStore(dir)) {
@@ -460,7 +485,7 @@ class SqliteStoreTest {
       assertThat(s.nodes()).extracting(Store.StoredNode::stateJson).containsExactly("{}");
       assertThat(s.putObjects(List.of(config("b", 0))).objects().get(0).resourceVersion())
           .as("versions continue above the highest the file held").isEqualTo(42);
-      s.deleteDaemonSetOrphaning("ns", "gone", List.of(new Store.Orphan("n1", "gone-abcde")));
+      s.deleteDaemonSetOrphaning("ns", "gone", List.of(new Store.Orphan("n1", "gone-abcde")), List.of());
       assertThat(s.orphans()).containsExactly(new Store.Orphan("n1", "gone-abcde"));
       s.putToken(new Store.StoredToken("abc123", "hash", "d", 1, 2, 0, 0, "n1", 1));
       assertThat(s.tokens()).extracting(Store.StoredToken::id).containsExactly("abc123");

@@ -1,0 +1,243 @@
+package io.dsfleet.coordinator.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.coordinator.fleet.FleetHarness.Agent;
+import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.dsfleet.proto.v1.DesiredPod;
+import io.dsfleet.proto.v1.PodStatus;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A DaemonSet deleted with --cascade=orphan and applied again with another template (Kubernetes'
+ * way to change a DaemonSet's immutable selector, or to recreate one) adopts its released pods and
+ * rolls them to the new template within its update strategy, as a template change of a live
+ * DaemonSet: the deleted one's revisions its released pods run are kept, orphaned, and adopted into
+ * the new one's history, as Kubernetes keeps and adopts its ControllerRevisions. Before, the new one
+ * knew no older revision and replaced every adopted pod at once on every node (helper-160: 3 of 3
+ * nodes with maxUnavailable 1).
+ */
+class OrphanDeleteRolloutTest {
+  @TempDir Path dir;
+  FleetHarness h;
+  List<Agent> agents;
+  /** Revision 1's hash: what the released pods run. */
+  String v1;
+  /** What each agent ran when its pod was released, by node. */
+  final Map<String, PodStatus> before = new TreeMap<>();
+
+  @AfterEach
+  void close() {
+    if (h != null) {
+      h.close();
+    }
+  }
+
+  /** {@code nodes} agents running revision 1 available, the DaemonSet deleted with orphan, every pod reported released. */
+  void released(int nodes) {
+    h = new FleetHarness(dir);
+    agents = h.agents(nodes);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    v1 = h.ds().hash();
+    h.advance(java.time.Duration.ofSeconds(5));
+    h.fleet.deleteDaemonSet("ops", "agent", false);
+    for (Agent a : agents) {
+      a.runDesired(true);
+      assertThat(a.released).as("released, still running").hasSize(1);
+      before.put(a.name, a.released.values().iterator().next());
+    }
+  }
+
+  List<String> toldToRun(String hash) {
+    return agents.stream().filter(a -> a.desiredHashes().contains(hash)).map(a -> a.name).toList();
+  }
+
+  /** Nodes whose agent runs no Ready pod (a released one not adopted yet runs as it ran). */
+  long down() {
+    return agents.stream().filter(a -> java.util.stream.Stream.concat(a.running.values().stream(), a.released.values().stream())
+        .noneMatch(PodStatus::getReady)).count();
+  }
+
+  /** Each agent's pod, not moved yet, is the one it ran before the delete: adopted as it runs, not restarted. */
+  void notMovedKeepTheirPods(String v2) {
+    for (Agent a : agents) {
+      if (!a.desiredHashes().contains(v2)) {
+        assertThat(a.desiredHashes()).as(a.name + " keeps revision 1").containsExactly(v1);
+        assertThat(a.last().getPods(0).getTemplateJson().isEmpty()).as("sent with revision 1's template").isFalse();
+        assertThat(java.util.stream.Stream.concat(a.running.values().stream(), a.released.values().stream()))
+            .as(a.name + ": its released pod (adopted once its agent acted on the set), never restarted").containsExactly(before.get(a.name));
+      }
+    }
+  }
+
+  @Test
+  void appliedAgainWithAnotherTemplateItMovesOneNodeAtATimeAndTheOthersKeepTheirPods() {
+    released(3);
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    assertThat(h.ds().revisions()).as("revision 1 adopted, the new template numbered above it")
+        .extracting(StoredRevision::revision, StoredRevision::hash).containsExactly(org.assertj.core.groups.Tuple.tuple(1L, v1),
+            org.assertj.core.groups.Tuple.tuple(2L, v2));
+    assertThat(toldToRun(v2)).as("maxUnavailable 1: one node moves").hasSize(1);
+    agents.forEach(a -> a.runSilently(true));
+    notMovedKeepTheirPods(v2);
+    for (int step = 0; step < 4; step++) {
+      for (Agent a : agents) {
+        a.runSilently(false); // a moved node's new pod starts, not Ready yet
+        a.report();
+        withinTheBudget(v2);
+      }
+      for (Agent a : agents) {
+        a.runDesired(true); // Ready: the next node moves
+        withinTheBudget(v2);
+      }
+    }
+    assertThat(toldToRun(v2)).hasSize(3);
+    assertThat(h.ds().status().updated()).isEqualTo(3);
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
+
+  /** At most maxUnavailable (1) nodes without a Ready pod or told to move and not there yet; not complete while one runs revision 1. */
+  void withinTheBudget(String v2) {
+    long moving = agents.stream().filter(a -> a.desiredHashes().contains(v2)
+        && a.running.values().stream().noneMatch(p -> p.getTemplateHash().equals(v2) && p.getReady())).count();
+    assertThat(Math.max(down(), moving)).as("at most maxUnavailable nodes down or moving").isLessThanOrEqualTo(1);
+    notMovedKeepTheirPods(v2);
+    if (agents.stream().anyMatch(a -> a.running.values().stream().anyMatch(p -> p.getTemplateHash().equals(v1)))) {
+      assertThat(h.ds().rolledOut()).as("not complete while a node runs revision 1").isFalse();
+    }
+  }
+
+  /** The adopted history is the DaemonSet's: rollout undo goes back to the template the released pods ran, no pod restarted. */
+  @Test
+  void theAdoptedRevisionIsInTheHistoryAndAnUndoRestoresItWithoutARestart() {
+    released(2);
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    h.fleet.undo("ops", "agent", 0, 0);
+    h.fleet.tick();
+    assertThat(h.ds().hash()).isEqualTo(v1);
+    assertThat(h.ds().revision()).as("revision 1 renumbered").isEqualTo(3);
+    agents.forEach(a -> a.runDesired(true));
+    h.fleet.tick();
+    agents.forEach(a -> a.runDesired(true));
+    assertThat(toldToRun(v2)).isEmpty();
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
+
+  /** A coordinator restart in the middle keeps the pace: the nodes not moved yet still run revision 1, one moves at a time. */
+  @Test
+  void aCoordinatorRestartInTheMiddleKeepsThePace() {
+    released(3);
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    List<String> first = toldToRun(v2);
+    assertThat(first).hasSize(1);
+    h.agents.get(first.get(0)).runDesired(true); // the first node moved and Ready: the next one is told, and has not acted yet
+    List<String> second = toldToRun(v2);
+    assertThat(second).hasSize(2);
+    h.crashAndRestart();
+    h.fleet.tick();
+    assertThat(toldToRun(v2)).as("the restarted coordinator moves no third node beside the second").isEqualTo(second);
+    for (int step = 0; step < 3; step++) {
+      for (Agent a : agents) {
+        a.runDesired(true);
+        withinTheBudget(v2);
+      }
+    }
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
+
+  /** The DaemonSet released and not yet adopted when the coordinator restarts: the orphaned revision is in the store. */
+  @Test
+  void theOrphanedRevisionOutlivesARestartBeforeTheApply() {
+    released(3);
+    h.crashAndRestart();
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    assertThat(toldToRun(v2)).hasSize(1);
+    agents.forEach(a -> a.runSilently(true));
+    notMovedKeepTheirPods(v2);
+  }
+
+  /** OnDelete: every adopted pod keeps its template until it is deleted. */
+  @Test
+  void onDeleteKeepsEveryAdoptedPodUntilItIsDeleted() {
+    released(3);
+    h.apply(RolloutRulesTest.onDelete(2, 10));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    agents.forEach(a -> a.runDesired(true));
+    h.fleet.tick();
+    assertThat(toldToRun(v2)).isEmpty();
+    notMovedKeepTheirPods(v2);
+    h.fleet.deletePod("ops", agents.get(1).last().getPods(0).getPodName());
+    agents.forEach(a -> a.runDesired(true));
+    agents.forEach(a -> a.runDesired(true));
+    assertThat(toldToRun(v2)).containsExactly("n1");
+    notMovedKeepTheirPods(v2);
+  }
+
+  /** maxSurge: one node at a time runs the new pod next to its adopted one, which stays until the new one is available. */
+  @Test
+  void aSurgeStartsTheNewPodNextToTheAdoptedOneOneNodeAtATime() {
+    released(3);
+    h.apply(RolloutRulesTest.image(2, "spec.updateStrategy", "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}"));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    assertThat(toldToRun(v2)).hasSize(1);
+    Agent surging = agents.stream().filter(a -> a.desiredHashes().contains(v2)).findFirst().orElseThrow();
+    assertThat(surging.desiredHashes()).as("the adopted pod stays next to the new one").containsExactlyInAnyOrder(v1, v2);
+    for (int step = 0; step < 4; step++) {
+      agents.forEach(a -> a.runDesired(true));
+      h.fleet.tick();
+      assertThat(agents.stream().filter(a -> a.desiredHashes().size() == 2).count()).as("at most maxSurge nodes surge").isLessThanOrEqualTo(1);
+    }
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
+
+  /**
+   * Another selector, which the released pods' template does not match: nothing adopted into the
+   * history (Kubernetes adopts only the ControllerRevisions its selector matches), the orphaned
+   * revision gone with the apply.
+   */
+  @Test
+  void aSelectorTheReleasedTemplateDoesNotMatchAdoptsNoRevision() {
+    released(2);
+    h.apply(RolloutRulesTest.image(2, "spec.selector", "{matchLabels: {app: other}}", "spec.template.metadata.labels", "{app: other}"));
+    h.fleet.tick();
+    assertThat(h.ds().revisions()).extracting(StoredRevision::hash).containsExactly(h.ds().hash());
+    h.crashAndRestart();
+    assertThat(h.ds().revisions()).as("not in the store either").extracting(StoredRevision::hash).containsExactly(h.ds().hash());
+  }
+
+  /** The released pods' template applied again: adopted without a restart, revision 1 renumbered as the current one. */
+  @Test
+  void theSameTemplateAppliedAgainAdoptsEveryPodAsItRuns() {
+    released(3);
+    h.apply(RolloutRulesTest.image(1));
+    h.fleet.tick();
+    assertThat(h.ds().hash()).isEqualTo(v1);
+    assertThat(h.ds().revisions()).extracting(StoredRevision::revision).containsExactly(2L);
+    agents.forEach(a -> a.runDesired(true));
+    for (Agent a : agents) {
+      assertThat(a.running.values()).containsExactly(before.get(a.name));
+    }
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
+
+  static DesiredPod only(Agent a) {
+    return a.last().getPods(0);
+  }
+}
