@@ -116,6 +116,9 @@ final class FleetState {
      */
     final Map<String, UnsureReport> unsureReports = new HashMap<>();
 
+    /** By node, the released pod this DaemonSet adopted there, Ready when taken ({@link OrphanedRevisions#asAdopted}). */
+    final Map<String, OrphanedRevisions.Adopted> adopted = new HashMap<>();
+
     /**
      * Whether the node's last report is from before it was told to move ({@link #unsureReports}) and not yet old
      * enough ({@link DaemonSetController#UNSURE_REPORT_NANOS}, counted from the first look) to be taken for what runs

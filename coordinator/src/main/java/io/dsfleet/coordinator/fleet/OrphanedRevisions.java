@@ -100,8 +100,87 @@ final class OrphanedRevisions {
     }
     List<ContainerStatus> app = p.getContainersList().stream().filter(c -> !c.getInit()).toList();
     boolean running = !app.isEmpty() && app.stream().allMatch(c -> c.getState().equals("running"));
-    return List.of(new ObservedPod(dsKey, name, p.getTemplateHash(), running,
-        running ? Instant.ofEpochMilli(p.getCreatedAtMillis()) : null));
+    Instant since = running ? Instant.ofEpochMilli(p.getCreatedAtMillis()) : null;
+    if (running) {
+      e.adopted.put(n.name, new Adopted(name, p.getTemplateHash(), since));
+    } else {
+      e.adopted.remove(n.name);
+    }
+    return List.of(new ObservedPod(dsKey, name, p.getTemplateHash(), running, since));
+  }
+
+  /**
+   * A released pod a DaemonSet took over Ready (its containers running), until its node runs another
+   * pod of it: the rolling update judges it by that while its agent, which probed no released pod,
+   * runs its first probes (a report of the adopted pod can come before them, not Ready). Judged so
+   * from the first look at it not Ready for as long as its probes take to decide ({@link #grace}).
+   */
+  static final class Adopted {
+    final String pod;
+    final String hash;
+    final Instant readySince;
+    Long untilNanos;
+
+    Adopted(String pod, String hash, Instant readySince) {
+      this.pod = pod;
+      this.hash = hash;
+      this.readySince = readySince;
+    }
+  }
+
+  /**
+   * The node's pods of {@code e} as the rolling update judges them: its adopted pod ({@link Adopted})
+   * reported not Ready within its grace is Ready since it was taken, so it moves within the budget,
+   * not at once as an old pod already unavailable (rule 2 of {@link io.dsfleet.coordinator.plan.RollingUpdate}):
+   * every node's adopted pod reported so in the moment before its first probe answered moved them all.
+   * Forgotten once the node runs another pod of it (moved, replaced) or the grace is over.
+   */
+  static List<ObservedPod> asAdopted(DsEntry e, String node, List<ObservedPod> live, long nanos) {
+    Adopted a = e.adopted.get(node);
+    if (a == null) {
+      return live;
+    }
+    ObservedPod p = live.size() == 1 ? live.get(0) : null;
+    if (p == null || !p.podName().equals(a.pod) || !p.hash().equals(a.hash)) {
+      e.adopted.remove(node);
+      return live;
+    }
+    if (p.ready()) {
+      return live;
+    }
+    if (a.untilNanos == null) {
+      a.untilNanos = nanos + grace(e, a.hash).toNanos();
+    }
+    if (nanos - a.untilNanos >= 0) {
+      e.adopted.remove(node); // its probes had their time: not Ready is what it is
+      return live;
+    }
+    return List.of(new ObservedPod(p.dsKey(), p.podName(), p.hash(), true, a.readySince));
+  }
+
+  /**
+   * How long the agent's first probes of a taken-over pod of revision {@code hash} take to decide its
+   * readiness at most: for each container its startup probe's and its readiness probe's period times
+   * their thresholds and timeout (their initial delays count from the containers' start, long past),
+   * at least 30 s (an image's Docker HEALTHCHECK decides without a readiness probe: its default interval).
+   */
+  static java.time.Duration grace(DsEntry e, String hash) {
+    long seconds = 30;
+    var spec = e.specByHash.get(hash);
+    for (var c : spec == null ? List.<io.dsfleet.common.model.Container>of() : spec.containers()) {
+      seconds = Math.max(seconds, decides(c.startupProbe()) + decides(c.readinessProbe()));
+    }
+    return java.time.Duration.ofSeconds(seconds);
+  }
+
+  private static long decides(io.dsfleet.common.model.Probe p) {
+    if (p == null) {
+      return 0;
+    }
+    long period = p.periodSeconds() == null ? 10 : p.periodSeconds();
+    long timeout = p.timeoutSeconds() == null ? 1 : p.timeoutSeconds();
+    int thresholds = Math.max(p.failureThreshold() == null ? 3 : p.failureThreshold(), p.successThreshold() == null ? 1 : p.successThreshold());
+    return period * thresholds + timeout;
   }
 
   /** {@link #releasedPods} of every DaemonSet with no reported pod on {@code n}, added to {@code observed} (its pods by DaemonSet). */

@@ -116,6 +116,31 @@ class OrphanDeleteRolloutTest {
     }
   }
 
+  /**
+   * Its agent probed no released pod: an adopted pod's first report can come before its first probe
+   * answered, not Ready. It is judged Ready, as it was taken, for as long as its probes take to
+   * decide (the fixture's readiness probe: 10 s x 3 + 1 s), so the others still wait for the budget;
+   * once that is over, not Ready is what it is, and such a node moves at once, as any old pod unavailable.
+   */
+  @Test
+  void adoptedPodsReportedNotReadyBeforeTheirFirstProbeStillWaitForTheBudget() {
+    released(3);
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    List<String> moved = toldToRun(v2);
+    assertThat(moved).hasSize(1);
+    for (Agent a : agents) {
+      a.runSilently(false); // the moved node's new pod starting; the others adopt theirs, not probed yet
+      a.running.replaceAll((pod, p) -> p.toBuilder().setReady(false).setReadySinceMillis(0).build());
+      a.report();
+    }
+    h.fleet.tick();
+    assertThat(toldToRun(v2)).as("the adopted pods wait for their probes: one node moving, as before").isEqualTo(moved);
+    h.advance(java.time.Duration.ofSeconds(32));
+    assertThat(toldToRun(v2)).as("their probes had their time: not Ready, unavailable, moved at once").hasSize(3);
+  }
+
   /** The adopted history is the DaemonSet's: rollout undo goes back to the template the released pods ran, no pod restarted. */
   @Test
   void theAdoptedRevisionIsInTheHistoryAndAnUndoRestoresItWithoutARestart() {
