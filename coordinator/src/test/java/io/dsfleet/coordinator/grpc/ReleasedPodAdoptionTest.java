@@ -236,6 +236,64 @@ class ReleasedPodAdoptionTest {
     assertThat(pods()).extracting(v -> v.getStatus().getPodName()).containsExactly(PodNames.name("agent", "node-a", 0));
   }
 
+  /**
+   * helper-160's measure over real gRPC: three nodes running revision 1, the DaemonSet deleted with
+   * orphan, its pods reported released, then applied again with another image and maxUnavailable 1.
+   * Its first pass (its generation observed) tells one node the new template and the two others
+   * revision 1's, the bytes their pods were made from, under their pods' names (adopted as they run).
+   * Before, all three were sent the new template at once.
+   */
+  @Test
+  void appliedAgainWithAnotherTemplateItsAdoptedPodsMoveOneNodeAtATime() throws Exception {
+    java.util.List<FakeAgent> agents = new java.util.ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      FakeAgent a = c.agent("node-" + i, Map.of());
+      a.nextDesired(WAIT);
+      agents.add(a);
+    }
+    apply(Fixtures.BASE);
+    Map<String, DesiredPod> ran = new java.util.TreeMap<>();
+    for (FakeAgent a : agents) {
+      DesiredState s = a.nextDesired(WAIT);
+      a.reportAllReady(s, 1);
+      ran.put(a.name, s.getPods(0));
+    }
+    c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").setCascade(false).build());
+    for (FakeAgent a : agents) {
+      assertThat(a.nextDesired(WAIT).getPodsList()).isEmpty();
+      DesiredPod p = ran.get(a.name);
+      a.send(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addReleasedPods(PodStatus.newBuilder()
+          .setNamespace("ops").setDaemonSet("agent").setPodName(p.getPodName()).setTemplateHash(p.getTemplateHash()).setPhase("Released")
+          .setReleased(true).setCreatedAtMillis(1).setTemplateDigest(io.dsfleet.common.Sha256.hex(p.getTemplateJson().asReadOnlyByteBuffer()))
+          .addContainers(ContainerStatus.newBuilder().setName("main").setState("running")))).build());
+    }
+    await().atMost(WAIT).until(() -> pods().stream().filter(PodView::getReleased).count() == 3);
+    apply(Fixtures.BASE.replace("local/busybox:1", "local/busybox:2"));
+    await().atMost(WAIT).until(() -> {
+      DaemonSetView ds = c.control().get(GetRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent").build())
+          .getDaemonSets(0);
+      return ds.getStatus().getObservedGeneration() == ds.getGeneration(); // its first pass ran: the nodes it moves were told
+    });
+    String v1 = ran.values().iterator().next().getTemplateHash();
+    Map<String, DesiredPod> told = new java.util.TreeMap<>();
+    // what that pass sent may still be on its way: taken until a node has the new template (no later pass moves one: no report came)
+    await().atMost(WAIT).until(() -> {
+      for (FakeAgent a : agents) {
+        a.drainDesired().forEach(s -> told.put(a.name, s.getPods(0)));
+      }
+      return told.size() == 3 && told.values().stream().anyMatch(p -> !p.getTemplateHash().equals(v1));
+    });
+    assertThat(told.values().stream().filter(p -> !p.getTemplateHash().equals(v1)).count()).as("maxUnavailable 1: one node moves")
+        .isEqualTo(1);
+    for (FakeAgent a : agents) {
+      DesiredPod p = told.get(a.name);
+      assertThat(p.getPodName()).as("adopted under its name").isEqualTo(ran.get(a.name).getPodName());
+      if (p.getTemplateHash().equals(v1)) {
+        assertThat(p.getTemplateJson()).as("the bytes its pod was made from: adopted without a restart").isEqualTo(ran.get(a.name).getTemplateJson());
+      }
+    }
+  }
+
   private java.util.List<PodView> pods() {
     return c.control().get(GetRequest.newBuilder().setKind(ObjectKind.POD).setNamespace("ops").build()).getPodsList();
   }
