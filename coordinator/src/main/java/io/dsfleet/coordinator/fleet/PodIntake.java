@@ -100,7 +100,7 @@ final class PodIntake {
   static void revisit(FleetState state, String dsKey) {
     for (NodeEntry n : state.nodes.values()) {
       List<ObservedPod> now = new ArrayList<>();
-      for (PodStatus p : n.reported.values()) {
+      for (PodStatus p : n.observed.containsKey(dsKey) ? n.reported.values() : List.<PodStatus>of()) {
         if (FleetState.key(p.getNamespace(), p.getDaemonSet()).equals(dsKey)) {
           now.add(observed(state, dsKey, p));
         }
