@@ -114,6 +114,32 @@ class RevisionHashCollisionTest {
     }
   }
 
+  /**
+   * Across an orphan delete the released pods' revision is adopted, as Kubernetes adopts the
+   * ControllerRevisions: a template made to share its hash gets another, and its pods are old pods
+   * of it, moved one node at a time (maxUnavailable 1), not taken for the new template.
+   */
+  @Test
+  void aDaemonSetMadeAgainAfterAnOrphanDeleteOnTheReleasedPodsHashGetsAnotherAndRollsOut() {
+    h.apply(build(A));
+    runAll();
+    String first = h.ds().hash();
+    h.fleet.deleteDaemonSet("ops", "agent", false);
+    runAll(); // released, reported so
+    h.apply(build(B));
+    h.fleet.tick();
+    assertThat(h.ds().hash()).as("its collision with the adopted revision bumped").isNotEqualTo(first);
+    assertThat(h.ds().status().updated()).isZero();
+    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(h.ds().hash())).count()).as("one node moves").isEqualTo(1);
+    for (int step = 0; step < 4; step++) {
+      runAll();
+    }
+    assertThat(h.ds().rolledOut()).isTrue();
+    for (Agent a : agents) {
+      assertThat(a.last().getPodsList()).singleElement().satisfies(p -> assertThat(template(p)).contains(B));
+    }
+  }
+
   @Test
   void thePlanOfSuchATemplateReplacesEveryPod() {
     h.apply(build(A));
