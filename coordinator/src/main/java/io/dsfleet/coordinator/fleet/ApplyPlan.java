@@ -8,6 +8,7 @@ import io.dsfleet.common.match.Placement;
 import io.dsfleet.common.model.DaemonSet;
 import io.dsfleet.common.model.KubeObject;
 import io.dsfleet.common.text.UnifiedDiff;
+import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
 import io.dsfleet.coordinator.plan.DsInfo;
 import io.dsfleet.coordinator.plan.ObservedPod;
 import io.dsfleet.coordinator.plan.RollingUpdate;
@@ -71,7 +72,10 @@ public final class ApplyPlan {
 
   private static Plan daemonSet(DaemonSet ds, FleetState state, Instant now) {
     String key = FleetState.key(ds.namespace(), ds.name());
-    String hash = RevisionHashes.of(state.daemonSets.get(key), ds.spec().template());
+    DsEntry live = state.daemonSets.get(key);
+    // one made again after an orphan delete: with the revisions it would adopt, and its released pods as its pods (OrphanedRevisions)
+    DsEntry history = live != null ? live : OrphanedRevisions.history(state, ds);
+    String hash = RevisionHashes.of(history, ds.spec().template());
     List<String> gain = new ArrayList<>();
     List<String> lose = new ArrayList<>();
     List<String> replace = new ArrayList<>();
@@ -82,6 +86,10 @@ public final class ApplyPlan {
     for (NodeEntry n : state.nodes.values()) {
       Placement.Verdict v = Placement.evaluate(ds, n.toNode(), now);
       List<ObservedPod> pods = n.observed.getOrDefault(key, List.of());
+      ObservedPod released = live == null && pods.isEmpty() && history != null ? OrphanedRevisions.released(history, ds, n) : null;
+      if (released != null) {
+        pods = List.of(released);
+      }
       boolean has = !pods.isEmpty();
       boolean changes = false;
       if (v.shouldRun()) {

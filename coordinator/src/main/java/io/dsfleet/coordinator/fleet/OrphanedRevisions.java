@@ -78,35 +78,45 @@ final class OrphanedRevisions {
 
   /**
    * The released pod of node {@code n} that DaemonSet {@code dsKey} adopts there, as its pod of the
-   * revision it runs, or none: only where the node reports no pod of it, and the released pod runs
-   * one of its revisions (its hash, and the digest of that revision's bytes where the agent reports
+   * revision it runs ({@link #released}), or none; one taken Ready is remembered ({@link Adopted}).
+   */
+  static List<ObservedPod> releasedPods(FleetState state, NodeEntry n, String dsKey) {
+    DsEntry e = state.daemonSets.get(dsKey);
+    ObservedPod p = e == null ? null : released(e, e.ds, n);
+    if (p == null || !p.ready()) {
+      if (e != null) {
+        e.adopted.remove(n.name);
+      }
+      return p == null ? List.of() : List.of(p);
+    }
+    e.adopted.put(n.name, new Adopted(p.podName(), p.hash(), p.readySince()));
+    return List.of(p);
+  }
+
+  /**
+   * The released pod of node {@code n} that {@code ds}, with the revisions of {@code history} (its
+   * own, or those it would adopt: {@link #history}), adopts there, as its pod of the revision it
+   * runs; null when none does: only one of the name it adopts ({@link ReleasedPodNames}) that runs
+   * one of those revisions (its hash, and the digest of that revision's bytes where the agent reports
    * one: another template under the hash is replaced at once, as any). Such a pod is Ready as long as
    * its app containers run (its agent probes no released pod; Kubernetes' adopted pod keeps its
    * Ready condition), since it was made: so a healthy one is moved within the budget, not at once as
    * an unavailable one, and one whose containers ended goes first.
    */
-  static List<ObservedPod> releasedPods(FleetState state, NodeEntry n, String dsKey) {
-    DsEntry e = state.daemonSets.get(dsKey);
-    if (e == null || n.released.isEmpty()) {
-      return List.of();
+  static ObservedPod released(DsEntry history, DaemonSet ds, NodeEntry n) {
+    if (n.released.isEmpty() || history.revisions.isEmpty()) {
+      return null;
     }
-    StoredRevision cur = e.current();
-    String name = ReleasedPodNames.byDaemonSet(Dispatcher.releasedHere(n), List.of(new DsInfo(dsKey, e.ds, cur.revision(), cur.hash())),
-        n.name).get(dsKey);
-    PodStatus p = name == null ? null : n.released.get(FleetState.key(e.ds.namespace(), name));
-    if (p == null || e.byHash(p.getTemplateHash()) == null
-        || !p.getTemplateDigest().isEmpty() && !p.getTemplateDigest().equals(e.digestOf(p.getTemplateHash()))) {
-      return List.of();
+    String dsKey = FleetState.key(ds.namespace(), ds.name());
+    String name = ReleasedPodNames.byDaemonSet(Dispatcher.releasedHere(n), List.of(new DsInfo(dsKey, ds, 0, "")), n.name).get(dsKey);
+    PodStatus p = name == null ? null : n.released.get(FleetState.key(ds.namespace(), name));
+    if (p == null || history.byHash(p.getTemplateHash()) == null
+        || !p.getTemplateDigest().isEmpty() && !p.getTemplateDigest().equals(history.digestOf(p.getTemplateHash()))) {
+      return null;
     }
     List<ContainerStatus> app = p.getContainersList().stream().filter(c -> !c.getInit()).toList();
     boolean running = !app.isEmpty() && app.stream().allMatch(c -> c.getState().equals("running"));
-    Instant since = running ? Instant.ofEpochMilli(p.getCreatedAtMillis()) : null;
-    if (running) {
-      e.adopted.put(n.name, new Adopted(name, p.getTemplateHash(), since));
-    } else {
-      e.adopted.remove(n.name);
-    }
-    return List.of(new ObservedPod(dsKey, name, p.getTemplateHash(), running, since));
+    return new ObservedPod(dsKey, name, p.getTemplateHash(), running, running ? Instant.ofEpochMilli(p.getCreatedAtMillis()) : null);
   }
 
   /**

@@ -141,6 +141,23 @@ class OrphanDeleteRolloutTest {
     assertThat(toldToRun(v2)).as("their probes had their time: not Ready, unavailable, moved at once").hasSize(3);
   }
 
+  /**
+   * dsctl diff of the DaemonSet to be applied again says what its apply does: each node's released
+   * pod replaced, one node a step with maxUnavailable 1; with the released pods' template, nothing.
+   * Before, every node gained a pod (none of its own reported).
+   */
+  @Test
+  void itsDiffShowsTheAdoptedPodsReplacedOneNodeAStep() {
+    released(3);
+    var plan = h.fleet.plan(RolloutRulesTest.image(2), "test").plans().get(0);
+    assertThat(plan.gain()).isEmpty();
+    assertThat(plan.replace()).containsExactly("n0", "n1", "n2");
+    assertThat(plan.steps()).isEqualTo(3);
+    var same = h.fleet.plan(RolloutRulesTest.image(1), "test").plans().get(0);
+    assertThat(same.gain()).isEmpty();
+    assertThat(same.replace()).isEmpty();
+  }
+
   /** The adopted history is the DaemonSet's: rollout undo goes back to the template the released pods ran, no pod restarted. */
   @Test
   void theAdoptedRevisionIsInTheHistoryAndAnUndoRestoresItWithoutARestart() {
