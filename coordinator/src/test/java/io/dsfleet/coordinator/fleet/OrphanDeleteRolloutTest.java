@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.coordinator.fleet.FleetHarness.Agent;
 import io.dsfleet.coordinator.store.Store.StoredRevision;
-import io.dsfleet.proto.v1.DesiredPod;
 import io.dsfleet.proto.v1.PodStatus;
 import java.nio.file.Path;
 import java.util.List;
@@ -231,6 +230,26 @@ class OrphanDeleteRolloutTest {
     notMovedKeepTheirPods(v2);
   }
 
+  /** revisionHistoryLimit 0 keeps the adopted revision while a node runs it, as any, and prunes it once none does. */
+  @Test
+  void anAdoptedRevisionIsKeptWhileANodeRunsItWhateverTheHistoryLimit() {
+    released(2);
+    h.apply(RolloutRulesTest.onDelete(2, 0));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    agents.forEach(a -> a.runDesired(true));
+    h.fleet.tick();
+    assertThat(h.ds().revisions()).extracting(StoredRevision::hash).containsExactly(v1, v2);
+    for (Agent a : agents) {
+      h.fleet.deletePod("ops", a.last().getPods(0).getPodName());
+      a.runDesired(true);
+      a.runDesired(true);
+    }
+    h.fleet.tick();
+    assertThat(toldToRun(v2)).hasSize(2);
+    assertThat(h.ds().revisions()).as("no node runs it: pruned").extracting(StoredRevision::hash).containsExactly(v2);
+  }
+
   /** maxSurge: one node at a time runs the new pod next to its adopted one, which stays until the new one is available. */
   @Test
   void aSurgeStartsTheNewPodNextToTheAdoptedOneOneNodeAtATime() {
@@ -277,9 +296,5 @@ class OrphanDeleteRolloutTest {
       assertThat(a.running.values()).containsExactly(before.get(a.name));
     }
     assertThat(h.ds().rolledOut()).isTrue();
-  }
-
-  static DesiredPod only(Agent a) {
-    return a.last().getPods(0);
   }
 }
