@@ -110,7 +110,8 @@ class OrphanDeleteRolloutTest {
         && a.running.values().stream().noneMatch(p -> p.getTemplateHash().equals(v2) && p.getReady())).count();
     assertThat(Math.max(down(), moving)).as("at most maxUnavailable nodes down or moving").isLessThanOrEqualTo(1);
     notMovedKeepTheirPods(v2);
-    if (agents.stream().anyMatch(a -> a.running.values().stream().anyMatch(p -> p.getTemplateHash().equals(v1)))) {
+    if (agents.stream().anyMatch(a -> java.util.stream.Stream.concat(a.running.values().stream(), a.released.values().stream())
+        .anyMatch(p -> p.getTemplateHash().equals(v1)))) {
       assertThat(h.ds().rolledOut()).as("not complete while a node runs revision 1").isFalse();
     }
   }
