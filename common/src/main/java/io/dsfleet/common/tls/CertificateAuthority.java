@@ -76,7 +76,12 @@ public final class CertificateAuthority {
    */
   public static X509Certificate issue(X509Certificate ca, PrivateKey caKey, PublicKey key, Pki.Subject subject,
       Pki.Purpose purpose, List<String> sans, Duration validity) {
-    Instant now = Instant.now();
+    return issue(ca, caKey, key, subject, purpose, sans, validity, Instant.now());
+  }
+
+  /** As {@link #issue(X509Certificate, PrivateKey, PublicKey, Pki.Subject, Pki.Purpose, List, Duration)}, made at {@code now} (tests: a signer whose clock ran ahead or behind). */
+  public static X509Certificate issue(X509Certificate ca, PrivateKey caKey, PublicKey key, Pki.Subject subject,
+      Pki.Purpose purpose, List<String> sans, Duration validity, Instant now) {
     try {
       var b = new JcaX509v3CertificateBuilder(ca, serial(), Date.from(now.minus(CLOCK_SKEW)), Date.from(now.plus(validity)),
           new X500Principal(x500(subject.name(), subject.role()).getEncoded()), key);

@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * The coordinator's key material in {@code <data-dir>/pki/} (directory 0700, files 0600): the fleet
  * CA ({@code ca.crt}, {@code ca.key}) and the serving certificate ({@code server.crt},
  * {@code server.key}). Made on first use; the serving certificate is made again at start when a
- * third of its life is left, or when the names it must carry changed.
+ * third of its life is left, when it is not valid yet (made while the clock ran ahead), or when the
+ * names it must carry changed.
  */
 public final class CoordinatorPki {
   private static final Logger log = LoggerFactory.getLogger(CoordinatorPki.class);
@@ -101,9 +102,14 @@ public final class CoordinatorPki {
         log.warn("renewing the serving certificate: {}", damaged.getMessage());
         server = null;
       }
-      if (server != null && (Pki.dueForRenewal(server, Instant.now()) || !sans(server).containsAll(names) || !signedBy(server, ca)
+      Instant now = Instant.now();
+      // one valid only from a time still to come was made while this host's clock ran ahead (booted
+      // before NTP stepped it back): every client refuses it, and a third of its life is left long
+      // after now, so it was never due (helper-163)
+      if (server != null && (Pki.dueForRenewal(server, now) || server.getNotBefore().toInstant().isAfter(now)
+          || !sans(server).containsAll(names) || !signedBy(server, ca)
           || !Pki.isKeyOf(serverKey, server))) { // a start killed between a renewal's key and certificate
-        log.info("renewing the serving certificate (due, names changed, another CA, or a key that is not its own)");
+        log.info("renewing the serving certificate (due, made while the clock ran ahead, names changed, another CA, or a key that is not its own)");
         server = null;
       }
     }
