@@ -77,7 +77,12 @@ public final class Tls {
       this.issuedHere = issuedHere;
     }
 
-    /** Whether the chain's certificate is one the CA issued, for clients, valid now (throws when it has expired). */
+    /**
+     * Whether the chain's certificate is one the CA issued, for clients, not expired (throws when it
+     * has). Its notBefore is not held against it: the record shows this CA made it, and a start still
+     * to come says only that the coordinator's clock ran ahead when it signed and was stepped back
+     * since (refused, every node that joined or renewed then was locked out until that day; helper-163).
+     */
     private boolean known(X509Certificate[] chain) throws CertificateException {
       if (chain == null || chain.length == 0 || !issuedHere.test(chain[0])) {
         return false;
@@ -86,7 +91,9 @@ public final class Tls {
       if (usage == null || !usage.contains(CLIENT_AUTH)) {
         return false; // the full check decides (and refuses)
       }
-      chain[0].checkValidity();
+      if (System.currentTimeMillis() > chain[0].getNotAfter().getTime()) {
+        throw new java.security.cert.CertificateExpiredException("certificate expired on " + chain[0].getNotAfter().toInstant());
+      }
       return true;
     }
 

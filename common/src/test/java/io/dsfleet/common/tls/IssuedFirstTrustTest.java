@@ -77,4 +77,24 @@ class IssuedFirstTrustTest {
         .as("a serving certificate goes to the full check, which refuses it as a client's").isInstanceOf(CertificateException.class);
     assertThat(issuedHere.test(serving)).isTrue();
   }
+
+  /**
+   * A coordinator whose clock ran ahead (a day, a year: booted before NTP stepped it back) signed
+   * certificates valid only from then; once its clock is right the record still shows it made them.
+   * Before helper-163 the handshake refused them as not yet valid: every node that joined or renewed
+   * in that window, and any dsctl credential made then, was locked out until that day (the node's
+   * token refused too: its certificate not expired), its pods unmanaged and the node NotReady.
+   */
+  @Test
+  void aRecordedCertificateSignedWhileTheCoordinatorsClockRanAheadIsTrusted() throws Exception {
+    java.time.Instant aDayAhead = java.time.Instant.now().plus(Duration.ofDays(1));
+    X509Certificate mine = record(CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), Pki.newKeyPair().getPublic(),
+        new Pki.Subject("node-a", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofDays(30), aDayAhead));
+    assertThatThrownBy(mine::checkValidity).isInstanceOf(java.security.cert.CertificateNotYetValidException.class);
+    assertThatNoException().isThrownBy(() -> trust(CA).checkClientTrusted(new X509Certificate[] {mine}, "EC"));
+    // one this CA has no record of gets the full check, which refuses it until its time comes
+    X509Certificate unrecorded = CertificateAuthority.issue(CA, CA_KEYS.getPrivate(), Pki.newKeyPair().getPublic(),
+        new Pki.Subject("node-b", Pki.NODES), Pki.Purpose.CLIENT, List.of(), Duration.ofDays(30), aDayAhead);
+    assertThatThrownBy(() -> trust(CA).checkClientTrusted(new X509Certificate[] {unrecorded}, "EC")).isInstanceOf(CertificateException.class);
+  }
 }
