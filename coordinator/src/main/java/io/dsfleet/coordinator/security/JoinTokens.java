@@ -28,12 +28,22 @@ final class JoinTokens {
   private final String caHash;
   private final Map<String, StoredToken> tokens = new LinkedHashMap<>();
 
+  /** Expiry on the wall clock and, against a step back, the monotonic one. */
+  private final TokenExpiry expiry;
+
   JoinTokens(Store store, Clock clock, String caHash) {
+    this(store, clock, System::nanoTime, caHash);
+  }
+
+  /** @param nanoTime the monotonic clock ({@code System::nanoTime}; a fake one in tests) */
+  JoinTokens(Store store, Clock clock, java.util.function.LongSupplier nanoTime, String caHash) {
     this.store = store;
     this.clock = clock;
     this.caHash = caHash;
+    this.expiry = new TokenExpiry(clock, nanoTime);
     for (StoredToken t : store.tokens()) {
       tokens.put(t.id(), t);
+      expiry.known(t);
     }
   }
 
@@ -78,6 +88,7 @@ final class JoinTokens {
     StoredToken t = new StoredToken(token.id(), Sha256.hex(token.secret()), description, now, now + ttl.toMillis(), 0, 0, scope, maxUses);
     store.putToken(t);
     tokens.put(t.id(), t);
+    expiry.known(t);
     return token;
   }
 
@@ -149,9 +160,11 @@ final class JoinTokens {
     if (t.revokedMillis() != 0) {
       throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " was revoked");
     }
-    if (clock.millis() >= t.expiresMillis()) {
-      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " expired at "
-          + Instant.ofEpochMilli(t.expiresMillis()));
+    if (expiry.expired(t)) {
+      boolean steppedBack = clock.millis() < t.expiresMillis();
+      throw new ControlException(Status.Code.UNAUTHENTICATED, "join token " + t.id() + " expired"
+          + (steppedBack ? " (its time to live ran out; this coordinator's clock was stepped back since, and reads before its expiry "
+              + Instant.ofEpochMilli(t.expiresMillis()) + ")" : " at " + Instant.ofEpochMilli(t.expiresMillis())));
     }
     return t;
   }
