@@ -35,6 +35,7 @@ public final class Events {
   private long seq;
 
   private final Clock clock;
+  private final java.util.function.LongSupplier nanoTime;
   private final int keep;
   private final Store store;
   private final Map<String, Deque<Event>> byObject = new HashMap<>();
@@ -44,7 +45,17 @@ public final class Events {
 
   /** Loads the stored events. */
   public Events(Clock clock, int keep, Store store) {
+    this(clock, System::nanoTime, keep, store);
+  }
+
+  /**
+   * @param nanoTime the monotonic clock the nodes' budgets refill on ({@code System::nanoTime}): on
+   *     the wall clock, a step back of a day dropped every event a node that had used up its budget
+   *     caused for the day (helper-163, EventBudgetClockTest)
+   */
+  public Events(Clock clock, java.util.function.LongSupplier nanoTime, int keep, Store store) {
     this.clock = clock;
+    this.nanoTime = nanoTime;
     this.keep = keep;
     this.store = store;
     for (StoredEvent e : store.events()) {
@@ -75,8 +86,13 @@ public final class Events {
   /** A node's budget of events of one kind: tokens left, when it last grew, and whether its last event was dropped. */
   private static final class Budget {
     int tokens = AGENT_BURST;
-    long stampMillis;
+    /** When the last refill counted up to (System.nanoTime). */
+    long stampNanos;
     boolean dropping;
+
+    Budget(long nowNanos) {
+      stampNanos = nowNanos;
+    }
   }
 
   private final Map<String, Budget> agentBudgets = new HashMap<>();
@@ -92,15 +108,15 @@ public final class Events {
    */
   public synchronized boolean recordFromAgent(String node, AgentKind kind, List<String> objectKeys, String type, String reason,
       String message) {
-    long now = clock.millis();
-    Budget b = agentBudgets.computeIfAbsent(node + "|" + kind, k -> new Budget());
+    long now = nanoTime.getAsLong();
+    Budget b = agentBudgets.computeIfAbsent(node + "|" + kind, k -> new Budget(now));
     if (b.tokens >= AGENT_BURST) {
-      b.stampMillis = now;
+      b.stampNanos = now;
     }
-    long grown = Math.max(0, now - b.stampMillis) / AGENT_REFILL_MILLIS;
+    long grown = Math.max(0, now - b.stampNanos) / (AGENT_REFILL_MILLIS * 1_000_000);
     if (grown > 0) {
       b.tokens = (int) Math.min(AGENT_BURST, b.tokens + grown);
-      b.stampMillis += grown * AGENT_REFILL_MILLIS;
+      b.stampNanos += grown * AGENT_REFILL_MILLIS * 1_000_000;
     }
     if (b.tokens == 0) {
       if (!b.dropping) {

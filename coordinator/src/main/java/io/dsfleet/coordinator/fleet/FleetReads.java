@@ -31,7 +31,7 @@ public abstract sealed class FleetReads permits Fleet {
     this.clock = clock;
     this.nanoTime = nanoTime;
     this.options = options;
-    this.events = new Events(clock, options.eventsKept(), store);
+    this.events = new Events(clock, nanoTime, options.eventsKept(), store);
   }
 
   /**
