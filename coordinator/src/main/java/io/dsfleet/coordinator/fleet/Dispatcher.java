@@ -42,7 +42,11 @@ final class Dispatcher {
   /** The store's identity, sent with every set ({@code DesiredState.store_id}). */
   private final String storeId;
 
-  Dispatcher(FleetState state, Events events, long versionSeed, String storeId) {
+  /** The monotonic clock ({@code System::nanoTime}), which times how long a node's taints have been there ({@link TaintAges}). */
+  private final java.util.function.LongSupplier nanoTime;
+
+  Dispatcher(FleetState state, Events events, long versionSeed, String storeId, java.util.function.LongSupplier nanoTime) {
+    this.nanoTime = nanoTime;
     this.state = state;
     this.events = events;
     this.versionSeed = versionSeed;
@@ -84,6 +88,7 @@ final class Dispatcher {
   }
 
   void replan(NodeEntry n, Instant now) {
+    n.taintAges.update(n.taintsAsSet(), now, nanoTime.getAsLong());
     n.plan = Planner.planNode(state.dsInfos, n.toNode(), n.observed, now, dsKey -> {
       DsEntry e = state.daemonSets.get(dsKey);
       return e == null || e.rollout.moving().contains(n.name);

@@ -55,7 +55,7 @@ public final class Fleet extends FleetReads {
   public Fleet(Store store, Clock clock, LongSupplier nanoTime, FleetOptions options, Random random) {
     super(store, clock, nanoTime, options);
     this.pacing = new RolloutPacing(nanoTime);
-    this.dispatcher = new Dispatcher(state, events, clock.millis() * 1000, store.identity());
+    this.dispatcher = new Dispatcher(state, events, clock.millis() * 1000, store.identity(), nanoTime);
     this.controller = new DaemonSetController(state, store, events, dispatcher, nanoTime);
     this.catalog = new Catalog(state, store, clock, nanoTime, options, events, this::committed);
     this.controller.rollbackWith((ns, name, after) ->

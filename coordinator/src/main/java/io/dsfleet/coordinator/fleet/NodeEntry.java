@@ -166,8 +166,19 @@ final class NodeEntry {
     return new Node(name, effectiveLabels(), taints, unschedulable);
   }
 
-  /** Agent taints, dsctl's (which win for the same key and effect), cordon, unreachable and not-ready. */
+  /** Ages of its NoExecute taints on the monotonic clock too ({@link TaintAges}): measured at each plan of the node. */
+  final TaintAges taintAges = new TaintAges();
+
+  /**
+   * Agent taints, dsctl's (which win for the same key and effect), cordon, unreachable and
+   * not-ready; NoExecute ones timed as the last plan measured them ({@link TaintAges}).
+   */
   List<Taint> effectiveTaints() {
+    return taintAges.apply(taintsAsSet());
+  }
+
+  /** {@link #effectiveTaints()} at the times they were set. */
+  List<Taint> taintsAsSet() {
     Map<String, Taint> byKey = new LinkedHashMap<>();
     for (var t : info.getTaintsList()) {
       Taint taint = io.dsfleet.common.ProtoMapping.taint(t);
