@@ -61,6 +61,19 @@ class PackagingTest {
     }
   }
 
+  /**
+   * The coordinator signs certificates and times join tokens on its clock: it starts after
+   * time-sync.target (ordered, not pulled in), so where the host waits for NTP it never signs with
+   * a clock its host booted with years off. The agent does not wait for it (helper-163).
+   */
+  @Test
+  void theCoordinatorStartsAfterTheClockIsSetAndTheAgentDoesNotWaitForIt() throws Exception {
+    String coordinator = Files.readString(ROOT.resolve("systemd/ds-coordinator.service"));
+    assertThat(coordinator).containsPattern("(?m)^After=.*\\btime-sync\\.target\\b").doesNotContainPattern("(?m)^(Wants|Requires)=.*time-sync");
+    String agent = Files.readString(ROOT.resolve("systemd/ds-agent.service"));
+    assertThat(agent).doesNotContainPattern("(?m)^(After|Wants|Requires)=.*time-sync");
+  }
+
   @Test
   void installIntoADestdirThenKeepAnEditedConfigThenUninstall() throws Exception {
     Path dest = tmp.resolve("root");
