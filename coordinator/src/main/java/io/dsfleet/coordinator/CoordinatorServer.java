@@ -96,7 +96,7 @@ public final class CoordinatorServer implements AutoCloseable {
       BackupCommands.refuseUnfinishedRestore(options.dataDir());
       this.options = options;
       this.clock = clock;
-      this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock);
+      this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock, nanoTime);
       this.nanoTime = nanoTime;
       this.scheduler = openScheduler = Executors.newScheduledThreadPool(1, io.dsfleet.common.DaemonThreads.named("coordinator-scheduler"));
       ServerCredentials credentials;

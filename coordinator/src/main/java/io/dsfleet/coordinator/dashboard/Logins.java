@@ -26,7 +26,7 @@ public final class Logins {
   static final int MAX = 10_000;
 
   /** Who is logged in: the credential's role, name and certificate serial, until when, and the token forms must carry. */
-  public record Login(boolean admin, String name, String serial, Instant expires, String formToken) {
+  public record Login(boolean admin, String name, String serial, Instant expires, String formToken, long expiresNanos) {
     /** The login's credential, its role and name ("admin/NAME", "viewer/NAME"): a viewer named as an admin is another one. */
     public String credential() {
       return (admin ? "admin/" : "viewer/") + name;
@@ -39,10 +39,28 @@ public final class Logins {
   /** URL tokens not yet opened, with the login each opens and until when it may. */
   private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
 
-  private record Pending(Login login, Instant until) {}
+  private record Pending(Login login, Instant until, long untilNanos) {}
+
+  /**
+   * The monotonic clock ({@code System::nanoTime}): a login and a URL's token end at their wall-clock
+   * time or once their time to live has passed on it, whichever comes first, so a wall clock stepped
+   * back (NTP correcting one that ran ahead) gives no login, a stolen cookie's among them, the step
+   * more (helper-163, LoginsClockTest). Logins live in memory only: no restart re-reads them.
+   */
+  private final java.util.function.LongSupplier nanoTime;
 
   public Logins(Clock clock) {
+    this(clock, System::nanoTime);
+  }
+
+  public Logins(Clock clock, java.util.function.LongSupplier nanoTime) {
     this.clock = clock;
+    this.nanoTime = nanoTime;
+  }
+
+  /** Whether a time reached by the wall clock or the monotonic one has come. */
+  private boolean over(Instant wall, long nanos) {
+    return !wall.isAfter(clock.instant()) || nanoTime.getAsLong() - nanos >= 0;
   }
 
   /** A login for the caller (a viewer, an admin, or anyone on an insecure coordinator: an admin); its token. */
@@ -52,8 +70,8 @@ public final class Logins {
       throw new IllegalArgumentException("only an admin or viewer credential logs in to the dashboard");
     }
     Instant now = clock.instant();
-    byToken.values().removeIf(l -> !l.expires().isAfter(now));
-    pending.values().removeIf(p -> !p.until().isAfter(now));
+    byToken.values().removeIf(l -> over(l.expires(), l.expiresNanos()));
+    pending.values().removeIf(p -> over(p.until(), p.untilNanos()));
     // past a cap the oldest logins end first: this credential's, or anyone's past the overall one
     java.util.function.Predicate<Login> mine = l -> l.name().equals(caller.name()) && l.serial().equals(caller.serial());
     while (count(mine) >= PER_CREDENTIAL || byToken.size() + pending.size() >= MAX) {
@@ -64,8 +82,10 @@ public final class Logins {
               .map(java.util.Map.Entry::getKey).ifPresent(pending::remove));
     }
     String token = secret();
-    Instant until = ttl.compareTo(REDEEM_WITHIN) < 0 ? now.plus(ttl) : now.plus(REDEEM_WITHIN);
-    pending.put(token, new Pending(new Login(admin, caller.name(), caller.serial(), now.plus(ttl), secret()), until));
+    Duration redeemWithin = ttl.compareTo(REDEEM_WITHIN) < 0 ? ttl : REDEEM_WITHIN;
+    long nanos = nanoTime.getAsLong();
+    pending.put(token, new Pending(new Login(admin, caller.name(), caller.serial(), now.plus(ttl), secret(), nanos + ttl.toNanos()),
+        now.plus(redeemWithin), nanos + redeemWithin.toNanos()));
     return token;
   }
 
@@ -79,7 +99,7 @@ public final class Logins {
    */
   public String redeem(String urlToken, Authority authority) {
     Pending p = urlToken == null ? null : pending.remove(urlToken);
-    if (p == null || !p.until().isAfter(clock.instant()) || revoked(p.login(), authority)) {
+    if (p == null || over(p.until(), p.untilNanos()) || revoked(p.login(), authority)) {
       return null;
     }
     String cookie = secret();
@@ -99,7 +119,7 @@ public final class Logins {
     if (l == null) {
       return null;
     }
-    if (!l.expires().isAfter(clock.instant()) || revoked(l, authority)) {
+    if (over(l.expires(), l.expiresNanos()) || revoked(l, authority)) {
       byToken.remove(token);
       return null;
     }
