@@ -155,7 +155,8 @@ public final class CoordinatorSession implements AutoCloseable {
       if (followLeader(e.getTrailers())) {
         return;
       }
-      retry("join failed: " + e.getStatus().getCode() + " " + firstLine(e.getStatus().getDescription()) + rootCause(e),
+      retry("join failed: " + e.getStatus().getCode() + " " + firstLine(e.getStatus().getDescription()) + rootCause(e)
+          + (bootstrap && credentials.expiredByThisClock() ? " (joined with the join token: " + credentials.expiredHere() + ")" : ""),
           e.getStatus().getCode(), Reconnect.asked(e.getStatus(), e.getTrailers()));
     } catch (IllegalStateException e) {
       refusals.joinFailed(bootstrap, null);

@@ -161,11 +161,28 @@ public final class NodeCredentials {
       return mutual;
     }
     if (token == null) {
-      String why = unusable == null ? "no node certificate in " + dir : "the node's credentials cannot be used (" + unusable + ")";
+      String why = unusable != null ? "the node's credentials cannot be used (" + unusable + ")"
+          : cert != null && !setAside ? expiredHere() : "no node certificate in " + dir;
       throw new IllegalStateException(why + " and no join token: set joinToken"
           + " (--join-token, DS_AGENT_JOIN_TOKEN or the config file) to join the fleet");
     }
     return transport.tls(Pki.SERVER_NAME, null, Tls.pinnedTrust(token.caHash()));
+  }
+
+  /**
+   * Why a certificate this node holds is not presented: it expired by this host's clock, which may
+   * be what is wrong (booted years ahead, before NTP set it): the coordinator judges the certificate
+   * on its own clock, and the certificate is used again once this one is right. Before helper-163 the
+   * agent said it had no certificate.
+   */
+  public synchronized String expiredHere() {
+    return "the node certificate in " + dir + " expired at " + cert.getNotAfter().toInstant() + " by this host's clock (now "
+        + clock.instant() + "; if that clock is wrong, set it right: the certificate is used again at the next try)";
+  }
+
+  /** Whether the node holds a certificate that this host's clock says has expired (not one set aside). */
+  public synchronized boolean expiredByThisClock() {
+    return cert != null && !setAside && !cert.getNotAfter().toInstant().isAfter(clock.instant());
   }
 
   public synchronized String joinToken() {

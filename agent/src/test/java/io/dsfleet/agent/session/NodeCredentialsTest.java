@@ -37,6 +37,23 @@ class NodeCredentialsTest {
     assertThatThrownBy(() -> c.channelCredentials(Transport.OKHTTP)).isInstanceOf(IllegalStateException.class).hasMessageContaining("joinToken");
   }
 
+  /**
+   * A host whose clock runs past its node certificate's end (booted a year ahead, before NTP set
+   * it) and holds no join token is told that, and that its clock may be what is wrong: before
+   * helper-163 the agent said it had no node certificate at all.
+   */
+  @Test
+  void aCertificateExpiredByThisHostsClockIsNamedNotCalledMissing() {
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
+    c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
+    Clock aYearAhead = Clock.offset(Clock.systemUTC(), Duration.ofDays(365));
+    NodeCredentials restarted = NodeCredentials.tls(state, "n1", null, aYearAhead);
+    assertThat(restarted.hasCertificate()).isFalse();
+    assertThatThrownBy(() -> restarted.channelCredentials(Transport.OKHTTP)).isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("expired at " + restarted.certificate().getNotAfter().toInstant() + " by this host's clock")
+        .hasMessageContaining("if that clock is wrong, set it right").hasMessageNotContaining("no node certificate");
+  }
+
   /** A damaged file is named, not read as "no node certificate" (helper-75): the CA's file here, the certificate and key sound. */
   @Test
   void aDamagedCaFileIsNamedAndNoneOfTheCredentialsIsUsed() throws Exception {
