@@ -210,6 +210,7 @@ final class PodIntake {
         dropped++;
         continue;
       }
+      p = ReadySince.taken(before.get(p.getPodName()), p, now);
       n.reported.put(p.getPodName(), p);
       failures(n, p);
     }
