@@ -57,7 +57,9 @@ public final class TokenCommand {
       Table t = new Table("ID", "STATE", "NODE", "USES", "EXPIRES", "DESCRIPTION");
       long now = System.currentTimeMillis();
       for (JoinTokenView v : control.listJoinTokens(ListJoinTokensRequest.getDefaultInstance()).getTokensList()) {
-        String state = v.getRevokedMillis() != 0 ? "revoked" : v.getExpiresMillis() <= now ? "expired"
+        // the coordinator's state (its clocks decide whether the token admits a node); judged here
+        // only against a coordinator before helper-163, which sends none
+        String state = !v.getState().isEmpty() ? v.getState() : v.getRevokedMillis() != 0 ? "revoked" : v.getExpiresMillis() <= now ? "expired"
             : v.getMaxUses() > 0 && v.getUses() >= v.getMaxUses() ? "used" : "valid";
         t.row(v.getId(), state, v.getNodeName().isEmpty() ? "<any new>" : v.getNodeName(),
             v.getUses() + (v.getMaxUses() > 0 ? "/" + v.getMaxUses() : ""), Instant.ofEpochMilli(v.getExpiresMillis()).toString(),

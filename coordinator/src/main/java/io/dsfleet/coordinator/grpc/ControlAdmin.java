@@ -107,17 +107,17 @@ final class ControlAdmin {
     Duration ttl = req.getTtlSeconds() == 0 ? Authority.DEFAULT_TOKEN_TTL : Duration.ofSeconds(req.getTtlSeconds());
     var token = tls().createToken(ttl, req.getDescription(), req.getNodeName(), req.getMaxUses());
     var view = tls().tokens().stream().filter(t -> t.id().equals(token.id())).findFirst().orElseThrow();
-    return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(CredentialViews.tokenView(view)).build();
+    return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(CredentialViews.tokenView(view, tls().expired(view))).build();
   }
 
   ListJoinTokensResponse listJoinTokens(ListJoinTokensRequest req) {
     var b = ListJoinTokensResponse.newBuilder();
-    tls().tokens().forEach(t -> b.addTokens(CredentialViews.tokenView(t)));
+    tls().tokens().forEach(t -> b.addTokens(CredentialViews.tokenView(t, tls().expired(t))));
     return b.build();
   }
 
   JoinTokenView revokeJoinToken(RevokeJoinTokenRequest req) {
-    return CredentialViews.tokenView(tls().revokeToken(req.getId()));
+    return CredentialViews.tokenView(tls().revokeToken(req.getId()), false);
   }
 
   IssueCredentialResponse issueCredential(IssueCredentialRequest req) {

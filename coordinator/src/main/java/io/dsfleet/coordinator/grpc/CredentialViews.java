@@ -25,10 +25,11 @@ final class CredentialViews {
     };
   }
 
-  /** A join token as dsctl lists it: never its secret. */
-  static JoinTokenView tokenView(Store.StoredToken t) {
+  /** A join token as dsctl lists it: never its secret; {@code expired} as this coordinator judges it (Authority#expired). */
+  static JoinTokenView tokenView(Store.StoredToken t, boolean expired) {
+    String state = t.revokedMillis() != 0 ? "revoked" : expired ? "expired" : t.maxUses() > 0 && t.uses() >= t.maxUses() ? "used" : "valid";
     return JoinTokenView.newBuilder().setId(t.id()).setDescription(t.description()).setCreatedMillis(t.createdMillis())
         .setExpiresMillis(t.expiresMillis()).setRevokedMillis(t.revokedMillis()).setUses(t.uses()).setNodeName(t.node())
-        .setMaxUses(t.maxUses()).build();
+        .setMaxUses(t.maxUses()).setState(state).build();
   }
 }

@@ -149,6 +149,11 @@ public final class Authority {
     return tokens.list();
   }
 
+  /** Whether a join token has expired by this coordinator's clocks (JoinTokens#check's rule). */
+  public synchronized boolean expired(StoredToken t) {
+    return tokens.expired(t);
+  }
+
   public synchronized StoredToken revokeToken(String id) {
     return tokens.revoke(id);
   }

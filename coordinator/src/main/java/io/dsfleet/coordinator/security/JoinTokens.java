@@ -148,6 +148,11 @@ final class JoinTokens {
     }
   }
 
+  /** Whether the token has expired by either of this coordinator's clocks ({@link TokenExpiry}). */
+  boolean expired(StoredToken t) {
+    return expiry.expired(t);
+  }
+
   /** Checks a presented token; UNAUTHENTICATED naming why (never echoing the secret). */
   StoredToken check(JoinToken token) {
     if (!token.caHash().equals(caHash)) {
