@@ -59,6 +59,23 @@ public final class CoordinatorPki {
    *     join) or from `init` on its first replica, never made anew here
    */
   public static CoordinatorPki load(Path dataDir, List<String> sans, boolean mayCreateCa) {
+    return load(dataDir, sans, mayCreateCa, Instant.now());
+  }
+
+  /**
+   * A time before this code was written: a clock that reads earlier is wrong for certain (a host
+   * booted with its real-time clock at 1970, before NTP set it), and what the CA made with it would
+   * be valid only then: a fleet CA of 1970 to 1980 at a first start, which no agent could ever trust.
+   */
+  static final Instant CLOCK_FLOOR = Instant.parse("2026-12-01T00:00:00Z");
+
+  /** As {@link #load(Path, List, boolean)}, with this host's clock reading {@code now} (tests: a clock that is wrong). */
+  static CoordinatorPki load(Path dataDir, List<String> sans, boolean mayCreateCa, Instant now) {
+    if (now.isBefore(CLOCK_FLOOR)) {
+      throw new IllegalStateException("this host's clock reads " + now + ", before this coordinator was made (" + CLOCK_FLOOR
+          + "): no certificate is made or read with it (a CA or serving certificate made now would be valid only then); set the"
+          + " clock (NTP: ds-coordinator.service starts after time-sync.target) and start again");
+    }
     Path dir = OwnerOnlyFiles.directory(dataDir.resolve("pki"));
     boolean created = false;
     X509Certificate ca;
@@ -102,7 +119,6 @@ public final class CoordinatorPki {
         log.warn("renewing the serving certificate: {}", damaged.getMessage());
         server = null;
       }
-      Instant now = Instant.now();
       // one valid only from a time still to come was made while this host's clock ran ahead (booted
       // before NTP stepped it back): every client refuses it, and a third of its life is left long
       // after now, so it was never due (helper-163)

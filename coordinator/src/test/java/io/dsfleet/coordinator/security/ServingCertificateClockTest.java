@@ -74,4 +74,19 @@ class ServingCertificateClockTest {
 
     assertThat(CoordinatorPki.load(data, List.of(), true).serverCert()).isEqualTo(aMinuteAhead);
   }
+
+  /**
+   * A first start on a host whose clock reads 1970 (its real-time clock reset, NTP not yet answered)
+   * makes nothing and says why: before helper-163 it made a fleet CA valid from 1970 to 1980, which
+   * no agent on the right time could ever trust, and the fleet had to be made again.
+   */
+  @Test
+  void aStartWhoseClockReadsBeforeThisCodeExistedMakesNoCertificate() {
+    Path data = dir.resolve("data");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> CoordinatorPki.load(data, List.of(), true, Instant.parse("1970-01-01T00:00:05Z")))
+        .isInstanceOf(IllegalStateException.class).hasMessageContaining("this host's clock reads 1970-01-01T00:00:05Z")
+        .hasMessageContaining("set the clock");
+    assertThat(data.resolve("pki/server.crt")).doesNotExist();
+    assertThat(data.resolve("pki/ca.crt")).doesNotExist();
+  }
 }
