@@ -43,9 +43,15 @@ public final class NodeCredentials {
    */
   private boolean setAside;
 
-  private NodeCredentials(Path dir, String nodeName, JoinToken token, Clock clock) {
+  /** The monotonic clock ({@code System::nanoTime}), which times the certificate accepted since the start ({@link #dueForRenewal}). */
+  private final java.util.function.LongSupplier nanoTime;
+  /** When the certificate held was accepted (on {@link #nanoTime}), if it was accepted since this agent started. */
+  private Long acceptedNanos;
+
+  private NodeCredentials(Path dir, String nodeName, JoinToken token, Clock clock, java.util.function.LongSupplier nanoTime) {
     this.dir = dir;
     this.clock = clock;
+    this.nanoTime = nanoTime;
     this.nodeName = nodeName;
     this.token = token;
     if (dir != null) {
@@ -93,7 +99,7 @@ public final class NodeCredentials {
   }
 
   public static NodeCredentials insecure() {
-    return new NodeCredentials(null, null, null, Clock.systemUTC());
+    return new NodeCredentials(null, null, null, Clock.systemUTC(), System::nanoTime);
   }
 
   /**
@@ -101,8 +107,13 @@ public final class NodeCredentials {
    * @throws IllegalArgumentException for a malformed token
    */
   public static NodeCredentials tls(Path stateDir, String nodeName, String joinToken, Clock clock) {
+    return tls(stateDir, nodeName, joinToken, clock, System::nanoTime);
+  }
+
+  /** As {@link #tls(Path, String, String, Clock)}, with the monotonic clock ({@code System::nanoTime}; a fake one in tests). */
+  public static NodeCredentials tls(Path stateDir, String nodeName, String joinToken, Clock clock, java.util.function.LongSupplier nanoTime) {
     return new NodeCredentials(OwnerOnlyFiles.directory(stateDir.resolve("pki")), nodeName,
-        joinToken == null || joinToken.isBlank() ? null : JoinToken.parse(joinToken), clock);
+        joinToken == null || joinToken.isBlank() ? null : JoinToken.parse(joinToken), clock, nanoTime);
   }
 
   public boolean isInsecure() {
@@ -235,11 +246,26 @@ public final class NodeCredentials {
     ca = newCa;
     pending = null;
     setAside = false;
+    acceptedNanos = nanoTime.getAsLong();
   }
 
-  /** Whether a third or less of the certificate's life is left. */
+  /**
+   * Whether a third or less of the certificate's life is left: by the wall clock, or, for one
+   * accepted since this agent started, by the monotonic clock since then (it was made just before):
+   * a wall clock set back after it came (a VM restored from a snapshot, one that runs behind) put
+   * the renewal off by the step, past the certificate's end if the step was over a third of its
+   * life, and the coordinator then refused it (helper-163).
+   */
   public synchronized boolean dueForRenewal(Instant now) {
-    return cert != null && !setAside && Pki.dueForRenewal(cert, now);
+    if (cert == null || setAside) {
+      return false;
+    }
+    if (Pki.dueForRenewal(cert, now)) {
+      return true;
+    }
+    long end = cert.getNotAfter().getTime();
+    long life = end - Math.min(end, cert.getNotBefore().getTime() + Pki.CLOCK_SKEW.toMillis());
+    return acceptedNanos != null && (nanoTime.getAsLong() - acceptedNanos) / 1_000_000 >= life - life / 3;
   }
 
   /**
@@ -280,6 +306,7 @@ public final class NodeCredentials {
     synchronized (this) { // the files outside the lock: a stalled disk holds up no heartbeat asking dueForRenewal
       setAside = false;
       cert = null;
+      acceptedNanos = null;
       key = null;
       mutual = null;
       mutualFor = null;

@@ -3,6 +3,7 @@ package io.dsfleet.agent.session;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.dsfleet.common.testing.FakeClock;
 import io.dsfleet.common.tls.JoinToken;
 import io.dsfleet.common.tls.CertificateAuthority;
 import io.dsfleet.common.tls.Pki;
@@ -165,6 +166,29 @@ class NodeCredentialsTest {
     // the same layout, not torn, is read
     Files.writeString(state.resolve("pki/node.key"), Pki.pem(Pki.privateKey(first)));
     assertThat(NodeCredentials.tls(state, "n1", null, Clock.systemUTC()).hasCertificate()).isTrue();
+  }
+
+  /**
+   * A host whose clock is set back after its certificate came (a VM restored from a snapshot, NTP
+   * stepping back a clock that ran ahead, one that keeps running behind) renews when two thirds of
+   * the certificate's life have passed since it came, by the monotonic clock, not only when its
+   * wall clock says so: before helper-163 a clock 15 days behind renewed at the 35th day of a
+   * 30-day certificate, the coordinator refused the expired certificate in the handshake, and the
+   * node was locked out until its own clock saw the certificate expire and its token (if still
+   * valid) admitted it again.
+   */
+  @Test
+  void renewalIsDueByTheTimeSinceTheCertificateCameWhenTheWallClockWasSetBack() {
+    FakeClock clock = new FakeClock(Instant.now());
+    NodeCredentials c = NodeCredentials.tls(state, "n1", token, clock, clock::nanos);
+    c.accept(sign(c.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
+    clock.stepWall(Duration.ofDays(-15));
+    clock.advance(Duration.ofDays(19));
+    assertThat(c.dueForRenewal(clock.instant())).as("19 days of its 30").isFalse();
+    clock.advance(Duration.ofDays(2));
+    assertThat(c.dueForRenewal(clock.instant())).as("21 days since it came, though the wall clock says 6").isTrue();
+    assertThat(NodeCredentials.tls(state, "n1", null, clock, clock::nanos).dueForRenewal(clock.instant()))
+        .as("loaded at a start: the wall clock's word alone").isFalse();
   }
 
   @Test
