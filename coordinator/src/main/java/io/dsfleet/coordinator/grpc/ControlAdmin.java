@@ -106,13 +106,13 @@ final class ControlAdmin {
   CreateJoinTokenResponse createJoinToken(CreateJoinTokenRequest req) {
     Duration ttl = req.getTtlSeconds() == 0 ? Authority.DEFAULT_TOKEN_TTL : Duration.ofSeconds(req.getTtlSeconds());
     var token = tls().createToken(ttl, req.getDescription(), req.getNodeName(), req.getMaxUses());
-    var view = tls().tokens().stream().filter(t -> t.id().equals(token.id())).findFirst().orElseThrow();
-    return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(CredentialViews.tokenView(view, tls().expired(view))).build();
+    var view = tls().tokens().stream().filter(t -> t.token().id().equals(token.id())).findFirst().orElseThrow();
+    return CreateJoinTokenResponse.newBuilder().setToken(token.text()).setView(CredentialViews.tokenView(view.token(), view.expired())).build();
   }
 
   ListJoinTokensResponse listJoinTokens(ListJoinTokensRequest req) {
     var b = ListJoinTokensResponse.newBuilder();
-    tls().tokens().forEach(t -> b.addTokens(CredentialViews.tokenView(t, tls().expired(t))));
+    tls().tokens().forEach(t -> b.addTokens(CredentialViews.tokenView(t.token(), t.expired())));
     return b.build();
   }
 

@@ -190,7 +190,7 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
         // the token before the node: once the name is no member, a join with that token (the one
         // that leaked with the node, say) admitted it again until the token was revoked, and the
         // command said both done while the name was a member on another key
-        if (authority != null && req.getRevokeJoinToken() && authority.tokens().stream().anyMatch(t -> t.id().equals(token))) {
+        if (authority != null && req.getRevokeJoinToken() && authority.tokens().stream().anyMatch(t -> t.token().id().equals(token))) {
           b.setRevokedJoinToken(authority.revokeToken(token).id());
         }
         fleet.removeNode(name);

@@ -25,7 +25,7 @@ final class CredentialViews {
     };
   }
 
-  /** A join token as dsctl lists it: never its secret; {@code expired} as this coordinator judges it (Authority#expired). */
+  /** A join token as dsctl lists it: never its secret; {@code expired} as this coordinator judges it (Authority#tokens). */
   static JoinTokenView tokenView(Store.StoredToken t, boolean expired) {
     String state = t.revokedMillis() != 0 ? "revoked" : expired ? "expired" : t.maxUses() > 0 && t.uses() >= t.maxUses() ? "used" : "valid";
     return JoinTokenView.newBuilder().setId(t.id()).setDescription(t.description()).setCreatedMillis(t.createdMillis())

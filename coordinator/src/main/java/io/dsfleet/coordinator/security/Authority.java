@@ -145,13 +145,9 @@ public final class Authority {
     }
   }
 
-  public synchronized List<StoredToken> tokens() {
-    return tokens.list();
-  }
-
-  /** Whether a join token has expired by this coordinator's clocks (JoinTokens#check's rule). */
-  public synchronized boolean expired(StoredToken t) {
-    return tokens.expired(t);
+  /** The join tokens, each with whether it has expired by this coordinator's clocks (JoinTokens#check's rule). */
+  public synchronized List<ListedToken> tokens() {
+    return tokens.list().stream().map(t -> new ListedToken(t, tokens.expired(t))).toList();
   }
 
   public synchronized StoredToken revokeToken(String id) {
