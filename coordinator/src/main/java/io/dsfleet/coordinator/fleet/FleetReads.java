@@ -49,7 +49,7 @@ public abstract sealed class FleetReads permits Fleet {
       long current = changes.get();
       v = view;
       if (v == null || v.version != current || (withNodes && !v.hasNodes())) {
-        v = FleetView.build(state, current, clock.instant(), withNodes);
+        v = FleetView.build(state, current, clock.instant(), nanoTime.getAsLong(), withNodes);
         view = v;
       }
       return v;

@@ -73,7 +73,7 @@ public final class FleetView {
    * configs but no node snapshots, which cost the most (each node's labels and taints merged and
    * copied): what `rollout status` and `get ds` poll.
    */
-  static FleetView build(FleetState state, long version, Instant now, boolean withNodes) {
+  static FleetView build(FleetState state, long version, Instant now, long nanos, boolean withNodes) {
     Map<String, NodeSnapshot> nodes = withNodes ? new LinkedHashMap<>() : null;
     if (withNodes) {
       for (NodeEntry n : state.nodes.values()) {
@@ -82,7 +82,7 @@ public final class FleetView {
     }
     Map<String, DsSnapshot> daemonSets = new LinkedHashMap<>();
     for (var e : state.daemonSets.entrySet()) {
-      daemonSets.put(e.getKey(), daemonSet(state, e.getKey(), e.getValue(), now));
+      daemonSets.put(e.getKey(), daemonSet(state, e.getKey(), e.getValue(), now, nanos));
     }
     List<StoredObject> configs = state.configs.values().stream()
         .sorted(Comparator.comparing(StoredObject::kind).thenComparing(StoredObject::namespace).thenComparing(StoredObject::name))
@@ -98,12 +98,19 @@ public final class FleetView {
         n.plan == null ? Map.of() : n.plan.verdicts(), List.copyOf(n.released.values()));
   }
 
-  private static DsSnapshot daemonSet(FleetState state, String k, DsEntry e, Instant now) {
+  /**
+   * A node whose last report is unsure ({@link DsEntry#unsure}: from before it was told to leave the pod it shows)
+   * counts as running none of its pods, as the rollout counts it: before, that report's pod counted as updated and
+   * available while its agent stopped it, and `kubectl rollout status`, `dsctl rollout status` and `kubectl wait` read
+   * "rolled out" (an undo in the moment after an apply; helper-162).
+   */
+  private static DsSnapshot daemonSet(FleetState state, String k, DsEntry e, Instant now, long nanos) {
     StoredRevision cur = e.current();
     DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
     List<Planner.NodeFacts> facts = new ArrayList<>(state.nodes.size());
     for (NodeEntry n : state.nodes.values()) {
-      facts.add(new Planner.NodeFacts(n.plan == null ? null : n.plan.verdicts().get(k), n.observed.get(k), n.readyForPods()));
+      facts.add(new Planner.NodeFacts(n.plan == null ? null : n.plan.verdicts().get(k),
+          !e.unsureReports.isEmpty() && e.unsure(n, nanos) ? List.of() : n.observed.get(k), n.readyForPods()));
     }
     return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), e.observedGeneration,
         e.stored.resourceVersion(), e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),

@@ -1,0 +1,84 @@
+package io.dsfleet.coordinator.kubeapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.ApplyRequest;
+import io.dsfleet.proto.v1.DesiredState;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the installed kubectl concludes of a DaemonSet's rollout (`rollout status`, which reads generation,
+ * observedGeneration, updatedNumberScheduled, numberAvailable and desiredNumberScheduled) through the fleet's churn,
+ * against what its nodes are known to run: never "successfully rolled out" while a node's only word on its pod is a
+ * report from before it was told to stop it.
+ */
+class RolloutStatusChurnTest {
+  static final Duration WAIT = Duration.ofSeconds(20);
+  @TempDir Path dir;
+
+  @BeforeAll
+  static void installed() {
+    Kubectl.assumeInstalled();
+  }
+
+  /** `kubectl rollout status --watch=false` once the controller has acted on the latest spec (a pass after the change). */
+  static String statusOnceObserved(CoordinatorFixture c, Kubectl k) throws Exception {
+    Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
+    String out = k.ok("rollout", "status", "ds/agent", "-n", "ops", "--watch=false");
+    assertThat(out).as("the generation is observed").doesNotContain("spec update to be observed");
+    return out.strip();
+  }
+
+  /** Two nodes running the DaemonSet of {@code manifest}, Ready; returns their last desired sets (node-a's, node-b's). */
+  static DesiredState[] rolledOut(CoordinatorFixture c, String manifest, FakeAgent a, FakeAgent b) throws Exception {
+    a.nextDesired(WAIT);
+    b.nextDesired(WAIT);
+    c.control().apply(ApplyRequest.newBuilder().setManifests(manifest).build());
+    DesiredState sa = a.nextDesired(WAIT);
+    DesiredState sb = b.nextDesired(WAIT);
+    a.reportAllReady(sa, c.clock.millis());
+    b.reportAllReady(sb, c.clock.millis());
+    Awaitility.await().atMost(WAIT).until(() -> c.server.fleet().daemonSet("ops", "agent").rolledOut());
+    return new DesiredState[] {sa, sb};
+  }
+
+  /**
+   * `kubectl rollout undo` in the moment after an apply told node-a to replace its pod, before node-a reported: its last
+   * report shows the very pod the undo restores, Ready, which its agent may be stopping. kubectl must not read the undo
+   * rolled out until node-a has said what it runs: before, 2 of 2 were updated and available at once.
+   */
+  @Test
+  void anUndoBeforeTheMovedNodeReportsIsNotRolledOutOnItsLastReport() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of());
+      FakeAgent b = c.agent("node-b", Map.of());
+      DesiredState[] v1 = rolledOut(c, Fixtures.BASE, a, b);
+      Kubectl k = Kubectl.insecure(c, api, dir);
+      c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE.replace("local/busybox:1", "local/busybox:2")).build());
+      // maxUnavailable 1: one node is told to move
+      Awaitility.await().atMost(WAIT).until(() -> c.server.fleet().daemonSet("ops", "agent").rollout().moving().size() == 1);
+      String moved = c.server.fleet().daemonSet("ops", "agent").rollout().moving().iterator().next();
+      FakeAgent m = moved.equals("node-a") ? a : b;
+      DesiredState v1OfMoved = moved.equals("node-a") ? v1[0] : v1[1];
+      k.ok("rollout", "undo", "ds/agent", "-n", "ops");
+
+      assertThat(statusOnceObserved(c, k)).isEqualTo("Waiting for daemon set \"agent\" rollout to finish: 1 out of 2 new pods"
+          + " have been updated...");
+
+      m.reportAllReady(v1OfMoved, c.clock.millis()); // it runs revision 1's pod (again), Ready
+      Awaitility.await().atMost(WAIT).until(() -> c.server.fleet().daemonSet("ops", "agent").status().updated() == 2);
+      assertThat(statusOnceObserved(c, k)).isEqualTo("daemon set \"agent\" successfully rolled out");
+    }
+  }
+}
