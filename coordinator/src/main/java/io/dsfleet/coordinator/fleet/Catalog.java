@@ -180,6 +180,21 @@ final class Catalog {
     e.specByHash.keySet().retainAll(kept);
     if (made) {
       PodIntake.revisit(state, k); // the nodes' last reports under its name may be of a deleted one's template
+      reportsOfTheDeleted(k, e);
+    }
+  }
+
+  /**
+   * A DaemonSet made under the name of one deleted: the nodes whose last report shows pods under that name (the deleted
+   * one's, which their agents may be stopping) until they report again ({@link DsEntry#unsure}). Of the same template,
+   * those pods counted as this DaemonSet's, updated and available, and its rollout read complete at once, before any
+   * node had said what it runs (Kubernetes counts no pod of the deleted one: each is owned by the old uid).
+   */
+  private void reportsOfTheDeleted(String k, DsEntry e) {
+    for (NodeEntry n : state.nodes.values()) {
+      if (!n.observed.getOrDefault(k, List.of()).isEmpty()) {
+        e.unsureReports.put(n.name, new FleetState.UnsureReport(n.reports));
+      }
     }
   }
 

@@ -110,7 +110,8 @@ final class FleetState {
     String progressHash;
     /**
      * Memory only: nodes this rollout carried over from the last one (told to move, no report since) whose last report
-     * shows a pod of the current revision, from before they were told to leave it (a rollback while they moved): by
+     * shows a pod of the current revision, from before they were told to leave it (a rollback while they moved), and,
+     * for a DaemonSet made again under a deleted one's name, nodes whose last report shows pods under that name: by
      * node, their {@link NodeEntry#reports} then and, from the first look on, until when that report is not taken
      * for what runs there ({@link DaemonSetController}, {@link #unsure}).
      */

@@ -99,10 +99,11 @@ public final class FleetView {
   }
 
   /**
-   * A node whose last report is unsure ({@link DsEntry#unsure}: from before it was told to leave the pod it shows)
-   * counts as running none of its pods, as the rollout counts it: before, that report's pod counted as updated and
-   * available while its agent stopped it, and `kubectl rollout status`, `dsctl rollout status` and `kubectl wait` read
-   * "rolled out" (an undo in the moment after an apply; helper-162).
+   * A node whose last report is unsure ({@link DsEntry#unsure}: from before it was told to leave the pod it shows, or
+   * from before this DaemonSet was made again under its name) counts as running none of its pods, as the rollout
+   * counts it: before, that report's pod counted as updated and available while its agent stopped it, and `kubectl
+   * rollout status`, `dsctl rollout status` and `kubectl wait` read "rolled out" (an undo in the moment after an apply,
+   * a DaemonSet deleted and applied again; helper-162).
    */
   private static DsSnapshot daemonSet(FleetState state, String k, DsEntry e, Instant now, long nanos) {
     StoredRevision cur = e.current();

@@ -6,7 +6,9 @@ import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
 import io.dsfleet.coordinator.grpc.FakeAgent;
 import io.dsfleet.proto.v1.ApplyRequest;
+import io.dsfleet.proto.v1.DeleteRequest;
 import io.dsfleet.proto.v1.DesiredState;
+import io.dsfleet.proto.v1.ObjectKind;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,6 +52,41 @@ class RolloutStatusChurnTest {
     b.reportAllReady(sb, c.clock.millis());
     Awaitility.await().atMost(WAIT).until(() -> c.server.fleet().daemonSet("ops", "agent").rolledOut());
     return new DesiredState[] {sa, sb};
+  }
+
+  /**
+   * `kubectl delete ds agent` then `kubectl apply -f` of the same file: the nodes' last reports show the deleted
+   * DaemonSet's pods, Ready, of the very template, which their agents are told to stop. Until each node reports
+   * again, they are not the new DaemonSet's: before, kubectl read it rolled out at once (2 of 2 updated and available)
+   * while every node was stopping its pod (Kubernetes counts none of the deleted one's pods: they are owned by its uid).
+   */
+  @Test
+  void aDaemonSetMadeAgainUnderItsNameIsNotRolledOutOnTheDeletedOnesReports() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of());
+      FakeAgent b = c.agent("node-b", Map.of());
+      rolledOut(c, Fixtures.BASE, a, b);
+      Kubectl k = Kubectl.insecure(c, api, dir);
+      c.control().delete(DeleteRequest.newBuilder().setKind(ObjectKind.DAEMON_SET).setNamespace("ops").setName("agent")
+          .setCascade(true).build());
+      assertThat(a.nextDesired(WAIT).getPodsList()).as("node-a told to stop the deleted one's pod").isEmpty();
+      assertThat(b.nextDesired(WAIT).getPodsList()).isEmpty();
+      c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+      DesiredState again = a.nextDesired(WAIT);
+      b.nextDesired(WAIT);
+
+      assertThat(statusOnceObserved(c, k)).isEqualTo("Waiting for daemon set \"agent\" rollout to finish: 0 out of 2 new pods"
+          + " have been updated...");
+      assertThat(k.ok("get", "ds", "agent", "-n", "ops", "-o",
+          "jsonpath={.status.updatedNumberScheduled}/{.status.numberAvailable}/{.status.desiredNumberScheduled}"))
+          .isEqualTo("0/0/2");
+
+      a.reportAllReady(again, c.clock.millis()); // node-a runs it again, Ready
+      Awaitility.await().atMost(WAIT).until(() -> c.server.fleet().daemonSet("ops", "agent").status().updated() == 1);
+      assertThat(statusOnceObserved(c, k)).isEqualTo("Waiting for daemon set \"agent\" rollout to finish: 1 out of 2 new pods"
+          + " have been updated...");
+    }
   }
 
   /**
