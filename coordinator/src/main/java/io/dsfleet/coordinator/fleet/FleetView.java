@@ -113,10 +113,24 @@ public final class FleetView {
       facts.add(new Planner.NodeFacts(n.plan == null ? null : n.plan.verdicts().get(k),
           !e.unsureReports.isEmpty() && e.unsure(n, nanos) ? List.of() : n.observed.get(k), n.readyForPods()));
     }
-    return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), e.observedGeneration,
+    return new DsSnapshot(e.ds.namespace(), e.ds.name(), e.ds, e.stored.generation(), observedGeneration(e),
         e.stored.resourceVersion(), e.stored.createdAtMillis(), cur.revision(), cur.hash(), Planner.status(info, facts, now),
         List.copyOf(e.revisions.values()), e.rollout, e.decision == null ? 0 : e.decision.maxUnavailable(),
         waitingNotReady(state, k, e, info, now));
+  }
+
+  /**
+   * The controller's observedGeneration as every view shows it (the Kubernetes API, dsctl get -o yaml and json, the
+   * metrics), held below the generation while the DaemonSet stands rolled back by the coordinator itself
+   * ({@code dsfleet.io/on-failure: rollback}) until the next template or `dsctl rollout resume`: kubectl's rollout status
+   * reads only the generations and the counters, and the rollback's counters reach their end, so it said "successfully
+   * rolled out" of a change that was undone (Kubernetes rolls no DaemonSet back: its rollout would wait, and kubectl's
+   * --timeout fail it). Before 2026-12-06 only the Kubernetes API held it, and dsctl get -o json and
+   * {@code dsfleet_daemonset_status_observed_generation} showed the generation (helper-162).
+   */
+  private static long observedGeneration(DsEntry e) {
+    return e.rollout != null && e.rollout.rolledBackFrom() != 0 ? Math.min(e.observedGeneration, e.stored.generation() - 1)
+        : e.observedGeneration;
   }
 
   /**

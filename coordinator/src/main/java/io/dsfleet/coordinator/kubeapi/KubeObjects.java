@@ -43,20 +43,8 @@ final class KubeObjects {
     var s = d.status();
     o.putObject("status").put("currentNumberScheduled", s.current()).put("desiredNumberScheduled", s.desired())
         .put("numberMisscheduled", s.misscheduled()).put("numberReady", s.ready()).put("updatedNumberScheduled", s.updated())
-        .put("numberAvailable", s.available()).put("numberUnavailable", s.unavailable()).put("observedGeneration", observedGeneration(d));
+        .put("numberAvailable", s.available()).put("numberUnavailable", s.unavailable()).put("observedGeneration", d.observedGeneration());
     return o;
-  }
-
-  /**
-   * The controller's observedGeneration, held below the generation while the DaemonSet stands
-   * rolled back by the coordinator itself ({@code dsfleet.io/on-failure: rollback}) until the next
-   * template or `dsctl rollout resume`: kubectl's rollout status reads only the generations and the
-   * counters, and the rollback's counters reach their end, so it said "successfully rolled out" of a
-   * change that was undone (Kubernetes rolls no DaemonSet back: its rollout would wait, and
-   * kubectl's --timeout fail it). kubectl now waits, as there; dsctl says why.
-   */
-  static long observedGeneration(DsSnapshot d) {
-    return d.rollout().rolledBackFrom() != 0 ? Math.min(d.observedGeneration(), d.generation() - 1) : d.observedGeneration();
   }
 
   static ObjectNode node(NodeSnapshot n) {

@@ -118,4 +118,55 @@ class RolloutStatusChurnTest {
       assertThat(statusOnceObserved(c, k)).isEqualTo("daemon set \"agent\" successfully rolled out");
     }
   }
+
+  /**
+   * An automatic rollback (`dsfleet.io/on-failure: rollback`) holds the API's observedGeneration one below the
+   * generation, so kubectl does not read the undone change rolled out (KubectlWritesTest). `dsctl get ds -o json` and
+   * the metrics' observed generation say the same: before, both showed the generation, so a script judging as kubectl
+   * judges from `dsctl get -o json` (observedGeneration, updated, available, desired) read the undone change rolled
+   * out, and `dsfleet_daemonset_status_observed_generation` disagreed with kubectl's.
+   */
+  @Test
+  void dsctlAndTheMetricsShowTheObservedGenerationKubectlShowsAfterAnAutomaticRollback() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      FakeAgent a = c.agent("node-a", Map.of());
+      a.nextDesired(WAIT);
+      String v1 = Fixtures.BASE.replace("  labels: {app: agent}\n", "  labels: {app: agent}\n"
+          + "  annotations: {dsfleet.io/progress-deadline-seconds: \"30\", dsfleet.io/on-failure: rollback}\n");
+      c.control().apply(ApplyRequest.newBuilder().setManifests(v1).build());
+      a.reportAllReady(a.nextDesired(WAIT), c.clock.millis());
+      Awaitility.await().atMost(WAIT).until(() -> c.server.fleet().daemonSet("ops", "agent").rolledOut());
+      c.control().apply(ApplyRequest.newBuilder().setManifests(v1.replace("local/busybox:1", "local/busybox:broken")).build());
+      DesiredState broken = a.nextDesired(WAIT);
+      a.report(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace("ops").setDaemonSet("agent")
+          .setPodName(broken.getPods(0).getPodName()).setTemplateHash(broken.getPods(0).getTemplateHash()).setPhase("Running").build());
+      Awaitility.await().atMost(WAIT).until(() -> c.server.fleet().daemonSet("ops", "agent").status().updated() == 1);
+      Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
+      c.clock.advance(Duration.ofSeconds(31));
+      a.heartbeat();
+      Awaitility.await().atMost(WAIT).until(a::heartbeatAcked);
+      c.server.fleet().tick();
+      DesiredState back = a.nextDesired(WAIT); // the rollback: revision 3, revision 1's template
+      a.reportAllReady(back, c.clock.millis());
+      Awaitility.await().atMost(WAIT).until(() -> c.server.fleet().daemonSet("ops", "agent").status().available() == 1);
+      Awaitility.await().atMost(WAIT).until(() -> !c.server.fleet().rolloutPassPending());
+      Kubectl k = Kubectl.insecure(c, api, dir);
+      assertThat(k.ok("get", "ds", "agent", "-n", "ops", "-o", "jsonpath={.metadata.generation}/{.status.observedGeneration}"))
+          .as("kubectl's").isEqualTo("3/2");
+
+      io.dsfleet.coordinator.cli.DsctlRun.Result got = io.dsfleet.coordinator.cli.DsctlRun.run(java.util.List.of("--coordinator",
+          "127.0.0.1:" + c.server.port(), "--insecure", "get", "ds", "agent", "-n", "ops", "-o", "json"));
+      assertThat(got.exit()).as(got.err()).isZero();
+      var json = io.dsfleet.common.Json.mapper().readTree(got.out());
+      var item = json.has("items") ? json.get("items").get(0) : json;
+      assertThat(item.at("/metadata/generation").asLong() + "/" + item.at("/status/observedGeneration").asLong())
+          .as("dsctl get -o json").isEqualTo("3/2");
+      var scraped = io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(c.server, c.clock).scrape();
+      double observed = scraped.stream().filter(m -> m.getMetadata().getPrometheusName().equals("dsfleet_daemonset_status_observed_generation"))
+          .findFirst().orElseThrow().getDataPoints().stream()
+          .mapToDouble(p -> ((io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot) p).getValue()).findFirst().orElseThrow();
+      assertThat(observed).as("dsfleet_daemonset_status_observed_generation").isEqualTo(2.0);
+    }
+  }
 }
