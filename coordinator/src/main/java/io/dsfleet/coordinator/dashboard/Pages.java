@@ -50,17 +50,19 @@ final class Pages {
         + "</b> rolling out</li><li><b>" + failed + "</b> failed</li></ul>";
   }
 
-  /** A rollout's state in a word or two: complete, progressing, paused, failed. */
+  /**
+   * A rollout's state in a word or two: complete, progressing, paused, failed; complete as `dsctl rollout status` says
+   * it ({@link DsSnapshot#rolledOut}): before 2026-12-06 from the counters alone, so a rollout waiting for a node it
+   * moved that went down (no longer desired) read complete here while dsctl waited (helper-162).
+   */
   static String rollout(DsSnapshot d) {
-    var s = d.status();
     if (d.rollout() != null && d.rollout().failedOrRolledBack()) {
       return "failed: " + d.rollout().reason();
     }
     if (d.rollout() != null && d.rollout().paused()) {
       return "paused";
     }
-    boolean done = d.observedGeneration() >= d.generation() && s.updated() >= s.desired() && s.available() >= s.desired();
-    return done ? "complete" : "progressing";
+    return d.rolledOut() ? "complete" : "progressing";
   }
 
   static String daemonSetTable(List<DsSnapshot> all, long now) {
