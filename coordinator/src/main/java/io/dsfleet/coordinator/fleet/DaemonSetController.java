@@ -158,9 +158,12 @@ final class DaemonSetController {
       if (v != null && v.shouldRun()) {
         states.add(new RollingUpdate.NodeState(n.name, n.readyForPods() && !n.awaitingReport, live));
         unheard |= n.ready && n.awaitingReport;
-      } else if (v != null && v.shouldContinueRunning() && !n.readyForPods() && (!live.isEmpty() || inFlight.contains(n.name))
+      } else if (v != null && v.shouldContinueRunning() && (!n.readyForPods() || n.awaitingReport)
+          && (!live.isEmpty() || inFlight.contains(n.name))
           && io.dsfleet.common.match.Placement.evaluate(e.ds, n.placedNode(), now).shouldRun()) {
-        // (a node told to move that reported its old pod gone and then went down is a replacement in flight too)
+        // (a node told to move that reported its old pod gone and then went down is a replacement in flight too; one
+        // back from down whose agent has not reported yet is still down here: its plan is the one made while it was
+        // down, and its last report from before)
         down.add(new RollingUpdate.NodeState(n.name, false, live));
       } else if (v != null && v.shouldContinueRunning() && n.readyForPods() && !n.awaitingReport && !live.isEmpty()) {
         down.add(new RollingUpdate.NodeState(n.name, true, live)); // misscheduled: its new pod, while not available, counts

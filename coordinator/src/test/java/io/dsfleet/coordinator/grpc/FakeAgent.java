@@ -81,6 +81,18 @@ public final class FakeAgent implements AutoCloseable {
 
   /** Opens the session and reports, as the real agent does at once, the pods it runs. */
   public FakeAgent open(List<PodStatus> running) {
+    return open(running, true);
+  }
+
+  /**
+   * Opens the session without the report that follows at once (a test sends it with {@link #report}): the moment
+   * between the two, which a real agent's report waiting behind others for the fleet's lock (paced) stretches.
+   */
+  public FakeAgent openWithoutReport() {
+    return open(List.of(), false);
+  }
+
+  private FakeAgent open(List<PodStatus> running, boolean report) {
     session = async.session(new io.grpc.stub.ClientResponseObserver<AgentMessage, CoordinatorMessage>() {
       @Override
       public void beforeStart(io.grpc.stub.ClientCallStreamObserver<AgentMessage> call) {
@@ -118,8 +130,10 @@ public final class FakeAgent implements AutoCloseable {
     });
     synchronized (this) {
       session.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(name)).build());
-      // as the real agent: a full report right after open (the coordinator sends nothing before it)
-      session.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(running)).build());
+      if (report) {
+        // as the real agent: a full report right after open (the coordinator sends nothing before it)
+        session.onNext(AgentMessage.newBuilder().setPodStatus(PodStatusReport.newBuilder().setFull(true).addAllPods(running)).build());
+      }
     }
     return this;
   }
