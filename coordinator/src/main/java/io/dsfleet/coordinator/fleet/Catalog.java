@@ -188,14 +188,26 @@ final class Catalog {
    * A DaemonSet made under the name of one deleted: the nodes whose last report shows pods under that name (the deleted
    * one's, which their agents may be stopping) until they report again ({@link DsEntry#unsure}). Of the same template,
    * those pods counted as this DaemonSet's, updated and available, and its rollout read complete at once, before any
-   * node had said what it runs (Kubernetes counts no pod of the deleted one: each is owned by the old uid).
+   * node had said what it runs (Kubernetes counts no pod of the deleted one: each is owned by the old uid). Not a node
+   * whose pods under the name were released ({@code --cascade=orphan}): those run on and are taken over.
    */
   private void reportsOfTheDeleted(String k, DsEntry e) {
+    String namespace = k.substring(0, k.indexOf('/'));
     for (NodeEntry n : state.nodes.values()) {
-      if (!n.observed.getOrDefault(k, List.of()).isEmpty()) {
+      List<ObservedPod> seen = n.observed.getOrDefault(k, List.of());
+      if (!seen.isEmpty() && !seen.stream().allMatch(p -> released(n, namespace, p.podName()))) {
         e.unsureReports.put(n.name, new FleetState.UnsureReport(n.reports));
       }
     }
+  }
+
+  /**
+   * Whether the pod was released on the node (an orphan delete's, or reported so by its agent): it runs on, not stopped,
+   * and the DaemonSet made again takes it over at the revision it runs ({@link OrphanedRevisions}), so its report is sure.
+   */
+  private static boolean released(NodeEntry n, String namespace, String pod) {
+    String key = namespace + "/" + pod;
+    return io.dsfleet.common.ReleasedPods.holds(n.orphans, key, pod) || n.released.containsKey(key);
   }
 
   /**
