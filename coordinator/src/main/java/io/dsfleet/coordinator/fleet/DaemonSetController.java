@@ -154,7 +154,7 @@ final class DaemonSetController {
       if (e.unsure(n, nanoTime.getAsLong())) {
         live = List.of(); // its pod as last reported may be going: a replacement in flight, with its share of the budget
       }
-      live = OrphanedRevisions.asAdopted(e, n.name, live, nanoTime.getAsLong()); // a pod taken over released, while first probed
+      live = OrphanedRevisions.asAdopted(e, n, live, nanoTime.getAsLong()); // a pod taken over released, while first probed
       if (v != null && v.shouldRun()) {
         states.add(new RollingUpdate.NodeState(n.name, n.readyForPods() && !n.awaitingReport, live));
         unheard |= n.ready && n.awaitingReport;

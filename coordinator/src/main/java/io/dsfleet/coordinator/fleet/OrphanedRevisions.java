@@ -89,7 +89,7 @@ final class OrphanedRevisions {
       }
       return p == null ? List.of() : List.of(p);
     }
-    e.adopted.put(n.name, new Adopted(p.podName(), p.hash(), p.readySince()));
+    e.adopted.put(n.name, new Adopted(p.podName(), p.hash(), p.readySince(), restarts(n.released.get(FleetState.key(e.ds.namespace(), p.podName())))));
     return List.of(p);
   }
 
@@ -114,27 +114,41 @@ final class OrphanedRevisions {
         || !p.getTemplateDigest().isEmpty() && !p.getTemplateDigest().equals(history.digestOf(p.getTemplateHash()))) {
       return null;
     }
-    List<ContainerStatus> app = p.getContainersList().stream().filter(c -> !c.getInit()).toList();
-    boolean running = !app.isEmpty() && app.stream().allMatch(c -> c.getState().equals("running"));
+    boolean running = runs(p);
     return new ObservedPod(dsKey, name, p.getTemplateHash(), running, running ? Instant.ofEpochMilli(p.getCreatedAtMillis()) : null);
+  }
+
+  /** Whether the pod's app containers all run (none reported waiting or terminated: crashed, backing off, never started). */
+  private static boolean runs(PodStatus p) {
+    List<ContainerStatus> app = p.getContainersList().stream().filter(c -> !c.getInit()).toList();
+    return !app.isEmpty() && app.stream().allMatch(c -> c.getState().equals("running"));
+  }
+
+  /** Its app containers' restarts: more than when it was taken is a crash since, whatever runs now. */
+  private static long restarts(PodStatus p) {
+    return p == null ? 0 : p.getContainersList().stream().filter(c -> !c.getInit()).mapToLong(ContainerStatus::getRestartCount).sum();
   }
 
   /**
    * A released pod a DaemonSet took over Ready (its containers running), until its node runs another
-   * pod of it: the rolling update judges it by that while its agent, which probed no released pod,
-   * runs its first probes (a report of the adopted pod can come before them, not Ready). Judged so
-   * from the first look at it not Ready for as long as its probes take to decide ({@link #grace}).
+   * pod of it or its agent reports it Ready: the rolling update judges it by that while its agent,
+   * which probed no released pod, runs its first probes (a report of the adopted pod can come before
+   * them, not Ready). Judged so from the first look at it not Ready for as long as its probes take to
+   * decide ({@link #grace}), and only while its agent reports its containers running, none restarted
+   * since it was taken ({@link #restarts}): one crashed is down, not unprobed.
    */
   static final class Adopted {
     final String pod;
     final String hash;
     final Instant readySince;
+    final long restarts;
     Long untilNanos;
 
-    Adopted(String pod, String hash, Instant readySince) {
+    Adopted(String pod, String hash, Instant readySince, long restarts) {
       this.pod = pod;
       this.hash = hash;
       this.readySince = readySince;
+      this.restarts = restarts;
     }
   }
 
@@ -143,26 +157,32 @@ final class OrphanedRevisions {
    * reported not Ready within its grace is Ready since it was taken, so it moves within the budget,
    * not at once as an old pod already unavailable (rule 2 of {@link io.dsfleet.coordinator.plan.RollingUpdate}):
    * every node's adopted pod reported so in the moment before its first probe answered moved them all.
-   * Forgotten once the node runs another pod of it (moved, replaced) or the grace is over.
+   * Forgotten once the node runs another pod of it (moved, replaced), its agent reports it Ready (its
+   * probes answered: not Ready after that is what it is), crashed, or the grace is over.
    */
-  static List<ObservedPod> asAdopted(DsEntry e, String node, List<ObservedPod> live, long nanos) {
-    Adopted a = e.adopted.get(node);
+  static List<ObservedPod> asAdopted(DsEntry e, NodeEntry n, List<ObservedPod> live, long nanos) {
+    Adopted a = e.adopted.get(n.name);
     if (a == null) {
       return live;
     }
     ObservedPod p = live.size() == 1 ? live.get(0) : null;
     if (p == null || !p.podName().equals(a.pod) || !p.hash().equals(a.hash)) {
-      e.adopted.remove(node);
+      e.adopted.remove(n.name);
       return live;
     }
-    if (p.ready()) {
+    PodStatus reported = n.reported.get(a.pod); // its agent's report of it as its DaemonSet's pod: null while still released
+    if (reported != null && (p.ready() || !runs(reported) || restarts(reported) > a.restarts)) {
+      e.adopted.remove(n.name); // probed Ready once, or crashed since it was taken: judged as reported from now on
+      return live;
+    }
+    if (p.ready() || reported == null) {
       return live;
     }
     if (a.untilNanos == null) {
       a.untilNanos = nanos + grace(e, a.hash).toNanos();
     }
     if (nanos - a.untilNanos >= 0) {
-      e.adopted.remove(node); // its probes had their time: not Ready is what it is
+      e.adopted.remove(n.name); // its probes had their time: not Ready is what it is
       return live;
     }
     return List.of(new ObservedPod(p.dsKey(), p.podName(), p.hash(), true, a.readySince));

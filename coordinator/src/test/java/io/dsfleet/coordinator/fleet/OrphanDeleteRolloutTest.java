@@ -4,14 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.coordinator.fleet.FleetHarness.Agent;
 import io.dsfleet.coordinator.store.Store.StoredRevision;
+import io.dsfleet.proto.v1.ContainerStatus;
 import io.dsfleet.proto.v1.PodStatus;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * A DaemonSet deleted with --cascade=orphan and applied again with another template (Kubernetes'
@@ -60,7 +65,7 @@ class OrphanDeleteRolloutTest {
 
   /** Nodes whose agent runs no Ready pod (a released one not adopted yet runs as it ran). */
   long down() {
-    return agents.stream().filter(a -> java.util.stream.Stream.concat(a.running.values().stream(), a.released.values().stream())
+    return agents.stream().filter(a -> Stream.concat(a.running.values().stream(), a.released.values().stream())
         .noneMatch(PodStatus::getReady)).count();
   }
 
@@ -70,7 +75,7 @@ class OrphanDeleteRolloutTest {
       if (!a.desiredHashes().contains(v2)) {
         assertThat(a.desiredHashes()).as(a.name + " keeps revision 1").containsExactly(v1);
         assertThat(a.last().getPods(0).getTemplateJson().isEmpty()).as("sent with revision 1's template").isFalse();
-        assertThat(java.util.stream.Stream.concat(a.running.values().stream(), a.released.values().stream()))
+        assertThat(Stream.concat(a.running.values().stream(), a.released.values().stream()))
             .as(a.name + ": its released pod (adopted once its agent acted on the set), never restarted").containsExactly(before.get(a.name));
       }
     }
@@ -110,7 +115,7 @@ class OrphanDeleteRolloutTest {
         && a.running.values().stream().noneMatch(p -> p.getTemplateHash().equals(v2) && p.getReady())).count();
     assertThat(Math.max(down(), moving)).as("at most maxUnavailable nodes down or moving").isLessThanOrEqualTo(1);
     notMovedKeepTheirPods(v2);
-    if (agents.stream().anyMatch(a -> java.util.stream.Stream.concat(a.running.values().stream(), a.released.values().stream())
+    if (agents.stream().anyMatch(a -> Stream.concat(a.running.values().stream(), a.released.values().stream())
         .anyMatch(p -> p.getTemplateHash().equals(v1)))) {
       assertThat(h.ds().rolledOut()).as("not complete while a node runs revision 1").isFalse();
     }
@@ -139,6 +144,69 @@ class OrphanDeleteRolloutTest {
     assertThat(toldToRun(v2)).as("the adopted pods wait for their probes: one node moving, as before").isEqualTo(moved);
     h.advance(java.time.Duration.ofSeconds(32));
     assertThat(toldToRun(v2)).as("their probes had their time: not Ready, unavailable, moved at once").hasSize(3);
+  }
+
+  static Stream<Arguments> crashes() {
+    return Stream.of(
+        Arguments.of("waiting in a back-off", ContainerStatus.newBuilder()
+            .setName("main").setState("waiting").setReason("CrashLoopBackOff").setRestartCount(1).build()),
+        Arguments.of("terminated", ContainerStatus.newBuilder().setName("main")
+            .setState("terminated").setReason("Error").setExitCode(1).build()),
+        Arguments.of("running again after a restart", ContainerStatus.newBuilder()
+            .setName("main").setState("running").setRestartCount(1).build()));
+  }
+
+  /**
+   * The grace is for a pod whose containers run and are not probed yet, not for one that is down: an
+   * adopted pod whose container the report shows crashed (waiting in a back-off, terminated, or running
+   * again after a restart since it was taken) is unavailable at once, an old pod replaced at once, and
+   * no other node moves beside it and the node already moving (maxUnavailable 1). Before, it was judged
+   * Ready for the grace and the rollout moved another node beside a node really down.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("crashes")
+  void anAdoptedPodWhoseContainerCrashedIsNotHeldReady(String crash, ContainerStatus container) {
+    released(3);
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    List<String> moved = toldToRun(v2);
+    assertThat(moved).hasSize(1);
+    Agent crashed = agents.stream().filter(a -> !moved.contains(a.name)).findFirst().orElseThrow();
+    for (Agent a : agents) {
+      a.runSilently(false); // the moved node's new pod starting; the others adopt theirs, not probed yet, one crashed
+      a.running.replaceAll((pod, p) -> p.toBuilder().setReady(false).setReadySinceMillis(0).build());
+      if (a == crashed) {
+        a.running.replaceAll((pod, p) -> p.toBuilder().clearContainers().addContainers(container).build());
+      }
+      a.report();
+    }
+    h.fleet.tick();
+    assertThat(toldToRun(v2)).as(crash + ": the crashed one replaced at once, the third waits")
+        .containsExactlyInAnyOrderElementsOf(Stream.concat(moved.stream(), Stream.of(crashed.name)).toList());
+  }
+
+  /**
+   * An adopted pod its agent reported Ready has had its probes: one that goes not Ready after is
+   * unavailable at once, as any pod, not Ready for another grace (before, the grace began at the first
+   * look not Ready, whenever that was, and hid a probe failing later for 30 s and more).
+   */
+  @Test
+  void anAdoptedPodReportedReadyOnceHasNoGraceWhenItGoesNotReady() {
+    released(3);
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    List<String> moved = toldToRun(v2);
+    assertThat(moved).hasSize(1);
+    agents.forEach(a -> a.runDesired(false)); // adopted, reported Ready as they run (probed); the moved node's new pod starting
+    assertThat(toldToRun(v2)).isEqualTo(moved);
+    Agent failing = agents.stream().filter(a -> !moved.contains(a.name)).findFirst().orElseThrow();
+    failing.running.replaceAll((pod, p) -> p.toBuilder().setReady(false).setReadySinceMillis(0).build()); // its probe fails now
+    failing.report();
+    h.fleet.tick();
+    assertThat(toldToRun(v2)).as("not Ready after its probes answered: unavailable, replaced at once")
+        .containsExactlyInAnyOrderElementsOf(Stream.concat(moved.stream(), Stream.of(failing.name)).toList());
   }
 
   /**
