@@ -286,6 +286,9 @@ final class Catalog {
     // the store numbers the revision (one above the highest it holds)
     StoredRevision rev = new StoredRevision(ds.namespace(), ds.name(), 0, hash, templateJson, cause, createdAt);
     RolloutState rollout = e == null ? RolloutState.start(hash, now) : e.rollout.next(hash, now, replacing(ds, e));
+    if (e == null && history != null) { // what its adopted pods run: kept by a coordinator restarted before the nodes report
+      rollout = rollout.withLive(OrphanedRevisions.live(history, hash));
+    }
     if (rollback != null) {
       rollout = rollback.apply(rollout);
     }

@@ -71,6 +71,19 @@ final class OrphanedRevisions {
     return view;
   }
 
+  /**
+   * The revisions live when a DaemonSet is made with the {@code history} it adopts and its current
+   * revision {@code hash}: the adopted ones are those its released pods ran at the delete, so they are
+   * stored with its first rollout state ({@link RolloutState#live}), which a coordinator restarted
+   * before its nodes report keeps from pruning, as for any DaemonSet's revisions its nodes ran.
+   */
+  static Set<String> live(DsEntry history, String hash) {
+    Set<String> live = new java.util.HashSet<>();
+    history.revisions.values().forEach(r -> live.add(r.hash()));
+    live.add(hash);
+    return live;
+  }
+
   /** The orphaned revisions {@code ds}, made under their name, does not adopt: they go with its apply. */
   static List<Long> notAdopted(FleetState state, DaemonSet ds) {
     return of(state, ds).values().stream().filter(r -> !adopts(ds, r)).map(StoredRevision::revision).toList();

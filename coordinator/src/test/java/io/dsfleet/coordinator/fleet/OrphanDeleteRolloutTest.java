@@ -319,6 +319,29 @@ class OrphanDeleteRolloutTest {
     assertThat(h.ds().revisions()).as("no node runs it: pruned").extracting(StoredRevision::hash).containsExactly(v2);
   }
 
+  /**
+   * A crash right after the apply, before a pass looked at the nodes: the restarted coordinator
+   * prunes no adopted revision the nodes run while they have not reported (revisionHistoryLimit 0),
+   * as it keeps any revision they ran. Before, the new DaemonSet's rollout state named none of them
+   * (a new one's), the adopted revision went, and every node's released pod was then another
+   * template to it: replaced at once.
+   */
+  @Test
+  void aCrashRightAfterTheApplyPrunesNoAdoptedRevisionTheNodesRun() {
+    released(2);
+    h.apply(RolloutRulesTest.onDelete(2, 0));
+    String v2 = h.ds().hash();
+    h.crashAndRestartWithout("n0", "n1");
+    h.fleet.tick();
+    agents.forEach(Agent::open);
+    h.fleet.tick();
+    assertThat(h.ds().revisions()).extracting(StoredRevision::hash).containsExactly(v1, v2);
+    agents.forEach(a -> a.runDesired(true));
+    h.fleet.tick();
+    assertThat(toldToRun(v2)).as("OnDelete: every adopted pod kept").isEmpty();
+    notMovedKeepTheirPods(v2);
+  }
+
   /** maxSurge: one node at a time runs the new pod next to its adopted one, which stays until the new one is available. */
   @Test
   void aSurgeStartsTheNewPodNextToTheAdoptedOneOneNodeAtATime() {
