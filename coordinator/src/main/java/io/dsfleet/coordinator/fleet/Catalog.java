@@ -156,7 +156,7 @@ final class Catalog {
     e.stored = so;
     e.ds = (DaemonSet) o;
     var orphaned = made ? state.orphanedRevisions.remove(k) : null;
-    if (orphaned != null) { // adopted into its history (those it does not adopt are pruned with the write)
+    if (orphaned != null) { // adopted into its history (one of its template renumbered is pruned with the write)
       orphaned.values().forEach(r -> addRevision(e, r));
       List<Long> adopted = orphaned.keySet().stream().filter(r -> !w.pruneRevisions().contains(r)).toList();
       if (!adopted.isEmpty()) {
@@ -268,7 +268,7 @@ final class Catalog {
     String cause = ds.metadata().annotations() == null ? null : ds.metadata().annotations().get(CHANGE_CAUSE);
     long createdAt = now;
     String templateJson = Json.canonical(ds.spec().template());
-    List<Long> renumbered = new ArrayList<>(e == null ? OrphanedRevisions.notAdopted(state, ds) : List.of());
+    List<Long> renumbered = new ArrayList<>();
     if (history != null) {
       // an old revision with this template becomes the newest under a new number, and keeps what
       // it was created with (Kubernetes renumbers its ControllerRevision and leaves its annotations),

@@ -1,9 +1,6 @@
 package io.dsfleet.coordinator.fleet;
 
-import io.dsfleet.common.Json;
-import io.dsfleet.common.match.LabelSelectors;
 import io.dsfleet.common.model.DaemonSet;
-import io.dsfleet.common.model.PodTemplateSpec;
 import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
 import io.dsfleet.coordinator.plan.DsInfo;
 import io.dsfleet.coordinator.plan.ObservedPod;
@@ -22,9 +19,12 @@ import java.util.TreeMap;
  * The revisions of a DaemonSet deleted with {@code --cascade=orphan} that its released pods run,
  * kept as Kubernetes keeps an orphan-deleted DaemonSet's ControllerRevisions: rows of the store's
  * revisions table under its namespace and name, of no DaemonSet. A DaemonSet applied again under
- * that name adopts those whose template its selector matches (as Kubernetes' controller adopts the
- * ControllerRevisions its selector matches) into its history, above which its own revision is
- * numbered; the others go in the apply's transaction. A node whose released pod the DaemonSet
+ * that name adopts them all into its history, above which its own revision is numbered, whatever its
+ * selector: it takes the released pods by name ({@link ReleasedPodNames}), not by selector as
+ * Kubernetes' controller does (which adopts only the ControllerRevisions and pods its selector
+ * matches, and leaves the others running beside its new pods), so their revisions go with them; one
+ * dropped for a selector its labels do not match (Kubernetes' way to change the immutable selector)
+ * left every node's released pod of no known revision, replaced at once. A node whose released pod the DaemonSet
  * adopts, running one of its revisions, counts as running that revision: the rolling update moves it
  * within {@code maxUnavailable} (or {@code maxSurge}), and until then it is sent that revision's
  * template, the bytes its pod was made from, so its agent adopts the pod as it runs.
@@ -46,27 +46,18 @@ final class OrphanedRevisions {
     return state.orphanedRevisions.getOrDefault(FleetState.key(ds.namespace(), ds.name()), new TreeMap<>());
   }
 
-  /** Whether {@code ds} adopts the orphaned revision {@code r}: its selector matches the labels of r's template. */
-  static boolean adopts(DaemonSet ds, StoredRevision r) {
-    PodTemplateSpec t = Json.read(r.templateJson(), PodTemplateSpec.class);
-    Map<String, String> labels = t.metadata() == null || t.metadata().labels() == null ? Map.of() : t.metadata().labels();
-    return ds.spec().selector() != null && LabelSelectors.matches(ds.spec().selector(), labels);
-  }
-
   /**
    * The history a DaemonSet not yet made under {@code ds}'s name starts from: the orphaned revisions
-   * it adopts, as an entry to find its template's hash and number among ({@link RevisionHashes});
-   * null when it adopts none.
+   * it adopts (all of its name's), as an entry to find its template's hash and number among
+   * ({@link RevisionHashes}); null when there are none.
    */
   static DsEntry history(FleetState state, DaemonSet ds) {
     DsEntry view = null;
     for (StoredRevision r : of(state, ds).values()) {
-      if (adopts(ds, r)) {
-        if (view == null) {
-          view = new DsEntry();
-        }
-        Catalog.addRevision(view, r);
+      if (view == null) {
+        view = new DsEntry();
       }
+      Catalog.addRevision(view, r);
     }
     return view;
   }
@@ -82,11 +73,6 @@ final class OrphanedRevisions {
     history.revisions.values().forEach(r -> live.add(r.hash()));
     live.add(hash);
     return live;
-  }
-
-  /** The orphaned revisions {@code ds}, made under their name, does not adopt: they go with its apply. */
-  static List<Long> notAdopted(FleetState state, DaemonSet ds) {
-    return of(state, ds).values().stream().filter(r -> !adopts(ds, r)).map(StoredRevision::revision).toList();
   }
 
   /**

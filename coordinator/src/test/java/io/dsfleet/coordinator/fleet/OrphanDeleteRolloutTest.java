@@ -361,18 +361,52 @@ class OrphanDeleteRolloutTest {
   }
 
   /**
-   * Another selector, which the released pods' template does not match: nothing adopted into the
-   * history (Kubernetes adopts only the ControllerRevisions its selector matches), the orphaned
-   * revision gone with the apply.
+   * Another selector, which the released pods' template does not match: the revision is adopted all
+   * the same (its pods are taken by name: anotherSelectorStillMovesOneNodeAtATime), kept across a
+   * restart; an undo to it is refused (its labels do not match the selector, as Kubernetes' API refuses
+   * such a template) and changes nothing.
    */
   @Test
-  void aSelectorTheReleasedTemplateDoesNotMatchAdoptsNoRevision() {
+  void aSelectorTheReleasedTemplateDoesNotMatchStillAdoptsItsRevisionAndAnUndoToItIsRefused() {
     released(2);
     h.apply(RolloutRulesTest.image(2, "spec.selector", "{matchLabels: {app: other}}", "spec.template.metadata.labels", "{app: other}"));
     h.fleet.tick();
-    assertThat(h.ds().revisions()).extracting(StoredRevision::hash).containsExactly(h.ds().hash());
+    String v2 = h.ds().hash();
+    assertThat(h.ds().revisions()).extracting(StoredRevision::hash).containsExactly(v1, v2);
     h.crashAndRestart();
-    assertThat(h.ds().revisions()).as("not in the store either").extracting(StoredRevision::hash).containsExactly(h.ds().hash());
+    assertThat(h.ds().revisions()).as("in the store too").extracting(StoredRevision::hash).containsExactly(v1, v2);
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> h.fleet.undo("ops", "agent", 1, 0))
+        .hasMessageContaining("selector");
+    assertThat(h.ds().hash()).isEqualTo(v2);
+    assertThat(h.ds().revisions()).extracting(StoredRevision::hash).containsExactly(v1, v2);
+  }
+
+  /**
+   * Kubernetes' way to change the immutable selector: deleted with orphan, applied again with a
+   * selector its released pods' labels do not match. Its pods on the nodes are still the released
+   * ones (taken by name, ReleasedPodNames), so they are replaced within maxUnavailable, one node at a
+   * time; before, their revision went with the apply, each node's released pod was a pod of no known
+   * revision, and every node's was replaced at once.
+   */
+  @Test
+  void anotherSelectorStillMovesOneNodeAtATime() {
+    released(3);
+    h.apply(RolloutRulesTest.image(2, "spec.selector", "{matchLabels: {app: other}}", "spec.template.metadata.labels", "{app: other}"));
+    h.fleet.tick();
+    String v2 = h.ds().hash();
+    assertThat(toldToRun(v2)).as("maxUnavailable 1: one node moves").hasSize(1);
+    for (int step = 0; step < 4; step++) {
+      for (Agent a : agents) {
+        a.runDesired(false);
+        withinTheBudget(v2);
+      }
+      for (Agent a : agents) {
+        a.runDesired(true);
+        withinTheBudget(v2);
+      }
+    }
+    assertThat(toldToRun(v2)).hasSize(3);
+    assertThat(h.ds().rolledOut()).isTrue();
   }
 
   /** The released pods' template applied again: adopted without a restart, revision 1 renumbered as the current one. */
