@@ -43,9 +43,12 @@ public final class NodeCredentials {
    */
   private boolean setAside;
 
-  /** The monotonic clock ({@code System::nanoTime}), which times the certificate accepted since the start ({@link #dueForRenewal}). */
+  /** The monotonic clock ({@code System::nanoTime}), which times the certificate's life too ({@link #dueForRenewal}). */
   private final java.util.function.LongSupplier nanoTime;
-  /** When the certificate held was accepted (on {@link #nanoTime}), if it was accepted since this agent started. */
+  /**
+   * When the certificate held began its life, on {@link #nanoTime}: when it was accepted, or, for one
+   * loaded at the start, then less its age by the wall clock at that start; null with none.
+   */
   private Long acceptedNanos;
 
   private NodeCredentials(Path dir, String nodeName, JoinToken token, Clock clock, java.util.function.LongSupplier nanoTime) {
@@ -91,6 +94,11 @@ public final class NodeCredentials {
       cert = c;
       key = k;
       ca = fleetCa;
+      // its age so far as the wall clock says now, and from here on the monotonic clock's: a wall
+      // clock set back later no longer puts its renewal off (before helper-166 only a certificate
+      // accepted since the start was so timed, and most agents have restarted since their last renewal)
+      long age = Math.max(0, Math.min(lifeMillis(c), clock.millis() - (c.getNotBefore().getTime() + Pki.CLOCK_SKEW.toMillis())));
+      acceptedNanos = nanoTime.getAsLong() - age * 1_000_000;
     } catch (RuntimeException e) {
       // each file named: a damaged CA file read "cannot read the node certificate" (helper-75)
       unusable = "cannot read " + reading + ": " + e.getMessage();
@@ -250,11 +258,12 @@ public final class NodeCredentials {
   }
 
   /**
-   * Whether a third or less of the certificate's life is left: by the wall clock, or, for one
-   * accepted since this agent started, by the monotonic clock since then (it was made just before):
-   * a wall clock set back after it came (a VM restored from a snapshot, one that runs behind) put
-   * the renewal off by the step, past the certificate's end if the step was over a third of its
-   * life, and the coordinator then refused it (helper-163).
+   * Whether a third or less of the certificate's life is left: by the wall clock, or by the monotonic
+   * clock since it came (it was made just before), or, for one loaded at the start, since then plus
+   * its age by the wall clock at that start: a wall clock set back after it came or after the start
+   * (a VM restored from a snapshot, one that runs behind) put the renewal off by the step, past the
+   * certificate's end if the step was over a third of its life, and the coordinator then refused it
+   * (helper-163; a loaded one, helper-166).
    */
   public synchronized boolean dueForRenewal(Instant now) {
     if (cert == null || setAside) {
@@ -263,9 +272,14 @@ public final class NodeCredentials {
     if (Pki.dueForRenewal(cert, now)) {
       return true;
     }
-    long end = cert.getNotAfter().getTime();
-    long life = end - Math.min(end, cert.getNotBefore().getTime() + Pki.CLOCK_SKEW.toMillis());
+    long life = lifeMillis(cert);
     return acceptedNanos != null && (nanoTime.getAsLong() - acceptedNanos) / 1_000_000 >= life - life / 3;
+  }
+
+  /** A certificate's life, from when it was made (its start less the backdating) to its end. */
+  private static long lifeMillis(X509Certificate c) {
+    long end = c.getNotAfter().getTime();
+    return end - Math.min(end, c.getNotBefore().getTime() + Pki.CLOCK_SKEW.toMillis());
   }
 
   /**

@@ -188,7 +188,29 @@ class NodeCredentialsTest {
     clock.advance(Duration.ofDays(2));
     assertThat(c.dueForRenewal(clock.instant())).as("21 days since it came, though the wall clock says 6").isTrue();
     assertThat(NodeCredentials.tls(state, "n1", null, clock, clock::nanos).dueForRenewal(clock.instant()))
-        .as("loaded at a start: the wall clock's word alone").isFalse();
+        .as("loaded at a start: its age then, 6 days by the wall clock").isFalse();
+  }
+
+  /**
+   * A certificate loaded at the start is timed as one accepted then: its age by the wall clock at
+   * the start, and the monotonic clock's from there, so a wall clock set back after the start puts
+   * its renewal off no more than one that came since. Before helper-166 only the latter was so
+   * timed: an agent restarted since its last renewal (most, after an upgrade or a reboot) whose
+   * clock was then set back 15 days renewed at the 36th day of a 30-day certificate, locked out
+   * from its 30th.
+   */
+  @Test
+  void aCertificateLoadedAtTheStartIsDueByItsAgeThenAndTheTimeSinceWhenTheWallClockWasSetBack() {
+    NodeCredentials first = NodeCredentials.tls(state, "n1", token, Clock.systemUTC());
+    first.accept(sign(first.newRequest(), Duration.ofDays(30)), Pki.pem(ca));
+    FakeClock clock = new FakeClock(Instant.now().plus(Duration.ofDays(5)));
+    NodeCredentials c = NodeCredentials.tls(state, "n1", null, clock, clock::nanos);
+    assertThat(c.dueForRenewal(clock.instant())).as("5 days of its 30").isFalse();
+    clock.stepWall(Duration.ofDays(-15));
+    clock.advance(Duration.ofDays(14));
+    assertThat(c.dueForRenewal(clock.instant())).as("19 days of its 30").isFalse();
+    clock.advance(Duration.ofDays(2));
+    assertThat(c.dueForRenewal(clock.instant())).as("21 days old, though the wall clock says 6").isTrue();
   }
 
   @Test
