@@ -166,6 +166,9 @@ final class NodeEntry {
     return new Node(name, effectiveLabels(), taints, unschedulable);
   }
 
+  /** When its reported pods count as Ready since ({@link ReadySince}), which a node's clock ahead does not put off. */
+  final ReadySince readySince = new ReadySince();
+
   /** Ages of its NoExecute taints on the monotonic clock too ({@link TaintAges}): measured at each plan of the node. */
   final TaintAges taintAges = new TaintAges();
 

@@ -210,7 +210,7 @@ final class PodIntake {
         dropped++;
         continue;
       }
-      p = ReadySince.taken(before.get(p.getPodName()), p, now);
+      p = n.readySince.taken(before.get(p.getPodName()), p, now);
       n.reported.put(p.getPodName(), p);
       failures(n, p);
     }
@@ -244,6 +244,7 @@ final class PodIntake {
           + " this node, or over {} pods on a node); logged once", nodeName, dropped, MAX_PODS_PER_NODE);
     }
     n.failureEvents.keySet().removeIf(k -> !n.reported.containsKey(k.substring(0, k.indexOf('/'))));
+    n.readySince.retain(n.reported.keySet());
     Map<String, List<ObservedPod>> observed = new HashMap<>();
     for (PodStatus p : n.reported.values()) {
       String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());

@@ -45,4 +45,33 @@ class ReadySinceClockTest {
       assertThat(h.ds().status().available()).isEqualTo(3);
     }
   }
+
+  /**
+   * A pod that turned Ready again (its container restarted, a readiness probe failed for a moment)
+   * with the NotReady between two reports unseen (coalesced within the agent's settle window, held
+   * while its stream was full, or sent while the session was down) is Ready since the node says,
+   * and waits its {@code minReadySeconds} again, as the kubelet's new condition time makes it in
+   * Kubernetes: helper-163's ReadySince kept the earlier time while both reports said Ready, and
+   * counted the pod available at once. A node whose clock runs ahead still has its time taken no
+   * later than the report (above).
+   */
+  @Test
+  void aPodReadyAgainSinceALaterTimeWaitsItsMinReadySecondsAgain() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      List<FleetHarness.Agent> agents = h.agents(3);
+      h.apply(minReady(10, 1));
+      agents.forEach(a -> a.runDesired(true));
+      h.advance(Duration.ofSeconds(11));
+      assertThat(h.ds().status().available()).isEqualTo(3);
+
+      h.advance(Duration.ofSeconds(20));
+      FleetHarness.Agent restarted = agents.get(0);
+      restarted.running.replaceAll((pod, p) -> p.toBuilder().setReadySinceMillis(h.clock.millis()).build());
+      restarted.report();
+      h.advance(Duration.ofSeconds(5));
+      assertThat(h.ds().status().available()).as("Ready again 5 s ago, minReadySeconds 10").isEqualTo(2);
+      h.advance(Duration.ofSeconds(6));
+      assertThat(h.ds().status().available()).isEqualTo(3);
+    }
+  }
 }
