@@ -63,6 +63,32 @@ class TokenExpiryTest {
     }
   }
 
+  /**
+   * A token made while the coordinator's clock ran ahead carries an expiry that far ahead: loaded at
+   * a later start (or by a replica taking the lead) once the clock was set right, it has no more
+   * left than its whole time to live. Before helper-166 it had what its stored expiry said by the
+   * right clock, its time to live and the clock's lead: a 1-hour token made a year ahead admitted
+   * nodes for a year after a restart, though it expired after the hour in the coordinator that made it.
+   */
+  @Test
+  void aTokenMadeWhileTheClockRanAheadHasNoMoreThanItsTimeToLiveAfterARestart() {
+    FakeClock clock = new FakeClock();
+    clock.stepWall(Duration.ofDays(365));
+    JoinToken token;
+    try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
+      token = new JoinTokens(store, clock, clock::nanos, CA_HASH).create(Duration.ofHours(1), "", "", 0);
+    }
+    clock.stepWall(Duration.ofDays(-365));
+    try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
+      JoinTokens tokens = new JoinTokens(store, clock, clock::nanos, CA_HASH);
+      clock.advance(Duration.ofMinutes(59));
+      assertThat(tokens.check(JoinToken.parse(token.text())).id()).isEqualTo(token.id());
+      clock.advance(Duration.ofMinutes(2));
+      assertThatThrownBy(() -> tokens.check(JoinToken.parse(token.text()))).isInstanceOf(ControlException.class)
+          .hasMessageContaining("join token " + token.id() + " expired");
+    }
+  }
+
   /** A step forward expires tokens early, as the wall clock says (the earlier of the two clocks). */
   @Test
   void aStepForwardExpiresATokenAsTheWallClockSays() {
