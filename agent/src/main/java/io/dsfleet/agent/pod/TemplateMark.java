@@ -88,6 +88,28 @@ public final class TemplateMark {
   }
 
   /**
+   * Marks the pod's directory for template {@code hash} and {@code digest} alone: every other
+   * template's mark in it removed first (the entry itself, never what a link names), then {@link
+   * #mark}. For a directory whose containers are of this template already, though an agent that
+   * marks none left another's mark.
+   */
+  public static void markAlone(Path podDir, String hash, String digest) throws IOException {
+    java.util.List<Path> others;
+    try (var entries = Files.list(podDir)) {
+      others = entries.filter(p -> p.getFileName().toString().startsWith(PREFIX) && !p.getFileName().toString().equals(PREFIX + hash))
+          .toList();
+    }
+    for (Path other : others) {
+      Files.deleteIfExists(other);
+    }
+    String held = read(podDir.resolve(PREFIX + hash));
+    if (held != null && !held.isEmpty() && !held.equals(digest)) {
+      Files.deleteIfExists(podDir.resolve(PREFIX + hash)); // this hash's mark of another digest: no longer the directory's
+    }
+    mark(podDir, hash, digest);
+  }
+
+  /**
    * What the mark holds, at most {@link #MAX_READ} bytes of it, or null when there is none. Read as
    * the file itself ({@link NoFollow#readAtMost}): anything else there (a link, a directory) reads
    * as a mark of no template's, "?".

@@ -97,11 +97,11 @@ public final class Executor {
       }
       boolean ok = true; // Wait: nothing to do
       if (a instanceof PodPlanner.StartSandbox s) {
-        ok = startSandbox(pod, s.attempt(), wanted);
+        ok = startSandbox(pod, observed, s.attempt(), wanted);
       } else if (a instanceof PodPlanner.Start s) {
         ok = start(pod, observed, s, wanted);
       } else if (a instanceof PodPlanner.SyncVolumes) {
-        ok = syncVolumes(pod);
+        ok = syncVolumes(pod, observed);
       }
       if (!ok) {
         return false;
@@ -124,10 +124,10 @@ public final class Executor {
     return stops.stopping(c);
   }
 
-  private boolean startSandbox(DesiredPod pod, int attempt, BooleanSupplier wanted) {
+  private boolean startSandbox(DesiredPod pod, List<OwnedContainer> observed, int attempt, BooleanSupplier wanted) {
     String key = Failures.key(pod.key(), "POD");
     try {
-      prepareVolumes(pod);
+      prepareVolumes(pod, observed);
       String image = runtime.ensureSandboxImage();
       String id = create(n -> PodRenderer.sandbox(pod.ctx(), image, attempt, n));
       if (!keepIfWanted(pod, id, wanted)) {
@@ -175,7 +175,7 @@ public final class Executor {
         return false; // dropped while its image was pulled
       }
       String podIp = hostNetwork ? hostIp : sandbox == null ? null : sandbox.info().ip();
-      var sources = prepareVolumes(pod);
+      var sources = prepareVolumes(pod, observed);
       List<ContainerSpec.Mount> mounts = volumes.mounts(pod.ctx(), c, sources);
       String seccomp = seccomp(pod, c);
       String sandboxId = sandbox == null ? null : sandbox.id();
@@ -241,9 +241,9 @@ public final class Executor {
     return true;
   }
 
-  private boolean syncVolumes(DesiredPod pod) {
+  private boolean syncVolumes(DesiredPod pod, List<OwnedContainer> observed) {
     try {
-      dirs.freshForANewTemplate(pod); // a new template's Secret never lands in the old one's emptyDir, on disk
+      dirs.freshForANewTemplate(pod, observed); // a new template's Secret never lands in the old one's emptyDir, on disk
       volumes.refresh(pod.ctx(), pod.template().spec());
       volumesWritten.put(pod.key(), pod.configs());
       failures.succeeded(PodPlanner.volumesKey(pod.key()));
@@ -328,8 +328,8 @@ public final class Executor {
   }
 
   /** The pod's volumes made or brought up to date, fresh for a new template; what they are, by name. */
-  private Map<String, Volumes.Source> prepareVolumes(DesiredPod pod) {
-    dirs.freshForANewTemplate(pod);
+  private Map<String, Volumes.Source> prepareVolumes(DesiredPod pod, List<OwnedContainer> observed) {
+    dirs.freshForANewTemplate(pod, observed);
     var sources = volumes.prepare(pod.ctx(), pod.template().spec());
     volumesWritten.put(pod.key(), pod.configs());
     return sources;

@@ -4,6 +4,7 @@ import io.dsfleet.agent.hostfs.NoFollow;
 import io.dsfleet.agent.pod.PodConfigError;
 import io.dsfleet.agent.pod.TemplateMark;
 import io.dsfleet.agent.pod.Volumes;
+import io.dsfleet.agent.runtime.OwnedContainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,15 +49,21 @@ final class PodDirs {
    * Secret volume that a new template made an emptyDir of the same name showed the new containers,
    * writable, a Secret their template is not given, and what old containers wrote to an emptyDir
    * (a compromised image's, say) reached the containers of the template that replaced it.
+   *
+   * <p>A directory marked for another template in which containers of this one were made already
+   * ({@code observed}, the pod's containers as listed) is theirs: an agent that marks marks before a
+   * template's first container, so only an agent that marks none (one before 2026-12-06, a package
+   * rolled back) moved the pod to this template in it. It is kept and marked for this template
+   * ({@link RolledBackMarks}).
    */
-  void freshForANewTemplate(DesiredPod pod) {
+  void freshForANewTemplate(DesiredPod pod, List<OwnedContainer> observed) {
     Path dir = pod.ctx().podDir();
     try {
       boolean needsNone = TemplateMark.needsNone(pod.template().spec());
       if (needsNone && NoFollow.lstat(dir).isEmpty()) {
         return; // nothing of an earlier template to remove, nothing of this one to mark
       }
-      if (TemplateMark.another(dir, pod.hash(), pod.digest())) {
+      if (TemplateMark.another(dir, pod.hash(), pod.digest()) && !RolledBackMarks.keep(pod, dir, observed)) {
         log.info("pod {}: template {} starts with fresh volumes; removing those of the one before", pod.key(), pod.hash());
         remove(dir.getParent(), dir.getFileName().toString());
         if (NoFollow.lstat(dir).isPresent()) {
