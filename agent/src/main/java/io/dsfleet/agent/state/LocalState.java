@@ -11,7 +11,6 @@ import java.nio.file.StandardCopyOption;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -185,15 +184,14 @@ public class LocalState {
     OwnerOnlyFiles.write(file, data);
   }
 
-  /** Pods released by an orphan delete: their containers run on, unmanaged. Lines that are neither a pod name nor "namespace/name" are dropped. */
+  /** Pods released by an orphan delete: their containers run on, unmanaged ({@link OrphansFile}: lines that are neither a pod name nor "namespace/name" are dropped). */
   public Set<String> loadOrphans() {
     Path f = dir.resolve("orphans");
     try {
       if (!Files.exists(f)) {
         return new TreeSet<>();
       }
-      return Files.readAllLines(f).stream().filter(l -> !l.isEmpty() && io.dsfleet.common.ReleasedPods.valid(l))
-          .collect(Collectors.toCollection(TreeSet::new));
+      return new TreeSet<>(OrphansFile.parse(Files.readAllLines(f)));
     } catch (IOException e) {
       log.error("cannot read {}: {}", f, e.getMessage());
       return new TreeSet<>();
@@ -212,7 +210,7 @@ public class LocalState {
   }
 
   public void saveOrphans(Set<String> pods) {
-    OwnerOnlyFiles.write(dir.resolve("orphans"), pods.stream().map(p -> p + "\n").collect(Collectors.joining()));
+    OwnerOnlyFiles.write(dir.resolve("orphans"), OrphansFile.format(pods));
   }
 
   /** Set by {@link #clear}: this process writes no desired set after it. */
