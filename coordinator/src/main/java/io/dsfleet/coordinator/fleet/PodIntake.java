@@ -147,8 +147,12 @@ final class PodIntake {
   /**
    * Pods the node newly reports released that this store never released (no orphan delete of
    * theirs: the agent released them on a set from another store, a restore or the wrong data
-   * directory, docs/agent.md): a Warning on the node naming them, so the operator learns of pods
-   * that run unmanaged from {@code dsctl events} and {@code kubectl get events}, not from each host.
+   * directory, docs/agent.md; or a coordinator before 2026-12-05 on this data directory released
+   * them, which forgot the release once the agent acknowledged it): a Warning on the node naming
+   * them, so the operator learns of pods that run unmanaged from {@code dsctl events} and {@code
+   * kubectl get events}, not from each host. The message names both causes: it named the first
+   * alone, and a coordinator upgraded from such a release told the operator to suspect a restore or
+   * the wrong data directory (helper-161, on a fleet upgraded from the build of 2026-12-04).
    */
   private void unasked(NodeEntry n, Map<String, PodStatus> releasedNow) {
     n.releasedUnwarned.retainAll(releasedNow.keySet());
@@ -159,8 +163,10 @@ final class PodIntake {
           : unasked.subList(0, NAMED_RELEASED) + " and " + (unasked.size() - NAMED_RELEASED) + " more (dsctl get pods -A)";
       // one dropped (the node over its event budget) is named at a later report, as a pod's failure is: it was lost for good
       if (events.recordFromAgent(n.name, Events.AgentKind.PODS, List.of(Events.nodeKey(n.name)), "Warning", "PodsReleased",
-          AgentText.bounded("pods " + named + " run on " + n.name + " unmanaged: its agent released them, on a desired set from another"
-              + " coordinator store (a restore, the wrong data directory?); apply their DaemonSets again to adopt them, or remove them",
+          AgentText.bounded("pods " + named + " run on " + n.name + " unmanaged: its agent released them, and this store records no"
+              + " orphan delete of theirs: a desired set from another coordinator store (a restore, the wrong data directory?), or an orphan"
+              + " delete by a coordinator before 2026-12-05, which kept no record once the agent had it; apply their DaemonSets again to"
+              + " adopt them, or remove them",
               AgentText.MESSAGE))) {
         n.releasedUnwarned.removeAll(unasked);
       } else {
