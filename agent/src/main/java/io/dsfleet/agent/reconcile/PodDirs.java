@@ -50,11 +50,12 @@ final class PodDirs {
    * writable, a Secret their template is not given, and what old containers wrote to an emptyDir
    * (a compromised image's, say) reached the containers of the template that replaced it.
    *
-   * <p>A directory marked for another template in which containers of this one were made already
-   * ({@code observed}, the pod's containers as listed) is theirs: an agent that marks marks before a
-   * template's first container, so only an agent that marks none (one before 2026-12-06, a package
-   * rolled back) moved the pod to this template in it. It is kept and marked for this template
-   * ({@link RolledBackMarks}).
+   * <p>A directory marked for another template in which a container of this one runs that an agent
+   * marking none made ({@code observed}, the pod's containers as listed; no digest label) is theirs:
+   * an agent that marks marks before a template's first container, so only an agent that marks none
+   * (one before 2026-12-06, a package rolled back) moved the pod to this template in it. It is kept
+   * and marked for this template ({@link RolledBackMarks}); a stopped container of this template, or
+   * one with a digest, is from an earlier time of it (A, B, A) and keeps nothing.
    */
   void freshForANewTemplate(DesiredPod pod, List<OwnedContainer> observed) {
     Path dir = pod.ctx().podDir();

@@ -24,12 +24,13 @@ final class RolledBackMarks {
   private RolledBackMarks() {}
 
   /**
-   * Whether {@code dir}, marked for another template than {@code pod}'s, is kept: containers of
-   * {@code pod}'s template are among {@code observed} (the pod's containers as listed), so its
-   * template runs in it already. The directory is then marked for {@code pod}'s template alone.
+   * Whether {@code dir}, marked for another template than {@code pod}'s, is kept: a container of
+   * {@code pod}'s template that an agent marking none made ({@link #madeInIt}) runs among {@code
+   * observed} (the pod's containers as listed), so its template runs in it already. The directory
+   * is then marked for {@code pod}'s template alone.
    */
   static boolean keep(DesiredPod pod, Path dir, List<OwnedContainer> observed) throws IOException {
-    if (observed.stream().noneMatch(pod::runs)) {
+    if (observed.stream().noneMatch(c -> madeInIt(pod, c))) {
       return false;
     }
     log.warn("pod {}: its directory {} is marked for another template, yet containers of its template {} were made in it (by an"
@@ -37,5 +38,23 @@ final class RolledBackMarks {
         pod.hash());
     TemplateMark.markAlone(dir, pod.hash(), pod.digest());
     return true;
+  }
+
+  /**
+   * Whether {@code c} shows that {@code pod}'s template was moved into a directory another's mark
+   * names: it is of the template, it runs, and it carries no digest label. An agent that labels
+   * digests marks a directory before a template's first container and stops the containers of the
+   * template it replaces before that mark, so a container of this template with a digest, or a
+   * stopped one, in such a directory is from an earlier time of the same template: a rollout undone
+   * (A, then B, then A again) while A's stopped containers were still there (the collector skips a
+   * pod whose worker is busy, B's image pull for one; a removal Docker refused; the latest runs of
+   * a desired pod are kept once A is desired again), or an agent killed between B's mark and B's
+   * first container and started again on A. Until a fix of 2026-12-06 any container of the
+   * template, in any state, counted, and the directory of the template between (its Secrets'
+   * files, what its containers wrote) was kept for the template rolled back to (helper-168;
+   * {@code RolledBackAgentTest.aTemplateRolledBackToStartsWithFreshVolumesThoughItsOldContainersStay}).
+   */
+  static boolean madeInIt(DesiredPod pod, OwnedContainer c) {
+    return c.running() && c.digest() == null && pod.runs(c);
   }
 }

@@ -112,4 +112,88 @@ class RolledBackAgentTest {
     assertThat(pod.resolve("volumes/scratch")).isDirectory();
     assertThat(written).as("what A wrote, not in B's emptyDir").doesNotExist();
   }
+
+  /**
+   * A rollout undone, A then B then A, while A's stopped containers stay (their removal refused
+   * here; the collector also skips them while B's worker is busy, its image's pull, and keeps them as
+   * A's latest runs once A is desired again): A starts with fresh volumes, nothing of B's in them.
+   * Before the fix A's old containers, of its hash and digest, counted as A's running in B's
+   * directory, which was kept for A: what B's containers wrote to the emptyDir (and B's Secret
+   * files) reached A's.
+   */
+  @Test
+  void aTemplateRolledBackToStartsWithFreshVolumesThoughItsOldContainersStay() throws Exception {
+    DaemonSet a = Pods.ds(plus(A_FIELDS, ReconcilerTest.SCRATCH));
+    DaemonSet b = Pods.ds(plus(B_FIELDS, ReconcilerTest.SCRATCH));
+    String hashA = TemplateHash.of(a.spec().template());
+    String hashB = TemplateHash.of(b.spec().template());
+    Path pod = dir.resolve("pods/ops_agent-abcde");
+    r = agent();
+    r.setDesired(Pods.state(a));
+    ticks(3);
+    runtime.listOwned("n1").forEach(c -> runtime.failing.put("remove " + c.id(), "device or resource busy"));
+    r.setDesired(Pods.state(b));
+    ticks(5);
+    assertThat(runtime.listOwned("n1").stream().filter(c -> c.running())).as("B's sandbox and container").hasSize(2)
+        .allSatisfy(c -> assertThat(c.label(Labels.HASH)).isEqualTo(hashB));
+    Path written = Files.write(pod.resolve("volumes/scratch/left-by-b"), new byte[] {1});
+
+    r.setDesired(Pods.state(a));
+    ticks(5);
+    assertThat(runtime.listOwned("n1").stream().filter(c -> c.running())).as("A's sandbox and container again").hasSize(2)
+        .allSatisfy(c -> assertThat(c.label(Labels.HASH)).isEqualTo(hashA));
+    assertThat(runtime.listOwned("n1").stream().filter(c -> !c.running() && hashA.equals(c.label(Labels.HASH))))
+        .as("A's first containers, still there").isNotEmpty();
+    assertThat(pod.resolve("volumes/scratch")).isDirectory();
+    assertThat(written).as("what B wrote, not in A's emptyDir").doesNotExist();
+    assertThat(pod.resolve("template-" + hashB)).doesNotExist();
+  }
+
+  /**
+   * An agent killed between B's mark (B's ConfigMap written into its volume) and B's first
+   * container, started again on A (the rollout undone meanwhile): A's emptyDir of the same name is
+   * fresh, none of B's files in it. Before the fix A's stopped containers, kept as its latest runs,
+   * counted as A's running in B's directory, and A's emptyDir showed B's ConfigMap (a Secret alike).
+   */
+  @Test
+  void anAgentKilledBetweenANewTemplatesMarkAndItsFirstContainerStartsTheOneBeforeAgainWithFreshVolumes() throws Exception {
+    String[] mount = {"spec.template.spec.containers[0].volumeMounts", "[{name: creds, mountPath: /creds}]"};
+    DaemonSet a = Pods.ds(plus(plus(A_FIELDS, mount), "spec.template.spec.volumes", "[{name: creds, emptyDir: {}}]"));
+    DaemonSet b = Pods.ds(plus(plus(B_FIELDS, mount), "spec.template.spec.volumes", "[{name: creds, configMap: {name: cfg}}]"));
+    var configs = ReconcilerTest.config(java.util.Map.of("password", "of-b"));
+    Path creds = dir.resolve("pods/ops_agent-abcde/volumes/creds");
+    r = agent();
+    r.setDesired(Pods.state(a).toBuilder().addConfigs(configs).build());
+    ticks(3);
+    runtime.failing.put("create ", "killed before it"); // B's first container is never made: the agent dies after its mark
+    r.setDesired(Pods.state(b).toBuilder().addConfigs(configs).build());
+    ticks(1); // A's containers stopped, B's volumes written, its sandbox's create refused: the pass in which the agent dies
+    assertThat(creds.resolve("password")).as("B's ConfigMap written before its first container").exists();
+    r.close();
+
+    runtime.failing.clear();
+    r = agent();
+    r.setDesired(Pods.state(a).toBuilder().addConfigs(configs).build());
+    ticks(3);
+    assertThat(runtime.listOwned("n1").stream().filter(c -> c.running() && Labels.APP.equals(c.label(Labels.ROLE)))).singleElement()
+        .satisfies(c -> assertThat(c.label(Labels.HASH)).isEqualTo(TemplateHash.of(a.spec().template())));
+    assertThat(runtime.listOwned("n1").stream().filter(c -> !c.running())).as("A's containers from before B").isNotEmpty();
+    assertThat(creds).isDirectory();
+    try (var files = Files.list(creds)) {
+      assertThat(files).as("A's emptyDir, nothing of B's ConfigMap in it").isEmpty();
+    }
+  }
+
+  /** Which containers show a template moved into another's directory by an agent that marks none: {@link RolledBackMarks#madeInIt}. */
+  @Test
+  void onlyARunningContainerWithoutADigestShowsItsTemplateMovedInByAnAgentThatMarksNone() {
+    DesiredPod a = DesiredPod.parse(Pods.state(Pods.ds(A_FIELDS)), java.util.Map.of(), Pods.NODE, "10.1.1.1", dir, "test").get("ops/agent-abcde");
+    assertThat(RolledBackMarks.madeInIt(a, Pods.C.app("c1", a.hash(), "main", 0, 0).build()))
+        .as("running, no digest: an agent before 2026-12-06 made it in the directory").isTrue();
+    assertThat(RolledBackMarks.madeInIt(a, Pods.C.app("c1", a.hash(), "main", 0, 0).exited(0, Pods.T0).build()))
+        .as("stopped, no digest: an older agent's run of an earlier time of the template (A, B, A)").isFalse();
+    assertThat(RolledBackMarks.madeInIt(a, Pods.C.app("c1", a.hash(), "main", 0, 0).label(Labels.DIGEST, a.digest()).build()))
+        .as("running with a digest: an agent that marks made it, after marking for its template (one started again by hand)").isFalse();
+    assertThat(RolledBackMarks.madeInIt(a, Pods.C.app("c1", "otherhash", "main", 0, 0).build())).as("another template's").isFalse();
+  }
 }
