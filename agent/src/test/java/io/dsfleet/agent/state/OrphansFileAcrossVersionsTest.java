@@ -63,4 +63,19 @@ class OrphansFileAcrossVersionsTest {
     new LocalState(dir).saveOrphans(new TreeSet<>(Set.of("web-abcde")));
     assertThat(Files.readAllLines(dir.resolve("orphans"))).isEqualTo(List.of("web-abcde"));
   }
+
+  /**
+   * An agent of 2026-12-05 reads the names for older agents as releases too (a name alone stands for any namespace's pod
+   * of it there): no line serves the build of 2026-12-04 and not that of 2026-12-05. Written back by that build, the names
+   * stand above the keys, and this agent reads them so (docs/agent.md). Held, no behaviour changed.
+   */
+  @Test
+  void anAgentOf20261205ReadsTheNamesToo() throws Exception {
+    new LocalState(dir).saveOrphans(new TreeSet<>(Set.of("ops/web-abcde")));
+    Set<String> asRead = new TreeSet<>(Files.readAllLines(dir.resolve("orphans")).stream()
+        .filter(l -> !l.isEmpty() && io.dsfleet.common.ReleasedPods.valid(l)).toList()); // LocalState.loadOrphans of 2026-12-05
+    assertThat(asRead).isEqualTo(Set.of("ops/web-abcde", "web-abcde"));
+    Files.writeString(dir.resolve("orphans"), String.join("\n", asRead) + "\n"); // its saveOrphans
+    assertThat(new LocalState(dir).loadOrphans()).isEqualTo(Set.of("ops/web-abcde", "web-abcde"));
+  }
 }
