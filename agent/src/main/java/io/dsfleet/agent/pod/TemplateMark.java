@@ -88,12 +88,31 @@ public final class TemplateMark {
   }
 
   /**
-   * Marks the pod's directory for template {@code hash} and {@code digest} alone: every other
-   * template's mark in it removed first (the entry itself, never what a link names), then {@link
-   * #mark}. For a directory whose containers are of this template already, though an agent that
-   * marks none left another's mark.
+   * Marks the pod's directory for template {@code hash} and {@code digest} alone: this template's
+   * mark made first (one of this hash holding another digest replaced in one rename), then every
+   * other template's removed (the entry itself, never what a link names). For a directory whose
+   * containers are of this template already, though an agent that marks none left another's mark.
+   * In that order an agent killed in between leaves both marks, never none: a directory without a
+   * mark counts as any template's, and until a fix of 2026-12-06 (the others removed first) one so
+   * left was kept for the template before if the rollout was undone meanwhile (helper-168).
    */
   public static void markAlone(Path podDir, String hash, String digest) throws IOException {
+    markAlone(podDir, hash, digest, () -> {});
+  }
+
+  /** {@link #markAlone(Path, String, String)}; {@code marked} runs once this template's mark is made (a test's kill). */
+  static void markAlone(Path podDir, String hash, String digest, Runnable marked) throws IOException {
+    Path mine = podDir.resolve(PREFIX + hash);
+    String held = read(mine);
+    if (held != null && !held.isEmpty() && !held.equals(digest)) { // this hash's mark of another digest: no longer the directory's
+      Path next = podDir.resolve(".next-" + PREFIX + hash); // no mark's name: one an agent killed here left is never read as one
+      Files.deleteIfExists(next);
+      NoFollow.createFile(next, digest.getBytes(StandardCharsets.US_ASCII), PosixFilePermissions.fromString("rw-------"));
+      Files.move(next, mine, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } else {
+      mark(podDir, hash, digest);
+    }
+    marked.run();
     java.util.List<Path> others;
     try (var entries = Files.list(podDir)) {
       others = entries.filter(p -> p.getFileName().toString().startsWith(PREFIX) && !p.getFileName().toString().equals(PREFIX + hash))
@@ -102,11 +121,6 @@ public final class TemplateMark {
     for (Path other : others) {
       Files.deleteIfExists(other);
     }
-    String held = read(podDir.resolve(PREFIX + hash));
-    if (held != null && !held.isEmpty() && !held.equals(digest)) {
-      Files.deleteIfExists(podDir.resolve(PREFIX + hash)); // this hash's mark of another digest: no longer the directory's
-    }
-    mark(podDir, hash, digest);
   }
 
   /**
