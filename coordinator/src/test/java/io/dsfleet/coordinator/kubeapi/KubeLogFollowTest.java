@@ -88,7 +88,7 @@ class KubeLogFollowTest {
 
   private LogRequest asked() {
     AtomicReference<LogRequest> r = new AtomicReference<>();
-    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
       for (CoordinatorMessage m : agent.received) {
         if (m.hasLogRequest()) {
           r.set(m.getLogRequest());
