@@ -213,10 +213,17 @@ final class Catalog {
   /**
    * A new revision's carried nodes (told to move by the last rollout, no report since: {@link #replacing}) whose last
    * report shows a pod of the new revision: the one they were told to leave (a rollback while they moved). Their agent
-   * may be replacing it, so that report does not say the pod is up ({@link DaemonSetController}).
+   * may be replacing it, so that report does not say the pod is up ({@link DaemonSetController}). The marks already
+   * there stay (each ends with its node's next report, or its time): a node's report from before it was told to stop
+   * a pod is no surer under a new template, and a template applied at once after a DaemonSet was made again under a
+   * deleted one's name, the deleted one's own among them, read the pods every agent was stopping as its own, rolled
+   * out (MadeAgainReportsTest).
    */
   private void unsureReports(String k, DsEntry e) {
-    e.unsureReports.clear();
+    e.unsureReports.entrySet().removeIf(m -> { // those of nodes gone or heard from since, which no look would drop
+      NodeEntry n = state.nodes.get(m.getKey());
+      return n == null || n.reports != m.getValue().reports;
+    });
     for (String node : e.rollout.moving()) {
       NodeEntry n = state.nodes.get(node);
       if (n != null && ObservedPod.current(n.observed.getOrDefault(k, List.of()), e.rollout.hash()) != null) {
