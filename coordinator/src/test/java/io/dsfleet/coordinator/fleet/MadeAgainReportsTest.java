@@ -59,4 +59,34 @@ class MadeAgainReportsTest {
     assertThat(h.ds().status().available()).isEqualTo(2);
     assertThat(h.ds().rolledOut()).isTrue();
   }
+
+  /**
+   * The marks are memory only, and a coordinator restarted inside their window is no worse for it: it knows no node's
+   * pods until each reports (the last reports, the deleted one's pods among them, are not stored), so nothing counts
+   * until the agents say what they run, here nothing (they stopped the deleted one's pods). No behaviour changed.
+   */
+  @Test
+  void aRestartInsideTheWindowCountsNothingBeforeTheNodesReport() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(2);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    h.advance(Duration.ofSeconds(5));
+    h.fleet.deleteDaemonSet("ops", "agent", true);
+    agents.forEach(a -> a.runSilently(true)); // each stops the deleted one's pod, not reported yet
+    h.apply(RolloutRulesTest.image(1));
+
+    h.crashAndRestartWithout("n0", "n1");
+    h.fleet.rolloutPass();
+    FleetView.DsSnapshot d = h.ds();
+    assertThat(d.status().current() + "/" + d.status().available() + "/" + d.status().desired()).isEqualTo("0/0/2");
+    assertThat(d.rolledOut()).isFalse();
+
+    agents.forEach(Agent::open); // each reports what it runs: nothing
+    assertThat(h.ds().status().current()).isZero();
+    assertThat(h.ds().rolledOut()).isFalse();
+    agents.forEach(a -> a.runDesired(true));
+    h.advance(Duration.ofSeconds(5));
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
 }
