@@ -39,7 +39,9 @@ public final class AgentMain {
   }
 
   private static final Logger log = LoggerFactory.getLogger(AgentMain.class);
-  static final String VERSION = java.util.Objects.requireNonNullElse(AgentMain.class.getPackage().getImplementationVersion(), "dev");
+  static final io.dsfleet.common.BuildIdentity BUILD = io.dsfleet.common.BuildIdentity.of(AgentMain.class);
+  /** The build as shown: "0.1.0-SNAPSHOT+1a2b3c4d5e6f" (version+commit), sent as NodeInfo.agent_version. */
+  static final String VERSION = BUILD.full();
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
       "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure", "restartBackoff", "restartBackoffMax",
       "relistInterval", "passInterval", "metricsListen");

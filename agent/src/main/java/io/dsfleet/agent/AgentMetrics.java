@@ -21,6 +21,7 @@ final class AgentMetrics {
   static PrometheusRegistry registry(Reconciler reconciler, CoordinatorSession session) {
     PrometheusRegistry r = new PrometheusRegistry();
     io.dsfleet.agent.metrics.AgentCounters.registerAll(r);
+    AgentMain.BUILD.register(r);
     r.register(GaugeWithCallback.builder().name("dsfleet_agent_pods").help("Pods this node runs, by phase (the agent's last report)")
         .labelNames("phase").callback(cb -> count(reconciler.lastReport(), PodStatus::getPhase).forEach((phase, n) -> cb.call(n, phase)))
         .build());

@@ -57,7 +57,7 @@ public final class CoordinatorServer implements AutoCloseable {
   private volatile String dashboardUrl = "";
   /** Group changes that wait for a replica to catch up run here, off the transport threads. */
   private final java.util.concurrent.ExecutorService background = Executors.newCachedThreadPool(io.dsfleet.common.DaemonThreads.named("coordinator-background"));
-  private final String version = java.util.Objects.requireNonNullElse(CoordinatorServer.class.getPackage().getImplementationVersion(), "dev");
+  private final String version = io.dsfleet.common.BuildIdentity.of(CoordinatorServer.class).full();
 
   /** What serves while this coordinator serves: its fleet, its CA at work, the services bound to them. */
   private record Serving(Fleet fleet, Authority authority, AgentServiceImpl agents, List<ServerServiceDefinition> definitions) {}

@@ -99,10 +99,9 @@ public final class Dsctl {
 
   /** The version from the jar manifest. */
   public static final class Version implements CommandLine.IVersionProvider {
-    /** The build's version: the jar's, or "dev" from classes outside one. */
+    /** The build's version and commit: the jar's ("0.1.0-SNAPSHOT+1a2b3c4d5e6f"), or "dev" from classes outside one. */
     public static String number() {
-      String v = Dsctl.class.getPackage().getImplementationVersion();
-      return v == null ? "dev" : v;
+      return io.dsfleet.common.BuildIdentity.of(Dsctl.class).full();
     }
 
     /** What --version prints: the command's own name (dsctl, or ds-coordinator, whose --version this is too) and the version. */

@@ -44,7 +44,8 @@ final class KubeReads {
     switch (path) {
       case "/version" -> {
         return Json.mapper().createObjectNode().put("major", "1").put("minor", KubeApi.KUBE_MINOR)
-            .put("gitVersion", "v1." + KubeApi.KUBE_MINOR + ".0-dsfleet." + version).put("platform", "linux/amd64");
+            .put("gitVersion", "v1." + KubeApi.KUBE_MINOR + ".0-dsfleet." + version)
+            .put("gitCommit", io.dsfleet.common.BuildIdentity.parse(version).commit()).put("platform", "linux/amd64");
       }
       case "/api" -> {
         ObjectNode o = Json.mapper().createObjectNode().put("kind", "APIVersions");

@@ -58,6 +58,7 @@ public final class CoordinatorMetrics {
     r.register(STORE_COMMIT);
     r.register(GrpcMetrics.HANDLED);
     r.register(GrpcMetrics.HANDLING);
+    io.dsfleet.common.BuildIdentity.of(CoordinatorServer.class).register(r);
     fleetSeries(r, server::fleet, clock, System::nanoTime);
     r.register(GaugeWithCallback.builder().name("dsfleet_session_queue_depth")
         .help("Agent session messages (pod reports, acks, session changes) waiting for the fleet's lock")
