@@ -91,6 +91,11 @@ public final class Reconciler {
   private final PodSync podSync;
   private final GarbageCollector collector;
   private volatile List<PodStatus> lastReport;
+  /**
+   * The version of the desired set the pass that built the last report had taken ({@link #reportedVersion}): written
+   * after {@link #lastReport}, so one who reads it first, then the report, never pairs a report with a newer version.
+   */
+  private volatile long reportedVersion;
   private volatile Runnable wake = () -> { };
   private volatile Consumer<Set<String>> onOrphans = x -> { };
   /** Run by each pass once it read the desired set (a test's set arrives there). */
@@ -323,6 +328,9 @@ public final class Reconciler {
     // (the set with it, then no longer released) is in the set read or in one of the two; before 2026-12-06 they were
     // read after the set alone, and a pod adopted between the two reads was neither, and stopped as no longer desired
     Set<String> releasedBefore = orphans;
+    // the set's version before the set (setDesired writes it after): the set read is this one or newer, so a report never
+    // says it is after a set its pass had not taken
+    long taken = desiredVersion;
     Map<String, DesiredPod> want = desired;
     afterDesiredRead.run();
     Set<String> releasedAfter = orphans;
@@ -370,9 +378,15 @@ public final class Reconciler {
         executor::stopping), holding, lastReport);
     List<PodStatus> releasedPods = ReleasedPodStatus.of(owned, released, want); // the session sends them apart (StatusReports)
     List<PodStatus> report = releasedPods.isEmpty() ? managed : java.util.stream.Stream.concat(managed.stream(), releasedPods.stream()).toList();
-    if (!report.equals(lastReport)) {
+    // a pass that took a newer set reports even when no pod changed: the coordinator holds a node it moved back until a
+    // report says it is after the last set sent (docs/rollouts.md); before 2026-12-07 such a set was reported by nothing
+    boolean podsChanged = !report.equals(lastReport);
+    if (podsChanged || taken != reportedVersion) {
       lastReport = report;
-      starts.report(managed, firstSeen, now, d -> AgentCounters.POD_START.observe(d.toNanos() / 1e9));
+      reportedVersion = taken;
+      if (podsChanged) {
+        starts.report(managed, firstSeen, now, d -> AgentCounters.POD_START.observe(d.toNanos() / 1e9));
+      }
       reporter.accept(report);
     }
     long n = passes.incrementAndGet();
@@ -413,6 +427,14 @@ public final class Reconciler {
   /** The version of the desired set this node runs; 0 before the first. */
   public long desiredVersion() {
     return desiredVersion;
+  }
+
+  /**
+   * The version of the desired set the pass that built the last report had taken (0 before one had a set): the report's
+   * {@code applied_version}. The reporter, called by that pass, reads the version of the report it is given here.
+   */
+  public long reportedVersion() {
+    return reportedVersion;
   }
 
   public List<PodStatus> lastReport() {

@@ -262,7 +262,8 @@ public final class CoordinatorSession implements AutoCloseable {
       out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
       // re-report everything on (re)connect, at once: the coordinator keeps pod status in memory
       // only, and sends this node nothing before it heard what runs here
-      reports.sendOnOpen(reconciler.lastReport());
+      long applied = reconciler.reportedVersion(); // before the report: never a version newer than the pass that built it
+      reports.sendOnOpen(reconciler.lastReport(), applied);
       heartbeat(); // at once: it carries whether this node can run pods now
       heartbeats = scheduler.scheduleAtFixedRate(this::heartbeat, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -381,10 +382,12 @@ public final class CoordinatorSession implements AutoCloseable {
 
   /**
    * Sends the full pod status of the node, when connected, coalesced while its pods settle and
-   * held while the stream takes no more ({@link StatusReports}).
+   * held while the stream takes no more ({@link StatusReports}). Called by the reconciler's pass
+   * with the report it built: the version of the set that pass had taken goes with it
+   * ({@link Reconciler#reportedVersion}, set before the call; passes do not overlap).
    */
   public void sendReport(List<PodStatus> pods) {
-    reports.send(pods);
+    reports.send(pods, reconciler.reportedVersion());
   }
 
   /** Whether the open stream takes more now (gRPC's flow control); false with none. */

@@ -34,6 +34,8 @@ final class StatusReports {
    * onReady handler sends it the moment it does ({@link #onStreamReady}).
    */
   private List<PodStatus> heldReport;
+  /** The version of the desired set the pass that built {@link #heldReport} had taken (its {@code applied_version}). */
+  private long heldVersion;
   /** The end of the held report's settle window, while it waits for its pods to settle; else null. */
   private ScheduledFuture<?> settling;
 
@@ -57,11 +59,14 @@ final class StatusReports {
    * is still on its way (being created, started but not yet ready, stopping) waits up to
    * {@link #SETTLE_MILLIS} for the next one, which replaces it; a settled one goes at once. So a
    * pod that goes Pending, Running and Ready within the window is one report, sent when Ready,
-   * and no report waits longer than the window.
+   * and no report waits longer than the window. {@code appliedVersion} is the version of the
+   * desired set the pass that built it had taken: it goes with these pods, and a newer report
+   * replaces both.
    */
-  void send(List<PodStatus> pods) {
+  void send(List<PodStatus> pods, long appliedVersion) {
     synchronized (lock) {
       heldReport = pods;
+      heldVersion = appliedVersion;
       if (pods.stream().noneMatch(StatusReports::changing)) {
         flushReport();
       } else if (settling == null) {
@@ -75,9 +80,10 @@ final class StatusReports {
    * coordinator keeps pod status in memory only, and sends this node nothing before it heard what
    * runs here). The caller holds the session's lock.
    */
-  void sendOnOpen(List<PodStatus> pods) {
+  void sendOnOpen(List<PodStatus> pods, long appliedVersion) {
     synchronized (lock) {
       heldReport = pods;
+      heldVersion = appliedVersion;
       flushReport(true);
     }
   }
@@ -112,7 +118,7 @@ final class StatusReports {
         // the check and the handler both hold the session's lock: a stream ready after the check calls the handler after it
         return;
       }
-      send.accept(AgentMessage.newBuilder().setPodStatus(report(heldReport)).build());
+      send.accept(AgentMessage.newBuilder().setPodStatus(report(heldReport, heldVersion)).build());
       heldReport = null; // a report not sent goes in full with the next session's first message
     }
   }
@@ -120,10 +126,12 @@ final class StatusReports {
   /**
    * A full report of {@code pods}: the released ones ({@link PodStatus#getReleased}) in their own
    * field, which a coordinator before 2026-12-06 ignores (among the pods, it would take them for
-   * pods of their DaemonSets, count them and send them back desired, adopting them unasked).
+   * pods of their DaemonSets, count them and send them back desired, adopting them unasked), and
+   * the version of the desired set the pass that built it had taken ({@code applied_version},
+   * which a coordinator before 2026-12-07 ignores).
    */
-  static PodStatusReport report(List<PodStatus> pods) {
-    PodStatusReport.Builder b = PodStatusReport.newBuilder().setFull(true);
+  static PodStatusReport report(List<PodStatus> pods, long appliedVersion) {
+    PodStatusReport.Builder b = PodStatusReport.newBuilder().setFull(true).setAppliedVersion(appliedVersion);
     for (PodStatus p : pods) {
       if (p.getReleased()) {
         b.addReleasedPods(p);

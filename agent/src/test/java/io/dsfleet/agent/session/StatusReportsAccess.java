@@ -9,6 +9,6 @@ public final class StatusReportsAccess {
   private StatusReportsAccess() {}
 
   public static PodStatusReport report(List<PodStatus> pods) {
-    return StatusReports.report(pods);
+    return StatusReports.report(pods, 0);
   }
 }

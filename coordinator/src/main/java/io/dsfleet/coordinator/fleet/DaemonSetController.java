@@ -39,8 +39,9 @@ final class DaemonSetController {
   static final long MAX_RETRY_SECONDS = 300;
   /**
    * How long a carried node's report from before it was told to move is not taken for what runs there (FleetState's
-   * unsureReports) when no report comes: its agent reports a change within a second; one that reports nothing never
-   * had the move (the set it was told was replaced before it went out) and runs what it reported.
+   * unsureReports) when no report comes, for an agent whose reports carry no applied_version (before 2026-12-07): it
+   * reports a change within a second; one that reports nothing never had the move (the set it was told was replaced
+   * before it went out) and runs what it reported. A later agent's report says which set it acted on: no timer.
    */
   static final long UNSURE_REPORT_NANOS = 10_000_000_000L;
 

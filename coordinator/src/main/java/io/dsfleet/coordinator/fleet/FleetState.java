@@ -73,7 +73,10 @@ final class FleetState {
     }
   }
 
-  /** A node's count of reports when its last one became unsure (DsEntry#unsureReports), and until when (System.nanoTime; null before the first look). */
+  /**
+   * A node's count of reports when its last one became unsure (DsEntry#unsureReports), and until when (System.nanoTime;
+   * null before the first look): for an agent whose reports carry no applied_version (before 2026-12-07) alone.
+   */
   static final class UnsureReport {
     final long reports;
     Long untilNanos;
@@ -121,20 +124,32 @@ final class FleetState {
     final Map<String, OrphanedRevisions.Adopted> adopted = new HashMap<>();
 
     /**
-     * Whether the node's last report is from before it was told to move ({@link #unsureReports}) and not yet old
-     * enough ({@link DaemonSetController#UNSURE_REPORT_NANOS}, counted from the first look) to be taken for what runs
-     * there; forgotten once it is (a report came, or the time is up). The rollout pass and an apply's carried nodes
-     * both ask, so a template applied in that moment (a rollout restart, an undo of the undo) carries the node on.
+     * Whether the node's last report may be from before it was told to move ({@link #unsureReports}), so not what runs
+     * there; forgotten once it is sure. A report that says which set its agent had acted on ({@link
+     * NodeEntry#appliedVersion}) is sure once that is the last set sent to the node ({@link NodeEntry#version}), or
+     * newer, and not before, however long that takes: a node whose link stalled right after the set holds its share
+     * of the budget until it reports or goes NotReady (then the rollout counts it down), and a report built before the
+     * set, arriving late, ends nothing. Before 2026-12-07 the hold ended on any report, or after {@link
+     * DaemonSetController#UNSURE_REPORT_NANOS} (counted from the first look) without one, as it still does for an
+     * agent whose report carries no version: such an agent reports nothing for a set that changes no pod. The rollout
+     * pass and an apply's carried nodes both ask, so a template applied in that moment (a rollout restart, an undo of
+     * the undo) carries the node on.
      */
     boolean unsure(NodeEntry n, long nanos) {
       UnsureReport u = unsureReports.get(n.name);
       if (u == null) {
         return false;
       }
-      if (u.untilNanos == null) {
-        u.untilNanos = nanos + DaemonSetController.UNSURE_REPORT_NANOS;
+      boolean sure;
+      if (n.appliedVersion != null) {
+        sure = n.appliedVersion >= n.version;
+      } else {
+        if (u.untilNanos == null) {
+          u.untilNanos = nanos + DaemonSetController.UNSURE_REPORT_NANOS;
+        }
+        sure = n.reports != u.reports || nanos - u.untilNanos >= 0;
       }
-      if (n.reports != u.reports || nanos - u.untilNanos >= 0) {
+      if (sure) {
         unsureReports.remove(n.name);
         return false;
       }

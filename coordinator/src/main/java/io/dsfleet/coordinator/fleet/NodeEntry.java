@@ -86,6 +86,11 @@ final class NodeEntry {
   boolean reportedSinceStart = true;
   /** Pod reports taken from the node by this coordinator: whether one came since a moment (RolloutState's carried nodes). */
   long reports;
+  /**
+   * The applied_version of the node's last pod report: the newest desired set the agent's pass that built it had taken,
+   * compared with {@link #version} (FleetState.DsEntry#unsure). Null: the report had none (an agent before 2026-12-07).
+   */
+  Long appliedVersion;
   AgentSink session;
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */

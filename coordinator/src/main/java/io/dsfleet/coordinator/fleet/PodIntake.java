@@ -185,13 +185,19 @@ final class PodIntake {
   /** Waiting reasons of a container on its way up: not failures. */
   private static final java.util.Set<String> STARTING = java.util.Set.of("", "ContainerCreating", "PodInitializing");
 
-  /** Takes a node's pod report; returns whether it changed what the planner reads (then the node is planned again). */
+  /**
+   * Takes a node's pod report; returns whether it changed what the planner reads (then the node is planned again), or
+   * says the agent acted on a newer set while a rollout holds the node (DsEntry#unsure): either way a rollout pass is due.
+   */
   boolean report(String nodeName, PodStatusReport report, Instant now) {
     NodeEntry n = state.nodes.get(nodeName);
     if (n == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member; join first");
     }
     n.reports++;
+    Long applied = report.hasAppliedVersion() ? report.getAppliedVersion() : null;
+    boolean appliedMoved = !java.util.Objects.equals(applied, n.appliedVersion);
+    n.appliedVersion = applied;
     // pods this node reported before: their names were checked then
     Map<String, PodStatus> before = report.getFull() ? new HashMap<>(n.reported) : n.reported;
     if (report.getFull()) {
@@ -261,7 +267,8 @@ final class PodIntake {
     }
     OrphanedRevisions.addReleasedPods(state, n, observed); // released pods a DaemonSet adopts, at the revision each runs
     if (observed.equals(n.observed) && !n.awaitingReport && !releasedChanged) {
-      return false; // nothing the planner reads changed
+      // nothing the planner reads changed; a set acted on that changed no pod may end a hold all the same
+      return appliedMoved && state.daemonSets.values().stream().anyMatch(e -> e.unsureReports.containsKey(n.name));
     }
     n.observed.clear();
     n.observed.putAll(observed);

@@ -139,6 +139,14 @@ final class FleetHarness implements AutoCloseable {
     boolean alive = true;
     /** Sending fails, as on a stream the client cancelled a moment ago. */
     boolean broken;
+    /**
+     * Whether its reports say which set it acted on last ({@code applied_version}: {@link #applied}), as an agent since
+     * 2026-12-07 does; false, the default here, as an older agent's (the coordinator then holds a moved-back node 10 s
+     * at most without a report).
+     */
+    boolean reportsApplied;
+    /** The version of the last set it acted on ({@link #runSilently}): a real agent's pass takes the newest set it has. */
+    long applied;
 
     Agent(String name) {
       this.name = name;
@@ -181,6 +189,7 @@ final class FleetHarness implements AutoCloseable {
 
     /** As {@link #runDesired}, without reporting. */
     void runSilently(boolean ready) {
+      applied = last().getVersion();
       for (String key : last().getOrphanedPodKeysList()) {
         String pod = key.substring(key.indexOf('/') + 1);
         if (running.containsKey(pod)) {
@@ -219,7 +228,11 @@ final class FleetHarness implements AutoCloseable {
 
     /** Reports what it runs; then the scheduler's rollout pass runs, as it does within 20 ms in a coordinator. */
     void report() {
-      fleet.reportPods(name, PodStatusReport.newBuilder().setFull(true).addAllPods(running.values())
+      PodStatusReport.Builder r = PodStatusReport.newBuilder();
+      if (reportsApplied) {
+        r.setAppliedVersion(applied);
+      }
+      fleet.reportPods(name, r.setFull(true).addAllPods(running.values())
           .addAllReleasedPods(released.values().stream().map(p -> p.toBuilder().setReleased(true).setPhase("Released").setReady(false)
               .setReadySinceMillis(0).setCreatedAtMillis(p.getStartedAtMillis()).build()).toList()).build());
       fleet.rolloutPass();

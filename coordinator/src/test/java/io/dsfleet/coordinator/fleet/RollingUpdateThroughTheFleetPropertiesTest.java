@@ -28,7 +28,8 @@ import org.quicktheories.generators.SourceDSL;
  * without the DaemonSet's pod (a nodeSelector they do not match), maxUnavailable 1-3,
  * minReadySeconds 0-9 on a clock that moves; then up to 40 random steps: agents doing what they
  * were told (their new pod Ready or not yet), time passing, a node joining or being removed, the
- * template changing mid-rollout, a rollout undo, pause and resume, the coordinator crashing and restarting.
+ * template changing mid-rollout, a rollout undo, pause and resume, the coordinator crashing and restarting. Even nodes'
+ * agents say in each report which set they acted on (applied_version), odd nodes' do not (agents before 2026-12-07).
  * An agent told away from its pod and told its template again before it ran (an undo) may be stopping that pod: it
  * reports it Terminating, not ready, as the agent does (docs/agent.md), before any time passes (a real agent's report
  * window is 250 ms, the coordinator's wait for it 10 s), and starts it again when it next runs.
@@ -223,12 +224,25 @@ class RollingUpdateThroughTheFleetPropertiesTest {
       }
     }
 
+    /**
+     * A node joins. Its agent says in its reports which set it acted on (applied_version, as agents since 2026-12-07: the
+     * coordinator then holds a node told back until such a report) on even nodes, and not on odd ones (an older agent's:
+     * 10 s at most without a report), a fleet mid-upgrade.
+     */
     void join(boolean worker) {
-      String name = "n" + joined++;
+      int index = joined++;
+      String name = "n" + index;
       if (worker) {
         workers.add(name);
       }
       act("join " + name, () -> h.agent(name, worker ? Map.of("role", "worker") : Map.of("role", "edge")));
+      h.agents.get(name).reportsApplied = index % 2 == 0;
+    }
+
+    /** What the agent runs, as it reports it: with the version of the last set it acted on, if it says that. */
+    PodStatusReport report(Agent a) {
+      PodStatusReport.Builder r = PodStatusReport.newBuilder().setFull(true).addAllPods(a.running.values());
+      return a.reportsApplied ? r.setAppliedVersion(a.applied).build() : r.build();
     }
 
     /** The agent runs what it was last told (a new pod Ready now, or not yet) and reports it; then the coordinator's pass. */
@@ -242,7 +256,7 @@ class RollingUpdateThroughTheFleetPropertiesTest {
       if (pod(a) != null) {
         ranAPod.add(a.name);
       }
-      act(a.name + " reports", () -> h.fleet.reportPods(a.name, PodStatusReport.newBuilder().setFull(true).addAllPods(a.running.values()).build()));
+      act(a.name + " reports", () -> h.fleet.reportPods(a.name, report(a)));
       act("rollout pass", h.fleet::rolloutPass);
     }
 
@@ -256,8 +270,8 @@ class RollingUpdateThroughTheFleetPropertiesTest {
     void advance(Duration d) {
       for (Agent a : alive()) {
         if (toldBack(a) && stopReported.add(a.name)) {
-          act(a.name + " reports its pod stopping", () -> h.fleet.reportPods(a.name,
-              PodStatusReport.newBuilder().setFull(true).addAllPods(a.running.values()).build()));
+          a.applied = a.last().getVersion(); // the pass that took the set telling it back stops the pod
+          act(a.name + " reports its pod stopping", () -> h.fleet.reportPods(a.name, report(a)));
           act("rollout pass", h.fleet::rolloutPass);
         }
       }

@@ -114,6 +114,7 @@ class TemplateChangeMidRolloutTest {
     assertThat(h.ds().status().updated()).isEqualTo(4);
   }
 
+  /** An agent before 2026-12-07 (the harness's, unless told): its reports say no set's version. Later ones: AppliedVersionHoldTest. */
   @Test
   void aNodeThatNeverReportsAfterARollbackHoldsTheBudgetTenSecondsAtMost() {
     List<Agent> agents = rollingToRevision2(3);

@@ -1,0 +1,93 @@
+package io.dsfleet.coordinator.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.coordinator.fleet.FleetHarness.Agent;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A rollback while a node told to move has not reported since: its last report shows the pod of the revision restored,
+ * which its agent may be stopping. Its hold on the budget (DsEntry#unsure) ends on a report that says its agent acted on
+ * the last set sent to it ({@code applied_version}), not on time: before 2026-12-07 it ended after 10 s without a
+ * report, and a node whose link stalled right after the set (its heartbeats stopped too, still Ready within its grace)
+ * had its report from before taken for a running pod, and one more node moved, two down with maxUnavailable 1; a report
+ * from before arriving late ended it too. An older agent's report (no version) keeps the 10 s rule.
+ */
+class AppliedVersionHoldTest {
+  @TempDir Path dir;
+  FleetHarness h;
+  String v1;
+  String v2;
+
+  @AfterEach
+  void close() {
+    if (h != null) {
+      h.close();
+    }
+  }
+
+  /**
+   * {@code nodes} agents (saying which set they acted on when {@code reportsApplied}) on revision 1; revision 2 applied,
+   * n0 moved and available, n1 told to move and not reported since; then rolled back: n1's last report shows revision 1.
+   */
+  List<Agent> rolledBackWhileN1Moves(int nodes, boolean reportsApplied) {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(nodes);
+    agents.forEach(a -> a.reportsApplied = reportsApplied);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    v1 = h.ds().hash();
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    v2 = h.ds().hash();
+    agents.get(0).runDesired(true);
+    assertThat(toldToRun(agents, v2)).containsExactly("n0", "n1");
+    h.fleet.undo("ops", "agent", 0, 0);
+    h.fleet.tick();
+    assertThat(toldToRun(agents, v2)).as("n1 holds the budget: n0 keeps revision 2 for now").containsExactly("n0");
+    return agents;
+  }
+
+  List<String> toldToRun(List<Agent> agents, String hash) {
+    return agents.stream().filter(a -> a.desiredHashes().contains(hash)).map(a -> a.name).toList();
+  }
+
+  @Test
+  void aMovedBackNodeSilentPastTenSecondsWhileReadyHoldsTheBudgetUntilItReportsTheSet() {
+    List<Agent> agents = rolledBackWhileN1Moves(3, true);
+    // n1's link stalls right after the rollback's set: no report; the node is Ready (heartbeats within the grace)
+    h.advance(Duration.ofSeconds(6));
+    h.advance(Duration.ofSeconds(6));
+    assertThat(h.fleet.node("n1", true).ready()).isTrue();
+    assertThat(toldToRun(agents, v2)).as("n1's report from before says nothing of the rollback's set: n0 keeps revision 2, one down")
+        .containsExactly("n0");
+    agents.get(1).runDesired(true); // n1 acted on the rollback's set: revision 1, Ready
+    assertThat(toldToRun(agents, v1)).as("n1 reported its pod up after the set: n0 moves back").containsExactly("n0", "n1", "n2");
+  }
+
+  @Test
+  void aReportFromBeforeTheSetArrivingLateEndsNoHold() {
+    List<Agent> agents = rolledBackWhileN1Moves(3, true);
+    agents.get(1).report(); // built before n1 took revision 2's set (flow control held it): revision 1, Ready
+    h.fleet.tick();
+    assertThat(toldToRun(agents, v2)).as("a report before the sets sent since is no news: n0 keeps revision 2").containsExactly("n0");
+    agents.get(1).runDesired(true);
+    assertThat(toldToRun(agents, v1)).containsExactly("n0", "n1", "n2");
+  }
+
+  @Test
+  void anOlderAgentsReportWithoutTheVersionKeepsTheTenSecondRule() {
+    List<Agent> agents = rolledBackWhileN1Moves(3, false);
+    agents.get(0).reportsApplied = true; // a fleet mid-upgrade: n1's agent is older
+    agents.get(2).reportsApplied = true;
+    h.advance(Duration.ofSeconds(9));
+    assertThat(toldToRun(agents, v2)).containsExactly("n0");
+    h.advance(Duration.ofSeconds(2));
+    assertThat(toldToRun(agents, v2)).as("n1's report of revision 1 is taken for what runs there").isEmpty();
+  }
+}
