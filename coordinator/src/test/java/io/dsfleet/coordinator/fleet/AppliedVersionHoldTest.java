@@ -80,6 +80,30 @@ class AppliedVersionHoldTest {
     assertThat(toldToRun(agents, v1)).containsExactly("n0", "n1", "n2");
   }
 
+  /**
+   * A DaemonSet deleted and made again under its name, of the same template: a node's last report shows the deleted
+   * one's pod, Ready, which its agent was told to stop. It is not the new one's until a report after the new one's set:
+   * before 2026-12-07, 10 s without a report (a link stalled) and the rollout read complete on it.
+   */
+  @Test
+  void aDaemonSetMadeAgainHoldsASilentNodesReportFromBeforeUntilItReportsTheSet() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(2);
+    agents.forEach(a -> a.reportsApplied = true);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    h.fleet.deleteDaemonSet("ops", "agent", true);
+    h.apply(RolloutRulesTest.image(1));
+    h.fleet.tick();
+    agents.get(0).runDesired(true);
+    h.advance(Duration.ofSeconds(6));
+    h.advance(Duration.ofSeconds(6));
+    assertThat(h.ds().status().updated()).as("n1 has said nothing since it was told to stop the deleted one's pod").isEqualTo(1);
+    assertThat(h.ds().rolledOut()).isFalse();
+    agents.get(1).runDesired(true);
+    assertThat(h.ds().status().updated()).isEqualTo(2);
+  }
+
   @Test
   void anOlderAgentsReportWithoutTheVersionKeepsTheTenSecondRule() {
     List<Agent> agents = rolledBackWhileN1Moves(3, false);
