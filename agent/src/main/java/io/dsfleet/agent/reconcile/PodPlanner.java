@@ -45,6 +45,11 @@ public final class PodPlanner {
   /** Stop a running container with its preStop hook and grace period; it stays, stopped. */
   public record Kill(OwnedContainer container, Duration grace, String why) implements Action {}
 
+  /** The kills among a pod's actions. */
+  static List<Kill> kills(List<Action> actions) {
+    return actions.stream().filter(a -> a instanceof Kill).map(a -> (Kill) a).toList();
+  }
+
   /** Create and start the pod's sandbox number {@code attempt}, its volumes prepared first. */
   public record StartSandbox(int attempt) implements Action {}
 

@@ -26,7 +26,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
-import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -90,12 +89,7 @@ public final class Reconciler {
   private final PodWorkers workers;
   private final PodSync podSync;
   private final GarbageCollector collector;
-  private volatile List<PodStatus> lastReport;
-  /**
-   * The version of the desired set the pass that built the last report had taken ({@link #reportedVersion}): written
-   * after {@link #lastReport}, so one who reads it first, then the report, never pairs a report with a newer version.
-   */
-  private volatile long reportedVersion;
+  private final SentReport sent = new SentReport();
   private volatile Runnable wake = () -> { };
   private volatile Consumer<Set<String>> onOrphans = x -> { };
   /** Run by each pass once it read the desired set (a test's set arrives there). */
@@ -296,7 +290,6 @@ public final class Reconciler {
       return;
     }
     List<OwnedContainer> owned;
-    long seenAt;
     try {
       owned = view.get(now, () -> {
         List<ContainerInfo> all = runtime.listOwned(node);
@@ -318,7 +311,7 @@ public final class Reconciler {
       log.debug("reconcile pass {} done: the list failed", passes.incrementAndGet());
       return;
     }
-    seenAt = view.mark();
+    long seenAt = view.mark();
     HeldPods.Hold holding = held;
     // read before the set, which setDesired writes first: a pass that finds the sources ready has the set that made them
     // so; before 2026-12-06 it was read after, and the first set arriving between the two reads had this pass take the
@@ -328,8 +321,7 @@ public final class Reconciler {
     // (the set with it, then no longer released) is in the set read or in one of the two; before 2026-12-06 they were
     // read after the set alone, and a pod adopted between the two reads was neither, and stopped as no longer desired
     Set<String> releasedBefore = orphans;
-    // the set's version before the set (setDesired writes it after): the set read is this one or newer, so a report never
-    // says it is after a set its pass had not taken
+    // the set's version before the set (setDesired writes it after): no report says it is after a set its pass had not taken
     long taken = desiredVersion;
     Map<String, DesiredPod> want = desired;
     afterDesiredRead.run();
@@ -360,7 +352,7 @@ public final class Reconciler {
       // on the stoppers, not the pod workers: every pod stops at once, each within its own grace period
       workers.dispatch(e.getKey(), PodWorkers.Work.TEARDOWN, threads.stoppers(), () -> {
         log.info("removing pod {}: no longer desired on this node", e.getKey());
-        executor.kill(kills(e.getValue()));
+        executor.kill(PodPlanner.kills(e.getValue()));
         failures.forgetPod(e.getKey());
       });
     }
@@ -375,15 +367,11 @@ public final class Reconciler {
     List<OwnedContainer> reported = owned.stream().filter(c -> !ReleasedPods.holds(released, c.podKey(), c.pod()) || want.containsKey(c.podKey()))
         .toList();
     List<PodStatus> managed = HeldPods.report(StatusBuilder.build(want, reported, plan.pods(), verdicts, failures, firstSeen, now,
-        executor::stopping), holding, lastReport);
+        executor::stopping), holding, sent.pods());
     List<PodStatus> releasedPods = ReleasedPodStatus.of(owned, released, want); // the session sends them apart (StatusReports)
     List<PodStatus> report = releasedPods.isEmpty() ? managed : java.util.stream.Stream.concat(managed.stream(), releasedPods.stream()).toList();
-    // a pass that took a newer set reports even when no pod changed: the coordinator holds a node it moved back until a
-    // report says it is after the last set sent (docs/rollouts.md); before 2026-12-07 such a set was reported by nothing
-    boolean podsChanged = !report.equals(lastReport);
-    if (podsChanged || taken != reportedVersion) {
-      lastReport = report;
-      reportedVersion = taken;
+    boolean podsChanged = !report.equals(sent.pods());
+    if (sent.goesOut(report, taken)) {
       if (podsChanged) {
         starts.report(managed, firstSeen, now, d -> AgentCounters.POD_START.observe(d.toNanos() / 1e9));
       }
@@ -420,26 +408,18 @@ public final class Reconciler {
     runtimeWatch.watch(scheduler);
   }
 
-  private static List<PodPlanner.Kill> kills(List<PodPlanner.Action> actions) {
-    return actions.stream().filter(a -> a instanceof PodPlanner.Kill).map(a -> (PodPlanner.Kill) a).collect(Collectors.toList());
-  }
-
   /** The version of the desired set this node runs; 0 before the first. */
   public long desiredVersion() {
     return desiredVersion;
   }
 
-  /**
-   * The version of the desired set the pass that built the last report had taken (0 before one had a set): the report's
-   * {@code applied_version}. The reporter, called by that pass, reads the version of the report it is given here.
-   */
+  /** The report's {@code applied_version} ({@link SentReport#version}): the reporter, called by the pass, reads it here. */
   public long reportedVersion() {
-    return reportedVersion;
+    return sent.version();
   }
 
   public List<PodStatus> lastReport() {
-    List<PodStatus> r = lastReport;
-    return r == null ? List.of() : r;
+    return sent.last();
   }
 
   /**
