@@ -59,6 +59,13 @@ class OrphanDeleteRolloutTest {
     }
   }
 
+  /** The DaemonSet applied again as {@code manifest} and a rollout pass run: its new revision's hash. */
+  String appliedAgain(String manifest) {
+    h.apply(manifest);
+    h.fleet.tick();
+    return h.ds().hash();
+  }
+
   List<String> toldToRun(String hash) {
     return agents.stream().filter(a -> a.desiredHashes().contains(hash)).map(a -> a.name).toList();
   }
@@ -84,9 +91,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void appliedAgainWithAnotherTemplateItMovesOneNodeAtATimeAndTheOthersKeepTheirPods() {
     released(3);
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2));
     assertThat(h.ds().revisions()).as("revision 1 adopted, the new template numbered above it")
         .extracting(StoredRevision::revision, StoredRevision::hash).containsExactly(org.assertj.core.groups.Tuple.tuple(1L, v1),
             org.assertj.core.groups.Tuple.tuple(2L, v2));
@@ -130,9 +135,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void adoptedPodsReportedNotReadyBeforeTheirFirstProbeStillWaitForTheBudget() {
     released(3);
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2));
     List<String> moved = toldToRun(v2);
     assertThat(moved).hasSize(1);
     for (Agent a : agents) {
@@ -167,9 +170,7 @@ class OrphanDeleteRolloutTest {
   @MethodSource("crashes")
   void anAdoptedPodWhoseContainerCrashedIsNotHeldReady(String crash, ContainerStatus container) {
     released(3);
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2));
     List<String> moved = toldToRun(v2);
     assertThat(moved).hasSize(1);
     Agent crashed = agents.stream().filter(a -> !moved.contains(a.name)).findFirst().orElseThrow();
@@ -194,9 +195,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void anAdoptedPodReportedReadyOnceHasNoGraceWhenItGoesNotReady() {
     released(3);
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2));
     List<String> moved = toldToRun(v2);
     assertThat(moved).hasSize(1);
     agents.forEach(a -> a.runDesired(false)); // adopted, reported Ready as they run (probed); the moved node's new pod starting
@@ -230,9 +229,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void theAdoptedRevisionIsInTheHistoryAndAnUndoRestoresItWithoutARestart() {
     released(2);
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2));
     h.fleet.undo("ops", "agent", 0, 0);
     h.fleet.tick();
     assertThat(h.ds().hash()).isEqualTo(v1);
@@ -248,9 +245,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void aCoordinatorRestartInTheMiddleKeepsThePace() {
     released(3);
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2));
     List<String> first = toldToRun(v2);
     assertThat(first).hasSize(1);
     h.agents.get(first.get(0)).runDesired(true); // the first node moved and Ready: the next one is told, and has not acted yet
@@ -273,9 +268,7 @@ class OrphanDeleteRolloutTest {
   void theOrphanedRevisionOutlivesARestartBeforeTheApply() {
     released(3);
     h.crashAndRestart();
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2));
     assertThat(toldToRun(v2)).hasSize(1);
     agents.forEach(a -> a.runSilently(true));
     notMovedKeepTheirPods(v2);
@@ -285,9 +278,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void onDeleteKeepsEveryAdoptedPodUntilItIsDeleted() {
     released(3);
-    h.apply(RolloutRulesTest.onDelete(2, 10));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.onDelete(2, 10));
     agents.forEach(a -> a.runDesired(true));
     h.fleet.tick();
     assertThat(toldToRun(v2)).isEmpty();
@@ -303,9 +294,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void anAdoptedRevisionIsKeptWhileANodeRunsItWhateverTheHistoryLimit() {
     released(2);
-    h.apply(RolloutRulesTest.onDelete(2, 0));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.onDelete(2, 0));
     agents.forEach(a -> a.runDesired(true));
     h.fleet.tick();
     assertThat(h.ds().revisions()).extracting(StoredRevision::hash).containsExactly(v1, v2);
@@ -346,9 +335,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void aSurgeStartsTheNewPodNextToTheAdoptedOneOneNodeAtATime() {
     released(3);
-    h.apply(RolloutRulesTest.image(2, "spec.updateStrategy", "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}"));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2, "spec.updateStrategy", "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}"));
     assertThat(toldToRun(v2)).hasSize(1);
     Agent surging = agents.stream().filter(a -> a.desiredHashes().contains(v2)).findFirst().orElseThrow();
     assertThat(surging.desiredHashes()).as("the adopted pod stays next to the new one").containsExactlyInAnyOrder(v1, v2);
@@ -369,9 +356,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void aSelectorTheReleasedTemplateDoesNotMatchStillAdoptsItsRevisionAndAnUndoToItIsRefused() {
     released(2);
-    h.apply(RolloutRulesTest.image(2, "spec.selector", "{matchLabels: {app: other}}", "spec.template.metadata.labels", "{app: other}"));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2, "spec.selector", "{matchLabels: {app: other}}", "spec.template.metadata.labels", "{app: other}"));
     assertThat(h.ds().revisions()).extracting(StoredRevision::hash).containsExactly(v1, v2);
     h.crashAndRestart();
     assertThat(h.ds().revisions()).as("in the store too").extracting(StoredRevision::hash).containsExactly(v1, v2);
@@ -391,9 +376,7 @@ class OrphanDeleteRolloutTest {
   @Test
   void anotherSelectorStillMovesOneNodeAtATime() {
     released(3);
-    h.apply(RolloutRulesTest.image(2, "spec.selector", "{matchLabels: {app: other}}", "spec.template.metadata.labels", "{app: other}"));
-    h.fleet.tick();
-    String v2 = h.ds().hash();
+    String v2 = appliedAgain(RolloutRulesTest.image(2, "spec.selector", "{matchLabels: {app: other}}", "spec.template.metadata.labels", "{app: other}"));
     assertThat(toldToRun(v2)).as("maxUnavailable 1: one node moves").hasSize(1);
     for (int step = 0; step < 4; step++) {
       for (Agent a : agents) {
