@@ -126,8 +126,8 @@ final class FleetState {
     /**
      * Whether the node's last report may be from before it was told to move ({@link #unsureReports}), so not what runs
      * there; forgotten once it is sure. A report that says which set its agent had acted on ({@link
-     * NodeEntry#appliedVersion}) is sure once that is the last set sent to the node ({@link NodeEntry#version}), or
-     * newer, and not before, however long that takes: a node whose link stalled right after the set holds its share
+     * NodeEntry#appliedVersion}) is sure once that is the last set this coordinator sent to the node ({@link
+     * NodeEntry#reportedAfterLastSet}), and not before, however long that takes: a node whose link stalled right after the set holds its share
      * of the budget until it reports or goes NotReady (then the rollout counts it down), and a report built before the
      * set, arriving late, ends nothing. Before 2026-12-07 the hold ended on any report, or after {@link
      * DaemonSetController#UNSURE_REPORT_NANOS} (counted from the first look) without one, as it still does for an
@@ -141,8 +141,9 @@ final class FleetState {
         return false;
       }
       boolean sure;
-      if (n.appliedVersion != null) {
-        sure = n.appliedVersion >= n.version;
+      Boolean after = n.reportedAfterLastSet();
+      if (after != null) {
+        sure = after;
       } else {
         if (u.untilNanos == null) {
           u.untilNanos = nanos + DaemonSetController.UNSURE_REPORT_NANOS;

@@ -88,10 +88,23 @@ final class NodeEntry {
   long reports;
   /**
    * The applied_version of the node's last pod report: the newest desired set the agent's pass that built it had taken,
-   * compared with {@link #version} (FleetState.DsEntry#unsure). Null: the report had none (an agent before 2026-12-07).
+   * compared with {@link #version} ({@link #reportedAfterLastSet}). Null: the report had none (an agent before 2026-12-07).
    */
   Long appliedVersion;
   AgentSink session;
+
+  /**
+   * Whether the node's last report says its agent acted on the last set this coordinator sent it: its applied_version is
+   * that set's, {@link #version}, exactly (FleetState.DsEntry#unsure). Not one above it: versions are this coordinator's
+   * (seeded from its wall clock at its start, or a replica's as it takes the lead), and a report on reconnect carries
+   * the version of a set from the coordinator before, which may be higher when this one's clock is behind (stepped back,
+   * another host's); before helper-172 such a report ended a rollback's hold at once. Sets of one coordinator reach the
+   * agent in order, and it reports after each pass that took a newer one, so the last set's version comes. Null: the
+   * report carries no version (an agent before 2026-12-07).
+   */
+  Boolean reportedAfterLastSet() {
+    return appliedVersion == null ? null : appliedVersion == version;
+  }
 
   /** Reported pods by pod name, and the same by DaemonSet key for the planner (two during a surge). */
   final Map<String, PodStatus> reported = new LinkedHashMap<>();

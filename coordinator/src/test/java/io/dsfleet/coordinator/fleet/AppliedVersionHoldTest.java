@@ -104,6 +104,39 @@ class AppliedVersionHoldTest {
     assertThat(h.ds().status().updated()).isEqualTo(2);
   }
 
+  /**
+   * Versions are per coordinator: a restarted one (or a replica taking the lead) seeds them from its wall clock, which may
+   * be behind the one before's (stepped back, or another host's), so a node's report on reconnect may carry a version of
+   * the coordinator before higher than any this one sent. Before helper-172 it was taken for one after this one's last
+   * set: n1, silent since its reconnect, had its report of revision 1 taken at once after the rollback, and n0 moved
+   * back too, two down with maxUnavailable 1.
+   */
+  @Test
+  void aReportCarryingTheVersionOfTheCoordinatorBeforeARestartEndsNoHold() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    agents.forEach(a -> a.reportsApplied = true);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    v1 = h.ds().hash();
+    h.clock.stepWall(Duration.ofHours(-1)); // the coordinator's wall clock set back (or the next leader's behind)
+    h.crashAndRestart(); // each agent reports on reconnect with the version of the set it took from the coordinator before
+    assertThat(agents.get(1).applied).as("the version n1 reports is above any the restarted coordinator sends")
+        .isGreaterThan(agents.get(1).last().getVersion());
+    agents.get(0).runDesired(true);
+    agents.get(2).runDesired(true);
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.tick();
+    v2 = h.ds().hash();
+    agents.get(0).runDesired(true);
+    assertThat(toldToRun(agents, v2)).containsExactly("n0", "n1");
+    h.fleet.undo("ops", "agent", 0, 0);
+    h.fleet.tick();
+    assertThat(toldToRun(agents, v2)).as("n1 has said nothing since its reconnect: n0 keeps revision 2, one down").containsExactly("n0");
+    agents.get(1).runDesired(true);
+    assertThat(toldToRun(agents, v1)).containsExactly("n0", "n1", "n2");
+  }
+
   @Test
   void anOlderAgentsReportWithoutTheVersionKeepsTheTenSecondRule() {
     List<Agent> agents = rolledBackWhileN1Moves(3, false);
