@@ -88,6 +88,35 @@ class AppliedVersionReportTest extends SessionTestBase {
     }
   }
 
+  /**
+   * A set of a lower version than the last one taken (a coordinator restarted, or a replica taking the lead, whose wall
+   * clock, which seeds its versions, is behind the one before's) is reported with its version too: the coordinator ends
+   * a rollback's hold only on its own last version, exactly (docs/wire.md), so an agent that took it for no news would
+   * hold the node until a pod changed.
+   */
+  @Test
+  void aSetOfALowerVersionThanTheLastIsReportedWithItsVersion() throws Exception {
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(5_000).build()).start(0)) {
+      CoordinatorSession[] session = new CoordinatorSession[1];
+      Reconciler reconciler = wired(coordinator, session);
+      try {
+        session[0].start();
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
+        reconciler.tick();
+        await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 5_000);
+
+        coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(7)).build());
+        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 2);
+        reconciler.tick();
+        await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 7);
+        assertThat(coordinator.lastReport().getPodsList()).isEmpty();
+      } finally {
+        session[0].close();
+        reconciler.close();
+      }
+    }
+  }
+
   /** A reconciler whose reports go up the session, as the agent wires them. */
   private Reconciler wired(FakeCoordinator coordinator, CoordinatorSession[] session) {
     Clock clock = Clock.systemUTC();
