@@ -148,7 +148,11 @@ final class KubeObjects {
       s.getContainersList().stream().filter(c -> !c.getInit()).forEach(c -> containers.addObject().put("name", c.getName())
           .put("image", c.getImage()));
     }
-    ObjectNode status = o.putObject("status").put("phase", v.getPending() || s.getPhase().isEmpty() ? "Pending" : s.getPhase());
+    // a pod being stopped is Running, as Kubernetes shows one being deleted (PodStops adds its deletionTimestamp): Terminating,
+    // served as its phase before 2026-12-07, is none of Kubernetes' five, and clients reading phase saw what Kubernetes never sends
+    String phase = v.getPending() || s.getPhase().isEmpty() ? "Pending"
+        : s.getPhase().equals(PodStops.TERMINATING) ? "Running" : s.getPhase();
+    ObjectNode status = o.putObject("status").put("phase", phase);
     if (!s.getReason().isEmpty()) {
       status.put("reason", s.getReason()).put("message", s.getMessage());
     }

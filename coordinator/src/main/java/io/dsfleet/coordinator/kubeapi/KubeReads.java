@@ -18,11 +18,13 @@ final class KubeReads {
   private final Supplier<Fleet> fleet;
   private final Clock clock;
   private final String version;
+  private final PodStops stops;
 
   KubeReads(Supplier<Fleet> fleet, Clock clock, String version) {
     this.fleet = fleet;
     this.clock = clock;
     this.version = version;
+    this.stops = new PodStops(clock);
   }
 
   private Fleet fleetOrFail() {
@@ -125,10 +127,10 @@ final class KubeReads {
           return null;
         }
         if (t.name() != null && !table) {
-          ObjectNode list = pods(f, ns, t.name(), false, null, FieldQuery.ALL, now, rv);
+          ObjectNode list = pods(f, stops, ns, t.name(), false, null, FieldQuery.ALL, now, rv);
           return (ObjectNode) list.withArray("items").get(0);
         }
-        return pods(f, ns, t.name(), table, selector, fields, now, rv);
+        return pods(f, stops, ns, t.name(), table, selector, fields, now, rv);
       }
       case "/configmaps", "/secrets" -> {
         if (t.sub() != null) {
@@ -230,9 +232,13 @@ final class KubeReads {
         : KubeObjects.list("apps/v1", "DaemonSetList", all.stream().map(KubeObjects::daemonSet).toList(), rv);
   }
 
-  /** Pods: read-only, what the agents run (and desired pods not reported yet, Pending). */
-  private static ObjectNode pods(Fleet f, String namespace, String name, boolean table, io.dsfleet.common.model.LabelSelector selector,
-      FieldQuery fields, long now, long rv) {
+  /**
+   * Pods: read-only, what the agents run (and desired pods not reported yet, Pending); one its
+   * agent is stopping as Kubernetes shows one being deleted (PodStops), the field selector
+   * applied to that.
+   */
+  private static ObjectNode pods(Fleet f, PodStops stops, String namespace, String name, boolean table,
+      io.dsfleet.common.model.LabelSelector selector, FieldQuery fields, long now, long rv) {
     java.util.Map<String, io.dsfleet.coordinator.fleet.FleetView.DsSnapshot> byKey = new java.util.HashMap<>();
     f.daemonSets().forEach(d -> byKey.put(Fleet.key(d.namespace(), d.name()), d));
     List<io.dsfleet.proto.v1.PodView> views = new java.util.ArrayList<>();
@@ -240,8 +246,14 @@ final class KubeReads {
     java.util.Map<String, JsonNode> templates = new java.util.HashMap<>(); // each revision's read once, not once a pod
     java.util.Map<String, String> hostIps = new java.util.HashMap<>();
     f.nodes().stream().filter(n -> n.info().getAddressesCount() > 0).forEach(n -> hostIps.put(n.name(), n.info().getAddresses(0)));
+    java.util.Set<String> stopping = new java.util.HashSet<>();
     for (var v : io.dsfleet.coordinator.grpc.PodViews.of(f, namespace, name, null)) {
       ObjectNode pod = KubeObjects.pod(v, byKey.get(Fleet.key(v.getStatus().getNamespace(), v.getStatus().getDaemonSet())), templates);
+      boolean isStopping = !v.getPending() && v.getStatus().getPhase().equals(PodStops.TERMINATING);
+      stops.show(pod, v.getStatus().getNamespace(), v.getStatus().getPodName(), isStopping);
+      if (isStopping) {
+        stopping.add(v.getStatus().getNamespace() + "/" + v.getStatus().getPodName());
+      }
       KubeObjects.hostIp(pod, hostIps.get(v.getNodeName()));
       var values = java.util.Map.of("metadata.name", v.getStatus().getPodName(), "metadata.namespace", v.getStatus().getNamespace(),
           "spec.nodeName", v.getNodeName(), "status.phase", pod.path("status").path("phase").asText());
@@ -249,6 +261,9 @@ final class KubeReads {
         views.add(v);
         items.add(pod);
       }
+    }
+    if (name == null) { // every pod of the namespace read: those stopped and gone are forgotten
+      stops.keepOnly(namespace, stopping);
     }
     if (name != null && views.isEmpty()) {
       throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "pods \"" + name + "\" not found");
