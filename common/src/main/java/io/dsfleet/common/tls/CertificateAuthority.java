@@ -79,7 +79,7 @@ public final class CertificateAuthority {
     return issue(ca, caKey, key, subject, purpose, sans, validity, Instant.now());
   }
 
-  /** As {@link #issue(X509Certificate, PrivateKey, PublicKey, Pki.Subject, Pki.Purpose, List, Duration)}, made at {@code now} (tests: a signer whose clock ran ahead or behind). */
+  /** As {@link #issue(X509Certificate, PrivateKey, PublicKey, Pki.Subject, Pki.Purpose, List, Duration)}, made at {@code now}: the caller's one reading of its clock (CoordinatorPki's start), or a test's signer whose clock ran ahead or behind. */
   public static X509Certificate issue(X509Certificate ca, PrivateKey caKey, PublicKey key, Pki.Subject subject,
       Pki.Purpose purpose, List<String> sans, Duration validity, Instant now) {
     try {

@@ -132,7 +132,7 @@ public final class CoordinatorPki {
     if (server == null) {
       KeyPair keys = Pki.newKeyPair();
       server = CertificateAuthority.issue(ca, caKey, keys.getPublic(), new Pki.Subject(Pki.SERVER_NAME, "dsfleet"), Pki.Purpose.SERVER,
-          List.copyOf(names), SERVER_VALIDITY);
+          List.copyOf(names), SERVER_VALIDITY, now); // the time it was judged due at, not a second read of the clock
       serverKey = keys.getPrivate();
       OwnerOnlyFiles.write(dir.resolve("server.key"), Pki.pem(serverKey));
       OwnerOnlyFiles.write(dir.resolve("server.crt"), Pki.pem(server));
