@@ -32,60 +32,36 @@ class AppliedVersionReportTest extends SessionTestBase {
 
   @Test
   void aSetThatChangesNoPodIsReportedWithItsVersionOnceAPassTookIt() throws Exception {
-    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
-      CoordinatorSession[] session = new CoordinatorSession[1];
-      Reconciler reconciler = wired(coordinator, session);
-      try {
-        session[0].start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
-        reconciler.tick();
-        await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 1);
-
-        coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(2)).build());
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 2);
-        int before = coordinator.reports.size();
-        reconciler.tick(); // the set changes no pod: the pass's report is the one before, with the set's version
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.reports.size() > before);
-        PodStatusReport r = coordinator.lastReport();
-        assertThat(r.hasAppliedVersion()).isTrue();
-        assertThat(r.getAppliedVersion()).as("the version of the set the pass took").isEqualTo(2);
-        assertThat(r.getPodsList()).isEmpty();
-      } finally {
-        session[0].close();
-        reconciler.close();
-      }
-    }
+    taken(1, (coordinator, session, reconciler) -> {
+      coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(2)).build());
+      await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 2);
+      int before = coordinator.reports.size();
+      reconciler.tick(); // the set changes no pod: the pass's report is the one before, with the set's version
+      await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.reports.size() > before);
+      PodStatusReport r = coordinator.lastReport();
+      assertThat(r.hasAppliedVersion()).isTrue();
+      assertThat(r.getAppliedVersion()).as("the version of the set the pass took").isEqualTo(2);
+      assertThat(r.getPodsList()).isEmpty();
+    });
   }
 
   @Test
   void setsTakenBeforeOnePassAreOneReportWithTheNewestVersionAndAPassWithNoNewSetReportsNothing() throws Exception {
-    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0)) {
-      CoordinatorSession[] session = new CoordinatorSession[1];
-      Reconciler reconciler = wired(coordinator, session);
-      try {
-        session[0].start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
-        reconciler.tick();
-        await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 1);
-
-        coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(2)).build());
-        coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(3)).build());
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 3);
-        int before = coordinator.reports.size();
-        reconciler.tick();
-        await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 3);
-        reconciler.tick(); // took no newer set, and no pod changed: nothing to say
-        // a heartbeat after the passes' reports: the stream delivers in order, so any report of theirs came before it
-        int heartbeats = coordinator.heartbeats.size();
-        session[0].heartbeat();
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.heartbeats.size() > heartbeats);
-        assertThat(coordinator.reports.subList(before, coordinator.reports.size())).extracting(PodStatusReport::getAppliedVersion)
-            .as("one report for the two sets, none for the pass after").containsExactly(3L);
-      } finally {
-        session[0].close();
-        reconciler.close();
-      }
-    }
+    taken(1, (coordinator, session, reconciler) -> {
+      coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(2)).build());
+      coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(3)).build());
+      await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 3);
+      int before = coordinator.reports.size();
+      reconciler.tick();
+      await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 3);
+      reconciler.tick(); // took no newer set, and no pod changed: nothing to say
+      // a heartbeat after the passes' reports: the stream delivers in order, so any report of theirs came before it
+      int heartbeats = coordinator.heartbeats.size();
+      session.heartbeat();
+      await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.heartbeats.size() > heartbeats);
+      assertThat(coordinator.reports.subList(before, coordinator.reports.size())).extracting(PodStatusReport::getAppliedVersion)
+          .as("one report for the two sets, none for the pass after").containsExactly(3L);
+    });
   }
 
   /**
@@ -96,20 +72,30 @@ class AppliedVersionReportTest extends SessionTestBase {
    */
   @Test
   void aSetOfALowerVersionThanTheLastIsReportedWithItsVersion() throws Exception {
-    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(5_000).build()).start(0)) {
+    taken(5_000, (coordinator, session, reconciler) -> {
+      coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(7)).build());
+      await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 2);
+      reconciler.tick();
+      await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 7);
+      assertThat(coordinator.lastReport().getPodsList()).isEmpty();
+    });
+  }
+
+  interface Steps {
+    void run(FakeCoordinator coordinator, CoordinatorSession session, Reconciler reconciler) throws Exception;
+  }
+
+  /** A session and a reconciler wired as the agent wires them, the first set ({@code version}) taken and reported, then {@code steps}. */
+  private void taken(long version, Steps steps) throws Exception {
+    try (FakeCoordinator coordinator = new FakeCoordinator(DesiredState.newBuilder().setVersion(version).build()).start(0)) {
       CoordinatorSession[] session = new CoordinatorSession[1];
       Reconciler reconciler = wired(coordinator, session);
       try {
         session[0].start();
         await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 1);
         reconciler.tick();
-        await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 5_000);
-
-        coordinator.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(7)).build());
-        await().atMost(Duration.ofSeconds(30)).until(() -> coordinator.desiredAcks.get() == 2);
-        reconciler.tick();
-        await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == 7);
-        assertThat(coordinator.lastReport().getPodsList()).isEmpty();
+        await().atMost(Duration.ofSeconds(30)).until(() -> lastApplied(coordinator) == version);
+        steps.run(coordinator, session[0], reconciler);
       } finally {
         session[0].close();
         reconciler.close();
