@@ -31,17 +31,23 @@ class AppliedVersionHoldTest {
     }
   }
 
-  /**
-   * {@code nodes} agents (saying which set they acted on when {@code reportsApplied}) on revision 1; revision 2 applied,
-   * n0 moved and available, n1 told to move and not reported since; then rolled back: n1's last report shows revision 1.
-   */
-  List<Agent> rolledBackWhileN1Moves(int nodes, boolean reportsApplied) {
+  /** {@code nodes} agents (saying which set they acted on when {@code reportsApplied}) running revision 1 ({@link #v1}), Ready. */
+  List<Agent> onRevision1(int nodes, boolean reportsApplied) {
     h = new FleetHarness(dir);
     List<Agent> agents = h.agents(nodes);
     agents.forEach(a -> a.reportsApplied = reportsApplied);
     h.apply(RolloutRulesTest.image(1));
     agents.forEach(a -> a.runDesired(true));
     v1 = h.ds().hash();
+    return agents;
+  }
+
+  /**
+   * {@code nodes} agents (saying which set they acted on when {@code reportsApplied}) on revision 1; revision 2 applied,
+   * n0 moved and available, n1 told to move and not reported since; then rolled back: n1's last report shows revision 1.
+   */
+  List<Agent> rolledBackWhileN1Moves(int nodes, boolean reportsApplied) {
+    List<Agent> agents = onRevision1(nodes, reportsApplied);
     h.apply(RolloutRulesTest.image(2));
     h.fleet.tick();
     v2 = h.ds().hash();
@@ -87,11 +93,7 @@ class AppliedVersionHoldTest {
    */
   @Test
   void aDaemonSetMadeAgainHoldsASilentNodesReportFromBeforeUntilItReportsTheSet() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(2);
-    agents.forEach(a -> a.reportsApplied = true);
-    h.apply(RolloutRulesTest.image(1));
-    agents.forEach(a -> a.runDesired(true));
+    List<Agent> agents = onRevision1(2, true);
     h.fleet.deleteDaemonSet("ops", "agent", true);
     h.apply(RolloutRulesTest.image(1));
     h.fleet.tick();
@@ -113,12 +115,7 @@ class AppliedVersionHoldTest {
    */
   @Test
   void aReportCarryingTheVersionOfTheCoordinatorBeforeARestartEndsNoHold() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(3);
-    agents.forEach(a -> a.reportsApplied = true);
-    h.apply(RolloutRulesTest.image(1));
-    agents.forEach(a -> a.runDesired(true));
-    v1 = h.ds().hash();
+    List<Agent> agents = onRevision1(3, true);
     h.clock.stepWall(Duration.ofHours(-1)); // the coordinator's wall clock set back (or the next leader's behind)
     h.crashAndRestart(); // each agent reports on reconnect with the version of the set it took from the coordinator before
     assertThat(agents.get(1).applied).as("the version n1 reports is above any the restarted coordinator sends")
