@@ -3,12 +3,12 @@ package io.dsfleet.agent.runtime;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -23,7 +23,8 @@ public final class FakeRuntime implements ContainerRuntime {
   private final Map<String, Fake> containers = new LinkedHashMap<>();
   private final AtomicLong ids = new AtomicLong();
   private final Map<String, ImageInfo> images = new HashMap<>();
-  public final List<String> calls = new ArrayList<>();
+  /** Read while probe and pod worker threads add to it: a copy-on-write list, safe to stream meanwhile. */
+  public final List<String> calls = new CopyOnWriteArrayList<>();
   private final boolean recordCalls;
   private volatile Function<List<String>, ExecResult> execRule = cmd -> new ExecResult(0, "");
   private volatile boolean down;
