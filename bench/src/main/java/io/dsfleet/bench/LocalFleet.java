@@ -194,10 +194,14 @@ final class LocalFleet implements AutoCloseable {
     }
     addresses.clear();
     addresses.addAll(services);
+    StringBuilder seen = new StringBuilder("nothing answered");
     try {
       await("every replica a member, caught up", 180, 200, () -> {
         try {
           var members = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance()).getReplicasList();
+          seen.setLength(0);
+          seen.append(addr).append(" answered");
+          members.forEach(m -> seen.append(' ').append(m.getId()).append(" match ").append(m.getMatchIndex()));
           return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
         } catch (io.grpc.StatusRuntimeException e) {
           // leadership moved while a member caught up: follow it, as dsctl does
@@ -209,20 +213,33 @@ final class LocalFleet implements AutoCloseable {
         }
       });
     } catch (IllegalStateException e) {
+      // what the group last said and which replica ended: in the message, which CI prints (stderr it does not)
+      StringBuilder why = new StringBuilder(e.getMessage()).append("; last: ").append(seen);
+      java.util.Map<String, Process> all = new java.util.LinkedHashMap<>();
+      all.put("c1", coordinator);
+      all.putAll(replicas);
+      all.forEach((id, p) -> why.append("; ").append(id).append(p.isAlive() ? " running" : " exited " + p.exitValue()));
       // how the membership changes went, by each replica's log (the work directory goes with the test)
       for (int i = 1; i <= size; i++) {
         Path log = dir.resolve(i == 1 ? "coordinator.log" : "coordinator-c" + i + ".log");
         try {
+          String last = null;
           for (String l : Files.readAllLines(log)) {
             if (l.contains("member") || l.contains("replica c") || l.contains(" ERROR ") || l.contains(" WARN ")) {
               System.err.println("  c" + i + ": " + (l.length() > 300 ? l.substring(0, 300) + "..." : l));
             }
+            if (l.contains(" ERROR ") || l.contains(" WARN ") || l.contains("Exception")) {
+              last = l;
+            }
+          }
+          if (last != null) {
+            why.append("; c").append(i).append("'s last warning: ").append(last.length() > 300 ? last.substring(0, 300) + "..." : last);
           }
         } catch (java.io.IOException x) {
           System.err.println("  c" + i + ": no log " + log + ": " + x.getMessage());
         }
       }
-      throw e;
+      throw new IllegalStateException(why.toString(), e);
     }
     return this;
   }
