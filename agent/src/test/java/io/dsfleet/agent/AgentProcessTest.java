@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,6 +30,15 @@ class AgentProcessTest {
   Path log;
   int starts;
   int port;
+
+  /** The agents' class path, packed into jars with a class-data archive beside them, once for the class. */
+  @TempDir static Path agentClasses;
+  static AgentProcessClassPath agentClassPath;
+
+  @BeforeAll
+  static void packTheAgentsClassPath() throws Exception {
+    agentClassPath = AgentProcessClassPath.make(agentClasses);
+  }
 
   @BeforeEach
   void setUp() throws Exception {
@@ -72,9 +82,10 @@ class AgentProcessTest {
 
   List<String> agentCommand(String verb) {
     List<String> cmd = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        ReconcilePasses.DEBUG_FLAG,
-        "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", // a short-lived JVM: start cheaply on a loaded machine
-        "-cp", System.getProperty("java.class.path"), AgentMain.class.getName(), verb,
+        ReconcilePasses.DEBUG_FLAG));
+    cmd.addAll(AgentProcessClassPath.JVM);
+    cmd.addAll(agentClassPath.archiveOptions());
+    cmd.addAll(List.of("-cp", agentClassPath.classPath(), AgentMain.class.getName(), verb,
         "--coordinator", "127.0.0.1:" + port, "--node-name", nodeName != null ? nodeName : docker.node, "--state-dir", tmp.resolve("state").toString(),
         "--config", tmp.resolve("none.yaml").toString(), "--docker-host", dockerHost, "--insecure"));
     if (verb.equals("run")) { // leave takes none of run's own options; metrics on a port of its own, never the default another agent holds
@@ -169,7 +180,8 @@ class AgentProcessTest {
     int cp = withoutBc.indexOf("-cp") + 1;
     withoutBc.set(cp, java.util.Arrays.stream(withoutBc.get(cp).split(java.io.File.pathSeparator))
         .filter(e -> !e.contains("bouncycastle")).collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator)));
-    assertThat(withoutBc.get(cp)).isNotEqualTo(System.getProperty("java.class.path")); // BouncyCastle was on it: the check can fail
+    assertThat(withoutBc.get(cp)).isNotEqualTo(agentClassPath.classPath()); // BouncyCastle was on it: the check can fail
+    withoutBc.removeAll(agentClassPath.archiveOptions()); // the archive was made for the class path with BouncyCastle on it
     log = tmp.resolve("agent-" + ++starts + ".log");
     ProcessBuilder pb = new ProcessBuilder(withoutBc);
     pb.environment().putAll(env);
@@ -347,14 +359,14 @@ class AgentProcessTest {
   /**
    * An event the agent missed is caught by the relist (the kubelet's PLEG relist): the daemon's
    * events withheld from the agent, its stream left open (so it goes on trusting it), a container
-   * killed behind its back is restarted once the relist (3 s here) lists it; the stream said
+   * killed behind its back is restarted once the relist (each second here) lists it; the stream said
    * nothing meanwhile (its bytes counted withheld). An agent whose relist never came would not see
    * the kill at all.
    */
   @Test
   void aContainerKilledWhileItsEventIsMissedIsRestartedAtTheRelist() throws Exception {
     restartBackoff = "10s";
-    startAgentCounted("--relist-interval", "3s");
+    startAgentCounted("--relist-interval", "1s");
     long lists = calls.count(DockerCalls.LIST);
     calls.muteEvents();
     double seconds = killMainAndWaitForItsRestart(Duration.ofSeconds(20));
