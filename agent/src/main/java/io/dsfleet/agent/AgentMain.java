@@ -321,8 +321,7 @@ public final class AgentMain {
   }
 
   static long physicalMemory() {
-    var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
-    return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() : 0;
+    return io.dsfleet.common.HostMemory.total();
   }
 
   /** `ds-agent run` (AgentCommandLine). */

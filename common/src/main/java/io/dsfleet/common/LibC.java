@@ -52,10 +52,28 @@ public interface LibC extends Library {
     return Holder.C;
   }
 
-  /** Loaded on first use. */
+  /**
+   * Loaded on first use. JNA's search path for libraries is given before JNA first loads one: without
+   * it JNA ran {@code /sbin/ldconfig -p} at every start to learn the directories the dynamic linker
+   * knows (a process, the JDK's process classes and a reaper thread in every agent, for a path
+   * libc's loading does not need: it is the C library's own name, which the dynamic linker finds).
+   * The path given is JNA's own default without what ldconfig added; one set by a
+   * {@code -Djna.platform.library.path} wins.
+   */
   final class Holder {
     private Holder() {}
 
-    static final LibC C = Native.load("c", LibC.class);
+    static final String SEARCH_PATH = "jna.platform.library.path";
+
+    static final LibC C = load();
+
+    private static LibC load() {
+      if (System.getProperty(SEARCH_PATH) == null) {
+        String multiArch = (System.getProperty("os.arch").equals("aarch64") ? "aarch64" : "x86_64") + "-linux-gnu";
+        System.setProperty(SEARCH_PATH, String.join(java.io.File.pathSeparator,
+            "/usr/lib/" + multiArch, "/lib/" + multiArch, "/usr/lib64", "/lib64", "/usr/lib", "/lib"));
+      }
+      return Native.load("c", LibC.class);
+    }
   }
 }
