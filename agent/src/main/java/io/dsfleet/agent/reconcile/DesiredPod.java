@@ -115,7 +115,7 @@ public record DesiredPod(String key, String namespace, String name, String daemo
           template = old.template();
         } else {
           try {
-            template = Json.read(p.getTemplateJson().toStringUtf8(), PodTemplateSpec.class);
+            template = Json.readUntimed(p.getTemplateJson().toStringUtf8(), PodTemplateSpec.class);
           } catch (RuntimeException e) {
             out.put(key, invalid(key, p, digest, "ds-agent " + agentVersion + " cannot run this pod (a newer coordinator?): " + rootMessage(e)));
             continue;

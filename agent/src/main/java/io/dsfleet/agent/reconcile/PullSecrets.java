@@ -27,7 +27,7 @@ final class PullSecrets {
       if (raw == null) {
         continue;
       }
-      JsonNode root = Json.read(new String(raw, StandardCharsets.UTF_8), JsonNode.class);
+      JsonNode root = Json.readUntimed(new String(raw, StandardCharsets.UTF_8), JsonNode.class);
       JsonNode auths = root.has("auths") ? root.get("auths") : root;
       for (var it = auths.fields(); it.hasNext(); ) {
         var e = it.next();
