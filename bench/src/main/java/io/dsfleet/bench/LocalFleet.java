@@ -198,10 +198,13 @@ final class LocalFleet implements AutoCloseable {
     try {
       await("every replica a member, caught up", 180, 200, () -> {
         try {
-          var members = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance()).getReplicasList();
+          var replicas = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance());
+          var members = replicas.getReplicasList();
           seen.setLength(0);
           seen.append(addr).append(" answered");
           members.forEach(m -> seen.append(' ').append(m.getId()).append(" match ").append(m.getMatchIndex()));
+          // where each add that made no member yet stands, or why it failed
+          replicas.getJoinsList().forEach(j -> seen.append("; ").append(j.getId()).append(": ").append(j.getState()));
           return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
         } catch (io.grpc.StatusRuntimeException e) {
           // leadership moved while a member caught up: follow it, as dsctl does

@@ -43,6 +43,8 @@ public final class CoordinatorServer implements AutoCloseable {
   private final java.util.function.LongSupplier nanoTime;
   private final Store store;
   private final Replica replica;
+  /** The leader's adds of replicas that joined (null for a single coordinator): they outlive a serving. */
+  private final io.dsfleet.coordinator.grpc.ReplicaAdds replicaAdds;
   private final LeaderGate gate;
   private final CoordinatorPki pki;
   private final Server server;
@@ -111,6 +113,7 @@ public final class CoordinatorServer implements AutoCloseable {
       if (replication == null) {
         this.store = openStore = SqliteStore.openKept(options.dataDir());
         this.replica = null;
+        this.replicaAdds = null;
         this.gate = null;
         if (options.insecure()) {
           this.pki = null;
@@ -138,6 +141,7 @@ public final class CoordinatorServer implements AutoCloseable {
           throw new java.io.UncheckedIOException("cannot set up replica " + replication.id() + ": " + e.getMessage(), e);
         }
         this.store = replica.store();
+        this.replicaAdds = io.dsfleet.coordinator.grpc.ReplicaAdds.of(replica);
         this.gate = new LeaderGate(replication.id(), replica::leaderAddress);
       }
       this.connections = new ConnectionLimits(options.connections());
@@ -262,9 +266,9 @@ public final class CoordinatorServer implements AutoCloseable {
     AgentServiceImpl agents = new AgentServiceImpl(fleet, logs, authority);
     List<ServerServiceDefinition> definitions = new java.util.ArrayList<>(List.of(
         StrictDecoding.of(agents),
-        StrictDecoding.of(new ControlServiceImpl(fleet, logs, scheduler, version, authority, replica, logins, () -> dashboardUrl))));
+        StrictDecoding.of(new ControlServiceImpl(fleet, logs, scheduler, version, authority, replica, replicaAdds, logins, () -> dashboardUrl))));
     if (replica != null) {
-      definitions.add(StrictDecoding.of(new io.dsfleet.coordinator.grpc.ReplicaServiceImpl(replica, authority, options.dataDir(),
+      definitions.add(StrictDecoding.of(new io.dsfleet.coordinator.grpc.ReplicaServiceImpl(replica, replicaAdds, authority, options.dataDir(),
           background)));
     }
     definitions.forEach(services::bind);

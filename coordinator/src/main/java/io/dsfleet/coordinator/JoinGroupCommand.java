@@ -141,7 +141,8 @@ final class JoinGroupCommand implements Callable<Integer> {
       try {
         String members = write(dir, data, pki, ReplicaServiceGrpc.newBlockingStub(channel).withDeadlineAfter(120, TimeUnit.SECONDS).join(request));
         System.out.println("replica " + r.id() + " joined the group through " + target + "; data in " + dir
-            + ". Start it with `ds-coordinator serve` and the same replica options: the leader adds it once it caught up."
+            + ". Start it with `ds-coordinator serve` and the same replica options: the leader adds it once it caught up"
+            + " (`dsctl replica list` shows how its add stands, or why it failed)."
             + " The group will be: " + members);
         return 0;
       } catch (StatusRuntimeException e) {

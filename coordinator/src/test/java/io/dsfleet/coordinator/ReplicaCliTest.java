@@ -125,6 +125,33 @@ class ReplicaCliTest {
   }
 
   /**
+   * A replica that joined and is no member yet is listed below the members, with where its add
+   * stands (ReplicaAddsTest: how an add ends); before 2026-12-07 only the leader's log knew of it.
+   */
+  @Test
+  void dsctlListsAJoinedReplicaThatIsNoMemberYetWithWhereItsAddStands() throws Exception {
+    peerPort = FreePorts.pick();
+    Path data = dir.resolve("data");
+    assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString()).exit())
+        .isZero();
+    int port = FreePorts.pick();
+    try (CoordinatorServer server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start()) {
+      Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> server.fleet() != null);
+      List<String> common = List.of("--coordinator", "127.0.0.1:" + port, "--credentials", data.resolve("pki/admin.pem").toString());
+      Result added = run(new Dsctl(), with(common, "replica", "add", "c2", "--peer-address", "127.0.0.1:1", "--coordinator-address",
+          "127.0.0.1:2"));
+      assertThat(added.exit()).as(added.err()).isZero();
+      Result joined = joinAsC2(dir.resolve("c2"), port, added.out().strip());
+      assertThat(joined.exit()).as(joined.err()).isZero();
+
+      Result list = run(new Dsctl(), with(common, "replica", "list")); // c2 never starts: Raft waits for it
+      assertThat(list.exit()).as(list.err()).isZero();
+      assertThat(list.out()).containsPattern("c1 +leader").doesNotContainPattern("c2 +follower")
+          .containsPattern("c2 \\(127.0.0.1:1, joined 20[0-9-]+T[0-9:]+Z\\): no member yet: joined: waiting for it to start and catch up");
+    }
+  }
+
+  /**
    * `join --token -` takes the token from standard input: on the command line any local user reads
    * it in ps while the join runs (a review did, as nobody) and can send it first, getting the CA's key.
    */

@@ -22,6 +22,11 @@ public final class ReplicaCommand {
           v.getMatchIndex() == 0 ? "?" : String.valueOf(v.getMatchIndex()));
     }
     t.print(out);
+    // the leader's adds of replicas that joined: each ends a member (a row above) or failed, saying why
+    for (var j : r.getJoinsList()) {
+      out.println(j.getId() + " (" + j.getPeerAddress() + ", joined " + java.time.Instant.ofEpochMilli(j.getJoinedAtMillis())
+          .truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "): " + (j.getFailed() ? "" : "no member yet: ") + j.getState());
+    }
   }
 
   @Command(name = "list", description = "The members, which one leads, and how far each has committed the log.")

@@ -20,20 +20,23 @@ final class ControlAdmin {
   private final Fleet fleet;
   private final Authority authority;
   private final io.dsfleet.coordinator.replication.Replica replica;
+  private final ReplicaAdds adds;
   private final io.dsfleet.coordinator.dashboard.Logins logins;
   private final Supplier<String> dashboardUrl;
 
   /**
    * @param authority null on an insecure coordinator (no tokens, no certificates)
    * @param replica this coordinator as a replica of a group; null for a single coordinator
+   * @param adds the replica's adds of replicas that joined; null for a single coordinator
    * @param logins the dashboard's logins; null: no dashboard
    * @param dashboardUrl where the dashboard serves ("": it does not)
    */
-  ControlAdmin(Fleet fleet, Authority authority, io.dsfleet.coordinator.replication.Replica replica,
+  ControlAdmin(Fleet fleet, Authority authority, io.dsfleet.coordinator.replication.Replica replica, ReplicaAdds adds,
       io.dsfleet.coordinator.dashboard.Logins logins, Supplier<String> dashboardUrl) {
     this.fleet = fleet;
     this.authority = authority;
     this.replica = replica;
+    this.adds = adds;
     this.logins = logins;
     this.dashboardUrl = dashboardUrl;
   }
@@ -72,6 +75,13 @@ final class ControlAdmin {
     for (var p : r.members()) {
       b.addReplicas(ReplicaView.newBuilder().setId(p.id()).setPeerAddress(p.peerAddress()).setCoordinatorAddress(p.coordinatorAddress())
           .setLeader(p.id().equals(leader)).setMatchIndex(commits.getOrDefault(p.id(), 0L)));
+    }
+    if (adds != null) {
+      for (ReplicaAdds.Pending j : adds.pending()) {
+        b.addJoins(io.dsfleet.proto.v1.ReplicaJoinView.newBuilder().setId(j.peer().id()).setPeerAddress(j.peer().peerAddress())
+            .setCoordinatorAddress(j.peer().coordinatorAddress()).setJoinedAtMillis(j.since().toEpochMilli()).setState(j.state())
+            .setFailed(j.failed()));
+      }
     }
     return b.build();
   }

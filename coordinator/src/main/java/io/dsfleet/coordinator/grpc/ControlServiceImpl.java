@@ -41,24 +41,25 @@ public final class ControlServiceImpl extends ControlServiceGrpc.ControlServiceI
   /** @param authority null on an insecure coordinator (no tokens, no certificates) */
   public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version,
       Authority authority) {
-    this(fleet, logs, scheduler, version, authority, null, null, () -> "");
+    this(fleet, logs, scheduler, version, authority, null, null, null, () -> "");
   }
 
   /**
    * @param replica this coordinator as a replica of a group; null for a single coordinator
+   * @param adds the replica's adds of replicas that joined; null for a single coordinator
    * @param logins the dashboard's logins; null: no dashboard
    * @param dashboardUrl where the dashboard serves ("": it does not)
    */
   public ControlServiceImpl(Fleet fleet, LogRelay logs, ScheduledExecutorService scheduler, String version,
-      Authority authority, io.dsfleet.coordinator.replication.Replica replica, io.dsfleet.coordinator.dashboard.Logins logins,
-      Supplier<String> dashboardUrl) {
+      Authority authority, io.dsfleet.coordinator.replication.Replica replica, ReplicaAdds adds,
+      io.dsfleet.coordinator.dashboard.Logins logins, Supplier<String> dashboardUrl) {
     this.fleet = fleet;
     this.logs = logs;
     this.scheduler = scheduler;
     this.version = version;
     this.authority = authority;
     this.reads = new ControlReads(fleet, replica);
-    this.admin = new ControlAdmin(fleet, authority, replica, logins, dashboardUrl);
+    this.admin = new ControlAdmin(fleet, authority, replica, adds, logins, dashboardUrl);
   }
 
   private static <T> void unary(StreamObserver<T> out, Supplier<T> body) {

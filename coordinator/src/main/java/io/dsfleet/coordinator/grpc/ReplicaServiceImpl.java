@@ -16,7 +16,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import org.slf4j.Logger;
@@ -25,7 +24,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The leader's side of a replica joining: checks the token, sends the CA, the Secrets key, the
  * members and a copy of the store, then adds the replica to the group once it runs (Raft catches
- * it up from the copy's log position). A replica that is a member already (its data was lost) is
+ * it up from the copy's log position; {@link ReplicaAdds}). A replica that is a member already (its data was lost) is
  * taken out of the group first: a replica that forgot its votes must not vote as if it had not.
  */
 public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceImplBase {
@@ -36,9 +35,11 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
   private final Authority authority;
   private final Path dataDir;
   private final ExecutorService background;
+  private final ReplicaAdds adds;
 
-  public ReplicaServiceImpl(Replica replica, Authority authority, Path dataDir, ExecutorService background) {
+  public ReplicaServiceImpl(Replica replica, ReplicaAdds adds, Authority authority, Path dataDir, ExecutorService background) {
     this.replica = replica;
+    this.adds = adds;
     this.authority = authority;
     this.dataDir = dataDir;
     this.background = background;
@@ -81,7 +82,7 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
         }
       }
       out.onCompleted();
-      background.execute(() -> addWhenRunning(joining));
+      background.execute(() -> adds.add(joining));
     } catch (ControlException e) {
       out.onError(e.toStatus());
     } catch (IllegalArgumentException e) {
@@ -98,41 +99,5 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
         }
       }
     }
-  }
-
-  /**
-   * Raft adds a member once it caught up; a replica still starting is retried for two minutes, and
-   * so is a change this replica's leadership was lost in: while a new member catches up, the leader
-   * needs it for a majority and may step down and be elected again a few seconds later (seen in CI:
-   * the add was given up at the step-down and the group stayed short).
-   */
-  private void addWhenRunning(ReplicationOptions.Peer joining) {
-    String id = joining.id();
-    long until = System.nanoTime() + 120_000_000_000L;
-    while (System.nanoTime() < until) {
-      boolean leading = replica.servingTerm() != 0; // not leading now: perhaps again soon
-      if (leading) {
-        try {
-          // from the members as they are now, one change at a time: other replicas may be joining too
-          List<ReplicationOptions.Peer> members = replica.changeMembers(now -> {
-            now.removeIf(p -> p.id().equals(id));
-            now.add(joining);
-            return now;
-          });
-          log.info("replica {} is a member of the group: {}", id, members);
-          return;
-        } catch (RuntimeException e) {
-          log.info("adding replica {} to the group: {}; retrying", id, e.getMessage());
-        }
-      }
-      try {
-        Thread.sleep(leading ? 2000 : 500); // a background thread of its own, for at most two minutes
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-        return;
-      }
-    }
-    log.error("replica {} was not added to the group (it did not start and catch up within two minutes, or another replica"
-        + " leads now): run dsctl replica add again", id);
   }
 }

@@ -13,6 +13,9 @@ import org.apache.ratis.util.TimeDuration;
 final class RaftSettings {
   private RaftSettings() {}
 
+  /** How long a member being added may not answer the leader at all before the change fails (Raft's staging timeout). */
+  static final java.time.Duration STAGING_TIMEOUT = java.time.Duration.ofMinutes(2);
+
   static RaftProperties properties(ReplicationOptions options, Path dataDir) {
     RaftProperties props = new RaftProperties();
     RaftServerConfigKeys.setStorageDir(props, List.of(dataDir.resolve("raft").toFile()));
@@ -46,8 +49,8 @@ final class RaftSettings {
     // 11 s after it answered the leader (two waits of 5 s), now within about a second. The count is
     // never used up (past it Ratis would retry without waiting).
     RaftServerConfigKeys.Log.Appender.setRetryPolicy(props, "1ms,10, 1s,100000000");
-    // a member being added has this long to catch up (a snapshot of the store, then the log) before the change fails
-    RaftServerConfigKeys.setStagingTimeout(props, TimeDuration.valueOf(2, TimeUnit.MINUTES));
+    // a member being added that does not answer the leader for this long fails the change (MemberNotAnswering)
+    RaftServerConfigKeys.setStagingTimeout(props, TimeDuration.valueOf(STAGING_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
     return props;
   }
 }

@@ -179,9 +179,15 @@ final class ReplicaMembers {
     try {
       RaftClientReply reply = server.setConfiguration(new SetConfigurationRequest(clientId, self, groupId,
           callIds.incrementAndGet(), peers));
+      if (reply.getException() instanceof org.apache.ratis.protocol.exceptions.ReconfigurationTimeoutException e) {
+        throw new MemberNotAnswering(RaftSettings.STAGING_TIMEOUT, e);
+      }
       if (!reply.isSuccess()) {
         throw new StoreException("changing the members failed: " + reply.getException(), reply.getException());
       }
+    } catch (org.apache.ratis.protocol.exceptions.ReconfigurationTimeoutException e) {
+      // a new member did not answer for the staging timeout (Raft's LeaderStateImpl.checkProgress, NOPROGRESS)
+      throw new MemberNotAnswering(RaftSettings.STAGING_TIMEOUT, e);
     } catch (IOException e) {
       throw new StoreException("changing the members failed: " + e.getMessage(), e);
     }

@@ -1,0 +1,139 @@
+package io.dsfleet.coordinator.grpc;
+
+import io.dsfleet.coordinator.replication.MemberNotAnswering;
+import io.dsfleet.coordinator.replication.Replica;
+import io.dsfleet.coordinator.replication.ReplicationOptions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The leader's adds of replicas that joined (ds-coordinator join), each until it is a member or
+ * failed, with what `dsctl replica list` shows of it meanwhile: a join ends a member, or listed
+ * as not added with why, never silently neither.
+ *
+ * <p>An add waits as long as Raft's own limit for a new member, the staging timeout (two minutes
+ * in which the replica does not answer the leader at all: not started, or not reachable): a
+ * failure Raft reports then ends the add. Other failures (the leader stepped down while the new
+ * member caught up, another change in progress) are retried for {@link #GIVE_UP_AFTER}. Before
+ * 2026-12-07 every add ended two minutes after its join, counting the time it waited for another
+ * add to finish (one change at a time): three replicas joined one after another and a second
+ * replica slow to catch up used up the third's two minutes, which then was given up after one
+ * failed try, with a line in the leader's log alone, and the group stayed at two (one way stop
+ * 68's bench run of record could have ended without its group formed; not reproduced here).
+ */
+public final class ReplicaAdds {
+  private static final Logger log = LoggerFactory.getLogger(ReplicaAdds.class);
+  /** How long an add is retried after failures other than the new replica not answering. */
+  static final Duration GIVE_UP_AFTER = Duration.ofMinutes(10);
+
+  /** The group as an add sees it: {@link Replica}'s, or a test's. */
+  interface Group {
+    /** Whether this replica serves as the leader now. */
+    boolean leading();
+
+    List<ReplicationOptions.Peer> changeMembers(UnaryOperator<List<ReplicationOptions.Peer>> change);
+  }
+
+  /** Waits between tries: {@link Thread#sleep} here, a test's fake clock there. */
+  interface Pause {
+    void sleep(Duration d) throws InterruptedException;
+  }
+
+  /**
+   * A join's add as `dsctl replica list` shows it: in progress ({@code failed} false) or ended
+   * without making the replica a member ({@code failed} true, {@code state} says why).
+   */
+  public record Pending(ReplicationOptions.Peer peer, Instant since, String state, boolean failed) {}
+
+  private final Group group;
+  private final Clock clock;
+  private final Pause pause;
+  private final Map<String, Pending> pending = new ConcurrentSkipListMap<>();
+
+  ReplicaAdds(Group group, Clock clock, Pause pause) {
+    this.group = group;
+    this.clock = clock;
+    this.pause = pause;
+  }
+
+  public static ReplicaAdds of(Replica replica) {
+    return new ReplicaAdds(new Group() {
+      @Override
+      public boolean leading() {
+        return replica.servingTerm() != 0;
+      }
+
+      @Override
+      public List<ReplicationOptions.Peer> changeMembers(UnaryOperator<List<ReplicationOptions.Peer>> change) {
+        return replica.changeMembers(change);
+      }
+    }, Clock.systemUTC(), d -> Thread.sleep(d.toMillis()));
+  }
+
+  /** The adds not ended a member (in progress, or failed), by id. */
+  public List<Pending> pending() {
+    return List.copyOf(pending.values());
+  }
+
+  /**
+   * Adds a replica that joined, on the calling thread (a background one): returns once it is a
+   * member or its add failed.
+   */
+  void add(ReplicationOptions.Peer joining) {
+    String id = joining.id();
+    Instant since = clock.instant();
+    note(joining, since, "joined: waiting for it to start and catch up (the leader reaches it at " + joining.peerAddress() + ")", false);
+    while (true) {
+      boolean leading = group.leading(); // not leading now: perhaps again soon
+      if (leading) {
+        try {
+          // from the members as they are now, one change at a time: other replicas may be joining too
+          List<ReplicationOptions.Peer> members = group.changeMembers(now -> {
+            now.removeIf(p -> p.id().equals(id));
+            now.add(joining);
+            return now;
+          });
+          pending.remove(id);
+          log.info("replica {} is a member of the group: {}", id, members);
+          return;
+        } catch (MemberNotAnswering e) {
+          fail(joining, since, "it did not answer the leader at " + joining.peerAddress() + " for " + e.waited().toSeconds()
+              + " s (is `ds-coordinator serve` running there, and that address reachable from the leader?)");
+          return;
+        } catch (RuntimeException e) {
+          log.info("adding replica {} to the group: {}; retrying", id, e.getMessage());
+          note(joining, since, "joined: adding it failed, retrying: " + e.getMessage(), false);
+        }
+      }
+      if (Duration.between(since, clock.instant()).compareTo(GIVE_UP_AFTER) > 0) {
+        fail(joining, since, leading ? "adding it failed for " + GIVE_UP_AFTER.toMinutes() + " minutes: " + pending.get(id).state()
+            : "this replica has not led for " + GIVE_UP_AFTER.toMinutes() + " minutes (another leads, which knows nothing of the join)");
+        return;
+      }
+      try {
+        pause.sleep(Duration.ofMillis(leading ? 2000 : 500));
+      } catch (InterruptedException ie) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+
+  private void note(ReplicationOptions.Peer joining, Instant since, String state, boolean failed) {
+    pending.put(joining.id(), new Pending(joining, since, state, failed));
+  }
+
+  private void fail(ReplicationOptions.Peer joining, Instant since, String why) {
+    String state = "not added: " + why + "; stop it, empty its data directory, then `dsctl replica add " + joining.id()
+        + "` and join again";
+    note(joining, since, state, true);
+    log.error("replica {} was not added to the group: {}", joining.id(), state);
+  }
+}
