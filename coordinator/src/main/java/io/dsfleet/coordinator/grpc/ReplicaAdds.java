@@ -114,7 +114,7 @@ public final class ReplicaAdds {
       }
       if (Duration.between(since, clock.instant()).compareTo(GIVE_UP_AFTER) > 0) {
         fail(joining, since, leading ? "adding it failed for " + GIVE_UP_AFTER.toMinutes() + " minutes: " + pending.get(id).state()
-            : "this replica has not led for " + GIVE_UP_AFTER.toMinutes() + " minutes (another leads, which knows nothing of the join)");
+            : "this replica no longer leads the group (the leader now knows nothing of the join)");
         return;
       }
       try {

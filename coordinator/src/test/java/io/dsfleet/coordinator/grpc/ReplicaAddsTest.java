@@ -50,10 +50,11 @@ class ReplicaAddsTest {
     final List<ReplicationOptions.Peer> members = new ArrayList<>(List.of(C1));
     final List<Runnable> steps = new ArrayList<>();
     int changes;
+    boolean leading = true;
 
     @Override
     public boolean leading() {
-      return true;
+      return leading;
     }
 
     @Override
@@ -121,6 +122,23 @@ class ReplicaAddsTest {
       assertThat(p.since()).isEqualTo(Instant.parse("2026-12-07T01:00:00Z"));
       assertThat(p.state()).startsWith("not added: it did not answer the leader at 127.0.0.1:8444 for 120 s")
           .contains("ds-coordinator serve").contains("dsctl replica add c3");
+    });
+  }
+
+  @Test
+  void anAddOfALeaderThatNoLongerLeadsEndsListedAsNotAddedWithWhy() {
+    FakeClock clock = new FakeClock();
+    ScriptedGroup group = new ScriptedGroup();
+    group.leading = false; // deposed right after the join: another replica leads, and knows nothing of it
+    ReplicaAdds adds = new ReplicaAdds(group, clock, clock::advance);
+
+    adds.add(C3);
+
+    assertThat(group.changes).isZero();
+    assertThat(clock.now).isAfter(Instant.parse("2026-12-07T01:10:00Z"));
+    assertThat(adds.pending()).singleElement().satisfies(p -> {
+      assertThat(p.failed()).isTrue();
+      assertThat(p.state()).startsWith("not added: this replica no longer leads the group").contains("dsctl replica add c3");
     });
   }
 }
