@@ -53,13 +53,16 @@ public final class ReplicaAdds {
   public record Pending(ReplicationOptions.Peer peer, Instant since, String state, boolean failed) {}
 
   private final Group group;
+  /** The wall clock, for when each join began (shown); how long an add has tried is the monotonic clock's. */
   private final Clock clock;
+  private final java.util.function.LongSupplier nanoTime;
   private final Pause pause;
   private final Map<String, Pending> pending = new ConcurrentSkipListMap<>();
 
-  ReplicaAdds(Group group, Clock clock, Pause pause) {
+  ReplicaAdds(Group group, Clock clock, java.util.function.LongSupplier nanoTime, Pause pause) {
     this.group = group;
     this.clock = clock;
+    this.nanoTime = nanoTime;
     this.pause = pause;
   }
 
@@ -74,7 +77,7 @@ public final class ReplicaAdds {
       public List<ReplicationOptions.Peer> changeMembers(UnaryOperator<List<ReplicationOptions.Peer>> change) {
         return replica.changeMembers(change);
       }
-    }, Clock.systemUTC(), d -> Thread.sleep(d.toMillis()));
+    }, Clock.systemUTC(), System::nanoTime, d -> Thread.sleep(d.toMillis()));
   }
 
   /** The adds not ended a member (in progress, or failed), by id. */
@@ -89,6 +92,7 @@ public final class ReplicaAdds {
   void add(ReplicationOptions.Peer joining) {
     String id = joining.id();
     Instant since = clock.instant();
+    long began = nanoTime.getAsLong();
     note(joining, since, "joined: waiting for it to start and catch up (the leader reaches it at " + joining.peerAddress() + ")", false);
     while (true) {
       boolean leading = group.leading(); // not leading now: perhaps again soon
@@ -112,7 +116,7 @@ public final class ReplicaAdds {
           note(joining, since, "joined: adding it failed, retrying: " + e.getMessage(), false);
         }
       }
-      if (Duration.between(since, clock.instant()).compareTo(GIVE_UP_AFTER) > 0) {
+      if (nanoTime.getAsLong() - began > GIVE_UP_AFTER.toNanos()) {
         fail(joining, since, leading ? "adding it failed for " + GIVE_UP_AFTER.toMinutes() + " minutes: " + pending.get(id).state()
             : "this replica no longer leads the group (the leader now knows nothing of the join)");
         return;

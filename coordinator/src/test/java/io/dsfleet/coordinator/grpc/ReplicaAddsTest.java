@@ -76,7 +76,7 @@ class ReplicaAddsTest {
       throw new StoreException("changing the members failed: c1 is not the leader (it stepped down while c3 caught up)", null);
     });
     group.steps.add(() -> {});
-    ReplicaAdds adds = new ReplicaAdds(group, clock, clock::advance);
+    ReplicaAdds adds = new ReplicaAdds(group, clock, () -> clock.millis() * 1_000_000, clock::advance);
 
     adds.add(C3);
 
@@ -101,7 +101,7 @@ class ReplicaAddsTest {
       clock.advance(Duration.ofMinutes(2));
       throw new io.dsfleet.coordinator.replication.MemberNotAnswering(Duration.ofMinutes(2), new java.io.IOException("NOPROGRESS"));
     });
-    ReplicaAdds adds = new ReplicaAdds(group, clock, clock::advance);
+    ReplicaAdds adds = new ReplicaAdds(group, clock, () -> clock.millis() * 1_000_000, clock::advance);
     Thread adding = new Thread(() -> adds.add(C3));
     adding.start();
     changing.await();
@@ -130,7 +130,7 @@ class ReplicaAddsTest {
     FakeClock clock = new FakeClock();
     ScriptedGroup group = new ScriptedGroup();
     group.leading = false; // deposed right after the join: another replica leads, and knows nothing of it
-    ReplicaAdds adds = new ReplicaAdds(group, clock, clock::advance);
+    ReplicaAdds adds = new ReplicaAdds(group, clock, () -> clock.millis() * 1_000_000, clock::advance);
 
     adds.add(C3);
 
