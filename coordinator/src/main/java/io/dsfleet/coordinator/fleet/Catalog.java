@@ -43,6 +43,8 @@ final class Catalog {
   private final FleetOptions options;
   private final Events events;
   private final Runnable committed;
+  /** The bound on each node's desired set that an apply may not grow it past. */
+  private final DesiredSetBound desiredSets = new DesiredSetBound();
   private final LongSupplier nanoTime;
 
   /**
@@ -119,6 +121,18 @@ final class Catalog {
         written.add(clean);
       }
       results.add(new Fleet.ApplyResult(o.kind(), o.namespace(), o.name(), existing == null ? "created" : "configured", null));
+    }
+    if (rollback == null) { // an automatic rollback goes back to a set its nodes held
+      List<DaemonSet> daemonSets = new ArrayList<>();
+      List<StoredObject> configs = new ArrayList<>();
+      for (int i = 0; i < writes.size(); i++) {
+        if (written.get(i) instanceof DaemonSet ds) {
+          daemonSets.add(ds);
+        } else {
+          configs.add(writes.get(i).object());
+        }
+      }
+      desiredSets.check(state, daemonSets, configs, java.time.Instant.ofEpochMilli(now));
     }
     if (dryRun || writes.isEmpty()) {
       return new Fleet.ApplyOutcome(results, warnings);

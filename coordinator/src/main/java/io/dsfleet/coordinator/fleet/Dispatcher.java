@@ -251,12 +251,25 @@ final class Dispatcher {
       }
       pods.add(b.build());
     }
-    n.version = Math.max(n.version + 1, versionSeed);
+    DesiredState set = DesiredState.newBuilder().setVersion(Math.max(n.version + 1, versionSeed)).setStoreId(storeId)
+        .addAllPods(pods).addAllConfigs(used.values())
+        .addAllOrphanedPods(n.orphans.stream().map(io.dsfleet.common.ReleasedPods::name).distinct().toList()) // agents before 2026-12-05
+        .addAllOrphanedPodKeys(n.orphans).build(); // keys; a name alone where it was released so before 2026-12-05
+    int bytes = set.getSerializedSize();
+    if (bytes > DesiredSetBound.MAX_BYTES) { // grown past it without an apply (labels, a taint gone): the node keeps the set it has
+      if (!fingerprint.equals(n.oversizeFingerprint)) {
+        n.oversizeFingerprint = fingerprint;
+        String why = "desired set of " + bytes + " bytes not sent: over the " + DesiredSetBound.MAX_BYTES + " bytes an agent takes"
+            + " (docs/security.md, Limits); the node keeps its last set until its DaemonSets, ConfigMaps and Secrets fit";
+        log.warn("node {}: {}", n.name, why);
+        events.record(Events.nodeKey(n.name), "Warning", "DesiredSetTooLarge", why);
+      }
+      return;
+    }
+    n.oversizeFingerprint = null;
+    n.version = set.getVersion();
     try {
-      n.session.send(CoordinatorMessage.newBuilder().setDesired(DesiredState.newBuilder().setVersion(n.version).setStoreId(storeId)
-          .addAllPods(pods).addAllConfigs(used.values())
-          .addAllOrphanedPods(n.orphans.stream().map(io.dsfleet.common.ReleasedPods::name).distinct().toList()) // agents before 2026-12-05
-          .addAllOrphanedPodKeys(n.orphans)).build()); // keys; a name alone where it was released so before 2026-12-05
+      n.session.send(CoordinatorMessage.newBuilder().setDesired(set).build());
     } catch (RuntimeException e) {
       // the stream ended under us (a client cancelling as we send): the agent reconnects and gets
       // its whole set then; nothing else waits on this node

@@ -137,6 +137,8 @@ final class NodeEntry {
   NodePlan plan;
   /** What was last sent, to send only changes. */
   Object sentFingerprint;
+  /** A set over {@link DesiredSetBound#MAX_BYTES} not sent (its Warning recorded once); null when none. */
+  Object oversizeFingerprint;
   long version;
   /**
    * Pods this node released (orphan delete), sent in every desired set until a DaemonSet adopts

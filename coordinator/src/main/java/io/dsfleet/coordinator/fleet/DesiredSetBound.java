@@ -1,0 +1,149 @@
+package io.dsfleet.coordinator.fleet;
+
+import io.dsfleet.common.Json;
+import io.dsfleet.common.TemplateRefs;
+import io.dsfleet.common.match.Placement;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.coordinator.fleet.FleetState.DsEntry;
+import io.dsfleet.coordinator.plan.PodAssignment;
+import io.dsfleet.coordinator.store.Store.StoredObject;
+import io.grpc.Status;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * The bound on one node's desired set: what an agent with the shipped heap (48 MiB) takes in,
+ * writes and reads back at its start. A set arrives whole (one message), is parsed, its configs
+ * copied out, encoded again and sealed for the state file, beside the set before: the agent holds
+ * several copies at once, and one of 7 MiB ran it out of memory at every receipt (helper-178, on
+ * loopback with the unit's flags; 6 MiB held, restarts included). Past the bound an apply is
+ * refused, naming the node, and a set grown past it otherwise (a node's labels, a taint removed)
+ * is not sent: the node keeps the set it has, and says why in a Warning.
+ */
+final class DesiredSetBound {
+  /** The largest desired set sent to a node, in bytes on the wire: 4 MiB (docs/security.md, Limits). */
+  static final int MAX_BYTES = 4 << 20;
+  /** A pod's entry besides its template: names, hash, revision (an upper bound). */
+  private static final int POD_BYTES = 512;
+
+  /** Each stored config's size on the wire, by its key, with the resourceVersion it was measured at. */
+  private final Map<String, Map.Entry<Long, Integer>> configSizes = new HashMap<>();
+
+  /**
+   * Under the fleet's lock, before an apply is stored: INVALID_ARGUMENT naming the node whose
+   * desired set the apply would grow past {@link #MAX_BYTES} (once its rollouts are done: each
+   * node with every DaemonSet placed on it at its new template, and the configs those use), and
+   * how many nodes it would be in all. A set already over the bound may shrink.
+   *
+   * @param daemonSets the apply's DaemonSets
+   * @param configs the apply's ConfigMaps and Secrets as they would be stored
+   */
+  void check(FleetState state, List<DaemonSet> daemonSets, List<StoredObject> configs, Instant now) {
+    if (daemonSets.isEmpty() && configs.isEmpty()) {
+      return;
+    }
+    configSizes.keySet().retainAll(state.configs.keySet()); // deleted configs' sizes go
+    Map<String, Integer> newConfigs = new HashMap<>(); // each applied config's size on the wire
+    configs.forEach(o -> newConfigs.put(FleetState.configKey(o.kind(), o.namespace(), o.name()),
+        Dispatcher.configObject(o).getSerializedSize()));
+    Map<String, DaemonSet> newDs = new HashMap<>();
+    daemonSets.forEach(d -> newDs.put(FleetState.key(d.namespace(), d.name()), d));
+    Map<String, Long> before = new HashMap<>(); // by the node's pods (DaemonSet and hash): most nodes share one
+    Map<String, Long> after = new HashMap<>();
+    String worst = null;
+    long worstBytes = 0;
+    int over = 0;
+    for (NodeEntry n : state.nodes.values()) {
+      List<String[]> was = new ArrayList<>();
+      List<String[]> will = new ArrayList<>();
+      for (PodAssignment p : n.plan == null ? List.<PodAssignment>of() : n.plan.desired()) {
+        was.add(new String[] {p.dsKey(), p.hash()});
+        if (!newDs.containsKey(p.dsKey())) {
+          will.add(new String[] {p.dsKey(), p.hash()});
+        }
+      }
+      for (var d : newDs.entrySet()) {
+        if (Placement.evaluate(d.getValue(), n.toNode(), now).shouldRun()) {
+          will.add(new String[] {d.getKey(), null}); // null: the applied template
+        }
+      }
+      long a = after.computeIfAbsent(signature(will), s -> bytes(state, will, newDs, newConfigs));
+      if (a <= MAX_BYTES) {
+        continue;
+      }
+      long b = before.computeIfAbsent(signature(was), s -> bytes(state, was, Map.of(), Map.of()));
+      if (a > b) {
+        over++;
+        if (a > worstBytes) {
+          worst = n.name;
+          worstBytes = a;
+        }
+      }
+    }
+    if (worst != null) {
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + worst + "'s desired set would be " + worstBytes + " bytes"
+          + (over > 1 ? " (and " + (over - 1) + " other node" + (over > 2 ? "s'" : "'s") + " over the bound too)" : "")
+          + ", over the " + MAX_BYTES + " bytes an agent takes (its templates and the ConfigMaps and Secrets they use; docs/security.md,"
+          + " Limits); nothing applied");
+    }
+  }
+
+  /** The size on the wire of a node's set of pods ({DaemonSet key, hash}; a null hash: the applied template of {@code newDs}). */
+  private long bytes(FleetState state, List<String[]> pods, Map<String, DaemonSet> newDs, Map<String, Integer> newConfigs) {
+    long total = 0;
+    TreeSet<String> used = new TreeSet<>();
+    for (String[] p : pods) {
+      String ns = FleetState.namespaceOf(p[0]);
+      TemplateRefs.Refs refs;
+      if (p[1] == null) {
+        DaemonSet d = newDs.get(p[0]);
+        total += Json.canonical(d.spec().template()).getBytes(StandardCharsets.UTF_8).length;
+        refs = TemplateRefs.of(d.spec().template().spec());
+      } else {
+        DsEntry e = state.daemonSets.get(p[0]);
+        var rev = e == null ? null : e.byHash(p[1]);
+        if (rev == null) {
+          total += POD_BYTES;
+          continue;
+        }
+        total += e.bytesOf(rev).size();
+        refs = e.refsByHash.get(p[1]);
+      }
+      total += POD_BYTES;
+      if (refs != null) {
+        refs.configMaps().forEach(name -> used.add(FleetState.configKey("ConfigMap", ns, name)));
+        refs.secrets().forEach(name -> used.add(FleetState.configKey("Secret", ns, name)));
+      }
+    }
+    for (String key : used) {
+      StoredObject o = state.configs.get(key);
+      if (newConfigs.containsKey(key)) {
+        total += newConfigs.get(key);
+      } else if (o != null) {
+        total += configSize(key, o);
+      }
+    }
+    return total;
+  }
+
+  /** A stored config's size on the wire, measured once per resourceVersion. */
+  private int configSize(String key, StoredObject o) {
+    Map.Entry<Long, Integer> e = configSizes.get(key);
+    if (e == null || e.getKey() != o.resourceVersion()) {
+      e = Map.entry(o.resourceVersion(), Dispatcher.configObject(o).getSerializedSize());
+      configSizes.put(key, e);
+    }
+    return e.getValue();
+  }
+
+  private static String signature(List<String[]> pods) {
+    StringBuilder s = new StringBuilder();
+    pods.forEach(p -> s.append(p[0]).append('@').append(p[1]).append('\n'));
+    return s.toString();
+  }
+}

@@ -1,0 +1,110 @@
+package io.dsfleet.coordinator.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.dsfleet.proto.v1.DesiredState;
+import io.grpc.Status;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A node's desired set stays within what an agent takes ({@link DesiredSetBound#MAX_BYTES}): before
+ * this bound, a valid apply of ConfigMaps within their 1 MiB each and a DaemonSet mounting seven
+ * made a 7 MiB set, and every agent it was placed on ran out of its 48 MiB heap at each receipt
+ * (helper-178: the fleet's agents restarting every few seconds until the DaemonSet was deleted).
+ */
+class DesiredSetBoundTest {
+  @TempDir Path dir;
+
+  /** A ConfigMap of ops with one key of {@code bytes} characters. */
+  private static String configMap(String name, int bytes) {
+    return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + ", namespace: ops}\ndata:\n  blob: " + "x".repeat(bytes) + "\n";
+  }
+
+  /** The base DaemonSet mounting the ConfigMaps named, placed where {@code selector} (YAML, or null: everywhere) says. */
+  private static String mounting(String name, String selector, String... configMaps) {
+    String volumes = IntStream.range(0, configMaps.length).mapToObj(i -> "{name: v" + i + ", configMap: {name: " + configMaps[i] + "}}")
+        .collect(Collectors.joining(", ", "[", "]"));
+    String mounts = IntStream.range(0, configMaps.length).mapToObj(i -> "{name: v" + i + ", mountPath: /cm/" + i + "}")
+        .collect(Collectors.joining(", ", "[", "]"));
+    return FleetHarness.manifest("metadata.name", name, "spec.template.spec.volumes", volumes,
+        "spec.template.spec.containers[0].volumeMounts", mounts, "spec.template.spec.nodeSelector", selector);
+  }
+
+  private static long pods(FleetHarness.Agent a) {
+    return a.sent.isEmpty() ? 0 : a.sent.get(a.sent.size() - 1).getPodsCount();
+  }
+
+  @Test
+  void anApplyGrowingANodesSetPastTheBoundIsRefusedNamingTheNodeAndNothingIsApplied() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.agents(3);
+      for (int i = 0; i < 5; i++) {
+        h.apply(configMap("c" + i, 1000 * 1000));
+      }
+      int before = h.agents.get("n0").sent.size();
+      assertThatThrownBy(() -> h.apply(mounting("big", null, "c0", "c1", "c2", "c3", "c4")))
+          .isInstanceOfSatisfying(ControlException.class, e -> {
+            assertThat(e.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+            assertThat(e.getMessage()).contains("node n0's desired set would be 500").contains("(and 2 other nodes' over the bound too)")
+                .contains("over the 4194304 bytes an agent takes").endsWith("nothing applied");
+          });
+      assertThat(h.fleet.daemonSets()).as("nothing applied").isEmpty();
+      assertThat(h.agents.get("n0").sent).as("nothing sent").hasSize(before);
+
+      h.apply(mounting("big", null, "c0", "c1", "c2")); // 3 MB: within
+      assertThat(pods(h.agents.get("n0"))).isEqualTo(1);
+      DesiredState sent = h.agents.get("n0").sent.get(h.agents.get("n0").sent.size() - 1);
+      assertThat(sent.getSerializedSize()).isBetween(3_000_000, DesiredSetBound.MAX_BYTES);
+
+      // a second DaemonSet beside it, alone or with a ConfigMap the first uses grown: past the bound, refused
+      assertThatThrownBy(() -> h.apply(configMap("c2", 1024 * 1024 - 10) + "---\n" + mounting("more", null, "c3", "c4")))
+          .isInstanceOfSatisfying(ControlException.class, e -> assertThat(e.getMessage()).contains("node n0's desired set would be 50"));
+      assertThatThrownBy(() -> h.apply(mounting("more", null, "c3", "c4")))
+          .isInstanceOfSatisfying(ControlException.class, e -> assertThat(e.getMessage()).contains("node n0's desired set would be 50"));
+      assertThat(h.fleet.daemonSets()).hasSize(1);
+      h.apply(mounting("more", null, "c3")); // 4 MB: within
+      assertThat(pods(h.agents.get("n0"))).isEqualTo(2);
+      // the ConfigMaps they use grown, each within its own 1 MiB: past the bound, refused
+      String grown = IntStream.range(0, 4).mapToObj(i -> configMap("c" + i, 1024 * 1024 - 6)).collect(Collectors.joining("---\n"));
+      assertThatThrownBy(() -> h.apply(grown))
+          .isInstanceOfSatisfying(ControlException.class, e -> assertThat(e.getMessage()).contains("node n0's desired set would be 419"));
+      assertThat(h.fleet.configs("ConfigMap").stream().filter(o -> o.name().equals("c0")).findFirst().orElseThrow().json()).hasSizeLessThan(1_010_000);
+      // placed on none of the nodes: nothing grows
+      h.apply(mounting("elsewhere", "{disktype: ssd}", "c3", "c4"));
+      assertThat(h.fleet.daemonSets()).hasSize(3);
+    }
+  }
+
+  @Test
+  void aSetGrownPastTheBoundByANodesLabelsIsNotSentAndTheNodeSaysWhy() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      FleetHarness.Agent n0 = h.agent("n0");
+      for (int i = 0; i < 5; i++) {
+        h.apply(configMap("c" + i, 1000 * 1000));
+      }
+      h.apply(mounting("here", null, "c0", "c1"));
+      h.apply(mounting("ssd", "{disktype: ssd}", "c2", "c3", "c4"));
+      assertThat(pods(n0)).isEqualTo(1);
+      int sent = n0.sent.size();
+
+      h.fleet.labelNode("n0", Map.of("disktype", "ssd"), List.of(), false); // both: 5 MB
+      h.advance(java.time.Duration.ofSeconds(1));
+      assertThat(n0.sent).as("the node keeps the set it has").hasSize(sent);
+      assertThat(h.fleet.events(Events.nodeKey("n0"))).filteredOn(e -> e.reason().equals("DesiredSetTooLarge")).singleElement()
+          .satisfies(e -> assertThat(e.message()).contains("over the 4194304 bytes an agent takes"));
+
+      h.fleet.labelNode("n0", Map.of(), List.of("disktype"), false);
+      h.fleet.deleteDaemonSet("ops", "here", true);
+      h.fleet.labelNode("n0", Map.of("disktype", "ssd"), List.of(), false); // the other alone: 3 MB
+      h.advance(java.time.Duration.ofSeconds(1));
+      assertThat(n0.sent.get(n0.sent.size() - 1).getPodsList()).singleElement().satisfies(p -> assertThat(p.getDaemonSet()).isEqualTo("ssd"));
+    }
+  }
+}
