@@ -84,11 +84,11 @@ public final class AtomicWriter {
     removeStaleVersions(current);
     Set<String> oldTop = new TreeSet<>(strayLinks(topLevel(files.keySet())));
     if (current.isPresent()) {
-      Map<Path, FileData> old = read(current.get());
-      if (old.equals(files) && oldTop.isEmpty() && linksInPlace(topLevel(files.keySet()))) {
+      Set<Path> old = new TreeSet<>();
+      if (holds(current.get(), files, old) && oldTop.isEmpty() && linksInPlace(topLevel(files.keySet()))) {
         return false;
       }
-      old.keySet().forEach(p -> oldTop.add(p.getName(0).toString()));
+      old.forEach(p -> oldTop.add(p.getName(0).toString()));
     }
     Path version = Files.createTempDirectory(dir, ".." + STAMP.format(clock.instant()));
     try {
@@ -213,24 +213,47 @@ public final class AtomicWriter {
     return true;
   }
 
-  /** The regular files of a version directory (links and anything else make it differ). */
-  private static Map<Path, FileData> read(Path version) throws IOException {
-    Map<Path, FileData> out = new TreeMap<>();
+  /**
+   * Whether a version directory holds exactly {@code files}: regular files of their modes and bytes
+   * (links and anything else make it differ), compared a block at a time, so that no file is ever
+   * read whole into the heap; {@code paths} gets every path it holds. Before 2026-12-07 each file was
+   * read whole, and a volume naming one 1 MB key in 200 paths (a projected volume's items, a few KB
+   * of template) had the agent read 200 MB into its 48 MiB heap at each start, and fail on it before
+   * the set without that DaemonSet could reach it: out of memory at every start, for good
+   * (helper-178).
+   */
+  private static boolean holds(Path version, Map<Path, FileData> files, Set<Path> paths) throws IOException {
+    boolean same = true;
+    byte[] block = new byte[COMPARED_BLOCK];
     try (var walk = Files.walk(version)) { // Files.walk does not follow links
       for (Path p : (Iterable<Path>) walk::iterator) {
         BasicFileAttributes a = NoFollow.lstat(p).orElse(null);
         if (a == null || p.equals(version) || a.isDirectory()) {
           continue;
         }
-        if (!a.isRegularFile()) {
-          out.put(version.relativize(p), new FileData(new byte[0], -1));
-          continue;
-        }
-        int mode = mode(Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS));
-        out.put(version.relativize(p), new FileData(Files.readAllBytes(p), mode));
+        Path rel = version.relativize(p);
+        paths.add(rel);
+        FileData want = files.get(rel);
+        same = same && want != null && a.isRegularFile() && a.size() == want.data().length
+            && mode(Files.getPosixFilePermissions(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) == want.mode() && sameBytes(p, want.data(), block);
       }
     }
-    return out;
+    return same && paths.equals(files.keySet());
+  }
+
+  /** The bytes compared at a time ({@link #holds}). */
+  private static final int COMPARED_BLOCK = 64 * 1024;
+
+  private static boolean sameBytes(Path file, byte[] want, byte[] block) throws IOException {
+    try (java.io.InputStream in = Files.newInputStream(file, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      int at = 0;
+      for (int n; (n = in.readNBytes(block, 0, block.length)) > 0; at += n) {
+        if (at + n > want.length || !Arrays.equals(block, 0, n, want, at, at + n)) {
+          return false;
+        }
+      }
+      return at == want.length;
+    }
   }
 
   private static Set<String> topLevel(Set<Path> paths) {
