@@ -360,7 +360,18 @@ public final class AgentMain {
       state.joining();
       // static stability: run the last desired set before (and whether or not) the coordinator answers;
       // without one, nothing owned is touched until a coordinator sends the node's desired set
+      // unless the starts before each ended early (out of memory on what the saved set makes it do): then the set waits for a coordinator's
+      io.dsfleet.agent.state.QuickStarts quickStarts = new io.dsfleet.agent.state.QuickStarts(o.stateDir());
+      boolean leaveSavedSet = quickStarts.begin();
+      scheduler.schedule(quickStarts::settled, io.dsfleet.agent.state.QuickStarts.SETTLED.toMillis(), TimeUnit.MILLISECONDS);
       state.loadDesired().ifPresentOrElse(d -> {
+        if (leaveSavedSet) {
+          log.error("the last {} starts each ended within {} s: not acting on the last desired set (version {}, {} pods) from {}, in case it is"
+              + " what ended them (out of memory?); running containers are left alone until a coordinator sends the node's set",
+              io.dsfleet.agent.state.QuickStarts.LIMIT, io.dsfleet.agent.state.QuickStarts.SETTLED.toSeconds(), d.getVersion(), d.getPodsCount(),
+              o.stateDir());
+          return;
+        }
         log.info("resuming the last desired set (version {}, {} pods) from {}", d.getVersion(), d.getPodsCount(), o.stateDir());
         reconciler.setDesired(d);
       }, () -> log.info("no desired set in {}: running containers are left alone until a coordinator sends one", o.stateDir()));
