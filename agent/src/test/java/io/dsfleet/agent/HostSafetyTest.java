@@ -179,6 +179,25 @@ class HostSafetyTest extends OnDocker {
   }
 
   /**
+   * A volume of more files than the agent lists at once (one ConfigMap key in 10,001 paths) is
+   * refused, naming the volume: the pod waits with CreateContainerConfigError. Before 2026-12-07
+   * every file was listed, and 100,000 items (a 2.3 MB template, within every limit) ran every
+   * agent of the DaemonSet out of its 48 MiB heap at each start (helper-178).
+   */
+  @Test
+  void aVolumeOfMoreFilesThanTheAgentListsIsRefusedNamingIt() {
+    var cfg = config(Kind.CONFIG_MAP, "cfg", Map.of("k", "x"));
+    String items = java.util.stream.IntStream.rangeClosed(0, io.dsfleet.agent.pod.Volumes.MAX_VOLUME_FILES)
+        .mapToObj(i -> "{key: k, path: f" + i + "}").collect(java.util.stream.Collectors.joining(", ", "[", "]"));
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".volumeMounts", "[{name: many, mountPath: /many}]",
+        POD + ".volumes", "[{name: many, configMap: {name: cfg, items: " + items + "}}]"), cfg));
+    PodStatus s = h.awaitStatus(p -> p.getContainersList().stream().anyMatch(c -> c.getReason().equals("CreateContainerConfigError")),
+        Duration.ofSeconds(60));
+    assertThat(s.getContainersList()).anySatisfy(c -> assertThat(c.getMessage())
+        .contains("volume \"many\" would hold 10001 files", "over the 10000 a volume holds"));
+  }
+
+  /**
    * A device node (or FIFO) planted where a subPath points is refused without ever being opened
    * (O_PATH): its driver never runs as root on the host. Found by the review's attacker with strace.
    */

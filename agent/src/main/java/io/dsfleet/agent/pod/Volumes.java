@@ -307,28 +307,28 @@ public final class Volumes {
     Map<String, AtomicWriter.FileData> files = new TreeMap<>();
     if (v.configMap() != null) {
       ConfigMapVolumeSource s = v.configMap();
-      keys(files, ctx.configMaps(), "ConfigMap", s.name(), s.items(), s.optional(), mode(s.defaultMode()));
+      keys(v.name(), files, ctx.configMaps(), "ConfigMap", s.name(), s.items(), s.optional(), mode(s.defaultMode()));
     } else if (v.secret() != null) {
       SecretVolumeSource s = v.secret();
-      keys(files, ctx.secrets(), "Secret", s.secretName(), s.items(), s.optional(), mode(s.defaultMode()));
+      keys(v.name(), files, ctx.secrets(), "Secret", s.secretName(), s.items(), s.optional(), mode(s.defaultMode()));
     } else if (v.downwardAPI() != null) {
-      downward(files, ctx, v.downwardAPI().items(), mode(v.downwardAPI().defaultMode()));
+      downward(v.name(), files, ctx, v.downwardAPI().items(), mode(v.downwardAPI().defaultMode()));
     } else if (v.projected() != null) {
       int mode = mode(v.projected().defaultMode());
       for (VolumeProjection p : list(v.projected().sources())) {
         if (p.configMap() != null) {
-          keys(files, ctx.configMaps(), "ConfigMap", p.configMap().name(), p.configMap().items(), p.configMap().optional(), mode);
+          keys(v.name(), files, ctx.configMaps(), "ConfigMap", p.configMap().name(), p.configMap().items(), p.configMap().optional(), mode);
         } else if (p.secret() != null) {
-          keys(files, ctx.secrets(), "Secret", p.secret().name(), p.secret().items(), p.secret().optional(), mode);
+          keys(v.name(), files, ctx.secrets(), "Secret", p.secret().name(), p.secret().items(), p.secret().optional(), mode);
         } else if (p.downwardAPI() != null) {
-          downward(files, ctx, p.downwardAPI().items(), mode);
+          downward(v.name(), files, ctx, p.downwardAPI().items(), mode);
         }
       }
     }
     return files;
   }
 
-  private static void keys(Map<String, AtomicWriter.FileData> files, Map<String, Map<String, byte[]>> all, String kind, String name,
+  private static void keys(String volume, Map<String, AtomicWriter.FileData> files, Map<String, Map<String, byte[]>> all, String kind, String name,
       List<KeyToPath> items, Boolean optional, int defaultMode) {
     Map<String, byte[]> data = all.get(name);
     if (data == null) {
@@ -338,9 +338,11 @@ public final class Volumes {
       throw new PodConfigError("CreateContainerConfigError", kind.toLowerCase() + " \"" + name + "\" not found");
     }
     if (items == null || items.isEmpty()) {
+      room(volume, files, data.size());
       data.forEach((k, v) -> files.put(k, new AtomicWriter.FileData(v, defaultMode)));
       return;
     }
+    room(volume, files, items.size());
     for (KeyToPath item : items) {
       byte[] v = data.get(item.key());
       if (v == null) {
@@ -353,10 +355,27 @@ public final class Volumes {
     }
   }
 
-  private static void downward(Map<String, AtomicWriter.FileData> files, PodContext ctx, List<DownwardAPIVolumeFile> items, int defaultMode) {
+  private static void downward(String volume, Map<String, AtomicWriter.FileData> files, PodContext ctx, List<DownwardAPIVolumeFile> items, int defaultMode) {
+    room(volume, files, list(items).size());
     for (DownwardAPIVolumeFile f : list(items)) {
       String value = Env.fieldValue(ctx, f.fieldRef().fieldPath(), null);
       files.put(f.path(), new AtomicWriter.FileData(value.getBytes(StandardCharsets.UTF_8), f.mode() == null ? defaultMode : f.mode()));
+    }
+  }
+
+  /** The most files one configMap, secret, downwardAPI or projected volume holds ({@link #room}). */
+  public static final int MAX_VOLUME_FILES = 10_000;
+
+  /**
+   * Refuses a volume that would hold more than {@link #MAX_VOLUME_FILES} files, before they are
+   * listed: each costs the agent's heap a few hundred bytes while the volume is written. Before
+   * 2026-12-07 none was refused, and a ConfigMap's 100,000 items (a 2.3 MB template, within every
+   * limit) ran every agent of its DaemonSet out of memory at each start (helper-178).
+   */
+  private static void room(String volume, Map<String, AtomicWriter.FileData> files, int adding) {
+    if (files.size() + adding > MAX_VOLUME_FILES) {
+      throw new PodConfigError("CreateContainerConfigError", "volume \"" + volume + "\" would hold " + (files.size() + adding)
+          + " files or more, over the " + MAX_VOLUME_FILES + " a volume holds");
     }
   }
 
