@@ -59,7 +59,9 @@ public final class AgentMain {
   public static void main(String[] args) {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
     org.slf4j.bridge.SLF4JBridgeHandler.install();
-    System.exit(AgentCommandLine.execute(args, System.out, System.err));
+    int code = AgentCommandLine.execute(args, System.out, System.err);
+    io.dsfleet.agent.state.QuickStarts.exiting(code); // a start that failed counts, though its JVM shuts down in order
+    System.exit(code);
   }
 
   /** Options shared by run and leave; flags win over the environment, which wins over the config file. */
@@ -360,13 +362,13 @@ public final class AgentMain {
       state.joining();
       // static stability: run the last desired set before (and whether or not) the coordinator answers;
       // without one, nothing owned is touched until a coordinator sends the node's desired set
-      // unless the starts before each ended early (out of memory on what the saved set makes it do): then the set waits for a coordinator's
-      io.dsfleet.agent.state.QuickStarts quickStarts = new io.dsfleet.agent.state.QuickStarts(o.stateDir());
-      boolean leaveSavedSet = quickStarts.begin();
+      // unless the starts before each ended early, not stopped (out of memory on what the saved set makes it do): then the set waits for a coordinator's
+      io.dsfleet.agent.state.QuickStarts quickStarts = io.dsfleet.agent.state.QuickStarts.counted(o.stateDir()); // a stop takes it back
+      boolean leaveSavedSet = quickStarts.leaveSavedSet();
       scheduler.schedule(quickStarts::settled, io.dsfleet.agent.state.QuickStarts.SETTLED.toMillis(), TimeUnit.MILLISECONDS);
       state.loadDesired().ifPresentOrElse(d -> {
         if (leaveSavedSet) {
-          log.error("the last {} starts each ended within {} s: not acting on the last desired set (version {}, {} pods) from {}, in case it is"
+          log.error("the last {} starts each ended within {} s, not stopped: not acting on the last desired set (version {}, {} pods) from {}, in case it is"
               + " what ended them (out of memory?); running containers are left alone until a coordinator sends the node's set",
               io.dsfleet.agent.state.QuickStarts.LIMIT, io.dsfleet.agent.state.QuickStarts.SETTLED.toSeconds(), d.getVersion(), d.getPodsCount(),
               o.stateDir());

@@ -10,7 +10,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The agent's starts in a row that ended early, counted in {@code STATE_DIR/quick-starts} (0600):
- * each start adds one, and a start that has run {@link #SETTLED} sets it back to 0. After {@link
+ * each start adds one, a start that has run {@link #SETTLED} sets it back to 0, and a start that
+ * ends in the JVM's orderly shutdown (SIGTERM from {@code systemctl stop|restart}, a reboot or an
+ * upgrade; SIGINT; the agent's exit 0, its node removed) takes its one back: only starts that end
+ * otherwise count (out of memory, which the unit's {@code -XX:+ExitOnOutOfMemoryError} ends with no
+ * shutdown hook run; SIGKILL; a crash of the JVM; an exception out of the agent's start, exit 1). Until a review of 2026-12-07 (helper-180) stopped starts
+ * counted too: three {@code systemctl restart}s within a minute each, during a coordinator outage,
+ * had the next start leave the saved set aside, and a pod's container that then died was not
+ * restarted until a coordinator answered. After {@link
  * #LIMIT} such starts the next one does not act on the saved desired set: it leaves every running
  * pod alone until a coordinator's set arrives (as an agent without a saved set), so the set that
  * mends the node (the DaemonSet deleted, an undo) reaches it, rather than the agent failing on what
@@ -25,22 +32,57 @@ public final class QuickStarts {
   public static final int LIMIT = 3;
   /** How long a start runs to have settled: out of memory on a set comes within seconds of taking it. */
   public static final Duration SETTLED = Duration.ofSeconds(60);
+  /** The agent's command ended with an error (an exception out of its start): its start counts. */
+  private static volatile boolean failed;
   private final Path file;
+  /** The count this start found, what a stop puts back; -1 before {@link #begin}. */
+  private int before = -1;
+  private boolean settled;
+  private boolean leaveSavedSet;
 
   public QuickStarts(Path stateDir) {
     this.file = stateDir.resolve("quick-starts");
   }
 
+  /**
+   * The agent's start: counts it ({@link #begin}) and takes it back at the JVM's orderly shutdown
+   * ({@link #stopped}, a shutdown hook); {@link #leaveSavedSet} says what {@link #begin} did.
+   */
+  public static QuickStarts counted(Path stateDir) {
+    QuickStarts q = new QuickStarts(stateDir);
+    q.leaveSavedSet = q.begin();
+    Runtime.getRuntime().addShutdownHook(new Thread(q::stopped, "quick-starts"));
+    return q;
+  }
+
+  /** True when the {@link #LIMIT} starts before this one all ended early (see {@link #counted}). */
+  public boolean leaveSavedSet() {
+    return leaveSavedSet;
+  }
+
   /** Counts this start: true when the {@link #LIMIT} starts before it all ended before they settled. */
-  public boolean begin() {
-    int before = read();
+  public synchronized boolean begin() {
+    before = read();
     write(before + 1);
     return before >= LIMIT;
   }
 
   /** This start has run {@link #SETTLED}: the count is 0 again. */
-  public void settled() {
+  public synchronized void settled() {
+    settled = true;
     write(0);
+  }
+
+  /** The agent's command ends with {@code code} and its JVM shuts down: a start that ends so, not 0, counts. */
+  public static void exiting(int code) {
+    failed = code != 0;
+  }
+
+  /** This start ends in an orderly shutdown: unless the agent failed ({@link #exiting}), it does not count. */
+  public synchronized void stopped() {
+    if (before >= 0 && !settled && !failed) {
+      write(before);
+    }
   }
 
   private int read() {
