@@ -83,7 +83,7 @@ final class DesiredSetBound {
         continue;
       }
       long b = before.computeIfAbsent(signature(was), s -> bytes(state, was, Map.of(), Map.of()));
-      if (a > b) {
+      if (a > b && b <= MAX_BYTES) { // one over already is held (DesiredSetTooLarge): it refuses no apply
         over++;
         if (a > worstBytes) {
           worst = n.name;

@@ -133,6 +133,31 @@ class DesiredSetBoundTest {
     }
   }
 
+  /**
+   * A node whose set is over the bound already (held at its last set) refuses no apply: one joined
+   * with a join token and the labels of two pools, whose DaemonSets together are over, had every
+   * apply growing either refused, naming it (helper-180); it stays held, and says so.
+   */
+  @Test
+  void aNodeAlreadyOverTheBoundRefusesNoApply() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      FleetHarness.Agent gpu = h.agent("gpu-0", Map.of("gpu", "true"));
+      h.agent("storage-0", Map.of("storage", "true"));
+      for (int i = 0; i < 6; i++) {
+        h.apply(configMap("c" + i, 1000 * 1000));
+      }
+      h.apply(mounting("gpus", "{gpu: 'true'}", "c0", "c1", "c2"));
+      h.apply(mounting("disks", "{storage: 'true'}", "c3", "c4", "c5"));
+      FleetHarness.Agent both = h.agent("both", Map.of("gpu", "true", "storage", "true")); // 6 MB: held
+      assertThat(both.sent).as("nothing sent to the node over the bound").isEmpty();
+
+      h.apply(mounting("gpus", "{gpu: 'true'}", "c0", "c1", "c2").replace("local/busybox:1", "local/busybox-grown:1"));
+      assertThat(gpu.sent.get(gpu.sent.size() - 1).getPods(0).getTemplateJson().toStringUtf8()).contains("busybox-grown");
+      assertThat(both.sent).isEmpty();
+      assertThat(h.fleet.events(Events.nodeKey("both"))).filteredOn(e -> e.reason().equals("DesiredSetTooLarge")).isNotEmpty();
+    }
+  }
+
   private static io.dsfleet.common.model.DaemonSet daemonSet(String manifest) {
     return (io.dsfleet.common.model.DaemonSet) io.dsfleet.common.manifest.ManifestParser.parseOne(manifest);
   }
