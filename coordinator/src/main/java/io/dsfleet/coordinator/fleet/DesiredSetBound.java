@@ -28,13 +28,21 @@ import java.util.TreeSet;
 final class DesiredSetBound {
   /** The largest desired set sent to a node, in bytes on the wire: 4 MiB (docs/security.md, Limits). */
   static final int MAX_BYTES = 4 << 20;
+  /**
+   * What an agent holds for each key of a ConfigMap or Secret besides its bytes on the wire (the
+   * parsed map's entry, its key's string, its value's object): four ConfigMaps of 84,000 empty
+   * keys each, a 4.0 MB set counted in bytes alone, ran the agent out of its 48 MiB heap at each
+   * receipt (helper-180, on loopback with the unit's flags), and 256 bytes a key keeps a set of
+   * such keys to 16,000 of them, which it holds.
+   */
+  static final int KEY_BYTES = 256;
   /** A pod's entry besides its template: names, hash, revision (an upper bound). */
   private static final int POD_BYTES = 512;
 
   /** Nodes whose sets {@link #check} counted one by one, for tests: none where {@link #anyNodesBound} says none can be over. */
   long nodesLooked;
   /** Each stored config's size on the wire, by its key, with the resourceVersion it was measured at. */
-  private final Map<String, Map.Entry<Long, Integer>> configSizes = new HashMap<>();
+  private final Map<String, Map.Entry<Long, Long>> configSizes = new HashMap<>();
 
   /**
    * Under the fleet's lock, before an apply is stored: INVALID_ARGUMENT naming the node whose
@@ -50,9 +58,9 @@ final class DesiredSetBound {
       return;
     }
     configSizes.keySet().retainAll(state.configs.keySet()); // deleted configs' sizes go
-    Map<String, Integer> newConfigs = new HashMap<>(); // each applied config's size on the wire
+    Map<String, Long> newConfigs = new HashMap<>(); // each applied config's size on the wire
     configs.forEach(o -> newConfigs.put(FleetState.configKey(o.kind(), o.namespace(), o.name()),
-        Dispatcher.configObject(o).getSerializedSize()));
+        weight(Dispatcher.configObject(o))));
     Map<String, DaemonSet> newDs = new HashMap<>();
     daemonSets.forEach(d -> newDs.put(FleetState.key(d.namespace(), d.name()), d));
     if (anyNodesBound(state, newDs, newConfigs) <= MAX_BYTES) {
@@ -94,7 +102,8 @@ final class DesiredSetBound {
     if (worst != null) {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, "node " + worst + "'s desired set would be " + worstBytes + " bytes"
           + (over > 1 ? " (and " + (over - 1) + " other node" + (over > 2 ? "s'" : "'s") + " over the bound too)" : "")
-          + ", over the " + MAX_BYTES + " bytes an agent takes (its templates and the ConfigMaps and Secrets they use; docs/security.md,"
+          + ", over the " + MAX_BYTES + " bytes an agent takes (its templates and the ConfigMaps and Secrets they use, each of their keys"
+          + " counted " + KEY_BYTES + " bytes more; docs/security.md,"
           + " Limits); nothing applied");
     }
   }
@@ -107,7 +116,7 @@ final class DesiredSetBound {
    * 32 ms of the fleet's lock per apply at 10,000 nodes of two DaemonSets each (helper-180); a
    * fleet whose templates and configs are all small needs none of it.
    */
-  private long anyNodesBound(FleetState state, Map<String, DaemonSet> newDs, Map<String, Integer> newConfigs) {
+  private long anyNodesBound(FleetState state, Map<String, DaemonSet> newDs, Map<String, Long> newConfigs) {
     int pods = 0;
     for (NodeEntry n : state.nodes.values()) {
       pods = Math.max(pods, n.plan == null ? 0 : n.plan.desired().size());
@@ -133,6 +142,11 @@ final class DesiredSetBound {
     return total;
   }
 
+  /** A config's weight against the bound: its bytes on the wire and {@link #KEY_BYTES} for each key. */
+  static long weight(io.dsfleet.proto.v1.ConfigObject c) {
+    return c.getSerializedSize() + (long) KEY_BYTES * c.getDataCount();
+  }
+
   private static void uses(TreeSet<String> used, String ns, TemplateRefs.Refs refs) {
     if (refs != null) {
       refs.configMaps().forEach(name -> used.add(FleetState.configKey("ConfigMap", ns, name)));
@@ -141,7 +155,7 @@ final class DesiredSetBound {
   }
 
   /** The size on the wire of a node's set of pods ({DaemonSet key, hash}; a null hash: the applied template of {@code newDs}). */
-  private long bytes(FleetState state, List<String[]> pods, Map<String, DaemonSet> newDs, Map<String, Integer> newConfigs) {
+  private long bytes(FleetState state, List<String[]> pods, Map<String, DaemonSet> newDs, Map<String, Long> newConfigs) {
     long total = 0;
     TreeSet<String> used = new TreeSet<>();
     for (String[] p : pods) {
@@ -176,10 +190,10 @@ final class DesiredSetBound {
   }
 
   /** A stored config's size on the wire, measured once per resourceVersion. */
-  private int configSize(String key, StoredObject o) {
-    Map.Entry<Long, Integer> e = configSizes.get(key);
+  private long configSize(String key, StoredObject o) {
+    Map.Entry<Long, Long> e = configSizes.get(key);
     if (e == null || e.getKey() != o.resourceVersion()) {
-      e = Map.entry(o.resourceVersion(), Dispatcher.configObject(o).getSerializedSize());
+      e = Map.entry(o.resourceVersion(), weight(Dispatcher.configObject(o)));
       configSizes.put(key, e);
     }
     return e.getValue();

@@ -255,11 +255,12 @@ final class Dispatcher {
         .addAllPods(pods).addAllConfigs(used.values())
         .addAllOrphanedPods(n.orphans.stream().map(io.dsfleet.common.ReleasedPods::name).distinct().toList()) // agents before 2026-12-05
         .addAllOrphanedPodKeys(n.orphans).build(); // keys; a name alone where it was released so before 2026-12-05
-    int bytes = set.getSerializedSize();
+    long bytes = set.getSerializedSize() + (long) DesiredSetBound.KEY_BYTES * used.values().stream().mapToInt(ConfigObject::getDataCount).sum();
     if (bytes > DesiredSetBound.MAX_BYTES) { // grown past it without an apply (labels, a taint gone): the node keeps the set it has
       if (!fingerprint.equals(n.oversizeFingerprint)) {
         n.oversizeFingerprint = fingerprint;
-        String why = "desired set of " + bytes + " bytes not sent: over the " + DesiredSetBound.MAX_BYTES + " bytes an agent takes"
+        String why = "desired set of " + bytes + " bytes (each ConfigMap and Secret key counted " + DesiredSetBound.KEY_BYTES + " more) not sent:"
+            + " over the " + DesiredSetBound.MAX_BYTES + " bytes an agent takes"
             + " (docs/security.md, Limits); the node keeps its last set until its DaemonSets, ConfigMaps and Secrets fit";
         log.warn("node {}: {}", n.name, why);
         events.record(Events.nodeKey(n.name), "Warning", "DesiredSetTooLarge", why);

@@ -158,6 +158,26 @@ class DesiredSetBoundTest {
     }
   }
 
+  /**
+   * Each key of a ConfigMap counts {@link DesiredSetBound#KEY_BYTES} besides its bytes: four
+   * ConfigMaps of 84,000 empty keys each (a 4.0 MB set in bytes) ran every agent of the DaemonSet
+   * out of its 48 MiB heap at each receipt (helper-180, on loopback with the unit's flags); one of
+   * 20,000 keys, 0.2 MB, is refused, naming the node, and its DaemonSet's apply with it.
+   */
+  @Test
+  void eachKeyOfAConfigMapCountsWhatTheAgentHoldsForIt() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.agents(2);
+      String keys = IntStream.range(0, 20_000).mapToObj(i -> "\"k" + i + "\": \"\"").collect(Collectors.joining(", ", "{", "}"));
+      h.apply("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"keys\", \"namespace\": \"ops\"}, \"data\": "
+          + keys + "}");
+      assertThatThrownBy(() -> h.apply(mounting("many", null, "keys")))
+          .isInstanceOfSatisfying(ControlException.class, e -> assertThat(e.getMessage()).contains("node n0's desired set would be 5")
+              .contains("each of their keys counted 256 bytes more"));
+      assertThat(h.fleet.daemonSets()).isEmpty();
+    }
+  }
+
   private static io.dsfleet.common.model.DaemonSet daemonSet(String manifest) {
     return (io.dsfleet.common.model.DaemonSet) io.dsfleet.common.manifest.ManifestParser.parseOne(manifest);
   }
