@@ -15,6 +15,13 @@ import org.junit.jupiter.api.io.TempDir;
 /** The count of starts that ended early, after which a start leaves the saved desired set aside (helper-178). */
 class QuickStartsTest {
   @TempDir Path dir;
+  /** The starts' processes, ended whatever the test's outcome. */
+  private final List<Process> started = new java.util.ArrayList<>();
+
+  @org.junit.jupiter.api.AfterEach
+  void endStarts() {
+    started.forEach(Process::destroyForcibly);
+  }
 
   @Test
   void afterThreeStartsThatNeverSettledTheNextLeavesTheSavedSetAsideUntilOneSettles() {
@@ -91,8 +98,9 @@ class QuickStartsTest {
         "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-cp", System.getProperty("java.class.path"), Start.class.getName(),
         dir.toString()));
     cmd.addAll(List.of(how));
-    return new ProcessBuilder(cmd)
-        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+    started.add(p);
+    return p;
   }
 
   private static String firstLine(Process p) throws Exception {
