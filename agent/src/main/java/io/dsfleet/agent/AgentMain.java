@@ -8,6 +8,7 @@ import io.dsfleet.agent.reconcile.ReconcilerThreads;
 import io.dsfleet.agent.runtime.DockerRuntime;
 import io.dsfleet.agent.session.CoordinatorSession;
 import io.dsfleet.agent.state.LocalState;
+import io.dsfleet.agent.state.QuickStarts;
 import io.dsfleet.common.ConfigFile;
 import io.dsfleet.common.DaemonThreads;
 import io.dsfleet.common.Durations;
@@ -60,7 +61,7 @@ public final class AgentMain {
     org.slf4j.bridge.SLF4JBridgeHandler.removeHandlersForRootLogger();
     org.slf4j.bridge.SLF4JBridgeHandler.install();
     int code = AgentCommandLine.execute(args, System.out, System.err);
-    io.dsfleet.agent.state.QuickStarts.exiting(code); // a start that failed counts, though its JVM shuts down in order
+    QuickStarts.exiting(code); // a start that failed counts, though its JVM shuts down in order
     System.exit(code);
   }
 
@@ -313,17 +314,13 @@ public final class AgentMain {
   static NodeInfo nodeInfo(AgentOptions o) {
     return NodeInfo.newBuilder().setName(o.nodeName()).addAddresses(o.address()).putAllLabels(o.labels())
         .addAllTaints(ProtoMapping.toProto(o.taints())).setCpuMillis(Runtime.getRuntime().availableProcessors() * 1000L)
-        .setMemoryBytes(physicalMemory()).setOs(System.getProperty("os.name").toLowerCase())
+        .setMemoryBytes(io.dsfleet.common.HostMemory.total()).setOs(System.getProperty("os.name").toLowerCase())
         .setArch(arch()).setAgentVersion(VERSION).build();
   }
 
   static String arch() {
     String a = System.getProperty("os.arch");
     return a.equals("x86_64") ? "amd64" : a.equals("aarch64") ? "arm64" : a;
-  }
-
-  static long physicalMemory() {
-    return io.dsfleet.common.HostMemory.total();
   }
 
   /** `ds-agent run` (AgentCommandLine). */
@@ -363,15 +360,10 @@ public final class AgentMain {
       // static stability: run the last desired set before (and whether or not) the coordinator answers;
       // without one, nothing owned is touched until a coordinator sends the node's desired set
       // unless the starts before each ended early, not stopped (out of memory on what the saved set makes it do): then the set waits for a coordinator's
-      io.dsfleet.agent.state.QuickStarts quickStarts = io.dsfleet.agent.state.QuickStarts.counted(o.stateDir()); // a stop takes it back
-      boolean leaveSavedSet = quickStarts.leaveSavedSet();
-      scheduler.schedule(quickStarts::settled, io.dsfleet.agent.state.QuickStarts.SETTLED.toMillis(), TimeUnit.MILLISECONDS);
+      QuickStarts quickStarts = QuickStarts.counted(o.stateDir()); // a stop takes it back
+      scheduler.schedule(quickStarts::settled, QuickStarts.SETTLED.toMillis(), TimeUnit.MILLISECONDS);
       state.loadDesired().ifPresentOrElse(d -> {
-        if (leaveSavedSet) {
-          log.error("the last {} starts each ended within {} s, not stopped: not acting on the last desired set (version {}, {} pods) from {}, in case it is"
-              + " what ended them (out of memory?); running containers are left alone until a coordinator sends the node's set",
-              io.dsfleet.agent.state.QuickStarts.LIMIT, io.dsfleet.agent.state.QuickStarts.SETTLED.toSeconds(), d.getVersion(), d.getPodsCount(),
-              o.stateDir());
+        if (quickStarts.leavesAside(d, o.stateDir())) {
           return;
         }
         log.info("resuming the last desired set (version {}, {} pods) from {}", d.getVersion(), d.getPodsCount(), o.stateDir());

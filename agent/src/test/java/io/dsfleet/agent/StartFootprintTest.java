@@ -23,7 +23,7 @@ class StartFootprintTest {
   /** The start's reads and a template's, in a JVM of their own; prints what they gave and the threads left. */
   public static final class Reads {
     public static void main(String[] args) {
-      System.out.println("memory " + AgentMain.physicalMemory());
+      System.out.println("memory " + io.dsfleet.common.HostMemory.total()); // as AgentMain.nodeInfo reads it
       System.out.println("fds " + io.dsfleet.common.FileDescriptors.limit());
       try {
         io.dsfleet.common.LibC.get().close(-1);

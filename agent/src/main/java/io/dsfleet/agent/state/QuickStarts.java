@@ -60,6 +60,19 @@ public final class QuickStarts {
     return leaveSavedSet;
   }
 
+  /**
+   * Whether this start leaves the saved set {@code d} aside ({@link #leaveSavedSet}), saying so in
+   * the journal: running containers are then left alone until a coordinator sends the node's set.
+   */
+  public boolean leavesAside(io.dsfleet.proto.v1.DesiredState d, Path stateDir) {
+    if (leaveSavedSet) {
+      log.error("the last {} starts each ended within {} s, not stopped: not acting on the last desired set (version {}, {} pods) from {},"
+          + " in case it is what ended them (out of memory?); running containers are left alone until a coordinator sends the node's set",
+          LIMIT, SETTLED.toSeconds(), d.getVersion(), d.getPodsCount(), stateDir);
+    }
+    return leaveSavedSet;
+  }
+
   /** Counts this start: true when the {@link #LIMIT} starts before it all ended before they settled. */
   public synchronized boolean begin() {
     before = read();
