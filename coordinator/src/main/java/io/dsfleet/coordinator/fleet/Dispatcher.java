@@ -234,8 +234,8 @@ final class Dispatcher {
     }
     fingerprint.add(List.copyOf(n.orphans));
     hold(n, held); // whether or not anything is sent: an admin's taint turns a pod from placed to kept without changing the set
-    if (n.session == null || fingerprint.equals(n.sentFingerprint)) {
-      return;
+    if (n.session == null || fingerprint.equals(n.sentFingerprint) || fingerprint.equals(n.oversizeFingerprint)) {
+      return; // unchanged since sent, or since found over the bound: not encoded again at each of the node's reports
     }
     Map<String, ConfigObject> used = new TreeMap<>();
     List<DesiredPod> pods = new ArrayList<>();
