@@ -84,15 +84,26 @@ class ReplicaCliTest {
     assertThat(data.resolve("raft")).as("nothing made").doesNotExist();
   }
 
-  @Test
-  void aGroupOfOneServesAndDsctlListsAddsAndRefusesToRemoveTheLastMember() throws Exception {
+  /** A replica made (init) and serving alone (--bootstrap) on {@code port}, its peer port {@link #peerPort}. */
+  private CoordinatorServer groupOfOne(Path data, int port) throws Exception {
     peerPort = FreePorts.pick();
-    Path data = dir.resolve("data");
     assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString()).exit())
         .isZero();
-    int port = FreePorts.pick();
-    try (CoordinatorServer server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start()) {
+    CoordinatorServer server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start();
+    try {
       Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> server.fleet() != null);
+    } catch (RuntimeException e) {
+      server.close();
+      throw e;
+    }
+    return server;
+  }
+
+  @Test
+  void aGroupOfOneServesAndDsctlListsAddsAndRefusesToRemoveTheLastMember() throws Exception {
+    Path data = dir.resolve("data");
+    int port = FreePorts.pick();
+    try (CoordinatorServer server = groupOfOne(data, port)) {
       String admin = data.resolve("pki/admin.pem").toString();
       List<String> common = List.of("--coordinator", "127.0.0.1:" + port, "--credentials", admin);
 
@@ -130,13 +141,9 @@ class ReplicaCliTest {
    */
   @Test
   void dsctlListsAJoinedReplicaThatIsNoMemberYetWithWhereItsAddStands() throws Exception {
-    peerPort = FreePorts.pick();
     Path data = dir.resolve("data");
-    assertThat(run(new CoordinatorMain(), "init", "--data-dir", data.toString(), "--config", dir.resolve("none.yaml").toString()).exit())
-        .isZero();
     int port = FreePorts.pick();
-    try (CoordinatorServer server = new CoordinatorServer(replica(data, port, true), Clock.systemUTC(), false).start()) {
-      Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> server.fleet() != null);
+    try (CoordinatorServer server = groupOfOne(data, port)) {
       List<String> common = List.of("--coordinator", "127.0.0.1:" + port, "--credentials", data.resolve("pki/admin.pem").toString());
       Result added = run(new Dsctl(), with(common, "replica", "add", "c2", "--peer-address", "127.0.0.1:1", "--coordinator-address",
           "127.0.0.1:2"));
