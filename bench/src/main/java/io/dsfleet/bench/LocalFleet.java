@@ -200,11 +200,7 @@ final class LocalFleet implements AutoCloseable {
         try {
           var replicas = control().listReplicas(io.dsfleet.proto.v1.ListReplicasRequest.getDefaultInstance());
           var members = replicas.getReplicasList();
-          seen.setLength(0);
-          seen.append(addr).append(" answered");
-          members.forEach(m -> seen.append(' ').append(m.getId()).append(" match ").append(m.getMatchIndex()));
-          // where each add that made no member yet stands, or why it failed
-          replicas.getJoinsList().forEach(j -> seen.append("; ").append(j.getId()).append(": ").append(j.getState()));
+          GroupNotFormed.answered(seen, addr, replicas);
           return members.size() == size && members.stream().allMatch(m -> m.getMatchIndex() > 0);
         } catch (io.grpc.StatusRuntimeException e) {
           // leadership moved while a member caught up: follow it, as dsctl does
@@ -216,33 +212,7 @@ final class LocalFleet implements AutoCloseable {
         }
       });
     } catch (IllegalStateException e) {
-      // what the group last said and which replica ended: in the message, which CI prints (stderr it does not)
-      StringBuilder why = new StringBuilder(e.getMessage()).append("; last: ").append(seen);
-      java.util.Map<String, Process> all = new java.util.LinkedHashMap<>();
-      all.put("c1", coordinator);
-      all.putAll(replicas);
-      all.forEach((id, p) -> why.append("; ").append(id).append(p.isAlive() ? " running" : " exited " + p.exitValue()));
-      // how the membership changes went, by each replica's log (the work directory goes with the test)
-      for (int i = 1; i <= size; i++) {
-        Path log = dir.resolve(i == 1 ? "coordinator.log" : "coordinator-c" + i + ".log");
-        try {
-          String last = null;
-          for (String l : Files.readAllLines(log)) {
-            if (l.contains("member") || l.contains("replica c") || l.contains(" ERROR ") || l.contains(" WARN ")) {
-              System.err.println("  c" + i + ": " + (l.length() > 300 ? l.substring(0, 300) + "..." : l));
-            }
-            if (l.contains(" ERROR ") || l.contains(" WARN ") || l.contains("Exception")) {
-              last = l;
-            }
-          }
-          if (last != null) {
-            why.append("; c").append(i).append("'s last warning: ").append(last.length() > 300 ? last.substring(0, 300) + "..." : last);
-          }
-        } catch (java.io.IOException x) {
-          System.err.println("  c" + i + ": no log " + log + ": " + x.getMessage());
-        }
-      }
-      throw new IllegalStateException(why.toString(), e);
+      throw GroupNotFormed.of(e, seen, coordinator, replicas, dir);
     }
     return this;
   }
