@@ -100,8 +100,14 @@ final class ControlAdmin {
   }
 
   ListReplicasResponse removeReplica(RemoveReplicaRequest req) {
+    // a replica that joined and is no member yet: its add ends (no later try makes it one), and a
+    // change of its already under way completes before this one takes it out
+    boolean joined = adds != null && adds.cancel(req.getId());
     replica().changeMembers(members -> {
       if (!members.removeIf(p -> p.id().equals(req.getId()))) {
+        if (joined) {
+          return members;
+        }
         throw new ControlException(io.grpc.Status.Code.NOT_FOUND, "replica " + req.getId() + " is not a member; the members are "
             + members.stream().map(io.dsfleet.coordinator.replication.ReplicationOptions.Peer::id).toList());
       }

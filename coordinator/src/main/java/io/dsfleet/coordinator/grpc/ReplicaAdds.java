@@ -58,6 +58,12 @@ public final class ReplicaAdds {
   private final java.util.function.LongSupplier nanoTime;
   private final Pause pause;
   private final Map<String, Pending> pending = new ConcurrentSkipListMap<>();
+  /**
+   * Each id's add going on, by a mark only it holds: {@link #cancel} (`dsctl replica remove`) or a
+   * later join of the same id takes it, and the add ends at its next try without a change and
+   * without writing its state over the later one's.
+   */
+  private final Map<String, Object> adding = new java.util.concurrent.ConcurrentHashMap<>();
 
   ReplicaAdds(Group group, Clock clock, java.util.function.LongSupplier nanoTime, Pause pause) {
     this.group = group;
@@ -86,58 +92,114 @@ public final class ReplicaAdds {
   }
 
   /**
+   * Ends the add of this id, if one goes on or failed (`dsctl replica remove` of a replica that
+   * joined and is no member yet): it makes the replica a member at no later try, and the join is
+   * no longer listed. A change already under way completes first (the membership lock): the caller's
+   * removal, made after it, takes the replica out. Whether there was one.
+   */
+  public synchronized boolean cancel(String id) {
+    adding.remove(id);
+    return pending.remove(id) != null;
+  }
+
+  /** Thrown from within a change by an add that is no longer the id's own: the change makes none. */
+  private static final class Ended extends RuntimeException {
+    Ended() {
+      super(null, null, false, false);
+    }
+  }
+
+  /**
    * Adds a replica that joined, on the calling thread (a background one): returns once it is a
    * member or its add failed.
    */
   void add(ReplicationOptions.Peer joining) {
-    String id = joining.id();
+    begin(joining).run();
+  }
+
+  /**
+   * Lists the join at once (so a removal right after it ends its add) and returns the add, to run on
+   * a background thread ({@link #add}).
+   */
+  Runnable begin(ReplicationOptions.Peer joining) {
     Instant since = clock.instant();
     long began = nanoTime.getAsLong();
-    note(joining, since, "joined: waiting for it to start and catch up (the leader reaches it at " + joining.peerAddress() + ")", false);
-    while (true) {
-      boolean leading = group.leading(); // not leading now: perhaps again soon
-      if (leading) {
+    Object mine = new Object();
+    adding.put(joining.id(), mine);
+    note(mine, joining, since, "joined: waiting for it to start and catch up (the leader reaches it at " + joining.peerAddress() + ")", false);
+    return () -> run(joining, since, began, mine);
+  }
+
+  private void run(ReplicationOptions.Peer joining, Instant since, long began, Object mine) {
+    String id = joining.id();
+    try {
+      String lastFailure = "";
+      while (adding.get(id) == mine) {
+        boolean leading = group.leading(); // not leading now: perhaps again soon
+        if (leading) {
+          try {
+            // from the members as they are now, one change at a time: other replicas may be joining too
+            List<ReplicationOptions.Peer> members = group.changeMembers(now -> {
+              if (adding.get(id) != mine) {
+                throw new Ended(); // removed, or joined again, while this add waited its turn
+              }
+              now.removeIf(p -> p.id().equals(id));
+              now.add(joining);
+              return now;
+            });
+            synchronized (this) {
+              if (adding.get(id) == mine) {
+                pending.remove(id);
+              }
+            }
+            log.info("replica {} is a member of the group: {}", id, members);
+            return;
+          } catch (Ended e) {
+            break;
+          } catch (MemberNotAnswering e) {
+            fail(mine, joining, since, "it did not answer the leader at " + joining.peerAddress() + " for " + e.waited().toSeconds()
+                + " s (is `ds-coordinator serve` running there, and that address reachable from the leader?)");
+            return;
+          } catch (RuntimeException e) {
+            log.info("adding replica {} to the group: {}; retrying", id, e.getMessage());
+            lastFailure = "joined: adding it failed, retrying: " + e.getMessage();
+            note(mine, joining, since, lastFailure, false);
+          }
+        }
+        if (nanoTime.getAsLong() - began > GIVE_UP_AFTER.toNanos()) {
+          fail(mine, joining, since, leading ? "adding it failed for " + GIVE_UP_AFTER.toMinutes() + " minutes: " + lastFailure
+              : "this replica no longer leads the group (the leader now knows nothing of the join)");
+          return;
+        }
         try {
-          // from the members as they are now, one change at a time: other replicas may be joining too
-          List<ReplicationOptions.Peer> members = group.changeMembers(now -> {
-            now.removeIf(p -> p.id().equals(id));
-            now.add(joining);
-            return now;
-          });
-          pending.remove(id);
-          log.info("replica {} is a member of the group: {}", id, members);
+          pause.sleep(Duration.ofMillis(leading ? 2000 : 500));
+        } catch (InterruptedException ie) {
+          Thread.currentThread().interrupt();
           return;
-        } catch (MemberNotAnswering e) {
-          fail(joining, since, "it did not answer the leader at " + joining.peerAddress() + " for " + e.waited().toSeconds()
-              + " s (is `ds-coordinator serve` running there, and that address reachable from the leader?)");
-          return;
-        } catch (RuntimeException e) {
-          log.info("adding replica {} to the group: {}; retrying", id, e.getMessage());
-          note(joining, since, "joined: adding it failed, retrying: " + e.getMessage(), false);
         }
       }
-      if (nanoTime.getAsLong() - began > GIVE_UP_AFTER.toNanos()) {
-        fail(joining, since, leading ? "adding it failed for " + GIVE_UP_AFTER.toMinutes() + " minutes: " + pending.get(id).state()
-            : "this replica no longer leads the group (the leader now knows nothing of the join)");
-        return;
-      }
-      try {
-        pause.sleep(Duration.ofMillis(leading ? 2000 : 500));
-      } catch (InterruptedException ie) {
-        Thread.currentThread().interrupt();
-        return;
-      }
+      log.info("the add of replica {} ended: it was removed, or joined again, meanwhile", id);
+    } finally {
+      adding.remove(id, mine);
     }
   }
 
-  private void note(ReplicationOptions.Peer joining, Instant since, String state, boolean failed) {
+  /** Lists the add's state, while the add is still the id's own; whether it was. */
+  private synchronized boolean note(Object mine, ReplicationOptions.Peer joining, Instant since, String state, boolean failed) {
+    if (adding.get(joining.id()) != mine) {
+      return false;
+    }
     pending.put(joining.id(), new Pending(joining, since, state, failed));
+    return true;
   }
 
-  private void fail(ReplicationOptions.Peer joining, Instant since, String why) {
+  private void fail(Object mine, ReplicationOptions.Peer joining, Instant since, String why) {
     String state = "not added: " + why + "; stop it, empty its data directory, then `dsctl replica add " + joining.id()
         + "` and join again";
-    note(joining, since, state, true);
-    log.error("replica {} was not added to the group: {}", joining.id(), state);
+    if (note(mine, joining, since, state, true)) {
+      log.error("replica {} was not added to the group: {}", joining.id(), state);
+    } else {
+      log.info("the add of replica {} ended: it was removed, or joined again, meanwhile", joining.id());
+    }
   }
 }

@@ -82,7 +82,7 @@ public final class ReplicaServiceImpl extends ReplicaServiceGrpc.ReplicaServiceI
         }
       }
       out.onCompleted();
-      background.execute(() -> adds.add(joining));
+      background.execute(adds.begin(joining)); // listed on this thread: a removal right after the join ends its add
     } catch (ControlException e) {
       out.onError(e.toStatus());
     } catch (IllegalArgumentException e) {

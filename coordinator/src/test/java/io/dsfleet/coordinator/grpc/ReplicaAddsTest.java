@@ -141,4 +141,65 @@ class ReplicaAddsTest {
       assertThat(p.state()).startsWith("not added: this replica no longer leads the group").contains("dsctl replica add c3");
     });
   }
+
+  @Test
+  void aReplicaRemovedWhileItsAddIsRetriedIsNeitherAddedAfterwardsNorListed() {
+    FakeClock clock = new FakeClock();
+    ScriptedGroup group = new ScriptedGroup();
+    group.steps.add(() -> {
+      throw new StoreException("changing the members failed: another change is in progress", null);
+    });
+    group.steps.add(() -> {});
+    ReplicaAdds[] adds = new ReplicaAdds[1];
+    List<Boolean> cancels = new ArrayList<>();
+    adds[0] = new ReplicaAdds(group, clock, () -> clock.millis() * 1_000_000, d -> {
+      if (cancels.isEmpty()) {
+        // between two tries: dsctl replica remove c3 (ControlAdmin.removeReplica)
+        assertThat(adds[0].pending()).singleElement().satisfies(p -> assertThat(p.state()).contains("retrying"));
+        cancels.add(adds[0].cancel("c3"));
+      }
+      clock.advance(d);
+    });
+
+    adds[0].add(C3);
+
+    assertThat(cancels).as("the add was found and ended").containsExactly(true);
+    assertThat(group.changes).as("no try after the removal").isEqualTo(1);
+    assertThat(group.members).containsExactly(C1);
+    assertThat(adds[0].pending()).isEmpty();
+    assertThat(adds[0].cancel("c3")).as("nothing left to end").isFalse();
+  }
+
+  @Test
+  void anEarlierAddOfAnIdJoinedAgainEndsWithoutListingItsFailureOverTheLaterJoin() throws Exception {
+    FakeClock clock = new FakeClock();
+    ScriptedGroup group = new ScriptedGroup();
+    java.util.concurrent.CountDownLatch changing = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
+    group.steps.add(() -> {
+      changing.countDown();
+      try {
+        answer.await();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+      throw new io.dsfleet.coordinator.replication.MemberNotAnswering(Duration.ofMinutes(2), new java.io.IOException("NOPROGRESS"));
+    });
+    group.steps.add(() -> {});
+    ReplicaAdds adds = new ReplicaAdds(group, clock, () -> clock.millis() * 1_000_000, clock::advance);
+    Thread first = new Thread(() -> adds.add(C3));
+    first.start();
+    changing.await();
+    // c3 joins again, from another address, and its add ends a member
+    ReplicationOptions.Peer again = ReplicationOptions.Peer.parse("c3,127.0.0.1:9444,127.0.0.1:9443");
+    Thread second = new Thread(() -> adds.add(again));
+    second.start();
+    second.join(10_000);
+    assertThat(group.members).containsExactly(C1, again);
+    answer.countDown();
+    first.join(10_000);
+
+    assertThat(first.isAlive()).isFalse();
+    assertThat(adds.pending()).as("c3 is a member: the first add's failure is not listed").isEmpty();
+  }
 }
