@@ -84,6 +84,11 @@ public record ReplicationOptions(String id, List<Peer> peers, long snapshotEvery
   }
 
   private static String requireAddress(String address, String in) {
+    // the address is shown by dsctl replica list and logged (a joining replica gives its own)
+    if (address.codePoints().anyMatch(c -> Character.isISOControl(c) || Character.isWhitespace(c))) {
+      throw new IllegalArgumentException("peer \"" + in.codePoints().map(c -> Character.isISOControl(c) ? '?' : c)
+          .collect(StringBuilder::new, StringBuilder::appendCodePoint, StringBuilder::append) + "\" holds a space or control character");
+    }
     int colon = address.lastIndexOf(':');
     if (colon <= 0) {
       throw new IllegalArgumentException("\"" + address + "\" in peer \"" + in + "\" is not HOST:PORT");
