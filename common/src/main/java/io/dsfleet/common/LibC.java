@@ -56,7 +56,7 @@ public interface LibC extends Library {
    * Loaded on first use. JNA's search path for libraries is given before JNA first loads one: without
    * it JNA ran {@code /sbin/ldconfig -p} at every start to learn the directories the dynamic linker
    * knows (a process, the JDK's process classes and a reaper thread in every agent, for a path
-   * libc's loading does not need: it is the C library's own name, which the dynamic linker finds).
+   * libc's loading does not need: JNA 5 loads "c" on Linux by opening the process itself).
    * The path given is JNA's own default without what ldconfig added; one set by a
    * {@code -Djna.platform.library.path} wins.
    */
