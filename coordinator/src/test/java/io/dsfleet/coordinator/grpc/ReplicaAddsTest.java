@@ -45,6 +45,23 @@ class ReplicaAddsTest {
     }
   }
 
+  /**
+   * A change Raft stages until {@code answer} (saying it began on {@code changing}), then, after
+   * {@code meanwhile}, fails as Raft's staging timeout fails it: the new member never answered.
+   */
+  static Runnable notAnswering(java.util.concurrent.CountDownLatch changing, java.util.concurrent.CountDownLatch answer, Runnable meanwhile) {
+    return () -> {
+      changing.countDown();
+      try {
+        answer.await();
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+      meanwhile.run();
+      throw new io.dsfleet.coordinator.replication.MemberNotAnswering(Duration.ofMinutes(2), new java.io.IOException("NOPROGRESS"));
+    };
+  }
+
   /** A group led by this replica whose changes run the steps given, one per change, in order. */
   static final class ScriptedGroup implements ReplicaAdds.Group {
     final List<ReplicationOptions.Peer> members = new ArrayList<>(List.of(C1));
@@ -91,16 +108,7 @@ class ReplicaAddsTest {
     ScriptedGroup group = new ScriptedGroup();
     java.util.concurrent.CountDownLatch changing = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
-    group.steps.add(() -> {
-      changing.countDown();
-      try {
-        answer.await();
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-      clock.advance(Duration.ofMinutes(2));
-      throw new io.dsfleet.coordinator.replication.MemberNotAnswering(Duration.ofMinutes(2), new java.io.IOException("NOPROGRESS"));
-    });
+    group.steps.add(notAnswering(changing, answer, () -> clock.advance(Duration.ofMinutes(2))));
     ReplicaAdds adds = new ReplicaAdds(group, clock, () -> clock.millis() * 1_000_000, clock::advance);
     Thread adding = new Thread(() -> adds.add(C3));
     adding.start();
@@ -176,15 +184,7 @@ class ReplicaAddsTest {
     ScriptedGroup group = new ScriptedGroup();
     java.util.concurrent.CountDownLatch changing = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch answer = new java.util.concurrent.CountDownLatch(1);
-    group.steps.add(() -> {
-      changing.countDown();
-      try {
-        answer.await();
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-      throw new io.dsfleet.coordinator.replication.MemberNotAnswering(Duration.ofMinutes(2), new java.io.IOException("NOPROGRESS"));
-    });
+    group.steps.add(notAnswering(changing, answer, () -> {}));
     group.steps.add(() -> {});
     ReplicaAdds adds = new ReplicaAdds(group, clock, () -> clock.millis() * 1_000_000, clock::advance);
     Thread first = new Thread(() -> adds.add(C3));
