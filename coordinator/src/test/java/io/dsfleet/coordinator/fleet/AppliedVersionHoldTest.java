@@ -48,6 +48,15 @@ class AppliedVersionHoldTest {
    */
   List<Agent> rolledBackWhileN1Moves(int nodes, boolean reportsApplied) {
     List<Agent> agents = onRevision1(nodes, reportsApplied);
+    movedN0AndRolledBack(agents, "n1 holds the budget: n0 keeps revision 2 for now");
+    return agents;
+  }
+
+  /**
+   * Revision 2 applied, n0 moved and available, n1 told to move and not reported since; then rolled
+   * back: n0 alone keeps revision 2 for now ({@code why}), n1 holding the budget.
+   */
+  void movedN0AndRolledBack(List<Agent> agents, String why) {
     h.apply(RolloutRulesTest.image(2));
     h.fleet.tick();
     v2 = h.ds().hash();
@@ -55,8 +64,7 @@ class AppliedVersionHoldTest {
     assertThat(toldToRun(agents, v2)).containsExactly("n0", "n1");
     h.fleet.undo("ops", "agent", 0, 0);
     h.fleet.tick();
-    assertThat(toldToRun(agents, v2)).as("n1 holds the budget: n0 keeps revision 2 for now").containsExactly("n0");
-    return agents;
+    assertThat(toldToRun(agents, v2)).as(why).containsExactly("n0");
   }
 
   List<String> toldToRun(List<Agent> agents, String hash) {
@@ -122,14 +130,7 @@ class AppliedVersionHoldTest {
         .isGreaterThan(agents.get(1).last().getVersion());
     agents.get(0).runDesired(true);
     agents.get(2).runDesired(true);
-    h.apply(RolloutRulesTest.image(2));
-    h.fleet.tick();
-    v2 = h.ds().hash();
-    agents.get(0).runDesired(true);
-    assertThat(toldToRun(agents, v2)).containsExactly("n0", "n1");
-    h.fleet.undo("ops", "agent", 0, 0);
-    h.fleet.tick();
-    assertThat(toldToRun(agents, v2)).as("n1 has said nothing since its reconnect: n0 keeps revision 2, one down").containsExactly("n0");
+    movedN0AndRolledBack(agents, "n1 has said nothing since its reconnect: n0 keeps revision 2, one down");
     agents.get(1).runDesired(true);
     assertThat(toldToRun(agents, v1)).containsExactly("n0", "n1", "n2");
   }
