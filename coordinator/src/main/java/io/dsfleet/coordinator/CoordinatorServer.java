@@ -141,7 +141,7 @@ public final class CoordinatorServer implements AutoCloseable {
           throw new java.io.UncheckedIOException("cannot set up replica " + replication.id() + ": " + e.getMessage(), e);
         }
         this.store = replica.store();
-        this.replicaAdds = io.dsfleet.coordinator.grpc.ReplicaAdds.of(replica);
+        this.replicaAdds = io.dsfleet.coordinator.grpc.ReplicaAdds.of(replica, clock, nanoTime);
         this.gate = new LeaderGate(replication.id(), replica::leaderAddress);
       }
       this.connections = new ConnectionLimits(options.connections());

@@ -72,7 +72,8 @@ public final class ReplicaAdds {
     this.pause = pause;
   }
 
-  public static ReplicaAdds of(Replica replica) {
+  /** The adds of {@code replica}, timed by the coordinator's clocks; its waits between tries are real sleeps of a background thread. */
+  public static ReplicaAdds of(Replica replica, Clock clock, java.util.function.LongSupplier nanoTime) {
     return new ReplicaAdds(new Group() {
       @Override
       public boolean leading() {
@@ -83,7 +84,7 @@ public final class ReplicaAdds {
       public List<ReplicationOptions.Peer> changeMembers(UnaryOperator<List<ReplicationOptions.Peer>> change) {
         return replica.changeMembers(change);
       }
-    }, Clock.systemUTC(), System::nanoTime, d -> Thread.sleep(d.toMillis()));
+    }, clock, nanoTime, d -> Thread.sleep(d.toMillis()));
   }
 
   /** The adds not ended a member (in progress, or failed), by id. */
