@@ -142,6 +142,11 @@ final class DesiredSetBound {
     return total;
   }
 
+  /** A whole desired set's weight against the bound: its bytes on the wire and {@link #KEY_BYTES} for each key of its configs. */
+  static long weight(io.dsfleet.proto.v1.DesiredState set) {
+    return set.getSerializedSize() + (long) KEY_BYTES * set.getConfigsList().stream().mapToInt(io.dsfleet.proto.v1.ConfigObject::getDataCount).sum();
+  }
+
   /** A config's weight against the bound: its bytes on the wire and {@link #KEY_BYTES} for each key. */
   static long weight(io.dsfleet.proto.v1.ConfigObject c) {
     return c.getSerializedSize() + (long) KEY_BYTES * c.getDataCount();

@@ -255,7 +255,7 @@ final class Dispatcher {
         .addAllPods(pods).addAllConfigs(used.values())
         .addAllOrphanedPods(n.orphans.stream().map(io.dsfleet.common.ReleasedPods::name).distinct().toList()) // agents before 2026-12-05
         .addAllOrphanedPodKeys(n.orphans).build(); // keys; a name alone where it was released so before 2026-12-05
-    long bytes = set.getSerializedSize() + (long) DesiredSetBound.KEY_BYTES * used.values().stream().mapToInt(ConfigObject::getDataCount).sum();
+    long bytes = DesiredSetBound.weight(set);
     if (bytes > DesiredSetBound.MAX_BYTES) { // grown past it without an apply (labels, a taint gone): the node keeps the set it has
       if (!fingerprint.equals(n.oversizeFingerprint)) {
         n.oversizeFingerprint = fingerprint;
