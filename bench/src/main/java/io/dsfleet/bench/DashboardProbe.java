@@ -25,7 +25,15 @@ final class DashboardProbe {
   record Figures(long pageBytes, Stats pageServerMs, Stats pageTotalMs, long fragmentBytes, Stats fragmentServerMs) {}
 
   static Figures measure(LocalFleet fleet, Path caPem, String namespace, String daemonSet, int requests) throws Exception {
-    String url = fleet.control().dashboardLogin(DashboardLoginRequest.newBuilder().setTtlSeconds(600).build()).getUrl();
+    String url;
+    try {
+      url = fleet.control().dashboardLogin(DashboardLoginRequest.newBuilder().setTtlSeconds(600).build()).getUrl();
+    } catch (io.grpc.StatusRuntimeException e) { // why it serves none is in its log alone (a port taken: "cannot serve the dashboard")
+      Path log = fleet.dir.resolve("coordinator.log");
+      String said = Files.exists(log) ? String.join("\n", Files.readAllLines(log).stream().filter(l -> l.contains("dashboard")).toList()) : "";
+      throw new IllegalStateException("no dashboard login (" + e.getStatus() + "); the coordinator's log on its dashboard: "
+          + (said.isEmpty() ? "nothing" : said), e);
+    }
     HttpClient https = HttpClient.newBuilder().sslContext(trusting(caPem)).build();
     HttpResponse<Void> login = https.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding());
     String set = login.headers().firstValue("Set-Cookie").orElseThrow(() -> new IllegalStateException("no login: " + login.statusCode()));

@@ -15,10 +15,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * bind to port 0 and every outgoing connection on the machine takes theirs too: in the seconds
  * before the server binds it, one of them may (one CI run failed with "Address already in use").
  * These ports are picked at random below that range instead, where the kernel hands none out, and
- * checked free when picked.
+ * checked free when picked. A port is handed out once per JVM: a fleet that picks its metrics
+ * dashboard and API ports in turn would otherwise get one port twice now and then, the second
+ * server failing to bind it (a coordinator then runs without its dashboard: one CI run failed so).
  */
 public final class FreePorts {
   private FreePorts() {}
+
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   public static int pick() {
     int ephemeralLow = ephemeralLow();
@@ -28,9 +32,14 @@ public final class FreePorts {
     }
     for (int tries = 0; tries < 200; tries++) {
       int port = ThreadLocalRandom.current().nextInt(low, ephemeralLow);
+      if (HANDED_OUT.contains(port)) {
+        continue;
+      }
       try (ServerSocket s = new ServerSocket()) {
         s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
-        return port;
+        if (HANDED_OUT.add(port)) {
+          return port;
+        }
       } catch (IOException taken) {
         // try another
       }

@@ -22,4 +22,14 @@ class FreePortsTest {
       assertThat(any.getLocalPort()).as("where bind(0) takes its ports").isGreaterThanOrEqualTo(ephemeralLow);
     }
   }
+
+  /** 2,000 picks from about 12,000 ports would repeat one some 160 times if picked at random alone. */
+  @Test
+  void noPortIsHandedOutTwice() {
+    java.util.Set<Integer> seen = new java.util.HashSet<>();
+    for (int i = 0; i < 2_000; i++) {
+      int port = FreePorts.pick();
+      assertThat(seen.add(port)).as("port %d handed out again at pick %d", port, i).isTrue();
+    }
+  }
 }
