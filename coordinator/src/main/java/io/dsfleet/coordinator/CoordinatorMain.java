@@ -411,10 +411,8 @@ public final class CoordinatorMain {
         System.err.println("ds-coordinator: " + withCauses(e));
         return 1;
       }
-      server.start();
-      log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}; {} ms after the JVM started", options.insecure() ? "plaintext" : "TLS",
-          options.host(), server.port(), !ConnectionLimits.EPOLL ? "NIO" : ConnectionLimits.gather().isZero() ? "epoll" : "epoll, gathering " + ConnectionLimits.gather().toMillis() + " ms when busy", options.dataDir(),
-          java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
+      // metrics, the dashboard and the Kubernetes API are bound before the control API serves: whoever
+      // waits for the API to answer (a script, the bench, a health check) can use them at once
       var metrics = metricsAt == null ? null
           : io.dsfleet.common.metrics.MetricsEndpoint.start(metricsAt, io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server,
               Clock.systemUTC()), io.dsfleet.common.JdkHttpServers.threads("metrics"), io.dsfleet.coordinator.metrics.CoordinatorMetrics.SHARED_FOR);
@@ -438,7 +436,7 @@ public final class CoordinatorMain {
         }
       }
       var api = kubeApi;
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      Runnable closeEndpoints = () -> {
         if (metrics != null) {
           metrics.close();
         }
@@ -448,6 +446,19 @@ public final class CoordinatorMain {
         if (api != null) {
           api.close();
         }
+      };
+      try {
+        server.start();
+      } catch (java.io.IOException | RuntimeException e) { // the API's port taken: the endpoints' threads must not hold the JVM
+        closeEndpoints.run();
+        server.close();
+        throw e;
+      }
+      log.info("ds-coordinator serving {} on {}:{} ({} transport), data in {}; {} ms after the JVM started", options.insecure() ? "plaintext" : "TLS",
+          options.host(), server.port(), !ConnectionLimits.EPOLL ? "NIO" : ConnectionLimits.gather().isZero() ? "epoll" : "epoll, gathering " + ConnectionLimits.gather().toMillis() + " ms when busy", options.dataDir(),
+          java.lang.management.ManagementFactory.getRuntimeMXBean().getUptime());
+      Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        closeEndpoints.run();
         server.close();
       }, "shutdown"));
       server.awaitTermination();

@@ -27,18 +27,20 @@ final class CoordinatorProcess implements AutoCloseable {
     this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
   }
 
-  /** Starts the process and waits until it serves. */
-  CoordinatorProcess start() throws IOException {
+  /** Starts the process with {@code serve}'s {@code extra} options and waits until its API answers. */
+  CoordinatorProcess start(String... extra) throws IOException {
     ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", // a short-lived JVM: start cheaply on a loaded machine
         "-cp", System.getProperty("java.class.path"), CoordinatorMain.class.getName(), "serve",
         "--listen", "127.0.0.1:" + port, "--data-dir", dataDir.toString(), "--config", dataDir.resolveSibling("none.yaml").toString(),
         "--insecure");
+    pb.command().addAll(java.util.List.of(extra));
     pb.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
     process = pb.start();
     // the channel tries at once at each poll, not after its reconnect back-off (which grows while the
     // process starts: on a loaded machine the next try could come after the wait was over)
-    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> {
+    // and often: the first answer is the moment a script waiting for the API would go on (ServeOrderTest)
+    await().atMost(Duration.ofSeconds(60)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(5)).ignoreExceptions().until(() -> {
       channel.resetConnectBackoff();
       return !control().version(VersionRequest.getDefaultInstance()).getVersion().isEmpty();
     });
