@@ -14,8 +14,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,10 +21,7 @@ import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509TrustManager;
 
 /**
  * Runs one probe once: exec in the container, HTTP GET (2xx/3xx is success; redirects are not
@@ -36,7 +31,7 @@ public final class Prober {
   private final ContainerRuntime runtime;
   /** The monotonic clock an exec's wait is measured on (a refusal told from a timeout); the sockets' deadlines are the system's. */
   private final java.util.function.LongSupplier nanoTime;
-  private final SSLContext tls = trustAll();
+  private final ProbeTls tls = new ProbeTls();
 
   public Prober(ContainerRuntime runtime) {
     this(runtime, System::nanoTime);
@@ -123,7 +118,7 @@ public final class Prober {
       ScheduledFuture<?> cut = DEADLINES.schedule(() -> close(tcp), remaining(deadline), TimeUnit.MILLISECONDS);
       try {
         tcp.connect(new InetSocketAddress(host, port), millis(timeout.toMillis()));
-        Socket s = https ? tls.getSocketFactory().createSocket(tcp, host, port, true) : tcp;
+        Socket s = https ? tls.over(tcp, host, port) : tcp;
         try (s) {
           return exchange(s, host, port, path, headers, deadline);
         }
@@ -228,27 +223,5 @@ public final class Prober {
       }
     }
     throw new IllegalArgumentException("no port named " + port.strValue());
-  }
-
-  /** Kubernetes does not verify certificates of HTTPS probes; neither do we. */
-  private static SSLContext trustAll() {
-    try {
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(null, new TrustManager[] {new X509TrustManager() {
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-          return new X509Certificate[0];
-        }
-      }}, new SecureRandom());
-      return ctx;
-    } catch (Exception e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

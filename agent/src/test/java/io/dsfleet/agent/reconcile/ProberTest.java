@@ -149,6 +149,53 @@ class ProberTest {
       done.countDown();
     }
   }
+  /**
+   * An HTTPS server (the probed container's own process) chooses the handshake's costliest keys
+   * and groups the JDK takes: an RSA key whose public exponent is as long as its modulus (cheap to
+   * sign with for the server, 90-300 ms of the agent's CPU to check: its flags run C1 alone), an
+   * ffdhe8192 group in TLS 1.3, an 8,192-bit DHE group in TLS 1.2 (150-450 ms each, against 10 for
+   * an ordinary server, at every probe), a 16,384-bit RSA key (30-80 ms with the exponents the JDK
+   * takes for it). The probe refuses each as the kubelet's Go client refuses it (an exponent over
+   * 2^31-1, a modulus over 8,192 bits; no finite-field Diffie-Hellman at all), and ordinary servers of
+   * either version still answer. The ffdhe server runs as a JVM of its own: the JDK reads its groups
+   * once a JVM.
+   */
+  @Test
+  void anHttpsServerChoosingCostlyKeysIsRefusedAsTheKubeletsGoClientRefusesIt() throws Exception {
+    Container c = Json.read("{\"name\": \"main\", \"image\": \"local/busybox:1\"}", Container.class);
+    Prober prober = new Prober(new FakeRuntime(new FakeClock()));
+    java.util.function.IntFunction<Prober.Result> probe = port -> prober.run(Json.read("{\"httpGet\": {\"path\": \"/\", \"port\": " + port
+        + ", \"scheme\": \"HTTPS\"}, \"timeoutSeconds\": 10}", Probe.class), c, "c1", "127.0.0.1");
+    try (CostlyTlsServer ordinary13 = new CostlyTlsServer(CostlyTlsServer.Key.ORDINARY, "TLSv1.3", null);
+        CostlyTlsServer ordinary12 = new CostlyTlsServer(CostlyTlsServer.Key.ORDINARY, "TLSv1.2", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256");
+        CostlyTlsServer hugeExponent = new CostlyTlsServer(CostlyTlsServer.Key.HUGE_EXPONENT, "TLSv1.3", null);
+        CostlyTlsServer hugeModulus = new CostlyTlsServer(CostlyTlsServer.Key.HUGE_MODULUS, "TLSv1.3", null);
+        CostlyTlsServer dhe = new CostlyTlsServer(CostlyTlsServer.Key.ORDINARY, "TLSv1.2", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256")) {
+      assertThat(probe.apply(ordinary13.port()).message()).isEqualTo("HTTP 200");
+      assertThat(probe.apply(ordinary12.port()).message()).isEqualTo("HTTP 200");
+      Prober.Result r = probe.apply(hugeExponent.port());
+      assertThat(r.ok()).as(r.message()).isFalse();
+      assertThat(r.message()).contains("public exponent");
+      r = probe.apply(hugeModulus.port());
+      assertThat(r.ok()).as(r.message()).isFalse();
+      assertThat(r.message()).contains("16384 bits");
+      r = probe.apply(dhe.port());
+      assertThat(r.ok()).as(r.message()).isFalse();
+    }
+    Process ffdhe = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-XX:TieredStopAtLevel=1",
+        "-Djdk.tls.namedGroups=ffdhe8192", "-cp", System.getProperty("java.class.path"), CostlyTlsServer.class.getName(), "TLSv1.3", "-")
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    try {
+      int port = Integer.parseInt(new java.io.BufferedReader(new java.io.InputStreamReader(ffdhe.getInputStream(),
+          java.nio.charset.StandardCharsets.US_ASCII)).readLine().strip());
+      Prober.Result r = probe.apply(port);
+      assertThat(r.ok()).as(r.message()).isFalse();
+    } finally {
+      ffdhe.destroy();
+      ffdhe.waitFor(30, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
+
   @Test
   void aTimeoutOfYearsProbesAsAnyOther() throws Exception {
     try (ServerSocket server = new ServerSocket(0, 5, InetAddress.getLoopbackAddress())) {
