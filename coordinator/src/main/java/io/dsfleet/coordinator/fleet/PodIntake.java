@@ -1,5 +1,6 @@
 package io.dsfleet.coordinator.fleet;
 
+import com.google.protobuf.UnknownFieldSet;
 import io.dsfleet.common.manifest.Names;
 import io.dsfleet.coordinator.plan.ObservedPod;
 import io.dsfleet.coordinator.plan.PodNames;
@@ -39,10 +40,19 @@ final class PodIntake {
   static final int MAX_PODS_PER_NODE = 256;
   /** The most containers of a reported pod kept (a pod has at most 64, init containers included). */
   static final int MAX_CONTAINERS = 64;
+  /**
+   * The most a node's reported pods weigh together, as sent ({@code getSerializedSize}): what one
+   * full report carries at the default message bound. Partial reports (the agent sends none) each
+   * add pods, each pod up to 64 containers of texts at their bounds: before 2026-12-07 one node's
+   * 256 of them held about 170 MB of the coordinator's heap (ReportMemoryTest).
+   */
+  static final int MAX_REPORTED_BYTES = 4 << 20;
 
   /**
    * A reported pod as kept: its names checked (null, dropped, when one is not a name), its text
-   * bounded ({@link AgentText}), its containers at most {@link #MAX_CONTAINERS}.
+   * bounded ({@link AgentText}), its containers at most {@link #MAX_CONTAINERS}, no field protobuf
+   * does not know kept (before 2026-12-07 each pod of a partial report kept up to a message's 4 MiB
+   * of them, and one node's 256 pods a gigabyte, the coordinator's whole heap: ReportMemoryTest).
    */
   static PodStatus accepted(PodStatus p) {
     if (Names.dns1123Label(p.getNamespace()) != null || Names.dns1123Subdomain(p.getPodName()) != null
@@ -52,12 +62,12 @@ final class PodIntake {
     PodStatus.Builder b = p.toBuilder().setPhase(AgentText.bounded(p.getPhase(), AgentText.REASON))
         .setTemplateDigest(TEMPLATE_DIGEST.matcher(p.getTemplateDigest()).matches() ? p.getTemplateDigest() : "")
         .setReason(AgentText.bounded(p.getReason(), AgentText.REASON)).setMessage(AgentText.bounded(p.getMessage(), AgentText.MESSAGE))
-        .clearContainers();
+        .clearContainers().setUnknownFields(UnknownFieldSet.getDefaultInstance());
     for (ContainerStatus c : p.getContainersList().subList(0, Math.min(MAX_CONTAINERS, p.getContainersCount()))) {
       if (Names.dns1123Label(c.getName()) != null) {
         return null;
       }
-      b.addContainers(c.toBuilder().setContainerId(AgentText.bounded(c.getContainerId(), AgentText.REASON))
+      b.addContainers(c.toBuilder().setUnknownFields(UnknownFieldSet.getDefaultInstance()).setContainerId(AgentText.bounded(c.getContainerId(), AgentText.REASON))
           .setImage(AgentText.bounded(c.getImage(), 1024)).setState(AgentText.bounded(c.getState(), AgentText.REASON))
           .setReason(AgentText.bounded(c.getReason(), AgentText.REASON)).setMessage(AgentText.bounded(c.getMessage(), AgentText.MESSAGE)));
     }
@@ -208,10 +218,13 @@ final class PodIntake {
     }
     int dropped = 0;
     int misnamed = 0;
+    long weight = n.reported.values().stream().mapToLong(PodStatus::getSerializedSize).sum();
     Map<String, PodStatus> releasedNow = new java.util.TreeMap<>();
     for (PodStatus raw : report.getPodsList()) {
       PodStatus p = accepted(raw);
-      if (p == null || (!n.reported.containsKey(p.getPodName()) && n.reported.size() >= MAX_PODS_PER_NODE)) {
+      PodStatus was = p == null ? null : n.reported.get(p.getPodName());
+      if (p == null || (was == null && n.reported.size() >= MAX_PODS_PER_NODE)
+          || weight - (was == null ? 0 : was.getSerializedSize()) + p.getSerializedSize() > MAX_REPORTED_BYTES) {
         dropped++;
         continue;
       }
@@ -223,6 +236,7 @@ final class PodIntake {
         continue;
       }
       p = n.readySince.taken(before.get(p.getPodName()), p, now);
+      weight += p.getSerializedSize() - (was == null ? 0 : was.getSerializedSize());
       n.reported.put(p.getPodName(), p);
       failures(n, p);
     }
@@ -253,7 +267,7 @@ final class PodIntake {
     if (dropped > 0 && !n.droppedPodsLogged) {
       n.droppedPodsLogged = true;
       log.warn("node {} reported {} pods this coordinator does not keep (a name that is not a name or not one given a pod on"
-          + " this node, or over {} pods on a node); logged once", nodeName, dropped, MAX_PODS_PER_NODE);
+          + " this node, or over {} pods or {} bytes on a node); logged once", nodeName, dropped, MAX_PODS_PER_NODE, MAX_REPORTED_BYTES);
     }
     n.failureEvents.keySet().removeIf(k -> !n.reported.containsKey(k.substring(0, k.indexOf('/'))));
     n.readySince.retain(n.reported.keySet());

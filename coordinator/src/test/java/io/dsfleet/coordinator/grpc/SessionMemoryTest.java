@@ -21,11 +21,12 @@ import org.junit.jupiter.api.io.TempDir;
  * a node or any name a join token admits): 128 such heartbeats held 512 MiB per session until the
  * worker came to them. A waiting heartbeat now keeps only what the coordinator reads of it.
  */
-class SessionMemoryTest {
+public class SessionMemoryTest {
   @TempDir
   Path dir;
 
-  static long heapUsed() {
+  /** The heap in use after a few collections. */
+  public static long heapUsed() {
     for (int i = 0; i < 3; i++) {
       System.gc();
     }
