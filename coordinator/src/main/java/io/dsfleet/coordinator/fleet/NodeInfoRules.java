@@ -31,6 +31,21 @@ final class NodeInfoRules {
   static final List<String> RESERVED_PREFIXES = List.of("node-restriction.dsfleet.io/", "node-restriction.kubernetes.io/");
 
   /**
+   * The node's info without the fields protobuf does not know (its own and its taints'): kept, they
+   * went with the node into every listing of the fleet's nodes, and before 2026-12-07 one node's
+   * join of 4 MiB of them (by token, or again with its certificate) put {@code dsctl get nodes}'s
+   * answer over the 4 MiB a client takes, for every admin (ReportMemoryTest).
+   */
+  static NodeInfo known(NodeInfo info) {
+    if (info.getUnknownFields().asMap().isEmpty() && info.getTaintsList().stream().allMatch(t -> t.getUnknownFields().asMap().isEmpty())) {
+      return info;
+    }
+    NodeInfo.Builder b = info.toBuilder().setUnknownFields(com.google.protobuf.UnknownFieldSet.getDefaultInstance()).clearTaints();
+    info.getTaintsList().forEach(t -> b.addTaints(t.toBuilder().setUnknownFields(com.google.protobuf.UnknownFieldSet.getDefaultInstance())));
+    return b.build();
+  }
+
+  /**
    * Refuses what no agent may report: an invalid name, labels and taints that are not Kubernetes
    * labels and taints, a label or taint under a reserved prefix, and fields past a size that a real node never needs
    * (an agent version, addresses, OS names are copied into events and views).

@@ -51,8 +51,9 @@ final class NodeRegistry {
    * reported, and root on a node whose certificates had lapsed moved it into another pool with any
    * join token, and lost the Secrets of the pods it kept after an admin's taint.
    */
-  void admitted(NodeInfo reported, String leaveSecretSha256, Store.TokenUse token, boolean member, boolean sameAgent,
+  void admitted(NodeInfo sent, String leaveSecretSha256, Store.TokenUse token, boolean member, boolean sameAgent,
       boolean ownAgent) {
+    NodeInfo reported = NodeInfoRules.known(sent);
     String tokenId = token.tokenId();
     java.util.function.Consumer<NodeEntry> write = token.uses() > 0 ? e -> store.admitNode(e.stored(), token) : e -> store.putNode(e.stored());
     Instant now = clock.instant();
@@ -134,7 +135,8 @@ final class NodeRegistry {
    *     insecure coordinator); with certificates it is refused: a node that was removed, left or
    *     was collected comes back through admission (a join token), never on an old certificate
    */
-  void join(NodeInfo reported, String leaveSecretSha256, boolean register) {
+  void join(NodeInfo sent, String leaveSecretSha256, boolean register) {
+    NodeInfo reported = NodeInfoRules.known(sent);
     NodeInfoRules.requireAdmissible(reported);
     Instant now = clock.instant();
     NodeEntry n = state.nodes.get(reported.getName());

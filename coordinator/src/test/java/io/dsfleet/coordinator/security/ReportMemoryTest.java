@@ -11,14 +11,20 @@ import io.dsfleet.coordinator.grpc.SessionMemoryTest;
 import io.dsfleet.coordinator.plan.PodNames;
 import io.dsfleet.proto.v1.AgentMessage;
 import io.dsfleet.proto.v1.ContainerStatus;
+import io.dsfleet.proto.v1.GetRequest;
+import io.dsfleet.proto.v1.JoinRequest;
+import io.dsfleet.proto.v1.NodeView;
+import io.dsfleet.proto.v1.ObjectKind;
 import io.dsfleet.proto.v1.PodStatus;
 import io.dsfleet.proto.v1.PodStatusReport;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
 
 /**
- * What one node's pod reports keep in the coordinator's heap (1 GiB in the shipped unit, which
+ * What one node's pod reports (and, last, its joins) keep in the coordinator's heap (1 GiB in the shipped unit, which
  * exits on running out): root on one node, or any name a join token admits, sends partial reports
  * (the agent sends only full ones, each replacing the last), each adding a pod of a DaemonSet named
  * as it likes, up to 256. Before 2026-12-07 each pod kept whatever fields protobuf did not know, up
@@ -55,11 +61,13 @@ class ReportMemoryTest extends TlsFleetTest {
     return grown[0];
   }
 
+  /** 3 MiB of a field protobuf does not know. */
+  private static final UnknownFieldSet PADDING = UnknownFieldSet.newBuilder()
+      .addField(999, UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFrom(new byte[3 << 20])).build()).build();
+
   @Test
   void aNodesPodsKeepNoFieldsTheCoordinatorDoesNotRead() throws Throwable {
-    ByteString padding = ByteString.copyFrom(new byte[3 << 20]);
-    long grown = heapHeldBy(40, p -> p.setUnknownFields(UnknownFieldSet.newBuilder()
-        .addField(999, UnknownFieldSet.Field.newBuilder().addLengthDelimited(padding).build()).build()));
+    long grown = heapHeldBy(40, p -> p.setUnknownFields(PADDING));
     assertThat(grown).as("heap held by 40 reported pods, each sent with 3 MiB of unknown fields").isLessThan(32L << 20);
   }
 
@@ -75,5 +83,22 @@ class ReportMemoryTest extends TlsFleetTest {
       return p;
     });
     assertThat(grown).as("heap held by 120 reported pods of 64 containers, each text at its bound").isLessThan(32L << 20);
+  }
+
+  /**
+   * A node's info, from its join by token and its joins with its certificate, went into every
+   * listing of the fleet's nodes with the fields protobuf did not know: two nodes so joined (one
+   * admitted, one re-joining as a member) made {@code dsctl get nodes} fail for the admin, its
+   * answer over the 4 MiB a client takes, and each held its 4 MiB of the coordinator's heap.
+   */
+  @Test
+  void aNodesJoinsKeepNoFieldsTheCoordinatorDoesNotRead() throws Exception {
+    join(FakeAgent.info("node-a", Map.of()).toBuilder().setUnknownFields(PADDING).build(), token());
+    NodeCert b = join("node-b", token());
+    agentStub(as(b)).join(JoinRequest.newBuilder().setNode(FakeAgent.info("node-b", Map.of()).toBuilder().setUnknownFields(PADDING))
+        .setLeaveSecretSha256(sha256(leaveSecret("node-b"))).build());
+    List<NodeView> nodes = control(credentialFile("admin.pem")).get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build()).getNodesList();
+    assertThat(nodes).extracting(n -> n.getInfo().getName()).containsExactlyInAnyOrder("node-a", "node-b");
+    assertThat(nodes).allSatisfy(n -> assertThat(n.getInfo().getUnknownFields().asMap()).isEmpty());
   }
 }
