@@ -59,7 +59,8 @@ final class PodIntake {
         || Names.dns1123Subdomain(p.getDaemonSet()) != null || !TEMPLATE_HASH.matcher(p.getTemplateHash()).matches()) {
       return null;
     }
-    PodStatus.Builder b = p.toBuilder().setPhase(AgentText.bounded(p.getPhase(), AgentText.REASON))
+    PodStatus.Builder b = p.toBuilder().setPhase(AgentText.bounded(p.getPhase(), AgentText.REASON)).setCreatedAtMillis(time(p.getCreatedAtMillis()))
+        .setStartedAtMillis(time(p.getStartedAtMillis())).setReadySinceMillis(time(p.getReadySinceMillis()))
         .setTemplateDigest(TEMPLATE_DIGEST.matcher(p.getTemplateDigest()).matches() ? p.getTemplateDigest() : "")
         .setReason(AgentText.bounded(p.getReason(), AgentText.REASON)).setMessage(AgentText.bounded(p.getMessage(), AgentText.MESSAGE))
         .clearContainers().setUnknownFields(UnknownFieldSet.getDefaultInstance());
@@ -67,12 +68,26 @@ final class PodIntake {
       if (Names.dns1123Label(c.getName()) != null) {
         return null;
       }
-      b.addContainers(c.toBuilder().setUnknownFields(UnknownFieldSet.getDefaultInstance()).setContainerId(AgentText.bounded(c.getContainerId(), AgentText.REASON))
+      b.addContainers(c.toBuilder().setUnknownFields(UnknownFieldSet.getDefaultInstance()).setStartedAtMillis(time(c.getStartedAtMillis()))
+          .setFinishedAtMillis(time(c.getFinishedAtMillis())).setContainerId(AgentText.bounded(c.getContainerId(), AgentText.REASON))
           .setImage(AgentText.bounded(c.getImage(), 1024)).setState(AgentText.bounded(c.getState(), AgentText.REASON))
           .setReason(AgentText.bounded(c.getReason(), AgentText.REASON)).setMessage(AgentText.bounded(c.getMessage(), AgentText.MESSAGE)));
     }
     PodStatus out = b.build();
     return out.equals(p) ? p : out;
+  }
+
+  /** The last time Kubernetes' clients read (RFC 3339's four-digit year): 9999-12-31T23:59:59.999Z. */
+  static final long LAST_TIME = 253402300799999L;
+
+  /**
+   * A reported time (Unix ms) as kept: one before 1970 or after {@link #LAST_TIME} is unknown (0).
+   * Served, it was a timestamp Kubernetes' clients cannot read ("+292278994-08-17T07:12:55Z"): before
+   * 2026-12-07 one node's pod so created had kubectl describe pods, and any typed client listing the
+   * pods of its namespace (informers, kube-state-metrics), fail on the whole list (ReportedTimesTest).
+   */
+  private static long time(long millis) {
+    return millis < 0 || millis > LAST_TIME ? 0 : millis;
   }
 
   /** A template hash as dsfleet makes them (10 hex digits), or none: what describe prints as it is. */

@@ -10,10 +10,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** The installed kubectl as a process, for tests against a coordinator's Kubernetes API. */
-final class Kubectl {
+public final class Kubectl {
   static final Path KUBECTL = Path.of("/usr/bin/kubectl");
 
-  record Run(int exit, String out) {}
+  public record Run(int exit, String out) {}
 
   private final Path kubeconfig;
   private final Path cache;
@@ -27,12 +27,12 @@ final class Kubectl {
     return new Kubectl(Files.writeString(dir.resolve("kubeconfig"), made.out()), dir.resolve("kube-cache"));
   }
 
-  Kubectl(Path kubeconfig, Path cache) {
+  public Kubectl(Path kubeconfig, Path cache) {
     this.kubeconfig = kubeconfig;
     this.cache = cache;
   }
 
-  static void assumeInstalled() {
+  public static void assumeInstalled() {
     assumeTrue(Files.isExecutable(KUBECTL), "skipped: no kubectl at /usr/bin/kubectl (these machines have v1.32 installed)");
   }
 
@@ -43,7 +43,7 @@ final class Kubectl {
     return cmd;
   }
 
-  Run run(String... args) throws Exception {
+  public Run run(String... args) throws Exception {
     // stdin closed: given a 401 without credentials, kubectl would otherwise wait to be typed a user name
     Process p = new ProcessBuilder(command(args)).redirectErrorStream(true)
         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
