@@ -152,11 +152,19 @@ public abstract class ClientCommand implements Callable<Integer> {
    */
   private EventLoopGroup ioThreads;
 
+  /**
+   * The largest answer dsctl reads: a listing comes whole, in one message, and gRPC's 4 MiB took
+   * the pods of two nodes whose reports were at their bounds (4 MiB a node, docs/security.md): before
+   * 2026-12-07 dsctl get pods -A then failed, "gRPC message exceeds maximum size", for every admin
+   * (LargeListingTest).
+   */
+  static final int MAX_ANSWER_BYTES = 64 << 20;
+
   private NettyChannelBuilder channelTo(NettyChannelBuilder builder) {
     if (ioThreads == null) {
       ioThreads = new NioEventLoopGroup(1, new DefaultThreadFactory("dsctl-io", true));
     }
-    return builder.eventLoopGroup(ioThreads).channelType(NioSocketChannel.class);
+    return builder.eventLoopGroup(ioThreads).channelType(NioSocketChannel.class).maxInboundMessageSize(MAX_ANSWER_BYTES);
   }
 
   ManagedChannel openChannel(Map<String, String> env) {
