@@ -155,10 +155,21 @@ final class Dispatcher {
   }
 
   void replanAndPush(NodeEntry n, Instant now) {
+    replanAndPush(n, now, false);
+  }
+
+  /**
+   * @param reported the node's own report moved its plan: the PodScheduled, PodUpdated and
+   *     PodRemoved events count against the node's budget ({@link Events.AgentKind#PLACEMENT}). A
+   *     node reporting its pod under another of the names it may give it (a salt of PodNames), in
+   *     turn, had four recorded a report: before 2026-12-07 it pushed every other node's events out of
+   *     the DaemonSet's kept ones, and flooded dsctl events -w (PlacementEventsTest)
+   */
+  void replanAndPush(NodeEntry n, Instant now, boolean reported) {
     NodePlan before = n.plan;
     replan(n, now);
     if (before != null) {
-      recordPlacementChanges(n, before, n.plan);
+      recordPlacementChanges(n, before, n.plan, reported);
     }
     push(n);
   }
@@ -171,7 +182,16 @@ final class Dispatcher {
     }
   }
 
-  private void recordPlacementChanges(NodeEntry n, NodePlan before, NodePlan after) {
+  /** A placement change's event: one the node's report caused within its budget, one of an admin or the controller always. */
+  private void placement(NodeEntry n, boolean reported, String object, String reason, String message) {
+    if (reported) {
+      events.recordFromAgent(n.name, Events.AgentKind.PLACEMENT, List.of(object), "Normal", reason, message);
+    } else {
+      events.record(object, "Normal", reason, message);
+    }
+  }
+
+  private void recordPlacementChanges(NodeEntry n, NodePlan before, NodePlan after, boolean reported) {
     Map<String, PodAssignment> was = new HashMap<>();
     before.desired().forEach(p -> was.put(p.podName(), p));
     Map<String, PodAssignment> successor = new HashMap<>();
@@ -179,10 +199,10 @@ final class Dispatcher {
       PodAssignment old = was.remove(p.podName());
       successor.put(p.dsKey(), p);
       if (old == null) {
-        events.record("ds/" + p.dsKey(), "Normal", "PodScheduled", "pod " + p.podName() + " scheduled on " + n.name);
-        events.record(Events.nodeKey(n.name), "Normal", "PodScheduled", "pod " + p.podName() + " of " + p.dsKey());
+        placement(n, reported, "ds/" + p.dsKey(), "PodScheduled", "pod " + p.podName() + " scheduled on " + n.name);
+        placement(n, reported, Events.nodeKey(n.name), "PodScheduled", "pod " + p.podName() + " of " + p.dsKey());
       } else if (!old.hash().equals(p.hash())) {
-        events.record("ds/" + p.dsKey(), "Normal", "PodUpdated", "pod on " + n.name + " moved to revision " + p.revision());
+        placement(n, reported, "ds/" + p.dsKey(), "PodUpdated", "pod on " + n.name + " moved to revision " + p.revision());
       }
     }
     for (PodAssignment p : was.values()) {
@@ -190,8 +210,8 @@ final class Dispatcher {
       PodAssignment next = successor.get(p.dsKey());
       String why = v == null ? "DaemonSet deleted"
           : next != null ? "replaced by pod " + next.podName() + " (revision " + next.revision() + ")" : v.reason();
-      events.record("ds/" + p.dsKey(), "Normal", "PodRemoved", "pod " + p.podName() + " removed from " + n.name + ": " + why);
-      events.record(Events.nodeKey(n.name), "Normal", "PodRemoved", "pod " + p.podName() + ": " + why);
+      placement(n, reported, "ds/" + p.dsKey(), "PodRemoved", "pod " + p.podName() + " removed from " + n.name + ": " + why);
+      placement(n, reported, Events.nodeKey(n.name), "PodRemoved", "pod " + p.podName() + ": " + why);
     }
   }
 

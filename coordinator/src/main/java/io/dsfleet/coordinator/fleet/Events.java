@@ -80,7 +80,9 @@ public final class Events {
   public enum AgentKind {
     CONDITIONS, PODS,
     /** Its joins with its certificate and its refused leaves: calls a node (or a copy of its certificate) may make in a loop. */
-    JOINS
+    JOINS,
+    /** Its reports moving its plan (the pods it is to run): PodScheduled, PodUpdated, PodRemoved on it and its DaemonSets. */
+    PLACEMENT
   }
 
   /** A node's budget of events of one kind: tokens left, when it last grew, and whether its last event was dropped. */

@@ -303,7 +303,7 @@ final class PodIntake {
     n.observed.putAll(observed);
     n.awaitingReport = false;
     n.reportedSinceStart = true;
-    dispatcher.replanAndPush(n, now);
+    dispatcher.replanAndPush(n, now, true);
     return true;
   }
 
