@@ -34,7 +34,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
   private final LogRelay logs;
   private final Authority authority;
   private final SessionWorker worker;
-  /** Each node's recent joins with its certificate (System.nanoTime of each, the newest {@link #REJOINS} at most). */
+  /** Each node's recent joins with its certificate (the fleet's nanoTime of each, the newest {@link #REJOINS} at most). */
   private final java.util.concurrent.ConcurrentHashMap<String, java.util.ArrayDeque<Long>> rejoins = new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
@@ -128,7 +128,7 @@ public final class AgentServiceImpl extends AgentServiceGrpc.AgentServiceImplBas
       } else if (!caller.speaksFor(name)) {
         throw new ControlException(Status.Code.PERMISSION_DENIED, caller + " cannot join as node " + name);
       } else {
-        rejoining(name, System.nanoTime());
+        rejoining(name, fleet.nanoTime().getAsLong());
         fleet.join(request.getNode(), leaveHash, caller.kind() == Caller.Kind.INSECURE);
       }
       response.onNext(out.build());
