@@ -254,7 +254,7 @@ final class Dispatcher {
     }
     fingerprint.add(List.copyOf(n.orphans));
     hold(n, held); // whether or not anything is sent: an admin's taint turns a pod from placed to kept without changing the set
-    if (n.session == null || fingerprint.equals(n.sentFingerprint) || fingerprint.equals(n.oversizeFingerprint)) {
+    if (n.session == null || fingerprint.equals(n.sentFingerprint) || n.oversizeFingerprints.contains(fingerprint)) {
       return; // unchanged since sent, or since found over the bound: not encoded again at each of the node's reports
     }
     Map<String, ConfigObject> used = new TreeMap<>();
@@ -277,17 +277,18 @@ final class Dispatcher {
         .addAllOrphanedPodKeys(n.orphans).build(); // keys; a name alone where it was released so before 2026-12-05
     long bytes = DesiredSetBound.weight(set);
     if (bytes > DesiredSetBound.MAX_BYTES) { // grown past it without an apply (labels, a taint gone): the node keeps the set it has
-      if (!fingerprint.equals(n.oversizeFingerprint)) {
-        n.oversizeFingerprint = fingerprint;
-        String why = "desired set of " + bytes + " bytes (each ConfigMap and Secret key counted " + DesiredSetBound.KEY_BYTES + " more) not sent:"
-            + " over the " + DesiredSetBound.MAX_BYTES + " bytes an agent takes"
-            + " (docs/security.md, Limits); the node keeps its last set until its DaemonSets, ConfigMaps and Secrets fit";
-        log.warn("node {}: {}", n.name, why);
-        events.record(Events.nodeKey(n.name), "Warning", "DesiredSetTooLarge", why);
+      n.oversizeFingerprints.add(fingerprint);
+      if (n.oversizeFingerprints.size() > NodeEntry.OVERSIZE_KEPT) {
+        n.oversizeFingerprints.remove(n.oversizeFingerprints.iterator().next());
       }
+      String why = "desired set of " + bytes + " bytes (each ConfigMap and Secret key counted " + DesiredSetBound.KEY_BYTES + " more) not sent:"
+          + " over the " + DesiredSetBound.MAX_BYTES + " bytes an agent takes"
+          + " (docs/security.md, Limits); the node keeps its last set until its DaemonSets, ConfigMaps and Secrets fit";
+      log.warn("node {}: {}", n.name, why);
+      events.record(Events.nodeKey(n.name), "Warning", "DesiredSetTooLarge", why);
       return;
     }
-    n.oversizeFingerprint = null;
+    n.oversizeFingerprints.clear();
     n.version = set.getVersion();
     try {
       n.session.send(CoordinatorMessage.newBuilder().setDesired(set).build());

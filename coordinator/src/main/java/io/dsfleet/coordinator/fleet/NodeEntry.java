@@ -137,8 +137,14 @@ final class NodeEntry {
   NodePlan plan;
   /** What was last sent, to send only changes. */
   Object sentFingerprint;
-  /** A set over {@link DesiredSetBound#MAX_BYTES} not sent (its Warning recorded once); null when none. */
-  Object oversizeFingerprint;
+  /**
+   * The latest sets over {@link DesiredSetBound#MAX_BYTES} not sent (each one's Warning recorded
+   * once), at most {@link #OVERSIZE_KEPT}, newest last; empty when the last set fit. More than one:
+   * a node whose reports alternate between two states over the bound (a pod under two of its names)
+   * had each built whole, logged and recorded as an event at each report, ten a second (helper-184).
+   */
+  final java.util.LinkedHashSet<Object> oversizeFingerprints = new java.util.LinkedHashSet<>();
+  static final int OVERSIZE_KEPT = 4;
   long version;
   /**
    * Pods this node released (orphan delete), sent in every desired set until a DaemonSet adopts
