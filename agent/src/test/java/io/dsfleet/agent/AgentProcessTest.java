@@ -337,7 +337,7 @@ class AgentProcessTest {
    * away and Kubernetes' back-off (10 s), the agent's passes make no list of their own (five in a
    * row, counted at Docker's socket), and a container killed behind its back is running again
    * within 2 s (a first crash, restarted at once as the kubelet does), the pass Docker's event
-   * woke having listed. An agent that followed no events would list at every pass (its restart
+   * woke having inspected the container the event named. An agent that followed no events would list at every pass (its restart
    * comes as soon: the five passes' lists are what tell it apart); one whose events woke nothing
    * would not see the kill for ten minutes.
    */
@@ -347,13 +347,15 @@ class AgentProcessTest {
     startAgentCounted("--relist-interval", "10m");
     assertThat(calls.count(DockerCalls.EVENTS)).as("the agent follows Docker's events").isPositive();
     long lists = calls.count(DockerCalls.LIST);
+    long inspects = calls.count(DockerCalls.INSPECT);
     settle(5);
     assertThat(calls.count(DockerCalls.LIST)).as("five passes with nothing new: none listed the containers again").isEqualTo(lists);
+    assertThat(calls.count(DockerCalls.INSPECT)).as("nor inspected one").isEqualTo(inspects);
 
     double seconds = killMainAndWaitForItsRestart(Duration.ofSeconds(10));
     System.out.printf("killed behind the agent's back: running again after %.1f s%n", seconds);
     assertThat(seconds).as("restarted on the event, within 2 s (the relist is ten minutes away, the back-off 10 s)").isLessThan(2);
-    assertThat(calls.count(DockerCalls.LIST)).as("the pass the event woke listed").isGreaterThan(lists);
+    assertThat(calls.count(DockerCalls.INSPECT)).as("the pass the event woke inspected the container it named").isGreaterThan(inspects);
   }
 
   /**

@@ -21,6 +21,8 @@ import java.util.regex.Pattern;
 public final class DockerCalls extends DockerSocketProxy {
   /** The agent's list of the node's containers: what a pass does when it looks again. */
   static final String LIST = "GET containers/json";
+  /** An inspect of one container: what a pass does for a container an event or the agent's own call named. */
+  static final String INSPECT = "GET containers/{id}/json";
   static final String EVENTS = "GET events";
   private static final Pattern REQUEST = Pattern.compile("^(GET|POST|PUT|DELETE|HEAD) (/v[0-9.]+)?/([^?\\s]*)[^\\s]* HTTP/1\\.[01]\r?$");
   private static final Pattern ID = Pattern.compile("(?<=/)([0-9a-f]{12,64}|dsf_[^/]+)(?=/|$)");

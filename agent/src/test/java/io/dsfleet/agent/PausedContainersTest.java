@@ -40,12 +40,13 @@ class PausedContainersTest extends OnDocker {
   }
 
   /**
-   * The agent has listed the node's containers since it had listed {@code lists} times (read before the docker command:
-   * the command's event can wake a pass that lists before the command's answer; a rehearsal then waited for the relist's
+   * The agent has looked at the node's containers again (a list, or an inspect of those that changed)
+   * since it had looked {@code lists} times (read before the docker command: the command's event can
+   * wake a pass that looks before the command's answer; a rehearsal then waited for the relist's
    * 30 s), then passed twice more with no work in flight: it looked, and acted.
    */
   private void looked(long lists) {
-    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> h.reconciler.lists() > lists);
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50)).until(() -> h.reconciler.looks() > lists);
     long passes = h.reconciler.passes();
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(50))
         .until(() -> h.reconciler.passes() >= passes + 2 && h.reconciler.idle());
@@ -57,11 +58,11 @@ class PausedContainersTest extends OnDocker {
     h.run(ds());
     List<String> before = containers();
     paused = h.container("main").id();
-    long lists = h.reconciler.lists();
+    long lists = h.reconciler.looks();
     docker("pause", paused);
     looked(lists);
     assertThat(containers()).as("no container started beside the paused one").isEqualTo(before);
-    lists = h.reconciler.lists();
+    lists = h.reconciler.looks();
     docker("unpause", paused);
     paused = null;
     looked(lists);
@@ -76,7 +77,7 @@ class PausedContainersTest extends OnDocker {
     List<String> before = containers();
     String app = h.container("main").id();
     paused = before.stream().filter(id -> !id.equals(app)).findFirst().orElseThrow();
-    long lists = h.reconciler.lists();
+    long lists = h.reconciler.looks();
     docker("pause", paused);
     looked(lists);
     assertThat(containers()).as("nothing made or removed").isEqualTo(before);

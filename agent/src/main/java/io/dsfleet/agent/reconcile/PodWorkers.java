@@ -53,7 +53,7 @@ final class PodWorkers {
         try {
           run(pod, kind, work);
         } finally {
-          ended.run(); // after run's view.changed(): a pass that lists from then on sees what the work made
+          ended.run(); // after the work's marks in the view: a pass that looks from then on sees what the work made
         }
       });
     } catch (RejectedExecutionException e) { // every worker busy (or the agent stopping): a later pass plans it again
@@ -73,7 +73,9 @@ final class PodWorkers {
     } catch (RuntimeException | StackOverflowError ex) {
       log.error("pod {}: {}", pod, ex.toString(), ex);
     } finally {
-      view.changed(); // the work may have touched containers: the next pass lists them
+      if (!done) { // a call may have touched a container it does not name (TouchingRuntime names those that returned): the next pass lists
+        view.changed();
+      }
       busy.end(pod);
     }
     if (done && kind.wakeAfter()) {

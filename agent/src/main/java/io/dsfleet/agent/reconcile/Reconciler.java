@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes the node's containers match its desired pods. Each {@link #tick()} takes the owned
- * containers (listed again only when something changed: see {@link #watch}), checks their labels
+ * containers (looked at again only when something changed: see {@link #watch}), checks their labels
  * ({@link OwnedContainer}), asks the pure {@link NodePlanner} what to do, hands each pod's work to
  * a pod worker ({@link PodWorkers}: never two at once for a pod, so nothing is done twice and a slow
  * pod never blocks another; a worker's steps are {@link PodSync}'s), hands stopped containers and
@@ -77,14 +77,13 @@ public final class Reconciler {
   private volatile long desiredVersion;
   /** Templates seen, by hash and digest: a pod replaced or no longer desired still gets its preStop hooks. */
   private final Templates templates = new Templates();
-  private final Set<String> foreignSeen = ConcurrentHashMap.newKeySet();
   private final AtomicLong passes = new AtomicLong();
   private final QuietPasses quiet = new QuietPasses();
   private final ContainerView view;
   private final FailingLists failingLists = new FailingLists();
   private final HeldPods heldPods;
-  /** The pods the last full list holds ({@link HeldPods}), by key, with why, and that list while one is held. */
-  private volatile HeldPods.Hold held = HeldPods.Hold.NONE;
+  /** The containers of each look that are the agent's to act on, and the pods it holds ({@link HeldPods}). */
+  private final OwnedContainers ownedContainers;
   private final RuntimeWatch runtimeWatch;
   private final PodWorkers workers;
   private final PodSync podSync;
@@ -105,6 +104,7 @@ public final class Reconciler {
     this.workers = new PodWorkers(busy, view, runtimeWatch, this::wakeUp);
     this.node = node;
     this.heldPods = new HeldPods(node);
+    this.ownedContainers = new OwnedContainers(node, heldPods);
     this.hostIp = hostIp;
     this.runtime = runtime;
     this.clock = clock;
@@ -113,9 +113,9 @@ public final class Reconciler {
     this.threads = threads;
     this.reporter = reporter;
     this.probes = new ProbeManager(runtime, threads.probes(), ReconcilerThreads.MAX_PROBES_AT_ONCE / 4, clock);
-    this.executor = new Executor(hostIp, runtime, new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures, clock, threads.stoppers(),
-        c -> templates.get(c.hash(), c.digest()), new Random());
-    this.podSync = new PodSync(node, runtime, this::owned, heldPods, view, executor, evictions, probes, failures, clock,
+    this.executor = new Executor(hostIp, new TouchingRuntime(runtime, view), new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures,
+        clock, threads.stoppers(), c -> templates.get(c.hash(), c.digest()), new Random());
+    this.podSync = new PodSync(node, runtime, ownedContainers::of, heldPods, view, executor, evictions, probes, failures, clock,
         key -> desired.get(key));
     this.collector = new GarbageCollector(podsDir, executor, failures, busy, collecting, threads, view, runtimeWatch, workers,
         key -> desired.containsKey(key), this::wakeUp);
@@ -247,9 +247,14 @@ public final class Reconciler {
     return quiet.skipped();
   }
 
-  /** Passes that listed the containers (the others worked from the last list: nothing had changed). */
+  /** Passes that listed the containers (the others inspected what changed, or worked from the last look: nothing had). */
   public long lists() {
     return view.lists();
+  }
+
+  /** Passes that looked at the containers again: listed them, or inspected those whose events came or that the agent touched. */
+  public long looks() {
+    return view.looks();
   }
 
   /** No pod work and no garbage collection in flight. */
@@ -291,14 +296,17 @@ public final class Reconciler {
     }
     List<OwnedContainer> owned;
     try {
-      owned = view.get(now, () -> {
-        List<ContainerInfo> all = runtime.listOwned(node);
-        held = heldPods.of(all);
-        List<OwnedContainer> o = HeldPods.without(owned(all), held.why()); // a held pod's containers are nobody's to act on
+      List<ContainerInfo> all = view.get(now, () -> {
+        List<ContainerInfo> listed = runtime.listOwned(node);
         failingLists.listed();
         runtimeWatch.reachable();
-        return o;
+        return listed;
+      }, id -> {
+        var c = runtime.inspectOwned(node, id);
+        runtimeWatch.reachable();
+        return c;
       });
+      owned = ownedContainers.ofLook(all);
     } catch (RuntimeUnavailableException e) {
       runtimeWatch.unreachable(e);
       log.debug("reconcile pass {} done: runtime unreachable", passes.incrementAndGet());
@@ -312,7 +320,7 @@ public final class Reconciler {
       return;
     }
     long seenAt = view.mark();
-    HeldPods.Hold holding = held;
+    HeldPods.Hold holding = ownedContainers.held();
     // read before the set, which setDesired writes first: a pass that finds the sources ready has the set that made them
     // so; before 2026-12-06 it was read after, and the first set arriving between the two reads had this pass take the
     // empty set before it for the node's desired pods and tear down every pod it ran
@@ -383,26 +391,10 @@ public final class Reconciler {
     }
   }
 
-  /** The containers whose labels pass the ownership checks; the others are logged once and never touched. */
-  private List<OwnedContainer> owned(List<ContainerInfo> all) {
-    List<OwnedContainer> out = new ArrayList<>();
-    for (ContainerInfo c : all) {
-      if (c.imageLabelsUnknown() != null) {
-        continue; // neither the agent's nor another's: its pod is held (HeldPods, which logs it)
-      }
-      StringBuilder why = new StringBuilder();
-      OwnedContainer.of(c, node, why).ifPresentOrElse(out::add, () -> {
-        if (foreignSeen.add(c.id())) {
-          log.warn("container {} ({}) carries dsfleet's labels but is not this agent's ({}); it is left alone", c.name(), c.id(), why);
-        }
-      });
-    }
-    return out;
-  }
-
   /**
-   * Follows the runtime's events for this node: each one wakes a pass that lists the containers
-   * again, and the stream's end says the runtime went away ({@link RuntimeWatch#watch}).
+   * Follows the runtime's events for this node: each one wakes a pass that inspects the container
+   * it names again (lists them all when it names none), and the stream's end says the runtime went
+   * away ({@link RuntimeWatch#watch}).
    */
   public void watch(java.util.concurrent.ScheduledExecutorService scheduler) {
     runtimeWatch.watch(scheduler);
@@ -457,7 +449,7 @@ public final class Reconciler {
       List<ContainerInfo> all = runtime.listOwned(node);
       Map<String, String> h = heldPods.of(all).why();
       heldSeen.putAll(h);
-      return HeldPods.without(owned(all), h);
+      return HeldPods.without(ownedContainers.of(all), h);
     }, busy, released, until, progress).run();
     collector.removeAll(union(released, heldSeen.keySet()));
     HeldPods.leftRunning(heldSeen, progress);

@@ -65,15 +65,15 @@ final class RuntimeWatch {
   }
 
   /**
-   * Follows the runtime's events for this node: each one wakes a pass that lists the containers
-   * again (a container that died is restarted and reported now, not at the next relist), except an
-   * event of a pod whose worker is at work (mostly the echo of its own create and start, while
-   * Docker starts the container): it only marks the list stale; the worker's end wakes a pass (it
-   * ends once an app container it started runs), and any pass lists (within a second: no pass is
-   * quiet while a pod is worked on). While the stream runs, a pass lists only after an event or the
-   * agent's own work, and at least every {@code relist} for anything the stream missed (the
-   * kubelet's PLEG relist); the passes in between
-   * (probes, back-off timers) work from the last list. The stream ending means the runtime went
+   * Follows the runtime's events for this node: each one wakes a pass that inspects the container
+   * it names again, in the last list (one that names none: a list), so a container that died is
+   * restarted and reported now, not at the next relist; except an event of a pod whose worker is
+   * at work (mostly the echo of its own create and start, while Docker starts the container): it
+   * only marks its container changed; the worker's end wakes a pass (it ends once an app container
+   * it started runs), and any pass looks (within a second: no pass is quiet while a pod is worked
+   * on). While the stream runs, a pass looks only after an event or the agent's own work ({@link
+   * ContainerView}), and lists at least every {@code relist} for anything the stream missed (the
+   * kubelet's PLEG relist); the passes in between (probes, back-off timers) work from the last look. The stream ending means the runtime went
    * away: the node says so at once, every pass lists again, and the watch is taken up again with
    * back-off; a stream taken up again starts with a list (events may have been missed meanwhile).
    */
@@ -89,10 +89,14 @@ final class RuntimeWatch {
       // following before the stream opens: a stream that ends at once leaves it off (its end comes after)
       view.watching(true);
       Instant opened = clock.instant();
-      runtime.watch(node, podKey -> {
-        view.changed();
-        // a pod whose worker is at it hears of its own create and start: the worker's end wakes a pass, which lists
-        if (podKey == null || !busy.underWay(podKey)) {
+      runtime.watch(node, event -> {
+        if (event.id() == null) {
+          view.changed();
+        } else {
+          view.changed(event.id()); // the next pass inspects this container alone
+        }
+        // a pod whose worker is at it hears of its own create and start: the worker's end wakes a pass, which looks
+        if (event.podKey() == null || !busy.underWay(event.podKey())) {
           wakeUp.run();
         }
       }, t -> {

@@ -19,6 +19,12 @@ public interface ContainerRuntime {
    */
   List<ContainerInfo> listOwned(String node, Map<String, String> more);
 
+  /**
+   * One container as {@link #listOwned} gives it, by id: empty when it is gone or not this node's
+   * (its labels). Throws as an inspect does when the runtime answers with an error.
+   */
+  Optional<ContainerInfo> inspectOwned(String node, String id);
+
   default List<ContainerInfo> listOwned(String node) {
     return listOwned(node, Map.of());
   }
@@ -63,13 +69,17 @@ public interface ContainerRuntime {
 
   /**
    * Follows the runtime's container events for this node's containers: {@code onEvent} for each
-   * one, with the key (namespace/name) of the pod its container's labels name, or null; {@code
+   * one, with its container's id (or null) and the key (namespace/name) of the pod its container's
+   * labels name (or null); {@code
    * onEnd} once when the stream ends (the runtime went away, or the stream was quiet for longer
    * than the transport waits). Every event after the call is delivered, also one that
    * came before the runtime took the subscription (a list made after this call misses nothing);
    * a few from just before the call may be delivered too. Returns a handle that stops following.
    */
-  AutoCloseable watch(String node, Consumer<String> onEvent, Consumer<Throwable> onEnd);
+  AutoCloseable watch(String node, Consumer<Event> onEvent, Consumer<Throwable> onEnd);
+
+  /** A container's event: its id and its pod's key (namespace/name), each null when the event does not say. */
+  record Event(String id, String podKey) {}
 
   /**
    * What this node's containers (every one {@link #listOwned} gives) wrote to their writable

@@ -37,6 +37,8 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   private final DockerClient quick;
   /** The execs of probes and hooks, on these two clients. */
   private final DockerExecs execs;
+  /** Docker's root directory and storage driver, asked at each pressure check. */
+  private final DockerLayout layout;
   private final String host;
   private final Map<String, Boolean> ownershipByImage = new java.util.concurrent.ConcurrentHashMap<>();
   /** What each container's last inspect said, while event streams run ({@link InspectCache}). */
@@ -87,6 +89,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     this.docker = DockerClientImpl.getInstance(config, transport(config, Duration.ofMinutes(10), 0));
     this.quick = DockerClientImpl.getInstance(config, transport(config, quickCalls, QUICK_ANSWER_MAX));
     this.execs = new DockerExecs(docker, quick);
+    this.layout = new DockerLayout(quick, host);
   }
 
   /**
@@ -104,36 +107,6 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
             .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(responseTimeout).build();
   }
 
-  /** Docker's root directory and whether its storage driver is overlay2. */
-  private record Layout(Path root, boolean overlay2) {}
-
-  /** What Docker last said of its layout: taken when it does not answer {@code info}. */
-  private volatile Layout layout;
-
-  /**
-   * Docker's layout as the daemon running now says it, asked at each pressure check: a dockerd
-   * restarted with another {@code data-root} or driver under a running agent was taken as the
-   * first one said (before 2026-12-06), every layer looked for where none lay, each counted 0. A
-   * daemon that does not answer is taken as it last said (logged); one never answered fails.
-   */
-  private Layout layout() {
-    try {
-      var info = call("info", () -> quick.infoCmd().exec());
-      Layout said = new Layout(Path.of(info.getDockerRootDir() == null ? "/var/lib/docker" : info.getDockerRootDir()),
-          "overlay2".equals(info.getDriver()));
-      layout = said;
-      return said;
-    } catch (RuntimeException e) {
-      Layout last = layout;
-      if (last == null) {
-        throw e;
-      }
-      log.warn("disk pressure: Docker's root and storage driver taken as it last said them ({}, overlay2 {}): info failed: {}",
-          last.root(), last.overlay2(), e.toString());
-      return last;
-    }
-  }
-
   /**
    * On overlay2 Docker is not asked what each layer holds: the agent walks the layers' upper
    * directories itself (disk pressure, {@code bytesById} empty), as cadvisor does for the kubelet.
@@ -141,12 +114,12 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
    * long as the layers are large), and a daemon that hangs or fails under the pressure it should
    * help with left every layer unmeasured: pods were ranked by their volumes alone, and a
    * neighbour's emptied for a container filling its own file system. Docker's root and driver are
-   * asked each time ({@link #layout()}); the list that says the anonymous volumes is one of the passes' (their deadline, no
+   * asked each time ({@link DockerLayout#now()}); the list that says the anonymous volumes is one of the passes' (their deadline, no
    * sizes), and its failure leaves only those unmeasured. Other drivers: Docker's {@code SizeRw}.
    */
   @Override
   public WritableLayers writableLayers(String node) {
-    Layout l = layout();
+    DockerLayout.Layout l = layout.now();
     List<Container> list;
     try {
       list = l.overlay2() ? call("list", () -> quick.listContainersCmd().withShowAll(true)
@@ -226,6 +199,25 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         return Optional.empty();
       }
     });
+  }
+
+  @Override
+  public Optional<ContainerInfo> inspectOwned(String node, String id) {
+    try {
+      long at = System.nanoTime();
+      long changesBefore = inspected.changes();
+      ContainerInfo info = inspect(id);
+      if (!"true".equals(info.label(Labels.MANAGED)) || !node.equals(info.label(Labels.NODE))) {
+        return Optional.empty(); // as a list filtered on the node's labels leaves it out
+      }
+      if (info.imageLabelsUnknown() == null) { // as a list's inspect: the next list takes it from here while no event came
+        inspected.remember(info, at, changesBefore);
+      }
+      vanished.seen(info); // a list that leaves it out while it runs looks it up, as one the last list showed
+      return Optional.of(info);
+    } catch (NotFoundException gone) {
+      return Optional.empty();
+    }
   }
 
   private final VanishedContainers vanished = new VanishedContainers();
@@ -422,7 +414,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   }
 
   @Override
-  public AutoCloseable watch(String node, Consumer<String> onEvent, Consumer<Throwable> onEnd) {
+  public AutoCloseable watch(String node, Consumer<Event> onEvent, Consumer<Throwable> onEnd) {
     java.util.concurrent.atomic.AtomicBoolean ended = new java.util.concurrent.atomic.AtomicBoolean();
     inspected.forgetAll();
     java.util.concurrent.atomic.AtomicBoolean counted = new java.util.concurrent.atomic.AtomicBoolean(true);
@@ -453,7 +445,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
               Map<String, String> labels = e.getActor() == null || e.getActor().getAttributes() == null ? Map.of() : e.getActor().getAttributes();
               String ns = labels.get(Labels.NAMESPACE);
               String pod = labels.get(Labels.POD);
-              onEvent.accept(ns == null || pod == null ? null : ns + "/" + pod);
+              onEvent.accept(new ContainerRuntime.Event(e.getId(), ns == null || pod == null ? null : ns + "/" + pod));
             }
 
             @Override

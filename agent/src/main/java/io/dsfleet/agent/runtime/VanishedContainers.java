@@ -21,7 +21,7 @@ import java.util.function.Function;
  * longer knows is gone; one it knows is added to the list as its inspect says.
  */
 final class VanishedContainers {
-  /** The running containers of the last lists, by id, with their labels (a pod's list is held to those it would show). */
+  /** The running containers of the last lists and inspects, by id, with their labels (a pod's list is held to those it would show). */
   private final Map<String, Map<String, String>> running = new HashMap<>();
 
   /**
@@ -45,14 +45,17 @@ final class VanishedContainers {
         running.remove(e.getKey());
       }
     }
-    for (ContainerInfo c : out) {
-      if (c.running()) {
-        running.put(c.id(), c.labels());
-      } else {
-        running.remove(c.id());
-      }
-    }
+    out.forEach(this::seen);
     return out;
+  }
+
+  /** A container as a list or its own inspect shows it now: remembered while it runs (a pass that inspects what changed lists nothing). */
+  synchronized void seen(ContainerInfo c) {
+    if (c.running()) {
+      running.put(c.id(), c.labels());
+    } else {
+      running.remove(c.id());
+    }
   }
 
   /** How many running containers are remembered (a test's). */

@@ -48,7 +48,7 @@ class DockerEventsTest {
     CountDownLatch event = new CountDownLatch(1);
     java.util.concurrent.atomic.AtomicReference<String> pod = new java.util.concurrent.atomic.AtomicReference<>();
     try (AutoCloseable stream = h.docker.watch(h.node, k -> {
-      pod.compareAndSet(null, k);
+      pod.compareAndSet(null, k.podKey());
       event.countDown();
     }, t -> {})) {
       assertThat(event.await(10, TimeUnit.SECONDS))

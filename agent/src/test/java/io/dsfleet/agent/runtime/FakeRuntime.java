@@ -307,7 +307,7 @@ public final class FakeRuntime implements ContainerRuntime {
   }
 
   @Override
-  public AutoCloseable watch(String node, Consumer<String> onEvent, Consumer<Throwable> onEnd) {
+  public AutoCloseable watch(String node, Consumer<Event> onEvent, Consumer<Throwable> onEnd) {
     check();
     this.onEvent = onEvent;
     this.onEnd = onEnd;
@@ -339,7 +339,7 @@ public final class FakeRuntime implements ContainerRuntime {
     check();
   }
 
-  private volatile Consumer<String> onEvent = k -> { };
+  private volatile Consumer<Event> onEvent = k -> { };
   /** Runs in each start, before it returns (a test's event while a pod worker is at work). */
   public volatile Consumer<String> duringStart = id -> { };
   /** Runs in each pull, before it returns (a test's change while an image is pulled). */
@@ -353,12 +353,33 @@ public final class FakeRuntime implements ContainerRuntime {
 
   /** The runtime sends an event to whoever watches (the fake sends none on its own: each is a test's choice). */
   public void event() {
-    onEvent.accept(null);
+    onEvent.accept(new Event(null, null));
   }
 
-  /** An event of a container of pod {@code podKey} (namespace/name). */
+  /** An event of a container of pod {@code podKey} (namespace/name) that does not say which container. */
   public void event(String podKey) {
-    onEvent.accept(podKey);
+    onEvent.accept(new Event(null, podKey));
+  }
+
+  /** An event of container {@code id}, with its pod's key (namespace/name) as its labels name it, if any. */
+  public synchronized void eventOf(String id) {
+    Fake f = containers.get(id);
+    String ns = f == null ? null : f.labels.get(Labels.NAMESPACE);
+    String pod = f == null ? null : f.labels.get(Labels.POD);
+    onEvent.accept(new Event(id, ns == null || pod == null ? null : ns + "/" + pod));
+  }
+
+  /** Inspects of single containers so far ({@link #inspectOwned}). */
+  public final java.util.concurrent.atomic.AtomicLong inspects = new java.util.concurrent.atomic.AtomicLong();
+
+  @Override
+  public synchronized Optional<ContainerInfo> inspectOwned(String node, String id) {
+    check();
+    maybeFail("inspect");
+    inspects.incrementAndGet();
+    Fake f = containers.get(id);
+    return f == null || !"true".equals(f.labels.get(Labels.MANAGED)) || !node.equals(f.labels.get(Labels.NODE)) ? Optional.empty()
+        : Optional.of(info(f));
   }
 
   @Override
