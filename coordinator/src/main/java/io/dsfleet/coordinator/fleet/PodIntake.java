@@ -41,10 +41,12 @@ final class PodIntake {
   /** The most containers of a reported pod kept (a pod has at most 64, init containers included). */
   static final int MAX_CONTAINERS = 64;
   /**
-   * The most a node's reported pods weigh together, as sent ({@code getSerializedSize}): what one
-   * full report carries at the default message bound. Partial reports (the agent sends none) each
+   * The most a node's reported and released pods weigh together, as kept ({@code getSerializedSize}):
+   * what one full report carries at the default message bound. Partial reports (the agent sends none) each
    * add pods, each pod up to 64 containers of texts at their bounds: before 2026-12-07 one node's
-   * 256 of them held about 170 MB of the coordinator's heap (ReportMemoryTest).
+   * 256 of them held about 170 MB of the coordinator's heap (ReportMemoryTest). Released pods count
+   * too: they were outside it, and a control character sent in one byte is kept as U+FFFD in three,
+   * so one full report within the message bound kept 11 MB of them (ReportBoundsTest).
    */
   static final int MAX_REPORTED_BYTES = 4 << 20;
 
@@ -207,6 +209,11 @@ final class PodIntake {
    */
   static final int NAMED_RELEASED = 10;
 
+  /** What pods weigh as sent ({@link #MAX_REPORTED_BYTES}): their sizes are kept by protobuf once computed. */
+  private static long weight(java.util.Collection<PodStatus> pods) {
+    return pods.stream().mapToLong(PodStatus::getSerializedSize).sum();
+  }
+
   /** Waiting reasons of a container on its way up: not failures. */
   private static final java.util.Set<String> STARTING = java.util.Set.of("", "ContainerCreating", "PodInitializing");
 
@@ -233,7 +240,8 @@ final class PodIntake {
     }
     int dropped = 0;
     int misnamed = 0;
-    long weight = n.reported.values().stream().mapToLong(PodStatus::getSerializedSize).sum();
+    // its released pods weigh with them: a full report's are counted as taken, a partial one keeps them
+    long weight = weight(n.reported.values()) + (report.getFull() ? 0 : weight(n.released.values()));
     Map<String, PodStatus> releasedNow = new java.util.TreeMap<>();
     for (PodStatus raw : report.getPodsList()) {
       PodStatus p = accepted(raw);
@@ -271,7 +279,14 @@ final class PodIntake {
         dropped++;
         continue;
       }
-      releasedNow.put(key, p.toBuilder().setReleased(true).setReady(false).setReadySinceMillis(0).build());
+      PodStatus kept = p.toBuilder().setReleased(true).setReady(false).setReadySinceMillis(0).build();
+      long grown = kept.getSerializedSize() - (releasedNow.containsKey(key) ? releasedNow.get(key).getSerializedSize() : 0);
+      if (weight + grown > MAX_REPORTED_BYTES) {
+        dropped++;
+        continue;
+      }
+      weight += grown;
+      releasedNow.put(key, kept);
     }
     boolean releasedChanged = report.getFull() && !releasedNow.keySet().equals(n.released.keySet());
     if (report.getFull()) {

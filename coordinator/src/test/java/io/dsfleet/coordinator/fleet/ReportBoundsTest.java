@@ -574,6 +574,44 @@ class ReportBoundsTest {
     }
   }
 
+  /**
+   * A node's released pods weigh within the same bound as its reported ones: a full report's
+   * released pods (of DaemonSets named at will) were kept outside {@link PodIntake#MAX_REPORTED_BYTES},
+   * and as kept, not as sent: a control character (1 byte) is kept as U+FFFD (3 bytes), so a
+   * report within the 4 MiB message bound kept about 11 MiB of released pods, and partial reports
+   * then added the 4 MiB of reported ones: shown by every {@code get pods -A}, held in the heap.
+   */
+  @Test
+  void aNodesReleasedPodsWeighWithinTheBoundOfItsReportedOnes() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.agent("node-a");
+      String controls = "\u0001".repeat(AgentText.MESSAGE); // 4 KiB as sent, 12 KiB as kept
+      PodStatusReport.Builder full = PodStatusReport.newBuilder().setFull(true);
+      for (int i = 0; i < 14; i++) {
+        PodStatus.Builder p = pod("ops", "gone-" + i, PodNames.name("gone-" + i, "node-a", 0), "", "").toBuilder().clearContainers();
+        for (int c = 0; c < PodIntake.MAX_CONTAINERS; c++) {
+          p.addContainers(ContainerStatus.newBuilder().setName("c" + c).setState("running").setMessage(controls));
+        }
+        full.addReleasedPods(p);
+      }
+      assertThat(full.build().getSerializedSize()).as("within the message bound, as sent").isLessThan(4 << 20);
+      h.fleet.reportPods("node-a", full.build());
+      String text = "\u4e00".repeat(AgentText.MESSAGE);
+      for (int i = 0; i < 40; i++) { // partial reports, each adding a pod of 12 texts at their bounds (~150 KB)
+        PodStatus.Builder p = pod("ops", "ds-" + i, PodNames.name("ds-" + i, "node-a", 0), "", text).toBuilder();
+        for (int c = 0; c < 11; c++) {
+          p.addContainers(ContainerStatus.newBuilder().setName("c" + c).setState("running").setMessage(text));
+        }
+        h.fleet.reportPods("node-a", PodStatusReport.newBuilder().setFull(false).addPods(p).build());
+      }
+      FleetView.NodeSnapshot n = h.fleet.node("node-a", true);
+      long released = n.released().stream().mapToLong(PodStatus::getSerializedSize).sum();
+      long reported = n.pods().stream().mapToLong(PodStatus::getSerializedSize).sum();
+      assertThat(released + reported).as("released (%d bytes) and reported (%d bytes) pods kept", released, reported)
+          .isLessThanOrEqualTo(PodIntake.MAX_REPORTED_BYTES);
+    }
+  }
+
   @Test
   void textWithinItsBoundsIsKeptAsSentButBidiOverridesAreNot() {
     assertThat(AgentText.bounded("back-off 10s restarting failed container\nline two\ttab", AgentText.MESSAGE))
