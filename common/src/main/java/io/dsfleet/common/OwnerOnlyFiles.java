@@ -194,10 +194,7 @@ public final class OwnerOnlyFiles {
       Files.deleteIfExists(tmp);
       try (FileChannel ch = createNew(tmp)) {
         try {
-          ByteBuffer rest = ByteBuffer.wrap(content);
-          while (rest.hasRemaining()) {
-            ch.write(rest);
-          }
+          writeFully(ch, content);
           ch.force(true);
         } catch (IOException e) { // a full disk: the temporary made goes (before helper-151 an empty one stayed for good)
           try {
@@ -215,6 +212,45 @@ public final class OwnerOnlyFiles {
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + f + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The most one write or read hands the kernel at once: the JDK copies a heap buffer's remaining
+   * bytes through a direct buffer of their size, which the thread then keeps for reuse, and the
+   * agent's unit bounds direct memory at 16 MiB. Before 2026-12-07 a desired set of 4 MiB (an
+   * admin's valid apply of large ConfigMaps), a volume's file or a request to Docker took its whole
+   * size of it at once (DirectMemoryTest).
+   */
+  public static final int SLICE = 64 * 1024;
+
+  /** Writes all of {@code data} to a blocking channel, {@link #SLICE} at a time. */
+  public static void writeFully(java.nio.channels.WritableByteChannel ch, byte[] data) throws IOException {
+    for (int off = 0; off < data.length; off += SLICE) {
+      ByteBuffer b = ByteBuffer.wrap(data, off, Math.min(SLICE, data.length - off));
+      while (b.hasRemaining()) {
+        ch.write(b);
+      }
+    }
+  }
+
+  /** A file's content, read {@link #SLICE} at a time ({@code Files.readAllBytes} reads it through one direct buffer of its size). */
+  public static byte[] readAll(Path f) throws IOException {
+    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+      long size = ch.size();
+      if (size > Integer.MAX_VALUE - 8) {
+        throw new IOException(f + " holds " + size + " bytes, more than an array takes");
+      }
+      byte[] out = new byte[(int) size];
+      int read = 0;
+      while (read < out.length) {
+        int n = ch.read(ByteBuffer.wrap(out, read, Math.min(SLICE, out.length - read)));
+        if (n < 0) {
+          return java.util.Arrays.copyOf(out, read); // shorter than it was a moment ago
+        }
+        read += n;
+      }
+      return out;
     }
   }
 

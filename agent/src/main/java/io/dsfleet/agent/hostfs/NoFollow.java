@@ -56,9 +56,6 @@ public final class NoFollow {
         ((Number) Files.getAttribute(p, "unix:ino", opts)).longValue()};
   }
 
-  /** The most a file's write hands the kernel at once (see {@link #createFile}). */
-  public static final int WRITE_SLICE = 64 * 1024;
-
   /**
    * Creates a new file with this content and mode. Fails when anything exists at the path, a link
    * included (O_CREAT|O_EXCL never follows), so a planted link cannot redirect the write.
@@ -66,14 +63,9 @@ public final class NoFollow {
   public static void createFile(Path p, byte[] data, Set<PosixFilePermission> mode) throws IOException {
     Set<OpenOption> opts = Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
     try (SeekableByteChannel ch = Files.newByteChannel(p, opts)) {
-      // WRITE_SLICE at a time: the JDK copies a heap buffer's remaining bytes through a direct buffer of their size, and
+      // a slice at a time: the JDK copies a heap buffer's remaining bytes through a direct buffer of their size, and
       // the unit bounds direct memory at 16 MiB: pod workers writing 1 MB keys at once failed "Direct buffer memory"
-      for (int off = 0; off < data.length; off += WRITE_SLICE) {
-        ByteBuffer b = ByteBuffer.wrap(data, off, Math.min(WRITE_SLICE, data.length - off));
-        while (b.hasRemaining()) {
-          ch.write(b);
-        }
-      }
+      io.dsfleet.common.OwnerOnlyFiles.writeFully(ch, data);
     }
     chmod(p, mode);
   }

@@ -240,10 +240,10 @@ final class UnixSocketHttpClient implements DockerHttpClient {
     }
 
     void write(byte[] bytes) throws IOException {
-      // a slice at a time, as a volume's files (NoFollow.WRITE_SLICE): a write reserves direct memory of its size, and a
+      // a slice at a time, as a volume's files (OwnerOnlyFiles.SLICE): a write reserves direct memory of its size, and a
       // create's body carries the pod's environment (ConfigMaps' keys of up to 1 MB through envFrom)
-      for (int off = 0; off < bytes.length; off += io.dsfleet.agent.hostfs.NoFollow.WRITE_SLICE) {
-        ByteBuffer b = ByteBuffer.wrap(bytes, off, Math.min(io.dsfleet.agent.hostfs.NoFollow.WRITE_SLICE, bytes.length - off));
+      for (int off = 0; off < bytes.length; off += io.dsfleet.common.OwnerOnlyFiles.SLICE) {
+        ByteBuffer b = ByteBuffer.wrap(bytes, off, Math.min(io.dsfleet.common.OwnerOnlyFiles.SLICE, bytes.length - off));
         while (b.hasRemaining()) {
           if (channel.write(b) == 0) {
             await(SelectionKey.OP_WRITE);

@@ -48,7 +48,17 @@ class DirectMemoryTest {
     assertThat(child("docker")).contains("docker read " + (4 << 20) + " bytes of body, answered 204");
   }
 
-  /** Writes 4 MiB as {@code args[0]} says: a volume's file, or a request's body to a daemon played on a Unix socket. */
+  /**
+   * The desired set, up to 4 MiB (the coordinator's DesiredSetBound: ConfigMaps of an admin's valid
+   * apply), written to the state directory and read back at the agent's start: each went whole
+   * through a direct buffer of its size, which the writing thread then kept for reuse.
+   */
+  @Test
+  void aDesiredSetLargerThanTheDirectMemoryBoundIsSavedAndLoaded() throws Exception {
+    assertThat(child("state")).contains("desired set read back with " + (4 << 20) + " bytes of config");
+  }
+
+  /** Writes 4 MiB as {@code args[0]} says: a volume's file, a request's body to a daemon played on a Unix socket, or the desired set. */
   public static final class WriteLarge {
     public static void main(String[] args) throws Exception {
       byte[] data = new byte[4 << 20];
@@ -56,6 +66,15 @@ class DirectMemoryTest {
       Path dir = Path.of(args[1]);
       if (args[0].equals("file")) {
         NoFollow.createFile(dir.resolve("key"), data, PosixFilePermissions.fromString("rw-r--r--"));
+        return;
+      }
+      if (args[0].equals("state")) {
+        io.dsfleet.proto.v1.DesiredState set = io.dsfleet.proto.v1.DesiredState.newBuilder().setVersion(1)
+            .addConfigs(io.dsfleet.proto.v1.ConfigObject.newBuilder().setNamespace("ops").setName("big")
+                .putData("blob", com.google.protobuf.ByteString.copyFrom(data))).build();
+        new io.dsfleet.agent.state.LocalState(dir.resolve("state")).saveDesired(set);
+        io.dsfleet.proto.v1.DesiredState read = new io.dsfleet.agent.state.LocalState(dir.resolve("state")).loadDesired().orElseThrow();
+        System.out.println("desired set read back with " + read.getConfigs(0).getDataOrThrow("blob").size() + " bytes of config");
         return;
       }
       ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
