@@ -220,9 +220,10 @@ public final class OwnerOnlyFiles {
    * bytes through a direct buffer of their size, which the thread then keeps for reuse, and the
    * agent's unit bounds direct memory at 16 MiB. Before 2026-12-07 a desired set of 4 MiB (an
    * admin's valid apply of large ConfigMaps), a volume's file or a request to Docker took its whole
-   * size of it at once (DirectMemoryTest).
+   * size of it at once (DirectMemoryTest). 16 KiB, Docker's client's read size: each thread that
+   * writes keeps at most that (a 64 KiB slice, 256 busy pod workers would have held all 16 MiB).
    */
-  public static final int SLICE = 64 * 1024;
+  public static final int SLICE = 16 * 1024;
 
   /** Writes all of {@code data} to a blocking channel, {@link #SLICE} at a time. */
   public static void writeFully(java.nio.channels.WritableByteChannel ch, byte[] data) throws IOException {
