@@ -82,15 +82,21 @@ class DesiredSetBoundTest {
     }
   }
 
+  /** Node n0, five ConfigMaps of 1 MB, "here" mounting two of them everywhere and "ssd" three where disktype is ssd. */
+  private static FleetHarness.Agent hereAndOnSsd(FleetHarness h) {
+    FleetHarness.Agent n0 = h.agent("n0");
+    for (int i = 0; i < 5; i++) {
+      h.apply(configMap("c" + i, 1000 * 1000));
+    }
+    h.apply(mounting("here", null, "c0", "c1"));
+    h.apply(mounting("ssd", "{disktype: ssd}", "c2", "c3", "c4"));
+    return n0;
+  }
+
   @Test
   void aSetGrownPastTheBoundByANodesLabelsIsNotSentAndTheNodeSaysWhy() {
     try (FleetHarness h = new FleetHarness(dir)) {
-      FleetHarness.Agent n0 = h.agent("n0");
-      for (int i = 0; i < 5; i++) {
-        h.apply(configMap("c" + i, 1000 * 1000));
-      }
-      h.apply(mounting("here", null, "c0", "c1"));
-      h.apply(mounting("ssd", "{disktype: ssd}", "c2", "c3", "c4"));
+      FleetHarness.Agent n0 = hereAndOnSsd(h);
       assertThat(pods(n0)).isEqualTo(1);
       int sent = n0.sent.size();
 
@@ -116,12 +122,7 @@ class DesiredSetBoundTest {
   @Test
   void aNodeAlternatingBetweenTwoSetsOverTheBoundIsWarnedOfEachOnce() {
     try (FleetHarness h = new FleetHarness(dir)) {
-      FleetHarness.Agent n0 = h.agent("n0");
-      for (int i = 0; i < 5; i++) {
-        h.apply(configMap("c" + i, 1000 * 1000));
-      }
-      h.apply(mounting("here", null, "c0", "c1"));
-      h.apply(mounting("ssd", "{disktype: ssd}", "c2", "c3", "c4"));
+      FleetHarness.Agent n0 = hereAndOnSsd(h);
       h.apply(mounting("hdd", "{disktype: hdd}", "c2", "c3", "c4"));
       int sent = n0.sent.size();
       for (int i = 0; i < 10; i++) {
