@@ -168,13 +168,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
         continue;
       }
       try {
-        long at = System.nanoTime();
-        long changesBefore = inspected.changes();
-        ContainerInfo info = inspect(c.getId());
-        if (info.imageLabelsUnknown() == null) { // one whose image's labels are not known is inspected again at the next list
-          inspected.remember(info, at, changesBefore);
-        }
-        out.add(info);
+        out.add(inspectRemembered(c.getId()));
       } catch (NotFoundException gone) {
         // removed between list and inspect
       } catch (AnswerTooLarge | DockerException unreadable) {
@@ -204,20 +198,28 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
   @Override
   public Optional<ContainerInfo> inspectOwned(String node, String id) {
     try {
-      long at = System.nanoTime();
-      long changesBefore = inspected.changes();
-      ContainerInfo info = inspect(id);
+      ContainerInfo info = inspectRemembered(id);
       if (!"true".equals(info.label(Labels.MANAGED)) || !node.equals(info.label(Labels.NODE))) {
-        return Optional.empty(); // as a list filtered on the node's labels leaves it out
-      }
-      if (info.imageLabelsUnknown() == null) { // as a list's inspect: the next list takes it from here while no event came
-        inspected.remember(info, at, changesBefore);
+        return Optional.empty(); // as a list filtered on the node's labels leaves it out (its inspect kept until the next full list)
       }
       vanished.seen(info); // a list that leaves it out while it runs looks it up, as one the last list showed
       return Optional.of(info);
     } catch (NotFoundException gone) {
       return Optional.empty();
     }
+  }
+
+  /**
+   * The container's inspect, remembered for the lists after (while no event or call of the agent's
+   * own says it changed); one whose image's labels are not known is inspected again at the next list.
+   */
+  private ContainerInfo inspectRemembered(String id) {
+    InspectCache.Begun begun = inspected.begin();
+    ContainerInfo info = inspect(id);
+    if (info.imageLabelsUnknown() == null) {
+      inspected.remember(info, begun);
+    }
+    return info;
   }
 
   private final VanishedContainers vanished = new VanishedContainers();

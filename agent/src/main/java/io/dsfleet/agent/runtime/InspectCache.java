@@ -26,6 +26,23 @@ final class InspectCache {
   static final Duration INSPECT_MAX_AGE = Duration.ofMinutes(5);
 
   private final Map<String, Inspected> inspected = new ConcurrentHashMap<>();
+  /** The monotonic clock inspects are aged on. */
+  private final java.util.function.LongSupplier nanoTime;
+
+  InspectCache() {
+    this(System::nanoTime);
+  }
+
+  InspectCache(java.util.function.LongSupplier nanoTime) {
+    this.nanoTime = nanoTime;
+  }
+
+  /** Where an inspect begins: its time and the count of forgettings then, for {@link #remember}. */
+  record Begun(long atNanos, long changesBefore) {}
+
+  Begun begin() {
+    return new Begun(nanoTime.getAsLong(), changes.get());
+  }
   /** Event streams running: without one, nothing would say a container changed, so every list inspects. */
   private final AtomicInteger streams = new AtomicInteger();
   private record Inspected(ContainerInfo info, long atNanos) {}
@@ -38,23 +55,18 @@ final class InspectCache {
     if (known != null && streams.get() > 0 && known.info().state().equals(c.getState())
         && Objects.equals(known.info().health(), DockerAnswers.listedHealth(c))
         && Objects.equals(known.info().ip(), DockerAnswers.listedIp(c))
-        && System.nanoTime() - known.atNanos() < INSPECT_MAX_AGE.toNanos()) {
+        && nanoTime.getAsLong() - known.atNanos() < INSPECT_MAX_AGE.toNanos()) {
       return known.info();
     }
     return null;
   }
 
-  /** The count of forgettings, taken before an inspect ({@link #remember}). */
-  long changes() {
-    return changes.get();
-  }
-
-  /** Remembers an inspect begun at {@code atNanos}, when the count of forgettings was {@code changesBefore}. */
-  void remember(ContainerInfo info, long atNanos, long changesBefore) {
-    if (changes.get() == changesBefore) {
+  /** Remembers an inspect {@link #begin begun} as {@code begun} said. */
+  void remember(ContainerInfo info, Begun begun) {
+    if (changes.get() == begun.changesBefore()) {
       // remembered only when no event or call of the agent's own said meanwhile that it changed:
       // an inspect answered before such an event would otherwise outlive it
-      inspected.put(info.id(), new Inspected(info, atNanos));
+      inspected.put(info.id(), new Inspected(info, begun.atNanos()));
     }
   }
 
