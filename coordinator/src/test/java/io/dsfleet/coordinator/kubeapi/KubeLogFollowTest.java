@@ -54,6 +54,8 @@ class KubeLogFollowTest {
     agent.nextDesired(Duration.ofSeconds(10));
     c.control().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
     agent.reportAllReady(agent.nextDesired(Duration.ofSeconds(10)), c.clock.millis());
+    // the report is applied on the coordinator's own time: a follow before it finds no pod (404) and asks no agent
+    Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> !c.server.fleet().node("node-a", false).pods().isEmpty());
     agent.answerLogs = false;
     pool = io.dsfleet.common.JdkHttpServers.threads("kube-logs-test");
     server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 8);
