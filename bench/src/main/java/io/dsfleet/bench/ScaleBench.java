@@ -34,7 +34,8 @@ final class ScaleBench {
    * @param apply the first DaemonSet applied to the fleet (the coordinator's apply code not yet compiled)
    * @param warmApply a second one, after the first and its rolling update
    */
-  record Result(int nodes, int replicas, JoinCheck.Result joinsAlone, double joinMs, double joinCpuMsPerNode, double cpuPercent, double jitPercent, double heapMib, double rssMib, Apply apply,
+  record Result(int nodes, int replicas, JoinCheck.Result joinsAlone, double joinMs, double joinCpuMsPerNode, double cpuPercent, double jitPercent,
+      double withDsCpuPercent, double withDsPasses, double heapMib, double rssMib, Apply apply,
       Apply warmApply, double rollingMs, double rollingCpuMs, double reconnectMs, int maxNotReady, long watchedAfterMs, int maxNotReadyAfter,
       DashboardProbe.Figures dashboard) {}
 
@@ -148,6 +149,15 @@ final class ScaleBench {
           .setNamespace("default").setName("scale-warm").build());
       LocalFleet.await("the second DaemonSet's pods gone", 600, 1000, () -> fleet.pods("scale-warm").isEmpty());
 
+      // the heartbeats again with the DaemonSet rolled out on every node: what a fleet with work pays all day, its lease
+      // sweeps and the rollout passes they ask for (counted from the coordinator's metrics, read outside the window)
+      Thread.sleep(Math.min(5_000, cpuWindowMs));
+      double[] quiet0 = replicas == 1 ? fleet.coordinatorMetrics(passes + "_count", passes + "_sum") : null;
+      double withDsCpu = Procs.cpuPercent(pid, cpuWindowMs);
+      double withDsPasses = replicas == 1 ? fleet.coordinatorMetrics(passes + "_count", passes + "_sum")[0] - quiet0[0] : Double.NaN;
+      out.printf("%d nodes: steady heartbeat with the DaemonSet on every node: coordinator CPU %.1f %% of a core, %.0f rollout passes in"
+          + " the %d s%n", nodes, withDsCpu, withDsPasses, cpuWindowMs / 1000);
+
       DashboardProbe.Figures dashboard = null;
       if (replicas == 1) {
         dashboard = DashboardProbe.measure(fleet, fleet.dir.resolve("coordinator/pki/ca.crt"), "default", "scale", 20);
@@ -207,7 +217,7 @@ final class ScaleBench {
           replicas == 1 ? "the bench's admin call answered" : "a new leader", servingMs / 1000,
           replicas == 1 ? " (the coordinator's log: serving " + servingAfterStart(fleet.dir.resolve("coordinator.log")) + " after its JVM started)" : "",
           timeline);
-      return new Result(nodes, replicas, joinsAlone, joinMs, joinCpuPerNode, cpu, jitPercent, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,
+      return new Result(nodes, replicas, joinsAlone, joinMs, joinCpuPerNode, cpu, jitPercent, withDsCpu, withDsPasses, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0], watchAfterMs, maxNotReadyAfter, dashboard);
     } finally {
       for (Process p : sims) {
@@ -349,11 +359,12 @@ final class ScaleBench {
   static void print(List<Result> results, PrintStream out) {
     Table t = new Table("Fleet scale (simulated agents over real gRPC and TLS on loopback; with replicas, the leader's"
         + " CPU and heap, and the restart is the leader SIGKILLed)",
-        "nodes", "coordinators", "all joined", "coordinator CPU per join (of the joins alone)", "heartbeat CPU, % of a core (JIT compiler threads)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
+        "nodes", "coordinators", "all joined", "coordinator CPU per join (of the joins alone)", "heartbeat CPU, % of a core (JIT compiler threads); with the DaemonSet rolled out (rollout passes in the window)", "heap after GC", "RSS", "apply -> Running p50 / p99 / max",
         "coordinator CPU for the apply (its JIT compiler threads)", "a second apply, compiled: p50 / p99 / max (coordinator CPU)", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
         "NotReady during restart / in the time watched after", "dashboard DaemonSet page: size, server time p50 / max");
     for (Result r : results) {
-      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms (%s)".formatted(r.joinCpuMsPerNode(), r.joinsAlone() == null ? "-" : "%.1f ms, warm %.1f ms".formatted(r.joinsAlone().cpuMsPerJoin(), r.joinsAlone().warmCpuMsPerJoin())), "%.1f %% (%.1f %%)".formatted(r.cpuPercent(), r.jitPercent()), "%.0f MiB".formatted(r.heapMib()),
+      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms (%s)".formatted(r.joinCpuMsPerNode(), r.joinsAlone() == null ? "-" : "%.1f ms, warm %.1f ms".formatted(r.joinsAlone().cpuMsPerJoin(), r.joinsAlone().warmCpuMsPerJoin())), "%.1f %% (%.1f %%); %.1f %% (%s)".formatted(r.cpuPercent(), r.jitPercent(), r.withDsCpuPercent(),
+              Double.isNaN(r.withDsPasses()) ? "-" : "%.0f".formatted(r.withDsPasses())), "%.0f MiB".formatted(r.heapMib()),
           "%.0f MiB".formatted(r.rssMib()),
           "%.0f / %.0f / %.0f ms".formatted(r.apply().latency().median(), r.apply().latency().percentile(99), r.apply().latency().max()),
           "%.1f s (%.1f s)".formatted(r.apply().cpuMs() / 1000, r.apply().jitS()),

@@ -29,6 +29,8 @@ class ScaleAndFootprintSmokeTest extends SmokeRun {
         "apply -> every node Running: .*JIT compiler threads' CPU: coordinator [0-9.]+ s, simulators [0-9.]+ s\\)\n")
         .contains("10 nodes: a second DaemonSet, applied after the first and its rolling update: every node Running: p50 ");
     assertThat(printed()).as("where the rolling update's time went, wave by wave").containsPattern("waves of 1 \\(.*\\): ([0-9.]+->[0-9.]+ ){9}[0-9.]+->[0-9.]+; [1-9][0-9]* rollout passes, [0-9]+ ms each on average\n");
+    assertThat(printed()).as("the heartbeats' cost with the DaemonSet rolled out, and the passes meanwhile").containsPattern(
+        "10 nodes: steady heartbeat with the DaemonSet on every node: coordinator CPU [0-9.]+ % of a core, [0-9]+ rollout passes in the 1 s\n");
     ScaleBench.print(List.of(r), out);
     assertThat(printed()).contains("| 10 | ");
   }

@@ -59,6 +59,8 @@ final class DaemonSetController {
   private boolean inPass;
   /** Time this pass spent sending moved nodes their sets (see {@link #pass}). */
   private long sendingNanos;
+  /** Whether time alone may move a rollout as the last pass left it ({@link #timeMoves}). */
+  private boolean timeMoves = true;
 
   DaemonSetController(FleetState state, Store store, Events events, Dispatcher dispatcher, LongSupplier nanoTime) {
     this.state = state;
@@ -86,13 +88,15 @@ final class DaemonSetController {
     try {
       Map<String, Set<String>> running = runningRevisions();
       boolean unreported = state.nodes.values().stream().anyMatch(n -> !n.reportedSinceStart);
+      boolean timed = false;
       for (var entry : List.copyOf(state.daemonSets.entrySet())) {
         DsEntry e = entry.getValue();
         if (e.retryAtNanos != null && nanoTime.getAsLong() - e.retryAtNanos < 0) {
+          timed = true; // its retry comes with time
           continue;
         }
         try {
-          sync(entry.getKey(), e, now, running.getOrDefault(entry.getKey(), Set.of()), unreported);
+          timed |= sync(entry.getKey(), e, now, running.getOrDefault(entry.getKey(), Set.of()), unreported);
           if (e.passFailures > 0) {
             events.record("ds/" + entry.getKey(), "Normal", "RolloutPassRecovered", "after " + e.passFailures + " failed passes");
             e.passFailures = 0;
@@ -104,8 +108,10 @@ final class DaemonSetController {
           e.retryAtNanos = nanoTime.getAsLong() + wait * 1_000_000_000L;
           log.error("rollout pass of {} failed ({} in a row); next try in {} s", entry.getKey(), e.passFailures, wait, ex);
           events.record("ds/" + entry.getKey(), "Warning", "RolloutPassFailed", ex + "; next try in " + wait + " s");
+          timed = true;
         }
       }
+      timeMoves = timed;
     } finally {
       inPass = false;
     }
@@ -123,15 +129,29 @@ final class DaemonSetController {
     state.daemonSets.values().forEach(e -> e.retryAtNanos = null);
   }
 
-  private void sync(String k, DsEntry e, Instant now, Set<String> running, boolean unreported) {
-    rollout(k, e, now);
+  /**
+   * Whether time alone may move a rollout as the last pass left it, with no change to the fleet: a
+   * DaemonSet's retry after a failed pass, a report not yet sure or an adopted pod within its grace
+   * ({@link FleetState.DsEntry}), a pod Ready and not yet available (minReadySeconds), a NotReady node whose pod stays under a tolerationSeconds,
+   * a progress deadline running. While none is, the lease sweep asks for no pass of its own: a change
+   * asks for one ({@link RolloutPacing#swept}).
+   */
+  boolean timeMoves() {
+    return timeMoves;
+  }
+
+  /** @return whether time alone may move this DaemonSet's rollout ({@link #timeMoves}) */
+  private boolean sync(String k, DsEntry e, Instant now, Set<String> running, boolean unreported) {
+    boolean timed = rollout(k, e, now);
     if (state.daemonSets.get(k) == e) {
       pruneHistory(k, e, running, unreported);
       e.observedGeneration = e.stored.generation();
     }
+    return timed;
   }
 
-  private void rollout(String k, DsEntry e, Instant now) {
+  /** @return whether time alone may move it ({@link #timeMoves}) */
+  private boolean rollout(String k, DsEntry e, Instant now) {
     StoredRevision cur = e.current();
     RolloutState r = e.rollout;
     DsInfo info = new DsInfo(k, e.ds, cur.revision(), cur.hash());
@@ -266,14 +286,36 @@ final class DaemonSetController {
       dispatcher.replanAndPush(n, now);
       sendingNanos += nanoTime.getAsLong() - sendStart;
     }
+    boolean timed = !e.unsureReports.isEmpty() || !e.adopted.isEmpty()
+        || !down.isEmpty() && tolerationSecondsRun(e.ds)
+        || info.minReadySeconds() > 0 && (availableLater(states, info, now) || availableLater(down, info, now));
     if (complete || e.rollout.paused() || e.rollout.complete()) {
-      return; // (a rollout done once is not failed by a pod that fails later: that is no rollout stuck; helper-83)
+      return timed; // (a rollout done once is not failed by a pod that fails later: that is no rollout stuck; helper-83)
     }
     Long deadline = annotationSeconds(e.ds, PROGRESS_DEADLINE);
     if (deadline != null && noProgressNanos(e, now) > deadline * 1_000_000_000L) {
       fail(k, e, "no progress for " + deadline + " s: " + done + " of " + states.size() + " nodes run revision "
           + cur.revision() + " available" + (d.waitingNotReady().isEmpty() ? "" : "; NotReady: " + String.join(", ", d.waitingNotReady())));
     }
+    return timed || deadline != null;
+  }
+
+  /** Whether a node's pod is Ready and not yet available: minReadySeconds alone makes it so. */
+  private static boolean availableLater(List<RollingUpdate.NodeState> nodes, DsInfo info, Instant now) {
+    for (var st : nodes) {
+      for (ObservedPod p : st.pods()) {
+        if (p.ready() && !p.available(info.minReadySeconds(), now)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Whether the DaemonSet tolerates a taint for a time: where a node's placement can change with time alone. */
+  private static boolean tolerationSecondsRun(DaemonSet ds) {
+    var tolerations = ds.spec().template().spec().tolerations();
+    return tolerations != null && tolerations.stream().anyMatch(t -> t.tolerationSeconds() != null);
   }
 
   /** How long the rollout has made no progress, on the monotonic clock (anchored from the wall clock when its stored time changed). */

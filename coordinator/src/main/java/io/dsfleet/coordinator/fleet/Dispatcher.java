@@ -44,6 +44,7 @@ final class Dispatcher {
 
   /** The monotonic clock ({@code System::nanoTime}), which times how long a node's taints have been there ({@link TaintAges}). */
   private final java.util.function.LongSupplier nanoTime;
+  private long replans;
 
   Dispatcher(FleetState state, Events events, long versionSeed, String storeId, java.util.function.LongSupplier nanoTime) {
     this.nanoTime = nanoTime;
@@ -87,7 +88,13 @@ final class Dispatcher {
     }
   }
 
+  /** Nodes planned so far: whether a lease sweep planned any ({@link Fleet#tick}). */
+  long replans() {
+    return replans;
+  }
+
   void replan(NodeEntry n, Instant now) {
+    replans++;
     n.taintAges.update(n.taintsAsSet(), now, nanoTime.getAsLong());
     n.plan = Planner.planNode(state.dsInfos, n.toNode(), n.observed, now, dsKey -> {
       DsEntry e = state.daemonSets.get(dsKey);

@@ -54,7 +54,7 @@ public final class Fleet extends FleetReads {
    */
   public Fleet(Store store, Clock clock, LongSupplier nanoTime, FleetOptions options, Random random) {
     super(store, clock, nanoTime, options);
-    this.pacing = new RolloutPacing(nanoTime);
+    this.pacing = new RolloutPacing(nanoTime, changes::get);
     this.dispatcher = new Dispatcher(state, events, clock.millis() * 1000, store.identity(), nanoTime);
     this.controller = new DaemonSetController(state, store, events, dispatcher, nanoTime);
     this.catalog = new Catalog(state, store, clock, nanoTime, options, events, this::committed);
@@ -245,22 +245,22 @@ public final class Fleet extends FleetReads {
     }
   }
 
-  /**
-   * Expires leases and collects dead nodes; called periodically by the server's scheduler, with
-   * a rollout pass.
-   */
+  /** Expires leases and collects dead nodes, with a rollout pass when one is due; the server's scheduler calls it each second. */
   public void tick() {
     synchronized (lock) {
+      long before = changes.get();
       changes.bump();
       Instant now = clock.instant();
-      for (String name : lifecycle.tick(now)) {
+      long replans = dispatcher.replans();
+      List<String> expired = lifecycle.tick(now);
+      for (String name : expired) {
         registry.remove(name, "NotReady for longer than " + options.nodeGcAfter());
         CoordinatorMetrics.NODE_REMOVALS.labelValues("expired").inc();
       }
-      // time alone moves rollouts too (minReadySeconds, progress deadlines, a node's lease): a pass,
-      // paced as every other one, so a tick in the middle of a rollout adds no walk of its own
-      pacing.due();
+      // a pass, paced as every other one, when the fleet changed or time alone may move a rollout (RolloutPacing.swept)
+      pacing.swept(before, !expired.isEmpty() || dispatcher.replans() != replans, controller.timeMoves());
       rolloutPass();
+      pacing.seen();
     }
     // outside the fleet's lock: at 10,000 nodes an apply records thousands of events, and their
     // write (a transaction, a round of the group when replicated) held every report behind it

@@ -16,7 +16,7 @@ class RolloutPacingTest {
   private static final long MS = 1_000_000L;
 
   private final AtomicLong now = new AtomicLong(1_000 * MS);
-  private final RolloutPacing pacing = new RolloutPacing(now::get);
+  private final RolloutPacing pacing = new RolloutPacing(now::get, () -> 0);
   private final AtomicInteger passes = new AtomicInteger();
 
   /** A pass that walks for {@code walkMs} and sends for {@code sendingMs}, answering its sending. */

@@ -1,0 +1,120 @@
+package io.dsfleet.coordinator.fleet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.coordinator.fleet.FleetHarness.Agent;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Which lease sweeps ask for a rollout pass ({@link RolloutPacing#swept}): one after a change, one
+ * while time alone may move a rollout ({@link DaemonSetController#timeMoves}), and none in a fleet
+ * where nothing changes but every ten seconds. A pass moves the fleet's version once and a sweep
+ * once, so a sweep's pass shows as a version moved by two.
+ */
+class SweepPassesTest {
+  @TempDir Path dir;
+  FleetHarness h;
+
+  @AfterEach
+  void close() {
+    if (h != null) {
+      h.close();
+    }
+  }
+
+  /** The version moves of one sweep a second later (every agent heartbeating): 1 without a pass, 2 with one. */
+  private long sweep() {
+    long before = h.fleet.viewVersion();
+    h.advance(Duration.ofSeconds(1));
+    return h.fleet.viewVersion() - before;
+  }
+
+  private List<Agent> rolledOut(String manifest) {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    h.apply(manifest);
+    agents.forEach(a -> a.runDesired(true));
+    for (int i = 0; i < 3; i++) {
+      sweep();
+    }
+    assertThat(h.ds().rolledOut()).isTrue();
+    return agents;
+  }
+
+  @Test
+  void aFleetWhereNothingChangesIsWalkedEveryTenSecondsAndAChangeAtTheNextSweep() {
+    rolledOut(RolloutRulesTest.image(1));
+    for (int i = 0; i < 12 && sweep() == 1; i++) {
+      // to the quiet pass, wherever the start left it
+    }
+    for (int i = 1; i < 10; i++) {
+      assertThat(sweep()).as("sweep %d after a pass: nothing changed, no rollout waits on time", i).isEqualTo(1);
+    }
+    assertThat(sweep()).as("ten seconds without a pass: the controller's resync").isEqualTo(2);
+
+    h.fleet.labelNode("n0", Map.of("zone", "b"), List.of(), false); // a change that asks for no pass itself
+    assertThat(sweep()).as("the sweep after a label").isEqualTo(2);
+    assertThat(sweep()).isEqualTo(1);
+
+    h.agents.get("n2").alive = false; // its lease runs out: the sweep makes it NotReady, a change of its own
+    long moved = 0;
+    for (int i = 0; i < 60 && h.fleet.node("n2", true).ready(); i++) {
+      moved = sweep();
+    }
+    assertThat(h.fleet.node("n2", true).ready()).isFalse();
+    assertThat(moved).as("the sweep that made n2 NotReady asked for a pass").isEqualTo(2);
+  }
+
+  /**
+   * With minReadySeconds the next node moves once the last one's new pod has been Ready that long:
+   * time alone moves the rollout, no report comes. Without the controller saying so, that node
+   * waited for the ten-second resync.
+   */
+  @Test
+  void minReadySecondsMovesTheNextNodeAtTheSweepItEnds() {
+    String[] fields = {"spec.minReadySeconds", "3", "spec.updateStrategy", "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}"};
+    List<Agent> agents = rolledOut(RolloutRulesTest.image(1, fields));
+    for (int i = 0; i < 12 && sweep() == 1; i++) {
+      // to a quiet pass: the resync is ten seconds away
+    }
+    h.apply(RolloutRulesTest.image(2, fields));
+    h.fleet.rolloutPass();
+    String v2 = h.ds().hash();
+    List<Agent> moved = agents.stream().filter(a -> a.desiredHashes().contains(v2)).toList();
+    assertThat(moved).hasSize(1);
+    moved.get(0).runDesired(true); // Ready now, available in 3 s
+    int seconds = 0;
+    while (agents.stream().filter(a -> a.desiredHashes().contains(v2)).count() < 2 && seconds < 12) {
+      sweep();
+      seconds++;
+    }
+    assertThat(seconds).as("seconds until the next node moved").isEqualTo(3);
+  }
+
+  /** A rollout that makes no progress fails at its deadline's sweep, not at the resync after it. */
+  @Test
+  void aProgressDeadlineEndsARolloutAtItsSweep() {
+    String[] fields = {"metadata.annotations", "{dsfleet.io/progress-deadline-seconds: '4'}"};
+    List<Agent> agents = rolledOut(RolloutRulesTest.image(1, fields));
+    for (int i = 0; i < 12 && sweep() == 1; i++) {
+      // to a quiet pass
+    }
+    h.apply(RolloutRulesTest.image(2, fields));
+    h.fleet.rolloutPass();
+    String v2 = h.ds().hash();
+    agents.stream().filter(a -> a.desiredHashes().contains(v2)).forEach(a -> a.runDesired(false)); // never Ready
+    int seconds = 0;
+    while (!h.ds().rollout().paused() && seconds < 12) {
+      sweep();
+      seconds++;
+    }
+    assertThat(h.ds().rollout().paused()).as("failed: paused").isTrue();
+    assertThat(seconds).as("seconds until it failed").isEqualTo(5);
+  }
+}
