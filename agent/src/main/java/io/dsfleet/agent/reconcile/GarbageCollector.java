@@ -43,7 +43,6 @@ final class GarbageCollector {
   private final PodWork busy;
   private final Set<String> collecting;
   private final ReconcilerThreads threads;
-  private final ContainerView view;
   private final RuntimeWatch runtimeWatch;
   private final PodWorkers workers;
   private final Predicate<String> desired;
@@ -55,14 +54,13 @@ final class GarbageCollector {
    * @param wakeUp makes a full pass due now (the reconciler's)
    */
   GarbageCollector(Path podsDir, Executor executor, Failures failures, PodWork busy, Set<String> collecting, ReconcilerThreads threads,
-      ContainerView view, RuntimeWatch runtimeWatch, PodWorkers workers, Predicate<String> desired, Runnable wakeUp) {
+      RuntimeWatch runtimeWatch, PodWorkers workers, Predicate<String> desired, Runnable wakeUp) {
     this.podsDir = podsDir;
     this.executor = executor;
     this.failures = failures;
     this.busy = busy;
     this.collecting = collecting;
     this.threads = threads;
-    this.view = view;
     this.runtimeWatch = runtimeWatch;
     this.workers = workers;
     this.desired = desired;
@@ -116,8 +114,7 @@ final class GarbageCollector {
         } catch (RuntimeException | StackOverflowError e) {
           log.warn("garbage collection of {}: {}", c.info().name(), e.getMessage());
         } finally {
-          view.changed();
-          collecting.remove(c.id());
+          collecting.remove(c.id()); // the runtime's remove named the container to the view (TouchingRuntime): the next pass inspects it
         }
         if (removed) {
           // a pass lists now, not at the next tick: the view is current for what comes next (a new

@@ -117,7 +117,7 @@ public final class Reconciler {
         clock, threads.stoppers(), c -> templates.get(c.hash(), c.digest()), new Random());
     this.podSync = new PodSync(node, runtime, ownedContainers::of, heldPods, view, executor, evictions, probes, failures, clock,
         key -> desired.get(key));
-    this.collector = new GarbageCollector(podsDir, executor, failures, busy, collecting, threads, view, runtimeWatch, workers,
+    this.collector = new GarbageCollector(podsDir, executor, failures, busy, collecting, threads, runtimeWatch, workers,
         key -> desired.containsKey(key), this::wakeUp);
     this.limits = new VolumeLimits(evictions, new PressureCheck(node, runtime, podsDir, evictions, executor, busy::underWay), executor,
         failures, threads, collecting, clock, (pod, work) -> workers.dispatch(pod, PodWorkers.Work.DIRECTORY, threads.gc(), work), this::wakeUp);

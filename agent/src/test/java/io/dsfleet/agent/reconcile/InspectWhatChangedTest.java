@@ -90,6 +90,25 @@ class InspectWhatChangedTest {
     assertThat(reports.size()).isGreaterThanOrEqualTo((int) removed);
   }
 
+  /**
+   * The collector's removal of a pod's stopped containers names them (the runtime's remove, as the
+   * agent's own call): the pass it wakes inspects them, finds them gone and leaves them out. Before,
+   * each removal also had the next pass list every container of the node.
+   */
+  @Test
+  void theCollectorsRemovalsAreInspectedNotListed() {
+    r.tick();
+    r.setDesired(io.dsfleet.proto.v1.DesiredState.newBuilder().setVersion(2).build()); // the pod no longer desired
+    for (int i = 0; i < 5 && !runtime.listOwned("n1").isEmpty(); i++) {
+      r.tick(); // stops the pod's containers, then collects them
+    }
+    assertThat(runtime.listOwned("n1")).as("stopped and removed").isEmpty();
+    long lists = r.lists();
+    r.tick();
+    r.tick();
+    assertThat(r.lists()).as("no list after the removals").isEqualTo(lists);
+  }
+
   @Test
   void anEventThatNamesNoContainerAndAnInspectThatFailsEachHaveThePassList() {
     r.tick();
