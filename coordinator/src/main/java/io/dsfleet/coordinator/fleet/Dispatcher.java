@@ -95,6 +95,7 @@ final class Dispatcher {
 
   void replan(NodeEntry n, Instant now) {
     replans++;
+    state.statusChanged.add(n.name);
     n.taintAges.update(n.taintsAsSet(), now, nanoTime.getAsLong());
     n.plan = Planner.planNode(state.dsInfos, n.toNode(), n.observed, now, dsKey -> {
       DsEntry e = state.daemonSets.get(dsKey);

@@ -24,7 +24,13 @@ import java.util.TreeMap;
 final class FleetState {
   final TreeMap<String, DsEntry> daemonSets = new TreeMap<>();
   final Map<String, StoredObject> configs = new HashMap<>();
-  final NodeTable nodes = new NodeTable();
+  /**
+   * The nodes whose facts for the DaemonSets' status counters (their plan, reported pods, condition;
+   * joined or gone) changed since the last view of the fleet: {@link FleetView} counts only these
+   * again ({@link StatusTally}), and forgets them.
+   */
+  final Set<String> statusChanged = new java.util.HashSet<>();
+  final NodeTable nodes = new NodeTable(statusChanged);
   final PodNameIndex podNames = new PodNameIndex();
   /** By DaemonSet key, the revisions of one deleted with orphan that its released pods run, by number ({@link OrphanedRevisions}). */
   final Map<String, TreeMap<Long, StoredRevision>> orphanedRevisions = new HashMap<>();
@@ -40,6 +46,11 @@ final class FleetState {
   static final class NodeTable {
     private final java.util.concurrent.ConcurrentSkipListMap<String, NodeEntry> sorted = new java.util.concurrent.ConcurrentSkipListMap<>();
     private final java.util.concurrent.ConcurrentHashMap<String, NodeEntry> byName = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Set<String> changed;
+
+    NodeTable(Set<String> changed) {
+      this.changed = changed;
+    }
 
     NodeEntry get(String name) {
       return byName.get(name);
@@ -52,10 +63,12 @@ final class FleetState {
     void put(String name, NodeEntry n) {
       sorted.put(name, n);
       byName.put(name, n);
+      changed.add(name);
     }
 
     NodeEntry remove(String name) {
       byName.remove(name);
+      changed.add(name);
       return sorted.remove(name);
     }
 
@@ -89,6 +102,8 @@ final class FleetState {
   /** A DaemonSet with its revisions, newest last. */
   static final class DsEntry {
     StoredObject stored;
+    /** Memory only: its status counters as the last view of the fleet counted them ({@link FleetView}); null: counted anew. */
+    StatusTally tally;
     DaemonSet ds;
     /** Durable: the rollout of the current revision (moving nodes, progress, pause, failure, pod deletions). */
     RolloutState rollout;

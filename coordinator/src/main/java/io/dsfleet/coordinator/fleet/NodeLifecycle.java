@@ -102,6 +102,7 @@ final class NodeLifecycle {
       return false;
     }
     n.ready = true;
+    state.statusChanged.add(n.name);
     n.notReadySince = null;
     n.unreachableTaintedAt = null;
     dirty.add(n.name);
@@ -156,6 +157,7 @@ final class NodeLifecycle {
     }
     if (runtimeDown != (n.runtimeDownSince != null)) {
       n.runtimeDownSince = runtimeDown ? now : null;
+      state.statusChanged.add(n.name);
       n.runtimeMessage = runtimeDown ? runtimeMessage : "";
       dirty.add(n.name);
       if (runtimeDown) {
@@ -192,6 +194,7 @@ final class NodeLifecycle {
           n.ready = true;
           continue;
         }
+        state.statusChanged.add(n.name);
         n.notReadySince = now;
         n.notReadySinceNanos = nanos;
         dirty.add(n.name);

@@ -137,6 +137,7 @@ final class PodIntake {
       }
       if (!now.isEmpty() || n.observed.containsKey(dsKey)) {
         n.observed.put(dsKey, now);
+        state.statusChanged.add(n.name);
       }
     }
   }
@@ -316,6 +317,7 @@ final class PodIntake {
     }
     n.observed.clear();
     n.observed.putAll(observed);
+    state.statusChanged.add(n.name);
     n.awaitingReport = false;
     n.reportedSinceStart = true;
     dispatcher.replanAndPush(n, now, true);

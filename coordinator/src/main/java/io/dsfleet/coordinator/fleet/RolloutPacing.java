@@ -48,7 +48,7 @@ final class RolloutPacing {
    * {@link DaemonSetController#timeMoves}), or none ran for {@link #QUIET_PASS_GAP_NANOS}. Before
    * 2026-12-07 every sweep asked for one: a fleet that did nothing walked every DaemonSet over every
    * node each second (a sweep took 8 ms at 10,000 nodes with one DaemonSet, 43 ms with ten:
-   * SweepCostMeasurement).
+   * FleetCostMeasurement).
    */
   void swept(long versionBefore, boolean sweepChanged, boolean timeMoves) {
     if (versionBefore != seenVersion || sweepChanged || timeMoves || nanoTime.getAsLong() - lastPassNanos >= QUIET_PASS_GAP_NANOS) {

@@ -184,37 +184,38 @@ public final class Planner {
    * in a full disruption, so its nodes stay desired) showed every pod available.
    */
   public static DsStatus status(DsInfo ds, Collection<NodeFacts> nodes, Instant now) {
-    int desired = 0;
-    int current = 0;
-    int ready = 0;
-    int updated = 0;
-    int available = 0;
-    int misscheduled = 0;
+    StatusCounts counts = new StatusCounts();
     for (NodeFacts f : nodes) {
-      boolean has = !f.pods().isEmpty();
-      if (f.verdict() == null || !f.verdict().shouldRun()) {
-        if (has) {
-          misscheduled++;
-        }
-        continue;
-      }
-      desired++;
-      if (!has) {
-        continue;
-      }
-      current++;
-      ObservedPod old = ObservedPod.bestOld(f.pods(), ds.hash());
-      ObservedPod judged = old != null ? old : ObservedPod.current(f.pods(), ds.hash());
-      if (judged.ready() && f.nodeReady()) {
-        ready++;
-      }
-      if (judged.hash().equals(ds.hash())) {
-        updated++;
-      }
-      if (judged.available(ds.minReadySeconds(), now) && f.nodeReady()) {
-        available++;
-      }
+      counts.add(counted(ds, f.verdict(), f.pods(), f.nodeReady(), now));
     }
-    return new DsStatus(desired, current, ready, updated, available, misscheduled, desired - available);
+    return counts.status();
   }
+
+  /**
+   * What one node adds to a DaemonSet's counters ({@link #status}): the {@link StatusCounts} bits
+   * of its verdict, its pods of the DaemonSet ({@code pods}, null for none) and its condition.
+   */
+  public static int counted(DsInfo ds, Verdict verdict, List<ObservedPod> pods, boolean nodeReady, Instant now) {
+    boolean has = pods != null && !pods.isEmpty();
+    if (verdict == null || !verdict.shouldRun()) {
+      return has ? StatusCounts.MISSCHEDULED : 0;
+    }
+    if (!has) {
+      return StatusCounts.DESIRED;
+    }
+    int bits = StatusCounts.DESIRED | StatusCounts.CURRENT;
+    ObservedPod old = ObservedPod.bestOld(pods, ds.hash());
+    ObservedPod judged = old != null ? old : ObservedPod.current(pods, ds.hash());
+    if (judged.ready() && nodeReady) {
+      bits |= StatusCounts.READY;
+    }
+    if (judged.hash().equals(ds.hash())) {
+      bits |= StatusCounts.UPDATED;
+    }
+    if (judged.available(ds.minReadySeconds(), now) && nodeReady) {
+      bits |= StatusCounts.AVAILABLE;
+    }
+    return bits;
+  }
+
 }

@@ -1,0 +1,93 @@
+package io.dsfleet.coordinator.metrics;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What the lease sweep a second costs at 10,000 nodes when nothing changes, with 1 and with 10
+ * DaemonSets (the clock standing still: no lease runs out, no time moves a rollout), and what a
+ * read of the DaemonSets' status costs after a node's report (docs/benchmarks.md, "3. Fleet
+ * scale"): run by hand, {@code -Ddsfleet.measure=true}; it prints, it asserts nothing.
+ */
+@EnabledIfSystemProperty(named = "dsfleet.measure", matches = "true")
+class FleetCostMeasurement {
+  @TempDir Path dir;
+
+  @Test
+  void oneDaemonSet() throws Exception {
+    measure(1);
+  }
+
+  @Test
+  void tenDaemonSets() throws Exception {
+    measure(10);
+  }
+
+  /**
+   * What the DaemonSets' status costs a read after a change (a `rollout status`, `dsctl get ds`, the
+   * bench's polls): the view rebuilt under the lock after one node's report (its pods Ready, then
+   * not), each node running every DaemonSet's pod, Ready; the reports' own cost taken out.
+   */
+  @Test
+  void statusAfterAChange() throws Exception {
+    for (int daemonSets : new int[] {1, 10}) {
+      try (LargeFleet f = new LargeFleet(dir.resolve("status" + daemonSets), 10_000, daemonSets)) {
+        java.util.Map<String, java.util.List<io.dsfleet.coordinator.plan.PodAssignment>> desired = new java.util.HashMap<>();
+        f.fleet.nodes().forEach(n -> desired.put(n.name(), n.desired()));
+        for (int i = 0; i < 10_000; i++) {
+          report(f, desired, "node-" + i, true);
+        }
+        for (int round = 0; round < 4; round++) {
+          int n = 50;
+          long t0 = System.nanoTime();
+          int available = 0;
+          for (int i = 0; i < n; i++) {
+            report(f, desired, "node-" + i, round % 2 == 1);
+            available = f.fleet.daemonSets().get(0).status().available();
+          }
+          long t1 = System.nanoTime();
+          for (int i = 0; i < n; i++) {
+            report(f, desired, "node-" + (n + i), round % 2 == 1);
+          }
+          long t2 = System.nanoTime();
+          System.out.printf("10,000 nodes, %d DaemonSets (%d available): the status read after a report %.3f ms%n", daemonSets, available,
+              ((t1 - t0) - (t2 - t1)) / 1e6 / n);
+        }
+      }
+    }
+  }
+
+  private static void report(LargeFleet f, java.util.Map<String, java.util.List<io.dsfleet.coordinator.plan.PodAssignment>> desired,
+      String node, boolean ready) {
+    var report = io.dsfleet.proto.v1.PodStatusReport.newBuilder().setFull(true);
+    for (var p : desired.get(node)) {
+      String[] ns = p.dsKey().split("/", 2);
+      report.addPods(io.dsfleet.proto.v1.PodStatus.newBuilder().setNamespace(ns[0]).setDaemonSet(ns[1]).setPodName(p.podName())
+          .setTemplateHash(p.hash()).setPhase("Running").setReady(ready).setReadySinceMillis(ready ? f.clock.millis() : 0)
+          .setStartedAtMillis(f.clock.millis()));
+    }
+    f.fleet.reportPods(node, report.build());
+  }
+
+  private void measure(int daemonSets) throws Exception {
+    try (LargeFleet f = new LargeFleet(dir.resolve("ds" + daemonSets), 10_000, daemonSets)) {
+      for (int i = 0; i < 200; i++) {
+        f.fleet.tick(); // compiled
+      }
+      for (int round = 0; round < 3; round++) {
+        long passes0 = (long) CoordinatorMetrics.CONTROLLER_PASS.collect().getDataPoints().get(0).getCount();
+        long t0 = System.nanoTime();
+        int n = 100;
+        for (int i = 0; i < n; i++) {
+          f.fleet.tick();
+        }
+        long t1 = System.nanoTime();
+        long passes = (long) CoordinatorMetrics.CONTROLLER_PASS.collect().getDataPoints().get(0).getCount() - passes0;
+        System.out.printf("10,000 nodes, %d DaemonSets: a sweep %.2f ms on average over %d, %d rollout passes among them%n", daemonSets,
+            (t1 - t0) / 1e6 / n, n, passes);
+      }
+    }
+  }
+}
