@@ -30,6 +30,8 @@ final class FleetState {
    * again ({@link StatusTally}), and forgets them.
    */
   final Set<String> statusChanged = new java.util.HashSet<>();
+  /** The nodes not ready for pods (NotReady, or their runtime down), as of the last view ({@link FleetView}); null before it. */
+  Set<String> notReadyForPods;
   final NodeTable nodes = new NodeTable(statusChanged);
   final PodNameIndex podNames = new PodNameIndex();
   /** By DaemonSet key, the revisions of one deleted with orphan that its released pods run, by number ({@link OrphanedRevisions}). */

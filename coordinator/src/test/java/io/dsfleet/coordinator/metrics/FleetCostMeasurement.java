@@ -59,6 +59,48 @@ class FleetCostMeasurement {
     }
   }
 
+  /**
+   * As {@link #statusAfterAChange} with one DaemonSet after a rolling update that moved every node
+   * (maxUnavailable 100 %): a rollout's moved nodes stay moved until the next one.
+   */
+  @Test
+  void statusAfterAChangeOnceEveryNodeMoved() throws Exception {
+    try (LargeFleet f = new LargeFleet(dir.resolve("moved"), 10_000, 1)) {
+      java.util.Map<String, java.util.List<io.dsfleet.coordinator.plan.PodAssignment>> desired = new java.util.HashMap<>();
+      f.fleet.nodes().forEach(n -> desired.put(n.name(), n.desired()));
+      for (int i = 0; i < 10_000; i++) {
+        report(f, desired, "node-" + i, true);
+      }
+      var tree = io.dsfleet.common.manifest.Fixtures.baseTree();
+      io.dsfleet.common.manifest.Fixtures.with(tree, "metadata.name", "agent-0");
+      io.dsfleet.common.manifest.Fixtures.with(tree, "spec.template.spec.containers[0].image", "local/busybox:2");
+      io.dsfleet.common.manifest.Fixtures.with(tree, "spec.updateStrategy", "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 100%}}");
+      f.fleet.apply(io.dsfleet.common.Json.canonical(tree), "test", false);
+      f.fleet.rolloutPass();
+      f.fleet.nodes().forEach(n -> desired.put(n.name(), n.desired()));
+      for (int i = 0; i < 10_000; i++) {
+        report(f, desired, "node-" + i, true);
+      }
+      f.fleet.rolloutPass();
+      System.out.printf("moved: %d nodes, updated %d%n", f.fleet.daemonSets().get(0).rollout().moving().size(),
+          f.fleet.daemonSets().get(0).status().updated());
+      for (int round = 0; round < 4; round++) {
+        int n = 50;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+          report(f, desired, "node-" + i, round % 2 == 1);
+          f.fleet.daemonSets().get(0).status();
+        }
+        long t1 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+          report(f, desired, "node-" + (n + i), round % 2 == 1);
+        }
+        long t2 = System.nanoTime();
+        System.out.printf("10,000 nodes moved by a rollout: the status read after a report %.3f ms%n", ((t1 - t0) - (t2 - t1)) / 1e6 / n);
+      }
+    }
+  }
+
   private static void report(LargeFleet f, java.util.Map<String, java.util.List<io.dsfleet.coordinator.plan.PodAssignment>> desired,
       String node, boolean ready) {
     var report = io.dsfleet.proto.v1.PodStatusReport.newBuilder().setFull(true);
