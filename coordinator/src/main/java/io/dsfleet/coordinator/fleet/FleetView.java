@@ -114,9 +114,9 @@ public final class FleetView {
    * nodes changed since counted again ({@link FleetState#statusChanged}), where nothing else can
    * move them: with no unsure report (whose end is timed) and no minReadySeconds (a pod becomes
    * available with time alone); otherwise, and for a new spec or revision, every node counted.
-   * Before 2026-12-07 every view counted every node: a read after a change took 16 ms at 10,000
-   * nodes with one DaemonSet and 100 ms with ten, under the fleet's lock (docs/benchmarks.md). With
-   * assertions on (the tests), each tally is checked against every node counted.
+   * Before 2026-12-07 every view counted every node: a read after one node's report took 2-7 ms at
+   * 10,000 nodes with one DaemonSet and 63-67 ms with ten, under the fleet's lock (docs/benchmarks.md
+   * section 3). With assertions on (the tests), each tally is checked against every node counted.
    */
   private static DsStatus status(FleetState state, String k, DsEntry e, DsInfo info, Instant now, long nanos) {
     if (!e.unsureReports.isEmpty() || info.minReadySeconds() > 0) {
