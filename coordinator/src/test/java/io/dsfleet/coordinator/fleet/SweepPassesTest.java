@@ -2,6 +2,7 @@ package io.dsfleet.coordinator.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.fleet.FleetHarness.Agent;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -116,5 +117,97 @@ class SweepPassesTest {
     }
     assertThat(h.ds().rollout().paused()).as("failed: paused").isTrue();
     assertThat(seconds).as("seconds until it failed").isEqualTo(5);
+  }
+
+  /**
+   * A node this rollout moved went NotReady and holds the budget (RollingUpdate rule 4) while its pod
+   * may stay: a NoExecute taint the DaemonSet tolerates for 5 s ends that, and the next node moves at
+   * the sweep it ends, not at the resync after it.
+   */
+  @Test
+  void aTolerationSecondsRunningOutOnAMovedNodeDownMovesTheNextNodeAtItsSweep() {
+    String[] fields = {"spec.template.spec.tolerations", "[{key: maint, operator: Exists, effect: NoExecute, tolerationSeconds: 5}]"};
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(4);
+    h.apply(RolloutRulesTest.image(1, fields));
+    agents.forEach(a -> a.runDesired(true));
+    h.apply(RolloutRulesTest.image(2, fields));
+    h.fleet.rolloutPass();
+    String v2 = h.ds().hash();
+    Agent down = agents.stream().filter(a -> a.desiredHashes().contains(v2)).findFirst().orElseThrow();
+    List<Agent> others = agents.stream().filter(a -> a != down).toList();
+    down.alive = false;
+    for (int i = 0; i < 40; i++) {
+      sweep();
+    }
+    assertThat(h.fleet.node(down.name, true).ready()).isFalse();
+    assertThat(others.stream().filter(a -> a.desiredHashes().contains(v2))).as("the moved node down holds the budget").isEmpty();
+    h.fleet.taintNode(down.name, List.of(Taint.of("maint", "x", Taint.NO_EXECUTE)), List.of(), false);
+    int seconds = 0;
+    while (others.stream().noneMatch(a -> a.desiredHashes().contains(v2)) && seconds < 12) {
+      sweep();
+      seconds++;
+    }
+    assertThat(seconds).as("seconds until the next node moved").isEqualTo(5);
+  }
+
+  /**
+   * A rollback while n1, told to move, has not reported since: its report (revision 1, from before the
+   * move) is not taken for what runs there for 10 s when its agent says no set's version, and n0 moves
+   * back at the sweep that hold ends, though a pass in between (after a label) put the resync later.
+   */
+  @Test
+  void anUnsureReportsHoldEndingMovesTheRollbackAtItsSweep() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    String v1 = h.ds().hash();
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.rolloutPass();
+    agents.get(0).runDesired(true); // n0 runs revision 2; n1 is told to move and reports nothing (an agent before 2026-12-07)
+    h.fleet.undo("ops", "agent", 0, 0);
+    h.fleet.rolloutPass();
+    assertThat(agents.get(0).desiredHashes()).as("n1 holds the budget").doesNotContain(v1);
+    int seconds = 0;
+    while (!agents.get(0).desiredHashes().contains(v1) && seconds < 15) {
+      if (seconds == 3) {
+        h.fleet.labelNode("n2", Map.of("zone", "b"), List.of(), false); // a pass at the next sweep: the resync 10 s after it
+      }
+      sweep();
+      seconds++;
+    }
+    assertThat(seconds).as("seconds until n0 moved back").isEqualTo(10);
+  }
+
+  /**
+   * Released pods adopted by the DaemonSet applied again, reported not Ready before their first probe,
+   * are held Ready for their probes' time (31 s here); then they are unavailable and move at once, at
+   * the sweep that grace ends.
+   */
+  @Test
+  void anAdoptedPodsGraceEndingMovesItsNodeAtItsSweep() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    h.apply(RolloutRulesTest.image(1));
+    agents.forEach(a -> a.runDesired(true));
+    h.advance(Duration.ofSeconds(5));
+    h.fleet.deleteDaemonSet("ops", "agent", false);
+    agents.forEach(a -> a.runDesired(true)); // released, still running
+    h.apply(RolloutRulesTest.image(2));
+    h.fleet.rolloutPass();
+    String v2 = h.ds().hash();
+    for (Agent a : agents) {
+      a.runSilently(false); // the moved node's new pod starting; the others adopt theirs, not probed yet
+      a.running.replaceAll((pod, p) -> p.toBuilder().setReady(false).setReadySinceMillis(0).build());
+      a.report();
+    }
+    assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("the adopted pods held Ready: one node moving").hasSize(1);
+    int seconds = 0;
+    while (agents.stream().filter(a -> a.desiredHashes().contains(v2)).count() < 3 && seconds < 45) {
+      sweep();
+      seconds++;
+    }
+    assertThat(seconds).as("seconds until their probes' time ran out and they moved").isEqualTo(31);
   }
 }
