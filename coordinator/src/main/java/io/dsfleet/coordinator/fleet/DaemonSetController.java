@@ -165,6 +165,7 @@ final class DaemonSetController {
     // a Ready node that has not reported since this coordinator started may be mid-replacement:
     // nothing new moves until every such node has said what it runs (or its lease ran out)
     boolean unheard = false;
+    boolean tolerationRuns = false;
     for (NodeEntry n : state.nodes.values()) {
       var v = n.plan == null ? null : n.plan.verdicts().get(k);
       List<ObservedPod> pods = n.observed.getOrDefault(k, List.of());
@@ -180,12 +181,15 @@ final class DaemonSetController {
         states.add(new RollingUpdate.NodeState(n.name, n.readyForPods() && !n.awaitingReport, live));
         unheard |= n.ready && n.awaitingReport;
       } else if (v != null && v.shouldContinueRunning() && (!n.readyForPods() || n.awaitingReport)
-          && (!live.isEmpty() || inFlight.contains(n.name))
-          && io.dsfleet.common.match.Placement.evaluate(e.ds, n.placedNode(), now).shouldRun()) {
+          && (!live.isEmpty() || inFlight.contains(n.name))) {
         // (a node told to move that reported its old pod gone and then went down is a replacement in flight too; one
         // back from down whose agent has not reported yet is still down here: its plan is the one made while it was
         // down, and its last report from before)
-        down.add(new RollingUpdate.NodeState(n.name, false, live));
+        var placed = io.dsfleet.common.match.Placement.evaluate(e.ds, n.placedNode(), now);
+        if (placed.shouldRun()) {
+          down.add(new RollingUpdate.NodeState(n.name, false, live));
+          tolerationRuns |= placed.evictAt() != null; // a taint tolerated for a time: when it runs out, the node is no longer down here
+        }
       } else if (v != null && v.shouldContinueRunning() && n.readyForPods() && !n.awaitingReport && !live.isEmpty()) {
         down.add(new RollingUpdate.NodeState(n.name, true, live)); // misscheduled: its new pod, while not available, counts
       }
@@ -287,7 +291,7 @@ final class DaemonSetController {
       sendingNanos += nanoTime.getAsLong() - sendStart;
     }
     boolean timed = !e.unsureReports.isEmpty() || !e.adopted.isEmpty()
-        || !down.isEmpty() && tolerationSecondsRun(e.ds)
+        || tolerationRuns
         || info.minReadySeconds() > 0 && (availableLater(states, info, now) || availableLater(down, info, now));
     if (complete || e.rollout.paused() || e.rollout.complete()) {
       return timed; // (a rollout done once is not failed by a pod that fails later: that is no rollout stuck; helper-83)
@@ -310,12 +314,6 @@ final class DaemonSetController {
       }
     }
     return false;
-  }
-
-  /** Whether the DaemonSet tolerates a taint for a time: where a node's placement can change with time alone. */
-  private static boolean tolerationSecondsRun(DaemonSet ds) {
-    var tolerations = ds.spec().template().spec().tolerations();
-    return tolerations != null && tolerations.stream().anyMatch(t -> t.tolerationSeconds() != null);
   }
 
   /** How long the rollout has made no progress, on the monotonic clock (anchored from the wall clock when its stored time changed). */
