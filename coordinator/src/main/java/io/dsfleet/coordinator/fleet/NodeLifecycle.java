@@ -220,10 +220,12 @@ final class NodeLifecycle {
     int taintBudget = Math.max(1, (int) Math.ceil(TAINTS_PER_SWEEP_FRACTION * state.nodes.size()));
     List<String> collect = new ArrayList<>();
     for (NodeEntry n : state.nodes.values()) {
+      // a toleration's time ran out (or a surge's new pod became available): Ready or not, as the taint manager evicts
+      // from a node down too (before helper-188 a node down kept such a pod in its plan until it came back)
+      if (n.nextEvaluation != null && !now.isBefore(n.nextEvaluation)) {
+        dispatcher.replanAndPush(n, now);
+      }
       if (n.ready) {
-        if (n.nextEvaluation != null && !now.isBefore(n.nextEvaluation)) {
-          dispatcher.replanAndPush(n, now);
-        }
         continue;
       }
       if (disrupted && n.unreachableTaintedAt != null) {

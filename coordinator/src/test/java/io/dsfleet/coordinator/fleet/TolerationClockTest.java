@@ -49,4 +49,33 @@ class TolerationClockTest {
       assertThat(a.last().getPodsList()).as("the hour passed: evicted").isEmpty();
     }
   }
+
+  /**
+   * A node NotReady (no heartbeat, tainted unreachable) is planned again when a NoExecute taint's
+   * tolerationSeconds runs out there, as a Ready one is: its plan no longer holds the pod, and views
+   * and the rollout, which read the plan, see it gone. Before, only Ready nodes were planned again at
+   * that time: a node down kept its evicted pod in its plan until it came back or something else planned it.
+   */
+  @Test
+  void aNodeDownIsPlannedAgainWhenItsTolerationSecondsRunOut() {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.apply(tolerating(5));
+      FleetHarness.Agent a = h.agent("n0");
+      h.agent("n1").runDesired(true);
+      a.runDesired(true);
+      a.alive = false;
+      for (int i = 0; i < 30 && h.fleet.node("n0", true).ready(); i++) {
+        h.advance(Duration.ofSeconds(1));
+      }
+      h.advance(Duration.ofSeconds(1)); // tainted unreachable
+      assertThat(h.fleet.node("n0", true).ready()).isFalse();
+      h.fleet.taintNode("n0", List.of(new Taint("maintenance", "", "NoExecute", null)), List.of(), false);
+      assertThat(h.fleet.node("n0", true).desired()).as("tolerated for 5 s").hasSize(1);
+      for (int i = 0; i < 6; i++) {
+        h.advance(Duration.ofSeconds(1));
+      }
+      assertThat(h.fleet.node("n0", true).desired()).as("its 5 s ran out: evicted from its plan").isEmpty();
+      assertThat(h.fleet.node("n0", true).verdicts().get("ops/agent").shouldContinueRunning()).isFalse();
+    }
+  }
 }
