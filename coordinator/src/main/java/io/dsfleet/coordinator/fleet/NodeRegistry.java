@@ -274,6 +274,12 @@ final class NodeRegistry {
     store.deleteNode(nodeName);
     NodeEntry n = state.nodes.remove(nodeName);
     state.podNames.forgetNode(nodeName);
+    // what a rollout holds for the node until it reports or a time runs out: only a pass's look at the node forgot it,
+    // and a removed node's kept DaemonSetController.timeMoves true, a pass at every lease sweep (before helper-188)
+    state.daemonSets.values().forEach(e -> {
+      e.unsureReports.remove(nodeName);
+      e.adopted.remove(nodeName);
+    });
     if (n.session != null) {
       n.session.send(CoordinatorMessage.newBuilder().setRemoved(Removed.newBuilder().setReason(reason)).build());
       n.session.close();

@@ -36,6 +36,16 @@ class SweepPassesTest {
     return h.fleet.viewVersion() - before;
   }
 
+  /** From the next pass on (wherever the last one left the resync), nine sweeps without one: {@code why}. */
+  private void quietAfterAPass(String why) {
+    for (int i = 0; i < 12 && sweep() == 1; i++) {
+      // to the quiet pass
+    }
+    for (int i = 1; i < 10; i++) {
+      assertThat(sweep()).as("sweep %d after a pass: %s", i, why).isEqualTo(1);
+    }
+  }
+
   private List<Agent> rolledOut(String manifest) {
     h = new FleetHarness(dir);
     List<Agent> agents = h.agents(3);
@@ -51,12 +61,7 @@ class SweepPassesTest {
   @Test
   void aFleetWhereNothingChangesIsWalkedEveryTenSecondsAndAChangeAtTheNextSweep() {
     rolledOut(RolloutRulesTest.image(1));
-    for (int i = 0; i < 12 && sweep() == 1; i++) {
-      // to the quiet pass, wherever the start left it
-    }
-    for (int i = 1; i < 10; i++) {
-      assertThat(sweep()).as("sweep %d after a pass: nothing changed, no rollout waits on time", i).isEqualTo(1);
-    }
+    quietAfterAPass("nothing changed, no rollout waits on time");
     assertThat(sweep()).as("ten seconds without a pass: the controller's resync").isEqualTo(2);
 
     h.fleet.labelNode("n0", Map.of("zone", "b"), List.of(), false); // a change that asks for no pass itself
@@ -191,14 +196,10 @@ class SweepPassesTest {
   }
 
   /**
-   * Released pods adopted by the DaemonSet applied again, reported not Ready before their first probe,
-   * are held Ready for their probes' time (31 s here); then they are unavailable and move at once, at
-   * the sweep that grace ends.
+   * {@code agents}' pods released (an orphan delete) and adopted by the DaemonSet applied again as revision 2, reported not
+   * Ready before their first probe: held Ready for their probes' time, one node moving. Returns revision 2's hash.
    */
-  @Test
-  void anAdoptedPodsGraceEndingMovesItsNodeAtItsSweep() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(3);
+  private String adoptedNotProbedYet(List<Agent> agents) {
     h.apply(RolloutRulesTest.image(1));
     agents.forEach(a -> a.runDesired(true));
     h.advance(Duration.ofSeconds(5));
@@ -213,6 +214,40 @@ class SweepPassesTest {
       a.report();
     }
     assertThat(agents.stream().filter(a -> a.desiredHashes().contains(v2))).as("the adopted pods held Ready: one node moving").hasSize(1);
+    return v2;
+  }
+
+  /**
+   * A node removed while its adopted pod was held Ready (or its report unsure) leaves nothing that time could move: once
+   * the others' grace is over and the rollout done, the fleet is walked at the resync only. Before, its entry stayed
+   * (only a pass's look at the node forgets one), and every sweep had a pass for as long as the DaemonSet lived.
+   */
+  @Test
+  void aNodeRemovedWhileItsAdoptedPodWasHeldLeavesNoPassEachSweep() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    String v2 = adoptedNotProbedYet(agents);
+    Agent gone = agents.stream().filter(a -> !a.desiredHashes().contains(v2)).findFirst().orElseThrow();
+    gone.alive = false;
+    h.fleet.removeNode(gone.name);
+    for (int i = 0; i < 45; i++) {
+      sweep();
+      agents.stream().filter(a -> a.alive).forEach(a -> a.runDesired(true));
+    }
+    assertThat(h.ds().status().updated()).isEqualTo(2);
+    quietAfterAPass("nothing left that time moves");
+  }
+
+  /**
+   * Released pods adopted by the DaemonSet applied again, reported not Ready before their first probe,
+   * are held Ready for their probes' time (31 s here); then they are unavailable and move at once, at
+   * the sweep that grace ends.
+   */
+  @Test
+  void anAdoptedPodsGraceEndingMovesItsNodeAtItsSweep() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    String v2 = adoptedNotProbedYet(agents);
     int seconds = 0;
     while (agents.stream().filter(a -> a.desiredHashes().contains(v2)).count() < 3 && seconds < 45) {
       sweep();
@@ -231,11 +266,6 @@ class SweepPassesTest {
   void aMovedNodeDownWithNoTaintTimedHereHasNoPassEachSweep() {
     h = new FleetHarness(dir);
     movedNodeDown(h.agents(3));
-    for (int i = 0; i < 12 && sweep() == 1; i++) {
-      // to the quiet pass
-    }
-    for (int i = 1; i < 10; i++) {
-      assertThat(sweep()).as("sweep %d after a pass: no taint timed on the node down", i).isEqualTo(1);
-    }
+    quietAfterAPass("no taint timed on the node down");
   }
 }
