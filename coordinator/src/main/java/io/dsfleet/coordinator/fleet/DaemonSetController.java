@@ -304,11 +304,15 @@ final class DaemonSetController {
     return timed || deadline != null;
   }
 
-  /** Whether a node's pod is Ready and not yet available: minReadySeconds alone makes it so. */
+  /**
+   * Whether a node's pod is Ready and not yet available: minReadySeconds alone makes it so. Not one Ready since no time
+   * its agent said (readySince 0): it is never available under minReadySeconds ({@link ObservedPod#available}), and
+   * before helper-188 it had a pass at every lease sweep for as long as it ran.
+   */
   private static boolean availableLater(List<RollingUpdate.NodeState> nodes, DsInfo info, Instant now) {
     for (var st : nodes) {
       for (ObservedPod p : st.pods()) {
-        if (p.ready() && !p.available(info.minReadySeconds(), now)) {
+        if (p.ready() && p.readySince() != null && !p.available(info.minReadySeconds(), now)) {
           return true;
         }
       }

@@ -268,4 +268,18 @@ class SweepPassesTest {
     movedNodeDown(h.agents(3));
     quietAfterAPass("no taint timed on the node down");
   }
+
+  /**
+   * A pod reported Ready since no time (readySince 0, which no agent of this project sends) is never available under
+   * minReadySeconds: time moves nothing there, and the fleet is walked at the resync only, not at every sweep.
+   */
+  @Test
+  void aPodReadySinceNoTimeHasNoPassEachSweep() {
+    String[] fields = {"spec.minReadySeconds", "3"};
+    List<Agent> agents = rolledOut(RolloutRulesTest.image(1, fields));
+    Agent odd = agents.get(0);
+    odd.running.replaceAll((pod, p) -> p.toBuilder().setReadySinceMillis(0).build());
+    odd.report();
+    quietAfterAPass("a pod Ready since no time is never available: time moves nothing");
+  }
 }
