@@ -7,9 +7,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the lease sweep a second costs at 10,000 nodes when nothing changes, with 1 and with 10
- * DaemonSets (the clock standing still: no lease runs out, no time moves a rollout), and what a
- * read of the DaemonSets' status costs after a node's report (docs/benchmarks.md, "3. Fleet
- * scale"): run by hand, {@code -Ddsfleet.measure=true}; it prints, it asserts nothing.
+ * DaemonSets (the clock standing still: no lease runs out, no time moves a rollout), what a read of
+ * the DaemonSets' status costs after a node's report, and how long the fleet takes to load from its
+ * store (docs/benchmarks.md, "3. Fleet scale"): run by hand, {@code -Ddsfleet.measure=true}; it
+ * prints, it asserts nothing.
  */
 @EnabledIfSystemProperty(named = "dsfleet.measure", matches = "true")
 class FleetCostMeasurement {
@@ -97,6 +98,19 @@ class FleetCostMeasurement {
         }
         long t2 = System.nanoTime();
         System.out.printf("10,000 nodes moved by a rollout: the status read after a report %.3f ms%n", ((t1 - t0) - (t2 - t1)) / 1e6 / n);
+      }
+    }
+  }
+
+  /** How long a coordinator takes to load a fleet of 10,000 nodes and one DaemonSet from its store (a restart's part of it), three times. */
+  @Test
+  void load() throws Exception {
+    try (LargeFleet f = new LargeFleet(dir.resolve("load"), 10_000, 1)) {
+      for (int i = 0; i < 3; i++) {
+        long t0 = System.nanoTime();
+        new io.dsfleet.coordinator.fleet.Fleet(f.store, f.clock, f.clock::nanos, io.dsfleet.coordinator.grpc.CoordinatorFixture.OPTIONS,
+            new java.util.Random(1));
+        System.out.printf("10,000 nodes and a DaemonSet loaded in %.0f ms%n", (System.nanoTime() - t0) / 1e6);
       }
     }
   }
