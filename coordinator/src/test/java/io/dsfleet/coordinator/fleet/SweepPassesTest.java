@@ -46,6 +46,16 @@ class SweepPassesTest {
     }
   }
 
+  /** Sweeps a second apart until {@code done} holds, {@code atMost} at most: how many it took. */
+  private int secondsUntil(java.util.function.BooleanSupplier done, int atMost) {
+    int seconds = 0;
+    while (!done.getAsBoolean() && seconds < atMost) {
+      sweep();
+      seconds++;
+    }
+    return seconds;
+  }
+
   private List<Agent> rolledOut(String manifest) {
     h = new FleetHarness(dir);
     List<Agent> agents = h.agents(3);
@@ -95,11 +105,7 @@ class SweepPassesTest {
     List<Agent> moved = agents.stream().filter(a -> a.desiredHashes().contains(v2)).toList();
     assertThat(moved).hasSize(1);
     moved.get(0).runDesired(true); // Ready now, available in 3 s
-    int seconds = 0;
-    while (agents.stream().filter(a -> a.desiredHashes().contains(v2)).count() < 2 && seconds < 12) {
-      sweep();
-      seconds++;
-    }
+    int seconds = secondsUntil(() -> agents.stream().filter(a -> a.desiredHashes().contains(v2)).count() >= 2, 12);
     assertThat(seconds).as("seconds until the next node moved").isEqualTo(3);
   }
 
@@ -115,11 +121,7 @@ class SweepPassesTest {
     h.fleet.rolloutPass();
     String v2 = h.ds().hash();
     agents.stream().filter(a -> a.desiredHashes().contains(v2)).forEach(a -> a.runDesired(false)); // never Ready
-    int seconds = 0;
-    while (!h.ds().rollout().paused() && seconds < 12) {
-      sweep();
-      seconds++;
-    }
+    int seconds = secondsUntil(() -> h.ds().rollout().paused(), 12);
     assertThat(h.ds().rollout().paused()).as("failed: paused").isTrue();
     assertThat(seconds).as("seconds until it failed").isEqualTo(5);
   }
@@ -158,11 +160,7 @@ class SweepPassesTest {
     List<Agent> others = agents.stream().filter(a -> a != down).toList();
     assertThat(others.stream().filter(a -> a.desiredHashes().contains(v2))).as("the moved node down holds the budget").isEmpty();
     h.fleet.taintNode(down.name, List.of(Taint.of("maint", "x", Taint.NO_EXECUTE)), List.of(), false);
-    int seconds = 0;
-    while (others.stream().noneMatch(a -> a.desiredHashes().contains(v2)) && seconds < 12) {
-      sweep();
-      seconds++;
-    }
+    int seconds = secondsUntil(() -> others.stream().anyMatch(a -> a.desiredHashes().contains(v2)), 12);
     assertThat(seconds).as("seconds until the next node moved").isEqualTo(5);
   }
 
@@ -248,11 +246,7 @@ class SweepPassesTest {
     h = new FleetHarness(dir);
     List<Agent> agents = h.agents(3);
     String v2 = adoptedNotProbedYet(agents);
-    int seconds = 0;
-    while (agents.stream().filter(a -> a.desiredHashes().contains(v2)).count() < 3 && seconds < 45) {
-      sweep();
-      seconds++;
-    }
+    int seconds = secondsUntil(() -> agents.stream().filter(a -> a.desiredHashes().contains(v2)).count() >= 3, 45);
     assertThat(seconds).as("seconds until their probes' time ran out and they moved").isEqualTo(31);
   }
 
