@@ -117,9 +117,9 @@ final class GarbageCollector {
           collecting.remove(c.id()); // the runtime's remove named the container to the view (TouchingRuntime): the next pass inspects it
         }
         if (removed) {
-          // a pass lists now, not at the next tick: the view is current for what comes next (a new
-          // desired set acted on from it rather than after a list of its own; docs/benchmarks.md);
-          // after a failure the next tick retries, never a tight loop
+          // a pass looks now (an inspect of the container removed), not at the next tick: the view is
+          // current for what comes next (a new desired set acted on from it rather than after a look of
+          // its own; docs/benchmarks.md); after a failure the next tick retries, never a tight loop
           wakeUp.run();
         }
       });

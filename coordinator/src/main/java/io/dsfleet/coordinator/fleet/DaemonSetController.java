@@ -132,9 +132,9 @@ final class DaemonSetController {
   /**
    * Whether time alone may move a rollout as the last pass left it, with no change to the fleet: a
    * DaemonSet's retry after a failed pass, a report not yet sure or an adopted pod within its grace
-   * ({@link FleetState.DsEntry}), a pod Ready and not yet available (minReadySeconds), a NotReady node whose pod stays under a tolerationSeconds,
-   * a progress deadline running. While none is, the lease sweep asks for no pass of its own: a change
-   * asks for one ({@link RolloutPacing#swept}).
+   * ({@link FleetState.DsEntry}), a pod Ready and not yet available (minReadySeconds), a node down
+   * whose pod stays while a taint there is tolerated for a time, a progress deadline running. While
+   * none is, the lease sweep asks for no pass of its own: a change asks for one ({@link RolloutPacing#swept}).
    */
   boolean timeMoves() {
     return timeMoves;
