@@ -58,12 +58,12 @@ final class PodIntake {
    */
   static PodStatus accepted(PodStatus p) {
     if (Names.dns1123Label(p.getNamespace()) != null || Names.dns1123Subdomain(p.getPodName()) != null
-        || Names.dns1123Subdomain(p.getDaemonSet()) != null || !TEMPLATE_HASH.matcher(p.getTemplateHash()).matches()) {
+        || Names.dns1123Subdomain(p.getDaemonSet()) != null || !(p.getTemplateHash().length() <= 64 && digitsAndLetters(p.getTemplateHash(), 'z'))) {
       return null;
     }
     PodStatus.Builder b = p.toBuilder().setPhase(AgentText.bounded(p.getPhase(), AgentText.REASON)).setCreatedAtMillis(time(p.getCreatedAtMillis()))
         .setStartedAtMillis(time(p.getStartedAtMillis())).setReadySinceMillis(time(p.getReadySinceMillis()))
-        .setTemplateDigest(TEMPLATE_DIGEST.matcher(p.getTemplateDigest()).matches() ? p.getTemplateDigest() : "")
+        .setTemplateDigest(p.getTemplateDigest().length() == 64 && digitsAndLetters(p.getTemplateDigest(), 'f') ? p.getTemplateDigest() : "")
         .setReason(AgentText.bounded(p.getReason(), AgentText.REASON)).setMessage(AgentText.bounded(p.getMessage(), AgentText.MESSAGE))
         .clearContainers().setUnknownFields(UnknownFieldSet.getDefaultInstance());
     for (ContainerStatus c : p.getContainersList().subList(0, Math.min(MAX_CONTAINERS, p.getContainersCount()))) {
@@ -92,10 +92,21 @@ final class PodIntake {
     return millis < 0 || millis > LAST_TIME ? 0 : millis;
   }
 
-  /** A template hash as dsfleet makes them (10 hex digits), or none: what describe prints as it is. */
-  private static final java.util.regex.Pattern TEMPLATE_HASH = java.util.regex.Pattern.compile("[0-9a-z]{0,64}");
-  /** A template digest (SHA-256, hex); anything else a node reports is kept as none. */
-  private static final java.util.regex.Pattern TEMPLATE_DIGEST = java.util.regex.Pattern.compile("[0-9a-f]{64}");
+  /**
+   * Whether the text is only digits and lowercase letters up to {@code last}: a template hash (of
+   * dsfleet, 10 hex digits; up to 64 digits and letters, or none, are what describe prints as it
+   * is), a template digest (64 hex digits, {@code 'f'}; anything else a node reports is kept as
+   * none). A loop, not a regular expression: every pod of every report is checked.
+   */
+  static boolean digitsAndLetters(String text, char last) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= last)) {
+        return false;
+      }
+    }
+    return true;
+  }
 
   /**
    * A reported pod as the planner reads it: Ready only while it is of the template its DaemonSet
