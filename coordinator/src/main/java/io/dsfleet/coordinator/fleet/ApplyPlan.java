@@ -84,7 +84,7 @@ public final class ApplyPlan {
     int desired = 0;
     boolean onDelete = RollingUpdate.onDelete(ds);
     for (NodeEntry n : state.nodes.values()) {
-      Placement.Verdict v = Placement.evaluate(ds, n.toNode(), now);
+      Placement.Verdict v = n.verdict(ds.spec().template().spec(), false, now);
       List<ObservedPod> pods = n.observed.getOrDefault(key, List.of());
       ObservedPod released = live == null && pods.isEmpty() && history != null ? OrphanedRevisions.released(history, ds, n) : null;
       if (released != null) {

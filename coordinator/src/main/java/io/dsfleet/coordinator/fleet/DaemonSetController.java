@@ -185,7 +185,7 @@ final class DaemonSetController {
         // (a node told to move that reported its old pod gone and then went down is a replacement in flight too; one
         // back from down whose agent has not reported yet is still down here: its plan is the one made while it was
         // down, and its last report from before)
-        var placed = io.dsfleet.common.match.Placement.evaluate(e.ds, n.placedNode(), now);
+        var placed = n.verdict(e.ds.spec().template().spec(), true, now);
         if (placed.shouldRun()) {
           down.add(new RollingUpdate.NodeState(n.name, false, live));
           tolerationRuns |= placed.evictAt() != null; // a taint tolerated for a time: when it runs out, the node is no longer down here

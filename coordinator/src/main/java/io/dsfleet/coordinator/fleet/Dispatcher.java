@@ -96,8 +96,8 @@ final class Dispatcher {
   void replan(NodeEntry n, Instant now) {
     replans++;
     state.statusChanged.add(n.name);
-    n.taintAges.update(n.taintsAsSet(), now, nanoTime.getAsLong());
-    n.plan = Planner.planNode(state.dsInfos, n.toNode(), n.observed, now, dsKey -> {
+    n.measureTaintAges(now, nanoTime.getAsLong());
+    n.plan = Planner.planNode(state.dsInfos, n.name, ds -> n.verdict(ds.ds().spec().template().spec(), false, now), n.observed, now, dsKey -> {
       DsEntry e = state.daemonSets.get(dsKey);
       return e == null || e.rollout.moving().contains(n.name);
     }, (dsKey, pod) -> {
@@ -334,7 +334,7 @@ final class Dispatcher {
       return Entitlement.NONE;
     }
     // the revision's own placement, the node's condition aside (a NotReady node keeps what it may have)
-    Placement.Verdict v = Placement.evaluate(e.specByHash.get(rev.hash()), n.placedNode(), n.plannedAt);
+    Placement.Verdict v = n.verdict(e.specByHash.get(rev.hash()), true, n.plannedAt);
     if (v != null && v.shouldRun()) {
       return Entitlement.PLACEMENT;
     }
@@ -364,10 +364,9 @@ final class Dispatcher {
    */
   void grantCurrent(NodeEntry n) {
     if (n.awaitingReport) {
-      io.dsfleet.common.model.Node placed = n.placedNode();
       for (DsEntry e : state.daemonSets.values()) {
         for (StoredRevision r : e.revisions.values()) {
-          Placement.Verdict v = Placement.evaluate(e.specByHash.get(r.hash()), placed, n.plannedAt);
+          Placement.Verdict v = n.verdict(e.specByHash.get(r.hash()), true, n.plannedAt);
           if (v.shouldRun()) {
             n.sentWithTemplate.add(revisionGrantKey(e, r.hash()));
             n.heldGrants.add(revisionGrantKey(e, r.hash()));

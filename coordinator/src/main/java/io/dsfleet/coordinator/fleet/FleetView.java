@@ -201,7 +201,7 @@ public final class FleetView {
         continue;
       }
       Placement.Verdict v = n.plan == null ? null : n.plan.verdicts().get(k);
-      boolean placed = v != null && (v.shouldRun() || v.shouldContinueRunning() && Placement.evaluate(e.ds, n.placedNode(), now).shouldRun());
+      boolean placed = v != null && (v.shouldRun() || v.shouldContinueRunning() && n.verdict(e.ds.spec().template().spec(), true, now).shouldRun());
       List<io.dsfleet.coordinator.plan.ObservedPod> pods = n.observed.getOrDefault(k, List.of());
       // with maxSurge a moved node holds the rollout while its old pod is still there (RollingUpdate.decideSurge)
       if (placed && (!io.dsfleet.coordinator.plan.RollingUpdate.surges(info)

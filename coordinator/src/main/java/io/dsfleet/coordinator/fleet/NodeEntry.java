@@ -3,6 +3,7 @@ package io.dsfleet.coordinator.fleet;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.dsfleet.common.Json;
 import io.dsfleet.common.match.DaemonTolerations;
+import io.dsfleet.common.match.Placement;
 import io.dsfleet.common.model.Node;
 import io.dsfleet.common.model.Taint;
 import io.dsfleet.coordinator.plan.NodePlan;
@@ -187,9 +188,54 @@ final class NodeEntry {
    * as the node authorizer's does not.
    */
   Node placedNode() {
+    Node kept = placement().node;
+    return kept != null ? kept : placedNodeAnew();
+  }
+
+  private Node placedNodeAnew() {
     List<Taint> taints = effectiveTaints();
     taints.removeIf(t -> t.key().equals(DaemonTolerations.UNREACHABLE) || t.key().equals(DaemonTolerations.NOT_READY));
     return new Node(name, effectiveLabels(), taints, unschedulable);
+  }
+
+  /**
+   * The node as placement sees it and the verdicts judged on it ({@link PlacementMemo}), made anew
+   * when what places pods here changed. Every report planned the node over every DaemonSet and
+   * built the node again for each pod's entitlement; a report of ten DaemonSets' pods spent a third
+   * of its time so (docs/benchmarks.md, "Placement verdicts kept").
+   */
+  private PlacementMemo placement;
+
+  private PlacementMemo placement() {
+    PlacementMemo m = placement;
+    if (m == null || !m.holdsFor(this)) {
+      placement = m = new PlacementMemo(this, toNodeAnew());
+    }
+    return m;
+  }
+
+  /**
+   * Whether a pod of this spec may be placed here ({@link Placement#evaluate}), on the node as
+   * planned ({@link #toNode}) or, {@code placed}, as its entitlement sees it ({@link #placedNode}):
+   * kept while the node's placement inputs stay as they are and it has no NoExecute taint (the
+   * two nodes are the same then); with assertions on, checked against a verdict made anew.
+   */
+  Placement.Verdict verdict(io.dsfleet.common.model.PodSpec spec, boolean placed, Instant now) {
+    PlacementMemo m = placement();
+    if (m.node == null) {
+      return Placement.evaluate(spec, placed ? placedNodeAnew() : toNodeAnew(), now);
+    }
+    Placement.Verdict v = m.verdict(spec);
+    assert v.equals(Placement.evaluate(spec, placed ? placedNodeAnew() : toNodeAnew(), now))
+        : "kept verdict " + v + " of node " + name + " is not " + Placement.evaluate(spec, placed ? placedNodeAnew() : toNodeAnew(), now);
+    return v;
+  }
+
+  /** {@link TaintAges#update} at a plan, which a node without NoExecute taints, none measured before, has nothing for. */
+  void measureTaintAges(Instant now, long nowNanos) {
+    if (placement().node == null || !taintAges.isEmpty()) {
+      taintAges.update(taintsAsSet(), now, nowNanos);
+    }
   }
 
   /** When its reported pods count as Ready since ({@link ReadySince}), which a node's clock ahead does not put off. */
@@ -247,7 +293,13 @@ final class NodeEntry {
     return runtimeDownSince == null ? "" : "container runtime unavailable since " + runtimeDownSince + ": " + runtimeMessage;
   }
 
+  /** The node as placement sees it: kept with its verdicts ({@link #verdict}) while it has no NoExecute taint. */
   Node toNode() {
+    Node kept = placement().node;
+    return kept != null ? kept : toNodeAnew();
+  }
+
+  private Node toNodeAnew() {
     return new Node(name, effectiveLabels(), effectiveTaints(), unschedulable);
   }
 

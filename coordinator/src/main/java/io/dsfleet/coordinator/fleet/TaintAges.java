@@ -58,6 +58,11 @@ final class TaintAges {
     steadyAdded = Map.copyOf(steady);
   }
 
+  /** No NoExecute taint measured: an {@link #update} without one has nothing to change. */
+  boolean isEmpty() {
+    return seen.isEmpty();
+  }
+
   /** The taints as the last {@link #update} timed them. */
   List<Taint> apply(List<Taint> taints) {
     Map<String, Instant> steady = steadyAdded;

@@ -52,19 +52,22 @@ public final class Planner {
    */
   public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, List<ObservedPod>> observed,
       Instant now, Predicate<String> moving, BiPredicate<String, String> deleted, PodNames.Namer namer) {
-    return planNode(daemonSets, node, observed, now, moving, deleted, namer, Map.of());
+    return planNode(daemonSets, node.name(), ds -> Placement.evaluate(ds.ds(), node, now), observed, now, moving, deleted, namer, Map.of());
   }
 
   /**
+   * @param placement each DaemonSet's verdict on the node ({@link Placement#evaluate} at {@code now}),
+   *     which the caller may have kept from an earlier plan of the same node ({@code PlacementMemo})
    * @param released by DaemonSet key, the name of a pod of it released on this node ({@link ReleasedPodNames}):
    *     a DaemonSet with no pod here adopts it under that name, as it runs
    */
-  public static NodePlan planNode(List<DsInfo> daemonSets, Node node, Map<String, List<ObservedPod>> observed,
-      Instant now, Predicate<String> moving, BiPredicate<String, String> deleted, PodNames.Namer namer, Map<String, String> released) {
+  public static NodePlan planNode(List<DsInfo> daemonSets, String nodeName, java.util.function.Function<DsInfo, Verdict> placement,
+      Map<String, List<ObservedPod>> observed, Instant now, Predicate<String> moving, BiPredicate<String, String> deleted,
+      PodNames.Namer namer, Map<String, String> released) {
     List<PodAssignment> desired = new ArrayList<>();
     Map<String, Verdict> verdicts = new HashMap<>();
     for (DsInfo ds : daemonSets) {
-      Verdict v = Placement.evaluate(ds.ds(), node, now);
+      Verdict v = placement.apply(ds);
       verdicts.put(ds.key(), v);
       List<ObservedPod> all = observed.getOrDefault(ds.key(), List.of());
       List<ObservedPod> pods = all.stream().filter(p -> !deleted.test(ds.key(), p.podName())).toList();
@@ -76,14 +79,14 @@ public final class Planner {
         // the taken port and try again only after its back-off, longer without a pod than waiting for the stop
         pods.forEach(p -> desired.add(kept(p, ds)));
         if (pods.isEmpty() && v.shouldRun() && RollingUpdate.surges(ds) && !holdsHostPorts(ds.ds().spec().template().spec())) {
-          desired.add(current(ds, namer.name(ds, node.name(), pod -> deleted.test(ds.key(), pod))));
+          desired.add(current(ds, namer.name(ds, nodeName, pod -> deleted.test(ds.key(), pod))));
         }
         continue;
       }
       ObservedPod cur = ObservedPod.current(pods, ds.hash());
       ObservedPod old = ObservedPod.bestOld(pods, ds.hash());
       if (v.shouldRun()) {
-        String base = namer.name(ds, node.name(), pod -> deleted.test(ds.key(), pod));
+        String base = namer.name(ds, nodeName, pod -> deleted.test(ds.key(), pod));
         String adopted = released.get(ds.key());
         if (old == null) {
           desired.add(current(ds, cur != null ? cur.podName() : adopted != null && !deleted.test(ds.key(), adopted) ? adopted : base));
@@ -121,7 +124,7 @@ public final class Planner {
       }
     }
     desired.sort(java.util.Comparator.comparing(PodAssignment::dsKey).thenComparing(PodAssignment::podName));
-    return new NodePlan(node.name(), desired, verdicts);
+    return new NodePlan(nodeName, desired, verdicts);
   }
 
   /**

@@ -11,8 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What the lease sweep a second costs at 10,000 nodes when nothing changes, with 1 and with 10
- * DaemonSets (the clock standing still: no lease runs out, no time moves a rollout), what a read of
- * the DaemonSets' status costs after a node's report, and how long the fleet takes to load from its
+ * DaemonSets (the clock standing still: no lease runs out, no time moves a rollout), what a node's
+ * report costs, what a read of the DaemonSets' status costs after one, and how long the fleet takes to load from its
  * store (docs/benchmarks.md, "3. Fleet scale"): run by hand, {@code -Ddsfleet.measure=true}; it
  * prints, it asserts nothing.
  */
@@ -93,6 +93,32 @@ class FleetCostMeasurement {
       }
       long t2 = System.nanoTime();
       System.out.printf("%s (%d available): the status read after a report %.3f ms%n", what, available, ((t1 - t0) - (t2 - t1)) / 1e6 / n);
+    }
+  }
+
+  /**
+   * What a node's report costs the coordinator (its pods Ready, then not: each replans the node over
+   * every DaemonSet and sends its desired set), 10,000 nodes, with 1 and 10 DaemonSets.
+   */
+  @Test
+  void reports() throws Exception {
+    for (int daemonSets : new int[] {1, 10}) {
+      try (LargeFleet f = new LargeFleet(dir.resolve("reports" + daemonSets), 10_000, daemonSets)) {
+        var desired = reportAllReady(f);
+        List<Double> micros = new java.util.ArrayList<>();
+        for (int round = 0; round < 16; round++) {
+          int n = 2_000;
+          long t0 = System.nanoTime();
+          for (int i = 0; i < n; i++) {
+            report(f, desired, "node-" + i, round % 2 == 1);
+          }
+          micros.add((System.nanoTime() - t0) / 1e3 / n);
+        }
+        List<Double> last = new java.util.ArrayList<>(micros.subList(8, 16));
+        java.util.Collections.sort(last);
+        System.out.printf("10,000 nodes, %d DaemonSets: a report %.1f us (median of the last 8 rounds of 2,000; min %.1f; all: %s)%n", daemonSets,
+            (last.get(3) + last.get(4)) / 2, last.get(0), micros.stream().map(m -> String.format("%.0f", m)).toList());
+      }
     }
   }
 

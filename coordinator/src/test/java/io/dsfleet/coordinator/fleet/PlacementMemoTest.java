@@ -1,0 +1,114 @@
+package io.dsfleet.coordinator.fleet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.common.match.Placement;
+import io.dsfleet.common.model.DaemonSet;
+import io.dsfleet.common.model.PodSpec;
+import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import java.time.Instant;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A node's kept verdicts ({@link PlacementMemo}): kept while nothing that places pods there changed,
+ * judged again after each kind of change (each asserted as the verdict made anew would say, so a
+ * change the memo missed fails here, and with assertions on inside {@link NodeEntry#verdict} too).
+ */
+class PlacementMemoTest {
+  private static final Instant NOW = Instant.parse("2026-12-07T10:00:00Z");
+
+  private static PodSpec spec(String path, String yaml) {
+    var tree = Fixtures.baseTree();
+    if (path != null) {
+      Fixtures.with(tree, path, yaml);
+    }
+    return ((DaemonSet) Fixtures.parse(tree).get(0).object()).spec().template().spec();
+  }
+
+  private static final PodSpec ZONE_A = spec("spec.template.spec.nodeSelector", "{zone: a}");
+  private static final PodSpec ANY = spec(null, null);
+
+  private static NodeEntry node() {
+    return new NodeEntry("node-1", FakeAgent.info("node-1", Map.of("zone", "a")), NOW);
+  }
+
+  private static Placement.Verdict anew(NodeEntry n, PodSpec spec) {
+    return Placement.evaluate(spec, new io.dsfleet.common.model.Node(n.name, n.effectiveLabels(), n.effectiveTaints(), n.unschedulable), NOW);
+  }
+
+  @Test
+  void aVerdictIsJudgedOnceWhileNothingChanges() {
+    NodeEntry n = node();
+    n.adminLabels.put("zone", "b"); // ZONE_A is refused: a verdict made with its reason, a new object each time it is judged
+    Placement.Verdict first = n.verdict(ZONE_A, false, NOW);
+    assertFalse(first.shouldRun());
+    assertSame(first, n.verdict(ZONE_A, false, NOW));
+    assertSame(first, n.verdict(ZONE_A, true, NOW.plusSeconds(3600))); // no NoExecute taint: the time and the two nodes are one
+    assertSame(n.toNode(), n.toNode());
+    assertSame(n.toNode(), n.placedNode());
+  }
+
+  /** Each input of placement changed on a node that kept a verdict: the next verdict is the one made anew, and differs. */
+  @Test
+  void everyInputOfPlacementIsJudgedAgainWhenItChanges() {
+    Map<String, Consumer<NodeEntry>> changes = new java.util.LinkedHashMap<>();
+    changes.put("the agent's labels", n -> n.info = FakeAgent.info("node-1", Map.of("zone", "b")));
+    changes.put("an operator's label", n -> n.adminLabels.put("zone", "b"));
+    changes.put("an operator's removal of the agent's label", n -> n.adminLabels.put("zone", null));
+    changes.put("an operator's taint", n -> n.adminTaints.put("dedicated:NoSchedule", Taint.of("dedicated", "db", Taint.NO_SCHEDULE)));
+    changes.put("the agent's taint", n -> n.info = n.info.toBuilder()
+        .addTaints(io.dsfleet.proto.v1.Taint.newBuilder().setKey("dedicated").setValue("db").setEffect(Taint.NO_SCHEDULE)).build());
+    for (var change : changes.entrySet()) {
+      NodeEntry n = node();
+      assertTrue(n.verdict(ZONE_A, false, NOW).shouldRun(), change.getKey());
+      change.getValue().accept(n);
+      Placement.Verdict after = n.verdict(ZONE_A, false, NOW);
+      assertFalse(after.shouldRun(), change.getKey() + ": " + after);
+      assertEquals(anew(n, ZONE_A), after, change.getKey());
+    }
+  }
+
+  /** The cordon and the condition (runtime down, unreachable) are judged again too; their NoExecute taints keep nothing. */
+  @Test
+  void theCordonAndTheConditionAreJudgedAgain() {
+    PodSpec noTolerations = spec("spec.template.spec.tolerations", "[]");
+    NodeEntry n = node();
+    n.verdict(ANY, false, NOW);
+    n.unschedulable = true; // DaemonSet pods tolerate unschedulable (automatic toleration): still placed, on a new node
+    assertTrue(n.toNode().unschedulable());
+    assertTrue(n.verdict(noTolerations, false, NOW).shouldRun());
+    n.runtimeDownSince = NOW;
+    assertTrue(n.toNode().taints().stream().anyMatch(t -> t.key().equals(io.dsfleet.common.match.DaemonTolerations.NOT_READY)));
+    assertEquals(anew(n, ANY), n.verdict(ANY, false, NOW));
+    assertNotSame(n.toNode(), n.toNode(), "a NoExecute taint: the node is made anew each time");
+    assertNotSame(n.verdict(ZONE_A, false, NOW), n.verdict(ZONE_A, false, NOW), "nor is a verdict kept");
+    assertFalse(n.placedNode().taints().stream().anyMatch(t -> t.key().equals(io.dsfleet.common.match.DaemonTolerations.NOT_READY)),
+        "as its entitlement sees it, the node has no taint of its condition");
+    n.runtimeDownSince = null;
+    n.unreachableTaintedAt = NOW;
+    assertTrue(n.toNode().taints().stream().anyMatch(t -> t.key().equals(io.dsfleet.common.match.DaemonTolerations.UNREACHABLE)));
+    n.unreachableTaintedAt = null;
+    assertSame(n.toNode(), n.toNode());
+    assertTrue(n.toNode().taints().stream().noneMatch(t -> t.effect().equals(Taint.NO_EXECUTE)));
+  }
+
+  /** A taint of the condition's key set by an operator as NoSchedule alone: planned and placed nodes differ, so nothing is kept for both. */
+  @Test
+  void aNoScheduleTaintUnderTheConditionsKeyKeepsNothing() {
+    PodSpec noTolerations = spec("spec.template.spec.tolerations", "[]");
+    NodeEntry n = node();
+    n.adminTaints.put(io.dsfleet.common.match.DaemonTolerations.NOT_READY + ":NoSchedule",
+        Taint.of(io.dsfleet.common.match.DaemonTolerations.NOT_READY, "", Taint.NO_SCHEDULE));
+    assertEquals(anew(n, noTolerations), n.verdict(noTolerations, false, NOW));
+    assertTrue(n.verdict(noTolerations, true, NOW).shouldRun(), "the entitlement's node leaves the condition's taints out");
+    assertNotSame(n.toNode(), n.placedNode());
+  }
+}
