@@ -55,7 +55,8 @@ final class LocalFleet implements AutoCloseable {
   final int agentMetricsPort = FreePorts.pick();
   final int dashboardPort = FreePorts.pick();
   private Path adminPem;
-  Process coordinator;
+  /** Volatile: the bench's restart samples it from a thread of its own while a new one starts. */
+  volatile Process coordinator;
   Process agent;
   private ManagedChannel channel;
 

@@ -179,12 +179,18 @@ final class ScaleBench {
       fleet.coordinator.destroyForcibly().waitFor();
       long killedAt = System.currentTimeMillis();
       long k0 = System.nanoTime();
+      long simsCpuKilled = simulatorsCpuMillis(sims);
+      RestartCpu slices = replicas == 1 ? RestartCpu.start(sims, fleet) : null;
       if (replicas == 1) {
         fleet.startCoordinator();
       } else {
         awaitNewLeader(fleet);
       }
       double servingMs = (System.nanoTime() - k0) / 1e6;
+      // where the restart's CPU goes, the coordinator's (a single one's, from its start) and the simulators' (their reconnects):
+      // what the two cores did until the bench's admin call was answered, and after it until every agent was back
+      long simsCpuServing = simulatorsCpuMillis(sims);
+      long coordinatorCpuServing = replicas == 1 ? Procs.cpuMillis(fleet.coordinator.pid()) : 0;
       int[] maxNotReady = {0};
       // how many were back at each poll (seconds from the SIGKILL): where the restart's time goes
       StringBuilder timeline = new StringBuilder();
@@ -202,6 +208,9 @@ final class ScaleBench {
         return all.size() == nodes && back == nodes;
       });
       double reconnectMs = (System.nanoTime() - k0) / 1e6;
+      String sliced = slices == null ? "" : slices.stop();
+      long simsCpuBack = simulatorsCpuMillis(sims);
+      long coordinatorCpuBack = replicas == 1 ? Procs.cpuMillis(fleet.coordinator.pid()) : 0;
       out.printf("%d nodes: %s: every agent back in %.1f s, nodes NotReady at any poll: %d%n", nodes,
           replicas == 1 ? "coordinator SIGKILLed and restarted" : "the leader of " + replicas + " replicas SIGKILLed", reconnectMs / 1000,
           maxNotReady[0]);
@@ -217,6 +226,13 @@ final class ScaleBench {
           replicas == 1 ? "the bench's admin call answered" : "a new leader", servingMs / 1000,
           replicas == 1 ? " (the coordinator's log: serving " + servingAfterStart(fleet.dir.resolve("coordinator.log")) + " after its JVM started)" : "",
           timeline);
+      if (replicas == 1) {
+        out.printf("%d nodes: restart CPU: until the admin call was answered (%.1f s), coordinator %.1f s, simulators %.1f s; then until every"
+            + " agent was back (%.1f s more), coordinator %.1f s, simulators %.1f s%n", nodes, servingMs / 1000, coordinatorCpuServing / 1000.0,
+            (simsCpuServing - simsCpuKilled) / 1000.0, (reconnectMs - servingMs) / 1000, (coordinatorCpuBack - coordinatorCpuServing) / 1000.0,
+            (simsCpuBack - simsCpuServing) / 1000.0);
+        out.printf("%d nodes: restart CPU every 5 s from the SIGKILL, %% of a core (coordinator / simulators):%s%n", nodes, sliced);
+      }
       return new Result(nodes, replicas, joinsAlone, joinMs, joinCpuPerNode, cpu, jitPercent, withDsCpu, withDsPasses, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0], watchAfterMs, maxNotReadyAfter, dashboard);
     } finally {
@@ -272,6 +288,68 @@ final class ScaleBench {
         () -> lines.stream().filter(l -> l.startsWith("RUNNING " + name + " ")).count() >= nodes);
     return new Apply(since(lines, "RUNNING " + name + " ", applyAt), since(lines, "SEEN " + name + " ", applyAt), callMs, allMs, cpuMs,
         simsCpuMs, gcS, simsGcS, jitS, simsJitS);
+  }
+
+  /**
+   * The restart's CPU in slices of 5 s from the SIGKILL, sampled every second on a thread of its
+   * own: the coordinator's (once its new JVM runs) and the simulators' (their agents reconnecting).
+   */
+  private static final class RestartCpu {
+    private final StringBuilder slices = new StringBuilder();
+    private final java.util.concurrent.ScheduledExecutorService timer =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(io.dsfleet.common.DaemonThreads.named("restart-cpu"));
+    private long sliceStart = System.nanoTime();
+    private long sims0;
+    private long coordinator0;
+    private long coordinatorPid;
+    private int slice;
+
+    static RestartCpu start(List<Process> sims, LocalFleet fleet) {
+      RestartCpu r = new RestartCpu();
+      r.sims0 = simulatorsCpuMillis(sims);
+      r.timer.scheduleAtFixedRate(() -> r.sample(sims, fleet), 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+      return r;
+    }
+
+    private synchronized void sample(List<Process> sims, LocalFleet fleet) {
+      long now = System.nanoTime();
+      if (now - sliceStart < 4_900_000_000L) {
+        return;
+      }
+      Process c = fleet.coordinator;
+      long coordinatorCpu = 0;
+      if (c != null && c.isAlive()) {
+        try {
+          coordinatorCpu = Procs.cpuMillis(c.pid());
+        } catch (java.io.UncheckedIOException gone) {
+          c = null; // ended between the check and the read
+        }
+      }
+      long pid = c == null ? -1 : c.pid();
+      long coordinatorSlice = pid == coordinatorPid ? coordinatorCpu - coordinator0 : coordinatorCpu; // a new JVM counts from its start
+      long simsCpu = simulatorsCpuMillis(sims);
+      double wallMs = (now - sliceStart) / 1e6;
+      slices.append(String.format(" %d-%ds: %.0f/%.0f", slice * 5, slice * 5 + 5, 100 * coordinatorSlice / wallMs, 100 * (simsCpu - sims0) / wallMs));
+      slice++;
+      sliceStart = now;
+      sims0 = simsCpu;
+      coordinator0 = coordinatorCpu;
+      coordinatorPid = pid;
+    }
+
+    synchronized String stop() {
+      timer.shutdownNow();
+      return slices.toString();
+    }
+  }
+
+  /** The simulator JVMs' CPU so far, together. */
+  private static long simulatorsCpuMillis(List<Process> sims) {
+    long sum = 0;
+    for (Process p : sims) {
+      sum += Procs.cpuMillis(p.pid());
+    }
+    return sum;
   }
 
   private static final java.util.regex.Pattern SERVING = java.util.regex.Pattern.compile("ds-coordinator serving .*; (\\d+) ms after the JVM started");
