@@ -82,7 +82,7 @@ final class DesiredSetBound {
         }
       }
       for (var d : newDs.entrySet()) {
-        if (n.verdict(d.getValue().spec().template().spec(), false, now).shouldRun()) {
+        if (Placement.evaluate(d.getValue(), n.toNode(), now).shouldRun()) { // not kept: dry runs and refusals too
           will.add(new String[] {d.getKey(), null}); // null: the applied template
         }
       }

@@ -231,6 +231,12 @@ final class NodeEntry {
     return v;
   }
 
+  /** How many specs' verdicts the node keeps, for tests. */
+  int verdictsKept() {
+    PlacementMemo m = placement;
+    return m == null ? 0 : m.size();
+  }
+
   /** {@link TaintAges#update} at a plan, which a node without NoExecute taints, none measured before, has nothing for. */
   void measureTaintAges(Instant now, long nowNanos) {
     if (placement().node == null || !taintAges.isEmpty()) {

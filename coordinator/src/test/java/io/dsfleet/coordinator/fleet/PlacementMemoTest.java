@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A node's kept verdicts ({@link PlacementMemo}): kept while nothing that places pods there changed,
@@ -110,5 +111,29 @@ class PlacementMemoTest {
     assertEquals(anew(n, noTolerations), n.verdict(noTolerations, false, NOW));
     assertTrue(n.verdict(noTolerations, true, NOW).shouldRun(), "the entitlement's node leaves the condition's taints out");
     assertNotSame(n.toNode(), n.placedNode());
+  }
+
+  /**
+   * A plan's DaemonSets (`dsctl diff`, apply --plan) are parsed anew at each call and never judged
+   * again: judged on the kept node, not kept by it. Before, each diff added a verdict of each of
+   * its DaemonSets to every node (one refused holds its reason) until 64 emptied the table, live
+   * specs' verdicts with them: a diff loop held up to 64 a node, tens to hundreds of MiB at 10,000 nodes.
+   */
+  @Test
+  void aPlansSpecsAreJudgedButNotKept(@TempDir java.nio.file.Path dir) {
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.agents(3);
+      h.apply(FleetHarness.manifest());
+      Map<String, Integer> kept = new java.util.TreeMap<>();
+      h.fleet.state.nodes.values().forEach(n -> kept.put(n.name, n.verdictsKept()));
+      assertTrue(kept.values().stream().allMatch(k -> k > 0), "the live DaemonSet's verdicts are kept: " + kept);
+      for (int i = 0; i < 5; i++) {
+        var plan = h.fleet.plan(FleetHarness.manifest("spec.template.spec.nodeSelector", "{zone: z" + i + "}"), "test").plans().get(0);
+        assertEquals(3, plan.skip().size(), "each node judged, and refused: " + plan);
+      }
+      Map<String, Integer> after = new java.util.TreeMap<>();
+      h.fleet.state.nodes.values().forEach(n -> after.put(n.name, n.verdictsKept()));
+      assertEquals(kept, after, "verdicts kept a node, before the plans and after");
+    }
   }
 }
