@@ -218,14 +218,12 @@ final class NodeEntry {
    * Whether a pod of this spec may be placed here ({@link Placement#evaluate}), on the node as
    * planned ({@link #toNode}) or, {@code placed}, as its entitlement sees it ({@link #placedNode}):
    * kept while the node's placement inputs stay as they are and it has no NoExecute taint (the
-   * two nodes are the same then); with assertions on, checked against a verdict made anew.
+   * two nodes are the same then), with one judged each time, on the node as planned of the last
+   * plan; with assertions on, checked against a verdict made anew.
    */
   Placement.Verdict verdict(io.dsfleet.common.model.PodSpec spec, boolean placed, Instant now) {
     PlacementMemo m = placement();
-    if (m.node == null) {
-      return Placement.evaluate(spec, placed ? placedNodeAnew() : toNodeAnew(), now);
-    }
-    Placement.Verdict v = m.verdict(spec);
+    Placement.Verdict v = m.node != null ? m.verdict(spec) : Placement.evaluate(spec, placed ? placedNodeAnew() : m.planned, now);
     assert v.equals(Placement.evaluate(spec, placed ? placedNodeAnew() : toNodeAnew(), now))
         : "kept verdict " + v + " of node " + name + " is not " + Placement.evaluate(spec, placed ? placedNodeAnew() : toNodeAnew(), now);
     return v;
@@ -241,6 +239,7 @@ final class NodeEntry {
   void measureTaintAges(Instant now, long nowNanos) {
     if (placement().node == null || !taintAges.isEmpty()) {
       taintAges.update(taintsAsSet(), now, nowNanos);
+      placement = null; // the node as planned has its NoExecute taints timed anew
     }
   }
 
@@ -299,10 +298,12 @@ final class NodeEntry {
     return runtimeDownSince == null ? "" : "container runtime unavailable since " + runtimeDownSince + ": " + runtimeMessage;
   }
 
-  /** The node as placement sees it: kept with its verdicts ({@link #verdict}) while it has no NoExecute taint. */
+  /**
+   * The node as placement sees it: kept with its verdicts ({@link #verdict}) while it has no
+   * NoExecute taint; with one, until the next plan measures its taints ({@link #measureTaintAges}).
+   */
   Node toNode() {
-    Node kept = placement().node;
-    return kept != null ? kept : toNodeAnew();
+    return placement().planned;
   }
 
   private Node toNodeAnew() {

@@ -16,7 +16,7 @@ import java.util.TreeMap;
  * places pods there stays as it was: the agent's info, the operator's labels and taints, the cordon
  * and the condition, all compared at each use ({@link #holdsFor}), so no write of them has to
  * remember to forget this. A node with a NoExecute taint, or a taint of its condition's keys, keeps
- * no node and no verdict ({@link #node} null): a NoExecute verdict moves with time (its
+ * no verdict, and the node only as planned until the next plan ({@link #node} null, {@link #planned}): a NoExecute verdict moves with time (its
  * tolerationSeconds) and its time with each plan ({@link TaintAges}), and the node as its
  * entitlement sees it ({@link NodeEntry#placedNode}) differs from the node as planned. Verdicts are
  * kept by the spec's identity: a DaemonSet's spec object lives as long as its revision in the fleet
@@ -41,6 +41,12 @@ final class PlacementMemo {
   private final Instant runtimeDownSince;
   /** The node, the same planned as placed; null when it keeps nothing (see the class). */
   final Node node;
+  /**
+   * The node as planned, as made: {@link #node}, or with a NoExecute taint the node timed as the
+   * last plan measured its taints, until the next measures them again ({@link NodeEntry#measureTaintAges}):
+   * a plan judges every DaemonSet on one node, as before the verdicts were kept (helper-190).
+   */
+  final Node planned;
   private final Map<PodSpec, Verdict> verdicts = new IdentityHashMap<>(8);
 
   PlacementMemo(NodeEntry n, Node built) {
@@ -52,6 +58,7 @@ final class PlacementMemo {
     ready = n.ready;
     runtimeDownSince = n.runtimeDownSince;
     node = built.taints().stream().anyMatch(PlacementMemo::timeOrCondition) ? null : built;
+    planned = built;
   }
 
   private static boolean timeOrCondition(Taint t) {

@@ -89,7 +89,7 @@ class PlacementMemoTest {
     n.runtimeDownSince = NOW;
     assertTrue(n.toNode().taints().stream().anyMatch(t -> t.key().equals(io.dsfleet.common.match.DaemonTolerations.NOT_READY)));
     assertEquals(anew(n, ANY), n.verdict(ANY, false, NOW));
-    assertNotSame(n.toNode(), n.toNode(), "a NoExecute taint: the node is made anew each time");
+    assertSame(n.toNode(), n.toNode(), "a NoExecute taint: the node as planned is made once until the next plan");
     assertNotSame(n.verdict(ZONE_A, false, NOW), n.verdict(ZONE_A, false, NOW), "nor is a verdict kept");
     assertFalse(n.placedNode().taints().stream().anyMatch(t -> t.key().equals(io.dsfleet.common.match.DaemonTolerations.NOT_READY)),
         "as its entitlement sees it, the node has no taint of its condition");
@@ -135,5 +135,30 @@ class PlacementMemoTest {
       h.fleet.state.nodes.values().forEach(n -> after.put(n.name, n.verdictsKept()));
       assertEquals(kept, after, "verdicts kept a node, before the plans and after");
     }
+  }
+
+  /**
+   * A node with a NoExecute taint keeps no verdict, and the node as planned only until the next
+   * plan measures its taints' ages ({@link TaintAges}): a plan judges its DaemonSets on one node (made
+   * once a DaemonSet before, a microsecond each, helper-190), and a wall clock stepped ahead between
+   * two plans still times the taint as the monotonic clock measured it.
+   */
+  @Test
+  void aNodeWithANoExecuteTaintIsMadeOnceAPlan() {
+    PodSpec minute = spec("spec.template.spec.tolerations", "[{key: dedicated, operator: Exists, effect: NoExecute, tolerationSeconds: 60}]");
+    NodeEntry n = node();
+    n.adminTaints.put("dedicated:NoExecute", new Taint("dedicated", "db", Taint.NO_EXECUTE, NOW));
+    n.measureTaintAges(NOW, 0);
+    io.dsfleet.common.model.Node planned = n.toNode();
+    n.verdict(ANY, false, NOW);
+    n.verdict(minute, false, NOW);
+    assertSame(planned, n.toNode(), "one node for the plan's DaemonSets");
+    assertEquals(NOW.plusSeconds(60), n.verdict(minute, false, NOW).evictAt());
+    Instant dayLater = NOW.plus(java.time.Duration.ofDays(1)); // the wall clock stepped a day ahead, 10 s on the monotonic one
+    n.measureTaintAges(dayLater, 10_000_000_000L);
+    Placement.Verdict v = n.verdict(minute, false, dayLater);
+    assertTrue(v.shouldRun(), "10 s of the 60 tolerated: " + v);
+    assertEquals(dayLater.plusSeconds(50), v.evictAt());
+    assertNotSame(planned, n.toNode(), "the next plan times the taint anew");
   }
 }
