@@ -188,11 +188,6 @@ final class NodeEntry {
    * as the node authorizer's does not.
    */
   Node placedNode() {
-    Node kept = placement().node;
-    return kept != null ? kept : placedNodeAnew();
-  }
-
-  private Node placedNodeAnew() {
     List<Taint> taints = effectiveTaints();
     taints.removeIf(t -> t.key().equals(DaemonTolerations.UNREACHABLE) || t.key().equals(DaemonTolerations.NOT_READY));
     return new Node(name, effectiveLabels(), taints, unschedulable);
@@ -223,9 +218,9 @@ final class NodeEntry {
    */
   Placement.Verdict verdict(io.dsfleet.common.model.PodSpec spec, boolean placed, Instant now) {
     PlacementMemo m = placement();
-    Placement.Verdict v = m.node != null ? m.verdict(spec) : Placement.evaluate(spec, placed ? placedNodeAnew() : m.planned, now);
-    assert v.equals(Placement.evaluate(spec, placed ? placedNodeAnew() : toNodeAnew(), now))
-        : "kept verdict " + v + " of node " + name + " is not " + Placement.evaluate(spec, placed ? placedNodeAnew() : toNodeAnew(), now);
+    Placement.Verdict v = m.node != null ? m.verdict(spec) : Placement.evaluate(spec, placed ? placedNode() : m.planned, now);
+    assert v.equals(Placement.evaluate(spec, placed ? placedNode() : toNodeAnew(), now))
+        : "kept verdict " + v + " of node " + name + " is not " + Placement.evaluate(spec, placed ? placedNode() : toNodeAnew(), now);
     return v;
   }
 

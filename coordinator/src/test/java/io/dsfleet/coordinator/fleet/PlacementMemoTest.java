@@ -2,6 +2,7 @@ package io.dsfleet.coordinator.fleet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -54,7 +55,7 @@ class PlacementMemoTest {
     assertSame(first, n.verdict(ZONE_A, false, NOW));
     assertSame(first, n.verdict(ZONE_A, true, NOW.plusSeconds(3600))); // no NoExecute taint: the time and the two nodes are one
     assertSame(n.toNode(), n.toNode());
-    assertSame(n.toNode(), n.placedNode());
+    assertEquals(n.toNode(), n.placedNode());
   }
 
   /** Each input of placement changed on a node that kept a verdict: the next verdict is the one made anew, and differs. */
@@ -110,7 +111,7 @@ class PlacementMemoTest {
         Taint.of(io.dsfleet.common.match.DaemonTolerations.NOT_READY, "", Taint.NO_SCHEDULE));
     assertEquals(anew(n, noTolerations), n.verdict(noTolerations, false, NOW));
     assertTrue(n.verdict(noTolerations, true, NOW).shouldRun(), "the entitlement's node leaves the condition's taints out");
-    assertNotSame(n.toNode(), n.placedNode());
+    assertNotEquals(n.toNode(), n.placedNode());
   }
 
   /**
