@@ -154,8 +154,13 @@ class DesiredSetBoundTest {
         h.apply(configMap("c" + i, 1000 * 1000));
       }
       h.apply(mounting("c", "{disktype: hdd}", "c0", "c1", "c2", "c3", "c4")); // placed on none: allowed, and now the fleet's configs are 5 MB
+      Map<String, Integer> kept = new java.util.TreeMap<>();
+      h.fleet.state.nodes.values().forEach(n -> kept.put(n.name, n.verdictsKept()));
       bound.check(h.fleet.state, List.of(daemonSet(mounting("a", null, "small", "c0"))), List.of(), java.time.Instant.now());
       assertThat(bound.nodesLooked).as("each node counted").isEqualTo(50);
+      Map<String, Integer> after = new java.util.TreeMap<>();
+      h.fleet.state.nodes.values().forEach(n -> after.put(n.name, n.verdictsKept()));
+      assertThat(after).as("the checked DaemonSet (a dry run's, a refused one's) judged on each node, kept by none").isEqualTo(kept);
     }
   }
 
