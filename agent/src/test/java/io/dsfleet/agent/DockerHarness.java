@@ -66,16 +66,21 @@ public final class DockerHarness implements AutoCloseable {
     return new DockerHarness(stateDir, false, Backoff.KUBERNETES);
   }
 
-  /** A harness whose agent reaches the daemon at {@code dockerHost} (a proxy in front of it: {@link DockerFaults}). */
-  public static DockerHarness through(Path stateDir, String dockerHost) {
-    return new DockerHarness(stateDir, true, Backoff.KUBERNETES, dockerHost);
+  /**
+   * A harness whose agent reaches the daemon at {@code dockerHost} (a proxy in front of it: {@link
+   * DockerFaults}) and lists the node's containers every {@code relist} (the agent: {@link
+   * Reconciler#RELIST}): a pass looks only at what an event names, so a fault in a list shows at the
+   * relist.
+   */
+  public static DockerHarness through(Path stateDir, String dockerHost, Duration relist) {
+    return new DockerHarness(stateDir, true, Backoff.KUBERNETES, dockerHost, relist);
   }
 
   private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff) {
-    this(stateDir, reconcile, backoff, DOCKER_HOST);
+    this(stateDir, reconcile, backoff, DOCKER_HOST, Reconciler.RELIST);
   }
 
-  private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff, String dockerHost) {
+  private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff, String dockerHost, Duration relist) {
     this.docker = new DockerRuntime(dockerHost);
     try {
       docker.ping();
@@ -85,7 +90,7 @@ public final class DockerHarness implements AutoCloseable {
     Assumptions.assumeTrue(docker.inspectImage("local/busybox:1").isPresent(),
         "skipped: test image local/busybox:1 missing; build it with scripts/build-test-images.sh");
     this.stateDir = new io.dsfleet.agent.state.LocalState(stateDir).dir();
-    this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), backoff, Reconciler.RELIST, stateDir, "test",
+    this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), backoff, relist, stateDir, "test",
         threads, r -> last = r);
     if (reconcile) {
       ticker.scheduleWithFixedDelay(() -> {

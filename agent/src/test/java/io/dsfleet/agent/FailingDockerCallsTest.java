@@ -32,7 +32,9 @@ class FailingDockerCallsTest {
   @BeforeEach
   void start() throws Exception {
     faults = new DockerFaults(tmp.resolve("docker.sock"), DockerHarness.DOCKER_HOST);
-    h = DockerHarness.through(tmp.resolve("state"), faults.dockerHost());
+    // the relist every 2 s, not the agent's 30: a pass inspects only what an event names since stop 70, and the faults in
+    // lists below show at the relist (two tests took 30 s each, waiting for it)
+    h = DockerHarness.through(tmp.resolve("state"), faults.dockerHost(), Duration.ofSeconds(2));
   }
 
   @AfterEach
@@ -90,7 +92,7 @@ class FailingDockerCallsTest {
    * layer cannot be read), here from an agent's first look at a pod's new container: that pod is
    * held, its container neither taken for another's (nor for no pod's: the pod would be started a
    * second time beside it) nor replaced, reported as it was last known with why, and looked at again
-   * at the next list (here one that an event of another pod's makes); the node's other pods go on. Before, the error failed every list of the node:
+   * at the next list (here the relist's); the node's other pods go on. Before, the error failed every list of the node:
    * no pod was restarted, started, stopped or reported, and after 30 s its runtime was said down.
    */
   @Test
@@ -118,7 +120,7 @@ class FailingDockerCallsTest {
 
     faults.heal();
     // an event of the other pod's alone, none of the held one's (whose own event would drop its remembered inspect): the
-    // next list inspects the held container again, never remembered while its image's labels were not known
+    // next list (the relist's) inspects the held container again, never remembered while its image's labels were not known
     docker("kill", running("healthy-pod01").id());
     await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(100)).until(() -> h.last.stream()
         .anyMatch(p -> p.getPodName().equals("broken-pod01") && p.getReason().isEmpty() && p.getPhase().equals("Running")));
@@ -221,8 +223,8 @@ class FailingDockerCallsTest {
     List<String> before = direct.listOwned(h.node).stream().map(ContainerInfo::id).sorted().toList();
     assertThat(before).as("a sandbox and its container").hasSize(2);
     faults.answer(line -> line.contains("/containers/json"), "[]");
-    docker("kill", "--signal", "HUP", before.get(0)); // an event: a pass lists (HUP ends neither busybox's sleep nor pause)
-    await().atMost(Duration.ofSeconds(30)).until(() -> faults.faulted("/containers/json") >= 1);
+    docker("kill", "--signal", "HUP", before.get(0)); // an event, which a pass inspects (HUP ends neither busybox's sleep nor pause)
+    await().atMost(Duration.ofSeconds(30)).until(() -> faults.faulted("/containers/json") >= 1); // the relist's empty list
     long passes = h.reconciler.passes();
     await().atMost(Duration.ofSeconds(30)).until(() -> h.reconciler.passes() >= passes + 3 && h.reconciler.idle());
     faults.heal();
