@@ -220,7 +220,7 @@ final class NodeEntry {
     PlacementMemo m = placement();
     Placement.Verdict v = m.node != null ? m.verdict(spec) : Placement.evaluate(spec, placed ? placedNode() : m.planned, now);
     assert v.equals(Placement.evaluate(spec, placed ? placedNode() : toNodeAnew(), now))
-        : "kept verdict " + v + " of node " + name + " is not " + Placement.evaluate(spec, placed ? placedNode() : toNodeAnew(), now);
+        : "verdict " + v + " of node " + name + (m.node != null ? " (kept)" : " (on the node as planned)") + " is not " + Placement.evaluate(spec, placed ? placedNode() : toNodeAnew(), now);
     return v;
   }
 

@@ -16,9 +16,10 @@ import java.util.TreeMap;
  * places pods there stays as it was: the agent's info, the operator's labels and taints, the cordon
  * and the condition, all compared at each use ({@link #holdsFor}), so no write of them has to
  * remember to forget this. A node with a NoExecute taint, or a taint of its condition's keys, keeps
- * no verdict, and the node only as planned until the next plan ({@link #node} null, {@link #planned}): a NoExecute verdict moves with time (its
- * tolerationSeconds) and its time with each plan ({@link TaintAges}), and the node as its
- * entitlement sees it ({@link NodeEntry#placedNode}) differs from the node as planned. Verdicts are
+ * no verdict, and the node only as planned until the next plan ({@link #node} null, {@link
+ * #planned}): a NoExecute verdict moves with time (its tolerationSeconds) and its time with each
+ * plan ({@link TaintAges}), and the node as its entitlement sees it ({@link NodeEntry#placedNode})
+ * differs from the node as planned. Verdicts are
  * kept by the spec's identity: a DaemonSet's spec object lives as long as its revision in the fleet
  * (a spec applied again is a new object, judged again). Under the fleet's lock, as its node.
  */

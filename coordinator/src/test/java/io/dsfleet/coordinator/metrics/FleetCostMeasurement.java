@@ -122,6 +122,26 @@ class FleetCostMeasurement {
     }
   }
 
+  /** What a rollout pass costs at 10,000 nodes with one DaemonSet rolled out on every node (nothing to move: the resync's pass). */
+  @Test
+  void passes() throws Exception {
+    try (LargeFleet f = new LargeFleet(dir.resolve("passes"), 10_000, 1)) {
+      reportAllReady(f);
+      List<Double> millis = new java.util.ArrayList<>();
+      for (int round = 0; round < 40; round++) {
+        f.clock.advance(java.time.Duration.ofMillis(100)); // past the pacing's next pass (four times the last one's walk)
+        f.fleet.pause("ops", "agent-0", false); // a resume: a pass is due, which finds nothing to move
+        long t0 = System.nanoTime();
+        f.fleet.rolloutPass();
+        millis.add((System.nanoTime() - t0) / 1e6);
+      }
+      List<Double> last = new java.util.ArrayList<>(millis.subList(20, 40));
+      java.util.Collections.sort(last);
+      System.out.printf("10,000 nodes, 1 DaemonSet rolled out: a rollout pass %.1f ms (median of the last 20 of 40; min %.1f)%n",
+          (last.get(9) + last.get(10)) / 2, last.get(0));
+    }
+  }
+
   /** How long a coordinator takes to load a fleet of 10,000 nodes and one DaemonSet from its store (a restart's part of it), three times. */
   @Test
   void load() throws Exception {
