@@ -12,7 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * What the lease sweep a second costs at 10,000 nodes when nothing changes, with 1 and with 10
  * DaemonSets (the clock standing still: no lease runs out, no time moves a rollout), what a node's
- * report costs, what a read of the DaemonSets' status costs after one, and how long the fleet takes to load from its
+ * report costs, what a read of the DaemonSets' status costs after one, what a rollout pass with
+ * nothing to move costs, and how long the fleet takes to load from its
  * store (docs/benchmarks.md, "3. Fleet scale"): run by hand, {@code -Ddsfleet.measure=true}; it
  * prints, it asserts nothing.
  */
