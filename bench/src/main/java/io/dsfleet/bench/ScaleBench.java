@@ -268,7 +268,7 @@ final class ScaleBench {
     double simsGc0 = sims.stream().mapToDouble(p -> Procs.gcSeconds(p.pid())).sum();
     List<Map<String, Procs.ThreadCpu>> simsThreads0 = sims.stream().map(p -> Procs.threadCpu(p.pid())).toList();
     long cpu0 = Procs.cpuMillis(pid);
-    long simsCpu0 = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum();
+    long simsCpu0 = simulatorsCpuMillis(sims);
     long applyAt = System.currentTimeMillis(); // after the readings above (jstat starts a JVM): the figures run from the request
     long a0 = System.nanoTime();
     fleet.apply(LocalFleet.daemonSet(name, "sim/app:1", ""));
@@ -276,7 +276,7 @@ final class ScaleBench {
     LocalFleet.await("every node running " + name, 600, POLL_MS, () -> fleet.daemonSet(name).getStatus().getAvailable() == nodes);
     double allMs = (System.nanoTime() - a0) / 1e6;
     double cpuMs = Procs.cpuMillis(pid) - cpu0;
-    double simsCpuMs = sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum() - simsCpu0;
+    double simsCpuMs = simulatorsCpuMillis(sims) - simsCpu0;
     double gcS = Procs.gcSeconds(pid) - gc0;
     double jitS = Procs.compilerSeconds(threads0, Procs.threadCpu(pid));
     double simsGcS = sims.stream().mapToDouble(p -> Procs.gcSeconds(p.pid())).sum() - simsGc0;
@@ -345,11 +345,7 @@ final class ScaleBench {
 
   /** The simulator JVMs' CPU so far, together. */
   private static long simulatorsCpuMillis(List<Process> sims) {
-    long sum = 0;
-    for (Process p : sims) {
-      sum += Procs.cpuMillis(p.pid());
-    }
-    return sum;
+    return sims.stream().mapToLong(p -> Procs.cpuMillis(p.pid())).sum();
   }
 
   private static final java.util.regex.Pattern SERVING = java.util.regex.Pattern.compile("ds-coordinator serving .*; (\\d+) ms after the JVM started");
