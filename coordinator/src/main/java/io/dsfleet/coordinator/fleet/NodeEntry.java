@@ -218,9 +218,9 @@ final class NodeEntry {
    */
   Placement.Verdict verdict(io.dsfleet.common.model.PodSpec spec, boolean placed, Instant now) {
     PlacementMemo m = placement();
-    Placement.Verdict v = m.node != null ? m.verdict(spec) : Placement.evaluate(spec, placed ? placedNode() : m.planned, now);
+    Placement.Verdict v = m.keepsVerdicts ? m.verdict(spec) : Placement.evaluate(spec, placed ? placedNode() : m.planned, now);
     assert v.equals(Placement.evaluate(spec, placed ? placedNode() : toNodeAnew(), now))
-        : "verdict " + v + " of node " + name + (m.node != null ? " (kept)" : " (on the node as planned)") + " is not " + Placement.evaluate(spec, placed ? placedNode() : toNodeAnew(), now);
+        : "verdict " + v + " of node " + name + (m.keepsVerdicts ? " (kept)" : " (on the node as planned)") + " is not " + Placement.evaluate(spec, placed ? placedNode() : toNodeAnew(), now);
     return v;
   }
 
@@ -232,7 +232,7 @@ final class NodeEntry {
 
   /** {@link TaintAges#update} at a plan, which a node without NoExecute taints, none measured before, has nothing for. */
   void measureTaintAges(Instant now, long nowNanos) {
-    if (placement().node == null || !taintAges.isEmpty()) {
+    if (!placement().keepsVerdicts || !taintAges.isEmpty()) {
       taintAges.update(taintsAsSet(), now, nowNanos);
       placement = null; // the node as planned has its NoExecute taints timed anew
     }
