@@ -232,9 +232,8 @@ final class NodeEntry {
 
   /** {@link TaintAges#update} at a plan, which a node without NoExecute taints, none measured before, has nothing for. */
   void measureTaintAges(Instant now, long nowNanos) {
-    if (!placement().keepsVerdicts || !taintAges.isEmpty()) {
-      taintAges.update(taintsAsSet(), now, nowNanos);
-      placement = null; // the node as planned has its NoExecute taints timed anew
+    if ((!placement().keepsVerdicts || !taintAges.isEmpty()) && taintAges.update(taintsAsSet(), now, nowNanos)) {
+      placement = null; // the node as planned has its NoExecute taints timed anew (made once a plan, not twice, when their times stay)
     }
   }
 

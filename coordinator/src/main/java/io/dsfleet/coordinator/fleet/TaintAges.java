@@ -36,8 +36,11 @@ final class TaintAges {
     return t.key() + "\0" + t.value() + "\0" + t.effect() + "\0" + t.timeAdded().toEpochMilli();
   }
 
-  /** Measures the node's taints at a plan: {@code now} on the wall clock, {@code nowNanos} on the monotonic one. */
-  void update(List<Taint> taints, Instant now, long nowNanos) {
+  /**
+   * Measures the node's taints at a plan: {@code now} on the wall clock, {@code nowNanos} on the
+   * monotonic one. Returns whether the times {@link #apply} gives them changed.
+   */
+  boolean update(List<Taint> taints, Instant now, long nowNanos) {
     Map<String, Seen> present = new HashMap<>();
     Map<String, Instant> steady = new HashMap<>();
     for (Taint t : taints) {
@@ -55,7 +58,9 @@ final class TaintAges {
     }
     seen.clear();
     seen.putAll(present);
+    Map<String, Instant> before = steadyAdded;
     steadyAdded = Map.copyOf(steady);
+    return !steadyAdded.equals(before);
   }
 
   /** No NoExecute taint measured: an {@link #update} without one has nothing to change. */
