@@ -345,15 +345,15 @@ class AgentProcessTest {
    * Docker's events drive the agent (docs/agent.md, "Static stability"): with its relist ten minutes
    * away and Kubernetes' back-off (10 s), the agent's passes make no list of their own (five in a
    * row, counted at Docker's socket), and a container killed behind its back is
-   * made again within 2 s of its end on a quiet host (a first crash, restarted at once as the kubelet does; asserted under 5 s,
-   * half the back-off, as the suite's other modules share the cores), the pass Docker's event
+   * made again within 2 s of its end on a quiet host (a first crash, restarted at once as the kubelet does; asserted under 10 s,
+   * a third of the back-off, as the suite's other modules share the cores and the daemon), the pass Docker's event
    * woke having inspected the container the event named. An agent that followed no events would list at every pass (its restart
    * comes as soon: the five passes' lists are what tell it apart); one whose events woke nothing
    * would not see the kill for ten minutes.
    */
   @Test
   void aContainerKilledBehindTheAgentsBackIsRestartedOnDockersEventNotAtTheRelist() throws Exception {
-    restartBackoff = "10s";
+    restartBackoff = "30s"; // far from what a load on the shared daemon makes of an event-driven restart (up to 4.2 s seen)
     startAgentCounted("--relist-interval", "10m");
     assertThat(calls.count(DockerCalls.EVENTS)).as("the agent follows Docker's events").isPositive();
     long lists = calls.count(DockerCalls.LIST);
@@ -364,9 +364,10 @@ class AgentProcessTest {
 
     Restart r = killMainAndWaitForItsRestart(Duration.ofSeconds(10));
     System.out.printf("killed behind the agent's back: made again after %.1f s, running after %.1f s%n", r.created(), r.started());
-    // 0.1-0.4 s in nine rehearsals, 3.1 s once (stop 72) with the suite's other modules on both cores: bounded by what it is
-    // told apart from, the back-off (10 s) and the relist (ten minutes), not by the 2 s a quiet host shows
-    assertThat(r.created()).as("made again on the event, well within the back-off (10 s; the relist is ten minutes away)").isLessThan(5);
+    // 0.1-0.5 s in ten rehearsals, 3.1 and 4.2 s (stop 72) with the suite's other modules and e2e's hosts on both cores and
+    // the one daemon: bounded by what it is told apart from, the back-off (30 s) and the relist (ten minutes), not by the
+    // 2 s a quiet host shows
+    assertThat(r.created()).as("made again on the event, well within the back-off (30 s; the relist is ten minutes away)").isLessThan(10);
     assertThat(calls.count(DockerCalls.INSPECT)).as("the pass the event woke inspected the container it named").isGreaterThan(inspects);
   }
 
