@@ -20,9 +20,11 @@ import java.util.concurrent.TimeUnit;
  * of its own, with no agent connected, takes {@code joins} joins by token, each as an agent's first
  * (its own TLS connection pinned on the token's CA, the token, a request for a P-256 certificate,
  * the leave secret's hash; the coordinator checks the request, signs the certificate and commits
- * the node). The measure is the coordinator's CPU over them, per join, and over their second half
- * (its code compiled by then: a cold coordinator's first joins pay for loading and compiling it,
- * which a fleet's thousands of joins spread thin). The joiners' key pairs and
+ * the node), one per node of the fleet measured, as the fleet's own joins are. The measure is the
+ * coordinator's CPU over them, per join, over their first {@link #FIRST} (the check's size until
+ * 2026-12-07, kept to compare with the figures before) and over their second half (its code
+ * compiled by then: a cold coordinator's first joins pay for loading and compiling it, which a
+ * fleet's thousands of joins spread thin). The joiners' key pairs and
  * requests are made before the window; their handshakes run beside it on the same cores but are
  * not the coordinator's CPU. No session is opened after a join: the heartbeats and desired sets of
  * nodes already in, which the scale run's figure over its joins includes, are not here.
@@ -32,9 +34,13 @@ final class JoinCheck {
 
   /**
    * @param cpuMsPerJoin over every join, the coordinator's first (its code loaded and compiled as they come)
+   * @param firstCpuMsPerJoin over the first {@link #FIRST} joins only (all of them in a smaller check)
    * @param warmCpuMsPerJoin over the second half only, the code compiled by then, as through most of a fleet's joins
    */
-  record Result(int joins, double seconds, double cpuMsPerJoin, double warmCpuMsPerJoin) {}
+  record Result(int joins, double seconds, double cpuMsPerJoin, double firstCpuMsPerJoin, double warmCpuMsPerJoin) {}
+
+  /** The joins of the check before 2026-12-07 (2,000 whatever the fleet's size), whose figure is printed beside. */
+  static final int FIRST = 2000;
 
   /** Joins at once: enough to keep the coordinator's two cores busy without queueing behind its limits. */
   static final int PARALLEL = 8;
@@ -62,16 +68,26 @@ final class JoinCheck {
         long cpu0 = Procs.cpuMillis(pid);
         long t0 = System.nanoTime();
         int half = joins / 2;
-        join(pool, address, credentials, requests, 0, half);
-        long cpuHalf = Procs.cpuMillis(pid);
-        join(pool, address, credentials, requests, half, joins);
-        long cpu1 = Procs.cpuMillis(pid);
+        int first = Math.min(FIRST, joins);
+        // the CPU read after the first FIRST and after the first half, whichever comes first
+        int[] marks = first <= half ? new int[] {first, half, joins} : new int[] {half, first, joins};
+        long[] cpuAt = new long[marks.length];
+        int from = 0;
+        for (int m = 0; m < marks.length; m++) {
+          join(pool, address, credentials, requests, from, marks[m]);
+          cpuAt[m] = Procs.cpuMillis(pid);
+          from = marks[m];
+        }
+        long cpuFirst = cpuAt[first <= half ? 0 : 1];
+        long cpuHalf = cpuAt[first <= half ? 1 : 0];
+        long cpu1 = cpuAt[2];
         double seconds = (System.nanoTime() - t0) / 1e9;
         double perJoin = (double) (cpu1 - cpu0) / joins;
+        double firstPerJoin = (double) (cpuFirst - cpu0) / first;
         double warm = (double) (cpu1 - cpuHalf) / (joins - half);
-        out.printf("joins alone: %d joins in %.1f s, coordinator CPU %.1f ms per join, %.1f ms each of the second half (a coordinator"
-            + " of its own, %d at once)%n", joins, seconds, perJoin, warm, PARALLEL);
-        return new Result(joins, seconds, perJoin, warm);
+        out.printf("joins alone: %d joins in %.1f s, coordinator CPU %.1f ms per join, %.1f ms each of the first %d, %.1f ms each of"
+            + " the second half (a coordinator of its own, %d at once)%n", joins, seconds, perJoin, firstPerJoin, first, warm, PARALLEL);
+        return new Result(joins, seconds, perJoin, firstPerJoin, warm);
       } finally {
         pool.shutdownNow();
       }

@@ -51,7 +51,7 @@ final class ScaleBench {
       throws Exception {
     // what a join costs the coordinator alone, first, with nothing else running (one coordinator only:
     // a group's leader would add its replication, which the figure of the joins below shows)
-    JoinCheck.Result joinsAlone = replicas == 1 ? JoinCheck.run(work, Math.min(nodes, JOINS_ALONE), out) : null;
+    JoinCheck.Result joinsAlone = replicas == 1 ? JoinCheck.run(work, nodes, out) : null;
     Path state = Path.of("/dev/shm", "dsfleet-bench-" + ProcessHandle.current().pid() + "-" + nodes);
     List<Process> sims = new ArrayList<>();
     ConcurrentLinkedQueue<String> lines = new ConcurrentLinkedQueue<>();
@@ -420,8 +420,6 @@ final class ScaleBench {
     });
   }
 
-  /** Joins of the separate check of a join's cost ({@link JoinCheck}): enough for the coordinator's code to be compiled early in them. */
-  static final int JOINS_ALONE = 2000;
 
   /** How often the bench asks the coordinator: every poll walks the fleet, so it is kept rare (the figures' resolution). */
   static final long POLL_MS = 250;
@@ -437,7 +435,8 @@ final class ScaleBench {
         "coordinator CPU for the apply (its JIT compiler threads)", "a second apply, compiled: p50 / p99 / max (coordinator CPU)", "rolling update, maxUnavailable 10 % (coordinator CPU)", "restart / leader loss: all back",
         "NotReady during restart / in the time watched after", "dashboard DaemonSet page: size, server time p50 / max");
     for (Result r : results) {
-      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms (%s)".formatted(r.joinCpuMsPerNode(), r.joinsAlone() == null ? "-" : "%.1f ms, warm %.1f ms".formatted(r.joinsAlone().cpuMsPerJoin(), r.joinsAlone().warmCpuMsPerJoin())), "%.1f %% (%.1f %%); %.1f %% (%s)".formatted(r.cpuPercent(), r.jitPercent(), r.withDsCpuPercent(),
+      t.row(r.nodes(), r.replicas() == 1 ? "1" : r.replicas() + " replicas", "%.1f s".formatted(r.joinMs() / 1000), "%.1f ms (%s)".formatted(r.joinCpuMsPerNode(), r.joinsAlone() == null ? "-" : "%.1f ms, first %d %.1f ms, warm %.1f ms".formatted(r.joinsAlone().cpuMsPerJoin(),
+                Math.min(JoinCheck.FIRST, r.joinsAlone().joins()), r.joinsAlone().firstCpuMsPerJoin(), r.joinsAlone().warmCpuMsPerJoin())), "%.1f %% (%.1f %%); %.1f %% (%s)".formatted(r.cpuPercent(), r.jitPercent(), r.withDsCpuPercent(),
               Double.isNaN(r.withDsPasses()) ? "-" : "%.0f".formatted(r.withDsPasses())), "%.0f MiB".formatted(r.heapMib()),
           "%.0f MiB".formatted(r.rssMib()),
           "%.0f / %.0f / %.0f ms".formatted(r.apply().latency().median(), r.apply().latency().percentile(99), r.apply().latency().max()),
