@@ -69,18 +69,17 @@ final class JoinCheck {
         long t0 = System.nanoTime();
         int half = joins / 2;
         int first = Math.min(FIRST, joins);
-        // the CPU read after the first FIRST and after the first half, whichever comes first
-        int[] marks = first <= half ? new int[] {first, half, joins} : new int[] {half, first, joins};
-        long[] cpuAt = new long[marks.length];
+        // the coordinator's CPU read after the first FIRST joins, the first half and all, in their order
+        java.util.Map<Integer, Long> cpuAt = new java.util.HashMap<>();
         int from = 0;
-        for (int m = 0; m < marks.length; m++) {
-          join(pool, address, credentials, requests, from, marks[m]);
-          cpuAt[m] = Procs.cpuMillis(pid);
-          from = marks[m];
+        for (int mark : new java.util.TreeSet<>(List.of(first, half, joins))) {
+          join(pool, address, credentials, requests, from, mark);
+          cpuAt.put(mark, Procs.cpuMillis(pid));
+          from = mark;
         }
-        long cpuFirst = cpuAt[first <= half ? 0 : 1];
-        long cpuHalf = cpuAt[first <= half ? 1 : 0];
-        long cpu1 = cpuAt[2];
+        long cpuFirst = cpuAt.get(first);
+        long cpuHalf = cpuAt.get(half);
+        long cpu1 = cpuAt.get(joins);
         double seconds = (System.nanoTime() - t0) / 1e9;
         double perJoin = (double) (cpu1 - cpu0) / joins;
         double firstPerJoin = (double) (cpuFirst - cpu0) / first;

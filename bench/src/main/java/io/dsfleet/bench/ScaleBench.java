@@ -420,7 +420,6 @@ final class ScaleBench {
     });
   }
 
-
   /** How often the bench asks the coordinator: every poll walks the fleet, so it is kept rare (the figures' resolution). */
   static final long POLL_MS = 250;
 
