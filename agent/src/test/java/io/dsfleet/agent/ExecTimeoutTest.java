@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,6 +61,24 @@ class ExecTimeoutTest extends OnDocker {
     assertThat(h.container("main").id()).as("the container is listed and inspected as before").isEqualTo(id);
     assertThat(h.last.get(0).getContainers(0).getReady()).isFalse();
     assertThat(runcOf(id)).as("runc processes of the container left").isZero();
+  }
+
+  /**
+   * An exec's output (a postStart hook's, put into its container's status message and the agent's
+   * log) is its first 10,000 bytes, whatever the command prints, as text: before 2026-12-07 it was
+   * its frames while under 10,000 characters, so the frame that crossed the bound was kept whole
+   * (dockerd's frames are up to 32 KiB: 42,000 characters, 126 KB in UTF-8 when each byte is no
+   * UTF-8), and each frame was decoded alone, a character cut between two kept as two U+FFFD.
+   */
+  @Test
+  void anExecsOutputIsItsFirst10000BytesAsText() {
+    h.run(ds());
+    String id = h.container("main").id();
+    // one byte, then two-byte characters: frames cut at odd offsets cut characters
+    var r = h.docker.exec(id, List.of("sh", "-c", "printf x; yes \u00e9 | tr -d '\\n' | head -c 300000; exit 3"), Duration.ofSeconds(30));
+    assertThat(r.exitCode()).isEqualTo(3);
+    assertThat(r.output().getBytes(StandardCharsets.UTF_8).length).as("the output's bytes").isLessThanOrEqualTo(10_000);
+    assertThat(r.output()).as("the output, cut at a character").matches("x\u00e9{4999}");
   }
 
   /** runc processes (a create's, an exec's) working on the container. */
