@@ -51,8 +51,8 @@ final class SchemaWalker {
           Map.entry("PodSpec.enableServiceLinks", "there are no Kubernetes Services"),
           Map.entry("PodSpec.topologySpreadConstraints", "a DaemonSet runs one pod per node already"),
           Map.entry("PodSecurityContext.fsGroupChangePolicy", "volume ownership is set when the agent writes the volume"),
-          Map.entry("Container.terminationMessagePolicy", "the exit code and the last log line are reported instead"),
-          Map.entry("Container.terminationMessagePath", "the exit code and the last log line are reported instead"),
+          Map.entry("Container.terminationMessagePolicy", "the exit code alone is reported, no message: a crashed run's log is read with dsctl logs --previous"),
+          Map.entry("Container.terminationMessagePath", "the exit code alone is reported, no message: a crashed run's log is read with dsctl logs --previous"),
           Map.entry("NodeAffinity.preferredDuringSchedulingIgnoredDuringExecution",
               "a DaemonSet places one pod on every matching node; preferences rank nothing"));
 

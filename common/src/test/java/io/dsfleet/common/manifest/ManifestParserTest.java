@@ -133,6 +133,22 @@ class ManifestParserTest {
     assertThat(projected.sources().get(0).configMap().name()).isEqualTo("c");
   }
 
+  /**
+   * The warning for a termination message says what is reported: the exit code alone, no message
+   * (before 2026-12-07 it promised the last log line, which nothing reports: an operator relying on
+   * FallbackToLogsOnError looked for a crash's reason in a status that never had it).
+   */
+  @Test
+  void terminationMessageFieldsWarnThatOnlyTheExitCodeIsReported() {
+    var tree = Fixtures.with(Fixtures.baseTree(), "spec.template.spec.containers[0].terminationMessagePolicy", "FallbackToLogsOnError");
+    ParsedDocument doc = Fixtures.parse(tree).get(0);
+    assertThat(doc.errors()).isEmpty();
+    assertThat(doc.warnings()).singleElement().asString()
+        .startsWith("spec.template.spec.containers[0].terminationMessagePolicy: ignored")
+        .contains("the exit code alone is reported", "dsctl logs --previous")
+        .doesNotContain("last log line");
+  }
+
   @Test
   void antiAffinityAgainstOtherPodsIsRefused() {
     var tree = Fixtures.with(Fixtures.baseTree(), "spec.template.spec.affinity",
