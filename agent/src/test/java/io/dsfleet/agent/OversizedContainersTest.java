@@ -214,6 +214,36 @@ class OversizedContainersTest {
   }
 
   /**
+   * Docker runs an image's HEALTHCHECK as an exec, and runc's exec hung on an executable longer than
+   * a path as its create did (its error line over 64 KiB), for the check's timeout, which the image
+   * sets (an hour here): every inspect of the container waited, and so every pass of the node (checked
+   * by hand on Docker 20.10, 2026-12-07, helper-191: {@code docker inspect} of such a container timed
+   * out after 30 s, a runc exec stuck under it). Before 2026-12-07 such an image was run. It is refused
+   * where its check would run, and runs where a readiness probe turns its check off. (A CMD-SHELL
+   * test runs under /bin/sh: Docker copies no image's SHELL into its containers.)
+   */
+  @Test
+  void anImageWhoseHealthCheckExecutableIsLongerThanAPathIsRefusedBeforeDockerHangsOnIt() throws Exception {
+    String longPath = "/" + "a".repeat(40_000);
+    String id = created("{\"Image\": \"local/busybox:1\", \"Cmd\": [\"sh\", \"-c\", \"sleep 3600 & wait\"],"
+        + " \"Healthcheck\": {\"Test\": [\"CMD\", \"" + longPath + "\"], \"Interval\": 1000000000, \"Timeout\": 3600000000000}}");
+    image = "local/longhealth-" + h.node + ":1";
+    String[] repoTag = image.split(":");
+    api("POST", "/commit?container=" + id + "&repo=" + repoTag[0] + "&tag=" + repoTag[1], "");
+    api("DELETE", "/containers/" + id + "?force=1", "");
+    assertThat(h.docker.inspectImage(image).orElseThrow().healthHead()).isEqualTo(longPath);
+
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".image", image)));
+    var s = h.awaitStatus(p -> p.getContainers(0).getReason().equals("CreateContainerError"), Duration.ofSeconds(60));
+    assertThat(s.getContainers(0).getMessage()).contains("HEALTHCHECK").contains("40001 bytes").contains("4095");
+    assertThat(h.docker.listOwned(h.node)).as("no container of it made").noneMatch(c -> "main".equals(c.label(Labels.CONTAINER)));
+
+    // a readiness probe turns the check off: the image runs, on a node whose passes go on
+    h.run(ds(C0 + ".image", image, C0 + ".readinessProbe", "{exec: {command: ['true']}, periodSeconds: 1}"));
+    h.awaitStatus(p -> p.getReady(), Duration.ofSeconds(30));
+  }
+
+  /**
    * A running container off the host's network lists every port its image exposes: an image that
    * exposes all 65,535 made each such container's list line 2.3 MiB, so two pods of it (each a
    * container alone on the bridge) made every list of the node over the 4 MiB the agent reads, and

@@ -92,7 +92,17 @@ final class DockerAnswers {
         config == null || config.getExposedPorts() == null ? 0 : config.getExposedPorts().length,
         config == null || config.getVolumes() == null ? 0 : ImageInfo.volumeBytes(config.getVolumes().keySet()),
         config == null || config.getEntrypoint() == null || config.getEntrypoint().length == 0 ? "" : config.getEntrypoint()[0],
-        config == null || config.getCmd() == null || config.getCmd().length == 0 ? "" : config.getCmd()[0]);
+        config == null || config.getCmd() == null || config.getCmd().length == 0 ? "" : config.getCmd()[0], healthExecutable(config));
+  }
+
+  /**
+   * The executable Docker runs for an image's HEALTHCHECK of its own: a {@code CMD} test's first word; "" for none or a
+   * {@code CMD-SHELL} test, which {@code /bin/sh} runs (Docker 20.10 copies no image's {@code SHELL} into its containers:
+   * checked by hand, 2026-12-07).
+   */
+  static String healthExecutable(com.github.dockerjava.api.model.ContainerConfig config) {
+    List<String> test = config == null || config.getHealthcheck() == null ? null : config.getHealthcheck().getTest();
+    return test != null && test.size() > 1 && "CMD".equals(test.get(0)) && test.get(1) != null ? test.get(1) : "";
   }
 
   /**

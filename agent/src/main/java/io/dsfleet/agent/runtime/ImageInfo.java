@@ -13,19 +13,22 @@ import java.util.Map;
  * @param healthStartIntervalNanos its HEALTHCHECK's interval during the start period, 0 for none or the interval
  * @param entrypointHead the first word of its entrypoint ("" for none), the executable it runs unless a pod's command replaces it
  * @param cmdHead the first word of its command ("" for none), the executable where neither an entrypoint nor a pod's command is
+ * @param healthHead the executable Docker runs for its HEALTHCHECK, a {@code CMD} test's first word ("" for none, or a
+ *     {@code CMD-SHELL} test: {@code /bin/sh} runs it)
  */
 public record ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
     long healthStartIntervalNanos, long entrypointBytes, long cmdBytes, long exposedPorts, long volumeBytes, String entrypointHead,
-    String cmdHead) {
+    String cmdHead, String healthHead) {
   public ImageInfo {
     entrypointHead = entrypointHead == null ? "" : entrypointHead;
     cmdHead = cmdHead == null ? "" : cmdHead;
+    healthHead = healthHead == null ? "" : healthHead;
   }
 
   public ImageInfo(String id, String user, Map<String, String> labels, long settingsBytes, long healthIntervalNanos,
       long healthStartIntervalNanos, long entrypointBytes, long cmdBytes, long exposedPorts, long volumeBytes) {
     this(id, user, labels, settingsBytes, healthIntervalNanos, healthStartIntervalNanos, entrypointBytes, cmdBytes, exposedPorts,
-        volumeBytes, "", "");
+        volumeBytes, "", "", "");
   }
 
   public ImageInfo(String id, String user, Map<String, String> labels) {
