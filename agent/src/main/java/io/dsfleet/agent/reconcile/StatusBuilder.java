@@ -31,6 +31,23 @@ public final class StatusBuilder {
   private StatusBuilder() {}
 
   /**
+   * The most of a message a report carries, as the coordinator keeps it (its AgentText.MESSAGE): a
+   * message is Docker's error text or a hook's output, which an image or a container makes as long
+   * as it likes (an image's 70,000-byte USER gave a 70 KB start error), and a report over gRPC's
+   * 4 MiB message limit ended the node's session at each send (helper-191, 2026-12-07).
+   */
+  static final int MESSAGE_CHARS = 4096;
+
+  /** {@code message} cut to {@link #MESSAGE_CHARS}, never between the two halves of a surrogate pair. */
+  static String clip(String message) {
+    if (message.length() <= MESSAGE_CHARS) {
+      return message;
+    }
+    int end = Character.isHighSurrogate(message.charAt(MESSAGE_CHARS - 1)) ? MESSAGE_CHARS - 1 : MESSAGE_CHARS;
+    return message.substring(0, end);
+  }
+
+  /**
    * @param plans the planner's actions by pod key (their {@link PodPlanner.Wait}s name what each container waits for)
    * @param firstSeen when each pod was first desired here (its age when no container of it exists)
    * @param stopping whether a container's run is being stopped ({@link ContainerStops#stopping})
@@ -56,7 +73,7 @@ public final class StatusBuilder {
       b.setCreatedAtMillis(created.toEpochMilli());
     }
     if (!d.valid()) {
-      return b.setPhase("Failed").setReason("UnsupportedPodSpec").setMessage(d.problem()).build();
+      return b.setPhase("Failed").setReason("UnsupportedPodSpec").setMessage(clip(d.problem())).build();
     }
     List<OwnedContainer> current = observed.stream().filter(d::runs).toList();
     boolean alone = PodPlanner.alone(d, current); // the pod is its one container: up whenever that runs
@@ -103,7 +120,7 @@ public final class StatusBuilder {
     if (!up) {
       Optional<Failures.Failure> f = failures.get(Failures.key(d.key(), "POD"));
       if (f.isPresent()) {
-        b.setReason(f.get().reason()).setMessage(f.get().reason() + ": " + f.get().message());
+        b.setReason(f.get().reason()).setMessage(clip(f.get().reason() + ": " + f.get().message()));
       }
     }
     return b.build();
@@ -137,12 +154,12 @@ public final class StatusBuilder {
       }
     }
     if (wait.isPresent()) {
-      return cs.setState("waiting").setReason(wait.get().reason()).setMessage(wait.get().message()).build();
+      return cs.setState("waiting").setReason(wait.get().reason()).setMessage(clip(wait.get().message())).build();
     }
     // a failure recorded after the plan was made (the pod's work ran meanwhile)
     Optional<Failures.Failure> failed = failures.get(Failures.key(d.key(), c.name()));
     if (failed.isPresent() && (run == null || !run.running())) {
-      return cs.setState("waiting").setReason(failed.get().waitingReason()).setMessage(failed.get().message()).build();
+      return cs.setState("waiting").setReason(failed.get().waitingReason()).setMessage(clip(failed.get().message())).build();
     }
     if (run == null || run.running()) {
       String reason = init && sandbox != null ? "PodInitializing" : "ContainerCreating";
@@ -153,7 +170,7 @@ public final class StatusBuilder {
       return cs.setState("waiting").setReason("ContainerCreating").build();
     }
     if (run.neverStarted()) {
-      return cs.setState("waiting").setReason("RunContainerError").setMessage(String.valueOf(run.info().error())).build();
+      return cs.setState("waiting").setReason("RunContainerError").setMessage(clip(String.valueOf(run.info().error()))).build();
     }
     return cs.setState("terminated").setReason(run.info().exitCode() == 0 ? "Completed" : "Error").build();
   }

@@ -34,4 +34,19 @@ class StatusBuilderTest {
     assertThat(s.getReason()).isEqualTo("RunContainerError");
     assertThat(s.getMessage()).contains("executable file not found");
   }
+
+  /**
+   * Docker's error text is the image's to make long (a 70,000-byte USER gave a 70 KB start error):
+   * unbounded, some twenty such containers took a node's report over gRPC's 4 MiB and ended its
+   * session at every send. A message is cut where the coordinator cuts it, never inside a character.
+   */
+  @Test
+  void aContainersErrorTextIsCutWhereTheCoordinatorCutsIt() {
+    DesiredPod pod = Pods.pod("spec.template.spec.hostNetwork", "true");
+    String huge = "unable to find user " + "u".repeat(70_000);
+    ContainerStatus s = main(C.app("c1", pod.hash(), "main", 0, 0).neverStarted(huge, T0));
+    assertThat(s.getMessage()).hasSize(StatusBuilder.MESSAGE_CHARS).startsWith("unable to find user uuu");
+    String astral = "x".repeat(StatusBuilder.MESSAGE_CHARS - 1) + "\uD83D\uDE00" + "y";
+    assertThat(StatusBuilder.clip(astral)).as("the pair the cut falls inside left out whole").isEqualTo("x".repeat(StatusBuilder.MESSAGE_CHARS - 1));
+  }
 }
