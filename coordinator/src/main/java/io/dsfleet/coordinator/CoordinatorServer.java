@@ -100,7 +100,10 @@ public final class CoordinatorServer implements AutoCloseable {
       this.clock = clock;
       this.logins = new io.dsfleet.coordinator.dashboard.Logins(clock, nanoTime);
       this.nanoTime = nanoTime;
-      this.scheduler = openScheduler = Executors.newScheduledThreadPool(1, io.dsfleet.common.DaemonThreads.named("coordinator-scheduler"));
+      java.util.concurrent.ScheduledThreadPoolExecutor timers = new java.util.concurrent.ScheduledThreadPoolExecutor(1,
+          io.dsfleet.common.DaemonThreads.named("coordinator-scheduler"));
+      timers.setRemoveOnCancelPolicy(true); // each call's timers (AuthInterceptor, UnreadAnswers) leave nothing behind once it ends
+      this.scheduler = openScheduler = timers;
       ServerCredentials credentials;
       Authority single = null;
       ReplicationOptions replication = options.replication();
@@ -150,6 +153,7 @@ public final class CoordinatorServer implements AutoCloseable {
       this.calls = openCalls = Executors.newFixedThreadPool(Math.max(8, 4 * Runtime.getRuntime().availableProcessors()), daemonThreads("coordinator-call"));
       this.boss = openBoss = ConnectionLimits.eventLoops(1, daemonThreads("coordinator-accept"));
       this.workers = openWorkers = ConnectionLimits.eventLoops(0, daemonThreads("coordinator-io"));
+      io.dsfleet.coordinator.security.UnreadAnswers unread = new io.dsfleet.coordinator.security.UnreadAnswers(scheduler);
       NettyServerBuilder builder = NettyServerBuilder.forAddress(new InetSocketAddress(options.host(), options.port()), credentials)
           .channelFactory(connections::newServerChannel)
           .bossEventLoopGroup(boss)
@@ -184,7 +188,9 @@ public final class CoordinatorServer implements AutoCloseable {
           .intercept(new AuthInterceptor(options.insecure(), () -> {
             Serving s = serving;
             return s == null ? null : s.authority();
-          }, scheduler));
+          }, scheduler))
+          .intercept(unread)
+          .addStreamTracerFactory(unread.tracers());
       if (gate != null) {
         builder.intercept(gate); // added last, runs first: a follower answers before anything else
       }

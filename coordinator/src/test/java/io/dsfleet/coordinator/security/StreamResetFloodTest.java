@@ -17,6 +17,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
@@ -36,27 +37,21 @@ class StreamResetFloodTest extends TlsFleetTest {
     FakeAgent agent = new FakeAgent(as(join("node-a", token())), "node-a").open();
     agents.add(agent);
 
-    Socket raw = new Socket();
-    raw.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
-    raw.connect(new InetSocketAddress("127.0.0.1", server.port()), 2000);
-    SSLSocket s = (SSLSocket) attackerTls().getSocketFactory().createSocket(raw, "127.0.0.1", server.port(), true);
-    SSLParameters p = s.getSSLParameters();
-    p.setApplicationProtocols(new String[] {"h2"});
-    s.setSSLParameters(p);
-    s.startHandshake();
+    SSLSocket s = h2(attackerTls(), server.port(), new byte[0]);
     OutputStream out = s.getOutputStream();
-    synchronized (out) {
-      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-      out.write(frame(4, 0, 0, new byte[0]));
-      out.flush();
-    }
     AtomicBoolean closed = new AtomicBoolean();
     AtomicBoolean goAway = new AtomicBoolean();
-    Thread reader = new Thread(() -> read(s, out, closed, goAway), "attacker-reader");
+    Thread reader = new Thread(() -> read(s, out, type -> {
+      if (type == GOAWAY) {
+        goAway.set(true);
+      } else if (type == CLOSED) {
+        closed.set(true);
+      }
+    }), "attacker-reader");
     reader.setDaemon(true);
     reader.start();
 
-    byte[] headers = joinHeaders();
+    byte[] headers = headers("/dsfleet.v1.AgentService/Join");
     int sent = 0;
     long t0 = System.nanoTime();
     try {
@@ -92,8 +87,32 @@ class StreamResetFloodTest extends TlsFleetTest {
     assertThat(sent).as("well before the attacker's " + PAIRS).isLessThan(PAIRS);
   }
 
-  /** Reads frames until the connection ends, acknowledging SETTINGS and PINGs as a client must. */
-  private static void read(SSLSocket s, OutputStream out, AtomicBoolean closed, AtomicBoolean goAway) {
+  /** An HTTP/2 connection from 127.0.0.2 (the fleet is on 127.0.0.1): TLS with ALPN h2, the preface, a SETTINGS frame of these settings. */
+  static SSLSocket h2(SSLContext tls, int port, byte[] settings) throws IOException {
+    Socket raw = new Socket();
+    raw.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.2"), 0));
+    raw.connect(new InetSocketAddress("127.0.0.1", port), 2000);
+    SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(raw, "127.0.0.1", port, true);
+    SSLParameters p = s.getSSLParameters();
+    p.setApplicationProtocols(new String[] {"h2"});
+    s.setSSLParameters(p);
+    s.startHandshake();
+    OutputStream out = s.getOutputStream();
+    synchronized (out) {
+      out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      out.write(frame(4, 0, 0, settings));
+      out.flush();
+    }
+    return s;
+  }
+
+  static final int RST_STREAM = 3;
+  static final int GOAWAY = 7;
+  /** Not a frame: the connection ended. */
+  static final int CLOSED = -1;
+
+  /** Reads frames until the connection ends, acknowledging SETTINGS and PINGs as a client must; tells each frame's type, then {@link #CLOSED}. */
+  static void read(SSLSocket s, OutputStream out, java.util.function.IntConsumer frames) {
     try {
       DataInputStream in = new DataInputStream(s.getInputStream());
       while (true) {
@@ -102,9 +121,8 @@ class StreamResetFloodTest extends TlsFleetTest {
         int flags = in.readUnsignedByte();
         in.readInt();
         byte[] payload = in.readNBytes(length);
-        if (type == 7) {
-          goAway.set(true);
-        } else if ((type == 4 || type == 6) && (flags & 1) == 0) {
+        frames.accept(type);
+        if ((type == 4 || type == 6) && (flags & 1) == 0) {
           synchronized (out) {
             out.write(frame(type, 1, 0, type == 6 ? payload : new byte[0]));
             out.flush();
@@ -112,7 +130,7 @@ class StreamResetFloodTest extends TlsFleetTest {
         }
       }
     } catch (IOException e) {
-      closed.set(true);
+      frames.accept(CLOSED);
     }
   }
 
@@ -131,12 +149,12 @@ class StreamResetFloodTest extends TlsFleetTest {
     return f;
   }
 
-  /** A Join call's request headers in HPACK, literals without indexing or Huffman: the same bytes serve every stream. */
-  static byte[] joinHeaders() {
+  /** A call's request headers in HPACK, literals without indexing or Huffman: the same bytes serve every stream. */
+  static byte[] headers(String path) {
     ByteArrayOutputStream h = new ByteArrayOutputStream();
     h.write(0x83); // :method POST
     h.write(0x87); // :scheme https
-    literal(h, new byte[] {0x04}, "/dsfleet.v1.AgentService/Join"); // :path
+    literal(h, new byte[] {0x04}, path); // :path
     literal(h, new byte[] {0x01}, "127.0.0.1"); // :authority
     literal(h, new byte[] {0x0f, 0x10}, "application/grpc"); // content-type (static index 31)
     literal(h, new byte[] {0x00, 0x02, 't', 'e'}, "trailers");
