@@ -185,12 +185,12 @@ public final class CoordinatorServer implements AutoCloseable {
           .maxInboundMetadataSize(16 * 1024)
           .maxInboundMessageSize(options.maxMessageBytes())
           .fallbackHandlerRegistry(services)
+          .intercept(unread) // runs after the AuthInterceptor, which names the caller
+          .addStreamTracerFactory(unread.tracers())
           .intercept(new AuthInterceptor(options.insecure(), () -> {
             Serving s = serving;
             return s == null ? null : s.authority();
-          }, scheduler))
-          .intercept(unread)
-          .addStreamTracerFactory(unread.tracers());
+          }, scheduler));
       if (gate != null) {
         builder.intercept(gate); // added last, runs first: a follower answers before anything else
       }

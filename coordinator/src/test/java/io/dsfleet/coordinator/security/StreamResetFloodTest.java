@@ -41,7 +41,7 @@ class StreamResetFloodTest extends TlsFleetTest {
     OutputStream out = s.getOutputStream();
     AtomicBoolean closed = new AtomicBoolean();
     AtomicBoolean goAway = new AtomicBoolean();
-    Thread reader = new Thread(() -> read(s, out, type -> {
+    Thread reader = new Thread(() -> read(s, out, (type, flags) -> {
       if (type == GOAWAY) {
         goAway.set(true);
       } else if (type == CLOSED) {
@@ -106,13 +106,20 @@ class StreamResetFloodTest extends TlsFleetTest {
     return s;
   }
 
+  static final int HEADERS = 1;
+  static final int END_STREAM = 1;
   static final int RST_STREAM = 3;
   static final int GOAWAY = 7;
   /** Not a frame: the connection ended. */
   static final int CLOSED = -1;
 
-  /** Reads frames until the connection ends, acknowledging SETTINGS and PINGs as a client must; tells each frame's type, then {@link #CLOSED}. */
-  static void read(SSLSocket s, OutputStream out, java.util.function.IntConsumer frames) {
+  /** What a client is told of each frame read: its type and flags ({@link #CLOSED}, 0 once the connection ended). */
+  interface Frames {
+    void frame(int type, int flags);
+  }
+
+  /** Reads frames until the connection ends, acknowledging SETTINGS and PINGs as a client must. */
+  static void read(SSLSocket s, OutputStream out, Frames frames) {
     try {
       DataInputStream in = new DataInputStream(s.getInputStream());
       while (true) {
@@ -121,7 +128,7 @@ class StreamResetFloodTest extends TlsFleetTest {
         int flags = in.readUnsignedByte();
         in.readInt();
         byte[] payload = in.readNBytes(length);
-        frames.accept(type);
+        frames.frame(type, flags);
         if ((type == 4 || type == 6) && (flags & 1) == 0) {
           synchronized (out) {
             out.write(frame(type, 1, 0, type == 6 ? payload : new byte[0]));
@@ -130,7 +137,7 @@ class StreamResetFloodTest extends TlsFleetTest {
         }
       }
     } catch (IOException e) {
-      frames.accept(CLOSED);
+      frames.frame(CLOSED, 0);
     }
   }
 

@@ -8,6 +8,8 @@ import io.dsfleet.common.tls.Tls;
 import io.dsfleet.proto.v1.ApplyRequest;
 import io.dsfleet.proto.v1.GetRequest;
 import io.dsfleet.proto.v1.ObjectKind;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -26,11 +28,13 @@ import org.junit.jupiter.api.Test;
 /**
  * A viewer asks for a listing of about a megabyte on 64 streams of each of 4 connections, with
  * HTTP/2 windows of nothing, and answers every ping: the answers wait in the coordinator's direct
- * memory. They are reset {@link UnreadAnswers#LIMIT} after they were ready, the connections still open.
+ * memory, {@link UnreadAnswers#BUDGET} of them at most (the viewer's other calls are refused, an
+ * admin's are not), each until {@link UnreadAnswers#LIMIT} after it was ready (its stream is then
+ * reset, the connections still open).
  */
 class UnreadAnswersTest extends TlsFleetTest {
   @Test
-  void answersAClientNeverTakesAreResetAndTheirMemoryFreed() throws Exception {
+  void answersAViewerNeverTakesHoldAtMostItsBudgetAndAreResetAfterTheLimit() throws Exception {
     control(credentialFile("admin.pem")).apply(ApplyRequest.newBuilder().setManifests("""
         apiVersion: v1
         kind: ConfigMap
@@ -48,6 +52,7 @@ class UnreadAnswersTest extends TlsFleetTest {
     message.write(request);
     long before = PlatformDependent.usedDirectMemory();
     AtomicInteger resets = new AtomicInteger();
+    AtomicInteger refused = new AtomicInteger(); // answered with trailers alone: no answer waits
     List<SSLSocket> held = new ArrayList<>();
     for (int c = 0; c < 4; c++) {
       SSLSocket s = StreamResetFloodTest.h2(viewer, server.port(), new byte[] {0, 4, 0, 0, 0, 0}); // INITIAL_WINDOW_SIZE 0
@@ -59,22 +64,38 @@ class UnreadAnswersTest extends TlsFleetTest {
         }
         out.flush();
       }
-      Thread reader = new Thread(() -> StreamResetFloodTest.read(s, out, type -> {
+      Thread reader = new Thread(() -> StreamResetFloodTest.read(s, out, (type, flags) -> {
         if (type == StreamResetFloodTest.RST_STREAM) {
           resets.incrementAndGet();
+        } else if (type == StreamResetFloodTest.HEADERS && (flags & StreamResetFloodTest.END_STREAM) != 0) {
+          refused.incrementAndGet();
         }
       }), "viewer-reader");
       reader.setDaemon(true);
       reader.start();
       held.add(s);
     }
-    await().atMost(Duration.ofSeconds(10)).until(() -> PlatformDependent.usedDirectMemory() - before > 200L << 20);
+    var viewerChannel = credentialFile("viewer.pem");
+    GetRequest get = GetRequest.newBuilder().setKind(ObjectKind.CONFIG_MAP).build();
+    await("the viewer's budget spent").atMost(Duration.ofSeconds(20)).until(() -> {
+      try {
+        control(viewerChannel).get(get);
+        return false;
+      } catch (StatusRuntimeException e) {
+        return e.getStatus().getCode() == Status.Code.RESOURCE_EXHAUSTED;
+      }
+    });
     long waiting = PlatformDependent.usedDirectMemory() - before;
-    await().atMost(UnreadAnswers.LIMIT.plusSeconds(15)).until(() -> resets.get() == 4 * 64);
+    assertThat(control(credentialFile("admin.pem")).get(get).getConfigs(0).getObject().getDataOrThrow("text").size())
+        .as("an admin's answer is not the viewer's budget").isEqualTo(900_000);
+    await("every answer that waited reset").atMost(UnreadAnswers.LIMIT.plusSeconds(15)).until(() -> refused.get() > 0
+        && resets.get() + refused.get() == 4 * 64);
     long after = PlatformDependent.usedDirectMemory() - before;
-    System.out.printf("unread answers: over %d MiB of direct memory waiting for the viewer; %d MiB once its 256 streams were reset%n",
-        waiting >> 20, after >> 20);
-    assertThat(after).as("the answers' memory freed, the connections open").isLessThan(32L << 20);
+    System.out.printf("unread answers: %d MiB of direct memory waiting for the viewer (%d of its 256 calls answered);"
+        + " %d MiB once they were reset%n", waiting >> 20, resets.get(), after >> 20);
+    assertThat(waiting).as("what waits for the viewer").isLessThan(UnreadAnswers.BUDGET + (16L << 20));
+    assertThat(after).as("freed once reset").isLessThan(waiting / 2);
+    assertThat(control(viewerChannel).get(get).getConfigsCount()).as("the viewer is answered again").isOne();
     for (SSLSocket s : held) {
       assertThat(s.isClosed()).isFalse();
       s.close();
