@@ -84,11 +84,21 @@ public final class AuthInterceptor implements ServerInterceptor {
       call.close(refusal, new Metadata());
       return new ServerCall.Listener<>() {};
     }
-    if (caller.kind() == Caller.Kind.ANONYMOUS) {
-      // a join that never sends its request would hold its connection open (not idle) for ever
-      call = new TimeLimited<>(call, timer, method.equals(REPLICA_JOIN) ? REPLICA_JOIN_LIMIT : ANONYMOUS_CALL_LIMIT);
+    Context context = Context.current().withValue(Caller.KEY, caller);
+    if (caller.kind() != Caller.Kind.ANONYMOUS) {
+      return Contexts.interceptCall(context, call, headers, next);
     }
-    return Contexts.interceptCall(Context.current().withValue(Caller.KEY, caller), call, headers, next);
+    // a join that never sends its request would hold its connection open (not idle) for ever
+    TimeLimited<Q, R> limited = new TimeLimited<>(call, timer, method.equals(REPLICA_JOIN) ? REPLICA_JOIN_LIMIT : ANONYMOUS_CALL_LIMIT);
+    // a call its client cancels is never closed: its timer, which holds it, goes with it all the same (before helper-192 a
+    // client resetting each call it opened left each in the heap for 10 s: 190,000 on 1,000 connections, 376 MiB)
+    return new io.grpc.ForwardingServerCallListener.SimpleForwardingServerCallListener<>(Contexts.interceptCall(context, limited, headers, next)) {
+      @Override
+      public void onCancel() {
+        limited.onClosed();
+        super.onCancel();
+      }
+    };
   }
 
   /** A call closed DEADLINE_EXCEEDED when it outlives its limit. */
