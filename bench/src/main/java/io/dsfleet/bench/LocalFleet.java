@@ -131,15 +131,10 @@ final class LocalFleet implements AutoCloseable {
     cmd.addAll(List.of(extra));
     coordinator = Procs.spawn(cmd, dir.resolve("coordinator.log"));
     await("the coordinator serving", 300, 50, () -> {
-      if (!Files.exists(adminPem)) {
-        return false;
-      }
-      try {
-        // a try now, not when the back-off the channel began as its coordinator went away ends (1 s growing
-        // 1.6 times a failed try: a restart was seen at 26, 43, 70 or 113 s after the SIGKILL, whenever it served)
-        var stub = control();
-        ((ManagedChannel) stub.getChannel()).resetConnectBackoff();
-        stub.version(io.dsfleet.proto.v1.VersionRequest.getDefaultInstance());
+      try { // the admin's credential not written yet: control() throws
+        // now, not when the back-off its channel began as the coordinator went away ends (1 s, 1.6 times a try)
+        ((ManagedChannel) control().getChannel()).resetConnectBackoff();
+        control().version(io.dsfleet.proto.v1.VersionRequest.getDefaultInstance());
         return true;
       } catch (RuntimeException e) {
         return false;
