@@ -3,6 +3,7 @@ package io.dsfleet.agent.reconcile;
 import io.dsfleet.agent.runtime.Labels;
 import io.dsfleet.agent.runtime.OwnedContainer;
 import io.dsfleet.common.model.Container;
+import io.dsfleet.common.text.Cut;
 import io.dsfleet.proto.v1.ContainerStatus;
 import io.dsfleet.proto.v1.PodStatus;
 import java.time.Instant;
@@ -31,20 +32,13 @@ public final class StatusBuilder {
   private StatusBuilder() {}
 
   /**
-   * The most of a message a report carries, as the coordinator keeps it (its AgentText.MESSAGE): a
-   * message is Docker's error text or a hook's output, which an image or a container makes as long
+   * The most of a message a report carries, as the coordinator keeps it ({@link Cut#AGENT_MESSAGE}):
+   * a message is Docker's error text or a hook's output, which an image or a container makes as long
    * as it likes (an image's 70,000-byte USER gave a 70 KB start error), and a report over gRPC's
    * 4 MiB message limit ended the node's session at each send (helper-191, 2026-12-07).
    */
-  static final int MESSAGE_CHARS = 4096;
-
-  /** {@code message} cut to {@link #MESSAGE_CHARS}, never between the two halves of a surrogate pair. */
   static String clip(String message) {
-    if (message.length() <= MESSAGE_CHARS) {
-      return message;
-    }
-    int end = Character.isHighSurrogate(message.charAt(MESSAGE_CHARS - 1)) ? MESSAGE_CHARS - 1 : MESSAGE_CHARS;
-    return message.substring(0, end);
+    return Cut.prefix(message, Cut.AGENT_MESSAGE);
   }
 
   /**

@@ -45,8 +45,8 @@ class StatusBuilderTest {
     DesiredPod pod = Pods.pod("spec.template.spec.hostNetwork", "true");
     String huge = "unable to find user " + "u".repeat(70_000);
     ContainerStatus s = main(C.app("c1", pod.hash(), "main", 0, 0).neverStarted(huge, T0));
-    assertThat(s.getMessage()).hasSize(StatusBuilder.MESSAGE_CHARS).startsWith("unable to find user uuu");
-    String astral = "x".repeat(StatusBuilder.MESSAGE_CHARS - 1) + "\uD83D\uDE00" + "y";
-    assertThat(StatusBuilder.clip(astral)).as("the pair the cut falls inside left out whole").isEqualTo("x".repeat(StatusBuilder.MESSAGE_CHARS - 1));
+    assertThat(s.getMessage()).hasSize(io.dsfleet.common.text.Cut.AGENT_MESSAGE).startsWith("unable to find user uuu");
+    String astral = "x".repeat(io.dsfleet.common.text.Cut.AGENT_MESSAGE - 1) + "\uD83D\uDE00" + "y";
+    assertThat(StatusBuilder.clip(astral)).as("the pair the cut falls inside left out whole").isEqualTo("x".repeat(io.dsfleet.common.text.Cut.AGENT_MESSAGE - 1));
   }
 }

@@ -8,8 +8,8 @@ package io.dsfleet.coordinator.fleet;
 public final class AgentText {
   /** A reason is a word (Kubernetes' CamelCase reasons are under 40 characters). */
   static final int REASON = 128;
-  /** A message: the kubelet keeps a container's termination message to 4 KiB. */
-  public static final int MESSAGE = 4096;
+  /** A message: as the agent reports it ({@link io.dsfleet.common.text.Cut#AGENT_MESSAGE}). */
+  public static final int MESSAGE = io.dsfleet.common.text.Cut.AGENT_MESSAGE;
 
   private AgentText() {}
 
@@ -27,11 +27,7 @@ public final class AgentText {
     if (clean) {
       return s;
     }
-    int end = Math.max(0, max - 3);
-    if (end > 0 && end < s.length() && Character.isHighSurrogate(s.charAt(end - 1))) {
-      end--; // never half a pair
-    }
-    String cut = s.length() <= max ? s : s.substring(0, end) + "...";
+    String cut = s.length() <= max ? s : io.dsfleet.common.text.Cut.prefix(s, Math.max(0, max - 3)) + "...";
     StringBuilder out = new StringBuilder(cut.length());
     for (int i = 0; i < cut.length(); i++) {
       char c = cut.charAt(i);
