@@ -221,6 +221,9 @@ public final class PodPlanner {
     Instant ended = run.info().finishedAt() != null ? run.info().finishedAt() : run.info().created();
     Instant at = f.failures().backoff().nextStart(run.streak(), run.info().startedAt(), ended);
     if (WallClock.waiting(f.now(), ended, at)) { // a wall clock stepped back past the end: not waited out for the step
+      if (run.startToCome()) { // not a failure: its worker starts it (until 2026-12-07 reported as one, with no error)
+        return new Wait(run.container(), at, "ContainerCreating", "");
+      }
       String why = run.neverStarted() ? "RunContainerError" : "CrashLoopBackOff";
       String detail = run.neverStarted() ? ": " + run.info().error() : " (last exit code " + run.info().exitCode() + ")";
       return new Wait(run.container(), at, why, "back-off " + Duration.between(ended, at).toSeconds() + "s restarting failed container "

@@ -159,7 +159,7 @@ public final class StatusBuilder {
       String reason = init && sandbox != null ? "PodInitializing" : "ContainerCreating";
       return cs.setState("waiting").setReason(reason).build();
     }
-    if (run.neverStarted() && (run.info().error() == null || run.info().error().isEmpty()) && run.info().exitCode() == 0) {
+    if (run.startToCome()) {
       // created, its start still to come (a report can be made between the two): no failure
       return cs.setState("waiting").setReason("ContainerCreating").build();
     }

@@ -133,8 +133,16 @@ public record OwnedContainer(ContainerInfo info, String namespace, String daemon
     return Labels.SANDBOX.equals(role);
   }
 
-  /** Created but never started: the runtime refused to start it. */
+  /** Created but never started: the runtime refused to start it, or its start is still to come ({@link #startToCome}). */
   public boolean neverStarted() {
     return !info.running() && info.startedAt() == null;
+  }
+
+  /**
+   * Created, its start not yet asked or not yet answered: never started, no error and no exit code (a pass
+   * can see it between a pod's create and start, which its pod's worker makes meanwhile). Not a failure.
+   */
+  public boolean startToCome() {
+    return neverStarted() && (info.error() == null || info.error().isEmpty()) && info.exitCode() == 0;
   }
 }
