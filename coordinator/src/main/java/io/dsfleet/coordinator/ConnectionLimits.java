@@ -8,6 +8,7 @@ import io.grpc.netty.shaded.io.netty.channel.ServerChannel;
 import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
 import java.net.InetAddress;
@@ -63,6 +64,7 @@ public final class ConnectionLimits {
   private final AtomicInteger open = new AtomicInteger();
   private final Map<InetAddress, Integer> byAddress = new ConcurrentHashMap<>();
   private final AtomicLong refused = new AtomicLong();
+  private final AtomicLong abandoned = new AtomicLong();
   private final Throttle warnings = new Throttle(Duration.ofSeconds(10));
 
   public ConnectionLimits(Settings settings) {
@@ -76,6 +78,11 @@ public final class ConnectionLimits {
   /** Connections refused at accept since the start. */
   public long refused() {
     return refused.get();
+  }
+
+  /** Connections closed at their first read because their client had already gone ({@link AbandonedTries}). */
+  public long abandoned() {
+    return abandoned.get();
   }
 
   /** Open connections now. */
@@ -154,6 +161,9 @@ public final class ConnectionLimits {
       return false;
     }
     child.closeFuture().addListener(f -> release(peer));
+    if (child instanceof EpollSocketChannel socket) {
+      child.pipeline().addFirst(new AbandonedTries(socket, abandoned));
+    }
     return true;
   }
 

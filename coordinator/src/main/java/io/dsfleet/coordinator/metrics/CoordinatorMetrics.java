@@ -72,6 +72,12 @@ public final class CoordinatorMetrics {
     r.register(GaugeWithCallback.builder().name("dsfleet_grpc_connections")
         .help("Open connections to the coordinator's gRPC port (agents hold one each)")
         .callback(cb -> cb.call(server.connections().open())).build());
+    r.register(io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("dsfleet_grpc_connections_closed_unserved")
+        .help("Connections to the gRPC port closed before any work: refused at a cap, or their client gone before their first read")
+        .labelNames("reason").callback(cb -> {
+          cb.call(server.connections().refused(), "refused");
+          cb.call(server.connections().abandoned(), "abandoned");
+        }).build());
     r.register(GaugeWithCallback.builder().name("dsfleet_coordinator_leader")
         .help("1 on the coordinator serving the fleet: a single coordinator, or the leader of a replicated group")
         .callback(cb -> cb.call(server.fleet() != null ? 1 : 0)).build());
