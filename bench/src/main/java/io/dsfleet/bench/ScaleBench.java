@@ -232,6 +232,12 @@ final class ScaleBench {
             (simsCpuServing - simsCpuKilled) / 1000.0, (reconnectMs - servingMs) / 1000, (coordinatorCpuBack - coordinatorCpuServing) / 1000.0,
             (simsCpuBack - simsCpuServing) / 1000.0);
         out.printf("%d nodes: restart CPU every 5 s from the SIGKILL, %% of a core (coordinator / simulators):%s%n", nodes, sliced);
+        // tries that cost the restarted coordinator no handshake: refused at its connection cap, or closed at their first read
+        // with their agent gone (docs/benchmarks.md, section 3: the cap filling with abandoned tries tipped slow restarts over)
+        String unserved = "dsfleet_grpc_connections_closed_unserved_total{reason=\"";
+        double[] closed = fleet.coordinatorMetrics(unserved + "refused\"}", unserved + "abandoned\"}");
+        out.printf("%d nodes: restart connections closed unserved: %.0f refused at the cap, %.0f with their agent gone before the first read%n",
+            nodes, closed[0], closed[1]);
       }
       return new Result(nodes, replicas, joinsAlone, joinMs, joinCpuPerNode, cpu, jitPercent, withDsCpu, withDsPasses, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0], watchAfterMs, maxNotReadyAfter, dashboard);

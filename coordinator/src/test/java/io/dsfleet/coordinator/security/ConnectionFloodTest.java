@@ -110,6 +110,11 @@ class ConnectionFloodTest extends TlsFleetTest {
     assertThat(Duration.ofNanos(worstDsctl)).as("dsctl (new connection, TLS, one call)").isLessThan(Duration.ofSeconds(5));
     assertThat(Duration.ofNanos(worstHeartbeat)).as("heartbeat round trip").isLessThan(Duration.ofSeconds(5));
     assertThat(server.connections().refused()).as("connections over the per-address cap were refused").isGreaterThan(0);
+    java.io.ByteArrayOutputStream scraped = new java.io.ByteArrayOutputStream();
+    io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter.create().write(scraped,
+        io.dsfleet.coordinator.metrics.CoordinatorMetrics.registry(server, clock).scrape());
+    assertThat(scraped.toString(java.nio.charset.StandardCharsets.UTF_8)).as("the refusals in the coordinator's metrics")
+        .containsPattern("dsfleet_grpc_connections_closed_unserved_total\\{reason=\"refused\"\\} [1-9][0-9.E]*\n");
     assertThat(server.connections().open()).isLessThanOrEqualTo(512 + 10);
 
     io.grpc.Status ended = hangingEnd.get(15, TimeUnit.SECONDS);
