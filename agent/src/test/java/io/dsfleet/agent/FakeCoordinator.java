@@ -190,6 +190,39 @@ public final class FakeCoordinator implements AutoCloseable {
     return away;
   }
 
+  /** Closes this coordinator, its port kept by a socket bound there that does not listen: connections to it are refused. */
+  public Refusing refuse() throws IOException {
+    Refusing refusing = new Refusing(port());
+    close();
+    return refusing;
+  }
+
+  /** Serves on the port {@code refusing} kept, then closes it. */
+  public FakeCoordinator startInPlaceOf(Refusing refusing) throws IOException {
+    start(refusing.port());
+    refusing.close();
+    return this;
+  }
+
+  /** A coordinator's port that nothing listens on (a coordinator restarting), kept from other processes. */
+  public static final class Refusing implements AutoCloseable {
+    private final Socket socket = new Socket();
+
+    private Refusing(int port) throws IOException {
+      socket.setOption(StandardSocketOptions.SO_REUSEPORT, true);
+      socket.bind(new InetSocketAddress("127.0.0.1", port));
+    }
+
+    public int port() {
+      return socket.getLocalPort();
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
   /** A coordinator's port with no coordinator behind it. */
   public static final class Away implements AutoCloseable {
     private final ServerSocket socket = new ServerSocket();

@@ -44,6 +44,7 @@ public final class CoordinatorSession implements AutoCloseable {
   private final Duration heartbeatOverride;
   private final NodeCredentials credentials;
   private final CertificateRefusals refusals;
+  private final RefusedPort refusedPort = new RefusedPort();
   private volatile boolean renewing;
 
   private final CoordinatorChannel channel;
@@ -107,10 +108,7 @@ public final class CoordinatorSession implements AutoCloseable {
     return this;
   }
 
-  /**
-   * Reaches the coordinator over {@code transport} instead of {@link Transport#OKHTTP} (the
-   * agent's). Call before {@link #start}.
-   */
+  /** Reaches the coordinator over {@code transport} instead of {@link Transport#OKHTTP} (the agent's). Call before {@link #start}. */
   public CoordinatorSession over(Transport transport) {
     channel.over(transport);
     return this;
@@ -122,6 +120,11 @@ public final class CoordinatorSession implements AutoCloseable {
 
   private void connect() {
     if (closed) {
+      return;
+    }
+    String refusing = refusedPort.refusesAgain(channel.target());
+    if (refusing != null) {
+      retry(refusing, Status.Code.UNAVAILABLE);
       return;
     }
     boolean bootstrap = !credentials.isInsecure() && !credentials.hasCertificate();
@@ -150,6 +153,7 @@ public final class CoordinatorSession implements AutoCloseable {
       }
       openStream(heartbeatOverride != null ? heartbeatOverride : heartbeatInterval);
     } catch (StatusRuntimeException e) {
+      refusedPort.ended(e.getStatus().getCause());
       refusedCertificate(e.getStatus());
       refusals.joinFailed(bootstrap, e.getStatus());
       if (followLeader(e.getTrailers())) {
@@ -347,6 +351,7 @@ public final class CoordinatorSession implements AutoCloseable {
   }
 
   private void ended(Status status, io.grpc.Metadata trailers) {
+    refusedPort.ended(status.getCause());
     synchronized (this) {
       if (silent) {
         silent = false;

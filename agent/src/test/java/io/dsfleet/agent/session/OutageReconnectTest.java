@@ -54,4 +54,32 @@ class OutageReconnectTest extends SessionTestBase {
       session.close();
     }
   }
+
+  /**
+   * A coordinator whose port refuses connections (its process restarting): after the first refused
+   * try, each try is a plain connect, refused, and no gRPC channel or TLS handshake is made for it;
+   * the first try after the port answers again opens the session.
+   */
+  @Test
+  void aPortThatRefusesIsProbedWithAPlainConnectUntilItAnswers() throws Exception {
+    FakeCoordinator first = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).start(0);
+    CoordinatorSession session = session(first, new FakeRuntime(Clock.systemUTC()), Duration.ofSeconds(5));
+    try {
+      session.start();
+      await().atMost(Duration.ofSeconds(30)).until(() -> first.sessionsOpened.get() == 1);
+      try (LoggedLines retries = new LoggedLines("; retrying in "); LoggedLines probed = new LoggedLines("no TLS or gRPC tried");
+          FakeCoordinator.Refusing refusing = first.refuse()) {
+        // the session's end, a gRPC try refused, then tries that are plain connects (0.5-1, 1-2, 2-4 s apart)
+        await().atMost(Duration.ofSeconds(60)).until(() -> retries.count() >= 5);
+        assertThat(probed.count()).as("tries after the first refusal made as a plain connect, of %d retries", retries.count())
+            .isGreaterThanOrEqualTo(3);
+        try (FakeCoordinator back = new FakeCoordinator(DesiredState.newBuilder().setVersion(1).build()).startInPlaceOf(refusing)) {
+          await().atMost(Duration.ofSeconds(60)).until(() -> back.sessionsOpened.get() == 1);
+          await().atMost(Duration.ofSeconds(30)).until(() -> back.desiredAcks.get() == 1);
+        }
+      }
+    } finally {
+      session.close();
+    }
+  }
 }
