@@ -47,10 +47,13 @@ final class RefusedPort {
     }
   }
 
-  /** A refused connection somewhere in {@code t}'s causes: Linux's ECONNREFUSED, whichever transport saw it. */
+  /**
+   * A refused connection somewhere in {@code t}'s causes: Linux's ECONNREFUSED, whichever transport saw it (the JDK's
+   * sockets say "Connection refused", Netty's epoll "finishConnect(..) failed with error(-111): Connection refused").
+   */
   static boolean isRefusal(Throwable t) {
     for (int depth = 0; t != null && depth < 8; t = t.getCause(), depth++) {
-      if (t instanceof ConnectException && t.getMessage() != null && t.getMessage().startsWith("Connection refused")) {
+      if (t instanceof ConnectException && t.getMessage() != null && t.getMessage().contains("Connection refused")) {
         return true;
       }
     }
