@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Closes a connection at its first read when its client has already gone, before its bytes (a
- * TLS ClientHello) reach the handshake. In a reconnect storm (a coordinator restarted under
+ * TLS ClientHello) reach the handshake ({@link ConnectionLimits} closes one gone before it was
+ * accepted at its accept, uncounted: an agent's plain connect that tells it the port listens again). In a reconnect storm (a coordinator restarted under
  * thousands of agents) an accepted connection can wait in a busy transport thread's queue longer
  * than its client waits for the handshake; the client closes and tries again later, and the
  * coordinator, reading the hello and the close together, would still answer the hello (a key
@@ -35,7 +36,7 @@ final class AbandonedTries extends ChannelInboundHandlerAdapter {
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     ctx.pipeline().remove(this);
-    if (gone()) {
+    if (gone(socket)) {
       ReferenceCountUtil.release(msg);
       abandoned.incrementAndGet();
       ctx.close();
@@ -44,7 +45,8 @@ final class AbandonedTries extends ChannelInboundHandlerAdapter {
     ctx.fireChannelRead(msg);
   }
 
-  private boolean gone() {
+  /** Whether the peer of {@code socket} has closed (its FIN or its reset arrived). */
+  static boolean gone(EpollSocketChannel socket) {
     if (!socket.isOpen()) {
       return true;
     }

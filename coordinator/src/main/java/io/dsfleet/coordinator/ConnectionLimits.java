@@ -151,6 +151,10 @@ public final class ConnectionLimits {
   }
 
   private boolean admit(Channel child) {
+    if (child instanceof EpollSocketChannel socket && AbandonedTries.gone(socket)) { // its client closed while it waited to be accepted
+      abandoned.incrementAndGet();
+      return false;
+    }
     InetAddress peer = child.remoteAddress() instanceof InetSocketAddress a ? peer(a.getAddress()) : null;
     int total = open.incrementAndGet();
     int mine = peer == null ? 0 : byAddress.merge(peer, 1, Integer::sum);
