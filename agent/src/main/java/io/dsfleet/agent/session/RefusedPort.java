@@ -2,48 +2,83 @@ package io.dsfleet.agent.session;
 
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.UnknownHostException;
 import java.time.Duration;
 
 /**
  * Whether the next try is worth a gRPC channel and a TLS handshake: after a try whose connection
  * was refused (the coordinator's host answered, nothing listened: a coordinator restarting), the
- * next one first connects a plain socket, and a refusal of that one is the try's failure. A gRPC
- * try at a closed port cost 0.3-0.5 ms of CPU (a channel, its transport and their teardown), a
- * plain connect 25-40 µs (docs/benchmarks.md, section 3); 10,000 simulated agents trying on the
- * back-off's first steps took both cores of the machine their restarting coordinator shared.
- * A port that answers costs one more connection (closed at once, unread: the coordinator closes it
- * without TLS work) on the first try after the refusals. Only a refusal is probed: a try that
- * timed out, or reached something that closed it, is tried as before.
+ * next one first connects a plain socket to each address its host resolves to, in the order gRPC
+ * tries them, and a refusal at every one is the try's failure. A gRPC try at a closed port cost
+ * 0.3-0.5 ms of CPU (a channel, its transport and their teardown), a plain connect 25-40 µs
+ * (docs/benchmarks.md, section 3); 10,000 simulated agents trying on the back-off's first steps
+ * took both cores of the machine their restarting coordinator shared. A port that answers costs
+ * one more connection (closed at once, unread: the coordinator closes it without TLS work) on the
+ * first try after the refusals. Only a refusal is probed: a try that timed out, or reached
+ * something that closed it, is tried as before.
  */
 final class RefusedPort {
   /** How long the plain connect may take: the host refused the last try at once, so it answers within a round trip. */
   static final Duration PROBE_TIMEOUT = Duration.ofSeconds(1);
 
+  /** A host's addresses in the order gRPC's DNS resolver tries them (the JDK's: {@link InetAddress#getAllByName}). */
+  interface Resolver {
+    InetAddress[] addresses(String host) throws UnknownHostException;
+  }
+
+  private final Resolver resolver;
   private volatile boolean refused;
+
+  RefusedPort() {
+    this(InetAddress::getAllByName);
+  }
+
+  RefusedPort(Resolver resolver) {
+    this.resolver = resolver;
+  }
 
   /** A try or a session ended with {@code cause} (null: none): whether the address refused its connection. */
   void ended(Throwable cause) {
     refused = isRefusal(cause);
   }
 
-  /** Why the try to {@code target} ("host:port") is not made, its port refusing a plain connect again; null to make it. */
+  /**
+   * Why the try to {@code target} ("host:port") is not made, every address of its host refusing a
+   * plain connect again; null to make it. Every address, as gRPC tries every one: a name whose
+   * first address refuses (an AAAA record of a coordinator listening on IPv4 alone, one replica of
+   * several behind a name) was refused for good when only the first was probed, and gRPC never
+   * tried again (helper-193).
+   */
   String refusesAgain(String target) {
     InetSocketAddress address = refused ? address(target) : null;
-    if (address == null || address.isUnresolved()) {
+    if (address == null) {
       return null;
     }
+    InetAddress[] all;
+    try {
+      all = resolver.addresses(address.getHostString());
+    } catch (UnknownHostException e) {
+      return null; // the try says what it is
+    }
+    for (InetAddress a : all) {
+      if (!refuses(new InetSocketAddress(a, address.getPort()))) {
+        refused = false;
+        return null;
+      }
+    }
+    return all.length == 0 ? null : "cannot connect to " + target + ": connection refused (nothing listens there; no TLS or gRPC tried)";
+  }
+
+  /** Whether a plain connect to {@code address} is refused: an answer, a timeout or no route is not (the try says what it is). */
+  private static boolean refuses(InetSocketAddress address) {
     try (Socket probe = new Socket()) {
       probe.connect(address, (int) PROBE_TIMEOUT.toMillis());
-      refused = false;
-      return null;
+      return false;
     } catch (IOException e) {
-      if (!isRefusal(e)) {
-        refused = false;
-        return null; // a timeout, no route: the try says what it is
-      }
-      return "cannot connect to " + target + ": connection refused (nothing listens there; no TLS or gRPC tried)";
+      return isRefusal(e);
     }
   }
 
@@ -62,7 +97,7 @@ final class RefusedPort {
     return false;
   }
 
-  /** "host:port" or "[v6]:port" as an address (resolved now); null for a target in another form (a gRPC URI). */
+  /** "host:port" or "[v6]:port" as an address, not resolved; null for a target in another form (a gRPC URI). */
   static InetSocketAddress address(String target) {
     int colon = target.lastIndexOf(':');
     if (target.contains("/") || colon <= 0) {
@@ -74,7 +109,7 @@ final class RefusedPort {
     }
     try {
       int port = Integer.parseInt(target.substring(colon + 1));
-      return port < 1 || port > 65535 || host.isEmpty() ? null : new InetSocketAddress(host, port);
+      return port < 1 || port > 65535 || host.isEmpty() ? null : InetSocketAddress.createUnresolved(host, port);
     } catch (NumberFormatException e) {
       return null;
     }

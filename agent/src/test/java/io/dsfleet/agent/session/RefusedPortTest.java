@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.grpc.Status;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class RefusedPortTest {
@@ -57,8 +60,8 @@ class RefusedPortTest {
 
   @Test
   void targetsAreReadAsHostAndPortOrLeftToGrpc() {
-    assertThat(RefusedPort.address("127.0.0.1:7443")).isEqualTo(new InetSocketAddress("127.0.0.1", 7443));
-    assertThat(RefusedPort.address("[::1]:7443")).isEqualTo(new InetSocketAddress("::1", 7443));
+    assertThat(RefusedPort.address("127.0.0.1:7443")).isEqualTo(InetSocketAddress.createUnresolved("127.0.0.1", 7443));
+    assertThat(RefusedPort.address("[::1]:7443")).isEqualTo(InetSocketAddress.createUnresolved("::1", 7443));
     assertThat(RefusedPort.address("dns:///coordinator:7443")).as("a gRPC URI: not probed").isNull();
     assertThat(RefusedPort.address("coordinator")).as("no port").isNull();
     assertThat(RefusedPort.address("127.0.0.1:70000")).isNull();
@@ -73,5 +76,32 @@ class RefusedPortTest {
     assertThat(p.refusesAgain("127.0.0.1:1")).as("port 1 refuses on loopback").contains("connection refused");
     p.ended(null);
     assertThat(p.refusesAgain("127.0.0.1:1")).as("the last try ended otherwise").isNull();
+  }
+
+  /**
+   * A name with several addresses, the first refusing (a coordinator listening on ::1 alone, its name
+   * "localhost" resolving to 127.0.0.1 first, as Debian's hosts file and the JDK's IPv4-first order
+   * have it): gRPC tries each address and reaches the coordinator, so the probe must not call the
+   * port refusing; only every address refusing is a refusal.
+   */
+  @Test
+  void aNameRefusesOnlyWhenEveryAddressOfItRefuses() throws Exception {
+    InetAddress v4 = InetAddress.getByName("127.0.0.1");
+    InetAddress v6 = InetAddress.getByName("::1");
+    RefusedPort p = new RefusedPort(host -> host.equals("localhost") ? new InetAddress[] {v4, v6} : InetAddress.getAllByName(host));
+    try (ServerSocket coordinator = new ServerSocket(); Socket keptOnV4 = new Socket()) {
+      try {
+        coordinator.bind(new InetSocketAddress(v6, 0));
+        keptOnV4.bind(new InetSocketAddress(v4, coordinator.getLocalPort())); // never listening: refused on 127.0.0.1
+      } catch (IOException e) {
+        Assumptions.abort("no IPv6 loopback here, or the port is taken on 127.0.0.1: " + e);
+      }
+      String target = "localhost:" + coordinator.getLocalPort();
+      p.ended(new ConnectException("Connection refused"));
+      assertThat(p.refusesAgain(target)).as("127.0.0.1 refuses, ::1 answers: the try is made").isNull();
+      p.ended(new ConnectException("Connection refused"));
+      coordinator.close();
+      assertThat(p.refusesAgain(target)).as("both addresses refuse").contains("connection refused");
+    }
   }
 }
