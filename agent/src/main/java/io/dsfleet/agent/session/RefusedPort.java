@@ -85,8 +85,8 @@ final class RefusedPort {
   /**
    * A refused connection somewhere in {@code t}'s causes: Linux's ECONNREFUSED, whichever transport saw
    * it: the JDK's "Connection refused" (the agent's OkHttp, Netty's NIO) or Netty's epoll transport's
-   * "finishConnect(..) failed with error(-111): Connection refused" (the simulated agents': until
-   * helper-193 not taken for one, so none of them probed).
+   * "finishConnect(..) failed with error(-111): Connection refused" (the simulated agents': at first
+   * not taken for one, so none of them probed).
    */
   static boolean isRefusal(Throwable t) {
     for (int depth = 0; t != null && depth < 8; t = t.getCause(), depth++) {
