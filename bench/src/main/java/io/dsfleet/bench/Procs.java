@@ -214,6 +214,35 @@ final class Procs {
         .mapToLong(e -> e.getValue().nanos() - (before.containsKey(e.getKey()) ? before.get(e.getKey()).nanos() : 0)).sum() / 1e9;
   }
 
+  /**
+   * The TCP connections served on {@code port} on this machine's loopback, by Linux state, from
+   * /proc/net/tcp and tcp6 (the server's side: the local port is {@code port}): "ESTABLISHED 9,812,
+   * CLOSE_WAIT 120" (CLOSE_WAIT: the client has closed, the server not yet).
+   */
+  static String serverConnections(int port) {
+    Map<String, Integer> byState = new java.util.TreeMap<>();
+    String hexPort = String.format(":%04X ", port);
+    try {
+      // tcp6 too: the JVM's sockets are IPv6 ones (IPv4 addresses mapped) where the host has IPv6
+      for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+        for (String line : Files.readAllLines(Path.of(table))) {
+          String[] f = line.trim().split("\\s+");
+          if (f.length > 3 && (f[1] + " ").endsWith(hexPort) && !f[3].equals("0A")) { // 0A: the listening socket
+            byState.merge(TCP_STATES.getOrDefault(f[3], f[3]), 1, Integer::sum);
+          }
+        }
+      }
+    } catch (IOException e) {
+      return "unknown (" + e.getMessage() + ")";
+    }
+    StringBuilder out = new StringBuilder();
+    byState.forEach((state, n) -> out.append(out.length() == 0 ? "" : ", ").append(state).append(' ').append(n));
+    return out.length() == 0 ? "none" : out.toString();
+  }
+
+  private static final Map<String, String> TCP_STATES = Map.of("01", "ESTABLISHED", "02", "SYN_SENT", "03", "SYN_RECV", "04", "FIN_WAIT1",
+      "05", "FIN_WAIT2", "06", "TIME_WAIT", "07", "CLOSE", "08", "CLOSE_WAIT", "09", "LAST_ACK", "0B", "CLOSING");
+
   static List<String> list(String... items) {
     return new ArrayList<>(List.of(items));
   }

@@ -194,6 +194,7 @@ final class ScaleBench {
       int[] maxNotReady = {0};
       // how many were back at each poll (seconds from the SIGKILL): where the restart's time goes
       StringBuilder timeline = new StringBuilder();
+      StringBuilder connections = new StringBuilder();
       long[] nextMark = {10_000};
       LocalFleet.await("every agent reconnected", 600, 1000, () -> {
         List<NodeView> all = fleet.nodes();
@@ -203,6 +204,9 @@ final class ScaleBench {
         long sinceKill = (System.nanoTime() - k0) / 1_000_000;
         if (sinceKill >= nextMark[0] || back == nodes) {
           timeline.append(String.format(" %.0fs:%d", sinceKill / 1000.0, back));
+          if (replicas == 1) { // the coordinator's connections then: sessions, handshakes under way, and closes not yet read
+            connections.append(String.format(" %.0fs: %s;", sinceKill / 1000.0, Procs.serverConnections(port(fleet.addr))));
+          }
           nextMark[0] = (sinceKill / 10_000 + 1) * 10_000;
         }
         return all.size() == nodes && back == nodes;
@@ -238,6 +242,7 @@ final class ScaleBench {
         double[] closed = fleet.coordinatorMetrics(unserved + "refused\"}", unserved + "abandoned\"}");
         out.printf("%d nodes: restart connections closed unserved: %.0f refused at the cap, %.0f with their agent gone before the first read%n",
             nodes, closed[0], closed[1]);
+        out.printf("%d nodes: restart, the coordinator's port's connections by TCP state (seconds after the SIGKILL):%s%n", nodes, connections);
       }
       return new Result(nodes, replicas, joinsAlone, joinMs, joinCpuPerNode, cpu, jitPercent, withDsCpu, withDsPasses, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,
           maxNotReady[0], watchAfterMs, maxNotReadyAfter, dashboard);
@@ -458,5 +463,10 @@ final class ScaleBench {
         + " at 10,000; coordinator CPU per join <= 10 ms; restart: all back <= 60 s at 10,000, 0 NotReady; rolling update (10 %) <= 15 s"
         + " at 10,000; heap after GC <= 512 MiB at 20,000; the dashboard's DaemonSet page at 1,000 nodes < 300 ms server time and"
         + " < 200 KB.");
+  }
+
+  /** The port of a "host:port" address. */
+  static int port(String address) {
+    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
   }
 }

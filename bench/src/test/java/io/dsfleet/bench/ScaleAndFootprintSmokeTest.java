@@ -31,7 +31,9 @@ class ScaleAndFootprintSmokeTest extends SmokeRun {
         + " call was answered \\([0-9.]+ s\\), coordinator [0-9.]+ s, simulators [0-9.]+ s; then until every agent was back \\([0-9.]+ s"
         + " more\\), coordinator [0-9.]+ s, simulators [0-9.]+ s\n")
         .containsPattern("10 nodes: restart CPU every 5 s from the SIGKILL, % of a core \\(coordinator / simulators\\):( [0-9]+-[0-9]+s: [0-9]+/[0-9]+)*\n")
-        .containsPattern("10 nodes: restart connections closed unserved: [0-9]+ refused at the cap, [0-9]+ with their agent gone before the first read\n");
+        .containsPattern("10 nodes: restart connections closed unserved: [0-9]+ refused at the cap, [0-9]+ with their agent gone before the first read\n")
+        .containsPattern("10 nodes: restart, the coordinator's port's connections by TCP state \\(seconds after the SIGKILL\\):( [0-9]+s: "
+            + "[A-Z_0-9]+ [0-9]+(, [A-Z_0-9]+ [0-9]+)*;)+\n");
     assertThat(printed()).as("the JIT's part of each apply").containsPattern(
         "apply -> every node Running: .*JIT compiler threads' CPU: coordinator [0-9.]+ s, simulators [0-9.]+ s\\)\n")
         .contains("10 nodes: a second DaemonSet, applied after the first and its rolling update: every node Running: p50 ");
