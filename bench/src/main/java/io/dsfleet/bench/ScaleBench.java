@@ -56,9 +56,10 @@ final class ScaleBench {
     List<Process> sims = new ArrayList<>();
     ConcurrentLinkedQueue<String> lines = new ConcurrentLinkedQueue<>();
     // every simulated agent connects from 127.0.0.1: lift the per-address limit (a real fleet's
-    // agents each have their own address) and allow the whole fleet plus the bench
+    // agents each have their own address) and allow the fleet the room a coordinator's unit has
+    int cap = connectionCap(nodes);
     LocalFleet made = new LocalFleet(work.resolve("scale-" + nodes + "-" + replicas))
-        .coordinatorConfig("maxConnections: %d%nmaxConnectionsPerAddress: %d%n".formatted(nodes + 100, nodes + 100));
+        .coordinatorConfig("maxConnections: %d%nmaxConnectionsPerAddress: %d%n".formatted(cap, cap));
     if (profile != null) {
       made.coordinatorJvm("-XX:StartFlightRecording=name=bench,settings=profile,maxsize=500m");
     }
@@ -463,6 +464,18 @@ final class ScaleBench {
         + " at 10,000; coordinator CPU per join <= 10 ms; restart: all back <= 60 s at 10,000, 0 NotReady; rolling update (10 %) <= 15 s"
         + " at 10,000; heap after GC <= 512 MiB at 20,000; the dashboard's DaemonSet page at 1,000 nodes < 300 ms server time and"
         + " < 200 KB.");
+  }
+
+  /**
+   * The coordinator's connection cap in the bench: twice the fleet, as near as this machine allows.
+   * A coordinator under systemd caps at 100,000 (half its open-file limit, 524,288 by systemd's
+   * default, at most 100,000: docs/coordinator.md), ten times a 10,000-node fleet; this machine's
+   * hard limit of 20,000 open files (no CAP_SYS_RESOURCE to raise it) leaves 18,000 with room for
+   * the store and logs. Until 2026-12-07 the cap was the fleet plus 100, and restarts that tipped
+   * over did so with that cap full (docs/benchmarks.md, section 3). Never below the fleet plus 100.
+   */
+  static int connectionCap(int nodes) {
+    return Math.max(nodes + 100, Math.min(2 * nodes, 18_000));
   }
 
   /** The port of a "host:port" address. */
