@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Closes a connection at its first read when its client has already gone, before its bytes (a
  * TLS ClientHello) reach the handshake ({@link ConnectionLimits} closes one gone before it was
- * accepted at its accept, uncounted: an agent's plain connect that tells it the port listens again). In a reconnect storm (a coordinator restarted under
- * thousands of agents) an accepted connection can wait in a busy transport thread's queue longer
+ * accepted at its accept, uncounted: an agent's plain connect that tells it the port listens
+ * again). In a reconnect storm (a coordinator restarted under thousands of agents) an accepted
+ * connection can wait in a busy transport thread's queue longer
  * than its client waits for the handshake; the client closes and tries again later, and the
  * coordinator, reading the hello and the close together, would still answer the hello (a key
  * exchange and a signature) for nobody, and hold a slot of its connection cap meanwhile
@@ -53,7 +54,7 @@ final class AbandonedTries extends ChannelInboundHandlerAdapter {
     try {
       int state = socket.tcpInfo(new EpollTcpInfo()).state();
       return state == TCP_CLOSE_WAIT || state == TCP_CLOSE;
-    } catch (RuntimeException e) { // the socket closed meanwhile: the read below sees it as usual
+    } catch (RuntimeException e) { // the socket closed meanwhile: Netty sees that as usual
       return false;
     }
   }
