@@ -206,7 +206,8 @@ final class ScaleBench {
         if (sinceKill >= nextMark[0] || back == nodes) {
           timeline.append(String.format(" %.0fs:%d", sinceKill / 1000.0, back));
           if (replicas == 1) { // the coordinator's connections then: sessions, handshakes under way, and closes not yet read
-            connections.append(String.format(" %.0fs: %s;", sinceKill / 1000.0, Procs.serverConnections(port(fleet.addr))));
+            connections.append(String.format(" %.0fs: %s;", sinceKill / 1000.0, Procs.serverConnections(
+                io.dsfleet.common.metrics.MetricsEndpoint.parse("the coordinator's address", fleet.addr).getPort())));
           }
           nextMark[0] = (sinceKill / 10_000 + 1) * 10_000;
         }
@@ -476,10 +477,5 @@ final class ScaleBench {
    */
   static int connectionCap(int nodes) {
     return Math.max(nodes + 100, Math.min(2 * nodes, 18_000));
-  }
-
-  /** The port of a "host:port" address. */
-  static int port(String address) {
-    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
   }
 }

@@ -99,18 +99,13 @@ final class RefusedPort {
 
   /** "host:port" or "[v6]:port" as an address, not resolved; null for a target in another form (a gRPC URI). */
   static InetSocketAddress address(String target) {
-    int colon = target.lastIndexOf(':');
-    if (target.contains("/") || colon <= 0) {
+    if (target.contains("/")) {
       return null;
     }
-    String host = target.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
-    }
     try {
-      int port = Integer.parseInt(target.substring(colon + 1));
-      return port < 1 || port > 65535 || host.isEmpty() ? null : InetSocketAddress.createUnresolved(host, port);
-    } catch (NumberFormatException e) {
+      InetSocketAddress a = io.dsfleet.common.metrics.MetricsEndpoint.parse("coordinator", target); // the project's HOST:PORT
+      return a == null || a.getPort() == 0 || a.getHostString().isEmpty() ? null : a;
+    } catch (IllegalArgumentException notHostAndPort) {
       return null;
     }
   }
