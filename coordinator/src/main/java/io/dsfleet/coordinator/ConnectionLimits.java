@@ -80,7 +80,7 @@ public final class ConnectionLimits {
     return refused.get();
   }
 
-  /** Connections closed at their first read because their client had already gone ({@link AbandonedTries}). */
+  /** Connections closed at their accept or their first read because their client had already gone ({@link AbandonedTries}). */
   public long abandoned() {
     return abandoned.get();
   }
