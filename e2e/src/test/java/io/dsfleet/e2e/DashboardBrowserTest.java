@@ -358,9 +358,11 @@ class DashboardBrowserTest {
     List<String> held = grid();
     assertThat(held).as("paused with a node still on r1").contains("r1 Ready");
     // the barrier: a rollout pass has run since the last change (the settled node's report), and the
-    // page, loaded again, shows what it left
+    // page, loaded again, shows what it left (opened again as open() does, not refreshed: a refresh that
+    // Chromium ended for a network change showed its own page, no grid, in ci-65)
     fleet.awaitRolloutPass("a rollout pass after the node settled");
-    browser.navigate().refresh();
+    open(BASE + "/daemonsets/default/agent");
+    TestFleet.await("the page loaded again with its grid", 30, () -> !grid().isEmpty());
     assertThat(grid()).as("nothing moves while paused").isEqualTo(held);
     assertThat(rolloutLine()).contains("rollout paused");
 
