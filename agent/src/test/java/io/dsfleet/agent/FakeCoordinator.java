@@ -101,6 +101,7 @@ public final class FakeCoordinator implements AutoCloseable {
             }
             if (m.hasOpen()) {
               sessionOpensNanos.add(System.nanoTime());
+              opens.add(m.getOpen());
               io.grpc.StatusRuntimeException refusal = refuseNextSession;
               if (refusal != null) {
                 refuseNextSession = null;
@@ -154,6 +155,9 @@ public final class FakeCoordinator implements AutoCloseable {
     })).build().start();
     return this;
   }
+
+  /** Every session's open as the agent sent it (refused ones too), in order. */
+  public final java.util.List<io.dsfleet.proto.v1.SessionOpen> opens = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   /** The response side of the session opened last. */
   private volatile StreamObserver<CoordinatorMessage> latest;

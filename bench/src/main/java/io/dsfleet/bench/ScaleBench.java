@@ -241,9 +241,13 @@ final class ScaleBench {
         // tries that cost the restarted coordinator no handshake: refused at its connection cap, or closed at their first read
         // with their agent gone (docs/benchmarks.md, section 3: the cap filling with abandoned tries tipped slow restarts over)
         String unserved = "dsfleet_grpc_connections_closed_unserved_total{reason=\"";
-        double[] closed = fleet.coordinatorMetrics(unserved + "refused\"}", unserved + "abandoned\"}");
+        double[] closed = fleet.coordinatorMetrics(unserved + "refused\"}", unserved + "abandoned\"}", "dsfleet_desired_sets_sent_total",
+            "dsfleet_desired_sets_held_total");
         out.printf("%d nodes: restart connections closed unserved: %.0f refused at the cap, %.0f with their agent gone before the first read%n",
             nodes, closed[0], closed[1]);
+        // the returning agents that named the set they held: none sent them (docs/benchmarks.md, section 3)
+        out.printf("%d nodes: restart, desired sets: %.0f sent, %.0f sessions opened holding the set they would have been sent%n",
+            nodes, closed[2], closed[3]);
         out.printf("%d nodes: restart, the coordinator's port's connections by TCP state (seconds after the SIGKILL):%s%n", nodes, connections);
       }
       return new Result(nodes, replicas, joinsAlone, joinMs, joinCpuPerNode, cpu, jitPercent, withDsCpu, withDsPasses, heap, rss, first, warm, rollingMs, rollingCpuMs, reconnectMs,

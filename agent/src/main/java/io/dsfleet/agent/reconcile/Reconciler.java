@@ -75,6 +75,15 @@ public final class Reconciler {
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
   private final PodStarts starts = new PodStarts();
   private volatile long desiredVersion;
+  /**
+   * The set this node runs, as the session's open names it to the coordinator (SessionOpen: a coordinator sends
+   * nothing to an agent that holds the set it would send): written before the set is in place, so an open never names
+   * an older set than the one being put in place (desiredVersion, which a pass's report names, is written after).
+   */
+  private volatile HeldSet held = new HeldSet(0, "");
+
+  /** A desired set's version and digest ({@code DesiredState.digest}; "" from a coordinator before 2026-12-07). */
+  public record HeldSet(long version, String digest) {}
   /** Templates seen, by hash and digest: a pod replaced or no longer desired still gets its preStop hooks. */
   private final Templates templates = new Templates();
   private final AtomicLong passes = new AtomicLong();
@@ -172,6 +181,7 @@ public final class Reconciler {
     // (starts) the pods of the set it reads whether or not the sources are ready; before 2026-12-06 they were held after,
     // and a pass in between started an evicted pod at once on its full volume
     limits.restore(next, now);
+    held = new HeldSet(state.getVersion(), state.getDigest());
     desired = Map.copyOf(next);
     if (!adopted.isEmpty()) {
       // desired again: the DaemonSet adopts what it released (as Kubernetes adopts orphans); the release is over, once
@@ -403,6 +413,11 @@ public final class Reconciler {
   /** The version of the desired set this node runs; 0 before the first. */
   public long desiredVersion() {
     return desiredVersion;
+  }
+
+  /** The set this node runs (or is putting in place), for the session's open. */
+  public HeldSet held() {
+    return held;
   }
 
   /** The report's {@code applied_version} ({@link SentReport#version}): the reporter, called by the pass, reads it here. */

@@ -263,7 +263,7 @@ public final class CoordinatorSession implements AutoCloseable {
       openedAtNanos = System.nanoTime();
       lastAckNanos = System.nanoTime();
       sessionInterval = interval;
-      out.onNext(AgentMessage.newBuilder().setOpen(SessionOpen.newBuilder().setNodeName(info.getName())).build());
+      out.onNext(AgentMessage.newBuilder().setOpen(DesiredSets.open(info.getName(), reconciler.held())).build());
       // re-report everything on (re)connect, at once: the coordinator keeps pod status in memory
       // only, and sends this node nothing before it heard what runs here
       long applied = reconciler.reportedVersion(); // before the report: never a version newer than the pass that built it

@@ -41,6 +41,8 @@ final class Dispatcher {
   private final long versionSeed;
   /** The store's identity, sent with every set ({@code DesiredState.store_id}). */
   private final String storeId;
+  /** This coordinator's build, in every set's digest ({@link SetDigest}). */
+  private final String build = io.dsfleet.common.BuildIdentity.of(Dispatcher.class).full();
 
   /** The monotonic clock ({@code System::nanoTime}), which times how long a node's taints have been there ({@link TaintAges}). */
   private final java.util.function.LongSupplier nanoTime;
@@ -265,6 +267,18 @@ final class Dispatcher {
     if (n.session == null || fingerprint.equals(n.sentFingerprint) || n.oversizeFingerprints.contains(fingerprint)) {
       return; // unchanged since sent, or since found over the bound: not encoded again at each of the node's reports
     }
+    String digest = SetDigest.of(build, storeId, fingerprint);
+    String agentHolds = n.heldDigest;
+    n.heldDigest = null; // said on the open, compared once: the first set after it
+    if (digest.equals(agentHolds) && n.heldVersion >= n.version) {
+      // the agent holds this very set (it said so on its open): nothing sent; its version is the one its reports will
+      // name (reportedAfterLastSet), and the next set's is above it. Not when this coordinator sent the node a newer
+      // set since (one lost with its session): that one's version is sent again, with the set.
+      n.version = n.heldVersion;
+      io.dsfleet.coordinator.metrics.CoordinatorMetrics.DESIRED_SETS_HELD.inc();
+      sent(n, entitled, fingerprint);
+      return;
+    }
     Map<String, ConfigObject> used = new TreeMap<>();
     List<DesiredPod> pods = new ArrayList<>();
     for (PodAssignment p : n.plan.desired()) {
@@ -279,7 +293,7 @@ final class Dispatcher {
       }
       pods.add(b.build());
     }
-    DesiredState set = DesiredState.newBuilder().setVersion(Math.max(n.version + 1, versionSeed)).setStoreId(storeId)
+    DesiredState set = DesiredState.newBuilder().setVersion(Math.max(n.version + 1, versionSeed)).setStoreId(storeId).setDigest(digest)
         .addAllPods(pods).addAllConfigs(used.values())
         .addAllOrphanedPods(n.orphans.stream().map(io.dsfleet.common.ReleasedPods::name).distinct().toList()) // agents before 2026-12-05
         .addAllOrphanedPodKeys(n.orphans).build(); // keys; a name alone where it was released so before 2026-12-05
@@ -307,6 +321,12 @@ final class Dispatcher {
       n.session = null;
       return;
     }
+    io.dsfleet.coordinator.metrics.CoordinatorMetrics.DESIRED_SETS_SENT.inc();
+    sent(n, entitled, fingerprint);
+  }
+
+  /** The node has the set of {@code fingerprint}: with the templates of {@code entitled} (the grants it was given). */
+  private static void sent(NodeEntry n, java.util.Set<String> entitled, List<Object> fingerprint) {
     n.sentWithTemplate.clear();
     n.sentWithTemplate.addAll(entitled);
     n.sentFingerprint = fingerprint;

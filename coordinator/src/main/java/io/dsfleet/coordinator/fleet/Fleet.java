@@ -159,14 +159,15 @@ public final class Fleet extends FleetReads {
   }
 
   /**
-   * Opens a node's session: attaches the sink, marks the node alive, sends its full desired set.
+   * Opens a node's session: attaches the sink, marks the node alive, sends its full desired set once it has reported,
+   * unless the agent holds that set: the set of digest {@code held} ({@link SetDigest}; null: none) at {@code heldVersion}.
    *
    * @throws ControlException NOT_FOUND when the node is unknown (the agent must join again)
    */
-  public void openSession(String nodeName, AgentSink sink) {
+  public void openSession(String nodeName, AgentSink sink, String held, long heldVersion) {
     synchronized (lock) {
       changes.bump();
-      registry.openSession(nodeName, sink);
+      registry.openSession(nodeName, sink, held, heldVersion);
     }
   }
 

@@ -148,6 +148,12 @@ final class NodeEntry {
   static final int OVERSIZE_KEPT = 4;
   long version;
   /**
+   * What the agent said on its session's open that it holds (SessionOpen.applied_version and held_digest): compared
+   * with the first set the coordinator would send after the open ({@link Dispatcher#push}), then forgotten. Null: none.
+   */
+  String heldDigest;
+  long heldVersion;
+  /**
    * Pods this node released (orphan delete), sent in every desired set until a DaemonSet adopts
    * one: the coordinator's record is the truth, an agent's file only its copy (before 2026-12-05
    * forgotten here once acknowledged, and a lost file made the agent remove them: helper-75).

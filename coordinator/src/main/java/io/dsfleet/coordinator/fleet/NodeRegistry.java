@@ -179,7 +179,8 @@ final class NodeRegistry {
    *
    * @throws ControlException NOT_FOUND when the node is unknown (the agent must join again)
    */
-  void openSession(String nodeName, AgentSink sink) {
+  /** @param held what the agent said it holds: the set of this digest (null: none), at this version */
+  void openSession(String nodeName, AgentSink sink, String held, long heldVersion) {
     NodeEntry n = state.nodes.get(nodeName);
     if (n == null) {
       throw new ControlException(Status.Code.NOT_FOUND, "node " + nodeName + " is not a member; join first");
@@ -192,7 +193,9 @@ final class NodeRegistry {
     }
     n.session = sink;
     lifecycle.alive(n, clock.instant());
-    n.sentFingerprint = null; // always send the full set on open, once the node has said what it runs
+    n.sentFingerprint = null; // the full set on open, once the node has said what it runs, unless the agent holds it
+    n.heldDigest = held;
+    n.heldVersion = heldVersion;
     n.awaitingReport = true;
   }
 

@@ -171,7 +171,10 @@ final class AgentSession implements StreamObserver<AgentMessage>, AgentSink {
           return;
         }
         node = opened;
-        later(() -> fleet.openSession(opened, this));
+        String digest = m.getOpen().getHeldDigest(); // the set the agent holds: a digest, nothing longer, waits in the queue
+        String held = digest.length() == io.dsfleet.coordinator.fleet.SetDigest.LENGTH ? digest : null;
+        long heldVersion = m.getOpen().getAppliedVersion();
+        later(() -> fleet.openSession(opened, this, held, heldVersion));
         if (authority != null) {
           unwatch = authority.onRevoke(caller.serial(), this::revoked);
           if (ended.get()) { // ended while registering: unregister here

@@ -35,6 +35,12 @@ public final class CoordinatorMetrics {
       .help("Nodes that stopped being members, by reason: left (the agent left), removed (dsctl node rm), expired (NotReady"
           + " longer than nodeGcAfter)")
       .labelNames("reason").withoutExemplars().build();
+  public static final Counter DESIRED_SETS_SENT = Counter.builder().name("dsfleet_desired_sets_sent_total")
+      .help("Desired sets sent to agents (a node's set changed, or its session opened and it did not hold the set)")
+      .withoutExemplars().build();
+  public static final Counter DESIRED_SETS_HELD = Counter.builder().name("dsfleet_desired_sets_held_total")
+      .help("Sessions opened by an agent that held the set it would have been sent (the same digest): none sent")
+      .withoutExemplars().build();
   public static final Histogram CONTROLLER_PASS = Histogram.builder().name("dsfleet_controller_pass_duration_seconds")
       .help("Rollout controller passes (every DaemonSet over every node), seconds").classicOnly().classicUpperBounds(FAST)
       .withoutExemplars().build();
@@ -54,6 +60,8 @@ public final class CoordinatorMetrics {
     PrometheusRegistry r = new PrometheusRegistry();
     r.register(NODE_JOINS);
     r.register(NODE_REMOVALS);
+    r.register(DESIRED_SETS_SENT);
+    r.register(DESIRED_SETS_HELD);
     r.register(CONTROLLER_PASS);
     r.register(STORE_COMMIT);
     r.register(GrpcMetrics.HANDLED);

@@ -152,8 +152,15 @@ final class FleetHarness implements AutoCloseable {
       this.name = name;
     }
 
+    /**
+     * Whether its session's open names the set it holds (the last it was sent), as an agent since 2026-12-07 does; false,
+     * the default here, as an older agent's (its whole set sent on every open).
+     */
+    boolean namesHeldSet;
+
     void open() {
-      fleet.openSession(name, this);
+      DesiredState held = last();
+      fleet.openSession(name, this, namesHeldSet && !held.getDigest().isEmpty() ? held.getDigest() : null, namesHeldSet ? held.getVersion() : 0);
       report();
     }
 

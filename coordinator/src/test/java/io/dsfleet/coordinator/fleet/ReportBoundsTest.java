@@ -320,7 +320,7 @@ class ReportBoundsTest {
       assertThat(node.running).as("the deleted pod stopped").isEmpty();
       h.advance(java.time.Duration.ofSeconds(1)); // the sweep writes the rows holding grants no longer needed
       h.crashAndRestartWithout("node-b");
-      h.fleet.openSession("node-b", node); // its first report names the deleted pod again
+      h.fleet.openSession("node-b", node, null, 0); // its first report names the deleted pod again
       assertNothingOf(claim(node, "gpu", pod.getPodName(), pod.getTemplateHash()), "gpu", "gpu-key");
 
       FleetHarness.Agent other = h.agent("node-c");
