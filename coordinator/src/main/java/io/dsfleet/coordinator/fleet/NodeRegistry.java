@@ -175,11 +175,11 @@ final class NodeRegistry {
 
   /**
    * Opens a node's session: attaches the sink, marks the node alive, sends its full desired set
-   * once the node has said what it runs.
+   * once the node has said what it runs, unless its agent holds that very set.
    *
+   * @param held what the agent said it holds: the set of this digest (null: none), at {@code heldVersion}
    * @throws ControlException NOT_FOUND when the node is unknown (the agent must join again)
    */
-  /** @param held what the agent said it holds: the set of this digest (null: none), at this version */
   void openSession(String nodeName, AgentSink sink, String held, long heldVersion) {
     NodeEntry n = state.nodes.get(nodeName);
     if (n == null) {
