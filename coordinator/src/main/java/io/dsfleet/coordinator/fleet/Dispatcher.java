@@ -41,6 +41,13 @@ final class Dispatcher {
   private final long versionSeed;
   /** The store's identity, sent with every set ({@code DesiredState.store_id}). */
   private final String storeId;
+  /**
+   * Above any version a coordinator sends a node (its seed is its wall clock's milliseconds times 1,000: 1.8e15 in 2026,
+   * and one more each set): an agent that names a held set at a version over it names none (the holder of a node
+   * certificate may name any). Before, it was taken for the node's version, and the next set's, one above it, wrapped
+   * around past Long.MAX_VALUE to this coordinator's seed, below the versions the node had been sent.
+   */
+  static final long MAX_HELD_VERSION = Long.MAX_VALUE / 2;
   /** This coordinator's build, in every set's digest ({@link SetDigest}). */
   private final String build = io.dsfleet.common.BuildIdentity.of(Dispatcher.class).full();
 
@@ -270,7 +277,7 @@ final class Dispatcher {
     String digest = SetDigest.of(build, storeId, fingerprint);
     String agentHolds = n.heldDigest;
     n.heldDigest = null; // said on the open, compared once: the first set after it
-    if (digest.equals(agentHolds) && n.heldVersion >= n.version) {
+    if (digest.equals(agentHolds) && n.heldVersion >= n.version && n.heldVersion <= MAX_HELD_VERSION) {
       // the agent holds this very set (it said so on its open): nothing sent; its version is the one its reports will
       // name (reportedAfterLastSet), and the next set's is above it. Not when this coordinator sent the node a newer
       // set since (one lost with its session): that one's version is sent again, with the set.
