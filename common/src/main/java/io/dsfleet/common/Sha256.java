@@ -13,15 +13,20 @@ public final class Sha256 {
     return hex(java.nio.ByteBuffer.wrap(data));
   }
 
-  /** Of the buffer's remaining bytes, read without copying them (a protobuf ByteString's {@code asReadOnlyByteBuffer()}). */
-  public static String hex(java.nio.ByteBuffer data) {
+  /** A SHA-256 to feed piece by piece. */
+  public static MessageDigest digest() {
     try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(data);
-      return HexFormat.of().formatHex(md.digest());
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
     }
+  }
+
+  /** Of the buffer's remaining bytes, read without copying them (a protobuf ByteString's {@code asReadOnlyByteBuffer()}). */
+  public static String hex(java.nio.ByteBuffer data) {
+    MessageDigest md = digest();
+    md.update(data);
+    return HexFormat.of().formatHex(md.digest());
   }
 
   /** Of the text's UTF-8 bytes. */

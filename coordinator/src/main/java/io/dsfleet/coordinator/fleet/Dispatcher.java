@@ -41,6 +41,8 @@ final class Dispatcher {
   private final long versionSeed;
   /** The store's identity, sent with every set ({@code DesiredState.store_id}). */
   private final String storeId;
+  /** This coordinator's build, in every set's digest: read as the fleet loads, not at its first set, under the lock. */
+  private final String build = SetDigest.BUILD;
   /**
    * Above any version a coordinator sends a node (its seed is its wall clock's milliseconds times 1,000: 1.8e15 in 2026,
    * and one more each set): an agent that names a held set at a version over it names none (the holder of a node
@@ -48,8 +50,6 @@ final class Dispatcher {
    * around past Long.MAX_VALUE to this coordinator's seed, below the versions the node had been sent.
    */
   static final long MAX_HELD_VERSION = Long.MAX_VALUE / 2;
-  /** This coordinator's build, in every set's digest ({@link SetDigest}). */
-  private final String build = io.dsfleet.common.BuildIdentity.of(Dispatcher.class).full();
 
   /** The monotonic clock ({@code System::nanoTime}), which times how long a node's taints have been there ({@link TaintAges}). */
   private final java.util.function.LongSupplier nanoTime;
