@@ -280,7 +280,7 @@ final class Dispatcher {
     if (digest.equals(agentHolds) && n.heldVersion >= n.version && n.heldVersion <= MAX_HELD_VERSION) {
       // the agent holds this very set (it said so on its open): nothing sent; its version is the one its reports will
       // name (reportedAfterLastSet), and the next set's is above it. Not when this coordinator sent the node a newer
-      // set since (one lost with its session): that one's version is sent again, with the set.
+      // set since (one lost with its session): the set is sent, at a version above that one.
       n.version = n.heldVersion;
       io.dsfleet.coordinator.metrics.CoordinatorMetrics.DESIRED_SETS_HELD.inc();
       sent(n, entitled, fingerprint);

@@ -175,7 +175,7 @@ final class NodeRegistry {
 
   /**
    * Opens a node's session: attaches the sink, marks the node alive, sends its full desired set
-   * once the node has said what it runs, unless its agent holds that very set.
+   * once the node has said what it runs, unless its agent holds that set ({@link Dispatcher#push}).
    *
    * @param held what the agent said it holds: the set of this digest (null: none), at {@code heldVersion}
    * @throws ControlException NOT_FOUND when the node is unknown (the agent must join again)
