@@ -158,8 +158,12 @@ class ExecStartTest {
 
     Process restarted = spawn(cmd, env, "agent-restarted.log");
     // the restarted agent has its desired set (the coordinator shows the pod Ready all along: the
-    // node's lease outlives a restart) and has done what it would do about the containers it found
-    await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(tmp.resolve("agent-restarted.log")).contains("desired set version"));
+    // node's lease outlives a restart), its session open (the coordinator sends nothing: the agent
+    // runs the set it would send, resumed from its disk), and has done what it would do about the
+    // containers it found
+    await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(tmp.resolve("agent-restarted.log"))
+        .contains("session open; this node runs desired set version"));
+    assertThat(Files.readString(tmp.resolve("agent-restarted.log"))).contains("resuming the last desired set");
     ReconcilePasses.settle(() -> Files.readString(tmp.resolve("agent-restarted.log")), 3, Duration.ofSeconds(60));
     assertThat(dsctl("get", "pods", "--coordinator", address)).contains("1/1");
     assertThat(containers()).as("the restarted agent adopted the containers").isEqualTo(before);

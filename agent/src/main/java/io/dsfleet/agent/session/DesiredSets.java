@@ -114,8 +114,11 @@ final class DesiredSets {
    * The session's open: the node, and the set it runs ({@code held}), so a coordinator that would send that very set
    * sends nothing (after its restart, 10,000 agents were each sent their whole set again). The set the reconciler was
    * given, not the one on disk: a start that left the saved set aside ({@code QuickStarts}) names none, and is sent it.
+   * Logged: a coordinator that sends nothing leaves no "desired set version" line in the journal.
    */
   static SessionOpen open(String node, Reconciler.HeldSet held) {
+    log.info("session open; this node runs desired set version {} (the coordinator sends a set only if it is not this one)",
+        held.version());
     return SessionOpen.newBuilder().setNodeName(node).setAppliedVersion(held.version()).setHeldDigest(held.digest()).build();
   }
 
