@@ -75,15 +75,8 @@ public final class Reconciler {
   private final Map<String, Instant> firstSeen = new ConcurrentHashMap<>();
   private final PodStarts starts = new PodStarts();
   private volatile long desiredVersion;
-  /**
-   * The set this node runs, as the session's open names it to the coordinator (SessionOpen: a coordinator sends
-   * nothing to an agent that holds the set it would send): written before the set is in place, so an open never names
-   * an older set than the one being put in place (desiredVersion, which a pass's report names, is written after).
-   */
+  /** The set this node runs, as the session's open names it ({@link HeldSet}): written before the set is in place. */
   private volatile HeldSet held = new HeldSet(0, "");
-
-  /** A desired set's version and digest ({@code DesiredState.digest}; "" from a coordinator before 2026-12-07). */
-  public record HeldSet(long version, String digest) {}
   /** Templates seen, by hash and digest: a pod replaced or no longer desired still gets its preStop hooks. */
   private final Templates templates = new Templates();
   private final AtomicLong passes = new AtomicLong();

@@ -116,7 +116,7 @@ final class DesiredSets {
    * given, not the one on disk: a start that left the saved set aside ({@code QuickStarts}) names none, and is sent it.
    * Logged: a coordinator that sends nothing leaves no "desired set version" line in the journal.
    */
-  static SessionOpen open(String node, Reconciler.HeldSet held) {
+  static SessionOpen open(String node, io.dsfleet.agent.reconcile.HeldSet held) {
     log.info("session open; this node runs desired set version {} (the coordinator sends a set only if it is not this one)",
         held.version());
     return SessionOpen.newBuilder().setNodeName(node).setAppliedVersion(held.version()).setHeldDigest(held.digest()).build();
