@@ -422,20 +422,21 @@ public final class Reconciler {
     return sent.last();
   }
 
+  /** What a leave's removal did: pods stopped, and pods left running (their image's labels not known: {@link HeldPods}). */
+  public record Removal(int stopped, int leftRunning) {}
+
   /**
    * Stops every owned pod in parallel, each container within its grace period but all within
    * {@code deadline}, then removes the containers, the pod directories and the trash (the node left the fleet).
    * From its start no reconcile pass plans anything (a pass would tear the same pods down again:
    * their preStop hooks twice), and a pass under way ends first; then {@link PodsRemoval} stops and
-   * removes the pods, work under way included.
+   * removes the pods, work under way included. Nothing is held from then on: a session opened after it names no set.
    *
    * @return how many pods were running at its first look
    */
-  /** What a leave's removal did: pods stopped, and pods left running (their image's labels not known: {@link HeldPods}). */
-  public record Removal(int stopped, int leftRunning) {}
-
   public Removal removeAll(Duration deadline, Consumer<String> progress) {
     removing = true;
+    held = new HeldSet(0, "");
     desired = Map.of();
     sourcesReady = true;
     // what follows waits for real (a lock, the stops, the workers): bounded on the monotonic clock,

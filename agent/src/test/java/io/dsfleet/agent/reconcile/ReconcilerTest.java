@@ -1990,11 +1990,13 @@ class ReconcilerTest {
 
   @Test
   void leavingStopsEveryPodAndSaysSo() {
-    r.setDesired(desired());
+    r.setDesired(desired().toBuilder().setVersion(4).setDigest("d".repeat(64)).build());
     r.tick();
+    assertThat(r.held()).isEqualTo(new HeldSet(4, "d".repeat(64)));
     List<String> progress = new ArrayList<>();
     assertThat(r.removeAll(Duration.ofSeconds(30), progress::add).stopped()).isEqualTo(1);
     assertThat(owned()).isEmpty();
+    assertThat(r.held()).as("a session opened after the removal names no set: it runs none").isEqualTo(new HeldSet(0, ""));
     assertThat(progress).containsExactly("stopping 1 pod (each within its grace period, at most 30 s)", "stopped ops/agent-abcde (1/1)");
     assertThat(r.removeAll(Duration.ofSeconds(30), progress::add).stopped()).as("a second leave has nothing to stop").isZero();
   }
