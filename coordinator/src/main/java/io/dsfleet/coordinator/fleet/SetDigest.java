@@ -27,9 +27,6 @@ import java.util.zip.ZipFile;
 public final class SetDigest {
   private SetDigest() {}
 
-  /** Bumped by hand when a set's encoding changes in a way the build's name would not show (none yet). */
-  static final int FORMAT = 1;
-
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SetDigest.class);
 
   /** This coordinator's build as every set's digest names it ({@link #build}): from the jar its classes were loaded from, once. */
@@ -74,8 +71,8 @@ public final class SetDigest {
 
   /** @param fingerprint as {@link Dispatcher#push} builds it: strings, resourceVersions (numbers) and lists of strings */
   static String of(String build, String storeId, List<Object> fingerprint) {
-    StringBuilder b = new StringBuilder(64 + 48 * fingerprint.size()).append("dsfleet-set ").append(FORMAT)
-        .append('\n').append(build).append('\n').append(storeId).append('\n');
+    StringBuilder b = new StringBuilder(64 + 48 * fingerprint.size()).append("dsfleet-set\n").append(build).append('\n')
+        .append(storeId).append('\n');
     for (Object o : fingerprint) {
       if (o instanceof List<?> list) {
         b.append("list ").append(list.size()).append('\n');
@@ -84,6 +81,6 @@ public final class SetDigest {
         b.append(o instanceof Number ? "rv " : "pod ").append(o).append('\n');
       }
     }
-    return io.dsfleet.common.Sha256.hex(b.toString());
+    return Sha256.hex(b.toString());
   }
 }
