@@ -40,7 +40,7 @@ final class TimedOutExecs {
     if (pid <= 1 || containerId == null || !CONTAINER_ID.matcher(containerId).matches()) {
       return 0;
     }
-    List<Long> below = descendants(pid); // read while the exec's process lives: its children are still its own
+    List<Long> below = descendants(Path.of("/proc"), pid).pids(); // read while the exec's process lives: its children are still its own
     int killed = kill(containerId, pid) ? 1 : 0; // then it first: it forks no more
     for (long n : below) {
       if (kill(containerId, n)) {
@@ -54,17 +54,33 @@ final class TimedOutExecs {
   static final int MAX_DESCENDANTS = 4096;
 
   /**
-   * The processes below {@code pid}, as each thread's {@code children} file in /proc names them
-   * (no walk of all of /proc: a probe timing out each second on a host of 10,000 processes would
-   * read them all each time), at most {@link #MAX_DESCENDANTS}; none where the kernel has no such file.
+   * The most threads' {@code children} files read for one exec: each thread has one, and without
+   * a bound an exec whose process ran 100,000 threads had every timeout of its probe (each second,
+   * say) read them all, 14-18 us a file: 1.4-1.8 s of the agent's CPU each time (helper-191's note).
    */
-  private static List<Long> descendants(long pid) {
+  static final int MAX_TASKS_READ = 16_384;
+
+  /** The processes found below an exec's, and how many threads' {@code children} files were read for them. */
+  record Found(List<Long> pids, int tasksRead) {}
+
+  /**
+   * The processes below {@code pid}, as each thread's {@code children} file in {@code proc} names
+   * them (no walk of all of /proc: a probe timing out each second on a host of 10,000 processes
+   * would read them all each time), at most {@link #MAX_DESCENDANTS}, reading at most
+   * {@link #MAX_TASKS_READ} files; none where the kernel has no such file.
+   */
+  static Found descendants(Path proc, long pid) {
     List<Long> out = new ArrayList<>();
+    int read = 0;
     java.util.ArrayDeque<Long> next = new java.util.ArrayDeque<>(List.of(pid));
-    while (!next.isEmpty() && out.size() < MAX_DESCENDANTS) {
+    while (!next.isEmpty() && out.size() < MAX_DESCENDANTS && read < MAX_TASKS_READ) {
       long p = next.poll();
-      try (var tasks = Files.newDirectoryStream(Path.of("/proc/" + p + "/task"))) {
+      try (var tasks = Files.newDirectoryStream(proc.resolve(p + "/task"))) {
         for (Path task : tasks) {
+          if (read == MAX_TASKS_READ) {
+            break;
+          }
+          read++;
           String text;
           try {
             text = Files.readString(task.resolve("children"));
@@ -83,7 +99,7 @@ final class TimedOutExecs {
         // ended meanwhile
       }
     }
-    return out;
+    return new Found(out, read);
   }
 
   /** SIGKILL to process {@code n} through a pidfd, if it is in the container's cgroup when its pidfd is open. */
