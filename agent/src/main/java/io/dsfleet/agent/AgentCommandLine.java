@@ -72,6 +72,9 @@ final class AgentCommandLine {
       new Option("--metrics-listen", "HOST:PORT|off", false, Scope.RUN,
           "Where Prometheus scrapes the agent's metrics, plain HTTP (default " + AgentMain.DEFAULT_METRICS + "; off: none).",
           (c, v) -> c.metricsListen = v),
+      new Option("--pod-pids-limit", "N", false, Scope.RUN,
+          "The most processes each container of a pod may run (Docker's --pids-limit; default -1: no bound, as Kubernetes).",
+          (c, v) -> c.podPidsLimit = v),
       new Option("--timeout", "DURATION", false, Scope.LEAVE, "Stop every pod within this (default 60s); a pod's grace period is cut to it.",
           (c, v) -> c.leaveTimeout = v));
 

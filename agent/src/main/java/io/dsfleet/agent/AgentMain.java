@@ -45,7 +45,7 @@ public final class AgentMain {
   static final String VERSION = BUILD.full();
   static final Set<String> CONFIG_KEYS = Set.of("coordinator", "nodeName", "stateDir", "dockerHost", "labels", "taints",
       "address", "heartbeatInterval", "leaveOnShutdown", "joinToken", "insecure", "restartBackoff", "restartBackoffMax",
-      "relistInterval", "passInterval", "metricsListen");
+      "relistInterval", "passInterval", "metricsListen", "podPidsLimit");
   /** Where Prometheus scrapes an agent unless told otherwise: loopback only. */
   static final String DEFAULT_METRICS = "127.0.0.1:7481";
   static final String DEFAULT_CONFIG = "/etc/dsfleet/agent.yaml";
@@ -85,6 +85,7 @@ public final class AgentMain {
     String relistInterval;
     String passInterval;
     String metricsListen;
+    String podPidsLimit;
     String leaveTimeout = "60s";
 
     /** Whether `run` resolves the options (leave reads none of run's own settings). */
@@ -212,11 +213,12 @@ public final class AgentMain {
         throw new IllegalArgumentException("passInterval " + Durations.format(passEvery) + ": must be 100ms to 1s (probes and back-offs"
             + " are looked at once a pass)");
       }
-      // leave serves no metrics: a bad metricsListen must not keep a node from leaving
+      // leave serves no metrics and makes no container: a bad metricsListen or podPidsLimit must not keep a node from leaving
       java.net.InetSocketAddress metrics = !forRun ? null : io.dsfleet.common.metrics.MetricsEndpoint.parse("metricsListen",
           first(metricsListen, env.get("DS_AGENT_METRICS_LISTEN"), text(file, "metricsListen"), DEFAULT_METRICS));
+      long pids = !forRun ? 0 : AgentOptions.podPidsLimit(first(podPidsLimit, env.get("DS_AGENT_POD_PIDS_LIMIT"), text(file, "podPidsLimit"), null));
       return new AgentOptions(coords, name, state, docker, lbls, parsed, addr == null ? HostAddress.detect().address() : addr,
-          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery, passEvery, metrics);
+          hb == null ? null : Durations.parse(hb), leave, token, plain, restarts, relistEvery, passEvery, metrics, pids);
     }
 
     /** The duration {@code value} of option {@code key} ({@code dflt} when not given), refused unless longer than 0. */
@@ -281,7 +283,7 @@ public final class AgentMain {
 
   static Parts parts(AgentOptions o, ReconcilerThreads threads,
       java.util.function.Consumer<java.util.List<io.dsfleet.proto.v1.PodStatus>> reporter) {
-    DockerRuntime docker = new DockerRuntime(o.dockerHost());
+    DockerRuntime docker = new DockerRuntime(o.dockerHost()).pidsLimit(o.podPidsLimit());
     LocalState state = new LocalState(o.stateDir());
     Reconciler reconciler = new Reconciler(o.nodeName(), o.address(), docker, new Mounts(), Clock.systemUTC(), o.restartBackoff(), o.relistInterval(), o.stateDir(), VERSION,
         threads, reporter);

@@ -20,11 +20,35 @@ import java.util.Map;
  * @param relistInterval how often every container is listed while Docker's event stream runs
  * @param passInterval how often a reconcile pass runs when nothing wakes one sooner
  * @param metricsListen where the Prometheus endpoint listens (plain HTTP); null: none
+ * @param podPidsLimit the most processes each container of a pod may run (Docker's PidsLimit); 0: no bound, as Kubernetes' default
  */
 public record AgentOptions(List<String> coordinators, String nodeName, Path stateDir, String dockerHost,
     Map<String, String> labels, List<Taint> taints, String address, Duration heartbeatInterval, boolean leaveOnShutdown,
     String joinToken, boolean insecure, io.dsfleet.agent.reconcile.Backoff restartBackoff, Duration relistInterval,
-    Duration passInterval, java.net.InetSocketAddress metricsListen) {
+    Duration passInterval, java.net.InetSocketAddress metricsListen, long podPidsLimit) {
+
+  /** The most PIDs Linux gives out on 64 bits (PID_MAX_LIMIT): a bound above it bounds nothing. */
+  static final long MAX_PIDS = 4_194_304;
+
+  /**
+   * The option podPidsLimit: a count of processes from 1 to {@link #MAX_PIDS}, or -1 (the kubelet's
+   * spelling) or none given for no bound (0 here); anything else is refused naming it.
+   */
+  static long podPidsLimit(String value) {
+    if (value == null || value.trim().equals("-1")) {
+      return 0;
+    }
+    try {
+      long n = Long.parseLong(value.trim());
+      if (n >= 1 && n <= MAX_PIDS) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // the message below names the option
+    }
+    throw new IllegalArgumentException("podPidsLimit " + value + ": must be a count of processes from 1 to " + MAX_PIDS
+        + " (each container of a pod), or -1 for none");
+  }
 
   /** The node's credentials: plaintext when insecure, else its certificate or join token under the state directory. */
   public io.dsfleet.agent.session.NodeCredentials credentials(java.time.Clock clock) {

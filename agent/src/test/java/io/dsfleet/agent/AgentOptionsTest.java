@@ -103,6 +103,25 @@ class AgentOptionsTest {
     }
   }
 
+  /** podPidsLimit as the kubelet's: no bound unless set (-1 its spelling of none); a count that is none, or past Linux's PIDs, refused. */
+  @Test
+  void thePodPidsLimitIsNoneUnlessConfiguredAndACountOfProcesses() throws Exception {
+    assertThat(resolve(Map.of()).podPidsLimit()).isZero();
+    Files.writeString(tmp.resolve("agent.yaml"), "podPidsLimit: 4096\n");
+    assertThat(resolve(Map.of()).podPidsLimit()).isEqualTo(4096);
+    assertThat(resolve(Map.of("DS_AGENT_POD_PIDS_LIMIT", "1024")).podPidsLimit()).isEqualTo(1024);
+    assertThat(resolve(Map.of("DS_AGENT_POD_PIDS_LIMIT", "1024"), "--pod-pids-limit", "-1").podPidsLimit()).isZero();
+    for (String bad : List.of("0", "-2", "4194305", "lots", "1.5")) {
+      assertThatThrownBy(() -> resolve(Map.of(), "--pod-pids-limit", bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("podPidsLimit " + bad + ": must be a count of processes from 1 to 4194304");
+    }
+    AgentMain.Common leave = new AgentMain.Common();
+    AgentCommandLine.parse(new String[] {"leave", "--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1"}, leave, true);
+    leave.forRun = false;
+    assertThat(leave.resolve(Map.of("DS_AGENT_POD_PIDS_LIMIT", "lots")).podPidsLimit()).as("leave makes no container: a bad bound lets the node go")
+        .isZero();
+  }
+
   @Test
   void metricsAreServedOnLoopbackUnlessConfiguredOrOff() throws Exception {
     assertThat(resolve(Map.of()).metricsListen()).hasToString("127.0.0.1/<unresolved>:7481");

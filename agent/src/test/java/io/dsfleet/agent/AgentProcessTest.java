@@ -141,15 +141,19 @@ class AgentProcessTest {
 
   /**
    * The kubelet's "sources ready": an agent that lost its state directory, started while the
-   * coordinator is unreachable, has no desired set and so removes nothing.
+   * coordinator is unreachable, has no desired set and so removes nothing. (Its first agent runs
+   * with a podPidsLimit, which every container it makes carries: the option reaches Docker.)
    */
   @Test
   void anAgentWithAnEmptyStateDirectoryAndNoCoordinatorLeavesEveryRunningPodAlone() throws Exception {
     coordinator = new FakeCoordinator(threePods()).startInPlaceOf(coordinator);
-    agent = startAgent();
+    agent = startAgent("--pod-pids-limit", "512");
     await().atMost(Duration.ofSeconds(90)).until(coordinator::allReady);
     Map<String, String> before = runningIds();
     assertThat(before).hasSize(3); // three pods of one container each (alone on the bridge)
+    for (String id : before.values()) {
+      assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.HostConfig.PidsLimit}}", id).out().strip()).as("the agent's podPidsLimit").isEqualTo("512");
+    }
 
     io.dsfleet.common.testing.Processes.kill(agent);
     coordinator.close();

@@ -173,6 +173,25 @@ class DockerFieldsTest extends OnDocker {
     assertThat(Double.parseDouble(quota[0]) / Double.parseDouble(quota[1])).isEqualTo(0.5);
   }
 
+  /**
+   * The agent's podPidsLimit, as the kubelet's: each container made with Docker's PidsLimit, so a
+   * fork bomb in a pod stops at it (the kernel's pids.max of the container's cgroup); without it,
+   * none, as Kubernetes' default.
+   */
+  @Test
+  void theNodesPidsLimitBoundsEachContainersProcesses() {
+    String pidsMax = "cat /sys/fs/cgroup/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids/pids.max";
+    h.run(ds());
+    assertThat(h.sh("main", pidsMax)).as("no bound unless the node sets one").isEqualTo("max");
+    h.clear();
+    h.docker.pidsLimit(64);
+    h.run(ds(C0 + ".name", "bounded"));
+    assertThat(h.sh("bounded", pidsMax)).isEqualTo("64");
+    assertThat(Docker.cli(Map.of(), "inspect", "-f", "{{.HostConfig.PidsLimit}}", h.container("bounded").id()).out().strip()).isEqualTo("64");
+    assertThat(h.sh("bounded", "for i in $(seq 1 80); do sleep 5 </dev/null >/dev/null 2>&1 & done 2>&1"))
+        .as("forks past the bound refused").contains("can't fork");
+  }
+
   @Test
   void userGroupsAndCapabilities() {
     h.run(ds(C0 + ".securityContext", "{runAsUser: 1234, runAsGroup: 2345, capabilities: {add: [NET_ADMIN], drop: [ALL]}, allowPrivilegeEscalation: false}",

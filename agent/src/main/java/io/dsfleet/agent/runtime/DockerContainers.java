@@ -20,8 +20,11 @@ import java.util.Map;
 final class DockerContainers {
   private DockerContainers() {}
 
-  /** Sets {@code cmd} (a create of the spec's image) to make the container {@code spec} says; returns it. */
-  static CreateContainerCmd render(CreateContainerCmd cmd, ContainerSpec spec) {
+  /**
+   * Sets {@code cmd} (a create of the spec's image) to make the container {@code spec} says, with at
+   * most {@code pidsLimit} processes (0: no bound); returns it.
+   */
+  static CreateContainerCmd render(CreateContainerCmd cmd, ContainerSpec spec, long pidsLimit) {
     HostConfig host = HostConfig.newHostConfig()
         .withNetworkMode(spec.networkMode())
         .withIpcMode(spec.ipcMode())
@@ -49,6 +52,9 @@ final class DockerContainers {
     }
     if (spec.cpuShares() > 0) {
       host.withCpuShares((int) spec.cpuShares());
+    }
+    if (pidsLimit > 0) {
+      host.withPidsLimit(pidsLimit);
     }
     // the kubelet's container log rotation defaults (containerLogMaxSize 10Mi, containerLogMaxFiles 5)
     host.withLogConfig(new LogConfig(LogConfig.LoggingType.JSON_FILE, Map.of("max-size", "10m", "max-file", "5")));

@@ -92,6 +92,14 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     this.layout = new DockerLayout(quick, host);
   }
 
+  /** Docker's PidsLimit on each container made from now on (the agent's podPidsLimit); 0: none, as Kubernetes' default. */
+  private volatile long pidsLimit;
+
+  public DockerRuntime pidsLimit(long limit) {
+    this.pidsLimit = limit;
+    return this;
+  }
+
   /**
    * The most bytes of a list's or an inspect's answer the agent reads (its heap is 48 MiB): a
    * container or image carrying megabytes of labels fails its call, not the agent (images with
@@ -209,14 +217,11 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     }
   }
 
-  /**
-   * The container's inspect, remembered for the lists after (while no event or call of the agent's
-   * own says it changed); one whose image's labels are not known is inspected again at the next list.
-   */
+  /** The container's inspect, remembered for the lists after (while no event or call of the agent's own says it changed). */
   private ContainerInfo inspectRemembered(String id) {
     InspectCache.Begun begun = inspected.begin();
     ContainerInfo info = inspect(id);
-    if (info.imageLabelsUnknown() == null) {
+    if (info.imageLabelsUnknown() == null) { // one whose image's labels are not known is inspected again at the next list
       inspected.remember(info, begun);
     }
     return info;
@@ -315,7 +320,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
 
   @Override
   public String create(ContainerSpec spec) {
-    CreateContainerCmd cmd = DockerContainers.render(docker.createContainerCmd(spec.image()), spec);
+    CreateContainerCmd cmd = DockerContainers.render(docker.createContainerCmd(spec.image()), spec, pidsLimit);
     return call("create", () -> {
       try {
         return cmd.exec().getId();
