@@ -41,8 +41,27 @@ class TimedOutExecsTest {
     assertThat(found.pids()).isEmpty();
   }
 
+  /**
+   * A thread of 100,000 children (a pod without podPidsLimit can make them): its file is read only as far as the PIDs
+   * looked for reach (its first 4,096), and a PID cut there is left out.
+   */
+  @Test
+  void aThreadOf100000ChildrenIsReadOnlyAsFarAsThePidsLookedFor() throws IOException {
+    StringBuilder children = new StringBuilder();
+    for (long c = 1_000_000; c < 1_100_000; c++) {
+      children.append(c).append(' ');
+    }
+    task(400, 400, children.toString());
+    TimedOutExecs.Found found = TimedOutExecs.descendants(proc, 400);
+    assertThat(found.bytesRead()).as("bytes of a children file of 800,000").isLessThanOrEqualTo(TimedOutExecs.MAX_DESCENDANTS * TimedOutExecs.PID_BYTES);
+    assertThat(found.pids()).hasSize(TimedOutExecs.MAX_DESCENDANTS).startsWith(1_000_000L).endsWith(1_004_095L);
+
+    task(500, 500, "501 502 5031"); // as a bound cuts it: 5031 is no child's whole PID
+    assertThat(TimedOutExecs.descendants(proc, 500).pids()).containsExactly(501L, 502L);
+  }
+
   @Test
   void aProcessThatEndedMeanwhileHasNoneBelowIt() {
-    assertThat(TimedOutExecs.descendants(proc, 300)).isEqualTo(new TimedOutExecs.Found(java.util.List.of(), 0));
+    assertThat(TimedOutExecs.descendants(proc, 300)).isEqualTo(new TimedOutExecs.Found(java.util.List.of(), 0, 0));
   }
 }
