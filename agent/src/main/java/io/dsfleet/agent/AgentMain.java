@@ -1,5 +1,7 @@
 package io.dsfleet.agent;
 
+import static io.dsfleet.common.ConfigFile.text;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import io.dsfleet.agent.hostfs.Mounts;
 import io.dsfleet.agent.reconcile.Backoff;
@@ -261,11 +263,6 @@ public final class AgentMain {
         out.addAll(List.of(n.asText().split(",")));
       }
       return out;
-    }
-
-    private static String text(Map<String, JsonNode> file, String key) {
-      JsonNode n = file.get(key);
-      return n == null ? null : n.asText();
     }
 
     private static String first(String... values) {

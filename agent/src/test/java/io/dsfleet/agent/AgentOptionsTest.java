@@ -115,6 +115,10 @@ class AgentOptionsTest {
       assertThatThrownBy(() -> resolve(Map.of(), "--pod-pids-limit", bad)).as(bad).isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("podPidsLimit " + bad + ": must be a count of processes from 1 to 4194304");
     }
+    Files.writeString(tmp.resolve("agent.yaml"), "podPidsLimit: [512]\n");
+    assertThatThrownBy(() -> resolve(Map.of())).as("a list is no bound").isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("config key podPidsLimit: must be one value, not a list or a map");
+    Files.writeString(tmp.resolve("agent.yaml"), "podPidsLimit: 4096\n");
     AgentMain.Common leave = new AgentMain.Common();
     AgentCommandLine.parse(new String[] {"leave", "--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1"}, leave, true);
     leave.forRun = false;

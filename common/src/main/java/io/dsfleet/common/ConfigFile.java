@@ -50,6 +50,19 @@ public final class ConfigFile {
   }
 
   /**
+   * The value of the one-value key {@code key} as text (null when not given): a list or a map is
+   * refused naming the key, never its value (it may be the join token). Their text is empty, which
+   * read as not given: {@code podPidsLimit: [512]} ran the node's pods unbounded (helper-195).
+   */
+  public static String text(Map<String, JsonNode> file, String key) {
+    JsonNode n = file.get(key);
+    if (n != null && n.isContainerNode()) {
+      throw new IllegalArgumentException("config key " + key + ": must be one value, not a list or a map");
+    }
+    return n == null ? null : n.asText();
+  }
+
+  /**
    * What is wrong with a file that is no YAML and where, never the text of its line: the agent's
    * config holds the join token, and a typo on its line put the token in the journal (SnakeYAML's
    * message quotes the line; helper-107).
