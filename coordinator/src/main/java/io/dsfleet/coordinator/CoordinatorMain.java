@@ -346,8 +346,8 @@ public final class CoordinatorMain {
       if (flag != null) {
         return flag;
       }
-      JsonNode v = file.get(key);
-      return v == null ? fallback : v.asText();
+      String v = io.dsfleet.common.ConfigFile.text(file, key); // a list or a map refused: its text was "", and `dataDir: [x]` the working directory
+      return v == null ? fallback : v;
     }
 
     /** A count from the config file, named when it is none (before, {@code maxConnections: lots} said only {@code For input string: "lots"}). */

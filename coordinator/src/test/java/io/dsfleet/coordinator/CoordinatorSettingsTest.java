@@ -34,6 +34,15 @@ class CoordinatorSettingsTest {
   }
 
   /** A per-address cap above the total is refused naming both keys (before: "connection limits must be positive ...", neither key). */
+  /** A list or a map for a key of one value was read as "": `dataDir: [/srv/ds]` put the store in the working directory. */
+  @Test
+  void aListForAKeyOfOneValueIsRefusedNamingTheKey() throws Exception {
+    for (String key : List.of("dataDir", "listen", "heartbeatGrace", "maxMessageBytes")) {
+      assertThatThrownBy(settings(key + ": [a, b]\n")::options).as(key).isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("config key " + key + ": must be one value, not a list or a map");
+    }
+  }
+
   @Test
   void aPerAddressCapAboveTheTotalIsRefusedNamingBothKeys() throws Exception {
     assertThatThrownBy(settings("maxConnections: 300\nmaxConnectionsPerAddress: 500\n")::options).isInstanceOf(IllegalArgumentException.class)

@@ -108,8 +108,8 @@ public abstract class ClientCommand implements Callable<Integer> {
     if (env.get("DSCTL_COORDINATOR") != null && !env.get("DSCTL_COORDINATOR").isEmpty()) {
       return env.get("DSCTL_COORDINATOR");
     }
-    JsonNode v = config(env).get("coordinator");
-    return v != null ? v.asText() : "127.0.0.1:7443";
+    String v = io.dsfleet.common.ConfigFile.text(config(env), "coordinator"); // a list refused: its text was ""
+    return v != null ? v : "127.0.0.1:7443";
   }
 
   boolean resolveInsecure(Map<String, String> env) {
@@ -128,9 +128,9 @@ public abstract class ClientCommand implements Callable<Integer> {
     if (env.get("DSCTL_CREDENTIALS") != null && !env.get("DSCTL_CREDENTIALS").isEmpty()) {
       return Path.of(env.get("DSCTL_CREDENTIALS"));
     }
-    JsonNode v = config(env).get("credentials");
+    String v = io.dsfleet.common.ConfigFile.text(config(env), "credentials");
     if (v != null) {
-      return Path.of(v.asText());
+      return Path.of(v);
     }
     Path mine = configFile(env).resolveSibling("credentials.pem");
     if (Files.isReadable(mine)) {

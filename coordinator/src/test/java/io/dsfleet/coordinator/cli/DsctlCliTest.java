@@ -640,5 +640,10 @@ class DsctlCliTest {
     Path bad = file("bad.yaml", "coordinatr: x\n");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> new GetCommand().resolveAddress(Map.of("DSCTL_CONFIG", bad.toString())))
         .hasMessageContaining("unknown key \"coordinatr\"");
+    Path listed = file("listed.yaml", "coordinator: [10.9.9.9:7443]\ncredentials: [/root/admin.pem]\n");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new GetCommand().resolveAddress(Map.of("DSCTL_CONFIG", listed.toString())))
+        .as("a list was read as \"\"").hasMessage("config key coordinator: must be one value, not a list or a map");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> new GetCommand().resolveCredentials(Map.of("DSCTL_CONFIG", listed.toString())))
+        .hasMessage("config key credentials: must be one value, not a list or a map");
   }
 }
