@@ -346,7 +346,7 @@ public final class CoordinatorMain {
       if (flag != null) {
         return flag;
       }
-      String v = io.dsfleet.common.ConfigFile.text(file, key); // a list or a map refused: its text was "", and `dataDir: [x]` the working directory
+      String v = ConfigFile.text(file, key); // a list or a map refused: read as "", `dataDir: [x]` was the working directory
       return v == null ? fallback : v;
     }
 

@@ -108,7 +108,7 @@ public abstract class ClientCommand implements Callable<Integer> {
     if (env.get("DSCTL_COORDINATOR") != null && !env.get("DSCTL_COORDINATOR").isEmpty()) {
       return env.get("DSCTL_COORDINATOR");
     }
-    String v = io.dsfleet.common.ConfigFile.text(config(env), "coordinator"); // a list refused: its text was ""
+    String v = ConfigFile.text(config(env), "coordinator"); // a list refused: its text was ""
     return v != null ? v : "127.0.0.1:7443";
   }
 
@@ -128,7 +128,7 @@ public abstract class ClientCommand implements Callable<Integer> {
     if (env.get("DSCTL_CREDENTIALS") != null && !env.get("DSCTL_CREDENTIALS").isEmpty()) {
       return Path.of(env.get("DSCTL_CREDENTIALS"));
     }
-    String v = io.dsfleet.common.ConfigFile.text(config(env), "credentials");
+    String v = ConfigFile.text(config(env), "credentials");
     if (v != null) {
       return Path.of(v);
     }
