@@ -126,9 +126,9 @@ class BackoffOnDockerTest {
     Map<String, Set<String>> reasons = Map.of("pull-aaaaa", new LinkedHashSet<>(), "start-bbbbb", new LinkedHashSet<>());
     Map<String, String> messages = new java.util.HashMap<>();
     // four tries of each are due by 7 s (at 0, 1, 3, 7 s; five creates); a loaded machine starts and spaces them
-    // later, so wait for them (12 s at least, for the reasons, 40 s at most) instead of a fixed window
+    // later, so wait for them (12 s at least, for the reasons; 50 s at most, past the latest the schedule allows) instead of a fixed window
     List<Instant> creates = List.of();
-    while (Duration.between(t0, Instant.now()).compareTo(Duration.ofSeconds(40)) < 0) {
+    while (Duration.between(t0, Instant.now()).compareTo(Duration.ofSeconds(50)) < 0) {
       for (PodStatus p : h.last) {
         reasons.get(p.getPodName()).add(p.getContainers(0).getReason());
         messages.put(p.getPodName(), p.getContainers(0).getMessage());
@@ -142,7 +142,8 @@ class BackoffOnDockerTest {
     System.out.println("pulls at " + offsets(t0, pulls) + ", container creates at " + offsets(t0, creates) + ", reasons " + reasons);
     assertSchedule("pulls of the missing image", pulls);
     assertThat(creates).as("creates of the container that cannot start").hasSizeGreaterThanOrEqualTo(5);
-    assertThat(Duration.between(creates.get(0), creates.get(1)).toMillis()).as("the first retry of a start, at once").isLessThan(6000);
+    // at once: within a loaded machine's delay (the decision itself is PodPlannerTest's, to the instant)
+    assertThat(Duration.between(creates.get(0), creates.get(1)).toMillis()).as("the first retry of a start, at once").isLessThan(LOADED_MILLIS);
     assertSchedule("creates of the container that cannot start, from its first retry", creates.subList(1, creates.size()));
     assertThat(reasons.get("pull-aaaaa")).contains("ErrImagePull", "ImagePullBackOff");
     assertThat(messages.get("pull-aaaaa")).contains(image).contains("manifest unknown");
@@ -169,18 +170,24 @@ class BackoffOnDockerTest {
    * the agent times a retry from the container's {@code Created} time, which Docker sets when it
    * begins a create, while the event comes when the create is done (measured up to 200 ms apart on
    * a loaded machine). Still more than the back-off before each (1 s, then 2 s), so doubling shows.
-   * And at most the back-off plus 6 s, a loaded machine's delay (seen: 3.5 s late); a retry stuck at a
-   * long back-off (5 min at most) would not be.
+   * And at most the back-off plus {@link #LOADED_MILLIS}; a retry stuck at a long back-off (5 min at
+   * most) would not be.
    */
   private static void assertSchedule(String what, List<Instant> tries) {
     assertThat(tries).as(what).hasSizeGreaterThanOrEqualTo(4);
-    long[] minGapsMillis = {500, 1500, 3500};
-    long[] maxGapsMillis = {7000, 8000, 10000};
+    long[] backoffMillis = {1000, 2000, 4000};
     for (int i = 1; i < 4; i++) {
       assertThat(Duration.between(tries.get(i - 1), tries.get(i)).toMillis()).as(what + ": gap " + i)
-          .isBetween(minGapsMillis[i - 1], maxGapsMillis[i - 1]);
+          .isBetween(backoffMillis[i - 1] - 500, backoffMillis[i - 1] + LOADED_MILLIS);
     }
   }
+
+  /**
+   * How late a try may come on a loaded machine: each is a pass of the agent and a create and a
+   * failed start of Docker's, 1.0-1.7 s apart here when the back-off is 1 s, and on CI's loaded two
+   * cores a first retry (no back-off) 6.3 s after the first create (2026-12-07).
+   */
+  private static final long LOADED_MILLIS = 9000;
 
   private static List<Double> offsets(Instant t0, List<Instant> at) {
     return at.stream().map(t -> Duration.between(t0, t).toMillis() / 100 / 10.0).toList();
