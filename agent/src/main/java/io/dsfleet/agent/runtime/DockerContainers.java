@@ -1,6 +1,7 @@
 package io.dsfleet.agent.runtime;
 
 import com.github.dockerjava.api.command.CreateContainerCmd;
+import com.github.dockerjava.api.command.CreateContainerResponse;
 import com.github.dockerjava.api.model.BindOptions;
 import com.github.dockerjava.api.model.BindPropagation;
 import com.github.dockerjava.api.model.Capability;
@@ -15,10 +16,32 @@ import com.github.dockerjava.api.model.Ports;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** A {@link ContainerSpec} as Docker's create takes it: the container's settings and its host config (no call made here). */
 final class DockerContainers {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DockerContainers.class);
+  /** Docker's warnings logged so far, each text once an agent process: every create of a node may bring the same one. */
+  private static final Set<String> warned = ConcurrentHashMap.newKeySet();
+  /** Distinct warnings logged at most: a daemon's texts are few; one naming each container would be a log line a create. */
+  static final int MAX_WARNINGS = 32;
+
   private DockerContainers() {}
+
+  /**
+   * The ID of the container a create made, its warnings logged: Docker makes the container even
+   * where it discards a setting it cannot apply, and says so only here (a PidsLimit on a host
+   * without the pids cgroup: "PIDs limit discarded"), as {@code docker run} prints them.
+   */
+  static String created(CreateContainerResponse made, String name) {
+    for (String w : made.getWarnings() == null ? new String[0] : made.getWarnings()) {
+      if (w != null && !w.isBlank() && warned.size() < MAX_WARNINGS && warned.add(w)) {
+        log.warn("Docker warned as it made container {}: {} (each warning logged once)", name, w.length() > 512 ? w.substring(0, 512) + "..." : w.strip());
+      }
+    }
+    return made.getId();
+  }
 
   /**
    * Sets {@code cmd} (a create of the spec's image) to make the container {@code spec} says, with at

@@ -323,7 +323,7 @@ public final class DockerRuntime implements ContainerRuntime, AutoCloseable {
     CreateContainerCmd cmd = DockerContainers.render(docker.createContainerCmd(spec.image()), spec, pidsLimit);
     return call("create", () -> {
       try {
-        return cmd.exec().getId();
+        return DockerContainers.created(cmd.exec(), spec.name());
       } catch (ConflictException e) {
         throw new NameConflictException(spec.name(), e); // never remove the holder: it may not be ours
       }

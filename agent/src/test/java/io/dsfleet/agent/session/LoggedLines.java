@@ -12,11 +12,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * would depend on how busy the machine is. slf4j-simple writes to the {@code System.err} of the
  * moment, so this passes everything on to the one it replaces and keeps the matching lines.
  */
-final class LoggedLines implements AutoCloseable {
+public final class LoggedLines implements AutoCloseable {
   private final PrintStream replaced = System.err;
   private final List<String> lines = new CopyOnWriteArrayList<>();
 
-  LoggedLines(String containing) {
+  public LoggedLines(String containing) {
     System.setErr(new PrintStream(new OutputStream() {
       private final StringBuilder line = new StringBuilder();
 
@@ -35,11 +35,11 @@ final class LoggedLines implements AutoCloseable {
     }, true, StandardCharsets.UTF_8));
   }
 
-  List<String> lines() {
+  public List<String> lines() {
     return List.copyOf(lines);
   }
 
-  int count() {
+  public int count() {
     return lines.size();
   }
 
