@@ -347,10 +347,10 @@ class AgentProcessTest {
 
   /**
    * Docker's events drive the agent (docs/agent.md, "Static stability"): with its relist ten minutes
-   * away and Kubernetes' back-off (10 s), the agent's passes make no list of their own (five in a
+   * away and a restart back-off of 30 s, the agent's passes make no list of their own (five in a
    * row, counted at Docker's socket), and a container killed behind its back is
-   * made again within 2 s of its end on a quiet host (a first crash, restarted at once as the kubelet does; asserted under 10 s,
-   * a third of the back-off, as the suite's other modules share the cores and the daemon), the pass Docker's event
+   * made again within 2 s of its end on a quiet host (a first crash, restarted at once as the kubelet does; asserted under 15 s,
+   * half the back-off, as the suite's other modules share the cores and the daemon), the pass Docker's event
    * woke having inspected the container the event named. An agent that followed no events would list at every pass (its restart
    * comes as soon: the five passes' lists are what tell it apart); one whose events woke nothing
    * would not see the kill for ten minutes.
@@ -366,12 +366,14 @@ class AgentProcessTest {
     assertThat(calls.count(DockerCalls.LIST)).as("five passes with nothing new: none listed the containers again").isEqualTo(lists);
     assertThat(calls.count(DockerCalls.INSPECT)).as("nor inspected one").isEqualTo(inspects);
 
-    Restart r = killMainAndWaitForItsRestart(Duration.ofSeconds(10));
+    // waited for as long as Docker takes to make and start it (its create and start once took 9.7 s of a CI rehearsal's load,
+    // 2026-12-08, past the 10 s this waited then): what tells the event from the back-off is when the agent made it, below
+    Restart r = killMainAndWaitForItsRestart(Duration.ofSeconds(60));
     System.out.printf("killed behind the agent's back: made again after %.1f s, running after %.1f s%n", r.created(), r.started());
     // 0.1-0.5 s in ten rehearsals, 3.1 and 4.2 s (stop 72) with the suite's other modules and e2e's hosts on both cores and
     // the one daemon: bounded by what it is told apart from, the back-off (30 s) and the relist (ten minutes), not by the
     // 2 s a quiet host shows
-    assertThat(r.created()).as("made again on the event, well within the back-off (30 s; the relist is ten minutes away)").isLessThan(10);
+    assertThat(r.created()).as("made again on the event, well within the back-off (30 s; the relist is ten minutes away)").isLessThan(15);
     assertThat(calls.count(DockerCalls.INSPECT)).as("the pass the event woke inspected the container it named").isGreaterThan(inspects);
   }
 
@@ -388,7 +390,7 @@ class AgentProcessTest {
     startAgentCounted("--relist-interval", "1s");
     long lists = calls.count(DockerCalls.LIST);
     calls.muteEvents();
-    Restart r = killMainAndWaitForItsRestart(Duration.ofSeconds(20));
+    Restart r = killMainAndWaitForItsRestart(Duration.ofSeconds(60)); // an agent with no relist would never make it again
     System.out.printf("killed, its event missed: running again after %.1f s%n", r.started());
     assertThat(calls.withheld()).as("the kill's events were withheld from the agent").isPositive();
     assertThat(calls.count(DockerCalls.LIST)).as("the relist listed").isGreaterThan(lists);

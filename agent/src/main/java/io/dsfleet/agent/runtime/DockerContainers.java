@@ -25,7 +25,7 @@ final class DockerContainers {
   /** Docker's warnings logged so far, each text once an agent process: every create of a node may bring the same one. */
   private static final Set<String> warned = ConcurrentHashMap.newKeySet();
   /** Distinct warnings logged at most: a daemon's texts are few; one naming each container would be a log line a create. */
-  static final int MAX_WARNINGS = 32;
+  private static final int MAX_WARNINGS = 32;
 
   private DockerContainers() {}
 
