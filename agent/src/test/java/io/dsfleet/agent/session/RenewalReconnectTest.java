@@ -124,7 +124,9 @@ class RenewalReconnectTest {
           renewedSerial);
       assertThat(sessionSerials.get(0)).isEqualTo(Pki.serialHex(nodeCert));
       assertThat(sessionSerials.get(1)).as("the next session shows the renewed certificate").isEqualTo(renewedSerial);
-      assertThat(reopenedAfter).as("the next session opened at once (the back-off had grown to 4 s and more)").isLessThan(2000);
+      // at once: 65 ms idle, up to 417 ms on CI's loaded cores (ci-46 to ci-74), a TLS handshake and a session's opening;
+      // under the 4 s the back-off waits at the least
+      assertThat(reopenedAfter).as("the next session opened at once (the back-off had grown to 4 s and more)").isLessThan(3500);
       session.close();
     } finally {
       // nothing of the agent may still write its state directory when JUnit removes it: the
