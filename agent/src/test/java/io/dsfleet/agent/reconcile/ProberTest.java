@@ -101,8 +101,10 @@ class ProberTest {
       long start = System.nanoTime();
       Prober.Result r = new Prober(new FakeRuntime(new FakeClock())).run(probe, c, "c1", "127.0.0.1");
       double seconds = (System.nanoTime() - start) / 1e9;
+      System.out.printf("an HTTPS probe of 1 s against a trickled handshake ended after %.2f s%n", seconds);
       assertThat(r.ok()).isFalse();
-      assertThat(seconds).as("ended at its 1 s timeout, not when the handshake would end (20 s here)").isLessThan(5);
+      // its timer late by a loaded machine's delay at most: half the 20 s the handshake would take
+      assertThat(seconds).as("ended at its 1 s timeout, not when the handshake would end (20 s here)").isLessThan(10);
     }
   }
 
