@@ -176,7 +176,9 @@ class KubeWatchDeadlinesTest {
       stop.set(true);
       reader.join(10_000);
       assertThat(whenCut).as("the client read all along").isGreaterThan(4L << 20);
-      assertThat(lasted).as("the window (2 s) and a write's bound (2 s)").isLessThan(Duration.ofSeconds(7));
+      System.out.printf("a slow reader's watch of 2 s lasted %d ms%n", lasted.toMillis());
+      // and a loaded machine's delay; a watch whose writes each had their whole bound ran on while its 48 MB trickled out (16 s)
+      assertThat(lasted).as("the window (2 s) and a write's bound (2 s)").isLessThan(Duration.ofSeconds(12));
     }
   }
 
@@ -270,7 +272,7 @@ class KubeWatchDeadlinesTest {
       assertThat(rest).as("the answer ended").endsWith(RawHttp.LAST_CHUNK);
       assertThat(Duration.ofNanos(System.nanoTime() - closed)).as("at a probe, not at its window's end (60 s)")
           .isLessThan(Duration.ofSeconds(5));
-      await().atMost(Duration.ofSeconds(5)).until(() -> w.watching("viewer/v") == 0);
+      await().atMost(Duration.ofSeconds(30)).until(() -> w.watching("viewer/v") == 0);
     }
   }
 }

@@ -549,11 +549,12 @@ class AttackTest extends TlsFleetTest {
     admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("eve").setRole("viewer").build());
     Throwable t = ended.get(10, TimeUnit.SECONDS);
     assertThat(Status.fromThrowable(t).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
-    await().atMost(Duration.ofSeconds(3)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogCancel));
+    // at once: an in-process call, though a loaded machine may take seconds; a follow left open never sees it
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasLogCancel));
 
     // a node's certificate revoked with dsctl: its session ends too, at once
     admin().revokeCredential(RevokeCredentialRequest.newBuilder().setName("node-a").setRole("node").build());
-    await().atMost(Duration.ofSeconds(3)).until(() -> agent.sessionError != null);
+    await().atMost(Duration.ofSeconds(10)).until(() -> agent.sessionError != null);
     assertThat(Status.fromThrowable(agent.sessionError).getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
   }
 
@@ -826,7 +827,7 @@ class AttackTest extends TlsFleetTest {
       agent.logChunk(id, lines);
       sent++;
       agent.heartbeat(); // a round trip: the chunk was handled before the next
-      await().atMost(Duration.ofSeconds(5)).until(() -> agent.received.stream().filter(CoordinatorMessage::hasHeartbeatAck).count()
+      await().atMost(Duration.ofSeconds(30)).until(() -> agent.received.stream().filter(CoordinatorMessage::hasHeartbeatAck).count()
           >= 1);
       agent.received.removeIf(CoordinatorMessage::hasHeartbeatAck);
     }
@@ -892,10 +893,14 @@ class AttackTest extends TlsFleetTest {
           ? channel(io.dsfleet.common.tls.Tls.pinned(server.authority().pki().caHash())) : credentialFile("admin.pem");
       long t0 = System.nanoTime();
       var e = catchThrowableOfType(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls.blockingUnaryCall(ch, m,
-          CallOptions.DEFAULT.withDeadlineAfter(5, TimeUnit.SECONDS), garbage));
+          CallOptions.DEFAULT.withDeadlineAfter(30, TimeUnit.SECONDS), garbage));
+      Duration took = Duration.ofNanos(System.nanoTime() - t0);
+      System.out.printf("%s of garbage refused in %d ms (a new connection, TLS, one call)%n", method.getFullMethodName(), took.toMillis());
       assertThat(e.getStatus().getCode()).as(method.getFullMethodName()).isEqualTo(Status.Code.INVALID_ARGUMENT);
       assertThat(e.getStatus().getDescription()).contains("does not decode");
-      assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(2));
+      // answered, not left to the deadline (30 s): a handshake and a call take tens of ms idle, up to 0.75 s on CI's loaded
+      // cores (ConnectionFloodTest's fresh dsctl connections), so 10 s is a loaded machine's, not a hang's
+      assertThat(took).isLessThan(Duration.ofSeconds(10));
     }
     assertThat(server.fleet().nodes()).isEmpty();
   }

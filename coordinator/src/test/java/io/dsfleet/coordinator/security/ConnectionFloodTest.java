@@ -119,8 +119,12 @@ class ConnectionFloodTest extends TlsFleetTest {
 
     io.grpc.Status ended = hangingEnd.get(15, TimeUnit.SECONDS);
     assertThat(ended.getCode()).isEqualTo(io.grpc.Status.Code.DEADLINE_EXCEEDED);
+    System.out.printf("the call without a certificate ended after %d ms%n", hangingAfter[0].toMillis());
+    assertThat(ended.getDescription()).as("the limit that ended it").isEqualTo("a call without a certificate may take at most 10 s");
+    // its timer's close is late by what the flood's handshakes leave of the two cores: 13.1 s with a CI rehearsal beside it
+    // (before, the bound was 14 s); a call never cut fails the get above, one cut at the idle timeout (3 s) the lower bound
     assertThat(hangingAfter[0]).as("ended at the 10 s limit for calls without a certificate").isBetween(Duration.ofSeconds(9),
-        Duration.ofSeconds(14));
+        Duration.ofSeconds(30));
 
     // what the attacker holds is closed once idle: GOAWAY at IDLE, closed when gRPC's 10 s wait for a ping answer ends
     await().atMost(IDLE.plusSeconds(15)).until(() -> server.connections().open() <= 3);
