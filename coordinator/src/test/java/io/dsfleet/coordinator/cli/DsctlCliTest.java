@@ -78,7 +78,7 @@ class DsctlCliTest {
     cl.setErr(new PrintWriter(new StringWriter(), true));
     assertThat(cl.execute("get", "nodes", "--coordinator", "127.0.0.1:1", "--insecure")).as("refused: nothing listens there").isEqualTo(1);
     // the group's termination is signalled from its thread's last steps: the thread itself ends a moment later
-    org.awaitility.Awaitility.await("every dsctl-io thread ended").atMost(Duration.ofSeconds(5)).until(() -> ioThreads() == 0);
+    org.awaitility.Awaitility.await("every dsctl-io thread ended").atMost(Duration.ofSeconds(30)).until(() -> ioThreads() == 0);
   }
 
   /** kubectl's habit: every verb's and sub-verb's --help prints its usage, needs none of its arguments and sends nothing. */

@@ -177,7 +177,7 @@ class DashboardLiveTest {
         lastId = got.stream().filter(l -> l.startsWith("id: ")).findFirst().orElseThrow().substring("id: ".length());
       }
     }
-    Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> c.server.logRelay().open() <= LogStreams.MAX_FOLLOWERS / 2);
+    Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> c.server.logRelay().open() <= LogStreams.MAX_FOLLOWERS / 2);
     assertThat(c.server.logRelay().open()).as("the credential's oldest unread followers were replaced, their relays ended")
         .isEqualTo(LogStreams.MAX_FOLLOWERS / 2);
 

@@ -259,7 +259,7 @@ class SecurityTest extends TlsFleetTest {
       t.join(20_000);
     }
     agent.heartbeat();
-    await().atMost(Duration.ofSeconds(5)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasHeartbeatAck));
+    await().atMost(Duration.ofSeconds(30)).until(() -> agent.received.stream().anyMatch(CoordinatorMessage::hasHeartbeatAck));
     assertThat(agent.sessionError).isNull();
     assertThat(control(adminChannel).version(VersionRequest.getDefaultInstance()).getVersion()).isNotEmpty();
   }
