@@ -43,11 +43,15 @@ class ReplicatedStoreTest {
     return r.store().objects().stream().map(StoredObject::name).sorted().toList();
   }
 
-  /** Every running replica holds exactly these objects (followers apply shortly after the leader). */
+  /**
+   * Every running replica holds exactly these objects (followers apply shortly after the leader; a
+   * replica started again first starts its Raft server and is found by the leader, seconds on a
+   * loaded machine).
+   */
   private static void everyReplicaHolds(ReplicaGroup group, List<String> expected) {
     List<String> sorted = expected.stream().sorted().toList();
     for (Replica r : group.running.values()) {
-      Awaitility.await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(names(r)).as("replica " + r.id()).isEqualTo(sorted));
+      Awaitility.await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(names(r)).as("replica " + r.id()).isEqualTo(sorted));
     }
   }
 
@@ -80,7 +84,7 @@ class ReplicatedStoreTest {
       // the killed replica comes back (from its last snapshot and the log after it) and catches up with what it missed
       Replica back = group.start(old.id());
       everyReplicaHolds(group, acknowledged);
-      Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> back.lastAppliedIndex() >= appliedWhenKilled);
+      Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> back.lastAppliedIndex() >= appliedWhenKilled);
       acknowledged.addAll(write(group, "later", 5));
       everyReplicaHolds(group, acknowledged);
     }
