@@ -244,7 +244,12 @@ class LogRequestLimitsTest extends SessionTestBase {
         int[] last = {-1}; // read, then held: no more lines for half a second
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500)).until(() -> read.get() > 0 && last[0] == (last[0] = read.get()));
         coordinator.send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId("whole")).build());
-        Thread.sleep(500); // not a barrier: the cancel taken before reads go on again, else lines sent after it fail the test
+        // the cancel taken before reads go on again, else lines sent after it fail the test: once it is, each line the
+        // runtime still reads is left out at once, so the whole log is read while the coordinator still takes nothing
+        // (a fixed half second stood here, which a loaded machine's delay could outlast). Within 10 s: before the
+        // session, its heartbeats unanswered, goes silent (four intervals of 5 s) and LogRequests.READY_WAIT (30 s)
+        // passes, either of which leaves the lines out all the same
+        await("the cancel taken: the rest of the log read and left out").atMost(Duration.ofSeconds(10)).until(() -> read.get() == lines);
         coordinator.stallReads = false;
         await().atMost(Duration.ofSeconds(60)).until(() -> chunks(coordinator, "whole").stream().anyMatch(LogChunk::getEof));
         assertThat(chunks(coordinator, "whole").stream().mapToInt(LogChunk::getLinesCount).sum())
