@@ -104,7 +104,7 @@ class DockerFieldsTest extends OnDocker {
         POD + ".containers[1]", "{name: side, image: local/busybox:1, command: [sh, -c, 'echo from-side > /shared/x; echo in-memory > /cache/y;"
             + " sleep 3600'], volumeMounts: [{name: shared, mountPath: /shared}, {name: mem, mountPath: /cache}]}",
         POD + ".volumes", "[{name: shared, emptyDir: {}}, {name: mem, emptyDir: {medium: Memory, sizeLimit: 16Mi}}]"));
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "cat /shared/x").equals("from-side"));
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> h.sh("main", "cat /shared/x").equals("from-side"));
     assertThat(h.sh("main", "grep ' /cache ' /proc/mounts")).contains(" /cache tmpfs ").contains("size=16384k");
     assertThat(h.sh("main", "cat /cache/y")).as("one tmpfs, shared").isEqualTo("in-memory");
     assertThat(h.sh("main", "dd if=/dev/zero of=/cache/big bs=1M count=32 2>&1; ls -l /cache/big")).as("sizeLimit holds")
@@ -377,7 +377,7 @@ class DockerFieldsTest extends OnDocker {
   @Test
   void hostPortIsPublished() throws Exception {
     h.run(ds(C0 + ".command", "[sh, -c, 'httpd -f -p 8080 -h /www']", C0 + ".ports", "[{containerPort: 8080, hostPort: 18181}]"));
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
       try (Socket s = new Socket("127.0.0.1", 18181)) {
         s.getOutputStream().write("GET /index.html HTTP/1.0\r\n\r\n".getBytes());
         return new String(s.getInputStream().readAllBytes()).contains("ok");
@@ -512,7 +512,7 @@ class DockerFieldsTest extends OnDocker {
         + " echo; sleep 3600']"));
     String id = h.container("main").id();
     java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
       lines.clear();
       java.util.concurrent.CountDownLatch d = new java.util.concurrent.CountDownLatch(1);
       h.docker.logs(id, -1, false, lines::add, d::countDown);
@@ -529,7 +529,7 @@ class DockerFieldsTest extends OnDocker {
     String id = h.container("main").id();
     java.util.List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
     java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(1);
-    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> {
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
       lines.clear();
       java.util.concurrent.CountDownLatch d = new java.util.concurrent.CountDownLatch(1);
       h.docker.logs(id, -1, false, lines::add, d::countDown);

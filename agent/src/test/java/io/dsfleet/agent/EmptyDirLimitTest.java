@@ -221,7 +221,7 @@ class EmptyDirLimitTest {
       h.run(ds(C0 + ".image", image, C0 + ".command", "[sh, -c, \"dd if=/dev/zero of=/data/big bs=1024 count=2048 2>/dev/null;"
           + " touch /data/done; sleep 3600\"]"));
       String id = h.container("main").id();
-      await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "ls /data/done").contains("/data/done"));
+      await().atMost(Duration.ofSeconds(30)).until(() -> h.sh("main", "ls /data/done").contains("/data/done"));
       var volumes = h.docker.writableLayers(h.node).volumesById().get(id);
       assertThat(volumes).as("one anonymous volume").hasSize(1);
       assertThat(Files.size(volumes.get(0).resolve("big"))).as("what the container wrote there").isEqualTo(2L << 20);
@@ -242,7 +242,7 @@ class EmptyDirLimitTest {
   void dockersFilesSayWhereAContainersWritableLayerLies() throws Exception {
     h.run(ds(C0 + ".command", "[sh, -c, \"mkdir /made; touch /made/a /made/b; sleep 3600\"]"));
     String id = h.container("main").id();
-    await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "ls /made").contains("b"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> h.sh("main", "ls /made").contains("b"));
     Path upper = io.dsfleet.agent.hostfs.LayerDirs.upperDir(h.docker.writableLayers(h.node).root(), id).orElseThrow();
     assertThat(upper.resolve("made/a")).exists();
     assertThat(io.dsfleet.agent.hostfs.NoFollow.inodes(upper.resolve("made"), 100)).isEqualTo(2);
@@ -256,7 +256,7 @@ class EmptyDirLimitTest {
   void whatEachContainerWroteToItsWritableLayerIsMeasured() throws Exception {
     h.run(ds(C0 + ".command", "[sh, -c, \"dd if=/dev/zero of=/big bs=1024 count=3072 2>/dev/null; touch /written; sleep 3600\"]"));
     String id = h.container("main").id();
-    await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "ls /written").contains("/written"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> h.sh("main", "ls /written").contains("/written"));
     var layers = h.docker.writableLayers(h.node);
     assertThat(layers.root()).as("Docker's root directory, where the layers lie").isDirectory();
     assertThat(layers.root().resolve("containers").resolve(id)).isDirectory();
@@ -311,7 +311,7 @@ class EmptyDirLimitTest {
             + " touch /scratch/written; sleep 3600 & wait\"]",
         C0 + ".volumeMounts", "[{name: scratch, mountPath: /scratch}]", POD + ".volumes", "[{name: scratch, emptyDir: {sizeLimit: 1Mi}}]"));
     String id = h.container("main").id();
-    await().atMost(Duration.ofSeconds(10)).until(() -> h.sh("main", "ls /scratch/written").contains("/scratch/written"));
+    await().atMost(Duration.ofSeconds(30)).until(() -> h.sh("main", "ls /scratch/written").contains("/scratch/written"));
     // two measurements that began after the write ended (the first may have begun before it): the same container runs on
     long before = h.reconciler.diskMeasurements();
     await().atMost(Duration.ofSeconds(20)).until(() -> h.reconciler.diskMeasurements() >= before + 2);
