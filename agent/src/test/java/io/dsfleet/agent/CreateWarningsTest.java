@@ -25,19 +25,22 @@ class CreateWarningsTest {
 
   @Test
   void aSettingDockerDiscardedIsLoggedOnceWhateverTheCreatesThatBringIt() throws Exception {
-    String warning = "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs limit discarded. ("
-        + UUID.randomUUID() + ")";
+    String run = UUID.randomUUID().toString();
+    String warning = "Your kernel does not support pids limit capabilities or the cgroup is not mounted. PIDs limit discarded. (" + run + ")";
+    // a text with a line break in it (an image's field may stand in one) stays one line of the log
+    String broken = "platform one\\nINFO forged line (" + run + ")";
     try (DockerFaults faults = new DockerFaults(tmp.resolve("docker.sock"), DockerHarness.DOCKER_HOST);
         DockerRuntime docker = new DockerRuntime(faults.dockerHost()).pidsLimit(64);
-        LoggedLines logged = new LoggedLines(warning)) {
+        LoggedLines logged = new LoggedLines(run)) {
       faults.answer(line -> line.startsWith("POST ") && line.contains("/containers/create"),
-          "{\"Id\":\"" + "ab".repeat(32) + "\",\"Warnings\":[\"" + warning + "\"]}");
+          "{\"Id\":\"" + "ab".repeat(32) + "\",\"Warnings\":[\"" + warning + "\",\"" + broken + "\"]}");
       for (int i = 0; i < 3; i++) {
         assertThat(docker.create(spec("dsf-warned-" + i))).as("the container Docker said it made").isEqualTo("ab".repeat(32));
       }
       assertThat(faults.faulted("/containers/create")).as("three creates answered with the warning").isEqualTo(3);
-      assertThat(logged.lines()).as("the warning, logged once").hasSize(1);
+      assertThat(logged.lines()).as("each warning, logged once").hasSize(2);
       assertThat(logged.lines().get(0)).contains("WARN").contains("dsf-warned-0").contains("PIDs limit discarded");
+      assertThat(logged.lines().get(1)).as("one line").contains("WARN").contains("platform one?INFO forged line");
     }
   }
 
