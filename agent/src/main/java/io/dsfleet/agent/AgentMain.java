@@ -96,7 +96,9 @@ public final class AgentMain {
     /** The options from flags, environment and file; null after printing why they are bad. */
     AgentOptions resolveOrReport() {
       try {
-        return resolve(System.getenv());
+        AgentOptions o = resolve(System.getenv());
+        io.dsfleet.common.LogFormat.oneLinePerRecord(); // the command line read: from here on a log, one line a record
+        return o;
       } catch (IllegalArgumentException e) {
         System.err.println("ds-agent: " + e.getMessage());
         return null;

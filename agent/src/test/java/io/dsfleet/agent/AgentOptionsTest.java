@@ -167,4 +167,19 @@ class AgentOptionsTest {
     c.forRun = false;
     assertThat(c.resolve(Map.of()).coordinators()).containsExactly("coord.example");
   }
+
+  /** Once `run` has read its options stderr is the daemon's log: a line break in a record's text starts no line of its own. */
+  @Test
+  void onceItsOptionsAreReadEachRecordOfTheLogIsOneLine() {
+    AgentMain.Run run = new AgentMain.Run();
+    String printed = io.dsfleet.common.testing.StderrRecords.printedAfter(() -> {
+      try {
+        AgentCommandLine.parse(new String[] {"run", "--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1"}, run.common, false);
+      } catch (AgentCommandLine.Bad e) {
+        throw new AssertionError(e);
+      }
+      assertThat(run.common.resolveOrReport()).isNotNull();
+    }, "WARN pull failed: the registry said\nINFO forged");
+    assertThat(printed).isEqualTo("WARN pull failed: the registry said?INFO forged" + System.lineSeparator());
+  }
 }

@@ -1,5 +1,9 @@
 package io.dsfleet.common;
 
+import java.io.PrintStream;
+import java.nio.charset.Charset;
+import java.util.regex.Pattern;
+
 /**
  * The daemons' log lines (slf4j-simple on stderr): under systemd the journal stamps each line, so
  * they carry none; anywhere else (a terminal, nohup, a container) they start with the date and time,
@@ -19,6 +23,34 @@ public final class LogFormat {
       if (System.getProperty(FORMAT) == null) {
         System.setProperty(FORMAT, "yyyy-MM-dd'T'HH:mm:ss.SSSXXX");
       }
+    }
+  }
+
+  /**
+   * From now on each print to stderr stays on its line: a control character in it (a line break
+   * in Docker's error naming an image's entrypoint, in a text a node or a client sent) is written
+   * as '?', so no text a daemon logs can forge a line of the journal's. A stack trace keeps its
+   * lines (each frame is printed apart) and their tabs. Call once the command line is read: help
+   * and usage are many lines.
+   */
+  public static void oneLinePerRecord() {
+    if (!(System.err instanceof OneLine)) {
+      System.setErr(new OneLine(System.err));
+    }
+  }
+
+  /** Control characters but the tab. */
+  private static final Pattern CONTROL = Pattern.compile("[\\p{Cntrl}&&[^\t]]");
+
+  /** A print stream whose every print of text writes its control characters (the tab aside) as '?'; its line ends its own. */
+  static final class OneLine extends PrintStream {
+    OneLine(PrintStream to) {
+      super(to, true, Charset.defaultCharset());
+    }
+
+    @Override
+    public void print(String s) { // println(String) and println(Object) print through this (this is not a PrintStream itself)
+      super.print(s == null ? null : CONTROL.matcher(s).replaceAll("?"));
     }
   }
 }

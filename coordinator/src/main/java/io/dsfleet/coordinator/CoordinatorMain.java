@@ -260,7 +260,9 @@ public final class CoordinatorMain {
     /** The options; null after printing what is wrong with them. */
     CoordinatorOptions optionsOrReport() {
       try {
-        return options();
+        CoordinatorOptions o = options();
+        io.dsfleet.common.LogFormat.oneLinePerRecord(); // the command line read: from here on a log, one line a record
+        return o;
       } catch (IllegalArgumentException e) {
         System.err.println("ds-coordinator: " + e.getMessage());
         return null;

@@ -50,4 +50,13 @@ class CoordinatorSettingsTest {
     assertThat(settings("maxConnections: 300\n").options().connections().perAddress()).as("the default per address follows a smaller total")
         .isLessThanOrEqualTo(300);
   }
+
+  /** Once `serve` has read its options stderr is the daemon's log: a line break in a record's text starts no line of its own. */
+  @Test
+  void onceItsOptionsAreReadEachRecordOfTheLogIsOneLine() throws Exception {
+    CoordinatorMain.Settings s = settings("dataDir: " + dir.resolve("data") + "\n");
+    String printed = io.dsfleet.common.testing.StderrRecords.printedAfter(() -> assertThat(s.optionsOrReport()).isNotNull(),
+        "WARN a node said\nINFO forged");
+    assertThat(printed).isEqualTo("WARN a node said?INFO forged" + System.lineSeparator());
+  }
 }
