@@ -15,6 +15,10 @@ final class FleetCleanup {
     Sh.quiet("for p in " + ROOT + "/*.pid " + ROOT + "/*/dockerd.pid; do [ -f \"$p\" ] && kill -9 $(cat \"$p\") 2>/dev/null; done; true");
     Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns pids $ns | xargs -r kill -9; done; true");
     Sh.quiet("pkill -9 -f '" + ROOT + "/' ; true"); // the run's own paths, not a classpath that names the e2e jar
+    // the hosts' containers in network namespaces of their own: neither in a host's namespace nor naming the run's paths,
+    // they outlived their daemons and shims (about 15 sleeping processes a suite's run), found by their containers' cgroups
+    Sh.quiet("ids=$(ls " + ROOT + "/*/data/containers 2>/dev/null | grep -E '^[0-9a-f]{64}$' | paste -sd '|'); [ -n \"$ids\" ]"
+        + " && grep -lE \"/docker/($ids)\" /proc/[0-9]*/cgroup 2>/dev/null | cut -d/ -f3 | xargs -r kill -9; true");
     awaitKilled();
     Sh.quiet("grep ' " + ROOT + "/' /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l; true");
     Sh.quiet("for ns in $(ip netns list | awk '{print $1}' | grep '^" + PREFIX + "'); do ip netns del $ns; done; true");
