@@ -28,8 +28,8 @@ public final class LogFormat {
 
   /**
    * From now on each print to stderr stays on its line: a control character in it (a line break
-   * in Docker's error naming an image's entrypoint, in a text a node or a client sent) is written
-   * as '?', so no text a daemon logs can forge a line of the journal's. A stack trace keeps its
+   * in a pull's error as the registry worded it, in a text a node or a client sent) is written as
+   * '?', so no text a daemon logs can forge a line of the journal's. A stack trace keeps its
    * lines (each frame is printed apart) and their tabs. Call once the command line is read: help
    * and usage are many lines.
    */
@@ -49,7 +49,7 @@ public final class LogFormat {
     }
 
     @Override
-    public void print(String s) { // println(String) and println(Object) print through this (this is not a PrintStream itself)
+    public void print(String s) { // a subclass's println(String) and println(Object) print through here (PrintStream's own write directly)
       super.print(s == null ? null : CONTROL.matcher(s).replaceAll("?"));
     }
   }
