@@ -180,8 +180,38 @@ final class PodIntake {
   private boolean heldByAnother(NodeEntry n, PodStatus p) {
     String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
     String owner = state.podNames.ownerOf(dsKey, p.getPodName());
-    return owner != null && !owner.equals(dsKey + "|" + n.name);
+    return owner != null && !owner.equals(dsKey + "|" + n.name) && !tookLegacyName(n, dsKey, owner.substring(owner.indexOf('|') + 1), p);
   }
+
+  /**
+   * Whether {@code n} takes the name coordinators before 2026-11-30 gave its pod of the DaemonSet
+   * ({@link PodNames#legacyName}: 20 bits of the node name's CRC-32, which a name chosen for it
+   * shares) from {@code holder}, a member that joined after it: such a name was given before that
+   * member could run a pod so named. First come alone, a node admitted later under a name chosen
+   * to share an older member's reported that member's pod first after a coordinator restart, and
+   * took its logs, deletion and describe while the older member's report of it was dropped
+   * (helper-198). The holder's pods are read again at the end of this report ({@link #taken}).
+   */
+  private boolean tookLegacyName(NodeEntry n, String dsKey, String holderName, PodStatus p) {
+    NodeEntry holder = state.nodes.get(holderName);
+    String base = p.getPodName().endsWith(PodNames.SURGE) ? p.getPodName().substring(0, p.getPodName().length() - PodNames.SURGE.length())
+        : p.getPodName();
+    if (holder == null || !holder.joinedAt.isAfter(n.joinedAt) || !base.equals(PodNames.legacyName(p.getDaemonSet(), n.name))) {
+      return false;
+    }
+    PodStatus had = holder.reported.get(p.getPodName());
+    if (had != null && FleetState.key(had.getNamespace(), had.getDaemonSet()).equals(dsKey)) {
+      holder.reported.remove(p.getPodName());
+      taken.add(holder);
+    }
+    state.podNames.take(dsKey, n.name, p.getPodName());
+    log.warn("node {} reported pod {}, a name coordinators before 2026-11-30 gave a pod of {} on node {}, which joined earlier:"
+        + " the name is {}'s", holderName, p.getPodName(), dsKey, n.name, n.name);
+    return true;
+  }
+
+  /** Nodes whose reported pod a member that joined before them took by its name in the report being read ({@link #tookLegacyName}). */
+  private final java.util.Set<NodeEntry> taken = new java.util.LinkedHashSet<>();
 
   /**
    * Pods the node newly reports released that this store never released (no orphan delete of
@@ -311,6 +341,24 @@ final class PodIntake {
       log.warn("node {} reported {} pods this coordinator does not keep (a name that is not a name or not one given a pod on"
           + " this node, or over {} pods or {} bytes on a node); logged once", nodeName, dropped, MAX_PODS_PER_NODE, MAX_REPORTED_BYTES);
     }
+    boolean tookFromOthers = !taken.isEmpty();
+    for (NodeEntry holder : List.copyOf(taken)) { // their pods read again without the name taken
+      observe(holder, now);
+    }
+    taken.clear();
+    Map<String, List<ObservedPod>> observed = observedPods(n);
+    if (observed.equals(n.observed) && !n.awaitingReport && !releasedChanged) {
+      // nothing the planner reads changed; a set acted on that changed no pod may end a hold all the same
+      return tookFromOthers || appliedMoved && state.daemonSets.values().stream().anyMatch(e -> e.unsureReports.containsKey(n.name));
+    }
+    n.awaitingReport = false;
+    n.reportedSinceStart = true;
+    observe(n, observed, now);
+    return true;
+  }
+
+  /** What the planner reads of the node's reported (and released) pods; their names held for it. */
+  private Map<String, List<ObservedPod>> observedPods(NodeEntry n) {
     n.failureEvents.keySet().removeIf(k -> !n.reported.containsKey(k.substring(0, k.indexOf('/'))));
     n.readySince.retain(n.reported.keySet());
     Map<String, List<ObservedPod>> observed = new HashMap<>();
@@ -322,17 +370,19 @@ final class PodIntake {
       }
     }
     OrphanedRevisions.addReleasedPods(state, n, observed); // released pods a DaemonSet adopts, at the revision each runs
-    if (observed.equals(n.observed) && !n.awaitingReport && !releasedChanged) {
-      // nothing the planner reads changed; a set acted on that changed no pod may end a hold all the same
-      return appliedMoved && state.daemonSets.values().stream().anyMatch(e -> e.unsureReports.containsKey(n.name));
-    }
+    return observed;
+  }
+
+  /** The node's pods read again (one was taken from it) and the node planned again. */
+  private void observe(NodeEntry n, Instant now) {
+    observe(n, observedPods(n), now);
+  }
+
+  private void observe(NodeEntry n, Map<String, List<ObservedPod>> observed, Instant now) {
     n.observed.clear();
     n.observed.putAll(observed);
     state.statusChanged.add(n.name);
-    n.awaitingReport = false;
-    n.reportedSinceStart = true;
     dispatcher.replanAndPush(n, now, true);
-    return true;
   }
 
   /**

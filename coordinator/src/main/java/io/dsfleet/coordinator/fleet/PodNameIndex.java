@@ -60,6 +60,11 @@ final class PodNameIndex implements PodNames.Namer {
     owners.computeIfAbsent(FleetState.namespaceOf(dsKey), x -> new HashMap<>()).putIfAbsent(podName, dsKey + "|" + node);
   }
 
+  /** {@code node} takes {@code podName} from whoever held it ({@link PodIntake}: an older member's name from before 2026-11-30). */
+  void take(String dsKey, String node, String podName) {
+    owners.computeIfAbsent(FleetState.namespaceOf(dsKey), x -> new HashMap<>()).put(podName, dsKey + "|" + node);
+  }
+
   /** Who holds {@code podName} in the namespace of {@code dsKey} ("ds key|node"), or null. */
   String ownerOf(String dsKey, String podName) {
     Map<String, String> held = owners.get(FleetState.namespaceOf(dsKey));

@@ -128,15 +128,7 @@ class ReportBoundsTest {
    */
   @Test
   void aNameAnotherNodeHoldsIsNotTaken() {
-    java.util.Map<String, String> byName = new java.util.HashMap<>();
-    String[] pair = null;
-    for (int i = 0; pair == null; i++) {
-      String node = "node-" + i;
-      String other = byName.putIfAbsent(PodNames.legacyName("agent", node), node);
-      if (other != null) {
-        pair = new String[] {other, node};
-      }
-    }
+    String[] pair = sharingALegacyName();
     try (FleetHarness h = new FleetHarness(dir)) {
       h.fleet.apply(FleetHarness.manifest(), "test", false);
       h.agent(pair[0]);
@@ -146,6 +138,49 @@ class ReportBoundsTest {
       h.fleet.reportPods(pair[1], PodStatusReport.newBuilder().setFull(true).addPods(pod("ops", "agent", shared, "", "")).build());
       assertThat(h.fleet.node(pair[0], true).pods()).extracting(PodStatus::getPodName).containsExactly(shared);
       assertThat(h.fleet.node(pair[1], true).pods()).as("held by " + pair[0]).isEmpty();
+    }
+  }
+
+  /** Two node names whose pods of "agent" coordinators before 2026-11-30 named alike (the first found, the second). */
+  private static String[] sharingALegacyName() {
+    java.util.Map<String, String> byName = new java.util.HashMap<>();
+    for (int i = 0; ; i++) {
+      String node = "node-" + i;
+      String other = byName.putIfAbsent(PodNames.legacyName("agent", node), node);
+      if (other != null) {
+        return new String[] {other, node};
+      }
+    }
+  }
+
+  /**
+   * A node admitted later under a name chosen to share an older member's name of before 2026-11-30
+   * (20 bits of CRC-32: a million names to try), its report first after a coordinator restart:
+   * the older member's pod stays its own, its logs, deletion and describe with it (helper-198).
+   */
+  @Test
+  void aLaterMemberReportingFirstAfterARestartDoesNotTakeAnOlderMembersLegacyName() {
+    String[] pair = sharingALegacyName();
+    String victim = pair[0];
+    String attacker = pair[1];
+    String shared = PodNames.legacyName("agent", victim);
+    try (FleetHarness h = new FleetHarness(dir)) {
+      h.fleet.apply(FleetHarness.manifest(), "test", false);
+      FleetHarness.Agent v = h.agent(victim);
+      v.running.put(shared, pod("ops", "agent", shared, "", ""));
+      v.report();
+      h.clock.advance(java.time.Duration.ofDays(30));
+      FleetHarness.Agent a = h.agent(attacker);
+      h.crashAndRestartWithout(victim);
+      a.running.put(shared, pod("ops", "agent", shared, "", ""));
+      a.report();
+      v.open();
+      assertThat(h.fleet.node(victim, true).pods()).extracting(PodStatus::getPodName).as("the older member's pod").containsExactly(shared);
+      assertThat(h.fleet.node(attacker, true).pods()).extracting(PodStatus::getPodName).doesNotContain(shared);
+      a.report();
+      assertThat(h.fleet.node(victim, true).pods()).extracting(PodStatus::getPodName).as("the later member reporting it again").containsExactly(shared);
+      assertThat(h.fleet.node(attacker, true).pods()).extracting(PodStatus::getPodName).doesNotContain(shared);
+      assertThat(v.last().getPodsList()).extracting(DesiredPod::getPodName).as("the older member keeps running it").containsExactly(shared);
     }
   }
 
