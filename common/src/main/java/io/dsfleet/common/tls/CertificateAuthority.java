@@ -120,7 +120,7 @@ public final class CertificateAuthority {
     try {
       var jca = new JcaPKCS10CertificationRequest(req);
       PublicKey key = jca.getPublicKey();
-      requireCheapToVerify(key);
+      requireCheapToVerify(key, req.getSubjectPublicKeyInfo().getAlgorithm().getParameters());
       if (!req.isSignatureValid(verifier(req, key))) {
         throw new IllegalArgumentException("the certificate request's signature does not match its key");
       }
@@ -132,23 +132,46 @@ public final class CertificateAuthority {
 
   /**
    * Refuses a key whose signature check costs more than a request is worth, before it is checked:
-   * an EC key (what agents make) or an RSA key whose public exponent is at most 2^31-1, as Go's
-   * crypto/rsa takes it (Kubernetes' CSRs with it). The JDK lets a modulus of up to 3072 bits carry
-   * an exponent as long, and checking one request of 1.8 KB signed with such a key took 200 ms of
-   * the coordinator's CPU, under the CA's lock (a renewal) or the fleet's (a join), before
-   * 2026-12-06. Other key types (DSA, EdDSA) no agent sends, and are refused.
+   * an EC key on P-256 (what agents make) or P-384, or an RSA key of at most 4096 bits whose public
+   * exponent is at most 2^31-1, as Go's crypto/rsa takes it (Kubernetes' CSRs with it): kubeadm's
+   * choices of key. The JDK lets a modulus of up to 3072 bits carry an exponent as long, and checking
+   * one request of 1.8 KB signed with such a key took 200 ms of the coordinator's CPU, under the CA's
+   * lock (a renewal) or the fleet's (a join), before 2026-12-06; until helper-197 any curve the JDK
+   * names (sect571k1: 10 ms a check, 25 times P-256's, for a request of 362 bytes) and any modulus
+   * (16,384 bits: 7 ms) were checked, and a renewal whose signature fails counts against no budget.
+   * Other key types (DSA, EdDSA) no agent sends, and are refused.
    */
-  private static void requireCheapToVerify(PublicKey key) {
+  private static void requireCheapToVerify(PublicKey key, org.bouncycastle.asn1.ASN1Encodable curve) {
     if (key instanceof java.security.interfaces.ECPublicKey) {
+      if (!CHEAP_CURVES.contains(curve)) {
+        throw new IllegalArgumentException("the certificate request's EC key is on " + curveName(curve) + "; P-256 or P-384 is needed");
+      }
       return;
     }
     if (!(key instanceof java.security.interfaces.RSAPublicKey rsa)) {
       throw new IllegalArgumentException("the certificate request's key is " + key.getAlgorithm() + "; an EC or RSA key is needed");
     }
+    if (rsa.getModulus().bitLength() > MAX_RSA_BITS) {
+      throw new IllegalArgumentException("the certificate request's RSA key has " + rsa.getModulus().bitLength() + " bits; at most "
+          + MAX_RSA_BITS);
+    }
     if (rsa.getPublicExponent().bitLength() > 31) {
       throw new IllegalArgumentException("the certificate request's RSA public exponent has " + rsa.getPublicExponent().bitLength()
           + " bits; at most 31 (65537 is usual)");
     }
+  }
+
+  /** The curves a request's EC key may be on (P-256, P-384), by their object identifiers. */
+  private static final java.util.Set<org.bouncycastle.asn1.ASN1Encodable> CHEAP_CURVES = java.util.Set.of(
+      org.bouncycastle.asn1.sec.SECObjectIdentifiers.secp256r1, org.bouncycastle.asn1.sec.SECObjectIdentifiers.secp384r1);
+  private static final int MAX_RSA_BITS = 4096;
+
+  private static String curveName(org.bouncycastle.asn1.ASN1Encodable curve) {
+    if (curve instanceof org.bouncycastle.asn1.ASN1ObjectIdentifier oid) {
+      String name = org.bouncycastle.asn1.x9.ECNamedCurveTable.getName(oid);
+      return (name == null ? "" : name + " ") + "(" + oid.getId() + ")";
+    }
+    return "a curve given by its parameters";
   }
 
   /**
