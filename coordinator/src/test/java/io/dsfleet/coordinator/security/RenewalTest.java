@@ -143,6 +143,36 @@ class RenewalTest {
     }
   }
 
+  /**
+   * A renewal whose key is on a curve costly to check (sect571k1: 25 times P-256's check) is
+   * INVALID_ARGUMENT naming the curve, before its signature is checked; refused, it counts against
+   * no budget, which is why its check must be cheap (a node's certificate could send it in a loop).
+   */
+  @Test
+  void aRenewalWithAKeyOnACostlyCurveIsRefusedNamingIt() throws Exception {
+    try (SqliteStore store = new SqliteStore(dir.resolve("data"))) {
+      Authority ca = Authority.open(dir.resolve("data"), List.of("127.0.0.1"), store, clock, Duration.ofDays(30));
+      String token = ca.createToken(Duration.ofHours(1), "test").text();
+      String serial = Pki.serialHex(ca.admit(ca.present(token, "node-a", csr(), false), false, "", false).certificate());
+      var bc = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+      var g = java.security.KeyPairGenerator.getInstance("EC", bc);
+      g.initialize(new java.security.spec.ECGenParameterSpec("sect571k1"));
+      var keys = g.generateKeyPair();
+      var req = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+          new org.bouncycastle.asn1.x500.X500Name("O=" + Pki.NODES + ",CN=node-a"), keys.getPublic())
+          .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA").setProvider(bc).build(keys.getPrivate()));
+      String pem = "-----BEGIN CERTIFICATE REQUEST-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+          .encodeToString(req.getEncoded()) + "\n-----END CERTIFICATE REQUEST-----\n";
+      ControlException refused = catchThrowableOfType(ControlException.class, () -> ca.renew("node-a", serial, pem));
+      assertThat(refused.code()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+      assertThat(refused).hasMessageContaining("EC key is on sect571k1");
+      for (int i = 0; i < Authority.RENEWALS_PER_WINDOW; i++) { // the refusal took none of the window's renewals
+        clock.advance(Duration.ofMillis(1));
+        ca.renew("node-a", serial, csr());
+      }
+    }
+  }
+
   private static String csr() {
     return Pki.csr(Pki.newKeyPair(), "node-a", Pki.NODES);
   }
