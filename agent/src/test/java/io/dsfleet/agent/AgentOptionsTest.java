@@ -18,6 +18,11 @@ class AgentOptionsTest {
   @TempDir Path tmp;
 
   AgentOptions resolve(Map<String, String> env, String... flags) {
+    return parsed(flags).resolve(env);
+  }
+
+  /** `run` with this test's config file, node name and address, and {@code flags}, parsed. */
+  AgentMain.Common parsed(String... flags) {
     List<String> args = new ArrayList<>(List.of("--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1", "--address", "10.0.0.1"));
     args.addAll(List.of(flags));
     args.add(0, "run");
@@ -27,7 +32,7 @@ class AgentOptionsTest {
     } catch (AgentCommandLine.Bad e) {
       throw new AssertionError(e);
     }
-    return run.common.resolve(env);
+    return run.common;
   }
 
   /** An upgrade keeps an edited agent.yaml's mode: one the token is readable in is told at start (helper-107). */
@@ -171,15 +176,9 @@ class AgentOptionsTest {
   /** Once `run` has read its options stderr is the daemon's log: a line break in a record's text starts no line of its own. */
   @Test
   void onceItsOptionsAreReadEachRecordOfTheLogIsOneLine() {
-    AgentMain.Run run = new AgentMain.Run();
-    String printed = io.dsfleet.common.testing.StderrRecords.printedAfter(() -> {
-      try {
-        AgentCommandLine.parse(new String[] {"run", "--config", tmp.resolve("agent.yaml").toString(), "--node-name", "n1"}, run.common, false);
-      } catch (AgentCommandLine.Bad e) {
-        throw new AssertionError(e);
-      }
-      assertThat(run.common.resolveOrReport()).isNotNull();
-    }, "WARN pull failed: the registry said\nINFO forged");
+    AgentMain.Common common = parsed();
+    String printed = io.dsfleet.common.testing.StderrRecords.printedAfter(() -> assertThat(common.resolveOrReport()).isNotNull(),
+        "WARN pull failed: the registry said\nINFO forged");
     assertThat(printed).isEqualTo("WARN pull failed: the registry said?INFO forged" + System.lineSeparator());
   }
 }

@@ -39,6 +39,11 @@ public final class LogFormat {
     }
   }
 
+  /** {@code text} on one line: its control characters but the tab written as '?'. */
+  public static String oneLine(String text) {
+    return CONTROL.matcher(text).replaceAll("?");
+  }
+
   /** Control characters but the tab. */
   private static final Pattern CONTROL = Pattern.compile("[\\p{Cntrl}&&[^\t]]");
 
@@ -50,7 +55,7 @@ public final class LogFormat {
 
     @Override
     public void print(String s) { // a subclass's println(String) and println(Object) print through here (PrintStream's own write directly)
-      super.print(s == null ? null : CONTROL.matcher(s).replaceAll("?"));
+      super.print(s == null ? null : oneLine(s));
     }
   }
 }

@@ -38,7 +38,7 @@ final class DockerContainers {
     for (String w : made.getWarnings() == null ? new String[0] : made.getWarnings()) {
       if (w != null && !w.isBlank() && warned.size() < MAX_WARNINGS && warned.add(w)) {
         // one line, of the daemon's text, in which an image's own fields may stand (its platform's name, newer daemons)
-        String text = (w.length() > 512 ? w.substring(0, 512) + "..." : w.strip()).replaceAll("\\p{Cntrl}", "?");
+        String text = io.dsfleet.common.LogFormat.oneLine(w.length() > 512 ? w.substring(0, 512) + "..." : w.strip());
         log.warn("Docker warned as it made container {}: {} (each warning logged once)", name, text);
       }
     }
