@@ -32,7 +32,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>A reader gets lines as fast as it takes them (gRPC flow control): what it has not taken waits
  * here, at most {@link #MAX_WAITING_BYTES} per reader; a reader further behind is dropped (its
  * stream fails RESOURCE_EXHAUSTED and the agents stop sending), so a {@code logs -f} that never
- * reads cannot grow the coordinator's heap.
+ * reads cannot grow the coordinator's heap. Where one node of several holds most of what waits,
+ * that node is what outran the reader: its stream alone is stopped, its lines dropped, a line says
+ * so, and the reader goes on with the others (until 2026-12-08 one node sending faster than the
+ * reader took, a noisy pod or root on a node, ended an operator's whole {@code logs -f} of the
+ * fleet).
  *
  * <p>A followed stream holds one of an agent's 32 places (LogRequests.MAX_FOLLOWS) on each of its
  * nodes for as long as it is open; one credential holds at most {@link #MAX_FOLLOWS_PER_NODE} of
@@ -182,6 +186,8 @@ public final class LogRelay {
     private final Set<String> open;
     private final ArrayDeque<LogLine> waiting = new ArrayDeque<>();
     private long waitingBytes;
+    /** What waits by node, as {@link #waitingBytes} counts it; a node is absent where none waits. */
+    private final Map<String, Long> waitingByNode = new HashMap<>();
     private boolean ended;
 
     private Relay(String id, Reader client, Map<String, AgentSink> sinks, String follower, Map<String, String> podByNode) {
@@ -228,7 +234,7 @@ public final class LogRelay {
     public synchronized void drain() {
       while (!ended && !waiting.isEmpty() && client.isReady()) {
         LogLine l = waiting.removeFirst();
-        waitingBytes -= heapBytes(l.getLine());
+        taken(l.getNodeName(), heapBytes(l.getLine()));
         client.onNext(l);
       }
       if (!ended && waiting.isEmpty() && open.isEmpty()) {
@@ -268,21 +274,70 @@ public final class LogRelay {
 
     private void line(String node, String text) {
       LogLine l = LogLine.newBuilder().setNodeName(node).setPodName(podByNode.getOrDefault(node, "")).setLine(text).build();
+      String outran;
       boolean tooSlow;
       synchronized (this) {
-        if (ended) {
-          return;
+        if (ended || podByNode.containsKey(node) && !open.contains(node)) {
+          return; // the rest of a chunk from a node whose stream was stopped within it
         }
-        waiting.addLast(l);
-        waitingBytes += heapBytes(l.getLine());
-        tooSlow = waitingBytes > MAX_WAITING_BYTES;
+        add(l);
+        outran = waitingBytes > MAX_WAITING_BYTES ? outran() : null;
+        tooSlow = outran == null && waitingBytes > MAX_WAITING_BYTES;
+        if (outran != null) {
+          long dropped = waitingByNode.get(outran);
+          waiting.removeIf(w -> w.getNodeName().equals(outran));
+          taken(outran, dropped);
+          open.remove(outran);
+          add(LogLine.newBuilder().setNodeName(outran).setPodName(podByNode.getOrDefault(outran, ""))
+              .setLine("error: " + outran + "'s log came faster than the reader took it (" + (dropped >> 10)
+                  + " KiB waiting): its lines not yet read were dropped and its stream stopped").build());
+        }
       }
       if (tooSlow) {
         fail(Status.RESOURCE_EXHAUSTED.withDescription("the log reader fell more than " + (MAX_WAITING_BYTES >> 20)
             + " MiB behind; dropped"));
-      } else {
-        drain();
+        return;
       }
+      if (outran != null) {
+        sinks.get(outran).send(CoordinatorMessage.newBuilder().setLogCancel(LogCancel.newBuilder().setRequestId(id)).build());
+        release(List.of(outran));
+      }
+      drain();
+    }
+
+    /** Whether {@code node}'s stream is still relayed: it has not ended, nor been stopped for outrunning the reader. */
+    private synchronized boolean relaying(String node) {
+      return open.contains(node);
+    }
+
+    private void add(LogLine l) {
+      long bytes = heapBytes(l.getLine());
+      waiting.addLast(l);
+      waitingBytes += bytes;
+      waitingByNode.merge(l.getNodeName(), bytes, Long::sum);
+    }
+
+    /**
+     * The node that outran the reader, when one did: an open node holding more than half of what
+     * waits, while another node is still open for the reader to go on with. Else (what waits spread
+     * over the nodes, or one node left) the reader is what is slow, and none is named.
+     */
+    private String outran() {
+      if (open.size() < 2) {
+        return null;
+      }
+      for (var e : waitingByNode.entrySet()) {
+        if (open.contains(e.getKey()) && e.getValue() * 2 > waitingBytes) {
+          return e.getKey();
+        }
+      }
+      return null;
+    }
+
+    /** {@code bytes} of {@code node}'s lines no longer wait. */
+    private void taken(String node, long bytes) {
+      waitingBytes -= bytes;
+      waitingByNode.computeIfPresent(node, (n, b) -> b - bytes > 0 ? b - bytes : null);
     }
 
     private void nodeDone(String node) {
@@ -377,8 +432,8 @@ public final class LogRelay {
 
   void deliver(String node, LogChunk chunk) {
     Relay r = relays.get(chunk.getRequestId());
-    if (r == null || !r.podByNode.containsKey(node)) {
-      return; // a late chunk of a cancelled request, or a node answering for another: dropped
+    if (r == null || !r.relaying(node)) {
+      return; // a late chunk of a cancelled request or of a node's stream that ended or was stopped, or a node answering for another: dropped
     }
     for (String line : chunk.getLinesList()) {
       r.line(node, line);
@@ -393,11 +448,7 @@ public final class LogRelay {
 
   void nodeGone(String node) {
     for (Relay r : relays.values()) {
-      boolean wasOpen;
-      synchronized (r) {
-        wasOpen = r.open.contains(node);
-      }
-      if (wasOpen) {
+      if (r.relaying(node)) {
         r.line(node, "error: the node's session ended");
         r.nodeDone(node);
       }

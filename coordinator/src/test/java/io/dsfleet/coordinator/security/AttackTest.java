@@ -815,13 +815,29 @@ class AttackTest extends TlsFleetTest {
     CompletableFuture<Status> closed = started(call);
     call.sendMessage(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setFollow(true).build());
     call.halfClose(); // and never call.request(n): the reader takes nothing
+    int sent = floodUntilStopped(agent, logRequestId(agent), character);
+    assertThat(agent.received).as("the coordinator stopped the agent's stream: the reader was dropped after %d chunks", sent)
+        .anyMatch(CoordinatorMessage::hasLogCancel);
+    call.cancel("done", null);
+    return sent;
+  }
+
+  /** The id of the next log request {@code agent} is sent. */
+  private static String logRequestId(FakeAgent agent) throws InterruptedException {
     CoordinatorMessage request = null;
     while (request == null) {
       request = agent.received.poll(10, TimeUnit.SECONDS);
       request = request != null && request.hasLogRequest() ? request : null;
     }
-    String id = request.getLogRequest().getRequestId();
-    List<String> lines = Collections.nCopies(1000, character.repeat(1000)); // a million characters a chunk
+    return request.getLogRequest().getRequestId();
+  }
+
+  /**
+   * Chunks of a megacharacter of {@code character} that {@code agent} sends for request {@code id},
+   * each handled before the next, until the coordinator stops its stream (or 64 of them).
+   */
+  private static int floodUntilStopped(FakeAgent agent, String id, String character) {
+    List<String> lines = Collections.nCopies(1000, character.repeat(1000));
     int sent = 0;
     while (agent.received.stream().noneMatch(CoordinatorMessage::hasLogCancel) && sent < 64) {
       agent.logChunk(id, lines);
@@ -831,10 +847,60 @@ class AttackTest extends TlsFleetTest {
           >= 1);
       agent.received.removeIf(CoordinatorMessage::hasHeartbeatAck);
     }
-    assertThat(agent.received).as("the coordinator stopped the agent's stream: the reader was dropped after %d chunks", sent)
-        .anyMatch(CoordinatorMessage::hasLogCancel);
-    call.cancel("done", null);
     return sent;
+  }
+
+  /**
+   * Root on one node of a DaemonSet (or a pod logging without pause) sends its log faster than an
+   * operator's {@code logs -f} of the whole DaemonSet reads it: until 2026-12-08 the reader fell the
+   * relay's 4 MiB behind and its whole follow ended, every other node's stream with it. Now that
+   * node, holding most of what waits, has its own stream stopped, with a line saying so, and the
+   * reader goes on with the others.
+   */
+  @Test
+  void aNodeSendingFasterThanAFollowIsReadStopsItsOwnStreamNotTheOthers() throws Exception {
+    admin().apply(ApplyRequest.newBuilder().setManifests(Fixtures.BASE).build());
+    FakeAgent a = liveNode(join("node-a", token()));
+    a.answerLogs = false;
+    FakeAgent b = new FakeAgent(as(join("node-b", token())), "node-b").open();
+    agents.add(b);
+    b.answerLogs = false;
+    b.reportAllReady(b.nextDesired(Duration.ofSeconds(10)), clock.millis());
+    await().atMost(Duration.ofSeconds(10)).until(() -> server.fleet().node("node-b", false).pods().size() == 1);
+    ClientCall<LogsRequest, LogLine> call = credentialFile("viewer.pem").newCall(ControlServiceGrpc.getLogsMethod(), CallOptions.DEFAULT);
+    java.util.concurrent.BlockingQueue<LogLine> read = new java.util.concurrent.LinkedBlockingQueue<>();
+    CompletableFuture<Status> closed = new CompletableFuture<>();
+    call.start(new ClientCall.Listener<>() {
+      @Override
+      public void onMessage(LogLine line) {
+        read.add(line);
+      }
+
+      @Override
+      public void onClose(Status status, Metadata trailers) {
+        closed.complete(status);
+      }
+    }, new Metadata());
+    call.sendMessage(LogsRequest.newBuilder().setNamespace("ops").setDaemonSet("agent").setFollow(true).build());
+    call.halfClose(); // the reader takes nothing until it asks, below
+    String idA = logRequestId(a);
+    a.logChunk(idA, List.of("node-a's first line"));
+    int sent = floodUntilStopped(b, logRequestId(b), "x");
+    assertThat(b.received).as("node-b's stream stopped after %d chunks", sent).anyMatch(CoordinatorMessage::hasLogCancel);
+    assertThat(sent).as("node-b stopped within the reader's bound (a few MB)").isLessThan(16);
+    call.request(Integer.MAX_VALUE);
+    a.logChunk(idA, List.of("node-a's second line"));
+    await("node-a's lines go on reaching the reader").atMost(Duration.ofSeconds(30))
+        .until(() -> read.stream().anyMatch(l -> l.getLine().equals("node-a's second line")));
+    assertThat(closed).as("the follow goes on").isNotDone();
+    assertThat(read.stream().filter(l -> l.getNodeName().equals("node-a")).map(LogLine::getLine))
+        .containsExactly("node-a's first line", "node-a's second line");
+    assertThat(read.stream().filter(l -> l.getNodeName().equals("node-b")).reduce((x, y) -> y).orElseThrow().getLine())
+        .contains("node-b's log came faster than the reader took it").contains("its stream stopped");
+    a.heartbeat(); // a round trip: whatever the coordinator sent node-a before its answer is in
+    await().atMost(Duration.ofSeconds(10)).until(() -> a.received.stream().anyMatch(CoordinatorMessage::hasHeartbeatAck));
+    assertThat(a.received).as("node-a's stream was not stopped").noneMatch(CoordinatorMessage::hasLogCancel);
+    call.cancel("done", null);
   }
 
   /**
@@ -855,12 +921,7 @@ class AttackTest extends TlsFleetTest {
         throw new IllegalStateException(e);
       }
     });
-    CoordinatorMessage request = null;
-    while (request == null) {
-      request = agent.received.poll(10, TimeUnit.SECONDS);
-      request = request != null && request.hasLogRequest() ? request : null;
-    }
-    String id = request.getLogRequest().getRequestId();
+    String id = logRequestId(agent);
     List<String> empty = Collections.nCopies(10_000, "");
     for (int i = 0; i < 20 && !read.isDone(); i++) { // 200,000 lines, without an end of file
       agent.logChunk(id, empty);
