@@ -180,23 +180,25 @@ final class PodIntake {
   private boolean heldByAnother(NodeEntry n, PodStatus p) {
     String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
     String owner = state.podNames.ownerOf(dsKey, p.getPodName());
-    return owner != null && !owner.equals(dsKey + "|" + n.name) && !tookLegacyName(n, dsKey, owner.substring(owner.indexOf('|') + 1), p);
+    return owner != null && !owner.equals(dsKey + "|" + n.name) && !tookOwnName(n, dsKey, owner.substring(owner.indexOf('|') + 1), p);
   }
 
   /**
-   * Whether {@code n} takes the name coordinators before 2026-11-30 gave its pod of the DaemonSet
-   * ({@link PodNames#legacyName}: 20 bits of the node name's CRC-32, which a name chosen for it
-   * shares) from {@code holder}, a member that joined after it: such a name was given before that
-   * member could run a pod so named. First come alone, a node admitted later under a name chosen
-   * to share an older member's reported that member's pod first after a coordinator restart, and
-   * took its logs, deletion and describe while the older member's report of it was dropped
-   * (helper-198). The holder's pods are read again at the end of this report ({@link #taken}).
+   * Whether {@code n} takes its pod's name from {@code holder}, a member that joined after it: a
+   * name every report checks is one of the reporter's own ({@link PodNames#isNameOf}), so two
+   * members hold the same one only where one node's name was chosen to share the other's, and
+   * the older member had its name first. The index of names lives in memory: first come alone, a
+   * node admitted later under such a name reported the older member's pod first after a
+   * coordinator restart or failover, and took its logs, deletion and describe while the older
+   * member's report of it was dropped and its pod replaced. Names coordinators before 2026-11-30
+   * gave (20 bits of the node name's CRC-32: a million names to try, helper-198) were fixed so
+   * first; the names since (47 bits of SHA-256, 64 salts a node: about 2^41 hashes, GPU-hours) the
+   * same way on 2026-12-08. The holder's pods are read again at the end of this report
+   * ({@link #taken}).
    */
-  private boolean tookLegacyName(NodeEntry n, String dsKey, String holderName, PodStatus p) {
+  private boolean tookOwnName(NodeEntry n, String dsKey, String holderName, PodStatus p) {
     NodeEntry holder = state.nodes.get(holderName);
-    String base = p.getPodName().endsWith(PodNames.SURGE) ? p.getPodName().substring(0, p.getPodName().length() - PodNames.SURGE.length())
-        : p.getPodName();
-    if (holder == null || !holder.joinedAt.isAfter(n.joinedAt) || !base.equals(PodNames.legacyName(p.getDaemonSet(), n.name))) {
+    if (holder == null || !holder.joinedAt.isAfter(n.joinedAt)) {
       return false;
     }
     PodStatus had = holder.reported.get(p.getPodName());
@@ -205,12 +207,12 @@ final class PodIntake {
       taken.add(holder);
     }
     state.podNames.take(dsKey, n.name, p.getPodName());
-    log.warn("node {} reported pod {}, a name coordinators before 2026-11-30 gave a pod of {} on node {}, which joined earlier:"
-        + " the name is {}'s", holderName, p.getPodName(), dsKey, n.name, n.name);
+    log.warn("node {} reported pod {}, a name of a pod of {} on node {}, which joined earlier: the name is {}'s", holderName,
+        p.getPodName(), dsKey, n.name, n.name);
     return true;
   }
 
-  /** Nodes whose reported pod a member that joined before them took by its name in the report being read ({@link #tookLegacyName}). */
+  /** Nodes whose reported pod a member that joined before them took by its name in the report being read ({@link #tookOwnName}). */
   private final java.util.Set<NodeEntry> taken = new java.util.LinkedHashSet<>();
 
   /**

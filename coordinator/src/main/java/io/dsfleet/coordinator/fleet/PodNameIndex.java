@@ -55,12 +55,12 @@ final class PodNameIndex implements PodNames.Namer {
     }
   }
 
-  /** An agent reported this pod: its name is held for it (first come; a name is never taken from a pod that runs). */
+  /** An agent reported this pod: its name is held for it where nobody holds it ({@link #take} settles who does). */
   void reported(String dsKey, String node, String podName) {
     owners.computeIfAbsent(FleetState.namespaceOf(dsKey), x -> new HashMap<>()).putIfAbsent(podName, dsKey + "|" + node);
   }
 
-  /** {@code node} takes {@code podName} from whoever held it ({@link PodIntake}: an older member's name from before 2026-11-30). */
+  /** {@code node} takes {@code podName} from whoever held it ({@link PodIntake}: of two members reporting a name, the one that joined first). */
   void take(String dsKey, String node, String podName) {
     owners.computeIfAbsent(FleetState.namespaceOf(dsKey), x -> new HashMap<>()).put(podName, dsKey + "|" + node);
   }
