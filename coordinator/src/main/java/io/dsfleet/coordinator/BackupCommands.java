@@ -203,6 +203,7 @@ final class BackupCommands {
         });
         madeAt = unverified ? null : java.time.Instant.ofEpochMilli(made);
         try (SqliteStore store = new SqliteStore(dir)) {
+          store.refuseDamaged(); // every page: a copy cut short (--unverified) is no store to serve (helper-200)
           store.objects(); // the Secrets open with this key, or the restore stops here
           // a new group's log starts empty: the copy no longer names a position in the old one
           store.applyEntry(0, 0, () -> null);
