@@ -240,8 +240,14 @@ final class KubeWrites {
       throw KubeError.of(422, "Invalid", kind.kind + " \"" + name + "\" is invalid: " + directive + ": an apply configuration has no"
           + " patch directives (they would change fields other managers own without a conflict)");
     }
+    if (now != null) {
+      checkUid(kind, name, now, config);
+    }
     ObjectNode applied = object(kind, namespace, name, config);
-    applied.with("metadata").remove("resourceVersion");
+    // an apply config's resourceVersion is a precondition, as Kubernetes holds it (the write below pins it), not a field
+    // of anyone's; until 2026-12-08 it was dropped, and so was its uid: an exported object applied server-side went
+    // over every change made since by its own manager, and over an object made again under the name
+    JsonNode requested = applied.with("metadata").remove("resourceVersion");
     List<ManagedFields.Conflict> conflicts = new ArrayList<>();
     List<ParsedDocument> parsed = ManifestParser.parse(applied.toString(), "kubectl");
     JsonNode defaulted = parsed.size() == 1 && parsed.get(0).object() != null ? Json.mapper().valueToTree(parsed.get(0).object()) : applied;
@@ -261,6 +267,9 @@ final class KubeWrites {
       entries = ManagedFields.of(now); // nothing changed: the times stay
     }
     keep(o, entries);
+    if (requested != null && !requested.asText("").isEmpty()) {
+      o.with("metadata").put("resourceVersion", requested.asText());
+    }
     return o;
   }
 
