@@ -23,6 +23,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -113,8 +114,10 @@ final class Catalog {
         writes.add(daemonSetWrite(ds, json, existing, expected, now, d.label(), rollback));
         written.add(clean);
       } else {
-        if (existing != null && Boolean.TRUE.equals(immutable(existing))) {
-          throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": field is immutable when `immutable` is set");
+        List<String> frozen = existing == null ? List.of() : frozen(existing, o);
+        if (!frozen.isEmpty()) {
+          List<String> each = frozen.stream().map(f -> f + ": Forbidden: field is immutable when `immutable` is set").toList();
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": " + String.join("; ", each));
         }
         writes.add(new ObjectWrite(new StoredObject(o.kind(), o.namespace(), o.name(), json, 1, 0,
             existing == null ? now : existing.createdAtMillis()), expected, null, List.of(), null));
@@ -327,9 +330,34 @@ final class Catalog {
     e.specByHash.put(r.hash(), t.spec());
   }
 
-  private static Boolean immutable(StoredObject o) {
-    KubeObject obj = ManifestParser.parseOne(o.json());
-    return obj instanceof ConfigMap cm ? cm.immutable() : obj instanceof Secret s ? s.immutable() : null;
+  /**
+   * The fields a write changes of an immutable ConfigMap or Secret that Kubernetes holds fixed
+   * (ValidateConfigMapUpdate, ValidateSecretUpdate): its immutable flag, data and binaryData. Until
+   * 2026-12-08 any change was refused, naming no field: kubectl label or annotate of one too, which
+   * Kubernetes takes (its metadata is not frozen).
+   */
+  private static List<String> frozen(StoredObject existing, KubeObject o) {
+    KubeObject was = ManifestParser.parseOne(existing.json());
+    List<String> fields = new ArrayList<>();
+    if (was instanceof ConfigMap a && o instanceof ConfigMap b && Boolean.TRUE.equals(a.immutable())) {
+      frozen(fields, "immutable", true, b.immutable());
+      frozen(fields, "data", orEmpty(a.data()), orEmpty(b.data()));
+      frozen(fields, "binaryData", orEmpty(a.binaryData()), orEmpty(b.binaryData()));
+    } else if (was instanceof Secret a && o instanceof Secret b && Boolean.TRUE.equals(a.immutable())) {
+      frozen(fields, "immutable", true, b.immutable());
+      frozen(fields, "data", orEmpty(a.data()), orEmpty(b.data())); // stringData is folded into data when parsed
+    }
+    return fields;
+  }
+
+  private static void frozen(List<String> fields, String field, Object was, Object is) {
+    if (!was.equals(is)) {
+      fields.add(field);
+    }
+  }
+
+  private static Map<String, String> orEmpty(Map<String, String> m) {
+    return m == null ? Map.of() : m;
   }
 
   static KubeObject withoutResourceVersion(KubeObject o) {

@@ -416,7 +416,7 @@ final class KubeWrites {
     List<ParsedDocument> docs = ManifestParser.parse(text, "kubectl");
     List<Problem> problems = docs.stream().flatMap(d -> d.errors().stream()).toList();
     if (!problems.isEmpty()) {
-      throw invalid(kind, name, problems);
+      throw Invalids.of(kind, name, problems);
     }
     Fleet.ApplyOutcome outcome;
     try {
@@ -427,7 +427,7 @@ final class KubeWrites {
         case NOT_FOUND -> notFound(kind, name);
         case FAILED_PRECONDITION, ABORTED -> KubeError.of(409, "Conflict", "Operation cannot be fulfilled on " + kind.qualified() + " \""
             + name + "\": the object has been modified; please apply your changes to the latest version and try again");
-        case INVALID_ARGUMENT -> invalid(kind, name, List.of(new Problem("", e.getMessage().replaceFirst("^kubectl#1 \\S+: ", ""))));
+        case INVALID_ARGUMENT -> Invalids.of(kind, name, Invalids.problems(e.getMessage().replaceFirst("^kubectl#1 \\S+: ", "")));
         default -> e;
       };
     }
@@ -456,29 +456,5 @@ final class KubeWrites {
       return new Written(would, warnings, create);
     }
     return new Written(now, warnings, create);
-  }
-
-  /** 422 Invalid with each problem a cause, as `The DaemonSet "x" is invalid: spec...: Required value`. */
-  static KubeError invalid(Kind kind, String name, List<Problem> problems) {
-    String joined = problems.size() == 1 ? problems.get(0).toString().replaceFirst("^: ", "")
-        : "[" + String.join(", ", problems.stream().map(Problem::toString).toList()) + "]";
-    ObjectNode s = KubeObjects.status(422, "Invalid", kind.kind + (kind.group.isEmpty() ? "" : "." + kind.group) + " \"" + name
-        + "\" is invalid: " + joined);
-    ObjectNode details = s.putObject("details").put("name", name).put("group", kind.group).put("kind", kind.kind);
-    ArrayNode causes = details.putArray("causes");
-    for (Problem p : problems) {
-      ObjectNode c = causes.addObject().put("reason", reason(p.message())).put("message", p.message());
-      if (!p.path().isEmpty()) {
-        c.put("field", p.path());
-      }
-    }
-    return new KubeError(s);
-  }
-
-  private static String reason(String message) {
-    return message.startsWith("Required value") ? "FieldValueRequired" : message.startsWith("Unsupported value") ? "FieldValueNotSupported"
-        : message.startsWith("Duplicate value") ? "FieldValueDuplicate" : message.startsWith("Forbidden") ? "FieldValueForbidden"
-            : message.startsWith("Too many") ? "FieldValueTooMany" : message.startsWith("Not found") ? "FieldValueNotFound"
-                : "FieldValueInvalid";
   }
 }
