@@ -168,8 +168,8 @@ final class NodeEntry {
     this.joinedAt = joinedAt;
   }
 
-  /** Agent labels, the well-known ones Kubernetes sets, then dsctl's (which win). */
-  Map<String, String> effectiveLabels() {
+  /** The labels the node has of itself: its agent's and the well-known ones of its name, OS and architecture. */
+  Map<String, String> ownLabels() {
     Map<String, String> labels = new TreeMap<>(info.getLabelsMap());
     labels.put("kubernetes.io/hostname", name);
     if (!info.getOs().isEmpty()) {
@@ -178,6 +178,12 @@ final class NodeEntry {
     if (!info.getArch().isEmpty()) {
       labels.put("kubernetes.io/arch", info.getArch());
     }
+    return labels;
+  }
+
+  /** Agent labels, the well-known ones Kubernetes sets, then dsctl's (which win). */
+  Map<String, String> effectiveLabels() {
+    Map<String, String> labels = ownLabels();
     adminLabels.forEach((k, v) -> {
       if (v == null) {
         labels.remove(k);

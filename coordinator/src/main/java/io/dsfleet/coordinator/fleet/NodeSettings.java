@@ -51,10 +51,13 @@ final class NodeSettings {
       }
     }
     dispatcher.grantCurrent(n); // what it may have now stays its own, whatever the change
+    Map<String, String> own = n.ownLabels();
     writes.persist(n, () -> {
       n.adminLabels.putAll(set);
       for (String k : remove) {
-        if (n.info.getLabelsMap().containsKey(k)) {
+        // a label of the node's own is hidden, the well-known ones too: until 2026-12-08 only the agent's were, and a
+        // removal of kubernetes.io/os, hostname or arch was answered done and evented while the label stayed
+        if (own.containsKey(k)) {
           n.adminLabels.put(k, null);
         } else {
           n.adminLabels.remove(k);
