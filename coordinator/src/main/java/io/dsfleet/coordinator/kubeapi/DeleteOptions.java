@@ -7,6 +7,26 @@ final class DeleteOptions {
   private DeleteOptions() {}
 
   /**
+   * A DELETE's body as DeleteOptions: none, or an object whose preconditions, if any, are an object;
+   * otherwise 400, as Kubernetes refuses a body it cannot decode. Until 2026-12-08 a body of
+   * another shape was read as no options, and preconditions given as a list or a string were not
+   * checked: the object was deleted whatever they said.
+   */
+  static JsonNode checked(JsonNode options) {
+    if (options == null || options.isNull()) {
+      return null;
+    }
+    if (!options.isObject()) {
+      throw KubeWrites.KubeError.of(400, "BadRequest", "the body of a DELETE is DeleteOptions, an object: not " + options.getNodeType());
+    }
+    JsonNode preconditions = options.get("preconditions");
+    if (preconditions != null && !preconditions.isNull() && !preconditions.isObject()) {
+      throw KubeWrites.KubeError.of(400, "BadRequest", "preconditions must be an object (uid, resourceVersion)");
+    }
+    return options;
+  }
+
+  /**
    * The propagation policy asked (null: the default, Background): propagationPolicy, or the
    * deprecated orphanDependents older clients send (true: Orphan, false: Background), from the
    * query or the body; both is refused, as Kubernetes refuses it. Before 2026-12-06

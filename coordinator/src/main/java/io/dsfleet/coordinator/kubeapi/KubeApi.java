@@ -310,7 +310,7 @@ public final class KubeApi implements AutoCloseable {
     }
     switch (method) {
       case "DELETE" -> {
-        JsonNode options = body(x);
+        JsonNode options = DeleteOptions.checked(body(x));
         String propagation = DeleteOptions.propagation(param(x, "propagationPolicy"), param(x, "orphanDependents"), options);
         send(x, writes.delete(kind, t.namespace(), t.name(), propagation, options == null ? null : options.get("preconditions"),
             dryRunAsked(x, options)), 200);

@@ -27,7 +27,7 @@ final class PodDeletes {
     var ds = f.daemonSets().stream().filter(d -> d.namespace().equals(t.namespace()) && d.name().equals(v.getStatus().getDaemonSet()))
         .findFirst().orElse(null);
     ObjectNode pod = KubeObjects.pod(v, ds);
-    JsonNode options = KubeApi.body(x);
+    JsonNode options = DeleteOptions.checked(KubeApi.body(x));
     if (KubeApi.param(x, "gracePeriodSeconds") != null || (options != null && options.hasNonNull("gracePeriodSeconds"))) {
       // refused, not ignored: before 2026-12-06 `--grace-period=300` stopped the pod with its own 30 s, `--force
       // --grace-period=0` printed "force deleted" over a pod that stopped as gracefully as ever

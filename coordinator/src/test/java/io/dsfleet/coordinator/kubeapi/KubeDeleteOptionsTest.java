@@ -97,4 +97,33 @@ class KubeDeleteOptionsTest {
       assertThat(next.getOrphanedPodsList()).as("released, left running").containsExactly(pod);
     }
   }
+
+  /**
+   * DeleteOptions that are not an object, or whose preconditions are not one (a list of them, a
+   * string), are refused (400) and nothing is deleted, as Kubernetes refuses a body it cannot
+   * decode: the preconditions a client meant to hold were not read, and the DaemonSet, ConfigMap or
+   * pod was deleted whatever they said.
+   */
+  @Test
+  void deleteOptionsOfTheWrongShapeDeleteNothing() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      base = "http://127.0.0.1:" + api.port();
+      var agent = c.agent("node-a", Map.of());
+      agent.nextDesired(Duration.ofSeconds(10));
+      c.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
+      String pod = "/api/v1/namespaces/ops/pods/" + agent.nextDesired(Duration.ofSeconds(10)).getPods(0).getPodName();
+      String ds = "/apis/apps/v1/namespaces/ops/daemonsets/agent";
+      for (String path : new String[] {ds, pod}) {
+        for (String options : new String[] {"{\"preconditions\":[{\"uid\":\"0ld\"}]}", "{\"preconditions\":\"0ld\"}", "[{\"uid\":\"0ld\"}]"}) {
+          Answer refused = send("DELETE", path, options);
+          assertThat(refused.code()).as(path + " " + options + ": " + refused.body()).isEqualTo(400);
+          assertThat(refused.body().path("kind").asText()).isEqualTo("Status");
+        }
+      }
+      assertThat(send("GET", ds, null).code()).as("nothing deleted").isEqualTo(200);
+      assertThat(send("GET", "/api/v1/namespaces/ops/events?fieldSelector=reason%3DPodDeleted", null).body().path("items"))
+          .as("no pod deleted").isEmpty();
+    }
+  }
 }
