@@ -268,12 +268,14 @@ final class NodeEntry {
     Map<String, Taint> byKey = new LinkedHashMap<>();
     for (var t : info.getTaintsList()) {
       Taint taint = io.dsfleet.common.ProtoMapping.taint(t);
-      byKey.put(taint.key() + ":" + taint.effect(), taint);
+      if (!CoordinatorTaints.owns(taint.key())) { // the coordinator's alone: they follow the cordon and the condition
+        byKey.put(taint.key() + ":" + taint.effect(), taint);
+      }
     }
     adminTaints.forEach((k, t) -> {
       if (t == null) {
         byKey.remove(k);
-      } else {
+      } else if (!CoordinatorTaints.owns(t.key())) { // one stored before 2026-12-08 (a stale kubectl taint) stays out
         byKey.put(k, t);
       }
     });

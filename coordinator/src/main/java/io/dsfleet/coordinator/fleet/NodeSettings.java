@@ -70,6 +70,14 @@ final class NodeSettings {
 
   void taint(String nodeName, List<Taint> add, List<Fleet.TaintRemoval> remove, boolean overwrite) {
     NodeEntry n = state.node(nodeName);
+    // the coordinator's own (the cordon's, the node's condition's) are no admin's to set or take away
+    for (String key : java.util.stream.Stream.concat(add.stream().map(Taint::key), remove.stream().map(Fleet.TaintRemoval::key)).toList()) {
+      if (CoordinatorTaints.owns(key)) {
+        throw new ControlException(Status.Code.INVALID_ARGUMENT, "taint " + key + " is the coordinator's: it follows "
+            + (key.equals(io.dsfleet.common.match.DaemonTolerations.UNSCHEDULABLE) ? "the node's cordon (dsctl cordon, uncordon)"
+                : "the node's condition (its heartbeats, its runtime)") + ", not a taint of an admin's");
+      }
+    }
     List<Taint> effective = n.effectiveTaints();
     for (Taint t : add) {
       for (Taint have : effective) {

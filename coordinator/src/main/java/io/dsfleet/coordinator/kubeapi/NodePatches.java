@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.dsfleet.common.manifest.Problem;
 import io.dsfleet.common.model.Taint;
+import io.dsfleet.coordinator.fleet.CoordinatorTaints;
 import io.dsfleet.coordinator.fleet.Fleet;
 import io.dsfleet.coordinator.fleet.FleetView.NodeSnapshot;
 import java.util.ArrayList;
@@ -103,8 +104,14 @@ final class NodePatches {
     if (!set.isEmpty() || !remove.isEmpty()) {
       fleet.labelNode(name, set, remove, true);
     }
-    List<Taint> add = taints.stream().filter(t -> !n.taints().contains(t)).toList();
-    List<Fleet.TaintRemoval> gone = n.taints().stream().filter(t -> !taints.contains(t))
+    // the taints the coordinator sets itself (cordon, unreachable, not-ready) are left out of both sides: kubectl taint
+    // sends the node's whole list as it read it, and until 2026-12-08 one that had gone since (an uncordon, the node back)
+    // was stored as an admin's taint, which no uncordon or heartbeat took away (helper-199); as in Kubernetes, where the
+    // node lifecycle controller takes such a taint away again, adding or removing one here changes nothing
+    List<Taint> asked = taints.stream().filter(t -> !CoordinatorTaints.owns(t.key())).toList();
+    List<Taint> have = n.taints().stream().filter(t -> !CoordinatorTaints.owns(t.key())).toList();
+    List<Taint> add = asked.stream().filter(t -> !have.contains(t)).toList();
+    List<Fleet.TaintRemoval> gone = have.stream().filter(t -> !asked.contains(t))
         .filter(t -> add.stream().noneMatch(a -> a.key().equals(t.key()) && a.effect().equals(t.effect())))
         .map(t -> new Fleet.TaintRemoval(t.key(), t.effect())).toList();
     if (!add.isEmpty() || !gone.isEmpty()) {
