@@ -116,8 +116,7 @@ final class Catalog {
       } else {
         List<String> frozen = existing == null ? List.of() : frozen(existing, o);
         if (!frozen.isEmpty()) {
-          List<String> each = frozen.stream().map(f -> f + ": Forbidden: field is immutable when `immutable` is set").toList();
-          throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": " + String.join("; ", each));
+          throw new ControlException(Status.Code.INVALID_ARGUMENT, d.label() + ": " + String.join("; ", frozen));
         }
         writes.add(new ObjectWrite(new StoredObject(o.kind(), o.namespace(), o.name(), json, 1, 0,
             existing == null ? now : existing.createdAtMillis()), expected, null, List.of(), null));
@@ -331,10 +330,12 @@ final class Catalog {
   }
 
   /**
-   * The fields a write changes of an immutable ConfigMap or Secret that Kubernetes holds fixed
-   * (ValidateConfigMapUpdate, ValidateSecretUpdate): its immutable flag, data and binaryData. Until
-   * 2026-12-08 any change was refused, naming no field: kubectl label or annotate of one too, which
-   * Kubernetes takes (its metadata is not frozen).
+   * What a write changes of a ConfigMap or Secret that Kubernetes holds fixed
+   * (ValidateConfigMapUpdate, ValidateSecretUpdate), each as a problem naming its field: a
+   * Secret's type always; of an immutable one, its immutable flag, data and binaryData. Until
+   * 2026-12-08 any change of an immutable one was refused, naming no field (kubectl label or
+   * annotate of one too, which Kubernetes takes: its metadata is not frozen), and a Secret's type
+   * changed at will.
    */
   private static List<String> frozen(StoredObject existing, KubeObject o) {
     KubeObject was = ManifestParser.parseOne(existing.json());
@@ -343,16 +344,26 @@ final class Catalog {
       frozen(fields, "immutable", true, b.immutable());
       frozen(fields, "data", orEmpty(a.data()), orEmpty(b.data()));
       frozen(fields, "binaryData", orEmpty(a.binaryData()), orEmpty(b.binaryData()));
-    } else if (was instanceof Secret a && o instanceof Secret b && Boolean.TRUE.equals(a.immutable())) {
-      frozen(fields, "immutable", true, b.immutable());
-      frozen(fields, "data", orEmpty(a.data()), orEmpty(b.data())); // stringData is folded into data when parsed
+    } else if (was instanceof Secret a && o instanceof Secret b) {
+      if (!typeOf(a).equals(typeOf(b))) {
+        fields.add("type: Invalid value: \"" + typeOf(b) + "\": field is immutable");
+      }
+      if (Boolean.TRUE.equals(a.immutable())) {
+        frozen(fields, "immutable", true, b.immutable());
+        frozen(fields, "data", orEmpty(a.data()), orEmpty(b.data())); // stringData is folded into data when parsed
+      }
     }
     return fields;
   }
 
+  /** A Secret's type, Opaque where none is given (Kubernetes' default). */
+  private static String typeOf(Secret s) {
+    return s.type() == null || s.type().isEmpty() ? "Opaque" : s.type();
+  }
+
   private static void frozen(List<String> fields, String field, Object was, Object is) {
     if (!was.equals(is)) {
-      fields.add(field);
+      fields.add(field + ": Forbidden: field is immutable when `immutable` is set");
     }
   }
 

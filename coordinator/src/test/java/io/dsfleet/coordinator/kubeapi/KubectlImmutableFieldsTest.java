@@ -64,6 +64,26 @@ class KubectlImmutableFieldsTest {
     }
   }
 
+  /** A Secret's type is fixed, as Kubernetes holds it (immutable or not): it changed at will. */
+  @Test
+  void aSecretsTypeIsRefusedChangedNamingTheField() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      Kubectl k = Kubectl.insecure(c, api, dir);
+      k.ok("apply", "-f", Files.writeString(dir.resolve("plain.yaml"), """
+          apiVersion: v1
+          kind: Secret
+          metadata: {name: plain, namespace: ops}
+          stringData: {a: one}
+          """).toString());
+      Kubectl.Run typed = k.run("patch", "secret", "plain", "-n", "ops", "--type=merge", "-p", "{\"type\":\"example.com/custom\"}");
+      assertThat(typed.exit()).as(typed.out()).isNotZero();
+      assertThat(typed.out()).contains("is invalid: type: Invalid value: \"example.com/custom\": field is immutable");
+      assertThat(k.ok("get", "secret", "plain", "-n", "ops", "-o", "jsonpath={.type}")).isEqualTo("Opaque");
+      assertThat(k.ok("label", "secret", "plain", "-n", "ops", "team=infra")).contains("labeled");
+    }
+  }
+
   /** A selector change is refused naming spec.selector, where kubectl printed `is invalid: : spec.selector: ...`. */
   @Test
   void aSelectorChangeIsRefusedNamingTheField() throws Exception {
