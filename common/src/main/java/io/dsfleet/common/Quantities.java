@@ -58,6 +58,56 @@ public final class Quantities {
     return number.scaleByPowerOfTen(exponent);
   }
 
+  /**
+   * The text Kubernetes' API server stores a quantity as (resource.Quantity's CanonicalizeBytes): the value rounded up
+   * to a nano, in the format its suffix named (binary for Ki..Ei, an exponent for e/E, else decimal SI), a binary one
+   * that is under 1024 or not whole shown decimal; the number whole, its exponent (a multiple of 3, or of 10 for
+   * binary) as large as that allows: "0.5" is "500m", "1024Mi" "1Gi", "1000m" "1", "1.5Gi" "1536Mi", "1e3" "1e3".
+   * Past the largest suffix (E, Ei) the number grows instead.
+   *
+   * @throws IllegalArgumentException when the text is not a quantity
+   */
+  public static String canonical(String text) {
+    String t = text == null ? "" : text.trim();
+    BigDecimal value = parse(t).setScale(9, RoundingMode.UP);
+    if (value.signum() == 0) {
+      return "0";
+    }
+    Matcher m = FORMAT.matcher(t);
+    m.matches();
+    String suffix = m.group(2) == null ? "" : m.group(2);
+    boolean binary = suffix.endsWith("i");
+    boolean exponent = !binary && !SUFFIX.containsKey(suffix) && !suffix.isEmpty();
+    BigDecimal kibi = BigDecimal.valueOf(1024);
+    if (binary && value.abs().compareTo(kibi) >= 0 && value.stripTrailingZeros().scale() <= 0) {
+      java.math.BigInteger number = value.toBigIntegerExact();
+      java.math.BigInteger k = java.math.BigInteger.valueOf(1024);
+      int power = 0;
+      while (power < BINARY.length - 1 && number.mod(k).signum() == 0) {
+        number = number.divide(k);
+        power++;
+      }
+      return number + BINARY[power];
+    }
+    BigDecimal stripped = value.stripTrailingZeros();
+    java.math.BigInteger number = stripped.unscaledValue();
+    int exp = -stripped.scale();
+    int down = Math.floorMod(exp, 3); // a multiple of 3: the number takes the rest
+    number = number.multiply(java.math.BigInteger.TEN.pow(down));
+    exp -= down;
+    if (exponent) {
+      return number + (exp == 0 ? "" : "e" + exp);
+    }
+    if (exp > 18) {
+      number = number.multiply(java.math.BigInteger.TEN.pow(exp - 18));
+      exp = 18;
+    }
+    return number + DECIMAL[(exp + 9) / 3];
+  }
+
+  private static final String[] BINARY = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  private static final String[] DECIMAL = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
+
   public static boolean isValid(String text) {
     try {
       parse(text);
