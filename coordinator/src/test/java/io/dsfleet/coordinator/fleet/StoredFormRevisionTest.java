@@ -43,6 +43,7 @@ class StoredFormRevisionTest {
     h.apply(spelled("{limits: {cpu: '0.5', memory: 1Gi}, requests: {cpu: 100m}}", "{fieldPath: spec.nodeName}"));
     agents.forEach(a -> a.runDesired(true));
     String hash = h.ds().hash();
+    long generation = h.ds().generation();
     assertThat(h.ds().rolledOut()).isTrue();
     int sent = agents.get(0).sent.size();
 
@@ -52,6 +53,7 @@ class StoredFormRevisionTest {
     h.fleet.rolloutPass();
     assertThat(h.ds().revisions()).as("one stored template, one revision").hasSize(1);
     assertThat(h.ds().hash()).isEqualTo(hash);
+    assertThat(h.ds().generation()).as("no change of the spec as stored: the generation stays").isEqualTo(generation);
     assertThat(agents).allSatisfy(a -> assertThat(a.desiredHashes()).as(a.name).containsExactly(hash));
     assertThat(h.ds().rollout().moving()).as("no node moved").isEmpty();
     assertThat(agents.get(0).sent.size() - sent).as("nothing new sent to n0").isZero();
