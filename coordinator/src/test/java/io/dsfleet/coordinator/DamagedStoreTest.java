@@ -55,6 +55,32 @@ class DamagedStoreTest {
     }
   }
 
+  /** Zeroes the first page of {@code index} in the store's file; its bytes after. */
+  private static byte[] damage(Path file, String index) throws Exception {
+    long page = rootPage(file, index);
+    try (var f = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
+      f.write(java.nio.ByteBuffer.allocate(4096), (page - 1) * 4096);
+    }
+    return Files.readAllBytes(file);
+  }
+
+  /**
+   * A replica's store damaged so: refused too, pointing at what rebuilds it (its snapshot and log,
+   * once the file is moved out: ReplicaStoreLostTest), where a single store's remedy is a backup.
+   */
+  @Test
+  void aReplicasDamagedStoreIsRefusedNamingItsSnapshotAndLog() throws Exception {
+    Path data = aStore();
+    Path file = data.resolve("dsfleet.db");
+    byte[] damaged = damage(file, "sqlite_autoindex_revisions_1");
+    var refused = org.assertj.core.api.Assertions.catchThrowableOfType(io.dsfleet.coordinator.store.StoreException.class,
+        () -> SqliteStore.openReplicas(data).close());
+    assertThat(refused).as("opened").isNotNull();
+    assertThat(refused.getMessage()).contains(file + " is damaged (SQLite's quick_check: ")
+        .contains("This replica's snapshot and log rebuild it: move " + file);
+    assertThat(Files.readAllBytes(file)).as("the damaged file, as it was").isEqualTo(damaged);
+  }
+
   /**
    * An index page zeroed (a disk, a file system's repair): until 2026-12-08 serve loaded the fleet
    * (its tables read whole) and served it, and every apply of a DaemonSet was then refused with
@@ -65,11 +91,7 @@ class DamagedStoreTest {
   void aStoreWithAnIndexPageDamagedIsRefusedNamingItAndLeftAsItWas() throws Exception {
     Path data = aStore();
     Path file = data.resolve("dsfleet.db");
-    long page = rootPage(file, "sqlite_autoindex_revisions_1");
-    try (var f = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
-      f.write(java.nio.ByteBuffer.allocate(4096), (page - 1) * 4096);
-    }
-    byte[] damaged = Files.readAllBytes(file);
+    byte[] damaged = damage(file, "sqlite_autoindex_revisions_1");
     var refused = serve(data);
     assertThat(refused.exit()).as(refused.output()).isEqualTo(1);
     assertThat(refused.output()).doesNotContain("\tat ").contains("ds-coordinator: cannot open the store in " + data + ": " + file
@@ -90,10 +112,7 @@ class DamagedStoreTest {
     Path backup = dir.resolve("backup.db");
     assertThat(ReplicaCliTest.run(new CoordinatorMain(), "backup", "--data-dir", data.toString(), "--config", none.toString(),
         backup.toString()).exit()).isZero();
-    long page = rootPage(backup, "events_by_object");
-    try (var f = java.nio.channels.FileChannel.open(backup, java.nio.file.StandardOpenOption.WRITE)) {
-      f.write(java.nio.ByteBuffer.allocate(4096), (page - 1) * 4096);
-    }
+    damage(backup, "events_by_object");
     Path restored = dir.resolve("restored");
     Files.createDirectories(restored.resolve("pki"));
     Files.copy(SqliteStore.secretsKey(data), SqliteStore.secretsKey(restored));

@@ -106,7 +106,9 @@ abstract class SqliteDatabase implements AutoCloseable {
       int version = schemaVersion(); // a read: SQLite has its -wal from here on
       if (how == Opened.KEPT) {
         StoreFiles.refuseEmpty(dataDir, version);
-        refuseDamaged(db, dataDir);
+      }
+      if (how != Opened.PLAIN) {
+        refuseDamaged(db, dataDir, how == Opened.REPLICA);
       }
       OpenMark.set(dataDir); // before the first write
       migrate();
@@ -200,7 +202,7 @@ abstract class SqliteDatabase implements AutoCloseable {
    * indexes besides, and leaves it cached for that load (sqlite3's quick_check of an 82 MB file of
    * 20,000 rows here: 0.17 s cached, 1.7 s with the page cache dropped).
    */
-  static void refuseDamaged(Connection db, Path dataDir) {
+  static void refuseDamaged(Connection db, Path dataDir, boolean replica) {
     List<String> found = new java.util.ArrayList<>();
     try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery("PRAGMA quick_check(5)")) {
       while (rs.next()) {
@@ -215,14 +217,15 @@ abstract class SqliteDatabase implements AutoCloseable {
     if (!found.equals(List.of("ok"))) {
       throw new StoreException(dataDir.resolve(StoreFiles.DB) + " is damaged (SQLite's quick_check: " + String.join("; ", found)
           + "): a disk, a file system's repair or a copy cut short changed it, and what its damaged pages held would be lost or"
-          + " refused; nothing done. Put it back: ds-coordinator restore a backup into a new data directory (pki/ restored first)",
-          null);
+          + " refused; nothing done. " + (replica ? "This replica's snapshot and log rebuild it: move " + dataDir.resolve(StoreFiles.DB)
+              + " (and its -wal and -shm) out of the data directory and start it again"
+              : "Put it back: ds-coordinator restore a backup into a new data directory (pki/ restored first)"), null);
     }
   }
 
   /** {@link #refuseDamaged} of this store: a restore's look at the copy it put in place. */
   public synchronized void refuseDamaged() {
-    refuseDamaged(db, dataDir);
+    refuseDamaged(db, dataDir, false);
   }
 
   /** SQLite's error is a damaged file's (its pages, or no database at all), not the disk's or the statement's. */
