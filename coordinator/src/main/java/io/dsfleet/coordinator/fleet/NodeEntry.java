@@ -249,6 +249,23 @@ final class NodeEntry {
     }
   }
 
+  /**
+   * When the node was last Ready again after being NotReady (its heartbeats back, its runtime back),
+   * in this coordinator's life; null since it started: its pods count as Ready since no earlier.
+   * Kubernetes marks the pods of a node that is not Ready not ready (the node lifecycle
+   * controller's MarkPodsNotReady), so once it is back they are Ready anew and wait out
+   * minReadySeconds before they count available again. Until 2026-12-08 such a node's pods counted
+   * available at once (their Ready time from before), and a rolling update moved its next node
+   * sooner than Kubernetes would (helper-201).
+   */
+  Instant readyAgainAt;
+
+  /** The node is Ready again at {@code now}: its pods count as Ready since then at the earliest ({@link #readyAgainAt}). */
+  void readyAgain(Instant now) {
+    readyAgainAt = now;
+    observed.replaceAll((ds, pods) -> pods.stream().map(p -> p.readyNoEarlierThan(now)).toList());
+  }
+
   /** When its reported pods count as Ready since ({@link ReadySince}), which a node's clock ahead does not put off. */
   final ReadySince readySince = new ReadySince();
 

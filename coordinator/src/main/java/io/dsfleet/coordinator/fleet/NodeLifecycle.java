@@ -103,6 +103,9 @@ final class NodeLifecycle {
     }
     n.ready = true;
     state.statusChanged.add(n.name);
+    if (n.runtimeDownSince == null) {
+      n.readyAgain(now);
+    }
     n.notReadySince = null;
     n.unreachableTaintedAt = null;
     dirty.add(n.name);
@@ -157,6 +160,9 @@ final class NodeLifecycle {
     }
     if (runtimeDown != (n.runtimeDownSince != null)) {
       n.runtimeDownSince = runtimeDown ? now : null;
+      if (!runtimeDown && n.ready) {
+        n.readyAgain(now);
+      }
       state.statusChanged.add(n.name);
       n.runtimeMessage = runtimeDown ? runtimeMessage : "";
       dirty.add(n.name);

@@ -140,7 +140,7 @@ final class PodIntake {
       List<ObservedPod> now = new ArrayList<>();
       for (PodStatus p : n.observed.containsKey(dsKey) ? n.reported.values() : List.<PodStatus>of()) {
         if (FleetState.key(p.getNamespace(), p.getDaemonSet()).equals(dsKey)) {
-          now.add(observed(state, dsKey, p));
+          now.add(observed(state, dsKey, p).readyNoEarlierThan(n.readyAgainAt));
         }
       }
       if (now.isEmpty()) {
@@ -366,7 +366,7 @@ final class PodIntake {
     Map<String, List<ObservedPod>> observed = new HashMap<>();
     for (PodStatus p : n.reported.values()) {
       String dsKey = FleetState.key(p.getNamespace(), p.getDaemonSet());
-      observed.computeIfAbsent(dsKey, x -> new ArrayList<>()).add(observed(state, dsKey, p));
+      observed.computeIfAbsent(dsKey, x -> new ArrayList<>()).add(observed(state, dsKey, p).readyNoEarlierThan(n.readyAgainAt));
       if (state.daemonSets.containsKey(dsKey)) { // names of DaemonSets that exist only: a report cannot grow the index at will
         state.podNames.reported(dsKey, n.name, p.getPodName());
       }

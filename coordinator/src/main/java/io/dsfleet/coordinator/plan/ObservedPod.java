@@ -19,6 +19,12 @@ public record ObservedPod(String dsKey, String podName, String hash, boolean rea
     return ready && (minReadySeconds <= 0 || readySince != null && !readySince.plusSeconds(minReadySeconds).isAfter(now));
   }
 
+  /** This pod Ready since no earlier than {@code floor} (null: as it is): its node was NotReady until then. */
+  public ObservedPod readyNoEarlierThan(Instant floor) {
+    return floor == null || !ready || readySince == null || !readySince.isBefore(floor) ? this
+        : new ObservedPod(dsKey, podName, hash, true, floor);
+  }
+
   /** The pod at {@code hash} among one DaemonSet's pods on a node, or null. */
   public static ObservedPod current(List<ObservedPod> pods, String hash) {
     for (ObservedPod p : pods) {

@@ -72,6 +72,41 @@ class StatusTallyTest {
     assertThat(counts()).as("n2 back").isEqualTo(List.of(3, 3, 3, 3, 3, 0));
   }
 
+  /**
+   * A node back from NotReady has its pods Ready anew, as Kubernetes marks a NotReady node's pods
+   * not ready: with minReadySeconds they count available only that long after its return. Until
+   * 2026-12-08 they counted at once, on their Ready time from before (helper-201).
+   */
+  @Test
+  void aNodeBackFromNotReadyHasItsPodsAvailableOnlyAfterMinReadySeconds() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    h.apply(RolloutRulesTest.image(1, "spec.minReadySeconds", "30"));
+    agents.forEach(a -> a.runDesired(true));
+    h.advance(Duration.ofSeconds(31));
+    assertThat(counts()).isEqualTo(List.of(3, 3, 3, 3, 3, 0));
+
+    agents.get(2).alive = false;
+    for (int i = 0; i < 60 && h.fleet.node("n2", true).ready(); i++) {
+      h.advance(Duration.ofSeconds(1));
+    }
+    assertThat(h.fleet.node("n2", true).ready()).isFalse();
+    agents.get(2).alive = true;
+    agents.get(2).open();
+    h.advance(Duration.ofSeconds(1));
+    assertThat(counts()).as("n2 back: its pod Ready, not yet available").isEqualTo(List.of(3, 3, 3, 3, 2, 0));
+    h.advance(Duration.ofSeconds(29));
+    assertThat(counts()).as("30 s after its return").isEqualTo(List.of(3, 3, 3, 3, 3, 0));
+
+    h.fleet.heartbeat("n0", true, "docker down");
+    h.fleet.heartbeat("n0", false, "");
+    assertThat(counts()).as("n0's runtime back: the same").isEqualTo(List.of(3, 3, 3, 3, 2, 0));
+    agents.get(0).report(); // its report, Ready since long before, changes nothing of it
+    assertThat(counts()).isEqualTo(List.of(3, 3, 3, 3, 2, 0));
+    h.advance(Duration.ofSeconds(30));
+    assertThat(counts()).isEqualTo(List.of(3, 3, 3, 3, 3, 0));
+  }
+
   @Test
   void nodesJoiningGoingAndTaintedMoveTheCounters() {
     rolledOut();
