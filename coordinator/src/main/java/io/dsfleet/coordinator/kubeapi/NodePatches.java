@@ -57,6 +57,12 @@ final class NodePatches {
             || (t.has("value") && !t.get("value").isTextual())) {
           throw new IllegalArgumentException("each taint has a key, an effect and a value, strings");
         }
+        // the time a taint was added is the coordinator's to keep; one sent is still read as Kubernetes reads it (a time of
+        // RFC 3339, or null): until 2026-12-08 any text was taken and dropped, where the API server refuses the request
+        JsonNode added = t.path("timeAdded");
+        if (!added.isMissingNode() && !added.isNull() && !(added.isTextual() && rfc3339(added.asText()))) {
+          throw new IllegalArgumentException("timeAdded " + added + ": not a time (RFC 3339, as 2026-12-08T10:00:00Z)");
+        }
         String value = t.path("value").asText("");
         // checked as dsctl taint's are (key, value and effect)
         Taint parsed = Taint.checked(t.get("key").asText(), value, t.get("effect").asText());
@@ -121,6 +127,15 @@ final class NodePatches {
       fleet.cordon(name, unschedulable);
     }
     return KubeObjects.node(Objects.requireNonNull(fleet.node(name, true)));
+  }
+
+  private static boolean rfc3339(String text) {
+    try {
+      java.time.OffsetDateTime.parse(text);
+      return true;
+    } catch (java.time.format.DateTimeParseException e) {
+      return false;
+    }
   }
 
   /** A node's JSON without what a patch may change. */

@@ -65,6 +65,24 @@ class KubectlCoordinatorTaintsTest {
     }
   }
 
+  /** A taint's timeAdded is read as Kubernetes reads it: text that is no time is refused and nothing changes; it was taken and dropped. */
+  @Test
+  void aTaintWhoseTimeAddedIsNoTimeIsRefused() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      c.agent("node-a", Map.of());
+      Kubectl k = Kubectl.insecure(c, api, dir);
+      Kubectl.Run refused = k.run("patch", "node", "node-a", "--type=merge", "-p",
+          "{\"spec\":{\"taints\":[{\"key\":\"a\",\"value\":\"b\",\"effect\":\"NoSchedule\",\"timeAdded\":\"garbage\"}]}}");
+      assertThat(refused.exit()).as(refused.out()).isNotZero();
+      assertThat(refused.out()).contains("spec.taints: timeAdded \"garbage\": not a time");
+      assertThat(node(c).getTaintsList()).isEmpty();
+      k.ok("patch", "node", "node-a", "--type=merge", "-p",
+          "{\"spec\":{\"taints\":[{\"key\":\"a\",\"value\":\"b\",\"effect\":\"NoSchedule\",\"timeAdded\":\"2026-12-08T10:00:00Z\"}]}}");
+      assertThat(node(c).getTaintsList()).extracting(t -> t.getKey() + ":" + t.getEffect()).containsExactly("a:NoSchedule");
+    }
+  }
+
   @Test
   void dsctlTaintRefusesTheCoordinatorsTaintsNamingWhatSetsThem() throws Exception {
     try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"))) {
