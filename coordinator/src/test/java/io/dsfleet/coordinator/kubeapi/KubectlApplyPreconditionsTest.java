@@ -73,4 +73,31 @@ class KubectlApplyPreconditionsTest {
           .isEqualTo("local/busybox:4");
     }
   }
+
+  /**
+   * The export of an object since deleted (a fleet's objects put back from {@code kubectl get -o
+   * yaml}, in a new coordinator or after a delete) applied server-side makes it, as Kubernetes
+   * does: an apply that creates has no version to hold it to. Between 2026-12-08's precondition and
+   * helper-203 it was refused (409, "the object has been modified"), where it had been made before.
+   */
+  @Test
+  void aServerSideApplyOfAnExportMakesTheObjectItNamesWhereThereIsNone() throws Exception {
+    try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
+        KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
+      c.agent("node-a", Map.of());
+      Kubectl k = Kubectl.insecure(c, api, dir);
+      k.ok("apply", "--server-side", "-f", Files.writeString(dir.resolve("agent.yaml"), Fixtures.BASE).toString());
+      k.ok("create", "configmap", "settings", "-n", "ops", "--from-literal=k=v");
+      Path ds = Files.writeString(dir.resolve("ds.yaml"), k.ok("get", "ds", "agent", "-n", "ops", "-o", "yaml"));
+      Path cm = Files.writeString(dir.resolve("cm.yaml"), k.ok("get", "cm", "settings", "-n", "ops", "-o", "yaml"));
+      k.ok("delete", "ds", "agent", "-n", "ops");
+      k.ok("delete", "cm", "settings", "-n", "ops");
+
+      assertThat(k.ok("apply", "--server-side", "-f", ds.toString())).contains("daemonset.apps/agent serverside-applied");
+      assertThat(k.ok("apply", "--server-side", "-f", cm.toString())).contains("configmap/settings serverside-applied");
+      assertThat(k.ok("get", "cm", "settings", "-n", "ops", "-o", "jsonpath={.data.k}")).isEqualTo("v");
+      assertThat(k.ok("get", "ds", "agent", "-n", "ops", "-o", "jsonpath={.spec.template.spec.containers[0].image}"))
+          .isEqualTo("local/busybox:1");
+    }
+  }
 }
