@@ -36,12 +36,18 @@ final class RevisionHashes {
     }
     String canonical = Json.canonical(template);
     JsonNode stored = asStored(canonical);
+    // the revision running now first, by its stored form: a store written before 2026-12-08 may keep an older revision
+    // of the same stored template in the very text applied (a chart's 0.5 before an export's 500m), and until helper-203
+    // that exact text won here, the older one was made the newest, and every node's pod was replaced by the same template
+    if (!e.revisions.isEmpty() && asStored(e.current().templateJson()).equals(stored)) {
+      return e.current().hash();
+    }
     for (StoredRevision r : e.revisions.values()) {
       if (r.templateJson().equals(canonical)) {
         return r.hash();
       }
     }
-    // the newest first: of two kept revisions that differ only so (made before 2026-12-08), the one running now
+    // the newest first: of two older kept revisions that differ only so (made before 2026-12-08), the later
     for (StoredRevision r : e.revisions.descendingMap().values()) {
       if (asStored(r.templateJson()).equals(stored)) {
         return r.hash();

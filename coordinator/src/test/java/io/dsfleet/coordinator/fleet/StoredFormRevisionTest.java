@@ -69,4 +69,48 @@ class StoredFormRevisionTest {
     assertThat(h.ds().revisions()).hasSize(3);
     assertThat(h.ds().hash()).isEqualTo(hash);
   }
+
+  /**
+   * A store written before 2026-12-08 may keep two revisions of one stored template (the text
+   * decided then, and {@code 500m} after {@code 0.5} made a second): the older spelling applied
+   * again (the chart that wrote it) is the revision running now. Until helper-203 the older
+   * revision's exact text was matched first, it was renumbered the newest, and every node's pod
+   * was replaced by the same template.
+   */
+  @Test
+  void theSpellingOfAnOlderRevisionOfTheSameStoredTemplateIsTheCurrentOne() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(2);
+    String chart = spelled("{limits: {cpu: '0.5'}}", "{fieldPath: spec.nodeName}");
+    h.apply(chart);
+    agents.forEach(a -> a.runDesired(true));
+    String first = h.ds().hash();
+
+    // what a coordinator before 2026-12-08 stored for 500m: a second revision, rolled out
+    String exported = spelled("{limits: {cpu: 500m}}", "{fieldPath: spec.nodeName}");
+    io.dsfleet.common.model.DaemonSet ds = (io.dsfleet.common.model.DaemonSet) io.dsfleet.common.manifest.ManifestParser.parseOne(exported);
+    String second = io.dsfleet.common.TemplateHash.of(ds.spec().template());
+    assertThat(second).isNotEqualTo(first);
+    FleetView.DsSnapshot was = h.ds();
+    h.store.putObjects(List.of(new io.dsfleet.coordinator.store.Store.ObjectWrite(new io.dsfleet.coordinator.store.Store.StoredObject(
+        "DaemonSet", "ops", "agent", io.dsfleet.common.Json.canonical(ds), was.generation() + 1, 0, was.createdAtMillis()),
+        was.resourceVersion(), new io.dsfleet.coordinator.store.Store.StoredRevision("ops", "agent", 0, second,
+            io.dsfleet.common.Json.canonical(ds.spec().template()), null, h.clock.millis()), List.of(),
+        was.rollout().next(second, h.clock.millis()).toJson())));
+    h.crashAndRestart();
+    agents.forEach(a -> a.runDesired(true));
+    h.fleet.rolloutPass();
+    assertThat(h.ds().hash()).isEqualTo(second);
+    assertThat(h.ds().revisions()).hasSize(2);
+    assertThat(h.ds().rolledOut()).isTrue();
+
+    int sent = agents.get(0).sent.size();
+    h.apply(chart);
+    h.fleet.rolloutPass();
+    assertThat(h.ds().hash()).as("the revision running now").isEqualTo(second);
+    assertThat(h.ds().revisions()).hasSize(2);
+    assertThat(agents.get(0).sent.size() - sent).as("nothing new sent to n0").isZero();
+    assertThat(agents).allSatisfy(a -> assertThat(a.desiredHashes()).as(a.name).containsExactly(second));
+    assertThat(h.ds().rolledOut()).isTrue();
+  }
 }
