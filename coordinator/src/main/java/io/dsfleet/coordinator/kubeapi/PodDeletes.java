@@ -51,9 +51,6 @@ final class PodDeletes {
     if (preconditions == null || preconditions.isNull()) {
       return;
     }
-    if (!preconditions.isObject()) {
-      throw KubeWrites.KubeError.of(400, "BadRequest", "preconditions must be an object (uid, resourceVersion)");
-    }
     if (preconditions.hasNonNull("resourceVersion")) {
       throw KubeWrites.KubeError.of(422, "Invalid", "Pod \"" + name + "\" is invalid: preconditions.resourceVersion: the dsfleet"
           + " coordinator keeps no version of a pod to check a delete against: delete it without one (a uid precondition is"
