@@ -28,6 +28,7 @@ import java.util.TreeMap;
  * hash and the token that admitted it) are mirrored in the store ({@link #stored()}); the rest is volatile.
  */
 final class NodeEntry {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(NodeEntry.class);
   final String name;
   NodeInfo info;
   /** dsctl's labels; a null value removes a label the agent sets. */
@@ -292,7 +293,7 @@ final class NodeEntry {
     adminTaints.forEach((k, t) -> {
       if (t == null) {
         byKey.remove(k);
-      } else if (!CoordinatorTaints.owns(t.key())) { // one stored before 2026-12-08 (a stale kubectl taint) stays out
+      } else {
         byKey.put(k, t);
       }
     });
@@ -380,6 +381,12 @@ final class NodeEntry {
     }
     if (c.removedTaints() != null) {
       c.removedTaints().forEach(k -> node.adminTaints.put(k, null));
+    }
+    // the coordinator's own taints are no admin's (CoordinatorTaints): one a stale kubectl taint stored before 2026-12-08
+    // is left out, and goes from the store at the node's next write
+    if (node.adminTaints.keySet().removeIf(k -> CoordinatorTaints.owns(k.substring(0, k.lastIndexOf(':'))))) {
+      log.warn("node {}: taints of the coordinator's own keys stored as an admin's dropped (they follow the cordon and the node's"
+          + " condition)", n.name());
     }
     node.notReadySince = instant(c.notReadySince());
     node.ready = node.notReadySince == null;

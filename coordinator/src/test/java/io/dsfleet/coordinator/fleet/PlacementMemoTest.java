@@ -103,16 +103,19 @@ class PlacementMemoTest {
   }
 
   /**
-   * A taint of the condition's key an operator's stale taint list stored as NoSchedule alone
-   * before 2026-12-08 (the coordinator's taints are its own since: {@link CoordinatorTaints}): left
-   * out of the node as planned and as placed, so they agree and a DaemonSet without tolerations runs.
+   * A taint of the condition's key an operator's stale taint list stored as an admin's before
+   * 2026-12-08 (the coordinator's taints are its own since: {@link CoordinatorTaints}): left out when
+   * the node is loaded, so the node as planned and as placed agree and a DaemonSet without
+   * tolerations runs, and gone from the store at the node's next write.
    */
   @Test
-  void aStoredTaintUnderTheConditionsKeyIsLeftOut() {
+  void aStoredTaintUnderTheConditionsKeyIsLeftOutWhenLoaded() {
     PodSpec noTolerations = spec("spec.template.spec.tolerations", "[]");
-    NodeEntry n = node();
-    n.adminTaints.put(io.dsfleet.common.match.DaemonTolerations.NOT_READY + ":NoSchedule",
+    NodeEntry stored = node();
+    stored.adminTaints.put(io.dsfleet.common.match.DaemonTolerations.NOT_READY + ":NoSchedule",
         Taint.of(io.dsfleet.common.match.DaemonTolerations.NOT_READY, "", Taint.NO_SCHEDULE));
+    NodeEntry n = NodeEntry.load(stored.stored());
+    assertTrue(n.adminTaints.isEmpty(), "loaded: " + n.adminTaints);
     assertTrue(n.verdict(noTolerations, false, NOW).shouldRun(), "planned");
     assertTrue(n.verdict(noTolerations, true, NOW).shouldRun(), "placed");
     assertEquals(n.toNode(), n.placedNode());
