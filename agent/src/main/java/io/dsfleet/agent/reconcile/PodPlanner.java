@@ -131,7 +131,13 @@ public final class PodPlanner {
     if (syncDue(pod, f)) {
       actions.add(new SyncVolumes());
     }
-    for (Container init : list(pod.template().spec().initContainers())) {
+    // an app container running in this sandbox says its init containers ran, even when their runs are gone (an admin's
+    // `docker container prune` or `docker system prune`, which remove every stopped container), as the kubelet's
+    // findNextInitContainerToRun takes it; until 2026-12-08 the first one ran again beside the running app containers, and
+    // until it ended (retried with its back-off if it failed, in a pod that had set itself up) no app container was restarted
+    // or stopped for its probes
+    boolean initialized = running.stream().anyMatch(c -> Labels.APP.equals(c.role()) && c.attempt() == attempt);
+    for (Container init : initialized ? List.<Container>of() : list(pod.template().spec().initContainers())) {
       OwnedContainer run = latest(observed, init.name(), Labels.INIT, attempt);
       if (run == null) {
         actions.add(startOrWait(pod, init.name(), Labels.INIT, nextRestarts(observed, init.name(), Labels.INIT), attempt, f));

@@ -26,6 +26,9 @@ class PodPlannerTest {
   static final String HB = BRIDGE.hash();
   static final DesiredPod WITH_INIT = Pods.pod("spec.template.spec.initContainers", "[{name: setup, image: local/busybox:1}]");
   static final String HI = WITH_INIT.hash();
+  static final DesiredPod INIT_TWO = Pods.pod("spec.template.spec.initContainers", "[{name: setup, image: local/busybox:1}]",
+      "spec.template.spec.containers[1]", "{name: side, image: local/busybox:1}");
+  static final String HI2 = INIT_TWO.hash();
   static final DesiredPod WITH_PROBES = Pods.pod("spec.template.spec.containers[0].livenessProbe", "{exec: {command: [check]}}");
   /** One container on the host's network: no sandbox. */
   static final DesiredPod HOST = Pods.pod("spec.template.spec.hostNetwork", "true");
@@ -171,6 +174,18 @@ class PodPlannerTest {
         row("two copies of a running init container: the older is stopped, the current one waited for", WITH_INIT,
             List.of(C.sandbox("s0", HI, 0), C.init("i0", HI, "setup", 0, 0), C.init("i1", HI, "setup", 1, 0)), NONE, T0,
             "kill i0 in 30s: a second running copy of setup (run 0, i0): run 1 (i1) is the current one"),
+        row("init containers whose runs were removed (docker container prune) are not run again while an app container runs,"
+            + " as the kubelet's findNextInitContainerToRun", WITH_INIT,
+            List.of(C.sandbox("s0", HI, 0), C.app("a0", HI, "main", 0, 0)), NONE, T0),
+        row("with its init container's runs removed, a crashed app container is restarted beside a running one, no init container"
+            + " run first", INIT_TWO, List.of(C.sandbox("s0", HI2, 0), C.app("a0", HI2, "main", 0, 0), C.app("b0", HI2, "side", 0, 0)
+            .exited(1, T0)), NONE, T0, "start side run 1 in 0"),
+        row("with its init container's runs removed, a failed liveness probe still stops the app container", WITH_INIT,
+            List.of(C.sandbox("s0", HI, 0), C.app("a0", HI, "main", 0, 0)),
+            f -> f.probes.put("a0", new ProbeVerdict(true, null, null, "liveness probe failed: exit 1")), T0,
+            "kill a0 in 30s: liveness probe failed: exit 1"),
+        row("with no app container running and its init container's runs removed, the init container runs again, as the kubelet's",
+            WITH_INIT, List.of(C.sandbox("s0", HI, 0), C.app("a0", HI, "main", 0, 0).exited(1, T0)), NONE, T0, "start setup run 0 in 0"),
         row("init containers run again in a new sandbox", WITH_INIT,
             List.of(C.sandbox("s1", HI, 1), C.init("i0", HI, "setup", 0, 0).exited(0, T0)), NONE, T0, "start setup run 1 in 1"),
         row("changed ConfigMaps or Secrets are written into the running pod", POD,
