@@ -205,21 +205,20 @@ public final class PodRenderer {
 
     long nanoCpus = 0;
     long memory = 0;
-    long shares = 0;
-    if (c.resources() != null) {
-      Map<String, String> limits = c.resources().limits() == null ? Map.of() : c.resources().limits();
-      Map<String, String> requests = c.resources().requests() == null ? Map.of() : c.resources().requests();
-      if (limits.containsKey("cpu")) {
-        nanoCpus = nanoCpus(Quantities.cpuMillis(limits.get("cpu")), HOST_CPUS);
-      }
-      if (limits.containsKey("memory")) {
-        memory = Quantities.bytes(limits.get("memory"));
-      }
-      String cpuRequest = requests.getOrDefault("cpu", limits.get("cpu"));
-      if (cpuRequest != null) {
-        shares = shares(Quantities.cpuMillis(cpuRequest));
-      }
+    Map<String, String> limits = c.resources() == null || c.resources().limits() == null ? Map.of() : c.resources().limits();
+    Map<String, String> requests = c.resources() == null || c.resources().requests() == null ? Map.of() : c.resources().requests();
+    if (limits.containsKey("cpu")) {
+      nanoCpus = nanoCpus(Quantities.cpuMillis(limits.get("cpu")), HOST_CPUS);
     }
+    if (limits.containsKey("memory")) {
+      memory = Quantities.bytes(limits.get("memory"));
+    }
+    // as the kubelet's generateLinuxContainerResources: the request's shares, the limit's when the request is absent or 0, and
+    // without either the least (2), a BestEffort container's weight. Until 2026-12-08 a container without a CPU request or
+    // limit (most DaemonSets') was made without, and took Docker's 1,024, a Guaranteed container's of one CPU: under load it
+    // took CPU from the pods that asked for it and from the host's own services as much as any of them
+    long requestMillis = requests.containsKey("cpu") ? Quantities.cpuMillis(requests.get("cpu")) : 0;
+    long shares = shares(requestMillis <= 0 && limits.containsKey("cpu") ? Quantities.cpuMillis(limits.get("cpu")) : requestMillis);
 
     // command replaces the image entrypoint (and drops its CMD); args replace CMD
     // an empty list is none, as Kubernetes stores it (`command: []` keeps the image's entrypoint; Docker's Entrypoint [] would drop it)

@@ -37,6 +37,32 @@ class PodRendererTest {
     assertThat(PodRenderer.shares(Long.MAX_VALUE)).as("runc's most, never wrapped").isEqualTo(262_144);
   }
 
+  /**
+   * CPU shares as the kubelet's generateLinuxContainerResources sets them: from the request; from the limit when the
+   * request is absent or 0; without either the least, 2 (a BestEffort container's weight), where Docker's default is
+   * 1,024, a Guaranteed container's of one CPU.
+   */
+  @Test
+  void cpuSharesAreTheKubeletsWithOrWithoutARequest() {
+    var t = io.dsfleet.common.Json.read("""
+        {"spec": {"containers": [{"name": "none", "image": "x:1"},
+          {"name": "memory", "image": "x:1", "resources": {"limits": {"memory": "64Mi"}}},
+          {"name": "limit", "image": "x:1", "resources": {"limits": {"cpu": "500m"}}},
+          {"name": "zero", "image": "x:1", "resources": {"limits": {"cpu": "500m"}, "requests": {"cpu": "0"}}},
+          {"name": "request", "image": "x:1", "resources": {"requests": {"cpu": "250m"}, "limits": {"cpu": "1"}}},
+          {"name": "tiny", "image": "x:1", "resources": {"requests": {"cpu": "1m"}}}]}}""", io.dsfleet.common.model.PodTemplateSpec.class);
+    PodContext ctx = new PodContext("n", "127.0.0.1", "ops", "agent", "p", "h", null, t, java.util.Map.of(), java.util.Map.of(), java.util.Map.of(),
+        java.nio.file.Path.of("/pods/p"));
+    java.util.Map<String, Long> shares = new java.util.LinkedHashMap<>();
+    for (var c : t.spec().containers()) {
+      shares.put(c.name(), PodRenderer.container(ctx, c, "app", 0, 0, null, 0, "img", "10.0.0.1", java.util.List.of(), "", null, "a", null)
+          .cpuShares());
+    }
+    assertThat(shares).containsExactly(java.util.Map.entry("none", 2L), java.util.Map.entry("memory", 2L),
+        java.util.Map.entry("limit", 512L), java.util.Map.entry("zero", 512L), java.util.Map.entry("request", 256L),
+        java.util.Map.entry("tiny", 2L));
+  }
+
   /** The kubelet reads a variable's name up to the closing parenthesis (env names may be any printable ASCII but '='). */
   @Test
   void variablesOfAnyNameExpandAsTheKubeletExpandsThem() {
