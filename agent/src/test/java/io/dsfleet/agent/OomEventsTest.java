@@ -52,6 +52,22 @@ class OomEventsTest extends OnDocker {
   }
 
   /**
+   * A container the kernel's OOM killer ended is reported OOMKilled, as the kubelet reports it (from Docker's
+   * State.OOMKilled), and its crash back-off names it: until 2026-12-08 it was an Error of exit code 137, as any kill.
+   */
+  @Test
+  void aContainerTheOomKillerEndsIsReportedOomKilled() {
+    h.reconciler.setDesired(DockerHarness.state(ds(C0 + ".resources", "{limits: {memory: 16Mi}}",
+        C0 + ".command", "[sh, -c, 'echo 1000 > /proc/self/oom_score_adj; exec dd if=/dev/zero bs=32M count=1 of=/dev/null']")));
+    var s = h.awaitStatus(p -> p.getContainersCount() > 0 && p.getContainers(0).getRestartCount() >= 1
+        && (p.getContainers(0).getReason().equals("OOMKilled") || p.getContainers(0).getReason().equals("CrashLoopBackOff")),
+        java.time.Duration.ofSeconds(30));
+    var main = s.getContainers(0);
+    assertThat(main.getReason().equals("OOMKilled") || main.getMessage().endsWith("(last exit code 137, OOMKilled)"))
+        .as(main.getReason() + ": " + main.getMessage()).isTrue();
+  }
+
+  /**
    * The kernel's count of OOM kills in the container's memory cgroup (v1 or v2), read on the host
    * where Docker's cgroupfs or systemd layout has it: an exec into the container runs in its
    * cgroup, where the kernel may pick it, or finds the container ended by a kill the kernel gave

@@ -29,8 +29,8 @@ public final class AgentCounters {
           + " could not run, which counts as neither)").labelNames("probe", "result")
       .withoutExemplars().build();
   public static final Counter RESTARTS = Counter.builder().name("dsfleet_agent_container_restarts_total")
-      .help("Containers started again after their last run ended, by how it ended: Completed (exit 0), Error, or"
-          + " ContainerCannotRun (it never started)").labelNames("reason").withoutExemplars().build();
+      .help("Containers started again after their last run ended, by how it ended: Completed (exit 0), Error, OOMKilled"
+          + " (the kernel's OOM killer killed a process of it), or ContainerCannotRun (it never started)").labelNames("reason").withoutExemplars().build();
   public static final Counter BACKOFFS = Counter.builder().name("dsfleet_agent_backoffs_total")
       .help("Failures that made the agent wait before trying again (pulls, creates, starts, sandboxes, volumes), by reason")
       .labelNames("reason").withoutExemplars().build();
@@ -40,7 +40,7 @@ public final class AgentCounters {
 
   static {
     // bounded labels exported from the start, at 0: rate() and alerts see the first one
-    for (String reason : List.of("Completed", "Error", "ContainerCannotRun")) {
+    for (String reason : List.of("Completed", "Error", "OOMKilled", "ContainerCannotRun")) {
       RESTARTS.labelValues(reason);
     }
     for (String probe : List.of("startup", "liveness", "readiness")) {

@@ -210,8 +210,7 @@ public final class Executor {
     log.info("pod {}: started {} (run {})", pod.key(), c.name(), s.restarts());
     if (s.restarts() > 0) {
       OwnedContainer last = PodPlanner.latest(observed, s.name(), s.role(), -1);
-      AgentCounters.RESTARTS.labelValues(last != null && last.neverStarted() ? "ContainerCannotRun"
-          : last != null && last.info().exitCode() == 0 ? "Completed" : "Error").inc();
+      AgentCounters.RESTARTS.labelValues(last == null ? "Error" : last.neverStarted() ? "ContainerCannotRun" : StatusBuilder.endReason(last)).inc();
     }
     if (c.lifecycle() != null && c.lifecycle().postStart() != null) {
       var r = runtime.exec(id, c.lifecycle().postStart().exec().command(), Duration.ofSeconds(30));

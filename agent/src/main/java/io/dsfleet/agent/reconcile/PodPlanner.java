@@ -231,7 +231,8 @@ public final class PodPlanner {
         return new Wait(run.container(), at, "ContainerCreating", "");
       }
       String why = run.neverStarted() ? "RunContainerError" : "CrashLoopBackOff";
-      String detail = run.neverStarted() ? ": " + run.info().error() : " (last exit code " + run.info().exitCode() + ")";
+      String detail = run.neverStarted() ? ": " + run.info().error()
+          : " (last exit code " + run.info().exitCode() + (run.info().oomKilled() ? ", OOMKilled" : "") + ")";
       return new Wait(run.container(), at, why, "back-off " + Duration.between(ended, at).toSeconds() + "s restarting failed container "
           + run.container() + detail);
     }

@@ -166,6 +166,14 @@ public final class StatusBuilder {
     if (run.neverStarted()) {
       return cs.setState("waiting").setReason("RunContainerError").setMessage(clip(String.valueOf(run.info().error()))).build();
     }
-    return cs.setState("terminated").setReason(run.info().exitCode() == 0 ? "Completed" : "Error").build();
+    return cs.setState("terminated").setReason(endReason(run)).build();
+  }
+
+  /**
+   * Why a run ended, as the kubelet reports it: {@code OOMKilled} when the kernel's OOM killer killed a process of it (until
+   * 2026-12-08 reported {@code Error}, its exit code 137 the only hint), else {@code Completed} for exit code 0, {@code Error}.
+   */
+  static String endReason(OwnedContainer run) {
+    return run.info().oomKilled() ? "OOMKilled" : run.info().exitCode() == 0 ? "Completed" : "Error";
   }
 }

@@ -16,10 +16,20 @@ import java.util.Map;
  * @param imageLabelsUnknown why whether its image carries such labels is not known (Docker answered the image's inspect
  *     with an error), or null when it is known: such a container is neither the agent's nor another's, and its pod is
  *     left as it runs until the labels are known (reconcile/HeldPods)
+ * @param oomKilled the kernel's OOM killer killed a process of its last run (Docker's {@code State.OOMKilled}, which an
+ *     inspect has and a list line lacks): its end is reported {@code OOMKilled}, as the kubelet reports it
  */
 public record ContainerInfo(String id, String name, Map<String, String> labels, String state, int exitCode,
     Instant created, Instant startedAt, Instant finishedAt, String health, String ip, String error, boolean imageHasOwnershipLabels,
-    String imageLabelsUnknown) {
+    String imageLabelsUnknown, boolean oomKilled) {
+
+  /** A container whose last run the OOM killer did not end, or whose inspect is not known. */
+  public ContainerInfo(String id, String name, Map<String, String> labels, String state, int exitCode, Instant created,
+      Instant startedAt, Instant finishedAt, String health, String ip, String error, boolean imageHasOwnershipLabels,
+      String imageLabelsUnknown) {
+    this(id, name, labels, state, exitCode, created, startedAt, finishedAt, health, ip, error, imageHasOwnershipLabels, imageLabelsUnknown,
+        false);
+  }
 
   /** A container whose image's labels are known. */
   public ContainerInfo(String id, String name, Map<String, String> labels, String state, int exitCode, Instant created,

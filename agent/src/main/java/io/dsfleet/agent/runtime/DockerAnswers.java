@@ -38,7 +38,8 @@ final class DockerAnswers {
     return new ContainerInfo(r.getId(), r.getName() == null ? "" : r.getName().replaceFirst("^/", ""),
         r.getConfig().getLabels() == null ? Map.of() : r.getConfig().getLabels(), s.getStatus(),
         s.getExitCodeLong() == null ? 0 : s.getExitCodeLong().intValue(), time(r.getCreated()), time(s.getStartedAt()),
-        time(s.getFinishedAt()), s.getHealth() == null ? null : s.getHealth().getStatus(), ip, s.getError(), imageLabelled, imageUnknown);
+        time(s.getFinishedAt()), s.getHealth() == null ? null : s.getHealth().getStatus(), ip, s.getError(), imageLabelled, imageUnknown,
+        Boolean.TRUE.equals(s.getOOMKilled()));
   }
 
   /** The health a list shows in a container's status ("Up 2 minutes (healthy)"), as an inspect names it; null for none. */

@@ -74,6 +74,7 @@ final class Pods {
     private Instant finished;
     private String error = "";
     private String imageUnknown;
+    private boolean oomKilled;
     private final String id;
 
     C(String id, String hash, String role, String container, int restarts, int attempt) {
@@ -127,6 +128,12 @@ final class Pods {
       return this;
     }
 
+    /** The kernel's OOM killer ended its run (Docker's State.OOMKilled). */
+    C oomKilled() {
+      oomKilled = true;
+      return this;
+    }
+
     C created(Instant at) {
       created = at;
       return this;
@@ -145,7 +152,7 @@ final class Pods {
     /** As the runtime shows it, its labels unchecked. */
     ContainerInfo info() {
       return new ContainerInfo(id, "dsf_" + id, Map.copyOf(labels), state, exit, created, started, finished, null, "10.0.0.9", error, false,
-          imageUnknown);
+          imageUnknown, oomKilled);
     }
 
     OwnedContainer build() {

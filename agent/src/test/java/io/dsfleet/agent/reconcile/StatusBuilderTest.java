@@ -36,6 +36,23 @@ class StatusBuilderTest {
   }
 
   /**
+   * A run the kernel's OOM killer ended is reported OOMKilled, as the kubelet reports it, and its crash back-off names it;
+   * until 2026-12-08 it was an Error, exit code 137 the only hint (a signal's, whoever sent it).
+   */
+  @Test
+  void aRunTheOomKillerEndedIsOomKilled() {
+    DesiredPod pod = Pods.pod("spec.template.spec.hostNetwork", "true");
+    assertThat(main(C.app("c1", pod.hash(), "main", 1, 0).exited(137, T0).oomKilled()).getReason()).isEqualTo("OOMKilled");
+    assertThat(main(C.app("c1", pod.hash(), "main", 1, 0).exited(137, T0)).getReason()).as("killed otherwise").isEqualTo("Error");
+    var run = C.app("c1", pod.hash(), "main", 1, 0).exited(137, T0).oomKilled().build();
+    var plan = PodPlanner.decide(pod, List.of(run), new PodPlanner.Facts(Map.of(), new Failures(Backoff.KUBERNETES), true, T0.plusSeconds(1)));
+    ContainerStatus s = StatusBuilder.status(pod, List.of(run), plan, Map.of(), new Failures(Backoff.KUBERNETES), T0, T0.plusSeconds(1), c -> false)
+        .getContainersList().get(0);
+    assertThat(s.getReason()).isEqualTo("CrashLoopBackOff");
+    assertThat(s.getMessage()).endsWith("(last exit code 137, OOMKilled)");
+  }
+
+  /**
    * Docker's error text is the image's to make long (a 70,000-byte USER gave a 70 KB start error):
    * unbounded, some twenty such containers took a node's report over gRPC's 4 MiB and ended its
    * session at every send. A message is cut where the coordinator cuts it, never inside a character.
