@@ -48,4 +48,24 @@ class StoppingPodOnDockerTest extends OnDocker {
     PodStatus again = h.awaitStatus(p -> p.getReady() && !p.getContainers(0).getContainerId().equals(first), Duration.ofSeconds(60));
     assertThat(again.getPhase()).isEqualTo("Running");
   }
+
+  /**
+   * A container that ignores SIGTERM gets its whole terminationGracePeriodSeconds before SIGKILL, as Docker's own kill
+   * events time them: the kubelet gives the grace less the whole seconds its preStop hook took. Until 2026-12-08 the
+   * grace less the microseconds between the stop's start and Docker's call was cut to whole seconds: a second less, every
+   * stop (29 s of a default 30; 2 s of this test's 3).
+   */
+  @Test
+  void aContainerGetsItsWholeGracePeriodBetweenSigtermAndSigkill() {
+    h.run(ds(C0 + ".command", "[sh, -c, 'trap \"\" TERM; while :; do sleep 0.1; done']", "spec.template.spec.terminationGracePeriodSeconds", "3"));
+    String id = h.container("main").id();
+    long since = java.time.Instant.now().getEpochSecond() - 1;
+    h.clear();
+    var events = Docker.cli(java.util.Map.of(), "events", "--since", String.valueOf(since), "--until", String.valueOf(java.time.Instant.now()
+        .getEpochSecond() + 1), "--filter", "container=" + id, "--filter", "event=kill", "--format", "{{.TimeNano}} {{.Actor.Attributes.signal}}");
+    java.util.Map<String, Long> at = new java.util.HashMap<>();
+    events.out().lines().map(l -> l.split(" ")).filter(f -> f.length == 2).forEach(f -> at.putIfAbsent(f[1], Long.parseLong(f[0])));
+    assertThat(at).as(events.out()).containsKeys("15", "9");
+    assertThat(Duration.ofNanos(at.get("9") - at.get("15"))).as("SIGTERM to SIGKILL").isGreaterThanOrEqualTo(Duration.ofMillis(2900));
+  }
 }
