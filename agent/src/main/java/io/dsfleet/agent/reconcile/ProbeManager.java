@@ -87,7 +87,10 @@ public final class ProbeManager {
         }
         for (var s : probes.entrySet()) {
           boolean gated = !s.getKey().equals("startup") && !started;
-          boolean done = s.getKey().equals("startup") && (started || startup.failed());
+          // a liveness probe that failed is held until the container runs again (a new id, new states), as the kubelet's prober
+          // holds it: its kill stands through the stop. Until 2026-12-08 it ran on, and one success during the preStop hook or
+          // the grace took the kill back, the pod reported Terminating through its restart, as if deleted
+          boolean done = s.getKey().equals("startup") && (started || startup.failed()) || s.getKey().equals("liveness") && s.getValue().failed();
           if (gated || done || !s.getValue().due(now)) {
             continue;
           }
