@@ -76,11 +76,20 @@ public final class DockerHarness implements AutoCloseable {
     return new DockerHarness(stateDir, true, Backoff.KUBERNETES, dockerHost, relist);
   }
 
+  /** A harness whose node's address ({@code status.hostIP}, a host-network pod's IP) is {@code hostIp}. */
+  public static DockerHarness withAddress(Path stateDir, String hostIp) {
+    return new DockerHarness(stateDir, true, Backoff.KUBERNETES, DOCKER_HOST, Reconciler.RELIST, hostIp);
+  }
+
   private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff) {
     this(stateDir, reconcile, backoff, DOCKER_HOST, Reconciler.RELIST);
   }
 
   private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff, String dockerHost, Duration relist) {
+    this(stateDir, reconcile, backoff, dockerHost, relist, "127.0.0.1");
+  }
+
+  private DockerHarness(Path stateDir, boolean reconcile, Backoff backoff, String dockerHost, Duration relist, String hostIp) {
     this.docker = new DockerRuntime(dockerHost);
     try {
       docker.ping();
@@ -90,7 +99,7 @@ public final class DockerHarness implements AutoCloseable {
     Assumptions.assumeTrue(docker.inspectImage("local/busybox:1").isPresent(),
         "skipped: test image local/busybox:1 missing; build it with scripts/build-test-images.sh");
     this.stateDir = new io.dsfleet.agent.state.LocalState(stateDir).dir();
-    this.reconciler = new Reconciler(node, "127.0.0.1", docker, new Mounts(), Clock.systemUTC(), backoff, relist, stateDir, "test",
+    this.reconciler = new Reconciler(node, hostIp, docker, new Mounts(), Clock.systemUTC(), backoff, relist, stateDir, "test",
         threads, r -> last = r);
     if (reconcile) {
       ticker.scheduleWithFixedDelay(() -> {

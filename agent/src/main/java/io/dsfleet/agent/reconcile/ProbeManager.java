@@ -33,17 +33,39 @@ public final class ProbeManager {
   /** Probes under way by pod key, each pod's at most {@code maxPerPod}. */
   private final Map<String, Integer> underWay = new ConcurrentHashMap<>();
   private final int maxPerPod;
+  /**
+   * Where a host-network pod's probes go: the node's address, its pod IP as the kubelet probes it
+   * (a server listening on {@code $(POD_IP)} alone answers there), where that address is this
+   * host's own; else (an address that is not on one of the host's interfaces, a NAT's) the
+   * loopback, so no probe leaves the host. Until 2026-12-08 always the loopback, where such a server
+   * does not answer (helper-202).
+   */
+  private final String hostNetworkAddress;
 
   /**
    * @param maxPerPod the most probes of one pod under way at once: a pod's containers decide how
    *     long their exec probes take, up to the timeouts its manifest sets, and without a bound one
    *     pod's probes held every probe thread while no other pod's probe ran
    */
-  public ProbeManager(ContainerRuntime runtime, ExecutorService workers, int maxPerPod, java.time.Clock clock) {
+  public ProbeManager(ContainerRuntime runtime, ExecutorService workers, int maxPerPod, java.time.Clock clock, String hostIp) {
     this.prober = new Prober(runtime);
     this.workers = workers;
     this.maxPerPod = maxPerPod;
     this.clock = clock;
+    this.hostNetworkAddress = ownAddress(hostIp) ? hostIp : "127.0.0.1";
+  }
+
+  /** Whether {@code ip}, an address written as one, is on one of this host's interfaces. */
+  static boolean ownAddress(String ip) {
+    if (ip == null || !ip.matches("[0-9.]+|[0-9a-fA-F:]*:[0-9a-fA-F:.]*")) {
+      return false; // a name would be looked up: none is taken
+    }
+    try {
+      java.net.InetAddress a = java.net.InetAddress.getByName(ip);
+      return !a.isAnyLocalAddress() && java.net.NetworkInterface.getByInetAddress(a) != null;
+    } catch (java.io.IOException e) {
+      return false;
+    }
   }
 
   /**
@@ -81,7 +103,7 @@ public final class ProbeManager {
         boolean started = startup == null || startup.succeeded();
         // containers join the sandbox's network namespace, so the pod's address is the sandbox's (a container alone: its own);
         // off the host's network an address not known yet is no probe this time, never the host's loopback
-        String host = Boolean.TRUE.equals(d.template().spec().hostNetwork()) ? "127.0.0.1" : podIp(pod, c);
+        String host = Boolean.TRUE.equals(d.template().spec().hostNetwork()) ? hostNetworkAddress : podIp(pod, c);
         if (host == null) {
           continue;
         }

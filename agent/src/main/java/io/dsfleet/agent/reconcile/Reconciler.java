@@ -114,7 +114,7 @@ public final class Reconciler {
     this.agentVersion = agentVersion;
     this.threads = threads;
     this.reporter = reporter;
-    this.probes = new ProbeManager(runtime, threads.probes(), ReconcilerThreads.MAX_PROBES_AT_ONCE / 4, clock);
+    this.probes = new ProbeManager(runtime, threads.probes(), ReconcilerThreads.MAX_PROBES_AT_ONCE / 4, clock, hostIp);
     this.executor = new Executor(hostIp, new TouchingRuntime(runtime, view), new Volumes(mounts, clock), stateDir.resolve("seccomp"), failures,
         clock, threads.stoppers(), c -> templates.get(c.hash(), c.digest()), new Random());
     this.podSync = new PodSync(node, runtime, ownedContainers::of, heldPods, view, executor, evictions, probes, failures, clock,

@@ -32,7 +32,7 @@ class ProbeManagerTest {
       runs.incrementAndGet();
       return new ContainerRuntime.ExecResult(healthy.get() ? 0 : 1, "");
     });
-    ProbeManager probes = new ProbeManager(runtime, new ReconcilerTest.Direct(), 8, Clock.fixed(T0, ZoneOffset.UTC));
+    ProbeManager probes = new ProbeManager(runtime, new ReconcilerTest.Direct(), 8, Clock.fixed(T0, ZoneOffset.UTC), "10.0.0.1");
     DesiredPod pod = Pods.pod("spec.template.spec.hostNetwork", "true", "spec.template.spec.containers[0].livenessProbe",
         "{exec: {command: [check]}, periodSeconds: 1, failureThreshold: 1}");
     var run = C.app("a0", pod.hash(), "main", 0, 0).build();
