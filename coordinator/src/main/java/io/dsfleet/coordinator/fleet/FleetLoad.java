@@ -101,6 +101,7 @@ final class FleetLoad {
       // node that was NotReady stays so, with its times, until it is heard from.
       node.leaseDeadlineNanos = lifecycle.leaseDeadline(returnMillis + stormMillis);
       node.heardSinceStart = false;
+      node.silentAtLeastSince = node.notReadySince != null && node.notReadySince.isBefore(now) ? node.notReadySince : now;
       node.reportedSinceStart = false;
       if (node.notReadySince != null) { // its NotReady age as the wall clock says now, bounded (a wild clock overflows nothing)
         long ageMillis = Math.max(0, Math.min(Duration.between(node.notReadySince, now).toMillis(), 2 * options.nodeGcAfter().toMillis()));

@@ -31,7 +31,11 @@ public final class FleetView {
       Instant joinedAt, Instant lastHeartbeat, List<PodStatus> pods, List<PodAssignment> desired,
       Map<String, Placement.Verdict> verdicts, List<PodStatus> released) {}
 
-  /** A node's condition and heartbeat, for the metrics: read without the lock ({@link #conditions}). */
+  /**
+   * A node's condition and heartbeat, for the metrics: read without the lock ({@link #conditions}).
+   * {@code lastHeartbeat} is, for a node not heard since this coordinator loaded it, the latest its
+   * last heartbeat can have been (NodeEntry#silentAtLeastSince); null for none.
+   */
   public record NodeCondition(String name, boolean ready, boolean unschedulable, Instant lastHeartbeat) {}
 
   /** One DaemonSet with its status counters (Kubernetes' updateDaemonSetStatus), history and rollout. */
@@ -252,7 +256,8 @@ public final class FleetView {
   static List<NodeCondition> conditions(FleetState state) {
     List<NodeCondition> out = new ArrayList<>(state.nodes.size());
     for (NodeEntry n : state.nodes.values()) {
-      out.add(new NodeCondition(n.name, n.readyForPods(), n.unschedulableStored, n.lastHeartbeat));
+      Instant beat = n.lastHeartbeat;
+      out.add(new NodeCondition(n.name, n.readyForPods(), n.unschedulableStored, beat != null ? beat : n.silentAtLeastSince));
     }
     return out;
   }

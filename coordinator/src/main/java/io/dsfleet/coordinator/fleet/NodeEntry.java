@@ -81,6 +81,12 @@ final class NodeEntry {
   boolean awaitingReport;
   /** Wall time of the last heartbeat, for people; leases run on the monotonic clock. Renewed without the lock. */
   volatile Instant lastHeartbeat;
+  /**
+   * For a node loaded from the store, the latest its last heartbeat can have been (its stored
+   * NotReady time, or the load), which no heartbeat of this coordinator's told: the metrics' age of
+   * a node not heard since the start counts from it (until 2026-12-08 such a node had no age).
+   */
+  volatile Instant silentAtLeastSince;
   volatile long leaseDeadlineNanos;
   /** Heard from (a session, a heartbeat) since this coordinator started; false for a node loaded from the store until then. */
   volatile boolean heardSinceStart = true;

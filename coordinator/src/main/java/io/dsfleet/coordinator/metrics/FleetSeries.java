@@ -172,6 +172,7 @@ final class FleetSeries implements MultiCollector {
     families.add(new GaugeSnapshot(new MetricMetadata("dsfleet_node_spec_unschedulable", "1 for a cordoned node (dsctl cordon)"),
         unschedulable));
     families.add(new GaugeSnapshot(new MetricMetadata("dsfleet_node_heartbeat_age_seconds",
-        "Seconds since the node's last heartbeat, as of the collection served (a second or two old at most)"), heartbeatAge));
+        "Seconds since the node's last heartbeat, as of the collection served (a second or two old at most); for a node"
+            + " not heard since this coordinator started, at least since the start (or its stored NotReady time)"), heartbeatAge));
   }
 }

@@ -200,6 +200,31 @@ class FleetSeriesTest {
     }
   }
 
+  /**
+   * A restarted coordinator (or a replica taking the lead) has heard no heartbeat of the nodes it
+   * loaded: a node whose agent never comes back is silent since before the start, and its series
+   * says at least that long, so DsfleetAgentSilent and the oldest-heartbeats panel find it.
+   */
+  @Test
+  void aNodeSilentSinceBeforeTheCoordinatorStartedHasAHeartbeatAgeOfAtLeastThatLong() {
+    try (LargeFleet f = new LargeFleet(dir, 3, 1)) {
+      f.clock.advance(Duration.ofSeconds(30));
+      Fleet restarted = new Fleet(f.store, f.clock, f.clock::nanos, io.dsfleet.coordinator.grpc.CoordinatorFixture.OPTIONS,
+          new java.util.Random(1));
+      PrometheusRegistry r = new PrometheusRegistry();
+      CoordinatorMetrics.fleetSeries(r, () -> restarted, f.clock, f.clock::nanos);
+      f.clock.advance(Duration.ofMinutes(10));
+      restarted.heartbeat("node-0", false, "");
+      restarted.tick();
+      MetricSnapshots s = r.scrape();
+      assertThat(value(s, "dsfleet_node_heartbeat_age_seconds", "node-0")).isZero();
+      assertThat(nodes(s, "dsfleet_node_heartbeat_age_seconds")).as("every member, heard since the start or not")
+          .containsExactly("node-0", "node-1", "node-2");
+      assertThat(value(s, "dsfleet_node_heartbeat_age_seconds", "node-2")).as("silent since before the start, 10 minutes ago")
+          .isGreaterThanOrEqualTo(600);
+    }
+  }
+
   private static io.dsfleet.coordinator.fleet.FleetView.DsSnapshot ds(int desired, int updated, int available, int misscheduled) {
     return new io.dsfleet.coordinator.fleet.FleetView.DsSnapshot("default", "agent", null, 2, 2, 7, 0, 2, "abcdef0123",
         new io.dsfleet.coordinator.plan.DsStatus(desired, desired, available, updated, available, misscheduled, desired - available),
