@@ -79,17 +79,18 @@ final class FleetSeries implements MultiCollector {
       long now = nanoTime.getAsLong();
       if (last == null || now - lastAtNanos >= REUSE.toNanos()) {
         Fleet f = fleet.get();
-        last = f == null ? collect(List.of(), List.of()) : collect(f.daemonSets(), f.nodeConditions());
+        last = f == null ? collect(List.of(), null) : collect(f.daemonSets(), f.nodeConditions());
         lastAtNanos = now;
       }
       return last;
     }
   }
 
+  /** @param nodes null: this coordinator serves no fleet (a replica that does not lead) */
   private MetricSnapshots collect(List<DsSnapshot> daemonSets, List<NodeCondition> nodes) {
     List<MetricSnapshot> families = new ArrayList<>(16);
     daemonSets(families, daemonSets);
-    nodes(families, nodes);
+    nodes(families, nodes == null ? List.of() : nodes, nodes != null);
     return new MetricSnapshots(families);
   }
 
@@ -141,7 +142,7 @@ final class FleetSeries implements MultiCollector {
     return !d.rolledOut();
   }
 
-  private void nodes(List<MetricSnapshot> families, List<NodeCondition> nodes) {
+  private void nodes(List<MetricSnapshot> families, List<NodeCondition> nodes, boolean served) {
     Map<String, NodeLabels> kept = new HashMap<>(nodes.size() * 2);
     List<GaugeDataPointSnapshot> condition = new ArrayList<>(nodes.size() * 2);
     List<GaugeDataPointSnapshot> unschedulable = new ArrayList<>(nodes.size());
@@ -164,9 +165,11 @@ final class FleetSeries implements MultiCollector {
       }
     }
     nodeLabels = kept; // a node that left takes its label sets along
-    families.add(new GaugeSnapshot(new MetricMetadata("dsfleet_nodes", "Member nodes by their Ready condition"), List.of(
-        new GaugeDataPointSnapshot(ready, Labels.of("condition", "Ready", "status", "true"), null),
-        new GaugeDataPointSnapshot(nodes.size() - ready, Labels.of("condition", "Ready", "status", "false"), null))));
+    // a replica that does not lead counts no nodes: until 2026-12-08 it reported 0 Ready, which a rule on the Ready nodes
+    // (fewer than so many) took for the fleet's
+    families.add(new GaugeSnapshot(new MetricMetadata("dsfleet_nodes", "Member nodes by their Ready condition"), !served ? List.of()
+        : List.of(new GaugeDataPointSnapshot(ready, Labels.of("condition", "Ready", "status", "true"), null),
+            new GaugeDataPointSnapshot(nodes.size() - ready, Labels.of("condition", "Ready", "status", "false"), null))));
     families.add(new GaugeSnapshot(new MetricMetadata("dsfleet_node_status_condition",
         "A node's Ready condition, as kube-state-metrics' kube_node_status_condition: 1 on the series of its status"), condition));
     families.add(new GaugeSnapshot(new MetricMetadata("dsfleet_node_spec_unschedulable", "1 for a cordoned node (dsctl cordon)"),

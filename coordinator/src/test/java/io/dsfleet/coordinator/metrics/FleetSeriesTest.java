@@ -225,6 +225,18 @@ class FleetSeriesTest {
     }
   }
 
+  /**
+   * A replica that does not lead reports no fleet: no DaemonSet or node series, the count of nodes
+   * included, so a rule on the Ready nodes (fewer than so many) is not met by every follower.
+   */
+  @Test
+  void aCoordinatorThatServesNoFleetHasNoFleetSeries() {
+    PrometheusRegistry r = new PrometheusRegistry();
+    CoordinatorMetrics.fleetSeries(r, () -> null, java.time.Clock.systemUTC(), System::nanoTime);
+    assertThat(r.scrape().stream().filter(m -> !m.getDataPoints().isEmpty()).map(m -> m.getMetadata().getPrometheusName()))
+        .as("families with a series").isEmpty();
+  }
+
   private static io.dsfleet.coordinator.fleet.FleetView.DsSnapshot ds(int desired, int updated, int available, int misscheduled) {
     return new io.dsfleet.coordinator.fleet.FleetView.DsSnapshot("default", "agent", null, 2, 2, 7, 0, 2, "abcdef0123",
         new io.dsfleet.coordinator.plan.DsStatus(desired, desired, available, updated, available, misscheduled, desired - available),
