@@ -107,11 +107,26 @@ class AbandonedTriesTest {
       }
     });
     int port = ((InetSocketAddress) server.localAddress()).getPort();
-    new Socket("127.0.0.1", port).close(); // an agent's plain connect: does the port listen?
-    Thread.sleep(200); // its close reaches the server's socket
+    Socket tried = new Socket("127.0.0.1", port); // an agent's plain connect: does the port listen?
+    int from = tried.getLocalPort();
+    tried.close();
+    // its close reached the server's socket: the client's end waits in FIN_WAIT2 once the server's kernel took the FIN
+    // (ci-85, a loaded machine: a fixed 200 ms was not always enough, the connection accepted before its FIN was seen)
+    await().atMost(Duration.ofSeconds(30)).until(() -> finWait2(from, port));
     busy.countDown();
-    await().atMost(Duration.ofSeconds(10)).until(() -> limits.abandoned() == 1);
+    await().atMost(Duration.ofSeconds(30)).until(() -> limits.abandoned() == 1);
     assertThat(limits.open()).as("connections counted against the cap").isZero();
     assertThat(limits.refused()).isZero();
+  }
+
+  /** Whether the connection from local port {@code from} to port {@code to} on the loopback is in FIN_WAIT2 (/proc/net/tcp's state 05). */
+  private static boolean finWait2(int from, int to) throws java.io.IOException {
+    java.util.regex.Pattern line = java.util.regex.Pattern.compile(String.format(":%04X\\s+\\S+:%04X\\s+05\\s", from, to));
+    for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+      if (java.nio.file.Files.readAllLines(java.nio.file.Path.of(table)).stream().anyMatch(l -> line.matcher(l).find())) {
+        return true;
+      }
+    }
+    return false;
   }
 }
