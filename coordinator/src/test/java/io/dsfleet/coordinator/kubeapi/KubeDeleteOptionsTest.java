@@ -38,14 +38,20 @@ class KubeDeleteOptionsTest {
     return new Answer(r.statusCode(), Json.read(r.body(), JsonNode.class));
   }
 
+  /** node-a joined and the base DaemonSet applied; its first (empty) desired set taken. */
+  private static io.dsfleet.coordinator.grpc.FakeAgent nodeWithTheBaseDaemonSet(CoordinatorFixture c) throws Exception {
+    var agent = c.agent("node-a", Map.of());
+    agent.nextDesired(Duration.ofSeconds(10));
+    c.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
+    return agent;
+  }
+
   @Test
   void aPodDeleteWhosePreconditionsDoNotHoldDeletesNothing() throws Exception {
     try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
         KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
       base = "http://127.0.0.1:" + api.port();
-      var agent = c.agent("node-a", Map.of());
-      agent.nextDesired(Duration.ofSeconds(10));
-      c.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
+      var agent = nodeWithTheBaseDaemonSet(c);
       var desired = agent.nextDesired(Duration.ofSeconds(10));
       agent.reportAllReady(desired, c.clock.millis());
       String pod = "/api/v1/namespaces/ops/pods/" + desired.getPods(0).getPodName();
@@ -79,9 +85,7 @@ class KubeDeleteOptionsTest {
     try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
         KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
       base = "http://127.0.0.1:" + api.port();
-      var agent = c.agent("node-a", Map.of());
-      agent.nextDesired(Duration.ofSeconds(10));
-      c.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
+      var agent = nodeWithTheBaseDaemonSet(c);
       String pod = agent.nextDesired(Duration.ofSeconds(10)).getPods(0).getPodName();
       String ds = "/apis/apps/v1/namespaces/ops/daemonsets/agent";
       Answer both = send("DELETE", ds + "?propagationPolicy=Background", "{\"orphanDependents\":true}");
@@ -109,9 +113,7 @@ class KubeDeleteOptionsTest {
     try (CoordinatorFixture c = new CoordinatorFixture(dir.resolve("data"));
         KubeApi api = c.server.startKubeApi(new InetSocketAddress("127.0.0.1", 0))) {
       base = "http://127.0.0.1:" + api.port();
-      var agent = c.agent("node-a", Map.of());
-      agent.nextDesired(Duration.ofSeconds(10));
-      c.control().apply(io.dsfleet.proto.v1.ApplyRequest.newBuilder().setManifests(io.dsfleet.common.manifest.Fixtures.BASE).build());
+      var agent = nodeWithTheBaseDaemonSet(c);
       String pod = "/api/v1/namespaces/ops/pods/" + agent.nextDesired(Duration.ofSeconds(10)).getPods(0).getPodName();
       String ds = "/apis/apps/v1/namespaces/ops/daemonsets/agent";
       for (String path : new String[] {ds, pod}) {
