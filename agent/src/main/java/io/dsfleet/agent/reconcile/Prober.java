@@ -153,10 +153,16 @@ public final class Prober {
    * 7230), so a pod that names its virtual host would never be Ready. A name or value that would
    * break the request's lines (a coordinator before 2026-12-05 let them through) fails the probe.
    */
+  /** The User-Agent of HTTP probes, the kubelet's for the Kubernetes minor the coordinator's API serves (1.32). */
+  static final String USER_AGENT = "kube-probe/1.32";
+
   static String request(String path, String hostPort, List<HTTPHeader> headers) throws IOException {
     Map<String, String> own = new LinkedHashMap<>();
     own.put("Host", hostPort);
-    own.put("User-Agent", "ds-agent-probe");
+    // the kubelet's (kube-probe/MAJOR.MINOR, of the Kubernetes the coordinator's API speaks): servers that tell probes from
+    // users by it (their access logs, a sidecar passing probes through) take these as the kubelet's; until 2026-12-08
+    // ds-agent-probe, which they took for a user's request (helper-202)
+    own.put("User-Agent", USER_AGENT);
     own.put("Accept", "*/*");
     StringBuilder given = new StringBuilder();
     for (HTTPHeader h : headers) {

@@ -26,7 +26,7 @@ class ProberTest {
   void aPodsHeadersReplaceTheProbesOwnAndNoneBreaksALine() throws Exception {
     String req = Prober.request("/healthz", "10.0.0.1:80", java.util.List.of(new io.dsfleet.common.model.HTTPHeader("host", "app.example"),
         new io.dsfleet.common.model.HTTPHeader("X-A", "1")));
-    assertThat(req).isEqualTo("GET /healthz HTTP/1.1\r\nUser-Agent: ds-agent-probe\r\nAccept: */*\r\nhost: app.example\r\nX-A: 1\r\n"
+    assertThat(req).isEqualTo("GET /healthz HTTP/1.1\r\nUser-Agent: kube-probe/1.32\r\nAccept: */*\r\nhost: app.example\r\nX-A: 1\r\n"
         + "Connection: close\r\n\r\n");
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> Prober.request("/", "h:1",
         java.util.List.of(new io.dsfleet.common.model.HTTPHeader("X-A", "1\r\nHost: evil")))).isInstanceOf(java.io.IOException.class);
