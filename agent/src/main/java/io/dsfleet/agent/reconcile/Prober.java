@@ -24,8 +24,9 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLSocket;
 
 /**
- * Runs one probe once: exec in the container, HTTP GET (2xx/3xx is success; redirects are not
- * followed) or TCP connect, each within its timeout, whatever the other end does.
+ * Runs one probe once: exec in the container, HTTP GET (2xx/3xx is success; redirects to the same
+ * host are followed, as the kubelet follows them) or TCP connect, each within its timeout, whatever
+ * the other end does.
  */
 public final class Prober {
   private final ContainerRuntime runtime;
@@ -82,7 +83,7 @@ public final class Prober {
       if (probe.httpGet() != null) {
         var g = probe.httpGet();
         String target = g.host() == null || g.host().isEmpty() ? host : g.host();
-        int code = httpGet(g.scheme().equalsIgnoreCase("HTTPS"), target, port(g.port(), container),
+        int code = followed(g.scheme().equalsIgnoreCase("HTTPS"), target, port(g.port(), container),
             g.path().startsWith("/") ? g.path() : "/" + g.path(), g.httpHeaders() == null ? List.of() : g.httpHeaders(), timeout);
         return new Result(code >= 200 && code < 400, "HTTP " + code);
       }
@@ -101,14 +102,52 @@ public final class Prober {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 
+  /** Redirects a probe follows at most, the kubelet's (Go's client's 10). */
+  static final int MAX_REDIRECTS = 10;
+
   /**
-   * One HTTP GET within {@code timeout} in all (connect, TLS, request, status line): the status
-   * code. Only the status line is read, then the connection is closed, so a server that sends
+   * An HTTP GET and the redirects it is answered with to the same host (its name; port and scheme
+   * may change), at most {@link #MAX_REDIRECTS}, all within {@code timeout}: the last status code.
+   * A redirect to another host is not followed and counts as its 3xx, a success, as the kubelet's
+   * probe takes it ("Probe terminated redirects"). Until 2026-12-08 no redirect was followed, and a
+   * redirect to a page that failed counted as a success (helper-202).
+   */
+  private int followed(boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout) throws IOException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (int redirects = 0; ; redirects++) {
+      Answer a = httpGet(https, host, port, path, headers, deadline);
+      if (a.location() == null) {
+        return a.code();
+      }
+      java.net.URI to;
+      try {
+        to = java.net.URI.create((https ? "https://" : "http://") + hostPort(host, port) + path).resolve(a.location().strip());
+      } catch (IllegalArgumentException e) {
+        throw new IOException("redirected to \"" + a.location() + "\", which is no URL", e);
+      }
+      boolean web = "http".equalsIgnoreCase(to.getScheme()) || "https".equalsIgnoreCase(to.getScheme());
+      if (!web || to.getHost() == null || !to.getHost().replaceAll("^\\[|\\]$", "").equalsIgnoreCase(host)) {
+        return a.code(); // another host's: not followed, the redirect itself the answer
+      }
+      if (redirects == MAX_REDIRECTS) {
+        throw new IOException("stopped after " + MAX_REDIRECTS + " redirects");
+      }
+      https = "https".equalsIgnoreCase(to.getScheme());
+      port = to.getPort() >= 0 ? to.getPort() : https ? 443 : 80;
+      path = (to.getRawPath() == null || to.getRawPath().isEmpty() ? "/" : to.getRawPath()) + (to.getRawQuery() == null ? "" : "?" + to.getRawQuery());
+    }
+  }
+
+  /** A status code, and where a redirect (3xx with a Location) points; null for none. */
+  record Answer(int code, String location) {}
+
+  /**
+   * One HTTP GET by {@code deadline} in all (connect, TLS, request, status line, a redirect's
+   * headers): the status code. Only the status line is read, then the connection is closed, so a server that sends
    * headers and then stalls, or an endless body, holds a probe thread no longer than the timeout
    * (the JDK's HttpClient timeout covers the headers only).
    */
-  private int httpGet(boolean https, String host, int port, String path, List<HTTPHeader> headers, Duration timeout) throws IOException {
-    long deadline = System.nanoTime() + timeout.toNanos();
+  private Answer httpGet(boolean https, String host, int port, String path, List<HTTPHeader> headers, long deadline) throws IOException {
     try (Socket tcp = new Socket()) {
       // the connection, not its TLS layer, is closed at the deadline whatever it waits for: a read's
       // timeout bounds each read alone, and a TLS handshake fed a byte at a time makes many reads (it
@@ -117,7 +156,7 @@ public final class Prober {
       // asks for a key update again and again, each answered by the probe)
       ScheduledFuture<?> cut = DEADLINES.schedule(() -> close(tcp), remaining(deadline), TimeUnit.MILLISECONDS);
       try {
-        tcp.connect(new InetSocketAddress(host, port), millis(timeout.toMillis()));
+        tcp.connect(new InetSocketAddress(host, port), remaining(deadline));
         Socket s = https ? tls.over(tcp, host, port) : tcp;
         try (s) {
           return exchange(s, host, port, path, headers, deadline);
@@ -179,7 +218,7 @@ public final class Prober {
     return req.append(given).append("Connection: close\r\n\r\n").toString();
   }
 
-  private int exchange(Socket s, String host, int port, String path, List<HTTPHeader> headers, long deadline) throws IOException {
+  private Answer exchange(Socket s, String host, int port, String path, List<HTTPHeader> headers, long deadline) throws IOException {
     s.setSoTimeout(remaining(deadline));
     if (s instanceof SSLSocket ssl) {
       ssl.startHandshake();
@@ -187,6 +226,30 @@ public final class Prober {
     s.getOutputStream().write(request(path, hostPort(host, port), headers).getBytes(StandardCharsets.ISO_8859_1));
     s.getOutputStream().flush();
     InputStream in = s.getInputStream();
+    String line = line(s, in, deadline);
+    String[] f = line.trim().split(" ");
+    if (f.length < 2 || !f[0].startsWith("HTTP/")) {
+      throw new IOException("not an HTTP response: " + line.trim());
+    }
+    int code = Integer.parseInt(f[1]);
+    if (code < 300 || code >= 400) {
+      return new Answer(code, null);
+    }
+    // a redirect's headers, for its Location: at most 64 lines of 1 KiB read, by the same deadline
+    for (int i = 0; i < 64; i++) {
+      String h = line(s, in, deadline).strip();
+      if (h.isEmpty()) {
+        break;
+      }
+      if (h.regionMatches(true, 0, "Location:", 0, 9)) {
+        return new Answer(code, h.substring(9));
+      }
+    }
+    return new Answer(code, null);
+  }
+
+  /** One line of the answer, at most 1,024 characters of it (the rest left unread), by {@code deadline}. */
+  private static String line(Socket s, InputStream in, long deadline) throws IOException {
     StringBuilder line = new StringBuilder();
     while (line.length() < 1024) {
       s.setSoTimeout(remaining(deadline));
@@ -196,11 +259,7 @@ public final class Prober {
       }
       line.append((char) c);
     }
-    String[] f = line.toString().trim().split(" ");
-    if (f.length < 2 || !f[0].startsWith("HTTP/")) {
-      throw new IOException("not an HTTP response: " + line.toString().trim());
-    }
-    return Integer.parseInt(f[1]);
+    return line.toString();
   }
 
   private static int remaining(long deadlineNanos) throws SocketTimeoutException {

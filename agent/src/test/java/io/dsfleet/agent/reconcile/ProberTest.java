@@ -224,4 +224,43 @@ class ProberTest {
       }
     }
   }
+
+  /**
+   * Redirects to the same host are followed, as the kubelet's probe follows them (at most 10), and
+   * the page they end at decides; one to another host is not followed and counts as a success. No
+   * redirect was followed: a redirect to a failing page counted as a success.
+   */
+  @Test
+  void redirectsToTheSameHostAreFollowedAndTheLastPageDecides() throws Exception {
+    com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+    java.util.Map<String, String> to = java.util.Map.of("/to-failing", "/failing", "/to-ok", "ok?x=1", "/away", "http://elsewhere.example/",
+        "/loop", "/loop");
+    server.createContext("/", x -> {
+      String path = x.getRequestURI().getPath();
+      String where = to.get(path);
+      if (where != null) {
+        x.getResponseHeaders().add("Location", where);
+      }
+      int code = where != null ? 302 : path.equals("/failing") ? 500 : path.equals("/ok") && "x=1".equals(x.getRequestURI().getQuery()) ? 200 : 404;
+      x.sendResponseHeaders(code, -1);
+      x.close();
+    });
+    server.start();
+    try {
+      Container c = Json.read("{\"name\": \"main\", \"image\": \"local/busybox:1\"}", Container.class);
+      Prober prober = new Prober(new FakeRuntime(new FakeClock()));
+      java.util.function.Function<String, Prober.Result> probe = path -> prober.run(Json.read("{\"httpGet\": {\"path\": \"" + path
+          + "\", \"port\": " + server.getAddress().getPort() + ", \"scheme\": \"HTTP\"}, \"timeoutSeconds\": 10}", Probe.class), c, "c1", "127.0.0.1");
+      assertThat(probe.apply("/to-failing").message()).isEqualTo("HTTP 500");
+      assertThat(probe.apply("/to-failing").ok()).isFalse();
+      assertThat(probe.apply("/to-ok").message()).as("a relative Location, its query kept").isEqualTo("HTTP 200");
+      assertThat(probe.apply("/away").message()).as("another host's: not followed").isEqualTo("HTTP 302");
+      assertThat(probe.apply("/away").ok()).isTrue();
+      Prober.Result loop = probe.apply("/loop");
+      assertThat(loop.ok()).isFalse();
+      assertThat(loop.message()).contains("stopped after 10 redirects");
+    } finally {
+      server.stop(0);
+    }
+  }
 }
