@@ -49,8 +49,12 @@ public final class ManifestParser {
     int index = 0;
     Documents read = read(text);
     for (JsonNode doc : read.documents()) {
-      if (doc == null || doc.isNull() || doc.isMissingNode() || (doc.isObject() && doc.isEmpty())) {
-        continue; // empty document, e.g. a leading "---"
+      // an empty document (a trailing "---", two in a row, only comments: helm template's output) is
+      // skipped, as kubectl skips it; the YAML reader gives one after the first as an empty string,
+      // which until 2026-12-08 was refused as a document without apiVersion and kind
+      if (doc == null || doc.isNull() || doc.isMissingNode() || (doc.isObject() && doc.isEmpty())
+          || (doc.isTextual() && doc.asText().isEmpty())) {
+        continue;
       }
       index++;
       if (doc.isArray() || (doc.isObject() && "List".equals(doc.path("kind").asText()))) {

@@ -49,6 +49,23 @@ class ManifestParserTest {
     assertThat(docs.get(2).object()).isInstanceOf(DaemonSet.class);
   }
 
+  /**
+   * A document that is empty, or only comments, is skipped wherever it stands, as kubectl skips it:
+   * a trailing "---", two in a row, and helm template's "# Source: ..." of a template that renders
+   * nothing. Until 2026-12-08 only a leading one was: any other was an invalid document
+   * ("expected an object with apiVersion and kind") and refused the whole apply.
+   */
+  @Test
+  void emptyAndCommentOnlyDocumentsAreSkippedAnywhere() {
+    String cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {k: v}\n";
+    String text = "---\n---\n" + cm.formatted("a") + "---\n\n---\n# Source: chart/templates/empty.yaml\n---\n"
+        + cm.formatted("b") + "---\n# trailing\n---\n";
+    List<ParsedDocument> docs = ManifestParser.parse(text, "helm.yaml");
+    assertThat(docs).allSatisfy(d -> assertThat(d.errors()).isEmpty());
+    assertThat(docs).map(ParsedDocument::label).containsExactly("helm.yaml#1 ConfigMap/a", "helm.yaml#2 ConfigMap/b");
+    assertThat(ManifestParser.parse(cm.formatted("c") + "---\n", "trailing.yaml")).hasSize(1);
+  }
+
   @Test
   void kubernetesDefaultsAreApplied() {
     DaemonSet ds = Fixtures.baseDaemonSet();
