@@ -40,7 +40,9 @@ public final class ManifestSources {
         if (bytes.length > MAX_BYTES) {
           throw new TooBig("standard input has more than " + MAX_BYTES + " bytes; " + LIMIT);
         }
-        return List.of(new Source("-", new String(bytes, StandardCharsets.UTF_8)));
+        // decoded as strictly as a file: until 2026-12-08 each byte of no UTF-8 became U+FFFD here,
+        // and what was applied was not what was piped in
+        return List.of(new Source("-", utf8(bytes)));
       }
       Path path = Path.of(arg);
       if (Files.isDirectory(path)) {
@@ -59,7 +61,7 @@ public final class ManifestSources {
     } catch (java.nio.file.NoSuchFileException e) {
       throw new UncheckedIOException(new IOException("the path \"" + arg + "\" does not exist", e));
     } catch (java.nio.charset.CharacterCodingException e) {
-      throw new UncheckedIOException(new IOException(arg + " is not UTF-8 text", e));
+      throw new UncheckedIOException(new IOException((arg.equals("-") ? "standard input" : arg) + " is not UTF-8 text", e));
     } catch (TooBig e) {
       throw new UncheckedIOException(e);
     } catch (IOException e) {
@@ -80,6 +82,11 @@ public final class ManifestSources {
     if (bytes.length > MAX_BYTES) {
       throw new TooBig(name + " has more than " + MAX_BYTES + " bytes; " + LIMIT);
     }
+    return utf8(bytes);
+  }
+
+  /** Bytes as UTF-8 text; bytes of no UTF-8 are refused, not replaced. */
+  private static String utf8(byte[] bytes) throws java.nio.charset.CharacterCodingException {
     return StandardCharsets.UTF_8.newDecoder()
         .onMalformedInput(CodingErrorAction.REPORT)
         .onUnmappableCharacter(CodingErrorAction.REPORT)

@@ -76,6 +76,22 @@ class ManifestSourcesTest {
     assertThat(read[0]).isLessThanOrEqualTo(LIMIT + 1);
   }
 
+  /**
+   * Bytes that are no UTF-8 (a Latin-1 "café" piped in) are refused on standard input as in a file.
+   * Until 2026-12-08 standard input alone was decoded leniently: each such byte became U+FFFD, and
+   * `dsctl apply -f - < latin1.yaml` stored a ConfigMap whose value was not the file's, exit 0.
+   */
+  @Test
+  void standardInputThatIsNoUtf8IsRefusedAsAFileIs() throws IOException {
+    byte[] text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: caf\u00e9}\n"
+        .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+    Files.write(dir.resolve("latin1.yaml"), text);
+    assertThatThrownBy(() -> ManifestSources.read(dir.resolve("latin1.yaml").toString(), InputStream.nullInputStream()))
+        .cause().hasMessage(dir.resolve("latin1.yaml") + " is not UTF-8 text");
+    assertThatThrownBy(() -> ManifestSources.read("-", new ByteArrayInputStream(text)))
+        .isInstanceOf(UncheckedIOException.class).cause().hasMessage("standard input is not UTF-8 text");
+  }
+
   @Test
   void standardInputAtTheLimitIsRead() {
     byte[] text = new byte[LIMIT];
