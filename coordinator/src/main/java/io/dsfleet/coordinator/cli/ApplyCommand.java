@@ -35,14 +35,15 @@ public final class ApplyCommand extends ClientCommand {
       return Dsctl.EXIT_USAGE;
     }
     boolean plan = dryRun.equals("server");
-    int code = 0;
+    // dsctl validates early so a bad file never leaves this machine; the coordinator validates
+    // again. Every input before the first is sent: until 2026-12-08 each was checked just before it
+    // was sent, so `apply -f DIR` with one invalid file applied the files on either side of it (and
+    // said "nothing applied"), and an object in two files was applied twice, the last one winning
+    if (!allLocallyValid(sources, err())) {
+      err().println("error: nothing applied");
+      return Dsctl.EXIT_REFUSED;
+    }
     for (ManifestSources.Source s : sources) {
-      // dsctl validates early so a bad file never leaves this machine; the coordinator validates again
-      if (!locallyValid(s, err())) {
-        err().println("error: " + s.name() + " is invalid; nothing applied");
-        code = Dsctl.EXIT_REFUSED;
-        continue;
-      }
       ApplyResponse r = control.apply(ApplyRequest.newBuilder().setManifests(s.text()).setSource(s.name()).setDryRun(plan)
           .setPlan(plan).build());
       for (String w : r.getWarningsList()) {
@@ -59,7 +60,7 @@ public final class ApplyCommand extends ClientCommand {
         }
       }
     }
-    return code;
+    return 0;
   }
 
   /**
@@ -79,13 +80,26 @@ public final class ApplyCommand extends ClientCommand {
     return sources;
   }
 
-  /** Whether a source passes dsctl's own validation; each problem printed. */
-  static boolean locallyValid(ManifestSources.Source s, java.io.PrintWriter err) {
+  /**
+   * Whether the sources pass dsctl's own validation, each problem printed: every document valid,
+   * and no object (kind, namespace, name) in two documents of them, which the coordinator refuses
+   * in one apply and which in two would be applied twice, the last winning.
+   */
+  static boolean allLocallyValid(List<ManifestSources.Source> sources, java.io.PrintWriter err) {
     boolean valid = true;
-    for (ParsedDocument d : ManifestParser.parse(s.text(), s.name())) {
-      for (var p : d.errors()) {
-        err.println("error: " + d.label() + ": " + p);
-        valid = false;
+    java.util.Map<String, String> seen = new java.util.HashMap<>();
+    for (ManifestSources.Source s : sources) {
+      for (ParsedDocument d : ManifestParser.parse(s.text(), s.name())) {
+        for (var p : d.errors()) {
+          err.println("error: " + d.label() + ": " + p);
+          valid = false;
+        }
+        var o = d.object();
+        String first = o == null ? null : seen.putIfAbsent(o.kind() + "/" + o.namespace() + "/" + o.name(), d.label());
+        if (first != null) {
+          err.println("error: " + d.label() + ": the same object appears twice in one apply (first in " + first + ")");
+          valid = false;
+        }
       }
     }
     return valid;

@@ -40,11 +40,7 @@ public final class DiffCommand extends ClientCommand {
     if (sources == null) {
       return EXIT_ERROR;
     }
-    boolean invalid = false;
-    for (ManifestSources.Source s : sources) {
-      invalid |= !ApplyCommand.locallyValid(s, err());
-    }
-    if (invalid) {
+    if (!ApplyCommand.allLocallyValid(sources, err())) {
       return EXIT_ERROR;
     }
     boolean changes = false;
