@@ -442,8 +442,10 @@ final class DaemonSetController {
   void pause(String namespace, String name, boolean paused, Instant now) {
     String k = FleetState.key(namespace, name);
     DsEntry e = state.daemonSet(namespace, name);
-    save(k, e, e.rollout.paused(paused, now.toEpochMilli()));
-    events.record("ds/" + k, "Normal", paused ? "RolloutPaused" : "RolloutResumed", "");
+    if (!paused || e.rollout.pause() != RolloutState.Pause.USER) { // pausing a paused one changes nothing (until 2026-12-08: written, evented again)
+      save(k, e, e.rollout.paused(paused, now.toEpochMilli()));
+      events.record("ds/" + k, "Normal", paused ? "RolloutPaused" : "RolloutResumed", "");
+    }
   }
 
   /**

@@ -121,6 +121,11 @@ final class NodeSettings {
 
   void cordon(String nodeName, boolean unschedulable) {
     NodeEntry n = state.node(nodeName);
+    if (n.unschedulable == unschedulable) {
+      // already so, as kubectl's "already cordoned": until 2026-12-08 each cordon again was written and
+      // evented, and a script cordoning its nodes at every run pushed their other events out of the 50 kept
+      return;
+    }
     writes.persist(n, () -> n.unschedulable = unschedulable);
     events.record(Events.nodeKey(nodeName), "Normal", unschedulable ? "Cordoned" : "Uncordoned", "");
     dispatcher.replanAndPush(n, clock.instant());

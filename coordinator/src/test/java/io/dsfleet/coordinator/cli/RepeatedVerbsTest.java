@@ -1,0 +1,72 @@
+package io.dsfleet.coordinator.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.dsfleet.common.manifest.Fixtures;
+import io.dsfleet.coordinator.grpc.CoordinatorFixture;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A verb run again, as a script runs it at every pass, against a real coordinator: it answers as
+ * the first time and records nothing more, so the 50 events kept per node and per DaemonSet are not
+ * pushed out by changes that changed nothing.
+ */
+class RepeatedVerbsTest {
+  @TempDir Path dir;
+  CoordinatorFixture c;
+
+  @BeforeEach
+  void start() throws Exception {
+    c = new CoordinatorFixture(dir.resolve("data"));
+  }
+
+  @AfterEach
+  void stop() {
+    c.close();
+  }
+
+  DsctlRun.Result dsctl(String... args) {
+    List<String> all = new ArrayList<>(List.of(args));
+    all.addAll(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure"));
+    return DsctlRun.run(all);
+  }
+
+  static long count(String text, String word) {
+    return text.lines().filter(l -> l.contains(word)).count();
+  }
+
+  @Test
+  void aCordonOfACordonedNodeRecordsNothing() throws Exception {
+    c.agent("node-a", Map.of());
+    for (int i = 0; i < 3; i++) {
+      assertThat(dsctl("cordon", "node-a")).isEqualTo(new DsctlRun.Result(0, "node/node-a cordoned\n", ""));
+    }
+    assertThat(dsctl("uncordon", "node-a").exit()).isZero();
+    assertThat(dsctl("uncordon", "node-a").exit()).isZero();
+    String events = dsctl("events", "--for", "node/node-a").out();
+    assertThat(count(events, "Cordoned")).as(events).isEqualTo(1);
+    assertThat(count(events, "Uncordoned")).as(events).isEqualTo(1);
+    assertThat(dsctl("get", "nodes").out()).contains("Ready ").doesNotContain("SchedulingDisabled");
+  }
+
+  @Test
+  void aPauseOfAPausedRolloutRecordsNothing() throws Exception {
+    Path f = Files.writeString(dir.resolve("ds.yaml"), Fixtures.BASE);
+    assertThat(dsctl("apply", "-f", f.toString()).exit()).isZero();
+    for (int i = 0; i < 3; i++) {
+      assertThat(dsctl("rollout", "pause", "ds/agent", "-n", "ops")).isEqualTo(new DsctlRun.Result(0, "daemonset.apps/agent paused\n", ""));
+    }
+    String events = dsctl("events", "--for", "ds/agent", "-n", "ops").out();
+    assertThat(count(events, "RolloutPaused")).as(events).isEqualTo(1);
+    assertThat(dsctl("rollout", "resume", "ds/agent", "-n", "ops").exit()).isZero();
+    assertThat(count(dsctl("events", "--for", "ds/agent", "-n", "ops").out(), "RolloutResumed")).isEqualTo(1);
+  }
+}
