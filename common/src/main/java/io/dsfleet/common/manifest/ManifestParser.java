@@ -58,7 +58,15 @@ public final class ManifestParser {
       }
       index++;
       if (doc.isArray() || (doc.isObject() && "List".equals(doc.path("kind").asText()))) {
-        ArrayNode items = doc.isArray() ? (ArrayNode) doc : (ArrayNode) doc.path("items");
+        JsonNode list = doc.isArray() ? doc : doc.path("items");
+        // a List without items (or with "items:", read as "") holds nothing; items that are no list are refused naming
+        // them (until 2026-12-08 both were a ClassCastException: a stack trace from dsctl, UNKNOWN from the coordinator)
+        if (!list.isArray() && !list.isMissingNode() && !list.isNull() && !(list.isTextual() && list.asText().isEmpty())) {
+          out.add(new ParsedDocument(source, index, "List", doc.path("metadata").path("name").asText(""), null, List.of(),
+              List.of(new Problem("items", "Invalid value: expected a list")), null));
+          continue;
+        }
+        ArrayNode items = list.isArray() ? (ArrayNode) list : Json.mapper().createArrayNode();
         for (JsonNode item : items) {
           out.add(document(item, source, index, validate));
           index++;

@@ -66,6 +66,24 @@ class ManifestParserTest {
     assertThat(ManifestParser.parse(cm.formatted("c") + "---\n", "trailing.yaml")).hasSize(1);
   }
 
+  /**
+   * A `kind: List` whose items are no list is refused naming items, and one without items holds no
+   * object. Until 2026-12-08 both threw a ClassCastException out of the parser: dsctl validate
+   * printed its stack trace, dsctl apply "error: class ...MissingNode cannot be cast to class
+   * ...ArrayNode", and the coordinator answered a raw apply UNKNOWN.
+   */
+  @Test
+  void aListWhoseItemsAreNoListIsRefusedNamingThem() {
+    List<ParsedDocument> docs = ManifestParser.parse("apiVersion: v1\nkind: List\nitems: {a: b}\n", "list.yaml");
+    assertThat(docs).singleElement().satisfies(d -> {
+      assertThat(d.label()).isEqualTo("list.yaml#1 List/(no name)");
+      assertThat(d.errors()).map(Problem::toString).containsExactly("items: Invalid value: expected a list");
+    });
+    assertThat(ManifestParser.parse("apiVersion: v1\nkind: List\n", "empty.yaml")).isEmpty();
+    assertThat(ManifestParser.parse("apiVersion: v1\nkind: List\nitems:\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        "null.yaml")).map(ParsedDocument::label).containsExactly("null.yaml#1 ConfigMap/a");
+  }
+
   @Test
   void kubernetesDefaultsAreApplied() {
     DaemonSet ds = Fixtures.baseDaemonSet();
