@@ -340,7 +340,9 @@ public final class ManifestParser {
       affinity.remove("podAntiAffinity");
       warnings.add("spec.template.spec.affinity.podAntiAffinity: ignored (a DaemonSet already runs at most one pod per host)");
     }
-    JsonNode volumes = podSpec.path("volumes");
+    // only a list: volumes of another type are the schema check's to refuse (until 2026-12-08 a map was read here as a
+    // list of one, and its null first item a NullPointerException: a stack trace from dsctl, UNKNOWN from the coordinator)
+    JsonNode volumes = podSpec.path("volumes").isArray() ? podSpec.path("volumes") : Json.mapper().createArrayNode();
     for (int i = 0; i < volumes.size(); i++) {
       JsonNode sources = volumes.get(i).path("projected").path("sources");
       if (!(sources instanceof ArrayNode array)) {

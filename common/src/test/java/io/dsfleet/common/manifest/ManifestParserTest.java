@@ -84,6 +84,20 @@ class ManifestParserTest {
         "null.yaml")).map(ParsedDocument::label).containsExactly("null.yaml#1 ConfigMap/a");
   }
 
+  /**
+   * A DaemonSet whose volumes are a map, not a list, is refused naming them. Until 2026-12-08 the
+   * pre-pass for projected service account tokens read the map as a list of one and threw a
+   * NullPointerException: a stack trace from dsctl validate, UNKNOWN from the coordinator.
+   */
+  @Test
+  void volumesThatAreNoListAreRefusedNamingThem() {
+    String text = Fixtures.BASE.replace("      volumes:\n      - name: logs\n        hostPath: {path: /var/log, type: Directory}\n",
+        "      volumes: {a: b}\n");
+    assertThat(text).contains("volumes: {a: b}");
+    ParsedDocument d = ManifestParser.parse(text, "ds.yaml").get(0);
+    assertThat(d.errors()).map(Problem::path).contains("spec.template.spec.volumes");
+  }
+
   @Test
   void kubernetesDefaultsAreApplied() {
     DaemonSet ds = Fixtures.baseDaemonSet();
