@@ -33,6 +33,10 @@ final class NodeSettings {
   /** Sets and removes dsctl labels; see docs/coordinator.md for how they combine with the agent's. */
   void label(String nodeName, Map<String, String> set, List<String> remove, boolean overwrite) {
     NodeEntry n = state.node(nodeName);
+    List<String> both = remove.stream().filter(set::containsKey).toList();
+    if (!both.isEmpty()) { // kubectl's refusal too: until 2026-12-08 both were done, and evented as both
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "can not both modify and remove a label in the same command: " + both);
+    }
     Map<String, String> effective = n.effectiveLabels();
     for (var e : set.entrySet()) {
       String bad = Names.label(e.getKey(), e.getValue());
@@ -77,6 +81,12 @@ final class NodeSettings {
             + (key.equals(io.dsfleet.common.match.DaemonTolerations.UNSCHEDULABLE) ? "the node's cordon (dsctl cordon, uncordon)"
                 : "the node's condition (its heartbeats, its runtime)") + ", not a taint of an admin's");
       }
+    }
+    List<String> both = remove.stream().filter(r -> add.stream().anyMatch(t -> t.key().equals(r.key())
+        && (r.effect().isEmpty() || t.effect().equals(r.effect())))).map(Fleet.TaintRemoval::toString).toList();
+    if (!both.isEmpty()) { // kubectl's refusal too: until 2026-12-08 the taint was added and removed in one call
+      throw new ControlException(Status.Code.INVALID_ARGUMENT, "can not both modify and remove the following taint(s) in the same command: "
+          + both);
     }
     List<Taint> effective = n.effectiveTaints();
     for (Taint t : add) {
