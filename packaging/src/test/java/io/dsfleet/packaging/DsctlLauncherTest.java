@@ -43,6 +43,16 @@ class DsctlLauncherTest {
         .redirectErrorStream(true).redirectOutput(coordinatorDir.resolve("coordinator.log").toFile()).start();
     Path admin = coordinatorDir.resolve("data/pki/admin.pem");
     Awaitility.await("the coordinator's admin credential").atMost(Duration.ofSeconds(60)).until(() -> Files.exists(admin));
+    // and its port: the credential is written before the server listens (ci-86, a loaded machine: the first dsctl call
+    // came in between and was refused)
+    int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+    Awaitility.await("the coordinator's port").atMost(Duration.ofSeconds(60)).until(() -> {
+      try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+        return true;
+      } catch (java.io.IOException e) {
+        return false;
+      }
+    });
   }
 
   @AfterAll
