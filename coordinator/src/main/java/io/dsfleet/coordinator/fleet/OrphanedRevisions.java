@@ -114,7 +114,10 @@ final class OrphanedRevisions {
       return null;
     }
     boolean running = runs(p);
-    return new ObservedPod(dsKey, name, p.getTemplateHash(), running, running ? Instant.ofEpochMilli(p.getCreatedAtMillis()) : null);
+    // Ready anew once its node is back from NotReady, as the node's reported pods are (NodeEntry#readyAgainAt): until
+    // 2026-12-08 an adopted pod counted available on the time it was made until its agent's next report
+    return new ObservedPod(dsKey, name, p.getTemplateHash(), running, running ? Instant.ofEpochMilli(p.getCreatedAtMillis()) : null)
+        .readyNoEarlierThan(n.readyAgainAt);
   }
 
   /** Whether the pod's app containers all run (none reported waiting or terminated: crashed, backing off, never started). */

@@ -107,6 +107,39 @@ class StatusTallyTest {
     assertThat(counts()).isEqualTo(List.of(3, 3, 3, 3, 3, 0));
   }
 
+  /**
+   * The same for a pod released by a DaemonSet deleted with --cascade=orphan and adopted by the one
+   * applied again: its node back from NotReady, it counts available only minReadySeconds after the
+   * return, not at once on the time it was made (until 2026-12-08 only the node's reported pods were
+   * Ready anew, and the adopted pod, read from the released ones until its agent's next report, was
+   * not, so the rollout could take another node down beside it).
+   */
+  @Test
+  void anAdoptedPodOnANodeBackFromNotReadyIsAvailableOnlyAfterMinReadySeconds() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    h.apply(RolloutRulesTest.image(1, "spec.minReadySeconds", "30"));
+    agents.forEach(a -> a.runDesired(true));
+    h.advance(Duration.ofSeconds(31));
+    h.fleet.deleteDaemonSet("ops", "agent", false);
+    agents.forEach(a -> a.runDesired(true));
+    assertThat(agents.get(2).released).as("released, still running").hasSize(1);
+
+    agents.get(2).alive = false;
+    for (int i = 0; i < 60 && h.fleet.node("n2", true).ready(); i++) {
+      h.advance(Duration.ofSeconds(1));
+    }
+    assertThat(h.fleet.node("n2", true).ready()).isFalse();
+    agents.get(2).alive = true;
+    agents.get(2).open();
+    h.advance(Duration.ofSeconds(1));
+    h.apply(RolloutRulesTest.image(1, "spec.minReadySeconds", "30"));
+    h.fleet.tick();
+    assertThat(counts()).as("adopted, n2 back 1 s ago: its pod not yet available").isEqualTo(List.of(3, 3, 3, 3, 2, 0));
+    h.advance(Duration.ofSeconds(30));
+    assertThat(counts()).isEqualTo(List.of(3, 3, 3, 3, 3, 0));
+  }
+
   @Test
   void nodesJoiningGoingAndTaintedMoveTheCounters() {
     rolledOut();
