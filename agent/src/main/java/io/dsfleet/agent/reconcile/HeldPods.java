@@ -162,7 +162,8 @@ final class HeldPods {
       if (now == null) { // as the kubelet says of a container it cannot find
         ended.setExitCode(137).setReason("ContainerStatusUnknown").setMessage("the container is no longer listed by Docker");
       } else {
-        ended.setExitCode(now.exitCode()).setReason(now.exitCode() == 0 ? "Completed" : "Error");
+        // OOMKilled as the pod's own report says it (StatusBuilder); until 2026-12-08 a held pod's said Error
+        ended.setExitCode(now.exitCode()).setReason(StatusBuilder.endReason(now));
         if (now.finishedAt() != null) {
           ended.setFinishedAtMillis(now.finishedAt().toEpochMilli());
         }

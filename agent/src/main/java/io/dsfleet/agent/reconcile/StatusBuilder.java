@@ -174,6 +174,10 @@ public final class StatusBuilder {
    * 2026-12-08 reported {@code Error}, its exit code 137 the only hint), else {@code Completed} for exit code 0, {@code Error}.
    */
   static String endReason(OwnedContainer run) {
-    return run.info().oomKilled() ? "OOMKilled" : run.info().exitCode() == 0 ? "Completed" : "Error";
+    return endReason(run.info());
+  }
+
+  static String endReason(io.dsfleet.agent.runtime.ContainerInfo run) {
+    return run.oomKilled() ? "OOMKilled" : run.exitCode() == 0 ? "Completed" : "Error";
   }
 }

@@ -259,6 +259,10 @@ class HeldPodsTest {
     assertThat(ended.getReadySinceMillis()).isZero();
     assertThat(ended.getContainers(0)).as("and the container as it ended").isEqualTo(running.getContainers(0).toBuilder()
         .setState("terminated").setReady(false).setExitCode(2).setReason("Error").setFinishedAtMillis(T0.plusSeconds(7).toEpochMilli()).build());
+    PodStatus oom = HeldPods.report(List.of(built), new HeldPods.Hold(why, Map.of("a0", C.app("a0", H, "main", 0, 0)
+        .exited(137, T0.plusSeconds(7)).oomKilled().info()), Set.of()), List.of(running)).get(0);
+    assertThat(oom.getContainers(0)).as("one the OOM killer ended: OOMKilled, as the pod's own report says (until 2026-12-08 Error)")
+        .returns("terminated", ContainerStatus::getState).returns(137, ContainerStatus::getExitCode).returns("OOMKilled", ContainerStatus::getReason);
     PodStatus gone = HeldPods.report(List.of(built), new HeldPods.Hold(why, Map.of("b0", C.app("b0", H, "main", 0, 0).info()), Set.of()),
         List.of(running)).get(0);
     assertThat(gone.getReady()).as("a container the list no longer shows: not ready").isFalse();
