@@ -102,12 +102,15 @@ public final class Prober {
     return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
   }
 
-  /** Redirects a probe follows at most, the kubelet's (Go's client's 10). */
+  /**
+   * The redirect at which a probe stops and fails, the kubelet's (Go's client's 10: its CheckRedirect refuses a request once
+   * 10 were made, so 9 redirects are followed; until a fix of 2026-12-08 a 10th was followed too).
+   */
   static final int MAX_REDIRECTS = 10;
 
   /**
    * An HTTP GET and the redirects it is answered with to the same host (its name; port and scheme
-   * may change), at most {@link #MAX_REDIRECTS}, all within {@code timeout}: the last status code.
+   * may change), fewer than {@link #MAX_REDIRECTS}, all within {@code timeout}: the last status code.
    * A redirect to another host is not followed and counts as its 3xx, a success, as the kubelet's
    * probe takes it ("Probe terminated redirects"). Until 2026-12-08 no redirect was followed, and a
    * redirect to a page that failed counted as a success (helper-202).
@@ -129,7 +132,7 @@ public final class Prober {
       if (!web || to.getHost() == null || !to.getHost().replaceAll("^\\[|\\]$", "").equalsIgnoreCase(host)) {
         return a.code(); // another host's: not followed, the redirect itself the answer
       }
-      if (redirects == MAX_REDIRECTS) {
+      if (redirects + 1 == MAX_REDIRECTS) {
         throw new IOException("stopped after " + MAX_REDIRECTS + " redirects");
       }
       https = "https".equalsIgnoreCase(to.getScheme());
@@ -232,8 +235,8 @@ public final class Prober {
       throw new IOException("not an HTTP response: " + line.trim());
     }
     int code = Integer.parseInt(f[1]);
-    if (code < 300 || code >= 400) {
-      return new Answer(code, null);
+    if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) {
+      return new Answer(code, null); // Go's client follows these alone: another 3xx (300, 304) is the answer, as the kubelet takes it
     }
     // a redirect's headers, for its Location: at most 64 lines of 1 KiB read, by the same deadline
     for (int i = 0; i < 64; i++) {

@@ -226,7 +226,7 @@ class ProberTest {
   }
 
   /**
-   * Redirects to the same host are followed, as the kubelet's probe follows them (at most 10), and
+   * Redirects to the same host are followed, as the kubelet's probe follows them (at most 9: the 10th fails it), and
    * the page they end at decides; one to another host is not followed and counts as a success. No
    * redirect was followed: a redirect to a failing page counted as a success.
    */
@@ -238,10 +238,19 @@ class ProberTest {
     server.createContext("/", x -> {
       String path = x.getRequestURI().getPath();
       String where = to.get(path);
+      if (path.startsWith("/chain/") && !path.equals("/chain/0")) { // /chain/N: N redirects to go
+        where = "/chain/" + (Integer.parseInt(path.substring(7)) - 1);
+      }
+      if (path.equals("/choices")) { // a 300 with a Location, which Go's client does not follow
+        x.getResponseHeaders().add("Location", "/failing");
+        x.sendResponseHeaders(300, -1);
+        x.close();
+        return;
+      }
       if (where != null) {
         x.getResponseHeaders().add("Location", where);
       }
-      int code = where != null ? 302 : path.equals("/failing") ? 500 : path.equals("/ok") && "x=1".equals(x.getRequestURI().getQuery()) ? 200 : 404;
+      int code = where != null ? 302 : path.equals("/failing") ? 500 : path.equals("/chain/0") ? 200 : path.equals("/ok") && "x=1".equals(x.getRequestURI().getQuery()) ? 200 : 404;
       x.sendResponseHeaders(code, -1);
       x.close();
     });
@@ -259,6 +268,12 @@ class ProberTest {
       Prober.Result loop = probe.apply("/loop");
       assertThat(loop.ok()).isFalse();
       assertThat(loop.message()).contains("stopped after 10 redirects");
+      // as Go's client counts them (CheckRedirect refuses a request once 10 were made): 9 redirects are followed, a 10th fails
+      // the probe; until a fix of 2026-12-08 a 10th was followed too, and an 11th failed it
+      assertThat(probe.apply("/chain/9").message()).as("9 redirects followed").isEqualTo("HTTP 200");
+      assertThat(probe.apply("/chain/10").message()).as("the 10th refused").contains("stopped after 10 redirects");
+      // Go's client follows 301, 302, 303, 307 and 308 alone: a 300 with a Location is the answer, a success
+      assertThat(probe.apply("/choices").message()).as("300 not followed").isEqualTo("HTTP 300");
     } finally {
       server.stop(0);
     }
