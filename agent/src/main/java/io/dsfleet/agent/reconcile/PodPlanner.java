@@ -136,7 +136,7 @@ public final class PodPlanner {
     // findNextInitContainerToRun takes it; until 2026-12-08 the first one ran again beside the running app containers, and
     // until it ended (retried with its back-off if it failed, in a pod that had set itself up) no app container was restarted
     // or stopped for its probes
-    boolean initialized = running.stream().anyMatch(c -> Labels.APP.equals(c.role()) && c.attempt() == attempt);
+    boolean initialized = initialized(running, attempt);
     for (Container init : initialized ? List.<Container>of() : list(pod.template().spec().initContainers())) {
       OwnedContainer run = latest(observed, init.name(), Labels.INIT, attempt);
       if (run == null) {
@@ -160,6 +160,11 @@ public final class PodPlanner {
       app(pod, app, latest(observed, app.name(), Labels.APP, attempt), observed, attempt, f, actions);
     }
     return actions;
+  }
+
+  /** An app container of sandbox {@code attempt} runs: the pod's init containers ran, whether or not their runs are still there. */
+  static boolean initialized(List<OwnedContainer> containers, int attempt) {
+    return containers.stream().anyMatch(c -> c.running() && Labels.APP.equals(c.role()) && c.attempt() == attempt);
   }
 
   /**

@@ -81,8 +81,16 @@ public final class StatusBuilder {
     // the pod ends: every app container that runs is being stopped, and not as a probe's restart
     boolean allStopping = true;
     Instant readySince = null;
+    // an init container whose runs are gone (an admin's `docker container prune`) while an app container of the sandbox runs
+    // ran to its end (the planner does not run it again): reported Completed, as the kubelet keeps the terminated status the
+    // runtime no longer has; until 2026-12-08 waiting, PodInitializing, for the rest of the pod's life
+    boolean initialized = sandbox != null && PodPlanner.initialized(current, attempt);
     for (Container c : PodPlanner.list(d.template().spec().initContainers())) {
-      b.addContainers(container(d, c, run(current, c.name(), Labels.INIT, attempt), alone, sandbox, plan, probes, failures, true, stopping));
+      OwnedContainer run = run(current, c.name(), Labels.INIT, attempt);
+      b.addContainers(run == null && initialized
+          ? ContainerStatus.newBuilder().setName(c.name()).setImage(c.image()).setInit(true).setState("terminated").setExitCode(0)
+              .setReason("Completed").build()
+          : container(d, c, run, alone, sandbox, plan, probes, failures, true, stopping));
     }
     for (Container c : d.template().spec().containers()) {
       OwnedContainer run = run(current, c.name(), Labels.APP, attempt);

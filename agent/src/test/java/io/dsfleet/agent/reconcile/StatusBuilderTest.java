@@ -53,6 +53,28 @@ class StatusBuilderTest {
   }
 
   /**
+   * An init container whose runs are gone (an admin's {@code docker container prune}) while an app container of the sandbox
+   * runs is reported as it ended, Completed, as the kubelet keeps an init container's terminated status the runtime no
+   * longer has; the planner does not run it again (PodPlannerTest). Until 2026-12-08 it was reported waiting,
+   * PodInitializing, for the rest of the pod's life, as if the running pod were still being initialized.
+   */
+  @Test
+  void anInitContainerWhoseRunsArePrunedIsReportedCompletedWhileTheAppRuns() {
+    DesiredPod pod = Pods.pod("spec.template.spec.initContainers", "[{name: setup, image: local/busybox:1}]");
+    var observed = List.of(C.sandbox("s0", pod.hash(), 0).build(), C.app("a0", pod.hash(), "main", 0, 0).build());
+    var status = StatusBuilder.status(pod, observed, List.of(), Map.of(), new Failures(Backoff.KUBERNETES), T0, T0.plusSeconds(1), c -> false);
+    ContainerStatus init = status.getContainersList().get(0);
+    assertThat(init.getInit()).isTrue();
+    assertThat(init).returns("terminated", ContainerStatus::getState).returns("Completed", ContainerStatus::getReason)
+        .returns(0, ContainerStatus::getExitCode);
+    assertThat(status.getPhase()).isEqualTo("Running");
+    var starting = StatusBuilder.status(pod, List.of(C.sandbox("s0", pod.hash(), 0).build()), List.of(), Map.of(),
+        new Failures(Backoff.KUBERNETES), T0, T0.plusSeconds(1), c -> false).getContainersList().get(0);
+    assertThat(starting).as("before any app container runs: still to run").returns("waiting", ContainerStatus::getState)
+        .returns("PodInitializing", ContainerStatus::getReason);
+  }
+
+  /**
    * Docker's error text is the image's to make long (a 70,000-byte USER gave a 70 KB start error):
    * unbounded, some twenty such containers took a node's report over gRPC's 4 MiB and ended its
    * session at every send. A message is cut where the coordinator cuts it, never inside a character.
