@@ -10,15 +10,15 @@ class CpuSharesOnDockerTest extends OnDocker {
   static final String SHARES = "cat /sys/fs/cgroup/cpu/cpu.shares 2>/dev/null || echo weight $(cat /sys/fs/cgroup/cpu.weight)";
 
   /**
-   * A container that asks for no CPU (no request, no limit: most DaemonSets' containers) has the least weight, 2 shares
-   * (cgroup v2's weight 1), as a BestEffort container under the kubelet; until 2026-12-08 it had Docker's 1,024, as much
-   * as a container that asked for a whole CPU.
+   * A container that asks for no CPU (no request, no limit: most DaemonSets' containers) keeps Docker's default weight,
+   * 1,024 (cgroup v2's 100), as a host service has: a pod's containers run beside the host's services with no kubepods
+   * parent, so the kubelet's 2 would starve them behind every service; one that asks has the kubelet's shares.
    */
   @Test
-  void aContainerThatAsksForNoCpuHasTheLeastWeight() {
+  void aContainerThatAsksForNoCpuKeepsDockersDefaultWeight() {
     h.run(ds(DockerFieldsTest.POD + ".containers[1]", "{name: asks, image: local/busybox:1, command: [sleep, '3600'],"
         + " resources: {requests: {cpu: 500m}}}"));
-    assertThat(h.sh("main", SHARES)).isIn("2", "weight 1");
+    assertThat(h.sh("main", SHARES)).isIn("1024", "weight 100");
     assertThat(h.sh("asks", SHARES)).isIn("512", "weight 20");
   }
 }

@@ -213,12 +213,15 @@ public final class PodRenderer {
     if (limits.containsKey("memory")) {
       memory = Quantities.bytes(limits.get("memory"));
     }
-    // as the kubelet's generateLinuxContainerResources: the request's shares, the limit's when the request is absent or 0, and
-    // without either the least (2), a BestEffort container's weight. Until 2026-12-08 a container without a CPU request or
-    // limit (most DaemonSets') was made without, and took Docker's 1,024, a Guaranteed container's of one CPU: under load it
-    // took CPU from the pods that asked for it and from the host's own services as much as any of them
-    long requestMillis = requests.containsKey("cpu") ? Quantities.cpuMillis(requests.get("cpu")) : 0;
-    long shares = shares(requestMillis <= 0 && limits.containsKey("cpu") ? Quantities.cpuMillis(limits.get("cpu")) : requestMillis);
+    // the request's shares, the limit's when no request is given, as the kubelet's generateLinuxContainerResources. A
+    // container that asks for no CPU (no request and no limit, or a request of 0) keeps Docker's default weight, not the
+    // kubelet's 2: the kubelet's 2 weighs it against other pods inside kubepods, a parent weighted against the host's
+    // services; here a pod's container sits beside those services (and beside other containers) with no such parent, and at
+    // 2 (cgroup v2's weight 1 against a service's 100) a node agent like metallb-speaker or a log shipper would starve
+    // behind every host service under load (helper-207's review of a change of the same day that set 2)
+    long requestMillis = requests.containsKey("cpu") ? Quantities.cpuMillis(requests.get("cpu")) : -1;
+    long shares = requestMillis > 0 ? shares(requestMillis)
+        : requestMillis < 0 && limits.containsKey("cpu") ? shares(Quantities.cpuMillis(limits.get("cpu"))) : 0;
 
     // command replaces the image entrypoint (and drops its CMD); args replace CMD
     // an empty list is none, as Kubernetes stores it (`command: []` keeps the image's entrypoint; Docker's Entrypoint [] would drop it)

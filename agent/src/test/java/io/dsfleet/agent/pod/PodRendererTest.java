@@ -38,9 +38,9 @@ class PodRendererTest {
   }
 
   /**
-   * CPU shares as the kubelet's generateLinuxContainerResources sets them: from the request; from the limit when the
-   * request is absent or 0; without either the least, 2 (a BestEffort container's weight), where Docker's default is
-   * 1,024, a Guaranteed container's of one CPU.
+   * CPU shares as the kubelet's generateLinuxContainerResources sets them from the request, or from the limit when no
+   * request is given; a container that asks for no CPU (nothing, or a request of 0) keeps Docker's default (0: none set),
+   * not the kubelet's 2, which here, with no kubepods parent, would weigh it against the host's services.
    */
   @Test
   void cpuSharesAreTheKubeletsWithOrWithoutARequest() {
@@ -58,8 +58,8 @@ class PodRendererTest {
       shares.put(c.name(), PodRenderer.container(ctx, c, "app", 0, 0, null, 0, "img", "10.0.0.1", java.util.List.of(), "", null, "a", null)
           .cpuShares());
     }
-    assertThat(shares).containsExactly(java.util.Map.entry("none", 2L), java.util.Map.entry("memory", 2L),
-        java.util.Map.entry("limit", 512L), java.util.Map.entry("zero", 512L), java.util.Map.entry("request", 256L),
+    assertThat(shares).containsExactly(java.util.Map.entry("none", 0L), java.util.Map.entry("memory", 0L),
+        java.util.Map.entry("limit", 512L), java.util.Map.entry("zero", 0L), java.util.Map.entry("request", 256L),
         java.util.Map.entry("tiny", 2L));
   }
 
