@@ -99,19 +99,23 @@ class AbandonedTriesTest {
   @Test
   void aClientThatLeftBeforeItsAcceptIsClosedThereUncounted() throws Exception {
     CountDownLatch busy = new CountDownLatch(1);
+    CountDownLatch held = new CountDownLatch(1);
     boss.next().execute(() -> { // the accepting thread busy: the connection waits in the kernel's queue
+      held.countDown();
       try {
         busy.await(20, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
     });
+    // the thread held before the connect: until 2026-12-08 the test connected once the task was queued, and where the
+    // loop took the connection first (ci-85, ci-87) it was accepted before its client left, never an abandoned try
+    assertThat(held.await(30, TimeUnit.SECONDS)).as("the accepting thread held").isTrue();
     int port = ((InetSocketAddress) server.localAddress()).getPort();
     Socket tried = new Socket("127.0.0.1", port); // an agent's plain connect: does the port listen?
     int from = tried.getLocalPort();
     tried.close();
     // its close reached the server's socket: the client's end waits in FIN_WAIT2 once the server's kernel took the FIN
-    // (ci-85, a loaded machine: a fixed 200 ms was not always enough, the connection accepted before its FIN was seen)
     await().atMost(Duration.ofSeconds(30)).until(() -> finWait2(from, port));
     busy.countDown();
     await().atMost(Duration.ofSeconds(30)).until(() -> limits.abandoned() == 1);
