@@ -271,17 +271,6 @@ final class Catalog {
     return out;
   }
 
-  /**
-   * A DaemonSet's spec as Kubernetes' API server stores it, its template as {@link RevisionHashes#asStored}: the
-   * generation moves only where that changes. Until 2026-12-08 the spec's text decided, so the same DaemonSet applied
-   * in another spelling (500m for 0.5) moved it, and kubectl rollout status waited for a change that was none.
-   */
-  private static com.fasterxml.jackson.databind.JsonNode asStored(io.dsfleet.common.model.DaemonSetSpec spec) {
-    com.fasterxml.jackson.databind.node.ObjectNode tree = Json.mapper().valueToTree(spec);
-    tree.set("template", RevisionHashes.asStored(Json.canonical(spec.template())));
-    return tree;
-  }
-
   private ObjectWrite daemonSetWrite(DaemonSet ds, String json, StoredObject existing, long expected, long now, String label,
       java.util.function.UnaryOperator<RolloutState> rollback) {
     DsEntry e = state.daemonSets.get(FleetState.key(ds.namespace(), ds.name()));
@@ -292,7 +281,7 @@ final class Catalog {
       throw new ControlException(Status.Code.INVALID_ARGUMENT, label + ": spec.selector: Invalid value: "
           + Json.canonical(ds.spec().selector()) + ": field is immutable");
     }
-    long generation = existing == null ? 1 : existing.generation() + (asStored(e.ds.spec()).equals(asStored(ds.spec())) ? 0 : 1);
+    long generation = existing == null ? 1 : existing.generation() + (RevisionHashes.specAsStored(e.ds.spec()).equals(RevisionHashes.specAsStored(ds.spec())) ? 0 : 1);
     StoredObject so = new StoredObject("DaemonSet", ds.namespace(), ds.name(), json, generation, 0,
         existing == null ? now : existing.createdAtMillis());
     if (e != null && e.current().hash().equals(hash)) {

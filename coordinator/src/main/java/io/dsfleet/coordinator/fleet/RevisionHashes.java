@@ -77,6 +77,17 @@ final class RevisionHashes {
   }
 
   /**
+   * A DaemonSet's spec as Kubernetes' API server stores it, its template as {@link #asStored}: the generation moves only
+   * where that changes (Catalog). Until 2026-12-08 the spec's text decided, so the same DaemonSet applied in another
+   * spelling (500m for 0.5) moved it, and kubectl rollout status waited for a change that was none.
+   */
+  static JsonNode specAsStored(io.dsfleet.common.model.DaemonSetSpec spec) {
+    ObjectNode tree = Json.mapper().valueToTree(spec);
+    tree.set("template", asStored(Json.canonical(spec.template())));
+    return tree;
+  }
+
+  /**
    * A template's JSON as Kubernetes' API server would store it, for comparison only (what is stored and sent to agents
    * stays the text applied first: agents know a revision by its bytes): defaults the server sets that dsfleet's model
    * keeps absent, and quantities in canonical text ({@link io.dsfleet.common.Quantities#canonical}).
