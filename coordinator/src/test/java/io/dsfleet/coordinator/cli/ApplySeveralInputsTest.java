@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -31,9 +29,7 @@ class ApplySeveralInputsTest {
   }
 
   DsctlRun.Result dsctl(String... args) {
-    List<String> all = new ArrayList<>(List.of(args));
-    all.addAll(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure"));
-    return DsctlRun.run(all);
+    return DsctlRun.against(c, args);
   }
 
   static String configMap(String name, String value) {

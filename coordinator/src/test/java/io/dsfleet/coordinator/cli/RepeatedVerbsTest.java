@@ -6,8 +6,6 @@ import io.dsfleet.common.manifest.Fixtures;
 import io.dsfleet.coordinator.grpc.CoordinatorFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -35,9 +33,7 @@ class RepeatedVerbsTest {
   }
 
   DsctlRun.Result dsctl(String... args) {
-    List<String> all = new ArrayList<>(List.of(args));
-    all.addAll(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure"));
-    return DsctlRun.run(all);
+    return DsctlRun.against(c, args);
   }
 
   static long count(String text, String word) {

@@ -35,6 +35,32 @@ class StatusTallyTest {
     return List.of(s.desired(), s.current(), s.ready(), s.updated(), s.available(), s.misscheduled());
   }
 
+  /** Three nodes running a DaemonSet of minReadySeconds 30, its pods Ready for 31 s. */
+  private List<Agent> availableForMinReadySeconds() {
+    h = new FleetHarness(dir);
+    List<Agent> agents = h.agents(3);
+    h.apply(RolloutRulesTest.image(1, "spec.minReadySeconds", "30"));
+    agents.forEach(a -> a.runDesired(true));
+    h.advance(Duration.ofSeconds(31));
+    return agents;
+  }
+
+  /** {@code a}'s agent goes silent until its node is NotReady (its lease run out). */
+  private void lapse(Agent a) {
+    a.alive = false;
+    for (int i = 0; i < 60 && h.fleet.node(a.name, true).ready(); i++) {
+      h.advance(Duration.ofSeconds(1));
+    }
+    assertThat(h.fleet.node(a.name, true).ready()).isFalse();
+  }
+
+  /** {@code a}'s agent back: its session opened again, a second of heartbeats. */
+  private void back(Agent a) {
+    a.alive = true;
+    a.open();
+    h.advance(Duration.ofSeconds(1));
+  }
+
   private List<Agent> rolledOut() {
     h = new FleetHarness(dir);
     List<Agent> agents = h.agents(3);
@@ -60,15 +86,9 @@ class StatusTallyTest {
     n1.runDesired(true);
     assertThat(counts()).isEqualTo(List.of(3, 3, 3, 3, 3, 0));
 
-    agents.get(2).alive = false;
-    for (int i = 0; i < 60 && h.fleet.node("n2", true).ready(); i++) {
-      h.advance(Duration.ofSeconds(1));
-    }
-    assertThat(h.fleet.node("n2", true).ready()).isFalse();
+    lapse(agents.get(2));
     assertThat(counts()).as("n2's lease ran out: tainted unreachable, its pod misscheduled").isEqualTo(List.of(2, 2, 2, 2, 2, 1));
-    agents.get(2).alive = true;
-    agents.get(2).open();
-    h.advance(Duration.ofSeconds(1));
+    back(agents.get(2));
     assertThat(counts()).as("n2 back").isEqualTo(List.of(3, 3, 3, 3, 3, 0));
   }
 
@@ -79,21 +99,11 @@ class StatusTallyTest {
    */
   @Test
   void aNodeBackFromNotReadyHasItsPodsAvailableOnlyAfterMinReadySeconds() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(3);
-    h.apply(RolloutRulesTest.image(1, "spec.minReadySeconds", "30"));
-    agents.forEach(a -> a.runDesired(true));
-    h.advance(Duration.ofSeconds(31));
+    List<Agent> agents = availableForMinReadySeconds();
     assertThat(counts()).isEqualTo(List.of(3, 3, 3, 3, 3, 0));
 
-    agents.get(2).alive = false;
-    for (int i = 0; i < 60 && h.fleet.node("n2", true).ready(); i++) {
-      h.advance(Duration.ofSeconds(1));
-    }
-    assertThat(h.fleet.node("n2", true).ready()).isFalse();
-    agents.get(2).alive = true;
-    agents.get(2).open();
-    h.advance(Duration.ofSeconds(1));
+    lapse(agents.get(2));
+    back(agents.get(2));
     assertThat(counts()).as("n2 back: its pod Ready, not yet available").isEqualTo(List.of(3, 3, 3, 3, 2, 0));
     h.advance(Duration.ofSeconds(29));
     assertThat(counts()).as("30 s after its return").isEqualTo(List.of(3, 3, 3, 3, 3, 0));
@@ -116,23 +126,13 @@ class StatusTallyTest {
    */
   @Test
   void anAdoptedPodOnANodeBackFromNotReadyIsAvailableOnlyAfterMinReadySeconds() {
-    h = new FleetHarness(dir);
-    List<Agent> agents = h.agents(3);
-    h.apply(RolloutRulesTest.image(1, "spec.minReadySeconds", "30"));
-    agents.forEach(a -> a.runDesired(true));
-    h.advance(Duration.ofSeconds(31));
+    List<Agent> agents = availableForMinReadySeconds();
     h.fleet.deleteDaemonSet("ops", "agent", false);
     agents.forEach(a -> a.runDesired(true));
     assertThat(agents.get(2).released).as("released, still running").hasSize(1);
 
-    agents.get(2).alive = false;
-    for (int i = 0; i < 60 && h.fleet.node("n2", true).ready(); i++) {
-      h.advance(Duration.ofSeconds(1));
-    }
-    assertThat(h.fleet.node("n2", true).ready()).isFalse();
-    agents.get(2).alive = true;
-    agents.get(2).open();
-    h.advance(Duration.ofSeconds(1));
+    lapse(agents.get(2));
+    back(agents.get(2));
     h.apply(RolloutRulesTest.image(1, "spec.minReadySeconds", "30"));
     h.fleet.tick();
     assertThat(counts()).as("adopted, n2 back 1 s ago: its pod not yet available").isEqualTo(List.of(3, 3, 3, 3, 2, 0));
