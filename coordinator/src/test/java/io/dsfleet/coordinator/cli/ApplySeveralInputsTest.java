@@ -2,35 +2,15 @@ package io.dsfleet.coordinator.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.dsfleet.coordinator.grpc.CoordinatorFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * `dsctl apply` of several inputs (a directory, -f repeated) against a real coordinator: every
  * input is checked before the first is sent, so one bad input applies none of them.
  */
-class ApplySeveralInputsTest {
-  @TempDir Path dir;
-  CoordinatorFixture c;
-
-  @BeforeEach
-  void start() throws Exception {
-    c = new CoordinatorFixture(dir.resolve("data"));
-  }
-
-  @AfterEach
-  void stop() {
-    c.close();
-  }
-
-  DsctlRun.Result dsctl(String... args) {
-    return DsctlRun.against(c, args);
-  }
+class ApplySeveralInputsTest extends DsctlOnFixture {
 
   static String configMap(String name, String value) {
     return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {k: \"" + value + "\"}\n";

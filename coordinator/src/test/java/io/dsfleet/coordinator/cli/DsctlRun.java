@@ -11,13 +11,6 @@ public final class DsctlRun {
 
   public record Result(int exit, String out, String err) {}
 
-  /** dsctl against {@code c}'s plaintext coordinator (--insecure): {@code args}, then its address. */
-  public static Result against(io.dsfleet.coordinator.grpc.CoordinatorFixture c, String... args) {
-    List<String> all = new java.util.ArrayList<>(List.of(args));
-    all.addAll(List.of("--coordinator", "127.0.0.1:" + c.server.port(), "--insecure"));
-    return run(all);
-  }
-
   public static Result run(List<String> args) {
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();

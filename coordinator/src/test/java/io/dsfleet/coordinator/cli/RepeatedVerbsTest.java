@@ -3,14 +3,10 @@ package io.dsfleet.coordinator.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.dsfleet.common.manifest.Fixtures;
-import io.dsfleet.coordinator.grpc.CoordinatorFixture;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A verb run again, as a script runs it at every pass, against a real coordinator: it answers as
@@ -18,23 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
  * pushed out by changes that changed nothing; and one asked to do and undo in one call is refused,
  * as kubectl refuses it.
  */
-class RepeatedVerbsTest {
-  @TempDir Path dir;
-  CoordinatorFixture c;
-
-  @BeforeEach
-  void start() throws Exception {
-    c = new CoordinatorFixture(dir.resolve("data"));
-  }
-
-  @AfterEach
-  void stop() {
-    c.close();
-  }
-
-  DsctlRun.Result dsctl(String... args) {
-    return DsctlRun.against(c, args);
-  }
+class RepeatedVerbsTest extends DsctlOnFixture {
 
   static long count(String text, String word) {
     return text.lines().filter(l -> l.contains(word)).count();
